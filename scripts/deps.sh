@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs every Debian package drover's build, tests and benchmarks need.
+# Idempotent: packages already present are skipped by apt; safe to run twice.
+set -euo pipefail
+
+PKGS=(
+	# build
+	build-essential cmake pkg-config clang llvm libclang-rt-14-dev
+	libbpf-dev bpftool libelf-dev zlib1g-dev
+	libfyaml-dev libmicrohttpd-dev liburing-dev libgnutls28-dev libcurl4-gnutls-dev
+	libcmocka-dev
+	# tests: namespaces, traffic, inspection
+	iproute2 ethtool curl netcat-openbsd socat jq python3 procps psmisc util-linux
+	# benchmarks and baselines
+	iptables nftables ipvsadm wrk iperf3 sockperf etcd-server
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps.sh: must run as root (apt-get)" >&2
+	exit 1
+fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "deps.sh: all ${#PKGS[@]} packages present"
+	exit 0
+fi
+
+echo "deps.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
+# etcd-server's package starts a system etcd on 2379; the store benchmark runs its
+# own member, so keep the packaged service from holding the port.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet etcd 2>/dev/null; then
+	systemctl stop etcd || true
+	systemctl disable etcd >/dev/null 2>&1 || true
+fi

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* drover: command dispatcher. Each subcommand lives in its own module. */
+#include "cli.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct cli_command commands[] = {
+#ifdef HAVE_DROVER_PROXY
+	{"proxy", "run the eBPF service proxy (or: proxy uninstall)", cmd_proxy},
+	{"bpf", "inspect the pinned BPF maps: services, backends, ct, stats", cmd_bpf},
+#endif
+#ifdef HAVE_DROVER_API
+	{"server", "run the API server over the store", cmd_server},
+#endif
+	{"version", "print the version", cmd_version},
+};
+
+int cmd_version(int argc, char **argv)
+{
+	printf("drover %s\n", DROVER_VERSION);
+	return 0;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: drover <command> [options]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+	fprintf(out, "\n'drover <command> --help' describes each command.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "drover: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

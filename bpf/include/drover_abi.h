@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * drover_abi.h: every struct, enum value and limit shared by the BPF programs (bpf/) and
+ * userspace (userspace/). There is exactly one copy; both sides include this file.
+ *
+ * Layout rules: fixed-width types, explicit padding, sizes checked with _Static_assert.
+ * A map whose key or value layout changes gets a new name (the numeric suffix), so a map
+ * pinned by an older drover is never read with the wrong layout.
+ *
+ * Service model (after Cilium's lb4 maps):
+ *   drv_svc4   (addr, dport, proto, slot) -> value.  slot 0 is the "master" entry of a
+ *              frontend: backend count, rev-NAT id, flags, affinity timeout. Slots 1..count
+ *              hold backend ids. Writers put backends and slots in place before the master
+ *              entry announces them (make-before-break), and shrink the master first.
+ *   drv_be4    backend id -> address, port.
+ *   drv_rnat4  rev-NAT id -> the frontend address (for replies and inspection).
+ *   drv_mag4   rev-NAT id -> Maglev lookup table, for frontends reached from outside the
+ *              node (NodePort, externalIPs, LoadBalancer IPs): an inner array whose entry 0
+ *              is the table size M and entries 1..M the backend ids.
+ */
+#ifndef DROVER_ABI_H
+#define DROVER_ABI_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* ---- limits (defaults; userspace may resize maps before load) ---- */
+#define DRV_SVC_MAP_SIZE_DEFAULT	 262144 /* frontend master entries + backend slots */
+#define DRV_BACKEND_MAP_SIZE_DEFAULT	 131072
+#define DRV_REVNAT_MAP_SIZE_DEFAULT	 65536
+#define DRV_CT_MAP_SIZE_DEFAULT		 262144
+#define DRV_AFFINITY_MAP_SIZE_DEFAULT	 65536
+#define DRV_SOCK_RNAT_MAP_SIZE_DEFAULT	 262144
+#define DRV_MAGLEV_OUTER_SIZE_DEFAULT	 16384
+#define DRV_STATS_MAP_SIZE_DEFAULT	 65536
+#define DRV_NODEIP_MAP_SIZE		 64
+#define DRV_MAX_BACKENDS_PER_SVC	 65535
+#define DRV_MAGLEV_MAX_TABLE		 131071 /* largest table size accepted (prime) */
+#define DRV_MAGLEV_DEFAULT_TABLE	 16381
+#define DRV_REVNAT_MAX			 65535 /* rev-NAT ids are 1..65535 */
+
+/* ---- pinned map names (<= 15 chars; a layout change bumps the suffix) ---- */
+#define DRV_MAP_SVC	 "drv_svc4"
+#define DRV_MAP_BACKEND	 "drv_be4"
+#define DRV_MAP_REVNAT	 "drv_rnat4"
+#define DRV_MAP_CT	 "drv_ct4"
+#define DRV_MAP_AFFINITY "drv_aff4"
+#define DRV_MAP_SOCKRNAT "drv_sknat4"
+#define DRV_MAP_MAGLEV	 "drv_mag4"
+#define DRV_MAP_NODEIP	 "drv_nodeip4"
+#define DRV_MAP_STATS	 "drv_stats1"
+
+/* ---- services ---- */
+enum drv_l4_proto {
+	DRV_PROTO_TCP = 6,
+	DRV_PROTO_UDP = 17,
+};
+
+struct drv_svc_key {
+	__be32 addr;  /* frontend address; 0 = any node address (NodePort) */
+	__be16 dport; /* frontend port, network order */
+	__u16 slot;   /* 0 = master entry, 1..count = backend slots */
+	__u8 proto;   /* enum drv_l4_proto */
+	__u8 pad[3];
+};
+
+enum drv_svc_flags {
+	DRV_SVC_F_CLUSTERIP = 1 << 0, /* ClusterIP frontend */
+	DRV_SVC_F_NODEPORT  = 1 << 1, /* NodePort frontend (addr 0 = every node address) */
+	DRV_SVC_F_EXTERNAL  = 1 << 2, /* externalIPs / LoadBalancer ingress IP */
+	DRV_SVC_F_AFFINITY  = 1 << 3, /* sessionAffinity: ClientIP */
+	DRV_SVC_F_LOCAL	    = 1 << 4, /* backends are node-local only (traffic policy Local): no SNAT */
+	DRV_SVC_F_MAGLEV    = 1 << 5, /* drv_mag4 holds a table for this rev-NAT id */
+};
+
+struct drv_svc_val {
+	__u32 backend_id;	/* slot > 0: the backend; master: 0 */
+	__u16 count;		/* master: number of backend slots (0 = reject) */
+	__u16 rev_nat;		/* frontend id, 1..65535 */
+	__u32 affinity_timeout; /* master: seconds, when DRV_SVC_F_AFFINITY */
+	__u32 maglev_size;	/* master: Maglev table size M (informational; the table carries it) */
+	__u16 flags;		/* master: enum drv_svc_flags */
+	__u16 pad;
+};
+
+struct drv_backend {
+	__be32 addr;
+	__be16 port;
+	__u8 proto;
+	__u8 flags; /* enum drv_backend_flags */
+};
+
+enum drv_backend_flags {
+	DRV_BE_F_LOCAL = 1 << 0, /* endpoint lives on this node */
+	DRV_BE_F_TERMINATING = 1 << 1,
+};
+
+struct drv_revnat {
+	__be32 addr;
+	__be16 port;
+	__u8 proto;
+	__u8 pad;
+};
+
+/* ---- connection tracking (tc and XDP paths) ----
+ * Two entries per translated flow: DRV_CT_SVC keyed by the packet as the client sent it
+ * (before NAT) and DRV_CT_REPLY keyed by the reply as the backend sends it. Each value
+ * says what to write into the packet. Reply entries are inserted before forward ones so
+ * a reply can never arrive before its translation exists. */
+enum drv_ct_dir {
+	DRV_CT_SVC = 1,
+	DRV_CT_REPLY = 2,
+};
+
+struct drv_ct_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 dir; /* enum drv_ct_dir */
+	__u16 pad;
+};
+
+enum drv_ct_flags {
+	DRV_CT_F_SNAT	   = 1 << 0, /* rewrite source to nat_saddr:nat_sport */
+	DRV_CT_F_DNAT	   = 1 << 1, /* rewrite destination to nat_daddr:nat_dport */
+	DRV_CT_F_NODEPORT  = 1 << 2, /* flow entered through a NodePort/external frontend */
+	DRV_CT_F_SEEN_FIN  = 1 << 3, /* a FIN or RST was seen: entry may be collected soon */
+	DRV_CT_F_XDP	   = 1 << 4, /* created by the XDP program */
+};
+
+struct drv_ct_val {
+	__be32 nat_saddr;
+	__be32 nat_daddr;
+	__be16 nat_sport;
+	__be16 nat_dport;
+	__u32 backend_id; /* DRV_CT_SVC: chosen backend */
+	__u16 rev_nat;
+	__u8 flags; /* enum drv_ct_flags */
+	__u8 pad;
+	__u32 pad2;
+	__u64 last_seen_ns; /* bpf_ktime_get_ns() of the last packet */
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* ---- session affinity ---- */
+struct drv_affinity_key {
+	__u64 client;	/* network namespace cookie (socket path) or client IPv4 (tc/XDP) */
+	__u16 rev_nat;
+	__u8 netns;	/* 1: client is a netns cookie */
+	__u8 pad[5];
+};
+
+struct drv_affinity_val {
+	__u32 backend_id;
+	__u32 last_used_s; /* bpf_ktime_get_ns() / 1e9 */
+};
+
+/* ---- socket LB reverse translation (getpeername, recvmsg) ---- */
+struct drv_sock_rnat_key {
+	__u64 cookie; /* socket cookie */
+	__be32 addr;  /* backend address */
+	__be16 port;  /* backend port */
+	__u16 pad;
+};
+
+struct drv_sock_rnat_val {
+	__be32 addr; /* frontend address the application asked for */
+	__be16 port;
+	__u16 rev_nat;
+};
+
+/* ---- statistics (per CPU) ----
+ * One counter pair per (frontend, path, kind). Kinds below 16 are successes; the rest are
+ * drop reasons. The BPF code returns negative DRV_DROP_* values internally; the stats key
+ * stores the positive value. */
+enum drv_path {
+	DRV_PATH_SOCK = 1,
+	DRV_PATH_TC = 2,
+	DRV_PATH_XDP = 3,
+};
+
+enum drv_stat_kind {
+	DRV_STAT_FWD = 0,	/* packet translated towards a backend (tc, XDP) */
+	DRV_STAT_REPLY = 1,	/* reply translated back (tc, XDP) */
+	DRV_STAT_CONNECT = 2,	/* socket LB: connect()/sendmsg() translated */
+	DRV_STAT_REFUSED = 3,	/* socket LB: no backend, ECONNREFUSED */
+	DRV_STAT_REJECTED = 4,	/* tc/XDP: no backend, ICMP unreachable sent */
+	DRV_STAT_DROP_FIRST = 16,
+	DRV_DROP_NO_BACKEND = 16,    /* no backend and no reply could be sent */
+	DRV_DROP_BACKEND_GONE = 17,  /* slot points to a backend that no longer exists */
+	DRV_DROP_CT_FULL = 18,	     /* connection tracking insert failed */
+	DRV_DROP_NAT_EXHAUSTED = 19, /* no free SNAT port */
+	DRV_DROP_MALFORMED = 20,     /* truncated or malformed header */
+	DRV_DROP_CSUM = 21,	     /* checksum/rewrite helper failed */
+	DRV_DROP_FRAGMENT = 22,	     /* fragmented packet to a service address */
+	DRV_DROP_MAGLEV = 23,	     /* Maglev table missing or empty */
+	DRV_DROP_FIB = 24,	     /* no route to the backend */
+	DRV_STAT_MAX = 32,
+};
+
+struct drv_stats_key {
+	__u16 rev_nat; /* 0 when no frontend is known */
+	__u8 path;     /* enum drv_path */
+	__u8 kind;     /* enum drv_stat_kind */
+};
+
+struct drv_stats_val {
+	__u64 packets; /* or connections, on the socket path */
+	__u64 bytes;
+};
+
+/* ---- load-time configuration (rodata of every program object) ---- */
+struct drv_config {
+	__u16 snat_port_min; /* NodePort SNAT source ports, host order */
+	__u16 snat_port_max;
+	__u32 ct_tcp_timeout_s;
+	__u32 ct_other_timeout_s;
+	__u8 enable_fib_redirect; /* redirect translated packets after bpf_fib_lookup */
+	__u8 pad[3];
+	__be32 snat_addr; /* node address used as source when a flow is masqueraded and the
+			   * frontend address is not itself a node address */
+};
+
+#ifndef __VMLINUX_H__
+_Static_assert(sizeof(struct drv_svc_key) == 12, "drv_svc_key layout");
+_Static_assert(sizeof(struct drv_svc_val) == 20, "drv_svc_val layout");
+_Static_assert(sizeof(struct drv_backend) == 8, "drv_backend layout");
+_Static_assert(sizeof(struct drv_revnat) == 8, "drv_revnat layout");
+_Static_assert(sizeof(struct drv_ct_key) == 16, "drv_ct_key layout");
+_Static_assert(sizeof(struct drv_ct_val) == 48, "drv_ct_val layout");
+_Static_assert(sizeof(struct drv_affinity_key) == 16, "drv_affinity_key layout");
+_Static_assert(sizeof(struct drv_affinity_val) == 8, "drv_affinity_val layout");
+_Static_assert(sizeof(struct drv_sock_rnat_key) == 16, "drv_sock_rnat_key layout");
+_Static_assert(sizeof(struct drv_sock_rnat_val) == 8, "drv_sock_rnat_val layout");
+_Static_assert(sizeof(struct drv_stats_key) == 4, "drv_stats_key layout");
+_Static_assert(sizeof(struct drv_stats_val) == 16, "drv_stats_val layout");
+#endif
+
+#endif /* DROVER_ABI_H */

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * lb.h: service lookup and backend selection, shared by the socket, tc and XDP programs.
+ * Selection order: session affinity (if the frontend asks for it and the remembered
+ * backend still exists), then Maglev (frontends reached from outside the node, so that
+ * every node picks the same backend for a flow), then a uniformly random slot.
+ */
+#ifndef DRV_BPF_LB_H
+#define DRV_BPF_LB_H
+
+#include "maps.h"
+
+static __always_inline bool drv_is_node_addr(__be32 addr)
+{
+	return bpf_map_lookup_elem(&drv_nodeip4, &addr) != NULL;
+}
+
+/* Find the master entry of the frontend addr:port/proto. NodePort frontends are stored
+ * with address 0 and match any address of this node. */
+static __always_inline struct drv_svc_val *drv_lookup_service(struct drv_svc_key *key, __be32 addr,
+							       __be16 port, __u8 proto)
+{
+	struct drv_svc_val *svc;
+
+	key->addr = addr;
+	key->dport = port;
+	key->slot = 0;
+	key->proto = proto;
+	key->pad[0] = key->pad[1] = key->pad[2] = 0;
+	svc = bpf_map_lookup_elem(&drv_svc4, key);
+	if (svc)
+		return svc;
+	if (!drv_is_node_addr(addr))
+		return NULL;
+	key->addr = 0;
+	svc = bpf_map_lookup_elem(&drv_svc4, key);
+	if (svc && (svc->flags & DRV_SVC_F_NODEPORT))
+		return svc;
+	return NULL;
+}
+
+static __always_inline struct drv_backend *drv_lookup_backend(__u32 id)
+{
+	return bpf_map_lookup_elem(&drv_be4, &id);
+}
+
+static __always_inline __u32 drv_now_s(void)
+{
+	return (__u32)(bpf_ktime_get_ns() / NSEC_PER_SEC);
+}
+
+static __always_inline __u32 drv_affinity_get(const struct drv_svc_val *svc, __u64 client,
+					      bool netns)
+{
+	struct drv_affinity_key key = {.client = client, .rev_nat = svc->rev_nat, .netns = netns};
+	struct drv_affinity_val *v;
+
+	v = bpf_map_lookup_elem(&drv_aff4, &key);
+	if (!v)
+		return 0;
+	if (drv_now_s() - v->last_used_s > svc->affinity_timeout)
+		return 0;
+	return v->backend_id;
+}
+
+static __always_inline void drv_affinity_put(const struct drv_svc_val *svc, __u64 client,
+					     bool netns, __u32 backend_id)
+{
+	struct drv_affinity_key key = {.client = client, .rev_nat = svc->rev_nat, .netns = netns};
+	struct drv_affinity_val v = {.backend_id = backend_id, .last_used_s = drv_now_s()};
+
+	bpf_map_update_elem(&drv_aff4, &key, &v, BPF_ANY);
+}
+
+/* 32-bit mix of a flow's addresses and ports (Jenkins' final mix); the same on every node,
+ * which is what Maglev needs to send a flow to the same backend wherever it lands. */
+static __always_inline __u32 drv_flow_hash(__be32 saddr, __be32 daddr, __be16 sport, __be16 dport,
+					   __u8 proto)
+{
+	__u32 a = saddr, b = daddr, c = ((__u32)sport << 16 | dport) ^ proto;
+
+	c ^= b;
+	c -= (b << 14) | (b >> 18);
+	a ^= c;
+	a -= (c << 11) | (c >> 21);
+	b ^= a;
+	b -= (a << 25) | (a >> 7);
+	c ^= b;
+	c -= (b << 16) | (b >> 16);
+	a ^= c;
+	a -= (c << 4) | (c >> 28);
+	b ^= a;
+	b -= (a << 14) | (a >> 18);
+	c ^= b;
+	c -= (b << 24) | (b >> 8);
+	return c;
+}
+
+/* A Maglev table is an inner array [M, b0, b1, ... b(M-1)]: its size travels with it, so a
+ * table swapped in with a different size is never indexed with the old one. */
+static __always_inline __u32 drv_maglev_pick(const struct drv_svc_val *svc, __u32 hash)
+{
+	__u32 key = svc->rev_nat, idx = 0;
+	__u32 *m, *id;
+	void *table;
+
+	table = bpf_map_lookup_elem(&drv_mag4, &key);
+	if (!table)
+		return 0;
+	m = bpf_map_lookup_elem(table, &idx);
+	if (!m || !*m)
+		return 0;
+	idx = hash % *m + 1;
+	id = bpf_map_lookup_elem(table, &idx);
+	return id ? *id : 0;
+}
+
+/* Pick a backend for a new flow. Returns the backend id, or 0 (with *reason set) when none
+ * can be used. key is the master key of the frontend (slot 0) and is reused for slots. */
+static __always_inline __u32 drv_select_backend(struct drv_svc_key *key, const struct drv_svc_val *svc,
+						__u64 aff_client, bool aff_netns, __u32 flow_hash,
+						bool use_maglev, int *reason)
+{
+	struct drv_svc_val *slot;
+	__u32 id = 0;
+
+	if (svc->flags & DRV_SVC_F_AFFINITY) {
+		id = drv_affinity_get(svc, aff_client, aff_netns);
+		if (id && !drv_lookup_backend(id))
+			id = 0;
+		if (id)
+			return id;
+	}
+	if (use_maglev && (svc->flags & DRV_SVC_F_MAGLEV)) {
+		id = drv_maglev_pick(svc, flow_hash);
+		if (!id) {
+			*reason = DRV_DROP_MAGLEV;
+			return 0;
+		}
+	} else {
+		key->slot = (bpf_get_prandom_u32() % svc->count) + 1;
+		slot = bpf_map_lookup_elem(&drv_svc4, key);
+		key->slot = 0;
+		if (!slot) {
+			*reason = DRV_DROP_BACKEND_GONE;
+			return 0;
+		}
+		id = slot->backend_id;
+	}
+	if (!drv_lookup_backend(id)) {
+		*reason = DRV_DROP_BACKEND_GONE;
+		return 0;
+	}
+	if (svc->flags & DRV_SVC_F_AFFINITY)
+		drv_affinity_put(svc, aff_client, aff_netns, id);
+	return id;
+}
+
+#endif

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * maps.h: every map of the dataplane, BTF-defined and pinned by name under the pin root
+ * userspace chooses (/sys/fs/bpf/drover by default). Every program object includes this
+ * file; libbpf reuses the pinned instance, so all programs share one set of maps.
+ * Sizes are defaults; userspace resizes with bpf_map__set_max_entries() before load.
+ */
+#ifndef DRV_BPF_MAPS_H
+#define DRV_BPF_MAPS_H
+
+#include "common.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct drv_svc_key);
+	__type(value, struct drv_svc_val);
+	__uint(max_entries, DRV_SVC_MAP_SIZE_DEFAULT);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} drv_svc4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct drv_backend);
+	__uint(max_entries, DRV_BACKEND_MAP_SIZE_DEFAULT);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} drv_be4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct drv_revnat);
+	__uint(max_entries, DRV_REVNAT_MAP_SIZE_DEFAULT);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} drv_rnat4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct drv_ct_key);
+	__type(value, struct drv_ct_val);
+	__uint(max_entries, DRV_CT_MAP_SIZE_DEFAULT);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} drv_ct4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct drv_affinity_key);
+	__type(value, struct drv_affinity_val);
+	__uint(max_entries, DRV_AFFINITY_MAP_SIZE_DEFAULT);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} drv_aff4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct drv_sock_rnat_key);
+	__type(value, struct drv_sock_rnat_val);
+	__uint(max_entries, DRV_SOCK_RNAT_MAP_SIZE_DEFAULT);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} drv_sknat4 SEC(".maps");
+
+/* Maglev: rev-NAT id -> inner array of backend ids. BPF_F_INNER_MAP lets each inner table
+ * have its own size, so a service's memory is bounded by its own table, not the largest. */
+struct drv_maglev_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_INNER_MAP);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 1);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__type(key, __u32);
+	__uint(max_entries, DRV_MAGLEV_OUTER_SIZE_DEFAULT);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct drv_maglev_inner);
+} drv_mag4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __be32);
+	__type(value, __u32);
+	__uint(max_entries, DRV_NODEIP_MAP_SIZE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} drv_nodeip4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__type(key, struct drv_stats_key);
+	__type(value, struct drv_stats_val);
+	__uint(max_entries, DRV_STATS_MAP_SIZE_DEFAULT);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} drv_stats1 SEC(".maps");
+
+#endif

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * pkt.h: IPv4 TCP/UDP header parsing shared by tc and XDP (both give data/data_end).
+ * Anything that is not IPv4 TCP/UDP is not a service packet and is passed untouched.
+ */
+#ifndef DRV_BPF_PKT_H
+#define DRV_BPF_PKT_H
+
+#include "common.h"
+
+#define DRV_TCP_FIN 0x01
+#define DRV_TCP_SYN 0x02
+#define DRV_TCP_RST 0x04
+#define DRV_TCP_ACK 0x10
+
+struct drv_flow {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 tcp_flags;
+	__u8 frag; /* 1: a fragment (ports unknown or partial) */
+	__u8 pad;
+};
+
+struct drv_pkt {
+	__u32 l3off;
+	__u32 l4off;
+	__u32 len; /* IP total length */
+	struct drv_flow f;
+};
+
+enum drv_parse_result {
+	DRV_PARSE_OK = 0,
+	DRV_PARSE_NOT_OURS = 1, /* not IPv4 TCP/UDP: pass */
+};
+
+/* Returns DRV_PARSE_OK, DRV_PARSE_NOT_OURS, or -DRV_DROP_MALFORMED. */
+static __always_inline int drv_parse(void *data, void *data_end, struct drv_pkt *p)
+{
+	struct ethhdr *eth = data;
+	struct iphdr *ip;
+	__u32 ihl;
+
+	if ((void *)(eth + 1) > data_end)
+		return DRV_PARSE_NOT_OURS;
+	if (eth->h_proto != bpf_htons(ETH_P_IP))
+		return DRV_PARSE_NOT_OURS;
+	ip = (void *)(eth + 1);
+	if ((void *)(ip + 1) > data_end)
+		return -DRV_DROP_MALFORMED;
+	if (ip->protocol != DRV_PROTO_TCP && ip->protocol != DRV_PROTO_UDP)
+		return DRV_PARSE_NOT_OURS;
+	ihl = ip->ihl & 0xf;
+	if (ihl < 5)
+		return -DRV_DROP_MALFORMED;
+	p->l3off = ETH_HLEN;
+	p->l4off = ETH_HLEN + ihl * 4;
+	p->len = bpf_ntohs(ip->tot_len);
+	p->f.saddr = ip->saddr;
+	p->f.daddr = ip->daddr;
+	p->f.proto = ip->protocol;
+	p->f.tcp_flags = 0;
+	p->f.frag = 0;
+	p->f.pad = 0;
+	p->f.sport = 0;
+	p->f.dport = 0;
+	if (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET)) {
+		/* Service traffic must not be fragmented (no ports in later fragments). The
+		 * caller decides: pass if not a frontend, drop (counted) if it is. */
+		p->f.frag = 1;
+		return DRV_PARSE_OK;
+	}
+	if (ip->protocol == DRV_PROTO_TCP) {
+		struct tcphdr *th = data + p->l4off;
+
+		if ((void *)(th + 1) > data_end)
+			return -DRV_DROP_MALFORMED;
+		p->f.sport = th->source;
+		p->f.dport = th->dest;
+		p->f.tcp_flags = ((__u8 *)th)[13];
+	} else {
+		struct udphdr *uh = data + p->l4off;
+
+		if ((void *)(uh + 1) > data_end)
+			return -DRV_DROP_MALFORMED;
+		p->f.sport = uh->source;
+		p->f.dport = uh->dest;
+	}
+	return DRV_PARSE_OK;
+}
+
+#endif

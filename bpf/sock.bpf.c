@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * sock.bpf.c: socket-level load balancing (cgroup/connect4, sendmsg4, recvmsg4,
+ * getpeername4). A connect() or UDP sendmsg() to a service frontend is rewritten to a
+ * backend before any packet exists: no per-packet NAT and no conntrack for east-west
+ * traffic. getpeername() and recvmsg() show the frontend address back to the application.
+ *
+ * A frontend with no backend refuses the connect() with ECONNREFUSED (bpf_set_retval),
+ * as a closed port would, never EPERM and never a hang.
+ */
+#include "common.h"
+#include "maps.h"
+#include "stats.h"
+#include "lb.h"
+
+static __always_inline __u8 sock_proto(struct bpf_sock_addr *ctx)
+{
+	if (ctx->type == SOCK_STREAM)
+		return DRV_PROTO_TCP;
+	if (ctx->type == SOCK_DGRAM)
+		return DRV_PROTO_UDP;
+	return 0;
+}
+
+/* Forward translation. Returns the hook's verdict: 1 lets the call proceed (translated or
+ * not ours), 0 refuses it with the error set by bpf_set_retval. */
+static __always_inline int sock4_forward(struct bpf_sock_addr *ctx, bool is_connect)
+{
+	struct drv_svc_key key;
+	struct drv_svc_val *svc;
+	struct drv_backend *be;
+	__be32 vip = ctx->user_ip4;
+	__be16 vport = (__be16)ctx->user_port;
+	__u8 proto = sock_proto(ctx);
+	int reason = 0;
+	__u32 id;
+
+	if (!proto)
+		return 1;
+	svc = drv_lookup_service(&key, vip, vport, proto);
+	if (!svc)
+		return 1;
+	if (svc->count == 0) {
+		drv_count(svc->rev_nat, DRV_PATH_SOCK, DRV_STAT_REFUSED, 0);
+		bpf_set_retval(-ECONNREFUSED);
+		return 0;
+	}
+	id = drv_select_backend(&key, svc, bpf_get_netns_cookie(ctx), true, 0, false, &reason);
+	be = id ? drv_lookup_backend(id) : NULL;
+	if (!be) {
+		drv_count(svc->rev_nat, DRV_PATH_SOCK, reason ? reason : DRV_DROP_BACKEND_GONE, 0);
+		bpf_set_retval(-ECONNREFUSED);
+		return 0;
+	}
+
+	/* Remember the frontend for getpeername()/recvmsg() before the address changes. */
+	{
+		struct drv_sock_rnat_key rk = {
+			.cookie = bpf_get_socket_cookie(ctx),
+			.addr = be->addr,
+			.port = be->port,
+		};
+		struct drv_sock_rnat_val rv = {.addr = vip, .port = vport, .rev_nat = svc->rev_nat};
+
+		bpf_map_update_elem(&drv_sknat4, &rk, &rv, BPF_ANY);
+	}
+	ctx->user_ip4 = be->addr;
+	ctx->user_port = (__u32)be->port;
+	drv_count(svc->rev_nat, DRV_PATH_SOCK, DRV_STAT_CONNECT, 0);
+	return 1;
+}
+
+/* Reverse translation: a peer address that is a backend this socket was sent to is shown
+ * as the frontend the application asked for. */
+static __always_inline int sock4_reverse(struct bpf_sock_addr *ctx)
+{
+	struct drv_sock_rnat_key rk = {
+		.cookie = bpf_get_socket_cookie(ctx),
+		.addr = ctx->user_ip4,
+		.port = (__be16)ctx->user_port,
+	};
+	struct drv_sock_rnat_val *rv;
+
+	rv = bpf_map_lookup_elem(&drv_sknat4, &rk);
+	if (!rv)
+		return 1;
+	ctx->user_ip4 = rv->addr;
+	ctx->user_port = (__u32)rv->port;
+	return 1;
+}
+
+SEC("cgroup/connect4")
+int drv_connect4(struct bpf_sock_addr *ctx)
+{
+	return sock4_forward(ctx, true);
+}
+
+SEC("cgroup/sendmsg4")
+int drv_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return sock4_forward(ctx, false);
+}
+
+SEC("cgroup/recvmsg4")
+int drv_recvmsg4(struct bpf_sock_addr *ctx)
+{
+	return sock4_reverse(ctx);
+}
+
+SEC("cgroup/getpeername4")
+int drv_getpeer4(struct bpf_sock_addr *ctx)
+{
+	return sock4_reverse(ctx);
+}

@@ -56,9 +56,9 @@ static __always_inline int sock4_forward(struct bpf_sock_addr *ctx, bool is_conn
 	/* Remember the frontend for getpeername()/recvmsg() before the address changes. */
 	{
 		struct drv_sock_rnat_key rk = {
-			.cookie = bpf_get_socket_cookie(ctx),
-			.addr = be->addr,
-			.port = be->port,
+		    .cookie = bpf_get_socket_cookie(ctx),
+		    .addr = be->addr,
+		    .port = be->port,
 		};
 		struct drv_sock_rnat_val rv = {.addr = vip, .port = vport, .rev_nat = svc->rev_nat};
 
@@ -75,9 +75,9 @@ static __always_inline int sock4_forward(struct bpf_sock_addr *ctx, bool is_conn
 static __always_inline int sock4_reverse(struct bpf_sock_addr *ctx)
 {
 	struct drv_sock_rnat_key rk = {
-		.cookie = bpf_get_socket_cookie(ctx),
-		.addr = ctx->user_ip4,
-		.port = (__be16)ctx->user_port,
+	    .cookie = bpf_get_socket_cookie(ctx),
+	    .addr = ctx->user_ip4,
+	    .port = (__be16)ctx->user_port,
 	};
 	struct drv_sock_rnat_val *rv;
 

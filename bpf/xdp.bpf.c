@@ -74,11 +74,14 @@ static __always_inline int xdp_rewrite(struct xdp_md *ctx, const struct drv_flow
 
 	/* Forwarding: TTL and MACs, as the kernel's forward path would. */
 	{
-		__u16 *word = (__u16 *)&ip->ttl, old = *word, nw;
+		/* TTL and protocol form one 16-bit word of the header checksum. */
+		__u8 old[2] = {ip->ttl, ip->protocol}, nw[2] = {ip->ttl - 1, ip->protocol};
+		__be16 ow, nww;
 
+		__builtin_memcpy(&ow, old, 2);
+		__builtin_memcpy(&nww, nw, 2);
 		ip->ttl--;
-		nw = *word;
-		drv_csum_replace2(&ip->check, old, nw);
+		drv_csum_replace2(&ip->check, ow, nww);
 	}
 	__builtin_memcpy(eth->h_dest, fib->dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, fib->smac, ETH_ALEN);

@@ -26,19 +26,19 @@
 #endif
 
 /* ---- limits (defaults; userspace may resize maps before load) ---- */
-#define DRV_SVC_MAP_SIZE_DEFAULT	 262144 /* frontend master entries + backend slots */
-#define DRV_BACKEND_MAP_SIZE_DEFAULT	 131072
-#define DRV_REVNAT_MAP_SIZE_DEFAULT	 65536
-#define DRV_CT_MAP_SIZE_DEFAULT		 262144
-#define DRV_AFFINITY_MAP_SIZE_DEFAULT	 65536
-#define DRV_SOCK_RNAT_MAP_SIZE_DEFAULT	 262144
-#define DRV_MAGLEV_OUTER_SIZE_DEFAULT	 16384
-#define DRV_STATS_MAP_SIZE_DEFAULT	 65536
-#define DRV_NODEIP_MAP_SIZE		 64
-#define DRV_MAX_BACKENDS_PER_SVC	 65535
-#define DRV_MAGLEV_MAX_TABLE		 131071 /* largest table size accepted (prime) */
-#define DRV_MAGLEV_DEFAULT_TABLE	 16381
-#define DRV_REVNAT_MAX			 65535 /* rev-NAT ids are 1..65535 */
+#define DRV_SVC_MAP_SIZE_DEFAULT       262144 /* frontend master entries + backend slots */
+#define DRV_BACKEND_MAP_SIZE_DEFAULT   131072
+#define DRV_REVNAT_MAP_SIZE_DEFAULT    65536
+#define DRV_CT_MAP_SIZE_DEFAULT	       262144
+#define DRV_AFFINITY_MAP_SIZE_DEFAULT  65536
+#define DRV_SOCK_RNAT_MAP_SIZE_DEFAULT 262144
+#define DRV_MAGLEV_OUTER_SIZE_DEFAULT  16384
+#define DRV_STATS_MAP_SIZE_DEFAULT     65536
+#define DRV_NODEIP_MAP_SIZE	       64
+#define DRV_MAX_BACKENDS_PER_SVC       65535
+#define DRV_MAGLEV_MAX_TABLE	       131071 /* largest table size accepted (prime) */
+#define DRV_MAGLEV_DEFAULT_TABLE       16381
+#define DRV_REVNAT_MAX		       65535 /* rev-NAT ids are 1..65535 */
 
 /* ---- pinned map names (<= 15 chars; a layout change bumps the suffix) ---- */
 #define DRV_MAP_SVC	 "drv_svc4"
@@ -50,6 +50,18 @@
 #define DRV_MAP_MAGLEV	 "drv_mag4"
 #define DRV_MAP_NODEIP	 "drv_nodeip4"
 #define DRV_MAP_STATS	 "drv_stats1"
+#define DRV_MAP_NAMES	 "drv_names1"
+#define DRV_MAP_ATTACH	 "drv_attach1"
+
+/* Every map name above, for inspection and uninstall. */
+#define DRV_MAP_NAMES_ALL                                                                   \
+	DRV_MAP_SVC, DRV_MAP_BACKEND, DRV_MAP_REVNAT, DRV_MAP_CT, DRV_MAP_AFFINITY,         \
+	    DRV_MAP_SOCKRNAT, DRV_MAP_MAGLEV, DRV_MAP_NODEIP, DRV_MAP_STATS, DRV_MAP_NAMES, \
+	    DRV_MAP_ATTACH
+
+/* tc filter identity of drover's programs on clsact ingress */
+#define DRV_TC_HANDLE	0xd7
+#define DRV_TC_PRIORITY 0xd7
 
 /* ---- services ---- */
 enum drv_l4_proto {
@@ -67,11 +79,11 @@ struct drv_svc_key {
 
 enum drv_svc_flags {
 	DRV_SVC_F_CLUSTERIP = 1 << 0, /* ClusterIP frontend */
-	DRV_SVC_F_NODEPORT  = 1 << 1, /* NodePort frontend (addr 0 = every node address) */
-	DRV_SVC_F_EXTERNAL  = 1 << 2, /* externalIPs / LoadBalancer ingress IP */
-	DRV_SVC_F_AFFINITY  = 1 << 3, /* sessionAffinity: ClientIP */
-	DRV_SVC_F_LOCAL	    = 1 << 4, /* backends are node-local only (traffic policy Local): no SNAT */
-	DRV_SVC_F_MAGLEV    = 1 << 5, /* drv_mag4 holds a table for this rev-NAT id */
+	DRV_SVC_F_NODEPORT = 1 << 1,  /* NodePort frontend (addr 0 = every node address) */
+	DRV_SVC_F_EXTERNAL = 1 << 2,  /* externalIPs / LoadBalancer ingress IP */
+	DRV_SVC_F_AFFINITY = 1 << 3,  /* sessionAffinity: ClientIP */
+	DRV_SVC_F_LOCAL = 1 << 4, /* backends are node-local only (traffic policy Local): no SNAT */
+	DRV_SVC_F_MAGLEV = 1 << 5, /* drv_mag4 holds a table for this rev-NAT id */
 };
 
 struct drv_svc_val {
@@ -79,8 +91,8 @@ struct drv_svc_val {
 	__u16 count;		/* master: number of backend slots (0 = reject) */
 	__u16 rev_nat;		/* frontend id, 1..65535 */
 	__u32 affinity_timeout; /* master: seconds, when DRV_SVC_F_AFFINITY */
-	__u32 maglev_size;	/* master: Maglev table size M (informational; the table carries it) */
-	__u16 flags;		/* master: enum drv_svc_flags */
+	__u32 maglev_size; /* master: Maglev table size M (informational; the table carries it) */
+	__u16 flags;	   /* master: enum drv_svc_flags */
 	__u16 pad;
 };
 
@@ -101,6 +113,23 @@ struct drv_revnat {
 	__be16 port;
 	__u8 proto;
 	__u8 pad;
+};
+
+struct drv_svc_name {
+	char name[64]; /* "namespace/name:port/proto", NUL-terminated, truncated if longer */
+};
+
+enum drv_attach_flags {
+	DRV_ATT_TC_POD = 1 << 0,  /* drv_tc_pod on ingress */
+	DRV_ATT_TC_NODE = 1 << 1, /* drv_tc_node on ingress */
+	DRV_ATT_XDP_DRV = 1 << 2, /* drv_xdp_lb, native mode */
+	DRV_ATT_XDP_SKB = 1 << 3, /* drv_xdp_lb, generic mode */
+	DRV_ATT_CLSACT = 1 << 4,  /* the clsact qdisc was created by drover */
+};
+
+struct drv_attach {
+	__u32 flags; /* enum drv_attach_flags */
+	char ifname[16];
 };
 
 /* ---- connection tracking (tc and XDP paths) ----
@@ -124,11 +153,11 @@ struct drv_ct_key {
 };
 
 enum drv_ct_flags {
-	DRV_CT_F_SNAT	   = 1 << 0, /* rewrite source to nat_saddr:nat_sport */
-	DRV_CT_F_DNAT	   = 1 << 1, /* rewrite destination to nat_daddr:nat_dport */
-	DRV_CT_F_NODEPORT  = 1 << 2, /* flow entered through a NodePort/external frontend */
-	DRV_CT_F_SEEN_FIN  = 1 << 3, /* a FIN or RST was seen: entry may be collected soon */
-	DRV_CT_F_XDP	   = 1 << 4, /* created by the XDP program */
+	DRV_CT_F_SNAT = 1 << 0,	    /* rewrite source to nat_saddr:nat_sport */
+	DRV_CT_F_DNAT = 1 << 1,	    /* rewrite destination to nat_daddr:nat_dport */
+	DRV_CT_F_NODEPORT = 1 << 2, /* flow entered through a NodePort/external frontend */
+	DRV_CT_F_SEEN_FIN = 1 << 3, /* a FIN or RST was seen: entry may be collected soon */
+	DRV_CT_F_XDP = 1 << 4,	    /* created by the XDP program */
 };
 
 struct drv_ct_val {
@@ -148,9 +177,9 @@ struct drv_ct_val {
 
 /* ---- session affinity ---- */
 struct drv_affinity_key {
-	__u64 client;	/* network namespace cookie (socket path) or client IPv4 (tc/XDP) */
+	__u64 client; /* network namespace cookie (socket path) or client IPv4 (tc/XDP) */
 	__u16 rev_nat;
-	__u8 netns;	/* 1: client is a netns cookie */
+	__u8 netns; /* 1: client is a netns cookie */
 	__u8 pad[5];
 };
 
@@ -184,11 +213,11 @@ enum drv_path {
 };
 
 enum drv_stat_kind {
-	DRV_STAT_FWD = 0,	/* packet translated towards a backend (tc, XDP) */
-	DRV_STAT_REPLY = 1,	/* reply translated back (tc, XDP) */
-	DRV_STAT_CONNECT = 2,	/* socket LB: connect()/sendmsg() translated */
-	DRV_STAT_REFUSED = 3,	/* socket LB: no backend, ECONNREFUSED */
-	DRV_STAT_REJECTED = 4,	/* tc/XDP: no backend, ICMP unreachable sent */
+	DRV_STAT_FWD = 0,      /* packet translated towards a backend (tc, XDP) */
+	DRV_STAT_REPLY = 1,    /* reply translated back (tc, XDP) */
+	DRV_STAT_CONNECT = 2,  /* socket LB: connect()/sendmsg() translated */
+	DRV_STAT_REFUSED = 3,  /* socket LB: no backend, ECONNREFUSED */
+	DRV_STAT_REJECTED = 4, /* tc/XDP: no backend, ICMP unreachable sent */
 	DRV_STAT_DROP_FIRST = 16,
 	DRV_DROP_NO_BACKEND = 16,    /* no backend and no reply could be sent */
 	DRV_DROP_BACKEND_GONE = 17,  /* slot points to a backend that no longer exists */
@@ -238,6 +267,8 @@ _Static_assert(sizeof(struct drv_sock_rnat_key) == 16, "drv_sock_rnat_key layout
 _Static_assert(sizeof(struct drv_sock_rnat_val) == 8, "drv_sock_rnat_val layout");
 _Static_assert(sizeof(struct drv_stats_key) == 4, "drv_stats_key layout");
 _Static_assert(sizeof(struct drv_stats_val) == 16, "drv_stats_val layout");
+_Static_assert(sizeof(struct drv_svc_name) == 64, "drv_svc_name layout");
+_Static_assert(sizeof(struct drv_attach) == 20, "drv_attach layout");
 #endif
 
 #endif /* DROVER_ABI_H */

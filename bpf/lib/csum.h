@@ -20,16 +20,16 @@ static __always_inline __u16 drv_csum_fold(__u64 sum)
 /* Replace a 32-bit field covered by *check (network-order sum). */
 static __always_inline void drv_csum_replace4(__sum16 *check, __be32 from, __be32 to)
 {
-	__u64 sum = (__u16)~*check;
+	__u64 sum = (__u16) ~*check;
 
-	sum += (__u16)~(from & 0xffff) + (__u16)~(from >> 16);
+	sum += (__u16) ~(from & 0xffff) + (__u16) ~(from >> 16);
 	sum += (to & 0xffff) + (to >> 16);
 	*check = drv_csum_fold(sum);
 }
 
 static __always_inline void drv_csum_replace2(__sum16 *check, __be16 from, __be16 to)
 {
-	__u64 sum = (__u16)~*check;
+	__u64 sum = (__u16) ~*check;
 
 	sum += (__u16)~from;
 	sum += to;

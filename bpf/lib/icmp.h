@@ -54,8 +54,8 @@ static __always_inline void drv_icmp_build(struct drv_icmp_reply *r, __be32 from
 	r->code = ICMP_PORT_UNREACH;
 	r->checksum = 0;
 	r->unused = 0;
-	r->checksum = drv_csum_fold32(
-		bpf_csum_diff(0, 0, (void *)&r->type, sizeof(*r) - sizeof(r->ip), 0));
+	r->checksum =
+	    drv_csum_fold32(bpf_csum_diff(0, 0, (void *)&r->type, sizeof(*r) - sizeof(r->ip), 0));
 }
 
 #endif

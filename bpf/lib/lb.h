@@ -18,7 +18,7 @@ static __always_inline bool drv_is_node_addr(__be32 addr)
 /* Find the master entry of the frontend addr:port/proto. NodePort frontends are stored
  * with address 0 and match any address of this node. */
 static __always_inline struct drv_svc_val *drv_lookup_service(struct drv_svc_key *key, __be32 addr,
-							       __be16 port, __u8 proto)
+							      __be16 port, __u8 proto)
 {
 	struct drv_svc_val *svc;
 
@@ -117,9 +117,10 @@ static __always_inline __u32 drv_maglev_pick(const struct drv_svc_val *svc, __u3
 
 /* Pick a backend for a new flow. Returns the backend id, or 0 (with *reason set) when none
  * can be used. key is the master key of the frontend (slot 0) and is reused for slots. */
-static __always_inline __u32 drv_select_backend(struct drv_svc_key *key, const struct drv_svc_val *svc,
-						__u64 aff_client, bool aff_netns, __u32 flow_hash,
-						bool use_maglev, int *reason)
+static __always_inline __u32 drv_select_backend(struct drv_svc_key *key,
+						const struct drv_svc_val *svc, __u64 aff_client,
+						bool aff_netns, __u32 flow_hash, bool use_maglev,
+						int *reason)
 {
 	struct drv_svc_val *slot;
 	__u32 id = 0;

@@ -84,6 +84,26 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } drv_nodeip4 SEC(".maps");
 
+/* Where this proxy attached tc/XDP programs (ifindex -> what), so that a restarted proxy and
+ * `drover proxy uninstall` know what is theirs without a state file. Userspace only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct drv_attach);
+	__uint(max_entries, 4096);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} drv_attach1 SEC(".maps");
+
+/* Human names of frontends ("namespace/name:port/proto"), written by userspace for the
+ * inspection commands only; no program reads it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct drv_svc_name);
+	__uint(max_entries, DRV_REVNAT_MAP_SIZE_DEFAULT);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} drv_names1 SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__type(key, struct drv_stats_key);

@@ -98,12 +98,12 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 					 struct drv_xlate *x, __u8 created_by)
 {
 	struct drv_ct_key key = {
-		.saddr = f->saddr,
-		.daddr = f->daddr,
-		.sport = f->sport,
-		.dport = f->dport,
-		.proto = f->proto,
-		.dir = DRV_CT_REPLY,
+	    .saddr = f->saddr,
+	    .daddr = f->daddr,
+	    .sport = f->sport,
+	    .dport = f->dport,
+	    .proto = f->proto,
+	    .dir = DRV_CT_REPLY,
 	};
 	struct drv_ct_val *ct, fwd = {}, rev = {};
 	struct drv_ct_key rkey = {};

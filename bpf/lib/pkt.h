@@ -67,10 +67,13 @@ static __always_inline int drv_parse(void *data, void *data_end, struct drv_pkt 
 	p->f.sport = 0;
 	p->f.dport = 0;
 	if (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET)) {
-		/* Service traffic must not be fragmented (no ports in later fragments). The
-		 * caller decides: pass if not a frontend, drop (counted) if it is. */
+		/* Fragments cannot be load-balanced (later ones carry no ports). A first
+		 * fragment still names its ports: the caller drops it, counted, if it is for a
+		 * frontend. Later fragments are not recognisable: they pass, and with nothing
+		 * owning the frontend address the stack drops them. */
 		p->f.frag = 1;
-		return DRV_PARSE_OK;
+		if (ip->frag_off & bpf_htons(IP_OFFSET))
+			return DRV_PARSE_NOT_OURS;
 	}
 	if (ip->protocol == DRV_PROTO_TCP) {
 		struct tcphdr *th = data + p->l4off;

@@ -8,13 +8,13 @@
 
 static const struct cli_command commands[] = {
 #ifdef HAVE_DROVER_PROXY
-	{"proxy", "run the eBPF service proxy (or: proxy uninstall)", cmd_proxy},
-	{"bpf", "inspect the pinned BPF maps: services, backends, ct, stats", cmd_bpf},
+    {"proxy", "run the eBPF service proxy (or: proxy uninstall)", cmd_proxy},
+    {"bpf", "inspect the pinned BPF maps: services, backends, ct, stats", cmd_bpf},
 #endif
 #ifdef HAVE_DROVER_API
-	{"server", "run the API server over the store", cmd_server},
+    {"server", "run the API server over the store", cmd_server},
 #endif
-	{"version", "print the version", cmd_version},
+    {"version", "print the version", cmd_version},
 };
 
 int cmd_version(int argc, char **argv)

@@ -24,15 +24,15 @@ int log_parse_level(const char *s, enum log_level *out);
 void log_route_libbpf(void);
 
 void log_msg(enum log_level level, const char *component, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #define log_error(comp, ...) log_msg(LOG_ERROR, comp, __VA_ARGS__)
 #define log_warn(comp, ...)  log_msg(LOG_WARN, comp, __VA_ARGS__)
 #define log_info(comp, ...)  log_msg(LOG_INFO, comp, __VA_ARGS__)
-#define log_debug(comp, ...)                                                                       \
-	do {                                                                                       \
-		if (log_get_level() >= LOG_DEBUG)                                                  \
-			log_msg(LOG_DEBUG, comp, __VA_ARGS__);                                     \
+#define log_debug(comp, ...)                                   \
+	do {                                                   \
+		if (log_get_level() >= LOG_DEBUG)              \
+			log_msg(LOG_DEBUG, comp, __VA_ARGS__); \
 	} while (0)
 
 #endif

@@ -1,0 +1,418 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cmd_bpf: `drover bpf services|backends|ct|stats`: the pinned maps as tables a person reads
+ * (after `cilium bpf lb list`). Reads only; works whether or not a proxy is running.
+ */
+#include "cli.h"
+
+#ifdef HAVE_DROVER_PROXY
+#include "dataplane.h"
+#include "drover_abi.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct bpf_ctx {
+	const char *pin_root;
+};
+
+static int open_map(const struct bpf_ctx *c, const char *name)
+{
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", c->pin_root, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		fprintf(stderr,
+			"drover bpf: %s: %s (is the proxy installed with this --pin-root?)\n", path,
+			strerror(errno));
+	return fd;
+}
+
+static const char *ip_str(uint32_t a, char *buf)
+{
+	struct in_addr in = {.s_addr = a};
+
+	return inet_ntop(AF_INET, &in, buf, INET_ADDRSTRLEN);
+}
+
+static const char *proto_str(uint8_t p)
+{
+	return p == DRV_PROTO_UDP ? "UDP" : p == DRV_PROTO_TCP ? "TCP" : "?";
+}
+
+static void frontend_str(uint32_t addr, uint16_t port, uint8_t proto, char *buf, size_t len)
+{
+	char a[INET_ADDRSTRLEN];
+
+	if (addr)
+		snprintf(buf, len, "%s:%u/%s", ip_str(addr, a), ntohs(port), proto_str(proto));
+	else
+		snprintf(buf, len, "<node-ip>:%u/%s", ntohs(port), proto_str(proto));
+}
+
+static const char *svc_type(uint16_t flags)
+{
+	if (flags & DRV_SVC_F_NODEPORT)
+		return "NodePort";
+	if (flags & DRV_SVC_F_EXTERNAL)
+		return "External";
+	return "ClusterIP";
+}
+
+static void name_of(int names_fd, uint32_t rev_nat, char *buf, size_t len)
+{
+	struct drv_svc_name n;
+
+	if (names_fd >= 0 && bpf_map_lookup_elem(names_fd, &rev_nat, &n) == 0)
+		snprintf(buf, len, "%.*s", (int)sizeof(n.name), n.name);
+	else
+		snprintf(buf, len, "-");
+}
+
+/* Masters sorted for a stable listing. */
+struct master {
+	struct drv_svc_key k;
+	struct drv_svc_val v;
+};
+
+static int cmp_master(const void *a, const void *b)
+{
+	const struct master *x = a, *y = b;
+
+	if (x->v.rev_nat != y->v.rev_nat)
+		return x->v.rev_nat < y->v.rev_nat ? -1 : 1;
+	return 0;
+}
+
+static int list_services(const struct bpf_ctx *c)
+{
+	int svc = open_map(c, DRV_MAP_SVC), be = open_map(c, DRV_MAP_BACKEND);
+	int names = open_map(c, DRV_MAP_NAMES);
+	struct drv_svc_key key, next;
+	struct drv_svc_val v;
+	struct master *ms = NULL;
+	size_t n = 0, cap = 0;
+	bool have = false;
+
+	if (svc < 0 || be < 0)
+		return 1;
+	while (bpf_map_get_next_key(svc, have ? &key : NULL, &next) == 0) {
+		key = next;
+		have = true;
+		if (key.slot != 0 || bpf_map_lookup_elem(svc, &key, &v))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			ms = realloc(ms, cap * sizeof(*ms));
+			if (!ms)
+				return 1;
+		}
+		ms[n].k = key;
+		ms[n].v = v;
+		n++;
+	}
+	qsort(ms, n, sizeof(*ms), cmp_master);
+	printf("%-5s %-26s %-9s %-34s %-9s %s\n", "ID", "FRONTEND", "TYPE", "SERVICE", "FLAGS",
+	       "BACKENDS");
+	for (size_t i = 0; i < n; i++) {
+		char fe[64], nm[80], flags[32] = "";
+
+		frontend_str(ms[i].k.addr, ms[i].k.dport, ms[i].k.proto, fe, sizeof(fe));
+		name_of(names, ms[i].v.rev_nat, nm, sizeof(nm));
+		if (ms[i].v.flags & DRV_SVC_F_AFFINITY)
+			strcat(flags, "affinity,");
+		if (ms[i].v.flags & DRV_SVC_F_LOCAL)
+			strcat(flags, "local,");
+		if (ms[i].v.flags & DRV_SVC_F_MAGLEV)
+			strcat(flags, "maglev,");
+		if (flags[0])
+			flags[strlen(flags) - 1] = '\0';
+		else
+			strcpy(flags, "-");
+		printf("%-5u %-26s %-9s %-34s %-9s ", ms[i].v.rev_nat, fe, svc_type(ms[i].v.flags),
+		       nm, flags);
+		if (ms[i].v.count == 0)
+			printf("(none: refused)");
+		for (uint16_t s = 1; s <= ms[i].v.count; s++) {
+			struct drv_svc_key sk = ms[i].k;
+			struct drv_svc_val sv;
+			struct drv_backend b;
+			char a[INET_ADDRSTRLEN];
+
+			sk.slot = s;
+			if (bpf_map_lookup_elem(svc, &sk, &sv) ||
+			    bpf_map_lookup_elem(be, &sv.backend_id, &b)) {
+				printf("%s<slot %u missing>", s > 1 ? ", " : "", s);
+				continue;
+			}
+			printf("%s%s:%u", s > 1 ? ", " : "", ip_str(b.addr, a), ntohs(b.port));
+			if (b.flags & DRV_BE_F_TERMINATING)
+				printf("(terminating)");
+		}
+		printf("\n");
+	}
+	free(ms);
+	close(svc);
+	close(be);
+	if (names >= 0)
+		close(names);
+	return 0;
+}
+
+static int list_backends(const struct bpf_ctx *c)
+{
+	int be = open_map(c, DRV_MAP_BACKEND);
+	__u32 key, next;
+	bool have = false;
+
+	if (be < 0)
+		return 1;
+	printf("%-8s %-22s %-5s %s\n", "ID", "ADDRESS", "PROTO", "FLAGS");
+	while (bpf_map_get_next_key(be, have ? &key : NULL, &next) == 0) {
+		struct drv_backend b;
+		char a[INET_ADDRSTRLEN], addr[40];
+
+		key = next;
+		have = true;
+		if (bpf_map_lookup_elem(be, &key, &b))
+			continue;
+		snprintf(addr, sizeof(addr), "%s:%u", ip_str(b.addr, a), ntohs(b.port));
+		printf("%-8u %-22s %-5s %s%s%s\n", key, addr, proto_str(b.proto),
+		       b.flags & DRV_BE_F_LOCAL ? "local" : "",
+		       (b.flags & DRV_BE_F_LOCAL) && (b.flags & DRV_BE_F_TERMINATING) ? "," : "",
+		       b.flags & DRV_BE_F_TERMINATING ? "terminating" : (b.flags ? "" : "-"));
+	}
+	close(be);
+	return 0;
+}
+
+static int list_ct(const struct bpf_ctx *c)
+{
+	int ct = open_map(c, DRV_MAP_CT);
+	struct drv_ct_key key, next;
+	struct drv_ct_val v;
+	struct timespec ts;
+	uint64_t now;
+	bool have = false;
+	size_t n = 0;
+
+	if (ct < 0)
+		return 1;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	printf("%-5s %-44s %-5s %-44s %-8s %-8s %-10s %s\n", "PROTO", "TUPLE", "DIR", "REWRITE",
+	       "BACKEND", "IDLE(s)", "PACKETS", "FLAGS");
+	while (bpf_map_get_next_key(ct, have ? &key : NULL, &next) == 0) {
+		char s[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN], tuple[64], rw[64] = "", part[40];
+
+		key = next;
+		have = true;
+		if (bpf_map_lookup_elem(ct, &key, &v))
+			continue;
+		snprintf(tuple, sizeof(tuple), "%s:%u -> %s:%u", ip_str(key.saddr, s),
+			 ntohs(key.sport), ip_str(key.daddr, d), ntohs(key.dport));
+		if (v.flags & DRV_CT_F_SNAT) {
+			snprintf(part, sizeof(part), "src=%s:%u ", ip_str(v.nat_saddr, s),
+				 ntohs(v.nat_sport));
+			strcat(rw, part);
+		}
+		if (v.flags & DRV_CT_F_DNAT) {
+			snprintf(part, sizeof(part), "dst=%s:%u", ip_str(v.nat_daddr, d),
+				 ntohs(v.nat_dport));
+			strcat(rw, part);
+		}
+		printf("%-5s %-44s %-5s %-44s %-8u %-8.1f %-10llu %s%s%s\n", proto_str(key.proto),
+		       tuple, key.dir == DRV_CT_SVC ? "svc" : "reply", rw, v.backend_id,
+		       now > v.last_seen_ns ? (double)(now - v.last_seen_ns) / 1e9 : 0.0,
+		       (unsigned long long)v.packets,
+		       v.flags & DRV_CT_F_NODEPORT ? "nodeport " : "",
+		       v.flags & DRV_CT_F_XDP ? "xdp " : "",
+		       v.flags & DRV_CT_F_SEEN_FIN ? "closing" : "");
+		n++;
+	}
+	printf("%zu entries\n", n);
+	close(ct);
+	return 0;
+}
+
+static const char *kind_str(uint8_t k)
+{
+	switch (k) {
+	case DRV_STAT_FWD:
+		return "forwarded";
+	case DRV_STAT_REPLY:
+		return "reply";
+	case DRV_STAT_CONNECT:
+		return "connect";
+	case DRV_STAT_REFUSED:
+		return "refused";
+	case DRV_STAT_REJECTED:
+		return "rejected(icmp)";
+	case DRV_DROP_NO_BACKEND:
+		return "drop:no-backend";
+	case DRV_DROP_BACKEND_GONE:
+		return "drop:backend-gone";
+	case DRV_DROP_CT_FULL:
+		return "drop:ct-full";
+	case DRV_DROP_NAT_EXHAUSTED:
+		return "drop:nat-exhausted";
+	case DRV_DROP_MALFORMED:
+		return "drop:malformed";
+	case DRV_DROP_CSUM:
+		return "drop:csum";
+	case DRV_DROP_FRAGMENT:
+		return "drop:fragment";
+	case DRV_DROP_MAGLEV:
+		return "drop:maglev";
+	case DRV_DROP_FIB:
+		return "drop:fib";
+	default:
+		return "?";
+	}
+}
+
+static const char *path_str(uint8_t p)
+{
+	return p == DRV_PATH_SOCK  ? "socket"
+	       : p == DRV_PATH_TC  ? "tc"
+	       : p == DRV_PATH_XDP ? "xdp"
+				   : "?";
+}
+
+struct stat_row {
+	struct drv_stats_key k;
+	uint64_t packets, bytes;
+};
+
+static int cmp_stat(const void *a, const void *b)
+{
+	const struct stat_row *x = a, *y = b;
+
+	if (x->k.rev_nat != y->k.rev_nat)
+		return x->k.rev_nat < y->k.rev_nat ? -1 : 1;
+	if (x->k.path != y->k.path)
+		return x->k.path < y->k.path ? -1 : 1;
+	return (int)x->k.kind - (int)y->k.kind;
+}
+
+static int list_stats(const struct bpf_ctx *c)
+{
+	int st = open_map(c, DRV_MAP_STATS), names = open_map(c, DRV_MAP_NAMES);
+	int rn = open_map(c, DRV_MAP_REVNAT);
+	int ncpu = libbpf_num_possible_cpus();
+	struct drv_stats_key key, next;
+	struct drv_stats_val *vals;
+	struct stat_row *rows = NULL;
+	size_t n = 0, cap = 0;
+	bool have = false;
+
+	if (st < 0 || ncpu <= 0)
+		return 1;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return 1;
+	while (bpf_map_get_next_key(st, have ? &key : NULL, &next) == 0) {
+		key = next;
+		have = true;
+		if (bpf_map_lookup_elem(st, &key, vals))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			rows = realloc(rows, cap * sizeof(*rows));
+			if (!rows)
+				return 1;
+		}
+		rows[n].k = key;
+		rows[n].packets = rows[n].bytes = 0;
+		for (int i = 0; i < ncpu; i++) {
+			rows[n].packets += vals[i].packets;
+			rows[n].bytes += vals[i].bytes;
+		}
+		n++;
+	}
+	qsort(rows, n, sizeof(*rows), cmp_stat);
+	printf("%-5s %-26s %-34s %-6s %-19s %12s %14s\n", "ID", "FRONTEND", "SERVICE", "PATH",
+	       "COUNTER", "PACKETS/CONN", "BYTES");
+	for (size_t i = 0; i < n; i++) {
+		char nm[80], fe[64] = "-";
+		uint32_t id = rows[i].k.rev_nat;
+		struct drv_revnat r;
+
+		name_of(names, id, nm, sizeof(nm));
+		if (rn >= 0 && bpf_map_lookup_elem(rn, &id, &r) == 0)
+			frontend_str(r.addr, r.port, r.proto, fe, sizeof(fe));
+		printf("%-5u %-26s %-34s %-6s %-19s %12llu %14llu\n", id, fe, nm,
+		       path_str(rows[i].k.path), kind_str(rows[i].k.kind),
+		       (unsigned long long)rows[i].packets, (unsigned long long)rows[i].bytes);
+	}
+	free(rows);
+	free(vals);
+	close(st);
+	return 0;
+}
+
+static void bpf_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: drover bpf <services|backends|ct|stats> [--pin-root DIR]\n"
+		"  services   frontends (VIP:port/proto) and their backends\n"
+		"  backends   backend ids and addresses\n"
+		"  ct         connection tracking of the tc and XDP paths\n"
+		"  stats      per-frontend counters per path (socket, tc, xdp) and drop reason\n");
+}
+
+int cmd_bpf(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"pin-root", required_argument, 0, 'p'},
+	    {"help", no_argument, 0, 'h'},
+	    {0, 0, 0, 0},
+	};
+	struct bpf_ctx c = {.pin_root = DP_PIN_ROOT_DEFAULT};
+	const char *what;
+	int o;
+
+	if (argc < 2) {
+		bpf_usage(stderr);
+		return 2;
+	}
+	what = argv[1];
+	optind = 2;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (o == 'p')
+			c.pin_root = optarg;
+		else if (o == 'h') {
+			bpf_usage(stdout);
+			return 0;
+		} else {
+			bpf_usage(stderr);
+			return 2;
+		}
+	}
+	if (!strcmp(what, "services"))
+		return list_services(&c);
+	if (!strcmp(what, "backends"))
+		return list_backends(&c);
+	if (!strcmp(what, "ct"))
+		return list_ct(&c);
+	if (!strcmp(what, "stats"))
+		return list_stats(&c);
+	if (!strcmp(what, "--help") || !strcmp(what, "-h")) {
+		bpf_usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "drover bpf: unknown table '%s'\n", what);
+	bpf_usage(stderr);
+	return 2;
+}
+#endif

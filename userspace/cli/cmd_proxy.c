@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cmd_proxy: `drover proxy [flags]` and `drover proxy uninstall`. */
+#include "cli.h"
+
+#ifdef HAVE_DROVER_PROXY
+#include "dataplane.h"
+#include "log.h"
+#include "maglev.h"
+#include "proxy.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void proxy_usage(FILE *out)
+{
+	fprintf(
+	    out,
+	    "usage: drover proxy --manifests PATH [options]\n"
+	    "       drover proxy uninstall [--pin-root DIR]\n"
+	    "\n"
+	    "Programs the kernel's eBPF service load balancer from Kubernetes Service and\n"
+	    "EndpointSlice objects read from PATH (a file or a directory of .yaml/.yml/.json,\n"
+	    "re-read on change and on SIGHUP). The dataplane outlives the process.\n"
+	    "\n"
+	    "  --manifests PATH        Services and EndpointSlices\n"
+	    "  --node NAME             this node's name (endpoints' nodeName; Local policies)\n"
+	    "  --pin-root DIR          where maps and links are pinned [/sys/fs/bpf/drover]\n"
+	    "  --cgroup PATH           cgroup v2 directory for the socket LB [cgroup v2 root]\n"
+	    "  --no-socket-lb          do not attach the socket-level load balancer\n"
+	    "  --no-tc-lb              do not attach drv_tc_pod to pod devices\n"
+	    "  --device DEV            node device for NodePort / external traffic (tc + XDP);\n"
+	    "                          repeatable\n"
+	    "  --pod-device DEV        pod-side device to attach drv_tc_pod to; repeatable\n"
+	    "  --pod-device-prefix P   attach drv_tc_pod to every device named P*, also new ones\n"
+	    "  --xdp-mode MODE         auto|native|generic|off [auto: generic on veth]\n"
+	    "  --node-ip IP            node address answering NodePorts; repeatable\n"
+	    "                          [every non-loopback IPv4 address]\n"
+	    "  --snat-ip IP            masquerade source for external IPs [first --device addr]\n"
+	    "  --snat-ports MIN-MAX    masquerade source ports [61000-65000]\n"
+	    "  --maglev-table-size M   largest Maglev table (a prime: 251 ... 131071) [16381]\n"
+	    "  --map-size MAP=N        entries of svc|backend|revnat|ct|affinity|sock-rnat|\n"
+	    "                          maglev|stats; repeatable\n"
+	    "  --ct-timeout-tcp S      idle TCP flow lifetime in conntrack [21600]\n"
+	    "  --ct-timeout-other S    idle UDP flow lifetime in conntrack [60]\n"
+	    "  --gc-interval S         conntrack garbage collection period [30]\n"
+	    "  --no-fib-redirect       let the kernel route translated packets (no bpf_redirect)\n"
+	    "  --ready-file PATH       write the PID there once the first sync is in the kernel\n"
+	    "  --log-level LEVEL       error|warn|info|debug [info]\n");
+}
+
+static int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || end == s || v < min || v > max)
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int parse_map_size(struct proxy_config *c, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	uint32_t v, *dst = NULL;
+	size_t klen;
+
+	if (!eq || parse_u32(eq + 1, 1, 1u << 26, &v))
+		return -EINVAL;
+	klen = (size_t)(eq - arg);
+#define MAPSZ(name, field)                                     \
+	if (klen == strlen(name) && !strncmp(arg, name, klen)) \
+		dst = &c->dp.sizes.field;
+	MAPSZ("svc", svc)
+	MAPSZ("backend", backend)
+	MAPSZ("revnat", revnat)
+	MAPSZ("ct", ct)
+	MAPSZ("affinity", affinity)
+	MAPSZ("sock-rnat", sock_rnat)
+	MAPSZ("maglev", maglev_outer)
+	MAPSZ("stats", stats)
+#undef MAPSZ
+	if (!dst)
+		return -EINVAL;
+	*dst = v;
+	return 0;
+}
+
+static int bad(const char *flag, const char *val)
+{
+	fprintf(stderr, "drover proxy: invalid value for %s: '%s'\n", flag, val);
+	return 2;
+}
+
+int cmd_proxy(int argc, char **argv)
+{
+	enum {
+		O_MANIFESTS = 256,
+		O_NODE,
+		O_PIN_ROOT,
+		O_CGROUP,
+		O_NO_SOCK,
+		O_NO_TC,
+		O_DEVICE,
+		O_POD_DEVICE,
+		O_POD_PREFIX,
+		O_XDP_MODE,
+		O_NODE_IP,
+		O_SNAT_IP,
+		O_SNAT_PORTS,
+		O_MAGLEV,
+		O_MAP_SIZE,
+		O_CT_TCP,
+		O_CT_OTHER,
+		O_GC,
+		O_NO_FIB,
+		O_READY,
+		O_LOG,
+		O_HELP,
+	};
+	static const struct option opts[] = {
+	    {"manifests", required_argument, 0, O_MANIFESTS},
+	    {"node", required_argument, 0, O_NODE},
+	    {"pin-root", required_argument, 0, O_PIN_ROOT},
+	    {"cgroup", required_argument, 0, O_CGROUP},
+	    {"no-socket-lb", no_argument, 0, O_NO_SOCK},
+	    {"no-tc-lb", no_argument, 0, O_NO_TC},
+	    {"device", required_argument, 0, O_DEVICE},
+	    {"pod-device", required_argument, 0, O_POD_DEVICE},
+	    {"pod-device-prefix", required_argument, 0, O_POD_PREFIX},
+	    {"xdp-mode", required_argument, 0, O_XDP_MODE},
+	    {"node-ip", required_argument, 0, O_NODE_IP},
+	    {"snat-ip", required_argument, 0, O_SNAT_IP},
+	    {"snat-ports", required_argument, 0, O_SNAT_PORTS},
+	    {"maglev-table-size", required_argument, 0, O_MAGLEV},
+	    {"map-size", required_argument, 0, O_MAP_SIZE},
+	    {"ct-timeout-tcp", required_argument, 0, O_CT_TCP},
+	    {"ct-timeout-other", required_argument, 0, O_CT_OTHER},
+	    {"gc-interval", required_argument, 0, O_GC},
+	    {"no-fib-redirect", no_argument, 0, O_NO_FIB},
+	    {"ready-file", required_argument, 0, O_READY},
+	    {"log-level", required_argument, 0, O_LOG},
+	    {"help", no_argument, 0, O_HELP},
+	    {0, 0, 0, 0},
+	};
+	static struct proxy_config c;
+	char hostname[256];
+	enum log_level lvl;
+	uint32_t v, v2;
+	struct in_addr a;
+	int o, rc;
+
+	proxy_config_defaults(&c);
+	if (argc >= 2 && !strcmp(argv[1], "uninstall")) {
+		const char *pin_root = NULL;
+
+		optind = 2;
+		while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+			if (o == O_PIN_ROOT)
+				pin_root = optarg;
+			else if (o == O_HELP) {
+				proxy_usage(stdout);
+				return 0;
+			} else {
+				proxy_usage(stderr);
+				return 2;
+			}
+		}
+		log_route_libbpf();
+		return dp_uninstall(pin_root) ? 1 : 0;
+	}
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case O_MANIFESTS:
+			c.manifests = optarg;
+			break;
+		case O_NODE:
+			c.node_name = optarg;
+			break;
+		case O_PIN_ROOT:
+			c.dp.pin_root = optarg;
+			break;
+		case O_CGROUP:
+			c.dp.cgroup = optarg;
+			break;
+		case O_NO_SOCK:
+			c.dp.sock_lb = false;
+			break;
+		case O_NO_TC:
+			c.dp.tc_lb = false;
+			break;
+		case O_DEVICE:
+			if (c.nnode_devs == PROXY_MAX_DEVS)
+				return bad("--device", optarg);
+			c.node_devs[c.nnode_devs++] = optarg;
+			break;
+		case O_POD_DEVICE:
+			if (c.npod_devs == PROXY_MAX_DEVS)
+				return bad("--pod-device", optarg);
+			c.pod_devs[c.npod_devs++] = optarg;
+			break;
+		case O_POD_PREFIX:
+			c.pod_dev_prefix = optarg;
+			break;
+		case O_XDP_MODE:
+			if (!strcmp(optarg, "auto"))
+				c.dp.xdp_mode = DP_XDP_AUTO;
+			else if (!strcmp(optarg, "native"))
+				c.dp.xdp_mode = DP_XDP_NATIVE;
+			else if (!strcmp(optarg, "generic"))
+				c.dp.xdp_mode = DP_XDP_GENERIC;
+			else if (!strcmp(optarg, "off"))
+				c.dp.xdp_mode = DP_XDP_OFF;
+			else
+				return bad("--xdp-mode", optarg);
+			break;
+		case O_NODE_IP:
+			if (inet_pton(AF_INET, optarg, &a) != 1 || c.nnode_ips == PROXY_MAX_IPS)
+				return bad("--node-ip", optarg);
+			c.node_ips[c.nnode_ips++] = a.s_addr;
+			break;
+		case O_SNAT_IP:
+			if (inet_pton(AF_INET, optarg, &a) != 1)
+				return bad("--snat-ip", optarg);
+			c.dp.cfg.snat_addr = a.s_addr;
+			break;
+		case O_SNAT_PORTS:
+			if (sscanf(optarg, "%u-%u", &v, &v2) != 2 || v < 1024 || v2 > 65535 ||
+			    v > v2)
+				return bad("--snat-ports", optarg);
+			c.dp.cfg.snat_port_min = (uint16_t)v;
+			c.dp.cfg.snat_port_max = (uint16_t)v2;
+			break;
+		case O_MAGLEV:
+			if (parse_u32(optarg, 1, DRV_MAGLEV_MAX_TABLE, &v) || !maglev_size_valid(v))
+				return bad(
+				    "--maglev-table-size (one of 251 509 1021 2039 4093 8191 "
+				    "16381 32749 65521 131071)",
+				    optarg);
+			c.maglev_max = v;
+			break;
+		case O_MAP_SIZE:
+			if (parse_map_size(&c, optarg))
+				return bad("--map-size", optarg);
+			break;
+		case O_CT_TCP:
+			if (parse_u32(optarg, 1, 7 * 86400, &c.dp.cfg.ct_tcp_timeout_s))
+				return bad("--ct-timeout-tcp", optarg);
+			break;
+		case O_CT_OTHER:
+			if (parse_u32(optarg, 1, 86400, &c.dp.cfg.ct_other_timeout_s))
+				return bad("--ct-timeout-other", optarg);
+			break;
+		case O_GC:
+			if (parse_u32(optarg, 0, 86400, &v))
+				return bad("--gc-interval", optarg);
+			c.gc_interval_s = v;
+			break;
+		case O_NO_FIB:
+			c.dp.cfg.enable_fib_redirect = 0;
+			break;
+		case O_READY:
+			c.ready_file = optarg;
+			break;
+		case O_LOG:
+			if (log_parse_level(optarg, &lvl))
+				return bad("--log-level", optarg);
+			log_set_level(lvl);
+			break;
+		case O_HELP:
+			proxy_usage(stdout);
+			return 0;
+		default:
+			proxy_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "drover proxy: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (!c.manifests) {
+		fprintf(stderr, "drover proxy: --manifests PATH is required\n");
+		return 2;
+	}
+	if (!c.node_name && gethostname(hostname, sizeof(hostname)) == 0)
+		c.node_name = hostname;
+	log_route_libbpf();
+	rc = proxy_run(&c);
+	return rc ? 1 : 0;
+}
+#endif

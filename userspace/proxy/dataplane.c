@@ -1,0 +1,827 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * dataplane: skeleton lifecycle (open -> configure rodata and map sizes -> load -> attach),
+ * attachment adoption across restarts, socket destruction, uninstall.
+ */
+#define _GNU_SOURCE
+#include "dataplane.h"
+#include "lbmap.h"
+#include "log.h"
+
+#include "sock.skel.h"
+#include "sockdestroy.skel.h"
+#include "tc.skel.h"
+#include "xdp.skel.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/ethtool.h>
+#include <linux/if_link.h>
+#include <linux/magic.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#define COMP "dataplane"
+
+static const char *const map_names[DP_MAP_COUNT] = {
+    [DP_MAP_SVC] = DRV_MAP_SVC,		  [DP_MAP_BACKEND] = DRV_MAP_BACKEND,
+    [DP_MAP_REVNAT] = DRV_MAP_REVNAT,	  [DP_MAP_CT] = DRV_MAP_CT,
+    [DP_MAP_AFFINITY] = DRV_MAP_AFFINITY, [DP_MAP_SOCKRNAT] = DRV_MAP_SOCKRNAT,
+    [DP_MAP_MAGLEV] = DRV_MAP_MAGLEV,	  [DP_MAP_NODEIP] = DRV_MAP_NODEIP,
+    [DP_MAP_STATS] = DRV_MAP_STATS,	  [DP_MAP_NAMES] = DRV_MAP_NAMES,
+    [DP_MAP_ATTACH] = DRV_MAP_ATTACH,
+};
+
+static const char *const cgroup_progs[] = {"drv_connect4", "drv_sendmsg4", "drv_recvmsg4",
+					   "drv_getpeer4"};
+
+struct dataplane {
+	struct dp_opts o;
+	char pin_root[256];
+	char cgroup[256];
+	struct sock_bpf *sock;
+	struct tc_bpf *tc;
+	struct xdp_bpf *xdp;
+	struct sockdestroy_bpf *sd;
+	int map_fd[DP_MAP_COUNT];
+	bool *xdp_ok;
+};
+
+/* ---------- helpers ---------- */
+
+int dp_cgroup2_root(char *buf, size_t len)
+{
+	static const char *const candidates[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
+	struct statfs st;
+
+	for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
+		if (statfs(candidates[i], &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC) {
+			snprintf(buf, len, "%s", candidates[i]);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static int mkdir_p(const char *path)
+{
+	char tmp[256];
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0700) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int check_bpffs(const char *pin_root)
+{
+	char parent[256];
+	struct statfs st;
+	char *slash;
+
+	snprintf(parent, sizeof(parent), "%s", pin_root);
+	/* The pin root may not exist yet: check the nearest existing ancestor. */
+	while (statfs(parent, &st) != 0) {
+		slash = strrchr(parent, '/');
+		if (!slash || slash == parent)
+			return -ENOENT;
+		*slash = '\0';
+	}
+	if (st.f_type != BPF_FS_MAGIC) {
+		log_error(COMP, "%s is not on a BPF filesystem (mount -t bpf bpf /sys/fs/bpf)",
+			  pin_root);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void prog_name_of(int prog_fd, char *name, size_t len, __u32 *map_ids, __u32 *nmaps)
+{
+	struct bpf_prog_info info;
+	__u32 ilen = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (map_ids && nmaps) {
+		info.nr_map_ids = *nmaps;
+		info.map_ids = (__u64)(unsigned long)map_ids;
+	}
+	name[0] = '\0';
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &ilen) == 0) {
+		snprintf(name, len, "%s", info.name);
+		if (nmaps)
+			*nmaps = info.nr_map_ids;
+	}
+}
+
+static __u32 map_id_of(int fd)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	return info.id;
+}
+
+/* Does program prog_id belong to the drover whose service map has id svc_map_id? */
+static bool prog_is_ours(__u32 prog_id, __u32 svc_map_id, const char *prefix)
+{
+	__u32 maps[64], n = 64;
+	char name[BPF_OBJ_NAME_LEN];
+	int fd = bpf_prog_get_fd_by_id(prog_id);
+	bool ours = false;
+
+	if (fd < 0)
+		return false;
+	prog_name_of(fd, name, sizeof(name), maps, &n);
+	close(fd);
+	if (strncmp(name, prefix, strlen(prefix)) != 0)
+		return false;
+	for (__u32 i = 0; i < n && i < 64; i++)
+		ours |= maps[i] == svc_map_id;
+	return ours;
+}
+
+static bool dev_is_veth(const char *ifname)
+{
+	struct ethtool_drvinfo info = {.cmd = ETHTOOL_GDRVINFO};
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool veth = false;
+
+	if (fd < 0)
+		return false;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&info;
+	if (ioctl(fd, SIOCETHTOOL, &ifr) == 0)
+		veth = strcmp(info.driver, "veth") == 0;
+	close(fd);
+	return veth;
+}
+
+/* ---------- open / load ---------- */
+
+/* Before load: size every map, taking the size of an already pinned map (a restart with
+ * other flags must not fail to reuse; the pinned size wins and a warning says so). */
+static int size_maps(struct dataplane *dp, struct bpf_object *obj)
+{
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, obj)
+	{
+		const char *name = bpf_map__name(map);
+		uint32_t want = 0;
+		char path[320];
+		int fd;
+
+		if (!strcmp(name, DRV_MAP_SVC))
+			want = dp->o.sizes.svc;
+		else if (!strcmp(name, DRV_MAP_BACKEND))
+			want = dp->o.sizes.backend;
+		else if (!strcmp(name, DRV_MAP_REVNAT) || !strcmp(name, DRV_MAP_NAMES))
+			want = dp->o.sizes.revnat;
+		else if (!strcmp(name, DRV_MAP_CT))
+			want = dp->o.sizes.ct;
+		else if (!strcmp(name, DRV_MAP_AFFINITY))
+			want = dp->o.sizes.affinity;
+		else if (!strcmp(name, DRV_MAP_SOCKRNAT))
+			want = dp->o.sizes.sock_rnat;
+		else if (!strcmp(name, DRV_MAP_MAGLEV))
+			want = dp->o.sizes.maglev_outer;
+		else if (!strcmp(name, DRV_MAP_STATS))
+			want = dp->o.sizes.stats;
+		if (bpf_map__pin_path(map) == NULL)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dp->pin_root, name);
+		fd = bpf_obj_get(path);
+		if (fd >= 0) {
+			struct bpf_map_info info;
+			__u32 len = sizeof(info);
+
+			memset(&info, 0, sizeof(info));
+			if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) {
+				if (want && info.max_entries != want)
+					log_warn(COMP,
+						 "map %s is pinned with %u entries, %u requested: "
+						 "keeping %u (uninstall to resize)",
+						 name, info.max_entries, want, info.max_entries);
+				want = info.max_entries;
+			}
+			close(fd);
+		}
+		if (want && bpf_map__set_max_entries(map, want)) {
+			log_error(COMP, "map %s: cannot size to %u", name, want);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+#define OPEN_SKEL(dp, field, type)                                                      \
+	({                                                                              \
+		LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = (dp)->pin_root); \
+		int __e = 0;                                                            \
+		(dp)->field = type##__open_opts(&oo);                                   \
+		if (!(dp)->field) {                                                     \
+			__e = -errno;                                                   \
+			log_error(COMP, "open %s: %s", #type, strerror(errno));         \
+		} else {                                                                \
+			(dp)->field->rodata->drv_cfg = (dp)->o.cfg;                     \
+			__e = size_maps((dp), (dp)->field->obj);                        \
+			if (!__e && type##__load((dp)->field)) {                        \
+				__e = -errno;                                           \
+				log_error(COMP, "load %s: %s", #type, strerror(errno)); \
+			}                                                               \
+		}                                                                       \
+		__e;                                                                    \
+	})
+
+int dp_open(struct dataplane **out, const struct dp_opts *opts)
+{
+	struct dataplane *dp = calloc(1, sizeof(*dp));
+	int err;
+
+	if (!dp)
+		return -ENOMEM;
+	dp->o = *opts;
+	for (int i = 0; i < DP_MAP_COUNT; i++)
+		dp->map_fd[i] = -1;
+	snprintf(dp->pin_root, sizeof(dp->pin_root), "%s",
+		 opts->pin_root ? opts->pin_root : DP_PIN_ROOT_DEFAULT);
+	if (opts->cgroup) {
+		snprintf(dp->cgroup, sizeof(dp->cgroup), "%s", opts->cgroup);
+	} else if (opts->sock_lb && dp_cgroup2_root(dp->cgroup, sizeof(dp->cgroup))) {
+		log_error(COMP, "no cgroup v2 hierarchy mounted (looked at /sys/fs/cgroup and "
+				"/sys/fs/cgroup/unified); use --cgroup PATH");
+		err = -ENOENT;
+		goto fail;
+	}
+	dp->xdp_ok = calloc(opts->nnode_devs + 1, sizeof(bool));
+	if (!dp->xdp_ok) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	err = check_bpffs(dp->pin_root);
+	if (err)
+		goto fail;
+	err = mkdir_p(dp->pin_root);
+	if (err) {
+		log_error(COMP, "create %s: %s", dp->pin_root, strerror(-err));
+		goto fail;
+	}
+	/* tc first: it has every shared map; the others then reuse the pinned instances. */
+	err = OPEN_SKEL(dp, tc, tc_bpf);
+	if (!err)
+		err = OPEN_SKEL(dp, xdp, xdp_bpf);
+	if (!err)
+		err = OPEN_SKEL(dp, sock, sock_bpf);
+	if (!err)
+		err = OPEN_SKEL(dp, sd, sockdestroy_bpf);
+	if (err)
+		goto fail;
+	for (int i = 0; i < DP_MAP_COUNT; i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(dp->tc->obj, map_names[i]);
+
+		dp->map_fd[i] = m ? bpf_map__fd(m) : -1;
+		if (dp->map_fd[i] < 0) {
+			log_error(COMP, "map %s missing from the tc object", map_names[i]);
+			err = -ENOENT;
+			goto fail;
+		}
+	}
+	*out = dp;
+	return 0;
+fail:
+	dp_close(dp);
+	return err;
+}
+
+void dp_close(struct dataplane *dp)
+{
+	if (!dp)
+		return;
+	sock_bpf__destroy(dp->sock);
+	tc_bpf__destroy(dp->tc);
+	xdp_bpf__destroy(dp->xdp);
+	sockdestroy_bpf__destroy(dp->sd);
+	free(dp->xdp_ok);
+	free(dp);
+}
+
+int dp_map_fd(const struct dataplane *dp, enum dp_map which)
+{
+	return which < DP_MAP_COUNT ? dp->map_fd[which] : -1;
+}
+
+int dp_prog_fd(const struct dataplane *dp, const char *name)
+{
+	struct bpf_object *objs[] = {dp->tc->obj, dp->xdp->obj, dp->sock->obj, dp->sd->obj};
+
+	for (size_t i = 0; i < sizeof(objs) / sizeof(objs[0]); i++) {
+		struct bpf_program *p = bpf_object__find_program_by_name(objs[i], name);
+
+		if (p)
+			return bpf_program__fd(p);
+	}
+	return -ENOENT;
+}
+
+bool dp_xdp_attached(const struct dataplane *dp, size_t i)
+{
+	return i < dp->o.nnode_devs && dp->xdp_ok[i];
+}
+
+/* ---------- cgroup links ---------- */
+
+static int attach_cgroup_prog(struct dataplane *dp, struct bpf_program *prog, int cg_fd,
+			      __u64 cg_id)
+{
+	char dir[320], path[400];
+	struct bpf_link *link;
+	int err;
+
+	snprintf(dir, sizeof(dir), "%s/links", dp->pin_root);
+	err = mkdir_p(dir);
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "%s/%s", dir, bpf_program__name(prog));
+
+	link = bpf_link__open(path);
+	if (link) {
+		struct bpf_link_info info;
+		__u32 len = sizeof(info);
+
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(bpf_link__fd(link), &info, &len) == 0 &&
+		    info.cgroup.cgroup_id == cg_id) {
+			err = bpf_link__update_program(link, prog);
+			if (err)
+				log_error(COMP, "update pinned link %s: %s", path, strerror(-err));
+			else
+				log_info(COMP, "%s: new program swapped into the pinned link",
+					 bpf_program__name(prog));
+			bpf_link__disconnect(link);
+			bpf_link__destroy(link);
+			return err;
+		}
+		/* Pinned to another cgroup: move it. */
+		log_info(COMP, "%s: pinned link is on another cgroup; re-attaching to %s",
+			 bpf_program__name(prog), dp->cgroup);
+		bpf_link__unpin(link);
+		bpf_link__detach(link);
+		bpf_link__destroy(link);
+	}
+	link = bpf_program__attach_cgroup(prog, cg_fd);
+	if (!link) {
+		err = -errno;
+		log_error(COMP, "attach %s to %s: %s", bpf_program__name(prog), dp->cgroup,
+			  strerror(errno));
+		return err;
+	}
+	err = bpf_link__pin(link, path);
+	if (err) {
+		log_error(COMP, "pin %s: %s", path, strerror(-err));
+		bpf_link__destroy(link);
+		return err;
+	}
+	bpf_link__disconnect(link);
+	bpf_link__destroy(link);
+	return 0;
+}
+
+static int attach_cgroup(struct dataplane *dp)
+{
+	struct stat st;
+	int cg_fd, err = 0;
+
+	cg_fd = open(dp->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg_fd < 0 || fstat(cg_fd, &st)) {
+		err = -errno;
+		log_error(COMP, "cgroup %s: %s", dp->cgroup, strerror(errno));
+		if (cg_fd >= 0)
+			close(cg_fd);
+		return err;
+	}
+	for (size_t i = 0; i < sizeof(cgroup_progs) / sizeof(cgroup_progs[0]) && !err; i++) {
+		struct bpf_program *p =
+		    bpf_object__find_program_by_name(dp->sock->obj, cgroup_progs[i]);
+
+		err = p ? attach_cgroup_prog(dp, p, cg_fd, st.st_ino) : -ENOENT;
+	}
+	close(cg_fd);
+	if (!err)
+		log_info(COMP, "socket LB attached to cgroup %s", dp->cgroup);
+	return err;
+}
+
+/* ---------- tc ---------- */
+
+static void attach_record(struct dataplane *dp, int ifindex, const char *ifname, __u32 set,
+			  __u32 clear)
+{
+	struct drv_attach a;
+	__u32 key = (__u32)ifindex;
+
+	memset(&a, 0, sizeof(a));
+	bpf_map_lookup_elem(dp->map_fd[DP_MAP_ATTACH], &key, &a);
+	a.flags = (a.flags & ~clear) | set;
+	snprintf(a.ifname, sizeof(a.ifname), "%s", ifname);
+	bpf_map_update_elem(dp->map_fd[DP_MAP_ATTACH], &key, &a, BPF_ANY);
+}
+
+static int attach_tc(struct dataplane *dp, const char *ifname, struct bpf_program *prog, __u32 flag)
+{
+	int ifindex = (int)if_nametoindex(ifname);
+	LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = DRV_TC_HANDLE, .priority = DRV_TC_PRIORITY,
+		    .flags = BPF_TC_F_REPLACE);
+	__u32 created = 0;
+	int err;
+
+	if (!ifindex) {
+		log_error(COMP, "device %s: no such device", ifname);
+		return -ENODEV;
+	}
+	hook.ifindex = ifindex;
+	err = bpf_tc_hook_create(&hook);
+	if (err == 0)
+		created = DRV_ATT_CLSACT;
+	else if (err != -EEXIST) {
+		log_error(COMP, "%s: create clsact: %s", ifname, strerror(-err));
+		return err;
+	}
+	opts.prog_fd = bpf_program__fd(prog);
+	err = bpf_tc_attach(&hook, &opts);
+	if (err) {
+		log_error(COMP, "%s: attach %s: %s", ifname, bpf_program__name(prog),
+			  strerror(-err));
+		return err;
+	}
+	attach_record(dp, ifindex, ifname, flag | created,
+		      (DRV_ATT_TC_POD | DRV_ATT_TC_NODE) & ~flag);
+	log_info(COMP, "%s: %s on tc ingress", ifname, bpf_program__name(prog));
+	return 0;
+}
+
+int dp_attach_pod_dev(struct dataplane *dp, const char *ifname)
+{
+	return attach_tc(dp, ifname, dp->tc->progs.drv_tc_pod, DRV_ATT_TC_POD);
+}
+
+/* ---------- XDP ---------- */
+
+static int attach_xdp(struct dataplane *dp, const char *ifname, bool *ok)
+{
+	int ifindex = (int)if_nametoindex(ifname);
+	int prog_fd = bpf_program__fd(dp->xdp->progs.drv_xdp_lb);
+	__u32 svc_id = map_id_of(dp->map_fd[DP_MAP_SVC]);
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	enum dp_xdp_mode mode = dp->o.xdp_mode;
+	__u32 modes[2], nmodes = 0;
+	int err = -EOPNOTSUPP;
+
+	*ok = false;
+	if (!ifindex)
+		return -ENODEV;
+	if (mode == DP_XDP_OFF)
+		return 0;
+	if (bpf_xdp_query(ifindex, 0, &q) == 0) {
+		__u32 cur[2] = {q.drv_prog_id, q.skb_prog_id};
+
+		for (int i = 0; i < 2; i++) {
+			if (cur[i] && !prog_is_ours(cur[i], svc_id, "drv_xdp")) {
+				log_error(COMP,
+					  "%s: another XDP program (id %u) is attached; "
+					  "NodePort is served by tc there",
+					  ifname, cur[i]);
+				return -EBUSY;
+			}
+		}
+	}
+	if (mode == DP_XDP_AUTO)
+		mode = dev_is_veth(ifname) ? DP_XDP_GENERIC : DP_XDP_NATIVE;
+	modes[nmodes++] = mode == DP_XDP_NATIVE ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
+	if (dp->o.xdp_mode == DP_XDP_AUTO && mode == DP_XDP_NATIVE)
+		modes[nmodes++] = XDP_FLAGS_SKB_MODE;
+
+	for (__u32 i = 0; i < nmodes; i++) {
+		__u32 cur = modes[i] == XDP_FLAGS_DRV_MODE ? q.drv_prog_id : q.skb_prog_id;
+		LIBBPF_OPTS(bpf_xdp_attach_opts, ao);
+		__u32 flags = modes[i];
+		int old_fd = -1;
+
+		if (cur) {
+			old_fd = bpf_prog_get_fd_by_id(cur);
+			ao.old_prog_fd = old_fd;
+			flags |= XDP_FLAGS_REPLACE;
+		} else {
+			flags |= XDP_FLAGS_UPDATE_IF_NOEXIST;
+		}
+		err = bpf_xdp_attach(ifindex, prog_fd, flags, &ao);
+		if (old_fd >= 0)
+			close(old_fd);
+		if (!err) {
+			bool native = modes[i] == XDP_FLAGS_DRV_MODE;
+
+			/* A program of ours left in the other mode by an earlier run goes. */
+			if (native && q.skb_prog_id)
+				bpf_xdp_detach(ifindex, XDP_FLAGS_SKB_MODE, NULL);
+			if (!native && q.drv_prog_id)
+				bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, NULL);
+			attach_record(dp, ifindex, ifname,
+				      native ? DRV_ATT_XDP_DRV : DRV_ATT_XDP_SKB,
+				      native ? DRV_ATT_XDP_SKB : DRV_ATT_XDP_DRV);
+			log_info(COMP, "%s: drv_xdp_lb attached (%s XDP)", ifname,
+				 native ? "native" : "generic");
+			*ok = true;
+			return 0;
+		}
+	}
+	log_warn(COMP, "%s: XDP cannot attach (%s); NodePort is served by tc there", ifname,
+		 strerror(-err));
+	return err;
+}
+
+int dp_attach(struct dataplane *dp)
+{
+	int err;
+
+	if (dp->o.sock_lb) {
+		err = attach_cgroup(dp);
+		if (err)
+			return err;
+	}
+	for (size_t i = 0; i < dp->o.nnode_devs; i++) {
+		err = attach_tc(dp, dp->o.node_devs[i], dp->tc->progs.drv_tc_node, DRV_ATT_TC_NODE);
+		if (err)
+			return err;
+		attach_xdp(dp, dp->o.node_devs[i], &dp->xdp_ok[i]);
+	}
+	return 0;
+}
+
+/* ---------- UDP socket destruction ---------- */
+
+struct destroy_job {
+	struct dataplane *dp;
+	int link_fd;
+	long destroyed;
+	int err;
+};
+
+static int netns_seen(const struct stat *seen, size_t n, const struct stat *st)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (seen[i].st_dev == st->st_dev && seen[i].st_ino == st->st_ino)
+			return 1;
+	}
+	return 0;
+}
+
+static void run_iter_here(struct destroy_job *job)
+{
+	char buf[64];
+	int fd = bpf_iter_create(job->link_fd);
+
+	if (fd < 0) {
+		job->err = -errno;
+		return;
+	}
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	close(fd);
+}
+
+/* Runs in its own thread: setns() changes only this thread's network namespace. */
+static void *destroy_thread(void *arg)
+{
+	struct destroy_job *job = arg;
+	struct stat *seen = NULL;
+	size_t nseen = 0, cap = 0;
+	const char *dirs[] = {"/proc", "/run/netns"};
+
+	for (size_t d = 0; d < 2; d++) {
+		DIR *dir = opendir(dirs[d]);
+		struct dirent *e;
+
+		if (!dir)
+			continue;
+		while ((e = readdir(dir))) {
+			char path[300];
+			struct stat st;
+			int fd;
+
+			if (e->d_name[0] == '.')
+				continue;
+			if (d == 0) {
+				if (e->d_name[0] < '0' || e->d_name[0] > '9')
+					continue;
+				snprintf(path, sizeof(path), "/proc/%s/ns/net", e->d_name);
+			} else {
+				snprintf(path, sizeof(path), "/run/netns/%s", e->d_name);
+			}
+			if (stat(path, &st) || netns_seen(seen, nseen, &st))
+				continue;
+			if (nseen == cap) {
+				void *p = realloc(seen, (cap ? cap * 2 : 64) * sizeof(*seen));
+
+				if (!p)
+					break;
+				seen = p;
+				cap = cap ? cap * 2 : 64;
+			}
+			seen[nseen++] = st;
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			if (setns(fd, CLONE_NEWNET) == 0)
+				run_iter_here(job);
+			close(fd);
+		}
+		closedir(dir);
+	}
+	free(seen);
+	return NULL;
+}
+
+long dp_destroy_udp_sockets(struct dataplane *dp, const struct lb_backend *bes, size_t n)
+{
+	int tgt = bpf_map__fd(dp->sd->maps.drv_destroy_tgt);
+	struct destroy_job job = {.dp = dp};
+	struct bpf_link *link;
+	pthread_t th;
+	size_t added = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct {
+			__be32 addr;
+			__be16 port;
+			__u16 pad;
+		} k = {.addr = bes[i].addr, .port = bes[i].port};
+		__u8 one = 1;
+
+		if (bes[i].proto != DRV_PROTO_UDP)
+			continue;
+		if (bpf_map_update_elem(tgt, &k, &one, BPF_ANY) == 0)
+			added++;
+	}
+	if (!added)
+		return 0;
+	dp->sd->bss->destroyed = 0;
+	link = bpf_program__attach_iter(dp->sd->progs.drv_udp_destroy, NULL);
+	if (!link) {
+		log_warn(COMP, "UDP socket iterator: %s", strerror(errno));
+		job.err = -errno;
+		goto out;
+	}
+	job.link_fd = bpf_link__fd(link);
+	if (pthread_create(&th, NULL, destroy_thread, &job) == 0)
+		pthread_join(th, NULL);
+	bpf_link__destroy(link);
+	job.destroyed = (long)dp->sd->bss->destroyed;
+	if (job.destroyed)
+		log_info(COMP, "closed %ld UDP socket(s) connected to removed backends",
+			 job.destroyed);
+out:
+	/* Empty the target set for next time. */
+	for (size_t i = 0; i < n; i++) {
+		struct {
+			__be32 addr;
+			__be16 port;
+			__u16 pad;
+		} k = {.addr = bes[i].addr, .port = bes[i].port};
+
+		bpf_map_delete_elem(tgt, &k);
+	}
+	return job.err ? job.err : job.destroyed;
+}
+
+/* ---------- uninstall ---------- */
+
+int dp_uninstall(const char *pin_root)
+{
+	static const char *const all_maps[] = {DRV_MAP_NAMES_ALL};
+	char path[640], links[320];
+	int attach_fd, svc_fd;
+	__u32 svc_id = 0, key, next;
+	bool have = false;
+	int removed = 0;
+	DIR *d;
+
+	if (!pin_root)
+		pin_root = DP_PIN_ROOT_DEFAULT;
+
+	/* cgroup links */
+	snprintf(links, sizeof(links), "%s/links", pin_root);
+	d = opendir(links);
+	if (d) {
+		struct dirent *e;
+
+		while ((e = readdir(d))) {
+			struct bpf_link *l;
+
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", links, e->d_name);
+			l = bpf_link__open(path);
+			if (l) {
+				bpf_link__detach(l);
+				bpf_link__destroy(l);
+			}
+			unlink(path);
+			removed++;
+		}
+		closedir(d);
+		rmdir(links);
+	}
+
+	/* tc and XDP, from the attachment record */
+	snprintf(path, sizeof(path), "%s/%s", pin_root, DRV_MAP_SVC);
+	svc_fd = bpf_obj_get(path);
+	if (svc_fd >= 0) {
+		svc_id = map_id_of(svc_fd);
+		close(svc_fd);
+	}
+	snprintf(path, sizeof(path), "%s/%s", pin_root, DRV_MAP_ATTACH);
+	attach_fd = bpf_obj_get(path);
+	while (attach_fd >= 0 && bpf_map_get_next_key(attach_fd, have ? &key : NULL, &next) == 0) {
+		struct drv_attach a;
+		int ifindex = (int)next;
+
+		key = next;
+		have = true;
+		if (bpf_map_lookup_elem(attach_fd, &key, &a))
+			continue;
+		if (a.flags & (DRV_ATT_TC_POD | DRV_ATT_TC_NODE)) {
+			LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+				    .attach_point = BPF_TC_INGRESS);
+			LIBBPF_OPTS(bpf_tc_opts, q, .handle = DRV_TC_HANDLE,
+				    .priority = DRV_TC_PRIORITY);
+
+			if (bpf_tc_query(&hook, &q) == 0 &&
+			    prog_is_ours(q.prog_id, svc_id, "drv_tc")) {
+				LIBBPF_OPTS(bpf_tc_opts, dopts, .handle = DRV_TC_HANDLE,
+					    .priority = DRV_TC_PRIORITY);
+
+				bpf_tc_detach(&hook, &dopts);
+				removed++;
+			}
+			if (a.flags & DRV_ATT_CLSACT) {
+				/* drover created this clsact qdisc, so it goes with drover (and with
+				 * it any filter someone added to it later). */
+				LIBBPF_OPTS(bpf_tc_hook, all, .ifindex = ifindex,
+					    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+				bpf_tc_hook_destroy(&all);
+			}
+		}
+		if (a.flags & (DRV_ATT_XDP_DRV | DRV_ATT_XDP_SKB)) {
+			__u32 mode =
+			    (a.flags & DRV_ATT_XDP_DRV) ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
+			__u32 id = 0;
+
+			if (bpf_xdp_query_id(ifindex, (int)mode, &id) == 0 && id &&
+			    prog_is_ours(id, svc_id, "drv_xdp")) {
+				bpf_xdp_detach(ifindex, mode, NULL);
+				removed++;
+			}
+		}
+	}
+	if (attach_fd >= 0)
+		close(attach_fd);
+
+	/* pins */
+	for (size_t i = 0; i < sizeof(all_maps) / sizeof(all_maps[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_root, all_maps[i]);
+		if (unlink(path) == 0)
+			removed++;
+	}
+	if (rmdir(pin_root) && errno != ENOENT)
+		log_warn(COMP, "%s not removed: %s (something else is pinned there)", pin_root,
+			 strerror(errno));
+	log_info(COMP, "uninstall: removed %d attachments and pins under %s", removed, pin_root);
+	return 0;
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * dataplane: loads drover's BPF objects (skeletons) against the pinned maps, attaches them
+ * and takes them down again.
+ *
+ *   cgroup/connect4, sendmsg4, recvmsg4, getpeername4 -> bpf_links pinned under
+ *       <pin-root>/links/, so they outlive the proxy process (SIGKILL included); a restarted
+ *       proxy swaps in its new programs with bpf_link__update_program(), never detaching.
+ *   tc clsact ingress (drv_tc_node on node devices, drv_tc_pod on pod veths) and XDP
+ *       (drv_xdp_lb on node devices) persist by themselves; they are replaced in place
+ *       (BPF_TC_F_REPLACE, XDP_FLAGS_REPLACE). Where they were attached is recorded in the
+ *       pinned map drv_attach1, which uninstall reads.
+ *
+ * Maps are pinned by name directly under <pin-root> (default /sys/fs/bpf/drover).
+ */
+#ifndef DROVER_DATAPLANE_H
+#define DROVER_DATAPLANE_H
+
+#include "drover_abi.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DP_PIN_ROOT_DEFAULT "/sys/fs/bpf/drover"
+
+enum dp_xdp_mode {
+	DP_XDP_AUTO = 0, /* native, except generic on veth; tc where neither attaches */
+	DP_XDP_NATIVE,
+	DP_XDP_GENERIC,
+	DP_XDP_OFF,
+};
+
+struct dp_map_sizes {
+	uint32_t svc, backend, revnat, ct, affinity, sock_rnat, maglev_outer, stats;
+};
+
+struct dp_opts {
+	const char *pin_root;
+	const char *cgroup; /* NULL: the cgroup v2 root found at run time */
+	bool sock_lb;
+	bool tc_lb; /* attach drv_tc_pod on pod devices */
+	enum dp_xdp_mode xdp_mode;
+	const char *const *node_devs; /* NodePort / external devices (tc + XDP) */
+	size_t nnode_devs;
+	struct drv_config cfg;
+	struct dp_map_sizes sizes;
+};
+
+struct dataplane;
+
+/* Open and load every object; pinned maps are reused, missing ones created and pinned. */
+int dp_open(struct dataplane **out, const struct dp_opts *opts);
+/* Attach everything the options ask for (adopting and replacing what is already there). */
+int dp_attach(struct dataplane *dp);
+/* Attach drv_tc_pod to one pod-side device (idempotent). */
+int dp_attach_pod_dev(struct dataplane *dp, const char *ifname);
+/* Close userspace handles; attachments and pins stay. NULL-tolerant. */
+void dp_close(struct dataplane *dp);
+
+enum dp_map {
+	DP_MAP_SVC,
+	DP_MAP_BACKEND,
+	DP_MAP_REVNAT,
+	DP_MAP_CT,
+	DP_MAP_AFFINITY,
+	DP_MAP_SOCKRNAT,
+	DP_MAP_MAGLEV,
+	DP_MAP_NODEIP,
+	DP_MAP_STATS,
+	DP_MAP_NAMES,
+	DP_MAP_ATTACH,
+	DP_MAP_COUNT,
+};
+int dp_map_fd(const struct dataplane *dp, enum dp_map which);
+/* A loaded program by name (drv_tc_pod, drv_tc_node, drv_xdp_lb, drv_connect4, ...), for
+ * BPF_PROG_TEST_RUN fixtures and benchmarks; -ENOENT if unknown. */
+int dp_prog_fd(const struct dataplane *dp, const char *name);
+/* Whether XDP ended up attached on node device i (else tc serves NodePort there). */
+bool dp_xdp_attached(const struct dataplane *dp, size_t i);
+
+/* Destroy UDP sockets connected through the socket LB to one of the given backends, in every
+ * network namespace of the host. Returns the number destroyed or -errno. */
+struct lb_backend;
+long dp_destroy_udp_sockets(struct dataplane *dp, const struct lb_backend *bes, size_t n);
+
+/* Remove every attachment (cgroup links, tc filters, XDP programs, clsact qdiscs drover
+ * created) and every pin under pin_root. Safe to run when nothing is installed. */
+int dp_uninstall(const char *pin_root);
+
+/* The cgroup v2 mount point: /sys/fs/cgroup on a unified host, /sys/fs/cgroup/unified on a
+ * hybrid one. Returns 0 or -ENOENT. */
+int dp_cgroup2_root(char *buf, size_t len);
+
+#endif

@@ -1,0 +1,695 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* model: Services + EndpointSlices -> frontends, recomputed per changed service. */
+#include "model.h"
+#include "drover_abi.h"
+#include "hmap.h"
+#include "log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define COMP "model"
+
+struct svc_entry {
+	struct k8s_service *svc; /* NULL: deleted, pending commit */
+	struct k8s_slice **slices;
+	size_t nslices, capslices;
+	struct lb_fe_key *fes; /* frontends this service owns in the maps */
+	size_t nfes;
+	bool dirty;
+	char key[64 + MODEL_NAME_MAX + 2];
+};
+
+struct proxy_model {
+	char node[MODEL_NAME_MAX];
+	struct lbmap *lb;
+	struct hmap *svcs;   /* "ns/name" -> svc_entry */
+	struct hmap *slices; /* "ns/name" -> k8s_slice */
+	struct hmap *owner;  /* lb_fe_key -> svc_entry */
+	struct svc_entry **dirty;
+	size_t ndirty, capdirty;
+};
+
+void k8s_service_free(struct k8s_service *s)
+{
+	if (!s)
+		return;
+	free(s->ports);
+	free(s->external_ips);
+	free(s->lb_ips);
+	free(s);
+}
+
+void k8s_slice_free(struct k8s_slice *s)
+{
+	if (!s)
+		return;
+	free(s->ports);
+	free(s->eps);
+	free(s);
+}
+
+static void make_key(char *buf, size_t len, const char *ns, const char *name)
+{
+	snprintf(buf, len, "%s/%s", ns, name);
+}
+
+struct proxy_model *model_new(const struct model_opts *opts, struct lbmap *lb)
+{
+	struct proxy_model *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	snprintf(m->node, sizeof(m->node), "%s", opts && opts->node_name ? opts->node_name : "");
+	m->lb = lb;
+	m->svcs = hmap_new();
+	m->slices = hmap_new();
+	m->owner = hmap_new();
+	if (!m->svcs || !m->slices || !m->owner) {
+		model_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+void model_free(struct proxy_model *m)
+{
+	struct hmap_entry *e;
+
+	if (!m)
+		return;
+	if (m->svcs) {
+		for (e = hmap_first(m->svcs); e; e = hmap_next(m->svcs, e)) {
+			struct svc_entry *se = hmap_entry_val(e);
+
+			k8s_service_free(se->svc);
+			free(se->slices);
+			free(se->fes);
+			free(se);
+		}
+		hmap_free(m->svcs);
+	}
+	if (m->slices) {
+		for (e = hmap_first(m->slices); e; e = hmap_next(m->slices, e))
+			k8s_slice_free(hmap_entry_val(e));
+		hmap_free(m->slices);
+	}
+	hmap_free(m->owner);
+	free(m->dirty);
+	free(m);
+}
+
+static struct svc_entry *entry_get(struct proxy_model *m, const char *ns, const char *name,
+				   bool create)
+{
+	char key[64 + MODEL_NAME_MAX + 2];
+	struct svc_entry *se;
+
+	make_key(key, sizeof(key), ns, name);
+	se = hmap_sget(m->svcs, key);
+	if (se || !create)
+		return se;
+	se = calloc(1, sizeof(*se));
+	if (!se)
+		return NULL;
+	snprintf(se->key, sizeof(se->key), "%s", key);
+	if (hmap_sput(m->svcs, key, se, NULL) < 0) {
+		free(se);
+		return NULL;
+	}
+	return se;
+}
+
+static void mark_dirty(struct proxy_model *m, struct svc_entry *se)
+{
+	if (se->dirty)
+		return;
+	if (m->ndirty == m->capdirty) {
+		size_t cap = m->capdirty ? m->capdirty * 2 : 64;
+		void *p = realloc(m->dirty, cap * sizeof(*m->dirty));
+
+		if (!p)
+			return; /* the entry stays clean: a later full commit recomputes it */
+		m->dirty = p;
+		m->capdirty = cap;
+	}
+	m->dirty[m->ndirty++] = se;
+	se->dirty = true;
+}
+
+int model_set_service(struct proxy_model *m, struct k8s_service *svc)
+{
+	struct svc_entry *se = entry_get(m, svc->ns, svc->name, true);
+
+	if (!se) {
+		k8s_service_free(svc);
+		return -ENOMEM;
+	}
+	k8s_service_free(se->svc);
+	se->svc = svc;
+	mark_dirty(m, se);
+	return 0;
+}
+
+int model_del_service(struct proxy_model *m, const char *ns, const char *name)
+{
+	struct svc_entry *se = entry_get(m, ns, name, false);
+
+	if (!se || !se->svc)
+		return -ENOENT;
+	k8s_service_free(se->svc);
+	se->svc = NULL;
+	mark_dirty(m, se);
+	return 0;
+}
+
+static void entry_unlink_slice(struct svc_entry *se, struct k8s_slice *sl)
+{
+	for (size_t i = 0; i < se->nslices; i++) {
+		if (se->slices[i] == sl) {
+			se->slices[i] = se->slices[--se->nslices];
+			return;
+		}
+	}
+}
+
+static int entry_link_slice(struct svc_entry *se, struct k8s_slice *sl)
+{
+	if (se->nslices == se->capslices) {
+		size_t cap = se->capslices ? se->capslices * 2 : 4;
+		void *p = realloc(se->slices, cap * sizeof(*se->slices));
+
+		if (!p)
+			return -ENOMEM;
+		se->slices = p;
+		se->capslices = cap;
+	}
+	se->slices[se->nslices++] = sl;
+	return 0;
+}
+
+int model_set_slice(struct proxy_model *m, struct k8s_slice *sl)
+{
+	char key[64 + MODEL_NAME_MAX + 2];
+	struct k8s_slice *old = NULL;
+	struct svc_entry *se;
+	int err;
+
+	make_key(key, sizeof(key), sl->ns, sl->name);
+	old = hmap_sget(m->slices, key);
+	if (old) {
+		se = entry_get(m, old->ns, old->service, false);
+		if (se) {
+			entry_unlink_slice(se, old);
+			mark_dirty(m, se);
+		}
+	}
+	se = entry_get(m, sl->ns, sl->service, true);
+	if (!se || entry_link_slice(se, sl)) {
+		k8s_slice_free(sl);
+		if (old) {
+			hmap_sdel(m->slices, key);
+			k8s_slice_free(old);
+		}
+		return -ENOMEM;
+	}
+	err = hmap_sput(m->slices, key, sl, NULL);
+	if (err < 0) {
+		entry_unlink_slice(se, sl);
+		k8s_slice_free(sl);
+		return err;
+	}
+	k8s_slice_free(old);
+	mark_dirty(m, se);
+	return 0;
+}
+
+int model_del_slice(struct proxy_model *m, const char *ns, const char *name)
+{
+	char key[64 + MODEL_NAME_MAX + 2];
+	struct k8s_slice *sl;
+	struct svc_entry *se;
+
+	make_key(key, sizeof(key), ns, name);
+	sl = hmap_sdel(m->slices, key);
+	if (!sl)
+		return -ENOENT;
+	se = entry_get(m, sl->ns, sl->service, false);
+	if (se) {
+		entry_unlink_slice(se, sl);
+		mark_dirty(m, se);
+	}
+	k8s_slice_free(sl);
+	return 0;
+}
+
+/* ---------- frontends of one service ---------- */
+
+/* The port an endpoint serves service port sp on, from one slice; 0 if the slice does not
+ * carry it. */
+static uint16_t slice_port_for(const struct k8s_slice *sl, const struct svc_port *sp)
+{
+	for (size_t i = 0; i < sl->nports; i++) {
+		if (sl->ports[i].proto == sp->proto && strcmp(sl->ports[i].name, sp->name) == 0)
+			return sl->ports[i].port;
+	}
+	/* Hand-written slices of selector-less services may name the targetPort. */
+	if (sp->target_named) {
+		for (size_t i = 0; i < sl->nports; i++) {
+			if (sl->ports[i].proto == sp->proto &&
+			    strcmp(sl->ports[i].name, sp->target_name) == 0)
+				return sl->ports[i].port;
+		}
+		return 0;
+	}
+	/* ... or list no ports at all, leaving the numeric targetPort. */
+	if (sl->nports == 0)
+		return sp->target_port ? sp->target_port : sp->port;
+	return 0;
+}
+
+struct ep_pick {
+	struct lb_backend *v;
+	size_t n, cap;
+};
+
+static int pick_push(struct ep_pick *p, const struct slice_endpoint *ep, uint16_t port,
+		     uint8_t proto, bool local)
+{
+	struct lb_backend *b;
+
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->v[i].addr == ep->addr && p->v[i].port == htons(port))
+			return 0; /* the same endpoint in two slices */
+	}
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 8;
+		void *q = realloc(p->v, cap * sizeof(*p->v));
+
+		if (!q)
+			return -ENOMEM;
+		p->v = q;
+		p->cap = cap;
+	}
+	b = &p->v[p->n++];
+	b->addr = ep->addr;
+	b->port = htons(port);
+	b->proto = proto;
+	b->flags = (local ? DRV_BE_F_LOCAL : 0) | (ep->terminating ? DRV_BE_F_TERMINATING : 0);
+	return 0;
+}
+
+/* Endpoints for service port sp; local_only: the Local traffic policy. */
+static int pick_endpoints(const struct proxy_model *m, const struct svc_entry *se,
+			  const struct svc_port *sp, bool local_only, struct ep_pick *out)
+{
+	struct ep_pick fallback = {0};
+	int err = 0;
+
+	out->n = 0;
+	for (size_t s = 0; s < se->nslices && !err; s++) {
+		const struct k8s_slice *sl = se->slices[s];
+		uint16_t port;
+
+		if (!sl->ipv4)
+			continue;
+		port = slice_port_for(sl, sp);
+		if (!port)
+			continue;
+		for (size_t i = 0; i < sl->neps && !err; i++) {
+			const struct slice_endpoint *ep = &sl->eps[i];
+			bool local = m->node[0] && strcmp(ep->node, m->node) == 0;
+
+			if (local_only && !local)
+				continue;
+			if (ep->ready)
+				err = pick_push(out, ep, port, sp->proto, local);
+			else if (ep->serving && ep->terminating)
+				err = pick_push(&fallback, ep, port, sp->proto, local);
+		}
+	}
+	if (!err && out->n == 0 && fallback.n) {
+		free(out->v);
+		*out = fallback;
+		return 0;
+	}
+	free(fallback.v);
+	return err;
+}
+
+/* The name shown by `drover bpf`; a long one is cut at the map's 64 bytes on purpose. */
+static void fe_name(char *buf, size_t len, const struct k8s_service *svc, const struct svc_port *sp)
+{
+	int n;
+
+	if (sp->name[0])
+		n = snprintf(buf, len, "%s/%s:%s", svc->ns, svc->name, sp->name);
+	else
+		n = snprintf(buf, len, "%s/%s:%u", svc->ns, svc->name, sp->port);
+	if (n >= (int)len && len > 4)
+		memcpy(buf + len - 4, "...", 4);
+}
+
+static int fes_push(struct lb_frontend **v, size_t *n, size_t *cap, const struct lb_frontend *fe,
+		    const struct ep_pick *eps)
+{
+	struct lb_frontend *f;
+
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 8;
+		void *p = realloc(*v, c * sizeof(**v));
+
+		if (!p)
+			return -ENOMEM;
+		*v = p;
+		*cap = c;
+	}
+	f = &(*v)[(*n)++];
+	*f = *fe;
+	f->nbackends = eps->n;
+	f->backends = NULL;
+	if (eps->n) {
+		f->backends = malloc(eps->n * sizeof(*f->backends));
+		if (!f->backends) {
+			(*n)--;
+			return -ENOMEM;
+		}
+		memcpy(f->backends, eps->v, eps->n * sizeof(*f->backends));
+	}
+	return 0;
+}
+
+void model_frontends_free(struct lb_frontend *fes, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(fes[i].backends);
+	free(fes);
+}
+
+static int compute_frontends(const struct proxy_model *m, const struct svc_entry *se,
+			     struct lb_frontend **out, size_t *nout)
+{
+	const struct k8s_service *svc = se->svc;
+	struct lb_frontend *v = NULL, fe;
+	size_t n = 0, cap = 0;
+	struct ep_pick internal = {0}, external = {0};
+	int err = 0;
+
+	*out = NULL;
+	*nout = 0;
+	if (!svc || svc->headless || svc->external_name)
+		return 0;
+	for (size_t p = 0; p < svc->nports && !err; p++) {
+		const struct svc_port *sp = &svc->ports[p];
+		uint16_t aff = svc->affinity ? DRV_SVC_F_AFFINITY : 0;
+
+		err = pick_endpoints(m, se, sp, svc->itp_local, &internal);
+		if (!err)
+			err = pick_endpoints(m, se, sp, svc->etp_local, &external);
+		memset(&fe, 0, sizeof(fe));
+		fe.key.port = htons(sp->port);
+		fe.key.proto = sp->proto;
+		fe.affinity_timeout = svc->affinity_timeout;
+		fe_name(fe.name, sizeof(fe.name), svc, sp);
+		for (size_t i = 0; i < svc->ncluster_ips && !err; i++) {
+			fe.key.addr = svc->cluster_ips[i];
+			fe.flags =
+			    DRV_SVC_F_CLUSTERIP | aff | (svc->itp_local ? DRV_SVC_F_LOCAL : 0);
+			err = fes_push(&v, &n, &cap, &fe, &internal);
+		}
+		fe.flags = DRV_SVC_F_EXTERNAL | aff | (svc->etp_local ? DRV_SVC_F_LOCAL : 0);
+		for (size_t i = 0; i < svc->nexternal_ips && !err; i++) {
+			fe.key.addr = svc->external_ips[i];
+			err = fes_push(&v, &n, &cap, &fe, &external);
+		}
+		for (size_t i = 0; i < svc->nlb_ips && !err; i++) {
+			fe.key.addr = svc->lb_ips[i];
+			err = fes_push(&v, &n, &cap, &fe, &external);
+		}
+		if (svc->node_ports && sp->node_port && !err) {
+			fe.key.addr = 0;
+			fe.key.port = htons(sp->node_port);
+			fe.flags =
+			    DRV_SVC_F_NODEPORT | aff | (svc->etp_local ? DRV_SVC_F_LOCAL : 0);
+			err = fes_push(&v, &n, &cap, &fe, &external);
+		}
+	}
+	free(internal.v);
+	free(external.v);
+	if (err) {
+		model_frontends_free(v, n);
+		return err;
+	}
+	*out = v;
+	*nout = n;
+	return 0;
+}
+
+int model_service_frontends(struct proxy_model *m, const char *ns, const char *name,
+			    struct lb_frontend **out, size_t *n)
+{
+	struct svc_entry *se = entry_get(m, ns, name, false);
+
+	if (!se || !se->svc)
+		return -ENOENT;
+	return compute_frontends(m, se, out, n);
+}
+
+/* ---------- commit ---------- */
+
+bool model_pending(const struct proxy_model *m)
+{
+	return m->ndirty > 0;
+}
+
+static bool key_in(const struct lb_fe_key *k, const struct lb_frontend *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (memcmp(&v[i].key, k, sizeof(*k)) == 0)
+			return true;
+	}
+	return false;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int model_commit(struct proxy_model *m, bool full, struct model_stats *st)
+{
+	struct lb_fe_key *gone = NULL;
+	size_t ngone = 0, capgone = 0;
+	uint64_t t_lb = 0, t0;
+	int err = 0, rc;
+	struct model_stats local;
+
+	if (!st)
+		st = &local;
+	memset(st, 0, sizeof(*st));
+	if (full) {
+		for (struct hmap_entry *e = hmap_first(m->svcs); e; e = hmap_next(m->svcs, e))
+			mark_dirty(m, hmap_entry_val(e));
+	}
+	t0 = now_ns();
+	lbmap_begin(m->lb);
+	t_lb += now_ns() - t0;
+	if (full)
+		lbmap_mark(m->lb);
+
+	for (size_t d = 0; d < m->ndirty; d++) {
+		struct svc_entry *se = m->dirty[d];
+		struct lb_frontend *fes = NULL;
+		size_t nfes = 0, kept = 0;
+		struct lb_fe_key *owned;
+
+		se->dirty = false;
+		st->services_changed++;
+		rc = compute_frontends(m, se, &fes, &nfes);
+		if (rc) {
+			err = rc;
+			continue;
+		}
+		/* Frontends this service no longer has become candidates for deletion; they are
+		 * deleted after every dirty service is processed, unless another claimed them. */
+		for (size_t i = 0; i < se->nfes; i++) {
+			if (key_in(&se->fes[i], fes, nfes))
+				continue;
+			if (hmap_get(m->owner, &se->fes[i], sizeof(se->fes[i])) == se)
+				hmap_del(m->owner, &se->fes[i], sizeof(se->fes[i]));
+			if (ngone == capgone) {
+				size_t c = capgone ? capgone * 2 : 16;
+				void *p = realloc(gone, c * sizeof(*gone));
+
+				if (!p) {
+					err = -ENOMEM;
+					continue;
+				}
+				gone = p;
+				capgone = c;
+			}
+			gone[ngone++] = se->fes[i];
+		}
+		owned = nfes ? malloc(nfes * sizeof(*owned)) : NULL;
+		for (size_t i = 0; i < nfes; i++) {
+			struct svc_entry *o = hmap_get(m->owner, &fes[i].key, sizeof(fes[i].key));
+			char ks[64];
+
+			if (o && o != se && o->svc) {
+				lb_fe_key_str(&fes[i].key, ks, sizeof(ks));
+				log_error(COMP,
+					  "service %s: frontend %s is already used by %s; skipped",
+					  se->key, ks, o->key);
+				continue;
+			}
+			hmap_put(m->owner, &fes[i].key, sizeof(fes[i].key), se, NULL);
+			t0 = now_ns();
+			rc = lbmap_upsert(m->lb, &fes[i]);
+			t_lb += now_ns() - t0;
+			if (rc) {
+				err = rc;
+				continue;
+			}
+			st->frontends_upserted++;
+			if (owned)
+				owned[kept++] = fes[i].key;
+		}
+		free(se->fes);
+		se->fes = owned;
+		se->nfes = kept;
+		model_frontends_free(fes, nfes);
+	}
+	m->ndirty = 0;
+
+	for (size_t i = 0; i < ngone; i++) {
+		if (hmap_get(m->owner, &gone[i], sizeof(gone[i])))
+			continue; /* claimed by another service in this commit */
+		t0 = now_ns();
+		rc = lbmap_delete(m->lb, &gone[i]);
+		t_lb += now_ns() - t0;
+		if (rc == 0)
+			st->frontends_deleted++;
+	}
+	free(gone);
+	t0 = now_ns();
+	if (full)
+		lbmap_sweep(m->lb);
+	rc = lbmap_commit(m->lb);
+	t_lb += now_ns() - t0;
+	if (rc) {
+		const struct lb_fe_key *failed;
+
+		st->frontends_failed = lbmap_failed(m->lb, &failed);
+		/* Their services are retried on the next commit. */
+		for (size_t i = 0; i < st->frontends_failed; i++) {
+			struct svc_entry *o = hmap_get(m->owner, &failed[i], sizeof(failed[i]));
+
+			if (o)
+				mark_dirty(m, o);
+		}
+		err = err ? err : rc;
+	}
+
+	/* Drop entries of deleted services that no longer own anything. */
+	{
+		struct svc_entry **dead = NULL;
+		size_t ndead = 0, capdead = 0;
+
+		for (struct hmap_entry *e = hmap_first(m->svcs); e; e = hmap_next(m->svcs, e)) {
+			struct svc_entry *se = hmap_entry_val(e);
+
+			if (se->svc || se->nslices || se->dirty)
+				continue;
+			if (ndead == capdead) {
+				size_t c = capdead ? capdead * 2 : 16;
+				void *p = realloc(dead, c * sizeof(*dead));
+
+				if (!p)
+					break;
+				dead = p;
+				capdead = c;
+			}
+			dead[ndead++] = se;
+		}
+		for (size_t i = 0; i < ndead; i++) {
+			hmap_sdel(m->svcs, dead[i]->key);
+			free(dead[i]->slices);
+			free(dead[i]->fes);
+			free(dead[i]);
+		}
+		free(dead);
+	}
+	st->map_update_ns = t_lb;
+	return err;
+}
+
+int model_check_conflicts(struct k8s_service *const *svcs, size_t n, char *msg, size_t msglen)
+{
+	struct hmap *seen = hmap_new(), *names = hmap_new();
+	int err = 0;
+
+	if (!seen || !names) {
+		hmap_free(seen);
+		hmap_free(names);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n && !err; i++) {
+		const struct k8s_service *s = svcs[i];
+		char key[64 + MODEL_NAME_MAX + 2];
+
+		make_key(key, sizeof(key), s->ns, s->name);
+		if (hmap_sget(names, key)) {
+			snprintf(msg, msglen, "Service %s is defined twice", key);
+			err = -EINVAL;
+			break;
+		}
+		hmap_sput(names, key, (void *)s, NULL);
+		if (s->headless || s->external_name)
+			continue;
+		for (size_t p = 0; p < s->nports && !err; p++) {
+			struct lb_fe_key k = {.port = htons(s->ports[p].port),
+					      .proto = s->ports[p].proto};
+			const struct k8s_service *o;
+			char ks[64];
+
+			for (size_t c = 0; c < s->ncluster_ips && !err; c++) {
+				k.addr = s->cluster_ips[c];
+				o = hmap_get(seen, &k, sizeof(k));
+				if (o && o != s) {
+					lb_fe_key_str(&k, ks, sizeof(ks));
+					snprintf(msg, msglen,
+						 "Service %s: clusterIP %s is already used by "
+						 "Service %s/%s",
+						 key, ks, o->ns, o->name);
+					err = -EINVAL;
+				}
+				hmap_put(seen, &k, sizeof(k), (void *)s, NULL);
+			}
+			if (s->node_ports && s->ports[p].node_port && !err) {
+				k.addr = 0;
+				k.port = htons(s->ports[p].node_port);
+				o = hmap_get(seen, &k, sizeof(k));
+				if (o && o != s) {
+					snprintf(msg, msglen,
+						 "Service %s: nodePort %u/%s is already used by "
+						 "Service %s/%s",
+						 key, s->ports[p].node_port,
+						 k.proto == DRV_PROTO_UDP ? "UDP" : "TCP", o->ns,
+						 o->name);
+					err = -EINVAL;
+				}
+				hmap_put(seen, &k, sizeof(k), (void *)s, NULL);
+			}
+		}
+	}
+	hmap_free(seen);
+	hmap_free(names);
+	return err;
+}

@@ -1,0 +1,432 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* proxy: start-up (load, adopt, reconcile), the event loop, conntrack GC. */
+#define _GNU_SOURCE
+#include "proxy.h"
+#include "lbmap.h"
+#include "log.h"
+#include "model.h"
+#include "source.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define COMP "proxy"
+
+struct proxy {
+	struct proxy_config *c;
+	struct dataplane *dp;
+	struct lbmap *lb;
+	struct proxy_model *model;
+	struct proxy_source *src;
+	struct lb_backend *removed;
+	size_t nremoved, capremoved;
+	int nl_fd;
+};
+
+void proxy_config_defaults(struct proxy_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->dp.sock_lb = true;
+	c->dp.tc_lb = true;
+	c->dp.xdp_mode = DP_XDP_AUTO;
+	c->dp.cfg.snat_port_min = 61000;
+	c->dp.cfg.snat_port_max = 65000;
+	c->dp.cfg.ct_tcp_timeout_s = 21600;
+	c->dp.cfg.ct_other_timeout_s = 60;
+	c->dp.cfg.enable_fib_redirect = 1;
+	c->dp.sizes.svc = DRV_SVC_MAP_SIZE_DEFAULT;
+	c->dp.sizes.backend = DRV_BACKEND_MAP_SIZE_DEFAULT;
+	c->dp.sizes.revnat = DRV_REVNAT_MAP_SIZE_DEFAULT;
+	c->dp.sizes.ct = DRV_CT_MAP_SIZE_DEFAULT;
+	c->dp.sizes.affinity = DRV_AFFINITY_MAP_SIZE_DEFAULT;
+	c->dp.sizes.sock_rnat = DRV_SOCK_RNAT_MAP_SIZE_DEFAULT;
+	c->dp.sizes.maglev_outer = DRV_MAGLEV_OUTER_SIZE_DEFAULT;
+	c->dp.sizes.stats = DRV_STATS_MAP_SIZE_DEFAULT;
+	c->maglev_max = DRV_MAGLEV_DEFAULT_TABLE;
+	c->gc_interval_s = 30;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* ---------- node addresses ---------- */
+
+static int set_node_ips(struct proxy *p)
+{
+	int fd = dp_map_fd(p->dp, DP_MAP_NODEIP);
+	uint32_t ips[PROXY_MAX_IPS], key, next;
+	size_t n = 0;
+	bool have = false;
+	char buf[INET_ADDRSTRLEN], list[PROXY_MAX_IPS * 17] = "";
+
+	if (p->c->nnode_ips) {
+		memcpy(ips, p->c->node_ips, p->c->nnode_ips * sizeof(uint32_t));
+		n = p->c->nnode_ips;
+	} else {
+		struct ifaddrs *ifa, *i;
+
+		if (getifaddrs(&ifa) == 0) {
+			for (i = ifa; i && n < PROXY_MAX_IPS; i = i->ifa_next) {
+				struct sockaddr_in *sin = (struct sockaddr_in *)i->ifa_addr;
+
+				if (!sin || sin->sin_family != AF_INET ||
+				    (i->ifa_flags & IFF_LOOPBACK))
+					continue;
+				ips[n++] = sin->sin_addr.s_addr;
+			}
+			freeifaddrs(ifa);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		__u32 one = 1;
+
+		bpf_map_update_elem(fd, &ips[i], &one, BPF_ANY);
+		inet_ntop(AF_INET, &ips[i], buf, sizeof(buf));
+		strcat(list, i ? " " : "");
+		strcat(list, buf);
+	}
+	/* Addresses no longer ours. */
+	while (bpf_map_get_next_key(fd, have ? &key : NULL, &next) == 0) {
+		bool keep = false;
+
+		for (size_t i = 0; i < n && !keep; i++)
+			keep = ips[i] == next;
+		if (!keep && bpf_map_delete_elem(fd, &next) == 0) {
+			have = false;
+			continue;
+		}
+		key = next;
+		have = true;
+	}
+	log_info(COMP, "node addresses for NodePort: %s", n ? list : "(none)");
+	return 0;
+}
+
+/* First address of the first node device: the masquerade source for frontends that are not
+ * node addresses themselves (externalIPs, LoadBalancer IPs). */
+static uint32_t pick_snat_ip(const struct proxy_config *c)
+{
+	struct ifaddrs *ifa, *i;
+	uint32_t ip = 0;
+
+	if (c->nnode_ips)
+		return c->node_ips[0];
+	if (getifaddrs(&ifa))
+		return 0;
+	for (size_t d = 0; d < c->nnode_devs && !ip; d++) {
+		for (i = ifa; i && !ip; i = i->ifa_next) {
+			if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+			    !strcmp(i->ifa_name, c->node_devs[d]))
+				ip = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
+		}
+	}
+	freeifaddrs(ifa);
+	return ip;
+}
+
+/* ---------- pod devices ---------- */
+
+static bool pod_dev_wanted(const struct proxy_config *c, const char *name)
+{
+	for (size_t i = 0; i < c->npod_devs; i++) {
+		if (!strcmp(c->pod_devs[i], name))
+			return true;
+	}
+	return c->pod_dev_prefix && c->pod_dev_prefix[0] &&
+	       !strncmp(name, c->pod_dev_prefix, strlen(c->pod_dev_prefix));
+}
+
+static void attach_existing_pod_devs(struct proxy *p)
+{
+	struct if_nameindex *ifs = if_nameindex(), *i;
+
+	if (!ifs)
+		return;
+	for (i = ifs; i->if_index; i++) {
+		if (pod_dev_wanted(p->c, i->if_name))
+			dp_attach_pod_dev(p->dp, i->if_name);
+	}
+	if_freenameindex(ifs);
+}
+
+static int netlink_open(void)
+{
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK};
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void netlink_dispatch(struct proxy *p)
+{
+	char buf[16384];
+	ssize_t n;
+
+	while ((n = recv(p->nl_fd, buf, sizeof(buf), 0)) > 0) {
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n);
+		     h = NLMSG_NEXT(h, n)) {
+			struct ifinfomsg *ifi;
+			char name[IF_NAMESIZE];
+
+			if (h->nlmsg_type != RTM_NEWLINK)
+				continue;
+			ifi = NLMSG_DATA(h);
+			if (!if_indextoname((unsigned)ifi->ifi_index, name))
+				continue;
+			if (pod_dev_wanted(p->c, name))
+				dp_attach_pod_dev(p->dp, name);
+		}
+	}
+}
+
+/* ---------- conntrack GC ---------- */
+
+static void ct_gc(struct proxy *p)
+{
+	int fd = dp_map_fd(p->dp, DP_MAP_CT);
+	struct drv_ct_key key, next;
+	struct drv_ct_val v;
+	uint64_t now = mono_ns();
+	size_t scanned = 0, removed = 0;
+	bool have = false;
+
+	while (bpf_map_get_next_key(fd, have ? &key : NULL, &next) == 0) {
+		uint64_t timeout;
+
+		scanned++;
+		if (bpf_map_lookup_elem(fd, &next, &v) == 0) {
+			if (v.flags & DRV_CT_F_SEEN_FIN)
+				timeout = 10ULL * 1000000000ULL;
+			else if (next.proto == DRV_PROTO_TCP)
+				timeout = (uint64_t)p->c->dp.cfg.ct_tcp_timeout_s * 1000000000ULL;
+			else
+				timeout = (uint64_t)p->c->dp.cfg.ct_other_timeout_s * 1000000000ULL;
+			if (now > v.last_seen_ns && now - v.last_seen_ns > timeout &&
+			    bpf_map_delete_elem(fd, &next) == 0) {
+				removed++;
+				continue; /* key is gone: continue from the previous one */
+			}
+		}
+		key = next;
+		have = true;
+	}
+	if (removed)
+		log_debug(COMP, "conntrack GC: %zu of %zu entries expired", removed, scanned);
+}
+
+/* ---------- sync ---------- */
+
+static void on_removed(const struct lb_fe_key *fe, const struct lb_backend *be, void *ud)
+{
+	struct proxy *p = ud;
+
+	if (be->proto != DRV_PROTO_UDP)
+		return;
+	if (p->nremoved == p->capremoved) {
+		size_t cap = p->capremoved ? p->capremoved * 2 : 16;
+		void *q = realloc(p->removed, cap * sizeof(*p->removed));
+
+		if (!q)
+			return;
+		p->removed = q;
+		p->capremoved = cap;
+	}
+	p->removed[p->nremoved++] = *be;
+}
+
+static int commit(struct proxy *p, bool full)
+{
+	struct model_stats st;
+	uint64_t t0 = mono_ns();
+	int rc;
+
+	p->nremoved = 0;
+	rc = model_commit(p->model, full, &st);
+	log_info(COMP,
+		 "sync: %zu service(s) changed, %zu frontend(s) written, %zu removed%s in %.1f us "
+		 "(maps %.1f us)",
+		 st.services_changed, st.frontends_upserted, st.frontends_deleted,
+		 st.frontends_failed ? ", some failed (maps full?) and will be retried" : "",
+		 (double)(mono_ns() - t0) / 1000.0, (double)st.map_update_ns / 1000.0);
+	if (p->nremoved)
+		dp_destroy_udp_sockets(p->dp, p->removed, p->nremoved);
+	return rc;
+}
+
+static void write_ready(const struct proxy_config *c)
+{
+	FILE *f;
+
+	if (!c->ready_file)
+		return;
+	f = fopen(c->ready_file, "w");
+	if (f) {
+		fprintf(f, "%d\n", getpid());
+		fclose(f);
+	}
+}
+
+int proxy_run(struct proxy_config *c)
+{
+	struct proxy p = {.c = c, .nl_fd = -1};
+	struct lbmap_fds fds;
+	struct lbmap_opts lo = {.maglev_max = c->maglev_max};
+	struct model_opts mo = {.node_name = c->node_name};
+	struct itimerspec its = {{c->gc_interval_s, 0}, {c->gc_interval_s, 0}};
+	int sig_fd = -1, tfd = -1, rc;
+	sigset_t mask;
+	bool changed;
+
+	c->dp.node_devs = c->node_devs;
+	c->dp.nnode_devs = c->nnode_devs;
+	if (!c->dp.cfg.snat_addr)
+		c->dp.cfg.snat_addr = pick_snat_ip(c);
+
+	rc = dp_open(&p.dp, &c->dp);
+	if (rc)
+		goto out;
+	fds.svc = dp_map_fd(p.dp, DP_MAP_SVC);
+	fds.backend = dp_map_fd(p.dp, DP_MAP_BACKEND);
+	fds.revnat = dp_map_fd(p.dp, DP_MAP_REVNAT);
+	fds.maglev = dp_map_fd(p.dp, DP_MAP_MAGLEV);
+	fds.affinity = dp_map_fd(p.dp, DP_MAP_AFFINITY);
+	fds.names = dp_map_fd(p.dp, DP_MAP_NAMES);
+	p.lb = lbmap_new(&fds, &lo);
+	p.model = p.lb ? model_new(&mo, p.lb) : NULL;
+	if (!p.model) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	lbmap_set_removed_cb(p.lb, on_removed, &p);
+	rc = lbmap_adopt(p.lb);
+	if (rc)
+		goto out;
+
+	p.src = source_manifests_new(c->manifests);
+	if (!p.src) {
+		rc = -EINVAL;
+		goto out;
+	}
+	/* Maps first, then attachments: the programs never run against empty maps after a
+	 * restart, and a first start serves from its first packet. */
+	rc = p.src->ops->sync(p.src, p.model, &changed);
+	if (rc) {
+		log_error(COMP, "initial configuration is invalid; nothing changed in the kernel");
+		goto out;
+	}
+	set_node_ips(&p);
+	rc = commit(&p, true);
+	if (rc && rc != -ENOSPC)
+		goto out;
+	rc = dp_attach(p.dp);
+	if (rc)
+		goto out;
+	if (c->dp.tc_lb) {
+		attach_existing_pod_devs(&p);
+		p.nl_fd = netlink_open();
+	}
+	write_ready(c);
+	log_info(COMP, "ready: node %s, socket LB %s, tc LB %s, %zu node device(s)",
+		 c->node_name ? c->node_name : "(none)", c->dp.sock_lb ? "on" : "off",
+		 c->dp.tc_lb ? "on" : "off", c->nnode_devs);
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (tfd >= 0 && c->gc_interval_s)
+		timerfd_settime(tfd, 0, &its, NULL);
+
+	for (;;) {
+		struct pollfd pfd[4] = {
+		    {.fd = sig_fd, .events = POLLIN},
+		    {.fd = p.src->ops->fd(p.src), .events = POLLIN},
+		    {.fd = tfd, .events = POLLIN},
+		    {.fd = p.nl_fd, .events = POLLIN},
+		};
+
+		if (poll(pfd, 4, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			break;
+		}
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGHUP) {
+					log_info(COMP, "SIGHUP: reloading");
+					if (p.src->ops->sync(p.src, p.model, &changed) == 0 &&
+					    changed)
+						commit(&p, false);
+				} else {
+					log_info(
+					    COMP,
+					    "exiting on signal %u; the dataplane stays in place",
+					    si.ssi_signo);
+					rc = 0;
+					break;
+				}
+			}
+		}
+		if (pfd[1].revents & POLLIN) {
+			if (p.src->ops->dispatch(p.src, p.model, &changed) == 0 && changed)
+				commit(&p, false);
+		}
+		if (pfd[2].revents & POLLIN) {
+			uint64_t ticks;
+
+			if (read(tfd, &ticks, sizeof(ticks)) > 0) {
+				ct_gc(&p);
+				if (model_pending(p.model))
+					commit(&p, false); /* frontends that failed earlier */
+			}
+		}
+		if (pfd[3].revents & POLLIN)
+			netlink_dispatch(&p);
+	}
+out:
+	if (sig_fd >= 0)
+		close(sig_fd);
+	if (tfd >= 0)
+		close(tfd);
+	if (p.nl_fd >= 0)
+		close(p.nl_fd);
+	source_free(p.src);
+	model_free(p.model);
+	lbmap_free(p.lb);
+	dp_close(p.dp);
+	free(p.removed);
+	return rc;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * proxy: `drover proxy`, the event loop that ties a source (manifests today, an API watch
+ * later), the model, the map layer and the dataplane together.
+ *
+ *   source --(model_set/del)--> model --(model_commit)--> lbmap --> pinned maps
+ *
+ * One thread owns everything; the loop waits on the source's descriptor, a signalfd
+ * (SIGHUP: reload, SIGINT/SIGTERM: exit leaving the dataplane in place), a netlink socket
+ * (new pod devices to attach) and a timer (conntrack garbage collection, retries).
+ */
+#ifndef DROVER_PROXY_H
+#define DROVER_PROXY_H
+
+#include "dataplane.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROXY_MAX_DEVS 64
+#define PROXY_MAX_IPS  64
+
+struct proxy_config {
+	const char *manifests;
+	const char *node_name;
+	struct dp_opts dp;
+	const char *node_devs[PROXY_MAX_DEVS];
+	size_t nnode_devs;
+	const char *pod_devs[PROXY_MAX_DEVS];
+	size_t npod_devs;
+	const char *pod_dev_prefix;	  /* attach drv_tc_pod to every device starting with this */
+	uint32_t node_ips[PROXY_MAX_IPS]; /* network order; none: every non-loopback IPv4 */
+	size_t nnode_ips;
+	uint32_t maglev_max;
+	unsigned gc_interval_s;
+	const char *ready_file; /* written once the first sync is in the kernel (for scripts) */
+};
+
+void proxy_config_defaults(struct proxy_config *c);
+int proxy_run(struct proxy_config *c);
+
+#endif

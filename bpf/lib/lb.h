@@ -115,14 +115,38 @@ static __always_inline __u32 drv_maglev_pick(const struct drv_svc_val *svc, __u3
 	return id ? *id : 0;
 }
 
+/* One random slot of the frontend whose master key is key. The map may change under us:
+ * userspace shrinks a frontend by lowering the master's count before it deletes the surplus
+ * slots, and removes a backend only after no slot names it. A lookup racing with that can
+ * still miss, so a miss re-reads the master and tries once more (the second read sees the
+ * new count). */
+static __always_inline __u32 drv_pick_slot(struct drv_svc_key *key, const struct drv_svc_val *svc)
+{
+	struct drv_svc_val *slot, *master;
+	__u32 count = svc->count;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (!count)
+			return 0;
+		key->slot = (bpf_get_prandom_u32() % count) + 1;
+		slot = bpf_map_lookup_elem(&drv_svc4, key);
+		key->slot = 0;
+		if (slot && drv_lookup_backend(slot->backend_id))
+			return slot->backend_id;
+		master = bpf_map_lookup_elem(&drv_svc4, key);
+		if (!master)
+			return 0;
+		count = master->count;
+	}
+	return 0;
+}
+
 /* Pick a backend for a new flow. Returns the backend id, or 0 (with *reason set) when none
  * can be used. key is the master key of the frontend (slot 0) and is reused for slots. */
-static __always_inline __u32 drv_select_backend(struct drv_svc_key *key,
-						const struct drv_svc_val *svc, __u64 aff_client,
-						bool aff_netns, __u32 flow_hash, bool use_maglev,
-						int *reason)
+static __always_inline __u32 drv_select_backend(struct drv_svc_key *key, const struct drv_svc_val *svc,
+						__u64 aff_client, bool aff_netns, __u32 flow_hash,
+						bool use_maglev, int *reason)
 {
-	struct drv_svc_val *slot;
 	__u32 id = 0;
 
 	if (svc->flags & DRV_SVC_F_AFFINITY) {
@@ -138,17 +162,14 @@ static __always_inline __u32 drv_select_backend(struct drv_svc_key *key,
 			*reason = DRV_DROP_MAGLEV;
 			return 0;
 		}
-	} else {
-		key->slot = (bpf_get_prandom_u32() % svc->count) + 1;
-		slot = bpf_map_lookup_elem(&drv_svc4, key);
-		key->slot = 0;
-		if (!slot) {
-			*reason = DRV_DROP_BACKEND_GONE;
-			return 0;
+		if (!drv_lookup_backend(id)) {
+			/* The table is being replaced: fall back to a slot. */
+			id = drv_pick_slot(key, svc);
 		}
-		id = slot->backend_id;
+	} else {
+		id = drv_pick_slot(key, svc);
 	}
-	if (!drv_lookup_backend(id)) {
+	if (!id) {
 		*reason = DRV_DROP_BACKEND_GONE;
 		return 0;
 	}

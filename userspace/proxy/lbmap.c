@@ -40,6 +40,7 @@ struct fe_state {
 	bool failed;
 	bool maglev_valid; /* the Maglev table in the map matches slots */
 	bool deleting;
+	bool slot_dels; /* slot deletions of this frontend are queued in this transaction */
 	char name[64];
 };
 
@@ -101,6 +102,8 @@ struct lbmap {
 
 	lbmap_removed_fn removed_cb;
 	void *removed_ud;
+	lbmap_trace_fn trace;
+	void *trace_ud;
 	struct lbmap_counters ctr;
 };
 
@@ -342,6 +345,32 @@ void lbmap_set_removed_cb(struct lbmap *m, lbmap_removed_fn fn, void *ud)
 	m->removed_ud = ud;
 }
 
+void lbmap_set_trace(struct lbmap *m, lbmap_trace_fn fn, void *ud)
+{
+	m->trace = fn;
+	m->trace_ud = ud;
+}
+
+static enum lbmap_map map_of_fd(const struct lbmap *m, int fd)
+{
+	if (fd == m->fd.backend)
+		return LBMAP_BACKEND;
+	if (fd == m->fd.revnat)
+		return LBMAP_REVNAT;
+	if (fd == m->fd.maglev)
+		return LBMAP_MAGLEV;
+	if (fd == m->fd.names)
+		return LBMAP_NAMES;
+	return LBMAP_SVC;
+}
+
+static void trace_op(const struct lbmap *m, int fd, const struct op_vec *v, size_t i, bool del)
+{
+	if (m->trace)
+		m->trace(map_of_fd(m, fd), v->keys + i * v->ksz, del ? NULL : v->vals + i * v->vsz,
+			 m->trace_ud);
+}
+
 bool lbmap_has(const struct lbmap *m, const struct lb_fe_key *key)
 {
 	struct fe_state *fe = hmap_get(m->fes, key, sizeof(*key));
@@ -508,6 +537,17 @@ static int queue_maglev(struct lbmap *m, struct fe_state *fe, const uint32_t *id
 		log_warn(COMP, "maglev table for %s: fill: %s", fe->name, strerror(errno));
 		goto out;
 	}
+	/* A table written in this transaction supersedes a deletion queued earlier in it. */
+	{
+		size_t w = 0;
+
+		for (size_t i = 0; i < m->nmag; i++) {
+			if (m->mag[i].inner_fd < 0 && m->mag[i].rev_nat == fe->rev_nat)
+				continue;
+			m->mag[w++] = m->mag[i];
+		}
+		m->nmag = w;
+	}
 	if (grow((void **)&m->mag, &m->capmag, m->nmag + 1, sizeof(*m->mag)))
 		goto out;
 	op = &m->mag[m->nmag++];
@@ -549,6 +589,9 @@ static int queue_maglev_delete(struct lbmap *m, struct fe_state *fe)
 	return 0;
 }
 
+static void fe_undelete(struct lbmap *m, struct fe_state *fe);
+static void slot_del_cancel(struct lbmap *m, struct fe_state *fe, const struct drv_svc_key *k);
+
 void lbmap_begin(struct lbmap *m)
 {
 	tx_reset(m);
@@ -560,6 +603,18 @@ void lbmap_mark(struct lbmap *m)
 {
 	for (struct hmap_entry *e = hmap_first(m->fes); e; e = hmap_next(m->fes, e))
 		((struct fe_state *)hmap_entry_val(e))->marked = false;
+}
+
+static int queue_slot(struct lbmap *m, struct fe_state *fe, size_t i, uint32_t backend_id)
+{
+	struct drv_svc_key k = svc_key(&fe->key, (uint16_t)(i + 1));
+	struct drv_svc_val v;
+
+	memset(&v, 0, sizeof(v));
+	v.backend_id = backend_id;
+	v.rev_nat = fe->rev_nat;
+	slot_del_cancel(m, fe, &k);
+	return op_push(&m->slot_put, &k, &v, fe);
 }
 
 int lbmap_upsert(struct lbmap *m, const struct lb_frontend *want)
@@ -610,12 +665,8 @@ int lbmap_upsert(struct lbmap *m, const struct lb_frontend *want)
 		}
 		is_new = true;
 	}
-	if (fe->deleting) {
-		/* The model never deletes and re-adds one frontend in one transaction; a
-		 * frontend that changes hands is an upsert. */
-		err = -EBUSY;
-		goto out;
-	}
+	if (fe && fe->deleting)
+		fe_undelete(m, fe);
 	fe->marked = true;
 
 	for (size_t i = 0; i < n; i++) {
@@ -663,20 +714,17 @@ int lbmap_upsert(struct lbmap *m, const struct lb_frontend *want)
 		snprintf(fe->name, sizeof(fe->name), "%s", want->name);
 	}
 
-	/* Slots that change. */
-	for (size_t i = 0; i < n; i++) {
-		if (i < fe->nslots && fe->slots[i] == ids[i])
-			continue;
-		struct drv_svc_key k = svc_key(&fe->key, (uint16_t)(i + 1));
-		struct drv_svc_val v;
-
-		memset(&v, 0, sizeof(v));
-		v.backend_id = ids[i];
-		v.rev_nat = fe->rev_nat;
-		err = op_push(&m->slot_put, &k, &v, fe);
-		if (err)
-			goto out;
+	/* Slots that change: new slots first, then overwrites of existing ones. Only a new key
+	 * can fail for lack of room, so a frontend that cannot grow fails before any of its
+	 * live slots changed, and keeps its old backends. */
+	for (size_t i = fe->nslots; i < n && !err; i++)
+		err = queue_slot(m, fe, i, ids[i]);
+	for (size_t i = 0; i < n && i < fe->nslots && !err; i++) {
+		if (fe->slots[i] != ids[i])
+			err = queue_slot(m, fe, i, ids[i]);
 	}
+	if (err)
+		goto out;
 
 	/* Maglev table for frontends reached from outside the node. */
 	if (external && n) {
@@ -719,6 +767,7 @@ int lbmap_upsert(struct lbmap *m, const struct lb_frontend *want)
 		err = op_push(&m->slot_del, &k, NULL, fe);
 		if (err)
 			goto out;
+		fe->slot_dels = true;
 	}
 
 	/* Reference counts and removed backends. */
@@ -753,6 +802,9 @@ out:
 	return err;
 }
 
+/* Queue the removal of a frontend. Its state (slots, master) is kept as it is in the map
+ * until the commit forgets it, so that a later upsert in the same transaction can take the
+ * removal back (fe_undelete). */
 static int fe_queue_delete(struct lbmap *m, struct fe_state *fe)
 {
 	struct drv_svc_key k = svc_key(&fe->key, 0);
@@ -771,6 +823,7 @@ static int fe_queue_delete(struct lbmap *m, struct fe_state *fe)
 		err = op_push(&m->slot_del, &k, NULL, fe);
 		if (err)
 			return err;
+		fe->slot_dels = true;
 		if (s) {
 			s->refs--;
 			if (i < fe->count)
@@ -781,14 +834,83 @@ static int fe_queue_delete(struct lbmap *m, struct fe_state *fe)
 		err = queue_maglev_delete(m, fe);
 		if (err)
 			return err;
+		m->mag[m->nmag - 1].fe = fe;
 	}
-	err = op_push(&m->rnat_del, &id, NULL, NULL);
+	err = op_push(&m->rnat_del, &id, NULL, fe);
 	if (!err)
-		err = op_push(&m->name_del, &id, NULL, NULL);
+		err = op_push(&m->name_del, &id, NULL, fe);
 	fe->deleting = true;
-	fe->nslots = fe->count = 0;
-	fe->has_master = false;
 	return err;
+}
+
+/* A slot written again in the same transaction must not be deleted at its end. */
+static void slot_del_cancel(struct lbmap *m, struct fe_state *fe, const struct drv_svc_key *k)
+{
+	size_t w = 0;
+
+	if (!fe->slot_dels)
+		return;
+	for (size_t i = 0; i < m->slot_del.n; i++) {
+		if (m->slot_del.owner[i] == fe &&
+		    !memcmp(m->slot_del.keys + i * m->slot_del.ksz, k, sizeof(*k)))
+			continue;
+		if (w != i) {
+			memmove(m->slot_del.keys + w * m->slot_del.ksz,
+				m->slot_del.keys + i * m->slot_del.ksz, m->slot_del.ksz);
+			m->slot_del.owner[w] = m->slot_del.owner[i];
+		}
+		w++;
+	}
+	m->slot_del.n = w;
+}
+
+static void op_vec_drop_owner(struct op_vec *v, const void *owner)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < v->n; i++) {
+		if (v->owner[i] == owner)
+			continue;
+		if (w != i) {
+			memmove(v->keys + w * v->ksz, v->keys + i * v->ksz, v->ksz);
+			if (v->vsz)
+				memmove(v->vals + w * v->vsz, v->vals + i * v->vsz, v->vsz);
+			v->owner[w] = v->owner[i];
+		}
+		w++;
+	}
+	v->n = w;
+}
+
+/* Take back a removal queued in this transaction: the frontend is wanted again. */
+static void fe_undelete(struct lbmap *m, struct fe_state *fe)
+{
+	size_t w = 0;
+
+	op_vec_drop_owner(&m->master_del, fe);
+	op_vec_drop_owner(&m->slot_del, fe);
+	op_vec_drop_owner(&m->rnat_del, fe);
+	op_vec_drop_owner(&m->name_del, fe);
+	for (size_t i = 0; i < m->nmag; i++) {
+		if (m->mag[i].fe == fe && m->mag[i].inner_fd < 0)
+			continue;
+		m->mag[w++] = m->mag[i];
+	}
+	m->nmag = w;
+	w = 0;
+	for (size_t i = 0; i < m->nrm; i++) {
+		if (!memcmp(&m->rm[i].fe, &fe->key, sizeof(fe->key)))
+			continue;
+		m->rm[w++] = m->rm[i];
+	}
+	m->nrm = w;
+	for (uint32_t i = 0; i < fe->nslots; i++) {
+		struct be_state *s = be_lookup_id(m, fe->slots[i]);
+
+		if (s)
+			s->refs++;
+	}
+	fe->deleting = false;
 }
 
 int lbmap_delete(struct lbmap *m, const struct lb_fe_key *key)
@@ -831,18 +953,25 @@ static void fe_fail(struct lbmap *m, struct fe_state *fe)
 static size_t flush_slow(struct lbmap *m, int fd, struct op_vec *v, size_t from, bool del,
 			 const char *what, void (*on_fail)(struct lbmap *, struct op_vec *, size_t))
 {
+	bool fe_owned = v == &m->rnat_put || v == &m->slot_put || v == &m->master_put;
 	size_t failed = 0;
 
 	for (size_t i = from; i < v->n; i++) {
 		void *k = v->keys + i * v->ksz;
-		int r = del ? bpf_map_delete_elem(fd, k)
-			    : bpf_map_update_elem(fd, k, v->vals + i * v->vsz, BPF_ANY);
+		struct fe_state *owner = fe_owned ? v->owner[i] : NULL;
+		int r;
+
+		if (owner && owner->failed)
+			continue; /* the rest of a failed frontend's writes are not made */
+		r = del ? bpf_map_delete_elem(fd, k)
+			: bpf_map_update_elem(fd, k, v->vals + i * v->vsz, BPF_ANY);
 
 		if (r == 0) {
 			if (del)
 				m->ctr.entries_deleted++;
 			else
 				m->ctr.entries_written++;
+			trace_op(m, fd, v, i, del);
 			continue;
 		}
 		if (del && errno == ENOENT)
@@ -889,19 +1018,16 @@ static size_t flush(struct lbmap *m, int fd, struct op_vec *v, bool del, const c
 	count = (__u32)v->n;
 	r = del ? bpf_map_delete_batch(fd, v->keys, &count, &opts)
 		: bpf_map_update_batch(fd, v->keys, v->vals, &count, &opts);
-	if (r == 0 && count == v->n) {
-		if (del)
-			m->ctr.entries_deleted += count;
-		else
-			m->ctr.entries_written += count;
-		return 0;
-	}
-	/* The batch stopped at the first failing element (map full, or a key already gone);
-	 * the rest go one by one so that each failure is attributed. */
+	for (size_t i = 0; i < count && i < v->n; i++)
+		trace_op(m, fd, v, i, del);
 	if (del)
 		m->ctr.entries_deleted += count;
 	else
 		m->ctr.entries_written += count;
+	if (r == 0 && count == v->n)
+		return 0;
+	/* The batch stopped at the first failing element (map full, or a key already gone);
+	 * the rest go one by one so that each failure is attributed. */
 	return flush_slow(m, fd, v, count, del, what, on_fail);
 }
 
@@ -943,7 +1069,14 @@ static void fe_refresh(struct lbmap *m, struct fe_state *fe)
 		fe->slots[slot - 1] = v.backend_id;
 		n = slot;
 	}
-	fe->nslots = n;
+	/* Slots past the master's count were written by the failed attempt and are
+	 * unreachable: remove them (all of them when no master made it). */
+	for (uint32_t slot = fe->count + 1; slot <= n; slot++) {
+		k.slot = (uint16_t)slot;
+		if (bpf_map_delete_elem(m->fd.svc, &k) == 0)
+			m->ctr.entries_deleted++;
+	}
+	fe->nslots = n < fe->count ? n : fe->count;
 }
 
 static void recount_refs(struct lbmap *m)
@@ -1048,6 +1181,8 @@ int lbmap_commit(struct lbmap *m)
 			fe_fail(m, op->fe);
 		} else {
 			m->ctr.entries_written++;
+			if (m->trace)
+				m->trace(LBMAP_MAGLEV, &op->rev_nat, &op->inner_fd, m->trace_ud);
 		}
 	}
 	/* 5. masters: announce */
@@ -1059,8 +1194,11 @@ int lbmap_commit(struct lbmap *m)
 	for (size_t i = 0; i < m->nmag; i++) {
 		if (m->mag[i].inner_fd >= 0)
 			continue;
-		if (bpf_map_delete_elem(m->fd.maglev, &m->mag[i].rev_nat) == 0)
+		if (bpf_map_delete_elem(m->fd.maglev, &m->mag[i].rev_nat) == 0) {
 			m->ctr.entries_deleted++;
+			if (m->trace)
+				m->trace(LBMAP_MAGLEV, &m->mag[i].rev_nat, NULL, m->trace_ud);
+		}
 	}
 
 	/* Failed frontends: believe the map, not the plan. */
@@ -1091,6 +1229,7 @@ int lbmap_commit(struct lbmap *m)
 			struct fe_state *fe = hmap_entry_val(e);
 
 			fe->failed = false;
+			fe->slot_dels = false;
 			if (fe->deleting || (!fe->has_master && fe->nslots == 0)) {
 				if (grow((void **)&gone, &capgone, ngone + 1, sizeof(*gone)) == 0)
 					gone[ngone++] = fe;
@@ -1251,7 +1390,12 @@ int lbmap_adopt(struct lbmap *m)
 	}
 	for (e = hmap_first(m->fes); e; e = hmap_next(m->fes, e)) {
 		struct fe_state *fe = hmap_entry_val(e);
+		struct drv_svc_name nm;
+		uint32_t rn = fe->rev_nat;
 
+		if (m->fd.names >= 0 && bpf_map_lookup_elem(m->fd.names, &rn, &nm) == 0)
+			snprintf(fe->name, sizeof(fe->name), "%.*s", (int)sizeof(nm.name) - 1,
+				 nm.name);
 		/* A hole among the slots, or a missing backend, means the next upsert must
 		 * rewrite this frontend: make it look different. */
 		for (uint32_t i = 0; i < fe->nslots; i++) {

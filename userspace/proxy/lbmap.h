@@ -82,9 +82,16 @@ typedef void (*lbmap_removed_fn)(const struct lb_fe_key *fe, const struct lb_bac
 
 struct lbmap;
 
+/* Test seam: called after every single map write or delete lbmap performs, in order
+ * (batched writes are reported element by element, in the order the kernel applies them).
+ * value is NULL for a delete; for drv_mag4 the value is the inner table's fd. */
+enum lbmap_map { LBMAP_SVC, LBMAP_BACKEND, LBMAP_REVNAT, LBMAP_MAGLEV, LBMAP_NAMES };
+typedef void (*lbmap_trace_fn)(enum lbmap_map map, const void *key, const void *value, void *ud);
+
 struct lbmap *lbmap_new(const struct lbmap_fds *fds, const struct lbmap_opts *opts);
 void lbmap_free(struct lbmap *m);
 void lbmap_set_removed_cb(struct lbmap *m, lbmap_removed_fn fn, void *ud);
+void lbmap_set_trace(struct lbmap *m, lbmap_trace_fn fn, void *ud);
 
 /* Rebuild state from the maps' current contents; removes entries that are inconsistent
  * (slots without a master, unreferenced backends, orphan rev-NAT/Maglev/name entries). */

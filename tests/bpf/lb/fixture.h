@@ -33,7 +33,7 @@ struct fixture {
 
 static struct fixture F;
 
-static int sh(const char *cmd)
+static inline int sh(const char *cmd)
 {
 	int rc = system(cmd);
 
@@ -42,7 +42,7 @@ static int sh(const char *cmd)
 	return rc;
 }
 
-static void fixture_cleanup(void)
+static inline void fixture_cleanup(void)
 {
 	lbmap_free(F.lb);
 	F.lb = NULL;
@@ -54,7 +54,7 @@ static void fixture_cleanup(void)
 }
 
 /* sizes: NULL for defaults. */
-static int fixture_setup(const struct dp_map_sizes *sizes)
+static inline int fixture_setup(const struct dp_map_sizes *sizes)
 {
 	struct dp_opts o = {0};
 	struct lbmap_fds fds;
@@ -115,7 +115,7 @@ static int fixture_setup(const struct dp_map_sizes *sizes)
 }
 
 /* Run prog over in; out gets the resulting packet. Returns the program's verdict, or -1. */
-static int run_tc(int prog, struct pkt *in, struct pkt *out, int ifindex)
+static inline int run_tc(int prog, struct pkt *in, struct pkt *out, int ifindex)
 {
 	struct __sk_buff ctx = {.ifindex = (__u32)ifindex, .ingress_ifindex = (__u32)ifindex};
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in->data, .data_size_in = in->len,
@@ -129,7 +129,7 @@ static int run_tc(int prog, struct pkt *in, struct pkt *out, int ifindex)
 	return (int)o.retval;
 }
 
-static int run_xdp(int prog, struct pkt *in, struct pkt *out, int ifindex)
+static inline int run_xdp(int prog, struct pkt *in, struct pkt *out, int ifindex)
 {
 	struct xdp_md ctx = {.data = 0, .data_end = in->len, .ingress_ifindex = (__u32)ifindex};
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in->data, .data_size_in = in->len,
@@ -144,8 +144,8 @@ static int run_xdp(int prog, struct pkt *in, struct pkt *out, int ifindex)
 }
 
 /* Program one frontend with n backends 10.244.1.(10+i):8080 (or the given port). */
-static int fe_program(const char *vip, uint16_t port, uint8_t proto, uint16_t flags, int n,
-		      uint16_t be_port, uint32_t affinity)
+static inline int fe_program(const char *vip, uint16_t port, uint8_t proto, uint16_t flags, int n,
+			     uint16_t be_port, uint32_t affinity)
 {
 	struct lb_frontend fe = {0};
 	struct lb_backend bes[16];
@@ -172,7 +172,7 @@ static int fe_program(const char *vip, uint16_t port, uint8_t proto, uint16_t fl
 	return lbmap_commit(F.lb);
 }
 
-static void ct_flush(void)
+static inline void ct_flush(void)
 {
 	int fd = dp_map_fd(F.dp, DP_MAP_CT);
 	struct drv_ct_key k;

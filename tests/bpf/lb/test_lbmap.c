@@ -1,0 +1,564 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * lbmap against real maps:
+ *  - make-before-break, exactly: every single map operation lbmap performs is replayed on a
+ *    shadow copy, and after each one every announced frontend must lead only to slots,
+ *    backends and Maglev entries that exist (what a packet could read at that instant);
+ *  - the maps equal the wanted configuration after every commit (random changes);
+ *  - one service changed among 10,000 touches only its own entries;
+ *  - restart: adopt keeps ids, a full resync rewrites nothing unchanged and removes stale
+ *    entries;
+ *  - a full map: counted, reported, the frontend keeps its old consistent state, never a
+ *    slot pointing nowhere.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "drover_abi.h"
+#include "fixture.h"
+#include "hmap.h"
+
+/* ---------- the shadow ---------- */
+
+struct shadow {
+	struct hmap *svc;    /* drv_svc_key -> drv_svc_val copy */
+	struct hmap *be;     /* u32 -> drv_backend copy */
+	struct hmap *maglev; /* u32 rev_nat -> table copy (u32 count + ids) */
+	size_t ops;
+	size_t violations;
+	char first[256];
+};
+
+static struct shadow S;
+
+static void shadow_put(struct hmap *h, const void *k, size_t kl, const void *v, size_t vl)
+{
+	void *copy = malloc(vl), *old = NULL;
+
+	memcpy(copy, v, vl);
+	if (hmap_put(h, k, kl, copy, &old) == 1)
+		free(old);
+}
+
+static void shadow_del(struct hmap *h, const void *k, size_t kl)
+{
+	free(hmap_del(h, k, kl));
+}
+
+static void violation(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (S.violations++ == 0) {
+		va_start(ap, fmt);
+		vsnprintf(S.first, sizeof(S.first), fmt, ap);
+		va_end(ap);
+	}
+}
+
+/* What any packet could see right now must be whole. */
+static void shadow_check(void)
+{
+	for (struct hmap_entry *e = hmap_first(S.svc); e; e = hmap_next(S.svc, e)) {
+		const struct drv_svc_key *k = hmap_entry_key(e, NULL);
+		const struct drv_svc_val *v = hmap_entry_val(e);
+
+		if (k->slot != 0)
+			continue;
+		for (uint16_t s = 1; s <= v->count; s++) {
+			struct drv_svc_key sk = *k;
+			struct drv_svc_val *sv;
+
+			sk.slot = s;
+			sv = hmap_get(S.svc, &sk, sizeof(sk));
+			if (!sv) {
+				violation("op %zu: master count %u but slot %u missing", S.ops,
+					  v->count, s);
+				continue;
+			}
+			if (!hmap_get(S.be, &sv->backend_id, sizeof(sv->backend_id)))
+				violation("op %zu: slot %u -> backend %u missing", S.ops, s,
+					  sv->backend_id);
+		}
+		if (v->flags & DRV_SVC_F_MAGLEV) {
+			uint32_t id = v->rev_nat, *t = hmap_get(S.maglev, &id, sizeof(id));
+
+			if (!t) {
+				violation("op %zu: maglev flag but no table for %u", S.ops, id);
+				continue;
+			}
+			for (uint32_t i = 1; i <= t[0]; i++) {
+				if (!hmap_get(S.be, &t[i], sizeof(t[i]))) {
+					violation("op %zu: maglev table %u -> backend %u missing",
+						  S.ops, id, t[i]);
+					break;
+				}
+			}
+		}
+	}
+}
+
+static void trace(enum lbmap_map map, const void *key, const void *value, void *ud)
+{
+	(void)ud;
+	S.ops++;
+	switch (map) {
+	case LBMAP_SVC:
+		if (value)
+			shadow_put(S.svc, key, sizeof(struct drv_svc_key), value,
+				   sizeof(struct drv_svc_val));
+		else
+			shadow_del(S.svc, key, sizeof(struct drv_svc_key));
+		break;
+	case LBMAP_BACKEND:
+		if (value)
+			shadow_put(S.be, key, 4, value, sizeof(struct drv_backend));
+		else
+			shadow_del(S.be, key, 4);
+		break;
+	case LBMAP_MAGLEV:
+		if (value) {
+			int fd = *(const int *)value;
+			uint32_t k0 = 0, m = 0, *t;
+
+			bpf_map_lookup_elem(fd, &k0, &m);
+			t = calloc(m + 1, sizeof(*t));
+			t[0] = m;
+			for (uint32_t i = 1; i <= m; i++)
+				bpf_map_lookup_elem(fd, &i, &t[i]);
+			shadow_put(S.maglev, key, 4, t, (m + 1) * sizeof(*t));
+			free(t);
+		} else {
+			shadow_del(S.maglev, key, 4);
+		}
+		break;
+	default:
+		break;
+	}
+	shadow_check();
+}
+
+static void shadow_reset(void)
+{
+	struct hmap *all[] = {S.svc, S.be, S.maglev};
+
+	for (int i = 0; i < 3; i++) {
+		if (!all[i])
+			continue;
+		for (struct hmap_entry *e = hmap_first(all[i]); e; e = hmap_next(all[i], e))
+			free(hmap_entry_val(e));
+		hmap_free(all[i]);
+	}
+	memset(&S, 0, sizeof(S));
+	S.svc = hmap_new();
+	S.be = hmap_new();
+	S.maglev = hmap_new();
+}
+
+/* ---------- helpers ---------- */
+
+static int setup(void **state)
+{
+	(void)state;
+	shadow_reset();
+	return fixture_setup(NULL);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	fixture_cleanup();
+	return 0;
+}
+
+static int test_teardown(void **state)
+{
+	(void)state;
+	if (F.lb)
+		lbmap_set_trace(F.lb, NULL, NULL);
+	return 0;
+}
+
+struct want {
+	struct lb_frontend fe;
+	struct lb_backend bes[16];
+	bool present;
+};
+
+static void want_random(struct want *w, int idx, unsigned *seed)
+{
+	int n = rand_r(seed) % 9; /* 0..8 backends */
+	bool used[30] = {0};
+
+	memset(&w->fe, 0, sizeof(w->fe));
+	w->fe.key.addr = htonl(0x0a600000 + (uint32_t)idx); /* 10.96.0.idx */
+	w->fe.key.port = htons(80);
+	w->fe.key.proto = DRV_PROTO_TCP;
+	w->fe.flags = (idx % 3 == 0) ? DRV_SVC_F_EXTERNAL : DRV_SVC_F_CLUSTERIP;
+	snprintf(w->fe.name, sizeof(w->fe.name), "test/svc-%d", idx);
+	for (int i = 0; i < n; i++) {
+		int b;
+
+		do
+			b = rand_r(seed) % 30;
+		while (used[b]);
+		used[b] = true;
+		w->bes[i].addr = htonl(0x0af40100 + 10 + (uint32_t)b);
+		w->bes[i].port = htons(8080);
+		w->bes[i].proto = DRV_PROTO_TCP;
+		w->bes[i].flags = 0;
+	}
+	w->fe.nbackends = (size_t)n;
+	w->fe.backends = w->bes;
+	w->present = true;
+}
+
+/* The maps hold what is wanted for w[0..n); exhaustive: and nothing else. */
+static void check_maps(struct want *w, int n, bool exhaustive)
+{
+	int svc = dp_map_fd(F.dp, DP_MAP_SVC), be = dp_map_fd(F.dp, DP_MAP_BACKEND);
+	size_t masters = 0, slots = 0, entries = 0;
+	struct drv_svc_key k, next;
+	bool have = false;
+
+	for (int i = 0; i < n; i++) {
+		struct drv_svc_key mk = {.addr = w[i].fe.key.addr,
+					 .dport = w[i].fe.key.port,
+					 .proto = w[i].fe.key.proto};
+		struct drv_svc_val mv;
+
+		if (!w[i].present) {
+			if (bpf_map_lookup_elem(svc, &mk, &mv) == 0)
+				fail_msg("frontend %d: master present but not wanted", i);
+			continue;
+		}
+		if (bpf_map_lookup_elem(svc, &mk, &mv) != 0)
+			fail_msg("frontend %d: master missing", i);
+		if (mv.count != w[i].fe.nbackends)
+			fail_msg("frontend %d: count %u, want %zu", i, mv.count, w[i].fe.nbackends);
+		masters++;
+		for (size_t s = 1; s <= w[i].fe.nbackends; s++) {
+			struct drv_svc_val sv;
+			struct drv_backend b;
+			bool found = false;
+
+			mk.slot = (uint16_t)s;
+			assert_int_equal(bpf_map_lookup_elem(svc, &mk, &sv), 0);
+			assert_int_equal(bpf_map_lookup_elem(be, &sv.backend_id, &b), 0);
+			for (size_t j = 0; j < w[i].fe.nbackends; j++)
+				found |= w[i].bes[j].addr == b.addr && w[i].bes[j].port == b.port;
+			assert_true(found);
+			slots++;
+		}
+	}
+	while (exhaustive && bpf_map_get_next_key(svc, have ? &k : NULL, &next) == 0) {
+		k = next;
+		have = true;
+		entries++;
+	}
+	/* No stray slot or master. */
+	if (exhaustive)
+		assert_int_equal(entries, masters + slots);
+}
+
+static void check_maps_equal(struct want *w, int n)
+{
+	check_maps(w, n, true);
+}
+
+/* ---------- tests ---------- */
+
+static void test_make_before_break_random(void **state)
+{
+	enum { N = 24, ROUNDS = 400 };
+	struct want w[N];
+	unsigned seed = 12345;
+
+	(void)state;
+	memset(w, 0, sizeof(w));
+	lbmap_set_trace(F.lb, trace, NULL);
+	for (int r = 0; r < ROUNDS; r++) {
+		int changes = 1 + rand_r(&seed) % 4;
+
+		lbmap_begin(F.lb);
+		for (int c = 0; c < changes; c++) {
+			int i = rand_r(&seed) % N;
+
+			if (w[i].present && rand_r(&seed) % 4 == 0) {
+				assert_int_equal(lbmap_delete(F.lb, &w[i].fe.key), 0);
+				w[i].present = false;
+				continue;
+			}
+			want_random(&w[i], i, &seed);
+			/* Several upserts of one frontend in one transaction: the last wins. */
+			assert_int_equal(lbmap_upsert(F.lb, &w[i].fe), 0);
+		}
+		assert_int_equal(lbmap_commit(F.lb), 0);
+		check_maps_equal(w, N);
+		if (S.violations)
+			fail_msg("make-before-break violated %zu times; first: %s", S.violations,
+				 S.first);
+	}
+	assert_true(S.ops > 1000); /* the check ran over real traffic of operations */
+	/* Clean up for the next test. */
+	lbmap_begin(F.lb);
+	for (int i = 0; i < N; i++) {
+		if (w[i].present)
+			lbmap_delete(F.lb, &w[i].fe.key);
+	}
+	assert_int_equal(lbmap_commit(F.lb), 0);
+	assert_int_equal(S.violations, 0);
+	lbmap_set_trace(F.lb, NULL, NULL);
+	/* Every backend is gone with the last frontend that used it. */
+	{
+		uint32_t k;
+
+		assert_int_not_equal(
+		    bpf_map_get_next_key(dp_map_fd(F.dp, DP_MAP_BACKEND), NULL, &k), 0);
+	}
+}
+
+static void make_fe(struct want *w, int i, int nbackends, int be_base)
+{
+	memset(w, 0, sizeof(*w));
+	w->fe.key.addr = htonl(0x0a600000 + (uint32_t)i);
+	w->fe.key.port = htons(80);
+	w->fe.key.proto = DRV_PROTO_TCP;
+	w->fe.flags = DRV_SVC_F_CLUSTERIP;
+	snprintf(w->fe.name, sizeof(w->fe.name), "ns/svc-%d:80", i);
+	for (int b = 0; b < nbackends; b++) {
+		w->bes[b].addr = htonl(0x0a000000 + (uint32_t)(be_base + b));
+		w->bes[b].port = htons(8080);
+		w->bes[b].proto = DRV_PROTO_TCP;
+	}
+	w->fe.nbackends = (size_t)nbackends;
+	w->fe.backends = w->bes;
+	w->present = true;
+}
+
+/* One service among 10,000: its own entries only. */
+static void test_single_change_cost(void **state)
+{
+	enum { N = 10000 };
+	static struct want w[N];
+	struct lbmap_counters a, b;
+
+	(void)state;
+	lbmap_begin(F.lb);
+	for (int i = 0; i < N; i++) {
+		make_fe(&w[i], i, 3, i * 3);
+		assert_int_equal(lbmap_upsert(F.lb, &w[i].fe), 0);
+	}
+	assert_int_equal(lbmap_commit(F.lb), 0);
+	lbmap_get_counters(F.lb, &a);
+	assert_int_equal(a.frontends, N);
+	assert_int_equal(a.backends, 3 * N);
+
+	/* Add a backend to one service: 1 backend + 1 slot + 1 master. */
+	make_fe(&w[4242], 4242, 4, 4242 * 3);
+	w[4242].bes[3].addr = htonl(0x0b000001);
+	lbmap_begin(F.lb);
+	assert_int_equal(lbmap_upsert(F.lb, &w[4242].fe), 0);
+	assert_int_equal(lbmap_commit(F.lb), 0);
+	lbmap_get_counters(F.lb, &b);
+	assert_int_equal(b.entries_written - a.entries_written, 3);
+	assert_int_equal(b.entries_deleted - a.entries_deleted, 0);
+
+	/* The same configuration again: nothing at all. */
+	a = b;
+	lbmap_begin(F.lb);
+	assert_int_equal(lbmap_upsert(F.lb, &w[4242].fe), 0);
+	assert_int_equal(lbmap_commit(F.lb), 0);
+	lbmap_get_counters(F.lb, &b);
+	assert_int_equal(b.entries_written - a.entries_written, 0);
+
+	/* Delete one service: its master, 4 slots, 4 backends, rev-NAT and name. */
+	a = b;
+	lbmap_begin(F.lb);
+	assert_int_equal(lbmap_delete(F.lb, &w[4242].fe.key), 0);
+	assert_int_equal(lbmap_commit(F.lb), 0);
+	lbmap_get_counters(F.lb, &b);
+	assert_int_equal(b.entries_written - a.entries_written, 0);
+	assert_int_equal(b.entries_deleted - a.entries_deleted, 1 + 4 + 4 + 2);
+	assert_int_equal(b.frontends, N - 1);
+
+	/* Everything else untouched: spot-check a neighbour. */
+	w[4242].present = false;
+	check_maps(&w[4240], 5, false);
+}
+
+/* A restart: a new lbmap adopts the maps; ids survive; a full resync writes nothing that did
+ * not change and removes what is no longer configured. */
+static void test_adopt_and_reconcile(void **state)
+{
+	enum { N = 10000 };
+	struct lbmap_fds fds;
+	struct lbmap *lb2;
+	struct lbmap_counters c;
+	uint32_t rn_before, rn_after;
+	struct drv_svc_key mk = {
+	    .addr = htonl(0x0a600000 + 7), .dport = htons(80), .proto = DRV_PROTO_TCP};
+	struct drv_svc_val mv;
+	static struct want w[N];
+
+	(void)state;
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_SVC), &mk, &mv), 0);
+	rn_before = mv.rev_nat;
+
+	fds.svc = dp_map_fd(F.dp, DP_MAP_SVC);
+	fds.backend = dp_map_fd(F.dp, DP_MAP_BACKEND);
+	fds.revnat = dp_map_fd(F.dp, DP_MAP_REVNAT);
+	fds.maglev = dp_map_fd(F.dp, DP_MAP_MAGLEV);
+	fds.affinity = dp_map_fd(F.dp, DP_MAP_AFFINITY);
+	fds.names = dp_map_fd(F.dp, DP_MAP_NAMES);
+	lb2 = lbmap_new(&fds, NULL);
+	assert_non_null(lb2);
+	assert_int_equal(lbmap_adopt(lb2), 0);
+	lbmap_get_counters(lb2, &c);
+	assert_int_equal(c.frontends, N - 1);
+
+	/* Resync: services 0..8999 unchanged, 9000..9999 gone, one new one. */
+	lbmap_begin(lb2);
+	lbmap_mark(lb2);
+	for (int i = 0; i < 9000; i++) {
+		if (i == 4242)
+			continue;
+		make_fe(&w[i], i, 3, i * 3);
+		assert_int_equal(lbmap_upsert(lb2, &w[i].fe), 0);
+	}
+	make_fe(&w[9999], 20000, 2, 90000);
+	assert_int_equal(lbmap_upsert(lb2, &w[9999].fe), 0);
+	assert_int_equal(lbmap_sweep(lb2), 0);
+	assert_int_equal(lbmap_commit(lb2), 0);
+	lbmap_get_counters(lb2, &c);
+	/* Only the new frontend was written: 2 backends, 2 slots, master, rev-NAT, name. */
+	assert_int_equal(c.entries_written, 7);
+	assert_int_equal(c.frontends, 9000);
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_SVC), &mk, &mv), 0);
+	rn_after = mv.rev_nat;
+	assert_int_equal(rn_before, rn_after);
+	/* 9500 is gone from the maps. */
+	mk.addr = htonl(0x0a600000 + 9500);
+	assert_int_not_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_SVC), &mk, &mv), 0);
+
+	/* Hand the maps back to the fixture's lbmap for later tests: drop both, re-adopt. */
+	lbmap_free(lb2);
+	lbmap_free(F.lb);
+	F.lb = lbmap_new(&fds, NULL);
+	assert_int_equal(lbmap_adopt(F.lb), 0);
+	lbmap_begin(F.lb);
+	lbmap_mark(F.lb);
+	assert_int_equal(lbmap_sweep(F.lb), 0);
+	assert_int_equal(lbmap_commit(F.lb), 0);
+	lbmap_get_counters(F.lb, &c);
+	assert_int_equal(c.frontends, 0);
+}
+
+/* A slot left behind by an interrupted write, an unreferenced backend: adopt removes them. */
+static void test_adopt_removes_debris(void **state)
+{
+	struct drv_svc_key k = {
+	    .addr = htonl(0x0a630001), .dport = htons(99), .slot = 3, .proto = DRV_PROTO_TCP};
+	struct drv_svc_val v = {.backend_id = 777};
+	struct drv_backend b = {.addr = htonl(0x0a000063), .port = htons(1), .proto = 6};
+	uint32_t id = 778;
+	struct lbmap_fds fds;
+	struct lbmap *lb2;
+
+	(void)state;
+	assert_int_equal(bpf_map_update_elem(dp_map_fd(F.dp, DP_MAP_SVC), &k, &v, BPF_ANY), 0);
+	assert_int_equal(bpf_map_update_elem(dp_map_fd(F.dp, DP_MAP_BACKEND), &id, &b, BPF_ANY), 0);
+	fds.svc = dp_map_fd(F.dp, DP_MAP_SVC);
+	fds.backend = dp_map_fd(F.dp, DP_MAP_BACKEND);
+	fds.revnat = dp_map_fd(F.dp, DP_MAP_REVNAT);
+	fds.maglev = dp_map_fd(F.dp, DP_MAP_MAGLEV);
+	fds.affinity = dp_map_fd(F.dp, DP_MAP_AFFINITY);
+	fds.names = dp_map_fd(F.dp, DP_MAP_NAMES);
+	lb2 = lbmap_new(&fds, NULL);
+	assert_int_equal(lbmap_adopt(lb2), 0);
+	assert_int_not_equal(bpf_map_lookup_elem(fds.svc, &k, &v), 0);
+	assert_int_not_equal(bpf_map_lookup_elem(fds.backend, &id, &b), 0);
+	lbmap_free(lb2);
+}
+
+/* A full service map: the frontend that does not fit is reported and gets no master; one
+ * that cannot grow keeps its old, whole state; freeing room lets the retry succeed. */
+static void test_full_map(void **state)
+{
+	struct dp_map_sizes small = {.svc = 64,
+				     .backend = 1024,
+				     .revnat = 1024,
+				     .ct = 1024,
+				     .affinity = 1024,
+				     .sock_rnat = 1024,
+				     .maglev_outer = 64,
+				     .stats = 1024};
+	static struct want w[16];
+	const struct lb_fe_key *failed;
+	struct lbmap_counters c;
+	int rc, ok = 0;
+
+	(void)state;
+	fixture_cleanup();
+	shadow_reset();
+	assert_int_equal(fixture_setup(&small), 0);
+	lbmap_set_trace(F.lb, trace, NULL);
+	/* 6 entries per frontend (master + 5 slots): 10 fit in 64, the 11th cannot. */
+	for (int i = 0; i < 11; i++) {
+		make_fe(&w[i], i, 5, i * 5);
+		lbmap_begin(F.lb);
+		assert_int_equal(lbmap_upsert(F.lb, &w[i].fe), 0);
+		rc = lbmap_commit(F.lb);
+		if (rc == 0) {
+			ok++;
+			continue;
+		}
+		assert_int_equal(rc, -ENOSPC);
+		assert_int_equal(lbmap_failed(F.lb, &failed), 1);
+		assert_memory_equal(failed, &w[i].fe.key, sizeof(w[i].fe.key));
+		w[i].present = false;
+	}
+	assert_int_equal(ok, 10);
+	assert_false(lbmap_has(F.lb, &w[10].fe.key));
+	check_maps_equal(w, 11);
+	lbmap_get_counters(F.lb, &c);
+	assert_true(c.write_failures > 0);
+
+	/* Growing frontend 3 to 12 backends needs 7 more slots, 4 are free: it fails and stays
+	 * as it was. */
+	make_fe(&w[12], 3, 12, 500);
+	lbmap_begin(F.lb);
+	assert_int_equal(lbmap_upsert(F.lb, &w[12].fe), 0);
+	assert_int_equal(lbmap_commit(F.lb), -ENOSPC);
+	check_maps_equal(w, 11); /* w[3] still has its 5 old backends */
+
+	/* Make room, retry. */
+	lbmap_begin(F.lb);
+	assert_int_equal(lbmap_delete(F.lb, &w[0].fe.key), 0);
+	assert_int_equal(lbmap_delete(F.lb, &w[1].fe.key), 0);
+	assert_int_equal(lbmap_commit(F.lb), 0);
+	w[0].present = w[1].present = false;
+	make_fe(&w[10], 10, 5, 50);
+	lbmap_begin(F.lb);
+	assert_int_equal(lbmap_upsert(F.lb, &w[10].fe), 0);
+	assert_int_equal(lbmap_commit(F.lb), 0);
+	check_maps_equal(w, 11);
+	assert_int_equal(S.violations, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_teardown(test_make_before_break_random, test_teardown),
+	    cmocka_unit_test(test_single_change_cost),
+	    cmocka_unit_test(test_adopt_and_reconcile),
+	    cmocka_unit_test(test_adopt_removes_debris),
+	    cmocka_unit_test_teardown(test_full_map, test_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * k8s_internal: what the files of drover_k8s share and nothing else links against: the text
+ * buffer and field paths, the index of a mapping by its keys as JSON sees them, number formatting as
+ * Go writes numbers, and the value-syntax checks of the special types.
+ */
+#ifndef DROVER_K8S_INTERNAL_H
+#define DROVER_K8S_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <libfyaml.h>
+
+#include "k8s.h"
+
+/* The node itself, or the target of an alias (NULL for a dangling alias). */
+struct fy_node *k8s_deref(struct fy_node *n);
+/* True if n belongs to a document parsed as JSON (JSON scalar rules apply). */
+bool k8s_node_is_json(struct fy_node *n);
+/* 1-based line and column of a node (of its first scalar token), 0 when unknown. */
+void k8s_node_pos(struct fy_node *n, int *line, int *column);
+
+/* A mapping's pairs with their keys converted to JSON strings as sigs.k8s.io/yaml does
+ * (plain `1` -> "1", `yes` -> "true"), indexed by key. */
+struct k8s_mpair {
+	const char *key; /* not NUL-terminated */
+	size_t klen;
+	char *owned; /* key storage when converted */
+	struct fy_node *knode, *value;
+	size_t last; /* index of the last pair with this key (its value wins, as in Go) */
+	bool dup;    /* an earlier pair has the same key */
+};
+
+struct k8s_mindex {
+	struct k8s_mpair *pairs; /* document order */
+	size_t *sorted;		 /* indexes of pairs, sorted by key then position */
+	size_t n;
+	struct k8s_mpair small[16];
+	size_t small_sorted[16];
+};
+
+/* 0; -EINVAL if a key cannot be a JSON key (*badkey set to it); -ENOMEM. */
+int k8s_mindex_build(struct fy_node *map, struct k8s_mindex *ix, struct fy_node **badkey);
+/* The pair whose value a lookup of key gives (the last one), or NULL. */
+const struct k8s_mpair *k8s_mindex_find(const struct k8s_mindex *ix, const char *key, size_t len);
+void k8s_mindex_free(struct k8s_mindex *ix);
+
+/* A key scalar as a JSON key string in *s and *len (owned by *owned when converted, else NULL).
+ * -EINVAL for keys sigs.k8s.io/yaml refuses (null, collections, uint64 beyond int64). */
+int k8s_key_string(struct fy_node *k, const char **s, size_t *len, char **owned);
+
+/* Numbers as Go writes them: encoding/json for values, strconv 'g' (float32) for keys.
+ * Return the length written (buf holds at least 32 bytes). */
+size_t k8s_fmt_float_json(double f, char *buf, size_t size);
+size_t k8s_fmt_float_key(double f, char *buf, size_t size);
+
+/* Value syntax of the special types, as their UnmarshalJSON accept them. */
+bool k8s_quantity_valid(const char *s, size_t len);
+bool k8s_rfc3339_valid(const char *s, size_t len, bool micro);
+bool k8s_duration_valid(const char *s, size_t len);
+bool k8s_base64_valid(const char *s, size_t len);
+
+/* k8s_validate_ex(), except that the top-level field `skip` (a list's "items") is only checked
+ * to be an array: its elements are validated on their own. */
+int k8s_validate_node(struct fy_node *n, const struct k8s_type *t,
+		      const struct k8s_validate_opts *o, const char *skip, struct k8s_errors *errs);
+
+/* A growable text buffer (k8s_buf.c); owns p. On allocation failure it keeps what it has and
+ * sets oom. */
+struct k8s_buf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+void k8s_buf_put(struct k8s_buf *b, const char *s, size_t len);
+void k8s_buf_putc(struct k8s_buf *b, char c);
+void k8s_buf_printf(struct k8s_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Field paths in a buffer ("spec.ports[0].port"). Each push returns the length to restore
+ * with k8s_path_pop(); k8s_path_str() is "" for an empty path. */
+size_t k8s_path_field(struct k8s_buf *p, const char *name, size_t len); /* ".name" */
+size_t k8s_path_index(struct k8s_buf *p, size_t i);			/* "[i]" */
+size_t k8s_path_key(struct k8s_buf *p, const char *key, size_t len);	/* "[key]" */
+void k8s_path_pop(struct k8s_buf *p, size_t len);
+const char *k8s_path_str(const struct k8s_buf *p);
+
+/* A JSON string literal, escaped as Go's encoding/json does (HTML-safe, \ufffd for bad UTF-8). */
+void k8s_buf_json_string(struct k8s_buf *b, const char *s, size_t len);
+/* A resolved scalar as JSON; -EINVAL when it has none (NaN, infinity). */
+int k8s_buf_json_scalar(struct k8s_buf *b, const struct k8s_scalar *s);
+
+#endif

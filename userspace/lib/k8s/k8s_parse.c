@@ -1,0 +1,640 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * k8s_parse: streams of Kubernetes manifests (YAML documents or concatenated JSON values) into
+ * validated objects. Bounds input size and nesting, refuses alias bombs, expands List
+ * documents into their items, and reports a malformed input as one error with its line and
+ * column. A struct k8s_obj owns its fy_document; the parse owns its parser and diagnostics
+ * until it returns.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "k8s_internal.h"
+
+struct k8s_obj {
+	struct fy_document *doc;
+	const struct k8s_kind *kind;
+	const struct k8s_type *type;
+};
+
+struct pctx {
+	const struct k8s_parse_opts *opts;
+	struct k8s_errors *errs;
+	int (*cb)(struct k8s_obj *obj, void *ud);
+	void *ud;
+	bool expand; /* expand List documents */
+	bool json;   /* the input is JSON */
+	int line0;   /* line of the current JSON value in the input, for messages */
+	int column0;
+};
+
+/* Extra YAML aliases may expand a document by at most this many nodes (or its own size). */
+#define ALIAS_EXPANSION_MIN 10000
+
+static const char *skip_space(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+static void pos_of(const char *buf, size_t off, int *line, int *column)
+{
+	*line = 1;
+	*column = 1;
+	for (size_t i = 0; i < off; i++) {
+		if (buf[i] == '\n') {
+			(*line)++;
+			*column = 1;
+		} else {
+			(*column)++;
+		}
+	}
+}
+
+static int fail(struct pctx *p, const char *field, const char *reason, int line, int column,
+		const char *msg)
+{
+	if (k8s_errors_add(p->errs, field, reason, line, column, "%s", msg) != 0)
+		return -ENOMEM;
+	return -EINVAL;
+}
+
+/* ---- objects ---- */
+
+void k8s_obj_free(struct k8s_obj *o)
+{
+	if (!o)
+		return;
+	fy_document_destroy(o->doc);
+	free(o);
+}
+
+const struct k8s_kind *k8s_obj_kind(const struct k8s_obj *o)
+{
+	return o ? o->kind : NULL;
+}
+
+const struct k8s_type *k8s_obj_type(const struct k8s_obj *o)
+{
+	return o ? o->type : NULL;
+}
+
+struct fy_node *k8s_obj_root(const struct k8s_obj *o)
+{
+	return o ? fy_document_root(o->doc) : NULL;
+}
+
+struct fy_document *k8s_obj_doc(const struct k8s_obj *o)
+{
+	return o ? o->doc : NULL;
+}
+
+const char *k8s_obj_name(const struct k8s_obj *o)
+{
+	const char *s = NULL;
+
+	return k8s_get_str(k8s_obj_root(o), "metadata.name", &s) == 0 ? s : NULL;
+}
+
+const char *k8s_obj_namespace(const struct k8s_obj *o)
+{
+	const char *s = NULL;
+
+	return k8s_get_str(k8s_obj_root(o), "metadata.namespace", &s) == 0 ? s : NULL;
+}
+
+char *k8s_obj_to_json(const struct k8s_obj *o)
+{
+	return k8s_obj_to_json_ex(o, 0);
+}
+
+char *k8s_obj_to_json_ex(const struct k8s_obj *o, unsigned flags)
+{
+	if (!o) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return k8s_node_to_json_ex(k8s_obj_root(o), o->type, flags);
+}
+
+/* ---- aliases ---- */
+
+struct budget {
+	size_t nodes, limit;
+	bool aliases, over, dangling;
+};
+
+/* Count the nodes of the document as aliases would expand it, stopping past the limit or
+ * past K8S_MAX_DEPTH (which also ends recursive aliases). */
+static void count_nodes(struct fy_node *n, struct budget *b, int depth, bool follow)
+{
+	if (b->over || !n)
+		return;
+	if (depth > K8S_MAX_DEPTH || ++b->nodes > b->limit) {
+		b->over = true;
+		return;
+	}
+	if (fy_node_is_alias(n)) {
+		b->aliases = true;
+		if (follow) {
+			struct fy_node *t = fy_node_resolve_alias(n);
+
+			if (!t)
+				b->dangling = true;
+			count_nodes(t, b, depth + 1, follow);
+		}
+	} else if (fy_node_is_sequence(n)) {
+		struct fy_node *item;
+		void *it = NULL;
+
+		while ((item = fy_node_sequence_iterate(n, &it)))
+			count_nodes(item, b, depth + 1, follow);
+	} else if (fy_node_is_mapping(n)) {
+		struct fy_node_pair *np;
+		void *it = NULL;
+
+		while ((np = fy_node_mapping_iterate(n, &it))) {
+			count_nodes(fy_node_pair_key(np), b, depth + 1, follow);
+			count_nodes(fy_node_pair_value(np), b, depth + 1, follow);
+		}
+	}
+}
+
+/* Resolve aliases and merge keys (`<<`), unless they would blow the document up. */
+static int resolve_aliases(struct pctx *p, struct fy_document *doc)
+{
+	struct budget b = {.limit = SIZE_MAX};
+	struct fy_node *root = fy_document_root(doc);
+	int line, col;
+
+	count_nodes(root, &b, 0, false);
+	if (!b.aliases)
+		return 0;
+	b.limit = b.nodes + (b.nodes > ALIAS_EXPANSION_MIN ? b.nodes : ALIAS_EXPANSION_MIN);
+	b.nodes = 0;
+	count_nodes(root, &b, 0, true);
+	k8s_node_pos(root, &line, &col);
+	if (b.dangling)
+		return fail(p, "", K8S_REASON_INVALID, line, col,
+			    "yaml: unknown anchor referenced");
+	if (b.over)
+		return fail(p, "", K8S_REASON_INVALID, line, col,
+			    "yaml: document contains excessive aliasing (or nests too deep)");
+	if (fy_document_resolve(doc) != 0)
+		return fail(p, "", K8S_REASON_INVALID, line, col,
+			    "yaml: cannot resolve aliases or merge keys");
+	return 0;
+}
+
+/* ---- one object ---- */
+
+static void note_identity(struct pctx *p, struct fy_node *n, const char *kind)
+{
+	const char *ns = NULL, *name = NULL;
+
+	if (!p->errs)
+		return;
+	free(p->errs->kind);
+	free(p->errs->namespace);
+	free(p->errs->name);
+	k8s_get_str(n, "metadata.namespace", &ns);
+	k8s_get_str(n, "metadata.name", &name);
+	p->errs->kind = kind ? strdup(kind) : NULL;
+	p->errs->namespace = ns ? strdup(ns) : NULL;
+	p->errs->name = name ? strdup(name) : NULL;
+}
+
+static char *join_path(const char *prefix, const char *field)
+{
+	char *s = NULL;
+
+	if (asprintf(&s, "%s%s%s", prefix, prefix[0] && field[0] ? "." : "", field) < 0)
+		return NULL;
+	return s;
+}
+
+static int fail_at(struct pctx *p, struct fy_node *n, const char *prefix, const char *field,
+		   const char *reason, const char *msg)
+{
+	char *path = join_path(prefix, field);
+	int line, col, err;
+
+	if (!path)
+		return -ENOMEM;
+	k8s_node_pos(n, &line, &col);
+	err = fail(p, path, reason, line, col, msg);
+	free(path);
+	return err;
+}
+
+/* apiVersion or kind as a string: 0, -ENOENT (absent/null), -EINVAL (reported). */
+static int type_meta(struct pctx *p, struct fy_node *n, const char *prefix, const char *field,
+		     const char **out)
+{
+	int err = k8s_get_str(n, field, out);
+
+	if (err == -EINVAL)
+		return fail_at(p, k8s_get(n, field), prefix, field, K8S_REASON_TYPE_INVALID,
+			       "Invalid value: must be of type string");
+	return err;
+}
+
+/* Which kind n is: from its apiVersion/kind, else from what is expected of it. */
+static int find_kind(struct pctx *p, struct fy_node *n, const char *prefix,
+		     const struct k8s_type *want, const struct k8s_kind *want_kind,
+		     const struct k8s_kind **kind)
+{
+	const char *av = NULL, *k = NULL;
+	char msg[512];
+	int e1 = type_meta(p, n, prefix, "apiVersion", &av);
+	int e2 = type_meta(p, n, prefix, "kind", &k);
+
+	*kind = NULL;
+	if ((e1 && e1 != -ENOENT) || (e2 && e2 != -ENOENT))
+		return -EINVAL;
+	note_identity(p, n, k);
+	if (!av || !k) {
+		int err = 0;
+
+		/* an expected type stands in for absent apiVersion and kind */
+		if (want_kind || want) {
+			*kind = want_kind ? want_kind : k8s_kind_of_type(want);
+			return 0;
+		}
+		if (!av)
+			err = fail_at(p, n, prefix, "apiVersion", K8S_REASON_REQUIRED,
+				      "Required value");
+		if (!k)
+			err = fail_at(p, n, prefix, "kind", K8S_REASON_REQUIRED, "Required value");
+		return err;
+	}
+	*kind = k8s_kind_find(av, k);
+	if (!*kind) {
+		snprintf(msg, sizeof(msg), "no matches for kind \"%s\" in version \"%s\"", k, av);
+		return fail_at(p, k8s_get(n, "kind"), prefix, "kind", K8S_REASON_NOT_SUPPORTED,
+			       msg);
+	}
+	if (want_kind && *kind != want_kind) {
+		snprintf(msg, sizeof(msg),
+			 "Invalid value: \"%s\": must be %s %s (the kind of the "
+			 "list's items)",
+			 k, want_kind->api_version, want_kind->kind);
+		return fail_at(p, k8s_get(n, "kind"), prefix, "kind", K8S_REASON_INVALID, msg);
+	}
+	if (want && (*kind)->type != want) {
+		snprintf(msg, sizeof(msg), "Invalid value: \"%s\": must be a kind of type %s", k,
+			 want->name);
+		return fail_at(p, k8s_get(n, "kind"), prefix, "kind", K8S_REASON_INVALID, msg);
+	}
+	return 0;
+}
+
+/* A double-quoted scalar node (the text is a kind or apiVersion: no quotes to escape). */
+static struct fy_node *build_string(struct fy_document *doc, const char *text)
+{
+	struct fy_node *n;
+	char *s = NULL;
+	int len = asprintf(&s, "\"%s\"", text);
+
+	if (len < 0)
+		return NULL;
+	/* libfyaml keeps the text it builds from: hand it a malloc'd copy to own */
+	n = fy_node_build_from_malloc_string(doc, s, (size_t)len);
+	if (!n)
+		free(s);
+	return n;
+}
+
+/* A new document holding a copy of n, with apiVersion and kind set if it lacks them. */
+static struct fy_document *copy_object(struct pctx *p, struct fy_node *n,
+				       const struct k8s_kind *kind)
+{
+	struct fy_parse_cfg cfg = {
+	    .flags = FYPCF_QUIET | FYPCF_ALLOW_DUPLICATE_KEYS |
+		     (p->json ? FYPCF_JSON_FORCE : FYPCF_JSON_NONE),
+	};
+	struct fy_document *doc = fy_document_create(&cfg);
+	struct fy_node *root = doc ? fy_node_copy(doc, n) : NULL;
+	static const char *const fields[] = {"kind", "apiVersion"};
+
+	if (!root || fy_document_set_root(doc, root) != 0)
+		goto fail;
+	for (size_t i = 0; kind && i < 2; i++) {
+		const char *v = i == 0 ? kind->kind : kind->api_version;
+		struct fy_node *kn, *vn;
+
+		if (k8s_get(root, fields[i]))
+			continue;
+		/* double-quoted, so that they are strings in JSON documents too */
+		kn = build_string(doc, fields[i]);
+		vn = build_string(doc, v);
+		if (!kn || !vn || fy_node_mapping_prepend(root, kn, vn) != 0) {
+			fy_node_free(kn);
+			fy_node_free(vn);
+			goto fail;
+		}
+	}
+	return doc;
+fail:
+	fy_document_destroy(doc);
+	return NULL;
+}
+
+static int deliver(struct pctx *p, struct fy_document **docp, struct fy_node *n,
+		   const struct k8s_kind *kind, const struct k8s_type *type, bool add_type_meta)
+{
+	struct k8s_obj *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return -ENOMEM;
+	if (*docp) {
+		o->doc = *docp; /* the object takes the parsed document */
+		*docp = NULL;
+	} else {
+		o->doc = copy_object(p, n, add_type_meta ? kind : NULL);
+		if (!o->doc) {
+			free(o);
+			return -ENOMEM;
+		}
+	}
+	o->kind = kind;
+	o->type = type;
+	return p->cb(o, p->ud);
+}
+
+/* Validate n (the root of *docp, or an item of a list when *docp is NULL) and hand it, or the
+ * items of a List, to the callback. */
+static int handle_object(struct pctx *p, struct fy_document **docp, struct fy_node *n,
+			 const char *prefix, const struct k8s_kind *want_kind, int depth)
+{
+	const struct k8s_type *want = depth == 0 ? p->opts->type : NULL;
+	struct k8s_validate_opts vo = {
+	    .validation = p->opts->validation, .checks = p->opts->checks, .path = prefix};
+	const struct k8s_kind *kind = NULL;
+	const struct k8s_type *type;
+	struct fy_node *items;
+	bool is_list;
+	int err;
+
+	n = k8s_deref(n);
+	if (!n || !fy_node_is_mapping(n))
+		return fail_at(p, n, prefix, "", K8S_REASON_TYPE_INVALID,
+			       "Invalid value: a Kubernetes object must be a mapping "
+			       "(with apiVersion and kind)");
+	err = find_kind(p, n, prefix, want, want_kind, &kind);
+	if (err)
+		return err;
+	type = kind ? kind->type : want;
+	is_list = kind && (kind->flags & K8S_KIND_LIST) && p->expand && depth < 4;
+	/* a list's items are validated one by one below, as the objects they are */
+	err = k8s_validate_node(n, type, &vo, is_list ? "items" : NULL, p->errs);
+	if (err)
+		return err;
+	if (!is_list)
+		return deliver(p, docp, n, kind, type, want_kind != NULL);
+	items = k8s_get(n, "items");
+	if (items && !fy_node_is_sequence(items))
+		return 0; /* null items: an empty list */
+	for (int i = 0; items && i < fy_node_sequence_item_count(items); i++) {
+		struct fy_document *none = NULL;
+		char *ip = NULL;
+
+		if (asprintf(&ip, "%s%sitems[%d]", prefix, prefix[0] ? "." : "", i) < 0)
+			return -ENOMEM;
+		err = handle_object(p, &none, fy_node_sequence_get_by_index(items, i), ip,
+				    kind->item_kind, depth + 1);
+		free(ip);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* One parsed document: skip it if empty, resolve its aliases, handle its object. */
+static int handle_doc(struct pctx *p, struct fy_document *doc)
+{
+	struct fy_node *root = fy_document_root(doc);
+	struct k8s_scalar s;
+	int err;
+
+	if (!root || (fy_node_is_scalar(root) && k8s_scalar_resolve(root, &s) == 0 &&
+		      s.type == K8S_SCALAR_NULL)) {
+		fy_document_destroy(doc);
+		return 0;
+	}
+	err = resolve_aliases(p, doc);
+	if (!err)
+		err = handle_object(p, &doc, fy_document_root(doc), "", NULL, 0);
+	if (doc) /* NULL when an object took it */
+		fy_document_destroy(doc);
+	return err;
+}
+
+/* ---- streams ---- */
+
+/* The first error libfyaml collected, as a cause: "yaml: line 3, column 5: <what>". */
+static int syntax_error(struct pctx *p, struct fy_diag *diag)
+{
+	struct fy_diag_error *e;
+	void *it = NULL;
+	int line = 0, col = 0;
+	const char *msg = "malformed input";
+
+	while ((e = fy_diag_errors_iterate(diag, &it))) {
+		if (e->type < FYET_ERROR)
+			continue;
+		line = e->line;
+		col = e->column;
+		msg = e->msg ? e->msg : msg;
+		break;
+	}
+	if (line > 0) {
+		col += line == 1 ? p->column0 - 1 : 0;
+		line += p->line0 - 1;
+	}
+	if (k8s_errors_add(p->errs, "", K8S_REASON_INVALID, line, col, "%s: line %d, column %d: %s",
+			   p->json ? "json" : "yaml", line, col, msg))
+		return -ENOMEM;
+	return -EINVAL;
+}
+
+/* Parse buf[0..len) (copied: documents outlive the caller's buffer) document by document. */
+static int parse_docs(struct pctx *p, const char *buf, size_t len)
+{
+	struct fy_diag_cfg dcfg;
+	struct fy_diag *diag;
+	struct fy_parse_cfg cfg = {0};
+	struct fy_parser *fyp = NULL;
+	struct fy_document *doc;
+	char *copy;
+	int err = 0;
+
+	fy_diag_cfg_default(&dcfg);
+	dcfg.fp = NULL;
+	dcfg.output_fn = NULL;
+	diag = fy_diag_create(&dcfg);
+	if (!diag)
+		return -ENOMEM;
+	fy_diag_set_collect_errors(diag, true);
+	cfg.flags = FYPCF_QUIET | FYPCF_ALLOW_DUPLICATE_KEYS | FYPCF_DEFAULT_VERSION_1_1 |
+		    (p->json ? FYPCF_JSON_FORCE : FYPCF_JSON_NONE);
+	cfg.diag = diag;
+	copy = malloc(len + 1);
+	fyp = copy ? fy_parser_create(&cfg) : NULL;
+	if (!fyp) {
+		free(copy);
+		err = -ENOMEM;
+		goto out;
+	}
+	memcpy(copy, buf, len);
+	copy[len] = 0;
+	if (fy_parser_set_malloc_string(fyp, copy, len) != 0) {
+		free(copy);
+		err = -ENOMEM;
+		goto out;
+	}
+	while (!err && (doc = fy_parse_load_document(fyp)))
+		err = handle_doc(p, doc);
+	if (!err && fy_parser_get_stream_error(fyp))
+		err = syntax_error(p, diag);
+out:
+	fy_parser_destroy(fyp);
+	fy_diag_destroy(diag);
+	return err;
+}
+
+/* End of the JSON value starting at s[i] ('{' or '['): brackets outside strings balance. */
+static size_t json_value_end(const char *s, size_t len, size_t i)
+{
+	size_t depth = 0;
+	bool in_str = false;
+
+	for (; i < len; i++) {
+		char c = s[i];
+
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = false;
+		} else if (c == '"') {
+			in_str = true;
+		} else if (c == '{' || c == '[') {
+			depth++;
+		} else if ((c == '}' || c == ']') && --depth == 0) {
+			return i + 1;
+		}
+	}
+	return len; /* unterminated: libfyaml reports where */
+}
+
+/* Concatenated JSON values, as Kubernetes' YAMLOrJSONDecoder reads a JSON stream. */
+static int parse_json_stream(struct pctx *p, const char *buf, size_t len)
+{
+	const char *end = buf + len;
+	const char *q = skip_space(buf, end);
+	int err = 0;
+
+	while (!err && q < end) {
+		size_t start = (size_t)(q - buf), stop;
+
+		if (*q != '{' && *q != '[') {
+			int line, col;
+			char msg[96];
+
+			pos_of(buf, start, &line, &col);
+			snprintf(
+			    msg, sizeof(msg),
+			    "json: line %d, column %d: invalid character after top-level value",
+			    line, col);
+			return fail(p, "", K8S_REASON_INVALID, line, col, msg);
+		}
+		stop = json_value_end(buf, len, start);
+		pos_of(buf, start, &p->line0, &p->column0);
+		err = parse_docs(p, q, stop - start);
+		q = skip_space(buf + stop, end);
+	}
+	return err;
+}
+
+static int parse_input(struct pctx *p, const char *buf, size_t len)
+{
+	size_t max = p->opts->max_bytes ? p->opts->max_bytes : K8S_DEFAULT_MAX_BYTES;
+	const char *end = buf + len, *q;
+	char msg[128];
+
+	if (!buf && len)
+		return -EINVAL;
+	if (len > max) {
+		snprintf(msg, sizeof(msg), "input is %zu bytes, more than the limit of %zu", len,
+			 max);
+		return fail(p, "", K8S_REASON_INVALID, 0, 0, msg) == -ENOMEM ? -ENOMEM : -EFBIG;
+	}
+	if (!buf)
+		return 0;
+	q = buf;
+	if (len >= 3 && memcmp(q, "\xef\xbb\xbf", 3) == 0)
+		q += 3;
+	q = skip_space(q, end);
+	p->line0 = p->column0 = 1;
+	if (q < end && (*q == '{' || *q == '[')) {
+		p->json = true;
+		return parse_json_stream(p, buf, len);
+	}
+	return parse_docs(p, buf, len);
+}
+
+int k8s_parse_stream(const char *buf, size_t len, const struct k8s_parse_opts *opts,
+		     int (*cb)(struct k8s_obj *obj, void *ud), void *ud, struct k8s_errors *errs)
+{
+	struct k8s_parse_opts dflt = {0};
+	struct pctx p = {
+	    .opts = opts ? opts : &dflt, .errs = errs, .cb = cb, .ud = ud, .expand = true};
+
+	if (!cb)
+		return -EINVAL;
+	return parse_input(&p, buf, len);
+}
+
+struct single {
+	struct k8s_obj *obj;
+	bool more;
+};
+
+static int single_cb(struct k8s_obj *obj, void *ud)
+{
+	struct single *s = ud;
+
+	if (s->obj) {
+		k8s_obj_free(obj);
+		s->more = true;
+		return -E2BIG;
+	}
+	s->obj = obj;
+	return 0;
+}
+
+struct k8s_obj *k8s_obj_parse(const char *buf, size_t len, const struct k8s_parse_opts *opts,
+			      struct k8s_errors *errs)
+{
+	struct k8s_parse_opts dflt = {0};
+	struct single s = {0};
+	struct pctx p = {
+	    .opts = opts ? opts : &dflt, .errs = errs, .cb = single_cb, .ud = &s, .expand = false};
+	int err = parse_input(&p, buf, len);
+
+	if (err == -E2BIG && s.more)
+		err = fail(&p, "", K8S_REASON_INVALID, 0, 0,
+			   "expected exactly one object, found more than one document");
+	else if (!err && !s.obj)
+		err = fail(&p, "", K8S_REASON_REQUIRED, 0, 0, "Required value: no object in input");
+	if (err) {
+		k8s_obj_free(s.obj);
+		errno = -err;
+		return NULL;
+	}
+	return s.obj;
+}

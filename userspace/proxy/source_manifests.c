@@ -326,8 +326,12 @@ static int manifests_sync(struct proxy_source *s, struct proxy_model *m, bool *c
 		free(gone);
 	}
 	*changed = upserts || deletes;
-	log_info(COMP, "%s: %zu objects (%zu changed, %zu removed%s%zu other kinds ignored)",
-		 ms->path, c.n, upserts, deletes, c.ignored ? ", " : "", c.ignored);
+	if (c.ignored)
+		log_info(COMP, "%s: %zu objects (%zu changed, %zu removed; %zu of other kinds ignored)",
+			 ms->path, c.n, upserts, deletes, c.ignored);
+	else
+		log_info(COMP, "%s: %zu objects (%zu changed, %zu removed)", ms->path, c.n, upserts,
+			 deletes);
 out:
 	for (size_t i = 0; i < c.n; i++)
 		pending_free(&c.v[i]);

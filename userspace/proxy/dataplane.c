@@ -370,7 +370,7 @@ static int attach_cgroup_prog(struct dataplane *dp, struct bpf_program *prog, in
 		return err;
 	snprintf(path, sizeof(path), "%s/%s", dir, bpf_program__name(prog));
 
-	link = bpf_link__open(path);
+	link = access(path, F_OK) == 0 ? bpf_link__open(path) : NULL;
 	if (link) {
 		struct bpf_link_info info;
 		__u32 len = sizeof(info);

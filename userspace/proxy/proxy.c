@@ -89,11 +89,15 @@ static int set_node_ips(struct proxy *p)
 		if (getifaddrs(&ifa) == 0) {
 			for (i = ifa; i && n < PROXY_MAX_IPS; i = i->ifa_next) {
 				struct sockaddr_in *sin = (struct sockaddr_in *)i->ifa_addr;
+				bool dup = false;
 
 				if (!sin || sin->sin_family != AF_INET ||
 				    (i->ifa_flags & IFF_LOOPBACK))
 					continue;
-				ips[n++] = sin->sin_addr.s_addr;
+				for (size_t j = 0; j < n && !dup; j++)
+					dup = ips[j] == sin->sin_addr.s_addr;
+				if (!dup)
+					ips[n++] = sin->sin_addr.s_addr;
 			}
 			freeifaddrs(ifa);
 		}

@@ -139,7 +139,7 @@ static int real_append_sync(struct store_io *io, int fd, const void *buf, size_t
 	size_t done = 0;
 	int err = 0, sres;
 
-	if (!r->have_ring) {
+	if (!r->have_ring || len == 0) {
 		err = real_pwrite(io, fd, buf, len, off);
 		if (!err && fdatasync(fd) < 0)
 			err = -errno;
@@ -216,6 +216,8 @@ static int real_list(struct store_io *io, char ***names_out, size_t *n_out)
 		close(fd);
 		return -errno;
 	}
+	/* The dup shares its offset with dirfd: start from the top every time. */
+	rewinddir(d);
 	while ((e = readdir(d))) {
 		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
 			n++;

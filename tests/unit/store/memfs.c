@@ -603,7 +603,8 @@ int memfs_get(struct memfs *fs, const char *name, bool durable, uint8_t **data, 
 		*data = malloc(b->len ? b->len : 1);
 		err = *data ? 0 : -ENOMEM;
 		if (!err) {
-			memcpy(*data, b->p, b->len);
+			if (b->len)
+				memcpy(*data, b->p, b->len);
 			*len = b->len;
 		}
 	}
@@ -619,4 +620,21 @@ int memfs_durable_names(struct memfs *fs, char ***names, size_t *n)
 	err = list_dir(fs->ddir, names, n);
 	pthread_mutex_unlock(&fs->lock);
 	return err;
+}
+
+bool memfs_durable_any(struct memfs *fs,
+		       bool (*fn)(void *ctx, const char *name, const uint8_t *data, size_t len),
+		       void *ctx)
+{
+	bool hit = false;
+
+	pthread_mutex_lock(&fs->lock);
+	for (int i = 0; i < MAX_FILES && !hit; i++) {
+		struct dirent_m *d = &fs->ddir[i];
+
+		if (d->ino >= 0)
+			hit = fn(ctx, d->name, fs->ino[d->ino].dur.p, fs->ino[d->ino].dur.len);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return hit;
 }

@@ -38,6 +38,11 @@ struct memfs *memfs_crash_image(struct memfs *fs);
 int memfs_put(struct memfs *fs, const char *name, const void *data, size_t len);
 /* Copies a file's durable (or volatile) contents; -ENOENT if the name is not there. */
 int memfs_get(struct memfs *fs, const char *name, bool durable, uint8_t **data, size_t *len);
+/* Calls fn for every durable file with its durable contents, all under one lock (a consistent
+ * view while the store keeps working); stops when fn returns true, and returns that. */
+bool memfs_durable_any(struct memfs *fs,
+		       bool (*fn)(void *ctx, const char *name, const uint8_t *data, size_t len),
+		       void *ctx);
 /* Durable names, one malloc'd block like store_io_ops.list. */
 int memfs_durable_names(struct memfs *fs, char ***names, size_t *n);
 

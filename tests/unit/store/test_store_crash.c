@@ -29,10 +29,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define THREADS	 3
-#define KEYS	 6
-#define MAX_OPS	 60
-#define VAL_MAX	 200
+#define THREADS 3
+#define KEYS	6
+#define MAX_OPS 60
+#define VAL_MAX 200
 
 struct kstate {
 	bool exists;
@@ -71,45 +71,42 @@ static void key_name(int thread, int k, char *buf, size_t n)
 	snprintf(buf, n, "/k/%d/%d", thread, k);
 }
 
-/* Is revision rev in the durable image: in a synced log record or below a snapshot? */
+/* Does this durable file hold revision *ctx: a synced log record, or a snapshot at or
+ * above it? */
+static bool file_has_rev(void *ctx, const char *name, const uint8_t *data, size_t len)
+{
+	uint64_t rev = *(const uint64_t *)ctx, srev = 0;
+	size_t off = 0;
+
+	if (!strncmp(name, "snap-", 5) && !strstr(name, ".tmp")) {
+		if (len >= SNAP_HDR_LEN && !memcmp(data, "DRVSNAP1", 8)) {
+			for (int b = 7; b >= 0; b--)
+				srev = srev << 8 | data[8 + b];
+		}
+		return srev >= rev;
+	}
+	if (strncmp(name, "wal-", 4))
+		return false;
+	while (off < len) {
+		struct srec *r;
+		int64_t m = wal_decode(data + off, len - off, &r);
+		bool hit;
+
+		if (m <= 0)
+			return false;
+		hit = r->rev == rev;
+		sref_put(&r->ref);
+		if (hit)
+			return true;
+		off += (size_t)m;
+	}
+	return false;
+}
+
+/* Is revision rev in the durable image (looked at in one consistent view)? */
 static bool durable_has_rev(struct memfs *fs, uint64_t rev)
 {
-	char **names;
-	size_t n;
-	bool found = false;
-
-	if (memfs_durable_names(fs, &names, &n))
-		return false;
-	for (size_t i = 0; i < n && !found; i++) {
-		uint8_t *data;
-		size_t len, off = 0;
-
-		if (memfs_get(fs, names[i], true, &data, &len))
-			continue;
-		if (!strncmp(names[i], "snap-", 5) && !strstr(names[i], ".tmp")) {
-			uint64_t srev = 0;
-
-			if (len >= SNAP_HDR_LEN && !memcmp(data, "DRVSNAP1", 8)) {
-				for (int b = 7; b >= 0; b--)
-					srev = srev << 8 | data[8 + b];
-			}
-			found = srev >= rev;
-		} else if (!strncmp(names[i], "wal-", 4)) {
-			while (off < len && !found) {
-				struct srec *r;
-				int64_t m = wal_decode(data + off, len - off, &r);
-
-				if (m <= 0)
-					break;
-				found = r->rev == rev;
-				sref_put(&r->ref);
-				off += (size_t)m;
-			}
-		}
-		free(data);
-	}
-	free(names);
-	return found;
+	return memfs_durable_any(fs, file_has_rev, &rev);
 }
 
 static void *writer_main(void *arg)
@@ -167,8 +164,10 @@ static bool state_matches(struct store *s, int thread, int k, const struct kstat
 
 	key_name(thread, k, key, sizeof(key));
 	err = store_get(s, key, strlen(key), 0, &kv);
-	if (!st->exists)
+	if (!st->exists) {
+		store_kv_release(&kv);
 		return err == -ENOENT;
+	}
 	if (err)
 		return false;
 	n = test_value(key_id(thread, k), st->ver, val, VAL_MAX);
@@ -205,8 +204,8 @@ static void one_round(uint64_t seed, struct totals *t)
 	}
 	for (int i = 0; i < THREADS; i++) {
 		memset(&w[i], 0, sizeof(w[i]));
-		w[i] = (struct wthread){.s = s, .fs = fs, .id = i, .rng = seed + 17 * (i + 1),
-					.unsure_key = -1};
+		w[i] = (struct wthread){
+		    .s = s, .fs = fs, .id = i, .rng = seed + 17 * (i + 1), .unsure_key = -1};
 		pthread_create(&th[i], NULL, writer_main, &w[i]);
 	}
 	for (int i = 0; i < THREADS; i++)
@@ -246,7 +245,9 @@ static void one_round(uint64_t seed, struct totals *t)
 				char key[32];
 
 				key_name(i, k, key, sizeof(key));
-				if (!a.exists && store_get(s2, key, strlen(key), 0, &kv) == -ENOENT) {
+				if (!a.exists &&
+				    store_get(s2, key, strlen(key), 0, &kv) == -ENOENT) {
+					/* deleted: nothing held */
 					t->unsure_applied++;
 					continue;
 				}
@@ -314,7 +315,7 @@ static void test_random_crashes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_random_crashes),
+	    cmocka_unit_test(test_random_crashes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -429,13 +429,13 @@ static void test_read_only(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_corrupt_log_record, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_truncated_and_padded_log, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_log_gap_is_corruption, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_corrupt_snapshots, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stale_tmp_ignored, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_full_disk, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_corrupt_log_record, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_truncated_and_padded_log, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_log_gap_is_corruption, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_corrupt_snapshots, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stale_tmp_ignored, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_full_disk, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
 	};
 
 	log_set_level(LOG_ERROR);

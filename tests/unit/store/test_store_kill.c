@@ -25,8 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define THREADS 4
-#define VAL_MAX 600
+#define THREADS	   4
+#define VAL_MAX	   600
 #define SNAP_BYTES (96u << 10)
 
 struct ack {
@@ -173,7 +173,7 @@ static void test_kill_rounds(void **state)
 	int rounds = e ? atoi(e) : 50;
 	char *dir = test_tmpdir("/tmp");
 	struct acks acks = {0};
-	uint32_t (*last_n)[THREADS] = calloc((size_t)rounds, sizeof(*last_n));
+	uint32_t(*last_n)[THREADS] = calloc((size_t)rounds, sizeof(*last_n));
 	unsigned seed = (unsigned)time(NULL);
 	size_t total = 0;
 
@@ -237,7 +237,7 @@ static void test_kill_rounds(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_kill_rounds),
+	    cmocka_unit_test(test_kill_rounds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

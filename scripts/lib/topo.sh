@@ -114,7 +114,7 @@ topo_pod_prefix() { echo "l$TOPO_TAG"; }
 topo_backend() {
 	local ns
 	ns=$(topo_ns "$1")
-	ip netns exec "$ns" "$DROVER_HTTPD" --port 8080 --udp-port 5353 --body "$2" >/dev/null 2>&1 &
+	ip netns exec "$ns" "$DROVER_HTTPD" --port 8080 --udp-port 5353 --body "$2" ${TOPO_HTTPD_ARGS:-} >/dev/null 2>&1 &
 	TOPO_PIDS+=($!)
 	eval "TOPO_BACKEND_PID_$1=$!"
 }
@@ -205,6 +205,10 @@ topo_cleanup() {
 	TOPO_NS=()
 	if [ -n "${TOPO_CG:-}" ] && [ -d "$TOPO_CG" ]; then
 		for _ in 1 2 3 4 5; do rmdir "$TOPO_CG" 2>/dev/null && break; sleep 0.1; done
+	fi
+	if [ -n "${TOPO_EXTRA_CLEANUP:-}" ]; then
+		eval "$TOPO_EXTRA_CLEANUP" || true
+		TOPO_EXTRA_CLEANUP=""
 	fi
 	[ -n "$quiet" ] || topo_log "cleaned up"
 }

@@ -143,8 +143,11 @@ topo_proxy() {
 	TOPO_LOG=${TOPO_LOG:-/tmp/drover-$TOPO_TAG-proxy.log}
 	local ready=/tmp/drover-$TOPO_TAG.ready
 	rm -f "$ready"
-	in_node "$DROVER" proxy --pin-root "$TOPO_PIN_ROOT" --cgroup "$TOPO_CG" \
-		--pod-device-prefix "$(topo_pod_prefix)" --ready-file "$ready" "$@" >>"$TOPO_LOG" 2>&1 &
+	# A plain command (not a function) in the background: $! is drover itself (nsenter
+	# execs it), so that a test can SIGKILL exactly the proxy.
+	nsenter --net="/run/netns/$(topo_ns node)" "$DROVER" proxy --pin-root "$TOPO_PIN_ROOT" \
+		--cgroup "$TOPO_CG" --pod-device-prefix "$(topo_pod_prefix)" --ready-file "$ready" \
+		"$@" >>"$TOPO_LOG" 2>&1 &
 	TOPO_PROXY_PID=$!
 	TOPO_PIDS+=("$TOPO_PROXY_PID")
 	for _ in $(seq 1 200); do

@@ -924,7 +924,7 @@ int lbmap_delete(struct lbmap *m, const struct lb_fe_key *key)
 
 int lbmap_sweep(struct lbmap *m)
 {
-	int err = 0;
+	int err, n = 0;
 
 	for (struct hmap_entry *e = hmap_first(m->fes); e; e = hmap_next(m->fes, e)) {
 		struct fe_state *fe = hmap_entry_val(e);
@@ -932,10 +932,11 @@ int lbmap_sweep(struct lbmap *m)
 		if (!fe->marked && !fe->deleting) {
 			err = fe_queue_delete(m, fe);
 			if (err)
-				break;
+				return err;
+			n++;
 		}
 	}
-	return err;
+	return n;
 }
 
 /* ---------- commit ---------- */

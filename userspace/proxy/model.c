@@ -490,10 +490,12 @@ int model_commit(struct proxy_model *m, bool full, struct model_stats *st)
 	uint64_t t_lb = 0, t0;
 	int err = 0, rc;
 	struct model_stats local;
+	struct lbmap_counters c0, c1;
 
 	if (!st)
 		st = &local;
 	memset(st, 0, sizeof(*st));
+	lbmap_get_counters(m->lb, &c0);
 	if (full) {
 		for (struct hmap_entry *e = hmap_first(m->svcs); e; e = hmap_next(m->svcs, e))
 			mark_dirty(m, hmap_entry_val(e));
@@ -579,8 +581,11 @@ int model_commit(struct proxy_model *m, bool full, struct model_stats *st)
 	}
 	free(gone);
 	t0 = now_ns();
-	if (full)
-		lbmap_sweep(m->lb);
+	if (full) {
+		rc = lbmap_sweep(m->lb);
+		if (rc > 0)
+			st->frontends_deleted += (size_t)rc;
+	}
 	rc = lbmap_commit(m->lb);
 	t_lb += now_ns() - t0;
 	if (rc) {
@@ -627,6 +632,9 @@ int model_commit(struct proxy_model *m, bool full, struct model_stats *st)
 		free(dead);
 	}
 	st->map_update_ns = t_lb;
+	lbmap_get_counters(m->lb, &c1);
+	st->entries_written = c1.entries_written - c0.entries_written;
+	st->entries_deleted = c1.entries_deleted - c0.entries_deleted;
 	return err;
 }
 

@@ -274,10 +274,11 @@ static int commit(struct proxy *p, bool full)
 	p->nremoved = 0;
 	rc = model_commit(p->model, full, &st);
 	log_info(COMP,
-		 "sync: %zu service(s) changed, %zu frontend(s) written, %zu removed%s in %.1f us "
-		 "(maps %.1f us)",
+		 "sync: %zu service(s), %zu frontend(s) checked, %zu removed; %llu map entries "
+		 "written, %llu deleted%s in %.1f us (maps %.1f us)",
 		 st.services_changed, st.frontends_upserted, st.frontends_deleted,
-		 st.frontends_failed ? ", some failed (maps full?) and will be retried" : "",
+		 (unsigned long long)st.entries_written, (unsigned long long)st.entries_deleted,
+		 st.frontends_failed ? "; some frontends failed (maps full?) and will be retried" : "",
 		 (double)(mono_ns() - t0) / 1000.0, (double)st.map_update_ns / 1000.0);
 	if (p->nremoved)
 		dp_destroy_udp_sockets(p->dp, p->removed, p->nremoved);

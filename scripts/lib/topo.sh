@@ -150,7 +150,8 @@ topo_proxy() {
 		"$@" >>"$TOPO_LOG" 2>&1 &
 	TOPO_PROXY_PID=$!
 	TOPO_PIDS+=("$TOPO_PROXY_PID")
-	for _ in $(seq 1 200); do
+	local tries=$((${TOPO_READY_TIMEOUT:-120} * 20))
+	for _ in $(seq 1 "$tries"); do
 		[ -s "$ready" ] && return 0
 		if ! kill -0 "$TOPO_PROXY_PID" 2>/dev/null; then
 			topo_log "drover proxy exited early; log:"

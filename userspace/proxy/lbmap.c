@@ -77,9 +77,20 @@ struct removed {
 	bool affinity;
 };
 
+/* Room in a hash map: a write of a new key fails once max entries exist, so lbmap counts
+ * and refuses a frontend that cannot fit before writing any of it ("what fits serves"). */
+struct room {
+	uint32_t max;
+	uint32_t used;	  /* entries in the map after the last commit */
+	uint32_t pending; /* new keys queued in this transaction */
+	const char *name;
+};
+
 struct lbmap {
 	struct lbmap_fds fd;
 	uint32_t maglev_max;
+	struct room r_svc, r_be, r_rnat, r_mag;
+	bool full_logged;
 	struct hmap *fes;    /* lb_fe_key -> fe_state */
 	struct hmap *bes;    /* (addr, port, proto) -> be_state */
 	struct hmap *be_ids; /* id -> be_state */
@@ -254,6 +265,42 @@ static void be_id_release(struct lbmap *m, uint32_t id)
 
 /* ---------- construction ---------- */
 
+static void room_init(struct room *r, int fd, const char *name)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+
+	memset(r, 0, sizeof(*r));
+	r->name = name;
+	r->max = UINT32_MAX;
+	memset(&info, 0, sizeof(info));
+	if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.max_entries)
+		r->max = info.max_entries;
+}
+
+static bool room_fits(const struct room *r, uint32_t more)
+{
+	return (uint64_t)r->used + r->pending + more <= r->max;
+}
+
+/* Entries in the maps according to the state (after adopt, and after a failed commit). */
+static void room_recount(struct lbmap *m)
+{
+	struct hmap_entry *e;
+
+	m->r_svc.used = m->r_rnat.used = m->r_mag.used = m->r_be.used = 0;
+	for (e = hmap_first(m->fes); e; e = hmap_next(m->fes, e)) {
+		struct fe_state *fe = hmap_entry_val(e);
+
+		m->r_svc.used += (fe->has_master ? 1 : 0) + fe->nslots;
+		m->r_rnat.used++;
+		m->r_mag.used += fe->maglev_size ? 1 : 0;
+	}
+	for (e = hmap_first(m->bes); e; e = hmap_next(m->bes, e))
+		m->r_be.used += ((struct be_state *)hmap_entry_val(e))->in_map ? 1 : 0;
+	m->r_svc.pending = m->r_be.pending = m->r_rnat.pending = m->r_mag.pending = 0;
+}
+
 struct lbmap *lbmap_new(const struct lbmap_fds *fds, const struct lbmap_opts *opts)
 {
 	struct lbmap *m = calloc(1, sizeof(*m));
@@ -270,6 +317,10 @@ struct lbmap *lbmap_new(const struct lbmap_fds *fds, const struct lbmap_opts *op
 		errno = ENOMEM;
 		return NULL;
 	}
+	room_init(&m->r_svc, fds->svc, DRV_MAP_SVC);
+	room_init(&m->r_be, fds->backend, DRV_MAP_BACKEND);
+	room_init(&m->r_rnat, fds->revnat, DRV_MAP_REVNAT);
+	room_init(&m->r_mag, fds->maglev, DRV_MAP_MAGLEV);
 	op_vec_init(&m->be_put, sizeof(uint32_t), sizeof(struct drv_backend));
 	op_vec_init(&m->rnat_put, sizeof(uint32_t), sizeof(struct drv_revnat));
 	op_vec_init(&m->name_put, sizeof(uint32_t), sizeof(struct drv_svc_name));
@@ -429,6 +480,8 @@ static int be_queue_put(struct lbmap *m, struct be_state *s, uint8_t flags)
 	s->be.flags = flags;
 	if (s->queued || (s->in_map && s->map_flags == flags))
 		return 0;
+	if (!s->in_map)
+		m->r_be.pending++;
 	memset(&v, 0, sizeof(v));
 	v.addr = s->be.addr;
 	v.port = s->be.port;
@@ -590,12 +643,15 @@ static int queue_maglev_delete(struct lbmap *m, struct fe_state *fe)
 }
 
 static void fe_undelete(struct lbmap *m, struct fe_state *fe);
+static void fe_fail(struct lbmap *m, struct fe_state *fe);
 static void slot_del_cancel(struct lbmap *m, struct fe_state *fe, const struct drv_svc_key *k);
 
 void lbmap_begin(struct lbmap *m)
 {
 	tx_reset(m);
 	m->nfailed = 0;
+	m->full_logged = false;
+	m->r_svc.pending = m->r_be.pending = m->r_rnat.pending = m->r_mag.pending = 0;
 	m->in_tx = true;
 }
 
@@ -625,6 +681,7 @@ int lbmap_upsert(struct lbmap *m, const struct lb_frontend *want)
 	size_t n = 0;
 	bool is_new = false, external, same;
 	uint16_t flags = want->flags & ~DRV_SVC_F_MAGLEV;
+	uint32_t be_new = 0;
 	uint32_t msize = 0;
 	int err = 0;
 
@@ -668,6 +725,7 @@ int lbmap_upsert(struct lbmap *m, const struct lb_frontend *want)
 	if (fe && fe->deleting)
 		fe_undelete(m, fe);
 	fe->marked = true;
+	external = flags & (DRV_SVC_F_NODEPORT | DRV_SVC_F_EXTERNAL);
 
 	for (size_t i = 0; i < n; i++) {
 		struct be_state *s = be_get(m, &sorted[i]);
@@ -677,12 +735,42 @@ int lbmap_upsert(struct lbmap *m, const struct lb_frontend *want)
 			goto out;
 		}
 		ids[i] = s->id;
-		err = be_queue_put(m, s, sorted[i].flags);
+		be_new += !s->in_map && !s->queued;
+	}
+	/* Room for everything new this frontend needs, or nothing of it is written. */
+	{
+		uint32_t svc_new =
+		    (fe->has_master ? 0 : 1) + (n > fe->nslots ? (uint32_t)n - fe->nslots : 0);
+		uint32_t rnat_new = is_new ? 1 : 0,
+			 mag_new = external && n && !fe->maglev_size ? 1 : 0;
+		struct room *full = !room_fits(&m->r_svc, svc_new)     ? &m->r_svc
+				    : !room_fits(&m->r_be, be_new)     ? &m->r_be
+				    : !room_fits(&m->r_rnat, rnat_new) ? &m->r_rnat
+				    : !room_fits(&m->r_mag, mag_new)   ? &m->r_mag
+								       : NULL;
+
+		if (full) {
+			if (!m->full_logged)
+				log_warn(COMP,
+					 "map %s is full (%u entries): frontend %s and others not "
+					 "written; raise --map-size",
+					 full->name, full->max, want->name);
+			m->full_logged = true;
+			m->ctr.write_failures++;
+			fe_fail(m, fe);
+			err = -ENOSPC;
+			goto out;
+		}
+		m->r_svc.pending += svc_new;
+		m->r_rnat.pending += rnat_new;
+		m->r_mag.pending += mag_new;
+	}
+	for (size_t i = 0; i < n; i++) {
+		err = be_queue_put(m, be_lookup_id(m, ids[i]), sorted[i].flags);
 		if (err)
 			goto out;
 	}
 
-	external = flags & (DRV_SVC_F_NODEPORT | DRV_SVC_F_EXTERNAL);
 	same = !is_new && fe->has_master && fe->flags == flags &&
 	       fe->affinity_timeout == want->affinity_timeout && fe->count == n &&
 	       fe->nslots == n && (n == 0 || memcmp(fe->slots, ids, n * sizeof(*ids)) == 0) &&
@@ -1128,7 +1216,7 @@ static void affinity_cleanup(struct lbmap *m)
 int lbmap_commit(struct lbmap *m)
 {
 	struct hmap_entry *e;
-	size_t failures = 0;
+	size_t failures = 0, n_master_del = 0, n_slot_del = 0, n_mag_del = 0;
 
 	m->ctr.commits++;
 	/* 1. backends */
@@ -1191,10 +1279,13 @@ int lbmap_commit(struct lbmap *m)
 	/* 6. removed masters, then surplus slots */
 	flush(m, m->fd.svc, &m->master_del, true, DRV_MAP_SVC, NULL);
 	flush(m, m->fd.svc, &m->slot_del, true, DRV_MAP_SVC, NULL);
+	n_master_del = m->master_del.n;
+	n_slot_del = m->slot_del.n;
 	/* 7. unused Maglev tables */
 	for (size_t i = 0; i < m->nmag; i++) {
 		if (m->mag[i].inner_fd >= 0)
 			continue;
+		n_mag_del++;
 		if (bpf_map_delete_elem(m->fd.maglev, &m->mag[i].rev_nat) == 0) {
 			m->ctr.entries_deleted++;
 			if (m->trace)
@@ -1275,6 +1366,17 @@ int lbmap_commit(struct lbmap *m)
 		for (size_t i = 0; i < ndead; i++)
 			be_forget(m, dead[i]);
 		free(dead);
+	}
+
+	/* Room accounting: exact from the state after a failure, incremental otherwise. */
+	if (m->nfailed) {
+		room_recount(m);
+	} else {
+		m->r_svc.used += m->r_svc.pending - (uint32_t)(n_master_del + n_slot_del);
+		m->r_be.used += m->r_be.pending - (uint32_t)m->be_del.n;
+		m->r_rnat.used += m->r_rnat.pending - (uint32_t)m->rnat_del.n;
+		m->r_mag.used += m->r_mag.pending - (uint32_t)n_mag_del;
+		m->r_svc.pending = m->r_be.pending = m->r_rnat.pending = m->r_mag.pending = 0;
 	}
 
 	/* 10. what stopped being served: affinity entries, then the caller (UDP sockets) */
@@ -1451,6 +1553,7 @@ int lbmap_adopt(struct lbmap *m)
 		if (!be_lookup_id(m, i))
 			be_id_release(m, i);
 	}
+	room_recount(m);
 	if (orphans)
 		log_info(COMP, "adopt: removed %zu stale entries", orphans);
 	log_info(COMP, "adopt: %zu frontends, %zu backends from pinned maps", hmap_size(m->fes),

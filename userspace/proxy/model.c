@@ -76,6 +76,11 @@ struct proxy_model *model_new(const struct model_opts *opts, struct lbmap *lb)
 	return m;
 }
 
+void model_set_lbmap(struct proxy_model *m, struct lbmap *lb)
+{
+	m->lb = lb;
+}
+
 void model_free(struct proxy_model *m)
 {
 	struct hmap_entry *e;
@@ -495,6 +500,8 @@ int model_commit(struct proxy_model *m, bool full, struct model_stats *st)
 	if (!st)
 		st = &local;
 	memset(st, 0, sizeof(*st));
+	if (!m->lb)
+		return -EINVAL;
 	lbmap_get_counters(m->lb, &c0);
 	if (full) {
 		for (struct hmap_entry *e = hmap_first(m->svcs); e; e = hmap_next(m->svcs, e))

@@ -101,7 +101,9 @@ struct model_stats {
 
 struct proxy_model;
 
+/* lb may be NULL until the maps exist (model_set_lbmap); commits need it. */
 struct proxy_model *model_new(const struct model_opts *opts, struct lbmap *lb);
+void model_set_lbmap(struct proxy_model *m, struct lbmap *lb);
 void model_free(struct proxy_model *m);
 
 /* Replace or add; the model takes ownership of svc/sl (also on error). */

@@ -278,7 +278,8 @@ static int commit(struct proxy *p, bool full)
 		 "written, %llu deleted%s in %.1f us (maps %.1f us)",
 		 st.services_changed, st.frontends_upserted, st.frontends_deleted,
 		 (unsigned long long)st.entries_written, (unsigned long long)st.entries_deleted,
-		 st.frontends_failed ? "; some frontends failed (maps full?) and will be retried" : "",
+		 st.frontends_failed ? "; some frontends failed (maps full?) and will be retried"
+				     : "",
 		 (double)(mono_ns() - t0) / 1000.0, (double)st.map_update_ns / 1000.0);
 	if (p->nremoved)
 		dp_destroy_udp_sockets(p->dp, p->removed, p->nremoved);
@@ -314,6 +315,19 @@ int proxy_run(struct proxy_config *c)
 	if (!c->dp.cfg.snat_addr)
 		c->dp.cfg.snat_addr = pick_snat_ip(c);
 
+	/* The configuration first: an invalid one changes nothing in the kernel. */
+	p.model = model_new(&mo, NULL);
+	p.src = p.model ? source_manifests_new(c->manifests) : NULL;
+	if (!p.src) {
+		rc = p.model ? -EINVAL : -ENOMEM;
+		goto out;
+	}
+	rc = p.src->ops->sync(p.src, p.model, &changed);
+	if (rc) {
+		log_error(COMP, "initial configuration is invalid; nothing changed in the kernel");
+		goto out;
+	}
+
 	rc = dp_open(&p.dp, &c->dp);
 	if (rc)
 		goto out;
@@ -324,28 +338,17 @@ int proxy_run(struct proxy_config *c)
 	fds.affinity = dp_map_fd(p.dp, DP_MAP_AFFINITY);
 	fds.names = dp_map_fd(p.dp, DP_MAP_NAMES);
 	p.lb = lbmap_new(&fds, &lo);
-	p.model = p.lb ? model_new(&mo, p.lb) : NULL;
-	if (!p.model) {
+	if (!p.lb) {
 		rc = -ENOMEM;
 		goto out;
 	}
+	model_set_lbmap(p.model, p.lb);
 	lbmap_set_removed_cb(p.lb, on_removed, &p);
 	rc = lbmap_adopt(p.lb);
 	if (rc)
 		goto out;
-
-	p.src = source_manifests_new(c->manifests);
-	if (!p.src) {
-		rc = -EINVAL;
-		goto out;
-	}
 	/* Maps first, then attachments: the programs never run against empty maps after a
 	 * restart, and a first start serves from its first packet. */
-	rc = p.src->ops->sync(p.src, p.model, &changed);
-	if (rc) {
-		log_error(COMP, "initial configuration is invalid; nothing changed in the kernel");
-		goto out;
-	}
 	set_node_ips(&p);
 	rc = commit(&p, true);
 	if (rc && rc != -ENOSPC)

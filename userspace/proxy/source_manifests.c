@@ -327,7 +327,8 @@ static int manifests_sync(struct proxy_source *s, struct proxy_model *m, bool *c
 	}
 	*changed = upserts || deletes;
 	if (c.ignored)
-		log_info(COMP, "%s: %zu objects (%zu changed, %zu removed; %zu of other kinds ignored)",
+		log_info(COMP,
+			 "%s: %zu objects (%zu changed, %zu removed; %zu of other kinds ignored)",
 			 ms->path, c.n, upserts, deletes, c.ignored);
 	else
 		log_info(COMP, "%s: %zu objects (%zu changed, %zu removed)", ms->path, c.n, upserts,

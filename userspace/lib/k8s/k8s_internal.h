@@ -85,6 +85,10 @@ size_t k8s_path_key(struct k8s_buf *p, const char *key, size_t len);	/* "[key]" 
 void k8s_path_pop(struct k8s_buf *p, size_t len);
 const char *k8s_path_str(const struct k8s_buf *p);
 
+/* Length of the valid UTF-8 sequence at s (as Go's utf8.DecodeRune: no overlong forms, no
+ * surrogates), 0 if invalid; *cp is the code point. */
+size_t k8s_utf8_decode(const unsigned char *s, size_t len, unsigned *cp);
+
 /* A JSON string literal, escaped as Go's encoding/json does (HTML-safe, \ufffd for bad UTF-8). */
 void k8s_buf_json_string(struct k8s_buf *b, const char *s, size_t len);
 /* A resolved scalar as JSON; -EINVAL when it has none (NaN, infinity). */

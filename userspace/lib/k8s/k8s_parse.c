@@ -24,9 +24,10 @@ struct pctx {
 	struct k8s_errors *errs;
 	int (*cb)(struct k8s_obj *obj, void *ud);
 	void *ud;
-	bool expand; /* expand List documents */
-	bool json;   /* the input is JSON */
-	int line0;   /* line of the current JSON value in the input, for messages */
+	bool expand;	 /* expand List documents */
+	bool json;	 /* the input is JSON */
+	bool identified; /* errs names the object of the current document's failure */
+	int line0;	 /* line of the current JSON value in the input, for messages */
 	int column0;
 };
 
@@ -191,20 +192,24 @@ static int resolve_aliases(struct pctx *p, struct fy_document *doc)
 
 /* ---- one object ---- */
 
-static void note_identity(struct pctx *p, struct fy_node *n, const char *kind)
+/* Record which object a failure is about (the innermost one: a list's failing item). */
+static int note_identity(struct pctx *p, struct fy_node *n, int err)
 {
-	const char *ns = NULL, *name = NULL;
+	const char *kind = NULL, *ns = NULL, *name = NULL;
 
-	if (!p->errs)
-		return;
+	if (!err || !p->errs || p->identified)
+		return err;
+	p->identified = true;
+	k8s_get_str(n, "kind", &kind);
+	k8s_get_str(n, "metadata.namespace", &ns);
+	k8s_get_str(n, "metadata.name", &name);
 	free(p->errs->kind);
 	free(p->errs->namespace);
 	free(p->errs->name);
-	k8s_get_str(n, "metadata.namespace", &ns);
-	k8s_get_str(n, "metadata.name", &name);
 	p->errs->kind = kind ? strdup(kind) : NULL;
 	p->errs->namespace = ns ? strdup(ns) : NULL;
 	p->errs->name = name ? strdup(name) : NULL;
+	return err;
 }
 
 static char *join_path(const char *prefix, const char *field)
@@ -255,7 +260,6 @@ static int find_kind(struct pctx *p, struct fy_node *n, const char *prefix,
 	*kind = NULL;
 	if ((e1 && e1 != -ENOENT) || (e2 && e2 != -ENOENT))
 		return -EINVAL;
-	note_identity(p, n, k);
 	if (!av || !k) {
 		int err = 0;
 
@@ -386,13 +390,13 @@ static int handle_object(struct pctx *p, struct fy_document **docp, struct fy_no
 			       "(with apiVersion and kind)");
 	err = find_kind(p, n, prefix, want, want_kind, &kind);
 	if (err)
-		return err;
+		return note_identity(p, n, err);
 	type = kind ? kind->type : want;
 	is_list = kind && (kind->flags & K8S_KIND_LIST) && p->expand && depth < 4;
 	/* a list's items are validated one by one below, as the objects they are */
 	err = k8s_validate_node(n, type, &vo, is_list ? "items" : NULL, p->errs);
 	if (err)
-		return err;
+		return note_identity(p, n, err);
 	if (!is_list)
 		return deliver(p, docp, n, kind, type, want_kind != NULL);
 	items = k8s_get(n, "items");
@@ -425,6 +429,7 @@ static int handle_doc(struct pctx *p, struct fy_document *doc)
 		fy_document_destroy(doc);
 		return 0;
 	}
+	p->identified = false;
 	err = resolve_aliases(p, doc);
 	if (!err)
 		err = handle_object(p, &doc, fy_document_root(doc), "", NULL, 0);
@@ -560,31 +565,68 @@ static int parse_json_stream(struct pctx *p, const char *buf, size_t len)
 	return err;
 }
 
+/* What go-yaml's reader refuses before parsing: control characters (all but tab, LF and CR,
+ * also DEL and the C1 range but NEL) and, in YAML, malformed UTF-8. JSON allows no control
+ * character either; its malformed UTF-8 Go replaces with U+FFFD, and so does k8s_json.c. */
+static int check_chars(struct pctx *p, const char *buf, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)buf;
+	const char *what = NULL;
+	char msg[128];
+	int line, col;
+	size_t i;
+
+	for (i = 0; i < len && !what; i++) {
+		unsigned c = s[i], cp;
+		size_t n;
+
+		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+			what = "control characters are not allowed";
+		else if (c == 0x7f && !p->json)
+			what = "control characters are not allowed";
+		else if (c >= 0x80 && !p->json) {
+			n = k8s_utf8_decode(s + i, len - i, &cp);
+			if (!n)
+				what = "invalid UTF-8";
+			else if (cp >= 0x80 && cp < 0xa0 && cp != 0x85)
+				what = "control characters are not allowed";
+			else
+				i += n - 1;
+		}
+	}
+	if (!what)
+		return 0;
+	pos_of(buf, i - 1, &line, &col);
+	snprintf(msg, sizeof(msg), "%s: line %d, column %d: %s", p->json ? "json" : "yaml", line,
+		 col, what);
+	return fail(p, "", K8S_REASON_INVALID, line, col, msg);
+}
+
 static int parse_input(struct pctx *p, const char *buf, size_t len)
 {
 	size_t max = p->opts->max_bytes ? p->opts->max_bytes : K8S_DEFAULT_MAX_BYTES;
-	const char *end = buf + len, *q;
+	const char *end, *q;
 	char msg[128];
+	int err;
 
-	if (!buf && len)
-		return -EINVAL;
+	if (!buf)
+		return len ? -EINVAL : 0;
+	end = buf + len;
 	if (len > max) {
 		snprintf(msg, sizeof(msg), "input is %zu bytes, more than the limit of %zu", len,
 			 max);
 		return fail(p, "", K8S_REASON_INVALID, 0, 0, msg) == -ENOMEM ? -ENOMEM : -EFBIG;
 	}
-	if (!buf)
-		return 0;
 	q = buf;
 	if (len >= 3 && memcmp(q, "\xef\xbb\xbf", 3) == 0)
 		q += 3;
 	q = skip_space(q, end);
 	p->line0 = p->column0 = 1;
-	if (q < end && (*q == '{' || *q == '[')) {
-		p->json = true;
-		return parse_json_stream(p, buf, len);
-	}
-	return parse_docs(p, buf, len);
+	p->json = q < end && (*q == '{' || *q == '[');
+	err = check_chars(p, buf, len);
+	if (err)
+		return err;
+	return p->json ? parse_json_stream(p, buf, len) : parse_docs(p, buf, len);
 }
 
 int k8s_parse_stream(const char *buf, size_t len, const struct k8s_parse_opts *opts,

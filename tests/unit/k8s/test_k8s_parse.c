@@ -233,7 +233,7 @@ static void test_malformed(void **state)
 	    {"key: \"unterminated\n", "yaml: line ", 0},
 	    {"a: *nope\n", "yaml: unknown anchor referenced", 0},
 	    {"{\"apiVersion\": \"v1\",,}", "json: line 1, column ", 1},
-	    {"{\"a\": yes}", "json: line 1, column 7: ", 1},
+	    {"{\"a\": [}", "json: line 1, column ", 1},
 	    {"{\"a\": 1", "json: line ", 0},
 	    {"{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": {\"name\": \"a\"}}\n"
 	     "  garbage",
@@ -260,6 +260,36 @@ static void test_malformed(void **state)
 		objs_free(&s);
 		k8s_errors_free(&e);
 	}
+}
+
+/* Input that starts with '{' is JSON; if it is not, it may be YAML in flow style. */
+static void test_json_or_yaml(void **state)
+{
+	struct objs s = {0};
+	struct k8s_errors e = {0};
+
+	(void)state;
+	assert_int_equal(parse_text("{apiVersion: v1, kind: Namespace, metadata: {name: x}}",
+				    K8S_FV_STRICT, &s, &e),
+			 0);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(e.n, 0);
+	objs_free(&s);
+	/* read as YAML, with YAML's scalars */
+	assert_int_equal(parse_text("{apiVersion: v1, kind: ConfigMap, metadata: {name: x},\n"
+				    " data: {a: yes}}",
+				    K8S_FV_STRICT, &s, &e),
+			 -EINVAL);
+	assert_int_equal(e.n, 1);
+	assert_non_null(find_cause(&e, "data[a]", K8S_REASON_TYPE_INVALID));
+	assert_string_equal(e.kind, "ConfigMap");
+	k8s_errors_free(&e);
+	/* neither JSON nor YAML: the JSON error */
+	assert_int_equal(parse_text("{\"apiVersion\": \"v1\", ]", K8S_FV_STRICT, &s, &e), -EINVAL);
+	assert_int_equal(e.n, 1);
+	assert_true(strncmp(e.causes[0].message, "json: line 1, column ", 21) == 0);
+	k8s_errors_free(&e);
+	assert_int_equal(s.n, 0);
 }
 
 static void test_size_limit(void **state)
@@ -591,10 +621,10 @@ int main(void)
 	    cmocka_unit_test(test_multi_document), cmocka_unit_test(test_list_expansion),
 	    cmocka_unit_test(test_list_errors),	   cmocka_unit_test(test_kinds),
 	    cmocka_unit_test(test_callback_stops), cmocka_unit_test(test_malformed),
-	    cmocka_unit_test(test_size_limit),	   cmocka_unit_test(test_depth),
-	    cmocka_unit_test(test_aliases),	   cmocka_unit_test(test_binary_junk),
-	    cmocka_unit_test(test_obj_parse),	   cmocka_unit_test(test_errors_format),
-	    cmocka_unit_test(test_getters),
+	    cmocka_unit_test(test_json_or_yaml),   cmocka_unit_test(test_size_limit),
+	    cmocka_unit_test(test_depth),	   cmocka_unit_test(test_aliases),
+	    cmocka_unit_test(test_binary_junk),	   cmocka_unit_test(test_obj_parse),
+	    cmocka_unit_test(test_errors_format),  cmocka_unit_test(test_getters),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

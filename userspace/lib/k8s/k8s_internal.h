@@ -66,6 +66,10 @@ bool k8s_base64_valid(const char *s, size_t len);
 int k8s_validate_node(struct fy_node *n, const struct k8s_type *t,
 		      const struct k8s_validate_opts *o, const char *skip, struct k8s_errors *errs);
 
+/* Drop the causes of dst from n0 on and its warnings from w0 on, then move src's causes,
+ * warnings and object into dst (src is left empty). 0 or -ENOMEM. */
+int k8s_errors_splice(struct k8s_errors *dst, size_t n0, size_t w0, struct k8s_errors *src);
+
 /* A growable text buffer (k8s_buf.c); owns p. On allocation failure it keeps what it has and
  * sets oom. */
 struct k8s_buf {

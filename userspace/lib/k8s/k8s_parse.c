@@ -27,7 +27,9 @@ struct pctx {
 	bool expand;	 /* expand List documents */
 	bool json;	 /* the input is JSON */
 	bool identified; /* errs names the object of the current document's failure */
-	int line0;	 /* line of the current JSON value in the input, for messages */
+	bool syntax;	 /* the failure is the input's syntax */
+	size_t delivered;
+	int line0; /* line of the current JSON value in the input, for messages */
 	int column0;
 };
 
@@ -366,6 +368,7 @@ static int deliver(struct pctx *p, struct fy_document **docp, struct fy_node *n,
 	}
 	o->kind = kind;
 	o->type = type;
+	p->delivered++;
 	return p->cb(o, p->ud);
 }
 
@@ -456,6 +459,7 @@ static int syntax_error(struct pctx *p, struct fy_diag *diag)
 		msg = e->msg ? e->msg : msg;
 		break;
 	}
+	p->syntax = true;
 	if (line > 0) {
 		col += line == 1 ? p->column0 - 1 : 0;
 		line += p->line0 - 1;
@@ -547,14 +551,13 @@ static int parse_json_stream(struct pctx *p, const char *buf, size_t len)
 		size_t start = (size_t)(q - buf), stop;
 
 		if (*q != '{' && *q != '[') {
+			static const char what[] = "invalid character after top-level value";
 			int line, col;
-			char msg[96];
+			char msg[128];
 
 			pos_of(buf, start, &line, &col);
-			snprintf(
-			    msg, sizeof(msg),
-			    "json: line %d, column %d: invalid character after top-level value",
-			    line, col);
+			p->syntax = true;
+			snprintf(msg, sizeof(msg), "json: line %d, column %d: %s", line, col, what);
 			return fail(p, "", K8S_REASON_INVALID, line, col, msg);
 		}
 		stop = json_value_end(buf, len, start);
@@ -602,6 +605,39 @@ static int check_chars(struct pctx *p, const char *buf, size_t len)
 	return fail(p, "", K8S_REASON_INVALID, line, col, msg);
 }
 
+/* Input that starts like JSON but is not JSON may be YAML in flow style
+ * (`{apiVersion: v1, kind: Pod}`): if it parses as YAML, that stands; else the JSON error. */
+static int retry_as_yaml(struct pctx *p, const char *buf, size_t len, int json_err)
+{
+	struct k8s_errors yerrs = {0};
+	struct pctx y = *p;
+	int err;
+
+	y.json = false;
+	y.syntax = false;
+	y.identified = false;
+	y.errs = p->errs ? &yerrs : NULL;
+	y.line0 = y.column0 = 1;
+	/* YAML's character rules first: libfyaml 0.7.12 loops forever on malformed UTF-8 in a
+	 * directive line */
+	err = check_chars(&y, buf, len);
+	if (!err)
+		err = parse_docs(&y, buf, len);
+	else
+		y.syntax = true;
+	if (err == -EINVAL && y.syntax) {
+		k8s_errors_free(&yerrs);
+		return json_err;
+	}
+	p->delivered = y.delivered;
+	/* the JSON syntax error was the last cause added: YAML's outcome replaces it */
+	if (p->errs && k8s_errors_splice(p->errs, p->errs->n ? p->errs->n - 1 : 0, p->errs->nwarn,
+					 &yerrs) != 0)
+		err = -ENOMEM;
+	k8s_errors_free(&yerrs);
+	return err;
+}
+
 static int parse_input(struct pctx *p, const char *buf, size_t len)
 {
 	size_t max = p->opts->max_bytes ? p->opts->max_bytes : K8S_DEFAULT_MAX_BYTES;
@@ -626,7 +662,12 @@ static int parse_input(struct pctx *p, const char *buf, size_t len)
 	err = check_chars(p, buf, len);
 	if (err)
 		return err;
-	return p->json ? parse_json_stream(p, buf, len) : parse_docs(p, buf, len);
+	if (!p->json)
+		return parse_docs(p, buf, len);
+	err = parse_json_stream(p, buf, len);
+	if (err == -EINVAL && p->syntax && p->delivered == 0)
+		err = retry_as_yaml(p, buf, len, err);
+	return err;
 }
 
 int k8s_parse_stream(const char *buf, size_t len, const struct k8s_parse_opts *opts,

@@ -382,7 +382,8 @@ static int handle_object(struct pctx *p, struct fy_document **docp, struct fy_no
 	    .validation = p->opts->validation, .checks = p->opts->checks, .path = prefix};
 	const struct k8s_kind *kind = NULL;
 	const struct k8s_type *type;
-	struct fy_node *items;
+	struct fy_node *items, *item;
+	void *it = NULL;
 	bool is_list;
 	int err;
 
@@ -403,16 +404,15 @@ static int handle_object(struct pctx *p, struct fy_document **docp, struct fy_no
 	if (!is_list)
 		return deliver(p, docp, n, kind, type, want_kind != NULL);
 	items = k8s_get(n, "items");
-	if (items && !fy_node_is_sequence(items))
+	if (!items || !fy_node_is_sequence(items))
 		return 0; /* null items: an empty list */
-	for (int i = 0; items && i < fy_node_sequence_item_count(items); i++) {
+	for (size_t i = 0; (item = fy_node_sequence_iterate(items, &it)); i++) {
 		struct fy_document *none = NULL;
 		char *ip = NULL;
 
-		if (asprintf(&ip, "%s%sitems[%d]", prefix, prefix[0] ? "." : "", i) < 0)
+		if (asprintf(&ip, "%s%sitems[%zu]", prefix, prefix[0] ? "." : "", i) < 0)
 			return -ENOMEM;
-		err = handle_object(p, &none, fy_node_sequence_get_by_index(items, i), ip,
-				    kind->item_kind, depth + 1);
+		err = handle_object(p, &none, item, ip, kind->item_kind, depth + 1);
 		free(ip);
 		if (err)
 			return err;

@@ -408,6 +408,13 @@ static void test_aliases(void **state)
 			    "\"tier\":\"front\"}}");
 	free(j);
 	objs_free(&s);
+	/* a merge key whose value is no alias: go-yaml merges it, libfyaml cannot (an error) */
+	assert_int_equal(parse_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
+				    "data:\n  <<: {a: b}\n",
+				    K8S_FV_STRICT, &s, &e),
+			 -EINVAL);
+	assert_string_equal(e.causes[0].message, "yaml: line 5, column 7: invalid merge key value");
+	k8s_errors_free(&e);
 	/* a billion laughs and a recursive alias are refused, fast */
 	assert_int_equal(parse_text(bomb, K8S_FV_STRICT, &s, &e), -EINVAL);
 	assert_non_null(strstr(e.causes[0].message, "excessive aliasing"));

@@ -24,12 +24,13 @@ struct pctx {
 	struct k8s_errors *errs;
 	int (*cb)(struct k8s_obj *obj, void *ud);
 	void *ud;
-	bool expand;	 /* expand List documents */
-	bool json;	 /* the input is JSON */
-	bool identified; /* errs names the object of the current document's failure */
-	bool syntax;	 /* the failure is the input's syntax */
-	size_t delivered;
-	int line0; /* line of the current JSON value in the input, for messages */
+	bool expand;	      /* expand List documents */
+	bool json;	      /* the input is JSON */
+	bool identified;      /* errs names the object of the current document's failure */
+	bool syntax;	      /* the failure is the input's syntax */
+	struct fy_diag *diag; /* of the parser at work */
+	size_t delivered;     /* objects handed to cb */
+	int line0;	      /* where the current JSON value starts, for messages */
 	int column0;
 };
 
@@ -123,6 +124,33 @@ char *k8s_obj_to_json_ex(const struct k8s_obj *o, unsigned flags)
 	return k8s_node_to_json_ex(k8s_obj_root(o), o->type, flags);
 }
 
+/* The first error libfyaml collected, as a cause: "yaml: line 3, column 5: <what>". */
+static int syntax_error(struct pctx *p, struct fy_diag *diag)
+{
+	struct fy_diag_error *e;
+	void *it = NULL;
+	int line = 0, col = 0;
+	const char *msg = "malformed input";
+
+	while (diag && (e = fy_diag_errors_iterate(diag, &it))) {
+		if (e->type < FYET_ERROR)
+			continue;
+		line = e->line;
+		col = e->column;
+		msg = e->msg ? e->msg : msg;
+		break;
+	}
+	p->syntax = true;
+	if (line > 0) {
+		col += line == 1 ? p->column0 - 1 : 0;
+		line += p->line0 - 1;
+	}
+	if (k8s_errors_add(p->errs, "", K8S_REASON_INVALID, line, col, "%s: line %d, column %d: %s",
+			   p->json ? "json" : "yaml", line, col, msg))
+		return -ENOMEM;
+	return -EINVAL;
+}
+
 /* ---- aliases ---- */
 
 struct budget {
@@ -160,7 +188,16 @@ static void count_nodes(struct fy_node *n, struct budget *b, int depth, bool fol
 		void *it = NULL;
 
 		while ((np = fy_node_mapping_iterate(n, &it))) {
-			count_nodes(fy_node_pair_key(np), b, depth + 1, follow);
+			struct fy_node *k = fy_node_pair_key(np);
+			const char *text;
+			size_t len = 0;
+
+			/* a merge key needs resolving even without an alias: `<<: {a: 1}` */
+			if (k && fy_node_is_scalar(k) && fy_node_get_style(k) == FYNS_PLAIN &&
+			    (text = fy_node_get_scalar(k, &len)) && len == 2 && text[0] == '<' &&
+			    text[1] == '<')
+				b->aliases = true;
+			count_nodes(k, b, depth + 1, follow);
 			count_nodes(fy_node_pair_value(np), b, depth + 1, follow);
 		}
 	}
@@ -186,9 +223,10 @@ static int resolve_aliases(struct pctx *p, struct fy_document *doc)
 	if (b.over)
 		return fail(p, "", K8S_REASON_INVALID, line, col,
 			    "yaml: document contains excessive aliasing (or nests too deep)");
+	/* libfyaml says why (e.g. a merge key whose value is no alias: go-yaml takes an inline
+	 * mapping there, libfyaml 0.7.12 does not) */
 	if (fy_document_resolve(doc) != 0)
-		return fail(p, "", K8S_REASON_INVALID, line, col,
-			    "yaml: cannot resolve aliases or merge keys");
+		return syntax_error(p, p->diag);
 	return 0;
 }
 
@@ -443,33 +481,6 @@ static int handle_doc(struct pctx *p, struct fy_document *doc)
 
 /* ---- streams ---- */
 
-/* The first error libfyaml collected, as a cause: "yaml: line 3, column 5: <what>". */
-static int syntax_error(struct pctx *p, struct fy_diag *diag)
-{
-	struct fy_diag_error *e;
-	void *it = NULL;
-	int line = 0, col = 0;
-	const char *msg = "malformed input";
-
-	while ((e = fy_diag_errors_iterate(diag, &it))) {
-		if (e->type < FYET_ERROR)
-			continue;
-		line = e->line;
-		col = e->column;
-		msg = e->msg ? e->msg : msg;
-		break;
-	}
-	p->syntax = true;
-	if (line > 0) {
-		col += line == 1 ? p->column0 - 1 : 0;
-		line += p->line0 - 1;
-	}
-	if (k8s_errors_add(p->errs, "", K8S_REASON_INVALID, line, col, "%s: line %d, column %d: %s",
-			   p->json ? "json" : "yaml", line, col, msg))
-		return -ENOMEM;
-	return -EINVAL;
-}
-
 /* Parse buf[0..len) (copied: documents outlive the caller's buffer) document by document. */
 static int parse_docs(struct pctx *p, const char *buf, size_t len)
 {
@@ -505,6 +516,7 @@ static int parse_docs(struct pctx *p, const char *buf, size_t len)
 		err = -ENOMEM;
 		goto out;
 	}
+	p->diag = diag;
 	while (!err && (doc = fy_parse_load_document(fyp)))
 		err = handle_doc(p, doc);
 	if (!err && fy_parser_get_stream_error(fyp))

@@ -66,6 +66,10 @@ bool k8s_base64_valid(const char *s, size_t len);
 int k8s_validate_node(struct fy_node *n, const struct k8s_type *t,
 		      const struct k8s_validate_opts *o, const char *skip, struct k8s_errors *errs);
 
+/* Drop the causes of dst from n0 on and its warnings from w0 on, then move src's causes,
+ * warnings and object into dst (src is left empty). 0 or -ENOMEM. */
+int k8s_errors_splice(struct k8s_errors *dst, size_t n0, size_t w0, struct k8s_errors *src);
+
 /* A growable text buffer (k8s_buf.c); owns p. On allocation failure it keeps what it has and
  * sets oom. */
 struct k8s_buf {
@@ -84,6 +88,10 @@ size_t k8s_path_index(struct k8s_buf *p, size_t i);			/* "[i]" */
 size_t k8s_path_key(struct k8s_buf *p, const char *key, size_t len);	/* "[key]" */
 void k8s_path_pop(struct k8s_buf *p, size_t len);
 const char *k8s_path_str(const struct k8s_buf *p);
+
+/* Length of the valid UTF-8 sequence at s (as Go's utf8.DecodeRune: no overlong forms, no
+ * surrogates), 0 if invalid; *cp is the code point. */
+size_t k8s_utf8_decode(const unsigned char *s, size_t len, unsigned *cp);
 
 /* A JSON string literal, escaped as Go's encoding/json does (HTML-safe, \ufffd for bad UTF-8). */
 void k8s_buf_json_string(struct k8s_buf *b, const char *s, size_t len);

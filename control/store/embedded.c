@@ -11,8 +11,11 @@
  *         only to apply a batch that is already durable, so reads never wait for a sync.
  *   wlock (mutex)  the watcher array. The committer takes it before releasing `lock`, so a
  *         watch that opens sees every event exactly once: either in the ring or pushed.
- *   qlock (mutex)  the queue of pending write requests, closing, each request's done flag
- *         (each waiting writer sleeps on its own condition variable).
+ *   qtop (atomic)  writers push their request on a lock-free stack; the committer takes the
+ *         whole stack at once. A writer waits on its request's own futex (done), so an
+ *         acknowledgement takes no lock; 256 writers do not convoy on a mutex.
+ *   qlock (mutex)  only to put the idle committer to sleep (qcond) and wake it; a writer takes
+ *         it only when its push found the stack empty.
  *   committer thread, without a lock: the log file and offsets, the batch buffer; it is the
  *         only thread that mutates the index, so it reads the index without taking `lock`.
  *   snap_lock  hands a snapshot job to the snapshot thread (snapshot.c).
@@ -23,9 +26,13 @@
 #include "log.h"
 
 #include <inttypes.h>
+#include <linux/futex.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define BATCH_MAX_REQS	4096
 #define BATCH_MAX_BYTES (16u << 20)
@@ -370,6 +377,36 @@ static void process_batch(struct emb *e, struct wreq **reqs, size_t n)
 	atomic_fetch_add(&e->st_batches, 1);
 }
 
+static void futex_wait(atomic_int *addr, int val)
+{
+	syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+}
+
+static void futex_wake(atomic_int *addr)
+{
+	syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* Takes what writers pushed (newest first) and appends it, oldest first, to e->pending. */
+static bool take_pushed(struct emb *e)
+{
+	struct wreq *r = atomic_exchange(&e->qtop, NULL), *fifo = NULL, **tail;
+
+	if (!r)
+		return false;
+	while (r) {
+		struct wreq *next = r->next;
+
+		r->next = fifo;
+		fifo = r;
+		r = next;
+	}
+	for (tail = &e->pending; *tail; tail = &(*tail)->next)
+		;
+	*tail = fifo;
+	return true;
+}
+
 static void *committer_main(void *arg)
 {
 	struct emb *e = arg;
@@ -378,37 +415,40 @@ static void *committer_main(void *arg)
 	for (;;) {
 		size_t n = 0, bytes = 0;
 
-		pthread_mutex_lock(&e->qlock);
-		while (!e->qhead && !e->closing)
-			pthread_cond_wait(&e->qcond, &e->qlock);
-		if (!e->qhead) {
+		take_pushed(e);
+		if (!e->pending) {
+			if (atomic_load(&e->closing)) {
+				if (!atomic_load(&e->inflight))
+					break;
+				sched_yield(); /* a writer between its check and its push */
+				continue;
+			}
+			pthread_mutex_lock(&e->qlock);
+			while (!atomic_load(&e->qtop) && !atomic_load(&e->closing))
+				pthread_cond_wait(&e->qcond, &e->qlock);
 			pthread_mutex_unlock(&e->qlock);
-			break;
+			continue;
 		}
-		while (e->qhead && n < BATCH_MAX_REQS && (n == 0 || bytes < BATCH_MAX_BYTES)) {
-			struct wreq *r = e->qhead;
+		while (e->pending && n < BATCH_MAX_REQS && (n == 0 || bytes < BATCH_MAX_BYTES)) {
+			struct wreq *r = e->pending;
 
-			e->qhead = r->next;
+			e->pending = r->next;
 			reqs[n++] = r;
 			bytes += r->w ? r->w->value_len + r->w->key_len + WAL_OVERHEAD : 0;
 		}
-		if (!e->qhead)
-			e->qtail = NULL;
-		pthread_mutex_unlock(&e->qlock);
 
 		process_batch(e, reqs, n);
 
-		pthread_mutex_lock(&e->qlock);
 		for (size_t i = 0; i < n; i++) {
 			struct wreq *r = reqs[i];
 
 			finish(e, r, r->err);
 			if (r->rec)
 				sref_put(&r->rec->ref); /* the index and the ring hold theirs */
-			r->done = true;
-			pthread_cond_signal(&r->cond);
+			/* After this store the writer may return: r is gone. */
+			atomic_store_explicit(&r->done, 1, memory_order_release);
+			futex_wake(&r->done);
 		}
-		pthread_mutex_unlock(&e->qlock);
 
 		emb_maybe_snapshot(e);
 	}
@@ -418,27 +458,27 @@ static void *committer_main(void *arg)
 /* Queues a request and waits for the committer's verdict. */
 static int submit(struct emb *e, struct wreq *r)
 {
-	int err;
+	struct wreq *top;
 
-	pthread_cond_init(&r->cond, NULL);
-	pthread_mutex_lock(&e->qlock);
-	if (e->closing) {
-		pthread_mutex_unlock(&e->qlock);
-		pthread_cond_destroy(&r->cond);
+	atomic_fetch_add(&e->inflight, 1);
+	if (atomic_load(&e->closing)) {
+		atomic_fetch_sub(&e->inflight, 1);
 		return -STORE_ECLOSED;
 	}
-	if (e->qtail)
-		e->qtail->next = r;
-	else
-		e->qhead = r;
-	e->qtail = r;
-	pthread_cond_signal(&e->qcond);
-	while (!r->done)
-		pthread_cond_wait(&r->cond, &e->qlock);
-	err = r->err;
-	pthread_mutex_unlock(&e->qlock);
-	pthread_cond_destroy(&r->cond);
-	return err;
+	top = atomic_load(&e->qtop);
+	do {
+		r->next = top;
+	} while (!atomic_compare_exchange_weak(&e->qtop, &top, r));
+	if (!top) {
+		/* The stack was empty: the committer may be asleep. */
+		pthread_mutex_lock(&e->qlock);
+		pthread_cond_signal(&e->qcond);
+		pthread_mutex_unlock(&e->qlock);
+	}
+	while (!atomic_load_explicit(&r->done, memory_order_acquire))
+		futex_wait(&r->done, 0);
+	atomic_fetch_sub(&e->inflight, 1);
+	return r->err;
 }
 
 static int emb_write(struct store *s, const struct store_write *w, struct store_write_result *res)
@@ -635,6 +675,7 @@ static int emb_watch_open(struct store *s, const struct store_watch_opts *o,
 		goto out;
 	}
 	w->start_rev = from;
+	w->set = o->set;
 	w->backend = e;
 	w->detach = emb_watch_detach;
 	for (uint64_t rev = from; rev <= e->rev; rev++) {
@@ -723,7 +764,7 @@ static void emb_close(struct store *s)
 	struct emb *e = EMB(s);
 
 	pthread_mutex_lock(&e->qlock);
-	e->closing = true;
+	atomic_store(&e->closing, true);
 	pthread_cond_signal(&e->qcond);
 	pthread_mutex_unlock(&e->qlock);
 	if (e->committer_started)

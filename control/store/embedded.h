@@ -25,8 +25,7 @@ struct wreq {
 	uint64_t compact_rev;
 	struct store_write_result *res;
 	int err;
-	bool done;
-	pthread_cond_t cond;
+	atomic_int done; /* set (then futex-woken) by the committer */
 	struct wreq *next;
 	struct srec *rec; /* committer: the new version */
 	struct srec *cur; /* committer: the live version before it (borrowed) */
@@ -55,11 +54,13 @@ struct emb {
 	struct store_watch **watchers;
 	size_t nwatch, capwatch;
 
-	/* qlock */
+	/* write queue: a lock-free stack; qlock/qcond only park the idle committer */
+	_Atomic(struct wreq *) qtop;
+	atomic_int inflight; /* writers inside submit() */
+	atomic_bool closing;
 	pthread_mutex_t qlock;
 	pthread_cond_t qcond;
-	struct wreq *qhead, *qtail;
-	bool closing;
+	struct wreq *pending; /* committer only: taken, not yet processed, oldest first */
 
 	atomic_int write_err;
 

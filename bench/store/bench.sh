@@ -79,6 +79,7 @@ m = {
   "etcd_version": sh("etcd --version | head -1"),
   "date": sh("date -u +%Y-%m-%dT%H:%M:%SZ"),
   "git_commit": sh("git rev-parse --short HEAD"),
+  "loadavg_at_start": sh("cat /proc/loadavg"),
 }
 json.dump(m, open(sys.argv[1], "w"), indent=1)
 print(json.dumps(m), file=sys.stderr)
@@ -107,6 +108,12 @@ stop_etcd
 
 step "disk: fdatasync latency again, after the run"
 "$bin" fsync "$work" | tee "$raw/fsync-after.json" >&2
+
+python3 - "$raw/machine.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1])); m["loadavg_at_end"] = open("/proc/loadavg").read().strip()
+json.dump(m, open(sys.argv[1], "w"), indent=1)
+PY
 
 step "report"
 python3 bench/store/report.py "$raw" "$res" "$name" "scripts/bench.sh store $*"

@@ -118,7 +118,9 @@ md = []
 md.append(f"# Store benchmark: drover embedded store vs etcd\n")
 md.append(f"Command: `{command}` — {machine['date']}, commit {machine['git_commit']}\n")
 md.append(f"Machine: {machine['cores']} cores ({machine['cpu']}), {machine['memory_gib']} GiB, "
-          f"kernel {machine['kernel']}, disk `{machine['disk']}`; {machine['etcd_version']}.\n")
+          f"kernel {machine['kernel']}, disk `{machine['disk']}`; {machine['etcd_version']}. "
+          f"Load average (the machine is shared): {machine['loadavg_at_start']} at the start, "
+          f"{machine.get('loadavg_at_end', '?')} at the end.\n")
 md.append(f"Disk's own fdatasync (4 KiB): append p50 {fmt_us(fsync['append_4k_fdatasync_p50_us'])}, "
           f"p99 {fmt_us(fsync['append_4k_fdatasync_p99_us'])}; overwrite p50 "
           f"{fmt_us(fsync['overwrite_4k_fdatasync_p50_us'])}, p99 "

@@ -116,4 +116,4 @@ json.dump(m, open(sys.argv[1], "w"), indent=1)
 PY
 
 step "report"
-python3 bench/store/report.py "$raw" "$res" "$name" "scripts/bench.sh store $*"
+python3 bench/store/report.py "$raw" "$res" "$name" "scripts/bench.sh store${*:+ $*}"

@@ -180,7 +180,7 @@ with open(os.path.join(out, name + ".md"), "w") as fh:
 def svg_bars(path, title, unit, metric):
     groups = [(f"{r['op']} {r['keys'] // 1000}k c{r['concurrency']}", r[metric], e[metric] if e else 0)
               for r, e in rows]
-    W, H, left, top, bottom = 60 + 34 * len(groups), 360, 60, 40, 110
+    W, H, left, top, bottom = 120 + 34 * len(groups), 380, 60, 60, 110
     vals = [v for _, a, b in groups for v in (a, b) if v > 0]
     lo = 10 ** math.floor(math.log10(min(vals)))
     hi = 10 ** math.ceil(math.log10(max(vals)))
@@ -206,8 +206,8 @@ def svg_bars(path, title, unit, metric):
             if v > 0:
                 s.append(f'<rect x="{x + j * 13}" y="{y(v):.1f}" width="12" height="{top + ph - y(v):.1f}" fill="{col}"/>')
         s.append(f'<text x="{x + 12}" y="{top + ph + 8}" transform="rotate(60 {x + 12} {top + ph + 8})">{label}</text>')
-    s.append(f'<rect x="{W - 150}" y="28" width="10" height="10" fill="#2b7bba"/><text x="{W - 136}" y="37">drover (embedded)</text>')
-    s.append(f'<rect x="{W - 150}" y="42" width="10" height="10" fill="#e8833a"/><text x="{W - 136}" y="51">etcd (JSON gateway)</text>')
+    s.append(f'<rect x="{left}" y="30" width="10" height="10" fill="#2b7bba"/><text x="{left + 14}" y="39">drover (embedded, fsync on)</text>')
+    s.append(f'<rect x="{left + 190}" y="30" width="10" height="10" fill="#e8833a"/><text x="{left + 204}" y="39">etcd 3.4 (JSON gateway)</text>')
     s.append("</svg>")
     with open(path, "w") as fh:
         fh.write("\n".join(s) + "\n")

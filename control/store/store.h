@@ -16,6 +16,7 @@
  *   -STORE_ECONFLICT   revision precondition failed (the API answers 409 Conflict)
  *   -STORE_ECOMPACTED  revision older than the kept history or compacted away; also an
  *                      expired continue token (the API answers 410 Gone + current revision)
+ *   -ERANGE            read at a revision above the current one
  *   -EMSGSIZE          key or value larger than STORE_MAX_KEY / STORE_MAX_VALUE
  *   -STORE_ECLOSED     the store is closing/closed, or the watch was closed by the store
  *   -STORE_ESLOW       watch cancelled because its consumer fell too far behind
@@ -118,7 +119,7 @@ int store_delete(struct store *s, const void *key, size_t key_len, uint64_t expe
 
 /* ---- reads ---- */
 
-/* Latest value (rev 0) or the value as of revision rev. -ENOENT, -STORE_ECOMPACTED. */
+/* Latest value (rev 0) or the value as of revision rev. -ENOENT, -STORE_ECOMPACTED, -ERANGE. */
 int store_get(struct store *s, const void *key, size_t key_len, uint64_t rev, struct store_kv *out);
 
 struct store_list_opts {

@@ -713,7 +713,7 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "fsync"))
 		return mode_fsync(argv[2]);
 	log_set_level(LOG_WARN);
-	for (int i = 2; i < argc; i++) {
+	for (int i = 2; i < argc; i += 2) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
 
 		if (!strcmp(a, "--embedded")) {
@@ -750,7 +750,6 @@ int main(int argc, char **argv)
 			fprintf(stderr, "unknown option %s\n", a);
 			return 2;
 		}
-		i++;
 	}
 	if (!nb)
 		return 2;

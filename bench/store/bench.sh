@@ -117,3 +117,4 @@ PY
 
 step "report"
 python3 bench/store/report.py "$raw" "$res" "$name" "scripts/bench.sh store${*:+ $*}"
+sed -n '/^## Goals/,/^## Operations/p' "$res/$name.md" | sed '$d' >&2

@@ -161,6 +161,11 @@ for w in watch:
     md.append(f"| {w['backend']} | {w['mode']} | {w['delivered']:,} / {w['expected']:,} | {fmt_us(w['from_write_p50_us'])} | "
               f"{fmt_us(w['from_write_p99_us'])} | {fmt_us(w['from_write_max_us'])} | "
               f"{fmt_us(w['from_commit_p50_us']) if fc else '–'} | {fmt_us(w['from_commit_p99_us']) if fc else '–'} |")
+for w in watch:
+    if w["delivered"] < w["expected"]:
+        md.append(f"\n{w['backend']} ({w['mode']}): {w['expected'] - w['delivered']:,} events not "
+                  f"delivered within the window; {w.get('streams_closed_early', 0)} watch streams "
+                  f"were ended by the server.")
 md.append("\n## Memory: 10,000 keys of 2 KiB\n")
 md.append("| backend | RSS growth | per key |")
 md.append("|---|---:|---:|")

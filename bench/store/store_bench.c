@@ -491,7 +491,7 @@ struct etcd_watchers {
 	struct wconsumer *c;
 	const char *endpoint;
 	size_t n;
-	atomic_size_t *created;
+	atomic_size_t *created, *closed;
 };
 
 static void *etcd_consumer(void *arg)
@@ -525,7 +525,13 @@ static void *etcd_consumer(void *arg)
 		curl_multi_add_handle(m, ss[i].h);
 	}
 	while (running && atomic_load(c->delivered) < c->expect && now_ns() < c->deadline) {
+		CURLMsg *msg;
+		int left;
+
 		curl_multi_perform(m, &running);
+		while ((msg = curl_multi_info_read(m, &left)))
+			if (msg->msg == CURLMSG_DONE)
+				atomic_fetch_add(ew->closed, 1); /* a stream the server ended */
 		curl_multi_poll(m, NULL, 0, 50, NULL);
 	}
 	for (size_t i = 0; i < ew->n; i++) {
@@ -545,7 +551,7 @@ static int mode_watch(struct backend *b, size_t nwatch, double rate, double dur,
 	struct wconsumer c[CONSUMERS] = {0};
 	struct etcd_watchers ew[CONSUMERS];
 	struct store_watch **ws = NULL;
-	atomic_size_t delivered = 0, created = 0;
+	atomic_size_t delivered = 0, created = 0, closed = 0;
 	size_t writes = (size_t)(rate * dur), expect = writes * nwatch, errors = 0;
 	struct samples fw = {0}, fc = {0};
 	uint8_t val[256];
@@ -590,7 +596,8 @@ static int mode_watch(struct backend *b, size_t nwatch, double rate, double dur,
 						       .n = i == CONSUMERS - 1
 								? nwatch - i * (nwatch / CONSUMERS)
 								: nwatch / CONSUMERS,
-						       .created = &created};
+						       .created = &created,
+						       .closed = &closed};
 			pthread_create(&c[i].t, NULL, etcd_consumer, &ew[i]);
 		}
 	}
@@ -623,13 +630,15 @@ static int mode_watch(struct backend *b, size_t nwatch, double rate, double dur,
 	qsort(fw.v, fw.n, 8, cmp_u64);
 	qsort(fc.v, fc.n, 8, cmp_u64);
 	printf("{\"backend\":\"%s\",\"mode\":\"%s\",\"watchers\":%zu,\"writes\":%zu,\"rate\":%.0f,"
-	       "\"expected\":%zu,\"delivered\":%zu,\"write_errors\":%zu,"
+	       "\"expected\":%zu,\"delivered\":%zu,\"streams_closed_early\":%zu,"
+	       "\"write_errors\":%zu,"
 	       "\"from_write_p50_us\":%.1f,\"from_write_p99_us\":%.1f,\"from_write_max_us\":%.1f,"
 	       "\"from_commit_p50_us\":%.1f,\"from_commit_p99_us\":%.1f,\"from_commit_max_us\":%."
 	       "1f}\n",
 	       b->name,
 	       b->store ? (use_set ? "watch set" : "fd per watch") : "HTTP stream per watch",
-	       nwatch, writes, rate, expect, (size_t)atomic_load(&delivered), errors,
+	       nwatch, writes, rate, expect, (size_t)atomic_load(&delivered),
+	       (size_t)atomic_load(&closed), errors,
 	       pct_us(&fw, 0.5), pct_us(&fw, 0.99), pct_us(&fw, 1.0), pct_us(&fc, 0.5),
 	       pct_us(&fc, 0.99), pct_us(&fc, 1.0));
 	fprintf(stderr, "  %s: delivered %zu/%zu, from write p50 %.0f us p99 %.0f us\n", b->name,

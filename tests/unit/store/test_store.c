@@ -538,6 +538,56 @@ static void test_watch_slow_cancel(void **state)
 	store_watch_close(fast);
 }
 
+/* Watch sets: many watches, one fd; each watch handed out once until drained. */
+static void test_watch_set(void **state)
+{
+	struct fx *f = *state;
+	struct store_watch_set *set;
+	struct store_watch *ws[20], *ready[32];
+	struct store_event *ev;
+	struct pollfd pfd;
+	size_t n, got = 0;
+
+	assert_int_equal(store_watch_set_new(&set), 0);
+	for (int i = 0; i < 20; i++) {
+		struct store_watch_opts wo = {
+		    .prefix = i % 2 ? "/a" : "/b", .prefix_len = 2, .set = set};
+
+		assert_int_equal(store_watch_open(f->s, &wo, &ws[i]), 0);
+		assert_int_equal(store_watch_fd(ws[i]), -EINVAL);
+	}
+	pfd.fd = store_watch_set_fd(set);
+	pfd.events = POLLIN;
+	assert_int_equal(poll(&pfd, 1, 0), 0);
+	assert_int_equal(store_watch_set_ready(set, ready, 32, 0), 0);
+	assert_int_equal(store_create(f->s, K("/a1"), "x", 1, NULL), 0);
+	assert_int_equal(store_create(f->s, K("/a2"), "x", 1, NULL), 0);
+	assert_int_equal(poll(&pfd, 1, 1000), 1);
+	n = store_watch_set_ready(set, ready, 32, 1000);
+	assert_int_equal(n, 10); /* the /a watches, once each for two events */
+	assert_int_equal(poll(&pfd, 1, 0), 0);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(store_watch_next(ready[i], &ev, 100), -EINVAL);
+		while (store_watch_next(ready[i], &ev, 0) == 1) {
+			store_event_put(ev);
+			got++;
+		}
+	}
+	assert_int_equal(got, 20);
+	/* Drained: the next event hands them out again. */
+	assert_int_equal(store_create(f->s, K("/b1"), "x", 1, NULL), 0);
+	n = store_watch_set_ready(set, ready, 4, 1000);
+	assert_int_equal(n, 4);
+	n += store_watch_set_ready(set, ready + 4, 28, 0);
+	assert_int_equal(n, 10);
+	/* Closing a watch that sits on the ready list takes it off. */
+	assert_int_equal(store_create(f->s, K("/a3"), "x", 1, NULL), 0);
+	for (int i = 0; i < 20; i++)
+		store_watch_close(ws[i]);
+	assert_int_equal(store_watch_set_ready(set, ready, 32, 0), 0);
+	store_watch_set_free(set);
+}
+
 struct writer {
 	struct store *s;
 	int id, n;
@@ -706,6 +756,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_watch_from_every_point, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_watch_live_and_fd, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_watch_slow_cancel, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_watch_set, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_snapshots_and_restart, setup, teardown),
 	    cmocka_unit_test(test_real_dir),

@@ -14,11 +14,14 @@ write_slice "$m/web-eps.yaml" web 10.244.1.11 10.244.1.12 10.244.1.13
 topo_proxy --manifests "$m" --node node1
 now_ns() { python3 -c 'import time; print(time.clock_gettime_ns(time.CLOCK_MONOTONIC))'; }
 
-# remove_under_load RUNNER LABEL: RUNNER is in_pod (socket LB) or in_pod_nolb (tc).
+# remove_under_load RUNNER POD LABEL: RUNNER is in_pod (socket LB) or in_pod_nolb (tc).
+# Each round has a client of its own: connections of the socket-LB round go straight to the
+# backends' addresses and leave TIME_WAIT there; the same client reusing a port through the
+# DNAT path would meet them (PAWS: a 1 s SYN retransmission), which is not what is measured.
 remove_under_load() {
-	local run=$1 label=$2 out=$m/load-$2.txt stop=$m/stop-$2 syncs t_change bad after
+	local run=$1 pod=$2 label=$3 out=$m/load-$3.txt stop=$m/stop-$3 syncs t_change bad after
 	rm -f "$stop"
-	$run c1 python3 "$here/load.py" --host 10.96.0.10 --stop "$stop" >"$out" &
+	$run "$pod" python3 "$here/load.py" --host 10.96.0.10 --stop "$stop" >"$out" &
 	local load=$!
 	TOPO_PIDS+=("$load")
 	sleep 1
@@ -42,8 +45,10 @@ remove_under_load() {
 	wait_log "proxy: sync:" $((syncs + 1))
 }
 
-remove_under_load in_pod socket-lb
-remove_under_load in_pod_nolb tc
+topo_pod c2 6 # created after the proxy started: it attaches drv_tc_pod on its own
+wait_log "$(topo_pod_prefix)c2: drv_tc_pod on tc ingress"
+remove_under_load in_pod c1 socket-lb
+remove_under_load in_pod_nolb c2 tc
 
 # Connected UDP pinned to a backend that goes away: the client waits for an answer (as a
 # resolver does) when its backend is removed; the proxy destroys the socket, the wait ends

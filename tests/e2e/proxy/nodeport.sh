@@ -16,6 +16,8 @@ write_slice "$m/local-eps.yaml" local 10.244.1.11:node1 10.244.1.12:node2
 NODEPORT=30082 write_service "$m/away.yaml" away 10.96.0.12 "type: NodePort" "externalTrafficPolicy: Local"
 write_slice "$m/away-eps.yaml" away 10.244.1.12:node2 10.244.1.13:node3
 ext_curl() { in_pod_nolb ext curl -s --max-time 3 "$@"; }
+# The external host may also reach ClusterIPs through the node (a router in front of it).
+in_pod_nolb ext ip route add 10.96.0.0/16 via 192.168.100.1
 
 check_nodeport() { # $1: path name for messages
 	local got
@@ -38,6 +40,8 @@ for i in range(30):
     s.sendto(b"q", ("192.168.100.1", 30053)); seen.add(s.recv(100).decode().split()[0]); s.close()
 print(" ".join(sorted(seen)))')
 	expect_eq "$got" "backend-1 backend-2 backend-3" "$1: UDP NodePort reaches every backend"
+	got=$(distinct_bodies 30 ext_curl http://10.96.0.10/ | tr ' ' '\n' | grep backend | sort -u | tr '\n' ' ' | sed 's/ $//')
+	expect_eq "$got" "backend-1 backend-2 backend-3" "$1: ClusterIP from another host"
 	pass "$1: NodePort Cluster/Local policies behave"
 }
 

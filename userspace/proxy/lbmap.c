@@ -41,6 +41,7 @@ struct fe_state {
 	bool maglev_valid; /* the Maglev table in the map matches slots */
 	bool deleting;
 	bool slot_dels; /* slot deletions of this frontend are queued in this transaction */
+	bool touched;	/* on m->touched */
 	char name[64];
 };
 
@@ -52,6 +53,7 @@ struct be_state {
 	bool in_map;
 	bool queued; /* a put is queued in this transaction */
 	bool failed;
+	bool maybe_dead; /* on m->zero: its count fell to 0 in this transaction */
 };
 
 struct op_vec {
@@ -109,6 +111,11 @@ struct lbmap {
 	size_t nrm, caprm;
 	struct lb_fe_key *failed;
 	size_t nfailed, capfailed;
+	/* What this transaction touched, so that a commit costs O(the change), not O(all). */
+	struct fe_state **touched;
+	size_t ntouched, captouched;
+	struct be_state **zero;
+	size_t nzero, capzero;
 	bool in_tx;
 
 	lbmap_removed_fn removed_cb;
@@ -190,6 +197,16 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elsz)
 	*arr = p;
 	*cap = c;
 	return 0;
+}
+
+static void fe_touch(struct lbmap *m, struct fe_state *fe)
+{
+	if (fe->touched)
+		return;
+	if (grow((void **)&m->touched, &m->captouched, m->ntouched + 1, sizeof(*m->touched)))
+		return; /* the commit then misses its cleanup; the next full sync repairs it */
+	m->touched[m->ntouched++] = fe;
+	fe->touched = true;
 }
 
 struct be_tuple {
@@ -353,6 +370,13 @@ static void tx_reset(struct lbmap *m)
 	}
 	m->nmag = 0;
 	m->nrm = 0;
+	/* A transaction begun and never committed leaves no marks behind. */
+	for (size_t i = 0; i < m->ntouched; i++)
+		m->touched[i]->touched = false;
+	m->ntouched = 0;
+	for (size_t i = 0; i < m->nzero; i++)
+		m->zero[i]->maybe_dead = false;
+	m->nzero = 0;
 }
 
 void lbmap_free(struct lbmap *m)
@@ -386,6 +410,8 @@ void lbmap_free(struct lbmap *m)
 	free(m->mag);
 	free(m->rm);
 	free(m->failed);
+	free(m->touched);
+	free(m->zero);
 	free(m->free_ids);
 	free(m);
 }
@@ -449,6 +475,23 @@ static struct be_state *be_lookup_id(struct lbmap *m, uint32_t id)
 	return hmap_get(m->be_ids, &id, sizeof(id));
 }
 
+/* A backend nothing may point at any more: checked (and removed) at the end of the commit. */
+static void be_maybe_dead(struct lbmap *m, struct be_state *s)
+{
+	if (s->maybe_dead || s->refs != 0)
+		return;
+	if (grow((void **)&m->zero, &m->capzero, m->nzero + 1, sizeof(*m->zero)))
+		return;
+	m->zero[m->nzero++] = s;
+	s->maybe_dead = true;
+}
+
+static void be_unref(struct lbmap *m, struct be_state *s)
+{
+	s->refs--;
+	be_maybe_dead(m, s);
+}
+
 static struct be_state *be_get(struct lbmap *m, const struct lb_backend *b)
 {
 	struct be_tuple t = be_tuple_of(b);
@@ -470,6 +513,7 @@ static struct be_state *be_get(struct lbmap *m, const struct lb_backend *b)
 		free(s);
 		return NULL;
 	}
+	be_maybe_dead(m, s); /* until a slot takes it */
 	return s;
 }
 
@@ -725,6 +769,7 @@ int lbmap_upsert(struct lbmap *m, const struct lb_frontend *want)
 	if (fe && fe->deleting)
 		fe_undelete(m, fe);
 	fe->marked = true;
+	fe_touch(m, fe);
 	external = flags & (DRV_SVC_F_NODEPORT | DRV_SVC_F_EXTERNAL);
 
 	for (size_t i = 0; i < n; i++) {
@@ -867,7 +912,7 @@ int lbmap_upsert(struct lbmap *m, const struct lb_frontend *want)
 
 		if (!s)
 			continue;
-		s->refs--;
+		be_unref(m, s);
 		for (size_t j = 0; j < n && !kept; j++)
 			kept = ids[j] == fe->slots[i];
 		if (!kept && i < fe->count)
@@ -899,6 +944,7 @@ static int fe_queue_delete(struct lbmap *m, struct fe_state *fe)
 	uint32_t id = fe->rev_nat;
 	int err;
 
+	fe_touch(m, fe);
 	if (fe->has_master) {
 		err = op_push(&m->master_del, &k, NULL, fe);
 		if (err)
@@ -913,7 +959,7 @@ static int fe_queue_delete(struct lbmap *m, struct fe_state *fe)
 			return err;
 		fe->slot_dels = true;
 		if (s) {
-			s->refs--;
+			be_unref(m, s);
 			if (i < fe->count)
 				remember_removed(m, fe, s);
 		}
@@ -1034,6 +1080,7 @@ static void fe_fail(struct lbmap *m, struct fe_state *fe)
 	if (!fe || fe->failed)
 		return;
 	fe->failed = true;
+	fe_touch(m, fe);
 	if (grow((void **)&m->failed, &m->capfailed, m->nfailed + 1, sizeof(*m->failed)) == 0)
 		m->failed[m->nfailed++] = fe->key;
 }
@@ -1312,61 +1359,53 @@ int lbmap_commit(struct lbmap *m)
 		}
 	}
 
-	/* 8. frontends gone: forget them (and failed new ones that never got a master) */
-	{
-		struct fe_state **gone = NULL;
-		size_t ngone = 0, capgone = 0;
+	/* 8. frontends gone: forget them (and failed new ones that never got a master). Only
+	 * what this transaction touched can be gone. */
+	for (size_t i = 0; i < m->ntouched; i++) {
+		struct fe_state *fe = m->touched[i];
+		uint32_t id = fe->rev_nat;
 
-		for (e = hmap_first(m->fes); e; e = hmap_next(m->fes, e)) {
-			struct fe_state *fe = hmap_entry_val(e);
-
-			fe->failed = false;
-			fe->slot_dels = false;
-			if (fe->deleting || (!fe->has_master && fe->nslots == 0)) {
-				if (grow((void **)&gone, &capgone, ngone + 1, sizeof(*gone)) == 0)
-					gone[ngone++] = fe;
-			}
+		fe->touched = false;
+		fe->failed = false;
+		fe->slot_dels = false;
+		if (!fe->deleting && (fe->has_master || fe->nslots))
+			continue;
+		if (!fe->deleting) {
+			/* A new frontend whose master never made it: drop its rev-NAT. */
+			bpf_map_delete_elem(m->fd.revnat, &id);
+			if (m->fd.names >= 0)
+				bpf_map_delete_elem(m->fd.names, &id);
 		}
-		for (size_t i = 0; i < ngone; i++) {
-			uint32_t id = gone[i]->rev_nat;
-
-			if (!gone[i]->deleting) {
-				/* A new frontend whose master never made it: drop its rev-NAT. */
-				bpf_map_delete_elem(m->fd.revnat, &id);
-				if (m->fd.names >= 0)
-					bpf_map_delete_elem(m->fd.names, &id);
-			}
-			revnat_set(m, gone[i]->rev_nat, false);
-			hmap_del(m->fes, &gone[i]->key, sizeof(gone[i]->key));
-			fe_free(gone[i]);
-		}
-		free(gone);
+		revnat_set(m, fe->rev_nat, false);
+		hmap_del(m->fes, &fe->key, sizeof(fe->key));
+		fe_free(fe);
 	}
+	m->ntouched = 0;
 	flush(m, m->fd.revnat, &m->rnat_del, true, DRV_MAP_REVNAT, NULL);
 	if (m->fd.names >= 0)
 		flush(m, m->fd.names, &m->name_del, true, DRV_MAP_NAMES, NULL);
 
-	/* 9. unreferenced backends */
-	{
-		struct be_state **dead = NULL;
-		size_t ndead = 0, capdead = 0;
-
-		for (e = hmap_first(m->bes); e; e = hmap_next(m->bes, e)) {
-			struct be_state *s = hmap_entry_val(e);
-
-			if (s->refs == 0 &&
-			    grow((void **)&dead, &capdead, ndead + 1, sizeof(*dead)) == 0)
-				dead[ndead++] = s;
-		}
-		for (size_t i = 0; i < ndead; i++) {
-			if (dead[i]->in_map)
-				op_push(&m->be_del, &dead[i]->id, NULL, NULL);
-		}
-		flush(m, m->fd.backend, &m->be_del, true, DRV_MAP_BACKEND, NULL);
-		for (size_t i = 0; i < ndead; i++)
-			be_forget(m, dead[i]);
-		free(dead);
+	/* 9. backends nothing points at any more */
+	if (failures) {
+		/* Counts were rebuilt from the maps: every backend is a candidate. */
+		for (e = hmap_first(m->bes); e; e = hmap_next(m->bes, e))
+			be_maybe_dead(m, hmap_entry_val(e));
 	}
+	for (size_t i = 0; i < m->nzero; i++) {
+		struct be_state *s = m->zero[i];
+
+		if (s->refs == 0 && s->in_map)
+			op_push(&m->be_del, &s->id, NULL, NULL);
+	}
+	flush(m, m->fd.backend, &m->be_del, true, DRV_MAP_BACKEND, NULL);
+	for (size_t i = 0; i < m->nzero; i++) {
+		struct be_state *s = m->zero[i];
+
+		s->maybe_dead = false;
+		if (s->refs == 0)
+			be_forget(m, s);
+	}
+	m->nzero = 0;
 
 	/* Room accounting: exact from the state after a failure, incremental otherwise. */
 	if (m->nfailed) {

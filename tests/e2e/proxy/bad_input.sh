@@ -50,14 +50,14 @@ mv "$m/good/web.yaml.tmp" "$m/good/web.yaml"
 wait_log "not applied; the last good configuration stays in place"
 grep -q "web.yaml: Service default/web: spec.ports\[0\].targetPort: Invalid value: 99999" "$TOPO_LOG" ||
 	fail "no error line naming file, object and field"
-got=$(distinct_bodies 15 in_pod c1 curl -s --max-time 3 http://10.96.0.10/)
+got=$(distinct_bodies 15 in_pod c1 curl -s --max-time 10 http://10.96.0.10/)
 expect_eq "$got" "backend-1 backend-2 backend-3" "last good state still serving"
 pass "invalid edit refused, last good state serves"
 write_service "$m/good/web.yaml" web 10.96.0.10
 syncs=$(grep -c "proxy: sync:" "$TOPO_LOG")
 write_slice "$m/good/web-eps.yaml" web 10.244.1.11
 wait_log "proxy: sync:" $((syncs + 1))
-got=$(distinct_bodies 10 in_pod c1 curl -s --max-time 3 http://10.96.0.10/)
+got=$(distinct_bodies 10 in_pod c1 curl -s --max-time 10 http://10.96.0.10/)
 expect_eq "$got" "backend-1" "the fixed configuration applies"
 pass "fixed configuration applied"
 topo_proxy_stop
@@ -80,7 +80,7 @@ PY
 topo_proxy --manifests "$m/big" --node node1 --no-socket-lb
 n=$(drover_bpf services | grep -c "ClusterIP" || true)
 expect_eq "$n" 10000 "frontends programmed"
-got=$(distinct_bodies 20 in_pod_nolb c1 curl -s --max-time 3 http://10.97.39.250/)
+got=$(distinct_bodies 20 in_pod_nolb c1 curl -s --max-time 10 http://10.97.39.250/)
 expect_eq "$got" "backend-1 backend-2 backend-3" "the 10,000th service serves"
 pass "10,000 services programmed: $(grep 'proxy: sync:' "$TOPO_LOG" | tail -1 | sed 's/.*sync: //')"
 topo_proxy_stop
@@ -94,7 +94,7 @@ expect_eq "$n" 4 "services that fit in a 16-entry map"
 drover_bpf services | grep "ClusterIP" | grep -qv "10.244.1.11:8080, 10.244.1.12:8080, 10.244.1.13:8080" &&
 	fail "a programmed service has a partial or wrong backend set"
 ip=$(drover_bpf services | awk '/ClusterIP/ {split($2, a, ":"); print a[1]; exit}')
-got=$(distinct_bodies 20 in_pod_nolb c1 curl -s --max-time 3 "http://$ip/")
+got=$(distinct_bodies 20 in_pod_nolb c1 curl -s --max-time 10 "http://$ip/")
 expect_eq "$got" "backend-1 backend-2 backend-3" "a service that fit serves"
 sleep 1.5
 kill -0 "$TOPO_PROXY_PID" || fail "proxy died with a full map"

@@ -99,10 +99,16 @@ distinct_bodies() {
 	for _ in $(seq 1 "$n"); do "$@" 2>/dev/null || true; done | sort -u | tr '\n' ' ' | sed 's/ $//'
 }
 
+# wait_lines FILE N: wait until FILE has at least N lines (a load client's output). The
+# machine may be loaded: the only limit is ctest's timeout for the whole test.
+wait_lines() {
+	while [ "$(wc -l <"$1")" -lt "$2" ]; do sleep 0.1; done
+}
+
 # wait_log PATTERN [COUNT]: wait until the proxy log has COUNT (default 1) matching lines.
 wait_log() {
 	local want=${2:-1}
-	for _ in $(seq 1 200); do
+	for _ in $(seq 1 1200); do
 		[ "$(grep -c -- "$1" "$TOPO_LOG" 2>/dev/null || true)" -ge "$want" ] && return 0
 		sleep 0.05
 	done

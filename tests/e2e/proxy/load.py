@@ -13,7 +13,7 @@ out = sys.stdout
 while not os.path.exists(a.stop):
     t0 = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
     try:
-        s = socket.create_connection((a.host, a.port), timeout=3)
+        s = socket.create_connection((a.host, a.port), timeout=15)
         s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         data = b""
         while True:

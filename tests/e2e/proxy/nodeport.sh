@@ -15,7 +15,7 @@ NODEPORT=30081 write_service "$m/local.yaml" local 10.96.0.11 "type: NodePort" "
 write_slice "$m/local-eps.yaml" local 10.244.1.11:node1 10.244.1.12:node2
 NODEPORT=30082 write_service "$m/away.yaml" away 10.96.0.12 "type: NodePort" "externalTrafficPolicy: Local"
 write_slice "$m/away-eps.yaml" away 10.244.1.12:node2 10.244.1.13:node3
-ext_curl() { in_pod_nolb ext curl -s --max-time 3 "$@"; }
+ext_curl() { in_pod_nolb ext curl -s --max-time 10 "$@"; }
 # The external host may also reach ClusterIPs through the node (a router in front of it).
 in_pod_nolb ext ip route add 10.96.0.0/16 via 192.168.100.1
 
@@ -36,7 +36,7 @@ check_nodeport() { # $1: path name for messages
 import socket
 seen = set()
 for i in range(30):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(10)
     s.sendto(b"q", ("192.168.100.1", 30053)); seen.add(s.recv(100).decode().split()[0]); s.close()
 print(" ".join(sorted(seen)))')
 	expect_eq "$got" "backend-1 backend-2 backend-3" "$1: UDP NodePort reaches every backend"

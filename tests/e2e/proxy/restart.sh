@@ -29,16 +29,16 @@ stop=$m/stop
 in_pod c1 python3 "$here/load.py" --host 10.96.0.10 --stop "$stop" >"$m/load.txt" &
 load=$!
 TOPO_PIDS+=("$load")
-sleep 1
+wait_lines "$m/load.txt" 20
 kill -9 "$TOPO_PROXY_PID"
 wait "$TOPO_PROXY_PID" 2>/dev/null || true
 TOPO_PROXY_PID=""
 t_kill=$(wc -l <"$m/load.txt")
-sleep 1.5
-got=$(in_pod_nolb ext curl -s --max-time 3 "http://192.168.100.1:30080/" || true)
+# The kernel keeps serving: wait for 20 more answers (no time limit but the test's own).
+wait_lines "$m/load.txt" $((t_kill + 20))
+got=$(in_pod_nolb ext curl -s --max-time 10 "http://192.168.100.1:30080/" || true)
 case "$got" in backend-[123]) ;; *) fail "NodePort after SIGKILL: '$got'" ;; esac
 during=$(($(wc -l <"$m/load.txt") - t_kill))
-expect_ge "$during" 50 "requests served while the proxy was dead"
 pass "proxy SIGKILLed: $during requests served by the kernel meanwhile, NodePort answers"
 
 # Change the world while nobody watches: 'old' goes, web loses a backend.
@@ -64,11 +64,11 @@ grep -q "sync: 1 service(s), 3 frontend(s) checked, 2 removed" "$TOPO_LOG" ||
 	fail "the resync after the restart did not report removing the 2 stale frontends"
 pass "reconciled: 10.96.0.20 removed, 10.244.1.13 gone from web"
 
-sleep 1
+wait_lines "$m/load.txt" $(($(wc -l <"$m/load.txt") + 20))
 touch "$stop"
 wait "$load" || true
 total=$(wc -l <"$m/load.txt")
 bad=$(grep -vc " ok " "$m/load.txt" || true)
 expect_ge "$total" 200 "requests over the whole test"
-expect_eq "$bad" 0 "failed requests across kill, downtime and restart"
+[ "$bad" = 0 ] || fail "failed requests across kill, downtime and restart: $(grep -v " ok " "$m/load.txt" | head -5)"
 pass "$total requests across SIGKILL and restart, none failed"

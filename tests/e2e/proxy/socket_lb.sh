@@ -15,13 +15,13 @@ write_service "$m/sticky.yaml" sticky 10.96.0.12 "sessionAffinity: ClientIP"
 write_slice "$m/sticky-eps.yaml" sticky 10.244.1.11 10.244.1.12 10.244.1.13
 topo_proxy --manifests "$m" --node node1
 
-got=$(distinct_bodies 30 in_pod c1 curl -s --max-time 3 http://10.96.0.10/)
+got=$(distinct_bodies 30 in_pod c1 curl -s --max-time 10 http://10.96.0.10/)
 expect_eq "$got" "backend-1 backend-2 backend-3" "ClusterIP TCP reaches every backend"
 pass "TCP to 10.96.0.10:80 reached all 3 backends"
 
 peer=$(in_pod c1 python3 -c '
 import socket
-s = socket.create_connection(("10.96.0.10", 80), timeout=3)
+s = socket.create_connection(("10.96.0.10", 80), timeout=10)
 print("%s:%d" % s.getpeername())')
 expect_eq "$peer" "10.96.0.10:80" "getpeername shows the ClusterIP"
 pass "getpeername() = 10.96.0.10:80"
@@ -29,7 +29,7 @@ pass "getpeername() = 10.96.0.10:80"
 # UDP, unconnected (sendmsg4 + recvmsg4): the reply's source is the ClusterIP.
 udp=$(in_pod c1 python3 -c '
 import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(10)
 seen = set(); src = set()
 for i in range(30):
     s.sendto(b"q", ("10.96.0.10", 53)); data, addr = s.recvfrom(100)
@@ -41,7 +41,7 @@ pass "UDP 10.96.0.10:53 reached all backends, replies come from the ClusterIP"
 # UDP, connected (connect4 + getpeername4).
 cudp=$(in_pod c1 python3 -c '
 import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(10)
 s.connect(("10.96.0.10", 53)); s.send(b"q"); print(s.recv(100).decode(), "%s:%d" % s.getpeername())')
 case "$cudp" in backend-[123]\ 10.96.0.10:53) ;; *) fail "connected UDP: $cudp" ;; esac
 pass "connected UDP works, getpeername = ClusterIP"
@@ -63,7 +63,7 @@ expect_eq "$err" ECONNREFUSED "connect() to a service without endpoints"
 pass "no endpoints: connect() fails with ECONNREFUSED"
 
 # ClientIP affinity: one client, one backend.
-got=$(distinct_bodies 20 in_pod c1 curl -s --max-time 3 http://10.96.0.12/)
+got=$(distinct_bodies 20 in_pod c1 curl -s --max-time 10 http://10.96.0.12/)
 case "$got" in backend-[123]) ;; *) fail "affinity: one client saw '$got'" ;; esac
 pass "sessionAffinity ClientIP: 20 requests all went to $got"
 

@@ -15,7 +15,7 @@ write_service "$m/sticky.yaml" sticky 10.96.0.12 "sessionAffinity: ClientIP"
 write_slice "$m/sticky-eps.yaml" sticky 10.244.1.11 10.244.1.12 10.244.1.13
 topo_proxy --manifests "$m" --node node1 --no-socket-lb
 
-got=$(distinct_bodies 30 in_pod_nolb c1 curl -s --max-time 3 http://10.96.0.10/)
+got=$(distinct_bodies 30 in_pod_nolb c1 curl -s --max-time 10 http://10.96.0.10/)
 expect_eq "$got" "backend-1 backend-2 backend-3" "ClusterIP over tc reaches every backend"
 pass "TCP over tc reached all 3 backends"
 
@@ -24,7 +24,7 @@ udp=$(in_pod_nolb c1 python3 -c '
 import socket
 seen = set(); src = set()
 for i in range(30):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(10)
     s.sendto(b"q", ("10.96.0.10", 53)); data, addr = s.recvfrom(100)
     seen.add(data.decode()); src.add("%s:%d" % addr); s.close()
 print(" ".join(sorted(seen)), "|", " ".join(sorted(src)))')
@@ -40,7 +40,7 @@ except OSError as e:
 expect_eq "$err" ECONNREFUSED "connect() over tc to a service without endpoints"
 pass "no endpoints over tc: ICMP unreachable -> ECONNREFUSED"
 
-got=$(distinct_bodies 20 in_pod_nolb c1 curl -s --max-time 3 http://10.96.0.12/)
+got=$(distinct_bodies 20 in_pod_nolb c1 curl -s --max-time 10 http://10.96.0.12/)
 case "$got" in backend-[123]) ;; *) fail "affinity over tc: one client saw '$got'" ;; esac
 pass "sessionAffinity over tc: all 20 requests went to $got"
 

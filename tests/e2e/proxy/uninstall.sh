@@ -10,7 +10,7 @@ write_service "$m/web.yaml" web 10.96.0.10 "type: NodePort"
 write_slice "$m/web-eps.yaml" web 10.244.1.11 10.244.1.12 10.244.1.13
 topo_proxy --manifests "$m" --node node1 --device "$(topo_ext_dev)"
 topo_proxy_stop -TERM
-got=$(in_pod c1 curl -s --max-time 3 http://10.96.0.10/ || true)
+got=$(in_pod c1 curl -s --max-time 10 http://10.96.0.10/ || true)
 case "$got" in backend-[123]) ;; *) fail "after SIGTERM the dataplane must keep serving: '$got'" ;; esac
 pass "proxy stopped, ClusterIP still served by the kernel"
 

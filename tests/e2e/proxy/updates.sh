@@ -24,13 +24,14 @@ remove_under_load() {
 	$run "$pod" python3 "$here/load.py" --host 10.96.0.10 --stop "$stop" >"$out" &
 	local load=$!
 	TOPO_PIDS+=("$load")
-	sleep 1
+	wait_lines "$out" 20
 	syncs=$(grep -c "proxy: sync:" "$TOPO_LOG")
 	write_slice "$m/web-eps.yaml" web 10.244.1.11 10.244.1.12
 	wait_log "proxy: sync:" $((syncs + 1))
 	t_change=$(now_ns)
 	kill "$TOPO_BACKEND_PID_b3"
-	sleep 2
+	# 50 more requests, all started after the change.
+	wait_lines "$out" $(($(wc -l <"$out") + 50))
 	touch "$stop"
 	wait "$load" || true
 	after=$(awk -v t="$t_change" '$1 > t' "$out" | wc -l)
@@ -56,19 +57,19 @@ remove_under_load in_pod_nolb c2 tc
 out=$m/udp.txt
 in_pod c1 python3 -u -c '
 import socket, errno
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(10)
 s.connect(("10.96.0.10", 53)); s.send(b"q"); print("first", s.recv(100).decode())
 s.settimeout(20)
 try:
     print("still", s.recv(100).decode())
 except OSError as e:
     print("closed", errno.errorcode.get(e.errno, e.errno))
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(10)
     s.connect(("10.96.0.10", 53)); s.send(b"q"); print("again", s.recv(100).decode())
 ' >"$out" 2>&1 &
 client=$!
 TOPO_PIDS+=("$client")
-for _ in $(seq 1 100); do grep -q first "$out" && break; sleep 0.05; done
+for _ in $(seq 1 1200); do grep -q first "$out" && break; sleep 0.05; done
 pinned=$(awk '/^first/ {print $2}' "$out")
 case "$pinned" in backend-[123]) ;; *) fail "UDP client did not get a first answer: $(cat "$out")" ;; esac
 keep=()

@@ -350,6 +350,16 @@ int dp_prog_fd(const struct dataplane *dp, const char *name)
 	return -ENOENT;
 }
 
+void dp_lbmap_fds(const struct dataplane *dp, struct lbmap_fds *fds)
+{
+	fds->svc = dp->map_fd[DP_MAP_SVC];
+	fds->backend = dp->map_fd[DP_MAP_BACKEND];
+	fds->revnat = dp->map_fd[DP_MAP_REVNAT];
+	fds->maglev = dp->map_fd[DP_MAP_MAGLEV];
+	fds->affinity = dp->map_fd[DP_MAP_AFFINITY];
+	fds->names = dp->map_fd[DP_MAP_NAMES];
+}
+
 bool dp_xdp_attached(const struct dataplane *dp, size_t i)
 {
 	return i < dp->o.nnode_devs && dp->xdp_ok[i];

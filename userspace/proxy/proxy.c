@@ -331,12 +331,7 @@ int proxy_run(struct proxy_config *c)
 	rc = dp_open(&p.dp, &c->dp);
 	if (rc)
 		goto out;
-	fds.svc = dp_map_fd(p.dp, DP_MAP_SVC);
-	fds.backend = dp_map_fd(p.dp, DP_MAP_BACKEND);
-	fds.revnat = dp_map_fd(p.dp, DP_MAP_REVNAT);
-	fds.maglev = dp_map_fd(p.dp, DP_MAP_MAGLEV);
-	fds.affinity = dp_map_fd(p.dp, DP_MAP_AFFINITY);
-	fds.names = dp_map_fd(p.dp, DP_MAP_NAMES);
+	dp_lbmap_fds(p.dp, &fds);
 	p.lb = lbmap_new(&fds, &lo);
 	if (!p.lb) {
 		rc = -ENOMEM;

@@ -409,12 +409,7 @@ static void test_adopt_and_reconcile(void **state)
 	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_SVC), &mk, &mv), 0);
 	rn_before = mv.rev_nat;
 
-	fds.svc = dp_map_fd(F.dp, DP_MAP_SVC);
-	fds.backend = dp_map_fd(F.dp, DP_MAP_BACKEND);
-	fds.revnat = dp_map_fd(F.dp, DP_MAP_REVNAT);
-	fds.maglev = dp_map_fd(F.dp, DP_MAP_MAGLEV);
-	fds.affinity = dp_map_fd(F.dp, DP_MAP_AFFINITY);
-	fds.names = dp_map_fd(F.dp, DP_MAP_NAMES);
+	dp_lbmap_fds(F.dp, &fds);
 	lb2 = lbmap_new(&fds, NULL);
 	assert_non_null(lb2);
 	assert_int_equal(lbmap_adopt(lb2), 0);
@@ -472,12 +467,7 @@ static void test_adopt_removes_debris(void **state)
 	(void)state;
 	assert_int_equal(bpf_map_update_elem(dp_map_fd(F.dp, DP_MAP_SVC), &k, &v, BPF_ANY), 0);
 	assert_int_equal(bpf_map_update_elem(dp_map_fd(F.dp, DP_MAP_BACKEND), &id, &b, BPF_ANY), 0);
-	fds.svc = dp_map_fd(F.dp, DP_MAP_SVC);
-	fds.backend = dp_map_fd(F.dp, DP_MAP_BACKEND);
-	fds.revnat = dp_map_fd(F.dp, DP_MAP_REVNAT);
-	fds.maglev = dp_map_fd(F.dp, DP_MAP_MAGLEV);
-	fds.affinity = dp_map_fd(F.dp, DP_MAP_AFFINITY);
-	fds.names = dp_map_fd(F.dp, DP_MAP_NAMES);
+	dp_lbmap_fds(F.dp, &fds);
 	lb2 = lbmap_new(&fds, NULL);
 	assert_int_equal(lbmap_adopt(lb2), 0);
 	assert_int_not_equal(bpf_map_lookup_elem(fds.svc, &k, &v), 0);

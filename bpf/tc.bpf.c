@@ -56,33 +56,49 @@ static __always_inline int tc_rewrite(struct __sk_buff *skb, const struct drv_pk
 	return 0;
 }
 
-/* Forward a translated packet: FIB lookup, TTL, MACs, redirect. TC_ACT_OK when the kernel
- * should route it itself (local destination, no route, MTU exceeded). */
-static __always_inline int tc_forward(struct __sk_buff *skb, const struct drv_pkt *p)
+/* Forward a translated packet: TTL, MACs, redirect. The next hop comes from the flow's
+ * cached FIB answer, or from bpf_fib_lookup (then cached). TC_ACT_OK when the kernel should
+ * route it itself (local destination, no route, MTU exceeded, TTL expiring). */
+static __always_inline int tc_forward(struct __sk_buff *skb, const struct drv_pkt *p,
+				      const struct drv_xlate *x)
 {
 	struct bpf_fib_lookup fib = {};
+	__u8 l2[2 * ETH_ALEN];
 	__u16 old_word, new_word;
-	__u8 ttl;
-	long rc;
+	__u32 ifindex;
+	long rc = BPF_FIB_LKUP_RET_SUCCESS;
 
-	if (!drv_cfg.enable_fib_redirect)
+	if (!drv_cfg.enable_fib_redirect || p->ttl <= 1)
 		return TC_ACT_OK;
-	if (bpf_skb_load_bytes(skb, p->l3off + 12, &fib.ipv4_src, 4) ||
-	    bpf_skb_load_bytes(skb, p->l3off + 16, &fib.ipv4_dst, 4) ||
-	    bpf_skb_load_bytes(skb, p->l3off + 8, &old_word, 2))
-		return TC_ACT_OK;
-	fib.family = AF_INET;
-	fib.l4_protocol = p->f.proto;
-	fib.tot_len = p->len;
-	fib.ifindex = skb->ingress_ifindex;
-	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
-		return TC_ACT_OK;
+	if (drv_l2_cached(x->ct)) {
+		ifindex = x->ct->ifindex;
+		__builtin_memcpy(l2, x->ct->dmac, ETH_ALEN);
+		__builtin_memcpy(l2 + ETH_ALEN, x->ct->smac, ETH_ALEN);
+	} else {
+		fib.family = AF_INET;
+		fib.l4_protocol = p->f.proto;
+		fib.tot_len = p->len;
+		fib.ifindex = skb->ingress_ifindex;
+		fib.ipv4_src = (x->flags & DRV_CT_F_SNAT) ? x->saddr : p->f.saddr;
+		fib.ipv4_dst = (x->flags & DRV_CT_F_DNAT) ? x->daddr : p->f.daddr;
+		rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+		if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+			return TC_ACT_OK;
+		ifindex = fib.ifindex;
+		if (rc == BPF_FIB_LKUP_RET_SUCCESS) {
+			drv_l2_store(x->ct, fib.ifindex, fib.dmac, fib.smac);
+			__builtin_memcpy(l2, fib.dmac, ETH_ALEN);
+			__builtin_memcpy(l2 + ETH_ALEN, fib.smac, ETH_ALEN);
+		}
+	}
 
-	ttl = old_word & 0xff; /* first byte in memory: ttl, then protocol */
-	if (ttl <= 1)
-		return TC_ACT_OK; /* let the kernel send time-exceeded */
-	new_word = (old_word & 0xff00) | (ttl - 1);
+	/* TTL and protocol are one 16-bit word of the IP header checksum. */
+	{
+		__u8 ow[2] = {p->ttl, p->f.proto}, nw[2] = {p->ttl - 1, p->f.proto};
+
+		__builtin_memcpy(&old_word, ow, 2);
+		__builtin_memcpy(&new_word, nw, 2);
+	}
 	if (bpf_l3_csum_replace(skb, p->l3off + 10, old_word, new_word, 2) ||
 	    bpf_skb_store_bytes(skb, p->l3off + 8, &new_word, 2, 0))
 		return TC_ACT_OK;
@@ -90,12 +106,11 @@ static __always_inline int tc_forward(struct __sk_buff *skb, const struct drv_pk
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
 		struct bpf_redir_neigh nh = {.nh_family = AF_INET, .ipv4_nh = fib.ipv4_dst};
 
-		return bpf_redirect_neigh(fib.ifindex, &nh, sizeof(nh), 0);
+		return bpf_redirect_neigh(ifindex, &nh, sizeof(nh), 0);
 	}
-	if (bpf_skb_store_bytes(skb, 0, fib.dmac, ETH_ALEN, 0) ||
-	    bpf_skb_store_bytes(skb, ETH_ALEN, fib.smac, ETH_ALEN, 0))
+	if (bpf_skb_store_bytes(skb, 0, l2, sizeof(l2), 0))
 		return TC_ACT_OK;
-	return bpf_redirect(fib.ifindex, 0);
+	return bpf_redirect(ifindex, 0);
 }
 
 static __always_inline int tc_reject(struct __sk_buff *skb, const struct drv_pkt *p)
@@ -167,7 +182,7 @@ static __always_inline int tc_handle(struct __sk_buff *skb, bool from_node)
 		}
 		drv_count(x.rev_nat, DRV_PATH_TC, v == DRV_V_FWD ? DRV_STAT_FWD : DRV_STAT_REPLY,
 			  skb->len);
-		return tc_forward(skb, &p);
+		return tc_forward(skb, &p, &x);
 	default:
 		drv_count(x.rev_nat, DRV_PATH_TC, -v, skb->len);
 		return TC_ACT_SHOT;

@@ -232,7 +232,7 @@ static int list_ct(const struct bpf_ctx *c)
 			strcat(rw, part);
 		}
 		printf("%-5s %-44s %-5s %-44s %-8u %-8.1f %-10llu %s%s%s\n", proto_str(key.proto),
-		       tuple, key.dir == DRV_CT_SVC ? "svc" : "reply", rw, v.backend_id,
+		       tuple, v.dir == DRV_CT_SVC ? "svc" : "reply", rw, v.backend_id,
 		       now > v.last_seen_ns ? (double)(now - v.last_seen_ns) / 1e9 : 0.0,
 		       (unsigned long long)v.packets,
 		       v.flags & DRV_CT_F_NODEPORT ? "nodeport " : "",

@@ -243,6 +243,15 @@ static void ct_gc(struct proxy *p)
 	}
 	if (removed)
 		log_debug(COMP, "conntrack GC: %zu of %zu entries expired", removed, scanned);
+	/* A new epoch: flows look their next hop up again (a neighbour may have changed). */
+	{
+		__u32 zero = 0, epoch = 0;
+		int efd = dp_map_fd(p->dp, DP_MAP_EPOCH);
+
+		bpf_map_lookup_elem(efd, &zero, &epoch);
+		epoch++;
+		bpf_map_update_elem(efd, &zero, &epoch, BPF_ANY);
+	}
 }
 
 /* ---------- sync ---------- */

@@ -123,19 +123,22 @@ static void test_tc_ct_reuse(void **state)
 				       .daddr = ip4(VIP),
 				       .sport = htons(40001),
 				       .dport = htons(80),
-				       .proto = DRV_PROTO_TCP,
-				       .dir = DRV_CT_SVC};
+				       .proto = DRV_PROTO_TCP};
 		struct drv_ct_val v;
 
 		assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_CT), &k, &v), 0);
+		assert_int_equal(v.dir, DRV_CT_SVC);
 		assert_int_equal(v.packets, 64);
 		assert_int_equal(v.nat_daddr, first);
+		/* The first packet's FIB answer is cached for the rest of the flow. */
+		assert_true(v.flags & DRV_CT_F_L2);
+		assert_int_equal(v.ifindex, F.ifindex_pod);
 		k.saddr = first;
 		k.daddr = ip4("10.244.1.5");
 		k.sport = htons(8080);
 		k.dport = htons(40001);
-		k.dir = DRV_CT_REPLY;
 		assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_CT), &k, &v), 0);
+		assert_int_equal(v.dir, DRV_CT_REPLY);
 		assert_int_equal(v.nat_saddr, ip4(VIP));
 	}
 }

@@ -162,6 +162,7 @@ struct phase {
 	size_t vlen;
 	atomic_size_t next_create; /* creates: next key index to take */
 	atomic_size_t errors;
+	pthread_barrier_t start; /* every worker ready before the clock starts */
 };
 
 struct worker {
@@ -185,6 +186,7 @@ static void *worker_main(void *arg)
 	char key[128];
 
 	conn_init(&c, p->b);
+	pthread_barrier_wait(&p->start);
 	for (;;) {
 		uint64_t t0 = now_ns();
 		size_t i, count = 0;
@@ -226,15 +228,18 @@ static struct result run_phase(struct phase *p, double max_secs)
 	struct worker *w = calloc(p->conc, sizeof(*w));
 	struct samples all = {0};
 	struct result r = {0};
-	uint64_t t0 = now_ns(), t1;
+	uint64_t t0, t1;
 	double sum = 0;
 
-	p->deadline = t0 + (uint64_t)(max_secs * 1e9);
+	pthread_barrier_init(&p->start, NULL, (unsigned)p->conc + 1);
 	for (size_t i = 0; i < p->conc; i++) {
 		w[i].p = p;
 		w[i].rng = 0x9e3779b97f4a7c15ull * (i + 1);
 		pthread_create(&w[i].t, NULL, worker_main, &w[i]);
 	}
+	t0 = now_ns();
+	p->deadline = t0 + (uint64_t)(max_secs * 1e9);
+	pthread_barrier_wait(&p->start); /* the workers read the deadline after this */
 	for (size_t i = 0; i < p->conc; i++) {
 		pthread_join(w[i].t, NULL);
 		for (size_t j = 0; j < w[i].lat.n; j++) {
@@ -252,6 +257,7 @@ static struct result run_phase(struct phase *p, double max_secs)
 	r.p99_us = pct_us(&all, 0.99);
 	r.mean_us = all.n ? sum / (double)all.n / 1000.0 : 0;
 	r.errors = atomic_load(&p->errors);
+	pthread_barrier_destroy(&p->start);
 	free(all.v);
 	free(w);
 	return r;
@@ -638,9 +644,8 @@ static int mode_watch(struct backend *b, size_t nwatch, double rate, double dur,
 	       b->name,
 	       b->store ? (use_set ? "watch set" : "fd per watch") : "HTTP stream per watch",
 	       nwatch, writes, rate, expect, (size_t)atomic_load(&delivered),
-	       (size_t)atomic_load(&closed), errors,
-	       pct_us(&fw, 0.5), pct_us(&fw, 0.99), pct_us(&fw, 1.0), pct_us(&fc, 0.5),
-	       pct_us(&fc, 0.99), pct_us(&fc, 1.0));
+	       (size_t)atomic_load(&closed), errors, pct_us(&fw, 0.5), pct_us(&fw, 0.99),
+	       pct_us(&fw, 1.0), pct_us(&fc, 0.5), pct_us(&fc, 0.99), pct_us(&fc, 1.0));
 	fprintf(stderr, "  %s: delivered %zu/%zu, from write p50 %.0f us p99 %.0f us\n", b->name,
 		(size_t)atomic_load(&delivered), expect, pct_us(&fw, 0.5), pct_us(&fw, 0.99));
 	if (ws) {

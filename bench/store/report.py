@@ -142,13 +142,14 @@ md.append(f"- watch delivery p99 ≤ 5 ms at 1,000 watchers: {fmt_us(g['measured
           f"watch: {fmt_us(g['fd_per_watch_from_commit'])} — "
           f"**{'met' if g['fd_per_watch_met'] else 'not met'}**\n")
 md.append("## Operations (1 KiB values, fsync on)\n")
-md.append("| op | keys | clients | drover ops/s | etcd ops/s | drover/etcd | drover p50 / p99 | etcd p50 / p99 |")
-md.append("|---|---:|---:|---:|---:|---:|---|---|")
+md.append("| op | keys | clients | drover ops/s | etcd ops/s | drover/etcd | drover p50 / p99 | etcd p50 / p99 | drover writes per fdatasync |")
+md.append("|---|---:|---:|---:|---:|---:|---|---|---:|")
 for r, e in rows:
     md.append(f"| {r['op']} | {r['keys']:,} | {r['concurrency']} | {fmt_rate(r['ops_per_s'])} | "
               f"{fmt_rate(e['ops_per_s']) if e else '–'} | {ratio(r['ops_per_s'], e['ops_per_s'] if e else 0)} | "
               f"{fmt_us(r['p50_us'])} / {fmt_us(r['p99_us'])} | "
-              f"{(fmt_us(e['p50_us']) + ' / ' + fmt_us(e['p99_us'])) if e else '–'} |")
+              f"{(fmt_us(e['p50_us']) + ' / ' + fmt_us(e['p99_us'])) if e else '–'} | "
+              f"{('%.1f' % r['writes_per_sync']) if r.get('writes_per_sync') else ''} |")
 errs = [r for r in ops if r["errors"]]
 if errs:
     md.append("\nErrors: " + "; ".join(f"{r['backend']} {r['op']} {r['keys']} c={r['concurrency']}: "

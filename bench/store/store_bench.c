@@ -220,6 +220,7 @@ static void *worker_main(void *arg)
 
 struct result {
 	double secs, ops_per_s, p50_us, p99_us, mean_us;
+	double writes_per_sync; /* drover writes: group commit batch size */
 	uint64_t ops, errors;
 };
 
@@ -314,9 +315,9 @@ static void print_result(FILE *f, bool *first, const char *backend, const char *
 	fprintf(f,
 		"%s{\"backend\":\"%s\",\"op\":\"%s\",\"keys\":%zu,\"concurrency\":%zu,"
 		"\"ops\":%" PRIu64 ",\"secs\":%.3f,\"ops_per_s\":%.1f,\"p50_us\":%.1f,"
-		"\"p99_us\":%.1f,\"mean_us\":%.1f,\"errors\":%" PRIu64 "}",
+		"\"p99_us\":%.1f,\"mean_us\":%.1f,\"writes_per_sync\":%.1f,\"errors\":%" PRIu64 "}",
 		*first ? "" : ",\n", backend, op, nkeys, conc, r->ops, r->secs, r->ops_per_s,
-		r->p50_us, r->p99_us, r->mean_us, r->errors);
+		r->p50_us, r->p99_us, r->mean_us, r->writes_per_sync, r->errors);
 	fflush(f);
 	*first = false;
 	fprintf(stderr,
@@ -353,8 +354,19 @@ static int mode_ops(struct backend *bs, size_t nb, double dur, double create_cap
 							  .vlen = vlen,
 							  .prefix = prefix,
 							  .op = op};
-					struct result r =
-					    run_phase(&p, op == OP_CREATE ? create_cap : dur);
+					struct store_stats st0 = {0}, st1 = {0};
+					struct result r;
+
+					if (bs[bi].store)
+						store_get_stats(bs[bi].store, &st0);
+					r = run_phase(&p, op == OP_CREATE ? create_cap : dur);
+					if (bs[bi].store) {
+						store_get_stats(bs[bi].store, &st1);
+						if (st1.batches > st0.batches)
+							r.writes_per_sync =
+							    (double)(st1.writes - st0.writes) /
+							    (double)(st1.batches - st0.batches);
+					}
 
 					print_result(stdout, &first, bs[bi].name, op_names[op],
 						     sizes[s], conc, &r);

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static struct emb *EMB(struct store *s)
 {
@@ -367,7 +368,14 @@ int store_open_embedded(const struct store_embedded_opts *o, struct store **out)
 	pthread_rwlockattr_destroy(&attr);
 	pthread_mutex_init(&e->wlock, NULL);
 	pthread_mutex_init(&e->qlock, NULL);
-	pthread_cond_init(&e->qcond, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* gather() waits on it */
+		pthread_cond_init(&e->qcond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	e->ring_cap = e->opts.history;
 	e->ov_cap = 2 * BATCH_MAX_REQS;
 	e->ring = calloc(e->ring_cap, sizeof(*e->ring));

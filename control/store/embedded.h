@@ -64,6 +64,8 @@ struct emb {
 	pthread_mutex_t qlock;
 	pthread_cond_t qcond;
 	struct wreq *pending; /* committer only: taken, not yet processed, oldest first */
+	size_t last_batch;    /* committer only: size and duration of the last batch */
+	uint64_t last_batch_ns;
 
 	atomic_int write_err;
 

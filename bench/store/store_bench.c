@@ -575,6 +575,7 @@ static int mode_watch(struct backend *b, size_t nwatch, double rate, double dur,
 	uint8_t val[256];
 	struct conn conn;
 	char key[64];
+	double consume_secs = 0;
 	uint64_t t0;
 
 	memset(val, 'w', sizeof(val));
@@ -638,6 +639,8 @@ static int mode_watch(struct backend *b, size_t nwatch, double rate, double dur,
 	}
 	for (int i = 0; i < CONSUMERS; i++) {
 		pthread_join(c[i].t, NULL);
+		if (i == CONSUMERS - 1)
+			consume_secs = (double)(now_ns() - t0) / 1e9;
 		for (size_t j = 0; j < c[i].from_write.n; j++)
 			sample_add(&fw, c[i].from_write.v[j]);
 		for (size_t j = 0; j < c[i].from_commit.n; j++)
@@ -648,14 +651,15 @@ static int mode_watch(struct backend *b, size_t nwatch, double rate, double dur,
 	qsort(fw.v, fw.n, 8, cmp_u64);
 	qsort(fc.v, fc.n, 8, cmp_u64);
 	printf("{\"backend\":\"%s\",\"mode\":\"%s\",\"watchers\":%zu,\"writes\":%zu,\"rate\":%.0f,"
-	       "\"expected\":%zu,\"delivered\":%zu,\"streams_closed_early\":%zu,"
+	       "\"expected\":%zu,\"delivered\":%zu,\"secs_first_write_to_last_delivery\":%.2f,"
+	       "\"streams_closed_early\":%zu,"
 	       "\"write_errors\":%zu,"
 	       "\"from_write_p50_us\":%.1f,\"from_write_p99_us\":%.1f,\"from_write_max_us\":%.1f,"
 	       "\"from_commit_p50_us\":%.1f,\"from_commit_p99_us\":%.1f,\"from_commit_max_us\":%."
 	       "1f}\n",
 	       b->name,
 	       b->store ? (use_set ? "watch set" : "fd per watch") : "HTTP stream per watch",
-	       nwatch, writes, rate, expect, (size_t)atomic_load(&delivered),
+	       nwatch, writes, rate, expect, (size_t)atomic_load(&delivered), consume_secs,
 	       (size_t)atomic_load(&closed), errors, pct_us(&fw, 0.5), pct_us(&fw, 0.99),
 	       pct_us(&fw, 1.0), pct_us(&fc, 0.5), pct_us(&fc, 0.99), pct_us(&fc, 1.0));
 	fprintf(stderr, "  %s: delivered %zu/%zu, from write p50 %.0f us p99 %.0f us\n", b->name,

@@ -111,7 +111,7 @@ int emb_apply(struct emb *e, struct srec *rec, uint64_t now, struct sevent **ev_
 	return 0;
 }
 
-/* Drops index versions and ring events below rev. */
+/* Drops the index versions not needed to read at rev or later. */
 void emb_compact_locked(struct emb *e, uint64_t rev)
 {
 	if (rev <= e->compact_rev)
@@ -144,15 +144,17 @@ static struct srec **overlay_slot(struct emb *e, const uint8_t *key, size_t key_
 	}
 }
 
-/* Decides one request against the index plus the batch so far; builds its record. */
-static int prepare(struct emb *e, struct wreq *r, uint64_t rev)
+/* Decides one request against the index plus the batch so far; builds its record. *slot is
+ * where the batch's view of the key goes once the record is in the batch. */
+static int prepare(struct emb *e, struct wreq *r, uint64_t rev, struct srec ***slot)
 {
 	const struct store_write *w = r->w;
-	struct srec **slot = overlay_slot(e, w->key, w->key_len);
-	struct srec *cur = *slot;
+	struct srec *cur;
 	struct kentry *k;
 	bool exists;
 
+	*slot = overlay_slot(e, w->key, w->key_len);
+	cur = **slot;
 	if (!cur) {
 		k = idx_find(&e->idx, w->key, w->key_len);
 		cur = k ? kentry_latest(k) : NULL;
@@ -178,10 +180,7 @@ static int prepare(struct emb *e, struct wreq *r, uint64_t rev)
 	default:
 		return -EINVAL;
 	}
-	if (!r->rec)
-		return -ENOMEM;
-	*slot = r->rec;
-	return 0;
+	return r->rec ? 0 : -ENOMEM;
 }
 
 static int buf_append(struct emb *e, const uint8_t *p, size_t n)
@@ -279,12 +278,16 @@ static void finish(struct emb *e, struct wreq *r, int err)
 
 static void process_batch(struct emb *e, struct wreq **reqs, size_t n)
 {
+	struct srec **slot;
 	uint64_t rev, now;
 	size_t nev = 0;
 	int err;
 
 	e->buf_len = 0;
-	memset(e->ov, 0, e->ov_cap * sizeof(*e->ov));
+	/* Forget the last batch's overlay: only the slots it used. */
+	for (size_t i = 0; i < e->ov_nused; i++)
+		e->ov[e->ov_used[i]] = NULL;
+	e->ov_nused = 0;
 	rev = e->rev + 1;
 	err = atomic_load(&e->write_err);
 	for (size_t i = 0; i < n && !err; i++) {
@@ -297,16 +300,18 @@ static void process_batch(struct emb *e, struct wreq **reqs, size_t n)
 				r->err = -EINVAL;
 			continue;
 		}
-		r->err = prepare(e, r, rev);
+		r->err = prepare(e, r, rev, &slot);
 		if (r->err)
 			continue;
 		r->err = buf_append(e, r->rec->enc, r->rec->enc_len);
 		if (r->err) {
 			sref_put(&r->rec->ref);
 			r->rec = NULL;
-			*overlay_slot(e, r->w->key, r->w->key_len) = r->cur;
 			continue;
 		}
+		if (!*slot)
+			e->ov_used[e->ov_nused++] = (uint32_t)(slot - e->ov);
+		*slot = r->rec;
 		rev++;
 	}
 	if (!err)

@@ -287,6 +287,7 @@ static void emb_free(struct emb *e)
 	free(e->watchers);
 	free(e->buf);
 	free(e->ov);
+	free(e->ov_used);
 	free(e->evs);
 	free(e->fan);
 	free(e->batch);
@@ -380,11 +381,12 @@ int store_open_embedded(const struct store_embedded_opts *o, struct store **out)
 	e->ov_cap = 2 * BATCH_MAX_REQS;
 	e->ring = calloc(e->ring_cap, sizeof(*e->ring));
 	e->ov = calloc(e->ov_cap, sizeof(*e->ov));
+	e->ov_used = calloc(BATCH_MAX_REQS, sizeof(*e->ov_used));
 	e->evs = calloc(BATCH_MAX_REQS, sizeof(*e->evs));
 	e->fan = calloc(BATCH_MAX_REQS, sizeof(*e->fan));
 	e->batch = calloc(BATCH_MAX_REQS, sizeof(*e->batch));
 	err = idx_init(&e->idx);
-	if (!err && (!e->ring || !e->ov || !e->evs || !e->fan || !e->batch))
+	if (!err && (!e->ring || !e->ov || !e->ov_used || !e->evs || !e->fan || !e->batch))
 		err = -ENOMEM;
 	if (err)
 		goto fail;

@@ -79,6 +79,8 @@ struct emb {
 	size_t buf_len, buf_cap;
 	struct srec **ov; /* batch overlay, ov_cap slots */
 	size_t ov_cap;
+	uint32_t *ov_used; /* slots the current batch filled */
+	size_t ov_nused;
 	struct sevent **evs;
 	struct store_event **fan;
 	struct wreq **batch;

@@ -84,6 +84,9 @@ result = {
         "create = create-if-absent (etcd: txn compare create_revision=0, put), update = "
         "unconditional update (etcd: put), get = one key (etcd: linearizable range), list = "
         "whole prefix in pages of 500 pinned to the first page's revision.",
+        "update/get/list: 3 rounds of 1 s per backend, alternating drover and etcd; ops/s is "
+        "the median round (all rounds in round_ops_per_s), latency percentiles pool every "
+        "round's samples. Creates run once (they use up their keys).",
         "creates stop at the time cap; keys not created by then are added unmeasured. 1,000 "
         "creates over 256 writers are 4 per writer: that row is mostly start-up.",
         "lists run at 1 and 16 concurrent readers only (256 concurrent full lists of 10k keys "

@@ -200,7 +200,7 @@ static void test_kill_rounds(void **state)
 		/* Wait for the first acknowledgement, then kill at a random moment. */
 		size_t before = acks.n;
 
-		while (acks.n == before && read_acks(p[0], &acks, 5000) > 0)
+		while (acks.n == before && read_acks(p[0], &acks, 30000) > 0)
 			;
 		clock_gettime(CLOCK_MONOTONIC, &start);
 		for (;;) {

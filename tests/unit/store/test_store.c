@@ -747,16 +747,29 @@ static void test_snapshots_and_restart(void **state)
 	}
 }
 
+static char *real_dir;
+
+static int real_dir_teardown(void **state)
+{
+	(void)state;
+	if (real_dir)
+		test_rmrf(real_dir);
+	free(real_dir);
+	real_dir = NULL;
+	return 0;
+}
+
 /* The io_uring path on a real directory. */
 static void test_real_dir(void **state)
 {
-	char *dir = test_tmpdir("/tmp");
+	const char *dir = real_dir = test_tmpdir("/tmp");
 	struct store *s;
 	struct store_kv kv;
 	uint64_t rev;
 	int err;
 
 	(void)state;
+	assert_non_null(dir);
 	s = test_open_dir(dir, 0, &err);
 	assert_int_equal(err, 0);
 	assert_int_equal(store_create(s, K("/r"), "1", 1, &rev), 0);
@@ -769,8 +782,6 @@ static void test_real_dir(void **state)
 	assert_int_equal(kv.mod_rev, rev);
 	store_kv_release(&kv);
 	store_close(s);
-	test_rmrf(dir);
-	free(dir);
 }
 
 static void test_args(void **state)
@@ -812,7 +823,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reads_do_not_wait_for_sync, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_snapshots_and_restart, setup, teardown),
-	    cmocka_unit_test(test_real_dir),
+	    cmocka_unit_test_teardown(test_real_dir, real_dir_teardown),
 	    cmocka_unit_test_setup_teardown(test_args, setup, teardown),
 	};
 

@@ -752,10 +752,7 @@ static char *real_dir;
 static int real_dir_teardown(void **state)
 {
 	(void)state;
-	if (real_dir)
-		test_rmrf(real_dir);
-	free(real_dir);
-	real_dir = NULL;
+	test_dir_drop(&real_dir);
 	return 0;
 }
 

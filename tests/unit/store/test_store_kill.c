@@ -172,10 +172,7 @@ static char *dir; /* removed by teardown, also after a failed assertion */
 static int teardown(void **state)
 {
 	(void)state;
-	if (dir)
-		test_rmrf(dir);
-	free(dir);
-	dir = NULL;
+	test_dir_drop(&dir);
 	return 0;
 }
 

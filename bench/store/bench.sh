@@ -16,9 +16,9 @@ for a in "$@"; do
 	esac
 done
 if [ $quick -eq 1 ]; then
-	dur=0.5 cap=3 wdur=1 name=store-quick
+	dur=0.5 rounds=1 cap=3 wdur=1 name=store-quick
 else
-	dur=3 cap=20 wdur=5 name=store
+	dur=3 rounds=3 cap=20 wdur=5 name=store
 fi
 
 step() { printf '\n=== %s ===\n' "$*" >&2; }
@@ -96,7 +96,7 @@ stop_etcd
 
 step "operations: drover (embedded, fsync on) and etcd (JSON gateway), each phase back to back"
 start_etcd
-"$bin" ops --embedded "$work/drover-ops" --etcd "$endpoint" --duration $dur --create-cap $cap >"$raw/ops.json"
+"$bin" ops --embedded "$work/drover-ops" --etcd "$endpoint" --duration $dur --rounds $rounds --create-cap $cap >"$raw/ops.json"
 stop_etcd
 
 step "watch: 1,000 watchers, 50 writes/s"

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static struct emb *EMB(struct store *s)
 {
@@ -286,6 +287,7 @@ static void emb_free(struct emb *e)
 	free(e->watchers);
 	free(e->buf);
 	free(e->ov);
+	free(e->ov_used);
 	free(e->evs);
 	free(e->fan);
 	free(e->batch);
@@ -367,16 +369,24 @@ int store_open_embedded(const struct store_embedded_opts *o, struct store **out)
 	pthread_rwlockattr_destroy(&attr);
 	pthread_mutex_init(&e->wlock, NULL);
 	pthread_mutex_init(&e->qlock, NULL);
-	pthread_cond_init(&e->qcond, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* gather() waits on it */
+		pthread_cond_init(&e->qcond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	e->ring_cap = e->opts.history;
 	e->ov_cap = 2 * BATCH_MAX_REQS;
 	e->ring = calloc(e->ring_cap, sizeof(*e->ring));
 	e->ov = calloc(e->ov_cap, sizeof(*e->ov));
+	e->ov_used = calloc(BATCH_MAX_REQS, sizeof(*e->ov_used));
 	e->evs = calloc(BATCH_MAX_REQS, sizeof(*e->evs));
 	e->fan = calloc(BATCH_MAX_REQS, sizeof(*e->fan));
 	e->batch = calloc(BATCH_MAX_REQS, sizeof(*e->batch));
 	err = idx_init(&e->idx);
-	if (!err && (!e->ring || !e->ov || !e->evs || !e->fan || !e->batch))
+	if (!err && (!e->ring || !e->ov || !e->ov_used || !e->evs || !e->fan || !e->batch))
 		err = -ENOMEM;
 	if (err)
 		goto fail;

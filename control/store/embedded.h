@@ -64,6 +64,8 @@ struct emb {
 	pthread_mutex_t qlock;
 	pthread_cond_t qcond;
 	struct wreq *pending; /* committer only: taken, not yet processed, oldest first */
+	size_t last_batch;    /* committer only: size and duration of the last batch */
+	uint64_t last_batch_ns;
 
 	atomic_int write_err;
 
@@ -77,6 +79,8 @@ struct emb {
 	size_t buf_len, buf_cap;
 	struct srec **ov; /* batch overlay, ov_cap slots */
 	size_t ov_cap;
+	uint32_t *ov_used; /* slots the current batch filled */
+	size_t ov_nused;
 	struct sevent **evs;
 	struct store_event **fan;
 	struct wreq **batch;

@@ -22,9 +22,11 @@
  *   -STORE_ESLOW       watch cancelled because its consumer fell too far behind
  *   -STORE_ECORRUPT    on-disk state unusable (no valid snapshot and no complete log)
  *   -EINVAL, -ENOMEM   bad argument, allocation failure
- *   -EIO, -ENOSPC, -EROFS, ...   the disk's own error, passed through unchanged. After a failed
- *                      sync the store refuses every later write with that error (the page
- *                      cache can no longer be trusted) and keeps serving reads.
+ *   -EIO, -ENOSPC, -EROFS, ...   the disk's own error, passed through unchanged. -ENOSPC
+ *                      refuses only the writes that did not fit (the log is cut back; later
+ *                      writes may fit). Any other failed write or sync makes the store refuse
+ *                      every later write with that error (the page cache can no longer be
+ *                      trusted) while it keeps serving reads.
  * store_strerror() names each one.
  *
  * Durability: a write returns success only after the log record that holds it has reached the
@@ -32,9 +34,10 @@
  * moment, never before. Reads never wait for the disk.
  *
  * Thread safety: every function may be called from any thread concurrently, except that
- * store_close() must not race with other calls on the same store; a struct store_watch is
- * owned by one consumer thread at a time (store_watch_next/store_watch_close), while the
- * store feeds it from its own thread.
+ * store_close() must not race with other calls on the same store (a consumer blocked in
+ * store_watch_next() is fine: it wakes with -STORE_ECLOSED); a struct store_watch is owned by
+ * one consumer thread at a time (store_watch_next/store_watch_close), while the store feeds it
+ * from its own thread. The embedded backend's locks are described in embedded.c.
  *
  * Ownership: results (struct store_kv, struct store_list, struct store_event) are zero-copy
  * views of immutable store memory; each holds a reference that the caller drops with

@@ -53,12 +53,13 @@
 #define DRV_MAP_NAMES	 "drv_names1"
 #define DRV_MAP_ATTACH	 "drv_attach1"
 #define DRV_MAP_EPOCH	 "drv_epoch1"
+#define DRV_MAP_PKTS	 "drv_pkts1"
 
 /* Every map name above, for inspection and uninstall. */
 #define DRV_MAP_NAMES_ALL                                                                   \
 	DRV_MAP_SVC, DRV_MAP_BACKEND, DRV_MAP_REVNAT, DRV_MAP_CT, DRV_MAP_AFFINITY,         \
 	    DRV_MAP_SOCKRNAT, DRV_MAP_MAGLEV, DRV_MAP_NODEIP, DRV_MAP_STATS, DRV_MAP_NAMES, \
-	    DRV_MAP_ATTACH, DRV_MAP_EPOCH
+	    DRV_MAP_ATTACH, DRV_MAP_EPOCH, DRV_MAP_PKTS
 
 /* tc filter identity of drover's programs on clsact ingress */
 #define DRV_TC_HANDLE	0xd7
@@ -173,7 +174,7 @@ struct drv_ct_val {
 	__u8 flags;	    /* enum drv_ct_flags */
 	__u8 dir;	    /* enum drv_ct_dir */
 	__u32 ifindex;	    /* egress device of the translated packet (DRV_CT_F_L2) */
-	__u64 last_seen_ns; /* bpf_ktime_get_ns() of the last packet */
+	__u64 last_seen_ns; /* bpf_ktime_get_coarse_ns() (CLOCK_MONOTONIC_COARSE) */
 	__u64 packets;
 	__u64 bytes;
 	__u8 dmac[6];
@@ -191,7 +192,7 @@ struct drv_affinity_key {
 
 struct drv_affinity_val {
 	__u32 backend_id;
-	__u32 last_used_s; /* bpf_ktime_get_ns() / 1e9 */
+	__u32 last_used_s; /* bpf_ktime_get_coarse_ns() / 1e9 */
 };
 
 /* ---- socket LB reverse translation (getpeername, recvmsg) ---- */
@@ -248,6 +249,21 @@ struct drv_stats_val {
 	__u64 bytes;
 };
 
+/* The per-packet counters of the tc and XDP paths live apart from drv_stats1, in a per-CPU
+ * array indexed by rev-NAT id (drv_pkts1): an array element is an address computation where
+ * a hash lookup costs a third of the hit path. drv_stats1 keeps everything per connection or
+ * per exception (connects, refusals, rejects, drops by reason). */
+struct drv_fe_pkts {
+	__u64 tc_fwd_packets;
+	__u64 tc_fwd_bytes;
+	__u64 tc_reply_packets;
+	__u64 tc_reply_bytes;
+	__u64 xdp_fwd_packets;
+	__u64 xdp_fwd_bytes;
+	__u64 xdp_reply_packets;
+	__u64 xdp_reply_bytes;
+};
+
 /* ---- load-time configuration (rodata of every program object) ---- */
 struct drv_config {
 	__u16 snat_port_min; /* NodePort SNAT source ports, host order */
@@ -274,6 +290,7 @@ _Static_assert(sizeof(struct drv_sock_rnat_val) == 8, "drv_sock_rnat_val layout"
 _Static_assert(sizeof(struct drv_stats_key) == 4, "drv_stats_key layout");
 _Static_assert(sizeof(struct drv_stats_val) == 16, "drv_stats_val layout");
 _Static_assert(sizeof(struct drv_svc_name) == 64, "drv_svc_name layout");
+_Static_assert(sizeof(struct drv_fe_pkts) == 64, "drv_fe_pkts layout");
 _Static_assert(sizeof(struct drv_attach) == 20, "drv_attach layout");
 #endif
 

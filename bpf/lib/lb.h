@@ -46,7 +46,7 @@ static __always_inline struct drv_backend *drv_lookup_backend(__u32 id)
 
 static __always_inline __u32 drv_now_s(void)
 {
-	return (__u32)(bpf_ktime_get_ns() / NSEC_PER_SEC);
+	return (__u32)(bpf_ktime_get_coarse_ns() / NSEC_PER_SEC);
 }
 
 static __always_inline __u32 drv_affinity_get(const struct drv_svc_val *svc, __u64 client,

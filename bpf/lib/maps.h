@@ -115,6 +115,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } drv_names1 SEC(".maps");
 
+/* Indexed by rev-NAT id; sized like drv_rnat4, whose size bounds the ids. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct drv_fe_pkts);
+	__uint(max_entries, DRV_REVNAT_MAP_SIZE_DEFAULT);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} drv_pkts1 SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__type(key, struct drv_stats_key);

@@ -137,7 +137,7 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 	struct drv_svc_key skey;
 	struct drv_svc_val *svc;
 	struct drv_backend *be;
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now;
 	__be32 snat_addr;
 	bool snat, external;
 	int reason = 0;
@@ -148,6 +148,9 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 	if (!f->frag) {
 		/* 1. A packet of a translated flow, either way? One lookup answers both. */
 		ct = bpf_map_lookup_elem(&drv_ct5, &key);
+		/* The coarse clock (a tick's resolution) is plenty for idle timeouts of seconds
+		 * and costs a fraction of a precise read. */
+		now = ct ? bpf_ktime_get_coarse_ns() : 0;
 		if (ct && drv_ct_alive(ct, f->proto, now)) {
 			if (ct->dir == DRV_CT_REPLY) {
 				drv_ct_touch(ct, f, now, len);
@@ -179,6 +182,7 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 	/* 3. A new flow. */
 	if (svc->count == 0)
 		return DRV_V_REJECT;
+	now = bpf_ktime_get_coarse_ns();
 	external = svc->flags & (DRV_SVC_F_NODEPORT | DRV_SVC_F_EXTERNAL);
 	id = drv_select_backend(&skey, svc, f->saddr, false,
 				drv_flow_hash(f->saddr, f->daddr, f->sport, f->dport, f->proto),

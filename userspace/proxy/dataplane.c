@@ -38,13 +38,22 @@
 #define COMP "dataplane"
 
 static const char *const map_names[DP_MAP_COUNT] = {
-    [DP_MAP_SVC] = DRV_MAP_SVC,		  [DP_MAP_BACKEND] = DRV_MAP_BACKEND,
-    [DP_MAP_REVNAT] = DRV_MAP_REVNAT,	  [DP_MAP_CT] = DRV_MAP_CT,
-    [DP_MAP_AFFINITY] = DRV_MAP_AFFINITY, [DP_MAP_SOCKRNAT] = DRV_MAP_SOCKRNAT,
-    [DP_MAP_MAGLEV] = DRV_MAP_MAGLEV,	  [DP_MAP_NODEIP] = DRV_MAP_NODEIP,
-    [DP_MAP_STATS] = DRV_MAP_STATS,	  [DP_MAP_NAMES] = DRV_MAP_NAMES,
-    [DP_MAP_ATTACH] = DRV_MAP_ATTACH,	  [DP_MAP_EPOCH] = DRV_MAP_EPOCH,
+	[DP_MAP_SVC] = DRV_MAP_SVC,
+	[DP_MAP_BACKEND] = DRV_MAP_BACKEND,
+	[DP_MAP_REVNAT] = DRV_MAP_REVNAT,
+	[DP_MAP_CT] = DRV_MAP_CT,
+	[DP_MAP_AFFINITY] = DRV_MAP_AFFINITY,
+	[DP_MAP_SOCKRNAT] = DRV_MAP_SOCKRNAT,
+	[DP_MAP_MAGLEV] = DRV_MAP_MAGLEV,
+	[DP_MAP_NODEIP] = DRV_MAP_NODEIP,
+	[DP_MAP_STATS] = DRV_MAP_STATS,
+	[DP_MAP_NAMES] = DRV_MAP_NAMES,
+	[DP_MAP_ATTACH] = DRV_MAP_ATTACH,
+	[DP_MAP_EPOCH] = DRV_MAP_EPOCH,
+	[DP_MAP_PKTS] = DRV_MAP_PKTS,
 };
+/* Every slot above is filled: a map added to enum dp_map without a name here fails to build. */
+_Static_assert(DP_MAP_PKTS + 1 == DP_MAP_COUNT, "map_names covers enum dp_map");
 
 static int remove_map_pins(const char *pin_root, bool stale_only);
 
@@ -204,7 +213,8 @@ static int size_maps(struct dataplane *dp, struct bpf_object *obj)
 			want = dp->o.sizes.svc;
 		else if (!strcmp(name, DRV_MAP_BACKEND))
 			want = dp->o.sizes.backend;
-		else if (!strcmp(name, DRV_MAP_REVNAT) || !strcmp(name, DRV_MAP_NAMES))
+		else if (!strcmp(name, DRV_MAP_REVNAT) || !strcmp(name, DRV_MAP_NAMES) ||
+			 !strcmp(name, DRV_MAP_PKTS))
 			want = dp->o.sizes.revnat;
 		else if (!strcmp(name, DRV_MAP_CT))
 			want = dp->o.sizes.ct;

@@ -71,6 +71,7 @@ enum dp_map {
 	DP_MAP_NAMES,
 	DP_MAP_ATTACH,
 	DP_MAP_EPOCH,
+	DP_MAP_PKTS,
 	DP_MAP_COUNT,
 };
 int dp_map_fd(const struct dataplane *dp, enum dp_map which);

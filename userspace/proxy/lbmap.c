@@ -141,10 +141,13 @@ void lbm_revnat_set(struct lbmap *m, uint32_t id, bool used)
 		m->revnat_used[id / 8] &= (uint8_t) ~(1u << (id % 8));
 }
 
+/* Ids 1..limit: they index drv_pkts1, which is as large as drv_rnat4. */
 static int revnat_alloc(struct lbmap *m, uint16_t *out)
 {
-	for (uint32_t i = 0; i < DRV_REVNAT_MAX; i++) {
-		uint32_t id = (m->revnat_next + i) % DRV_REVNAT_MAX + 1;
+	uint32_t limit = m->r_rnat.max - 1 < DRV_REVNAT_MAX ? m->r_rnat.max - 1 : DRV_REVNAT_MAX;
+
+	for (uint32_t i = 0; i < limit; i++) {
+		uint32_t id = (m->revnat_next + i) % limit + 1;
 
 		if (!lbm_revnat_test(m, id)) {
 			lbm_revnat_set(m, id, true);

@@ -62,12 +62,17 @@ void proxy_config_defaults(struct proxy_config *c)
 	c->gc_interval_s = 30;
 }
 
-static uint64_t mono_ns(void)
+static uint64_t clock_ns(clockid_t clk)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clk, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t mono_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
 }
 
 /* ---------- node addresses ---------- */
@@ -217,7 +222,7 @@ static void ct_gc(struct proxy *p)
 	int fd = dp_map_fd(p->dp, DP_MAP_CT);
 	struct drv_ct_key key, next;
 	struct drv_ct_val v;
-	uint64_t now = mono_ns();
+	uint64_t now = clock_ns(CLOCK_MONOTONIC_COARSE); /* the datapath's clock */
 	size_t scanned = 0, removed = 0;
 	bool have = false;
 

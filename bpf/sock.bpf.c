@@ -112,3 +112,20 @@ int drv_getpeer4(struct bpf_sock_addr *ctx)
 {
 	return sock4_reverse(ctx);
 }
+
+/* A closing socket takes its reverse-translation entry with it (connected sockets: one entry,
+ * keyed by the backend it was sent to), so drv_sknat4 holds live sockets rather than filling
+ * up and evicting by LRU. Unconnected UDP sockets may have several entries; those age out. */
+SEC("cgroup/sock_release")
+int drv_sockrel4(struct bpf_sock *sk)
+{
+	struct drv_sock_rnat_key rk = {};
+
+	if (sk->family != AF_INET || !sk->dst_ip4)
+		return 1;
+	rk.cookie = bpf_get_socket_cookie(sk);
+	rk.addr = sk->dst_ip4;
+	rk.port = sk->dst_port;
+	bpf_map_delete_elem(&drv_sknat4, &rk);
+	return 1;
+}

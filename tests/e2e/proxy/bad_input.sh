@@ -83,6 +83,25 @@ expect_eq "$n" 10000 "frontends programmed"
 got=$(distinct_bodies 20 in_pod_nolb c1 curl -s --max-time 10 http://10.97.39.250/)
 expect_eq "$got" "backend-1 backend-2 backend-3" "the 10,000th service serves"
 pass "10,000 services programmed: $(grep 'proxy: sync:' "$TOPO_LOG" | tail -1 | sed 's/.*sync: //')"
+# One more service in a file of its own: only that file is read, only it is written.
+syncs=$(grep -c "proxy: sync:" "$TOPO_LOG")
+write_service "$m/big/extra.yaml" extra 10.98.0.1
+write_slice "$m/big/extra-eps.yaml" extra 10.244.1.12
+wait_log "proxy: sync:" $((syncs + 1))
+grep "manifests:.*file(s) read" "$TOPO_LOG" | tail -1 | grep -qE ": [12] file\(s\) read" ||
+	fail "a change re-read more than the files it touched: $(grep 'file(s) read' "$TOPO_LOG" | tail -1)"
+got=$(in_pod_nolb c1 curl -s --max-time 10 http://10.98.0.1/)
+expect_eq "$got" "backend-2" "the added service"
+# The same service defined again in another file is refused; the first stays.
+syncs=$(grep -c "not applied" "$TOPO_LOG")
+write_service "$m/big/dup.yaml" extra 10.98.0.2
+wait_log "not applied" $((syncs + 1))
+grep -q "Service/default/extra is also defined in\|Service default/extra: defined more than once" "$TOPO_LOG" ||
+	fail "duplicate across files not reported"
+got=$(in_pod_nolb c1 curl -s --max-time 10 http://10.98.0.1/)
+expect_eq "$got" "backend-2" "the first definition still serves"
+rm "$m/big/dup.yaml" "$m/big/extra.yaml" "$m/big/extra-eps.yaml"
+pass "per-file reload: one file read for one change; a duplicate in another file refused"
 topo_proxy_stop
 in_node "$DROVER" proxy uninstall --pin-root "$TOPO_PIN_ROOT" >/dev/null
 

@@ -222,8 +222,7 @@ struct lbmap *lbmap_new(const struct lbmap_fds *fds, const struct lbmap_opts *op
 	m->maglev_max = opts && opts->maglev_max ? opts->maglev_max : DRV_MAGLEV_DEFAULT_TABLE;
 	m->fes = hmap_new();
 	m->bes = hmap_new();
-	m->be_ids = hmap_new();
-	if (!m->fes || !m->bes || !m->be_ids) {
+	if (!m->fes || !m->bes) {
 		lbmap_free(m);
 		errno = ENOMEM;
 		return NULL;
@@ -290,7 +289,7 @@ void lbmap_free(struct lbmap *m)
 			free(hmap_entry_val(e));
 		hmap_free(m->bes);
 	}
-	hmap_free(m->be_ids);
+	free(m->be_by_id);
 	op_vec_free(&m->be_put);
 	op_vec_free(&m->rnat_put);
 	op_vec_free(&m->name_put);
@@ -366,7 +365,28 @@ size_t lbmap_failed(const struct lbmap *m, const struct lb_fe_key **keys)
 
 struct be_state *lbm_be_lookup_id(struct lbmap *m, uint32_t id)
 {
-	return hmap_get(m->be_ids, &id, sizeof(id));
+	return id < m->nbe_by_id ? m->be_by_id[id] : NULL;
+}
+
+int lbm_be_id_set(struct lbmap *m, uint32_t id, struct be_state *s)
+{
+	if (id >= m->nbe_by_id) {
+		size_t n = m->nbe_by_id ? m->nbe_by_id : 1024;
+		void *p;
+
+		if (!s)
+			return 0;
+		while (n <= id)
+			n *= 2;
+		p = realloc(m->be_by_id, n * sizeof(*m->be_by_id));
+		if (!p)
+			return -ENOMEM;
+		m->be_by_id = p;
+		memset(m->be_by_id + m->nbe_by_id, 0, (n - m->nbe_by_id) * sizeof(*m->be_by_id));
+		m->nbe_by_id = n;
+	}
+	m->be_by_id[id] = s;
+	return 0;
 }
 
 /* A backend nothing may point at any more: checked (and removed) at the end of the commit. */
@@ -402,7 +422,7 @@ static struct be_state *be_get(struct lbmap *m, const struct lb_backend *b)
 		free(s);
 		return NULL;
 	}
-	if (hmap_put(m->be_ids, &s->id, sizeof(s->id), s, NULL) < 0) {
+	if (lbm_be_id_set(m, s->id, s) < 0) {
 		hmap_del(m->bes, &t, sizeof(t));
 		free(s);
 		return NULL;
@@ -434,7 +454,7 @@ void lbm_be_forget(struct lbmap *m, struct be_state *s)
 	struct be_tuple t = lbm_be_tuple_of(&s->be);
 
 	hmap_del(m->bes, &t, sizeof(t));
-	hmap_del(m->be_ids, &s->id, sizeof(s->id));
+	lbm_be_id_set(m, s->id, NULL);
 	lbm_be_id_release(m, s->id);
 	free(s);
 }

@@ -50,7 +50,7 @@ int lbmap_adopt(struct lbmap *m)
 			s->in_map = true;
 			s->map_flags = b.flags;
 			if (hmap_put(m->bes, &t, sizeof(t), s, NULL) < 0 ||
-			    hmap_put(m->be_ids, &id, sizeof(id), s, NULL) < 0) {
+			    lbm_be_id_set(m, id, s) < 0) {
 				free(s);
 				return -ENOMEM;
 			}

@@ -85,9 +85,12 @@ struct lbmap {
 	uint32_t maglev_max;
 	struct room r_svc, r_be, r_rnat, r_mag;
 	bool full_logged;
-	struct hmap *fes;    /* lb_fe_key -> fe_state */
-	struct hmap *bes;    /* (addr, port, proto) -> be_state */
-	struct hmap *be_ids; /* id -> be_state */
+	struct hmap *fes; /* lb_fe_key -> fe_state */
+	struct hmap *bes; /* (addr, port, proto) -> be_state */
+	/* id -> be_state: ids are handed out densely (freed ones are reused first), so an
+	 * array indexed by id is the cheapest lookup. */
+	struct be_state **be_by_id;
+	size_t nbe_by_id;
 	uint8_t revnat_used[(DRV_REVNAT_MAX + 1) / 8 + 1];
 	uint32_t revnat_next;
 	uint32_t be_next_id;
@@ -137,6 +140,7 @@ void lbm_fe_free(struct fe_state *fe);
 void lbm_tx_reset(struct lbmap *m);
 void lbm_trace_op(const struct lbmap *m, int fd, const struct op_vec *v, size_t i, bool del);
 struct be_state *lbm_be_lookup_id(struct lbmap *m, uint32_t id);
+int lbm_be_id_set(struct lbmap *m, uint32_t id, struct be_state *s);
 void lbm_be_maybe_dead(struct lbmap *m, struct be_state *s);
 void lbm_be_forget(struct lbmap *m, struct be_state *s);
 int lbm_fe_reserve(struct fe_state *fe, uint32_t n);

@@ -19,6 +19,9 @@
 # results. Everything the run creates (namespaces, veths, cgroups, BPF pins, processes) is
 # removed at exit, also on failure or Ctrl-C; iptables and nftables state only ever lives
 # inside the run's own namespaces.
+#
+# bench/proxy/bpfstats.sh (run by hand) cross-checks the per-packet figures on live traffic
+# with the kernel's BPF run-time statistics; bench/proxy/notes.md is appended to proxy.md.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
@@ -41,7 +44,7 @@ while [ $# -gt 0 ]; do
 	--trials) TRIALS=$2; shift ;;
 	--modes) MODES=${2//,/ }; shift ;;
 	--out) OUT=$2; shift ;;
-	-h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench proxy: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -62,9 +65,13 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "bench proxy: must run as root (network namespaces, BPF)" >&2
 	exit 1
 fi
-for bin in "$CONNLAT" "$PKTBENCH"; do
-	[ -x "$bin" ] || { echo "bench proxy: build first (missing $bin)" >&2; exit 1; }
-done
+if [ ! -x "$CONNLAT" ] || [ ! -x "$PKTBENCH" ] || [ ! -x "$BUILD/userspace/cli/drover" ] ||
+	[ ! -x "$BUILD/bench/httpd/drover-httpd" ]; then
+	echo "bench proxy: building drover and the benchmark tools in $BUILD" >&2
+	cmake -S "$TOP" -B "$BUILD" >/dev/null
+	cmake --build "$BUILD" -j"$(nproc)" --target drover drover-httpd drover-connlat \
+		drover-pktbench >/dev/null
+fi
 for tool in wrk iptables-nft-restore nft python3 ethtool; do
 	command -v "$tool" >/dev/null || { echo "bench proxy: $tool missing: run scripts/deps.sh" >&2; exit 1; }
 done

@@ -527,7 +527,7 @@ def main():
         machine_info(a.machine_info)
         return
     machine = json.load(open(a.machine))
-    machine["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
+    machine.setdefault("loadavg_end", open("/proc/loadavg").read().split()[:3])
     trials, pkt = load_trials(a.raw)
     for t in trials:
         if not t["broken"]:
@@ -601,6 +601,8 @@ def main():
     svg_plot(os.path.join(a.out, "proxy-p99-newconn.svg"),
              "HTTP p99 latency, new connection per request", "µs", summ, services, modes,
              "wrk_close.p99_us")
+    svg_plot(os.path.join(a.out, "proxy-p50-connect.svg"), "connect() p50 latency (log scale)",
+             "µs", summ, services, modes, "connlat.p50_us", logy=True)
     svg_plot(os.path.join(a.out, "proxy-p99-connect.svg"), "connect() p99 latency (log scale)",
              "µs", summ, services, modes, "connlat.p99_us", logy=True)
 

@@ -102,6 +102,7 @@ bench_cleanup() {
 		>/dev/null 2>&1 || true
 	[ -z "$PKT_PID" ] || rm -rf "/sys/fs/bpf/drover-test-$PKT_PID" 2>/dev/null || true
 	[ -z "$TOPO_TAG" ] || topo_cleanup quiet
+	[ -z "$TOPO_TAG" ] || rm -f "/tmp/drover-$TOPO_TAG.ready"
 	if [ "${KEEP_WORK:-0}" = 1 ] || [ $rc -ne 0 ]; then
 		say "raw figures kept in $WORK"
 	else
@@ -161,6 +162,7 @@ proc_cpu_ns() {
 # topo_cleanup disarms the EXIT trap: arm ours again.
 trial_cleanup() {
 	topo_cleanup quiet
+	rm -f "/tmp/drover-$TOPO_TAG.ready"
 	trap bench_cleanup EXIT
 }
 

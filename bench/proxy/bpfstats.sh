@@ -24,7 +24,7 @@ WORK=$(mktemp -d /tmp/drover-bpfstats.XXXXXX)
 finish() {
 	echo "$OLD_STATS" >/proc/sys/kernel/bpf_stats_enabled
 	topo_cleanup quiet
-	rm -rf "$WORK"
+	rm -rf "$WORK" "/tmp/drover-$TOPO_TAG.ready"
 }
 topo_init pbs
 trap finish EXIT

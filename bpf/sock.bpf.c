@@ -45,7 +45,9 @@ static __always_inline int sock4_forward(struct bpf_sock_addr *ctx, bool is_conn
 		bpf_set_retval(-ECONNREFUSED);
 		return 0;
 	}
-	id = drv_select_backend(&key, svc, bpf_get_netns_cookie(ctx), true, 0, false, &reason);
+	id = drv_select_backend(&key, svc,
+				(svc->flags & DRV_SVC_F_AFFINITY) ? bpf_get_netns_cookie(ctx) : 0,
+				true, 0, false, &reason);
 	be = id ? drv_lookup_backend(id) : NULL;
 	if (!be) {
 		drv_count(svc->rev_nat, DRV_PATH_SOCK, reason ? reason : DRV_DROP_BACKEND_GONE, 0);
@@ -53,7 +55,9 @@ static __always_inline int sock4_forward(struct bpf_sock_addr *ctx, bool is_conn
 		return 0;
 	}
 
-	/* Remember the frontend for getpeername()/recvmsg() before the address changes. */
+	/* Remember the frontend for getpeername()/recvmsg() before the address changes. An LRU
+	 * map with per-CPU LRU lists (no shared lock on the connect path); entries of closed
+	 * sockets age out. */
 	{
 		struct drv_sock_rnat_key rk = {
 		    .cookie = bpf_get_socket_cookie(ctx),
@@ -62,7 +66,7 @@ static __always_inline int sock4_forward(struct bpf_sock_addr *ctx, bool is_conn
 		};
 		struct drv_sock_rnat_val rv = {.addr = vip, .port = vport, .rev_nat = svc->rev_nat};
 
-		bpf_map_update_elem(&drv_sknat4, &rk, &rv, BPF_ANY);
+		bpf_map_update_elem(&drv_sknat5, &rk, &rv, BPF_ANY);
 	}
 	ctx->user_ip4 = be->addr;
 	ctx->user_port = (__u32)be->port;
@@ -81,7 +85,7 @@ static __always_inline int sock4_reverse(struct bpf_sock_addr *ctx)
 	};
 	struct drv_sock_rnat_val *rv;
 
-	rv = bpf_map_lookup_elem(&drv_sknat4, &rk);
+	rv = bpf_map_lookup_elem(&drv_sknat5, &rk);
 	if (!rv)
 		return 1;
 	ctx->user_ip4 = rv->addr;
@@ -111,21 +115,4 @@ SEC("cgroup/getpeername4")
 int drv_getpeer4(struct bpf_sock_addr *ctx)
 {
 	return sock4_reverse(ctx);
-}
-
-/* A closing socket takes its reverse-translation entry with it (connected sockets: one entry,
- * keyed by the backend it was sent to), so drv_sknat4 holds live sockets rather than filling
- * up and evicting by LRU. Unconnected UDP sockets may have several entries; those age out. */
-SEC("cgroup/sock_release")
-int drv_sockrel4(struct bpf_sock *sk)
-{
-	struct drv_sock_rnat_key rk = {};
-
-	if (sk->family != AF_INET || !sk->dst_ip4)
-		return 1;
-	rk.cookie = bpf_get_socket_cookie(sk);
-	rk.addr = sk->dst_ip4;
-	rk.port = sk->dst_port;
-	bpf_map_delete_elem(&drv_sknat4, &rk);
-	return 1;
 }

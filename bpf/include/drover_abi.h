@@ -46,14 +46,14 @@
 #define DRV_MAP_REVNAT	 "drv_rnat4"
 #define DRV_MAP_CT	 "drv_ct5"
 #define DRV_MAP_AFFINITY "drv_aff4"
-#define DRV_MAP_SOCKRNAT "drv_sknat4"
+#define DRV_MAP_SOCKRNAT "drv_sknat5"
 #define DRV_MAP_MAGLEV	 "drv_mag4"
 #define DRV_MAP_NODEIP	 "drv_nodeip4"
 #define DRV_MAP_STATS	 "drv_stats1"
 #define DRV_MAP_NAMES	 "drv_names1"
 #define DRV_MAP_ATTACH	 "drv_attach1"
 #define DRV_MAP_EPOCH	 "drv_epoch1"
-#define DRV_MAP_PKTS	 "drv_pkts1"
+#define DRV_MAP_PKTS	 "drv_pkts2"
 
 /* Every map name above, for inspection and uninstall. */
 #define DRV_MAP_NAMES_ALL                                                                   \
@@ -254,6 +254,7 @@ struct drv_stats_val {
  * a hash lookup costs a third of the hit path. drv_stats1 keeps everything per connection or
  * per exception (connects, refusals, rejects, drops by reason). */
 struct drv_fe_pkts {
+	__u64 sock_connects; /* socket LB: connect()/sendmsg() translated */
 	__u64 tc_fwd_packets;
 	__u64 tc_fwd_bytes;
 	__u64 tc_reply_packets;
@@ -290,7 +291,7 @@ _Static_assert(sizeof(struct drv_sock_rnat_val) == 8, "drv_sock_rnat_val layout"
 _Static_assert(sizeof(struct drv_stats_key) == 4, "drv_stats_key layout");
 _Static_assert(sizeof(struct drv_stats_val) == 16, "drv_stats_val layout");
 _Static_assert(sizeof(struct drv_svc_name) == 64, "drv_svc_name layout");
-_Static_assert(sizeof(struct drv_fe_pkts) == 64, "drv_fe_pkts layout");
+_Static_assert(sizeof(struct drv_fe_pkts) == 72, "drv_fe_pkts layout");
 _Static_assert(sizeof(struct drv_attach) == 20, "drv_attach layout");
 #endif
 

@@ -52,11 +52,12 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__type(key, struct drv_sock_rnat_key);
 	__type(value, struct drv_sock_rnat_val);
 	__uint(max_entries, DRV_SOCK_RNAT_MAP_SIZE_DEFAULT);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} drv_sknat4 SEC(".maps");
+} drv_sknat5 SEC(".maps");
 
 /* Maglev: rev-NAT id -> inner array of backend ids. BPF_F_INNER_MAP lets each inner table
  * have its own size, so a service's memory is bounded by its own table, not the largest. */
@@ -122,7 +123,7 @@ struct {
 	__type(value, struct drv_fe_pkts);
 	__uint(max_entries, DRV_REVNAT_MAP_SIZE_DEFAULT);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} drv_pkts1 SEC(".maps");
+} drv_pkts2 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);

@@ -58,7 +58,7 @@ _Static_assert(DP_MAP_PKTS + 1 == DP_MAP_COUNT, "map_names covers enum dp_map");
 static int remove_map_pins(const char *pin_root, bool stale_only);
 
 static const char *const cgroup_progs[] = {"drv_connect4", "drv_sendmsg4", "drv_recvmsg4",
-					   "drv_getpeer4", "drv_sockrel4"};
+					   "drv_getpeer4"};
 
 struct dataplane {
 	struct dp_opts o;

@@ -88,6 +88,7 @@ int stats_collect(int stats_fd, int pkts_fd, int revnat_fd, struct stats_row **o
 			if (bpf_map_lookup_elem(pkts_fd, &id, pv))
 				continue;
 			for (int i = 0; i < ncpu; i++) {
+				t.sock_connects += pv[i].sock_connects;
 				t.tc_fwd_packets += pv[i].tc_fwd_packets;
 				t.tc_fwd_bytes += pv[i].tc_fwd_bytes;
 				t.tc_reply_packets += pv[i].tc_reply_packets;
@@ -97,8 +98,11 @@ int stats_collect(int stats_fd, int pkts_fd, int revnat_fd, struct stats_row **o
 				t.xdp_reply_packets += pv[i].xdp_reply_packets;
 				t.xdp_reply_bytes += pv[i].xdp_reply_bytes;
 			}
-			err = push(&r, (uint16_t)id, DRV_PATH_TC, DRV_STAT_FWD, t.tc_fwd_packets,
-				   t.tc_fwd_bytes);
+			err = push(&r, (uint16_t)id, DRV_PATH_SOCK, DRV_STAT_CONNECT,
+				   t.sock_connects, 0);
+			if (!err)
+				err = push(&r, (uint16_t)id, DRV_PATH_TC, DRV_STAT_FWD,
+					   t.tc_fwd_packets, t.tc_fwd_bytes);
 			if (!err)
 				err = push(&r, (uint16_t)id, DRV_PATH_TC, DRV_STAT_REPLY,
 					   t.tc_reply_packets, t.tc_reply_bytes);

@@ -10,7 +10,8 @@
 #   --trials N         interleaved repeats                      [3]
 #   --modes LIST       subset of: none ipt-nft ipt-nft-first ipt-legacy ipt-legacy-first
 #                      nft drover-tc drover-sock                 [all]
-#   --out DIR          where proxy.json, proxy.md, proxy-*.svg go [bench/results]
+#   --out DIR          where proxy.json, proxy.md, proxy-*.svg go [bench/results; with
+#                      --quick bench/results/quick, so the checked-in full results stay]
 #
 # Every trial builds a fresh topology (scripts/lib/topo.sh: node namespace, client pod,
 # three backend pods running drover-httpd) so that no mode inherits conntrack or netfilter
@@ -35,7 +36,7 @@ QUICK=0
 SERVICES="1,1000,10000"
 TRIALS=3
 MODES="none ipt-nft ipt-nft-first ipt-legacy ipt-legacy-first nft drover-tc drover-sock"
-OUT=$TOP/bench/results
+OUT=""
 ARGS="$*"
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -49,6 +50,10 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
+if [ -z "$OUT" ]; then
+	OUT=$TOP/bench/results
+	[ "${QUICK:-0}" = 1 ] && OUT=$TOP/bench/results/quick
+fi
 if [ "$QUICK" = 1 ]; then
 	[[ $ARGS == *--services* ]] || SERVICES="1,1000"
 	[[ $ARGS == *--trials* ]] || TRIALS=1

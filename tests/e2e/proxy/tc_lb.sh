@@ -13,7 +13,7 @@ write_slice "$m/web-eps.yaml" web 10.244.1.11 10.244.1.12 10.244.1.13
 write_service "$m/empty.yaml" empty 10.96.0.11
 write_service "$m/sticky.yaml" sticky 10.96.0.12 "sessionAffinity: ClientIP"
 write_slice "$m/sticky-eps.yaml" sticky 10.244.1.11 10.244.1.12 10.244.1.13
-topo_proxy --manifests "$m" --node node1 --no-socket-lb
+topo_proxy --manifests "$m" --node node1 --no-socket-lb --gc-interval 1 --ct-timeout-other 2
 
 got=$(distinct_bodies 30 in_pod_nolb c1 curl -s --max-time 10 http://10.96.0.10/)
 expect_eq "$got" "backend-1 backend-2 backend-3" "ClusterIP over tc reaches every backend"
@@ -55,3 +55,10 @@ expect_ge "$rep" 100 "tc reply packets"
 expect_ge "$rej" 1 "tc ICMP rejects"
 expect_eq "$sock" 0 "socket path must not have seen this traffic"
 pass "counters: tc forwarded=$fwd reply=$rep rejected=$rej, socket=$sock; $ct"
+
+# Idle UDP flows leave conntrack after their timeout (2 s here), by the proxy's GC.
+udp_ct() { drover_bpf ct | grep -c "^UDP" || true; }
+for _ in $(seq 1 600); do [ "$(udp_ct)" = 0 ] && break; sleep 0.1; done
+expect_eq "$(udp_ct)" 0 "UDP conntrack entries after their idle timeout"
+expect_ge "$(drover_bpf ct | grep -c "^TCP" || true)" 1 "TCP entries (6 h timeout) still there"
+pass "conntrack GC removed the idle UDP flows, kept the TCP ones"

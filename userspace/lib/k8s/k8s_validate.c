@@ -210,8 +210,8 @@ static void v_enum(struct vctx *c, const struct k8s_vnode *n, const struct k8s_s
 
 	/* "" is "unset" (defaulted later). Kubernetes accepts unknown values of some enums, so
 	 * this is a Strict-only check; the API server may relax it per kind (K8S_CHECK_NO_ENUMS). */
-	if (!e || s->len == 0 || c->fv != K8S_FV_STRICT || (c->checks & K8S_CHECK_NO_ENUMS) ||
-	    k8s_enum_has(e, s->str, s->len))
+	if (!e || e->open || s->len == 0 || c->fv != K8S_FV_STRICT ||
+	    (c->checks & K8S_CHECK_NO_ENUMS) || k8s_enum_has(e, s->str, s->len))
 		return;
 	for (size_t i = 0; i < e->nvalues; i++) {
 		if (i)

@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* fieldset (stub) */
+#include "api_managed.h"

@@ -363,8 +363,8 @@ static void validate_service(struct api_admit *a)
 				break;
 			}
 		}
-		if (jv_get(p, "nodePort") && type && strcmp(type, "NodePort") != 0 &&
-		    strcmp(type, "LoadBalancer") != 0) {
+		if (jv_path_int(p, "nodePort", &port) == 0 && port && type &&
+		    strcmp(type, "NodePort") != 0 && strcmp(type, "LoadBalancer") != 0) {
 			snprintf(f, sizeof(f), "spec.ports[%zu].nodePort", i);
 			cause(a, f, "FieldValueForbidden",
 			      "Forbidden: may not be used when `type` is '%s'", type);

@@ -110,8 +110,15 @@ static void *watch_thread(void *arg)
 		for (int i = 0; i < n; i++) {
 			struct api_watch *w = lookup(ws, evs[i].data.u64 >> 2);
 
-			if (w)
-				wake(w);
+			if (!w)
+				continue;
+			/* the client hung up: end the stream so that the connection closes */
+			if ((evs[i].data.u64 & 3) == TAG_SOCK) {
+				pthread_mutex_lock(&w->mu);
+				w->ended = true;
+				pthread_mutex_unlock(&w->mu);
+			}
+			wake(w);
 		}
 		/* timers: bookmarks and timeouts, checked twice a second */
 		if (now - last_scan >= 500) {

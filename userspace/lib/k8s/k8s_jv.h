@@ -21,7 +21,7 @@
 
 #include "k8s.h"
 
-struct k8s_buf;
+#include "k8s_buf.h"
 
 enum jv_type {
 	JV_NULL = 0,

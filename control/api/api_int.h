@@ -188,8 +188,8 @@ void api_serve_openapi(struct api_req *r);
 int api_key(const struct api_resource *res, const char *ns, const char *name, char *buf,
 	    size_t size);
 /* List the stored objects of a resource in a namespace (NULL: all, or cluster scope). */
-int api_list_all(struct api_server *s, const struct api_resource *res, const char *ns,
-		 size_t limit, struct store_list *out);
+int api_list_all(struct api_server *s, const struct api_resource *res, const char *ns, size_t limit,
+		 struct store_list *out);
 /* Write a stored value with its resourceVersion spliced into metadata. */
 void api_emit_object(struct k8s_buf *b, const uint8_t *value, size_t len, uint64_t rev);
 /* Parse a stored value into d, with metadata.resourceVersion set; NULL if corrupt. */
@@ -228,6 +228,8 @@ struct jv *api_decode_body(struct api_req *r, struct jv_doc *d, const struct k8s
  * Kubernetes: absent means Warn for writes from 1.27). -EINVAL with the response set when the
  * argument is malformed. */
 int api_field_validation(struct api_req *r, enum k8s_field_validation *out);
+/* Decode the body of a server-side apply (YAML or JSON, apiVersion and kind required). */
+struct jv *api_decode_apply(struct api_req *r, struct jv_doc *d, const struct k8s_kind *kind);
 /* Decode a JSON/YAML/protobuf body of a given type (DeleteOptions, Scale, ...). */
 struct jv *api_decode_as(struct api_req *r, struct jv_doc *d, const struct k8s_type *type,
 			 enum k8s_field_validation fv);

@@ -258,6 +258,38 @@ struct jv *api_decode_as(struct api_req *r, struct jv_doc *d, const struct k8s_t
 	return NULL;
 }
 
+struct jv *api_decode_apply(struct api_req *r, struct jv_doc *d, const struct k8s_kind *kind)
+{
+	enum k8s_field_validation fv;
+	const char *p = r->body.p ? r->body.p : "";
+	struct jv *o;
+
+	if (api_field_validation(r, &fv) != 0)
+		return NULL;
+	/* an apply configuration is YAML, of which JSON (what kubectl sends) is a subset */
+	while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')
+		p++;
+	if (*p == '{')
+		o = decode_json(r, d, kind->type, kind->kind, kind->api_version, fv);
+	else
+		o = decode_yaml(r, d, kind->type, kind->kind, kind->api_version, fv);
+	if (!o)
+		return NULL;
+	if (!jv_path_str(o, "apiVersion") || !jv_path_str(o, "kind")) {
+		api_error(r, 400, "BadRequest",
+			  "apiVersion and kind must be set in an apply "
+			  "configuration");
+		return NULL;
+	}
+	if (check_type_meta(r, d, o, kind) != 0) {
+		if (r->state != REQ_DONE)
+			api_error(r, 500, "InternalError",
+				  "Internal error occurred: out of memory");
+		return NULL;
+	}
+	return o;
+}
+
 struct jv *api_decode_body(struct api_req *r, struct jv_doc *d, const struct k8s_kind *kind)
 {
 	enum k8s_field_validation fv;

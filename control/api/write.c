@@ -176,8 +176,8 @@ void api_h_create_object(struct hctx *c, struct jv *obj, const char *operation)
 			if (reject_invalid(c, &a, name))
 				goto out;
 			if (strcmp(operation, "Apply") != 0 &&
-			    api_managed_update(c->d, obj, NULL, c->manager, NULL, c->res->kind) !=
-				0)
+			    api_managed_update(c->d, obj, NULL, c->manager, NULL, c->res->kind,
+					       c->res->flags & API_RES_STATUS) != 0)
 				goto oom;
 		}
 		if (api_key(c->res, c->ns, name, c->key, sizeof(c->key)) < 0) {
@@ -349,7 +349,8 @@ int api_h_replace(struct hctx *c, struct jv *obj, struct jv *old, uint64_t rev,
 		goto out;
 	}
 	if (strcmp(operation, "Apply") != 0 &&
-	    api_managed_update(c->d, n, old, c->manager, c->sub, c->res->kind) != 0)
+	    api_managed_update(c->d, n, old, c->manager, c->sub, c->res->kind,
+			       c->res->flags & API_RES_STATUS) != 0)
 		goto oom;
 	if (jv_path(n, "metadata.deletionTimestamp") && finalizers_empty(n)) {
 		/* the last finalizer went: the object goes */

@@ -129,8 +129,10 @@ static int check_type_meta(struct api_req *r, struct jv_doc *d, struct jv *o,
 		return -EINVAL;
 	}
 	if (jv_set(d, o, "kind", jv_new_strz(d, kind->kind)) != 0 ||
-	    jv_set(d, o, "apiVersion", jv_new_strz(d, kind->api_version)) != 0)
+	    jv_set(d, o, "apiVersion", jv_new_strz(d, kind->api_version)) != 0) {
+		api_error(r, 500, "InternalError", "Internal error occurred: out of memory");
 		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -281,13 +283,7 @@ struct jv *api_decode_apply(struct api_req *r, struct jv_doc *d, const struct k8
 			  "configuration");
 		return NULL;
 	}
-	if (check_type_meta(r, d, o, kind) != 0) {
-		if (r->state != REQ_DONE)
-			api_error(r, 500, "InternalError",
-				  "Internal error occurred: out of memory");
-		return NULL;
-	}
-	return o;
+	return check_type_meta(r, d, o, kind) == 0 ? o : NULL;
 }
 
 struct jv *api_decode_body(struct api_req *r, struct jv_doc *d, const struct k8s_kind *kind)
@@ -298,13 +294,5 @@ struct jv *api_decode_body(struct api_req *r, struct jv_doc *d, const struct k8s
 	if (api_field_validation(r, &fv) != 0)
 		return NULL;
 	o = api_decode_as(r, d, kind->type, fv);
-	if (!o)
-		return NULL;
-	if (check_type_meta(r, d, o, kind) != 0) {
-		if (r->state != REQ_DONE)
-			api_error(r, 500, "InternalError",
-				  "Internal error occurred: out of memory");
-		return NULL;
-	}
-	return o;
+	return o && check_type_meta(r, d, o, kind) == 0 ? o : NULL;
 }

@@ -434,6 +434,15 @@ static bool node_empty(const struct fnode *n)
 	return !n->member && n->n == 0;
 }
 
+/* Remove child i of n. */
+static void drop_child(struct fnode *n, size_t i)
+{
+	node_free(n->kids[i]);
+	free(n->kids[i]);
+	memmove(n->kids + i, n->kids + i + 1, (n->n - i - 1) * sizeof(*n->kids));
+	n->n--;
+}
+
 /* a -= b */
 static void node_remove(struct fnode *a, const struct fnode *b)
 {
@@ -445,11 +454,7 @@ static void node_remove(struct fnode *a, const struct fnode *b)
 		if (bc) {
 			node_remove(a->kids[i], bc);
 			if (node_empty(a->kids[i])) {
-				node_free(a->kids[i]);
-				free(a->kids[i]);
-				memmove(a->kids + i, a->kids + i + 1,
-					(a->n - i - 1) * sizeof(*a->kids));
-				a->n--;
+				drop_child(a, i);
 				continue;
 			}
 		}
@@ -498,11 +503,7 @@ static void node_intersect(struct fset *s, struct fnode *out, const struct fnode
 	/* drop children that came out empty */
 	for (size_t i = 0; i < out->n;) {
 		if (node_empty(out->kids[i])) {
-			node_free(out->kids[i]);
-			free(out->kids[i]);
-			memmove(out->kids + i, out->kids + i + 1,
-				(out->n - i - 1) * sizeof(*out->kids));
-			out->n--;
+			drop_child(out, i);
 			continue;
 		}
 		i++;
@@ -524,11 +525,7 @@ void fset_drop_top(struct fset *s, const char *field, bool keep_only)
 		bool match = strcmp(s->root.kids[i]->name, name) == 0;
 
 		if (match != keep_only) {
-			node_free(s->root.kids[i]);
-			free(s->root.kids[i]);
-			memmove(s->root.kids + i, s->root.kids + i + 1,
-				(s->root.n - i - 1) * sizeof(*s->root.kids));
-			s->root.n--;
+			drop_child(&s->root, i);
 			continue;
 		}
 		i++;

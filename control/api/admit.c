@@ -389,8 +389,7 @@ static void validate_data_keys(struct api_admit *a, const char *key)
 {
 	char f[320];
 
-	for (const struct jv *k = jv_get(a->obj, key) ? jv_get(a->obj, key)->head : NULL; k;
-	     k = k->next) {
+	for (const struct jv *k = jv_first(jv_get(a->obj, key)); k; k = k->next) {
 		bool ok = k->klen > 0 && k->klen <= 253 && strcmp(k->key, ".") != 0 &&
 			  strcmp(k->key, "..") != 0;
 

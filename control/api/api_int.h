@@ -234,6 +234,14 @@ struct jv *api_decode_apply(struct api_req *r, struct jv_doc *d, const struct k8
 struct jv *api_decode_as(struct api_req *r, struct jv_doc *d, const struct k8s_type *type,
 			 enum k8s_field_validation fv);
 
+/* ---- yaml.c ---- */
+
+/* Parse one YAML object as k8s_obj_parse does, in a child process (libfyaml must not take
+ * the server down): 0 and *json (malloc'd canonical JSON), -EINVAL with errs filled (also
+ * when the parser hangs or dies), or -errno. Warnings are added to errs either way. */
+int api_yaml_parse(const char *buf, size_t len, const struct k8s_parse_opts *po,
+		   struct k8s_errors *errs, char **json, size_t *jlen);
+
 /* ---- handler.c: the verbs ---- */
 
 /* Serve a resource request (any verb); sets the response or starts a watch. */

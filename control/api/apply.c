@@ -236,12 +236,12 @@ static void count_cb(const char *path, void *ud)
 	(*(size_t *)ud)++;
 }
 
-static void reply_conflicts(struct hctx *c, struct api_mentry *e, struct fset **conf, size_t n)
+/* The 409 Status of the conflicts, into out. */
+static void conflict_status(struct k8s_buf *out, struct api_mentry *e, struct fset **conf, size_t n)
 {
 	struct conflict_ctx cc = {0};
 	size_t total = 0;
 	char who[320];
-	struct k8s_buf out = {0};
 
 	for (size_t i = 0; i < n; i++)
 		if (conf[i])
@@ -262,47 +262,43 @@ static void reply_conflicts(struct hctx *c, struct api_mentry *e, struct fset **
 		}
 		fset_each_path(conf[i], on_conflict_path, &cc);
 	}
-	k8s_buf_puts(&out, "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":"
-			   "\"Failure\",\"message\":");
-	k8s_buf_json_string(&out, cc.msg.p ? cc.msg.p : "", cc.msg.len);
-	k8s_buf_puts(&out, ",\"reason\":\"Conflict\",\"details\":{\"causes\":[");
+	k8s_buf_puts(out, "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":"
+			  "\"Failure\",\"message\":");
+	k8s_buf_json_string(out, cc.msg.p ? cc.msg.p : "", cc.msg.len);
+	k8s_buf_puts(out, ",\"reason\":\"Conflict\",\"details\":{\"causes\":[");
 	if (cc.causes.p)
-		k8s_buf_puts(&out, cc.causes.p);
-	k8s_buf_puts(&out, "]},\"code\":409}");
-	api_reply_buf(c->r, 409, &out);
+		k8s_buf_puts(out, cc.causes.p);
+	k8s_buf_puts(out, "]},\"code\":409}");
 	k8s_buf_free(&cc.msg);
 	k8s_buf_free(&cc.causes);
 }
 
 /* ---- apply ---- */
 
-struct applied {
-	struct fset *set;  /* what the configuration sets */
-	struct jv *merged; /* the new object */
-};
-
-/* Merge cfg into live and settle ownership; 0 (response not set), -EBUSY (conflicts, 409
- * set), -ENOMEM. live NULL: a create. */
-static int apply_to(struct hctx *c, const struct jv *live, const struct jv *cfg, bool force,
-		    struct applied *out)
+int api_apply_compute(const struct api_apply_in *in, const struct jv *live, struct jv *cfg,
+		      struct jv **merged, struct k8s_buf *conflicts)
 {
-	const struct k8s_kind *k = c->res->kind;
-	bool has_status = c->res->flags & API_RES_STATUS;
+	const struct k8s_kind *k = in->kind;
 	struct k8s_value tv = {.kind = K8S_V_STRUCT, .type = k->type};
 	struct api_mentry *e = NULL, *me;
-	struct fset **conf = NULL, *modified = NULL, *others = NULL, *gone = NULL;
+	struct fset *set, **conf = NULL, *modified = NULL, *others = NULL, *gone = NULL;
+	struct jv *out;
 	size_t n = 0;
 	bool any = false;
 	int err = -ENOMEM;
 
-	default_keys(c->d, (struct jv *)cfg, &tv, 0);
-	out->set = fset_new();
-	if (!out->set || fset_of_object(out->set, cfg, k->type) != 0)
+	default_keys(in->d, cfg, &tv, 0);
+	set = fset_new();
+	if (!set || fset_of_object(set, cfg, k->type) != 0) {
+		fset_free(set);
 		return -ENOMEM;
-	api_managed_scope(out->set, c->sub, has_status);
-	out->merged = live ? merge(c->d, live, cfg, NULL, &tv, 0) : jv_copy(c->d, cfg);
-	if (!out->merged)
+	}
+	api_managed_scope(set, in->sub, in->has_status);
+	out = live ? merge(in->d, live, cfg, NULL, &tv, 0) : jv_copy(in->d, cfg);
+	if (!out) {
+		fset_free(set);
 		return -ENOMEM;
+	}
 	e = api_mentries_parse(live ? live : cfg, &n);
 	if (!e)
 		goto out;
@@ -316,11 +312,11 @@ static int apply_to(struct hctx *c, const struct jv *live, const struct jv *cfg,
 	}
 	conf = calloc(n + 1, sizeof(*conf));
 	modified = fset_new();
-	if (!conf || !modified || (live && fset_diff(modified, live, out->merged, k->type) != 0))
+	if (!conf || !modified || (live && fset_diff(modified, live, out, k->type) != 0))
 		goto out;
-	api_managed_scope(modified, c->sub, has_status);
+	api_managed_scope(modified, in->sub, in->has_status);
 	for (size_t i = 0; i < n; i++) {
-		bool self = jv_is_str(jv_get(e[i].entry, "manager"), c->manager) &&
+		bool self = jv_is_str(jv_get(e[i].entry, "manager"), in->manager) &&
 			    jv_is_str(jv_get(e[i].entry, "operation"), "Apply");
 
 		if (self)
@@ -335,8 +331,8 @@ static int apply_to(struct hctx *c, const struct jv *live, const struct jv *cfg,
 		}
 		any = true;
 	}
-	if (any && !force) {
-		reply_conflicts(c, e, conf, n);
+	if (any && !in->force) {
+		conflict_status(conflicts, e, conf, n);
 		err = -EBUSY;
 		goto out;
 	}
@@ -346,7 +342,7 @@ static int apply_to(struct hctx *c, const struct jv *live, const struct jv *cfg,
 			fset_remove(e[i].set, conf[i]);
 			e[i].changed = true;
 		}
-	me = api_mentry_get(c->d, &e, &n, c->manager, "Apply", c->sub, k->api_version);
+	me = api_mentry_get(in->d, &e, &n, in->manager, "Apply", in->sub, k->api_version);
 	if (!me)
 		goto out;
 	/* what this manager applied before and no longer does goes, unless others own it */
@@ -354,20 +350,23 @@ static int apply_to(struct hctx *c, const struct jv *live, const struct jv *cfg,
 	others = fset_new();
 	if (!gone || !others || fset_union(gone, me->set) != 0)
 		goto out;
-	fset_remove(gone, out->set);
+	fset_remove(gone, set);
 	for (size_t i = 0; i < n; i++)
 		if (&e[i] != me && fset_union(others, e[i].set) != 0)
 			goto out;
 	fset_remove(gone, others);
 	if (live && !fset_empty(gone))
-		fset_delete_from(out->merged, gone, k->type);
+		fset_delete_from(out, gone, k->type);
 	fset_free(me->set);
-	me->set = out->set;
-	out->set = NULL;
+	me->set = set;
+	set = NULL;
 	me->changed = true;
-	jv_set(c->d, me->entry, "apiVersion", jv_new_strz(c->d, k->api_version));
-	err = api_mentries_store(c->d, out->merged, e, n);
+	jv_set(in->d, me->entry, "apiVersion", jv_new_strz(in->d, k->api_version));
+	err = api_mentries_store(in->d, out, e, n);
+	if (!err)
+		*merged = out;
 out:
+	fset_free(set);
 	for (size_t i = 0; conf && i < n; i++)
 		fset_free(conf[i]);
 	free(conf);
@@ -380,9 +379,14 @@ out:
 
 void api_op_apply(struct hctx *c)
 {
-	struct jv *cfg, *live;
-	struct applied a = {0};
-	bool force = api_arg_true(c->r, "force");
+	struct api_apply_in in = {.d = c->d,
+				  .kind = c->res->kind,
+				  .has_status = c->res->flags & API_RES_STATUS,
+				  .manager = c->manager,
+				  .sub = c->sub,
+				  .force = api_arg_true(c->r, "force")};
+	struct jv *cfg, *live, *merged = NULL;
+	struct k8s_buf conflicts = {0};
 	uint64_t rev;
 	const char *name;
 	int err;
@@ -404,32 +408,28 @@ void api_op_apply(struct hctx *c)
 	}
 	for (int i = 0; i < MAX_RETRIES; i++) {
 		err = api_h_load(c, c->key, &live, &rev);
-		if (err == -ENOENT) {
-			err = apply_to(c, NULL, cfg, force, &a);
-			fset_free(a.set);
-			if (err == -ENOMEM)
-				api_error(c->r, 500, "InternalError",
-					  "Internal error occurred: out of memory");
-			if (!err)
-				api_h_create_object(c, a.merged, "Apply");
-			return;
-		}
-		if (err) {
+		if (err && err != -ENOENT) {
 			api_error_store(c->r, c->res, c->name, err);
 			return;
 		}
-		err = apply_to(c, live, cfg, force, &a);
-		fset_free(a.set);
-		a.set = NULL;
-		if (err == -EBUSY)
+		if (err == -ENOENT)
+			live = NULL;
+		err = api_apply_compute(&in, live, cfg, &merged, &conflicts);
+		if (err == -EBUSY) {
+			api_reply_buf(c->r, 409, &conflicts);
 			return;
+		}
 		if (err) {
 			api_error(c->r, 500, "InternalError",
 				  "Internal error occurred: out of memory");
 			return;
 		}
-		jv_del(jv_get(a.merged, "metadata"), "resourceVersion");
-		err = api_h_replace(c, a.merged, live, rev, 0, "Apply");
+		if (!live) {
+			api_h_create_object(c, merged, "Apply");
+			return;
+		}
+		jv_del(jv_get(merged, "metadata"), "resourceVersion");
+		err = api_h_replace(c, merged, live, rev, 0, "Apply");
 		if (err != -STORE_ECONFLICT)
 			return;
 	}

@@ -76,7 +76,6 @@ static void decode_failed(struct api_req *r, const char *kind, const char *versi
 			  const struct k8s_errors *e)
 {
 	struct k8s_buf msg = {0}, strict = {0};
-	size_t nother = 0;
 
 	for (size_t i = 0; i < e->n; i++) {
 		const struct k8s_cause *c = &e->causes[i];
@@ -89,7 +88,6 @@ static void decode_failed(struct api_req *r, const char *kind, const char *versi
 		if (!is_strict && c->field[0])
 			k8s_buf_printf(b, "%s: ", c->field);
 		k8s_buf_puts(b, c->message);
-		nother += !is_strict;
 	}
 	if (strict.len) {
 		if (msg.len)
@@ -183,35 +181,34 @@ static struct jv *decode_yaml(struct api_req *r, struct jv_doc *d, const struct 
 				    .type = type,
 				    .max_bytes = r->srv->cfg.max_body,
 				    .checks = K8S_CHECK_NO_ENUMS | K8S_CHECK_NO_REQUIRED};
+	struct k8s_validate_opts vo = {.validation = K8S_FV_IGNORE,
+				       .checks = K8S_CHECK_NO_ENUMS | K8S_CHECK_NO_REQUIRED};
 	struct k8s_errors e = {0};
-	struct k8s_obj *obj = k8s_obj_parse(r->body.p ? r->body.p : "", r->body.len, &po, &e);
 	struct jv *o = NULL;
+	char *json = NULL;
+	size_t len = 0;
+	int err = api_yaml_parse(r->body.p ? r->body.p : "", r->body.len, &po, &e, &json, &len);
 
-	if (!obj) {
+	if (err == -EINVAL) {
 		decode_failed(r, kname, version, &e);
-		k8s_errors_free(&e);
-		return NULL;
+		goto out;
+	}
+	if (err) {
+		api_error(r, 500, "InternalError", "Internal error occurred: yaml: %s",
+			  strerror(-err));
+		goto out;
 	}
 	add_warnings(r, &e);
 	k8s_errors_free(&e);
-	o = k8s_jv_from_node(d, k8s_obj_root(obj));
-	k8s_obj_free(obj);
-	if (!o) {
-		api_error(r, 400, "BadRequest",
-			  "%s in version \"%s\" cannot be handled as a %s: "
-			  "the document has no JSON form",
-			  kname, version, kname);
-		return NULL;
-	}
-	/* normalize as a JSON body would be (nulls, empty omitempty collections) */
-	struct k8s_validate_opts vo = {.validation = K8S_FV_IGNORE,
-				       .checks = K8S_CHECK_NO_ENUMS | K8S_CHECK_NO_REQUIRED};
-	if (k8s_jv_decode(o, type, &vo, &e) != 0) {
-		k8s_errors_free(&e);
+	o = jv_parse(d, json, len, NULL);
+	/* normalized as a JSON body is (nulls, empty omitempty collections) */
+	if (!o || k8s_jv_decode(o, type, &vo, &e) != 0) {
 		api_error(r, 500, "InternalError", "Internal error occurred: decode");
-		return NULL;
+		o = NULL;
 	}
+out:
 	k8s_errors_free(&e);
+	free(json);
 	return o;
 }
 

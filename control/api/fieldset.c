@@ -322,7 +322,7 @@ static void diff_members(struct fset *s, struct fnode *n, const struct jv *a, co
 	for (int side = 0; side < 2 && !s->oom; side++) {
 		const struct jv *x = side ? b : a, *y = side ? a : b;
 
-		for (const struct jv *m = x ? x->head : NULL; m; m = m->next) {
+		for (const struct jv *m = jv_first(x); m; m = m->next) {
 			const struct jv *other = jv_getn(y, m->key, m->klen);
 			const struct k8s_field *f = t && t->kind == K8S_V_STRUCT
 							? k8s_field_findn(t->type, m->key, m->klen)
@@ -358,7 +358,7 @@ static void diff_members(struct fset *s, struct fnode *n, const struct jv *a, co
 static const struct jv *item_by_name(const struct jv *list, const char *name,
 				     const struct k8s_field *f, bool set)
 {
-	for (const struct jv *i = list ? list->head : NULL; i; i = i->next) {
+	for (const struct jv *i = jv_first(list); i; i = i->next) {
 		char *n = set ? elem_value(i) : elem_key(i, f->list_map_keys, f->patch_merge_key);
 		bool hit = n && strcmp(n, name) == 0;
 

@@ -342,15 +342,17 @@ static struct jv *value(struct pctx *c, const struct k8s_value *v, const struct 
 static void map_entry(struct pctx *c, struct jv *m, const struct k8s_value *v,
 		      const struct pbfield *f, int depth)
 {
-	struct pbr r = {f->data, f->data + f->len};
 	struct pbfield e, key = {0}, val = {0};
 	bool has_key = false, has_val = false;
 	struct jv *jv = NULL;
+	struct pbr r;
 
 	if (f->wire != 2) {
 		fail(c, "field %u: a map entry must be length-delimited", f->num);
 		return;
 	}
+	r.p = f->data;
+	r.end = f->data + f->len;
 	while (r.p < r.end && !c->failed) {
 		if (next_field(&r, &e) != 0) {
 			fail(c, "malformed map entry of field %u", f->num);

@@ -555,7 +555,7 @@ void api_label_selector_string(const struct jv *sel, char *buf, size_t size)
 		put(buf, size, &n, key);
 		if (strcmp(op, "In") == 0 || strcmp(op, "NotIn") == 0) {
 			put(buf, size, &n, strcmp(op, "In") == 0 ? " in (" : " notin (");
-			for (const struct jv *v = vals ? vals->head : NULL; v; v = v->next) {
+			for (const struct jv *v = jv_first(vals); v; v = v->next) {
 				if (v != vals->head)
 					put(buf, size, &n, ",");
 				put(buf, size, &n, v->type == JV_STRING ? v->s : "");
@@ -585,7 +585,7 @@ bool api_label_selector_matches(const struct jv *sel, const struct jv *labels)
 		if (!key || !op)
 			return false;
 		v = jv_get(labels, key);
-		for (const struct jv *x = vals ? vals->head : NULL; v && x; x = x->next)
+		for (const struct jv *x = jv_first(vals); v && x; x = x->next)
 			found |= jv_equal(x, v);
 		if ((strcmp(op, "In") == 0 && !found) || (strcmp(op, "NotIn") == 0 && found) ||
 		    (strcmp(op, "Exists") == 0 && !v) || (strcmp(op, "DoesNotExist") == 0 && v))

@@ -56,7 +56,7 @@ static const struct k8s_field *field_of(const struct k8s_value *t, const char *k
 
 static struct jv *find_by_key(const struct jv *list, const char *mk, const struct jv *keyval)
 {
-	for (struct jv *i = list ? list->head : NULL; i; i = i->next)
+	for (struct jv *i = jv_first(list); i; i = i->next)
 		if (i->type == JV_OBJECT && jv_equal(jv_get(i, mk), keyval))
 			return i;
 	return NULL;
@@ -64,7 +64,7 @@ static struct jv *find_by_key(const struct jv *list, const char *mk, const struc
 
 static struct jv *find_value(const struct jv *list, const struct jv *v)
 {
-	for (struct jv *i = list ? list->head : NULL; i; i = i->next)
+	for (struct jv *i = jv_first(list); i; i = i->next)
 		if (jv_equal(i, v))
 			return i;
 	return NULL;
@@ -263,7 +263,7 @@ static struct jv *merge_map(struct sctx *c, struct jv *orig, const struct jv *pa
 		if (has_prefix(p, DEL_PRIM)) {
 			field = p->key + strlen(DEL_PRIM);
 			list = jv_get(out, field);
-			for (const struct jv *v = p->head; list && v; v = v->next) {
+			for (const struct jv *v = jv_first(p); list && v; v = v->next) {
 				struct jv *hit;
 
 				while ((hit = find_value(list, v)))

@@ -202,7 +202,7 @@ static void format_labels(struct cell *c, const struct jv *m)
 
 static bool cond_true(const struct jv *conds, const char *type)
 {
-	for (const struct jv *c = conds ? conds->head : NULL; c; c = c->next)
+	for (const struct jv *c = jv_first(conds); c; c = c->next)
 		if (jv_is_str(jv_get(c, "type"), type))
 			return jv_is_str(jv_get(c, "status"), "True");
 	return false;

@@ -583,10 +583,7 @@ static int parse_delopts(struct hctx *c, struct delopts *o, const struct jv *bod
 
 static bool has_finalizer(const struct jv *obj, const char *f)
 {
-	for (const struct jv *i = jv_path(obj, "metadata.finalizers")
-				      ? jv_path(obj, "metadata.finalizers")->head
-				      : NULL;
-	     i; i = i->next)
+	for (const struct jv *i = jv_first(jv_path(obj, "metadata.finalizers")); i; i = i->next)
 		if (jv_is_str(i, f))
 			return true;
 	return false;
@@ -609,7 +606,7 @@ static void remove_finalizer(struct jv *obj, const char *f)
 {
 	struct jv *arr = jv_path(obj, "metadata.finalizers"), *prev = NULL, *i, *next;
 
-	for (i = arr ? arr->head : NULL; i; i = next) {
+	for (i = jv_first(arr); i; i = next) {
 		next = i->next;
 		if (jv_is_str(i, f))
 			jv_unlink(arr, prev, i);
@@ -682,7 +679,7 @@ static void process_gc_finalizers(struct hctx *c, struct jv *obj)
 			struct jv *refs = jv_path(dep, "metadata.ownerReferences"), *prev = NULL;
 			bool owned = false;
 
-			for (struct jv *ref = refs ? refs->head : NULL, *next; ref; ref = next) {
+			for (struct jv *ref = jv_first(refs), *next; ref; ref = next) {
 				next = ref->next;
 				if (jv_is_str(jv_get(ref, "uid"), uid)) {
 					owned = true;

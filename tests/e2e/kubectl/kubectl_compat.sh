@@ -365,5 +365,13 @@ has 'namespaces "ssa" not found'
 bad get-deleted k get deploy web
 has "NotFound"
 
+# the server stops cleanly; a sanitizer build reports what it found in its log
+kill "${PIDS[0]}" 2>/dev/null
+wait "${PIDS[0]}" 2>/dev/null
+if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$WORK/server.log"; then
+	FAILS=$((FAILS + 1))
+	echo "FAIL [$V] the server's sanitizers reported errors:" >&2
+	grep -A30 -E "AddressSanitizer|LeakSanitizer|runtime error:" "$WORK/server.log" | head -80 >&2
+fi
 echo "[$V] $CHECKS checks, $FAILS failed"
 [ $FAILS -eq 0 ]

@@ -201,6 +201,18 @@ static void test_generate_name_and_decode(void **state)
 	assert_int_equal(r.code, 201);
 	assert_string_equal(str(r.json, "data[true]"), "yes");
 	tresp_free(&r);
+	/* YAML that crashes or hangs libfyaml 0.7.12: a 400, and the server carries on */
+	treq(t, "POST", "/api/v1/namespaces/default/configmaps", "application/yaml",
+	     "metadata:\n  name: y2\n? e:\t:\n", NULL, &r);
+	assert_int_equal(r.code, 400);
+	tresp_free(&r);
+	treq(t, "POST", "/api/v1/namespaces/default/configmaps", "application/yaml",
+	     "%met\xc3\x28"
+	     "a:\n",
+	     NULL, &r);
+	assert_int_equal(r.code, 400);
+	assert_non_null(strstr(r.body, "invalid UTF-8"));
+	tresp_free(&r);
 	treq(t, "POST", "/api/v1/namespaces/default/configmaps", "text/plain", "x", NULL, &r);
 	assert_int_equal(r.code, 415);
 	tresp_free(&r);

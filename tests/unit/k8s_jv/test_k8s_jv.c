@@ -261,13 +261,53 @@ static void test_decode_normalizes(void **state)
 	free(out);
 }
 
+/* Collapsing duplicate keys relinks an object's members: a later duplicate moved forward
+ * must not lose the members after it (found by fuzz_api_decode). */
+static void test_duplicates_relinked(void **state)
+{
+	struct jv_doc *d = jv_doc_new();
+	struct jv *v = parse(d, "{\"x\":1,\"r\":1,\"y\":2,\"r\":3,\"z\":4,\"r\":5}");
+	struct k8s_validate_opts vo = {.validation = K8S_FV_IGNORE};
+	struct k8s_errors e = {0};
+	char *s;
+
+	(void)state;
+	assert_int_equal(k8s_jv_decode(v, NULL, &vo, &e), 0);
+	s = jv_to_json(v, NULL);
+	assert_string_equal(s, "{\"x\":1,\"r\":5,\"y\":2,\"z\":4}");
+	free(s);
+	k8s_errors_free(&e);
+	jv_doc_free(d);
+}
+
+/* YAML must be UTF-8: go-yaml refuses other bytes, and libfyaml 0.7.12 loops forever on a
+ * directive holding them (found by fuzz_api_decode). */
+static void test_yaml_invalid_utf8(void **state)
+{
+	static const char bad[] = "apiVersion: v1\nkind: ConfigMap\n%met\x98\x9b\x9e\x8b"
+				  "a:\n";
+	struct k8s_parse_opts po = {0};
+	struct k8s_errors e = {0};
+
+	(void)state;
+	assert_null(k8s_obj_parse(bad, sizeof(bad) - 1, &po, &e));
+	assert_int_equal(e.n, 1);
+	assert_string_equal(e.causes[0].message, "yaml: line 3, column 5: invalid UTF-8 octet");
+	k8s_errors_free(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse_errors),      cmocka_unit_test(test_depth),
-	    cmocka_unit_test(test_strings),	      cmocka_unit_test(test_objects),
-	    cmocka_unit_test(test_copy_equal),	      cmocka_unit_test(test_decode_matches_fy),
+	    cmocka_unit_test(test_parse_errors),
+	    cmocka_unit_test(test_depth),
+	    cmocka_unit_test(test_strings),
+	    cmocka_unit_test(test_objects),
+	    cmocka_unit_test(test_copy_equal),
+	    cmocka_unit_test(test_decode_matches_fy),
 	    cmocka_unit_test(test_decode_normalizes),
+	    cmocka_unit_test(test_yaml_invalid_utf8),
+	    cmocka_unit_test(test_duplicates_relinked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

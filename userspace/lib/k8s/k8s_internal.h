@@ -108,6 +108,9 @@ void k8s_vscalar(struct k8s_vctx *c, const struct k8s_vnode *n, const struct k8s
 int k8s_validate_node(struct fy_node *n, const struct k8s_type *t,
 		      const struct k8s_validate_opts *o, const char *skip, struct k8s_errors *errs);
 
+/* Length of the valid multi-byte UTF-8 sequence at s (as Go's utf8.DecodeRune), 0 if
+ * invalid; *cp gets the rune. */
+size_t k8s_utf8_decode(const char *s, size_t len, unsigned *cp);
 /* A resolved scalar as JSON; -EINVAL when it has none (NaN, infinity). */
 int k8s_buf_json_scalar(struct k8s_buf *b, const struct k8s_scalar *s);
 

@@ -131,6 +131,11 @@ bool jv_is_str(const struct jv *v, const char *s);
 /* Semantic equality: object members compared by key regardless of order (last duplicate
  * wins), numbers by value. */
 bool jv_equal(const struct jv *a, const struct jv *b);
+/* First child of an object or array; NULL for scalars, empty containers and NULL. */
+static inline struct jv *jv_first(const struct jv *v)
+{
+	return v && (v->type == JV_ARRAY || v->type == JV_OBJECT) ? v->head : NULL;
+}
 /* Number of children of an object or array (0 for scalars and NULL). */
 static inline size_t jv_count(const struct jv *v)
 {

@@ -138,7 +138,7 @@ static void d_object(struct k8s_vctx *c, struct jv *o, const struct k8s_type *t,
 	struct jv *small_keep[16];
 	bool *dup = n <= 16 ? small_dup : malloc(n * sizeof(*dup));
 	struct jv **keep = n <= 16 ? small_keep : malloc(n * sizeof(*keep));
-	struct jv *m, *next;
+	struct jv *m;
 
 	if (!dup || !keep || find_dups(o, dup, keep) != 0) {
 		c->err = -ENOMEM;
@@ -179,12 +179,12 @@ static void d_object(struct k8s_vctx *c, struct jv *o, const struct k8s_type *t,
 		goto out;
 	/* rebuild: first position, last value; nulls and empty omitempty collections of a
 	 * struct dropped */
-	m = o->head;
+	/* keep[] says which node stands at each position (a later duplicate has the same
+	 * key): relinking by position never follows the nodes' links, which change here */
 	jv_clear(o);
-	for (i = 0; m; m = next, i++) {
+	for (i = 0; i < n; i++) {
 		struct jv *k = keep[i];
 
-		next = m->next;
 		if (!k)
 			continue;
 		if (t) {
@@ -195,10 +195,6 @@ static void d_object(struct k8s_vctx *c, struct jv *o, const struct k8s_type *t,
 			if (f && (f->flags & K8S_F_OMITEMPTY) && is_empty_collection(k) &&
 			    (f->value->kind == K8S_V_ARRAY || f->value->kind == K8S_V_MAP))
 				continue;
-		}
-		if (k != m) {
-			k->key = m->key;
-			k->klen = m->klen;
 		}
 		jv_push(o, k);
 	}

@@ -584,6 +584,25 @@ static int parse_input(struct pctx *p, const char *buf, size_t len)
 		p->json = true;
 		return parse_json_stream(p, buf, len);
 	}
+	/* YAML is printable UTF-8, as go-yaml's reader checks (libfyaml 0.7.12 loops forever
+	 * or crashes on some inputs outside it: found by fuzzing) */
+	for (size_t i = 0; i < len;) {
+		unsigned cp = (unsigned char)buf[i];
+		size_t n = cp < 0x80 ? 1 : k8s_utf8_decode(buf + i, len - i, &cp);
+		bool printable = cp == 0x09 || cp == 0x0a || cp == 0x0d ||
+				 (cp >= 0x20 && cp <= 0x7e) || cp == 0x85 ||
+				 (cp >= 0xa0 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) ||
+				 (cp >= 0x10000 && cp <= 0x10ffff);
+		int line, col;
+
+		if (n == 0 || !printable) {
+			pos_of(buf, i, &line, &col);
+			snprintf(msg, sizeof(msg), "yaml: line %d, column %d: %s", line, col,
+				 n ? "control characters are not allowed" : "invalid UTF-8 octet");
+			return fail(p, "", K8S_REASON_INVALID, line, col, msg);
+		}
+		i += n;
+	}
 	return parse_docs(p, buf, len);
 }
 

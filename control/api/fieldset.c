@@ -22,31 +22,30 @@ struct fnode {
 	size_t n, cap;
 };
 
+/* Nodes, names and child arrays live in the set's arena (one free for the whole set: a pod
+ * has a hundred paths); nodes taken out are just unlinked. */
 struct fset {
 	struct fnode root;
+	struct jv_doc *arena;
 	bool oom;
 };
 
 struct fset *fset_new(void)
 {
-	return calloc(1, sizeof(struct fset));
-}
+	struct fset *s = calloc(1, sizeof(struct fset));
 
-static void node_free(struct fnode *n)
-{
-	for (size_t i = 0; i < n->n; i++) {
-		node_free(n->kids[i]);
-		free(n->kids[i]);
+	if (s && !(s->arena = jv_doc_new())) {
+		free(s);
+		return NULL;
 	}
-	free(n->kids);
-	free(n->name);
+	return s;
 }
 
 void fset_free(struct fset *s)
 {
 	if (!s)
 		return;
-	node_free(&s->root);
+	jv_doc_free(s->arena);
 	free(s);
 }
 
@@ -84,18 +83,19 @@ static struct fnode *child(struct fset *s, struct fnode *n, const char *name)
 	at = -at - 1;
 	if (n->n == n->cap) {
 		size_t cap = n->cap ? n->cap * 2 : 4;
-		struct fnode **k = realloc(n->kids, cap * sizeof(*k));
+		struct fnode **k = jv_alloc(s->arena, cap * sizeof(*k));
 
 		if (!k) {
 			s->oom = true;
 			return NULL;
 		}
+		if (n->n)
+			memcpy(k, n->kids, n->n * sizeof(*k));
 		n->kids = k;
 		n->cap = cap;
 	}
-	c = calloc(1, sizeof(*c));
-	if (!c || !(c->name = strdup(name))) {
-		free(c);
+	c = jv_alloc(s->arena, sizeof(*c));
+	if (!c || !(c->name = jv_strndup(s->arena, name, strlen(name)))) {
 		s->oom = true;
 		return NULL;
 	}
@@ -114,9 +114,12 @@ static struct fnode *lookup(const struct fnode *n, const char *name)
 
 /* ---- path elements ---- */
 
-static char *elem_field(const char *name, size_t len)
+/* "f:<name>" into buf (size FIELD_NAME_MAX) when it fits, else malloc'd; NULL on -ENOMEM. */
+#define FIELD_NAME_MAX 256
+
+static char *elem_field(char *buf, const char *name, size_t len)
 {
-	char *s = malloc(len + 3);
+	char *s = len + 3 <= FIELD_NAME_MAX ? buf : malloc(len + 3);
 
 	if (s) {
 		memcpy(s, "f:", 2);
@@ -124,6 +127,12 @@ static char *elem_field(const char *name, size_t len)
 		s[len + 2] = 0;
 	}
 	return s;
+}
+
+static void elem_field_done(char *buf, char *name)
+{
+	if (name != buf)
+		free(name);
 }
 
 /* k:{"key":value,...}: the item's key fields, sorted by name (as structured-merge-diff). */
@@ -232,14 +241,14 @@ static void add_members(struct fset *s, struct fnode *n, const struct jv *o,
 		const struct k8s_value *ft = f				 ? f->value
 					     : t && t->kind == K8S_V_MAP ? t->elem
 									 : NULL;
-		char *name;
+		char *name, buf[FIELD_NAME_MAX];
 		struct fnode *c;
 
 		if (m->type == JV_NULL || (t && t->kind == K8S_V_STRUCT && (!f || !f->json)))
 			continue;
-		name = elem_field(m->key, m->klen);
+		name = elem_field(buf, m->key, m->klen);
 		c = name ? child(s, n, name) : NULL;
-		free(name);
+		elem_field_done(buf, name);
 		if (!c) {
 			s->oom = true;
 			return;
@@ -330,7 +339,7 @@ static void diff_members(struct fset *s, struct fnode *n, const struct jv *a, co
 			const struct k8s_value *ft = f				 ? f->value
 						     : t && t->kind == K8S_V_MAP ? t->elem
 										 : NULL;
-			char *name;
+			char *name, buf[FIELD_NAME_MAX];
 			struct fnode *c;
 
 			if (side && other)
@@ -339,9 +348,9 @@ static void diff_members(struct fset *s, struct fnode *n, const struct jv *a, co
 				continue;
 			if (other && jv_equal(m, other))
 				continue;
-			name = elem_field(m->key, m->klen);
+			name = elem_field(buf, m->key, m->klen);
 			c = name ? child(s, n, name) : NULL;
-			free(name);
+			elem_field_done(buf, name);
 			if (!c) {
 				s->oom = true;
 				return;
@@ -434,11 +443,9 @@ static bool node_empty(const struct fnode *n)
 	return !n->member && n->n == 0;
 }
 
-/* Remove child i of n. */
+/* Remove child i of n (its memory stays in the arena). */
 static void drop_child(struct fnode *n, size_t i)
 {
-	node_free(n->kids[i]);
-	free(n->kids[i]);
 	memmove(n->kids + i, n->kids + i + 1, (n->n - i - 1) * sizeof(*n->kids));
 	n->n--;
 }

@@ -513,7 +513,7 @@ static int start_daemon(struct api_server *s, struct sockaddr_in *sa)
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
 	    (unsigned)s->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned)s->cfg.idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-	    (size_t)(128 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
+	    (size_t)(32 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
 	    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_ARRAY,
 	    s->cfg.insecure_loopback ? none : tls, MHD_OPTION_END);
@@ -571,6 +571,9 @@ int api_server_start(const struct api_config *cfg, struct api_server **out)
 	snprintf(path, sizeof(path), "%s/store", s->data_dir);
 	so.dir = path;
 	so.history = s->cfg.store_history;
+	/* a snapshot rewrites every object: with Kubernetes objects (2-4 KiB each) the default
+	 * 64 MiB of log between snapshots means rewriting the whole store every ~20,000 writes */
+	so.snapshot_bytes = 512ull << 20;
 	err = store_open_embedded(&so, &s->store);
 	if (err) {
 		log_error(COMP, "store %s: %s", path, store_strerror(err));

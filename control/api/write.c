@@ -20,6 +20,7 @@
 #include "api_managed.h"
 #include "api_patch.h"
 #include "api_selector.h"
+#include "api_table.h"
 
 #define MAX_RETRIES 16
 
@@ -109,6 +110,21 @@ static int reply_stored(struct hctx *c, unsigned code, struct jv *obj, uint64_t 
 	jv_set(c->d, meta(c, obj), "resourceVersion", api_rv_node(c->d, rev));
 	api_h_reply_object(c, code, obj);
 	return 0;
+}
+
+/* Answer with the JSON just stored (its resourceVersion spliced in), unless a Table is
+ * wanted: no second serialization of the object. */
+static void reply_written(struct hctx *c, unsigned code, struct jv *obj, const char *json,
+			  size_t len, uint64_t rev)
+{
+	struct k8s_buf b = {0};
+
+	if (api_accept_table(c->r->accept)) {
+		reply_stored(c, code, obj, rev);
+		return;
+	}
+	api_emit_object(&b, (const uint8_t *)json, len, rev);
+	api_reply_buf(c->r, code, &b);
 }
 
 /* ---- create ---- */
@@ -205,7 +221,7 @@ void api_h_create_object(struct hctx *c, struct jv *obj, const char *operation)
 	api_admit_commit(&a);
 	if (strcmp(c->res->kind->resource, "namespaces") == 0)
 		api_ns_created(c->srv, name);
-	reply_stored(c, 201, obj, rev);
+	reply_written(c, 201, obj, json, len, rev);
 	goto out;
 oom:
 	api_admit_abort(&a);
@@ -375,7 +391,7 @@ int api_h_replace(struct hctx *c, struct jv *obj, struct jv *old, uint64_t rev,
 		goto out;
 	}
 	api_admit_commit(&a);
-	reply_stored(c, 200, n, nrev);
+	reply_written(c, 200, n, json, len, nrev);
 	goto out;
 oom:
 	api_admit_abort(&a);

@@ -25,13 +25,26 @@ struct jv_chunk {
 struct jv_doc {
 	struct jv_chunk *chunks;
 	size_t total;
+	/* the first chunk lives in the doc's own allocation: a small object (a 2 KiB pod and
+	 * its tree) costs one malloc */
+	struct jv_chunk first;
 };
 
-#define JV_CHUNK_MIN 4096u
+#define JV_CHUNK_MIN  4096u
+#define JV_FIRST_SIZE (16u * 1024u)
 
 struct jv_doc *jv_doc_new(void)
 {
-	return calloc(1, sizeof(struct jv_doc));
+	struct jv_doc *d = malloc(sizeof(struct jv_doc) + JV_FIRST_SIZE);
+
+	if (!d)
+		return NULL;
+	d->first.next = NULL;
+	d->first.used = 0;
+	d->first.size = JV_FIRST_SIZE;
+	d->chunks = &d->first;
+	d->total = JV_FIRST_SIZE;
+	return d;
 }
 
 void jv_doc_free(struct jv_doc *d)
@@ -42,7 +55,8 @@ void jv_doc_free(struct jv_doc *d)
 		return;
 	for (c = d->chunks; c; c = n) {
 		n = c->next;
-		free(c);
+		if (c != &d->first)
+			free(c);
 	}
 	free(d);
 }

@@ -122,7 +122,10 @@ struct api_req {
 	struct k8s_buf warnings; /* "Warning" header values, NUL-separated */
 	size_t nwarnings;
 	bool close; /* close the connection after the response */
-	struct api_watch *watch;
+	/* REQ_STREAM: a chunked response produced by a content reader (watches, big lists) */
+	ssize_t (*stream_read)(void *cls, uint64_t pos, char *buf, size_t max);
+	void (*stream_free)(void *cls);
+	void *stream_cls;
 	char user[128];
 };
 

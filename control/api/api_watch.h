@@ -33,8 +33,8 @@ int api_watchers_start(struct api_server *s);
 void api_watchers_stop(struct api_server *s);
 void api_watchers_free(struct api_server *s);
 
-/* Start a watch for r: on success r->state is REQ_STREAM and r->watch set; on failure the
- * response is set (an error). */
+/* Start a watch for r: on success r->state is REQ_STREAM with the watch as its stream; on
+ * failure the response is set (an error). */
 void api_watch_start(struct api_req *r, const struct api_watch_opts *o);
 /* libmicrohttpd's content reader of a watch response. */
 ssize_t api_watch_read(void *cls, uint64_t pos, char *buf, size_t max);

@@ -238,33 +238,140 @@ static void list_begin(struct k8s_buf *b, const struct hctx *c, const struct lis
 	k8s_buf_puts(b, "},\"items\":[");
 }
 
+/* The items of a list page, into b: JSON values as stored (resourceVersion spliced in) or
+ * re-read when a selector or a Table needs the tree. */
+struct list_out {
+	const struct api_resource *res;
+	struct listq q;
+	struct store_list l;
+	size_t pin_len; /* a pinned name's key length, or 0 */
+	size_t next;
+	bool first;
+};
+
+static void list_items(struct list_out *o, struct k8s_buf *b, size_t upto)
+{
+	for (; o->next < o->l.count && b->len < upto && !b->oom; o->next++) {
+		struct store_kv *kv = &o->l.items[o->next];
+		struct jv_doc *d;
+		struct jv *obj;
+
+		/* the key of a pinned name also prefixes longer names */
+		if (o->pin_len && kv->key_len != o->pin_len)
+			continue;
+		if (!o->q.table && !o->q.sel) {
+			if (!o->first)
+				k8s_buf_putc(b, ',');
+			o->first = false;
+			api_emit_object(b, kv->value, kv->value_len, kv->mod_rev);
+			continue;
+		}
+		d = jv_doc_new();
+		obj = d ? api_load_object(d, kv->value, kv->value_len, kv->mod_rev) : NULL;
+		if (obj && api_selector_match(o->q.sel, obj)) {
+			if (o->q.table) {
+				api_table_row(b, o->res, obj, (enum api_include_object)o->q.include,
+					      o->first);
+			} else {
+				if (!o->first)
+					k8s_buf_putc(b, ',');
+				k8s_jv_write_schema(b, obj, o->res->kind->type);
+			}
+			o->first = false;
+		}
+		jv_doc_free(d);
+	}
+}
+
+static void list_out_free(void *cls)
+{
+	struct list_out *o = cls;
+
+	if (!o)
+		return;
+	store_list_free(&o->l);
+	api_selector_free(o->q.sel);
+	free(o);
+}
+
+/* A long list streams: items are written as the connection takes them, so a list of any
+ * size costs one chunk of memory, not the whole response (store values are shared). */
+struct list_stream {
+	struct list_out o;
+	struct k8s_buf buf;
+	size_t off;
+	bool done;
+};
+
+static ssize_t list_stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+	struct list_stream *ls = cls;
+	size_t n;
+
+	(void)pos;
+	if (ls->off == ls->buf.len) {
+		ls->buf.len = ls->off = 0;
+		if (ls->done)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		list_items(&ls->o, &ls->buf, max);
+		if (ls->o.next >= ls->o.l.count) {
+			k8s_buf_puts(&ls->buf, "]}");
+			ls->done = true;
+		}
+		if (ls->buf.oom)
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+	}
+	n = ls->buf.len - ls->off < max ? ls->buf.len - ls->off : max;
+	memcpy(out, ls->buf.p + ls->off, n);
+	ls->off += n;
+	return (ssize_t)n;
+}
+
+static void list_stream_free(void *cls)
+{
+	struct list_stream *ls = cls;
+
+	if (!ls)
+		return;
+	store_list_free(&ls->o.l);
+	api_selector_free(ls->o.q.sel);
+	k8s_buf_free(&ls->buf);
+	free(ls);
+}
+
+/* Lists longer than this stream. */
+#define LIST_STREAM_ITEMS 256
+
 static void op_list(struct hctx *c)
 {
-	struct listq q;
-	struct store_list l = {0};
+	struct list_out *o = calloc(1, sizeof(*o));
 	struct store_list_opts lo = {0};
 	struct k8s_buf b = {0};
 	char prefix[1024];
 	const char *pin;
-	bool first = true;
 	int n, err;
 
-	if (parse_list_args(c, &q) != 0)
-		goto out;
-	if (list_revision(c, &q, &lo.rev) != 0)
+	if (!o) {
+		api_error(c->r, 500, "InternalError", "Internal error occurred: out of memory");
+		return;
+	}
+	o->res = c->res;
+	o->first = true;
+	if (parse_list_args(c, &o->q) != 0 || list_revision(c, &o->q, &lo.rev) != 0)
 		goto out;
 	/* metadata.name=x pins one key: read that prefix only */
-	pin = api_selector_name(q.sel);
+	pin = api_selector_name(o->q.sel);
 	n = api_key(c->res, c->ns, pin, prefix, sizeof(prefix));
 	if (n < 0) {
 		api_error(c->r, 400, "BadRequest", "name too long");
 		goto out;
 	}
+	o->pin_len = pin ? (size_t)n : 0;
 	lo.prefix = prefix;
 	lo.prefix_len = (size_t)n;
-	lo.limit = q.limit;
-	lo.continue_token = q.cont && q.cont[0] ? q.cont : NULL;
-	err = store_list(c->srv->store, &lo, &l);
+	lo.limit = o->q.limit;
+	lo.continue_token = o->q.cont && o->q.cont[0] ? o->q.cont : NULL;
+	err = store_list(c->srv->store, &lo, &o->l);
 	if (err == -STORE_ECOMPACTED) {
 		api_error(
 		    c->r, 410, "Expired",
@@ -284,43 +391,28 @@ static void op_list(struct hctx *c)
 		api_error_store(c->r, c->res, NULL, err);
 		goto out;
 	}
-	list_begin(&b, c, &q, l.rev, l.next);
-	k8s_buf_reserve(&b, l.count * 256);
-	for (size_t i = 0; i < l.count; i++) {
-		struct store_kv *kv = &l.items[i];
-		struct jv_doc *d;
-		struct jv *o;
+	list_begin(&b, c, &o->q, o->l.rev, o->l.next);
+	if (o->l.count > LIST_STREAM_ITEMS && c->r->conn) {
+		struct list_stream *ls = calloc(1, sizeof(*ls));
 
-		/* the key of a pinned name also prefixes longer names */
-		if (pin && kv->key_len != (size_t)n)
-			continue;
-		if (!q.table && !q.sel) {
-			if (!first)
-				k8s_buf_putc(&b, ',');
-			first = false;
-			api_emit_object(&b, kv->value, kv->value_len, kv->mod_rev);
-			continue;
+		if (ls) {
+			ls->o = *o;
+			ls->buf = b;
+			free(o);
+			c->r->stream_read = list_stream_read;
+			c->r->stream_free = list_stream_free;
+			c->r->stream_cls = ls;
+			c->r->ctype = "application/json";
+			c->r->state = REQ_STREAM;
+			return;
 		}
-		d = jv_doc_new();
-		o = d ? api_load_object(d, kv->value, kv->value_len, kv->mod_rev) : NULL;
-		if (o && api_selector_match(q.sel, o)) {
-			if (q.table) {
-				api_table_row(&b, c->res, o, (enum api_include_object)q.include,
-					      first);
-			} else {
-				if (!first)
-					k8s_buf_putc(&b, ',');
-				k8s_jv_write_schema(&b, o, c->res->kind->type);
-			}
-			first = false;
-		}
-		jv_doc_free(d);
 	}
+	k8s_buf_reserve(&b, o->l.count * 256);
+	list_items(o, &b, SIZE_MAX);
 	k8s_buf_puts(&b, "]}");
 	api_reply_buf(c->r, 200, &b);
 out:
-	store_list_free(&l);
-	api_selector_free(q.sel);
+	list_out_free(o);
 }
 
 static void op_watch(struct hctx *c)

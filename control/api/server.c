@@ -62,7 +62,8 @@ static void req_free(struct api_req *r)
 {
 	if (!r)
 		return;
-	api_watch_free(r->watch);
+	if (r->stream_free)
+		r->stream_free(r->stream_cls);
 	for (size_t i = 0; i < r->nargs; i++) {
 		free(r->args[i].key);
 		free(r->args[i].value);
@@ -179,8 +180,8 @@ static enum MHD_Result queue_stream(struct api_req *r)
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 
-	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, api_watch_read,
-						 r->watch, NULL);
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, r->stream_read,
+						 r->stream_cls, NULL);
 	if (!resp)
 		return MHD_NO;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,

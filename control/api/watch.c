@@ -568,7 +568,9 @@ void api_watch_start(struct api_req *r, const struct api_watch_opts *o)
 		goto fail;
 	}
 	pthread_mutex_unlock(&ws->lock);
-	r->watch = w;
+	r->stream_read = api_watch_read;
+	r->stream_free = (void (*)(void *))api_watch_free;
+	r->stream_cls = w;
 	r->state = REQ_STREAM;
 	return;
 fail:

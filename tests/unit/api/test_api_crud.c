@@ -315,6 +315,46 @@ static void test_list_select_page_table(void **state)
 	tresp_free(&r);
 }
 
+/* lists longer than a page of the stream are written as the connection takes them */
+static void test_list_stream(void **state)
+{
+	struct tsrv *t = *state;
+	struct tresp r;
+	struct jv *j;
+
+	tpost(t, "/api/v1/namespaces", "{\"metadata\":{\"name\":\"big\"}}", 201, &r);
+	tresp_free(&r);
+	for (int i = 0; i < 600; i++) {
+		char body[512];
+
+		snprintf(body, sizeof(body),
+			 "{\"metadata\":{\"name\":\"cm%03d\",\"labels\":{\"odd\":\"%d\"}},"
+			 "\"data\":{\"k\":\"%0200d\"}}",
+			 i, i % 2, i);
+		tpost(t, "/api/v1/namespaces/big/configmaps", body, 201, &r);
+		tresp_free(&r);
+	}
+	j = tget(t, "/api/v1/namespaces/big/configmaps", 200, &r);
+	assert_int_equal(jv_count(jv_get(j, "items")), 600);
+	assert_string_equal(str(j, "kind"), "ConfigMapList");
+	assert_string_equal(str(j, "items[599].metadata.name"), "cm599");
+	assert_non_null(jv_path(j, "items[0].metadata.resourceVersion"));
+	tresp_free(&r);
+	j = tget(t, "/api/v1/configmaps?labelSelector=odd%3D1", 200, &r);
+	assert_int_equal(jv_count(jv_get(j, "items")), 300);
+	assert_string_equal(str(j, "items[0].metadata.name"), "cm001");
+	tresp_free(&r);
+	treq(t, "GET", "/api/v1/namespaces/big/configmaps", NULL, NULL,
+	     "application/json;as=Table;v=v1;g=meta.k8s.io", &r);
+	assert_int_equal(r.code, 200);
+	assert_int_equal(jv_count(jv_get(r.json, "rows")), 600);
+	tresp_free(&r);
+	j = tget(t, "/api/v1/namespaces/big/configmaps?limit=500", 200, &r);
+	assert_int_equal(jv_count(jv_get(j, "items")), 500);
+	assert_non_null(jv_path(j, "metadata.continue"));
+	tresp_free(&r);
+}
+
 #define SVC(name, extra) \
 	"{\"metadata\":{\"name\":\"" name "\"},\"spec\":{\"ports\":[{\"port\":80}]" extra "}}"
 
@@ -416,6 +456,7 @@ int main(void)
 	    cmocka_unit_test(test_generate_name_and_decode),
 	    cmocka_unit_test(test_validation),
 	    cmocka_unit_test(test_list_select_page_table),
+	    cmocka_unit_test(test_list_stream),
 	    cmocka_unit_test(test_service_allocation),
 	    cmocka_unit_test(test_namespace_delete),
 	    cmocka_unit_test(test_body_limit),

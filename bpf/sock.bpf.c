@@ -45,7 +45,9 @@ static __always_inline int sock4_forward(struct bpf_sock_addr *ctx, bool is_conn
 		bpf_set_retval(-ECONNREFUSED);
 		return 0;
 	}
-	id = drv_select_backend(&key, svc, bpf_get_netns_cookie(ctx), true, 0, false, &reason);
+	id = drv_select_backend(&key, svc,
+				(svc->flags & DRV_SVC_F_AFFINITY) ? bpf_get_netns_cookie(ctx) : 0,
+				true, 0, false, &reason);
 	be = id ? drv_lookup_backend(id) : NULL;
 	if (!be) {
 		drv_count(svc->rev_nat, DRV_PATH_SOCK, reason ? reason : DRV_DROP_BACKEND_GONE, 0);
@@ -53,7 +55,9 @@ static __always_inline int sock4_forward(struct bpf_sock_addr *ctx, bool is_conn
 		return 0;
 	}
 
-	/* Remember the frontend for getpeername()/recvmsg() before the address changes. */
+	/* Remember the frontend for getpeername()/recvmsg() before the address changes. An LRU
+	 * map with per-CPU LRU lists (no shared lock on the connect path); entries of closed
+	 * sockets age out. */
 	{
 		struct drv_sock_rnat_key rk = {
 		    .cookie = bpf_get_socket_cookie(ctx),
@@ -62,7 +66,7 @@ static __always_inline int sock4_forward(struct bpf_sock_addr *ctx, bool is_conn
 		};
 		struct drv_sock_rnat_val rv = {.addr = vip, .port = vport, .rev_nat = svc->rev_nat};
 
-		bpf_map_update_elem(&drv_sknat4, &rk, &rv, BPF_ANY);
+		bpf_map_update_elem(&drv_sknat5, &rk, &rv, BPF_ANY);
 	}
 	ctx->user_ip4 = be->addr;
 	ctx->user_port = (__u32)be->port;
@@ -81,7 +85,7 @@ static __always_inline int sock4_reverse(struct bpf_sock_addr *ctx)
 	};
 	struct drv_sock_rnat_val *rv;
 
-	rv = bpf_map_lookup_elem(&drv_sknat4, &rk);
+	rv = bpf_map_lookup_elem(&drv_sknat5, &rk);
 	if (!rv)
 		return 1;
 	ctx->user_ip4 = rv->addr;

@@ -4,9 +4,10 @@
  * which has gone away (the known socket-LB pitfall: a DNS client connected to a deleted
  * CoreDNS pod keeps talking to it forever). Userspace fills drv_destroy_tgt with the removed
  * backends and runs this iterator in each network namespace; every UDP socket connected to
- * such a backend *through the socket LB* (it has a drv_sknat4 entry) is destroyed with the
+ * such a backend *through the socket LB* is destroyed with the
  * bpf_sock_destroy kfunc. The application sees ECONNABORTED and reconnects, which picks a
- * live backend. Sockets that connected to the backend's address directly are left alone.
+ * live backend. Sockets that connected to the backend's address directly are left alone (they
+ * have no drv_sknat5 entry).
  */
 #include "common.h"
 #include "maps.h"
@@ -46,7 +47,7 @@ int drv_udp_destroy(struct bpf_iter__udp *ctx)
 	rk.cookie = bpf_get_socket_cookie(&udp->inet.sk);
 	rk.addr = k.addr;
 	rk.port = k.port;
-	if (!bpf_map_lookup_elem(&drv_sknat4, &rk))
+	if (!bpf_map_lookup_elem(&drv_sknat5, &rk))
 		return 0;
 	if (bpf_sock_destroy(skc) == 0)
 		destroyed++;

@@ -20,82 +20,171 @@
 #include "pkt.h"
 #include "nat.h"
 #include "icmp.h"
+#include "csum.h"
 
 #define TC_PULL_LEN (ETH_HLEN + 60 + 20)
 
-static __always_inline int tc_rewrite(struct __sk_buff *skb, const struct drv_pkt *p,
-				      const struct drv_xlate *x)
-{
-	__u32 csum_off = p->l4off + (p->f.proto == DRV_PROTO_TCP ? 16 : 6);
-	__u64 l4f = p->f.proto == DRV_PROTO_UDP ? BPF_F_MARK_MANGLED_0_ : 0;
-
-	if ((x->flags & DRV_CT_F_SNAT) && x->saddr != p->f.saddr) {
-		if (bpf_l4_csum_replace(skb, csum_off, p->f.saddr, x->saddr,
-					BPF_F_PSEUDO_HDR_ | l4f | 4) ||
-		    bpf_l3_csum_replace(skb, p->l3off + 10, p->f.saddr, x->saddr, 4) ||
-		    bpf_skb_store_bytes(skb, p->l3off + 12, &x->saddr, 4, 0))
-			return -DRV_DROP_CSUM;
-	}
-	if ((x->flags & DRV_CT_F_SNAT) && x->sport != p->f.sport) {
-		if (bpf_l4_csum_replace(skb, csum_off, p->f.sport, x->sport, l4f | 2) ||
-		    bpf_skb_store_bytes(skb, p->l4off, &x->sport, 2, 0))
-			return -DRV_DROP_CSUM;
-	}
-	if ((x->flags & DRV_CT_F_DNAT) && x->daddr != p->f.daddr) {
-		if (bpf_l4_csum_replace(skb, csum_off, p->f.daddr, x->daddr,
-					BPF_F_PSEUDO_HDR_ | l4f | 4) ||
-		    bpf_l3_csum_replace(skb, p->l3off + 10, p->f.daddr, x->daddr, 4) ||
-		    bpf_skb_store_bytes(skb, p->l3off + 16, &x->daddr, 4, 0))
-			return -DRV_DROP_CSUM;
-	}
-	if ((x->flags & DRV_CT_F_DNAT) && x->dport != p->f.dport) {
-		if (bpf_l4_csum_replace(skb, csum_off, p->f.dport, x->dport, l4f | 2) ||
-		    bpf_skb_store_bytes(skb, p->l4off + 2, &x->dport, 2, 0))
-			return -DRV_DROP_CSUM;
-	}
-	return 0;
-}
-
-/* Forward a translated packet: FIB lookup, TTL, MACs, redirect. TC_ACT_OK when the kernel
- * should route it itself (local destination, no route, MTU exceeded). */
-static __always_inline int tc_forward(struct __sk_buff *skb, const struct drv_pkt *p)
+/* Where a translated packet goes: the flow's cached next hop, or a FIB lookup (then cached).
+ * Returns the egress ifindex with l2 = destination then source MAC; 0 when the kernel
+ * should route the packet itself (local destination, no route, MTU exceeded, TTL expiring,
+ * or forwarding switched off); *neigh set when the neighbour is unresolved (the kernel
+ * resolves it through bpf_redirect_neigh towards *nh). */
+static __always_inline __u32 tc_next_hop(struct __sk_buff *skb, const struct drv_pkt *p,
+					 const struct drv_xlate *x, __u8 *l2, bool *neigh,
+					 __be32 *nh)
 {
 	struct bpf_fib_lookup fib = {};
-	__u16 old_word, new_word;
-	__u8 ttl;
 	long rc;
 
-	if (!drv_cfg.enable_fib_redirect)
-		return TC_ACT_OK;
-	if (bpf_skb_load_bytes(skb, p->l3off + 12, &fib.ipv4_src, 4) ||
-	    bpf_skb_load_bytes(skb, p->l3off + 16, &fib.ipv4_dst, 4) ||
-	    bpf_skb_load_bytes(skb, p->l3off + 8, &old_word, 2))
-		return TC_ACT_OK;
+	*neigh = false;
+	if (!drv_cfg.enable_fib_redirect || p->ttl <= 1)
+		return 0;
+	if (drv_l2_cached(x->ct)) {
+		__builtin_memcpy(l2, x->ct->dmac, ETH_ALEN);
+		__builtin_memcpy(l2 + ETH_ALEN, x->ct->smac, ETH_ALEN);
+		return x->ct->ifindex;
+	}
 	fib.family = AF_INET;
 	fib.l4_protocol = p->f.proto;
 	fib.tot_len = p->len;
 	fib.ifindex = skb->ingress_ifindex;
+	fib.ipv4_src = (x->flags & DRV_CT_F_SNAT) ? x->saddr : p->f.saddr;
+	fib.ipv4_dst = (x->flags & DRV_CT_F_DNAT) ? x->daddr : p->f.daddr;
 	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
-		return TC_ACT_OK;
-
-	ttl = old_word & 0xff; /* first byte in memory: ttl, then protocol */
-	if (ttl <= 1)
-		return TC_ACT_OK; /* let the kernel send time-exceeded */
-	new_word = (old_word & 0xff00) | (ttl - 1);
-	if (bpf_l3_csum_replace(skb, p->l3off + 10, old_word, new_word, 2) ||
-	    bpf_skb_store_bytes(skb, p->l3off + 8, &new_word, 2, 0))
-		return TC_ACT_OK;
-
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
-		struct bpf_redir_neigh nh = {.nh_family = AF_INET, .ipv4_nh = fib.ipv4_dst};
-
-		return bpf_redirect_neigh(fib.ifindex, &nh, sizeof(nh), 0);
+		*neigh = true;
+		*nh = fib.ipv4_dst;
+		return fib.ifindex;
 	}
-	if (bpf_skb_store_bytes(skb, 0, fib.dmac, ETH_ALEN, 0) ||
-	    bpf_skb_store_bytes(skb, ETH_ALEN, fib.smac, ETH_ALEN, 0))
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+		return 0;
+	drv_l2_store(x->ct, fib.ifindex, fib.dmac, fib.smac);
+	__builtin_memcpy(l2, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(l2 + ETH_ALEN, fib.smac, ETH_ALEN);
+	return fib.ifindex;
+}
+
+/* Add the change of one 32-bit field to a ones'-complement difference. */
+static __always_inline void csum_diff4(__u64 *diff, __be32 from, __be32 to)
+{
+	*diff += (__u16) ~(from & 0xffff) + (__u16) ~(from >> 16) + (to & 0xffff) + (to >> 16);
+}
+
+static __always_inline __u32 csum_fold_wsum(__u64 diff)
+{
+	diff = (diff & 0xffffffff) + (diff >> 32);
+	diff = (diff & 0xffffffff) + (diff >> 32);
+	return (__u32)diff;
+}
+
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
+
+#define CHECKSUM_PARTIAL_  3
+#define CHECKSUM_COMPLETE_ 2
+
+/* The L4 checksum after the address (pseudo-header) and port changes. How depends on the
+ * skb's checksum state, which the kernel context tells (a kfunc, no helper call): a
+ * CHECKSUM_PARTIAL packet of a local socket carries only the pseudo-header sum (the device
+ * sums the rest), so only the address change applies, not inverted; otherwise the whole
+ * change applies (RFC 1624), and a CHECKSUM_COMPLETE skb's sum follows the field (ports and
+ * field cancel out; the pseudo-header change does not). */
+static __always_inline __sum16 tc_l4_csum(struct __sk_buff *skb, __sum16 check, bool udp,
+					  __u64 addr_diff, __u64 port_diff)
+{
+	struct sk_buff *kskb = bpf_cast_to_kern_ctx(skb);
+	__u8 summed = BPF_CORE_READ_BITFIELD(kskb, ip_summed);
+
+	if (summed == CHECKSUM_PARTIAL_)
+		return addr_diff ? (__sum16)~drv_csum_fold((__u16)check + addr_diff) : check;
+	if (udp && check == 0)
+		return 0; /* no UDP checksum: stays none */
+	check = drv_csum_fold((__u16)~check + addr_diff + port_diff);
+	if (udp && check == 0)
+		check = 0xffff;
+	if (summed == CHECKSUM_COMPLETE_ && addr_diff)
+		bpf_csum_update(skb, ~csum_fold_wsum(addr_diff));
+	return check;
+}
+
+/* The bytes tc_xlate rewrites: IP header bytes 8..19 (TTL, protocol, checksum, addresses)
+ * and the L4 header up to its checksum (TCP 18 bytes, UDP 8), each stored with one
+ * bpf_skb_store_bytes. Helpers, not direct packet writes: a program that writes packets
+ * directly makes the kernel un-clone every skb it sees before it runs, and the TCP segments
+ * of local sockets are all clones. */
+struct tc_ip_tail {
+	__u8 ttl;
+	__u8 protocol;
+	__sum16 check;
+	__be32 saddr;
+	__be32 daddr;
+};
+
+/* Translate and send on. Returns a tc verdict, or a negative drop reason. */
+static __always_inline int tc_xlate(struct __sk_buff *skb, const struct drv_pkt *p,
+				    const struct drv_xlate *x)
+{
+	bool udp = p->f.proto == DRV_PROTO_UDP;
+	__u32 l4len = udp ? 8 : 18;
+	__u64 addr_diff = 0, port_diff = 0;
+	struct tc_ip_tail iph;
+	__u8 l4[18];
+	__be16 *ports = (__be16 *)l4;
+	__sum16 *l4check = (__sum16 *)(l4 + (udp ? 6 : 16));
+	__u8 l2[2 * ETH_ALEN];
+	bool neigh;
+	__be32 nh = 0;
+	__u32 ifindex;
+
+	ifindex = tc_next_hop(skb, p, x, l2, &neigh, &nh);
+	if (bpf_skb_load_bytes(skb, p->l3off + 8, &iph, sizeof(iph)) ||
+	    bpf_skb_load_bytes(skb, p->l4off, l4, l4len))
+		return -DRV_DROP_MALFORMED;
+
+	if ((x->flags & DRV_CT_F_SNAT) && x->saddr != iph.saddr) {
+		csum_diff4(&addr_diff, iph.saddr, x->saddr);
+		drv_csum_replace4(&iph.check, iph.saddr, x->saddr);
+		iph.saddr = x->saddr;
+	}
+	if ((x->flags & DRV_CT_F_DNAT) && x->daddr != iph.daddr) {
+		csum_diff4(&addr_diff, iph.daddr, x->daddr);
+		drv_csum_replace4(&iph.check, iph.daddr, x->daddr);
+		iph.daddr = x->daddr;
+	}
+	if ((x->flags & DRV_CT_F_SNAT) && x->sport != ports[0]) {
+		port_diff += (__u16)~ports[0] + x->sport;
+		ports[0] = x->sport;
+	}
+	if ((x->flags & DRV_CT_F_DNAT) && x->dport != ports[1]) {
+		port_diff += (__u16)~ports[1] + x->dport;
+		ports[1] = x->dport;
+	}
+	if (ifindex) {
+		/* Forwarded by us, as the kernel's forward path would: TTL (one 16-bit word with
+		 * the protocol in the header checksum), then MACs. */
+		__u8 ow[2] = {iph.ttl, iph.protocol}, nw[2] = {iph.ttl - 1, iph.protocol};
+		__be16 o16, n16;
+
+		__builtin_memcpy(&o16, ow, 2);
+		__builtin_memcpy(&n16, nw, 2);
+		iph.ttl--;
+		drv_csum_replace2(&iph.check, o16, n16);
+	}
+	if (addr_diff || port_diff)
+		*l4check = tc_l4_csum(skb, *l4check, udp, addr_diff, port_diff);
+
+	if (bpf_skb_store_bytes(skb, p->l3off + 8, &iph, sizeof(iph), 0) ||
+	    ((addr_diff || port_diff) && bpf_skb_store_bytes(skb, p->l4off, l4, l4len, 0)))
+		return -DRV_DROP_CSUM;
+	if (!ifindex)
 		return TC_ACT_OK;
-	return bpf_redirect(fib.ifindex, 0);
+	if (neigh) {
+		struct bpf_redir_neigh rn = {.nh_family = AF_INET, .ipv4_nh = nh};
+
+		return bpf_redirect_neigh(ifindex, &rn, sizeof(rn), 0);
+	}
+	if (bpf_skb_store_bytes(skb, 0, l2, sizeof(l2), 0))
+		return -DRV_DROP_CSUM;
+	return bpf_redirect(ifindex, 0);
 }
 
 static __always_inline int tc_reject(struct __sk_buff *skb, const struct drv_pkt *p)
@@ -133,12 +222,15 @@ static __always_inline int tc_handle(struct __sk_buff *skb, bool from_node)
 		return TC_ACT_OK;
 	data = (void *)(long)skb->data;
 	data_end = (void *)(long)skb->data_end;
-	if (data + TC_PULL_LEN > data_end) {
+	ret = drv_parse(data, data_end, &p);
+	if (ret == -DRV_DROP_MALFORMED && skb->len > (__u32)(data_end - data)) {
+		/* Headers beyond the linear part (rare: a packet the stack built in pieces).
+		 * Pulling costs a copy, so only then. */
 		bpf_skb_pull_data(skb, skb->len < TC_PULL_LEN ? skb->len : TC_PULL_LEN);
 		data = (void *)(long)skb->data;
 		data_end = (void *)(long)skb->data_end;
+		ret = drv_parse(data, data_end, &p);
 	}
-	ret = drv_parse(data, data_end, &p);
 	if (ret == DRV_PARSE_NOT_OURS)
 		return TC_ACT_OK;
 	if (ret < 0) {
@@ -160,14 +252,14 @@ static __always_inline int tc_handle(struct __sk_buff *skb, bool from_node)
 		return ret;
 	case DRV_V_FWD:
 	case DRV_V_REPLY:
-		ret = tc_rewrite(skb, &p, &x);
+		ret = tc_xlate(skb, &p, &x);
 		if (ret < 0) {
 			drv_count(x.rev_nat, DRV_PATH_TC, -ret, skb->len);
 			return TC_ACT_SHOT;
 		}
 		drv_count(x.rev_nat, DRV_PATH_TC, v == DRV_V_FWD ? DRV_STAT_FWD : DRV_STAT_REPLY,
 			  skb->len);
-		return tc_forward(skb, &p);
+		return ret;
 	default:
 		drv_count(x.rev_nat, DRV_PATH_TC, -v, skb->len);
 		return TC_ACT_SHOT;

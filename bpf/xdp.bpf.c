@@ -154,20 +154,23 @@ int drv_xdp_lb(struct xdp_md *ctx)
 		return XDP_DROP;
 	}
 
-	fib.family = AF_INET;
-	fib.l4_protocol = p.f.proto;
-	fib.tot_len = p.len;
-	fib.ifindex = ctx->ingress_ifindex;
-	fib.ipv4_src = (x.flags & DRV_CT_F_SNAT) ? x.saddr : p.f.saddr;
-	fib.ipv4_dst = (x.flags & DRV_CT_F_DNAT) ? x.daddr : p.f.daddr;
-	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
-		return XDP_PASS; /* tc on this device translates it from conntrack */
-	{
-		struct iphdr *ip = data + ETH_HLEN;
-
-		if ((void *)(ip + 1) > data_end || ip->ttl <= 1)
-			return XDP_PASS;
+	if (p.ttl <= 1)
+		return XDP_PASS; /* the stack sends time-exceeded */
+	if (drv_l2_cached(x.ct)) {
+		fib.ifindex = x.ct->ifindex;
+		__builtin_memcpy(fib.dmac, x.ct->dmac, ETH_ALEN);
+		__builtin_memcpy(fib.smac, x.ct->smac, ETH_ALEN);
+	} else {
+		fib.family = AF_INET;
+		fib.l4_protocol = p.f.proto;
+		fib.tot_len = p.len;
+		fib.ifindex = ctx->ingress_ifindex;
+		fib.ipv4_src = (x.flags & DRV_CT_F_SNAT) ? x.saddr : p.f.saddr;
+		fib.ipv4_dst = (x.flags & DRV_CT_F_DNAT) ? x.daddr : p.f.daddr;
+		rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+		if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+			return XDP_PASS; /* tc on this device translates it from conntrack */
+		drv_l2_store(x.ct, fib.ifindex, fib.dmac, fib.smac);
 	}
 	ret = xdp_rewrite(ctx, &p.f, &x, &fib);
 	if (ret < 0) {

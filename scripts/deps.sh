@@ -10,7 +10,7 @@ PKGS=(
 	libfyaml-dev libmicrohttpd-dev liburing-dev libgnutls28-dev libcurl4-gnutls-dev
 	libcmocka-dev
 	# tests: namespaces, traffic, inspection
-	iproute2 ethtool curl netcat-openbsd socat jq python3 procps psmisc util-linux
+	iproute2 iputils-ping ethtool curl netcat-openbsd socat jq python3 procps psmisc util-linux
 	# benchmarks and baselines
 	iptables nftables ipvsadm wrk iperf3 sockperf etcd-server
 )

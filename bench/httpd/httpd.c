@@ -6,6 +6,10 @@
  * datagram with the same body.
  *
  *   drover-httpd [--port N] [--udp-port N] [--body TEXT] [--threads N] [--addr IP]
+ *                [--echo-client]
+ *
+ * --echo-client appends the peer address the server sees to the body ("backend-1
+ * 192.168.100.2"), for tests of source-address preservation.
  *
  * It parses only what it needs: the end of each request's headers ("\r\n\r\n"), and
  * "Connection: close". Request bodies are not supported (GET/HEAD only).
@@ -36,17 +40,19 @@ static size_t response_ka_len, response_close_len;
 static const char *body = "drover-httpd";
 static struct in_addr bind_addr = {.s_addr = INADDR_ANY};
 static int tcp_port = 8080, udp_port;
+static bool echo_client;
 
 struct conn {
 	int fd;
+	char peer[INET_ADDRSTRLEN];
 	size_t len;
 	char buf[BUF_SIZE];
 };
 
 static int listen_tcp(void)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)tcp_port),
-				 .sin_addr = bind_addr};
+	struct sockaddr_in sa = {
+	    .sin_family = AF_INET, .sin_port = htons((uint16_t)tcp_port), .sin_addr = bind_addr};
 	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
@@ -83,10 +89,22 @@ static int conn_serve(struct conn *c)
 		req_len = (size_t)(end - c->buf) + 4;
 		c->buf[req_len - 1] = '\0';
 		close_after = strcasestr(c->buf, "\nconnection: close") != NULL;
-		if (strstr(c->buf, " HTTP/1.0\r\n") && !strcasestr(c->buf, "\nconnection: keep-alive"))
+		if (strstr(c->buf, " HTTP/1.0\r\n") &&
+		    !strcasestr(c->buf, "\nconnection: keep-alive"))
 			close_after = true;
 		resp = close_after ? response_close : response_ka;
 		resp_len = close_after ? response_close_len : response_ka_len;
+		if (echo_client) {
+			static __thread char dyn[512];
+			size_t blen = strlen(body) + 1 + strlen(c->peer) + 1;
+
+			resp_len = (size_t)snprintf(
+			    dyn, sizeof(dyn),
+			    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+			    "%sContent-Length: %zu\r\n\r\n%s %s\n",
+			    close_after ? "Connection: close\r\n" : "", blen, body, c->peer);
+			resp = dyn;
+		}
 		while (off < resp_len) {
 			ssize_t w = send(c->fd, resp + off, resp_len - off, MSG_NOSIGNAL);
 
@@ -124,13 +142,20 @@ static void *tcp_loop(void *arg)
 			if (!c) {
 				int fd, one = 1;
 
-				while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+				struct sockaddr_in peer;
+				socklen_t plen = sizeof(peer);
+
+				while ((fd = accept4(lfd, (struct sockaddr *)&peer, &plen,
+						     SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
 					c = calloc(1, sizeof(*c));
 					if (!c) {
 						close(fd);
 						continue;
 					}
 					c->fd = fd;
+					inet_ntop(AF_INET, &peer.sin_addr, c->peer,
+						  sizeof(c->peer));
+					plen = sizeof(peer);
 					setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 					ev.events = EPOLLIN | EPOLLRDHUP;
 					ev.data.ptr = c;
@@ -139,7 +164,8 @@ static void *tcp_loop(void *arg)
 				continue;
 			}
 			for (;;) {
-				ssize_t r = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+				ssize_t r =
+				    recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
 
 				if (r > 0) {
 					c->len += (size_t)r;
@@ -161,8 +187,8 @@ static void *tcp_loop(void *arg)
 
 static void *udp_loop(void *arg)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)udp_port),
-				 .sin_addr = bind_addr};
+	struct sockaddr_in sa = {
+	    .sin_family = AF_INET, .sin_port = htons((uint16_t)udp_port), .sin_addr = bind_addr};
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	char buf[2048];
 
@@ -186,10 +212,10 @@ static void *udp_loop(void *arg)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"port", required_argument, 0, 'p'},   {"udp-port", required_argument, 0, 'u'},
-		{"body", required_argument, 0, 'b'},   {"threads", required_argument, 0, 't'},
-		{"addr", required_argument, 0, 'a'},   {"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0},
+	    {"port", required_argument, 0, 'p'},  {"udp-port", required_argument, 0, 'u'},
+	    {"body", required_argument, 0, 'b'},  {"threads", required_argument, 0, 't'},
+	    {"addr", required_argument, 0, 'a'},  {"help", no_argument, 0, 'h'},
+	    {"echo-client", no_argument, 0, 'e'}, {0, 0, 0, 0},
 	};
 	int threads = 1, o;
 	pthread_t th;
@@ -214,9 +240,12 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'e':
+			echo_client = true;
+			break;
 		case 'h':
 			printf("usage: drover-httpd [--port N] [--udp-port N] [--body TEXT] "
-			       "[--threads N] [--addr IP]\n");
+			       "[--threads N] [--addr IP] [--echo-client]\n");
 			return 0;
 		default:
 			return 2;
@@ -232,10 +261,11 @@ int main(int argc, char **argv)
 					   "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
 					   "Content-Length: %zu\r\n\r\n%s\n",
 					   strlen(body) + 1, body);
-	response_close_len = (size_t)snprintf(response_close, sizeof(response_close),
-					      "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
-					      "Connection: close\r\nContent-Length: %zu\r\n\r\n%s\n",
-					      strlen(body) + 1, body);
+	response_close_len =
+	    (size_t)snprintf(response_close, sizeof(response_close),
+			     "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+			     "Connection: close\r\nContent-Length: %zu\r\n\r\n%s\n",
+			     strlen(body) + 1, body);
 	if (udp_port && pthread_create(&th, NULL, udp_loop, NULL))
 		return 1;
 	if (tcp_port) {

@@ -6,10 +6,11 @@
  * stderr. Driven by bench/store/bench.sh.
  *
  *   store_bench fsync DIR                        the disk's own fdatasync latency
- *   store_bench ops BACKEND [--duration S] [--create-cap S] [--sizes 1000,10000]
- *   store_bench watch BACKEND [--watchers N] [--rate R] [--duration S]
+ *   store_bench ops BACKEND... [--duration S] [--rounds N] [--create-cap S] [--sizes 1000,10000]
+ *   store_bench watch BACKEND [--watchers N] [--rate R] [--duration S] [--watch-set 0|1]
  *   store_bench memory BACKEND [--keys N] [--value-size B] [--pid ETCD_PID]
- * BACKEND: --embedded DIR | --etcd URL
+ * BACKEND: --embedded DIR | --etcd URL; ops takes both and runs each phase for both back to
+ * back.
  */
 #include "bench.h"
 #include "log.h"
@@ -72,8 +73,8 @@ static double pct_us(struct samples *s, double p)
 /* ---- backends ---- */
 
 struct backend {
-	struct store *store;   /* embedded */
-	const char *endpoint;  /* etcd */
+	struct store *store;  /* embedded */
+	const char *endpoint; /* etcd */
 	const char *name;
 };
 
@@ -161,6 +162,7 @@ struct phase {
 	size_t vlen;
 	atomic_size_t next_create; /* creates: next key index to take */
 	atomic_size_t errors;
+	pthread_barrier_t start; /* every worker ready before the clock starts */
 };
 
 struct worker {
@@ -184,6 +186,7 @@ static void *worker_main(void *arg)
 	char key[128];
 
 	conn_init(&c, p->b);
+	pthread_barrier_wait(&p->start);
 	for (;;) {
 		uint64_t t0 = now_ns();
 		size_t i, count = 0;
@@ -215,29 +218,40 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+#define MAX_ROUNDS 5
+
 struct result {
 	double secs, ops_per_s, p50_us, p99_us, mean_us;
+	double writes_per_sync; /* drover writes: group commit batch size */
+	double round_ops_per_s[MAX_ROUNDS];
+	size_t rounds;
 	uint64_t ops, errors;
 };
 
-static struct result run_phase(struct phase *p, double max_secs)
+/* One timed phase; its latency samples are also appended to pool when given. */
+static struct result run_phase(struct phase *p, double max_secs, struct samples *pool)
 {
 	struct worker *w = calloc(p->conc, sizeof(*w));
 	struct samples all = {0};
 	struct result r = {0};
-	uint64_t t0 = now_ns(), t1;
+	uint64_t t0, t1;
 	double sum = 0;
 
-	p->deadline = t0 + (uint64_t)(max_secs * 1e9);
+	pthread_barrier_init(&p->start, NULL, (unsigned)p->conc + 1);
 	for (size_t i = 0; i < p->conc; i++) {
 		w[i].p = p;
 		w[i].rng = 0x9e3779b97f4a7c15ull * (i + 1);
 		pthread_create(&w[i].t, NULL, worker_main, &w[i]);
 	}
+	t0 = now_ns();
+	p->deadline = t0 + (uint64_t)(max_secs * 1e9);
+	pthread_barrier_wait(&p->start); /* the workers read the deadline after this */
 	for (size_t i = 0; i < p->conc; i++) {
 		pthread_join(w[i].t, NULL);
 		for (size_t j = 0; j < w[i].lat.n; j++) {
 			sample_add(&all, w[i].lat.v[j]);
+			if (pool)
+				sample_add(pool, w[i].lat.v[j]);
 			sum += (double)w[i].lat.v[j];
 		}
 		r.ops += w[i].ops;
@@ -251,6 +265,7 @@ static struct result run_phase(struct phase *p, double max_secs)
 	r.p99_us = pct_us(&all, 0.99);
 	r.mean_us = all.n ? sum / (double)all.n / 1000.0 : 0;
 	r.errors = atomic_load(&p->errors);
+	pthread_barrier_destroy(&p->start);
 	free(all.v);
 	free(w);
 	return r;
@@ -295,8 +310,7 @@ static int mode_fsync(const char *dir)
 	printf("{\"append_4k_fdatasync_p50_us\":%.1f,\"append_4k_fdatasync_p99_us\":%.1f,"
 	       "\"overwrite_4k_fdatasync_p50_us\":%.1f,\"overwrite_4k_fdatasync_p99_us\":%.1f,"
 	       "\"samples\":%zu}\n",
-	       pct_us(&app, 0.5), pct_us(&app, 0.99), pct_us(&ovw, 0.5), pct_us(&ovw, 0.99),
-	       app.n);
+	       pct_us(&app, 0.5), pct_us(&app, 0.99), pct_us(&ovw, 0.5), pct_us(&ovw, 0.99), app.n);
 	free(app.v);
 	free(ovw.v);
 	return 0;
@@ -305,21 +319,100 @@ static int mode_fsync(const char *dir)
 static void print_result(FILE *f, bool *first, const char *backend, const char *op, size_t nkeys,
 			 size_t conc, struct result *r)
 {
+	char rounds[128] = "";
+	int n = 0;
+
+	for (size_t i = 0; i < r->rounds; i++)
+		n += snprintf(rounds + n, sizeof(rounds) - (size_t)n, "%s%.1f", i ? "," : "",
+			      r->round_ops_per_s[i]);
 	fprintf(f,
 		"%s{\"backend\":\"%s\",\"op\":\"%s\",\"keys\":%zu,\"concurrency\":%zu,"
 		"\"ops\":%" PRIu64 ",\"secs\":%.3f,\"ops_per_s\":%.1f,\"p50_us\":%.1f,"
-		"\"p99_us\":%.1f,\"mean_us\":%.1f,\"errors\":%" PRIu64 "}",
+		"\"p99_us\":%.1f,\"mean_us\":%.1f,\"writes_per_sync\":%.1f,\"errors\":%" PRIu64
+		",\"round_ops_per_s\":[%s]}",
 		*first ? "" : ",\n", backend, op, nkeys, conc, r->ops, r->secs, r->ops_per_s,
-		r->p50_us, r->p99_us, r->mean_us, r->errors);
+		r->p50_us, r->p99_us, r->mean_us, r->writes_per_sync, r->errors, rounds);
 	fflush(f);
 	*first = false;
-	fprintf(stderr, "  %-8s %-6s keys=%-5zu c=%-3zu %9.0f ops/s  p50 %8.0f us  p99 %8.0f us%s\n",
+	fprintf(stderr,
+		"  %-8s %-6s keys=%-5zu c=%-3zu %9.0f ops/s  p50 %8.0f us  p99 %8.0f us%s\n",
 		backend, op, nkeys, conc, r->ops_per_s, r->p50_us, r->p99_us,
 		r->errors ? "  (errors!)" : "");
 }
 
-static int mode_ops(struct backend *b, double dur, double create_cap, const size_t *sizes,
-		    size_t nsizes, size_t vlen)
+/* Every phase runs for each backend back to back, so that both see the same disk weather. */
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Runs op for every backend: creates once (they use up their keys), other ops in `rounds`
+ * short rounds that alternate between the backends, so that a stall of the shared machine or
+ * disk hits one round of one backend rather than a whole figure. Throughput is the median of
+ * the rounds; latency percentiles pool every sample of every round. */
+static void measure(struct backend *bs, size_t nb, struct phase *tmpl, double secs, size_t rounds,
+		    bool *first)
+{
+	struct result res[2] = {0};
+	struct samples pool[2] = {0};
+	uint64_t writes[2] = {0}, syncs[2] = {0};
+
+	if (tmpl->op == OP_CREATE)
+		rounds = 1;
+	for (size_t r = 0; r < rounds; r++) {
+		for (size_t bi = 0; bi < nb; bi++) {
+			struct store_stats st0 = {0}, st1 = {0};
+			struct phase p = *tmpl;
+			struct result one;
+
+			p.b = &bs[bi];
+			atomic_store(&p.next_create, 0);
+			atomic_store(&p.errors, 0);
+			if (bs[bi].store)
+				store_get_stats(bs[bi].store, &st0);
+			one = run_phase(&p, secs / (double)rounds, &pool[bi]);
+			if (bs[bi].store) {
+				store_get_stats(bs[bi].store, &st1);
+				writes[bi] += st1.writes - st0.writes;
+				syncs[bi] += st1.batches - st0.batches;
+			}
+			res[bi].ops += one.ops;
+			res[bi].secs += one.secs;
+			res[bi].errors += one.errors;
+			res[bi].round_ops_per_s[res[bi].rounds++] = one.ops_per_s;
+			if (p.op == OP_CREATE && atomic_load(&p.next_create) < p.nkeys) {
+				/* The time cap hit first: fill the rest unmeasured. */
+				atomic_store(&p.errors, 0);
+				p.conc = 64;
+				run_phase(&p, 600, NULL);
+			}
+		}
+	}
+	for (size_t bi = 0; bi < nb; bi++) {
+		struct result *r = &res[bi];
+		double sorted[MAX_ROUNDS], sum = 0;
+
+		if (syncs[bi])
+			r->writes_per_sync = (double)writes[bi] / (double)syncs[bi];
+		memcpy(sorted, r->round_ops_per_s, r->rounds * sizeof(double));
+		qsort(sorted, r->rounds, sizeof(double), cmp_double);
+		r->ops_per_s = sorted[r->rounds / 2];
+		qsort(pool[bi].v, pool[bi].n, sizeof(uint64_t), cmp_u64);
+		for (size_t i = 0; i < pool[bi].n; i++)
+			sum += (double)pool[bi].v[i];
+		r->p50_us = pct_us(&pool[bi], 0.50);
+		r->p99_us = pct_us(&pool[bi], 0.99);
+		r->mean_us = pool[bi].n ? sum / (double)pool[bi].n / 1000.0 : 0;
+		print_result(stdout, first, bs[bi].name, op_names[tmpl->op], tmpl->nkeys,
+			     tmpl->conc, r);
+		free(pool[bi].v);
+	}
+}
+
+static int mode_ops(struct backend *bs, size_t nb, double dur, double create_cap,
+		    const size_t *sizes, size_t nsizes, size_t vlen, size_t rounds)
 {
 	static const size_t concs[] = {1, 16, 256};
 	uint8_t *val = malloc(vlen);
@@ -332,31 +425,20 @@ static int mode_ops(struct backend *b, double dur, double create_cap, const size
 	for (size_t s = 0; s < nsizes; s++) {
 		for (size_t ci = 0; ci < 3; ci++) {
 			size_t conc = concs[ci];
-			struct phase p = {.b = b, .nkeys = sizes[s], .conc = conc, .val = val,
-					  .vlen = vlen, .prefix = prefix};
-			struct result r;
 
 			snprintf(prefix, sizeof(prefix), "/bench/n%zu/c%zu/", sizes[s], conc);
-			p.op = OP_CREATE;
-			r = run_phase(&p, create_cap);
-			print_result(stdout, &first, b->name, "create", sizes[s], conc, &r);
-			if (atomic_load(&p.next_create) < sizes[s]) {
-				/* The time cap hit first: fill the rest unmeasured. */
-				struct phase fill = p;
+			for (enum op op = OP_CREATE; op <= OP_LIST; op++) {
+				struct phase p = {.nkeys = sizes[s],
+						  .conc = conc,
+						  .val = val,
+						  .vlen = vlen,
+						  .prefix = prefix,
+						  .op = op};
 
-				atomic_store(&fill.next_create, atomic_load(&p.next_create));
-				atomic_store(&fill.errors, 0);
-				fill.conc = 64;
-				run_phase(&fill, 600);
-			}
-			for (enum op op = OP_UPDATE; op <= OP_LIST; op++) {
 				if (op == OP_LIST && conc > 16)
 					continue; /* 256 concurrent full lists: see the report */
-				atomic_store(&p.errors, 0);
-				p.op = op;
-				r = run_phase(&p, dur);
-				print_result(stdout, &first, b->name, op_names[op], sizes[s], conc,
-					     &r);
+				measure(bs, nb, &p, op == OP_CREATE ? create_cap : dur, rounds,
+					&first);
 			}
 		}
 	}
@@ -372,10 +454,27 @@ struct wconsumer {
 	struct store_watch **ws;
 	size_t n;
 	struct samples from_write, from_commit;
+	struct store_watch_set *set;
 	atomic_size_t *delivered;
 	size_t expect;
 	uint64_t deadline;
 };
+
+/* Takes every queued event of w, recording its delivery latency. */
+static void drain(struct wconsumer *c, struct store_watch *w)
+{
+	struct store_event *ev;
+
+	while (store_watch_next(w, &ev, 0) == 1) {
+		uint64_t t = now_ns(), sent;
+
+		memcpy(&sent, ev->kv.value, sizeof(sent));
+		sample_add(&c->from_write, t - sent);
+		sample_add(&c->from_commit, t - ev->commit_ns);
+		store_event_put(ev);
+		atomic_fetch_add(c->delivered, 1);
+	}
+}
 
 static void *embedded_consumer(void *arg)
 {
@@ -392,21 +491,26 @@ static void *embedded_consumer(void *arg)
 		int n = epoll_wait(ep, evs, 64, 100);
 
 		for (int i = 0; i < n; i++) {
-			struct store_watch *w = evs[i].data.ptr;
-			struct store_event *ev;
-
-			while (store_watch_next(w, &ev, 0) == 1) {
-				uint64_t t = now_ns(), sent;
-
-				memcpy(&sent, ev->kv.value, sizeof(sent));
-				sample_add(&c->from_write, t - sent);
-				sample_add(&c->from_commit, t - ev->commit_ns);
-				store_event_put(ev);
-				atomic_fetch_add(c->delivered, 1);
-			}
+			drain(c, evs[i].data.ptr);
 		}
 	}
 	close(ep);
+	return NULL;
+}
+
+/* The same consumers with a watch set: one fd per consumer thread. */
+static void *embedded_set_consumer(void *arg)
+{
+	struct wconsumer *c = arg;
+	struct store_watch *ready[1024];
+
+	while (atomic_load(c->delivered) < c->expect && now_ns() < c->deadline) {
+		size_t n = store_watch_set_ready(c->set, ready, 1024, 100);
+
+		for (size_t i = 0; i < n; i++) {
+			drain(c, ready[i]);
+		}
+	}
 	return NULL;
 }
 
@@ -466,7 +570,7 @@ struct etcd_watchers {
 	struct wconsumer *c;
 	const char *endpoint;
 	size_t n;
-	atomic_size_t *created;
+	atomic_size_t *created, *closed;
 };
 
 static void *etcd_consumer(void *arg)
@@ -483,8 +587,8 @@ static void *etcd_consumer(void *arg)
 	snprintf(url, sizeof(url), "%s/v3/watch", ew->endpoint);
 	b64_encode((const uint8_t *)"/watch/", 7, k);
 	b64_encode((const uint8_t *)"/watch0", 7, e);
-	snprintf(body, sizeof(body), "{\"create_request\":{\"key\":\"%s\",\"range_end\":\"%s\"}}", k,
-		 e);
+	snprintf(body, sizeof(body), "{\"create_request\":{\"key\":\"%s\",\"range_end\":\"%s\"}}",
+		 k, e);
 	curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, 0L);
 	for (size_t i = 0; i < ew->n; i++) {
 		ss[i].h = curl_easy_init();
@@ -500,7 +604,13 @@ static void *etcd_consumer(void *arg)
 		curl_multi_add_handle(m, ss[i].h);
 	}
 	while (running && atomic_load(c->delivered) < c->expect && now_ns() < c->deadline) {
+		CURLMsg *msg;
+		int left;
+
 		curl_multi_perform(m, &running);
+		while ((msg = curl_multi_info_read(m, &left)))
+			if (msg->msg == CURLMSG_DONE)
+				atomic_fetch_add(ew->closed, 1); /* a stream the server ended */
 		curl_multi_poll(m, NULL, 0, 50, NULL);
 	}
 	for (size_t i = 0; i < ew->n; i++) {
@@ -514,18 +624,19 @@ static void *etcd_consumer(void *arg)
 	return NULL;
 }
 
-static int mode_watch(struct backend *b, size_t nwatch, double rate, double dur)
+static int mode_watch(struct backend *b, size_t nwatch, double rate, double dur, bool use_set)
 {
 	enum { CONSUMERS = 2, KEYS = 100 };
 	struct wconsumer c[CONSUMERS] = {0};
 	struct etcd_watchers ew[CONSUMERS];
 	struct store_watch **ws = NULL;
-	atomic_size_t delivered = 0, created = 0;
+	atomic_size_t delivered = 0, created = 0, closed = 0;
 	size_t writes = (size_t)(rate * dur), expect = writes * nwatch, errors = 0;
 	struct samples fw = {0}, fc = {0};
 	uint8_t val[256];
 	struct conn conn;
 	char key[64];
+	double consume_secs = 0;
 	uint64_t t0;
 
 	memset(val, 'w', sizeof(val));
@@ -535,12 +646,18 @@ static int mode_watch(struct backend *b, size_t nwatch, double rate, double dur)
 		do_op(&conn, OP_CREATE, key, strlen(key), val, sizeof(val), NULL);
 	}
 	if (b->store) {
-		struct store_watch_opts o = {.prefix = "/watch/", .prefix_len = 7};
-
 		ws = calloc(nwatch, sizeof(*ws));
-		for (size_t i = 0; i < nwatch; i++)
+		for (int i = 0; i < CONSUMERS && use_set; i++)
+			store_watch_set_new(&c[i].set);
+		for (size_t i = 0; i < nwatch; i++) {
+			struct store_watch_opts o = {.prefix = "/watch/", .prefix_len = 7};
+
+			o.set = c[i / (nwatch / CONSUMERS) < CONSUMERS ? i / (nwatch / CONSUMERS)
+								       : CONSUMERS - 1]
+				    .set;
 			if (store_watch_open(b->store, &o, &ws[i]))
 				return 1;
+		}
 		atomic_store(&created, nwatch);
 	}
 	for (int i = 0; i < CONSUMERS; i++) {
@@ -550,15 +667,17 @@ static int mode_watch(struct backend *b, size_t nwatch, double rate, double dur)
 		if (b->store) {
 			c[i].ws = ws + i * (nwatch / CONSUMERS);
 			c[i].n = i == CONSUMERS - 1 ? nwatch - i * (nwatch / CONSUMERS)
-						   : nwatch / CONSUMERS;
-			pthread_create(&c[i].t, NULL, embedded_consumer, &c[i]);
+						    : nwatch / CONSUMERS;
+			pthread_create(&c[i].t, NULL,
+				       use_set ? embedded_set_consumer : embedded_consumer, &c[i]);
 		} else {
 			ew[i] = (struct etcd_watchers){.c = &c[i],
 						       .endpoint = b->endpoint,
 						       .n = i == CONSUMERS - 1
-								    ? nwatch - i * (nwatch / CONSUMERS)
-								    : nwatch / CONSUMERS,
-						       .created = &created};
+								? nwatch - i * (nwatch / CONSUMERS)
+								: nwatch / CONSUMERS,
+						       .created = &created,
+						       .closed = &closed};
 			pthread_create(&c[i].t, NULL, etcd_consumer, &ew[i]);
 		}
 	}
@@ -581,6 +700,8 @@ static int mode_watch(struct backend *b, size_t nwatch, double rate, double dur)
 	}
 	for (int i = 0; i < CONSUMERS; i++) {
 		pthread_join(c[i].t, NULL);
+		if (i == CONSUMERS - 1)
+			consume_secs = (double)(now_ns() - t0) / 1e9;
 		for (size_t j = 0; j < c[i].from_write.n; j++)
 			sample_add(&fw, c[i].from_write.v[j]);
 		for (size_t j = 0; j < c[i].from_commit.n; j++)
@@ -590,13 +711,18 @@ static int mode_watch(struct backend *b, size_t nwatch, double rate, double dur)
 	}
 	qsort(fw.v, fw.n, 8, cmp_u64);
 	qsort(fc.v, fc.n, 8, cmp_u64);
-	printf("{\"backend\":\"%s\",\"watchers\":%zu,\"writes\":%zu,\"rate\":%.0f,"
-	       "\"expected\":%zu,\"delivered\":%zu,\"write_errors\":%zu,"
+	printf("{\"backend\":\"%s\",\"mode\":\"%s\",\"watchers\":%zu,\"writes\":%zu,\"rate\":%.0f,"
+	       "\"expected\":%zu,\"delivered\":%zu,\"secs_first_write_to_last_delivery\":%.2f,"
+	       "\"streams_closed_early\":%zu,"
+	       "\"write_errors\":%zu,"
 	       "\"from_write_p50_us\":%.1f,\"from_write_p99_us\":%.1f,\"from_write_max_us\":%.1f,"
-	       "\"from_commit_p50_us\":%.1f,\"from_commit_p99_us\":%.1f,\"from_commit_max_us\":%.1f}\n",
-	       b->name, nwatch, writes, rate, expect, (size_t)atomic_load(&delivered), errors,
-	       pct_us(&fw, 0.5), pct_us(&fw, 0.99), pct_us(&fw, 1.0), pct_us(&fc, 0.5),
-	       pct_us(&fc, 0.99), pct_us(&fc, 1.0));
+	       "\"from_commit_p50_us\":%.1f,\"from_commit_p99_us\":%.1f,\"from_commit_max_us\":%."
+	       "1f}\n",
+	       b->name,
+	       b->store ? (use_set ? "watch set" : "fd per watch") : "HTTP stream per watch",
+	       nwatch, writes, rate, expect, (size_t)atomic_load(&delivered), consume_secs,
+	       (size_t)atomic_load(&closed), errors, pct_us(&fw, 0.5), pct_us(&fw, 0.99),
+	       pct_us(&fw, 1.0), pct_us(&fc, 0.5), pct_us(&fc, 0.99), pct_us(&fc, 1.0));
 	fprintf(stderr, "  %s: delivered %zu/%zu, from write p50 %.0f us p99 %.0f us\n", b->name,
 		(size_t)atomic_load(&delivered), expect, pct_us(&fw, 0.5), pct_us(&fw, 0.99));
 	if (ws) {
@@ -604,6 +730,8 @@ static int mode_watch(struct backend *b, size_t nwatch, double rate, double dur)
 			store_watch_close(ws[i]);
 		free(ws);
 	}
+	for (int i = 0; i < CONSUMERS; i++)
+		store_watch_set_free(c[i].set);
 	free(fw.v);
 	free(fc.v);
 	conn_fini(&conn);
@@ -630,8 +758,13 @@ static long rss_kib(int pid)
 static int mode_memory(struct backend *b, size_t keys, size_t vlen, int pid)
 {
 	uint8_t *val = malloc(vlen);
-	struct phase p = {.b = b, .op = OP_CREATE, .nkeys = keys, .conc = 16, .val = val,
-			  .vlen = vlen, .prefix = "/mem/"};
+	struct phase p = {.b = b,
+			  .op = OP_CREATE,
+			  .nkeys = keys,
+			  .conc = 16,
+			  .val = val,
+			  .vlen = vlen,
+			  .prefix = "/mem/"};
 	long before, after;
 	struct result r;
 
@@ -641,21 +774,23 @@ static int mode_memory(struct backend *b, size_t keys, size_t vlen, int pid)
 		pid = getpid();
 	sleep(1);
 	before = rss_kib(pid);
-	r = run_phase(&p, 600);
+	r = run_phase(&p, 600, NULL);
 	sleep(2); /* let etcd settle (GC, bbolt commit) */
 	after = rss_kib(pid);
 	printf("{\"backend\":\"%s\",\"keys\":%zu,\"value_bytes\":%zu,\"rss_before_kib\":%ld,"
 	       "\"rss_after_kib\":%ld,\"rss_delta_kib\":%ld,\"errors\":%" PRIu64 "}\n",
 	       b->name, keys, vlen, before, after, after - before, r.errors);
-	fprintf(stderr, "  %s: RSS +%ld KiB for %zu keys of %zu B\n", b->name, after - before,
-		keys, vlen);
+	fprintf(stderr, "  %s: RSS +%ld KiB for %zu keys of %zu B\n", b->name, after - before, keys,
+		vlen);
 	free(val);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	struct backend b = {0};
+	struct backend bs[2] = {0}, b = {0};
+	size_t nb = 0, rounds = 3;
+	bool use_set = false;
 	double dur = 3, create_cap = 10, rate = 50;
 	size_t sizes[4] = {1000, 10000}, nsizes = 2, watchers = 1000, keys = 10000, vlen = 0;
 	int pid = 0, ret;
@@ -669,24 +804,29 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "fsync"))
 		return mode_fsync(argv[2]);
 	log_set_level(LOG_WARN);
-	for (int i = 2; i < argc; i++) {
+	for (int i = 2; i < argc; i += 2) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
 
 		if (!strcmp(a, "--embedded")) {
 			struct store_embedded_opts o = {.sz = sizeof(o), .dir = v};
 
-			b.name = "drover";
-			if ((ret = store_open_embedded(&o, &b.store))) {
+			bs[nb].name = "drover";
+			if ((ret = store_open_embedded(&o, &bs[nb].store))) {
 				fprintf(stderr, "open %s: %s\n", v, store_strerror(ret));
 				return 1;
 			}
+			nb++;
 		} else if (!strcmp(a, "--etcd")) {
-			b.endpoint = v;
-			b.name = "etcd";
+			bs[nb].endpoint = v;
+			bs[nb++].name = "etcd";
+		} else if (!strcmp(a, "--watch-set")) {
+			use_set = atoi(v) != 0;
 		} else if (!strcmp(a, "--duration")) {
 			dur = atof(v);
 		} else if (!strcmp(a, "--create-cap")) {
 			create_cap = atof(v);
+		} else if (!strcmp(a, "--rounds")) {
+			rounds = (size_t)atol(v);
 		} else if (!strcmp(a, "--rate")) {
 			rate = atof(v);
 		} else if (!strcmp(a, "--watchers")) {
@@ -703,20 +843,24 @@ int main(int argc, char **argv)
 			fprintf(stderr, "unknown option %s\n", a);
 			return 2;
 		}
-		i++;
 	}
-	if (!b.name)
+	if (!nb)
 		return 2;
+	b = bs[0];
 	curl_global_init(CURL_GLOBAL_ALL);
 	if (!strcmp(mode, "ops"))
-		ret = mode_ops(&b, dur, create_cap, sizes, nsizes, vlen ? vlen : 1024);
+		ret = mode_ops(bs, nb, dur, create_cap, sizes, nsizes, vlen ? vlen : 1024,
+			       rounds < 1	     ? 1
+			       : rounds > MAX_ROUNDS ? MAX_ROUNDS
+						     : rounds);
 	else if (!strcmp(mode, "watch"))
-		ret = mode_watch(&b, watchers, rate, dur);
+		ret = mode_watch(&b, watchers, rate, dur, use_set);
 	else if (!strcmp(mode, "memory"))
 		ret = mode_memory(&b, keys, vlen ? vlen : 2048, pid);
 	else
 		ret = 2;
-	store_close(b.store);
+	for (size_t i = 0; i < nb; i++)
+		store_close(bs[i].store);
 	curl_global_cleanup();
 	return ret;
 }

@@ -44,20 +44,22 @@
 #define DRV_MAP_SVC	 "drv_svc4"
 #define DRV_MAP_BACKEND	 "drv_be4"
 #define DRV_MAP_REVNAT	 "drv_rnat4"
-#define DRV_MAP_CT	 "drv_ct4"
+#define DRV_MAP_CT	 "drv_ct5"
 #define DRV_MAP_AFFINITY "drv_aff4"
-#define DRV_MAP_SOCKRNAT "drv_sknat4"
+#define DRV_MAP_SOCKRNAT "drv_sknat5"
 #define DRV_MAP_MAGLEV	 "drv_mag4"
 #define DRV_MAP_NODEIP	 "drv_nodeip4"
 #define DRV_MAP_STATS	 "drv_stats1"
 #define DRV_MAP_NAMES	 "drv_names1"
 #define DRV_MAP_ATTACH	 "drv_attach1"
+#define DRV_MAP_EPOCH	 "drv_epoch1"
+#define DRV_MAP_PKTS	 "drv_pkts2"
 
 /* Every map name above, for inspection and uninstall. */
 #define DRV_MAP_NAMES_ALL                                                                   \
 	DRV_MAP_SVC, DRV_MAP_BACKEND, DRV_MAP_REVNAT, DRV_MAP_CT, DRV_MAP_AFFINITY,         \
 	    DRV_MAP_SOCKRNAT, DRV_MAP_MAGLEV, DRV_MAP_NODEIP, DRV_MAP_STATS, DRV_MAP_NAMES, \
-	    DRV_MAP_ATTACH
+	    DRV_MAP_ATTACH, DRV_MAP_EPOCH, DRV_MAP_PKTS
 
 /* tc filter identity of drover's programs on clsact ingress */
 #define DRV_TC_HANDLE	0xd7
@@ -133,10 +135,12 @@ struct drv_attach {
 };
 
 /* ---- connection tracking (tc and XDP paths) ----
- * Two entries per translated flow: DRV_CT_SVC keyed by the packet as the client sent it
- * (before NAT) and DRV_CT_REPLY keyed by the reply as the backend sends it. Each value
- * says what to write into the packet. Reply entries are inserted before forward ones so
- * a reply can never arrive before its translation exists. */
+ * Two entries per translated flow in one key space: the packet as the client sent it
+ * (before NAT, dir DRV_CT_SVC) and the reply as the backend sends it (dir DRV_CT_REPLY).
+ * The tuples cannot coincide, so one lookup per packet finds either. Each value says what
+ * to write into the packet, and caches where the translated packet goes (egress device and
+ * MAC addresses from one bpf_fib_lookup) so that later packets skip the FIB. Reply entries
+ * are inserted before forward ones: a reply never arrives before its translation exists. */
 enum drv_ct_dir {
 	DRV_CT_SVC = 1,
 	DRV_CT_REPLY = 2,
@@ -148,8 +152,7 @@ struct drv_ct_key {
 	__be16 sport;
 	__be16 dport;
 	__u8 proto;
-	__u8 dir; /* enum drv_ct_dir */
-	__u16 pad;
+	__u8 pad[3];
 };
 
 enum drv_ct_flags {
@@ -158,6 +161,7 @@ enum drv_ct_flags {
 	DRV_CT_F_NODEPORT = 1 << 2, /* flow entered through a NodePort/external frontend */
 	DRV_CT_F_SEEN_FIN = 1 << 3, /* a FIN or RST was seen: entry may be collected soon */
 	DRV_CT_F_XDP = 1 << 4,	    /* created by the XDP program */
+	DRV_CT_F_L2 = 1 << 5,	    /* ifindex/dmac/smac hold a FIB answer of epoch l2_epoch */
 };
 
 struct drv_ct_val {
@@ -167,12 +171,15 @@ struct drv_ct_val {
 	__be16 nat_dport;
 	__u32 backend_id; /* DRV_CT_SVC: chosen backend */
 	__u16 rev_nat;
-	__u8 flags; /* enum drv_ct_flags */
-	__u8 pad;
-	__u32 pad2;
-	__u64 last_seen_ns; /* bpf_ktime_get_ns() of the last packet */
+	__u8 flags;	    /* enum drv_ct_flags */
+	__u8 dir;	    /* enum drv_ct_dir */
+	__u32 ifindex;	    /* egress device of the translated packet (DRV_CT_F_L2) */
+	__u64 last_seen_ns; /* bpf_ktime_get_coarse_ns() (CLOCK_MONOTONIC_COARSE) */
 	__u64 packets;
 	__u64 bytes;
+	__u8 dmac[6];
+	__u8 smac[6];
+	__u32 l2_epoch; /* drv_epoch when the L2 answer was cached; a newer epoch re-resolves */
 };
 
 /* ---- session affinity ---- */
@@ -185,7 +192,7 @@ struct drv_affinity_key {
 
 struct drv_affinity_val {
 	__u32 backend_id;
-	__u32 last_used_s; /* bpf_ktime_get_ns() / 1e9 */
+	__u32 last_used_s; /* bpf_ktime_get_coarse_ns() / 1e9 */
 };
 
 /* ---- socket LB reverse translation (getpeername, recvmsg) ---- */
@@ -242,6 +249,22 @@ struct drv_stats_val {
 	__u64 bytes;
 };
 
+/* The per-packet counters of the tc and XDP paths live apart from drv_stats1, in a per-CPU
+ * array indexed by rev-NAT id (drv_pkts1): an array element is an address computation where
+ * a hash lookup costs a third of the hit path. drv_stats1 keeps everything per connection or
+ * per exception (connects, refusals, rejects, drops by reason). */
+struct drv_fe_pkts {
+	__u64 sock_connects; /* socket LB: connect()/sendmsg() translated */
+	__u64 tc_fwd_packets;
+	__u64 tc_fwd_bytes;
+	__u64 tc_reply_packets;
+	__u64 tc_reply_bytes;
+	__u64 xdp_fwd_packets;
+	__u64 xdp_fwd_bytes;
+	__u64 xdp_reply_packets;
+	__u64 xdp_reply_bytes;
+};
+
 /* ---- load-time configuration (rodata of every program object) ---- */
 struct drv_config {
 	__u16 snat_port_min; /* NodePort SNAT source ports, host order */
@@ -260,7 +283,7 @@ _Static_assert(sizeof(struct drv_svc_val) == 20, "drv_svc_val layout");
 _Static_assert(sizeof(struct drv_backend) == 8, "drv_backend layout");
 _Static_assert(sizeof(struct drv_revnat) == 8, "drv_revnat layout");
 _Static_assert(sizeof(struct drv_ct_key) == 16, "drv_ct_key layout");
-_Static_assert(sizeof(struct drv_ct_val) == 48, "drv_ct_val layout");
+_Static_assert(sizeof(struct drv_ct_val) == 64, "drv_ct_val layout");
 _Static_assert(sizeof(struct drv_affinity_key) == 16, "drv_affinity_key layout");
 _Static_assert(sizeof(struct drv_affinity_val) == 8, "drv_affinity_val layout");
 _Static_assert(sizeof(struct drv_sock_rnat_key) == 16, "drv_sock_rnat_key layout");
@@ -268,6 +291,7 @@ _Static_assert(sizeof(struct drv_sock_rnat_val) == 8, "drv_sock_rnat_val layout"
 _Static_assert(sizeof(struct drv_stats_key) == 4, "drv_stats_key layout");
 _Static_assert(sizeof(struct drv_stats_val) == 16, "drv_stats_val layout");
 _Static_assert(sizeof(struct drv_svc_name) == 64, "drv_svc_name layout");
+_Static_assert(sizeof(struct drv_fe_pkts) == 72, "drv_fe_pkts layout");
 _Static_assert(sizeof(struct drv_attach) == 20, "drv_attach layout");
 #endif
 

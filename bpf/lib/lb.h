@@ -46,7 +46,7 @@ static __always_inline struct drv_backend *drv_lookup_backend(__u32 id)
 
 static __always_inline __u32 drv_now_s(void)
 {
-	return (__u32)(bpf_ktime_get_ns() / NSEC_PER_SEC);
+	return (__u32)(bpf_ktime_get_coarse_ns() / NSEC_PER_SEC);
 }
 
 static __always_inline __u32 drv_affinity_get(const struct drv_svc_val *svc, __u64 client,
@@ -143,9 +143,10 @@ static __always_inline __u32 drv_pick_slot(struct drv_svc_key *key, const struct
 
 /* Pick a backend for a new flow. Returns the backend id, or 0 (with *reason set) when none
  * can be used. key is the master key of the frontend (slot 0) and is reused for slots. */
-static __always_inline __u32 drv_select_backend(struct drv_svc_key *key, const struct drv_svc_val *svc,
-						__u64 aff_client, bool aff_netns, __u32 flow_hash,
-						bool use_maglev, int *reason)
+static __always_inline __u32 drv_select_backend(struct drv_svc_key *key,
+						const struct drv_svc_val *svc, __u64 aff_client,
+						bool aff_netns, __u32 flow_hash, bool use_maglev,
+						int *reason)
 {
 	__u32 id = 0;
 

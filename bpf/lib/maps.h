@@ -40,7 +40,7 @@ struct {
 	__type(value, struct drv_ct_val);
 	__uint(max_entries, DRV_CT_MAP_SIZE_DEFAULT);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} drv_ct4 SEC(".maps");
+} drv_ct5 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -52,11 +52,12 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__type(key, struct drv_sock_rnat_key);
 	__type(value, struct drv_sock_rnat_val);
 	__uint(max_entries, DRV_SOCK_RNAT_MAP_SIZE_DEFAULT);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} drv_sknat4 SEC(".maps");
+} drv_sknat5 SEC(".maps");
 
 /* Maglev: rev-NAT id -> inner array of backend ids. BPF_F_INNER_MAP lets each inner table
  * have its own size, so a service's memory is bounded by its own table, not the largest. */
@@ -84,6 +85,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } drv_nodeip4 SEC(".maps");
 
+/* The L2 cache epoch: userspace bumps entry 0 now and then (conntrack GC), and every cached
+ * next hop in drv_ct5 older than it is looked up again, so a changed neighbour is followed
+ * within one GC period even inside a long flow. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} drv_epoch1 SEC(".maps");
+
 /* Where this proxy attached tc/XDP programs (ifindex -> what), so that a restarted proxy and
  * `drover proxy uninstall` know what is theirs without a state file. Userspace only. */
 struct {
@@ -103,6 +115,15 @@ struct {
 	__uint(max_entries, DRV_REVNAT_MAP_SIZE_DEFAULT);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } drv_names1 SEC(".maps");
+
+/* Indexed by rev-NAT id; sized like drv_rnat4, whose size bounds the ids. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct drv_fe_pkts);
+	__uint(max_entries, DRV_REVNAT_MAP_SIZE_DEFAULT);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} drv_pkts2 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);

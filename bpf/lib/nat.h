@@ -4,8 +4,9 @@
  * how the packet is rewritten. For one packet it answers: pass it, translate it (and to
  * what), or reject it (a frontend without backends).
  *
- * Connection tracking (drv_ct4, LRU): a new flow to a frontend creates two entries, the
- * reply entry first (so a reply can never beat its translation), then the forward one.
+ * Connection tracking (drv_ct5, LRU): a new flow to a frontend creates two entries, the
+ * reply entry first (so a reply can never beat its translation), then the forward one; one
+ * lookup per packet finds either (see drover_abi.h).
  * Masquerade (SNAT) is used when the reply would not otherwise come back through this node:
  * NodePort/external traffic with externalTrafficPolicy Cluster, and ClusterIP traffic that
  * entered from a node device towards a backend on another node.
@@ -33,7 +34,34 @@ struct drv_xlate {
 	__u16 rev_nat;
 	__u8 flags; /* DRV_CT_F_SNAT | DRV_CT_F_DNAT */
 	__u8 pad;
+	struct drv_ct_val *ct; /* the flow's entry: its L2 cache is read and filled by callers */
 };
+
+static __always_inline __u32 drv_l2_epoch(void)
+{
+	__u32 zero = 0, *e = bpf_map_lookup_elem(&drv_epoch1, &zero);
+
+	return e ? *e : 0;
+}
+
+/* The cached next hop of a flow, if it is current. */
+static __always_inline bool drv_l2_cached(const struct drv_ct_val *ct)
+{
+	return ct && (ct->flags & DRV_CT_F_L2) && ct->l2_epoch == drv_l2_epoch();
+}
+
+/* Remember a FIB answer for the rest of the flow (racing writers store the same answer). */
+static __always_inline void drv_l2_store(struct drv_ct_val *ct, __u32 ifindex, const __u8 *dmac,
+					 const __u8 *smac)
+{
+	if (!ct)
+		return;
+	ct->ifindex = ifindex;
+	__builtin_memcpy(ct->dmac, dmac, ETH_ALEN);
+	__builtin_memcpy(ct->smac, smac, ETH_ALEN);
+	ct->l2_epoch = drv_l2_epoch();
+	ct->flags |= DRV_CT_F_L2;
+}
 
 #define DRV_SNAT_TRIES 8
 
@@ -82,7 +110,7 @@ static __always_inline __be16 drv_snat_reserve(struct drv_ct_key *rkey, struct d
 		__u16 port = drv_cfg.snat_port_min + (bpf_get_prandom_u32() % span);
 
 		rkey->dport = bpf_htons(port);
-		if (bpf_map_update_elem(&drv_ct4, rkey, rval, BPF_NOEXIST) == 0)
+		if (bpf_map_update_elem(&drv_ct5, rkey, rval, BPF_NOEXIST) == 0)
 			return rkey->dport;
 	}
 	return 0;
@@ -103,27 +131,43 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 	    .sport = f->sport,
 	    .dport = f->dport,
 	    .proto = f->proto,
-	    .dir = DRV_CT_REPLY,
 	};
 	struct drv_ct_val *ct, fwd = {}, rev = {};
 	struct drv_ct_key rkey = {};
 	struct drv_svc_key skey;
 	struct drv_svc_val *svc;
 	struct drv_backend *be;
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now;
 	__be32 snat_addr;
 	bool snat, external;
 	int reason = 0;
 	__u32 id;
 
 	x->rev_nat = 0;
+	x->ct = NULL;
 	if (!f->frag) {
-		/* 1. A reply of a translated flow? */
-		ct = bpf_map_lookup_elem(&drv_ct4, &key);
+		/* 1. A packet of a translated flow, either way? One lookup answers both. */
+		ct = bpf_map_lookup_elem(&drv_ct5, &key);
+		/* The coarse clock (a tick's resolution) is plenty for idle timeouts of seconds
+		 * and costs a fraction of a precise read. */
+		now = ct ? bpf_ktime_get_coarse_ns() : 0;
 		if (ct && drv_ct_alive(ct, f->proto, now)) {
-			drv_ct_touch(ct, f, now, len);
-			drv_xlate_from_ct(x, ct);
-			return DRV_V_REPLY;
+			if (ct->dir == DRV_CT_REPLY) {
+				drv_ct_touch(ct, f, now, len);
+				drv_xlate_from_ct(x, ct);
+				x->ct = ct;
+				return DRV_V_REPLY;
+			}
+			/* Forward: still valid while its backend exists, and a new SYN after a
+			 * FIN/RST starts a new flow (a reused source port). */
+			if (drv_lookup_backend(ct->backend_id) &&
+			    !((f->tcp_flags & (DRV_TCP_SYN | DRV_TCP_ACK)) == DRV_TCP_SYN &&
+			      (ct->flags & DRV_CT_F_SEEN_FIN))) {
+				drv_ct_touch(ct, f, now, len);
+				drv_xlate_from_ct(x, ct);
+				x->ct = ct;
+				return DRV_V_FWD;
+			}
 		}
 	}
 
@@ -135,20 +179,10 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 	if (f->frag)
 		return -DRV_DROP_FRAGMENT;
 
-	/* 3. A packet of a flow already translated? */
-	key.dir = DRV_CT_SVC;
-	ct = bpf_map_lookup_elem(&drv_ct4, &key);
-	if (ct && drv_ct_alive(ct, f->proto, now) && drv_lookup_backend(ct->backend_id) &&
-	    !((f->tcp_flags & (DRV_TCP_SYN | DRV_TCP_ACK)) == DRV_TCP_SYN &&
-	      (ct->flags & DRV_CT_F_SEEN_FIN))) {
-		drv_ct_touch(ct, f, now, len);
-		drv_xlate_from_ct(x, ct);
-		return DRV_V_FWD;
-	}
-
-	/* 4. A new flow. */
+	/* 3. A new flow. */
 	if (svc->count == 0)
 		return DRV_V_REJECT;
+	now = bpf_ktime_get_coarse_ns();
 	external = svc->flags & (DRV_SVC_F_NODEPORT | DRV_SVC_F_EXTERNAL);
 	id = drv_select_backend(&skey, svc, f->saddr, false,
 				drv_flow_hash(f->saddr, f->daddr, f->sport, f->dport, f->proto),
@@ -172,16 +206,17 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 	fwd.backend_id = id;
 	fwd.rev_nat = svc->rev_nat;
 	fwd.flags = DRV_CT_F_DNAT | (external ? DRV_CT_F_NODEPORT : 0) | created_by;
+	fwd.dir = DRV_CT_SVC;
 	fwd.last_seen_ns = now;
 
 	rkey.saddr = be->addr;
 	rkey.sport = be->port;
 	rkey.proto = f->proto;
-	rkey.dir = DRV_CT_REPLY;
 	rev.nat_saddr = f->daddr;
 	rev.nat_sport = f->dport;
 	rev.rev_nat = svc->rev_nat;
 	rev.backend_id = id;
+	rev.dir = DRV_CT_REPLY;
 	rev.last_seen_ns = now;
 	if (snat) {
 		rkey.daddr = snat_addr;
@@ -197,13 +232,13 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 		rkey.daddr = f->saddr;
 		rkey.dport = f->sport;
 		rev.flags = DRV_CT_F_SNAT | created_by;
-		if (bpf_map_update_elem(&drv_ct4, &rkey, &rev, BPF_ANY) != 0)
+		if (bpf_map_update_elem(&drv_ct5, &rkey, &rev, BPF_ANY) != 0)
 			return -DRV_DROP_CT_FULL;
 	}
 	fwd.packets = 1;
 	fwd.bytes = len;
-	if (bpf_map_update_elem(&drv_ct4, &key, &fwd, BPF_ANY) != 0) {
-		bpf_map_delete_elem(&drv_ct4, &rkey);
+	if (bpf_map_update_elem(&drv_ct5, &key, &fwd, BPF_ANY) != 0) {
+		bpf_map_delete_elem(&drv_ct5, &rkey);
 		return -DRV_DROP_CT_FULL;
 	}
 	x->saddr = fwd.nat_saddr;
@@ -211,6 +246,8 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 	x->sport = fwd.nat_sport;
 	x->dport = fwd.nat_dport;
 	x->flags = fwd.flags & (DRV_CT_F_SNAT | DRV_CT_F_DNAT);
+	/* The entry just written, so that the first packet's FIB answer is cached in it. */
+	x->ct = bpf_map_lookup_elem(&drv_ct5, &key);
 	return DRV_V_FWD;
 }
 

@@ -28,6 +28,8 @@ struct drv_pkt {
 	__u32 l3off;
 	__u32 l4off;
 	__u32 len; /* IP total length */
+	__u8 ttl;
+	__u8 pad[3];
 	struct drv_flow f;
 };
 
@@ -58,6 +60,7 @@ static __always_inline int drv_parse(void *data, void *data_end, struct drv_pkt 
 	p->l3off = ETH_HLEN;
 	p->l4off = ETH_HLEN + ihl * 4;
 	p->len = bpf_ntohs(ip->tot_len);
+	p->ttl = ip->ttl;
 	p->f.saddr = ip->saddr;
 	p->f.daddr = ip->daddr;
 	p->f.proto = ip->protocol;

@@ -2,8 +2,9 @@
 /*
  * embedded: the default store backend. An in-memory ordered index (index.c) of every kept
  * version, a bounded ring of recent events for watches, a write-ahead log with group commit
- * (one fdatasync per batch, through store_io: io_uring in production), and zlib snapshots
- * after which the log is cut (snapshot.c). Recovery: recovery.c.
+ * (commit.c: one fdatasync per batch, through store_io: io_uring in production), and zlib
+ * snapshots after which the log is cut (snapshot.c). Recovery: recovery.c. This file: reads,
+ * watches, open and close.
  *
  * Threads and locks (the only ones; always taken in this order: lock -> wlock -> w->lock):
  *   lock  (rwlock, writer-preferring)  the index, rev, compact_rev, the event ring.
@@ -11,8 +12,11 @@
  *         only to apply a batch that is already durable, so reads never wait for a sync.
  *   wlock (mutex)  the watcher array. The committer takes it before releasing `lock`, so a
  *         watch that opens sees every event exactly once: either in the ring or pushed.
- *   qlock (mutex)  the queue of pending write requests, closing, each request's done flag
- *         (each waiting writer sleeps on its own condition variable).
+ *   qtop (atomic)  writers push their request on a lock-free stack; the committer takes the
+ *         whole stack at once. A writer waits on its request's own futex (done), so an
+ *         acknowledgement takes no lock; 256 writers do not convoy on a mutex.
+ *   qlock (mutex)  only to put the idle committer to sleep (qcond) and wake it; a writer takes
+ *         it only when its push found the stack empty.
  *   committer thread, without a lock: the log file and offsets, the batch buffer; it is the
  *         only thread that mutates the index, so it reads the index without taking `lock`.
  *   snap_lock  hands a snapshot job to the snapshot thread (snapshot.c).
@@ -26,437 +30,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define BATCH_MAX_REQS	4096
-#define BATCH_MAX_BYTES (16u << 20)
+#include <time.h>
 
 static struct emb *EMB(struct store *s)
 {
 	return (struct emb *)s;
-}
-
-/* ---- events ---- */
-
-static void sevent_free(struct store_ref *ref)
-{
-	struct sevent *ev = (struct sevent *)((char *)ref - offsetof(struct sevent, ref));
-
-	sref_put(&ev->rec->ref);
-	if (ev->prev)
-		sref_put(&ev->prev->ref);
-	free(ev);
-}
-
-/* The one event of one change: built once, shared by the ring and every watcher. */
-static struct sevent *sevent_new(struct srec *rec, struct srec *prev, uint64_t now)
-{
-	struct sevent *ev = calloc(1, sizeof(*ev));
-
-	if (!ev)
-		return NULL;
-	sref_init(&ev->ref, sevent_free);
-	ev->rec = rec;
-	sref_get(&rec->ref);
-	ev->pub.kv.key = srec_key(rec);
-	ev->pub.kv.key_len = rec->key_len;
-	ev->pub.kv.value = srec_value(rec);
-	ev->pub.kv.value_len = rec->type == SREC_PUT ? rec->value_len : 0;
-	ev->pub.kv.create_rev = rec->create_rev;
-	ev->pub.kv.mod_rev = rec->rev;
-	if (prev && prev->type == SREC_PUT) {
-		ev->prev = prev;
-		sref_get(&prev->ref);
-		ev->pub.prev.key = srec_key(prev);
-		ev->pub.prev.key_len = prev->key_len;
-		ev->pub.prev.value = srec_value(prev);
-		ev->pub.prev.value_len = prev->value_len;
-		ev->pub.prev.create_rev = prev->create_rev;
-		ev->pub.prev.mod_rev = prev->rev;
-	}
-	if (rec->type == SREC_DEL)
-		ev->pub.type = STORE_EVENT_DELETE;
-	else if (rec->create_rev == rec->rev)
-		ev->pub.type = STORE_EVENT_CREATE;
-	else
-		ev->pub.type = STORE_EVENT_UPDATE;
-	ev->pub.commit_ns = now;
-	ev->pub._ref = &ev->ref;
-	return ev;
-}
-
-/* ---- applying records (committer and recovery); caller holds `lock` exclusively ---- */
-
-static void ring_push(struct emb *e, struct sevent *ev)
-{
-	uint64_t rev = ev->pub.kv.mod_rev;
-	size_t slot = (size_t)(rev % e->ring_cap);
-
-	if (rev - e->ring_lo >= e->ring_cap) {
-		/* Full: the slot holds rev - cap, the oldest. */
-		sref_put(&e->ring[slot]->ref);
-		e->ring_lo++;
-	}
-	e->ring[slot] = ev;
-}
-
-static struct sevent *ring_get(struct emb *e, uint64_t rev)
-{
-	return e->ring[rev % e->ring_cap];
-}
-
-int emb_apply(struct emb *e, struct srec *rec, uint64_t now, struct sevent **ev_out)
-{
-	struct kentry *k = idx_find(&e->idx, srec_key(rec), rec->key_len);
-	struct sevent *ev = sevent_new(rec, k ? kentry_latest(k) : NULL, now);
-	int err;
-
-	if (!ev)
-		return -ENOMEM;
-	sref_get(&rec->ref); /* the index's own */
-	err = idx_add(&e->idx, rec);
-	if (err) {
-		sref_put(&rec->ref);
-		sref_put(&ev->ref);
-		return err;
-	}
-	e->rev = rec->rev;
-	ring_push(e, ev);
-	if (ev_out) {
-		sref_get(&ev->ref);
-		*ev_out = ev;
-	}
-	return 0;
-}
-
-/* Drops index versions and ring events below rev. */
-void emb_compact_locked(struct emb *e, uint64_t rev)
-{
-	if (rev <= e->compact_rev)
-		return;
-	idx_compact(&e->idx, rev);
-	e->compact_rev = rev;
-}
-
-/* ---- the committer: group commit ---- */
-
-static uint64_t key_hash(const uint8_t *k, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ k[i]) * 1099511628211ull;
-	return h;
-}
-
-/* The batch's view of keys it already changed: open addressing, reset per batch. */
-static struct srec **overlay_slot(struct emb *e, const uint8_t *key, size_t key_len)
-{
-	size_t mask = e->ov_cap - 1, i = (size_t)key_hash(key, key_len) & mask;
-
-	for (;; i = (i + 1) & mask) {
-		struct srec *r = e->ov[i];
-
-		if (!r || (r->key_len == key_len && !memcmp(srec_key(r), key, key_len)))
-			return &e->ov[i];
-	}
-}
-
-/* Decides one request against the index plus the batch so far; builds its record. */
-static int prepare(struct emb *e, struct wreq *r, uint64_t rev)
-{
-	const struct store_write *w = r->w;
-	struct srec **slot = overlay_slot(e, w->key, w->key_len);
-	struct srec *cur = *slot;
-	struct kentry *k;
-	bool exists;
-
-	if (!cur) {
-		k = idx_find(&e->idx, w->key, w->key_len);
-		cur = k ? kentry_latest(k) : NULL;
-	}
-	exists = cur && cur->type == SREC_PUT;
-	r->cur = exists ? cur : NULL;
-	switch (w->op) {
-	case STORE_CREATE:
-		if (exists)
-			return -EEXIST;
-		r->rec = srec_new(SREC_PUT, rev, rev, w->key, w->key_len, w->value, w->value_len);
-		break;
-	case STORE_UPDATE:
-	case STORE_DELETE:
-		if (!exists)
-			return -ENOENT;
-		if (w->expect_rev && w->expect_rev != cur->rev)
-			return -STORE_ECONFLICT;
-		r->rec = srec_new(w->op == STORE_UPDATE ? SREC_PUT : SREC_DEL, rev, cur->create_rev,
-				  w->key, w->key_len, w->op == STORE_UPDATE ? w->value : NULL,
-				  w->op == STORE_UPDATE ? w->value_len : 0);
-		break;
-	default:
-		return -EINVAL;
-	}
-	if (!r->rec)
-		return -ENOMEM;
-	*slot = r->rec;
-	return 0;
-}
-
-static int buf_append(struct emb *e, const uint8_t *p, size_t n)
-{
-	if (e->buf_len + n > e->buf_cap) {
-		size_t cap = e->buf_cap ? e->buf_cap : 1 << 16;
-		uint8_t *b;
-
-		while (cap < e->buf_len + n)
-			cap *= 2;
-		b = realloc(e->buf, cap);
-		if (!b)
-			return -ENOMEM;
-		e->buf = b;
-		e->buf_cap = cap;
-	}
-	memcpy(e->buf + e->buf_len, p, n);
-	e->buf_len += n;
-	return 0;
-}
-
-static void set_write_err(struct emb *e, int err, const char *what)
-{
-	int zero = 0;
-
-	if (atomic_compare_exchange_strong(&e->write_err, &zero, err))
-		log_error("store", "%s: %s; the store refuses writes from now on (reads go on)",
-			  what, store_strerror(err));
-}
-
-/* Writes the batch's records; on failure leaves the log as it was before the batch. */
-static int log_batch(struct emb *e)
-{
-	int err;
-
-	if (!e->buf_len)
-		return 0;
-	err = e->io->ops->append_sync(e->io, e->wal_fd, e->buf, e->buf_len, e->wal_off);
-	if (!err) {
-		e->wal_off += e->buf_len;
-		e->bytes_since_snap += e->buf_len;
-		return 0;
-	}
-	/* Out of space before anything was durable: cut back and keep going, the next batch may
-	 * fit. Any other failure (a failed fdatasync above all) leaves the log's state unknown:
-	 * refuse every later write. */
-	if ((err == -ENOSPC || err == -EDQUOT) &&
-	    !e->io->ops->truncate(e->io, e->wal_fd, e->wal_off) &&
-	    !e->io->ops->append_sync(e->io, e->wal_fd, NULL, 0, e->wal_off)) {
-		log_warn("store", "log write: %s; batch of %zu bytes refused", store_strerror(err),
-			 e->buf_len);
-		return err;
-	}
-	set_write_err(e, err, "log write");
-	return err;
-}
-
-static void fan_out(struct emb *e, struct sevent **evs, size_t n)
-{
-	struct store_event **match = e->fan;
-
-	for (size_t i = 0; i < e->nwatch;) {
-		struct store_watch *w = e->watchers[i];
-		size_t m = 0;
-
-		for (size_t j = 0; j < n; j++) {
-			struct store_event *ev = &evs[j]->pub;
-
-			if (ev->kv.mod_rev >= w->start_rev &&
-			    watch_matches(w, ev->kv.key, ev->kv.key_len))
-				match[m++] = ev;
-		}
-		if (m && watch_push_many(w, match, m)) {
-			/* Cancelled (too slow): it no longer gets events. */
-			e->watchers[i] = e->watchers[--e->nwatch];
-			e->watchers[i]->owner_idx = i;
-			w->owner = NULL;
-			atomic_fetch_add(&e->st_slow, 1);
-			continue;
-		}
-		i++;
-	}
-}
-
-static void finish(struct emb *e, struct wreq *r, int err)
-{
-	r->err = err;
-	if (!r->res)
-		return;
-	if (!err && r->rec)
-		r->res->rev = r->rec->rev;
-	if (r->cur && (err == 0 || err == -EEXIST || err == -STORE_ECONFLICT))
-		srec_to_kv(r->cur, &r->res->prev);
-}
-
-static void process_batch(struct emb *e, struct wreq **reqs, size_t n)
-{
-	uint64_t rev, now;
-	size_t nev = 0;
-	int err;
-
-	e->buf_len = 0;
-	memset(e->ov, 0, e->ov_cap * sizeof(*e->ov));
-	rev = e->rev + 1;
-	err = atomic_load(&e->write_err);
-	for (size_t i = 0; i < n && !err; i++) {
-		struct wreq *r = reqs[i];
-
-		if (r->compact_rev) {
-			if (r->compact_rev <= e->compact_rev)
-				r->err = -STORE_ECOMPACTED;
-			else if (r->compact_rev > e->rev)
-				r->err = -EINVAL;
-			continue;
-		}
-		r->err = prepare(e, r, rev);
-		if (r->err)
-			continue;
-		r->err = buf_append(e, r->rec->enc, r->rec->enc_len);
-		if (r->err) {
-			sref_put(&r->rec->ref);
-			r->rec = NULL;
-			*overlay_slot(e, r->w->key, r->w->key_len) = r->cur;
-			continue;
-		}
-		rev++;
-	}
-	if (!err)
-		err = log_batch(e);
-	if (err) {
-		/* Nothing of this batch is durable: every request gets the error, also those
-		 * refused against state that now never happened. */
-		for (size_t i = 0; i < n; i++) {
-			if (reqs[i]->rec)
-				sref_put(&reqs[i]->rec->ref);
-			reqs[i]->rec = NULL;
-			reqs[i]->cur = NULL;
-			reqs[i]->err = err;
-		}
-		return;
-	}
-	/* Durable: make it visible, then tell the watchers, then the writers. */
-	now = store_now_ns();
-	pthread_rwlock_wrlock(&e->lock);
-	for (size_t i = 0; i < n; i++) {
-		struct wreq *r = reqs[i];
-
-		if (r->compact_rev && !r->err)
-			emb_compact_locked(e, r->compact_rev);
-		if (!r->rec)
-			continue;
-		err = emb_apply(e, r->rec, now, &e->evs[nev]);
-		if (err) {
-			/* Durable but not applied: memory is gone; the log still has it and a
-			 * restart recovers it. Refuse writes rather than diverge. */
-			set_write_err(e, err, "apply");
-			r->err = err;
-			continue;
-		}
-		nev++;
-	}
-	pthread_mutex_lock(&e->wlock);
-	pthread_rwlock_unlock(&e->lock);
-	fan_out(e, e->evs, nev);
-	pthread_mutex_unlock(&e->wlock);
-	for (size_t i = 0; i < nev; i++)
-		sref_put(&e->evs[i]->ref);
-	atomic_fetch_add(&e->st_writes, nev);
-	atomic_fetch_add(&e->st_batches, 1);
-}
-
-static void *committer_main(void *arg)
-{
-	struct emb *e = arg;
-	struct wreq **reqs = e->batch;
-
-	for (;;) {
-		size_t n = 0, bytes = 0;
-
-		pthread_mutex_lock(&e->qlock);
-		while (!e->qhead && !e->closing)
-			pthread_cond_wait(&e->qcond, &e->qlock);
-		if (!e->qhead) {
-			pthread_mutex_unlock(&e->qlock);
-			break;
-		}
-		while (e->qhead && n < BATCH_MAX_REQS && (n == 0 || bytes < BATCH_MAX_BYTES)) {
-			struct wreq *r = e->qhead;
-
-			e->qhead = r->next;
-			reqs[n++] = r;
-			bytes += r->w ? r->w->value_len + r->w->key_len + WAL_OVERHEAD : 0;
-		}
-		if (!e->qhead)
-			e->qtail = NULL;
-		pthread_mutex_unlock(&e->qlock);
-
-		process_batch(e, reqs, n);
-
-		pthread_mutex_lock(&e->qlock);
-		for (size_t i = 0; i < n; i++) {
-			struct wreq *r = reqs[i];
-
-			finish(e, r, r->err);
-			if (r->rec)
-				sref_put(&r->rec->ref); /* the index and the ring hold theirs */
-			r->done = true;
-			pthread_cond_signal(&r->cond);
-		}
-		pthread_mutex_unlock(&e->qlock);
-
-		emb_maybe_snapshot(e);
-	}
-	return NULL;
-}
-
-/* Queues a request and waits for the committer's verdict. */
-static int submit(struct emb *e, struct wreq *r)
-{
-	int err;
-
-	pthread_cond_init(&r->cond, NULL);
-	pthread_mutex_lock(&e->qlock);
-	if (e->closing) {
-		pthread_mutex_unlock(&e->qlock);
-		pthread_cond_destroy(&r->cond);
-		return -STORE_ECLOSED;
-	}
-	if (e->qtail)
-		e->qtail->next = r;
-	else
-		e->qhead = r;
-	e->qtail = r;
-	pthread_cond_signal(&e->qcond);
-	while (!r->done)
-		pthread_cond_wait(&r->cond, &e->qlock);
-	err = r->err;
-	pthread_mutex_unlock(&e->qlock);
-	pthread_cond_destroy(&r->cond);
-	return err;
-}
-
-static int emb_write(struct store *s, const struct store_write *w, struct store_write_result *res)
-{
-	struct emb *e = EMB(s);
-	struct wreq r = {.w = w, .res = res};
-	int err = atomic_load(&e->write_err);
-
-	if (err)
-		return err;
-	return submit(e, &r);
-}
-
-static int emb_compact(struct store *s, uint64_t rev)
-{
-	struct wreq r = {.compact_rev = rev};
-
-	return submit(EMB(s), &r);
 }
 
 /* ---- reads ---- */
@@ -635,10 +213,11 @@ static int emb_watch_open(struct store *s, const struct store_watch_opts *o,
 		goto out;
 	}
 	w->start_rev = from;
+	w->set = o->set;
 	w->backend = e;
 	w->detach = emb_watch_detach;
 	for (uint64_t rev = from; rev <= e->rev; rev++) {
-		struct sevent *ev = ring_get(e, rev);
+		struct sevent *ev = emb_ring_get(e, rev);
 
 		if (watch_matches(w, ev->pub.kv.key, ev->pub.kv.key_len))
 			watch_push(w, &ev->pub);
@@ -697,7 +276,7 @@ static void emb_free(struct emb *e)
 {
 	if (e->ring) {
 		for (uint64_t rev = e->ring_lo; rev <= e->rev && rev >= e->ring_lo; rev++)
-			sref_put(&ring_get(e, rev)->ref);
+			sref_put(&emb_ring_get(e, rev)->ref);
 		free(e->ring);
 	}
 	idx_destroy(&e->idx);
@@ -708,6 +287,7 @@ static void emb_free(struct emb *e)
 	free(e->watchers);
 	free(e->buf);
 	free(e->ov);
+	free(e->ov_used);
 	free(e->evs);
 	free(e->fan);
 	free(e->batch);
@@ -723,7 +303,7 @@ static void emb_close(struct store *s)
 	struct emb *e = EMB(s);
 
 	pthread_mutex_lock(&e->qlock);
-	e->closing = true;
+	atomic_store(&e->closing, true);
 	pthread_cond_signal(&e->qcond);
 	pthread_mutex_unlock(&e->qlock);
 	if (e->committer_started)
@@ -789,16 +369,24 @@ int store_open_embedded(const struct store_embedded_opts *o, struct store **out)
 	pthread_rwlockattr_destroy(&attr);
 	pthread_mutex_init(&e->wlock, NULL);
 	pthread_mutex_init(&e->qlock, NULL);
-	pthread_cond_init(&e->qcond, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* gather() waits on it */
+		pthread_cond_init(&e->qcond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	e->ring_cap = e->opts.history;
 	e->ov_cap = 2 * BATCH_MAX_REQS;
 	e->ring = calloc(e->ring_cap, sizeof(*e->ring));
 	e->ov = calloc(e->ov_cap, sizeof(*e->ov));
+	e->ov_used = calloc(BATCH_MAX_REQS, sizeof(*e->ov_used));
 	e->evs = calloc(BATCH_MAX_REQS, sizeof(*e->evs));
 	e->fan = calloc(BATCH_MAX_REQS, sizeof(*e->fan));
 	e->batch = calloc(BATCH_MAX_REQS, sizeof(*e->batch));
 	err = idx_init(&e->idx);
-	if (!err && (!e->ring || !e->ov || !e->evs || !e->fan || !e->batch))
+	if (!err && (!e->ring || !e->ov || !e->ov_used || !e->evs || !e->fan || !e->batch))
 		err = -ENOMEM;
 	if (err)
 		goto fail;
@@ -819,7 +407,7 @@ int store_open_embedded(const struct store_embedded_opts *o, struct store **out)
 	err = emb_snapshot_start(e);
 	if (err)
 		goto fail;
-	err = -pthread_create(&e->committer, NULL, committer_main, e);
+	err = -pthread_create(&e->committer, NULL, emb_committer_main, e);
 	if (err)
 		goto fail;
 	e->committer_started = true;

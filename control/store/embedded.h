@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * embedded: the embedded backend's state, shared by its three files: embedded.c (requests,
- * group commit, reads, watches), recovery.c (open: snapshot + log replay) and snapshot.c
- * (snapshots and cutting the log). The lock rules are at the top of embedded.c.
+ * embedded: the embedded backend's state, shared by its files: embedded.c (reads, watches,
+ * open/close), commit.c (group commit), recovery.c (open: snapshot + log replay) and
+ * snapshot.c (snapshots and cutting the log). The lock rules are at the top of embedded.c.
  */
 #ifndef DROVER_STORE_EMBEDDED_H
 #define DROVER_STORE_EMBEDDED_H
@@ -11,6 +11,9 @@
 #include "store_int.h"
 #include "store_io.h"
 #include "wal.h"
+
+#define BATCH_MAX_REQS	4096
+#define BATCH_MAX_BYTES (16u << 20)
 
 /* The one event of one change, shared by the ring and every watcher's queue. */
 struct sevent {
@@ -25,8 +28,7 @@ struct wreq {
 	uint64_t compact_rev;
 	struct store_write_result *res;
 	int err;
-	bool done;
-	pthread_cond_t cond;
+	atomic_int done; /* set (then futex-woken) by the committer */
 	struct wreq *next;
 	struct srec *rec; /* committer: the new version */
 	struct srec *cur; /* committer: the live version before it (borrowed) */
@@ -55,11 +57,15 @@ struct emb {
 	struct store_watch **watchers;
 	size_t nwatch, capwatch;
 
-	/* qlock */
+	/* write queue: a lock-free stack; qlock/qcond only park the idle committer */
+	_Atomic(struct wreq *) qtop;
+	atomic_int inflight; /* writers inside submit() */
+	atomic_bool closing;
 	pthread_mutex_t qlock;
 	pthread_cond_t qcond;
-	struct wreq *qhead, *qtail;
-	bool closing;
+	struct wreq *pending; /* committer only: taken, not yet processed, oldest first */
+	size_t last_batch;    /* committer only: size and duration of the last batch */
+	uint64_t last_batch_ns;
 
 	atomic_int write_err;
 
@@ -73,6 +79,8 @@ struct emb {
 	size_t buf_len, buf_cap;
 	struct srec **ov; /* batch overlay, ov_cap slots */
 	size_t ov_cap;
+	uint32_t *ov_used; /* slots the current batch filled */
+	size_t ov_nused;
 	struct sevent **evs;
 	struct store_event **fan;
 	struct wreq **batch;
@@ -93,6 +101,17 @@ struct emb {
 /* Applies a durable record to index and ring (caller holds lock exclusively); *ev_out, if
  * given, gets an extra reference to the event. */
 int emb_apply(struct emb *e, struct srec *rec, uint64_t now, struct sevent **ev_out);
+
+/* The event of revision rev, which must lie in [ring_lo, rev] (caller holds lock). */
+static inline struct sevent *emb_ring_get(struct emb *e, uint64_t rev)
+{
+	return e->ring[rev % e->ring_cap];
+}
+
+/* commit.c: the write path and the committer thread. */
+int emb_write(struct store *s, const struct store_write *w, struct store_write_result *res);
+int emb_compact(struct store *s, uint64_t rev);
+void *emb_committer_main(void *arg);
 void emb_compact_locked(struct emb *e, uint64_t rev);
 
 int emb_recover(struct emb *e);

@@ -16,14 +16,17 @@
  *   -STORE_ECONFLICT   revision precondition failed (the API answers 409 Conflict)
  *   -STORE_ECOMPACTED  revision older than the kept history or compacted away; also an
  *                      expired continue token (the API answers 410 Gone + current revision)
+ *   -ERANGE            read at a revision above the current one
  *   -EMSGSIZE          key or value larger than STORE_MAX_KEY / STORE_MAX_VALUE
  *   -STORE_ECLOSED     the store is closing/closed, or the watch was closed by the store
  *   -STORE_ESLOW       watch cancelled because its consumer fell too far behind
  *   -STORE_ECORRUPT    on-disk state unusable (no valid snapshot and no complete log)
  *   -EINVAL, -ENOMEM   bad argument, allocation failure
- *   -EIO, -ENOSPC, -EROFS, ...   the disk's own error, passed through unchanged. After a failed
- *                      sync the store refuses every later write with that error (the page
- *                      cache can no longer be trusted) and keeps serving reads.
+ *   -EIO, -ENOSPC, -EROFS, ...   the disk's own error, passed through unchanged. -ENOSPC
+ *                      refuses only the writes that did not fit (the log is cut back; later
+ *                      writes may fit). Any other failed write or sync makes the store refuse
+ *                      every later write with that error (the page cache can no longer be
+ *                      trusted) while it keeps serving reads.
  * store_strerror() names each one.
  *
  * Durability: a write returns success only after the log record that holds it has reached the
@@ -31,9 +34,10 @@
  * moment, never before. Reads never wait for the disk.
  *
  * Thread safety: every function may be called from any thread concurrently, except that
- * store_close() must not race with other calls on the same store; a struct store_watch is
- * owned by one consumer thread at a time (store_watch_next/store_watch_close), while the
- * store feeds it from its own thread.
+ * store_close() must not race with other calls on the same store (a consumer blocked in
+ * store_watch_next() is fine: it wakes with -STORE_ECLOSED); a struct store_watch is owned by
+ * one consumer thread at a time (store_watch_next/store_watch_close), while the store feeds it
+ * from its own thread. The embedded backend's locks are described in embedded.c.
  *
  * Ownership: results (struct store_kv, struct store_list, struct store_event) are zero-copy
  * views of immutable store memory; each holds a reference that the caller drops with
@@ -118,7 +122,7 @@ int store_delete(struct store *s, const void *key, size_t key_len, uint64_t expe
 
 /* ---- reads ---- */
 
-/* Latest value (rev 0) or the value as of revision rev. -ENOENT, -STORE_ECOMPACTED. */
+/* Latest value (rev 0) or the value as of revision rev. -ENOENT, -STORE_ECOMPACTED, -ERANGE. */
 int store_get(struct store *s, const void *key, size_t key_len, uint64_t rev, struct store_kv *out);
 
 struct store_list_opts {
@@ -171,9 +175,13 @@ struct store_event {
 
 void store_event_put(const struct store_event *ev);
 
+struct store_watch_set;
+
 struct store_watch_opts {
 	const void *prefix; /* events of keys with this byte prefix */
 	size_t prefix_len;
+	/* Optional: signal this set instead of the watch's own fd (see store_watch_set_new). */
+	struct store_watch_set *set;
 	/* Deliver every change with revision >= from_rev, then every later one, in order.
 	 * 0 = only changes after the current revision. A from_rev older than the kept event
 	 * history or the compacted revision: -STORE_ECOMPACTED. */
@@ -185,13 +193,15 @@ struct store_watch;
 int store_watch_open(struct store *s, const struct store_watch_opts *o, struct store_watch **out);
 
 /* A file descriptor that is readable while store_watch_next() would not block (an event is
- * queued or the watch is cancelled). Owned by the watch; for poll/epoll only. */
+ * queued or the watch is cancelled). Owned by the watch; for poll/epoll only. -EINVAL for a
+ * watch in a set. */
 int store_watch_fd(const struct store_watch *w);
 
 /* Next event: returns 1 and *ev (release with store_event_put), 0 if none arrived within
- * timeout_ms (0 = do not wait, -1 = forever), or the cancellation reason: -STORE_ESLOW (fell
- * behind by more than the store's queue bound; its queued events are dropped), -STORE_ECLOSED
- * (store closed). A cancelled watch returns the same error on every later call. */
+ * timeout_ms (0 = do not wait, -1 = forever; a watch in a set takes 0 only), or the
+ * cancellation reason: -STORE_ESLOW (fell behind by more than the store's queue bound; its
+ * queued events are dropped), -STORE_ECLOSED (store closed). A cancelled watch returns the
+ * same error on every later call. */
 int store_watch_next(struct store_watch *w, struct store_event **ev, int timeout_ms);
 
 /* Events queued and not yet taken (for metrics). */
@@ -199,6 +209,22 @@ size_t store_watch_pending(struct store_watch *w);
 
 /* Stops the watch and frees it; NULL-tolerant. */
 void store_watch_close(struct store_watch *w);
+
+/* Watch sets: one pollable fd for many watches, for an event loop serving thousands of watch
+ * streams from a few threads. A per-watch fd costs one eventfd write and one read per watch
+ * and event; a set costs one per batch. A watch joins a set at open (opts.set) and signals
+ * only the set. store_watch_set_ready() hands out the watches that have events (or were
+ * cancelled) since they were last handed out: the caller drains each one it gets, calling
+ * store_watch_next(w, &ev, 0) until it returns 0 or an error (a watch handed out and not
+ * drained is not handed out again until it is). One consumer thread per set at a time; the
+ * set outlives its watches (close them before store_watch_set_free). */
+int store_watch_set_new(struct store_watch_set **out);
+void store_watch_set_free(struct store_watch_set *set);
+/* Readable while store_watch_set_ready() would return watches. */
+int store_watch_set_fd(const struct store_watch_set *set);
+/* Up to max ready watches into out; waits up to timeout_ms (0 = not, -1 = forever). */
+size_t store_watch_set_ready(struct store_watch_set *set, struct store_watch **out, size_t max,
+			     int timeout_ms);
 
 /* ---- counters ---- */
 

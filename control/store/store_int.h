@@ -70,10 +70,12 @@ struct store_watch {
 	size_t prefix_len;
 	/* Backend hook: unregister from the backend (called by store_watch_close once). */
 	void (*detach)(struct store_watch *w);
-	void *backend;	    /* set by the backend; NULL once the store let go of it */
-	void *owner;	    /* non-NULL while registered for events (backend's wlock) */
-	size_t owner_idx;   /* position in the backend's watcher array */
-	uint64_t start_rev; /* deliver only events at or above this revision */
+	void *backend;		     /* set by the backend; NULL once the store let go of it */
+	void *owner;		     /* non-NULL while registered for events (backend's wlock) */
+	size_t owner_idx;	     /* position in the backend's watcher array */
+	uint64_t start_rev;	     /* deliver only events at or above this revision */
+	struct store_watch_set *set; /* signal this set instead of efd */
+	bool in_set_ready;	     /* on the set's ready list or handed out, not drained */
 };
 
 struct store_watch *watch_new(const void *prefix, size_t prefix_len, size_t limit);

@@ -114,7 +114,7 @@ topo_pod_prefix() { echo "l$TOPO_TAG"; }
 topo_backend() {
 	local ns
 	ns=$(topo_ns "$1")
-	ip netns exec "$ns" "$DROVER_HTTPD" --port 8080 --udp-port 5353 --body "$2" >/dev/null 2>&1 &
+	ip netns exec "$ns" "$DROVER_HTTPD" --port 8080 --udp-port 5353 --body "$2" ${TOPO_HTTPD_ARGS:-} >/dev/null 2>&1 &
 	TOPO_PIDS+=($!)
 	eval "TOPO_BACKEND_PID_$1=$!"
 }
@@ -143,11 +143,15 @@ topo_proxy() {
 	TOPO_LOG=${TOPO_LOG:-/tmp/drover-$TOPO_TAG-proxy.log}
 	local ready=/tmp/drover-$TOPO_TAG.ready
 	rm -f "$ready"
-	in_node "$DROVER" proxy --pin-root "$TOPO_PIN_ROOT" --cgroup "$TOPO_CG" \
-		--pod-device-prefix "$(topo_pod_prefix)" --ready-file "$ready" "$@" >>"$TOPO_LOG" 2>&1 &
+	# A plain command (not a function) in the background: $! is drover itself (nsenter
+	# execs it), so that a test can SIGKILL exactly the proxy.
+	nsenter --net="/run/netns/$(topo_ns node)" "$DROVER" proxy --pin-root "$TOPO_PIN_ROOT" \
+		--cgroup "$TOPO_CG" --pod-device-prefix "$(topo_pod_prefix)" --ready-file "$ready" \
+		"$@" >>"$TOPO_LOG" 2>&1 &
 	TOPO_PROXY_PID=$!
 	TOPO_PIDS+=("$TOPO_PROXY_PID")
-	for _ in $(seq 1 200); do
+	local tries=$((${TOPO_READY_TIMEOUT:-120} * 20))
+	for _ in $(seq 1 "$tries"); do
 		[ -s "$ready" ] && return 0
 		if ! kill -0 "$TOPO_PROXY_PID" 2>/dev/null; then
 			topo_log "drover proxy exited early; log:"
@@ -205,6 +209,10 @@ topo_cleanup() {
 	TOPO_NS=()
 	if [ -n "${TOPO_CG:-}" ] && [ -d "$TOPO_CG" ]; then
 		for _ in 1 2 3 4 5; do rmdir "$TOPO_CG" 2>/dev/null && break; sleep 0.1; done
+	fi
+	if [ -n "${TOPO_EXTRA_CLEANUP:-}" ]; then
+		eval "$TOPO_EXTRA_CLEANUP" || true
+		TOPO_EXTRA_CLEANUP=""
 	fi
 	[ -n "$quiet" ] || topo_log "cleaned up"
 }

@@ -8,6 +8,7 @@
 #ifdef HAVE_DROVER_PROXY
 #include "dataplane.h"
 #include "drover_abi.h"
+#include "stats.h"
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -208,7 +209,7 @@ static int list_ct(const struct bpf_ctx *c)
 
 	if (ct < 0)
 		return 1;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 	printf("%-5s %-44s %-5s %-44s %-8s %-8s %-10s %s\n", "PROTO", "TUPLE", "DIR", "REWRITE",
 	       "BACKEND", "IDLE(s)", "PACKETS", "FLAGS");
@@ -232,7 +233,7 @@ static int list_ct(const struct bpf_ctx *c)
 			strcat(rw, part);
 		}
 		printf("%-5s %-44s %-5s %-44s %-8u %-8.1f %-10llu %s%s%s\n", proto_str(key.proto),
-		       tuple, key.dir == DRV_CT_SVC ? "svc" : "reply", rw, v.backend_id,
+		       tuple, v.dir == DRV_CT_SVC ? "svc" : "reply", rw, v.backend_id,
 		       now > v.last_seen_ns ? (double)(now - v.last_seen_ns) / 1e9 : 0.0,
 		       (unsigned long long)v.packets,
 		       v.flags & DRV_CT_F_NODEPORT ? "nodeport " : "",
@@ -245,119 +246,41 @@ static int list_ct(const struct bpf_ctx *c)
 	return 0;
 }
 
-static const char *kind_str(uint8_t k)
-{
-	switch (k) {
-	case DRV_STAT_FWD:
-		return "forwarded";
-	case DRV_STAT_REPLY:
-		return "reply";
-	case DRV_STAT_CONNECT:
-		return "connect";
-	case DRV_STAT_REFUSED:
-		return "refused";
-	case DRV_STAT_REJECTED:
-		return "rejected(icmp)";
-	case DRV_DROP_NO_BACKEND:
-		return "drop:no-backend";
-	case DRV_DROP_BACKEND_GONE:
-		return "drop:backend-gone";
-	case DRV_DROP_CT_FULL:
-		return "drop:ct-full";
-	case DRV_DROP_NAT_EXHAUSTED:
-		return "drop:nat-exhausted";
-	case DRV_DROP_MALFORMED:
-		return "drop:malformed";
-	case DRV_DROP_CSUM:
-		return "drop:csum";
-	case DRV_DROP_FRAGMENT:
-		return "drop:fragment";
-	case DRV_DROP_MAGLEV:
-		return "drop:maglev";
-	case DRV_DROP_FIB:
-		return "drop:fib";
-	default:
-		return "?";
-	}
-}
-
-static const char *path_str(uint8_t p)
-{
-	return p == DRV_PATH_SOCK  ? "socket"
-	       : p == DRV_PATH_TC  ? "tc"
-	       : p == DRV_PATH_XDP ? "xdp"
-				   : "?";
-}
-
-struct stat_row {
-	struct drv_stats_key k;
-	uint64_t packets, bytes;
-};
-
-static int cmp_stat(const void *a, const void *b)
-{
-	const struct stat_row *x = a, *y = b;
-
-	if (x->k.rev_nat != y->k.rev_nat)
-		return x->k.rev_nat < y->k.rev_nat ? -1 : 1;
-	if (x->k.path != y->k.path)
-		return x->k.path < y->k.path ? -1 : 1;
-	return (int)x->k.kind - (int)y->k.kind;
-}
-
 static int list_stats(const struct bpf_ctx *c)
 {
 	int st = open_map(c, DRV_MAP_STATS), names = open_map(c, DRV_MAP_NAMES);
-	int rn = open_map(c, DRV_MAP_REVNAT);
-	int ncpu = libbpf_num_possible_cpus();
-	struct drv_stats_key key, next;
-	struct drv_stats_val *vals;
-	struct stat_row *rows = NULL;
-	size_t n = 0, cap = 0;
-	bool have = false;
+	int rn = open_map(c, DRV_MAP_REVNAT), pk = open_map(c, DRV_MAP_PKTS);
+	struct stats_row *rows;
+	size_t n;
+	int err;
 
-	if (st < 0 || ncpu <= 0)
+	if (st < 0 || pk < 0 || rn < 0)
 		return 1;
-	vals = calloc((size_t)ncpu, sizeof(*vals));
-	if (!vals)
+	err = stats_collect(st, pk, rn, &rows, &n);
+	if (err) {
+		fprintf(stderr, "drover bpf stats: %s\n", strerror(-err));
 		return 1;
-	while (bpf_map_get_next_key(st, have ? &key : NULL, &next) == 0) {
-		key = next;
-		have = true;
-		if (bpf_map_lookup_elem(st, &key, vals))
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			rows = realloc(rows, cap * sizeof(*rows));
-			if (!rows)
-				return 1;
-		}
-		rows[n].k = key;
-		rows[n].packets = rows[n].bytes = 0;
-		for (int i = 0; i < ncpu; i++) {
-			rows[n].packets += vals[i].packets;
-			rows[n].bytes += vals[i].bytes;
-		}
-		n++;
 	}
-	qsort(rows, n, sizeof(*rows), cmp_stat);
 	printf("%-5s %-26s %-34s %-6s %-19s %12s %14s\n", "ID", "FRONTEND", "SERVICE", "PATH",
 	       "COUNTER", "PACKETS/CONN", "BYTES");
 	for (size_t i = 0; i < n; i++) {
 		char nm[80], fe[64] = "-";
-		uint32_t id = rows[i].k.rev_nat;
+		uint32_t id = rows[i].rev_nat;
 		struct drv_revnat r;
 
 		name_of(names, id, nm, sizeof(nm));
-		if (rn >= 0 && bpf_map_lookup_elem(rn, &id, &r) == 0)
+		if (bpf_map_lookup_elem(rn, &id, &r) == 0)
 			frontend_str(r.addr, r.port, r.proto, fe, sizeof(fe));
 		printf("%-5u %-26s %-34s %-6s %-19s %12llu %14llu\n", id, fe, nm,
-		       path_str(rows[i].k.path), kind_str(rows[i].k.kind),
+		       stats_path_name(rows[i].path), stats_kind_name(rows[i].kind),
 		       (unsigned long long)rows[i].packets, (unsigned long long)rows[i].bytes);
 	}
 	free(rows);
-	free(vals);
 	close(st);
+	close(pk);
+	close(rn);
+	if (names >= 0)
+		close(names);
 	return 0;
 }
 

@@ -38,13 +38,24 @@
 #define COMP "dataplane"
 
 static const char *const map_names[DP_MAP_COUNT] = {
-    [DP_MAP_SVC] = DRV_MAP_SVC,		  [DP_MAP_BACKEND] = DRV_MAP_BACKEND,
-    [DP_MAP_REVNAT] = DRV_MAP_REVNAT,	  [DP_MAP_CT] = DRV_MAP_CT,
-    [DP_MAP_AFFINITY] = DRV_MAP_AFFINITY, [DP_MAP_SOCKRNAT] = DRV_MAP_SOCKRNAT,
-    [DP_MAP_MAGLEV] = DRV_MAP_MAGLEV,	  [DP_MAP_NODEIP] = DRV_MAP_NODEIP,
-    [DP_MAP_STATS] = DRV_MAP_STATS,	  [DP_MAP_NAMES] = DRV_MAP_NAMES,
-    [DP_MAP_ATTACH] = DRV_MAP_ATTACH,
+	[DP_MAP_SVC] = DRV_MAP_SVC,
+	[DP_MAP_BACKEND] = DRV_MAP_BACKEND,
+	[DP_MAP_REVNAT] = DRV_MAP_REVNAT,
+	[DP_MAP_CT] = DRV_MAP_CT,
+	[DP_MAP_AFFINITY] = DRV_MAP_AFFINITY,
+	[DP_MAP_SOCKRNAT] = DRV_MAP_SOCKRNAT,
+	[DP_MAP_MAGLEV] = DRV_MAP_MAGLEV,
+	[DP_MAP_NODEIP] = DRV_MAP_NODEIP,
+	[DP_MAP_STATS] = DRV_MAP_STATS,
+	[DP_MAP_NAMES] = DRV_MAP_NAMES,
+	[DP_MAP_ATTACH] = DRV_MAP_ATTACH,
+	[DP_MAP_EPOCH] = DRV_MAP_EPOCH,
+	[DP_MAP_PKTS] = DRV_MAP_PKTS,
 };
+/* Every slot above is filled: a map added to enum dp_map without a name here fails to build. */
+_Static_assert(DP_MAP_PKTS + 1 == DP_MAP_COUNT, "map_names covers enum dp_map");
+
+static int remove_map_pins(const char *pin_root, bool stale_only);
 
 static const char *const cgroup_progs[] = {"drv_connect4", "drv_sendmsg4", "drv_recvmsg4",
 					   "drv_getpeer4"};
@@ -202,7 +213,8 @@ static int size_maps(struct dataplane *dp, struct bpf_object *obj)
 			want = dp->o.sizes.svc;
 		else if (!strcmp(name, DRV_MAP_BACKEND))
 			want = dp->o.sizes.backend;
-		else if (!strcmp(name, DRV_MAP_REVNAT) || !strcmp(name, DRV_MAP_NAMES))
+		else if (!strcmp(name, DRV_MAP_REVNAT) || !strcmp(name, DRV_MAP_NAMES) ||
+			 !strcmp(name, DRV_MAP_PKTS))
 			want = dp->o.sizes.revnat;
 		else if (!strcmp(name, DRV_MAP_CT))
 			want = dp->o.sizes.ct;
@@ -348,6 +360,16 @@ int dp_prog_fd(const struct dataplane *dp, const char *name)
 			return bpf_program__fd(p);
 	}
 	return -ENOENT;
+}
+
+void dp_lbmap_fds(const struct dataplane *dp, struct lbmap_fds *fds)
+{
+	fds->svc = dp->map_fd[DP_MAP_SVC];
+	fds->backend = dp->map_fd[DP_MAP_BACKEND];
+	fds->revnat = dp->map_fd[DP_MAP_REVNAT];
+	fds->maglev = dp->map_fd[DP_MAP_MAGLEV];
+	fds->affinity = dp->map_fd[DP_MAP_AFFINITY];
+	fds->names = dp->map_fd[DP_MAP_NAMES];
 }
 
 bool dp_xdp_attached(const struct dataplane *dp, size_t i)
@@ -581,6 +603,9 @@ int dp_attach(struct dataplane *dp)
 			return err;
 		attach_xdp(dp, dp->o.node_devs[i], &dp->xdp_ok[i]);
 	}
+	/* Every attachment now runs this version's programs: maps of older layouts that they
+	 * used are unpinned (they go away with the last program holding them). */
+	remove_map_pins(dp->pin_root, true);
 	return 0;
 }
 
@@ -722,9 +747,41 @@ out:
 
 /* ---------- uninstall ---------- */
 
+/* Unlink drover's map pins under pin_root: all of them, or (stale_only) those whose name is
+ * not a map of this version (an older layout, superseded by a renamed map). A pin goes; the
+ * map lives on while a program still uses it. Returns how many were removed. */
+static int remove_map_pins(const char *pin_root, bool stale_only)
+{
+	static const char *const current[] = {DRV_MAP_NAMES_ALL};
+	char path[640];
+	struct dirent *e;
+	int removed = 0;
+	DIR *d = opendir(pin_root);
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		bool cur = false;
+
+		if (strncmp(e->d_name, "drv_", 4) != 0)
+			continue;
+		for (size_t i = 0; i < sizeof(current) / sizeof(current[0]) && !cur; i++)
+			cur = strcmp(e->d_name, current[i]) == 0;
+		if (stale_only && cur)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", pin_root, e->d_name);
+		if (unlink(path) == 0) {
+			removed++;
+			if (stale_only)
+				log_info(COMP, "removed %s, a map of an older drover layout", path);
+		}
+	}
+	closedir(d);
+	return removed;
+}
+
 int dp_uninstall(const char *pin_root)
 {
-	static const char *const all_maps[] = {DRV_MAP_NAMES_ALL};
 	char path[640], links[320];
 	int attach_fd, svc_fd;
 	__u32 svc_id = 0, key, next;
@@ -813,12 +870,8 @@ int dp_uninstall(const char *pin_root)
 	if (attach_fd >= 0)
 		close(attach_fd);
 
-	/* pins */
-	for (size_t i = 0; i < sizeof(all_maps) / sizeof(all_maps[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", pin_root, all_maps[i]);
-		if (unlink(path) == 0)
-			removed++;
-	}
+	/* pins: every map drover pinned, of this layout or an older one (drv_*) */
+	removed += remove_map_pins(pin_root, false);
 	if (rmdir(pin_root) && errno != ENOENT)
 		log_warn(COMP, "%s not removed: %s (something else is pinned there)", pin_root,
 			 strerror(errno));

@@ -70,9 +70,14 @@ enum dp_map {
 	DP_MAP_STATS,
 	DP_MAP_NAMES,
 	DP_MAP_ATTACH,
+	DP_MAP_EPOCH,
+	DP_MAP_PKTS,
 	DP_MAP_COUNT,
 };
 int dp_map_fd(const struct dataplane *dp, enum dp_map which);
+/* The descriptors lbmap writes through. */
+struct lbmap_fds;
+void dp_lbmap_fds(const struct dataplane *dp, struct lbmap_fds *fds);
 /* A loaded program by name (drv_tc_pod, drv_tc_node, drv_xdp_lb, drv_connect4, ...), for
  * BPF_PROG_TEST_RUN fixtures and benchmarks; -ENOENT if unknown. */
 int dp_prog_fd(const struct dataplane *dp, const char *name);

@@ -101,7 +101,8 @@ void lbmap_begin(struct lbmap *m);
 int lbmap_upsert(struct lbmap *m, const struct lb_frontend *fe);
 int lbmap_delete(struct lbmap *m, const struct lb_fe_key *key);
 /* Full sync helpers: lbmap_mark() before upserting the whole configuration, lbmap_sweep()
- * (inside the same transaction) deletes every frontend not upserted since. */
+ * (inside the same transaction) deletes every frontend not upserted since and returns how
+ * many (or -errno). */
 void lbmap_mark(struct lbmap *m);
 int lbmap_sweep(struct lbmap *m);
 /* Write everything collected since lbmap_begin(). Returns 0, or -ENOSPC/-errno if some

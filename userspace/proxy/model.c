@@ -76,6 +76,11 @@ struct proxy_model *model_new(const struct model_opts *opts, struct lbmap *lb)
 	return m;
 }
 
+void model_set_lbmap(struct proxy_model *m, struct lbmap *lb)
+{
+	m->lb = lb;
+}
+
 void model_free(struct proxy_model *m)
 {
 	struct hmap_entry *e;
@@ -490,10 +495,16 @@ int model_commit(struct proxy_model *m, bool full, struct model_stats *st)
 	uint64_t t_lb = 0, t0;
 	int err = 0, rc;
 	struct model_stats local;
+	struct lbmap_counters c0, c1;
+	struct svc_entry **work;
+	size_t nwork;
 
 	if (!st)
 		st = &local;
 	memset(st, 0, sizeof(*st));
+	if (!m->lb)
+		return -EINVAL;
+	lbmap_get_counters(m->lb, &c0);
 	if (full) {
 		for (struct hmap_entry *e = hmap_first(m->svcs); e; e = hmap_next(m->svcs, e))
 			mark_dirty(m, hmap_entry_val(e));
@@ -504,8 +515,13 @@ int model_commit(struct proxy_model *m, bool full, struct model_stats *st)
 	if (full)
 		lbmap_mark(m->lb);
 
-	for (size_t d = 0; d < m->ndirty; d++) {
-		struct svc_entry *se = m->dirty[d];
+	/* Work on this commit's dirty list; services that fail are marked again, for the next. */
+	work = m->dirty;
+	nwork = m->ndirty;
+	m->dirty = NULL;
+	m->ndirty = m->capdirty = 0;
+	for (size_t d = 0; d < nwork; d++) {
+		struct svc_entry *se = work[d];
 		struct lb_frontend *fes = NULL;
 		size_t nfes = 0, kept = 0;
 		struct lb_fe_key *owned;
@@ -566,7 +582,6 @@ int model_commit(struct proxy_model *m, bool full, struct model_stats *st)
 		se->nfes = kept;
 		model_frontends_free(fes, nfes);
 	}
-	m->ndirty = 0;
 
 	for (size_t i = 0; i < ngone; i++) {
 		if (hmap_get(m->owner, &gone[i], sizeof(gone[i])))
@@ -579,8 +594,11 @@ int model_commit(struct proxy_model *m, bool full, struct model_stats *st)
 	}
 	free(gone);
 	t0 = now_ns();
-	if (full)
-		lbmap_sweep(m->lb);
+	if (full) {
+		rc = lbmap_sweep(m->lb);
+		if (rc > 0)
+			st->frontends_deleted += (size_t)rc;
+	}
 	rc = lbmap_commit(m->lb);
 	t_lb += now_ns() - t0;
 	if (rc) {
@@ -597,36 +615,23 @@ int model_commit(struct proxy_model *m, bool full, struct model_stats *st)
 		err = err ? err : rc;
 	}
 
-	/* Drop entries of deleted services that no longer own anything. */
-	{
-		struct svc_entry **dead = NULL;
-		size_t ndead = 0, capdead = 0;
+	/* Drop entries of deleted services that no longer own anything (only services of this
+	 * commit can have become so). */
+	for (size_t d = 0; d < nwork; d++) {
+		struct svc_entry *se = work[d];
 
-		for (struct hmap_entry *e = hmap_first(m->svcs); e; e = hmap_next(m->svcs, e)) {
-			struct svc_entry *se = hmap_entry_val(e);
-
-			if (se->svc || se->nslices || se->dirty)
-				continue;
-			if (ndead == capdead) {
-				size_t c = capdead ? capdead * 2 : 16;
-				void *p = realloc(dead, c * sizeof(*dead));
-
-				if (!p)
-					break;
-				dead = p;
-				capdead = c;
-			}
-			dead[ndead++] = se;
-		}
-		for (size_t i = 0; i < ndead; i++) {
-			hmap_sdel(m->svcs, dead[i]->key);
-			free(dead[i]->slices);
-			free(dead[i]->fes);
-			free(dead[i]);
-		}
-		free(dead);
+		if (se->svc || se->nslices || se->dirty || se->nfes)
+			continue;
+		hmap_sdel(m->svcs, se->key);
+		free(se->slices);
+		free(se->fes);
+		free(se);
 	}
+	free(work);
 	st->map_update_ns = t_lb;
+	lbmap_get_counters(m->lb, &c1);
+	st->entries_written = c1.entries_written - c0.entries_written;
+	st->entries_deleted = c1.entries_deleted - c0.entries_deleted;
 	return err;
 }
 

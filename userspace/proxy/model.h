@@ -91,15 +91,19 @@ struct model_opts {
 
 struct model_stats {
 	size_t services_changed;
-	size_t frontends_upserted;
-	size_t frontends_deleted;
+	size_t frontends_upserted; /* handed to lbmap (it writes only what differs) */
+	size_t frontends_deleted;  /* including stale ones removed by a full resync */
 	size_t frontends_failed;
+	uint64_t entries_written; /* map entries actually written / deleted by this commit */
+	uint64_t entries_deleted;
 	uint64_t map_update_ns; /* time inside lbmap (from the decoded change to maps written) */
 };
 
 struct proxy_model;
 
+/* lb may be NULL until the maps exist (model_set_lbmap); commits need it. */
 struct proxy_model *model_new(const struct model_opts *opts, struct lbmap *lb);
+void model_set_lbmap(struct proxy_model *m, struct lbmap *lb);
 void model_free(struct proxy_model *m);
 
 /* Replace or add; the model takes ownership of svc/sl (also on error). */

@@ -37,6 +37,9 @@ struct proxy {
 	struct lb_backend *removed;
 	size_t nremoved, capremoved;
 	int nl_fd;
+	struct drv_ct_key *gc_keys, *gc_dead;
+	struct drv_ct_val *gc_vals;
+	uint64_t gc_removed;
 };
 
 void proxy_config_defaults(struct proxy_config *c)
@@ -62,12 +65,17 @@ void proxy_config_defaults(struct proxy_config *c)
 	c->gc_interval_s = 30;
 }
 
-static uint64_t mono_ns(void)
+static uint64_t clock_ns(clockid_t clk)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clk, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t mono_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
 }
 
 /* ---------- node addresses ---------- */
@@ -212,37 +220,75 @@ static void netlink_dispatch(struct proxy *p)
 
 /* ---------- conntrack GC ---------- */
 
+#define GC_BATCH 4096
+
+/* Expired conntrack entries go (LRU eviction alone would keep dead flows until the map is
+ * full). The map is read in batches (one syscall per 4096 entries); the buffers are kept
+ * from one run to the next. Then a new L2 epoch: flows look their next hop up again, so a
+ * changed neighbour is followed within a GC period. */
 static void ct_gc(struct proxy *p)
 {
 	int fd = dp_map_fd(p->dp, DP_MAP_CT);
-	struct drv_ct_key key, next;
-	struct drv_ct_val v;
-	uint64_t now = mono_ns();
-	size_t scanned = 0, removed = 0;
-	bool have = false;
+	uint64_t now = clock_ns(CLOCK_MONOTONIC_COARSE); /* the datapath's clock */
+	size_t scanned = 0, ndead = 0;
+	__u32 in_batch = 0, out_batch = 0;
+	bool first = true;
 
-	while (bpf_map_get_next_key(fd, have ? &key : NULL, &next) == 0) {
-		uint64_t timeout;
+	if (!p->gc_keys) {
+		p->gc_keys = malloc(GC_BATCH * sizeof(*p->gc_keys));
+		p->gc_vals = malloc(GC_BATCH * sizeof(*p->gc_vals));
+		p->gc_dead = malloc(GC_BATCH * sizeof(*p->gc_dead));
+		if (!p->gc_keys || !p->gc_vals || !p->gc_dead)
+			return;
+	}
+	for (;;) {
+		LIBBPF_OPTS(bpf_map_batch_opts, o);
+		__u32 count = GC_BATCH;
+		int rc = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, p->gc_keys,
+					      p->gc_vals, &count, &o);
 
-		scanned++;
-		if (bpf_map_lookup_elem(fd, &next, &v) == 0) {
-			if (v.flags & DRV_CT_F_SEEN_FIN)
+		if (rc && errno != ENOENT) {
+			log_warn(COMP, "conntrack GC: %s", strerror(errno));
+			break;
+		}
+		scanned += count;
+		for (__u32 i = 0; i < count; i++) {
+			const struct drv_ct_val *v = &p->gc_vals[i];
+			uint64_t timeout;
+
+			if (v->flags & DRV_CT_F_SEEN_FIN)
 				timeout = 10ULL * 1000000000ULL;
-			else if (next.proto == DRV_PROTO_TCP)
+			else if (p->gc_keys[i].proto == DRV_PROTO_TCP)
 				timeout = (uint64_t)p->c->dp.cfg.ct_tcp_timeout_s * 1000000000ULL;
 			else
 				timeout = (uint64_t)p->c->dp.cfg.ct_other_timeout_s * 1000000000ULL;
-			if (now > v.last_seen_ns && now - v.last_seen_ns > timeout &&
-			    bpf_map_delete_elem(fd, &next) == 0) {
-				removed++;
-				continue; /* key is gone: continue from the previous one */
+			if (now > v->last_seen_ns && now - v->last_seen_ns > timeout)
+				p->gc_dead[ndead++] = p->gc_keys[i];
+			if (ndead == GC_BATCH) {
+				for (size_t d = 0; d < ndead; d++)
+					bpf_map_delete_elem(fd, &p->gc_dead[d]);
+				p->gc_removed += ndead;
+				ndead = 0;
 			}
 		}
-		key = next;
-		have = true;
+		if (rc)
+			break; /* ENOENT: that was the last batch */
+		in_batch = out_batch;
+		first = false;
 	}
-	if (removed)
-		log_debug(COMP, "conntrack GC: %zu of %zu entries expired", removed, scanned);
+	for (size_t d = 0; d < ndead; d++)
+		bpf_map_delete_elem(fd, &p->gc_dead[d]);
+	p->gc_removed += ndead;
+	log_debug(COMP, "conntrack GC: %zu entries scanned, %llu removed so far", scanned,
+		  (unsigned long long)p->gc_removed);
+	{
+		__u32 zero = 0, epoch = 0;
+		int efd = dp_map_fd(p->dp, DP_MAP_EPOCH);
+
+		bpf_map_lookup_elem(efd, &zero, &epoch);
+		epoch++;
+		bpf_map_update_elem(efd, &zero, &epoch, BPF_ANY);
+	}
 }
 
 /* ---------- sync ---------- */
@@ -274,10 +320,12 @@ static int commit(struct proxy *p, bool full)
 	p->nremoved = 0;
 	rc = model_commit(p->model, full, &st);
 	log_info(COMP,
-		 "sync: %zu service(s) changed, %zu frontend(s) written, %zu removed%s in %.1f us "
-		 "(maps %.1f us)",
+		 "sync: %zu service(s), %zu frontend(s) checked, %zu removed; %llu map entries "
+		 "written, %llu deleted%s in %.1f us (maps %.1f us)",
 		 st.services_changed, st.frontends_upserted, st.frontends_deleted,
-		 st.frontends_failed ? ", some failed (maps full?) and will be retried" : "",
+		 (unsigned long long)st.entries_written, (unsigned long long)st.entries_deleted,
+		 st.frontends_failed ? "; some frontends failed (maps full?) and will be retried"
+				     : "",
 		 (double)(mono_ns() - t0) / 1000.0, (double)st.map_update_ns / 1000.0);
 	if (p->nremoved)
 		dp_destroy_udp_sockets(p->dp, p->removed, p->nremoved);
@@ -313,38 +361,35 @@ int proxy_run(struct proxy_config *c)
 	if (!c->dp.cfg.snat_addr)
 		c->dp.cfg.snat_addr = pick_snat_ip(c);
 
-	rc = dp_open(&p.dp, &c->dp);
-	if (rc)
-		goto out;
-	fds.svc = dp_map_fd(p.dp, DP_MAP_SVC);
-	fds.backend = dp_map_fd(p.dp, DP_MAP_BACKEND);
-	fds.revnat = dp_map_fd(p.dp, DP_MAP_REVNAT);
-	fds.maglev = dp_map_fd(p.dp, DP_MAP_MAGLEV);
-	fds.affinity = dp_map_fd(p.dp, DP_MAP_AFFINITY);
-	fds.names = dp_map_fd(p.dp, DP_MAP_NAMES);
-	p.lb = lbmap_new(&fds, &lo);
-	p.model = p.lb ? model_new(&mo, p.lb) : NULL;
-	if (!p.model) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	lbmap_set_removed_cb(p.lb, on_removed, &p);
-	rc = lbmap_adopt(p.lb);
-	if (rc)
-		goto out;
-
-	p.src = source_manifests_new(c->manifests);
+	/* The configuration first: an invalid one changes nothing in the kernel. */
+	p.model = model_new(&mo, NULL);
+	p.src = p.model ? source_manifests_new(c->manifests) : NULL;
 	if (!p.src) {
-		rc = -EINVAL;
+		rc = p.model ? -EINVAL : -ENOMEM;
 		goto out;
 	}
-	/* Maps first, then attachments: the programs never run against empty maps after a
-	 * restart, and a first start serves from its first packet. */
 	rc = p.src->ops->sync(p.src, p.model, &changed);
 	if (rc) {
 		log_error(COMP, "initial configuration is invalid; nothing changed in the kernel");
 		goto out;
 	}
+
+	rc = dp_open(&p.dp, &c->dp);
+	if (rc)
+		goto out;
+	dp_lbmap_fds(p.dp, &fds);
+	p.lb = lbmap_new(&fds, &lo);
+	if (!p.lb) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	model_set_lbmap(p.model, p.lb);
+	lbmap_set_removed_cb(p.lb, on_removed, &p);
+	rc = lbmap_adopt(p.lb);
+	if (rc)
+		goto out;
+	/* Maps first, then attachments: the programs never run against empty maps after a
+	 * restart, and a first start serves from its first packet. */
 	set_node_ips(&p);
 	rc = commit(&p, true);
 	if (rc && rc != -ENOSPC)
@@ -432,5 +477,8 @@ out:
 	lbmap_free(p.lb);
 	dp_close(p.dp);
 	free(p.removed);
+	free(p.gc_keys);
+	free(p.gc_vals);
+	free(p.gc_dead);
 	return rc;
 }

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * source_manifests: Services and EndpointSlices from YAML/JSON manifests (one file or a
- * directory, not recursive, files in name order). Every reload parses everything; objects
- * whose canonical JSON is unchanged are not handed to the model again, so a reload that
- * edits one service costs one service's map updates. A reload with any invalid object
+ * directory, not recursive, files in name order).
+ *
+ * Each file's objects are remembered (key, hash of canonical JSON, and a copy of each
+ * Service for the conflict check). A change notification re-reads only the files it names;
+ * SIGHUP and the first load read them all. Objects whose JSON is unchanged are not handed to
+ * the model again, so editing one service among 10,000 costs one file's parse and one
+ * service's map updates. A reload with any invalid object, duplicate or frontend conflict
  * applies nothing: the last good state stays in the kernel.
  */
 #define _GNU_SOURCE
@@ -26,6 +30,19 @@
 
 #define COMP	     "manifests"
 #define MAX_MANIFEST (256u << 20) /* bytes per file */
+#define KEY_MAX	     384
+
+/* One object as applied: what the model holds, by key. */
+struct obj_rec {
+	char key[KEY_MAX]; /* "Kind/namespace/name" */
+	uint64_t hash;
+	struct k8s_service *svc; /* Services: a copy, for the next conflict check */
+};
+
+struct mfile {
+	struct obj_rec *objs;
+	size_t n;
+};
 
 struct manifests {
 	struct proxy_source base;
@@ -34,22 +51,24 @@ struct manifests {
 	char watch_name[256]; /* file mode: the file's name in watch_dir */
 	bool is_dir;
 	int ifd;
-	struct hmap *seen; /* "Kind/ns/name" -> malloc'd uint64_t hash of canonical JSON */
+	struct hmap *files; /* file name -> mfile */
 };
 
+/* An object read in this reload, not applied yet. */
 struct pending {
-	char key[384];
+	char key[KEY_MAX];
 	uint64_t hash;
 	bool is_service;
 	struct k8s_service *svc;
 	struct k8s_slice *sl;
+	const char *file;
 };
 
 struct load_ctx {
 	const char *file;
 	struct pending *v;
 	size_t n, cap;
-	struct hmap *keys;
+	struct hmap *keys; /* keys read in this reload -> their file */
 	int err;
 	size_t ignored;
 };
@@ -101,6 +120,16 @@ static void pending_free(struct pending *p)
 	k8s_slice_free(p->sl);
 }
 
+static void mfile_free(struct mfile *f)
+{
+	if (!f)
+		return;
+	for (size_t i = 0; i < f->n; i++)
+		k8s_service_free(f->objs[i].svc);
+	free(f->objs);
+	free(f);
+}
+
 static int on_object(struct k8s_obj *o, void *ud)
 {
 	struct load_ctx *c = ud;
@@ -117,6 +146,7 @@ static int on_object(struct k8s_obj *o, void *ud)
 		return 0;
 	}
 	p.is_service = !strcmp(k->kind, "Service");
+	p.file = c->file;
 	rc = p.is_service ? decode_service(o, &p.svc, err, sizeof(err))
 			  : decode_slice(o, &p.sl, err, sizeof(err));
 	if (rc) {
@@ -154,25 +184,33 @@ static int on_object(struct k8s_obj *o, void *ud)
 		c->cap = cap;
 	}
 	c->v[c->n++] = p;
-	hmap_sput(c->keys, p.key, (void *)1, NULL);
+	hmap_sput(c->keys, p.key, (void *)c->file, NULL);
 	return 0;
 }
 
-static int load_file(struct load_ctx *c, const char *path)
+/* Parse one file into c. A file that no longer exists contributes nothing. */
+static int load_file(struct load_ctx *c, const char *dir, const char *name)
 {
-	struct k8s_parse_opts po = {
-	    .validation = K8S_FV_STRICT, .origin = path, .max_bytes = MAX_MANIFEST};
+	char path[8192];
+	struct k8s_parse_opts po = {.validation = K8S_FV_STRICT, .max_bytes = MAX_MANIFEST};
 	struct k8s_errors errs = {0};
 	char *buf = NULL;
 	size_t len = 0;
 	int rc;
 
+	if (dir)
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+	else
+		snprintf(path, sizeof(path), "%s", name);
 	rc = read_file(path, &buf, &len);
+	if (rc == -ENOENT)
+		return 0;
 	if (rc) {
 		log_error(COMP, "%s: %s", path, rc == -EFBIG ? "file too large" : strerror(-rc));
 		return rc;
 	}
-	c->file = path;
+	c->file = name;
+	po.origin = path;
 	rc = k8s_parse_stream(buf, len, &po, on_object, c, &errs);
 	if (rc && !c->err) {
 		char line[1024];
@@ -192,16 +230,22 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int load_all(struct manifests *ms, struct load_ctx *c)
+/* Every wanted file of the directory (or the one file), sorted. */
+static int list_files(struct manifests *ms, char ***out, size_t *n)
 {
-	char **names = NULL;
-	size_t n = 0, cap = 0;
+	size_t cap = 0;
 	struct dirent *e;
 	DIR *d;
-	int rc = 0;
 
-	if (!ms->is_dir)
-		return load_file(c, ms->path);
+	*out = NULL;
+	*n = 0;
+	if (!ms->is_dir) {
+		*out = malloc(sizeof(char *));
+		if (!*out || !((*out)[0] = strdup(ms->watch_name)))
+			return -ENOMEM;
+		*n = 1;
+		return 0;
+	}
 	d = opendir(ms->path);
 	if (!d) {
 		log_error(COMP, "%s: %s", ms->path, strerror(errno));
@@ -210,109 +254,186 @@ static int load_all(struct manifests *ms, struct load_ctx *c)
 	while ((e = readdir(d))) {
 		if (!wanted_file(e->d_name))
 			continue;
-		if (n == cap) {
+		if (*n == cap) {
+			void *p;
+
 			cap = cap ? cap * 2 : 32;
-			names = realloc(names, cap * sizeof(*names));
-			if (!names) {
+			p = realloc(*out, cap * sizeof(char *));
+			if (!p) {
 				closedir(d);
 				return -ENOMEM;
 			}
+			*out = p;
 		}
-		names[n++] = strdup(e->d_name);
+		(*out)[(*n)++] = strdup(e->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), cmp_str);
-	for (size_t i = 0; i < n; i++) {
-		char path[8192];
-
-		snprintf(path, sizeof(path), "%s/%s", ms->path, names[i]);
-		if (!rc)
-			rc = load_file(c, path);
-		free(names[i]);
-	}
-	free(names);
-	return rc;
+	qsort(*out, *n, sizeof(char *), cmp_str);
+	return 0;
 }
 
-static int manifests_sync(struct proxy_source *s, struct proxy_model *m, bool *changed)
+static bool in_list(char *const *names, size_t n, const char *name)
 {
-	struct manifests *ms = (struct manifests *)s;
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(names[i], name))
+			return true;
+	}
+	return false;
+}
+
+static struct k8s_service *service_dup(const struct k8s_service *s)
+{
+	struct k8s_service *d = malloc(sizeof(*d));
+
+	if (!d)
+		return NULL;
+	*d = *s;
+	d->ports = d->nports ? malloc(s->nports * sizeof(*s->ports)) : NULL;
+	d->external_ips = d->nexternal_ips ? malloc(s->nexternal_ips * sizeof(uint32_t)) : NULL;
+	d->lb_ips = d->nlb_ips ? malloc(s->nlb_ips * sizeof(uint32_t)) : NULL;
+	if ((s->nports && !d->ports) || (s->nexternal_ips && !d->external_ips) ||
+	    (s->nlb_ips && !d->lb_ips)) {
+		k8s_service_free(d);
+		return NULL;
+	}
+	if (s->nports)
+		memcpy(d->ports, s->ports, s->nports * sizeof(*s->ports));
+	if (s->nexternal_ips)
+		memcpy(d->external_ips, s->external_ips, s->nexternal_ips * sizeof(uint32_t));
+	if (s->nlb_ips)
+		memcpy(d->lb_ips, s->lb_ips, s->nlb_ips * sizeof(uint32_t));
+	return d;
+}
+
+static int push_svc(struct k8s_service ***v, size_t *n, size_t *cap, struct k8s_service *s)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 256;
+		void *p = realloc(*v, c * sizeof(**v));
+
+		if (!p)
+			return -ENOMEM;
+		*v = p;
+		*cap = c;
+	}
+	(*v)[(*n)++] = s;
+	return 0;
+}
+
+/*
+ * Re-read the files named in names[0..n) (every file when all) and apply the difference.
+ * Files of this reload replace their previous contents; the others stay as they were.
+ */
+static int reload(struct manifests *ms, struct proxy_model *m, char **names, size_t n, bool all,
+		  bool *changed)
+{
 	struct load_ctx c = {0};
 	struct k8s_service **svcs = NULL;
-	size_t nsvcs = 0, upserts = 0, deletes = 0;
+	size_t nsvcs = 0, upserts = 0, deletes = 0, capsvcs = 0;
 	char msg[512];
-	int rc;
+	int rc = 0;
 
 	*changed = false;
 	c.keys = hmap_new();
 	if (!c.keys)
 		return -ENOMEM;
-	rc = load_all(ms, &c);
-	if (!rc) {
-		svcs = malloc((c.n ? c.n : 1) * sizeof(*svcs));
-		if (!svcs)
-			rc = -ENOMEM;
-		for (size_t i = 0; i < c.n && svcs; i++) {
-			if (c.v[i].is_service)
-				svcs[nsvcs++] = c.v[i].svc;
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = load_file(&c, ms->is_dir ? ms->path : ms->watch_dir, names[i]);
+
+	/* The whole picture: objects of the other files, and the new ones. */
+	for (struct hmap_entry *e = rc ? NULL : hmap_first(ms->files); e && !rc;
+	     e = hmap_next(ms->files, e)) {
+		size_t klen;
+		const char *fname = hmap_entry_key(e, &klen);
+		char name[256];
+		struct mfile *f = hmap_entry_val(e);
+
+		snprintf(name, sizeof(name), "%.*s", (int)klen, fname);
+		if (all || in_list(names, n, name))
+			continue;
+		for (size_t i = 0; i < f->n && !rc; i++) {
+			const char *other = hmap_sget(c.keys, f->objs[i].key);
+
+			if (other) {
+				log_error(COMP, "%s: %s is also defined in %s", other,
+					  f->objs[i].key, name);
+				rc = -EINVAL;
+			} else if (f->objs[i].svc) {
+				rc = push_svc(&svcs, &nsvcs, &capsvcs, f->objs[i].svc);
+			}
 		}
-		if (!rc && model_check_conflicts(svcs, nsvcs, msg, sizeof(msg))) {
-			log_error(COMP, "%s: %s", ms->path, msg);
-			rc = -EINVAL;
-		}
-		free(svcs);
 	}
+	for (size_t i = 0; i < c.n && !rc; i++) {
+		if (c.v[i].is_service)
+			rc = push_svc(&svcs, &nsvcs, &capsvcs, c.v[i].svc);
+	}
+	if (!rc && model_check_conflicts(svcs, nsvcs, msg, sizeof(msg))) {
+		log_error(COMP, "%s: %s", ms->path, msg);
+		rc = -EINVAL;
+	}
+	free(svcs);
 	if (rc) {
 		log_error(COMP, "%s: not applied; the last good configuration stays in place",
 			  ms->path);
 		goto out;
 	}
 
-	/* Apply the difference. */
-	for (size_t i = 0; i < c.n; i++) {
-		struct pending *p = &c.v[i];
-		uint64_t *old = hmap_sget(ms->seen, p->key);
-
-		if (old && *old == p->hash && p->hash)
-			continue;
-		if (!old) {
-			old = malloc(sizeof(*old));
-			if (!old || hmap_sput(ms->seen, p->key, old, NULL) < 0) {
-				free(old);
-				rc = -ENOMEM;
-				goto out;
-			}
-		}
-		*old = p->hash;
-		if (p->is_service)
-			model_set_service(m, p->svc);
-		else
-			model_set_slice(m, p->sl);
-		p->svc = NULL;
-		p->sl = NULL;
-		upserts++;
-	}
+	/* Apply: new and changed objects, then those gone from the re-read files. */
 	{
-		char **gone = NULL;
-		size_t ngone = 0;
+		struct hmap *old = hmap_new(); /* key -> hash, of the re-read files' objects */
+		struct mfile **fresh = calloc(n ? n : 1, sizeof(*fresh));
 
-		for (struct hmap_entry *e = hmap_first(ms->seen); e; e = hmap_next(ms->seen, e)) {
+		if (!old || !fresh) {
+			hmap_free(old);
+			free(fresh);
+			rc = -ENOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++) {
+			struct mfile *f = hmap_sget(ms->files, names[i]);
+
+			for (size_t j = 0; f && j < f->n; j++)
+				hmap_sput(old, f->objs[j].key, &f->objs[j].hash, NULL);
+			fresh[i] = calloc(1, sizeof(*fresh[i]));
+		}
+		for (size_t i = 0; i < c.n; i++) {
+			struct pending *p = &c.v[i];
+			uint64_t *h = hmap_sget(old, p->key);
+			size_t fi = 0;
+			struct mfile *f;
+			struct obj_rec *r;
+
+			while (fi < n && strcmp(names[fi], p->file))
+				fi++;
+			f = fi < n ? fresh[fi] : NULL;
+			if (f && (r = realloc(f->objs, (f->n + 1) * sizeof(*r)))) {
+				f->objs = r;
+				r = &f->objs[f->n++];
+				memset(r, 0, sizeof(*r));
+				snprintf(r->key, sizeof(r->key), "%s", p->key);
+				r->hash = p->hash;
+				r->svc = p->is_service ? service_dup(p->svc) : NULL;
+			}
+			if (h && *h == p->hash && p->hash)
+				continue;
+			if (p->is_service)
+				model_set_service(m, p->svc);
+			else
+				model_set_slice(m, p->sl);
+			p->svc = NULL;
+			p->sl = NULL;
+			upserts++;
+		}
+		for (struct hmap_entry *e = hmap_first(old); e; e = hmap_next(old, e)) {
 			size_t klen;
 			const char *k = hmap_entry_key(e, &klen);
-			char key[384];
+			char key[KEY_MAX], *kind, *ns, *name;
 
 			snprintf(key, sizeof(key), "%.*s", (int)klen, k);
 			if (hmap_sget(c.keys, key))
 				continue;
-			gone = realloc(gone, (ngone + 1) * sizeof(*gone));
-			if (!gone)
-				break;
-			gone[ngone++] = strdup(key);
-		}
-		for (size_t i = 0; i < ngone; i++) {
-			char *kind = gone[i], *ns = strchr(kind, '/'), *name;
-
-			free(hmap_sdel(ms->seen, gone[i]));
+			kind = key;
+			ns = strchr(kind, '/');
 			*ns++ = '\0';
 			name = strchr(ns, '/');
 			*name++ = '\0';
@@ -321,22 +442,64 @@ static int manifests_sync(struct proxy_source *s, struct proxy_model *m, bool *c
 			else
 				model_del_slice(m, ns, name);
 			deletes++;
-			free(gone[i]);
 		}
-		free(gone);
+		hmap_free(old);
+		for (size_t i = 0; i < n; i++) {
+			void *prev = NULL;
+
+			if (fresh[i] && fresh[i]->n) {
+				hmap_sput(ms->files, names[i], fresh[i], &prev);
+			} else {
+				prev = hmap_sdel(ms->files, names[i]);
+				mfile_free(fresh[i]);
+			}
+			mfile_free(prev);
+		}
+		free(fresh);
 	}
 	*changed = upserts || deletes;
 	if (c.ignored)
-		log_info(COMP, "%s: %zu objects (%zu changed, %zu removed; %zu of other kinds ignored)",
-			 ms->path, c.n, upserts, deletes, c.ignored);
+		log_info(COMP,
+			 "%s: %zu file(s) read, %zu objects (%zu changed, %zu removed; %zu of "
+			 "other kinds ignored)",
+			 ms->path, n, c.n, upserts, deletes, c.ignored);
 	else
-		log_info(COMP, "%s: %zu objects (%zu changed, %zu removed)", ms->path, c.n, upserts,
-			 deletes);
+		log_info(COMP, "%s: %zu file(s) read, %zu objects (%zu changed, %zu removed)",
+			 ms->path, n, c.n, upserts, deletes);
 out:
 	for (size_t i = 0; i < c.n; i++)
 		pending_free(&c.v[i]);
 	free(c.v);
 	hmap_free(c.keys);
+	return rc;
+}
+
+static int manifests_sync(struct proxy_source *s, struct proxy_model *m, bool *changed)
+{
+	struct manifests *ms = (struct manifests *)s;
+	char **names;
+	size_t n;
+	int rc = list_files(ms, &names, &n);
+
+	if (rc)
+		return rc;
+	/* Files that disappeared since the last full read count as read (and empty). */
+	for (struct hmap_entry *e = hmap_first(ms->files); e; e = hmap_next(ms->files, e)) {
+		size_t klen;
+		const char *k = hmap_entry_key(e, &klen);
+		char name[256];
+		void *p;
+
+		snprintf(name, sizeof(name), "%.*s", (int)klen, k);
+		if (in_list(names, n, name) || !(p = realloc(names, (n + 1) * sizeof(*names))))
+			continue;
+		names = p;
+		names[n++] = strdup(name);
+	}
+	rc = reload(ms, m, names, n, true, changed);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
 	return rc;
 }
 
@@ -349,24 +512,40 @@ static int manifests_dispatch(struct proxy_source *s, struct proxy_model *m, boo
 {
 	struct manifests *ms = (struct manifests *)s;
 	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
-	bool relevant = false;
-	ssize_t n;
+	char **names = NULL;
+	size_t n = 0;
+	ssize_t r;
+	int rc = 0;
 
 	*changed = false;
-	while ((n = read(ms->ifd, buf, sizeof(buf))) > 0) {
-		for (char *p = buf; p < buf + n;) {
+	while ((r = read(ms->ifd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + r;) {
 			struct inotify_event *ev = (struct inotify_event *)p;
 
-			if (ev->len && (ms->is_dir ? wanted_file(ev->name)
-						   : !strcmp(ev->name, ms->watch_name)))
-				relevant = true;
 			p += sizeof(*ev) + ev->len;
+			if (!ev->len || !(ms->is_dir ? wanted_file(ev->name)
+						     : !strcmp(ev->name, ms->watch_name)))
+				continue;
+			if (in_list(names, n, ev->name))
+				continue;
+			{
+				void *q = realloc(names, (n + 1) * sizeof(*names));
+
+				if (!q)
+					continue;
+				names = q;
+				names[n++] = strdup(ev->name);
+			}
 		}
 	}
-	if (!relevant)
-		return 0;
-	log_info(COMP, "%s changed: reloading", ms->path);
-	return manifests_sync(s, m, changed);
+	if (n) {
+		log_info(COMP, "%s changed (%zu file(s)): reloading them", ms->path, n);
+		rc = reload(ms, m, names, n, false, changed);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
 }
 
 static void manifests_free(struct proxy_source *s)
@@ -377,10 +556,10 @@ static void manifests_free(struct proxy_source *s)
 		return;
 	if (ms->ifd >= 0)
 		close(ms->ifd);
-	if (ms->seen) {
-		for (struct hmap_entry *e = hmap_first(ms->seen); e; e = hmap_next(ms->seen, e))
-			free(hmap_entry_val(e));
-		hmap_free(ms->seen);
+	if (ms->files) {
+		for (struct hmap_entry *e = hmap_first(ms->files); e; e = hmap_next(ms->files, e))
+			mfile_free(hmap_entry_val(e));
+		hmap_free(ms->files);
 	}
 	free(ms);
 }
@@ -417,8 +596,8 @@ struct proxy_source *source_manifests_new(const char *path)
 		snprintf(tmp, sizeof(tmp), "%s", path);
 		snprintf(ms->watch_name, sizeof(ms->watch_name), "%s", basename(tmp));
 	}
-	ms->seen = hmap_new();
-	if (!ms->seen)
+	ms->files = hmap_new();
+	if (!ms->files)
 		goto fail;
 	ms->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (ms->ifd < 0 || inotify_add_watch(ms->ifd, ms->watch_dir,

@@ -98,12 +98,7 @@ static inline int fixture_setup(const struct dp_map_sizes *sizes)
 		o.sizes = *sizes;
 	if (dp_open(&F.dp, &o))
 		return -1;
-	fds.svc = dp_map_fd(F.dp, DP_MAP_SVC);
-	fds.backend = dp_map_fd(F.dp, DP_MAP_BACKEND);
-	fds.revnat = dp_map_fd(F.dp, DP_MAP_REVNAT);
-	fds.maglev = dp_map_fd(F.dp, DP_MAP_MAGLEV);
-	fds.affinity = dp_map_fd(F.dp, DP_MAP_AFFINITY);
-	fds.names = dp_map_fd(F.dp, DP_MAP_NAMES);
+	dp_lbmap_fds(F.dp, &fds);
 	F.lb = lbmap_new(&fds, NULL);
 	if (!F.lb)
 		return -1;

@@ -19,10 +19,13 @@
 
 #define PKT_MAX 256
 
+/* data starts 2 bytes into a 4-aligned struct so that the IP header (14 bytes in) is 4-byte
+ * aligned, as in a NIC's receive buffer (NET_IP_ALIGN): the headers can be used as structs. */
 struct pkt {
+	uint16_t align_pad;
 	uint8_t data[PKT_MAX];
 	uint32_t len;
-};
+} __attribute__((aligned(4)));
 
 static inline uint32_t ip4(const char *s)
 {

@@ -12,6 +12,7 @@
 #include "drover_abi.h"
 #include "fixture.h"
 #include "maglev.h"
+#include "stats.h"
 
 #define VIP "10.96.0.10"
 
@@ -39,21 +40,16 @@ static int backend_index(uint32_t addr)
 
 static uint64_t stat_count(uint16_t rev_nat_hint, uint8_t path, uint8_t kind)
 {
-	int fd = dp_map_fd(F.dp, DP_MAP_STATS), ncpu = libbpf_num_possible_cpus();
-	struct drv_stats_val vals[512];
-	struct drv_stats_key k, next;
-	uint64_t total = 0;
-	bool have = false;
+	struct stats_row *rows;
+	uint64_t total;
+	size_t n;
 
 	(void)rev_nat_hint;
-	while (bpf_map_get_next_key(fd, have ? &k : NULL, &next) == 0) {
-		k = next;
-		have = true;
-		if (k.path != path || k.kind != kind || bpf_map_lookup_elem(fd, &k, vals))
-			continue;
-		for (int i = 0; i < ncpu && i < 512; i++)
-			total += vals[i].packets;
-	}
+	assert_int_equal(stats_collect(dp_map_fd(F.dp, DP_MAP_STATS), dp_map_fd(F.dp, DP_MAP_PKTS),
+				       dp_map_fd(F.dp, DP_MAP_REVNAT), &rows, &n),
+			 0);
+	total = stats_total(rows, n, path, kind);
+	free(rows);
 	return total;
 }
 
@@ -123,19 +119,22 @@ static void test_tc_ct_reuse(void **state)
 				       .daddr = ip4(VIP),
 				       .sport = htons(40001),
 				       .dport = htons(80),
-				       .proto = DRV_PROTO_TCP,
-				       .dir = DRV_CT_SVC};
+				       .proto = DRV_PROTO_TCP};
 		struct drv_ct_val v;
 
 		assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_CT), &k, &v), 0);
+		assert_int_equal(v.dir, DRV_CT_SVC);
 		assert_int_equal(v.packets, 64);
 		assert_int_equal(v.nat_daddr, first);
+		/* The first packet's FIB answer is cached for the rest of the flow. */
+		assert_true(v.flags & DRV_CT_F_L2);
+		assert_int_equal(v.ifindex, F.ifindex_pod);
 		k.saddr = first;
 		k.daddr = ip4("10.244.1.5");
 		k.sport = htons(8080);
 		k.dport = htons(40001);
-		k.dir = DRV_CT_REPLY;
 		assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_CT), &k, &v), 0);
+		assert_int_equal(v.dir, DRV_CT_REPLY);
 		assert_int_equal(v.nat_saddr, ip4(VIP));
 	}
 }

@@ -409,12 +409,7 @@ static void test_adopt_and_reconcile(void **state)
 	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_SVC), &mk, &mv), 0);
 	rn_before = mv.rev_nat;
 
-	fds.svc = dp_map_fd(F.dp, DP_MAP_SVC);
-	fds.backend = dp_map_fd(F.dp, DP_MAP_BACKEND);
-	fds.revnat = dp_map_fd(F.dp, DP_MAP_REVNAT);
-	fds.maglev = dp_map_fd(F.dp, DP_MAP_MAGLEV);
-	fds.affinity = dp_map_fd(F.dp, DP_MAP_AFFINITY);
-	fds.names = dp_map_fd(F.dp, DP_MAP_NAMES);
+	dp_lbmap_fds(F.dp, &fds);
 	lb2 = lbmap_new(&fds, NULL);
 	assert_non_null(lb2);
 	assert_int_equal(lbmap_adopt(lb2), 0);
@@ -432,7 +427,7 @@ static void test_adopt_and_reconcile(void **state)
 	}
 	make_fe(&w[9999], 20000, 2, 90000);
 	assert_int_equal(lbmap_upsert(lb2, &w[9999].fe), 0);
-	assert_int_equal(lbmap_sweep(lb2), 0);
+	assert_int_equal(lbmap_sweep(lb2), 1000); /* 9000..9999 */
 	assert_int_equal(lbmap_commit(lb2), 0);
 	lbmap_get_counters(lb2, &c);
 	/* Only the new frontend was written: 2 backends, 2 slots, master, rev-NAT, name. */
@@ -452,7 +447,7 @@ static void test_adopt_and_reconcile(void **state)
 	assert_int_equal(lbmap_adopt(F.lb), 0);
 	lbmap_begin(F.lb);
 	lbmap_mark(F.lb);
-	assert_int_equal(lbmap_sweep(F.lb), 0);
+	assert_int_equal(lbmap_sweep(F.lb), 9000);
 	assert_int_equal(lbmap_commit(F.lb), 0);
 	lbmap_get_counters(F.lb, &c);
 	assert_int_equal(c.frontends, 0);
@@ -472,12 +467,7 @@ static void test_adopt_removes_debris(void **state)
 	(void)state;
 	assert_int_equal(bpf_map_update_elem(dp_map_fd(F.dp, DP_MAP_SVC), &k, &v, BPF_ANY), 0);
 	assert_int_equal(bpf_map_update_elem(dp_map_fd(F.dp, DP_MAP_BACKEND), &id, &b, BPF_ANY), 0);
-	fds.svc = dp_map_fd(F.dp, DP_MAP_SVC);
-	fds.backend = dp_map_fd(F.dp, DP_MAP_BACKEND);
-	fds.revnat = dp_map_fd(F.dp, DP_MAP_REVNAT);
-	fds.maglev = dp_map_fd(F.dp, DP_MAP_MAGLEV);
-	fds.affinity = dp_map_fd(F.dp, DP_MAP_AFFINITY);
-	fds.names = dp_map_fd(F.dp, DP_MAP_NAMES);
+	dp_lbmap_fds(F.dp, &fds);
 	lb2 = lbmap_new(&fds, NULL);
 	assert_int_equal(lbmap_adopt(lb2), 0);
 	assert_int_not_equal(bpf_map_lookup_elem(fds.svc, &k, &v), 0);
@@ -511,13 +501,14 @@ static void test_full_map(void **state)
 	for (int i = 0; i < 11; i++) {
 		make_fe(&w[i], i, 5, i * 5);
 		lbmap_begin(F.lb);
-		assert_int_equal(lbmap_upsert(F.lb, &w[i].fe), 0);
-		rc = lbmap_commit(F.lb);
+		rc = lbmap_upsert(F.lb, &w[i].fe);
+		/* lbmap knows the room left: a frontend that cannot fit is refused whole. */
+		assert_true(rc == 0 || rc == -ENOSPC);
+		assert_int_equal(lbmap_commit(F.lb), rc);
 		if (rc == 0) {
 			ok++;
 			continue;
 		}
-		assert_int_equal(rc, -ENOSPC);
 		assert_int_equal(lbmap_failed(F.lb, &failed), 1);
 		assert_memory_equal(failed, &w[i].fe.key, sizeof(w[i].fe.key));
 		w[i].present = false;
@@ -528,11 +519,35 @@ static void test_full_map(void **state)
 	lbmap_get_counters(F.lb, &c);
 	assert_true(c.write_failures > 0);
 
+	/* The map itself refuses too: fill the last free entries behind lbmap's back, and a
+	 * frontend lbmap believes fits fails at the kernel; it still gets no master. */
+	{
+		struct drv_svc_key junk = {
+		    .addr = htonl(0x0a0a0a0a), .dport = htons(1), .proto = 6};
+		struct drv_svc_val jv = {0};
+
+		for (uint16_t sl = 1; sl <= 4; sl++) {
+			junk.slot = sl;
+			assert_int_equal(bpf_map_update_elem(dp_map_fd(F.dp, DP_MAP_SVC), &junk,
+							     &jv, BPF_NOEXIST),
+					 0);
+		}
+		make_fe(&w[13], 13, 2, 900);
+		lbmap_begin(F.lb);
+		assert_int_equal(lbmap_upsert(F.lb, &w[13].fe), 0);
+		assert_int_equal(lbmap_commit(F.lb), -ENOSPC);
+		assert_false(lbmap_has(F.lb, &w[13].fe.key));
+		for (uint16_t sl = 1; sl <= 4; sl++) {
+			junk.slot = sl;
+			bpf_map_delete_elem(dp_map_fd(F.dp, DP_MAP_SVC), &junk);
+		}
+	}
+
 	/* Growing frontend 3 to 12 backends needs 7 more slots, 4 are free: it fails and stays
 	 * as it was. */
 	make_fe(&w[12], 3, 12, 500);
 	lbmap_begin(F.lb);
-	assert_int_equal(lbmap_upsert(F.lb, &w[12].fe), 0);
+	assert_int_equal(lbmap_upsert(F.lb, &w[12].fe), -ENOSPC);
 	assert_int_equal(lbmap_commit(F.lb), -ENOSPC);
 	check_maps_equal(w, 11); /* w[3] still has its 5 old backends */
 

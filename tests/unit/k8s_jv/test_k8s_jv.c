@@ -292,7 +292,7 @@ static void test_yaml_invalid_utf8(void **state)
 	(void)state;
 	assert_null(k8s_obj_parse(bad, sizeof(bad) - 1, &po, &e));
 	assert_int_equal(e.n, 1);
-	assert_string_equal(e.causes[0].message, "yaml: line 3, column 5: invalid UTF-8 octet");
+	assert_string_equal(e.causes[0].message, "yaml: line 3, column 5: invalid UTF-8");
 	k8s_errors_free(&e);
 }
 

@@ -71,4 +71,13 @@ static inline void test_rmrf(const char *dir)
 		fprintf(stderr, "could not remove %s\n", dir);
 }
 
+/* Removes and forgets a test's directory (teardowns: also after a failed assertion). */
+static inline void test_dir_drop(char **dir)
+{
+	if (*dir)
+		test_rmrf(*dir);
+	free(*dir);
+	*dir = NULL;
+}
+
 #endif

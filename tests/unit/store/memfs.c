@@ -39,6 +39,9 @@ struct memfs {
 	int fds[MAX_FDS]; /* inode per fd, -1 = closed */
 	uint64_t ops, crash_at;
 	bool crashed;
+	bool gate_closed;
+	int gated;
+	pthread_cond_t gate_cond;
 	uint64_t rng;
 };
 
@@ -267,7 +270,14 @@ static int do_write(struct memfs *fs, struct inode *in, const void *buf, size_t 
 
 static int do_sync(struct memfs *fs, struct inode *in)
 {
-	int err = step(fs);
+	int err;
+
+	fs->gated++;
+	pthread_cond_broadcast(&fs->gate_cond);
+	while (fs->gate_closed)
+		pthread_cond_wait(&fs->gate_cond, &fs->lock);
+	fs->gated--;
+	err = step(fs);
 
 	if (err)
 		return err;
@@ -467,6 +477,7 @@ struct memfs *memfs_new(uint64_t seed)
 		return NULL;
 	fs->io.ops = &memfs_vtable;
 	pthread_mutex_init(&fs->lock, NULL);
+	pthread_cond_init(&fs->gate_cond, NULL);
 	for (int i = 0; i < MAX_FILES; i++)
 		fs->vdir[i].ino = fs->ddir[i].ino = -1;
 	for (int i = 0; i < MAX_FDS; i++)
@@ -485,7 +496,24 @@ void memfs_free(struct memfs *fs)
 		free(fs->ino[i].torn.p);
 	}
 	pthread_mutex_destroy(&fs->lock);
+	pthread_cond_destroy(&fs->gate_cond);
 	free(fs);
+}
+
+void memfs_gate_syncs(struct memfs *fs, bool closed)
+{
+	pthread_mutex_lock(&fs->lock);
+	fs->gate_closed = closed;
+	pthread_cond_broadcast(&fs->gate_cond);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+void memfs_wait_gated(struct memfs *fs, int n)
+{
+	pthread_mutex_lock(&fs->lock);
+	while (fs->gated < n)
+		pthread_cond_wait(&fs->gate_cond, &fs->lock);
+	pthread_mutex_unlock(&fs->lock);
 }
 
 struct store_io *memfs_io(struct memfs *fs)

@@ -31,6 +31,11 @@ bool memfs_crashed(struct memfs *fs);
 /* Mutating operations so far. */
 uint64_t memfs_ops(struct memfs *fs);
 
+/* Holds every sync (fsync/fdatasync) at a gate until opened again: a test can look at the
+ * store while a write is stuck in its sync. memfs_wait_gated() waits until n syncs are held. */
+void memfs_gate_syncs(struct memfs *fs, bool closed);
+void memfs_wait_gated(struct memfs *fs, int n);
+
 /* A new memfs holding what survives a crash now (see above). */
 struct memfs *memfs_crash_image(struct memfs *fs);
 

@@ -538,6 +538,108 @@ static void test_watch_slow_cancel(void **state)
 	store_watch_close(fast);
 }
 
+/* Watch sets: many watches, one fd; each watch handed out once until drained. */
+static void test_watch_set(void **state)
+{
+	struct fx *f = *state;
+	struct store_watch_set *set;
+	struct store_watch *ws[20], *ready[32];
+	struct store_event *ev;
+	struct pollfd pfd;
+	size_t n, got = 0;
+
+	assert_int_equal(store_watch_set_new(&set), 0);
+	for (int i = 0; i < 20; i++) {
+		struct store_watch_opts wo = {
+		    .prefix = i % 2 ? "/a" : "/b", .prefix_len = 2, .set = set};
+
+		assert_int_equal(store_watch_open(f->s, &wo, &ws[i]), 0);
+		assert_int_equal(store_watch_fd(ws[i]), -EINVAL);
+	}
+	pfd.fd = store_watch_set_fd(set);
+	pfd.events = POLLIN;
+	assert_int_equal(poll(&pfd, 1, 0), 0);
+	assert_int_equal(store_watch_set_ready(set, ready, 32, 0), 0);
+	assert_int_equal(store_create(f->s, K("/a1"), "x", 1, NULL), 0);
+	assert_int_equal(store_create(f->s, K("/a2"), "x", 1, NULL), 0);
+	assert_int_equal(poll(&pfd, 1, 1000), 1);
+	n = store_watch_set_ready(set, ready, 32, 1000);
+	assert_int_equal(n, 10); /* the /a watches, once each for two events */
+	assert_int_equal(poll(&pfd, 1, 0), 0);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(store_watch_next(ready[i], &ev, 100), -EINVAL);
+		while (store_watch_next(ready[i], &ev, 0) == 1) {
+			store_event_put(ev);
+			got++;
+		}
+	}
+	assert_int_equal(got, 20);
+	/* Drained: the next event hands them out again. */
+	assert_int_equal(store_create(f->s, K("/b1"), "x", 1, NULL), 0);
+	n = store_watch_set_ready(set, ready, 4, 1000);
+	assert_int_equal(n, 4);
+	n += store_watch_set_ready(set, ready + 4, 28, 0);
+	assert_int_equal(n, 10);
+	/* Closing a watch that sits on the ready list takes it off. */
+	assert_int_equal(store_create(f->s, K("/a3"), "x", 1, NULL), 0);
+	for (int i = 0; i < 20; i++)
+		store_watch_close(ws[i]);
+	assert_int_equal(store_watch_set_ready(set, ready, 32, 0), 0);
+	store_watch_set_free(set);
+}
+
+struct gated_write {
+	struct store *s;
+	uint64_t rev;
+	int err;
+};
+
+static void *gated_writer(void *arg)
+{
+	struct gated_write *g = arg;
+
+	g->err = store_create(g->s, K("/gate"), "v", 1, &g->rev);
+	return NULL;
+}
+
+/* A write stuck in its fdatasync is neither acknowledged nor visible, and reads, lists and
+ * watches go on meanwhile (they would deadlock here if they waited for the sync). */
+static void test_reads_do_not_wait_for_sync(void **state)
+{
+	struct fx *f = *state;
+	struct store_list_opts lo = {0};
+	struct store_watch_opts wo = {0};
+	struct gated_write g = {.s = f->s, .err = 1};
+	struct store_watch *w;
+	struct store_event *ev;
+	struct store_list l;
+	struct store_kv kv;
+	pthread_t t;
+
+	assert_int_equal(store_create(f->s, K("/before"), "b", 1, NULL), 0);
+	assert_int_equal(store_watch_open(f->s, &wo, &w), 0);
+	memfs_gate_syncs(f->fs, true);
+	assert_int_equal(pthread_create(&t, NULL, gated_writer, &g), 0);
+	memfs_wait_gated(f->fs, 1); /* the write is in its sync now */
+	assert_int_equal(store_get(f->s, K("/gate"), 0, &kv), -ENOENT);
+	assert_int_equal(store_get(f->s, K("/before"), 0, &kv), 0);
+	store_kv_release(&kv);
+	assert_int_equal(store_list(f->s, &lo, &l), 0);
+	assert_int_equal(l.count, 1);
+	store_list_free(&l);
+	assert_int_equal(store_revision(f->s), 1);
+	assert_int_equal(store_watch_next(w, &ev, 0), 0); /* no event before durability */
+	assert_int_equal(g.err, 1);			  /* not acknowledged */
+	memfs_gate_syncs(f->fs, false);
+	pthread_join(t, NULL);
+	assert_int_equal(g.err, 0);
+	assert_int_equal(g.rev, 2);
+	assert_int_equal(store_get(f->s, K("/gate"), 0, &kv), 0);
+	store_kv_release(&kv);
+	expect_event(w, STORE_EVENT_CREATE, 2);
+	store_watch_close(w);
+}
+
 struct writer {
 	struct store *s;
 	int id, n;
@@ -645,16 +747,26 @@ static void test_snapshots_and_restart(void **state)
 	}
 }
 
+static char *real_dir;
+
+static int real_dir_teardown(void **state)
+{
+	(void)state;
+	test_dir_drop(&real_dir);
+	return 0;
+}
+
 /* The io_uring path on a real directory. */
 static void test_real_dir(void **state)
 {
-	char *dir = test_tmpdir("/tmp");
+	const char *dir = real_dir = test_tmpdir("/tmp");
 	struct store *s;
 	struct store_kv kv;
 	uint64_t rev;
 	int err;
 
 	(void)state;
+	assert_non_null(dir);
 	s = test_open_dir(dir, 0, &err);
 	assert_int_equal(err, 0);
 	assert_int_equal(store_create(s, K("/r"), "1", 1, &rev), 0);
@@ -667,8 +779,6 @@ static void test_real_dir(void **state)
 	assert_int_equal(kv.mod_rev, rev);
 	store_kv_release(&kv);
 	store_close(s);
-	test_rmrf(dir);
-	free(dir);
 }
 
 static void test_args(void **state)
@@ -706,9 +816,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_watch_from_every_point, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_watch_live_and_fd, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_watch_slow_cancel, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_watch_set, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reads_do_not_wait_for_sync, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_snapshots_and_restart, setup, teardown),
-	    cmocka_unit_test(test_real_dir),
+	    cmocka_unit_test_teardown(test_real_dir, real_dir_teardown),
 	    cmocka_unit_test_setup_teardown(test_args, setup, teardown),
 	};
 

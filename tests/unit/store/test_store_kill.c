@@ -78,7 +78,7 @@ static void *child_writer(void *arg)
 	_exit(0);
 }
 
-static void child_main(const char *dir, int fd, int round)
+static void child_main(const char *d, int fd, int round)
 {
 	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	struct child c[THREADS];
@@ -86,7 +86,7 @@ static void child_main(const char *dir, int fd, int round)
 	struct store *s;
 	int err;
 
-	s = test_open_dir(dir, SNAP_BYTES, &err);
+	s = test_open_dir(d, SNAP_BYTES, &err);
 	if (!s)
 		_exit(2);
 	for (int i = 0; i < THREADS; i++) {
@@ -124,14 +124,14 @@ static int read_acks(int fd, struct acks *acks, int timeout_ms)
 	return 1;
 }
 
-static void verify(const char *dir, struct acks *acks, uint32_t last_n[][THREADS], int rounds)
+static void verify(const char *d, struct acks *acks, uint32_t last_n[][THREADS], int rounds)
 {
 	uint8_t val[VAL_MAX];
 	struct store *s;
 	char key[64];
 	int err;
 
-	s = test_open_dir(dir, SNAP_BYTES, &err);
+	s = test_open_dir(d, SNAP_BYTES, &err);
 	if (!s)
 		fail_msg("reopen after kill: %s", store_strerror(err));
 	for (size_t i = 0; i < acks->n; i++) {
@@ -167,17 +167,27 @@ static void verify(const char *dir, struct acks *acks, uint32_t last_n[][THREADS
 	store_close(s);
 }
 
+static char *dir; /* removed by teardown, also after a failed assertion */
+
+static int teardown(void **state)
+{
+	(void)state;
+	test_dir_drop(&dir);
+	return 0;
+}
+
 static void test_kill_rounds(void **state)
 {
 	const char *e = getenv("DROVER_KILL_ROUNDS");
 	int rounds = e ? atoi(e) : 50;
-	char *dir = test_tmpdir("/tmp");
 	struct acks acks = {0};
 	uint32_t(*last_n)[THREADS] = calloc((size_t)rounds, sizeof(*last_n));
 	unsigned seed = (unsigned)time(NULL);
 	size_t total = 0;
 
 	(void)state;
+	dir = test_tmpdir("/tmp");
+	assert_non_null(dir);
 	log_set_level(LOG_ERROR);
 	printf("kill test: %d rounds in %s, seed %u\n", rounds, dir, seed);
 	srand(seed);
@@ -200,7 +210,7 @@ static void test_kill_rounds(void **state)
 		/* Wait for the first acknowledgement, then kill at a random moment. */
 		size_t before = acks.n;
 
-		while (acks.n == before && read_acks(p[0], &acks, 5000) > 0)
+		while (acks.n == before && read_acks(p[0], &acks, 30000) > 0)
 			;
 		clock_gettime(CLOCK_MONOTONIC, &start);
 		for (;;) {
@@ -230,14 +240,12 @@ static void test_kill_rounds(void **state)
 	printf("kill test: %d rounds, %zu acknowledged writes, all recovered\n", rounds, total);
 	free(acks.a);
 	free(last_n);
-	test_rmrf(dir);
-	free(dir);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_kill_rounds),
+	    cmocka_unit_test_teardown(test_kill_rounds, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -111,6 +111,44 @@ int k8s_errors_warn(struct k8s_errors *e, const char *fmt, ...)
 	return 0;
 }
 
+int k8s_errors_splice(struct k8s_errors *dst, size_t n0, size_t w0, struct k8s_errors *src)
+{
+	while (dst->n > n0) {
+		struct k8s_cause *c = &dst->causes[--dst->n];
+
+		free(c->field);
+		free(c->reason);
+		free(c->message);
+	}
+	while (dst->nwarn > w0)
+		free(dst->warnings[--dst->nwarn]);
+	for (; src->n; src->n--) {
+		if (grow((void **)&dst->causes, &dst->cap, dst->n, sizeof(*dst->causes)) != 0)
+			return -ENOMEM;
+		dst->causes[dst->n++] = src->causes[0];
+		memmove(src->causes, src->causes + 1, (src->n - 1) * sizeof(*src->causes));
+	}
+	for (; src->nwarn; src->nwarn--) {
+		if (grow((void **)&dst->warnings, &dst->capwarn, dst->nwarn,
+			 sizeof(*dst->warnings)) != 0)
+			return -ENOMEM;
+		dst->warnings[dst->nwarn++] = src->warnings[0];
+		memmove(src->warnings, src->warnings + 1,
+			(src->nwarn - 1) * sizeof(*src->warnings));
+	}
+	dst->ndropped += src->ndropped;
+	if (src->kind || src->name) {
+		free(dst->kind);
+		free(dst->namespace);
+		free(dst->name);
+		dst->kind = src->kind;
+		dst->namespace = src->namespace;
+		dst->name = src->name;
+		src->kind = src->namespace = src->name = NULL;
+	}
+	return 0;
+}
+
 int k8s_errors_format(const struct k8s_errors *e, const char *origin, const struct k8s_obj *obj,
 		      char *buf, size_t len)
 {

@@ -108,9 +108,13 @@ void k8s_vscalar(struct k8s_vctx *c, const struct k8s_vnode *n, const struct k8s
 int k8s_validate_node(struct fy_node *n, const struct k8s_type *t,
 		      const struct k8s_validate_opts *o, const char *skip, struct k8s_errors *errs);
 
-/* Length of the valid multi-byte UTF-8 sequence at s (as Go's utf8.DecodeRune), 0 if
- * invalid; *cp gets the rune. */
-size_t k8s_utf8_decode(const char *s, size_t len, unsigned *cp);
+/* Drop the causes of dst from n0 on and its warnings from w0 on, then move src's causes,
+ * warnings and object into dst (src is left empty). 0 or -ENOMEM. */
+int k8s_errors_splice(struct k8s_errors *dst, size_t n0, size_t w0, struct k8s_errors *src);
+
+/* Length of the valid UTF-8 sequence at s (as Go's utf8.DecodeRune: no overlong forms, no
+ * surrogates), 0 if invalid; *cp is the code point. */
+size_t k8s_utf8_decode(const unsigned char *s, size_t len, unsigned *cp);
 /* A resolved scalar as JSON; -EINVAL when it has none (NaN, infinity). */
 int k8s_buf_json_scalar(struct k8s_buf *b, const struct k8s_scalar *s);
 

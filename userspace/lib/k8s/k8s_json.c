@@ -15,10 +15,8 @@
 
 #include "k8s_internal.h"
 
-/* Length of the valid UTF-8 sequence at s (Go's utf8.DecodeRune), 0 if invalid; *cp = rune. */
-size_t k8s_utf8_decode(const char *str, size_t len, unsigned *cp)
+size_t k8s_utf8_decode(const unsigned char *s, size_t len, unsigned *cp)
 {
-	const unsigned char *s = (const unsigned char *)str;
 	unsigned c = s[0], min;
 	size_t n;
 
@@ -62,7 +60,7 @@ void k8s_buf_json_string(struct k8s_buf *b, const char *str, size_t len)
 			continue;
 		}
 		if (c >= 0x80) {
-			n = k8s_utf8_decode(str + i, len - i, &cp);
+			n = k8s_utf8_decode(s + i, len - i, &cp);
 			if (n && cp != 0x2028 && cp != 0x2029) {
 				i += n;
 				continue;

@@ -24,9 +24,13 @@ struct pctx {
 	struct k8s_errors *errs;
 	int (*cb)(struct k8s_obj *obj, void *ud);
 	void *ud;
-	bool expand; /* expand List documents */
-	bool json;   /* the input is JSON */
-	int line0;   /* line of the current JSON value in the input, for messages */
+	bool expand;	      /* expand List documents */
+	bool json;	      /* the input is JSON */
+	bool identified;      /* errs names the object of the current document's failure */
+	bool syntax;	      /* the failure is the input's syntax */
+	struct fy_diag *diag; /* of the parser at work */
+	size_t delivered;     /* objects handed to cb */
+	int line0;	      /* where the current JSON value starts, for messages */
 	int column0;
 };
 
@@ -120,6 +124,33 @@ char *k8s_obj_to_json_ex(const struct k8s_obj *o, unsigned flags)
 	return k8s_node_to_json_ex(k8s_obj_root(o), o->type, flags);
 }
 
+/* The first error libfyaml collected, as a cause: "yaml: line 3, column 5: <what>". */
+static int syntax_error(struct pctx *p, struct fy_diag *diag)
+{
+	struct fy_diag_error *e;
+	void *it = NULL;
+	int line = 0, col = 0;
+	const char *msg = "malformed input";
+
+	while (diag && (e = fy_diag_errors_iterate(diag, &it))) {
+		if (e->type < FYET_ERROR)
+			continue;
+		line = e->line;
+		col = e->column;
+		msg = e->msg ? e->msg : msg;
+		break;
+	}
+	p->syntax = true;
+	if (line > 0) {
+		col += line == 1 ? p->column0 - 1 : 0;
+		line += p->line0 - 1;
+	}
+	if (k8s_errors_add(p->errs, "", K8S_REASON_INVALID, line, col, "%s: line %d, column %d: %s",
+			   p->json ? "json" : "yaml", line, col, msg))
+		return -ENOMEM;
+	return -EINVAL;
+}
+
 /* ---- aliases ---- */
 
 struct budget {
@@ -157,7 +188,16 @@ static void count_nodes(struct fy_node *n, struct budget *b, int depth, bool fol
 		void *it = NULL;
 
 		while ((np = fy_node_mapping_iterate(n, &it))) {
-			count_nodes(fy_node_pair_key(np), b, depth + 1, follow);
+			struct fy_node *k = fy_node_pair_key(np);
+			const char *text;
+			size_t len = 0;
+
+			/* a merge key needs resolving even without an alias: `<<: {a: 1}` */
+			if (k && fy_node_is_scalar(k) && fy_node_get_style(k) == FYNS_PLAIN &&
+			    (text = fy_node_get_scalar(k, &len)) && len == 2 && text[0] == '<' &&
+			    text[1] == '<')
+				b->aliases = true;
+			count_nodes(k, b, depth + 1, follow);
 			count_nodes(fy_node_pair_value(np), b, depth + 1, follow);
 		}
 	}
@@ -183,28 +223,33 @@ static int resolve_aliases(struct pctx *p, struct fy_document *doc)
 	if (b.over)
 		return fail(p, "", K8S_REASON_INVALID, line, col,
 			    "yaml: document contains excessive aliasing (or nests too deep)");
+	/* libfyaml says why (e.g. a merge key whose value is no alias: go-yaml takes an inline
+	 * mapping there, libfyaml 0.7.12 does not) */
 	if (fy_document_resolve(doc) != 0)
-		return fail(p, "", K8S_REASON_INVALID, line, col,
-			    "yaml: cannot resolve aliases or merge keys");
+		return syntax_error(p, p->diag);
 	return 0;
 }
 
 /* ---- one object ---- */
 
-static void note_identity(struct pctx *p, struct fy_node *n, const char *kind)
+/* Record which object a failure is about (the innermost one: a list's failing item). */
+static int note_identity(struct pctx *p, struct fy_node *n, int err)
 {
-	const char *ns = NULL, *name = NULL;
+	const char *kind = NULL, *ns = NULL, *name = NULL;
 
-	if (!p->errs)
-		return;
+	if (!err || !p->errs || p->identified)
+		return err;
+	p->identified = true;
+	k8s_get_str(n, "kind", &kind);
+	k8s_get_str(n, "metadata.namespace", &ns);
+	k8s_get_str(n, "metadata.name", &name);
 	free(p->errs->kind);
 	free(p->errs->namespace);
 	free(p->errs->name);
-	k8s_get_str(n, "metadata.namespace", &ns);
-	k8s_get_str(n, "metadata.name", &name);
 	p->errs->kind = kind ? strdup(kind) : NULL;
 	p->errs->namespace = ns ? strdup(ns) : NULL;
 	p->errs->name = name ? strdup(name) : NULL;
+	return err;
 }
 
 static char *join_path(const char *prefix, const char *field)
@@ -255,7 +300,6 @@ static int find_kind(struct pctx *p, struct fy_node *n, const char *prefix,
 	*kind = NULL;
 	if ((e1 && e1 != -ENOENT) || (e2 && e2 != -ENOENT))
 		return -EINVAL;
-	note_identity(p, n, k);
 	if (!av || !k) {
 		int err = 0;
 
@@ -362,6 +406,7 @@ static int deliver(struct pctx *p, struct fy_document **docp, struct fy_node *n,
 	}
 	o->kind = kind;
 	o->type = type;
+	p->delivered++;
 	return p->cb(o, p->ud);
 }
 
@@ -375,7 +420,8 @@ static int handle_object(struct pctx *p, struct fy_document **docp, struct fy_no
 	    .validation = p->opts->validation, .checks = p->opts->checks, .path = prefix};
 	const struct k8s_kind *kind = NULL;
 	const struct k8s_type *type;
-	struct fy_node *items;
+	struct fy_node *items, *item;
+	void *it = NULL;
 	bool is_list;
 	int err;
 
@@ -386,26 +432,25 @@ static int handle_object(struct pctx *p, struct fy_document **docp, struct fy_no
 			       "(with apiVersion and kind)");
 	err = find_kind(p, n, prefix, want, want_kind, &kind);
 	if (err)
-		return err;
+		return note_identity(p, n, err);
 	type = kind ? kind->type : want;
 	is_list = kind && (kind->flags & K8S_KIND_LIST) && p->expand && depth < 4;
 	/* a list's items are validated one by one below, as the objects they are */
 	err = k8s_validate_node(n, type, &vo, is_list ? "items" : NULL, p->errs);
 	if (err)
-		return err;
+		return note_identity(p, n, err);
 	if (!is_list)
 		return deliver(p, docp, n, kind, type, want_kind != NULL);
 	items = k8s_get(n, "items");
-	if (items && !fy_node_is_sequence(items))
+	if (!items || !fy_node_is_sequence(items))
 		return 0; /* null items: an empty list */
-	for (int i = 0; items && i < fy_node_sequence_item_count(items); i++) {
+	for (size_t i = 0; (item = fy_node_sequence_iterate(items, &it)); i++) {
 		struct fy_document *none = NULL;
 		char *ip = NULL;
 
-		if (asprintf(&ip, "%s%sitems[%d]", prefix, prefix[0] ? "." : "", i) < 0)
+		if (asprintf(&ip, "%s%sitems[%zu]", prefix, prefix[0] ? "." : "", i) < 0)
 			return -ENOMEM;
-		err = handle_object(p, &none, fy_node_sequence_get_by_index(items, i), ip,
-				    kind->item_kind, depth + 1);
+		err = handle_object(p, &none, item, ip, kind->item_kind, depth + 1);
 		free(ip);
 		if (err)
 			return err;
@@ -425,6 +470,7 @@ static int handle_doc(struct pctx *p, struct fy_document *doc)
 		fy_document_destroy(doc);
 		return 0;
 	}
+	p->identified = false;
 	err = resolve_aliases(p, doc);
 	if (!err)
 		err = handle_object(p, &doc, fy_document_root(doc), "", NULL, 0);
@@ -434,32 +480,6 @@ static int handle_doc(struct pctx *p, struct fy_document *doc)
 }
 
 /* ---- streams ---- */
-
-/* The first error libfyaml collected, as a cause: "yaml: line 3, column 5: <what>". */
-static int syntax_error(struct pctx *p, struct fy_diag *diag)
-{
-	struct fy_diag_error *e;
-	void *it = NULL;
-	int line = 0, col = 0;
-	const char *msg = "malformed input";
-
-	while ((e = fy_diag_errors_iterate(diag, &it))) {
-		if (e->type < FYET_ERROR)
-			continue;
-		line = e->line;
-		col = e->column;
-		msg = e->msg ? e->msg : msg;
-		break;
-	}
-	if (line > 0) {
-		col += line == 1 ? p->column0 - 1 : 0;
-		line += p->line0 - 1;
-	}
-	if (k8s_errors_add(p->errs, "", K8S_REASON_INVALID, line, col, "%s: line %d, column %d: %s",
-			   p->json ? "json" : "yaml", line, col, msg))
-		return -ENOMEM;
-	return -EINVAL;
-}
 
 /* Parse buf[0..len) (copied: documents outlive the caller's buffer) document by document. */
 static int parse_docs(struct pctx *p, const char *buf, size_t len)
@@ -496,6 +516,7 @@ static int parse_docs(struct pctx *p, const char *buf, size_t len)
 		err = -ENOMEM;
 		goto out;
 	}
+	p->diag = diag;
 	while (!err && (doc = fy_parse_load_document(fyp)))
 		err = handle_doc(p, doc);
 	if (!err && fy_parser_get_stream_error(fyp))
@@ -542,14 +563,13 @@ static int parse_json_stream(struct pctx *p, const char *buf, size_t len)
 		size_t start = (size_t)(q - buf), stop;
 
 		if (*q != '{' && *q != '[') {
+			static const char what[] = "invalid character after top-level value";
 			int line, col;
-			char msg[96];
+			char msg[128];
 
 			pos_of(buf, start, &line, &col);
-			snprintf(
-			    msg, sizeof(msg),
-			    "json: line %d, column %d: invalid character after top-level value",
-			    line, col);
+			p->syntax = true;
+			snprintf(msg, sizeof(msg), "json: line %d, column %d: %s", line, col, what);
 			return fail(p, "", K8S_REASON_INVALID, line, col, msg);
 		}
 		stop = json_value_end(buf, len, start);
@@ -560,50 +580,107 @@ static int parse_json_stream(struct pctx *p, const char *buf, size_t len)
 	return err;
 }
 
+/* What go-yaml's reader refuses before parsing: control characters (all but tab, LF and CR,
+ * also DEL and the C1 range but NEL) and, in YAML, malformed UTF-8. JSON allows no control
+ * character either; its malformed UTF-8 Go replaces with U+FFFD, and so does k8s_json.c. */
+static int check_chars(struct pctx *p, const char *buf, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)buf;
+	const char *what = NULL;
+	char msg[128];
+	int line, col;
+	size_t i;
+
+	for (i = 0; i < len && !what; i++) {
+		unsigned c = s[i], cp;
+		size_t n;
+
+		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+			what = "control characters are not allowed";
+		else if (c == 0x7f && !p->json)
+			what = "control characters are not allowed";
+		else if (c >= 0x80 && !p->json) {
+			n = k8s_utf8_decode(s + i, len - i, &cp);
+			if (!n)
+				what = "invalid UTF-8";
+			else if ((cp >= 0x80 && cp < 0xa0 && cp != 0x85) || cp == 0xfffe ||
+				 cp == 0xffff)
+				what = "control characters are not allowed";
+			else
+				i += n - 1;
+		}
+	}
+	if (!what)
+		return 0;
+	pos_of(buf, i - 1, &line, &col);
+	snprintf(msg, sizeof(msg), "%s: line %d, column %d: %s", p->json ? "json" : "yaml", line,
+		 col, what);
+	return fail(p, "", K8S_REASON_INVALID, line, col, msg);
+}
+
+/* Input that starts like JSON but is not JSON may be YAML in flow style
+ * (`{apiVersion: v1, kind: Pod}`): if it parses as YAML, that stands; else the JSON error. */
+static int retry_as_yaml(struct pctx *p, const char *buf, size_t len, int json_err)
+{
+	struct k8s_errors yerrs = {0};
+	struct pctx y = *p;
+	int err;
+
+	y.json = false;
+	y.syntax = false;
+	y.identified = false;
+	y.errs = p->errs ? &yerrs : NULL;
+	y.line0 = y.column0 = 1;
+	/* YAML's character rules first: libfyaml 0.7.12 loops forever on malformed UTF-8 in a
+	 * directive line */
+	err = check_chars(&y, buf, len);
+	if (!err)
+		err = parse_docs(&y, buf, len);
+	else
+		y.syntax = true;
+	if (err == -EINVAL && y.syntax) {
+		k8s_errors_free(&yerrs);
+		return json_err;
+	}
+	p->delivered = y.delivered;
+	/* the JSON syntax error was the last cause added: YAML's outcome replaces it */
+	if (p->errs && k8s_errors_splice(p->errs, p->errs->n ? p->errs->n - 1 : 0, p->errs->nwarn,
+					 &yerrs) != 0)
+		err = -ENOMEM;
+	k8s_errors_free(&yerrs);
+	return err;
+}
+
 static int parse_input(struct pctx *p, const char *buf, size_t len)
 {
 	size_t max = p->opts->max_bytes ? p->opts->max_bytes : K8S_DEFAULT_MAX_BYTES;
-	const char *end = buf + len, *q;
+	const char *end, *q;
 	char msg[128];
+	int err;
 
-	if (!buf && len)
-		return -EINVAL;
+	if (!buf)
+		return len ? -EINVAL : 0;
+	end = buf + len;
 	if (len > max) {
 		snprintf(msg, sizeof(msg), "input is %zu bytes, more than the limit of %zu", len,
 			 max);
 		return fail(p, "", K8S_REASON_INVALID, 0, 0, msg) == -ENOMEM ? -ENOMEM : -EFBIG;
 	}
-	if (!buf)
-		return 0;
 	q = buf;
 	if (len >= 3 && memcmp(q, "\xef\xbb\xbf", 3) == 0)
 		q += 3;
 	q = skip_space(q, end);
 	p->line0 = p->column0 = 1;
-	if (q < end && (*q == '{' || *q == '[')) {
-		p->json = true;
-		return parse_json_stream(p, buf, len);
-	}
-	/* YAML is printable UTF-8, as go-yaml's reader checks (libfyaml 0.7.12 loops forever
-	 * or crashes on some inputs outside it: found by fuzzing) */
-	for (size_t i = 0; i < len;) {
-		unsigned cp = (unsigned char)buf[i];
-		size_t n = cp < 0x80 ? 1 : k8s_utf8_decode(buf + i, len - i, &cp);
-		bool printable = cp == 0x09 || cp == 0x0a || cp == 0x0d ||
-				 (cp >= 0x20 && cp <= 0x7e) || cp == 0x85 ||
-				 (cp >= 0xa0 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) ||
-				 (cp >= 0x10000 && cp <= 0x10ffff);
-		int line, col;
-
-		if (n == 0 || !printable) {
-			pos_of(buf, i, &line, &col);
-			snprintf(msg, sizeof(msg), "yaml: line %d, column %d: %s", line, col,
-				 n ? "control characters are not allowed" : "invalid UTF-8 octet");
-			return fail(p, "", K8S_REASON_INVALID, line, col, msg);
-		}
-		i += n;
-	}
-	return parse_docs(p, buf, len);
+	p->json = q < end && (*q == '{' || *q == '[');
+	err = check_chars(p, buf, len);
+	if (err)
+		return err;
+	if (!p->json)
+		return parse_docs(p, buf, len);
+	err = parse_json_stream(p, buf, len);
+	if (err == -EINVAL && p->syntax && p->delivered == 0)
+		err = retry_as_yaml(p, buf, len, err);
+	return err;
 }
 
 int k8s_parse_stream(const char *buf, size_t len, const struct k8s_parse_opts *opts,

@@ -328,7 +328,8 @@ static bool index_map(struct vctx *c, struct fy_node *n, struct k8s_mindex *ix)
 	return false;
 }
 
-/* A map (or a schema-less object, elem NULL): keys, duplicates, values. */
+/* A map (keys in paths as "[key]"), or with elem NULL a schema-less object (keys as fields,
+ * ".key"): keys, duplicates, values. */
 static void v_map(struct vctx *c, struct fy_node *n, const struct k8s_value *elem, int depth)
 {
 	struct k8s_mindex ix;
@@ -337,7 +338,8 @@ static void v_map(struct vctx *c, struct fy_node *n, const struct k8s_value *ele
 		return;
 	for (size_t i = 0; i < ix.n && !c->err; i++) {
 		struct k8s_mpair *p = &ix.pairs[i];
-		size_t at = k8s_path_key(&c->path, p->key, p->klen);
+		size_t at = elem ? k8s_path_key(&c->path, p->key, p->klen)
+				 : k8s_path_field(&c->path, p->key, p->klen);
 
 		if (p->dup)
 			strictness(c, p->knode, K8S_REASON_DUPLICATE, "duplicate");

@@ -1,0 +1,116 @@
+# shellcheck shell=bash
+# common.sh: what every proxy e2e test shares: the topology library, assertions, and
+# manifest writers. A test sources this, builds its topology, and fails with `fail`.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../../../scripts/lib/topo.sh
+source "$here/../../../scripts/lib/topo.sh"
+
+fail() {
+	echo "FAIL: $*" >&2
+	if [ -n "${TOPO_LOG:-}" ] && [ -f "$TOPO_LOG" ]; then
+		echo "--- proxy log (last 30 lines)" >&2
+		tail -30 "$TOPO_LOG" >&2
+	fi
+	exit 1
+}
+pass() { echo "ok: $*"; }
+
+expect_eq() { [ "$1" = "$2" ] || fail "$3: got '$1', want '$2'"; }
+expect_ge() { [ "$1" -ge "$2" ] || fail "$3: got $1, want >= $2"; }
+
+# A scratch directory removed with the topology.
+e2e_tmp() {
+	E2E_TMP=$(mktemp -d /tmp/drover-e2e-XXXXXX)
+	TOPO_EXTRA_CLEANUP="rm -rf $E2E_TMP"
+}
+
+# The usual world: node, client c1 (10.244.1.5), backends b1..b3 (10.244.1.11-13) serving
+# HTTP on 8080 and UDP on 5353, and the external namespace.
+e2e_world() {
+	topo_init "$1"
+	TOPO_LOG=/tmp/drover-$1-proxy.log
+	rm -f "$TOPO_LOG"
+	topo_node
+	topo_pod c1 5
+	for i in 1 2 3; do
+		topo_pod "b$i" "1$i"
+		topo_backend "b$i" "backend-$i"
+	done
+	topo_external
+}
+
+# write_service FILE NAME CLUSTERIP [extra spec lines...]: a Service with an http (80 ->
+# named port web) and a dns (53/UDP -> 5353) port. Extra lines are appended under spec.
+write_service() {
+	local file=$1 name=$2 ip=$3
+	shift 3
+	{
+		echo "apiVersion: v1"
+		echo "kind: Service"
+		echo "metadata: {name: $name, namespace: default}"
+		echo "spec:"
+		echo "  clusterIP: $ip"
+		echo "  ports:"
+		echo "  - {name: http, port: 80, targetPort: web, nodePort: ${NODEPORT:-30080}}"
+		if [ -n "${UDP_NODEPORT:-}" ]; then
+			echo "  - {name: dns, port: 53, protocol: UDP, targetPort: 5353, nodePort: $UDP_NODEPORT}"
+		else
+			echo "  - {name: dns, port: 53, protocol: UDP, targetPort: 5353}"
+		fi
+		for l in "$@"; do echo "  $l"; done
+	} >"$file.tmp"
+	mv "$file.tmp" "$file"
+}
+
+# write_slice FILE SERVICE "IP[:node[:state]]"...: an EndpointSlice; state is ready
+# (default), terminating, or notready.
+write_slice() {
+	local file=$1 svc=$2
+	shift 2
+	{
+		echo "apiVersion: discovery.k8s.io/v1"
+		echo "kind: EndpointSlice"
+		echo "metadata:"
+		echo "  name: $svc-slice"
+		echo "  namespace: default"
+		echo "  labels: {kubernetes.io/service-name: $svc}"
+		echo "addressType: IPv4"
+		echo "ports: [{name: web, port: 8080, protocol: TCP}, {name: http, port: 8080}, {name: dns, port: 5353, protocol: UDP}]"
+		echo "endpoints:"
+		for e in "$@"; do
+			IFS=: read -r ip node state <<<"$e"
+			node=${node:-node1}
+			case ${state:-ready} in
+			ready) cond="{ready: true, serving: true, terminating: false}" ;;
+			terminating) cond="{ready: false, serving: true, terminating: true}" ;;
+			notready) cond="{ready: false, serving: false, terminating: false}" ;;
+			esac
+			echo "- {addresses: [$ip], nodeName: $node, conditions: $cond}"
+		done
+	} >"$file.tmp"
+	mv "$file.tmp" "$file"
+}
+
+# distinct_bodies N CMD...: run CMD N times, print the distinct outputs, sorted.
+distinct_bodies() {
+	local n=$1
+	shift
+	for _ in $(seq 1 "$n"); do "$@" 2>/dev/null || true; done | sort -u | tr '\n' ' ' | sed 's/ $//'
+}
+
+# wait_lines FILE N: wait until FILE has at least N lines (a load client's output). The
+# machine may be loaded: the only limit is ctest's timeout for the whole test.
+wait_lines() {
+	while [ "$(wc -l <"$1")" -lt "$2" ]; do sleep 0.1; done
+}
+
+# wait_log PATTERN [COUNT]: wait until the proxy log has COUNT (default 1) matching lines.
+wait_log() {
+	local want=${2:-1}
+	for _ in $(seq 1 1200); do
+		[ "$(grep -c -- "$1" "$TOPO_LOG" 2>/dev/null || true)" -ge "$want" ] && return 0
+		sleep 0.05
+	done
+	fail "proxy log never showed '$1' ($want times)"
+}

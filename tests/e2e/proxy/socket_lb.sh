@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Socket LB end to end: connect()/sendmsg() to a ClusterIP are translated in the kernel for
+# processes in the proxy's cgroup; getpeername()/recvmsg() show the ClusterIP; all three
+# backends serve; named targetPort, several ports, TCP and UDP; a service without endpoints
+# refuses connect() with ECONNREFUSED; ClientIP affinity pins a client to one backend. The
+# socket path's counters rise and the tc path's do not.
+source "$(dirname "$0")/common.sh"
+e2e_world sl
+e2e_tmp
+m=$E2E_TMP
+write_service "$m/web.yaml" web 10.96.0.10
+write_slice "$m/web-eps.yaml" web 10.244.1.11 10.244.1.12 10.244.1.13
+write_service "$m/empty.yaml" empty 10.96.0.11
+write_service "$m/sticky.yaml" sticky 10.96.0.12 "sessionAffinity: ClientIP"
+write_slice "$m/sticky-eps.yaml" sticky 10.244.1.11 10.244.1.12 10.244.1.13
+topo_proxy --manifests "$m" --node node1
+
+got=$(distinct_bodies 30 in_pod c1 curl -s --max-time 10 http://10.96.0.10/)
+expect_eq "$got" "backend-1 backend-2 backend-3" "ClusterIP TCP reaches every backend"
+pass "TCP to 10.96.0.10:80 reached all 3 backends"
+
+peer=$(in_pod c1 python3 -c '
+import socket
+s = socket.create_connection(("10.96.0.10", 80), timeout=10)
+print("%s:%d" % s.getpeername())')
+expect_eq "$peer" "10.96.0.10:80" "getpeername shows the ClusterIP"
+pass "getpeername() = 10.96.0.10:80"
+
+
+# UDP, unconnected (sendmsg4 + recvmsg4): the reply's source is the ClusterIP.
+udp=$(in_pod c1 python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(10)
+seen = set(); src = set()
+for i in range(30):
+    s.sendto(b"q", ("10.96.0.10", 53)); data, addr = s.recvfrom(100)
+    seen.add(data.decode()); src.add("%s:%d" % addr)
+print(" ".join(sorted(seen)), "|", " ".join(sorted(src)))')
+expect_eq "$udp" "backend-1 backend-2 backend-3 | 10.96.0.10:53" "UDP sendto/recvfrom"
+pass "UDP 10.96.0.10:53 reached all backends, replies come from the ClusterIP"
+
+# UDP, connected (connect4 + getpeername4).
+cudp=$(in_pod c1 python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(10)
+s.connect(("10.96.0.10", 53)); s.send(b"q"); print(s.recv(100).decode(), "%s:%d" % s.getpeername())')
+case "$cudp" in backend-[123]\ 10.96.0.10:53) ;; *) fail "connected UDP: $cudp" ;; esac
+pass "connected UDP works, getpeername = ClusterIP"
+
+# No endpoints: ECONNREFUSED at once (curl exit 7), not a timeout (28).
+set +e
+in_pod c1 curl -s --max-time 10 http://10.96.0.11/ >/dev/null
+rc=$?
+set -e
+expect_eq "$rc" 7 "curl to a service without endpoints"
+err=$(in_pod c1 python3 -c '
+import socket, errno
+try:
+    socket.create_connection(("10.96.0.11", 80), timeout=10)
+    print("connected")
+except OSError as e:
+    print(errno.errorcode.get(e.errno, e.errno))')
+expect_eq "$err" ECONNREFUSED "connect() to a service without endpoints"
+pass "no endpoints: connect() fails with ECONNREFUSED"
+
+# ClientIP affinity: one client, one backend.
+got=$(distinct_bodies 20 in_pod c1 curl -s --max-time 10 http://10.96.0.12/)
+case "$got" in backend-[123]) ;; *) fail "affinity: one client saw '$got'" ;; esac
+pass "sessionAffinity ClientIP: 20 requests all went to $got"
+
+sock=$(stat_sum socket connect)
+tc=$(stat_sum tc forwarded)
+refused=$(stat_sum socket refused)
+expect_ge "$sock" 80 "socket-path connects counted"
+expect_ge "$refused" 2 "socket-path refusals counted"
+expect_eq "$tc" 0 "tc path must not have seen this traffic"
+pass "counters: socket connects=$sock refused=$refused, tc forwarded=$tc"

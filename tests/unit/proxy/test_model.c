@@ -1,0 +1,470 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The proxy's Kubernetes semantics, from manifest text to frontends: decode (object model +
+ * the proxy's semantic checks) and the model's endpoint selection rules.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode.h"
+#include "drover_abi.h"
+#include "k8s.h"
+#include "model.h"
+
+struct load {
+	struct proxy_model *m;
+	char err[512];
+	int rc;
+};
+
+static int on_obj(struct k8s_obj *o, void *ud)
+{
+	struct load *l = ud;
+	const struct k8s_kind *k = k8s_obj_kind(o);
+
+	if (!strcmp(k->kind, "Service")) {
+		struct k8s_service *s;
+
+		l->rc = decode_service(o, &s, l->err, sizeof(l->err));
+		if (!l->rc)
+			model_set_service(l->m, s);
+	} else if (!strcmp(k->kind, "EndpointSlice")) {
+		struct k8s_slice *s;
+
+		l->rc = decode_slice(o, &s, l->err, sizeof(l->err));
+		if (!l->rc)
+			model_set_slice(l->m, s);
+	}
+	k8s_obj_free(o);
+	return l->rc;
+}
+
+/* Load YAML into a model; returns 0, or the decode/parse error (message in l->err). */
+static int load_yaml(struct load *l, const char *yaml)
+{
+	struct k8s_parse_opts po = {.validation = K8S_FV_STRICT, .origin = "test.yaml"};
+	struct k8s_errors errs = {0};
+	int rc;
+
+	l->err[0] = '\0';
+	l->rc = 0;
+	rc = k8s_parse_stream(yaml, strlen(yaml), &po, on_obj, l, &errs);
+	if (rc && !l->err[0])
+		k8s_errors_format(&errs, "test.yaml", NULL, l->err, sizeof(l->err));
+	k8s_errors_free(&errs);
+	return rc;
+}
+
+static struct proxy_model *new_model(const char *node)
+{
+	struct model_opts o = {.node_name = node};
+
+	return model_new(&o, NULL);
+}
+
+static const struct lb_frontend *find_fe(const struct lb_frontend *v, size_t n, const char *addr,
+					 uint16_t port, uint8_t proto)
+{
+	struct in_addr a = {0};
+
+	if (addr)
+		inet_pton(AF_INET, addr, &a);
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].key.addr == a.s_addr && v[i].key.port == htons(port) &&
+		    v[i].key.proto == proto)
+			return &v[i];
+	}
+	return NULL;
+}
+
+static bool has_backend(const struct lb_frontend *fe, const char *addr, uint16_t port)
+{
+	struct in_addr a;
+
+	inet_pton(AF_INET, addr, &a);
+	for (size_t i = 0; i < fe->nbackends; i++) {
+		if (fe->backends[i].addr == a.s_addr && fe->backends[i].port == htons(port))
+			return true;
+	}
+	return false;
+}
+
+static const char *svc_web = "apiVersion: v1\n"
+			     "kind: Service\n"
+			     "metadata: {name: web, namespace: shop}\n"
+			     "spec:\n"
+			     "  type: NodePort\n"
+			     "  clusterIP: 10.96.0.10\n"
+			     "  clusterIPs: [10.96.0.10]\n"
+			     "  externalIPs: [192.0.2.7]\n"
+			     "  sessionAffinity: ClientIP\n"
+			     "  sessionAffinityConfig: {clientIP: {timeoutSeconds: 600}}\n"
+			     "  ports:\n"
+			     "  - {name: http, port: 80, targetPort: web, nodePort: 30080}\n"
+			     "  - {name: dns, port: 53, protocol: UDP, targetPort: 5353}\n"
+			     "status:\n"
+			     "  loadBalancer: {ingress: [{ip: 198.51.100.9}]}\n"
+			     "---\n"
+			     "apiVersion: discovery.k8s.io/v1\n"
+			     "kind: EndpointSlice\n"
+			     "metadata:\n"
+			     "  name: web-1\n"
+			     "  namespace: shop\n"
+			     "  labels: {kubernetes.io/service-name: web}\n"
+			     "addressType: IPv4\n"
+			     "ports:\n"
+			     "- {name: http, port: 8080}\n"
+			     "- {name: dns, port: 5353, protocol: UDP}\n"
+			     "endpoints:\n"
+			     "- addresses: [10.244.1.11]\n"
+			     "  conditions: {ready: true}\n"
+			     "  nodeName: n1\n"
+			     "- addresses: [10.244.2.12]\n"
+			     "  nodeName: n2\n"
+			     "- addresses: [10.244.2.13]\n"
+			     "  conditions: {ready: false, serving: true, terminating: true}\n"
+			     "  nodeName: n2\n";
+
+static void test_frontends_of_a_nodeport_service(void **state)
+{
+	struct proxy_model *m = new_model("n1");
+	struct lb_frontend *fes;
+	const struct lb_frontend *fe;
+	struct load l = {.m = m};
+	size_t n;
+
+	(void)state;
+	assert_int_equal(load_yaml(&l, svc_web), 0);
+	assert_int_equal(model_service_frontends(m, "shop", "web", &fes, &n), 0);
+	/* 2 ports x (clusterIP + externalIP + LB IP) + 1 NodePort (TCP only has one). */
+	assert_int_equal(n, 7);
+	fe = find_fe(fes, n, "10.96.0.10", 80, DRV_PROTO_TCP);
+	assert_non_null(fe);
+	assert_true(fe->flags & DRV_SVC_F_CLUSTERIP);
+	assert_true(fe->flags & DRV_SVC_F_AFFINITY);
+	assert_int_equal(fe->affinity_timeout, 600);
+	/* Ready endpoints only; the terminating one waits. Named targetPort resolved through
+	 * the slice's port named like the service port. */
+	assert_int_equal(fe->nbackends, 2);
+	assert_true(has_backend(fe, "10.244.1.11", 8080));
+	assert_true(has_backend(fe, "10.244.2.12", 8080));
+	assert_false(has_backend(fe, "10.244.2.13", 8080));
+	fe = find_fe(fes, n, NULL, 30080, DRV_PROTO_TCP);
+	assert_non_null(fe);
+	assert_true(fe->flags & DRV_SVC_F_NODEPORT);
+	assert_int_equal(fe->nbackends, 2);
+	fe = find_fe(fes, n, "192.0.2.7", 53, DRV_PROTO_UDP);
+	assert_non_null(fe);
+	assert_true(fe->flags & DRV_SVC_F_EXTERNAL);
+	assert_true(has_backend(fe, "10.244.1.11", 5353));
+	assert_non_null(find_fe(fes, n, "198.51.100.9", 80, DRV_PROTO_TCP));
+	/* Local endpoint flag. */
+	for (size_t i = 0; i < fe->nbackends; i++) {
+		char a[16];
+
+		inet_ntop(AF_INET, &fe->backends[i].addr, a, sizeof(a));
+		assert_int_equal(!!(fe->backends[i].flags & DRV_BE_F_LOCAL),
+				 !strcmp(a, "10.244.1.11"));
+	}
+	model_frontends_free(fes, n);
+	model_free(m);
+}
+
+static void test_terminating_serve_when_none_ready(void **state)
+{
+	struct proxy_model *m = new_model("n1");
+	struct lb_frontend *fes;
+	const struct lb_frontend *fe;
+	struct load l = {.m = m};
+	size_t n;
+
+	(void)state;
+	assert_int_equal(
+	    load_yaml(&l, "apiVersion: v1\nkind: Service\nmetadata: {name: s}\n"
+			  "spec: {clusterIP: 10.96.0.20, ports: [{port: 80, targetPort: 8080}]}\n"
+			  "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+			  "metadata: {name: s-1, labels: {kubernetes.io/service-name: s}}\n"
+			  "addressType: IPv4\nports: [{name: '', port: 8080}]\n"
+			  "endpoints:\n"
+			  "- {addresses: [10.0.0.1], conditions: {ready: false, serving: true, "
+			  "terminating: true}}\n"
+			  "- {addresses: [10.0.0.2], conditions: {ready: false, serving: false, "
+			  "terminating: true}}\n"
+			  "- {addresses: [10.0.0.3], conditions: {ready: false}}\n"),
+	    0);
+	assert_int_equal(model_service_frontends(m, "default", "s", &fes, &n), 0);
+	fe = find_fe(fes, n, "10.96.0.20", 80, DRV_PROTO_TCP);
+	assert_non_null(fe);
+	assert_int_equal(fe->nbackends, 1);
+	assert_true(has_backend(fe, "10.0.0.1", 8080));
+	model_frontends_free(fes, n);
+	model_free(m);
+}
+
+static const char *local_policies =
+    "apiVersion: v1\nkind: Service\nmetadata: {name: loc}\n"
+    "spec:\n"
+    "  type: NodePort\n"
+    "  clusterIP: 10.96.0.30\n"
+    "  internalTrafficPolicy: Local\n"
+    "  externalTrafficPolicy: Local\n"
+    "  ports: [{port: 80, targetPort: 8080, nodePort: 30030}]\n"
+    "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+    "metadata: {name: loc-1, labels: {kubernetes.io/service-name: loc}}\n"
+    "addressType: IPv4\nports: [{port: 8080}]\n"
+    "endpoints:\n"
+    "- {addresses: [10.0.1.1], nodeName: here}\n"
+    "- {addresses: [10.0.2.1], nodeName: there}\n";
+
+static void test_local_traffic_policies(void **state)
+{
+	struct lb_frontend *fes;
+	const struct lb_frontend *fe;
+	size_t n;
+
+	(void)state;
+	/* On node "here": only the local endpoint, on both frontends, flagged Local. */
+	{
+		struct proxy_model *m = new_model("here");
+		struct load l = {.m = m};
+
+		assert_int_equal(load_yaml(&l, local_policies), 0);
+		assert_int_equal(model_service_frontends(m, "default", "loc", &fes, &n), 0);
+		fe = find_fe(fes, n, "10.96.0.30", 80, DRV_PROTO_TCP);
+		assert_int_equal(fe->nbackends, 1);
+		assert_true(has_backend(fe, "10.0.1.1", 8080));
+		assert_true(fe->flags & DRV_SVC_F_LOCAL);
+		fe = find_fe(fes, n, NULL, 30030, DRV_PROTO_TCP);
+		assert_int_equal(fe->nbackends, 1);
+		assert_true(fe->flags & DRV_SVC_F_LOCAL);
+		model_frontends_free(fes, n);
+		model_free(m);
+	}
+	/* On a node with no endpoint: no backend at all (traffic refused, not sent away). */
+	{
+		struct proxy_model *m = new_model("elsewhere");
+		struct load l = {.m = m};
+
+		assert_int_equal(load_yaml(&l, local_policies), 0);
+		assert_int_equal(model_service_frontends(m, "default", "loc", &fes, &n), 0);
+		assert_int_equal(find_fe(fes, n, "10.96.0.30", 80, DRV_PROTO_TCP)->nbackends, 0);
+		assert_int_equal(find_fe(fes, n, NULL, 30030, DRV_PROTO_TCP)->nbackends, 0);
+		model_frontends_free(fes, n);
+		model_free(m);
+	}
+}
+
+/* eTP Local alone: the ClusterIP still uses every endpoint. */
+static void test_external_local_leaves_clusterip_alone(void **state)
+{
+	struct proxy_model *m = new_model("here");
+	struct load l = {.m = m};
+	struct lb_frontend *fes;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(
+	    load_yaml(&l, "apiVersion: v1\nkind: Service\nmetadata: {name: loc}\n"
+			  "spec:\n"
+			  "  type: NodePort\n"
+			  "  clusterIP: 10.96.0.30\n"
+			  "  externalTrafficPolicy: Local\n"
+			  "  ports: [{port: 80, targetPort: 8080, nodePort: 30030}]\n"
+			  "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+			  "metadata: {name: loc-1, labels: {kubernetes.io/service-name: loc}}\n"
+			  "addressType: IPv4\nports: [{port: 8080}]\n"
+			  "endpoints:\n"
+			  "- {addresses: [10.0.1.1], nodeName: here}\n"
+			  "- {addresses: [10.0.2.1], nodeName: there}\n"),
+	    0);
+	assert_int_equal(model_service_frontends(m, "default", "loc", &fes, &n), 0);
+	assert_int_equal(find_fe(fes, n, "10.96.0.30", 80, DRV_PROTO_TCP)->nbackends, 2);
+	assert_int_equal(find_fe(fes, n, NULL, 30030, DRV_PROTO_TCP)->nbackends, 1);
+	model_frontends_free(fes, n);
+	model_free(m);
+}
+
+/* Selector-less services with hand-written slices: a slice may name the targetPort, or list
+ * no ports when targetPort is a number. Endpoints of several slices merge, duplicates once;
+ * IPv6 slices are ignored. */
+static void test_hand_written_slices(void **state)
+{
+	struct proxy_model *m = new_model("n1");
+	struct load l = {.m = m};
+	struct lb_frontend *fes;
+	const struct lb_frontend *fe;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(
+	    load_yaml(&l,
+		      "apiVersion: v1\nkind: Service\nmetadata: {name: ext}\n"
+		      "spec:\n  clusterIP: 10.96.0.40\n  ports:\n"
+		      "  - {name: a, port: 80, targetPort: metrics}\n"
+		      "  - {name: b, port: 81, targetPort: 9000}\n"
+		      "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+		      "metadata: {name: ext-named, labels: {kubernetes.io/service-name: ext}}\n"
+		      "addressType: IPv4\nports: [{name: metrics, port: 9100}]\n"
+		      "endpoints: [{addresses: [10.1.0.1]}, {addresses: [10.1.0.2]}]\n"
+		      "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+		      "metadata: {name: ext-noports, labels: {kubernetes.io/service-name: ext}}\n"
+		      "addressType: IPv4\n"
+		      "endpoints: [{addresses: [10.1.0.3]}, {addresses: [10.1.0.3]}]\n"
+		      "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+		      "metadata: {name: ext-v6, labels: {kubernetes.io/service-name: ext}}\n"
+		      "addressType: IPv6\nports: [{name: b, port: 9000}]\n"
+		      "endpoints: [{addresses: ['fd00::1']}]\n"),
+	    0);
+	assert_int_equal(model_service_frontends(m, "default", "ext", &fes, &n), 0);
+	fe = find_fe(fes, n, "10.96.0.40", 80, DRV_PROTO_TCP);
+	assert_int_equal(fe->nbackends, 2);
+	assert_true(has_backend(fe, "10.1.0.1", 9100));
+	fe = find_fe(fes, n, "10.96.0.40", 81, DRV_PROTO_TCP);
+	assert_int_equal(fe->nbackends, 1);
+	assert_true(has_backend(fe, "10.1.0.3", 9000));
+	model_frontends_free(fes, n);
+
+	/* Deleting a slice takes its endpoints away. */
+	assert_int_equal(model_del_slice(m, "default", "ext-named"), 0);
+	assert_int_equal(model_service_frontends(m, "default", "ext", &fes, &n), 0);
+	assert_int_equal(find_fe(fes, n, "10.96.0.40", 80, DRV_PROTO_TCP)->nbackends, 0);
+	model_frontends_free(fes, n);
+	model_free(m);
+}
+
+static void test_headless_and_external_name(void **state)
+{
+	struct proxy_model *m = new_model("n1");
+	struct load l = {.m = m};
+	struct lb_frontend *fes;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(load_yaml(&l,
+				   "apiVersion: v1\nkind: Service\nmetadata: {name: h}\n"
+				   "spec: {clusterIP: None, ports: [{port: 80}]}\n---\n"
+				   "apiVersion: v1\nkind: Service\nmetadata: {name: x}\n"
+				   "spec: {type: ExternalName, externalName: db.example.com}\n"),
+			 0);
+	assert_int_equal(model_service_frontends(m, "default", "h", &fes, &n), 0);
+	assert_int_equal(n, 0);
+	free(fes);
+	assert_int_equal(model_service_frontends(m, "default", "x", &fes, &n), 0);
+	assert_int_equal(n, 0);
+	free(fes);
+	model_free(m);
+}
+
+/* Bad input: one clear message naming the field. */
+static void expect_error(const char *yaml, const char *needle)
+{
+	struct proxy_model *m = new_model("n1");
+	struct load l = {.m = m};
+
+	assert_int_not_equal(load_yaml(&l, yaml), 0);
+	if (!strstr(l.err, needle))
+		fail_msg("error '%s' does not contain '%s'", l.err, needle);
+	model_free(m);
+}
+
+static void test_bad_input(void **state)
+{
+	(void)state;
+	expect_error("apiVersion: v1\nkind: Service\nmetadata: {name: s}\n"
+		     "spec: {clusterIP: 10.96.0.300, ports: [{port: 80}]}\n",
+		     "spec.clusterIP: Invalid value: \"10.96.0.300\"");
+	expect_error("apiVersion: v1\nkind: Service\nmetadata: {name: s}\n"
+		     "spec: {clusterIP: 10.96.0.3, ports: [{port: 70000}]}\n",
+		     "spec.ports[0].port: Invalid value: 70000");
+	expect_error("apiVersion: v1\nkind: Service\nmetadata: {name: s}\n"
+		     "spec: {ports: [{name: a, port: 80}, {name: b, port: 80}]}\n",
+		     "spec.ports[1]: Duplicate value: \"80/TCP\"");
+	expect_error("apiVersion: v1\nkind: Service\nmetadata: {name: s}\n"
+		     "spec: {ports: [{port: 80}, {port: 81}]}\n",
+		     "spec.ports[1].name: Required value");
+	expect_error("apiVersion: v1\nkind: Service\nmetadata: {name: s}\n"
+		     "spec: {ports: [{port: 80, targetPort: 0}]}\n",
+		     "spec.ports[0].targetPort: Invalid value: 0");
+	expect_error("apiVersion: v1\nkind: Service\nmetadata: {name: s}\n"
+		     "spec: {sessionAffinity: ClientIP, sessionAffinityConfig: {clientIP: "
+		     "{timeoutSeconds: 0}}}\n",
+		     "timeoutSeconds: Invalid value: 0");
+	expect_error("apiVersion: v1\nkind: Service\nmetadata: {name: s}\n"
+		     "spec: {externalIPs: [not-an-ip]}\n",
+		     "spec.externalIPs[0]: Invalid value: \"not-an-ip\"");
+	expect_error("apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+		     "metadata: {name: e, labels: {kubernetes.io/service-name: s}}\n"
+		     "addressType: IPv4\nendpoints: [{addresses: ['fd00::1']}]\n",
+		     "endpoints[0].addresses[0]: Invalid value: \"fd00::1\"");
+	/* Caught by the object model's schema: unknown field, wrong type, unknown kind. */
+	expect_error("apiVersion: v1\nkind: Service\nmetadata: {name: s}\n"
+		     "spec: {portz: [{port: 80}]}\n",
+		     "portz");
+	expect_error("apiVersion: v1\nkind: Service\nmetadata: {name: s}\n"
+		     "spec: {ports: [{port: eighty}]}\n",
+		     "spec.ports[0].port");
+	expect_error("apiVersion: v1\nkind: Servce\nmetadata: {name: s}\n", "Servce");
+	expect_error("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [}\n",
+		     "test.yaml");
+}
+
+static void test_conflicts(void **state)
+{
+	struct k8s_service a = {.ns = "default", .name = "a"}, b = a, c = a;
+	struct svc_port pa = {.proto = DRV_PROTO_TCP, .port = 80, .node_port = 30001};
+	struct svc_port pb = pa;
+	struct k8s_service *v[2];
+	char msg[256];
+
+	(void)state;
+	a.cluster_ips[0] = htonl(0x0a60000a);
+	a.ncluster_ips = 1;
+	a.ports = &pa;
+	a.nports = 1;
+	b = a;
+	snprintf(b.name, sizeof(b.name), "b");
+	b.ports = &pb;
+	v[0] = &a;
+	v[1] = &b;
+	assert_int_equal(model_check_conflicts(v, 2, msg, sizeof(msg)), -EINVAL);
+	assert_non_null(
+	    strstr(msg, "clusterIP 10.96.0.10:80/TCP is already used by Service default/a"));
+	/* Same name twice. */
+	c = a;
+	v[1] = &c;
+	assert_int_equal(model_check_conflicts(v, 2, msg, sizeof(msg)), -EINVAL);
+	assert_non_null(strstr(msg, "defined twice"));
+	/* NodePort collision with different cluster IPs. */
+	b.cluster_ips[0] = htonl(0x0a60000b);
+	b.node_ports = a.node_ports = true;
+	v[1] = &b;
+	assert_int_equal(model_check_conflicts(v, 2, msg, sizeof(msg)), -EINVAL);
+	assert_non_null(strstr(msg, "nodePort 30001/TCP"));
+	/* No collision. */
+	pb.node_port = 30002;
+	assert_int_equal(model_check_conflicts(v, 2, msg, sizeof(msg)), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_frontends_of_a_nodeport_service),
+	    cmocka_unit_test(test_terminating_serve_when_none_ready),
+	    cmocka_unit_test(test_local_traffic_policies),
+	    cmocka_unit_test(test_external_local_leaves_clusterip_alone),
+	    cmocka_unit_test(test_hand_written_slices),
+	    cmocka_unit_test(test_headless_and_external_name),
+	    cmocka_unit_test(test_bad_input),
+	    cmocka_unit_test(test_conflicts),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -464,9 +464,19 @@ static int run_prepare(size_t pods)
 
 static uint64_t *sent_at, *acked_at; /* by sequence number */
 
+/* A watch stream, de-chunked as it arrives: headers, then chunks whose data is a stream of
+ * event lines (a chunk may end in the middle of an event). */
+enum { WS_HEADERS, WS_SIZE, WS_DATA, WS_CRLF, WS_END };
+
 struct watcher {
 	struct conn c;
-	size_t scan; /* start of the unparsed stream */
+	size_t scan; /* start of the unparsed raw bytes */
+	int state;
+	size_t chunk_left;
+	char *line; /* the event line being assembled */
+	size_t line_len, line_cap;
+	bool closed;
+	size_t got;
 };
 
 struct wstats {
@@ -488,33 +498,91 @@ static void wrecord(struct wstats *s, uint64_t a, uint64_t b)
 	s->n++;
 }
 
-/* Every complete event line in the stream: the stamp "bench/t":"<seq>" it carries. */
+/* One complete event line: the stamp "bench/t":"<seq>" it carries. */
+static void event_line(struct watcher *w, struct wstats *st, uint64_t now, bool measure)
+{
+	char *mark = memmem(w->line, w->line_len, "\"bench/t\":\"", 11);
+
+	if (mark && measure) {
+		unsigned long seq = strtoul(mark + 11, NULL, 10);
+
+		st->events++;
+		w->got++;
+		if (seq && seq < MAX_SEQ && sent_at[seq]) {
+			uint64_t ack = acked_at[seq];
+
+			if (!ack)
+				st->late_ack++;
+			wrecord(st, now - sent_at[seq], ack && now > ack ? now - ack : 0);
+		}
+	}
+	w->line_len = 0;
+}
+
+static void line_add(struct watcher *w, const char *p, size_t n)
+{
+	if (w->line_len + n + 1 > w->line_cap) {
+		size_t cap = w->line_cap ? w->line_cap : 4096;
+
+		while (cap < w->line_len + n + 1)
+			cap *= 2;
+		w->line = realloc(w->line, cap);
+		if (!w->line)
+			abort();
+		w->line_cap = cap;
+	}
+	memcpy(w->line + w->line_len, p, n);
+	w->line_len += n;
+}
+
+/* Everything received so far: de-chunk it and record every complete event line. */
 static void scan_events(struct watcher *w, struct wstats *st, uint64_t now, bool measure)
 {
 	for (;;) {
-		char *p = w->c.buf + w->scan, *nl;
+		char *p = w->c.buf + w->scan, *e;
 		size_t left = w->c.len - w->scan;
-		char *mark;
 
-		nl = memchr(p, '\n', left);
-		if (!nl)
-			break;
-		mark = memmem(p, (size_t)(nl - p), "\"bench/t\":\"", 11);
-		if (mark && measure) {
-			unsigned long seq = strtoul(mark + 11, NULL, 10);
+		if (w->state == WS_HEADERS) {
+			e = memmem(p, left, "\r\n\r\n", 4);
+			if (!e)
+				break;
+			w->scan += (size_t)(e + 4 - p);
+			w->state = WS_SIZE;
+		} else if (w->state == WS_SIZE) {
+			e = memmem(p, left, "\r\n", 2);
+			if (!e)
+				break;
+			w->chunk_left = strtoul(p, NULL, 16);
+			w->scan += (size_t)(e + 2 - p);
+			w->state = w->chunk_left ? WS_DATA : WS_END;
+		} else if (w->state == WS_DATA) {
+			size_t k = left < w->chunk_left ? left : w->chunk_left;
 
-			st->events++;
-			if (seq && seq < MAX_SEQ && sent_at[seq]) {
-				uint64_t ack = acked_at[seq];
+			if (!k)
+				break;
+			for (size_t i = 0; i < k;) {
+				char *nl = memchr(p + i, '\n', k - i);
+				size_t upto = nl ? (size_t)(nl - p) : k;
 
-				if (!ack)
-					st->late_ack++;
-				wrecord(st, now - sent_at[seq], ack && now > ack ? now - ack : 0);
+				line_add(w, p + i, upto - i);
+				if (nl)
+					event_line(w, st, now, measure);
+				i = nl ? upto + 1 : k;
 			}
+			w->scan += k;
+			w->chunk_left -= k;
+			if (!w->chunk_left)
+				w->state = WS_CRLF;
+		} else if (w->state == WS_CRLF) {
+			if (left < 2)
+				break;
+			w->scan += 2;
+			w->state = WS_SIZE;
+		} else {
+			w->scan = w->c.len;
+			break;
 		}
-		w->scan = (size_t)(nl + 1 - w->c.buf);
 	}
-	/* chunk framing lines ("1a2\r\n") are skipped by the same newline scan */
 	if (w->scan == w->c.len) {
 		w->c.len = 0;
 		w->scan = 0;
@@ -556,8 +624,10 @@ static void *writer_main(void *arg)
 		next += period;
 		snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods/p%lu", ns,
 			 seq % (w->pods ? w->pods : 1));
+		/* the run's nonce keeps a later run's patch from being a no-op (no event) */
 		n = snprintf(body, sizeof(body),
-			     "{\"metadata\":{\"annotations\":{\"bench/t\":\"%lu\"}}}", seq);
+			     "{\"metadata\":{\"annotations\":{\"bench/t\":\"%lu-%d\"}}}", seq,
+			     (int)getpid());
 		sent_at[seq] = now_ns();
 		st = request(&c, "PATCH", path, "application/merge-patch+json", body, (size_t)n,
 			     NULL, NULL);
@@ -577,7 +647,7 @@ static int run_watch(int watchers, double rate, double seconds, size_t pods)
 	struct wstats st = {0};
 	struct writer wr = {.rate = rate, .pods = pods};
 	struct epoll_event ev, evs[256];
-	int ep = epoll_create1(EPOLL_CLOEXEC), opened = 0;
+	int ep = epoll_create1(EPOLL_CLOEXEC), opened = 0, closed = 0, complete = 0;
 	char path[256];
 	uint64_t t0, settle;
 
@@ -618,17 +688,29 @@ static int run_watch(int watchers, double rate, double seconds, size_t pods)
 		epoll_ctl(ep, EPOLL_CTL_ADD, ws[i].c.fd, &ev);
 		opened++;
 	}
-	/* the response headers (and anything before the writes): drained, not measured */
-	settle = now_ns() + 1000000000ull;
-	while (now_ns() < settle) {
+	/* every watch started (its response headers came; a loaded server takes a while for a
+	 * thousand) and one more quiet second: drained, not measured */
+	settle = now_ns() + 120000000000ull;
+	for (bool all = false; now_ns() < settle;) {
 		int n = epoll_wait(ep, evs, 256, 100);
+
+		if (!all) {
+			all = true;
+			for (int i = 0; i < opened; i++)
+				all = all && (ws[i].state != WS_HEADERS || ws[i].closed);
+			if (all)
+				settle = now_ns() + 1000000000ull;
+		}
 
 		for (int i = 0; i < n; i++) {
 			struct watcher *w = &ws[evs[i].data.u32];
 
 			do {
-				if (fill(&w->c) != 0)
+				if (fill(&w->c) != 0) {
+					epoll_ctl(ep, EPOLL_CTL_DEL, w->c.fd, NULL);
+					w->closed = true;
 					break;
+				}
 				scan_events(w, &st, now_ns(), false);
 			} while (gnutls_record_check_pending(w->c.s));
 		}
@@ -644,26 +726,37 @@ static int run_watch(int watchers, double rate, double seconds, size_t pods)
 			struct watcher *w = &ws[evs[i].data.u32];
 
 			do {
-				if (fill(&w->c) != 0)
+				if (fill(&w->c) != 0) {
+					/* the server ended the stream: counted, not polled again */
+					epoll_ctl(ep, EPOLL_CTL_DEL, w->c.fd, NULL);
+					w->closed = true;
 					break;
+				}
 				scan_events(w, &st, now, true);
 			} while (gnutls_record_check_pending(w->c.s));
 		}
 	}
 	pthread_join(wr.th, NULL);
+	for (int i = 0; i < opened; i++)
+		closed += ws[i].closed || ws[i].state == WS_END;
+	for (int i = 0; i < opened; i++)
+		complete += ws[i].got == wr.sent;
 	qsort(st.from_send, st.n, sizeof(uint64_t), cmp_u64);
 	qsort(st.from_ack, st.n, sizeof(uint64_t), cmp_u64);
 	printf("{\"bench\":\"watch\",\"watchers\":%d,\"rate\":%.1f,\"seconds\":%.1f,\"writes\":%zu,"
 	       "\"write_errors\":%zu,\"expected\":%zu,\"delivered\":%zu,"
 	       "\"p50_send_us\":%.1f,\"p99_send_us\":%.1f,\"max_send_us\":%.1f,"
-	       "\"p50_ack_us\":%.1f,\"p99_ack_us\":%.1f}\n",
+	       "\"p50_ack_us\":%.1f,\"p99_ack_us\":%.1f,\"streams_ended\":%d,"
+	       "\"watchers_with_every_event\":%d}\n",
 	       opened, rate, seconds, wr.sent, wr.errors, wr.sent * (size_t)opened, st.n,
 	       pct(st.from_send, st.n, 0.5), pct(st.from_send, st.n, 0.99),
 	       st.n ? (double)st.from_send[st.n - 1] / 1e3 : 0, pct(st.from_ack, st.n, 0.5),
-	       pct(st.from_ack, st.n, 0.99));
+	       pct(st.from_ack, st.n, 0.99), closed, complete);
 	fflush(stdout);
-	for (int i = 0; i < opened; i++)
+	for (int i = 0; i < opened; i++) {
 		conn_close(&ws[i].c);
+		free(ws[i].line);
+	}
 	close(ep);
 	return 0;
 }

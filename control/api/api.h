@@ -29,6 +29,9 @@ struct api_config {
 	size_t store_history;		     /* watch history events (0 = store default) */
 	/* Seconds between watch bookmarks when a client allows them (0 = 60). */
 	unsigned bookmark_interval_s;
+	/* Seconds between history compactions (0 = 300, as kube-apiserver): each keeps the
+	 * versions of the last interval. */
+	unsigned compact_interval_s;
 };
 
 /* Opens the store, makes the PKI and kubeconfig on first start, bootstraps the default

@@ -35,6 +35,7 @@ static void usage(FILE *out)
 		"  --nodeport-range A-B    NodePort range (default 30000-32767)\n"
 		"  --threads N             HTTP threads (default: one per CPU)\n"
 		"  --workers N             write workers (default 128)\n"
+		"  --compact-interval S    seconds of history kept for watches (default 300)\n"
 		"  --log-level LEVEL       error, warn, info (default) or debug\n");
 }
 
@@ -48,6 +49,7 @@ int cmd_server(int argc, char **argv)
 	    {"nodeport-range", required_argument, NULL, 'n'},
 	    {"threads", required_argument, NULL, 't'},
 	    {"workers", required_argument, NULL, 'w'},
+	    {"compact-interval", required_argument, NULL, 'C'},
 	    {"log-level", required_argument, NULL, 'L'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -90,6 +92,9 @@ int cmd_server(int argc, char **argv)
 			break;
 		case 'w':
 			cfg.workers = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'C':
+			cfg.compact_interval_s = (unsigned)strtoul(optarg, NULL, 10);
 			break;
 		case 'L':
 			if (log_parse_level(optarg, &lvl) != 0) {

@@ -468,6 +468,8 @@ static void config_defaults(struct api_config *c)
 		c->nodeport_max = 32767;
 	if (!c->bookmark_interval_s)
 		c->bookmark_interval_s = 60;
+	if (!c->compact_interval_s)
+		c->compact_interval_s = 300;
 }
 
 static int start_workers(struct api_server *s)

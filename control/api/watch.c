@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * watch: watch streams over suspended connections. The content reader formats what is
- * pending (initial ADDED events, then store events, bookmarks) and, when nothing is, suspends
- * its connection and arms the watch thread's epoll on the store watch's eventfd and on the
- * client socket (hang-up). The watch thread resumes the connection on either, or when a
- * bookmark or the timeout is due; the reader runs again on an HTTP thread. Nothing ever
- * busy-returns 0 from a reader. A watch's mutex orders suspend (reader) before resume
+ * pending (initial ADDED events, then store events, bookmarks) and, when nothing is (its store
+ * watch drained), suspends its connection. Every store watch is in one watch set: the watch
+ * thread waits on the set's fd (one wake-up per batch of events, however many watches), on
+ * the client sockets (hang-up, edge-triggered) and on a timer for bookmarks and timeouts, and
+ * resumes the connections that have work; the reader runs again on an HTTP thread. Nothing
+ * ever busy-returns 0 from a reader. A watch's mutex orders suspend (reader) before resume
  * (watch thread), which libmicrohttpd requires.
  */
 #include <errno.h>
@@ -29,6 +30,8 @@
 struct api_watchers {
 	pthread_mutex_t lock;
 	struct hmap *byid; /* id -> struct api_watch */
+	struct hmap *bysw; /* struct store_watch * -> struct api_watch */
+	struct store_watch_set *set;
 	uint64_t next_id;
 	int epfd, stopfd;
 	pthread_t thread;
@@ -56,10 +59,10 @@ struct api_watch {
 	struct k8s_buf out;
 	size_t out_off;
 	int sock;
-	bool suspended, ended, armed_sock;
+	bool suspended, ended;
 };
 
-enum { TAG_STORE = 0, TAG_SOCK = 1, TAG_STOP = 2 };
+enum { TAG_SOCK = 1, TAG_STOP = 2, TAG_SET = 3 };
 
 static uint64_t now_ms(void)
 {
@@ -87,12 +90,54 @@ static void wake(struct api_watch *w)
 	pthread_mutex_unlock(&w->mu);
 }
 
+/* Resume the watches whose store watches have events. Caller holds ws->lock (a store watch
+ * is closed only under it, so the pointers handed out stay valid while we look them up). */
+static void wake_ready(struct api_watchers *ws)
+{
+	struct store_watch *ready[256];
+	size_t n;
+
+	while ((n = store_watch_set_ready(ws->set, ready, 256, 0)) > 0) {
+		for (size_t i = 0; i < n; i++) {
+			struct api_watch *w = hmap_get(ws->bysw, &ready[i], sizeof(ready[i]));
+
+			if (w)
+				wake(w);
+		}
+	}
+}
+
+/* History compaction, as kube-apiserver has etcd do: every interval, drop the versions older
+ * than the revision that was current one interval ago (a watch or a paged list that far
+ * behind gets 410 Expired and starts over). Without it every update would be kept forever. */
+static void maybe_compact(struct api_server *s, uint64_t now, uint64_t *next_ms, uint64_t *mark)
+{
+	uint64_t cur;
+	int err;
+
+	if (now < *next_ms)
+		return;
+	*next_ms = now + s->cfg.compact_interval_s * 1000ull;
+	cur = store_revision(s->store);
+	if (*mark > store_compacted_revision(s->store)) {
+		err = store_compact(s->store, *mark);
+		if (err && err != -STORE_ECOMPACTED)
+			log_warn(COMP, "compacting to %" PRIu64 ": %s", *mark, store_strerror(err));
+		else
+			log_debug(COMP, "compacted to revision %" PRIu64, *mark);
+	}
+	*mark = cur;
+}
+
+/* The watch thread: resumes watches with events, ends those whose client hung up, runs the
+ * timers (bookmarks, timeouts, compaction). */
 static void *watch_thread(void *arg)
 {
 	struct api_server *s = arg;
 	struct api_watchers *ws = s->watchers;
 	struct epoll_event evs[256];
 	uint64_t last_scan = now_ms();
+	uint64_t next_compact = last_scan + s->cfg.compact_interval_s * 1000ull, mark = 0;
 
 	for (;;) {
 		int n = epoll_wait(ws->epfd, evs, 256, 500);
@@ -108,8 +153,13 @@ static void *watch_thread(void *arg)
 			return NULL;
 		}
 		for (int i = 0; i < n; i++) {
-			struct api_watch *w = lookup(ws, evs[i].data.u64 >> 2);
+			struct api_watch *w;
 
+			if (evs[i].data.u64 == TAG_SET) {
+				wake_ready(ws);
+				continue;
+			}
+			w = lookup(ws, evs[i].data.u64 >> 2);
 			if (!w)
 				continue;
 			/* the client hung up: end the stream so that the connection closes */
@@ -133,6 +183,7 @@ static void *watch_thread(void *arg)
 			}
 		}
 		pthread_mutex_unlock(&ws->lock);
+		maybe_compact(s, now, &next_compact, &mark);
 	}
 }
 
@@ -140,6 +191,7 @@ int api_watchers_start(struct api_server *s)
 {
 	struct api_watchers *ws = calloc(1, sizeof(*ws));
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_STOP};
+	struct epoll_event sev = {.events = EPOLLIN, .data.u64 = TAG_SET};
 	int err;
 
 	if (!ws)
@@ -149,10 +201,13 @@ int api_watchers_start(struct api_server *s)
 	ws->epfd = epoll_create1(EPOLL_CLOEXEC);
 	ws->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	ws->byid = hmap_new();
+	ws->bysw = hmap_new();
 	ws->next_id = 1;
-	if (ws->epfd < 0 || ws->stopfd < 0 || !ws->byid)
+	if (ws->epfd < 0 || ws->stopfd < 0 || !ws->byid || !ws->bysw ||
+	    store_watch_set_new(&ws->set) != 0)
 		return -ENOMEM;
-	if (epoll_ctl(ws->epfd, EPOLL_CTL_ADD, ws->stopfd, &ev) != 0)
+	if (epoll_ctl(ws->epfd, EPOLL_CTL_ADD, ws->stopfd, &ev) != 0 ||
+	    epoll_ctl(ws->epfd, EPOLL_CTL_ADD, store_watch_set_fd(ws->set), &sev) != 0)
 		return -errno;
 	err = pthread_create(&ws->thread, NULL, watch_thread, s);
 	if (err)
@@ -194,6 +249,8 @@ void api_watchers_free(struct api_server *s)
 	if (!ws)
 		return;
 	hmap_free(ws->byid);
+	hmap_free(ws->bysw);
+	store_watch_set_free(ws->set);
 	if (ws->epfd >= 0)
 		close(ws->epfd);
 	if (ws->stopfd >= 0)
@@ -350,7 +407,9 @@ static void fill(struct api_watch *w)
 		emit_initial(w);
 		return;
 	}
-	for (int i = 0; w->sw && i < 256 && w->out.len < 256 * 1024; i++) {
+	/* until the store watch is drained (the set hands it out again only then) or a
+	 * buffer's worth is ready */
+	while (w->sw && w->out.len < 256 * 1024) {
 		struct store_event *ev = NULL;
 		int rc = store_watch_next(w->sw, &ev, 0);
 
@@ -374,23 +433,6 @@ static void fill(struct api_watch *w)
 	if (w->bookmarks && now >= w->next_bookmark_ms) {
 		emit_bookmark(w);
 		w->next_bookmark_ms = now + w->srv->cfg.bookmark_interval_s * 1000u;
-	}
-}
-
-/* Arm the watch thread on the store watch and the client socket (one-shot each). */
-static void arm(struct api_watch *w)
-{
-	struct api_watchers *ws = w->srv->watchers;
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.u64 = w->id << 2};
-
-	if (w->sw)
-		epoll_ctl(ws->epfd, EPOLL_CTL_MOD, store_watch_fd(w->sw), &ev);
-	if (w->sock >= 0) {
-		ev.events = EPOLLRDHUP | EPOLLONESHOT;
-		ev.data.u64 = (w->id << 2) | TAG_SOCK;
-		if (epoll_ctl(ws->epfd, w->armed_sock ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, w->sock,
-			      &ev) == 0)
-			w->armed_sock = true;
 	}
 }
 
@@ -422,7 +464,6 @@ ssize_t api_watch_read(void *cls, uint64_t pos, char *buf, size_t max)
 		/* nothing due: suspend until the watch thread resumes us */
 		w->suspended = true;
 		MHD_suspend_connection(w->conn);
-		arm(w);
 		n = 0;
 		break;
 	}
@@ -440,11 +481,11 @@ void api_watch_free(struct api_watch *w)
 	pthread_mutex_lock(&ws->lock);
 	hmap_del(ws->byid, &w->id, sizeof(w->id));
 	if (w->sw)
-		epoll_ctl(ws->epfd, EPOLL_CTL_DEL, store_watch_fd(w->sw), NULL);
-	if (w->armed_sock)
+		hmap_del(ws->bysw, &w->sw, sizeof(w->sw));
+	if (w->sock >= 0)
 		epoll_ctl(ws->epfd, EPOLL_CTL_DEL, w->sock, NULL);
+	store_watch_close(w->sw); /* under ws->lock: see wake_ready */
 	pthread_mutex_unlock(&ws->lock);
-	store_watch_close(w->sw);
 	store_list_free(&w->init);
 	api_selector_free(w->sel);
 	k8s_buf_free(&w->out);
@@ -471,7 +512,8 @@ static int parse_rv(const char *rv, uint64_t *out)
 
 static int open_source(struct api_req *r, struct api_watch *w, const char *rvs)
 {
-	struct store_watch_opts wo = {.prefix = w->prefix, .prefix_len = w->prefix_len};
+	struct store_watch_opts wo = {
+	    .prefix = w->prefix, .prefix_len = w->prefix_len, .set = r->srv->watchers->set};
 	uint64_t rv;
 	int err;
 
@@ -517,7 +559,7 @@ void api_watch_start(struct api_req *r, const struct api_watch_opts *o)
 	struct api_watchers *ws = r->srv->watchers;
 	struct api_watch *w = calloc(1, sizeof(*w));
 	const union MHD_ConnectionInfo *ci;
-	struct epoll_event ev = {.events = 0};
+	struct epoll_event ev = {.events = EPOLLRDHUP | EPOLLET};
 	uint64_t now = now_ms();
 	long timeout = o->timeout_s;
 	int klen;
@@ -559,10 +601,14 @@ void api_watch_start(struct api_req *r, const struct api_watch_opts *o)
 		goto fail;
 	}
 	w->id = ws->next_id++;
-	ev.data.u64 = w->id << 2;
+	ev.data.u64 = (w->id << 2) | TAG_SOCK;
+	/* the client's hang-up ends the stream: edge-triggered, reported once */
 	if (hmap_put(ws->byid, &w->id, sizeof(w->id), w, NULL) < 0 ||
-	    (w->sw && epoll_ctl(ws->epfd, EPOLL_CTL_ADD, store_watch_fd(w->sw), &ev) != 0)) {
+	    (w->sw && hmap_put(ws->bysw, &w->sw, sizeof(w->sw), w, NULL) < 0) ||
+	    (w->sock >= 0 && epoll_ctl(ws->epfd, EPOLL_CTL_ADD, w->sock, &ev) != 0)) {
 		hmap_del(ws->byid, &w->id, sizeof(w->id));
+		if (w->sw)
+			hmap_del(ws->bysw, &w->sw, sizeof(w->sw));
 		pthread_mutex_unlock(&ws->lock);
 		api_error(r, 500, "InternalError", "Internal error occurred: watch registration");
 		goto fail;

@@ -51,6 +51,30 @@ void tsrv_stop(struct tsrv *t)
 	nftw(t->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+int tsrv_group_setup(void **state)
+{
+	struct tsrv *t = calloc(1, sizeof(*t));
+
+	assert_non_null(t);
+	tsrv_start(t);
+	*state = t;
+	return 0;
+}
+
+int tsrv_group_teardown(void **state)
+{
+	tsrv_stop(*state);
+	free(*state);
+	return 0;
+}
+
+const char *tstr(const struct jv *v, const char *path)
+{
+	const char *s = jv_path_str(v, path);
+
+	return s ? s : "(null)";
+}
+
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
 	struct tresp *r = ud;

@@ -32,6 +32,9 @@ struct tresp {
 void tsrv_start(struct tsrv *t);
 void tsrv_start_cfg(struct tsrv *t, struct api_config *cfg);
 void tsrv_stop(struct tsrv *t);
+/* cmocka group setup/teardown: one server for the whole group, in *state. */
+int tsrv_group_setup(void **state);
+int tsrv_group_teardown(void **state);
 
 /* One request: method, path (with query), content type (NULL: JSON) and body (may be NULL).
  * accept may be NULL. The response is filled; free it with tresp_free. */
@@ -42,5 +45,8 @@ void tresp_free(struct tresp *r);
 /* Shorthands that assert the code and return the parsed body. */
 struct jv *tget(struct tsrv *t, const char *path, long code, struct tresp *out);
 struct jv *tpost(struct tsrv *t, const char *path, const char *body, long code, struct tresp *out);
+
+/* The string at path in v, or "(null)" (for assert_string_equal). */
+const char *tstr(const struct jv *v, const char *path);
 
 #endif

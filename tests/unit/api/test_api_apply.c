@@ -16,29 +16,6 @@
 
 #include "helpers.h"
 
-static int setup(void **state)
-{
-	struct tsrv *t = calloc(1, sizeof(*t));
-
-	tsrv_start(t);
-	*state = t;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	tsrv_stop(*state);
-	free(*state);
-	return 0;
-}
-
-static const char *str(const struct jv *v, const char *path)
-{
-	const char *s = jv_path_str(v, path);
-
-	return s ? s : "(null)";
-}
-
 #define APPLY  "application/apply-patch+yaml"
 #define DEPLOY "/apis/apps/v1/namespaces/default/deployments/"
 
@@ -77,19 +54,19 @@ static void test_update_managers(void **state)
 	      dep("u1", 1, NULL), 201, &r);
 	e = entry(r.json, "creator");
 	assert_non_null(e);
-	assert_string_equal(str(e, "operation"), "Update");
+	assert_string_equal(tstr(e, "operation"), "Update");
 	assert_non_null(jv_path(e, "fieldsV1[f:spec][f:replicas]"));
 	assert_null(jv_path(e, "fieldsV1[f:metadata][f:uid]"));
 	tresp_free(&r);
 	treq(t, "PATCH", DEPLOY "u1/scale?fieldManager=scaler", "application/merge-patch+json",
 	     "{\"spec\":{\"replicas\":4}}", NULL, &r);
 	assert_int_equal(r.code, 200);
-	assert_string_equal(str(r.json, "kind"), "Scale");
+	assert_string_equal(tstr(r.json, "kind"), "Scale");
 	tresp_free(&r);
 	tget(t, DEPLOY "u1", 200, &r);
 	e = entry(r.json, "scaler");
 	assert_non_null(e);
-	assert_string_equal(str(e, "subresource"), "scale");
+	assert_string_equal(tstr(e, "subresource"), "scale");
 	assert_non_null(jv_path(e, "fieldsV1[f:spec][f:replicas]"));
 	/* the creator no longer owns replicas */
 	assert_null(jv_path(entry(r.json, "creator"), "fieldsV1[f:spec][f:replicas]"));
@@ -105,14 +82,14 @@ static void test_apply_lifecycle(void **state)
 	treq(t, "PATCH", DEPLOY "a1?fieldManager=alice", APPLY, dep("a1", 2, ",\"x\":\"1\""), NULL,
 	     &r);
 	assert_int_equal(r.code, 201);
-	assert_string_equal(str(entry(r.json, "alice"), "operation"), "Apply");
-	snprintf(rv, sizeof(rv), "%s", str(r.json, "metadata.resourceVersion"));
+	assert_string_equal(tstr(entry(r.json, "alice"), "operation"), "Apply");
+	snprintf(rv, sizeof(rv), "%s", tstr(r.json, "metadata.resourceVersion"));
 	tresp_free(&r);
 	/* the same configuration again: nothing changes */
 	treq(t, "PATCH", DEPLOY "a1?fieldManager=alice", APPLY, dep("a1", 2, ",\"x\":\"1\""), NULL,
 	     &r);
 	assert_int_equal(r.code, 200);
-	assert_string_equal(str(r.json, "metadata.resourceVersion"), rv);
+	assert_string_equal(tstr(r.json, "metadata.resourceVersion"), rv);
 	tresp_free(&r);
 	/* another manager changes replicas: alice's apply of 3 conflicts */
 	treq(t, "PATCH", DEPLOY "a1?fieldManager=bob", "application/merge-patch+json",
@@ -122,12 +99,12 @@ static void test_apply_lifecycle(void **state)
 	treq(t, "PATCH", DEPLOY "a1?fieldManager=alice", APPLY, dep("a1", 3, ",\"x\":\"1\""), NULL,
 	     &r);
 	assert_int_equal(r.code, 409);
-	assert_string_equal(str(r.json, "reason"), "Conflict");
-	assert_string_equal(str(r.json, "message"),
+	assert_string_equal(tstr(r.json, "reason"), "Conflict");
+	assert_string_equal(tstr(r.json, "message"),
 			    "Apply failed with 1 conflict: conflict with \"bob\" using apps/v1: "
 			    ".spec.replicas");
-	assert_string_equal(str(r.json, "details.causes[0].reason"), "FieldManagerConflict");
-	assert_string_equal(str(r.json, "details.causes[0].field"), ".spec.replicas");
+	assert_string_equal(tstr(r.json, "details.causes[0].reason"), "FieldManagerConflict");
+	assert_string_equal(tstr(r.json, "details.causes[0].field"), ".spec.replicas");
 	tresp_free(&r);
 	/* forced: alice takes replicas */
 	treq(t, "PATCH", DEPLOY "a1?fieldManager=alice&force=true", APPLY,
@@ -143,8 +120,8 @@ static void test_apply_lifecycle(void **state)
 	treq(t, "PATCH", DEPLOY "a1?fieldManager=alice", APPLY, dep("a1", 3, NULL), NULL, &r);
 	assert_int_equal(r.code, 200);
 	assert_null(jv_path(r.json, "metadata.labels.x"));
-	assert_string_equal(str(r.json, "metadata.labels.y"), "2");
-	assert_string_equal(str(r.json, "metadata.labels.app"), "a1");
+	assert_string_equal(tstr(r.json, "metadata.labels.y"), "2");
+	assert_string_equal(tstr(r.json, "metadata.labels.app"), "a1");
 	tresp_free(&r);
 	/* ports matched by containerPort and the defaulted protocol: not duplicated */
 	tget(t, DEPLOY "a1", 200, &r);
@@ -175,8 +152,9 @@ static void test_apply_yaml_conflicts_many(void **state)
 	     "\"2\"\n",
 	     NULL, &r);
 	assert_int_equal(r.code, 409);
-	assert_string_equal(str(r.json, "message"), "Apply failed with 2 conflicts: conflicts with "
-						    "\"one\":\n- .data.a\n- .data.b");
+	assert_string_equal(tstr(r.json, "message"),
+			    "Apply failed with 2 conflicts: conflicts with "
+			    "\"one\":\n- .data.a\n- .data.b");
 	tresp_free(&r);
 	/* the same values: shared ownership, no conflict */
 	treq(t, "PATCH", "/api/v1/namespaces/default/configmaps/cm?fieldManager=two", APPLY,
@@ -196,5 +174,5 @@ int main(void)
 	    cmocka_unit_test(test_apply_yaml_conflicts_many),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tsrv_group_setup, tsrv_group_teardown);
 }

@@ -16,31 +16,6 @@
 
 #include "helpers.h"
 
-static int setup(void **state)
-{
-	struct tsrv *t = calloc(1, sizeof(*t));
-
-	tsrv_start(t);
-	*state = t;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct tsrv *t = *state;
-
-	tsrv_stop(t);
-	free(t);
-	return 0;
-}
-
-static const char *str(const struct jv *v, const char *path)
-{
-	const char *s = jv_path_str(v, path);
-
-	return s ? s : "(null)";
-}
-
 static void test_version_discovery(void **state)
 {
 	struct tsrv *t = *state;
@@ -48,18 +23,18 @@ static void test_version_discovery(void **state)
 	struct jv *j;
 
 	j = tget(t, "/version", 200, &r);
-	assert_string_equal(str(j, "gitVersion"), API_GIT_VERSION);
-	assert_string_equal(str(j, "minor"), "32");
+	assert_string_equal(tstr(j, "gitVersion"), API_GIT_VERSION);
+	assert_string_equal(tstr(j, "minor"), "32");
 	tresp_free(&r);
 	j = tget(t, "/api/v1", 200, &r);
-	assert_string_equal(str(j, "kind"), "APIResourceList");
+	assert_string_equal(tstr(j, "kind"), "APIResourceList");
 	assert_non_null(strstr(r.body, "\"name\":\"pods\",\"singularName\":\"pod\",\"namespaced\":"
 				       "true,\"kind\":\"Pod\""));
 	assert_non_null(strstr(r.body, "\"shortNames\":[\"po\"],\"categories\":[\"all\"]"));
 	assert_non_null(strstr(r.body, "\"name\":\"pods/log\""));
 	tresp_free(&r);
 	j = tget(t, "/apis", 200, &r);
-	assert_string_equal(str(j, "kind"), "APIGroupList");
+	assert_string_equal(tstr(j, "kind"), "APIGroupList");
 	assert_non_null(strstr(r.body, "\"groupVersion\":\"apps/v1\""));
 	tresp_free(&r);
 	treq(t, "GET", "/apis", NULL, NULL,
@@ -78,8 +53,8 @@ static void test_version_discovery(void **state)
 	assert_non_null(strstr(r.body, "\"apiVersion\":\"apidiscovery.k8s.io/v2beta1\""));
 	tresp_free(&r);
 	j = tget(t, "/apis/nope.example/v1", 404, &r);
-	assert_string_equal(str(j, "kind"), "Status");
-	assert_string_equal(str(j, "reason"), "NotFound");
+	assert_string_equal(tstr(j, "kind"), "Status");
+	assert_string_equal(tstr(j, "reason"), "NotFound");
 	tresp_free(&r);
 	tget(t, "/healthz", 200, &r);
 	assert_string_equal(r.body, "ok");
@@ -101,21 +76,21 @@ static void test_create_get_conflict(void **state)
 	char body[512], rv[32];
 
 	j = tpost(t, "/api/v1/namespaces/default/configmaps", CM("c1"), 201, &r);
-	assert_string_equal(str(j, "metadata.namespace"), "default");
-	assert_int_equal(strlen(str(j, "metadata.uid")), 36);
+	assert_string_equal(tstr(j, "metadata.namespace"), "default");
+	assert_int_equal(strlen(tstr(j, "metadata.uid")), 36);
 	assert_non_null(jv_path_str(j, "metadata.creationTimestamp"));
-	snprintf(rv, sizeof(rv), "%s", str(j, "metadata.resourceVersion"));
+	snprintf(rv, sizeof(rv), "%s", tstr(j, "metadata.resourceVersion"));
 	tresp_free(&r);
 	j = tpost(t, "/api/v1/namespaces/default/configmaps", CM("c1"), 409, &r);
-	assert_string_equal(str(j, "reason"), "AlreadyExists");
-	assert_string_equal(str(j, "message"), "configmaps \"c1\" already exists");
+	assert_string_equal(tstr(j, "reason"), "AlreadyExists");
+	assert_string_equal(tstr(j, "message"), "configmaps \"c1\" already exists");
 	tresp_free(&r);
 	j = tget(t, "/api/v1/namespaces/default/configmaps/c1", 200, &r);
-	assert_string_equal(str(j, "metadata.resourceVersion"), rv);
+	assert_string_equal(tstr(j, "metadata.resourceVersion"), rv);
 	tresp_free(&r);
 	j = tget(t, "/api/v1/namespaces/default/configmaps/nope", 404, &r);
-	assert_string_equal(str(j, "message"), "configmaps \"nope\" not found");
-	assert_string_equal(str(j, "details.kind"), "configmaps");
+	assert_string_equal(tstr(j, "message"), "configmaps \"nope\" not found");
+	assert_string_equal(tstr(j, "details.kind"), "configmaps");
 	tresp_free(&r);
 	/* update at the current version, then a stale one */
 	snprintf(body, sizeof(body),
@@ -124,13 +99,13 @@ static void test_create_get_conflict(void **state)
 		 rv);
 	treq(t, "PUT", "/api/v1/namespaces/default/configmaps/c1", NULL, body, NULL, &r);
 	assert_int_equal(r.code, 200);
-	assert_string_not_equal(str(r.json, "metadata.resourceVersion"), rv);
-	assert_string_equal(str(r.json, "data.a"), "2");
+	assert_string_not_equal(tstr(r.json, "metadata.resourceVersion"), rv);
+	assert_string_equal(tstr(r.json, "data.a"), "2");
 	treq(t, "PUT", "/api/v1/namespaces/default/configmaps/c1", NULL, body, NULL, &r2);
 	assert_int_equal(r2.code, 409);
-	assert_string_equal(str(r2.json, "reason"), "Conflict");
+	assert_string_equal(tstr(r2.json, "reason"), "Conflict");
 	assert_string_equal(
-	    str(r2.json, "message"),
+	    tstr(r2.json, "message"),
 	    "Operation cannot be fulfilled on configmaps \"c1\": the object has been "
 	    "modified; please apply your changes to the latest version and try again");
 	tresp_free(&r);
@@ -138,10 +113,10 @@ static void test_create_get_conflict(void **state)
 	/* without resourceVersion: unconditional; unchanged: no new version */
 	treq(t, "PUT", "/api/v1/namespaces/default/configmaps/c1", NULL, CM("c1"), NULL, &r);
 	assert_int_equal(r.code, 200);
-	snprintf(rv, sizeof(rv), "%s", str(r.json, "metadata.resourceVersion"));
+	snprintf(rv, sizeof(rv), "%s", tstr(r.json, "metadata.resourceVersion"));
 	tresp_free(&r);
 	treq(t, "PUT", "/api/v1/namespaces/default/configmaps/c1", NULL, CM("c1"), NULL, &r);
-	assert_string_equal(str(r.json, "metadata.resourceVersion"), rv);
+	assert_string_equal(tstr(r.json, "metadata.resourceVersion"), rv);
 	tresp_free(&r);
 	/* name and namespace must match the path */
 	treq(t, "PUT", "/api/v1/namespaces/default/configmaps/c1", NULL, CM("other"), NULL, &r);
@@ -153,7 +128,7 @@ static void test_create_get_conflict(void **state)
 	tresp_free(&r);
 	treq(t, "POST", "/api/v1/namespaces/nowhere/configmaps", NULL, CM("x"), NULL, &r);
 	assert_int_equal(r.code, 404);
-	assert_string_equal(str(r.json, "message"), "namespaces \"nowhere\" not found");
+	assert_string_equal(tstr(r.json, "message"), "namespaces \"nowhere\" not found");
 	tresp_free(&r);
 	treq(t, "DELETE", "/api/v1/namespaces/default/configmaps/c1", NULL, NULL, NULL, &r);
 	assert_int_equal(r.code, 200);
@@ -170,15 +145,15 @@ static void test_generate_name_and_decode(void **state)
 
 	j = tpost(t, "/api/v1/namespaces/default/secrets",
 		  "{\"metadata\":{\"generateName\":\"tok-\"},\"stringData\":{}}", 201, &r);
-	assert_int_equal(strlen(str(j, "metadata.name")), 9);
-	assert_memory_equal(str(j, "metadata.name"), "tok-", 4);
-	assert_string_equal(str(j, "type"), "Opaque");
+	assert_int_equal(strlen(tstr(j, "metadata.name")), 9);
+	assert_memory_equal(tstr(j, "metadata.name"), "tok-", 4);
+	assert_string_equal(tstr(j, "type"), "Opaque");
 	tresp_free(&r);
 	/* strict: unknown fields fail; warn: a Warning header */
 	treq(t, "POST", "/api/v1/namespaces/default/configmaps?fieldValidation=Strict", NULL,
 	     "{\"metadata\":{\"name\":\"s1\"},\"bogus\":1}", NULL, &r);
 	assert_int_equal(r.code, 400);
-	assert_string_equal(str(r.json, "message"),
+	assert_string_equal(tstr(r.json, "message"),
 			    "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict "
 			    "decoding error: unknown field \"bogus\"");
 	tresp_free(&r);
@@ -199,7 +174,7 @@ static void test_generate_name_and_decode(void **state)
 	treq(t, "POST", "/api/v1/namespaces/default/configmaps", "application/yaml",
 	     "metadata:\n  name: y1\ndata:\n  on: \"yes\"\n", NULL, &r);
 	assert_int_equal(r.code, 201);
-	assert_string_equal(str(r.json, "data[true]"), "yes");
+	assert_string_equal(tstr(r.json, "data[true]"), "yes");
 	tresp_free(&r);
 	/* YAML that crashes or hangs libfyaml 0.7.12: a 400, and the server carries on */
 	treq(t, "POST", "/api/v1/namespaces/default/configmaps", "application/yaml",
@@ -230,9 +205,9 @@ static void test_validation(void **state)
 	     "\"protocol\":\"XTP\"}]}]}}}}",
 	     NULL, &r);
 	assert_int_equal(r.code, 422);
-	assert_string_equal(str(r.json, "reason"), "Invalid");
+	assert_string_equal(tstr(r.json, "reason"), "Invalid");
 	assert_non_null(
-	    strstr(str(r.json, "message"), "Deployment.apps \"Bad_Name\" is invalid: ["));
+	    strstr(tstr(r.json, "message"), "Deployment.apps \"Bad_Name\" is invalid: ["));
 	assert_non_null(strstr(r.body, "spec.template.spec.containers[0].ports[0].protocol: "
 				       "Unsupported value: \\\"XTP\\\""));
 	assert_non_null(strstr(r.body, "`selector` does not match template `labels`"));
@@ -260,24 +235,24 @@ static void test_list_select_page_table(void **state)
 	}
 	j = tget(t, "/api/v1/namespaces/default/pods?labelSelector=app%3Dodd", 200, &r);
 	assert_int_equal(jv_count(jv_get(j, "items")), 2);
-	assert_string_equal(str(j, "kind"), "PodList");
+	assert_string_equal(tstr(j, "kind"), "PodList");
 	tresp_free(&r);
 	j = tget(t, "/api/v1/pods?labelSelector=app%20in%20(odd,even),n!%3D0", 200, &r);
 	assert_int_equal(jv_count(jv_get(j, "items")), 4);
 	tresp_free(&r);
 	j = tget(t, "/api/v1/pods?fieldSelector=spec.nodeName%3Dn1", 200, &r);
 	assert_int_equal(jv_count(jv_get(j, "items")), 1);
-	assert_string_equal(str(j, "items[0].metadata.name"), "p3");
+	assert_string_equal(tstr(j, "items[0].metadata.name"), "p3");
 	tresp_free(&r);
 	j = tget(t, "/api/v1/pods?fieldSelector=spec.bogus%3D1", 400, &r);
-	assert_string_equal(str(j, "message"), "field label not supported: spec.bogus");
+	assert_string_equal(tstr(j, "message"), "field label not supported: spec.bogus");
 	tresp_free(&r);
 	j = tget(t, "/api/v1/pods?labelSelector=a%20in%20b", 400, &r);
 	tresp_free(&r);
 	/* pages of 2 */
 	j = tget(t, "/api/v1/namespaces/default/pods?limit=2", 200, &r);
 	assert_int_equal(jv_count(jv_get(j, "items")), 2);
-	snprintf(cont, sizeof(cont), "%s", str(j, "metadata.continue"));
+	snprintf(cont, sizeof(cont), "%s", tstr(j, "metadata.continue"));
 	tresp_free(&r);
 	snprintf(path, sizeof(path), "/api/v1/namespaces/default/pods?limit=10&continue=%s", cont);
 	j = tget(t, path, 200, &r);
@@ -290,20 +265,20 @@ static void test_list_select_page_table(void **state)
 	     "g=meta.k8s.io,application/json",
 	     &r);
 	assert_int_equal(r.code, 200);
-	assert_string_equal(str(r.json, "kind"), "Table");
-	assert_string_equal(str(r.json, "columnDefinitions[1].name"), "Ready");
-	assert_string_equal(str(r.json, "rows[0].cells[0]"), "p0");
-	assert_string_equal(str(r.json, "rows[0].cells[1]"), "0/1");
-	assert_string_equal(str(r.json, "rows[0].cells[2]"), "Pending");
-	assert_string_equal(str(r.json, "rows[3].cells[6]"), "n1");
-	assert_string_equal(str(r.json, "rows[0].object.kind"), "PartialObjectMetadata");
-	assert_string_equal(str(r.json, "rows[0].object.metadata.labels.app"), "even");
+	assert_string_equal(tstr(r.json, "kind"), "Table");
+	assert_string_equal(tstr(r.json, "columnDefinitions[1].name"), "Ready");
+	assert_string_equal(tstr(r.json, "rows[0].cells[0]"), "p0");
+	assert_string_equal(tstr(r.json, "rows[0].cells[1]"), "0/1");
+	assert_string_equal(tstr(r.json, "rows[0].cells[2]"), "Pending");
+	assert_string_equal(tstr(r.json, "rows[3].cells[6]"), "n1");
+	assert_string_equal(tstr(r.json, "rows[0].object.kind"), "PartialObjectMetadata");
+	assert_string_equal(tstr(r.json, "rows[0].object.metadata.labels.app"), "even");
 	tresp_free(&r);
 	/* pods got their defaults and admission */
 	j = tget(t, "/api/v1/namespaces/default/pods/p0", 200, &r);
-	assert_string_equal(str(j, "spec.serviceAccountName"), "default");
-	assert_string_equal(str(j, "spec.containers[0].imagePullPolicy"), "Always");
-	assert_string_equal(str(j, "status.qosClass"), "BestEffort");
+	assert_string_equal(tstr(j, "spec.serviceAccountName"), "default");
+	assert_string_equal(tstr(j, "spec.containers[0].imagePullPolicy"), "Always");
+	assert_string_equal(tstr(j, "status.qosClass"), "BestEffort");
 	assert_int_equal(jv_count(jv_path(j, "spec.tolerations")), 2);
 	tresp_free(&r);
 	treq(t, "DELETE", "/api/v1/namespaces/default/pods?labelSelector=app%3Deven", NULL, NULL,
@@ -336,13 +311,13 @@ static void test_list_stream(void **state)
 	}
 	j = tget(t, "/api/v1/namespaces/big/configmaps", 200, &r);
 	assert_int_equal(jv_count(jv_get(j, "items")), 600);
-	assert_string_equal(str(j, "kind"), "ConfigMapList");
-	assert_string_equal(str(j, "items[599].metadata.name"), "cm599");
+	assert_string_equal(tstr(j, "kind"), "ConfigMapList");
+	assert_string_equal(tstr(j, "items[599].metadata.name"), "cm599");
 	assert_non_null(jv_path(j, "items[0].metadata.resourceVersion"));
 	tresp_free(&r);
 	j = tget(t, "/api/v1/configmaps?labelSelector=odd%3D1", 200, &r);
 	assert_int_equal(jv_count(jv_get(j, "items")), 300);
-	assert_string_equal(str(j, "items[0].metadata.name"), "cm001");
+	assert_string_equal(tstr(j, "items[0].metadata.name"), "cm001");
 	tresp_free(&r);
 	treq(t, "GET", "/api/v1/namespaces/big/configmaps", NULL, NULL,
 	     "application/json;as=Table;v=v1;g=meta.k8s.io", &r);
@@ -367,9 +342,9 @@ static void test_service_allocation(void **state)
 
 	j = tpost(t, "/api/v1/namespaces/default/services", SVC("s1", ",\"type\":\"NodePort\""),
 		  201, &r);
-	snprintf(ip, sizeof(ip), "%s", str(j, "spec.clusterIP"));
+	snprintf(ip, sizeof(ip), "%s", tstr(j, "spec.clusterIP"));
 	assert_memory_equal(ip, "10.96.", 6);
-	assert_string_equal(str(j, "spec.clusterIPs[0]"), ip);
+	assert_string_equal(tstr(j, "spec.clusterIPs[0]"), ip);
 	assert_non_null(jv_path(j, "spec.ports[0].nodePort"));
 	assert_int_equal(jv_path(j, "spec.ports[0].targetPort")->type, JV_NUMBER);
 	tresp_free(&r);
@@ -379,19 +354,19 @@ static void test_service_allocation(void **state)
 
 		snprintf(body, sizeof(body), SVC("s2", ",\"clusterIP\":\"%s\""), ip);
 		j = tpost(t, "/api/v1/namespaces/default/services", body, 422, &r);
-		assert_non_null(strstr(str(j, "message"), "provided IP is already allocated"));
+		assert_non_null(strstr(tstr(j, "message"), "provided IP is already allocated"));
 		tresp_free(&r);
 	}
 	j = tpost(t, "/api/v1/namespaces/default/services", SVC("s3", ",\"clusterIP\":\"1.2.3.4\""),
 		  422, &r);
-	assert_non_null(strstr(str(j, "message"), "is not in the valid range"));
+	assert_non_null(strstr(tstr(j, "message"), "is not in the valid range"));
 	tresp_free(&r);
 	j = tpost(t, "/api/v1/namespaces/default/services",
 		  "{\"metadata\":{\"name\":\"s4\"},\"spec\":{\"type\":\"NodePort\",\"ports\":[{"
 		  "\"port\":80,\"nodePort\":99}]}}",
 		  422, &r);
-	assert_non_null(strstr(str(j, "message"), "provided port is not in the valid range. The "
-						  "range of valid ports is 30000-32767"));
+	assert_non_null(strstr(tstr(j, "message"), "provided port is not in the valid range. The "
+						   "range of valid ports is 30000-32767"));
 	tresp_free(&r);
 	/* deleted: the address is free again */
 	treq(t, "DELETE", "/api/v1/namespaces/default/services/s1", NULL, NULL, NULL, &r);
@@ -402,7 +377,7 @@ static void test_service_allocation(void **state)
 
 		snprintf(body, sizeof(body), SVC("s5", ",\"clusterIP\":\"%s\""), ip);
 		j = tpost(t, "/api/v1/namespaces/default/services", body, 201, &r);
-		assert_string_equal(str(j, "spec.clusterIP"), ip);
+		assert_string_equal(tstr(j, "spec.clusterIP"), ip);
 		tresp_free(&r);
 	}
 }
@@ -421,7 +396,7 @@ static void test_namespace_delete(void **state)
 	tresp_free(&r);
 	treq(t, "DELETE", "/api/v1/namespaces/tmp", NULL, NULL, NULL, &r);
 	assert_int_equal(r.code, 200);
-	assert_string_equal(str(r.json, "status.phase"), "Terminating");
+	assert_string_equal(tstr(r.json, "status.phase"), "Terminating");
 	tresp_free(&r);
 	j = tget(t, "/api/v1/namespaces/tmp", 404, &r);
 	(void)j;
@@ -443,7 +418,7 @@ static void test_body_limit(void **state)
 	big[n - 1] = '}';
 	treq(t, "POST", "/api/v1/namespaces/default/configmaps", NULL, big, NULL, &r);
 	assert_int_equal(r.code, 413);
-	assert_string_equal(str(r.json, "reason"), "RequestEntityTooLarge");
+	assert_string_equal(tstr(r.json, "reason"), "RequestEntityTooLarge");
 	tresp_free(&r);
 	free(big);
 }
@@ -462,5 +437,5 @@ int main(void)
 	    cmocka_unit_test(test_body_limit),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tsrv_group_setup, tsrv_group_teardown);
 }

@@ -88,6 +88,8 @@ struct conn {
 	gnutls_session_t s;
 	char *buf;
 	size_t len, cap, off;
+	char *body; /* a chunked response's body, de-chunked */
+	size_t body_len, body_cap;
 };
 
 static int conn_open(struct conn *c)
@@ -126,6 +128,7 @@ static void conn_close(struct conn *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c->buf);
+	free(c->body);
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 }
@@ -178,6 +181,53 @@ static int fill(struct conn *c)
 static const char *last_body; /* body of the last response (valid until the next read) */
 
 /* One request; returns the HTTP status (or -1), the body length in *blen. */
+/* The next line ("\r\n"-terminated) at c->off: its length, the terminator consumed too. */
+static int read_line(struct conn *c, size_t *len)
+{
+	char *e;
+
+	while (!(e = c->len > c->off ? memmem(c->buf + c->off, c->len - c->off, "\r\n", 2) : NULL))
+		if (fill(c) != 0)
+			return -1;
+	*len = (size_t)(e - (c->buf + c->off));
+	return 0;
+}
+
+/* A chunked body into c->body (streamed lists and watches are chunked). */
+static int read_chunked(struct conn *c)
+{
+	c->body_len = 0;
+	for (;;) {
+		size_t line, size;
+
+		if (read_line(c, &line) != 0)
+			return -1;
+		size = strtoul(c->buf + c->off, NULL, 16);
+		c->off += line + 2;
+		if (!size)
+			return read_line(c, &line) == 0 ? (c->off += line + 2, 0) : -1;
+		if (c->body_len + size + 1 > c->body_cap) {
+			size_t cap = c->body_cap ? c->body_cap : 65536;
+			char *nb;
+
+			while (cap < c->body_len + size + 1)
+				cap *= 2;
+			nb = realloc(c->body, cap);
+			if (!nb)
+				return -1;
+			c->body = nb;
+			c->body_cap = cap;
+		}
+		while (c->len - c->off < size + 2)
+			if (fill(c) != 0)
+				return -1;
+		memcpy(c->body + c->body_len, c->buf + c->off, size);
+		c->body_len += size;
+		c->body[c->body_len] = 0;
+		c->off += size + 2;
+	}
+}
+
 static int request(struct conn *c, const char *method, const char *path, const char *ctype,
 		   const char *body, size_t len, const char *accept, size_t *blen)
 {
@@ -206,6 +256,15 @@ static int request(struct conn *c, const char *method, const char *path, const c
 	hlen = (size_t)(end + 4 - (c->buf + c->off));
 	status = atoi(c->buf + c->off + 9);
 	*end = 0;
+	if (strcasestr(c->buf + c->off, "Transfer-Encoding: chunked")) {
+		c->off += hlen;
+		if (read_chunked(c) != 0)
+			return -1;
+		last_body = c->body;
+		if (blen)
+			*blen = c->body_len;
+		return status;
+	}
 	cl = strcasestr(c->buf + c->off, "Content-Length:");
 	want = cl ? strtoul(cl + 15, NULL, 10) : 0;
 	c->off += hlen;

@@ -18,9 +18,9 @@ for a in "$@"; do
 	esac
 done
 if [ $quick -eq 1 ]; then
-	secs=2 wsecs=5 watchers=200 big=10000 huge=30000 name=api-quick
+	secs=2 wsecs=5 watchers="200" big=10000 huge=30000 name=api-quick
 else
-	secs=8 wsecs=20 watchers=1000 big=10000 huge=150000 name=api
+	secs=8 wsecs=20 watchers="200 1000" big=10000 huge=150000 name=api
 fi
 
 step() { printf '\n=== %s ===\n' "$*" >&2; }
@@ -99,8 +99,10 @@ for c in 1 64; do
 	b --ns big ops --op list --clients "$c" --seconds "$secs" --pods "$big" --table --label "list-10k-table-$c"
 done
 
-step "server: watch, $watchers watchers at 100 events/s"
-b --ns small watch --watchers "$watchers" --rate 100 --seconds "$wsecs" --pods 1000
+for n in $watchers; do
+	step "server: watch, $n watchers at 100 events/s"
+	b --ns small watch --watchers "$n" --rate 100 --seconds "$wsecs" --pods 1000
+done
 stop_server
 
 step "server RSS: $big and $huge pods (a fresh server)"

@@ -73,7 +73,7 @@ def fmt_lat(us):
 
 c64 = op("create-64")
 s64 = next((r for r in store if r["clients"] == 64), None)
-w = watch[0] if watch else None
+w = max(watch, key=lambda r: r["watchers"]) if watch else None
 huge = max(rss, key=lambda r: r["pods"]) if rss else None
 
 goals = {
@@ -87,7 +87,8 @@ goals = {
         "measured_from_write_sent": round(ms(w["p99_send_us"]), 2) if w else None,
         "measured_from_write_acknowledged": round(ms(w["p99_ack_us"]), 2) if w else None,
         "watchers": w["watchers"] if w else None,
-        "met": bool(w and ms(w["p99_send_us"]) <= GOAL_WATCH_P99_MS),
+        "met": bool(w and w["watchers"] >= 1000 and w["delivered"] == w["expected"] and
+                    ms(w["p99_send_us"]) <= GOAL_WATCH_P99_MS),
     },
     "rss_gib_at_max_pods": {
         "goal": GOAL_RSS_GIB,
@@ -111,6 +112,12 @@ with open(os.path.join(out, name + ".json"), "w") as fh:
     fh.write("\n")
 
 # ---- markdown ----
+
+def verdict(met, measured, what):
+    if not measured:
+        return "not measured at %s (quick run)" % what
+    return "**met**" if met else "**not met**"
+
 
 md = []
 md.append("# API server benchmark: drover server over keep-alive HTTPS\n")
@@ -140,12 +147,13 @@ if w:
               "write acknowledged — %s; %s of %s events delivered" % (
                   g["goal"], w["watchers"], g["measured_from_write_sent"],
                   g["measured_from_write_acknowledged"],
-                  "**met**" if g["met"] else "**not met**",
+                  verdict(g["met"], w["watchers"] >= 1000, "1,000 watchers"),
                   "{:,}".format(w["delivered"]), "{:,}".format(w["expected"])))
 g = goals["rss_gib_at_max_pods"]
 if huge:
     md.append("- ≤ 1 GiB RSS at 150,000 pods: **%.2f GiB** at %s pods — %s\n" % (
-        g["measured"], "{:,}".format(huge["pods"]), "**met**" if g["met"] else "**not met**"))
+        g["measured"], "{:,}".format(huge["pods"]),
+        verdict(g["met"], huge["pods"] >= 150000, "150,000 pods")))
 
 md.append("## Requests\n")
 md.append("| request | pods | clients | requests/s | p50 | p99 | bytes/response |")
@@ -164,13 +172,20 @@ for r in store:
 md.append("")
 if w:
     md.append("## Watch\n")
-    md.append("| watchers | events/s | writes | delivered / expected | p50 (sent) | p99 (sent) "
-              "| max (sent) | p50 (acked) | p99 (acked) |")
+    md.append("One writer patches a pod at the asked rate (it falls behind when a write takes "
+              "longer than the period: the achieved rate is shown); every watcher watches the "
+              "pods' namespace. Latency is from the write sent (or acknowledged) to the event "
+              "read by the watcher.\n")
+    md.append("| watchers | events/s asked | achieved | delivered / expected | p50 (sent) "
+              "| p99 (sent) | max (sent) | p50 (acked) | p99 (acked) |")
     md.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    md.append("| %d | %.0f | %s | %s / %s | %s | %s | %s | %s | %s |\n" % (
-        w["watchers"], w["rate"], "{:,}".format(w["writes"]), "{:,}".format(w["delivered"]),
-        "{:,}".format(w["expected"]), fmt_lat(w["p50_send_us"]), fmt_lat(w["p99_send_us"]),
-        fmt_lat(w["max_send_us"]), fmt_lat(w["p50_ack_us"]), fmt_lat(w["p99_ack_us"])))
+    for r in sorted(watch, key=lambda r: r["watchers"]):
+        md.append("| %s | %.0f | %.0f | %s / %s | %s | %s | %s | %s | %s |" % (
+            "{:,}".format(r["watchers"]), r["rate"], r["writes"] / r["seconds"],
+            "{:,}".format(r["delivered"]), "{:,}".format(r["expected"]),
+            fmt_lat(r["p50_send_us"]), fmt_lat(r["p99_send_us"]), fmt_lat(r["max_send_us"]),
+            fmt_lat(r["p50_ack_us"]), fmt_lat(r["p99_ack_us"])))
+    md.append("")
 if rss:
     md.append("## Memory\n")
     md.append("| pods | server RSS | per pod |")

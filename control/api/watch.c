@@ -445,7 +445,12 @@ ssize_t api_watch_read(void *cls, uint64_t pos, char *buf, size_t max)
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		if (w->out_off < w->out.len) {
-			size_t left = w->out.len - w->out_off;
+			/* one event per chunk, as Kubernetes flushes them (an event longer than
+			 * the connection's buffer takes more than one) */
+			const char *nl =
+			    memchr(w->out.p + w->out_off, '\n', w->out.len - w->out_off);
+			size_t left = nl ? (size_t)(nl + 1 - (w->out.p + w->out_off))
+					 : w->out.len - w->out_off;
 
 			n = (ssize_t)(left < max ? left : max);
 			memcpy(buf, w->out.p + w->out_off, (size_t)n);

@@ -53,8 +53,8 @@ static size_t on_stream(char *p, size_t size, size_t n, void *ud)
 }
 
 /* GET path as a stream; accept may be NULL. Parses each line into w->ev. */
-static void twatch(struct tsrv *t, const char *path, const char *accept, size_t want,
-		   struct wstream *w)
+static void twatch_opt(struct tsrv *t, const char *path, const char *accept, size_t want, bool raw,
+		       struct wstream *w)
 {
 	CURL *c = curl_easy_init();
 	struct curl_slist *h = NULL;
@@ -69,6 +69,8 @@ static void twatch(struct tsrv *t, const char *path, const char *accept, size_t 
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_stream);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, w);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+	if (raw)
+		curl_easy_setopt(c, CURLOPT_HTTP_TRANSFER_DECODING, 0L);
 	if (accept) {
 		snprintf(hdr, sizeof(hdr), "Accept: %s", accept);
 		h = curl_slist_append(h, hdr);
@@ -83,6 +85,8 @@ static void twatch(struct tsrv *t, const char *path, const char *accept, size_t 
 	assert_int_equal(code, 200);
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
+	if (raw)
+		return;
 	w->d = jv_doc_new();
 	w->ev = calloc(w->events + 1, sizeof(*w->ev));
 	assert_non_null(w->ev);
@@ -91,6 +95,12 @@ static void twatch(struct tsrv *t, const char *path, const char *accept, size_t 
 		assert_non_null(w->ev[w->nev]);
 		w->nev++;
 	}
+}
+
+static void twatch(struct tsrv *t, const char *path, const char *accept, size_t want,
+		   struct wstream *w)
+{
+	twatch_opt(t, path, accept, want, false, w);
 }
 
 static void wstream_free(struct wstream *w)
@@ -179,6 +189,26 @@ static void test_watch_replay(void **state)
 
 		assert_true(rv > rv0 && rv > prev);
 		prev = rv;
+	}
+	wstream_free(&w);
+	/* on the wire: one event per chunk, each ending in a newline */
+	twatch_opt(t, path, NULL, 0, true, &w);
+	{
+		const char *p = w.buf;
+		size_t chunks = 0;
+
+		for (;;) {
+			size_t size = strtoul(p, NULL, 16);
+			const char *data = strstr(p, "\r\n") + 2;
+
+			if (!size)
+				break;
+			assert_int_equal(data[size - 1], '\n');
+			assert_ptr_equal(memchr(data, '\n', size), data + size - 1);
+			p = data + size + 2;
+			chunks++;
+		}
+		assert_int_equal(chunks, 4);
 	}
 	wstream_free(&w);
 }

@@ -5,13 +5,16 @@
 Reads the Kubernetes API facts (shared/reference/k8s-api/types.json, extracted from k8s.io/api
 and k8s.io/apimachinery) and writes userspace/lib/k8s/k8s_schema_gen.{c,h}: every type, every
 field with its JSON/Go/protobuf facts, the enums, and the kinds table (with plurals and List
-kinds). The output is checked in, so building drover never needs python or types.json.
+kinds). With --api-out it also writes the API server's resource table
+(control/api/api_resources_gen.c) from those kinds and the API server facts of apifacts.py
+(short names, categories, verbs, subresources, field selectors, Table columns). The output is
+checked in, so building drover never needs python or types.json.
 
 types.json has extraction defects; each is repaired below in repair_*() with a comment saying
 what was wrong and why the repair is right. After the repairs, check_refs() fails the run if
 any reference is still unresolved, so a new defect cannot slip into the tables silently.
 
-Usage: k8sgen.py --types types.json --out userspace/lib/k8s [--check]
+Usage: k8sgen.py --types types.json --out userspace/lib/k8s [--api-out control/api] [--check]
   --check  write nothing; exit 1 if the checked-in files differ from what would be written.
 Standard library only.
 """
@@ -58,6 +61,22 @@ DEFAULT_CONSTANTS = {
     "AzureDataDiskCachingReadWrite": "ReadWrite",
     "AzureSharedBlobDisk": "Shared",
 }
+
+# Enums whose values Kubernetes' validation does not restrict: their constants are the
+# well-known values, not a closed set (pkg/apis/core/validation accepts any condition type,
+# any qualified resource name, custom secret types, custom namespace finalizers, HugePages-
+# <size> media...). Every enum whose name ends in "ConditionType" is open too.
+OPEN_ENUMS = {
+    CORE + ".ResourceName", CORE + ".SecretType", CORE + ".FinalizerName",
+    CORE + ".StorageMedium", CORE + ".Signal", CORE + ".ResourceHealthStatus",
+    CORE + ".ClaimResourceStatus", CORE + ".NodeAddressType",
+    META + ".StatusReason", META + ".CauseType",
+}
+
+
+def enum_open(name):
+    return name in OPEN_ENUMS or name.endswith("ConditionType")
+
 
 # Kinds that Kubernetes registers besides the served resources listed in types.json `kinds`.
 # Source: apimachinery/pkg/apis/meta/v1/register.go (AddToGroupVersion adds WatchEvent and the
@@ -601,8 +620,9 @@ class Emitter:
                        % (i, ", ".join(c_str(v) for v in vals)))
         out.append("\nconst struct k8s_enum k8s_schema_enums[] = {\n")
         for name, i in sorted(m.enums.items(), key=lambda x: x[1]):
-            out.append("\t{ %s, k8s_ev_%d, %d },\n" % (c_str(name), i,
-                                                      len(m.data["enums"][name])))
+            out.append("\t{ %s, k8s_ev_%d, %d, %s },\n" % (c_str(name), i,
+                                                          len(m.data["enums"][name]),
+                                                          "true" if enum_open(name) else "false"))
         out.append("};\nconst size_t k8s_schema_nenums = %d;\n\n" % len(m.enums))
         # values: elements always precede their containers (built depth-first)
         for i, v in enumerate(m.values):
@@ -710,6 +730,90 @@ class Emitter:
         return ", ".join(parts)
 
 
+VERB_BITS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+
+
+def verb_mask(verbs):
+    for v in verbs:
+        if v not in VERB_BITS:
+            die("apifacts: unknown verb %r" % v)
+    return " | ".join("API_VERB_" + v.upper() for v in verbs) or "0"
+
+
+def c_strlist(name, items):
+    return "static const char *const %s[] = { %s };\n" % (
+        name, ", ".join([c_str(i) for i in items] + ["NULL"]))
+
+
+def api_source(model, srcs):
+    """control/api/api_resources_gen.c: the served resources and their API server facts."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import apifacts
+    index = {(k["group"], k["version"], k["kind"]): i for i, k in enumerate(model.kinds)}
+    out = [HEADER % srcs]
+    out.append(" * and tools/k8sgen/apifacts.py (the API server's own facts about each resource).\n"
+               " */\n#include \"api_resources.h\"\n\n/* clang-format off */\n\n")
+    rows = []
+    for n, r in enumerate(apifacts.RESOURCES):
+        g, v, kind = r["gvk"]
+        if (g, v, kind) not in index:
+            die("apifacts: %s/%s %s is not a kind of types.json" % (g, v, kind))
+        k = model.kinds[index[(g, v, kind)]]
+        if not k["resource"]:
+            die("apifacts: %s is not a resource" % kind)
+        parts = [".kind = &k8s_schema_kinds[%d]" % index[(g, v, kind)],
+                 ".key = " + c_str(k["resource"] + ("." + g if g else "")),
+                 ".verbs = " + verb_mask(r["verbs"])]
+        for field, cname in (("short", "short_names"), ("categories", "categories"),
+                             ("fields", "field_selectors")):
+            if r.get(field):
+                out.append(c_strlist("api_%s_%d" % (field, n), r[field]))
+                parts.append(".%s = api_%s_%d" % (cname, field, n))
+        subs = r.get("subresources", [])
+        if subs:
+            out.append("static const struct api_subresource api_sub_%d[] = {\n" % n)
+            for name, skind, sverbs in subs:
+                sg, sv, sk = g, v, skind
+                if skind.count("/") == 2:
+                    sg, sv, sk = skind.split("/")
+                elif skind.count("/") == 1:
+                    sg = ""
+                    sv, sk = skind.split("/")
+                out.append("\t{ .name = %s, .group = %s, .version = %s, .kind = %s, "
+                           ".verbs = %s },\n" % (c_str(name), c_str(sg), c_str(sv), c_str(sk),
+                                                 verb_mask(sverbs)))
+            out.append("};\n")
+            parts.append(".subresources = api_sub_%d" % n)
+            parts.append(".nsubresources = %d" % len(subs))
+        flags = []
+        names = [x[0] for x in subs]
+        if "status" in names:
+            flags.append("API_RES_STATUS")
+        if "scale" in names:
+            flags.append("API_RES_SCALE")
+        if r.get("generation"):
+            flags.append("API_RES_GENERATION")
+        if r.get("create_on_update"):
+            flags.append("API_RES_CREATE_ON_UPDATE")
+        parts.append(".flags = " + (" | ".join(flags) or "0"))
+        cols = r.get("columns", [])
+        if cols:
+            out.append("static const struct api_column api_col_%d[] = {\n" % n)
+            for c in cols:
+                out.append("\t{ .name = %s, .type = %s, .format = %s, .priority = %d, "
+                           ".cell = %s,\n\t  .description = %s },\n"
+                           % (c_str(c["name"]), c_str(c["type"]), c_str(c["format"]),
+                              c["priority"], c_str(c["cell"]), c_str(c["description"])))
+            out.append("};\n")
+            parts.append(".columns = api_col_%d" % n)
+            parts.append(".ncolumns = %d" % len(cols))
+        rows.append("\t{ " + ", ".join(parts) + " },\n")
+    out.append("\nconst struct api_resource api_resources[] = {\n")
+    out.extend(rows)
+    out.append("};\nconst size_t api_nresources = %d;\n\n/* clang-format on */\n" % len(rows))
+    return "".join(out)
+
+
 def generate(types_path):
     with open(types_path, encoding="utf-8") as fp:
         data = json.load(fp)
@@ -733,6 +837,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--types", required=True, help="path of types.json")
     ap.add_argument("--out", required=True, help="directory of k8s_schema_gen.{c,h}")
+    ap.add_argument("--api-out", help="directory of api_resources_gen.c (the API server's)")
     ap.add_argument("--check", action="store_true", help="compare instead of writing")
     ap.add_argument("--verbose", action="store_true", help="list every repair")
     args = ap.parse_args()
@@ -742,6 +847,10 @@ def main():
             print("repair: " + n)
     files = {os.path.join(args.out, "k8s_schema_gen.h"): h,
              os.path.join(args.out, "k8s_schema_gen.c"): c}
+    if args.api_out:
+        em = Emitter(model, notes)
+        files[os.path.join(args.api_out, "api_resources_gen.c")] = api_source(model,
+                                                                              em.sources())
     stale = []
     for path, text in files.items():
         try:

@@ -11,7 +11,7 @@
 
 #include "k8s_internal.h"
 
-static bool buf_reserve(struct k8s_buf *b, size_t more)
+bool k8s_buf_reserve(struct k8s_buf *b, size_t more)
 {
 	size_t cap;
 	char *np;
@@ -35,16 +35,47 @@ static bool buf_reserve(struct k8s_buf *b, size_t more)
 
 void k8s_buf_put(struct k8s_buf *b, const char *s, size_t len)
 {
-	if (!buf_reserve(b, len))
+	if (!k8s_buf_reserve(b, len))
 		return;
 	memcpy(b->p + b->len, s, len);
 	b->len += len;
 	b->p[b->len] = 0;
 }
 
-void k8s_buf_putc(struct k8s_buf *b, char c)
+void k8s_buf_putc_slow(struct k8s_buf *b, char c)
 {
 	k8s_buf_put(b, &c, 1);
+}
+
+void k8s_buf_puts(struct k8s_buf *b, const char *s)
+{
+	k8s_buf_put(b, s, strlen(s));
+}
+
+char *k8s_buf_take(struct k8s_buf *b, size_t *len)
+{
+	char *p = b->p;
+
+	if (b->oom) {
+		free(p);
+		p = NULL;
+	} else if (!p) {
+		p = calloc(1, 1);
+	}
+	if (len)
+		*len = p ? b->len : 0;
+	b->p = NULL;
+	b->len = b->cap = 0;
+	b->oom = false;
+	return p;
+}
+
+void k8s_buf_free(struct k8s_buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+	b->oom = false;
 }
 
 void k8s_buf_printf(struct k8s_buf *b, const char *fmt, ...)
@@ -55,7 +86,7 @@ void k8s_buf_printf(struct k8s_buf *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0 || !buf_reserve(b, (size_t)n))
+	if (n < 0 || !k8s_buf_reserve(b, (size_t)n))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);

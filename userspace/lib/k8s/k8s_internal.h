@@ -13,6 +13,7 @@
 #include <libfyaml.h>
 
 #include "k8s.h"
+#include "k8s_buf.h" /* the text buffer, field paths and JSON strings */
 
 /* The node itself, or the target of an alias (NULL for a dangling alias). */
 struct fy_node *k8s_deref(struct fy_node *n);
@@ -61,6 +62,47 @@ bool k8s_rfc3339_valid(const char *s, size_t len, bool micro);
 bool k8s_duration_valid(const char *s, size_t len);
 bool k8s_base64_valid(const char *s, size_t len);
 
+/* k8s_field_findn() through a hash index; *order (may be NULL) gets the field's position in
+ * the order Kubernetes writes t's fields (inline structs flattened). */
+const struct k8s_field *k8s_field_lookup(const struct k8s_type *t, const char *name, size_t len,
+					 uint32_t *order);
+
+/* Resolve the text of a JSON number, true, false or null as k8s_scalar_resolve does for a
+ * plain scalar of a JSON document; -EINVAL if it is none of them. */
+int k8s_scalar_resolve_json(const char *s, size_t len, struct k8s_scalar *out);
+
+/* ---- validation, shared by the libfyaml walker (k8s_validate.c) and k8s_jv_decode ---- */
+
+struct k8s_vctx {
+	enum k8s_field_validation fv;
+	unsigned checks;
+	struct k8s_errors *errs;
+	struct k8s_buf path; /* the field path of the value being checked */
+	size_t ncauses;
+	int err;	  /* -ENOMEM: stop */
+	const char *skip; /* top-level field only checked to be an array */
+};
+
+/* What a cause says about the value it is about. */
+struct k8s_vnode {
+	int line, column; /* 0 when unknown */
+	char shape;	  /* 's' scalar, 'm' mapping, 'a' array */
+	const char *raw;  /* a scalar's text as written, or NULL */
+};
+
+void k8s_vcause(struct k8s_vctx *c, const struct k8s_vnode *n, const char *reason, const char *fmt,
+		...) __attribute__((format(printf, 4, 5)));
+/* An unknown or duplicate field: a cause, a warning or nothing, by the validation level. */
+void k8s_vstrictness(struct k8s_vctx *c, const struct k8s_vnode *n, const char *reason,
+		     const char *what);
+void k8s_vtype_invalid(struct k8s_vctx *c, const struct k8s_vnode *n, const struct k8s_scalar *s,
+		       const struct k8s_value *v);
+void k8s_vinvalid(struct k8s_vctx *c, const struct k8s_vnode *n, const struct k8s_scalar *s,
+		  const char *detail);
+/* A non-null scalar checked against the value type v. */
+void k8s_vscalar(struct k8s_vctx *c, const struct k8s_vnode *n, const struct k8s_scalar *s,
+		 const struct k8s_value *v);
+
 /* k8s_validate_ex(), except that the top-level field `skip` (a list's "items") is only checked
  * to be an array: its elements are validated on their own. */
 int k8s_validate_node(struct fy_node *n, const struct k8s_type *t,
@@ -70,31 +112,9 @@ int k8s_validate_node(struct fy_node *n, const struct k8s_type *t,
  * warnings and object into dst (src is left empty). 0 or -ENOMEM. */
 int k8s_errors_splice(struct k8s_errors *dst, size_t n0, size_t w0, struct k8s_errors *src);
 
-/* A growable text buffer (k8s_buf.c); owns p. On allocation failure it keeps what it has and
- * sets oom. */
-struct k8s_buf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-void k8s_buf_put(struct k8s_buf *b, const char *s, size_t len);
-void k8s_buf_putc(struct k8s_buf *b, char c);
-void k8s_buf_printf(struct k8s_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Field paths in a buffer ("spec.ports[0].port"). Each push returns the length to restore
- * with k8s_path_pop(); k8s_path_str() is "" for an empty path. */
-size_t k8s_path_field(struct k8s_buf *p, const char *name, size_t len); /* ".name" */
-size_t k8s_path_index(struct k8s_buf *p, size_t i);			/* "[i]" */
-size_t k8s_path_key(struct k8s_buf *p, const char *key, size_t len);	/* "[key]" */
-void k8s_path_pop(struct k8s_buf *p, size_t len);
-const char *k8s_path_str(const struct k8s_buf *p);
-
 /* Length of the valid UTF-8 sequence at s (as Go's utf8.DecodeRune: no overlong forms, no
  * surrogates), 0 if invalid; *cp is the code point. */
 size_t k8s_utf8_decode(const unsigned char *s, size_t len, unsigned *cp);
-
-/* A JSON string literal, escaped as Go's encoding/json does (HTML-safe, \ufffd for bad UTF-8). */
-void k8s_buf_json_string(struct k8s_buf *b, const char *s, size_t len);
 /* A resolved scalar as JSON; -EINVAL when it has none (NaN, infinity). */
 int k8s_buf_json_scalar(struct k8s_buf *b, const struct k8s_scalar *s);
 

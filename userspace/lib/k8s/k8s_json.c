@@ -43,14 +43,19 @@ void k8s_buf_json_string(struct k8s_buf *b, const char *str, size_t len)
 	static const char hex[] = "0123456789abcdef";
 	size_t i = 0, start = 0;
 
+	/* bytes that need no escaping: printable ASCII but " \\ < > & */
+	static const unsigned char plain[256] = {[0x20 ... 0x21] = 1, [0x23 ... 0x25] = 1,
+						 [0x27 ... 0x3b] = 1, [0x3d] = 1,
+						 [0x3f ... 0x5b] = 1, [0x5d ... 0x7f] = 1};
+
+	k8s_buf_reserve(b, len + 2);
 	k8s_buf_putc(b, '"');
 	while (i < len) {
 		unsigned c = s[i], cp = 0;
 		size_t n = 0;
 		char esc[8];
 
-		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\' && c != '<' && c != '>' &&
-		    c != '&') {
+		if (plain[c]) {
 			i++;
 			continue;
 		}

@@ -603,7 +603,8 @@ static int check_chars(struct pctx *p, const char *buf, size_t len)
 			n = k8s_utf8_decode(s + i, len - i, &cp);
 			if (!n)
 				what = "invalid UTF-8";
-			else if (cp >= 0x80 && cp < 0xa0 && cp != 0x85)
+			else if ((cp >= 0x80 && cp < 0xa0 && cp != 0x85) || cp == 0xfffe ||
+				 cp == 0xffff)
 				what = "control characters are not allowed";
 			else
 				i += n - 1;

@@ -231,7 +231,7 @@ void k8s_scalar_resolve_plain(const char *s, size_t len, struct k8s_scalar *out)
 }
 
 /* A plain scalar of a JSON document: null, true, false or a JSON number. */
-static int resolve_json(const char *s, size_t len, struct k8s_scalar *out)
+int k8s_scalar_resolve_json(const char *s, size_t len, struct k8s_scalar *out)
 {
 	size_t i = 0, d;
 	bool frac = false;
@@ -369,7 +369,7 @@ int k8s_scalar_resolve(struct fy_node *n, struct k8s_scalar *out)
 			set_string(out, s, len);
 			return 0;
 		}
-		return resolve_json(s, len, out);
+		return k8s_scalar_resolve_json(s, len, out);
 	}
 	if (tag && tlen)
 		return resolve_tagged(tag, tlen, s, len, out);

@@ -3,8 +3,12 @@
  * k8s_schema: lookups over the generated tables of k8s_schema_gen.c (types sorted by name,
  * kinds, enums). Owns nothing.
  */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "k8s_internal.h"
 #include "k8s_schema.h"
 
 const struct k8s_type *k8s_type_find(const char *name)
@@ -97,18 +101,124 @@ static const struct k8s_field *field_findn(const struct k8s_type *t, const char 
 	return NULL;
 }
 
+/* ---- the field index: (type, JSON name) -> field and its place in the flattened order ----
+ * Built once, on first use: a lookup is one hash probe instead of a scan of every field of
+ * the type and its inline structs (decoding a pod looks up a few hundred names). */
+
+struct findex_slot {
+	const struct k8s_field *field;
+	uint32_t type;	/* index in k8s_schema_types + 1; 0 = empty */
+	uint32_t order; /* position among the fields written at this level */
+	uint32_t hash;	/* of (type, name): most mismatches end here */
+	uint32_t len;
+};
+
+static struct findex_slot *findex;
+static size_t findex_mask;
+static pthread_once_t findex_once = PTHREAD_ONCE_INIT;
+
+static uint32_t findex_hash(uint32_t type, const char *name, size_t len)
+{
+	uint64_t h = 1469598103934665603ull ^ ((uint64_t)type * 0x9e3779b97f4a7c15ull);
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)name[i]) * 1099511628211ull;
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+static struct findex_slot *findex_probe(uint32_t type, const char *name, size_t len)
+{
+	uint32_t h = findex_hash(type, name, len);
+	size_t i = h & findex_mask;
+
+	for (;; i = (i + 1) & findex_mask) {
+		struct findex_slot *s = &findex[i];
+
+		if (!s->type)
+			return s;
+		if (s->hash == h && s->type == type && s->len == len &&
+		    memcmp(s->field->json, name, len) == 0)
+			return s;
+	}
+}
+
+/* Insert t's fields as JSON sees them at t's level: its own names first (a field of t wins
+ * over one of an inline struct), then the inline structs'; order follows the schema. */
+static void findex_add(uint32_t type, const struct k8s_type *t, uint32_t *order, int depth)
+{
+	for (size_t i = 0; t && depth <= 8 && i < t->nfields; i++) {
+		const struct k8s_field *f = &t->fields[i];
+
+		if ((f->flags & K8S_F_INLINE) && f->value->kind == K8S_V_STRUCT) {
+			findex_add(type, f->value->type, order, depth + 1);
+			continue;
+		}
+		if (!f->json || !f->json[0])
+			continue;
+		struct findex_slot *s = findex_probe(type, f->json, strlen(f->json));
+
+		if (s->type)
+			continue;
+		/* an own field shadows an inline one found first in schema order */
+		if (depth > 0 &&
+		    field_findn(&k8s_schema_types[type - 1], f->json, strlen(f->json), 0) != f)
+			continue;
+		s->type = type;
+		s->field = f;
+		s->order = (*order)++;
+		s->len = (uint32_t)strlen(f->json);
+		s->hash = findex_hash(type, f->json, s->len);
+	}
+}
+
+static void findex_build(void)
+{
+	size_t n = 0, cap = 1;
+
+	for (size_t t = 0; t < K8S_T__COUNT; t++)
+		n += k8s_schema_types[t].nfields * 2;
+	while (cap < n * 2)
+		cap <<= 1;
+	findex = calloc(cap, sizeof(*findex));
+	if (!findex)
+		return; /* lookups fall back to scanning */
+	findex_mask = cap - 1;
+	for (size_t t = 0; t < K8S_T__COUNT; t++) {
+		uint32_t order = 0;
+
+		findex_add((uint32_t)t + 1, &k8s_schema_types[t], &order, 0);
+	}
+}
+
+const struct k8s_field *k8s_field_lookup(const struct k8s_type *t, const char *name, size_t len,
+					 uint32_t *order)
+{
+	if (!t || !name)
+		return NULL;
+	pthread_once(&findex_once, findex_build);
+	if (findex && t >= k8s_schema_types && t < k8s_schema_types + K8S_T__COUNT) {
+		struct findex_slot *s =
+		    findex_probe((uint32_t)(t - k8s_schema_types) + 1, name, len);
+
+		if (order)
+			*order = s->order;
+		return s->type ? s->field : NULL;
+	}
+	if (order)
+		*order = 0;
+	return field_findn(t, name, len, 0);
+}
+
 const struct k8s_field *k8s_field_findn(const struct k8s_type *t, const char *json_name, size_t len)
 {
-	if (!json_name)
-		return NULL;
-	return field_findn(t, json_name, len, 0);
+	return k8s_field_lookup(t, json_name, len, NULL);
 }
 
 const struct k8s_field *k8s_field_find(const struct k8s_type *t, const char *json_name)
 {
 	if (!json_name)
 		return NULL;
-	return field_findn(t, json_name, strlen(json_name), 0);
+	return k8s_field_lookup(t, json_name, strlen(json_name), NULL);
 }
 
 const struct k8s_field *k8s_field_find_pb(const struct k8s_type *t, uint32_t number)

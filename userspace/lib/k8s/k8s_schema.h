@@ -46,6 +46,9 @@ struct k8s_enum {
 	const char *name; /* Go type, e.g. "io.k8s.api.core.v1.Protocol" */
 	const char *const *values;
 	size_t nvalues;
+	/* Kubernetes' validation accepts values beyond the known ones (condition types,
+	 * resource names, secret types...): the values are examples, not a closed set. */
+	bool open;
 };
 
 struct k8s_value {

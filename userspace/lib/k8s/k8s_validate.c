@@ -17,29 +17,36 @@
 
 #include "k8s_internal.h"
 
-struct vctx {
-	enum k8s_field_validation fv;
-	unsigned checks;
-	struct k8s_errors *errs;
-	struct k8s_buf path;
-	size_t ncauses;
-	int err;
-	const char *skip; /* top-level field only checked to be an array */
-};
+#define vctx k8s_vctx
 
 static void v_value(struct vctx *c, struct fy_node *n, const struct k8s_value *v, int depth);
 
-__attribute__((format(printf, 4, 5))) static void cause(struct vctx *c, struct fy_node *n,
-							const char *reason, const char *fmt, ...)
+/* What a cause says of a libfyaml node: its position, shape and text. */
+static struct k8s_vnode vnode_of(struct fy_node *n)
+{
+	struct k8s_vnode vn = {.shape = 's'};
+
+	k8s_node_pos(n, &vn.line, &vn.column);
+	if (n && fy_node_is_mapping(n))
+		vn.shape = 'm';
+	else if (n && fy_node_is_sequence(n))
+		vn.shape = 'a';
+	else if (n)
+		vn.raw = fy_node_get_scalar0(n);
+	return vn;
+}
+
+static void vcause_v(struct vctx *c, const struct k8s_vnode *n, const char *reason, const char *fmt,
+		     va_list ap)
 {
 	struct k8s_buf b = {0};
-	va_list ap;
-	int line, col, n2;
+	va_list aq;
+	int n2;
 
 	c->ncauses++;
-	va_start(ap, fmt);
-	n2 = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
+	va_copy(aq, ap);
+	n2 = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
 	if (n2 < 0)
 		return;
 	b.p = malloc((size_t)n2 + 1);
@@ -47,40 +54,66 @@ __attribute__((format(printf, 4, 5))) static void cause(struct vctx *c, struct f
 		c->err = -ENOMEM;
 		return;
 	}
-	va_start(ap, fmt);
 	vsnprintf(b.p, (size_t)n2 + 1, fmt, ap);
-	va_end(ap);
-	k8s_node_pos(n, &line, &col);
-	if (c->path.oom ||
-	    k8s_errors_add(c->errs, k8s_path_str(&c->path), reason, line, col, "%s", b.p) != 0)
+	if (c->path.oom || k8s_errors_add(c->errs, k8s_path_str(&c->path), reason, n ? n->line : 0,
+					  n ? n->column : 0, "%s", b.p) != 0)
 		c->err = -ENOMEM;
 	free(b.p);
 }
 
+void k8s_vcause(struct vctx *c, const struct k8s_vnode *n, const char *reason, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vcause_v(c, n, reason, fmt, ap);
+	va_end(ap);
+}
+
+__attribute__((format(printf, 4, 5))) static void cause(struct vctx *c, struct fy_node *n,
+							const char *reason, const char *fmt, ...)
+{
+	struct k8s_vnode vn = vnode_of(n);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vcause_v(c, &vn, reason, fmt, ap);
+	va_end(ap);
+}
+
 /* Unknown and duplicate fields: by the field validation level. */
-static void strictness(struct vctx *c, struct fy_node *n, const char *reason, const char *what)
+void k8s_vstrictness(struct vctx *c, const struct k8s_vnode *n, const char *reason,
+		     const char *what)
 {
 	if (c->fv == K8S_FV_STRICT)
-		cause(c, n, reason, "%s field \"%s\"", what, k8s_path_str(&c->path));
+		k8s_vcause(c, n, reason, "%s field \"%s\"", what, k8s_path_str(&c->path));
 	else if (c->fv == K8S_FV_WARN &&
 		 k8s_errors_warn(c->errs, "%s field \"%s\"", what, k8s_path_str(&c->path)) != 0)
 		c->err = -ENOMEM;
 }
 
+static void strictness(struct vctx *c, struct fy_node *n, const char *reason, const char *what)
+{
+	struct k8s_vnode vn = vnode_of(n);
+
+	k8s_vstrictness(c, &vn, reason, what);
+}
+
 /* The value as a message shows it: 80, true, "text" (cut at 64 bytes), "object", "array". */
-static const char *render(struct fy_node *n, const struct k8s_scalar *s, char *buf, size_t size)
+static const char *render(const struct k8s_vnode *n, const struct k8s_scalar *s, char *buf,
+			  size_t size)
 {
 	struct k8s_buf b = {0};
 
-	if (!fy_node_is_scalar(n))
-		return fy_node_is_mapping(n) ? "\"object\"" : "\"array\"";
+	if (n->shape != 's')
+		return n->shape == 'm' ? "\"object\"" : "\"array\"";
 	if (s->type == K8S_SCALAR_FLOAT && isnan(s->f))
 		return ".nan";
 	if (s->type == K8S_SCALAR_FLOAT && isinf(s->f))
 		return s->f < 0 ? "-.inf" : ".inf";
 	if (s->type == K8S_SCALAR_FLOAT && s->json_float) {
 		/* a JSON number as written (Go's decoder quotes it so: "number 80.0") */
-		snprintf(buf, size, "%.40s", fy_node_get_scalar0(n) ? fy_node_get_scalar0(n) : "?");
+		snprintf(buf, size, "%.40s", n->raw ? n->raw : "?");
 		return buf;
 	}
 	if (s->type == K8S_SCALAR_STRING && s->len > 64) {
@@ -99,22 +132,38 @@ static const char *render(struct fy_node *n, const struct k8s_scalar *s, char *b
 	return buf;
 }
 
-static void type_invalid(struct vctx *c, struct fy_node *n, const struct k8s_scalar *s,
-			 const struct k8s_value *v)
+void k8s_vtype_invalid(struct vctx *c, const struct k8s_vnode *n, const struct k8s_scalar *s,
+		       const struct k8s_value *v)
 {
 	char tmp[96];
 
-	cause(c, n, K8S_REASON_TYPE_INVALID, "Invalid value: %s: must be of type %s",
-	      render(n, s, tmp, sizeof(tmp)), k8s_vkind_name(v->kind));
+	k8s_vcause(c, n, K8S_REASON_TYPE_INVALID, "Invalid value: %s: must be of type %s",
+		   render(n, s, tmp, sizeof(tmp)), k8s_vkind_name(v->kind));
+}
+
+static void type_invalid(struct vctx *c, struct fy_node *n, const struct k8s_scalar *s,
+			 const struct k8s_value *v)
+{
+	struct k8s_vnode vn = vnode_of(n);
+
+	k8s_vtype_invalid(c, &vn, s, v);
+}
+
+void k8s_vinvalid(struct vctx *c, const struct k8s_vnode *n, const struct k8s_scalar *s,
+		  const char *detail)
+{
+	char tmp[96];
+
+	k8s_vcause(c, n, K8S_REASON_INVALID, "Invalid value: %s: %s",
+		   render(n, s, tmp, sizeof(tmp)), detail);
 }
 
 static void invalid(struct vctx *c, struct fy_node *n, const struct k8s_scalar *s,
 		    const char *detail)
 {
-	char tmp[96];
+	struct k8s_vnode vn = vnode_of(n);
 
-	cause(c, n, K8S_REASON_INVALID, "Invalid value: %s: %s", render(n, s, tmp, sizeof(tmp)),
-	      detail);
+	k8s_vinvalid(c, &vn, s, detail);
 }
 
 /* An integer as Go's JSON decoder sees it: 1 if *out is set, 0 if not an integer, -ERANGE
@@ -138,44 +187,45 @@ static int integer_of(const struct k8s_scalar *s, int64_t *out)
 	return 0;
 }
 
-static void v_int(struct vctx *c, struct fy_node *n, const struct k8s_scalar *s,
+static void v_int(struct vctx *c, const struct k8s_vnode *n, const struct k8s_scalar *s,
 		  const struct k8s_value *v)
 {
 	int64_t i = 0;
 	int r = integer_of(s, &i);
 
 	if (r == 0 || (s->type == K8S_SCALAR_FLOAT && s->json_float)) {
-		type_invalid(c, n, s, v);
+		k8s_vtype_invalid(c, n, s, v);
 		return;
 	}
 	if (r < 0 || (v->kind != K8S_V_INT64 && (i < INT32_MIN || i > INT32_MAX)))
-		invalid(c, n, s,
-			v->kind == K8S_V_INT64 ? "out of range for int64"
-					       : "out of range for int32");
+		k8s_vinvalid(c, n, s,
+			     v->kind == K8S_V_INT64 ? "out of range for int64"
+						    : "out of range for int32");
 }
 
-static void v_enum(struct vctx *c, struct fy_node *n, const struct k8s_scalar *s,
+static void v_enum(struct vctx *c, const struct k8s_vnode *n, const struct k8s_scalar *s,
 		   const struct k8s_enum *e)
 {
 	struct k8s_buf b = {0};
 
 	/* "" is "unset" (defaulted later). Kubernetes accepts unknown values of some enums, so
 	 * this is a Strict-only check; the API server may relax it per kind (K8S_CHECK_NO_ENUMS). */
-	if (!e || s->len == 0 || c->fv != K8S_FV_STRICT || (c->checks & K8S_CHECK_NO_ENUMS) ||
-	    k8s_enum_has(e, s->str, s->len))
+	if (!e || e->open || s->len == 0 || c->fv != K8S_FV_STRICT ||
+	    (c->checks & K8S_CHECK_NO_ENUMS) || k8s_enum_has(e, s->str, s->len))
 		return;
 	for (size_t i = 0; i < e->nvalues; i++) {
 		if (i)
 			k8s_buf_put(&b, ", ", 2);
 		k8s_buf_json_string(&b, e->values[i], strlen(e->values[i]));
 	}
-	cause(c, n, K8S_REASON_NOT_SUPPORTED, "Unsupported value: \"%.*s\": supported values: %s",
-	      (int)(s->len > 64 ? 64 : s->len), s->str, b.p ? b.p : "");
+	k8s_vcause(c, n, K8S_REASON_NOT_SUPPORTED,
+		   "Unsupported value: \"%.*s\": supported values: %s",
+		   (int)(s->len > 64 ? 64 : s->len), s->str, b.p ? b.p : "");
 	free(b.p);
 }
 
-static void v_scalar(struct vctx *c, struct fy_node *n, const struct k8s_scalar *s,
-		     const struct k8s_value *v)
+void k8s_vscalar(struct vctx *c, const struct k8s_vnode *n, const struct k8s_scalar *s,
+		 const struct k8s_value *v)
 {
 	bool str = s->type == K8S_SCALAR_STRING;
 	bool num =
@@ -184,11 +234,11 @@ static void v_scalar(struct vctx *c, struct fy_node *n, const struct k8s_scalar 
 	switch (v->kind) {
 	case K8S_V_STRING:
 		if (!str)
-			type_invalid(c, n, s, v);
+			k8s_vtype_invalid(c, n, s, v);
 		break;
 	case K8S_V_ENUM:
 		if (!str)
-			type_invalid(c, n, s, v);
+			k8s_vtype_invalid(c, n, s, v);
 		else
 			v_enum(c, n, s, v->enm);
 		break;
@@ -198,54 +248,55 @@ static void v_scalar(struct vctx *c, struct fy_node *n, const struct k8s_scalar 
 		break;
 	case K8S_V_BOOL:
 		if (s->type != K8S_SCALAR_BOOL)
-			type_invalid(c, n, s, v);
+			k8s_vtype_invalid(c, n, s, v);
 		break;
 	case K8S_V_FLOAT64:
 		if (!num)
-			type_invalid(c, n, s, v);
+			k8s_vtype_invalid(c, n, s, v);
 		break;
 	case K8S_V_BYTES:
 		if (!str)
-			type_invalid(c, n, s, v);
+			k8s_vtype_invalid(c, n, s, v);
 		else if (!k8s_base64_valid(s->str, s->len))
-			invalid(c, n, s, "must be base64 (standard encoding, padded)");
+			k8s_vinvalid(c, n, s, "must be base64 (standard encoding, padded)");
 		break;
 	case K8S_V_QUANTITY:
 		/* a number is taken as the quantity its JSON text spells */
 		if (!str && !num)
-			type_invalid(c, n, s, v);
+			k8s_vtype_invalid(c, n, s, v);
 		else if (str && !k8s_quantity_valid(s->str, s->len))
-			invalid(c, n, s,
-				"quantities must match the regular expression "
-				"'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'");
+			k8s_vinvalid(c, n, s,
+				     "quantities must match the regular expression "
+				     "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'");
 		break;
 	case K8S_V_INT_OR_STRING:
 		if (!str && !num)
-			type_invalid(c, n, s, v);
+			k8s_vtype_invalid(c, n, s, v);
 		else if (num)
 			v_int(c, n, s, &(struct k8s_value){.kind = K8S_V_INT32});
 		break;
 	case K8S_V_TIME:
 	case K8S_V_MICROTIME:
 		if (!str)
-			type_invalid(c, n, s, v);
+			k8s_vtype_invalid(c, n, s, v);
 		else if (!k8s_rfc3339_valid(s->str, s->len, v->kind == K8S_V_MICROTIME))
-			invalid(c, n, s,
-				v->kind == K8S_V_TIME
-				    ? "must be an RFC 3339 date-time (2006-01-02T15:04:05Z07:00)"
-				    : "must be an RFC 3339 date-time with microseconds "
-				      "(2006-01-02T15:04:05.000000Z07:00)");
+			k8s_vinvalid(
+			    c, n, s,
+			    v->kind == K8S_V_TIME
+				? "must be an RFC 3339 date-time (2006-01-02T15:04:05Z07:00)"
+				: "must be an RFC 3339 date-time with microseconds "
+				  "(2006-01-02T15:04:05.000000Z07:00)");
 		break;
 	case K8S_V_DURATION:
 		if (!str)
-			type_invalid(c, n, s, v);
+			k8s_vtype_invalid(c, n, s, v);
 		else if (!k8s_duration_valid(s->str, s->len))
-			invalid(c, n, s, "must be a duration (e.g. 300ms, 1.5h, 2h45m)");
+			k8s_vinvalid(c, n, s, "must be a duration (e.g. 300ms, 1.5h, 2h45m)");
 		break;
 	case K8S_V_STRUCT:
 	case K8S_V_ARRAY:
 	case K8S_V_MAP:
-		type_invalid(c, n, s, v);
+		k8s_vtype_invalid(c, n, s, v);
 		break;
 	case K8S_V_RAW_EXTENSION:
 	case K8S_V_FIELDS_V1:
@@ -391,8 +442,11 @@ static void v_value(struct vctx *c, struct fy_node *n, const struct k8s_value *v
 			return;
 		}
 		/* null decodes into anything (Go leaves the zero value) */
-		if (v && s.type != K8S_SCALAR_NULL)
-			v_scalar(c, n, &s, v);
+		if (v && s.type != K8S_SCALAR_NULL) {
+			struct k8s_vnode vn = vnode_of(n);
+
+			k8s_vscalar(c, &vn, &s, v);
+		}
 		return;
 	}
 	if (fy_node_is_sequence(n)) {

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# API server benchmark: drover server over keep-alive HTTPS (bench/api/api_bench.c).
+#   scripts/bench.sh api [--quick]
+# get, list (1,000 and 10,000 pods, JSON and Table), create and update: requests/s and
+# p50/p99 with 1 and 64 clients; watch delivery with 1,000 TLS watchers at 100 events/s;
+# server RSS with 10,000 and 150,000 pods; and, for reference in the same run, the store
+# alone doing the same creates. Writes bench/results/api.json (every raw figure, the machine
+# and the command), api.md (tables, goals) and api-*.svg; --quick writes api-quick.*.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+top=$PWD
+
+quick=0
+for a in "$@"; do
+	case "$a" in
+	--quick) quick=1 ;;
+	*) echo "bench.sh api: unknown option $a" >&2; exit 2 ;;
+	esac
+done
+if [ $quick -eq 1 ]; then
+	secs=2 wsecs=5 watchers="200" big=10000 huge=30000 name=api-quick
+else
+	secs=8 wsecs=20 watchers="200 1000" big=10000 huge=150000 name=api
+fi
+
+step() { printf '\n=== %s ===\n' "$*" >&2; }
+
+step "build"
+cmake -S . -B build -DDROVER_WERROR=ON >/dev/null
+cmake --build build -j "$(nproc)" --target drover api_bench >/dev/null
+drover=$top/build/userspace/cli/drover
+bench=$top/build/bench/api/api_bench
+
+res=$top/bench/results
+work=$res/tmp/api-$$
+mkdir -p "$work"
+raw=$work/raw.jsonl
+: >"$raw"
+srv_pid=
+stop_server() {
+	if [ -n "$srv_pid" ]; then
+		kill "$srv_pid" 2>/dev/null || true
+		wait "$srv_pid" 2>/dev/null || true
+		srv_pid=
+	fi
+}
+cleanup() {
+	stop_server
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# start_server DIR: drover server on a free port; sets port, token, srv_pid
+start_server() {
+	local dir=$1
+	rm -rf "$dir"
+	"$drover" server --data-dir "$dir" --listen 127.0.0.1:0 >"$dir.log" 2>&1 &
+	srv_pid=$!
+	for _ in $(seq 200); do
+		[ -s "$dir/kubeconfig" ] && break
+		sleep 0.05
+	done
+	port=$(sed -n 's|.*server: https://127.0.0.1:\([0-9]*\)$|\1|p' "$dir/kubeconfig")
+	token=$dir/pki/token
+	[ -n "$port" ] || { cat "$dir.log" >&2; echo "bench.sh api: server did not start" >&2; exit 1; }
+}
+b() { "$bench" --port "$port" --token-file "$token" "$@" | tee -a "$raw"; }
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$srv_pid/status"; }
+
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+
+step "the store alone (same disk, same value size): reference for create"
+rm -rf "$work/store"
+"$bench" store --ns "$work/store" --clients 64 --seconds "$secs" --pods 3500 | tee -a "$raw"
+"$bench" store --ns "$work/store1" --clients 1 --seconds "$secs" --pods 3500 | tee -a "$raw"
+rm -rf "$work/store" "$work/store1"
+
+step "server: create and update, 1 and 64 clients"
+start_server "$work/data"
+b --ns c1 prepare --pods 1 >/dev/null
+b --ns c1 ops --op create --clients 1 --seconds "$secs" --label create-1
+b --ns c64 prepare --pods 1 >/dev/null
+b --ns c64 ops --op create --clients 64 --seconds "$secs" --label create-64
+b --ns small prepare --pods 1000
+b --ns small ops --op update --clients 1 --seconds "$secs" --pods 1000 --label update-1
+b --ns small ops --op update --clients 64 --seconds "$secs" --pods 1000 --label update-64
+
+step "server: get and list of 1,000 pods"
+for c in 1 64; do
+	b --ns small ops --op get --clients "$c" --seconds "$secs" --pods 1000 --label "get-$c"
+	b --ns small ops --op list --clients "$c" --seconds "$secs" --pods 1000 --label "list-1k-json-$c"
+	b --ns small ops --op list --clients "$c" --seconds "$secs" --pods 1000 --table --label "list-1k-table-$c"
+done
+
+step "server: list of 10,000 pods"
+b --ns big prepare --pods "$big"
+for c in 1 64; do
+	b --ns big ops --op list --clients "$c" --seconds "$secs" --pods "$big" --label "list-10k-json-$c"
+	b --ns big ops --op list --clients "$c" --seconds "$secs" --pods "$big" --table --label "list-10k-table-$c"
+done
+
+for n in $watchers; do
+	step "server: watch, $n watchers at 100 events/s"
+	b --ns small watch --watchers "$n" --rate 100 --seconds "$wsecs" --pods 1000
+done
+stop_server
+
+step "server RSS: $big and $huge pods (a fresh server)"
+start_server "$work/rss"
+b --ns rss prepare --pods 1 >/dev/null
+echo "{\"bench\":\"rss\",\"pods\":0,\"rss_kib\":$(rss_kib)}" | tee -a "$raw"
+b --ns rss prepare --pods "$big" >/dev/null
+echo "{\"bench\":\"rss\",\"pods\":$big,\"rss_kib\":$(rss_kib)}" | tee -a "$raw"
+b --ns rss prepare --pods "$huge" | tee "$work/huge.json" >/dev/null
+echo "{\"bench\":\"rss\",\"pods\":$huge,\"rss_kib\":$(rss_kib),\"store_dir_kib\":$(du -sk "$work/rss/store" | cut -f1)}" | tee -a "$raw"
+stop_server
+
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+step "report"
+python3 bench/api/report.py "$raw" "$res" "$name" "scripts/bench.sh api${1:+ $1}" \
+	"$load_before" "$load_after" "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"

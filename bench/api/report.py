@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+"""report: turns the API benchmark's raw JSON lines into NAME.json, NAME.md and SVG plots.
+
+usage: report.py RAW RESULTS_DIR NAME COMMAND LOAD_BEFORE LOAD_AFTER COMMIT
+Standard library only: the plots are hand-written SVG.
+"""
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+
+raw, out, name, command, load_before, load_after, commit = sys.argv[1:8]
+
+runs = []
+with open(raw) as fh:
+    for line in fh:
+        line = line.strip()
+        if line.startswith("{"):
+            runs.append(json.loads(line))
+
+GOAL_CREATES = 5000
+GOAL_WATCH_P99_MS = 10.0
+GOAL_RSS_GIB = 1.0
+
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return ""
+
+
+def cpu_model():
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "?"
+
+
+machine = {
+    "cpus": os.cpu_count(),
+    "cpu": cpu_model(),
+    "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+    "kernel": platform.release(),
+    "disk": sh("df -h --output=source,fstype,size / | tail -1"),
+    "load_average_before": load_before,
+    "load_average_after": load_after,
+}
+
+ops = [r for r in runs if r["bench"] == "ops"]
+store = [r for r in runs if r["bench"] == "store"]
+watch = [r for r in runs if r["bench"] == "watch"]
+rss = [r for r in runs if r["bench"] == "rss"]
+prepare = [r for r in runs if r["bench"] == "prepare"]
+
+
+def op(label):
+    for r in ops:
+        if r.get("label") == label:
+            return r
+    return None
+
+
+def ms(us):
+    return us / 1000.0
+
+
+def fmt_lat(us):
+    return "%.2f ms" % ms(us) if us >= 1000 else "%.0f µs" % us
+
+
+c64 = op("create-64")
+s64 = next((r for r in store if r["clients"] == 64), None)
+w = max(watch, key=lambda r: r["watchers"]) if watch else None
+huge = max(rss, key=lambda r: r["pods"]) if rss else None
+
+goals = {
+    "creates_per_s_64_clients": {
+        "goal": GOAL_CREATES,
+        "measured": round(c64["rate"]) if c64 else None,
+        "met": bool(c64 and c64["rate"] >= GOAL_CREATES),
+    },
+    "watch_p99_ms": {
+        "goal": GOAL_WATCH_P99_MS,
+        "measured_from_write_sent": round(ms(w["p99_send_us"]), 2) if w else None,
+        "measured_from_write_acknowledged": round(ms(w["p99_ack_us"]), 2) if w else None,
+        "watchers": w["watchers"] if w else None,
+        "met": bool(w and w["watchers"] >= 1000 and w["delivered"] == w["expected"] and
+                    ms(w["p99_send_us"]) <= GOAL_WATCH_P99_MS),
+    },
+    "rss_gib_at_max_pods": {
+        "goal": GOAL_RSS_GIB,
+        "pods": huge["pods"] if huge else None,
+        "measured": round(huge["rss_kib"] / 2**20, 3) if huge else None,
+        "met": bool(huge and huge["rss_kib"] / 2**20 <= GOAL_RSS_GIB and huge["pods"] >= 150000),
+    },
+}
+
+doc = {
+    "benchmark": "api",
+    "command": command,
+    "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    "commit": commit,
+    "machine": machine,
+    "goals": goals,
+    "runs": runs,
+}
+with open(os.path.join(out, name + ".json"), "w") as fh:
+    json.dump(doc, fh, indent=1)
+    fh.write("\n")
+
+# ---- markdown ----
+
+def verdict(met, measured, what):
+    if not measured:
+        return "not measured at %s (quick run)" % what
+    return "**met**" if met else "**not met**"
+
+
+md = []
+md.append("# API server benchmark: drover server over keep-alive HTTPS\n")
+md.append("Command: `%s` — %s, commit %s\n" % (command, doc["date"], commit))
+md.append("Machine: %d cores (%s), %.1f GiB, kernel %s, disk `%s`. Load average before/after "
+          "the run: %s / %s (the machine is shared: other sessions' builds and tests run beside "
+          "the benchmark; figures move with them).\n" % (
+              machine["cpus"], machine["cpu"], machine["memory_gib"], machine["kernel"],
+              machine["disk"], load_before, load_after))
+md.append("The client (`bench/api/api_bench`) runs on the same 2 cores as the server: one TLS "
+          "connection per client, bearer token, HTTP/1.1 keep-alive. The pod is a Deployment's "
+          "pod as kubectl apply leaves it (one container with ports, resources, probes, "
+          "managedFields; 2.6 KiB of JSON). Every write is durable (fdatasync before the "
+          "answer).\n")
+md.append("## Goals\n")
+g = goals["creates_per_s_64_clients"]
+md.append("- ≥ %d durable creates/s with 64 clients: **%s/s** — %s" % (
+    g["goal"], "{:,}".format(g["measured"]) if g["measured"] else "?",
+    "**met**" if g["met"] else "**not met**"))
+if s64:
+    md.append("  (the store alone, same run, same disk, same value size, 64 writers in process: "
+              "%s/s — the API layer, TLS and HTTP cost the rest)" % "{:,}".format(round(s64["rate"])))
+g = goals["watch_p99_ms"]
+if w:
+    md.append("- watch delivery p99 ≤ %.0f ms with %d TLS watchers at 100 events/s: **%.2f ms** "
+              "from the write sent (the group commit's fdatasync included), %.2f ms from the "
+              "write acknowledged — %s; %s of %s events delivered" % (
+                  g["goal"], w["watchers"], g["measured_from_write_sent"],
+                  g["measured_from_write_acknowledged"],
+                  verdict(g["met"], w["watchers"] >= 1000, "1,000 watchers"),
+                  "{:,}".format(w["delivered"]), "{:,}".format(w["expected"])))
+g = goals["rss_gib_at_max_pods"]
+if huge:
+    md.append("- ≤ 1 GiB RSS at 150,000 pods: **%.2f GiB** at %s pods — %s\n" % (
+        g["measured"], "{:,}".format(huge["pods"]),
+        verdict(g["met"], huge["pods"] >= 150000, "150,000 pods")))
+
+md.append("## Requests\n")
+md.append("| request | pods | clients | requests/s | p50 | p99 | bytes/response |")
+md.append("|---|---:|---:|---:|---:|---:|---:|")
+for r in ops:
+    what = r["op"] + (" (Table)" if r.get("table") else (" (JSON)" if r["op"] == "list" else ""))
+    pods = "{:,}".format(r["pods"]) if r["op"] in ("list", "get", "update") else "–"
+    md.append("| %s | %s | %d | %s | %s | %s | %s |" % (
+        what, pods, r["clients"], "{:,}".format(round(r["rate"])) if r["rate"] >= 10
+        else "%.1f" % r["rate"], fmt_lat(r["p50_us"]), fmt_lat(r["p99_us"]),
+        "{:,}".format(int(r["bytes_per_op"])) if r.get("bytes_per_op") else "–"))
+for r in store:
+    md.append("| store alone: create (in process) | – | %d | %s | %s | %s | – |" % (
+        r["clients"], "{:,}".format(round(r["rate"])), fmt_lat(r["p50_us"]),
+        fmt_lat(r["p99_us"])))
+md.append("")
+if w:
+    md.append("## Watch\n")
+    md.append("One writer patches a pod at the asked rate (it falls behind when a write takes "
+              "longer than the period: the achieved rate is shown); every watcher watches the "
+              "pods' namespace. Latency is from the write sent (or acknowledged) to the event "
+              "read by the watcher.\n")
+    md.append("| watchers | events/s asked | achieved | delivered / expected | p50 (sent) "
+              "| p99 (sent) | max (sent) | p50 (acked) | p99 (acked) |")
+    md.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in sorted(watch, key=lambda r: r["watchers"]):
+        md.append("| %s | %.0f | %.0f | %s / %s | %s | %s | %s | %s | %s |" % (
+            "{:,}".format(r["watchers"]), r["rate"], r["writes"] / r["seconds"],
+            "{:,}".format(r["delivered"]), "{:,}".format(r["expected"]),
+            fmt_lat(r["p50_send_us"]), fmt_lat(r["p99_send_us"]), fmt_lat(r["max_send_us"]),
+            fmt_lat(r["p50_ack_us"]), fmt_lat(r["p99_ack_us"])))
+    md.append("")
+if rss:
+    md.append("## Memory\n")
+    md.append("| pods | server RSS | per pod |")
+    md.append("|---:|---:|---:|")
+    base = min(rss, key=lambda r: r["pods"])
+    for r in sorted(rss, key=lambda r: r["pods"]):
+        per = ((r["rss_kib"] - base["rss_kib"]) * 1024 / r["pods"]) if r["pods"] else 0
+        md.append("| %s | %.0f MiB | %s |" % ("{:,}".format(r["pods"]), r["rss_kib"] / 1024,
+                                              ("%.0f B" % per) if r["pods"] else "–"))
+    md.append("")
+for p in prepare:
+    if p["pods"] >= 10000:
+        md.append("Creating %s pods with 64 clients took %.1f s (%s/s, %d errors).\n" % (
+            "{:,}".format(p["pods"]), p["seconds"], "{:,}".format(round(p["pods"] / p["seconds"])),
+            p["errors"]))
+md.append("Plots: `%s-requests.svg` (requests/s), `%s-latency.svg` (p50/p99)%s.\n" % (
+    name, name, ", `%s-rss.svg` (RSS)" % name if rss else ""))
+with open(os.path.join(out, name + ".md"), "w") as fh:
+    fh.write("\n".join(md))
+
+# ---- plots ----
+
+
+def bar_svg(path, title, labels, series, unit, log=False):
+    """Grouped horizontal bars: series is [(name, color, [values])]."""
+    import math
+    W, left, row, pad = 900, 250, 18, 40
+    H = pad * 2 + row * len(labels) * len(series) + 10 * len(labels)
+    vmax = max([v for _, _, vals in series for v in vals if v] + [1])
+    vmin = min([v for _, _, vals in series for v in vals if v] + [1])
+
+    def scale(v):
+        if not v:
+            return 0
+        if log:
+            lo = math.log10(max(vmin / 2, 1e-9))
+            return (math.log10(v) - lo) / (math.log10(vmax) - lo) * (W - left - 120)
+        return v / vmax * (W - left - 120)
+
+    s = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" '
+         'font-size="12">' % (W, H),
+         '<text x="%d" y="20" font-size="14" font-weight="bold">%s</text>' % (10, title)]
+    y = pad
+    for i, lab in enumerate(labels):
+        s.append('<text x="%d" y="%d" text-anchor="end">%s</text>' % (left - 8, y + row * len(series) / 2 + 4, lab))
+        for sname, color, vals in series:
+            v = vals[i]
+            s.append('<rect x="%d" y="%d" width="%.1f" height="%d" fill="%s"/>' % (left, y, scale(v), row - 3, color))
+            if v:
+                s.append('<text x="%.1f" y="%d">%s %s</text>' % (left + scale(v) + 4, y + row - 6,
+                                                                 ("{:,}".format(round(v)) if v >= 10 else "%.2f" % v), unit))
+            y += row
+        y += 10
+    lx = W - 200
+    for j, (sname, color, _) in enumerate(series):
+        s.append('<rect x="%d" y="%d" width="12" height="12" fill="%s"/><text x="%d" y="%d">%s</text>' % (
+            lx, 30 + j * 16, color, lx + 16, 40 + j * 16, sname))
+    s.append("</svg>")
+    with open(path, "w") as fh:
+        fh.write("\n".join(s))
+
+
+labels = []
+rates1, rates64 = [], []
+p50, p99 = [], []
+kinds = []
+for r in ops:
+    key = r["op"] + (" table" if r.get("table") else (" json" if r["op"] == "list" else "")) + \
+        (" %dk" % (r["pods"] // 1000) if r["op"] == "list" else "")
+    if key not in kinds:
+        kinds.append(key)
+for k in kinds:
+    r1 = next((r for r in ops if r["clients"] == 1 and (r["op"] + (" table" if r.get("table") else (" json" if r["op"] == "list" else "")) + (" %dk" % (r["pods"] // 1000) if r["op"] == "list" else "")) == k), None)
+    r64 = next((r for r in ops if r["clients"] == 64 and (r["op"] + (" table" if r.get("table") else (" json" if r["op"] == "list" else "")) + (" %dk" % (r["pods"] // 1000) if r["op"] == "list" else "")) == k), None)
+    labels.append(k)
+    rates1.append(r1["rate"] if r1 else 0)
+    rates64.append(r64["rate"] if r64 else 0)
+bar_svg(os.path.join(out, name + "-requests.svg"), "drover server: requests/s over HTTPS (log scale)",
+        labels, [("1 client", "#4c78a8", rates1), ("64 clients", "#f58518", rates64)], "/s", log=True)
+lab2, v50, v99 = [], [], []
+for r in ops:
+    lab2.append("%s%s %s%d cl." % (r["op"], " table" if r.get("table") else "",
+                                  ("%dk " % (r["pods"] // 1000)) if r["op"] == "list" else "", r["clients"]))
+    v50.append(ms(r["p50_us"]))
+    v99.append(ms(r["p99_us"]))
+bar_svg(os.path.join(out, name + "-latency.svg"), "drover server: latency p50 / p99 (ms, log scale)",
+        lab2, [("p50", "#54a24b", v50), ("p99", "#e45756", v99)], "ms", log=True)
+if rss:
+    rs = sorted(rss, key=lambda r: r["pods"])
+    bar_svg(os.path.join(out, name + "-rss.svg"), "drover server: RSS by stored pods (MiB; goal ≤ 1024 at 150,000)",
+            ["{:,} pods".format(r["pods"]) for r in rs],
+            [("RSS", "#72b7b2", [r["rss_kib"] / 1024 for r in rs])], "MiB")
+print("wrote %s/%s.{json,md} and plots" % (out, name))

@@ -1,0 +1,377 @@
+#!/usr/bin/env bash
+# kubectl_compat.sh VERSION: the real kubectl (1.32 through the gcloud dispatcher, 1.31 or
+# 1.33 by calling that binary) drives `drover server` over TLS on a free port of 127.0.0.1:
+# discovery, apply (client- and server-side), gets in every output format, watch, describe,
+# label/annotate/scale/edit/patch, create subcommands, wait, explain, delete, manifests from
+# the Kubernetes documentation, and the error paths. Every process it starts is stopped by
+# PID and its temporary directory removed, also when a check fails.
+set -uo pipefail
+
+V=${1:-1.32}
+HERE=$(cd "$(dirname "$0")" && pwd)
+SRC=${DROVER_SOURCE_DIR:-$HERE/../../..}
+BIN=${DROVER_BIN:-$SRC/build/userspace/cli}/drover
+DISPATCH=$(command -v kubectl)
+KDIR=$(dirname "$(readlink -f "$DISPATCH")")
+if [ "$V" = 1.32 ]; then K=$DISPATCH; else K=$KDIR/kubectl.$V; fi
+[ -x "$K" ] || { echo "no kubectl $V at $K" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/drover-e2e-kubectl.XXXXXX)
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	for p in "${PIDS[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+export HOME=$WORK/home KUBECONFIG=$WORK/data/kubeconfig
+mkdir -p "$HOME"
+
+"$BIN" server --data-dir "$WORK/data" --listen 127.0.0.1:0 >"$WORK/server.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do
+	[ -s "$KUBECONFIG" ] && break
+	sleep 0.1
+done
+[ -s "$KUBECONFIG" ] || { cat "$WORK/server.log"; echo "server did not start" >&2; exit 1; }
+
+FAILS=0 CHECKS=0
+OUT=$WORK/out
+fail() {
+	FAILS=$((FAILS + 1))
+	echo "FAIL [$V] $CHECK: $*" >&2
+	sed 's/^/    | /' "$OUT" >&2
+}
+# run NAME cmd...: run a check, its output in $OUT and its exit code in $RC
+run() {
+	CHECK=$1
+	shift
+	CHECKS=$((CHECKS + 1))
+	"$@" >"$OUT" 2>&1
+	RC=$?
+}
+ok() { run "$@"; [ $RC -eq 0 ] || fail "exit code $RC"; }
+bad() { run "$@"; [ $RC -ne 0 ] || fail "succeeded, expected a failure"; }
+has() { grep -qF -- "$1" "$OUT" || fail "output lacks: $1"; }
+lacks() { ! grep -qF -- "$1" "$OUT" || fail "output has: $1"; }
+k() { "$K" "$@"; }
+
+# ---- version and discovery ----
+ok version k version
+has "Server Version: v1.32"
+ok api-resources k api-resources
+has "deployments" && has "deploy" && has "apps/v1"
+has "horizontalpodautoscalers"
+ok api-resources-wide k api-resources -o wide
+has "create,delete,deletecollection,get,list,patch,update,watch"
+
+# ---- apply: a multi-document file, client-side ----
+cat >"$WORK/app.yaml" <<'EOF'
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.25
+        ports:
+        - containerPort: 80
+        env:
+        - {name: A, value: "1"}
+        - {name: B, value: "2"}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector: {app: web}
+  ports:
+  - name: http
+    port: 80
+    targetPort: 80
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: web-config
+data:
+  key: value
+EOF
+ok apply-create k apply -f "$WORK/app.yaml"
+has "deployment.apps/web created"
+has "service/web created"
+has "configmap/web-config created"
+ok apply-unchanged k apply -f "$WORK/app.yaml"
+has "deployment.apps/web unchanged"
+has "configmap/web-config unchanged"
+sed -e 's/replicas: 2/replicas: 3/' -e 's/- {name: A, value: "1"}/- {name: C, value: "3"}/' \
+	-e 's/key: value/key: value2/' "$WORK/app.yaml" >"$WORK/app2.yaml"
+ok apply-edit k apply -f "$WORK/app2.yaml"
+has "deployment.apps/web configured"
+has "service/web unchanged"
+ok apply-edit-result k get deploy web -o jsonpath='{.spec.replicas} {.spec.template.spec.containers[0].env[*].name}'
+has "3 C B"
+ok apply-annotation k get deploy web -o jsonpath='{.metadata.annotations}'
+has "kubectl.kubernetes.io/last-applied-configuration"
+
+# ---- apply --server-side ----
+ok ns-ssa k create namespace ssa
+ok ssa-create k -n ssa apply --server-side -f "$WORK/app.yaml"
+has "deployment.apps/web serverside-applied"
+ok ssa-reapply k -n ssa apply --server-side -f "$WORK/app2.yaml"
+ok ssa-result k -n ssa get deploy web -o jsonpath='{.spec.replicas} {.spec.template.spec.containers[0].env[*].name}'
+has "3 C B"
+ok ssa-scale k -n ssa scale deploy web --replicas=5
+bad ssa-conflict k -n ssa apply --server-side -f "$WORK/app2.yaml"
+has "Apply failed with 1 conflict: conflict with"
+has ".spec.replicas"
+ok ssa-force k -n ssa apply --server-side --force-conflicts -f "$WORK/app2.yaml"
+ok ssa-forced k -n ssa get deploy web -o jsonpath='{.spec.replicas}'
+has "3"
+ok ssa-managed k -n ssa get deploy web -o yaml --show-managed-fields
+has "operation: Apply"
+has "manager: kubectl"
+
+# ---- gets in every format ----
+ok get-table k get deploy,svc,cm
+has "deployment.apps/web"
+has "READY" && has "UP-TO-DATE" && has "AVAILABLE"
+has "CLUSTER-IP"
+ok get-wide k get deploy -o wide
+has "CONTAINERS" && has "nginx:1.25" && has "app=web"
+ok get-svc-wide k get svc web -o wide
+has "80/TCP" && has "SELECTOR"
+ok get-yaml k get deploy web -o yaml
+has "kind: Deployment" && has "revisionHistoryLimit: 10" && has "maxSurge: 25%"
+ok get-json k get cm web-config -o json
+has '"key": "value2"'
+ok get-name k get deploy,cm -o name
+has "deployment.apps/web" && has "configmap/web-config"
+ok get-jsonpath k get svc web -o jsonpath='{.spec.clusterIP}'
+grep -qE '^10\.96\.' "$OUT" || fail "no ClusterIP in 10.96/16"
+ok get-all-namespaces k get deploy -A
+has "NAMESPACE" && has "ssa"
+ok get-show-labels k get deploy web --show-labels
+has "app=web"
+ok get-label-selector k get deploy -A -l 'app in (web),app!=db'
+has "web"
+ok get-field-selector k get ns --field-selector metadata.name=ssa
+has "ssa"
+lacks "default"
+ok get-namespaces k get ns
+has "kube-system" && has "Active"
+ok get-sa k get sa
+has "default"
+ok get-custom-columns k get deploy -o custom-columns=NAME:.metadata.name,REPLICAS:.spec.replicas
+has "web" && has "3"
+bad get-missing k get deploy nope
+has 'deployments.apps "nope" not found'
+
+# ---- watch ----
+"$K" get cm -w >"$WORK/watch.out" 2>&1 &
+WPID=$!
+PIDS+=("$WPID")
+sleep 1
+ok create-configmap k create configmap watched --from-literal=a=b
+for _ in $(seq 50); do grep -q watched "$WORK/watch.out" && break; sleep 0.1; done
+kill "$WPID" 2>/dev/null
+run watch-saw-change cat "$WORK/watch.out"
+has "watched"
+
+# ---- label, annotate, scale, edit, patch ----
+ok label k label deploy web tier=frontend
+has "deployment.apps/web labeled"
+ok annotate k annotate deploy web owner=team-a
+has "deployment.apps/web annotated"
+ok scale k scale deploy web --replicas=4
+has "deployment.apps/web scaled"
+ok scale-result k get deploy web -o jsonpath='{.spec.replicas}{.metadata.labels.tier}{.metadata.annotations.owner}'
+has "4frontendteam-a"
+ok edit env EDITOR="sed -i -e s/replicas:\ 4/replicas:\ 6/" "$K" edit deploy web
+has "deployment.apps/web edited"
+ok edit-result k get deploy web -o jsonpath='{.spec.replicas}'
+has "6"
+ok patch-strategic k patch deploy web -p '{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"nginx:1.26"}]}}}}'
+has "deployment.apps/web patched"
+ok patch-merge k patch deploy web --type=merge -p '{"metadata":{"labels":{"merged":"yes"}}}'
+ok patch-json k patch deploy web --type=json -p '[{"op":"replace","path":"/spec/replicas","value":2}]'
+ok patch-result k get deploy web -o jsonpath='{.spec.template.spec.containers[0].image} {.metadata.labels.merged} {.spec.replicas}'
+has "nginx:1.26 yes 2"
+bad patch-json-bad k patch deploy web --type=json -p '[{"op":"remove","path":"/spec/nope"}]'
+
+# ---- status subresource and wait ----
+ok status-patch k patch deploy web --subresource=status --type=merge -p '{"status":{"readyReplicas":2,"replicas":2,"availableReplicas":2,"updatedReplicas":2,"observedGeneration":99}}'
+ok wait-jsonpath k wait deploy/web --for=jsonpath='{.status.readyReplicas}'=2 --timeout=20s
+has "condition met"
+ok get-ready k get deploy web
+has "2/2"
+ok status-not-via-main k patch deploy web --type=merge -p '{"status":{"readyReplicas":0}}'
+ok status-kept k get deploy web -o jsonpath='{.status.readyReplicas}'
+has "2"
+
+# ---- create subcommands ----
+ok create-deployment k create deployment d1 --image=busybox --replicas=2 --port=8080
+ok create-secret-generic k create secret generic s1 --from-literal=user=admin --from-literal=pw=x
+ok create-secret-tls k create secret tls t1 --cert="$WORK/data/pki/server.crt" --key="$WORK/data/pki/server.key"
+ok create-secret-docker k create secret docker-registry r1 --docker-server=r.example --docker-username=u --docker-password=p
+ok create-svc-clusterip k create service clusterip c1 --tcp=80:8080
+ok create-svc-nodeport k create service nodeport n1 --tcp=80:8080
+ok create-svc-lb k create service loadbalancer l1 --tcp=80
+ok create-svc-externalname k create service externalname e1 --external-name=example.com
+ok create-sa k create serviceaccount sa1
+ok create-ns k create namespace ns2
+ok create-job k create job j1 --image=busybox -- echo hi
+ok create-cronjob k create cronjob cj1 --image=busybox --schedule='*/5 * * * *'
+ok create-ingress k create ingress i1 --rule='foo.example/bar=c1:80'
+ok create-pdb k create poddisruptionbudget p1 --selector=app=x --min-available=1
+ok create-role k create role r1 --verb=get --resource=pods
+ok create-rolebinding k create rolebinding rb1 --role=r1 --user=bob
+ok create-clusterrole k create clusterrole cr1 --verb=get --resource=nodes
+ok create-clusterrolebinding k create clusterrolebinding crb1 --clusterrole=cr1 --group=g
+ok create-quota k create quota q1 --hard=pods=10
+ok create-result k get secret s1 -o jsonpath='{.type} {.data.user}'
+has "Opaque YWRtaW4="
+ok get-all k get all
+has "deployment.apps/d1" && has "service/c1" && has "job.batch/j1" && has "cronjob.batch/cj1"
+ok get-nodeport k get svc n1
+grep -qE '80:3[0-9]{4}/TCP' "$OUT" || fail "no NodePort"
+ok get-externalname k get svc e1
+has "example.com"
+
+# ---- pods, describe with events, logs/exec ----
+ok run-pod k run p1 --image=busybox -- sleep 3600
+ok get-pod-wide k get pod p1 -o wide
+has "Pending" && has "0/1" && has "<none>"
+UID_P1=$("$K" get pod p1 -o jsonpath='{.metadata.uid}')
+cat >"$WORK/event.yaml" <<EOF
+apiVersion: v1
+kind: Event
+metadata:
+  name: p1.hello
+  namespace: default
+involvedObject:
+  apiVersion: v1
+  kind: Pod
+  name: p1
+  namespace: default
+  uid: $UID_P1
+reason: Testing
+message: an event for describe
+type: Normal
+count: 1
+firstTimestamp: "2024-01-01T00:00:00Z"
+lastTimestamp: "2024-01-01T00:00:00Z"
+source:
+  component: e2e
+EOF
+ok create-event k create -f "$WORK/event.yaml"
+ok describe-pod k describe pod p1
+grep -qE "^Status: +Pending" "$OUT" || fail "describe: no Status Pending"
+has "an event for describe"
+ok get-events k get events
+has "Testing" && has "pod/p1"
+ok bind-pod k create -f - <<'EOF'
+apiVersion: v1
+kind: Binding
+metadata:
+  name: p1
+target:
+  apiVersion: v1
+  kind: Node
+  name: node-1
+EOF
+ok get-bound k get pod p1 -o jsonpath='{.spec.nodeName}'
+has "node-1"
+bad logs k logs p1
+has "no node agent serves node"
+bad exec k exec p1 -- ls
+
+# ---- manifests from the Kubernetes documentation ----
+for m in nginx-deployment redis-leader job configmap-multikeys service-nodeport; do
+	ok "docs-$m" k apply -f "$HERE/manifests/$m.yaml"
+	has "created"
+done
+ok docs-nodeport k get svc my-service -o jsonpath='{.spec.ports[0].nodePort}'
+has "30007"
+bad docs-nodeport-taken k create service nodeport taken --tcp=80 --node-port=30007
+has "provided port is already allocated"
+
+# ---- explain ----
+ok explain k explain deployment.spec.strategy
+has "rollingUpdate" && has "RollingUpdate"
+
+# ---- errors ----
+cat >"$WORK/bad.yaml" <<'EOF'
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: bad
+spec:
+  selector:
+    matchLabels: {app: a}
+  template:
+    metadata:
+      labels: {app: b}
+    spec:
+      containers:
+      - name: c
+        image: nginx
+EOF
+bad invalid k apply -f "$WORK/bad.yaml"
+has 'The Deployment "bad" is invalid'
+has '`selector` does not match template `labels`'
+bad unknown-field k create -f - <<'EOF'
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: typo
+datta:
+  a: b
+EOF
+has 'unknown field "datta"'
+bad already-exists k create configmap web-config
+has 'configmaps "web-config" already exists'
+# two updates from the same read: the second gets 409 Conflict
+"$K" get cm web-config -o yaml >"$WORK/cm.yaml"
+sed 's/value2/v-first/' "$WORK/cm.yaml" >"$WORK/cm1.yaml"
+sed 's/value2/v-second/' "$WORK/cm.yaml" >"$WORK/cm2.yaml"
+ok replace-first k replace -f "$WORK/cm1.yaml"
+bad replace-second k replace -f "$WORK/cm2.yaml"
+has 'Operation cannot be fulfilled on configmaps "web-config": the object has been modified; please apply your changes to the latest version and try again'
+
+# ---- delete ----
+ok delete-f k delete -f "$WORK/app.yaml"
+has 'deployment.apps "web" deleted'
+ok delete-wait k delete deploy d1 --wait=true
+"$K" delete deploy nginx-deployment --wait=false >/dev/null 2>&1
+ok wait-for-delete k wait --for=delete deploy/nginx-deployment --timeout=10s
+ok delete-ns k delete namespace ssa
+bad ns-gone k get ns ssa
+has 'namespaces "ssa" not found'
+bad get-deleted k get deploy web
+has "NotFound"
+
+# the server stops cleanly; a sanitizer build reports what it found in its log
+kill "${PIDS[0]}" 2>/dev/null
+wait "${PIDS[0]}" 2>/dev/null
+if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$WORK/server.log"; then
+	FAILS=$((FAILS + 1))
+	echo "FAIL [$V] the server's sanitizers reported errors:" >&2
+	grep -A30 -E "AddressSanitizer|LeakSanitizer|runtime error:" "$WORK/server.log" | head -80 >&2
+fi
+echo "[$V] $CHECKS checks, $FAILS failed"
+[ $FAILS -eq 0 ]

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <curl/curl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void tsrv_start_cfg(struct tsrv *t, struct api_config *cfg)
+{
+	snprintf(t->dir, sizeof(t->dir), "/tmp/drover-api-test-XXXXXX");
+	assert_non_null(mkdtemp(t->dir));
+	cfg->data_dir = t->dir;
+	cfg->listen = "127.0.0.1:0";
+	cfg->insecure_loopback = true;
+	if (!cfg->workers)
+		cfg->workers = 8;
+	if (!cfg->threads)
+		cfg->threads = 2;
+	assert_int_equal(api_server_start(cfg, &t->s), 0);
+	snprintf(t->base, sizeof(t->base), "http://127.0.0.1:%u", api_server_port(t->s));
+}
+
+void tsrv_start(struct tsrv *t)
+{
+	struct api_config cfg = {0};
+
+	tsrv_start_cfg(t, &cfg);
+}
+
+void tsrv_stop(struct tsrv *t)
+{
+	api_server_stop(t->s);
+	t->s = NULL;
+	nftw(t->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int tsrv_group_setup(void **state)
+{
+	struct tsrv *t = calloc(1, sizeof(*t));
+
+	assert_non_null(t);
+	tsrv_start(t);
+	*state = t;
+	return 0;
+}
+
+int tsrv_group_teardown(void **state)
+{
+	tsrv_stop(*state);
+	free(*state);
+	return 0;
+}
+
+const char *tstr(const struct jv *v, const char *path)
+{
+	const char *s = jv_path_str(v, path);
+
+	return s ? s : "(null)";
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+	struct tresp *r = ud;
+	char *np = realloc(r->body, r->len + size * n + 1);
+
+	if (!np)
+		return 0;
+	r->body = np;
+	memcpy(r->body + r->len, p, size * n);
+	r->len += size * n;
+	r->body[r->len] = 0;
+	return size * n;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+	struct tresp *r = ud;
+	size_t old = r->headers ? strlen(r->headers) : 0;
+	char *np = realloc(r->headers, old + size * n + 1);
+
+	if (!np)
+		return 0;
+	r->headers = np;
+	memcpy(r->headers + old, p, size * n);
+	r->headers[old + size * n] = 0;
+	return size * n;
+}
+
+void treq(struct tsrv *t, const char *method, const char *path, const char *ctype, const char *body,
+	  const char *accept, struct tresp *out)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = NULL;
+	char url[2048], hdr[512];
+	char *ct = NULL;
+
+	memset(out, 0, sizeof(*out));
+	assert_non_null(c);
+	snprintf(url, sizeof(url), "%s%s", t->base, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	snprintf(hdr, sizeof(hdr), "Content-Type: %s", ctype ? ctype : "application/json");
+	h = curl_slist_append(h, hdr);
+	if (accept) {
+		snprintf(hdr, sizeof(hdr), "Accept: %s", accept);
+		h = curl_slist_append(h, hdr);
+	}
+	h = curl_slist_append(h, "Expect:");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	if (body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	}
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->code);
+	curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+	out->ctype = ct ? strdup(ct) : NULL;
+	out->d = jv_doc_new();
+	if (out->body)
+		out->json = jv_parse(out->d, out->body, out->len, NULL);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+}
+
+void tresp_free(struct tresp *r)
+{
+	free(r->body);
+	free(r->ctype);
+	free(r->headers);
+	jv_doc_free(r->d);
+	memset(r, 0, sizeof(*r));
+}
+
+static struct jv *expect(struct tresp *r, long code, const char *what)
+{
+	if (r->code != code)
+		fail_msg("%s: HTTP %ld, expected %ld: %s", what, r->code, code,
+			 r->body ? r->body : "");
+	return r->json;
+}
+
+struct jv *tget(struct tsrv *t, const char *path, long code, struct tresp *out)
+{
+	treq(t, "GET", path, NULL, NULL, NULL, out);
+	return expect(out, code, path);
+}
+
+struct jv *tpost(struct tsrv *t, const char *path, const char *body, long code, struct tresp *out)
+{
+	treq(t, "POST", path, NULL, body, NULL, out);
+	return expect(out, code, path);
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * helpers: an in-process API server on a free port of 127.0.0.1 (plain HTTP, a temporary
+ * data directory removed at the end) and a libcurl client to talk to it.
+ */
+#ifndef DROVER_TEST_API_HELPERS_H
+#define DROVER_TEST_API_HELPERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "api.h"
+#include "k8s_jv.h"
+
+struct tsrv {
+	struct api_server *s;
+	char dir[256];
+	char base[64];
+};
+
+struct tresp {
+	long code;
+	char *body;
+	size_t len;
+	char *ctype;
+	char *headers; /* every response header line */
+	struct jv_doc *d;
+	struct jv *json; /* the body parsed, when it is JSON */
+};
+
+/* Start a server (insecure loopback); asserts on failure. */
+void tsrv_start(struct tsrv *t);
+void tsrv_start_cfg(struct tsrv *t, struct api_config *cfg);
+void tsrv_stop(struct tsrv *t);
+/* cmocka group setup/teardown: one server for the whole group, in *state. */
+int tsrv_group_setup(void **state);
+int tsrv_group_teardown(void **state);
+
+/* One request: method, path (with query), content type (NULL: JSON) and body (may be NULL).
+ * accept may be NULL. The response is filled; free it with tresp_free. */
+void treq(struct tsrv *t, const char *method, const char *path, const char *ctype, const char *body,
+	  const char *accept, struct tresp *out);
+void tresp_free(struct tresp *r);
+
+/* Shorthands that assert the code and return the parsed body. */
+struct jv *tget(struct tsrv *t, const char *path, long code, struct tresp *out);
+struct jv *tpost(struct tsrv *t, const char *path, const char *body, long code, struct tresp *out);
+
+/* The string at path in v, or "(null)" (for assert_string_equal). */
+const char *tstr(const struct jv *v, const char *path);
+
+#endif

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_api_apply: managedFields and server-side apply over HTTP: Update entries per manager
+ * and subresource; apply creating, re-applying (no new version), conflicting with another
+ * manager (Kubernetes' 409 wording and causes), forcing, removing what it no longer applies
+ * but keeping what others co-own, keyed list merges with defaulted keys.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+
+#define APPLY  "application/apply-patch+yaml"
+#define DEPLOY "/apis/apps/v1/namespaces/default/deployments/"
+
+static const char *dep(const char *name, int replicas, const char *extra_label)
+{
+	static char buf[1024];
+
+	snprintf(
+	    buf, sizeof(buf),
+	    "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"%s\","
+	    "\"labels\":{\"app\":\"%s\"%s}},\"spec\":{\"replicas\":%d,\"selector\":{"
+	    "\"matchLabels\":{\"app\":\"%s\"}},\"template\":{\"metadata\":{\"labels\":{\"app\":"
+	    "\"%s\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"nginx\",\"ports\":[{"
+	    "\"containerPort\":80}]}]}}}}",
+	    name, name, extra_label ? extra_label : "", replicas, name, name);
+	return buf;
+}
+
+static struct jv *entry(const struct jv *obj, const char *manager)
+{
+	const struct jv *mf = jv_path(obj, "metadata.managedFields");
+
+	for (struct jv *e = mf ? mf->head : NULL; e; e = e->next)
+		if (jv_is_str(jv_get(e, "manager"), manager))
+			return e;
+	return NULL;
+}
+
+static void test_update_managers(void **state)
+{
+	struct tsrv *t = *state;
+	struct tresp r;
+	struct jv *e;
+
+	tpost(t, "/apis/apps/v1/namespaces/default/deployments?fieldManager=creator",
+	      dep("u1", 1, NULL), 201, &r);
+	e = entry(r.json, "creator");
+	assert_non_null(e);
+	assert_string_equal(tstr(e, "operation"), "Update");
+	assert_non_null(jv_path(e, "fieldsV1[f:spec][f:replicas]"));
+	assert_null(jv_path(e, "fieldsV1[f:metadata][f:uid]"));
+	tresp_free(&r);
+	treq(t, "PATCH", DEPLOY "u1/scale?fieldManager=scaler", "application/merge-patch+json",
+	     "{\"spec\":{\"replicas\":4}}", NULL, &r);
+	assert_int_equal(r.code, 200);
+	assert_string_equal(tstr(r.json, "kind"), "Scale");
+	tresp_free(&r);
+	tget(t, DEPLOY "u1", 200, &r);
+	e = entry(r.json, "scaler");
+	assert_non_null(e);
+	assert_string_equal(tstr(e, "subresource"), "scale");
+	assert_non_null(jv_path(e, "fieldsV1[f:spec][f:replicas]"));
+	/* the creator no longer owns replicas */
+	assert_null(jv_path(entry(r.json, "creator"), "fieldsV1[f:spec][f:replicas]"));
+	tresp_free(&r);
+}
+
+static void test_apply_lifecycle(void **state)
+{
+	struct tsrv *t = *state;
+	struct tresp r;
+	char rv[32];
+
+	treq(t, "PATCH", DEPLOY "a1?fieldManager=alice", APPLY, dep("a1", 2, ",\"x\":\"1\""), NULL,
+	     &r);
+	assert_int_equal(r.code, 201);
+	assert_string_equal(tstr(entry(r.json, "alice"), "operation"), "Apply");
+	snprintf(rv, sizeof(rv), "%s", tstr(r.json, "metadata.resourceVersion"));
+	tresp_free(&r);
+	/* the same configuration again: nothing changes */
+	treq(t, "PATCH", DEPLOY "a1?fieldManager=alice", APPLY, dep("a1", 2, ",\"x\":\"1\""), NULL,
+	     &r);
+	assert_int_equal(r.code, 200);
+	assert_string_equal(tstr(r.json, "metadata.resourceVersion"), rv);
+	tresp_free(&r);
+	/* another manager changes replicas: alice's apply of 3 conflicts */
+	treq(t, "PATCH", DEPLOY "a1?fieldManager=bob", "application/merge-patch+json",
+	     "{\"spec\":{\"replicas\":5}}", NULL, &r);
+	assert_int_equal(r.code, 200);
+	tresp_free(&r);
+	treq(t, "PATCH", DEPLOY "a1?fieldManager=alice", APPLY, dep("a1", 3, ",\"x\":\"1\""), NULL,
+	     &r);
+	assert_int_equal(r.code, 409);
+	assert_string_equal(tstr(r.json, "reason"), "Conflict");
+	assert_string_equal(tstr(r.json, "message"),
+			    "Apply failed with 1 conflict: conflict with \"bob\" using apps/v1: "
+			    ".spec.replicas");
+	assert_string_equal(tstr(r.json, "details.causes[0].reason"), "FieldManagerConflict");
+	assert_string_equal(tstr(r.json, "details.causes[0].field"), ".spec.replicas");
+	tresp_free(&r);
+	/* forced: alice takes replicas */
+	treq(t, "PATCH", DEPLOY "a1?fieldManager=alice&force=true", APPLY,
+	     dep("a1", 3, ",\"x\":\"1\""), NULL, &r);
+	assert_int_equal(r.code, 200);
+	assert_string_equal(jv_path(r.json, "spec.replicas")->s, "3");
+	assert_null(entry(r.json, "bob"));
+	tresp_free(&r);
+	/* alice stops applying label x: it goes; bob co-owns label app: it stays */
+	treq(t, "PATCH", DEPLOY "a1?fieldManager=bob", "application/merge-patch+json",
+	     "{\"metadata\":{\"labels\":{\"y\":\"2\"}}}", NULL, &r);
+	tresp_free(&r);
+	treq(t, "PATCH", DEPLOY "a1?fieldManager=alice", APPLY, dep("a1", 3, NULL), NULL, &r);
+	assert_int_equal(r.code, 200);
+	assert_null(jv_path(r.json, "metadata.labels.x"));
+	assert_string_equal(tstr(r.json, "metadata.labels.y"), "2");
+	assert_string_equal(tstr(r.json, "metadata.labels.app"), "a1");
+	tresp_free(&r);
+	/* ports matched by containerPort and the defaulted protocol: not duplicated */
+	tget(t, DEPLOY "a1", 200, &r);
+	assert_int_equal(jv_count(jv_path(r.json, "spec.template.spec.containers[0].ports")), 1);
+	tresp_free(&r);
+	/* apply needs a field manager; the name must match */
+	treq(t, "PATCH", DEPLOY "a1", APPLY, dep("a1", 3, NULL), NULL, &r);
+	assert_int_equal(r.code, 400);
+	tresp_free(&r);
+	treq(t, "PATCH", DEPLOY "zz?fieldManager=alice", APPLY, dep("a1", 3, NULL), NULL, &r);
+	assert_int_equal(r.code, 400);
+	tresp_free(&r);
+}
+
+static void test_apply_yaml_conflicts_many(void **state)
+{
+	struct tsrv *t = *state;
+	struct tresp r;
+
+	treq(t, "PATCH", "/api/v1/namespaces/default/configmaps/cm?fieldManager=one", APPLY,
+	     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  a: \"1\"\n  b: "
+	     "\"1\"\n",
+	     NULL, &r);
+	assert_int_equal(r.code, 201);
+	tresp_free(&r);
+	treq(t, "PATCH", "/api/v1/namespaces/default/configmaps/cm?fieldManager=two", APPLY,
+	     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  a: \"2\"\n  b: "
+	     "\"2\"\n",
+	     NULL, &r);
+	assert_int_equal(r.code, 409);
+	assert_string_equal(tstr(r.json, "message"),
+			    "Apply failed with 2 conflicts: conflicts with "
+			    "\"one\":\n- .data.a\n- .data.b");
+	tresp_free(&r);
+	/* the same values: shared ownership, no conflict */
+	treq(t, "PATCH", "/api/v1/namespaces/default/configmaps/cm?fieldManager=two", APPLY,
+	     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  a: \"1\"\n", NULL,
+	     &r);
+	assert_int_equal(r.code, 200);
+	assert_non_null(entry(r.json, "two"));
+	assert_non_null(jv_path(entry(r.json, "one"), "fieldsV1[f:data][f:a]"));
+	tresp_free(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_update_managers),
+	    cmocka_unit_test(test_apply_lifecycle),
+	    cmocka_unit_test(test_apply_yaml_conflicts_many),
+	};
+
+	return cmocka_run_group_tests(tests, tsrv_group_setup, tsrv_group_teardown);
+}

@@ -1,0 +1,441 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_api_crud: the API server's read and write verbs over HTTP: discovery and version,
+ * create/get/update/delete with Kubernetes' Status errors and codes, optimistic concurrency,
+ * generateName, strict decoding, validation, list selectors and pagination, Tables, Service
+ * IP and port allocation, namespace deletion, request limits.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+
+static void test_version_discovery(void **state)
+{
+	struct tsrv *t = *state;
+	struct tresp r;
+	struct jv *j;
+
+	j = tget(t, "/version", 200, &r);
+	assert_string_equal(tstr(j, "gitVersion"), API_GIT_VERSION);
+	assert_string_equal(tstr(j, "minor"), "32");
+	tresp_free(&r);
+	j = tget(t, "/api/v1", 200, &r);
+	assert_string_equal(tstr(j, "kind"), "APIResourceList");
+	assert_non_null(strstr(r.body, "\"name\":\"pods\",\"singularName\":\"pod\",\"namespaced\":"
+				       "true,\"kind\":\"Pod\""));
+	assert_non_null(strstr(r.body, "\"shortNames\":[\"po\"],\"categories\":[\"all\"]"));
+	assert_non_null(strstr(r.body, "\"name\":\"pods/log\""));
+	tresp_free(&r);
+	j = tget(t, "/apis", 200, &r);
+	assert_string_equal(tstr(j, "kind"), "APIGroupList");
+	assert_non_null(strstr(r.body, "\"groupVersion\":\"apps/v1\""));
+	tresp_free(&r);
+	treq(t, "GET", "/apis", NULL, NULL,
+	     "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
+	     "application/json",
+	     &r);
+	assert_int_equal(r.code, 200);
+	assert_string_equal(r.ctype,
+			    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList");
+	assert_non_null(strstr(r.body, "\"subresource\":\"scale\""));
+	tresp_free(&r);
+	treq(t, "GET", "/api", NULL, NULL,
+	     "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList", &r);
+	assert_string_equal(
+	    r.ctype, "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList");
+	assert_non_null(strstr(r.body, "\"apiVersion\":\"apidiscovery.k8s.io/v2beta1\""));
+	tresp_free(&r);
+	j = tget(t, "/apis/nope.example/v1", 404, &r);
+	assert_string_equal(tstr(j, "kind"), "Status");
+	assert_string_equal(tstr(j, "reason"), "NotFound");
+	tresp_free(&r);
+	tget(t, "/healthz", 200, &r);
+	assert_string_equal(r.body, "ok");
+	tresp_free(&r);
+	treq(t, "POST", "/api/v1", NULL, "{}", NULL, &r);
+	assert_int_equal(r.code, 405);
+	tresp_free(&r);
+}
+
+#define CM(name)                                                                       \
+	"{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"" name \
+	"\"},\"data\":{\"a\":\"1\"}}"
+
+static void test_create_get_conflict(void **state)
+{
+	struct tsrv *t = *state;
+	struct tresp r, r2;
+	struct jv *j;
+	char body[512], rv[32];
+
+	j = tpost(t, "/api/v1/namespaces/default/configmaps", CM("c1"), 201, &r);
+	assert_string_equal(tstr(j, "metadata.namespace"), "default");
+	assert_int_equal(strlen(tstr(j, "metadata.uid")), 36);
+	assert_non_null(jv_path_str(j, "metadata.creationTimestamp"));
+	snprintf(rv, sizeof(rv), "%s", tstr(j, "metadata.resourceVersion"));
+	tresp_free(&r);
+	j = tpost(t, "/api/v1/namespaces/default/configmaps", CM("c1"), 409, &r);
+	assert_string_equal(tstr(j, "reason"), "AlreadyExists");
+	assert_string_equal(tstr(j, "message"), "configmaps \"c1\" already exists");
+	tresp_free(&r);
+	j = tget(t, "/api/v1/namespaces/default/configmaps/c1", 200, &r);
+	assert_string_equal(tstr(j, "metadata.resourceVersion"), rv);
+	tresp_free(&r);
+	j = tget(t, "/api/v1/namespaces/default/configmaps/nope", 404, &r);
+	assert_string_equal(tstr(j, "message"), "configmaps \"nope\" not found");
+	assert_string_equal(tstr(j, "details.kind"), "configmaps");
+	tresp_free(&r);
+	/* update at the current version, then a stale one */
+	snprintf(body, sizeof(body),
+		 "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c1\","
+		 "\"resourceVersion\":\"%s\"},\"data\":{\"a\":\"2\"}}",
+		 rv);
+	treq(t, "PUT", "/api/v1/namespaces/default/configmaps/c1", NULL, body, NULL, &r);
+	assert_int_equal(r.code, 200);
+	assert_string_not_equal(tstr(r.json, "metadata.resourceVersion"), rv);
+	assert_string_equal(tstr(r.json, "data.a"), "2");
+	treq(t, "PUT", "/api/v1/namespaces/default/configmaps/c1", NULL, body, NULL, &r2);
+	assert_int_equal(r2.code, 409);
+	assert_string_equal(tstr(r2.json, "reason"), "Conflict");
+	assert_string_equal(
+	    tstr(r2.json, "message"),
+	    "Operation cannot be fulfilled on configmaps \"c1\": the object has been "
+	    "modified; please apply your changes to the latest version and try again");
+	tresp_free(&r);
+	tresp_free(&r2);
+	/* without resourceVersion: unconditional; unchanged: no new version */
+	treq(t, "PUT", "/api/v1/namespaces/default/configmaps/c1", NULL, CM("c1"), NULL, &r);
+	assert_int_equal(r.code, 200);
+	snprintf(rv, sizeof(rv), "%s", tstr(r.json, "metadata.resourceVersion"));
+	tresp_free(&r);
+	treq(t, "PUT", "/api/v1/namespaces/default/configmaps/c1", NULL, CM("c1"), NULL, &r);
+	assert_string_equal(tstr(r.json, "metadata.resourceVersion"), rv);
+	tresp_free(&r);
+	/* name and namespace must match the path */
+	treq(t, "PUT", "/api/v1/namespaces/default/configmaps/c1", NULL, CM("other"), NULL, &r);
+	assert_int_equal(r.code, 400);
+	tresp_free(&r);
+	treq(t, "POST", "/api/v1/namespaces/kube-system/configmaps", NULL,
+	     "{\"metadata\":{\"name\":\"x\",\"namespace\":\"default\"}}", NULL, &r);
+	assert_int_equal(r.code, 400);
+	tresp_free(&r);
+	treq(t, "POST", "/api/v1/namespaces/nowhere/configmaps", NULL, CM("x"), NULL, &r);
+	assert_int_equal(r.code, 404);
+	assert_string_equal(tstr(r.json, "message"), "namespaces \"nowhere\" not found");
+	tresp_free(&r);
+	treq(t, "DELETE", "/api/v1/namespaces/default/configmaps/c1", NULL, NULL, NULL, &r);
+	assert_int_equal(r.code, 200);
+	tresp_free(&r);
+	tget(t, "/api/v1/namespaces/default/configmaps/c1", 404, &r);
+	tresp_free(&r);
+}
+
+static void test_generate_name_and_decode(void **state)
+{
+	struct tsrv *t = *state;
+	struct tresp r;
+	struct jv *j;
+
+	j = tpost(t, "/api/v1/namespaces/default/secrets",
+		  "{\"metadata\":{\"generateName\":\"tok-\"},\"stringData\":{}}", 201, &r);
+	assert_int_equal(strlen(tstr(j, "metadata.name")), 9);
+	assert_memory_equal(tstr(j, "metadata.name"), "tok-", 4);
+	assert_string_equal(tstr(j, "type"), "Opaque");
+	tresp_free(&r);
+	/* strict: unknown fields fail; warn: a Warning header */
+	treq(t, "POST", "/api/v1/namespaces/default/configmaps?fieldValidation=Strict", NULL,
+	     "{\"metadata\":{\"name\":\"s1\"},\"bogus\":1}", NULL, &r);
+	assert_int_equal(r.code, 400);
+	assert_string_equal(tstr(r.json, "message"),
+			    "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict "
+			    "decoding error: unknown field \"bogus\"");
+	tresp_free(&r);
+	treq(t, "POST", "/api/v1/namespaces/default/configmaps?fieldValidation=Warn", NULL,
+	     "{\"metadata\":{\"name\":\"s1\"},\"bogus\":1}", NULL, &r);
+	assert_int_equal(r.code, 201);
+	assert_non_null(strstr(r.headers, "Warning: 299 - \"unknown field \\\"bogus\\\"\""));
+	assert_null(jv_get(r.json, "bogus"));
+	tresp_free(&r);
+	treq(t, "POST", "/api/v1/namespaces/default/configmaps", NULL, "{\"metadata\":", NULL, &r);
+	assert_int_equal(r.code, 400);
+	tresp_free(&r);
+	treq(t, "POST", "/api/v1/namespaces/default/configmaps", "application/yaml",
+	     "metadata:\n  name: y1\ndata:\n  on: yes\n  mode: 0755\n", NULL, &r);
+	/* YAML 1.1 as Kubernetes reads it: keys on -> "true", values must be strings */
+	assert_int_equal(r.code, 400);
+	tresp_free(&r);
+	treq(t, "POST", "/api/v1/namespaces/default/configmaps", "application/yaml",
+	     "metadata:\n  name: y1\ndata:\n  on: \"yes\"\n", NULL, &r);
+	assert_int_equal(r.code, 201);
+	assert_string_equal(tstr(r.json, "data[true]"), "yes");
+	tresp_free(&r);
+	/* YAML that crashes or hangs libfyaml 0.7.12: a 400, and the server carries on */
+	treq(t, "POST", "/api/v1/namespaces/default/configmaps", "application/yaml",
+	     "metadata:\n  name: y2\n? e:\t:\n", NULL, &r);
+	assert_int_equal(r.code, 400);
+	tresp_free(&r);
+	treq(t, "POST", "/api/v1/namespaces/default/configmaps", "application/yaml",
+	     "%met\xc3\x28"
+	     "a:\n",
+	     NULL, &r);
+	assert_int_equal(r.code, 400);
+	assert_non_null(strstr(r.body, "invalid UTF-8"));
+	tresp_free(&r);
+	treq(t, "POST", "/api/v1/namespaces/default/configmaps", "text/plain", "x", NULL, &r);
+	assert_int_equal(r.code, 415);
+	tresp_free(&r);
+}
+
+static void test_validation(void **state)
+{
+	struct tsrv *t = *state;
+	struct tresp r;
+
+	treq(t, "POST", "/apis/apps/v1/namespaces/default/deployments", NULL,
+	     "{\"metadata\":{\"name\":\"Bad_Name\"},\"spec\":{\"selector\":{\"matchLabels\":{"
+	     "\"app\":\"x\"}},\"template\":{\"metadata\":{\"labels\":{\"app\":\"y\"}},\"spec\":{"
+	     "\"containers\":[{\"name\":\"c\",\"image\":\"i\",\"ports\":[{\"containerPort\":80,"
+	     "\"protocol\":\"XTP\"}]}]}}}}",
+	     NULL, &r);
+	assert_int_equal(r.code, 422);
+	assert_string_equal(tstr(r.json, "reason"), "Invalid");
+	assert_non_null(
+	    strstr(tstr(r.json, "message"), "Deployment.apps \"Bad_Name\" is invalid: ["));
+	assert_non_null(strstr(r.body, "spec.template.spec.containers[0].ports[0].protocol: "
+				       "Unsupported value: \\\"XTP\\\""));
+	assert_non_null(strstr(r.body, "`selector` does not match template `labels`"));
+	assert_non_null(strstr(r.body, "metadata.name: Invalid value: \\\"Bad_Name\\\""));
+	tresp_free(&r);
+}
+
+static void test_list_select_page_table(void **state)
+{
+	struct tsrv *t = *state;
+	struct tresp r;
+	struct jv *j;
+	char path[512], cont[256];
+
+	for (int i = 0; i < 5; i++) {
+		char body[256];
+
+		snprintf(
+		    body, sizeof(body),
+		    "{\"metadata\":{\"name\":\"p%d\",\"labels\":{\"app\":\"%s\",\"n\":\"%d\"}},"
+		    "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]%s}}",
+		    i, i % 2 ? "odd" : "even", i, i == 3 ? ",\"nodeName\":\"n1\"" : "");
+		tpost(t, "/api/v1/namespaces/default/pods", body, 201, &r);
+		tresp_free(&r);
+	}
+	j = tget(t, "/api/v1/namespaces/default/pods?labelSelector=app%3Dodd", 200, &r);
+	assert_int_equal(jv_count(jv_get(j, "items")), 2);
+	assert_string_equal(tstr(j, "kind"), "PodList");
+	tresp_free(&r);
+	j = tget(t, "/api/v1/pods?labelSelector=app%20in%20(odd,even),n!%3D0", 200, &r);
+	assert_int_equal(jv_count(jv_get(j, "items")), 4);
+	tresp_free(&r);
+	j = tget(t, "/api/v1/pods?fieldSelector=spec.nodeName%3Dn1", 200, &r);
+	assert_int_equal(jv_count(jv_get(j, "items")), 1);
+	assert_string_equal(tstr(j, "items[0].metadata.name"), "p3");
+	tresp_free(&r);
+	j = tget(t, "/api/v1/pods?fieldSelector=spec.bogus%3D1", 400, &r);
+	assert_string_equal(tstr(j, "message"), "field label not supported: spec.bogus");
+	tresp_free(&r);
+	j = tget(t, "/api/v1/pods?labelSelector=a%20in%20b", 400, &r);
+	tresp_free(&r);
+	/* pages of 2 */
+	j = tget(t, "/api/v1/namespaces/default/pods?limit=2", 200, &r);
+	assert_int_equal(jv_count(jv_get(j, "items")), 2);
+	snprintf(cont, sizeof(cont), "%s", tstr(j, "metadata.continue"));
+	tresp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/namespaces/default/pods?limit=10&continue=%s", cont);
+	j = tget(t, path, 200, &r);
+	assert_int_equal(jv_count(jv_get(j, "items")), 3);
+	assert_null(jv_path(j, "metadata.continue"));
+	tresp_free(&r);
+	/* a Table as kubectl asks for it */
+	treq(t, "GET", "/api/v1/namespaces/default/pods", NULL, NULL,
+	     "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;"
+	     "g=meta.k8s.io,application/json",
+	     &r);
+	assert_int_equal(r.code, 200);
+	assert_string_equal(tstr(r.json, "kind"), "Table");
+	assert_string_equal(tstr(r.json, "columnDefinitions[1].name"), "Ready");
+	assert_string_equal(tstr(r.json, "rows[0].cells[0]"), "p0");
+	assert_string_equal(tstr(r.json, "rows[0].cells[1]"), "0/1");
+	assert_string_equal(tstr(r.json, "rows[0].cells[2]"), "Pending");
+	assert_string_equal(tstr(r.json, "rows[3].cells[6]"), "n1");
+	assert_string_equal(tstr(r.json, "rows[0].object.kind"), "PartialObjectMetadata");
+	assert_string_equal(tstr(r.json, "rows[0].object.metadata.labels.app"), "even");
+	tresp_free(&r);
+	/* pods got their defaults and admission */
+	j = tget(t, "/api/v1/namespaces/default/pods/p0", 200, &r);
+	assert_string_equal(tstr(j, "spec.serviceAccountName"), "default");
+	assert_string_equal(tstr(j, "spec.containers[0].imagePullPolicy"), "Always");
+	assert_string_equal(tstr(j, "status.qosClass"), "BestEffort");
+	assert_int_equal(jv_count(jv_path(j, "spec.tolerations")), 2);
+	tresp_free(&r);
+	treq(t, "DELETE", "/api/v1/namespaces/default/pods?labelSelector=app%3Deven", NULL, NULL,
+	     NULL, &r);
+	assert_int_equal(r.code, 200);
+	tresp_free(&r);
+	j = tget(t, "/api/v1/namespaces/default/pods", 200, &r);
+	assert_int_equal(jv_count(jv_get(j, "items")), 2);
+	tresp_free(&r);
+}
+
+/* lists longer than a page of the stream are written as the connection takes them */
+static void test_list_stream(void **state)
+{
+	struct tsrv *t = *state;
+	struct tresp r;
+	struct jv *j;
+
+	tpost(t, "/api/v1/namespaces", "{\"metadata\":{\"name\":\"big\"}}", 201, &r);
+	tresp_free(&r);
+	for (int i = 0; i < 600; i++) {
+		char body[512];
+
+		snprintf(body, sizeof(body),
+			 "{\"metadata\":{\"name\":\"cm%03d\",\"labels\":{\"odd\":\"%d\"}},"
+			 "\"data\":{\"k\":\"%0200d\"}}",
+			 i, i % 2, i);
+		tpost(t, "/api/v1/namespaces/big/configmaps", body, 201, &r);
+		tresp_free(&r);
+	}
+	j = tget(t, "/api/v1/namespaces/big/configmaps", 200, &r);
+	assert_int_equal(jv_count(jv_get(j, "items")), 600);
+	assert_string_equal(tstr(j, "kind"), "ConfigMapList");
+	assert_string_equal(tstr(j, "items[599].metadata.name"), "cm599");
+	assert_non_null(jv_path(j, "items[0].metadata.resourceVersion"));
+	tresp_free(&r);
+	j = tget(t, "/api/v1/configmaps?labelSelector=odd%3D1", 200, &r);
+	assert_int_equal(jv_count(jv_get(j, "items")), 300);
+	assert_string_equal(tstr(j, "items[0].metadata.name"), "cm001");
+	tresp_free(&r);
+	treq(t, "GET", "/api/v1/namespaces/big/configmaps", NULL, NULL,
+	     "application/json;as=Table;v=v1;g=meta.k8s.io", &r);
+	assert_int_equal(r.code, 200);
+	assert_int_equal(jv_count(jv_get(r.json, "rows")), 600);
+	tresp_free(&r);
+	j = tget(t, "/api/v1/namespaces/big/configmaps?limit=500", 200, &r);
+	assert_int_equal(jv_count(jv_get(j, "items")), 500);
+	assert_non_null(jv_path(j, "metadata.continue"));
+	tresp_free(&r);
+}
+
+#define SVC(name, extra) \
+	"{\"metadata\":{\"name\":\"" name "\"},\"spec\":{\"ports\":[{\"port\":80}]" extra "}}"
+
+static void test_service_allocation(void **state)
+{
+	struct tsrv *t = *state;
+	struct tresp r;
+	struct jv *j;
+	char ip[32];
+
+	j = tpost(t, "/api/v1/namespaces/default/services", SVC("s1", ",\"type\":\"NodePort\""),
+		  201, &r);
+	snprintf(ip, sizeof(ip), "%s", tstr(j, "spec.clusterIP"));
+	assert_memory_equal(ip, "10.96.", 6);
+	assert_string_equal(tstr(j, "spec.clusterIPs[0]"), ip);
+	assert_non_null(jv_path(j, "spec.ports[0].nodePort"));
+	assert_int_equal(jv_path(j, "spec.ports[0].targetPort")->type, JV_NUMBER);
+	tresp_free(&r);
+	/* the same address requested again: taken */
+	{
+		char body[256];
+
+		snprintf(body, sizeof(body), SVC("s2", ",\"clusterIP\":\"%s\""), ip);
+		j = tpost(t, "/api/v1/namespaces/default/services", body, 422, &r);
+		assert_non_null(strstr(tstr(j, "message"), "provided IP is already allocated"));
+		tresp_free(&r);
+	}
+	j = tpost(t, "/api/v1/namespaces/default/services", SVC("s3", ",\"clusterIP\":\"1.2.3.4\""),
+		  422, &r);
+	assert_non_null(strstr(tstr(j, "message"), "is not in the valid range"));
+	tresp_free(&r);
+	j = tpost(t, "/api/v1/namespaces/default/services",
+		  "{\"metadata\":{\"name\":\"s4\"},\"spec\":{\"type\":\"NodePort\",\"ports\":[{"
+		  "\"port\":80,\"nodePort\":99}]}}",
+		  422, &r);
+	assert_non_null(strstr(tstr(j, "message"), "provided port is not in the valid range. The "
+						   "range of valid ports is 30000-32767"));
+	tresp_free(&r);
+	/* deleted: the address is free again */
+	treq(t, "DELETE", "/api/v1/namespaces/default/services/s1", NULL, NULL, NULL, &r);
+	assert_int_equal(r.code, 200);
+	tresp_free(&r);
+	{
+		char body[256];
+
+		snprintf(body, sizeof(body), SVC("s5", ",\"clusterIP\":\"%s\""), ip);
+		j = tpost(t, "/api/v1/namespaces/default/services", body, 201, &r);
+		assert_string_equal(tstr(j, "spec.clusterIP"), ip);
+		tresp_free(&r);
+	}
+}
+
+static void test_namespace_delete(void **state)
+{
+	struct tsrv *t = *state;
+	struct tresp r;
+	struct jv *j;
+
+	tpost(t, "/api/v1/namespaces", "{\"metadata\":{\"name\":\"tmp\"}}", 201, &r);
+	tresp_free(&r);
+	j = tget(t, "/api/v1/namespaces/tmp/serviceaccounts/default", 200, &r);
+	tresp_free(&r);
+	tpost(t, "/api/v1/namespaces/tmp/configmaps", CM("x"), 201, &r);
+	tresp_free(&r);
+	treq(t, "DELETE", "/api/v1/namespaces/tmp", NULL, NULL, NULL, &r);
+	assert_int_equal(r.code, 200);
+	assert_string_equal(tstr(r.json, "status.phase"), "Terminating");
+	tresp_free(&r);
+	j = tget(t, "/api/v1/namespaces/tmp", 404, &r);
+	(void)j;
+	tresp_free(&r);
+	tget(t, "/api/v1/namespaces/tmp/configmaps/x", 404, &r);
+	tresp_free(&r);
+}
+
+static void test_body_limit(void **state)
+{
+	struct tsrv *t = *state;
+	size_t n = (3u << 20) + 100;
+	char *big = malloc(n + 1);
+	struct tresp r;
+
+	memset(big, ' ', n);
+	big[n] = 0;
+	big[0] = '{';
+	big[n - 1] = '}';
+	treq(t, "POST", "/api/v1/namespaces/default/configmaps", NULL, big, NULL, &r);
+	assert_int_equal(r.code, 413);
+	assert_string_equal(tstr(r.json, "reason"), "RequestEntityTooLarge");
+	tresp_free(&r);
+	free(big);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_version_discovery),
+	    cmocka_unit_test(test_create_get_conflict),
+	    cmocka_unit_test(test_generate_name_and_decode),
+	    cmocka_unit_test(test_validation),
+	    cmocka_unit_test(test_list_select_page_table),
+	    cmocka_unit_test(test_list_stream),
+	    cmocka_unit_test(test_service_allocation),
+	    cmocka_unit_test(test_namespace_delete),
+	    cmocka_unit_test(test_body_limit),
+	};
+
+	return cmocka_run_group_tests(tests, tsrv_group_setup, tsrv_group_teardown);
+}

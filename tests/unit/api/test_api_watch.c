@@ -1,0 +1,403 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_api_watch: watch streams over HTTP: replay from a resourceVersion, the initial ADDED
+ * events of a watch from "now", live events, label and field selectors that drop most events,
+ * Table events, a client that hangs up mid-stream, 410 Expired for a history that is gone
+ * (as the first and only event of a 200 stream) and the periodic compaction behind it.
+ * No test waits for a time to pass: a stream is read until it has the events it expects (the
+ * client then hangs up) or until the server ends it with timeoutSeconds.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+/* ---- a watch client: reads events until it has `want` of them, then hangs up ---- */
+
+struct wstream {
+	char *buf;
+	size_t len;
+	size_t want;   /* 0: read until the server ends the stream */
+	size_t events; /* complete lines so far */
+	struct jv_doc *d;
+	struct jv **ev;
+	size_t nev;
+};
+
+static size_t on_stream(char *p, size_t size, size_t n, void *ud)
+{
+	struct wstream *w = ud;
+	char *nb = realloc(w->buf, w->len + size * n + 1);
+
+	if (!nb)
+		return 0;
+	w->buf = nb;
+	memcpy(w->buf + w->len, p, size * n);
+	w->len += size * n;
+	w->buf[w->len] = 0;
+	w->events = 0;
+	for (size_t i = 0; i < w->len; i++)
+		w->events += w->buf[i] == '\n';
+	if (w->want && w->events >= w->want)
+		return 0; /* enough: hang up */
+	return size * n;
+}
+
+/* GET path as a stream; accept may be NULL. Parses each line into w->ev. */
+static void twatch_opt(struct tsrv *t, const char *path, const char *accept, size_t want, bool raw,
+		       struct wstream *w)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = NULL;
+	char url[2048], hdr[256];
+	long code = 0;
+	CURLcode rc;
+
+	memset(w, 0, sizeof(*w));
+	w->want = want;
+	snprintf(url, sizeof(url), "%s%s", t->base, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_stream);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, w);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+	if (raw)
+		curl_easy_setopt(c, CURLOPT_HTTP_TRANSFER_DECODING, 0L);
+	if (accept) {
+		snprintf(hdr, sizeof(hdr), "Accept: %s", accept);
+		h = curl_slist_append(h, hdr);
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	}
+	rc = curl_easy_perform(c);
+	if (want)
+		assert_int_equal(rc, CURLE_WRITE_ERROR);
+	else
+		assert_int_equal(rc, CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	assert_int_equal(code, 200);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	if (raw)
+		return;
+	w->d = jv_doc_new();
+	w->ev = calloc(w->events + 1, sizeof(*w->ev));
+	assert_non_null(w->ev);
+	for (char *line = w->buf, *nl; line && (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+		w->ev[w->nev] = jv_parse(w->d, line, (size_t)(nl - line), NULL);
+		assert_non_null(w->ev[w->nev]);
+		w->nev++;
+	}
+}
+
+static void twatch(struct tsrv *t, const char *path, const char *accept, size_t want,
+		   struct wstream *w)
+{
+	twatch_opt(t, path, accept, want, false, w);
+}
+
+static void wstream_free(struct wstream *w)
+{
+	free(w->buf);
+	free(w->ev);
+	jv_doc_free(w->d);
+}
+
+static void mkns(struct tsrv *t, const char *ns)
+{
+	char body[128];
+	struct tresp r;
+
+	snprintf(body, sizeof(body), "{\"metadata\":{\"name\":\"%s\"}}", ns);
+	tpost(t, "/api/v1/namespaces", body, 201, &r);
+	tresp_free(&r);
+}
+
+static void mkcm(struct tsrv *t, const char *ns, const char *name, const char *labels)
+{
+	char path[256], body[512];
+	struct tresp r;
+
+	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/configmaps", ns);
+	snprintf(body, sizeof(body),
+		 "{\"metadata\":{\"name\":\"%s\",\"labels\":{%s}},\"data\":{\"k\":\"v\"}}", name,
+		 labels ? labels : "");
+	tpost(t, path, body, 201, &r);
+	tresp_free(&r);
+}
+
+/* The list's resourceVersion: "now" */
+static unsigned long long now_rv(struct tsrv *t, const char *ns)
+{
+	char path[256];
+	struct tresp r;
+	unsigned long long rv;
+
+	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/configmaps", ns);
+	rv = strtoull(tstr(tget(t, path, 200, &r), "metadata.resourceVersion"), NULL, 10);
+	tresp_free(&r);
+	return rv;
+}
+
+/* ---- tests ---- */
+
+static void test_watch_replay(void **state)
+{
+	struct tsrv *t = *state;
+	struct wstream w;
+	struct tresp r;
+	char path[256];
+	unsigned long long rv0, prev = 0;
+
+	mkns(t, "w1");
+	rv0 = now_rv(t, "w1");
+	mkcm(t, "w1", "a", NULL);
+	mkcm(t, "w1", "b", NULL);
+	treq(t, "PUT", "/api/v1/namespaces/w1/configmaps/a", NULL,
+	     "{\"metadata\":{\"name\":\"a\"},\"data\":{\"k\":\"v2\"}}", NULL, &r);
+	assert_int_equal(r.code, 200);
+	tresp_free(&r);
+	treq(t, "DELETE", "/api/v1/namespaces/w1/configmaps/b", NULL, NULL, NULL, &r);
+	assert_int_equal(r.code, 200);
+	tresp_free(&r);
+	/* the server ends it (timeoutSeconds) after replaying the four changes */
+	snprintf(path, sizeof(path),
+		 "/api/v1/namespaces/w1/configmaps?watch=1&resourceVersion=%llu&timeoutSeconds=1",
+		 rv0);
+	twatch(t, path, NULL, 0, &w);
+	assert_int_equal(w.nev, 4);
+	assert_string_equal(tstr(w.ev[0], "type"), "ADDED");
+	assert_string_equal(tstr(w.ev[0], "object.metadata.name"), "a");
+	assert_string_equal(tstr(w.ev[0], "object.kind"), "ConfigMap");
+	assert_string_equal(tstr(w.ev[0], "object.apiVersion"), "v1");
+	assert_string_equal(tstr(w.ev[1], "type"), "ADDED");
+	assert_string_equal(tstr(w.ev[1], "object.metadata.name"), "b");
+	assert_string_equal(tstr(w.ev[2], "type"), "MODIFIED");
+	assert_string_equal(tstr(w.ev[2], "object.data.k"), "v2");
+	assert_string_equal(tstr(w.ev[3], "type"), "DELETED");
+	assert_string_equal(tstr(w.ev[3], "object.metadata.name"), "b");
+	for (size_t i = 0; i < w.nev; i++) {
+		unsigned long long rv =
+		    strtoull(tstr(w.ev[i], "object.metadata.resourceVersion"), NULL, 10);
+
+		assert_true(rv > rv0 && rv > prev);
+		prev = rv;
+	}
+	wstream_free(&w);
+	/* on the wire: one event per chunk, each ending in a newline */
+	twatch_opt(t, path, NULL, 0, true, &w);
+	{
+		const char *p = w.buf;
+		size_t chunks = 0;
+
+		for (;;) {
+			size_t size = strtoul(p, NULL, 16);
+			const char *data = strstr(p, "\r\n") + 2;
+
+			if (!size)
+				break;
+			assert_int_equal(data[size - 1], '\n');
+			assert_ptr_equal(memchr(data, '\n', size), data + size - 1);
+			p = data + size + 2;
+			chunks++;
+		}
+		assert_int_equal(chunks, 4);
+	}
+	wstream_free(&w);
+}
+
+/* most events filtered out: the stream must still drain the store watch and go on */
+static void test_watch_selectors(void **state)
+{
+	struct tsrv *t = *state;
+	struct wstream w;
+	char path[256];
+	unsigned long long rv0;
+
+	mkns(t, "w2");
+	rv0 = now_rv(t, "w2");
+	for (int i = 0; i < 600; i++) {
+		char name[32], labels[64];
+
+		snprintf(name, sizeof(name), "cm%03d", i);
+		snprintf(labels, sizeof(labels), "\"mod\":\"%d\"", i % 100);
+		mkcm(t, "w2", name, labels);
+	}
+	snprintf(path, sizeof(path),
+		 "/api/v1/namespaces/w2/configmaps?watch=1&resourceVersion=%llu&timeoutSeconds=1&"
+		 "labelSelector=mod%%3D7",
+		 rv0);
+	twatch(t, path, NULL, 0, &w);
+	assert_int_equal(w.nev, 6);
+	for (size_t i = 0; i < w.nev; i++)
+		assert_string_equal(tstr(w.ev[i], "object.metadata.labels.mod"), "7");
+	assert_string_equal(tstr(w.ev[5], "object.metadata.name"), "cm507");
+	wstream_free(&w);
+	/* the cluster-wide watch with a field selector */
+	snprintf(path, sizeof(path),
+		 "/api/v1/configmaps?watch=1&resourceVersion=%llu&timeoutSeconds=1&"
+		 "fieldSelector=metadata.name%%3Dcm599,metadata.namespace%%3Dw2",
+		 rv0);
+	twatch(t, path, NULL, 0, &w);
+	assert_int_equal(w.nev, 1);
+	assert_string_equal(tstr(w.ev[0], "object.metadata.name"), "cm599");
+	wstream_free(&w);
+}
+
+/* A watch from "now" (no resourceVersion) starts with the current objects as ADDED */
+static void test_watch_initial_table(void **state)
+{
+	struct tsrv *t = *state;
+	struct wstream w;
+
+	mkns(t, "w3");
+	mkcm(t, "w3", "x", NULL);
+	mkcm(t, "w3", "y", NULL);
+	twatch(t, "/api/v1/namespaces/w3/configmaps?watch=1", NULL, 2, &w);
+	assert_int_equal(w.nev, 2);
+	assert_string_equal(tstr(w.ev[0], "type"), "ADDED");
+	assert_string_equal(tstr(w.ev[1], "object.metadata.name"), "y");
+	wstream_free(&w);
+	/* kubectl get -w asks for Tables */
+	twatch(t, "/api/v1/namespaces/w3/configmaps?watch=1",
+	       "application/json;as=Table;v=v1;g=meta.k8s.io", 2, &w);
+	assert_int_equal(w.nev, 2);
+	assert_string_equal(tstr(w.ev[0], "object.kind"), "Table");
+	assert_string_equal(tstr(w.ev[0], "object.columnDefinitions[0].name"), "Name");
+	assert_string_equal(tstr(w.ev[0], "object.rows[0].cells[0]"), "x");
+	/* the column definitions come once */
+	assert_null(jv_path(w.ev[1], "object.columnDefinitions[0]"));
+	assert_string_equal(tstr(w.ev[1], "object.rows[0].cells[0]"), "y");
+	wstream_free(&w);
+}
+
+struct writer {
+	struct tsrv *t;
+	int n;
+};
+
+static void *write_some(void *arg)
+{
+	struct writer *wr = arg;
+
+	for (int i = 0; i < wr->n; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "live%d", i);
+		mkcm(wr->t, "w4", name, "\"live\":\"yes\"");
+	}
+	return NULL;
+}
+
+/* events that happen while the stream is open (or before it registered: the resourceVersion
+ * makes that the same stream) */
+static void test_watch_live(void **state)
+{
+	struct tsrv *t = *state;
+	struct writer wr = {.t = t, .n = 50};
+	struct wstream w;
+	pthread_t th;
+	char path[256];
+
+	mkns(t, "w4");
+	snprintf(path, sizeof(path),
+		 "/api/v1/namespaces/w4/configmaps?watch=1&resourceVersion=%llu&"
+		 "labelSelector=live",
+		 now_rv(t, "w4"));
+	assert_int_equal(pthread_create(&th, NULL, write_some, &wr), 0);
+	twatch(t, path, NULL, 50, &w);
+	pthread_join(th, NULL);
+	assert_int_equal(w.nev, 50);
+	for (int i = 0; i < 50; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "live%d", i);
+		assert_string_equal(tstr(w.ev[i], "object.metadata.name"), name);
+	}
+	wstream_free(&w);
+}
+
+/* a history older than the store keeps: the stream's one event is a 410 Status */
+static void test_watch_expired(void **state)
+{
+	struct api_config cfg = {.store_history = 8};
+	struct tsrv t2;
+	struct wstream w;
+	int64_t code = 0;
+
+	(void)state;
+	tsrv_start_cfg(&t2, &cfg);
+	mkns(&t2, "w5");
+	for (int i = 0; i < 30; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "e%d", i);
+		mkcm(&t2, "w5", name, NULL);
+	}
+	twatch(&t2, "/api/v1/namespaces/w5/configmaps?watch=1&resourceVersion=2", NULL, 0, &w);
+	assert_int_equal(w.nev, 1);
+	assert_string_equal(tstr(w.ev[0], "type"), "ERROR");
+	assert_string_equal(tstr(w.ev[0], "object.kind"), "Status");
+	assert_string_equal(tstr(w.ev[0], "object.reason"), "Expired");
+	assert_int_equal(jv_int(jv_path(w.ev[0], "object.code"), &code), 0);
+	assert_int_equal(code, 410);
+	wstream_free(&w);
+	tsrv_stop(&t2);
+}
+
+/* compaction: a read at a revision older than the last compaction gets 410 */
+static void test_compaction(void **state)
+{
+	struct api_config cfg = {.compact_interval_s = 1};
+	struct tsrv t2;
+	struct tresp r;
+	char path[256];
+	unsigned long long rv0;
+
+	(void)state;
+	tsrv_start_cfg(&t2, &cfg);
+	mkns(&t2, "w6");
+	mkcm(&t2, "w6", "old", NULL);
+	rv0 = now_rv(&t2, "w6");
+	snprintf(path, sizeof(path),
+		 "/api/v1/namespaces/w6/configmaps?resourceVersion=%llu&"
+		 "resourceVersionMatch=Exact",
+		 rv0);
+	tget(&t2, path, 200, &r);
+	tresp_free(&r);
+	/* writes go on; within two intervals the history before them is compacted */
+	for (int i = 0;; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "n%d", i);
+		mkcm(&t2, "w6", name, NULL);
+		treq(&t2, "GET", path, NULL, NULL, NULL, &r);
+		if (r.code == 410)
+			break;
+		assert_int_equal(r.code, 200);
+		tresp_free(&r);
+		usleep(100 * 1000);
+	}
+	assert_string_equal(tstr(r.json, "reason"), "Expired");
+	tresp_free(&r);
+	tsrv_stop(&t2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_watch_replay),	cmocka_unit_test(test_watch_selectors),
+	    cmocka_unit_test(test_watch_initial_table), cmocka_unit_test(test_watch_live),
+	    cmocka_unit_test(test_watch_expired),	cmocka_unit_test(test_compaction),
+	};
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	return cmocka_run_group_tests(tests, tsrv_group_setup, tsrv_group_teardown);
+}

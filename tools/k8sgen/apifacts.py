@@ -1,0 +1,475 @@
+# SPDX-License-Identifier: Apache-2.0
+"""apifacts: what the Kubernetes API server says about each resource beyond its type.
+
+types.json describes the types; these are the facts of the API server itself, transcribed from
+Kubernetes 1.32 (Apache-2.0):
+  - short names and categories: each resource's REST storage (pkg/registry/<group>/<res>/
+    storage/storage.go: ShortNames(), Categories());
+  - verbs and subresources: the discovery document kube-apiserver 1.32 serves;
+  - field selectors: each registry's GetAttrs / ToSelectableFields and the field label
+    conversion funcs of pkg/apis/<group>/v1/conversion.go;
+  - Table columns: pkg/printers/internalversion/printers.go (AddHandlers): name, type,
+    format, priority; descriptions are the API docs of the fields they show, shortened;
+  - behaviour flags: strategies' AllowCreateOnUpdate, the kinds whose spec changes bump
+    metadata.generation, and the kinds with status/scale subresources.
+
+Each column's `cell` says how drover fills it (control/api/table.c implements the named
+functions): "name", "age", "fn:<name>" (a printer's own logic), "str:<path>" (the string at a
+path, "<none>" when absent), "int:<path>" (an integer, 0 when absent).
+
+k8sgen.py reads this module and writes control/api/api_resources_gen.c; nothing here is
+read at run time.
+"""
+
+# Column descriptions shared by many kinds (Kubernetes' ObjectMeta docs, shortened).
+NAME_DESC = ("Name must be unique within a namespace. Is required when creating resources, "
+             "although some resources may allow a client to request the generation of an "
+             "appropriate name automatically. Name is primarily intended for creation "
+             "idempotence and configuration definition. Cannot be updated. More info: "
+             "https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names")
+AGE_DESC = ("CreationTimestamp is a timestamp representing the server time when this object "
+            "was created. It is not guaranteed to be set in happens-before order across "
+            "separate operations. Clients may not set this value. It is represented in "
+            "RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for "
+            "lists. More info: https://git.k8s.io/community/contributors/devel/sig-"
+            "architecture/api-conventions.md#metadata")
+
+
+def col(name, typ, cell, desc="", priority=0, fmt=""):
+    return {"name": name, "type": typ, "format": fmt, "description": desc,
+            "priority": priority, "cell": cell}
+
+
+NAME = col("Name", "string", "name", NAME_DESC, fmt="name")
+AGE = col("Age", "string", "age", AGE_DESC)
+CREATED_AT = col("Created At", "date", "fn:created_at", AGE_DESC)
+CONTAINERS = col("Containers", "string", "fn:template_containers",
+                 "Names of each container in the template.", 1)
+IMAGES = col("Images", "string", "fn:template_images",
+             "Images referenced by each container in the template.", 1)
+SELECTOR = col("Selector", "string", "fn:label_selector", "Label selector for pods.", 1)
+
+ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+NO_DELCOLL = ["create", "delete", "get", "list", "patch", "update", "watch"]
+STATUS_VERBS = ["get", "patch", "update"]
+
+META_FIELDS = ["metadata.name", "metadata.namespace"]
+
+# Every served resource: (group, version, kind) -> facts. The order is discovery's order.
+RESOURCES = [
+    {
+        "gvk": ("", "v1", "Namespace"), "verbs": NO_DELCOLL, "short": ["ns"],
+        "subresources": [("status", "Namespace", STATUS_VERBS),
+                         ("finalize", "Namespace", ["update"])],
+        "fields": META_FIELDS + ["status.phase"],
+        "columns": [NAME,
+                    col("Status", "string", "str:status.phase",
+                        "The status of the namespace"),
+                    AGE],
+    },
+    {
+        "gvk": ("", "v1", "Node"), "verbs": ALL_VERBS, "short": ["no"],
+        "subresources": [("status", "Node", STATUS_VERBS), ("proxy", "NodeProxyOptions",
+                                                            ["create", "delete", "get",
+                                                             "patch", "update"])],
+        "fields": META_FIELDS + ["spec.unschedulable"],
+        "columns": [NAME,
+                    col("Status", "string", "fn:node_status",
+                        "The status of the node"),
+                    col("Roles", "string", "fn:node_roles", "The roles of the node"),
+                    AGE,
+                    col("Version", "string", "str:status.nodeInfo.kubeletVersion",
+                        "Kubelet Version reported by the node."),
+                    col("Internal-IP", "string", "fn:node_internal_ip",
+                        "List of addresses reachable to the node.", 1),
+                    col("External-IP", "string", "fn:node_external_ip",
+                        "List of addresses reachable to the node.", 1),
+                    col("OS-Image", "string", "str:status.nodeInfo.osImage",
+                        "OS Image reported by the node from /etc/os-release (e.g. "
+                        "Debian GNU/Linux 7 (wheezy)).", 1),
+                    col("Kernel-Version", "string", "str:status.nodeInfo.kernelVersion",
+                        "Kernel Version reported by the node from 'uname -r' (e.g. "
+                        "3.16.0-0.bpo.4-amd64).", 1),
+                    col("Container-Runtime", "string", "str:status.nodeInfo."
+                        "containerRuntimeVersion",
+                        "ContainerRuntime Version reported by the node through runtime "
+                        "remote API (e.g. containerd://1.4.2).", 1)],
+    },
+    {
+        "gvk": ("", "v1", "Pod"), "verbs": ALL_VERBS, "short": ["po"], "categories": ["all"],
+        "subresources": [("attach", "PodAttachOptions", ["create", "get"]),
+                         ("binding", "Binding", ["create"]),
+                         ("ephemeralcontainers", "Pod", STATUS_VERBS),
+                         ("eviction", "policy/v1/Eviction", ["create"]),
+                         ("exec", "PodExecOptions", ["create", "get"]),
+                         ("log", "Pod", ["get"]),
+                         ("portforward", "PodPortForwardOptions", ["create", "get"]),
+                         ("proxy", "PodProxyOptions",
+                          ["create", "delete", "get", "patch", "update"]),
+                         ("status", "Pod", STATUS_VERBS)],
+        "fields": META_FIELDS + ["spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
+                                 "spec.serviceAccountName", "spec.hostNetwork",
+                                 "status.phase", "status.podIP", "status.nominatedNodeName"],
+        "columns": [NAME,
+                    col("Ready", "string", "fn:pod_ready",
+                        "The aggregate readiness state of this pod for accepting traffic."),
+                    col("Status", "string", "fn:pod_status",
+                        "The aggregate status of the containers in this pod."),
+                    col("Restarts", "string", "fn:pod_restarts",
+                        "The number of times the containers in this pod have been "
+                        "restarted and when the last container in this pod has "
+                        "restarted."),
+                    AGE,
+                    col("IP", "string", "fn:pod_ip", "The IP address assigned to the pod.", 1),
+                    col("Node", "string", "str:spec.nodeName",
+                        "Name of the node assigned to this pod.", 1),
+                    col("Nominated Node", "string", "str:status.nominatedNodeName",
+                        "The name of the node the pod is nominated to; set when the pod "
+                        "preempted others.", 1),
+                    col("Readiness Gates", "string", "fn:pod_readiness_gates",
+                        "Pod readiness gates and how many of them are true.", 1)],
+    },
+    {
+        "gvk": ("", "v1", "Binding"), "verbs": ["create"], "columns": [],
+    },
+    {
+        "gvk": ("", "v1", "Service"), "verbs": ALL_VERBS, "short": ["svc"],
+        "categories": ["all"],
+        "subresources": [("proxy", "ServiceProxyOptions",
+                          ["create", "delete", "get", "patch", "update"]),
+                         ("status", "Service", STATUS_VERBS)],
+        "fields": META_FIELDS + ["spec.clusterIP", "spec.type"],
+        "columns": [NAME,
+                    col("Type", "string", "str:spec.type",
+                        "The type of the service (ClusterIP, NodePort, LoadBalancer or "
+                        "ExternalName)."),
+                    col("Cluster-IP", "string", "fn:svc_cluster_ip",
+                        "The IP address of the service inside the cluster."),
+                    col("External-IP", "string", "fn:svc_external_ip",
+                        "The external IPs of the service."),
+                    col("Port(s)", "string", "fn:svc_ports",
+                        "The ports exposed by the service."),
+                    AGE,
+                    col("Selector", "string", "fn:svc_selector",
+                        "Route service traffic to pods with label keys and values matching "
+                        "this selector.", 1)],
+    },
+    {
+        "gvk": ("", "v1", "Endpoints"), "verbs": ALL_VERBS, "short": ["ep"],
+        "create_on_update": True, "fields": META_FIELDS,
+        "columns": [NAME,
+                    col("Endpoints", "string", "fn:endpoints",
+                        "Endpoints of the service."),
+                    AGE],
+    },
+    {
+        "gvk": ("discovery.k8s.io", "v1", "EndpointSlice"), "verbs": ALL_VERBS,
+        "fields": META_FIELDS,
+        "columns": [NAME,
+                    col("AddressType", "string", "str:addressType",
+                        "The type of address carried by this EndpointSlice."),
+                    col("Ports", "string", "fn:slice_ports",
+                        "Ports exposed by the endpoints."),
+                    col("Endpoints", "string", "fn:slice_endpoints",
+                        "Addresses of the endpoints."),
+                    AGE],
+    },
+    {
+        "gvk": ("", "v1", "ConfigMap"), "verbs": ALL_VERBS, "short": ["cm"],
+        "fields": META_FIELDS,
+        "columns": [NAME,
+                    col("Data", "integer", "fn:data_count",
+                        "Number of keys in data and binaryData."),
+                    AGE],
+    },
+    {
+        "gvk": ("", "v1", "Secret"), "verbs": ALL_VERBS, "fields": META_FIELDS + ["type"],
+        "columns": [NAME,
+                    col("Type", "string", "str:type",
+                        "The type of the secret (Opaque, kubernetes.io/tls ...)."),
+                    col("Data", "integer", "fn:data_count", "Number of keys in data."),
+                    AGE],
+    },
+    {
+        "gvk": ("", "v1", "ServiceAccount"), "verbs": ALL_VERBS, "short": ["sa"],
+        "subresources": [("token", "authentication.k8s.io/v1/TokenRequest", ["create"])],
+        "fields": META_FIELDS,
+        "columns": [NAME,
+                    col("Secrets", "integer", "fn:sa_secrets",
+                        "Number of secrets listed in secrets."),
+                    AGE],
+    },
+    {
+        "gvk": ("", "v1", "Event"), "verbs": ALL_VERBS, "short": ["ev"],
+        "create_on_update": True,
+        "fields": META_FIELDS + ["involvedObject.kind", "involvedObject.namespace",
+                                 "involvedObject.name", "involvedObject.uid",
+                                 "involvedObject.apiVersion",
+                                 "involvedObject.resourceVersion",
+                                 "involvedObject.fieldPath", "reason", "reportingComponent",
+                                 "source", "type"],
+        "columns": [col("Last Seen", "string", "fn:event_last_seen",
+                        "Time when this Event was last observed."),
+                    col("Type", "string", "str:type",
+                        "Type of this event (Normal, Warning), new types could be added in "
+                        "the future"),
+                    col("Reason", "string", "str:reason",
+                        "This should be a short, machine understandable string that gives "
+                        "the reason for the transition into the object's current status."),
+                    col("Object", "string", "fn:event_object", "The object that this event "
+                        "is about."),
+                    col("Subobject", "string", "str:involvedObject.fieldPath",
+                        "The subobject (e.g. a container) that this event is about.", 1),
+                    col("Source", "string", "fn:event_source",
+                        "The component reporting this event.", 1),
+                    col("Message", "string", "str:message",
+                        "A human-readable description of the status of this operation."),
+                    col("First Seen", "string", "fn:event_first_seen",
+                        "The time at which the event was first recorded.", 1),
+                    col("Count", "string", "fn:event_count",
+                        "The number of times this event has occurred.", 1),
+                    col("Name", "string", "name", NAME_DESC, 1, "name")],
+    },
+    {
+        "gvk": ("apps", "v1", "Deployment"), "verbs": ALL_VERBS, "short": ["deploy"],
+        "categories": ["all"], "generation": True,
+        "subresources": [("scale", "autoscaling/v1/Scale", STATUS_VERBS),
+                         ("status", "Deployment", STATUS_VERBS)],
+        "fields": META_FIELDS,
+        "columns": [NAME,
+                    col("Ready", "string", "fn:deploy_ready",
+                        "Number of the pod with ready state"),
+                    col("Up-to-date", "integer", "int:status.updatedReplicas",
+                        "Total number of non-terminated pods targeted by this deployment "
+                        "that have the desired template spec."),
+                    col("Available", "integer", "int:status.availableReplicas",
+                        "Total number of available pods (ready for at least minReadySeconds) "
+                        "targeted by this deployment."),
+                    AGE, CONTAINERS, IMAGES, SELECTOR],
+    },
+    {
+        "gvk": ("apps", "v1", "ReplicaSet"), "verbs": ALL_VERBS, "short": ["rs"],
+        "categories": ["all"], "generation": True,
+        "subresources": [("scale", "autoscaling/v1/Scale", STATUS_VERBS),
+                         ("status", "ReplicaSet", STATUS_VERBS)],
+        "fields": META_FIELDS + ["status.replicas"],
+        "columns": [NAME,
+                    col("Desired", "integer", "int:spec.replicas",
+                        "Number of desired pods."),
+                    col("Current", "integer", "int:status.replicas",
+                        "Number of actual replicas."),
+                    col("Ready", "integer", "int:status.readyReplicas",
+                        "The number of ready replicas for this replica set."),
+                    AGE, CONTAINERS, IMAGES, SELECTOR],
+    },
+    {
+        "gvk": ("apps", "v1", "StatefulSet"), "verbs": ALL_VERBS, "short": ["sts"],
+        "categories": ["all"], "generation": True,
+        "subresources": [("scale", "autoscaling/v1/Scale", STATUS_VERBS),
+                         ("status", "StatefulSet", STATUS_VERBS)],
+        "fields": META_FIELDS,
+        "columns": [NAME,
+                    col("Ready", "string", "fn:sts_ready",
+                        "Number of the pod with ready state"),
+                    AGE, CONTAINERS, IMAGES],
+    },
+    {
+        "gvk": ("apps", "v1", "DaemonSet"), "verbs": ALL_VERBS, "short": ["ds"],
+        "categories": ["all"], "generation": True,
+        "subresources": [("status", "DaemonSet", STATUS_VERBS)],
+        "fields": META_FIELDS,
+        "columns": [NAME,
+                    col("Desired", "integer", "int:status.desiredNumberScheduled",
+                        "The total number of nodes that should be running the daemon pod."),
+                    col("Current", "integer", "int:status.currentNumberScheduled",
+                        "The number of nodes running at least one daemon pod."),
+                    col("Ready", "integer", "int:status.numberReady",
+                        "The number of nodes that should be running the daemon pod and have "
+                        "one or more of the daemon pod running and ready."),
+                    col("Up-to-date", "integer", "int:status.updatedNumberScheduled",
+                        "The total number of nodes that are running updated daemon pod"),
+                    col("Available", "integer", "int:status.numberAvailable",
+                        "The number of nodes that should be running the daemon pod and have "
+                        "one or more of the daemon pod running and available."),
+                    col("Node Selector", "string", "fn:ds_node_selector",
+                        "NodeSelector is a selector which must be true for the pod to fit "
+                        "on a node."),
+                    AGE, CONTAINERS, IMAGES, SELECTOR],
+    },
+    {
+        "gvk": ("apps", "v1", "ControllerRevision"), "verbs": ALL_VERBS,
+        "fields": META_FIELDS,
+        "columns": [NAME,
+                    col("Controller", "string", "fn:revision_controller",
+                        "Controller of the object."),
+                    col("Revision", "integer", "int:revision",
+                        "Revision indicates the revision of the state represented by Data."),
+                    AGE],
+    },
+    {
+        "gvk": ("batch", "v1", "Job"), "verbs": ALL_VERBS, "categories": ["all"],
+        "generation": True,
+        "subresources": [("status", "Job", STATUS_VERBS)],
+        "fields": META_FIELDS + ["status.successful"],
+        "columns": [NAME,
+                    col("Status", "string", "fn:job_status", "Status of the job."),
+                    col("Completions", "string", "fn:job_completions",
+                        "The completion status of the job."),
+                    col("Duration", "string", "fn:job_duration",
+                        "Time required to complete the job."),
+                    AGE, CONTAINERS, IMAGES, SELECTOR],
+    },
+    {
+        "gvk": ("batch", "v1", "CronJob"), "verbs": ALL_VERBS, "short": ["cj"],
+        "categories": ["all"], "generation": True,
+        "subresources": [("status", "CronJob", STATUS_VERBS)],
+        "fields": META_FIELDS,
+        "columns": [NAME,
+                    col("Schedule", "string", "str:spec.schedule",
+                        "The schedule in Cron format."),
+                    col("Timezone", "string", "str:spec.timeZone",
+                        "The time zone name for the given schedule."),
+                    col("Suspend", "boolean", "fn:cronjob_suspend",
+                        "This flag tells the controller to suspend subsequent executions."),
+                    col("Active", "integer", "fn:cronjob_active",
+                        "A list of pointers to currently running jobs."),
+                    col("Last Schedule", "string", "fn:cronjob_last_schedule",
+                        "Information when was the last time the job was successfully "
+                        "scheduled."),
+                    AGE,
+                    col("Containers", "string", "fn:cronjob_containers",
+                        "Names of each container in the template.", 1),
+                    col("Images", "string", "fn:cronjob_images",
+                        "Images referenced by each container in the template.", 1),
+                    col("Selector", "string", "fn:cronjob_selector",
+                        "Label selector for pods.", 1)],
+    },
+    {
+        "gvk": ("autoscaling", "v2", "HorizontalPodAutoscaler"), "verbs": ALL_VERBS,
+        "short": ["hpa"], "categories": ["all"], "generation": True,
+        "subresources": [("status", "HorizontalPodAutoscaler", STATUS_VERBS)],
+        "fields": META_FIELDS,
+        "columns": [NAME,
+                    col("Reference", "string", "fn:hpa_reference",
+                        "Reference to the scaled resource"),
+                    col("Targets", "string", "fn:hpa_targets",
+                        "The current and target values of the metrics."),
+                    col("MinPods", "string", "fn:hpa_min",
+                        "Lower limit for the number of pods."),
+                    col("MaxPods", "integer", "int:spec.maxReplicas",
+                        "Upper limit for the number of pods."),
+                    col("Replicas", "integer", "int:status.currentReplicas",
+                        "Current number of replicas of pods managed by this autoscaler."),
+                    AGE],
+    },
+    {
+        "gvk": ("coordination.k8s.io", "v1", "Lease"), "verbs": ALL_VERBS,
+        "create_on_update": True, "fields": META_FIELDS,
+        "columns": [NAME,
+                    col("Holder", "string", "str:spec.holderIdentity",
+                        "The holder of the lease."),
+                    AGE],
+    },
+    {
+        "gvk": ("networking.k8s.io", "v1", "Ingress"), "verbs": ALL_VERBS, "short": ["ing"],
+        "generation": True,
+        "subresources": [("status", "Ingress", STATUS_VERBS)],
+        "fields": META_FIELDS,
+        "columns": [NAME,
+                    col("Class", "string", "fn:ingress_class",
+                        "The name of the IngressClass resource."),
+                    col("Hosts", "string", "fn:ingress_hosts", "Hosts that incoming requests "
+                        "are matched against."),
+                    col("Address", "string", "fn:ingress_address",
+                        "Address is a list containing ingress points for the load-balancer"),
+                    col("Ports", "string", "fn:ingress_ports",
+                        "Ports of TLS configurations that open"),
+                    AGE],
+    },
+    {
+        "gvk": ("networking.k8s.io", "v1", "NetworkPolicy"), "verbs": ALL_VERBS,
+        "short": ["netpol"], "generation": True, "fields": META_FIELDS,
+        "columns": [NAME,
+                    col("Pod-Selector", "string", "fn:netpol_selector",
+                        "Selects the pods to which this NetworkPolicy object applies."),
+                    AGE],
+    },
+    {
+        "gvk": ("policy", "v1", "PodDisruptionBudget"), "verbs": ALL_VERBS, "short": ["pdb"],
+        "generation": True,
+        "subresources": [("status", "PodDisruptionBudget", STATUS_VERBS)],
+        "fields": META_FIELDS,
+        "columns": [NAME,
+                    col("Min Available", "string", "fn:pdb_min_available",
+                        "The minimum number of pods that must be available simultaneously"),
+                    col("Max Unavailable", "string", "fn:pdb_max_unavailable",
+                        "The maximum number of pods that may be unavailable simultaneously"),
+                    col("Allowed Disruptions", "integer", "int:status.disruptionsAllowed",
+                        "Calculated number of pods that may be disrupted at this time"),
+                    AGE],
+    },
+    {
+        "gvk": ("rbac.authorization.k8s.io", "v1", "ClusterRole"), "verbs": ALL_VERBS,
+        "fields": META_FIELDS, "columns": [NAME, CREATED_AT],
+    },
+    {
+        "gvk": ("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding"), "verbs": ALL_VERBS,
+        "fields": META_FIELDS,
+        "columns": [NAME,
+                    col("Role", "string", "fn:binding_role", "RoleRef to the role"),
+                    AGE,
+                    col("Users", "string", "fn:binding_users", "Users in the binding", 1),
+                    col("Groups", "string", "fn:binding_groups", "Groups in the binding", 1),
+                    col("ServiceAccounts", "string", "fn:binding_sas",
+                        "ServiceAccounts in the binding", 1)],
+    },
+    {
+        "gvk": ("rbac.authorization.k8s.io", "v1", "Role"), "verbs": ALL_VERBS,
+        "fields": META_FIELDS, "columns": [NAME, CREATED_AT],
+    },
+    {
+        "gvk": ("rbac.authorization.k8s.io", "v1", "RoleBinding"), "verbs": ALL_VERBS,
+        "fields": META_FIELDS,
+        "columns": [NAME,
+                    col("Role", "string", "fn:binding_role", "RoleRef to the role"),
+                    AGE,
+                    col("Users", "string", "fn:binding_users", "Users in the binding", 1),
+                    col("Groups", "string", "fn:binding_groups", "Groups in the binding", 1),
+                    col("ServiceAccounts", "string", "fn:binding_sas",
+                        "ServiceAccounts in the binding", 1)],
+    },
+    {
+        "gvk": ("", "v1", "ResourceQuota"), "verbs": ALL_VERBS, "short": ["quota"],
+        "subresources": [("status", "ResourceQuota", STATUS_VERBS)],
+        "fields": META_FIELDS,
+        "columns": [NAME, AGE,
+                    col("Request", "string", "fn:quota_request",
+                        "Request represents a minimum amount of cpu/memory that a container "
+                        "may consume."),
+                    col("Limit", "string", "fn:quota_limit",
+                        "Limits control the maximum amount of cpu/memory that a container "
+                        "may use independent of contention on the node.")],
+    },
+    {
+        "gvk": ("", "v1", "PersistentVolumeClaim"), "verbs": ALL_VERBS, "short": ["pvc"],
+        "subresources": [("status", "PersistentVolumeClaim", STATUS_VERBS)],
+        "fields": META_FIELDS,
+        "columns": [NAME,
+                    col("Status", "string", "str:status.phase",
+                        "The status of the claim."),
+                    col("Volume", "string", "fn:pvc_volume",
+                        "The binding reference to the PersistentVolume backing this claim."),
+                    col("Capacity", "string", "fn:pvc_capacity",
+                        "The actual resources of the underlying volume."),
+                    col("Access Modes", "string", "fn:pvc_access_modes",
+                        "The actual access modes the volume backing the PVC has."),
+                    col("StorageClass", "string", "fn:pvc_storage_class",
+                        "The name of the StorageClass required by the claim."),
+                    col("VolumeAttributesClass", "string",
+                        "fn:pvc_volume_attributes_class",
+                        "The VolumeAttributesClass the claim uses."),
+                    AGE,
+                    col("VolumeMode", "string", "fn:pvc_volume_mode",
+                        "What type of volume is required by the claim.", 1)],
+    },
+]

@@ -32,6 +32,8 @@ struct pctx {
 	size_t delivered;     /* objects handed to cb */
 	int line0;	      /* where the current JSON value starts, for messages */
 	int column0;
+	const char *input; /* the text the parser at work reads (marks are offsets into it) */
+	size_t input_len;
 };
 
 /* Extra YAML aliases may expand a document by at most this many nodes (or its own size). */
@@ -228,6 +230,167 @@ static int resolve_aliases(struct pctx *p, struct fy_document *doc)
 	if (fy_document_resolve(doc) != 0)
 		return syntax_error(p, p->diag);
 	return 0;
+}
+
+/* ---- single-quoted scalars ---- */
+
+/*
+ * libfyaml 0.7.12 (Debian 12) formats a single-quoted scalar with two or more consecutive
+ * quote escapes wrongly ('x''''y' reads as x''' where YAML says x''y) and, from five on,
+ * leaks its chunk buffer at every read. Such scalars are read here from the input by YAML
+ * 1.2's rules (7.3.2: two quotes are one; lines fold: the whitespace around a line break is
+ * dropped, a single break becomes a space and each further empty line a line feed) and put
+ * back as the equivalent double-quoted scalar, which libfyaml reads right.
+ */
+static bool is_ws(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* s[0..n) is the text between the quotes; out has room for n bytes. */
+static size_t sq_unescape(const char *s, size_t n, char *out)
+{
+	size_t o = 0, i = 0, empty = 0;
+
+	for (bool first = true;; first = false) {
+		size_t start = i, end;
+		bool last;
+
+		while (i < n && s[i] != '\n' && s[i] != '\r')
+			i++;
+		end = i;
+		last = i >= n;
+		if (!last)
+			i += s[i] == '\r' && i + 1 < n && s[i + 1] == '\n' ? 2 : 1;
+		if (!first)
+			while (start < end && is_ws(s[start]))
+				start++;
+		if (!last)
+			while (end > start && is_ws(s[end - 1]))
+				end--;
+		if (!first) {
+			if (start == end && !last) {
+				empty++;
+				continue;
+			}
+			if (!empty)
+				out[o++] = ' ';
+			for (; empty; empty--)
+				out[o++] = '\n';
+		}
+		for (size_t k = start; k < end; k++) {
+			out[o++] = s[k];
+			if (s[k] == '\'' && k + 1 < end && s[k + 1] == '\'')
+				k++;
+		}
+		if (last)
+			return o;
+	}
+}
+
+/* The double-quoted YAML form of t[0..n). */
+static char *dq_quote(const char *t, size_t n, size_t *lenp)
+{
+	char *q = malloc(n * 4 + 3), *o = q;
+
+	if (!q)
+		return NULL;
+	*o++ = '"';
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)t[i];
+
+		if (c == '"' || c == '\\') {
+			*o++ = '\\';
+			*o++ = (char)c;
+		} else if (c == '\n') {
+			*o++ = '\\';
+			*o++ = 'n';
+		} else if (c < 0x20 || c == 0x7f) {
+			o += sprintf(o, "\\x%02x", c);
+		} else {
+			*o++ = (char)c;
+		}
+	}
+	*o++ = '"';
+	*lenp = (size_t)(o - q);
+	return q;
+}
+
+/* A replacement for scalar n if libfyaml would misread it, else NULL (or on no memory). */
+static struct fy_node *requote(struct pctx *p, struct fy_document *doc, struct fy_node *n)
+{
+	struct fy_token *t;
+	const struct fy_mark *a, *b;
+	struct fy_node *r;
+	char *text, *q;
+	size_t len, qlen;
+
+	if (!p->input || !fy_node_is_scalar(n) || fy_node_is_alias(n) ||
+	    fy_node_get_style(n) != FYNS_SINGLE_QUOTED || !(t = fy_node_get_scalar_token(n)) ||
+	    !(a = fy_token_start_mark(t)) || !(b = fy_token_end_mark(t)) ||
+	    b->input_pos < a->input_pos || b->input_pos > p->input_len ||
+	    !memmem(p->input + a->input_pos, b->input_pos - a->input_pos, "''''", 4))
+		return NULL;
+	text = malloc(b->input_pos - a->input_pos + 1);
+	if (!text)
+		return NULL;
+	len = sq_unescape(p->input + a->input_pos, b->input_pos - a->input_pos, text);
+	q = dq_quote(text, len, &qlen);
+	free(text);
+	if (!q)
+		return NULL;
+	r = fy_node_build_from_malloc_string(doc, q, qlen);
+	if (!r)
+		free(q);
+	return r;
+}
+
+/* Replace every scalar under n that libfyaml would misread (keys and values). */
+static void requote_tree(struct pctx *p, struct fy_document *doc, struct fy_node *n, int depth)
+{
+	void *it = NULL;
+
+	if (!n || depth > K8S_MAX_DEPTH)
+		return;
+	if (fy_node_is_sequence(n)) {
+		struct fy_node *item;
+
+		while ((item = fy_node_sequence_iterate(n, &it))) {
+			struct fy_node *r = requote(p, doc, item);
+
+			if (r && fy_node_sequence_insert_after(n, item, r) == 0) {
+				fy_node_free(fy_node_sequence_remove(n, item));
+				item = r;
+				it = r; /* the iterator goes on from the replacement */
+			} else if (r) {
+				fy_node_free(r);
+			}
+			requote_tree(p, doc, item, depth + 1);
+		}
+	} else if (fy_node_is_mapping(n)) {
+		struct fy_node_pair *np;
+
+		while ((np = fy_node_mapping_iterate(n, &it))) {
+			struct fy_node *k = requote(p, doc, fy_node_pair_key(np));
+			struct fy_node *v = requote(p, doc, fy_node_pair_value(np));
+
+			if (k && fy_node_pair_set_key(np, k) != 0)
+				fy_node_free(k);
+			if (v && fy_node_pair_set_value(np, v) != 0)
+				fy_node_free(v);
+			requote_tree(p, doc, fy_node_pair_key(np), depth + 1);
+			requote_tree(p, doc, fy_node_pair_value(np), depth + 1);
+		}
+	}
+}
+
+/* A document that is one scalar: read before anything else looks at the document. */
+static void requote_root(struct pctx *p, struct fy_document *doc)
+{
+	struct fy_node *root = fy_document_root(doc), *r = root ? requote(p, doc, root) : NULL;
+
+	if (r && fy_document_set_root(doc, r) != 0)
+		fy_node_free(r);
 }
 
 /* ---- one object ---- */
@@ -461,10 +624,12 @@ static int handle_object(struct pctx *p, struct fy_document **docp, struct fy_no
 /* One parsed document: skip it if empty, resolve its aliases, handle its object. */
 static int handle_doc(struct pctx *p, struct fy_document *doc)
 {
-	struct fy_node *root = fy_document_root(doc);
+	struct fy_node *root;
 	struct k8s_scalar s;
 	int err;
 
+	requote_root(p, doc);
+	root = fy_document_root(doc);
 	if (!root || (fy_node_is_scalar(root) && k8s_scalar_resolve(root, &s) == 0 &&
 		      s.type == K8S_SCALAR_NULL)) {
 		fy_document_destroy(doc);
@@ -472,6 +637,8 @@ static int handle_doc(struct pctx *p, struct fy_document *doc)
 	}
 	p->identified = false;
 	err = resolve_aliases(p, doc);
+	if (!err) /* after aliases are expanded: no anchor points at a replaced node */
+		requote_tree(p, doc, fy_document_root(doc), 0);
 	if (!err)
 		err = handle_object(p, &doc, fy_document_root(doc), "", NULL, 0);
 	if (doc) /* NULL when an object took it */
@@ -517,11 +684,14 @@ static int parse_docs(struct pctx *p, const char *buf, size_t len)
 		goto out;
 	}
 	p->diag = diag;
+	p->input = copy;
+	p->input_len = len;
 	while (!err && (doc = fy_parse_load_document(fyp)))
 		err = handle_doc(p, doc);
 	if (!err && fy_parser_get_stream_error(fyp))
 		err = syntax_error(p, diag);
 out:
+	p->input = NULL;
 	fy_parser_destroy(fyp);
 	fy_diag_destroy(diag);
 	return err;

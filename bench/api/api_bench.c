@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,6 +35,7 @@
 static const char *host = "127.0.0.1";
 static int port;
 static char token[128];
+static int server_pid; /* --server-pid: its CPU time is read around the measured watch window */
 static char ns[64] = "bench";
 static gnutls_certificate_credentials_t cred;
 
@@ -700,6 +702,33 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+/* CPU seconds (user + system) used so far by this process, or by pid when pid > 0. */
+static double cpu_seconds(int pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+
+	if (pid <= 0) {
+		struct rusage ru;
+
+		getrusage(RUSAGE_SELF, &ru);
+		return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+		       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	/* fields after the command (which may hold spaces): state is 3, utime 14, stime 15 */
+	if (!p || !(p = strrchr(buf, ')')) ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static int run_watch(int watchers, double rate, double seconds, size_t pods)
 {
 	struct watcher *ws = calloc((size_t)watchers, sizeof(*ws));
@@ -709,6 +738,7 @@ static int run_watch(int watchers, double rate, double seconds, size_t pods)
 	int ep = epoll_create1(EPOLL_CLOEXEC), opened = 0, closed = 0, complete = 0;
 	char path[256];
 	uint64_t t0, settle;
+	double ccpu0, scpu0, ccpu, scpu, window;
 
 	sent_at = calloc(MAX_SEQ, sizeof(uint64_t));
 	acked_at = calloc(MAX_SEQ, sizeof(uint64_t));
@@ -775,6 +805,8 @@ static int run_watch(int watchers, double rate, double seconds, size_t pods)
 		}
 	}
 	t0 = now_ns();
+	ccpu0 = cpu_seconds(0);
+	scpu0 = server_pid ? cpu_seconds(server_pid) : -1;
 	wr.deadline = t0 + (uint64_t)(seconds * 1e9);
 	pthread_create(&wr.th, NULL, writer_main, &wr);
 	while (now_ns() < wr.deadline + 1000000000ull) {
@@ -796,6 +828,9 @@ static int run_watch(int watchers, double rate, double seconds, size_t pods)
 		}
 	}
 	pthread_join(wr.th, NULL);
+	ccpu = cpu_seconds(0) - ccpu0;
+	window = (double)(now_ns() - t0) / 1e9;
+	scpu = scpu0 >= 0 ? cpu_seconds(server_pid) - scpu0 : -1;
 	for (int i = 0; i < opened; i++)
 		closed += ws[i].closed || ws[i].state == WS_END;
 	for (int i = 0; i < opened; i++)
@@ -806,11 +841,12 @@ static int run_watch(int watchers, double rate, double seconds, size_t pods)
 	       "\"write_errors\":%zu,\"expected\":%zu,\"delivered\":%zu,"
 	       "\"p50_send_us\":%.1f,\"p99_send_us\":%.1f,\"max_send_us\":%.1f,"
 	       "\"p50_ack_us\":%.1f,\"p99_ack_us\":%.1f,\"streams_ended\":%d,"
-	       "\"watchers_with_every_event\":%d}\n",
+	       "\"watchers_with_every_event\":%d,\"window_s\":%.2f,\"client_cpu_s\":%.2f,"
+	       "\"server_cpu_s\":%.2f}\n",
 	       opened, rate, seconds, wr.sent, wr.errors, wr.sent * (size_t)opened, st.n,
 	       pct(st.from_send, st.n, 0.5), pct(st.from_send, st.n, 0.99),
 	       st.n ? (double)st.from_send[st.n - 1] / 1e3 : 0, pct(st.from_ack, st.n, 0.5),
-	       pct(st.from_ack, st.n, 0.99), closed, complete);
+	       pct(st.from_ack, st.n, 0.99), closed, complete, window, ccpu, scpu);
 	fflush(stdout);
 	for (int i = 0; i < opened; i++) {
 		conn_close(&ws[i].c);
@@ -910,7 +946,7 @@ static void usage(void)
 		"usage: api_bench --port P --token-file F [--ns NS] MODE [options]\n"
 		"  ops --op create|update|get|list --clients N --seconds S [--table] [--pods N]\n"
 		"  prepare --pods N\n"
-		"  watch --watchers W --rate R --seconds S --pods N\n"
+		"  watch --watchers W --rate R --seconds S --pods N [--server-pid PID]\n"
 		"  store --ns DIR --clients N --seconds S --pods VALUE_BYTES (no server)\n");
 }
 
@@ -945,6 +981,8 @@ int main(int argc, char **argv)
 			label = v, i++;
 		else if (!strcmp(a, "--clients"))
 			clients = atoi(v), i++;
+		else if (!strcmp(a, "--server-pid"))
+			server_pid = atoi(v), i++;
 		else if (!strcmp(a, "--watchers"))
 			watchers = atoi(v), i++;
 		else if (!strcmp(a, "--seconds"))

@@ -2,7 +2,8 @@
 # API server benchmark: drover server over keep-alive HTTPS (bench/api/api_bench.c).
 #   scripts/bench.sh api [--quick]
 # get, list (1,000 and 10,000 pods, JSON and Table), create and update: requests/s and
-# p50/p99 with 1 and 64 clients; watch delivery with 1,000 TLS watchers at 100 events/s;
+# p50/p99 with 1 and 64 clients; watch delivery with 200, 500 and 1,000 TLS watchers at
+# 100 events/s (with the CPU the server and the client spent per delivered event);
 # server RSS with 10,000 and 150,000 pods; and, for reference in the same run, the store
 # alone doing the same creates. Writes bench/results/api.json (every raw figure, the machine
 # and the command), api.md (tables, goals) and api-*.svg; --quick writes api-quick.*.
@@ -20,7 +21,7 @@ done
 if [ $quick -eq 1 ]; then
 	secs=2 wsecs=5 watchers="200" big=10000 huge=30000 name=api-quick
 else
-	secs=8 wsecs=20 watchers="200 1000" big=10000 huge=150000 name=api
+	secs=8 wsecs=20 watchers="200 500 1000" big=10000 huge=150000 name=api
 fi
 
 step() { printf '\n=== %s ===\n' "$*" >&2; }
@@ -101,7 +102,7 @@ done
 
 for n in $watchers; do
 	step "server: watch, $n watchers at 100 events/s"
-	b --ns small watch --watchers "$n" --rate 100 --seconds "$wsecs" --pods 1000
+	b --ns small watch --watchers "$n" --rate 100 --seconds "$wsecs" --pods 1000 --server-pid "$srv_pid"
 done
 stop_server
 

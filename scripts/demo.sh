@@ -6,7 +6,9 @@
 # Services over the three backends (an embedded default manifest, or the file/directory
 # given as the first argument), and shows requests spreading over the backends through the
 # ClusterIP (socket LB), a NodePort from outside (XDP) and UDP; then `drover bpf services`,
-# `drover bpf stats` and one `bpftool map dump`. Everything it made is removed at the end.
+# `drover bpf stats` and one `bpftool map dump`. Then it starts `drover server` (the API
+# server, over TLS on a free port of 127.0.0.1) and has the real kubectl apply a Deployment and
+# a Service and read them back. Everything it made is removed at the end.
 #
 # Usage: scripts/demo.sh [--skip-deps] [MANIFESTS]
 set -euo pipefail
@@ -129,7 +131,64 @@ drover_bpf services
 step "drover bpf stats"
 drover_bpf stats
 step "bpftool map dump pinned $TOPO_PIN_ROOT/drv_svc4 (first entries)"
-in_node bpftool map dump pinned "$TOPO_PIN_ROOT/drv_svc4" | head -40
+# (head closes the pipe early: bpftool dies of SIGPIPE, which pipefail would make fatal)
+{ in_node bpftool map dump pinned "$TOPO_PIN_ROOT/drv_svc4" || true; } | head -40
 
-step "cleaning up"
+step "cleaning up the node"
 topo_proxy_stop
+
+# ---- the API server, driven by the real kubectl ----
+api_dir=$(mktemp -d /tmp/drover-demo-api.XXXXXX)
+api_pid=
+api_stop() {
+	[ -z "$api_pid" ] || { kill "$api_pid" 2>/dev/null; wait "$api_pid" 2>/dev/null || true; }
+	rm -rf "$api_dir"
+}
+trap api_stop EXIT
+step "drover server --data-dir $api_dir/data --listen 127.0.0.1:0"
+build/userspace/cli/drover server --data-dir "$api_dir/data" --listen 127.0.0.1:0 \
+	>"$api_dir/server.log" 2>&1 &
+api_pid=$!
+for _ in $(seq 100); do [ -s "$api_dir/data/kubeconfig" ] && break; sleep 0.1; done
+sed 's/^[^ ]* //' "$api_dir/server.log"
+export KUBECONFIG=$api_dir/data/kubeconfig
+step "kubectl version"
+kubectl version
+step "kubectl apply -f - (a Deployment and a Service)"
+kubectl apply -f - <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  replicas: 3
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.27
+        ports: [{containerPort: 80, name: http}]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  type: NodePort
+  selector: {app: web}
+  ports: [{port: 80, targetPort: http}]
+YAML
+step "kubectl get deploy,svc -o wide"
+kubectl get deploy,svc -o wide
+step "kubectl scale deploy web --replicas=5; kubectl get deploy web -o jsonpath='{.spec.replicas}'"
+kubectl scale deploy web --replicas=5
+kubectl get deploy web -o jsonpath='{.spec.replicas}{"\n"}'
+echo "(no controllers yet: the Deployment is stored and served; nothing runs its pods)"
+step "cleaning up the API server"
+api_stop
+trap - EXIT

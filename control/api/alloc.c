@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * alloc: ClusterIP and NodePort allocation over two bitmaps, next-fit from a cursor so that a
- * released address is not handed out again at once. One mutex guards both.
+ * alloc: ClusterIP and NodePort allocation over two bitmaps, as Kubernetes allocates them
+ * (KEP-3070, KEP-3668): each range has a static band at its start, kept for values users ask
+ * for (a cluster DNS at 10.96.0.10, a NodePort written in a manifest), and dynamic allocation
+ * takes a random free value from the band above it, the static band only once that is full.
+ * One mutex guards both bitmaps.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,14 +18,14 @@
 
 struct api_alloc {
 	pthread_mutex_t lock;
-	uint32_t base; /* network address, host order */
-	uint32_t size; /* addresses in the range (network and broadcast never given) */
-	uint8_t *ips;  /* bitmap over [0, size) */
-	uint32_t ip_cursor;
+	uint32_t base;	    /* network address, host order */
+	uint32_t size;	    /* addresses in the range (network and broadcast never given) */
+	uint8_t *ips;	    /* bitmap over [0, size) */
+	uint32_t ip_static; /* indexes [1, ip_static) are the static band */
 	char cidr[32];
 	int port_lo, port_hi;
 	uint8_t *ports;
-	int port_cursor;
+	uint32_t port_static; /* offsets [0, port_static) are the static band */
 };
 
 static bool bit(const uint8_t *m, uint32_t i)
@@ -71,9 +74,38 @@ int api_alloc_new(struct api_server *s)
 	/* network and broadcast addresses, and .1 (the kubernetes Service) until bootstrap */
 	set_bit(a->ips, 0, true);
 	set_bit(a->ips, a->size - 1, true);
-	a->ip_cursor = 10;
-	a->port_cursor = a->port_lo;
+	/* Kubernetes' band sizes: min(max(16, size/16), 256) addresses, min(max(16, size/32),
+	 * 128) ports (the whole range when it is smaller than that) */
+	a->ip_static = (a->size - 2) / 16;
+	a->ip_static = a->ip_static < 16 ? 16 : a->ip_static > 256 ? 256 : a->ip_static;
+	a->ip_static = a->ip_static + 1 > a->size - 1 ? a->size - 1 : a->ip_static + 1;
+	a->port_static = (uint32_t)(a->port_hi - a->port_lo + 1) / 32;
+	a->port_static = a->port_static < 16 ? 16 : a->port_static > 128 ? 128 : a->port_static;
+	if (a->port_static > (uint32_t)(a->port_hi - a->port_lo + 1))
+		a->port_static = (uint32_t)(a->port_hi - a->port_lo + 1);
 	return 0;
+}
+
+/* A free index in [lo, hi) of m, from a random start; -1 when there is none. */
+static int64_t pick(const uint8_t *m, uint32_t lo, uint32_t hi)
+{
+	uint32_t n = hi > lo ? hi - lo : 0, start = n ? arc4random_uniform(n) : 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t idx = lo + (start + i) % n;
+
+		if (!bit(m, idx))
+			return idx;
+	}
+	return -1;
+}
+
+/* The upper (dynamic) band first, then the static band. */
+static int64_t pick_banded(const uint8_t *m, uint32_t first, uint32_t split, uint32_t end)
+{
+	int64_t i = pick(m, split, end);
+
+	return i >= 0 ? i : pick(m, first, split);
 }
 
 void api_alloc_free(struct api_server *s)
@@ -128,15 +160,10 @@ int api_alloc_ip(struct api_server *s, const char *want, char *out)
 		if (!err && bit(a->ips, idx))
 			err = -EEXIST;
 	} else {
-		err = -ENOSPC;
-		for (uint32_t n = 0; n < a->size; n++) {
-			idx = (a->ip_cursor + n) % a->size;
-			if (!bit(a->ips, idx)) {
-				a->ip_cursor = idx + 1;
-				err = 0;
-				break;
-			}
-		}
+		int64_t i = pick_banded(a->ips, 1, a->ip_static, a->size - 1);
+
+		err = i < 0 ? -ENOSPC : 0;
+		idx = (uint32_t)(i < 0 ? 0 : i);
 	}
 	if (!err) {
 		set_bit(a->ips, idx, true);
@@ -190,17 +217,10 @@ int api_alloc_port(struct api_server *s, int want, int *out)
 		else if (bit(a->ports, (uint32_t)(want - a->port_lo)))
 			err = -EEXIST;
 	} else {
-		err = -ENOSPC;
-		for (int i = 0; i < n; i++) {
-			int p = a->port_lo + (a->port_cursor - a->port_lo + i) % n;
+		int64_t i = pick_banded(a->ports, 0, a->port_static, (uint32_t)n);
 
-			if (!bit(a->ports, (uint32_t)(p - a->port_lo))) {
-				port = p;
-				a->port_cursor = p + 1 > a->port_hi ? a->port_lo : p + 1;
-				err = 0;
-				break;
-			}
-		}
+		err = i < 0 ? -ENOSPC : 0;
+		port = a->port_lo + (int)(i < 0 ? 0 : i);
 	}
 	if (!err) {
 		set_bit(a->ports, (uint32_t)(port - a->port_lo), true);

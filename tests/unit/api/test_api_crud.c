@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -382,6 +383,45 @@ static void test_service_allocation(void **state)
 	}
 }
 
+/* Dynamic allocation stays out of the static bands (the first 256 addresses of the /16, the
+ * first 86 ports of 30000-32767), so values users write in manifests stay free: a cluster DNS
+ * at 10.96.0.10, a NodePort 30001. */
+static void test_service_allocation_bands(void **state)
+{
+	struct tsrv *t = *state;
+	struct tresp r;
+	struct jv *j;
+
+	for (int i = 0; i < 40; i++) {
+		char body[256], name[16];
+		struct in_addr in;
+		uint32_t h;
+		long port;
+
+		snprintf(name, sizeof(name), "b%d", i);
+		snprintf(body, sizeof(body),
+			 "{\"metadata\":{\"name\":\"%s\"},\"spec\":{\"type\":\"NodePort\","
+			 "\"ports\":[{\"port\":80}]}}",
+			 name);
+		j = tpost(t, "/api/v1/namespaces/default/services", body, 201, &r);
+		assert_int_equal(inet_pton(AF_INET, tstr(j, "spec.clusterIP"), &in), 1);
+		h = ntohl(in.s_addr);
+		assert_true(h > ((10u << 24) | (96u << 16) | 256u)); /* above 10.96.1.0 */
+		assert_true(h < ((10u << 24) | (97u << 16)));
+		port = strtol(jv_path(j, "spec.ports[0].nodePort")->s, NULL, 10);
+		assert_true(port >= 30086 && port <= 32767);
+		tresp_free(&r);
+	}
+	j = tpost(
+	    t, "/api/v1/namespaces/default/services",
+	    "{\"metadata\":{\"name\":\"dns\"},\"spec\":{\"clusterIP\":\"10.96.0.10\",\"type\":"
+	    "\"NodePort\",\"ports\":[{\"port\":53,\"nodePort\":30001}]}}",
+	    201, &r);
+	assert_string_equal(tstr(j, "spec.clusterIP"), "10.96.0.10");
+	assert_int_equal(strtol(jv_path(j, "spec.ports[0].nodePort")->s, NULL, 10), 30001);
+	tresp_free(&r);
+}
+
 static void test_namespace_delete(void **state)
 {
 	struct tsrv *t = *state;
@@ -433,6 +473,7 @@ int main(void)
 	    cmocka_unit_test(test_list_select_page_table),
 	    cmocka_unit_test(test_list_stream),
 	    cmocka_unit_test(test_service_allocation),
+	    cmocka_unit_test(test_service_allocation_bands),
 	    cmocka_unit_test(test_namespace_delete),
 	    cmocka_unit_test(test_body_limit),
 	};

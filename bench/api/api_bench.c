@@ -675,8 +675,8 @@ static void *writer_main(void *arg)
 		struct timespec ts;
 		int n, st;
 
-		while (now_ns() < next) {
-			uint64_t d = next - now_ns();
+		for (uint64_t now; (now = now_ns()) < next;) {
+			uint64_t d = next - now; /* one reading: a second one could pass next */
 
 			ts.tv_sec = (time_t)(d / 1000000000u);
 			ts.tv_nsec = (long)(d % 1000000000u);

@@ -353,7 +353,9 @@ static void *worker_main(void *arg)
 
 		switch (w->op) {
 		case OP_CREATE:
-			snprintf(name, sizeof(name), "c%d-%d-%zu", rid, w->id, i);
+			/* unique across runs and processes: trials repeat into one namespace */
+			snprintf(name, sizeof(name), "c%d-%d-%d-%zu", (int)getpid(), rid, w->id,
+				 i);
 			len = pod_json(body, 8192, name, "0");
 			snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods", ns);
 			st = request(&c, "POST", path, "application/json", body, (size_t)len, NULL,

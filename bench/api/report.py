@@ -49,7 +49,31 @@ machine = {
     "load_average_after": load_after,
 }
 
-ops = [r for r in runs if r["bench"] == "ops"]
+ops_all = [r for r in runs if r["bench"] == "ops"]
+
+
+def collapse(rs):
+    """One row per label: the median run by rate, with the spread when a label ran more than
+    once (the trials of the goal's figures)."""
+    groups, order = {}, []
+    for r in rs:
+        k = r.get("label") or str(len(order))
+        if k not in groups:
+            groups[k] = []
+            order.append(k)
+        groups[k].append(r)
+    rows = []
+    for k in order:
+        g = sorted(groups[k], key=lambda r: r["rate"])
+        m = dict(g[len(g) // 2])
+        if len(g) > 1:
+            m["trials"] = len(g)
+            m["rates"] = [r["rate"] for r in groups[k]]
+        rows.append(m)
+    return rows
+
+
+ops = collapse(ops_all)
 store = [r for r in runs if r["bench"] == "store"]
 watch = [r for r in runs if r["bench"] == "watch"]
 rss = [r for r in runs if r["bench"] == "rss"]
@@ -65,6 +89,14 @@ def op(label):
 
 def ms(us):
     return us / 1000.0
+
+
+def spread(r):
+    """' (median of N runs: min–max)' for a row that ran more than once."""
+    if not r or not r.get("trials"):
+        return ""
+    return " (median of %d runs: %s–%s)" % (r["trials"], "{:,}".format(round(min(r["rates"]))),
+                                             "{:,}".format(round(max(r["rates"]))))
 
 
 def fmt_lat(us):
@@ -145,8 +177,8 @@ md.append("The client (`bench/api/api_bench`) runs on the same 2 cores as the se
           "answer).\n")
 md.append("## Goals\n")
 g = goals["creates_per_s_64_clients"]
-md.append("- ≥ %d durable creates/s with 64 clients: **%s/s** — %s" % (
-    g["goal"], "{:,}".format(g["measured"]) if g["measured"] else "?",
+md.append("- ≥ %d durable creates/s with 64 clients: **%s/s**%s — %s" % (
+    g["goal"], "{:,}".format(g["measured"]) if g["measured"] else "?", spread(c64),
     "**met**" if g["met"] else "**not met**"))
 if s64:
     md.append("  (the store alone, same run, same disk, same value size, 64 writers in process: "
@@ -177,8 +209,8 @@ for r in ops:
     what = r["op"] + (" (Table)" if r.get("table") else (" (JSON)" if r["op"] == "list" else ""))
     pods = "{:,}".format(r["pods"]) if r["op"] in ("list", "get", "update") else "–"
     md.append("| %s | %s | %d | %s | %s | %s | %s |" % (
-        what, pods, r["clients"], "{:,}".format(round(r["rate"])) if r["rate"] >= 10
-        else "%.1f" % r["rate"], fmt_lat(r["p50_us"]), fmt_lat(r["p99_us"]),
+        what, pods, r["clients"], ("{:,}".format(round(r["rate"])) if r["rate"] >= 10
+                                   else "%.1f" % r["rate"]) + spread(r), fmt_lat(r["p50_us"]), fmt_lat(r["p99_us"]),
         "{:,}".format(int(r["bytes_per_op"])) if r.get("bytes_per_op") else "–"))
 for r in store:
     md.append("| store alone: create (in process) | – | %d | %s | %s | %s | – |" % (

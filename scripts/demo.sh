@@ -136,6 +136,7 @@ step "bpftool map dump pinned $TOPO_PIN_ROOT/drv_svc4 (first entries)"
 
 step "cleaning up the node"
 topo_proxy_stop
+topo_cleanup # namespaces, processes, pins; also clears its EXIT trap for the one below
 
 # ---- the API server, driven by the real kubectl ----
 api_dir=$(mktemp -d /tmp/drover-demo-api.XXXXXX)

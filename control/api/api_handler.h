@@ -13,7 +13,9 @@
 struct hctx {
 	struct api_req *r;
 	struct api_server *srv;
-	const struct api_resource *res;
+	const struct api_resource *res;	 /* the stored resource */
+	const struct api_resource *wire; /* the version requested when res serves it by
+					  * conversion (res == wire->storage), else NULL */
 	const char *ns, *name, *sub;
 	struct jv_doc *d;
 	char key[1024];
@@ -26,6 +28,10 @@ struct hctx {
 /* Read the stored object of c->key into c->d (with its resourceVersion): 0, or the store's
  * error (response not set). */
 int api_h_load(struct hctx *c, const char *key, struct jv **out, uint64_t *rev);
+/* The kind the client speaks (c->wire's, else c->res's). */
+const struct k8s_kind *api_h_wire_kind(const struct hctx *c);
+/* A request's object in the client's version, converted to the stored one (in place). */
+void api_h_from_wire(struct hctx *c, struct jv *obj);
 /* Answer with an object tree (its resourceVersion already set). */
 void api_h_reply_object(struct hctx *c, unsigned code, const struct jv *obj);
 /* The dryRun argument: 0 (absent), 1 (All) or -EINVAL with the response set. */

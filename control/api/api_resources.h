@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 
+#include "k8s_jv.h"
 #include "k8s_schema.h"
 
 enum api_verb {
@@ -56,7 +57,17 @@ struct api_resource {
 	const struct api_column *columns;
 	size_t ncolumns;
 	unsigned flags; /* enum api_resource_flags */
+	/* A version served by conversion: its objects are storage's (another version of the
+	 * kind, under the same store key); a request's object is converted to storage's form
+	 * and every answer back to this one's. NULL for a version stored as it is served. */
+	const struct api_resource *storage;
+	void (*to_storage)(struct jv_doc *d, struct jv *obj);
+	void (*from_storage)(struct jv_doc *d, struct jv *obj);
 };
+
+/* The conversions (convert.c) the table names. */
+void api_conv_hpa_v1_to_storage(struct jv_doc *d, struct jv *obj);
+void api_conv_hpa_v1_from_storage(struct jv_doc *d, struct jv *obj);
 
 extern const struct api_resource api_resources[];
 extern const size_t api_nresources;

@@ -371,8 +371,30 @@ static const struct api_column api_col_18[] = {
 	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
 	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
 };
+static const char *const api_short_19[] = { "hpa", NULL };
+static const char *const api_categories_19[] = { "all", NULL };
 static const char *const api_fields_19[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_subresource api_sub_19[] = {
+	{ .name = "status", .group = "autoscaling", .version = "v1", .kind = "HorizontalPodAutoscaler", .verbs = API_VERB_GET | API_VERB_PATCH | API_VERB_UPDATE },
+};
 static const struct api_column api_col_19[] = {
+	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
+	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
+	{ .name = "Reference", .type = "string", .format = "", .priority = 0, .cell = "fn:hpa_reference",
+	  .description = "Reference to the scaled resource" },
+	{ .name = "Targets", .type = "string", .format = "", .priority = 0, .cell = "fn:hpa_targets",
+	  .description = "The current and target values of the metrics." },
+	{ .name = "MinPods", .type = "string", .format = "", .priority = 0, .cell = "fn:hpa_min",
+	  .description = "Lower limit for the number of pods." },
+	{ .name = "MaxPods", .type = "integer", .format = "", .priority = 0, .cell = "int:spec.maxReplicas",
+	  .description = "Upper limit for the number of pods." },
+	{ .name = "Replicas", .type = "integer", .format = "", .priority = 0, .cell = "int:status.currentReplicas",
+	  .description = "Current number of replicas of pods managed by this autoscaler." },
+	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
+	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
+};
+static const char *const api_fields_20[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_column api_col_20[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
 	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
 	{ .name = "Holder", .type = "string", .format = "", .priority = 0, .cell = "str:spec.holderIdentity",
@@ -380,12 +402,12 @@ static const struct api_column api_col_19[] = {
 	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
 	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
 };
-static const char *const api_short_20[] = { "ing", NULL };
-static const char *const api_fields_20[] = { "metadata.name", "metadata.namespace", NULL };
-static const struct api_subresource api_sub_20[] = {
+static const char *const api_short_21[] = { "ing", NULL };
+static const char *const api_fields_21[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_subresource api_sub_21[] = {
 	{ .name = "status", .group = "networking.k8s.io", .version = "v1", .kind = "Ingress", .verbs = API_VERB_GET | API_VERB_PATCH | API_VERB_UPDATE },
 };
-static const struct api_column api_col_20[] = {
+static const struct api_column api_col_21[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
 	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
 	{ .name = "Class", .type = "string", .format = "", .priority = 0, .cell = "fn:ingress_class",
@@ -399,9 +421,9 @@ static const struct api_column api_col_20[] = {
 	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
 	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
 };
-static const char *const api_short_21[] = { "netpol", NULL };
-static const char *const api_fields_21[] = { "metadata.name", "metadata.namespace", NULL };
-static const struct api_column api_col_21[] = {
+static const char *const api_short_22[] = { "netpol", NULL };
+static const char *const api_fields_22[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_column api_col_22[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
 	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
 	{ .name = "Pod-Selector", .type = "string", .format = "", .priority = 0, .cell = "fn:netpol_selector",
@@ -409,12 +431,12 @@ static const struct api_column api_col_21[] = {
 	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
 	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
 };
-static const char *const api_short_22[] = { "pdb", NULL };
-static const char *const api_fields_22[] = { "metadata.name", "metadata.namespace", NULL };
-static const struct api_subresource api_sub_22[] = {
+static const char *const api_short_23[] = { "pdb", NULL };
+static const char *const api_fields_23[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_subresource api_sub_23[] = {
 	{ .name = "status", .group = "policy", .version = "v1", .kind = "PodDisruptionBudget", .verbs = API_VERB_GET | API_VERB_PATCH | API_VERB_UPDATE },
 };
-static const struct api_column api_col_22[] = {
+static const struct api_column api_col_23[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
 	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
 	{ .name = "Min Available", .type = "string", .format = "", .priority = 0, .cell = "fn:pdb_min_available",
@@ -426,37 +448,37 @@ static const struct api_column api_col_22[] = {
 	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
 	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
 };
-static const char *const api_fields_23[] = { "metadata.name", "metadata.namespace", NULL };
-static const struct api_column api_col_23[] = {
-	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
-	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
-	{ .name = "Created At", .type = "date", .format = "", .priority = 0, .cell = "fn:created_at",
-	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
-};
 static const char *const api_fields_24[] = { "metadata.name", "metadata.namespace", NULL };
 static const struct api_column api_col_24[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
 	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
-	{ .name = "Role", .type = "string", .format = "", .priority = 0, .cell = "fn:binding_role",
-	  .description = "RoleRef to the role" },
-	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
+	{ .name = "Created At", .type = "date", .format = "", .priority = 0, .cell = "fn:created_at",
 	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
-	{ .name = "Users", .type = "string", .format = "", .priority = 1, .cell = "fn:binding_users",
-	  .description = "Users in the binding" },
-	{ .name = "Groups", .type = "string", .format = "", .priority = 1, .cell = "fn:binding_groups",
-	  .description = "Groups in the binding" },
-	{ .name = "ServiceAccounts", .type = "string", .format = "", .priority = 1, .cell = "fn:binding_sas",
-	  .description = "ServiceAccounts in the binding" },
 };
 static const char *const api_fields_25[] = { "metadata.name", "metadata.namespace", NULL };
 static const struct api_column api_col_25[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
 	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
-	{ .name = "Created At", .type = "date", .format = "", .priority = 0, .cell = "fn:created_at",
+	{ .name = "Role", .type = "string", .format = "", .priority = 0, .cell = "fn:binding_role",
+	  .description = "RoleRef to the role" },
+	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
 	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
+	{ .name = "Users", .type = "string", .format = "", .priority = 1, .cell = "fn:binding_users",
+	  .description = "Users in the binding" },
+	{ .name = "Groups", .type = "string", .format = "", .priority = 1, .cell = "fn:binding_groups",
+	  .description = "Groups in the binding" },
+	{ .name = "ServiceAccounts", .type = "string", .format = "", .priority = 1, .cell = "fn:binding_sas",
+	  .description = "ServiceAccounts in the binding" },
 };
 static const char *const api_fields_26[] = { "metadata.name", "metadata.namespace", NULL };
 static const struct api_column api_col_26[] = {
+	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
+	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
+	{ .name = "Created At", .type = "date", .format = "", .priority = 0, .cell = "fn:created_at",
+	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
+};
+static const char *const api_fields_27[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_column api_col_27[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
 	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
 	{ .name = "Role", .type = "string", .format = "", .priority = 0, .cell = "fn:binding_role",
@@ -470,12 +492,12 @@ static const struct api_column api_col_26[] = {
 	{ .name = "ServiceAccounts", .type = "string", .format = "", .priority = 1, .cell = "fn:binding_sas",
 	  .description = "ServiceAccounts in the binding" },
 };
-static const char *const api_short_27[] = { "quota", NULL };
-static const char *const api_fields_27[] = { "metadata.name", "metadata.namespace", NULL };
-static const struct api_subresource api_sub_27[] = {
+static const char *const api_short_28[] = { "quota", NULL };
+static const char *const api_fields_28[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_subresource api_sub_28[] = {
 	{ .name = "status", .group = "", .version = "v1", .kind = "ResourceQuota", .verbs = API_VERB_GET | API_VERB_PATCH | API_VERB_UPDATE },
 };
-static const struct api_column api_col_27[] = {
+static const struct api_column api_col_28[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
 	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
 	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
@@ -485,12 +507,12 @@ static const struct api_column api_col_27[] = {
 	{ .name = "Limit", .type = "string", .format = "", .priority = 0, .cell = "fn:quota_limit",
 	  .description = "Limits control the maximum amount of cpu/memory that a container may use independent of contention on the node." },
 };
-static const char *const api_short_28[] = { "pvc", NULL };
-static const char *const api_fields_28[] = { "metadata.name", "metadata.namespace", NULL };
-static const struct api_subresource api_sub_28[] = {
+static const char *const api_short_29[] = { "pvc", NULL };
+static const char *const api_fields_29[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_subresource api_sub_29[] = {
 	{ .name = "status", .group = "", .version = "v1", .kind = "PersistentVolumeClaim", .verbs = API_VERB_GET | API_VERB_PATCH | API_VERB_UPDATE },
 };
-static const struct api_column api_col_28[] = {
+static const struct api_column api_col_29[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
 	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
 	{ .name = "Status", .type = "string", .format = "", .priority = 0, .cell = "str:status.phase",
@@ -531,17 +553,18 @@ const struct api_resource api_resources[] = {
 	{ .kind = &k8s_schema_kinds[17], .key = "jobs.batch", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .categories = api_categories_16, .field_selectors = api_fields_16, .subresources = api_sub_16, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .columns = api_col_16, .ncolumns = 8 },
 	{ .kind = &k8s_schema_kinds[5], .key = "cronjobs.batch", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_17, .categories = api_categories_17, .field_selectors = api_fields_17, .subresources = api_sub_17, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .columns = api_col_17, .ncolumns = 10 },
 	{ .kind = &k8s_schema_kinds[13], .key = "horizontalpodautoscalers.autoscaling", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_18, .categories = api_categories_18, .field_selectors = api_fields_18, .subresources = api_sub_18, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .columns = api_col_18, .ncolumns = 7 },
-	{ .kind = &k8s_schema_kinds[18], .key = "leases.coordination.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_19, .flags = API_RES_CREATE_ON_UPDATE, .columns = api_col_19, .ncolumns = 3 },
-	{ .kind = &k8s_schema_kinds[15], .key = "ingresses.networking.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_20, .field_selectors = api_fields_20, .subresources = api_sub_20, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .columns = api_col_20, .ncolumns = 6 },
-	{ .kind = &k8s_schema_kinds[21], .key = "networkpolicies.networking.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_21, .field_selectors = api_fields_21, .flags = API_RES_GENERATION, .columns = api_col_21, .ncolumns = 3 },
-	{ .kind = &k8s_schema_kinds[26], .key = "poddisruptionbudgets.policy", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_22, .field_selectors = api_fields_22, .subresources = api_sub_22, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .columns = api_col_22, .ncolumns = 5 },
-	{ .kind = &k8s_schema_kinds[0], .key = "clusterroles.rbac.authorization.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_23, .flags = 0, .columns = api_col_23, .ncolumns = 2 },
-	{ .kind = &k8s_schema_kinds[1], .key = "clusterrolebindings.rbac.authorization.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_24, .flags = 0, .columns = api_col_24, .ncolumns = 6 },
-	{ .kind = &k8s_schema_kinds[31], .key = "roles.rbac.authorization.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_25, .flags = 0, .columns = api_col_25, .ncolumns = 2 },
-	{ .kind = &k8s_schema_kinds[32], .key = "rolebindings.rbac.authorization.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_26, .flags = 0, .columns = api_col_26, .ncolumns = 6 },
-	{ .kind = &k8s_schema_kinds[30], .key = "resourcequotas", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_27, .field_selectors = api_fields_27, .subresources = api_sub_27, .nsubresources = 1, .flags = API_RES_STATUS, .columns = api_col_27, .ncolumns = 4 },
-	{ .kind = &k8s_schema_kinds[24], .key = "persistentvolumeclaims", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_28, .field_selectors = api_fields_28, .subresources = api_sub_28, .nsubresources = 1, .flags = API_RES_STATUS, .columns = api_col_28, .ncolumns = 9 },
+	{ .kind = &k8s_schema_kinds[12], .key = "horizontalpodautoscalers.autoscaling", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_19, .categories = api_categories_19, .field_selectors = api_fields_19, .subresources = api_sub_19, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .storage = &api_resources[18], .to_storage = api_conv_hpa_v1_to_storage, .from_storage = api_conv_hpa_v1_from_storage, .columns = api_col_19, .ncolumns = 7 },
+	{ .kind = &k8s_schema_kinds[18], .key = "leases.coordination.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_20, .flags = API_RES_CREATE_ON_UPDATE, .columns = api_col_20, .ncolumns = 3 },
+	{ .kind = &k8s_schema_kinds[15], .key = "ingresses.networking.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_21, .field_selectors = api_fields_21, .subresources = api_sub_21, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .columns = api_col_21, .ncolumns = 6 },
+	{ .kind = &k8s_schema_kinds[21], .key = "networkpolicies.networking.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_22, .field_selectors = api_fields_22, .flags = API_RES_GENERATION, .columns = api_col_22, .ncolumns = 3 },
+	{ .kind = &k8s_schema_kinds[26], .key = "poddisruptionbudgets.policy", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_23, .field_selectors = api_fields_23, .subresources = api_sub_23, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .columns = api_col_23, .ncolumns = 5 },
+	{ .kind = &k8s_schema_kinds[0], .key = "clusterroles.rbac.authorization.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_24, .flags = 0, .columns = api_col_24, .ncolumns = 2 },
+	{ .kind = &k8s_schema_kinds[1], .key = "clusterrolebindings.rbac.authorization.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_25, .flags = 0, .columns = api_col_25, .ncolumns = 6 },
+	{ .kind = &k8s_schema_kinds[31], .key = "roles.rbac.authorization.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_26, .flags = 0, .columns = api_col_26, .ncolumns = 2 },
+	{ .kind = &k8s_schema_kinds[32], .key = "rolebindings.rbac.authorization.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_27, .flags = 0, .columns = api_col_27, .ncolumns = 6 },
+	{ .kind = &k8s_schema_kinds[30], .key = "resourcequotas", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_28, .field_selectors = api_fields_28, .subresources = api_sub_28, .nsubresources = 1, .flags = API_RES_STATUS, .columns = api_col_28, .ncolumns = 4 },
+	{ .kind = &k8s_schema_kinds[24], .key = "persistentvolumeclaims", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_29, .field_selectors = api_fields_29, .subresources = api_sub_29, .nsubresources = 1, .flags = API_RES_STATUS, .columns = api_col_29, .ncolumns = 9 },
 };
-const size_t api_nresources = 29;
+const size_t api_nresources = 30;
 
 /* clang-format on */

@@ -19,13 +19,14 @@ struct api_selector;
 
 struct api_watch_opts {
 	const struct api_resource *res;
-	const char *ns;		  /* NULL: every namespace (or cluster scope) */
-	struct api_selector *sel; /* taken over by the watch (NULL: everything) */
-	const char *rv;		  /* resourceVersion argument ("" / NULL / "0" / "N") */
-	bool table;		  /* events carry one-row Tables */
-	int include;		  /* enum api_include_object */
-	bool bookmarks;		  /* allowWatchBookmarks */
-	long timeout_s;		  /* timeoutSeconds, 0 = the server's default */
+	const struct api_resource *wire; /* the version served by conversion, or NULL */
+	const char *ns;			 /* NULL: every namespace (or cluster scope) */
+	struct api_selector *sel;	 /* taken over by the watch (NULL: everything) */
+	const char *rv;			 /* resourceVersion argument ("" / NULL / "0" / "N") */
+	bool table;			 /* events carry one-row Tables */
+	int include;			 /* enum api_include_object */
+	bool bookmarks;			 /* allowWatchBookmarks */
+	long timeout_s;			 /* timeoutSeconds, 0 = the server's default */
 };
 
 int api_watchers_start(struct api_server *s);

@@ -396,9 +396,10 @@ void api_op_apply(struct hctx *c)
 			  "PATCH, application/apply-patch+yaml requests require a fieldManager");
 		return;
 	}
-	cfg = api_decode_apply(c->r, c->d, c->res->kind);
+	cfg = api_decode_apply(c->r, c->d, api_h_wire_kind(c));
 	if (!cfg)
 		return;
+	api_h_from_wire(c, cfg); /* field ownership is kept on the stored version's fields */
 	name = jv_path_str(cfg, "metadata.name");
 	if (!name || strcmp(name, c->name) != 0) {
 		api_error(c->r, 400, "BadRequest",

@@ -78,26 +78,42 @@ static size_t served_groups(const char **groups, size_t max)
 	return n;
 }
 
-/* The versions of a group (one each: drover serves one version per group). */
-static const char *group_version(const char *group)
+#define MAX_VERSIONS 4
+
+/* The versions of a group in the table's order; the first is the preferred one (the stored
+ * version: the table lists it before the versions served by conversion). */
+static size_t group_versions(const char *group, const char **vers)
 {
-	for (size_t i = 0; i < api_nresources; i++)
-		if (strcmp(api_resources[i].kind->group, group) == 0)
-			return api_resources[i].kind->version;
-	return "v1";
+	size_t n = 0;
+
+	for (size_t i = 0; i < api_nresources; i++) {
+		const struct k8s_kind *k = api_resources[i].kind;
+		size_t j;
+
+		if (strcmp(k->group, group) != 0)
+			continue;
+		for (j = 0; j < n && strcmp(vers[j], k->version) != 0; j++)
+			;
+		if (j == n && n < MAX_VERSIONS)
+			vers[n++] = k->version;
+	}
+	return n;
 }
 
 /* An APIGroup's fields (without braces). */
 static void put_group_fields(struct k8s_buf *b, const char *g)
 {
-	const char *v = group_version(g);
+	const char *vers[MAX_VERSIONS];
+	size_t n = group_versions(g, vers);
 
 	k8s_buf_puts(b, "\"name\":");
 	put_str(b, g);
-	k8s_buf_printf(b,
-		       ",\"versions\":[{\"groupVersion\":\"%s/%s\",\"version\":\"%s\"}],"
-		       "\"preferredVersion\":{\"groupVersion\":\"%s/%s\",\"version\":\"%s\"}",
-		       g, v, v, g, v, v);
+	k8s_buf_puts(b, ",\"versions\":[");
+	for (size_t i = 0; i < n; i++)
+		k8s_buf_printf(b, "%s{\"groupVersion\":\"%s/%s\",\"version\":\"%s\"}", i ? "," : "",
+			       g, vers[i], vers[i]);
+	k8s_buf_printf(b, "],\"preferredVersion\":{\"groupVersion\":\"%s/%s\",\"version\":\"%s\"}",
+		       g, n ? vers[0] : "v1", n ? vers[0] : "v1");
 }
 
 static void put_resource_list(struct k8s_buf *b, const char *group, const char *version)
@@ -225,7 +241,16 @@ static void put_aggregated(struct k8s_buf *b, bool core, const char *av)
 			k8s_buf_puts(b, "{\"metadata\":{\"name\":");
 			put_str(b, groups[i]);
 			k8s_buf_puts(b, ",\"creationTimestamp\":null},\"versions\":[");
-			put_agg_version(b, groups[i], group_version(groups[i]));
+			{
+				const char *vers[MAX_VERSIONS];
+				size_t nv = group_versions(groups[i], vers);
+
+				for (size_t j = 0; j < nv; j++) {
+					if (j)
+						k8s_buf_putc(b, ',');
+					put_agg_version(b, groups[i], vers[j]);
+				}
+			}
 			k8s_buf_puts(b, "]}");
 		}
 	}

@@ -35,6 +35,17 @@ int api_h_load(struct hctx *c, const char *key, struct jv **out, uint64_t *rev)
 	return *out ? 0 : -EIO;
 }
 
+const struct k8s_kind *api_h_wire_kind(const struct hctx *c)
+{
+	return (c->wire ? c->wire : c->res)->kind;
+}
+
+void api_h_from_wire(struct hctx *c, struct jv *obj)
+{
+	if (c->wire && obj)
+		c->wire->to_storage(c->d, obj);
+}
+
 void api_h_reply_object(struct hctx *c, unsigned code, const struct jv *obj)
 {
 	struct k8s_buf b = {0};
@@ -45,6 +56,12 @@ void api_h_reply_object(struct hctx *c, unsigned code, const struct jv *obj)
 		api_table_begin(&b, c->res, (uint64_t)api_obj_rv(obj), NULL, true);
 		api_table_row(&b, c->res, obj, inc < 0 ? API_INCLUDE_METADATA : inc, true);
 		api_table_end(&b);
+	} else if (c->wire) {
+		struct jv *w = jv_copy(c->d, obj);
+
+		if (w)
+			c->wire->from_storage(c->d, w);
+		k8s_jv_write_schema(&b, w, c->wire->kind->type);
 	} else {
 		k8s_jv_write_schema(&b, obj, c->res->kind->type);
 	}
@@ -110,7 +127,7 @@ static void op_get(struct hctx *c)
 		api_error_store(c->r, c->res, c->name, err);
 		return;
 	}
-	if (api_accept_table(c->r->accept)) {
+	if (api_accept_table(c->r->accept) || c->wire) {
 		struct jv *o = api_load_object(c->d, kv.value, kv.value_len, kv.mod_rev);
 
 		store_kv_release(&kv);
@@ -220,7 +237,7 @@ static int list_revision(struct hctx *c, const struct listq *q, uint64_t *rev)
 static void list_begin(struct k8s_buf *b, const struct hctx *c, const struct listq *q, uint64_t rev,
 		       const char *next)
 {
-	const struct k8s_kind *k = c->res->kind;
+	const struct k8s_kind *k = api_h_wire_kind(c);
 
 	if (q->table) {
 		api_table_begin(b, c->res, rev, next, true);
@@ -242,6 +259,7 @@ static void list_begin(struct k8s_buf *b, const struct hctx *c, const struct lis
  * re-read when a selector or a Table needs the tree. */
 struct list_out {
 	const struct api_resource *res;
+	const struct api_resource *wire; /* as hctx.wire */
 	struct listq q;
 	struct store_list l;
 	size_t pin_len; /* a pinned name's key length, or 0 */
@@ -259,7 +277,7 @@ static void list_items(struct list_out *o, struct k8s_buf *b, size_t upto)
 		/* the key of a pinned name also prefixes longer names */
 		if (o->pin_len && kv->key_len != o->pin_len)
 			continue;
-		if (!o->q.table && !o->q.sel) {
+		if (!o->q.table && !o->q.sel && !o->wire) {
 			if (!o->first)
 				k8s_buf_putc(b, ',');
 			o->first = false;
@@ -275,7 +293,10 @@ static void list_items(struct list_out *o, struct k8s_buf *b, size_t upto)
 			} else {
 				if (!o->first)
 					k8s_buf_putc(b, ',');
-				k8s_jv_write_schema(b, obj, o->res->kind->type);
+				if (o->wire)
+					o->wire->from_storage(d, obj);
+				k8s_jv_write_schema(b, obj,
+						    (o->wire ? o->wire : o->res)->kind->type);
 			}
 			o->first = false;
 		}
@@ -356,6 +377,7 @@ static void op_list(struct hctx *c)
 		return;
 	}
 	o->res = c->res;
+	o->wire = c->wire;
 	o->first = true;
 	if (parse_list_args(c, &o->q) != 0 || list_revision(c, &o->q, &lo.rev) != 0)
 		goto out;
@@ -417,7 +439,7 @@ out:
 
 static void op_watch(struct hctx *c)
 {
-	struct api_watch_opts o = {.res = c->res, .ns = c->ns};
+	struct api_watch_opts o = {.res = c->res, .wire = c->wire, .ns = c->ns};
 	const char *timeout = api_arg(c->r, "timeoutSeconds");
 	struct listq q;
 
@@ -522,7 +544,11 @@ static void serve_subresource(struct hctx *c, unsigned verb)
 
 void api_serve_resource(struct api_req *r)
 {
-	struct hctx c = {.r = r, .srv = r->srv, .res = r->rt.res};
+	/* a version served by conversion: the stored version does the work */
+	struct hctx c = {.r = r,
+			 .srv = r->srv,
+			 .res = r->rt.res->storage ? r->rt.res->storage : r->rt.res,
+			 .wire = r->rt.res->storage ? r->rt.res : NULL};
 	const char *ua = r->user_agent;
 	const char *fm = api_arg(r, "fieldManager");
 	unsigned verb;

@@ -45,6 +45,7 @@ struct api_watch {
 	uint64_t id;
 	pthread_mutex_t mu;
 	const struct api_resource *res;
+	const struct api_resource *wire; /* events converted to this version, or NULL */
 	char *ns;
 	char prefix[512];
 	size_t prefix_len;
@@ -262,8 +263,16 @@ void api_watchers_free(struct api_server *s)
 
 /* ---- events ---- */
 
-static void put_object(struct api_watch *w, const struct jv *obj)
+static void put_object(struct api_watch *w, struct jv_doc *d, const struct jv *obj)
 {
+	if (!w->table && w->wire) {
+		struct jv *c = jv_copy(d, obj);
+
+		if (c)
+			w->wire->from_storage(d, c);
+		k8s_jv_write_schema(&w->out, c, w->wire->kind->type);
+		return;
+	}
 	if (!w->table) {
 		k8s_jv_write_schema(&w->out, obj, w->res->kind->type);
 		return;
@@ -274,12 +283,12 @@ static void put_object(struct api_watch *w, const struct jv *obj)
 	api_table_end(&w->out);
 }
 
-static void emit(struct api_watch *w, const char *type, const struct jv *obj,
+static void emit(struct api_watch *w, struct jv_doc *d, const char *type, const struct jv *obj,
 		 const struct store_kv *raw)
 {
 	k8s_buf_printf(&w->out, "{\"type\":\"%s\",\"object\":", type);
 	if (obj)
-		put_object(w, obj);
+		put_object(w, d, obj);
 	else
 		api_emit_object(&w->out, raw->value, raw->value_len, raw->mod_rev);
 	k8s_buf_puts(&w->out, "}\n");
@@ -287,7 +296,7 @@ static void emit(struct api_watch *w, const char *type, const struct jv *obj,
 
 static bool needs_tree(const struct api_watch *w)
 {
-	return w->table || w->sel;
+	return w->table || w->sel || w->wire;
 }
 
 static struct jv *load(struct jv_doc *d, const struct store_kv *kv, uint64_t rev)
@@ -310,9 +319,9 @@ static void handle_event(struct api_watch *w, struct store_event *ev)
 			struct store_kv last = ev->prev;
 
 			last.mod_rev = ev->kv.mod_rev;
-			emit(w, "DELETED", NULL, &last);
+			emit(w, NULL, "DELETED", NULL, &last);
 		} else {
-			emit(w, ev->type == STORE_EVENT_CREATE ? "ADDED" : "MODIFIED", NULL,
+			emit(w, NULL, ev->type == STORE_EVENT_CREATE ? "ADDED" : "MODIFIED", NULL,
 			     &ev->kv);
 		}
 		return;
@@ -342,7 +351,7 @@ static void handle_event(struct api_watch *w, struct store_event *ev)
 		/* a DELETED for an update carries the new state, at the new revision */
 		if (ev->type == STORE_EVENT_UPDATE && o == prev)
 			o = cur;
-		emit(w, type, o, NULL);
+		emit(w, d, type, o, NULL);
 	}
 	jv_doc_free(d);
 }
@@ -355,14 +364,14 @@ static void emit_initial(struct api_watch *w)
 		struct store_kv *kv = &w->init.items[w->init_next];
 
 		if (!needs_tree(w)) {
-			emit(w, "ADDED", NULL, kv);
+			emit(w, NULL, "ADDED", NULL, kv);
 			continue;
 		}
 		struct jv_doc *d = jv_doc_new();
 		struct jv *o = d ? load(d, kv, kv->mod_rev) : NULL;
 
 		if (o && api_selector_match(w->sel, o))
-			emit(w, "ADDED", o, NULL);
+			emit(w, d, "ADDED", o, NULL);
 		jv_doc_free(d);
 	}
 	if (w->init_next >= w->init.count)
@@ -371,7 +380,7 @@ static void emit_initial(struct api_watch *w)
 
 static void emit_bookmark(struct api_watch *w)
 {
-	const struct k8s_kind *k = w->res->kind;
+	const struct k8s_kind *k = (w->wire ? w->wire : w->res)->kind;
 
 	k8s_buf_printf(&w->out,
 		       "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"%s\",\"apiVersion\":\"%s\","
@@ -578,6 +587,7 @@ void api_watch_start(struct api_req *r, const struct api_watch_opts *o)
 	w->srv = r->srv;
 	w->conn = r->conn;
 	w->res = o->res;
+	w->wire = o->wire;
 	w->sel = o->sel;
 	w->table = o->table;
 	w->include = o->include;

@@ -119,7 +119,7 @@ static void reply_written(struct hctx *c, unsigned code, struct jv *obj, const c
 {
 	struct k8s_buf b = {0};
 
-	if (api_accept_table(c->r->accept)) {
+	if (api_accept_table(c->r->accept) || c->wire) {
 		reply_stored(c, code, obj, rev);
 		return;
 	}
@@ -239,7 +239,8 @@ void api_op_create(struct hctx *c)
 	if (dry < 0)
 		return;
 	c->dry_run = dry;
-	obj = api_decode_body(c->r, c->d, c->res->kind);
+	obj = api_decode_body(c->r, c->d, api_h_wire_kind(c));
+	api_h_from_wire(c, obj);
 	if (obj)
 		api_h_create_object(c, obj, "Update");
 }
@@ -413,7 +414,8 @@ void api_op_update(struct hctx *c)
 	if (dry < 0)
 		return;
 	c->dry_run = dry;
-	body = api_decode_body(c->r, c->d, c->res->kind);
+	body = api_decode_body(c->r, c->d, api_h_wire_kind(c));
+	api_h_from_wire(c, body);
 	if (!body || check_identity(c, body, true) != 0)
 		return;
 	pre = api_obj_rv(body);
@@ -471,7 +473,7 @@ static struct jv *redecode(struct hctx *c, struct jv *patched)
 
 	if (api_field_validation(c->r, &vo.validation) != 0)
 		return NULL;
-	err = k8s_jv_decode(patched, c->res->kind->type, &vo, &e);
+	err = k8s_jv_decode(patched, api_h_wire_kind(c)->type, &vo, &e);
 	for (size_t i = 0; i < e.nwarn; i++)
 		api_warn(c->r, "%s", e.warnings[i]);
 	if (err) {
@@ -486,7 +488,7 @@ static struct jv *redecode(struct hctx *c, struct jv *patched)
 void api_op_patch(struct hctx *c)
 {
 	enum api_patch_type t;
-	struct jv *patch, *old, *n;
+	struct jv *patch, *old, *base, *n;
 	uint64_t rev;
 	int64_t pre;
 	char msg[512];
@@ -516,12 +518,21 @@ void api_op_patch(struct hctx *c)
 			return;
 		}
 		msg[0] = 0;
-		if (t == API_PATCH_JSON)
-			n = api_json_patch(c->d, old, patch, msg, sizeof(msg));
+		/* the patch is of the client's version: applied to the object in that version */
+		base = old;
+		if (c->wire) {
+			base = jv_copy(c->d, old);
+			if (base)
+				c->wire->from_storage(c->d, base);
+		}
+		if (!base)
+			n = NULL;
+		else if (t == API_PATCH_JSON)
+			n = api_json_patch(c->d, base, patch, msg, sizeof(msg));
 		else if (t == API_PATCH_MERGE)
-			n = api_merge_patch(c->d, old, patch);
+			n = api_merge_patch(c->d, base, patch);
 		else
-			n = api_strategic_patch(c->d, old, patch, c->res->kind->type, msg,
+			n = api_strategic_patch(c->d, base, patch, api_h_wire_kind(c)->type, msg,
 						sizeof(msg));
 		if (!n) {
 			if (msg[0])
@@ -543,7 +554,10 @@ void api_op_patch(struct hctx *c)
 		    jv_equal(jv_path(n, "metadata.resourceVersion"),
 			     jv_path(old, "metadata.resourceVersion")))
 			pre = 0;
-		if (!redecode(c, n) || check_identity(c, n, true) != 0)
+		if (!redecode(c, n))
+			return;
+		api_h_from_wire(c, n);
+		if (check_identity(c, n, true) != 0)
 			return;
 		if (jv_set(c->d, n, "kind", jv_new_strz(c->d, c->res->kind->kind)) != 0 ||
 		    jv_set(c->d, n, "apiVersion", jv_new_strz(c->d, c->res->kind->api_version)) !=

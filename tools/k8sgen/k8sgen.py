@@ -796,6 +796,12 @@ def api_source(model, srcs):
         if r.get("create_on_update"):
             flags.append("API_RES_CREATE_ON_UPDATE")
         parts.append(".flags = " + (" | ".join(flags) or "0"))
+        if r.get("storage"):
+            # another version's objects, converted (control/api/convert.c)
+            at = [x["gvk"] for x in apifacts.RESOURCES].index(tuple(r["storage"]))
+            parts.append(".storage = &api_resources[%d]" % at)
+            parts.append(".to_storage = api_conv_%s_to_storage" % r["convert"])
+            parts.append(".from_storage = api_conv_%s_from_storage" % r["convert"])
         cols = r.get("columns", [])
         if cols:
             out.append("static const struct api_column api_col_%d[] = {\n" % n)

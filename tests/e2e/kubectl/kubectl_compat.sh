@@ -245,6 +245,12 @@ ok create-clusterrolebinding k create clusterrolebinding crb1 --clusterrole=cr1 
 ok create-quota k create quota q1 --hard=pods=10
 ok create-result k get secret s1 -o jsonpath='{.type} {.data.user}'
 has "Opaque YWRtaW4="
+ok autoscale k autoscale deployment d1 --min=2 --max=5 --cpu-percent=60
+has "horizontalpodautoscaler.autoscaling/d1 autoscaled"
+ok get-hpa k get hpa d1
+has "cpu: <unknown>/60%"
+ok get-hpa-v1 k get horizontalpodautoscalers.v1.autoscaling d1 -o jsonpath='{.apiVersion} {.spec.targetCPUUtilizationPercentage}'
+has "autoscaling/v1 60"
 ok get-all k get all
 has "deployment.apps/d1" && has "service/c1" && has "job.batch/j1" && has "cronjob.batch/cj1"
 ok get-nodeport k get svc n1

@@ -422,6 +422,131 @@ static void test_service_allocation_bands(void **state)
 	tresp_free(&r);
 }
 
+/* autoscaling/v1 HorizontalPodAutoscaler, served from the stored v2 objects: discovery lists
+ * both versions (v2 preferred); a v1 create (what kubectl autoscale sends) reads back in v2
+ * as a cpu Utilization metric and in v1 as targetCPUUtilizationPercentage; what v1 cannot
+ * say (another metric, behavior) survives a v1 read-modify-write; patches and lists speak v1. */
+static void test_hpa_v1_conversion(void **state)
+{
+	struct tsrv *t = *state;
+	struct tresp r, r2;
+	struct jv *j;
+	char *v1obj;
+	const char *v1 = "/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers";
+	const char *v2 = "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers";
+	char path[256];
+
+	j = tget(t, "/apis/autoscaling", 200, &r);
+	assert_string_equal(tstr(j, "preferredVersion.version"), "v2");
+	assert_string_equal(tstr(j, "versions[1].groupVersion"), "autoscaling/v1");
+	tresp_free(&r);
+	j = tget(t, "/apis/autoscaling/v1", 200, &r);
+	assert_string_equal(tstr(j, "resources[0].name"), "horizontalpodautoscalers");
+	tresp_free(&r);
+
+	j = tpost(t, v1,
+		  "{\"apiVersion\":\"autoscaling/v1\",\"kind\":\"HorizontalPodAutoscaler\","
+		  "\"metadata\":{\"name\":\"web\"},\"spec\":{\"scaleTargetRef\":{\"apiVersion\":"
+		  "\"apps/v1\",\"kind\":\"Deployment\",\"name\":\"web\"},\"minReplicas\":1,"
+		  "\"maxReplicas\":10,\"targetCPUUtilizationPercentage\":50}}",
+		  201, &r);
+	assert_string_equal(tstr(j, "apiVersion"), "autoscaling/v1");
+	assert_string_equal(jv_path(j, "spec.targetCPUUtilizationPercentage")->s, "50");
+	assert_null(jv_path(j, "spec.metrics"));
+	tresp_free(&r);
+	snprintf(path, sizeof(path), "%s/web", v2);
+	j = tget(t, path, 200, &r);
+	assert_string_equal(tstr(j, "apiVersion"), "autoscaling/v2");
+	assert_string_equal(tstr(j, "spec.metrics[0].type"), "Resource");
+	assert_string_equal(tstr(j, "spec.metrics[0].resource.name"), "cpu");
+	assert_string_equal(tstr(j, "spec.metrics[0].resource.target.type"), "Utilization");
+	assert_string_equal(jv_path(j, "spec.metrics[0].resource.target.averageUtilization")->s,
+			    "50");
+	assert_null(jv_path(j, "spec.targetCPUUtilizationPercentage"));
+	tresp_free(&r);
+
+	/* a v1 merge patch of v1's field */
+	snprintf(path, sizeof(path), "%s/web", v1);
+	treq(t, "PATCH", path, "application/merge-patch+json",
+	     "{\"spec\":{\"targetCPUUtilizationPercentage\":65}}", NULL, &r);
+	assert_int_equal(r.code, 200);
+	assert_string_equal(jv_path(r.json, "spec.targetCPUUtilizationPercentage")->s, "65");
+	tresp_free(&r);
+	snprintf(path, sizeof(path), "%s/web", v2);
+	j = tget(t, path, 200, &r);
+	assert_string_equal(jv_path(j, "spec.metrics[0].resource.target.averageUtilization")->s,
+			    "65");
+	tresp_free(&r);
+
+	/* v2 only: a memory metric and behavior, kept through a v1 PUT of what v1 read */
+	j = tpost(
+	    t, v2,
+	    "{\"apiVersion\":\"autoscaling/v2\",\"kind\":\"HorizontalPodAutoscaler\","
+	    "\"metadata\":{\"name\":\"multi\"},\"spec\":{\"scaleTargetRef\":{\"apiVersion\":"
+	    "\"apps/v1\",\"kind\":\"Deployment\",\"name\":\"web\"},\"maxReplicas\":5,"
+	    "\"metrics\":[{\"type\":\"Resource\",\"resource\":{\"name\":\"memory\",\"target\":"
+	    "{\"type\":\"AverageValue\",\"averageValue\":\"500Mi\"}}},{\"type\":\"Resource\","
+	    "\"resource\":{\"name\":\"cpu\",\"target\":{\"type\":\"Utilization\","
+	    "\"averageUtilization\":70}}}],\"behavior\":{\"scaleDown\":"
+	    "{\"stabilizationWindowSeconds\":300}}}}",
+	    201, &r);
+	tresp_free(&r);
+	snprintf(path, sizeof(path), "%s/multi", v1);
+	j = tget(t, path, 200, &r);
+	assert_string_equal(jv_path(j, "spec.targetCPUUtilizationPercentage")->s, "70");
+	assert_non_null(jv_path(j, "metadata.annotations[autoscaling.drover.dev/v2-metrics]"));
+	assert_non_null(jv_path(j, "metadata.annotations[autoscaling.drover.dev/v2-behavior]"));
+	jv_set(r.d, jv_get(j, "spec"), "maxReplicas", jv_new_int(r.d, 9));
+	v1obj = jv_to_json(j, NULL);
+	assert_non_null(v1obj);
+	treq(t, "PUT", path, NULL, v1obj, NULL, &r2);
+	assert_int_equal(r2.code, 200);
+	free(v1obj);
+	tresp_free(&r2);
+	tresp_free(&r);
+	snprintf(path, sizeof(path), "%s/multi", v2);
+	j = tget(t, path, 200, &r);
+	assert_string_equal(jv_path(j, "spec.maxReplicas")->s, "9");
+	assert_string_equal(tstr(j, "spec.metrics[0].resource.name"), "memory");
+	assert_string_equal(tstr(j, "spec.metrics[0].resource.target.averageValue"), "500Mi");
+	assert_string_equal(tstr(j, "spec.metrics[1].resource.name"), "cpu");
+	assert_string_equal(jv_path(j, "spec.behavior.scaleDown.stabilizationWindowSeconds")->s,
+			    "300");
+	assert_null(jv_path(j, "metadata.annotations[autoscaling.drover.dev/v2-metrics]"));
+	tresp_free(&r);
+
+	/* lists and the status subresource in v1 */
+	j = tget(t, v1, 200, &r);
+	assert_string_equal(tstr(j, "kind"), "HorizontalPodAutoscalerList");
+	assert_string_equal(tstr(j, "apiVersion"), "autoscaling/v1");
+	assert_string_equal(tstr(j, "items[0].apiVersion"), "autoscaling/v1");
+	tresp_free(&r);
+	snprintf(path, sizeof(path), "%s/web/status", v1);
+	treq(t, "PATCH", path, "application/merge-patch+json",
+	     "{\"status\":{\"currentReplicas\":2,\"desiredReplicas\":2,"
+	     "\"currentCPUUtilizationPercentage\":33}}",
+	     NULL, &r);
+	assert_int_equal(r.code, 200);
+	tresp_free(&r);
+	snprintf(path, sizeof(path), "%s/web", v2);
+	j = tget(t, path, 200, &r);
+	assert_string_equal(
+	    jv_path(j, "status.currentMetrics[0].resource.current.averageUtilization")->s, "33");
+	tresp_free(&r);
+	/* v2's fields are unknown to v1 (Strict, as kubectl asks) */
+	treq(t, "POST",
+	     "/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers"
+	     "?fieldValidation=Strict",
+	     NULL,
+	     "{\"apiVersion\":\"autoscaling/v1\",\"kind\":\"HorizontalPodAutoscaler\","
+	     "\"metadata\":{\"name\":\"bad\"},\"spec\":{\"scaleTargetRef\":{\"kind\":"
+	     "\"Deployment\",\"name\":\"x\"},\"maxReplicas\":3,\"metrics\":[]}}",
+	     NULL, &r);
+	assert_int_equal(r.code, 400);
+	assert_non_null(strstr(tstr(r.json, "message"), "unknown field \"spec.metrics\""));
+	tresp_free(&r);
+}
+
 static void test_namespace_delete(void **state)
 {
 	struct tsrv *t = *state;
@@ -474,6 +599,7 @@ int main(void)
 	    cmocka_unit_test(test_list_stream),
 	    cmocka_unit_test(test_service_allocation),
 	    cmocka_unit_test(test_service_allocation_bands),
+	    cmocka_unit_test(test_hpa_v1_conversion),
 	    cmocka_unit_test(test_namespace_delete),
 	    cmocka_unit_test(test_body_limit),
 	};

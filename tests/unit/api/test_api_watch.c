@@ -213,6 +213,44 @@ static void test_watch_replay(void **state)
 	wstream_free(&w);
 }
 
+/* A watch of autoscaling/v1 HPAs (served from the stored v2 objects): every event, and the
+ * bookmark, in v1. */
+static void test_watch_converted_version(void **state)
+{
+	struct tsrv *t = *state;
+	struct wstream w;
+	struct tresp r;
+	char path[256];
+
+	mkns(t, "wv1");
+	tpost(
+	    t, "/apis/autoscaling/v2/namespaces/wv1/horizontalpodautoscalers",
+	    "{\"metadata\":{\"name\":\"h\"},\"spec\":{\"scaleTargetRef\":{\"kind\":\"Deployment\","
+	    "\"name\":\"d\"},\"maxReplicas\":3,\"metrics\":[{\"type\":\"Resource\",\"resource\":"
+	    "{\"name\":\"cpu\",\"target\":{\"type\":\"Utilization\",\"averageUtilization\":40}}}]}"
+	    "}",
+	    201, &r);
+	tresp_free(&r);
+	treq(t, "PATCH", "/apis/autoscaling/v2/namespaces/wv1/horizontalpodautoscalers/h",
+	     "application/merge-patch+json", "{\"spec\":{\"maxReplicas\":4}}", NULL, &r);
+	assert_int_equal(r.code, 200);
+	tresp_free(&r);
+	snprintf(path, sizeof(path),
+		 "/apis/autoscaling/v1/namespaces/wv1/horizontalpodautoscalers?watch=1"
+		 "&resourceVersion=1&timeoutSeconds=1");
+	twatch(t, path, NULL, 0, &w);
+	assert_int_equal(w.nev, 2);
+	assert_string_equal(tstr(w.ev[0], "type"), "ADDED");
+	assert_string_equal(tstr(w.ev[0], "object.apiVersion"), "autoscaling/v1");
+	assert_string_equal(jv_path(w.ev[0], "object.spec.targetCPUUtilizationPercentage")->s,
+			    "40");
+	assert_null(jv_path(w.ev[0], "object.spec.metrics"));
+	assert_string_equal(tstr(w.ev[1], "type"), "MODIFIED");
+	assert_string_equal(jv_path(w.ev[1], "object.spec.maxReplicas")->s, "4");
+	assert_string_equal(tstr(w.ev[1], "object.apiVersion"), "autoscaling/v1");
+	wstream_free(&w);
+}
+
 /* most events filtered out: the stream must still drain the store watch and go on */
 static void test_watch_selectors(void **state)
 {
@@ -393,9 +431,10 @@ static void test_compaction(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_watch_replay),	cmocka_unit_test(test_watch_selectors),
-	    cmocka_unit_test(test_watch_initial_table), cmocka_unit_test(test_watch_live),
-	    cmocka_unit_test(test_watch_expired),	cmocka_unit_test(test_compaction),
+	    cmocka_unit_test(test_watch_replay),    cmocka_unit_test(test_watch_converted_version),
+	    cmocka_unit_test(test_watch_selectors), cmocka_unit_test(test_watch_initial_table),
+	    cmocka_unit_test(test_watch_live),	    cmocka_unit_test(test_watch_expired),
+	    cmocka_unit_test(test_compaction),
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * convert: versions served by conversion from another version's stored objects. Today one:
+ * autoscaling/v1 HorizontalPodAutoscaler over the stored autoscaling/v2 objects (kubectl
+ * autoscale posts v1), converted as Kubernetes converts them: v1's
+ * targetCPUUtilizationPercentage is v2's Resource metric "cpu" with a Utilization target,
+ * currentCPUUtilizationPercentage its current value. What v1 cannot express (other metrics,
+ * behavior, conditions) rides in annotations while an object is in v1 form, so that a v1
+ * client's read-modify-write keeps it; Kubernetes does the same with its
+ * autoscaling.alpha.kubernetes.io/... annotations, whose values are in the older v2beta1
+ * shape. drover's keys below hold the v2 JSON as it is, so they are named for drover.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_int.h"
+
+#define ANN_METRICS    "autoscaling.drover.dev/v2-metrics"
+#define ANN_CURRENT    "autoscaling.drover.dev/v2-current-metrics"
+#define ANN_CONDITIONS "autoscaling.drover.dev/v2-conditions"
+#define ANN_BEHAVIOR   "autoscaling.drover.dev/v2-behavior"
+
+/* Is m the Resource metric of "cpu" with a Utilization target (spec) or value (status)? */
+static bool is_cpu_util(const struct jv *m, const char *which)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "resource.%s.averageUtilization", which);
+	return jv_is_str(jv_get(m, "type"), "Resource") &&
+	       jv_is_str(jv_path(m, "resource.name"), "cpu") && jv_path(m, path) &&
+	       jv_path(m, path)->type == JV_NUMBER &&
+	       (strcmp(which, "current") == 0 ||
+		jv_is_str(jv_path(m, "resource.target.type"), "Utilization"));
+}
+
+/* Move v (unlinked from its parent by the caller's jv_del) into annotation key as JSON. */
+static void stash(struct jv_doc *d, struct jv *obj, const char *key, const struct jv *v)
+{
+	size_t len;
+	char *json;
+
+	if (!v || (v->type == JV_ARRAY && !jv_count(v)))
+		return;
+	json = jv_to_json(v, &len);
+	if (!json)
+		return;
+	jv_set(d, jv_obj_at(d, jv_obj_at(d, obj, "metadata"), "annotations"), key,
+	       jv_new_str(d, json, len));
+	free(json);
+}
+
+/* The JSON an annotation holds, removed from the object; NULL if absent or not JSON. */
+static struct jv *unstash(struct jv_doc *d, struct jv *obj, const char *key)
+{
+	struct jv *ann = jv_path(obj, "metadata.annotations"), *s = jv_del(ann, key);
+
+	if (ann && ann->type == JV_OBJECT && !jv_count(ann))
+		jv_del(jv_get(obj, "metadata"), "annotations");
+	if (!s || s->type != JV_STRING)
+		return NULL;
+	return jv_parse(d, s->s, s->len, NULL);
+}
+
+/* Split list into the cpu-utilization item (returned, its value) and the rest (stashed). */
+static struct jv *split_cpu(struct jv_doc *d, struct jv *obj, struct jv *list, const char *which,
+			    const char *key)
+{
+	struct jv *rest = jv_new(d, JV_ARRAY), *cpu = NULL;
+	char path[64];
+
+	snprintf(path, sizeof(path), "resource.%s.averageUtilization", which);
+	for (struct jv *m = jv_first(list), *next; m; m = next) {
+		next = m->next;
+		if (!cpu && is_cpu_util(m, which))
+			cpu = jv_copy(d, jv_path(m, path));
+		else if (rest)
+			jv_push(rest, jv_copy(d, m));
+	}
+	stash(d, obj, key, rest);
+	return cpu;
+}
+
+void api_conv_hpa_v1_from_storage(struct jv_doc *d, struct jv *obj)
+{
+	struct jv *spec = jv_get(obj, "spec"), *status = jv_get(obj, "status"), *v;
+
+	jv_set(d, obj, "apiVersion", jv_new_strz(d, "autoscaling/v1"));
+	if (spec && spec->type == JV_OBJECT) {
+		struct jv *metrics = jv_del(spec, "metrics");
+
+		v = split_cpu(d, obj, metrics, "target", ANN_METRICS);
+		if (v)
+			jv_set(d, spec, "targetCPUUtilizationPercentage", v);
+		stash(d, obj, ANN_BEHAVIOR, jv_del(spec, "behavior"));
+	}
+	if (status && status->type == JV_OBJECT) {
+		struct jv *cur = jv_del(status, "currentMetrics");
+
+		v = split_cpu(d, obj, cur, "current", ANN_CURRENT);
+		if (v)
+			jv_set(d, status, "currentCPUUtilizationPercentage", v);
+		stash(d, obj, ANN_CONDITIONS, jv_del(status, "conditions"));
+	}
+}
+
+/* {"type":"Resource","resource":{"name":"cpu","<which>":{[type],averageUtilization}}} */
+static struct jv *cpu_metric(struct jv_doc *d, struct jv *pct, const char *which)
+{
+	struct jv *m = jv_new(d, JV_OBJECT), *r, *t;
+
+	if (!m)
+		return NULL;
+	jv_set(d, m, "type", jv_new_strz(d, "Resource"));
+	r = jv_obj_at(d, m, "resource");
+	jv_set(d, r, "name", jv_new_strz(d, "cpu"));
+	t = jv_obj_at(d, r, which);
+	if (strcmp(which, "target") == 0)
+		jv_set(d, t, "type", jv_new_strz(d, "Utilization"));
+	jv_set(d, t, "averageUtilization", pct);
+	return m;
+}
+
+/* v1's cpu percentage at key of parent, if any, appended to the stashed list as v2's item. */
+static struct jv *join_cpu(struct jv_doc *d, struct jv *obj, struct jv *parent, const char *key,
+			   const char *ann, const char *which)
+{
+	struct jv *list = unstash(d, obj, ann), *pct = parent ? jv_del(parent, key) : NULL;
+
+	if (list && list->type != JV_ARRAY)
+		list = NULL;
+	if (pct && pct->type == JV_NUMBER) {
+		if (!list)
+			list = jv_new(d, JV_ARRAY);
+		if (list)
+			jv_push(list, cpu_metric(d, pct, which));
+	}
+	return list;
+}
+
+void api_conv_hpa_v1_to_storage(struct jv_doc *d, struct jv *obj)
+{
+	struct jv *spec = jv_get(obj, "spec"), *status = jv_get(obj, "status"), *v;
+
+	jv_set(d, obj, "apiVersion", jv_new_strz(d, "autoscaling/v2"));
+	if (spec && spec->type != JV_OBJECT)
+		spec = NULL;
+	if (status && status->type != JV_OBJECT)
+		status = NULL;
+	v = join_cpu(d, obj, spec, "targetCPUUtilizationPercentage", ANN_METRICS, "target");
+	if (v && spec)
+		jv_set(d, spec, "metrics", v);
+	v = unstash(d, obj, ANN_BEHAVIOR);
+	if (v && spec)
+		jv_set(d, spec, "behavior", v);
+	v = join_cpu(d, obj, status, "currentCPUUtilizationPercentage", ANN_CURRENT, "current");
+	if (v && status)
+		jv_set(d, status, "currentMetrics", v);
+	v = unstash(d, obj, ANN_CONDITIONS);
+	if (v && status)
+		jv_set(d, status, "conditions", v);
+}

@@ -377,22 +377,6 @@ static const char *const api_fields_19[] = { "metadata.name", "metadata.namespac
 static const struct api_subresource api_sub_19[] = {
 	{ .name = "status", .group = "autoscaling", .version = "v1", .kind = "HorizontalPodAutoscaler", .verbs = API_VERB_GET | API_VERB_PATCH | API_VERB_UPDATE },
 };
-static const struct api_column api_col_19[] = {
-	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
-	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
-	{ .name = "Reference", .type = "string", .format = "", .priority = 0, .cell = "fn:hpa_reference",
-	  .description = "Reference to the scaled resource" },
-	{ .name = "Targets", .type = "string", .format = "", .priority = 0, .cell = "fn:hpa_targets",
-	  .description = "The current and target values of the metrics." },
-	{ .name = "MinPods", .type = "string", .format = "", .priority = 0, .cell = "fn:hpa_min",
-	  .description = "Lower limit for the number of pods." },
-	{ .name = "MaxPods", .type = "integer", .format = "", .priority = 0, .cell = "int:spec.maxReplicas",
-	  .description = "Upper limit for the number of pods." },
-	{ .name = "Replicas", .type = "integer", .format = "", .priority = 0, .cell = "int:status.currentReplicas",
-	  .description = "Current number of replicas of pods managed by this autoscaler." },
-	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
-	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
-};
 static const char *const api_fields_20[] = { "metadata.name", "metadata.namespace", NULL };
 static const struct api_column api_col_20[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
@@ -553,7 +537,7 @@ const struct api_resource api_resources[] = {
 	{ .kind = &k8s_schema_kinds[17], .key = "jobs.batch", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .categories = api_categories_16, .field_selectors = api_fields_16, .subresources = api_sub_16, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .columns = api_col_16, .ncolumns = 8 },
 	{ .kind = &k8s_schema_kinds[5], .key = "cronjobs.batch", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_17, .categories = api_categories_17, .field_selectors = api_fields_17, .subresources = api_sub_17, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .columns = api_col_17, .ncolumns = 10 },
 	{ .kind = &k8s_schema_kinds[13], .key = "horizontalpodautoscalers.autoscaling", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_18, .categories = api_categories_18, .field_selectors = api_fields_18, .subresources = api_sub_18, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .columns = api_col_18, .ncolumns = 7 },
-	{ .kind = &k8s_schema_kinds[12], .key = "horizontalpodautoscalers.autoscaling", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_19, .categories = api_categories_19, .field_selectors = api_fields_19, .subresources = api_sub_19, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .storage = &api_resources[18], .to_storage = api_conv_hpa_v1_to_storage, .from_storage = api_conv_hpa_v1_from_storage, .columns = api_col_19, .ncolumns = 7 },
+	{ .kind = &k8s_schema_kinds[12], .key = "horizontalpodautoscalers.autoscaling", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_19, .categories = api_categories_19, .field_selectors = api_fields_19, .subresources = api_sub_19, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .storage = &api_resources[18], .to_storage = api_conv_hpa_v1_to_storage, .from_storage = api_conv_hpa_v1_from_storage, .columns = api_col_18, .ncolumns = 7 },
 	{ .kind = &k8s_schema_kinds[18], .key = "leases.coordination.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_20, .flags = API_RES_CREATE_ON_UPDATE, .columns = api_col_20, .ncolumns = 3 },
 	{ .kind = &k8s_schema_kinds[15], .key = "ingresses.networking.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_21, .field_selectors = api_fields_21, .subresources = api_sub_21, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .columns = api_col_21, .ncolumns = 6 },
 	{ .kind = &k8s_schema_kinds[21], .key = "networkpolicies.networking.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_22, .field_selectors = api_fields_22, .flags = API_RES_GENERATION, .columns = api_col_22, .ncolumns = 3 },

@@ -81,27 +81,29 @@ static struct jv *split_cpu(struct jv_doc *d, struct jv *obj, struct jv *list, c
 	return cpu;
 }
 
+/* One part (spec or status) of a v2 object to v1: its metric list at list_key becomes the cpu
+ * percentage at pct_key, the other metrics and the member extra ride in annotations. */
+static void part_to_v1(struct jv_doc *d, struct jv *obj, struct jv *part, const char *list_key,
+		       const char *which, const char *pct_key, const char *ann_list,
+		       const char *extra, const char *ann_extra)
+{
+	struct jv *v;
+
+	if (!part || part->type != JV_OBJECT)
+		return;
+	v = split_cpu(d, obj, jv_del(part, list_key), which, ann_list);
+	if (v)
+		jv_set(d, part, pct_key, v);
+	stash(d, obj, ann_extra, jv_del(part, extra));
+}
+
 void api_conv_hpa_v1_from_storage(struct jv_doc *d, struct jv *obj)
 {
-	struct jv *spec = jv_get(obj, "spec"), *status = jv_get(obj, "status"), *v;
-
 	jv_set(d, obj, "apiVersion", jv_new_strz(d, "autoscaling/v1"));
-	if (spec && spec->type == JV_OBJECT) {
-		struct jv *metrics = jv_del(spec, "metrics");
-
-		v = split_cpu(d, obj, metrics, "target", ANN_METRICS);
-		if (v)
-			jv_set(d, spec, "targetCPUUtilizationPercentage", v);
-		stash(d, obj, ANN_BEHAVIOR, jv_del(spec, "behavior"));
-	}
-	if (status && status->type == JV_OBJECT) {
-		struct jv *cur = jv_del(status, "currentMetrics");
-
-		v = split_cpu(d, obj, cur, "current", ANN_CURRENT);
-		if (v)
-			jv_set(d, status, "currentCPUUtilizationPercentage", v);
-		stash(d, obj, ANN_CONDITIONS, jv_del(status, "conditions"));
-	}
+	part_to_v1(d, obj, jv_get(obj, "spec"), "metrics", "target",
+		   "targetCPUUtilizationPercentage", ANN_METRICS, "behavior", ANN_BEHAVIOR);
+	part_to_v1(d, obj, jv_get(obj, "status"), "currentMetrics", "current",
+		   "currentCPUUtilizationPercentage", ANN_CURRENT, "conditions", ANN_CONDITIONS);
 }
 
 /* {"type":"Resource","resource":{"name":"cpu","<which>":{[type],averageUtilization}}} */

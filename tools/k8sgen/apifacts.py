@@ -55,6 +55,20 @@ STATUS_VERBS = ["get", "patch", "update"]
 
 META_FIELDS = ["metadata.name", "metadata.namespace"]
 
+# The HorizontalPodAutoscaler's columns, in both of its served versions.
+HPA_COLUMNS = [NAME,
+               col("Reference", "string", "fn:hpa_reference",
+                   "Reference to the scaled resource"),
+               col("Targets", "string", "fn:hpa_targets",
+                   "The current and target values of the metrics."),
+               col("MinPods", "string", "fn:hpa_min",
+                   "Lower limit for the number of pods."),
+               col("MaxPods", "integer", "int:spec.maxReplicas",
+                   "Upper limit for the number of pods."),
+               col("Replicas", "integer", "int:status.currentReplicas",
+                   "Current number of replicas of pods managed by this autoscaler."),
+               AGE]
+
 # Every served resource: (group, version, kind) -> facts. The order is discovery's order.
 RESOURCES = [
     {
@@ -349,18 +363,7 @@ RESOURCES = [
         "short": ["hpa"], "categories": ["all"], "generation": True,
         "subresources": [("status", "HorizontalPodAutoscaler", STATUS_VERBS)],
         "fields": META_FIELDS,
-        "columns": [NAME,
-                    col("Reference", "string", "fn:hpa_reference",
-                        "Reference to the scaled resource"),
-                    col("Targets", "string", "fn:hpa_targets",
-                        "The current and target values of the metrics."),
-                    col("MinPods", "string", "fn:hpa_min",
-                        "Lower limit for the number of pods."),
-                    col("MaxPods", "integer", "int:spec.maxReplicas",
-                        "Upper limit for the number of pods."),
-                    col("Replicas", "integer", "int:status.currentReplicas",
-                        "Current number of replicas of pods managed by this autoscaler."),
-                    AGE],
+        "columns": HPA_COLUMNS,
     },
     {
         "gvk": ("autoscaling", "v1", "HorizontalPodAutoscaler"), "verbs": ALL_VERBS,
@@ -369,18 +372,7 @@ RESOURCES = [
         "short": ["hpa"], "categories": ["all"], "generation": True,
         "subresources": [("status", "HorizontalPodAutoscaler", STATUS_VERBS)],
         "fields": META_FIELDS,
-        "columns": [NAME,
-                    col("Reference", "string", "fn:hpa_reference",
-                        "Reference to the scaled resource"),
-                    col("Targets", "string", "fn:hpa_targets",
-                        "The current and target values of the metrics."),
-                    col("MinPods", "string", "fn:hpa_min",
-                        "Lower limit for the number of pods."),
-                    col("MaxPods", "integer", "int:spec.maxReplicas",
-                        "Upper limit for the number of pods."),
-                    col("Replicas", "integer", "int:status.currentReplicas",
-                        "Current number of replicas of pods managed by this autoscaler."),
-                    AGE],
+        "columns": HPA_COLUMNS,
     },
     {
         "gvk": ("coordination.k8s.io", "v1", "Lease"), "verbs": ALL_VERBS,

@@ -803,7 +803,12 @@ def api_source(model, srcs):
             parts.append(".to_storage = api_conv_%s_to_storage" % r["convert"])
             parts.append(".from_storage = api_conv_%s_from_storage" % r["convert"])
         cols = r.get("columns", [])
-        if cols:
+        same = [m for m, x in enumerate(apifacts.RESOURCES[:n]) if x.get("columns") is cols]
+        if cols and same:
+            # a list another resource already has (a kind's other version): shared
+            parts.append(".columns = api_col_%d" % same[0])
+            parts.append(".ncolumns = %d" % len(cols))
+        elif cols:
             out.append("static const struct api_column api_col_%d[] = {\n" % n)
             for c in cols:
                 out.append("\t{ .name = %s, .type = %s, .format = %s, .priority = %d, "

@@ -21,6 +21,18 @@
 #define ANN_CONDITIONS "autoscaling.drover.dev/v2-conditions"
 #define ANN_BEHAVIOR   "autoscaling.drover.dev/v2-behavior"
 
+/* The two parts of an HPA that differ between the versions: v2's metric list (list) is v1's
+ * cpu percentage (pct) plus, in annotation ann_list, the other metrics; v2's member extra is
+ * in annotation ann_extra. which: the metric's member holding the value. */
+static const struct hpa_part {
+	const char *part, *list, *which, *pct, *ann_list, *extra, *ann_extra;
+} hpa_parts[] = {
+    {"spec", "metrics", "target", "targetCPUUtilizationPercentage", ANN_METRICS, "behavior",
+     ANN_BEHAVIOR},
+    {"status", "currentMetrics", "current", "currentCPUUtilizationPercentage", ANN_CURRENT,
+     "conditions", ANN_CONDITIONS},
+};
+
 /* Is m the Resource metric of "cpu" with a Utilization target (spec) or value (status)? */
 static bool is_cpu_util(const struct jv *m, const char *which)
 {
@@ -81,29 +93,24 @@ static struct jv *split_cpu(struct jv_doc *d, struct jv *obj, struct jv *list, c
 	return cpu;
 }
 
-/* One part (spec or status) of a v2 object to v1: its metric list at list_key becomes the cpu
- * percentage at pct_key, the other metrics and the member extra ride in annotations. */
-static void part_to_v1(struct jv_doc *d, struct jv *obj, struct jv *part, const char *list_key,
-		       const char *which, const char *pct_key, const char *ann_list,
-		       const char *extra, const char *ann_extra)
+/* One part of a v2 object to v1. */
+static void part_to_v1(struct jv_doc *d, struct jv *obj, const struct hpa_part *h)
 {
-	struct jv *v;
+	struct jv *part = jv_get(obj, h->part), *v;
 
 	if (!part || part->type != JV_OBJECT)
 		return;
-	v = split_cpu(d, obj, jv_del(part, list_key), which, ann_list);
+	v = split_cpu(d, obj, jv_del(part, h->list), h->which, h->ann_list);
 	if (v)
-		jv_set(d, part, pct_key, v);
-	stash(d, obj, ann_extra, jv_del(part, extra));
+		jv_set(d, part, h->pct, v);
+	stash(d, obj, h->ann_extra, jv_del(part, h->extra));
 }
 
 void api_conv_hpa_v1_from_storage(struct jv_doc *d, struct jv *obj)
 {
 	jv_set(d, obj, "apiVersion", jv_new_strz(d, "autoscaling/v1"));
-	part_to_v1(d, obj, jv_get(obj, "spec"), "metrics", "target",
-		   "targetCPUUtilizationPercentage", ANN_METRICS, "behavior", ANN_BEHAVIOR);
-	part_to_v1(d, obj, jv_get(obj, "status"), "currentMetrics", "current",
-		   "currentCPUUtilizationPercentage", ANN_CURRENT, "conditions", ANN_CONDITIONS);
+	for (size_t i = 0; i < sizeof(hpa_parts) / sizeof(hpa_parts[0]); i++)
+		part_to_v1(d, obj, &hpa_parts[i]);
 }
 
 /* {"type":"Resource","resource":{"name":"cpu","<which>":{[type],averageUtilization}}} */
@@ -140,25 +147,27 @@ static struct jv *join_cpu(struct jv_doc *d, struct jv *obj, struct jv *parent, 
 	return list;
 }
 
+/* One part of a v1 object to v2 (the inverse of part_to_v1). */
+static void part_to_v2(struct jv_doc *d, struct jv *obj, const struct hpa_part *h)
+{
+	struct jv *part = jv_get(obj, h->part), *list, *v;
+
+	if (part && part->type != JV_OBJECT)
+		part = NULL;
+	/* the annotations go also when there is no part to put them back in */
+	list = join_cpu(d, obj, part, h->pct, h->ann_list, h->which);
+	v = unstash(d, obj, h->ann_extra);
+	if (!part)
+		return;
+	if (list)
+		jv_set(d, part, h->list, list);
+	if (v)
+		jv_set(d, part, h->extra, v);
+}
+
 void api_conv_hpa_v1_to_storage(struct jv_doc *d, struct jv *obj)
 {
-	struct jv *spec = jv_get(obj, "spec"), *status = jv_get(obj, "status"), *v;
-
 	jv_set(d, obj, "apiVersion", jv_new_strz(d, "autoscaling/v2"));
-	if (spec && spec->type != JV_OBJECT)
-		spec = NULL;
-	if (status && status->type != JV_OBJECT)
-		status = NULL;
-	v = join_cpu(d, obj, spec, "targetCPUUtilizationPercentage", ANN_METRICS, "target");
-	if (v && spec)
-		jv_set(d, spec, "metrics", v);
-	v = unstash(d, obj, ANN_BEHAVIOR);
-	if (v && spec)
-		jv_set(d, spec, "behavior", v);
-	v = join_cpu(d, obj, status, "currentCPUUtilizationPercentage", ANN_CURRENT, "current");
-	if (v && status)
-		jv_set(d, status, "currentMetrics", v);
-	v = unstash(d, obj, ANN_CONDITIONS);
-	if (v && status)
-		jv_set(d, status, "conditions", v);
+	for (size_t i = 0; i < sizeof(hpa_parts) / sizeof(hpa_parts[0]); i++)
+		part_to_v2(d, obj, &hpa_parts[i]);
 }

@@ -32,7 +32,8 @@ struct pctx {
 	size_t delivered;     /* objects handed to cb */
 	int line0;	      /* where the current JSON value starts, for messages */
 	int column0;
-	const char *input; /* the text the parser at work reads (marks are offsets into it) */
+	const char *input; /* the text the parser at work reads (marks are offsets into it),
+			    * when it has scalars to requote; else NULL */
 	size_t input_len;
 };
 
@@ -350,7 +351,7 @@ static void requote_tree(struct pctx *p, struct fy_document *doc, struct fy_node
 {
 	void *it = NULL;
 
-	if (!n || depth > K8S_MAX_DEPTH)
+	if (!p->input || !n || depth > K8S_MAX_DEPTH)
 		return;
 	if (fy_node_is_sequence(n)) {
 		struct fy_node *item;
@@ -684,7 +685,8 @@ static int parse_docs(struct pctx *p, const char *buf, size_t len)
 		goto out;
 	}
 	p->diag = diag;
-	p->input = copy;
+	/* only an input with two escaped quotes in a row needs the requoting walk */
+	p->input = memmem(copy, len, "''''", 4) ? copy : NULL;
 	p->input_len = len;
 	while (!err && (doc = fy_parse_load_document(fyp)))
 		err = handle_doc(p, doc);

@@ -207,7 +207,8 @@ static int emb_watch_open(struct store *s, const struct store_watch_opts *o,
 	if (from <= e->rev)
 		backlog = (size_t)(e->rev - from + 1);
 	w = watch_new(o->prefix, o->prefix_len,
-		      backlog > e->opts.watch_queue_max ? backlog : e->opts.watch_queue_max);
+		      backlog > e->opts.watch_queue_max ? backlog : e->opts.watch_queue_max,
+		      o->set != NULL);
 	if (!w) {
 		err = -ENOMEM;
 		goto out;

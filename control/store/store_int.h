@@ -78,7 +78,7 @@ struct store_watch {
 	bool in_set_ready;	     /* on the set's ready list or handed out, not drained */
 };
 
-struct store_watch *watch_new(const void *prefix, size_t prefix_len, size_t limit);
+struct store_watch *watch_new(const void *prefix, size_t prefix_len, size_t limit, bool in_set);
 bool watch_matches(const struct store_watch *w, const uint8_t *key, size_t key_len);
 /* Queues ev (taking a reference) unless cancelled; returns -STORE_ESLOW if this push
  * cancelled the watch for being too far behind. Caller does not hold w->lock. */

@@ -143,15 +143,16 @@ static void set_remove(struct store_watch *w)
 	pthread_mutex_unlock(&set->lock);
 }
 
-struct store_watch *watch_new(const void *prefix, size_t prefix_len, size_t limit)
+struct store_watch *watch_new(const void *prefix, size_t prefix_len, size_t limit, bool in_set)
 {
 	struct store_watch *w = calloc(1, sizeof(*w));
 
 	if (!w)
 		return NULL;
-	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	/* a watch in a set is signalled through the set's eventfd: it needs none of its own */
+	w->efd = in_set ? -1 : eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	w->prefix = malloc(prefix_len ? prefix_len : 1);
-	if (w->efd < 0 || !w->prefix) {
+	if ((!in_set && w->efd < 0) || !w->prefix) {
 		if (w->efd >= 0)
 			close(w->efd);
 		free(w->prefix);
@@ -348,7 +349,8 @@ void watch_free(struct store_watch *w)
 	if (w->set)
 		set_remove(w);
 	drop_queue(w);
-	close(w->efd);
+	if (w->efd >= 0)
+		close(w->efd);
 	pthread_mutex_destroy(&w->lock);
 	free(w->prefix);
 	free(w);

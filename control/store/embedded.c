@@ -194,10 +194,6 @@ static int emb_watch_open(struct store *s, const struct store_watch_opts *o,
 	int err = 0;
 
 	pthread_rwlock_rdlock(&e->lock);
-	if (e->closed_watches) {
-		err = -STORE_ECLOSED;
-		goto out;
-	}
 	if (!from)
 		from = e->rev + 1;
 	if (from <= e->rev && (from < e->ring_lo || from < e->compact_rev)) {
@@ -311,7 +307,6 @@ static void emb_close(struct store *s)
 		pthread_join(e->committer, NULL);
 	emb_snapshot_stop(e);
 	pthread_rwlock_wrlock(&e->lock);
-	e->closed_watches = true;
 	pthread_mutex_lock(&e->wlock);
 	for (size_t i = 0; i < e->nwatch; i++) {
 		struct store_watch *w = e->watchers[i];

@@ -50,7 +50,6 @@ struct emb {
 	struct sevent **ring; /* events [ring_lo, rev] at ring[rev % ring_cap] */
 	size_t ring_cap;
 	uint64_t ring_lo;
-	bool closed_watches;
 
 	/* wlock */
 	pthread_mutex_t wlock;

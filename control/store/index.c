@@ -163,7 +163,6 @@ int idx_add(struct sindex *idx, struct srec *rec)
 		e->next[l] = upd[l]->next[l];
 		upd[l]->next[l] = e;
 	}
-	idx->nkeys++;
 	return 0;
 }
 
@@ -192,7 +191,6 @@ void idx_compact(struct sindex *idx, uint64_t rev)
 		if (e->nver == 0) {
 			for (int l = 0; l < e->level; l++)
 				prev[l]->next[l] = e->next[l];
-			idx->nkeys--;
 			entry_free(e);
 			continue;
 		}

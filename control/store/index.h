@@ -23,7 +23,6 @@ struct sindex {
 	struct kentry *head;
 	int level;
 	uint64_t rng;
-	uint64_t nkeys;	    /* entries (live or tombstoned) */
 	uint64_t nlive;	    /* entries whose latest version is a put */
 	uint64_t nversions; /* versions held */
 };

@@ -254,7 +254,6 @@ void emb_maybe_snapshot(struct emb *e)
 	}
 	j->info.rev = e->rev;
 	j->info.compact_rev = e->compact_rev;
-	j->info.count = j->n;
 	pthread_mutex_lock(&e->snap_lock);
 	e->job = j;
 	e->snap_busy = true;

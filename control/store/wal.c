@@ -300,7 +300,6 @@ int snap_read(struct store_io *io, const char *name, struct snap_info *info,
 	info->compact_rev = get64(file + 16);
 	count = get64(file + 24);
 	raw_len = get64(file + 32);
-	info->count = count;
 	/* zlib expands at most ~1032:1; anything claiming more is corrupt. */
 	if (info->compact_rev > info->rev || raw_len > (uint64_t)(len - SNAP_HDR_LEN) * 1032 ||
 	    raw_len > UINT32_MAX || len - SNAP_HDR_LEN > UINT32_MAX ||

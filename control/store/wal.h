@@ -66,7 +66,6 @@ void srec_to_kv(struct srec *r, struct store_kv *kv);
 struct snap_info {
 	uint64_t rev;
 	uint64_t compact_rev;
-	uint64_t count;
 };
 
 /* Writes a snapshot of recs[0..n) to name via a temporary file: write, fsync, rename, fsync

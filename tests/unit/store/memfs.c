@@ -538,16 +538,6 @@ bool memfs_crashed(struct memfs *fs)
 	return c;
 }
 
-uint64_t memfs_ops(struct memfs *fs)
-{
-	uint64_t n;
-
-	pthread_mutex_lock(&fs->lock);
-	n = fs->ops;
-	pthread_mutex_unlock(&fs->lock);
-	return n;
-}
-
 struct memfs *memfs_crash_image(struct memfs *fs)
 {
 	struct memfs *img = memfs_new(rnd(fs));
@@ -614,28 +604,6 @@ int memfs_put(struct memfs *fs, const char *name, const void *data, size_t len)
 	if (!err)
 		err = buf_set(&fs->ino[d->ino].dur, data, len);
 out:
-	pthread_mutex_unlock(&fs->lock);
-	return err;
-}
-
-int memfs_get(struct memfs *fs, const char *name, bool durable, uint8_t **data, size_t *len)
-{
-	struct dirent_m *d;
-	struct buf *b;
-	int err = -ENOENT;
-
-	pthread_mutex_lock(&fs->lock);
-	d = lookup(durable ? fs->ddir : fs->vdir, name);
-	if (d) {
-		b = durable ? &fs->ino[d->ino].dur : &fs->ino[d->ino].vol;
-		*data = malloc(b->len ? b->len : 1);
-		err = *data ? 0 : -ENOMEM;
-		if (!err) {
-			if (b->len)
-				memcpy(*data, b->p, b->len);
-			*len = b->len;
-		}
-	}
 	pthread_mutex_unlock(&fs->lock);
 	return err;
 }

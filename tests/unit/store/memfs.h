@@ -28,8 +28,6 @@ struct store_io *memfs_io(struct memfs *fs);
 /* Crash at the n-th mutating operation from now (1 = the next one); 0 = never. */
 void memfs_crash_after(struct memfs *fs, uint64_t n);
 bool memfs_crashed(struct memfs *fs);
-/* Mutating operations so far. */
-uint64_t memfs_ops(struct memfs *fs);
 
 /* Holds every sync (fsync/fdatasync) at a gate until opened again: a test can look at the
  * store while a write is stuck in its sync. memfs_wait_gated() waits until n syncs are held. */
@@ -41,8 +39,6 @@ struct memfs *memfs_crash_image(struct memfs *fs);
 
 /* Creates or replaces a durable file. */
 int memfs_put(struct memfs *fs, const char *name, const void *data, size_t len);
-/* Copies a file's durable (or volatile) contents; -ENOENT if the name is not there. */
-int memfs_get(struct memfs *fs, const char *name, bool durable, uint8_t **data, size_t *len);
 /* Calls fn for every durable file with its durable contents, all under one lock (a consistent
  * view while the store keeps working); stops when fn returns true, and returns that. */
 bool memfs_durable_any(struct memfs *fs,

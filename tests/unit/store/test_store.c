@@ -668,10 +668,16 @@ static void test_concurrent_writers(void **state)
 	uint8_t *seen = calloc(T * N + 1, 1);
 	struct store_stats st;
 
+	/* the first write is held in its sync, so the others queue behind it and the next
+	 * commit takes several at once */
+	memfs_gate_syncs(f->fs, true);
 	for (int i = 0; i < T; i++) {
 		w[i] = (struct writer){.s = f->s, .id = i, .n = N, .revs = calloc(N, 8)};
 		pthread_create(&t[i], NULL, writer_main, &w[i]);
 	}
+	memfs_wait_gated(f->fs, 1);
+	usleep(50 * 1000); /* time for the other writers to queue */
+	memfs_gate_syncs(f->fs, false);
 	for (int i = 0; i < T; i++) {
 		pthread_join(t[i], NULL);
 		for (int j = 0; j < N; j++) {
@@ -687,7 +693,7 @@ static void test_concurrent_writers(void **state)
 	assert_int_equal(store_get_stats(f->s, &st), 0);
 	assert_int_equal(st.writes, T * N);
 	assert_int_equal(st.keys, T * N);
-	assert_true(st.batches <= st.writes);
+	assert_true(st.batches < st.writes); /* some commits carried several writes */
 	free(seen);
 }
 
@@ -715,8 +721,6 @@ static void test_snapshots_and_restart(void **state)
 			assert_int_equal(store_update(f->s, K(key), val, n, 0, NULL), 0);
 		ver[k]++;
 	}
-	assert_int_equal(store_get_stats(f->s, &st), 0);
-	assert_true(st.snapshots >= 1 || st.rev == 1000);
 	store_close(f->s);
 	f->s = test_open_mem(f->fs, 50, 4096);
 	assert_int_equal(store_revision(f->s), 1000);

@@ -308,7 +308,6 @@ static void test_random_crashes(void **state)
 	       "%d in-flight writes found applied), %d crashed during open\n",
 	       t.rounds, t.crashed_in_flight, t.snapshots_seen, t.unsure_applied,
 	       t.open_failed_before);
-	assert_true(t.rounds + t.open_failed_before == rounds);
 	assert_true(t.crashed_in_flight >= rounds / 2);
 }
 

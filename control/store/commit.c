@@ -7,6 +7,7 @@
  * wakes the writers. The lock rules are at the top of embedded.c.
  */
 #include "embedded.h"
+#include "hmap.h"
 
 #include "log.h"
 
@@ -122,19 +123,10 @@ void emb_compact_locked(struct emb *e, uint64_t rev)
 
 /* ---- the committer: group commit ---- */
 
-static uint64_t key_hash(const uint8_t *k, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ k[i]) * 1099511628211ull;
-	return h;
-}
-
 /* The batch's view of keys it already changed: open addressing, reset per batch. */
 static struct srec **overlay_slot(struct emb *e, const uint8_t *key, size_t key_len)
 {
-	size_t mask = e->ov_cap - 1, i = (size_t)key_hash(key, key_len) & mask;
+	size_t mask = e->ov_cap - 1, i = (size_t)hmap_hash(key, key_len) & mask;
 
 	for (;; i = (i + 1) & mask) {
 		struct srec *r = e->ov[i];

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int key_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+int idx_key_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
 {
 	size_t n = al < bl ? al : bl;
 	int c = n ? memcmp(a, b, n) : 0;
@@ -19,7 +19,7 @@ static int entry_cmp(const struct kentry *e, const void *key, size_t key_len)
 {
 	const struct srec *r = e->ver[0];
 
-	return key_cmp(srec_key(r), r->key_len, key, key_len);
+	return idx_key_cmp(srec_key(r), r->key_len, key, key_len);
 }
 
 int idx_init(struct sindex *idx)

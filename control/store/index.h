@@ -27,6 +27,8 @@ struct sindex {
 	uint64_t nversions; /* versions held */
 };
 
+/* Key order: bytewise, a prefix before what extends it (<0, 0, >0 as memcmp). */
+int idx_key_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl);
 int idx_init(struct sindex *idx);
 void idx_destroy(struct sindex *idx);
 

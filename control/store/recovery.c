@@ -29,11 +29,8 @@ static int snap_add(void *arg, struct srec *rec)
 
 	if (c->last) {
 		const struct srec *p = c->last;
-		size_t n = p->key_len < rec->key_len ? p->key_len : rec->key_len;
-		int cmp = memcmp(srec_key(p), srec_key(rec), n);
+		int cmp = idx_key_cmp(srec_key(p), p->key_len, srec_key(rec), rec->key_len);
 
-		if (!cmp)
-			cmp = p->key_len < rec->key_len ? -1 : p->key_len > rec->key_len;
 		if (cmp > 0 || (cmp == 0 && p->rev >= rec->rev))
 			err = -EBADMSG; /* out of order */
 	}

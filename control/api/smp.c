@@ -126,9 +126,14 @@ static struct jv *merge_list(struct sctx *c, struct jv *orig, const struct jv *p
 	for (const struct jv *p = patch->head; p; p = p->next)
 		if (p->type == JV_OBJECT && jv_is_str(jv_get(p, "$patch"), "replace")) {
 			out = jv_new(c->d, JV_ARRAY);
-			for (const struct jv *q = patch->head; q && out; q = q->next)
-				if (q != p)
-					jv_push(out, merge_value(c, NULL, q, NULL, et, depth + 1));
+			for (const struct jv *q = patch->head; q && out; q = q->next) {
+				struct jv *n =
+				    q != p ? merge_value(c, NULL, q, NULL, et, depth + 1) : NULL;
+
+				/* an item that merges to nothing ({"$patch": "delete"}) drops */
+				if (n)
+					jv_push(out, n);
+			}
 			return out;
 		}
 	out = orig ? jv_copy(c->d, orig) : jv_new(c->d, JV_ARRAY);

@@ -193,6 +193,11 @@ static void test_strategic_patch(void **state)
 	/* a list item replace */
 	smp_case(POD("[{\"name\":\"a\"},{\"name\":\"b\"}]"),
 		 POD("[{\"name\":\"z\"},{\"$patch\":\"replace\"}]"), POD("[{\"name\":\"z\"}]"));
+	/* ... whose other items may delete themselves (crashed the server once) */
+	smp_case(POD("[{\"name\":\"a\"}]"),
+		 POD("[{\"$patch\":\"replace\"},{\"name\":\"x\",\"$patch\":\"delete\"},"
+		     "{\"name\":\"y\"}]"),
+		 POD("[{\"name\":\"y\"}]"));
 	/* errors */
 	smp_case("{}", "{\"$patch\":\"explode\"}", NULL);
 	smp_case("{}", "{\"spec\":{\"$bogus\":1}}", NULL);

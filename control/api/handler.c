@@ -447,12 +447,18 @@ static void op_watch(struct hctx *c)
 		api_selector_free(q.sel);
 		return;
 	}
-	/* the deprecated /watch/.../<name> path watches one object */
-	if (c->name && !q.sel) {
-		char fs[512], msg[256];
+	/* the deprecated /watch/.../<name> path watches one object: its name joins whatever
+	 * selectors the request has */
+	if (c->name) {
+		const char *fsel = api_arg(c->r, "fieldSelector");
+		char fs[1024], msg[256];
 
-		snprintf(fs, sizeof(fs), "metadata.name=%s", c->name);
-		if (api_selector_parse(NULL, fs, c->res, &q.sel, msg, sizeof(msg)) != 0) {
+		snprintf(fs, sizeof(fs), "metadata.name=%s%s%s", c->name,
+			 fsel && fsel[0] ? "," : "", fsel ? fsel : "");
+		api_selector_free(q.sel);
+		q.sel = NULL;
+		if (api_selector_parse(api_arg(c->r, "labelSelector"), fs, c->res, &q.sel, msg,
+				       sizeof(msg)) != 0) {
 			api_error(c->r, 400, "BadRequest", "%s", msg);
 			return;
 		}

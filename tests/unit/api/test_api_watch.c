@@ -251,6 +251,28 @@ static void test_watch_converted_version(void **state)
 	wstream_free(&w);
 }
 
+/* A watch of one named object with a label selector: the name still narrows it. */
+static void test_watch_named_with_selector(void **state)
+{
+	struct tsrv *t = *state;
+	struct wstream w;
+	char path[256];
+	unsigned long long rv0;
+
+	mkns(t, "wn");
+	rv0 = now_rv(t, "wn");
+	mkcm(t, "wn", "a", "\"x\":\"1\"");
+	mkcm(t, "wn", "b", "\"x\":\"1\"");
+	snprintf(path, sizeof(path),
+		 "/api/v1/namespaces/wn/configmaps/a?watch=1&labelSelector=x%%3D1"
+		 "&resourceVersion=%llu&timeoutSeconds=1",
+		 rv0);
+	twatch(t, path, NULL, 0, &w);
+	assert_int_equal(w.nev, 1);
+	assert_string_equal(tstr(w.ev[0], "object.metadata.name"), "a");
+	wstream_free(&w);
+}
+
 /* most events filtered out: the stream must still drain the store watch and go on */
 static void test_watch_selectors(void **state)
 {
@@ -431,9 +453,13 @@ static void test_compaction(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_watch_replay),    cmocka_unit_test(test_watch_converted_version),
-	    cmocka_unit_test(test_watch_selectors), cmocka_unit_test(test_watch_initial_table),
-	    cmocka_unit_test(test_watch_live),	    cmocka_unit_test(test_watch_expired),
+	    cmocka_unit_test(test_watch_replay),
+	    cmocka_unit_test(test_watch_named_with_selector),
+	    cmocka_unit_test(test_watch_converted_version),
+	    cmocka_unit_test(test_watch_selectors),
+	    cmocka_unit_test(test_watch_initial_table),
+	    cmocka_unit_test(test_watch_live),
+	    cmocka_unit_test(test_watch_expired),
 	    cmocka_unit_test(test_compaction),
 	};
 

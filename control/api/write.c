@@ -865,7 +865,7 @@ void api_op_delete(struct hctx *c)
 	c->dry_run = dry;
 	if (c->r->body.len && !(body = decode_delete_options(c)))
 		return;
-	if (jv_path(body, "dryRun") && jv_count(jv_path(body, "dryRun")))
+	if (jv_count(jv_path(body, "dryRun")))
 		c->dry_run = true;
 	for (int i = 0; i < MAX_RETRIES; i++) {
 		err = api_h_load(c, c->key, &obj, &rev);
@@ -886,13 +886,21 @@ void api_op_deletecollection(struct hctx *c)
 	struct store_list l = {0};
 	struct store_list_opts lo = {0};
 	struct jv *body = NULL;
+	struct delopts opts;
 	char prefix[1024], msg[512];
+	uint64_t rev;
 	int n, err, dry = api_h_dry_run(c);
 
 	if (dry < 0)
 		return;
 	c->dry_run = dry;
 	if (c->r->body.len && !(body = decode_delete_options(c)))
+		return;
+	if (jv_count(jv_path(body, "dryRun")))
+		c->dry_run = true;
+	/* the options are checked once, before anything is deleted (per item, a bad one would
+	 * be answered and then overwritten by the Success below) */
+	if (parse_delopts(c, &opts, body) != 0)
 		return;
 	err = api_selector_parse(api_arg(c->r, "labelSelector"), api_arg(c->r, "fieldSelector"),
 				 c->res, &sel, msg, sizeof(msg));
@@ -919,7 +927,13 @@ void api_op_deletecollection(struct hctx *c)
 		snprintf(key, sizeof(key), "%.*s", (int)l.items[i].key_len,
 			 (const char *)l.items[i].key);
 		c->name = jv_path_str(o, "metadata.name");
-		api_h_delete_object(c, key, o, l.items[i].mod_rev, body, false);
+		rev = l.items[i].mod_rev;
+		/* changed meanwhile: deleted as it is now, as a single delete retries */
+		for (int r = 0; r < MAX_RETRIES && o; r++) {
+			if (api_h_delete_object(c, key, o, rev, body, false) != -STORE_ECONFLICT ||
+			    api_h_load(c, key, &o, &rev) != 0)
+				break;
+		}
 	}
 	store_list_free(&l);
 	api_selector_free(sel);

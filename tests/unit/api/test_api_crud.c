@@ -547,6 +547,47 @@ static void test_hpa_v1_conversion(void **state)
 	tresp_free(&r);
 }
 
+/* deletecollection: bad options are refused before anything goes; a dryRun in the body deletes
+ * nothing; then the selected items go and the others stay. */
+static void test_deletecollection(void **state)
+{
+	struct tsrv *t = *state;
+	const char *base = "/api/v1/namespaces/default/configmaps";
+	char path[256];
+	struct tresp r;
+	struct jv *j;
+
+	for (int i = 0; i < 3; i++) {
+		char body[160];
+
+		snprintf(body, sizeof(body),
+			 "{\"metadata\":{\"name\":\"dc%d\",\"labels\":{\"dc\":\"%s\"}}}", i,
+			 i < 2 ? "yes" : "no");
+		tpost(t, base, body, 201, &r);
+		tresp_free(&r);
+	}
+	snprintf(path, sizeof(path), "%s?labelSelector=dc%%3Dyes", base);
+	treq(t, "DELETE", path, NULL, "{\"propagationPolicy\":\"Sideways\"}", NULL, &r);
+	assert_int_equal(r.code, 422);
+	tresp_free(&r);
+	treq(t, "DELETE", path, NULL, "{\"dryRun\":[\"All\"]}", NULL, &r);
+	assert_int_equal(r.code, 200);
+	tresp_free(&r);
+	snprintf(path, sizeof(path), "%s?labelSelector=dc", base);
+	j = tget(t, path, 200, &r);
+	assert_int_equal(jv_count(jv_get(j, "items")), 3);
+	tresp_free(&r);
+	snprintf(path, sizeof(path), "%s?labelSelector=dc%%3Dyes", base);
+	treq(t, "DELETE", path, NULL, NULL, NULL, &r);
+	assert_int_equal(r.code, 200);
+	tresp_free(&r);
+	snprintf(path, sizeof(path), "%s?labelSelector=dc", base);
+	j = tget(t, path, 200, &r);
+	assert_int_equal(jv_count(jv_get(j, "items")), 1);
+	assert_string_equal(tstr(j, "items[0].metadata.name"), "dc2");
+	tresp_free(&r);
+}
+
 static void test_namespace_delete(void **state)
 {
 	struct tsrv *t = *state;
@@ -600,6 +641,7 @@ int main(void)
 	    cmocka_unit_test(test_service_allocation),
 	    cmocka_unit_test(test_service_allocation_bands),
 	    cmocka_unit_test(test_hpa_v1_conversion),
+	    cmocka_unit_test(test_deletecollection),
 	    cmocka_unit_test(test_namespace_delete),
 	    cmocka_unit_test(test_body_limit),
 	};

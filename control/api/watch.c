@@ -331,7 +331,8 @@ static void handle_event(struct api_watch *w, struct store_event *ev)
 		return;
 	if (ev->type != STORE_EVENT_DELETE)
 		cur = load(d, &ev->kv, ev->kv.mod_rev);
-	if (ev->type != STORE_EVENT_CREATE)
+	/* an update's previous state matters only to a selector (moving in or out of it) */
+	if (ev->type == STORE_EVENT_DELETE || (ev->type == STORE_EVENT_UPDATE && w->sel))
 		prev = load(d, &ev->prev,
 			    ev->type == STORE_EVENT_DELETE ? ev->kv.mod_rev : ev->prev.mod_rev);
 	cur_ok = cur && api_selector_match(w->sel, cur);
@@ -342,7 +343,7 @@ static void handle_event(struct api_watch *w, struct store_event *ev)
 	else if (ev->type == STORE_EVENT_DELETE && prev_ok)
 		type = "DELETED";
 	else if (ev->type == STORE_EVENT_UPDATE && cur_ok)
-		type = prev_ok ? "MODIFIED" : "ADDED";
+		type = prev_ok || !w->sel ? "MODIFIED" : "ADDED";
 	else if (ev->type == STORE_EVENT_UPDATE && prev_ok)
 		type = "DELETED";
 	if (type) {

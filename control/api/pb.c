@@ -307,8 +307,7 @@ static struct jv *value(struct pctx *c, const struct k8s_value *v, const struct 
 		if (f->wire != 1)
 			break;
 		memcpy(&d, &f->v, sizeof(d));
-		snprintf(num, sizeof(num), "%.17g", d);
-		return jv_new_num(c->d, num, strlen(num));
+		return jv_new_double(c->d, d);
 	}
 	case K8S_V_STRUCT: {
 		struct jv *o;

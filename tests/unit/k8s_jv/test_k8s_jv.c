@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -282,6 +283,27 @@ static void test_duplicates_relinked(void **state)
 
 /* YAML must be UTF-8: go-yaml refuses other bytes, and libfyaml 0.7.12 loops forever on a
  * directive holding them (found by fuzz_api_decode). */
+/* Floats as Go writes them (protobuf doubles become these): shortest form, e+21 style. */
+static void test_new_double(void **state)
+{
+	struct jv_doc *d = jv_doc_new();
+	static const struct {
+		double f;
+		const char *json;
+	} cases[] = {{0.1, "0.1"}, {1.5, "1.5"}, {1e21, "1e+21"}, {1e-7, "1e-7"}, {100, "100"}};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct jv *v = jv_new_double(d, cases[i].f);
+		char *s = jv_to_json(v, NULL);
+
+		assert_string_equal(s, cases[i].json);
+		free(s);
+	}
+	assert_null(jv_new_double(d, NAN));
+	jv_doc_free(d);
+}
+
 static void test_yaml_invalid_utf8(void **state)
 {
 	static const char bad[] = "apiVersion: v1\nkind: ConfigMap\n%met\x98\x9b\x9e\x8b"
@@ -308,6 +330,7 @@ int main(void)
 	    cmocka_unit_test(test_decode_normalizes),
 	    cmocka_unit_test(test_yaml_invalid_utf8),
 	    cmocka_unit_test(test_duplicates_relinked),
+	    cmocka_unit_test(test_new_double),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

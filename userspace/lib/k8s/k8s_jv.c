@@ -139,6 +139,15 @@ struct jv *jv_new_num(struct jv_doc *d, const char *text, size_t len)
 	return v;
 }
 
+struct jv *jv_new_double(struct jv_doc *d, double f)
+{
+	char num[40];
+
+	if (!isfinite(f))
+		return NULL;
+	return jv_new_num(d, num, k8s_fmt_float_json(f, num, sizeof(num)));
+}
+
 struct jv *jv_new_int(struct jv_doc *d, int64_t i)
 {
 	char tmp[32];

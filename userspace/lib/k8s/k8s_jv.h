@@ -81,6 +81,8 @@ struct jv *jv_new(struct jv_doc *d, enum jv_type type);
 struct jv *jv_new_bool(struct jv_doc *d, bool b);
 struct jv *jv_new_int(struct jv_doc *d, int64_t i);
 struct jv *jv_new_num(struct jv_doc *d, const char *text, size_t len); /* text is JSON */
+/* A float as Go's encoding/json writes it (shortest round-trip form); NULL if not finite. */
+struct jv *jv_new_double(struct jv_doc *d, double f);
 struct jv *jv_new_str(struct jv_doc *d, const char *s, size_t len);
 struct jv *jv_new_strz(struct jv_doc *d, const char *s);
 /* printf into a new string node */

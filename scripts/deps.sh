@@ -10,10 +10,18 @@ PKGS=(
 	libfyaml-dev libmicrohttpd-dev liburing-dev libgnutls28-dev libcurl4-gnutls-dev
 	libcmocka-dev
 	# tests: namespaces, traffic, inspection
-	iproute2 iputils-ping ethtool curl netcat-openbsd socat jq python3 procps psmisc util-linux
+	iproute2 iputils-ping ethtool curl python3 procps util-linux
 	# benchmarks and baselines
-	iptables nftables ipvsadm wrk iperf3 sockperf etcd-server
+	iptables nftables ipvsadm wrk etcd-server
 )
+
+# kubectl is no Debian package of a usable version (bookworm's kubernetes-client is 1.20): the
+# kubectl suite and the demo's API part use the one the machine brings (1.31-1.33).
+check_kubectl() {
+	command -v kubectl >/dev/null 2>&1 ||
+		echo "deps.sh: kubectl not found: install kubectl 1.31-1.33 (the e2e_kubectl tests" \
+			"and the demo's API server part need it)" >&2
+}
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "deps.sh: must run as root (apt-get)" >&2
@@ -27,6 +35,7 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
 	echo "deps.sh: all ${#PKGS[@]} packages present"
+	check_kubectl
 	exit 0
 fi
 
@@ -40,3 +49,5 @@ if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet etcd 2>/d
 	systemctl stop etcd || true
 	systemctl disable etcd >/dev/null 2>&1 || true
 fi
+
+check_kubectl

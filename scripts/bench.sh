@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks: scripts/bench.sh <proxy|store> [--quick] [options]
+# Benchmarks: scripts/bench.sh <proxy|store|api> [--quick] [options]
 # Each one measures drover and its baseline in the same run and writes JSON, a Markdown
 # table and SVG plots to bench/results/.
 set -euo pipefail

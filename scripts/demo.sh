@@ -34,8 +34,8 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 scripts/prepare-host.sh
 step "building"
 cmake -S . -B build >/dev/null
-cmake --build build -j "$(nproc)" 2>&1 | grep -E "error|warning|Built target drover$" || true
-[ -x build/userspace/cli/drover ] || { echo "demo: build failed" >&2; exit 1; }
+cmake --build build -j "$(nproc)" --target drover drover-httpd >/dev/null ||
+	{ echo "demo: build failed" >&2; exit 1; }
 
 # shellcheck source=lib/topo.sh
 source scripts/lib/topo.sh

@@ -70,13 +70,11 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "bench proxy: must run as root (network namespaces, BPF)" >&2
 	exit 1
 fi
-if [ ! -x "$CONNLAT" ] || [ ! -x "$PKTBENCH" ] || [ ! -x "$BUILD/userspace/cli/drover" ] ||
-	[ ! -x "$BUILD/bench/httpd/drover-httpd" ]; then
-	echo "bench proxy: building drover and the benchmark tools in $BUILD" >&2
-	cmake -S "$TOP" -B "$BUILD" >/dev/null
-	cmake --build "$BUILD" -j"$(nproc)" --target drover drover-httpd drover-connlat \
-		drover-pktbench >/dev/null
-fi
+# always (incrementally): the results name HEAD, so they must not come from an older binary
+echo "bench proxy: building drover and the benchmark tools in $BUILD" >&2
+cmake -S "$TOP" -B "$BUILD" >/dev/null
+cmake --build "$BUILD" -j"$(nproc)" --target drover drover-httpd drover-connlat drover-pktbench \
+	>/dev/null
 for tool in wrk iptables-nft-restore nft python3 ethtool; do
 	command -v "$tool" >/dev/null || { echo "bench proxy: $tool missing: run scripts/deps.sh" >&2; exit 1; }
 done

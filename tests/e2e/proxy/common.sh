@@ -92,11 +92,13 @@ write_slice() {
 	mv "$file.tmp" "$file"
 }
 
-# distinct_bodies N CMD...: run CMD N times, print the distinct outputs, sorted.
+# distinct_bodies N CMD...: run CMD N times, print the distinct outputs, sorted; a run that
+# fails shows as "(failed)", so that an expected set of bodies also means every run succeeded.
 distinct_bodies() {
 	local n=$1
 	shift
-	for _ in $(seq 1 "$n"); do "$@" 2>/dev/null || true; done | sort -u | tr '\n' ' ' | sed 's/ $//'
+	for _ in $(seq 1 "$n"); do "$@" 2>/dev/null || echo "(failed)"; done | sort -u | tr '\n' ' ' |
+		sed 's/ $//'
 }
 
 # wait_lines FILE N: wait until FILE has at least N lines (a load client's output). The

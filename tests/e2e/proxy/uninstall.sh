@@ -16,13 +16,17 @@ pass "proxy stopped, ClusterIP still served by the kernel"
 
 in_node "$DROVER" proxy uninstall --pin-root "$TOPO_PIN_ROOT" >"$m/un.log" 2>&1 || fail "uninstall failed: $(cat "$m/un.log")"
 [ ! -e "$TOPO_PIN_ROOT" ] || fail "pins left: $(ls -R "$TOPO_PIN_ROOT")"
-progs=$(bpftool cgroup show "$TOPO_CG" | grep -c drv_ || true)
-expect_eq "$progs" 0 "cgroup programs left"
+# count PATTERN CMD...: lines of CMD's output matching PATTERN; CMD itself must succeed
+count() {
+	local pat=$1 out
+	shift
+	out=$("$@") || fail "'$*' failed"
+	grep -c "$pat" <<<"$out" || true
+}
+expect_eq "$(count drv_ bpftool cgroup show "$TOPO_CG")" 0 "cgroup programs left"
 for dev in "$(topo_pod_prefix)c1" "$(topo_pod_prefix)b1" "$(topo_ext_dev)"; do
-	f=$(in_node tc filter show dev "$dev" ingress | grep -c drv_ || true)
-	expect_eq "$f" 0 "tc filters left on $dev"
-	q=$(in_node tc qdisc show dev "$dev" | grep -c clsact || true)
-	expect_eq "$q" 0 "clsact qdisc left on $dev"
+	expect_eq "$(count drv_ in_node tc filter show dev "$dev" ingress)" 0 "tc filters left on $dev"
+	expect_eq "$(count clsact in_node tc qdisc show dev "$dev")" 0 "clsact qdisc left on $dev"
 done
 in_node ip -d link show "$(topo_ext_dev)" | grep -q "prog/xdp" && fail "XDP program left"
 set +e

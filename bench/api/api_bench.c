@@ -454,7 +454,7 @@ static int run_ops(enum op op, int clients, double seconds, bool table, size_t p
 struct prep {
 	pthread_t th;
 	size_t from, to;
-	size_t errors;
+	size_t errors, created, body_bytes;
 };
 
 static void *prep_main(void *arg)
@@ -475,7 +475,10 @@ static void *prep_main(void *arg)
 		snprintf(name, sizeof(name), "p%zu", i);
 		len = pod_json(body, 8192, name, "0");
 		st = request(&c, "POST", path, "application/json", body, (size_t)len, NULL, NULL);
-		if (st != 201 && st != 409)
+		p->body_bytes = (size_t)len;
+		if (st == 201)
+			p->created++;
+		else if (st != 409) /* 409: there already (an earlier prepare) */
 			p->errors++;
 		if (st < 0) {
 			conn_close(&c);
@@ -491,7 +494,7 @@ static void *prep_main(void *arg)
 static int run_prepare(size_t pods)
 {
 	struct prep p[64];
-	size_t per = (pods + 63) / 64, errors = 0;
+	size_t per = (pods + 63) / 64, errors = 0, created = 0, body_bytes = 0;
 	uint64_t t0 = now_ns();
 	struct conn c;
 	char body[256];
@@ -514,9 +517,12 @@ static int run_prepare(size_t pods)
 	for (int i = 0; i < 64; i++) {
 		pthread_join(p[i].th, NULL);
 		errors += p[i].errors;
+		created += p[i].created;
+		body_bytes = p[i].body_bytes > body_bytes ? p[i].body_bytes : body_bytes;
 	}
-	printf("{\"bench\":\"prepare\",\"pods\":%zu,\"errors\":%zu,\"seconds\":%.3f}\n", pods,
-	       errors, (double)(now_ns() - t0) / 1e9);
+	printf("{\"bench\":\"prepare\",\"pods\":%zu,\"created\":%zu,\"errors\":%zu,"
+	       "\"seconds\":%.3f,\"body_bytes\":%zu}\n",
+	       pods, created, errors, (double)(now_ns() - t0) / 1e9, body_bytes);
 	fflush(stdout);
 	return errors ? 1 : 0;
 }

@@ -70,7 +70,7 @@ rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$srv_pid/status"; }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
-step "the store alone (same disk, same value size): reference for create"
+step "the store alone (same disk, values about a stored pod's size): reference for create"
 rm -rf "$work/store"
 "$bench" store --ns "$work/store" --clients 64 --seconds "$secs" --pods 3500 | tee -a "$raw"
 "$bench" store --ns "$work/store1" --clients 1 --seconds "$secs" --pods 3500 | tee -a "$raw"

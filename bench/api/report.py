@@ -170,19 +170,26 @@ md.append("Machine: %d cores (%s), %.1f GiB, kernel %s, disk `%s`. Load average 
           "the benchmark; figures move with them).\n" % (
               machine["cpus"], machine["cpu"], machine["memory_gib"], machine["kernel"],
               machine["disk"], load_before, load_after))
+# the pod's sizes as measured: the body sent, and each item of a JSON list as the server
+# returns it (with what the server adds: uid, timestamps, managedFields, defaults)
+sent = max((p.get("body_bytes", 0) for p in prepare), default=0)
+l1k = op("list-1k-json-1")
+stored = l1k["bytes_per_op"] / l1k["pods"] if l1k and l1k.get("bytes_per_op") else 0
 md.append("The client (`bench/api/api_bench`) runs on the same 2 cores as the server: one TLS "
           "connection per client, bearer token, HTTP/1.1 keep-alive. The pod is a Deployment's "
-          "pod as kubectl apply leaves it (one container with ports, resources, probes, "
-          "managedFields; 2.6 KiB of JSON). Every write is durable (fdatasync before the "
-          "answer).\n")
+          "pod template's pod (one container with ports, resources, probes): %s B of JSON as "
+          "sent, %s B per item as a list returns it (with uid, timestamps, managedFields and "
+          "defaults). Every write is durable (fdatasync before the answer).\n" % (
+              "{:,}".format(sent) if sent else "?", "{:,}".format(round(stored)) if stored else "?"))
 md.append("## Goals\n")
 g = goals["creates_per_s_64_clients"]
 md.append("- ≥ %d durable creates/s with 64 clients: **%s/s**%s — %s" % (
     g["goal"], "{:,}".format(g["measured"]) if g["measured"] else "?", spread(c64),
     "**met**" if g["met"] else "**not met**"))
 if s64:
-    md.append("  (the store alone, same run, same disk, same value size, 64 writers in process: "
-              "%s/s — the API layer, TLS and HTTP cost the rest)" % "{:,}".format(round(s64["rate"])))
+    md.append("  (the store alone, same run, same disk, %s-byte values (about a stored pod), 64 "
+              "writers in process: %s/s — the API layer, TLS and HTTP cost the rest)" % (
+                  "{:,}".format(s64["value_bytes"]), "{:,}".format(round(s64["rate"]))))
 g = goals["watch_p99_ms"]
 if w:
     md.append("- watch delivery p99 ≤ %.0f ms with %d TLS watchers at 100 events/s: **%.2f ms** "
@@ -255,10 +262,11 @@ if rss:
                                               ("%.0f B" % per) if r["pods"] else "–"))
     md.append("")
 for p in prepare:
-    if p["pods"] >= 10000:
-        md.append("Creating %s pods with 64 clients took %.1f s (%s/s, %d errors).\n" % (
-            "{:,}".format(p["pods"]), p["seconds"], "{:,}".format(round(p["pods"] / p["seconds"])),
-            p["errors"]))
+    new = p.get("created", p["pods"])
+    if new >= 10000:
+        md.append("Filling to %s pods: %s created by 64 clients in %.1f s (%s/s, %d errors).\n" % (
+            "{:,}".format(p["pods"]), "{:,}".format(new), p["seconds"],
+            "{:,}".format(round(new / p["seconds"])), p["errors"]))
 md.append("Plots: `%s-requests.svg` (requests/s), `%s-latency.svg` (p50/p99)%s.\n" % (
     name, name, ", `%s-rss.svg` (RSS)" % name if rss else ""))
 with open(os.path.join(out, name + ".md"), "w") as fh:

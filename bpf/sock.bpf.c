@@ -24,7 +24,7 @@ static __always_inline __u8 sock_proto(struct bpf_sock_addr *ctx)
 
 /* Forward translation. Returns the hook's verdict: 1 lets the call proceed (translated or
  * not ours), 0 refuses it with the error set by bpf_set_retval. */
-static __always_inline int sock4_forward(struct bpf_sock_addr *ctx, bool is_connect)
+static __always_inline int sock4_forward(struct bpf_sock_addr *ctx)
 {
 	struct drv_svc_key key;
 	struct drv_svc_val *svc;
@@ -96,13 +96,13 @@ static __always_inline int sock4_reverse(struct bpf_sock_addr *ctx)
 SEC("cgroup/connect4")
 int drv_connect4(struct bpf_sock_addr *ctx)
 {
-	return sock4_forward(ctx, true);
+	return sock4_forward(ctx);
 }
 
 SEC("cgroup/sendmsg4")
 int drv_sendmsg4(struct bpf_sock_addr *ctx)
 {
-	return sock4_forward(ctx, false);
+	return sock4_forward(ctx);
 }
 
 SEC("cgroup/recvmsg4")

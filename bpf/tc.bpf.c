@@ -8,8 +8,8 @@
  *   drv_tc_pod   on the host side of pod veths (traffic leaving a local pod)
  *   drv_tc_node  on the node's own devices (traffic entering the node)
  *
- * Rewrites use the skb checksum helpers (correct for CHECKSUM_PARTIAL packets from local
- * sockets). Translated packets are sent on with bpf_fib_lookup + bpf_redirect (or
+ * Rewrites adjust the checksums incrementally (csum.h; for CHECKSUM_PARTIAL packets from local
+ * sockets only the pseudo-header part) and store the headers with bpf_skb_store_bytes. Translated packets are sent on with bpf_fib_lookup + bpf_redirect (or
  * bpf_redirect_neigh when the neighbour is not resolved yet); where the FIB has no answer
  * the kernel's own routing takes the packet (TC_ACT_OK).
  */

@@ -93,8 +93,9 @@ struct drv_svc_val {
 	__u16 count;		/* master: number of backend slots (0 = reject) */
 	__u16 rev_nat;		/* frontend id, 1..65535 */
 	__u32 affinity_timeout; /* master: seconds, when DRV_SVC_F_AFFINITY */
-	__u32 maglev_size; /* master: Maglev table size M (informational; the table carries it) */
-	__u16 flags;	   /* master: enum drv_svc_flags */
+	__u32 maglev_size;	/* master: Maglev table size M (the table carries it too; userspace
+			    * reads it back when it adopts pinned maps) */
+	__u16 flags;		/* master: enum drv_svc_flags */
 	__u16 pad;
 };
 
@@ -250,7 +251,7 @@ struct drv_stats_val {
 };
 
 /* The per-packet counters of the tc and XDP paths live apart from drv_stats1, in a per-CPU
- * array indexed by rev-NAT id (drv_pkts1): an array element is an address computation where
+ * array indexed by rev-NAT id (drv_pkts2): an array element is an address computation where
  * a hash lookup costs a third of the hit path. drv_stats1 keeps everything per connection or
  * per exception (connects, refusals, rejects, drops by reason). */
 struct drv_fe_pkts {

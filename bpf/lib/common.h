@@ -18,29 +18,21 @@
 #define __always_inline inline __attribute__((always_inline))
 #endif
 
-#define likely(x)   __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
-
 /* UAPI constants absent from vmlinux.h */
-#define ETH_P_IP	      0x0800
-#define ETH_P_8021Q	      0x8100
-#define ETH_ALEN	      6
-#define ETH_HLEN	      14
-#define IP_MF		      0x2000
-#define IP_OFFSET	      0x1fff
-#define TC_ACT_OK	      0
-#define TC_ACT_SHOT	      2
-#define TC_ACT_REDIRECT	      7
-#define AF_INET		      2
-#define SOCK_STREAM	      1
-#define SOCK_DGRAM	      2
-#define ECONNREFUSED	      111
-#define ICMP_DEST_UNREACH     3
-#define ICMP_PORT_UNREACH     3
-#define IPPROTO_ICMP_	      1
-#define BPF_F_PSEUDO_HDR_     (1ULL << 4)
-#define BPF_F_MARK_MANGLED_0_ (1ULL << 5)
-#define BPF_F_MARK_ENFORCE_   (1ULL << 6)
+#define ETH_P_IP	  0x0800
+#define ETH_ALEN	  6
+#define ETH_HLEN	  14
+#define IP_MF		  0x2000
+#define IP_OFFSET	  0x1fff
+#define TC_ACT_OK	  0
+#define TC_ACT_SHOT	  2
+#define AF_INET		  2
+#define SOCK_STREAM	  1
+#define SOCK_DGRAM	  2
+#define ECONNREFUSED	  111
+#define ICMP_DEST_UNREACH 3
+#define ICMP_PORT_UNREACH 3
+#define IPPROTO_ICMP_	  1
 
 #define NSEC_PER_SEC 1000000000ULL
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * csum.h: ones'-complement checksum arithmetic for XDP, where there is no skb and no
- * bpf_l3/l4_csum_replace. Incremental updates follow RFC 1624: HC' = ~(~HC + ~m + m').
+ * csum.h: ones'-complement checksum arithmetic for the XDP and tc programs (cheaper than the
+ * bpf_l3/l4_csum_replace helpers, which XDP does not have anyway). Incremental updates follow
+ * RFC 1624: HC' = ~(~HC + ~m + m').
  */
 #ifndef DRV_BPF_CSUM_H
 #define DRV_BPF_CSUM_H

@@ -119,8 +119,8 @@ static __always_inline __be16 drv_snat_reserve(struct drv_ct_key *rkey, struct d
 /*
  * Decide what to do with packet f arriving on this hook. from_node: the packet entered
  * through a node device (not a local pod). len: bytes, for counters.
- * Returns a drv_verdict, or a negative DRV_DROP_* reason; x and *rev_nat are filled for
- * FWD/REPLY (rev_nat also for REJECT and drops, when the frontend is known).
+ * Returns a drv_verdict, or a negative DRV_DROP_* reason; x is filled for FWD/REPLY
+ * (x->rev_nat also for REJECT and drops, when the frontend is known).
  */
 static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_node, __u32 len,
 					 struct drv_xlate *x, __u8 created_by)

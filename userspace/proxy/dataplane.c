@@ -37,23 +37,10 @@
 
 #define COMP "dataplane"
 
-static const char *const map_names[DP_MAP_COUNT] = {
-	[DP_MAP_SVC] = DRV_MAP_SVC,
-	[DP_MAP_BACKEND] = DRV_MAP_BACKEND,
-	[DP_MAP_REVNAT] = DRV_MAP_REVNAT,
-	[DP_MAP_CT] = DRV_MAP_CT,
-	[DP_MAP_AFFINITY] = DRV_MAP_AFFINITY,
-	[DP_MAP_SOCKRNAT] = DRV_MAP_SOCKRNAT,
-	[DP_MAP_MAGLEV] = DRV_MAP_MAGLEV,
-	[DP_MAP_NODEIP] = DRV_MAP_NODEIP,
-	[DP_MAP_STATS] = DRV_MAP_STATS,
-	[DP_MAP_NAMES] = DRV_MAP_NAMES,
-	[DP_MAP_ATTACH] = DRV_MAP_ATTACH,
-	[DP_MAP_EPOCH] = DRV_MAP_EPOCH,
-	[DP_MAP_PKTS] = DRV_MAP_PKTS,
-};
-/* Every slot above is filled: a map added to enum dp_map without a name here fails to build. */
-_Static_assert(DP_MAP_PKTS + 1 == DP_MAP_COUNT, "map_names covers enum dp_map");
+/* In enum dp_map's order, which is drover_abi.h's: the one list of the maps drover pins. */
+static const char *const map_names[] = {DRV_MAP_NAMES_ALL};
+_Static_assert(sizeof(map_names) / sizeof(map_names[0]) == DP_MAP_COUNT,
+	       "enum dp_map and DRV_MAP_NAMES_ALL name the same maps");
 
 static int remove_map_pins(const char *pin_root, bool stale_only);
 
@@ -69,7 +56,6 @@ struct dataplane {
 	struct xdp_bpf *xdp;
 	struct sockdestroy_bpf *sd;
 	int map_fd[DP_MAP_COUNT];
-	bool *xdp_ok;
 };
 
 /* ---------- helpers ---------- */
@@ -292,11 +278,6 @@ int dp_open(struct dataplane **out, const struct dp_opts *opts)
 		err = -ENOENT;
 		goto fail;
 	}
-	dp->xdp_ok = calloc(opts->nnode_devs + 1, sizeof(bool));
-	if (!dp->xdp_ok) {
-		err = -ENOMEM;
-		goto fail;
-	}
 	err = check_bpffs(dp->pin_root);
 	if (err)
 		goto fail;
@@ -340,7 +321,6 @@ void dp_close(struct dataplane *dp)
 	tc_bpf__destroy(dp->tc);
 	xdp_bpf__destroy(dp->xdp);
 	sockdestroy_bpf__destroy(dp->sd);
-	free(dp->xdp_ok);
 	free(dp);
 }
 
@@ -370,11 +350,6 @@ void dp_lbmap_fds(const struct dataplane *dp, struct lbmap_fds *fds)
 	fds->maglev = dp->map_fd[DP_MAP_MAGLEV];
 	fds->affinity = dp->map_fd[DP_MAP_AFFINITY];
 	fds->names = dp->map_fd[DP_MAP_NAMES];
-}
-
-bool dp_xdp_attached(const struct dataplane *dp, size_t i)
-{
-	return i < dp->o.nnode_devs && dp->xdp_ok[i];
 }
 
 /* ---------- cgroup links ---------- */
@@ -516,7 +491,7 @@ int dp_attach_pod_dev(struct dataplane *dp, const char *ifname)
 
 /* ---------- XDP ---------- */
 
-static int attach_xdp(struct dataplane *dp, const char *ifname, bool *ok)
+static int attach_xdp(struct dataplane *dp, const char *ifname)
 {
 	int ifindex = (int)if_nametoindex(ifname);
 	int prog_fd = bpf_program__fd(dp->xdp->progs.drv_xdp_lb);
@@ -526,7 +501,6 @@ static int attach_xdp(struct dataplane *dp, const char *ifname, bool *ok)
 	__u32 modes[2], nmodes = 0;
 	int err = -EOPNOTSUPP;
 
-	*ok = false;
 	if (!ifindex)
 		return -ENODEV;
 	if (mode == DP_XDP_OFF)
@@ -579,7 +553,6 @@ static int attach_xdp(struct dataplane *dp, const char *ifname, bool *ok)
 				      native ? DRV_ATT_XDP_SKB : DRV_ATT_XDP_DRV);
 			log_info(COMP, "%s: drv_xdp_lb attached (%s XDP)", ifname,
 				 native ? "native" : "generic");
-			*ok = true;
 			return 0;
 		}
 	}
@@ -601,7 +574,7 @@ int dp_attach(struct dataplane *dp)
 		err = attach_tc(dp, dp->o.node_devs[i], dp->tc->progs.drv_tc_node, DRV_ATT_TC_NODE);
 		if (err)
 			return err;
-		attach_xdp(dp, dp->o.node_devs[i], &dp->xdp_ok[i]);
+		attach_xdp(dp, dp->o.node_devs[i]);
 	}
 	/* Every attachment now runs this version's programs: maps of older layouts that they
 	 * used are unpinned (they go away with the last program holding them). */
@@ -752,7 +725,6 @@ out:
  * map lives on while a program still uses it. Returns how many were removed. */
 static int remove_map_pins(const char *pin_root, bool stale_only)
 {
-	static const char *const current[] = {DRV_MAP_NAMES_ALL};
 	char path[640];
 	struct dirent *e;
 	int removed = 0;
@@ -765,8 +737,8 @@ static int remove_map_pins(const char *pin_root, bool stale_only)
 
 		if (strncmp(e->d_name, "drv_", 4) != 0)
 			continue;
-		for (size_t i = 0; i < sizeof(current) / sizeof(current[0]) && !cur; i++)
-			cur = strcmp(e->d_name, current[i]) == 0;
+		for (size_t i = 0; i < DP_MAP_COUNT && !cur; i++)
+			cur = strcmp(e->d_name, map_names[i]) == 0;
 		if (stale_only && cur)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", pin_root, e->d_name);

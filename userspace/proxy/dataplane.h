@@ -81,8 +81,6 @@ void dp_lbmap_fds(const struct dataplane *dp, struct lbmap_fds *fds);
 /* A loaded program by name (drv_tc_pod, drv_tc_node, drv_xdp_lb, drv_connect4, ...), for
  * BPF_PROG_TEST_RUN fixtures and benchmarks; -ENOENT if unknown. */
 int dp_prog_fd(const struct dataplane *dp, const char *name);
-/* Whether XDP ended up attached on node device i (else tc serves NodePort there). */
-bool dp_xdp_attached(const struct dataplane *dp, size_t i);
 
 /* Destroy UDP sockets connected through the socket LB to one of the given backends, in every
  * network namespace of the host. Returns the number destroyed or -errno. */

@@ -47,7 +47,7 @@ static void proxy_usage(FILE *out)
 	    "                          maglev|stats; repeatable\n"
 	    "  --ct-timeout-tcp S      idle TCP flow lifetime in conntrack [21600]\n"
 	    "  --ct-timeout-other S    idle UDP flow lifetime in conntrack [60]\n"
-	    "  --gc-interval S         conntrack garbage collection period [30]\n"
+	    "  --gc-interval S         conntrack garbage collection period, 0 = none [30]\n"
 	    "  --no-fib-redirect       let the kernel route translated packets (no bpf_redirect)\n"
 	    "  --ready-file PATH       write the PID there once the first sync is in the kernel\n"
 	    "  --log-level LEVEL       error|warn|info|debug [info]\n");

@@ -351,7 +351,9 @@ int proxy_run(struct proxy_config *c)
 	struct lbmap_fds fds;
 	struct lbmap_opts lo = {.maglev_max = c->maglev_max};
 	struct model_opts mo = {.node_name = c->node_name};
-	struct itimerspec its = {{c->gc_interval_s, 0}, {c->gc_interval_s, 0}};
+	/* one timer: conntrack GC, and retrying frontends that did not fit (also without GC) */
+	long period = c->gc_interval_s ? c->gc_interval_s : 30;
+	struct itimerspec its = {{period, 0}, {period, 0}};
 	int sig_fd = -1, tfd = -1, rc;
 	sigset_t mask;
 	bool changed;
@@ -413,7 +415,7 @@ int proxy_run(struct proxy_config *c)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (tfd >= 0 && c->gc_interval_s)
+	if (tfd >= 0)
 		timerfd_settime(tfd, 0, &its, NULL);
 
 	for (;;) {
@@ -457,7 +459,8 @@ int proxy_run(struct proxy_config *c)
 			uint64_t ticks;
 
 			if (read(tfd, &ticks, sizeof(ticks)) > 0) {
-				ct_gc(&p);
+				if (c->gc_interval_s)
+					ct_gc(&p);
 				if (model_pending(p.model))
 					commit(&p, false); /* frontends that failed earlier */
 			}

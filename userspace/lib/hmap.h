@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hmap: a hash map from byte-string keys to pointers. Keys are copied into the map; values
- * are owned by the caller (hmap_free does not free them). Separate chaining, power-of-two
- * buckets, grows at load factor 1. Not thread-safe: callers serialise access.
+ * are owned by the caller (hmap_free does not free them). Open addressing with linear probing,
+ * doubling at 3/4 load (hmap.c). Not thread-safe: callers serialise access.
  */
 #ifndef DROVER_HMAP_H
 #define DROVER_HMAP_H

@@ -72,9 +72,7 @@ void log_msg(enum log_level level, const char *component, const char *fmt, ...)
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	enum log_level l = level == LIBBPF_WARN	  ? LOG_WARN
-			   : level == LIBBPF_INFO ? LOG_DEBUG
-						  : LOG_DEBUG;
+	enum log_level l = level == LIBBPF_WARN ? LOG_WARN : LOG_DEBUG;
 
 	/* libbpf's INFO is chatty (every map reuse); keep it at debug. */
 	if (level == LIBBPF_DEBUG && log_level < LOG_DEBUG)

@@ -141,7 +141,7 @@ void lbm_revnat_set(struct lbmap *m, uint32_t id, bool used)
 		m->revnat_used[id / 8] &= (uint8_t) ~(1u << (id % 8));
 }
 
-/* Ids 1..limit: they index drv_pkts1, which is as large as drv_rnat4. */
+/* Ids 1..limit: they index drv_pkts2, which is as large as drv_rnat4. */
 static int revnat_alloc(struct lbmap *m, uint16_t *out)
 {
 	uint32_t limit = m->r_rnat.max - 1 < DRV_REVNAT_MAX ? m->r_rnat.max - 1 : DRV_REVNAT_MAX;
@@ -761,7 +761,7 @@ int lbmap_upsert(struct lbmap *m, const struct lb_frontend *want)
 	}
 
 	/* Slots that change: new slots first, then overwrites of existing ones. Only a new key
-	 * can fail for lack of room, so a frontend that cannot lbm_grow fails before any of its
+	 * can fail for lack of room, so a frontend that cannot grow fails before any of its
 	 * live slots changed, and keeps its old backends. */
 	for (size_t i = fe->nslots; i < n && !err; i++)
 		err = queue_slot(m, fe, i, ids[i]);

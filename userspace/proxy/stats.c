@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* stats: summing per-CPU counters of drv_stats1 and drv_pkts1. */
+/* stats: summing per-CPU counters of drv_stats1 and drv_pkts2. */
 #include "stats.h"
 
 #include <bpf/bpf.h>

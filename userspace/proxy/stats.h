@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * stats: the dataplane's counters, read from both maps that hold them (drv_stats1, the
- * per-CPU hash of connections and exceptions, and drv_pkts1, the per-CPU array of forwarded
+ * per-CPU hash of connections and exceptions, and drv_pkts2, the per-CPU array of forwarded
  * and reply packets), summed over CPUs into one list of (frontend, path, kind) rows.
  */
 #ifndef DROVER_STATS_H

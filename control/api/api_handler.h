@@ -10,6 +10,10 @@
 #include "api_admit.h"
 #include "api_int.h"
 
+/* Attempts of a read-modify-write before it answers 409 Conflict (a concurrent writer won
+ * every time). */
+#define API_WRITE_RETRIES 16
+
 struct hctx {
 	struct api_req *r;
 	struct api_server *srv;

@@ -104,13 +104,11 @@ struct api_req {
 	struct MHD_Connection *conn;
 	struct api_req *wq_next;
 	enum api_method method;
-	char method_str[12];
-	char *url;  /* decoded path, split by the router */
-	char *path; /* the path as requested (for messages) */
+	char *url; /* decoded path, split by the router */
 	struct api_route rt;
 	struct api_arg args[API_MAX_ARGS]; /* query arguments, copied */
 	size_t nargs;
-	char *accept, *content_type, *user_agent, *authorization, *upgrade;
+	char *accept, *content_type, *user_agent, *authorization;
 	struct k8s_buf body;
 	bool body_too_large;
 	enum api_req_state state;

@@ -16,8 +16,6 @@
 #include "api_handler.h"
 #include "api_managed.h"
 
-#define MAX_RETRIES 16
-
 /* ---- merging ---- */
 
 static struct jv *merge(struct jv_doc *d, const struct jv *live, const struct jv *cfg,
@@ -407,7 +405,7 @@ void api_op_apply(struct hctx *c)
 			  name ? name : "", c->name);
 		return;
 	}
-	for (int i = 0; i < MAX_RETRIES; i++) {
+	for (int i = 0; i < API_WRITE_RETRIES; i++) {
 		err = api_h_load(c, c->key, &live, &rev);
 		if (err && err != -ENOENT) {
 			api_error_store(c->r, c->res, c->name, err);

@@ -69,12 +69,10 @@ static void req_free(struct api_req *r)
 		free(r->args[i].value);
 	}
 	free(r->url);
-	free(r->path);
 	free(r->accept);
 	free(r->content_type);
 	free(r->user_agent);
 	free(r->authorization);
-	free(r->upgrade);
 	free(r->out);
 	k8s_buf_free(&r->body);
 	k8s_buf_free(&r->warnings);
@@ -131,10 +129,8 @@ static struct api_req *req_new(struct api_server *s, struct MHD_Connection *c, c
 	r->srv = s;
 	r->conn = c;
 	r->method = method_of(method);
-	snprintf(r->method_str, sizeof(r->method_str), "%s", method);
 	r->url = strdup(url);
-	r->path = strdup(url);
-	if (!r->url || !r->path) {
+	if (!r->url) {
 		req_free(r);
 		return NULL;
 	}
@@ -143,7 +139,6 @@ static struct api_req *req_new(struct api_server *s, struct MHD_Connection *c, c
 	r->content_type = header_dup(c, MHD_HTTP_HEADER_CONTENT_TYPE);
 	r->user_agent = header_dup(c, MHD_HTTP_HEADER_USER_AGENT);
 	r->authorization = header_dup(c, MHD_HTTP_HEADER_AUTHORIZATION);
-	r->upgrade = header_dup(c, MHD_HTTP_HEADER_UPGRADE);
 	return r;
 }
 

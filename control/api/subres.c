@@ -15,8 +15,6 @@
 #include "api_patch.h"
 #include "api_selector.h"
 
-#define MAX_RETRIES 16
-
 static const struct k8s_kind *scale_kind(void)
 {
 	return k8s_kind_find("autoscaling/v1", "Scale");
@@ -104,7 +102,7 @@ void api_sub_scale(struct hctx *c)
 			  "application/strategic-merge-patch+json");
 		return;
 	}
-	for (int i = 0; i < MAX_RETRIES; i++) {
+	for (int i = 0; i < API_WRITE_RETRIES; i++) {
 		err = api_h_load(c, c->key, &obj, &rev);
 		if (err) {
 			api_error_store(c->r, c->res, c->name, err);
@@ -143,7 +141,7 @@ void api_sub_scale(struct hctx *c)
 			k8s_errors_add(&e, "spec.replicas", K8S_REASON_INVALID, 0, 0,
 				       "Invalid value: %lld: must be greater than or equal to 0",
 				       (long long)replicas);
-			api_error_invalid(c->r, scale_kind() ? c->res : c->res, c->name, &e);
+			api_error_invalid(c->r, c->res, c->name, &e);
 			k8s_errors_free(&e);
 			return;
 		}
@@ -196,7 +194,7 @@ void api_sub_binding(struct hctx *c)
 	}
 	c->res = pods;
 	api_key(pods, c->ns, c->name, key, sizeof(key));
-	for (int i = 0; i < MAX_RETRIES; i++) {
+	for (int i = 0; i < API_WRITE_RETRIES; i++) {
 		size_t len;
 		char *json;
 
@@ -271,7 +269,7 @@ void api_sub_eviction(struct hctx *c)
 
 	if (!ev)
 		return;
-	for (int i = 0; i < MAX_RETRIES; i++) {
+	for (int i = 0; i < API_WRITE_RETRIES; i++) {
 		err = api_h_load(c, c->key, &pod, &rev);
 		if (err) {
 			api_error_store(c->r, c->res, c->name, err);

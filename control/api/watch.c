@@ -46,7 +46,6 @@ struct api_watch {
 	pthread_mutex_t mu;
 	const struct api_resource *res;
 	const struct api_resource *wire; /* events converted to this version, or NULL */
-	char *ns;
 	char prefix[512];
 	size_t prefix_len;
 	struct api_selector *sel;
@@ -505,7 +504,6 @@ void api_watch_free(struct api_watch *w)
 	api_selector_free(w->sel);
 	k8s_buf_free(&w->out);
 	pthread_mutex_destroy(&w->mu);
-	free(w->ns);
 	free(w);
 }
 
@@ -594,9 +592,8 @@ void api_watch_start(struct api_req *r, const struct api_watch_opts *o)
 	w->include = o->include;
 	w->bookmarks = o->bookmarks;
 	w->sock = -1;
-	w->ns = o->ns ? strdup(o->ns) : NULL;
 	klen = api_key(o->res, o->ns, NULL, w->prefix, sizeof(w->prefix));
-	if (klen < 0 || (o->ns && !w->ns)) {
+	if (klen < 0) {
 		api_error(r, 400, "BadRequest", "namespace too long");
 		goto fail;
 	}
@@ -644,6 +641,5 @@ fail:
 	store_list_free(&w->init);
 	k8s_buf_free(&w->out);
 	pthread_mutex_destroy(&w->mu);
-	free(w->ns);
 	free(w);
 }

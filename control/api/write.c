@@ -22,8 +22,6 @@
 #include "api_selector.h"
 #include "api_table.h"
 
-#define MAX_RETRIES 16
-
 /* ---- metadata ---- */
 
 static struct jv *meta(struct hctx *c, struct jv *obj)
@@ -425,7 +423,7 @@ void api_op_update(struct hctx *c)
 			  jv_path_str(body, "metadata.resourceVersion"));
 		return;
 	}
-	for (int i = 0; i < MAX_RETRIES; i++) {
+	for (int i = 0; i < API_WRITE_RETRIES; i++) {
 		err = api_h_load(c, c->key, &old, &rev);
 		if (err == -ENOENT && !c->sub && (c->res->flags & API_RES_CREATE_ON_UPDATE)) {
 			api_h_create_object(c, body, "Update");
@@ -511,7 +509,7 @@ void api_op_patch(struct hctx *c)
 	patch = parse_patch(c, t);
 	if (!patch)
 		return;
-	for (int i = 0; i < MAX_RETRIES; i++) {
+	for (int i = 0; i < API_WRITE_RETRIES; i++) {
 		err = api_h_load(c, c->key, &old, &rev);
 		if (err) {
 			api_error_store(c->r, c->res, c->name, err);
@@ -867,7 +865,7 @@ void api_op_delete(struct hctx *c)
 		return;
 	if (jv_count(jv_path(body, "dryRun")))
 		c->dry_run = true;
-	for (int i = 0; i < MAX_RETRIES; i++) {
+	for (int i = 0; i < API_WRITE_RETRIES; i++) {
 		err = api_h_load(c, c->key, &obj, &rev);
 		if (err) {
 			api_error_store(c->r, c->res, c->name, err);
@@ -929,7 +927,7 @@ void api_op_deletecollection(struct hctx *c)
 		c->name = jv_path_str(o, "metadata.name");
 		rev = l.items[i].mod_rev;
 		/* changed meanwhile: deleted as it is now, as a single delete retries */
-		for (int r = 0; r < MAX_RETRIES && o; r++) {
+		for (int r = 0; r < API_WRITE_RETRIES && o; r++) {
 			if (api_h_delete_object(c, key, o, rev, body, false) != -STORE_ECONFLICT ||
 			    api_h_load(c, key, &o, &rev) != 0)
 				break;

@@ -147,10 +147,11 @@ api_stop() {
 }
 trap api_stop EXIT
 step "drover server --data-dir $api_dir/data --listen 127.0.0.1:0"
-build/userspace/cli/drover server --data-dir "$api_dir/data" --listen 127.0.0.1:0 \
-	>"$api_dir/server.log" 2>&1 &
-api_pid=$!
-for _ in $(seq 100); do [ -s "$api_dir/data/kubeconfig" ] && break; sleep 0.1; done
+# shellcheck source=lib/apiserver.sh
+source scripts/lib/apiserver.sh
+api_server_start build/userspace/cli/drover "$api_dir/data" "$api_dir/server.log" ||
+	{ api_pid=$API_PID; exit 1; }
+api_pid=$API_PID
 sed 's/^[^ ]* //' "$api_dir/server.log"
 export KUBECONFIG=$api_dir/data/kubeconfig
 step "kubectl version"

@@ -51,19 +51,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# shellcheck source=../../scripts/lib/apiserver.sh
+source scripts/lib/apiserver.sh
 # start_server DIR: drover server on a free port; sets port, token, srv_pid
 start_server() {
-	local dir=$1
+	local dir=$1 ok=0
 	rm -rf "$dir"
-	"$drover" server --data-dir "$dir" --listen 127.0.0.1:0 >"$dir.log" 2>&1 &
-	srv_pid=$!
-	for _ in $(seq 200); do
-		[ -s "$dir/kubeconfig" ] && break
-		sleep 0.05
-	done
-	port=$(sed -n 's|.*server: https://127.0.0.1:\([0-9]*\)$|\1|p' "$dir/kubeconfig")
-	token=$dir/pki/token
-	[ -n "$port" ] || { cat "$dir.log" >&2; echo "bench.sh api: server did not start" >&2; exit 1; }
+	api_server_start "$drover" "$dir" "$dir.log" || ok=$?
+	srv_pid=$API_PID port=$API_PORT token=$dir/pki/token
+	[ $ok -eq 0 ] || exit 1 # the EXIT trap stops srv_pid
 }
 b() { "$bench" --port "$port" --token-file "$token" "$@" | tee -a "$raw"; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$srv_pid/status"; }

@@ -31,13 +31,12 @@ trap cleanup EXIT
 export HOME=$WORK/home KUBECONFIG=$WORK/data/kubeconfig
 mkdir -p "$HOME"
 
-"$BIN" server --data-dir "$WORK/data" --listen 127.0.0.1:0 >"$WORK/server.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 100); do
-	[ -s "$KUBECONFIG" ] && break
-	sleep 0.1
-done
-[ -s "$KUBECONFIG" ] || { cat "$WORK/server.log"; echo "server did not start" >&2; exit 1; }
+# shellcheck source=../../../scripts/lib/apiserver.sh
+source "$SRC/scripts/lib/apiserver.sh"
+api_server_start "$BIN" "$WORK/data" "$WORK/server.log"
+rc=$?
+PIDS+=("$API_PID")
+[ $rc -eq 0 ] || exit 1
 
 FAILS=0 CHECKS=0
 OUT=$WORK/out

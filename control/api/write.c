@@ -153,10 +153,13 @@ void api_h_create_object(struct hctx *c, struct jv *obj, const char *operation)
 	size_t len;
 	uint64_t rev = 0;
 	int err = 0;
+	bool generated;
 
 	if (check_identity(c, obj, false) != 0)
 		return;
 	md = meta(c, obj);
+	/* a name the client gave wins over generateName, and a conflict on it is a conflict */
+	generated = !jv_path_str(md, "name") || !jv_path_str(md, "name")[0];
 	for (int attempt = 0; attempt < 8; attempt++) {
 		if (attempt)
 			jv_del(md, "name");
@@ -208,7 +211,7 @@ void api_h_create_object(struct hctx *c, struct jv *obj, const char *operation)
 		}
 		err = store_create(c->srv->store, c->key, strlen(c->key), json, len, &rev);
 		/* a generated name that exists: try another, as Kubernetes does */
-		if (err != -EEXIST || !jv_path_str(md, "generateName"))
+		if (err != -EEXIST || !generated)
 			break;
 	}
 	if (err) {

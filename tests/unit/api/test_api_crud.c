@@ -150,6 +150,15 @@ static void test_generate_name_and_decode(void **state)
 	assert_memory_equal(tstr(j, "metadata.name"), "tok-", 4);
 	assert_string_equal(tstr(j, "type"), "Opaque");
 	tresp_free(&r);
+	/* a name given beside generateName is the name: taken, it is a conflict, not a new name */
+	for (int i = 0; i < 2; i++) {
+		treq(t, "POST", "/api/v1/namespaces/default/secrets", NULL,
+		     "{\"metadata\":{\"name\":\"given\",\"generateName\":\"tok-\"}}", NULL, &r);
+		assert_int_equal(r.code, i == 0 ? 201 : 409);
+		if (i == 0)
+			assert_string_equal(tstr(r.json, "metadata.name"), "given");
+		tresp_free(&r);
+	}
 	/* strict: unknown fields fail; warn: a Warning header */
 	treq(t, "POST", "/api/v1/namespaces/default/configmaps?fieldValidation=Strict", NULL,
 	     "{\"metadata\":{\"name\":\"s1\"},\"bogus\":1}", NULL, &r);

@@ -22,11 +22,7 @@
 	for (struct jv *it = (arr) && (arr)->type == JV_ARRAY ? (arr)->head : NULL; it; \
 	     it = it->next)
 
-static const char DNS1123_SUBDOMAIN_MSG[] =
-    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "
-    "or '.', and must start and end with an alphanumeric character (e.g. 'example.com', "
-    "regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*"
-    "[a-z0-9])?)*')";
+static const char DNS1123_SUBDOMAIN_MSG[] = API_DNS1123_SUBDOMAIN_MSG;
 static const char DNS1123_LABEL_MSG[] =
     "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
     "and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', "
@@ -56,7 +52,12 @@ const char *api_dns1123_label_error(const char *s)
 
 const char *api_dns1123_subdomain_error(const char *s)
 {
-	size_t n = strlen(s), start = 0;
+	return api_dns1123_subdomain_error_n(s, strlen(s));
+}
+
+const char *api_dns1123_subdomain_error_n(const char *s, size_t n)
+{
+	size_t start = 0;
 
 	if (n > 253)
 		return "must be no more than 253 characters";

@@ -46,7 +46,14 @@ void api_admit_release_deleted(struct api_server *s, const struct api_resource *
 void api_admit_free(struct api_admit *a);
 
 /* DNS-1123 names, for validation elsewhere. NULL if valid, else the message. */
+#define API_DNS1123_SUBDOMAIN_MSG                                                                 \
+	"a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' " \
+	"or '.', and must start and end with an alphanumeric character (e.g. 'example.com', "     \
+	"regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*"      \
+	"[a-z0-9])?)*')"
 const char *api_dns1123_subdomain_error(const char *s);
+/* The same for s[0..n), which need not be NUL-terminated. */
+const char *api_dns1123_subdomain_error_n(const char *s, size_t n);
 const char *api_dns1123_label_error(const char *s);
 
 #endif

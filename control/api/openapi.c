@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "api_int.h"
+#include "hmap.h"
 
 struct gvdoc {
 	const char *group, *version;
@@ -387,15 +388,6 @@ static void put_paths(struct k8s_buf *b, const char *group, const char *version)
 
 /* ---- documents ---- */
 
-static uint64_t fnv(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-	return h;
-}
-
 static void build_gv(struct gvdoc *g)
 {
 	struct k8s_buf b = {0};
@@ -431,7 +423,7 @@ static void build_gv(struct gvdoc *g)
 	free(ts);
 	g->json = k8s_buf_take(&b, &g->len);
 	if (g->json)
-		snprintf(g->hash, sizeof(g->hash), "%016" PRIX64, fnv(g->json, g->len));
+		snprintf(g->hash, sizeof(g->hash), "%016" PRIX64, hmap_hash(g->json, g->len));
 }
 
 static void build(void)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_admit.h"
 #include "api_selector.h"
 
 enum sel_op {
@@ -52,37 +53,14 @@ static bool name_part_ok(const char *s, size_t len)
 	return true;
 }
 
-static bool dns_subdomain_ok(const char *s, size_t len)
-{
-	size_t start = 0;
-
-	if (len == 0 || len > 253)
-		return false;
-	for (size_t i = 0; i <= len; i++) {
-		if (i < len && s[i] != '.') {
-			if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
-			      s[i] == '-'))
-				return false;
-			continue;
-		}
-		if (i == start || s[start] == '-' || s[i - 1] == '-')
-			return false;
-		start = i + 1;
-	}
-	return true;
-}
-
 const char *api_label_key_error(const char *key, size_t len)
 {
 	const char *slash = memchr(key, '/', len);
 	const char *name = slash ? slash + 1 : key;
 	size_t nlen = slash ? len - (size_t)(name - key) : len;
 
-	if (slash && !dns_subdomain_ok(key, (size_t)(slash - key)))
-		return "prefix part a lowercase RFC 1123 subdomain must consist of lower case "
-		       "alphanumeric characters, '-' or '.', and must start and end with an "
-		       "alphanumeric character (e.g. 'example.com', regex used for validation is "
-		       "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+	if (slash && api_dns1123_subdomain_error_n(key, (size_t)(slash - key)))
+		return "prefix part " API_DNS1123_SUBDOMAIN_MSG;
 	if (nlen == 0)
 		return "name part must be non-empty";
 	if (nlen > 63)

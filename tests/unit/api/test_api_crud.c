@@ -259,6 +259,10 @@ static void test_list_select_page_table(void **state)
 	tresp_free(&r);
 	j = tget(t, "/api/v1/pods?labelSelector=a%20in%20b", 400, &r);
 	tresp_free(&r);
+	/* a key's prefix must be a DNS-1123 subdomain */
+	j = tget(t, "/api/v1/pods?labelSelector=Bad_Prefix/app%3Dodd", 400, &r);
+	assert_non_null(strstr(tstr(j, "message"), "prefix part a lowercase RFC 1123 subdomain"));
+	tresp_free(&r);
 	/* pages of 2 */
 	j = tget(t, "/api/v1/namespaces/default/pods?limit=2", 200, &r);
 	assert_int_equal(jv_count(jv_get(j, "items")), 2);

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kclient_int: what a transport implements (struct kc_ops) and the base every client embeds.
+ * kclient.c holds the transport-independent parts (kc_obj, the public entry points that
+ * check arguments, count and dispatch through ops, error names); kclient_http.c and
+ * control/api/kclient_local.c are the two transports.
+ */
+#ifndef DROVER_KCLIENT_INT_H
+#define DROVER_KCLIENT_INT_H
+
+#include "kclient.h"
+
+struct kc_ops {
+	const char *name; /* "https", "local" */
+	int (*get)(struct kclient *c, const struct k8s_kind *k, const char *ns, const char *name,
+		   const char *sub, struct kc_obj **out, struct kc_status *st);
+	int (*list)(struct kclient *c, const struct k8s_kind *k, const char *ns,
+		    const struct kc_list_opts *o, struct kc_list *out, struct kc_status *st);
+	/* POST (create, subresource create) */
+	int (*create)(struct kclient *c, const struct k8s_kind *k, const char *ns,
+		      const char *name, const char *sub, const struct jv *obj,
+		      const struct kc_write_opts *o, struct kc_obj **out, struct kc_status *st);
+	int (*update)(struct kclient *c, const struct k8s_kind *k, const char *ns,
+		      const char *name, const char *sub, const struct jv *obj,
+		      const struct kc_write_opts *o, struct kc_obj **out, struct kc_status *st);
+	int (*patch)(struct kclient *c, const struct k8s_kind *k, const char *ns,
+		     const char *name, const char *sub, enum kc_patch_type t, const char *patch,
+		     size_t len, const struct kc_write_opts *o, struct kc_obj **out,
+		     struct kc_status *st);
+	int (*del)(struct kclient *c, const struct k8s_kind *k, const char *ns, const char *name,
+		   const struct kc_delete_opts *o, struct kc_obj **out, struct kc_status *st);
+	int (*watch)(struct kclient *c, const struct k8s_kind *k, const char *ns,
+		     const struct kc_watch_opts *o, const struct kc_watch_cb *cb, void *arg,
+		     struct kc_watch **out, struct kc_status *st);
+	void (*watch_stop)(struct kc_watch *w);
+	void (*free)(struct kclient *c);
+};
+
+struct kclient {
+	const struct kc_ops *ops;
+	char field_manager[128];
+	_Atomic uint64_t requests, errors, watches_opened, watch_events;
+};
+
+/* Initialise the base of a transport's client. */
+void kclient_init(struct kclient *c, const struct kc_ops *ops);
+/* Map an HTTP status and Status reason to the error codes of kclient.h. */
+int kc_error_of(int code, const char *reason);
+/* Fill st (may be NULL). */
+void kc_status_set(struct kc_status *st, int code, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#endif

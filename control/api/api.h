@@ -32,6 +32,9 @@ struct api_config {
 	/* Seconds between history compactions (0 = 300, as kube-apiserver): each keeps the
 	 * versions of the last interval. */
 	unsigned compact_interval_s;
+	/* DefaultTolerationSeconds admission: tolerationSeconds of the not-ready/unreachable
+	 * tolerations added to new pods (0 = 30; Kubernetes uses 300; -1 = none) */
+	int64_t default_toleration_s;
 };
 
 /* Opens the store, makes the PKI and kubeconfig on first start, bootstraps the default
@@ -43,8 +46,8 @@ void api_server_stop(struct api_server *s);
 uint16_t api_server_port(const struct api_server *s);
 /* DIR/kubeconfig (NULL with --insecure-loopback, which writes one without credentials too). */
 const char *api_server_kubeconfig(const struct api_server *s);
-/* The admin bearer token (also in DIR/pki/token). */
-const char *api_server_token(const struct api_server *s);
+/* The registry under the server: what in-process clients (kclient_local.h) call. */
+struct registry *api_server_registry(const struct api_server *s);
 
 /* The gitVersion /version reports (the kubectl dispatcher picks the client by its minor). */
 #define API_GIT_VERSION "v1.32.4"

@@ -13,6 +13,8 @@
 #include "k8s_jv.h"
 #include "k8s_schema.h"
 
+struct api_strategy;
+
 enum api_verb {
 	API_VERB_CREATE = 1u << 0,
 	API_VERB_DELETE = 1u << 1,
@@ -63,7 +65,17 @@ struct api_resource {
 	const struct api_resource *storage;
 	void (*to_storage)(struct jv_doc *d, struct jv *obj);
 	void (*from_storage)(struct jv_doc *d, struct jv *obj);
+	/* the resource's REST strategy (strategy/api_strategy.h); NULL: the default */
+	const struct api_strategy *strategy;
 };
+
+/* The served resource of group/version/plural, or NULL. */
+const struct api_resource *api_resource_find(const char *group, const char *version,
+					     const char *resource);
+/* The resource that serves kind k as it is stored (not a version served by conversion). */
+const struct api_resource *api_resource_of_kind(const struct k8s_kind *k);
+const struct api_subresource *api_subresource_find(const struct api_resource *res,
+						   const char *name);
 
 /* The conversions (convert.c) the table names. */
 void api_conv_hpa_v1_to_storage(struct jv_doc *d, struct jv *obj);

@@ -11,7 +11,9 @@ Kubernetes 1.32 (Apache-2.0):
   - Table columns: pkg/printers/internalversion/printers.go (AddHandlers): name, type,
     format, priority; descriptions are the API docs of the fields they show, shortened;
   - behaviour flags: strategies' AllowCreateOnUpdate, the kinds whose spec changes bump
-    metadata.generation, and the kinds with status/scale subresources.
+    metadata.generation, and the kinds with status/scale subresources;
+  - "strategy": the resource's REST strategy in drover (control/api/strategy/strategies.c:
+    api_strategy_<name>); none: the default one.
 
 Each column's `cell` says how drover fills it (control/api/table.c implements the named
 functions): "name", "age", "fn:<name>" (a printer's own logic), "str:<path>" (the string at a
@@ -72,7 +74,7 @@ HPA_COLUMNS = [NAME,
 # Every served resource: (group, version, kind) -> facts. The order is discovery's order.
 RESOURCES = [
     {
-        "gvk": ("", "v1", "Namespace"), "verbs": NO_DELCOLL, "short": ["ns"],
+        "gvk": ("", "v1", "Namespace"), "strategy": "namespaces", "verbs": NO_DELCOLL, "short": ["ns"],
         "subresources": [("status", "Namespace", STATUS_VERBS),
                          ("finalize", "Namespace", ["update"])],
         "fields": META_FIELDS + ["status.phase"],
@@ -82,7 +84,7 @@ RESOURCES = [
                     AGE],
     },
     {
-        "gvk": ("", "v1", "Node"), "verbs": ALL_VERBS, "short": ["no"],
+        "gvk": ("", "v1", "Node"), "strategy": "nodes", "verbs": ALL_VERBS, "short": ["no"],
         "subresources": [("status", "Node", STATUS_VERBS), ("proxy", "NodeProxyOptions",
                                                             ["create", "delete", "get",
                                                              "patch", "update"])],
@@ -110,7 +112,7 @@ RESOURCES = [
                         "remote API (e.g. containerd://1.4.2).", 1)],
     },
     {
-        "gvk": ("", "v1", "Pod"), "verbs": ALL_VERBS, "short": ["po"], "categories": ["all"],
+        "gvk": ("", "v1", "Pod"), "strategy": "pods", "verbs": ALL_VERBS, "short": ["po"], "categories": ["all"],
         "subresources": [("attach", "PodAttachOptions", ["create", "get"]),
                          ("binding", "Binding", ["create"]),
                          ("ephemeralcontainers", "Pod", STATUS_VERBS),
@@ -147,7 +149,7 @@ RESOURCES = [
         "gvk": ("", "v1", "Binding"), "verbs": ["create"], "columns": [],
     },
     {
-        "gvk": ("", "v1", "Service"), "verbs": ALL_VERBS, "short": ["svc"],
+        "gvk": ("", "v1", "Service"), "strategy": "services", "verbs": ALL_VERBS, "short": ["svc"],
         "categories": ["all"],
         "subresources": [("proxy", "ServiceProxyOptions",
                           ["create", "delete", "get", "patch", "update"]),
@@ -169,7 +171,7 @@ RESOURCES = [
                         "this selector.", 1)],
     },
     {
-        "gvk": ("", "v1", "Endpoints"), "verbs": ALL_VERBS, "short": ["ep"],
+        "gvk": ("", "v1", "Endpoints"), "strategy": "endpoints", "verbs": ALL_VERBS, "short": ["ep"],
         "create_on_update": True, "fields": META_FIELDS,
         "columns": [NAME,
                     col("Endpoints", "string", "fn:endpoints",
@@ -177,7 +179,7 @@ RESOURCES = [
                     AGE],
     },
     {
-        "gvk": ("discovery.k8s.io", "v1", "EndpointSlice"), "verbs": ALL_VERBS,
+        "gvk": ("discovery.k8s.io", "v1", "EndpointSlice"), "strategy": "endpointslices", "verbs": ALL_VERBS,
         "fields": META_FIELDS,
         "columns": [NAME,
                     col("AddressType", "string", "str:addressType",
@@ -189,7 +191,7 @@ RESOURCES = [
                     AGE],
     },
     {
-        "gvk": ("", "v1", "ConfigMap"), "verbs": ALL_VERBS, "short": ["cm"],
+        "gvk": ("", "v1", "ConfigMap"), "strategy": "configmaps", "verbs": ALL_VERBS, "short": ["cm"],
         "fields": META_FIELDS,
         "columns": [NAME,
                     col("Data", "integer", "fn:data_count",
@@ -197,7 +199,7 @@ RESOURCES = [
                     AGE],
     },
     {
-        "gvk": ("", "v1", "Secret"), "verbs": ALL_VERBS, "fields": META_FIELDS + ["type"],
+        "gvk": ("", "v1", "Secret"), "strategy": "secrets", "verbs": ALL_VERBS, "fields": META_FIELDS + ["type"],
         "columns": [NAME,
                     col("Type", "string", "str:type",
                         "The type of the secret (Opaque, kubernetes.io/tls ...)."),
@@ -214,7 +216,7 @@ RESOURCES = [
                     AGE],
     },
     {
-        "gvk": ("", "v1", "Event"), "verbs": ALL_VERBS, "short": ["ev"],
+        "gvk": ("", "v1", "Event"), "strategy": "events", "verbs": ALL_VERBS, "short": ["ev"],
         "create_on_update": True,
         "fields": META_FIELDS + ["involvedObject.kind", "involvedObject.namespace",
                                  "involvedObject.name", "involvedObject.uid",
@@ -245,7 +247,7 @@ RESOURCES = [
                     col("Name", "string", "name", NAME_DESC, 1, "name")],
     },
     {
-        "gvk": ("apps", "v1", "Deployment"), "verbs": ALL_VERBS, "short": ["deploy"],
+        "gvk": ("apps", "v1", "Deployment"), "strategy": "deployments", "verbs": ALL_VERBS, "short": ["deploy"],
         "categories": ["all"], "generation": True,
         "subresources": [("scale", "autoscaling/v1/Scale", STATUS_VERBS),
                          ("status", "Deployment", STATUS_VERBS)],
@@ -262,7 +264,7 @@ RESOURCES = [
                     AGE, CONTAINERS, IMAGES, SELECTOR],
     },
     {
-        "gvk": ("apps", "v1", "ReplicaSet"), "verbs": ALL_VERBS, "short": ["rs"],
+        "gvk": ("apps", "v1", "ReplicaSet"), "strategy": "replicasets", "verbs": ALL_VERBS, "short": ["rs"],
         "categories": ["all"], "generation": True,
         "subresources": [("scale", "autoscaling/v1/Scale", STATUS_VERBS),
                          ("status", "ReplicaSet", STATUS_VERBS)],
@@ -277,7 +279,7 @@ RESOURCES = [
                     AGE, CONTAINERS, IMAGES, SELECTOR],
     },
     {
-        "gvk": ("apps", "v1", "StatefulSet"), "verbs": ALL_VERBS, "short": ["sts"],
+        "gvk": ("apps", "v1", "StatefulSet"), "strategy": "statefulsets", "verbs": ALL_VERBS, "short": ["sts"],
         "categories": ["all"], "generation": True,
         "subresources": [("scale", "autoscaling/v1/Scale", STATUS_VERBS),
                          ("status", "StatefulSet", STATUS_VERBS)],
@@ -288,7 +290,7 @@ RESOURCES = [
                     AGE, CONTAINERS, IMAGES],
     },
     {
-        "gvk": ("apps", "v1", "DaemonSet"), "verbs": ALL_VERBS, "short": ["ds"],
+        "gvk": ("apps", "v1", "DaemonSet"), "strategy": "daemonsets", "verbs": ALL_VERBS, "short": ["ds"],
         "categories": ["all"], "generation": True,
         "subresources": [("status", "DaemonSet", STATUS_VERBS)],
         "fields": META_FIELDS,
@@ -321,7 +323,7 @@ RESOURCES = [
                     AGE],
     },
     {
-        "gvk": ("batch", "v1", "Job"), "verbs": ALL_VERBS, "categories": ["all"],
+        "gvk": ("batch", "v1", "Job"), "strategy": "jobs", "verbs": ALL_VERBS, "categories": ["all"],
         "generation": True,
         "subresources": [("status", "Job", STATUS_VERBS)],
         "fields": META_FIELDS + ["status.successful"],
@@ -334,7 +336,7 @@ RESOURCES = [
                     AGE, CONTAINERS, IMAGES, SELECTOR],
     },
     {
-        "gvk": ("batch", "v1", "CronJob"), "verbs": ALL_VERBS, "short": ["cj"],
+        "gvk": ("batch", "v1", "CronJob"), "strategy": "cronjobs", "verbs": ALL_VERBS, "short": ["cj"],
         "categories": ["all"], "generation": True,
         "subresources": [("status", "CronJob", STATUS_VERBS)],
         "fields": META_FIELDS,
@@ -359,14 +361,14 @@ RESOURCES = [
                         "Label selector for pods.", 1)],
     },
     {
-        "gvk": ("autoscaling", "v2", "HorizontalPodAutoscaler"), "verbs": ALL_VERBS,
+        "gvk": ("autoscaling", "v2", "HorizontalPodAutoscaler"), "strategy": "hpas", "verbs": ALL_VERBS,
         "short": ["hpa"], "categories": ["all"], "generation": True,
         "subresources": [("status", "HorizontalPodAutoscaler", STATUS_VERBS)],
         "fields": META_FIELDS,
         "columns": HPA_COLUMNS,
     },
     {
-        "gvk": ("autoscaling", "v1", "HorizontalPodAutoscaler"), "verbs": ALL_VERBS,
+        "gvk": ("autoscaling", "v1", "HorizontalPodAutoscaler"), "strategy": "hpas", "verbs": ALL_VERBS,
         # served from the v2 objects, converted both ways (kubectl autoscale posts v1)
         "storage": ("autoscaling", "v2", "HorizontalPodAutoscaler"), "convert": "hpa_v1",
         "short": ["hpa"], "categories": ["all"], "generation": True,
@@ -399,7 +401,7 @@ RESOURCES = [
                     AGE],
     },
     {
-        "gvk": ("networking.k8s.io", "v1", "NetworkPolicy"), "verbs": ALL_VERBS,
+        "gvk": ("networking.k8s.io", "v1", "NetworkPolicy"), "strategy": "networkpolicies", "verbs": ALL_VERBS,
         "short": ["netpol"], "generation": True, "fields": META_FIELDS,
         "columns": [NAME,
                     col("Pod-Selector", "string", "fn:netpol_selector",
@@ -421,11 +423,11 @@ RESOURCES = [
                     AGE],
     },
     {
-        "gvk": ("rbac.authorization.k8s.io", "v1", "ClusterRole"), "verbs": ALL_VERBS,
+        "gvk": ("rbac.authorization.k8s.io", "v1", "ClusterRole"), "strategy": "rbac", "verbs": ALL_VERBS,
         "fields": META_FIELDS, "columns": [NAME, CREATED_AT],
     },
     {
-        "gvk": ("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding"), "verbs": ALL_VERBS,
+        "gvk": ("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding"), "strategy": "rbac_bindings", "verbs": ALL_VERBS,
         "fields": META_FIELDS,
         "columns": [NAME,
                     col("Role", "string", "fn:binding_role", "RoleRef to the role"),
@@ -436,11 +438,11 @@ RESOURCES = [
                         "ServiceAccounts in the binding", 1)],
     },
     {
-        "gvk": ("rbac.authorization.k8s.io", "v1", "Role"), "verbs": ALL_VERBS,
+        "gvk": ("rbac.authorization.k8s.io", "v1", "Role"), "strategy": "rbac", "verbs": ALL_VERBS,
         "fields": META_FIELDS, "columns": [NAME, CREATED_AT],
     },
     {
-        "gvk": ("rbac.authorization.k8s.io", "v1", "RoleBinding"), "verbs": ALL_VERBS,
+        "gvk": ("rbac.authorization.k8s.io", "v1", "RoleBinding"), "strategy": "rbac_bindings", "verbs": ALL_VERBS,
         "fields": META_FIELDS,
         "columns": [NAME,
                     col("Role", "string", "fn:binding_role", "RoleRef to the role"),
@@ -463,7 +465,7 @@ RESOURCES = [
                         "may use independent of contention on the node.")],
     },
     {
-        "gvk": ("", "v1", "PersistentVolumeClaim"), "verbs": ALL_VERBS, "short": ["pvc"],
+        "gvk": ("", "v1", "PersistentVolumeClaim"), "strategy": "pvcs", "verbs": ALL_VERBS, "short": ["pvc"],
         "subresources": [("status", "PersistentVolumeClaim", STATUS_VERBS)],
         "fields": META_FIELDS,
         "columns": [NAME,

@@ -752,7 +752,7 @@ def api_source(model, srcs):
     index = {(k["group"], k["version"], k["kind"]): i for i, k in enumerate(model.kinds)}
     out = [HEADER % srcs]
     out.append(" * and tools/k8sgen/apifacts.py (the API server's own facts about each resource).\n"
-               " */\n#include \"api_resources.h\"\n\n/* clang-format off */\n\n")
+               " */\n#include \"api_resources.h\"\n#include \"api_strategy.h\"\n\n/* clang-format off */\n\n")
     rows = []
     for n, r in enumerate(apifacts.RESOURCES):
         g, v, kind = r["gvk"]
@@ -802,6 +802,8 @@ def api_source(model, srcs):
             parts.append(".storage = &api_resources[%d]" % at)
             parts.append(".to_storage = api_conv_%s_to_storage" % r["convert"])
             parts.append(".from_storage = api_conv_%s_from_storage" % r["convert"])
+        if r.get("strategy"):
+            parts.append(".strategy = &api_strategy_%s" % r["strategy"])
         cols = r.get("columns", [])
         same = [m for m, x in enumerate(apifacts.RESOURCES[:n]) if x.get("columns") is cols]
         if cols and same:

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api_int.h"
+#include "api_codec.h"
 #include "api_pb.h"
 #include "api_resources.h"
 #include "api_table.h"

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * api_http: the HTTP layer of the API server: the server, one request and its route, the
+ * response helpers, and the entry points of the HTTP modules (route, discovery, OpenAPI,
+ * verbs, watch streams, PKI). Everything below HTTP is reached through the registry
+ * (registry/registry.h) and the codecs (codec/api_codec.h). Nothing outside control/api
+ * includes it (tests do, to reach the modules directly).
+ *
+ * Threads: HTTP threads (libmicrohttpd, epoll) read requests and answer reads inline; writes
+ * run on the worker pool while their connection is suspended (a worker blocks in the store's
+ * group commit); watches stream from suspended connections that the watch thread resumes
+ * when their store watch has events. A request is owned by one thread at a time.
+ */
+#ifndef DROVER_API_HTTP_H
+#define DROVER_API_HTTP_H
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api.h"
+#include "api_obj.h"
+#include "api_resources.h"
+#include "api_result.h"
+#include "k8s.h"
+#include "k8s_buf.h"
+#include "k8s_jv.h"
+#include "registry.h"
+#include "store.h"
+
+struct api_watchers;
+struct api_watch;
+
+struct api_server {
+	struct api_config cfg;
+	char *data_dir, *listen_host, *service_cidr;
+	uint16_t port;
+	struct store *store;
+	struct MHD_Daemon *mhd;
+	/* TLS and authentication (pki.c) */
+	char *tls_cert, *tls_key, *tls_ca, *token, *kubeconfig;
+	/* the write workers */
+	pthread_mutex_t wq_lock;
+	pthread_cond_t wq_cond;
+	struct api_req *wq_head, *wq_tail;
+	pthread_t *workers;
+	unsigned nworkers;
+	bool wq_stop;
+	struct api_watchers *watchers; /* watch.c */
+	struct registry *reg;	       /* everything below HTTP */
+	atomic_bool stopping;
+	atomic_uint_fast64_t nrequests;
+};
+
+enum api_method {
+	API_M_GET,
+	API_M_HEAD,
+	API_M_POST,
+	API_M_PUT,
+	API_M_PATCH,
+	API_M_DELETE,
+	API_M_OTHER,
+};
+
+enum api_route_type {
+	ROUTE_NOT_FOUND,
+	ROUTE_VERSION,
+	ROUTE_HEALTH,
+	ROUTE_API,	     /* /api */
+	ROUTE_APIS,	     /* /apis */
+	ROUTE_GROUP,	     /* /apis/<group> */
+	ROUTE_GROUP_VERSION, /* /api/v1, /apis/<group>/<version> */
+	ROUTE_OPENAPI_V2,
+	ROUTE_OPENAPI_V3,    /* /openapi/v3 */
+	ROUTE_OPENAPI_V3_GV, /* /openapi/v3/api/v1, /openapi/v3/apis/<g>/<v> */
+	ROUTE_RESOURCE,
+	ROUTE_METRICS,
+};
+
+struct api_route {
+	enum api_route_type type;
+	const char *group, *version; /* ROUTE_GROUP*, ROUTE_OPENAPI_V3_GV, ROUTE_RESOURCE */
+	const struct api_resource *res;
+	const char *ns;	     /* ROUTE_RESOURCE: the namespace of the path, or NULL */
+	const char *name;    /* the object, or NULL for the collection */
+	const char *sub;     /* the subresource, or NULL */
+	const char *unknown; /* a resource the group version does not serve (404 message) */
+	bool watch_path;     /* the deprecated /watch/ prefix */
+};
+
+#define API_MAX_ARGS 24
+
+struct api_arg {
+	char *key, *value;
+};
+
+enum api_req_state {
+	REQ_READ,    /* reading the body */
+	REQ_WORKING, /* a worker runs it; the connection is suspended */
+	REQ_DONE,    /* the response is ready */
+	REQ_STREAM,  /* a watch streams from the response's content reader */
+};
+
+struct api_req {
+	struct api_server *srv;
+	struct MHD_Connection *conn;
+	struct api_req *wq_next;
+	enum api_method method;
+	char *url; /* decoded path, split by the router */
+	struct api_route rt;
+	struct api_arg args[API_MAX_ARGS]; /* query arguments, copied */
+	size_t nargs;
+	char *accept, *content_type, *user_agent, *authorization;
+	struct k8s_buf body;
+	bool body_too_large;
+	enum api_req_state state;
+	/* the response */
+	unsigned code;
+	char *out;
+	size_t out_len;
+	const char *ctype;
+	struct k8s_buf warnings; /* "Warning" header values, NUL-separated */
+	size_t nwarnings;
+	bool close; /* close the connection after the response */
+	/* REQ_STREAM: a chunked response produced by a content reader (watches, big lists) */
+	ssize_t (*stream_read)(void *cls, uint64_t pos, char *buf, size_t max);
+	void (*stream_free)(void *cls);
+	void *stream_cls;
+	char user[128];
+};
+
+/* ---- request.c ---- */
+
+/* A query argument, or NULL. */
+const char *api_arg(const struct api_req *r, const char *key);
+bool api_arg_true(const struct api_req *r, const char *key);
+/* Add a "Warning: 299 - "<text>"" header to the response. */
+void api_warn(struct api_req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- reply.c: responses ---- */
+
+/* Take json (malloc'd) as the response body with this code. */
+void api_reply_json(struct api_req *r, unsigned code, char *json, size_t len);
+void api_reply_buf(struct api_req *r, unsigned code, struct k8s_buf *b);
+void api_reply_text(struct api_req *r, unsigned code, const char *ctype, const char *text);
+/* A Status failure: reason as Kubernetes names it ("NotFound"), message (printf). */
+void api_error(struct api_req *r, unsigned code, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* The warnings of a result as Warning headers. */
+void api_reply_warnings(struct api_req *r, const struct api_result *res);
+/* A result's Status (failures, and Status successes) as the response; false if it holds an
+ * object instead (the caller writes it: verbs.c). */
+bool api_reply_status(struct api_req *r, struct api_result *res);
+
+/* ---- route.c ---- */
+
+/* Split r->url into r->rt. */
+void api_route(struct api_req *r);
+
+/* ---- discovery.c ---- */
+
+void api_serve_discovery(struct api_req *r);
+void api_serve_version(struct api_req *r);
+
+/* ---- openapi.c ---- */
+
+void api_serve_openapi(struct api_req *r);
+
+/* ---- verbs.c: resource requests ---- */
+
+/* Serve a resource request (any verb): decode it into a registry call, encode the result;
+ * sets the response or starts a watch. */
+void api_serve_resource(struct api_req *r);
+/* True if the request must run on a worker (it writes). */
+bool api_req_writes(const struct api_req *r);
+
+/* ---- pki.c ---- */
+
+/* Make (first start) or load the CA, serving certificate, admin credential and token; write
+ * the kubeconfig. 0 or -errno. */
+int api_pki_setup(struct api_server *s);
+/* DIR/kubeconfig with the admin credential / with none (--insecure-loopback). */
+int api_pki_write_kubeconfig(struct api_server *s);
+int api_pki_write_insecure_kubeconfig(struct api_server *s);
+/* Authenticate a request (bearer token or client certificate); fills r->user. */
+bool api_authenticate(struct api_req *r);
+
+#endif

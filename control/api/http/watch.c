@@ -1,0 +1,501 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * watch: watch streams over suspended connections. The content reader formats what is
+ * pending (initial ADDED events, then store events, bookmarks) and, when nothing is (its store
+ * watch drained), suspends its connection. Every store watch is in one watch set: the watch
+ * thread waits on the set's fd (one wake-up per batch of events, however many watches), on
+ * the client sockets (hang-up, edge-triggered) and on a timer for bookmarks and timeouts, and
+ * resumes the connections that have work; the reader runs again on an HTTP thread. Nothing
+ * ever busy-returns 0 from a reader. A watch's mutex orders suspend (reader) before resume
+ * (watch thread), which libmicrohttpd requires.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api_selector.h"
+#include "api_table.h"
+#include "api_watch.h"
+#include "hmap.h"
+#include "log.h"
+
+#define COMP "watch"
+
+struct api_watchers {
+	pthread_mutex_t lock;
+	struct hmap *byid; /* id -> struct api_watch */
+	struct hmap *bysw; /* struct store_watch * -> struct api_watch */
+	struct store_watch_set *set;
+	uint64_t next_id;
+	int epfd, stopfd;
+	pthread_t thread;
+	bool running;
+	bool stopping;
+};
+
+struct api_watch {
+	struct api_server *srv;
+	struct MHD_Connection *conn;
+	uint64_t id;
+	pthread_mutex_t mu;
+	const struct api_resource *res;	   /* as requested */
+	const struct api_resource *stored; /* its stored version (Table columns) */
+	bool table, defs_sent, bookmarks;
+	int include;
+	struct reg_watch *rw;
+	struct store_watch *sw; /* rw's store watch, the key of the set's lookups */
+	uint64_t deadline_ms, next_bookmark_ms;
+	struct k8s_buf out;
+	size_t out_off;
+	int sock;
+	bool suspended, ended;
+};
+
+enum { TAG_SOCK = 1, TAG_STOP = 2, TAG_SET = 3 };
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ---- the watch thread ---- */
+
+static struct api_watch *lookup(struct api_watchers *ws, uint64_t id)
+{
+	return hmap_get(ws->byid, &id, sizeof(id));
+}
+
+/* Resume w's connection if its reader suspended it. Caller holds ws->lock. */
+static void wake(struct api_watch *w)
+{
+	pthread_mutex_lock(&w->mu);
+	if (w->suspended) {
+		w->suspended = false;
+		MHD_resume_connection(w->conn);
+	}
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Resume the watches whose store watches have events. Caller holds ws->lock (a store watch
+ * is closed only under it, so the pointers handed out stay valid while we look them up). */
+static void wake_ready(struct api_watchers *ws)
+{
+	struct store_watch *ready[256];
+	size_t n;
+
+	while ((n = store_watch_set_ready(ws->set, ready, 256, 0)) > 0) {
+		for (size_t i = 0; i < n; i++) {
+			struct api_watch *w = hmap_get(ws->bysw, &ready[i], sizeof(ready[i]));
+
+			if (w)
+				wake(w);
+		}
+	}
+}
+
+/* History compaction, as kube-apiserver has etcd do: every interval, drop the versions older
+ * than the revision that was current one interval ago (a watch or a paged list that far
+ * behind gets 410 Expired and starts over). Without it every update would be kept forever. */
+static void maybe_compact(struct api_server *s, uint64_t now, uint64_t *next_ms, uint64_t *mark)
+{
+	uint64_t cur;
+	int err;
+
+	if (now < *next_ms)
+		return;
+	*next_ms = now + s->cfg.compact_interval_s * 1000ull;
+	cur = store_revision(s->store);
+	if (*mark > store_compacted_revision(s->store)) {
+		err = store_compact(s->store, *mark);
+		if (err && err != -STORE_ECOMPACTED)
+			log_warn(COMP, "compacting to %" PRIu64 ": %s", *mark, store_strerror(err));
+		else
+			log_debug(COMP, "compacted to revision %" PRIu64, *mark);
+	}
+	*mark = cur;
+}
+
+/* The watch thread: resumes watches with events, ends those whose client hung up, runs the
+ * timers (bookmarks, timeouts, compaction). */
+static void *watch_thread(void *arg)
+{
+	struct api_server *s = arg;
+	struct api_watchers *ws = s->watchers;
+	struct epoll_event evs[256];
+	uint64_t last_scan = now_ms();
+	uint64_t next_compact = last_scan + s->cfg.compact_interval_s * 1000ull, mark = 0;
+
+	for (;;) {
+		int n = epoll_wait(ws->epfd, evs, 256, 500);
+		uint64_t now = now_ms();
+
+		if (n < 0 && errno != EINTR) {
+			log_error(COMP, "epoll_wait: %s", strerror(errno));
+			return NULL;
+		}
+		pthread_mutex_lock(&ws->lock);
+		if (ws->stopping) {
+			pthread_mutex_unlock(&ws->lock);
+			return NULL;
+		}
+		for (int i = 0; i < n; i++) {
+			struct api_watch *w;
+
+			if (evs[i].data.u64 == TAG_SET) {
+				wake_ready(ws);
+				continue;
+			}
+			w = lookup(ws, evs[i].data.u64 >> 2);
+			if (!w)
+				continue;
+			/* the client hung up: end the stream so that the connection closes */
+			if ((evs[i].data.u64 & 3) == TAG_SOCK) {
+				pthread_mutex_lock(&w->mu);
+				w->ended = true;
+				pthread_mutex_unlock(&w->mu);
+			}
+			wake(w);
+		}
+		/* timers: bookmarks and timeouts, checked twice a second */
+		if (now - last_scan >= 500) {
+			last_scan = now;
+			for (struct hmap_entry *e = hmap_first(ws->byid); e;
+			     e = hmap_next(ws->byid, e)) {
+				struct api_watch *w = hmap_entry_val(e);
+
+				if (now >= w->deadline_ms ||
+				    (w->bookmarks && now >= w->next_bookmark_ms))
+					wake(w);
+			}
+		}
+		pthread_mutex_unlock(&ws->lock);
+		maybe_compact(s, now, &next_compact, &mark);
+	}
+}
+
+int api_watchers_start(struct api_server *s)
+{
+	struct api_watchers *ws = calloc(1, sizeof(*ws));
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_STOP};
+	struct epoll_event sev = {.events = EPOLLIN, .data.u64 = TAG_SET};
+	int err;
+
+	if (!ws)
+		return -ENOMEM;
+	s->watchers = ws;
+	pthread_mutex_init(&ws->lock, NULL);
+	ws->epfd = epoll_create1(EPOLL_CLOEXEC);
+	ws->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ws->byid = hmap_new();
+	ws->bysw = hmap_new();
+	ws->next_id = 1;
+	if (ws->epfd < 0 || ws->stopfd < 0 || !ws->byid || !ws->bysw ||
+	    store_watch_set_new(&ws->set) != 0)
+		return -ENOMEM;
+	if (epoll_ctl(ws->epfd, EPOLL_CTL_ADD, ws->stopfd, &ev) != 0 ||
+	    epoll_ctl(ws->epfd, EPOLL_CTL_ADD, store_watch_set_fd(ws->set), &sev) != 0)
+		return -errno;
+	err = pthread_create(&ws->thread, NULL, watch_thread, s);
+	if (err)
+		return -err;
+	ws->running = true;
+	return 0;
+}
+
+void api_watchers_stop(struct api_server *s)
+{
+	struct api_watchers *ws = s->watchers;
+	uint64_t one = 1;
+
+	if (!ws)
+		return;
+	pthread_mutex_lock(&ws->lock);
+	ws->stopping = true;
+	for (struct hmap_entry *e = hmap_first(ws->byid); e; e = hmap_next(ws->byid, e)) {
+		struct api_watch *w = hmap_entry_val(e);
+
+		pthread_mutex_lock(&w->mu);
+		w->ended = true;
+		pthread_mutex_unlock(&w->mu);
+		wake(w);
+	}
+	pthread_mutex_unlock(&ws->lock);
+	if (write(ws->stopfd, &one, sizeof(one)) < 0)
+		log_debug(COMP, "stop: %s", strerror(errno));
+	if (ws->running) {
+		pthread_join(ws->thread, NULL);
+		ws->running = false;
+	}
+}
+
+void api_watchers_free(struct api_server *s)
+{
+	struct api_watchers *ws = s->watchers;
+
+	if (!ws)
+		return;
+	hmap_free(ws->byid);
+	hmap_free(ws->bysw);
+	store_watch_set_free(ws->set);
+	if (ws->epfd >= 0)
+		close(ws->epfd);
+	if (ws->stopfd >= 0)
+		close(ws->stopfd);
+	pthread_mutex_destroy(&ws->lock);
+	free(ws);
+	s->watchers = NULL;
+}
+
+/* ---- events ---- */
+
+static void put_object(struct api_watch *w, struct jv_doc *d, struct jv *obj)
+{
+	if (!w->table) {
+		k8s_jv_write_schema(&w->out, obj, w->res->kind->type);
+		return;
+	}
+	if (w->res->storage) {
+		/* the columns read the stored version's fields */
+		obj = jv_copy(d, obj);
+		if (obj)
+			w->res->to_storage(d, obj);
+	}
+	api_table_begin(&w->out, w->stored, reg_watch_rev(w->rw), NULL, !w->defs_sent);
+	w->defs_sent = true;
+	api_table_row(&w->out, w->stored, obj, (enum api_include_object)w->include, true);
+	api_table_end(&w->out);
+}
+
+static void emit(struct api_watch *w, struct jv_doc *d, const struct reg_event *ev)
+{
+	static const char *const names[] = {
+	    [REG_ADDED] = "ADDED", [REG_MODIFIED] = "MODIFIED", [REG_DELETED] = "DELETED"};
+
+	k8s_buf_printf(&w->out, "{\"type\":\"%s\",\"object\":", names[ev->type]);
+	if (ev->obj)
+		put_object(w, d, ev->obj);
+	else
+		api_emit_object(&w->out, ev->kv.value, ev->kv.value_len, ev->kv.mod_rev);
+	k8s_buf_puts(&w->out, "}\n");
+}
+
+static void emit_bookmark(struct api_watch *w)
+{
+	const struct k8s_kind *k = w->res->kind;
+
+	k8s_buf_printf(&w->out,
+		       "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"%s\",\"apiVersion\":\"%s\","
+		       "\"metadata\":{\"resourceVersion\":\"%" PRIu64 "\",\"creationTimestamp\":"
+		       "null}}}\n",
+		       w->table ? "Table" : k->kind, w->table ? "meta.k8s.io/v1" : k->api_version,
+		       reg_watch_rev(w->rw));
+}
+
+static void emit_error(struct api_watch *w, unsigned code, const char *reason, const char *msg)
+{
+	size_t len;
+	char *st = api_status_json(code, reason, msg, &len);
+
+	if (!st)
+		return;
+	k8s_buf_puts(&w->out, "{\"type\":\"ERROR\",\"object\":");
+	k8s_buf_put(&w->out, st, len);
+	k8s_buf_puts(&w->out, "}\n");
+	free(st);
+}
+
+/* Produce what is due into w->out; set ended when the stream is over. */
+static void fill(struct api_watch *w)
+{
+	uint64_t now = now_ms();
+
+	if (w->ended || atomic_load(&w->srv->stopping)) {
+		w->ended = true;
+		return;
+	}
+	/* until the watch is drained (the set hands its store watch out again only then) or a
+	 * buffer's worth is ready */
+	while (w->rw && w->out.len < 256 * 1024) {
+		struct jv_doc *d = jv_doc_new();
+		struct reg_event ev;
+		int rc = d ? reg_watch_next(w->rw, d, &ev) : -ENOMEM;
+
+		if (rc == 1)
+			emit(w, d, &ev);
+		reg_event_put(&ev);
+		jv_doc_free(d);
+		if (rc == 0)
+			break;
+		if (rc < 0) {
+			if (rc == -STORE_ESLOW)
+				log_debug(COMP, "watch %" PRIu64 " fell behind; ended", w->id);
+			w->ended = true;
+			return;
+		}
+		/* the initial events are not signalled: at most a batch of them per fill */
+		if (reg_watch_has_initial(w->rw) && w->out.len >= 64 * 1024)
+			return;
+	}
+	if (w->out.len)
+		return;
+	if (now >= w->deadline_ms) {
+		w->ended = true;
+		return;
+	}
+	if (w->bookmarks && now >= w->next_bookmark_ms) {
+		emit_bookmark(w);
+		w->next_bookmark_ms = now + w->srv->cfg.bookmark_interval_s * 1000u;
+	}
+}
+
+ssize_t api_watch_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct api_watch *w = cls;
+	ssize_t n;
+
+	(void)pos;
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		if (w->out_off < w->out.len) {
+			/* one event per chunk, as Kubernetes flushes them (an event longer than
+			 * the connection's buffer takes more than one) */
+			const char *nl =
+			    memchr(w->out.p + w->out_off, '\n', w->out.len - w->out_off);
+			size_t left = nl ? (size_t)(nl + 1 - (w->out.p + w->out_off))
+					 : w->out.len - w->out_off;
+
+			n = (ssize_t)(left < max ? left : max);
+			memcpy(buf, w->out.p + w->out_off, (size_t)n);
+			w->out_off += (size_t)n;
+			if (w->out_off == w->out.len)
+				w->out.len = w->out_off = 0;
+			break;
+		}
+		if (w->ended) {
+			n = MHD_CONTENT_READER_END_OF_STREAM;
+			break;
+		}
+		fill(w);
+		if (w->out.len || w->ended)
+			continue;
+		/* nothing due: suspend until the watch thread resumes us */
+		w->suspended = true;
+		MHD_suspend_connection(w->conn);
+		n = 0;
+		break;
+	}
+	pthread_mutex_unlock(&w->mu);
+	return n;
+}
+
+void api_watch_free(struct api_watch *w)
+{
+	struct api_watchers *ws;
+
+	if (!w)
+		return;
+	ws = w->srv->watchers;
+	pthread_mutex_lock(&ws->lock);
+	hmap_del(ws->byid, &w->id, sizeof(w->id));
+	if (w->sw)
+		hmap_del(ws->bysw, &w->sw, sizeof(w->sw));
+	if (w->sock >= 0)
+		epoll_ctl(ws->epfd, EPOLL_CTL_DEL, w->sock, NULL);
+	reg_watch_close(w->rw); /* under ws->lock: see wake_ready */
+	pthread_mutex_unlock(&ws->lock);
+	k8s_buf_free(&w->out);
+	pthread_mutex_destroy(&w->mu);
+	free(w);
+}
+
+/* ---- starting ---- */
+
+void api_watch_start(struct api_req *r, const struct api_watch_opts *o)
+{
+	struct api_watchers *ws = r->srv->watchers;
+	struct api_watch *w = calloc(1, sizeof(*w));
+	const union MHD_ConnectionInfo *ci;
+	struct epoll_event ev = {.events = EPOLLRDHUP | EPOLLET};
+	struct reg_watch_opts wo = {
+	    .sel = o->sel, .rv = o->rv, .tree = o->table, .set = r->srv->watchers->set};
+	struct api_result res = {0};
+	uint64_t now = now_ms();
+	long timeout = o->timeout_s;
+	int err;
+
+	if (!w) {
+		api_selector_free(o->sel);
+		api_error(r, 500, "InternalError", "Internal error occurred: out of memory");
+		return;
+	}
+	wo.sel = o->sel; /* the registry's watch takes it over */
+	pthread_mutex_init(&w->mu, NULL);
+	w->srv = r->srv;
+	w->conn = r->conn;
+	w->res = o->res;
+	w->stored = o->res->storage ? o->res->storage : o->res;
+	w->table = o->table;
+	w->include = o->include;
+	w->bookmarks = o->bookmarks;
+	w->sock = -1;
+	/* Kubernetes ends a watch without timeoutSeconds after 30-60 minutes */
+	if (timeout <= 0)
+		timeout = 1800 + (long)(now % 1800);
+	w->deadline_ms = now + (uint64_t)timeout * 1000u;
+	w->next_bookmark_ms = now + r->srv->cfg.bookmark_interval_s * 1000u;
+	err = reg_watch_open(r->srv->reg, &(struct reg_req){.res = o->res, .ns = o->ns}, &wo,
+			     &w->rw, &res);
+	if (err == -STORE_ECOMPACTED) {
+		/* as Kubernetes: a 200 stream whose one event is the 410 */
+		emit_error(w, 410, "Expired",
+			   res.message ? res.message : "too old resource version");
+		w->ended = true;
+	} else if (err) {
+		api_reply_status(r, &res);
+		goto fail;
+	}
+	w->sw = w->rw ? reg_watch_store(w->rw) : NULL;
+	ci = r->conn ? MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD) : NULL;
+	w->sock = ci ? ci->connect_fd : -1;
+	pthread_mutex_lock(&ws->lock);
+	if (ws->stopping) {
+		pthread_mutex_unlock(&ws->lock);
+		api_error(r, 503, "ServiceUnavailable", "the server is shutting down");
+		goto fail;
+	}
+	w->id = ws->next_id++;
+	ev.data.u64 = (w->id << 2) | TAG_SOCK;
+	/* the client's hang-up ends the stream: edge-triggered, reported once */
+	if (hmap_put(ws->byid, &w->id, sizeof(w->id), w, NULL) < 0 ||
+	    (w->sw && hmap_put(ws->bysw, &w->sw, sizeof(w->sw), w, NULL) < 0) ||
+	    (w->sock >= 0 && epoll_ctl(ws->epfd, EPOLL_CTL_ADD, w->sock, &ev) != 0)) {
+		hmap_del(ws->byid, &w->id, sizeof(w->id));
+		if (w->sw)
+			hmap_del(ws->bysw, &w->sw, sizeof(w->sw));
+		pthread_mutex_unlock(&ws->lock);
+		api_error(r, 500, "InternalError", "Internal error occurred: watch registration");
+		goto fail;
+	}
+	pthread_mutex_unlock(&ws->lock);
+	r->stream_read = api_watch_read;
+	r->stream_free = (void (*)(void *))api_watch_free;
+	r->stream_cls = w;
+	r->state = REQ_STREAM;
+	api_result_free(&res);
+	return;
+fail:
+	api_result_free(&res);
+	reg_watch_close(w->rw);
+	k8s_buf_free(&w->out);
+	pthread_mutex_destroy(&w->mu);
+	free(w);
+}

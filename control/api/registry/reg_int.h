@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * reg_int: what the files of the registry share: one call in progress (struct reg_call: the
+ * resource as stored and as requested, the object's key, the doc, the result being built) and
+ * the steps every verb uses (load, convert, answer).
+ */
+#ifndef DROVER_REG_INT_H
+#define DROVER_REG_INT_H
+
+#include "api_obj.h"
+#include "api_strategy.h"
+#include "registry.h"
+
+struct reg_call {
+	struct registry *reg;
+	const struct reg_req *rq;
+	const struct api_resource *res;	 /* the stored resource */
+	const struct api_resource *wire; /* the version requested when res serves it by
+					  * conversion (res == wire->storage), else NULL */
+	const struct api_strategy *strategy;
+	const char *ns, *name, *sub;
+	struct jv_doc *d;
+	char key[1024];
+	bool dry_run;
+	const char *manager;
+	struct api_result *out;
+};
+
+/* Set up c for rq; -EINVAL with out set when the names do not make a key. */
+int reg_call_init(struct reg_call *c, struct registry *reg, const struct reg_req *rq,
+		  struct api_result *out);
+
+/* Read the stored object at key into c->d (with its resourceVersion): 0, or the store's
+ * error (out not set). */
+int reg_load(struct reg_call *c, const char *key, struct jv **out, uint64_t *rev);
+/* The kind the client speaks (c->wire's, else c->res's). */
+const struct k8s_kind *reg_wire_kind(const struct reg_call *c);
+/* A request's object in the client's version, converted to the stored one (in place). */
+void reg_from_wire(struct reg_call *c, struct jv *obj);
+/* Answer with an object tree at rev (its resourceVersion set here), in the client's version. */
+void reg_done_object(struct reg_call *c, unsigned code, struct jv *obj, uint64_t rev);
+/* Answer with the object just stored as json (taken): no second serialization when the
+ * client reads the stored version. */
+void reg_done_written(struct reg_call *c, unsigned code, struct jv *obj, char *json, size_t len,
+		      uint64_t rev);
+/* The namespace exists and, for a create, is not terminating: 0, or out set. */
+int reg_check_namespace(struct reg_call *c, bool creating);
+
+/* ---- shared by create, update and delete ---- */
+
+static inline struct jv *reg_meta(struct reg_call *c, struct jv *obj)
+{
+	return jv_obj_at(c->d, obj, "metadata");
+}
+
+static inline void reg_set_str(struct reg_call *c, struct jv *o, const char *key, const char *v)
+{
+	jv_set(c->d, o, key, jv_new_strz(c->d, v));
+}
+
+/* A write the strategy found invalid: out set to 422 with its causes; true. */
+bool reg_reject_invalid(struct reg_call *c, struct api_admit *a, const char *name);
+
+/* Namespace and name of a body against the call's: 0, or out set. */
+int reg_check_identity(struct reg_call *c, struct jv *obj, bool need_name);
+/* Create obj (decoded) as a new object: the create pipeline from metadata to result. */
+void reg_create_object(struct reg_call *c, struct jv *obj, const char *operation);
+/* Store obj (the new state, decoded and complete) over the stored object old at rev;
+ * precondition: the client's resourceVersion (0 for none). 0 (out set), -STORE_ECONFLICT when
+ * an unconditional write raced (retry), or another error with out set. */
+int reg_replace(struct reg_call *c, struct jv *obj, struct jv *old, uint64_t rev,
+		uint64_t precondition, const char *operation);
+/* Delete the stored object at key (loaded as obj at rev), honouring finalizers and graceful
+ * deletion. reply: set out. 0, -STORE_ECONFLICT (retry), or another error (out set when
+ * reply). */
+int reg_delete_object(struct reg_call *c, const char *key, struct jv *obj, uint64_t rev,
+		      const struct reg_delete_opts *o, bool reply);
+
+/* ---- inline_controllers.c: what controllers will do, until they run as clients ---- */
+
+void reg_gc_finalizers(struct reg_call *c, struct jv *obj);
+void reg_after_create(struct reg_call *c, struct jv *obj);
+void reg_after_hold(struct reg_call *c, struct jv *obj);
+void reg_after_delete(struct reg_call *c, struct jv *obj);
+
+/* The objects of a collection: what api_list_all gives, over the registry's store. */
+int reg_list_all(struct registry *reg, const struct api_resource *res, const char *ns, size_t limit,
+		 struct store_list *out);
+
+#endif

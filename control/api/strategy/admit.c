@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * admit: the steps a write runs through the resource's strategy that are the same for every
+ * kind: the create's status reset, allocation with its bookkeeping (what a write took is
+ * given back when it fails; what the old object held and the new one dropped is freed once it
+ * succeeded), release on delete; and the cause helpers of the hooks.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api_alloc.h"
+#include "api_strategy.h"
+#include "registry.h"
+
+void api_cause(struct api_admit *a, const char *field, const char *reason, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	k8s_errors_add(&a->errs, field, reason, 0, 0, "%s", msg);
+}
+
+void api_cause_invalid(struct api_admit *a, const char *field, const struct jv *v, const char *why)
+{
+	char val[256];
+
+	if (v && v->type == JV_STRING)
+		snprintf(val, sizeof(val), "\"%.200s\"", v->s);
+	else if (v && v->type == JV_NUMBER)
+		snprintf(val, sizeof(val), "%s", v->s);
+	else
+		snprintf(val, sizeof(val), "%s", v && v->type == JV_TRUE ? "true" : "null");
+	api_cause(a, field, K8S_REASON_INVALID, "Invalid value: %s: %s", val, why);
+}
+
+void api_cause_required(struct api_admit *a, const char *field, const char *detail)
+{
+	if (detail)
+		api_cause(a, field, K8S_REASON_REQUIRED, "Required value: %s", detail);
+	else
+		api_cause(a, field, K8S_REASON_REQUIRED, "Required value");
+}
+
+void api_admit_prepare_create(struct api_admit *a)
+{
+	const struct api_strategy *st = api_strategy_of(a->res);
+
+	if (st->prepare_create)
+		st->prepare_create(a);
+	else if (a->res->flags & API_RES_STATUS)
+		jv_del(a->obj, "status"); /* status is written through its subresource */
+}
+
+int api_admit_allocate(struct api_admit *a)
+{
+	const struct api_strategy *st = api_strategy_of(a->res);
+
+	return st->allocate ? st->allocate(a) : 0;
+}
+
+void api_admit_commit(struct api_admit *a)
+{
+	for (size_t i = 0; i < a->nold_ips; i++)
+		api_alloc_ip_release(a->reg->alloc, a->old_ips[i]);
+	for (size_t i = 0; i < a->nold_ports; i++)
+		api_alloc_port_release(a->reg->alloc, a->old_ports[i]);
+	a->nold_ips = a->nold_ports = a->nnew_ips = a->nnew_ports = 0;
+}
+
+void api_admit_abort(struct api_admit *a)
+{
+	for (size_t i = 0; i < a->nnew_ips; i++)
+		api_alloc_ip_release(a->reg->alloc, a->new_ips[i]);
+	for (size_t i = 0; i < a->nnew_ports; i++)
+		api_alloc_port_release(a->reg->alloc, a->new_ports[i]);
+	a->nold_ips = a->nold_ports = a->nnew_ips = a->nnew_ports = 0;
+}
+
+void api_admit_release_deleted(struct registry *reg, const struct api_resource *res,
+			       const struct jv *obj)
+{
+	const struct api_strategy *st = api_strategy_of(res);
+
+	if (st->release)
+		st->release(reg, obj);
+}
+
+void api_admit_free(struct api_admit *a)
+{
+	k8s_errors_free(&a->errs);
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * api_admit: one object between decoding and storing it, as the strategy hooks see it
+ * (api_strategy.h), and the helpers the hooks share to report causes with Kubernetes'
+ * wording (field.Invalid, field.Required, ...).
+ */
+#ifndef DROVER_API_ADMIT_H
+#define DROVER_API_ADMIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "api_resources.h"
+#include "k8s.h"
+#include "k8s_jv.h"
+
+struct registry;
+
+#define API_ADMIT_MAX_ALLOC 16
+
+struct api_admit {
+	struct registry *reg;
+	struct jv_doc *d;
+	const struct api_resource *res;
+	struct jv *obj;	      /* the new object (modified in place) */
+	const struct jv *old; /* the stored object for an update, else NULL */
+	const char *sub;      /* subresource of the write, or NULL */
+	bool dry_run;	      /* allocations are checked, not taken */
+	struct k8s_errors errs;
+	/* allocations made for this write (released if it fails) and the old object's to free
+	 * once it succeeded */
+	char new_ips[API_ADMIT_MAX_ALLOC][16];
+	int new_ports[API_ADMIT_MAX_ALLOC];
+	size_t nnew_ips, nnew_ports;
+	char old_ips[API_ADMIT_MAX_ALLOC][16];
+	int old_ports[API_ADMIT_MAX_ALLOC];
+	size_t nold_ips, nold_ports;
+};
+
+/* Causes, worded as k8s.io/apimachinery/pkg/util/validation/field words them. */
+void api_cause(struct api_admit *a, const char *field, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void api_cause_invalid(struct api_admit *a, const char *field, const struct jv *v, const char *why);
+void api_cause_required(struct api_admit *a, const char *field, const char *detail);
+
+#endif

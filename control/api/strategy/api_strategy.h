@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * api_strategy: what a resource says about its own objects, as kube-apiserver's per-resource
+ * REST strategies do (pkg/registry/<group>/<resource>/strategy.go): the rule its names
+ * follow, what a create resets (PrepareForCreate), its defaults (SetDefaults_*) and admission,
+ * its validation, the values it allocates (Service ClusterIPs and NodePorts) and releases,
+ * and how it is deleted (graceful deletion of pods, namespaces held while their content goes).
+ * The generated resource table (api_resources_gen.c) points each resource at its strategy
+ * (tools/k8sgen/apifacts.py names it); a resource without one gets api_strategy_default. The
+ * registry calls the hooks; none of them writes to the store except allocation (its own keys).
+ *
+ * A hook of struct api_admit works on a->obj in place and reports causes in a->errs (422).
+ */
+#ifndef DROVER_API_STRATEGY_H
+#define DROVER_API_STRATEGY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api_admit.h"
+
+/* How metadata.name is validated (ValidateObjectMeta's nameFn). */
+enum api_name_rule {
+	API_NAME_SUBDOMAIN = 0, /* RFC 1123 subdomain (most kinds) */
+	API_NAME_LABEL,		/* RFC 1123 label (namespaces, services) */
+	API_NAME_PATH,		/* a path segment (events, RBAC, HPAs) */
+};
+
+struct api_strategy {
+	enum api_name_rule name_rule;
+	/* A create: what the object's status starts as (PrepareForCreate). NULL: a kind with a
+	 * status subresource starts without status, others keep what they were given. */
+	void (*prepare_create)(struct api_admit *a);
+	/* Defaults after the schema's (create and update; a->old set on update), and on create
+	 * the admission plugins of the kind. */
+	void (*defaults)(struct api_admit *a);
+	/* The kind's validation (create and update; a->old set on update). */
+	void (*validate)(struct api_admit *a);
+	/* Values the object takes from a shared range (a->errs on failure). */
+	int (*allocate)(struct api_admit *a);
+	/* A deleted object's allocations. */
+	void (*release)(struct registry *reg, const struct jv *obj);
+	/* Graceful deletion: the seconds to keep the object with a deletionTimestamp before it
+	 * goes (its node's agent deletes it then), or 0 to delete now. requested: the client's
+	 * gracePeriodSeconds, -1 for none. */
+	int64_t (*delete_grace)(const struct jv *obj, int64_t requested);
+	/* A delete the kind holds: prepare obj (deletionTimestamp, phase) and return true while
+	 * a controller must finish first (namespaces with spec.finalizers). */
+	bool (*hold_delete)(struct jv_doc *d, struct jv *obj);
+};
+
+extern const struct api_strategy api_strategy_default;
+/* The table's strategies (strategies.c). */
+extern const struct api_strategy api_strategy_pods, api_strategy_services, api_strategy_namespaces,
+    api_strategy_nodes, api_strategy_secrets, api_strategy_configmaps, api_strategy_endpoints,
+    api_strategy_pvcs, api_strategy_events, api_strategy_deployments, api_strategy_replicasets,
+    api_strategy_statefulsets, api_strategy_daemonsets, api_strategy_jobs, api_strategy_cronjobs,
+    api_strategy_hpas, api_strategy_networkpolicies, api_strategy_endpointslices, api_strategy_rbac,
+    api_strategy_rbac_bindings;
+
+static inline const struct api_strategy *api_strategy_of(const struct api_resource *res)
+{
+	return res->strategy ? res->strategy : &api_strategy_default;
+}
+
+/* ---- the steps the registry runs, each through the strategy ---- */
+
+/* The create's reset of the object's status. */
+void api_admit_prepare_create(struct api_admit *a);
+/* Schema defaults, then the kind's. */
+void api_admit_defaults(struct api_admit *a);
+/* The schema (enums, required fields), object metadata, then the kind's rules: causes in
+ * a->errs; 0 or -EINVAL. */
+int api_admit_validate(struct api_admit *a);
+/* Allocations: causes in a->errs on failure (what was taken is released). */
+int api_admit_allocate(struct api_admit *a);
+/* The write succeeded: free what the old object held and the new one no longer does. */
+void api_admit_commit(struct api_admit *a);
+/* The write failed: release what this write took. */
+void api_admit_abort(struct api_admit *a);
+/* A deleted object's allocations. */
+void api_admit_release_deleted(struct registry *reg, const struct api_resource *res,
+			       const struct jv *obj);
+void api_admit_free(struct api_admit *a);
+
+#endif

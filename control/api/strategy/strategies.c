@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * strategies: each resource's strategy (api_strategy.h) as a table row: the name rule of its
+ * ValidateObjectMeta, its PrepareForCreate, defaults, validation, allocations and deletion
+ * rules, made of the hooks in defaults.c, validate.c and services.c and the few rules that
+ * live here (pods' graceful deletion, namespaces' held deletion). The generated resource table
+ * names these (tools/k8sgen/apifacts.py, "strategy").
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "api_obj.h"
+#include "api_strategy.h"
+#include "kinds.h"
+
+const struct api_strategy api_strategy_default = {0};
+
+/* ---- pods ---- */
+
+static void pod_prepare_create(struct api_admit *a)
+{
+	/* podStrategy.PrepareForCreate: status starts as {phase: Pending, qosClass} (the
+	 * defaults fill both in) */
+	jv_del(a->obj, "status");
+}
+
+/* An unscheduled or finished pod, or grace 0, goes at once: no kubelet is there to wait for;
+ * else the pod's kubelet deletes it when its containers have stopped. */
+static int64_t pod_delete_grace(const struct jv *obj, int64_t requested)
+{
+	const char *phase = jv_path_str(obj, "status.phase");
+	const char *node = jv_path_str(obj, "spec.nodeName");
+	int64_t grace = requested;
+
+	if (grace < 0 && jv_path_int(obj, "spec.terminationGracePeriodSeconds", &grace) != 0)
+		grace = 30;
+	if (grace <= 0 || !node || !node[0] ||
+	    (phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0)))
+		return 0;
+	return grace;
+}
+
+const struct api_strategy api_strategy_pods = {
+    .prepare_create = pod_prepare_create,
+    .defaults = api_default_pod,
+    .validate = api_validate_pod,
+    .delete_grace = pod_delete_grace,
+};
+
+/* ---- services ---- */
+
+const struct api_strategy api_strategy_services = {
+    .name_rule = API_NAME_LABEL,
+    .defaults = api_default_service,
+    .validate = api_validate_service,
+    .allocate = api_service_allocate,
+    .release = api_service_release,
+};
+
+/* ---- namespaces ---- */
+
+static void namespace_prepare_create(struct api_admit *a)
+{
+	jv_del(a->obj, "status");
+	jv_set(a->d, jv_obj_at(a->d, a->obj, "status"), "phase", jv_new_strz(a->d, "Active"));
+}
+
+/* The namespace registry's Delete: the first delete marks the namespace Terminating; it stays
+ * while spec.finalizers holds anything (the namespace controller empties it, removes its
+ * finalizer through namespaces/finalize, and deletes it again). */
+static bool namespace_hold_delete(struct jv_doc *d, struct jv *obj)
+{
+	struct jv *md = jv_obj_at(d, obj, "metadata");
+	char now[32];
+
+	if (!jv_get(md, "deletionTimestamp")) {
+		jv_set(d, md, "deletionTimestamp", jv_new_strz(d, api_now(now)));
+		jv_set(d, jv_obj_at(d, obj, "status"), "phase", jv_new_strz(d, "Terminating"));
+		return true;
+	}
+	return jv_count(jv_path(obj, "spec.finalizers")) > 0;
+}
+
+const struct api_strategy api_strategy_namespaces = {
+    .name_rule = API_NAME_LABEL,
+    .prepare_create = namespace_prepare_create,
+    .defaults = api_default_namespace,
+    .hold_delete = namespace_hold_delete,
+};
+
+/* ---- nodes: a kubelet registers its node with its status ---- */
+
+static void keep_status(struct api_admit *a)
+{
+	(void)a;
+}
+
+const struct api_strategy api_strategy_nodes = {
+    .prepare_create = keep_status,
+};
+
+/* ---- the other core kinds ---- */
+
+const struct api_strategy api_strategy_secrets = {
+    .defaults = api_default_secret,
+    .validate = api_validate_secret,
+};
+
+const struct api_strategy api_strategy_configmaps = {
+    .validate = api_validate_configmap,
+};
+
+const struct api_strategy api_strategy_endpoints = {
+    .defaults = api_default_endpoints,
+};
+
+const struct api_strategy api_strategy_pvcs = {
+    .defaults = api_default_pvc,
+};
+
+const struct api_strategy api_strategy_events = {
+    .name_rule = API_NAME_PATH,
+};
+
+/* ---- apps ---- */
+
+const struct api_strategy api_strategy_deployments = {
+    .defaults = api_default_deployment,
+    .validate = api_validate_workload,
+};
+
+const struct api_strategy api_strategy_replicasets = {
+    .defaults = api_default_replicaset,
+    .validate = api_validate_workload,
+};
+
+const struct api_strategy api_strategy_statefulsets = {
+    .defaults = api_default_statefulset,
+    .validate = api_validate_workload,
+};
+
+const struct api_strategy api_strategy_daemonsets = {
+    .defaults = api_default_daemonset,
+    .validate = api_validate_workload,
+};
+
+/* ---- batch ---- */
+
+const struct api_strategy api_strategy_jobs = {
+    .defaults = api_default_job,
+    .validate = api_validate_job,
+};
+
+const struct api_strategy api_strategy_cronjobs = {
+    .defaults = api_default_cronjob,
+    .validate = api_validate_cronjob,
+};
+
+/* ---- the rest ---- */
+
+const struct api_strategy api_strategy_hpas = {
+    .name_rule = API_NAME_PATH,
+    .defaults = api_default_hpa,
+};
+
+const struct api_strategy api_strategy_networkpolicies = {
+    .defaults = api_default_netpol,
+};
+
+const struct api_strategy api_strategy_endpointslices = {
+    .defaults = api_default_endpointslice,
+};
+
+const struct api_strategy api_strategy_rbac = {
+    .name_rule = API_NAME_PATH,
+};
+
+const struct api_strategy api_strategy_rbac_bindings = {
+    .name_rule = API_NAME_PATH,
+    .defaults = api_default_rbac,
+};

@@ -1,0 +1,405 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * validate: validation of a defaulted object with Kubernetes' field paths and wording: the
+ * schema's enums and required fields (k8s_jv_decode under Strict), object metadata (names by
+ * the strategy's rule, labels, annotations), and the kinds' own rules (pkg/apis/<group>/
+ * validation) that kubectl users meet, as strategy hooks: containers, ports, selectors
+ * against template labels, service ports and types, immutable fields on update.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_selector.h"
+#include "api_strategy.h"
+#include "kinds.h"
+
+#define EACH(it, arr)                                                                   \
+	for (struct jv *it = (arr) && (arr)->type == JV_ARRAY ? (arr)->head : NULL; it; \
+	     it = it->next)
+
+/* ---- metadata ---- */
+
+static void validate_name(struct api_admit *a, const char *name)
+{
+	const struct jv *v = jv_path(a->obj, "metadata.name");
+	const char *why = NULL;
+
+	if (!name || !name[0])
+		return; /* reported as required by the create */
+	switch (api_strategy_of(a->res)->name_rule) {
+	case API_NAME_LABEL:
+		why = api_dns1123_label_error(name);
+		break;
+	case API_NAME_SUBDOMAIN:
+		why = api_dns1123_subdomain_error(name);
+		break;
+	case API_NAME_PATH:
+		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+			why = "may not be '.' or '..'";
+		else if (strchr(name, '/') || strchr(name, '%'))
+			why = "may not contain '/' or '%'";
+		break;
+	}
+	if (why)
+		api_cause_invalid(a, "metadata.name", v, why);
+}
+
+static void validate_labels(struct api_admit *a, const struct jv *labels, const char *path)
+{
+	char field[512];
+
+	for (const struct jv *l = labels && labels->type == JV_OBJECT ? labels->head : NULL; l;
+	     l = l->next) {
+		const char *why = api_label_key_error(l->key, l->klen);
+
+		if (why) {
+			struct jv key = {.type = JV_STRING, .s = l->key, .len = l->klen};
+
+			api_cause_invalid(a, path, &key, why);
+			continue;
+		}
+		if (l->type == JV_STRING && (why = api_label_value_error(l->s, l->len))) {
+			snprintf(field, sizeof(field), "%s", path);
+			api_cause_invalid(a, field, l, why);
+		}
+	}
+}
+
+static void validate_metadata(struct api_admit *a)
+{
+	const struct jv *md = jv_get(a->obj, "metadata");
+	const struct jv *ann = jv_get(md, "annotations");
+	size_t total = 0;
+
+	validate_name(a, jv_path_str(md, "name"));
+	validate_labels(a, jv_get(md, "labels"), "metadata.labels");
+	for (const struct jv *x = ann && ann->type == JV_OBJECT ? ann->head : NULL; x;
+	     x = x->next) {
+		const char *why = api_label_key_error(x->key, x->klen);
+
+		total += x->klen + (x->type == JV_STRING ? x->len : 0);
+		if (why) {
+			struct jv key = {.type = JV_STRING, .s = x->key, .len = x->klen};
+
+			api_cause_invalid(a, "metadata.annotations", &key, why);
+		}
+	}
+	if (total > 256 * 1024)
+		api_cause(a, "metadata.annotations", "FieldValueTooLong",
+			  "Too long: must have at most 262144 bytes");
+	if (a->old) {
+		const char *on = jv_path_str(a->old, "metadata.name");
+		const char *nn = jv_path_str(md, "name");
+
+		if (on && nn && strcmp(on, nn) != 0)
+			api_cause_invalid(a, "metadata.name", jv_get(md, "name"),
+					  "field is immutable");
+	}
+}
+
+/* ---- pods ---- */
+
+static void validate_container(struct api_admit *a, const struct jv *ct, const char *path,
+			       bool image_required)
+{
+	char f[512];
+	const char *name = jv_path_str(ct, "name"), *image = jv_path_str(ct, "image");
+	size_t i = 0;
+
+	snprintf(f, sizeof(f), "%.400s.name", path);
+	if (name && name[0] && api_dns1123_label_error(name))
+		api_cause_invalid(a, f, jv_get(ct, "name"), api_dns1123_label_error(name));
+	snprintf(f, sizeof(f), "%.400s.image", path);
+	if (image_required && (!image || !image[0]))
+		api_cause_required(a, f, NULL);
+	EACH(p, jv_get(ct, "ports"))
+	{
+		int64_t port = 0;
+
+		snprintf(f, sizeof(f), "%.400s.ports[%zu].containerPort", path, i);
+		if (jv_path_int(p, "containerPort", &port) == 0 && (port < 1 || port > 65535))
+			api_cause_invalid(a, f, jv_get(p, "containerPort"),
+					  "must be between 1 and 65535, inclusive");
+		i++;
+	}
+}
+
+static void validate_containers(struct api_admit *a, const struct jv *spec, const char *path,
+				const char *key, bool required_nonempty)
+{
+	char f[512];
+	size_t i = 0;
+	const struct jv *arr = jv_get(spec, key);
+
+	snprintf(f, sizeof(f), "%s.%s", path, key);
+	if (required_nonempty && !jv_count(arr)) {
+		api_cause_required(a, f, NULL);
+		return;
+	}
+	EACH(ct, arr)
+	{
+		const char *name = jv_path_str(ct, "name");
+		size_t j = 0;
+
+		snprintf(f, sizeof(f), "%s.%s[%zu]", path, key, i);
+		validate_container(a, ct, f, true);
+		EACH(prev, arr)
+		{
+			if (j++ >= i)
+				break;
+			if (name && jv_is_str(jv_get(prev, "name"), name)) {
+				char nf[560];
+
+				snprintf(nf, sizeof(nf), "%s.name", f);
+				api_cause(a, nf, K8S_REASON_DUPLICATE, "Duplicate value: \"%s\"",
+					  name);
+				break;
+			}
+		}
+		i++;
+	}
+}
+
+static void validate_pod_spec(struct api_admit *a, const struct jv *spec, const char *path)
+{
+	if (!spec)
+		return;
+	validate_containers(a, spec, path, "containers", true);
+	validate_containers(a, spec, path, "initContainers", false);
+}
+
+static void validate_template(struct api_admit *a, const struct jv *spec, const char *path,
+			      bool restart_always)
+{
+	const struct jv *tmpl = jv_get(spec, "template");
+	const struct jv *sel = jv_get(spec, "selector");
+	const struct jv *labels = jv_path(tmpl, "metadata.labels");
+	const char *rp = jv_path_str(tmpl, "spec.restartPolicy");
+	char f[256];
+
+	snprintf(f, sizeof(f), "%s.selector", path);
+	if (!sel) {
+		api_cause_required(a, f, NULL);
+	} else if (!jv_count(jv_get(sel, "matchLabels")) &&
+		   !jv_count(jv_get(sel, "matchExpressions"))) {
+		api_cause_invalid(a, f, NULL, "empty selector is invalid for deployment");
+	} else if (!api_label_selector_matches(sel, labels)) {
+		snprintf(f, sizeof(f), "%s.template.metadata.labels", path);
+		api_cause_invalid(a, f, NULL, "`selector` does not match template `labels`");
+	}
+	snprintf(f, sizeof(f), "%s.template.spec", path);
+	validate_pod_spec(a, jv_path(tmpl, "spec"), f);
+	snprintf(f, sizeof(f), "%s.template.metadata.labels", path);
+	validate_labels(a, labels, f);
+	if (restart_always && rp && strcmp(rp, "Always") != 0) {
+		snprintf(f, sizeof(f), "%s.template.spec.restartPolicy", path);
+		api_cause(a, f, K8S_REASON_NOT_SUPPORTED,
+			  "Unsupported value: \"%s\": supported values: "
+			  "\"Always\"",
+			  rp);
+	}
+}
+
+static void validate_replicas(struct api_admit *a, const struct jv *spec, const char *path)
+{
+	int64_t n = 0;
+	char f[128];
+
+	snprintf(f, sizeof(f), "%s.replicas", path);
+	if (jv_path_int(spec, "replicas", &n) == 0 && n < 0)
+		api_cause_invalid(a, f, jv_get(spec, "replicas"),
+				  "must be greater than or equal to 0");
+}
+
+/* apps/v1 selectors may not change */
+static void immutable(struct api_admit *a, const char *path)
+{
+	const struct jv *n = jv_path(a->obj, path), *o = a->old ? jv_path(a->old, path) : NULL;
+
+	if (a->old && !jv_equal(n, o))
+		api_cause_invalid(a, path, NULL, "field is immutable");
+}
+
+/* ---- services ---- */
+
+static void validate_service(struct api_admit *a)
+{
+	const struct jv *spec = jv_get(a->obj, "spec");
+	const char *type = jv_path_str(spec, "type");
+	const char *cip = jv_path_str(spec, "clusterIP");
+	bool external = type && strcmp(type, "ExternalName") == 0;
+	bool headless = cip && strcmp(cip, "None") == 0;
+	size_t i = 0;
+	char f[128];
+
+	if (!external && !headless && !jv_count(jv_get(spec, "ports")))
+		api_cause_required(a, "spec.ports", NULL);
+	if (external && !jv_path_str(spec, "externalName"))
+		api_cause_required(a, "spec.externalName", NULL);
+	EACH(p, jv_get(spec, "ports"))
+	{
+		int64_t port = 0;
+		const char *name = jv_path_str(p, "name");
+		size_t j = 0;
+
+		snprintf(f, sizeof(f), "spec.ports[%zu].port", i);
+		if (jv_path_int(p, "port", &port) != 0)
+			api_cause_required(a, f, NULL);
+		else if (port < 1 || port > 65535)
+			api_cause_invalid(a, f, jv_get(p, "port"),
+					  "must be between 1 and 65535, inclusive");
+		snprintf(f, sizeof(f), "spec.ports[%zu].name", i);
+		if (jv_count(jv_get(spec, "ports")) > 1 && (!name || !name[0]))
+			api_cause_required(a, f, NULL);
+		EACH(q, jv_get(spec, "ports"))
+		{
+			if (j++ >= i)
+				break;
+			if (name && name[0] && jv_is_str(jv_get(q, "name"), name)) {
+				api_cause(a, f, K8S_REASON_DUPLICATE, "Duplicate value: \"%s\"",
+					  name);
+				break;
+			}
+		}
+		if (jv_path_int(p, "nodePort", &port) == 0 && port && type &&
+		    strcmp(type, "NodePort") != 0 && strcmp(type, "LoadBalancer") != 0) {
+			snprintf(f, sizeof(f), "spec.ports[%zu].nodePort", i);
+			api_cause(a, f, "FieldValueForbidden",
+				  "Forbidden: may not be used when `type` is '%s'", type);
+		}
+		i++;
+	}
+	if (a->old && cip && cip[0]) {
+		const char *ocip = jv_path_str(a->old, "spec.clusterIP");
+		const char *otype = jv_path_str(a->old, "spec.type");
+
+		if (ocip && ocip[0] && strcmp(ocip, cip) != 0 &&
+		    !(otype && strcmp(otype, "ExternalName") == 0) && !external)
+			api_cause_invalid(a, "spec.clusterIPs[0]", jv_get(spec, "clusterIP"),
+					  "may not change once set");
+	}
+	validate_labels(a, jv_get(spec, "selector"), "spec.selector");
+}
+
+/* ---- configmaps and secrets ---- */
+
+static void validate_data_keys(struct api_admit *a, const char *key)
+{
+	char f[320];
+
+	for (const struct jv *k = jv_first(jv_get(a->obj, key)); k; k = k->next) {
+		bool ok = k->klen > 0 && k->klen <= 253 && strcmp(k->key, ".") != 0 &&
+			  strcmp(k->key, "..") != 0;
+
+		for (size_t i = 0; ok && i < k->klen; i++) {
+			char ch = k->key[i];
+
+			ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			     (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.';
+		}
+		if (!ok) {
+			struct jv kv = {.type = JV_STRING, .s = k->key, .len = k->klen};
+
+			snprintf(f, sizeof(f), "%s[%.250s]", key, k->key);
+			api_cause_invalid(
+			    a, f, &kv,
+			    "a valid config key must consist of alphanumeric characters, '-', "
+			    "'_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex "
+			    "used for validation is '[-._a-zA-Z0-9]+')");
+		}
+	}
+}
+
+static void validate_secret(struct api_admit *a)
+{
+	const char *type = jv_path_str(a->obj, "type");
+	const struct jv *data = jv_get(a->obj, "data");
+
+	validate_data_keys(a, "data");
+	if (!type)
+		return;
+	if (strcmp(type, "kubernetes.io/tls") == 0) {
+		if (!jv_get(data, "tls.crt"))
+			api_cause_required(a, "data[tls.crt]", NULL);
+		if (!jv_get(data, "tls.key"))
+			api_cause_required(a, "data[tls.key]", NULL);
+	} else if (strcmp(type, "kubernetes.io/dockerconfigjson") == 0) {
+		if (!jv_get(data, ".dockerconfigjson"))
+			api_cause_required(a, "data[.dockerconfigjson]", NULL);
+	} else if (strcmp(type, "kubernetes.io/basic-auth") == 0) {
+		if (!jv_get(data, "username") && !jv_get(data, "password"))
+			api_cause_required(a, "data",
+					   "must have at least one of username or password");
+	}
+	if (a->old && !jv_equal(jv_get(a->old, "type"), jv_get(a->obj, "type")))
+		api_cause_invalid(a, "type", jv_get(a->obj, "type"), "field is immutable");
+}
+
+/* ---- the kinds' hooks ---- */
+
+void api_validate_pod(struct api_admit *a)
+{
+	if (!a->sub)
+		validate_pod_spec(a, jv_get(a->obj, "spec"), "spec");
+}
+
+void api_validate_service(struct api_admit *a)
+{
+	validate_service(a);
+}
+
+void api_validate_configmap(struct api_admit *a)
+{
+	validate_data_keys(a, "data");
+	validate_data_keys(a, "binaryData");
+}
+
+void api_validate_secret(struct api_admit *a)
+{
+	validate_secret(a);
+}
+
+/* Deployments, ReplicaSets, StatefulSets, DaemonSets: a template that restarts Always. */
+void api_validate_workload(struct api_admit *a)
+{
+	const struct jv *spec = jv_get(a->obj, "spec");
+
+	validate_template(a, spec, "spec", true);
+	validate_replicas(a, spec, "spec");
+	immutable(a, "spec.selector");
+}
+
+void api_validate_job(struct api_admit *a)
+{
+	validate_pod_spec(a, jv_path(a->obj, "spec.template.spec"), "spec.template.spec");
+}
+
+void api_validate_cronjob(struct api_admit *a)
+{
+	const struct jv *spec = jv_get(a->obj, "spec");
+
+	validate_pod_spec(a, jv_path(spec, "jobTemplate.spec.template.spec"),
+			  "spec.jobTemplate.spec.template.spec");
+	if (!jv_path_str(spec, "schedule"))
+		api_cause_required(a, "spec.schedule", NULL);
+}
+
+/* ---- entry ---- */
+
+int api_admit_validate(struct api_admit *a)
+{
+	struct k8s_validate_opts vo = {.validation = K8S_FV_STRICT};
+	const struct api_strategy *st = api_strategy_of(a->res);
+
+	/* the schema: enums and +required fields, on the defaulted object */
+	if (k8s_jv_decode(a->obj, a->res->kind->type, &vo, &a->errs) == -ENOMEM)
+		return -ENOMEM;
+	validate_metadata(a);
+	if (st->validate)
+		st->validate(a);
+	return a->errs.n ? -EINVAL : 0;
+}

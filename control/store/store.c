@@ -60,6 +60,19 @@ void store_kv_release(struct store_kv *kv)
 	memset(kv, 0, sizeof(*kv));
 }
 
+void store_kv_dup(const struct store_kv *kv, struct store_kv *out)
+{
+	*out = *kv;
+	if (kv->_ref)
+		sref_get(kv->_ref);
+}
+
+void store_event_get(const struct store_event *ev)
+{
+	if (ev)
+		sref_get(ev->_ref);
+}
+
 void store_event_put(const struct store_event *ev)
 {
 	if (ev)

@@ -82,6 +82,10 @@ struct store_kv {
 
 /* Drop the reference of a kv filled by the store; zeroes it. NULL- and empty-tolerant. */
 void store_kv_release(struct store_kv *kv);
+/* A second reference to the value of a kv that holds one (get and list results): out must be
+ * released too. A kv borrowed from an event holds none (out is a borrowed view as well):
+ * keep the event instead (store_event_get). */
+void store_kv_dup(const struct store_kv *kv, struct store_kv *out);
 
 /* ---- writes ---- */
 
@@ -174,6 +178,8 @@ struct store_event {
 };
 
 void store_event_put(const struct store_event *ev);
+/* Another reference to an event (put it too). */
+void store_event_get(const struct store_event *ev);
 
 struct store_watch_set;
 

@@ -130,9 +130,10 @@ int reg_replace(struct reg_call *c, struct jv *obj, struct jv *old, uint64_t rev
 	if (!n)
 		goto oom;
 	a.obj = n;
+	api_admit_defaults(&a);
+	/* after defaulting: a manifest without its defaults changes no spec */
 	if (!c->sub || strcmp(c->sub, "scale") == 0)
 		bump_generation(c, n, old);
-	api_admit_defaults(&a);
 	if (api_admit_validate(&a) == 0)
 		api_admit_allocate(&a);
 	if (reg_reject_invalid(c, &a, c->name)) {

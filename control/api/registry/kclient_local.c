@@ -43,14 +43,15 @@ struct local_client {
 	pthread_mutex_t lock;	  /* the maps and lists below */
 	pthread_mutex_t dispatch; /* held while callbacks run (kc_watch_stop waits on it) */
 	struct store_watch_set *set;
-	struct hmap *bysw; /* struct store_watch * -> struct kc_watch */
-	struct kc_watch *all;
+	struct hmap *bysw; /* struct store_watch * -> struct local_watch */
+	struct local_watch *all;
 	int evfd, epfd;
 	pthread_t thread;
 	bool running, stopping;
 };
 
-struct kc_watch {
+struct local_watch {
+	struct kc_watch base; /* first: kc_watch_stop finds the transport through it */
 	struct local_client *lc;
 	struct reg_watch *rw;
 	struct kc_watch_cb cb;
@@ -58,7 +59,7 @@ struct kc_watch {
 	const struct api_resource *res;
 	bool bookmarks, ended, kick; /* kick: deliver now (initial events) */
 	uint64_t deadline_ms, next_bookmark_ms;
-	struct kc_watch *next, *prev;
+	struct local_watch *next, *prev;
 };
 
 #define LC(c) ((struct local_client *)(c))
@@ -465,7 +466,7 @@ static void wake_thread(struct local_client *lc)
 		log_warn(COMP, "eventfd: %s", strerror(errno));
 }
 
-static void bookmark(struct kc_watch *w)
+static void bookmark(struct local_watch *w)
 {
 	char json[64];
 	int n = snprintf(json, sizeof(json), "{\"metadata\":{\"resourceVersion\":\"%" PRIu64 "\"}}",
@@ -478,7 +479,7 @@ static void bookmark(struct kc_watch *w)
 	}
 }
 
-static void end_watch(struct kc_watch *w, int err)
+static void end_watch(struct local_watch *w, int err)
 {
 	if (w->ended)
 		return;
@@ -487,7 +488,7 @@ static void end_watch(struct kc_watch *w, int err)
 }
 
 /* Deliver what w has. Caller holds lc->dispatch. */
-static void deliver(struct local_client *lc, struct kc_watch *w)
+static void deliver(struct local_client *lc, struct local_watch *w)
 {
 	for (int n = 0; !w->ended && n < 4096; n++) {
 		static const enum kc_event_type types[] = {[REG_ADDED] = KC_ADDED,
@@ -547,7 +548,7 @@ static void *watch_thread(void *arg)
 		struct epoll_event evs[8];
 		int n = epoll_wait(lc->epfd, evs, 8, 500);
 		uint64_t now = now_ms(), junk;
-		struct kc_watch *head;
+		struct local_watch *head;
 		bool stop;
 
 		if (n < 0 && errno != EINTR)
@@ -564,7 +565,7 @@ static void *watch_thread(void *arg)
 			return NULL;
 		}
 		/* watches with work: kicked ones (new, or a backlog left), then the set's */
-		for (struct kc_watch *w = head; w; w = w->next) {
+		for (struct local_watch *w = head; w; w = w->next) {
 			bool kick;
 
 			pthread_mutex_lock(&lc->lock);
@@ -576,7 +577,7 @@ static void *watch_thread(void *arg)
 		}
 		for (;;) {
 			struct store_watch *ready[64];
-			struct kc_watch *ws[64];
+			struct local_watch *ws[64];
 			size_t nr = store_watch_set_ready(lc->set, ready, 64, 0);
 
 			if (!nr)
@@ -592,7 +593,7 @@ static void *watch_thread(void *arg)
 		/* timers */
 		if (now - last_tick >= 500) {
 			last_tick = now;
-			for (struct kc_watch *w = head; w; w = w->next) {
+			for (struct local_watch *w = head; w; w = w->next) {
 				if (w->ended)
 					continue;
 				if (now >= w->deadline_ms) {
@@ -617,7 +618,7 @@ static int local_watch(struct kclient *c, const struct k8s_kind *k, const char *
 	const struct api_resource *res = resource_of(k, st);
 	struct reg_watch_opts wo = {.set = lc->set};
 	struct api_result r = {0};
-	struct kc_watch *w;
+	struct local_watch *w;
 	struct store_watch *sw;
 	char msg[512];
 	uint64_t now = now_ms();
@@ -646,6 +647,7 @@ static int local_watch(struct kclient *c, const struct k8s_kind *k, const char *
 		return err;
 	}
 	api_result_free(&r);
+	w->base.c = c;
 	w->lc = lc;
 	w->cb = *cb;
 	w->arg = arg;
@@ -671,12 +673,13 @@ static int local_watch(struct kclient *c, const struct k8s_kind *k, const char *
 	pthread_mutex_unlock(&lc->lock);
 	atomic_fetch_add(&c->watches_opened, 1);
 	wake_thread(lc);
-	*out = w;
+	*out = &w->base;
 	return 0;
 }
 
-static void local_watch_stop(struct kc_watch *w)
+static void local_watch_stop(struct kc_watch *kw)
 {
+	struct local_watch *w = (struct local_watch *)kw;
 	struct local_client *lc = w->lc;
 	struct store_watch *sw = reg_watch_store(w->rw);
 
@@ -707,7 +710,7 @@ static void local_free(struct kclient *c)
 		pthread_join(lc->thread, NULL);
 	}
 	while (lc->all)
-		local_watch_stop(lc->all);
+		local_watch_stop(&lc->all->base);
 	hmap_free(lc->bysw);
 	store_watch_set_free(lc->set);
 	if (lc->epfd >= 0)

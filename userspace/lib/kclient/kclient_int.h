@@ -39,7 +39,15 @@ struct kc_ops {
 struct kclient {
 	const struct kc_ops *ops;
 	char field_manager[128];
+	/* requests, errors and watches_opened are counted by kclient.c; watch_events by the
+	 * transport, once per event it delivers */
 	_Atomic uint64_t requests, errors, watches_opened, watch_events;
+};
+
+/* The base every transport's watch embeds first: kc_watch_stop finds the transport (ops)
+ * through it. */
+struct kc_watch {
+	struct kclient *c;
 };
 
 /* Initialise the base of a transport's client. */

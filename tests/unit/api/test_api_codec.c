@@ -68,16 +68,22 @@ static void strip_any(struct jv *v, const struct k8s_value *t)
 	}
 }
 
+static struct jv *strip(struct jv *o, const struct k8s_kind *k)
+{
+	struct k8s_value tv = {.kind = K8S_V_STRUCT, .type = k->type};
+
+	strip_any(o, &tv);
+	return o;
+}
+
 static struct jv *normalize(struct jv *o, const struct k8s_kind *k)
 {
 	struct k8s_validate_opts vo = {.validation = K8S_FV_IGNORE};
 	struct k8s_errors e = {0};
-	struct k8s_value tv = {.kind = K8S_V_STRUCT, .type = k->type};
 
 	assert_int_equal(k8s_jv_decode(o, k->type, &vo, &e), 0);
 	k8s_errors_free(&e);
-	strip_any(o, &tv);
-	return o;
+	return strip(o, k);
 }
 
 static void compare(const char *base, struct jv *a, struct jv *b, const struct k8s_kind *k,
@@ -98,7 +104,7 @@ static void one_fixture(const char *base)
 	size_t jl, pl, yl;
 	char *json, *pb, *yaml;
 	struct jv_doc *d = jv_doc_new();
-	struct jv *a, *b, *c;
+	struct jv *a, *b, *c, *orig;
 	const struct k8s_kind *k;
 	struct k8s_errors e = {0};
 	struct k8s_obj *obj;
@@ -118,7 +124,10 @@ static void one_fixture(const char *base)
 	b = api_pb_decode(d, (const uint8_t *)pb, pl, NULL, msg, sizeof(msg));
 	if (!b)
 		fail_msg("%s: protobuf: %s", base, msg);
-	compare(base, normalize(a, k), normalize(b, k), k, "protobuf");
+	/* every field is set: the decoder keeps all of it (but the fields without a schema) */
+	orig = strip(jv_copy(d, a), k);
+	compare(base, orig, normalize(a, k), k, "the decoded JSON");
+	compare(base, a, normalize(b, k), k, "protobuf");
 	if (yaml) {
 		struct k8s_parse_opts po = {.validation = K8S_FV_IGNORE};
 

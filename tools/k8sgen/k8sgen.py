@@ -2,13 +2,14 @@
 # SPDX-License-Identifier: Apache-2.0
 """k8sgen: write drover's Kubernetes schema tables from types.json.
 
-Reads the Kubernetes API facts (shared/reference/k8s-api/types.json, extracted from k8s.io/api
-and k8s.io/apimachinery) and writes userspace/lib/k8s/k8s_schema_gen.{c,h}: every type, every
-field with its JSON/Go/protobuf facts, the enums, and the kinds table (with plurals and List
-kinds). With --api-out it also writes the API server's resource table
-(control/api/api_resources_gen.c) from those kinds and the API server facts of apifacts.py
-(short names, categories, verbs, subresources, field selectors, Table columns). The output is
-checked in, so building drover never needs python or types.json.
+Reads the Kubernetes API facts (shared/reference/k8s-api/types.json, extracted from k8s.io/api,
+k8s.io/apimachinery, k8s.io/apiextensions-apiserver and k8s.io/kube-aggregator) and writes
+userspace/lib/k8s/k8s_schema_gen.{c,h}: every type, every field with its JSON/Go/protobuf
+facts, the enums, and the kinds table (with plurals and List kinds). With --api-out it also
+writes the API server's resource table (control/api/api_resources_gen.c) from those kinds and
+the API server facts of apifacts.py (short names, categories, verbs, subresources, field
+selectors, Table columns). The output is checked in, so building drover never needs python or
+types.json.
 
 types.json has extraction defects; each is repaired below in repair_*() with a comment saying
 what was wrong and why the repair is right. After the repairs, check_refs() fails the run if
@@ -33,6 +34,7 @@ RAWEXT = "io.k8s.apimachinery.pkg.runtime.RawExtension"
 UNKNOWN = "io.k8s.apimachinery.pkg.runtime.Unknown"
 RT_TYPEMETA = "io.k8s.apimachinery.pkg.runtime.TypeMeta"
 UID = "io.k8s.apimachinery.pkg.types.UID"
+APIEXT = "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1"
 
 # Value kind of each special type (types with their own JSON and protobuf forms).
 SPECIAL_VKIND = {
@@ -43,6 +45,10 @@ SPECIAL_VKIND = {
     META + ".Duration": "K8S_V_DURATION",
     RAWEXT: "K8S_V_RAW_EXTENSION",
     META + ".FieldsV1": "K8S_V_FIELDS_V1",
+    APIEXT + ".JSON": "K8S_V_JSON",
+    APIEXT + ".JSONSchemaPropsOrArray": "K8S_V_SCHEMA_OR_ARRAY",
+    APIEXT + ".JSONSchemaPropsOrBool": "K8S_V_SCHEMA_OR_BOOL",
+    APIEXT + ".JSONSchemaPropsOrStringArray": "K8S_V_SCHEMA_OR_STRINGS",
 }
 
 SCALAR_VKIND = {
@@ -78,17 +84,19 @@ def enum_open(name):
     return name in OPEN_ENUMS or name.endswith("ConditionType")
 
 
-# Kinds that Kubernetes registers besides the served resources listed in types.json `kinds`.
-# Source: apimachinery/pkg/apis/meta/v1/register.go (AddToGroupVersion adds WatchEvent and the
-# option kinds to every group version; Status and the discovery kinds are "unversioned", i.e.
-# registered as v1) and k8s.io/api/core/v1/register.go (core's non-resource kinds and `List`).
-# Only kinds whose type exists in types.json are emitted.
+# Kinds that Kubernetes registers besides those of types.json `kinds` (which has Binding and
+# TokenRequest, the bodies of pods/binding and serviceaccounts/token). Source:
+# apimachinery/pkg/apis/meta/v1/register.go (AddToGroupVersion adds WatchEvent and the option
+# kinds to every group version; Status and the discovery kinds are "unversioned", i.e.
+# registered as v1), k8s.io/api/core/v1/register.go (core's non-resource kinds and `List`),
+# and the register.go of autoscaling/v1 (Scale), admission/v1 (AdmissionReview, the body of
+# admission webhook calls) and apiextensions/v1 (ConversionReview, the body of conversion
+# webhook calls). Only kinds whose type exists in types.json are emitted.
 PER_GROUP_VERSION_KINDS = ["WatchEvent", "ListOptions", "GetOptions", "DeleteOptions",
                            "CreateOptions", "UpdateOptions", "PatchOptions"]
 UNVERSIONED_KINDS = ["Status", "APIVersions", "APIGroupList", "APIGroup", "APIResourceList"]
 CORE_EXTRA_KINDS = {
     # kind: (type, plural resource or None when the kind is not a served resource)
-    "Binding": (CORE + ".Binding", "bindings"),
     "PodLogOptions": (CORE + ".PodLogOptions", None),
     "PodAttachOptions": (CORE + ".PodAttachOptions", None),
     "PodExecOptions": (CORE + ".PodExecOptions", None),
@@ -102,7 +110,9 @@ CORE_EXTRA_KINDS = {
     "EphemeralContainers": (CORE + ".EphemeralContainers", None),
     "List": (META + ".List", None),
 }
-AUTOSCALING_EXTRA_KINDS = {"Scale": "io.k8s.api.autoscaling.v1.Scale"}
+GROUP_EXTRA_KINDS = {"Scale": "io.k8s.api.autoscaling.v1.Scale",
+                     "AdmissionReview": "io.k8s.api.admission.v1.AdmissionReview",
+                     "ConversionReview": APIEXT + ".ConversionReview"}
 
 # Plurals Kubernetes does not derive by rule (k8s.io/apimachinery meta.UnsafeGuessKindToResource
 # keeps "endpoints" as is; the rest of the rule is in plural()).
@@ -193,6 +203,27 @@ def repair_lost_package(data, notes):
                 f["go"] = m.group(1)
 
 
+def repair_package_qualifier(data, notes):
+    # Defect: a reference to a type of another extracted package kept Go's package qualifier
+    # instead of the package: admission/v1 AdmissionRequest.userInfo is
+    # "authenticationv1.UserInfo" (from the import `authenticationv1 "k8s.io/api/
+    # authentication/v1"`). Kubernetes names such imports by the package's directory without
+    # its slash, so the qualifier finds the package in `packages`. A qualifier of a package
+    # that was not extracted (schedulingv1alpha3) is left to repair_foreign_refs.
+    quals = {p["dir"].replace("/", ""): name for name, p in data["packages"].items()}
+    for tname, _, f in each_field(data):
+        for ty in each_ref(f["type"]):
+            m = re.match(r"^([a-z0-9]+)\.([A-Za-z]\w*)$", ty["ref"])
+            if not m or m.group(1) not in quals:
+                continue
+            target = quals[m.group(1)] + "." + m.group(2)
+            if not known(data, target):
+                continue
+            notes.append("%s.%s: package qualifier %s -> %s" % (tname, f["json"], ty["ref"],
+                                                               target))
+            ty["ref"] = target
+
+
 def repair_special_wrappers(data, notes):
     # Defect: meta/v1 Time, MicroTime and Duration wrap Go's time.Time / time.Duration; the
     # extractor listed the embedded stdlib value as a field ({"go": "time", "json": ""}),
@@ -248,21 +279,22 @@ def repair_protobuf(data, notes):
     # label ("bytes,1,name=ready" gives label "name=ready"), some say "opt" on slices or "rep"
     # on scalars, and some give "bytes" for a bool (discovery/v1 EndpointConditions). The
     # .proto files and generated code that Kubernetes actually speaks are derived by
-    # go-to-protobuf from the Go types, not from these tags: a slice or map is repeated, a
-    # scalar is optional unless tagged "req", bool and integers are varints, everything else
-    # is length-delimited. The label and wire type here are derived the same way.
+    # go-to-protobuf from the Go types, not from these tags: a slice or map (also a named one)
+    # is repeated, a scalar is optional unless tagged "req", bool and integers are varints,
+    # float64 is a double (fixed64), everything else is length-delimited. The named string
+    # slices that `special` wraps in a message (ExtraValue, Verbs) are that message. The
+    # label and wire type here are derived the same way.
     for tname, _, f in each_field(data):
         pb = f.get("protobuf")
         if not pb:
             continue
         ty = f["type"]
-        rep = ty["kind"] in ("array", "map") or alias_is_slice(data, ty)
+        rep = ty["kind"] in ("array", "map") or alias_is_list(data, ty)
         label = "rep" if rep else ("req" if pb["label"] == "req" else "opt")
         elem = ty["items"] if ty["kind"] == "array" else ty
-        varint = elem["kind"] == "scalar" and elem["type"] in ("bool", "int32", "int64")
-        if ty["kind"] == "map":
-            varint = False
-        wire = "varint" if varint else "bytes"
+        scalar = elem["type"] if elem["kind"] == "scalar" and ty["kind"] != "map" else None
+        wire = {"bool": "varint", "int32": "varint", "int64": "varint",
+                "float64": "fixed64"}.get(scalar, "bytes")
         if label != pb["label"] or wire != pb["wire"]:
             notes.append("%s.%s: protobuf %s/%s -> %s/%s" % (tname, f["json"], pb["label"],
                                                             pb["wire"], label, wire))
@@ -271,8 +303,17 @@ def repair_protobuf(data, notes):
         pb["wire"] = wire
 
 
-def alias_is_slice(data, ty):
-    return ty.get("kind") == "ref" and data["aliases"].get(ty["ref"], "").startswith("[]")
+def alias_is_list(data, ty):
+    """A named slice or map: repeated in protobuf, except the wrapped slices (is_wrapper)."""
+    if ty.get("kind") != "ref" or is_wrapper(data, ty["ref"]):
+        return False
+    return data["aliases"].get(ty["ref"], "").startswith(("[]", "map["))
+
+
+def is_wrapper(data, name):
+    """ExtraValue, meta/v1 Verbs: named string slices that are a JSON array but in protobuf a
+    message { repeated string items = 1; } (`special` says so)."""
+    return name in data["special"] and data["aliases"].get(name, "").startswith("[]")
 
 
 def repair_defaults(data, notes):
@@ -330,9 +371,11 @@ def c_str(s):
 
 
 def type_ident(name):
-    """io.k8s.api.core.v1.Service -> core_v1_Service; meta/v1 -> meta_v1_*."""
+    """io.k8s.api.core.v1.Service -> core_v1_Service; meta/v1 -> meta_v1_*; apiextensions and
+    apiregistration -> apiextensions_v1_*, apiregistration_v1_*."""
     for pre in ("io.k8s.api.", "io.k8s.apimachinery.pkg.apis.", "io.k8s.apimachinery.pkg.api.",
-                "io.k8s.apimachinery.pkg.util.", "io.k8s.apimachinery.pkg."):
+                "io.k8s.apimachinery.pkg.util.", "io.k8s.apimachinery.pkg.",
+                "io.k8s.apiextensions-apiserver.pkg.apis.", "io.k8s.kube-aggregator.pkg.apis."):
         if name.startswith(pre):
             name = name[len(pre):]
             break
@@ -379,17 +422,36 @@ class Model:
             return self.value(("special", ref), vkind=SPECIAL_VKIND[ref], name=ref, type=ref)
         if ref == UID:
             return self.scalar_value("string", UID)
+        if is_wrapper(d, ref):
+            # JSON: the array itself; protobuf: the message its type describes
+            elem = self.alias_elem(ref, d["aliases"][ref][2:])
+            return self.value(("wrapper", ref), vkind="K8S_V_ARRAY", name=ref, type=ref,
+                              elem=elem)
         if ref in d["enums"]:
             return self.value(("enum", ref), vkind="K8S_V_ENUM", name=ref, enum=ref)
         if ref in d["aliases"]:
             base = d["aliases"][ref]
             if base.startswith("[]"):
-                elem = self.scalar_value(base[2:])
+                elem = self.alias_elem(ref, base[2:])
                 return self.value(("alias", ref), vkind="K8S_V_ARRAY", name=ref, elem=elem)
+            m = re.match(r"^map\[string\](\w+)$", base)
+            if m:
+                elem = self.alias_elem(ref, m.group(1))
+                return self.value(("alias", ref), vkind="K8S_V_MAP", name=ref, elem=elem)
+            if base not in SCALAR_VKIND:
+                die("alias %s: cannot type %r" % (ref, base))
             return self.scalar_value(base, ref)
         if ref in d["types"] or ref in self.types:
             return self.value(("struct", ref), vkind="K8S_V_STRUCT", name=ref, type=ref)
         die("cannot type ref %s" % ref)
+
+    def alias_elem(self, alias, name):
+        # the element of a named slice or map: a scalar, or a type of the alias's package
+        # (JSONSchemaDefinitions is map[string]JSONSchemaProps, ValidationRules
+        # []ValidationRule)
+        if name in SCALAR_VKIND:
+            return self.scalar_value(name)
+        return self.ref_value(pkg_of(alias) + "." + name)
 
     def type_value(self, ty):
         k = ty["kind"]
@@ -417,43 +479,52 @@ class Model:
         d = self.data
         for i, name in enumerate(sorted(d["enums"])):
             self.enums[name] = i
-        names = set(d["types"]) | set(SPECIAL_VKIND) | {UNKNOWN, RT_TYPEMETA}
+        wrappers = {n for n in d["special"] if is_wrapper(d, n)}
+        names = set(d["types"]) | set(SPECIAL_VKIND) | wrappers | {UNKNOWN, RT_TYPEMETA}
         for name in sorted(names):
             t = d["types"].get(name, {"fields": []})
-            vkind = SPECIAL_VKIND.get(name, "K8S_V_STRUCT")
+            vkind = "K8S_V_ARRAY" if name in wrappers else SPECIAL_VKIND.get(name,
+                                                                             "K8S_V_STRUCT")
             self.types[name] = {"vkind": vkind, "fields": [], "src": t}
         for name in sorted(self.types):
             mt = self.types[name]
             t = mt["src"]
             if name in d["special"]:
                 body = re.match(r"^message \{(.*?)\}", d["special"][name]["proto"])
-                mt["fields"] = self.proto_fields(body.group(1), False) if body else []
+                mt["fields"] = (self.proto_fields(pkg_of(name), body.group(1), False)
+                                if body else [])
             elif name == RT_TYPEMETA:
                 # runtime.TypeMeta (not meta/v1's): the type and kind of a protobuf body,
                 # described by the Unknown envelope's "with TypeMeta { ... }". Its Go fields
                 # carry json:"apiVersion,omitempty" and json:"kind,omitempty".
                 body = re.search(r"with TypeMeta \{(.*?)\}", d["special"][UNKNOWN]["proto"])
-                mt["fields"] = self.proto_fields(body.group(1), True)
+                mt["fields"] = self.proto_fields(pkg_of(UNKNOWN), body.group(1), True)
             else:
                 mt["fields"] = [self.field(name, f) for f in t["fields"]]
             mt["struct_type"] = t.get("structType")
             mt["genclient"] = bool(t.get("genclient"))
         self.build_kinds()
 
-    def proto_fields(self, body, with_json):
+    def proto_fields(self, pkg, body, with_json):
         # The protobuf form of a special type, from its `special` description, e.g.
         # "message { optional int64 seconds = 1; optional int32 nanos = 2; }". These fields
-        # have no JSON name (K8S_F_PB_ONLY): the JSON form is the special value itself.
+        # have no JSON name (K8S_F_PB_ONLY): the JSON form is the special value itself. A
+        # message type named there is runtime's TypeMeta or a type of the special's package
+        # (JSONSchemaProps); a repeated field's value is an array, as for ordinary fields.
         fields = []
         for m in re.finditer(r"(optional|repeated|required) (\w+) (\w+) = (\d+);", body):
             label, pbtype, fname, num = m.groups()
             if pbtype == "TypeMeta":
                 val = self.ref_value(RT_TYPEMETA)
-                wire = "bytes"
+            elif pbtype in ("string", "bytes", "int64", "int32", "bool"):
+                val = self.scalar_value(pbtype)
+            elif pkg + "." + pbtype in self.data["types"]:
+                val = self.ref_value(pkg + "." + pbtype)
             else:
-                val = self.scalar_value({"string": "string", "bytes": "bytes", "int64": "int64",
-                                         "int32": "int32"}[pbtype])
-                wire = "varint" if pbtype in ("int64", "int32") else "bytes"
+                die("%s: cannot type protobuf %s %s" % (pkg, pbtype, fname))
+            wire = "varint" if pbtype in ("int64", "int32", "bool") else "bytes"
+            if label == "repeated":
+                val = self.value(("array", val), vkind="K8S_V_ARRAY", elem=val)
             flags = ["K8S_F_OMITEMPTY"] if with_json else ["K8S_F_PB_ONLY"]
             fields.append({"json": fname if with_json else None, "go": fname[0].upper() +
                            fname[1:], "value": val, "flags": flags,
@@ -512,18 +583,22 @@ class Model:
                 if e["type"] not in d["types"]:
                     die("kind %s: unknown type %s" % (kind, e["type"]))
                 gv_of_pkg[pkg_of(e["type"])] = (e["group"], e["version"])
+                # a kind that is only another kind's subresource input (TokenRequest, the
+                # body of serviceaccounts/token) has no resource of its own
+                res = None if e.get("subresourceOf") else plural(kind)
                 kinds.append({"kind": kind, "group": e["group"], "version": e["version"],
                               "type": e["type"], "cluster": e["clusterScoped"],
-                              "resource": plural(kind), "flags": ["K8S_KIND_RESOURCE"]})
+                              "resource": res, "flags": ["K8S_KIND_RESOURCE"] if res else []})
         # Extra registered kinds (see the comment at CORE_EXTRA_KINDS).
         for kind, (tname, res) in sorted(CORE_EXTRA_KINDS.items()):
             if tname in d["types"]:
                 kinds.append({"kind": kind, "group": "", "version": "v1", "type": tname,
                               "cluster": False, "resource": res,
                               "flags": ["K8S_KIND_RESOURCE"] if res else []})
-        for kind, tname in sorted(AUTOSCALING_EXTRA_KINDS.items()):
+        for kind, tname in sorted(GROUP_EXTRA_KINDS.items()):
             if tname in d["types"]:
-                g, v = gv_of_pkg[pkg_of(tname)]
+                pkg = d["packages"][pkg_of(tname)]
+                g, v = pkg["group"], pkg["version"]
                 kinds.append({"kind": kind, "group": g, "version": v, "type": tname,
                               "cluster": False, "resource": None, "flags": []})
         for kind in UNVERSIONED_KINDS:
@@ -571,9 +646,9 @@ class Model:
 
 HEADER = """/* SPDX-License-Identifier: Apache-2.0 */
 /*
- * GENERATED by tools/k8sgen/k8sgen.py from shared/reference/k8s-api/types.json
- * (k8s.io/api %s, k8s.io/apimachinery %s). Do not edit: run the k8s_regen target.
-"""
+ * GENERATED by tools/k8sgen/k8sgen.py from shared/reference/k8s-api/types.json. Do not edit:
+ * run the k8s_regen target. The sources types.json was read from:
+%s"""
 
 
 class Emitter:
@@ -583,8 +658,7 @@ class Emitter:
         self.type_index = {n: i for i, n in enumerate(sorted(model.types))}
 
     def sources(self):
-        s = self.m.data["sources"]
-        return s.get("k8s.io/api", "?"), s.get("k8s.io/apimachinery", "?")
+        return "".join(" *   %s %s\n" % kv for kv in sorted(self.m.data["sources"].items()))
 
     def header(self):
         m = self.m
@@ -702,7 +776,8 @@ class Emitter:
         if f.get("pb"):
             num, wire, label = f["pb"][0], f["pb"][1], f["pb"][2]
             parts.append(".pb_number = %d" % num)
-            parts.append(".pb_wire = " + {"varint": "K8S_PB_VARINT", "bytes": "K8S_PB_LEN"}[wire])
+            parts.append(".pb_wire = " + {"varint": "K8S_PB_VARINT", "bytes": "K8S_PB_LEN",
+                                          "fixed64": "K8S_PB_FIXED64"}[wire])
             parts.append(".pb_label = " + {"opt": "K8S_PB_OPTIONAL", "rep": "K8S_PB_REPEATED",
                                            "req": "K8S_PB_REQUIRED"}[label])
             if len(f["pb"]) > 3 and f["pb"][3]:
@@ -833,6 +908,7 @@ def generate(types_path):
     notes = []
     repair_truncated_embedded(data, notes)
     repair_lost_package(data, notes)
+    repair_package_qualifier(data, notes)
     repair_special_wrappers(data, notes)
     repair_resource_list(data, notes)
     repair_foreign_refs(data, notes)

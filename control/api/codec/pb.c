@@ -5,6 +5,10 @@
  * decoder would have seen: zero strings and false booleans of omitempty fields are left out,
  * a zero Time is absent. Maps are repeated {1: key, 2: value} entries; inline (embedded)
  * structs with a field number are nested messages whose fields land in the parent object.
+ * The special types' messages are their schema types' (protobuf-only) fields: apiextensions'
+ * JSON is its JSON text, a JSONSchemaPropsOr... union becomes the one shape its Go
+ * MarshalJSON writes, and ExtraValue and meta/v1 Verbs lists come wrapped in a message of
+ * repeated items.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -224,12 +228,15 @@ static struct jv *special(struct pctx *c, const struct k8s_value *v, const uint8
 		go_duration(secs, buf, sizeof(buf));
 		return jv_new_strz(c->d, buf);
 	case K8S_V_RAW_EXTENSION:
-	case K8S_V_FIELDS_V1: {
+	case K8S_V_FIELDS_V1:
+	case K8S_V_JSON: {
 		struct jv_perr pe;
 		struct jv *j;
 
+		/* an empty JSON is written as null (apiextensions/v1 marshal.go), which a
+		 * struct field drops and an array keeps */
 		if (!str || !slen)
-			return NULL;
+			return v->kind == K8S_V_JSON ? jv_new(c->d, JV_NULL) : NULL;
 		j = jv_parse(c->d, (const char *)str, slen, &pe);
 		if (!j)
 			fail(c, "embedded object is not JSON: %s", pe.msg);
@@ -269,6 +276,81 @@ static struct jv *base64(struct pctx *c, const uint8_t *p, size_t n)
 		v->len = (uint32_t)(w - out);
 	}
 	return v;
+}
+
+static struct jv *value(struct pctx *c, const struct k8s_value *v, const struct pbfield *f,
+			int depth);
+
+/* The items of a wrapped list (ExtraValue, Verbs: a message { repeated string items = 1; },
+ * the message type being v->type) appended to the array a. */
+static void wrapped_items(struct pctx *c, struct jv *a, const struct k8s_value *v,
+			  const uint8_t *data, size_t len, int depth)
+{
+	struct pbr r = {data, data + len};
+	struct pbfield f;
+
+	while (r.p < r.end && !c->failed) {
+		const struct k8s_field *fd;
+		struct jv *x;
+
+		if (next_field(&r, &f) != 0) {
+			fail(c, "malformed %s", v->type->go);
+			return;
+		}
+		fd = k8s_field_find_pb(v->type, f.num);
+		if (!fd || fd->value->kind != K8S_V_ARRAY)
+			continue;
+		x = value(c, fd->value->elem, &f, depth + 1);
+		if (x)
+			jv_push(a, x);
+	}
+}
+
+/* A JSONSchemaPropsOr... union from its message (the fields of v->type: a schema, a
+ * repeated field, a bool), as its Go MarshalJSON writes it: a non-empty array, else the
+ * schema, else (JSONSchemaPropsOrBool) the boolean, else null. */
+static struct jv *union_value(struct pctx *c, const struct k8s_value *v, const uint8_t *data,
+			      size_t len, int depth)
+{
+	struct pbr r = {data, data + len};
+	struct jv *schema = NULL, *arr = NULL, *allows = NULL, *x;
+	struct pbfield f;
+
+	while (r.p < r.end && !c->failed) {
+		const struct k8s_field *fd;
+
+		if (next_field(&r, &f) != 0) {
+			fail(c, "malformed %s", v->type->go);
+			return NULL;
+		}
+		fd = k8s_field_find_pb(v->type, f.num);
+		if (!fd)
+			continue;
+		switch (fd->value->kind) {
+		case K8S_V_STRUCT:
+			schema = value(c, fd->value, &f, depth + 1);
+			break;
+		case K8S_V_ARRAY:
+			if (!arr)
+				arr = jv_new(c->d, JV_ARRAY);
+			x = value(c, fd->value->elem, &f, depth + 1);
+			if (arr && x)
+				jv_push(arr, x);
+			break;
+		case K8S_V_BOOL:
+			allows = value(c, fd->value, &f, depth + 1);
+			break;
+		default:
+			break;
+		}
+	}
+	if (arr && arr->len)
+		return arr;
+	if (schema)
+		return schema;
+	if (v->kind == K8S_V_SCHEMA_OR_BOOL)
+		return allows ? allows : jv_new_bool(c->d, false);
+	return jv_new(c->d, JV_NULL);
 }
 
 /* One value of kind v from a field payload; NULL when it stands for nothing (a zero Time). */
@@ -326,9 +408,27 @@ static struct jv *value(struct pctx *c, const struct k8s_value *v, const struct 
 	case K8S_V_DURATION:
 	case K8S_V_RAW_EXTENSION:
 	case K8S_V_FIELDS_V1:
+	case K8S_V_JSON:
 		if (f->wire != 2)
 			break;
 		return special(c, v, f->data, f->len);
+	case K8S_V_SCHEMA_OR_ARRAY:
+	case K8S_V_SCHEMA_OR_BOOL:
+	case K8S_V_SCHEMA_OR_STRINGS:
+		if (f->wire != 2)
+			break;
+		return union_value(c, v, f->data, f->len, depth);
+	case K8S_V_ARRAY: {
+		struct jv *a;
+
+		/* a wrapped list as a map value (ExtraValue); plain lists are repeated fields */
+		if (f->wire != 2 || !v->type)
+			break;
+		a = jv_new(c->d, JV_ARRAY);
+		if (a)
+			wrapped_items(c, a, v, f->data, f->len, depth);
+		return a;
+	}
 	default:
 		break;
 	}
@@ -482,6 +582,17 @@ static void message(struct pctx *c, struct jv *obj, const struct k8s_type *t, co
 				a = jv_new(c->d, JV_ARRAY);
 				jv_set(c->d, obj, fd->json, a);
 			}
+			if (fd->value->type) {
+				/* a wrapped list (Verbs): one message of items */
+				if (f.wire != 2) {
+					fail(c, "field %u: a %s must be length-delimited", f.num,
+					     fd->value->type->go);
+					return;
+				}
+				if (a)
+					wrapped_items(c, a, fd->value, f.data, f.len, depth);
+				continue;
+			}
 			if (f.wire == 2 && (ev->kind == K8S_V_INT32 || ev->kind == K8S_V_INT64 ||
 					    ev->kind == K8S_V_BOOL)) {
 				/* packed varints */
@@ -505,9 +616,11 @@ static void message(struct pctx *c, struct jv *obj, const struct k8s_type *t, co
 			continue;
 		}
 		v = value(c, fd->value, &f, depth);
-		if (!v)
+		if (!v || v->type == JV_NULL)
 			continue;
-		if ((fd->flags & K8S_F_OMITEMPTY) && zero_scalar(v, fd->json)) {
+		/* JSON and the unions are pointers in Go: a zero value of them is meant */
+		if ((fd->flags & K8S_F_OMITEMPTY) && fd->value->kind != K8S_V_JSON &&
+		    !k8s_vkind_is_union(fd->value->kind) && zero_scalar(v, fd->json)) {
 			jv_del(obj, fd->json);
 			continue;
 		}

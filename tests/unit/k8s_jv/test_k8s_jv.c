@@ -181,10 +181,11 @@ static void errs_text(const struct k8s_errors *e, int rc, struct result *r)
 		n += (size_t)snprintf(r->text + n, sizeof(r->text) - n, "W %s\n", e->warnings[i]);
 }
 
-static void decode_both(const char *json, enum k8s_field_validation fv, struct result *fy,
-			struct result *jr, char **out)
+/* json decoded as a k: by the libfyaml validator into fy, by k8s_jv_decode into jr, and the
+ * decoded tree written in schema order into *out. */
+static void decode_as(const struct k8s_kind *k, const char *json, enum k8s_field_validation fv,
+		      struct result *fy, struct result *jr, char **out)
 {
-	const struct k8s_kind *k = k8s_kind_find("apps/v1", "Deployment");
 	struct k8s_parse_opts po = {.validation = fv, .type = k->type};
 	struct k8s_validate_opts vo = {.validation = fv};
 	struct k8s_errors e1 = {0}, e2 = {0};
@@ -204,6 +205,12 @@ static void decode_both(const char *json, enum k8s_field_validation fv, struct r
 	k8s_errors_free(&e1);
 	k8s_errors_free(&e2);
 	jv_doc_free(d);
+}
+
+static void decode_both(const char *json, enum k8s_field_validation fv, struct result *fy,
+			struct result *jr, char **out)
+{
+	decode_as(k8s_kind_find("apps/v1", "Deployment"), json, fv, fy, jr, out);
 }
 
 static const char *const decode_cases[] = {
@@ -260,6 +267,126 @@ static void test_decode_normalizes(void **state)
 				 "\"replicas\":2,\"template\":{\"spec\":{\"containers\":[{\"name\":"
 				 "\"c\",\"image\":\"i\"}]}}}}");
 	free(out);
+}
+
+/* ---- apiextensions' JSON and the JSONSchemaPropsOr... unions ---- */
+
+#define CRD(schema)                                                                           \
+	"{\"apiVersion\":\"apiextensions.k8s.io/v1\",\"kind\":\"CustomResourceDefinition\","  \
+	"\"metadata\":{\"name\":\"a\"},\"spec\":{\"versions\":[{\"name\":\"v1\",\"schema\":{" \
+	"\"openAPIV3Schema\":" schema "}}]}}"
+#define SCHEMA_PATH "spec.versions[0].schema.openAPIV3Schema"
+
+/* A CRD schema through both decoders under Strict: the same causes; want_causes is the jv
+ * decoder's (as errs_text writes them), want_out (when not NULL) the schema it writes. */
+static void crd_case(const char *json, const char *want_causes, const char *want_out)
+{
+	const struct k8s_kind *k =
+	    k8s_kind_find("apiextensions.k8s.io/v1", "CustomResourceDefinition");
+	struct result a, b;
+	char *out = NULL;
+
+	decode_as(k, json, K8S_FV_STRICT, &a, &b, &out);
+	if (a.rc != b.rc || strcmp(a.text, b.text) != 0)
+		fail_msg("%s:\nfy (%d):\n%s\njv (%d):\n%s", json, a.rc, a.text, b.rc, b.text);
+	if (strcmp(b.text, want_causes) != 0)
+		fail_msg("%s: causes\n%s\nwant\n%s", json, b.text, want_causes);
+	assert_int_equal(b.rc, want_causes[0] ? -EINVAL : 0);
+	if (want_out) {
+		const char *at = strstr(out, "\"openAPIV3Schema\":");
+
+		assert_non_null(at);
+		at += strlen("\"openAPIV3Schema\":");
+		if (strncmp(at, want_out, strlen(want_out)) != 0 ||
+		    strcmp(at + strlen(want_out), "}}]}}") != 0)
+			fail_msg("%s: wrote\n%s\nwant\n%s", json, at, want_out);
+	}
+	free(out);
+}
+
+static void test_crd_unions(void **state)
+{
+	(void)state;
+	/* JSONSchemaPropsOrBool: true, false or a schema; anything else is Kubernetes' error */
+	crd_case(CRD("{\"additionalProperties\":5}"),
+		 "C " SCHEMA_PATH ".additionalProperties|FieldValueTypeInvalid|boolean or JSON "
+		 "schema expected\n",
+		 NULL);
+	crd_case(CRD("{\"additionalItems\":[true]}"),
+		 "C " SCHEMA_PATH ".additionalItems|FieldValueTypeInvalid|boolean or JSON "
+		 "schema expected\n",
+		 NULL);
+	/* OrArray and OrStringArray read other values as empty: dropped in a struct, null in
+	 * a map (what their MarshalJSON writes for nothing) */
+	crd_case(CRD("{\"items\":\"x\",\"type\":\"array\",\"dependencies\":{\"a\":7}}"), "",
+		 "{\"type\":\"array\",\"dependencies\":{\"a\":null}}");
+	/* each alternative is checked as what it is, at every depth */
+	crd_case(CRD("{\"items\":[{\"type\":\"string\",\"bogus\":1}]}"),
+		 "C " SCHEMA_PATH ".items[0].bogus|FieldValueUnknown|unknown field \"" SCHEMA_PATH
+		 ".items[0].bogus\"\n",
+		 NULL);
+	crd_case(CRD("{\"items\":{\"type\":5},\"dependencies\":{\"d\":[1]}}"),
+		 "C " SCHEMA_PATH ".items.type|FieldValueTypeInvalid|Invalid value: 5: must be of "
+		 "type string\n"
+		 "C " SCHEMA_PATH ".dependencies[d][0]|FieldValueTypeInvalid|Invalid value: 1: "
+		 "must be of type string\n",
+		 NULL);
+	crd_case(CRD("{\"not\":{\"additionalProperties\":{\"minimum\":\"1\"}}}"),
+		 "C " SCHEMA_PATH ".not.additionalProperties.minimum|FieldValueTypeInvalid|"
+		 "Invalid value: \"1\": must be of type number\n",
+		 NULL);
+	/* written in schema order through the unions; JSON values as written, null kept in
+	 * an array of them */
+	crd_case(CRD("{\"properties\":{\"b\":{\"x-kubernetes-preserve-unknown-fields\":true,"
+		     "\"additionalProperties\":{\"type\":\"string\",\"default\":\"\"},\"type\":"
+		     "\"object\"},\"a\":{\"items\":[{\"type\":\"integer\",\"enum\":[2,null]},"
+		     "{\"format\":\"f\",\"type\":\"string\"}],\"type\":\"array\"}},\"type\":"
+		     "\"object\",\"default\":{\"z\":1,\"a\":[null,false]},\"additionalProperties\":"
+		     "false,\"dependencies\":{\"y\":{\"required\":[\"r\"],\"type\":\"object\"},"
+		     "\"x\":[\"p\",\"q\"]}}"),
+		 "",
+		 "{\"type\":\"object\",\"default\":{\"z\":1,\"a\":[null,false]},\"properties\":{"
+		 "\"a\":{\"type\":\"array\",\"items\":[{\"type\":\"integer\",\"enum\":[2,null]},"
+		 "{\"type\":\"string\",\"format\":\"f\"}]},\"b\":{\"type\":\"object\","
+		 "\"additionalProperties\":{\"type\":\"string\",\"default\":\"\"},"
+		 "\"x-kubernetes-preserve-unknown-fields\":true}},\"additionalProperties\":false,"
+		 "\"dependencies\":{\"x\":[\"p\",\"q\"],\"y\":{\"type\":\"object\",\"required\":"
+		 "[\"r\"]}}}");
+}
+
+/* The YAML writer in schema order goes through the unions too. */
+static void test_crd_unions_yaml(void **state)
+{
+	static const char yaml[] =
+	    "apiVersion: apiextensions.k8s.io/v1\n"
+	    "kind: CustomResourceDefinition\n"
+	    "metadata: {name: a}\n"
+	    "spec:\n"
+	    "  versions:\n"
+	    "  - name: v1\n"
+	    "    schema:\n"
+	    "      openAPIV3Schema:\n"
+	    "        items: {properties: {p: {type: string}}, type: object}\n"
+	    "        additionalProperties: {format: f, type: string}\n"
+	    "        dependencies: {d: {title: t, type: object}}\n"
+	    "        type: array\n";
+	struct k8s_parse_opts po = {.validation = K8S_FV_STRICT};
+	struct k8s_errors e = {0};
+	struct k8s_obj *o = k8s_obj_parse(yaml, sizeof(yaml) - 1, &po, &e);
+	char *json;
+
+	(void)state;
+	assert_non_null(o);
+	json = k8s_obj_to_json_ex(o, K8S_JSON_SCHEMA_ORDER);
+	assert_non_null(json);
+	assert_non_null(strstr(json, "\"openAPIV3Schema\":{\"type\":\"array\",\"items\":{\"type\":"
+				     "\"object\",\"properties\":{\"p\":{\"type\":\"string\"}}},"
+				     "\"additionalProperties\":{\"type\":\"string\",\"format\":"
+				     "\"f\"},\"dependencies\":{\"d\":{\"type\":\"object\","
+				     "\"title\":\"t\"}}}"));
+	free(json);
+	k8s_obj_free(o);
+	k8s_errors_free(&e);
 }
 
 /* Collapsing duplicate keys relinks an object's members: a later duplicate moved forward
@@ -328,6 +455,8 @@ int main(void)
 	    cmocka_unit_test(test_copy_equal),
 	    cmocka_unit_test(test_decode_matches_fy),
 	    cmocka_unit_test(test_decode_normalizes),
+	    cmocka_unit_test(test_crd_unions),
+	    cmocka_unit_test(test_crd_unions_yaml),
 	    cmocka_unit_test(test_yaml_invalid_utf8),
 	    cmocka_unit_test(test_duplicates_relinked),
 	    cmocka_unit_test(test_new_double),

@@ -102,6 +102,18 @@ void k8s_vinvalid(struct k8s_vctx *c, const struct k8s_vnode *n, const struct k8
 /* A non-null scalar checked against the value type v. */
 void k8s_vscalar(struct k8s_vctx *c, const struct k8s_vnode *n, const struct k8s_scalar *s,
 		 const struct k8s_value *v);
+/* A non-null value of a union (K8S_V_SCHEMA_OR_*) in a shape the union does not take:
+ * JSONSchemaPropsOrBool refuses it as its UnmarshalJSON does; the others read it as empty
+ * (their UnmarshalJSON ignores it). True when the value is to be dropped. */
+bool k8s_vunion_other(struct k8s_vctx *c, const struct k8s_vnode *n, const struct k8s_value *v);
+
+/* Values that hold any JSON, kept as written: RawExtension, FieldsV1, apiextensions JSON and
+ * the types types.json does not describe. */
+static inline bool k8s_vkind_any_json(enum k8s_vkind kind)
+{
+	return kind == K8S_V_RAW_EXTENSION || kind == K8S_V_FIELDS_V1 || kind == K8S_V_JSON ||
+	       kind == K8S_V_ANY;
+}
 
 /* k8s_validate_ex(), except that the top-level field `skip` (a list's "items") is only checked
  * to be an array: its elements are validated on their own. */

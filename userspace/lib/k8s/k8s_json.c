@@ -222,6 +222,10 @@ static void emit(struct jctx *c, struct fy_node *n, const struct k8s_value *v, i
 		c->err = -EINVAL;
 		return;
 	}
+	if (v && k8s_vkind_is_union(v->kind)) /* the alternative of the node's shape */
+		v = k8s_value_union_alt(v, fy_node_is_mapping(n)    ? K8S_SHAPE_OBJECT
+					   : fy_node_is_sequence(n) ? K8S_SHAPE_ARRAY
+								    : K8S_SHAPE_OTHER);
 	if (fy_node_is_scalar(n)) {
 		if (k8s_scalar_resolve(n, &s) != 0 || k8s_buf_json_scalar(&c->b, &s) != 0)
 			c->err = -EINVAL;

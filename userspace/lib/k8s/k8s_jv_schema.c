@@ -27,6 +27,21 @@ static struct k8s_vnode vnode_of(const struct jv *n)
 	return vn;
 }
 
+static enum k8s_shape shape_of(const struct jv *n)
+{
+	switch (n->type) {
+	case JV_OBJECT:
+		return K8S_SHAPE_OBJECT;
+	case JV_ARRAY:
+		return K8S_SHAPE_ARRAY;
+	case JV_TRUE:
+	case JV_FALSE:
+		return K8S_SHAPE_BOOL;
+	default:
+		return K8S_SHAPE_OTHER;
+	}
+}
+
 static void scalar_of(const struct jv *n, struct k8s_scalar *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -218,9 +233,24 @@ static void d_value(struct k8s_vctx *c, struct jv *n, const struct k8s_value *v,
 			   "Invalid value: nested deeper than %d levels", K8S_MAX_DEPTH);
 		return;
 	}
-	if (v &&
-	    (v->kind == K8S_V_RAW_EXTENSION || v->kind == K8S_V_FIELDS_V1 || v->kind == K8S_V_ANY))
+	if (v && k8s_vkind_any_json(v->kind))
 		v = NULL;
+	if (v && k8s_vkind_is_union(v->kind)) {
+		const struct k8s_value *alt = k8s_value_union_alt(v, shape_of(n));
+
+		if (!alt) {
+			/* read as empty: null, which the object it is in drops */
+			if (n->type != JV_NULL && k8s_vunion_other(c, &vn, v)) {
+				/* only scalars get here (every union takes objects and arrays) */
+				n->type = JV_NULL;
+				n->s = NULL;
+				n->len = 0;
+				n->flags = 0;
+			}
+			return;
+		}
+		v = alt;
+	}
 	switch (n->type) {
 	case JV_ARRAY: {
 		size_t i = 0;
@@ -390,8 +420,9 @@ static void w_object(struct k8s_buf *b, const struct jv *o, const struct k8s_val
 
 static void w_value(struct k8s_buf *b, const struct jv *v, const struct k8s_value *t, int depth)
 {
-	if (t && (t->kind == K8S_V_RAW_EXTENSION || t->kind == K8S_V_FIELDS_V1 ||
-		  t->kind == K8S_V_ANY)) {
+	if (t && k8s_vkind_is_union(t->kind))
+		t = k8s_value_union_alt(t, shape_of(v)); /* NULL: not one of its shapes */
+	if (!t || k8s_vkind_any_json(t->kind)) {
 		jv_write(b, v); /* kept as written */
 		return;
 	}

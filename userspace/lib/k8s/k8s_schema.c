@@ -277,8 +277,33 @@ const char *k8s_vkind_name(enum k8s_vkind kind)
 		return "string (duration)";
 	case K8S_V_RAW_EXTENSION:
 	case K8S_V_FIELDS_V1:
+	case K8S_V_JSON:
 	case K8S_V_ANY:
 		return "any";
+	case K8S_V_SCHEMA_OR_ARRAY:
+		return "object or array";
+	case K8S_V_SCHEMA_OR_BOOL:
+		return "boolean or object";
+	case K8S_V_SCHEMA_OR_STRINGS:
+		return "object or array of strings";
 	}
 	return "?";
+}
+
+const struct k8s_value *k8s_value_union_alt(const struct k8s_value *v, enum k8s_shape shape)
+{
+	static const enum k8s_vkind of_shape[] = {
+	    [K8S_SHAPE_OBJECT] = K8S_V_STRUCT,
+	    [K8S_SHAPE_ARRAY] = K8S_V_ARRAY,
+	    [K8S_SHAPE_BOOL] = K8S_V_BOOL,
+	};
+
+	if (!v || !k8s_vkind_is_union(v->kind))
+		return v;
+	if (shape > K8S_SHAPE_BOOL || !v->type)
+		return NULL;
+	for (size_t i = 0; i < v->type->nfields; i++)
+		if (v->type->fields[i].value->kind == of_shape[shape])
+			return v->type->fields[i].value;
+	return NULL;
 }

@@ -5,10 +5,11 @@
  * k8s_schema_gen.c; they are const static data, so nothing here is ever allocated or freed.
  *
  * A type (struct k8s_type) is a struct with fields, or a special type with its own JSON form
- * (Quantity, IntOrString, Time, ...; their fields, flagged K8S_F_PB_ONLY, describe only their
- * protobuf message). A field's value (struct k8s_value) says what JSON it holds: a scalar, an
- * enum, a struct, an array or map of values, a special, or any JSON. Every fact the API server
- * needs later (protobuf numbers, patch strategies, list/map/struct types, defaults) is kept.
+ * (Quantity, IntOrString, Time, apiextensions' JSON and JSONSchemaPropsOr... unions, ...; their
+ * fields, flagged K8S_F_PB_ONLY, describe only their protobuf message). A field's value (struct
+ * k8s_value) says what JSON it holds: a scalar, an enum, a struct, an array or map of values, a
+ * special, a union of shapes, or any JSON. Every fact the API server needs later (protobuf
+ * numbers, patch strategies, list/map/struct types, defaults) is kept.
  */
 #ifndef DROVER_K8S_SCHEMA_H
 #define DROVER_K8S_SCHEMA_H
@@ -36,7 +37,13 @@ enum k8s_vkind {
 	K8S_V_DURATION,	     /* metav1.Duration: Go duration string ("1h30m") */
 	K8S_V_RAW_EXTENSION, /* runtime.RawExtension: any JSON (an embedded object) */
 	K8S_V_FIELDS_V1,     /* metav1.FieldsV1: any JSON (a managedFields set) */
-	K8S_V_ANY,	     /* a type types.json does not describe: any JSON */
+	K8S_V_JSON,	     /* apiextensions JSON: any JSON value (protobuf: its JSON text) */
+	/* The unions of apiextensions: one of the shapes their type's protobuf fields describe,
+	 * chosen by the JSON value's shape (k8s_value_union_alt). */
+	K8S_V_SCHEMA_OR_ARRAY,	 /* JSONSchemaPropsOrArray: a schema object or an array of them */
+	K8S_V_SCHEMA_OR_BOOL,	 /* JSONSchemaPropsOrBool: true, false or a schema object */
+	K8S_V_SCHEMA_OR_STRINGS, /* JSONSchemaPropsOrStringArray: a schema or an array of strings */
+	K8S_V_ANY,		 /* a type types.json does not describe: any JSON */
 };
 
 struct k8s_type;
@@ -53,8 +60,10 @@ struct k8s_enum {
 
 struct k8s_value {
 	enum k8s_vkind kind;
-	const char *name;	      /* named Go type ("io.k8s.api.core.v1.Protocol"), or NULL */
-	const struct k8s_type *type;  /* K8S_V_STRUCT and the specials: the type */
+	const char *name; /* named Go type ("io.k8s.api.core.v1.Protocol"), or NULL */
+	/* K8S_V_STRUCT and the specials: the type. K8S_V_ARRAY: NULL, or the message protobuf
+	 * wraps the list in ({ repeated string items = 1; } of ExtraValue and meta/v1 Verbs) */
+	const struct k8s_type *type;
 	const struct k8s_enum *enm;   /* K8S_V_ENUM */
 	const struct k8s_value *elem; /* K8S_V_ARRAY, K8S_V_MAP: the element */
 	const char *key_name;	      /* K8S_V_MAP: named key type (ResourceName), NULL = string */
@@ -189,5 +198,24 @@ const struct k8s_enum *k8s_enum_find(const char *name);
 bool k8s_enum_has(const struct k8s_enum *e, const char *value, size_t len);
 /* "string", "int32", "object", "array" ...: the JSON type a value kind expects. */
 const char *k8s_vkind_name(enum k8s_vkind kind);
+
+/* The shapes of JSON values, as the unions tell them apart. */
+enum k8s_shape {
+	K8S_SHAPE_OBJECT,
+	K8S_SHAPE_ARRAY,
+	K8S_SHAPE_BOOL,
+	K8S_SHAPE_OTHER, /* strings, numbers, null */
+};
+
+static inline bool k8s_vkind_is_union(enum k8s_vkind kind)
+{
+	return kind == K8S_V_SCHEMA_OR_ARRAY || kind == K8S_V_SCHEMA_OR_BOOL ||
+	       kind == K8S_V_SCHEMA_OR_STRINGS;
+}
+
+/* What a union value (K8S_V_SCHEMA_OR_*) holds when its JSON has the given shape: the value
+ * of its type's protobuf field of that shape (the schema struct, the array, the boolean);
+ * NULL when the union has no such shape. Any other value: v itself. */
+const struct k8s_value *k8s_value_union_alt(const struct k8s_value *v, enum k8s_shape shape);
 
 #endif

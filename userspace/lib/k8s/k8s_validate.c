@@ -298,11 +298,35 @@ void k8s_vscalar(struct vctx *c, const struct k8s_vnode *n, const struct k8s_sca
 	case K8S_V_MAP:
 		k8s_vtype_invalid(c, n, s, v);
 		break;
+	case K8S_V_SCHEMA_OR_ARRAY:
+	case K8S_V_SCHEMA_OR_BOOL:
+	case K8S_V_SCHEMA_OR_STRINGS: {
+		const struct k8s_value *alt = k8s_value_union_alt(
+		    v, s->type == K8S_SCALAR_BOOL ? K8S_SHAPE_BOOL : K8S_SHAPE_OTHER);
+
+		if (alt)
+			k8s_vscalar(c, n, s, alt);
+		else
+			k8s_vunion_other(c, n, v);
+		break;
+	}
 	case K8S_V_RAW_EXTENSION:
 	case K8S_V_FIELDS_V1:
+	case K8S_V_JSON:
 	case K8S_V_ANY:
 		break;
 	}
+}
+
+bool k8s_vunion_other(struct vctx *c, const struct k8s_vnode *n, const struct k8s_value *v)
+{
+	/* apiextensions/v1 marshal.go: JSONSchemaPropsOrBool.UnmarshalJSON returns this error;
+	 * the OrArray and OrStringArray ones leave the value empty */
+	if (v->kind == K8S_V_SCHEMA_OR_BOOL) {
+		k8s_vcause(c, n, K8S_REASON_TYPE_INVALID, "boolean or JSON schema expected");
+		return false;
+	}
+	return true;
 }
 
 /* Index a mapping; a key with no JSON form is a cause. */
@@ -405,6 +429,26 @@ static void v_struct(struct vctx *c, struct fy_node *n, const struct k8s_type *t
 	k8s_mindex_free(&ix);
 }
 
+/* *v for an array or object: a union's alternative of that shape. False when the union has
+ * none (k8s_vunion_other says what that means). */
+static bool v_union(struct vctx *c, struct fy_node *n, const struct k8s_value **v,
+		    enum k8s_shape shape)
+{
+	const struct k8s_value *alt;
+
+	if (!*v || !k8s_vkind_is_union((*v)->kind))
+		return true;
+	alt = k8s_value_union_alt(*v, shape);
+	if (!alt) {
+		struct k8s_vnode vn = vnode_of(n);
+
+		k8s_vunion_other(c, &vn, *v);
+		return false;
+	}
+	*v = alt;
+	return true;
+}
+
 /* v NULL: any JSON (still checked for having a JSON form, and for duplicate keys). */
 static void v_value(struct vctx *c, struct fy_node *n, const struct k8s_value *v, int depth)
 {
@@ -423,8 +467,7 @@ static void v_value(struct vctx *c, struct fy_node *n, const struct k8s_value *v
 		      K8S_MAX_DEPTH);
 		return;
 	}
-	if (v &&
-	    (v->kind == K8S_V_RAW_EXTENSION || v->kind == K8S_V_FIELDS_V1 || v->kind == K8S_V_ANY))
+	if (v && k8s_vkind_any_json(v->kind))
 		v = NULL;
 	if (fy_node_is_scalar(n)) {
 		err = k8s_scalar_resolve(n, &s);
@@ -454,6 +497,8 @@ static void v_value(struct vctx *c, struct fy_node *n, const struct k8s_value *v
 		void *it = NULL;
 		size_t i = 0;
 
+		if (!v_union(c, n, &v, K8S_SHAPE_ARRAY))
+			return;
 		if (v && v->kind != K8S_V_ARRAY) {
 			type_invalid(c, n, NULL, v);
 			return;
@@ -466,6 +511,8 @@ static void v_value(struct vctx *c, struct fy_node *n, const struct k8s_value *v
 		}
 		return;
 	}
+	if (!v_union(c, n, &v, K8S_SHAPE_OBJECT))
+		return;
 	if (!v)
 		v_map(c, n, NULL, depth);
 	else if (v->kind == K8S_V_STRUCT)

@@ -17,16 +17,15 @@ struct kc_ops {
 	int (*list)(struct kclient *c, const struct k8s_kind *k, const char *ns,
 		    const struct kc_list_opts *o, struct kc_list *out, struct kc_status *st);
 	/* POST (create, subresource create) */
-	int (*create)(struct kclient *c, const struct k8s_kind *k, const char *ns,
-		      const char *name, const char *sub, const struct jv *obj,
-		      const struct kc_write_opts *o, struct kc_obj **out, struct kc_status *st);
-	int (*update)(struct kclient *c, const struct k8s_kind *k, const char *ns,
-		      const char *name, const char *sub, const struct jv *obj,
-		      const struct kc_write_opts *o, struct kc_obj **out, struct kc_status *st);
-	int (*patch)(struct kclient *c, const struct k8s_kind *k, const char *ns,
-		     const char *name, const char *sub, enum kc_patch_type t, const char *patch,
-		     size_t len, const struct kc_write_opts *o, struct kc_obj **out,
-		     struct kc_status *st);
+	int (*create)(struct kclient *c, const struct k8s_kind *k, const char *ns, const char *name,
+		      const char *sub, const struct jv *obj, const struct kc_write_opts *o,
+		      struct kc_obj **out, struct kc_status *st);
+	int (*update)(struct kclient *c, const struct k8s_kind *k, const char *ns, const char *name,
+		      const char *sub, const struct jv *obj, const struct kc_write_opts *o,
+		      struct kc_obj **out, struct kc_status *st);
+	int (*patch)(struct kclient *c, const struct k8s_kind *k, const char *ns, const char *name,
+		     const char *sub, enum kc_patch_type t, const char *patch, size_t len,
+		     const struct kc_write_opts *o, struct kc_obj **out, struct kc_status *st);
 	int (*del)(struct kclient *c, const struct k8s_kind *k, const char *ns, const char *name,
 		   const struct kc_delete_opts *o, struct kc_obj **out, struct kc_status *st);
 	int (*watch)(struct kclient *c, const struct k8s_kind *k, const char *ns,
@@ -39,7 +38,15 @@ struct kc_ops {
 struct kclient {
 	const struct kc_ops *ops;
 	char field_manager[128];
+	/* requests, errors and watches_opened are counted by kclient.c; watch_events by the
+	 * transport, once per event it delivers */
 	_Atomic uint64_t requests, errors, watches_opened, watch_events;
+};
+
+/* The base every transport's watch embeds first: kc_watch_stop finds the transport (ops)
+ * through it. */
+struct kc_watch {
+	struct kclient *c;
 };
 
 /* Initialise the base of a transport's client. */

@@ -17,6 +17,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,8 @@
 /* a line longer than this is no event (etcd's limit on an object is 1.5 MiB) */
 #define MAX_LINE       (64u << 20)
 #define MAX_ERROR_BODY (1u << 20)
+/* a watch whose answer has not begun by then is given up (as a call stalled that long) */
+#define START_TIMEOUT_S 60
 
 enum wstate {
 	W_STARTING, /* waiting for the answer's status line and headers */
@@ -56,7 +59,7 @@ struct http_watch {
 	int result;	     /* W_FAILED: the error */
 	struct kc_status st; /* W_FAILED: the Status */
 	int end_err;	     /* an ERROR event's error, or 0 */
-	bool stopping;	     /* stop asked: no callback any more */
+	atomic_bool stopping; /* stop asked: no callback any more */
 	bool in_multi;
 	struct http_watch *prev, *next; /* every watch the loop owns */
 	struct http_watch *cmd;		/* in the add or stop list */
@@ -185,7 +188,7 @@ out:
 static size_t on_data(char *p, size_t size, size_t n, void *ud)
 {
 	struct http_watch *w = ud;
-	size_t len = size * n;
+	size_t len = size * n, start = 0;
 
 	if (w->stopping)
 		return len;
@@ -200,24 +203,24 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
 		w->end_err = -ENOMEM;
 		return 0; /* aborts the transfer */
 	}
-	for (;;) {
+	/* every complete line of what arrived, then one move of the rest */
+	while (start < w->in.len) {
 		char *nl = memchr(w->in.p + w->scan, '\n', w->in.len - w->scan);
-		size_t used;
 
 		if (!nl) {
 			w->scan = w->in.len;
 			break;
 		}
-		used = (size_t)(nl - w->in.p) + 1;
-		handle_line(w, w->in.p, used - 1);
+		handle_line(w, w->in.p + start, (size_t)(nl - w->in.p) - start);
+		start = w->scan = (size_t)(nl - w->in.p) + 1;
 		if (w->stopping || w->end_err) {
-			w->in.len = w->scan = 0;
+			start = w->scan = w->in.len; /* the rest is not wanted */
 			break;
 		}
-		memmove(w->in.p, w->in.p + used, w->in.len - used);
-		w->in.len -= used;
-		w->scan = 0;
 	}
+	memmove(w->in.p, w->in.p + start, w->in.len - start);
+	w->in.len -= start;
+	w->scan -= start;
 	return len;
 }
 
@@ -589,8 +592,9 @@ int kc_http_watch(struct kclient *c, const struct k8s_kind *k, const char *ns,
 	struct http_watch *w = calloc(1, sizeof(*w));
 	struct k8s_buf url = {0};
 	struct kc_loop *l;
+	struct timespec until;
 	char tmo[32];
-	int err = -ENOMEM;
+	int err = -ENOMEM, rc = 0;
 
 	if (!w)
 		goto fail;
@@ -613,6 +617,7 @@ int kc_http_watch(struct kclient *c, const struct k8s_kind *k, const char *ns,
 		goto fail;
 	k8s_buf_free(&url);
 	pthread_mutex_lock(&h->loop_mu);
+	errno = 0;
 	if (!h->loop)
 		h->loop = loop_new(h);
 	l = h->loop;
@@ -621,13 +626,34 @@ int kc_http_watch(struct kclient *c, const struct k8s_kind *k, const char *ns,
 		err = errno ? -errno : -ENOMEM;
 		goto fail;
 	}
+	if (pthread_equal(pthread_self(), l->thread)) {
+		/* it would wait for the thread it runs on */
+		err = -EDEADLK;
+		goto fail;
+	}
 	w->loop = l;
 	pthread_mutex_lock(&l->mu);
 	w->cmd = l->adds;
 	l->adds = w;
 	wake(l);
-	while (w->state == W_STARTING)
-		pthread_cond_wait(&l->cond, &l->mu);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += START_TIMEOUT_S;
+	while (w->state == W_STARTING && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&l->cond, &l->mu, &until);
+	if (w->state == W_STARTING) {
+		/* a server that took the connection and never answered: give up on it (and
+		 * on anything it might still say) */
+		atomic_store(&w->stopping, true);
+		w->cmd = l->stops;
+		l->stops = w;
+		wake(l);
+		while (w->loop)
+			pthread_cond_wait(&l->cond, &l->mu);
+		pthread_mutex_unlock(&l->mu);
+		kc_status_set(st, 0, "", "watch: no answer in %d s", START_TIMEOUT_S);
+		watch_free(w);
+		return -ETIMEDOUT;
+	}
 	pthread_mutex_unlock(&l->mu);
 	if (w->state == W_FAILED) {
 		err = w->result;

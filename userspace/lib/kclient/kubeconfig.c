@@ -434,5 +434,6 @@ void kc_config_free(struct kc_config *c)
 	if (c->token)
 		explicit_bzero(c->token, strlen(c->token));
 	free(c->token);
+	free(c->namespace);
 	memset(c, 0, sizeof(*c));
 }

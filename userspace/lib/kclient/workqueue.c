@@ -61,6 +61,11 @@ struct kc_queue *kc_queue_new(const char *name)
 
 	if (!q)
 		return NULL;
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&q->cond, &ca);
+	pthread_condattr_destroy(&ca);
 	q->name = strdup(name ? name : "queue");
 	q->dirty = hmap_new();
 	q->processing = hmap_new();
@@ -71,11 +76,6 @@ struct kc_queue *kc_queue_new(const char *name)
 		errno = ENOMEM;
 		return NULL;
 	}
-	pthread_mutex_init(&q->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&q->cond, &ca);
-	pthread_condattr_destroy(&ca);
 	return q;
 }
 
@@ -83,10 +83,8 @@ void kc_queue_free(struct kc_queue *q)
 {
 	if (!q)
 		return;
-	if (q->dirty) { /* fully made: the locks exist */
-		pthread_mutex_destroy(&q->mu);
-		pthread_cond_destroy(&q->cond);
-	}
+	pthread_mutex_destroy(&q->mu);
+	pthread_cond_destroy(&q->cond);
 	for (size_t i = 0; i < q->count; i++)
 		free(q->fifo[(q->head + i) % q->cap]);
 	free(q->fifo);

@@ -30,6 +30,9 @@ struct kc_informer_opts {
 	const char *label_selector, *field_selector; /* NULL: every object */
 	unsigned resync_s;			     /* 0: no resync */
 	size_t page_size;			     /* list page size (0: 500) */
+	/* timeoutSeconds of each watch (0: 300-600 s at random, as client-go's reflector);
+	 * the reflector resumes from the last resourceVersion when a watch times out */
+	unsigned watch_timeout_s;
 };
 
 struct kc_handlers {
@@ -70,6 +73,21 @@ void kc_objs_free(struct kc_obj **objs, size_t n);
 size_t kc_informer_count(struct kc_informer *inf);
 /* The resourceVersion the cache reflects. */
 uint64_t kc_informer_rv(struct kc_informer *inf);
+
+/* What the reflector did (for metrics and tests). */
+struct kc_informer_stats {
+	uint64_t lists;	      /* full lists attempted (pages not counted) */
+	uint64_t list_errors; /* ... of which failed */
+	uint64_t relists;     /* lists that replaced a synced cache (after 410 or an error) */
+	uint64_t watches;     /* watches attempted */
+	uint64_t events;      /* watch events applied (bookmarks included) */
+};
+void kc_informer_stats(struct kc_informer *inf, struct kc_informer_stats *out);
+
+/* For tests: hold (true) stops the reflector's watch and keeps it from listing or watching
+ * until released (false); returns once the watch is stopped. Events already received are
+ * still applied. */
+void kc_informer_hold(struct kc_informer *inf, bool hold);
 
 /* Ready-made index functions. */
 void kc_index_owner_uid(const struct jv *obj, void (*emit)(void *, const char *), void *ctx);

@@ -97,6 +97,7 @@ struct kc_status {
 struct kc_write_opts {
 	const char *field_manager; /* default: the client's (kclient_set_field_manager) */
 	bool dry_run;
+	bool force; /* KC_PATCH_APPLY: take the fields other managers own (force=true) */
 };
 
 /* The object at ns/name (ns NULL for cluster-scoped kinds). */
@@ -222,7 +223,8 @@ void kc_config_free(struct kc_config *c);
 struct kclient *kclient_http_new(const struct kc_config *cfg);
 /* Field manager of writes that name none; the user agent ("drover-scheduler"). */
 void kclient_set_field_manager(struct kclient *c, const char *manager);
-/* Ends every watch and frees the client; NULL-tolerant. */
+/* Stops every watch still open (as kc_watch_stop: no callback after it, their handles are
+ * freed) and frees the client; NULL-tolerant. */
 void kclient_free(struct kclient *c);
 
 /* Counters, for metrics and tests. */

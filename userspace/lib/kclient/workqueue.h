@@ -37,10 +37,10 @@ int kc_queue_get(struct kc_queue *q, char **key, int timeout_ms);
 void kc_queue_done(struct kc_queue *q, const char *key);
 size_t kc_queue_len(struct kc_queue *q);
 
-/* Run n worker threads that take keys and call sync(arg, key): 0 = done (forget), -EAGAIN =
- * retry with back-off, other < 0 = retry with back-off and log. Returns after
- * kc_queue_shutdown and every worker ended (call it from its own thread) — or use
- * kc_workers_start/kc_workers_stop. */
+/* Worker threads: kc_workers_start runs n threads that take keys and call sync(arg, key):
+ * 0 = done (the key's failures are forgotten), -EAGAIN = retry with back-off, other < 0 =
+ * retry with back-off and log. kc_workers_stop shuts the queue down, lets the workers drain
+ * what is queued, joins them and frees them (the queue stays the caller's to free). */
 struct kc_workers;
 struct kc_workers *kc_workers_start(struct kc_queue *q, unsigned n,
 				    int (*sync)(void *arg, const char *key), void *arg,

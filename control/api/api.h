@@ -46,6 +46,8 @@ void api_server_stop(struct api_server *s);
 uint16_t api_server_port(const struct api_server *s);
 /* DIR/kubeconfig (NULL with --insecure-loopback, which writes one without credentials too). */
 const char *api_server_kubeconfig(const struct api_server *s);
+/* The admin bearer token (also in DIR/pki/token); NULL with --insecure-loopback. */
+const char *api_server_token(const struct api_server *s);
 /* The registry under the server: what in-process clients (kclient_local.h) call. */
 struct registry *api_server_registry(const struct api_server *s);
 

@@ -632,6 +632,11 @@ const char *api_server_kubeconfig(const struct api_server *s)
 	return s ? s->kubeconfig : NULL;
 }
 
+const char *api_server_token(const struct api_server *s)
+{
+	return s ? s->token : NULL;
+}
+
 struct registry *api_server_registry(const struct api_server *s)
 {
 	return s ? s->reg : NULL;

@@ -45,6 +45,7 @@ struct local_client {
 	struct store_watch_set *set;
 	struct hmap *bysw; /* struct store_watch * -> struct local_watch */
 	struct local_watch *all;
+	struct local_watch *graveyard; /* stopped from a callback, freed after the round */
 	int evfd, epfd;
 	pthread_t thread;
 	bool running, stopping;
@@ -58,6 +59,8 @@ struct local_watch {
 	void *arg;
 	const struct api_resource *res;
 	bool bookmarks, ended, kick; /* kick: deliver now (initial events) */
+	bool stopped;		     /* stopped from the watch thread: freed at its next round */
+	struct local_watch *gnext;   /* the graveyard's list */
 	uint64_t deadline_ms, next_bookmark_ms;
 	struct local_watch *next, *prev;
 };
@@ -321,6 +324,7 @@ static void req_init(struct reg_req *rq, struct kclient *c, const struct api_res
 			     .sub = sub,
 			     .manager = o && o->field_manager ? o->field_manager : c->field_manager,
 			     .dry_run = o && o->dry_run,
+			     .force = o && o->force,
 			     .fv = K8S_FV_WARN,
 			     .d = d};
 }
@@ -466,11 +470,15 @@ static void wake_thread(struct local_client *lc)
 		log_warn(COMP, "eventfd: %s", strerror(errno));
 }
 
+/* A BOOKMARK as the HTTP server sends it: the kind, its version, the resourceVersion. */
 static void bookmark(struct local_watch *w)
 {
-	char json[64];
-	int n = snprintf(json, sizeof(json), "{\"metadata\":{\"resourceVersion\":\"%" PRIu64 "\"}}",
-			 reg_watch_rev(w->rw));
+	const struct k8s_kind *k = w->res->kind;
+	char json[256];
+	int n = snprintf(json, sizeof(json),
+			 "{\"kind\":\"%s\",\"apiVersion\":\"%s\",\"metadata\":{"
+			 "\"resourceVersion\":\"%" PRIu64 "\"}}",
+			 k->kind, k->api_version, reg_watch_rev(w->rw));
 	struct kc_obj *o = kc_obj_new(json, (size_t)n, reg_watch_rev(w->rw));
 
 	if (o) {
@@ -490,7 +498,7 @@ static void end_watch(struct local_watch *w, int err)
 /* Deliver what w has. Caller holds lc->dispatch. */
 static void deliver(struct local_client *lc, struct local_watch *w)
 {
-	for (int n = 0; !w->ended && n < 4096; n++) {
+	for (int n = 0; !w->ended && !w->stopped && n < 4096; n++) {
 		static const enum kc_event_type types[] = {[REG_ADDED] = KC_ADDED,
 							   [REG_MODIFIED] = KC_MODIFIED,
 							   [REG_DELETED] = KC_DELETED};
@@ -535,6 +543,8 @@ static void deliver(struct local_client *lc, struct local_watch *w)
 	wake_thread(lc);
 }
 
+static void reap(struct local_client *lc);
+
 /* The watch thread. It holds the dispatch lock while it delivers, so no watch is freed under
  * it (kc_watch_stop takes that lock): the list can only grow meanwhile (at its head), and
  * lc->lock is taken only to read what other threads write (the head, the set's map), never
@@ -572,7 +582,7 @@ static void *watch_thread(void *arg)
 			kick = w->kick;
 			w->kick = false;
 			pthread_mutex_unlock(&lc->lock);
-			if (kick)
+			if (kick && !w->stopped)
 				deliver(lc, w);
 		}
 		for (;;) {
@@ -587,14 +597,14 @@ static void *watch_thread(void *arg)
 				ws[i] = hmap_get(lc->bysw, &ready[i], sizeof(ready[i]));
 			pthread_mutex_unlock(&lc->lock);
 			for (size_t i = 0; i < nr; i++)
-				if (ws[i])
+				if (ws[i] && !ws[i]->stopped)
 					deliver(lc, ws[i]);
 		}
 		/* timers */
 		if (now - last_tick >= 500) {
 			last_tick = now;
 			for (struct local_watch *w = head; w; w = w->next) {
-				if (w->ended)
+				if (w->ended || w->stopped)
 					continue;
 				if (now >= w->deadline_ms) {
 					end_watch(w, 0);
@@ -606,6 +616,7 @@ static void *watch_thread(void *arg)
 				}
 			}
 		}
+		reap(lc);
 		pthread_mutex_unlock(&lc->dispatch);
 	}
 }
@@ -671,19 +682,16 @@ static int local_watch(struct kclient *c, const struct k8s_kind *k, const char *
 		lc->all->prev = w;
 	lc->all = w;
 	pthread_mutex_unlock(&lc->lock);
-	atomic_fetch_add(&c->watches_opened, 1);
 	wake_thread(lc);
 	*out = &w->base;
 	return 0;
 }
 
-static void local_watch_stop(struct kc_watch *kw)
+/* Unlink and free w. Caller holds lc->dispatch (so no callback of it runs). */
+static void unlink_free(struct local_client *lc, struct local_watch *w)
 {
-	struct local_watch *w = (struct local_watch *)kw;
-	struct local_client *lc = w->lc;
 	struct store_watch *sw = reg_watch_store(w->rw);
 
-	pthread_mutex_lock(&lc->dispatch);
 	pthread_mutex_lock(&lc->lock);
 	hmap_del(lc->bysw, &sw, sizeof(sw));
 	if (w->prev)
@@ -694,8 +702,37 @@ static void local_watch_stop(struct kc_watch *kw)
 		w->next->prev = w->prev;
 	reg_watch_close(w->rw); /* under the lock: the set's ready list is read under it */
 	pthread_mutex_unlock(&lc->lock);
-	pthread_mutex_unlock(&lc->dispatch);
 	free(w);
+}
+
+static void reap(struct local_client *lc)
+{
+	while (lc->graveyard) {
+		struct local_watch *w = lc->graveyard;
+
+		lc->graveyard = w->gnext;
+		unlink_free(lc, w);
+	}
+}
+
+static void local_watch_stop(struct kc_watch *kw)
+{
+	struct local_watch *w = (struct local_watch *)kw;
+	struct local_client *lc = w->lc;
+
+	if (lc->running && pthread_equal(pthread_self(), lc->thread)) {
+		/* from a callback (the thread holds the dispatch lock): no callback of it runs
+		 * from now on; freed when the round ends */
+		if (!w->stopped) {
+			w->stopped = true;
+			w->gnext = lc->graveyard;
+			lc->graveyard = w;
+		}
+		return;
+	}
+	pthread_mutex_lock(&lc->dispatch);
+	unlink_free(lc, w);
+	pthread_mutex_unlock(&lc->dispatch);
 }
 
 static void local_free(struct kclient *c)
@@ -709,6 +746,8 @@ static void local_free(struct kclient *c)
 		wake_thread(lc);
 		pthread_join(lc->thread, NULL);
 	}
+	lc->running = false;
+	reap(lc);
 	while (lc->all)
 		local_watch_stop(&lc->all->base);
 	hmap_free(lc->bysw);

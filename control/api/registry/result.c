@@ -112,10 +112,18 @@ void api_fail_oom(struct api_result *r)
 
 void api_fail_status(struct api_result *r, unsigned code, const char *reason, struct k8s_buf *b)
 {
+	struct jv_doc *d;
+	const char *msg;
+
 	clear_outcome(r);
 	r->code = code;
 	snprintf(r->reason, sizeof(r->reason), "%s", reason);
 	r->status = k8s_buf_take(b, &r->status_len);
+	/* its message, for clients that read the result rather than the body */
+	d = r->status ? jv_doc_new() : NULL;
+	msg = d ? jv_path_str(jv_parse(d, r->status, r->status_len, NULL), "message") : NULL;
+	r->message = strdup(msg ? msg : "");
+	jv_doc_free(d);
 }
 
 void api_succeed_status(struct api_result *r, unsigned code)

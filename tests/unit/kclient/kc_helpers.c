@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "kc_helpers.h"
+#include "kclient_local.h"
 
 uint64_t mono_ms(void)
 {
@@ -31,12 +32,28 @@ struct kclient *kc_plain_client(const char *base)
 	return c;
 }
 
+bool kc_local_transport(void)
+{
+	const char *t = getenv("KCLIENT_TRANSPORT");
+
+	return t && strcmp(t, "local") == 0;
+}
+
 void ksrv_start(struct ksrv *k, struct api_config *cfg)
 {
 	struct api_config none = {0};
 
 	tsrv_start_cfg(&k->t, cfg ? cfg : &none);
-	k->c = kc_plain_client(k->t.base);
+	if (kc_local_transport()) {
+		/* the same tests over the in-process transport: the server's registry */
+		struct kclient_local_opts lo = {.bookmark_interval_s =
+						    cfg ? cfg->bookmark_interval_s : 0};
+
+		k->c = kclient_local_new(api_server_registry(k->t.s), &lo);
+		assert_non_null(k->c);
+	} else {
+		k->c = kc_plain_client(k->t.base);
+	}
 	kclient_set_field_manager(k->c, "kclient-test");
 }
 

@@ -23,6 +23,9 @@ struct ksrv {
 	struct kclient *c;
 };
 
+/* KCLIENT_TRANSPORT=local in the environment: ksrv's client is the in-process transport
+ * (kclient_local.h) over the server's registry instead of HTTP. */
+bool kc_local_transport(void);
 /* Start a plain-HTTP server with cfg (may be NULL) and a client for it; asserts. */
 void ksrv_start(struct ksrv *k, struct api_config *cfg);
 void ksrv_stop(struct ksrv *k);

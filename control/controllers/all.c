@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * all: every controller drover has, in the order the manager starts them (each is its own
+ * file; a new controller is a file and a line here).
+ */
+#include "ctrl.h"
+
+extern const struct ctrl_desc ctrl_serviceaccount;
+
+const struct ctrl_desc *const ctrl_all[] = {
+    &ctrl_serviceaccount,
+};
+const size_t ctrl_nall = sizeof(ctrl_all) / sizeof(ctrl_all[0]);

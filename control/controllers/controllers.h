@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * controllers: drover's controller manager, kube-controller-manager's job inside `drover
+ * server`: the controllers that drive actual state to desired state (ReplicaSet, Deployment,
+ * DaemonSet, Job, CronJob, StatefulSet, EndpointSlice, node lifecycle, garbage collector,
+ * namespace, ServiceAccount, PodDisruptionBudget, ResourceQuota), each a client of the API
+ * through kclient only — list+watch through shared informers, writes through the API with
+ * its admission and optimistic concurrency — so that the same code runs over the in-process
+ * transport or over HTTPS against any server.
+ */
+#ifndef DROVER_CONTROLLERS_H
+#define DROVER_CONTROLLERS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "kclient.h"
+
+struct ctrl_manager;
+
+struct ctrl_config {
+	/* which controllers run, as kube-controller-manager's --controllers: a comma-separated
+	 * list of names, "*" for every one on by default, "-name" to leave one out; NULL: "*" */
+	const char *controllers;
+	unsigned workers; /* worker threads per controller (0: 2) */
+	/* node lifecycle: no Lease renewal for this long makes a node's Ready Unknown and taints
+	 * it unreachable (0: 10 s; Kubernetes uses 40-50 s) */
+	unsigned node_grace_s;
+	/* the component name Events carry as their source ("drover-controller-manager") */
+	const char *component;
+};
+
+/* Start the controllers cfg names over kc (borrowed: it outlives the manager): their shared
+ * informers are listed and synced, then their workers run. 0, or -EINVAL (an unknown
+ * controller name, logged) / -errno. */
+int ctrl_manager_start(struct kclient *kc, const struct ctrl_config *cfg, struct ctrl_manager **out);
+/* Stop every controller and informer; NULL-tolerant. */
+void ctrl_manager_stop(struct ctrl_manager *m);
+/* The controllers' names, one per line, "(off by default)" marked. */
+void ctrl_list(FILE *out);
+
+#endif

@@ -150,8 +150,8 @@ static void test_many_digits(void **state)
 static void test_bad_syntax(void **state)
 {
 	static const char *const bad[] = {
-	    "", " ", "abc", "1.2.3", "1Kb", "1 Gi", "1ki", "1e", "1e+", "--1", "1m1", "0x10",
-	    "1i", "1.5.Gi", "1EE3",
+	    "",	   " ",	  "abc", "1.2.3", "1Kb", "1 Gi",   "1ki",  "1e",
+	    "1e+", "--1", "1m1", "0x10",  "1i",	 "1.5.Gi", "1EE3",
 	};
 	int64_t v = 7, m = 7;
 
@@ -173,10 +173,8 @@ static void test_bad_syntax(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_plain_and_suffixes),
-	    cmocka_unit_test(test_fractions_round_up),
-	    cmocka_unit_test(test_saturation),
-	    cmocka_unit_test(test_many_digits),
+	    cmocka_unit_test(test_plain_and_suffixes), cmocka_unit_test(test_fractions_round_up),
+	    cmocka_unit_test(test_saturation),	       cmocka_unit_test(test_many_digits),
 	    cmocka_unit_test(test_bad_syntax),
 	};
 

@@ -110,7 +110,8 @@ struct sched_result {
 	uint64_t decision_ns; /* time spent deciding (clock of the opts) */
 };
 
-/* Decide where p goes. 0 with r filled (r->scheduled tells the outcome), or -ENOMEM. On
+/* Decide where p goes. 0 with r filled (r->scheduled tells the outcome), -EEXIST if p is in
+ * the cache already (assumed or bound), or -ENOMEM; r is empty after an error. On
  * success p is assumed on r->node; on failure a pod that came from sched_pop is parked in
  * the queue until an event may make it schedulable. */
 int sched_schedule(struct sched *s, struct sched_pod *p, struct sched_result *r);

@@ -126,7 +126,7 @@ void t_add_node(struct sched *s, const char *name, const char *cpu, const char *
 const char *t_pod_json(char *buf, size_t size, const char *name, const char *labels,
 		       const char *cpu, const char *mem, const char *spec, const char *node)
 {
-	const char *slash = strchr(name, '/');
+	const char *slash = strchr(name, '/'), *uid = name;
 	char ns[64] = "default", req[256] = "";
 
 	if (slash) {
@@ -142,7 +142,7 @@ const char *t_pod_json(char *buf, size_t size, const char *name, const char *lab
 		 "\"uid\":\"uid-%s\",\"creationTimestamp\":\"2024-01-01T00:00:00Z\","
 		 "\"labels\":{%s}},\"spec\":{\"nodeName\":\"%s\","
 		 "\"containers\":[{\"name\":\"c\",\"image\":\"x\"%s}]%s%s}}",
-		 name, ns, name, labels, node, req, *spec ? "," : "", spec);
+		 name, ns, uid, labels, node, req, *spec ? "," : "", spec);
 	return buf;
 }
 

@@ -8,6 +8,7 @@
 #ifndef DROVER_TEST_SCHED_HELPERS_H
 #define DROVER_TEST_SCHED_HELPERS_H
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -39,7 +40,7 @@ struct sched_pod *t_parse(struct sched *s, const char *fmt, ...)
  * top-level members for spec/status (e.g. `"spec":{"taints":[...]}`, "" for none). */
 void t_add_node(struct sched *s, const char *name, const char *cpu, const char *mem, int pods,
 		const char *labels, const char *spec);
-/* A pod: name (uid = "uid-" name), namespace "default" unless ns_name is "ns/name", labels,
+/* A pod: name, namespace "default" unless name is "ns/name" (uid = "uid-" + that), labels,
  * cpu and memory requests ("" = unset), and extra spec members ("" = none); node "" =
  * unassigned. */
 const char *t_pod_json(char *buf, size_t size, const char *name, const char *labels,

@@ -100,6 +100,8 @@ struct sched *sched_new(const struct sched_opts *o)
 	s->queue = sched_queue_new(s);
 	if (!s->queue)
 		goto fail;
+	if (s->o.parallelism > 1 && !(s->pool = sched_pool_new(s->o.parallelism - 1)))
+		goto fail;
 	return s;
 fail:
 	sched_free(s);
@@ -117,6 +119,7 @@ void sched_free(struct sched *s)
 {
 	if (!s)
 		return;
+	sched_pool_free(s->pool);
 	sched_queue_free(s->queue);
 	if (s->cache.nodes)
 		sched_cache_destroy(&s->cache);

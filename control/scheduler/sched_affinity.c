@@ -33,7 +33,7 @@ static int term_states(struct sched *s, struct sched_cycle *cy, const struct sch
 
 	for (uint32_t i = 0; i < n; i++) {
 		struct sched_class *c = sched_class_get(ix, &t[i].m, 1, 0, t[i].key, t[i].klen);
-		int slot = sched_topo_slot(ix, t[i].topo);
+		int slot = sched_topo_slot(s->cache.topo, t[i].topo);
 
 		if (!c || slot < 0 || sched_class_track(ix, c, slot) < 0)
 			return -ENOMEM;
@@ -67,7 +67,7 @@ int sched_prefilter_interpod(struct sched *s, struct sched_cycle *cy)
 			return -ENOMEM;
 		cy->aff_counts_empty = true;
 		for (uint32_t i = 0; i < x->naff; i++) {
-			int slot = sched_topo_slot(ix, x->aff[i].topo);
+			int slot = sched_topo_slot(s->cache.topo, x->aff[i].topo);
 
 			if (slot < 0 || sched_class_track(ix, cy->aff_all, slot) < 0)
 				return -ENOMEM;

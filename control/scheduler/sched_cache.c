@@ -54,7 +54,8 @@ int sched_cache_init(struct sched_cache *c, struct sched *s)
 	pthread_mutex_init(&c->mu, NULL);
 	c->nodes = hmap_new();
 	c->pods = hmap_new();
-	c->ix = sched_index_new(s);
+	c->topo = sched_topo_new(s);
+	c->ix = c->topo ? sched_index_new(s) : NULL;
 	if (!c->nodes || !c->pods || !c->ix) {
 		sched_cache_destroy(c);
 		return -ENOMEM;
@@ -92,6 +93,7 @@ void sched_cache_destroy(struct sched_cache *c)
 	free(c->order);
 	free(c->free_slots);
 	sched_index_free(c->ix);
+	sched_topo_free(c->topo);
 	hmap_free(c->nodes);
 	hmap_free(c->pods);
 	pthread_mutex_destroy(&c->mu);
@@ -361,7 +363,7 @@ int sched_cache_node_upsert(struct sched_cache *c, struct sched_node_spec *spec,
 			sched_node_spec_free(spec);
 			return -ENOMEM;
 		}
-		if (sched_index_node_doms(c->ix, n, true) < 0 || zone_add(c, n) < 0)
+		if (sched_topo_node_doms(c->topo, n, true) < 0 || zone_add(c, n) < 0)
 			return -ENOMEM;
 		c->nlive++;
 		*ev = SCHED_EV_NODE_ADD;
@@ -387,7 +389,7 @@ int sched_cache_node_upsert(struct sched_cache *c, struct sched_node_spec *spec,
 	bool rezone = !n->live || old->zone != spec->zone;
 
 	n->spec = spec;
-	if (sched_index_node_doms(c->ix, n, true) < 0 || (rezone && zone_add(c, n) < 0) ||
+	if (sched_topo_node_doms(c->topo, n, true) < 0 || (rezone && zone_add(c, n) < 0) ||
 	    index_node_pods(c, n, true) < 0) {
 		sched_node_spec_free(old);
 		return -ENOMEM;
@@ -405,7 +407,7 @@ int sched_cache_node_delete(struct sched_cache *c, const char *name, unsigned *e
 		return 0;
 	if (index_node_pods(c, n, false) < 0)
 		return -ENOMEM;
-	sched_index_node_gone(c->ix, n);
+	sched_topo_node_gone(c->topo, n);
 	zone_del(c, n);
 	c->nlive--;
 	*ev = SCHED_EV_NODE_DELETE;
@@ -440,7 +442,7 @@ static struct sched_node *node_for(struct sched_cache *c, const char *name)
 		sched_node_spec_free(spec);
 		return NULL;
 	}
-	if (sched_index_node_doms(c->ix, n, false) < 0) {
+	if (sched_topo_node_doms(c->topo, n, false) < 0) {
 		drop_node(c, n);
 		return NULL;
 	}

@@ -210,6 +210,81 @@ oom:
 	return -ENOMEM;
 }
 
+/* ---- the filter pass ---- */
+
+struct search {
+	struct sched *s;
+	struct sched_cycle *cy;
+	struct sched_node **cand, **feasible;
+	uint32_t ncand, start, tofind, nf;
+	struct diag *d;
+	/* parallel */
+	uint8_t *ok;
+	struct sched_status *st;
+	atomic_uint found;
+};
+
+#define PCHUNK 32
+
+static void filter_chunk(void *arg, uint32_t c)
+{
+	struct search *x = arg;
+	uint32_t end = (c + 1) * PCHUNK < x->ncand ? (c + 1) * PCHUNK : x->ncand;
+
+	for (uint32_t i = c * PCHUNK; i < end; i++) {
+		x->ok[i] =
+		    sched_filter_all(x->s, x->cy, x->cand[(x->start + i) % x->ncand], &x->st[i]);
+		if (x->ok[i] && atomic_fetch_add(&x->found, 1) + 1 >= x->tofind)
+			sched_pool_cancel(x->s->pool);
+	}
+}
+
+/* Nodes in order from start until tofind fit: feasible ones collected, the others tallied. */
+static int search(struct search *x)
+{
+	struct sched_status st;
+
+	if (!x->s->pool || x->ncand < 4 * PCHUNK) {
+		for (uint32_t i = 0; i < x->ncand && x->nf < x->tofind; i++) {
+			struct sched_node *n = x->cand[(x->start + i) % x->ncand];
+
+			if (sched_filter_all(x->s, x->cy, n, &st)) {
+				x->feasible[x->nf++] = n;
+				continue;
+			}
+			x->d->failed++;
+			x->d->rejectors |= st.plugin;
+			for (uint32_t k = 0; k < st.n; k++)
+				if (tally(x->cy, x->d, st.reasons[k], 1) < 0)
+					return -ENOMEM;
+		}
+		return 0;
+	}
+	/* parallel: chunks claimed in order; the claimed prefix is merged as a sequential
+	 * search would have seen it */
+	x->ok = sched_cycle_alloc(x->cy, x->ncand);
+	x->st = sched_cycle_alloc(x->cy, x->ncand * sizeof(*x->st));
+	if (!x->ok || !x->st)
+		return -ENOMEM;
+	atomic_init(&x->found, 0);
+	uint32_t chunks =
+	    sched_pool_run(x->s->pool, (x->ncand + PCHUNK - 1) / PCHUNK, filter_chunk, x);
+	uint32_t upto = chunks * PCHUNK < x->ncand ? chunks * PCHUNK : x->ncand;
+
+	for (uint32_t i = 0; i < upto && x->nf < x->tofind; i++) {
+		if (x->ok[i]) {
+			x->feasible[x->nf++] = x->cand[(x->start + i) % x->ncand];
+			continue;
+		}
+		x->d->failed++;
+		x->d->rejectors |= x->st[i].plugin;
+		for (uint32_t k = 0; k < x->st[i].n; k++)
+			if (tally(x->cy, x->d, x->st[i].reasons[k], 1) < 0)
+				return -ENOMEM;
+	}
+	return 0;
+}
+
 /* ---- the decision ---- */
 
 static bool in_name_set(const struct sched_pod_ext *x, uint32_t id)
@@ -275,9 +350,8 @@ int sched_decide(struct sched *s, const struct sched_pod *p, struct sched_result
 	struct sched_cycle *cy = &s->cy;
 	const struct sched_pod_ext *x = p->x;
 	struct sched_node **all, **cand, **feasible;
-	uint32_t nall, ncand, tofind, nf = 0, start;
+	uint32_t nall, ncand, tofind, nf;
 	struct diag d = {0};
-	struct sched_status st;
 	int rc;
 
 	*rejectors = 0;
@@ -321,20 +395,18 @@ int sched_decide(struct sched *s, const struct sched_pod *p, struct sched_result
 	feasible = sched_cycle_alloc(cy, (tofind ? tofind : 1) * sizeof(*feasible));
 	if (!feasible)
 		return -ENOMEM;
-	start = ncand ? s->cache.next_start % ncand : 0;
-	for (uint32_t i = 0; i < ncand && nf < tofind; i++) {
-		struct sched_node *n = cand[(start + i) % ncand];
+	struct search sr = {.s = s,
+			    .cy = cy,
+			    .cand = cand,
+			    .feasible = feasible,
+			    .ncand = ncand,
+			    .start = ncand ? s->cache.next_start % ncand : 0,
+			    .tofind = tofind,
+			    .d = &d};
 
-		if (sched_filter_all(s, cy, n, &st)) {
-			feasible[nf++] = n;
-			continue;
-		}
-		d.failed++;
-		d.rejectors |= st.plugin;
-		for (uint32_t k = 0; k < st.n; k++)
-			if (tally(cy, &d, st.reasons[k], 1) < 0)
-				return -ENOMEM;
-	}
+	if (search(&sr) < 0)
+		return -ENOMEM;
+	nf = sr.nf;
 	s->cache.next_start = (s->cache.next_start + nf + d.failed) % nall;
 	r->nodes_evaluated = (int)(nf + d.failed);
 	r->nodes_feasible = (int)nf;

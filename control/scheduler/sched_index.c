@@ -3,11 +3,8 @@
  * sched_index: what makes inter-pod affinity and topology spread cost O(terms) per decision
  * instead of kube-scheduler's O(all pods) PreFilter/PreScore scans. Guarded by the cache lock.
  *
- * Topology slots. Every topology key a term or constraint names (kubernetes.io/hostname,
- * topology.kubernetes.io/zone, a rack label: any node label) gets a slot; each value of it a
- * dense domain index; each node keeps its domain per slot (node->dom[slot], -1 without the
- * label), and each domain the number of live nodes in it. Registering a slot costs O(nodes)
- * once; a node's domains are recomputed when its labels change.
+ * Domains: every topology key a term or constraint names is a slot of sched_topo.c, each of
+ * its values a dense domain index, and each node knows its domain per slot.
  *
  * Classes. The "who" of a term (namespaces or a namespace selector, and a label selector;
  * for "matches every required affinity term" the conjunction of the terms' "who") is a
@@ -43,15 +40,6 @@
 #include "sched_int.h"
 
 #define SCHED_IDLE_GENERATIONS 4096
-
-struct topo_slot {
-	uint32_t key;
-	struct hmap *val2dom; /* value id -> domain + 1 */
-	uint32_t ndom, cadom;
-	uint32_t *dom_val;
-	int32_t *dom_nodes;
-	uint32_t nodes_with_key;
-};
 
 struct class_slot {
 	int32_t *cnt;
@@ -107,9 +95,7 @@ struct ns_entry {
 
 struct sched_index {
 	struct sched *s;
-	struct topo_slot *slots;
-	uint32_t nslots, caslots;
-	struct hmap *slot_of; /* key id -> slot + 1 */
+	struct sched_topo *topo;
 	struct hmap *classes; /* key -> class */
 	struct sched_class *all, *held;
 	size_t nclasses;
@@ -150,11 +136,11 @@ struct sched_index *sched_index_new(struct sched *s)
 	if (!ix)
 		return NULL;
 	ix->s = s;
-	ix->slot_of = hmap_new();
+	ix->topo = s->cache.topo;
 	ix->classes = hmap_new();
 	ix->anchors = hmap_new();
 	ix->ns = hmap_new();
-	if (!ix->slot_of || !ix->classes || !ix->anchors || !ix->ns) {
+	if (!ix->classes || !ix->anchors || !ix->ns) {
 		sched_index_free(ix);
 		return NULL;
 	}
@@ -185,12 +171,6 @@ void sched_index_free(struct sched_index *ix)
 		next = c->next;
 		class_destroy(c);
 	}
-	for (uint32_t i = 0; i < ix->nslots; i++) {
-		hmap_free(ix->slots[i].val2dom);
-		free(ix->slots[i].dom_val);
-		free(ix->slots[i].dom_nodes);
-	}
-	free(ix->slots);
 	if (ix->anchors)
 		for (struct hmap_entry *e = hmap_first(ix->anchors); e;
 		     e = hmap_next(ix->anchors, e)) {
@@ -208,7 +188,6 @@ void sched_index_free(struct sched_index *ix)
 			free(n);
 			sched_arena_free(&a);
 		}
-	hmap_free(ix->slot_of);
 	hmap_free(ix->classes);
 	hmap_free(ix->anchors);
 	hmap_free(ix->ns);
@@ -218,159 +197,6 @@ void sched_index_free(struct sched_index *ix)
 size_t sched_index_nclasses(const struct sched_index *ix)
 {
 	return ix->nclasses;
-}
-
-/* ---- topology ---- */
-
-int sched_topo_find(const struct sched_index *ix, uint32_t key)
-{
-	void *v = hmap_get(ix->slot_of, &key, sizeof(key));
-
-	return v ? (int)((uintptr_t)v - 1) : -1;
-}
-
-uint32_t sched_topo_nslots(const struct sched_index *ix)
-{
-	return ix->nslots;
-}
-
-uint32_t sched_topo_ndom(const struct sched_index *ix, int slot)
-{
-	return ix->slots[slot].ndom;
-}
-
-int32_t sched_topo_dom_nodes(const struct sched_index *ix, int slot, uint32_t d)
-{
-	return d < ix->slots[slot].ndom ? ix->slots[slot].dom_nodes[d] : 0;
-}
-
-uint32_t sched_topo_nodes_with_key(const struct sched_index *ix, int slot)
-{
-	return ix->slots[slot].nodes_with_key;
-}
-
-/* The domain of value val in slot (created if new); -1 on ENOMEM. */
-static int32_t topo_dom(struct topo_slot *t, uint32_t val)
-{
-	void *v = hmap_get(t->val2dom, &val, sizeof(val));
-
-	if (v)
-		return (int32_t)((uintptr_t)v - 1);
-	uint32_t cap = t->cadom;
-
-	if (grow((void **)&t->dom_val, &cap, t->ndom + 1, sizeof(uint32_t)) < 0)
-		return -1;
-	cap = t->cadom;
-	if (grow((void **)&t->dom_nodes, &cap, t->ndom + 1, sizeof(int32_t)) < 0)
-		return -1;
-	t->cadom = cap;
-	if (hmap_put(t->val2dom, &val, sizeof(val), (void *)(uintptr_t)(t->ndom + 1), NULL) < 0)
-		return -1;
-	t->dom_val[t->ndom] = val;
-	return (int32_t)t->ndom++;
-}
-
-static void node_count_doms(struct sched_index *ix, struct sched_node *n, int delta)
-{
-	for (uint32_t i = 0; i < n->ndom && i < ix->nslots; i++)
-		if (n->dom[i] >= 0) {
-			ix->slots[i].dom_nodes[n->dom[i]] += delta;
-			ix->slots[i].nodes_with_key += delta;
-		}
-}
-
-/* Set node n's domain for slot i from its labels. */
-static int node_dom(struct sched_index *ix, struct sched_node *n, uint32_t i)
-{
-	uint32_t v = sched_labels_get(&n->spec->labels, ix->slots[i].key);
-	int32_t d = -1;
-
-	if (v != SCHED_NOID) {
-		d = topo_dom(&ix->slots[i], v);
-		if (d < 0)
-			return -ENOMEM;
-	}
-	n->dom[i] = d;
-	return 0;
-}
-
-static bool node_counted(const struct sched_node *n)
-{
-	return n->live;
-}
-
-int sched_index_node_doms(struct sched_index *ix, struct sched_node *n, bool live)
-{
-	uint32_t cap = n->ndom;
-
-	if (n->live)
-		node_count_doms(ix, n, -1);
-	if (ix->nslots > n->ndom) {
-		int32_t *d = realloc(n->dom, ix->nslots * sizeof(*d));
-
-		if (!d)
-			return -ENOMEM;
-		n->dom = d;
-		cap = ix->nslots;
-	}
-	n->ndom = cap;
-	for (uint32_t i = 0; i < ix->nslots; i++)
-		if (node_dom(ix, n, i) < 0)
-			return -ENOMEM;
-	n->live = live;
-	if (live)
-		node_count_doms(ix, n, +1);
-	return 0;
-}
-
-void sched_index_node_gone(struct sched_index *ix, struct sched_node *n)
-{
-	if (n->live)
-		node_count_doms(ix, n, -1);
-	n->live = false;
-}
-
-int sched_topo_slot(struct sched_index *ix, uint32_t key)
-{
-	int slot = sched_topo_find(ix, key);
-	struct sched_cache *c = &ix->s->cache;
-
-	if (slot >= 0)
-		return slot;
-	if (grow((void **)&ix->slots, &ix->caslots, ix->nslots + 1, sizeof(*ix->slots)) < 0)
-		return -1;
-	struct topo_slot *t = &ix->slots[ix->nslots];
-
-	memset(t, 0, sizeof(*t));
-	t->key = key;
-	t->val2dom = hmap_new();
-	if (!t->val2dom)
-		return -1;
-	slot = (int)ix->nslots;
-	if (hmap_put(ix->slot_of, &key, sizeof(key), (void *)(uintptr_t)(slot + 1), NULL) < 0) {
-		hmap_free(t->val2dom);
-		return -1;
-	}
-	ix->nslots++;
-	for (uint32_t i = 0; i < c->nslots; i++) {
-		struct sched_node *n = c->slots[i];
-
-		if (!n)
-			continue;
-		int32_t *d = realloc(n->dom, ix->nslots * sizeof(*d));
-
-		if (!d)
-			return -1;
-		n->dom = d;
-		n->ndom = ix->nslots;
-		if (node_dom(ix, n, (uint32_t)slot) < 0)
-			return -1;
-		if (node_counted(n) && n->dom[slot] >= 0) {
-			t->dom_nodes[n->dom[slot]]++;
-			t->nodes_with_key++;
-		}
-	}
-	return slot;
 }
 
 /* ---- namespaces ---- */
@@ -464,20 +290,23 @@ int sched_class_track(struct sched_index *ix, struct sched_class *c, int slot)
 {
 	struct sched_cache *cache = &ix->s->cache;
 
+	uint32_t nslots = sched_topo_nslots(ix->topo);
+
 	if ((uint32_t)slot >= c->nslots) {
-		struct class_slot *s = realloc(c->slots, ix->nslots * sizeof(*s));
+		struct class_slot *s = realloc(c->slots, nslots * sizeof(*s));
 
 		if (!s)
 			return -ENOMEM;
-		memset(s + c->nslots, 0, (ix->nslots - c->nslots) * sizeof(*s));
+		memset(s + c->nslots, 0, (nslots - c->nslots) * sizeof(*s));
 		c->slots = s;
-		c->nslots = ix->nslots;
+		c->nslots = nslots;
 	}
 	struct class_slot *cs = &c->slots[slot];
 
 	if (cs->tracked)
 		return 0;
-	if (grow((void **)&cs->cnt, &cs->cap, ix->slots[slot].ndom + 1, sizeof(int32_t)) < 0)
+	if (grow((void **)&cs->cnt, &cs->cap, sched_topo_ndom(ix->topo, slot) + 1,
+		 sizeof(int32_t)) < 0)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < c->node_cap && i < cache->nslots; i++) {
 		struct sched_node *n = cache->slots[i];
@@ -797,7 +626,7 @@ static void held_link(struct sched_index *ix, struct sched_class *c, int64_t del
 static int hold(struct sched_index *ix, struct sched_class *c, const struct sched_pterm *t,
 		uint8_t kind, int64_t w, const struct sched_node *n, int delta)
 {
-	int slot = sched_topo_slot(ix, t->topo);
+	int slot = sched_topo_slot(ix->topo, t->topo);
 	struct sched_holder *h;
 
 	if (slot < 0 || !(h = holder_get(c, slot, kind)))

@@ -245,6 +245,9 @@ int sched_res_parse(struct sched *s, struct sched_arena *a, const struct jv *lis
 		    struct sched_res *out, int64_t *pods);
 uint8_t sched_effect_of(const char *effect);
 
+/* The pod's sched_pod_ext, if it needs one (sched_pod_terms.c). 0 or -ENOMEM. */
+int sched_pod_parse_ext(struct sched *s, struct sched_pod *p, const struct jv *spec);
+
 /* Extract a pod; NULL with errno EINVAL (no uid/name) or ENOMEM. refs = 1. */
 struct sched_pod *sched_pod_parse(struct sched *s, const struct jv *pod);
 struct sched_pod *sched_pod_ref(struct sched_pod *p);
@@ -301,6 +304,24 @@ struct sched_node {
 	uint32_t zone_idx; /* its zone in the node tree */
 };
 
+/* ---- topology domains (sched_topo.c) ---- */
+
+struct sched_topo;
+struct sched_topo *sched_topo_new(struct sched *s);
+void sched_topo_free(struct sched_topo *t);
+/* The slot of a topology key (registered on first use; nodes get their domain). -1 ENOMEM. */
+int sched_topo_slot(struct sched_topo *t, uint32_t key);
+int sched_topo_find(const struct sched_topo *t, uint32_t key);
+uint32_t sched_topo_nslots(const struct sched_topo *t);
+uint32_t sched_topo_ndom(const struct sched_topo *t, int slot);
+/* Live nodes in domain d of slot. */
+int32_t sched_topo_dom_nodes(const struct sched_topo *t, int slot, uint32_t d);
+/* Live nodes that have the slot's label. */
+uint32_t sched_topo_nodes_with_key(const struct sched_topo *t, int slot);
+/* Recompute a node's domains (after its labels changed or it was added); live: it counts. */
+int sched_topo_node_doms(struct sched_topo *t, struct sched_node *n, bool live);
+void sched_topo_node_gone(struct sched_topo *t, struct sched_node *n);
+
 /* ---- the index (sched_index.c) ---- */
 
 struct sched_class;
@@ -317,19 +338,6 @@ struct sched_cache;
 
 struct sched_index *sched_index_new(struct sched *s);
 void sched_index_free(struct sched_index *ix);
-
-/* The slot of a topology key (registered on first use; nodes get their domain). -1 ENOMEM. */
-int sched_topo_slot(struct sched_index *ix, uint32_t key);
-int sched_topo_find(const struct sched_index *ix, uint32_t key);
-uint32_t sched_topo_nslots(const struct sched_index *ix);
-uint32_t sched_topo_ndom(const struct sched_index *ix, int slot);
-/* Live nodes in domain d of slot. */
-int32_t sched_topo_dom_nodes(const struct sched_index *ix, int slot, uint32_t d);
-/* Live nodes that have the slot's label. */
-uint32_t sched_topo_nodes_with_key(const struct sched_index *ix, int slot);
-/* Recompute a node's domains (after its labels changed or it was added). */
-int sched_index_node_doms(struct sched_index *ix, struct sched_node *n, bool live);
-void sched_index_node_gone(struct sched_index *ix, struct sched_node *n);
 
 /* The class of key (created and counted over every cached pod if new). NULL on ENOMEM.
  * Classes not referenced by a cached pod are kept for later decisions and collected when
@@ -417,6 +425,7 @@ struct sched_cache {
 	uint32_t nlive;
 	struct cache_pod *assumed; /* list */
 	size_t nassumed;
+	struct sched_topo *topo;
 	struct sched_index *ix;
 	uint64_t generation; /* decisions made (for the index's idle collection) */
 	uint32_t next_start; /* where the next feasible-node search starts */
@@ -617,6 +626,18 @@ void sched_queue_event(struct sched_queue *q, unsigned ev, const struct sched_po
 /* Move back-off-complete and long-parked pods (done by pop too). */
 void sched_queue_flush(struct sched_queue *q);
 void sched_queue_stats(struct sched_queue *q, struct sched_stats *st);
+
+/* ---- parallel evaluation (sched_pool.c) ---- */
+
+struct sched_pool;
+/* threads workers besides the caller; NULL on failure */
+struct sched_pool *sched_pool_new(int threads);
+void sched_pool_free(struct sched_pool *p);
+/* Run fn over chunks 0..n-1 on the caller and the workers; returns how many chunks were
+ * claimed (all completed: a prefix) before a cancel stopped further claims. */
+uint32_t sched_pool_run(struct sched_pool *p, uint32_t nchunks,
+			void (*fn)(void *arg, uint32_t chunk), void *arg);
+void sched_pool_cancel(struct sched_pool *p);
 
 /* ---- the scheduler ---- */
 

@@ -38,7 +38,7 @@ static int state_init(struct sched *s, struct sched_cycle *cy, const struct sche
 
 	memset(st, 0, sizeof(*st));
 	st->c = c;
-	st->slot = sched_topo_slot(ix, c->topo);
+	st->slot = sched_topo_slot(s->cache.topo, c->topo);
 	if (st->slot < 0)
 		return -ENOMEM;
 	st->hostname = c->topo == s->id_hostname;
@@ -48,7 +48,7 @@ static int state_init(struct sched *s, struct sched_cycle *cy, const struct sche
 		if (!st->cls || sched_class_track(ix, st->cls, st->slot) < 0)
 			return -ENOMEM;
 	}
-	st->ndom = sched_topo_ndom(ix, st->slot);
+	st->ndom = sched_topo_ndom(s->cache.topo, st->slot);
 	/* one more domain: nodes without the label (score without require-all) */
 	st->cnt = sched_cycle_alloc(cy, (st->ndom + 1) * sizeof(*st->cnt));
 	st->present = sched_cycle_alloc(cy, st->ndom + 1);
@@ -86,7 +86,7 @@ static bool fast_path(struct sched *s, const struct sched_cycle *cy,
 	for (uint32_t i = 0; i < n; i++) {
 		if ((sts[i].c->honor_affinity && cy->naff_any) || sts[i].c->honor_taints)
 			return false;
-		if (sched_topo_nodes_with_key(s->cache.ix, sts[i].slot) != s->cache.nlive)
+		if (sched_topo_nodes_with_key(s->cache.topo, sts[i].slot) != s->cache.nlive)
 			return false;
 	}
 	return true;
@@ -95,7 +95,6 @@ static bool fast_path(struct sched *s, const struct sched_cycle *cy,
 int sched_prefilter_spread(struct sched *s, struct sched_cycle *cy)
 {
 	const struct sched_pod_ext *x = cy->p->x;
-	struct sched_index *ix = s->cache.ix;
 	uint32_t k = 0;
 
 	cy->nfs = 0;
@@ -115,7 +114,7 @@ int sched_prefilter_spread(struct sched *s, struct sched_cycle *cy)
 			struct sched_spread_state *st = &cy->fs[i];
 
 			for (uint32_t d = 0; d < st->ndom; d++) {
-				if (sched_topo_dom_nodes(ix, st->slot, d) <= 0)
+				if (sched_topo_dom_nodes(s->cache.topo, st->slot, d) <= 0)
 					continue;
 				st->present[d] = 1;
 				st->cnt[d] =

@@ -197,18 +197,28 @@ static void test_round_robin(void **state)
 		char name[16];
 
 		snprintf(name, sizeof(name), "n%03d", i);
-		/* every fourth node is too small */
-		t_add_node(s, name, i % 4 == 3 ? "100m" : "4", "8Gi", 110, "", "");
+		/* every fourth node is too small; n150 is the one the pods prefer */
+		t_add_node(s, name, i % 4 == 3 ? "100m" : "4", "8Gi", 110,
+			   i == 150 ? "\"best\":\"yes\"" : "", "");
 	}
-	t_schedule(s, &r, "p1", "", "1", "", "");
+	const char *prefer =
+	    "\"affinity\":{\"nodeAffinity\":{\"preferredDuringScheduling"
+	    "IgnoredDuringExecution\":[{\"weight\":100,\"preference\":{"
+	    "\"matchExpressions\":[{\"key\":\"best\",\"operator\":\"Exists\"}]}}]}}";
+
+	t_schedule(s, &r, "p1", "", "1", "", prefer);
 	assert_true(r.scheduled);
+	/* n150 is not among the nodes this search examined */
+	assert_string_not_equal(r.node, "n150");
 	/* 100 feasible found among the first 133 (33 small ones rejected) */
 	assert_int_equal(r.nodes_feasible, 100);
 	assert_int_equal(r.nodes_evaluated, 133);
 	assert_int_equal(s->cache.next_start, 133);
 	sched_result_clear(&r);
-	t_schedule(s, &r, "p2", "", "1", "", "");
+	t_schedule(s, &r, "p2", "", "1", "", prefer);
 	assert_int_equal(r.nodes_evaluated, 133);
+	/* this one starts at n133 and finds it */
+	assert_string_equal(r.node, "n150");
 	assert_int_equal(s->cache.next_start, 66); /* (133 + 133) % 200 */
 	sched_result_clear(&r);
 	/* a pod nothing fits: every node evaluated, the start moves all the way round */

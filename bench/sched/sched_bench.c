@@ -9,7 +9,7 @@
  *
  *   sched_bench [--nodes N] [--zones Z] [--init P] [--pods M] [--parallelism K]
  *               [--percentage PCT (percentageOfNodesToScore; 0 = adaptive)]
- *               [--workload basic|nodeaffinity|antiaffinity|affinity|prefaffinity|
+ *               [--workload basic|replicaset|nodeaffinity|antiaffinity|affinity|prefaffinity|
  *                           prefantiaffinity|spread|mixed|all] [--json]
  */
 #include <inttypes.h>
@@ -26,6 +26,21 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* resident set size in MiB (VmRSS) */
+static double rss_mib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	double kb = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, "VmRSS:", 6) == 0)
+			kb = atof(line + 6);
+	if (f)
+		fclose(f);
+	return kb / 1024.0;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -47,6 +62,7 @@ struct workload {
 	const char *labels, *spec;	     /* measured pods */
 	const char *init_labels, *init_spec; /* init pods */
 	int init_default, pods_default;	     /* scheduler_perf's 5000Nodes sizes */
+	bool owned; /* pods of a ReplicaSet the scheduler knows: default spreading applies */
 };
 
 #define REQ                                                                                \
@@ -55,12 +71,13 @@ struct workload {
 #define ZONE "topology.kubernetes.io/zone"
 
 static const struct workload workloads[] = {
-    {"basic", "\"app\":\"basic\"", REQ, "\"app\":\"init\"", REQ, 5000, 10000},
+    {"basic", "\"app\":\"basic\"", REQ, "\"app\":\"init\"", REQ, 5000, 10000, false},
+    {"replicaset", "\"app\":\"rs\"", REQ, "\"app\":\"rs\"", REQ, 5000, 10000, true},
     {"nodeaffinity", "\"app\":\"na\"",
      REQ ",\"affinity\":{\"nodeAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution\":{"
 	 "\"nodeSelectorTerms\":[{\"matchExpressions\":[{\"key\":\"" ZONE "\",\"operator\":\"In\","
 	 "\"values\":[\"zone1\",\"zone2\"]}]}]}}}",
-     "\"app\":\"init\"", REQ, 5000, 5000},
+     "\"app\":\"init\"", REQ, 5000, 5000, false},
     {"antiaffinity", "\"color\":\"green\"",
      REQ ",\"affinity\":{\"podAntiAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution"
 	 "\":[{\"labelSelector\":{\"matchExpressions\":[{\"key\":\"color\",\"operator\":\"In\","
@@ -71,13 +88,13 @@ static const struct workload workloads[] = {
 	 "\":[{\"labelSelector\":{\"matchExpressions\":[{\"key\":\"color\",\"operator\":\"In\","
 	 "\"values\":[\"green\"]}]},\"topologyKey\":\"kubernetes.io/hostname\",\"namespaces\":["
 	 "\"sched-0\",\"sched-1\"]}]}}",
-     1000, 1000},
+     1000, 1000, false},
     {"affinity", "\"foo\":\"bar\"",
      REQ ",\"affinity\":{\"podAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution\":[{"
 	 "\"labelSelector\":{\"matchExpressions\":[{\"key\":\"foo\",\"operator\":\"In\","
 	 "\"values\":[\"bar\"]}]},\"topologyKey\":\"" ZONE "\",\"namespaces\":[\"sched-0\","
 	 "\"sched-1\"]}]}}",
-     "\"foo\":\"bar\"", REQ, 5000, 5000},
+     "\"foo\":\"bar\"", REQ, 5000, 5000, false},
     {"prefaffinity", "\"foo\":\"bar\"",
      REQ ",\"affinity\":{\"podAffinity\":{\"preferredDuringSchedulingIgnoredDuringExecution\":["
 	 "{\"weight\":1,\"podAffinityTerm\":{\"labelSelector\":{\"matchExpressions\":[{\"key\":"
@@ -88,7 +105,7 @@ static const struct workload workloads[] = {
 	 "{\"weight\":1,\"podAffinityTerm\":{\"labelSelector\":{\"matchExpressions\":[{\"key\":"
 	 "\"foo\",\"operator\":\"In\",\"values\":[\"bar\"]}]},\"topologyKey\":"
 	 "\"kubernetes.io/hostname\",\"namespaces\":[\"sched-0\",\"sched-1\"]}}]}}",
-     5000, 1000},
+     5000, 1000, false},
     {"prefantiaffinity", "\"color\":\"green\"",
      REQ ",\"affinity\":{\"podAntiAffinity\":{\"preferredDuringSchedulingIgnoredDuringExecution"
 	 "\":[{\"weight\":1,\"podAffinityTerm\":{\"labelSelector\":{\"matchExpressions\":[{\"key\":"
@@ -99,12 +116,12 @@ static const struct workload workloads[] = {
 	 "\":[{\"weight\":1,\"podAffinityTerm\":{\"labelSelector\":{\"matchExpressions\":[{\"key\":"
 	 "\"color\",\"operator\":\"In\",\"values\":[\"green\"]}]},\"topologyKey\":"
 	 "\"kubernetes.io/hostname\",\"namespaces\":[\"sched-0\",\"sched-1\"]}}]}}",
-     5000, 1000},
+     5000, 1000, false},
     {"spread", "\"color\":\"blue\"",
      REQ ",\"topologySpreadConstraints\":[{\"maxSkew\":5,\"topologyKey\":\"" ZONE "\","
 	 "\"whenUnsatisfiable\":\"DoNotSchedule\",\"labelSelector\":{\"matchLabels\":{\"color\":"
 	 "\"blue\"}}}]",
-     "\"color\":\"blue\"", REQ, 1000, 1000},
+     "\"color\":\"blue\"", REQ, 1000, 1000, false},
     {"mixed", "\"color\":\"green\",\"foo\":\"bar\"",
      REQ ",\"affinity\":{\"podAntiAffinity\":{\"preferredDuringSchedulingIgnoredDuringExecution"
 	 "\":[{\"weight\":1,\"podAffinityTerm\":{\"labelSelector\":{\"matchLabels\":{\"color\":"
@@ -114,7 +131,7 @@ static const struct workload workloads[] = {
 	 "}]}]}}},\"topologySpreadConstraints\":[{\"maxSkew\":3,\"topologyKey\":\"" ZONE "\","
 	 "\"whenUnsatisfiable\":\"ScheduleAnyway\",\"labelSelector\":{\"matchLabels\":{\"foo\":"
 	 "\"bar\"}}}],\"tolerations\":[{\"key\":\"dedicated\",\"operator\":\"Exists\"}]",
-     "\"color\":\"green\",\"foo\":\"bar\"", REQ, 5000, 2000},
+     "\"color\":\"green\",\"foo\":\"bar\"", REQ, 5000, 2000, false},
 };
 
 static struct jv *parse(struct jv_doc *d, const char *text)
@@ -130,13 +147,21 @@ static struct jv *parse(struct jv_doc *d, const char *text)
 }
 
 static void pod_json(char *buf, size_t size, int i, const char *prefix, const char *labels,
-		     const char *spec, const char *node)
+		     const char *spec, const char *node, bool owned)
 {
 	snprintf(buf, size,
 		 "{\"metadata\":{\"name\":\"%s-%d\",\"namespace\":\"sched-%d\",\"uid\":\"%s-%d\","
-		 "\"creationTimestamp\":\"2024-01-01T00:00:00Z\",\"labels\":{%s}},\"spec\":{"
+		 "\"creationTimestamp\":\"2024-01-01T00:00:00Z\",\"labels\":{%s}%s},\"spec\":{"
 		 "\"nodeName\":\"%s\",\"schedulerName\":\"default-scheduler\",%s}}",
-		 prefix, i, *prefix == 'i' ? 0 : 1, prefix, i, labels, node, spec);
+		 prefix, i,
+		 owned		  ? 1
+		 : *prefix == 'i' ? 0
+				  : 1,
+		 prefix, i, labels,
+		 owned ? ",\"ownerReferences\":[{\"apiVersion\":\"apps/v1\",\"kind\":"
+			 "\"ReplicaSet\",\"name\":\"rs-1\",\"controller\":true}]"
+		       : "",
+		 node, spec);
 }
 
 static void run(const struct args *a, const struct workload *w)
@@ -173,12 +198,22 @@ static void run(const struct args *a, const struct workload *w)
 		sched_node_upsert(s, parse(d, buf));
 		jv_doc_free(d);
 	}
+	if (w->owned) {
+		struct jv_doc *d = jv_doc_new();
+
+		sched_controller_upsert(
+		    s,
+		    parse(d, "{\"apiVersion\":\"apps/v1\",\"kind\":\"ReplicaSet\",\"metadata\":{"
+			     "\"name\":\"rs-1\",\"namespace\":\"sched-1\"},\"spec\":{\"selector\":{"
+			     "\"matchLabels\":{\"app\":\"rs\"}}}}"));
+		jv_doc_free(d);
+	}
 	for (int i = 0; i < init; i++) {
 		struct jv_doc *d = jv_doc_new();
 		char node[32];
 
 		snprintf(node, sizeof(node), "node-%d", i % a->nodes);
-		pod_json(buf, sizeof(buf), i, "init", w->init_labels, w->init_spec, node);
+		pod_json(buf, sizeof(buf), i, "init", w->init_labels, w->init_spec, node, w->owned);
 		sched_pod_upsert(s, parse(d, buf));
 		jv_doc_free(d);
 	}
@@ -189,7 +224,7 @@ static void run(const struct args *a, const struct workload *w)
 		struct sched_pod *p;
 		uint64_t h0, h1;
 
-		pod_json(buf, sizeof(buf), i, "pod", w->labels, w->spec, "");
+		pod_json(buf, sizeof(buf), i, "pod", w->labels, w->spec, "", w->owned);
 		unbound = parse(d, buf);
 		h0 = now_ns();
 		sched_pod_upsert(s, unbound);
@@ -207,7 +242,7 @@ static void run(const struct args *a, const struct workload *w)
 		}
 		t_all += now_ns() - t0;
 		if (r.scheduled) {
-			pod_json(buf, sizeof(buf), i, "pod", w->labels, w->spec, r.node);
+			pod_json(buf, sizeof(buf), i, "pod", w->labels, w->spec, r.node, w->owned);
 			bound = parse(d2, buf);
 			t0 = now_ns();
 			sched_pod_upsert(s, bound);
@@ -225,22 +260,24 @@ static void run(const struct args *a, const struct workload *w)
 
 	for (int i = 0; i < pods; i++)
 		hsum += (double)hnd[i];
+	double rss = rss_mib(); /* the scheduler's state and the process around it */
+
 	if (a->json)
 		printf(
 		    "{\"workload\":\"%s\",\"nodes\":%d,\"init\":%d,\"pods\":%d,\"parallelism\":%d,"
 		    "\"scheduled\":%d,\"decisions_per_s\":%.0f,\"decision_us_mean\":%.2f,"
-		    "\"decision_us_p50\":%.2f,\"decision_us_p99\":%.2f,\"handlers_us_mean\":%.2f}"
-		    "\n",
+		    "\"decision_us_p50\":%.2f,\"decision_us_p99\":%.2f,\"handlers_us_mean\":%.2f,"
+		    "\"rss_mib\":%.1f}\n",
 		    w->name, a->nodes, init, pods, a->parallelism, ok, mean ? 1e6 / mean : 0, mean,
 		    dec[pods / 2] / 1000.0, dec[pods * 99 / 100] / 1000.0,
-		    pods ? hsum / pods / 1000.0 : 0);
+		    pods ? hsum / pods / 1000.0 : 0, rss);
 	else
 		printf(
 		    "%-17s nodes %5d init %5d pods %5d par %d: scheduled %5d  %8.0f decisions/s  "
-		    "decision mean %7.2f us p50 %7.2f p99 %7.2f  handlers %6.2f us\n",
+		    "decision mean %7.2f us p50 %7.2f p99 %7.2f  handlers %6.2f us  rss %.0f MiB\n",
 		    w->name, a->nodes, init, pods, a->parallelism, ok, mean ? 1e6 / mean : 0, mean,
 		    dec[pods / 2] / 1000.0, dec[pods * 99 / 100] / 1000.0,
-		    pods ? hsum / pods / 1000.0 : 0);
+		    pods ? hsum / pods / 1000.0 : 0, rss);
 	fflush(stdout);
 	free(dec);
 	free(hnd);

@@ -56,7 +56,8 @@ int sched_cache_init(struct sched_cache *c, struct sched *s)
 	c->pods = hmap_new();
 	c->topo = sched_topo_new(s);
 	c->ix = c->topo ? sched_index_new(s) : NULL;
-	if (!c->nodes || !c->pods || !c->ix) {
+	c->defaults = sched_defaults_new(s);
+	if (!c->nodes || !c->pods || !c->ix || !c->defaults) {
 		sched_cache_destroy(c);
 		return -ENOMEM;
 	}
@@ -94,6 +95,7 @@ void sched_cache_destroy(struct sched_cache *c)
 	free(c->free_slots);
 	sched_index_free(c->ix);
 	sched_topo_free(c->topo);
+	sched_defaults_free(c->defaults);
 	hmap_free(c->nodes);
 	hmap_free(c->pods);
 	pthread_mutex_destroy(&c->mu);

@@ -68,6 +68,7 @@ void sched_cycle_reset(struct sched_cycle *cy)
 {
 	struct sched_scratch *sc = cy->scratch;
 
+	sched_arena_free(&cy->arena);
 	for (struct sched_scratch *c = sc; c; c = c->next)
 		c->used = 0;
 	memset(cy, 0, sizeof(*cy));
@@ -76,6 +77,7 @@ void sched_cycle_reset(struct sched_cycle *cy)
 
 void sched_cycle_free(struct sched_cycle *cy)
 {
+	sched_arena_free(&cy->arena);
 	for (struct sched_scratch *c = cy->scratch, *next; c; c = next) {
 		next = c->next;
 		free(c);
@@ -303,7 +305,8 @@ static int score(struct sched *s, struct sched_cycle *cy, struct sched_node **f,
 	int64_t *v = sched_cycle_alloc(cy, n * sizeof(*v));
 	const struct sched_pod *p = cy->p;
 
-	if (!tot || !v || sched_prescore_spread(s, cy, f, n) < 0)
+	if (!tot || !v || sched_defaults_spread(s, cy) < 0 ||
+	    sched_prescore_spread(s, cy, f, n) < 0)
 		return -ENOMEM;
 	sched_score_taints(p, f, n, v);
 	for (uint32_t i = 0; i < n; i++)

@@ -235,6 +235,8 @@ struct sched_pod {
 	struct sched_pod_ext *x;  /* NULL when the pod has none of it */
 	uint64_t fingerprint;	  /* of labels, annotations and spec: "updated" test */
 	const char *parse_error;  /* a term kube could not parse ("parsing pod: ...") */
+	char owner_tag;		  /* its controller: 'R'eplicaSet, 'S'tatefulSet, 'C' (RC), 0 */
+	const char *owner_name;
 };
 
 /* A string map (labels, nodeSelector) into a sorted label set; the last duplicate wins. */
@@ -427,6 +429,7 @@ struct sched_cache {
 	size_t nassumed;
 	struct sched_topo *topo;
 	struct sched_index *ix;
+	struct sched_defaults *defaults;
 	uint64_t generation; /* decisions made (for the index's idle collection) */
 	uint32_t next_start; /* where the next feasible-node search starts */
 };
@@ -528,10 +531,11 @@ struct sched_cycle {
 	uint32_t nfs, nss;
 	bool ss_require_all;
 	uint8_t *ss_ignored;		       /* per scored node: lacks a constraint's key */
-	const struct sched_spread *sys_spread; /* system default constraints (none yet) */
+	const struct sched_spread *sys_spread; /* system default constraints (sched_defaults.c) */
 	uint32_t nsys_spread;
 	/* scratch memory of the decision, reused across decisions */
 	struct sched_scratch *scratch;
+	struct sched_arena arena; /* for class keys built per decision */
 };
 
 void *sched_cycle_alloc(struct sched_cycle *cy, size_t size); /* zeroed; NULL on ENOMEM */
@@ -626,6 +630,16 @@ void sched_queue_event(struct sched_queue *q, unsigned ev, const struct sched_po
 /* Move back-off-complete and long-parked pods (done by pop too). */
 void sched_queue_flush(struct sched_queue *q);
 void sched_queue_stats(struct sched_queue *q, struct sched_stats *st);
+
+/* ---- default spreading (sched_defaults.c) ---- */
+
+struct sched_defaults;
+struct sched_defaults *sched_defaults_new(struct sched *s);
+void sched_defaults_free(struct sched_defaults *d);
+/* The tag of a controller DefaultSelector knows ('R', 'S', 'C'), or 0. */
+char sched_controller_tag(const char *api_version, const char *kind);
+/* cy->sys_spread for cy->p: the system default constraints, if it gets any. -ENOMEM. */
+int sched_defaults_spread(struct sched *s, struct sched_cycle *cy);
 
 /* ---- parallel evaluation (sched_pool.c) ---- */
 

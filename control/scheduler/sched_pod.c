@@ -460,6 +460,18 @@ struct sched_pod *sched_pod_parse(struct sched *s, const struct jv *pod)
 			 jv_get(meta, "deletionTimestamp")->type != JV_NULL;
 	p->terminal = phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0);
 	p->gated = jv_count(jv_get(spec, "schedulingGates")) > 0;
+	for (const struct jv *o = jv_first(jv_get(meta, "ownerReferences")); o; o = o->next) {
+		const char *oname = jv_path_str(o, "name");
+
+		if (jv_get(o, "controller") && jv_get(o, "controller")->type == JV_TRUE && oname) {
+			p->owner_tag = sched_controller_tag(jv_path_str(o, "apiVersion"),
+							    jv_path_str(o, "kind"));
+			p->owner_name = sched_arena_strndup(&p->arena, oname, strlen(oname));
+			if (!p->owner_name)
+				goto fail;
+			break;
+		}
+	}
 	if (pod_requests(s, spec, false, &rl) < 0 || res_from(&p->arena, &rl, &p->req) < 0)
 		goto fail;
 	if (pod_requests(s, spec, true, &rl) < 0)

@@ -79,6 +79,16 @@ static bool has_all_keys(const struct sched_spread_state *sts, uint32_t n,
 	return true;
 }
 
+/* No inclusion policy excludes a node. */
+static bool no_policy(const struct sched_cycle *cy, const struct sched_spread_state *sts,
+		      uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if ((sts[i].c->honor_affinity && cy->naff_any) || sts[i].c->honor_taints)
+			return false;
+	return true;
+}
+
 /* Every live node eligible for every constraint: the class counts answer directly. */
 static bool fast_path(struct sched *s, const struct sched_cycle *cy,
 		      const struct sched_spread_state *sts, uint32_t n)
@@ -240,13 +250,18 @@ int sched_prescore_spread(struct sched *s, struct sched_cycle *cy, struct sched_
 		st->weight = log((double)size + 2);
 	}
 	/* counts of the pairs the scored nodes are in, over every eligible node */
-	if (cy->ss_require_all && fast_path(s, cy, cy->ss, cy->nss)) {
+	if (cy->ss_require_all ? fast_path(s, cy, cy->ss, cy->nss)
+			       : no_policy(cy, cy->ss, cy->nss)) {
 		for (uint32_t i = 0; i < cy->nss; i++) {
 			struct sched_spread_state *st = &cy->ss[i];
 
 			for (uint32_t d = 0; !st->hostname && st->cls && d < st->ndom; d++)
 				if (st->present[d])
 					st->cnt[d] = sched_class_dom(st->cls, st->slot, (int32_t)d);
+			/* the nodes without the key (kept when not every key is required) */
+			if (!st->hostname && st->cls && st->present[st->ndom])
+				st->cnt[st->ndom] = sched_class_members(st->cls) -
+						    sched_class_slot_total(st->cls, st->slot);
 		}
 		return 0;
 	}

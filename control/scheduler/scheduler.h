@@ -11,6 +11,7 @@
  *   informer handlers            ->  sched_node_upsert / sched_node_delete
  *                                    sched_pod_upsert / sched_pod_delete
  *                                    sched_namespace_upsert / sched_namespace_delete
+ *                                    sched_service_* / sched_controller_* (default spread)
  *   scheduling thread:
  *     p = sched_pop(s, 1000)                  next pod by priority, then age (blocks)
  *     sched_schedule(s, p, &r)                filter + score; on success the pod is assumed
@@ -83,6 +84,16 @@ int sched_namespace_delete(struct sched *s, const char *name);
 int sched_pod_upsert(struct sched *s, const struct jv *pod);
 /* A pod deleted (its last state). */
 int sched_pod_delete(struct sched *s, const struct jv *pod);
+
+/* Services and pod controllers (apps/v1 ReplicaSet and StatefulSet, v1 ReplicationController):
+ * their selectors are what PodTopologySpread's system default constraints spread a pod's
+ * siblings by (hostname maxSkew 3, zone maxSkew 5, ScheduleAnyway, for pods without
+ * constraints of their own), as kube-scheduler's informers on them feed DefaultSelector.
+ * Optional: without them no pod gets default constraints. -EINVAL for another kind. */
+int sched_service_upsert(struct sched *s, const struct jv *svc);
+int sched_service_delete(struct sched *s, const struct jv *svc);
+int sched_controller_upsert(struct sched *s, const struct jv *obj);
+int sched_controller_delete(struct sched *s, const struct jv *obj);
 
 /* ---- the scheduling loop ---- */
 

@@ -75,6 +75,24 @@ void t_pod(struct sched *s, const char *fmt, ...)
 	va_end(ap);
 }
 
+void t_svc(struct sched *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	feed(s, sched_service_upsert, fmt, ap);
+	va_end(ap);
+}
+
+void t_ctrl(struct sched *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	feed(s, sched_controller_upsert, fmt, ap);
+	va_end(ap);
+}
+
 void t_ns(struct sched *s, const char *fmt, ...)
 {
 	va_list ap;
@@ -248,6 +266,7 @@ void t_scores(struct sched *s, struct sched_pod *p, enum t_plugin pl, const char
 			fail_msg("no node %s", names[n]);
 	}
 	prefilter(s, p);
+	assert_int_equal(sched_defaults_spread(s, &s->cy), 0);
 	assert_int_equal(sched_prescore_spread(s, &s->cy, nodes, n), 0);
 	switch (pl) {
 	case T_TAINT:

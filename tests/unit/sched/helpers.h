@@ -31,6 +31,8 @@ struct sched *t_sched(const struct sched_opts *opts);
 void t_node(struct sched *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void t_pod(struct sched *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void t_ns(struct sched *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void t_svc(struct sched *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void t_ctrl(struct sched *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void t_pod_delete(struct sched *s, const char *uid);
 /* Parse a pod without feeding it. */
 struct sched_pod *t_parse(struct sched *s, const char *fmt, ...)

@@ -241,6 +241,91 @@ static void test_schedule_anyway_scores(void **state)
 	sched_free(s);
 }
 
+/* PodTopologySpread's system defaults: a pod a Service or its controller selects is scored
+ * by {hostname, maxSkew 3} and {zone, maxSkew 5} over its siblings. */
+static void test_system_defaults(void **state)
+{
+	static const char *const nodes[] = {"n1", "n2", "n3", NULL};
+	struct sched *s = t_sched(NULL);
+	struct sched_pod *p;
+	int64_t v[3];
+
+	t_add_node(s, "n1", "8", "16Gi", 110, "", "");
+	t_add_node(s, "n2", "8", "16Gi", 110, "", "");
+	t_add_node(s, "n3", "8", "16Gi", 110, "", "");
+	web_on(s, "w1", "n1");
+	web_on(s, "w2", "n1");
+	web_on(s, "w3", "n2");
+	p = pod(s, "\"app\":\"web\"", "");
+	/* nothing selects the pod: no constraints, nothing to score */
+	t_scores(s, p, T_SPREAD, nodes, v);
+	assert_int_equal(v[0] + v[1] + v[2], 0);
+	/* a Service does: hostname counts 2, 1, 0 x log(3 + 2) + 2 -> 5, 4, 2; the zone
+	 * constraint scores no node (none has the key) */
+	t_svc(s, "{\"metadata\":{\"name\":\"web\",\"namespace\":\"default\"},\"spec\":{"
+		 "\"selector\":{\"app\":\"web\"}}}");
+	t_scores(s, p, T_SPREAD, nodes, v);
+	assert_int_equal(v[0], 40);
+	assert_int_equal(v[1], 60);
+	assert_int_equal(v[2], 100);
+	/* a Service in another namespace, or selecting other pods, adds nothing; one without a
+	 * selector selects nothing */
+	t_svc(s, "{\"metadata\":{\"name\":\"db\",\"namespace\":\"default\"},\"spec\":{"
+		 "\"selector\":{\"app\":\"db\"}}}");
+	t_svc(s, "{\"metadata\":{\"name\":\"ext\",\"namespace\":\"default\"},\"spec\":{}}");
+	t_scores(s, p, T_SPREAD, nodes, v);
+	assert_int_equal(v[0], 40);
+	assert_int_equal(sched_service_delete(s, &(struct jv){.type = JV_NULL}), -EINVAL);
+	sched_pod_unref(p);
+	/* the service goes; the pod's ReplicaSet selects it instead */
+	{
+		struct jv_doc *d = jv_doc_new();
+		struct jv_perr e;
+		const char *svc = "{\"metadata\":{\"name\":\"web\",\"namespace\":\"default\"}}";
+
+		assert_int_equal(sched_service_delete(s, jv_parse(d, svc, strlen(svc), &e)), 0);
+		jv_doc_free(d);
+	}
+	p = pod(s, "\"app\":\"web\"", "");
+	t_scores(s, p, T_SPREAD, nodes, v);
+	assert_int_equal(v[0] + v[1] + v[2], 0);
+	sched_pod_unref(p);
+	t_ctrl(s, "{\"apiVersion\":\"apps/v1\",\"kind\":\"ReplicaSet\",\"metadata\":{\"name\":"
+		  "\"web-1\",\"namespace\":\"default\"},\"spec\":{\"selector\":{\"matchLabels\":"
+		  "{\"app\":\"web\"}}}}");
+	p = t_parse(s, "{\"metadata\":{\"name\":\"new\",\"namespace\":\"default\",\"uid\":"
+		       "\"u\",\"labels\":{\"app\":\"web\"},\"ownerReferences\":[{\"apiVersion\":"
+		       "\"apps/v1\",\"kind\":\"ReplicaSet\",\"name\":\"web-1\",\"controller\":"
+		       "true}]},\"spec\":{}}");
+	t_scores(s, p, T_SPREAD, nodes, v);
+	assert_int_equal(v[0], 40);
+	assert_int_equal(v[1], 60);
+	assert_int_equal(v[2], 100);
+	sched_pod_unref(p);
+	/* explicit constraints replace the defaults */
+	p = t_parse(s, "{\"metadata\":{\"name\":\"new\",\"namespace\":\"default\",\"uid\":"
+		       "\"u\",\"labels\":{\"app\":\"web\"},\"ownerReferences\":[{\"apiVersion\":"
+		       "\"apps/v1\",\"kind\":\"ReplicaSet\",\"name\":\"web-1\",\"controller\":"
+		       "true}]},\"spec\":{\"topologySpreadConstraints\":[{\"maxSkew\":1,"
+		       "\"topologyKey\":\"" ZONE "\",\"whenUnsatisfiable\":\"DoNotSchedule\","
+		       "\"labelSelector\":{\"matchLabels\":{\"app\":\"web\"}}}]}}");
+	t_scores(s, p, T_SPREAD, nodes, v);
+	assert_int_equal(v[0] + v[1] + v[2], 0);
+	sched_pod_unref(p);
+	/* an unknown controller kind is refused */
+	{
+		struct jv_doc *d = jv_doc_new();
+		struct jv_perr e;
+		const char *job = "{\"apiVersion\":\"batch/v1\",\"kind\":\"Job\",\"metadata\":{"
+				  "\"name\":\"j\",\"namespace\":\"default\"}}";
+
+		assert_int_equal(sched_controller_upsert(s, jv_parse(d, job, strlen(job), &e)),
+				 -EINVAL);
+		jv_doc_free(d);
+	}
+	sched_free(s);
+}
+
 /* End to end: replicas with a hostname constraint spread one per node. */
 static void test_spread_places(void **state)
 {
@@ -281,6 +366,7 @@ int main(void)
 	    cmocka_unit_test(test_inclusion_policies),
 	    cmocka_unit_test(test_terminating_and_match_label_keys),
 	    cmocka_unit_test(test_schedule_anyway_scores),
+	    cmocka_unit_test(test_system_defaults),
 	    cmocka_unit_test(test_spread_places),
 	};
 

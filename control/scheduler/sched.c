@@ -269,8 +269,14 @@ int sched_schedule(struct sched *s, struct sched_pod *p, struct sched_result *r)
 	int rc;
 
 	memset(r, 0, sizeof(*r));
-	atomic_fetch_add(&s->attempts, 1);
 	pthread_mutex_lock(&s->cache.mu);
+	if (hmap_sget(s->cache.pods, p->uid)) {
+		/* bound or assumed already (a stale queue entry): kube's skipPodSchedule */
+		pthread_mutex_unlock(&s->cache.mu);
+		sched_queue_done(s->queue, p->uid);
+		return -EEXIST;
+	}
+	atomic_fetch_add(&s->attempts, 1);
 	s->cache.generation++;
 	sched_index_gc(s->cache.ix, s->cache.generation);
 	sched_cache_expire(&s->cache, t0);

@@ -2,11 +2,15 @@
 /*
  * sched_int: the scheduler's internal types, shared by its files (and its unit tests):
  *   - strings interned to 32-bit ids, label sets, compiled selectors (sched_intern.c);
- *   - pods and nodes as extracted once from their jv trees (sched_pod.c, sched_node.c);
- *   - the index of selector classes and topology domains (sched_index.c);
+ *   - pods and nodes as extracted once from their jv trees (sched_pod.c, sched_pod_terms.c,
+ *     sched_node.c);
+ *   - topology domains (sched_topo.c) and the index of selector classes and of the terms of
+ *     placed pods (sched_index.c); Services and controllers for default spreading
+ *     (sched_defaults.c);
  *   - the cache of nodes and the pods on them (sched_cache.c);
  *   - the filters and scores (sched_filter.c, sched_score.c, sched_affinity.c,
- *     sched_spread.c), the decision (sched.c) and the queue (sched_queue.c).
+ *     sched_spread.c), the decision (sched_decide.c, with sched_pool.c's threads), the
+ *     queue (sched_queue.c) and the public face (sched.c).
  * Locking: everything below the cache (index, nodes' dynamic state, namespaces, classes) is
  * guarded by struct sched_cache's mutex; parsed pods and node specs are immutable; the intern
  * table has its own lock; the queue has its own (always taken after the cache's).

@@ -374,27 +374,21 @@ int sched_queue_upsert(struct sched_queue *q, struct sched_pod *p)
 
 	sched_pod_unref(e->p);
 	e->p = sched_pod_ref(p);
+	if (e->where == Q_ACTIVE && e->prio != p->priority) {
+		heap_remove(q, &q->active, e);
+		e->prio = p->priority;
+		heap_push(q, &q->active, e); /* the slot it left is still there */
+	}
+	e->prio = p->priority;
 	switch (e->where) {
 	case Q_FLIGHT:
 		e->updated |= updated;
 		break;
-	case Q_ACTIVE:
-		if (e->prio != p->priority) {
-			heap_remove(q, &q->active, e);
-			e->prio = p->priority;
-			heap_push(q, &q->active, e); /* the slot it left is still there */
-		}
-		break;
-	case Q_BACKOFF:
-		e->prio = p->priority;
-		break;
 	case Q_UNSCHED:
-		e->prio = p->priority;
 		if (updated)
 			requeue(q, e);
 		break;
 	case Q_GATED:
-		e->prio = p->priority;
 		if (was_gated && !p->gated) {
 			unplace(q, e);
 			to_active(q, e);

@@ -52,7 +52,8 @@ struct sched_opts {
 	uint64_t backoff_initial_ns, backoff_max_ns;
 	/* Unschedulable pods parked longer than this are retried anyway (5 min). */
 	uint64_t unschedulable_max_ns;
-	/* Threads that evaluate nodes of one decision (0 = choose; 1 = the caller alone). */
+	/* Threads that evaluate nodes of one decision (0 or 1 = the caller alone, the default:
+	 * on 2 cores a second thread loses, see sched_pool.c). */
 	int parallelism;
 	/* Seed of the tie-break among equal top scores (0: from the clock). */
 	uint64_t seed;

@@ -539,6 +539,13 @@ int sched_cache_pod_upsert(struct sched_cache *c, struct sched_pod *p, unsigned 
 	struct sched_node *n;
 
 	*ev = 0;
+	if (cp && !cp->assumed && cp->p->fingerprint == p->fingerprint &&
+	    cp->p->terminating == p->terminating && cp->p->node_id == p->node_id) {
+		/* nothing scheduling reads changed (a status update): keep the newer copy only */
+		sched_pod_unref(cp->p);
+		cp->p = sched_pod_ref(p);
+		return 0;
+	}
 	if (cp) {
 		const struct sched_pod *o = cp->p;
 

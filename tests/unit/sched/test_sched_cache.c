@@ -197,6 +197,45 @@ static void test_ghost_nodes(void **state)
 	sched_free(s);
 }
 
+/* Updates of bound pods: a status-only one changes nothing, a label change moves the pod in
+ * the affinity counts, requests follow. */
+static void test_bound_pod_updates(void **state)
+{
+	struct sched *s = t_sched(NULL);
+	char buf[64];
+	struct sched_pod *p;
+
+	t_add_node(s, "a", "4", "8Gi", 110, "", "");
+	t_add_node(s, "b", "4", "8Gi", 110, "", "");
+	t_add_pod(s, "web", "\"app\":\"web\"", "1", "", "", "a");
+	p = t_parse(s, "%s",
+		    t_pod_json((char[2048]){0}, 2048, "x", "", "", "",
+			       "\"affinity\":{\"podAntiAffinity\":{\"requiredDuringScheduling"
+			       "IgnoredDuringExecution\":[{\"labelSelector\":{\"matchLabels\":{"
+			       "\"app\":\"web\"}},\"topologyKey\":\"kubernetes.io/hostname\"}]}}",
+			       ""));
+	assert_string_equal(t_feasible(s, p, buf, sizeof(buf)), "b");
+	/* the kubelet reports it running */
+	t_pod(s, "{\"metadata\":{\"name\":\"web\",\"namespace\":\"default\",\"uid\":"
+		 "\"uid-web\",\"creationTimestamp\":\"2024-01-01T00:00:00Z\",\"labels\":{\"app\":"
+		 "\"web\"}},\"spec\":{\"nodeName\":\"a\",\"containers\":[{\"name\":\"c\","
+		 "\"image\":\"x\",\"resources\":{\"requests\":{\"cpu\":\"1\"}}}]},\"status\":{"
+		 "\"phase\":\"Running\"}}");
+	assert_int_equal(used_cpu(s, "a"), 1000);
+	assert_string_equal(t_feasible(s, p, buf, sizeof(buf)), "b");
+	/* relabelled: no longer what x avoids */
+	t_add_pod(s, "web", "\"app\":\"api\"", "1", "", "", "a");
+	assert_string_equal(t_feasible(s, p, buf, sizeof(buf)), "a,b");
+	assert_int_equal(used_cpu(s, "a"), 1000);
+	/* Succeeded: gone from the cache as kube-scheduler's informer drops it */
+	t_pod(s, "{\"metadata\":{\"name\":\"web\",\"namespace\":\"default\",\"uid\":"
+		 "\"uid-web\"},\"spec\":{\"nodeName\":\"a\"},\"status\":{\"phase\":"
+		 "\"Succeeded\"}}");
+	assert_int_equal(used_cpu(s, "a"), 0);
+	sched_pod_unref(p);
+	sched_free(s);
+}
+
 /* The loop as the glue runs it. */
 static void test_loop(void **state)
 {
@@ -273,9 +312,13 @@ static void test_bad_objects(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_assume_forget),     cmocka_unit_test(test_confirm),
-	    cmocka_unit_test(test_confirm_elsewhere), cmocka_unit_test(test_expiry),
-	    cmocka_unit_test(test_ghost_nodes),	      cmocka_unit_test(test_loop),
+	    cmocka_unit_test(test_assume_forget),
+	    cmocka_unit_test(test_confirm),
+	    cmocka_unit_test(test_confirm_elsewhere),
+	    cmocka_unit_test(test_expiry),
+	    cmocka_unit_test(test_ghost_nodes),
+	    cmocka_unit_test(test_bound_pod_updates),
+	    cmocka_unit_test(test_loop),
 	    cmocka_unit_test(test_bad_objects),
 	};
 

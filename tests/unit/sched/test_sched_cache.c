@@ -229,7 +229,8 @@ static void test_bound_pod_updates(void **state)
 	assert_int_equal(used_cpu(s, "a"), 1000);
 	/* Succeeded: gone from the cache as kube-scheduler's informer drops it */
 	t_pod(s, "{\"metadata\":{\"name\":\"web\",\"namespace\":\"default\",\"uid\":"
-		 "\"uid-web\"},\"spec\":{\"nodeName\":\"a\"},\"status\":{\"phase\":"
+		 "\"uid-web\"},\"spec\":{\"nodeName\":\"a\",\"containers\":[{\"name\":\"c\","
+		 "\"resources\":{\"requests\":{\"cpu\":\"1\"}}}]},\"status\":{\"phase\":"
 		 "\"Succeeded\"}}");
 	assert_int_equal(used_cpu(s, "a"), 0);
 	sched_pod_unref(p);

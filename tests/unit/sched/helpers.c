@@ -7,7 +7,7 @@
 
 #include "helpers.h"
 
-uint64_t t_clock = 1000 * T_SEC;
+_Atomic uint64_t t_clock = 1000 * T_SEC;
 
 static uint64_t fake_clock(void *arg)
 {

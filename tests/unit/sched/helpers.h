@@ -21,7 +21,7 @@
 #include "sched_int.h"
 #include "scheduler.h"
 
-extern uint64_t t_clock; /* ns, the scheduler's clock in tests */
+extern _Atomic uint64_t t_clock; /* ns, the scheduler's clock in tests */
 #define T_SEC 1000000000ull
 
 /* A scheduler on the fake clock with a fixed tie-break seed; opts may be NULL. */

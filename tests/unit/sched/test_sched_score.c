@@ -108,14 +108,12 @@ static void test_taint_and_node_affinity_scores(void **state)
 	sched_free(s);
 }
 
-/* The weighted sum decides: a preferred node-affinity (2 x 100) beats a taint (3 x 50)? No:
- * worked out fully below. */
+/* The weighted sum decides: TaintToleration (weight 3) against NodeAffinity (weight 2). */
 static void test_weighted_choice(void **state)
 {
 	struct sched *s = t_sched(NULL);
 	struct sched_result r;
 
-	/* a: preferred by node affinity (2 x 100), one PreferNoSchedule taint of two max... */
 	t_add_node(s, "a", "4", "8Gi", 110, "\"ssd\":\"y\"",
 		   "\"spec\":{\"taints\":[{\"key\":\"x\",\"effect\":\"PreferNoSchedule\"}]}");
 	t_add_node(s, "b", "4", "8Gi", 110, "", "");

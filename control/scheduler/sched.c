@@ -291,9 +291,10 @@ int sched_schedule(struct sched *s, struct sched_pod *p, struct sched_result *r)
 	pthread_mutex_unlock(&s->cache.mu);
 	r->decision_ns = sched_now(s) - t0;
 	if (rc == -ENODEV) {
-		/* ErrNoNodesAvailable: an error, not a FitError (the pod backs off) */
+		/* ErrNoNodesAvailable: UnschedulableAndUnresolvable without a plugin, so any
+		 * cluster event (a node added) brings the pod back */
 		r->message = strdup("no nodes available to schedule pods");
-		sched_queue_error(s->queue, p->uid);
+		sched_queue_unschedulable(s->queue, p->uid, 0);
 		atomic_fetch_add(&s->unschedulable, 1);
 		return r->message ? 0 : -ENOMEM;
 	}

@@ -687,7 +687,7 @@ const char *sched_reason(struct sched *s, const char *fmt, ...)
 
 /* The decision, under cache.mu: fills r; *rejectors gets the plugins that rejected nodes,
  * *chosen the node picked. -ENOMEM; -ENODEV when the cache has no node at all (kube's
- * ErrNoNodesAvailable, an error rather than a FitError: the pod backs off). */
+ * ErrNoNodesAvailable: no FitError, no message of its own). */
 int sched_decide(struct sched *s, const struct sched_pod *p, struct sched_result *r,
 		 uint32_t *rejectors, struct sched_node **chosen);
 /* numFeasibleNodesToFind */

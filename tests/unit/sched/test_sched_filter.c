@@ -425,11 +425,26 @@ static void test_no_nodes(void **state)
 {
 	struct sched *s = t_sched(NULL);
 	struct sched_result r;
+	struct sched_pod *p;
 
-	t_schedule(s, &r, "p", "", "", "", "");
+	t_add_pod(s, "p", "", "", "", "", "");
+	p = sched_pop(s, 0);
+	assert_int_equal(sched_schedule(s, p, &r), 0);
 	assert_false(r.scheduled);
 	assert_string_equal(r.message, "no nodes available to schedule pods");
+	assert_int_equal(r.nreasons, 0);
 	sched_result_clear(&r);
+	sched_pod_unref(p);
+	/* parked without a plugin: any event brings it back, a new node first of all */
+	t_clock += 60 * T_SEC;
+	assert_null(sched_pop(s, 0));
+	t_add_node(s, "n", "1", "1Gi", 10, "", "");
+	p = sched_pop(s, 0);
+	assert_non_null(p);
+	assert_int_equal(sched_schedule(s, p, &r), 0);
+	assert_true(r.scheduled);
+	sched_result_clear(&r);
+	sched_pod_unref(p);
 	sched_free(s);
 }
 

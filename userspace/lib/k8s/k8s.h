@@ -199,4 +199,11 @@ struct k8s_validate_opts {
 int k8s_validate_ex(struct fy_node *n, const struct k8s_type *t, const struct k8s_validate_opts *o,
 		    struct k8s_errors *errs);
 
+/* The value of a resource.Quantity string ("500m", "1.5Gi", "2e3", " 1 ") as ParseQuantity
+ * reads it, in the two scales Kubernetes' resource code uses: *value = Value() (rounded up to
+ * an integer: bytes, pods) and *milli = MilliValue() (value x 1000 rounded up: cpu). Either
+ * may be NULL. Results beyond int64 saturate. 0, or -EINVAL when s is not a quantity (the
+ * syntax k8s_validate accepts). */
+int k8s_quantity_parse(const char *s, size_t len, int64_t *value, int64_t *milli);
+
 #endif

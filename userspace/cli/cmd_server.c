@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_server: `drover server --data-dir DIR [--listen ADDR:PORT] [--insecure-loopback]`:
- * runs the API server until SIGINT or SIGTERM, after printing where its kubeconfig is.
+ * runs the API server, and over an in-process client of it the controller manager and the
+ * scheduler (as k3s runs them in one process), until SIGINT or SIGTERM, after printing where
+ * its kubeconfig is.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -13,7 +15,10 @@
 
 #include "api.h"
 #include "cli.h"
+#include "controllers.h"
+#include "kclient_local.h"
 #include "log.h"
+#include "sched_run.h"
 
 static volatile sig_atomic_t stop;
 
@@ -25,18 +30,29 @@ static void on_signal(int sig)
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: drover server --data-dir DIR [options]\n\n"
-		"Serves the Kubernetes API over the store in DIR; writes DIR/kubeconfig.\n\n"
-		"  --data-dir DIR          store, certificates and kubeconfig (required)\n"
-		"  --listen ADDR:PORT      address to serve on (default 127.0.0.1:6443)\n"
-		"  --insecure-loopback     plain HTTP on 127.0.0.1, no authentication (tests)\n"
-		"  --service-cidr CIDR     ClusterIP range (default 10.96.0.0/16)\n"
-		"  --nodeport-range A-B    NodePort range (default 30000-32767)\n"
-		"  --threads N             HTTP threads (default: one per CPU)\n"
-		"  --workers N             write workers (default 128)\n"
-		"  --compact-interval S    seconds of history kept for watches (default 300)\n"
-		"  --log-level LEVEL       error, warn, info (default) or debug\n");
+	fprintf(
+	    out,
+	    "usage: drover server --data-dir DIR [options]\n\n"
+	    "Serves the Kubernetes API over the store in DIR; writes DIR/kubeconfig.\n\n"
+	    "  --data-dir DIR          store, certificates and kubeconfig (required)\n"
+	    "  --listen ADDR:PORT      address to serve on (default 127.0.0.1:6443)\n"
+	    "  --insecure-loopback     plain HTTP on 127.0.0.1, no authentication (tests)\n"
+	    "  --service-cidr CIDR     ClusterIP range (default 10.96.0.0/16)\n"
+	    "  --nodeport-range A-B    NodePort range (default 30000-32767)\n"
+	    "  --threads N             HTTP threads (default: one per CPU)\n"
+	    "  --workers N             write workers (default 128)\n"
+	    "  --compact-interval S    seconds of history kept for watches (default 300)\n"
+	    "  --controllers LIST      controllers to run: names, \"*\" (those on by default),\n"
+	    "                          \"-name\" to leave one out (default \"*\"); \"\" for none\n"
+	    "  --node-grace S          a node whose Lease is not renewed for S seconds goes\n"
+	    "                          NotReady/Unknown and is tainted unreachable (default 10)\n"
+	    "  --default-toleration-seconds S\n"
+	    "                          tolerationSeconds of the not-ready/unreachable\n"
+	    "                          tolerations new pods get (default 30)\n"
+	    "  --no-scheduler          do not run the scheduler\n"
+	    "  --log-level LEVEL       error, warn, info (default) or debug\n"
+	    "\ncontrollers:\n");
+	ctrl_list(out);
 }
 
 int cmd_server(int argc, char **argv)
@@ -51,11 +67,21 @@ int cmd_server(int argc, char **argv)
 	    {"workers", required_argument, NULL, 'w'},
 	    {"compact-interval", required_argument, NULL, 'C'},
 	    {"log-level", required_argument, NULL, 'L'},
+	    {"controllers", required_argument, NULL, 'K'},
+	    {"node-grace", required_argument, NULL, 'G'},
+	    {"default-toleration-seconds", required_argument, NULL, 'T'},
+	    {"no-scheduler", no_argument, NULL, 'S'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct api_config cfg = {0};
+	struct ctrl_config cc = {.component = "drover-controller-manager"};
+	struct scheduler_config sc = {0};
 	struct api_server *s = NULL;
+	struct kclient *kc = NULL, *kcs = NULL;
+	struct ctrl_manager *cm = NULL;
+	struct scheduler *sched = NULL;
+	bool run_sched = true, run_ctrl = true;
 	struct sigaction sa = {.sa_handler = on_signal};
 	enum log_level lvl;
 	int c, err;
@@ -103,6 +129,34 @@ int cmd_server(int argc, char **argv)
 			}
 			log_set_level(lvl);
 			break;
+		case 'K':
+			cc.controllers = optarg;
+			run_ctrl = optarg[0] != 0;
+			break;
+		case 'G':
+			cc.node_grace_s = (unsigned)strtoul(optarg, NULL, 10);
+			if (!cc.node_grace_s) {
+				fprintf(stderr, "drover server: --node-grace: seconds > 0\n");
+				return 2;
+			}
+			break;
+		case 'T': {
+			char *end;
+
+			cfg.default_toleration_s = strtoll(optarg, &end, 10);
+			if (*end || cfg.default_toleration_s < 0) {
+				fprintf(
+				    stderr,
+				    "drover server: --default-toleration-seconds: seconds >= 0\n");
+				return 2;
+			}
+			if (!cfg.default_toleration_s)
+				cfg.default_toleration_s = -1; /* 0 given: none added */
+			break;
+		}
+		case 'S':
+			run_sched = false;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -125,11 +179,50 @@ int cmd_server(int argc, char **argv)
 		fprintf(stderr, "drover server: %s\n", strerror(-err));
 		return 1;
 	}
+	/* the control loop: clients of the API like any other, over the in-process transport;
+	 * one client each, as each is its own process in Kubernetes */
+	if (run_ctrl) {
+		kc = kclient_local_new(api_server_registry(s), NULL);
+		if (!kc) {
+			fprintf(stderr, "drover server: in-process client: %s\n", strerror(errno));
+			goto fail;
+		}
+		kclient_set_field_manager(kc, "kube-controller-manager");
+		err = ctrl_manager_start(kc, &cc, &cm);
+		if (err) {
+			fprintf(stderr, "drover server: controllers: %s\n", strerror(-err));
+			goto fail;
+		}
+	}
+	if (run_sched) {
+		kcs = kclient_local_new(api_server_registry(s), NULL);
+		if (!kcs) {
+			fprintf(stderr, "drover server: in-process client: %s\n", strerror(errno));
+			goto fail;
+		}
+		kclient_set_field_manager(kcs, "kube-scheduler");
+		err = scheduler_start(kcs, &sc, &sched);
+		if (err) {
+			fprintf(stderr, "drover server: scheduler: %s\n", strerror(-err));
+			goto fail;
+		}
+	}
 	printf("kubeconfig: %s\n", api_server_kubeconfig(s) ? api_server_kubeconfig(s) : "-");
 	fflush(stdout);
 	while (!stop)
 		pause();
 	log_info("api", "stopping");
+	scheduler_stop(sched);
+	ctrl_manager_stop(cm);
+	kclient_free(kcs);
+	kclient_free(kc);
 	api_server_stop(s);
 	return 0;
+fail:
+	scheduler_stop(sched);
+	ctrl_manager_stop(cm);
+	kclient_free(kcs);
+	kclient_free(kc);
+	api_server_stop(s);
+	return 1;
 }

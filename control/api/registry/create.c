@@ -155,7 +155,6 @@ void reg_create_object(struct reg_call *c, struct jv *obj, const char *operation
 		goto out;
 	}
 	api_admit_commit(&a);
-	reg_after_create(c, obj);
 	reg_done_written(c, 201, obj, json, len, rev);
 	json = NULL;
 	goto out;

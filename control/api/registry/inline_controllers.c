@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * inline_controllers: what the namespace, ServiceAccount and garbage-collector controllers
- * do, still run inline by the registry's writes until those controllers run as clients of it
- * (control/controllers/). Only these three functions remain of it; nothing new goes here.
+ * inline_controllers: what the namespace and garbage-collector controllers do, still run
+ * inline by the registry's writes until those controllers run as clients of it
+ * (control/controllers/). Nothing new goes here.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -189,32 +189,4 @@ void reg_after_delete(struct reg_call *c, struct jv *obj)
 
 	if (!c->dry_run && ns && !c->res->kind->cluster_scoped)
 		ns_maybe_finish(c->reg, ns);
-}
-
-void reg_after_create(struct reg_call *c, struct jv *obj)
-{
-	const struct api_resource *sa = api_resource_find("", "v1", "serviceaccounts");
-	const char *ns = jv_path_str(obj, "metadata.name");
-	struct jv_doc *d;
-	struct reg_req rq = {.res = sa, .ns = ns, .manager = "drover-server"};
-	struct api_result out = {0};
-	char body[512];
-	struct jv *o;
-
-	if (c->dry_run || c->strategy != &api_strategy_namespaces || !ns)
-		return;
-	d = jv_doc_new();
-	if (!d)
-		return;
-	rq.d = d;
-	snprintf(body, sizeof(body),
-		 "{\"apiVersion\":\"v1\",\"kind\":\"ServiceAccount\",\"metadata\":{\"name\":"
-		 "\"default\",\"namespace\":\"%s\"}}",
-		 ns);
-	o = jv_parse(d, body, strlen(body), NULL);
-	if (o && reg_create(c->reg, &rq, o, &out) != 0 && out.code != 409)
-		log_warn(COMP, "namespace %s: default ServiceAccount: %u %s", ns, out.code,
-			 out.message ? out.message : "");
-	api_result_free(&out);
-	jv_doc_free(d);
 }

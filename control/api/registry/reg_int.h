@@ -79,7 +79,6 @@ int reg_delete_object(struct reg_call *c, const char *key, struct jv *obj, uint6
 /* ---- inline_controllers.c: what controllers will do, until they run as clients ---- */
 
 void reg_gc_finalizers(struct reg_call *c, struct jv *obj);
-void reg_after_create(struct reg_call *c, struct jv *obj);
 void reg_after_hold(struct reg_call *c, struct jv *obj);
 void reg_after_delete(struct reg_call *c, struct jv *obj);
 

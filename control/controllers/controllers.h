@@ -33,7 +33,8 @@ struct ctrl_config {
 /* Start the controllers cfg names over kc (borrowed: it outlives the manager): their shared
  * informers are listed and synced, then their workers run. 0, or -EINVAL (an unknown
  * controller name, logged) / -errno. */
-int ctrl_manager_start(struct kclient *kc, const struct ctrl_config *cfg, struct ctrl_manager **out);
+int ctrl_manager_start(struct kclient *kc, const struct ctrl_config *cfg,
+		       struct ctrl_manager **out);
 /* Stop every controller and informer; NULL-tolerant. */
 void ctrl_manager_stop(struct ctrl_manager *m);
 /* The controllers' names, one per line, "(off by default)" marked. */

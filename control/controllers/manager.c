@@ -139,8 +139,9 @@ static int check_names(const char *list)
 		for (size_t i = 0; i < ctrl_nall && !known; i++)
 			known = strcmp(ctrl_all[i]->name, n) == 0;
 		if (!known) {
-			log_error(COMP, "--controllers: unknown controller \"%s\" (drover server "
-					"--help lists them)",
+			log_error(COMP,
+				  "--controllers: unknown controller \"%s\" (drover server "
+				  "--help lists them)",
 				  n);
 			return -EINVAL;
 		}

@@ -110,7 +110,8 @@ static int sa_init(struct ctrl_ctx *c, void **state)
 	if (!s->q || !s->ns || !s->sa)
 		return -ENOMEM;
 	nsh.arg = sah.arg = s;
-	if (kc_informer_add_handlers(s->ns, &nsh) != 0 || kc_informer_add_handlers(s->sa, &sah) != 0)
+	if (kc_informer_add_handlers(s->ns, &nsh) != 0 ||
+	    kc_informer_add_handlers(s->sa, &sah) != 0)
 		return -ENOMEM;
 	return 0;
 }

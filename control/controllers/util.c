@@ -15,11 +15,11 @@
 #include "ctrl.h"
 #include "hmap.h"
 
-const struct k8s_kind *ctrl_k_pod, *ctrl_k_node, *ctrl_k_namespace, *ctrl_k_service,
-    *ctrl_k_event, *ctrl_k_replicaset, *ctrl_k_deployment, *ctrl_k_daemonset,
-    *ctrl_k_statefulset, *ctrl_k_controllerrevision, *ctrl_k_job, *ctrl_k_cronjob,
-    *ctrl_k_endpointslice, *ctrl_k_endpoints, *ctrl_k_lease, *ctrl_k_serviceaccount,
-    *ctrl_k_pdb, *ctrl_k_resourcequota, *ctrl_k_pvc;
+const struct k8s_kind *ctrl_k_pod, *ctrl_k_node, *ctrl_k_namespace, *ctrl_k_service, *ctrl_k_event,
+    *ctrl_k_replicaset, *ctrl_k_deployment, *ctrl_k_daemonset, *ctrl_k_statefulset,
+    *ctrl_k_controllerrevision, *ctrl_k_job, *ctrl_k_cronjob, *ctrl_k_endpointslice,
+    *ctrl_k_endpoints, *ctrl_k_lease, *ctrl_k_serviceaccount, *ctrl_k_pdb, *ctrl_k_resourcequota,
+    *ctrl_k_pvc;
 
 /* The kinds, looked up once (the schema tables are static data). */
 __attribute__((constructor)) static void ctrl_kinds_init(void)

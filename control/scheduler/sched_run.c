@@ -30,7 +30,7 @@
 struct job {
 	struct job *next;
 	struct sched_pod *pod;
-	bool bind;	  /* bind to node; else write the unschedulable status */
+	bool bind; /* bind to node; else write the unschedulable status */
 	char node[254];
 	char *message;
 };
@@ -307,8 +307,8 @@ static void *loop_main(void *arg)
 
 /* ---- lifecycle ---- */
 
-static struct kc_informer *informer(struct scheduler *s, const struct k8s_kind *k,
-				    const char *fsel, const struct kc_handlers *h)
+static struct kc_informer *informer(struct scheduler *s, const struct k8s_kind *k, const char *fsel,
+				    const struct kc_handlers *h)
 {
 	struct kc_informer_opts o = {.kind = k, .field_selector = fsel};
 	struct kc_informer *inf = kc_informer_new(s->kc, &o);
@@ -320,8 +320,7 @@ static struct kc_informer *informer(struct scheduler *s, const struct k8s_kind *
 	return inf;
 }
 
-int scheduler_start(struct kclient *kc, const struct scheduler_config *cfg,
-		    struct scheduler **out)
+int scheduler_start(struct kclient *kc, const struct scheduler_config *cfg, struct scheduler **out)
 {
 	struct scheduler *s = calloc(1, sizeof(*s));
 	struct sched_opts so = {0};
@@ -352,8 +351,8 @@ int scheduler_start(struct kclient *kc, const struct scheduler_config *cfg,
 	 * cache, unassigned ones the queue), nodes, namespaces (namespaceSelector) */
 	s->pods = informer(s, s->k_pod, "status.phase!=Succeeded,status.phase!=Failed",
 			   &(struct kc_handlers){pod_add, pod_update, pod_del, s});
-	s->nodes = informer(s, s->k_node, NULL,
-			    &(struct kc_handlers){node_add, node_update, node_del, s});
+	s->nodes =
+	    informer(s, s->k_node, NULL, &(struct kc_handlers){node_add, node_update, node_del, s});
 	s->nss = informer(s, s->k_ns, NULL, &(struct kc_handlers){ns_add, ns_update, ns_del, s});
 	if (!s->pods || !s->nodes || !s->nss)
 		goto fail;

@@ -26,8 +26,7 @@ struct scheduler_config {
 
 /* Start over kc (borrowed: it outlives the scheduler): informers listed and synced, then the
  * scheduling loop. 0 or -errno. */
-int scheduler_start(struct kclient *kc, const struct scheduler_config *cfg,
-		    struct scheduler **out);
+int scheduler_start(struct kclient *kc, const struct scheduler_config *cfg, struct scheduler **out);
 void scheduler_stop(struct scheduler *s);
 
 struct scheduler_stats {

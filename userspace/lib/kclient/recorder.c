@@ -20,10 +20,10 @@
 #include "log.h"
 #include "recorder.h"
 
-#define COMP	      "events"
-#define QUEUE_MAX     1000 /* client-go's broadcaster queue length */
-#define AGGREGATE_S   600  /* an identical event within this is counted, not created */
-#define CACHE_MAX     4096
+#define COMP	    "events"
+#define QUEUE_MAX   1000 /* client-go's broadcaster queue length */
+#define AGGREGATE_S 600	 /* an identical event within this is counted, not created */
+#define CACHE_MAX   4096
 
 struct rec_ev {
 	struct rec_ev *next;
@@ -93,8 +93,7 @@ static void put_str(struct k8s_buf *b, const char *key, const char *v, bool comm
 }
 
 /* Create the Event of e; 0 or the client's error. */
-static int create(struct kc_recorder *r, const struct rec_ev *e, const char *name,
-		  const char *ts)
+static int create(struct kc_recorder *r, const struct rec_ev *e, const char *name, const char *ts)
 {
 	const struct k8s_kind *k = k8s_kind_find("v1", "Event");
 	struct k8s_buf b = {0};

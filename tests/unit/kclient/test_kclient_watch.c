@@ -101,7 +101,7 @@ static int rec_get(struct rec *r, int *field)
 
 static struct kclient *C(void **state)
 {
-	return ((struct ksrv *)*state)->c;
+	return ((struct ksrv *)*state)->tc;
 }
 
 /* The current resourceVersion of configmaps in ns. */
@@ -137,7 +137,7 @@ static void test_events_in_order(void **state)
 	struct kc_watch *w = NULL, *w0 = NULL;
 	struct kc_status st;
 	struct kc_stats s0, s1;
-	struct rec r, r0;
+	static struct rec r, r0;
 	char rv[32];
 
 	rec_init(&r);
@@ -189,7 +189,7 @@ static void test_bookmarks(void **state)
 	struct kc_watch_opts wo = {.bookmarks = true};
 	struct kc_watch *wb = NULL, *wn = NULL;
 	struct kc_status st;
-	struct rec rb, rn;
+	static struct rec rb, rn;
 	char rv[32];
 	uint64_t start;
 
@@ -239,7 +239,7 @@ static void test_gone(void **state)
 	 * gone the stream's end says so */
 	for (uint64_t end = mono_ms() + 60000; !gone && mono_ms() < end; tries++) {
 		struct kc_watch *w = NULL;
-		struct rec r;
+		static struct rec r;
 		char v[16];
 		int err;
 
@@ -277,7 +277,7 @@ static void test_start_errors_and_timeout(void **state)
 	struct kc_watch_opts wo = {.label_selector = "env in (a", .resource_version = "0"};
 	struct kc_watch *w = (struct kc_watch *)1;
 	struct kc_status st;
-	struct rec r;
+	static struct rec r;
 
 	rec_init(&r);
 	assert_int_equal(kc_watch(c, kind_cm(), "default", &wo, &rec_cb, &r, &w, &st), -KC_EAPI);
@@ -440,13 +440,16 @@ static void test_stop_races_callback(void **state)
 	static const struct kc_watch_cb cb = {.event = on_slow, .end = on_slow_end};
 	struct kc_watch_opts wo = {.resource_version = "0"};
 	struct kc_watch *w = NULL, *obs = NULL;
-	struct writer wr = {.c = c};
+	static struct writer wr;
 	struct kc_status st;
-	struct slow s = {0};
-	struct rec r;
+	static struct slow s;
+	static struct rec r;
 	pthread_t th;
 	int n_at_stop, seen;
 
+	memset(&s, 0, sizeof(s));
+	memset(&wr, 0, sizeof(wr));
+	wr.c = c;
 	rec_init(&r);
 	kc_make_ns(c, "stop");
 	kc_make(c, kind_cm(), "stop", "{\"metadata\":{\"name\":\"s\"},\"data\":{\"k\":\"x\"}}");
@@ -508,6 +511,8 @@ static void test_stop_from_another_callback(void **state)
 	struct kc_watch *wa = NULL, *wb = NULL;
 	static struct pair p;
 	struct kc_status st;
+
+	memset(&p, 0, sizeof(p));
 	char rv[32], v[16];
 
 	kc_make_ns(c, "stop2");
@@ -534,7 +539,7 @@ static void test_free_with_open_watches(void **state)
 	struct kc_watch_opts wo = {.resource_version = "0"};
 	struct kc_watch *w[3];
 	struct kc_status st;
-	struct rec r;
+	static struct rec r;
 
 	rec_init(&r);
 	for (int i = 0; i < 3; i++)
@@ -559,14 +564,20 @@ static int group_setup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_events_in_order),
-	    cmocka_unit_test(test_bookmarks),
-	    cmocka_unit_test(test_gone),
-	    cmocka_unit_test(test_start_errors_and_timeout),
-	    cmocka_unit_test(test_thousand_watches),
-	    cmocka_unit_test(test_stop_races_callback),
-	    cmocka_unit_test(test_stop_from_another_callback),
-	    cmocka_unit_test(test_free_with_open_watches),
+	    cmocka_unit_test_setup_teardown(test_events_in_order, ksrv_test_setup,
+					    ksrv_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_bookmarks, ksrv_test_setup, ksrv_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_gone, ksrv_test_setup, ksrv_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_start_errors_and_timeout, ksrv_test_setup,
+					    ksrv_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_thousand_watches, ksrv_test_setup,
+					    ksrv_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_stop_races_callback, ksrv_test_setup,
+					    ksrv_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_stop_from_another_callback, ksrv_test_setup,
+					    ksrv_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_free_with_open_watches, ksrv_test_setup,
+					    ksrv_test_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, ksrv_group_teardown);

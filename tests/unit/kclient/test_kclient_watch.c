@@ -458,9 +458,7 @@ static void test_stop_races_callback(void **state)
 	assert_int_equal(kc_watch(c, kind_cm(), "stop", &wo, &cb, &s, &w, &st), 0);
 	assert_int_equal(pthread_create(&th, NULL, writer_main, &wr), 0);
 	assert_true(WAIT_UNTIL(atomic_load(&s.n) >= 20, KC_WAIT_MS));
-	{ int b0 = atomic_load(&s.n); uint64_t t0 = mono_ms();
 	kc_watch_stop(w);
-	fprintf(stderr, "STOPDIFF %d in %llu ms writes %d\n", atomic_load(&s.n) - b0, (unsigned long long)(mono_ms() - t0), atomic_load(&wr.n)); }
 	/* when it returns, no callback runs ... */
 	assert_int_equal(atomic_load(&s.in_cb), 0);
 	n_at_stop = atomic_load(&s.n);

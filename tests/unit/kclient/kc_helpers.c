@@ -81,6 +81,38 @@ int ksrv_group_teardown(void **state)
 	return 0;
 }
 
+int ksrv_test_setup(void **state)
+{
+	struct ksrv *k = *state;
+
+	k->tc = kc_plain_client(k->t.base);
+	kclient_set_field_manager(k->tc, "kclient-test");
+	return 0;
+}
+
+int ksrv_test_teardown(void **state)
+{
+	struct ksrv *k = *state;
+
+	for (size_t i = 0; i < sizeof(k->inf) / sizeof(k->inf[0]); i++) {
+		kc_informer_free(k->inf[i]);
+		k->inf[i] = NULL;
+	}
+	kclient_free(k->tc);
+	k->tc = NULL;
+	return 0;
+}
+
+void ksrv_track(struct ksrv *k, struct kc_informer *inf)
+{
+	for (size_t i = 0; i < sizeof(k->inf) / sizeof(k->inf[0]); i++)
+		if (!k->inf[i]) {
+			k->inf[i] = inf;
+			return;
+		}
+	fail_msg("too many informers tracked");
+}
+
 struct jv *J(struct jv_doc *d, const char *json)
 {
 	struct jv_perr e;

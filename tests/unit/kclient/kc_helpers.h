@@ -21,7 +21,9 @@
 
 struct ksrv {
 	struct tsrv t;
-	struct kclient *c;
+	struct kclient *c;	    /* the group's client */
+	struct kclient *tc;	    /* the running test's own (ksrv_test_setup) */
+	struct kc_informer *inf[8]; /* freed by ksrv_test_teardown, also after a failure */
 };
 
 /* KCLIENT_TRANSPORT=local in the environment: ksrv's client is the in-process transport
@@ -32,6 +34,11 @@ void ksrv_start(struct ksrv *k, struct api_config *cfg);
 void ksrv_stop(struct ksrv *k);
 int ksrv_group_setup(void **state);
 int ksrv_group_teardown(void **state);
+/* Per test: a client of its own, freed (with its watches and the informers tracked) by the
+ * teardown, which cmocka runs also when the test failed. */
+int ksrv_test_setup(void **state);
+int ksrv_test_teardown(void **state);
+void ksrv_track(struct ksrv *k, struct kc_informer *inf);
 
 /* A client for base URL (no credentials). */
 struct kclient *kc_plain_client(const char *base);

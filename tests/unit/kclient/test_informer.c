@@ -139,6 +139,9 @@ static bool hlast(struct hrec *r, char op, const char *name, struct call *out)
 	return found;
 }
 
+static struct ksrv *group;
+
+/* A new informer with the recorder's handlers, freed by the test's teardown. */
 static struct kc_informer *start_informer(struct kclient *c, struct kc_informer_opts *o,
 					  struct hrec *r)
 {
@@ -146,6 +149,7 @@ static struct kc_informer *start_informer(struct kclient *c, struct kc_informer_
 	struct kc_handlers h = {.add = h_add, .update = h_update, .del = h_del, .arg = r};
 
 	assert_non_null(inf);
+	ksrv_track(group, inf);
 	r->inf = inf;
 	assert_int_equal(kc_informer_add_handlers(inf, &h), 0);
 	return inf;
@@ -153,7 +157,7 @@ static struct kc_informer *start_informer(struct kclient *c, struct kc_informer_
 
 static struct kclient *C(void **state)
 {
-	return ((struct ksrv *)*state)->c;
+	return ((struct ksrv *)*state)->tc;
 }
 
 static void cm(struct kclient *c, const char *ns, const char *name, const char *value)
@@ -205,7 +209,7 @@ static void test_synced_and_handlers(void **state)
 	struct kc_informer_stats s;
 	struct jv_doc *d = jv_doc_new();
 	struct call u, dl;
-	struct hrec r;
+	static struct hrec r;
 
 	hrec_init(&r);
 	kc_make_ns(c, "inf");
@@ -247,7 +251,6 @@ static void test_synced_and_handlers(void **state)
 	assert_null(kc_informer_get(inf, "inf", "x"));
 	assert_int_equal(kc_informer_count(inf), 5);
 	assert_true(kc_informer_rv(inf) >= dl.rv);
-	kc_informer_free(inf);
 	jv_doc_free(d);
 }
 
@@ -303,7 +306,7 @@ static void test_indexes(void **state)
 	size_t n;
 	char got[512];
 	const char *relabel = "{\"metadata\":{\"labels\":{\"app\":\"db\"}}}";
-	struct hrec r;
+	static struct hrec r;
 
 	hrec_init(&r);
 	kc_make_ns(c, "ix1");
@@ -365,7 +368,6 @@ static void test_indexes(void **state)
 	assert_string_equal(got, "p1");
 	by_index(inf, NULL, NULL, got, sizeof(got));
 	assert_string_equal(got, "p1,p3");
-	kc_informer_free(inf);
 }
 
 static void test_resume_without_duplicates(void **state)
@@ -374,7 +376,7 @@ static void test_resume_without_duplicates(void **state)
 	struct kc_informer_opts o = {.kind = kind_cm(), .ns = "res", .watch_timeout_s = 2};
 	struct kc_informer *inf;
 	struct kc_informer_stats s;
-	struct hrec r;
+	static struct hrec r;
 	char name[16];
 
 	hrec_init(&r);
@@ -383,6 +385,7 @@ static void test_resume_without_duplicates(void **state)
 	inf = start_informer(c, &o, &r);
 	assert_int_equal(kc_informer_start(inf), 0);
 	assert_true(kc_informer_wait_synced(inf, KC_WAIT_MS));
+	assert_true(WAIT_UNTIL((kc_informer_stats(inf, &s), s.watches >= 1), KC_WAIT_MS));
 	/* objects made across several watches, each of them ended by its timeout */
 	for (int i = 0; i < 4; i++) {
 		uint64_t w;
@@ -409,7 +412,6 @@ static void test_resume_without_duplicates(void **state)
 	}
 	assert_int_equal(hcount(&r, 'u', "a"), 4);
 	assert_int_equal(hcount(&r, 'd', NULL), 0);
-	kc_informer_free(inf);
 }
 
 static void on_gone_end(void *arg, int err)
@@ -453,7 +455,7 @@ static void test_relist_after_gone(void **state)
 	struct jv_doc *d = jv_doc_new();
 	struct call dl, u;
 	uint64_t rv;
-	struct hrec r;
+	static struct hrec r;
 	int n_before;
 
 	hrec_init(&r);
@@ -504,7 +506,6 @@ static void test_relist_after_gone(void **state)
 	/* and it watches again from the new list */
 	cm(c, "gone", "after", "a0");
 	assert_true(WAIT_UNTIL(hcount(&r, 'a', "after") == 1, KC_WAIT_MS));
-	kc_informer_free(inf);
 	jv_doc_free(d);
 }
 
@@ -514,7 +515,7 @@ static void test_resync_and_cluster_scope(void **state)
 	struct kc_informer_opts o = {.kind = kind_ns(), .resync_s = 1, .ns = "ignored"};
 	struct kc_informer *inf;
 	struct kc_obj *ob;
-	struct hrec r;
+	static struct hrec r;
 	struct call u;
 
 	hrec_init(&r);
@@ -531,7 +532,6 @@ static void test_resync_and_cluster_scope(void **state)
 	assert_true(hlast(&r, 'u', "rsync", &u));
 	assert_true(u.same);
 	assert_int_equal(u.rv, u.old_rv);
-	kc_informer_free(inf);
 }
 
 static void test_no_hot_loop(void **state)
@@ -545,7 +545,7 @@ static void test_no_hot_loop(void **state)
 	struct kclient *c;
 	struct kc_stats cs;
 	char base[64];
-	struct hrec r;
+	static struct hrec r;
 
 	(void)state;
 	hrec_init(&r);
@@ -554,7 +554,14 @@ static void test_no_hot_loop(void **state)
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
 	snprintf(base, sizeof(base), "http://127.0.0.1:%u", ntohs(sa.sin_port));
 	c = kc_plain_client(base);
-	inf = start_informer(c, &o, &r);
+	/* not tracked: it goes before its own client, below */
+	inf = kc_informer_new(c, &o);
+	assert_non_null(inf);
+	assert_int_equal(
+	    kc_informer_add_handlers(
+		inf,
+		&(struct kc_handlers){.add = h_add, .update = h_update, .del = h_del, .arg = &r}),
+	    0);
 	assert_int_equal(kc_informer_start(inf), 0);
 	assert_true(WAIT_UNTIL((kc_informer_stats(inf, &s), s.list_errors >= 2), KC_WAIT_MS));
 	/* a window of 4 s, in which back-off (0.8 s, 1.6 s, 3.2 s ... each up to twice that)
@@ -580,6 +587,7 @@ static int group_setup(void **state)
 
 	assert_non_null(k);
 	ksrv_start(k, &cfg);
+	group = k;
 	*state = k;
 	return 0;
 }
@@ -587,12 +595,16 @@ static int group_setup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_synced_and_handlers),
-	    cmocka_unit_test(test_indexes),
-	    cmocka_unit_test(test_resume_without_duplicates),
-	    cmocka_unit_test(test_relist_after_gone),
-	    cmocka_unit_test(test_resync_and_cluster_scope),
-	    cmocka_unit_test(test_no_hot_loop),
+	    cmocka_unit_test_setup_teardown(test_synced_and_handlers, ksrv_test_setup,
+					    ksrv_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_indexes, ksrv_test_setup, ksrv_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_resume_without_duplicates, ksrv_test_setup,
+					    ksrv_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_relist_after_gone, ksrv_test_setup,
+					    ksrv_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_resync_and_cluster_scope, ksrv_test_setup,
+					    ksrv_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_no_hot_loop, ksrv_test_setup, ksrv_test_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, ksrv_group_teardown);

@@ -101,7 +101,7 @@ static int rec_get(struct rec *r, int *field)
 
 static struct kclient *C(void **state)
 {
-	return ((struct ksrv *)*state)->c;
+	return ((struct ksrv *)*state)->tc;
 }
 
 /* The current resourceVersion of configmaps in ns. */
@@ -137,7 +137,7 @@ static void test_events_in_order(void **state)
 	struct kc_watch *w = NULL, *w0 = NULL;
 	struct kc_status st;
 	struct kc_stats s0, s1;
-	struct rec r, r0;
+	static struct rec r, r0;
 	char rv[32];
 
 	rec_init(&r);
@@ -189,7 +189,7 @@ static void test_bookmarks(void **state)
 	struct kc_watch_opts wo = {.bookmarks = true};
 	struct kc_watch *wb = NULL, *wn = NULL;
 	struct kc_status st;
-	struct rec rb, rn;
+	static struct rec rb, rn;
 	char rv[32];
 	uint64_t start;
 
@@ -239,7 +239,7 @@ static void test_gone(void **state)
 	 * gone the stream's end says so */
 	for (uint64_t end = mono_ms() + 60000; !gone && mono_ms() < end; tries++) {
 		struct kc_watch *w = NULL;
-		struct rec r;
+		static struct rec r;
 		char v[16];
 		int err;
 
@@ -277,7 +277,7 @@ static void test_start_errors_and_timeout(void **state)
 	struct kc_watch_opts wo = {.label_selector = "env in (a", .resource_version = "0"};
 	struct kc_watch *w = (struct kc_watch *)1;
 	struct kc_status st;
-	struct rec r;
+	static struct rec r;
 
 	rec_init(&r);
 	assert_int_equal(kc_watch(c, kind_cm(), "default", &wo, &rec_cb, &r, &w, &st), -KC_EAPI);
@@ -418,6 +418,7 @@ static void on_slow_end(void *arg, int err)
 
 struct writer {
 	struct kclient *c;
+	const char *ns;
 	atomic_int stop, n;
 };
 
@@ -428,7 +429,7 @@ static void *writer_main(void *arg)
 
 	while (!atomic_load(&w->stop)) {
 		snprintf(v, sizeof(v), "%d", atomic_load(&w->n));
-		merge(w->c, "stop", "s", v);
+		merge(w->c, w->ns, "s", v);
 		atomic_fetch_add(&w->n, 1);
 	}
 	return NULL;
@@ -440,13 +441,17 @@ static void test_stop_races_callback(void **state)
 	static const struct kc_watch_cb cb = {.event = on_slow, .end = on_slow_end};
 	struct kc_watch_opts wo = {.resource_version = "0"};
 	struct kc_watch *w = NULL, *obs = NULL;
-	struct writer wr = {.c = c};
+	static struct writer wr;
 	struct kc_status st;
-	struct slow s = {0};
-	struct rec r;
+	static struct slow s;
+	static struct rec r;
 	pthread_t th;
 	int n_at_stop, seen;
 
+	memset(&s, 0, sizeof(s));
+	memset(&wr, 0, sizeof(wr));
+	wr.c = c;
+	wr.ns = "stop";
 	rec_init(&r);
 	kc_make_ns(c, "stop");
 	kc_make(c, kind_cm(), "stop", "{\"metadata\":{\"name\":\"s\"},\"data\":{\"k\":\"x\"}}");
@@ -465,6 +470,62 @@ static void test_stop_races_callback(void **state)
 	pthread_join(th, NULL);
 	kc_watch_stop(obs);
 	assert_int_equal(atomic_load(&s.n), n_at_stop);
+}
+
+/* One flooded watch holds up neither the others nor a stop: curl reads up to 100 buffers
+ * of a busy stream per call (thousands of events); the loop pauses a stream after its
+ * share of a round. Measured in events of the flooded watch, not in time. */
+struct fair {
+	struct slow a;
+	atomic_int b_seen;
+};
+
+static void on_fair_b(void *arg, enum kc_event_type t, struct kc_obj *o)
+{
+	struct fair *f = arg;
+
+	(void)o;
+	if (t == KC_ADDED)
+		atomic_store(&f->b_seen, 1);
+}
+
+static void test_fair_between_watches(void **state)
+{
+	struct kclient *c = C(state);
+	static const struct kc_watch_cb ca = {.event = on_slow, .end = on_slow_end};
+	static const struct kc_watch_cb cbb = {.event = on_fair_b, .end = on_slow_end};
+	struct kc_watch_opts wo = {.resource_version = "0"};
+	struct kc_watch *wa = NULL, *wb = NULL;
+	static struct writer wr;
+	static struct fair f;
+	struct kc_status st;
+	pthread_t th;
+	int a0, a1;
+
+	memset(&f, 0, sizeof(f));
+	memset(&wr, 0, sizeof(wr));
+	wr.c = c;
+	wr.ns = "fair1";
+	kc_make_ns(c, "fair1");
+	kc_make_ns(c, "fair2");
+	kc_make(c, kind_cm(), "fair1", "{\"metadata\":{\"name\":\"s\"},\"data\":{\"k\":\"x\"}}");
+	assert_int_equal(kc_watch(c, kind_cm(), "fair1", &wo, &ca, &f.a, &wa, &st), 0);
+	assert_int_equal(kc_watch(c, kind_cm(), "fair2", &wo, &cbb, &f, &wb, &st), 0);
+	assert_int_equal(pthread_create(&th, NULL, writer_main, &wr), 0);
+	/* the flooded watch falls thousands of events behind the writer */
+	assert_true(WAIT_UNTIL(atomic_load(&wr.n) - atomic_load(&f.a.n) > 4000, 60000));
+	/* another watch still gets its event */
+	kc_make(c, kind_cm(), "fair2", "{\"metadata\":{\"name\":\"b\"}}");
+	assert_true(WAIT_UNTIL(atomic_load(&f.b_seen), KC_WAIT_MS));
+	/* a stop waits for the flooded watch's share of a round or two, not for its backlog
+	 * (without the rounds, curl's read loop delivers thousands of events first) */
+	a0 = atomic_load(&f.a.n);
+	kc_watch_stop(wa);
+	a1 = atomic_load(&f.a.n);
+	atomic_store(&wr.stop, 1);
+	pthread_join(th, NULL);
+	kc_watch_stop(wb);
+	assert_true(a1 - a0 < 1000);
 }
 
 struct pair {
@@ -508,6 +569,8 @@ static void test_stop_from_another_callback(void **state)
 	struct kc_watch *wa = NULL, *wb = NULL;
 	static struct pair p;
 	struct kc_status st;
+
+	memset(&p, 0, sizeof(p));
 	char rv[32], v[16];
 
 	kc_make_ns(c, "stop2");
@@ -534,7 +597,7 @@ static void test_free_with_open_watches(void **state)
 	struct kc_watch_opts wo = {.resource_version = "0"};
 	struct kc_watch *w[3];
 	struct kc_status st;
-	struct rec r;
+	static struct rec r;
 
 	rec_init(&r);
 	for (int i = 0; i < 3; i++)
@@ -559,14 +622,22 @@ static int group_setup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_events_in_order),
-	    cmocka_unit_test(test_bookmarks),
-	    cmocka_unit_test(test_gone),
-	    cmocka_unit_test(test_start_errors_and_timeout),
-	    cmocka_unit_test(test_thousand_watches),
-	    cmocka_unit_test(test_stop_races_callback),
-	    cmocka_unit_test(test_stop_from_another_callback),
-	    cmocka_unit_test(test_free_with_open_watches),
+	    cmocka_unit_test_setup_teardown(test_events_in_order, ksrv_test_setup,
+					    ksrv_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_bookmarks, ksrv_test_setup, ksrv_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_gone, ksrv_test_setup, ksrv_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_start_errors_and_timeout, ksrv_test_setup,
+					    ksrv_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_thousand_watches, ksrv_test_setup,
+					    ksrv_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_stop_races_callback, ksrv_test_setup,
+					    ksrv_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_fair_between_watches, ksrv_test_setup,
+					    ksrv_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_stop_from_another_callback, ksrv_test_setup,
+					    ksrv_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_free_with_open_watches, ksrv_test_setup,
+					    ksrv_test_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, ksrv_group_teardown);

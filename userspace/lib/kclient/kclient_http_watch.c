@@ -29,10 +29,13 @@
 #include "kclient_http.h"
 #include "log.h"
 
-#define COMP	       "kclient"
+#define COMP		"kclient"
 /* a line longer than this is no event (etcd's limit on an object is 1.5 MiB) */
-#define MAX_LINE       (64u << 20)
-#define MAX_ERROR_BODY (1u << 20)
+#define MAX_LINE	(64u << 20)
+#define MAX_ERROR_BODY	(1u << 20)
+/* events one watch gets per round of the loop before the others (and commands) get theirs:
+ * curl reads up to 100 buffers per call, thousands of events from one busy stream */
+#define ROUND_EVENTS	256
 /* a watch whose answer has not begun by then is given up (as a call stalled that long) */
 #define START_TIMEOUT_S 60
 
@@ -56,13 +59,19 @@ struct http_watch {
 	size_t scan;	   /* in.p[0..scan) holds no newline */
 	long code;
 	enum wstate state;
-	int result;	     /* W_FAILED: the error */
-	struct kc_status st; /* W_FAILED: the Status */
-	int end_err;	     /* an ERROR event's error, or 0 */
+	int result;	      /* W_FAILED: the error */
+	struct kc_status st;  /* W_FAILED: the Status */
+	int end_err;	      /* an ERROR event's error, or 0 */
 	atomic_bool stopping; /* stop asked: no callback any more */
 	bool in_multi;
 	struct http_watch *prev, *next; /* every watch the loop owns */
 	struct http_watch *cmd;		/* in the add or stop list */
+	/* fairness: events delivered in the loop's current round; past ROUND_EVENTS the
+	 * transfer is paused until the next round (curl keeps the bytes) */
+	unsigned round_events;
+	uint64_t round;
+	bool paused;
+	struct http_watch *pnext; /* in the loop's paused list */
 };
 
 struct kc_loop {
@@ -75,6 +84,8 @@ struct kc_loop {
 	struct http_watch *adds, *stops; /* commands, under mu */
 	struct http_watch *deferred;	 /* stops asked from the loop's own thread */
 	struct http_watch *all;		 /* the loop thread's */
+	struct http_watch *paused;	 /* resumed at the end of each round */
+	uint64_t round;
 	bool quit;
 	int64_t deadline_ms; /* curl's timer, or -1 */
 };
@@ -179,6 +190,7 @@ static void handle_line(struct http_watch *w, const char *line, size_t len)
 		goto out;
 	}
 	atomic_fetch_add(&w->h->base.watch_events, 1);
+	w->round_events++;
 	w->cb.event(w->arg, t, o);
 	kc_obj_put(o);
 out:
@@ -192,7 +204,21 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
 
 	if (w->stopping)
 		return len;
-	if (w->state != W_RUNNING) {
+	if (w->state == W_RUNNING) {
+		if (w->round != w->loop->round) {
+			w->round = w->loop->round;
+			w->round_events = 0;
+		}
+		if (w->round_events >= ROUND_EVENTS) {
+			/* enough for this round: curl holds these bytes until resumed */
+			if (!w->paused) {
+				w->paused = true;
+				w->pnext = w->loop->paused;
+				w->loop->paused = w;
+			}
+			return CURL_WRITEFUNC_PAUSE;
+		}
+	} else {
 		/* an error answer's body: kept for its Status */
 		if (w->in.len + len <= MAX_ERROR_BODY)
 			k8s_buf_put(&w->in, p, len);
@@ -250,6 +276,15 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 
 static void detach(struct kc_loop *l, struct http_watch *w)
 {
+	if (w->paused) {
+		struct http_watch **pp = &l->paused;
+
+		while (*pp && *pp != w)
+			pp = &(*pp)->pnext;
+		if (*pp)
+			*pp = w->pnext;
+		w->paused = false;
+	}
 	if (w->in_multi)
 		curl_multi_remove_handle(l->multi, w->e);
 	w->in_multi = false;
@@ -349,6 +384,25 @@ static void run_deferred(struct kc_loop *l)
 		remove_watch(l, w);
 		watch_free(w);
 	}
+}
+
+/* A new round: the paused watches go on (curl may deliver what it holds right away). */
+static void resume_paused(struct kc_loop *l)
+{
+	struct http_watch *p = l->paused;
+
+	l->paused = NULL;
+	l->round++;
+	while (p) {
+		struct http_watch *w = p;
+
+		p = w->pnext;
+		w->paused = false;
+		w->pnext = NULL;
+		if (w->e && !atomic_load(&w->stopping))
+			curl_easy_pause(w->e, CURLPAUSE_CONT);
+	}
+	run_deferred(l);
 }
 
 static void run_commands(struct kc_loop *l)
@@ -479,6 +533,7 @@ static void *loop_main(void *arg)
 		}
 		pthread_mutex_unlock(&l->mu);
 		run_commands(l);
+		resume_paused(l);
 	}
 	return NULL;
 }

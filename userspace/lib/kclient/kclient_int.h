@@ -10,6 +10,13 @@
 
 #include "kclient.h"
 
+/* What kclient.c hands a transport: arguments already checked (a served resource kind; a
+ * name where one is needed; ns NULL for cluster-scoped kinds, and for list/watch when all
+ * namespaces are meant); option structs never NULL; out, if given, already NULL and st
+ * already cleared. What a transport owes: 0 or a negative code of kclient.h with st filled;
+ * objects as kc_obj (refs 1, its own release); for a watch, a struct kc_watch first in its
+ * own, callbacks never concurrent, no event after end, end at most once, no callback once
+ * watch_stop has returned, and c->watch_events counted per event delivered. */
 struct kc_ops {
 	const char *name; /* "https", "local" */
 	int (*get)(struct kclient *c, const struct k8s_kind *k, const char *ns, const char *name,

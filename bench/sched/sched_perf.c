@@ -444,7 +444,7 @@ static int check(struct kclient *c, const struct workload *w, int expect_bound)
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: sched_perf --workload NAME [--nodes N] [--init-pods N] "
-		     "[--measure-pods N] [--streaming] [--rss-pods N] [--data-dir DIR]\n"
+		     "[--measure-pods N] [--scale F] [--streaming] [--rss-pods N] [--data-dir DIR]\n"
 		     "workloads:");
 	for (size_t i = 0; i < sizeof(workloads) / sizeof(workloads[0]); i++)
 		fprintf(out, " %s", workloads[i].name);
@@ -462,11 +462,12 @@ int main(int argc, char **argv)
 	    {"rss-pods", required_argument, NULL, 'r'},
 	    {"data-dir", required_argument, NULL, 'd'},
 	    {"threads", required_argument, NULL, 't'},
+	    {"scale", required_argument, NULL, 'S'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct workload w = {0};
 	const char *wname = NULL, *dir = NULL;
-	int nodes = -1, init = -1, measure = -1, rss_pods = 0, threads = 32, c;
+	int nodes = -1, init = -1, measure = -1, rss_pods = 0, threads = 32, scale = 1, c;
 	bool streaming = false;
 	char tmpdir[] = "/tmp/sched_perf.XXXXXX";
 	struct api_config acfg = {.insecure_loopback = true, .listen = "127.0.0.1:0"};
@@ -510,6 +511,9 @@ int main(int argc, char **argv)
 		case 't':
 			threads = atoi(optarg);
 			break;
+		case 'S':
+			scale = atoi(optarg) > 0 ? atoi(optarg) : 1;
+			break;
 		default:
 			usage(stderr);
 			return 2;
@@ -522,6 +526,11 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* --scale F: the workload's nodes and pods divided by F (scheduler_perf's smaller
+	 * workloads are the same shapes at 500 nodes) */
+	w.nodes = w.nodes / scale > 0 ? w.nodes / scale : 1;
+	w.init_pods /= scale;
+	w.measure_pods = w.measure_pods / scale > 0 ? w.measure_pods / scale : 1;
 	if (nodes > 0)
 		w.nodes = nodes;
 	if (init >= 0)
@@ -697,6 +706,10 @@ int main(int argc, char **argv)
 		       ss.core.attempts ? (double)ss.decision_ns_total / 1e3 / (double)ss.core.attempts
 					: 0,
 		       ss.bind_conflicts, ss.bind_errors, bad);
+		printf(",\"series\":[");
+		for (size_t i = 0; i < nwin; i++)
+			printf("%s%.1f", i ? "," : "", windows[i]);
+		printf("]");
 		if (streaming) {
 			pthread_mutex_lock(&lat.mu);
 			printf(",\"latency_ms\":{\"n\":%zu,\"p50\":%.2f,\"p90\":%.2f,\"p99\":%.2f}",

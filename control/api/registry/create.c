@@ -125,6 +125,16 @@ void reg_create_object(struct reg_call *c, struct jv *obj, const char *operation
 				api_admit_validate(&a);
 			if (a.errs.n == 0)
 				api_admit_allocate(&a);
+			if (a.forbidden[0]) {
+				char q[128];
+
+				api_fail_details(c->out, 403, "Forbidden", c->res, name,
+						 "%s \"%s\" is forbidden: %s",
+						 api_res_qualified(c->res, q, sizeof(q)),
+						 name ? name : "", a.forbidden);
+				api_admit_abort(&a);
+				goto out;
+			}
 			if (reg_reject_invalid(c, &a, name))
 				goto out;
 			if (strcmp(operation, "Apply") != 0 &&

@@ -27,6 +27,8 @@ struct api_admit {
 	const char *sub;      /* subresource of the write, or NULL */
 	bool dry_run;	      /* allocations are checked, not taken */
 	struct k8s_errors errs;
+	/* an admission plugin's refusal: 403 `<resource> "<name>" is forbidden: <this>` */
+	char forbidden[512];
 	/* allocations made for this write (released if it fails) and the old object's to free
 	 * once it succeeded */
 	char new_ips[API_ADMIT_MAX_ALLOC][16];

@@ -16,6 +16,7 @@
 struct dctx {
 	struct jv_doc *d;
 	int64_t toleration_s; /* DefaultTolerationSeconds (-1: add none) */
+	struct api_admit *a;  /* admission refusals (a->forbidden) */
 };
 
 static void set_default(struct dctx *c, struct jv *o, const char *key, struct jv *v)
@@ -269,6 +270,44 @@ static bool has_toleration(const struct jv *spec, const char *key)
 	return false;
 }
 
+/* The Priority admission plugin: a pod's priorityClassName resolved to its priority (the two
+ * classes every cluster has built in; a PriorityClass object is not served yet, so any other
+ * name is refused as Kubernetes refuses a class it cannot find), else priority 0. */
+static void priority(struct dctx *c, struct jv *pod, struct jv *spec)
+{
+	static const struct {
+		const char *name;
+		int64_t value;
+	} builtin[] = {{"system-node-critical", 2000001000},
+		       {"system-cluster-critical", 2000000000}};
+	const char *cls = jv_path_str(spec, "priorityClassName");
+	int64_t given;
+	size_t i;
+
+	if (!cls || !cls[0]) {
+		dint(c, spec, "priority", 0);
+		return;
+	}
+	for (i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++)
+		if (strcmp(cls, builtin[i].name) == 0)
+			break;
+	if (i == sizeof(builtin) / sizeof(builtin[0])) {
+		snprintf(c->a->forbidden, sizeof(c->a->forbidden),
+			 "no PriorityClass with name %s was found", cls);
+		return;
+	}
+	if (jv_path_int(spec, "priority", &given) == 0 && given != builtin[i].value) {
+		snprintf(c->a->forbidden, sizeof(c->a->forbidden),
+			 "the integer value of priority (%lld) must not be provided in pod spec; "
+			 "priority admission controller computed %lld from the given PriorityClass "
+			 "name",
+			 (long long)given, (long long)builtin[i].value);
+		return;
+	}
+	jv_set(c->d, spec, "priority", jv_new_int(c->d, builtin[i].value));
+	(void)pod;
+}
+
 /* Admission of a new pod: ServiceAccount, DefaultTolerationSeconds, Priority; status. */
 static void admit_new_pod(struct dctx *c, struct jv *pod)
 {
@@ -295,8 +334,7 @@ static void admit_new_pod(struct dctx *c, struct jv *pod)
 		jv_set(c->d, t, "tolerationSeconds", jv_new_int(c->d, c->toleration_s));
 		jv_push(tols, t);
 	}
-	if (!jv_path_str(spec, "priorityClassName"))
-		dint(c, spec, "priority", 0);
+	priority(c, pod, spec);
 	dstr(c, spec, "preemptionPolicy", "PreemptLowerPriority");
 	dbool(c, spec, "enableServiceLinks", true);
 	EACH(ct, jv_get(spec, "containers"))
@@ -536,7 +574,7 @@ static void default_rbac_subjects(struct dctx *c, struct jv *o)
 void api_default_pod(struct api_admit *a)
 {
 	int64_t t = a->reg ? a->reg->cfg.default_toleration_s : 0;
-	struct dctx c = {.d = a->d, .toleration_s = t == 0 ? 30 : t};
+	struct dctx c = {.d = a->d, .toleration_s = t == 0 ? 30 : t, .a = a};
 
 	default_pod(&c, a->obj, a->old == NULL);
 }

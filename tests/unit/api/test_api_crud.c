@@ -641,6 +641,42 @@ static void test_body_limit(void **state)
 	free(big);
 }
 
+/* The Priority admission plugin: the built-in classes resolve to their values; a class that
+ * does not exist, or a priority given beside a class, is refused as Kubernetes refuses it. */
+static void test_pod_priority_class(void **state)
+{
+	struct tsrv *t = *state;
+	struct tresp r;
+	struct jv *j;
+	int64_t prio = -1;
+
+	j = tpost(t, "/api/v1/namespaces/default/pods",
+		  "{\"metadata\":{\"name\":\"crit\"},\"spec\":{\"priorityClassName\":"
+		  "\"system-cluster-critical\",\"containers\":[{\"name\":\"c\",\"image\":\"x\"}]}}",
+		  201, &r);
+	assert_int_equal(jv_path_int(j, "spec.priority", &prio), 0);
+	assert_int_equal(prio, 2000000000);
+	tresp_free(&r);
+	j = tpost(t, "/api/v1/namespaces/default/pods",
+		  "{\"metadata\":{\"name\":\"plain\"},\"spec\":{\"containers\":[{\"name\":"
+		  "\"c\",\"image\":\"x\"}]}}",
+		  201, &r);
+	assert_int_equal(jv_path_int(j, "spec.priority", &prio), 0);
+	assert_int_equal(prio, 0);
+	tresp_free(&r);
+	j = tpost(t, "/api/v1/namespaces/default/pods",
+		  "{\"metadata\":{\"name\":\"nope\"},\"spec\":{\"priorityClassName\":\"gold\","
+		  "\"containers\":[{\"name\":\"c\",\"image\":\"x\"}]}}",
+		  403, &r);
+	assert_string_equal(
+	    tstr(j, "message"),
+	    "pods \"nope\" is forbidden: no PriorityClass with name gold was found");
+	assert_string_equal(tstr(j, "reason"), "Forbidden");
+	tresp_free(&r);
+	tget(t, "/api/v1/namespaces/default/pods/nope", 404, &r);
+	tresp_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -656,6 +692,7 @@ int main(void)
 	    cmocka_unit_test(test_deletecollection),
 	    cmocka_unit_test(test_namespace_delete),
 	    cmocka_unit_test(test_body_limit),
+	    cmocka_unit_test(test_pod_priority_class),
 	};
 
 	return cmocka_run_group_tests(tests, tsrv_group_setup, tsrv_group_teardown);

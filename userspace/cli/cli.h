@@ -15,5 +15,7 @@ int cmd_version(int argc, char **argv);
 int cmd_proxy(int argc, char **argv);
 int cmd_bpf(int argc, char **argv);
 int cmd_server(int argc, char **argv);
+int cmd_controller_manager(int argc, char **argv);
+int cmd_scheduler(int argc, char **argv);
 
 #endif

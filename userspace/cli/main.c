@@ -12,7 +12,10 @@ static const struct cli_command commands[] = {
     {"bpf", "inspect the pinned BPF maps: services, backends, ct, stats", cmd_bpf},
 #endif
 #ifdef HAVE_DROVER_API
-    {"server", "run the API server over the store", cmd_server},
+    {"server", "run the API server, the controllers and the scheduler", cmd_server},
+    {"controller-manager", "run the controllers against a server (kubeconfig)",
+     cmd_controller_manager},
+    {"scheduler", "run the scheduler against a server (kubeconfig)", cmd_scheduler},
 #endif
     {"version", "print the version", cmd_version},
 };
@@ -27,7 +30,7 @@ static void usage(FILE *out)
 {
 	fprintf(out, "usage: drover <command> [options]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+		fprintf(out, "  %-19s %s\n", commands[i].name, commands[i].help);
 	fprintf(out, "\n'drover <command> --help' describes each command.\n");
 }
 

@@ -7,8 +7,9 @@
  * Service for the conflict check). A change notification re-reads only the files it names;
  * SIGHUP and the first load read them all. Objects whose JSON is unchanged are not handed to
  * the model again, so editing one service among 10,000 costs one file's parse and one
- * service's map updates. A reload with any invalid object, duplicate or frontend conflict
- * applies nothing: the last good state stays in the kernel.
+ * service's map updates. A reload with any invalid object, duplicate, frontend conflict or
+ * file that cannot be read to its end applies nothing: the last good state stays in the
+ * kernel.
  */
 #define _GNU_SOURCE
 #include "source.h"
@@ -84,34 +85,92 @@ static bool wanted_file(const char *name)
 	       (n > 5 && !strcmp(name + n - 5, ".json"));
 }
 
-static int read_file(const char *path, char **buf, size_t *len)
+/*
+ * The whole file, read up to its end. A read() that fails fails the file (a manifest cut
+ * short must never be applied without the objects after the cut); so does a file that is not
+ * a regular one (a FIFO would block the proxy). A directory is -EISDIR. *why: what went
+ * wrong, for the caller's one error line.
+ */
+static int read_file(const char *path, char **buf, size_t *len, const char **why)
 {
 	struct stat st;
-	ssize_t r;
-	size_t off = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t off = 0, cap;
+	char *b;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	int err = 0;
 
+	*buf = NULL;
+	*len = 0;
+	*why = NULL;
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st)) {
-		close(fd);
-		return -errno;
+		err = -errno;
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		err = -EISDIR;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*why = "not a regular file";
+		err = -EINVAL;
+		goto out;
 	}
 	if ((size_t)st.st_size > MAX_MANIFEST) {
-		close(fd);
-		return -EFBIG;
+		*why = "file too large";
+		err = -EFBIG;
+		goto out;
 	}
-	*buf = malloc((size_t)st.st_size + 1);
-	if (!*buf) {
-		close(fd);
-		return -ENOMEM;
+	/* The size is a hint: the file may grow or shrink while it is read. One byte more
+	 * than the size, so that its end is seen without growing; one for the '\0'. */
+	cap = (size_t)st.st_size + 2;
+	b = malloc(cap);
+	if (!b) {
+		err = -ENOMEM;
+		goto out;
 	}
-	while (off < (size_t)st.st_size && (r = read(fd, *buf + off, (size_t)st.st_size - off)) > 0)
+	for (;;) {
+		ssize_t r;
+
+		if (off + 1 == cap) {
+			char *q;
+
+			if (off > MAX_MANIFEST) {
+				*why = "file too large";
+				err = -EFBIG;
+				break;
+			}
+			cap = cap * 2 > MAX_MANIFEST + 2 ? MAX_MANIFEST + 2 : cap * 2;
+			q = realloc(b, cap);
+			if (!q) {
+				err = -ENOMEM;
+				break;
+			}
+			b = q;
+		}
+		r = read(fd, b + off, cap - 1 - off);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			*why = "read failed";
+			break;
+		}
 		off += (size_t)r;
-	close(fd);
-	(*buf)[off] = '\0';
+	}
+	if (err) {
+		free(b);
+		goto out;
+	}
+	b[off] = '\0';
+	*buf = b;
 	*len = off;
-	return 0;
+out:
+	close(fd);
+	return err;
 }
 
 static void pending_free(struct pending *p)
@@ -188,12 +247,14 @@ static int on_object(struct k8s_obj *o, void *ud)
 	return 0;
 }
 
-/* Parse one file into c. A file that no longer exists contributes nothing. */
+/* Parse one file into c. A file that no longer exists contributes nothing; nor does a
+ * directory (a directory of manifests is not read recursively, as kubectl's -f). */
 static int load_file(struct load_ctx *c, const char *dir, const char *name)
 {
 	char path[8192];
 	struct k8s_parse_opts po = {.validation = K8S_FV_STRICT, .max_bytes = MAX_MANIFEST};
 	struct k8s_errors errs = {0};
+	const char *why;
 	char *buf = NULL;
 	size_t len = 0;
 	int rc;
@@ -202,11 +263,14 @@ static int load_file(struct load_ctx *c, const char *dir, const char *name)
 		snprintf(path, sizeof(path), "%s/%s", dir, name);
 	else
 		snprintf(path, sizeof(path), "%s", name);
-	rc = read_file(path, &buf, &len);
-	if (rc == -ENOENT)
+	rc = read_file(path, &buf, &len, &why);
+	if (rc == -ENOENT || rc == -EISDIR)
 		return 0;
 	if (rc) {
-		log_error(COMP, "%s: %s", path, rc == -EFBIG ? "file too large" : strerror(-rc));
+		if (why && rc != -EINVAL && rc != -EFBIG)
+			log_error(COMP, "%s: %s: %s", path, why, strerror(-rc));
+		else
+			log_error(COMP, "%s: %s", path, why ? why : strerror(-rc));
 		return rc;
 	}
 	c->file = name;

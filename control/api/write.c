@@ -350,9 +350,9 @@ int api_h_replace(struct hctx *c, struct jv *obj, struct jv *old, uint64_t rev,
 	if (!n)
 		goto oom;
 	a.obj = n;
-	if (!c->sub)
-		bump_generation(c, n, old);
 	api_admit_defaults(&a);
+	if (!c->sub || strcmp(c->sub, "scale") == 0)
+		bump_generation(c, n, old);
 	if (api_admit_validate(&a) == 0)
 		api_admit_allocate(&a);
 	if (reject_invalid(c, &a, c->name)) {

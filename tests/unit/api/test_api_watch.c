@@ -513,10 +513,26 @@ static void assert_bookmark(const struct jv *ev, const char *kind, const char *a
  * watch has reached comes within the bookmark interval (1 s here; the stream's 60 s timeout
  * is only the bound of the wait), and again after an event, with that event's version. A watch
  * that did not ask gets none, however long it stays open. */
+static int bookmarks_setup(void **state)
+{
+	static struct tsrv t2;
+	struct api_config cfg = {.bookmark_interval_s = 1};
+
+	tsrv_start_cfg(&t2, &cfg);
+	*state = &t2;
+	return 0;
+}
+
+/* Also after a failed assertion. */
+static int bookmarks_teardown(void **state)
+{
+	tsrv_stop(*state);
+	return 0;
+}
+
 static void test_watch_bookmarks(void **state)
 {
-	struct api_config cfg = {.bookmark_interval_s = 1};
-	struct tsrv t2;
+	struct tsrv *t = *state;
 	struct wstream w;
 	struct tresp r;
 	char path[256];
@@ -524,19 +540,17 @@ static void test_watch_bookmarks(void **state)
 	struct after_first a;
 	pthread_t th;
 
-	(void)state;
-	tsrv_start_cfg(&t2, &cfg);
-	mkns(&t2, "wb");
-	mkcm(&t2, "wb", "a", NULL);
-	rv0 = now_rv(&t2, "wb");
+	mkns(t, "wb");
+	mkcm(t, "wb", "a", NULL);
+	rv0 = now_rv(t, "wb");
 
-	a = (struct after_first){.t = &t2};
+	a = (struct after_first){.t = t};
 	assert_int_equal(pthread_create(&th, NULL, create_after_first, &a), 0);
 	snprintf(path, sizeof(path),
 		 "/api/v1/namespaces/wb/configmaps?watch=1&allowWatchBookmarks=true"
 		 "&resourceVersion=%llu&timeoutSeconds=60",
 		 rv0);
-	twatch(&t2, path, NULL, 3, &w);
+	twatch(t, path, NULL, 3, &w);
 	pthread_join(th, NULL);
 	assert_true(a.ok);
 	assert_int_equal(w.nev, 3);
@@ -550,15 +564,14 @@ static void test_watch_bookmarks(void **state)
 
 	/* A watch from "now" (its initial ADDED event first), then the bookmark at the list's
 	 * version. */
-	twatch(&t2, "/api/v1/namespaces/wb/configmaps?watch=1&allowWatchBookmarks=true", NULL, 3,
-	       &w);
+	twatch(t, "/api/v1/namespaces/wb/configmaps?watch=1&allowWatchBookmarks=true", NULL, 3, &w);
 	assert_string_equal(tstr(w.ev[0], "type"), "ADDED");
 	assert_string_equal(tstr(w.ev[1], "type"), "ADDED");
-	assert_bookmark(w.ev[2], "ConfigMap", "v1", now_rv(&t2, "wb"));
+	assert_bookmark(w.ev[2], "ConfigMap", "v1", now_rv(t, "wb"));
 	wstream_free(&w);
 
 	/* A converted version's bookmark names the version asked for. */
-	tpost(&t2, "/apis/autoscaling/v2/namespaces/wb/horizontalpodautoscalers",
+	tpost(t, "/apis/autoscaling/v2/namespaces/wb/horizontalpodautoscalers",
 	      "{\"metadata\":{\"name\":\"h\"},\"spec\":{\"scaleTargetRef\":{\"kind\":"
 	      "\"Deployment\",\"name\":\"d\"},\"maxReplicas\":3}}",
 	      201, &r);
@@ -568,7 +581,7 @@ static void test_watch_bookmarks(void **state)
 		 "/apis/autoscaling/v1/namespaces/wb/horizontalpodautoscalers?watch=1"
 		 "&allowWatchBookmarks=true&resourceVersion=%llu&timeoutSeconds=60",
 		 rv1);
-	twatch(&t2, path, NULL, 1, &w);
+	twatch(t, path, NULL, 1, &w);
 	assert_bookmark(w.ev[0], "HorizontalPodAutoscaler", "autoscaling/v1", rv1);
 	wstream_free(&w);
 
@@ -576,7 +589,7 @@ static void test_watch_bookmarks(void **state)
 	snprintf(path, sizeof(path),
 		 "/api/v1/namespaces/wb/configmaps?watch=1&resourceVersion=%llu&timeoutSeconds=3",
 		 rv0);
-	twatch(&t2, path, NULL, 0, &w);
+	twatch(t, path, NULL, 0, &w);
 	assert_int_equal(w.nev, 1);
 	assert_string_equal(tstr(w.ev[0], "type"), "ADDED");
 	assert_string_equal(tstr(w.ev[0], "object.metadata.name"), "b");
@@ -585,10 +598,9 @@ static void test_watch_bookmarks(void **state)
 		 "/api/v1/namespaces/wb/configmaps?watch=1&allowWatchBookmarks=false"
 		 "&resourceVersion=%llu&timeoutSeconds=3",
 		 rv1);
-	twatch(&t2, path, NULL, 0, &w);
+	twatch(t, path, NULL, 0, &w);
 	assert_int_equal(w.nev, 0);
 	wstream_free(&w);
-	tsrv_stop(&t2);
 }
 
 int main(void)
@@ -602,7 +614,8 @@ int main(void)
 	    cmocka_unit_test(test_watch_live),
 	    cmocka_unit_test(test_watch_expired),
 	    cmocka_unit_test(test_compaction),
-	    cmocka_unit_test(test_watch_bookmarks),
+	    cmocka_unit_test_setup_teardown(test_watch_bookmarks, bookmarks_setup,
+					    bookmarks_teardown),
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);

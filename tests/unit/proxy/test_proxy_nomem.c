@@ -305,14 +305,31 @@ static void reference(const char *dir, bool changed, char *out, size_t len)
 
 /* A first reload of a directory, and one that changes a's slice, removes b and adds c, each
  * swept: a failed reload applies nothing, and the next one applies all. */
+static int dir_setup(void **state)
+{
+	static char dir[32];
+
+	snprintf(dir, sizeof(dir), "/tmp/drover-nomem-XXXXXX");
+	*state = mkdtemp(dir);
+	return *state ? 0 : -1;
+}
+
+/* Also after a failed assertion. */
+static int dir_teardown(void **state)
+{
+	char cmd[64];
+
+	failalloc_disarm();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", (const char *)*state);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
 static void test_manifests_reload(void **state)
 {
-	char dir[] = "/tmp/drover-nomem-XXXXXX", cmd[64];
+	const char *dir = *state;
 	char old_state[4096], new_state[4096];
 	unsigned long n;
 
-	(void)state;
-	assert_non_null(mkdtemp(dir));
 	reference(dir, false, old_state, sizeof(old_state));
 	reference(dir, true, new_state, sizeof(new_state));
 	assert_string_not_equal(old_state, new_state);
@@ -359,8 +376,6 @@ static void test_manifests_reload(void **state)
 		}
 		assert_true(n > 3 && n < SWEEP_MAX);
 	}
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
 }
 
 int main(void)
@@ -369,7 +384,7 @@ int main(void)
 	    cmocka_unit_test(test_set),
 	    cmocka_unit_test(test_delete),
 	    cmocka_unit_test(test_frontends_and_decode),
-	    cmocka_unit_test(test_manifests_reload),
+	    cmocka_unit_test_setup_teardown(test_manifests_reload, dir_setup, dir_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

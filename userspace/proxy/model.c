@@ -401,6 +401,11 @@ static int fes_push(struct lb_frontend **v, size_t *n, size_t *cap, const struct
 {
 	struct lb_frontend *f;
 
+	/* An address listed twice (externalIPs may repeat, or repeat the clusterIP or an ingress
+	 * IP): one frontend, of the first kind (clusterIP, then externalIPs, then ingress). */
+	for (size_t i = 0; i < *n; i++)
+		if (!memcmp(&(*v)[i].key, &fe->key, sizeof(fe->key)))
+			return 0;
 	if (*n == *cap) {
 		size_t c = *cap ? *cap * 2 : 8;
 		void *p = realloc(*v, c * sizeof(**v));

@@ -4,8 +4,8 @@
  * turn them into load-balancer frontends (kube-proxy's semantics):
  *
  *  - frontends: each IPv4 clusterIP x port (internal); nodePort on every node address, each
- *    externalIP and LoadBalancer ingress IP x port (external). Headless and ExternalName
- *    services have none.
+ *    externalIP and LoadBalancer ingress IP x port (external); an address listed twice gives
+ *    one frontend, of the first of those kinds. Headless and ExternalName services have none.
  *  - a service port's endpoints come from the service's EndpointSlices (label
  *    kubernetes.io/service-name), matched by port name and protocol, which is how a named
  *    targetPort arrives resolved; a hand-written slice may instead name the targetPort, or

@@ -5,9 +5,10 @@
  * must answer with an error or a consistent set of frontends, never crash or leak. The set is
  * checked against the decoded objects (a violation aborts with what differs):
  *   - a service has exactly one frontend per (port, ClusterIP / externalIP / LoadBalancer IP)
- *     and per nodePort, none when headless or ExternalName; each with a nonzero port, TCP or
- *     UDP, the flags of its kind (affinity, the Local policy of its side) and the service's
- *     affinity timeout; no two frontends of a service share a key;
+ *     and per nodePort, none when headless or ExternalName (an address listed twice: one
+ *     frontend, of the first kind); each with a nonzero port, TCP or UDP, the flags of its
+ *     kind (affinity, the Local policy of its side) and the service's affinity timeout; no two
+ *     frontends of a service share a key;
  *   - the backends of a frontend are exactly those model.h promises: the endpoints of the
  *     service's IPv4 slices that carry the port (by name and protocol, or a named targetPort,
  *     or no ports and the numeric targetPort), ready ones, or the serving+terminating ones
@@ -195,14 +196,6 @@ static void expected_backends(const struct ctx *c, const struct k8s_service *s,
 	}
 }
 
-static bool in_list(uint32_t a, const uint32_t *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (v[i] == a)
-			return true;
-	return false;
-}
-
 static void check_backends(const struct ctx *c, const struct k8s_service *s,
 			   const struct svc_port *sp, const struct lb_frontend *fe, bool local)
 {
@@ -228,54 +221,66 @@ static void check_backends(const struct ctx *c, const struct k8s_service *s,
 	}
 }
 
-/* Which service port and side a frontend is; NULL if none. */
-static const struct svc_port *port_of(const struct k8s_service *s, const struct lb_frontend *fe,
-				      bool *external)
-{
-	uint16_t f = fe->flags;
-	int kinds =
-	    !!(f & DRV_SVC_F_CLUSTERIP) + !!(f & DRV_SVC_F_EXTERNAL) + !!(f & DRV_SVC_F_NODEPORT);
+/* The frontends a service must have, in the model's order, each key once (the first kind
+ * that names it). */
+struct expect {
+	struct lb_fe_key key;
+	uint16_t kind; /* DRV_SVC_F_CLUSTERIP, _EXTERNAL or _NODEPORT */
+	const struct svc_port *sp;
+};
 
-	if (kinds != 1)
-		bad(s, "not exactly one of ClusterIP, external, NodePort", fe);
-	*external = !(f & DRV_SVC_F_CLUSTERIP);
+static size_t expect_add(struct expect *v, size_t n, size_t max, uint32_t addr, uint16_t port,
+			 uint8_t proto, uint16_t kind, const struct svc_port *sp)
+{
+	struct lb_fe_key k = {.addr = addr, .port = htons(port), .proto = proto};
+
+	for (size_t i = 0; i < n; i++)
+		if (!memcmp(&v[i].key, &k, sizeof(k)))
+			return n;
+	if (n < max)
+		v[n++] = (struct expect){k, kind, sp};
+	return n;
+}
+
+static size_t expected_frontends(const struct k8s_service *s, struct expect *v, size_t max)
+{
+	size_t n = 0;
+
+	if (s->headless || s->external_name)
+		return 0;
 	for (size_t p = 0; p < s->nports; p++) {
 		const struct svc_port *sp = &s->ports[p];
 
-		if (sp->proto != fe->key.proto)
-			continue;
-		if (f & DRV_SVC_F_NODEPORT) {
-			if (s->node_ports && sp->node_port &&
-			    htons(sp->node_port) == fe->key.port && fe->key.addr == 0)
-				return sp;
-		} else if (htons(sp->port) == fe->key.port) {
-			if ((f & DRV_SVC_F_CLUSTERIP) &&
-			    in_list(fe->key.addr, s->cluster_ips, s->ncluster_ips))
-				return sp;
-			if ((f & DRV_SVC_F_EXTERNAL) &&
-			    (in_list(fe->key.addr, s->external_ips, s->nexternal_ips) ||
-			     in_list(fe->key.addr, s->lb_ips, s->nlb_ips)))
-				return sp;
-		}
+		for (size_t i = 0; i < s->ncluster_ips; i++)
+			n = expect_add(v, n, max, s->cluster_ips[i], sp->port, sp->proto,
+				       DRV_SVC_F_CLUSTERIP, sp);
+		for (size_t i = 0; i < s->nexternal_ips; i++)
+			n = expect_add(v, n, max, s->external_ips[i], sp->port, sp->proto,
+				       DRV_SVC_F_EXTERNAL, sp);
+		for (size_t i = 0; i < s->nlb_ips; i++)
+			n = expect_add(v, n, max, s->lb_ips[i], sp->port, sp->proto,
+				       DRV_SVC_F_EXTERNAL, sp);
+		if (s->node_ports && sp->node_port)
+			n = expect_add(v, n, max, 0, sp->node_port, sp->proto, DRV_SVC_F_NODEPORT,
+				       sp);
 	}
-	return NULL;
+	return n;
 }
 
 static void check_service(const struct ctx *c, const struct k8s_service *s,
 			  const struct lb_frontend *fes, size_t n)
 {
-	size_t want = 0;
+	static struct expect want[1024];
+	size_t nwant = expected_frontends(s, want, sizeof(want) / sizeof(want[0]));
 
-	if (!s->headless && !s->external_name) {
-		for (size_t p = 0; p < s->nports; p++)
-			want += s->ncluster_ips + s->nexternal_ips + s->nlb_ips +
-				(s->node_ports && s->ports[p].node_port ? 1 : 0);
-	}
-	if (n != want)
-		bad(s, "frontend count differs from ports x addresses + nodePorts", NULL);
+	if (nwant == sizeof(want) / sizeof(want[0]))
+		return; /* too many to check */
+	if (n != nwant)
+		bad(s, "frontend count differs from its ports x addresses + nodePorts", NULL);
 	for (size_t i = 0; i < n; i++) {
 		const struct lb_frontend *fe = &fes[i];
-		const struct svc_port *sp;
+		const struct expect *e = NULL;
+		uint16_t kinds = DRV_SVC_F_CLUSTERIP | DRV_SVC_F_EXTERNAL | DRV_SVC_F_NODEPORT;
 		bool external, local;
 
 		if (!fe->key.port ||
@@ -287,16 +292,22 @@ static void check_service(const struct ctx *c, const struct k8s_service *s,
 		for (size_t j = 0; j < i; j++)
 			if (!memcmp(&fes[j].key, &fe->key, sizeof(fe->key)))
 				bad(s, "two frontends with one key", fe);
-		sp = port_of(s, fe, &external);
-		if (!sp)
+		for (size_t j = 0; j < nwant && !e; j++)
+			if (!memcmp(&want[j].key, &fe->key, sizeof(fe->key)))
+				e = &want[j];
+		if (!e)
 			bad(s, "a frontend that is none of the service's ports and addresses", fe);
+		if ((fe->flags & kinds) != e->kind)
+			bad(s, "not the kind (ClusterIP, external, NodePort) its address has first",
+			    fe);
 		if (!!(fe->flags & DRV_SVC_F_AFFINITY) != s->affinity ||
 		    fe->affinity_timeout != s->affinity_timeout)
 			bad(s, "affinity flag or timeout differs from the service's", fe);
+		external = e->kind != DRV_SVC_F_CLUSTERIP;
 		local = external ? s->etp_local : s->itp_local;
 		if (!!(fe->flags & DRV_SVC_F_LOCAL) != local)
 			bad(s, "Local flag differs from the service's policy for its side", fe);
-		check_backends(c, s, sp, fe, local);
+		check_backends(c, s, e->sp, fe, local);
 	}
 }
 

@@ -230,6 +230,22 @@ static int log_batch(struct emb *e)
 	return err;
 }
 
+/* Cuts the log back to len bytes, durably (the batch's records from there on are to be as
+ * if never written); on failure the log's state is unknown and writes are refused. */
+static void log_cut(struct emb *e, uint64_t len)
+{
+	int err = e->io->ops->truncate(e->io, e->wal_fd, len);
+
+	if (!err)
+		err = e->io->ops->append_sync(e->io, e->wal_fd, NULL, 0, len);
+	if (err) {
+		set_write_err(e, err, "log cut after a failed apply");
+		return;
+	}
+	e->bytes_since_snap -= e->wal_off - len;
+	e->wal_off = len;
+}
+
 static void fan_out(struct emb *e, struct sevent **evs, size_t n)
 {
 	struct store_event **match = e->fan;
@@ -271,9 +287,9 @@ static void finish(struct emb *e, struct wreq *r, int err)
 static void process_batch(struct emb *e, struct wreq **reqs, size_t n)
 {
 	struct srec **slot;
-	uint64_t rev, now;
+	uint64_t rev, now, batch_off, cut_at = 0;
 	size_t nev = 0;
-	int err;
+	int err, cut = 0;
 
 	e->buf_len = 0;
 	/* Forget the last batch's overlay: only the slots it used. */
@@ -295,6 +311,7 @@ static void process_batch(struct emb *e, struct wreq **reqs, size_t n)
 		r->err = prepare(e, r, rev, &slot);
 		if (r->err)
 			continue;
+		r->log_at = e->buf_len;
 		r->err = buf_append(e, r->rec->enc, r->rec->enc_len);
 		if (r->err) {
 			sref_put(&r->rec->ref);
@@ -322,6 +339,7 @@ static void process_batch(struct emb *e, struct wreq **reqs, size_t n)
 	}
 	/* Durable: make it visible, then tell the watchers, then the writers. */
 	now = store_now_ns();
+	batch_off = e->wal_off - e->buf_len;
 	pthread_rwlock_wrlock(&e->lock);
 	for (size_t i = 0; i < n; i++) {
 		struct wreq *r = reqs[i];
@@ -330,11 +348,18 @@ static void process_batch(struct emb *e, struct wreq **reqs, size_t n)
 			emb_compact_locked(e, r->compact_rev);
 		if (!r->rec)
 			continue;
-		err = emb_apply(e, r->rec, now, &e->evs[nev]);
+		err = cut ? cut : emb_apply(e, r->rec, now, &e->evs[nev]);
 		if (err) {
-			/* Durable but not applied: memory is gone; the log still has it and a
-			 * restart recovers it. Refuse writes rather than diverge. */
-			set_write_err(e, err, "apply");
+			/* Durable but not applied (out of memory): this record and the batch's
+			 * later ones (which may depend on it) fail and leave the log, so that
+			 * memory and log agree; what was applied stays. */
+			if (!cut) {
+				cut = err;
+				cut_at = batch_off + r->log_at;
+			}
+			sref_put(&r->rec->ref);
+			r->rec = NULL;
+			r->cur = NULL;
 			r->err = err;
 			continue;
 		}
@@ -344,6 +369,8 @@ static void process_batch(struct emb *e, struct wreq **reqs, size_t n)
 	pthread_rwlock_unlock(&e->lock);
 	fan_out(e, e->evs, nev);
 	pthread_mutex_unlock(&e->wlock);
+	if (cut)
+		log_cut(e, cut_at); /* before the writers hear of it */
 	for (size_t i = 0; i < nev; i++)
 		sref_put(&e->evs[i]->ref);
 	atomic_fetch_add(&e->st_writes, nev);

@@ -32,6 +32,7 @@ struct wreq {
 	struct wreq *next;
 	struct srec *rec; /* committer: the new version */
 	struct srec *cur; /* committer: the live version before it (borrowed) */
+	size_t log_at;	  /* committer: where rec's record starts in the batch's bytes */
 };
 
 struct snap_job;

@@ -17,21 +17,23 @@
 struct svc_entry {
 	struct k8s_service *svc; /* NULL: deleted, pending commit */
 	struct k8s_slice **slices;
-	size_t nslices, capslices;
-	struct lb_fe_key *fes; /* frontends this service owns in the maps */
+	size_t nslices, capslices, reserved; /* reserved: slots promised by model_reserve_slice */
+	struct lb_fe_key *fes;		     /* frontends this service owns in the maps */
 	size_t nfes;
 	bool dirty;
+	/* Links of the pending list and of a commit's work list: marking a service never
+	 * allocates, so no change is ever lost to a failed allocation. */
+	struct svc_entry *dirty_next, *work_next;
 	char key[64 + MODEL_NAME_MAX + 2];
 };
 
 struct proxy_model {
 	char node[MODEL_NAME_MAX];
 	struct lbmap *lb;
-	struct hmap *svcs;   /* "ns/name" -> svc_entry */
-	struct hmap *slices; /* "ns/name" -> k8s_slice */
-	struct hmap *owner;  /* lb_fe_key -> svc_entry */
-	struct svc_entry **dirty;
-	size_t ndirty, capdirty;
+	struct hmap *svcs;		       /* "ns/name" -> svc_entry */
+	struct hmap *slices;		       /* "ns/name" -> k8s_slice */
+	struct hmap *owner;		       /* lb_fe_key -> svc_entry */
+	struct svc_entry *dirty, **dirty_tail; /* pending, in the order marked */
 };
 
 void k8s_service_free(struct k8s_service *s)
@@ -66,6 +68,7 @@ struct proxy_model *model_new(const struct model_opts *opts, struct lbmap *lb)
 		return NULL;
 	snprintf(m->node, sizeof(m->node), "%s", opts && opts->node_name ? opts->node_name : "");
 	m->lb = lb;
+	m->dirty_tail = &m->dirty;
 	m->svcs = hmap_new();
 	m->slices = hmap_new();
 	m->owner = hmap_new();
@@ -104,7 +107,6 @@ void model_free(struct proxy_model *m)
 		hmap_free(m->slices);
 	}
 	hmap_free(m->owner);
-	free(m->dirty);
 	free(m);
 }
 
@@ -133,17 +135,20 @@ static void mark_dirty(struct proxy_model *m, struct svc_entry *se)
 {
 	if (se->dirty)
 		return;
-	if (m->ndirty == m->capdirty) {
-		size_t cap = m->capdirty ? m->capdirty * 2 : 64;
-		void *p = realloc(m->dirty, cap * sizeof(*m->dirty));
-
-		if (!p)
-			return; /* the entry stays clean: a later full commit recomputes it */
-		m->dirty = p;
-		m->capdirty = cap;
-	}
-	m->dirty[m->ndirty++] = se;
 	se->dirty = true;
+	se->dirty_next = NULL;
+	*m->dirty_tail = se;
+	m->dirty_tail = &se->dirty_next;
+}
+
+/* An entry entry_get just created for nothing (a later step failed): gone again. */
+static void entry_drop_new(struct proxy_model *m, struct svc_entry *se)
+{
+	if (se->svc || se->nslices || se->dirty || se->nfes || se->reserved)
+		return;
+	hmap_sdel(m->svcs, se->key);
+	free(se->slices);
+	free(se);
 }
 
 int model_set_service(struct proxy_model *m, struct k8s_service *svc)
@@ -182,53 +187,85 @@ static void entry_unlink_slice(struct svc_entry *se, struct k8s_slice *sl)
 	}
 }
 
-static int entry_link_slice(struct svc_entry *se, struct k8s_slice *sl)
+/* Room for `more` slices in se beyond those linked and reserved, so that linking them cannot
+ * fail. */
+static int entry_reserve_slice(struct svc_entry *se, size_t more)
 {
-	if (se->nslices == se->capslices) {
-		size_t cap = se->capslices ? se->capslices * 2 : 4;
-		void *p = realloc(se->slices, cap * sizeof(*se->slices));
+	size_t need = se->nslices + se->reserved + more;
 
+	if (need > se->capslices) {
+		size_t cap = se->capslices ? se->capslices : 4;
+		void *p;
+
+		while (cap < need)
+			cap *= 2;
+		p = realloc(se->slices, cap * sizeof(*se->slices));
 		if (!p)
 			return -ENOMEM;
 		se->slices = p;
 		se->capslices = cap;
 	}
-	se->slices[se->nslices++] = sl;
+	return 0;
+}
+
+int model_reserve_service(struct proxy_model *m, const char *ns, const char *name)
+{
+	return entry_get(m, ns, name, true) ? 0 : -ENOMEM;
+}
+
+int model_reserve_slice(struct proxy_model *m, const char *ns, const char *name,
+			const char *service)
+{
+	char key[64 + MODEL_NAME_MAX + 2];
+	struct svc_entry *se = entry_get(m, ns, service, true);
+
+	if (!se || entry_reserve_slice(se, 1))
+		return -ENOMEM;
+	se->reserved++;
+	make_key(key, sizeof(key), ns, name);
+	/* the slice's name gets its slot now (empty until it is set) */
+	if (!hmap_sget(m->slices, key) && hmap_sput(m->slices, key, NULL, NULL) < 0) {
+		se->reserved--;
+		return -ENOMEM;
+	}
 	return 0;
 }
 
 int model_set_slice(struct proxy_model *m, struct k8s_slice *sl)
 {
 	char key[64 + MODEL_NAME_MAX + 2];
-	struct k8s_slice *old = NULL;
+	struct k8s_slice *old;
 	struct svc_entry *se;
 	int err;
 
 	make_key(key, sizeof(key), sl->ns, sl->name);
 	old = hmap_sget(m->slices, key);
-	if (old) {
-		se = entry_get(m, old->ns, old->service, false);
-		if (se) {
-			entry_unlink_slice(se, old);
-			mark_dirty(m, se);
-		}
-	}
+	/* What can fail comes first: a failure leaves the model as it was (the old slice of
+	 * that name included). */
 	se = entry_get(m, sl->ns, sl->service, true);
-	if (!se || entry_link_slice(se, sl)) {
-		k8s_slice_free(sl);
-		if (old) {
-			hmap_sdel(m->slices, key);
-			k8s_slice_free(old);
-		}
-		return -ENOMEM;
+	err = !se ? -ENOMEM : se->reserved ? 0 : entry_reserve_slice(se, 1);
+	if (!err) {
+		err = hmap_sput(m->slices, key, sl, NULL); /* a replace allocates nothing */
+		err = err < 0 ? err : 0;
 	}
-	err = hmap_sput(m->slices, key, sl, NULL);
-	if (err < 0) {
-		entry_unlink_slice(se, sl);
+	if (err) {
+		if (se)
+			entry_drop_new(m, se);
 		k8s_slice_free(sl);
 		return err;
 	}
-	k8s_slice_free(old);
+	if (old) {
+		struct svc_entry *ose = entry_get(m, old->ns, old->service, false);
+
+		if (ose) {
+			entry_unlink_slice(ose, old);
+			mark_dirty(m, ose);
+		}
+		k8s_slice_free(old);
+	}
+	if (se->reserved)
+		se->reserved--;
+	se->slices[se->nslices++] = sl;
 	mark_dirty(m, se);
 	return 0;
 }
@@ -364,6 +401,11 @@ static int fes_push(struct lb_frontend **v, size_t *n, size_t *cap, const struct
 {
 	struct lb_frontend *f;
 
+	/* An address listed twice (externalIPs may repeat, or repeat the clusterIP or an ingress
+	 * IP): one frontend, of the first kind (clusterIP, then externalIPs, then ingress). */
+	for (size_t i = 0; i < *n; i++)
+		if (!memcmp(&(*v)[i].key, &fe->key, sizeof(fe->key)))
+			return 0;
 	if (*n == *cap) {
 		size_t c = *cap ? *cap * 2 : 8;
 		void *p = realloc(*v, c * sizeof(**v));
@@ -468,7 +510,7 @@ int model_service_frontends(struct proxy_model *m, const char *ns, const char *n
 
 bool model_pending(const struct proxy_model *m)
 {
-	return m->ndirty > 0;
+	return m->dirty != NULL;
 }
 
 static bool key_in(const struct lb_fe_key *k, const struct lb_frontend *v, size_t n)
@@ -496,8 +538,7 @@ int model_commit(struct proxy_model *m, bool full, struct model_stats *st)
 	int err = 0, rc;
 	struct model_stats local;
 	struct lbmap_counters c0, c1;
-	struct svc_entry **work;
-	size_t nwork;
+	struct svc_entry *work;
 
 	if (!st)
 		st = &local;
@@ -515,22 +556,44 @@ int model_commit(struct proxy_model *m, bool full, struct model_stats *st)
 	if (full)
 		lbmap_mark(m->lb);
 
-	/* Work on this commit's dirty list; services that fail are marked again, for the next. */
+	/* Work on the pending list; a service that fails is marked again, for the next commit
+	 * (the proxy's timer makes one while anything is pending). */
 	work = m->dirty;
-	nwork = m->ndirty;
+	for (struct svc_entry *se = work; se; se = se->dirty_next)
+		se->work_next = se->dirty_next;
 	m->dirty = NULL;
-	m->ndirty = m->capdirty = 0;
-	for (size_t d = 0; d < nwork; d++) {
-		struct svc_entry *se = work[d];
+	m->dirty_tail = &m->dirty;
+	for (struct svc_entry *se = work; se; se = se->work_next) {
 		struct lb_frontend *fes = NULL;
 		size_t nfes = 0, kept = 0;
-		struct lb_fe_key *owned;
+		struct lb_fe_key *owned = NULL;
+		bool redo = false;
 
 		se->dirty = false;
 		st->services_changed++;
 		rc = compute_frontends(m, se, &fes, &nfes);
+		/* The memory this service's update needs, before anything of it changes. */
+		if (!rc && nfes && !(owned = malloc(nfes * sizeof(*owned))))
+			rc = -ENOMEM;
+		if (!rc && ngone + se->nfes > capgone) {
+			size_t c = capgone ? capgone : 16;
+			void *p;
+
+			while (c < ngone + se->nfes)
+				c *= 2;
+			p = realloc(gone, c * sizeof(*gone));
+			if (p) {
+				gone = p;
+				capgone = c;
+			} else {
+				rc = -ENOMEM;
+			}
+		}
 		if (rc) {
 			err = rc;
+			model_frontends_free(fes, nfes);
+			free(owned);
+			mark_dirty(m, se);
 			continue;
 		}
 		/* Frontends this service no longer has become candidates for deletion; they are
@@ -540,20 +603,10 @@ int model_commit(struct proxy_model *m, bool full, struct model_stats *st)
 				continue;
 			if (hmap_get(m->owner, &se->fes[i], sizeof(se->fes[i])) == se)
 				hmap_del(m->owner, &se->fes[i], sizeof(se->fes[i]));
-			if (ngone == capgone) {
-				size_t c = capgone ? capgone * 2 : 16;
-				void *p = realloc(gone, c * sizeof(*gone));
-
-				if (!p) {
-					err = -ENOMEM;
-					continue;
-				}
-				gone = p;
-				capgone = c;
-			}
 			gone[ngone++] = se->fes[i];
 		}
-		owned = nfes ? malloc(nfes * sizeof(*owned)) : NULL;
+		/* se->fes ends up as exactly the keys the owner map gives to se: a frontend whose
+		 * write fails stays claimed (and is deleted with its service). */
 		for (size_t i = 0; i < nfes; i++) {
 			struct svc_entry *o = hmap_get(m->owner, &fes[i].key, sizeof(fes[i].key));
 			char ks[64];
@@ -565,22 +618,29 @@ int model_commit(struct proxy_model *m, bool full, struct model_stats *st)
 					  se->key, ks, o->key);
 				continue;
 			}
-			hmap_put(m->owner, &fes[i].key, sizeof(fes[i].key), se, NULL);
+			if (o != se &&
+			    hmap_put(m->owner, &fes[i].key, sizeof(fes[i].key), se, NULL) < 0) {
+				err = -ENOMEM;
+				redo = true;
+				continue;
+			}
+			owned[kept++] = fes[i].key;
 			t0 = now_ns();
 			rc = lbmap_upsert(m->lb, &fes[i]);
 			t_lb += now_ns() - t0;
 			if (rc) {
 				err = rc;
+				redo = true;
 				continue;
 			}
 			st->frontends_upserted++;
-			if (owned)
-				owned[kept++] = fes[i].key;
 		}
 		free(se->fes);
 		se->fes = owned;
 		se->nfes = kept;
 		model_frontends_free(fes, nfes);
+		if (redo)
+			mark_dirty(m, se);
 	}
 
 	for (size_t i = 0; i < ngone; i++) {
@@ -617,9 +677,8 @@ int model_commit(struct proxy_model *m, bool full, struct model_stats *st)
 
 	/* Drop entries of deleted services that no longer own anything (only services of this
 	 * commit can have become so). */
-	for (size_t d = 0; d < nwork; d++) {
-		struct svc_entry *se = work[d];
-
+	for (struct svc_entry *se = work, *next; se; se = next) {
+		next = se->work_next;
 		if (se->svc || se->nslices || se->dirty || se->nfes)
 			continue;
 		hmap_sdel(m->svcs, se->key);
@@ -627,7 +686,6 @@ int model_commit(struct proxy_model *m, bool full, struct model_stats *st)
 		free(se->fes);
 		free(se);
 	}
-	free(work);
 	st->map_update_ns = t_lb;
 	lbmap_get_counters(m->lb, &c1);
 	st->entries_written = c1.entries_written - c0.entries_written;

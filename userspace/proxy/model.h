@@ -4,8 +4,8 @@
  * turn them into load-balancer frontends (kube-proxy's semantics):
  *
  *  - frontends: each IPv4 clusterIP x port (internal); nodePort on every node address, each
- *    externalIP and LoadBalancer ingress IP x port (external). Headless and ExternalName
- *    services have none.
+ *    externalIP and LoadBalancer ingress IP x port (external); an address listed twice gives
+ *    one frontend, of the first of those kinds. Headless and ExternalName services have none.
  *  - a service port's endpoints come from the service's EndpointSlices (label
  *    kubernetes.io/service-name), matched by port name and protocol, which is how a named
  *    targetPort arrives resolved; a hand-written slice may instead name the targetPort, or
@@ -106,11 +106,18 @@ struct proxy_model *model_new(const struct model_opts *opts, struct lbmap *lb);
 void model_set_lbmap(struct proxy_model *m, struct lbmap *lb);
 void model_free(struct proxy_model *m);
 
-/* Replace or add; the model takes ownership of svc/sl (also on error). */
+/* Replace or add; the model takes ownership of svc/sl (also on error). On error (-ENOMEM)
+ * the model is as it was. */
 int model_set_service(struct proxy_model *m, struct k8s_service *svc);
 int model_del_service(struct proxy_model *m, const char *ns, const char *name);
 int model_set_slice(struct proxy_model *m, struct k8s_slice *sl);
 int model_del_slice(struct proxy_model *m, const char *ns, const char *name);
+/* The memory a later model_set_service / model_set_slice of this object needs, taken now, so
+ * that the set cannot fail: a source reserves everything a reload sets before it sets
+ * anything, and so applies all of it or nothing. Deletes need no memory. 0 or -ENOMEM. */
+int model_reserve_service(struct proxy_model *m, const char *ns, const char *name);
+int model_reserve_slice(struct proxy_model *m, const char *ns, const char *name,
+			const char *service);
 
 /* Program the changes made since the last commit. full: a full resync (frontends in the
  * maps that no service claims are removed: the reconcile after a restart). */

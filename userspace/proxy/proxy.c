@@ -356,7 +356,7 @@ int proxy_run(struct proxy_config *c)
 	struct itimerspec its = {{period, 0}, {period, 0}};
 	int sig_fd = -1, tfd = -1, rc;
 	sigset_t mask;
-	bool changed;
+	bool changed, resync = false;
 
 	c->dp.node_devs = c->node_devs;
 	c->dp.nnode_devs = c->nnode_devs;
@@ -438,8 +438,9 @@ int proxy_run(struct proxy_config *c)
 			if (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
 				if (si.ssi_signo == SIGHUP) {
 					log_info(COMP, "SIGHUP: reloading");
-					if (p.src->ops->sync(p.src, p.model, &changed) == 0 &&
-					    changed)
+					rc = p.src->ops->sync(p.src, p.model, &changed);
+					resync = rc == -ENOMEM;
+					if (changed)
 						commit(&p, false);
 				} else {
 					log_info(
@@ -452,7 +453,9 @@ int proxy_run(struct proxy_config *c)
 			}
 		}
 		if (pfd[1].revents & POLLIN) {
-			if (p.src->ops->dispatch(p.src, p.model, &changed) == 0 && changed)
+			rc = p.src->ops->dispatch(p.src, p.model, &changed);
+			resync |= rc == -ENOMEM;
+			if (changed)
 				commit(&p, false);
 		}
 		if (pfd[2].revents & POLLIN) {
@@ -461,6 +464,15 @@ int proxy_run(struct proxy_config *c)
 			if (read(tfd, &ticks, sizeof(ticks)) > 0) {
 				if (c->gc_interval_s)
 					ct_gc(&p);
+				if (resync) {
+					/* a reload ran out of memory: all of it again */
+					log_info(COMP,
+						 "reloading after a reload that ran out of memory");
+					rc = p.src->ops->sync(p.src, p.model, &changed);
+					resync = rc == -ENOMEM;
+					if (changed)
+						commit(&p, false);
+				}
 				if (model_pending(p.model))
 					commit(&p, false); /* frontends that failed earlier */
 			}

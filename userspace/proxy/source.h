@@ -18,11 +18,13 @@ struct proxy_source;
 struct proxy_source_ops {
 	const char *name;
 	/* Read everything and bring the model in line with it. *changed: the model was touched.
-	 * On invalid input: log one clear line, leave the model as it was, return -EINVAL. */
+	 * On invalid input or a file that cannot be read: log one clear line, leave the model as
+	 * it was, return -EINVAL (or the read's error). -ENOMEM: the model was not brought fully
+	 * in line (each object is old or new); the caller reloads everything again later. */
 	int (*sync)(struct proxy_source *s, struct proxy_model *m, bool *changed);
 	/* A descriptor to poll for input, or -1. */
 	int (*fd)(struct proxy_source *s);
-	/* The descriptor is readable: apply what arrived. */
+	/* The descriptor is readable: apply what arrived (errors as sync's). */
 	int (*dispatch)(struct proxy_source *s, struct proxy_model *m, bool *changed);
 	void (*free)(struct proxy_source *s);
 };

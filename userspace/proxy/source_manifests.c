@@ -7,8 +7,9 @@
  * Service for the conflict check). A change notification re-reads only the files it names;
  * SIGHUP and the first load read them all. Objects whose JSON is unchanged are not handed to
  * the model again, so editing one service among 10,000 costs one file's parse and one
- * service's map updates. A reload with any invalid object, duplicate or frontend conflict
- * applies nothing: the last good state stays in the kernel.
+ * service's map updates. A reload with any invalid object, duplicate, frontend conflict or
+ * file that cannot be read to its end applies nothing: the last good state stays in the
+ * kernel.
  */
 #define _GNU_SOURCE
 #include "source.h"
@@ -84,34 +85,92 @@ static bool wanted_file(const char *name)
 	       (n > 5 && !strcmp(name + n - 5, ".json"));
 }
 
-static int read_file(const char *path, char **buf, size_t *len)
+/*
+ * The whole file, read up to its end. A read() that fails fails the file (a manifest cut
+ * short must never be applied without the objects after the cut); so does a file that is not
+ * a regular one (a FIFO would block the proxy). A directory is -EISDIR. *why: what went
+ * wrong, for the caller's one error line.
+ */
+static int read_file(const char *path, char **buf, size_t *len, const char **why)
 {
 	struct stat st;
-	ssize_t r;
-	size_t off = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t off = 0, cap;
+	char *b;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	int err = 0;
 
+	*buf = NULL;
+	*len = 0;
+	*why = NULL;
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st)) {
-		close(fd);
-		return -errno;
+		err = -errno;
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		err = -EISDIR;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*why = "not a regular file";
+		err = -EINVAL;
+		goto out;
 	}
 	if ((size_t)st.st_size > MAX_MANIFEST) {
-		close(fd);
-		return -EFBIG;
+		*why = "file too large";
+		err = -EFBIG;
+		goto out;
 	}
-	*buf = malloc((size_t)st.st_size + 1);
-	if (!*buf) {
-		close(fd);
-		return -ENOMEM;
+	/* The size is a hint: the file may grow or shrink while it is read. One byte more
+	 * than the size, so that its end is seen without growing; one for the '\0'. */
+	cap = (size_t)st.st_size + 2;
+	b = malloc(cap);
+	if (!b) {
+		err = -ENOMEM;
+		goto out;
 	}
-	while (off < (size_t)st.st_size && (r = read(fd, *buf + off, (size_t)st.st_size - off)) > 0)
+	for (;;) {
+		ssize_t r;
+
+		if (off + 1 == cap) {
+			char *q;
+
+			if (off > MAX_MANIFEST) {
+				*why = "file too large";
+				err = -EFBIG;
+				break;
+			}
+			cap = cap * 2 > MAX_MANIFEST + 2 ? MAX_MANIFEST + 2 : cap * 2;
+			q = realloc(b, cap);
+			if (!q) {
+				err = -ENOMEM;
+				break;
+			}
+			b = q;
+		}
+		r = read(fd, b + off, cap - 1 - off);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			*why = "read failed";
+			break;
+		}
 		off += (size_t)r;
-	close(fd);
-	(*buf)[off] = '\0';
+	}
+	if (err) {
+		free(b);
+		goto out;
+	}
+	b[off] = '\0';
+	*buf = b;
 	*len = off;
-	return 0;
+out:
+	close(fd);
+	return err;
 }
 
 static void pending_free(struct pending *p)
@@ -178,22 +237,30 @@ static int on_object(struct k8s_obj *o, void *ud)
 
 		if (!q) {
 			pending_free(&p);
-			return -ENOMEM;
+			log_error(COMP, "%s: out of memory", c->file);
+			return c->err = -ENOMEM;
 		}
 		c->v = q;
 		c->cap = cap;
 	}
+	/* the key first: an object read must never count as gone */
+	if (hmap_sput(c->keys, p.key, (void *)c->file, NULL) < 0) {
+		pending_free(&p);
+		log_error(COMP, "%s: out of memory", c->file);
+		return c->err = -ENOMEM;
+	}
 	c->v[c->n++] = p;
-	hmap_sput(c->keys, p.key, (void *)c->file, NULL);
 	return 0;
 }
 
-/* Parse one file into c. A file that no longer exists contributes nothing. */
+/* Parse one file into c. A file that no longer exists contributes nothing; nor does a
+ * directory (a directory of manifests is not read recursively, as kubectl's -f). */
 static int load_file(struct load_ctx *c, const char *dir, const char *name)
 {
 	char path[8192];
 	struct k8s_parse_opts po = {.validation = K8S_FV_STRICT, .max_bytes = MAX_MANIFEST};
 	struct k8s_errors errs = {0};
+	const char *why;
 	char *buf = NULL;
 	size_t len = 0;
 	int rc;
@@ -202,11 +269,14 @@ static int load_file(struct load_ctx *c, const char *dir, const char *name)
 		snprintf(path, sizeof(path), "%s/%s", dir, name);
 	else
 		snprintf(path, sizeof(path), "%s", name);
-	rc = read_file(path, &buf, &len);
-	if (rc == -ENOENT)
+	rc = read_file(path, &buf, &len, &why);
+	if (rc == -ENOENT || rc == -EISDIR)
 		return 0;
 	if (rc) {
-		log_error(COMP, "%s: %s", path, rc == -EFBIG ? "file too large" : strerror(-rc));
+		if (why && rc != -EINVAL && rc != -EFBIG)
+			log_error(COMP, "%s: %s: %s", path, why, strerror(-rc));
+		else
+			log_error(COMP, "%s: %s", path, why ? why : strerror(-rc));
 		return rc;
 	}
 	c->file = name;
@@ -230,45 +300,66 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Every wanted file of the directory (or the one file), sorted. */
-static int list_files(struct manifests *ms, char ***out, size_t *n)
+/* A list of file names (malloc'd strings). */
+struct names {
+	char **v;
+	size_t n, cap;
+};
+
+static void names_free(struct names *l)
 {
-	size_t cap = 0;
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static int names_add(struct names *l, const char *name, size_t len)
+{
+	char *c;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 32;
+		void *p = realloc(l->v, cap * sizeof(*l->v));
+
+		if (!p)
+			return -ENOMEM;
+		l->v = p;
+		l->cap = cap;
+	}
+	c = strndup(name, len);
+	if (!c)
+		return -ENOMEM;
+	l->v[l->n++] = c;
+	return 0;
+}
+
+/* Every wanted file of the directory (or the one file), sorted. */
+static int list_files(struct manifests *ms, struct names *out)
+{
 	struct dirent *e;
+	int err = 0;
 	DIR *d;
 
-	*out = NULL;
-	*n = 0;
-	if (!ms->is_dir) {
-		*out = malloc(sizeof(char *));
-		if (!*out || !((*out)[0] = strdup(ms->watch_name)))
-			return -ENOMEM;
-		*n = 1;
-		return 0;
-	}
+	memset(out, 0, sizeof(*out));
+	if (!ms->is_dir)
+		return names_add(out, ms->watch_name, strlen(ms->watch_name));
 	d = opendir(ms->path);
 	if (!d) {
+		err = -errno;
 		log_error(COMP, "%s: %s", ms->path, strerror(errno));
-		return -errno;
+		return err;
 	}
-	while ((e = readdir(d))) {
-		if (!wanted_file(e->d_name))
-			continue;
-		if (*n == cap) {
-			void *p;
-
-			cap = cap ? cap * 2 : 32;
-			p = realloc(*out, cap * sizeof(char *));
-			if (!p) {
-				closedir(d);
-				return -ENOMEM;
-			}
-			*out = p;
-		}
-		(*out)[(*n)++] = strdup(e->d_name);
+	while (!err && (e = readdir(d))) {
+		if (wanted_file(e->d_name))
+			err = names_add(out, e->d_name, strlen(e->d_name));
 	}
 	closedir(d);
-	qsort(*out, *n, sizeof(char *), cmp_str);
+	if (err) {
+		names_free(out);
+		return err;
+	}
+	qsort(out->v, out->n, sizeof(char *), cmp_str);
 	return 0;
 }
 
@@ -320,16 +411,93 @@ static int push_svc(struct k8s_service ***v, size_t *n, size_t *cap, struct k8s_
 	return 0;
 }
 
+/* The memory an apply needs, taken before the model is touched. */
+struct plan {
+	struct hmap *old;	   /* key -> struct obj_rec *, of the re-read files' objects */
+	struct mfile **fresh;	   /* per re-read file: its records after this reload */
+	struct k8s_service **copy; /* per pending object: a Service's copy for the record */
+};
+
+static void plan_free(struct plan *pl, size_t nfiles, size_t nobjs)
+{
+	hmap_free(pl->old);
+	for (size_t i = 0; pl->fresh && i < nfiles; i++)
+		mfile_free(pl->fresh[i]);
+	free(pl->fresh);
+	for (size_t i = 0; pl->copy && i < nobjs; i++)
+		k8s_service_free(pl->copy[i]);
+	free(pl->copy);
+}
+
+static size_t file_index(char **names, size_t n, const char *name)
+{
+	size_t i = 0;
+
+	while (i < n && strcmp(names[i], name))
+		i++;
+	return i;
+}
+
+static int plan_make(struct manifests *ms, struct proxy_model *m, const struct load_ctx *c,
+		     char **names, size_t n, struct plan *pl)
+{
+	memset(pl, 0, sizeof(*pl));
+	pl->old = hmap_new();
+	pl->fresh = calloc(n ? n : 1, sizeof(*pl->fresh));
+	pl->copy = calloc(c->n ? c->n : 1, sizeof(*pl->copy));
+	if (!pl->old || !pl->fresh || !pl->copy)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct mfile *f = hmap_sget(ms->files, names[i]);
+		size_t cnt = 0;
+
+		for (size_t j = 0; f && j < f->n; j++)
+			if (hmap_sput(pl->old, f->objs[j].key, &f->objs[j], NULL) < 0)
+				return -ENOMEM;
+		for (size_t j = 0; j < c->n; j++)
+			cnt += !strcmp(c->v[j].file, names[i]);
+		pl->fresh[i] = calloc(1, sizeof(*pl->fresh[i]));
+		if (!pl->fresh[i] ||
+		    (cnt && !(pl->fresh[i]->objs = calloc(cnt, sizeof(struct obj_rec)))))
+			return -ENOMEM;
+		/* a file seen for the first time gets its slot now: the swap below allocates
+		 * nothing */
+		if (!f && hmap_sput(ms->files, names[i], NULL, NULL) < 0)
+			return -ENOMEM;
+	}
+	for (size_t j = 0; j < c->n; j++) {
+		const struct pending *p = &c->v[j];
+		const struct obj_rec *was = hmap_sget(pl->old, p->key);
+		int err;
+
+		if (p->is_service && !(pl->copy[j] = service_dup(p->svc)))
+			return -ENOMEM;
+		if (was && was->hash == p->hash && p->hash)
+			continue; /* unchanged: not set again */
+		err = p->is_service
+			  ? model_reserve_service(m, p->svc->ns, p->svc->name)
+			  : model_reserve_slice(m, p->sl->ns, p->sl->name, p->sl->service);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 /*
  * Re-read the files named in names[0..n) (every file when all) and apply the difference.
  * Files of this reload replace their previous contents; the others stay as they were.
+ * A failure to read or check anything applies nothing, and so does running out of memory:
+ * what the apply needs, the model's memory included (model_reserve_*), is taken before the
+ * model is touched. Should a set fail all the same, the object keeps its old record (and its
+ * old state in the model) so that the next reload applies it, and -ENOMEM says so.
  */
 static int reload(struct manifests *ms, struct proxy_model *m, char **names, size_t n, bool all,
 		  bool *changed)
 {
 	struct load_ctx c = {0};
 	struct k8s_service **svcs = NULL;
-	size_t nsvcs = 0, upserts = 0, deletes = 0, capsvcs = 0;
+	size_t nsvcs = 0, upserts = 0, deletes = 0, capsvcs = 0, missed = 0;
+	struct plan pl = {0};
 	char msg[512];
 	int rc = 0;
 
@@ -349,7 +517,7 @@ static int reload(struct manifests *ms, struct proxy_model *m, char **names, siz
 		struct mfile *f = hmap_entry_val(e);
 
 		snprintf(name, sizeof(name), "%.*s", (int)klen, fname);
-		if (all || in_list(names, n, name))
+		if (!f || all || in_list(names, n, name))
 			continue;
 		for (size_t i = 0; i < f->n && !rc; i++) {
 			const char *other = hmap_sget(c.keys, f->objs[i].key);
@@ -367,97 +535,99 @@ static int reload(struct manifests *ms, struct proxy_model *m, char **names, siz
 		if (c.v[i].is_service)
 			rc = push_svc(&svcs, &nsvcs, &capsvcs, c.v[i].svc);
 	}
-	if (!rc && model_check_conflicts(svcs, nsvcs, msg, sizeof(msg))) {
-		log_error(COMP, "%s: %s", ms->path, msg);
-		rc = -EINVAL;
+	if (!rc) {
+		msg[0] = '\0';
+		rc = model_check_conflicts(svcs, nsvcs, msg, sizeof(msg));
+		if (rc == -EINVAL)
+			log_error(COMP, "%s: %s", ms->path, msg);
 	}
 	free(svcs);
+	if (!rc)
+		rc = plan_make(ms, m, &c, names, n, &pl);
 	if (rc) {
+		if (rc == -ENOMEM)
+			log_error(COMP, "%s: out of memory", ms->path);
 		log_error(COMP, "%s: not applied; the last good configuration stays in place",
 			  ms->path);
 		goto out;
 	}
 
 	/* Apply: new and changed objects, then those gone from the re-read files. */
-	{
-		struct hmap *old = hmap_new(); /* key -> hash, of the re-read files' objects */
-		struct mfile **fresh = calloc(n ? n : 1, sizeof(*fresh));
+	for (size_t i = 0; i < c.n; i++) {
+		struct pending *p = &c.v[i];
+		struct obj_rec *was = hmap_sget(pl.old, p->key);
+		struct mfile *f = pl.fresh[file_index(names, n, p->file)];
+		struct obj_rec *r = &f->objs[f->n];
+		int err = 0;
 
-		if (!old || !fresh) {
-			hmap_free(old);
-			free(fresh);
-			rc = -ENOMEM;
-			goto out;
-		}
-		for (size_t i = 0; i < n; i++) {
-			struct mfile *f = hmap_sget(ms->files, names[i]);
-
-			for (size_t j = 0; f && j < f->n; j++)
-				hmap_sput(old, f->objs[j].key, &f->objs[j].hash, NULL);
-			fresh[i] = calloc(1, sizeof(*fresh[i]));
-		}
-		for (size_t i = 0; i < c.n; i++) {
-			struct pending *p = &c.v[i];
-			uint64_t *h = hmap_sget(old, p->key);
-			size_t fi = 0;
-			struct mfile *f;
-			struct obj_rec *r;
-
-			while (fi < n && strcmp(names[fi], p->file))
-				fi++;
-			f = fi < n ? fresh[fi] : NULL;
-			if (f && (r = realloc(f->objs, (f->n + 1) * sizeof(*r)))) {
-				f->objs = r;
-				r = &f->objs[f->n++];
-				memset(r, 0, sizeof(*r));
-				snprintf(r->key, sizeof(r->key), "%s", p->key);
-				r->hash = p->hash;
-				r->svc = p->is_service ? service_dup(p->svc) : NULL;
-			}
-			if (h && *h == p->hash && p->hash)
-				continue;
+		if (!was || was->hash != p->hash || !p->hash) {
 			if (p->is_service)
-				model_set_service(m, p->svc);
+				err = model_set_service(m, p->svc);
 			else
-				model_set_slice(m, p->sl);
-			p->svc = NULL;
+				err = model_set_slice(m, p->sl);
+			p->svc = NULL; /* the model's now, also on error */
 			p->sl = NULL;
+		}
+		if (err) {
+			/* not taken: the model still has the old object, the record says so */
+			missed++;
+			rc = err;
+			if (!was)
+				continue;
+			*r = *was;
+			was->svc = NULL;
+			f->n++;
+			continue;
+		}
+		if (was && was->hash == p->hash && p->hash) {
+			*r = *was; /* unchanged: the record and its copy carry over */
+			was->svc = NULL;
+		} else {
+			snprintf(r->key, sizeof(r->key), "%s", p->key);
+			r->hash = p->hash;
+			r->svc = pl.copy[i];
+			pl.copy[i] = NULL;
 			upserts++;
 		}
-		for (struct hmap_entry *e = hmap_first(old); e; e = hmap_next(old, e)) {
-			size_t klen;
-			const char *k = hmap_entry_key(e, &klen);
-			char key[KEY_MAX], *kind, *ns, *name;
+		f->n++;
+	}
+	for (struct hmap_entry *e = hmap_first(pl.old); e; e = hmap_next(pl.old, e)) {
+		struct obj_rec *was = hmap_entry_val(e);
+		char key[KEY_MAX], *kind, *ns, *name;
 
-			snprintf(key, sizeof(key), "%.*s", (int)klen, k);
-			if (hmap_sget(c.keys, key))
-				continue;
-			kind = key;
-			ns = strchr(kind, '/');
-			*ns++ = '\0';
-			name = strchr(ns, '/');
-			*name++ = '\0';
-			if (!strcmp(kind, "Service"))
-				model_del_service(m, ns, name);
-			else
-				model_del_slice(m, ns, name);
-			deletes++;
-		}
-		hmap_free(old);
-		for (size_t i = 0; i < n; i++) {
-			void *prev = NULL;
+		if (hmap_sget(c.keys, was->key))
+			continue;
+		snprintf(key, sizeof(key), "%s", was->key);
+		kind = key;
+		ns = strchr(kind, '/');
+		*ns++ = '\0';
+		name = strchr(ns, '/');
+		*name++ = '\0';
+		if (!strcmp(kind, "Service"))
+			model_del_service(m, ns, name);
+		else
+			model_del_slice(m, ns, name);
+		deletes++;
+	}
+	hmap_free(pl.old);
+	pl.old = NULL;
+	for (size_t i = 0; i < n; i++) {
+		void *prev = NULL;
 
-			if (fresh[i] && fresh[i]->n) {
-				hmap_sput(ms->files, names[i], fresh[i], &prev);
-			} else {
-				prev = hmap_sdel(ms->files, names[i]);
-				mfile_free(fresh[i]);
-			}
-			mfile_free(prev);
+		if (pl.fresh[i]->n) {
+			hmap_sput(ms->files, names[i], pl.fresh[i], &prev); /* the slot exists */
+			pl.fresh[i] = NULL;
+		} else {
+			prev = hmap_sdel(ms->files, names[i]);
 		}
-		free(fresh);
+		mfile_free(prev);
 	}
 	*changed = upserts || deletes;
+	if (missed)
+		log_error(COMP,
+			  "%s: out of memory: %zu object(s) not applied (they keep their last "
+			  "state until the next reload)",
+			  ms->path, missed);
 	if (c.ignored)
 		log_info(COMP,
 			 "%s: %zu file(s) read, %zu objects (%zu changed, %zu removed; %zu of "
@@ -467,6 +637,7 @@ static int reload(struct manifests *ms, struct proxy_model *m, char **names, siz
 		log_info(COMP, "%s: %zu file(s) read, %zu objects (%zu changed, %zu removed)",
 			 ms->path, n, c.n, upserts, deletes);
 out:
+	plan_free(&pl, n, c.n);
 	for (size_t i = 0; i < c.n; i++)
 		pending_free(&c.v[i]);
 	free(c.v);
@@ -477,29 +648,25 @@ out:
 static int manifests_sync(struct proxy_source *s, struct proxy_model *m, bool *changed)
 {
 	struct manifests *ms = (struct manifests *)s;
-	char **names;
-	size_t n;
-	int rc = list_files(ms, &names, &n);
+	struct names names;
+	int rc = list_files(ms, &names);
 
+	*changed = false;
 	if (rc)
 		return rc;
 	/* Files that disappeared since the last full read count as read (and empty). */
-	for (struct hmap_entry *e = hmap_first(ms->files); e; e = hmap_next(ms->files, e)) {
+	for (struct hmap_entry *e = hmap_first(ms->files); e && !rc; e = hmap_next(ms->files, e)) {
 		size_t klen;
 		const char *k = hmap_entry_key(e, &klen);
 		char name[256];
-		void *p;
 
 		snprintf(name, sizeof(name), "%.*s", (int)klen, k);
-		if (in_list(names, n, name) || !(p = realloc(names, (n + 1) * sizeof(*names))))
-			continue;
-		names = p;
-		names[n++] = strdup(name);
+		if (!in_list(names.v, names.n, name))
+			rc = names_add(&names, k, klen);
 	}
-	rc = reload(ms, m, names, n, true, changed);
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	if (!rc)
+		rc = reload(ms, m, names.v, names.n, true, changed);
+	names_free(&names);
 	return rc;
 }
 
@@ -512,8 +679,7 @@ static int manifests_dispatch(struct proxy_source *s, struct proxy_model *m, boo
 {
 	struct manifests *ms = (struct manifests *)s;
 	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
-	char **names = NULL;
-	size_t n = 0;
+	struct names names = {0};
 	ssize_t r;
 	int rc = 0;
 
@@ -526,25 +692,19 @@ static int manifests_dispatch(struct proxy_source *s, struct proxy_model *m, boo
 			if (!ev->len || !(ms->is_dir ? wanted_file(ev->name)
 						     : !strcmp(ev->name, ms->watch_name)))
 				continue;
-			if (in_list(names, n, ev->name))
-				continue;
-			{
-				void *q = realloc(names, (n + 1) * sizeof(*names));
-
-				if (!q)
-					continue;
-				names = q;
-				names[n++] = strdup(ev->name);
-			}
+			if (!rc && !in_list(names.v, names.n, ev->name))
+				rc = names_add(&names, ev->name, strlen(ev->name));
 		}
 	}
-	if (n) {
-		log_info(COMP, "%s changed (%zu file(s)): reloading them", ms->path, n);
-		rc = reload(ms, m, names, n, false, changed);
+	if (rc) {
+		/* the events are consumed: only a full reload knows what changed now */
+		log_error(COMP, "%s changed, out of memory: the next full reload will read it",
+			  ms->path);
+	} else if (names.n) {
+		log_info(COMP, "%s changed (%zu file(s)): reloading them", ms->path, names.n);
+		rc = reload(ms, m, names.v, names.n, false, changed);
 	}
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	names_free(&names);
 	return rc;
 }
 

@@ -422,6 +422,146 @@ static void test_xdp_maglev_spread_and_disruption(void **state)
 	assert_true(moved * 100 < kept_total * 10);
 }
 
+/* ---------- per-frontend counters ---------- */
+
+/* The rev-NAT id (the counters' key) of a programmed frontend. */
+static uint16_t rev_nat_of(const char *vip, uint16_t port, uint8_t proto)
+{
+	struct drv_svc_key k = {.addr = vip ? ip4(vip) : 0, .dport = htons(port), .proto = proto};
+	struct drv_svc_val v;
+
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_SVC), &k, &v), 0);
+	assert_true(v.rev_nat != 0);
+	return v.rev_nat;
+}
+
+/* One frontend's counter of one path and kind, as stats_collect (drover bpf stats) sums it. */
+static uint64_t fe_count(uint16_t rev_nat, uint8_t path, uint8_t kind)
+{
+	struct stats_row *rows;
+	uint64_t total = 0;
+	size_t n;
+
+	assert_int_equal(stats_collect(dp_map_fd(F.dp, DP_MAP_STATS), dp_map_fd(F.dp, DP_MAP_PKTS),
+				       dp_map_fd(F.dp, DP_MAP_REVNAT), &rows, &n),
+			 0);
+	for (size_t i = 0; i < n; i++) {
+		if (rows[i].rev_nat == rev_nat && rows[i].path == path && rows[i].kind == kind)
+			total += rows[i].packets;
+	}
+	free(rows);
+	return total;
+}
+
+enum { FE_A, FE_B, FE_EMPTY, FE_NODEPORT, NFE };
+
+struct counts {
+	uint64_t v[NFE][4]; /* tc fwd, tc reply, tc rejected, xdp fwd */
+};
+
+static void snapshot(const uint16_t *ids, struct counts *c)
+{
+	for (int f = 0; f < NFE; f++) {
+		c->v[f][0] = fe_count(ids[f], DRV_PATH_TC, DRV_STAT_FWD);
+		c->v[f][1] = fe_count(ids[f], DRV_PATH_TC, DRV_STAT_REPLY);
+		c->v[f][2] = fe_count(ids[f], DRV_PATH_TC, DRV_STAT_REJECTED);
+		c->v[f][3] = fe_count(ids[f], DRV_PATH_XDP, DRV_STAT_FWD);
+	}
+}
+
+/* Exactly the expected counters moved, each by what was sent: want[f][c] is the increase. */
+static void expect_moved(const uint16_t *ids, const struct counts *before,
+			 const uint64_t want[NFE][4])
+{
+	static const char *const what[4] = {"tc forwarded", "tc reply", "tc rejected",
+					    "xdp forwarded"};
+	struct counts now;
+
+	snapshot(ids, &now);
+	for (int f = 0; f < NFE; f++) {
+		for (int c = 0; c < 4; c++) {
+			uint64_t d = now.v[f][c] - before->v[f][c];
+
+			if (d != want[f][c])
+				fail_msg("frontend %d (rev-NAT %u) %s: +%llu, want +%llu", f,
+					 ids[f], what[c], (unsigned long long)d,
+					 (unsigned long long)want[f][c]);
+		}
+	}
+}
+
+/* Traffic to one of several frontends moves that frontend's counters and no other's: the
+ * forwarded and reply packets of tc, XDP's forwarded ones (drv_pkts2) and the ICMP rejects
+ * (drv_stats1), as `drover bpf stats` reads them per frontend. */
+static void test_counters_per_frontend(void **state)
+{
+	uint16_t ids[NFE];
+	struct counts before;
+	struct pkt in, out, reply, rout;
+	uint32_t be;
+
+	(void)state;
+	ct_flush();
+	assert_int_equal(fe_program(VIP, 80, DRV_PROTO_TCP, DRV_SVC_F_CLUSTERIP, 3, 8080, 0), 0);
+	assert_int_equal(
+	    fe_program("10.96.0.20", 80, DRV_PROTO_TCP, DRV_SVC_F_CLUSTERIP, 3, 8080, 0), 0);
+	assert_int_equal(fe_program("10.96.0.21", 80, DRV_PROTO_TCP, DRV_SVC_F_CLUSTERIP, 0, 0, 0),
+			 0);
+	assert_int_equal(fe_program(NULL, 30100, DRV_PROTO_TCP, DRV_SVC_F_NODEPORT, 3, 8080, 0), 0);
+	ids[FE_A] = rev_nat_of(VIP, 80, DRV_PROTO_TCP);
+	ids[FE_B] = rev_nat_of("10.96.0.20", 80, DRV_PROTO_TCP);
+	ids[FE_EMPTY] = rev_nat_of("10.96.0.21", 80, DRV_PROTO_TCP);
+	ids[FE_NODEPORT] = rev_nat_of(NULL, 30100, DRV_PROTO_TCP);
+	for (int i = 0; i < NFE; i++) {
+		for (int j = 0; j < i; j++)
+			assert_int_not_equal(ids[i], ids[j]);
+	}
+
+	/* 5 new flows to A, one reply of A's backend */
+	snapshot(ids, &before);
+	for (int i = 0; i < 5; i++) {
+		pkt_build(&in, IPPROTO_TCP, "10.244.1.5", (uint16_t)(41000 + i), VIP, 80, TCP_SYN,
+			  0);
+		assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), 7);
+	}
+	be = pkt_ip(&out)->daddr;
+	pkt_build(&reply, IPPROTO_TCP, "10.244.1.10", 8080, "10.244.1.5", 41004, TCP_SYN | TCP_ACK,
+		  0);
+	pkt_ip(&reply)->saddr = be;
+	pkt_fill_csums(&reply);
+	assert_int_equal(run_tc(F.tc_pod, &reply, &rout, F.ifindex_pod), 7);
+	assert_int_equal(pkt_ip(&rout)->saddr, ip4(VIP));
+	expect_moved(ids, &before, (const uint64_t[NFE][4]){[FE_A] = {5, 1, 0, 0}});
+
+	/* 3 to B */
+	snapshot(ids, &before);
+	for (int i = 0; i < 3; i++) {
+		pkt_build(&in, IPPROTO_TCP, "10.244.1.5", (uint16_t)(42000 + i), "10.96.0.20", 80,
+			  TCP_SYN, 0);
+		assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), 7);
+	}
+	expect_moved(ids, &before, (const uint64_t[NFE][4]){[FE_B] = {3, 0, 0, 0}});
+
+	/* 2 to the one without endpoints: rejected */
+	snapshot(ids, &before);
+	for (int i = 0; i < 2; i++) {
+		pkt_build(&in, IPPROTO_TCP, "10.244.1.5", (uint16_t)(43000 + i), "10.96.0.21", 80,
+			  TCP_SYN, 0);
+		assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), 7);
+		check_icmp_reject(&in, &out);
+	}
+	expect_moved(ids, &before, (const uint64_t[NFE][4]){[FE_EMPTY] = {0, 0, 2, 0}});
+
+	/* 4 to the NodePort through XDP */
+	snapshot(ids, &before);
+	for (int i = 0; i < 4; i++) {
+		pkt_build(&in, IPPROTO_TCP, "192.168.50.2", (uint16_t)(44000 + i), "192.168.50.1",
+			  30100, TCP_SYN, 0);
+		assert_int_equal(run_xdp(F.xdp, &in, &out, F.ifindex_ext), XDP_REDIRECT);
+	}
+	expect_moved(ids, &before, (const uint64_t[NFE][4]){[FE_NODEPORT] = {0, 0, 0, 4}});
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -437,6 +577,7 @@ int main(void)
 	    cmocka_unit_test(test_xdp_local_policy_no_snat),
 	    cmocka_unit_test(test_xdp_no_backend_rejects),
 	    cmocka_unit_test(test_xdp_maglev_spread_and_disruption),
+	    cmocka_unit_test(test_counters_per_frontend),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -4,7 +4,8 @@
 # While running, an invalid edit is refused with the same kind of line and the last good
 # state keeps serving; the fix is then applied. 10,000 services program and serve. A map too
 # small for the configuration is a logged, counted condition: what fits serves, nothing
-# crashes, nothing points at a wrong backend.
+# crashes, nothing points at a wrong backend; what did not fit is retried on a timer and
+# written once there is room, without a reload.
 source "$(dirname "$0")/common.sh"
 e2e_world bi
 e2e_tmp
@@ -38,6 +39,9 @@ cp "$m/bad/broken.yaml" "$m/bad/again.yaml"
 start_must_fail "duplicate service" "defined more than once"
 printf 'apiVersion: v1\nkind: Service\nmetadata: {name: t}\nspec: {clusterIP: 10.96.0.9, ports: [{port: 80}]}\n' >"$m/bad/again.yaml"
 start_must_fail "two services, one clusterIP" "clusterIP 10.96.0.9:80/TCP is already used by Service default/"
+rm "$m/bad/again.yaml"
+mkfifo "$m/bad/pipe.yaml"
+start_must_fail "a FIFO among the manifests" "pipe.yaml: not a regular file"
 rm -rf "$m/bad"
 
 # A running proxy refuses an invalid edit and keeps serving.
@@ -115,7 +119,47 @@ drover_bpf services | grep "ClusterIP" | grep -qv "10.244.1.11:8080, 10.244.1.12
 ip=$(drover_bpf services | awk '/ClusterIP/ {split($2, a, ":"); print a[1]; exit}')
 got=$(distinct_bodies 20 in_pod_nolb c1 curl -s --max-time 10 "http://$ip/")
 expect_eq "$got" "backend-1 backend-2 backend-3" "a service that fit serves"
-sleep 1.5
-kill -0 "$TOPO_PROXY_PID" || fail "proxy died with a full map"
 grep -q "will be retried" "$TOPO_LOG" || fail "failed frontends not reported for retry"
+# The timer retries them (a second commit, no reload in between), and the proxy lives on.
+reloads=$(grep -c "file(s) read" "$TOPO_LOG")
+wait_log "will be retried" 2
+expect_eq "$(grep -c "file(s) read" "$TOPO_LOG")" "$reloads" "reloads while retrying"
+kill -0 "$TOPO_PROXY_PID" || fail "proxy died with a full map"
 pass "full map: 4 of 10,000 services fit, logged and retried, proxy alive, no partial service"
+topo_proxy_stop
+in_node "$DROVER" proxy uninstall --pin-root "$TOPO_PIN_ROOT" >/dev/null
+
+# A frontend that did not fit is written by the retry once there is room, without a reload.
+# Four services of one port and three endpoints fill a 16-entry service map (master + 3
+# slots each). One reload replaces r4 by r5: in that commit r5 is written before r4's entries
+# are deleted, so it does not fit; the room r4 leaves is there after the commit, and only the
+# timer's retry can write r5.
+retry_svc() { # FILE NAME CLUSTERIP
+	printf 'apiVersion: v1\nkind: Service\nmetadata: {name: %s}\nspec: {clusterIP: %s, ports: [{port: 80, targetPort: 8080}]}\n---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: %s-x, labels: {kubernetes.io/service-name: %s}}\naddressType: IPv4\nports: [{port: 8080}]\nendpoints: [{addresses: [10.244.1.11]}, {addresses: [10.244.1.12]}, {addresses: [10.244.1.13]}]\n' \
+		"$2" "$3" "$2" "$2" >"$1.tmp"
+	mv "$1.tmp" "$1"
+}
+mkdir -p "$m/retry"
+for i in 1 2 3 4; do retry_svc "$m/retry/r$i.yaml" "r$i" "10.98.1.$i"; done
+TOPO_LOG=$m/retry-proxy.log # this run's lines only
+topo_proxy --manifests "$m/retry" --node node1 --no-socket-lb --map-size svc=16 --gc-interval 1
+expect_eq "$(drover_bpf services | grep -c "ClusterIP" || true)" 4 "services in a full 16-entry map"
+grep -q "will be retried" "$TOPO_LOG" && fail "four services that fit were reported for retry"
+reloads=$(grep -c "file(s) read" "$TOPO_LOG")
+retried=$(grep -c "will be retried" "$TOPO_LOG" || true)
+retry_svc "$m/retry/r4.yaml" r5 10.98.1.5
+wait_log "file(s) read" $((reloads + 1))
+wait_log "will be retried" $((retried + 1))
+grep "proxy: sync:" "$TOPO_LOG" | tail -1 | grep -q "will be retried" ||
+	fail "the reload's commit wrote r5 at once (the test needs it not to fit)"
+for _ in $(seq 1 1200); do
+	drover_bpf services | grep -q "10.98.1.5:80" && break
+	sleep 0.05
+done
+drover_bpf services | grep -q "10.98.1.5:80" || fail "r5 was never written after room was made"
+expect_eq "$(grep -c "file(s) read" "$TOPO_LOG")" $((reloads + 1)) "reloads (only the edit's)"
+drover_bpf services | grep -q "10.98.1.4:80" && fail "r4 is still programmed"
+expect_eq "$(drover_bpf services | grep -c "ClusterIP" || true)" 4 "services after the retry"
+got=$(distinct_bodies 15 in_pod_nolb c1 curl -s --max-time 10 http://10.98.1.5/)
+expect_eq "$got" "backend-1 backend-2 backend-3" "r5 serves after the retry"
+pass "a frontend that did not fit was written by the timer's retry once room was made: $(grep 'proxy: sync:' "$TOPO_LOG" | tail -1 | sed 's/.*sync: //')"

@@ -101,6 +101,13 @@ distinct_bodies() {
 		sed 's/ $//'
 }
 
+# svc_stat FRONTEND PATH COUNTER: one frontend's counter in `drover bpf stats`, by the name
+# the proxy gives it ("default/web:http"), e.g. svc_stat default/web:dns tc forwarded.
+svc_stat() {
+	drover_bpf stats | awk -v s="$1" -v p="$2" -v k="$3" \
+		'NR > 1 && $3 == s && $4 == p && $5 == k { n += $6 } END { print n + 0 }'
+}
+
 # wait_lines FILE N: wait until FILE has at least N lines (a load client's output). The
 # machine may be loaded: the only limit is ctest's timeout for the whole test.
 wait_lines() {

@@ -3,7 +3,8 @@
 # processes in the proxy's cgroup; getpeername()/recvmsg() show the ClusterIP; all three
 # backends serve; named targetPort, several ports, TCP and UDP; a service without endpoints
 # refuses connect() with ECONNREFUSED; ClientIP affinity pins a client to one backend. The
-# socket path's counters rise and the tc path's do not.
+# socket path's counters rise and the tc path's do not; per service, connects to one
+# service count for it and for no other.
 source "$(dirname "$0")/common.sh"
 e2e_world sl
 e2e_tmp
@@ -75,3 +76,22 @@ expect_ge "$sock" 80 "socket-path connects counted"
 expect_ge "$refused" 2 "socket-path refusals counted"
 expect_eq "$tc" 0 "tc path must not have seen this traffic"
 pass "counters: socket connects=$sock refused=$refused, tc forwarded=$tc"
+
+# Per service: connects to one service count for that frontend only.
+connect_to() { # IP N
+	in_pod c1 python3 -c '
+import socket, sys
+for i in range(int(sys.argv[2])):
+    socket.create_connection((sys.argv[1], 80), timeout=10).close()' "$1" "$2"
+}
+web0=$(svc_stat default/web:http socket connect)
+sticky0=$(svc_stat default/sticky:http socket connect)
+connect_to 10.96.0.10 6
+web1=$(svc_stat default/web:http socket connect)
+sticky1=$(svc_stat default/sticky:http socket connect)
+expect_eq "$((web1 - web0)) $((sticky1 - sticky0))" "6 0" "connects counted after 6 to web (web, sticky)"
+connect_to 10.96.0.12 4
+web2=$(svc_stat default/web:http socket connect)
+sticky2=$(svc_stat default/sticky:http socket connect)
+expect_eq "$((web2 - web1)) $((sticky2 - sticky1))" "0 4" "connects counted after 4 to sticky (web, sticky)"
+pass "per-service counters: web $web0 -> $web2, sticky $sticky0 -> $sticky2"

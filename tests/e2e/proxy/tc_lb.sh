@@ -3,7 +3,8 @@
 # reply translation on the backend's veth; TCP and UDP reach every backend, the client sees
 # the ClusterIP as its peer; a service without endpoints is answered with ICMP port
 # unreachable (connect() fails with ECONNREFUSED at once); a frontend with sessionAffinity
-# pins the client. The tc path's counters rise and the socket path's do not.
+# pins the client. The tc path's counters rise and the socket path's do not; per service,
+# traffic to one service moves its own counters and no other's.
 source "$(dirname "$0")/common.sh"
 e2e_world tc
 e2e_tmp
@@ -55,6 +56,35 @@ expect_ge "$rep" 100 "tc reply packets"
 expect_ge "$rej" 1 "tc ICMP rejects"
 expect_eq "$sock" 0 "socket path must not have seen this traffic"
 pass "counters: tc forwarded=$fwd reply=$rep rejected=$rej, socket=$sock; $ct"
+
+# Per service: datagrams to one service's UDP port move exactly that frontend's counters
+# (UDP: one packet each way per datagram, no stragglers of a closed connection).
+udp_to() { # IP N: N datagrams, each answered
+	in_pod_nolb c1 python3 -c '
+import socket, sys
+for i in range(int(sys.argv[2])):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(10)
+    s.sendto(b"q", (sys.argv[1], 53)); s.recvfrom(100); s.close()' "$1" "$2"
+}
+counters() { # one line: web:dns fwd/reply, sticky:dns fwd/reply, empty:http rejected
+	echo "$(svc_stat default/web:dns tc forwarded) $(svc_stat default/web:dns tc reply)" \
+		"$(svc_stat default/sticky:dns tc forwarded) $(svc_stat default/sticky:dns tc reply)" \
+		"$(svc_stat default/empty:http tc 'rejected(icmp)')"
+}
+delta() { # BEFORE AFTER: the difference, field by field
+	paste -d' ' <(tr ' ' '\n' <<<"$1") <(tr ' ' '\n' <<<"$2") | awk '{ printf "%s%d", (NR > 1 ? " " : ""), $2 - $1 }'
+}
+c0=$(counters)
+udp_to 10.96.0.10 7
+c1=$(counters)
+expect_eq "$(delta "$c0" "$c1")" "7 7 0 0 0" "counters after 7 datagrams to web (web:dns fwd/reply, sticky:dns fwd/reply, empty rejected)"
+udp_to 10.96.0.12 4
+c2=$(counters)
+expect_eq "$(delta "$c1" "$c2")" "0 0 4 4 0" "counters after 4 datagrams to sticky"
+for _ in 1 2 3; do in_pod_nolb c1 curl -s --max-time 10 http://10.96.0.11/ >/dev/null || true; done
+c3=$(counters)
+expect_eq "$(delta "$c2" "$c3")" "0 0 0 0 3" "counters after 3 connections refused by empty"
+pass "per-service counters: each service's traffic moved its own counters only ($c0 -> $c3)"
 
 # Idle UDP flows leave conntrack after their timeout (2 s here), by the proxy's GC.
 udp_ct() { drover_bpf ct | grep -c "^UDP" || true; }

@@ -3,9 +3,12 @@
  * test_api_watch: watch streams over HTTP: replay from a resourceVersion, the initial ADDED
  * events of a watch from "now", live events, label and field selectors that drop most events,
  * Table events, a client that hangs up mid-stream, 410 Expired for a history that is gone
- * (as the first and only event of a 200 stream) and the periodic compaction behind it.
- * No test waits for a time to pass: a stream is read until it has the events it expects (the
- * client then hangs up) or until the server ends it with timeoutSeconds.
+ * (as the first and only event of a 200 stream) and the periodic compaction behind it,
+ * bookmarks (a server with a 1 s bookmark interval).
+ * A stream is read until it has the events it expects (the client then hangs up) or until the
+ * server ends it with timeoutSeconds; a test that waits for a condition (compaction) polls it
+ * until a deadline. Only the timeoutSeconds of streams that must stay empty and the server's
+ * own intervals (bookmarks, compaction) let time pass; nothing asserts how long anything took.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,9 +17,11 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -33,6 +38,9 @@ struct wstream {
 	size_t nev;
 };
 
+/* The events of the stream being read, for another thread to wait on. */
+static atomic_size_t stream_events;
+
 static size_t on_stream(char *p, size_t size, size_t n, void *ud)
 {
 	struct wstream *w = ud;
@@ -47,6 +55,7 @@ static size_t on_stream(char *p, size_t size, size_t n, void *ud)
 	w->events = 0;
 	for (size_t i = 0; i < w->len; i++)
 		w->events += w->buf[i] == '\n';
+	atomic_store(&stream_events, w->events);
 	if (w->want && w->events >= w->want)
 		return 0; /* enough: hang up */
 	return size * n;
@@ -63,6 +72,7 @@ static void twatch_opt(struct tsrv *t, const char *path, const char *accept, siz
 	CURLcode rc;
 
 	memset(w, 0, sizeof(*w));
+	atomic_store(&stream_events, 0);
 	w->want = want;
 	snprintf(url, sizeof(url), "%s%s", t->base, path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
@@ -146,6 +156,17 @@ static unsigned long long now_rv(struct tsrv *t, const char *ns)
 	return rv;
 }
 
+/* Generous bound of a wait for a condition: it only turns a hang into a failure. */
+#define DEADLINE_S 120
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* ---- tests ---- */
 
 static void test_watch_replay(void **state)
@@ -213,8 +234,8 @@ static void test_watch_replay(void **state)
 	wstream_free(&w);
 }
 
-/* A watch of autoscaling/v1 HPAs (served from the stored v2 objects): every event, and the
- * bookmark, in v1. */
+/* A watch of autoscaling/v1 HPAs (served from the stored v2 objects): every event in v1 (its
+ * bookmarks: test_watch_bookmarks). */
 static void test_watch_converted_version(void **state)
 {
 	struct tsrv *t = *state;
@@ -420,6 +441,7 @@ static void test_compaction(void **state)
 	struct tresp r;
 	char path[256];
 	unsigned long long rv0;
+	double deadline = mono_s() + DEADLINE_S;
 
 	(void)state;
 	tsrv_start_cfg(&t2, &cfg);
@@ -432,9 +454,13 @@ static void test_compaction(void **state)
 		 rv0);
 	tget(&t2, path, 200, &r);
 	tresp_free(&r);
-	/* writes go on; within two intervals the history before them is compacted */
+	/* writes go on; within two intervals the history before them is compacted (the deadline
+	 * only bounds a test that would otherwise never end) */
 	for (int i = 0;; i++) {
 		char name[32];
+
+		if (mono_s() > deadline)
+			fail_msg("no 410 for resourceVersion %llu after %d writes", rv0, i);
 
 		snprintf(name, sizeof(name), "n%d", i);
 		mkcm(&t2, "w6", name, NULL);
@@ -450,6 +476,133 @@ static void test_compaction(void **state)
 	tsrv_stop(&t2);
 }
 
+struct after_first {
+	struct tsrv *t;
+	bool ok;
+};
+
+/* Once the stream has its first event (the bookmark), a change. */
+static void *create_after_first(void *arg)
+{
+	struct after_first *a = arg;
+	double deadline = mono_s() + DEADLINE_S;
+
+	while (atomic_load(&stream_events) < 1) {
+		if (mono_s() > deadline)
+			return NULL;
+		usleep(10 * 1000);
+	}
+	mkcm(a->t, "wb", "b", NULL);
+	a->ok = true;
+	return NULL;
+}
+
+static void assert_bookmark(const struct jv *ev, const char *kind, const char *api_version,
+			    unsigned long long rv)
+{
+	char want[32];
+
+	snprintf(want, sizeof(want), "%llu", rv);
+	assert_string_equal(tstr(ev, "type"), "BOOKMARK");
+	assert_string_equal(tstr(ev, "object.kind"), kind);
+	assert_string_equal(tstr(ev, "object.apiVersion"), api_version);
+	assert_string_equal(tstr(ev, "object.metadata.resourceVersion"), want);
+}
+
+/* allowWatchBookmarks=true: with nothing to send, a BOOKMARK carrying the resourceVersion the
+ * watch has reached comes within the bookmark interval (1 s here; the stream's 60 s timeout
+ * is only the bound of the wait), and again after an event, with that event's version. A watch
+ * that did not ask gets none, however long it stays open. */
+static int bookmarks_setup(void **state)
+{
+	static struct tsrv t2;
+	struct api_config cfg = {.bookmark_interval_s = 1};
+
+	tsrv_start_cfg(&t2, &cfg);
+	*state = &t2;
+	return 0;
+}
+
+/* Also after a failed assertion. */
+static int bookmarks_teardown(void **state)
+{
+	tsrv_stop(*state);
+	return 0;
+}
+
+static void test_watch_bookmarks(void **state)
+{
+	struct tsrv *t = *state;
+	struct wstream w;
+	struct tresp r;
+	char path[256];
+	unsigned long long rv0, rv1;
+	struct after_first a;
+	pthread_t th;
+
+	mkns(t, "wb");
+	mkcm(t, "wb", "a", NULL);
+	rv0 = now_rv(t, "wb");
+
+	a = (struct after_first){.t = t};
+	assert_int_equal(pthread_create(&th, NULL, create_after_first, &a), 0);
+	snprintf(path, sizeof(path),
+		 "/api/v1/namespaces/wb/configmaps?watch=1&allowWatchBookmarks=true"
+		 "&resourceVersion=%llu&timeoutSeconds=60",
+		 rv0);
+	twatch(t, path, NULL, 3, &w);
+	pthread_join(th, NULL);
+	assert_true(a.ok);
+	assert_int_equal(w.nev, 3);
+	assert_bookmark(w.ev[0], "ConfigMap", "v1", rv0);
+	assert_string_equal(tstr(w.ev[1], "type"), "ADDED");
+	assert_string_equal(tstr(w.ev[1], "object.metadata.name"), "b");
+	rv1 = strtoull(tstr(w.ev[1], "object.metadata.resourceVersion"), NULL, 10);
+	assert_true(rv1 > rv0);
+	assert_bookmark(w.ev[2], "ConfigMap", "v1", rv1);
+	wstream_free(&w);
+
+	/* A watch from "now" (its initial ADDED event first), then the bookmark at the list's
+	 * version. */
+	twatch(t, "/api/v1/namespaces/wb/configmaps?watch=1&allowWatchBookmarks=true", NULL, 3, &w);
+	assert_string_equal(tstr(w.ev[0], "type"), "ADDED");
+	assert_string_equal(tstr(w.ev[1], "type"), "ADDED");
+	assert_bookmark(w.ev[2], "ConfigMap", "v1", now_rv(t, "wb"));
+	wstream_free(&w);
+
+	/* A converted version's bookmark names the version asked for. */
+	tpost(t, "/apis/autoscaling/v2/namespaces/wb/horizontalpodautoscalers",
+	      "{\"metadata\":{\"name\":\"h\"},\"spec\":{\"scaleTargetRef\":{\"kind\":"
+	      "\"Deployment\",\"name\":\"d\"},\"maxReplicas\":3}}",
+	      201, &r);
+	rv1 = strtoull(tstr(r.json, "metadata.resourceVersion"), NULL, 10);
+	tresp_free(&r);
+	snprintf(path, sizeof(path),
+		 "/apis/autoscaling/v1/namespaces/wb/horizontalpodautoscalers?watch=1"
+		 "&allowWatchBookmarks=true&resourceVersion=%llu&timeoutSeconds=60",
+		 rv1);
+	twatch(t, path, NULL, 1, &w);
+	assert_bookmark(w.ev[0], "HorizontalPodAutoscaler", "autoscaling/v1", rv1);
+	wstream_free(&w);
+
+	/* Not asked for (absent, or false): three intervals pass without one. */
+	snprintf(path, sizeof(path),
+		 "/api/v1/namespaces/wb/configmaps?watch=1&resourceVersion=%llu&timeoutSeconds=3",
+		 rv0);
+	twatch(t, path, NULL, 0, &w);
+	assert_int_equal(w.nev, 1);
+	assert_string_equal(tstr(w.ev[0], "type"), "ADDED");
+	assert_string_equal(tstr(w.ev[0], "object.metadata.name"), "b");
+	wstream_free(&w);
+	snprintf(path, sizeof(path),
+		 "/api/v1/namespaces/wb/configmaps?watch=1&allowWatchBookmarks=false"
+		 "&resourceVersion=%llu&timeoutSeconds=3",
+		 rv1);
+	twatch(t, path, NULL, 0, &w);
+	assert_int_equal(w.nev, 0);
+	wstream_free(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -461,6 +614,8 @@ int main(void)
 	    cmocka_unit_test(test_watch_live),
 	    cmocka_unit_test(test_watch_expired),
 	    cmocka_unit_test(test_compaction),
+	    cmocka_unit_test_setup_teardown(test_watch_bookmarks, bookmarks_setup,
+					    bookmarks_teardown),
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -142,6 +142,30 @@ static void test_list_errors(void **state)
 			 -EINVAL);
 	assert_non_null(find_cause(&e, "items[0].kind", K8S_REASON_INVALID));
 	k8s_errors_free(&e);
+	/* ... also when it leaves out the apiVersion the list would give it (it was checked as
+	 * a Service while saying ConfigMap); an absent kind with another apiVersion likewise */
+	assert_int_equal(parse_text("apiVersion: v1\nkind: ServiceList\nitems:\n"
+				    "- {kind: ConfigMap, metadata: {name: c}}\n",
+				    K8S_FV_STRICT, &s, &e),
+			 -EINVAL);
+	assert_non_null(find_cause(&e, "items[0].kind", K8S_REASON_INVALID));
+	k8s_errors_free(&e);
+	assert_int_equal(parse_text("apiVersion: v1\nkind: ServiceList\nitems:\n"
+				    "- {apiVersion: apps/v1, metadata: {name: c}}\n",
+				    K8S_FV_STRICT, &s, &e),
+			 -EINVAL);
+	assert_non_null(find_cause(&e, "items[0].apiVersion", K8S_REASON_INVALID));
+	k8s_errors_free(&e);
+	/* what agrees with the list stands */
+	assert_int_equal(parse_text("apiVersion: v1\nkind: ServiceList\nitems:\n"
+				    "- {kind: Service, metadata: {name: s}}\n"
+				    "- {apiVersion: v1, metadata: {name: t}}\n",
+				    K8S_FV_STRICT, &s, &e),
+			 0);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(k8s_obj_kind(s.o[0])->kind, "Service");
+	assert_string_equal(k8s_obj_kind(s.o[1])->kind, "Service");
+	objs_free(&s);
 	/* items that are not a list, a list-level unknown field */
 	assert_int_equal(
 	    parse_text("apiVersion: v1\nkind: List\nitems: {a: b}\n", K8S_FV_STRICT, &s, &e),

@@ -104,6 +104,54 @@ static void test_strings(void **state)
 	jv_doc_free(d);
 }
 
+/* Invalid UTF-8 in a string or key becomes U+FFFD, one per byte, as Go's decoder makes it
+ * (utf8.DecodeRune's rule: overlong forms, surrogates, truncated sequences and bytes past
+ * U+10FFFF are invalid); valid sequences stay. The tree then writes back as it was read. */
+static void test_invalid_utf8(void **state)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+	    {"\"a\xff"
+	     "b\"",
+	     "a\xef\xbf\xbd"
+	     "b"},
+	    {"\"\xff\"", "\xef\xbf\xbd"},		  /* no room in place: the copy */
+	    {"\"\xc0\x80\"", "\xef\xbf\xbd\xef\xbf\xbd"}, /* overlong NUL */
+	    {"\"\xed\xa0\x80\"", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* a surrogate */
+	    {"\"\xf4\x90\x80\x80\"",
+	     "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* past U+10FFFF */
+	    {"\"x\xe2\x82\"", "x\xef\xbf\xbd\xef\xbf\xbd"},	  /* truncated */
+	    {"\"\\n\\u00e9\xe2\x82\xac\xff\\t\xc3\"",
+	     "\n\xc3\xa9\xe2\x82\xac\xef\xbf\xbd\t\xef\xbf\xbd"},
+	    {"\"\\\"\\\"\xff\xfe\"", "\"\"\xef\xbf\xbd\xef\xbf\xbd"}, /* room from escapes */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct jv_doc *d = jv_doc_new();
+		struct jv *v = parse(d, cases[i].in), *back;
+		struct k8s_buf b = {0};
+
+		assert_int_equal(v->type, JV_STRING);
+		assert_int_equal(v->len, strlen(cases[i].want));
+		assert_memory_equal(v->s, cases[i].want, v->len);
+		jv_write(&b, v);
+		back = parse(d, b.p);
+		assert_true(jv_equal(v, back));
+		k8s_buf_free(&b);
+		jv_doc_free(d);
+	}
+	{
+		struct jv_doc *d = jv_doc_new();
+		struct jv *v = parse(d, "{\"k\xff\":\"v\"}");
+
+		assert_int_equal(v->head->klen, 4);
+		assert_memory_equal(v->head->key, "k\xef\xbf\xbd", 4);
+		jv_doc_free(d);
+	}
+}
+
 static void test_objects(void **state)
 {
 	struct jv_doc *d = jv_doc_new();
@@ -451,6 +499,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_errors),
 	    cmocka_unit_test(test_depth),
 	    cmocka_unit_test(test_strings),
+	    cmocka_unit_test(test_invalid_utf8),
 	    cmocka_unit_test(test_objects),
 	    cmocka_unit_test(test_copy_equal),
 	    cmocka_unit_test(test_decode_matches_fy),

@@ -363,6 +363,39 @@ static void test_headless_and_external_name(void **state)
 	model_free(m);
 }
 
+/* An address listed twice gives one frontend, of the first kind: an externalIP repeating
+ * the clusterIP leaves the ClusterIP frontend (and its internal policy) alone. */
+static void test_repeated_addresses(void **state)
+{
+	struct proxy_model *m = new_model("n1");
+	struct load l = {.m = m};
+	const struct lb_frontend *fe;
+	struct lb_frontend *fes;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(load_yaml(&l,
+				   "apiVersion: v1\nkind: Service\nmetadata: {name: r}\n"
+				   "spec: {clusterIP: 10.96.0.50, externalTrafficPolicy: Local,\n"
+				   "  type: LoadBalancer,\n"
+				   "  externalIPs: [10.96.0.50, 192.0.2.9, 192.0.2.9],\n"
+				   "  ports: [{port: 80, nodePort: 30050}]}\n"
+				   "status: {loadBalancer: {ingress: [{ip: 192.0.2.9}]}}\n"),
+			 0);
+	assert_int_equal(model_service_frontends(m, "default", "r", &fes, &n), 0);
+	assert_int_equal(n, 3);
+	fe = find_fe(fes, n, "10.96.0.50", 80, DRV_PROTO_TCP);
+	assert_non_null(fe);
+	assert_int_equal(fe->flags & (DRV_SVC_F_CLUSTERIP | DRV_SVC_F_EXTERNAL | DRV_SVC_F_LOCAL),
+			 DRV_SVC_F_CLUSTERIP);
+	fe = find_fe(fes, n, "192.0.2.9", 80, DRV_PROTO_TCP);
+	assert_non_null(fe);
+	assert_true(fe->flags & DRV_SVC_F_EXTERNAL);
+	assert_non_null(find_fe(fes, n, NULL, 30050, DRV_PROTO_TCP));
+	model_frontends_free(fes, n);
+	model_free(m);
+}
+
 /* Bad input: one clear message naming the field. */
 static void expect_error(const char *yaml, const char *needle)
 {
@@ -462,6 +495,7 @@ int main(void)
 	    cmocka_unit_test(test_external_local_leaves_clusterip_alone),
 	    cmocka_unit_test(test_hand_written_slices),
 	    cmocka_unit_test(test_headless_and_external_name),
+	    cmocka_unit_test(test_repeated_addresses),
 	    cmocka_unit_test(test_bad_input),
 	    cmocka_unit_test(test_conflicts),
 	};

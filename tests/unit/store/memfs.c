@@ -55,9 +55,24 @@ static uint64_t rnd(struct memfs *fs)
 	return fs->rng;
 }
 
+/* Allocation-failure tests (tests/lib/failalloc.h) are about the store, not about this
+ * double: its own memory is taken with failures paused, when the test links failalloc. */
+void failalloc_pause(void) __attribute__((weak));
+void failalloc_resume(void) __attribute__((weak));
+
+static void *mem_realloc(void *p, size_t len)
+{
+	if (failalloc_pause)
+		failalloc_pause();
+	p = realloc(p, len);
+	if (failalloc_resume)
+		failalloc_resume();
+	return p;
+}
+
 static int buf_set(struct buf *b, const void *p, size_t len)
 {
-	uint8_t *n = malloc(len ? len : 1);
+	uint8_t *n = mem_realloc(NULL, len ? len : 1);
 
 	if (!n)
 		return -ENOMEM;
@@ -72,7 +87,7 @@ static int buf_set(struct buf *b, const void *p, size_t len)
 static int buf_write(struct buf *b, const void *p, size_t len, uint64_t off)
 {
 	if (off + len > b->len) {
-		uint8_t *n = realloc(b->p, off + len ? off + len : 1);
+		uint8_t *n = mem_realloc(b->p, off + len ? off + len : 1);
 
 		if (!n)
 			return -ENOMEM;
@@ -420,7 +435,7 @@ static int list_dir(struct dirent_m *dir, char ***names_out, size_t *n_out)
 
 	for (int i = 0; i < MAX_FILES; i++)
 		n += dir[i].ino >= 0;
-	names = malloc((n + 1) * sizeof(char *) + n * NAME_LEN);
+	names = mem_realloc(NULL, (n + 1) * sizeof(char *) + n * NAME_LEN);
 	if (!names)
 		return -ENOMEM;
 	p = (char *)(names + n + 1);

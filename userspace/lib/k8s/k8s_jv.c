@@ -692,13 +692,28 @@ static char *put_utf8(char *w, unsigned cp)
 	return w;
 }
 
-/* A string at s->p (the opening quote), decoded in place and NUL-terminated. */
+/* The end of the string whose content starts at r: its closing quote, or s->end. */
+static const char *string_end(const struct pstate *s, const char *r)
+{
+	while (r < s->end && *r != '"')
+		r += *r == '\\' && r + 1 < s->end ? 2 : 1;
+	return r;
+}
+
+/*
+ * A string at s->p (the opening quote), decoded and NUL-terminated: in place, since what is
+ * decoded is never longer than its escaped form, except for invalid UTF-8, which Go's decoder
+ * replaces by U+FFFD one byte at a time (three bytes for one). Then the rest of the string is
+ * decoded into a copy in the arena.
+ */
 static int parse_string(struct pstate *s, const char **out, uint32_t *len)
 {
 	char *r = ++s->p, *w, *begin = r;
+	bool copied = false;
 
-	/* fast path: no escapes */
-	while (r < s->end && *r != '"' && *r != '\\' && (unsigned char)*r >= 0x20)
+	/* fast path: printable ASCII without escapes */
+	while (r < s->end && *r != '"' && *r != '\\' && (unsigned char)*r >= 0x20 &&
+	       (unsigned char)*r < 0x80)
 		r++;
 	w = r;
 	while (r < s->end && *r != '"') {
@@ -708,6 +723,38 @@ static int parse_string(struct pstate *s, const char **out, uint32_t *len)
 			s->p = r;
 			perr(s, "in string literal");
 			return -1;
+		}
+		if (c >= 0x80) {
+			unsigned cp;
+			size_t n =
+			    k8s_utf8_decode((const unsigned char *)r, (size_t)(s->end - r), &cp);
+
+			if (n) {
+				memmove(w, r, n);
+				w += n;
+				r += n;
+				continue;
+			}
+			if (!copied && r - w < 2) {
+				/* U+FFFD would overtake the input: decode the rest into a copy */
+				size_t done = (size_t)(w - begin);
+				char *nb =
+				    jv_alloc(s->d, done + 3 * (size_t)(string_end(s, r) - r) + 1);
+
+				if (!nb) {
+					s->oom = true;
+					return -1;
+				}
+				memcpy(nb, begin, done);
+				begin = nb;
+				w = nb + done;
+				copied = true;
+			}
+			*w++ = (char)0xef;
+			*w++ = (char)0xbf;
+			*w++ = (char)0xbd;
+			r++;
+			continue;
 		}
 		if (c != '\\') {
 			*w++ = *r++;

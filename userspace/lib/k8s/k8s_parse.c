@@ -465,11 +465,24 @@ static int find_kind(struct pctx *p, struct fy_node *n, const char *prefix,
 	if ((e1 && e1 != -ENOENT) || (e2 && e2 != -ENOENT))
 		return -EINVAL;
 	if (!av || !k) {
+		/* an expected type stands in for absent apiVersion and kind; the one of them
+		 * that is present must agree with it (else the object would say one kind and be
+		 * checked as another) */
+		const struct k8s_kind *exp = want_kind ? want_kind : k8s_kind_of_type(want);
+		const struct k8s_kind *found =
+		    exp && (k || av) ? k8s_kind_find(av ? av : exp->api_version, k ? k : exp->kind)
+				     : exp;
 		int err = 0;
 
-		/* an expected type stands in for absent apiVersion and kind */
+		if (exp && (!found || (want_kind ? found != want_kind : found->type != want))) {
+			snprintf(msg, sizeof(msg), "Invalid value: \"%s\": must be %s %s%s",
+				 k ? k : av, exp->api_version, exp->kind,
+				 want_kind ? " (the kind of the list's items)" : "");
+			return fail_at(p, k8s_get(n, k ? "kind" : "apiVersion"), prefix,
+				       k ? "kind" : "apiVersion", K8S_REASON_INVALID, msg);
+		}
 		if (want_kind || want) {
-			*kind = want_kind ? want_kind : k8s_kind_of_type(want);
+			*kind = found;
 			return 0;
 		}
 		if (!av)

@@ -102,7 +102,9 @@ static void bump_generation(struct reg_call *c, struct jv *obj, const struct jv 
 	if (!(c->res->flags & API_RES_GENERATION))
 		return;
 	jv_path_int(old, "metadata.generation", &gen);
-	if (spec_changed(obj, old))
+	if (spec_changed(obj, old) ||
+	    (c->strategy->annotations_bump_generation &&
+	     !jv_equal(jv_path(obj, "metadata.annotations"), jv_path(old, "metadata.annotations"))))
 		gen++;
 	jv_set(c->d, reg_meta(c, obj), "generation", jv_new_int(c->d, gen ? gen : 1));
 }

@@ -47,6 +47,9 @@ struct api_strategy {
 	/* A delete the kind holds: prepare obj (deletionTimestamp, phase) and return true while
 	 * a controller must finish first (namespaces with spec.finalizers). */
 	bool (*hold_delete)(struct jv_doc *d, struct jv *obj);
+	/* metadata.annotations count as spec for metadata.generation (Deployments: their
+	 * strategy's PrepareForUpdate compares annotations too) */
+	bool annotations_bump_generation;
 };
 
 extern const struct api_strategy api_strategy_default;

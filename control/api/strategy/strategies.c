@@ -128,6 +128,7 @@ const struct api_strategy api_strategy_events = {
 const struct api_strategy api_strategy_deployments = {
     .defaults = api_default_deployment,
     .validate = api_validate_workload,
+    .annotations_bump_generation = true,
 };
 
 const struct api_strategy api_strategy_replicasets = {

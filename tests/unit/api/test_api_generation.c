@@ -158,10 +158,30 @@ static void test_configmap_has_none(void **state)
 		     "{\"data\":{\"k\":\"v3\"},\"metadata\":{\"labels\":{\"x\":\"y\"}}}", 200, -1);
 }
 
+/* A Deployment's strategy counts annotations as spec (its PrepareForUpdate compares them). */
+static void test_deployment_annotations_generation(void **state)
+{
+	struct tsrv *t = *state;
+
+	write_expect(t, DEPLOY "ga", "POST", "/apis/apps/v1/namespaces/default/deployments", NULL,
+		     dep("ga", 1, "nginx:1", NULL), 201, 1);
+	write_expect(t, DEPLOY "ga", "PATCH", DEPLOY "ga", MERGE,
+		     "{\"metadata\":{\"annotations\":{\"note\":\"x\"}}}", 200, 2);
+	/* the same annotations again: nothing changes */
+	write_expect(t, DEPLOY "ga", "PATCH", DEPLOY "ga", MERGE,
+		     "{\"metadata\":{\"annotations\":{\"note\":\"x\"}}}", 200, 2);
+	write_expect(t, DEPLOY "ga", "PATCH", DEPLOY "ga", MERGE,
+		     "{\"metadata\":{\"annotations\":{\"note\":null}}}", 200, 3);
+	/* labels are not annotations */
+	write_expect(t, DEPLOY "ga", "PATCH", DEPLOY "ga", MERGE,
+		     "{\"metadata\":{\"labels\":{\"l\":\"1\"}}}", 200, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_deployment_generation),
+	    cmocka_unit_test(test_deployment_annotations_generation),
 	    cmocka_unit_test(test_configmap_has_none),
 	};
 

@@ -460,6 +460,52 @@ static int local_del(struct kclient *c, const struct k8s_kind *k, const char *ns
 	return err;
 }
 
+static int local_delcol(struct kclient *c, const struct k8s_kind *k, const char *ns,
+			const struct kc_list_opts *sel, const struct kc_delete_opts *o,
+			struct kc_status *st)
+{
+	const struct api_resource *res = resource_of(k, st);
+	struct jv_doc *d = jv_doc_new();
+	struct reg_delete_opts dopts = REG_DELETE_OPTS_INIT;
+	struct reg_req rq = {.res = res, .ns = ns, .d = d};
+	struct api_selector *s = NULL;
+	struct api_result r = {0};
+	char msg[512];
+	int err;
+
+	if (!res || !d) {
+		jv_doc_free(d);
+		return res ? -ENOMEM : -ENOENT;
+	}
+	/* as the HTTP verb checks it: a resource without the verb answers 405 */
+	if (!(res->verbs & API_VERB_DELETECOLLECTION)) {
+		kc_status_set(st, 405, "MethodNotAllowed",
+			      "the server does not allow this method on the requested resource");
+		jv_doc_free(d);
+		return kc_error_of(405, "MethodNotAllowed");
+	}
+	if (sel && (sel->label_selector || sel->field_selector)) {
+		err = api_selector_parse(sel->label_selector, sel->field_selector, res, &s, msg,
+					 sizeof(msg));
+		if (err) {
+			kc_status_set(st, 400, "BadRequest", "%s", msg);
+			jv_doc_free(d);
+			return err == -EINVAL ? -KC_EAPI : err;
+		}
+	}
+	rq.manager = c->field_manager;
+	dopts.grace = o->grace_seconds;
+	dopts.propagation = o->propagation;
+	dopts.uid = o->precondition_uid;
+	dopts.rv = o->precondition_rv;
+	rq.dry_run = o->dry_run;
+	reg_deletecollection(LC(c)->reg, &rq, s, &dopts, &r);
+	err = finish(&r, NULL, st);
+	api_selector_free(s);
+	jv_doc_free(d);
+	return err;
+}
+
 /* ---- watches ---- */
 
 static void wake_thread(struct local_client *lc)
@@ -769,6 +815,7 @@ static const struct kc_ops local_ops = {
     .update = local_update,
     .patch = local_patch,
     .del = local_del,
+    .delcol = local_delcol,
     .watch = local_watch,
     .watch_stop = local_watch_stop,
     .free = local_free,

@@ -601,28 +601,6 @@ static void test_deletecollection(void **state)
 	tresp_free(&r);
 }
 
-static void test_namespace_delete(void **state)
-{
-	struct tsrv *t = *state;
-	struct tresp r;
-	struct jv *j;
-
-	/* (its default ServiceAccount is the serviceaccount controller's: tests/unit/controllers) */
-	tpost(t, "/api/v1/namespaces", "{\"metadata\":{\"name\":\"tmp\"}}", 201, &r);
-	tresp_free(&r);
-	tpost(t, "/api/v1/namespaces/tmp/configmaps", CM("x"), 201, &r);
-	tresp_free(&r);
-	treq(t, "DELETE", "/api/v1/namespaces/tmp", NULL, NULL, NULL, &r);
-	assert_int_equal(r.code, 200);
-	assert_string_equal(tstr(r.json, "status.phase"), "Terminating");
-	tresp_free(&r);
-	j = tget(t, "/api/v1/namespaces/tmp", 404, &r);
-	(void)j;
-	tresp_free(&r);
-	tget(t, "/api/v1/namespaces/tmp/configmaps/x", 404, &r);
-	tresp_free(&r);
-}
-
 static void test_body_limit(void **state)
 {
 	struct tsrv *t = *state;
@@ -654,7 +632,6 @@ int main(void)
 	    cmocka_unit_test(test_service_allocation_bands),
 	    cmocka_unit_test(test_hpa_v1_conversion),
 	    cmocka_unit_test(test_deletecollection),
-	    cmocka_unit_test(test_namespace_delete),
 	    cmocka_unit_test(test_body_limit),
 	};
 

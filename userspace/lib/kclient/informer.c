@@ -81,6 +81,7 @@ struct kc_informer {
 	pthread_cond_t cond;
 	struct qev *qhead, *qtail;
 	bool stop, hold, held, started, synced;
+	bool joined; /* kc_informer_stop joined the thread */
 	bool lost; /* an event could not be queued: the cache must be listed again */
 	pthread_t thread;
 
@@ -913,17 +914,23 @@ int kc_informer_start(struct kc_informer *inf)
 	return 0;
 }
 
+void kc_informer_stop(struct kc_informer *inf)
+{
+	if (!inf || !inf->started || inf->joined)
+		return;
+	pthread_mutex_lock(&inf->mu);
+	inf->stop = true;
+	pthread_cond_broadcast(&inf->cond);
+	pthread_mutex_unlock(&inf->mu);
+	pthread_join(inf->thread, NULL);
+	inf->joined = true;
+}
+
 void kc_informer_free(struct kc_informer *inf)
 {
 	if (!inf)
 		return;
-	if (inf->started) {
-		pthread_mutex_lock(&inf->mu);
-		inf->stop = true;
-		pthread_cond_broadcast(&inf->cond);
-		pthread_mutex_unlock(&inf->mu);
-		pthread_join(inf->thread, NULL);
-	}
+	kc_informer_stop(inf);
 	while (inf->qhead) {
 		struct qev *e = inf->qhead;
 

@@ -12,5 +12,6 @@ const struct ctrl_desc *const ctrl_all[] = {
     &ctrl_serviceaccount,
     &ctrl_namespace,
     &ctrl_garbagecollector,
+    &ctrl_resourcequota,
 };
 const size_t ctrl_nall = sizeof(ctrl_all) / sizeof(ctrl_all[0]);

@@ -13,5 +13,6 @@ const struct ctrl_desc *const ctrl_all[] = {
     &ctrl_namespace,
     &ctrl_garbagecollector,
     &ctrl_resourcequota,
+    &ctrl_disruption,
 };
 const size_t ctrl_nall = sizeof(ctrl_all) / sizeof(ctrl_all[0]);

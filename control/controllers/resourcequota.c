@@ -110,6 +110,18 @@ static void watched_del(void *arg, const struct kc_obj *o, const struct jv *t)
 	replenish(arg, t);
 }
 
+/* Has ns a quota at all? (Most namespaces have none: their objects' updates cost nothing.) */
+static bool has_quota(struct rq_ctrl *s, const char *ns)
+{
+	struct kc_obj **qs = NULL;
+	size_t n = 0;
+
+	if (!ns || kc_informer_list(s->rq, "namespace", ns, &qs, &n) != 0)
+		return false;
+	kc_objs_free(qs, n);
+	return n > 0;
+}
+
 /* An update that releases usage: a pod that stops counting (finished), a service whose type
  * changed, a claim whose request changed. */
 static void watched_update(void *arg, const struct kc_obj *old, const struct jv *old_t,
@@ -121,7 +133,7 @@ static void watched_update(void *arg, const struct kc_obj *old, const struct jv 
 
 	(void)old;
 	(void)cur;
-	if (!old_t)
+	if (!old_t || !has_quota(w->s, jv_path_str(cur_t, "metadata.namespace")))
 		return;
 	if (api_quota_usage(w->k->group, w->k->resource, old_t, now, &a) != 0 ||
 	    api_quota_usage(w->k->group, w->k->resource, cur_t, now, &b) != 0 ||

@@ -5,9 +5,14 @@
  */
 #include "ctrl.h"
 
-extern const struct ctrl_desc ctrl_serviceaccount;
+extern const struct ctrl_desc ctrl_serviceaccount, ctrl_namespace, ctrl_garbagecollector,
+    ctrl_disruption, ctrl_resourcequota;
 
 const struct ctrl_desc *const ctrl_all[] = {
     &ctrl_serviceaccount,
+    &ctrl_namespace,
+    &ctrl_garbagecollector,
+    &ctrl_resourcequota,
+    &ctrl_disruption,
 };
 const size_t ctrl_nall = sizeof(ctrl_all) / sizeof(ctrl_all[0]);

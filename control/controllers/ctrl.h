@@ -58,6 +58,19 @@ extern const struct k8s_kind *ctrl_k_pod, *ctrl_k_node, *ctrl_k_namespace, *ctrl
     *ctrl_k_endpoints, *ctrl_k_lease, *ctrl_k_serviceaccount, *ctrl_k_pdb, *ctrl_k_resourcequota,
     *ctrl_k_pvc;
 
+/* ---- discovery (discovery.c) ---- */
+
+/* Every resource kind the server serves (every version of it), as discovery would tell:
+ * the schema's listable resource kinds that the server answers a list of. *out is malloc'd
+ * (free it). Makes one call per candidate: for init, not for every sync. 0 or -ENOMEM. */
+int ctrl_served_kinds(struct ctrl_ctx *c, const struct k8s_kind ***out, size_t *n);
+/* Is k the preferred version of its group and resource among kinds (GA before beta before
+ * alpha, then the higher version)? */
+bool ctrl_kind_preferred(const struct k8s_kind *const *kinds, size_t n, const struct k8s_kind *k);
+/* The served kind of apiVersion and kind (an ownerReference's), or NULL. */
+const struct k8s_kind *ctrl_kind_served(const struct k8s_kind *const *kinds, size_t n,
+					const char *api_version, const char *kind);
+
 /* ---- helpers (util.c) ---- */
 
 /* The ownerReference with controller: true, or NULL. */

@@ -3,7 +3,8 @@
  * create: a new object: its namespace and name against the request's, generateName (a
  * generated name that exists is tried again, as Kubernetes does), the system metadata only
  * the server sets (uid, creationTimestamp, generation), the strategy's create (status reset,
- * defaults, admission, validation, allocation), managedFields, and the store's create.
+ * defaults, admission, validation, allocation), ResourceQuota admission (quota.c),
+ * managedFields, and the store's create.
  * dryRun=All runs everything but the store write.
  */
 #include <errno.h>
@@ -137,6 +138,11 @@ void reg_create_object(struct reg_call *c, struct jv *obj, const char *operation
 			}
 			if (reg_reject_invalid(c, &a, name))
 				goto out;
+			/* the last admission step, as ResourceQuota is kube-apiserver's */
+			if (reg_quota_admit(c, obj) != 0) {
+				api_admit_abort(&a);
+				goto out;
+			}
 			if (strcmp(operation, "Apply") != 0 &&
 			    api_managed_update(c->d, obj, NULL, c->manager, NULL, c->res->kind,
 					       c->res->flags & API_RES_STATUS) != 0)

@@ -39,6 +39,35 @@ static void add_finalizer(struct reg_call *c, struct jv *obj, const char *f)
 	jv_push(arr, jv_new_strz(c->d, f));
 }
 
+static void remove_finalizer(struct jv *obj, const char *f)
+{
+	struct jv *arr = jv_path(obj, "metadata.finalizers"), *prev = NULL, *i, *next;
+
+	for (i = jv_first(arr); i; i = next) {
+		next = i->next;
+		if (jv_is_str(i, f))
+			jv_unlink(arr, prev, i);
+		else
+			prev = i;
+	}
+}
+
+/* The garbage collector's finalizers as the propagation policy asks
+ * (deletionFinalizersForGarbageCollection): an explicit policy replaces what the object has
+ * (Orphan: "orphan", Foreground: "foregroundDeletion", Background: neither); none keeps it.
+ * The garbage collector (control/controllers/gc.c) removes them when it is done. */
+static void gc_finalizers(struct reg_call *c, struct jv *obj, const char *policy)
+{
+	if (!policy)
+		return;
+	remove_finalizer(obj, "orphan");
+	remove_finalizer(obj, "foregroundDeletion");
+	if (strcmp(policy, "Orphan") == 0)
+		add_finalizer(c, obj, "orphan");
+	else if (strcmp(policy, "Foreground") == 0)
+		add_finalizer(c, obj, "foregroundDeletion");
+}
+
 static bool finalizers_empty(const struct jv *obj)
 {
 	return jv_count(jv_path(obj, "metadata.finalizers")) == 0;
@@ -113,6 +142,25 @@ static void mark_deleted(struct reg_call *c, struct jv *md, int64_t grace)
 	jv_set(c->d, md, "deletionGracePeriodSeconds", jv_new_int(c->d, grace));
 }
 
+/* A delete of an object whose graceful deletion is pending (rest.BeforeDelete): 0 = leave it
+ * pending, 1 = its grace period shortened to requested (deletionTimestamp moved), 2 = delete
+ * it now (no grace period recorded, or 0 left). */
+static int shorten_grace(struct reg_call *c, struct jv *md, int64_t requested)
+{
+	int64_t cur = 0, at;
+	char ts[32];
+
+	if (jv_path_int(md, "deletionGracePeriodSeconds", &cur) != 0 || cur <= 0)
+		return 2;
+	if (requested < 0 || requested >= cur)
+		return 0;
+	at = api_parse_time(jv_path_str(md, "deletionTimestamp"));
+	if (at >= 0)
+		reg_set_str(c, md, "deletionTimestamp", api_time_rfc3339(at - cur + requested, ts));
+	jv_set(c->d, md, "deletionGracePeriodSeconds", jv_new_int(c->d, requested));
+	return requested > 0 ? 1 : 2;
+}
+
 int reg_delete_object(struct reg_call *c, const char *key, struct jv *obj, uint64_t rev,
 		      const struct reg_delete_opts *o, bool reply)
 {
@@ -139,19 +187,33 @@ int reg_delete_object(struct reg_call *c, const char *key, struct jv *obj, uint6
 				 o->rv, rev);
 		return -EEXIST;
 	}
-	if (o->propagation && strcmp(o->propagation, "Orphan") == 0)
-		add_finalizer(c, obj, "orphan");
-	else if (o->propagation && strcmp(o->propagation, "Foreground") == 0)
-		add_finalizer(c, obj, "foregroundDeletion");
-	/* the kind holds it (namespaces): marked, written, answered with it */
+	/* the kind holds it (namespaces): marked, written, answered with it; the namespace
+	 * controller empties it */
 	if (c->strategy->hold_delete && c->strategy->hold_delete(c->d, obj)) {
 		err = write_pending(c, key, obj, rev, &nrev);
 		if (err)
 			goto fail;
-		reg_after_hold(c, obj);
 		if (reply)
 			reg_done_object(c, 200, obj, nrev);
 		return 0;
+	}
+	gc_finalizers(c, obj, o->propagation);
+	/* graceful deletion pending: only a shorter grace period changes it (BeforeDelete) */
+	if (c->strategy->delete_grace && jv_get(md, "deletionTimestamp")) {
+		switch (shorten_grace(c, md, o->grace)) {
+		case 0: /* pending as it is */
+			if (reply)
+				reg_done_object(c, 200, obj, rev);
+			return 0;
+		case 1: /* shortened, still pending */
+			err = write_pending(c, key, obj, rev, &nrev);
+			if (err)
+				goto fail;
+			if (reply)
+				reg_done_object(c, 200, obj, nrev);
+			return 0;
+		}
+		/* 2: no grace left (or none recorded): finalizers, else gone */
 	}
 	/* graceful deletion (pods on a node): its agent finishes it */
 	grace = c->strategy->delete_grace ? c->strategy->delete_grace(obj, o->grace) : 0;
@@ -164,22 +226,20 @@ int reg_delete_object(struct reg_call *c, const char *key, struct jv *obj, uint6
 			reg_done_object(c, 200, obj, nrev);
 		return 0;
 	}
+	/* finalizers hold it (the garbage collector's among them): marked and kept; 200 as
+	 * kube-apiserver answers (202 only for the deprecated orphanDependents=false) */
 	if (!finalizers_empty(obj)) {
 		mark_deleted(c, md, 0);
-		reg_gc_finalizers(c, obj);
-		if (!finalizers_empty(obj)) {
-			err = write_pending(c, key, obj, rev, &nrev);
-			if (err)
-				goto fail;
-			if (reply)
-				reg_done_object(c, 202, obj, nrev);
-			return 0;
-		}
+		err = write_pending(c, key, obj, rev, &nrev);
+		if (err)
+			goto fail;
+		if (reply)
+			reg_done_object(c, 200, obj, nrev);
+		return 0;
 	}
 	err = remove_now(c, key, obj, rev);
 	if (err)
 		goto fail;
-	reg_after_delete(c, obj);
 	if (reply)
 		reg_done_object(c, 200, obj, rev);
 	return 0;

@@ -432,6 +432,17 @@ static int local_patch(struct kclient *c, const struct k8s_kind *k, const char *
 	return err;
 }
 
+/* A delete's options as the registry takes them. */
+static void del_opts(const struct kc_delete_opts *o, struct reg_delete_opts *dopts,
+		     struct reg_req *rq)
+{
+	dopts->grace = o->grace_seconds;
+	dopts->propagation = o->propagation;
+	dopts->uid = o->precondition_uid;
+	dopts->rv = o->precondition_rv;
+	rq->dry_run = o->dry_run;
+}
+
 static int local_del(struct kclient *c, const struct k8s_kind *k, const char *ns, const char *name,
 		     const struct kc_delete_opts *o, struct kc_obj **out, struct kc_status *st)
 {
@@ -447,15 +458,44 @@ static int local_del(struct kclient *c, const struct k8s_kind *k, const char *ns
 		return res ? -ENOMEM : -ENOENT;
 	}
 	rq.manager = c->field_manager;
-	if (o) {
-		dopts.grace = o->grace_seconds;
-		dopts.propagation = o->propagation;
-		dopts.uid = o->precondition_uid;
-		dopts.rv = o->precondition_rv;
-		rq.dry_run = o->dry_run;
-	}
+	if (o)
+		del_opts(o, &dopts, &rq);
 	reg_delete(LC(c)->reg, &rq, &dopts, &r);
 	err = finish(&r, out, st);
+	jv_doc_free(d);
+	return err;
+}
+
+/* deletecollection; a resource without the verb answers 405, as over HTTP. */
+static int local_delcol(struct kclient *c, const struct k8s_kind *k, const char *ns,
+			const struct kc_list_opts *sel, const struct kc_delete_opts *o,
+			struct kc_status *st)
+{
+	const struct api_resource *res = resource_of(k, st);
+	struct jv_doc *d = res ? jv_doc_new() : NULL;
+	struct reg_delete_opts dopts = REG_DELETE_OPTS_INIT;
+	struct reg_req rq = {.res = res, .ns = ns, .d = d, .manager = c->field_manager};
+	struct api_selector *s = NULL;
+	struct api_result r = {0};
+	char msg[512];
+	int err = 0;
+
+	if (!d)
+		return res ? -ENOMEM : -ENOENT;
+	if (!(res->verbs & API_VERB_DELETECOLLECTION)) {
+		kc_status_set(st, 405, "MethodNotAllowed",
+			      "the server does not allow this method on the requested resource");
+		err = kc_error_of(405, "MethodNotAllowed");
+	} else if (sel && (err = api_selector_parse(sel->label_selector, sel->field_selector, res,
+						    &s, msg, sizeof(msg)))) {
+		kc_status_set(st, 400, "BadRequest", "%s", msg);
+		err = err == -EINVAL ? -KC_EAPI : err;
+	} else {
+		del_opts(o, &dopts, &rq);
+		reg_deletecollection(LC(c)->reg, &rq, s, &dopts, &r);
+		err = finish(&r, NULL, st);
+	}
+	api_selector_free(s);
 	jv_doc_free(d);
 	return err;
 }
@@ -769,6 +809,7 @@ static const struct kc_ops local_ops = {
     .update = local_update,
     .patch = local_patch,
     .del = local_del,
+    .delcol = local_delcol,
     .watch = local_watch,
     .watch_stop = local_watch_stop,
     .free = local_free,

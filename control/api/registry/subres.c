@@ -3,7 +3,7 @@
  * subres: the subresources that write through the registry: scale (an autoscaling/v1 Scale
  * over spec.replicas and the label selector; get, update, patch), binding (a pod bound to a
  * node, as the scheduler binds: a uid precondition, 409 if bound or being deleted, the
- * PodScheduled condition added) and eviction (a pod deleted by a policy/v1 Eviction).
+ * PodScheduled condition added); eviction is evict.c's.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -231,41 +231,5 @@ int reg_bind(struct registry *reg, const struct reg_req *rq, struct jv *b, struc
 		return err;
 	}
 	api_fail_conflict(c->out, pods, c->name);
-	return -STORE_ECONFLICT;
-}
-
-int reg_evict(struct registry *reg, const struct reg_req *rq, struct jv *ev, struct api_result *out)
-{
-	struct reg_call c0, *c = &c0;
-	struct reg_delete_opts o = REG_DELETE_OPTS_INIT;
-	const struct jv *dopt = jv_get(ev, "deleteOptions");
-	struct jv *pod;
-	uint64_t rev;
-	int64_t g;
-	int err;
-
-	if (reg_call_init(c, reg, rq, out) != 0)
-		return -EINVAL;
-	if (jv_path_int(dopt, "gracePeriodSeconds", &g) == 0)
-		o.grace = g;
-	o.propagation = jv_path_str(dopt, "propagationPolicy");
-	o.uid = jv_path_str(dopt, "preconditions.uid");
-	o.rv = jv_path_str(dopt, "preconditions.resourceVersion");
-	for (int i = 0; i < REG_WRITE_RETRIES; i++) {
-		err = reg_load(c, c->key, &pod, &rev);
-		if (err) {
-			api_fail_store(c->out, c->res, c->name, err);
-			return err;
-		}
-		err = reg_delete_object(c, c->key, pod, rev, &o, false);
-		if (err == -STORE_ECONFLICT)
-			continue;
-		if (!err)
-			api_succeed_status(c->out, 201);
-		else if (!out->code)
-			api_fail_store(c->out, c->res, c->name, err);
-		return err;
-	}
-	api_fail_conflict(c->out, c->res, c->name);
 	return -STORE_ECONFLICT;
 }

@@ -109,6 +109,14 @@ static void bump_generation(struct reg_call *c, struct jv *obj, const struct jv 
 	jv_set(c->d, reg_meta(c, obj), "generation", jv_new_int(c->d, gen ? gen : 1));
 }
 
+/* A graceful deletion in progress (its agent deletes it): an update does not end it. */
+static bool grace_pending(const struct jv *old)
+{
+	int64_t g = 0;
+
+	return jv_path_int(old, "metadata.deletionGracePeriodSeconds", &g) == 0 && g > 0;
+}
+
 int reg_replace(struct reg_call *c, struct jv *obj, struct jv *old, uint64_t rev,
 		uint64_t precondition, const char *operation)
 {
@@ -154,8 +162,8 @@ int reg_replace(struct reg_call *c, struct jv *obj, struct jv *old, uint64_t rev
 			       c->res->flags & API_RES_STATUS) != 0)
 		goto oom;
 	if (jv_path(n, "metadata.deletionTimestamp") &&
-	    jv_count(jv_path(n, "metadata.finalizers")) == 0) {
-		/* the last finalizer went: the object goes */
+	    jv_count(jv_path(n, "metadata.finalizers")) == 0 && !grace_pending(old)) {
+		/* the last finalizer went: the object goes (ShouldDeleteDuringUpdate) */
 		api_admit_abort(&a);
 		err = reg_delete_object(c, c->key, n, rev, NULL, true);
 		goto out;

@@ -532,16 +532,11 @@ static void default_namespace(struct dctx *c, struct jv *o)
 {
 	struct jv *labels = obj_at(c, obj_at(c, o, "metadata"), "labels");
 	const char *name = jv_path_str(o, "metadata.name");
-	struct jv *spec = obj_at(c, o, "spec");
 
+	/* (the "kubernetes" finalizer is the create's, strategies.c: not a default, since the
+	 * namespace controller removes it through finalize) */
 	if (name)
 		jv_set(c->d, labels, "kubernetes.io/metadata.name", jv_new_strz(c->d, name));
-	if (!jv_get(spec, "finalizers")) {
-		struct jv *f = jv_new(c->d, JV_ARRAY);
-
-		jv_push(f, jv_new_strz(c->d, "kubernetes"));
-		jv_set(c->d, spec, "finalizers", f);
-	}
 	dstr(c, obj_at(c, o, "status"), "phase", "Active");
 }
 

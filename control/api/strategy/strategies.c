@@ -60,10 +60,23 @@ const struct api_strategy api_strategy_services = {
 
 /* ---- namespaces ---- */
 
+/* namespaceStrategy.PrepareForCreate: status starts Active, and spec.finalizers gets
+ * "kubernetes" (the namespace controller's; not a default, since it is removed over the
+ * namespace's life, through namespaces/finalize). */
 static void namespace_prepare_create(struct api_admit *a)
 {
+	struct jv *spec = jv_obj_at(a->d, a->obj, "spec"), *f = jv_get(spec, "finalizers");
+
 	jv_del(a->obj, "status");
 	jv_set(a->d, jv_obj_at(a->d, a->obj, "status"), "phase", jv_new_strz(a->d, "Active"));
+	for (const struct jv *it = jv_first(f); it; it = it->next)
+		if (jv_is_str(it, "kubernetes"))
+			return;
+	if (!f || f->type != JV_ARRAY) {
+		f = jv_new(a->d, JV_ARRAY);
+		jv_set(a->d, spec, "finalizers", f);
+	}
+	jv_push(f, jv_new_strz(a->d, "kubernetes"));
 }
 
 /* The namespace registry's Delete: the first delete marks the namespace Terminating; it stays

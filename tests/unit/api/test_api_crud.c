@@ -601,25 +601,82 @@ static void test_deletecollection(void **state)
 	tresp_free(&r);
 }
 
-static void test_namespace_delete(void **state)
+/* Graceful deletion pending (a pod on a node): a status update keeps the pod, a second
+ * delete without a shorter grace period leaves it pending, one with grace 0 ends it. */
+static void test_graceful_delete_pending(void **state)
+{
+	struct tsrv *t = *state;
+	const char *pod = "/api/v1/namespaces/default/pods/gp";
+	struct tresp r;
+	struct jv *j;
+	char ts[64];
+
+	tpost(t, "/api/v1/namespaces/default/pods",
+	      "{\"metadata\":{\"name\":\"gp\"},\"spec\":{\"nodeName\":\"n1\","
+	      "\"terminationGracePeriodSeconds\":30,\"containers\":[{\"name\":\"c\",\"image\":"
+	      "\"i\"}]}}",
+	      201, &r);
+	tresp_free(&r);
+	treq(t, "DELETE", pod, NULL, NULL, NULL, &r);
+	assert_int_equal(r.code, 200);
+	snprintf(ts, sizeof(ts), "%s", tstr(r.json, "metadata.deletionTimestamp"));
+	assert_string_not_equal(ts, "(null)");
+	tresp_free(&r);
+	/* the kubelet reports while the containers stop */
+	treq(t, "PATCH", "/api/v1/namespaces/default/pods/gp/status",
+	     "application/merge-patch+json", "{\"status\":{\"phase\":\"Running\"}}", NULL, &r);
+	assert_int_equal(r.code, 200);
+	tresp_free(&r);
+	j = tget(t, pod, 200, &r);
+	assert_string_equal(tstr(j, "status.phase"), "Running");
+	tresp_free(&r);
+	/* deleted again: still pending, same deadline */
+	treq(t, "DELETE", pod, NULL, NULL, NULL, &r);
+	assert_int_equal(r.code, 200);
+	tresp_free(&r);
+	j = tget(t, pod, 200, &r);
+	assert_string_equal(tstr(j, "metadata.deletionTimestamp"), ts);
+	tresp_free(&r);
+	/* the kubelet's last word */
+	treq(t, "DELETE", pod, NULL, "{\"gracePeriodSeconds\":0}", NULL, &r);
+	assert_int_equal(r.code, 200);
+	tresp_free(&r);
+	tget(t, pod, 404, &r);
+	tresp_free(&r);
+}
+
+/* The "kubernetes" finalizer is the create's (kept beside others), not a default: finalize
+ * removes it for good, and a terminating namespace then goes. */
+static void test_namespace_finalize(void **state)
 {
 	struct tsrv *t = *state;
 	struct tresp r;
 	struct jv *j;
 
-	/* (its default ServiceAccount is the serviceaccount controller's: tests/unit/controllers) */
-	tpost(t, "/api/v1/namespaces", "{\"metadata\":{\"name\":\"tmp\"}}", 201, &r);
+	j = tpost(t, "/api/v1/namespaces",
+		  "{\"metadata\":{\"name\":\"fz\"},\"spec\":{\"finalizers\":[\"example.com/x\"]}}",
+		  201, &r);
+	assert_int_equal(jv_count(jv_path(j, "spec.finalizers")), 2);
+	assert_string_equal(tstr(j, "spec.finalizers[1]"), "kubernetes");
 	tresp_free(&r);
-	tpost(t, "/api/v1/namespaces/tmp/configmaps", CM("x"), 201, &r);
-	tresp_free(&r);
-	treq(t, "DELETE", "/api/v1/namespaces/tmp", NULL, NULL, NULL, &r);
+	treq(t, "DELETE", "/api/v1/namespaces/fz", NULL, NULL, NULL, &r);
 	assert_int_equal(r.code, 200);
 	assert_string_equal(tstr(r.json, "status.phase"), "Terminating");
 	tresp_free(&r);
-	j = tget(t, "/api/v1/namespaces/tmp", 404, &r);
-	(void)j;
+	treq(t, "PUT", "/api/v1/namespaces/fz/finalize", NULL,
+	     "{\"metadata\":{\"name\":\"fz\"},\"spec\":{\"finalizers\":[\"example.com/x\"]}}", NULL,
+	     &r);
+	assert_int_equal(r.code, 200);
 	tresp_free(&r);
-	tget(t, "/api/v1/namespaces/tmp/configmaps/x", 404, &r);
+	j = tget(t, "/api/v1/namespaces/fz", 200, &r);
+	assert_int_equal(jv_count(jv_path(j, "spec.finalizers")), 1);
+	assert_string_equal(tstr(j, "spec.finalizers[0]"), "example.com/x");
+	tresp_free(&r);
+	treq(t, "PUT", "/api/v1/namespaces/fz/finalize", NULL,
+	     "{\"metadata\":{\"name\":\"fz\"},\"spec\":{\"finalizers\":[]}}", NULL, &r);
+	assert_int_equal(r.code, 200);
+	tresp_free(&r);
+	tget(t, "/api/v1/namespaces/fz", 404, &r);
 	tresp_free(&r);
 }
 
@@ -690,7 +747,8 @@ int main(void)
 	    cmocka_unit_test(test_service_allocation_bands),
 	    cmocka_unit_test(test_hpa_v1_conversion),
 	    cmocka_unit_test(test_deletecollection),
-	    cmocka_unit_test(test_namespace_delete),
+	    cmocka_unit_test(test_graceful_delete_pending),
+	    cmocka_unit_test(test_namespace_finalize),
 	    cmocka_unit_test(test_body_limit),
 	    cmocka_unit_test(test_pod_priority_class),
 	};

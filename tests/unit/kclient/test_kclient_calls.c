@@ -312,6 +312,49 @@ static void test_dry_run_and_delete_options(void **state)
 	jv_doc_free(d);
 }
 
+/* deletecollection: what the selector matches goes (a pod gracefully, as one delete would
+ * do it), the rest stays; a resource without the verb answers 405; bad selectors 400. */
+static void test_delete_collection(void **state)
+{
+	struct kclient *c = C(state);
+	struct kc_list_opts sel = {.label_selector = "dc=yes"};
+	struct kc_status st;
+	struct kc_obj *o = NULL;
+	char json[256];
+	int err;
+
+	kc_make_ns(c, "dc");
+	for (int i = 0; i < 4; i++) {
+		snprintf(json, sizeof(json),
+			 "{\"metadata\":{\"name\":\"c%d\",\"labels\":{\"dc\":\"%s\"}}}", i,
+			 i < 3 ? "yes" : "no");
+		kc_make(c, kind_cm(), "dc", json);
+	}
+	kc_make(c, kind_pod(), "dc",
+		"{\"metadata\":{\"name\":\"p\",\"labels\":{\"dc\":\"yes\"}},\"spec\":{"
+		"\"nodeName\":\"n1\",\"containers\":[{\"name\":\"c\",\"image\":\"i\"}]}}");
+	assert_int_equal(kc_delete_collection(c, kind_cm(), "dc", &sel, NULL, &st), 0);
+	for (int i = 0; i < 4; i++) {
+		snprintf(json, sizeof(json), "c%d", i);
+		err = kc_get(c, kind_cm(), "dc", json, &o, &st);
+		assert_int_equal(err, i < 3 ? -ENOENT : 0);
+		kc_obj_put(o);
+	}
+	assert_int_equal(kc_delete_collection(c, kind_pod(), "dc", NULL, NULL, &st), 0);
+	assert_int_equal(kc_get(c, kind_pod(), "dc", "p", &o, &st), 0);
+	assert_non_null(strstr(o->json, "deletionTimestamp"));
+	kc_obj_put(o);
+	/* namespaces serve no deletecollection */
+	err = kc_delete_collection(c, kind_ns(), NULL, NULL, NULL, &st);
+	assert_int_equal(err, -KC_EAPI);
+	assert_int_equal(st.code, 405);
+	sel.label_selector = "a in (";
+	err = kc_delete_collection(c, kind_cm(), "dc", &sel, NULL, &st);
+	assert_int_equal(st.code, 400);
+	assert_int_equal(kc_get(c, kind_cm(), "dc", "c3", &o, &st), 0);
+	kc_obj_put(o);
+}
+
 static void test_list_pages(void **state)
 {
 	struct kclient *c = C(state);
@@ -619,6 +662,7 @@ int main(void)
 	    cmocka_unit_test(test_crud),
 	    cmocka_unit_test(test_patch),
 	    cmocka_unit_test(test_dry_run_and_delete_options),
+	    cmocka_unit_test(test_delete_collection),
 	    cmocka_unit_test(test_list_pages),
 	    cmocka_unit_test(test_selectors),
 	    cmocka_unit_test(test_bind_and_status),

@@ -54,6 +54,9 @@ struct kc_informer *kc_informer_new(struct kclient *c, const struct kc_informer_
 int kc_informer_add_handlers(struct kc_informer *inf, const struct kc_handlers *h);
 int kc_informer_add_index(struct kc_informer *inf, const char *name, kc_index_fn fn);
 int kc_informer_start(struct kc_informer *inf);
+/* Stop the thread: handlers are not called after it returns; the cache stays readable (as it
+ * was) until kc_informer_free. NULL-tolerant; idempotent. */
+void kc_informer_stop(struct kc_informer *inf);
 /* Stop the thread (handlers are not called after it returns) and free; NULL-tolerant. */
 void kc_informer_free(struct kc_informer *inf);
 

@@ -59,6 +59,7 @@ struct kc_informer {
 	pthread_cond_t cond;
 	struct qev *qhead, *qtail;
 	bool stop, hold, held, started, synced;
+	bool joined; /* kc_informer_stop joined the thread */
 	bool lost; /* an event could not be queued: the cache must be listed again */
 	pthread_t thread;
 

@@ -362,6 +362,21 @@ int kc_delete(struct kclient *c, const struct k8s_kind *k, const char *ns, const
 		    c->ops->del(c, k, k->cluster_scoped ? NULL : ns, name, o ? o : &none, out, st));
 }
 
+int kc_delete_collection(struct kclient *c, const struct k8s_kind *k, const char *ns,
+			 const struct kc_list_opts *sel, const struct kc_delete_opts *o,
+			 struct kc_status *st)
+{
+	static const struct kc_delete_opts none = KC_DELETE_OPTS_INIT;
+	int err;
+
+	clear_out(NULL, st);
+	if ((err = check(c, k, ns, false, st)))
+		return err;
+	atomic_fetch_add(&c->requests, 1);
+	return done(c, c->ops->delcol(c, k, k->cluster_scoped || empty(ns) ? NULL : ns, sel,
+				      o ? o : &none, st));
+}
+
 int kc_create_sub(struct kclient *c, const struct k8s_kind *k, const char *ns, const char *name,
 		  const char *sub, const struct jv *body, const struct kc_write_opts *o,
 		  struct kc_obj **out, struct kc_status *st)

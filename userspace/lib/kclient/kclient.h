@@ -158,6 +158,13 @@ struct kc_delete_opts {
 int kc_delete(struct kclient *c, const struct k8s_kind *k, const char *ns, const char *name,
 	      const struct kc_delete_opts *o, struct kc_obj **out, struct kc_status *st);
 
+/* deletecollection: delete every object of kind k in ns (NULL: every namespace) that sel's
+ * label and field selectors match (sel NULL: all of them), with the options o (may be NULL),
+ * as each would be deleted alone (finalizers, graceful deletion). */
+int kc_delete_collection(struct kclient *c, const struct k8s_kind *k, const char *ns,
+			 const struct kc_list_opts *sel, const struct kc_delete_opts *o,
+			 struct kc_status *st);
+
 /* POST a subresource object (pods/binding, pods/eviction, serviceaccounts/token). */
 int kc_create_sub(struct kclient *c, const struct k8s_kind *k, const char *ns, const char *name,
 		  const char *sub, const struct jv *body, const struct kc_write_opts *o,

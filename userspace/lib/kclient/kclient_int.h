@@ -36,6 +36,10 @@ struct kc_ops {
 		     struct kc_status *st);
 	int (*del)(struct kclient *c, const struct k8s_kind *k, const char *ns, const char *name,
 		   const struct kc_delete_opts *o, struct kc_obj **out, struct kc_status *st);
+	/* deletecollection (sel may be NULL: everything) */
+	int (*delcol)(struct kclient *c, const struct k8s_kind *k, const char *ns,
+		      const struct kc_list_opts *sel, const struct kc_delete_opts *o,
+		      struct kc_status *st);
 	int (*watch)(struct kclient *c, const struct k8s_kind *k, const char *ns,
 		     const struct kc_watch_opts *o, const struct kc_watch_cb *cb, void *arg,
 		     struct kc_watch **out, struct kc_status *st);

@@ -16,6 +16,7 @@
 #include "decode.h"
 #include "hmap.h"
 #include "k8s.h"
+#include "k8s_jv.h"
 #include "log.h"
 
 #include <dirent.h>
@@ -193,6 +194,9 @@ static int on_object(struct k8s_obj *o, void *ud)
 {
 	struct load_ctx *c = ud;
 	const struct k8s_kind *k = k8s_obj_kind(o);
+	const char *ns = k8s_obj_namespace(o), *name = k8s_obj_name(o);
+	struct jv_doc *d = NULL;
+	struct jv *tree = NULL;
 	struct pending p;
 	char err[512];
 	char *json;
@@ -206,31 +210,39 @@ static int on_object(struct k8s_obj *o, void *ud)
 	}
 	p.is_service = !strcmp(k->kind, "Service");
 	p.file = c->file;
-	rc = p.is_service ? decode_service(o, &p.svc, err, sizeof(err))
-			  : decode_slice(o, &p.sl, err, sizeof(err));
+	/* The object as Kubernetes' JSON: what the decoder reads, and what says whether it
+	 * changed since the last reload. */
+	json = k8s_obj_to_json(o);
+	rc = json ? 0 : errno == ENOMEM ? -ENOMEM : -EINVAL;
+	if (!rc && !(d = jv_doc_new()))
+		rc = -ENOMEM;
+	if (!rc && !(tree = jv_parse(d, json, strlen(json), NULL)))
+		rc = errno == ENOMEM ? -ENOMEM : -EINVAL;
+	if (rc)
+		snprintf(err, sizeof(err), "cannot be written as JSON");
+	else
+		rc = p.is_service ? decode_service(tree, &p.svc, err, sizeof(err))
+				  : decode_slice(tree, &p.sl, err, sizeof(err));
+	p.hash = json ? hmap_hash(json, strlen(json)) : 0;
+	free(json);
+	jv_doc_free(d);
 	if (rc) {
-		log_error(COMP, "%s: %s %s/%s: %s", c->file, k->kind,
-			  k8s_obj_namespace(o) ? k8s_obj_namespace(o) : "default",
-			  k8s_obj_name(o) ? k8s_obj_name(o) : "?",
-			  rc == -ENOMEM ? "out of memory" : err);
+		log_error(COMP, "%s: %s %s/%s: %s", c->file, k->kind, ns ? ns : "default",
+			  name ? name : "?", rc == -ENOMEM ? "out of memory" : err);
 		k8s_obj_free(o);
 		c->err = rc;
 		return rc;
 	}
+	k8s_obj_free(o);
 	snprintf(p.key, sizeof(p.key), "%s/%s/%s", k->kind, p.is_service ? p.svc->ns : p.sl->ns,
 		 p.is_service ? p.svc->name : p.sl->name);
 	if (hmap_sget(c->keys, p.key)) {
 		log_error(COMP, "%s: %s %s: defined more than once", c->file, k->kind,
 			  p.key + strlen(k->kind) + 1);
 		pending_free(&p);
-		k8s_obj_free(o);
 		c->err = -EINVAL;
 		return -EINVAL;
 	}
-	json = k8s_obj_to_json(o);
-	p.hash = json ? hmap_hash(json, strlen(json)) : 0;
-	free(json);
-	k8s_obj_free(o);
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 256;
 		void *q = realloc(c->v, cap * sizeof(*c->v));

@@ -63,9 +63,9 @@ static int on_obj(struct k8s_obj *o, void *ud)
 	char err[256];
 
 	if (!strcmp(k8s_obj_kind(o)->kind, "Service"))
-		assert_int_equal(decode_service(o, &d->svc, err, sizeof(err)), 0);
+		assert_int_equal(decode_service_obj(o, &d->svc, err, sizeof(err)), 0);
 	else
-		assert_int_equal(decode_slice(o, &d->sl, err, sizeof(err)), 0);
+		assert_int_equal(decode_slice_obj(o, &d->sl, err, sizeof(err)), 0);
 	k8s_obj_free(o);
 	return 0;
 }
@@ -239,8 +239,8 @@ static void test_frontends_and_decode(void **state)
 
 			assert_non_null(o);
 			failalloc_arm(n, FAILALLOC_THIS_THREAD);
-			rc = which ? decode_slice(o, &sl, err, sizeof(err))
-				   : decode_service(o, &svc, err, sizeof(err));
+			rc = which ? decode_slice_obj(o, &sl, err, sizeof(err))
+				   : decode_service_obj(o, &svc, err, sizeof(err));
 			failalloc_disarm();
 			k8s_obj_free(o);
 			k8s_service_free(svc);

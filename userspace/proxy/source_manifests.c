@@ -52,6 +52,7 @@ struct manifests {
 	char watch_dir[4096];
 	char watch_name[256]; /* file mode: the file's name in watch_dir */
 	bool is_dir;
+	bool loaded; /* start() read everything */
 	int ifd;
 	struct hmap *files; /* file name -> mfile */
 };
@@ -657,13 +658,15 @@ out:
 	return rc;
 }
 
-static int manifests_sync(struct proxy_source *s, struct proxy_model *m, bool *changed)
+/* Every file again (SIGHUP, the first load). */
+static int manifests_reload(struct proxy_source *s, struct proxy_model *m, struct source_delta *d)
 {
 	struct manifests *ms = (struct manifests *)s;
 	struct names names;
 	int rc = list_files(ms, &names);
 
-	*changed = false;
+	d->changed = false;
+	d->replaced = false;
 	if (rc)
 		return rc;
 	/* Files that disappeared since the last full read count as read (and empty). */
@@ -677,9 +680,30 @@ static int manifests_sync(struct proxy_source *s, struct proxy_model *m, bool *c
 			rc = names_add(&names, k, klen);
 	}
 	if (!rc)
-		rc = reload(ms, m, names.v, names.n, true, changed);
+		rc = reload(ms, m, names.v, names.n, true, &d->changed);
 	names_free(&names);
 	return rc;
+}
+
+static int manifests_start(struct proxy_source *s, struct proxy_model *m, struct source_delta *d)
+{
+	struct manifests *ms = (struct manifests *)s;
+	int rc = manifests_reload(s, m, d);
+
+	ms->loaded = rc == 0;
+	return rc;
+}
+
+/* Everything was read at start (or the proxy did not start). */
+static bool manifests_synced(struct proxy_source *s)
+{
+	return ((struct manifests *)s)->loaded;
+}
+
+static int manifests_timeout(struct proxy_source *s)
+{
+	(void)s;
+	return -1;
 }
 
 static int manifests_fd(struct proxy_source *s)
@@ -687,7 +711,7 @@ static int manifests_fd(struct proxy_source *s)
 	return ((struct manifests *)s)->ifd;
 }
 
-static int manifests_dispatch(struct proxy_source *s, struct proxy_model *m, bool *changed)
+static int manifests_dispatch(struct proxy_source *s, struct proxy_model *m, struct source_delta *d)
 {
 	struct manifests *ms = (struct manifests *)s;
 	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
@@ -695,7 +719,8 @@ static int manifests_dispatch(struct proxy_source *s, struct proxy_model *m, boo
 	ssize_t r;
 	int rc = 0;
 
-	*changed = false;
+	d->changed = false;
+	d->replaced = false;
 	while ((r = read(ms->ifd, buf, sizeof(buf))) > 0) {
 		for (char *p = buf; p < buf + r;) {
 			struct inotify_event *ev = (struct inotify_event *)p;
@@ -714,7 +739,7 @@ static int manifests_dispatch(struct proxy_source *s, struct proxy_model *m, boo
 			  ms->path);
 	} else if (names.n) {
 		log_info(COMP, "%s changed (%zu file(s)): reloading them", ms->path, names.n);
-		rc = reload(ms, m, names.v, names.n, false, changed);
+		rc = reload(ms, m, names.v, names.n, false, &d->changed);
 	}
 	names_free(&names);
 	return rc;
@@ -738,9 +763,12 @@ static void manifests_free(struct proxy_source *s)
 
 static const struct proxy_source_ops manifests_ops = {
     .name = "manifests",
-    .sync = manifests_sync,
+    .start = manifests_start,
+    .synced = manifests_synced,
     .fd = manifests_fd,
+    .timeout_ms = manifests_timeout,
     .dispatch = manifests_dispatch,
+    .reload = manifests_reload,
     .free = manifests_free,
 };
 

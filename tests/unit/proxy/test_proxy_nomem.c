@@ -292,12 +292,12 @@ static void reference(const char *dir, bool changed, char *out, size_t len)
 {
 	struct proxy_model *m = model_new(NULL, NULL);
 	struct proxy_source *src = source_manifests_new(dir);
-	bool ch;
+	struct source_delta d;
 
 	set_files(dir, false);
-	assert_int_equal(src->ops->sync(src, m, &ch), 0);
+	assert_int_equal(src->ops->reload(src, m, &d), 0);
 	set_files(dir, changed);
-	assert_int_equal(src->ops->sync(src, m, &ch), 0);
+	assert_int_equal(src->ops->reload(src, m, &d), 0);
 	describe(m, out, len);
 	source_free(src);
 	model_free(m);
@@ -341,18 +341,18 @@ static void test_manifests_reload(void **state)
 			struct proxy_model *m = model_new(NULL, NULL);
 			struct proxy_source *src = source_manifests_new(dir);
 			char now[4096];
-			bool changed;
+			struct source_delta d;
 			int rc;
 
 			assert_non_null(m);
 			assert_non_null(src);
 			set_files(dir, false);
 			if (phase) {
-				assert_int_equal(src->ops->sync(src, m, &changed), 0);
+				assert_int_equal(src->ops->reload(src, m, &d), 0);
 				set_files(dir, true);
 			}
 			failalloc_arm(n, FAILALLOC_THIS_THREAD);
-			rc = src->ops->sync(src, m, &changed);
+			rc = src->ops->reload(src, m, &d);
 			failalloc_disarm();
 			describe(m, now, sizeof(now));
 			if (rc == 0) {
@@ -365,7 +365,7 @@ static void test_manifests_reload(void **state)
 				assert_int_equal(rc, -ENOMEM);
 				assert_string_equal(now, from);
 				/* the next reload, with memory, gets it all */
-				assert_int_equal(src->ops->sync(src, m, &changed), 0);
+				assert_int_equal(src->ops->reload(src, m, &d), 0);
 				describe(m, now, sizeof(now));
 				assert_string_equal(now, to);
 			}

@@ -89,6 +89,8 @@ struct objs {
 
 static int objs_take(struct objs *a, struct kc_list *l)
 {
+	if (!l->count)
+		return 0; /* an empty page: a->v may still be NULL, no memcpy from it */
 	if (a->n + l->count > a->cap) {
 		size_t ncap = (a->n + l->count) * 2;
 		struct kc_obj **n = realloc(a->v, ncap * sizeof(*n));

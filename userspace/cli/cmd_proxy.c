@@ -21,13 +21,22 @@ static void proxy_usage(FILE *out)
 	fprintf(
 	    out,
 	    "usage: drover proxy --manifests PATH [options]\n"
+	    "       drover proxy --kubeconfig FILE [options]\n"
 	    "       drover proxy uninstall [--pin-root DIR]\n"
 	    "\n"
 	    "Programs the kernel's eBPF service load balancer from Kubernetes Service and\n"
-	    "EndpointSlice objects read from PATH (a file or a directory of .yaml/.yml/.json,\n"
-	    "re-read on change and on SIGHUP). The dataplane outlives the process.\n"
+	    "EndpointSlice objects: read from manifests, or watched on an API server (as\n"
+	    "kube-proxy: every namespace, except objects labelled\n"
+	    "service.kubernetes.io/service-proxy-name or service.kubernetes.io/headless).\n"
+	    "Nothing in the kernel changes until the source has the whole picture. The\n"
+	    "dataplane outlives the process.\n"
 	    "\n"
-	    "  --manifests PATH        Services and EndpointSlices\n"
+	    "  --manifests PATH        a file or a directory of .yaml/.yml/.json, re-read on\n"
+	    "                          change and on SIGHUP; an invalid one changes nothing\n"
+	    "  --kubeconfig FILE       watch the API server of FILE's current context; \"\"\n"
+	    "                          for the default ($KUBECONFIG, then ~/.kube/config).\n"
+	    "                          An object the proxy cannot serve is logged and skipped.\n"
+	    "                          Exactly one of --manifests and --kubeconfig.\n"
 	    "  --node NAME             this node's name (endpoints' nodeName; Local policies)\n"
 	    "  --pin-root DIR          where maps and links are pinned [/sys/fs/bpf/drover]\n"
 	    "  --cgroup PATH           cgroup v2 directory for the socket LB [cgroup v2 root]\n"
@@ -103,6 +112,7 @@ int cmd_proxy(int argc, char **argv)
 {
 	enum {
 		O_MANIFESTS = 256,
+		O_KUBECONFIG,
 		O_NODE,
 		O_PIN_ROOT,
 		O_CGROUP,
@@ -127,6 +137,7 @@ int cmd_proxy(int argc, char **argv)
 	};
 	static const struct option opts[] = {
 	    {"manifests", required_argument, 0, O_MANIFESTS},
+	    {"kubeconfig", required_argument, 0, O_KUBECONFIG},
 	    {"node", required_argument, 0, O_NODE},
 	    {"pin-root", required_argument, 0, O_PIN_ROOT},
 	    {"cgroup", required_argument, 0, O_CGROUP},
@@ -181,6 +192,9 @@ int cmd_proxy(int argc, char **argv)
 		switch (o) {
 		case O_MANIFESTS:
 			c.manifests = optarg;
+			break;
+		case O_KUBECONFIG:
+			c.kubeconfig = optarg;
 			break;
 		case O_NODE:
 			c.node_name = optarg;
@@ -287,8 +301,9 @@ int cmd_proxy(int argc, char **argv)
 		fprintf(stderr, "drover proxy: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
-	if (!c.manifests) {
-		fprintf(stderr, "drover proxy: --manifests PATH is required\n");
+	if (!c.manifests == !c.kubeconfig) {
+		fprintf(stderr, "drover proxy: give exactly one source: --manifests PATH or "
+				"--kubeconfig FILE\n");
 		return 2;
 	}
 	if (!c.node_name && gethostname(hostname, sizeof(hostname)) == 0)

@@ -1,20 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * decode: validated Kubernetes objects (the project's one object model, k8s.h) -> the
- * proxy's Service and EndpointSlice structs. The object model has already checked the
- * schema (types, unknown fields, enums); what is checked here is what the schema cannot
- * say: IP syntax, port ranges, duplicate ports, timeouts. Errors name the field the way
- * the API server does: "spec.ports[1].port: Invalid value: 70000: must be between 1 and
- * 65535, inclusive".
+ * decode: Service / EndpointSlice objects as jv trees (the project's object model for
+ * consumers, k8s_jv.h) -> the proxy's Service and EndpointSlice structs. One decoder for
+ * every source: the API watch hands it the objects the client parsed, the manifests source
+ * the trees of its schema-checked YAML/JSON documents.
+ *
+ * What is checked here is what a schema cannot say: IP syntax, port ranges, duplicate ports,
+ * timeouts. Errors name the field the way the API server does: "spec.ports[1].port: Invalid
+ * value: 70000: must be between 1 and 65535, inclusive". Any tree is safe to decode: a field
+ * of the wrong type reads as absent (or fails as its check says), never as something else.
  */
 #include "decode.h"
 #include "drover_abi.h"
 #include "k8s.h"
+#include "k8s_jv.h"
 #include "log.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <libfyaml.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,22 +79,44 @@ static const char *proto_name(uint8_t p)
 	return p == DRV_PROTO_UDP ? "UDP" : "TCP";
 }
 
+/* The string v is, or NULL (absent, null, another type). */
+static const char *as_str(const struct jv *v)
+{
+	return v && v->type == JV_STRING ? v->s : NULL;
+}
+
+/* The boolean at path: 0 with *out, -1 when absent, null or not a boolean. */
+static int get_bool(const struct jv *v, const char *path, bool *out)
+{
+	const struct jv *b = jv_path(v, path);
+
+	if (!b || (b->type != JV_TRUE && b->type != JV_FALSE))
+		return -1;
+	*out = b->type == JV_TRUE;
+	return 0;
+}
+
+/* The array at path, or NULL (absent or another type). */
+static const struct jv *get_array(const struct jv *v, const char *path)
+{
+	const struct jv *a = jv_path(v, path);
+
+	return a && a->type == JV_ARRAY ? a : NULL;
+}
+
 /* A list of IP strings at path (externalIPs). */
-static int decode_ip_list(struct fy_node *spec, const char *path, uint32_t **v, size_t *n,
+static int decode_ip_list(const struct jv *spec, const char *path, uint32_t **v, size_t *n,
 			  char *err, size_t errlen)
 {
-	struct fy_node *list = k8s_get(spec, path), *it;
-	void *iter = NULL;
+	const struct jv *list = get_array(spec, path);
 	int idx = 0;
 
-	if (!list || !fy_node_is_sequence(list))
-		return 0;
-	while ((it = fy_node_sequence_iterate(list, &iter))) {
-		const char *s = NULL;
+	for (const struct jv *it = jv_first(list); it; it = it->next) {
+		const char *s = as_str(it);
 		uint32_t ip;
 		int r;
 
-		if (k8s_get_str(it, "", &s) || !s)
+		if (!s)
 			return fail(err, errlen, "spec.%s[%d]: Invalid value: must be a string",
 				    path, idx);
 		r = parse_ip(s, &ip);
@@ -107,35 +132,70 @@ static int decode_ip_list(struct fy_node *spec, const char *path, uint32_t **v, 
 	return 0;
 }
 
-static int decode_ports(struct fy_node *spec, struct k8s_service *svc, char *err, size_t errlen)
+/* targetPort, an IntOrString: a number, or a string that is a number or a port name. */
+static int decode_target_port(const struct jv *tp, struct svc_port *sp, int idx, char *err,
+			      size_t errlen)
 {
-	struct fy_node *ports = k8s_get(spec, "ports"), *p;
-	void *iter = NULL;
-	size_t n;
-	int idx = 0;
+	int64_t v;
 
-	if (!ports || !fy_node_is_sequence(ports))
+	if (tp && tp->type == JV_NUMBER && jv_int(tp, &v) == 0) {
+		if (v < 1 || v > 65535)
+			return fail(err, errlen,
+				    "spec.ports[%d].targetPort: Invalid value: %lld: must be "
+				    "between 1 and 65535, inclusive",
+				    idx, (long long)v);
+		sp->target_port = (uint16_t)v;
+	} else if (tp && tp->type == JV_STRING) {
+		/* "8080" as a string is still a number (IntOrString parses it). */
+		char buf[64];
+		char *end;
+		long num;
+
+		if (tp->len == 0 || tp->len >= sizeof(sp->target_name))
+			return fail(err, errlen,
+				    "spec.ports[%d].targetPort: Invalid value: \"%.*s\": must be a "
+				    "port name of 1-15 characters",
+				    idx, (int)tp->len, tp->s);
+		memcpy(buf, tp->s, tp->len);
+		buf[tp->len] = '\0';
+		num = strtol(buf, &end, 10);
+		if (*end == '\0' && num >= 1 && num <= 65535) {
+			sp->target_port = (uint16_t)num;
+		} else {
+			sp->target_named = true;
+			snprintf(sp->target_name, sizeof(sp->target_name), "%s", buf);
+		}
+	}
+	return 0;
+}
+
+static int decode_ports(const struct jv *spec, struct k8s_service *svc, char *err, size_t errlen)
+{
+	const struct jv *ports = get_array(spec, "ports");
+	size_t n = jv_count(ports);
+	int idx = 0, rc;
+
+	if (!ports)
 		return 0;
-	n = (size_t)fy_node_sequence_item_count(ports);
 	svc->ports = calloc(n ? n : 1, sizeof(*svc->ports));
 	if (!svc->ports)
 		return -ENOMEM;
-	while ((p = fy_node_sequence_iterate(ports, &iter))) {
+	for (const struct jv *p = jv_first(ports); p; p = p->next) {
 		struct svc_port *sp = &svc->ports[svc->nports];
-		const char *s = NULL;
-		struct k8s_scalar tp;
+		const char *s;
 		int64_t v = 0;
 
-		if (k8s_get_str(p, "name", &s) == 0 && s)
+		s = jv_path_str(p, "name");
+		if (s)
 			snprintf(sp->name, sizeof(sp->name), "%s", s);
-		s = NULL;
-		k8s_get_str(p, "protocol", &s);
+		s = jv_path_str(p, "protocol");
 		if (parse_proto(s, &sp->proto)) {
 			if (s && !strcmp(s, "SCTP")) {
 				log_warn(COMP,
 					 "Service %s/%s: spec.ports[%d]: SCTP is not served by "
 					 "drover; port skipped",
 					 svc->ns, svc->name, idx);
+				memset(sp, 0, sizeof(*sp));
 				idx++;
 				continue;
 			}
@@ -144,7 +204,7 @@ static int decode_ports(struct fy_node *spec, struct k8s_service *svc, char *err
 				    "values: \"TCP\", \"UDP\"",
 				    idx, s);
 		}
-		if (k8s_get_int(p, "port", &v))
+		if (jv_path_int(p, "port", &v))
 			return fail(err, errlen, "spec.ports[%d].port: Required value", idx);
 		if (v < 1 || v > 65535)
 			return fail(err, errlen,
@@ -153,44 +213,15 @@ static int decode_ports(struct fy_node *spec, struct k8s_service *svc, char *err
 				    idx, (long long)v);
 		sp->port = (uint16_t)v;
 		v = 0;
-		if (k8s_get_int(p, "nodePort", &v) == 0 && (v < 0 || v > 65535))
+		if (jv_path_int(p, "nodePort", &v) == 0 && (v < 0 || v > 65535))
 			return fail(err, errlen,
 				    "spec.ports[%d].nodePort: Invalid value: %lld: must be between "
 				    "1 and 65535, inclusive",
 				    idx, (long long)v);
 		sp->node_port = (uint16_t)v;
-		if (k8s_get_scalar(p, "targetPort", &tp) == 0) {
-			if (tp.type == K8S_SCALAR_INT) {
-				if (tp.i < 1 || tp.i > 65535)
-					return fail(err, errlen,
-						    "spec.ports[%d].targetPort: Invalid value: "
-						    "%lld: must be between 1 and 65535, inclusive",
-						    idx, (long long)tp.i);
-				sp->target_port = (uint16_t)tp.i;
-			} else if (tp.type == K8S_SCALAR_STRING) {
-				if (tp.len == 0 || tp.len >= sizeof(sp->target_name))
-					return fail(
-					    err, errlen,
-					    "spec.ports[%d].targetPort: Invalid value: \"%.*s\": "
-					    "must be a port name of 1-15 characters",
-					    idx, (int)tp.len, tp.str);
-				/* "8080" as a string is still a number (IntOrString parses it). */
-				char buf[64];
-				char *end;
-				long num;
-
-				memcpy(buf, tp.str, tp.len);
-				buf[tp.len] = '\0';
-				num = strtol(buf, &end, 10);
-				if (*end == '\0' && num >= 1 && num <= 65535) {
-					sp->target_port = (uint16_t)num;
-				} else {
-					sp->target_named = true;
-					snprintf(sp->target_name, sizeof(sp->target_name), "%s",
-						 buf);
-				}
-			}
-		}
+		rc = decode_target_port(jv_get(p, "targetPort"), sp, idx, err, errlen);
+		if (rc)
+			return rc;
 		for (size_t j = 0; j < svc->nports; j++) {
 			if (svc->ports[j].port == sp->port && svc->ports[j].proto == sp->proto)
 				return fail(err, errlen,
@@ -217,207 +248,271 @@ static int decode_ports(struct fy_node *spec, struct k8s_service *svc, char *err
 	return 0;
 }
 
-int decode_service(struct k8s_obj *o, struct k8s_service **out, char *err, size_t errlen)
+/* type, clusterIP and clusterIPs (the first of clusterIPs is clusterIP). */
+static int decode_addresses(const struct jv *spec, struct k8s_service *svc, char *err,
+			    size_t errlen)
 {
-	struct fy_node *root = k8s_obj_root(o), *spec;
-	struct k8s_service *svc;
-	const char *s = NULL;
-	int64_t v;
-	int rc;
+	const char *s = jv_path_str(spec, "type");
+	int idx = 0;
 
-	*out = NULL;
-	if (!k8s_obj_name(o))
-		return fail(err, errlen, "metadata.name: Required value");
-	svc = calloc(1, sizeof(*svc));
-	if (!svc)
-		return -ENOMEM;
-	snprintf(svc->ns, sizeof(svc->ns), "%s",
-		 k8s_obj_namespace(o) ? k8s_obj_namespace(o) : "default");
-	snprintf(svc->name, sizeof(svc->name), "%s", k8s_obj_name(o));
-	svc->affinity_timeout = 10800;
-	spec = k8s_get(root, "spec");
-	if (!spec) {
-		*out = svc; /* a Service without spec has no frontend */
-		return 0;
-	}
-
-	if (k8s_get_str(spec, "type", &s) == 0 && s) {
+	if (s) {
 		if (!strcmp(s, "NodePort") || !strcmp(s, "LoadBalancer"))
 			svc->node_ports = true;
 		else if (!strcmp(s, "ExternalName"))
 			svc->external_name = true;
-		else if (strcmp(s, "ClusterIP") != 0) {
-			rc = fail(err, errlen,
-				  "spec.type: Unsupported value: \"%s\": supported values: "
-				  "\"ClusterIP\", \"ExternalName\", \"LoadBalancer\", \"NodePort\"",
-				  s);
-			goto bad;
-		}
+		else if (strcmp(s, "ClusterIP") != 0)
+			return fail(
+			    err, errlen,
+			    "spec.type: Unsupported value: \"%s\": supported values: "
+			    "\"ClusterIP\", \"ExternalName\", \"LoadBalancer\", \"NodePort\"",
+			    s);
 	}
-
-	/* clusterIP and clusterIPs (the first of clusterIPs is clusterIP). */
-	s = NULL;
-	if (k8s_get_str(spec, "clusterIP", &s) == 0 && s && *s) {
+	s = jv_path_str(spec, "clusterIP");
+	if (s && *s) {
 		if (!strcmp(s, "None")) {
 			svc->headless = true;
 		} else {
 			uint32_t ip;
 			int r = parse_ip(s, &ip);
 
-			if (r < 0) {
-				rc = fail(err, errlen,
-					  "spec.clusterIP: Invalid value: \"%s\": must be a valid "
-					  "IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
-					  s);
-				goto bad;
-			}
+			if (r < 0)
+				return fail(
+				    err, errlen,
+				    "spec.clusterIP: Invalid value: \"%s\": must be a valid "
+				    "IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
+				    s);
 			if (r == 1)
 				svc->cluster_ips[svc->ncluster_ips++] = ip;
 		}
 	}
-	{
-		struct fy_node *ips = k8s_get(spec, "clusterIPs"), *it;
-		void *iter = NULL;
-		int idx = 0;
+	for (const struct jv *it = jv_first(get_array(spec, "clusterIPs")); it; it = it->next) {
+		uint32_t ip;
+		int r;
 
-		while (ips && fy_node_is_sequence(ips) &&
-		       (it = fy_node_sequence_iterate(ips, &iter))) {
-			uint32_t ip;
-			int r;
-
-			s = NULL;
-			k8s_get_str(it, "", &s);
-			if (!s || !strcmp(s, "None")) {
-				idx++;
-				continue;
-			}
-			r = parse_ip(s, &ip);
-			if (r < 0) {
-				rc = fail(err, errlen,
-					  "spec.clusterIPs[%d]: Invalid value: \"%s\": must be a "
-					  "valid IP address",
-					  idx, s);
-				goto bad;
-			}
-			if (r == 1 && svc->ncluster_ips < 2 &&
-			    !(svc->ncluster_ips && svc->cluster_ips[0] == ip))
-				svc->cluster_ips[svc->ncluster_ips++] = ip;
+		s = as_str(it);
+		if (!s || !strcmp(s, "None")) {
 			idx++;
+			continue;
 		}
+		r = parse_ip(s, &ip);
+		if (r < 0)
+			return fail(
+			    err, errlen,
+			    "spec.clusterIPs[%d]: Invalid value: \"%s\": must be a valid IP "
+			    "address",
+			    idx, s);
+		if (r == 1 && svc->ncluster_ips < 2 &&
+		    !(svc->ncluster_ips && svc->cluster_ips[0] == ip))
+			svc->cluster_ips[svc->ncluster_ips++] = ip;
+		idx++;
 	}
+	return 0;
+}
 
-	rc = decode_ports(spec, svc, err, errlen);
-	if (rc)
-		goto bad;
-	rc = decode_ip_list(spec, "externalIPs", &svc->external_ips, &svc->nexternal_ips, err,
-			    errlen);
-	if (rc)
-		goto bad;
+/* sessionAffinity (+ its timeout) and the two traffic policies. */
+static int decode_policies(const struct jv *spec, struct k8s_service *svc, char *err, size_t errlen)
+{
+	const char *s = jv_path_str(spec, "sessionAffinity");
+	int64_t v;
 
-	s = NULL;
-	if (k8s_get_str(spec, "sessionAffinity", &s) == 0 && s) {
+	if (s) {
 		if (!strcmp(s, "ClientIP"))
 			svc->affinity = true;
-		else if (strcmp(s, "None") != 0) {
-			rc = fail(err, errlen,
-				  "spec.sessionAffinity: Unsupported value: \"%s\": supported "
-				  "values: \"ClientIP\", \"None\"",
-				  s);
-			goto bad;
-		}
+		else if (strcmp(s, "None") != 0)
+			return fail(err, errlen,
+				    "spec.sessionAffinity: Unsupported value: \"%s\": supported "
+				    "values: \"ClientIP\", \"None\"",
+				    s);
 	}
-	if (k8s_get_int(spec, "sessionAffinityConfig.clientIP.timeoutSeconds", &v) == 0) {
-		if (v < 1 || v > 86400) {
-			rc = fail(err, errlen,
-				  "spec.sessionAffinityConfig.clientIP.timeoutSeconds: Invalid "
-				  "value: %lld: must be greater than 0 and less than 86400",
-				  (long long)v);
-			goto bad;
-		}
+	if (jv_path_int(spec, "sessionAffinityConfig.clientIP.timeoutSeconds", &v) == 0) {
+		if (v < 1 || v > 86400)
+			return fail(err, errlen,
+				    "spec.sessionAffinityConfig.clientIP.timeoutSeconds: Invalid "
+				    "value: %lld: must be greater than 0 and less than 86400",
+				    (long long)v);
 		svc->affinity_timeout = (uint32_t)v;
 	}
-	s = NULL;
-	if (k8s_get_str(spec, "externalTrafficPolicy", &s) == 0 && s) {
+	s = jv_path_str(spec, "externalTrafficPolicy");
+	if (s) {
 		if (!strcmp(s, "Local"))
 			svc->etp_local = true;
-		else if (strcmp(s, "Cluster") != 0) {
-			rc = fail(err, errlen,
-				  "spec.externalTrafficPolicy: Unsupported value: \"%s\": "
-				  "supported values: \"Cluster\", \"Local\"",
-				  s);
-			goto bad;
-		}
+		else if (strcmp(s, "Cluster") != 0)
+			return fail(err, errlen,
+				    "spec.externalTrafficPolicy: Unsupported value: \"%s\": "
+				    "supported values: \"Cluster\", \"Local\"",
+				    s);
 	}
-	s = NULL;
-	if (k8s_get_str(spec, "internalTrafficPolicy", &s) == 0 && s) {
+	s = jv_path_str(spec, "internalTrafficPolicy");
+	if (s) {
 		if (!strcmp(s, "Local"))
 			svc->itp_local = true;
-		else if (strcmp(s, "Cluster") != 0) {
-			rc = fail(err, errlen,
-				  "spec.internalTrafficPolicy: Unsupported value: \"%s\": "
-				  "supported values: \"Cluster\", \"Local\"",
-				  s);
-			goto bad;
-		}
+		else if (strcmp(s, "Cluster") != 0)
+			return fail(err, errlen,
+				    "spec.internalTrafficPolicy: Unsupported value: \"%s\": "
+				    "supported values: \"Cluster\", \"Local\"",
+				    s);
 	}
+	return 0;
+}
 
-	/* LoadBalancer ingress IPs, as a cloud controller writes them into status. */
-	{
-		struct fy_node *ing = k8s_get(root, "status.loadBalancer.ingress"), *it;
-		void *iter = NULL;
-		int idx = 0;
+/* LoadBalancer ingress IPs, as a cloud controller writes them into status. */
+static int decode_ingress(const struct jv *obj, struct k8s_service *svc, char *err, size_t errlen)
+{
+	int idx = 0;
 
-		while (ing && fy_node_is_sequence(ing) &&
-		       (it = fy_node_sequence_iterate(ing, &iter))) {
-			uint32_t ip;
-			int r;
+	for (const struct jv *it = jv_first(get_array(obj, "status.loadBalancer.ingress")); it;
+	     it = it->next, idx++) {
+		const char *s = jv_path_str(it, "ip");
+		uint32_t ip;
+		int r;
 
-			s = NULL;
-			if (k8s_get_str(it, "ip", &s) == 0 && s) {
-				r = parse_ip(s, &ip);
-				if (r < 0) {
-					rc = fail(err, errlen,
-						  "status.loadBalancer.ingress[%d].ip: Invalid "
-						  "value: \"%s\": must be a valid IP address",
-						  idx, s);
-					goto bad;
-				}
-				if (r == 1 && push_ip(&svc->lb_ips, &svc->nlb_ips, ip)) {
-					rc = -ENOMEM;
-					goto bad;
-				}
-			}
-			idx++;
-		}
+		if (!s)
+			continue;
+		r = parse_ip(s, &ip);
+		if (r < 0)
+			return fail(err, errlen,
+				    "status.loadBalancer.ingress[%d].ip: Invalid value: \"%s\": "
+				    "must be a valid IP address",
+				    idx, s);
+		if (r == 1 && push_ip(&svc->lb_ips, &svc->nlb_ips, ip))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int decode_service(const struct jv *obj, struct k8s_service **out, char *err, size_t errlen)
+{
+	const char *name = jv_path_str(obj, "metadata.name");
+	const char *ns = jv_path_str(obj, "metadata.namespace");
+	const struct jv *spec;
+	struct k8s_service *svc;
+	int rc;
+
+	*out = NULL;
+	if (!name)
+		return fail(err, errlen, "metadata.name: Required value");
+	svc = calloc(1, sizeof(*svc));
+	if (!svc)
+		return -ENOMEM;
+	snprintf(svc->ns, sizeof(svc->ns), "%s", ns ? ns : "default");
+	snprintf(svc->name, sizeof(svc->name), "%s", name);
+	svc->affinity_timeout = 10800;
+	spec = jv_get(obj, "spec");
+	if (!spec || spec->type == JV_NULL) {
+		*out = svc; /* a Service without spec has no frontend */
+		return 0;
+	}
+	rc = decode_addresses(spec, svc, err, errlen);
+	if (!rc)
+		rc = decode_ports(spec, svc, err, errlen);
+	if (!rc)
+		rc = decode_ip_list(spec, "externalIPs", &svc->external_ips, &svc->nexternal_ips,
+				    err, errlen);
+	if (!rc)
+		rc = decode_policies(spec, svc, err, errlen);
+	if (!rc)
+		rc = decode_ingress(obj, svc, err, errlen);
+	if (rc) {
+		k8s_service_free(svc);
+		return rc;
 	}
 	*out = svc;
 	return 0;
-bad:
-	k8s_service_free(svc);
-	return rc;
 }
 
-int decode_slice(struct k8s_obj *o, struct k8s_slice **out, char *err, size_t errlen)
+static int decode_slice_ports(const struct jv *obj, struct k8s_slice *sl, char *err, size_t errlen)
 {
-	struct fy_node *root = k8s_obj_root(o), *list, *it;
+	const struct jv *list = get_array(obj, "ports");
+	size_t n = jv_count(list);
+	int idx = 0;
+
+	if (!list)
+		return 0;
+	sl->ports = calloc(n ? n : 1, sizeof(*sl->ports));
+	if (!sl->ports)
+		return -ENOMEM;
+	for (const struct jv *it = jv_first(list); it; it = it->next, idx++) {
+		struct slice_port *p = &sl->ports[sl->nports];
+		const char *s = jv_path_str(it, "name");
+		int64_t v;
+
+		if (s)
+			snprintf(p->name, sizeof(p->name), "%s", s);
+		if (parse_proto(jv_path_str(it, "protocol"), &p->proto)) {
+			memset(p, 0, sizeof(*p));
+			continue; /* SCTP endpoints: nothing drover serves */
+		}
+		if (jv_path_int(it, "port", &v) == 0) {
+			if (v < 1 || v > 65535)
+				return fail(
+				    err, errlen,
+				    "ports[%d].port: Invalid value: %lld: must be between 1 "
+				    "and 65535, inclusive",
+				    idx, (long long)v);
+			p->port = (uint16_t)v;
+		}
+		sl->nports++;
+	}
+	return 0;
+}
+
+static int decode_endpoints(const struct jv *obj, struct k8s_slice *sl, char *err, size_t errlen)
+{
+	const struct jv *list = get_array(obj, "endpoints");
+	size_t n = jv_count(list);
+	int idx = 0;
+
+	if (!list)
+		return 0;
+	sl->eps = calloc(n ? n : 1, sizeof(*sl->eps));
+	if (!sl->eps)
+		return -ENOMEM;
+	for (const struct jv *it = jv_first(list); it; it = it->next, idx++) {
+		struct slice_endpoint *ep = &sl->eps[sl->neps];
+		const char *s = jv_path_str(it, "addresses[0]");
+		bool b;
+		int r;
+
+		if (!s)
+			return fail(err, errlen, "endpoints[%d].addresses: Required value", idx);
+		r = parse_ip(s, &ep->addr);
+		if (sl->ipv4 && r != 1)
+			return fail(err, errlen,
+				    "endpoints[%d].addresses[0]: Invalid value: \"%s\": must be a "
+				    "valid IPv4 address",
+				    idx, s);
+		ep->ready = get_bool(it, "conditions.ready", &b) == 0 ? b : true;
+		ep->serving = get_bool(it, "conditions.serving", &b) == 0 ? b : ep->ready;
+		ep->terminating = get_bool(it, "conditions.terminating", &b) == 0 ? b : false;
+		s = jv_path_str(it, "nodeName");
+		if (s)
+			snprintf(ep->node, sizeof(ep->node), "%s", s);
+		sl->neps++;
+	}
+	return 0;
+}
+
+int decode_slice(const struct jv *obj, struct k8s_slice **out, char *err, size_t errlen)
+{
+	const char *name = jv_path_str(obj, "metadata.name");
+	const char *ns = jv_path_str(obj, "metadata.namespace");
 	struct k8s_slice *sl;
-	const char *s = NULL;
-	void *iter = NULL;
-	int idx = 0, rc;
+	const char *s;
+	int rc;
 
 	*out = NULL;
-	if (!k8s_obj_name(o))
+	if (!name)
 		return fail(err, errlen, "metadata.name: Required value");
 	sl = calloc(1, sizeof(*sl));
 	if (!sl)
 		return -ENOMEM;
-	snprintf(sl->ns, sizeof(sl->ns), "%s",
-		 k8s_obj_namespace(o) ? k8s_obj_namespace(o) : "default");
-	snprintf(sl->name, sizeof(sl->name), "%s", k8s_obj_name(o));
-	if (k8s_get_str(root, "metadata.labels[kubernetes.io/service-name]", &s) == 0 && s)
+	snprintf(sl->ns, sizeof(sl->ns), "%s", ns ? ns : "default");
+	snprintf(sl->name, sizeof(sl->name), "%s", name);
+	s = jv_path_str(obj, "metadata.labels[kubernetes.io/service-name]");
+	if (s)
 		snprintf(sl->service, sizeof(sl->service), "%s", s);
-	s = NULL;
-	if (k8s_get_str(root, "addressType", &s) || !s) {
+	s = jv_path_str(obj, "addressType");
+	if (!s) {
 		rc = fail(err, errlen, "addressType: Required value");
 		goto bad;
 	}
@@ -429,89 +524,56 @@ int decode_slice(struct k8s_obj *o, struct k8s_slice **out, char *err, size_t er
 			  s);
 		goto bad;
 	}
-
-	list = k8s_get(root, "ports");
-	if (list && fy_node_is_sequence(list)) {
-		size_t n = (size_t)fy_node_sequence_item_count(list);
-
-		sl->ports = calloc(n ? n : 1, sizeof(*sl->ports));
-		if (!sl->ports) {
-			rc = -ENOMEM;
-			goto bad;
-		}
-		while ((it = fy_node_sequence_iterate(list, &iter))) {
-			struct slice_port *p = &sl->ports[sl->nports];
-			int64_t v;
-
-			s = NULL;
-			if (k8s_get_str(it, "name", &s) == 0 && s)
-				snprintf(p->name, sizeof(p->name), "%s", s);
-			s = NULL;
-			k8s_get_str(it, "protocol", &s);
-			if (parse_proto(s, &p->proto)) {
-				idx++;
-				continue; /* SCTP endpoints: nothing drover serves */
-			}
-			if (k8s_get_int(it, "port", &v) == 0) {
-				if (v < 1 || v > 65535) {
-					rc = fail(err, errlen,
-						  "ports[%d].port: Invalid value: %lld: must be "
-						  "between 1 and 65535, inclusive",
-						  idx, (long long)v);
-					goto bad;
-				}
-				p->port = (uint16_t)v;
-			}
-			sl->nports++;
-			idx++;
-		}
-	}
-
-	list = k8s_get(root, "endpoints");
-	iter = NULL;
-	idx = 0;
-	if (list && fy_node_is_sequence(list)) {
-		size_t n = (size_t)fy_node_sequence_item_count(list);
-
-		sl->eps = calloc(n ? n : 1, sizeof(*sl->eps));
-		if (!sl->eps) {
-			rc = -ENOMEM;
-			goto bad;
-		}
-		while ((it = fy_node_sequence_iterate(list, &iter))) {
-			struct slice_endpoint *ep = &sl->eps[sl->neps];
-			bool b;
-			int r;
-
-			s = NULL;
-			if (k8s_get_str(it, "addresses[0]", &s) || !s) {
-				rc = fail(err, errlen, "endpoints[%d].addresses: Required value",
-					  idx);
-				goto bad;
-			}
-			r = parse_ip(s, &ep->addr);
-			if (sl->ipv4 && r != 1) {
-				rc = fail(err, errlen,
-					  "endpoints[%d].addresses[0]: Invalid value: \"%s\": must "
-					  "be a valid IPv4 address",
-					  idx, s);
-				goto bad;
-			}
-			ep->ready = k8s_get_bool(it, "conditions.ready", &b) == 0 ? b : true;
-			ep->serving =
-			    k8s_get_bool(it, "conditions.serving", &b) == 0 ? b : ep->ready;
-			ep->terminating =
-			    k8s_get_bool(it, "conditions.terminating", &b) == 0 ? b : false;
-			s = NULL;
-			if (k8s_get_str(it, "nodeName", &s) == 0 && s)
-				snprintf(ep->node, sizeof(ep->node), "%s", s);
-			sl->neps++;
-			idx++;
-		}
-	}
+	rc = decode_slice_ports(obj, sl, err, errlen);
+	if (!rc)
+		rc = decode_endpoints(obj, sl, err, errlen);
+	if (rc)
+		goto bad;
 	*out = sl;
 	return 0;
 bad:
 	k8s_slice_free(sl);
+	return rc;
+}
+
+/* The manifests' front end: a schema-checked libfyaml object as Kubernetes' JSON, then the
+ * one decoder. */
+static int obj_tree(struct k8s_obj *o, struct jv_doc **d, struct jv **t, char *err, size_t errlen)
+{
+	char *json = k8s_obj_to_json(o);
+
+	*d = NULL;
+	*t = NULL;
+	if (!json)
+		return errno == ENOMEM ? -ENOMEM : fail(err, errlen, "cannot be written as JSON");
+	*d = jv_doc_new();
+	*t = *d ? jv_parse(*d, json, strlen(json), NULL) : NULL;
+	free(json);
+	return *t ? 0 : -ENOMEM; /* JSON the library wrote parses: only memory can fail */
+}
+
+int decode_service_obj(struct k8s_obj *o, struct k8s_service **out, char *err, size_t errlen)
+{
+	struct jv_doc *d;
+	struct jv *t;
+	int rc = obj_tree(o, &d, &t, err, errlen);
+
+	*out = NULL;
+	if (!rc)
+		rc = decode_service(t, out, err, errlen);
+	jv_doc_free(d);
+	return rc;
+}
+
+int decode_slice_obj(struct k8s_obj *o, struct k8s_slice **out, char *err, size_t errlen)
+{
+	struct jv_doc *d;
+	struct jv *t;
+	int rc = obj_tree(o, &d, &t, err, errlen);
+
+	*out = NULL;
+	if (!rc)
+		rc = decode_slice(t, out, err, errlen);
+	jv_doc_free(d);
 	return rc;
 }

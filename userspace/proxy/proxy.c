@@ -30,6 +30,7 @@
 
 struct proxy {
 	struct proxy_config *c;
+	bool active; /* the first commit is in the kernel and the programs attached */
 	struct dataplane *dp;
 	struct lbmap *lb;
 	struct proxy_model *model;
@@ -345,6 +346,49 @@ static void write_ready(const struct proxy_config *c)
 	}
 }
 
+/* The source has the whole picture: the first commit (full: it also removes what is pinned
+ * and no longer configured), then the attachments. */
+static int activate(struct proxy *p)
+{
+	const struct proxy_config *c = p->c;
+	int rc = commit(p, true);
+
+	if (rc && rc != -ENOSPC)
+		return rc;
+	rc = dp_attach(p->dp);
+	if (rc)
+		return rc;
+	if (c->dp.tc_lb) {
+		attach_existing_pod_devs(p);
+		p->nl_fd = netlink_open();
+	}
+	p->active = true;
+	write_ready(c);
+	log_info(COMP, "ready: node %s, socket LB %s, tc LB %s, %zu node device(s)",
+		 c->node_name ? c->node_name : "(none)", c->dp.sock_lb ? "on" : "off",
+		 c->dp.tc_lb ? "on" : "off", c->nnode_devs);
+	return 0;
+}
+
+/* After the source touched the model: commit what changed, once active. */
+static void source_done(struct proxy *p, int rc, const struct source_delta *d, bool *resync)
+{
+	*resync |= rc == -ENOMEM;
+	if (!p->active)
+		return;
+	if (d->replaced)
+		commit(p, true); /* a whole new picture: also sweep what nothing claims */
+	else if (d->changed)
+		commit(p, false);
+}
+
+static struct proxy_source *source_new(const struct proxy_config *c)
+{
+	if (c->kubeconfig)
+		return source_api_new(c->kubeconfig[0] ? c->kubeconfig : NULL);
+	return source_manifests_new(c->manifests);
+}
+
 int proxy_run(struct proxy_config *c)
 {
 	struct proxy p = {.c = c, .nl_fd = -1};
@@ -354,9 +398,10 @@ int proxy_run(struct proxy_config *c)
 	/* one timer: conntrack GC, and retrying frontends that did not fit (also without GC) */
 	long period = c->gc_interval_s ? c->gc_interval_s : 30;
 	struct itimerspec its = {{period, 0}, {period, 0}};
+	struct source_delta d;
 	int sig_fd = -1, tfd = -1, rc;
 	sigset_t mask;
-	bool changed, resync = false;
+	bool resync = false;
 
 	c->dp.node_devs = c->node_devs;
 	c->dp.nnode_devs = c->nnode_devs;
@@ -365,12 +410,12 @@ int proxy_run(struct proxy_config *c)
 
 	/* The configuration first: an invalid one changes nothing in the kernel. */
 	p.model = model_new(&mo, NULL);
-	p.src = p.model ? source_manifests_new(c->manifests) : NULL;
+	p.src = p.model ? source_new(c) : NULL;
 	if (!p.src) {
 		rc = p.model ? -EINVAL : -ENOMEM;
 		goto out;
 	}
-	rc = p.src->ops->sync(p.src, p.model, &changed);
+	rc = p.src->ops->start(p.src, p.model, &d);
 	if (rc) {
 		log_error(COMP, "initial configuration is invalid; nothing changed in the kernel");
 		goto out;
@@ -393,20 +438,16 @@ int proxy_run(struct proxy_config *c)
 	/* Maps first, then attachments: the programs never run against empty maps after a
 	 * restart, and a first start serves from its first packet. */
 	set_node_ips(&p);
-	rc = commit(&p, true);
-	if (rc && rc != -ENOSPC)
-		goto out;
-	rc = dp_attach(p.dp);
-	if (rc)
-		goto out;
-	if (c->dp.tc_lb) {
-		attach_existing_pod_devs(&p);
-		p.nl_fd = netlink_open();
+	if (p.src->ops->synced(p.src)) {
+		rc = activate(&p);
+		if (rc)
+			goto out;
+	} else {
+		log_info(COMP,
+			 "waiting for the %s source's first full picture before changing "
+			 "anything in the kernel; what is pinned keeps serving",
+			 p.src->ops->name);
 	}
-	write_ready(c);
-	log_info(COMP, "ready: node %s, socket LB %s, tc LB %s, %zu node device(s)",
-		 c->node_name ? c->node_name : "(none)", c->dp.sock_lb ? "on" : "off",
-		 c->dp.tc_lb ? "on" : "off", c->nnode_devs);
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGHUP);
@@ -425,8 +466,9 @@ int proxy_run(struct proxy_config *c)
 		    {.fd = tfd, .events = POLLIN},
 		    {.fd = p.nl_fd, .events = POLLIN},
 		};
+		int n = poll(pfd, 4, p.src->ops->timeout_ms(p.src));
 
-		if (poll(pfd, 4, -1) < 0) {
+		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			rc = -errno;
@@ -438,10 +480,9 @@ int proxy_run(struct proxy_config *c)
 			if (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
 				if (si.ssi_signo == SIGHUP) {
 					log_info(COMP, "SIGHUP: reloading");
-					rc = p.src->ops->sync(p.src, p.model, &changed);
-					resync = rc == -ENOMEM;
-					if (changed)
-						commit(&p, false);
+					rc = p.src->ops->reload(p.src, p.model, &d);
+					resync = false;
+					source_done(&p, rc, &d, &resync);
 				} else {
 					log_info(
 					    COMP,
@@ -452,11 +493,15 @@ int proxy_run(struct proxy_config *c)
 				}
 			}
 		}
-		if (pfd[1].revents & POLLIN) {
-			rc = p.src->ops->dispatch(p.src, p.model, &changed);
-			resync |= rc == -ENOMEM;
-			if (changed)
-				commit(&p, false);
+		/* input, or the source's timeout */
+		if ((pfd[1].revents & POLLIN) || n == 0) {
+			rc = p.src->ops->dispatch(p.src, p.model, &d);
+			source_done(&p, rc, &d, &resync);
+		}
+		if (!p.active && p.src->ops->synced(p.src)) {
+			rc = activate(&p);
+			if (rc)
+				break;
 		}
 		if (pfd[2].revents & POLLIN) {
 			uint64_t ticks;
@@ -468,12 +513,11 @@ int proxy_run(struct proxy_config *c)
 					/* a reload ran out of memory: all of it again */
 					log_info(COMP,
 						 "reloading after a reload that ran out of memory");
-					rc = p.src->ops->sync(p.src, p.model, &changed);
-					resync = rc == -ENOMEM;
-					if (changed)
-						commit(&p, false);
+					rc = p.src->ops->reload(p.src, p.model, &d);
+					resync = false;
+					source_done(&p, rc, &d, &resync);
 				}
-				if (model_pending(p.model))
+				if (p.active && model_pending(p.model))
 					commit(&p, false); /* frontends that failed earlier */
 			}
 		}

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * proxy: `drover proxy`, the event loop that ties a source (manifests today, an API watch
- * later), the model, the map layer and the dataplane together.
+ * proxy: `drover proxy`, the event loop that ties a source (manifests, or a watch of the API
+ * server), the model, the map layer and the dataplane together.
  *
  *   source --(model_set/del)--> model --(model_commit)--> lbmap --> pinned maps
  *
- * One thread owns everything; the loop waits on the source's descriptor, a signalfd
- * (SIGHUP: reload, SIGINT/SIGTERM: exit leaving the dataplane in place), a netlink socket
- * (new pod devices to attach) and a timer (conntrack garbage collection, retries).
+ * One thread owns the model and the maps; the loop waits on the source's descriptor (and
+ * timeout), a signalfd (SIGHUP: reload, SIGINT/SIGTERM: exit leaving the dataplane in
+ * place), a netlink socket (new pod devices to attach) and a timer (conntrack garbage
+ * collection, retries). Start-up: load, adopt what is pinned, then wait until the source has
+ * the whole picture before the first (full) commit and the attachments; meanwhile whatever
+ * an earlier proxy left in the kernel keeps serving.
  */
 #ifndef DROVER_PROXY_H
 #define DROVER_PROXY_H
@@ -22,7 +25,9 @@
 #define PROXY_MAX_IPS  64
 
 struct proxy_config {
-	const char *manifests;
+	/* the source: exactly one of */
+	const char *manifests;	/* a manifest file or directory */
+	const char *kubeconfig; /* the API server of a kubeconfig; "": the default one */
 	const char *node_name;
 	struct dp_opts dp;
 	const char *node_devs[PROXY_MAX_DEVS];

@@ -16,6 +16,7 @@
 #include "decode.h"
 #include "hmap.h"
 #include "k8s.h"
+#include "k8s_jv.h"
 #include "log.h"
 
 #include <dirent.h>
@@ -51,6 +52,7 @@ struct manifests {
 	char watch_dir[4096];
 	char watch_name[256]; /* file mode: the file's name in watch_dir */
 	bool is_dir;
+	bool loaded; /* start() read everything */
 	int ifd;
 	struct hmap *files; /* file name -> mfile */
 };
@@ -193,6 +195,9 @@ static int on_object(struct k8s_obj *o, void *ud)
 {
 	struct load_ctx *c = ud;
 	const struct k8s_kind *k = k8s_obj_kind(o);
+	const char *ns = k8s_obj_namespace(o), *name = k8s_obj_name(o);
+	struct jv_doc *d = NULL;
+	struct jv *tree = NULL;
 	struct pending p;
 	char err[512];
 	char *json;
@@ -206,31 +211,39 @@ static int on_object(struct k8s_obj *o, void *ud)
 	}
 	p.is_service = !strcmp(k->kind, "Service");
 	p.file = c->file;
-	rc = p.is_service ? decode_service(o, &p.svc, err, sizeof(err))
-			  : decode_slice(o, &p.sl, err, sizeof(err));
+	/* The object as Kubernetes' JSON: what the decoder reads, and what says whether it
+	 * changed since the last reload. */
+	json = k8s_obj_to_json(o);
+	rc = json ? 0 : errno == ENOMEM ? -ENOMEM : -EINVAL;
+	if (!rc && !(d = jv_doc_new()))
+		rc = -ENOMEM;
+	if (!rc && !(tree = jv_parse(d, json, strlen(json), NULL)))
+		rc = errno == ENOMEM ? -ENOMEM : -EINVAL;
+	if (rc)
+		snprintf(err, sizeof(err), "cannot be written as JSON");
+	else
+		rc = p.is_service ? decode_service(tree, &p.svc, err, sizeof(err))
+				  : decode_slice(tree, &p.sl, err, sizeof(err));
+	p.hash = json ? hmap_hash(json, strlen(json)) : 0;
+	free(json);
+	jv_doc_free(d);
 	if (rc) {
-		log_error(COMP, "%s: %s %s/%s: %s", c->file, k->kind,
-			  k8s_obj_namespace(o) ? k8s_obj_namespace(o) : "default",
-			  k8s_obj_name(o) ? k8s_obj_name(o) : "?",
-			  rc == -ENOMEM ? "out of memory" : err);
+		log_error(COMP, "%s: %s %s/%s: %s", c->file, k->kind, ns ? ns : "default",
+			  name ? name : "?", rc == -ENOMEM ? "out of memory" : err);
 		k8s_obj_free(o);
 		c->err = rc;
 		return rc;
 	}
+	k8s_obj_free(o);
 	snprintf(p.key, sizeof(p.key), "%s/%s/%s", k->kind, p.is_service ? p.svc->ns : p.sl->ns,
 		 p.is_service ? p.svc->name : p.sl->name);
 	if (hmap_sget(c->keys, p.key)) {
 		log_error(COMP, "%s: %s %s: defined more than once", c->file, k->kind,
 			  p.key + strlen(k->kind) + 1);
 		pending_free(&p);
-		k8s_obj_free(o);
 		c->err = -EINVAL;
 		return -EINVAL;
 	}
-	json = k8s_obj_to_json(o);
-	p.hash = json ? hmap_hash(json, strlen(json)) : 0;
-	free(json);
-	k8s_obj_free(o);
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 256;
 		void *q = realloc(c->v, cap * sizeof(*c->v));
@@ -645,13 +658,15 @@ out:
 	return rc;
 }
 
-static int manifests_sync(struct proxy_source *s, struct proxy_model *m, bool *changed)
+/* Every file again (SIGHUP, the first load). */
+static int manifests_reload(struct proxy_source *s, struct proxy_model *m, struct source_delta *d)
 {
 	struct manifests *ms = (struct manifests *)s;
 	struct names names;
 	int rc = list_files(ms, &names);
 
-	*changed = false;
+	d->changed = false;
+	d->replaced = false;
 	if (rc)
 		return rc;
 	/* Files that disappeared since the last full read count as read (and empty). */
@@ -665,9 +680,30 @@ static int manifests_sync(struct proxy_source *s, struct proxy_model *m, bool *c
 			rc = names_add(&names, k, klen);
 	}
 	if (!rc)
-		rc = reload(ms, m, names.v, names.n, true, changed);
+		rc = reload(ms, m, names.v, names.n, true, &d->changed);
 	names_free(&names);
 	return rc;
+}
+
+static int manifests_start(struct proxy_source *s, struct proxy_model *m, struct source_delta *d)
+{
+	struct manifests *ms = (struct manifests *)s;
+	int rc = manifests_reload(s, m, d);
+
+	ms->loaded = rc == 0;
+	return rc;
+}
+
+/* Everything was read at start (or the proxy did not start). */
+static bool manifests_synced(struct proxy_source *s)
+{
+	return ((struct manifests *)s)->loaded;
+}
+
+static int manifests_timeout(struct proxy_source *s)
+{
+	(void)s;
+	return -1;
 }
 
 static int manifests_fd(struct proxy_source *s)
@@ -675,7 +711,7 @@ static int manifests_fd(struct proxy_source *s)
 	return ((struct manifests *)s)->ifd;
 }
 
-static int manifests_dispatch(struct proxy_source *s, struct proxy_model *m, bool *changed)
+static int manifests_dispatch(struct proxy_source *s, struct proxy_model *m, struct source_delta *d)
 {
 	struct manifests *ms = (struct manifests *)s;
 	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
@@ -683,7 +719,8 @@ static int manifests_dispatch(struct proxy_source *s, struct proxy_model *m, boo
 	ssize_t r;
 	int rc = 0;
 
-	*changed = false;
+	d->changed = false;
+	d->replaced = false;
 	while ((r = read(ms->ifd, buf, sizeof(buf))) > 0) {
 		for (char *p = buf; p < buf + r;) {
 			struct inotify_event *ev = (struct inotify_event *)p;
@@ -702,7 +739,7 @@ static int manifests_dispatch(struct proxy_source *s, struct proxy_model *m, boo
 			  ms->path);
 	} else if (names.n) {
 		log_info(COMP, "%s changed (%zu file(s)): reloading them", ms->path, names.n);
-		rc = reload(ms, m, names.v, names.n, false, changed);
+		rc = reload(ms, m, names.v, names.n, false, &d->changed);
 	}
 	names_free(&names);
 	return rc;
@@ -726,9 +763,12 @@ static void manifests_free(struct proxy_source *s)
 
 static const struct proxy_source_ops manifests_ops = {
     .name = "manifests",
-    .sync = manifests_sync,
+    .start = manifests_start,
+    .synced = manifests_synced,
     .fd = manifests_fd,
+    .timeout_ms = manifests_timeout,
     .dispatch = manifests_dispatch,
+    .reload = manifests_reload,
     .free = manifests_free,
 };
 

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: manifest bytes -> object model -> the proxy's decoder -> the model's
- * frontend computation, the path every manifest reload takes. Whatever the input, the proxy
- * must answer with an error or a consistent set of frontends, never crash or leak. The set is
- * checked against the decoded objects (a violation aborts with what differs):
+ * frontend computation, the path every manifest reload takes; and the same bytes as JSON
+ * straight into the decoder with no schema check (a JSON object, or a List of them), as the
+ * API source hands it what a server sent. Whatever the input, the proxy must answer with an
+ * error or a consistent set of frontends, never crash or leak. The set is checked against the
+ * decoded objects (a violation aborts with what differs):
  *   - a service has exactly one frontend per (port, ClusterIP / externalIP / LoadBalancer IP)
  *     and per nodePort, none when headless or ExternalName (an address listed twice: one
  *     frontend, of the first kind); each with a nonzero port, TCP or UDP, the flags of its
@@ -20,6 +22,7 @@
 #include "decode.h"
 #include "drover_abi.h"
 #include "k8s.h"
+#include "k8s_jv.h"
 #include "model.h"
 
 #include <arpa/inet.h>
@@ -86,35 +89,85 @@ static void keep_slice(struct ctx *c, struct k8s_slice *s)
 	c->sl[c->nsl++] = s;
 }
 
+/* One object: decoded into the model, and decoded again for the oracle. */
+static void take_service(struct ctx *c, int (*dec)(const void *, struct k8s_service **),
+			 const void *obj)
+{
+	struct k8s_service *s, *mine;
+
+	if (dec(obj, &s) == 0) {
+		model_set_service(c->m, s);
+		if (dec(obj, &mine) == 0)
+			keep_service(c, mine);
+		else
+			c->overflow = true; /* out of memory: no oracle */
+	}
+}
+
+static void take_slice(struct ctx *c, int (*dec)(const void *, struct k8s_slice **),
+		       const void *obj)
+{
+	struct k8s_slice *s, *mine;
+
+	if (dec(obj, &s) == 0) {
+		model_set_slice(c->m, s);
+		if (dec(obj, &mine) == 0)
+			keep_slice(c, mine);
+		else
+			c->overflow = true;
+	}
+}
+
+static int svc_of_obj(const void *o, struct k8s_service **out)
+{
+	char err[512];
+
+	return decode_service_obj((struct k8s_obj *)o, out, err, sizeof(err));
+}
+
+static int slice_of_obj(const void *o, struct k8s_slice **out)
+{
+	char err[512];
+
+	return decode_slice_obj((struct k8s_obj *)o, out, err, sizeof(err));
+}
+
+static int svc_of_tree(const void *t, struct k8s_service **out)
+{
+	char err[512];
+
+	return decode_service(t, out, err, sizeof(err));
+}
+
+static int slice_of_tree(const void *t, struct k8s_slice **out)
+{
+	char err[512];
+
+	return decode_slice(t, out, err, sizeof(err));
+}
+
 static int on_obj(struct k8s_obj *o, void *ud)
 {
 	struct ctx *c = ud;
 	const struct k8s_kind *k = k8s_obj_kind(o);
-	char err[512];
 
-	if (k && !strcmp(k->kind, "Service")) {
-		struct k8s_service *s, *mine;
-
-		if (decode_service(o, &s, err, sizeof(err)) == 0) {
-			model_set_service(c->m, s);
-			if (decode_service(o, &mine, err, sizeof(err)) == 0)
-				keep_service(c, mine);
-			else
-				c->overflow = true; /* out of memory: no oracle */
-		}
-	} else if (k && !strcmp(k->kind, "EndpointSlice")) {
-		struct k8s_slice *s, *mine;
-
-		if (decode_slice(o, &s, err, sizeof(err)) == 0) {
-			model_set_slice(c->m, s);
-			if (decode_slice(o, &mine, err, sizeof(err)) == 0)
-				keep_slice(c, mine);
-			else
-				c->overflow = true;
-		}
-	}
+	if (k && !strcmp(k->kind, "Service"))
+		take_service(c, svc_of_obj, o);
+	else if (k && !strcmp(k->kind, "EndpointSlice"))
+		take_slice(c, slice_of_obj, o);
 	k8s_obj_free(o);
 	return 0;
+}
+
+/* A tree as the API source gets one: no schema check before the decoder. */
+static void on_tree(struct ctx *c, const struct jv *t)
+{
+	const char *kind = jv_path_str(t, "kind");
+
+	if (kind && !strcmp(kind, "Service"))
+		take_service(c, svc_of_tree, t);
+	else if (kind && !strcmp(kind, "EndpointSlice"))
+		take_slice(c, slice_of_tree, t);
 }
 
 /* ---- the oracle ---- */
@@ -346,37 +399,63 @@ static void check_conflicts(struct ctx *c)
 	}
 }
 
+/* The oracle over everything c's model was given; frees c. */
+static void check_and_free(struct ctx *c)
+{
+	for (size_t i = 0; i < c->nsvc; i++) {
+		struct lb_frontend *fes;
+		size_t n;
+		int rc = model_service_frontends(c->m, c->svc[i]->ns, c->svc[i]->name, &fes, &n);
+
+		if (rc == 0 && !c->overflow)
+			check_service(c, c->svc[i], fes, n);
+		if (rc == 0)
+			model_frontends_free(fes, n);
+		else if (rc != -ENOMEM)
+			bad(c->svc[i], "a service given to the model has no frontends to show",
+			    NULL);
+	}
+	if (!c->overflow)
+		check_conflicts(c);
+	for (size_t i = 0; i < c->nsvc; i++)
+		k8s_service_free(c->svc[i]);
+	for (size_t i = 0; i < c->nsl; i++)
+		k8s_slice_free(c->sl[i]);
+	model_free(c->m);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct k8s_parse_opts po = {.validation = K8S_FV_STRICT, .origin = "fuzz"};
 	struct k8s_errors errs = {0};
 	struct model_opts mo = {.node_name = NODE};
 	struct ctx c = {0};
+	struct jv_doc *d;
+	struct jv *t;
 
 	c.m = model_new(&mo, NULL);
 	if (!c.m)
 		return 0;
 	k8s_parse_stream((const char *)data, size, &po, on_obj, &c, &errs);
 	k8s_errors_free(&errs);
-	for (size_t i = 0; i < c.nsvc; i++) {
-		struct lb_frontend *fes;
-		size_t n;
-		int rc = model_service_frontends(c.m, c.svc[i]->ns, c.svc[i]->name, &fes, &n);
+	check_and_free(&c);
 
-		if (rc == 0 && !c.overflow)
-			check_service(&c, c.svc[i], fes, n);
-		if (rc == 0)
-			model_frontends_free(fes, n);
-		else if (rc != -ENOMEM)
-			bad(c.svc[i], "a service given to the model has no frontends to show",
-			    NULL);
+	/* The bytes as JSON, straight into the decoder. */
+	d = jv_doc_new();
+	t = d ? jv_parse(d, (const char *)data, size, NULL) : NULL;
+	memset(&c, 0, sizeof(c));
+	c.m = t ? model_new(&mo, NULL) : NULL;
+	if (c.m) {
+		const struct jv *items = jv_get(t, "items");
+
+		if (items && items->type == JV_ARRAY) {
+			for (const struct jv *it = jv_first(items); it; it = it->next)
+				on_tree(&c, it);
+		} else {
+			on_tree(&c, t);
+		}
+		check_and_free(&c);
 	}
-	if (!c.overflow)
-		check_conflicts(&c);
-	for (size_t i = 0; i < c.nsvc; i++)
-		k8s_service_free(c.svc[i]);
-	for (size_t i = 0; i < c.nsl; i++)
-		k8s_slice_free(c.sl[i]);
-	model_free(c.m);
+	jv_doc_free(d);
 	return 0;
 }

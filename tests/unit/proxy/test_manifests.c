@@ -191,11 +191,11 @@ static void wait_change(struct proxy_source *src)
 /* ---------- tests ---------- */
 
 /* At start-up a manifest whose read fails after two of its three services is not applied at
- * all: sync fails (the proxy then exits 1 before touching the kernel), the model is empty. */
+ * all: start fails (the proxy then exits 1 before touching the kernel), the model is empty. */
 static void test_start_read_error_applies_nothing(void **state)
 {
 	struct fixture *f = *state;
-	bool changed = true;
+	struct source_delta d = {.changed = true};
 	off_t third = write_three(f->path, "10.96.0.1");
 	char other[160];
 
@@ -204,29 +204,31 @@ static void test_start_read_error_applies_nothing(void **state)
 	f->src = source_manifests_new(f->dir);
 	assert_non_null(f->src);
 	inject_cut(f->path, third);
-	assert_int_equal(f->src->ops->sync(f->src, f->m, &changed), -EIO);
+	assert_int_equal(f->src->ops->start(f->src, f->m, &d), -EIO);
+	assert_false(f->src->ops->synced(f->src));
 	assert_true(inj.failures > 0);
-	assert_false(changed);
+	assert_false(d.changed);
 	assert_int_equal(cluster_ip(f->m, "s1"), 0);
 	assert_int_equal(cluster_ip(f->m, "s2"), 0);
 	assert_int_equal(cluster_ip(f->m, "s3"), 0);
 	assert_int_equal(cluster_ip(f->m, "s4"), 0);
 }
 
-/* While running, a reload (SIGHUP's sync and a file-change dispatch) that cannot read a file
+/* While running, a reload (SIGHUP's and a file-change dispatch) that cannot read a file
  * to its end applies nothing: the previous state stays, the services after the cut too. Once
  * the file reads again, the edit applies. */
 static void test_reload_read_error_keeps_state(void **state)
 {
 	struct fixture *f = *state;
-	bool changed;
+	struct source_delta d;
 	off_t third;
 
 	write_three(f->path, "10.96.0.1");
 	f->src = source_manifests_new(f->dir);
 	assert_non_null(f->src);
-	assert_int_equal(f->src->ops->sync(f->src, f->m, &changed), 0);
-	assert_true(changed);
+	assert_int_equal(f->src->ops->start(f->src, f->m, &d), 0);
+	assert_true(f->src->ops->synced(f->src));
+	assert_true(d.changed);
 	assert_int_equal(cluster_ip(f->m, "s1"), ip4("10.96.0.1"));
 	assert_int_equal(cluster_ip(f->m, "s3"), ip4("10.96.0.3"));
 
@@ -234,27 +236,27 @@ static void test_reload_read_error_keeps_state(void **state)
 	third = write_three(f->path, "10.96.1.1");
 	inject_cut(f->path, third);
 	wait_change(f->src);
-	changed = true;
-	assert_int_equal(f->src->ops->dispatch(f->src, f->m, &changed), -EIO);
+	d.changed = true;
+	assert_int_equal(f->src->ops->dispatch(f->src, f->m, &d), -EIO);
 	assert_true(inj.failures > 0);
-	assert_false(changed);
+	assert_false(d.changed);
 	assert_int_equal(cluster_ip(f->m, "s1"), ip4("10.96.0.1"));
 	assert_int_equal(cluster_ip(f->m, "s2"), ip4("10.96.0.2"));
 	assert_int_equal(cluster_ip(f->m, "s3"), ip4("10.96.0.3"));
 
 	/* SIGHUP's full reload, the read still failing. */
 	inj.failures = 0;
-	changed = true;
-	assert_int_equal(f->src->ops->sync(f->src, f->m, &changed), -EIO);
+	d.changed = true;
+	assert_int_equal(f->src->ops->reload(f->src, f->m, &d), -EIO);
 	assert_true(inj.failures > 0);
-	assert_false(changed);
+	assert_false(d.changed);
 	assert_int_equal(cluster_ip(f->m, "s1"), ip4("10.96.0.1"));
 	assert_int_equal(cluster_ip(f->m, "s3"), ip4("10.96.0.3"));
 
 	/* The disk recovers: the edit applies, nothing else moves. */
 	inj.on = false;
-	assert_int_equal(f->src->ops->sync(f->src, f->m, &changed), 0);
-	assert_true(changed);
+	assert_int_equal(f->src->ops->reload(f->src, f->m, &d), 0);
+	assert_true(d.changed);
 	assert_int_equal(cluster_ip(f->m, "s1"), ip4("10.96.1.1"));
 	assert_int_equal(cluster_ip(f->m, "s2"), ip4("10.96.0.2"));
 	assert_int_equal(cluster_ip(f->m, "s3"), ip4("10.96.0.3"));
@@ -266,20 +268,20 @@ static void test_fifo_refused(void **state)
 {
 	struct fixture *f = *state;
 	char fifo[160];
-	bool changed;
+	struct source_delta d;
 
 	write_three(f->path, "10.96.0.1");
 	f->src = source_manifests_new(f->dir);
 	assert_non_null(f->src);
-	assert_int_equal(f->src->ops->sync(f->src, f->m, &changed), 0);
+	assert_int_equal(f->src->ops->reload(f->src, f->m, &d), 0);
 	snprintf(fifo, sizeof(fifo), "%s/pipe.yaml", f->dir);
 	assert_int_equal(mkfifo(fifo, 0600), 0);
-	changed = true;
-	assert_int_equal(f->src->ops->sync(f->src, f->m, &changed), -EINVAL);
-	assert_false(changed);
+	d.changed = true;
+	assert_int_equal(f->src->ops->reload(f->src, f->m, &d), -EINVAL);
+	assert_false(d.changed);
 	assert_int_equal(cluster_ip(f->m, "s1"), ip4("10.96.0.1"));
 	assert_int_equal(unlink(fifo), 0);
-	assert_int_equal(f->src->ops->sync(f->src, f->m, &changed), 0);
+	assert_int_equal(f->src->ops->reload(f->src, f->m, &d), 0);
 	assert_int_equal(cluster_ip(f->m, "s3"), ip4("10.96.0.3"));
 }
 
@@ -289,14 +291,14 @@ static void test_subdirectory_skipped(void **state)
 {
 	struct fixture *f = *state;
 	char sub[160];
-	bool changed;
+	struct source_delta d;
 
 	write_three(f->path, "10.96.0.1");
 	snprintf(sub, sizeof(sub), "%s/sub.yaml", f->dir);
 	assert_int_equal(mkdir(sub, 0700), 0);
 	f->src = source_manifests_new(f->dir);
 	assert_non_null(f->src);
-	assert_int_equal(f->src->ops->sync(f->src, f->m, &changed), 0);
+	assert_int_equal(f->src->ops->reload(f->src, f->m, &d), 0);
 	assert_int_equal(cluster_ip(f->m, "s2"), ip4("10.96.0.2"));
 }
 
@@ -306,7 +308,7 @@ static void test_large_file_read_whole(void **state)
 	struct fixture *f = *state;
 	size_t cap = 400 * 256, at = 0;
 	char *text = malloc(cap);
-	bool changed;
+	struct source_delta d;
 
 	assert_non_null(text);
 	for (int i = 0; i < 300; i++) {
@@ -321,7 +323,7 @@ static void test_large_file_read_whole(void **state)
 	inj.chunk = 100;
 	f->src = source_manifests_new(f->dir);
 	assert_non_null(f->src);
-	assert_int_equal(f->src->ops->sync(f->src, f->m, &changed), 0);
+	assert_int_equal(f->src->ops->reload(f->src, f->m, &d), 0);
 	assert_int_equal(cluster_ip(f->m, "s1"), ip4("10.96.0.1"));
 	assert_int_equal(cluster_ip(f->m, "s300"), ip4("10.96.1.100"));
 }

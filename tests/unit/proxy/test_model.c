@@ -33,13 +33,13 @@ static int on_obj(struct k8s_obj *o, void *ud)
 	if (!strcmp(k->kind, "Service")) {
 		struct k8s_service *s;
 
-		l->rc = decode_service(o, &s, l->err, sizeof(l->err));
+		l->rc = decode_service_obj(o, &s, l->err, sizeof(l->err));
 		if (!l->rc)
 			model_set_service(l->m, s);
 	} else if (!strcmp(k->kind, "EndpointSlice")) {
 		struct k8s_slice *s;
 
-		l->rc = decode_slice(o, &s, l->err, sizeof(l->err));
+		l->rc = decode_slice_obj(o, &s, l->err, sizeof(l->err));
 		if (!l->rc)
 			model_set_slice(l->m, s);
 	}

@@ -63,9 +63,9 @@ static int on_obj(struct k8s_obj *o, void *ud)
 	char err[256];
 
 	if (!strcmp(k8s_obj_kind(o)->kind, "Service"))
-		assert_int_equal(decode_service(o, &d->svc, err, sizeof(err)), 0);
+		assert_int_equal(decode_service_obj(o, &d->svc, err, sizeof(err)), 0);
 	else
-		assert_int_equal(decode_slice(o, &d->sl, err, sizeof(err)), 0);
+		assert_int_equal(decode_slice_obj(o, &d->sl, err, sizeof(err)), 0);
 	k8s_obj_free(o);
 	return 0;
 }
@@ -239,8 +239,8 @@ static void test_frontends_and_decode(void **state)
 
 			assert_non_null(o);
 			failalloc_arm(n, FAILALLOC_THIS_THREAD);
-			rc = which ? decode_slice(o, &sl, err, sizeof(err))
-				   : decode_service(o, &svc, err, sizeof(err));
+			rc = which ? decode_slice_obj(o, &sl, err, sizeof(err))
+				   : decode_service_obj(o, &svc, err, sizeof(err));
 			failalloc_disarm();
 			k8s_obj_free(o);
 			k8s_service_free(svc);
@@ -292,12 +292,12 @@ static void reference(const char *dir, bool changed, char *out, size_t len)
 {
 	struct proxy_model *m = model_new(NULL, NULL);
 	struct proxy_source *src = source_manifests_new(dir);
-	bool ch;
+	struct source_delta d;
 
 	set_files(dir, false);
-	assert_int_equal(src->ops->sync(src, m, &ch), 0);
+	assert_int_equal(src->ops->reload(src, m, &d), 0);
 	set_files(dir, changed);
-	assert_int_equal(src->ops->sync(src, m, &ch), 0);
+	assert_int_equal(src->ops->reload(src, m, &d), 0);
 	describe(m, out, len);
 	source_free(src);
 	model_free(m);
@@ -341,18 +341,18 @@ static void test_manifests_reload(void **state)
 			struct proxy_model *m = model_new(NULL, NULL);
 			struct proxy_source *src = source_manifests_new(dir);
 			char now[4096];
-			bool changed;
+			struct source_delta d;
 			int rc;
 
 			assert_non_null(m);
 			assert_non_null(src);
 			set_files(dir, false);
 			if (phase) {
-				assert_int_equal(src->ops->sync(src, m, &changed), 0);
+				assert_int_equal(src->ops->reload(src, m, &d), 0);
 				set_files(dir, true);
 			}
 			failalloc_arm(n, FAILALLOC_THIS_THREAD);
-			rc = src->ops->sync(src, m, &changed);
+			rc = src->ops->reload(src, m, &d);
 			failalloc_disarm();
 			describe(m, now, sizeof(now));
 			if (rc == 0) {
@@ -365,7 +365,7 @@ static void test_manifests_reload(void **state)
 				assert_int_equal(rc, -ENOMEM);
 				assert_string_equal(now, from);
 				/* the next reload, with memory, gets it all */
-				assert_int_equal(src->ops->sync(src, m, &changed), 0);
+				assert_int_equal(src->ops->reload(src, m, &d), 0);
 				describe(m, now, sizeof(now));
 				assert_string_equal(now, to);
 			}

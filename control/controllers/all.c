@@ -6,8 +6,12 @@
 #include "ctrl.h"
 
 extern const struct ctrl_desc ctrl_serviceaccount;
+extern const struct ctrl_desc ctrl_endpoints;
+extern const struct ctrl_desc ctrl_endpointslice;
 
 const struct ctrl_desc *const ctrl_all[] = {
     &ctrl_serviceaccount,
+    &ctrl_endpoints,
+    &ctrl_endpointslice,
 };
 const size_t ctrl_nall = sizeof(ctrl_all) / sizeof(ctrl_all[0]);

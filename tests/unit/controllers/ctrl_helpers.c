@@ -34,6 +34,11 @@ void cenv_start(struct cenv *e, const char *controllers, const struct api_config
 	kclient_set_field_manager(e->ctrl_c, "kube-controller-manager");
 	if (cfg)
 		e->cfg = *cfg;
+	/* as drover server does: the controllers know the server's own address */
+	if (!e->cfg.apiserver_ip) {
+		e->cfg.apiserver_ip = "127.0.0.1";
+		e->cfg.apiserver_port = api_server_port(e->k.t.s);
+	}
 	e->cfg.controllers = controllers;
 	if (!e->cfg.component)
 		e->cfg.component = "drover-controller-manager";

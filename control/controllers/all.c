@@ -8,10 +8,11 @@
 extern const struct ctrl_desc ctrl_serviceaccount;
 extern const struct ctrl_desc ctrl_endpoints;
 extern const struct ctrl_desc ctrl_endpointslice;
+extern const struct ctrl_desc ctrl_nodelifecycle;
+extern const struct ctrl_desc ctrl_tainteviction;
 
 const struct ctrl_desc *const ctrl_all[] = {
-    &ctrl_serviceaccount,
-    &ctrl_endpoints,
-    &ctrl_endpointslice,
+    &ctrl_serviceaccount, &ctrl_endpoints,     &ctrl_endpointslice,
+    &ctrl_nodelifecycle,  &ctrl_tainteviction,
 };
 const size_t ctrl_nall = sizeof(ctrl_all) / sizeof(ctrl_all[0]);

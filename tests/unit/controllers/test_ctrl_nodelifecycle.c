@@ -280,14 +280,17 @@ static bool pod_ready_is(struct cenv *e, const char *name, const char *status)
 	return ok;
 }
 
-static int64_t time_of(struct cenv *e, const struct k8s_kind *k, const char *ns, const char *name,
-		       const char *path)
+/* When the pod's deletion was asked for: deletionTimestamp is that time plus the grace. */
+static int64_t deleted_at(struct cenv *e, const char *pod)
 {
 	struct jv_doc *d = jv_doc_new();
-	int64_t t = ctrl_parse_time(jv_path_str(cenv_get(e, d, k, ns, name), path));
+	struct jv *p = cenv_get(e, d, kind_pod(), NS, pod);
+	int64_t grace = -1, at = ctrl_parse_time(jv_path_str(p, "metadata.deletionTimestamp"));
 
+	if (jv_path_int(p, "metadata.deletionGracePeriodSeconds", &grace) != 0 || at < 0)
+		fail_msg("pod %s is not being deleted", pod);
 	jv_doc_free(d);
-	return t;
+	return at - grace;
 }
 
 static int64_t taint_time(struct cenv *e, const char *node, const char *key)
@@ -300,19 +303,30 @@ static int64_t taint_time(struct cenv *e, const char *node, const char *key)
 	return t;
 }
 
-static bool has_event(struct cenv *e, const char *source, const char *reason, const char *message)
+/* An Event from source with this reason and message, recorded at least count times. */
+static bool has_event_n(struct cenv *e, const char *source, const char *reason,
+			const char *message, int64_t count)
 {
 	struct jv_doc *d = jv_doc_new();
 	size_t n;
 	struct jv **ev = cenv_list(e, d, k8s_kind_find("v1", "Event"), NS, NULL, &n);
 	bool found = false;
 
-	for (size_t i = 0; i < n && !found; i++)
+	for (size_t i = 0; i < n && !found; i++) {
+		int64_t c = 0;
+
 		found = jv_is_str(jv_get(ev[i], "reason"), reason) &&
 			jv_is_str(jv_get(ev[i], "message"), message) &&
-			jv_is_str(jv_path(ev[i], "source.component"), source);
+			jv_is_str(jv_path(ev[i], "source.component"), source) &&
+			jv_path_int(ev[i], "count", &c) == 0 && c >= count;
+	}
 	jv_doc_free(d);
 	return found;
+}
+
+static bool has_event(struct cenv *e, const char *source, const char *reason, const char *message)
+{
+	return has_event_n(e, source, reason, message, 1);
 }
 
 #define GRACE_S 2
@@ -379,8 +393,7 @@ static void test_unreachable_node(void **state)
 	assert_true(first_deleting(&log, "none") < first_deleting(&log, "short"));
 	tainted = taint_time(&e, "n2", NL_TAINT_UNREACHABLE);
 	assert_true(tainted > 0);
-	assert_true(time_of(&e, kind_pod(), NS, "short", "metadata.deletionTimestamp") >=
-		    tainted + 2);
+	assert_true(deleted_at(&e, "short") >= tainted + 2);
 	d = jv_doc_new();
 	{
 		struct jv *none = cenv_get(&e, d, kind_pod(), NS, "none");
@@ -445,8 +458,7 @@ static void test_default_toleration(void **state)
 
 	kubelet_set(&k, "n2", false, "True");
 	assert_true(WAIT_UNTIL(pod_deleting(&e, "dflt"), KC_WAIT_MS));
-	assert_true(time_of(&e, kind_pod(), NS, "dflt", "metadata.deletionTimestamp") >=
-		    taint_time(&e, "n2", NL_TAINT_UNREACHABLE) + 2);
+	assert_true(deleted_at(&e, "dflt") >= taint_time(&e, "n2", NL_TAINT_UNREACHABLE) + 2);
 	assert_false(pod_deleting(&e, "long"));
 	kubelet_set(&k, "n2", true, "True");
 	assert_true(WAIT_UNTIL(node_untainted(&e, "n2"), KC_WAIT_MS));
@@ -458,34 +470,11 @@ static void test_default_toleration(void **state)
 	cenv_stop(&e);
 }
 
-static void test_not_ready_node(void **state)
-{
-	struct cenv e;
-	struct kubelets k;
-
-	(void)state;
-	start(&e, &k, -1, 0);
-	node_up(&e, &k, "n1", NULL);
-	node_up(&e, &k, "n2", NULL);
-	pod_on(&e, "none", "n2", NULL);
-	/* the kubelet lives (the Lease is renewed) but says the node is not Ready */
-	kubelet_set(&k, "n2", true, "False");
-	assert_true(WAIT_UNTIL(node_has(&e, "n2", NL_TAINT_NOT_READY, "NoExecute") &&
-				   node_has(&e, "n2", NL_TAINT_NOT_READY, "NoSchedule"),
-			       KC_WAIT_MS));
-	assert_false(node_has(&e, "n2", NL_TAINT_UNREACHABLE, "NoExecute"));
-	assert_true(condition_is(&e, "n2", "Ready", "False", "KubeletNotReady"));
-	assert_true(WAIT_UNTIL(pod_deleting(&e, "none"), KC_WAIT_MS));
-	kubelet_set(&k, "n2", true, "True");
-	assert_true(WAIT_UNTIL(node_untainted(&e, "n2"), KC_WAIT_MS));
-	kubelets_stop(&k);
-	cenv_stop(&e);
-}
-
-/* Whether a node ever had a NoExecute taint, from a watch of nodes. */
+/* Every taint any node ever had ("node key:effect"), from a watch of nodes. */
 struct nodelog {
 	pthread_mutex_t mu;
-	bool noexecute;
+	char seen[32][128];
+	size_t n;
 	struct kc_watch *w;
 };
 
@@ -495,13 +484,99 @@ static void nodelog_event(void *arg, enum kc_event_type type, struct kc_obj *obj
 	struct jv_doc *d = jv_doc_new();
 	struct jv *n = type == KC_BOOKMARK ? NULL : kc_obj_parse(obj, d);
 
-	for (const struct jv *t = jv_first(jv_path(n, "spec.taints")); t; t = t->next)
-		if (jv_is_str(jv_get(t, "effect"), "NoExecute")) {
-			pthread_mutex_lock(&l->mu);
-			l->noexecute = true;
-			pthread_mutex_unlock(&l->mu);
-		}
+	pthread_mutex_lock(&l->mu);
+	for (const struct jv *t = jv_first(jv_path(n, "spec.taints")); t; t = t->next) {
+		char what[128];
+		bool known = false;
+
+		snprintf(what, sizeof(what), "%s %s:%s", jv_path_str(n, "metadata.name"),
+			 jv_path_str(t, "key"), jv_path_str(t, "effect"));
+		for (size_t i = 0; i < l->n && !known; i++)
+			known = strcmp(l->seen[i], what) == 0;
+		if (!known && l->n < 32)
+			snprintf(l->seen[l->n++], sizeof(l->seen[0]), "%s", what);
+	}
+	pthread_mutex_unlock(&l->mu);
 	jv_doc_free(d);
+}
+
+static void nodelog_start(struct nodelog *l, struct cenv *e)
+{
+	struct kc_watch_cb cb = {.event = nodelog_event, .end = podlog_end};
+	struct kc_watch_opts o = {.resource_version = "", .timeout_s = 3600};
+	struct kc_status st;
+
+	memset(l, 0, sizeof(*l));
+	pthread_mutex_init(&l->mu, NULL);
+	assert_int_equal(kc_watch(e->k.c, k8s_kind_find("v1", "Node"), NULL, &o, &cb, l, &l->w, &st),
+			 0);
+}
+
+static void nodelog_stop(struct nodelog *l)
+{
+	kc_watch_stop(l->w);
+	pthread_mutex_destroy(&l->mu);
+}
+
+/* Did node ever have a taint with this effect (and key, unless NULL)? */
+static bool ever_tainted(struct nodelog *l, const char *node, const char *key, const char *effect)
+{
+	char prefix[128], suffix[32];
+	bool found = false;
+
+	snprintf(prefix, sizeof(prefix), "%s %s", node, key ? key : "");
+	snprintf(suffix, sizeof(suffix), ":%s", effect);
+	pthread_mutex_lock(&l->mu);
+	for (size_t i = 0; i < l->n && !found; i++)
+		found = strncmp(l->seen[i], prefix, strlen(prefix)) == 0 &&
+			strlen(l->seen[i]) > strlen(suffix) &&
+			strcmp(l->seen[i] + strlen(l->seen[i]) - strlen(suffix), suffix) == 0;
+	pthread_mutex_unlock(&l->mu);
+	return found;
+}
+
+static void test_not_ready_node(void **state)
+{
+	struct cenv e;
+	struct kubelets k;
+	struct nodelog nl;
+
+	(void)state;
+	start(&e, &k, -1, 0);
+	node_up(&e, &k, "n1", NULL);
+	node_up(&e, &k, "n2", NULL);
+	pod_on(&e, "none", "n2", NULL);
+	nodelog_start(&nl, &e);
+	/* the kubelet lives (the Lease is renewed) but says the node is not Ready */
+	kubelet_set(&k, "n2", true, "False");
+	assert_true(WAIT_UNTIL(node_has(&e, "n2", NL_TAINT_NOT_READY, "NoExecute") &&
+				   node_has(&e, "n2", NL_TAINT_NOT_READY, "NoSchedule"),
+			       KC_WAIT_MS));
+	assert_true(condition_is(&e, "n2", "Ready", "False", "KubeletNotReady"));
+	assert_true(WAIT_UNTIL(pod_deleting(&e, "none"), KC_WAIT_MS));
+	/* the node was reachable all along: never tainted unreachable */
+	assert_false(ever_tainted(&nl, "n2", NL_TAINT_UNREACHABLE, "NoExecute"));
+	assert_false(ever_tainted(&nl, "n2", NL_TAINT_UNREACHABLE, "NoSchedule"));
+
+	/* now it goes silent: not-ready is swapped for unreachable at once, and the pod,
+	 * evaluated again, is evicted again — which leaves the pending graceful deletion as
+	 * it is: the pod stays Terminating, nobody confirms its end */
+	kubelet_set(&k, "n2", false, "False");
+	assert_true(WAIT_UNTIL(node_has(&e, "n2", NL_TAINT_UNREACHABLE, "NoExecute") &&
+				   !node_has(&e, "n2", NL_TAINT_NOT_READY, "NoExecute"),
+			       KC_WAIT_MS));
+	assert_true(WAIT_UNTIL(has_event_n(&e, "taint-eviction-controller", "TaintManagerEviction",
+					   "Marking for deletion Pod default/none", 2),
+			       KC_WAIT_MS));
+	assert_true(pod_deleting(&e, "none"));
+
+	kubelet_set(&k, "n2", true, "True");
+	assert_true(WAIT_UNTIL(node_untainted(&e, "n2"), KC_WAIT_MS));
+	assert_true(pod_deleting(&e, "none"));
+	assert_false(ever_tainted(&nl, "n1", NULL, "NoExecute"));
+	nodelog_stop(&nl);
+	kubelets_stop(&k);
+	cenv_stop(&e);
 }
 
 static void test_full_disruption(void **state)
@@ -509,16 +584,12 @@ static void test_full_disruption(void **state)
 	struct cenv e;
 	struct kubelets k;
 	struct podlog log;
-	struct nodelog nl = {.mu = PTHREAD_MUTEX_INITIALIZER};
-	struct kc_watch_cb cb = {.event = nodelog_event, .end = podlog_end};
-	struct kc_watch_opts o = {.resource_version = "", .timeout_s = 3600};
-	struct kc_status st;
+	struct nodelog nl;
 
 	(void)state;
 	start(&e, &k, -1, 0);
 	node_up(&e, &k, "n1", NULL);
-	assert_int_equal(
-	    kc_watch(e.k.c, k8s_kind_find("v1", "Node"), NULL, &o, &cb, &nl, &nl.w, &st), 0);
+	nodelog_start(&nl, &e);
 	podlog_start(&log, &e);
 	pod_on(&e, "p", "n1", NULL);
 	/* the only node goes: every zone is down, the controller blames itself */
@@ -536,14 +607,12 @@ static void test_full_disruption(void **state)
 	assert_true(WAIT_UNTIL(has_event(&e, "node-controller", "RegisteredNode",
 					 "Node b2 event: Registered Node b2 in Controller"),
 			       KC_WAIT_MS));
-	pthread_mutex_lock(&nl.mu);
-	assert_false(nl.noexecute);
-	pthread_mutex_unlock(&nl.mu);
+	assert_false(ever_tainted(&nl, "n1", NULL, "NoExecute"));
 	assert_int_equal(first_deleting(&log, "p"), -1);
 	kubelet_set(&k, "n1", true, "True");
 	assert_true(WAIT_UNTIL(node_untainted(&e, "n1"), KC_WAIT_MS));
 	assert_int_equal(first_deleting(&log, "p"), -1);
-	kc_watch_stop(nl.w);
+	nodelog_stop(&nl);
 	podlog_stop(&log);
 	kubelets_stop(&k);
 	cenv_stop(&e);
@@ -610,6 +679,7 @@ static void test_zone_logic(void **state)
 	assert_int_equal(nl_zone_state_of(1, 3, 0.55), NL_ZONE_PARTIAL_DISRUPTION);
 	assert_int_equal(nl_zone_state_of(2, 3, 0.55), NL_ZONE_PARTIAL_DISRUPTION);
 	assert_int_equal(nl_zone_state_of(3, 3, 0.55), NL_ZONE_NORMAL); /* 50% < 55% */
+	assert_int_equal(nl_zone_state_of(9, 11, 0.55), NL_ZONE_PARTIAL_DISRUPTION); /* 55% */
 	assert_int_equal(nl_zone_state_of(3, 2, 0.55), NL_ZONE_NORMAL); /* not more than 2 */
 	/* the rates: a small zone partially down stops, a large one slows */
 	assert_true(nl_zone_qps(NL_ZONE_NORMAL, 5, &r) == 0.5);

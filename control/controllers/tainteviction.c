@@ -211,6 +211,13 @@ static int evict(struct te_ctrl *s, const char *ns, const char *name)
 			return err;
 		}
 	}
+	/* being deleted already (evicted before, the taints changed since): Kubernetes'
+	 * API would leave the pending graceful deletion as it is; a server that forces it
+	 * instead would end a pod its node may still run */
+	if (jv_path(pod, "metadata.deletionTimestamp")) {
+		jv_doc_free(d);
+		return 0;
+	}
 	jv_doc_free(d);
 	return kc_delete(s->c->kc, ctrl_k_pod, ns, name, NULL, NULL, &st);
 }

@@ -194,9 +194,40 @@ static void set_ready(struct cenv *e, const char *pod, bool ready)
 			 0);
 }
 
+/* The server a test starts, stopped by the teardown whether the test passed or not. */
+struct fx {
+	struct cenv e;
+	bool up;
+};
+
+static int fx_setup(void **state)
+{
+	*state = calloc(1, sizeof(struct fx));
+	return *state ? 0 : -1;
+}
+
+static int fx_teardown(void **state)
+{
+	struct fx *f = *state;
+
+	if (f->up)
+		cenv_stop(&f->e);
+	free(f);
+	return 0;
+}
+
+static struct cenv *fx_start(void **state, const char *controllers, const struct ctrl_config *cfg)
+{
+	struct fx *f = *state;
+
+	cenv_start(&f->e, controllers, NULL, cfg);
+	f->up = true;
+	return &f->e;
+}
+
 static void test_slices_follow_pods(void **state)
 {
-	struct cenv e;
+	struct cenv *e;
 	struct jv_doc *d;
 	struct jv **s, *ep, *svc, *slice;
 	struct kc_delete_opts del = KC_DELETE_OPTS_INIT;
@@ -204,24 +235,23 @@ static void test_slices_follow_pods(void **state)
 	size_t n;
 	char prefix[8];
 
-	(void)state;
-	cenv_start(&e, "endpointslice,endpoint", NULL, NULL);
-	cenv_node(&e, "n1", 8, 110, "{\"topology.kubernetes.io/zone\":\"z1\"}");
-	svc_make(&e, "web",
+	e = fx_start(state, "endpointslice,endpoint", NULL);
+	cenv_node(e, "n1", 8, 110, "{\"topology.kubernetes.io/zone\":\"z1\"}");
+	svc_make(e, "web",
 		 "{\"selector\":{\"app\":\"web\"},\"ports\":[{\"name\":\"http\",\"port\":80,"
 		 "\"targetPort\":\"http\"}]}");
-	pod_make(&e, "web-1", "web", "[{\"name\":\"http\",\"containerPort\":8080}]");
-	pod_make(&e, "web-2", "web", "[{\"name\":\"http\",\"containerPort\":8080}]");
-	pod_up(&e, "web-1", "n1", "10.1.0.1", true);
-	pod_up(&e, "web-2", "n1", "10.1.0.2", true);
-	assert_true(WAIT_UNTIL(ep_state(&e, "web", "web-1", 1, 1, 0) &&
-				   ep_state(&e, "web", "web-2", 1, 1, 0),
-			       KC_WAIT_MS));
+	pod_make(e, "web-1", "web", "[{\"name\":\"http\",\"containerPort\":8080}]");
+	pod_make(e, "web-2", "web", "[{\"name\":\"http\",\"containerPort\":8080}]");
+	pod_up(e, "web-1", "n1", "10.1.0.1", true);
+	pod_up(e, "web-2", "n1", "10.1.0.2", true);
+	assert_true(
+	    WAIT_UNTIL(ep_state(e, "web", "web-1", 1, 1, 0) && ep_state(e, "web", "web-2", 1, 1, 0),
+		       KC_WAIT_MS));
 
 	/* what the slice is, as the controller names, labels and fills it */
 	d = jv_doc_new();
-	svc = cenv_get(&e, d, k_svc(), NS, "web");
-	s = slices_of(&e, d, "web", &n);
+	svc = cenv_get(e, d, k_svc(), NS, "web");
+	s = slices_of(e, d, "web", &n);
 	assert_int_equal(n, 1);
 	snprintf(prefix, sizeof(prefix), "%.4s", jv_path_str(s[0], "metadata.name"));
 	assert_string_equal(prefix, "web-");
@@ -248,29 +278,29 @@ static void test_slices_follow_pods(void **state)
 					  "last-change-trigger-time]"));
 	jv_doc_free(d);
 	/* the legacy Endpoints object, as the endpoints controller writes it */
-	assert_true(WAIT_UNTIL(endpoints_are(&e, "web", "web-1,web-2", ""), KC_WAIT_MS));
+	assert_true(WAIT_UNTIL(endpoints_are(e, "web", "web-1,web-2", ""), KC_WAIT_MS));
 
 	/* readiness: not ready is neither ready nor serving */
-	set_ready(&e, "web-2", false);
-	assert_true(WAIT_UNTIL(ep_state(&e, "web", "web-2", 0, 0, 0), KC_WAIT_MS));
-	assert_true(WAIT_UNTIL(endpoints_are(&e, "web", "web-1", "web-2"), KC_WAIT_MS));
+	set_ready(e, "web-2", false);
+	assert_true(WAIT_UNTIL(ep_state(e, "web", "web-2", 0, 0, 0), KC_WAIT_MS));
+	assert_true(WAIT_UNTIL(endpoints_are(e, "web", "web-1", "web-2"), KC_WAIT_MS));
 
 	/* deletion: a terminating pod is not ready, still serving, terminating; the legacy
 	 * Endpoints drop it */
-	assert_int_equal(kc_delete(e.k.c, kind_pod(), NS, "web-1", NULL, NULL, &st), 0);
-	assert_true(WAIT_UNTIL(ep_state(&e, "web", "web-1", 0, 1, 1), KC_WAIT_MS));
-	assert_true(WAIT_UNTIL(endpoints_are(&e, "web", "", "web-2"), KC_WAIT_MS));
+	assert_int_equal(kc_delete(e->k.c, kind_pod(), NS, "web-1", NULL, NULL, &st), 0);
+	assert_true(WAIT_UNTIL(ep_state(e, "web", "web-1", 0, 1, 1), KC_WAIT_MS));
+	assert_true(WAIT_UNTIL(endpoints_are(e, "web", "", "web-2"), KC_WAIT_MS));
 	/* gone for good: so is its endpoint */
 	del.grace_seconds = 0;
-	assert_int_equal(kc_delete(e.k.c, kind_pod(), NS, "web-1", &del, NULL, &st), 0);
-	assert_true(WAIT_UNTIL(ep_state(&e, "web", "web-1", -1, 0, 0), KC_WAIT_MS));
+	assert_int_equal(kc_delete(e->k.c, kind_pod(), NS, "web-1", &del, NULL, &st), 0);
+	assert_true(WAIT_UNTIL(ep_state(e, "web", "web-1", -1, 0, 0), KC_WAIT_MS));
 
 	/* a named port resolves per pod: another number is another slice */
-	pod_make(&e, "web-3", "web", "[{\"name\":\"http\",\"containerPort\":9090}]");
-	pod_up(&e, "web-3", "n1", "10.1.0.3", true);
-	assert_true(WAIT_UNTIL(ep_state(&e, "web", "web-3", 1, 1, 0), KC_WAIT_MS));
+	pod_make(e, "web-3", "web", "[{\"name\":\"http\",\"containerPort\":9090}]");
+	pod_up(e, "web-3", "n1", "10.1.0.3", true);
+	assert_true(WAIT_UNTIL(ep_state(e, "web", "web-3", 1, 1, 0), KC_WAIT_MS));
 	d = jv_doc_new();
-	s = slices_of(&e, d, "web", &n);
+	s = slices_of(e, d, "web", &n);
 	assert_int_equal(n, 2);
 	assert_non_null(endpoint_of(s, n, "web-3", &slice));
 	assert_int_equal(ival(slice, "ports[0].port"), 9090);
@@ -278,14 +308,13 @@ static void test_slices_follow_pods(void **state)
 	assert_non_null(endpoint_of(s, n, "web-2", &slice));
 	assert_int_equal(ival(slice, "ports[0].port"), 8080);
 	jv_doc_free(d);
-	assert_true(WAIT_UNTIL(endpoints_are(&e, "web", "web-3", "web-2"), KC_WAIT_MS));
+	assert_true(WAIT_UNTIL(endpoints_are(e, "web", "web-3", "web-2"), KC_WAIT_MS));
 
 	/* publishNotReadyAddresses: not ready, yet ready for the Service */
-	svc_make(&e, "pub",
+	svc_make(e, "pub",
 		 "{\"selector\":{\"app\":\"web\"},\"publishNotReadyAddresses\":true,\"ports\":"
 		 "[{\"port\":80,\"targetPort\":8080}]}");
-	assert_true(WAIT_UNTIL(ep_state(&e, "pub", "web-2", 1, 0, 0), KC_WAIT_MS));
-	cenv_stop(&e);
+	assert_true(WAIT_UNTIL(ep_state(e, "pub", "web-2", 1, 0, 0), KC_WAIT_MS));
 }
 
 static bool slices_shape(struct cenv *e, const char *svc, size_t want_n, size_t want_total)
@@ -347,36 +376,35 @@ static const char *rv_of(const struct rvs *r, const char *name)
 
 static void test_250_pods_three_slices(void **state)
 {
-	struct cenv e;
+	struct cenv *e;
 	struct jv_doc *d;
 	struct jv **s, *slice = NULL;
 	struct rvs before, after;
 	char name[32], ip[32], changed[128], second[64] = "";
 	size_t n;
 
-	(void)state;
-	cenv_start(&e, "endpointslice,endpoint", NULL, NULL);
-	cenv_node(&e, "n1", 64, 300, NULL);
+	e = fx_start(state, "endpointslice,endpoint", NULL);
+	cenv_node(e, "n1", 64, 300, NULL);
 	for (int i = 0; i < 250; i++) {
 		snprintf(name, sizeof(name), "big-%d", i);
 		snprintf(ip, sizeof(ip), "10.2.%d.%d", i / 200, i % 200 + 1);
-		pod_make(&e, name, "big", "[{\"name\":\"http\",\"containerPort\":8080}]");
-		pod_up(&e, name, "n1", ip, true);
+		pod_make(e, name, "big", "[{\"name\":\"http\",\"containerPort\":8080}]");
+		pod_up(e, name, "n1", ip, true);
 	}
 	/* a first Service over the same pods: once its slices hold all 250, the controller's
 	 * cache has every pod, so the next Service's first sync sees them all */
-	svc_make(&e, "probe", "{\"selector\":{\"app\":\"big\"},\"ports\":[{\"port\":80}]}");
-	assert_true(WAIT_UNTIL(total_of(&e, "probe") == 250, KC_WAIT_MS));
-	svc_make(&e, "big",
+	svc_make(e, "probe", "{\"selector\":{\"app\":\"big\"},\"ports\":[{\"port\":80}]}");
+	assert_true(WAIT_UNTIL(total_of(e, "probe") == 250, KC_WAIT_MS));
+	svc_make(e, "big",
 		 "{\"selector\":{\"app\":\"big\"},\"ports\":[{\"name\":\"http\",\"port\":80,"
 		 "\"targetPort\":\"http\"}]}");
-	assert_true(WAIT_UNTIL(slices_shape(&e, "big", 3, 250), KC_WAIT_MS));
-	assert_true(WAIT_UNTIL(endpoints_count(&e, "big", 250), KC_WAIT_MS));
+	assert_true(WAIT_UNTIL(slices_shape(e, "big", 3, 250), KC_WAIT_MS));
+	assert_true(WAIT_UNTIL(endpoints_count(e, "big", 250), KC_WAIT_MS));
 
 	/* one pod changes: only its slice is written */
-	rvs_of(&e, "big", &before);
+	rvs_of(e, "big", &before);
 	d = jv_doc_new();
-	s = slices_of(&e, d, "big", &n);
+	s = slices_of(e, d, "big", &n);
 	assert_non_null(endpoint_of(s, n, "big-7", &slice));
 	snprintf(changed, sizeof(changed), "%s", jv_path_str(slice, "metadata.name"));
 	/* another pod of the same slice, for the second change */
@@ -384,13 +412,13 @@ static void test_250_pods_three_slices(void **state)
 		if (!jv_is_str(jv_path(ep, "targetRef.name"), "big-7"))
 			snprintf(second, sizeof(second), "%s", jv_path_str(ep, "targetRef.name"));
 	jv_doc_free(d);
-	set_ready(&e, "big-7", false);
-	assert_true(WAIT_UNTIL(ep_state(&e, "big", "big-7", 0, 0, 0), KC_WAIT_MS));
+	set_ready(e, "big-7", false);
+	assert_true(WAIT_UNTIL(ep_state(e, "big", "big-7", 0, 0, 0), KC_WAIT_MS));
 	/* a second change to the same Service: when it shows, the first sync is over (one
 	 * Service is never synced twice at once) */
-	set_ready(&e, second, false);
-	assert_true(WAIT_UNTIL(ep_state(&e, "big", second, 0, 0, 0), KC_WAIT_MS));
-	rvs_of(&e, "big", &after);
+	set_ready(e, second, false);
+	assert_true(WAIT_UNTIL(ep_state(e, "big", second, 0, 0, 0), KC_WAIT_MS));
+	rvs_of(e, "big", &after);
 	assert_int_equal(after.n, 3);
 	for (size_t i = 0; i < before.n; i++) {
 		if (strcmp(before.name[i], changed) == 0)
@@ -398,58 +426,55 @@ static void test_250_pods_three_slices(void **state)
 		else
 			assert_string_equal(rv_of(&after, before.name[i]), before.rv[i]);
 	}
-	assert_true(slices_shape(&e, "big", 3, 250));
-	cenv_stop(&e);
+	assert_true(slices_shape(e, "big", 3, 250));
 }
 
 static void test_services_without_selector(void **state)
 {
-	struct cenv e;
+	struct cenv *e;
 	struct ctrl_config cfg = {.workers = 1}; /* one key at a time: a queue-order barrier */
 	struct jv_doc *d;
 	struct jv **s, *ep;
 	size_t n;
 	uint64_t slice_rv, ep_rv;
 
-	(void)state;
-	cenv_start(&e, "endpointslice,endpoint", NULL, &cfg);
-	cenv_node(&e, "n1", 8, 110, NULL);
-	pod_make(&e, "m-1", "m", "[]");
-	pod_up(&e, "m-1", "n1", "10.3.0.1", true);
+	e = fx_start(state, "endpointslice,endpoint", &cfg);
+	cenv_node(e, "n1", 8, 110, NULL);
+	pod_make(e, "m-1", "m", "[]");
+	pod_up(e, "m-1", "n1", "10.3.0.1", true);
 	/* a Service without a selector, with its endpoints written by hand */
-	svc_make(&e, "manual", "{\"ports\":[{\"port\":80}]}");
-	slice_rv = kc_make(e.k.c, k_slice(), NS,
+	svc_make(e, "manual", "{\"ports\":[{\"port\":80}]}");
+	slice_rv = kc_make(e->k.c, k_slice(), NS,
 			   "{\"metadata\":{\"name\":\"manual-1\",\"labels\":{\"kubernetes.io/"
 			   "service-name\":\"manual\"}},\"addressType\":\"IPv4\",\"endpoints\":[{"
 			   "\"addresses\":[\"192.0.2.1\"]}],\"ports\":[{\"port\":80}]}");
-	ep_rv = kc_make(e.k.c, k_ep(), NS,
+	ep_rv = kc_make(e->k.c, k_ep(), NS,
 			"{\"metadata\":{\"name\":\"manual\"},\"subsets\":[{\"addresses\":[{\"ip\":"
 			"\"192.0.2.1\"}],\"ports\":[{\"port\":80}]}]}");
 	/* ExternalName: no endpoints either */
-	svc_make(&e, "ext",
+	svc_make(e, "ext",
 		 "{\"type\":\"ExternalName\",\"externalName\":\"example.com\","
 		 "\"selector\":{\"app\":\"m\"}}");
 	/* queued after both: when its endpoints show, both were synced */
-	svc_make(&e, "after", "{\"selector\":{\"app\":\"m\"},\"ports\":[{\"port\":80}]}");
-	assert_true(WAIT_UNTIL(ep_state(&e, "after", "m-1", 1, 1, 0), KC_WAIT_MS));
-	assert_true(WAIT_UNTIL(endpoints_are(&e, "after", "m-1", ""), KC_WAIT_MS));
+	svc_make(e, "after", "{\"selector\":{\"app\":\"m\"},\"ports\":[{\"port\":80}]}");
+	assert_true(WAIT_UNTIL(ep_state(e, "after", "m-1", 1, 1, 0), KC_WAIT_MS));
+	assert_true(WAIT_UNTIL(endpoints_are(e, "after", "m-1", ""), KC_WAIT_MS));
 	d = jv_doc_new();
-	s = slices_of(&e, d, "manual", &n);
+	s = slices_of(e, d, "manual", &n);
 	assert_int_equal(n, 1);
 	assert_string_equal(jv_path_str(s[0], "metadata.name"), "manual-1");
 	assert_int_equal(strtoull(jv_path_str(s[0], "metadata.resourceVersion"), NULL, 10),
 			 slice_rv);
-	ep = cenv_get(&e, d, k_ep(), NS, "manual");
+	ep = cenv_get(e, d, k_ep(), NS, "manual");
 	assert_int_equal(strtoull(jv_path_str(ep, "metadata.resourceVersion"), NULL, 10), ep_rv);
-	slices_of(&e, d, "ext", &n);
+	slices_of(e, d, "ext", &n);
 	assert_int_equal(n, 0);
-	assert_null(cenv_get(&e, d, k_ep(), NS, "ext"));
+	assert_null(cenv_get(e, d, k_ep(), NS, "ext"));
 	jv_doc_free(d);
 
 	/* a Service that selects nothing has one empty placeholder slice */
-	svc_make(&e, "empty", "{\"selector\":{\"app\":\"none\"},\"ports\":[{\"port\":80}]}");
-	assert_true(WAIT_UNTIL(slices_shape(&e, "empty", 1, 0), KC_WAIT_MS));
-	cenv_stop(&e);
+	svc_make(e, "empty", "{\"selector\":{\"app\":\"none\"},\"ports\":[{\"port\":80}]}");
+	assert_true(WAIT_UNTIL(slices_shape(e, "empty", 1, 0), KC_WAIT_MS));
 }
 
 static bool apiserver_slice_ok(struct cenv *e, unsigned port)
@@ -490,25 +515,23 @@ static bool apiserver_endpoints_ok(struct cenv *e, unsigned port)
 
 static void test_kubernetes_service(void **state)
 {
-	struct cenv e;
+	struct cenv *e;
 	struct kc_status st;
 	unsigned port;
 	const char *wrong = "{\"subsets\":[{\"addresses\":[{\"ip\":\"192.0.2.9\"}],\"ports\":[{"
 			    "\"name\":\"https\",\"port\":1}]}]}";
 
-	(void)state;
-	cenv_start(&e, "endpointslice,endpoint", NULL, NULL);
-	port = api_server_port(e.k.t.s);
-	assert_true(WAIT_UNTIL(apiserver_slice_ok(&e, port), KC_WAIT_MS));
-	assert_true(WAIT_UNTIL(apiserver_endpoints_ok(&e, port), KC_WAIT_MS));
+	e = fx_start(state, "endpointslice,endpoint", NULL);
+	port = api_server_port(e->k.t.s);
+	assert_true(WAIT_UNTIL(apiserver_slice_ok(e, port), KC_WAIT_MS));
+	assert_true(WAIT_UNTIL(apiserver_endpoints_ok(e, port), KC_WAIT_MS));
 	/* deleted or changed, they are made right again */
-	assert_int_equal(kc_delete(e.k.c, k_slice(), NS, "kubernetes", NULL, NULL, &st), 0);
-	assert_true(WAIT_UNTIL(apiserver_slice_ok(&e, port), KC_WAIT_MS));
-	assert_int_equal(kc_patch(e.k.c, k_ep(), NS, "kubernetes", NULL, KC_PATCH_MERGE, wrong,
+	assert_int_equal(kc_delete(e->k.c, k_slice(), NS, "kubernetes", NULL, NULL, &st), 0);
+	assert_true(WAIT_UNTIL(apiserver_slice_ok(e, port), KC_WAIT_MS));
+	assert_int_equal(kc_patch(e->k.c, k_ep(), NS, "kubernetes", NULL, KC_PATCH_MERGE, wrong,
 				  strlen(wrong), NULL, NULL, &st),
 			 0);
-	assert_true(WAIT_UNTIL(apiserver_endpoints_ok(&e, port), KC_WAIT_MS));
-	cenv_stop(&e);
+	assert_true(WAIT_UNTIL(apiserver_endpoints_ok(e, port), KC_WAIT_MS));
 }
 
 static bool has_event(struct cenv *e, const char *reason, const char *needle)
@@ -530,38 +553,36 @@ static bool has_event(struct cenv *e, const char *reason, const char *needle)
 
 static void test_unknown_node_event(void **state)
 {
-	struct cenv e;
+	struct cenv *e;
 
-	(void)state;
-	cenv_start(&e, "endpointslice", NULL, NULL);
-	cenv_node(&e, "n1", 8, 110, NULL);
-	svc_make(&e, "lost", "{\"selector\":{\"app\":\"lost\"},\"ports\":[{\"port\":80}]}");
-	pod_make(&e, "lost-1", "lost", "[]");
-	pod_make(&e, "lost-2", "lost", "[]");
-	pod_up(&e, "lost-1", "n1", "10.4.0.1", true);
-	pod_up(&e, "lost-2", "ghost", "10.4.0.2", true);
+	e = fx_start(state, "endpointslice", NULL);
+	cenv_node(e, "n1", 8, 110, NULL);
+	svc_make(e, "lost", "{\"selector\":{\"app\":\"lost\"},\"ports\":[{\"port\":80}]}");
+	pod_make(e, "lost-1", "lost", "[]");
+	pod_make(e, "lost-2", "lost", "[]");
+	pod_up(e, "lost-1", "n1", "10.4.0.1", true);
+	pod_up(e, "lost-2", "ghost", "10.4.0.2", true);
 	/* the pod on a node nobody knows is left out, and said so */
-	assert_true(WAIT_UNTIL(ep_state(&e, "lost", "lost-1", 1, 1, 0), KC_WAIT_MS));
-	assert_true(WAIT_UNTIL(has_event(&e, "FailedToUpdateEndpointSlices",
+	assert_true(WAIT_UNTIL(ep_state(e, "lost", "lost-1", 1, 1, 0), KC_WAIT_MS));
+	assert_true(WAIT_UNTIL(has_event(e, "FailedToUpdateEndpointSlices",
 					 "Error updating Endpoint Slices for Service default/lost: "
 					 "skipping Pod lost-2 for Service default/lost: Node ghost "
 					 "Not Found"),
 			       KC_WAIT_MS));
-	assert_true(ep_state(&e, "lost", "lost-2", -1, 0, 0));
+	assert_true(ep_state(e, "lost", "lost-2", -1, 0, 0));
 	/* the node appears: the pod goes in */
-	cenv_node(&e, "ghost", 8, 110, NULL);
-	assert_true(WAIT_UNTIL(ep_state(&e, "lost", "lost-2", 1, 1, 0), KC_WAIT_MS));
-	cenv_stop(&e);
+	cenv_node(e, "ghost", 8, 110, NULL);
+	assert_true(WAIT_UNTIL(ep_state(e, "lost", "lost-2", 1, 1, 0), KC_WAIT_MS));
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_slices_follow_pods),
-	    cmocka_unit_test(test_250_pods_three_slices),
-	    cmocka_unit_test(test_services_without_selector),
-	    cmocka_unit_test(test_kubernetes_service),
-	    cmocka_unit_test(test_unknown_node_event),
+	    cmocka_unit_test_setup_teardown(test_slices_follow_pods, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_250_pods_three_slices, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_services_without_selector, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_kubernetes_service, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_unknown_node_event, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

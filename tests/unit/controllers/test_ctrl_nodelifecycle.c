@@ -304,8 +304,8 @@ static int64_t taint_time(struct cenv *e, const char *node, const char *key)
 }
 
 /* An Event from source with this reason and message, recorded at least count times. */
-static bool has_event_n(struct cenv *e, const char *source, const char *reason,
-			const char *message, int64_t count)
+static bool has_event_n(struct cenv *e, const char *source, const char *reason, const char *message,
+			int64_t count)
 {
 	struct jv_doc *d = jv_doc_new();
 	size_t n;
@@ -327,147 +327,6 @@ static bool has_event_n(struct cenv *e, const char *source, const char *reason,
 static bool has_event(struct cenv *e, const char *source, const char *reason, const char *message)
 {
 	return has_event_n(e, source, reason, message, 1);
-}
-
-#define GRACE_S 2
-
-static void start(struct cenv *e, struct kubelets *k, int64_t default_toleration, double rate)
-{
-	struct api_config acfg = {.default_toleration_s = default_toleration};
-	struct ctrl_config cfg = {.node_grace_s = GRACE_S, .node_eviction_rate = rate};
-
-	cenv_start(e, "nodelifecycle,taint-eviction-controller", &acfg, &cfg);
-	kubelets_start(k, e);
-}
-
-static void test_unreachable_node(void **state)
-{
-	struct cenv e;
-	struct kubelets k;
-	struct podlog log;
-	struct jv_doc *d;
-	struct jv *n2;
-	int64_t tainted;
-
-	(void)state;
-	start(&e, &k, -1, 0); /* no default toleration: "none" tolerates nothing */
-	node_up(&e, &k, "n1", NULL);
-	node_up(&e, &k, "n2", NULL);
-	podlog_start(&log, &e);
-	pod_on(&e, "none", "n2", NULL);
-	pod_on(&e, "forever", "n2", TOLERATE(""));
-	pod_on(&e, "long", "n2", TOLERATE(",\"tolerationSeconds\":3600"));
-	pod_on(&e, "short", "n2", TOLERATE(",\"tolerationSeconds\":2"));
-	pod_on(&e, "safe", "n1", NULL);
-	assert_true(WAIT_UNTIL(has_event(&e, "node-controller", "RegisteredNode",
-					 "Node n2 event: Registered Node n2 in Controller"),
-			       KC_WAIT_MS));
-
-	/* n2's kubelet dies: no more Lease, no more status */
-	kubelet_set(&k, "n2", false, "True");
-	assert_true(WAIT_UNTIL(condition_is(&e, "n2", "Ready", "Unknown", "NodeStatusUnknown"),
-			       KC_WAIT_MS));
-	d = jv_doc_new();
-	n2 = get_node(&e, d, "n2");
-	assert_string_equal(jv_path_str(ctrl_condition(n2, "Ready"), "message"),
-			    "Kubelet stopped posting node status.");
-	assert_true(jv_is_str(jv_get(ctrl_condition(n2, "MemoryPressure"), "status"), "Unknown"));
-	assert_true(jv_is_str(jv_get(ctrl_condition(n2, "PIDPressure"), "status"), "Unknown"));
-	jv_doc_free(d);
-	assert_true(WAIT_UNTIL(node_has(&e, "n2", NL_TAINT_UNREACHABLE, "NoExecute") &&
-				   node_has(&e, "n2", NL_TAINT_UNREACHABLE, "NoSchedule"),
-			       KC_WAIT_MS));
-	assert_true(condition_is(&e, "n1", "Ready", "True", NULL));
-	assert_false(node_has(&e, "n1", NL_TAINT_UNREACHABLE, "NoExecute"));
-	/* its pods are not Ready any more, and the node said so */
-	assert_true(WAIT_UNTIL(pod_ready_is(&e, "long", "False"), KC_WAIT_MS));
-	assert_true(
-	    WAIT_UNTIL(has_event(&e, "node-controller", "NodeNotReady",
-				 "Node n2 status is now: NodeNotReady") &&
-			   has_event(&e, "node-controller", "NodeNotReady", "Node is not ready"),
-		       KC_WAIT_MS));
-
-	/* evictions: at once without a toleration, after 2 s with one of 2 s */
-	assert_true(WAIT_UNTIL(pod_deleting(&e, "none"), KC_WAIT_MS));
-	assert_true(WAIT_UNTIL(pod_deleting(&e, "short"), KC_WAIT_MS));
-	assert_true(first_deleting(&log, "none") < first_deleting(&log, "short"));
-	tainted = taint_time(&e, "n2", NL_TAINT_UNREACHABLE);
-	assert_true(tainted > 0);
-	assert_true(deleted_at(&e, "short") >= tainted + 2);
-	d = jv_doc_new();
-	{
-		struct jv *none = cenv_get(&e, d, kind_pod(), NS, "none");
-		struct jv *c = ctrl_condition(none, "DisruptionTarget");
-
-		assert_true(jv_is_str(jv_get(c, "status"), "True"));
-		assert_string_equal(jv_path_str(c, "reason"), "DeletionByTaintManager");
-		/* on an unreachable node it stays Terminating: no kubelet confirms */
-		assert_non_null(none);
-	}
-	jv_doc_free(d);
-	assert_true(WAIT_UNTIL(has_event(&e, "taint-eviction-controller", "TaintManagerEviction",
-					 "Marking for deletion Pod default/none"),
-			       KC_WAIT_MS));
-
-	/* the node returns: the taints go, the pending eviction is cancelled */
-	kubelet_set(&k, "n2", true, "True");
-	assert_true(WAIT_UNTIL(node_untainted(&e, "n2"), KC_WAIT_MS));
-	assert_true(WAIT_UNTIL(has_event(&e, "taint-eviction-controller", "TaintManagerEviction",
-					 "Cancelling deletion of Pod default/long"),
-			       KC_WAIT_MS));
-	/* forgiveness: the pods tolerating it for long were never touched, still on n2 */
-	assert_int_equal(first_deleting(&log, "long"), -1);
-	assert_int_equal(first_deleting(&log, "forever"), -1);
-	assert_int_equal(first_deleting(&log, "safe"), -1);
-	d = jv_doc_new();
-	assert_string_equal(jv_path_str(cenv_get(&e, d, kind_pod(), NS, "long"), "spec.nodeName"),
-			    "n2");
-	jv_doc_free(d);
-	/* and simply running again once its kubelet says so */
-	cenv_pod_run(&e, NS, "long", "n2", true);
-	assert_true(pod_ready_is(&e, "long", "True"));
-	assert_false(pod_deleting(&e, "long"));
-
-	podlog_stop(&log);
-	kubelets_stop(&k);
-	cenv_stop(&e);
-}
-
-static void test_default_toleration(void **state)
-{
-	struct cenv e;
-	struct kubelets k;
-	struct jv_doc *d;
-	struct jv *pod;
-	int64_t secs = 0;
-	size_t found = 0;
-
-	(void)state;
-	start(&e, &k, 2, 0); /* DefaultTolerationSeconds admission: 2 s */
-	node_up(&e, &k, "n1", NULL);
-	node_up(&e, &k, "n2", NULL);
-	pod_on(&e, "dflt", "n2", NULL);
-	pod_on(&e, "long", "n2", TOLERATE(",\"tolerationSeconds\":3600"));
-	d = jv_doc_new();
-	pod = cenv_get(&e, d, kind_pod(), NS, "dflt");
-	for (const struct jv *t = jv_first(jv_path(pod, "spec.tolerations")); t; t = t->next)
-		if (jv_path_int(t, "tolerationSeconds", &secs) == 0 && secs == 2)
-			found++;
-	assert_int_equal(found, 2); /* not-ready and unreachable */
-	jv_doc_free(d);
-
-	kubelet_set(&k, "n2", false, "True");
-	assert_true(WAIT_UNTIL(pod_deleting(&e, "dflt"), KC_WAIT_MS));
-	assert_true(deleted_at(&e, "dflt") >= taint_time(&e, "n2", NL_TAINT_UNREACHABLE) + 2);
-	assert_false(pod_deleting(&e, "long"));
-	kubelet_set(&k, "n2", true, "True");
-	assert_true(WAIT_UNTIL(node_untainted(&e, "n2"), KC_WAIT_MS));
-	assert_true(WAIT_UNTIL(has_event(&e, "taint-eviction-controller", "TaintManagerEviction",
-					 "Cancelling deletion of Pod default/long"),
-			       KC_WAIT_MS));
-	assert_false(pod_deleting(&e, "long"));
-	kubelets_stop(&k);
-	cenv_stop(&e);
 }
 
 /* Every taint any node ever had ("node key:effect"), from a watch of nodes. */
@@ -508,8 +367,8 @@ static void nodelog_start(struct nodelog *l, struct cenv *e)
 
 	memset(l, 0, sizeof(*l));
 	pthread_mutex_init(&l->mu, NULL);
-	assert_int_equal(kc_watch(e->k.c, k8s_kind_find("v1", "Node"), NULL, &o, &cb, l, &l->w, &st),
-			 0);
+	assert_int_equal(
+	    kc_watch(e->k.c, k8s_kind_find("v1", "Node"), NULL, &o, &cb, l, &l->w, &st), 0);
 }
 
 static void nodelog_stop(struct nodelog *l)
@@ -535,115 +394,288 @@ static bool ever_tainted(struct nodelog *l, const char *node, const char *key, c
 	return found;
 }
 
-static void test_not_ready_node(void **state)
-{
+/* What a test starts, stopped by the teardown whether the test passed or not. */
+struct fx {
 	struct cenv e;
 	struct kubelets k;
-	struct nodelog nl;
+	struct podlog plog;
+	struct nodelog nlog;
+	bool e_up, k_up, plog_up, nlog_up;
+};
 
-	(void)state;
-	start(&e, &k, -1, 0);
-	node_up(&e, &k, "n1", NULL);
-	node_up(&e, &k, "n2", NULL);
-	pod_on(&e, "none", "n2", NULL);
-	nodelog_start(&nl, &e);
-	/* the kubelet lives (the Lease is renewed) but says the node is not Ready */
-	kubelet_set(&k, "n2", true, "False");
-	assert_true(WAIT_UNTIL(node_has(&e, "n2", NL_TAINT_NOT_READY, "NoExecute") &&
-				   node_has(&e, "n2", NL_TAINT_NOT_READY, "NoSchedule"),
+static int fx_setup(void **state)
+{
+	*state = calloc(1, sizeof(struct fx));
+	return *state ? 0 : -1;
+}
+
+static int fx_teardown(void **state)
+{
+	struct fx *f = *state;
+
+	if (f->k_up)
+		kubelets_stop(&f->k);
+	if (f->plog_up)
+		podlog_stop(&f->plog);
+	if (f->nlog_up)
+		nodelog_stop(&f->nlog);
+	if (f->e_up)
+		cenv_stop(&f->e);
+	free(f);
+	return 0;
+}
+
+static struct podlog *fx_podlog(struct fx *f)
+{
+	podlog_start(&f->plog, &f->e);
+	f->plog_up = true;
+	return &f->plog;
+}
+
+static struct nodelog *fx_nodelog(struct fx *f)
+{
+	nodelog_start(&f->nlog, &f->e);
+	f->nlog_up = true;
+	return &f->nlog;
+}
+
+#define GRACE_S 2
+
+static void start(struct fx *f, int64_t default_toleration, double rate)
+{
+	struct api_config acfg = {.default_toleration_s = default_toleration};
+	struct ctrl_config cfg = {.node_grace_s = GRACE_S, .node_eviction_rate = rate};
+
+	cenv_start(&f->e, "nodelifecycle,taint-eviction-controller", &acfg, &cfg);
+	f->e_up = true;
+	kubelets_start(&f->k, &f->e);
+	f->k_up = true;
+}
+
+static void test_unreachable_node(void **state)
+{
+	struct fx *f = *state;
+	struct cenv *e = &f->e;
+	struct kubelets *k = &f->k;
+	struct podlog *plog;
+	struct jv_doc *d;
+	struct jv *n2;
+	int64_t tainted;
+
+	start(f, -1, 0); /* no default toleration: "none" tolerates nothing */
+	node_up(e, k, "n1", NULL);
+	node_up(e, k, "n2", NULL);
+	plog = fx_podlog(f);
+	pod_on(e, "none", "n2", NULL);
+	pod_on(e, "forever", "n2", TOLERATE(""));
+	pod_on(e, "long", "n2", TOLERATE(",\"tolerationSeconds\":3600"));
+	pod_on(e, "short", "n2", TOLERATE(",\"tolerationSeconds\":2"));
+	pod_on(e, "safe", "n1", NULL);
+	assert_true(WAIT_UNTIL(has_event(e, "node-controller", "RegisteredNode",
+					 "Node n2 event: Registered Node n2 in Controller"),
 			       KC_WAIT_MS));
-	assert_true(condition_is(&e, "n2", "Ready", "False", "KubeletNotReady"));
-	assert_true(WAIT_UNTIL(pod_deleting(&e, "none"), KC_WAIT_MS));
+
+	/* n2's kubelet dies: no more Lease, no more status */
+	kubelet_set(k, "n2", false, "True");
+	assert_true(
+	    WAIT_UNTIL(condition_is(e, "n2", "Ready", "Unknown", "NodeStatusUnknown"), KC_WAIT_MS));
+	d = jv_doc_new();
+	n2 = get_node(e, d, "n2");
+	assert_string_equal(jv_path_str(ctrl_condition(n2, "Ready"), "message"),
+			    "Kubelet stopped posting node status.");
+	assert_true(jv_is_str(jv_get(ctrl_condition(n2, "MemoryPressure"), "status"), "Unknown"));
+	assert_true(jv_is_str(jv_get(ctrl_condition(n2, "PIDPressure"), "status"), "Unknown"));
+	jv_doc_free(d);
+	assert_true(WAIT_UNTIL(node_has(e, "n2", NL_TAINT_UNREACHABLE, "NoExecute") &&
+				   node_has(e, "n2", NL_TAINT_UNREACHABLE, "NoSchedule"),
+			       KC_WAIT_MS));
+	assert_true(condition_is(e, "n1", "Ready", "True", NULL));
+	assert_false(node_has(e, "n1", NL_TAINT_UNREACHABLE, "NoExecute"));
+	/* its pods are not Ready any more, and the node said so */
+	assert_true(WAIT_UNTIL(pod_ready_is(e, "long", "False"), KC_WAIT_MS));
+	assert_true(
+	    WAIT_UNTIL(has_event(e, "node-controller", "NodeNotReady",
+				 "Node n2 status is now: NodeNotReady") &&
+			   has_event(e, "node-controller", "NodeNotReady", "Node is not ready"),
+		       KC_WAIT_MS));
+
+	/* evictions: at once without a toleration, after 2 s with one of 2 s */
+	assert_true(WAIT_UNTIL(pod_deleting(e, "none"), KC_WAIT_MS));
+	assert_true(WAIT_UNTIL(pod_deleting(e, "short"), KC_WAIT_MS));
+	assert_true(first_deleting(plog, "none") < first_deleting(plog, "short"));
+	tainted = taint_time(e, "n2", NL_TAINT_UNREACHABLE);
+	assert_true(tainted > 0);
+	assert_true(deleted_at(e, "short") >= tainted + 2);
+	d = jv_doc_new();
+	{
+		struct jv *none = cenv_get(e, d, kind_pod(), NS, "none");
+		struct jv *c = ctrl_condition(none, "DisruptionTarget");
+
+		assert_true(jv_is_str(jv_get(c, "status"), "True"));
+		assert_string_equal(jv_path_str(c, "reason"), "DeletionByTaintManager");
+		/* on an unreachable node it stays Terminating: no kubelet confirms */
+		assert_non_null(none);
+	}
+	jv_doc_free(d);
+	assert_true(WAIT_UNTIL(has_event(e, "taint-eviction-controller", "TaintManagerEviction",
+					 "Marking for deletion Pod default/none"),
+			       KC_WAIT_MS));
+
+	/* the node returns: the taints go, the pending eviction is cancelled */
+	kubelet_set(k, "n2", true, "True");
+	assert_true(WAIT_UNTIL(node_untainted(e, "n2"), KC_WAIT_MS));
+	assert_true(WAIT_UNTIL(has_event(e, "taint-eviction-controller", "TaintManagerEviction",
+					 "Cancelling deletion of Pod default/long"),
+			       KC_WAIT_MS));
+	/* forgiveness: the pods tolerating it for long were never touched, still on n2 */
+	assert_int_equal(first_deleting(plog, "long"), -1);
+	assert_int_equal(first_deleting(plog, "forever"), -1);
+	assert_int_equal(first_deleting(plog, "safe"), -1);
+	d = jv_doc_new();
+	assert_string_equal(jv_path_str(cenv_get(e, d, kind_pod(), NS, "long"), "spec.nodeName"),
+			    "n2");
+	jv_doc_free(d);
+	/* and simply running again once its kubelet says so */
+	cenv_pod_run(e, NS, "long", "n2", true);
+	assert_true(pod_ready_is(e, "long", "True"));
+	assert_false(pod_deleting(e, "long"));
+}
+
+static void test_default_toleration(void **state)
+{
+	struct fx *f = *state;
+	struct cenv *e = &f->e;
+	struct kubelets *k = &f->k;
+	struct jv_doc *d;
+	struct jv *pod;
+	int64_t secs = 0;
+	size_t found = 0;
+
+	start(f, 2, 0); /* DefaultTolerationSeconds admission: 2 s */
+	node_up(e, k, "n1", NULL);
+	node_up(e, k, "n2", NULL);
+	pod_on(e, "dflt", "n2", NULL);
+	pod_on(e, "long", "n2", TOLERATE(",\"tolerationSeconds\":3600"));
+	d = jv_doc_new();
+	pod = cenv_get(e, d, kind_pod(), NS, "dflt");
+	for (const struct jv *t = jv_first(jv_path(pod, "spec.tolerations")); t; t = t->next)
+		if (jv_path_int(t, "tolerationSeconds", &secs) == 0 && secs == 2)
+			found++;
+	assert_int_equal(found, 2); /* not-ready and unreachable */
+	jv_doc_free(d);
+
+	kubelet_set(k, "n2", false, "True");
+	assert_true(WAIT_UNTIL(pod_deleting(e, "dflt"), KC_WAIT_MS));
+	assert_true(deleted_at(e, "dflt") >= taint_time(e, "n2", NL_TAINT_UNREACHABLE) + 2);
+	assert_false(pod_deleting(e, "long"));
+	kubelet_set(k, "n2", true, "True");
+	assert_true(WAIT_UNTIL(node_untainted(e, "n2"), KC_WAIT_MS));
+	assert_true(WAIT_UNTIL(has_event(e, "taint-eviction-controller", "TaintManagerEviction",
+					 "Cancelling deletion of Pod default/long"),
+			       KC_WAIT_MS));
+	assert_false(pod_deleting(e, "long"));
+}
+
+static void test_not_ready_node(void **state)
+{
+	struct fx *f = *state;
+	struct cenv *e = &f->e;
+	struct kubelets *k = &f->k;
+	struct nodelog *nl;
+
+	start(f, -1, 0);
+	node_up(e, k, "n1", NULL);
+	node_up(e, k, "n2", NULL);
+	pod_on(e, "none", "n2", NULL);
+	nl = fx_nodelog(f);
+	/* the kubelet lives (the Lease is renewed) but says the node is not Ready */
+	kubelet_set(k, "n2", true, "False");
+	assert_true(WAIT_UNTIL(node_has(e, "n2", NL_TAINT_NOT_READY, "NoExecute") &&
+				   node_has(e, "n2", NL_TAINT_NOT_READY, "NoSchedule"),
+			       KC_WAIT_MS));
+	assert_true(condition_is(e, "n2", "Ready", "False", "KubeletNotReady"));
+	assert_true(WAIT_UNTIL(pod_deleting(e, "none"), KC_WAIT_MS));
 	/* the node was reachable all along: never tainted unreachable */
-	assert_false(ever_tainted(&nl, "n2", NL_TAINT_UNREACHABLE, "NoExecute"));
-	assert_false(ever_tainted(&nl, "n2", NL_TAINT_UNREACHABLE, "NoSchedule"));
+	assert_false(ever_tainted(nl, "n2", NL_TAINT_UNREACHABLE, "NoExecute"));
+	assert_false(ever_tainted(nl, "n2", NL_TAINT_UNREACHABLE, "NoSchedule"));
 
 	/* now it goes silent: not-ready is swapped for unreachable at once, and the pod,
 	 * evaluated again, is evicted again — which leaves the pending graceful deletion as
 	 * it is: the pod stays Terminating, nobody confirms its end */
-	kubelet_set(&k, "n2", false, "False");
-	assert_true(WAIT_UNTIL(node_has(&e, "n2", NL_TAINT_UNREACHABLE, "NoExecute") &&
-				   !node_has(&e, "n2", NL_TAINT_NOT_READY, "NoExecute"),
+	kubelet_set(k, "n2", false, "False");
+	assert_true(WAIT_UNTIL(node_has(e, "n2", NL_TAINT_UNREACHABLE, "NoExecute") &&
+				   !node_has(e, "n2", NL_TAINT_NOT_READY, "NoExecute"),
 			       KC_WAIT_MS));
-	assert_true(WAIT_UNTIL(has_event_n(&e, "taint-eviction-controller", "TaintManagerEviction",
+	assert_true(WAIT_UNTIL(has_event_n(e, "taint-eviction-controller", "TaintManagerEviction",
 					   "Marking for deletion Pod default/none", 2),
 			       KC_WAIT_MS));
-	assert_true(pod_deleting(&e, "none"));
+	assert_true(pod_deleting(e, "none"));
 
-	kubelet_set(&k, "n2", true, "True");
-	assert_true(WAIT_UNTIL(node_untainted(&e, "n2"), KC_WAIT_MS));
-	assert_true(pod_deleting(&e, "none"));
-	assert_false(ever_tainted(&nl, "n1", NULL, "NoExecute"));
-	nodelog_stop(&nl);
-	kubelets_stop(&k);
-	cenv_stop(&e);
+	kubelet_set(k, "n2", true, "True");
+	assert_true(WAIT_UNTIL(node_untainted(e, "n2"), KC_WAIT_MS));
+	assert_true(pod_deleting(e, "none"));
+	assert_false(ever_tainted(nl, "n1", NULL, "NoExecute"));
 }
 
 static void test_full_disruption(void **state)
 {
-	struct cenv e;
-	struct kubelets k;
-	struct podlog log;
-	struct nodelog nl;
+	struct fx *f = *state;
+	struct cenv *e = &f->e;
+	struct kubelets *k = &f->k;
+	struct podlog *plog;
+	struct nodelog *nl;
 
-	(void)state;
-	start(&e, &k, -1, 0);
-	node_up(&e, &k, "n1", NULL);
-	nodelog_start(&nl, &e);
-	podlog_start(&log, &e);
-	pod_on(&e, "p", "n1", NULL);
+	start(f, -1, 0);
+	node_up(e, k, "n1", NULL);
+	nl = fx_nodelog(f);
+	plog = fx_podlog(f);
+	pod_on(e, "p", "n1", NULL);
 	/* the only node goes: every zone is down, the controller blames itself */
-	kubelet_set(&k, "n1", false, "True");
-	assert_true(WAIT_UNTIL(condition_is(&e, "n1", "Ready", "Unknown", "NodeStatusUnknown") &&
-				   node_has(&e, "n1", NL_TAINT_UNREACHABLE, "NoSchedule"),
+	kubelet_set(k, "n1", false, "True");
+	assert_true(WAIT_UNTIL(condition_is(e, "n1", "Ready", "Unknown", "NodeStatusUnknown") &&
+				   node_has(e, "n1", NL_TAINT_UNREACHABLE, "NoSchedule"),
 			       KC_WAIT_MS));
 	/* two monitor passes later (each registers a node; these never posted a status, so
 	 * the zone stays without a Ready node), the node would have been tainted */
-	kc_make(e.k.c, k8s_kind_find("v1", "Node"), NULL, "{\"metadata\":{\"name\":\"b1\"}}");
-	assert_true(WAIT_UNTIL(has_event(&e, "node-controller", "RegisteredNode",
+	kc_make(e->k.c, k8s_kind_find("v1", "Node"), NULL, "{\"metadata\":{\"name\":\"b1\"}}");
+	assert_true(WAIT_UNTIL(has_event(e, "node-controller", "RegisteredNode",
 					 "Node b1 event: Registered Node b1 in Controller"),
 			       KC_WAIT_MS));
-	kc_make(e.k.c, k8s_kind_find("v1", "Node"), NULL, "{\"metadata\":{\"name\":\"b2\"}}");
-	assert_true(WAIT_UNTIL(has_event(&e, "node-controller", "RegisteredNode",
+	kc_make(e->k.c, k8s_kind_find("v1", "Node"), NULL, "{\"metadata\":{\"name\":\"b2\"}}");
+	assert_true(WAIT_UNTIL(has_event(e, "node-controller", "RegisteredNode",
 					 "Node b2 event: Registered Node b2 in Controller"),
 			       KC_WAIT_MS));
-	assert_false(ever_tainted(&nl, "n1", NULL, "NoExecute"));
-	assert_int_equal(first_deleting(&log, "p"), -1);
-	kubelet_set(&k, "n1", true, "True");
-	assert_true(WAIT_UNTIL(node_untainted(&e, "n1"), KC_WAIT_MS));
-	assert_int_equal(first_deleting(&log, "p"), -1);
-	nodelog_stop(&nl);
-	podlog_stop(&log);
-	kubelets_stop(&k);
-	cenv_stop(&e);
+	assert_false(ever_tainted(nl, "n1", NULL, "NoExecute"));
+	assert_int_equal(first_deleting(plog, "p"), -1);
+	kubelet_set(k, "n1", true, "True");
+	assert_true(WAIT_UNTIL(node_untainted(e, "n1"), KC_WAIT_MS));
+	assert_int_equal(first_deleting(plog, "p"), -1);
 }
 
 static void test_eviction_rate(void **state)
 {
-	struct cenv e;
-	struct kubelets k;
+	struct fx *f = *state;
+	struct cenv *e = &f->e;
+	struct kubelets *k = &f->k;
 	int64_t t4, t5;
 
-	(void)state;
-	start(&e, &k, -1, 0.5); /* one NoExecute taint per 2 s per zone */
+	start(f, -1, 0.5); /* one NoExecute taint per 2 s per zone */
 	for (int i = 1; i <= 5; i++) {
 		char name[8];
 
 		snprintf(name, sizeof(name), "n%d", i);
-		node_up(&e, &k, name, "z1");
+		node_up(e, k, name, "z1");
 	}
 	/* two of five down: the zone is still Normal (not more than two) */
-	kubelet_set(&k, "n4", false, "True");
-	kubelet_set(&k, "n5", false, "True");
-	assert_true(WAIT_UNTIL(node_has(&e, "n4", NL_TAINT_UNREACHABLE, "NoExecute") &&
-				   node_has(&e, "n5", NL_TAINT_UNREACHABLE, "NoExecute"),
+	kubelet_set(k, "n4", false, "True");
+	kubelet_set(k, "n5", false, "True");
+	assert_true(WAIT_UNTIL(node_has(e, "n4", NL_TAINT_UNREACHABLE, "NoExecute") &&
+				   node_has(e, "n5", NL_TAINT_UNREACHABLE, "NoExecute"),
 			       KC_WAIT_MS));
-	t4 = taint_time(&e, "n4", NL_TAINT_UNREACHABLE);
-	t5 = taint_time(&e, "n5", NL_TAINT_UNREACHABLE);
+	t4 = taint_time(e, "n4", NL_TAINT_UNREACHABLE);
+	t5 = taint_time(e, "n5", NL_TAINT_UNREACHABLE);
 	/* 2 s apart at least (1 in whole seconds) */
 	assert_true(t4 - t5 >= 1 || t5 - t4 >= 1);
-	kubelets_stop(&k);
-	cenv_stop(&e);
 }
 
 /* ---- the zone logic alone ---- */
@@ -678,7 +710,7 @@ static void test_zone_logic(void **state)
 	assert_int_equal(nl_zone_state_of(0, 1, 0.55), NL_ZONE_FULL_DISRUPTION);
 	assert_int_equal(nl_zone_state_of(1, 3, 0.55), NL_ZONE_PARTIAL_DISRUPTION);
 	assert_int_equal(nl_zone_state_of(2, 3, 0.55), NL_ZONE_PARTIAL_DISRUPTION);
-	assert_int_equal(nl_zone_state_of(3, 3, 0.55), NL_ZONE_NORMAL); /* 50% < 55% */
+	assert_int_equal(nl_zone_state_of(3, 3, 0.55), NL_ZONE_NORMAL);		     /* 50% < 55% */
 	assert_int_equal(nl_zone_state_of(9, 11, 0.55), NL_ZONE_PARTIAL_DISRUPTION); /* 55% */
 	assert_int_equal(nl_zone_state_of(3, 2, 0.55), NL_ZONE_NORMAL); /* not more than 2 */
 	/* the rates: a small zone partially down stops, a large one slows */
@@ -738,9 +770,12 @@ static void test_zone_logic(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_zone_logic),	       cmocka_unit_test(test_unreachable_node),
-	    cmocka_unit_test(test_default_toleration), cmocka_unit_test(test_not_ready_node),
-	    cmocka_unit_test(test_full_disruption),    cmocka_unit_test(test_eviction_rate),
+	    cmocka_unit_test(test_zone_logic),
+	    cmocka_unit_test_setup_teardown(test_unreachable_node, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_default_toleration, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_not_ready_node, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_full_disruption, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_eviction_rate, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,13 +6,20 @@
 #include "ctrl.h"
 
 extern const struct ctrl_desc ctrl_serviceaccount, ctrl_namespace, ctrl_garbagecollector,
-    ctrl_disruption, ctrl_resourcequota;
+    ctrl_disruption, ctrl_resourcequota, ctrl_endpoints, ctrl_endpointslice, ctrl_nodelifecycle,
+    ctrl_tainteviction;
 
+/* clang-format off */
 const struct ctrl_desc *const ctrl_all[] = {
     &ctrl_serviceaccount,
     &ctrl_namespace,
     &ctrl_garbagecollector,
     &ctrl_resourcequota,
     &ctrl_disruption,
+    &ctrl_endpoints,
+    &ctrl_endpointslice,
+    &ctrl_nodelifecycle,
+    &ctrl_tainteviction,
 };
+/* clang-format on */
 const size_t ctrl_nall = sizeof(ctrl_all) / sizeof(ctrl_all[0]);

@@ -26,6 +26,18 @@ struct ctrl_config {
 	/* node lifecycle: no Lease renewal for this long makes a node's Ready Unknown and taints
 	 * it unreachable (0: 10 s; Kubernetes uses 40-50 s) */
 	unsigned node_grace_s;
+	/* node lifecycle's eviction rate limits, as kube-controller-manager's flags: NoExecute
+	 * taints added per second per zone (--node-eviction-rate, 0: 0.1), in a partially
+	 * disrupted zone of more than large_cluster_size nodes (--secondary-node-eviction-rate,
+	 * 0: 0.01; 0 below it), the share of not-Ready nodes that makes a zone partially
+	 * disrupted (--unhealthy-zone-threshold, 0: 0.55), and that size
+	 * (--large-cluster-size-threshold, 0: 50) */
+	double node_eviction_rate, secondary_node_eviction_rate, unhealthy_zone_threshold;
+	unsigned large_cluster_size;
+	/* the API server's own address, the endpoints of the `kubernetes` Service in
+	 * "default" (NULL: they are not written) */
+	const char *apiserver_ip;
+	unsigned apiserver_port;
 	/* the component name Events carry as their source ("drover-controller-manager") */
 	const char *component;
 };

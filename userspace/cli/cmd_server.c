@@ -5,8 +5,12 @@
  * scheduler (as k3s runs them in one process), until SIGINT or SIGTERM, after printing where
  * its kubeconfig is.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +50,15 @@ static void usage(FILE *out)
 	    "                          \"-name\" to leave one out (default \"*\"); \"\" for none\n"
 	    "  --node-grace S          a node whose Lease is not renewed for S seconds goes\n"
 	    "                          NotReady/Unknown and is tainted unreachable (default 10)\n"
+	    "  --node-eviction-rate R  NoExecute taints per second per zone (default 0.1)\n"
+	    "  --secondary-node-eviction-rate R\n"
+	    "                          ... in a partially disrupted large zone (default 0.01)\n"
+	    "  --unhealthy-zone-threshold F\n"
+	    "                          share of not-Ready nodes that makes a zone partially\n"
+	    "                          disrupted (default 0.55)\n"
+	    "  --large-cluster-size-threshold N\n"
+	    "                          zones up to N nodes stop evictions when partially\n"
+	    "                          disrupted (default 50)\n"
 	    "  --default-toleration-seconds S\n"
 	    "                          tolerationSeconds of the not-ready/unreachable\n"
 	    "                          tolerations new pods get (default 30)\n"
@@ -53,6 +66,39 @@ static void usage(FILE *out)
 	    "  --log-level LEVEL       error, warn, info (default) or debug\n"
 	    "\ncontrollers:\n");
 	ctrl_list(out);
+}
+
+/* The address the server is reached at (kube-apiserver's --advertise-address default): the
+ * host --listen names, or for a wildcard the first address of an interface that is up and
+ * not loopback. */
+static void advertise_address(const char *listen, char *out, size_t size)
+{
+	char host[INET6_ADDRSTRLEN + 2] = "127.0.0.1";
+	const char *colon;
+	struct ifaddrs *ifa = NULL;
+	bool any;
+
+	if (listen) {
+		if (listen[0] == '[' && strchr(listen, ']'))
+			snprintf(host, sizeof(host), "%.*s",
+				 (int)(strchr(listen, ']') - listen - 1), listen + 1);
+		else if ((colon = strrchr(listen, ':')))
+			snprintf(host, sizeof(host), "%.*s", (int)(colon - listen), listen);
+		else
+			snprintf(host, sizeof(host), "%s", listen);
+	}
+	any = !host[0] || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0;
+	snprintf(out, size, "%s", any ? "127.0.0.1" : host);
+	if (!any || getifaddrs(&ifa) != 0)
+		return;
+	for (struct ifaddrs *i = ifa; i; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && (i->ifa_flags & IFF_UP) &&
+		    !(i->ifa_flags & IFF_LOOPBACK)) {
+			inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, out,
+				  (socklen_t)size);
+			break;
+		}
+	freeifaddrs(ifa);
 }
 
 int cmd_server(int argc, char **argv)
@@ -70,6 +116,10 @@ int cmd_server(int argc, char **argv)
 	    {"controllers", required_argument, NULL, 'K'},
 	    {"node-grace", required_argument, NULL, 'G'},
 	    {"default-toleration-seconds", required_argument, NULL, 'T'},
+	    {"node-eviction-rate", required_argument, NULL, 'E'},
+	    {"secondary-node-eviction-rate", required_argument, NULL, 'e'},
+	    {"unhealthy-zone-threshold", required_argument, NULL, 'U'},
+	    {"large-cluster-size-threshold", required_argument, NULL, 'Z'},
 	    {"no-scheduler", no_argument, NULL, 'S'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -84,6 +134,7 @@ int cmd_server(int argc, char **argv)
 	bool run_sched = true, run_ctrl = true;
 	struct sigaction sa = {.sa_handler = on_signal};
 	enum log_level lvl;
+	char apiserver_ip[INET6_ADDRSTRLEN];
 	int c, err;
 
 	optind = 1;
@@ -154,6 +205,36 @@ int cmd_server(int argc, char **argv)
 				cfg.default_toleration_s = -1; /* 0 given: none added */
 			break;
 		}
+		case 'E':
+		case 'e':
+		case 'U': {
+			char *end;
+			double v = strtod(optarg, &end);
+
+			if (*end || !(v > 0) || (c == 'U' && v > 1)) {
+				fprintf(stderr, "drover server: --%s: a number > 0%s\n",
+					c == 'U'   ? "unhealthy-zone-threshold"
+					: c == 'E' ? "node-eviction-rate"
+						   : "secondary-node-eviction-rate",
+					c == 'U' ? " and <= 1" : "");
+				return 2;
+			}
+			if (c == 'E')
+				cc.node_eviction_rate = v;
+			else if (c == 'e')
+				cc.secondary_node_eviction_rate = v;
+			else
+				cc.unhealthy_zone_threshold = v;
+			break;
+		}
+		case 'Z':
+			cc.large_cluster_size = (unsigned)strtoul(optarg, NULL, 10);
+			if (!cc.large_cluster_size) {
+				fprintf(stderr,
+					"drover server: --large-cluster-size-threshold: > 0\n");
+				return 2;
+			}
+			break;
 		case 'S':
 			run_sched = false;
 			break;
@@ -182,6 +263,10 @@ int cmd_server(int argc, char **argv)
 	/* the control loop: clients of the API like any other, over the in-process transport;
 	 * one client each, as each is its own process in Kubernetes */
 	if (run_ctrl) {
+		/* the `kubernetes` Service's endpoints: where this server listens */
+		advertise_address(cfg.listen, apiserver_ip, sizeof(apiserver_ip));
+		cc.apiserver_ip = apiserver_ip;
+		cc.apiserver_port = api_server_port(s);
 		kc = kclient_local_new(api_server_registry(s), NULL);
 		if (!kc) {
 			fprintf(stderr, "drover server: in-process client: %s\n", strerror(errno));

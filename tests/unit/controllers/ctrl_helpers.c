@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,11 @@ void cenv_start(struct cenv *e, const char *controllers, const struct api_config
 	kclient_set_field_manager(e->ctrl_c, "kube-controller-manager");
 	if (cfg)
 		e->cfg = *cfg;
+	/* as drover server does: the controllers know the server's own address */
+	if (!e->cfg.apiserver_ip) {
+		e->cfg.apiserver_ip = "127.0.0.1";
+		e->cfg.apiserver_port = api_server_port(e->k.t.s);
+	}
 	e->cfg.controllers = controllers;
 	if (!e->cfg.component)
 		e->cfg.component = "drover-controller-manager";
@@ -184,4 +190,65 @@ void cenv_node(struct cenv *e, const char *name, int cpu, int pods, const char *
 		 "\"status\":\"True\"}]}}",
 		 name, labels_json ? labels_json : "{}", cpu, pods, cpu, pods);
 	kc_make(e->k.c, k8s_kind_find("v1", "Node"), NULL, json);
+}
+
+int cenv_lease_renew(struct cenv *e, const char *node)
+{
+	const struct k8s_kind *k = k8s_kind_find("coordination.k8s.io/v1", "Lease");
+	char now[40], json[1024];
+	struct kc_status st;
+	struct timespec ts;
+	struct tm tm;
+	int err;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(now + strlen(now), sizeof(now) - strlen(now), ".%06ldZ", ts.tv_nsec / 1000);
+	snprintf(json, sizeof(json), "{\"spec\":{\"renewTime\":\"%s\"}}", now);
+	err = kc_patch(e->k.c, k, "kube-node-lease", node, NULL, KC_PATCH_MERGE, json, strlen(json),
+		       NULL, NULL, &st);
+	if (err != -ENOENT)
+		return err;
+	snprintf(json, sizeof(json),
+		 "{\"apiVersion\":\"coordination.k8s.io/v1\",\"kind\":\"Lease\",\"metadata\":{"
+		 "\"name\":\"%s\",\"namespace\":\"kube-node-lease\"},\"spec\":{\"holderIdentity\":"
+		 "\"%s\",\"leaseDurationSeconds\":40,\"renewTime\":\"%s\"}}",
+		 node, node, now);
+	{
+		struct jv_doc *d = jv_doc_new();
+		struct jv *obj = d ? jv_parse(d, json, strlen(json), NULL) : NULL;
+
+		err = obj ? kc_create(e->k.c, k, "kube-node-lease", obj, NULL, NULL, &st) : -ENOMEM;
+		jv_doc_free(d);
+	}
+	return err;
+}
+
+int cenv_node_status(struct cenv *e, const char *node, const char *status)
+{
+	char now[32], patch[2048];
+	struct kc_status st;
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(
+	    patch, sizeof(patch),
+	    "{\"status\":{\"conditions\":["
+	    "{\"type\":\"MemoryPressure\",\"status\":\"False\",\"reason\":"
+	    "\"KubeletHasSufficientMemory\",\"lastHeartbeatTime\":\"%s\",\"lastTransitionTime\":"
+	    "\"%s\"},"
+	    "{\"type\":\"DiskPressure\",\"status\":\"False\",\"reason\":"
+	    "\"KubeletHasNoDiskPressure\","
+	    "\"lastHeartbeatTime\":\"%s\",\"lastTransitionTime\":\"%s\"},"
+	    "{\"type\":\"PIDPressure\",\"status\":\"False\",\"reason\":\"KubeletHasSufficientPID\","
+	    "\"lastHeartbeatTime\":\"%s\",\"lastTransitionTime\":\"%s\"},"
+	    "{\"type\":\"Ready\",\"status\":\"%s\",\"reason\":\"%s\",\"lastHeartbeatTime\":"
+	    "\"%s\",\"lastTransitionTime\":\"%s\"}]}}",
+	    now, now, now, now, now, now, status,
+	    strcmp(status, "True") == 0 ? "KubeletReady" : "KubeletNotReady", now, now);
+	return kc_patch(e->k.c, k8s_kind_find("v1", "Node"), NULL, node, "status", KC_PATCH_MERGE,
+			patch, strlen(patch), NULL, NULL, &st);
 }

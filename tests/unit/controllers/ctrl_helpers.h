@@ -47,4 +47,12 @@ size_t cenv_pods_run_all(struct cenv *e, const char *ns, const char *sel, const 
 /* A Ready node with this capacity (cpu cores, pods) and labels JSON (may be NULL). */
 void cenv_node(struct cenv *e, const char *name, int cpu, int pods, const char *labels_json);
 
+/* The kubelet's heartbeat: create or renew the node's Lease in kube-node-lease
+ * (holderIdentity the node, renewTime now to the microsecond). 0 or -errno; no assertion,
+ * so that a kubelet thread may call it. */
+int cenv_lease_renew(struct cenv *e, const char *node);
+/* The kubelet's node status: Ready is status ("True", "False") with a fresh heartbeat,
+ * the pressure conditions False. 0 or -errno, as above. */
+int cenv_node_status(struct cenv *e, const char *node, const char *status);
+
 #endif

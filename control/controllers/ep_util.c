@@ -1,0 +1,419 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ep_util: the pod and Service helpers the Endpoints and EndpointSlice controllers share
+ * (ep_util.h), after k8s.io/endpointslice/util, pkg/api/v1/pod and the trigger time tracker.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ep_util.h"
+
+bool ep_selector_matches(const struct jv *selector, const struct jv *labels)
+{
+	if (!selector || selector->type != JV_OBJECT)
+		return false;
+	for (const struct jv *s = jv_first(selector); s; s = s->next) {
+		const struct jv *l = jv_get(labels, s->key);
+
+		if (!l || l->type != JV_STRING || s->type != JV_STRING || l->len != s->len ||
+		    memcmp(l->s, s->s, s->len) != 0)
+			return false;
+	}
+	return true;
+}
+
+void ep_services_for_labels(struct kc_informer *svcs, const char *ns, const struct jv *labels,
+			    void (*fn)(void *arg, const char *key), void *arg)
+{
+	struct kc_obj **objs = NULL;
+	size_t n = 0;
+	struct jv_doc *d;
+
+	if (!ns || kc_informer_list(svcs, "namespace", ns, &objs, &n) != 0)
+		return;
+	d = jv_doc_new();
+	for (size_t i = 0; d && i < n; i++) {
+		struct jv *svc = kc_obj_parse(objs[i], d);
+		char key[512];
+
+		if (svc && ep_selector_matches(jv_path(svc, "spec.selector"), labels) &&
+		    kc_key_of(svc, key, sizeof(key)))
+			fn(arg, key);
+	}
+	jv_doc_free(d);
+	kc_objs_free(objs, n);
+}
+
+/* ---- pod changes ---- */
+
+static bool str_eq(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+static bool labels_equal(const struct jv *a, const struct jv *b)
+{
+	if (jv_count(a) == 0 && jv_count(b) == 0)
+		return true;
+	return a && b && jv_equal(a, b);
+}
+
+static bool pod_ips_equal(const struct jv *a, const struct jv *b)
+{
+	const struct jv *x = jv_first(jv_path(a, "status.podIPs"));
+	const struct jv *y = jv_first(jv_path(b, "status.podIPs"));
+
+	if (!x && !y)
+		return str_eq(jv_path_str(a, "status.podIP"), jv_path_str(b, "status.podIP"));
+	for (; x && y; x = x->next, y = y->next)
+		if (!str_eq(jv_path_str(x, "ip"), jv_path_str(y, "ip")))
+			return false;
+	return !x && !y;
+}
+
+/* podEndpointsChanged: *pod_changed when what endpoints show changed, *labels_changed
+ * when which Services select the pod may have. */
+static void pod_endpoints_changed(const struct jv *old, const struct jv *cur, bool *pod_changed,
+				  bool *labels_changed)
+{
+	*labels_changed =
+	    !labels_equal(jv_path(old, "metadata.labels"), jv_path(cur, "metadata.labels")) ||
+	    !str_eq(jv_path_str(old, "spec.hostname"), jv_path_str(cur, "spec.hostname")) ||
+	    !str_eq(jv_path_str(old, "spec.subdomain"), jv_path_str(cur, "spec.subdomain"));
+	*pod_changed = !str_eq(jv_path_str(old, "metadata.deletionTimestamp"),
+			       jv_path_str(cur, "metadata.deletionTimestamp")) ||
+		       ctrl_pod_ready(old) != ctrl_pod_ready(cur) || !pod_ips_equal(old, cur);
+}
+
+static void collect(void *arg, const char *key)
+{
+	struct hmap *set = arg;
+	char *k;
+
+	if (hmap_sget(set, key))
+		return;
+	k = strdup(key);
+	if (k && hmap_sput(set, key, k, NULL) < 0)
+		free(k);
+}
+
+static void set_free(struct hmap *set)
+{
+	for (struct hmap_entry *it = hmap_first(set); it; it = hmap_next(set, it))
+		free(hmap_entry_val(it));
+	hmap_free(set);
+}
+
+void ep_services_for_pod_change(struct kc_informer *svcs, const struct kc_obj *old_o,
+				const struct jv *old_t, const struct kc_obj *cur_o,
+				const struct jv *cur_t, void (*fn)(void *arg, const char *key),
+				void *arg)
+{
+	struct hmap *now, *before;
+	bool pod_changed, labels_changed;
+	const char *ns;
+
+	if (!old_t || !cur_t) {
+		const struct jv *p = cur_t ? cur_t : old_t;
+
+		ep_services_for_labels(svcs, jv_path_str(p, "metadata.namespace"),
+				       jv_path(p, "metadata.labels"), fn, arg);
+		return;
+	}
+	/* a resync delivers the same version: the Services' own resync covers it */
+	if (old_o && cur_o && old_o->rv == cur_o->rv)
+		return;
+	pod_endpoints_changed(old_t, cur_t, &pod_changed, &labels_changed);
+	ns = jv_path_str(cur_t, "metadata.namespace");
+	if (!labels_changed) {
+		if (pod_changed)
+			ep_services_for_labels(svcs, ns, jv_path(cur_t, "metadata.labels"), fn,
+					       arg);
+		return;
+	}
+	now = hmap_new();
+	before = hmap_new();
+	if (!now || !before) {
+		hmap_free(now);
+		hmap_free(before);
+		return;
+	}
+	ep_services_for_labels(svcs, ns, jv_path(cur_t, "metadata.labels"), collect, now);
+	ep_services_for_labels(svcs, ns, jv_path(old_t, "metadata.labels"), collect, before);
+	/* both changed: the union; only the labels: the Services that gained or lost it */
+	for (struct hmap_entry *it = hmap_first(now); it; it = hmap_next(now, it))
+		if (pod_changed || !hmap_sget(before, hmap_entry_val(it)))
+			fn(arg, hmap_entry_val(it));
+	for (struct hmap_entry *it = hmap_first(before); it; it = hmap_next(before, it))
+		if (!hmap_sget(now, hmap_entry_val(it)))
+			fn(arg, hmap_entry_val(it));
+	set_free(now);
+	set_free(before);
+}
+
+/* ---- pods ---- */
+
+bool ep_pod_in_endpoints(const struct jv *pod, bool include_terminating)
+{
+	const char *phase = jv_path_str(pod, "status.phase");
+
+	if (phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0))
+		return false;
+	if (!jv_first(jv_path(pod, "status.podIPs")) &&
+	    !(jv_path_str(pod, "status.podIP") && jv_path_str(pod, "status.podIP")[0]))
+		return false;
+	return include_terminating || !jv_path(pod, "metadata.deletionTimestamp");
+}
+
+int ep_ip_family(const char *ip)
+{
+	return ip && strchr(ip, ':') ? 6 : 4;
+}
+
+size_t ep_pod_ips(const struct jv *pod, int family, void (*fn)(void *arg, const char *ip),
+		  void *arg)
+{
+	const struct jv *ips = jv_path(pod, "status.podIPs");
+	size_t n = 0;
+
+	/* the API's conversion fills podIPs from podIP; a server that does not is read the
+	 * same way */
+	if (!jv_first(ips)) {
+		const char *ip = jv_path_str(pod, "status.podIP");
+
+		if (ip && ip[0] && ep_ip_family(ip) == family) {
+			if (fn)
+				fn(arg, ip);
+			n++;
+		}
+		return n;
+	}
+	for (const struct jv *i = jv_first(ips); i; i = i->next) {
+		const char *ip = jv_path_str(i, "ip");
+
+		if (ip && ip[0] && ep_ip_family(ip) == family) {
+			if (fn)
+				fn(arg, ip);
+			n++;
+		}
+	}
+	return n;
+}
+
+static void first_ip(void *arg, const char *ip)
+{
+	const char **out = arg;
+
+	if (!*out)
+		*out = ip;
+}
+
+const char *ep_pod_ip(const struct jv *pod, int family)
+{
+	const char *ip = NULL;
+
+	ep_pod_ips(pod, family, first_ip, &ip);
+	return ip;
+}
+
+static int port_in(const struct jv *containers, const char *name, const char *proto,
+		   bool sidecars_only)
+{
+	for (const struct jv *c = jv_first(containers); c; c = c->next) {
+		if (sidecars_only && !jv_is_str(jv_get(c, "restartPolicy"), "Always"))
+			continue;
+		for (const struct jv *p = jv_first(jv_get(c, "ports")); p; p = p->next) {
+			int64_t port;
+
+			if (jv_is_str(jv_get(p, "name"), name) &&
+			    str_eq(jv_path_str(p, "protocol") ?: "TCP", proto) &&
+			    jv_path_int(p, "containerPort", &port) == 0)
+				return (int)port;
+		}
+	}
+	return -1;
+}
+
+int ep_find_port(const struct jv *pod, const struct jv *svc_port)
+{
+	const struct jv *tp = jv_get(svc_port, "targetPort");
+	const char *proto = jv_path_str(svc_port, "protocol") ?: "TCP";
+	int64_t n;
+	int port;
+
+	if (tp && tp->type == JV_STRING) {
+		port = port_in(jv_path(pod, "spec.containers"), tp->s, proto, false);
+		if (port < 0)
+			port = port_in(jv_path(pod, "spec.initContainers"), tp->s, proto, true);
+		return port;
+	}
+	/* a number (the API defaults an absent targetPort to the port) */
+	if (tp && jv_int(tp, &n) == 0)
+		return (int)n;
+	if (!tp && jv_path_int(svc_port, "port", &n) == 0)
+		return (int)n;
+	return -1;
+}
+
+bool ep_should_set_hostname(const struct jv *pod, const struct jv *svc)
+{
+	const char *h = jv_path_str(pod, "spec.hostname");
+
+	return h && h[0] &&
+	       str_eq(jv_path_str(pod, "spec.subdomain"), jv_path_str(svc, "metadata.name")) &&
+	       str_eq(jv_path_str(pod, "metadata.namespace"),
+		      jv_path_str(svc, "metadata.namespace"));
+}
+
+bool ep_service_ip_set(const struct jv *svc)
+{
+	const char *ip = jv_path_str(svc, "spec.clusterIP");
+
+	return ip && ip[0] && strcmp(ip, "None") != 0;
+}
+
+int ep_pods_for_service(struct kc_informer *pods, struct jv_doc *d, const struct jv *svc,
+			struct jv ***out, size_t *n)
+{
+	const struct jv *sel = jv_path(svc, "spec.selector");
+	struct kc_obj **objs = NULL;
+	size_t count = 0, k = 0;
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	err = kc_informer_list(pods, "namespace", jv_path_str(svc, "metadata.namespace"), &objs,
+			       &count);
+	if (err)
+		return err;
+	*out = jv_alloc(d, (count + 1) * sizeof(**out));
+	if (!*out) {
+		kc_objs_free(objs, count);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < count; i++) {
+		struct jv *p = kc_obj_parse(objs[i], d);
+
+		if (!p) {
+			kc_objs_free(objs, count);
+			return -ENOMEM;
+		}
+		if (ep_selector_matches(sel, jv_path(p, "metadata.labels")))
+			(*out)[k++] = p;
+	}
+	kc_objs_free(objs, count);
+	*n = k;
+	return 0;
+}
+
+/* ---- trigger times ---- */
+
+struct trig_state {
+	struct hmap *pods; /* pod name -> (int64_t)time of its Ready transition */
+	int64_t svc_time;
+};
+
+struct ep_trigger {
+	pthread_mutex_t lock;
+	struct hmap *svcs; /* "ns/name" -> struct trig_state */
+};
+
+struct ep_trigger *ep_trigger_new(void)
+{
+	struct ep_trigger *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->svcs = hmap_new();
+	if (!t->svcs) {
+		free(t);
+		return NULL;
+	}
+	pthread_mutex_init(&t->lock, NULL);
+	return t;
+}
+
+static void trig_state_free(struct trig_state *s)
+{
+	if (!s)
+		return;
+	hmap_free(s->pods);
+	free(s);
+}
+
+void ep_trigger_free(struct ep_trigger *t)
+{
+	if (!t)
+		return;
+	for (struct hmap_entry *it = hmap_first(t->svcs); it; it = hmap_next(t->svcs, it))
+		trig_state_free(hmap_entry_val(it));
+	hmap_free(t->svcs);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
+
+void ep_trigger_delete(struct ep_trigger *t, const char *key)
+{
+	pthread_mutex_lock(&t->lock);
+	trig_state_free(hmap_sdel(t->svcs, key));
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* getPodTriggerTime: the Ready condition's lastTransitionTime. */
+static int64_t pod_trigger_time(const struct jv *pod)
+{
+	const struct jv *c = ctrl_condition(pod, "Ready");
+
+	return c ? ctrl_parse_time(jv_path_str(c, "lastTransitionTime")) : -1;
+}
+
+int64_t ep_trigger_compute(struct ep_trigger *t, const char *key, const struct jv *svc,
+			   struct jv **pods, size_t npods)
+{
+	struct trig_state *s, *prev;
+	int64_t min = -1, svc_time;
+	bool known;
+
+	s = calloc(1, sizeof(*s));
+	if (!s || !(s->pods = hmap_new())) {
+		free(s);
+		return -1;
+	}
+	pthread_mutex_lock(&t->lock);
+	prev = hmap_sget(t->svcs, key);
+	known = prev != NULL;
+	for (size_t i = 0; i < npods; i++) {
+		int64_t pt = pod_trigger_time(pods[i]);
+		const char *name = jv_path_str(pods[i], "metadata.name");
+		intptr_t was;
+
+		if (pt < 0 || !name)
+			continue;
+		hmap_sput(s->pods, name, (void *)(intptr_t)pt, NULL);
+		was = prev ? (intptr_t)hmap_sget(prev->pods, name) : 0;
+		/* the pod's trigger time changed since the last sync */
+		if (pt > was && (min < 0 || pt < min))
+			min = pt;
+	}
+	svc_time = ctrl_parse_time(jv_path_str(svc, "metadata.creationTimestamp"));
+	if (prev && svc_time > prev->svc_time && (min < 0 || svc_time < min))
+		min = svc_time;
+	s->svc_time = svc_time;
+	if (hmap_sput(t->svcs, key, s, NULL) < 0)
+		trig_state_free(s);
+	else
+		trig_state_free(prev);
+	pthread_mutex_unlock(&t->lock);
+	/* a new Service: its creation */
+	return known ? min : svc_time;
+}
+
+/* ---- the apiserver ---- */
+
+bool ep_is_apiserver_service(const struct ctrl_config *cfg, const char *ns, const char *name)
+{
+	return cfg->apiserver_ip && cfg->apiserver_ip[0] && cfg->apiserver_port &&
+	       str_eq(ns, EP_APISERVER_NS) && str_eq(name, EP_APISERVER_SVC);
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ep_util: what the Endpoints and EndpointSlice controllers share (internal to
+ * control/controllers), as k8s.io/endpointslice/util and pkg/api/v1/pod give it to both in
+ * Kubernetes: which Services select a pod and which of them a pod change concerns, whether
+ * a pod belongs in endpoints at all, its addresses, a Service port resolved against a pod's
+ * named container ports, the last-change trigger time, and the apiserver's own endpoints
+ * for the `kubernetes` Service.
+ */
+#ifndef DROVER_CTRL_EP_UTIL_H
+#define DROVER_CTRL_EP_UTIL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ctrl.h"
+#include "hmap.h"
+
+static inline bool ep_is_true(const struct jv *v)
+{
+	return v && v->type == JV_TRUE;
+}
+
+/* Does a Service's spec.selector (a map; absent selects nothing, {} everything) select
+ * these labels? */
+bool ep_selector_matches(const struct jv *selector, const struct jv *labels);
+
+/* The Services of the pod's namespace whose selector matches labels: fn(arg, "ns/name")
+ * for each (services from the informer's cache). */
+void ep_services_for_labels(struct kc_informer *svcs, const char *ns, const struct jv *labels,
+			    void (*fn)(void *arg, const char *key), void *arg);
+/* The Services a pod event concerns (GetServicesToUpdateOnPodChange): an add or a delete
+ * (old or cur NULL) all the pod's; an update only when it changed what endpoints show
+ * (readiness, deletion, IPs) or which Services select it (labels, hostname, subdomain). */
+void ep_services_for_pod_change(struct kc_informer *svcs, const struct kc_obj *old_o,
+				const struct jv *old_t, const struct kc_obj *cur_o,
+				const struct jv *cur_t, void (*fn)(void *arg, const char *key),
+				void *arg);
+
+/* ShouldPodBeInEndpoints: not terminal, has an IP, and (unless include_terminating) not
+ * being deleted. */
+bool ep_pod_in_endpoints(const struct jv *pod, bool include_terminating);
+/* The pod's IPs (status.podIPs, else status.podIP) of a family (6: IPv6, 4: IPv4):
+ * fn(arg, ip) in their order. Returns how many. */
+size_t ep_pod_ips(const struct jv *pod, int family, void (*fn)(void *arg, const char *ip),
+		  void *arg);
+/* The first IP of that family, or NULL. */
+const char *ep_pod_ip(const struct jv *pod, int family);
+/* FindPort: a Service port's targetPort resolved for a pod (a number as is, a name through
+ * the pod's containers' and restartable init containers' named ports of the same
+ * protocol). The port, or -1 when the pod has no such port. */
+int ep_find_port(const struct jv *pod, const struct jv *svc_port);
+/* ShouldSetHostname: the pod has a hostname and its subdomain is the Service's name. */
+bool ep_should_set_hostname(const struct jv *pod, const struct jv *svc);
+/* IsServiceIPSet: a clusterIP other than "None". */
+bool ep_service_ip_set(const struct jv *svc);
+/* 6 if ip is IPv6, else 4. */
+int ep_ip_family(const char *ip);
+
+/* ---- the last-change trigger time (endpointslice/util's TriggerTimeTracker) ---- */
+
+/* Per Service, the pods' Ready transition times seen at the last sync: a sync exports the
+ * earliest change not yet exported (the Service's creation for a new Service) as the
+ * endpoints.kubernetes.io/last-change-trigger-time annotation. Thread-safe. */
+struct ep_trigger;
+struct ep_trigger *ep_trigger_new(void);
+void ep_trigger_free(struct ep_trigger *t);
+/* Seconds since the epoch, or -1 when nothing changed. */
+int64_t ep_trigger_compute(struct ep_trigger *t, const char *key, const struct jv *svc,
+			   struct jv **pods, size_t npods);
+void ep_trigger_delete(struct ep_trigger *t, const char *key);
+
+/* ---- the apiserver's endpoints ---- */
+
+#define EP_APISERVER_NS	 "default"
+#define EP_APISERVER_SVC "kubernetes"
+/* The `kubernetes` Service is the apiserver's: its endpoints are the server's own address
+ * (ctrl_config.apiserver_ip/port), written by the apiserver's endpoint reconciler in
+ * Kubernetes; here by these controllers when the config names the address. */
+bool ep_is_apiserver_service(const struct ctrl_config *cfg, const char *ns, const char *name);
+
+/* The pods of the Service's namespace its selector matches, from the pods' informer,
+ * parsed into d (*out allocated in d). 0 or -errno. */
+int ep_pods_for_service(struct kc_informer *pods, struct jv_doc *d, const struct jv *svc,
+			struct jv ***out, size_t *n);
+
+#endif

@@ -554,8 +554,6 @@ int api_server_start(const struct api_config *cfg, struct api_server **out)
 
 		err = registry_new(s->store, &rc, &s->reg);
 	}
-	if (!err)
-		err = reg_bootstrap(s->reg);
 	if (!err && !s->cfg.insecure_loopback)
 		err = api_pki_setup(s);
 	if (!err)
@@ -569,6 +567,13 @@ int api_server_start(const struct api_config *cfg, struct api_server **out)
 	err = start_daemon(s, &sa);
 	if (err) {
 		log_error(COMP, "cannot listen on %s", s->cfg.listen);
+		goto fail;
+	}
+	/* what a new cluster holds, before the kubeconfig tells clients where the server is
+	 * (the kubernetes Service needs the port the daemon got) */
+	err = reg_bootstrap(s->reg, s->port);
+	if (err) {
+		log_error(COMP, "bootstrap: %s", strerror(-err));
 		goto fail;
 	}
 	err = s->cfg.insecure_loopback ? api_pki_write_insecure_kubeconfig(s)

@@ -50,7 +50,36 @@ static int ensure(struct registry *reg, const struct api_resource *res, const ch
 	return err;
 }
 
-int reg_bootstrap(struct registry *reg)
+/* The kubernetes Service's targetPort, set to port if it is another. */
+static int reconcile_port(struct registry *reg, const struct api_resource *svc, uint16_t port)
+{
+	struct jv_doc *d = jv_doc_new();
+	struct reg_req rq = {
+	    .res = svc, .ns = "default", .name = "kubernetes", .manager = "drover-server", .d = d};
+	struct api_result out = {0};
+	int64_t have = 0;
+	char patch[160];
+	int err = 0;
+
+	if (!d)
+		return -ENOMEM;
+	if (reg_get(reg, &rq, true, &out) == 0 &&
+	    jv_path_int(out.obj, "spec.ports[0].targetPort", &have) == 0 && have != port) {
+		api_result_free(&out);
+		snprintf(patch, sizeof(patch),
+			 "{\"spec\":{\"ports\":[{\"port\":443,\"targetPort\":%u}]}}", port);
+		if (reg_patch(reg, &rq, API_PATCH_STRATEGIC, patch, strlen(patch), &out) != 0) {
+			log_error(COMP, "service kubernetes: targetPort %u: %s", port,
+				  out.message ? out.message : "");
+			err = -EIO;
+		}
+	}
+	api_result_free(&out);
+	jv_doc_free(d);
+	return err;
+}
+
+int reg_bootstrap(struct registry *reg, uint16_t port)
 {
 	static const char *const namespaces[] = {"default", "kube-system", "kube-public",
 						 "kube-node-lease"};
@@ -74,7 +103,8 @@ int reg_bootstrap(struct registry *reg)
 		 "\"kubernetes\",\"namespace\":\"default\",\"labels\":{\"component\":"
 		 "\"apiserver\",\"provider\":\"kubernetes\"}},\"spec\":{\"type\":"
 		 "\"ClusterIP\",\"clusterIP\":\"%s\",\"ports\":[{\"name\":\"https\","
-		 "\"port\":443,\"protocol\":\"TCP\",\"targetPort\":6443}]}}",
-		 ip);
-	return ensure(reg, svc, "default", body);
+		 "\"port\":443,\"protocol\":\"TCP\",\"targetPort\":%u}]}}",
+		 ip, port ? port : 6443);
+	err = ensure(reg, svc, "default", body);
+	return err ? err : reconcile_port(reg, svc, port ? port : 6443);
 }

@@ -61,8 +61,10 @@ struct registry {
 int registry_new(struct store *store, const struct registry_config *cfg, struct registry **out);
 void registry_free(struct registry *reg);
 /* What a new cluster holds: the default namespaces and the kubernetes Service (each created
- * unless it exists). 0 or -EIO (logged). */
-int reg_bootstrap(struct registry *reg);
+ * unless it exists), the Service's targetPort the port the server serves on (0: 6443; a
+ * Service from an earlier start on another port is corrected, as kube-apiserver's
+ * kubernetesservice controller reconciles it). 0 or -EIO (logged). */
+int reg_bootstrap(struct registry *reg, uint16_t port);
 
 /* What one call names and asks. */
 struct reg_req {

@@ -261,13 +261,39 @@ static const char *qos_class(const struct jv *spec)
 	return guaranteed ? "Guaranteed" : "Burstable";
 }
 
+/* Does a toleration of spec tolerate the NoExecute taint key (DefaultTolerationSeconds asks
+ * ToleratesTaint: an empty key with operator Exists tolerates every key)? */
 static bool has_toleration(const struct jv *spec, const char *key)
 {
 	EACH(t, jv_get(spec, "tolerations"))
-	if (jv_is_str(jv_get(t, "key"), key) &&
-	    (!jv_get(t, "effect") || jv_is_str(jv_get(t, "effect"), "NoExecute")))
-		return true;
+	{
+		const char *k = jv_path_str(t, "key"), *op = jv_path_str(t, "operator");
+		bool any = (!k || !k[0]) && op && strcmp(op, "Exists") == 0;
+
+		if ((any || jv_is_str(jv_get(t, "key"), key)) &&
+		    (!jv_get(t, "effect") || jv_is_str(jv_get(t, "effect"), "") ||
+		     jv_is_str(jv_get(t, "effect"), "NoExecute")))
+			return true;
+	}
 	return false;
+}
+
+/* podIP/podIPs and hostIP/hostIPs agree, as the v1 conversion makes them agree: a single
+ * address given fills the list, a list given fills the single address. */
+static void pod_ips(struct dctx *c, struct jv *st, const char *one, const char *list)
+{
+	const char *ip = jv_path_str(st, one);
+	struct jv *ips = jv_get(st, list);
+
+	if (ip && ip[0] && !jv_count(ips)) {
+		struct jv *arr = jv_new(c->d, JV_ARRAY), *e = jv_new(c->d, JV_OBJECT);
+
+		jv_set(c->d, e, "ip", jv_new_strz(c->d, ip));
+		jv_push(arr, e);
+		jv_set(c->d, st, list, arr);
+	} else if ((!ip || !ip[0]) && jv_count(ips) && jv_path_str(jv_first(ips), "ip")) {
+		jv_set(c->d, st, one, jv_new_strz(c->d, jv_path_str(jv_first(ips), "ip")));
+	}
 }
 
 /* The Priority admission plugin: a pod's priorityClassName resolved to its priority (the two
@@ -354,6 +380,8 @@ static void default_pod(struct dctx *c, struct jv *pod, bool created)
 	st = obj_at(c, pod, "status");
 	dstr(c, st, "phase", "Pending");
 	dstr(c, st, "qosClass", qos_class(jv_get(pod, "spec")));
+	pod_ips(c, st, "podIP", "podIPs");
+	pod_ips(c, st, "hostIP", "hostIPs");
 }
 
 /* ---- services ---- */

@@ -161,7 +161,7 @@ static void test_two_servers_one_store(void **state)
 	(void)state;
 	env_open(&e);
 	/* the kubernetes Service's address as a server's bootstrap takes it */
-	assert_int_equal(reg_bootstrap(e.reg[0]), 0);
+	assert_int_equal(reg_bootstrap(e.reg[0], 0), 0);
 	for (int i = 0; i < 2 * THREADS; i++) {
 		w[i] = (struct worker){.reg = e.reg[i % 2], .id = i};
 		pthread_create(&t[i], NULL, work, &w[i]);
@@ -193,7 +193,7 @@ static void test_release_and_repair(void **state)
 
 	(void)state;
 	env_open(&e);
-	assert_int_equal(reg_bootstrap(e.reg[0]), 0); /* the namespaces, and 10.96.0.1 */
+	assert_int_equal(reg_bootstrap(e.reg[0], 0), 0); /* the namespaces, and 10.96.0.1 */
 	assert_int_equal(create_svc(e.reg[0], "default", "a"), 201);
 	assert_int_equal(count_keys(e.st, "/registry/ranges/serviceips/"), 2);
 	/* deleted through one registry: the values are free for the other */

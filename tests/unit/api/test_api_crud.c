@@ -734,6 +734,55 @@ static void test_pod_priority_class(void **state)
 	tresp_free(&r);
 }
 
+/* DefaultTolerationSeconds adds its two tolerations only to pods that tolerate neither taint
+ * (an empty key with Exists tolerates every one); podIP and podIPs agree after a status write,
+ * as the v1 conversion makes them. */
+static void test_pod_admission_details(void **state)
+{
+	struct tsrv *t = *state;
+	struct tresp r;
+	struct jv *j;
+
+	j = tpost(t, "/api/v1/namespaces/default/pods",
+		  "{\"metadata\":{\"name\":\"tol-all\"},\"spec\":{\"tolerations\":[{\"operator\":"
+		  "\"Exists\"}],\"containers\":[{\"name\":\"c\",\"image\":\"x\"}]}}",
+		  201, &r);
+	assert_int_equal(jv_count(jv_path(j, "spec.tolerations")), 1);
+	tresp_free(&r);
+	j = tpost(t, "/api/v1/namespaces/default/pods",
+		  "{\"metadata\":{\"name\":\"tol-none\"},\"spec\":{\"containers\":[{\"name\":"
+		  "\"c\",\"image\":\"x\"}]}}",
+		  201, &r);
+	assert_int_equal(jv_count(jv_path(j, "spec.tolerations")), 2);
+	assert_string_equal(tstr(j, "spec.tolerations[0].key"), "node.kubernetes.io/not-ready");
+	tresp_free(&r);
+	treq(t, "PATCH", "/api/v1/namespaces/default/pods/tol-none/status",
+	     "application/merge-patch+json", "{\"status\":{\"podIP\":\"10.244.1.7\"}}", NULL, &r);
+	assert_int_equal(r.code, 200);
+	assert_string_equal(tstr(r.json, "status.podIPs[0].ip"), "10.244.1.7");
+	tresp_free(&r);
+	treq(t, "PATCH", "/api/v1/namespaces/default/pods/tol-all/status",
+	     "application/merge-patch+json",
+	     "{\"status\":{\"hostIPs\":[{\"ip\":\"192.168.0.4\"}]}}", NULL, &r);
+	assert_int_equal(r.code, 200);
+	assert_string_equal(tstr(r.json, "status.hostIP"), "192.168.0.4");
+	tresp_free(&r);
+}
+
+/* The kubernetes Service points at the port the server serves on. */
+static void test_kubernetes_service_port(void **state)
+{
+	struct tsrv *t = *state;
+	struct tresp r;
+	struct jv *j = tget(t, "/api/v1/namespaces/default/services/kubernetes", 200, &r);
+	int64_t port = 0;
+
+	assert_int_equal(jv_path_int(j, "spec.ports[0].targetPort", &port), 0);
+	assert_int_equal(port, api_server_port(t->s));
+	assert_string_equal(tstr(j, "spec.clusterIP"), "10.96.0.1");
+	tresp_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -751,6 +800,8 @@ int main(void)
 	    cmocka_unit_test(test_namespace_finalize),
 	    cmocka_unit_test(test_body_limit),
 	    cmocka_unit_test(test_pod_priority_class),
+	    cmocka_unit_test(test_pod_admission_details),
+	    cmocka_unit_test(test_kubernetes_service_port),
 	};
 
 	return cmocka_run_group_tests(tests, tsrv_group_setup, tsrv_group_teardown);

@@ -10,7 +10,8 @@
  *          latency from the write sent and from the write acknowledged. --kubelets: each
  *          watcher i is a kubelet (fieldSelector=spec.nodeName=node-i) and the writer creates
  *          a pod and binds it to node-(n mod W), R bindings/s: each reaches one watcher.
- *          W 0: the writer alone (the server's CPU per write, to take out of the watchers');
+ *          W 0: the writer alone (the server's CPU per write, to take out of the watchers').
+ *          The streams are read by --readers threads (2: the machine's cores);
  * Lists read their (chunked) body as it streams and keep none of it, as a decoder that takes
  * items as they come would (--keep-body: each client keeps the whole body, growing a buffer
  * per response as the first version of this client did). Each run prints one JSON object. The pod is a Deployment's pod as kubectl apply leaves
@@ -807,6 +808,43 @@ static double cpu_seconds(int pid)
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+static int readers = 2; /* --readers: threads reading the watch streams */
+
+/* One reader thread: its share of the streams, read until the deadline. */
+struct reader {
+	pthread_t th;
+	struct watcher *ws;
+	int ep;
+	uint64_t until;
+	struct wstats st;
+};
+
+static void *reader_main(void *arg)
+{
+	struct reader *rd = arg;
+	struct epoll_event evs[256];
+
+	while (now_ns() < rd->until) {
+		int n = epoll_wait(rd->ep, evs, 256, 100);
+		uint64_t now = now_ns();
+
+		for (int i = 0; i < n; i++) {
+			struct watcher *w = &rd->ws[evs[i].data.u32];
+
+			do {
+				if (fill(&w->c) != 0) {
+					/* the server ended the stream: counted, not polled again */
+					epoll_ctl(rd->ep, EPOLL_CTL_DEL, w->c.fd, NULL);
+					w->closed = true;
+					break;
+				}
+				scan_events(w, &rd->st, now, true);
+			} while (gnutls_record_check_pending(w->c.s));
+		}
+	}
+	return NULL;
+}
+
 static int run_watch(int watchers, double rate, double seconds, size_t pods)
 {
 	struct watcher *ws = calloc((size_t)watchers + 1, sizeof(*ws));
@@ -890,24 +928,41 @@ static int run_watch(int watchers, double rate, double seconds, size_t pods)
 	ccpu0 = cpu_seconds(0);
 	scpu0 = server_pid ? cpu_seconds(server_pid) : -1;
 	wr.deadline = t0 + (uint64_t)(seconds * 1e9);
-	pthread_create(&wr.th, NULL, writer_main, &wr);
-	while (now_ns() < wr.deadline + 1000000000ull) {
-		int n = epoll_wait(ep, evs, 256, 100);
-		uint64_t now = now_ns();
+	/* the streams, read by as many threads (the client's own CPU is not the limit of one) */
+	{
+		struct reader *rd = calloc((size_t)readers, sizeof(*rd));
 
-		for (int i = 0; i < n; i++) {
-			struct watcher *w = &ws[evs[i].data.u32];
-
-			do {
-				if (fill(&w->c) != 0) {
-					/* the server ended the stream: counted, not polled again */
-					epoll_ctl(ep, EPOLL_CTL_DEL, w->c.fd, NULL);
-					w->closed = true;
-					break;
-				}
-				scan_events(w, &st, now, true);
-			} while (gnutls_record_check_pending(w->c.s));
+		if (!rd)
+			return 1;
+		for (int r = 0; r < readers; r++) {
+			rd[r].ws = ws;
+			rd[r].until = wr.deadline + 1000000000ull;
+			rd[r].ep = epoll_create1(EPOLL_CLOEXEC);
 		}
+		for (int i = 0; i < opened; i++) {
+			if (ws[i].closed)
+				continue;
+			ev.events = EPOLLIN;
+			ev.data.u32 = (uint32_t)i;
+			epoll_ctl(rd[i % readers].ep, EPOLL_CTL_ADD, ws[i].c.fd, &ev);
+		}
+		close(ep);
+		ep = -1;
+		pthread_create(&wr.th, NULL, writer_main, &wr);
+		for (int r = 0; r < readers; r++)
+			pthread_create(&rd[r].th, NULL, reader_main, &rd[r]);
+		for (int r = 0; r < readers; r++) {
+			pthread_join(rd[r].th, NULL);
+			close(rd[r].ep);
+			for (size_t k = 0; k < rd[r].st.n; k++)
+				wrecord(&st, rd[r].st.from_send[k], rd[r].st.from_ack[k]);
+			st.events += rd[r].st.events;
+			st.late_ack += rd[r].st.late_ack;
+			st.misrouted += rd[r].st.misrouted;
+			free(rd[r].st.from_send);
+			free(rd[r].st.from_ack);
+		}
+		free(rd);
 	}
 	pthread_join(wr.th, NULL);
 	ccpu = cpu_seconds(0) - ccpu0;
@@ -944,7 +999,6 @@ static int run_watch(int watchers, double rate, double seconds, size_t pods)
 		conn_close(&ws[i].c);
 		free(ws[i].line);
 	}
-	close(ep);
 	return 0;
 }
 
@@ -1089,6 +1143,8 @@ int main(int argc, char **argv)
 			table = true;
 		else if (!strcmp(a, "--kubelets"))
 			kubelets = 1;
+		else if (!strcmp(a, "--readers"))
+			readers = atoi(v) > 0 ? atoi(v) : 1, i++;
 		else if (!strcmp(a, "--keep-body"))
 			keep_body = true;
 		else if (a[0] != '-' && !mode)

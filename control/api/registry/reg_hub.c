@@ -47,6 +47,9 @@
 struct bucket {
 	struct reg_watch **w;
 	size_t n, cap;
+	struct hmap *map; /* the index it is in (NULL: a hub's "all") */
+	const char *key;  /* its key there (allocated with it) */
+	size_t klen;
 };
 
 struct hub {
@@ -226,8 +229,13 @@ static struct bucket *bucket_at(struct hmap *m, const char *key, size_t len, boo
 
 	if (b || !make)
 		return b;
-	b = calloc(1, sizeof(*b));
-	if (b && hmap_put(m, key, len, b, NULL) < 0) {
+	b = calloc(1, sizeof(*b) + len + 1);
+	if (!b)
+		return NULL;
+	b->map = m;
+	b->key = memcpy((char *)(b + 1), key, len);
+	b->klen = len;
+	if (hmap_put(m, key, len, b, NULL) < 0) {
 		free(b);
 		b = NULL;
 	}
@@ -285,7 +293,7 @@ static struct bucket *bucket_of(struct hub *hb, struct reg_watch *w)
 	return &hb->all;
 }
 
-static void bucket_remove(struct hub *hb, struct reg_watch *w)
+static void bucket_remove(struct reg_watch *w)
 {
 	struct bucket *b = w->bucket;
 
@@ -294,23 +302,10 @@ static void bucket_remove(struct hub *hb, struct reg_watch *w)
 	b->w[w->bidx] = b->w[--b->n];
 	b->w[w->bidx]->bidx = w->bidx;
 	w->bucket = NULL;
-	if (!b->n && b != &hb->all) {
-		struct hmap *maps[] = {hb->byns, hb->bytrig};
-
-		for (size_t m = 0; m < 2; m++) {
-			for (struct hmap_entry *e = hmap_first(maps[m]); e;
-			     e = hmap_next(maps[m], e)) {
-				if (hmap_entry_val(e) == b) {
-					size_t klen;
-					const void *k = hmap_entry_key(e, &klen);
-
-					hmap_del(maps[m], k, klen);
-					free(b->w);
-					free(b);
-					return;
-				}
-			}
-		}
+	if (!b->n && b->map) {
+		hmap_del(b->map, b->key, b->klen);
+		free(b->w);
+		free(b);
 	}
 }
 
@@ -645,7 +640,7 @@ void reg_hub_leave(struct reg_watch *w)
 
 	pthread_mutex_lock(&hs->lock);
 	if (w->hub) {
-		bucket_remove(w->hub, w);
+		bucket_remove(w);
 		w->hub->nwatchers--;
 		w->hub = NULL;
 	}

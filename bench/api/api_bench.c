@@ -5,10 +5,16 @@
  *   ops    --op create|update|get|list --clients N --seconds S [--table] [--pods N]
  *          requests/s and latency percentiles of one verb (one connection per client);
  *   prepare --pods N: create N pods (64 clients) for the reads to find;
- *   watch  --watchers W --rate R --seconds S: W watch streams, one writer updating pods at
- *          R/s with its send time in an annotation; delivery latency from the write sent
- *          and from the write acknowledged;
- * Each run prints one JSON object. The pod is a Deployment's pod as kubectl apply leaves
+ *   watch  --watchers W --rate R --seconds S [--kubelets]: W watch streams of the namespace's
+ *          pods, one writer updating pods at R/s with its send time in an annotation; delivery
+ *          latency from the write sent and from the write acknowledged. --kubelets: each
+ *          watcher i is a kubelet (fieldSelector=spec.nodeName=node-i) and the writer creates
+ *          a pod and binds it to node-(n mod W), R bindings/s: each reaches one watcher.
+ *          W 0: the writer alone (the server's CPU per write, to take out of the watchers').
+ *          The streams are read by --readers threads (2: the machine's cores);
+ * Lists read their (chunked) body as it streams and keep none of it, as a decoder that takes
+ * items as they come would (--keep-body: each client keeps the whole body, growing a buffer
+ * per response as the first version of this client did). Each run prints one JSON object. The pod is a Deployment's pod as kubectl apply leaves
  * it: one container with ports, resources and probes, managedFields, about 2 KiB of JSON.
  */
 #define _GNU_SOURCE
@@ -92,6 +98,8 @@ struct conn {
 	size_t len, cap, off;
 	char *body; /* a chunked response's body, de-chunked */
 	size_t body_len, body_cap;
+	bool sink;    /* count a chunked body's bytes, keep none (body stays NULL) */
+	char tail[2]; /* its last two bytes */
 };
 
 static int conn_open(struct conn *c)
@@ -208,6 +216,30 @@ static int read_chunked(struct conn *c)
 		c->off += line + 2;
 		if (!size)
 			return read_line(c, &line) == 0 ? (c->off += line + 2, 0) : -1;
+		if (c->sink) {
+			/* as it comes: nothing kept but the count and the last bytes */
+			for (size_t left = size; left;) {
+				size_t k;
+
+				if (c->off == c->len && fill(c) != 0)
+					return -1;
+				k = c->len - c->off < left ? c->len - c->off : left;
+				if (k >= 2) {
+					memcpy(c->tail, c->buf + c->off + k - 2, 2);
+				} else {
+					c->tail[0] = c->tail[1];
+					c->tail[1] = c->buf[c->off];
+				}
+				c->off += k;
+				c->body_len += k;
+				left -= k;
+			}
+			while (c->len - c->off < 2)
+				if (fill(c) != 0)
+					return -1;
+			c->off += 2;
+			continue;
+		}
 		if (c->body_len + size + 1 > c->body_cap) {
 			size_t cap = c->body_cap ? c->body_cap : 65536;
 			char *nb;
@@ -300,6 +332,8 @@ static double pct(uint64_t *v, size_t n, double p)
 
 enum op { OP_CREATE, OP_UPDATE, OP_GET, OP_LIST };
 
+static bool keep_body; /* --keep-body: lists keep each whole body */
+
 struct worker {
 	pthread_t th;
 	int id;
@@ -347,6 +381,7 @@ static void *worker_main(void *arg)
 		free(body);
 		return NULL;
 	}
+	c.sink = w->op == OP_LIST && !keep_body;
 	while (now_ns() < w->deadline) {
 		uint64_t t0 = now_ns();
 		int st = -1, len;
@@ -354,8 +389,7 @@ static void *worker_main(void *arg)
 		switch (w->op) {
 		case OP_CREATE:
 			/* unique across runs and processes: trials repeat into one namespace */
-			snprintf(name, sizeof(name), "c%d-%d-%d-%zu", (int)getpid(), rid, w->id,
-				 i);
+			snprintf(name, sizeof(name), "c%d-%d-%d-%zu", (int)getpid(), rid, w->id, i);
 			len = pod_json(body, 8192, name, "0");
 			snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods", ns);
 			st = request(&c, "POST", path, "application/json", body, (size_t)len, NULL,
@@ -381,6 +415,9 @@ static void *worker_main(void *arg)
 			st = request(&c, "GET", path, NULL, NULL, 0, w->table ? table_accept : NULL,
 				     &blen);
 			w->bytes += blen;
+			/* a whole list: it ends its items and itself */
+			if (st == 200 && c.sink && memcmp(c.tail, "]}", 2) != 0)
+				st = 500;
 			break;
 		}
 		if (st < 0) {
@@ -388,6 +425,7 @@ static void *worker_main(void *arg)
 			conn_close(&c);
 			if (conn_open(&c) != 0)
 				break;
+			c.sink = w->op == OP_LIST && !keep_body;
 			continue;
 		}
 		if (st != 200)
@@ -437,9 +475,11 @@ static int run_ops(enum op op, int clients, double seconds, bool table, size_t p
 	}
 	qsort(all, total, sizeof(*all), cmp_u64);
 	printf("{\"bench\":\"ops\",\"op\":\"%s\",\"label\":\"%s\",\"clients\":%d,\"table\":%s,"
-	       "\"pods\":%zu,\"ops\":%zu,\"errors\":%zu,\"seconds\":%.3f,\"rate\":%.1f,"
-	       "\"p50_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f,\"bytes_per_op\":%.0f}\n",
-	       names[op], label, clients, table ? "true" : "false", pods, total, errors,
+	       "\"keep_body\":%s,\"pods\":%zu,\"ops\":%zu,\"errors\":%zu,\"seconds\":%.3f,"
+	       "\"rate\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f,"
+	       "\"bytes_per_op\":%.0f}\n",
+	       names[op], label, clients, table ? "true" : "false",
+	       op == OP_LIST && keep_body ? "true" : "false", pods, total, errors,
 	       (double)(t1 - t0) / 1e9, (double)total / ((double)(t1 - t0) / 1e9),
 	       pct(all, total, 0.5), pct(all, total, 0.99),
 	       total ? (double)all[total - 1] / 1e3 : 0, total ? (double)bytes / (double)total : 0);
@@ -546,11 +586,15 @@ struct watcher {
 	size_t line_len, line_cap;
 	bool closed;
 	size_t got;
+	unsigned long idx; /* a kubelet's node: node-<idx> */
 };
+
+static unsigned long kubelets; /* watch --kubelets: the watchers are this many kubelets */
 
 struct wstats {
 	uint64_t *from_send, *from_ack;
 	size_t n, cap, events, late_ack;
+	size_t misrouted; /* a kubelet given another node's pod */
 };
 
 static void wrecord(struct wstats *s, uint64_t a, uint64_t b)
@@ -577,6 +621,8 @@ static void event_line(struct watcher *w, struct wstats *st, uint64_t now, bool 
 
 		st->events++;
 		w->got++;
+		if (kubelets && seq % kubelets != w->idx)
+			st->misrouted++;
 		if (seq && seq < MAX_SEQ && sent_at[seq]) {
 			uint64_t ack = acked_at[seq];
 
@@ -669,11 +715,47 @@ struct writer {
 	size_t pods, sent, errors;
 };
 
+/* One write that the watchers see, stamped with seq: a patch of a pod's annotation, or (as
+ * the kubelets' events) a new pod bound to node-<seq mod kubelets>. The bound pod's event is
+ * what the latency is measured to: its clock starts at the binding. */
+static int write_one(struct conn *c, const struct writer *w, unsigned long seq)
+{
+	char body[8192], path[256], name[64], stamp[48];
+	int n, st;
+
+	/* the run's nonce keeps a later run's patch from being a no-op (no event) */
+	snprintf(stamp, sizeof(stamp), "%lu-%d", seq, (int)getpid());
+	if (!kubelets) {
+		snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods/p%lu", ns,
+			 seq % (w->pods ? w->pods : 1));
+		n = snprintf(body, sizeof(body),
+			     "{\"metadata\":{\"annotations\":{\"bench/t\":\"%s\"}}}", stamp);
+		sent_at[seq] = now_ns();
+		st = request(c, "PATCH", path, "application/merge-patch+json", body, (size_t)n,
+			     NULL, NULL);
+		acked_at[seq] = now_ns();
+		return st == 200 ? 0 : -1;
+	}
+	snprintf(name, sizeof(name), "k%d-%lu", (int)getpid(), seq);
+	n = pod_json(body, sizeof(body), name, stamp);
+	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods", ns);
+	if (request(c, "POST", path, "application/json", body, (size_t)n, NULL, NULL) != 201)
+		return -1;
+	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods/%s/binding", ns, name);
+	n = snprintf(body, sizeof(body),
+		     "{\"apiVersion\":\"v1\",\"kind\":\"Binding\",\"metadata\":{\"name\":\"%s\"},"
+		     "\"target\":{\"kind\":\"Node\",\"name\":\"node-%lu\"}}",
+		     name, seq % kubelets);
+	sent_at[seq] = now_ns();
+	st = request(c, "POST", path, "application/json", body, (size_t)n, NULL, NULL);
+	acked_at[seq] = now_ns();
+	return st == 201 ? 0 : -1;
+}
+
 static void *writer_main(void *arg)
 {
 	struct writer *w = arg;
 	struct conn c;
-	char body[256], path[256];
 	uint64_t next = now_ns(), period = (uint64_t)(1e9 / w->rate);
 	unsigned long seq = 1;
 
@@ -681,7 +763,6 @@ static void *writer_main(void *arg)
 		return NULL;
 	while (now_ns() < w->deadline && seq < MAX_SEQ) {
 		struct timespec ts;
-		int n, st;
 
 		for (uint64_t now; (now = now_ns()) < next;) {
 			uint64_t d = next - now; /* one reading: a second one could pass next */
@@ -691,17 +772,7 @@ static void *writer_main(void *arg)
 			nanosleep(&ts, NULL);
 		}
 		next += period;
-		snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods/p%lu", ns,
-			 seq % (w->pods ? w->pods : 1));
-		/* the run's nonce keeps a later run's patch from being a no-op (no event) */
-		n = snprintf(body, sizeof(body),
-			     "{\"metadata\":{\"annotations\":{\"bench/t\":\"%lu-%d\"}}}", seq,
-			     (int)getpid());
-		sent_at[seq] = now_ns();
-		st = request(&c, "PATCH", path, "application/merge-patch+json", body, (size_t)n,
-			     NULL, NULL);
-		acked_at[seq] = now_ns();
-		if (st != 200)
+		if (write_one(&c, w, seq) != 0)
 			w->errors++;
 		w->sent++;
 		seq++;
@@ -737,9 +808,46 @@ static double cpu_seconds(int pid)
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+static int readers = 2; /* --readers: threads reading the watch streams */
+
+/* One reader thread: its share of the streams, read until the deadline. */
+struct reader {
+	pthread_t th;
+	struct watcher *ws;
+	int ep;
+	uint64_t until;
+	struct wstats st;
+};
+
+static void *reader_main(void *arg)
+{
+	struct reader *rd = arg;
+	struct epoll_event evs[256];
+
+	while (now_ns() < rd->until) {
+		int n = epoll_wait(rd->ep, evs, 256, 100);
+		uint64_t now = now_ns();
+
+		for (int i = 0; i < n; i++) {
+			struct watcher *w = &rd->ws[evs[i].data.u32];
+
+			do {
+				if (fill(&w->c) != 0) {
+					/* the server ended the stream: counted, not polled again */
+					epoll_ctl(rd->ep, EPOLL_CTL_DEL, w->c.fd, NULL);
+					w->closed = true;
+					break;
+				}
+				scan_events(w, &rd->st, now, true);
+			} while (gnutls_record_check_pending(w->c.s));
+		}
+	}
+	return NULL;
+}
+
 static int run_watch(int watchers, double rate, double seconds, size_t pods)
 {
-	struct watcher *ws = calloc((size_t)watchers, sizeof(*ws));
+	struct watcher *ws = calloc((size_t)watchers + 1, sizeof(*ws));
 	struct wstats st = {0};
 	struct writer wr = {.rate = rate, .pods = pods};
 	struct epoll_event ev, evs[256];
@@ -747,6 +855,7 @@ static int run_watch(int watchers, double rate, double seconds, size_t pods)
 	char path[256];
 	uint64_t t0, settle;
 	double ccpu0, scpu0, ccpu, scpu, window;
+	size_t expected;
 
 	sent_at = calloc(MAX_SEQ, sizeof(uint64_t));
 	acked_at = calloc(MAX_SEQ, sizeof(uint64_t));
@@ -767,17 +876,20 @@ static int run_watch(int watchers, double rate, double seconds, size_t pods)
 		conn_close(&c);
 	}
 	for (int i = 0; i < watchers; i++) {
-		char req[512];
+		char req[640], sel[64] = "";
 		int n;
 
 		if (conn_open(&ws[i].c) != 0)
 			break;
+		ws[i].idx = (unsigned long)i;
+		if (kubelets) /* the kubelet's own watch: its node's pods */
+			snprintf(sel, sizeof(sel), "&fieldSelector=spec.nodeName%%3Dnode-%d", i);
 		n = snprintf(
 		    req, sizeof(req),
-		    "GET /api/v1/namespaces/%s/pods?watch=1&resourceVersion=%s HTTP/1.1\r\n"
+		    "GET /api/v1/namespaces/%s/pods?watch=1&resourceVersion=%s%s HTTP/1.1\r\n"
 		    "Host: %s:%d\r\nAuthorization: Bearer %s\r\nAccept: application/json\r\n"
 		    "User-Agent: api_bench\r\n\r\n",
-		    ns, path, host, port, token);
+		    ns, path, sel, host, port, token);
 		if (send_all(&ws[i].c, req, (size_t)n) != 0)
 			break;
 		ev.events = EPOLLIN;
@@ -816,24 +928,41 @@ static int run_watch(int watchers, double rate, double seconds, size_t pods)
 	ccpu0 = cpu_seconds(0);
 	scpu0 = server_pid ? cpu_seconds(server_pid) : -1;
 	wr.deadline = t0 + (uint64_t)(seconds * 1e9);
-	pthread_create(&wr.th, NULL, writer_main, &wr);
-	while (now_ns() < wr.deadline + 1000000000ull) {
-		int n = epoll_wait(ep, evs, 256, 100);
-		uint64_t now = now_ns();
+	/* the streams, read by as many threads (the client's own CPU is not the limit of one) */
+	{
+		struct reader *rd = calloc((size_t)readers, sizeof(*rd));
 
-		for (int i = 0; i < n; i++) {
-			struct watcher *w = &ws[evs[i].data.u32];
-
-			do {
-				if (fill(&w->c) != 0) {
-					/* the server ended the stream: counted, not polled again */
-					epoll_ctl(ep, EPOLL_CTL_DEL, w->c.fd, NULL);
-					w->closed = true;
-					break;
-				}
-				scan_events(w, &st, now, true);
-			} while (gnutls_record_check_pending(w->c.s));
+		if (!rd)
+			return 1;
+		for (int r = 0; r < readers; r++) {
+			rd[r].ws = ws;
+			rd[r].until = wr.deadline + 1000000000ull;
+			rd[r].ep = epoll_create1(EPOLL_CLOEXEC);
 		}
+		for (int i = 0; i < opened; i++) {
+			if (ws[i].closed)
+				continue;
+			ev.events = EPOLLIN;
+			ev.data.u32 = (uint32_t)i;
+			epoll_ctl(rd[i % readers].ep, EPOLL_CTL_ADD, ws[i].c.fd, &ev);
+		}
+		close(ep);
+		ep = -1;
+		pthread_create(&wr.th, NULL, writer_main, &wr);
+		for (int r = 0; r < readers; r++)
+			pthread_create(&rd[r].th, NULL, reader_main, &rd[r]);
+		for (int r = 0; r < readers; r++) {
+			pthread_join(rd[r].th, NULL);
+			close(rd[r].ep);
+			for (size_t k = 0; k < rd[r].st.n; k++)
+				wrecord(&st, rd[r].st.from_send[k], rd[r].st.from_ack[k]);
+			st.events += rd[r].st.events;
+			st.late_ack += rd[r].st.late_ack;
+			st.misrouted += rd[r].st.misrouted;
+			free(rd[r].st.from_send);
+			free(rd[r].st.from_ack);
+		}
+		free(rd);
 	}
 	pthread_join(wr.th, NULL);
 	ccpu = cpu_seconds(0) - ccpu0;
@@ -841,26 +970,35 @@ static int run_watch(int watchers, double rate, double seconds, size_t pods)
 	scpu = scpu0 >= 0 ? cpu_seconds(server_pid) - scpu0 : -1;
 	for (int i = 0; i < opened; i++)
 		closed += ws[i].closed || ws[i].state == WS_END;
-	for (int i = 0; i < opened; i++)
-		complete += ws[i].got == wr.sent;
+	/* a kubelet gets the bindings to its node (seq 1.. sent, node seq mod kubelets) */
+	for (int i = 0; i < opened; i++) {
+		size_t want = wr.sent;
+
+		if (kubelets)
+			want = wr.sent / kubelets +
+			       ((unsigned long)i && (unsigned long)i <= wr.sent % kubelets);
+		complete += ws[i].got == want;
+	}
+	expected = kubelets ? (opened ? wr.sent : 0) : wr.sent * (size_t)opened;
 	qsort(st.from_send, st.n, sizeof(uint64_t), cmp_u64);
 	qsort(st.from_ack, st.n, sizeof(uint64_t), cmp_u64);
-	printf("{\"bench\":\"watch\",\"watchers\":%d,\"rate\":%.1f,\"seconds\":%.1f,\"writes\":%zu,"
-	       "\"write_errors\":%zu,\"expected\":%zu,\"delivered\":%zu,"
+	printf("{\"bench\":\"watch\",\"mode\":\"%s\",\"watchers\":%d,\"rate\":%.1f,"
+	       "\"seconds\":%.1f,\"writes\":%zu,"
+	       "\"write_errors\":%zu,\"expected\":%zu,\"delivered\":%zu,\"misrouted\":%zu,"
 	       "\"p50_send_us\":%.1f,\"p99_send_us\":%.1f,\"max_send_us\":%.1f,"
 	       "\"p50_ack_us\":%.1f,\"p99_ack_us\":%.1f,\"streams_ended\":%d,"
 	       "\"watchers_with_every_event\":%d,\"window_s\":%.2f,\"client_cpu_s\":%.2f,"
 	       "\"server_cpu_s\":%.2f}\n",
-	       opened, rate, seconds, wr.sent, wr.errors, wr.sent * (size_t)opened, st.n,
-	       pct(st.from_send, st.n, 0.5), pct(st.from_send, st.n, 0.99),
-	       st.n ? (double)st.from_send[st.n - 1] / 1e3 : 0, pct(st.from_ack, st.n, 0.5),
-	       pct(st.from_ack, st.n, 0.99), closed, complete, window, ccpu, scpu);
+	       kubelets ? "kubelets" : "namespace", opened, rate, seconds, wr.sent, wr.errors,
+	       expected, st.n, st.misrouted, pct(st.from_send, st.n, 0.5),
+	       pct(st.from_send, st.n, 0.99), st.n ? (double)st.from_send[st.n - 1] / 1e3 : 0,
+	       pct(st.from_ack, st.n, 0.5), pct(st.from_ack, st.n, 0.99), closed, complete, window,
+	       ccpu, scpu);
 	fflush(stdout);
 	for (int i = 0; i < opened; i++) {
 		conn_close(&ws[i].c);
 		free(ws[i].line);
 	}
-	close(ep);
 	return 0;
 }
 
@@ -950,12 +1088,14 @@ static int run_store(const char *dir, int clients, double seconds, size_t vlen)
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: api_bench --port P --token-file F [--ns NS] MODE [options]\n"
-		"  ops --op create|update|get|list --clients N --seconds S [--table] [--pods N]\n"
-		"  prepare --pods N\n"
-		"  watch --watchers W --rate R --seconds S --pods N [--server-pid PID]\n"
-		"  store --ns DIR --clients N --seconds S --pods VALUE_BYTES (no server)\n");
+	fprintf(
+	    stderr,
+	    "usage: api_bench --port P --token-file F [--ns NS] MODE [options]\n"
+	    "  ops --op create|update|get|list --clients N --seconds S [--table] [--pods N]\n"
+	    "      [--keep-body]\n"
+	    "  prepare --pods N\n"
+	    "  watch --watchers W --rate R --seconds S --pods N [--server-pid PID] [--kubelets]\n"
+	    "  store --ns DIR --clients N --seconds S --pods VALUE_BYTES (no server)\n");
 }
 
 int main(int argc, char **argv)
@@ -1001,6 +1141,12 @@ int main(int argc, char **argv)
 			pods = (size_t)atol(v), i++;
 		else if (!strcmp(a, "--table"))
 			table = true;
+		else if (!strcmp(a, "--kubelets"))
+			kubelets = 1;
+		else if (!strcmp(a, "--readers"))
+			readers = atoi(v) > 0 ? atoi(v) : 1, i++;
+		else if (!strcmp(a, "--keep-body"))
+			keep_body = true;
 		else if (a[0] != '-' && !mode)
 			mode = a;
 		else {
@@ -1018,8 +1164,11 @@ int main(int argc, char **argv)
 	gnutls_certificate_allocate_credentials(&cred);
 	if (!strcmp(mode, "prepare"))
 		return run_prepare(pods);
-	if (!strcmp(mode, "watch"))
+	if (!strcmp(mode, "watch")) {
+		if (kubelets)
+			kubelets = watchers > 0 ? (unsigned long)watchers : 1;
 		return run_watch(watchers, rate, seconds, pods);
+	}
 	if (!strcmp(mode, "ops")) {
 		enum op op = !strcmp(opname, "create")	 ? OP_CREATE
 			     : !strcmp(opname, "update") ? OP_UPDATE

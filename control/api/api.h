@@ -35,6 +35,9 @@ struct api_config {
 	/* DefaultTolerationSeconds admission: tolerationSeconds of the not-ready/unreachable
 	 * tolerations added to new pods (0 = 30; Kubernetes uses 300; -1 = none) */
 	int64_t default_toleration_s;
+	/* Events a watch may have queued and not yet written; a watch further behind (a client
+	 * that does not read) is ended (0 = 10,000). */
+	size_t watch_queue_max;
 };
 
 /* Opens the store, makes the PKI and kubeconfig on first start, bootstraps the default

@@ -25,6 +25,8 @@ int api_list_all(struct store *st, const struct api_resource *res, const char *n
 		 struct store_list *out);
 /* Write a stored value with its resourceVersion spliced into metadata. */
 void api_emit_object(struct k8s_buf *b, const uint8_t *value, size_t len, uint64_t rev);
+/* The same into dst when it fits in room: the bytes written, or 0 (it does not fit). */
+size_t api_emit_object_to(char *dst, size_t room, const uint8_t *value, size_t len, uint64_t rev);
 /* Parse a stored value into d, with metadata.resourceVersion set; NULL if corrupt. */
 struct jv *api_load_object(struct jv_doc *d, const uint8_t *value, size_t len, uint64_t rev);
 /* The JSON to store: schema order, resourceVersion dropped (it is the store's revision). */

@@ -55,28 +55,60 @@ int api_list_all(struct store *st, const struct api_resource *res, const char *n
 static size_t metadata_open(const uint8_t *v, size_t len)
 {
 	static const char pat[] = "\"metadata\":{";
-	size_t lim = len < 512 ? len : 512;
+	const uint8_t *at = memmem(v, len < 512 ? len : 512, pat, sizeof(pat) - 1);
 
-	for (size_t i = 0; i + sizeof(pat) - 1 <= lim; i++)
-		if (v[i] == '"' && memcmp(v + i, pat, sizeof(pat) - 1) == 0)
-			return i + sizeof(pat) - 1;
-	return 0;
+	return at ? (size_t)(at - v) + sizeof(pat) - 1 : 0;
+}
+
+/* `"resourceVersion":"<rev>"` (and a comma when more members follow) into out (48 bytes). */
+static size_t rv_member(char *out, uint64_t rev, bool comma)
+{
+	static const char head[] = "\"resourceVersion\":\"";
+	char digits[24];
+	size_t n = 0, k = 0;
+
+	do
+		digits[n++] = (char)('0' + rev % 10);
+	while ((rev /= 10) != 0);
+	memcpy(out, head, sizeof(head) - 1);
+	k = sizeof(head) - 1;
+	while (n)
+		out[k++] = digits[--n];
+	out[k++] = '"';
+	if (comma)
+		out[k++] = ',';
+	return k;
+}
+
+size_t api_emit_object_to(char *dst, size_t room, const uint8_t *value, size_t len, uint64_t rev)
+{
+	size_t at = metadata_open(value, len), k;
+	char rv[48];
+
+	if (!at) {
+		if (len > room)
+			return 0;
+		memcpy(dst, value, len);
+		return len;
+	}
+	k = rv_member(rv, rev, at < len && value[at] != '}');
+	if (len + k > room)
+		return 0;
+	memcpy(dst, value, at);
+	memcpy(dst + at, rv, k);
+	memcpy(dst + at + k, value + at, len - at);
+	return len + k;
 }
 
 void api_emit_object(struct k8s_buf *b, const uint8_t *value, size_t len, uint64_t rev)
 {
-	size_t at = metadata_open(value, len);
+	size_t n;
 
-	if (!at) {
-		k8s_buf_put(b, (const char *)value, len);
+	if (!k8s_buf_reserve(b, len + 48))
 		return;
-	}
-	k8s_buf_reserve(b, len + 40);
-	k8s_buf_put(b, (const char *)value, at);
-	k8s_buf_printf(b, "\"resourceVersion\":\"%" PRIu64 "\"", rev);
-	if (at < len && value[at] != '}')
-		k8s_buf_putc(b, ',');
-	k8s_buf_put(b, (const char *)value + at, len - at);
+	n = api_emit_object_to(b->p + b->len, b->cap - b->len - 1, value, len, rev);
+	b->len += n;
+	b->p[b->len] = 0;
 }
 
 struct jv *api_rv_node(struct jv_doc *d, uint64_t rev)

@@ -20,6 +20,9 @@ struct api_selector;
 int api_selector_parse(const char *labels, const char *fields, const struct api_resource *res,
 		       struct api_selector **out, char *msg, size_t msglen);
 bool api_selector_match(const struct api_selector *s, const struct jv *obj);
+/* The value an equality field selector requires of field (field=x), or NULL: what a watch
+ * index files the watch under (the kubelet's spec.nodeName=<node>). */
+const char *api_selector_field_eq(const struct api_selector *s, const char *field);
 /* The object name an equality field selector pins (metadata.name=x), or NULL. */
 const char *api_selector_name(const struct api_selector *s);
 void api_selector_free(struct api_selector *s);

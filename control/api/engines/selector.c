@@ -541,12 +541,17 @@ bool api_selector_match(const struct api_selector *s, const struct jv *obj)
 	return true;
 }
 
-const char *api_selector_name(const struct api_selector *s)
+const char *api_selector_field_eq(const struct api_selector *s, const char *field)
 {
 	for (size_t i = 0; s && i < s->nfields; i++)
-		if (s->fields[i].op == OP_EQ && strcmp(s->fields[i].key, "metadata.name") == 0)
+		if (s->fields[i].op == OP_EQ && strcmp(s->fields[i].key, field) == 0)
 			return s->fields[i].values[0];
 	return NULL;
+}
+
+const char *api_selector_name(const struct api_selector *s)
+{
+	return api_selector_field_eq(s, "metadata.name");
 }
 
 /* ---- LabelSelector objects ---- */

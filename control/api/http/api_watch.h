@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * api_watch: watch streams. A watch is a chunked response whose content reader formats store
- * events (filtered by namespace and selectors, as JSON objects or one-row Tables) one event
- * per chunk; when nothing is pending the reader suspends its connection, and the watch
- * thread resumes it when the store watch has events, a bookmark or the timeout is due, the
- * client hung up, or the server stops. Initial ADDED events come from a list taken at the
- * revision the watch then starts from.
+ * api_watch: watch streams. A watch is a chunked response whose content reader writes the
+ * events of a registry watch (filtered by namespace and selectors by the registry's watch
+ * hub; JSON lines shared by every watch that gets them, or one-row Tables) as many whole
+ * events per chunk as fit; when nothing is pending the reader suspends its connection, and
+ * the watch thread resumes it when the registry watch has events, a bookmark or the timeout
+ * is due, the client hung up, or the server stops. Initial ADDED events come from a list
+ * taken at the revision the watch then starts from.
  */
 #ifndef DROVER_API_WATCH_H
 #define DROVER_API_WATCH_H

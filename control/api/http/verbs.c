@@ -248,7 +248,9 @@ static void list_out_free(struct list_out *o)
 }
 
 /* A long list streams: items are written as the connection takes them, so a list of any
- * size costs one chunk of memory, not the whole response (store values are shared). */
+ * size costs one chunk of memory, not the whole response (store values are shared). An item
+ * as stored is encoded straight into the connection's buffer; one that needs its tree (a
+ * selector, a conversion, a Table) or does not fit goes through buf first. */
 struct list_stream {
 	struct list_out *o;
 	struct k8s_buf buf;
@@ -256,17 +258,67 @@ struct list_stream {
 	bool done;
 };
 
+static bool list_plain(const struct list_out *o)
+{
+	return !o->q.table && !o->l.sel && !o->l.wire;
+}
+
+/* Plain items into out[0..room): the bytes written; the first one that does not fit goes
+ * into buf (and ends this round). */
+static size_t list_direct(struct list_out *o, struct k8s_buf *buf, char *out, size_t room)
+{
+	size_t n = 0;
+
+	while (n < room) {
+		const struct store_kv *kv;
+		struct jv *obj;
+		size_t sep = o->first ? 0 : 1, k = 0;
+
+		if (reg_list_next(&o->l, NULL, false, &kv, &obj) <= 0)
+			break;
+		if (room - n > sep)
+			k = api_emit_object_to(out + n + sep, room - n - sep, kv->value,
+					       kv->value_len, kv->mod_rev);
+		if (!k) {
+			if (sep)
+				k8s_buf_putc(buf, ',');
+			api_emit_object(buf, kv->value, kv->value_len, kv->mod_rev);
+			o->first = false;
+			break;
+		}
+		if (sep)
+			out[n] = ',';
+		n += sep + k;
+		o->first = false;
+	}
+	return n;
+}
+
 static ssize_t list_stream_read(void *cls, uint64_t pos, char *out, size_t max)
 {
 	struct list_stream *ls = cls;
-	size_t n;
+	size_t n = 0;
 
 	(void)pos;
-	if (ls->off == ls->buf.len) {
-		ls->buf.len = ls->off = 0;
-		if (ls->done)
-			return MHD_CONTENT_READER_END_OF_STREAM;
-		list_items(ls->o, &ls->buf, max);
+	for (;;) {
+		if (ls->off < ls->buf.len) {
+			/* what did not fit before goes first */
+			size_t k =
+			    ls->buf.len - ls->off < max - n ? ls->buf.len - ls->off : max - n;
+
+			memcpy(out + n, ls->buf.p + ls->off, k);
+			n += k;
+			ls->off += k;
+			if (ls->off < ls->buf.len)
+				break;
+			ls->buf.len = ls->off = 0;
+		}
+		if (n == max || ls->done)
+			break;
+		if (list_plain(ls->o))
+			n += list_direct(ls->o, &ls->buf, out + n, max - n);
+		else
+			list_items(ls->o, &ls->buf, max - n);
 		if (!reg_list_remaining(&ls->o->l)) {
 			if (ls->o->q.table)
 				api_table_end(&ls->buf);
@@ -277,9 +329,8 @@ static ssize_t list_stream_read(void *cls, uint64_t pos, char *out, size_t max)
 		if (ls->buf.oom)
 			return MHD_CONTENT_READER_END_WITH_ERROR;
 	}
-	n = ls->buf.len - ls->off < max ? ls->buf.len - ls->off : max;
-	memcpy(out, ls->buf.p + ls->off, n);
-	ls->off += n;
+	if (!n && ls->done)
+		return MHD_CONTENT_READER_END_OF_STREAM;
 	return (ssize_t)n;
 }
 

@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * watch: watch streams over suspended connections. The content reader formats what is
- * pending (initial ADDED events, then store events, bookmarks) and, when nothing is (its store
- * watch drained), suspends its connection. Every store watch is in one watch set: the watch
- * thread waits on the set's fd (one wake-up per batch of events, however many watches), on
- * the client sockets (hang-up, edge-triggered) and on a timer for bookmarks and timeouts, and
- * resumes the connections that have work; the reader runs again on an HTTP thread. Nothing
- * ever busy-returns 0 from a reader. A watch's mutex orders suspend (reader) before resume
- * (watch thread), which libmicrohttpd requires.
+ * watch: watch streams over suspended connections. The content reader hands libmicrohttpd as
+ * many whole events as fit in one read (one chunk, one TLS record and one send for a batch
+ * instead of one per event): each event's line is the one the registry encoded once for
+ * every watch that gets it (reg_event_line), copied straight from it; a Table or a version
+ * served by conversion is formatted for the watch (the rare slow path), as are bookmarks.
+ * When nothing is pending (its registry watch drained) the reader suspends its connection.
+ * Every registry watch is in one watch set: the watch thread waits on the set's fd (one
+ * wake-up per batch of events, however many watches), on the client sockets (hang-up,
+ * edge-triggered) and on a timer for bookmarks and timeouts, and resumes the connections that
+ * have work; the reader runs again on an HTTP thread. Nothing ever busy-returns 0 from a
+ * reader. A watch's mutex orders suspend (reader) before resume (watch thread), which
+ * libmicrohttpd requires.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -30,8 +34,8 @@
 struct api_watchers {
 	pthread_mutex_t lock;
 	struct hmap *byid; /* id -> struct api_watch */
-	struct hmap *bysw; /* struct store_watch * -> struct api_watch */
-	struct store_watch_set *set;
+	struct hmap *byrw; /* struct reg_watch * -> struct api_watch */
+	struct reg_watch_set *set;
 	uint64_t next_id;
 	int epfd, stopfd;
 	pthread_t thread;
@@ -49,8 +53,12 @@ struct api_watch {
 	bool table, defs_sent, bookmarks;
 	int include;
 	struct reg_watch *rw;
-	struct store_watch *sw; /* rw's store watch, the key of the set's lookups */
 	uint64_t deadline_ms, next_bookmark_ms;
+	/* the event being written: its shared line, line_off bytes of it sent */
+	struct reg_event ev;
+	const char *line;
+	size_t line_len, line_off;
+	/* what is formatted for this watch alone (Tables, conversions, bookmarks, errors) */
 	struct k8s_buf out;
 	size_t out_off;
 	int sock;
@@ -85,16 +93,16 @@ static void wake(struct api_watch *w)
 	pthread_mutex_unlock(&w->mu);
 }
 
-/* Resume the watches whose store watches have events. Caller holds ws->lock (a store watch
- * is closed only under it, so the pointers handed out stay valid while we look them up). */
+/* Resume the watches that have events. Caller holds ws->lock (a registry watch is closed
+ * only under it, so the pointers handed out stay valid while we look them up). */
 static void wake_ready(struct api_watchers *ws)
 {
-	struct store_watch *ready[256];
+	struct reg_watch *ready[256];
 	size_t n;
 
-	while ((n = store_watch_set_ready(ws->set, ready, 256, 0)) > 0) {
+	while ((n = reg_watch_set_ready(ws->set, ready, 256)) > 0) {
 		for (size_t i = 0; i < n; i++) {
-			struct api_watch *w = hmap_get(ws->bysw, &ready[i], sizeof(ready[i]));
+			struct api_watch *w = hmap_get(ws->byrw, &ready[i], sizeof(ready[i]));
 
 			if (w)
 				wake(w);
@@ -134,6 +142,7 @@ static void *watch_thread(void *arg)
 	uint64_t last_scan = now_ms();
 	uint64_t next_compact = last_scan + s->cfg.compact_interval_s * 1000ull, mark = 0;
 
+	pthread_setname_np(pthread_self(), "api-watch");
 	for (;;) {
 		int n = epoll_wait(ws->epfd, evs, 256, 500);
 		uint64_t now = now_ms();
@@ -196,13 +205,13 @@ int api_watchers_start(struct api_server *s)
 	ws->epfd = epoll_create1(EPOLL_CLOEXEC);
 	ws->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	ws->byid = hmap_new();
-	ws->bysw = hmap_new();
+	ws->byrw = hmap_new();
 	ws->next_id = 1;
-	if (ws->epfd < 0 || ws->stopfd < 0 || !ws->byid || !ws->bysw ||
-	    store_watch_set_new(&ws->set) != 0)
+	if (ws->epfd < 0 || ws->stopfd < 0 || !ws->byid || !ws->byrw ||
+	    reg_watch_set_new(&ws->set) != 0)
 		return -ENOMEM;
 	if (epoll_ctl(ws->epfd, EPOLL_CTL_ADD, ws->stopfd, &ev) != 0 ||
-	    epoll_ctl(ws->epfd, EPOLL_CTL_ADD, store_watch_set_fd(ws->set), &sev) != 0)
+	    epoll_ctl(ws->epfd, EPOLL_CTL_ADD, reg_watch_set_fd(ws->set), &sev) != 0)
 		return -errno;
 	err = pthread_create(&ws->thread, NULL, watch_thread, s);
 	if (err)
@@ -244,8 +253,8 @@ void api_watchers_free(struct api_server *s)
 	if (!ws)
 		return;
 	hmap_free(ws->byid);
-	hmap_free(ws->bysw);
-	store_watch_set_free(ws->set);
+	hmap_free(ws->byrw);
+	reg_watch_set_free(ws->set);
 	if (ws->epfd >= 0)
 		close(ws->epfd);
 	if (ws->stopfd >= 0)
@@ -275,6 +284,7 @@ static void put_object(struct api_watch *w, struct jv_doc *d, struct jv *obj)
 	api_table_end(&w->out);
 }
 
+/* An event formatted for this watch alone: a Table, or its version's object. */
 static void emit(struct api_watch *w, struct jv_doc *d, const struct reg_event *ev)
 {
 	static const char *const names[] = {
@@ -313,45 +323,71 @@ static void emit_error(struct api_watch *w, unsigned code, const char *reason, c
 	free(st);
 }
 
-/* Produce what is due into w->out; set ended when the stream is over. */
-static void fill(struct api_watch *w)
+/* The next event: its shared line in w->line, or formatted into w->out. 1, 0 (none
+ * pending: the registry watch is drained), or -1 (the stream is over: w->ended). */
+static int next_event(struct api_watch *w)
+{
+	bool own = w->table || w->res->storage;
+	struct jv_doc *d = NULL;
+	int rc;
+
+	if (w->ended || !w->rw || atomic_load(&w->srv->stopping)) {
+		w->ended = true;
+		return -1;
+	}
+	if (own && !(d = jv_doc_new())) {
+		w->ended = true;
+		return -1;
+	}
+	rc = reg_watch_next(w->rw, d, &w->ev);
+	if (rc == 1 && own) {
+		emit(w, d, &w->ev);
+		reg_event_put(&w->ev);
+	} else if (rc == 1) {
+		w->line = reg_event_line(&w->ev, &w->line_len);
+		w->line_off = 0;
+		if (!w->line) {
+			reg_event_put(&w->ev);
+			rc = -ENOMEM;
+		}
+	}
+	jv_doc_free(d);
+	if (rc < 0) {
+		if (rc == -STORE_ESLOW)
+			log_debug(COMP, "watch %" PRIu64 " fell behind; ended", w->id);
+		w->ended = true;
+		return -1;
+	}
+	return rc;
+}
+
+/* Bytes of p[0..len) to send in room: whole lines (events) only, or, when nothing is in the
+ * buffer yet and one line does not fit, as much of it as does. */
+static size_t whole_lines(const char *p, size_t len, size_t room, bool empty)
+{
+	size_t k = 0;
+
+	while (k < len) {
+		const char *nl = memchr(p + k, '\n', len - k);
+		size_t end = nl ? (size_t)(nl + 1 - p) : len;
+
+		if (end > room)
+			break;
+		k = end;
+	}
+	return !k && empty ? (len < room ? len : room) : k;
+}
+
+/* Due when nothing else is: the timeout ends the stream, else a bookmark may be due. */
+static void timers(struct api_watch *w)
 {
 	uint64_t now = now_ms();
 
-	if (w->ended || atomic_load(&w->srv->stopping)) {
-		w->ended = true;
-		return;
-	}
-	/* until the watch is drained (the set hands its store watch out again only then) or a
-	 * buffer's worth is ready */
-	while (w->rw && w->out.len < 256 * 1024) {
-		struct jv_doc *d = jv_doc_new();
-		struct reg_event ev;
-		int rc = d ? reg_watch_next(w->rw, d, &ev) : -ENOMEM;
-
-		if (rc == 1)
-			emit(w, d, &ev);
-		reg_event_put(&ev);
-		jv_doc_free(d);
-		if (rc == 0)
-			break;
-		if (rc < 0) {
-			if (rc == -STORE_ESLOW)
-				log_debug(COMP, "watch %" PRIu64 " fell behind; ended", w->id);
-			w->ended = true;
-			return;
-		}
-		/* the initial events are not signalled: at most a batch of them per fill */
-		if (reg_watch_has_initial(w->rw) && w->out.len >= 64 * 1024)
-			return;
-	}
-	if (w->out.len)
-		return;
 	if (now >= w->deadline_ms) {
 		w->ended = true;
 		return;
 	}
-	if (w->bookmarks && now >= w->next_bookmark_ms) {
+	if (w->bookmarks && now >= w->next_bookmark_ms && !reg_watch_has_initial(w->rw)) {
 		emit_bookmark(w);
 		w->next_bookmark_ms = now + w->srv->cfg.bookmark_interval_s * 1000u;
 	}
@@ -360,41 +396,59 @@ static void fill(struct api_watch *w)
 ssize_t api_watch_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct api_watch *w = cls;
-	ssize_t n;
+	size_t n = 0;
 
 	(void)pos;
 	pthread_mutex_lock(&w->mu);
-	for (;;) {
-		if (w->out_off < w->out.len) {
-			/* one event per chunk, as Kubernetes flushes them (an event longer than
-			 * the connection's buffer takes more than one) */
-			const char *nl =
-			    memchr(w->out.p + w->out_off, '\n', w->out.len - w->out_off);
-			size_t left = nl ? (size_t)(nl + 1 - (w->out.p + w->out_off))
-					 : w->out.len - w->out_off;
+	while (n < max) {
+		size_t room = max - n, k;
 
-			n = (ssize_t)(left < max ? left : max);
-			memcpy(buf, w->out.p + w->out_off, (size_t)n);
-			w->out_off += (size_t)n;
+		if (w->out_off < w->out.len) {
+			k = whole_lines(w->out.p + w->out_off, w->out.len - w->out_off, room,
+					n == 0);
+			if (!k)
+				break;
+			memcpy(buf + n, w->out.p + w->out_off, k);
+			n += k;
+			w->out_off += k;
 			if (w->out_off == w->out.len)
 				w->out.len = w->out_off = 0;
-			break;
+			continue;
 		}
-		if (w->ended) {
-			n = MHD_CONTENT_READER_END_OF_STREAM;
-			break;
+		if (w->line) {
+			size_t left = w->line_len - w->line_off;
+
+			if (n && left > room)
+				break; /* whole events in a batch: this one goes first next time */
+			k = left < room ? left : room;
+			memcpy(buf + n, w->line + w->line_off, k);
+			n += k;
+			w->line_off += k;
+			if (w->line_off < w->line_len)
+				break;
+			w->line = NULL;
+			reg_event_put(&w->ev);
+			continue;
 		}
-		fill(w);
+		if (w->ended)
+			break;
+		if (next_event(w) != 0)
+			continue;
+		/* drained */
+		if (n)
+			break;
+		timers(w);
 		if (w->out.len || w->ended)
 			continue;
 		/* nothing due: suspend until the watch thread resumes us */
 		w->suspended = true;
 		MHD_suspend_connection(w->conn);
-		n = 0;
 		break;
 	}
 	pthread_mutex_unlock(&w->mu);
-	return n;
+	if (!n && w->ended)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	return (ssize_t)n;
 }
 
 void api_watch_free(struct api_watch *w)
@@ -406,10 +460,11 @@ void api_watch_free(struct api_watch *w)
 	ws = w->srv->watchers;
 	pthread_mutex_lock(&ws->lock);
 	hmap_del(ws->byid, &w->id, sizeof(w->id));
-	if (w->sw)
-		hmap_del(ws->bysw, &w->sw, sizeof(w->sw));
+	if (w->rw)
+		hmap_del(ws->byrw, &w->rw, sizeof(w->rw));
 	if (w->sock >= 0)
 		epoll_ctl(ws->epfd, EPOLL_CTL_DEL, w->sock, NULL);
+	reg_event_put(&w->ev);
 	reg_watch_close(w->rw); /* under ws->lock: see wake_ready */
 	pthread_mutex_unlock(&ws->lock);
 	k8s_buf_free(&w->out);
@@ -463,7 +518,6 @@ void api_watch_start(struct api_req *r, const struct api_watch_opts *o)
 		api_reply_status(r, &res);
 		goto fail;
 	}
-	w->sw = w->rw ? reg_watch_store(w->rw) : NULL;
 	ci = r->conn ? MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD) : NULL;
 	w->sock = ci ? ci->connect_fd : -1;
 	pthread_mutex_lock(&ws->lock);
@@ -476,11 +530,11 @@ void api_watch_start(struct api_req *r, const struct api_watch_opts *o)
 	ev.data.u64 = (w->id << 2) | TAG_SOCK;
 	/* the client's hang-up ends the stream: edge-triggered, reported once */
 	if (hmap_put(ws->byid, &w->id, sizeof(w->id), w, NULL) < 0 ||
-	    (w->sw && hmap_put(ws->bysw, &w->sw, sizeof(w->sw), w, NULL) < 0) ||
+	    (w->rw && hmap_put(ws->byrw, &w->rw, sizeof(w->rw), w, NULL) < 0) ||
 	    (w->sock >= 0 && epoll_ctl(ws->epfd, EPOLL_CTL_ADD, w->sock, &ev) != 0)) {
 		hmap_del(ws->byid, &w->id, sizeof(w->id));
-		if (w->sw)
-			hmap_del(ws->bysw, &w->sw, sizeof(w->sw));
+		if (w->rw)
+			hmap_del(ws->byrw, &w->rw, sizeof(w->rw));
 		pthread_mutex_unlock(&ws->lock);
 		api_error(r, 500, "InternalError", "Internal error occurred: watch registration");
 		goto fail;

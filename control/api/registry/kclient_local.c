@@ -7,7 +7,7 @@
  * resourceVersion, which is kc_obj.rv), an object written is the JSON just stored; a failure
  * is its Status' code, reason and message.
  *
- * Watches: one thread per client waits on the client's store watch set (and an eventfd for
+ * Watches: one thread per client waits on the client's registry watch set (and an eventfd for
  * new watches and stops) and delivers each watch's events to its callbacks; a watch's initial
  * events (from resourceVersion "" or "0") are delivered as soon as it is registered.
  * Bookmarks and timeouts are checked on a half-second tick. A callback runs under the
@@ -42,8 +42,8 @@ struct local_client {
 	/* watches */
 	pthread_mutex_t lock;	  /* the maps and lists below */
 	pthread_mutex_t dispatch; /* held while callbacks run (kc_watch_stop waits on it) */
-	struct store_watch_set *set;
-	struct hmap *bysw; /* struct store_watch * -> struct local_watch */
+	struct reg_watch_set *set;
+	struct hmap *byrw; /* struct reg_watch * -> struct local_watch */
 	struct local_watch *all;
 	struct local_watch *graveyard; /* stopped from a callback, freed after the round */
 	int evfd, epfd;
@@ -77,11 +77,11 @@ static uint64_t now_ms(void)
 
 /* ---- objects ---- */
 
-/* A kc_obj over a store value (a kv reference, or an event that holds it). */
+/* A kc_obj over a store value (a kv reference, or a watch event that holds it). */
 struct store_obj {
 	struct kc_obj o;
-	struct store_kv kv;	      /* with its own reference, or */
-	const struct store_event *ev; /* the event whose memory kv borrows */
+	struct store_kv kv; /* with its own reference, or */
+	struct reg_hev *ev; /* the shared watch event whose memory kv borrows */
 };
 
 static void store_obj_release(struct kc_obj *o)
@@ -89,17 +89,17 @@ static void store_obj_release(struct kc_obj *o)
 	struct store_obj *so = (struct store_obj *)o;
 
 	store_kv_release(&so->kv);
-	store_event_put(so->ev);
+	reg_hev_put(so->ev);
 	free(so);
 }
 
 /* An object over kv; ev (may be NULL) holds kv's memory and is taken over. */
-static struct kc_obj *obj_of_kv(const struct store_kv *kv, const struct store_event *ev)
+static struct kc_obj *obj_of_kv(const struct store_kv *kv, struct reg_hev *ev)
 {
 	struct store_obj *so = calloc(1, sizeof(*so));
 
 	if (!so) {
-		store_event_put(ev);
+		reg_hev_put(ev);
 		return NULL;
 	}
 	if (ev) {
@@ -542,10 +542,11 @@ static void deliver(struct local_client *lc, struct local_watch *w)
 		static const enum kc_event_type types[] = {[REG_ADDED] = KC_ADDED,
 							   [REG_MODIFIED] = KC_MODIFIED,
 							   [REG_DELETED] = KC_DELETED};
-		struct jv_doc *d = jv_doc_new();
+		/* a tree only for a version served by conversion */
+		struct jv_doc *d = w->res->storage ? jv_doc_new() : NULL;
 		struct reg_event ev;
 		struct kc_obj *o;
-		int rc = d ? reg_watch_next(w->rw, d, &ev) : -ENOMEM;
+		int rc = d || !w->res->storage ? reg_watch_next(w->rw, d, &ev) : -ENOMEM;
 
 		if (rc == 0) {
 			jv_doc_free(d);
@@ -564,8 +565,7 @@ static void deliver(struct local_client *lc, struct local_watch *w)
 			reg_event_put(&ev);
 		} else {
 			/* the event's reference moves into the object */
-			o = obj_of_kv(&ev.kv, ev._held);
-			ev._held = NULL;
+			o = obj_of_kv(&ev.kv, reg_event_take(&ev));
 		}
 		jv_doc_free(d);
 		if (!o) {
@@ -626,15 +626,15 @@ static void *watch_thread(void *arg)
 				deliver(lc, w);
 		}
 		for (;;) {
-			struct store_watch *ready[64];
+			struct reg_watch *ready[64];
 			struct local_watch *ws[64];
-			size_t nr = store_watch_set_ready(lc->set, ready, 64, 0);
+			size_t nr = reg_watch_set_ready(lc->set, ready, 64);
 
 			if (!nr)
 				break;
 			pthread_mutex_lock(&lc->lock);
 			for (size_t i = 0; i < nr; i++)
-				ws[i] = hmap_get(lc->bysw, &ready[i], sizeof(ready[i]));
+				ws[i] = hmap_get(lc->byrw, &ready[i], sizeof(ready[i]));
 			pthread_mutex_unlock(&lc->lock);
 			for (size_t i = 0; i < nr; i++)
 				if (ws[i] && !ws[i]->stopped)
@@ -670,7 +670,6 @@ static int local_watch(struct kclient *c, const struct k8s_kind *k, const char *
 	struct reg_watch_opts wo = {.set = lc->set};
 	struct api_result r = {0};
 	struct local_watch *w;
-	struct store_watch *sw;
 	char msg[512];
 	uint64_t now = now_ms();
 	int err;
@@ -709,9 +708,8 @@ static int local_watch(struct kclient *c, const struct k8s_kind *k, const char *
 	    now + 1000ull * (o && o->timeout_s > 0 ? (uint64_t)o->timeout_s : 1800 + now % 1800);
 	w->next_bookmark_ms = now + lc->bookmark_interval_s * 1000ull;
 	w->kick = true; /* the initial events */
-	sw = reg_watch_store(w->rw);
 	pthread_mutex_lock(&lc->lock);
-	if (hmap_put(lc->bysw, &sw, sizeof(sw), w, NULL) < 0) {
+	if (hmap_put(lc->byrw, &w->rw, sizeof(w->rw), w, NULL) < 0) {
 		pthread_mutex_unlock(&lc->lock);
 		reg_watch_close(w->rw);
 		free(w);
@@ -730,10 +728,9 @@ static int local_watch(struct kclient *c, const struct k8s_kind *k, const char *
 /* Unlink and free w. Caller holds lc->dispatch (so no callback of it runs). */
 static void unlink_free(struct local_client *lc, struct local_watch *w)
 {
-	struct store_watch *sw = reg_watch_store(w->rw);
 
 	pthread_mutex_lock(&lc->lock);
-	hmap_del(lc->bysw, &sw, sizeof(sw));
+	hmap_del(lc->byrw, &w->rw, sizeof(w->rw));
 	if (w->prev)
 		w->prev->next = w->next;
 	else
@@ -790,8 +787,8 @@ static void local_free(struct kclient *c)
 	reap(lc);
 	while (lc->all)
 		local_watch_stop(&lc->all->base);
-	hmap_free(lc->bysw);
-	store_watch_set_free(lc->set);
+	hmap_free(lc->byrw);
+	reg_watch_set_free(lc->set);
 	if (lc->epfd >= 0)
 		close(lc->epfd);
 	if (lc->evfd >= 0)
@@ -830,11 +827,11 @@ struct kclient *kclient_local_new(struct registry *reg, const struct kclient_loc
 	pthread_mutex_init(&lc->dispatch, NULL);
 	lc->epfd = epoll_create1(EPOLL_CLOEXEC);
 	lc->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	lc->bysw = hmap_new();
-	if (lc->epfd < 0 || lc->evfd < 0 || !lc->bysw || store_watch_set_new(&lc->set) != 0)
+	lc->byrw = hmap_new();
+	if (lc->epfd < 0 || lc->evfd < 0 || !lc->byrw || reg_watch_set_new(&lc->set) != 0)
 		goto fail;
 	if (epoll_ctl(lc->epfd, EPOLL_CTL_ADD, lc->evfd, &ev) != 0 ||
-	    epoll_ctl(lc->epfd, EPOLL_CTL_ADD, store_watch_set_fd(lc->set), &ev) != 0)
+	    epoll_ctl(lc->epfd, EPOLL_CTL_ADD, reg_watch_set_fd(lc->set), &ev) != 0)
 		goto fail;
 	err = pthread_create(&lc->thread, NULL, watch_thread, lc);
 	if (err) {

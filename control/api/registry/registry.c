@@ -12,7 +12,7 @@
 
 #include "api_alloc.h"
 #include "log.h"
-#include "reg_int.h"
+#include "reg_hub.h"
 
 #define COMP "registry"
 
@@ -106,6 +106,11 @@ int registry_new(struct store *store, const struct registry_config *cfg, struct 
 		reg->cfg.nodeport_max = 32767;
 	if (!reg->cfg.max_body)
 		reg->cfg.max_body = 3u << 20;
+	err = reg_hubs_new(reg);
+	if (err) {
+		registry_free(reg);
+		return err;
+	}
 	err = api_alloc_new(store, reg->service_cidr, reg->cfg.nodeport_min, reg->cfg.nodeport_max,
 			    &reg->alloc);
 	if (err) {
@@ -128,6 +133,7 @@ void registry_free(struct registry *reg)
 {
 	if (!reg)
 		return;
+	reg_hubs_free(reg);
 	api_alloc_free(reg->alloc);
 	free(reg->service_cidr);
 	free(reg);

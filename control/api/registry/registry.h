@@ -48,16 +48,23 @@ struct registry_config {
 	 * unreachable NoExecute tolerations added to pods that have none (0: 30 s — Kubernetes
 	 * uses 300 — so a lost node's pods move within a minute; -1: add none) */
 	int64_t default_toleration_s;
+	/* Events a watch may have queued and not taken; a watch further behind is ended (as
+	 * the store ends a store watch). 0: 10,000. */
+	size_t watch_queue_max;
 };
+
+struct reg_hubs;
 
 struct registry {
 	struct registry_config cfg;
 	char *service_cidr;
 	struct store *store;
 	struct api_alloc *alloc; /* strategy/api_alloc.h */
+	struct reg_hubs *hubs;	 /* the watch hubs (reg_hub.c), made with the first watch */
 };
 
-/* A registry over an open store (borrowed: it outlives the registry). 0 or -errno. */
+/* A registry over an open store (borrowed: it outlives the registry). 0 or -errno. Close every
+ * watch before registry_free. */
 int registry_new(struct store *store, const struct registry_config *cfg, struct registry **out);
 void registry_free(struct registry *reg);
 /* What a new cluster holds: the default namespaces and the kubernetes Service (each created
@@ -158,45 +165,82 @@ int reg_list_next(struct reg_list *l, struct jv_doc *d, bool tree, const struct 
 size_t reg_list_remaining(const struct reg_list *l);
 void reg_list_free(struct reg_list *l);
 
-/* ---- watches ---- */
+/* ---- watches ----
+ *
+ * A watch of a collection (reg_watch.c) is served by its resource's watch hub (reg_hub.c),
+ * as kube-apiserver's watch cache serves it: one store watch per resource, a ring of its
+ * recent events, the watchers indexed by namespace (pods' also by the spec.nodeName a field
+ * selector requires, as the kubelet's watch does), each event matched once per watcher from
+ * one parse of its states, and its JSON line encoded once and shared by every watcher that
+ * gets it. A watch from a resourceVersion older than the hub's ring reads its own store
+ * watch instead (or fails 410 Expired when the store no longer has it either).
+ *
+ * Consumers wait on a watch set: one fd for any number of watches; the set hands out the
+ * watches that have events (or ended) since they were last drained. */
 
 struct reg_watch;
+struct reg_watch_set;
+struct reg_hev; /* one change, shared by the watchers that get it */
+
+int reg_watch_set_new(struct reg_watch_set **out);
+/* Close its watches first. NULL-tolerant. */
+void reg_watch_set_free(struct reg_watch_set *set);
+/* Readable while reg_watch_set_ready() would hand out watches. */
+int reg_watch_set_fd(const struct reg_watch_set *set);
+/* Up to max watches with work (events, or the end) since they were last drained: the caller
+ * drains each one (reg_watch_next until it returns 0 or an error), or calls it again later
+ * (a watch not drained is not handed out again). Does not wait. */
+size_t reg_watch_set_ready(struct reg_watch_set *set, struct reg_watch **out, size_t max);
 
 struct reg_watch_opts {
-	struct api_selector *sel; /* taken over by the watch; NULL: everything */
-	const char *rv;		  /* "", "0" or absent: the current state first; "N": after N */
-	bool tree;		  /* every event needs the object tree (Tables) */
-	/* join this set instead of owning an fd (store.h) */
-	struct store_watch_set *set;
+	struct api_selector *sel;  /* taken over by the watch; NULL: everything */
+	const char *rv;		   /* "", "0" or absent: the current state first; "N": after N */
+	bool tree;		   /* every event needs the object tree (Tables) */
+	struct reg_watch_set *set; /* required: where the watch signals */
 };
 
 enum reg_event_type { REG_ADDED = 1, REG_MODIFIED, REG_DELETED };
 
 struct reg_event {
 	enum reg_event_type type;
-	/* the object as stored (borrowed until the next reg_watch_next); for DELETED its last
-	 * state, with kv->mod_rev the revision of the deletion */
+	/* the object as stored (borrowed until reg_event_put); for DELETED its last state (or
+	 * the new one when an update moved it out of the selection), with kv.mod_rev the
+	 * revision of the event */
 	struct store_kv kv;
-	/* the tree, parsed into the caller's doc, when the watch needs trees (selector,
-	 * conversion, opts.tree); converted to the requested version */
+	/* the tree, parsed into the caller's doc, when the watch needs trees (conversion,
+	 * opts.tree); converted to the requested version */
 	struct jv *obj;
-	struct store_event *_held; /* what kv borrows (reg_event_put releases it) */
+	/* private */
+	struct reg_watch *_w;
+	struct reg_hev *_hev; /* what kv borrows (NULL: the watch's initial list) */
+	int _variant;
 };
 
 /* Open a watch. 0; -STORE_ECOMPACTED with out set to 410 Expired (the resourceVersion is
  * older than the kept history); another error with out set. */
 int reg_watch_open(struct registry *reg, const struct reg_req *rq, struct reg_watch_opts *o,
 		   struct reg_watch **w, struct api_result *out);
-/* The next event: 1 (*ev filled; release with reg_event_put), 0 (none pending now), or the
- * end: -STORE_ESLOW (fell behind), -STORE_ECLOSED. d: a doc for the event's tree. */
+/* The next event: 1 (*ev filled; release with reg_event_put), 0 (none pending now: the
+ * watch is drained, its set signals the next one), or the end: -STORE_ESLOW (fell behind),
+ * -STORE_ECLOSED. d: a doc for the event's tree, or NULL when the watch needs none. */
 int reg_watch_next(struct reg_watch *w, struct jv_doc *d, struct reg_event *ev);
+/* The event as a watch stream line: {"type":"...","object":{...}}\n with the object as
+ * stored (its resourceVersion spliced in). Encoded once per event and shared by every watch
+ * that gets it (an initial event's is the watch's own). Borrowed until reg_event_put; NULL
+ * when out of memory. */
+const char *reg_event_line(struct reg_event *ev, size_t *len);
 void reg_event_put(struct reg_event *ev);
-/* Initial events remain to be delivered (they are not signalled by the store watch). */
+/* What ev->kv borrows, kept after reg_event_put (release with reg_hev_put): NULL when kv
+ * borrows the watch's initial list (its kv carries the list's reference: store_kv_dup it
+ * instead). ev then holds nothing. */
+struct reg_hev *reg_event_take(struct reg_event *ev);
+void reg_hev_put(struct reg_hev *h);
+/* Initial events remain to be delivered (they are not signalled by the set). */
 bool reg_watch_has_initial(const struct reg_watch *w);
-/* The latest revision delivered (bookmarks carry it). */
+/* The revision the watch has reached (bookmarks carry it): the latest event delivered or,
+ * once drained, the latest its source has passed on to it. */
 uint64_t reg_watch_rev(const struct reg_watch *w);
-/* The store watch under it (for a watch set), and its fd when it has its own. */
-struct store_watch *reg_watch_store(const struct reg_watch *w);
+/* Close the watch (it leaves its set's ready list). */
 void reg_watch_close(struct reg_watch *w);
 
 #endif

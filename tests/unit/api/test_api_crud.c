@@ -783,6 +783,46 @@ static void test_kubernetes_service_port(void **state)
 	tresp_free(&r);
 }
 
+/* A streamed list with items larger than a chunk: they go out across chunks, whole. */
+static void test_list_stream_big_items(void **state)
+{
+	struct tsrv *t = *state;
+	size_t vlen = 40 * 1024;
+	char *body = malloc(vlen + 256), *v = malloc(vlen + 1);
+	struct tresp r;
+	struct jv *j;
+
+	assert_non_null(body);
+	assert_non_null(v);
+	memset(v, 'x', vlen);
+	v[vlen] = 0;
+	tpost(t, "/api/v1/namespaces", "{\"metadata\":{\"name\":\"bigitems\"}}", 201, &r);
+	tresp_free(&r);
+	for (int i = 0; i < 300; i++) {
+		snprintf(body, vlen + 256,
+			 "{\"metadata\":{\"name\":\"cm%03d\"},\"data\":{\"k\":\"%s\"}}", i,
+			 i % 50 == 7 ? v : "small");
+		tpost(t, "/api/v1/namespaces/bigitems/configmaps", body, 201, &r);
+		tresp_free(&r);
+	}
+	j = tget(t, "/api/v1/namespaces/bigitems/configmaps", 200, &r);
+	assert_int_equal(jv_count(jv_get(j, "items")), 300);
+	for (int i = 0; i < 300; i++) {
+		char path[64];
+		const struct jv *k;
+
+		snprintf(path, sizeof(path), "items[%d].data.k", i);
+		k = jv_path(j, path);
+		assert_non_null(k);
+		assert_int_equal(k->len, i % 50 == 7 ? vlen : 5);
+		snprintf(path, sizeof(path), "items[%d].metadata.resourceVersion", i);
+		assert_non_null(jv_path(j, path));
+	}
+	tresp_free(&r);
+	free(body);
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -792,6 +832,7 @@ int main(void)
 	    cmocka_unit_test(test_validation),
 	    cmocka_unit_test(test_list_select_page_table),
 	    cmocka_unit_test(test_list_stream),
+	    cmocka_unit_test(test_list_stream_big_items),
 	    cmocka_unit_test(test_service_allocation),
 	    cmocka_unit_test(test_service_allocation_bands),
 	    cmocka_unit_test(test_hpa_v1_conversion),

@@ -212,11 +212,13 @@ static void test_watch_replay(void **state)
 		prev = rv;
 	}
 	wstream_free(&w);
-	/* on the wire: one event per chunk, each ending in a newline */
+	/* on the wire: whole events per chunk, each ending in a newline; a backlog (the four
+	 * replayed here, queued before the stream starts) goes out as one chunk, one TLS record
+	 * and one send, not one per event */
 	twatch_opt(t, path, NULL, 0, true, &w);
 	{
 		const char *p = w.buf;
-		size_t chunks = 0;
+		size_t chunks = 0, lines = 0;
 
 		for (;;) {
 			size_t size = strtoul(p, NULL, 16);
@@ -225,11 +227,13 @@ static void test_watch_replay(void **state)
 			if (!size)
 				break;
 			assert_int_equal(data[size - 1], '\n');
-			assert_ptr_equal(memchr(data, '\n', size), data + size - 1);
+			for (size_t i = 0; i < size; i++)
+				lines += data[i] == '\n';
 			p = data + size + 2;
 			chunks++;
 		}
-		assert_int_equal(chunks, 4);
+		assert_int_equal(lines, 4);
+		assert_int_equal(chunks, 1);
 	}
 	wstream_free(&w);
 }

@@ -6,8 +6,10 @@
 #include "ctrl.h"
 
 extern const struct ctrl_desc ctrl_serviceaccount;
+extern const struct ctrl_desc ctrl_replicaset;
 
 const struct ctrl_desc *const ctrl_all[] = {
     &ctrl_serviceaccount,
+    &ctrl_replicaset,
 };
 const size_t ctrl_nall = sizeof(ctrl_all) / sizeof(ctrl_all[0]);

@@ -7,9 +7,11 @@
 
 extern const struct ctrl_desc ctrl_serviceaccount;
 extern const struct ctrl_desc ctrl_replicaset;
+extern const struct ctrl_desc ctrl_deployment;
 
 const struct ctrl_desc *const ctrl_all[] = {
     &ctrl_serviceaccount,
     &ctrl_replicaset,
+    &ctrl_deployment,
 };
 const size_t ctrl_nall = sizeof(ctrl_all) / sizeof(ctrl_all[0]);

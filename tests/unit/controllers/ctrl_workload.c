@@ -154,22 +154,36 @@ void cw_patch(struct cenv *e, const struct k8s_kind *k, const char *ns, const ch
 
 enum { F_LIVE = 1, F_AVAIL = 2 };
 
+struct cw_pod {
+	unsigned flags;
+	char hash[24];
+};
+
 static void recount(struct cw_watch *w)
 {
-	int live = 0, avail = 0;
+	int live = 0, avail = 0, hashes = 0;
 
 	for (struct hmap_entry *it = hmap_first(w->pods); it; it = hmap_next(w->pods, it)) {
-		uintptr_t f = (uintptr_t)hmap_entry_val(it);
+		struct cw_pod *p = hmap_entry_val(it);
+		bool seen = false;
 
-		live += !!(f & F_LIVE);
-		avail += (f & (F_LIVE | F_AVAIL)) == (F_LIVE | F_AVAIL);
+		live += !!(p->flags & F_LIVE);
+		avail += (p->flags & (F_LIVE | F_AVAIL)) == (F_LIVE | F_AVAIL);
+		/* a hash not seen on an earlier entry counts once */
+		for (struct hmap_entry *jt = hmap_first(w->pods); jt != it && !seen;
+		     jt = hmap_next(w->pods, jt))
+			seen = strcmp(((struct cw_pod *)hmap_entry_val(jt))->hash, p->hash) == 0;
+		hashes += !seen;
 	}
 	w->live = live;
 	w->avail = avail;
+	w->hashes = hashes;
 	if (live > w->max_live)
 		w->max_live = live;
 	if (avail < w->min_avail)
 		w->min_avail = avail;
+	if (hashes > w->max_hashes)
+		w->max_hashes = hashes;
 }
 
 static void watch_event(void *arg, enum kc_event_type type, struct kc_obj *o)
@@ -186,16 +200,23 @@ static void watch_event(void *arg, enum kc_event_type type, struct kc_obj *o)
 	name = jv_path_str(t, "metadata.name");
 	pthread_mutex_lock(&w->lock);
 	if (name) {
-		uintptr_t f = 0;
+		struct cw_pod *p = calloc(1, sizeof(*p));
+		void *old = NULL;
 
+		assert_non_null(p);
 		if (type != KC_DELETED && !jv_path(t, "metadata.deletionTimestamp"))
-			f |= F_LIVE;
+			p->flags |= F_LIVE;
 		if (is_ready(t))
-			f |= F_AVAIL;
-		if (type == KC_DELETED)
-			hmap_sdel(w->pods, name);
-		else
-			hmap_sput(w->pods, name, (void *)(f | 4), NULL);
+			p->flags |= F_AVAIL;
+		snprintf(p->hash, sizeof(p->hash), "%s",
+			 jv_path_str(t, "metadata.labels[pod-template-hash]") ?: "");
+		if (type == KC_DELETED) {
+			free(hmap_sdel(w->pods, name));
+			free(p);
+		} else {
+			hmap_sput(w->pods, name, p, &old);
+			free(old);
+		}
 		w->events++;
 		recount(w);
 	}
@@ -233,12 +254,15 @@ void cw_watch_reset(struct cw_watch *w)
 	pthread_mutex_lock(&w->lock);
 	w->max_live = w->live;
 	w->min_avail = w->avail;
+	w->max_hashes = w->hashes;
 	pthread_mutex_unlock(&w->lock);
 }
 
 void cw_watch_stop(struct cw_watch *w)
 {
 	kc_watch_stop(w->w);
+	for (struct hmap_entry *it = hmap_first(w->pods); it; it = hmap_next(w->pods, it))
+		free(hmap_entry_val(it));
 	hmap_free(w->pods);
 	pthread_mutex_destroy(&w->lock);
 }

@@ -38,14 +38,15 @@ void cw_patch(struct cenv *e, const struct k8s_kind *k, const char *ns, const ch
 	      const char *patch);
 
 /* A watch of the pods of ns matching sel that keeps, after every event, the number of pods
- * not being deleted (live) and of those Ready (available), with their extremes since
- * cw_watch_reset. */
+ * not being deleted (live) and of those Ready (available), and of the distinct
+ * pod-template-hash labels among all pods there (being deleted or not), with their extremes
+ * since cw_watch_reset. */
 struct cw_watch {
 	pthread_mutex_t lock;
 	struct kc_watch *w;
-	struct hmap *pods; /* name -> (void *)flags */
-	int live, avail;
-	int max_live, min_avail;
+	struct hmap *pods; /* name -> struct cw_pod */
+	int live, avail, hashes;
+	int max_live, min_avail, max_hashes;
 	unsigned events;
 	bool ended;
 };

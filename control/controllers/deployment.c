@@ -345,7 +345,7 @@ static int new_rs_replicas(struct dp_sync *y, int64_t *out)
 			    true, &surge) != 0)
 		return -EINVAL;
 	{
-		int64_t cur = dp_sum_spec(y->old, y->nold), max = y->replicas + surge, up;
+		int64_t cur = dp_sum_pods(y->old, y->nold), max = y->replicas + surge, up;
 
 		if (cur >= max) {
 			*out = 0;

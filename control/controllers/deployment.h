@@ -131,6 +131,13 @@ int64_t dp_sum_spec(struct dp_rs *const *v, size_t n);
 int64_t dp_sum_actual(struct dp_rs *const *v, size_t n);
 int64_t dp_sum_ready(struct dp_rs *const *v, size_t n);
 int64_t dp_sum_avail(struct dp_rs *const *v, size_t n);
+/* The pods that are or will be: per ReplicaSet the larger of spec.replicas and
+ * status.replicas. kube's NewRSNewReplicas counts spec.replicas only, so the new pods of a
+ * surge may be made before the old ones a scale-down removes are deleted, and for a moment
+ * more than replicas + maxSurge pods run; counting an old ReplicaSet's pods until its
+ * controller has seen them go keeps that bound at every moment (the rollout's states and
+ * end are kube's; it only waits for each deletion to be seen). */
+int64_t dp_sum_pods(struct dp_rs *const *v, size_t n);
 
 /* Deployment conditions, kube's way: set (nothing if status and reason are the same; the
  * transition time kept if the status is), remove. st is the status object. */

@@ -263,7 +263,7 @@ static int new_rs_target(struct dp_sync *y, int64_t *out)
 	if (dp_scaled_value(jv_path(y->dep, "spec.strategy.rollingUpdate.maxSurge"), y->replicas,
 			    true, &surge) != 0)
 		return -EINVAL;
-	cur = dp_sum_spec(y->rss, y->nrss);
+	cur = dp_sum_pods(y->rss, y->nrss);
 	max = y->replicas + surge;
 	if (cur >= max) {
 		*out = y->new_rs->replicas;

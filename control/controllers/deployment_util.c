@@ -398,6 +398,17 @@ SUM(dp_sum_actual, st_replicas)
 SUM(dp_sum_ready, st_ready)
 SUM(dp_sum_avail, st_avail)
 
+int64_t dp_sum_pods(struct dp_rs *const *v, size_t n)
+{
+	int64_t s = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (v[i])
+			s +=
+			    v[i]->st_replicas > v[i]->replicas ? v[i]->st_replicas : v[i]->replicas;
+	return s;
+}
+
 /* ---- conditions ---- */
 
 struct jv *dp_condition(const struct jv *st, const char *type)

@@ -340,25 +340,31 @@ static void test_pause_resume(void **state)
 /* ---- rollback as kubectl rollout undo ---- */
 
 /* kubectl's DeploymentRollbacker: the ReplicaSet's template without pod-template-hash
- * replaces the Deployment's, with the Deployment's annotations (kube's own left out) and the
- * ReplicaSet's change-cause, as a JSON patch. */
+ * replaces the Deployment's; the annotations become the Deployment's own kube ones
+ * (revision, last-applied...) plus the ReplicaSet's others (its change-cause); a JSON patch. */
+static bool kube_annotation(const char *key)
+{
+	return strncmp(key, "deployment.kubernetes.io/", 25) == 0 ||
+	       strcmp(key, "kubectl.kubernetes.io/last-applied-configuration") == 0 ||
+	       strcmp(key, "deprecated.deployment.rollback.to") == 0;
+}
+
 static void undo_to(struct cenv *e, const char *name, const char *rsname)
 {
 	struct jv_doc *d = jv_doc_new();
 	struct jv *rs = cenv_get(e, d, kind_rs(), NS, rsname);
 	struct jv *dep = cenv_get(e, d, kind_deploy(), NS, name);
 	struct jv *tmpl = jv_path(rs, "spec.template"), *ann = jv_new(d, JV_OBJECT), *patch;
-	const char *cc = jv_path_str(rs, "metadata.annotations[kubernetes.io/change-cause]");
 	char *text;
 	struct kc_status st;
 
 	jv_del(jv_path(tmpl, "metadata.labels"), "pod-template-hash");
 	for (const struct jv *a = jv_first(jv_path(dep, "metadata.annotations")); a; a = a->next)
-		if (strncmp(a->key, "deployment.kubernetes.io/", 25) != 0 &&
-		    strcmp(a->key, "kubectl.kubernetes.io/last-applied-configuration") != 0)
+		if (kube_annotation(a->key))
 			jv_set(d, ann, a->key, jv_copy(d, a));
-	if (cc)
-		jv_set(d, ann, "kubernetes.io/change-cause", jv_new_strz(d, cc));
+	for (const struct jv *a = jv_first(jv_path(rs, "metadata.annotations")); a; a = a->next)
+		if (!kube_annotation(a->key))
+			jv_set(d, ann, a->key, jv_copy(d, a));
 	patch = Jf(d, "[{\"op\":\"replace\",\"path\":\"/spec/template\",\"value\":null},"
 		      "{\"op\":\"replace\",\"path\":\"/metadata/annotations\",\"value\":null}]");
 	jv_set(d, jv_at(patch, 0), "value", jv_copy(d, tmpl));

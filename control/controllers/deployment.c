@@ -489,7 +489,8 @@ int dp_sync_revision(struct dp_sync *y, bool create)
 
 	if (!sorted)
 		return -ENOMEM;
-	memcpy(sorted, y->rss, y->nrss * sizeof(*sorted));
+	if (y->nrss)
+		memcpy(sorted, y->rss, y->nrss * sizeof(*sorted));
 	dp_sort_created(sorted, y->nrss, false);
 	y->new_rs = NULL;
 	for (size_t i = 0; i < y->nrss && !y->new_rs; i++)

@@ -494,7 +494,8 @@ static int scale(struct dp_sync *y)
 	} else if (n == 0 && y->nrss) {
 		only = y->new_rs;
 		if (!only) {
-			memcpy(act, y->old, y->nold * sizeof(*act));
+			if (y->nold)
+				memcpy(act, y->old, y->nold * sizeof(*act));
 			dp_sort_created(act, y->nold, true);
 			only = act[0];
 		}

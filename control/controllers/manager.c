@@ -236,7 +236,10 @@ void ctrl_manager_stop(struct ctrl_manager *m)
 {
 	if (!m)
 		return;
-	/* controllers first (their workers read the informers), then the informers */
+	/* the informers' threads first (their handlers call into the controllers), then the
+	 * controllers (their workers still read the caches), then the informers */
+	for (size_t i = 0; i < m->nsh; i++)
+		kc_informer_stop(m->sh[i].inf);
 	for (size_t i = m->nrun; i-- > 0;) {
 		if (m->run[i].desc->stop)
 			m->run[i].desc->stop(m->run[i].state);

@@ -205,6 +205,48 @@ static void test_create(void **state)
 	cenv_stop(&e);
 }
 
+/* A ReplicaSet of someone else already has the name the template's hash gives: the
+ * collision is counted in status.collisionCount and the hash taken with it. */
+static void test_hash_collision(void **state)
+{
+	struct cenv e;
+	struct jv_doc *d = jv_doc_new();
+	struct jv *dep;
+	char hash[16], hash1[16], name[64], buf[512], json[1024];
+	int64_t one = 1;
+
+	(void)state;
+	cenv_start(&e, "replicaset,deployment", NULL, NULL);
+	/* paused, a Deployment makes no ReplicaSet: its template (as the server defaulted it)
+	 * gives the hash it will use */
+	make_dep(&e, "col", 1, "\"paused\":true,", "app:v1");
+	dep = cenv_get(&e, d, kind_deploy(), NS, "col");
+	dp_template_hash(jv_path(dep, "spec.template"), NULL, hash);
+	dp_template_hash(jv_path(dep, "spec.template"), &one, hash1);
+	snprintf(name, sizeof(name), "col-%s", hash);
+	snprintf(json, sizeof(json),
+		 "{\"metadata\":{\"name\":\"%s\",\"labels\":{\"other\":\"x\"}},\"spec\":"
+		 "{\"replicas\":0,\"selector\":{\"matchLabels\":{\"other\":\"x\"}},\"template\":"
+		 "{\"metadata\":{\"labels\":{\"other\":\"x\"}},\"spec\":{\"containers\":[{"
+		 "\"name\":\"c\",\"image\":\"else\"}]}}}}",
+		 name);
+	cenv_create(&e, kind_rs(), NS, json);
+	assert_int_equal(count_rs(&e, "col"), 0);
+	cw_patch(&e, kind_deploy(), NS, "col", "{\"spec\":{\"paused\":false}}");
+	snprintf(name, sizeof(name), "col-%s", hash1);
+	assert_true(KUBELET_UNTIL(&e, "app=col",
+				  dint(&e, "col", "status.collisionCount") == 1 &&
+				      strcmp(rs_of_rev(&e, "col", "1", buf, NULL), name) == 0 &&
+				      done(&e, "col", 1)));
+	/* the other one is left as it was: not adopted, not scaled */
+	snprintf(name, sizeof(name), "col-%s", hash);
+	assert_string_equal(
+	    cw_str(&e, kind_rs(), NS, name, "metadata.ownerReferences[0].uid", buf, 512), "");
+	assert_int_equal(cw_int(&e, kind_rs(), NS, name, "spec.replicas"), 0);
+	jv_doc_free(d);
+	cenv_stop(&e);
+}
+
 /* ---- rolling update ---- */
 
 /* v1 to v2 watched pod by pod: never more than replicas + surge pods, never fewer than
@@ -515,11 +557,17 @@ static void test_proportional(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_create),	    cmocka_unit_test(test_rolling_numbers),
-	    cmocka_unit_test(test_rolling_percent), cmocka_unit_test(test_rolling_no_unavailable),
-	    cmocka_unit_test(test_recreate),	    cmocka_unit_test(test_pause_resume),
-	    cmocka_unit_test(test_rollback),	    cmocka_unit_test(test_progress_deadline),
-	    cmocka_unit_test(test_history_cleanup), cmocka_unit_test(test_proportional),
+	    cmocka_unit_test(test_create),
+	    cmocka_unit_test(test_hash_collision),
+	    cmocka_unit_test(test_rolling_numbers),
+	    cmocka_unit_test(test_rolling_percent),
+	    cmocka_unit_test(test_rolling_no_unavailable),
+	    cmocka_unit_test(test_recreate),
+	    cmocka_unit_test(test_pause_resume),
+	    cmocka_unit_test(test_rollback),
+	    cmocka_unit_test(test_progress_deadline),
+	    cmocka_unit_test(test_history_cleanup),
+	    cmocka_unit_test(test_proportional),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

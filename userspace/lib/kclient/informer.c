@@ -81,7 +81,8 @@ struct kc_informer {
 	pthread_cond_t cond;
 	struct qev *qhead, *qtail;
 	bool stop, hold, held, started, synced;
-	bool lost; /* an event could not be queued: the cache must be listed again */
+	bool joined; /* kc_informer_stop joined the thread */
+	bool lost;   /* an event could not be queued: the cache must be listed again */
 	pthread_t thread;
 
 	/* the thread's own */
@@ -421,6 +422,8 @@ struct objs {
 
 static int objs_take(struct objs *a, struct kc_list *l)
 {
+	if (!l->count)
+		return 0; /* an empty page: a->v may still be NULL */
 	if (a->n + l->count > a->cap) {
 		size_t ncap = (a->n + l->count) * 2;
 		struct kc_obj **n = realloc(a->v, ncap * sizeof(*n));
@@ -913,17 +916,23 @@ int kc_informer_start(struct kc_informer *inf)
 	return 0;
 }
 
+void kc_informer_stop(struct kc_informer *inf)
+{
+	if (!inf || !inf->started || inf->joined)
+		return;
+	pthread_mutex_lock(&inf->mu);
+	inf->stop = true;
+	pthread_cond_broadcast(&inf->cond);
+	pthread_mutex_unlock(&inf->mu);
+	pthread_join(inf->thread, NULL);
+	inf->joined = true;
+}
+
 void kc_informer_free(struct kc_informer *inf)
 {
 	if (!inf)
 		return;
-	if (inf->started) {
-		pthread_mutex_lock(&inf->mu);
-		inf->stop = true;
-		pthread_cond_broadcast(&inf->cond);
-		pthread_mutex_unlock(&inf->mu);
-		pthread_join(inf->thread, NULL);
-	}
+	kc_informer_stop(inf);
 	while (inf->qhead) {
 		struct qev *e = inf->qhead;
 

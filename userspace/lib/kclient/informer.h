@@ -54,7 +54,11 @@ struct kc_informer *kc_informer_new(struct kclient *c, const struct kc_informer_
 int kc_informer_add_handlers(struct kc_informer *inf, const struct kc_handlers *h);
 int kc_informer_add_index(struct kc_informer *inf, const char *name, kc_index_fn fn);
 int kc_informer_start(struct kc_informer *inf);
-/* Stop the thread (handlers are not called after it returns) and free; NULL-tolerant. */
+/* Stop the thread: handlers are not called after it returns; the cache stays readable
+ * (a controller manager stops every informer, then its controllers, then frees them).
+ * NULL-tolerant; a second call does nothing. */
+void kc_informer_stop(struct kc_informer *inf);
+/* Stop the thread (as kc_informer_stop) and free; NULL-tolerant. */
 void kc_informer_free(struct kc_informer *inf);
 
 /* The first list was delivered to the cache and the handlers. */

@@ -353,6 +353,8 @@ static void test_adopt_release(void **state)
 	cw_str(&e, kind_rs(), NS, "ad", "metadata.uid", uid, sizeof(uid));
 	assert_true(WAIT_UNTIL(strcmp(owner_uid(&e, "stray", buf), uid) == 0, KC_WAIT_MS));
 	assert_true(WAIT_UNTIL(rs_int(&e, "ad", "status.replicas") == 2, KC_WAIT_MS));
+	/* the stray pod lacks the template's tier label: not fully labeled */
+	assert_true(WAIT_UNTIL(rs_int(&e, "ad", "status.fullyLabeledReplicas") == 1, KC_WAIT_MS));
 	/* stray + 1 made + other */
 	assert_int_equal(cenv_count(&e, kind_pod(), NS, "app=ad"), 3);
 	assert_string_equal(owner_uid(&e, "other", buf), "0000-other");

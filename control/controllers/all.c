@@ -7,7 +7,7 @@
 
 extern const struct ctrl_desc ctrl_serviceaccount, ctrl_namespace, ctrl_garbagecollector,
     ctrl_disruption, ctrl_resourcequota, ctrl_endpoints, ctrl_endpointslice, ctrl_nodelifecycle,
-    ctrl_tainteviction;
+    ctrl_tainteviction, ctrl_replicaset, ctrl_deployment;
 
 /* clang-format off */
 const struct ctrl_desc *const ctrl_all[] = {
@@ -20,6 +20,8 @@ const struct ctrl_desc *const ctrl_all[] = {
     &ctrl_endpointslice,
     &ctrl_nodelifecycle,
     &ctrl_tainteviction,
+    &ctrl_replicaset,
+    &ctrl_deployment,
 };
 /* clang-format on */
 const size_t ctrl_nall = sizeof(ctrl_all) / sizeof(ctrl_all[0]);

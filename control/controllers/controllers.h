@@ -17,6 +17,7 @@
 #include "kclient.h"
 
 struct ctrl_manager;
+struct kc_informer;
 
 struct ctrl_config {
 	/* which controllers run, as kube-controller-manager's --controllers: a comma-separated
@@ -49,6 +50,9 @@ int ctrl_manager_start(struct kclient *kc, const struct ctrl_config *cfg,
 		       struct ctrl_manager **out);
 /* Stop every controller and informer; NULL-tolerant. */
 void ctrl_manager_stop(struct ctrl_manager *m);
+/* The manager's shared informer of kind k, or NULL: for tests, which hold it
+ * (kc_informer_hold) to play a slow watch. */
+struct kc_informer *ctrl_manager_informer(struct ctrl_manager *m, const struct k8s_kind *k);
 /* The controllers' names, one per line, "(off by default)" marked. */
 void ctrl_list(FILE *out);
 

@@ -103,6 +103,14 @@ int ctrl_informer_index(struct ctrl_ctx *c, const struct k8s_kind *k, const char
 	return 0;
 }
 
+struct kc_informer *ctrl_manager_informer(struct ctrl_manager *m, const struct k8s_kind *k)
+{
+	for (size_t i = 0; m && i < m->nsh; i++)
+		if (m->sh[i].kind == k)
+			return m->sh[i].inf;
+	return NULL;
+}
+
 /* ---- which controllers ---- */
 
 /* Does the --controllers list select desc? As kube-controller-manager: a name selects it,

@@ -1,0 +1,666 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * replicaset: kube-controller-manager's ReplicaSet controller (pkg/controller/replicaset).
+ * A ReplicaSet keeps spec.replicas active pods made from its template: it creates the
+ * missing ones (generateName "<rs>-", a controller ownerReference; in slow-start batches of
+ * 1, 2, 4 ..., at most 500 per sync) and deletes the extra ones in kube's order (unassigned,
+ * pending, not ready, cheaper, doubled up, ready for less time, more restarts, newer first);
+ * it adopts orphans its selector matches and releases pods it no longer matches; it writes
+ * status (replicas, fullyLabeledReplicas, readyReplicas, availableReplicas with
+ * minReadySeconds, observedGeneration, the ReplicaFailure condition) and Events
+ * (SuccessfulCreate, SuccessfulDelete, FailedCreate, FailedDelete). Expectations keep a slow
+ * pod watch from making it create or delete twice.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "workload.h"
+
+#define COMP	       "replicaset-controller"
+#define BURST_REPLICAS 500 /* kube's BurstReplicas */
+
+struct rs_ctrl {
+	struct ctrl_ctx *c;
+	struct kc_informer *pods, *rss;
+	struct kc_queue *q;
+	struct kc_workers *w;
+	struct ctrl_uexpect *exp;
+};
+
+/* ---- event handlers ---- */
+
+static void key_of(const char *ns, const char *name, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/%s", ns, name);
+}
+
+/* The ReplicaSet a controller reference names, if it exists with that uid: its key into buf
+ * and its minReadySeconds. */
+static bool resolve_ref(struct rs_ctrl *s, const char *ns, const struct jv *ref, char *buf,
+			size_t size, int64_t *min_ready)
+{
+	const char *name = jv_path_str(ref, "name");
+	struct kc_obj *o;
+	struct jv_doc *d;
+	struct jv *t;
+	bool ok;
+
+	if (!ns || !name || !jv_is_str(jv_get(ref, "kind"), "ReplicaSet"))
+		return false;
+	o = kc_informer_get(s->rss, ns, name);
+	if (!o)
+		return false;
+	d = jv_doc_new();
+	t = d ? kc_obj_parse(o, d) : NULL;
+	ok = t && jv_is_str(jv_path(t, "metadata.uid"), jv_path_str(ref, "uid"));
+	if (ok) {
+		key_of(ns, name, buf, size);
+		if (min_ready && jv_path_int(t, "spec.minReadySeconds", min_ready) != 0)
+			*min_ready = 0;
+	}
+	jv_doc_free(d);
+	kc_obj_put(o);
+	return ok;
+}
+
+/* An orphan: queue every ReplicaSet of its namespace whose selector matches it. */
+static void enqueue_matching(struct rs_ctrl *s, const struct jv *pod)
+{
+	const char *ns = jv_path_str(pod, "metadata.namespace");
+	const struct jv *labels = jv_path(pod, "metadata.labels");
+	struct kc_obj **objs = NULL;
+	size_t n = 0;
+	char key[512];
+
+	if (!ns || kc_informer_list(s->rss, "namespace", ns, &objs, &n) != 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct jv_doc *d = jv_doc_new();
+		struct jv *rs = d ? kc_obj_parse(objs[i], d) : NULL;
+		const struct jv *sel = jv_path(rs, "spec.selector");
+
+		/* an empty selector matches nothing here, as kube's GetPodReplicaSets */
+		if (rs && jv_count(sel) && ctrl_selector_matches(sel, labels)) {
+			key_of(ns, jv_path_str(rs, "metadata.name"), key, sizeof(key));
+			kc_queue_add(s->q, key);
+		}
+		jv_doc_free(d);
+	}
+	kc_objs_free(objs, n);
+}
+
+static void pod_deleted(struct rs_ctrl *s, const struct jv *pod)
+{
+	const char *ns = jv_path_str(pod, "metadata.namespace");
+	const struct jv *ref = ctrl_controller_ref(pod);
+	char key[512], pkey[512];
+
+	if (!ref || !resolve_ref(s, ns, ref, key, sizeof(key), NULL))
+		return;
+	key_of(ns, jv_path_str(pod, "metadata.name"), pkey, sizeof(pkey));
+	ctrl_uexpect_deletion_observed(s->exp, key, pkey);
+	kc_queue_add(s->q, key);
+}
+
+static void pod_add(void *arg, const struct kc_obj *o, const struct jv *pod)
+{
+	struct rs_ctrl *s = arg;
+	const struct jv *ref = ctrl_controller_ref(pod);
+	char key[512];
+
+	(void)o;
+	if (jv_path(pod, "metadata.deletionTimestamp")) {
+		/* made already being deleted (a restarted controller): a deletion */
+		pod_deleted(s, pod);
+		return;
+	}
+	if (ref) {
+		if (!resolve_ref(s, jv_path_str(pod, "metadata.namespace"), ref, key, sizeof(key),
+				 NULL))
+			return;
+		ctrl_uexpect_creation_observed(s->exp, key);
+		kc_queue_add(s->q, key);
+		return;
+	}
+	enqueue_matching(s, pod);
+}
+
+static bool same_ref(const struct jv *a, const struct jv *b)
+{
+	if (!a || !b)
+		return a == b;
+	return jv_equal(jv_get(a, "uid"), jv_get(b, "uid"));
+}
+
+static void pod_update(void *arg, const struct kc_obj *oo, const struct jv *old,
+		       const struct kc_obj *co, const struct jv *cur)
+{
+	struct rs_ctrl *s = arg;
+	const struct jv *cref = ctrl_controller_ref(cur),
+			*oref = old ? ctrl_controller_ref(old) : NULL;
+	const char *ns = jv_path_str(cur, "metadata.namespace");
+	bool labels_changed;
+	int64_t min_ready = 0;
+	char key[512];
+
+	if (oo && co && oo->rv == co->rv)
+		return; /* a resync: nothing changed */
+	if (!old) {
+		pod_add(arg, co, cur);
+		return;
+	}
+	labels_changed =
+	    !jv_equal(jv_path(old, "metadata.labels"), jv_path(cur, "metadata.labels"));
+	if (jv_path(cur, "metadata.deletionTimestamp")) {
+		/* graceful deletion: the pod is going, count it as deleted now (its labels may
+		 * have changed too: the old owner hears of it) */
+		pod_deleted(s, cur);
+		if (labels_changed)
+			pod_deleted(s, old);
+		return;
+	}
+	if (!same_ref(cref, oref) && oref &&
+	    resolve_ref(s, jv_path_str(old, "metadata.namespace"), oref, key, sizeof(key), NULL))
+		kc_queue_add(s->q, key);
+	if (cref) {
+		if (!resolve_ref(s, ns, cref, key, sizeof(key), &min_ready))
+			return;
+		kc_queue_add(s->q, key);
+		/* ready now: available after minReadySeconds, look again then */
+		if (!ctrl_pod_ready(old) && ctrl_pod_ready(cur) && min_ready > 0)
+			kc_queue_add_after(s->q, key, (uint64_t)(min_ready + 1) * 1000);
+		return;
+	}
+	if (labels_changed || !same_ref(cref, oref))
+		enqueue_matching(s, cur);
+}
+
+static void pod_del(void *arg, const struct kc_obj *o, const struct jv *pod)
+{
+	(void)o;
+	pod_deleted(arg, pod);
+}
+
+static void rs_add(void *arg, const struct kc_obj *o, const struct jv *rs)
+{
+	struct rs_ctrl *s = arg;
+	char key[512];
+
+	(void)o;
+	if (kc_key_of(rs, key, sizeof(key)))
+		kc_queue_add(s->q, key);
+}
+
+static void rs_update(void *arg, const struct kc_obj *oo, const struct jv *old,
+		      const struct kc_obj *co, const struct jv *cur)
+{
+	struct rs_ctrl *s = arg;
+	char key[512];
+
+	(void)oo;
+	(void)co;
+	/* the same name with another uid: the old one was deleted and its expectations go */
+	if (old && !jv_equal(jv_path(old, "metadata.uid"), jv_path(cur, "metadata.uid")) &&
+	    kc_key_of(old, key, sizeof(key)))
+		ctrl_uexpect_forget(s->exp, key);
+	rs_add(arg, co, cur);
+}
+
+static void rs_del(void *arg, const struct kc_obj *o, const struct jv *rs)
+{
+	struct rs_ctrl *s = arg;
+	char key[512];
+
+	(void)o;
+	if (!kc_key_of(rs, key, sizeof(key)))
+		return;
+	ctrl_uexpect_forget(s->exp, key);
+	kc_queue_add(s->q, key);
+}
+
+/* ---- sync ---- */
+
+struct rs_sync {
+	struct rs_ctrl *s;
+	const char *key, *ns;
+	struct jv_doc *d;
+	struct jv *rs;
+	struct jv **pods; /* the active pods it owns after claiming */
+	size_t npods;
+	char errmsg[1024]; /* the error manage_replicas met, for ReplicaFailure */
+};
+
+/* Parse the objects of an index value into d, appending to *v. */
+static int parse_index(struct kc_informer *inf, const char *index, const char *value,
+		       struct jv_doc *d, struct jv ***v, size_t *n)
+{
+	struct kc_obj **objs = NULL;
+	size_t m = 0;
+	struct jv **nv;
+	int err = kc_informer_list(inf, index, value, &objs, &m);
+
+	if (err)
+		return err;
+	nv = realloc(*v, (*n + m + 1) * sizeof(*nv));
+	if (!nv) {
+		kc_objs_free(objs, m);
+		return -ENOMEM;
+	}
+	*v = nv;
+	for (size_t i = 0; i < m; i++) {
+		struct jv *t = ctrl_obj_tree(objs[i], d, ctrl_k_pod);
+
+		if (!t) {
+			kc_objs_free(objs, m);
+			return -ENOMEM;
+		}
+		nv[(*n)++] = t;
+	}
+	kc_objs_free(objs, m);
+	return 0;
+}
+
+/* The active pods that are the ReplicaSet's after adopting and releasing, as kube's
+ * FilterActivePods + claimPods: the candidates are the pods it controls and the orphans of
+ * its namespace (a pod controlled by another object is never claimed). */
+static int claim_pods(struct rs_sync *y)
+{
+	struct rs_ctrl *s = y->s;
+	const char *uid = jv_path_str(y->rs, "metadata.uid");
+	const struct jv *sel = jv_path(y->rs, "spec.selector");
+	struct jv **cand = NULL;
+	size_t n = 0;
+	int err = 0;
+
+	if (!uid)
+		return -EINVAL;
+	err = parse_index(s->pods, CTRL_IDX_OWNER, uid, y->d, &cand, &n);
+	if (!err)
+		err = parse_index(s->pods, CTRL_IDX_ORPHAN, y->ns, y->d, &cand, &n);
+	if (err) {
+		free(cand);
+		return err;
+	}
+	y->pods = cand; /* filtered in place */
+	y->npods = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct kc_status st;
+		int e = 0;
+
+		if (!ctrl_pod_active(cand[i]))
+			continue;
+		switch (ctrl_claim_decide(y->rs, sel, cand[i])) {
+		case CTRL_CLAIM_OWNED:
+			y->pods[y->npods++] = cand[i];
+			break;
+		case CTRL_CLAIM_ADOPT:
+			e = ctrl_adopt(s->c->kc, ctrl_k_pod, cand[i], y->rs, ctrl_k_replicaset,
+				       &st);
+			if (e == 0)
+				y->pods[y->npods++] = cand[i];
+			break;
+		case CTRL_CLAIM_RELEASE:
+			e = ctrl_release(s->c->kc, ctrl_k_pod, cand[i], uid, &st);
+			break;
+		case CTRL_CLAIM_IGNORE:
+			break;
+		}
+		if (e && e != -ENOENT) {
+			log_info(COMP, "%s: claiming pod %s: %s", y->key,
+				 jv_path_str(cand[i], "metadata.name"), st.message);
+			err = err ?: e;
+		}
+	}
+	return err;
+}
+
+static int64_t spec_replicas(const struct jv *obj)
+{
+	int64_t r;
+
+	return jv_path_int(obj, "spec.replicas", &r) == 0 ? r : 1;
+}
+
+static int create_pods(struct rs_sync *y, int diff)
+{
+	struct rs_ctrl *s = y->s;
+	int done = 0, err = 0;
+	const struct jv *tmpl = jv_path(y->rs, "spec.template");
+
+	ctrl_uexpect_creations(s->exp, y->key, diff);
+	/* kube's slowStartBatch: batches of 1, 2, 4 ...; a batch with a failure is the last */
+	for (int batch = diff < 1 ? diff : 1, left = diff; batch > 0 && !err;) {
+		for (int i = 0; i < batch; i++) {
+			struct jv_doc *d = jv_doc_new();
+			struct jv *pod =
+			    d ? ctrl_pod_from_template(d, tmpl, y->rs, ctrl_k_replicaset) : NULL;
+			struct kc_obj *out = NULL;
+			struct kc_status st = {0};
+			int e = pod ? kc_create(s->c->kc, ctrl_k_pod, y->ns, pod, NULL, &out, &st)
+				    : -ENOMEM;
+
+			if (e == 0) {
+				struct jv *created = kc_obj_parse(out, d);
+
+				kc_event(s->c->rec, y->rs, "Normal", "SuccessfulCreate",
+					 "Created pod: %s",
+					 jv_path_str(created, "metadata.name") ?: "");
+				done++;
+			} else if (e == -EACCES && strstr(st.message, "being terminated")) {
+				done++; /* the namespace is going: every create would fail */
+			} else {
+				const char *msg = e == -ENOMEM ? "out of memory" : st.message;
+
+				kc_event(s->c->rec, y->rs, "Warning", "FailedCreate",
+					 "Error creating: %s", msg);
+				snprintf(y->errmsg, sizeof(y->errmsg), "%s", msg);
+				err = e;
+			}
+			kc_obj_put(out);
+			jv_doc_free(d);
+		}
+		left -= batch;
+		batch = 2 * batch < left ? 2 * batch : left;
+	}
+	/* the pods never attempted (or failed) will not be observed */
+	for (int i = done; i < diff; i++)
+		ctrl_uexpect_creation_observed(s->exp, y->key);
+	return err;
+}
+
+/* Active pods of the ReplicaSets with the same controller (or of this one), per node: kube's
+ * getIndirectlyRelatedPods ranks a pod by how many related pods share its node. */
+static void rank_pods(struct rs_sync *y, struct ctrl_pod_rank *rk)
+{
+	const struct jv *ref = ctrl_controller_ref(y->rs);
+	struct kc_obj **rss = NULL;
+	struct jv **related = NULL;
+	size_t nrss = 0, nrel = 0;
+
+	if (ref && kc_informer_list(y->s->rss, CTRL_IDX_OWNER, jv_path_str(ref, "uid"), &rss,
+				    &nrss) == 0) {
+		for (size_t i = 0; i < nrss; i++) {
+			struct jv *t = kc_obj_parse(rss[i], y->d);
+			const char *uid = jv_path_str(t, "metadata.uid");
+
+			if (t && uid && ctrl_controlled_by(t, jv_path_str(ref, "uid")))
+				parse_index(y->s->pods, CTRL_IDX_OWNER, uid, y->d, &related, &nrel);
+		}
+		kc_objs_free(rss, nrss);
+	} else {
+		parse_index(y->s->pods, CTRL_IDX_OWNER, jv_path_str(y->rs, "metadata.uid"), y->d,
+			    &related, &nrel);
+	}
+	for (size_t i = 0; i < y->npods; i++) {
+		const char *node = jv_path_str(y->pods[i], "spec.nodeName") ?: "";
+
+		rk[i].pod = y->pods[i];
+		rk[i].rank = 0;
+		for (size_t j = 0; j < nrel; j++)
+			if (ctrl_pod_active(related[j]) &&
+			    strcmp(jv_path_str(related[j], "spec.nodeName") ?: "", node) == 0)
+				rk[i].rank++;
+	}
+	free(related);
+}
+
+static int delete_pods(struct rs_sync *y, int diff)
+{
+	struct rs_ctrl *s = y->s;
+	struct ctrl_pod_rank *rk = calloc(y->npods, sizeof(*rk));
+	const char **keys = calloc(diff, sizeof(*keys));
+	int err = 0;
+
+	if (!rk || !keys) {
+		free(rk);
+		free(keys);
+		return -ENOMEM;
+	}
+	rank_pods(y, rk);
+	if ((size_t)diff < y->npods)
+		ctrl_pods_rank_sort(rk, y->npods, ctrl_now_ns());
+	for (int i = 0; i < diff; i++) {
+		struct jv *kv = jv_new_strf(y->d, "%s/%s", y->ns,
+					    jv_path_str(rk[i].pod, "metadata.name") ?: "");
+
+		keys[i] = kv ? kv->s : "";
+	}
+	ctrl_uexpect_deletions(s->exp, y->key, keys, diff);
+	for (int i = 0; i < diff; i++) {
+		const char *name = jv_path_str(rk[i].pod, "metadata.name");
+		struct kc_delete_opts o = KC_DELETE_OPTS_INIT;
+		struct kc_status st = {0};
+		int e = kc_delete(s->c->kc, ctrl_k_pod, y->ns, name, &o, NULL, &st);
+
+		if (e == 0) {
+			kc_event(s->c->rec, y->rs, "Normal", "SuccessfulDelete", "Deleted pod: %s",
+				 name);
+			continue;
+		}
+		/* this deletion will not be observed */
+		ctrl_uexpect_deletion_observed(s->exp, y->key, keys[i]);
+		if (e != -ENOENT) {
+			kc_event(s->c->rec, y->rs, "Warning", "FailedDelete", "Error deleting: %s",
+				 st.message);
+			snprintf(y->errmsg, sizeof(y->errmsg), "%s", st.message);
+			err = err ?: e;
+		}
+	}
+	free(rk);
+	free(keys);
+	return err;
+}
+
+static int manage_replicas(struct rs_sync *y)
+{
+	int64_t diff = (int64_t)y->npods - spec_replicas(y->rs);
+
+	if (diff < 0) {
+		diff = -diff;
+		if (diff > BURST_REPLICAS)
+			diff = BURST_REPLICAS;
+		return create_pods(y, (int)diff);
+	}
+	if (diff > 0) {
+		if (diff > BURST_REPLICAS)
+			diff = BURST_REPLICAS;
+		return delete_pods(y, (int)diff);
+	}
+	return 0;
+}
+
+static void set_int(struct jv_doc *d, struct jv *o, const char *key, int64_t v, bool omitempty)
+{
+	if (v || !omitempty)
+		jv_set(d, o, key, jv_new_int(d, v));
+}
+
+/* kube's calculateStatus + updateReplicaSetStatus. Returns the new status tree (in y->d). */
+static int update_status(struct rs_sync *y, int manage_err, struct jv **out_status)
+{
+	struct jv_doc *d = y->d;
+	struct jv *old = jv_get(y->rs, "status"), *st = jv_new(d, JV_OBJECT), *conds, *up;
+	const struct jv *tlabels = jv_path(y->rs, "spec.template.metadata.labels");
+	int64_t min_ready = 0, gen = 0, ogen = -1, full = 0, ready = 0, avail = 0, now = ctrl_now();
+	struct kc_status kst;
+	int err;
+
+	jv_path_int(y->rs, "spec.minReadySeconds", &min_ready);
+	jv_path_int(y->rs, "metadata.generation", &gen);
+	jv_path_int(old, "observedGeneration", &ogen);
+	for (size_t i = 0; i < y->npods; i++) {
+		const struct jv *pl = jv_path(y->pods[i], "metadata.labels");
+		bool all = true;
+
+		/* the template's labels as a selector: every one present with its value */
+		for (const struct jv *l = jv_first(tlabels); l && all; l = l->next)
+			all = l->type == JV_STRING && jv_is_str(jv_get(pl, l->key), l->s);
+		full += all;
+		if (ctrl_pod_ready(y->pods[i])) {
+			ready++;
+			avail += ctrl_pod_available(y->pods[i], min_ready, now);
+		}
+	}
+	set_int(d, st, "replicas", (int64_t)y->npods, false);
+	set_int(d, st, "fullyLabeledReplicas", full, true);
+	set_int(d, st, "observedGeneration", ogen > 0 ? ogen : 0, true);
+	set_int(d, st, "readyReplicas", ready, true);
+	set_int(d, st, "availableReplicas", avail, true);
+	conds = jv_get(old, "conditions");
+	if (conds)
+		jv_set(d, st, "conditions", jv_copy(d, conds));
+	up = jv_new(d, JV_OBJECT);
+	jv_set(d, up, "status", st);
+	if (manage_err && !ctrl_condition(up, "ReplicaFailure")) {
+		int64_t diff = (int64_t)y->npods - spec_replicas(y->rs);
+
+		ctrl_set_condition(d, up, "ReplicaFailure", "True",
+				   diff < 0   ? "FailedCreate"
+				   : diff > 0 ? "FailedDelete"
+					      : "",
+				   y->errmsg);
+	} else if (!manage_err && ctrl_condition(up, "ReplicaFailure")) {
+		struct jv *prev = NULL;
+
+		conds = jv_get(st, "conditions");
+		for (struct jv *c = jv_first(conds); c; prev = c, c = c->next)
+			if (jv_is_str(jv_get(c, "type"), "ReplicaFailure")) {
+				jv_unlink(conds, prev, c);
+				break;
+			}
+		if (!jv_count(conds))
+			jv_del(st, "conditions");
+	}
+	*out_status = st;
+	if (old && jv_equal(old, st) && ogen == gen)
+		return 0;
+	set_int(d, st, "observedGeneration", gen, true);
+	jv_set(d, y->rs, "status", st);
+	err = kc_update(y->s->c->kc, ctrl_k_replicaset, y->ns, "status", y->rs, NULL, NULL, &kst);
+	if (err && err != -ENOENT) {
+		log_info(COMP, "%s: status: %s", y->key, kst.message);
+		return err;
+	}
+	return 0;
+}
+
+static int sync_rs(void *arg, const char *key)
+{
+	struct rs_ctrl *s = arg;
+	struct rs_sync y = {.s = s, .key = key};
+	char *k = strdup(key), *ns, *name;
+	struct kc_obj *o;
+	struct jv *st = NULL;
+	int64_t min_ready = 0;
+	int err = 0, merr = 0;
+	bool need_sync;
+
+	if (!k)
+		return -ENOMEM;
+	kc_key_split(k, &ns, &name);
+	y.ns = ns;
+	o = ns ? kc_informer_get(s->rss, ns, name) : NULL;
+	if (!o) {
+		ctrl_uexpect_forget(s->exp, key);
+		free(k);
+		return 0;
+	}
+	/* before reading the pods: a creation observed after this still counts */
+	need_sync = ctrl_uexpect_satisfied(s->exp, key);
+	y.d = jv_doc_new();
+	y.rs = y.d ? ctrl_obj_tree(o, y.d, ctrl_k_replicaset) : NULL;
+	kc_obj_put(o);
+	if (!y.rs) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (!jv_path(y.rs, "spec.selector")) {
+		log_warn(COMP, "%s: no selector", key);
+		goto out;
+	}
+	err = claim_pods(&y);
+	if (err)
+		goto out;
+	if (need_sync && !jv_path(y.rs, "metadata.deletionTimestamp"))
+		merr = manage_replicas(&y);
+	err = update_status(&y, merr, &st);
+	if (err)
+		goto out;
+	jv_path_int(y.rs, "spec.minReadySeconds", &min_ready);
+	if (!merr && min_ready > 0) {
+		int64_t ready = 0, avail = 0, want = spec_replicas(y.rs);
+
+		jv_path_int(st, "readyReplicas", &ready);
+		jv_path_int(st, "availableReplicas", &avail);
+		if (ready == want && avail != want)
+			kc_queue_add_after(s->q, key, (uint64_t)min_ready * 1000);
+	}
+	err = merr;
+out:
+	free(y.pods);
+	jv_doc_free(y.d);
+	free(k);
+	return err == -KC_ECONFLICT ? -EAGAIN : err;
+}
+
+/* ---- lifecycle ---- */
+
+static int rs_init(struct ctrl_ctx *c, void **state)
+{
+	struct rs_ctrl *s = calloc(1, sizeof(*s));
+	struct kc_handlers ph = {.add = pod_add, .update = pod_update, .del = pod_del};
+	struct kc_handlers rh = {.add = rs_add, .update = rs_update, .del = rs_del};
+
+	*state = s;
+	if (!s)
+		return -ENOMEM;
+	s->c = c;
+	s->q = kc_queue_new("replicaset");
+	s->exp = ctrl_uexpect_new();
+	s->pods = ctrl_informer(c, ctrl_k_pod);
+	s->rss = ctrl_informer(c, ctrl_k_replicaset);
+	if (!s->q || !s->exp || !s->pods || !s->rss)
+		return -ENOMEM;
+	if (ctrl_informer_index(c, ctrl_k_pod, CTRL_IDX_OWNER, kc_index_owner_uid) ||
+	    ctrl_informer_index(c, ctrl_k_pod, CTRL_IDX_ORPHAN, ctrl_index_orphan_ns) ||
+	    ctrl_informer_index(c, ctrl_k_replicaset, CTRL_IDX_OWNER, kc_index_owner_uid))
+		return -ENOMEM;
+	ph.arg = rh.arg = s;
+	if (kc_informer_add_handlers(s->pods, &ph) || kc_informer_add_handlers(s->rss, &rh))
+		return -ENOMEM;
+	return 0;
+}
+
+static int rs_run(void *state)
+{
+	struct rs_ctrl *s = state;
+
+	s->w = kc_workers_start(s->q, s->c->cfg->workers, sync_rs, s, "replicaset");
+	return s->w ? 0 : -ENOMEM;
+}
+
+static void rs_stop(void *state)
+{
+	struct rs_ctrl *s = state;
+
+	if (!s)
+		return;
+	if (s->w)
+		kc_workers_stop(s->w);
+	else if (s->q)
+		kc_queue_shutdown(s->q);
+	kc_queue_free(s->q);
+	ctrl_uexpect_free(s->exp);
+	free(s);
+}
+
+const struct ctrl_desc ctrl_replicaset = {
+    .name = "replicaset",
+    .component = "replicaset-controller",
+    .init = rs_init,
+    .run = rs_run,
+    .stop = rs_stop,
+};

@@ -1,0 +1,447 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * workload: pods from templates, the deletion ranking of pods, the controller ref manager's
+ * claim, and UID-tracking expectations (workload.h), as pkg/controller's controller_utils.go
+ * and controller_ref_manager.go do them.
+ */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "hmap.h"
+#include "workload.h"
+
+struct jv *ctrl_obj_tree(const struct kc_obj *o, struct jv_doc *d, const struct k8s_kind *k)
+{
+	struct jv *t = kc_obj_parse(o, d);
+
+	if (!t)
+		return NULL;
+	if (!jv_get(t, "apiVersion"))
+		jv_set(d, t, "apiVersion", jv_new_strz(d, k->api_version));
+	if (!jv_get(t, "kind"))
+		jv_set(d, t, "kind", jv_new_strz(d, k->kind));
+	return t;
+}
+
+void ctrl_index_orphan_ns(const struct jv *obj, void (*emit)(void *, const char *), void *ctx)
+{
+	const char *ns = jv_path_str(obj, "metadata.namespace");
+
+	if (ns && !ctrl_controller_ref(obj))
+		emit(ctx, ns);
+}
+
+/* ---- pods from a template ---- */
+
+struct jv *ctrl_pod_from_template(struct jv_doc *d, const struct jv *tmpl, const struct jv *owner,
+				  const struct k8s_kind *owner_kind)
+{
+	struct jv *pod = jv_new(d, JV_OBJECT), *md = jv_new(d, JV_OBJECT), *refs, *v;
+	const char *name = jv_path_str(owner, "metadata.name");
+	const char *ns = jv_path_str(owner, "metadata.namespace");
+
+	if (!pod || !md || !name)
+		return NULL;
+	jv_set(d, pod, "apiVersion", jv_new_strz(d, "v1"));
+	jv_set(d, pod, "kind", jv_new_strz(d, "Pod"));
+	jv_set(d, pod, "metadata", md);
+	jv_set(d, md, "generateName", jv_new_strf(d, "%s-", name));
+	if (ns)
+		jv_set(d, md, "namespace", jv_new_strz(d, ns));
+	if ((v = jv_path(tmpl, "metadata.labels")))
+		jv_set(d, md, "labels", jv_copy(d, v));
+	if ((v = jv_path(tmpl, "metadata.annotations")))
+		jv_set(d, md, "annotations", jv_copy(d, v));
+	if ((v = jv_path(tmpl, "metadata.finalizers")))
+		jv_set(d, md, "finalizers", jv_copy(d, v));
+	refs = jv_new(d, JV_ARRAY);
+	if (!refs)
+		return NULL;
+	jv_push(refs, ctrl_owner_ref(d, owner, owner_kind));
+	jv_set(d, md, "ownerReferences", refs);
+	v = jv_get(tmpl, "spec");
+	jv_set(d, pod, "spec", v ? jv_copy(d, v) : jv_new(d, JV_OBJECT));
+	return pod;
+}
+
+/* ---- which pods go first ---- */
+
+int64_t ctrl_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* kube's podPhaseToOrdinal: a phase missing from the map is 0 */
+static int phase_ordinal(const struct jv *pod)
+{
+	const char *p = jv_path_str(pod, "status.phase");
+
+	if (p && strcmp(p, "Unknown") == 0)
+		return 1;
+	if (p && strcmp(p, "Running") == 0)
+		return 2;
+	return 0;
+}
+
+/* controller.kubernetes.io/pod-deletion-cost; unparsable or out of int32: 0 */
+static int64_t deletion_cost(const struct jv *pod)
+{
+	const char *s =
+	    jv_path_str(pod, "metadata.annotations[controller.kubernetes.io/pod-deletion-cost]");
+	char *end;
+	long long v;
+
+	if (!s || !s[0])
+		return 0;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || v < INT32_MIN || v > INT32_MAX)
+		return 0;
+	return v;
+}
+
+/* The Ready condition's lastTransitionTime of a ready pod, in ns; 0 (Go's zero time) if not
+ * ready or absent. */
+static int64_t ready_time_ns(const struct jv *pod)
+{
+	int64_t t;
+
+	if (!ctrl_pod_ready(pod))
+		return 0;
+	t = ctrl_parse_time(jv_path_str(ctrl_condition(pod, "Ready"), "lastTransitionTime"));
+	return t > 0 ? t * 1000000000 : 0;
+}
+
+static int64_t created_ns(const struct jv *pod)
+{
+	int64_t t = ctrl_parse_time(jv_path_str(pod, "metadata.creationTimestamp"));
+
+	return t > 0 ? t * 1000000000 : 0;
+}
+
+/* kube's logarithmicRankDiff: the difference of floor(log2(age in ns)) */
+static int64_t log_rank_diff(int64_t t1, int64_t t2, int64_t now)
+{
+	int64_t r1 = -1, r2 = -1;
+
+	if (now - t1 > 0)
+		r1 = (int64_t)log2((double)(now - t1));
+	if (now - t2 > 0)
+		r2 = (int64_t)log2((double)(now - t2));
+	return r1 - r2;
+}
+
+static int uid_cmp(const struct jv *a, const struct jv *b)
+{
+	const char *ua = jv_path_str(a, "metadata.uid") ?: "";
+	const char *ub = jv_path_str(b, "metadata.uid") ?: "";
+
+	return strcmp(ua, ub);
+}
+
+/* Younger (or zero) time first, as kube's afterOrZero and its logarithmic variant. */
+static bool time_less(const struct jv *a, const struct jv *b, int64_t ta, int64_t tb, int64_t now)
+{
+	int64_t diff;
+
+	if (now == 0 || ta == 0 || tb == 0) {
+		if (ta == 0 || tb == 0)
+			return ta == 0;
+		return ta > tb;
+	}
+	diff = log_rank_diff(ta, tb, now);
+	if (diff == 0)
+		return uid_cmp(a, b) < 0;
+	return diff < 0;
+}
+
+/* The highest restartCount of the regular containers, and of the sidecars (init containers
+ * with restartPolicy Always). */
+static void max_restarts(const struct jv *pod, int64_t *regular, int64_t *sidecar)
+{
+	int64_t v;
+
+	*regular = *sidecar = 0;
+	for (const struct jv *c = jv_first(jv_path(pod, "status.containerStatuses")); c;
+	     c = c->next)
+		if (jv_path_int(c, "restartCount", &v) == 0 && v > *regular)
+			*regular = v;
+	for (const struct jv *c = jv_first(jv_path(pod, "status.initContainerStatuses")); c;
+	     c = c->next) {
+		const char *name = jv_path_str(c, "name");
+		bool side = false;
+
+		for (const struct jv *ic = jv_first(jv_path(pod, "spec.initContainers"));
+		     ic && name; ic = ic->next)
+			if (jv_is_str(jv_get(ic, "name"), name) &&
+			    jv_is_str(jv_get(ic, "restartPolicy"), "Always"))
+				side = true;
+		if (side && jv_path_int(c, "restartCount", &v) == 0 && v > *sidecar)
+			*sidecar = v;
+	}
+}
+
+bool ctrl_pod_delete_before(const struct ctrl_pod_rank *a, const struct ctrl_pod_rank *b,
+			    int64_t now_ns)
+{
+	const struct jv *pa = a->pod, *pb = b->pod;
+	const char *na = jv_path_str(pa, "spec.nodeName") ?: "";
+	const char *nb = jv_path_str(pb, "spec.nodeName") ?: "";
+	bool ra = ctrl_pod_ready(pa), rb = ctrl_pod_ready(pb);
+	int64_t x, y, xs, ys;
+
+	/* 1. unassigned < assigned */
+	if (strcmp(na, nb) != 0 && (!na[0] || !nb[0]))
+		return !na[0];
+	/* 2. Pending < Unknown < Running */
+	if (phase_ordinal(pa) != phase_ordinal(pb))
+		return phase_ordinal(pa) < phase_ordinal(pb);
+	/* 3. not ready < ready */
+	if (ra != rb)
+		return !ra;
+	/* 4. lower pod-deletion-cost first */
+	x = deletion_cost(pa);
+	y = deletion_cost(pb);
+	if (x != y)
+		return x < y;
+	/* 5. doubled up (more related pods on its node) first */
+	if (a->rank != b->rank)
+		return a->rank > b->rank;
+	/* 6. ready for less time first */
+	if (ra && rb) {
+		x = ready_time_ns(pa);
+		y = ready_time_ns(pb);
+		if (x != y)
+			return time_less(pa, pb, x, y, now_ns);
+	}
+	/* 7. more restarts first */
+	max_restarts(pa, &x, &xs);
+	max_restarts(pb, &y, &ys);
+	if (x != y)
+		return x > y;
+	if (xs != ys)
+		return xs > ys;
+	/* 8. newer first */
+	x = created_ns(pa);
+	y = created_ns(pb);
+	if (x != y)
+		return time_less(pa, pb, x, y, now_ns);
+	return false;
+}
+
+static __thread int64_t sort_now;
+
+static int rank_cmp(const void *x, const void *y)
+{
+	const struct ctrl_pod_rank *a = x, *b = y;
+
+	if (ctrl_pod_delete_before(a, b, sort_now))
+		return -1;
+	if (ctrl_pod_delete_before(b, a, sort_now))
+		return 1;
+	return 0;
+}
+
+void ctrl_pods_rank_sort(struct ctrl_pod_rank *p, size_t n, int64_t now_ns)
+{
+	sort_now = now_ns;
+	qsort(p, n, sizeof(*p), rank_cmp);
+}
+
+/* ---- the controller ref manager ---- */
+
+enum ctrl_claim ctrl_claim_decide(const struct jv *owner, const struct jv *selector,
+				  const struct jv *obj)
+{
+	const struct jv *ref = ctrl_controller_ref(obj);
+	const char *uid = jv_path_str(owner, "metadata.uid");
+	bool owner_deleting = jv_path(owner, "metadata.deletionTimestamp") != NULL;
+	bool match = ctrl_selector_matches(selector, jv_path(obj, "metadata.labels"));
+	const char *ons = jv_path_str(owner, "metadata.namespace");
+	const char *ns = jv_path_str(obj, "metadata.namespace");
+
+	if (ref) {
+		if (!uid || !jv_is_str(jv_get(ref, "uid"), uid))
+			return CTRL_CLAIM_IGNORE;
+		if (match)
+			return CTRL_CLAIM_OWNED;
+		return owner_deleting ? CTRL_CLAIM_IGNORE : CTRL_CLAIM_RELEASE;
+	}
+	if (owner_deleting || !match || jv_path(obj, "metadata.deletionTimestamp"))
+		return CTRL_CLAIM_IGNORE;
+	if (ons && ons[0] && (!ns || strcmp(ns, ons) != 0))
+		return CTRL_CLAIM_IGNORE;
+	return CTRL_CLAIM_ADOPT;
+}
+
+static int write_refs(struct kclient *kc, const struct k8s_kind *k, const struct jv *obj,
+		      const struct jv *owner, const struct k8s_kind *owner_kind,
+		      const char *drop_uid, struct kc_status *st)
+{
+	struct jv_doc *d = jv_doc_new();
+	struct jv *o = d ? jv_copy(d, obj) : NULL;
+	struct jv *md = o ? jv_obj_at(d, o, "metadata") : NULL, *refs, *keep;
+	int err;
+
+	if (!md) {
+		jv_doc_free(d);
+		return -ENOMEM;
+	}
+	refs = jv_get(md, "ownerReferences");
+	keep = jv_new(d, JV_ARRAY);
+	for (struct jv *r = jv_first(refs), *next; r; r = next) {
+		next = r->next;
+		if (drop_uid && jv_is_str(jv_get(r, "uid"), drop_uid))
+			continue;
+		r->next = NULL;
+		r->key = NULL;
+		jv_push(keep, r);
+	}
+	if (owner)
+		jv_push(keep, ctrl_owner_ref(d, owner, owner_kind));
+	jv_del(md, "ownerReferences");
+	if (jv_count(keep))
+		jv_set(d, md, "ownerReferences", keep);
+	err = kc_update(kc, k, jv_path_str(o, "metadata.namespace"), NULL, o, NULL, NULL, st);
+	jv_doc_free(d);
+	return err;
+}
+
+int ctrl_adopt(struct kclient *kc, const struct k8s_kind *k, const struct jv *obj,
+	       const struct jv *owner, const struct k8s_kind *owner_kind, struct kc_status *st)
+{
+	return write_refs(kc, k, obj, owner, owner_kind, NULL, st);
+}
+
+int ctrl_release(struct kclient *kc, const struct k8s_kind *k, const struct jv *obj,
+		 const char *owner_uid, struct kc_status *st)
+{
+	return write_refs(kc, k, obj, NULL, NULL, owner_uid, st);
+}
+
+/* ---- UID-tracking expectations ---- */
+
+struct uid_set {
+	char **keys;
+	size_t n;
+};
+
+struct ctrl_uexpect {
+	struct ctrl_expect *e;
+	pthread_mutex_t lock;
+	struct hmap *dels; /* controller key -> struct uid_set */
+};
+
+static void uid_set_free(struct uid_set *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		free(s->keys[i]);
+	free(s->keys);
+	free(s);
+}
+
+struct ctrl_uexpect *ctrl_uexpect_new(void)
+{
+	struct ctrl_uexpect *u = calloc(1, sizeof(*u));
+
+	if (!u)
+		return NULL;
+	u->e = ctrl_expect_new();
+	u->dels = hmap_new();
+	if (!u->e || !u->dels) {
+		ctrl_expect_free(u->e);
+		hmap_free(u->dels);
+		free(u);
+		return NULL;
+	}
+	pthread_mutex_init(&u->lock, NULL);
+	return u;
+}
+
+void ctrl_uexpect_free(struct ctrl_uexpect *u)
+{
+	if (!u)
+		return;
+	for (struct hmap_entry *it = hmap_first(u->dels); it; it = hmap_next(u->dels, it))
+		uid_set_free(hmap_entry_val(it));
+	hmap_free(u->dels);
+	ctrl_expect_free(u->e);
+	pthread_mutex_destroy(&u->lock);
+	free(u);
+}
+
+bool ctrl_uexpect_satisfied(struct ctrl_uexpect *u, const char *key)
+{
+	return ctrl_expect_satisfied(u->e, key);
+}
+
+void ctrl_uexpect_creations(struct ctrl_uexpect *u, const char *key, int n)
+{
+	ctrl_expect_set(u->e, key, n, 0);
+}
+
+void ctrl_uexpect_creation_observed(struct ctrl_uexpect *u, const char *key)
+{
+	ctrl_expect_observe(u->e, key, 1, 0);
+}
+
+void ctrl_uexpect_deletions(struct ctrl_uexpect *u, const char *key, const char *const *obj_keys,
+			    size_t n)
+{
+	struct uid_set *s = calloc(1, sizeof(*s));
+	void *old = NULL;
+
+	pthread_mutex_lock(&u->lock);
+	if (s && (s->keys = calloc(n ? n : 1, sizeof(char *)))) {
+		for (size_t i = 0; i < n; i++)
+			if ((s->keys[s->n] = strdup(obj_keys[i])))
+				s->n++;
+		if (hmap_sput(u->dels, key, s, &old) < 0) {
+			uid_set_free(s);
+			s = NULL;
+		}
+		uid_set_free(old);
+	} else {
+		free(s);
+		s = NULL;
+	}
+	/* what could not be tracked is still counted: a missed observation only delays a sync
+	 * until the expectations expire, never makes one act twice */
+	ctrl_expect_set(u->e, key, 0, (int)n);
+	pthread_mutex_unlock(&u->lock);
+}
+
+void ctrl_uexpect_deletion_observed(struct ctrl_uexpect *u, const char *key, const char *obj_key)
+{
+	struct uid_set *s;
+
+	pthread_mutex_lock(&u->lock);
+	s = hmap_sget(u->dels, key);
+	for (size_t i = 0; s && i < s->n; i++) {
+		if (strcmp(s->keys[i], obj_key) != 0)
+			continue;
+		free(s->keys[i]);
+		s->keys[i] = s->keys[--s->n];
+		ctrl_expect_observe(u->e, key, 0, 1);
+		break;
+	}
+	pthread_mutex_unlock(&u->lock);
+}
+
+void ctrl_uexpect_forget(struct ctrl_uexpect *u, const char *key)
+{
+	pthread_mutex_lock(&u->lock);
+	uid_set_free(hmap_sdel(u->dels, key));
+	ctrl_expect_delete(u->e, key);
+	pthread_mutex_unlock(&u->lock);
+}

@@ -6,8 +6,11 @@
 #include "ctrl.h"
 
 extern const struct ctrl_desc ctrl_serviceaccount;
+extern const struct ctrl_desc ctrl_job, ctrl_ttl_after_finished;
 
 const struct ctrl_desc *const ctrl_all[] = {
     &ctrl_serviceaccount,
+    &ctrl_job,
+    &ctrl_ttl_after_finished,
 };
 const size_t ctrl_nall = sizeof(ctrl_all) / sizeof(ctrl_all[0]);

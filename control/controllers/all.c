@@ -6,11 +6,12 @@
 #include "ctrl.h"
 
 extern const struct ctrl_desc ctrl_serviceaccount;
-extern const struct ctrl_desc ctrl_job, ctrl_ttl_after_finished;
+extern const struct ctrl_desc ctrl_job, ctrl_ttl_after_finished, ctrl_daemonset;
 
 const struct ctrl_desc *const ctrl_all[] = {
     &ctrl_serviceaccount,
     &ctrl_job,
     &ctrl_ttl_after_finished,
+    &ctrl_daemonset,
 };
 const size_t ctrl_nall = sizeof(ctrl_all) / sizeof(ctrl_all[0]);

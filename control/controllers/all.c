@@ -6,12 +6,9 @@
 #include "ctrl.h"
 
 extern const struct ctrl_desc ctrl_serviceaccount;
-extern const struct ctrl_desc ctrl_job, ctrl_ttl_after_finished, ctrl_daemonset;
+extern const struct ctrl_desc ctrl_job, ctrl_ttl_after_finished, ctrl_daemonset, ctrl_statefulset;
 
 const struct ctrl_desc *const ctrl_all[] = {
-    &ctrl_serviceaccount,
-    &ctrl_job,
-    &ctrl_ttl_after_finished,
-    &ctrl_daemonset,
+    &ctrl_serviceaccount, &ctrl_job, &ctrl_ttl_after_finished, &ctrl_daemonset, &ctrl_statefulset,
 };
 const size_t ctrl_nall = sizeof(ctrl_all) / sizeof(ctrl_all[0]);

@@ -5,10 +5,21 @@
  */
 #include "ctrl.h"
 
+/* clang-format off: one controller a line */
 extern const struct ctrl_desc ctrl_serviceaccount;
-extern const struct ctrl_desc ctrl_job, ctrl_ttl_after_finished, ctrl_daemonset, ctrl_statefulset;
+extern const struct ctrl_desc ctrl_job;
+extern const struct ctrl_desc ctrl_ttl_after_finished;
+extern const struct ctrl_desc ctrl_daemonset;
+extern const struct ctrl_desc ctrl_statefulset;
+extern const struct ctrl_desc ctrl_cronjob;
 
 const struct ctrl_desc *const ctrl_all[] = {
-    &ctrl_serviceaccount, &ctrl_job, &ctrl_ttl_after_finished, &ctrl_daemonset, &ctrl_statefulset,
+    &ctrl_serviceaccount,
+    &ctrl_job,
+    &ctrl_ttl_after_finished,
+    &ctrl_daemonset,
+    &ctrl_statefulset,
+    &ctrl_cronjob,
 };
+/* clang-format on */
 const size_t ctrl_nall = sizeof(ctrl_all) / sizeof(ctrl_all[0]);

@@ -462,13 +462,50 @@ static void test_suspend(void **state)
 	cenv_stop(&e);
 }
 
+/* The API server refuses what the controller could not schedule. */
+static void rejected(struct cenv *e, const char *spec_extra, const char *want)
+{
+	struct jv_doc *d = jv_doc_new();
+	struct kc_status st = {0};
+	struct jv *o = Jf(d,
+			  "{\"apiVersion\":\"batch/v1\",\"kind\":\"CronJob\",\"metadata\":{"
+			  "\"name\":\"bad\"},\"spec\":{%s,\"jobTemplate\":{\"spec\":{\"template\":{"
+			  "\"spec\":{\"restartPolicy\":\"Never\",\"containers\":[{\"name\":\"c\","
+			  "\"image\":\"busybox\"}]}}}}}}",
+			  spec_extra);
+
+	assert_int_equal(kc_create(e->k.c, kcj(), NS, o, NULL, NULL, &st), -KC_EINVALID);
+	if (!strstr(st.message, want))
+		fail_msg("%s: got \"%s\"", want, st.message);
+	jv_doc_free(d);
+}
+
+static void test_api_validation(void **state)
+{
+	struct cenv e;
+
+	(void)state;
+	cenv_start(&e, "cronjob", NULL, NULL);
+	rejected(&e, "\"schedule\":\"61 * * * *\"",
+		 "spec.schedule: Invalid value: \"61 * * * *\": end of range (61) above maximum "
+		 "(59): 61");
+	rejected(&e, "\"schedule\":\"CRON_TZ=UTC 0 * * * *\"",
+		 "cannot use TZ or CRON_TZ in schedule, use timeZone field instead");
+	rejected(&e, "\"schedule\":\"0 * * * *\",\"timeZone\":\"Mars/Base\"",
+		 "spec.timeZone: Invalid value: \"Mars/Base\": unknown time zone Mars/Base");
+	rejected(&e, "\"schedule\":\"0 * * * *\",\"timeZone\":\"Local\"",
+		 "timeZone must be an explicit time zone");
+	cenv_stop(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse_valid), cmocka_unit_test(test_parse_invalid),
-	    cmocka_unit_test(test_allow),	cmocka_unit_test(test_forbid),
-	    cmocka_unit_test(test_replace),	cmocka_unit_test(test_history_limits),
-	    cmocka_unit_test(test_missed),	cmocka_unit_test(test_suspend),
+	    cmocka_unit_test(test_parse_valid),	   cmocka_unit_test(test_parse_invalid),
+	    cmocka_unit_test(test_allow),	   cmocka_unit_test(test_forbid),
+	    cmocka_unit_test(test_replace),	   cmocka_unit_test(test_history_limits),
+	    cmocka_unit_test(test_missed),	   cmocka_unit_test(test_suspend),
+	    cmocka_unit_test(test_api_validation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

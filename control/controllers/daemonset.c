@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemonset_int.h"
 #include "log.h"
@@ -296,6 +297,49 @@ static int sync_nodes(struct ds_sync *s, const char **del, size_t ndel, const ch
 	return rerr;
 }
 
+/* ---- the back-off of failed pods (a kubelet that keeps rejecting them) ---- */
+
+static int64_t mono_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* In back-off: the ms left; else 0, and the back-off grows (flowcontrol.Backoff.Next). */
+static int64_t failed_backoff(struct ds_sync *s, const char *node)
+{
+	struct ds_ctrl *dc = s->dc;
+	int64_t gen = 0, now = mono_now_ms(), left = 0;
+	struct ds_backoff *b;
+	char key[600];
+
+	jv_path_int(s->ds, "status.observedGeneration", &gen);
+	snprintf(key, sizeof(key), "%s/%lld/%s", jv_path_str(s->ds, "metadata.uid") ?: "",
+		 (long long)gen, node);
+	pthread_mutex_lock(&dc->lock);
+	b = hmap_sget(dc->backoff, key);
+	if (b && now - b->last_ms < b->delay_ms) {
+		left = b->delay_ms - (now - b->last_ms);
+	} else {
+		if (!b && (b = calloc(1, sizeof(*b))) && hmap_sput(dc->backoff, key, b, NULL) < 0) {
+			free(b);
+			b = NULL;
+		}
+		if (b) {
+			/* an entry unused for twice the maximum starts over */
+			if (!b->delay_ms || now - b->last_ms > 2 * 900000)
+				b->delay_ms = 1000;
+			else if ((b->delay_ms *= 2) > 900000)
+				b->delay_ms = 900000;
+			b->last_ms = now;
+		}
+	}
+	pthread_mutex_unlock(&dc->lock);
+	return left;
+}
+
 /* manage: podsShouldBeOnNode for every node. */
 static int manage(struct ds_sync *s)
 {
@@ -338,6 +382,12 @@ static int manage(struct ds_sync *s)
 			if (jv_path(pod, "metadata.deletionTimestamp"))
 				continue;
 			if (ph && !strcmp(ph, "Failed")) {
+				int64_t left = failed_backoff(s, n->name);
+
+				if (left > 0) {
+					kc_queue_add_after(s->dc->q, s->key, (uint64_t)left);
+					continue;
+				}
 				kc_event(
 				    s->dc->c->rec, s->ds, "Warning", "FailedDaemonPod",
 				    "Found failed daemon pod %s/%s on node %s, will try to kill "
@@ -508,11 +558,13 @@ static int ds_init(struct ctrl_ctx *c, void **state)
 	dc->c = c;
 	dc->q = kc_queue_new("daemonset");
 	dc->exp = ctrl_expect_new();
+	pthread_mutex_init(&dc->lock, NULL);
+	dc->backoff = hmap_new();
 	dc->dss = ctrl_informer(c, ctrl_k_daemonset);
 	dc->pods = ctrl_informer(c, ctrl_k_pod);
 	dc->nodes = ctrl_informer(c, ctrl_k_node);
 	dc->revs = ctrl_informer(c, ctrl_k_controllerrevision);
-	if (!dc->q || !dc->exp || !dc->dss || !dc->pods || !dc->nodes || !dc->revs)
+	if (!dc->q || !dc->exp || !dc->backoff || !dc->dss || !dc->pods || !dc->nodes || !dc->revs)
 		return -ENOMEM;
 	if (ctrl_owner_index(c, ctrl_k_pod) || ctrl_owner_index(c, ctrl_k_controllerrevision))
 		return -ENOMEM;
@@ -543,6 +595,13 @@ static void ds_stop(void *state)
 		kc_queue_shutdown(dc->q);
 	kc_queue_free(dc->q);
 	ctrl_expect_free(dc->exp);
+	if (dc->backoff) {
+		for (struct hmap_entry *it = hmap_first(dc->backoff); it;
+		     it = hmap_next(dc->backoff, it))
+			free(hmap_entry_val(it));
+		hmap_free(dc->backoff);
+	}
+	pthread_mutex_destroy(&dc->lock);
 	free(dc);
 }
 

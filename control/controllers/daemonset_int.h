@@ -7,7 +7,10 @@
 #ifndef DROVER_CTRL_DAEMONSET_INT_H
 #define DROVER_CTRL_DAEMONSET_INT_H
 
+#include <pthread.h>
+
 #include "ctrl.h"
+#include "hmap.h"
 
 struct ds_ctrl {
 	struct ctrl_ctx *c;
@@ -15,6 +18,13 @@ struct ds_ctrl {
 	struct kc_queue *q;
 	struct kc_workers *w;
 	struct ctrl_expect *exp;
+	/* failedPodsBackoff: per DaemonSet, generation and node, 1 s doubling to 15 min */
+	pthread_mutex_t lock;
+	struct hmap *backoff; /* key -> struct ds_backoff */
+};
+
+struct ds_backoff {
+	int64_t delay_ms, last_ms;
 };
 
 /* The daemon pods of one node (node NULL: pods whose node is not in the cache). */

@@ -372,12 +372,43 @@ static void test_on_delete(void **state)
 	cenv_stop(&e);
 }
 
+/* A failed daemon pod is deleted (with a Warning) and made again. */
+static void test_failed_pod(void **state)
+{
+	struct cenv e;
+	struct jv_doc *d = jv_doc_new();
+	size_t n;
+	struct jv **pods;
+	char first[128];
+
+	(void)state;
+	cenv_start(&e, "daemonset", NULL, NULL);
+	cenv_node(&e, "n1", 4, 110, NULL);
+	make_ds(&e, "fp", "agent:1", "", "");
+	assert_true(WAIT_UNTIL(pods_on(&e, "fp", NULL) == 1, KC_WAIT_MS));
+	kubelet(&e, "fp");
+	pods = cenv_list(&e, d, kind_pod(), NS, app("fp"), &n);
+	snprintf(first, sizeof(first), "%s", jv_path_str(pods[0], "metadata.name"));
+	cenv_pod_finish(&e, NS, first, "Failed");
+	assert_true(WAIT_UNTIL(
+	    has_event(&e, "fp", "FailedDaemonPod", "Found failed daemon pod default/fp-"),
+	    KC_WAIT_MS));
+	/* the failed one is deleted (the kubelet finishes it), a new one comes */
+	assert_true(
+	    WAIT_UNTIL((kubelet(&e, "fp"), pods_on(&e, "fp", "n1") == 1 &&
+					       cenv_get(&e, d, kind_pod(), NS, first) == NULL),
+		       KC_WAIT_MS));
+	jv_doc_free(d);
+	cenv_stop(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_placement),
 	    cmocka_unit_test(test_rolling_update),
 	    cmocka_unit_test(test_on_delete),
+	    cmocka_unit_test(test_failed_pod),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

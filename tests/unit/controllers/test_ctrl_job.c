@@ -444,6 +444,77 @@ static void test_ttl_after_finished(void **state)
 	cenv_stop(&e);
 }
 
+/* The kubelet: the job's one active pod fails with that exit code (and a pod condition). */
+static void fail_with(struct cenv *e, const char *job, int code, const char *cond)
+{
+	struct jv_doc *d = jv_doc_new();
+	size_t n;
+	struct jv **pods = cenv_list(e, d, kind_pod(), NS, sel(job), &n);
+	struct kc_status st;
+	char patch[1024];
+
+	for (size_t i = 0; i < n; i++) {
+		const char *name = jv_path_str(pods[i], "metadata.name");
+
+		if (jv_path_str(pods[i], "status.phase") &&
+		    !strcmp(jv_path_str(pods[i], "status.phase"), "Failed"))
+			continue;
+		cenv_pod_run(e, NS, name, "node-1", true);
+		snprintf(
+		    patch, sizeof(patch),
+		    "{\"status\":{\"phase\":\"Failed\",\"conditions\":[{\"type\":\"Ready\","
+		    "\"status\":\"False\"}%s],\"containerStatuses\":[{\"name\":\"c\",\"ready\":"
+		    "false,\"restartCount\":0,\"image\":\"busybox\",\"imageID\":\"\",\"state\":{"
+		    "\"terminated\":{\"exitCode\":%d}}}]}}",
+		    cond ? cond : "", code);
+		assert_int_equal(kc_patch(e->k.c, kind_pod(), NS, name, "status", KC_PATCH_MERGE,
+					  patch, strlen(patch), NULL, NULL, &st),
+				 0);
+	}
+	jv_doc_free(d);
+}
+
+static void test_pod_failure_policy(void **state)
+{
+	struct cenv e;
+	struct ctrl_config cfg = {.job_backoff_ms = 100};
+
+	(void)state;
+	cenv_start(&e, "job", NULL, &cfg);
+	make_job(
+	    &e, "pfp",
+	    "\"backoffLimit\":6,\"podFailurePolicy\":{\"rules\":[{\"action\":\"Ignore\","
+	    "\"onPodConditions\":[{\"type\":\"DisruptionTarget\"}]},{\"action\":\"FailJob\","
+	    "\"onExitCodes\":{\"containerName\":\"c\",\"operator\":\"In\",\"values\":[42]}}]}");
+	/* a disruption: ignored (not counted), the pod is replaced */
+	assert_true(WAIT_UNTIL(active_pods(&e, "pfp") == 1, KC_WAIT_MS));
+	fail_with(&e, "pfp", 137, ",{\"type\":\"DisruptionTarget\",\"status\":\"True\"}");
+	assert_true(WAIT_UNTIL(active_pods(&e, "pfp") == 1 &&
+				   cenv_count(&e, kind_pod(), NS, sel("pfp")) == 2,
+			       KC_WAIT_MS));
+	assert_int_equal(status_int(&e, "pfp", "failed"), 0);
+	/* exit code 1: counted, replaced */
+	fail_with(&e, "pfp", 1, NULL);
+	assert_true(WAIT_UNTIL(status_int(&e, "pfp", "failed") == 1, KC_WAIT_MS));
+	assert_true(WAIT_UNTIL(active_pods(&e, "pfp") == 1, KC_WAIT_MS));
+	/* exit code 42: the Job fails at once */
+	fail_with(&e, "pfp", 42, NULL);
+	assert_true(WAIT_UNTIL(cond_is(&e, "pfp", "Failed", "True"), KC_WAIT_MS));
+	{
+		struct jv_doc *d = jv_doc_new();
+		const char *msg = cond_field(d, &e, "pfp", "Failed", "message");
+
+		assert_string_equal(cond_field(d, &e, "pfp", "Failed", "reason"),
+				    "PodFailurePolicy");
+		assert_non_null(msg);
+		assert_non_null(
+		    strstr(msg, "failed with exit code 42 matching FailJob rule at index 1"));
+		jv_doc_free(d);
+	}
+	assert_int_equal(status_int(&e, "pfp", "failed"), 2);
+	cenv_stop(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -454,6 +525,7 @@ int main(void)
 	    cmocka_unit_test(test_indexed),
 	    cmocka_unit_test(test_suspend),
 	    cmocka_unit_test(test_ttl_after_finished),
+	    cmocka_unit_test(test_pod_failure_policy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -304,7 +304,7 @@ static int sync_cj(struct cj_ctrl *cc, struct jv_doc *d, struct jv *cj, struct j
 {
 	struct kclient *kc = cc->c->kc;
 	const char *ns = jv_path_str(cj, "metadata.namespace");
-	const char *tzname = jv_path_str(cj, "spec.timeZone");
+	const char *zone_name = jv_path_str(cj, "spec.timeZone");
 	const char *sched_s = jv_path_str(cj, "spec.schedule");
 	const struct jv *susp = jv_path(cj, "spec.suspend");
 	struct jv *st = jv_obj_at(d, cj, "status"), *job, *arr;
@@ -369,10 +369,10 @@ static int sync_cj(struct cj_ctrl *cc, struct jv_doc *d, struct jv *cj, struct j
 	rc = 0;
 	if (jv_path(cj, "metadata.deletionTimestamp"))
 		return 0;
-	z = cron_tz_load(tzname, err, sizeof(err));
+	z = cron_tz_load(zone_name, err, sizeof(err));
 	if (!z) {
 		kc_event(cc->c->rec, cj, "Warning", "UnknownTimeZone",
-			 "invalid timeZone: \"%s\": %s", tzname ? tzname : "", err);
+			 "invalid timeZone: \"%s\": %s", zone_name ? zone_name : "", err);
 		return 0;
 	}
 	if (susp && susp->type == JV_TRUE)

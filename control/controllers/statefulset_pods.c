@@ -255,10 +255,15 @@ static int delete_pod(struct sts_sync *s, const struct jv *pod)
 	return err;
 }
 
-/* whenScaled: Delete: a condemned pod's claims are owned by it, so they go with it. */
+/* persistentVolumeClaimRetentionPolicy: the claim's owners (updateClaimOwnerRefForSetAndPod):
+ * the set when whenDeleted is Delete, the pod when it is condemned and whenScaled is Delete,
+ * so the garbage collector deletes the claim with its owner. */
 static void claims_to_pod(struct sts_sync *s, const struct jv *pod)
 {
 	const char *ns = jv_path_str(s->set, "metadata.namespace");
+	const char *sname = jv_path_str(s->set, "metadata.name");
+	bool set_owns = jv_is_str(
+	    jv_path(s->set, "spec.persistentVolumeClaimRetentionPolicy.whenDeleted"), "Delete");
 	int64_t ord = sts_ordinal(s->set, pod);
 
 	if (!jv_is_str(jv_path(s->set, "spec.persistentVolumeClaimRetentionPolicy.whenScaled"),
@@ -266,17 +271,44 @@ static void claims_to_pod(struct sts_sync *s, const struct jv *pod)
 		return;
 	for (const struct jv *t = jv_first(jv_path(s->set, "spec.volumeClaimTemplates")); t;
 	     t = t->next) {
-		char patch[1024];
+		char patch[1536], setref[512] = "";
 		const char *cn = claim_name(s->d, t, s->set, ord);
 
-		snprintf(
-		    patch, sizeof(patch),
-		    "{\"metadata\":{\"ownerReferences\":[{\"apiVersion\":\"v1\",\"kind\":\"Pod\","
-		    "\"name\":\"%s\",\"uid\":\"%s\"}]}}",
-		    jv_path_str(pod, "metadata.name"), jv_path_str(pod, "metadata.uid") ?: "");
+		if (set_owns)
+			snprintf(setref, sizeof(setref),
+				 "{\"apiVersion\":\"apps/v1\",\"kind\":\"StatefulSet\","
+				 "\"name\":\"%s\",\"uid\":\"%s\"},",
+				 sname, jv_path_str(s->set, "metadata.uid") ?: "");
+		snprintf(patch, sizeof(patch),
+			 "{\"metadata\":{\"ownerReferences\":[%s{\"apiVersion\":\"v1\",\"kind\":"
+			 "\"Pod\",\"name\":\"%s\",\"uid\":\"%s\"}]}}",
+			 setref, jv_path_str(pod, "metadata.name"),
+			 jv_path_str(pod, "metadata.uid") ?: "");
 		kc_patch(s->sc->c->kc, ctrl_k_pvc, ns, cn, NULL, KC_PATCH_MERGE, patch,
 			 strlen(patch), NULL, NULL, NULL);
 	}
+}
+
+/* identityMatches, else the labels put right (the rest of a pod's identity is immutable). */
+static int fix_identity(struct sts_sync *s, const struct jv *pod, int64_t ordinal)
+{
+	const char *name = jv_path_str(pod, "metadata.name");
+	char idx[24], patch[512];
+	struct kc_status st;
+	int err;
+
+	snprintf(idx, sizeof(idx), "%lld", (long long)ordinal);
+	if (jv_is_str(jv_path(pod, "metadata.labels[statefulset.kubernetes.io/pod-name]"), name) &&
+	    jv_is_str(jv_path(pod, "metadata.labels[apps.kubernetes.io/pod-index]"), idx))
+		return 0;
+	snprintf(patch, sizeof(patch),
+		 "{\"metadata\":{\"labels\":{\"statefulset.kubernetes.io/pod-name\":\"%s\","
+		 "\"apps.kubernetes.io/pod-index\":\"%s\"}}}",
+		 name, idx);
+	err = kc_patch(s->sc->c->kc, ctrl_k_pod, jv_path_str(s->set, "metadata.namespace"), name,
+		       NULL, KC_PATCH_MERGE, patch, strlen(patch), NULL, NULL, &st);
+	pod_event(s, "update", name, err, st.message);
+	return err == -ENOENT ? 0 : err;
 }
 
 /* processReplica: true = stop here (monotonic progress blocked, or an error in *err). */
@@ -317,7 +349,8 @@ static bool process_replica(struct sts_sync *s, struct sts_replica *r, bool mono
 		return true;
 	if (!running_available(s, r->pod) && monotonic)
 		return true;
-	return false;
+	*err = fix_identity(s, r->pod, r->ordinal);
+	return *err != 0;
 }
 
 void sts_count(struct sts_sync *s)

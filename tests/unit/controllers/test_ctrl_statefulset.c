@@ -205,11 +205,65 @@ static void test_parallel(void **state)
 
 	(void)state;
 	cenv_start(&e, "statefulset", NULL, NULL);
-	make_sts(&e, "par", 3, "\"podManagementPolicy\":\"Parallel\",");
+	make_sts(&e, "par", 3,
+		 "\"podManagementPolicy\":\"Parallel\",\"persistentVolumeClaimRetentionPolicy\":{"
+		 "\"whenDeleted\":\"Delete\",\"whenScaled\":\"Delete\"},");
 	/* all at once, none Ready */
 	assert_true(WAIT_UNTIL(exists(&e, "par-0") && exists(&e, "par-1") && exists(&e, "par-2"),
 			       KC_WAIT_MS));
 	assert_int_equal(cenv_count(&e, kpvc(), NS, NULL), 3);
+	{
+		struct jv_doc *d = jv_doc_new();
+		struct jv *c = cenv_get(&e, d, kpvc(), NS, "www-par-1");
+
+		/* whenDeleted: Delete: the set owns its claims */
+		assert_string_equal(jv_path_str(c, "metadata.ownerReferences[0].kind"),
+				    "StatefulSet");
+		assert_string_equal(jv_path_str(c, "metadata.ownerReferences[0].name"), "par");
+		jv_doc_free(d);
+	}
+	for (int i = 0; i < 3; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "par-%d", i);
+		run(&e, name);
+	}
+	/* a pod that lost its identity label gets it back */
+	{
+		const char *p =
+		    "{\"metadata\":{\"labels\":{\"statefulset.kubernetes.io/pod-name\":null}}}";
+		struct kc_status st;
+		struct jv_doc *d = jv_doc_new();
+
+		assert_int_equal(kc_patch(e.k.c, kind_pod(), NS, "par-0", NULL, KC_PATCH_MERGE, p,
+					  strlen(p), NULL, NULL, &st),
+				 0);
+		assert_true(
+		    WAIT_UNTIL(jv_is_str(jv_path(pod(&e, d, "par-0"),
+						 "metadata.labels[statefulset.kubernetes.io/"
+						 "pod-name]"),
+					 "par-0"),
+			       KC_WAIT_MS));
+		jv_doc_free(d);
+	}
+	/* whenScaled: Delete: a condemned pod owns its claims (the GC takes them with it) */
+	{
+		const char *p = "{\"spec\":{\"replicas\":2}}";
+		struct kc_status st;
+		struct jv_doc *d = jv_doc_new();
+		struct jv *c;
+
+		assert_int_equal(kc_patch(e.k.c, ksts(), NS, "par", NULL, KC_PATCH_MERGE, p,
+					  strlen(p), NULL, NULL, &st),
+				 0);
+		assert_true(WAIT_UNTIL(is_terminating(&e, "par-2"), KC_WAIT_MS));
+		c = cenv_get(&e, d, kpvc(), NS, "www-par-2");
+		assert_string_equal(jv_path_str(c, "metadata.ownerReferences[1].kind"), "Pod");
+		assert_string_equal(jv_path_str(c, "metadata.ownerReferences[1].name"), "par-2");
+		c = cenv_get(&e, d, kpvc(), NS, "www-par-1");
+		assert_int_equal(jv_count(jv_path(c, "metadata.ownerReferences")), 1);
+		jv_doc_free(d);
+	}
 	cenv_stop(&e);
 }
 

@@ -131,8 +131,9 @@ static void pod_del(void *arg, const struct kc_obj *o, const struct jv *t)
 	(void)o;
 	if (!pod_ds(t, key))
 		return;
-	if (!jv_path(t, "metadata.deletionTimestamp"))
-		ctrl_expect_observe(dc->exp, key, 0, 1);
+	/* observed again if its deletionTimestamp was (as client-go's controllers do): an
+	 * immediate delete may carry one too */
+	ctrl_expect_observe(dc->exp, key, 0, 1);
 	kc_queue_add(dc->q, key);
 }
 
@@ -340,8 +341,8 @@ static int64_t failed_backoff(struct ds_sync *s, const char *node)
 	return left;
 }
 
-/* manage: podsShouldBeOnNode for every node. */
-static int manage(struct ds_sync *s)
+/* manage: podsShouldBeOnNode for every node. *acted: it created or deleted. */
+static int manage(struct ds_sync *s, bool *acted)
 {
 	const char **del = jv_alloc(s->d, (s->nnodes * 4 + 64) * sizeof(*del));
 	const char **create = jv_alloc(s->d, (s->nnodes + 1) * sizeof(*create));
@@ -431,6 +432,7 @@ static int manage(struct ds_sync *s)
 				del[ndel++] = jv_path_str(oldest, "metadata.name");
 		}
 	}
+	*acted = ndel || ncreate;
 	return sync_nodes(s, del, ndel, create, ncreate);
 }
 
@@ -523,8 +525,11 @@ static int sync_ds(void *arg, const char *key)
 	if (err)
 		goto out;
 	if (ctrl_expect_satisfied(dc->exp, key)) {
-		err = manage(&s);
-		if (ctrl_expect_satisfied(dc->exp, key) &&
+		bool acted = false;
+
+		err = manage(&s, &acted);
+		/* the rolling update works on this view only if manage left it as it was */
+		if (!acted && ctrl_expect_satisfied(dc->exp, key) &&
 		    jv_is_str(jv_path(s.ds, "spec.updateStrategy.type"), "RollingUpdate")) {
 			const char **del, **create;
 			size_t ndel, ncreate;

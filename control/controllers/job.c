@@ -165,8 +165,9 @@ static void pod_del(void *arg, const struct kc_obj *o, const struct jv *t)
 	rm_observed(jc, jv_path_str(t, "metadata.uid"));
 	if (!pod_job_key(t, key))
 		return;
-	if (!jv_path(t, "metadata.deletionTimestamp"))
-		ctrl_expect_observe(jc->exp, key, 0, 1);
+	/* observed again if its deletionTimestamp was (as client-go's controllers do): an
+	 * immediate delete may carry one too */
+	ctrl_expect_observe(jc->exp, key, 0, 1);
 	kc_queue_add(jc->q, key);
 }
 

@@ -13,6 +13,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "ctrl_helpers.h"
 
@@ -89,6 +90,28 @@ static int64_t st_int(struct cenv *e, const char *ds, const char *f)
 	return v;
 }
 
+/* cenv_pod_run for a pod that may be gone by now (the controller deletes as we go). */
+static void run_soft(struct cenv *e, const struct jv *pod)
+{
+	const char *name = jv_path_str(pod, "metadata.name");
+	char now[32], patch[1024];
+	time_t t = time(NULL);
+	struct kc_status st;
+
+	if (!jv_path_str(pod, "spec.nodeName") &&
+	    kc_bind(e->k.c, NS, name, NULL, target_of(pod), &st) != 0)
+		return;
+	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	snprintf(patch, sizeof(patch),
+		 "{\"status\":{\"phase\":\"Running\",\"conditions\":[{\"type\":\"PodScheduled\","
+		 "\"status\":\"True\"},{\"type\":\"Initialized\",\"status\":\"True\"},{\"type\":"
+		 "\"ContainersReady\",\"status\":\"True\"},{\"type\":\"Ready\",\"status\":\"True\","
+		 "\"lastTransitionTime\":\"%s\"}]}}",
+		 now);
+	kc_patch(e->k.c, kind_pod(), NS, name, "status", KC_PATCH_MERGE, patch, strlen(patch), NULL,
+		 NULL, &st);
+}
+
 /* The kubelet and scheduler: bind each pending pod to its node and make it Ready; finish
  * graceful deletions. Returns how many pods it touched. */
 static size_t kubelet(struct cenv *e, const char *ds)
@@ -107,7 +130,7 @@ static size_t kubelet(struct cenv *e, const char *ds)
 			kc_delete(e->k.c, kind_pod(), NS, name, &o, NULL, &st);
 			touched++;
 		} else if (!jv_is_str(jv_path(pods[i], "status.phase"), "Running")) {
-			cenv_pod_run(e, NS, name, target_of(pods[i]), true);
+			run_soft(e, pods[i]);
 			touched++;
 		}
 	}
@@ -334,6 +357,48 @@ static void test_rolling_update(void **state)
 	cenv_stop(&e);
 }
 
+/* maxSurge 1, maxUnavailable 0: a new pod starts beside the old one, which goes once the
+ * new one is available; every node keeps a ready pod throughout. */
+static void test_surge(void **state)
+{
+	static const char *const ns_[] = {"n1", "n2", "n4"};
+	struct cenv e;
+	struct kc_status st;
+	const char *p = "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"c\","
+			"\"image\":\"agent:2\"}]}}}}";
+	size_t min_avail = 3, max_pods = 0;
+	uint64_t end;
+
+	(void)state;
+	cenv_start(&e, "daemonset", NULL, NULL);
+	nodes(&e);
+	make_ds(&e, "sg", "agent:1", "",
+		"\"updateStrategy\":{\"type\":\"RollingUpdate\",\"rollingUpdate\":{"
+		"\"maxSurge\":1,\"maxUnavailable\":0}},");
+	assert_true(WAIT_UNTIL(pods_on(&e, "sg", NULL) == 3, KC_WAIT_MS));
+	kubelet(&e, "sg");
+	assert_true(WAIT_UNTIL(st_int(&e, "sg", "numberAvailable") == 3, KC_WAIT_MS));
+	assert_int_equal(kc_patch(e.k.c, kds(), NS, "sg", NULL, KC_PATCH_STRATEGIC, p, strlen(p),
+				  NULL, NULL, &st),
+			 0);
+	end = mono_ms() + KC_WAIT_MS;
+	while ((pods_with_image(&e, "sg", "agent:2") < 3 || pods_on(&e, "sg", NULL) > 3) &&
+	       mono_ms() < end) {
+		size_t a = nodes_available(&e, "sg", ns_, 3), np = pods_on(&e, "sg", NULL);
+
+		if (a < min_avail)
+			min_avail = a;
+		if (np > max_pods)
+			max_pods = np;
+		kubelet(&e, "sg");
+		usleep(20000);
+	}
+	assert_int_equal(pods_with_image(&e, "sg", "agent:2"), 3);
+	assert_int_equal(min_avail, 3); /* never a node without a ready pod */
+	assert_int_equal(max_pods, 4);	/* one surge pod at a time */
+	cenv_stop(&e);
+}
+
 /* OnDelete: a new template touches no pod until one is deleted. */
 static void test_on_delete(void **state)
 {
@@ -405,9 +470,8 @@ static void test_failed_pod(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_placement),
-	    cmocka_unit_test(test_rolling_update),
-	    cmocka_unit_test(test_on_delete),
+	    cmocka_unit_test(test_placement),  cmocka_unit_test(test_rolling_update),
+	    cmocka_unit_test(test_surge),      cmocka_unit_test(test_on_delete),
 	    cmocka_unit_test(test_failed_pod),
 	};
 

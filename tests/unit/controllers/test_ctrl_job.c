@@ -281,7 +281,9 @@ static void test_active_deadline(void **state)
 
 	(void)state;
 	cenv_start(&e, "job", NULL, NULL);
-	make_job(&e, "late", "\"activeDeadlineSeconds\":1");
+	/* a long deadline until the pod runs on a node, then 1 s (a pod deleted before it is
+	 * bound would go at once, with nothing left terminating) */
+	make_job(&e, "late", "\"activeDeadlineSeconds\":3600");
 	assert_true(WAIT_UNTIL(active_pods(&e, "late") == 1, KC_WAIT_MS));
 	{
 		struct jv_doc *d = jv_doc_new();
@@ -291,6 +293,14 @@ static void test_active_deadline(void **state)
 		assert_int_equal(n, 1);
 		cenv_pod_run(&e, NS, jv_path_str(pods[0], "metadata.name"), "node-1", true);
 		jv_doc_free(d);
+	}
+	{
+		const char *p = "{\"spec\":{\"activeDeadlineSeconds\":1}}";
+		struct kc_status st;
+
+		assert_int_equal(kc_patch(e.k.c, kjob(), NS, "late", NULL, KC_PATCH_MERGE, p,
+					  strlen(p), NULL, NULL, &st),
+				 0);
 	}
 	/* past the deadline: FailureTarget, the pod deleted; Failed once it is gone */
 	assert_true(WAIT_UNTIL(cond_is(&e, "late", "FailureTarget", "True"), KC_WAIT_MS));

@@ -430,6 +430,8 @@ static int objs_take(struct objs *a, struct kc_list *l)
 		a->v = n;
 		a->cap = ncap;
 	}
+	if (!l->count)
+		return 0; /* an empty page: a->v may still be NULL (no offset on NULL) */
 	memcpy(a->v + a->n, l->items, l->count * sizeof(*l->items));
 	a->n += l->count;
 	l->count = 0; /* the references moved */

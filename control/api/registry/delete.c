@@ -102,6 +102,14 @@ static int write_pending(struct reg_call *c, const char *key, struct jv *obj, ui
 	return err;
 }
 
+/* The grace period of a deletion under way (deletionGracePeriodSeconds), or -1. */
+static int64_t pending_grace(const struct jv *md)
+{
+	int64_t g;
+
+	return jv_path_int(md, "deletionGracePeriodSeconds", &g) == 0 ? g : -1;
+}
+
 /* Mark obj as being deleted now (finalizers hold it). */
 static void mark_deleted(struct reg_call *c, struct jv *md, int64_t grace)
 {
@@ -155,6 +163,26 @@ int reg_delete_object(struct reg_call *c, const char *key, struct jv *obj, uint6
 	}
 	/* graceful deletion (pods on a node): its agent finishes it */
 	grace = c->strategy->delete_grace ? c->strategy->delete_grace(obj, o->grace) : 0;
+	if (jv_get(md, "deletionTimestamp") && pending_grace(md) > 0) {
+		/* already being deleted gracefully (BeforeDelete): a delete may only shorten the
+		 * grace period; one that asks no less changes nothing, and 0 ends it now */
+		if (grace >= pending_grace(md)) {
+			if (reply)
+				reg_done_object(c, 200, obj, rev);
+			return 0;
+		}
+		jv_del(md, "deletionTimestamp");
+		jv_del(md, "deletionGracePeriodSeconds");
+		mark_deleted(c, md, grace);
+		if (grace > 0) {
+			err = write_pending(c, key, obj, rev, &nrev);
+			if (err)
+				goto fail;
+			if (reply)
+				reg_done_object(c, 200, obj, nrev);
+			return 0;
+		}
+	}
 	if (grace > 0 && !jv_get(md, "deletionTimestamp")) {
 		mark_deleted(c, md, grace);
 		err = write_pending(c, key, obj, rev, &nrev);

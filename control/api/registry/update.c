@@ -29,6 +29,14 @@ static void carry(struct reg_call *c, struct jv *md, const struct jv *oldmd, con
 
 /* ---- update ---- */
 
+/* A graceful deletion is under way (deletionGracePeriodSeconds > 0). */
+static bool grace_pending(const struct jv *obj)
+{
+	int64_t g = 0;
+
+	return jv_path_int(obj, "metadata.deletionGracePeriodSeconds", &g) == 0 && g > 0;
+}
+
 /* Does anything but metadata and status differ? (Generation follows the spec.) */
 static bool spec_changed(const struct jv *a, const struct jv *b)
 {
@@ -152,8 +160,10 @@ int reg_replace(struct reg_call *c, struct jv *obj, struct jv *old, uint64_t rev
 			       c->res->flags & API_RES_STATUS) != 0)
 		goto oom;
 	if (jv_path(n, "metadata.deletionTimestamp") &&
-	    jv_count(jv_path(n, "metadata.finalizers")) == 0) {
-		/* the last finalizer went: the object goes */
+	    jv_count(jv_path(n, "metadata.finalizers")) == 0 &&
+	    jv_count(jv_path(old, "metadata.finalizers")) > 0 && !grace_pending(old)) {
+		/* the last finalizer went: the object goes (shouldDeleteDuringUpdate: not while
+		 * a graceful deletion runs: a pod's kubelet still finishes it) */
 		api_admit_abort(&a);
 		err = reg_delete_object(c, c->key, n, rev, NULL, true);
 		goto out;

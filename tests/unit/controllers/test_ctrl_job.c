@@ -525,6 +525,61 @@ static void test_pod_failure_policy(void **state)
 	cenv_stop(&e);
 }
 
+/* What the job-tracking finalizer relies on in the API: a pod deleted gracefully stays
+ * (terminating) when its last finalizer goes or when it is deleted again, until its kubelet
+ * deletes it with grace 0; a pod whose deletion is immediate goes with its last finalizer. */
+static void test_finalizer_and_grace(void **state)
+{
+	struct cenv e;
+	struct kc_status st;
+	struct kc_delete_opts now = {.grace_seconds = 0};
+	const char *rm = "{\"metadata\":{\"finalizers\":null}}";
+	struct jv_doc *d = jv_doc_new();
+
+	(void)state;
+	cenv_start(&e, "serviceaccount", NULL, NULL);
+	for (int i = 0; i < 3; i++) {
+		char json[512], name[16];
+
+		snprintf(name, sizeof(name), "p%d", i);
+		snprintf(json, sizeof(json),
+			 "{\"metadata\":{\"name\":\"%s\",\"finalizers\":[\"example.com/f\"]},"
+			 "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"x\"}]}}",
+			 name);
+		cenv_create(&e, kind_pod(), NS, json);
+		cenv_pod_run(&e, NS, name, "node-1", true);
+	}
+	/* p0: graceful (30 s) */
+	assert_int_equal(kc_delete(e.k.c, kind_pod(), NS, "p0", NULL, NULL, &st), 0);
+	assert_int_equal(kc_patch(e.k.c, kind_pod(), NS, "p0", NULL, KC_PATCH_MERGE, rm, strlen(rm),
+				  NULL, NULL, &st),
+			 0);
+	assert_non_null(cenv_get(&e, d, kind_pod(), NS, "p0"));
+	/* deleted again (a controller on a stale cache): still terminating, not gone */
+	assert_int_equal(kc_delete(e.k.c, kind_pod(), NS, "p0", NULL, NULL, &st), 0);
+	assert_non_null(cenv_get(&e, d, kind_pod(), NS, "p0"));
+	assert_int_equal(kc_delete(e.k.c, kind_pod(), NS, "p0", &now, NULL, &st), 0);
+	assert_null(cenv_get(&e, d, kind_pod(), NS, "p0"));
+	/* p1: immediate, held by its finalizer only */
+	assert_int_equal(kc_delete(e.k.c, kind_pod(), NS, "p1", &now, NULL, &st), 0);
+	assert_non_null(cenv_get(&e, d, kind_pod(), NS, "p1"));
+	assert_int_equal(kc_patch(e.k.c, kind_pod(), NS, "p1", NULL, KC_PATCH_MERGE, rm, strlen(rm),
+				  NULL, NULL, &st),
+			 0);
+	assert_null(cenv_get(&e, d, kind_pod(), NS, "p1"));
+	/* p2: graceful, then the kubelet's grace 0 while a finalizer holds it: the finalizer's
+	 * removal ends it */
+	assert_int_equal(kc_delete(e.k.c, kind_pod(), NS, "p2", NULL, NULL, &st), 0);
+	assert_int_equal(kc_delete(e.k.c, kind_pod(), NS, "p2", &now, NULL, &st), 0);
+	assert_non_null(cenv_get(&e, d, kind_pod(), NS, "p2"));
+	assert_int_equal(kc_patch(e.k.c, kind_pod(), NS, "p2", NULL, KC_PATCH_MERGE, rm, strlen(rm),
+				  NULL, NULL, &st),
+			 0);
+	assert_null(cenv_get(&e, d, kind_pod(), NS, "p2"));
+	jv_doc_free(d);
+	cenv_stop(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -536,6 +591,7 @@ int main(void)
 	    cmocka_unit_test(test_suspend),
 	    cmocka_unit_test(test_ttl_after_finished),
 	    cmocka_unit_test(test_pod_failure_policy),
+	    cmocka_unit_test(test_finalizer_and_grace),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

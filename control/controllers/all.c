@@ -5,7 +5,8 @@
  */
 #include "ctrl.h"
 
-/* clang-format off: one controller a line */
+/* one controller a line (clang-format off/on keep it so) */
+// clang-format off
 extern const struct ctrl_desc ctrl_serviceaccount;
 extern const struct ctrl_desc ctrl_job;
 extern const struct ctrl_desc ctrl_ttl_after_finished;
@@ -21,5 +22,5 @@ const struct ctrl_desc *const ctrl_all[] = {
     &ctrl_statefulset,
     &ctrl_cronjob,
 };
-/* clang-format on */
+// clang-format on
 const size_t ctrl_nall = sizeof(ctrl_all) / sizeof(ctrl_all[0]);

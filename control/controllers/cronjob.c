@@ -576,7 +576,8 @@ static int cj_run(void *state)
 	return cc->w ? 0 : -ENOMEM;
 }
 
-static void cj_stop(void *state)
+/* The workers stop (no sync runs after it); handlers may still add to the shut queue. */
+static void cj_quiesce(void *state)
 {
 	struct cj_ctrl *cc = state;
 
@@ -586,6 +587,16 @@ static void cj_stop(void *state)
 		kc_workers_stop(cc->w);
 	else if (cc->q)
 		kc_queue_shutdown(cc->q);
+	cc->w = NULL;
+}
+
+static void cj_stop(void *state)
+{
+	struct cj_ctrl *cc = state;
+
+	if (!cc)
+		return;
+	cj_quiesce(cc);
 	kc_queue_free(cc->q);
 	free(cc);
 }
@@ -596,4 +607,5 @@ const struct ctrl_desc ctrl_cronjob = {
     .init = cj_init,
     .run = cj_run,
     .stop = cj_stop,
+    .quiesce = cj_quiesce,
 };

@@ -39,6 +39,10 @@ struct ctrl_desc {
 	int (*init)(struct ctrl_ctx *c, void **state);
 	int (*run)(void *state);
 	void (*stop)(void *state);
+	/* optional: stop the workers only (no sync reads an informer after it returns); the
+	 * state stays valid for the informers' handlers, which may still run until the manager
+	 * has freed the informers; stop frees it then */
+	void (*quiesce)(void *state);
 };
 
 /* ---- shared informers (manager.c) ---- */

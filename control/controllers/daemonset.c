@@ -588,7 +588,8 @@ static int ds_run(void *state)
 	return dc->w ? 0 : -ENOMEM;
 }
 
-static void ds_stop(void *state)
+/* The workers stop (no sync runs after it); handlers may still add to the shut queue. */
+static void ds_quiesce(void *state)
 {
 	struct ds_ctrl *dc = state;
 
@@ -598,6 +599,16 @@ static void ds_stop(void *state)
 		kc_workers_stop(dc->w);
 	else if (dc->q)
 		kc_queue_shutdown(dc->q);
+	dc->w = NULL;
+}
+
+static void ds_stop(void *state)
+{
+	struct ds_ctrl *dc = state;
+
+	if (!dc)
+		return;
+	ds_quiesce(dc);
 	kc_queue_free(dc->q);
 	ctrl_expect_free(dc->exp);
 	if (dc->backoff) {
@@ -616,4 +627,5 @@ const struct ctrl_desc ctrl_daemonset = {
     .init = ds_init,
     .run = ds_run,
     .stop = ds_stop,
+    .quiesce = ds_quiesce,
 };

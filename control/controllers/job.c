@@ -45,7 +45,7 @@ int64_t job_pod_index(const struct jv *pod)
 	return *end || v < 0 ? -1 : v;
 }
 
-static bool phase_is(const struct jv *pod, const char *phase)
+bool job_phase_is(const struct jv *pod, const char *phase)
 {
 	return jv_is_str(jv_path(pod, "status.phase"), phase);
 }
@@ -54,12 +54,12 @@ static bool phase_is(const struct jv *pod, const char *phase)
  * deleted before it succeeded. */
 bool job_pod_failed(const struct jv *pod, const struct jv *job)
 {
-	if (phase_is(pod, "Failed"))
+	if (job_phase_is(pod, "Failed"))
 		return true;
 	if (jv_path(job, "spec.podFailurePolicy") ||
 	    jv_is_str(jv_path(job, "spec.podReplacementPolicy"), "Failed"))
 		return false;
-	return jv_path(pod, "metadata.deletionTimestamp") && !phase_is(pod, "Succeeded");
+	return jv_path(pod, "metadata.deletionTimestamp") && !job_phase_is(pod, "Succeeded");
 }
 
 bool job_rm_expected(struct job_ctrl *jc, const char *uid)
@@ -171,117 +171,6 @@ static void pod_del(void *arg, const struct kc_obj *o, const struct jv *t)
 	kc_queue_add(jc->q, key);
 }
 
-/* ---- back-off (backoff_utils.go) ---- */
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* When a pod finished: the last container termination, else when it stopped being Ready. */
-static int64_t finished_ms(const struct jv *pod)
-{
-	int64_t t = -1;
-
-	for (const struct jv *cs = jv_first(jv_path(pod, "status.containerStatuses")); cs;
-	     cs = cs->next) {
-		int64_t f = ctrl_parse_time(jv_path_str(cs, "state.terminated.finishedAt"));
-
-		if (f > t)
-			t = f;
-	}
-	if (t < 0) {
-		const struct jv *c = ctrl_condition(pod, "Ready");
-
-		t = ctrl_parse_time(jv_path_str(c, "lastTransitionTime"));
-	}
-	return t < 0 ? now_ms() : t * 1000;
-}
-
-static int by_finish(const void *a, const void *b)
-{
-	int64_t x = finished_ms(*(const struct jv *const *)a);
-	int64_t y = finished_ms(*(const struct jv *const *)b);
-
-	return x < y ? -1 : x > y;
-}
-
-/* newBackoffRecord from the pods that finished since the last status write. */
-static void backoff_next(struct job_sync *s, struct jv **succ, size_t nsucc, struct jv **fail,
-			 size_t nfail)
-{
-	struct job_ctrl *jc = s->jc;
-	struct job_backoff *old;
-
-	pthread_mutex_lock(&jc->lock);
-	old = hmap_sget(jc->backoff, s->key);
-	s->backoff = old ? *old : (struct job_backoff){0};
-	pthread_mutex_unlock(&jc->lock);
-	qsort(succ, nsucc, sizeof(*succ), by_finish);
-	qsort(fail, nfail, sizeof(*fail), by_finish);
-	if (!nsucc) {
-		if (nfail) {
-			s->backoff.failures += (int64_t)nfail;
-			s->backoff.last_failure_ms = finished_ms(fail[nfail - 1]);
-		}
-		return;
-	}
-	s->backoff = (struct job_backoff){0};
-	for (size_t i = nfail; i-- > 0;) {
-		int64_t f = finished_ms(fail[i]);
-
-		if (f <= finished_ms(succ[nsucc - 1]))
-			break;
-		if (!s->backoff.last_failure_ms)
-			s->backoff.last_failure_ms = f;
-		s->backoff.failures++;
-	}
-}
-
-/* getRemainingTime: how long pod creation still waits (ms). */
-static int64_t backoff_remaining(struct job_sync *s)
-{
-	int64_t d = (int64_t)s->jc->backoff_base_ms, elapsed;
-
-	if (!s->backoff.failures)
-		return 0;
-	for (int64_t i = 1; i < s->backoff.failures; i++) {
-		d *= 2;
-		if (d >= (int64_t)s->jc->backoff_max_ms) {
-			d = (int64_t)s->jc->backoff_max_ms;
-			break;
-		}
-	}
-	elapsed = now_ms() - s->backoff.last_failure_ms;
-	return d < elapsed ? 0 : d - elapsed;
-}
-
-/* Store the record once the status that counts its pods is written. */
-static void backoff_store(struct job_ctrl *jc, const char *key, const struct job_backoff *b)
-{
-	struct job_backoff *r;
-
-	pthread_mutex_lock(&jc->lock);
-	r = hmap_sget(jc->backoff, key);
-	if (!r && (r = calloc(1, sizeof(*r))) && hmap_sput(jc->backoff, key, r, NULL) < 0) {
-		free(r);
-		r = NULL;
-	}
-	if (r)
-		*r = *b;
-	pthread_mutex_unlock(&jc->lock);
-}
-
-static void backoff_forget(struct job_ctrl *jc, const char *key)
-{
-	pthread_mutex_lock(&jc->lock);
-	free(hmap_sdel(jc->backoff, key));
-	pthread_mutex_unlock(&jc->lock);
-}
-
 /* ---- status ---- */
 
 int job_update_status(struct job_sync *s)
@@ -300,310 +189,8 @@ int job_update_status(struct job_sync *s)
 	jv_set(s->d, jv_get(s->job, "metadata"), "resourceVersion",
 	       jv_new_strf(s->d, "%llu", (unsigned long long)out->rv));
 	kc_obj_put(out);
-	backoff_store(s->jc, s->key, &s->backoff);
+	job_backoff_store(s->jc, s->key, &s->backoff);
 	return 0;
-}
-
-/* ---- creating and deleting pods ---- */
-
-/* JOB_COMPLETION_INDEX from the annotation, in every container and init container. */
-static void add_index_env(struct jv_doc *d, struct jv *spec)
-{
-	static const char *lists[] = {"containers", "initContainers"};
-
-	for (size_t l = 0; l < 2; l++)
-		for (struct jv *ct = jv_first(jv_get(spec, lists[l])); ct; ct = ct->next) {
-			struct jv *env = jv_get(ct, "env"), *e;
-			bool have = false;
-
-			for (e = jv_first(env); e; e = e->next)
-				have = have || jv_is_str(jv_get(e, "name"), "JOB_COMPLETION_INDEX");
-			if (have)
-				continue;
-			if (!env || env->type != JV_ARRAY) {
-				env = jv_new(d, JV_ARRAY);
-				jv_set(d, ct, "env", env);
-			}
-			e = jv_parse(d,
-				     "{\"name\":\"JOB_COMPLETION_INDEX\",\"valueFrom\":{"
-				     "\"fieldRef\":{\"fieldPath\":\"metadata.annotations['"
-				     "batch.kubernetes.io/job-completion-index']\"}}}",
-				     strlen("{\"name\":\"JOB_COMPLETION_INDEX\",\"valueFrom\":{"
-					    "\"fieldRef\":{\"fieldPath\":\"metadata.annotations['"
-					    "batch.kubernetes.io/job-completion-index']\"}}}"),
-				     NULL);
-			if (e)
-				jv_push(env, e);
-		}
-}
-
-static int create_pod(struct job_sync *s, int64_t index)
-{
-	struct job_ctrl *jc = s->jc;
-	const char *name = jv_path_str(s->job, "metadata.name");
-	const char *ns = jv_path_str(s->job, "metadata.namespace");
-	struct jv_doc *d = jv_doc_new();
-	struct jv *pod, *md, *fins;
-	char gen[320];
-	int err;
-
-	if (!d)
-		return -ENOMEM;
-	if (index >= 0)
-		snprintf(gen, sizeof(gen), "%s-%lld-", name, (long long)index);
-	else
-		snprintf(gen, sizeof(gen), "%s-", name);
-	pod = ctrl_pod_from_template(d, jv_path(s->job, "spec.template"), s->job, ctrl_k_job, gen);
-	if (!pod) {
-		jv_doc_free(d);
-		return -ENOMEM;
-	}
-	md = jv_get(pod, "metadata");
-	fins = jv_get(md, "finalizers");
-	if (!fins) {
-		fins = jv_new(d, JV_ARRAY);
-		jv_set(d, md, "finalizers", fins);
-	}
-	if (!job_has_finalizer(pod))
-		jv_push(fins, jv_new_strz(d, JOB_TRACKING_FINALIZER));
-	if (index >= 0) {
-		jv_set(d, jv_obj_at(d, md, "annotations"), JOB_INDEX_ANNOTATION,
-		       jv_new_strf(d, "%lld", (long long)index));
-		jv_set(d, jv_obj_at(d, md, "labels"), JOB_INDEX_ANNOTATION,
-		       jv_new_strf(d, "%lld", (long long)index));
-		jv_set(d, jv_get(pod, "spec"), "hostname",
-		       jv_new_strf(d, "%s-%lld", name, (long long)index));
-		add_index_env(d, jv_get(pod, "spec"));
-	}
-	err = ctrl_pod_create(jc->c, ns, pod, s->job, NULL);
-	jv_doc_free(d);
-	return err;
-}
-
-/* Delete pods (the finalizer first, so the pod can go: deleteJobPods). Returns how many went;
- * *ready_gone how many of those were Ready. */
-static int64_t delete_pods(struct job_sync *s, struct jv **pods, size_t n, bool keep_fin,
-			   int64_t *ready_gone, int *errp)
-{
-	const char *ns = jv_path_str(s->job, "metadata.namespace");
-	int64_t gone = 0;
-
-	*ready_gone = 0;
-	for (size_t i = 0; i < n; i++) {
-		const char *pn = jv_path_str(pods[i], "metadata.name");
-		int err;
-
-		if (!keep_fin && job_has_finalizer(pods[i])) {
-			struct jv_doc *d = jv_doc_new();
-			struct jv *keep = d ? jv_new(d, JV_ARRAY) : NULL;
-			char *fj, patch[4096];
-			struct kc_status st;
-
-			for (const struct jv *f = jv_first(jv_path(pods[i], "metadata.finalizers"));
-			     keep && f; f = f->next)
-				if (!jv_is_str(f, JOB_TRACKING_FINALIZER))
-					jv_push(keep, jv_copy(d, f));
-			fj = keep ? jv_to_json(keep, NULL) : NULL;
-			snprintf(patch, sizeof(patch), "{\"metadata\":{\"finalizers\":%s}}",
-				 fj ? fj : "[]");
-			free(fj);
-			jv_doc_free(d);
-			err = kc_patch(s->jc->c->kc, ctrl_k_pod, ns, pn, NULL, KC_PATCH_MERGE,
-				       patch, strlen(patch), NULL, NULL, &st);
-			if (err && err != -ENOENT) {
-				ctrl_expect_observe(s->jc->exp, s->key, 0, 1);
-				*errp = err;
-				continue;
-			}
-		}
-		err = ctrl_pod_delete(s->jc->c, ns, pn, s->job);
-		if (err && err != -ENOENT) {
-			ctrl_expect_observe(s->jc->exp, s->key, 0, 1);
-			*errp = err;
-			continue;
-		}
-		gone++;
-		if (ctrl_pod_ready(pods[i]))
-			(*ready_gone)++;
-	}
-	return gone;
-}
-
-/* activePodsForRemoval: Indexed: pods with an index out of range or repeated first; then
- * controller.ActivePods order (unscheduled, not running, not ready, newest). */
-static int removal_rank(const struct jv *p)
-{
-	if (!jv_path_str(p, "spec.nodeName"))
-		return 0;
-	if (!phase_is(p, "Running"))
-		return 1;
-	if (!ctrl_pod_ready(p))
-		return 2;
-	return 3;
-}
-
-static int removal_cmp(const void *a, const void *b)
-{
-	const struct jv *x = *(const struct jv *const *)a, *y = *(const struct jv *const *)b;
-	int rx = removal_rank(x), ry = removal_rank(y);
-	const char *cx, *cy;
-
-	if (rx != ry)
-		return rx - ry;
-	cx = jv_path_str(x, "metadata.creationTimestamp") ?: "";
-	cy = jv_path_str(y, "metadata.creationTimestamp") ?: "";
-	return -strcmp(cx, cy);
-}
-
-static size_t pods_for_removal(struct job_sync *s, struct jv **active, size_t nactive,
-			       size_t at_least, struct jv **out)
-{
-	size_t n = 0;
-
-	if (s->indexed) {
-		bool *seen = calloc((size_t)s->completions + 1, 1);
-		size_t rest = 0;
-
-		for (size_t i = 0; i < nactive; i++) {
-			int64_t ix = job_pod_index(active[i]);
-
-			if (ix < 0 || ix >= s->completions || s->succeeded_idx[ix] ||
-			    (seen && seen[ix]))
-				out[n++] = active[i];
-			else {
-				if (seen)
-					seen[ix] = true;
-				active[rest++] = active[i];
-			}
-		}
-		free(seen);
-		nactive = rest;
-	}
-	if (n < at_least) {
-		qsort(active, nactive, sizeof(*active), removal_cmp);
-		for (size_t i = 0; i < nactive && n < at_least; i++)
-			out[n++] = active[i];
-	}
-	return n;
-}
-
-/* firstPendingIndexes: the lowest indexes neither succeeded nor held by an active pod. */
-static size_t pending_indexes(struct job_sync *s, struct jv **active, size_t nactive, int64_t want,
-			      int64_t *out)
-{
-	bool *held = calloc((size_t)s->completions + 1, 1);
-	size_t n = 0;
-
-	if (!held)
-		return 0;
-	for (size_t i = 0; i < nactive; i++) {
-		int64_t ix = job_pod_index(active[i]);
-
-		if (ix >= 0 && ix < s->completions)
-			held[ix] = true;
-	}
-	for (int64_t ix = 0; ix < s->completions && (int64_t)n < want; ix++)
-		if (!held[ix] && !s->succeeded_idx[ix])
-			out[n++] = ix;
-	free(held);
-	return n;
-}
-
-static bool suspended(const struct jv *job)
-{
-	const struct jv *v = jv_path(job, "spec.suspend");
-
-	return v && v->type == JV_TRUE;
-}
-
-/* manageJob: the pods to create or delete. Returns the active count after it. */
-static int64_t manage(struct job_sync *s, struct jv **active, size_t nactive, int *errp)
-{
-	struct job_ctrl *jc = s->jc;
-	int64_t parallelism = 1, want, diff, gone, ready_gone;
-	struct jv **rm;
-	size_t nrm;
-
-	jv_path_int(s->job, "spec.parallelism", &parallelism);
-	if (suspended(s->job)) {
-		ctrl_expect_set(jc->exp, s->key, 0, (int)nactive);
-		gone = delete_pods(s, active, nactive, false, &ready_gone, errp);
-		s->terminating += gone;
-		s->ready -= ready_gone;
-		return (int64_t)nactive - gone;
-	}
-	if (s->completions < 0)
-		want = s->succeeded > 0 ? (int64_t)nactive : parallelism;
-	else {
-		want = s->completions - s->succeeded;
-		if (want > parallelism)
-			want = parallelism;
-		if (want < 0)
-			want = 0;
-	}
-	rm = jv_alloc(s->d, (nactive + 1) * sizeof(*rm));
-	if (!rm)
-		return (int64_t)nactive;
-	nrm = pods_for_removal(s, active, nactive,
-			       (int64_t)nactive > want ? (size_t)((int64_t)nactive - want) : 0, rm);
-	if (nrm > 500)
-		nrm = 500; /* MaxPodCreateDeletePerSync */
-	if (nrm) {
-		ctrl_expect_set(jc->exp, s->key, 0, (int)nrm);
-		gone = delete_pods(s, rm, nrm, false, &ready_gone, errp);
-		s->terminating += gone;
-		s->ready -= ready_gone;
-		return (int64_t)nactive - gone;
-	}
-	diff = want - (int64_t)nactive;
-	if (jv_is_str(jv_path(s->job, "spec.podReplacementPolicy"), "Failed"))
-		diff -= s->terminating;
-	if (diff <= 0)
-		return (int64_t)nactive;
-	{
-		int64_t wait = backoff_remaining(s);
-
-		if (wait > 0) {
-			kc_queue_add_after(jc->q, s->key, (uint64_t)wait);
-			return (int64_t)nactive;
-		}
-	}
-	if (diff > 500)
-		diff = 500;
-	{
-		int64_t *idx = NULL, created = 0;
-		size_t nidx = 0;
-
-		if (s->indexed) {
-			idx = calloc((size_t)diff, sizeof(*idx));
-			if (!idx)
-				return (int64_t)nactive;
-			nidx = pending_indexes(s, active, nactive, diff, idx);
-			diff = (int64_t)nidx;
-		}
-		ctrl_expect_set(jc->exp, s->key, (int)diff, 0);
-		/* slow start: batches of 1, 2, 4 ... stop at the first failing batch */
-		for (int64_t batch = 1, done = 0; done < diff; batch *= 2) {
-			int64_t end = done + batch > diff ? diff : done + batch, fails = 0;
-
-			for (; done < end; done++) {
-				int err = create_pod(s, s->indexed ? idx[done] : -1);
-
-				if (err) {
-					ctrl_expect_observe(jc->exp, s->key, 1, 0);
-					fails++;
-					*errp = err;
-				} else
-					created++;
-			}
-			if (fails) {
-				ctrl_expect_observe(jc->exp, s->key, (int)(diff - done), 0);
-				break;
-			}
-		}
-		free(idx);
-		return (int64_t)nactive + created;
-	}
 }
 
 /* ---- podFailurePolicy (pod_failure_policy.go) ---- */
@@ -707,14 +294,14 @@ static bool active_deadline_passed(struct job_sync *s, int64_t *left_ms)
 	int64_t ads, start;
 
 	*left_ms = -1;
-	if (jv_path_int(s->job, "spec.activeDeadlineSeconds", &ads) != 0 || suspended(s->job))
+	if (jv_path_int(s->job, "spec.activeDeadlineSeconds", &ads) != 0 || job_suspended(s->job))
 		return false;
 	start = ctrl_parse_time(jv_path_str(s->job, "status.startTime"));
 	if (start < 0)
 		return false;
-	if (now_ms() >= (start + ads) * 1000)
+	if (job_now_ms() >= (start + ads) * 1000)
 		return true;
-	*left_ms = (start + ads) * 1000 - now_ms();
+	*left_ms = (start + ads) * 1000 - job_now_ms();
 	return false;
 }
 
@@ -739,11 +326,11 @@ static int sync_job(void *arg, const char *key)
 	s.job = ctrl_cached(jc->jobs, ns, name, s.d);
 	if (!s.job) {
 		ctrl_expect_delete(jc->exp, key);
-		backoff_forget(jc, key);
+		job_backoff_forget(jc, key);
 		goto out;
 	}
 	if (job_cond_true(s.job, "Complete") || job_cond_true(s.job, "Failed")) {
-		backoff_forget(jc, key);
+		job_backoff_forget(jc, key);
 		goto out;
 	}
 	mode = jv_path_str(s.job, "spec.completionMode");
@@ -774,8 +361,8 @@ static int sync_job(void *arg, const char *key)
 			active[nactive++] = s.pods[i];
 			if (ctrl_pod_ready(p))
 				s.ready++;
-		} else if (jv_path(p, "metadata.deletionTimestamp") && !phase_is(p, "Succeeded") &&
-			   !phase_is(p, "Failed"))
+		} else if (jv_path(p, "metadata.deletionTimestamp") &&
+			   !job_phase_is(p, "Succeeded") && !job_phase_is(p, "Failed"))
 			s.terminating++;
 		/* getNewFinishedPods: tracked, not yet in uncountedTerminatedPods */
 		if (!job_has_finalizer(p) || job_rm_expected(jc, uid))
@@ -786,7 +373,7 @@ static int sync_job(void *arg, const char *key)
 			if (ix < 0 || ix >= s.completions)
 				continue;
 		}
-		if (phase_is(p, "Succeeded") && !job_uid_in(jv_get(unc, "succeeded"), uid))
+		if (job_phase_is(p, "Succeeded") && !job_uid_in(jv_get(unc, "succeeded"), uid))
 			nsucc[ns_n++] = s.pods[i];
 		else if (job_pod_failed(p, s.job) && !job_uid_in(jv_get(unc, "failed"), uid))
 			nfail[nf_n++] = s.pods[i];
@@ -799,9 +386,9 @@ static int sync_job(void *arg, const char *key)
 	for (size_t i = 0; i < nf_n; i++)
 		if (job_failure_counts(s.job, nfail[i]))
 			s.failed++;
-	if (!jv_get(st, "startTime") && !suspended(s.job))
+	if (!jv_get(st, "startTime") && !job_suspended(s.job))
 		jv_set(s.d, st, "startTime", jv_new_strz(s.d, ctrl_time(ctrl_now(), now)));
-	backoff_next(&s, nsucc, ns_n, nfail, nf_n);
+	job_backoff_next(&s, nsucc, ns_n, nfail, nf_n);
 
 	/* how the Job ends, if it does now */
 	if (job_cond_true(s.job, "SuccessCriteriaMet")) {
@@ -858,7 +445,7 @@ static int sync_job(void *arg, const char *key)
 		for (size_t i = 0; i < s.npods; i++) {
 			int64_t ix = job_pod_index(s.pods[i]);
 
-			if (phase_is(s.pods[i], "Succeeded") && ix >= 0 && ix < s.completions)
+			if (job_phase_is(s.pods[i], "Succeeded") && ix >= 0 && ix < s.completions)
 				s.succeeded_idx[ix] = true;
 		}
 		for (int64_t i = 0; i < s.completions; i++)
@@ -868,7 +455,7 @@ static int sync_job(void *arg, const char *key)
 	if (s.fin_type) {
 		/* the Job ends: every active pod goes (finalizers kept: counted below) */
 		int64_t ready_gone,
-		    gone = delete_pods(&s, active, nactive, true, &ready_gone, &manage_err);
+		    gone = job_delete_pods(&s, active, nactive, true, &ready_gone, &manage_err);
 
 		if (gone != (int64_t)nactive || !satisfied)
 			s.fin_type = NULL;
@@ -879,7 +466,7 @@ static int sync_job(void *arg, const char *key)
 		bool managed = false, complete;
 
 		if (satisfied && !jv_path(s.job, "metadata.deletionTimestamp")) {
-			s.active = manage(&s, active, nactive, &manage_err);
+			s.active = job_manage(&s, active, nactive, &manage_err);
 			managed = true;
 		}
 		if (s.completions < 0)
@@ -891,7 +478,7 @@ static int sync_job(void *arg, const char *key)
 			s.fin_reason = "CompletionsReached";
 			s.fin_message = "Reached expected number of succeeded pods";
 		} else if (managed) {
-			bool susp = suspended(s.job);
+			bool susp = job_suspended(s.job);
 			const struct jv *c = ctrl_condition(s.job, "Suspended");
 
 			if (susp && !jv_is_str(jv_get(c, "status"), "True")) {
@@ -972,7 +559,8 @@ static int job_run(void *state)
 	return jc->w ? 0 : -ENOMEM;
 }
 
-static void job_stop(void *state)
+/* The workers stop (no sync runs after it); handlers may still add to the shut queue. */
+static void job_quiesce(void *state)
 {
 	struct job_ctrl *jc = state;
 
@@ -982,6 +570,16 @@ static void job_stop(void *state)
 		kc_workers_stop(jc->w);
 	else if (jc->q)
 		kc_queue_shutdown(jc->q);
+	jc->w = NULL;
+}
+
+static void job_stop(void *state)
+{
+	struct job_ctrl *jc = state;
+
+	if (!jc)
+		return;
+	job_quiesce(jc);
 	kc_queue_free(jc->q);
 	ctrl_expect_free(jc->exp);
 	if (jc->backoff) {
@@ -1014,4 +612,5 @@ const struct ctrl_desc ctrl_job = {
     .init = job_init,
     .run = job_run,
     .stop = job_stop,
+    .quiesce = job_quiesce,
 };

@@ -66,6 +66,24 @@ void job_rm_expect(struct job_ctrl *jc, const char *uid);
 void job_rm_done(struct job_ctrl *jc, const char *uid);
 int job_update_status(struct job_sync *s);
 
+bool job_phase_is(const struct jv *pod, const char *phase);
+
+/* job_manage.c */
+int64_t job_now_ms(void); /* wall clock, ms (pods' finish times are wall clock) */
+bool job_suspended(const struct jv *job);
+/* manageJob: returns the active count after it; *errp gets a failed call's error. */
+int64_t job_manage(struct job_sync *s, struct jv **active, size_t nactive, int *errp);
+/* Delete pods (their finalizer first unless keep_fin); how many went, *ready_gone of them
+ * Ready. */
+int64_t job_delete_pods(struct job_sync *s, struct jv **pods, size_t n, bool keep_fin,
+			int64_t *ready_gone, int *errp);
+/* The back-off record after this sync's newly finished pods; stored once the status that
+ * counts them is written; forgotten with the Job. */
+void job_backoff_next(struct job_sync *s, struct jv **succ, size_t nsucc, struct jv **fail,
+		      size_t nfail);
+void job_backoff_store(struct job_ctrl *jc, const char *key, const struct job_backoff *b);
+void job_backoff_forget(struct job_ctrl *jc, const char *key);
+
 /* job_status.c */
 bool job_uid_in(const struct jv *arr, const char *uid);
 /* status.completedIndexes "1,3-5" into set[completions]. */

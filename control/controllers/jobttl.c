@@ -145,7 +145,8 @@ static int ttl_run(void *state)
 	return tc->w ? 0 : -ENOMEM;
 }
 
-static void ttl_stop(void *state)
+/* The workers stop (no sync runs after it); handlers may still add to the shut queue. */
+static void ttl_quiesce(void *state)
 {
 	struct ttl_ctrl *tc = state;
 
@@ -155,6 +156,16 @@ static void ttl_stop(void *state)
 		kc_workers_stop(tc->w);
 	else if (tc->q)
 		kc_queue_shutdown(tc->q);
+	tc->w = NULL;
+}
+
+static void ttl_stop(void *state)
+{
+	struct ttl_ctrl *tc = state;
+
+	if (!tc)
+		return;
+	ttl_quiesce(tc);
 	kc_queue_free(tc->q);
 	free(tc);
 }
@@ -165,4 +176,5 @@ const struct ctrl_desc ctrl_ttl_after_finished = {
     .init = ttl_init,
     .run = ttl_run,
     .stop = ttl_stop,
+    .quiesce = ttl_quiesce,
 };

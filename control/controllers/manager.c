@@ -228,10 +228,15 @@ void ctrl_manager_stop(struct ctrl_manager *m)
 {
 	if (!m)
 		return;
-	/* controllers first (their workers read the informers), then the informers */
+	/* workers first (they read the informers), then the informers (their handlers use the
+	 * controllers' state), then the state; a controller without quiesce stops whole first */
 	for (size_t i = m->nrun; i-- > 0;) {
-		if (m->run[i].desc->stop)
-			m->run[i].desc->stop(m->run[i].state);
+		const struct ctrl_desc *dd = m->run[i].desc;
+
+		if (dd->quiesce)
+			dd->quiesce(m->run[i].state);
+		else if (dd->stop)
+			dd->stop(m->run[i].state);
 	}
 	for (size_t i = 0; i < m->nsh; i++) {
 		kc_informer_free(m->sh[i].inf);
@@ -239,6 +244,9 @@ void ctrl_manager_stop(struct ctrl_manager *m)
 			free(m->sh[i].indexes[j]);
 		free(m->sh[i].indexes);
 	}
+	for (size_t i = m->nrun; i-- > 0;)
+		if (m->run[i].desc->quiesce && m->run[i].desc->stop)
+			m->run[i].desc->stop(m->run[i].state);
 	for (size_t i = 0; i < m->nrun; i++)
 		kc_recorder_free(m->run[i].ctx.rec);
 	free(m->sh);

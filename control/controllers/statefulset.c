@@ -349,7 +349,8 @@ static int sts_run(void *state)
 	return sc->w ? 0 : -ENOMEM;
 }
 
-static void sts_stop(void *state)
+/* The workers stop (no sync runs after it); handlers may still add to the shut queue. */
+static void sts_quiesce(void *state)
 {
 	struct sts_ctrl *sc = state;
 
@@ -359,6 +360,16 @@ static void sts_stop(void *state)
 		kc_workers_stop(sc->w);
 	else if (sc->q)
 		kc_queue_shutdown(sc->q);
+	sc->w = NULL;
+}
+
+static void sts_stop(void *state)
+{
+	struct sts_ctrl *sc = state;
+
+	if (!sc)
+		return;
+	sts_quiesce(sc);
 	kc_queue_free(sc->q);
 	free(sc);
 }
@@ -369,4 +380,5 @@ const struct ctrl_desc ctrl_statefulset = {
     .init = sts_init,
     .run = sts_run,
     .stop = sts_stop,
+    .quiesce = sts_quiesce,
 };

@@ -106,9 +106,109 @@ static void job_update(void *arg, const struct kc_obj *old, const struct jv *old
 	job_add(arg, cur, cur_t);
 }
 
+/* ---- orphan pods (enqueueOrphanPod / syncOrphanPod) ---- */
+
+static void pod_key(const struct jv *pod, char *buf)
+{
+	snprintf(buf, 512, "%s/%s", jv_path_str(pod, "metadata.namespace") ?: "",
+		 jv_path_str(pod, "metadata.name") ?: "");
+}
+
+/* A tracked pod whose Job is not in the cache, or finished: its finalizer must go. */
+static void maybe_orphan(struct job_ctrl *jc, const struct jv *pod)
+{
+	const struct jv *r = ctrl_controller_ref(pod);
+	struct jv_doc *d;
+	struct jv *job;
+	char key[512];
+
+	if (!job_has_finalizer(pod))
+		return;
+	if (r && jv_is_str(jv_get(r, "kind"), "Job")) {
+		d = jv_doc_new();
+		job = d ? ctrl_cached(jc->jobs, jv_path_str(pod, "metadata.namespace"),
+				      jv_path_str(r, "name"), d)
+			: NULL;
+		if (job && jv_is_str(jv_path(job, "metadata.uid"), jv_path_str(r, "uid")) &&
+		    !job_cond_true(job, "Complete") && !job_cond_true(job, "Failed")) {
+			jv_doc_free(d);
+			return;
+		}
+		jv_doc_free(d);
+	} else if (r) {
+		return; /* another kind's pod: not ours to touch */
+	}
+	pod_key(pod, key);
+	kc_queue_add(jc->orphans, key);
+}
+
+static int sync_orphan(void *arg, const char *key)
+{
+	struct job_ctrl *jc = arg;
+	struct jv_doc *d = jv_doc_new();
+	char kbuf[512], *ns, *name, *body;
+	struct jv *pod, *patch, *keep;
+	const struct jv *r;
+	struct kc_status st;
+	int err = 0;
+
+	if (!d)
+		return -ENOMEM;
+	snprintf(kbuf, sizeof(kbuf), "%s", key);
+	kc_key_split(kbuf, &ns, &name);
+	pod = ctrl_cached(jc->pods, ns, name, d);
+	if (!pod || !job_has_finalizer(pod))
+		goto out;
+	/* still an orphan? (adopted, or its Job came back: keep the finalizer) */
+	r = ctrl_controller_ref(pod);
+	if (r && !jv_is_str(jv_get(r, "kind"), "Job"))
+		goto out;
+	if (r) {
+		struct jv *job = ctrl_cached(jc->jobs, ns, jv_path_str(r, "name"), d);
+
+		if (job && jv_is_str(jv_path(job, "metadata.uid"), jv_path_str(r, "uid")) &&
+		    !job_cond_true(job, "Complete") && !job_cond_true(job, "Failed"))
+			goto out;
+	}
+	patch = jv_new(d, JV_OBJECT);
+	keep = jv_new(d, JV_ARRAY);
+	for (const struct jv *f = jv_first(jv_path(pod, "metadata.finalizers")); f; f = f->next)
+		if (!jv_is_str(f, JOB_TRACKING_FINALIZER))
+			jv_push(keep, jv_copy(d, f));
+	jv_set(d, jv_obj_at(d, patch, "metadata"), "finalizers", keep);
+	body = jv_to_json(patch, NULL);
+	if (!body) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = kc_patch(jc->c->kc, ctrl_k_pod, ns, name, NULL, KC_PATCH_MERGE, body, strlen(body),
+		       NULL, NULL, &st);
+	free(body);
+	if (err == -ENOENT)
+		err = 0;
+out:
+	jv_doc_free(d);
+	return err;
+}
+
 static void job_del(void *arg, const struct kc_obj *o, const struct jv *t)
 {
+	struct job_ctrl *jc = arg;
+	struct jv_doc *d = jv_doc_new();
+	struct jv **pods;
+	size_t n = 0;
+
 	job_add(arg, o, t);
+	/* its tracked pods are orphans now */
+	pods = d ? ctrl_owned(jc->pods, jv_path_str(t, "metadata.uid"), d, &n) : NULL;
+	for (size_t i = 0; i < n; i++)
+		if (job_has_finalizer(pods[i])) {
+			char key[512];
+
+			pod_key(pods[i], key);
+			kc_queue_add(jc->orphans, key);
+		}
+	jv_doc_free(d);
 }
 
 /* The key of the Job controlling pod (by name: the owner is in the pod's namespace). */
@@ -129,6 +229,7 @@ static void pod_add(void *arg, const struct kc_obj *o, const struct jv *t)
 	char key[512];
 
 	(void)o;
+	maybe_orphan(jc, t);
 	if (!pod_job_key(t, key))
 		return;
 	if (jv_path(t, "metadata.deletionTimestamp"))
@@ -148,6 +249,8 @@ static void pod_update(void *arg, const struct kc_obj *old, const struct jv *old
 	(void)cur;
 	if (!job_has_finalizer(cur_t))
 		rm_observed(jc, jv_path_str(cur_t, "metadata.uid"));
+	else
+		maybe_orphan(jc, cur_t);
 	if (!pod_job_key(cur_t, key))
 		return;
 	if (jv_path(cur_t, "metadata.deletionTimestamp") &&
@@ -535,12 +638,14 @@ static int job_init(struct ctrl_ctx *c, void **state)
 	jc->backoff_base_ms = c->cfg->job_backoff_ms ? c->cfg->job_backoff_ms : 10000;
 	jc->backoff_max_ms = 600000; /* MaxJobPodFailureBackOff: 10 min */
 	jc->q = kc_queue_new("job");
+	jc->orphans = kc_queue_new("job-orphan-pods");
 	jc->exp = ctrl_expect_new();
 	jc->backoff = hmap_new();
 	jc->rm_fin = hmap_new();
 	jc->jobs = ctrl_informer(c, ctrl_k_job);
 	jc->pods = ctrl_informer(c, ctrl_k_pod);
-	if (!jc->q || !jc->exp || !jc->backoff || !jc->rm_fin || !jc->jobs || !jc->pods)
+	if (!jc->q || !jc->orphans || !jc->exp || !jc->backoff || !jc->rm_fin || !jc->jobs ||
+	    !jc->pods)
 		return -ENOMEM;
 	if (ctrl_owner_index(c, ctrl_k_pod) != 0)
 		return -ENOMEM;
@@ -556,7 +661,8 @@ static int job_run(void *state)
 	struct job_ctrl *jc = state;
 
 	jc->w = kc_workers_start(jc->q, jc->c->cfg->workers, sync_job, jc, "job");
-	return jc->w ? 0 : -ENOMEM;
+	jc->ow = kc_workers_start(jc->orphans, 1, sync_orphan, jc, "job-orphans");
+	return jc->w && jc->ow ? 0 : -ENOMEM;
 }
 
 /* The workers stop (no sync runs after it); handlers may still add to the shut queue. */
@@ -570,7 +676,11 @@ static void job_quiesce(void *state)
 		kc_workers_stop(jc->w);
 	else if (jc->q)
 		kc_queue_shutdown(jc->q);
-	jc->w = NULL;
+	if (jc->ow)
+		kc_workers_stop(jc->ow);
+	else if (jc->orphans)
+		kc_queue_shutdown(jc->orphans);
+	jc->w = jc->ow = NULL;
 }
 
 static void job_stop(void *state)
@@ -581,6 +691,7 @@ static void job_stop(void *state)
 		return;
 	job_quiesce(jc);
 	kc_queue_free(jc->q);
+	kc_queue_free(jc->orphans);
 	ctrl_expect_free(jc->exp);
 	if (jc->backoff) {
 		for (struct hmap_entry *it = hmap_first(jc->backoff); it;

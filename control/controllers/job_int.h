@@ -21,6 +21,9 @@ struct job_ctrl {
 	struct kc_informer *jobs, *pods;
 	struct kc_queue *q;
 	struct kc_workers *w;
+	/* pods holding the tracking finalizer whose Job is gone or finished (syncOrphanPod) */
+	struct kc_queue *orphans;
+	struct kc_workers *ow;
 	struct ctrl_expect *exp;
 	uint64_t backoff_base_ms, backoff_max_ms;
 	pthread_mutex_t lock;

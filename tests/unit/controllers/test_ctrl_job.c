@@ -580,6 +580,25 @@ static void test_finalizer_and_grace(void **state)
 	cenv_stop(&e);
 }
 
+/* A Job deleted while its pods run: they are orphans, and lose the tracking finalizer (else
+ * the garbage collector's delete would leave them terminating forever). */
+static void test_orphans_released(void **state)
+{
+	struct cenv e;
+	struct kc_delete_opts o = KC_DELETE_OPTS_INIT;
+	struct kc_status st;
+
+	(void)state;
+	cenv_start(&e, "job", NULL, NULL);
+	make_job(&e, "gone", "\"parallelism\":2,\"completions\":4");
+	assert_true(WAIT_UNTIL(active_pods(&e, "gone") == 2, KC_WAIT_MS));
+	assert_int_equal(pods_with_finalizer(&e, "gone"), 2);
+	o.propagation = "Orphan";
+	assert_int_equal(kc_delete(e.k.c, kjob(), NS, "gone", &o, NULL, &st), 0);
+	assert_true(WAIT_UNTIL(pods_with_finalizer(&e, "gone") == 0, KC_WAIT_MS));
+	cenv_stop(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -592,6 +611,7 @@ int main(void)
 	    cmocka_unit_test(test_ttl_after_finished),
 	    cmocka_unit_test(test_pod_failure_policy),
 	    cmocka_unit_test(test_finalizer_and_grace),
+	    cmocka_unit_test(test_orphans_released),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

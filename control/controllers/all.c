@@ -7,7 +7,8 @@
 
 extern const struct ctrl_desc ctrl_serviceaccount, ctrl_namespace, ctrl_garbagecollector,
     ctrl_disruption, ctrl_resourcequota, ctrl_endpoints, ctrl_endpointslice, ctrl_nodelifecycle,
-    ctrl_tainteviction, ctrl_replicaset, ctrl_deployment;
+    ctrl_tainteviction, ctrl_replicaset, ctrl_deployment, ctrl_job, ctrl_ttl_after_finished,
+    ctrl_daemonset, ctrl_statefulset, ctrl_cronjob;
 
 /* clang-format off */
 const struct ctrl_desc *const ctrl_all[] = {
@@ -22,6 +23,11 @@ const struct ctrl_desc *const ctrl_all[] = {
     &ctrl_tainteviction,
     &ctrl_replicaset,
     &ctrl_deployment,
+    &ctrl_job,
+    &ctrl_ttl_after_finished,
+    &ctrl_daemonset,
+    &ctrl_statefulset,
+    &ctrl_cronjob,
 };
 /* clang-format on */
 const size_t ctrl_nall = sizeof(ctrl_all) / sizeof(ctrl_all[0]);

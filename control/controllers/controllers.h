@@ -41,6 +41,16 @@ struct ctrl_config {
 	unsigned apiserver_port;
 	/* the component name Events carry as their source ("drover-controller-manager") */
 	const char *component;
+
+	/* Test seams (zero in production). The Job controller's back-off of failed pods starts
+	 * at job_backoff_ms (0: 10 s, as Kubernetes) and doubles up to 10 min. The CronJob
+	 * controller reads the time from clock(clock_arg) (NULL: the wall clock); a clock a
+	 * test moves by hand wakes no delayed queue, so with one set the controller also looks
+	 * again every cronjob_poll_ms (0: 100 ms). */
+	unsigned job_backoff_ms;
+	int64_t (*clock)(void *arg);
+	void *clock_arg;
+	unsigned cronjob_poll_ms;
 };
 
 /* Start the controllers cfg names over kc (borrowed: it outlives the manager): their shared

@@ -39,9 +39,17 @@ struct ctrl_desc {
 	int (*init)(struct ctrl_ctx *c, void **state);
 	int (*run)(void *state);
 	void (*stop)(void *state);
+	/* optional: stop the workers only (no sync reads an informer after it returns); the
+	 * state stays valid for the informers' handlers, which may still run until the manager
+	 * has freed the informers; stop frees it then */
+	void (*quiesce)(void *state);
 };
 
 /* ---- shared informers (manager.c) ---- */
+
+/* The index of objects by the uid of each of their owners (kc_index_owner_uid): one name,
+ * so that controllers asking for it on a shared informer share one index. */
+#define CTRL_IDX_OWNER "owner-uid"
 
 /* The one informer of kind k every controller shares (cluster-wide, no selectors), made on
  * first ask. Only during init. NULL on ENOMEM. */

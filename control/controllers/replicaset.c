@@ -335,8 +335,13 @@ static int create_pods(struct rs_sync *y, int diff)
 	for (int batch = diff < 1 ? diff : 1, left = diff; batch > 0 && !err;) {
 		for (int i = 0; i < batch; i++) {
 			struct jv_doc *d = jv_doc_new();
-			struct jv *pod =
-			    d ? ctrl_pod_from_template(d, tmpl, y->rs, ctrl_k_replicaset) : NULL;
+			char gen[300];
+			struct jv *pod;
+
+			snprintf(gen, sizeof(gen), "%s-",
+				 jv_path_str(y->rs, "metadata.name") ?: "");
+			pod = d ? ctrl_pod_from_template(d, tmpl, y->rs, ctrl_k_replicaset, gen)
+				: NULL;
 			struct kc_obj *out = NULL;
 			struct kc_status st = {0};
 			int e = pod ? kc_create(s->c->kc, ctrl_k_pod, y->ns, pod, NULL, &out, &st)

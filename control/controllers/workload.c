@@ -36,39 +36,6 @@ void ctrl_index_orphan_ns(const struct jv *obj, void (*emit)(void *, const char 
 		emit(ctx, ns);
 }
 
-/* ---- pods from a template ---- */
-
-struct jv *ctrl_pod_from_template(struct jv_doc *d, const struct jv *tmpl, const struct jv *owner,
-				  const struct k8s_kind *owner_kind)
-{
-	struct jv *pod = jv_new(d, JV_OBJECT), *md = jv_new(d, JV_OBJECT), *refs, *v;
-	const char *name = jv_path_str(owner, "metadata.name");
-	const char *ns = jv_path_str(owner, "metadata.namespace");
-
-	if (!pod || !md || !name)
-		return NULL;
-	jv_set(d, pod, "apiVersion", jv_new_strz(d, "v1"));
-	jv_set(d, pod, "kind", jv_new_strz(d, "Pod"));
-	jv_set(d, pod, "metadata", md);
-	jv_set(d, md, "generateName", jv_new_strf(d, "%s-", name));
-	if (ns)
-		jv_set(d, md, "namespace", jv_new_strz(d, ns));
-	if ((v = jv_path(tmpl, "metadata.labels")))
-		jv_set(d, md, "labels", jv_copy(d, v));
-	if ((v = jv_path(tmpl, "metadata.annotations")))
-		jv_set(d, md, "annotations", jv_copy(d, v));
-	if ((v = jv_path(tmpl, "metadata.finalizers")))
-		jv_set(d, md, "finalizers", jv_copy(d, v));
-	refs = jv_new(d, JV_ARRAY);
-	if (!refs)
-		return NULL;
-	jv_push(refs, ctrl_owner_ref(d, owner, owner_kind));
-	jv_set(d, md, "ownerReferences", refs);
-	v = jv_get(tmpl, "spec");
-	jv_set(d, pod, "spec", v ? jv_copy(d, v) : jv_new(d, JV_OBJECT));
-	return pod;
-}
-
 /* ---- which pods go first ---- */
 
 int64_t ctrl_now_ns(void)

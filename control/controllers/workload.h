@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * workload: what the controllers of pods share (ReplicaSet now; DaemonSet, Job and
- * StatefulSet want the same): a pod made from a template as kube's PodControl makes it,
- * kube's ranking of pods for deletion (controller.ActivePodsWithRanks), the controller ref
+ * workload: what the controllers of pods share beyond podctl.h (pods from templates): kube's ranking of pods for deletion (controller.ActivePodsWithRanks), the controller ref
  * manager's claim (adopt orphans the selector matches, release owned objects it no longer
  * matches), and client-go's UID-tracking expectations (deletions counted per object, so an
  * unrelated deletion never satisfies an expected one).
@@ -15,6 +13,7 @@
 #include <stdint.h>
 
 #include "ctrl.h"
+#include "podctl.h"
 
 /* The tree of o (a cached object of kind k) in d, with apiVersion and kind set when the
  * list it came from left them out (Events and updates need them). NULL on ENOMEM. */
@@ -22,17 +21,8 @@ struct jv *ctrl_obj_tree(const struct kc_obj *o, struct jv_doc *d, const struct 
 
 /* Indexes the controllers of pods share: "owner-uid" (kc_index_owner_uid) and "orphan-ns"
  * (the namespace of an object without a controller reference). */
-#define CTRL_IDX_OWNER	"owner-uid"
 #define CTRL_IDX_ORPHAN "orphan-ns"
 void ctrl_index_orphan_ns(const struct jv *obj, void (*emit)(void *, const char *), void *ctx);
-
-/* ---- pods from a template ---- */
-
-/* A v1 Pod from template (a PodTemplateSpec tree) for owner (of kind owner_kind): labels,
- * annotations and finalizers of the template, generateName "<owner>-", the owner's
- * namespace, a controller ownerReference, the template's spec. NULL on ENOMEM. */
-struct jv *ctrl_pod_from_template(struct jv_doc *d, const struct jv *tmpl, const struct jv *owner,
-				  const struct k8s_kind *owner_kind);
 
 /* ---- which pods go first ---- */
 

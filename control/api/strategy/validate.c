@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api_selector.h"
+#include "cron.h"
 #include "api_strategy.h"
 #include "kinds.h"
 
@@ -378,6 +380,43 @@ void api_validate_job(struct api_admit *a)
 	validate_pod_spec(a, jv_path(a->obj, "spec.template.spec"), "spec.template.spec");
 }
 
+/* validateScheduleFormat and validateTimeZone: robfig's ParseStandard, no TZ in the
+ * schedule (unless an update keeps an old schedule that had one), a zone the system has. */
+static void validate_cron_schedule(struct api_admit *a, const struct jv *spec)
+{
+	const struct jv *sched = jv_get(spec, "schedule"), *tz = jv_get(spec, "timeZone");
+	const char *old = a->old ? jv_path_str(a->old, "spec.schedule") : NULL;
+	struct cron_sched *cs = NULL;
+	char err[256];
+
+	if (cron_parse(sched->s, &cs, err, sizeof(err)) != 0)
+		api_cause_invalid(a, "spec.schedule", sched, err);
+	cron_free(cs);
+	if (strstr(sched->s, "TZ") && !(old && strstr(old, "TZ")))
+		api_cause_invalid(
+		    a, "spec.schedule", sched,
+		    "cannot use TZ or CRON_TZ in schedule, use timeZone field instead");
+	if (tz && tz->type == JV_STRING) {
+		struct cron_tz *z;
+
+		if (!tz->s[0]) {
+			api_cause_invalid(a, "spec.timeZone", tz,
+					  "timeZone must be nil or non-empty string");
+			return;
+		}
+		if (!strcasecmp(tz->s, "Local")) {
+			api_cause_invalid(a, "spec.timeZone", tz,
+					  "timeZone must be an explicit time zone as defined in "
+					  "https://www.iana.org/time-zones");
+			return;
+		}
+		z = cron_tz_load(tz->s, err, sizeof(err));
+		if (!z)
+			api_cause_invalid(a, "spec.timeZone", tz, err);
+		cron_tz_free(z);
+	}
+}
+
 void api_validate_cronjob(struct api_admit *a)
 {
 	const struct jv *spec = jv_get(a->obj, "spec");
@@ -386,6 +425,8 @@ void api_validate_cronjob(struct api_admit *a)
 			  "spec.jobTemplate.spec.template.spec");
 	if (!jv_path_str(spec, "schedule"))
 		api_cause_required(a, "spec.schedule", NULL);
+	else
+		validate_cron_schedule(a, spec);
 }
 
 /* ---- entry ---- */

@@ -60,7 +60,8 @@ source scripts/lib/apiserver.sh
 start_server() {
 	local dir=$1 ok=0
 	rm -rf "$dir"
-	api_server_start "$drover" "$dir" "$dir.log" || ok=$?
+	# the API server alone (no controllers or scheduler acting on the benchmark's pods)
+	api_server_start "$drover" "$dir" "$dir.log" --controllers "" --no-scheduler || ok=$?
 	srv_pid=$API_PID port=$API_PORT token=$dir/pki/token
 	[ $ok -eq 0 ] || exit 1 # the EXIT trap stops srv_pid
 }

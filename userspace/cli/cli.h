@@ -15,5 +15,6 @@ int cmd_version(int argc, char **argv);
 int cmd_proxy(int argc, char **argv);
 int cmd_bpf(int argc, char **argv);
 int cmd_server(int argc, char **argv);
+int cmd_sim(int argc, char **argv);
 
 #endif

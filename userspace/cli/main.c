@@ -14,6 +14,9 @@ static const struct cli_command commands[] = {
 #ifdef HAVE_DROVER_API
     {"server", "run the API server over the store", cmd_server},
 #endif
+#ifdef HAVE_DROVER_SIM
+    {"sim", "simulated nodes (like KWOK) against a server of a kubeconfig", cmd_sim},
+#endif
     {"version", "print the version", cmd_version},
 };
 

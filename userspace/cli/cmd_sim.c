@@ -83,8 +83,8 @@ static void progress(struct sim *sim, struct sim_stats *last, double *last_t, bo
 	sim_stats(sim, &st);
 	if (!*announced && st.register_s > 0) {
 		*announced = true;
-		log_info(COMP, "%u nodes registered in %.2f s (%.0f nodes/s)", st.nodes,
-			 st.register_s, st.nodes / st.register_s);
+		log_info(COMP, "%u node%s registered in %.2f s (%.0f nodes/s)", st.nodes,
+			 st.nodes == 1 ? "" : "s", st.register_s, st.nodes / st.register_s);
 	}
 	if (dt < 2.0)
 		return;

@@ -31,7 +31,11 @@ cleanup() {
 	for p in "${PIDS[@]}"; do
 		wait "$p" 2>/dev/null
 	done
-	rm -rf "$WORK"
+	if [ -n "${DROVER_E2E_KEEP:-}" ]; then
+		echo "kept $WORK" >&2
+	else
+		rm -rf "$WORK"
+	fi
 }
 trap cleanup EXIT
 export HOME=$WORK/home

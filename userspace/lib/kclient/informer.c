@@ -430,7 +430,8 @@ static int objs_take(struct objs *a, struct kc_list *l)
 		a->v = n;
 		a->cap = ncap;
 	}
-	memcpy(a->v + a->n, l->items, l->count * sizeof(*l->items));
+	if (l->count) /* an empty first page: a->v may still be NULL */
+		memcpy(a->v + a->n, l->items, l->count * sizeof(*l->items));
 	a->n += l->count;
 	l->count = 0; /* the references moved */
 	return 0;

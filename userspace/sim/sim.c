@@ -26,6 +26,7 @@
 /* the kubelet's lease controller: wait.JitterUntil(renew, 0.04) */
 #define LEASE_JITTER	 0.04
 #define LIST_PAGE	 500
+#define WATCH_WORKERS	 8
 
 /* ---- small helpers ---- */
 
@@ -79,7 +80,7 @@ void sim_queue_node(struct sim *s, char c, const struct sim_node *n)
 	char key[260];
 
 	snprintf(key, sizeof(key), "%c/%s", c, n->name);
-	kc_queue_add(s->nq, key);
+	kc_queue_add(c == 'w' ? s->wq : s->nq, key);
 }
 
 void sim_queue_node_after(struct sim *s, char c, const struct sim_node *n, uint64_t ms)
@@ -87,7 +88,7 @@ void sim_queue_node_after(struct sim *s, char c, const struct sim_node *n, uint6
 	char key[260];
 
 	snprintf(key, sizeof(key), "%c/%s", c, n->name);
-	kc_queue_add_after(s->nq, key, ms);
+	kc_queue_add_after(c == 'w' ? s->wq : s->nq, key, ms);
 }
 
 static void node_info(const struct sim_node *n, struct sim_node_info *i)
@@ -119,7 +120,8 @@ static void registered(struct sim *s, struct sim_node *n, const struct jv *node)
 		atomic_store(&s->registered_ms, sim_now_ms());
 	/* the Lease first: it is what keeps the node alive */
 	sim_queue_node(s, 'l', n);
-	sim_queue_node(s, 'w', n);
+	if (atomic_load(&s->pods_listed))
+		sim_queue_node(s, 'w', n);
 	sim_queue_node_after(s, 's', n, STATUS_REPORT_MS + (uint64_t)(sim_rand() * 30000));
 }
 
@@ -423,9 +425,10 @@ static void on_node_end(void *arg, int err)
 		atomic_store(&s->node_watch_list, true);
 	/* a stream that broke: again in a second or so, not in a hot loop */
 	if (err)
-		kc_queue_add_after(s->nq, "W", 500 + (uint64_t)(sim_rand() * 1000));
+		kc_queue_add_after(s->wq, "W", 500 + (uint64_t)(sim_rand() * 1000));
 	else
-		kc_queue_add(s->nq, "W");
+		kc_queue_add(s->wq, "P");
+	kc_queue_add(s->wq, "W");
 }
 
 static const char *sim_selector(void)
@@ -508,6 +511,8 @@ static int node_sync(void *arg, const char *key)
 
 	if (key[0] == 'W')
 		return nodes_watch(s);
+	if (key[0] == 'P')
+		return atomic_load(&s->stopping) ? 0 : sim_pods_list_all(s);
 	if (key[1] != '/' || !(n = hmap_sget(s->by_name, key + 2)))
 		return 0;
 	if (key[0] == 'd')
@@ -668,13 +673,14 @@ int sim_start(struct kclient *kc, const struct sim_config *cfg, struct sim **out
 	s->by_name = hmap_new();
 	s->pods = hmap_new();
 	s->nq = kc_queue_new("sim-nodes");
+	s->wq = kc_queue_new("sim-watches");
 	s->pq = kc_queue_new("sim-pods");
 	if (!s->k_node || !s->k_pod || !s->k_lease) {
 		snprintf(err, errlen, "the schema lacks Node, Pod or Lease");
 		rc = -EINVAL;
 		goto fail;
 	}
-	if (!s->nodes || !s->by_name || !s->pods || !s->nq || !s->pq)
+	if (!s->nodes || !s->by_name || !s->pods || !s->nq || !s->wq || !s->pq)
 		goto fail;
 	atomic_store(&s->node_watch_list, true);
 	for (unsigned i = 0; i < s->nnodes; i++) {
@@ -700,10 +706,14 @@ int sim_start(struct kclient *kc, const struct sim_config *cfg, struct sim **out
 	rc = -ENOMEM;
 	snprintf(err, errlen, "out of memory");
 	s->nw = kc_workers_start(s->nq, cfg->workers, node_sync, s, "sim-nodes");
+	/* a watch start holds its worker until the watch thread has the answer's status: a
+	 * few workers keep that thread busy, and Lease renewals never wait behind them */
+	s->ww = kc_workers_start(s->wq, WATCH_WORKERS, node_sync, s, "sim-watches");
 	s->pw = kc_workers_start(s->pq, cfg->workers, sim_pod_sync, s, "sim-pods");
-	if (!s->nw || !s->pw)
+	if (!s->nw || !s->ww || !s->pw)
 		goto fail;
-	kc_queue_add(s->nq, "W");
+	kc_queue_add(s->wq, "P");
+	kc_queue_add(s->wq, "W");
 	for (unsigned i = 0; i < s->nnodes; i++)
 		sim_queue_node(s, 'n', &s->nodes[i]);
 	sim_ranges_free(&r.cidrs);
@@ -726,8 +736,9 @@ void sim_stop(struct sim *s, bool delete_nodes)
 	/* the workers drain what is queued (every sync returns at once now) and end: no Lease
 	 * is renewed after this */
 	kc_workers_stop(s->nw);
+	kc_workers_stop(s->ww);
 	kc_workers_stop(s->pw);
-	s->nw = s->pw = NULL;
+	s->nw = s->ww = s->pw = NULL;
 	kc_watch_stop(s->node_watch);
 	for (unsigned i = 0; s->nodes && i < s->nnodes; i++) {
 		kc_watch_stop(s->nodes[i].watch);
@@ -751,6 +762,7 @@ void sim_stop(struct sim *s, bool delete_nodes)
 	for (unsigned i = 0; s->nodes && i < s->nnodes; i++)
 		sim_ranges_free(&s->nodes[i].ipam);
 	kc_queue_free(s->nq);
+	kc_queue_free(s->wq);
 	kc_queue_free(s->pq);
 	hmap_free(s->by_name);
 	hmap_free(s->pods);

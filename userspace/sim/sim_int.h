@@ -3,13 +3,16 @@
  * sim_int: what sim.c (nodes, Leases, the node watch, the queues) and sim_pods.c (the pods
  * watches and the pod state machine) share.
  *
- * Work runs on two kclient work queues with their own workers, so that a flood of pod
- * updates never delays a Lease renewal past the node controller's grace:
- *   node queue: "n/<node>" register, "l/<node>" renew the Lease (re-added every
- *               --lease-renew), "w/<node>" (re)start the node's pods watch, "s/<node>"
- *               re-post the node's conditions, "W" (re)start the watch of the sim's Nodes,
- *               "d/<node>" delete the node and its Lease (--delete-on-exit);
- *   pod queue:  "<ns>/<name>" bring the pod's status to what its node would report.
+ * Work runs on three kclient work queues with their own workers, so that neither a flood
+ * of pod updates nor thousands of watches starting delay a Lease renewal past the node
+ * controller's grace:
+ *   node queue:  "n/<node>" register, "l/<node>" renew the Lease (re-added every
+ *                --lease-renew), "s/<node>" re-post the node's conditions, "d/<node>"
+ *                delete the node and its Lease (--delete-on-exit);
+ *   watch queue: "P" the first list of the pods bound to the sim's nodes, "w/<node>"
+ *                (re)start the node's pods watch, "W" (re)start the watch of the sim's
+ *                Nodes;
+ *   pod queue:   "<ns>/<name>" bring the pod's status to what its node would report.
  * Watch callbacks run on the client's one watch thread: they only record and queue.
  */
 #ifndef DROVER_SIM_INT_H
@@ -81,13 +84,14 @@ struct sim {
 	struct sim_node *nodes;
 	unsigned nnodes;
 	struct hmap *by_name; /* name -> sim_node; read-only after sim_start */
-	struct kc_queue *nq, *pq;
-	struct kc_workers *nw, *pw;
+	struct kc_queue *nq, *wq, *pq;
+	struct kc_workers *nw, *ww, *pw;
 	atomic_bool stopping;
 
 	pthread_mutex_t mu;
 	struct hmap *pods; /* "ns/name" -> sim_pod */
 	unsigned list_gen;
+	atomic_bool pods_listed; /* the "P" list is done */
 
 	/* the watch of the sim's own Nodes (the "W" key and the watch thread) */
 	struct kc_watch *node_watch;
@@ -117,7 +121,10 @@ void sim_queue_node(struct sim *s, char c, const struct sim_node *n);
 void sim_queue_node_after(struct sim *s, char c, const struct sim_node *n, uint64_t ms);
 
 /* sim_pods.c */
-/* The "w/<node>" key: list (first time, or after 410 Gone) and watch the node's pods. */
+/* The "P" key: the first list of the pods bound to the sim's nodes (one list of every bound
+ * pod), after which the "w/<node>" keys start the watches from its resourceVersion. */
+int sim_pods_list_all(struct sim *s);
+/* The "w/<node>" key: watch the node's pods (after a list of them, on 410 Gone). */
 int sim_pods_watch(struct sim *s, struct sim_node *n);
 /* The pod queue's sync. */
 int sim_pod_sync(void *arg, const char *key);

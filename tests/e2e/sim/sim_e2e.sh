@@ -144,8 +144,9 @@ check "a missing kubeconfig exits 1 (got $rc)" [ $rc -eq 1 ]
 check "a missing kubeconfig is named" grep -q "kubeconfig" "$WORK/out"
 
 # ---- three nodes ----
+SIMLOG=$WORK/sim.log
 "$BIN" sim --nodes 3 --zones 2 --labels tier=sim --lease-renew 1 --job-seconds 1 \
-	>"$WORK/sim.log" 2>&1 &
+	>"$SIMLOG" 2>&1 &
 SIM=$!
 PIDS+=($SIM)
 ready_count() {
@@ -154,7 +155,7 @@ ready_count() {
 wait_for "3 nodes Ready" 60 ready_count 3
 check "kubectl get nodes shows them Ready at v1.32.4" \
 	bash -c "'$K' get nodes --no-headers | grep -E '^sim-[0-2] +Ready +<none> .* v1.32.4' | wc -l | grep -qx 3"
-wait_for "the sim logs the registration" 30 grep -q "3 nodes registered in" "$WORK/sim.log"
+wait_for "the sim logs the registration" 30 grep -q "3 nodes registered in" "$SIMLOG"
 
 N=$(k get node sim-1 -o json)
 node_has() { # node_has PYTHON-EXPR: an assertion over the node as n
@@ -263,6 +264,36 @@ assert all(ipaddress.ip_address(i) in net for i in ips), ips
 assert not {str(net[0]),str(net[1]),str(net[-1])} & set(ips), ips # network, bridge, broadcast
 " "$IPS" "$C0"
 
+# ---- the sim restarted: running pods keep their IPs, a new pod gets another ----
+kill -KILL $SIM
+wait $SIM 2>/dev/null
+BEFORE=$(k get pods -o jsonpath='{range .items[*]}{.metadata.name} {.status.podIP}{"\n"}{end}')
+cat >"$WORK/pin6.yaml" <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata: {name: pin-6}
+spec:
+  nodeName: sim-0
+  containers: [{name: c, image: busybox}]
+EOF
+check "create a pod bound to sim-0 while no sim runs" k apply -f "$WORK/pin6.yaml"
+SIMLOG=$WORK/sim-restarted.log
+"$BIN" sim --nodes 3 --zones 2 --labels tier=sim --lease-renew 1 --job-seconds 1 \
+	>"$SIMLOG" 2>&1 &
+SIM=$!
+PIDS+=($SIM)
+wait_for "pin-6 Running after the restart" 60 bash -c "[ \"\$('$K' get pod pin-6 -o jsonpath='{.status.phase}')\" = Running ]"
+AFTER=$(k get pods -o jsonpath='{range .items[*]}{.metadata.name} {.status.podIP}{"\n"}{end}')
+check "the running pods kept their IPs, pin-6 got another of sim-0's range" python3 -c "
+import ipaddress,sys
+before=dict(l.split() for l in sys.argv[1].splitlines() if l.startswith('pin-'))
+after=dict(l.split() for l in sys.argv[2].splitlines() if l.startswith('pin-'))
+assert len(before)==5 and all(after[k]==v for k,v in before.items()), (before,after)
+assert after['pin-6'] not in before.values(), after
+assert ipaddress.ip_address(after['pin-6']) in ipaddress.ip_network(sys.argv[3])
+" "$BEFORE" "$AFTER" "$C0"
+check "the restarted sim found the bound pods" grep -q "pods bound to the sim's nodes" "$SIMLOG"
+
 # ---- a Job's pod succeeds ----
 cat >"$WORK/job.yaml" <<'EOF'
 apiVersion: batch/v1
@@ -324,7 +355,7 @@ check "set sim-2 Ready=Unknown" k patch node sim-2 --subresource=status --type=s
 	-p '{"status":{"conditions":[{"type":"Ready","status":"Unknown","reason":"NodeStatusUnknown","message":"Kubelet stopped posting node status."}]}}'
 ready_of() { [ "$(jp node "$1" "" '{.status.conditions[?(@.type=="Ready")].status}')" = "$2" ]; }
 wait_for "sim-2 Ready=True again" 30 ready_of sim-2 True
-check "the sim says it re-posted" grep -q "node sim-2: Ready was Unknown, posted True" "$WORK/sim.log"
+check "the sim says it re-posted" grep -q "node sim-2: Ready was Unknown, posted True" "$SIMLOG"
 
 # ---- one node by name, killed with SIGKILL ----
 "$BIN" sim --name solo --lease-renew 1 --taints dedicated=solo:NoSchedule \

@@ -90,16 +90,19 @@ static void progress(struct sim *sim, struct sim_stats *last, double *last_t, bo
 		return;
 	if (st.registered != last->registered || st.leases != last->leases ||
 	    st.watching != last->watching || st.pods_running != last->pods_running ||
-	    st.pods_succeeded != last->pods_succeeded || st.pods_deleted != last->pods_deleted)
+	    st.pods_succeeded != last->pods_succeeded || st.pods_deleted != last->pods_deleted ||
+	    st.watch_ends != last->watch_ends || st.relists != last->relists)
 		log_info(COMP,
 			 "nodes: %u/%u registered, %u with a Lease, %u watching pods; pods: %llu "
 			 "running (%.0f/s), %llu succeeded, %llu finalized; %llu status errors, "
-			 "%llu Lease errors",
+			 "%llu Lease errors; pods watches: %llu ended, %llu too old, %llu lists",
 			 st.registered, st.nodes, st.leases, st.watching,
 			 (unsigned long long)st.pods_running,
 			 (double)(st.pods_running - last->pods_running) / dt,
 			 (unsigned long long)st.pods_succeeded, (unsigned long long)st.pods_deleted,
-			 (unsigned long long)st.status_errors, (unsigned long long)st.lease_errors);
+			 (unsigned long long)st.status_errors, (unsigned long long)st.lease_errors,
+			 (unsigned long long)st.watch_ends, (unsigned long long)st.watch_gone,
+			 (unsigned long long)st.relists);
 	*last = st;
 	*last_t = now;
 }

@@ -120,8 +120,6 @@ static void registered(struct sim *s, struct sim_node *n, const struct jv *node)
 		atomic_store(&s->registered_ms, sim_now_ms());
 	/* the Lease first: it is what keeps the node alive */
 	sim_queue_node(s, 'l', n);
-	if (atomic_load(&s->pods_listed))
-		sim_queue_node(s, 'w', n);
 	sim_queue_node_after(s, 's', n, STATUS_REPORT_MS + (uint64_t)(sim_rand() * 30000));
 }
 
@@ -785,6 +783,9 @@ void sim_stats(struct sim *s, struct sim_stats *out)
 	out->pods_deleted = atomic_load(&s->pods_deleted);
 	out->status_errors = atomic_load(&s->status_errors);
 	out->node_reposts = atomic_load(&s->node_reposts);
+	out->watch_ends = atomic_load(&s->watch_ends);
+	out->watch_gone = atomic_load(&s->watch_gone);
+	out->relists = atomic_load(&s->relists);
 	if (atomic_load(&s->registered_ms))
 		out->register_s = (double)(atomic_load(&s->registered_ms) - s->start_ms) / 1000.0;
 	pthread_mutex_lock(&s->mu);

@@ -94,8 +94,11 @@ struct sim_stats {
 	uint64_t lease_renewals, lease_errors;
 	uint64_t pods_running, pods_succeeded, pods_deleted, status_errors;
 	uint64_t node_reposts; /* Ready re-posted after the node was found not Ready */
-	double register_s;     /* from start until every node was registered (0: not yet) */
-	bool failed;	       /* an error no retry can mend; message in fail_msg */
+	/* pods watches that ended (timeout or error), of which 410 Gone; nodes' pods listed
+	 * again */
+	uint64_t watch_ends, watch_gone, relists;
+	double register_s; /* from start until every node was registered (0: not yet) */
+	bool failed;	   /* an error no retry can mend; message in fail_msg */
 	char fail_msg[512];
 };
 void sim_stats(struct sim *s, struct sim_stats *out);

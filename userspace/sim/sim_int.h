@@ -9,9 +9,8 @@
  *   node queue:  "n/<node>" register, "l/<node>" renew the Lease (re-added every
  *                --lease-renew), "s/<node>" re-post the node's conditions, "d/<node>"
  *                delete the node and its Lease (--delete-on-exit);
- *   watch queue: "P" the first list of the pods bound to the sim's nodes, "w/<node>"
- *                (re)start the node's pods watch, "W" (re)start the watch of the sim's
- *                Nodes;
+ *   watch queue: "P" list the pods bound to the nodes that need it, "w/<node>" (re)start
+ *                the node's pods watch, "W" (re)start the watch of the sim's Nodes;
  *   pod queue:   "<ns>/<name>" bring the pod's status to what its node would report.
  * Watch callbacks run on the client's one watch thread: they only record and queue.
  */
@@ -46,8 +45,9 @@ struct sim_node {
 	struct kc_watch *watch;
 	_Atomic uint64_t watch_rv;
 	atomic_bool need_list;
-	bool listed;   /* listed once: a later list diffs against the records */
-	bool watching; /* watched once: counted in s->watching */
+	bool relisting; /* served by the list running now (the "P" key's) */
+	bool listed;	/* listed once: a later list diffs against the records */
+	bool watching;	/* watched once: counted in s->watching */
 	/* pod addresses, under s->mu */
 	struct sim_net pod_net;
 	struct sim_ranges ipam;
@@ -91,7 +91,6 @@ struct sim {
 	pthread_mutex_t mu;
 	struct hmap *pods; /* "ns/name" -> sim_pod */
 	unsigned list_gen;
-	atomic_bool pods_listed; /* the "P" list is done */
 
 	/* the watch of the sim's own Nodes (the "W" key and the watch thread) */
 	struct kc_watch *node_watch;
@@ -102,7 +101,7 @@ struct sim {
 	_Atomic uint64_t registered_ms; /* when the last node registered, or 0 */
 	atomic_uint registered, leases, watching;
 	_Atomic uint64_t lease_renewals, lease_errors, pods_running, pods_succeeded, pods_deleted,
-	    status_errors, node_reposts;
+	    status_errors, node_reposts, watch_ends, watch_gone, relists;
 	bool failed; /* under mu */
 	char fail_msg[512];
 };
@@ -121,10 +120,11 @@ void sim_queue_node(struct sim *s, char c, const struct sim_node *n);
 void sim_queue_node_after(struct sim *s, char c, const struct sim_node *n, uint64_t ms);
 
 /* sim_pods.c */
-/* The "P" key: the first list of the pods bound to the sim's nodes (one list of every bound
- * pod), after which the "w/<node>" keys start the watches from its resourceVersion. */
+/* The "P" key: one list of every bound pod for the nodes that need a list (all at start;
+ * then those whose watch got 410 Gone), whose watches then start from its
+ * resourceVersion. */
 int sim_pods_list_all(struct sim *s);
-/* The "w/<node>" key: watch the node's pods (after a list of them, on 410 Gone). */
+/* The "w/<node>" key: watch the node's pods (queues "P" when it needs a list first). */
 int sim_pods_watch(struct sim *s, struct sim_node *n);
 /* The pod queue's sync. */
 int sim_pod_sync(void *arg, const char *key);

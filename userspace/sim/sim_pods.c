@@ -3,10 +3,11 @@
  * sim_pods: the pods side of `drover sim`, as N kubelets would do it: one list+watch of pods
  * per node with fieldSelector=spec.nodeName=<node> (a reflector: resumed from the last
  * resourceVersion, re-listed after 410 Gone with the difference delivered), and per pod the
- * state machine the pod workers run. The first list is one list of every bound pod, the
- * nodes' watches all starting from its resourceVersion: N lists of one node's pods each
- * cost a server without an index on spec.nodeName N scans of every pod (5,000 nodes with
- * 4,000 pods: 5,000 lists of 80 ms). A node's own list is for its 410 Gone.
+ * state machine the pod workers run. A list is one list of every bound pod serving every
+ * node that needs one (at start, and the nodes whose watch got 410 Gone meanwhile), their
+ * watches starting from its resourceVersion: N lists of one node's pods would cost a server
+ * without an index on spec.nodeName N scans of every pod (5,000 nodes with 4,000 pods:
+ * 5,000 lists of 80 ms), and a server that drops slow watchers would get them all at once.
  *
  *
  *   bound, not reported  -> an IP from the node's podCIDR, status Running and Ready (one
@@ -159,8 +160,11 @@ static void on_pod_end(void *arg, int err)
 {
 	struct sim_node *n = arg;
 
-	if (err == -KC_EGONE)
+	atomic_fetch_add(&n->s->watch_ends, 1);
+	if (err == -KC_EGONE) {
+		atomic_fetch_add(&n->s->watch_gone, 1);
 		atomic_store(&n->need_list, true);
+	}
 	if (err) {
 		/* a stream that broke: again in a second or so, not in a hot loop */
 		log_debug(SIM_COMP, "node %s: pods watch ended: %s", n->name, kc_strerror(err));
@@ -170,46 +174,15 @@ static void on_pod_end(void *arg, int err)
 	}
 }
 
-/* The list of one node's pods (after its watch got 410 Gone): every pod into the records;
- * those of a previous list that are not in this one were deleted while no watch ran. */
-static int pods_list(struct sim *s, struct sim_node *n, const char *fs, bool first, uint64_t *rv)
+/* After the list: the pods of the listed nodes that were known but are not in it were
+ * deleted while no watch ran. */
+static void diff(struct sim *s, unsigned gen)
 {
-	struct kc_list_opts lo = {.field_selector = fs, .limit = LIST_PAGE};
-	struct kc_status st = {0};
-	struct kc_list l = {0};
-	char *next = NULL;
-	unsigned gen;
-	int err;
-
-	pthread_mutex_lock(&s->mu);
-	gen = ++s->list_gen;
-	pthread_mutex_unlock(&s->mu);
-	*rv = 0;
-	do {
-		lo.continue_token = next;
-		err = kc_list(s->kc, s->k_pod, NULL, &lo, &l, &st);
-		for (size_t i = 0; !err && i < l.count; i++)
-			pod_observe(s, n, KC_ADDED, l.items[i], gen);
-		if (!err && !*rv)
-			*rv = l.rv;
-		free(next);
-		next = !err && l.next ? strdup(l.next) : NULL;
-		kc_list_free(&l);
-		memset(&l, 0, sizeof(l));
-	} while (!err && next);
-	free(next);
-	if (err) {
-		log_warn(SIM_COMP, "node %s: list pods: %s", n->name,
-			 st.message[0] ? st.message : kc_strerror(err));
-		return err;
-	}
-	if (first) /* no record of this node's pods before */
-		return 0;
 	pthread_mutex_lock(&s->mu);
 	for (struct hmap_entry *e = hmap_first(s->pods); e; e = hmap_next(s->pods, e)) {
 		struct sim_pod *p = hmap_entry_val(e);
 
-		if (p->node == n && p->gen != gen && !p->deleted) {
+		if (p->node->relisting && p->node->listed && p->gen != gen && !p->deleted) {
 			size_t klen;
 			const char *k = hmap_entry_key(e, &klen);
 			char key[512];
@@ -220,7 +193,6 @@ static int pods_list(struct sim *s, struct sim_node *n, const char *fs, bool fir
 		}
 	}
 	pthread_mutex_unlock(&s->mu);
-	return 0;
 }
 
 int sim_pods_list_all(struct sim *s)
@@ -230,11 +202,24 @@ int sim_pods_list_all(struct sim *s)
 	struct kc_list l = {0};
 	uint64_t rv = 0;
 	char *next = NULL;
+	unsigned gen, want = 0;
 	size_t count = 0;
 	int err;
 
-	if (atomic_load(&s->pods_listed))
+	/* the nodes this list serves: those that need one now (one that needs one later
+	 * queues the list again) */
+	for (unsigned i = 0; i < s->nnodes; i++) {
+		struct sim_node *n = &s->nodes[i];
+
+		n->relisting = atomic_load(&n->need_list);
+		want += n->relisting;
+	}
+	if (!want)
 		return 0;
+	pthread_mutex_lock(&s->mu);
+	gen = ++s->list_gen;
+	pthread_mutex_unlock(&s->mu);
+	atomic_fetch_add(&s->relists, 1);
 	do {
 		struct jv_doc *d = jv_doc_new();
 
@@ -245,8 +230,9 @@ int sim_pods_list_all(struct sim *s)
 			const char *node = jv_path_str(pod, "spec.nodeName");
 			struct sim_node *n = node ? hmap_sget(s->by_name, node) : NULL;
 
-			if (n) {
-				pod_observe(s, n, KC_ADDED, l.items[i], 0);
+			/* a node whose watch runs has seen newer than this list: not its pods */
+			if (n && n->relisting) {
+				pod_observe(s, n, KC_ADDED, l.items[i], gen);
 				count++;
 			}
 		}
@@ -263,21 +249,20 @@ int sim_pods_list_all(struct sim *s)
 		log_warn(SIM_COMP, "list pods: %s", st.message[0] ? st.message : kc_strerror(err));
 		return err;
 	}
+	diff(s, gen);
 	for (unsigned i = 0; i < s->nnodes; i++) {
 		struct sim_node *n = &s->nodes[i];
 
+		if (!n->relisting)
+			continue;
+		n->relisting = false;
+		n->listed = true;
 		atomic_store(&n->watch_rv, rv);
 		atomic_store(&n->need_list, false);
-		n->listed = true;
+		sim_queue_node(s, 'w', n);
 	}
-	log_info(SIM_COMP, "%zu pods bound to the sim's nodes; their watches start at %" PRIu64,
-		 count, rv);
-	atomic_store(&s->pods_listed, true);
-	/* a node registered from now on queues its own watch (registered() checks the flag
-	 * after setting its own: no node is missed, one may be queued twice) */
-	for (unsigned i = 0; i < s->nnodes; i++)
-		if (atomic_load(&s->nodes[i].registered))
-			sim_queue_node(s, 'w', &s->nodes[i]);
+	log_info(SIM_COMP, "listed %zu pods of %u nodes; their watches start at %" PRIu64, count,
+		 want, rv);
 	return 0;
 }
 
@@ -287,22 +272,16 @@ int sim_pods_watch(struct sim *s, struct sim_node *n)
 	struct kc_watch_opts wo = {.bookmarks = true};
 	struct kc_status st = {0};
 	char fs[300], rv[32];
-	uint64_t list_rv;
 	int err;
 
-	if (!atomic_load(&s->pods_listed))
-		return 0; /* the "P" list queues every node's watch when it is done */
 	kc_watch_stop(n->watch);
 	n->watch = NULL;
-	snprintf(fs, sizeof(fs), "spec.nodeName=%s", n->name);
 	if (atomic_load(&n->need_list)) {
-		err = pods_list(s, n, fs, !n->listed, &list_rv);
-		if (err)
-			return err;
-		atomic_store(&n->watch_rv, list_rv);
-		atomic_store(&n->need_list, false);
-		n->listed = true;
+		/* one list of every bound pod serves every node that needs one ("P") */
+		kc_queue_add(s->wq, "P");
+		return 0;
 	}
+	snprintf(fs, sizeof(fs), "spec.nodeName=%s", n->name);
 	snprintf(rv, sizeof(rv), "%" PRIu64, atomic_load(&n->watch_rv));
 	wo.field_selector = fs;
 	wo.resource_version = rv;
@@ -310,10 +289,12 @@ int sim_pods_watch(struct sim *s, struct sim_node *n)
 	wo.timeout_s = 300 + (long)(sim_rand() * 300);
 	err = kc_watch(s->kc, s->k_pod, NULL, &wo, &cb, n, &n->watch, &st);
 	if (err) {
-		if (err == -KC_EGONE)
+		if (err == -KC_EGONE) {
+			atomic_fetch_add(&s->watch_gone, 1);
 			atomic_store(&n->need_list, true);
-		log_warn(SIM_COMP, "node %s: watch pods: %s", n->name,
-			 st.message[0] ? st.message : kc_strerror(err));
+		}
+		log_debug(SIM_COMP, "node %s: watch pods: %s", n->name,
+			  st.message[0] ? st.message : kc_strerror(err));
 		return err;
 	}
 	if (!n->watching) {

@@ -17,5 +17,6 @@ int cmd_bpf(int argc, char **argv);
 int cmd_server(int argc, char **argv);
 int cmd_controller_manager(int argc, char **argv);
 int cmd_scheduler(int argc, char **argv);
+int cmd_sim(int argc, char **argv);
 
 #endif

@@ -177,8 +177,14 @@ void kc_http_setup(struct kc_http *h, CURL *e)
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 10L);
-	if (h->ca)
+	if (h->ca) {
+		/* the kubeconfig's CA is the only trust anchor, as client-go has it; and Debian's
+		 * libcurl-gnutls would otherwise parse every file of its built-in CA path
+		 * (/etc/ssl/certs) for each new connection: milliseconds and about a megabyte
+		 * each, which a client of thousands of watches cannot afford */
 		curl_easy_setopt(e, CURLOPT_CAINFO, h->ca);
+		curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+	}
 	if (h->cert) {
 		curl_easy_setopt(e, CURLOPT_SSLCERT, h->cert);
 		curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");

@@ -545,6 +545,21 @@ static int update_status(struct rs_sync *y, int manage_err, struct jv **out_stat
 	set_int(d, st, "observedGeneration", gen, true);
 	jv_set(d, y->rs, "status", st);
 	err = kc_update(y->s->c->kc, ctrl_k_replicaset, y->ns, "status", y->rs, NULL, NULL, &kst);
+	if (err == -KC_ECONFLICT) {
+		/* as updateReplicaSetStatus does: one more try over a fresh copy (the cache
+		 * lags behind the status write of the previous sync) */
+		struct kc_obj *o = NULL;
+		struct jv *fresh;
+
+		if (kc_get(y->s->c->kc, ctrl_k_replicaset, y->ns,
+			   jv_path_str(y->rs, "metadata.name"), &o, &kst) == 0 &&
+		    (fresh = kc_obj_parse(o, d)) != NULL) {
+			jv_set(d, fresh, "status", jv_copy(d, st));
+			err = kc_update(y->s->c->kc, ctrl_k_replicaset, y->ns, "status", fresh,
+					NULL, NULL, &kst);
+		}
+		kc_obj_put(o);
+	}
 	if (err && err != -ENOENT) {
 		log_info(COMP, "%s: status: %s", y->key, kst.message);
 		return err;

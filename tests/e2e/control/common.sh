@@ -42,7 +42,7 @@ ok() { CHECKS=$((CHECKS + 1)); echo "ok   $*"; }
 bad() { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); echo "FAIL $*"; }
 check() { # check "what" cmd...
 	local what=$1; shift
-	if "$@"; then ok "$what"; else bad "$what"; fi
+	if "$@"; then ok "$what"; else bad "$what"; return 1; fi
 }
 finish() {
 	echo "$CHECKS checks, $FAILS failed ($MODE)"

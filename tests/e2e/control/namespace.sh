@@ -19,6 +19,7 @@ spec:
   template:
     metadata: {labels: {app: web}}
     spec:
+      terminationGracePeriodSeconds: 3 # the sim honours it: the namespace waits for it
       containers:
       - {name: app, image: "web:v1"}
 ---

@@ -5,7 +5,9 @@
 # That node's sim is killed (SIGKILL): its Lease stops, and after the node grace the node is
 # Ready=Unknown and tainted unreachable:NoExecute; its pods without a long toleration are
 # evicted after the default toleration (admission added it) and the ReplicaSet replaces them
-# on the other nodes; the tolerating pod stays bound. The sim comes back: the node is Ready,
+# on the other nodes (the spread constraint honours taints: with the default Ignore the dead
+# node, which holds no live pod, would stay a domain and the replacements Pending, as on
+# Kubernetes); the tolerating pod stays bound. The sim comes back: the node is Ready,
 # the taint goes, and the pod that stayed is simply Running on it.
 . "$(dirname "$0")/common.sh"
 
@@ -28,7 +30,7 @@ spec:
     spec:
       topologySpreadConstraints:
       - {maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: DoNotSchedule,
-         labelSelector: {matchLabels: {app: web}}}
+         labelSelector: {matchLabels: {app: web}}, nodeTaintsPolicy: Honor}
       containers:
       - {name: app, image: "web:v1"}
 ---
@@ -58,7 +60,8 @@ running_elsewhere() {
 	test "$(k get pods -l app=web -o jsonpath='{range .items[*]}{.spec.nodeName} {.status.phase} {.metadata.deletionTimestamp}{"\n"}{end}' |
 		awk '$1 != "nf-a" && $2 == "Running" && $3 == ""' | wc -l)" -eq 6
 }
-check "web's pods replaced on nf-b and nf-c" wait_until 90 running_elsewhere
+check "web's pods replaced on nf-b and nf-c" wait_until 90 running_elsewhere ||
+	k get pods -o wide
 check "patient still bound to nf-a, not being deleted" sh -c \
 	"test \"\$('$K' get pod patient -o jsonpath='{.spec.nodeName}/{.metadata.deletionTimestamp}')\" = nf-a/"
 check "events tell the eviction" sh -c \

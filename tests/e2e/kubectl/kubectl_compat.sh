@@ -33,9 +33,11 @@ mkdir -p "$HOME"
 
 # shellcheck source=../../../scripts/lib/apiserver.sh
 source "$SRC/scripts/lib/apiserver.sh"
-# the API server alone: this suite checks what the API does with what kubectl sends (a
-# status written by hand stays), not what controllers make of it (tests/e2e/control does)
-api_server_start "$BIN" "$WORK/data" "$WORK/server.log" --controllers "" --no-scheduler
+# no workload controllers and no scheduler: this suite checks what the API does with what
+# kubectl sends (a status written by hand stays), not what controllers make of it
+# (tests/e2e/control does); namespaces still finalize and default ServiceAccounts appear
+api_server_start "$BIN" "$WORK/data" "$WORK/server.log" \
+	--controllers namespace,serviceaccount,garbagecollector --no-scheduler
 rc=$?
 PIDS+=("$API_PID")
 [ $rc -eq 0 ] || exit 1

@@ -38,13 +38,13 @@
 
 /* ---- workloads (the scheduler_perf templates, as JSON) ---- */
 
-#define CONTAINER                                                                             \
-	"\"containers\":[{\"image\":\"registry.k8s.io/pause:3.10.1\",\"name\":\"pause\","      \
-	"\"ports\":[{\"containerPort\":80}],\"resources\":{\"limits\":{\"cpu\":\"100m\","       \
+#define CONTAINER                                                                         \
+	"\"containers\":[{\"image\":\"registry.k8s.io/pause:3.10.1\",\"name\":\"pause\"," \
+	"\"ports\":[{\"containerPort\":80}],\"resources\":{\"limits\":{\"cpu\":\"100m\"," \
 	"\"memory\":\"500Mi\"},\"requests\":{\"cpu\":\"100m\",\"memory\":\"500Mi\"}}}]"
 
-static const char POD_DEFAULT[] = "{\"metadata\":{\"generateName\":\"pod-\"},\"spec\":{" CONTAINER
-				  "}}";
+static const char POD_DEFAULT[] =
+    "{\"metadata\":{\"generateName\":\"pod-\"},\"spec\":{" CONTAINER "}}";
 static const char POD_NODE_AFFINITY[] =
     "{\"metadata\":{\"generateName\":\"node-affinity-\"},\"spec\":{\"affinity\":{"
     "\"nodeAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution\":{"
@@ -59,8 +59,7 @@ static const char POD_AFFINITY[] =
     "{\"metadata\":{\"generateName\":\"affinity-pod-\",\"labels\":{\"color\":\"blue\"}},"
     "\"spec\":{\"affinity\":{\"podAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution\":"
     "[{\"labelSelector\":{\"matchLabels\":{\"color\":\"blue\"}},\"topologyKey\":"
-    "\"topology.kubernetes.io/zone\",\"namespaces\":[\"sched-1\",\"sched-0\"]}]}}," CONTAINER
-    "}}";
+    "\"topology.kubernetes.io/zone\",\"namespaces\":[\"sched-1\",\"sched-0\"]}]}}," CONTAINER "}}";
 static const char POD_PREF_AFFINITY[] =
     "{\"metadata\":{\"generateName\":\"preferred-affinity-pod-\",\"labels\":{\"color\":\"red\"}},"
     "\"spec\":{\"affinity\":{\"podAffinity\":{\"preferredDuringSchedulingIgnoredDuringExecution\":"
@@ -72,8 +71,8 @@ static const char POD_PREF_ANTI_AFFINITY[] =
     "\"yellow\"}},\"spec\":{\"affinity\":{\"podAntiAffinity\":{"
     "\"preferredDuringSchedulingIgnoredDuringExecution\":[{\"podAffinityTerm\":{"
     "\"labelSelector\":{\"matchLabels\":{\"color\":\"yellow\"}},\"topologyKey\":"
-    "\"kubernetes.io/hostname\",\"namespaces\":[\"sched-1\",\"sched-0\"]},\"weight\":1}]}},"
-    CONTAINER "}}";
+    "\"kubernetes.io/"
+    "hostname\",\"namespaces\":[\"sched-1\",\"sched-0\"]},\"weight\":1}]}}," CONTAINER "}}";
 static const char POD_SPREAD[] =
     "{\"metadata\":{\"generateName\":\"spreading-pod-\",\"labels\":{\"color\":\"blue\"}},"
     "\"spec\":{\"topologySpreadConstraints\":[{\"maxSkew\":5,\"topologyKey\":"
@@ -85,21 +84,31 @@ struct workload {
 	const char *init_tmpl[5]; /* init pods: each template gets init_pods of them */
 	const char *measure_tmpl;
 	int nodes, init_pods, measure_pods;
-	int zones;	     /* zone label values zone1..zoneN over the nodes (0: none) */
+	int zones;	      /* zone label values zone1..zoneN over the nodes (0: none) */
 	double k8s_threshold; /* scheduler_perf's gate, pods/s */
 };
 
 static const struct workload workloads[] = {
     {"SchedulingBasic", {POD_DEFAULT}, POD_DEFAULT, 5000, 1000, 10000, 0, 680},
     {"SchedulingBasic50k", {POD_DEFAULT}, POD_DEFAULT, 5000, 5000, 50000, 0, 810},
-    {"SchedulingNodeAffinity", {POD_NODE_AFFINITY}, POD_NODE_AFFINITY, 5000, 5000, 10000, 1,
-     220},
-    {"SchedulingPreferredPodAffinity", {POD_PREF_AFFINITY}, POD_PREF_AFFINITY, 5000, 5000, 5000,
-     0, 90},
-    {"SchedulingPreferredPodAntiAffinity", {POD_PREF_ANTI_AFFINITY}, POD_PREF_ANTI_AFFINITY,
-     5000, 5000, 5000, 0, 90},
-    {"SchedulingPodAntiAffinity", {POD_ANTI_AFFINITY}, POD_ANTI_AFFINITY, 5000, 1000, 2000, 0,
-     60},
+    {"SchedulingNodeAffinity", {POD_NODE_AFFINITY}, POD_NODE_AFFINITY, 5000, 5000, 10000, 1, 220},
+    {"SchedulingPreferredPodAffinity",
+     {POD_PREF_AFFINITY},
+     POD_PREF_AFFINITY,
+     5000,
+     5000,
+     5000,
+     0,
+     90},
+    {"SchedulingPreferredPodAntiAffinity",
+     {POD_PREF_ANTI_AFFINITY},
+     POD_PREF_ANTI_AFFINITY,
+     5000,
+     5000,
+     5000,
+     0,
+     90},
+    {"SchedulingPodAntiAffinity", {POD_ANTI_AFFINITY}, POD_ANTI_AFFINITY, 5000, 1000, 2000, 0, 60},
     {"SchedulingPodAffinity", {POD_AFFINITY}, POD_AFFINITY, 5000, 5000, 5000, 1, 35},
     /* scheduler_perf's TopologySpreading: nodes over 3 zones, a DoNotSchedule constraint;
      * it has no gate: the mixed one's is shown beside it */
@@ -146,10 +155,10 @@ static double cpu_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-#define say(...)                                      \
-	do {                                          \
+#define say(...)                                             \
+	do {                                                 \
 		fprintf(stderr, "sched_perf: " __VA_ARGS__); \
-		fputc('\n', stderr);                  \
+		fputc('\n', stderr);                         \
 	} while (0)
 
 /* ---- creating objects in parallel ---- */
@@ -160,7 +169,7 @@ struct creator {
 	const char *ns;
 	const char *const *tmpl; /* templates, round robin */
 	size_t ntmpl;
-	int first, count;	 /* nodes: indexes */
+	int first, count; /* nodes: indexes */
 	int zones;
 	atomic_int next, done, failed;
 	/* streaming: create time of each pod by name */
@@ -187,23 +196,26 @@ static void *create_main(void *arg)
 			char zone[64] = "";
 
 			if (cr->zones)
-				snprintf(zone, sizeof(zone), ",\"topology.kubernetes.io/zone\":\"zone%d\"",
+				snprintf(zone, sizeof(zone),
+					 ",\"topology.kubernetes.io/zone\":\"zone%d\"",
 					 (cr->first + i) % cr->zones + 1);
-			snprintf(json, sizeof(json),
-				 "{\"metadata\":{\"name\":\"scheduler-perf-%d\",\"labels\":{"
-				 "\"kubernetes.io/hostname\":\"scheduler-perf-%d\"%s}},\"spec\":{},"
-				 "\"status\":{\"capacity\":{\"pods\":\"110\",\"cpu\":\"4\",\"memory\":"
-				 "\"32Gi\"},\"allocatable\":{\"pods\":\"110\",\"cpu\":\"4\",\"memory\":"
-				 "\"32Gi\"},\"conditions\":[{\"status\":\"True\",\"type\":\"Ready\"}],"
-				 "\"phase\":\"Running\"}}",
-				 cr->first + i, cr->first + i, zone);
+			snprintf(
+			    json, sizeof(json),
+			    "{\"metadata\":{\"name\":\"scheduler-perf-%d\",\"labels\":{"
+			    "\"kubernetes.io/hostname\":\"scheduler-perf-%d\"%s}},\"spec\":{},"
+			    "\"status\":{\"capacity\":{\"pods\":\"110\",\"cpu\":\"4\",\"memory\":"
+			    "\"32Gi\"},\"allocatable\":{\"pods\":\"110\",\"cpu\":\"4\",\"memory\":"
+			    "\"32Gi\"},\"conditions\":[{\"status\":\"True\",\"type\":\"Ready\"}],"
+			    "\"phase\":\"Running\"}}",
+			    cr->first + i, cr->first + i, zone);
 		} else {
 			snprintf(json, sizeof(json), "%s", cr->tmpl[(size_t)i % cr->ntmpl]);
 		}
 		d = jv_doc_new();
 		o = d ? jv_parse(d, json, strlen(json), NULL) : NULL;
-		err = o ? kc_create(cr->c, cr->kind, cr->ns, o, NULL, cr->created ? &out : NULL, &st)
-			: -ENOMEM;
+		err =
+		    o ? kc_create(cr->c, cr->kind, cr->ns, o, NULL, cr->created ? &out : NULL, &st)
+		      : -ENOMEM;
 		if (err) {
 			atomic_fetch_add(&cr->failed, 1);
 			say("create %s: %s %s", cr->kind->kind, kc_strerror(err), st.message);
@@ -423,7 +435,8 @@ static int check(struct kclient *c, const struct workload *w, int expect_bound)
 			hi = zone_blue[z] > hi ? zone_blue[z] : hi;
 		}
 		if (hi - lo > 5) {
-			say("violation: topology spread: zone counts differ by %" PRId64 " (maxSkew 5)",
+			say("violation: topology spread: zone counts differ by %" PRId64
+			    " (maxSkew 5)",
 			    hi - lo);
 			bad++;
 		}
@@ -443,9 +456,10 @@ static int check(struct kclient *c, const struct workload *w, int expect_bound)
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: sched_perf --workload NAME [--nodes N] [--init-pods N] "
-		     "[--measure-pods N] [--scale F] [--streaming] [--rss-pods N] [--data-dir DIR]\n"
-		     "workloads:");
+	fprintf(out,
+		"usage: sched_perf --workload NAME [--nodes N] [--init-pods N] "
+		"[--measure-pods N] [--scale F] [--streaming] [--rss-pods N] [--data-dir DIR]\n"
+		"workloads:");
 	for (size_t i = 0; i < sizeof(workloads) / sizeof(workloads[0]); i++)
 		fprintf(out, " %s", workloads[i].name);
 	fputc('\n', out);
@@ -557,8 +571,8 @@ int main(int argc, char **argv)
 		struct jv_doc *d = jv_doc_new();
 
 		snprintf(ns, sizeof(ns), "{\"metadata\":{\"name\":\"sched-%d\"}}", i);
-		kc_create(kc, k8s_kind_find("v1", "Namespace"), NULL, jv_parse(d, ns, strlen(ns), NULL),
-			  NULL, NULL, NULL);
+		kc_create(kc, k8s_kind_find("v1", "Namespace"), NULL,
+			  jv_parse(d, ns, strlen(ns), NULL), NULL, NULL, NULL);
 		jv_doc_free(d);
 	}
 	/* nodes */
@@ -658,9 +672,9 @@ int main(int argc, char **argv)
 			b = bound_of(sched);
 			if (now - last >= 1000000000ull || b >= target) {
 				windows[nwin++] = (double)(b - prev) * 1e9 / (double)(now - last);
-				fprintf(stderr, "\r%s: %" PRIu64 "/%d bound, %.0f pods/s   ", w.name,
-					b - (target - (uint64_t)w.measure_pods), w.measure_pods,
-					windows[nwin - 1]);
+				fprintf(stderr, "\r%s: %" PRIu64 "/%d bound, %.0f pods/s   ",
+					w.name, b - (target - (uint64_t)w.measure_pods),
+					w.measure_pods, windows[nwin - 1]);
 				prev = b;
 				last = now;
 			}
@@ -671,12 +685,14 @@ int main(int argc, char **argv)
 				struct scheduler_stats ss;
 
 				scheduler_get_stats(sched, &ss);
-				say("\nno progress for 60 s: giving up (bound %" PRIu64 ", queue: active "
-				    "%zu backoff %zu unschedulable %zu in flight %zu; attempts %" PRIu64
-				    ", scheduled %" PRIu64 ", cache pods %zu assumed %zu)",
-				    ss.bound, ss.core.active, ss.core.backoff, ss.core.unschedulable,
-				    ss.core.in_flight, ss.core.attempts, ss.core.scheduled, ss.core.pods,
-				    ss.core.assumed);
+				say("\nno progress for 60 s: giving up (bound %" PRIu64
+				    ", queue: active "
+				    "%zu backoff %zu unschedulable %zu in flight %zu; attempts "
+				    "%" PRIu64 ", scheduled %" PRIu64
+				    ", cache pods %zu assumed %zu)",
+				    ss.bound, ss.core.active, ss.core.backoff,
+				    ss.core.unschedulable, ss.core.in_flight, ss.core.attempts,
+				    ss.core.scheduled, ss.core.pods, ss.core.assumed);
 				break;
 			}
 		}
@@ -695,17 +711,17 @@ int main(int argc, char **argv)
 		bad = check(kc, &w, w.init_pods * (int)(w.init_tmpl[1] ? 5 : 1) + w.measure_pods);
 		/* as scheduler_perf's SchedulingThroughput: percentiles of the per-second rates
 		 * sorted ascending; its gate compares the average */
-		printf("{\"workload\":\"%s\",\"nodes\":%d,\"init_pods\":%d,\"measure_pods\":%d,"
-		       "\"streaming\":%s,\"seconds\":%.3f,\"pods_per_s\":%.1f,\"p50\":%.1f,"
-		       "\"p90\":%.1f,\"p99\":%.1f,\"windows\":%zu,\"k8s_threshold\":%.0f,"
-		       "\"cpu_s\":%.2f,\"rss_mib\":%.1f,\"decision_us\":%.1f,\"bind_conflicts\":%"
-		       PRIu64 ",\"bind_errors\":%" PRIu64 ",\"violations\":%d",
-		       w.name, w.nodes, w.init_pods, w.measure_pods, streaming ? "true" : "false",
-		       t_total, avg, p50, p90, p99, nwin, w.k8s_threshold, cpu,
-		       (double)rss / 1024.0,
-		       ss.core.attempts ? (double)ss.decision_ns_total / 1e3 / (double)ss.core.attempts
-					: 0,
-		       ss.bind_conflicts, ss.bind_errors, bad);
+		printf(
+		    "{\"workload\":\"%s\",\"nodes\":%d,\"init_pods\":%d,\"measure_pods\":%d,"
+		    "\"streaming\":%s,\"seconds\":%.3f,\"pods_per_s\":%.1f,\"p50\":%.1f,"
+		    "\"p90\":%.1f,\"p99\":%.1f,\"windows\":%zu,\"k8s_threshold\":%.0f,"
+		    "\"cpu_s\":%.2f,\"rss_mib\":%.1f,\"decision_us\":%.1f,\"bind_conflicts\":"
+		    "%" PRIu64 ",\"bind_errors\":%" PRIu64 ",\"violations\":%d",
+		    w.name, w.nodes, w.init_pods, w.measure_pods, streaming ? "true" : "false",
+		    t_total, avg, p50, p90, p99, nwin, w.k8s_threshold, cpu, (double)rss / 1024.0,
+		    ss.core.attempts ? (double)ss.decision_ns_total / 1e3 / (double)ss.core.attempts
+				     : 0,
+		    ss.bind_conflicts, ss.bind_errors, bad);
 		printf(",\"series\":[");
 		for (size_t i = 0; i < nwin; i++)
 			printf("%s%.1f", i ? "," : "", windows[i]);

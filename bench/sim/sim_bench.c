@@ -93,9 +93,9 @@ static int ensure_ns(void)
 	struct jv *o;
 	int n, err;
 
-	n = snprintf(json, sizeof(json),
-		     "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"%s\"}}",
-		     ns);
+	n = snprintf(
+	    json, sizeof(json),
+	    "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"%s\"}}", ns);
 	o = d ? jv_parse(d, json, (size_t)n, NULL) : NULL;
 	err = o ? kc_create(kc, k_ns, NULL, o, &(struct kc_write_opts){0}, NULL, &st) : -ENOMEM;
 	jv_doc_free(d);
@@ -289,9 +289,12 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"pods", required_argument, NULL, 'p'},    {"nodes", required_argument, NULL, 'n'},
-	    {"prefix", required_argument, NULL, 'x'},  {"namespace", required_argument, NULL, 's'},
-	    {"workers", required_argument, NULL, 'w'}, {"timeout", required_argument, NULL, 't'},
+	    {"pods", required_argument, NULL, 'p'},
+	    {"nodes", required_argument, NULL, 'n'},
+	    {"prefix", required_argument, NULL, 'x'},
+	    {"namespace", required_argument, NULL, 's'},
+	    {"workers", required_argument, NULL, 'w'},
+	    {"timeout", required_argument, NULL, 't'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct kc_config cfg = {0};
@@ -372,9 +375,10 @@ int main(int argc, char **argv)
 		pthread_create(&t, NULL, create_thread, &secs);
 		rc = watch_until_running();
 		pthread_join(t, NULL);
-		printf("{\"created\":%u,\"errors\":%u,\"create_seconds\":%.3f,\"create_per_s\":%.1f",
-		       atomic_load(&created), atomic_load(&create_errors), secs,
-		       atomic_load(&created) / secs);
+		printf(
+		    "{\"created\":%u,\"errors\":%u,\"create_seconds\":%.3f,\"create_per_s\":%.1f",
+		    atomic_load(&created), atomic_load(&create_errors), secs,
+		    atomic_load(&created) / secs);
 		print_running(",");
 		printf(",\"complete\":%s}\n", rc ? "false" : "true");
 	} else {

@@ -728,7 +728,6 @@ static int local_watch(struct kclient *c, const struct k8s_kind *k, const char *
 /* Unlink and free w. Caller holds lc->dispatch (so no callback of it runs). */
 static void unlink_free(struct local_client *lc, struct local_watch *w)
 {
-
 	pthread_mutex_lock(&lc->lock);
 	hmap_del(lc->byrw, &w->rw, sizeof(w->rw));
 	if (w->prev)

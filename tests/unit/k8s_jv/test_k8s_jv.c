@@ -496,18 +496,12 @@ static void test_yaml_invalid_utf8(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse_errors),
-	    cmocka_unit_test(test_depth),
-	    cmocka_unit_test(test_strings),
-	    cmocka_unit_test(test_invalid_utf8),
-	    cmocka_unit_test(test_objects),
-	    cmocka_unit_test(test_copy_equal),
-	    cmocka_unit_test(test_decode_matches_fy),
-	    cmocka_unit_test(test_decode_normalizes),
-	    cmocka_unit_test(test_crd_unions),
-	    cmocka_unit_test(test_crd_unions_yaml),
-	    cmocka_unit_test(test_yaml_invalid_utf8),
-	    cmocka_unit_test(test_duplicates_relinked),
+	    cmocka_unit_test(test_parse_errors),      cmocka_unit_test(test_depth),
+	    cmocka_unit_test(test_strings),	      cmocka_unit_test(test_invalid_utf8),
+	    cmocka_unit_test(test_objects),	      cmocka_unit_test(test_copy_equal),
+	    cmocka_unit_test(test_decode_matches_fy), cmocka_unit_test(test_decode_normalizes),
+	    cmocka_unit_test(test_crd_unions),	      cmocka_unit_test(test_crd_unions_yaml),
+	    cmocka_unit_test(test_yaml_invalid_utf8), cmocka_unit_test(test_duplicates_relinked),
 	    cmocka_unit_test(test_new_double),
 	};
 

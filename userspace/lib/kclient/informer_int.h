@@ -60,7 +60,7 @@ struct kc_informer {
 	struct qev *qhead, *qtail;
 	bool stop, hold, held, started, synced;
 	bool joined; /* kc_informer_stop joined the thread */
-	bool lost; /* an event could not be queued: the cache must be listed again */
+	bool lost;   /* an event could not be queued: the cache must be listed again */
 	pthread_t thread;
 
 	/* the thread's own */

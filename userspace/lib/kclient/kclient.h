@@ -86,8 +86,8 @@ struct jv *kc_obj_parse(const struct kc_obj *o, struct jv_doc *d);
 /* ---- results ---- */
 
 struct kc_status {
-	int code;	   /* HTTP status of the answer; 0 when there was none */
-	char reason[64];   /* "NotFound", "Conflict", "AlreadyExists", "Invalid", ... */
+	int code;	 /* HTTP status of the answer; 0 when there was none */
+	char reason[64]; /* "NotFound", "Conflict", "AlreadyExists", "Invalid", ... */
 	char message[1024];
 };
 
@@ -115,8 +115,8 @@ struct kc_list_opts {
 struct kc_list {
 	struct kc_obj **items;
 	size_t count;
-	uint64_t rv;	/* the list's resourceVersion */
-	char *next;	/* continue token, or NULL */
+	uint64_t rv; /* the list's resourceVersion */
+	char *next;  /* continue token, or NULL */
 };
 
 /* One page (or everything, limit 0) of a collection; ns NULL = all namespaces. */
@@ -145,13 +145,16 @@ int kc_patch(struct kclient *c, const struct k8s_kind *k, const char *ns, const 
 	     const struct kc_write_opts *o, struct kc_obj **out, struct kc_status *st);
 
 struct kc_delete_opts {
-	int64_t grace_seconds;	    /* -1: the object's default */
-	const char *propagation;    /* NULL, "Background", "Foreground", "Orphan" */
+	int64_t grace_seconds;	 /* -1: the object's default */
+	const char *propagation; /* NULL, "Background", "Foreground", "Orphan" */
 	const char *precondition_uid;
 	const char *precondition_rv;
 	bool dry_run;
 };
-#define KC_DELETE_OPTS_INIT {.grace_seconds = -1}
+#define KC_DELETE_OPTS_INIT         \
+	{                           \
+		.grace_seconds = -1 \
+	}
 
 /* Delete; *out (may be NULL) gets the object as the server answered (with its
  * deletionTimestamp when deletion is graceful or held by finalizers). */
@@ -171,8 +174,8 @@ int kc_create_sub(struct kclient *c, const struct k8s_kind *k, const char *ns, c
 		  struct kc_obj **out, struct kc_status *st);
 
 /* Bind pod ns/name to node (a v1 Binding through pods/binding). */
-int kc_bind(struct kclient *c, const char *ns, const char *name, const char *uid,
-	    const char *node, struct kc_status *st);
+int kc_bind(struct kclient *c, const char *ns, const char *name, const char *uid, const char *node,
+	    struct kc_status *st);
 
 /* ---- watches ---- */
 
@@ -188,8 +191,8 @@ struct kc_watch_opts {
 	/* "" or "0": the current state as ADDED events first, then changes; "N": changes after
 	 * revision N (too old: the watch ends with -KC_EGONE) */
 	const char *resource_version;
-	bool bookmarks;	  /* allowWatchBookmarks */
-	long timeout_s;	  /* 0: the server's default */
+	bool bookmarks; /* allowWatchBookmarks */
+	long timeout_s; /* 0: the server's default */
 };
 
 struct kc_watch_cb {

@@ -24,16 +24,15 @@ struct kc_ops {
 	int (*list)(struct kclient *c, const struct k8s_kind *k, const char *ns,
 		    const struct kc_list_opts *o, struct kc_list *out, struct kc_status *st);
 	/* POST (create, subresource create) */
-	int (*create)(struct kclient *c, const struct k8s_kind *k, const char *ns,
-		      const char *name, const char *sub, const struct jv *obj,
-		      const struct kc_write_opts *o, struct kc_obj **out, struct kc_status *st);
-	int (*update)(struct kclient *c, const struct k8s_kind *k, const char *ns,
-		      const char *name, const char *sub, const struct jv *obj,
-		      const struct kc_write_opts *o, struct kc_obj **out, struct kc_status *st);
-	int (*patch)(struct kclient *c, const struct k8s_kind *k, const char *ns,
-		     const char *name, const char *sub, enum kc_patch_type t, const char *patch,
-		     size_t len, const struct kc_write_opts *o, struct kc_obj **out,
-		     struct kc_status *st);
+	int (*create)(struct kclient *c, const struct k8s_kind *k, const char *ns, const char *name,
+		      const char *sub, const struct jv *obj, const struct kc_write_opts *o,
+		      struct kc_obj **out, struct kc_status *st);
+	int (*update)(struct kclient *c, const struct k8s_kind *k, const char *ns, const char *name,
+		      const char *sub, const struct jv *obj, const struct kc_write_opts *o,
+		      struct kc_obj **out, struct kc_status *st);
+	int (*patch)(struct kclient *c, const struct k8s_kind *k, const char *ns, const char *name,
+		     const char *sub, enum kc_patch_type t, const char *patch, size_t len,
+		     const struct kc_write_opts *o, struct kc_obj **out, struct kc_status *st);
 	int (*del)(struct kclient *c, const struct k8s_kind *k, const char *ns, const char *name,
 		   const struct kc_delete_opts *o, struct kc_obj **out, struct kc_status *st);
 	/* deletecollection (sel may be NULL: everything) */

@@ -63,6 +63,9 @@ void ctrl_manager_stop(struct ctrl_manager *m);
 /* The manager's shared informer of kind k, or NULL: for tests, which hold it
  * (kc_informer_hold) to play a slow watch. */
 struct kc_informer *ctrl_manager_informer(struct ctrl_manager *m, const struct k8s_kind *k);
+/* 0 if every name of a --controllers list is a controller's (or "*", "-name"); else
+ * -EINVAL with the first unknown one in bad. */
+int ctrl_check_names(const char *list, char *bad, size_t size);
 /* The controllers' names, one per line, "(off by default)" marked. */
 void ctrl_list(FILE *out);
 

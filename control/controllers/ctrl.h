@@ -54,6 +54,9 @@ struct ctrl_desc {
 /* The one informer of kind k every controller shares (cluster-wide, no selectors), made on
  * first ask. Only during init. NULL on ENOMEM. */
 struct kc_informer *ctrl_informer(struct ctrl_ctx *c, const struct k8s_kind *k);
+/* A controller's stop: its workers stopped (or, if they never started, its queue shut
+ * down), then the queue freed. Both may be NULL. */
+void ctrl_queue_close(struct kc_workers *w, struct kc_queue *q);
 /* Add an index to k's shared informer unless one of that name is there. 0 or -errno. */
 int ctrl_informer_index(struct ctrl_ctx *c, const struct k8s_kind *k, const char *name,
 			kc_index_fn fn);

@@ -514,11 +514,7 @@ static void pdb_stop(void *state)
 
 	if (!s)
 		return;
-	if (s->w)
-		kc_workers_stop(s->w);
-	else
-		kc_queue_shutdown(s->q);
-	kc_queue_free(s->q);
+	ctrl_queue_close(s->w, s->q);
 	free(s);
 }
 

@@ -36,6 +36,7 @@ struct ep_ctrl {
 	struct ep_trigger *trig;
 	pthread_mutex_t lock;
 	struct hmap *stale; /* "ns/name" -> (uintptr_t) resourceVersion replaced by a write */
+	struct ep_feed feed;
 };
 
 /* ---- subsets ---- */
@@ -572,50 +573,12 @@ out:
 
 /* ---- events ---- */
 
-static void queue_key(void *arg, const char *key)
+static void eps_del(void *arg, const struct kc_obj *o, const struct jv *t)
 {
 	struct ep_ctrl *s = arg;
-
-	kc_queue_add(s->q, key);
-}
-
-static void obj_key(void *arg, const struct kc_obj *o, const struct jv *t)
-{
-	char key[512];
 
 	(void)o;
-	if (kc_key_of(t, key, sizeof(key)))
-		queue_key(arg, key);
-}
-
-static void svc_update(void *arg, const struct kc_obj *old, const struct jv *old_t,
-		       const struct kc_obj *cur, const struct jv *cur_t)
-{
-	(void)old;
-	(void)old_t;
-	obj_key(arg, cur, cur_t);
-}
-
-static void pod_add(void *arg, const struct kc_obj *o, const struct jv *t)
-{
-	struct ep_ctrl *s = arg;
-
-	ep_services_for_pod_change(s->svcs, NULL, NULL, o, t, queue_key, s);
-}
-
-static void pod_update(void *arg, const struct kc_obj *old, const struct jv *old_t,
-		       const struct kc_obj *cur, const struct jv *cur_t)
-{
-	struct ep_ctrl *s = arg;
-
-	ep_services_for_pod_change(s->svcs, old, old_t, cur, cur_t, queue_key, s);
-}
-
-static void pod_del(void *arg, const struct kc_obj *o, const struct jv *t)
-{
-	struct ep_ctrl *s = arg;
-
-	ep_services_for_pod_change(s->svcs, o, t, NULL, NULL, queue_key, s);
+	ep_feed_queue_obj(&s->feed, t);
 }
 
 /* Endpoints: a deleted one is made again; the apiserver's are kept as they should be (the
@@ -629,7 +592,7 @@ static void eps_update(void *arg, const struct kc_obj *old, const struct jv *old
 	(void)old_t;
 	if (ep_is_apiserver_service(s->c->cfg, jv_path_str(cur_t, "metadata.namespace"),
 				    jv_path_str(cur_t, "metadata.name")))
-		obj_key(arg, cur, cur_t);
+		ep_feed_queue_obj(&s->feed, cur_t);
 }
 
 /* ---- lifecycle ---- */
@@ -637,9 +600,7 @@ static void eps_update(void *arg, const struct kc_obj *old, const struct jv *old
 static int ep_init(struct ctrl_ctx *c, void **state)
 {
 	struct ep_ctrl *s = calloc(1, sizeof(*s));
-	struct kc_handlers svch = {.add = obj_key, .update = svc_update, .del = obj_key};
-	struct kc_handlers podh = {.add = pod_add, .update = pod_update, .del = pod_del};
-	struct kc_handlers epsh = {.update = eps_update, .del = obj_key};
+	struct kc_handlers epsh = {.update = eps_update, .del = eps_del};
 
 	*state = s;
 	if (!s)
@@ -654,10 +615,9 @@ static int ep_init(struct ctrl_ctx *c, void **state)
 	s->eps = ctrl_informer(c, ctrl_k_endpoints);
 	if (!s->stale || !s->q || !s->trig || !s->pods || !s->svcs || !s->eps)
 		return -ENOMEM;
-	svch.arg = podh.arg = epsh.arg = s;
-	if (kc_informer_add_handlers(s->svcs, &svch) != 0 ||
-	    kc_informer_add_handlers(s->pods, &podh) != 0 ||
-	    kc_informer_add_handlers(s->eps, &epsh) != 0)
+	epsh.arg = s;
+	s->feed = (struct ep_feed){.q = s->q, .svcs = s->svcs};
+	if (ep_feed_watch(&s->feed, s->pods) != 0 || kc_informer_add_handlers(s->eps, &epsh) != 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -703,11 +663,7 @@ static void ep_stop(void *state)
 
 	if (!s)
 		return;
-	if (s->w)
-		kc_workers_stop(s->w);
-	else
-		kc_queue_shutdown(s->q);
-	kc_queue_free(s->q);
+	ctrl_queue_close(s->w, s->q);
 	ep_trigger_free(s->trig);
 	hmap_free(s->stale);
 	pthread_mutex_destroy(&s->lock);

@@ -159,52 +159,6 @@ static void tracker_delete_service(struct eps_tracker *t, const char *svc)
 
 /* ---- events ---- */
 
-static void queue_key(void *arg, const char *key)
-{
-	struct eps_ctrl *s = arg;
-
-	kc_queue_add(s->q, key);
-}
-
-static void svc_add(void *arg, const struct kc_obj *o, const struct jv *t)
-{
-	char key[512];
-
-	(void)o;
-	if (kc_key_of(t, key, sizeof(key)))
-		queue_key(arg, key);
-}
-
-static void svc_update(void *arg, const struct kc_obj *old, const struct jv *old_t,
-		       const struct kc_obj *cur, const struct jv *cur_t)
-{
-	(void)old;
-	(void)old_t;
-	svc_add(arg, cur, cur_t);
-}
-
-static void pod_add(void *arg, const struct kc_obj *o, const struct jv *t)
-{
-	struct eps_ctrl *s = arg;
-
-	ep_services_for_pod_change(s->svcs, NULL, NULL, o, t, queue_key, s);
-}
-
-static void pod_update(void *arg, const struct kc_obj *old, const struct jv *old_t,
-		       const struct kc_obj *cur, const struct jv *cur_t)
-{
-	struct eps_ctrl *s = arg;
-
-	ep_services_for_pod_change(s->svcs, old, old_t, cur, cur_t, queue_key, s);
-}
-
-static void pod_del(void *arg, const struct kc_obj *o, const struct jv *t)
-{
-	struct eps_ctrl *s = arg;
-
-	ep_services_for_pod_change(s->svcs, o, t, NULL, NULL, queue_key, s);
-}
-
 static bool managed(const struct jv *slice)
 {
 	return jv_is_str(jv_path(slice, "metadata.labels[" EPS_MANAGED_BY "]"), EPS_CONTROLLER);
@@ -434,8 +388,6 @@ out:
 static int eps_init(struct ctrl_ctx *c, void **state)
 {
 	struct eps_ctrl *s = calloc(1, sizeof(*s));
-	struct kc_handlers svch = {.add = svc_add, .update = svc_update, .del = svc_add};
-	struct kc_handlers podh = {.add = pod_add, .update = pod_update, .del = pod_del};
 	struct kc_handlers sliceh = {.add = slice_add, .update = slice_update, .del = slice_del};
 
 	*state = s;
@@ -452,10 +404,10 @@ static int eps_init(struct ctrl_ctx *c, void **state)
 	s->slices = ctrl_informer(c, ctrl_k_endpointslice);
 	if (!s->q || !s->tracker || !s->trig || !s->pods || !s->svcs || !s->nodes || !s->slices)
 		return -ENOMEM;
-	svch.arg = podh.arg = sliceh.arg = s;
+	sliceh.arg = s;
+	s->feed = (struct ep_feed){.q = s->q, .svcs = s->svcs};
 	if (ctrl_informer_index(c, ctrl_k_endpointslice, IDX_SERVICE, index_service) != 0 ||
-	    kc_informer_add_handlers(s->svcs, &svch) != 0 ||
-	    kc_informer_add_handlers(s->pods, &podh) != 0 ||
+	    ep_feed_watch(&s->feed, s->pods) != 0 ||
 	    kc_informer_add_handlers(s->slices, &sliceh) != 0)
 		return -ENOMEM;
 	return 0;
@@ -475,11 +427,7 @@ static void eps_stop(void *state)
 
 	if (!s)
 		return;
-	if (s->w)
-		kc_workers_stop(s->w);
-	else
-		kc_queue_shutdown(s->q);
-	kc_queue_free(s->q);
+	ctrl_queue_close(s->w, s->q);
 	tracker_free(s->tracker);
 	ep_trigger_free(s->trig);
 	free(s);

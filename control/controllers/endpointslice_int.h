@@ -32,6 +32,7 @@ struct eps_ctrl {
 	struct eps_tracker *tracker;
 	struct ep_trigger *trig;
 	unsigned max_per_slice;
+	struct ep_feed feed;
 };
 
 void eps_tracker_update(struct eps_tracker *t, const char *svc, const char *uid, uint64_t rv);

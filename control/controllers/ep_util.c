@@ -417,3 +417,70 @@ bool ep_is_apiserver_service(const struct ctrl_config *cfg, const char *ns, cons
 	return cfg->apiserver_ip && cfg->apiserver_ip[0] && cfg->apiserver_port &&
 	       str_eq(ns, EP_APISERVER_NS) && str_eq(name, EP_APISERVER_SVC);
 }
+
+/* ---- the Service and pod handlers both controllers give their informers ---- */
+
+void ep_feed_queue_obj(struct ep_feed *f, const struct jv *t)
+{
+	char key[512];
+
+	if (kc_key_of(t, key, sizeof(key)))
+		kc_queue_add(f->q, key);
+}
+
+static void feed_key(void *arg, const char *key)
+{
+	struct ep_feed *f = arg;
+
+	kc_queue_add(f->q, key);
+}
+
+static void feed_svc(void *arg, const struct kc_obj *o, const struct jv *t)
+{
+	(void)o;
+	ep_feed_queue_obj(arg, t);
+}
+
+static void feed_svc_update(void *arg, const struct kc_obj *old, const struct jv *old_t,
+			    const struct kc_obj *cur, const struct jv *cur_t)
+{
+	(void)old;
+	(void)old_t;
+	(void)cur;
+	ep_feed_queue_obj(arg, cur_t);
+}
+
+static void feed_pod_add(void *arg, const struct kc_obj *o, const struct jv *t)
+{
+	struct ep_feed *f = arg;
+
+	ep_services_for_pod_change(f->svcs, NULL, NULL, o, t, feed_key, f);
+}
+
+static void feed_pod_update(void *arg, const struct kc_obj *old, const struct jv *old_t,
+			    const struct kc_obj *cur, const struct jv *cur_t)
+{
+	struct ep_feed *f = arg;
+
+	ep_services_for_pod_change(f->svcs, old, old_t, cur, cur_t, feed_key, f);
+}
+
+static void feed_pod_del(void *arg, const struct kc_obj *o, const struct jv *t)
+{
+	struct ep_feed *f = arg;
+
+	ep_services_for_pod_change(f->svcs, o, t, NULL, NULL, feed_key, f);
+}
+
+int ep_feed_watch(struct ep_feed *f, struct kc_informer *pods)
+{
+	struct kc_handlers svch = {
+	    .add = feed_svc, .update = feed_svc_update, .del = feed_svc, .arg = f};
+	struct kc_handlers podh = {
+	    .add = feed_pod_add, .update = feed_pod_update, .del = feed_pod_del, .arg = f};
+
+	if (kc_informer_add_handlers(f->svcs, &svch) != 0 ||
+	    kc_informer_add_handlers(pods, &podh) != 0)
+		return -ENOMEM;
+	return 0;
+}

@@ -38,6 +38,17 @@ void ep_services_for_pod_change(struct kc_informer *svcs, const struct kc_obj *o
 				const struct jv *cur_t, void (*fn)(void *arg, const char *key),
 				void *arg);
 
+/* What both controllers watch the same way: a Service event queues the Service's key, a pod
+ * event the keys of the Services it concerns (ep_services_for_pod_change). Set q and svcs,
+ * then ep_feed_watch() adds the handlers (arg: the feed, which must outlive the informers). */
+struct ep_feed {
+	struct kc_queue *q;
+	struct kc_informer *svcs;
+};
+int ep_feed_watch(struct ep_feed *f, struct kc_informer *pods);
+/* Queue the "ns/name" of an object. */
+void ep_feed_queue_obj(struct ep_feed *f, const struct jv *t);
+
 /* ShouldPodBeInEndpoints: not terminal, has an IP, and (unless include_terminating) not
  * being deleted. */
 bool ep_pod_in_endpoints(const struct jv *pod, bool include_terminating);

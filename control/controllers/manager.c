@@ -134,11 +134,14 @@ static bool selected(const char *list, const struct ctrl_desc *desc)
 	return on;
 }
 
-/* Every name in the list must be a controller's. */
-static int check_names(const char *list)
+int ctrl_check_names(const char *list, char *bad, size_t size)
 {
 	char buf[1024], *save = NULL;
 
+	if (list && strlen(list) >= sizeof(buf)) {
+		snprintf(bad, size, "%.40s...", list);
+		return -EINVAL;
+	}
 	snprintf(buf, sizeof(buf), "%s", list && list[0] ? list : "*");
 	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		const char *n = t[0] == '-' ? t + 1 : t;
@@ -147,14 +150,24 @@ static int check_names(const char *list)
 		for (size_t i = 0; i < ctrl_nall && !known; i++)
 			known = strcmp(ctrl_all[i]->name, n) == 0;
 		if (!known) {
-			log_error(COMP,
-				  "--controllers: unknown controller \"%s\" (drover server "
-				  "--help lists them)",
-				  n);
+			snprintf(bad, size, "%s", n);
 			return -EINVAL;
 		}
 	}
 	return 0;
+}
+
+/* Every name in the list must be a controller's. */
+static int check_names(const char *list)
+{
+	char bad[64];
+
+	if (ctrl_check_names(list, bad, sizeof(bad)) == 0)
+		return 0;
+	log_error(COMP,
+		  "--controllers: unknown controller \"%s\" (drover server --help lists them)",
+		  bad);
+	return -EINVAL;
 }
 
 void ctrl_list(FILE *out)

@@ -499,11 +499,7 @@ static void ns_stop(void *state)
 
 	if (!s)
 		return;
-	if (s->w)
-		kc_workers_stop(s->w);
-	else
-		kc_queue_shutdown(s->q);
-	kc_queue_free(s->q);
+	ctrl_queue_close(s->w, s->q);
 	free(s->kinds);
 	free((void *)s->no_delcol);
 	free(s);

@@ -668,11 +668,7 @@ static void rs_stop(void *state)
 
 	if (!s)
 		return;
-	if (s->w)
-		kc_workers_stop(s->w);
-	else if (s->q)
-		kc_queue_shutdown(s->q);
-	kc_queue_free(s->q);
+	ctrl_queue_close(s->w, s->q);
 	ctrl_uexpect_free(s->exp);
 	free(s);
 }

@@ -377,11 +377,7 @@ static void rq_stop(void *state)
 
 	if (!s)
 		return;
-	if (s->wk)
-		kc_workers_stop(s->wk);
-	else
-		kc_queue_shutdown(s->q);
-	kc_queue_free(s->q);
+	ctrl_queue_close(s->wk, s->q);
 	free(s->served);
 	free(s);
 }

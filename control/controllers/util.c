@@ -272,3 +272,13 @@ void ctrl_expect_delete(struct ctrl_expect *e, const char *key)
 	free(hmap_sdel(e->m, key));
 	pthread_mutex_unlock(&e->lock);
 }
+
+void ctrl_queue_close(struct kc_workers *w, struct kc_queue *q)
+{
+	if (w)
+		kc_workers_stop(w);
+	else if (q)
+		kc_queue_shutdown(q);
+	if (q)
+		kc_queue_free(q);
+}

@@ -72,6 +72,72 @@ static int log_level(const char *cmd, const char *arg)
 	return 0;
 }
 
+/* A whole number in [min, max] for --flag; else one line on stderr and -1. */
+static int count_arg(const char *cmd, const char *flag, const char *arg, unsigned long min,
+		     unsigned long max, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-' || v < min || v > max) {
+		fprintf(stderr, "drover %s: --%s: a whole number from %lu to %lu, not \"%s\"\n",
+			cmd, flag, min, max, arg);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* What the two commands share once their flags are read: a client of the kubeconfig, the
+ * component started over it, and both stopped on SIGINT/SIGTERM. */
+struct component {
+	const char *cmd, *manager;
+	int (*start)(struct kclient *c, const void *cfg, void **state);
+	void (*stop)(void *state);
+};
+
+static int run_component(const struct component *k, const char *kubeconfig, const void *cfg)
+{
+	struct kclient *c = client(k->cmd, kubeconfig, k->manager);
+	void *state = NULL;
+	int err;
+
+	if (!c)
+		return 1;
+	err = k->start(c, cfg, &state);
+	if (err) {
+		fprintf(stderr, "drover %s: %s\n", k->cmd, strerror(-err));
+		kclient_free(c);
+		return 1;
+	}
+	wait_for_signal();
+	k->stop(state);
+	kclient_free(c);
+	return 0;
+}
+
+static int cm_start(struct kclient *c, const void *cfg, void **state)
+{
+	return ctrl_manager_start(c, cfg, (struct ctrl_manager **)state);
+}
+
+static void cm_stop(void *state)
+{
+	ctrl_manager_stop(state);
+}
+
+static int sched_start(struct kclient *c, const void *cfg, void **state)
+{
+	return scheduler_start(c, cfg, (struct scheduler **)state);
+}
+
+static void sched_stop(void *state)
+{
+	scheduler_stop(state);
+}
+
 static void cm_usage(FILE *out)
 {
 	fprintf(out,
@@ -100,11 +166,11 @@ int cmd_controller_manager(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
+	static const struct component cm = {"controller-manager", "kube-controller-manager",
+					    cm_start, cm_stop};
 	struct ctrl_config cfg = {.component = "drover-controller-manager"};
 	const char *kubeconfig = NULL;
-	struct ctrl_manager *m = NULL;
-	struct kclient *c;
-	int opt, err;
+	int opt;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -112,19 +178,27 @@ int cmd_controller_manager(int argc, char **argv)
 		case 'k':
 			kubeconfig = optarg;
 			break;
-		case 'c':
-			cfg.controllers = optarg;
-			break;
-		case 'g':
-			cfg.node_grace_s = (unsigned)strtoul(optarg, NULL, 10);
-			if (!cfg.node_grace_s) {
-				fprintf(stderr,
-					"drover controller-manager: --node-grace: seconds > 0\n");
+		case 'c': {
+			char bad[64];
+
+			if (ctrl_check_names(optarg, bad, sizeof(bad))) {
+				fprintf(
+				    stderr,
+				    "drover controller-manager: --controllers: unknown controller "
+				    "\"%s\" (--help lists them)\n",
+				    bad);
 				return 2;
 			}
+			cfg.controllers = optarg;
+			break;
+		}
+		case 'g':
+			if (count_arg(cm.cmd, "node-grace", optarg, 1, 86400, &cfg.node_grace_s))
+				return 2;
 			break;
 		case 'w':
-			cfg.workers = (unsigned)strtoul(optarg, NULL, 10);
+			if (count_arg(cm.cmd, "workers", optarg, 1, 64, &cfg.workers))
+				return 2;
 			break;
 		case 'L':
 			if (log_level("controller-manager", optarg) != 0)
@@ -142,19 +216,7 @@ int cmd_controller_manager(int argc, char **argv)
 		cm_usage(stderr);
 		return 2;
 	}
-	c = client("controller-manager", kubeconfig, "kube-controller-manager");
-	if (!c)
-		return 1;
-	err = ctrl_manager_start(c, &cfg, &m);
-	if (err) {
-		fprintf(stderr, "drover controller-manager: %s\n", strerror(-err));
-		kclient_free(c);
-		return 1;
-	}
-	wait_for_signal();
-	ctrl_manager_stop(m);
-	kclient_free(c);
-	return 0;
+	return run_component(&cm, kubeconfig, &cfg);
 }
 
 static void sched_usage(FILE *out)
@@ -179,11 +241,10 @@ int cmd_scheduler(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
+	static const struct component sc = {"scheduler", "kube-scheduler", sched_start, sched_stop};
 	struct scheduler_config cfg = {0};
 	const char *kubeconfig = NULL;
-	struct scheduler *s = NULL;
-	struct kclient *c;
-	int opt, err;
+	int opt;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -195,7 +256,8 @@ int cmd_scheduler(int argc, char **argv)
 			cfg.name = optarg;
 			break;
 		case 'b':
-			cfg.bind_workers = (unsigned)strtoul(optarg, NULL, 10);
+			if (count_arg(sc.cmd, "bind-workers", optarg, 1, 256, &cfg.bind_workers))
+				return 2;
 			break;
 		case 'L':
 			if (log_level("scheduler", optarg) != 0)
@@ -213,17 +275,5 @@ int cmd_scheduler(int argc, char **argv)
 		sched_usage(stderr);
 		return 2;
 	}
-	c = client("scheduler", kubeconfig, "kube-scheduler");
-	if (!c)
-		return 1;
-	err = scheduler_start(c, &cfg, &s);
-	if (err) {
-		fprintf(stderr, "drover scheduler: %s\n", strerror(-err));
-		kclient_free(c);
-		return 1;
-	}
-	wait_for_signal();
-	scheduler_stop(s);
-	kclient_free(c);
-	return 0;
+	return run_component(&sc, kubeconfig, &cfg);
 }

@@ -180,17 +180,32 @@ int cmd_server(int argc, char **argv)
 			}
 			log_set_level(lvl);
 			break;
-		case 'K':
+		case 'K': {
+			char bad[64];
+
+			if (ctrl_check_names(optarg, bad, sizeof(bad))) {
+				fprintf(stderr,
+					"drover server: --controllers: unknown controller \"%s\" "
+					"(drover server --help lists them)\n",
+					bad);
+				return 2;
+			}
 			cc.controllers = optarg;
 			run_ctrl = optarg[0] != 0;
 			break;
-		case 'G':
-			cc.node_grace_s = (unsigned)strtoul(optarg, NULL, 10);
-			if (!cc.node_grace_s) {
-				fprintf(stderr, "drover server: --node-grace: seconds > 0\n");
+		}
+		case 'G': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*end || optarg[0] == '-' || v == 0 || v > 86400) {
+				fprintf(stderr,
+					"drover server: --node-grace: seconds from 1 to 86400\n");
 				return 2;
 			}
+			cc.node_grace_s = (unsigned)v;
 			break;
+		}
 		case 'T': {
 			char *end;
 

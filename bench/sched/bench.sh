@@ -78,9 +78,14 @@ if "$drover" sim --help >/dev/null 2>&1; then
 	"$drover" sim --nodes "$deploy_nodes" --name-prefix bench- --kubeconfig "$KUBECONFIG" \
 		>"$work/sim.log" 2>&1 &
 	pids+=($!)
-	until [ "$(kubectl get nodes --no-headers 2>/dev/null | grep -c ' Ready')" -ge "$deploy_nodes" ]; do
+	for i in $(seq 300); do
+		ready=$(kubectl get nodes --no-headers 2>/dev/null | grep -c ' Ready')
+		printf '\r%s/%s nodes Ready' "$ready" "$deploy_nodes" >&2
+		[ "$ready" -ge "$deploy_nodes" ] && break
+		[ "$i" -lt 300 ] || { echo; echo "bench: the simulated nodes never all got Ready" >&2; tail "$work/sim.log" >&2; exit 1; }
 		sleep 1
 	done
+	echo >&2
 	cat >"$work/deploy.yaml" <<YAML
 apiVersion: apps/v1
 kind: Deployment
@@ -97,10 +102,10 @@ spec:
 YAML
 	t0=$(date +%s.%N)
 	kubectl apply -f "$work/deploy.yaml" >/dev/null
-	kubectl rollout status deployment/bench --timeout=600s >/dev/null
+	kubectl rollout status deployment/bench --timeout=600s >&2
 	t1=$(date +%s.%N)
 	kubectl set image deployment/bench app=bench:v2 >/dev/null
-	kubectl rollout status deployment/bench --timeout=600s >/dev/null
+	kubectl rollout status deployment/bench --timeout=600s >&2
 	t2=$(date +%s.%N)
 	rss=$(awk '/VmRSS/ {print $2}' "/proc/$API_PID/status")
 	python3 - "$t0" "$t1" "$t2" "$deploy_nodes" "$deploy_replicas" "$rss" >>"$raw" <<'PY'

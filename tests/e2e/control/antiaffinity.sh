@@ -7,7 +7,7 @@
 
 cluster_start
 sim_start nodes --nodes 5 --name-prefix aa-
-check "5 nodes Ready" wait_until 60 test "$(ready_nodes)" -eq 5
+check "5 nodes Ready" wait_for 60 '[ "$(ready_nodes)" -eq 5 ]'
 
 k apply -f - >/dev/null <<'YAML'
 apiVersion: apps/v1
@@ -27,8 +27,8 @@ spec:
       containers:
       - {name: app, image: "app:v1"}
 YAML
-check "5 pods Running" wait_until 60 test "$(pods_phase default app=spread Running)" -eq 5
-check "1 pod Pending" wait_until 30 test "$(pods_phase default app=spread Pending)" -eq 1
+check "5 pods Running" wait_for 60 '[ "$(pods_phase default app=spread Running)" -eq 5 ]'
+check "1 pod Pending" wait_for 30 '[ "$(pods_phase default app=spread Pending)" -eq 1 ]'
 nodes=$(k get pods -l app=spread -o jsonpath='{range .items[*]}{.spec.nodeName}{"\n"}{end}' |
 	grep -v '^$' | sort | uniq -d | wc -l)
 check "no two on one node" test "$nodes" -eq 0
@@ -42,6 +42,6 @@ check "FailedScheduling event" wait_until 30 sh -c \
 	"'$K' get events --field-selector reason=FailedScheduling -o jsonpath='{.items[*].message}' | grep -qF \"$want\""
 # a sixth node: the Pending pod goes there
 sim_start more --name aa-extra
-check "the pending pod is placed on a new node" wait_until 60 \
-	test "$(pods_phase default app=spread Running)" -eq 6
+check "the pending pod is placed on a new node" wait_for 60 \
+	'[ "$(pods_phase default app=spread Running)" -eq 6 ]'
 finish

@@ -63,6 +63,18 @@ wait_until() {
 	return 1
 }
 
+# wait_for SECONDS 'shell condition': poll until the condition (evaluated anew each time,
+# so "$(...)" inside it is re-run) holds; 1 if it never did.
+wait_for() {
+	local secs=$1 cond=$2
+	local end=$((SECONDS + secs))
+	while [ $SECONDS -lt $end ]; do
+		eval "$cond" >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
 # wait_quiet FILE: until FILE has not grown for half a second (a watch drained what it had).
 wait_quiet() {
 	local last=-1 now

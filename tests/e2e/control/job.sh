@@ -6,7 +6,7 @@
 
 cluster_start
 sim_start nodes --nodes 2 --name-prefix job- --job-seconds 1
-check "2 nodes Ready" wait_until 60 test "$(ready_nodes)" -eq 2
+check "2 nodes Ready" wait_for 60 '[ "$(ready_nodes)" -eq 2 ]'
 k get pods -l job-name=calc --watch --output-watch-events -o json >"$WORK/events.json" 2>/dev/null &
 PIDS+=($!)
 k apply -f - >/dev/null <<'YAML'

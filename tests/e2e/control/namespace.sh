@@ -7,7 +7,7 @@
 
 cluster_start
 sim_start nodes --nodes 2 --name-prefix ns-
-check "2 nodes Ready" wait_until 60 test "$(ready_nodes)" -eq 2
+check "2 nodes Ready" wait_for 60 '[ "$(ready_nodes)" -eq 2 ]'
 k create namespace team >/dev/null
 k apply -n team -f - >/dev/null <<'YAML'
 apiVersion: apps/v1

@@ -16,7 +16,7 @@ for n in nf-a nf-b nf-c; do
 	sim_start "$n" --name "$n" --lease-renew 1
 	eval "SIM_${n//-/_}=$SIM_PID"
 done
-check "3 nodes Ready" wait_until 60 test "$(ready_nodes)" -eq 3
+check "3 nodes Ready" wait_for 60 '[ "$(ready_nodes)" -eq 3 ]'
 
 k apply -f - >/dev/null <<'YAML'
 apiVersion: apps/v1
@@ -46,7 +46,7 @@ spec:
   - {name: app, image: "app:v1"}
 YAML
 check "web rolled out" k rollout status deployment/web --timeout=120s
-check "patient Running" wait_until 60 test "$(k get pod patient -o jsonpath='{.status.phase}')" = Running
+check "patient Running" wait_for 60 '[ "$(k get pod patient -o jsonpath={.status.phase})" = Running ]'
 on_a=$(k get pods -l app=web -o jsonpath='{range .items[*]}{.spec.nodeName}{"\n"}{end}' | grep -c '^nf-a$')
 check "web has pods on nf-a ($on_a)" test "$on_a" -ge 1
 

@@ -8,7 +8,7 @@
 
 cluster_start
 sim_start nodes --nodes 3 --name-prefix ro-
-check "3 nodes Ready" wait_until 60 test "$(ready_nodes)" -eq 3
+check "3 nodes Ready" wait_for 60 '[ "$(ready_nodes)" -eq 3 ]'
 
 deploy() {
 	k apply -f - >/dev/null <<YAML

@@ -86,6 +86,26 @@ static int list_revision(struct reg_call *c, const struct reg_list_opts *o, uint
 	return 0;
 }
 
+/* A field equality whose value the stored JSON (compact, written by api_store_json) must
+ * hold verbatim: the kubelet's spec.nodeName=X, so that each of thousands of nodes listing
+ * its pods does not parse every pod. Only names JSON writes without escapes qualify; a match
+ * of the bytes still goes through the real selector. */
+static void raw_prefilter(struct reg_list *l, const struct api_selector *sel)
+{
+	const char *v = api_selector_field_eq(sel, "spec.nodeName");
+	size_t n;
+
+	if (!v || !v[0] || strcmp(l->res->kind->kind, "Pod") != 0)
+		return;
+	for (const char *p = v; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		      *p == '.'))
+			return;
+	n = (size_t)snprintf(l->raw_eq, sizeof(l->raw_eq), "\"nodeName\":\"%s\"", v);
+	if (n < sizeof(l->raw_eq))
+		l->raw_eq_len = n;
+}
+
 int reg_list(struct registry *reg, const struct reg_req *rq, const struct reg_list_opts *o,
 	     struct reg_list *l, struct api_result *out)
 {
@@ -103,6 +123,7 @@ int reg_list(struct registry *reg, const struct reg_req *rq, const struct reg_li
 	l->res = c.res;
 	l->wire = c.wire;
 	l->sel = o->sel;
+	raw_prefilter(l, o->sel);
 	/* metadata.name=x pins one key: read that prefix only */
 	pin = api_selector_name(o->sel);
 	n = api_key(c.res, c.ns, pin, prefix, sizeof(prefix));
@@ -155,6 +176,8 @@ int reg_list_next(struct reg_list *l, struct jv_doc *d, bool tree, const struct 
 			l->next++;
 			return 1;
 		}
+		if (l->raw_eq_len && !memmem(it->value, it->value_len, l->raw_eq, l->raw_eq_len))
+			continue;
 		o = api_load_object(d, it->value, it->value_len, it->mod_rev);
 		if (!o || !api_selector_match(l->sel, o))
 			continue;

@@ -151,6 +151,10 @@ struct reg_list {
 	struct store_list l; /* l.rev, l.next: the page's revision and continue token */
 	size_t pin_len;	     /* a pinned name's key length, or 0 */
 	size_t next;
+	/* the kubelet's spec.nodeName=X as the stored JSON spells it ("nodeName":"X"): an
+	 * item without it cannot match and is skipped unparsed */
+	char raw_eq[300];
+	size_t raw_eq_len;
 };
 
 /* A page of the collection. 0, or an error with out set (400 bad arguments, 410 expired

@@ -79,7 +79,7 @@ if "$drover" sim --help >/dev/null 2>&1; then
 		>"$work/sim.log" 2>&1 &
 	pids+=($!)
 	for i in $(seq 300); do
-		ready=$(kubectl get nodes --no-headers 2>/dev/null | grep -c ' Ready')
+		ready=$(kubectl get nodes --no-headers 2>/dev/null | grep -c ' Ready' || true)
 		printf '\r%s/%s nodes Ready' "$ready" "$deploy_nodes" >&2
 		[ "$ready" -ge "$deploy_nodes" ] && break
 		[ "$i" -lt 300 ] || { echo; echo "bench: the simulated nodes never all got Ready" >&2; tail "$work/sim.log" >&2; exit 1; }

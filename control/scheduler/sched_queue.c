@@ -49,7 +49,8 @@ struct qent {
 	int64_t ts; /* creationTimestamp */
 	uint64_t seq;
 	uint64_t since; /* last failure / parked since (queue clock) */
-	uint32_t rejectors, ev_mask;
+	uint32_t rejectors;
+	uint64_t flight_seq; /* q->ev_seq when it was popped */
 	uint32_t hidx;
 	struct qent *next, *prev;
 };
@@ -74,6 +75,11 @@ struct sched_queue {
 	struct list unsched[256], gated, flying;
 	uint32_t nunsched, nflight;
 	uint64_t seq;
+	/* events while pods are in flight, without walking them: ev_seq counts events, and
+	 * bit_seq[k] is the last one that carried interest bit k; an entry popped at
+	 * flight_seq missed bit k if bit_seq[k] > flight_seq (kube keeps a list of in-flight
+	 * events for the same purpose) */
+	uint64_t ev_seq, bit_seq[32];
 	uint64_t last_leftover;
 	bool closed;
 };
@@ -452,10 +458,14 @@ void sched_queue_event(struct sched_queue *q, unsigned ev, const struct sched_po
 {
 	uint32_t m = interest(ev);
 
+	uint32_t fm = m | ((ev & SCHED_EV_POD_ADD) ? SCHED_PL_SPREAD | SCHED_PL_INTERPOD : 0);
+
 	pthread_mutex_lock(&q->mu);
-	for (struct qent *e = q->flying.head; e; e = e->next)
-		e->ev_mask |=
-		    m | ((ev & SCHED_EV_POD_ADD) ? SCHED_PL_SPREAD | SCHED_PL_INTERPOD : 0);
+	if (fm) {
+		q->ev_seq++;
+		for (uint32_t bits = fm; bits; bits &= bits - 1)
+			q->bit_seq[__builtin_ctz(bits)] = q->ev_seq;
+	}
 	for (uint32_t b = 0; m && b < 256; b++) {
 		if (b && !(b & m))
 			continue;
@@ -527,7 +537,7 @@ struct sched_pod *sched_queue_pop(struct sched_queue *q, int timeout_ms)
 			list_add(&q->flying, e);
 			q->nflight++;
 			e->attempts++;
-			e->ev_mask = 0;
+			e->flight_seq = q->ev_seq;
 			e->updated = e->deleted = false;
 			p = sched_pod_ref(e->p);
 			break;
@@ -558,6 +568,19 @@ struct sched_pod *sched_queue_pop(struct sched_queue *q, int timeout_ms)
 	return p;
 }
 
+/* The interest bits of the events that came while e was in flight. */
+static uint32_t missed_events(const struct sched_queue *q, const struct qent *e)
+{
+	uint32_t mask = 0;
+
+	if (q->ev_seq == e->flight_seq)
+		return 0;
+	for (uint32_t k = 0; k < 32; k++)
+		if (q->bit_seq[k] > e->flight_seq)
+			mask |= 1u << k;
+	return mask;
+}
+
 /* An in-flight entry by uid, or NULL (unknown, or not in flight). */
 static struct qent *flight(struct sched_queue *q, const char *uid)
 {
@@ -575,7 +598,8 @@ void sched_queue_unschedulable(struct sched_queue *q, const char *uid, uint32_t 
 	if (e && e->deleted) {
 		drop(q, e);
 	} else if (e) {
-		bool missed = e->updated || (e->ev_mask & rejectors) || (!rejectors && e->ev_mask);
+		uint32_t evm = missed_events(q, e);
+		bool missed = e->updated || (evm & rejectors) || (!rejectors && evm);
 
 		unplace(q, e);
 		e->since = now(q);

@@ -73,6 +73,24 @@ static struct sevent *sevent_new(struct srec *rec, struct srec *prev, uint64_t n
 	return ev;
 }
 
+void store_event_value(const struct store_event *ev, const struct store_kv *kv,
+		       struct store_kv *out)
+{
+	const struct sevent *se = (const struct sevent *)ev; /* pub is its first member */
+	struct srec *r = NULL;
+
+	*out = *kv;
+	out->_ref = NULL;
+	if (se->rec && kv->value == ev->kv.value)
+		r = se->rec;
+	else if (se->prev && kv->value == ev->prev.value)
+		r = se->prev;
+	if (r) {
+		sref_get(&r->ref);
+		out->_ref = &r->ref;
+	}
+}
+
 /* ---- applying records (committer and recovery); caller holds `lock` exclusively ---- */
 
 static void ring_push(struct emb *e, struct sevent *ev)

@@ -178,6 +178,11 @@ struct store_event {
 };
 
 void store_event_put(const struct store_event *ev);
+/* A kv that views ev's new or previous value (ev->kv, ev->prev, or a copy of either with
+ * other metadata) as a kv of its own: out = *kv with a reference to that one value, so
+ * holding it keeps neither the event nor the other value alive. Release out. */
+void store_event_value(const struct store_event *ev, const struct store_kv *kv,
+		       struct store_kv *out);
 /* Another reference to an event (put it too). */
 void store_event_get(const struct store_event *ev);
 

@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +129,11 @@ static void maybe_compact(struct api_server *s, uint64_t now, uint64_t *next_ms,
 			log_warn(COMP, "compacting to %" PRIu64 ": %s", *mark, store_strerror(err));
 		else
 			log_debug(COMP, "compacted to revision %" PRIu64, *mark);
+#ifdef __GLIBC__
+		/* the old versions were spread over the heap: give the pages back to the system
+		 * (glibc keeps freed memory otherwise, and the RSS never comes down) */
+		malloc_trim(0);
+#endif
 	}
 	*mark = cur;
 }

@@ -564,8 +564,18 @@ static void deliver(struct local_client *lc, struct local_watch *w)
 			o = json ? obj_of_json(json, len, ev.kv.mod_rev) : NULL;
 			reg_event_put(&ev);
 		} else {
-			/* the event's reference moves into the object */
-			o = obj_of_kv(&ev.kv, reg_event_take(&ev));
+			struct store_kv own;
+
+			/* the object keeps its value alone: an informer holding every pod must
+			 * not also hold each one's previous version and encoded watch line */
+			if (reg_event_value(&ev, &own) == 0) {
+				o = obj_of_kv(&own, NULL);
+				store_kv_release(&own);
+				reg_event_put(&ev);
+			} else {
+				/* the event's reference moves into the object */
+				o = obj_of_kv(&ev.kv, reg_event_take(&ev));
+			}
 		}
 		jv_doc_free(d);
 		if (!o) {

@@ -281,6 +281,23 @@ struct reg_hev *reg_event_take(struct reg_event *ev)
 	return h;
 }
 
+int reg_event_value(struct reg_event *ev, struct store_kv *out)
+{
+	if (!ev->_hev) {
+		/* a kv of the watch's initial list: it carries the list's reference */
+		if (!ev->kv._ref)
+			return -ENOENT;
+		store_kv_dup(&ev->kv, out);
+		return 0;
+	}
+	store_event_value(ev->_hev->se, &ev->kv, out);
+	if (!out->_ref) {
+		memset(out, 0, sizeof(*out));
+		return -ENOENT;
+	}
+	return 0;
+}
+
 bool reg_watch_has_initial(const struct reg_watch *w)
 {
 	return w->init_next < w->init.count;

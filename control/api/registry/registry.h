@@ -238,6 +238,10 @@ void reg_event_put(struct reg_event *ev);
  * borrows the watch's initial list (its kv carries the list's reference: store_kv_dup it
  * instead). ev then holds nothing. */
 struct reg_hev *reg_event_take(struct reg_event *ev);
+/* ev->kv with a reference to its value alone (not to the event, its previous value or its
+ * encodings): what a cache that keeps the object for long should hold. Release out; 0, or
+ * -ENOENT when kv holds no value of the event's (then keep the event: reg_event_take). */
+int reg_event_value(struct reg_event *ev, struct store_kv *out);
 void reg_hev_put(struct reg_hev *h);
 /* Initial events remain to be delivered (they are not signalled by the set). */
 bool reg_watch_has_initial(const struct reg_watch *w);

@@ -75,13 +75,16 @@ if "$drover" sim --help >/dev/null 2>&1; then
 	api_server_start "$drover" "$work/srv" "$work/server.log"
 	pids+=("$API_PID")
 	export KUBECONFIG=$work/srv/kubeconfig
+	# /26 node ranges: 1,024 nodes fit the default 10.244.0.0/16
 	"$drover" sim --nodes "$deploy_nodes" --name-prefix bench- --kubeconfig "$KUBECONFIG" \
-		>"$work/sim.log" 2>&1 &
-	pids+=($!)
+		--node-cidr-mask-size 26 >"$work/sim.log" 2>&1 &
+	sim_pid=$!
+	pids+=($sim_pid)
 	for i in $(seq 300); do
 		ready=$(kubectl get nodes --no-headers 2>/dev/null | grep -c ' Ready' || true)
 		printf '\r%s/%s nodes Ready' "$ready" "$deploy_nodes" >&2
 		[ "$ready" -ge "$deploy_nodes" ] && break
+		kill -0 "$sim_pid" 2>/dev/null || { echo; echo "bench: drover sim exited:" >&2; tail "$work/sim.log" >&2; exit 1; }
 		[ "$i" -lt 300 ] || { echo; echo "bench: the simulated nodes never all got Ready" >&2; tail "$work/sim.log" >&2; exit 1; }
 		sleep 1
 	done

@@ -75,9 +75,9 @@ if "$drover" sim --help >/dev/null 2>&1; then
 	api_server_start "$drover" "$work/srv" "$work/server.log"
 	pids+=("$API_PID")
 	export KUBECONFIG=$work/srv/kubeconfig
-	# /26 node ranges: 1,024 nodes fit the default 10.244.0.0/16
+	# a /9 of /24 node ranges (1,000 /24s do not fit the default 10.244.0.0/16)
 	"$drover" sim --nodes "$deploy_nodes" --name-prefix bench- --kubeconfig "$KUBECONFIG" \
-		--node-cidr-mask-size 26 >"$work/sim.log" 2>&1 &
+		--cluster-cidr 10.128.0.0/9 >"$work/sim.log" 2>&1 &
 	sim_pid=$!
 	pids+=($sim_pid)
 	for i in $(seq 300); do

@@ -7,8 +7,9 @@
 # given as the first argument), and shows requests spreading over the backends through the
 # ClusterIP (socket LB), a NodePort from outside (XDP) and UDP; then `drover bpf services`,
 # `drover bpf stats` and one `bpftool map dump`. Then it starts `drover server` (the API
-# server, over TLS on a free port of 127.0.0.1) and has the real kubectl apply a Deployment and
-# a Service and read them back. Everything it made is removed at the end.
+# server with the controllers and the scheduler, over TLS on a free port of 127.0.0.1) and
+# three simulated nodes (`drover sim`), and has the real kubectl roll out, update and scale a
+# Deployment. Everything it made is removed at the end.
 #
 # Usage: scripts/demo.sh [--skip-deps] [MANIFESTS]
 set -euo pipefail
@@ -138,15 +139,19 @@ step "cleaning up the node"
 topo_proxy_stop
 topo_cleanup # namespaces, processes, pins; also clears its EXIT trap for the one below
 
-# ---- the API server, driven by the real kubectl ----
+# ---- the control plane, driven by the real kubectl, with simulated nodes ----
 api_dir=$(mktemp -d /tmp/drover-demo-api.XXXXXX)
 api_pid=
+sim_pid=
 api_stop() {
-	[ -z "$api_pid" ] || { kill "$api_pid" 2>/dev/null; wait "$api_pid" 2>/dev/null || true; }
+	for p in $sim_pid $api_pid; do
+		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true
+	done
+	sim_pid= api_pid=
 	rm -rf "$api_dir"
 }
 trap api_stop EXIT
-step "drover server --data-dir $api_dir/data --listen 127.0.0.1:0"
+step "drover server --data-dir $api_dir/data --listen 127.0.0.1:0 (API server, controllers, scheduler)"
 # shellcheck source=lib/apiserver.sh
 source scripts/lib/apiserver.sh
 api_server_start build/userspace/cli/drover "$api_dir/data" "$api_dir/server.log" ||
@@ -156,7 +161,15 @@ sed 's/^[^ ]* //' "$api_dir/server.log"
 export KUBECONFIG=$api_dir/data/kubeconfig
 step "kubectl version"
 kubectl version
-step "kubectl apply -f - (a Deployment and a Service)"
+step "drover sim --nodes 3 --zones 3 (simulated kubelets: Nodes, Leases, pods Running)"
+build/userspace/cli/drover sim --nodes 3 --zones 3 --name-prefix node- >"$api_dir/sim.log" 2>&1 &
+sim_pid=$!
+for _ in $(seq 100); do
+	[ "$(kubectl get nodes --no-headers 2>/dev/null | grep -c ' Ready ')" -eq 3 ] && break
+	sleep 0.1
+done
+kubectl get nodes -L topology.kubernetes.io/zone
+step "kubectl apply -f - (a Deployment spread over the zones, and a Service)"
 kubectl apply -f - <<'YAML'
 apiVersion: apps/v1
 kind: Deployment
@@ -167,10 +180,15 @@ spec:
   replicas: 3
   selector:
     matchLabels: {app: web}
+  strategy: {rollingUpdate: {maxUnavailable: 1, maxSurge: 1}}
   template:
     metadata:
       labels: {app: web}
     spec:
+      terminationGracePeriodSeconds: 2
+      topologySpreadConstraints:
+      - {maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: DoNotSchedule,
+         labelSelector: {matchLabels: {app: web}}}
       containers:
       - name: web
         image: nginx:1.27
@@ -185,12 +203,20 @@ spec:
   selector: {app: web}
   ports: [{port: 80, targetPort: http}]
 YAML
-step "kubectl get deploy,svc -o wide"
-kubectl get deploy,svc -o wide
-step "kubectl scale deploy web --replicas=5; kubectl get deploy web -o jsonpath='{.spec.replicas}'"
-kubectl scale deploy web --replicas=5
-kubectl get deploy web -o jsonpath='{.spec.replicas}{"\n"}'
-echo "(no controllers yet: the Deployment is stored and served; nothing runs its pods)"
-step "cleaning up the API server"
+step "kubectl rollout status deploy/web"
+kubectl rollout status deploy/web --timeout=60s
+step "kubectl get deploy,rs,pods,svc,endpointslices -o wide"
+kubectl get deploy,rs,pods,svc,endpointslices -o wide
+step "kubectl set image deploy/web web=nginx:1.28; kubectl rollout status deploy/web"
+kubectl set image deploy/web web=nginx:1.28
+kubectl rollout status deploy/web --timeout=60s
+kubectl rollout history deploy/web
+step "kubectl scale deploy web --replicas=6; kubectl get pods -o wide"
+kubectl scale deploy web --replicas=6
+kubectl rollout status deploy/web --timeout=60s
+kubectl get pods -o wide --field-selector=status.phase=Running
+step "kubectl get events (what the scheduler and the controllers did)"
+kubectl get events --sort-by=.lastTimestamp | tail -12
+step "cleaning up the control plane"
 api_stop
 trap - EXIT

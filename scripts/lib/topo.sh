@@ -167,6 +167,7 @@ topo_proxy() {
 topo_proxy_stop() {
 	if [ -n "$TOPO_PROXY_PID" ] && kill -0 "$TOPO_PROXY_PID" 2>/dev/null; then
 		kill "${1:--TERM}" "$TOPO_PROXY_PID" 2>/dev/null || true
+		kill -CONT "$TOPO_PROXY_PID" 2>/dev/null || true # a stopped one gets it too
 		wait "$TOPO_PROXY_PID" 2>/dev/null || true
 	fi
 	TOPO_PROXY_PID=""

@@ -12,6 +12,11 @@ fail() {
 		echo "--- proxy log (last 30 lines)" >&2
 		tail -30 "$TOPO_LOG" >&2
 	fi
+	# a test with a log of its own beside the proxy's (the API server's) names it here
+	if [ -n "${FAIL_EXTRA_LOG:-}" ] && [ -f "$FAIL_EXTRA_LOG" ]; then
+		echo "--- $(basename "$FAIL_EXTRA_LOG") (last 30 lines)" >&2
+		tail -30 "$FAIL_EXTRA_LOG" >&2
+	fi
 	exit 1
 }
 pass() { echo "ok: $*"; }

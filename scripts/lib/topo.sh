@@ -188,6 +188,8 @@ topo_cleanup() {
 	done
 	for pid in "${TOPO_PIDS[@]}"; do
 		wait "$pid" 2>/dev/null || true
+		# what a killed process's API client had written (its kubeconfig's certificates)
+		rm -rf "${TMPDIR:-/tmp}/drover-kclient-$pid-"*
 	done
 	TOPO_PIDS=()
 	# Anything still in the test cgroup (a client that outlived its test).
@@ -215,5 +217,8 @@ topo_cleanup() {
 		eval "$TOPO_EXTRA_CLEANUP" || true
 		TOPO_EXTRA_CLEANUP=""
 	fi
+	# the proxy's ready file and log under /tmp (a failing test printed the log's tail)
+	rm -f "/tmp/drover-$TOPO_TAG.ready"
+	case "${TOPO_LOG:-}" in /tmp/drover-*-proxy.log) rm -f "$TOPO_LOG" ;; esac
 	[ -n "$quiet" ] || topo_log "cleaned up"
 }

@@ -26,7 +26,10 @@ mkdir -p "$HOME"
 
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do
+		wait "$p" 2>/dev/null
+		rm -rf "${TMPDIR:-/tmp}/drover-kclient-$p-"* # a killed client's certificates
+	done
 	if [ "$FAILS" -gt 0 ]; then
 		for f in "$WORK"/*.log; do
 			[ -f "$f" ] || continue

@@ -11,9 +11,12 @@
  * kclient_http_watch.c.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -609,24 +612,18 @@ static int http_delcol(struct kclient *c, const struct k8s_kind *k, const char *
 
 /* ---- the client ---- */
 
+static void rm_material(const char *dir);
+
 static void http_free(struct kclient *c)
 {
 	struct kc_http *h = http_of(c);
-	char path[512];
 
 	kc_http_loop_free(h);
 	for (size_t i = 0; i < h->npool; i++)
 		curl_easy_cleanup(h->pool[i]);
 	curl_share_cleanup(h->share);
-	if (h->tmpdir[0]) {
-		static const char *const names[] = {"ca.crt", "client.crt", "client.key"};
-
-		for (size_t i = 0; i < 3; i++) {
-			snprintf(path, sizeof(path), "%s/%s", h->tmpdir, names[i]);
-			unlink(path);
-		}
-		rmdir(h->tmpdir);
-	}
+	if (h->tmpdir[0])
+		rm_material(h->tmpdir);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_destroy(&h->share_mu[i]);
 	pthread_mutex_destroy(&h->pool_mu);
@@ -655,6 +652,42 @@ static const struct kc_ops http_ops = {
     .free = http_free,
 };
 
+static void rm_material(const char *dir)
+{
+	static const char *const names[] = {"ca.crt", "client.crt", "client.key"};
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < 3; i++)
+		if (snprintf(path, sizeof(path), "%s/%s", dir, names[i]) < (int)sizeof(path))
+			unlink(path);
+	rmdir(dir);
+}
+
+/* The directories of clients whose process is gone (killed before kclient_free): named
+ * drover-kclient-PID-XXXXXX, removed when that PID no longer exists. */
+static void sweep_stale(const char *tmp)
+{
+	DIR *d = opendir(tmp);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		char path[PATH_MAX], *end;
+		long pid;
+
+		if (strncmp(e->d_name, "drover-kclient-", 15) != 0)
+			continue;
+		pid = strtol(e->d_name + 15, &end, 10);
+		if (end == e->d_name + 15 || *end != '-' || pid <= 0 || kill((pid_t)pid, 0) == 0 ||
+		    errno != ESRCH)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", tmp, e->d_name) < (int)sizeof(path))
+			rm_material(path);
+	}
+	closedir(d);
+}
+
 /* PEM data into a 0600 file of the client's private directory (made on first use). */
 static int put_file(struct kc_http *h, const char *name, const char *data, char **path)
 {
@@ -663,8 +696,11 @@ static int put_file(struct kc_http *h, const char *name, const char *data, char 
 	int fd, err = 0;
 
 	if (!h->tmpdir[0]) {
-		snprintf(h->tmpdir, sizeof(h->tmpdir), "%s/drover-kclient-XXXXXX",
-			 tmp && tmp[0] ? tmp : "/tmp");
+		const char *base = tmp && tmp[0] ? tmp : "/tmp";
+
+		sweep_stale(base);
+		snprintf(h->tmpdir, sizeof(h->tmpdir), "%s/drover-kclient-%ld-XXXXXX", base,
+			 (long)getpid());
 		if (!mkdtemp(h->tmpdir)) { /* mode 0700 */
 			err = -errno;
 			h->tmpdir[0] = 0;

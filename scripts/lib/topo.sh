@@ -218,7 +218,7 @@ topo_cleanup() {
 		TOPO_EXTRA_CLEANUP=""
 	fi
 	# the proxy's ready file and log under /tmp (a failing test printed the log's tail)
-	rm -f "/tmp/drover-$TOPO_TAG.ready"
+	rm -f "/tmp/drover-$TOPO_TAG.ready" "/tmp/drover-$TOPO_TAG-proxy.log"
 	case "${TOPO_LOG:-}" in /tmp/drover-*-proxy.log) rm -f "$TOPO_LOG" ;; esac
 	[ -n "$quiet" ] || topo_log "cleaned up"
 }

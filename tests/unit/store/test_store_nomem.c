@@ -93,13 +93,16 @@ static unsigned long sweep_write(struct fx *f, enum store_write_op op, unsigned 
 	for (n = 1; n < SWEEP_MAX; n++) {
 		struct store_write w = {.op = op, .key = key, .key_len = strlen(key)};
 		struct store_write_result res = {0};
-		char before[64], after[64];
+		char before[64], after[64], value[32];
 		uint64_t rev0 = store_revision(f->s), mod0 = value_of(f->s, key, before, 64);
 		int rc;
 
+		/* each attempt its own value: a failed one left in the log would come back on
+		 * a restart in place of the one that succeeded */
+		snprintf(value, sizeof(value), "changed-%lu", n);
 		if (op != STORE_DELETE) {
-			w.value = "changed";
-			w.value_len = 7;
+			w.value = value;
+			w.value_len = strlen(value);
 		}
 		w.expect_rev = op == STORE_CREATE ? 0 : mod0;
 		failalloc_arm(n, mode);
@@ -111,7 +114,7 @@ static unsigned long sweep_write(struct fx *f, enum store_write_op op, unsigned 
 			assert_int_equal(store_revision(f->s), rev0 + 1);
 			assert_int_equal(value_of(f->s, key, after, 64) != 0, op != STORE_DELETE);
 			if (op != STORE_DELETE)
-				assert_string_equal(after, "changed");
+				assert_string_equal(after, value);
 			if (!failalloc_fired())
 				break;
 			continue; /* a failure the store absorbed (a cache, a retry): fine */
@@ -128,6 +131,32 @@ static unsigned long sweep_write(struct fx *f, enum store_write_op op, unsigned 
 	return n;
 }
 
+/* The log holds what memory holds: a restart recovers the same state (the records of writes
+ * that failed after reaching the log were cut from it). */
+static void assert_recovers(struct fx *f)
+{
+	char before[7][64], after[64];
+	uint64_t rev = store_revision(f->s), mods[7];
+
+	for (int i = 0; i < 7; i++) {
+		char k[16];
+
+		snprintf(k, sizeof(k), i < 6 ? "/r/k%d" : "/r/new", i);
+		mods[i] = value_of(f->s, k, before[i], 64);
+	}
+	store_close(f->s);
+	f->s = test_open_mem(f->fs, 64, 0);
+	assert_non_null(f->s);
+	assert_int_equal(store_revision(f->s), rev);
+	for (int i = 0; i < 7; i++) {
+		char k[16];
+
+		snprintf(k, sizeof(k), i < 6 ? "/r/k%d" : "/r/new", i);
+		assert_int_equal(value_of(f->s, k, after, 64), mods[i]);
+		assert_string_equal(after, before[i]);
+	}
+}
+
 static void test_writes(void **state)
 {
 	struct fx *f = *state;
@@ -135,39 +164,19 @@ static void test_writes(void **state)
 	for (int mode = 0; mode < 2; mode++) {
 		unsigned flags = mode ? 0 : FAILALLOC_THIS_THREAD;
 
-		/* the caller's thread allocates nothing for a write: the committer does */
+		/* the caller's thread allocates nothing for a write: the committer does; each
+		 * sweep's last write is what a restart must recover */
 		assert_true(sweep_write(f, STORE_CREATE, flags) > (mode ? 3u : 0u));
+		assert_recovers(f);
 		assert_true(sweep_write(f, STORE_UPDATE, flags) > (mode ? 3u : 0u));
+		assert_recovers(f);
 		assert_true(sweep_write(f, STORE_DELETE, flags) > (mode ? 1u : 0u));
+		assert_recovers(f);
 		/* put them back for the next mode */
 		assert_int_equal(store_delete(f->s, K("/r/new"), 0, NULL), 0);
 		assert_int_equal(store_create(f->s, K("/r/k1"), K("v1"), NULL), 0);
 	}
 	assert_writable(f->s);
-	/* the log holds what memory held: a restart recovers the same state (the records of
-	 * writes that failed after reaching the log were cut from it) */
-	{
-		char before[8][64], after[64];
-		uint64_t rev = store_revision(f->s), mods[8];
-
-		for (int i = 0; i < 7; i++) {
-			char k[16];
-
-			snprintf(k, sizeof(k), i < 6 ? "/r/k%d" : "/r/new", i);
-			mods[i] = value_of(f->s, k, before[i], 64);
-		}
-		store_close(f->s);
-		f->s = test_open_mem(f->fs, 64, 0);
-		assert_non_null(f->s);
-		assert_int_equal(store_revision(f->s), rev);
-		for (int i = 0; i < 7; i++) {
-			char k[16];
-
-			snprintf(k, sizeof(k), i < 6 ? "/r/k%d" : "/r/new", i);
-			assert_int_equal(value_of(f->s, k, after, 64), mods[i]);
-			assert_string_equal(after, before[i]);
-		}
-	}
 }
 
 /* Pages of 2 through the 6 keys: a failed page is -ENOMEM with nothing to free; the pages

@@ -9,11 +9,13 @@
  * empty, so the fd is readable exactly while store_watch_next() would not block.
  *
  * A watch in a watch set signals the set instead of its own eventfd: it is put on the set's
- * ready list (set->lock, taken inside w->lock) when it gets work and is not there or handed
- * out already; it leaves that state when its consumer drains it. One eventfd write per batch
- * and consumer thread instead of one per watch: what lets one thread serve thousands.
+ * ready list (store_ready.h; its lock is taken inside w->lock) when it gets work and is not
+ * there or handed out already; it leaves that state when its consumer drains it. One eventfd
+ * write per batch and consumer thread instead of one per watch: what lets one thread serve
+ * thousands.
  */
 #include "store_int.h"
+#include "store_ready.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -23,28 +25,24 @@
 #include <unistd.h>
 
 struct store_watch_set {
-	pthread_mutex_t lock; /* ready list and efd_set */
-	int efd;
-	bool efd_set;
-	struct store_watch **ready;
-	size_t n, cap;
+	struct store_ready r; /* of struct store_watch */
 };
 
 int store_watch_set_new(struct store_watch_set **out)
 {
 	struct store_watch_set *set;
+	int err;
 
 	if (!out)
 		return -EINVAL;
 	set = calloc(1, sizeof(*set));
 	if (!set)
 		return -ENOMEM;
-	set->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (set->efd < 0) {
+	err = store_ready_init(&set->r);
+	if (err) {
 		free(set);
-		return -errno;
+		return err;
 	}
-	pthread_mutex_init(&set->lock, NULL);
 	*out = set;
 	return 0;
 }
@@ -53,94 +51,37 @@ void store_watch_set_free(struct store_watch_set *set)
 {
 	if (!set)
 		return;
-	close(set->efd);
-	pthread_mutex_destroy(&set->lock);
-	free(set->ready);
+	store_ready_destroy(&set->r);
 	free(set);
 }
 
 int store_watch_set_fd(const struct store_watch_set *set)
 {
-	return set ? set->efd : -EINVAL;
+	return set ? set->r.efd : -EINVAL;
 }
 
 /* Caller holds w->lock. */
 static void set_add(struct store_watch *w)
 {
-	struct store_watch_set *set = w->set;
-	uint64_t one = 1;
-
-	if (w->in_set_ready)
-		return;
-	pthread_mutex_lock(&set->lock);
-	if (set->n == set->cap) {
-		size_t cap = set->cap ? set->cap * 2 : 64;
-		struct store_watch **r = realloc(set->ready, cap * sizeof(*r));
-
-		if (!r) {
-			pthread_mutex_unlock(&set->lock);
-			return; /* the consumer's own poll of the watch still finds it */
-		}
-		set->ready = r;
-		set->cap = cap;
-	}
-	set->ready[set->n++] = w;
-	w->in_set_ready = true;
-	if (!set->efd_set && write(set->efd, &one, sizeof(one)) == sizeof(one))
-		set->efd_set = true;
-	pthread_mutex_unlock(&set->lock);
-}
-
-static size_t set_take(struct store_watch_set *set, struct store_watch **out, size_t max)
-{
-	size_t n;
-	uint64_t v;
-
-	pthread_mutex_lock(&set->lock);
-	n = set->n < max ? set->n : max;
-	if (n) {
-		memcpy(out, set->ready, n * sizeof(*out));
-		memmove(set->ready, set->ready + n, (set->n - n) * sizeof(*out));
-		set->n -= n;
-	}
-	if (!set->n && set->efd_set &&
-	    (read(set->efd, &v, sizeof(v)) == sizeof(v) || errno == EAGAIN))
-		set->efd_set = false;
-	pthread_mutex_unlock(&set->lock);
-	return n;
+	/* on failure the consumer's own poll of the watch still finds it */
+	if (!w->in_set_ready && store_ready_add(&w->set->r, w) == 0)
+		w->in_set_ready = true;
 }
 
 size_t store_watch_set_ready(struct store_watch_set *set, struct store_watch **out, size_t max,
 			     int timeout_ms)
 {
-	struct pollfd pfd = {.fd = set ? set->efd : -1, .events = POLLIN};
+	struct pollfd pfd = {.fd = set ? set->r.efd : -1, .events = POLLIN};
 	size_t n;
 
 	if (!set || !out || !max)
 		return 0;
-	n = set_take(set, out, max);
+	n = store_ready_take(&set->r, out, max);
 	if (n || timeout_ms == 0)
 		return n;
 	if (poll(&pfd, 1, timeout_ms) <= 0)
 		return 0;
-	return set_take(set, out, max);
-}
-
-/* A closing watch leaves the ready list. */
-static void set_remove(struct store_watch *w)
-{
-	struct store_watch_set *set = w->set;
-
-	pthread_mutex_lock(&set->lock);
-	for (size_t i = 0; i < set->n; i++) {
-		if (set->ready[i] == w) {
-			memmove(set->ready + i, set->ready + i + 1,
-				(set->n - i - 1) * sizeof(*set->ready));
-			set->n--;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&set->lock);
+	return store_ready_take(&set->r, out, max);
 }
 
 struct store_watch *watch_new(const void *prefix, size_t prefix_len, size_t limit, bool in_set)
@@ -347,7 +288,7 @@ void watch_free(struct store_watch *w)
 	if (!w)
 		return;
 	if (w->set)
-		set_remove(w);
+		store_ready_remove(&w->set->r, w); /* a closing watch leaves the ready list */
 	drop_queue(w);
 	if (w->efd >= 0)
 		close(w->efd);

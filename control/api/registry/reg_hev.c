@@ -6,11 +6,8 @@
  * watcher makes of an event (reg_hev_variant: does it get it, and as what).
  */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include "api_selector.h"
 #include "log.h"
@@ -23,16 +20,16 @@
 int reg_watch_set_new(struct reg_watch_set **out)
 {
 	struct reg_watch_set *set = calloc(1, sizeof(*set));
+	int err;
 
 	*out = NULL;
 	if (!set)
 		return -ENOMEM;
-	set->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (set->efd < 0) {
+	err = store_ready_init(&set->r);
+	if (err) {
 		free(set);
-		return -errno;
+		return err;
 	}
-	pthread_mutex_init(&set->lock, NULL);
 	*out = set;
 	return 0;
 }
@@ -41,73 +38,31 @@ void reg_watch_set_free(struct reg_watch_set *set)
 {
 	if (!set)
 		return;
-	close(set->efd);
-	pthread_mutex_destroy(&set->lock);
-	free(set->ready);
+	store_ready_destroy(&set->r);
 	free(set);
 }
 
 int reg_watch_set_fd(const struct reg_watch_set *set)
 {
-	return set ? set->efd : -EINVAL;
+	return set ? set->r.efd : -EINVAL;
 }
 
 size_t reg_watch_set_ready(struct reg_watch_set *set, struct reg_watch **out, size_t max)
 {
-	size_t n;
-	uint64_t v;
-
-	if (!set || !out || !max)
-		return 0;
-	pthread_mutex_lock(&set->lock);
-	n = set->n < max ? set->n : max;
-	if (n) {
-		memcpy(out, set->ready, n * sizeof(*out));
-		memmove(set->ready, set->ready + n, (set->n - n) * sizeof(*out));
-		set->n -= n;
-	}
-	if (!set->n && set->efd_set &&
-	    (read(set->efd, &v, sizeof(v)) == sizeof(v) || errno == EAGAIN))
-		set->efd_set = false;
-	pthread_mutex_unlock(&set->lock);
-	return n;
+	return set && out && max ? store_ready_take(&set->r, out, max) : 0;
 }
 
 /* Caller holds w->lock. */
 void reg_set_add(struct reg_watch_set *set, struct reg_watch *w)
 {
-	uint64_t one = 1;
-
-	pthread_mutex_lock(&set->lock);
-	if (set->n == set->cap) {
-		size_t cap = set->cap ? set->cap * 2 : 64;
-		struct reg_watch **r = realloc(set->ready, cap * sizeof(*r));
-
-		if (!r) {
-			/* not lost: the consumer's timers poll every watch */
-			pthread_mutex_unlock(&set->lock);
-			log_warn(COMP, "out of memory: a watch's wake-up is late");
-			return;
-		}
-		set->ready = r;
-		set->cap = cap;
-	}
-	set->ready[set->n++] = w;
-	if (!set->efd_set && write(set->efd, &one, sizeof(one)) == sizeof(one))
-		set->efd_set = true;
-	pthread_mutex_unlock(&set->lock);
+	/* not lost: the consumer's timers poll every watch */
+	if (store_ready_add(&set->r, w) != 0)
+		log_warn(COMP, "out of memory: a watch's wake-up is late");
 }
 
 void reg_set_remove(struct reg_watch_set *set, struct reg_watch *w)
 {
-	size_t k = 0;
-
-	pthread_mutex_lock(&set->lock);
-	for (size_t i = 0; i < set->n; i++)
-		if (set->ready[i] != w)
-			set->ready[k++] = set->ready[i];
-	set->n = k;
-	pthread_mutex_unlock(&set->lock);
+	store_ready_remove(&set->r, w);
 }
 
 /* ---- shared events ---- */

@@ -6,7 +6,7 @@
  *
  * Locks, always in this order: reg_hubs.lock (every hub: its store watch, ring and index;
  * the hub thread holds it while it dispatches) -> reg_watch.lock (its queue, err, notified)
- * -> reg_watch_set.lock (the ready list).
+ * -> the set's ready list (store_ready.h).
  */
 #ifndef DROVER_REG_HUB_H
 #define DROVER_REG_HUB_H
@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 
 #include "reg_int.h"
+#include "store_ready.h"
 
 /* How a watcher gets an event: which state and as what. */
 enum hev_variant {
@@ -40,11 +41,7 @@ struct reg_hev {
 };
 
 struct reg_watch_set {
-	pthread_mutex_t lock;
-	int efd;
-	bool efd_set;
-	struct reg_watch **ready;
-	size_t n, cap;
+	struct store_ready r; /* of struct reg_watch */
 };
 
 struct hub;

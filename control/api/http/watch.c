@@ -131,8 +131,10 @@ static void maybe_compact(struct api_server *s, uint64_t now, uint64_t *next_ms,
 			log_debug(COMP, "compacted to revision %" PRIu64, *mark);
 #ifdef __GLIBC__
 		/* the old versions were spread over the heap: give the pages back to the system
-		 * (glibc keeps freed memory otherwise, and the RSS never comes down) */
-		malloc_trim(0);
+		 * (glibc keeps freed memory otherwise, and the RSS never comes down); nothing was
+		 * freed when nothing was compacted */
+		if (!err)
+			malloc_trim(0);
 #endif
 	}
 	*mark = cur;

@@ -299,7 +299,7 @@ static void pod_ips(struct dctx *c, struct jv *st, const char *one, const char *
 /* The Priority admission plugin: a pod's priorityClassName resolved to its priority (the two
  * classes every cluster has built in; a PriorityClass object is not served yet, so any other
  * name is refused as Kubernetes refuses a class it cannot find), else priority 0. */
-static void priority(struct dctx *c, struct jv *pod, struct jv *spec)
+static void priority(struct dctx *c, struct jv *spec)
 {
 	static const struct {
 		const char *name;
@@ -331,7 +331,6 @@ static void priority(struct dctx *c, struct jv *pod, struct jv *spec)
 		return;
 	}
 	jv_set(c->d, spec, "priority", jv_new_int(c->d, builtin[i].value));
-	(void)pod;
 }
 
 /* Admission of a new pod: ServiceAccount, DefaultTolerationSeconds, Priority; status. */
@@ -360,7 +359,7 @@ static void admit_new_pod(struct dctx *c, struct jv *pod)
 		jv_set(c->d, t, "tolerationSeconds", jv_new_int(c->d, c->toleration_s));
 		jv_push(tols, t);
 	}
-	priority(c, pod, spec);
+	priority(c, spec);
 	dstr(c, spec, "preemptionPolicy", "PreemptLowerPriority");
 	dbool(c, spec, "enableServiceLinks", true);
 	EACH(ct, jv_get(spec, "containers"))

@@ -28,7 +28,6 @@
 
 #define RETRIES	      20   /* EvictionsRetry's steps */
 #define MAX_DISRUPTED 2000 /* MaxDisruptedPodSize */
-#define MANAGER	      "kube-apiserver"
 #define TOO_MANY      "Cannot evict pod as it would violate the pod's disruption budget."
 
 static const struct api_resource *pdb_res(void)
@@ -185,26 +184,6 @@ static void set_condition(struct jv_doc *d, struct jv *obj, const char *type, co
 	jv_set(d, c, "message", jv_new_strz(d, message));
 }
 
-/* Write obj (the new state of the object stored at key, rev) through the status
- * subresource with rev as the precondition: 0, a conflict, or an error (out set). */
-static int write_status(struct reg_call *c, const struct api_resource *res, const char *name,
-			struct jv *obj, struct jv *old, uint64_t rev, uint64_t *nrev,
-			struct api_result *out)
-{
-	struct reg_req rq = {
-	    .res = res, .ns = c->ns, .name = name, .sub = "status", .manager = MANAGER, .d = c->d};
-	struct reg_call sc;
-	int err;
-
-	if (reg_call_init(&sc, c->reg, &rq, out) != 0)
-		return -EINVAL;
-	jv_del(jv_get(obj, "metadata"), "resourceVersion");
-	err = reg_replace(&sc, obj, old, rev, rev, "Update");
-	if (!err && nrev)
-		*nrev = out->rev;
-	return err;
-}
-
 /* checkAndDecrement: 0 (decremented and written, or dry run), a conflict (re-read the
  * budget), or an error with out set (429, 403). */
 static int check_and_decrement(struct reg_call *c, struct budget *b, const char *pod)
@@ -250,7 +229,7 @@ static int check_and_decrement(struct reg_call *c, struct budget *b, const char 
 	/* the controller must not count it as available while it goes */
 	dp = jv_obj_at(c->d, st, "disruptedPods");
 	jv_set(c->d, dp, pod, jv_new_strz(c->d, api_now(now)));
-	err = write_status(c, pdb_res(), b->name, n, b->obj, b->rev, NULL, &w);
+	err = reg_write_status(c, pdb_res(), b->name, n, b->obj, b->rev, &w);
 	if (err && err != -EEXIST && err != -STORE_ECONFLICT) {
 		api_fail(c->out, w.code ? w.code : 500, w.reason, "%s",
 			 w.message ? w.message : "poddisruptionbudget status update failed");
@@ -302,7 +281,8 @@ static int condition_and_delete(struct reg_call *c, struct reg_delete_opts *o)
 		n = jv_copy(c->d, pod);
 		set_condition(c->d, n, "DisruptionTarget", "True", "EvictionByEvictionAPI",
 			      "Eviction API: evicting", 0);
-		err = write_status(c, c->res, c->name, n, pod, rev, &nrev, &w);
+		err = reg_write_status(c, c->res, c->name, n, pod, rev, &w);
+		nrev = err ? 0 : w.rev;
 		if (err && api_result_failed(&w) && w.code != 409) {
 			api_fail(c->out, w.code, w.reason, "%s", w.message ? w.message : "");
 			api_result_free(&w);

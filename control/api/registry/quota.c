@@ -27,7 +27,6 @@
 #include "reg_int.h"
 
 #define STRIPES 16
-#define MANAGER "kube-apiserver" /* what the plugin's loopback client writes as */
 
 static pthread_mutex_t stripes[STRIPES] = {[0 ... STRIPES - 1] = PTHREAD_MUTEX_INITIALIZER};
 
@@ -170,29 +169,13 @@ static int check_one(struct reg_call *c, struct rq_entry *q, const struct jv *ob
  * (-EEXIST / -STORE_ECONFLICT), or another error. */
 static int write_used(struct reg_call *c, struct rq_entry *q)
 {
-	struct reg_req rq = {.res = quota_res(),
-			     .ns = c->ns,
-			     .name = q->name,
-			     .sub = "status",
-			     .manager = MANAGER,
-			     .d = c->d};
 	struct api_result out = {0};
-	struct reg_call qc;
-	struct jv *n, *used;
+	struct jv *n = jv_copy(c->d, q->obj), *used = api_rlist_jv(c->d, &q->next);
 	int err;
 
-	if (reg_call_init(&qc, c->reg, &rq, &out) != 0) {
-		api_result_free(&out);
-		return -EINVAL;
-	}
-	n = jv_copy(c->d, q->obj);
-	used = api_rlist_jv(c->d, &q->next);
-	if (!n || !used || jv_set(c->d, jv_obj_at(c->d, n, "status"), "used", used) != 0) {
-		api_result_free(&out);
+	if (!n || !used || jv_set(c->d, jv_obj_at(c->d, n, "status"), "used", used) != 0)
 		return -ENOMEM;
-	}
-	jv_del(jv_get(n, "metadata"), "resourceVersion");
-	err = reg_replace(&qc, n, q->obj, q->rev, q->rev, "Update");
+	err = reg_write_status(c, quota_res(), q->name, n, q->obj, q->rev, &out);
 	api_result_free(&out);
 	return err;
 }

@@ -70,6 +70,12 @@ void reg_create_object(struct reg_call *c, struct jv *obj, const char *operation
  * an unconditional write raced (retry), or another error with out set. */
 int reg_replace(struct reg_call *c, struct jv *obj, struct jv *old, uint64_t rev,
 		uint64_t precondition, const char *operation);
+/* The server's own write of obj, the new state of res's name (in c's namespace) stored as old
+ * at rev, through its status subresource (field manager kube-apiserver, as its loopback
+ * client writes), with rev as the precondition: 0 (out->rev the new revision), a conflict
+ * (-EEXIST / -STORE_ECONFLICT), or another error; out set. */
+int reg_write_status(struct reg_call *c, const struct api_resource *res, const char *name,
+		     struct jv *obj, struct jv *old, uint64_t rev, struct api_result *out);
 /* Delete the stored object at key (loaded as obj at rev), honouring finalizers and graceful
  * deletion. reply: set out. 0, -STORE_ECONFLICT (retry), or another error (out set when
  * reply). */

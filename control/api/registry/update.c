@@ -4,7 +4,8 @@
  * resourceVersion is 409 Conflict; status and spec written apart for kinds with a status
  * subresource; finalize writes only spec.finalizers; an unchanged object is not written;
  * metadata.generation follows the spec), patch (JSON, merge and strategic merge, applied in
- * the client's version) and server-side apply (engines/apply.c computes, this stores).
+ * the client's version), server-side apply (engines/apply.c computes, this stores) and the
+ * server's own status writes (eviction's and quota admission's).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -417,4 +418,21 @@ int reg_apply(struct registry *reg, const struct reg_req *rq, struct jv *cfg,
 	}
 	api_fail_conflict(out, c->res, c->name);
 	return -STORE_ECONFLICT;
+}
+
+int reg_write_status(struct reg_call *c, const struct api_resource *res, const char *name,
+		     struct jv *obj, struct jv *old, uint64_t rev, struct api_result *out)
+{
+	struct reg_req rq = {.res = res,
+			     .ns = c->ns,
+			     .name = name,
+			     .sub = "status",
+			     .manager = "kube-apiserver",
+			     .d = c->d};
+	struct reg_call sc;
+
+	if (reg_call_init(&sc, c->reg, &rq, out) != 0)
+		return -EINVAL;
+	jv_del(jv_get(obj, "metadata"), "resourceVersion");
+	return reg_replace(&sc, obj, old, rev, rev, "Update");
 }

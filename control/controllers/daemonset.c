@@ -269,7 +269,7 @@ static int sync_nodes(struct ds_sync *s, const char **del, size_t ndel, const ch
 		return 0;
 	ctrl_expect_set(s->dc->exp, s->key, (int)ncreate, (int)ndel);
 	for (size_t i = 0; i < ndel; i++) {
-		int err = ctrl_pod_delete(s->dc->c, ns, del[i], s->ds);
+		int err = ctrl_pod_delete(s->dc->c, ns, del[i], s->ds, NULL);
 
 		if (err) {
 			ctrl_expect_observe(s->dc->exp, s->key, 0, 1);

@@ -241,7 +241,7 @@ int64_t job_delete_pods(struct job_sync *s, struct jv **pods, size_t n, bool kee
 				continue;
 			}
 		}
-		err = ctrl_pod_delete(s->jc->c, ns, pn, s->job);
+		err = ctrl_pod_delete(s->jc->c, ns, pn, s->job, NULL);
 		if (err && err != -ENOENT) {
 			ctrl_expect_observe(s->jc->exp, s->key, 0, 1);
 			*errp = err;

@@ -89,6 +89,23 @@ int ctrl_pod_delete(struct ctrl_ctx *c, const char *ns, const char *name, const 
 	return 0;
 }
 
+int ctrl_slow_start(int n, int (*fn)(void *arg, int i), void *arg, int *err)
+{
+	int done = 0, ok = 0;
+
+	*err = 0;
+	for (int batch = 1; done < n && !*err; batch *= 2)
+		for (int end = n - done < batch ? n : done + batch; done < end; done++) {
+			int e = fn(arg, done);
+
+			if (e)
+				*err = e;
+			else
+				ok++;
+		}
+	return ok;
+}
+
 /* ---- the caches ---- */
 
 int ctrl_owner_index(struct ctrl_ctx *c, const struct k8s_kind *k)

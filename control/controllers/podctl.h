@@ -26,6 +26,10 @@ int ctrl_pod_create(struct ctrl_ctx *c, const char *ns, const struct jv *pod,
  * deleting: MSG"). -ENOENT when it is gone already (no Event). st as above. */
 int ctrl_pod_delete(struct ctrl_ctx *c, const char *ns, const char *name, const struct jv *owner,
 		    struct kc_status *st);
+/* kube's slowStartBatch: fn(arg, i) for i = 0 .. n-1 in batches of 1, 2, 4 ...; a batch in
+ * which a call failed is the last. Returns how many calls succeeded; *err the last failed
+ * call's error (0: none). */
+int ctrl_slow_start(int n, int (*fn)(void *arg, int i), void *arg, int *err);
 /* A create refused because its namespace is being terminated (kube's
  * NamespaceTerminatingCause): every create there fails so, not worth an Event. */
 bool ctrl_ns_terminating(int err, const struct kc_status *st);

@@ -468,7 +468,7 @@ static int sync_cj(struct cj_ctrl *cc, struct jv_doc *d, struct jv *cj, struct j
 		    in_active(cj, jv_path_str(job, "metadata.uid")))
 			goto out;
 	} else if (rc) {
-		if (rc != -EACCES)
+		if (!ctrl_ns_terminating(rc, &kst))
 			kc_event(cc->c->rec, cj, "Warning", "FailedCreate",
 				 "Error creating job: %s", kst.message);
 		goto out;

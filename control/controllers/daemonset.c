@@ -215,8 +215,17 @@ static int group_pods(struct ds_sync *s)
 
 /* ---- creating and deleting ---- */
 
-static int create_on(struct ds_sync *s, const char *node)
+/* The nodes one sync creates daemon pods on. */
+struct ds_creates {
+	struct ds_sync *s;
+	const char **nodes;
+};
+
+static int create_on(void *arg, int i)
 {
+	const struct ds_creates *c = arg;
+	struct ds_sync *s = c->s;
+	const char *node = c->nodes[i];
 	struct jv_doc *d = jv_doc_new();
 	struct jv *pod, *spec, *labels, *aff, *req;
 	const char *name = jv_path_str(s->ds, "metadata.name");
@@ -269,7 +278,7 @@ static int sync_nodes(struct ds_sync *s, const char **del, size_t ndel, const ch
 		return 0;
 	ctrl_expect_set(s->dc->exp, s->key, (int)ncreate, (int)ndel);
 	for (size_t i = 0; i < ndel; i++) {
-		int err = ctrl_pod_delete(s->dc->c, ns, del[i], s->ds);
+		int err = ctrl_pod_delete(s->dc->c, ns, del[i], s->ds, NULL);
 
 		if (err) {
 			ctrl_expect_observe(s->dc->exp, s->key, 0, 1);
@@ -277,23 +286,14 @@ static int sync_nodes(struct ds_sync *s, const char **del, size_t ndel, const ch
 				rerr = err;
 		}
 	}
-	for (size_t done = 0, batch = 1; done < ncreate; batch *= 2) {
-		size_t end = done + batch > ncreate ? ncreate : done + batch;
-		bool failed = false;
+	if (ncreate) {
+		struct ds_creates c = {s, create};
+		int err, done = ctrl_slow_start((int)ncreate, create_on, &c, &err);
 
-		for (; done < end; done++) {
-			int err = create_on(s, create[done]);
-
-			if (err) {
-				ctrl_expect_observe(s->dc->exp, s->key, 1, 0);
-				rerr = err;
-				failed = true;
-			}
-		}
-		if (failed) {
-			ctrl_expect_observe(s->dc->exp, s->key, (int)(ncreate - done), 0);
-			break;
-		}
+		if (err)
+			rerr = err;
+		/* the pods not made will not be observed */
+		ctrl_expect_observe(s->dc->exp, s->key, (int)ncreate - done, 0);
 	}
 	return rerr;
 }

@@ -444,7 +444,7 @@ static int create_new_rs(struct dp_sync *y, const char *new_rev)
 			dp_write_status(y);
 			return err;
 		}
-	} else if (err == -EACCES && strstr(kst.message, "being terminated")) {
+	} else if (ctrl_ns_terminating(err, &kst)) {
 		return err;
 	} else if (err) {
 		snprintf(msg, sizeof(msg), "Failed to create new replica set \"%s\": %s",

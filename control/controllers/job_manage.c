@@ -162,8 +162,17 @@ static void add_index_env(struct jv_doc *d, struct jv *spec)
 		}
 }
 
-static int create_pod(struct job_sync *s, int64_t index)
+/* The pods one manageJob creates: NULL idx when not Indexed. */
+struct job_creates {
+	struct job_sync *s;
+	const int64_t *idx;
+};
+
+static int create_pod(void *arg, int i)
 {
+	const struct job_creates *c = arg;
+	struct job_sync *s = c->s;
+	int64_t index = c->idx ? c->idx[i] : -1;
 	struct job_ctrl *jc = s->jc;
 	const char *name = jv_path_str(s->job, "metadata.name");
 	const char *ns = jv_path_str(s->job, "metadata.namespace");
@@ -241,7 +250,7 @@ int64_t job_delete_pods(struct job_sync *s, struct jv **pods, size_t n, bool kee
 				continue;
 			}
 		}
-		err = ctrl_pod_delete(s->jc->c, ns, pn, s->job);
+		err = ctrl_pod_delete(s->jc->c, ns, pn, s->job, NULL);
 		if (err && err != -ENOENT) {
 			ctrl_expect_observe(s->jc->exp, s->key, 0, 1);
 			*errp = err;
@@ -396,36 +405,23 @@ int64_t job_manage(struct job_sync *s, struct jv **active, size_t nactive, int *
 	if (diff > 500)
 		diff = 500;
 	{
-		int64_t *idx = NULL, created = 0;
-		size_t nidx = 0;
+		int64_t *idx = NULL, created;
+		struct job_creates c = {s, NULL};
+		int err;
 
 		if (s->indexed) {
 			idx = calloc((size_t)diff, sizeof(*idx));
 			if (!idx)
 				return (int64_t)nactive;
-			nidx = pending_indexes(s, active, nactive, diff, idx);
-			diff = (int64_t)nidx;
+			diff = (int64_t)pending_indexes(s, active, nactive, diff, idx);
+			c.idx = idx;
 		}
 		ctrl_expect_set(jc->exp, s->key, (int)diff, 0);
-		/* slow start: batches of 1, 2, 4 ... stop at the first failing batch */
-		for (int64_t batch = 1, done = 0; done < diff; batch *= 2) {
-			int64_t end = done + batch > diff ? diff : done + batch, fails = 0;
-
-			for (; done < end; done++) {
-				int err = create_pod(s, s->indexed ? idx[done] : -1);
-
-				if (err) {
-					ctrl_expect_observe(jc->exp, s->key, 1, 0);
-					fails++;
-					*errp = err;
-				} else
-					created++;
-			}
-			if (fails) {
-				ctrl_expect_observe(jc->exp, s->key, (int)(diff - done), 0);
-				break;
-			}
-		}
+		created = ctrl_slow_start((int)diff, create_pod, &c, &err);
+		if (err)
+			*errp = err;
+		/* the pods not made will not be observed */
+		ctrl_expect_observe(jc->exp, s->key, (int)(diff - created), 0);
 		free(idx);
 		return (int64_t)nactive + created;
 	}

@@ -39,50 +39,71 @@ struct jv *ctrl_pod_from_template(struct jv_doc *d, const struct jv *tpl, const 
 	return jv_get(pod, "spec") ? pod : NULL;
 }
 
-int ctrl_pod_create(struct ctrl_ctx *c, const char *ns, const struct jv *pod,
-		    const struct jv *owner, char *name)
+bool ctrl_ns_terminating(int err, const struct kc_status *st)
 {
-	struct kc_status st = {0};
-	struct kc_obj *out = NULL;
-	int err = kc_create(c->kc, ctrl_k_pod, ns, pod, NULL, &out, &st);
+	return err == -EACCES && st && strstr(st->message, "because it is being terminated");
+}
 
+int ctrl_pod_create(struct ctrl_ctx *c, const char *ns, const struct jv *pod,
+		    const struct jv *owner, struct kc_status *st)
+{
+	struct kc_status own = {0};
+	struct kc_obj *out = NULL;
+	struct jv_doc *d;
+	int err;
+
+	st = st ? st : &own;
+	*st = (struct kc_status){0};
+	err = kc_create(c->kc, ctrl_k_pod, ns, pod, NULL, &out, st);
 	if (err) {
-		/* a namespace being deleted refuses every create: not worth an Event */
-		if (err != -EACCES && err != -ENOENT)
+		if (!ctrl_ns_terminating(err, st))
 			kc_event(c->rec, owner, "Warning", "FailedCreate", "Error creating: %s",
-				 st.message[0] ? st.message : kc_strerror(err));
+				 st->message[0] ? st->message : kc_strerror(err));
 		return err;
 	}
-	{
-		struct jv_doc *d = jv_doc_new();
-		struct jv *t = d ? kc_obj_parse(out, d) : NULL;
-		const char *n = jv_path_str(t, "metadata.name");
-
-		if (n) {
-			kc_event(c->rec, owner, "Normal", "SuccessfulCreate", "Created pod: %s", n);
-			if (name)
-				snprintf(name, 254, "%s", n);
-		}
-		jv_doc_free(d);
-	}
+	d = jv_doc_new();
+	kc_event(c->rec, owner, "Normal", "SuccessfulCreate", "Created pod: %s",
+		 jv_path_str(d ? kc_obj_parse(out, d) : NULL, "metadata.name") ?: "");
+	jv_doc_free(d);
 	kc_obj_put(out);
 	return 0;
 }
 
-int ctrl_pod_delete(struct ctrl_ctx *c, const char *ns, const char *name, const struct jv *owner)
+int ctrl_pod_delete(struct ctrl_ctx *c, const char *ns, const char *name, const struct jv *owner,
+		    struct kc_status *st)
 {
-	struct kc_status st = {0};
-	int err = kc_delete(c->kc, ctrl_k_pod, ns, name, NULL, NULL, &st);
+	struct kc_status own = {0};
+	int err;
 
+	st = st ? st : &own;
+	*st = (struct kc_status){0};
+	err = kc_delete(c->kc, ctrl_k_pod, ns, name, NULL, NULL, st);
 	if (err == -ENOENT)
 		return err;
 	if (err) {
 		kc_event(c->rec, owner, "Warning", "FailedDelete", "Error deleting: %s",
-			 st.message[0] ? st.message : kc_strerror(err));
+			 st->message[0] ? st->message : kc_strerror(err));
 		return err;
 	}
 	kc_event(c->rec, owner, "Normal", "SuccessfulDelete", "Deleted pod: %s", name);
 	return 0;
+}
+
+int ctrl_slow_start(int n, int (*fn)(void *arg, int i), void *arg, int *err)
+{
+	int done = 0, ok = 0;
+
+	*err = 0;
+	for (int batch = 1; done < n && !*err; batch *= 2)
+		for (int end = n - done < batch ? n : done + batch; done < end; done++) {
+			int e = fn(arg, done);
+
+			if (e)
+				*err = e;
+			else
+				ok++;
+		}
+	return ok;
 }
 
 /* ---- the caches ---- */

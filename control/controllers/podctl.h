@@ -17,13 +17,22 @@
 struct jv *ctrl_pod_from_template(struct jv_doc *d, const struct jv *tpl, const struct jv *owner,
 				  const struct k8s_kind *k, const char *generate_name);
 
-/* Create pod in ns; record on owner SuccessfulCreate "Created pod: NAME" (or FailedCreate
- * "Error creating: MSG"). name (may be NULL, 254 bytes) gets the pod's name. 0 / -errno. */
+/* Create pod in ns; record on owner SuccessfulCreate "Created pod: NAME", or FailedCreate
+ * "Error creating: MSG" unless the namespace is being terminated. st (may be NULL) gets the
+ * server's answer. 0 / -errno. */
 int ctrl_pod_create(struct ctrl_ctx *c, const char *ns, const struct jv *pod,
-		    const struct jv *owner, char *name);
+		    const struct jv *owner, struct kc_status *st);
 /* Delete pod ns/name; record SuccessfulDelete "Deleted pod: NAME" (or FailedDelete "Error
- * deleting: MSG"). -ENOENT when it is gone already (no Event). */
-int ctrl_pod_delete(struct ctrl_ctx *c, const char *ns, const char *name, const struct jv *owner);
+ * deleting: MSG"). -ENOENT when it is gone already (no Event). st as above. */
+int ctrl_pod_delete(struct ctrl_ctx *c, const char *ns, const char *name, const struct jv *owner,
+		    struct kc_status *st);
+/* kube's slowStartBatch: fn(arg, i) for i = 0 .. n-1 in batches of 1, 2, 4 ...; a batch in
+ * which a call failed is the last. Returns how many calls succeeded; *err the last failed
+ * call's error (0: none). */
+int ctrl_slow_start(int n, int (*fn)(void *arg, int i), void *arg, int *err);
+/* A create refused because its namespace is being terminated (kube's
+ * NamespaceTerminatingCause): every create there fails so, not worth an Event. */
+bool ctrl_ns_terminating(int err, const struct kc_status *st);
 
 /* Parsed trees (in d) of the cached objects of inf controlled by owner_uid, found through
  * the informer's "owner" index (ctrl_owner_index adds it). *n their count. NULL with *n 0

@@ -324,55 +324,48 @@ static int64_t spec_replicas(const struct jv *obj)
 	return jv_path_int(obj, "spec.replicas", &r) == 0 ? r : 1;
 }
 
+/* One pod from the template (generateName "<rs>-"); a namespace being terminated counts as
+ * done, as kube's (every create there fails the same way). */
+static int create_one(void *arg, int i)
+{
+	struct rs_sync *y = arg;
+	struct jv_doc *d = jv_doc_new();
+	struct kc_status st = {0};
+	struct jv *pod;
+	char gen[300];
+	int e;
+
+	(void)i;
+	snprintf(gen, sizeof(gen), "%s-", jv_path_str(y->rs, "metadata.name") ?: "");
+	pod = d ? ctrl_pod_from_template(d, jv_path(y->rs, "spec.template"), y->rs,
+					 ctrl_k_replicaset, gen)
+		: NULL;
+	if (!pod) {
+		jv_doc_free(d);
+		kc_event(y->s->c->rec, y->rs, "Warning", "FailedCreate",
+			 "Error creating: out of memory");
+		snprintf(y->errmsg, sizeof(y->errmsg), "out of memory");
+		return -ENOMEM;
+	}
+	e = ctrl_pod_create(y->s->c, y->ns, pod, y->rs, &st);
+	jv_doc_free(d);
+	if (ctrl_ns_terminating(e, &st))
+		return 0;
+	if (e)
+		snprintf(y->errmsg, sizeof(y->errmsg), "%s",
+			 st.message[0] ? st.message : kc_strerror(e));
+	return e;
+}
+
 static int create_pods(struct rs_sync *y, int diff)
 {
-	struct rs_ctrl *s = y->s;
-	int done = 0, err = 0;
-	const struct jv *tmpl = jv_path(y->rs, "spec.template");
+	int err, done;
 
-	ctrl_uexpect_creations(s->exp, y->key, diff);
-	/* kube's slowStartBatch: batches of 1, 2, 4 ...; a batch with a failure is the last */
-	for (int batch = diff < 1 ? diff : 1, left = diff; batch > 0 && !err;) {
-		for (int i = 0; i < batch; i++) {
-			struct jv_doc *d = jv_doc_new();
-			char gen[300];
-			struct jv *pod;
-
-			snprintf(gen, sizeof(gen), "%s-",
-				 jv_path_str(y->rs, "metadata.name") ?: "");
-			pod = d ? ctrl_pod_from_template(d, tmpl, y->rs, ctrl_k_replicaset, gen)
-				: NULL;
-			struct kc_obj *out = NULL;
-			struct kc_status st = {0};
-			int e = pod ? kc_create(s->c->kc, ctrl_k_pod, y->ns, pod, NULL, &out, &st)
-				    : -ENOMEM;
-
-			if (e == 0) {
-				struct jv *created = kc_obj_parse(out, d);
-
-				kc_event(s->c->rec, y->rs, "Normal", "SuccessfulCreate",
-					 "Created pod: %s",
-					 jv_path_str(created, "metadata.name") ?: "");
-				done++;
-			} else if (e == -EACCES && strstr(st.message, "being terminated")) {
-				done++; /* the namespace is going: every create would fail */
-			} else {
-				const char *msg = e == -ENOMEM ? "out of memory" : st.message;
-
-				kc_event(s->c->rec, y->rs, "Warning", "FailedCreate",
-					 "Error creating: %s", msg);
-				snprintf(y->errmsg, sizeof(y->errmsg), "%s", msg);
-				err = e;
-			}
-			kc_obj_put(out);
-			jv_doc_free(d);
-		}
-		left -= batch;
-		batch = 2 * batch < left ? 2 * batch : left;
-	}
+	ctrl_uexpect_creations(y->s->exp, y->key, diff);
+	done = ctrl_slow_start(diff, create_one, y, &err);
 	/* the pods never attempted (or failed) will not be observed */
 	for (int i = done; i < diff; i++)
-		ctrl_uexpect_creation_observed(s->exp, y->key);
+		ctrl_uexpect_creation_observed(y->s->exp, y->key);
 	return err;
 }
 
@@ -435,22 +428,17 @@ static int delete_pods(struct rs_sync *y, int diff)
 	}
 	ctrl_uexpect_deletions(s->exp, y->key, keys, diff);
 	for (int i = 0; i < diff; i++) {
-		const char *name = jv_path_str(rk[i].pod, "metadata.name");
-		struct kc_delete_opts o = KC_DELETE_OPTS_INIT;
-		struct kc_status st = {0};
-		int e = kc_delete(s->c->kc, ctrl_k_pod, y->ns, name, &o, NULL, &st);
+		struct kc_status st;
+		int e = ctrl_pod_delete(s->c, y->ns, jv_path_str(rk[i].pod, "metadata.name"), y->rs,
+					&st);
 
-		if (e == 0) {
-			kc_event(s->c->rec, y->rs, "Normal", "SuccessfulDelete", "Deleted pod: %s",
-				 name);
+		if (e == 0)
 			continue;
-		}
 		/* this deletion will not be observed */
 		ctrl_uexpect_deletion_observed(s->exp, y->key, keys[i]);
 		if (e != -ENOENT) {
-			kc_event(s->c->rec, y->rs, "Warning", "FailedDelete", "Error deleting: %s",
-				 st.message);
-			snprintf(y->errmsg, sizeof(y->errmsg), "%s", st.message);
+			snprintf(y->errmsg, sizeof(y->errmsg), "%s",
+				 st.message[0] ? st.message : kc_strerror(e));
 			err = err ?: e;
 		}
 	}

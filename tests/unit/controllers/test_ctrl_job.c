@@ -162,6 +162,26 @@ static bool has_event(struct cenv *e, const char *job, const char *reason, const
 	return found;
 }
 
+/* An Event about job with this reason whose message starts with prefix and contains part. */
+static bool event_with(struct cenv *e, const char *job, const char *reason, const char *prefix,
+		       const char *part)
+{
+	struct jv_doc *d = jv_doc_new();
+	size_t n;
+	struct jv **evs = cenv_list(e, d, kev(), NS, NULL, &n);
+	bool found = false;
+
+	for (size_t i = 0; i < n && !found; i++) {
+		const char *m = jv_path_str(evs[i], "message");
+
+		found = jv_is_str(jv_path(evs[i], "involvedObject.name"), job) &&
+			jv_is_str(jv_get(evs[i], "reason"), reason) && m &&
+			strncmp(m, prefix, strlen(prefix)) == 0 && strstr(m, part);
+	}
+	jv_doc_free(d);
+	return found;
+}
+
 static size_t pods_with_finalizer(struct cenv *e, const char *job)
 {
 	struct jv_doc *d = jv_doc_new();
@@ -599,6 +619,32 @@ static void test_orphans_released(void **state)
 	cenv_stop(&e);
 }
 
+/* A pod the API refuses (a ResourceQuota with no room for pods) is a FailedCreate Event
+ * with the server's message, as kube's PodControl records it (only a namespace being
+ * terminated goes without one). */
+static void test_create_refused(void **state)
+{
+	struct cenv e;
+	struct kc_status st;
+	const char *status = "{\"status\":{\"hard\":{\"pods\":\"0\"},\"used\":{\"pods\":\"0\"}}}";
+
+	(void)state;
+	cenv_start(&e, "job", NULL, NULL);
+	cenv_create(&e, k8s_kind_find("v1", "ResourceQuota"), NS,
+		    "{\"metadata\":{\"name\":\"nopods\"},\"spec\":{\"hard\":{\"pods\":\"0\"}}}");
+	/* the usage the resourcequota controller would write */
+	assert_int_equal(kc_patch(e.k.c, k8s_kind_find("v1", "ResourceQuota"), NS, "nopods",
+				  "status", KC_PATCH_MERGE, status, strlen(status), NULL, NULL,
+				  &st),
+			 0);
+	make_job(&e, "refused", "");
+	assert_true(WAIT_UNTIL(event_with(&e, "refused", "FailedCreate", "Error creating: pods ",
+					  "is forbidden: exceeded quota: nopods"),
+			       KC_WAIT_MS));
+	assert_int_equal(cenv_count(&e, kind_pod(), NS, sel("refused")), 0);
+	cenv_stop(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -612,6 +658,7 @@ int main(void)
 	    cmocka_unit_test(test_pod_failure_policy),
 	    cmocka_unit_test(test_finalizer_and_grace),
 	    cmocka_unit_test(test_orphans_released),
+	    cmocka_unit_test(test_create_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -102,6 +102,10 @@ int64_t ctrl_pod_ready_since(const struct jv *pod);
 /* Available: ready for at least minReadySeconds at now. */
 bool ctrl_pod_available(const struct jv *pod, int64_t min_ready_s, int64_t now);
 
+/* Was a create refused because its namespace is being deleted (every create there would
+ * be)? */
+bool ctrl_ns_terminating(const struct kc_status *st);
+
 /* Seconds since the epoch (wall clock, as creationTimestamps are). */
 int64_t ctrl_now(void);
 /* RFC 3339 of t into buf (32 bytes). */

@@ -282,3 +282,8 @@ void ctrl_queue_close(struct kc_workers *w, struct kc_queue *q)
 	if (q)
 		kc_queue_free(q);
 }
+
+bool ctrl_ns_terminating(const struct kc_status *st)
+{
+	return st->code == 403 && strstr(st->message, "because it is being terminated") != NULL;
+}

@@ -152,8 +152,6 @@ static void absent_key(const struct gc_ref *r, const char *ns, char *buf, size_t
 
 static void absent_clear(struct gc *g)
 {
-	for (struct hmap_entry *it = hmap_first(g->absent); it; it = hmap_next(g->absent, it))
-		free(hmap_entry_val(it));
 	hmap_free(g->absent);
 	g->absent = hmap_new();
 }
@@ -173,17 +171,14 @@ bool gc_absent_has(struct gc *g, const struct gc_ref *r, const char *ns)
 static void absent_add_locked(struct gc *g, const struct gc_ref *r, const char *ns)
 {
 	char key[1024];
-	char *v;
 
 	absent_key(r, ns, key, sizeof(key));
 	if (!g->absent || hmap_sget(g->absent, key))
 		return;
 	if (hmap_size(g->absent) >= ABSENT_MAX)
 		absent_clear(g);
-	v = strdup("1");
-	if (g->absent && v && hmap_sput(g->absent, key, v, NULL) >= 0)
-		return;
-	free(v);
+	if (g->absent)
+		hmap_sput(g->absent, key, (void *)1, NULL); /* ENOMEM: the API is asked again */
 }
 
 void gc_absent_add(struct gc *g, const struct gc_ref *r, const char *ns)
@@ -335,7 +330,7 @@ static void remove_from_owners(struct gc *g, struct gc_node *n, const struct gc_
 	}
 }
 
-static bool has_finalizer(const struct jv *obj, const char *f)
+bool gc_has_finalizer(const struct jv *obj, const char *f)
 {
 	for (const struct jv *i = jv_first(jv_path(obj, "metadata.finalizers")); i; i = i->next)
 		if (jv_is_str(i, f))
@@ -351,9 +346,9 @@ static bool being_deleted(const struct jv *obj)
 /* deletionStartsWithFinalizer */
 static bool starts_with(const struct jv *old, const struct jv *cur, const char *f)
 {
-	if (!being_deleted(cur) || !has_finalizer(cur, f))
+	if (!being_deleted(cur) || !gc_has_finalizer(cur, f))
 		return false;
-	return !old || !being_deleted(old) || !has_finalizer(old, f);
+	return !old || !being_deleted(old) || !gc_has_finalizer(old, f);
 }
 
 static void transitions(struct gc *g, const struct jv *old, const struct jv *cur, struct gc_node *n)
@@ -564,7 +559,7 @@ static void observe_upsert(struct gc *g, const struct k8s_kind *k, const struct 
 		n->nowners = nr;
 		n->observed = true;
 		n->being_deleted = being_deleted(obj);
-		n->deleting_deps = n->being_deleted && has_finalizer(obj, "foregroundDeletion");
+		n->deleting_deps = n->being_deleted && gc_has_finalizer(obj, "foregroundDeletion");
 		add_to_owners(g, n, refs, nr);
 		transitions(g, old, obj, n);
 		gc_ident_free(&seen);
@@ -648,7 +643,6 @@ int gc_snapshot(struct gc *g, const char *uid, struct gc_snap *out)
 		err = -ENOENT;
 		goto out;
 	}
-	out->is_virtual = n->is_virtual;
 	out->observed = n->observed;
 	out->being_deleted = n->being_deleted;
 	out->deleting_deps = n->deleting_deps;
@@ -700,11 +694,6 @@ void gc_graph_free(struct gc *g)
 			node_free(hmap_entry_val(it));
 		hmap_free(g->nodes);
 	}
-	if (g->absent) {
-		for (struct hmap_entry *it = hmap_first(g->absent); it;
-		     it = hmap_next(g->absent, it))
-			free(hmap_entry_val(it));
-		hmap_free(g->absent);
-	}
+	hmap_free(g->absent);
 	pthread_mutex_destroy(&g->lock);
 }

@@ -417,16 +417,8 @@ static void nl_stop(void *state)
 		pthread_mutex_unlock(&s->lock);
 		pthread_join(s->thread, NULL);
 	}
-	if (s->nodew)
-		kc_workers_stop(s->nodew);
-	else
-		kc_queue_shutdown(s->nodeq);
-	if (s->podw)
-		kc_workers_stop(s->podw);
-	else
-		kc_queue_shutdown(s->podq);
-	kc_queue_free(s->nodeq);
-	kc_queue_free(s->podq);
+	ctrl_queue_close(s->nodew, s->nodeq);
+	ctrl_queue_close(s->podw, s->podq);
 	for (struct hmap_entry *it = s->zones ? hmap_first(s->zones) : NULL; it;
 	     it = hmap_next(s->zones, it))
 		nl_tq_release(&((struct nl_zone *)hmap_entry_val(it))->tq);

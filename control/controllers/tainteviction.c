@@ -123,7 +123,7 @@ static void emit(struct te_ctrl *s, const char *key, const char *what)
 	jv_doc_free(d);
 }
 
-/* CancelWork (with its Event): true if there was work, done or not. Locked. */
+/* CancelWork (with its Event, if there was work, done or not). Locked. */
 static void cancel(struct te_ctrl *s, const char *key)
 {
 	struct work *w = hmap_sdel(s->work, key);
@@ -496,16 +496,9 @@ static void te_stop(void *state)
 
 	if (!s)
 		return;
-	if (s->w)
-		kc_workers_stop(s->w);
-	else
-		kc_queue_shutdown(s->q);
-	if (s->evw)
-		kc_workers_stop(s->evw);
-	else
-		kc_queue_shutdown(s->evq);
-	kc_queue_free(s->q);
-	kc_queue_free(s->evq);
+	/* the change workers queue timed deletions: they stop first */
+	ctrl_queue_close(s->w, s->q);
+	ctrl_queue_close(s->evw, s->evq);
 	for (struct hmap_entry *it = s->tainted ? hmap_first(s->tainted) : NULL; it;
 	     it = hmap_next(s->tainted, it))
 		tainted_free(hmap_entry_val(it));

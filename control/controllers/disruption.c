@@ -421,7 +421,7 @@ static int sync_pdb(void *arg, const char *key)
 		if (t + DELETION_TIMEOUT_S < now) {
 			kc_event(s->c->rec, sel[i], "Warning", "NotDeleted",
 				 "Pod was expected by PDB %s/%s to be deleted but it wasn't", ns,
-				 ns);
+				 name);
 			continue;
 		}
 		if (recheck < 0 || t + DELETION_TIMEOUT_S < recheck)

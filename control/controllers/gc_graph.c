@@ -253,22 +253,15 @@ static void enqueue_delete(struct gc *g, const struct gc_node *n)
 static void invalid_ns_event(struct gc *g, const struct gc_node *n, const struct gc_ref *r)
 {
 	struct jv_doc *d = jv_doc_new();
-	struct jv *o = d ? jv_new(d, JV_OBJECT) : NULL, *md;
+	struct jv *o =
+	    d ? ctrl_obj_ref(d, n->id.api_version, n->id.kind, n->id.ns, n->id.name, n->id.uid)
+	      : NULL;
 	char ref[1024];
 
-	if (!o) {
-		jv_doc_free(d);
-		return;
-	}
-	md = jv_obj_at(d, o, "metadata");
-	jv_set(d, o, "apiVersion", jv_new_strz(d, n->id.api_version));
-	jv_set(d, o, "kind", jv_new_strz(d, n->id.kind));
-	jv_set(d, md, "namespace", jv_new_strz(d, n->id.ns));
-	jv_set(d, md, "name", jv_new_strz(d, n->id.name));
-	jv_set(d, md, "uid", jv_new_strz(d, n->id.uid));
-	kc_event(g->c->rec, o, "Warning", "OwnerRefInvalidNamespace",
-		 "ownerRef %s does not exist in namespace \"%s\"",
-		 ref_string(r, n->id.ns, ref, sizeof(ref)), n->id.ns);
+	if (o)
+		kc_event(g->c->rec, o, "Warning", "OwnerRefInvalidNamespace",
+			 "ownerRef %s does not exist in namespace \"%s\"",
+			 ref_string(r, n->id.ns, ref, sizeof(ref)), n->id.ns);
 	jv_doc_free(d);
 }
 

@@ -107,19 +107,14 @@ static void emit(struct te_ctrl *s, const char *key, const char *what)
 {
 	char buf[512], *ns, *name;
 	struct jv_doc *d = jv_doc_new();
-	struct jv *ref = d ? jv_new(d, JV_OBJECT) : NULL, *meta = d ? jv_new(d, JV_OBJECT) : NULL;
+	struct jv *ref;
 
 	snprintf(buf, sizeof(buf), "%s", key);
 	kc_key_split(buf, &ns, &name);
 	/* an ObjectReference of the pod by name only, as the controller's */
-	if (ref && meta && ns) {
-		jv_set(d, ref, "apiVersion", jv_new_strz(d, "v1"));
-		jv_set(d, ref, "kind", jv_new_strz(d, "Pod"));
-		jv_set(d, meta, "name", jv_new_strz(d, name));
-		jv_set(d, meta, "namespace", jv_new_strz(d, ns));
-		jv_set(d, ref, "metadata", meta);
+	ref = d && ns ? ctrl_obj_ref(d, "v1", "Pod", ns, name, NULL) : NULL;
+	if (ref)
 		kc_event(s->c->rec, ref, "Normal", "TaintManagerEviction", "%s Pod %s", what, key);
-	}
 	jv_doc_free(d);
 }
 

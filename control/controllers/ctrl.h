@@ -90,6 +90,10 @@ const struct jv *ctrl_controller_ref(const struct jv *obj);
 bool ctrl_controlled_by(const struct jv *obj, const char *uid);
 /* An ownerReference to owner (of kind k) with controller and blockOwnerDeletion true. */
 struct jv *ctrl_owner_ref(struct jv_doc *d, const struct jv *owner, const struct k8s_kind *k);
+/* An object of that kind by its coordinates (ns and uid may be NULL: left out), for an
+ * Event about an object not at hand. NULL on ENOMEM. */
+struct jv *ctrl_obj_ref(struct jv_doc *d, const char *api_version, const char *kind, const char *ns,
+			const char *name, const char *uid);
 /* matchLabels/matchExpressions selector against a labels object (an empty selector matches
  * everything; NULL matches nothing, as metav1.LabelSelectorAsSelector). */
 bool ctrl_selector_matches(const struct jv *selector, const struct jv *labels);
@@ -101,6 +105,10 @@ bool ctrl_pod_active(const struct jv *pod);
 int64_t ctrl_pod_ready_since(const struct jv *pod);
 /* Available: ready for at least minReadySeconds at now. */
 bool ctrl_pod_available(const struct jv *pod, int64_t min_ready_s, int64_t now);
+
+/* Was a create refused because its namespace is being deleted (every create there would
+ * be)? */
+bool ctrl_ns_terminating(const struct kc_status *st);
 
 /* Seconds since the epoch (wall clock, as creationTimestamps are). */
 int64_t ctrl_now(void);

@@ -279,29 +279,10 @@ static int expected_count(struct pdb_ctrl *s, struct jv_doc *d, const struct jv 
 static void set_allowed_condition(struct jv_doc *d, struct jv *pdb, const char *status,
 				  const char *reason, const char *message, int64_t gen)
 {
-	struct jv *st = jv_obj_at(d, pdb, "status"), *conds = jv_get(st, "conditions"), *c = NULL;
-	char now[32];
-
-	if (!conds || conds->type != JV_ARRAY) {
-		conds = jv_new(d, JV_ARRAY);
-		jv_set(d, st, "conditions", conds);
-	}
-	for (struct jv *it = jv_first(conds); it && !c; it = it->next)
-		if (jv_is_str(jv_get(it, "type"), "DisruptionAllowed"))
-			c = it;
-	if (!c) {
-		c = jv_new(d, JV_OBJECT);
-		jv_set(d, c, "type", jv_new_strz(d, "DisruptionAllowed"));
-		jv_push(conds, c);
-	}
-	if (!jv_is_str(jv_get(c, "status"), status)) {
-		jv_set(d, c, "status", jv_new_strz(d, status));
-		jv_set(d, c, "lastTransitionTime", jv_new_strz(d, ctrl_time(ctrl_now(), now)));
-	}
+	ctrl_set_condition(d, pdb, "DisruptionAllowed", status, reason, message);
 	if (gen)
-		jv_set(d, c, "observedGeneration", jv_new_int(d, gen));
-	jv_set(d, c, "reason", jv_new_strz(d, reason));
-	jv_set(d, c, "message", jv_new_strz(d, message));
+		jv_set(d, ctrl_condition(pdb, "DisruptionAllowed"), "observedGeneration",
+		       jv_new_int(d, gen));
 }
 
 static int64_t int_at(const struct jv *o, const char *path)
@@ -421,7 +402,7 @@ static int sync_pdb(void *arg, const char *key)
 		if (t + DELETION_TIMEOUT_S < now) {
 			kc_event(s->c->rec, sel[i], "Warning", "NotDeleted",
 				 "Pod was expected by PDB %s/%s to be deleted but it wasn't", ns,
-				 ns);
+				 name);
 			continue;
 		}
 		if (recheck < 0 || t + DELETION_TIMEOUT_S < recheck)

@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +29,7 @@
 
 struct ep_ctrl {
 	struct ctrl_ctx *c;
-	struct kc_informer *pods, *svcs, *eps;
+	struct kc_informer *eps;
 	struct kc_queue *q;
 	struct kc_workers *w;
 	struct ep_trigger *trig;
@@ -65,27 +64,6 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* A formatted string in d, or NULL (ENOMEM). */
-static const char *dstrf(struct jv_doc *d, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static const char *dstrf(struct jv_doc *d, const char *fmt, ...)
-{
-	va_list ap;
-	char *out;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	out = n >= 0 ? jv_alloc(d, (size_t)n + 1) : NULL;
-	if (!out)
-		return NULL;
-	va_start(ap, fmt);
-	vsnprintf(out, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	return out;
-}
-
 /* RepackSubsets: every port maps to the set of addresses offering it (not ready wins over
  * ready); ports offered by the same addresses share a subset. Addresses sorted by IP then
  * UID, ports and subsets in a stable order. */
@@ -112,6 +90,7 @@ static struct jv *repack(struct jv_doc *d, struct entry *e, size_t n)
 	for (size_t k = 0; k < nports; k++) {
 		const char **items = jv_alloc(d, (n + 1) * sizeof(*items));
 		size_t m = 0, len = 1;
+		struct jv *item;
 		char *p;
 
 		if (!items)
@@ -130,10 +109,11 @@ static struct jv *repack(struct jv_doc *d, struct entry *e, size_t n)
 				}
 			if (dup)
 				continue;
-			items[m] = dstrf(d, "%s=%d", e[i].addr_key, ready);
-			if (!items[m])
+			item = jv_new_strf(d, "%s=%d", e[i].addr_key, ready);
+			if (!item)
 				return NULL;
-			len += strlen(items[m++]) + 1;
+			items[m++] = item->s;
+			len += item->len + 1;
 		}
 		qsort(items, m, sizeof(*items), cmp_str);
 		p = jv_alloc(d, len);
@@ -274,17 +254,13 @@ static struct jv *pod_address(struct jv_doc *d, const struct jv *svc, const stru
 	if (!ip)
 		return NULL;
 	a = jv_new(d, JV_OBJECT);
-	ref = jv_new(d, JV_OBJECT);
+	ref = ep_pod_ref(d, pod);
 	if (!a || !ref)
 		return NULL;
 	jv_set(d, a, "ip", jv_new_strz(d, ip));
 	if (ep_should_set_hostname(pod, svc))
 		jv_set(d, a, "hostname", jv_new_strz(d, jv_path_str(pod, "spec.hostname")));
 	jv_set(d, a, "nodeName", jv_new_strz(d, jv_path_str(pod, "spec.nodeName") ?: ""));
-	jv_set(d, ref, "kind", jv_new_strz(d, "Pod"));
-	jv_set(d, ref, "namespace", jv_new_strz(d, jv_path_str(pod, "metadata.namespace") ?: ""));
-	jv_set(d, ref, "name", jv_new_strz(d, jv_path_str(pod, "metadata.name") ?: ""));
-	jv_set(d, ref, "uid", jv_new_strz(d, jv_path_str(pod, "metadata.uid") ?: ""));
 	jv_set(d, a, "targetRef", ref);
 	return a;
 }
@@ -300,8 +276,7 @@ static struct jv *service_subsets(struct jv_doc *d, const struct jv *svc, struct
 	if (!e)
 		return NULL;
 	for (size_t i = 0; i < npods; i++) {
-		struct jv *addr;
-		const char *ak;
+		struct jv *addr, *ak;
 		bool ready = publish || ctrl_pod_ready(pods[i]);
 
 		if (!ep_pod_in_endpoints(pods[i], publish))
@@ -309,40 +284,36 @@ static struct jv *service_subsets(struct jv_doc *d, const struct jv *svc, struct
 		addr = pod_address(d, svc, pods[i]);
 		if (!addr)
 			continue;
-		ak = dstrf(d, "%s/%s", jv_path_str(addr, "ip"), jv_path_str(addr, "targetRef.uid"));
+		ak = jv_new_strf(d, "%s/%s", jv_path_str(addr, "ip"),
+				 jv_path_str(addr, "targetRef.uid"));
 		if (!ak)
 			return NULL;
 		if (!nports) {
 			/* a headless Service may have no ports; any other gets no address */
 			if (jv_is_str(jv_path(svc, "spec.clusterIP"), "None"))
-				e[n++] = (struct entry){
-				    .addr = addr, .addr_key = ak, .port_key = "", .ready = ready};
+				e[n++] = (struct entry){.addr = addr,
+							.addr_key = ak->s,
+							.port_key = "",
+							.ready = ready};
 			continue;
 		}
 		for (const struct jv *sp = jv_first(jv_path(svc, "spec.ports")); sp;
 		     sp = sp->next) {
 			int port = ep_find_port(pods[i], sp);
-			const char *pk;
-			struct jv *p;
+			struct jv *p, *pk;
 
 			if (port < 0)
 				continue;
-			p = jv_new(d, JV_OBJECT);
-			pk = dstrf(d, "%s/%s/%d/%s", jv_path_str(sp, "name") ?: "",
-				   jv_path_str(sp, "protocol") ?: "TCP", port,
-				   jv_path_str(sp, "appProtocol") ?: "");
-			if (!p || !pk)
+			p = ep_endpoint_port(d, sp, port);
+			pk = p ? jv_new_strf(d, "%s/%s/%d/%s", jv_path_str(p, "name"),
+					     jv_path_str(p, "protocol"), port,
+					     jv_path_str(p, "appProtocol") ?: "")
+			       : NULL;
+			if (!pk)
 				return NULL;
-			jv_set(d, p, "name", jv_new_strz(d, jv_path_str(sp, "name") ?: ""));
-			jv_set(d, p, "port", jv_new_int(d, port));
-			jv_set(d, p, "protocol",
-			       jv_new_strz(d, jv_path_str(sp, "protocol") ?: "TCP"));
-			if (jv_path_str(sp, "appProtocol"))
-				jv_set(d, p, "appProtocol",
-				       jv_new_strz(d, jv_path_str(sp, "appProtocol")));
 			e[n++] = (struct entry){.addr = addr,
-						.addr_key = ak,
-						.port_key = pk,
+						.addr_key = ak->s,
+						.port_key = pk->s,
 						.port = p,
 						.ready = ready};
 		}
@@ -400,7 +371,7 @@ static int write_endpoints(struct ep_ctrl *s, const char *key, struct jv *obj, b
 		err = kc_update(s->c->kc, ctrl_k_endpoints, ns, NULL, obj, NULL, &out, &st);
 	if (err) {
 		/* creates in a namespace being deleted keep failing: drop the Service */
-		if (create && strstr(st.message, "because it is being terminated"))
+		if (create && ctrl_ns_terminating(&st))
 			return 0;
 		if (create)
 			kc_event(s->c->rec, obj, "Warning", "FailedToCreateEndpoint",
@@ -454,19 +425,19 @@ static int sync_service(void *arg, const char *key)
 {
 	struct ep_ctrl *s = arg;
 	char buf[512], *ns, *name;
-	struct kc_obj *so, *eo = NULL;
-	struct jv **pods = NULL, *svc, *cur = NULL, *subsets, *obj, *meta, *ann, *labels;
-	size_t npods = 0;
+	struct kc_obj *eo = NULL;
+	struct jv **pods, *svc, *cur = NULL, *subsets, *obj, *meta, *ann, *labels;
+	size_t npods;
 	struct jv_doc *d;
 	int64_t trigger;
 	uint64_t rv = 0;
 	bool create;
-	int err = 0;
+	int err = 0, what;
 
 	snprintf(buf, sizeof(buf), "%s", key);
 	kc_key_split(buf, &ns, &name);
-	so = kc_informer_get(s->svcs, ns, name);
-	if (!so) {
+	what = ep_service_load(&s->feed, ns, name, &d, &svc, &pods, &npods);
+	if (what == EP_SERVICE_GONE) {
 		struct kc_status st;
 
 		/* the Service is gone: so are its Endpoints */
@@ -477,22 +448,11 @@ static int sync_service(void *arg, const char *key)
 		set_stale(s, key, 0);
 		return 0;
 	}
-	d = jv_doc_new();
-	svc = d ? kc_obj_parse(so, d) : NULL;
-	kc_obj_put(so);
-	if (!svc) {
-		jv_doc_free(d);
-		return -ENOMEM;
-	}
-	if (ep_is_apiserver_service(s->c->cfg, ns, name)) {
+	if (what == EP_SERVICE_APISERVER)
 		err = sync_apiserver(s, d);
-		goto out;
-	}
-	if (jv_is_str(jv_path(svc, "spec.type"), "ExternalName") ||
-	    !jv_path(svc, "spec.selector") || jv_path(svc, "spec.selector")->type != JV_OBJECT)
-		goto out;
-	err = ep_pods_for_service(s->pods, d, svc, &pods, &npods);
-	if (err)
+	else if (what < 0)
+		err = what;
+	if (what != EP_SERVICE_PODS)
 		goto out;
 	trigger = ep_trigger_compute(s->trig, key, svc, pods, npods);
 	subsets = service_subsets(d, svc, pods, npods);
@@ -610,14 +570,15 @@ static int ep_init(struct ctrl_ctx *c, void **state)
 	s->stale = hmap_new();
 	s->q = kc_queue_new("endpoint");
 	s->trig = ep_trigger_new();
-	s->pods = ctrl_informer(c, ctrl_k_pod);
-	s->svcs = ctrl_informer(c, ctrl_k_service);
+	s->feed = (struct ep_feed){.q = s->q,
+				   .svcs = ctrl_informer(c, ctrl_k_service),
+				   .pods = ctrl_informer(c, ctrl_k_pod),
+				   .cfg = c->cfg};
 	s->eps = ctrl_informer(c, ctrl_k_endpoints);
-	if (!s->stale || !s->q || !s->trig || !s->pods || !s->svcs || !s->eps)
+	if (!s->stale || !s->q || !s->trig || !s->feed.svcs || !s->feed.pods || !s->eps)
 		return -ENOMEM;
 	epsh.arg = s;
-	s->feed = (struct ep_feed){.q = s->q, .svcs = s->svcs};
-	if (ep_feed_watch(&s->feed, s->pods) != 0 || kc_informer_add_handlers(s->eps, &epsh) != 0)
+	if (ep_feed_watch(&s->feed) != 0 || kc_informer_add_handlers(s->eps, &epsh) != 0)
 		return -ENOMEM;
 	return 0;
 }

@@ -304,39 +304,27 @@ static int sync_service(void *arg, const char *key)
 {
 	struct eps_ctrl *s = arg;
 	char buf[512], *ns, *name, errmsg[1024];
-	struct kc_obj *so, **sobjs = NULL;
-	struct jv **pods = NULL, **slices = NULL, *svc;
-	size_t npods = 0, nsobjs = 0, nslices = 0;
+	struct kc_obj **sobjs = NULL;
+	struct jv **pods, **slices = NULL, *svc;
+	size_t npods, nsobjs = 0, nslices = 0;
 	struct jv_doc *d;
 	int64_t trigger;
-	int err = 0;
+	int err = 0, what;
 
 	snprintf(buf, sizeof(buf), "%s", key);
 	kc_key_split(buf, &ns, &name);
-	so = kc_informer_get(s->svcs, ns, name);
-	if (!so) {
+	what = ep_service_load(&s->feed, ns, name, &d, &svc, &pods, &npods);
+	if (what == EP_SERVICE_GONE) {
 		/* gone: its slices belong to the garbage collector (ownerReferences) */
 		ep_trigger_delete(s->trig, key);
 		tracker_delete_service(s->tracker, key);
 		return 0;
 	}
-	d = jv_doc_new();
-	svc = d ? kc_obj_parse(so, d) : NULL;
-	kc_obj_put(so);
-	if (!svc) {
-		jv_doc_free(d);
-		return -ENOMEM;
-	}
-	if (ep_is_apiserver_service(s->c->cfg, ns, name)) {
+	if (what == EP_SERVICE_APISERVER)
 		err = sync_apiserver(s, d);
-		goto out;
-	}
-	/* ExternalName Services have no endpoints; without a selector, someone else's */
-	if (jv_is_str(jv_path(svc, "spec.type"), "ExternalName") ||
-	    !jv_path(svc, "spec.selector") || jv_path(svc, "spec.selector")->type != JV_OBJECT)
-		goto out;
-	err = ep_pods_for_service(s->pods, d, svc, &pods, &npods);
-	if (err)
+	else if (what < 0)
+		err = what;
+	if (what != EP_SERVICE_PODS)
 		goto out;
 	err = kc_informer_list(s->slices, IDX_SERVICE, key, &sobjs, &nsobjs);
 	if (err)
@@ -380,7 +368,7 @@ out:
 		log_warn(COMP, "retry budget exceeded, dropping service %s out of the queue", key);
 		return 0;
 	}
-	return err == -EAGAIN ? -EAGAIN : err;
+	return err;
 }
 
 /* ---- lifecycle ---- */
@@ -398,17 +386,18 @@ static int eps_init(struct ctrl_ctx *c, void **state)
 	s->q = kc_queue_new("endpoint_slice");
 	s->tracker = tracker_new();
 	s->trig = ep_trigger_new();
-	s->pods = ctrl_informer(c, ctrl_k_pod);
-	s->svcs = ctrl_informer(c, ctrl_k_service);
+	s->feed = (struct ep_feed){.q = s->q,
+				   .svcs = ctrl_informer(c, ctrl_k_service),
+				   .pods = ctrl_informer(c, ctrl_k_pod),
+				   .cfg = c->cfg};
 	s->nodes = ctrl_informer(c, ctrl_k_node);
 	s->slices = ctrl_informer(c, ctrl_k_endpointslice);
-	if (!s->q || !s->tracker || !s->trig || !s->pods || !s->svcs || !s->nodes || !s->slices)
+	if (!s->q || !s->tracker || !s->trig || !s->feed.svcs || !s->feed.pods || !s->nodes ||
+	    !s->slices)
 		return -ENOMEM;
 	sliceh.arg = s;
-	s->feed = (struct ep_feed){.q = s->q, .svcs = s->svcs};
 	if (ctrl_informer_index(c, ctrl_k_endpointslice, IDX_SERVICE, index_service) != 0 ||
-	    ep_feed_watch(&s->feed, s->pods) != 0 ||
-	    kc_informer_add_handlers(s->slices, &sliceh) != 0)
+	    ep_feed_watch(&s->feed) != 0 || kc_informer_add_handlers(s->slices, &sliceh) != 0)
 		return -ENOMEM;
 	return 0;
 }

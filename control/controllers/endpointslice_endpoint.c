@@ -101,7 +101,7 @@ struct jv *eps_pod_endpoint(struct jv_doc *d, const struct jv *pod, const struct
 			    const struct jv *svc, int family)
 {
 	struct jv *ep = jv_new(d, JV_OBJECT), *cond = jv_new(d, JV_OBJECT);
-	struct jv *ref = jv_new(d, JV_OBJECT);
+	struct jv *ref = ep_pod_ref(d, pod);
 	struct addr_ctx a = {.d = d, .arr = jv_new(d, JV_ARRAY)};
 	bool serving = ctrl_pod_ready(pod);
 	bool terminating = jv_path(pod, "metadata.deletionTimestamp") != NULL;
@@ -121,10 +121,6 @@ struct jv *eps_pod_endpoint(struct jv_doc *d, const struct jv *pod, const struct
 	jv_set(d, ep, "conditions", cond);
 	if (ep_should_set_hostname(pod, svc))
 		jv_set(d, ep, "hostname", jv_new_strz(d, jv_path_str(pod, "spec.hostname")));
-	jv_set(d, ref, "kind", jv_new_strz(d, "Pod"));
-	jv_set(d, ref, "namespace", jv_new_strz(d, jv_path_str(pod, "metadata.namespace") ?: ""));
-	jv_set(d, ref, "name", jv_new_strz(d, jv_path_str(pod, "metadata.name") ?: ""));
-	jv_set(d, ref, "uid", jv_new_strz(d, jv_path_str(pod, "metadata.uid") ?: ""));
 	jv_set(d, ep, "targetRef", ref);
 	if (node_name && node_name[0])
 		jv_set(d, ep, "nodeName", jv_new_strz(d, node_name));
@@ -198,14 +194,9 @@ struct jv *eps_endpoint_ports(struct jv_doc *d, const struct jv *svc, const stru
 
 		if (port < 0)
 			continue;
-		p = jv_new(d, JV_OBJECT);
+		p = ep_endpoint_port(d, sp, port);
 		if (!p)
 			return NULL;
-		jv_set(d, p, "name", jv_new_strz(d, jv_path_str(sp, "name") ?: ""));
-		jv_set(d, p, "protocol", jv_new_strz(d, jv_path_str(sp, "protocol") ?: "TCP"));
-		jv_set(d, p, "port", jv_new_int(d, port));
-		if (jv_path_str(sp, "appProtocol"))
-			jv_set(d, p, "appProtocol", jv_new_strz(d, jv_path_str(sp, "appProtocol")));
 		jv_push(out, p);
 	}
 	return out;

@@ -26,7 +26,7 @@ struct eps_tracker;
 
 struct eps_ctrl {
 	struct ctrl_ctx *c;
-	struct kc_informer *pods, *svcs, *nodes, *slices;
+	struct kc_informer *nodes, *slices; /* the Services and pods: the feed's */
 	struct kc_queue *q;
 	struct kc_workers *w;
 	struct eps_tracker *tracker;

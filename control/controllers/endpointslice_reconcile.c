@@ -103,7 +103,6 @@ static size_t slice_len(const struct wslice *w)
 	return jv_count(jv_get(w->obj, "endpoints"));
 }
 
-/* newEndpointSlice */
 /* ---- one group of ports (reconcileByPortMapping) ---- */
 
 static struct dep *group_get(struct group *g, const char *hash)
@@ -254,9 +253,24 @@ static void set_trigger(struct jv_doc *d, struct jv *slice, int64_t trigger)
 		jv_del(ann, EPS_TRIGGER_TIME);
 }
 
-static bool namespace_terminating(const struct kc_status *st)
+/* Create or update (w->op) one slice with the trigger time; the tracker learns the version
+ * written. 0 or -errno (st says why). */
+static int write_slice(struct eps_ctrl *s, struct jv_doc *d, struct wslice *w, const char *ns,
+		       const char *key, int64_t trigger, struct kc_status *st)
 {
-	return strstr(st->message, "because it is being terminated") != NULL;
+	struct kc_obj *out = NULL;
+	int err;
+
+	set_trigger(d, w->obj, trigger);
+	if (w->op == OP_CREATE)
+		err = kc_create(s->c->kc, ctrl_k_endpointslice, ns, w->obj, NULL, &out, st);
+	else
+		err = kc_update(s->c->kc, ctrl_k_endpointslice, ns, NULL, w->obj, NULL, &out, st);
+	if (!err)
+		eps_tracker_update(s->tracker, key,
+				   jv_path_str(kc_obj_parse(out, d), "metadata.uid"), out->rv);
+	kc_obj_put(out);
+	return err;
 }
 
 static int finalize(struct eps_ctrl *s, struct jv_doc *d, struct plan *p, const struct jv *svc,
@@ -288,44 +302,31 @@ static int finalize(struct eps_ctrl *s, struct jv_doc *d, struct plan *p, const 
 	}
 	/* no new slices for a Service being deleted: the garbage collector removes them */
 	for (size_t i = 0; i < p->n && !jv_path(svc, "metadata.deletionTimestamp"); i++) {
-		struct wslice *w = &p->v[i];
-		struct kc_obj *out = NULL;
-		struct jv *t;
 		int err;
 
-		if (w->op != OP_CREATE)
+		if (p->v[i].op != OP_CREATE)
 			continue;
-		set_trigger(d, w->obj, trigger);
-		err = kc_create(s->c->kc, ctrl_k_endpointslice, ns, w->obj, NULL, &out, &st);
+		err = write_slice(s, d, &p->v[i], ns, key, trigger, &st);
+		if (err && ctrl_ns_terminating(&st))
+			return 0;
 		if (err) {
-			if (namespace_terminating(&st))
-				return 0;
 			errs_add(errs, "failed to create EndpointSlice for Service %s/%s: %s", ns,
 				 name, st.message[0] ? st.message : kc_strerror(err));
 			return -EAGAIN;
 		}
-		t = kc_obj_parse(out, d);
-		eps_tracker_update(s->tracker, key, jv_path_str(t, "metadata.uid"), out->rv);
-		kc_obj_put(out);
 	}
 	for (size_t i = 0; i < p->n; i++) {
-		struct wslice *w = &p->v[i];
-		struct kc_obj *out = NULL;
-		struct jv *t;
 		int err;
 
-		if (w->op != OP_UPDATE)
+		if (p->v[i].op != OP_UPDATE)
 			continue;
-		set_trigger(d, w->obj, trigger);
-		err = kc_update(s->c->kc, ctrl_k_endpointslice, ns, NULL, w->obj, NULL, &out, &st);
+		err = write_slice(s, d, &p->v[i], ns, key, trigger, &st);
 		if (err) {
 			errs_add(errs, "failed to update %s EndpointSlice for Service %s/%s: %s",
-				 w->name, ns, name, st.message[0] ? st.message : kc_strerror(err));
+				 p->v[i].name, ns, name,
+				 st.message[0] ? st.message : kc_strerror(err));
 			return -EAGAIN;
 		}
-		t = kc_obj_parse(out, d);
-		eps_tracker_update(s->tracker, key, jv_path_str(t, "metadata.uid"), out->rv);
-		kc_obj_put(out);
 	}
 	for (size_t i = 0; i < p->n; i++) {
 		struct wslice *w = &p->v[i];
@@ -512,7 +513,6 @@ static int by_address_type(struct eps_ctrl *s, struct jv_doc *d, const struct jv
 /* getAddressTypesForService: spec.ipFamilies, else the clusterIP's family, else both. */
 static int address_types(const struct jv *svc, const char *types[2])
 {
-	const char *ip = jv_path_str(svc, "spec.clusterIP");
 	int n = 0;
 
 	for (const struct jv *f = jv_first(jv_path(svc, "spec.ipFamilies")); f && n < 2;
@@ -524,8 +524,8 @@ static int address_types(const struct jv *svc, const char *types[2])
 	}
 	if (n)
 		return n;
-	if (ip && ip[0] && strcmp(ip, "None") != 0) {
-		types[0] = ep_ip_family(ip) == 6 ? "IPv6" : "IPv4";
+	if (ep_service_ip_set(svc)) {
+		types[0] = ep_ip_family(jv_path_str(svc, "spec.clusterIP")) == 6 ? "IPv6" : "IPv4";
 		return 1;
 	}
 	types[0] = "IPv4";

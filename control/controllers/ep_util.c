@@ -10,7 +10,9 @@
 
 #include "ep_util.h"
 
-bool ep_selector_matches(const struct jv *selector, const struct jv *labels)
+/* Does a Service's spec.selector (a map; absent selects nothing, {} everything) select
+ * these labels? */
+static bool selector_matches(const struct jv *selector, const struct jv *labels)
 {
 	if (!selector || selector->type != JV_OBJECT)
 		return false;
@@ -24,8 +26,10 @@ bool ep_selector_matches(const struct jv *selector, const struct jv *labels)
 	return true;
 }
 
-void ep_services_for_labels(struct kc_informer *svcs, const char *ns, const struct jv *labels,
-			    void (*fn)(void *arg, const char *key), void *arg)
+/* The Services of the pod's namespace whose selector matches labels: fn(arg, "ns/name")
+ * for each (services from the informer's cache). */
+static void services_for_labels(struct kc_informer *svcs, const char *ns, const struct jv *labels,
+				void (*fn)(void *arg, const char *key), void *arg)
 {
 	struct kc_obj **objs = NULL;
 	size_t n = 0;
@@ -38,7 +42,7 @@ void ep_services_for_labels(struct kc_informer *svcs, const char *ns, const stru
 		struct jv *svc = kc_obj_parse(objs[i], d);
 		char key[512];
 
-		if (svc && ep_selector_matches(jv_path(svc, "spec.selector"), labels) &&
+		if (svc && selector_matches(jv_path(svc, "spec.selector"), labels) &&
 		    kc_key_of(svc, key, sizeof(key)))
 			fn(arg, key);
 	}
@@ -106,10 +110,13 @@ static void set_free(struct hmap *set)
 	hmap_free(set);
 }
 
-void ep_services_for_pod_change(struct kc_informer *svcs, const struct kc_obj *old_o,
-				const struct jv *old_t, const struct kc_obj *cur_o,
-				const struct jv *cur_t, void (*fn)(void *arg, const char *key),
-				void *arg)
+/* The Services a pod event concerns (GetServicesToUpdateOnPodChange): an add or a delete
+ * (old or cur NULL) all the pod's; an update only when it changed what endpoints show
+ * (readiness, deletion, IPs) or which Services select it (labels, hostname, subdomain). */
+static void services_for_pod_change(struct kc_informer *svcs, const struct kc_obj *old_o,
+				    const struct jv *old_t, const struct kc_obj *cur_o,
+				    const struct jv *cur_t, void (*fn)(void *arg, const char *key),
+				    void *arg)
 {
 	struct hmap *now, *before;
 	bool pod_changed, labels_changed;
@@ -118,8 +125,8 @@ void ep_services_for_pod_change(struct kc_informer *svcs, const struct kc_obj *o
 	if (!old_t || !cur_t) {
 		const struct jv *p = cur_t ? cur_t : old_t;
 
-		ep_services_for_labels(svcs, jv_path_str(p, "metadata.namespace"),
-				       jv_path(p, "metadata.labels"), fn, arg);
+		services_for_labels(svcs, jv_path_str(p, "metadata.namespace"),
+				    jv_path(p, "metadata.labels"), fn, arg);
 		return;
 	}
 	/* a resync delivers the same version: the Services' own resync covers it */
@@ -129,8 +136,7 @@ void ep_services_for_pod_change(struct kc_informer *svcs, const struct kc_obj *o
 	ns = jv_path_str(cur_t, "metadata.namespace");
 	if (!labels_changed) {
 		if (pod_changed)
-			ep_services_for_labels(svcs, ns, jv_path(cur_t, "metadata.labels"), fn,
-					       arg);
+			services_for_labels(svcs, ns, jv_path(cur_t, "metadata.labels"), fn, arg);
 		return;
 	}
 	now = hmap_new();
@@ -140,8 +146,8 @@ void ep_services_for_pod_change(struct kc_informer *svcs, const struct kc_obj *o
 		hmap_free(before);
 		return;
 	}
-	ep_services_for_labels(svcs, ns, jv_path(cur_t, "metadata.labels"), collect, now);
-	ep_services_for_labels(svcs, ns, jv_path(old_t, "metadata.labels"), collect, before);
+	services_for_labels(svcs, ns, jv_path(cur_t, "metadata.labels"), collect, now);
+	services_for_labels(svcs, ns, jv_path(old_t, "metadata.labels"), collect, before);
 	/* both changed: the union; only the labels: the Services that gained or lost it */
 	for (struct hmap_entry *it = hmap_first(now); it; it = hmap_next(now, it))
 		if (pod_changed || !hmap_sget(before, hmap_entry_val(it)))
@@ -172,6 +178,16 @@ int ep_ip_family(const char *ip)
 	return ip && strchr(ip, ':') ? 6 : 4;
 }
 
+/* fn(arg, ip) if ip is of the family: 1 if it was, else 0. */
+static size_t ip_of_family(const char *ip, int family, void (*fn)(void *arg, const char *ip),
+			   void *arg)
+{
+	if (!ip || !ip[0] || ep_ip_family(ip) != family)
+		return 0;
+	fn(arg, ip);
+	return 1;
+}
+
 size_t ep_pod_ips(const struct jv *pod, int family, void (*fn)(void *arg, const char *ip),
 		  void *arg)
 {
@@ -180,25 +196,10 @@ size_t ep_pod_ips(const struct jv *pod, int family, void (*fn)(void *arg, const 
 
 	/* the API's conversion fills podIPs from podIP; a server that does not is read the
 	 * same way */
-	if (!jv_first(ips)) {
-		const char *ip = jv_path_str(pod, "status.podIP");
-
-		if (ip && ip[0] && ep_ip_family(ip) == family) {
-			if (fn)
-				fn(arg, ip);
-			n++;
-		}
-		return n;
-	}
-	for (const struct jv *i = jv_first(ips); i; i = i->next) {
-		const char *ip = jv_path_str(i, "ip");
-
-		if (ip && ip[0] && ep_ip_family(ip) == family) {
-			if (fn)
-				fn(arg, ip);
-			n++;
-		}
-	}
+	if (!jv_first(ips))
+		return ip_of_family(jv_path_str(pod, "status.podIP"), family, fn, arg);
+	for (const struct jv *i = jv_first(ips); i; i = i->next)
+		n += ip_of_family(jv_path_str(i, "ip"), family, fn, arg);
 	return n;
 }
 
@@ -257,6 +258,34 @@ int ep_find_port(const struct jv *pod, const struct jv *svc_port)
 	return -1;
 }
 
+struct jv *ep_endpoint_port(struct jv_doc *d, const struct jv *svc_port, int port)
+{
+	const char *app = jv_path_str(svc_port, "appProtocol");
+	struct jv *p = jv_new(d, JV_OBJECT);
+
+	if (!p)
+		return NULL;
+	jv_set(d, p, "name", jv_new_strz(d, jv_path_str(svc_port, "name") ?: ""));
+	jv_set(d, p, "protocol", jv_new_strz(d, jv_path_str(svc_port, "protocol") ?: "TCP"));
+	jv_set(d, p, "port", jv_new_int(d, port));
+	if (app)
+		jv_set(d, p, "appProtocol", jv_new_strz(d, app));
+	return p;
+}
+
+struct jv *ep_pod_ref(struct jv_doc *d, const struct jv *pod)
+{
+	struct jv *ref = jv_new(d, JV_OBJECT);
+
+	if (!ref)
+		return NULL;
+	jv_set(d, ref, "kind", jv_new_strz(d, "Pod"));
+	jv_set(d, ref, "namespace", jv_new_strz(d, jv_path_str(pod, "metadata.namespace") ?: ""));
+	jv_set(d, ref, "name", jv_new_strz(d, jv_path_str(pod, "metadata.name") ?: ""));
+	jv_set(d, ref, "uid", jv_new_strz(d, jv_path_str(pod, "metadata.uid") ?: ""));
+	return ref;
+}
+
 bool ep_should_set_hostname(const struct jv *pod, const struct jv *svc)
 {
 	const char *h = jv_path_str(pod, "spec.hostname");
@@ -274,8 +303,10 @@ bool ep_service_ip_set(const struct jv *svc)
 	return ip && ip[0] && strcmp(ip, "None") != 0;
 }
 
-int ep_pods_for_service(struct kc_informer *pods, struct jv_doc *d, const struct jv *svc,
-			struct jv ***out, size_t *n)
+/* The pods of the Service's namespace its selector matches, from the pods' informer,
+ * parsed into d (*out allocated in d). 0 or -errno. */
+static int pods_for_service(struct kc_informer *pods, struct jv_doc *d, const struct jv *svc,
+			    struct jv ***out, size_t *n)
 {
 	const struct jv *sel = jv_path(svc, "spec.selector");
 	struct kc_obj **objs = NULL;
@@ -300,12 +331,38 @@ int ep_pods_for_service(struct kc_informer *pods, struct jv_doc *d, const struct
 			kc_objs_free(objs, count);
 			return -ENOMEM;
 		}
-		if (ep_selector_matches(sel, jv_path(p, "metadata.labels")))
+		if (selector_matches(sel, jv_path(p, "metadata.labels")))
 			(*out)[k++] = p;
 	}
 	kc_objs_free(objs, count);
 	*n = k;
 	return 0;
+}
+
+int ep_service_load(const struct ep_feed *f, const char *ns, const char *name, struct jv_doc **d,
+		    struct jv **svc, struct jv ***pods, size_t *npods)
+{
+	struct kc_obj *o = kc_informer_get(f->svcs, ns, name);
+	const struct jv *sel;
+	int err;
+
+	*d = NULL;
+	*pods = NULL;
+	*npods = 0;
+	if (!o)
+		return EP_SERVICE_GONE;
+	*d = jv_doc_new();
+	*svc = *d ? kc_obj_parse(o, *d) : NULL;
+	kc_obj_put(o);
+	if (!*svc)
+		return -ENOMEM;
+	if (ep_is_apiserver_service(f->cfg, ns, name))
+		return EP_SERVICE_APISERVER;
+	sel = jv_path(*svc, "spec.selector");
+	if (jv_is_str(jv_path(*svc, "spec.type"), "ExternalName") || !sel || sel->type != JV_OBJECT)
+		return EP_SERVICE_OTHERS;
+	err = pods_for_service(f->pods, *d, *svc, pods, npods);
+	return err ? err : EP_SERVICE_PODS;
 }
 
 /* ---- trigger times ---- */
@@ -454,7 +511,7 @@ static void feed_pod_add(void *arg, const struct kc_obj *o, const struct jv *t)
 {
 	struct ep_feed *f = arg;
 
-	ep_services_for_pod_change(f->svcs, NULL, NULL, o, t, feed_key, f);
+	services_for_pod_change(f->svcs, NULL, NULL, o, t, feed_key, f);
 }
 
 static void feed_pod_update(void *arg, const struct kc_obj *old, const struct jv *old_t,
@@ -462,17 +519,17 @@ static void feed_pod_update(void *arg, const struct kc_obj *old, const struct jv
 {
 	struct ep_feed *f = arg;
 
-	ep_services_for_pod_change(f->svcs, old, old_t, cur, cur_t, feed_key, f);
+	services_for_pod_change(f->svcs, old, old_t, cur, cur_t, feed_key, f);
 }
 
 static void feed_pod_del(void *arg, const struct kc_obj *o, const struct jv *t)
 {
 	struct ep_feed *f = arg;
 
-	ep_services_for_pod_change(f->svcs, o, t, NULL, NULL, feed_key, f);
+	services_for_pod_change(f->svcs, o, t, NULL, NULL, feed_key, f);
 }
 
-int ep_feed_watch(struct ep_feed *f, struct kc_informer *pods)
+int ep_feed_watch(struct ep_feed *f)
 {
 	struct kc_handlers svch = {
 	    .add = feed_svc, .update = feed_svc_update, .del = feed_svc, .arg = f};
@@ -480,7 +537,7 @@ int ep_feed_watch(struct ep_feed *f, struct kc_informer *pods)
 	    .add = feed_pod_add, .update = feed_pod_update, .del = feed_pod_del, .arg = f};
 
 	if (kc_informer_add_handlers(f->svcs, &svch) != 0 ||
-	    kc_informer_add_handlers(pods, &podh) != 0)
+	    kc_informer_add_handlers(f->pods, &podh) != 0)
 		return -ENOMEM;
 	return 0;
 }

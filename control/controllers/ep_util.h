@@ -2,10 +2,11 @@
 /*
  * ep_util: what the Endpoints and EndpointSlice controllers share (internal to
  * control/controllers), as k8s.io/endpointslice/util and pkg/api/v1/pod give it to both in
- * Kubernetes: which Services select a pod and which of them a pod change concerns, whether
- * a pod belongs in endpoints at all, its addresses, a Service port resolved against a pod's
- * named container ports, the last-change trigger time, and the apiserver's own endpoints
- * for the `kubernetes` Service.
+ * Kubernetes: the Service and pod events that queue a Service, what a sync of a Service
+ * starts from (the Service, the pods it selects), whether a pod belongs in endpoints at all,
+ * its addresses, a Service port resolved against a pod's named container ports, an
+ * endpoint's port and targetRef, the last-change trigger time, and the apiserver's own
+ * endpoints for the `kubernetes` Service.
  */
 #ifndef DROVER_CTRL_EP_UTIL_H
 #define DROVER_CTRL_EP_UTIL_H
@@ -22,32 +23,32 @@ static inline bool ep_is_true(const struct jv *v)
 	return v && v->type == JV_TRUE;
 }
 
-/* Does a Service's spec.selector (a map; absent selects nothing, {} everything) select
- * these labels? */
-bool ep_selector_matches(const struct jv *selector, const struct jv *labels);
-
-/* The Services of the pod's namespace whose selector matches labels: fn(arg, "ns/name")
- * for each (services from the informer's cache). */
-void ep_services_for_labels(struct kc_informer *svcs, const char *ns, const struct jv *labels,
-			    void (*fn)(void *arg, const char *key), void *arg);
-/* The Services a pod event concerns (GetServicesToUpdateOnPodChange): an add or a delete
- * (old or cur NULL) all the pod's; an update only when it changed what endpoints show
- * (readiness, deletion, IPs) or which Services select it (labels, hostname, subdomain). */
-void ep_services_for_pod_change(struct kc_informer *svcs, const struct kc_obj *old_o,
-				const struct jv *old_t, const struct kc_obj *cur_o,
-				const struct jv *cur_t, void (*fn)(void *arg, const char *key),
-				void *arg);
-
-/* What both controllers watch the same way: a Service event queues the Service's key, a pod
- * event the keys of the Services it concerns (ep_services_for_pod_change). Set q and svcs,
- * then ep_feed_watch() adds the handlers (arg: the feed, which must outlive the informers). */
+/* What both controllers watch and read the same way: a Service event queues the Service's
+ * key, a pod event the keys of the Services it concerns (GetServicesToUpdateOnPodChange: an
+ * add or a delete all the pod's; an update only when it changed what endpoints show, or
+ * which Services select it). Set every field, then ep_feed_watch() adds the handlers (arg:
+ * the feed, which must outlive the informers). */
 struct ep_feed {
 	struct kc_queue *q;
-	struct kc_informer *svcs;
+	struct kc_informer *svcs, *pods;
+	const struct ctrl_config *cfg;
 };
-int ep_feed_watch(struct ep_feed *f, struct kc_informer *pods);
+int ep_feed_watch(struct ep_feed *f);
 /* Queue the "ns/name" of an object. */
 void ep_feed_queue_obj(struct ep_feed *f, const struct jv *t);
+
+/* What a sync of the Service ns/name has to do, as both controllers' syncService start. */
+enum ep_service {
+	EP_SERVICE_GONE,      /* not in the cache */
+	EP_SERVICE_APISERVER, /* the `kubernetes` Service (ep_is_apiserver_service) */
+	EP_SERVICE_OTHERS,    /* ExternalName, or no selector: its endpoints are not made here */
+	EP_SERVICE_PODS,      /* made of the pods its spec.selector (a map) selects */
+};
+/* The Service ns/name from the cache (*svc) and, for EP_SERVICE_PODS, the pods of its
+ * namespace it selects (*pods, *npods), parsed into a new *d, which the caller frees (NULL
+ * when the Service is gone). The case, or -errno. */
+int ep_service_load(const struct ep_feed *f, const char *ns, const char *name, struct jv_doc **d,
+		    struct jv **svc, struct jv ***pods, size_t *npods);
 
 /* ShouldPodBeInEndpoints: not terminal, has an IP, and (unless include_terminating) not
  * being deleted. */
@@ -68,6 +69,11 @@ bool ep_should_set_hostname(const struct jv *pod, const struct jv *svc);
 bool ep_service_ip_set(const struct jv *svc);
 /* 6 if ip is IPv6, else 4. */
 int ep_ip_family(const char *ip);
+/* An endpoint's port (core/v1 EndpointPort and discovery/v1 alike): a Service port's name,
+ * protocol and appProtocol with the port it resolved to. NULL on ENOMEM. */
+struct jv *ep_endpoint_port(struct jv_doc *d, const struct jv *svc_port, int port);
+/* An endpoint's targetRef to the pod. NULL on ENOMEM. */
+struct jv *ep_pod_ref(struct jv_doc *d, const struct jv *pod);
 
 /* ---- the last-change trigger time (endpointslice/util's TriggerTimeTracker) ---- */
 
@@ -90,10 +96,5 @@ void ep_trigger_delete(struct ep_trigger *t, const char *key);
  * (ctrl_config.apiserver_ip/port), written by the apiserver's endpoint reconciler in
  * Kubernetes; here by these controllers when the config names the address. */
 bool ep_is_apiserver_service(const struct ctrl_config *cfg, const char *ns, const char *name);
-
-/* The pods of the Service's namespace its selector matches, from the pods' informer,
- * parsed into d (*out allocated in d). 0 or -errno. */
-int ep_pods_for_service(struct kc_informer *pods, struct jv_doc *d, const struct jv *svc,
-			struct jv ***out, size_t *n);
 
 #endif

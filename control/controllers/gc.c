@@ -195,14 +195,6 @@ static int delete_object(struct gc *g, const struct gc_ident *id, const struct j
 	return err;
 }
 
-static bool has_finalizer(const struct jv *obj, const char *f)
-{
-	for (const struct jv *i = jv_first(jv_path(obj, "metadata.finalizers")); i; i = i->next)
-		if (jv_is_str(i, f))
-			return true;
-	return false;
-}
-
 /* removeFinalizer: re-read, drop f, merge-patch with the resourceVersion; conflicts retried. */
 static int remove_finalizer(struct gc *g, const struct gc_ident *id, const char *f)
 {
@@ -217,7 +209,7 @@ static int remove_finalizer(struct gc *g, const struct gc_ident *id, const char 
 		err = get_ident(g, id, d, &obj);
 		if (!err && !jv_is_str(jv_path(obj, "metadata.uid"), id->uid))
 			err = -ENOENT;
-		if (!err && has_finalizer(obj, f)) {
+		if (!err && gc_has_finalizer(obj, f)) {
 			keep = jv_new(d, JV_ARRAY);
 			for (const struct jv *it = jv_first(jv_path(obj, "metadata.finalizers"));
 			     it; it = it->next)
@@ -290,7 +282,7 @@ static int classify(struct gc *g, const struct gc_ident *item, const struct gc_r
 		if (dangling)
 			c->dangling[c->ndangling++] = refs[i].uid;
 		else if (jv_path(owner, "metadata.deletionTimestamp") &&
-			 has_finalizer(owner, "foregroundDeletion"))
+			 gc_has_finalizer(owner, "foregroundDeletion"))
 			c->waiting[c->nwaiting++] = refs[i].uid;
 		else
 			c->nsolid++;
@@ -358,9 +350,10 @@ static int attempt(struct gc *g, const struct gc_snap *s, const struct jv *lates
 			err = delete_object(g, &s->id, latest, "Foreground");
 	} else {
 		/* garbage: deleted with the policy its own finalizers ask, else Background */
-		const char *policy = has_finalizer(latest, "orphan")		   ? "Orphan"
-				     : has_finalizer(latest, "foregroundDeletion") ? "Foreground"
-										   : "Background";
+		const char *policy = gc_has_finalizer(latest, "orphan") ? "Orphan"
+				     : gc_has_finalizer(latest, "foregroundDeletion")
+					 ? "Foreground"
+					 : "Background";
 
 		err = delete_object(g, &s->id, latest, policy);
 	}
@@ -557,16 +550,9 @@ static void gc_stop(void *state)
 
 	if (!g)
 		return;
-	if (g->del_w)
-		kc_workers_stop(g->del_w);
-	else
-		kc_queue_shutdown(g->del_q);
-	if (g->orphan_w)
-		kc_workers_stop(g->orphan_w);
-	else
-		kc_queue_shutdown(g->orphan_q);
-	kc_queue_free(g->del_q);
-	kc_queue_free(g->orphan_q);
+	/* the orphan workers queue nothing: the delete queue may go first */
+	ctrl_queue_close(g->del_w, g->del_q);
+	ctrl_queue_close(g->orphan_w, g->orphan_q);
 	if (g->nodes || g->absent)
 		gc_graph_free(g);
 	free(g->served);

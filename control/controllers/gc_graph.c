@@ -152,8 +152,6 @@ static void absent_key(const struct gc_ref *r, const char *ns, char *buf, size_t
 
 static void absent_clear(struct gc *g)
 {
-	for (struct hmap_entry *it = hmap_first(g->absent); it; it = hmap_next(g->absent, it))
-		free(hmap_entry_val(it));
 	hmap_free(g->absent);
 	g->absent = hmap_new();
 }
@@ -173,17 +171,14 @@ bool gc_absent_has(struct gc *g, const struct gc_ref *r, const char *ns)
 static void absent_add_locked(struct gc *g, const struct gc_ref *r, const char *ns)
 {
 	char key[1024];
-	char *v;
 
 	absent_key(r, ns, key, sizeof(key));
 	if (!g->absent || hmap_sget(g->absent, key))
 		return;
 	if (hmap_size(g->absent) >= ABSENT_MAX)
 		absent_clear(g);
-	v = strdup("1");
-	if (g->absent && v && hmap_sput(g->absent, key, v, NULL) >= 0)
-		return;
-	free(v);
+	if (g->absent)
+		hmap_sput(g->absent, key, (void *)1, NULL); /* ENOMEM: the API is asked again */
 }
 
 void gc_absent_add(struct gc *g, const struct gc_ref *r, const char *ns)
@@ -258,22 +253,15 @@ static void enqueue_delete(struct gc *g, const struct gc_node *n)
 static void invalid_ns_event(struct gc *g, const struct gc_node *n, const struct gc_ref *r)
 {
 	struct jv_doc *d = jv_doc_new();
-	struct jv *o = d ? jv_new(d, JV_OBJECT) : NULL, *md;
+	struct jv *o =
+	    d ? ctrl_obj_ref(d, n->id.api_version, n->id.kind, n->id.ns, n->id.name, n->id.uid)
+	      : NULL;
 	char ref[1024];
 
-	if (!o) {
-		jv_doc_free(d);
-		return;
-	}
-	md = jv_obj_at(d, o, "metadata");
-	jv_set(d, o, "apiVersion", jv_new_strz(d, n->id.api_version));
-	jv_set(d, o, "kind", jv_new_strz(d, n->id.kind));
-	jv_set(d, md, "namespace", jv_new_strz(d, n->id.ns));
-	jv_set(d, md, "name", jv_new_strz(d, n->id.name));
-	jv_set(d, md, "uid", jv_new_strz(d, n->id.uid));
-	kc_event(g->c->rec, o, "Warning", "OwnerRefInvalidNamespace",
-		 "ownerRef %s does not exist in namespace \"%s\"",
-		 ref_string(r, n->id.ns, ref, sizeof(ref)), n->id.ns);
+	if (o)
+		kc_event(g->c->rec, o, "Warning", "OwnerRefInvalidNamespace",
+			 "ownerRef %s does not exist in namespace \"%s\"",
+			 ref_string(r, n->id.ns, ref, sizeof(ref)), n->id.ns);
 	jv_doc_free(d);
 }
 
@@ -335,7 +323,7 @@ static void remove_from_owners(struct gc *g, struct gc_node *n, const struct gc_
 	}
 }
 
-static bool has_finalizer(const struct jv *obj, const char *f)
+bool gc_has_finalizer(const struct jv *obj, const char *f)
 {
 	for (const struct jv *i = jv_first(jv_path(obj, "metadata.finalizers")); i; i = i->next)
 		if (jv_is_str(i, f))
@@ -351,9 +339,9 @@ static bool being_deleted(const struct jv *obj)
 /* deletionStartsWithFinalizer */
 static bool starts_with(const struct jv *old, const struct jv *cur, const char *f)
 {
-	if (!being_deleted(cur) || !has_finalizer(cur, f))
+	if (!being_deleted(cur) || !gc_has_finalizer(cur, f))
 		return false;
-	return !old || !being_deleted(old) || !has_finalizer(old, f);
+	return !old || !being_deleted(old) || !gc_has_finalizer(old, f);
 }
 
 static void transitions(struct gc *g, const struct jv *old, const struct jv *cur, struct gc_node *n)
@@ -564,7 +552,7 @@ static void observe_upsert(struct gc *g, const struct k8s_kind *k, const struct 
 		n->nowners = nr;
 		n->observed = true;
 		n->being_deleted = being_deleted(obj);
-		n->deleting_deps = n->being_deleted && has_finalizer(obj, "foregroundDeletion");
+		n->deleting_deps = n->being_deleted && gc_has_finalizer(obj, "foregroundDeletion");
 		add_to_owners(g, n, refs, nr);
 		transitions(g, old, obj, n);
 		gc_ident_free(&seen);
@@ -648,7 +636,6 @@ int gc_snapshot(struct gc *g, const char *uid, struct gc_snap *out)
 		err = -ENOENT;
 		goto out;
 	}
-	out->is_virtual = n->is_virtual;
 	out->observed = n->observed;
 	out->being_deleted = n->being_deleted;
 	out->deleting_deps = n->deleting_deps;
@@ -700,11 +687,6 @@ void gc_graph_free(struct gc *g)
 			node_free(hmap_entry_val(it));
 		hmap_free(g->nodes);
 	}
-	if (g->absent) {
-		for (struct hmap_entry *it = hmap_first(g->absent); it;
-		     it = hmap_next(g->absent, it))
-			free(hmap_entry_val(it));
-		hmap_free(g->absent);
-	}
+	hmap_free(g->absent);
 	pthread_mutex_destroy(&g->lock);
 }

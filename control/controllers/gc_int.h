@@ -73,7 +73,7 @@ struct gc_dep {
 
 struct gc_snap {
 	struct gc_ident id;
-	bool is_virtual, observed, being_deleted, deleting_deps;
+	bool observed, being_deleted, deleting_deps;
 	struct gc_dep *deps;
 	size_t ndeps;
 };
@@ -97,6 +97,8 @@ bool gc_absent_has(struct gc *g, const struct gc_ref *r, const char *ns);
 void gc_absent_add(struct gc *g, const struct gc_ref *r, const char *ns);
 /* The ownerReferences of obj (malloc'd; free with gc_refs_free). */
 int gc_refs_of(const struct jv *obj, struct gc_ref **out, size_t *n);
+/* Does metadata.finalizers hold f? */
+bool gc_has_finalizer(const struct jv *obj, const char *f);
 void gc_refs_free(struct gc_ref *r, size_t n);
 void gc_ident_free(struct gc_ident *id);
 int gc_ident_copy(struct gc_ident *dst, const struct gc_ident *src);

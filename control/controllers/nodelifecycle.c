@@ -36,16 +36,10 @@ static void node_event(struct nl_ctrl *s, const char *name, const char *uid, con
 		       const char *fmt, const char *what)
 {
 	struct jv_doc *d = jv_doc_new();
-	struct jv *ref = d ? jv_new(d, JV_OBJECT) : NULL, *meta = d ? jv_new(d, JV_OBJECT) : NULL;
+	struct jv *ref = d ? ctrl_obj_ref(d, "v1", "Node", NULL, name, uid ?: "") : NULL;
 
-	if (ref && meta) {
-		jv_set(d, ref, "apiVersion", jv_new_strz(d, "v1"));
-		jv_set(d, ref, "kind", jv_new_strz(d, "Node"));
-		jv_set(d, meta, "name", jv_new_strz(d, name));
-		jv_set(d, meta, "uid", jv_new_strz(d, uid ?: ""));
-		jv_set(d, ref, "metadata", meta);
+	if (ref)
 		kc_event(s->c->rec, ref, "Normal", reason, fmt, name, what);
-	}
 	jv_doc_free(d);
 }
 
@@ -417,16 +411,8 @@ static void nl_stop(void *state)
 		pthread_mutex_unlock(&s->lock);
 		pthread_join(s->thread, NULL);
 	}
-	if (s->nodew)
-		kc_workers_stop(s->nodew);
-	else
-		kc_queue_shutdown(s->nodeq);
-	if (s->podw)
-		kc_workers_stop(s->podw);
-	else
-		kc_queue_shutdown(s->podq);
-	kc_queue_free(s->nodeq);
-	kc_queue_free(s->podq);
+	ctrl_queue_close(s->nodew, s->nodeq);
+	ctrl_queue_close(s->podw, s->podq);
 	for (struct hmap_entry *it = s->zones ? hmap_first(s->zones) : NULL; it;
 	     it = hmap_next(s->zones, it))
 		nl_tq_release(&((struct nl_zone *)hmap_entry_val(it))->tq);

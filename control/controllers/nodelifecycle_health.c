@@ -232,5 +232,3 @@ int nl_mark_pods_not_ready(struct nl_ctrl *s, const char *node)
 	kc_objs_free(objs, n);
 	return d ? err : -ENOMEM;
 }
-
-/* processTaintBaseEviction */

@@ -76,8 +76,8 @@ void nl_limiter_init(struct nl_limiter *l, double qps, uint64_t now_ms);
 bool nl_limiter_try(struct nl_limiter *l, uint64_t now_ms);
 
 struct nl_tq_item {
-	char *name, *uid;
-	uint64_t added_ms, process_ms, seq;
+	char *name;
+	uint64_t process_ms, seq;
 	bool queued; /* false: done, but still in the set until removed */
 };
 
@@ -93,13 +93,13 @@ struct nl_tq {
 void nl_tq_init(struct nl_tq *q, double qps, uint64_t now_ms);
 void nl_tq_release(struct nl_tq *q);
 /* Add a node: false if it is in the set already (or on ENOMEM). */
-bool nl_tq_add(struct nl_tq *q, const char *name, const char *uid, uint64_t now_ms);
+bool nl_tq_add(struct nl_tq *q, const char *name, uint64_t now_ms);
 /* Remove from queue and set: true if it was there. */
 bool nl_tq_remove(struct nl_tq *q, const char *name);
 /* Take queued nodes in order while the bucket allows and they are due: fn returns true
  * when done (the node leaves the queue, stays in the set), false to be retried after
  * *retry_ms. */
-typedef bool (*nl_tq_fn)(void *arg, const char *name, const char *uid, uint64_t *retry_ms);
+typedef bool (*nl_tq_fn)(void *arg, const char *name, uint64_t *retry_ms);
 void nl_tq_try(struct nl_tq *q, uint64_t now_ms, nl_tq_fn fn, void *arg);
 /* SwapLimiter: a new bucket at qps (<= 0: never), drained if the old one was. */
 void nl_tq_swap_limiter(struct nl_tq *q, double qps, uint64_t now_ms);

@@ -51,10 +51,8 @@ void nl_tq_init(struct nl_tq *q, double qps, uint64_t now_ms)
 
 void nl_tq_release(struct nl_tq *q)
 {
-	for (size_t i = 0; i < q->n; i++) {
+	for (size_t i = 0; i < q->n; i++)
 		free(q->v[i].name);
-		free(q->v[i].uid);
-	}
 	free(q->v);
 	q->v = NULL;
 	q->n = q->cap = 0;
@@ -68,7 +66,7 @@ static struct nl_tq_item *find(struct nl_tq *q, const char *name)
 	return NULL;
 }
 
-bool nl_tq_add(struct nl_tq *q, const char *name, const char *uid, uint64_t now_ms)
+bool nl_tq_add(struct nl_tq *q, const char *name, uint64_t now_ms)
 {
 	struct nl_tq_item *it;
 
@@ -84,17 +82,10 @@ bool nl_tq_add(struct nl_tq *q, const char *name, const char *uid, uint64_t now_
 		q->cap = ncap;
 	}
 	it = &q->v[q->n];
-	*it = (struct nl_tq_item){.name = strdup(name),
-				  .uid = strdup(uid ? uid : ""),
-				  .added_ms = now_ms,
-				  .process_ms = now_ms,
-				  .seq = q->seq++,
-				  .queued = true};
-	if (!it->name || !it->uid) {
-		free(it->name);
-		free(it->uid);
+	*it = (struct nl_tq_item){
+	    .name = strdup(name), .process_ms = now_ms, .seq = q->seq++, .queued = true};
+	if (!it->name)
 		return false;
-	}
 	q->n++;
 	return true;
 }
@@ -108,7 +99,6 @@ bool nl_tq_remove(struct nl_tq *q, const char *name)
 		return false;
 	i = (size_t)(it - q->v);
 	free(it->name);
-	free(it->uid);
 	memmove(&q->v[i], &q->v[i + 1], (q->n - i - 1) * sizeof(*q->v));
 	q->n--;
 	return true;
@@ -136,7 +126,7 @@ void nl_tq_try(struct nl_tq *q, uint64_t now_ms, nl_tq_fn fn, void *arg)
 	/* as RateLimitedTimedQueue.Try: a token is taken before the head is looked at */
 	while ((h = head(q)) != NULL) {
 		uint64_t retry = 0;
-		char *name, *uid;
+		char *name;
 		bool done;
 
 		if (!nl_limiter_try(&q->lim, now_ms))
@@ -145,8 +135,7 @@ void nl_tq_try(struct nl_tq *q, uint64_t now_ms, nl_tq_fn fn, void *arg)
 			break;
 		/* fn may not touch the queue; the strings stay valid for the call */
 		name = h->name;
-		uid = h->uid;
-		done = fn(arg, name, uid, &retry);
+		done = fn(arg, name, &retry);
 		h = find(q, name);
 		if (!h)
 			break;
@@ -224,8 +213,6 @@ double nl_zone_qps(enum nl_zone_state s, unsigned zone_size, const struct nl_rat
 
 /* ---- the controller's zones ---- */
 
-/* ---- zones ---- */
-
 struct nl_zone *nl_zone_of(struct nl_ctrl *s, const struct jv *node, bool create)
 {
 	char key[512];
@@ -263,7 +250,7 @@ static bool nl_mark_for_tainting(struct nl_ctrl *s, const struct jv *node, const
 	if (strcmp(status, "Unknown") == 0 &&
 	    !nl_has_taint(node, NL_TAINT_UNREACHABLE, "NoExecute"))
 		nl_tq_remove(&z->tq, name);
-	return nl_tq_add(&z->tq, name, jv_path_str(node, "metadata.uid"), (uint64_t)nl_mono_ms());
+	return nl_tq_add(&z->tq, name, (uint64_t)nl_mono_ms());
 }
 
 /* markNodeAsReachable: no NoExecute taint of the node controller's, nothing queued. */
@@ -441,7 +428,7 @@ out:
 
 /* ---- the NoExecute tainting pass ---- */
 
-static bool nl_taint_one(void *arg, const char *name, const char *uid, uint64_t *retry_ms)
+static bool nl_taint_one(void *arg, const char *name, uint64_t *retry_ms)
 {
 	static const struct nl_taint unreachable = {NL_TAINT_UNREACHABLE, "NoExecute"};
 	static const struct nl_taint notready = {NL_TAINT_NOT_READY, "NoExecute"};
@@ -452,7 +439,6 @@ static bool nl_taint_one(void *arg, const char *name, const char *uid, uint64_t 
 	const struct nl_taint *add, *rm;
 	bool done;
 
-	(void)uid;
 	if (!o) {
 		log_info(COMP, "node %s no longer present in the cache", name);
 		return true;

@@ -175,8 +175,6 @@ static int objects_of(struct rq_ctrl *s, const struct k8s_kind *k, const char *n
 	for (size_t i = 0; i < NWATCHED; i++)
 		if (s->w[i].k == k && s->w[i].inf)
 			return kc_informer_list(s->w[i].inf, "namespace", ns, out, n);
-	if (k == ctrl_k_resourcequota)
-		return kc_informer_list(s->rq, "namespace", ns, out, n);
 	err = kc_list(s->c->kc, k, ns, NULL, &l, &st);
 	if (err)
 		return err;

@@ -107,23 +107,18 @@ static void emit(struct te_ctrl *s, const char *key, const char *what)
 {
 	char buf[512], *ns, *name;
 	struct jv_doc *d = jv_doc_new();
-	struct jv *ref = d ? jv_new(d, JV_OBJECT) : NULL, *meta = d ? jv_new(d, JV_OBJECT) : NULL;
+	struct jv *ref;
 
 	snprintf(buf, sizeof(buf), "%s", key);
 	kc_key_split(buf, &ns, &name);
 	/* an ObjectReference of the pod by name only, as the controller's */
-	if (ref && meta && ns) {
-		jv_set(d, ref, "apiVersion", jv_new_strz(d, "v1"));
-		jv_set(d, ref, "kind", jv_new_strz(d, "Pod"));
-		jv_set(d, meta, "name", jv_new_strz(d, name));
-		jv_set(d, meta, "namespace", jv_new_strz(d, ns));
-		jv_set(d, ref, "metadata", meta);
+	ref = d && ns ? ctrl_obj_ref(d, "v1", "Pod", ns, name, NULL) : NULL;
+	if (ref)
 		kc_event(s->c->rec, ref, "Normal", "TaintManagerEviction", "%s Pod %s", what, key);
-	}
 	jv_doc_free(d);
 }
 
-/* CancelWork (with its Event): true if there was work, done or not. Locked. */
+/* CancelWork (with its Event, if there was work, done or not). Locked. */
 static void cancel(struct te_ctrl *s, const char *key)
 {
 	struct work *w = hmap_sdel(s->work, key);
@@ -496,16 +491,9 @@ static void te_stop(void *state)
 
 	if (!s)
 		return;
-	if (s->w)
-		kc_workers_stop(s->w);
-	else
-		kc_queue_shutdown(s->q);
-	if (s->evw)
-		kc_workers_stop(s->evw);
-	else
-		kc_queue_shutdown(s->evq);
-	kc_queue_free(s->q);
-	kc_queue_free(s->evq);
+	/* the change workers queue timed deletions: they stop first */
+	ctrl_queue_close(s->w, s->q);
+	ctrl_queue_close(s->evw, s->evq);
 	for (struct hmap_entry *it = s->tainted ? hmap_first(s->tainted) : NULL; it;
 	     it = hmap_next(s->tainted, it))
 		tainted_free(hmap_entry_val(it));

@@ -78,6 +78,23 @@ struct jv *ctrl_owner_ref(struct jv_doc *d, const struct jv *owner, const struct
 	return r;
 }
 
+struct jv *ctrl_obj_ref(struct jv_doc *d, const char *api_version, const char *kind, const char *ns,
+			const char *name, const char *uid)
+{
+	struct jv *o = jv_new(d, JV_OBJECT), *md = o ? jv_obj_at(d, o, "metadata") : NULL;
+
+	if (!md)
+		return NULL;
+	jv_set(d, o, "apiVersion", jv_new_strz(d, api_version));
+	jv_set(d, o, "kind", jv_new_strz(d, kind));
+	if (ns)
+		jv_set(d, md, "namespace", jv_new_strz(d, ns));
+	jv_set(d, md, "name", jv_new_strz(d, name));
+	if (uid)
+		jv_set(d, md, "uid", jv_new_strz(d, uid));
+	return o;
+}
+
 bool ctrl_selector_matches(const struct jv *selector, const struct jv *labels)
 {
 	if (!selector || selector->type != JV_OBJECT)
@@ -281,4 +298,9 @@ void ctrl_queue_close(struct kc_workers *w, struct kc_queue *q)
 		kc_queue_shutdown(q);
 	if (q)
 		kc_queue_free(q);
+}
+
+bool ctrl_ns_terminating(const struct kc_status *st)
+{
+	return st->code == 403 && strstr(st->message, "because it is being terminated") != NULL;
 }

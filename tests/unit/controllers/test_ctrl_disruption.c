@@ -5,7 +5,8 @@
  * controllers' scale, a Deployment's through its ReplicaSet), a failed count (SyncFailed),
  * and evictions against it as `kubectl drain` makes them: allowed while the budget allows,
  * 429 once it does not, pods not Ready or not started evicted regardless, more than one
- * budget refused, and a drain that goes on as replacements become Ready.
+ * budget refused, and a drain that goes on as replacements become Ready; an evicted pod
+ * not deleted within two minutes is counted again, with a NotDeleted Event.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include "ctrl_helpers.h"
+#include "ctrl_workload.h"
 
 #define NS "pdb"
 
@@ -348,13 +350,51 @@ static void test_drain(void **state)
 	cenv_stop(&e);
 }
 
+/* Does the budget hold pod as evicted (status.disruptedPods)? */
+static bool disrupted(struct cenv *e, const char *name, const char *pod)
+{
+	struct jv_doc *d = jv_doc_new();
+	const struct jv *pods =
+	    jv_path(cenv_get(e, d, pdb_kind(), NS, name), "status.disruptedPods");
+	bool held = jv_get(pods, pod) != NULL;
+
+	jv_doc_free(d);
+	return held;
+}
+
+/* A pod the budget holds as evicted (disruptedPods) that is still not being deleted two
+ * minutes later: healthy again, and the pod's Event names the budget. */
+static void test_not_deleted(void **state)
+{
+	const char *evicted_long_ago =
+	    "{\"status\":{\"disruptedPods\":{\"web-1\":\"2020-01-01T00:00:00Z\"}}}";
+	struct kc_status st;
+	struct cenv e;
+
+	(void)state;
+	start(&e);
+	workload(&e, "web", 3, 3, NULL);
+	budget(&e, "b", "\"minAvailable\":2");
+	assert_true(WAIT_UNTIL(status_is(&e, "b", 3, 2, 3, 1), KC_WAIT_MS));
+	if (kc_patch(e.k.c, pdb_kind(), NS, "b", "status", KC_PATCH_MERGE, evicted_long_ago,
+		     strlen(evicted_long_ago), NULL, NULL, &st) != 0)
+		fail_msg("status patch: %s", st.message);
+	assert_true(WAIT_UNTIL(cw_event(&e, NS, "NotDeleted", "web-1",
+					"Pod was expected by PDB pdb/b to be deleted but it "
+					"wasn't") > 0,
+			       KC_WAIT_MS));
+	/* no longer held: counted again */
+	assert_true(WAIT_UNTIL(!disrupted(&e, "b", "web-1"), KC_WAIT_MS));
+	assert_true(status_is(&e, "b", 3, 2, 3, 1));
+	cenv_stop(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_shapes),
-	    cmocka_unit_test(test_controllers),
-	    cmocka_unit_test(test_eviction),
-	    cmocka_unit_test(test_drain),
+	    cmocka_unit_test(test_shapes),	cmocka_unit_test(test_controllers),
+	    cmocka_unit_test(test_eviction),	cmocka_unit_test(test_drain),
+	    cmocka_unit_test(test_not_deleted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

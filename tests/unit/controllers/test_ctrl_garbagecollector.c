@@ -5,7 +5,8 @@
  * dependent with another owner only loses the reference), foreground (the owner stays with
  * foregroundDeletion until the dependents that block it are gone), orphan (dependents lose
  * the reference and stay), references to owners that do not exist (dangling), a chain of
- * three levels both ways, and a cluster-scoped owner of namespaced dependents.
+ * three levels both ways, and a cluster-scoped owner of namespaced dependents (kept while it
+ * exists).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -223,7 +224,7 @@ static void test_orphan(void **state)
  * another uid. Dependents of real owners stay. */
 static void test_dangling(void **state)
 {
-	char uid[64], r[512];
+	char r[512];
 	struct cenv e;
 
 	(void)state;
@@ -244,7 +245,6 @@ static void test_dangling(void **state)
 	   ref(r, sizeof(r), "ConfigMap", "ghost", "11111111-2222-3333-4444-555555555555", false),
 	   NULL);
 	assert_true(WAIT_UNTIL(!cm_exists(&e, "lost2"), KC_WAIT_MS));
-	(void)uid;
 	cenv_stop(&e);
 }
 
@@ -280,18 +280,30 @@ static void test_cluster_scoped_owner(void **state)
 {
 	const struct k8s_kind *node = k8s_kind_find("v1", "Node");
 	struct jv_doc *d = jv_doc_new();
-	char uid[64], r[512];
+	char uid[64], r1[512], r2[512], refs[1100];
 	struct cenv e;
+	struct jv *o;
 
 	(void)state;
 	start(&e);
 	cenv_node(&e, "owner-node", 2, 10, NULL);
-	cm(&e, "on-node",
-	   ref(r, sizeof(r), "Node", "owner-node", uid_of(&e, node, NULL, "owner-node", uid),
-	       false),
-	   NULL);
-	/* it exists: the dependent stays */
+	/* a second owner that does not exist makes the collector look at it */
+	snprintf(refs, sizeof(refs), "%s,%s",
+		 ref(r1, sizeof(r1), "Node", "owner-node",
+		     uid_of(&e, node, NULL, "owner-node", uid), false),
+		 ref(r2, sizeof(r2), "ConfigMap", "ghost", "11111111-2222-3333-4444-555555555555",
+		     false));
+	cm(&e, "on-node", refs, NULL);
 	cm_of(&e, "witness", "on-node", false);
+	/* the Node exists: only the reference to the ghost goes */
+	assert_true(WAIT_UNTIL(jv_count(jv_path(cenv_get(&e, d, kind_cm(), NS, "on-node"),
+						"metadata.ownerReferences")) == 1,
+			       KC_WAIT_MS));
+	o = cenv_get(&e, d, kind_cm(), NS, "on-node");
+	assert_string_equal(jv_path_str(jv_first(jv_path(o, "metadata.ownerReferences")), "uid"),
+			    uid);
+	assert_null(jv_path(o, "metadata.deletionTimestamp"));
+	assert_true(cm_exists(&e, "witness"));
 	del(&e, node, NULL, "owner-node", NULL, d, NULL);
 	assert_true(WAIT_UNTIL(!cm_exists(&e, "on-node") && !cm_exists(&e, "witness"), KC_WAIT_MS));
 	jv_doc_free(d);

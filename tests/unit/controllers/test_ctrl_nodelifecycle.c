@@ -682,12 +682,11 @@ static void test_eviction_rate(void **state)
 
 static int taken;
 
-static bool take(void *arg, const char *name, const char *uid, uint64_t *retry_ms)
+static bool take(void *arg, const char *name, uint64_t *retry_ms)
 {
 	bool *fail = arg;
 
 	(void)name;
-	(void)uid;
 	taken++;
 	if (fail && *fail) {
 		*retry_ms = 50;
@@ -730,9 +729,9 @@ static void test_zone_logic(void **state)
 
 	/* the queue: each node once, in order, as fast as the bucket */
 	nl_tq_init(&q, 0.5, 0);
-	assert_true(nl_tq_add(&q, "a", "1", 0));
-	assert_true(nl_tq_add(&q, "b", "2", 0));
-	assert_false(nl_tq_add(&q, "a", "1", 0));
+	assert_true(nl_tq_add(&q, "a", 0));
+	assert_true(nl_tq_add(&q, "b", 0));
+	assert_false(nl_tq_add(&q, "a", 0));
 	taken = 0;
 	nl_tq_try(&q, 0, take, NULL);
 	assert_int_equal(taken, 1);
@@ -742,9 +741,9 @@ static void test_zone_logic(void **state)
 	nl_tq_try(&q, 2000, take, NULL);
 	assert_int_equal(taken, 2);
 	/* done, yet in the set until removed */
-	assert_false(nl_tq_add(&q, "a", "1", 2000));
+	assert_false(nl_tq_add(&q, "a", 2000));
 	assert_true(nl_tq_remove(&q, "a"));
-	assert_true(nl_tq_add(&q, "a", "1", 2000));
+	assert_true(nl_tq_add(&q, "a", 2000));
 	/* a stopped zone takes nothing; back to a rate, a drained bucket stays drained */
 	nl_tq_swap_limiter(&q, 0, 2000);
 	nl_tq_try(&q, 100000, take, NULL);
@@ -756,7 +755,7 @@ static void test_zone_logic(void **state)
 	assert_int_equal(taken, 3);
 	/* a failure is retried after its delay, with a token */
 	assert_true(nl_tq_remove(&q, "a"));
-	assert_true(nl_tq_add(&q, "a", "1", 200000));
+	assert_true(nl_tq_add(&q, "a", 200000));
 	fail = true;
 	nl_tq_try(&q, 200000, take, &fail);
 	assert_int_equal(taken, 4);

@@ -3,6 +3,8 @@
 #ifndef DROVER_CLI_H
 #define DROVER_CLI_H
 
+#include <stdbool.h>
+
 #define DROVER_VERSION "0.1.0"
 
 struct cli_command {
@@ -18,5 +20,23 @@ int cmd_server(int argc, char **argv);
 int cmd_controller_manager(int argc, char **argv);
 int cmd_scheduler(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
+
+/* ---- shared by the subcommands (cli_util.c) ---- */
+
+/* A whole number in [min, max] (no sign, nothing after it): 0, or -EINVAL. */
+int cli_parse_uint(const char *arg, unsigned long min, unsigned long max, unsigned *out);
+/* The same for --flag of `drover cmd`: 0, or -1 after one line on stderr. */
+int cli_uint(const char *cmd, const char *flag, const char *arg, unsigned long min,
+	     unsigned long max, unsigned *out);
+/* --log-level: the level set, 0; or -1 after one line on stderr. */
+int cli_log_level(const char *cmd, const char *arg);
+/* SIGINT and SIGTERM set the stop flag (and SIGPIPE is ignored) from now on. */
+void cli_catch_stop(void);
+bool cli_stopping(void);
+/* Sleep until the stop flag is set. */
+void cli_wait_stop(void);
+/* --controllers LIST of `drover cmd` known (cmd_control.c): 0, or -1 after one line on
+ * stderr. */
+int cli_controllers(const char *cmd, const char *list);
 
 #endif

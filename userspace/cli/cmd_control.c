@@ -8,36 +8,16 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "controllers.h"
 #include "kclient.h"
-#include "log.h"
 #include "sched_run.h"
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static void wait_for_signal(void)
-{
-	struct sigaction sa = {.sa_handler = on_signal};
-
-	signal(SIGPIPE, SIG_IGN);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	while (!stop)
-		pause();
-}
+#define CM    "controller-manager"
+#define SCHED "scheduler"
 
 /* A client from a kubeconfig (path NULL: $KUBECONFIG, ~/.kube/config). */
 static struct kclient *client(const char *cmd, const char *path, const char *manager)
@@ -60,59 +40,74 @@ static struct kclient *client(const char *cmd, const char *path, const char *man
 	return c;
 }
 
-static int log_level(const char *cmd, const char *arg)
+int cli_controllers(const char *cmd, const char *list)
 {
-	enum log_level lvl;
+	char bad[64];
 
-	if (log_parse_level(arg, &lvl) != 0) {
-		fprintf(stderr, "drover %s: unknown log level %s\n", cmd, arg);
-		return -1;
-	}
-	log_set_level(lvl);
-	return 0;
+	if (!ctrl_check_names(list, bad, sizeof(bad)))
+		return 0;
+	fprintf(stderr,
+		"drover %s: --controllers: unknown controller \"%s\" (drover %s --help lists "
+		"them)\n",
+		cmd, bad, cmd);
+	return -1;
 }
 
-/* A whole number in [min, max] for --flag; else one line on stderr and -1. */
-static int count_arg(const char *cmd, const char *flag, const char *arg, unsigned long min,
-		     unsigned long max, unsigned *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(arg, &end, 10);
-	if (errno || end == arg || *end || arg[0] == '-' || v < min || v > max) {
-		fprintf(stderr, "drover %s: --%s: a whole number from %lu to %lu, not \"%s\"\n",
-			cmd, flag, min, max, arg);
-		return -1;
-	}
-	*out = (unsigned)v;
-	return 0;
-}
-
-/* What the two commands share once their flags are read: a client of the kubeconfig, the
- * component started over it, and both stopped on SIGINT/SIGTERM. */
+/* What the two commands share: the flags --kubeconfig, --log-level and --help, a client of
+ * the kubeconfig, the component started over it, and both stopped on SIGINT/SIGTERM. */
 struct component {
 	const char *cmd, *manager;
+	const struct option *opts; /* the common flags: 'k', 'L', 'h' */
+	void (*usage)(FILE *out);
+	/* one of the command's own flags into cfg: 0, or -1 after a line on stderr */
+	int (*flag)(int opt, const char *arg, void *cfg);
 	int (*start)(struct kclient *c, const void *cfg, void **state);
 	void (*stop)(void *state);
 };
 
-static int run_component(const struct component *k, const char *kubeconfig, const void *cfg)
+static int run_component(const struct component *k, int argc, char **argv, void *cfg)
 {
-	struct kclient *c = client(k->cmd, kubeconfig, k->manager);
+	const char *kubeconfig = NULL;
+	struct kclient *c;
 	void *state = NULL;
-	int err;
+	int opt, err;
 
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", k->opts, NULL)) != -1) {
+		switch (opt) {
+		case 'k':
+			kubeconfig = optarg;
+			break;
+		case 'L':
+			if (cli_log_level(k->cmd, optarg) != 0)
+				return 2;
+			break;
+		case 'h':
+			k->usage(stdout);
+			return 0;
+		case '?':
+			k->usage(stderr);
+			return 2;
+		default:
+			if (k->flag(opt, optarg, cfg) != 0)
+				return 2;
+		}
+	}
+	if (optind != argc) {
+		k->usage(stderr);
+		return 2;
+	}
+	c = client(k->cmd, kubeconfig, k->manager);
 	if (!c)
 		return 1;
+	cli_catch_stop();
 	err = k->start(c, cfg, &state);
 	if (err) {
 		fprintf(stderr, "drover %s: %s\n", k->cmd, strerror(-err));
 		kclient_free(c);
 		return 1;
 	}
-	wait_for_signal();
+	cli_wait_stop();
 	k->stop(state);
 	kclient_free(c);
 	return 0;
@@ -155,6 +150,24 @@ static void cm_usage(FILE *out)
 	ctrl_list(out);
 }
 
+static int cm_flag(int opt, const char *arg, void *p)
+{
+	struct ctrl_config *cfg = p;
+
+	switch (opt) {
+	case 'c':
+		if (cli_controllers(CM, arg) != 0)
+			return -1;
+		cfg->controllers = arg;
+		return 0;
+	case 'g':
+		return cli_uint(CM, "node-grace", arg, 1, 86400, &cfg->node_grace_s);
+	case 'w':
+		return cli_uint(CM, "workers", arg, 1, 64, &cfg->workers);
+	}
+	return -1;
+}
+
 int cmd_controller_manager(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -166,57 +179,16 @@ int cmd_controller_manager(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	static const struct component cm = {"controller-manager", "kube-controller-manager",
-					    cm_start, cm_stop};
+	static const struct component cm = {.cmd = CM,
+					    .manager = "kube-controller-manager",
+					    .opts = opts,
+					    .usage = cm_usage,
+					    .flag = cm_flag,
+					    .start = cm_start,
+					    .stop = cm_stop};
 	struct ctrl_config cfg = {.component = "drover-controller-manager"};
-	const char *kubeconfig = NULL;
-	int opt;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'k':
-			kubeconfig = optarg;
-			break;
-		case 'c': {
-			char bad[64];
-
-			if (ctrl_check_names(optarg, bad, sizeof(bad))) {
-				fprintf(
-				    stderr,
-				    "drover controller-manager: --controllers: unknown controller "
-				    "\"%s\" (--help lists them)\n",
-				    bad);
-				return 2;
-			}
-			cfg.controllers = optarg;
-			break;
-		}
-		case 'g':
-			if (count_arg(cm.cmd, "node-grace", optarg, 1, 86400, &cfg.node_grace_s))
-				return 2;
-			break;
-		case 'w':
-			if (count_arg(cm.cmd, "workers", optarg, 1, 64, &cfg.workers))
-				return 2;
-			break;
-		case 'L':
-			if (log_level("controller-manager", optarg) != 0)
-				return 2;
-			break;
-		case 'h':
-			cm_usage(stdout);
-			return 0;
-		default:
-			cm_usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		cm_usage(stderr);
-		return 2;
-	}
-	return run_component(&cm, kubeconfig, &cfg);
+	return run_component(&cm, argc, argv, &cfg);
 }
 
 static void sched_usage(FILE *out)
@@ -231,6 +203,20 @@ static void sched_usage(FILE *out)
 		"  --log-level LEVEL    error, warn, info (default) or debug\n");
 }
 
+static int sched_flag(int opt, const char *arg, void *p)
+{
+	struct scheduler_config *cfg = p;
+
+	switch (opt) {
+	case 'n':
+		cfg->name = arg;
+		return 0;
+	case 'b':
+		return cli_uint(SCHED, "bind-workers", arg, 1, 256, &cfg->bind_workers);
+	}
+	return -1;
+}
+
 int cmd_scheduler(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -241,39 +227,14 @@ int cmd_scheduler(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	static const struct component sc = {"scheduler", "kube-scheduler", sched_start, sched_stop};
+	static const struct component sc = {.cmd = SCHED,
+					    .manager = "kube-scheduler",
+					    .opts = opts,
+					    .usage = sched_usage,
+					    .flag = sched_flag,
+					    .start = sched_start,
+					    .stop = sched_stop};
 	struct scheduler_config cfg = {0};
-	const char *kubeconfig = NULL;
-	int opt;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'k':
-			kubeconfig = optarg;
-			break;
-		case 'n':
-			cfg.name = optarg;
-			break;
-		case 'b':
-			if (count_arg(sc.cmd, "bind-workers", optarg, 1, 256, &cfg.bind_workers))
-				return 2;
-			break;
-		case 'L':
-			if (log_level("scheduler", optarg) != 0)
-				return 2;
-			break;
-		case 'h':
-			sched_usage(stdout);
-			return 0;
-		default:
-			sched_usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		sched_usage(stderr);
-		return 2;
-	}
-	return run_component(&sc, kubeconfig, &cfg);
+	return run_component(&sc, argc, argv, &cfg);
 }

@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -62,26 +61,13 @@ static void proxy_usage(FILE *out)
 	    "  --log-level LEVEL       error|warn|info|debug [info]\n");
 }
 
-static int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || end == s || v < min || v > max)
-		return -EINVAL;
-	*out = (uint32_t)v;
-	return 0;
-}
-
 static int parse_map_size(struct proxy_config *c, const char *arg)
 {
 	const char *eq = strchr(arg, '=');
 	uint32_t v, *dst = NULL;
 	size_t klen;
 
-	if (!eq || parse_u32(eq + 1, 1, 1u << 26, &v))
+	if (!eq || cli_parse_uint(eq + 1, 1, 1u << 26, &v))
 		return -EINVAL;
 	klen = (size_t)(eq - arg);
 #define MAPSZ(name, field)                                     \
@@ -163,7 +149,6 @@ int cmd_proxy(int argc, char **argv)
 	};
 	static struct proxy_config c;
 	char hostname[256];
-	enum log_level lvl;
 	uint32_t v, v2;
 	struct in_addr a;
 	int o, rc;
@@ -254,7 +239,8 @@ int cmd_proxy(int argc, char **argv)
 			c.dp.cfg.snat_port_max = (uint16_t)v2;
 			break;
 		case O_MAGLEV:
-			if (parse_u32(optarg, 1, DRV_MAGLEV_MAX_TABLE, &v) || !maglev_size_valid(v))
+			if (cli_parse_uint(optarg, 1, DRV_MAGLEV_MAX_TABLE, &v) ||
+			    !maglev_size_valid(v))
 				return bad(
 				    "--maglev-table-size (one of 251 509 1021 2039 4093 8191 "
 				    "16381 32749 65521 131071)",
@@ -266,15 +252,15 @@ int cmd_proxy(int argc, char **argv)
 				return bad("--map-size", optarg);
 			break;
 		case O_CT_TCP:
-			if (parse_u32(optarg, 1, 7 * 86400, &c.dp.cfg.ct_tcp_timeout_s))
+			if (cli_parse_uint(optarg, 1, 7 * 86400, &c.dp.cfg.ct_tcp_timeout_s))
 				return bad("--ct-timeout-tcp", optarg);
 			break;
 		case O_CT_OTHER:
-			if (parse_u32(optarg, 1, 86400, &c.dp.cfg.ct_other_timeout_s))
+			if (cli_parse_uint(optarg, 1, 86400, &c.dp.cfg.ct_other_timeout_s))
 				return bad("--ct-timeout-other", optarg);
 			break;
 		case O_GC:
-			if (parse_u32(optarg, 0, 86400, &v))
+			if (cli_parse_uint(optarg, 0, 86400, &v))
 				return bad("--gc-interval", optarg);
 			c.gc_interval_s = v;
 			break;
@@ -285,9 +271,8 @@ int cmd_proxy(int argc, char **argv)
 			c.ready_file = optarg;
 			break;
 		case O_LOG:
-			if (log_parse_level(optarg, &lvl))
-				return bad("--log-level", optarg);
-			log_set_level(lvl);
+			if (cli_log_level("proxy", optarg))
+				return 2;
 			break;
 		case O_HELP:
 			proxy_usage(stdout);

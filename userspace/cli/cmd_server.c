@@ -9,13 +9,12 @@
 #include <errno.h>
 #include <getopt.h>
 #include <ifaddrs.h>
+#include <limits.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "api.h"
 #include "cli.h"
@@ -24,13 +23,7 @@
 #include "log.h"
 #include "sched_run.h"
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
+#define CMD "server"
 
 static void usage(FILE *out)
 {
@@ -101,6 +94,23 @@ static void advertise_address(const char *listen, char *out, size_t size)
 	freeifaddrs(ifa);
 }
 
+/* A number > 0 (and at most max, if max > 0) for --flag; else one line on stderr and -1. */
+static int positive(const char *flag, const char *arg, double max, double *out)
+{
+	char *end;
+	double v = strtod(arg, &end);
+
+	if (end == arg || *end || !(v > 0) || (max > 0 && v > max)) {
+		if (max > 0)
+			fprintf(stderr, "drover server: --%s: a number > 0 and <= %g\n", flag, max);
+		else
+			fprintf(stderr, "drover server: --%s: a number > 0\n", flag);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
 int cmd_server(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -132,8 +142,6 @@ int cmd_server(int argc, char **argv)
 	struct ctrl_manager *cm = NULL;
 	struct scheduler *sched = NULL;
 	bool run_sched = true, run_ctrl = true;
-	struct sigaction sa = {.sa_handler = on_signal};
-	enum log_level lvl;
 	char apiserver_ip[INET6_ADDRSTRLEN];
 	int c, err;
 
@@ -164,48 +172,33 @@ int cmd_server(int argc, char **argv)
 			cfg.nodeport_max = (uint16_t)hi;
 			break;
 		}
-		case 't':
-			cfg.threads = (unsigned)strtoul(optarg, NULL, 10);
+		case 't': /* 0: the default, for these three */
+			if (cli_uint(CMD, "threads", optarg, 0, UINT_MAX, &cfg.threads))
+				return 2;
 			break;
 		case 'w':
-			cfg.workers = (unsigned)strtoul(optarg, NULL, 10);
+			if (cli_uint(CMD, "workers", optarg, 0, UINT_MAX, &cfg.workers))
+				return 2;
 			break;
 		case 'C':
-			cfg.compact_interval_s = (unsigned)strtoul(optarg, NULL, 10);
+			if (cli_uint(CMD, "compact-interval", optarg, 0, UINT_MAX,
+				     &cfg.compact_interval_s))
+				return 2;
 			break;
 		case 'L':
-			if (log_parse_level(optarg, &lvl) != 0) {
-				fprintf(stderr, "drover server: unknown log level %s\n", optarg);
+			if (cli_log_level(CMD, optarg))
 				return 2;
-			}
-			log_set_level(lvl);
 			break;
-		case 'K': {
-			char bad[64];
-
-			if (ctrl_check_names(optarg, bad, sizeof(bad))) {
-				fprintf(stderr,
-					"drover server: --controllers: unknown controller \"%s\" "
-					"(drover server --help lists them)\n",
-					bad);
+		case 'K':
+			if (cli_controllers(CMD, optarg))
 				return 2;
-			}
 			cc.controllers = optarg;
 			run_ctrl = optarg[0] != 0;
 			break;
-		}
-		case 'G': {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-
-			if (*end || optarg[0] == '-' || v == 0 || v > 86400) {
-				fprintf(stderr,
-					"drover server: --node-grace: seconds from 1 to 86400\n");
+		case 'G':
+			if (cli_uint(CMD, "node-grace", optarg, 1, 86400, &cc.node_grace_s))
 				return 2;
-			}
-			cc.node_grace_s = (unsigned)v;
 			break;
-		}
 		case 'T': {
 			char *end;
 
@@ -221,34 +214,23 @@ int cmd_server(int argc, char **argv)
 			break;
 		}
 		case 'E':
-		case 'e':
-		case 'U': {
-			char *end;
-			double v = strtod(optarg, &end);
-
-			if (*end || !(v > 0) || (c == 'U' && v > 1)) {
-				fprintf(stderr, "drover server: --%s: a number > 0%s\n",
-					c == 'U'   ? "unhealthy-zone-threshold"
-					: c == 'E' ? "node-eviction-rate"
-						   : "secondary-node-eviction-rate",
-					c == 'U' ? " and <= 1" : "");
+			if (positive("node-eviction-rate", optarg, 0, &cc.node_eviction_rate))
 				return 2;
-			}
-			if (c == 'E')
-				cc.node_eviction_rate = v;
-			else if (c == 'e')
-				cc.secondary_node_eviction_rate = v;
-			else
-				cc.unhealthy_zone_threshold = v;
 			break;
-		}
-		case 'Z':
-			cc.large_cluster_size = (unsigned)strtoul(optarg, NULL, 10);
-			if (!cc.large_cluster_size) {
-				fprintf(stderr,
-					"drover server: --large-cluster-size-threshold: > 0\n");
+		case 'e':
+			if (positive("secondary-node-eviction-rate", optarg, 0,
+				     &cc.secondary_node_eviction_rate))
 				return 2;
-			}
+			break;
+		case 'U':
+			if (positive("unhealthy-zone-threshold", optarg, 1,
+				     &cc.unhealthy_zone_threshold))
+				return 2;
+			break;
+		case 'Z':
+			if (cli_uint(CMD, "large-cluster-size-threshold", optarg, 1, UINT_MAX,
+				     &cc.large_cluster_size))
+				return 2;
 			break;
 		case 'S':
 			run_sched = false;
@@ -267,9 +249,7 @@ int cmd_server(int argc, char **argv)
 	}
 	if (cfg.insecure_loopback && !cfg.listen)
 		cfg.listen = "127.0.0.1:8080";
-	signal(SIGPIPE, SIG_IGN);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	cli_catch_stop();
 	err = api_server_start(&cfg, &s);
 	if (err) {
 		fprintf(stderr, "drover server: %s\n", strerror(-err));
@@ -309,8 +289,7 @@ int cmd_server(int argc, char **argv)
 	}
 	printf("kubeconfig: %s\n", api_server_kubeconfig(s) ? api_server_kubeconfig(s) : "-");
 	fflush(stdout);
-	while (!stop)
-		pause();
+	cli_wait_stop();
 	log_info("api", "stopping");
 	scheduler_stop(sched);
 	ctrl_manager_stop(cm);

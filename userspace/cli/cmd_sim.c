@@ -6,7 +6,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,14 +17,6 @@
 #include "sim.h"
 
 #define COMP "sim"
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 /* PRETTY_NAME of /etc/os-release into buf, or "" */
 static void os_image(char *buf, size_t size)
@@ -111,7 +102,6 @@ int cmd_sim(int argc, char **argv)
 {
 	struct sim_config cfg;
 	struct kc_config kcfg = {0};
-	struct sigaction sa = {.sa_handler = on_signal};
 	struct kclient *kc = NULL;
 	struct sim *sim = NULL;
 	struct sim_stats last = {0}, st;
@@ -155,9 +145,7 @@ int cmd_sim(int argc, char **argv)
 	}
 	/* the kubelet's name in managedFields and the user agent */
 	kclient_set_field_manager(kc, "kubelet");
-	signal(SIGPIPE, SIG_IGN);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	cli_catch_stop();
 	if (sim_start(kc, &cfg, &sim, err, sizeof(err)) != 0) {
 		fprintf(stderr, "drover sim: %s\n", err);
 		goto out;
@@ -165,7 +153,7 @@ int cmd_sim(int argc, char **argv)
 	log_info(COMP, "simulating %u node%s against %s", cfg.nodes, cfg.nodes == 1 ? "" : "s",
 		 kcfg.server);
 	last_t = mono_s();
-	while (!stop) {
+	while (!cli_stopping()) {
 		struct timespec ts = {.tv_nsec = 250 * 1000 * 1000};
 
 		nanosleep(&ts, NULL); /* a signal cuts it short */

@@ -6,7 +6,8 @@
  * node indexes as objects change, resuming after short watches with no duplicate add, the
  * re-list after a 410 that delivers exactly the difference (a delete for an object deleted
  * while the watch was down, an update for one changed, nothing for one unchanged), resync,
- * cluster-scoped keys, and no hot loop against a server that is down (attempts counted).
+ * cluster-scoped keys, a stop that keeps the cache, and no hot loop against a server that
+ * is down (attempts counted).
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -534,6 +535,39 @@ static void test_resync_and_cluster_scope(void **state)
 	assert_int_equal(u.rv, u.old_rv);
 }
 
+/* kc_informer_stop: no handler after it returns, the cache stays as it was and readable,
+ * a second stop (and the free's) does nothing. Another informer sees the change the stopped
+ * one no longer gets. */
+static void test_stop_keeps_cache(void **state)
+{
+	struct kclient *c = C(state);
+	struct kc_informer_opts o = {.kind = kind_cm(), .ns = "stp"};
+	struct kc_informer *inf, *other;
+	struct jv_doc *d = jv_doc_new();
+	static struct hrec r, ro;
+
+	hrec_init(&r);
+	hrec_init(&ro);
+	kc_make_ns(c, "stp");
+	cm(c, "stp", "a", "1");
+	inf = start_informer(c, &o, &r);
+	other = start_informer(c, &o, &ro);
+	assert_int_equal(kc_informer_start(inf), 0);
+	assert_int_equal(kc_informer_start(other), 0);
+	assert_true(kc_informer_wait_synced(inf, KC_WAIT_MS));
+	assert_true(kc_informer_wait_synced(other, KC_WAIT_MS));
+	kc_informer_stop(inf);
+	kc_informer_stop(inf);
+	set(c, "stp", "a", "2");
+	cm(c, "stp", "b", "1");
+	assert_true(WAIT_UNTIL(hcount(&ro, 'a', "b") == 1, KC_WAIT_MS));
+	assert_string_equal(cached(other, d, "stp", "a"), "2");
+	assert_int_equal(hcount(&r, 'u', NULL) + hcount(&r, 'a', "b"), 0);
+	assert_string_equal(cached(inf, d, "stp", "a"), "1");
+	assert_int_equal(kc_informer_count(inf), 1);
+	jv_doc_free(d);
+}
+
 static void test_no_hot_loop(void **state)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -603,6 +637,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_relist_after_gone, ksrv_test_setup,
 					    ksrv_test_teardown),
 	    cmocka_unit_test_setup_teardown(test_resync_and_cluster_scope, ksrv_test_setup,
+					    ksrv_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_stop_keeps_cache, ksrv_test_setup,
 					    ksrv_test_teardown),
 	    cmocka_unit_test_setup_teardown(test_no_hot_loop, ksrv_test_setup, ksrv_test_teardown),
 	};

@@ -4,8 +4,9 @@
  * the kubeconfig the server writes (CA, client certificate and key as -data) and with one
  * naming the server's PKI files by relative paths: calls, a watch, connection reuse over
  * TLS, the private 0700 directory the -data material is written to (and removed by
- * kclient_free), bearer-token auth, and the refusals: no credentials (401), an unknown CA
- * (verification fails), a CA-less client with insecure-skip-tls-verify (accepted).
+ * kclient_free; a killed client's, by the next client), bearer-token auth, and the refusals:
+ * no credentials (401), an unknown CA (verification fails), a CA-less client with
+ * insecure-skip-tls-verify (accepted).
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kc_helpers.h"
@@ -182,6 +184,45 @@ static void test_server_kubeconfig(void **state)
 	jv_doc_free(d);
 }
 
+/* A killed client's directory (drover-kclient-PID-XXXXXX of a PID that is gone) is removed by
+ * the next client that writes its own; a live process's, and anything else, stays. */
+static void test_stale_dirs_swept(void **state)
+{
+	struct tls *t = *state;
+	struct kc_config cfg;
+	struct kclient *c;
+	char err[512], dead[512], live[512], other[512], path[600];
+	FILE *f;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(0);
+	assert_int_equal(waitpid(pid, NULL, 0), pid); /* reaped: the PID is gone */
+	snprintf(dead, sizeof(dead), "%s/drover-kclient-%ld-AbC123", t->tmp, (long)pid);
+	snprintf(live, sizeof(live), "%s/drover-kclient-%ld-DeF456", t->tmp, (long)getpid());
+	snprintf(other, sizeof(other), "%s/drover-kclient-XyZ789", t->tmp);
+	assert_int_equal(mkdir(dead, 0700), 0);
+	snprintf(path, sizeof(path), "%s/ca.crt", dead);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(mkdir(live, 0700), 0);
+	assert_int_equal(mkdir(other, 0700), 0);
+
+	assert_int_equal(kc_config_load(api_server_kubeconfig(t->s), &cfg, err, sizeof(err)), 0);
+	c = kclient_http_new(&cfg);
+	assert_non_null(c);
+	assert_int_equal(access(dead, F_OK), -1);
+	assert_int_equal(access(live, F_OK), 0);
+	assert_int_equal(access(other, F_OK), 0);
+	assert_int_equal(entries(t->tmp, NULL, 0), 3); /* live, other and the client's own */
+	kclient_free(c);
+	kc_config_free(&cfg);
+	assert_int_equal(rmdir(live), 0);
+	assert_int_equal(rmdir(other), 0);
+}
+
 static void test_files_relative(void **state)
 {
 	struct tls *t = *state;
@@ -281,6 +322,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_server_kubeconfig),
+	    cmocka_unit_test(test_stale_dirs_swept),
 	    cmocka_unit_test(test_files_relative),
 	    cmocka_unit_test(test_refusals),
 	};

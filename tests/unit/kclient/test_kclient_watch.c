@@ -569,10 +569,9 @@ static void test_stop_from_another_callback(void **state)
 	struct kc_watch *wa = NULL, *wb = NULL;
 	static struct pair p;
 	struct kc_status st;
-
-	memset(&p, 0, sizeof(p));
 	char rv[32], v[16];
 
+	memset(&p, 0, sizeof(p));
 	kc_make_ns(c, "stop2");
 	kc_make(c, kind_cm(), "stop2", "{\"metadata\":{\"name\":\"s\"}}");
 	snprintf(rv, sizeof(rv), "%llu", (unsigned long long)list_rv(c, "stop2"));

@@ -90,7 +90,7 @@ struct objs {
 static int objs_take(struct objs *a, struct kc_list *l)
 {
 	if (!l->count)
-		return 0; /* (an empty page: a->v may still be NULL) */
+		return 0; /* an empty page: a->v may still be NULL, nothing to copy */
 	if (a->n + l->count > a->cap) {
 		size_t ncap = (a->n + l->count) * 2;
 		struct kc_obj **n = realloc(a->v, ncap * sizeof(*n));
@@ -100,8 +100,7 @@ static int objs_take(struct objs *a, struct kc_list *l)
 		a->v = n;
 		a->cap = ncap;
 	}
-	if (l->count) /* an empty page: a->v may still be NULL */
-		memcpy(a->v + a->n, l->items, l->count * sizeof(*l->items));
+	memcpy(a->v + a->n, l->items, l->count * sizeof(*l->items));
 	a->n += l->count;
 	l->count = 0; /* the references moved */
 	return 0;

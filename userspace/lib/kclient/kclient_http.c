@@ -534,85 +534,83 @@ static int http_patch(struct kclient *c, const struct k8s_kind *k, const char *n
 	return call(h, &q, out, st);
 }
 
-/* DeleteOptions as Kubernetes clients send them: a JSON body (malloc'd in *b). */
-static int delete_body(const struct kc_delete_opts *o, struct k8s_buf *b, struct kc_status *st)
+/* DELETE of one object, or (name NULL) of the collection: deletecollection, with sel's
+ * selectors (sel may be NULL) as arguments. DeleteOptions as Kubernetes clients send them: a
+ * JSON body. */
+static int http_delete(struct kc_http *h, const struct k8s_kind *k, const char *ns,
+		       const char *name, const struct kc_list_opts *sel,
+		       const struct kc_delete_opts *o, struct kc_obj **out, struct kc_status *st)
 {
-	k8s_buf_puts(b, "{\"kind\":\"DeleteOptions\",\"apiVersion\":\"v1\"");
+	struct req q = {.method = "DELETE"};
+	struct k8s_buf b = {0};
+	int err;
+
+	k8s_buf_puts(&b, "{\"kind\":\"DeleteOptions\",\"apiVersion\":\"v1\"");
 	if (o->grace_seconds >= 0)
-		k8s_buf_printf(b, ",\"gracePeriodSeconds\":%" PRId64, o->grace_seconds);
+		k8s_buf_printf(&b, ",\"gracePeriodSeconds\":%" PRId64, o->grace_seconds);
 	if (o->precondition_uid || o->precondition_rv) {
-		k8s_buf_puts(b, ",\"preconditions\":{");
+		k8s_buf_puts(&b, ",\"preconditions\":{");
 		if (o->precondition_uid) {
-			k8s_buf_puts(b, "\"uid\":");
-			k8s_buf_json_string(b, o->precondition_uid, strlen(o->precondition_uid));
+			k8s_buf_puts(&b, "\"uid\":");
+			k8s_buf_json_string(&b, o->precondition_uid, strlen(o->precondition_uid));
 		}
 		if (o->precondition_rv) {
-			k8s_buf_puts(b, o->precondition_uid ? ",\"resourceVersion\":"
-							    : "\"resourceVersion\":");
-			k8s_buf_json_string(b, o->precondition_rv, strlen(o->precondition_rv));
+			k8s_buf_puts(&b, o->precondition_uid ? ",\"resourceVersion\":"
+							     : "\"resourceVersion\":");
+			k8s_buf_json_string(&b, o->precondition_rv, strlen(o->precondition_rv));
 		}
-		k8s_buf_putc(b, '}');
+		k8s_buf_putc(&b, '}');
 	}
 	if (o->propagation) {
-		k8s_buf_puts(b, ",\"propagationPolicy\":");
-		k8s_buf_json_string(b, o->propagation, strlen(o->propagation));
+		k8s_buf_puts(&b, ",\"propagationPolicy\":");
+		k8s_buf_json_string(&b, o->propagation, strlen(o->propagation));
 	}
 	if (o->dry_run)
-		k8s_buf_puts(b, ",\"dryRun\":[\"All\"]");
-	k8s_buf_putc(b, '}');
-	if (b->oom) {
-		k8s_buf_free(b);
+		k8s_buf_puts(&b, ",\"dryRun\":[\"All\"]");
+	k8s_buf_putc(&b, '}');
+	if (b.oom) {
+		k8s_buf_free(&b);
 		kc_status_set(st, 0, "", "out of memory");
 		return -ENOMEM;
 	}
-	return 0;
-}
-
-static int http_del(struct kclient *c, const struct k8s_kind *k, const char *ns, const char *name,
-		    const struct kc_delete_opts *o, struct kc_obj **out, struct kc_status *st)
-{
-	struct kc_http *h = http_of(c);
-	struct req q = {.method = "DELETE"};
-	struct k8s_buf b = {0};
-	int err = delete_body(o, &b, st);
-
-	if (err)
-		return err;
 	q.body = b.p;
 	q.blen = b.len;
 	kc_http_path(h, &q.url, k, ns, name, NULL);
+	if (sel) {
+		kc_http_arg(&q.url, "labelSelector", sel->label_selector);
+		kc_http_arg(&q.url, "fieldSelector", sel->field_selector);
+	}
 	err = call(h, &q, out, st);
 	k8s_buf_free(&b);
 	return err;
 }
 
-/* DELETE on the collection: deletecollection with the selectors as arguments. */
+static int http_del(struct kclient *c, const struct k8s_kind *k, const char *ns, const char *name,
+		    const struct kc_delete_opts *o, struct kc_obj **out, struct kc_status *st)
+{
+	return http_delete(http_of(c), k, ns, name, NULL, o, out, st);
+}
+
 static int http_delcol(struct kclient *c, const struct k8s_kind *k, const char *ns,
 		       const struct kc_list_opts *sel, const struct kc_delete_opts *o,
 		       struct kc_status *st)
 {
-	struct kc_http *h = http_of(c);
-	struct req q = {.method = "DELETE"};
-	struct k8s_buf b = {0};
-	int err = delete_body(o, &b, st);
-
-	if (err)
-		return err;
-	q.body = b.p;
-	q.blen = b.len;
-	kc_http_path(h, &q.url, k, ns, NULL, NULL);
-	if (sel) {
-		kc_http_arg(&q.url, "labelSelector", sel->label_selector);
-		kc_http_arg(&q.url, "fieldSelector", sel->field_selector);
-	}
-	err = call(h, &q, NULL, st);
-	k8s_buf_free(&b);
-	return err;
+	return http_delete(http_of(c), k, ns, NULL, sel, o, NULL, st);
 }
 
 /* ---- the client ---- */
 
-static void rm_material(const char *dir);
+/* A client's private directory and the -data material in it. */
+static void rm_material(const char *dir)
+{
+	static const char *const names[] = {"ca.crt", "client.crt", "client.key"};
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < 3; i++)
+		if (snprintf(path, sizeof(path), "%s/%s", dir, names[i]) < (int)sizeof(path))
+			unlink(path);
+	rmdir(dir);
+}
 
 static void http_free(struct kclient *c)
 {
@@ -651,17 +649,6 @@ static const struct kc_ops http_ops = {
     .watch_stop = kc_http_watch_stop,
     .free = http_free,
 };
-
-static void rm_material(const char *dir)
-{
-	static const char *const names[] = {"ca.crt", "client.crt", "client.key"};
-	char path[PATH_MAX];
-
-	for (size_t i = 0; i < 3; i++)
-		if (snprintf(path, sizeof(path), "%s/%s", dir, names[i]) < (int)sizeof(path))
-			unlink(path);
-	rmdir(dir);
-}
 
 /* The directories of clients whose process is gone (killed before kclient_free): named
  * drover-kclient-PID-XXXXXX, removed when that PID no longer exists. */

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cli_util: what the subcommands share: reading a whole-number flag, --log-level, and the
+ * stop flag that SIGINT and SIGTERM set for a command that runs until told to stop.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "log.h"
+
+int cli_parse_uint(const char *arg, unsigned long min, unsigned long max, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-' || v < min || v > max)
+		return -EINVAL;
+	*out = (unsigned)v;
+	return 0;
+}
+
+int cli_uint(const char *cmd, const char *flag, const char *arg, unsigned long min,
+	     unsigned long max, unsigned *out)
+{
+	if (cli_parse_uint(arg, min, max, out) == 0)
+		return 0;
+	if (max >= UINT_MAX)
+		fprintf(stderr, "drover %s: --%s: a whole number >= %lu, not \"%s\"\n", cmd, flag,
+			min, arg);
+	else
+		fprintf(stderr, "drover %s: --%s: a whole number from %lu to %lu, not \"%s\"\n",
+			cmd, flag, min, max, arg);
+	return -1;
+}
+
+int cli_log_level(const char *cmd, const char *arg)
+{
+	enum log_level lvl;
+
+	if (log_parse_level(arg, &lvl) != 0) {
+		fprintf(stderr, "drover %s: unknown log level %s\n", cmd, arg);
+		return -1;
+	}
+	log_set_level(lvl);
+	return 0;
+}
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+void cli_catch_stop(void)
+{
+	struct sigaction sa = {.sa_handler = on_signal};
+
+	signal(SIGPIPE, SIG_IGN);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+bool cli_stopping(void)
+{
+	return stop;
+}
+
+void cli_wait_stop(void)
+{
+	while (!stop)
+		pause();
+}

@@ -53,11 +53,6 @@ bool failalloc_fired(void)
 	return atomic_load(&fired);
 }
 
-unsigned long failalloc_count(void)
-{
-	return atomic_load(&count);
-}
-
 void failalloc_pause(void)
 {
 	paused++;

@@ -33,8 +33,6 @@ void failalloc_arm(unsigned long nth, unsigned flags);
 void failalloc_disarm(void);
 /* Whether an allocation was made to fail since the last arm. */
 bool failalloc_fired(void);
-/* Allocations counted since the last arm. */
-unsigned long failalloc_count(void);
 /* The calling thread's allocations are neither counted nor failed until resume (nests): for
  * test doubles whose own memory is not what a test is about. */
 void failalloc_pause(void);

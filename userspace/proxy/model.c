@@ -141,13 +141,16 @@ static void mark_dirty(struct proxy_model *m, struct svc_entry *se)
 	m->dirty_tail = &se->dirty_next;
 }
 
-/* An entry entry_get just created for nothing (a later step failed): gone again. */
-static void entry_drop_new(struct proxy_model *m, struct svc_entry *se)
+/* Free se if nothing needs it any more: no service, slices, pending change, frontends in the
+ * maps or reserved slots (a deleted service after its last commit, or an entry entry_get
+ * created for a set that then failed). */
+static void entry_drop_unused(struct proxy_model *m, struct svc_entry *se)
 {
 	if (se->svc || se->nslices || se->dirty || se->nfes || se->reserved)
 		return;
 	hmap_sdel(m->svcs, se->key);
 	free(se->slices);
+	free(se->fes);
 	free(se);
 }
 
@@ -250,7 +253,7 @@ int model_set_slice(struct proxy_model *m, struct k8s_slice *sl)
 	}
 	if (err) {
 		if (se)
-			entry_drop_new(m, se);
+			entry_drop_unused(m, se);
 		k8s_slice_free(sl);
 		return err;
 	}
@@ -679,12 +682,7 @@ int model_commit(struct proxy_model *m, bool full, struct model_stats *st)
 	 * commit can have become so). */
 	for (struct svc_entry *se = work, *next; se; se = next) {
 		next = se->work_next;
-		if (se->svc || se->nslices || se->dirty || se->nfes)
-			continue;
-		hmap_sdel(m->svcs, se->key);
-		free(se->slices);
-		free(se->fes);
-		free(se);
+		entry_drop_unused(m, se);
 	}
 	st->map_update_ns = t_lb;
 	lbmap_get_counters(m->lb, &c1);

@@ -162,10 +162,30 @@ static void enqueue(struct api_src *s, struct delta *d)
 	wake(s);
 }
 
+/* An object of d->kind decoded into d (its ns and name too). 0; -EINVAL: refused by the
+ * decoder, logged (the model keeps its last good state of it); -ENOMEM. */
+static int decode_delta(struct delta *d, const struct jv *tree)
+{
+	char err[512];
+	int rc = d->kind == K_SVC ? decode_service(tree, &d->svc, err, sizeof(err))
+				  : decode_slice(tree, &d->sl, err, sizeof(err));
+
+	if (rc == -EINVAL) {
+		const char *ns = jv_path_str(tree, "metadata.namespace");
+		const char *name = jv_path_str(tree, "metadata.name");
+
+		log_error(COMP, "%s %s/%s: %s; skipped (its last good state stays in place)",
+			  kind_name[d->kind], ns ? ns : "default", name ? name : "?", err);
+	} else if (!rc) {
+		snprintf(d->ns, sizeof(d->ns), "%s", d->svc ? d->svc->ns : d->sl->ns);
+		snprintf(d->name, sizeof(d->name), "%s", d->svc ? d->svc->name : d->sl->name);
+	}
+	return rc;
+}
+
 static void on_upsert(struct feed *f, const struct jv *tree)
 {
 	struct delta *d = tree ? calloc(1, sizeof(*d)) : NULL;
-	char err[512];
 	int rc;
 
 	if (!d) {
@@ -173,24 +193,13 @@ static void on_upsert(struct feed *f, const struct jv *tree)
 		return;
 	}
 	d->kind = f->kind;
-	rc = f->kind == K_SVC ? decode_service(tree, &d->svc, err, sizeof(err))
-			      : decode_slice(tree, &d->sl, err, sizeof(err));
-	if (rc == -EINVAL) {
-		const char *ns = jv_path_str(tree, "metadata.namespace");
-		const char *name = jv_path_str(tree, "metadata.name");
-
-		log_error(COMP, "%s %s/%s: %s; skipped (its last good state stays in place)",
-			  kind_name[f->kind], ns ? ns : "default", name ? name : "?", err);
-		free(d);
-		return;
-	}
+	rc = decode_delta(d, tree);
 	if (rc) {
 		free(d);
-		enqueue(f->s, NULL);
+		if (rc != -EINVAL)
+			enqueue(f->s, NULL); /* no memory: lost, the caches will tell */
 		return;
 	}
-	snprintf(d->ns, sizeof(d->ns), "%s", d->svc ? d->svc->ns : d->sl->ns);
-	snprintf(d->name, sizeof(d->name), "%s", d->svc ? d->svc->name : d->sl->name);
 	enqueue(f->s, d);
 }
 
@@ -301,23 +310,19 @@ static int replace_one(struct api_src *s, struct proxy_model *m, enum kind k, st
 	const char *ns = jv_path_str(t, "metadata.namespace");
 	const char *name = jv_path_str(t, "metadata.name");
 	struct delta d = {.kind = k};
-	char key[KEY_MAX], err[512];
+	char key[KEY_MAX];
 	int rc;
 
 	if (!t || !name) {
 		jv_doc_free(doc);
 		return t ? 0 : -ENOMEM; /* no name: the informer never cached such an object */
 	}
+	/* seen before the decode: an object it refuses keeps its last state, it is not gone */
 	snprintf(d.ns, sizeof(d.ns), "%s", ns ? ns : "default");
 	snprintf(d.name, sizeof(d.name), "%s", name);
 	make_key(key, sizeof(key), k, d.ns, d.name);
-	rc = hmap_sput(seen, key, (void *)1, NULL) < 0 ? -ENOMEM : 0;
-	if (!rc)
-		rc = k == K_SVC ? decode_service(t, &d.svc, err, sizeof(err))
-				: decode_slice(t, &d.sl, err, sizeof(err));
+	rc = hmap_sput(seen, key, (void *)1, NULL) < 0 ? -ENOMEM : decode_delta(&d, t);
 	if (rc == -EINVAL) {
-		log_error(COMP, "%s %s/%s: %s; skipped (its last good state stays in place)",
-			  kind_name[k], d.ns, d.name, err);
 		rc = 0;
 	} else if (!rc) {
 		rc = apply(s, m, &d);
@@ -348,14 +353,10 @@ static int replace(struct api_src *s, struct proxy_model *m, struct source_delta
 	int rc = 0;
 
 	q = seen ? take_queue(s, &lost) : NULL;
-	if (!q) {
-		hmap_free(seen);
-		pthread_mutex_lock(&s->mu);
-		s->lost = true; /* the replace is still owed */
-		pthread_mutex_unlock(&s->mu);
-		return -ENOMEM;
-	}
-	queue_free(q);
+	if (q)
+		queue_free(q);
+	else
+		rc = -ENOMEM;
 	for (int k = 0; k < K_N && !rc; k++) {
 		struct kc_obj **objs;
 		size_t n;
@@ -402,7 +403,7 @@ static int replace(struct api_src *s, struct proxy_model *m, struct source_delta
 	hmap_free(seen);
 	if (rc) {
 		pthread_mutex_lock(&s->mu);
-		s->lost = true;
+		s->lost = true; /* the replace is still owed */
 		pthread_mutex_unlock(&s->mu);
 		log_error(COMP, "out of memory reading the informers' caches; trying again later");
 		return rc;

@@ -451,6 +451,12 @@ static size_t file_index(char **names, size_t n, const char *name)
 	return i;
 }
 
+/* The object is as the last reload of its file applied it (the same canonical JSON). */
+static bool unchanged(const struct obj_rec *was, const struct pending *p)
+{
+	return was && was->hash == p->hash;
+}
+
 static int plan_make(struct manifests *ms, struct proxy_model *m, const struct load_ctx *c,
 		     char **names, size_t n, struct plan *pl)
 {
@@ -485,8 +491,8 @@ static int plan_make(struct manifests *ms, struct proxy_model *m, const struct l
 
 		if (p->is_service && !(pl->copy[j] = service_dup(p->svc)))
 			return -ENOMEM;
-		if (was && was->hash == p->hash && p->hash)
-			continue; /* unchanged: not set again */
+		if (unchanged(was, p))
+			continue; /* not set again */
 		err = p->is_service
 			  ? model_reserve_service(m, p->svc->ns, p->svc->name)
 			  : model_reserve_slice(m, p->sl->ns, p->sl->name, p->sl->service);
@@ -573,7 +579,7 @@ static int reload(struct manifests *ms, struct proxy_model *m, char **names, siz
 		struct obj_rec *r = &f->objs[f->n];
 		int err = 0;
 
-		if (!was || was->hash != p->hash || !p->hash) {
+		if (!unchanged(was, p)) {
 			if (p->is_service)
 				err = model_set_service(m, p->svc);
 			else
@@ -592,8 +598,8 @@ static int reload(struct manifests *ms, struct proxy_model *m, char **names, siz
 			f->n++;
 			continue;
 		}
-		if (was && was->hash == p->hash && p->hash) {
-			*r = *was; /* unchanged: the record and its copy carry over */
+		if (unchanged(was, p)) {
+			*r = *was; /* the record and its copy carry over */
 			was->svc = NULL;
 		} else {
 			snprintf(r->key, sizeof(r->key), "%s", p->key);

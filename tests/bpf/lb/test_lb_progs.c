@@ -38,17 +38,22 @@ static int backend_index(uint32_t addr)
 	return (int)(h & 0xff) - 10;
 }
 
-static uint64_t stat_count(uint16_t rev_nat_hint, uint8_t path, uint8_t kind)
+/* A counter of one path and kind, as stats_collect (drover bpf stats) sums it: of the frontend
+ * with that rev-NAT id, or of every frontend (rev_nat 0). */
+static uint64_t stat_count(uint16_t rev_nat, uint8_t path, uint8_t kind)
 {
 	struct stats_row *rows;
-	uint64_t total;
+	uint64_t total = 0;
 	size_t n;
 
-	(void)rev_nat_hint;
 	assert_int_equal(stats_collect(dp_map_fd(F.dp, DP_MAP_STATS), dp_map_fd(F.dp, DP_MAP_PKTS),
 				       dp_map_fd(F.dp, DP_MAP_REVNAT), &rows, &n),
 			 0);
-	total = stats_total(rows, n, path, kind);
+	for (size_t i = 0; i < n; i++) {
+		if ((!rev_nat || rows[i].rev_nat == rev_nat) && rows[i].path == path &&
+		    rows[i].kind == kind)
+			total += rows[i].packets;
+	}
 	free(rows);
 	return total;
 }
@@ -435,24 +440,6 @@ static uint16_t rev_nat_of(const char *vip, uint16_t port, uint8_t proto)
 	return v.rev_nat;
 }
 
-/* One frontend's counter of one path and kind, as stats_collect (drover bpf stats) sums it. */
-static uint64_t fe_count(uint16_t rev_nat, uint8_t path, uint8_t kind)
-{
-	struct stats_row *rows;
-	uint64_t total = 0;
-	size_t n;
-
-	assert_int_equal(stats_collect(dp_map_fd(F.dp, DP_MAP_STATS), dp_map_fd(F.dp, DP_MAP_PKTS),
-				       dp_map_fd(F.dp, DP_MAP_REVNAT), &rows, &n),
-			 0);
-	for (size_t i = 0; i < n; i++) {
-		if (rows[i].rev_nat == rev_nat && rows[i].path == path && rows[i].kind == kind)
-			total += rows[i].packets;
-	}
-	free(rows);
-	return total;
-}
-
 enum { FE_A, FE_B, FE_EMPTY, FE_NODEPORT, NFE };
 
 struct counts {
@@ -462,10 +449,10 @@ struct counts {
 static void snapshot(const uint16_t *ids, struct counts *c)
 {
 	for (int f = 0; f < NFE; f++) {
-		c->v[f][0] = fe_count(ids[f], DRV_PATH_TC, DRV_STAT_FWD);
-		c->v[f][1] = fe_count(ids[f], DRV_PATH_TC, DRV_STAT_REPLY);
-		c->v[f][2] = fe_count(ids[f], DRV_PATH_TC, DRV_STAT_REJECTED);
-		c->v[f][3] = fe_count(ids[f], DRV_PATH_XDP, DRV_STAT_FWD);
+		c->v[f][0] = stat_count(ids[f], DRV_PATH_TC, DRV_STAT_FWD);
+		c->v[f][1] = stat_count(ids[f], DRV_PATH_TC, DRV_STAT_REPLY);
+		c->v[f][2] = stat_count(ids[f], DRV_PATH_TC, DRV_STAT_REJECTED);
+		c->v[f][3] = stat_count(ids[f], DRV_PATH_XDP, DRV_STAT_FWD);
 	}
 }
 

@@ -25,6 +25,20 @@ static void fail(const char *what, const char *a, const char *b)
 	abort();
 }
 
+/* The tree decoder accepts v, read from json, as type t (what the object model accepted). */
+static void jv_accepts(struct jv *v, const struct k8s_type *t, const struct k8s_validate_opts *vo,
+		       const char *what, const char *json)
+{
+	struct k8s_errors e = {0};
+	char line[512];
+
+	if (k8s_jv_decode(v, t, vo, &e) != 0) {
+		k8s_errors_format(&e, "jv", NULL, line, sizeof(line));
+		fail(what, json, line);
+	}
+	k8s_errors_free(&e);
+}
+
 /* The object's JSON read back by both decoders. */
 static void check_round_trip(struct k8s_obj *o, enum k8s_field_validation level)
 {
@@ -62,19 +76,11 @@ static void check_round_trip(struct k8s_obj *o, enum k8s_field_validation level)
 	v = jv_parse(d, j1, strlen(j1), NULL);
 	if (!v)
 		fail("the JSON of an accepted object does not parse as a tree", j1, NULL);
-	k8s_errors_free(&e);
-	if (k8s_jv_decode(v, t, &vo, &e) != 0) {
-		k8s_errors_format(&e, "jv", NULL, line, sizeof(line));
-		fail("the tree decoder refuses what the object model accepted", j1, line);
-	}
+	jv_accepts(v, t, &vo, "the tree decoder refuses what the object model accepted", j1);
 	sv = jv_parse(d, s1, strlen(s1), NULL);
 	if (!sv)
 		fail("the schema-ordered JSON does not parse as a tree", s1, NULL);
-	k8s_errors_free(&e);
-	if (k8s_jv_decode(sv, t, &vo, &e) != 0) {
-		k8s_errors_format(&e, "jv", NULL, line, sizeof(line));
-		fail("the tree decoder refuses the schema-ordered JSON", s1, line);
-	}
+	jv_accepts(sv, t, &vo, "the tree decoder refuses the schema-ordered JSON", s1);
 	if (!jv_equal(v, sv))
 		fail("the canonical and the schema-ordered JSON decode to different trees", j1, s1);
 out:
@@ -94,8 +100,7 @@ static int consume(struct k8s_obj *o, void *ud)
 	bool b;
 	char *j;
 
-	if (level)
-		check_round_trip(o, *level);
+	check_round_trip(o, *level);
 	free(k8s_obj_to_json(o));
 	j = k8s_obj_to_json_ex(o, K8S_JSON_SCHEMA_ORDER);
 	free(j);

@@ -293,8 +293,10 @@ static bool ends_with(const char *s, const char *suffix)
 	return a >= b && !strcmp(s + a - b, suffix);
 }
 
-/* Every .yaml/.yml/.json under dir (not recursive); returns the objects compared. */
-static size_t run_dir(const char *dir)
+/* fn over the text of every file of dir (not recursive) whose name ends with one of
+ * suffixes (NULL-terminated); the sum of what fn returns. */
+static size_t each_file(const char *dir, const char *const *suffixes,
+			size_t (*fn)(const char *path, const char *text, size_t len))
 {
 	struct dirent *e;
 	size_t n = 0;
@@ -303,20 +305,30 @@ static size_t run_dir(const char *dir)
 	if (!d)
 		fail_msg("%s: cannot open", dir);
 	while ((e = readdir(d))) {
+		const char *const *sfx = suffixes;
 		char path[4096];
 		size_t len;
 		char *text;
 
-		if (!ends_with(e->d_name, ".yaml") && !ends_with(e->d_name, ".yml") &&
-		    !ends_with(e->d_name, ".json"))
+		while (*sfx && !ends_with(e->d_name, *sfx))
+			sfx++;
+		if (!*sfx)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		text = slurp(path, &len);
-		n += run_both(path, text, len);
+		n += fn(path, text, len);
 		free(text);
 	}
 	closedir(d);
 	return n;
+}
+
+/* Every manifest of dir; returns the objects compared. */
+static size_t run_dir(const char *dir)
+{
+	static const char *const manifests[] = {".yaml", ".yml", ".json", NULL};
+
+	return each_file(dir, manifests, run_both);
 }
 
 static void test_data_files(void **state)
@@ -399,35 +411,25 @@ static size_t run_literal(const char *label, const char *text)
 	return run_both(label, text, strlen(text));
 }
 
-static size_t run_sources(const char *dir, const char *suffix, bool shell)
+static size_t c_literals(const char *path, const char *text, size_t len)
 {
-	struct dirent *e;
-	size_t n = 0;
-	DIR *d = opendir(dir);
+	(void)len;
+	return each_literal(text, false, run_literal, path);
+}
 
-	if (!d)
-		fail_msg("%s: cannot open", dir);
-	while ((e = readdir(d))) {
-		char path[4096];
-		size_t len;
-		char *text;
-
-		if (!ends_with(e->d_name, suffix))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		text = slurp(path, &len);
-		n += each_literal(text, shell, run_literal, path);
-		free(text);
-	}
-	closedir(d);
-	return n;
+static size_t shell_literals(const char *path, const char *text, size_t len)
+{
+	(void)len;
+	return each_literal(text, true, run_literal, path);
 }
 
 static void test_test_sources(void **state)
 {
+	static const char *const c[] = {".c", NULL}, *const sh[] = {".sh", NULL};
+
 	(void)state;
-	assert_true(run_sources(DROVER_SOURCE_DIR "/tests/unit/proxy", ".c", false) > 0);
-	assert_true(run_sources(DROVER_SOURCE_DIR "/tests/e2e/proxy", ".sh", true) > 0);
+	assert_true(each_file(DROVER_SOURCE_DIR "/tests/unit/proxy", c, c_literals) > 0);
+	assert_true(each_file(DROVER_SOURCE_DIR "/tests/e2e/proxy", sh, shell_literals) > 0);
 }
 
 /* ---------- the table: every check of the decoder ---------- */

@@ -356,8 +356,9 @@ static void test_manifests_reload(void **state)
 			failalloc_disarm();
 			describe(m, now, sizeof(now));
 			if (rc == 0) {
-				/* done (a failure may have been absorbed: an object whose JSON
-				 * could not be hashed is applied as changed) */
+				/* done, and with every allocation it made (a failed one is
+				 * never absorbed: the reload says -ENOMEM) */
+				assert_false(failalloc_fired());
 				assert_string_equal(now, to);
 			} else {
 				/* nothing of it applied */

@@ -106,9 +106,9 @@ int64_t ctrl_pod_ready_since(const struct jv *pod);
 /* Available: ready for at least minReadySeconds at now. */
 bool ctrl_pod_available(const struct jv *pod, int64_t min_ready_s, int64_t now);
 
-/* Was a create refused because its namespace is being deleted (every create there would
- * be)? */
-bool ctrl_ns_terminating(const struct kc_status *st);
+/* Was a create refused because its namespace is being terminated (kube's
+ * NamespaceTerminatingCause)? Every create there would be: not worth an Event or a retry. */
+bool ctrl_ns_terminating(int err, const struct kc_status *st);
 
 /* Seconds since the epoch (wall clock, as creationTimestamps are). */
 int64_t ctrl_now(void);

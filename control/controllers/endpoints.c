@@ -371,7 +371,7 @@ static int write_endpoints(struct ep_ctrl *s, const char *key, struct jv *obj, b
 		err = kc_update(s->c->kc, ctrl_k_endpoints, ns, NULL, obj, NULL, &out, &st);
 	if (err) {
 		/* creates in a namespace being deleted keep failing: drop the Service */
-		if (create && ctrl_ns_terminating(&st))
+		if (create && ctrl_ns_terminating(err, &st))
 			return 0;
 		if (create)
 			kc_event(s->c->rec, obj, "Warning", "FailedToCreateEndpoint",

@@ -307,7 +307,7 @@ static int finalize(struct eps_ctrl *s, struct jv_doc *d, struct plan *p, const 
 		if (p->v[i].op != OP_CREATE)
 			continue;
 		err = write_slice(s, d, &p->v[i], ns, key, trigger, &st);
-		if (err && ctrl_ns_terminating(&st))
+		if (err && ctrl_ns_terminating(err, &st))
 			return 0;
 		if (err) {
 			errs_add(errs, "failed to create EndpointSlice for Service %s/%s: %s", ns,

@@ -39,11 +39,6 @@ struct jv *ctrl_pod_from_template(struct jv_doc *d, const struct jv *tpl, const 
 	return jv_get(pod, "spec") ? pod : NULL;
 }
 
-bool ctrl_ns_terminating(int err, const struct kc_status *st)
-{
-	return err == -EACCES && st && strstr(st->message, "because it is being terminated");
-}
-
 int ctrl_pod_create(struct ctrl_ctx *c, const char *ns, const struct jv *pod,
 		    const struct jv *owner, struct kc_status *st)
 {

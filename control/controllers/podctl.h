@@ -30,9 +30,6 @@ int ctrl_pod_delete(struct ctrl_ctx *c, const char *ns, const char *name, const 
  * which a call failed is the last. Returns how many calls succeeded; *err the last failed
  * call's error (0: none). */
 int ctrl_slow_start(int n, int (*fn)(void *arg, int i), void *arg, int *err);
-/* A create refused because its namespace is being terminated (kube's
- * NamespaceTerminatingCause): every create there fails so, not worth an Event. */
-bool ctrl_ns_terminating(int err, const struct kc_status *st);
 
 /* Parsed trees (in d) of the cached objects of inf controlled by owner_uid, found through
  * the informer's "owner" index (ctrl_owner_index adds it). *n their count. NULL with *n 0

@@ -300,7 +300,7 @@ void ctrl_queue_close(struct kc_workers *w, struct kc_queue *q)
 		kc_queue_free(q);
 }
 
-bool ctrl_ns_terminating(const struct kc_status *st)
+bool ctrl_ns_terminating(int err, const struct kc_status *st)
 {
-	return st->code == 403 && strstr(st->message, "because it is being terminated") != NULL;
+	return err == -EACCES && st && strstr(st->message, "because it is being terminated");
 }

@@ -39,25 +39,13 @@ static void enqueue_name(struct dp_ctrl *s, const char *ns, const char *name)
  * type into *recreate (may be NULL). */
 static bool resolve_dep(struct dp_ctrl *s, const char *ns, const struct jv *ref, bool *recreate)
 {
-	const char *name = jv_path_str(ref, "name");
-	struct kc_obj *o;
-	struct jv_doc *d;
-	struct jv *t;
-	bool ok;
+	struct jv_doc *d = jv_doc_new();
+	const struct jv *t = d ? ctrl_resolve_ref(s->dps, ns, ref, "Deployment", d) : NULL;
 
-	if (!ns || !name || !jv_is_str(jv_get(ref, "kind"), "Deployment"))
-		return false;
-	o = kc_informer_get(s->dps, ns, name);
-	if (!o)
-		return false;
-	d = jv_doc_new();
-	t = d ? kc_obj_parse(o, d) : NULL;
-	ok = t && jv_is_str(jv_path(t, "metadata.uid"), jv_path_str(ref, "uid"));
-	if (ok && recreate)
+	if (t && recreate)
 		*recreate = !dp_is_rolling(t);
 	jv_doc_free(d);
-	kc_obj_put(o);
-	return ok;
+	return t != NULL;
 }
 
 /* An orphan ReplicaSet: every Deployment of its namespace whose selector matches it. */

@@ -146,6 +146,18 @@ struct jv *ctrl_cached(struct kc_informer *inf, const char *ns, const char *name
 	return t;
 }
 
+struct jv *ctrl_resolve_ref(struct kc_informer *inf, const char *ns, const struct jv *ref,
+			    const char *kind, struct jv_doc *d)
+{
+	const char *name = jv_path_str(ref, "name");
+	struct jv *t;
+
+	if (!ns || !name || !jv_is_str(jv_get(ref, "kind"), kind))
+		return NULL;
+	t = ctrl_cached(inf, ns, name, d);
+	return t && jv_is_str(jv_path(t, "metadata.uid"), jv_path_str(ref, "uid")) ? t : NULL;
+}
+
 /* ---- ControllerRevisions ---- */
 
 static int key_cmp(const void *a, const void *b)

@@ -40,6 +40,10 @@ int ctrl_owner_index(struct ctrl_ctx *c, const struct k8s_kind *k);
 const char *ctrl_owner_uid_of(const struct jv *obj, const char *kind);
 /* A cached object as a tree in d (NULL if absent). */
 struct jv *ctrl_cached(struct kc_informer *inf, const char *ns, const char *name, struct jv_doc *d);
+/* The cached object of that kind an ownerReference in namespace ns names, if it exists with
+ * the reference's uid (kube's resolveControllerRef), as a tree in d; NULL otherwise. */
+struct jv *ctrl_resolve_ref(struct kc_informer *inf, const char *ns, const struct jv *ref,
+			    const char *kind, struct jv_doc *d);
 
 /* ---- ControllerRevisions (pkg/controller/history) ---- */
 

@@ -42,28 +42,16 @@ static void key_of(const char *ns, const char *name, char *buf, size_t size)
 static bool resolve_ref(struct rs_ctrl *s, const char *ns, const struct jv *ref, char *buf,
 			size_t size, int64_t *min_ready)
 {
-	const char *name = jv_path_str(ref, "name");
-	struct kc_obj *o;
-	struct jv_doc *d;
-	struct jv *t;
-	bool ok;
+	struct jv_doc *d = jv_doc_new();
+	const struct jv *t = d ? ctrl_resolve_ref(s->rss, ns, ref, "ReplicaSet", d) : NULL;
 
-	if (!ns || !name || !jv_is_str(jv_get(ref, "kind"), "ReplicaSet"))
-		return false;
-	o = kc_informer_get(s->rss, ns, name);
-	if (!o)
-		return false;
-	d = jv_doc_new();
-	t = d ? kc_obj_parse(o, d) : NULL;
-	ok = t && jv_is_str(jv_path(t, "metadata.uid"), jv_path_str(ref, "uid"));
-	if (ok) {
-		key_of(ns, name, buf, size);
+	if (t) {
+		key_of(ns, jv_path_str(t, "metadata.name"), buf, size);
 		if (min_ready && jv_path_int(t, "spec.minReadySeconds", min_ready) != 0)
 			*min_ready = 0;
 	}
 	jv_doc_free(d);
-	kc_obj_put(o);
-	return ok;
+	return t != NULL;
 }
 
 /* An orphan: queue every ReplicaSet of its namespace whose selector matches it. */

@@ -13,54 +13,12 @@ SRC=${DROVER_SOURCE_DIR:-$HERE/../../..}
 BIN=${DROVER_BIN:-$SRC/build/userspace/cli}/drover
 K=$(command -v kubectl) || { echo "no kubectl" >&2; exit 1; }
 
-WORK=$(mktemp -d /tmp/drover-e2e-batch.XXXXXX)
-SERVER_PID=
-cleanup() {
-	if [ -n "$SERVER_PID" ]; then
-		kill "$SERVER_PID" 2>/dev/null
-		wait "$SERVER_PID" 2>/dev/null
-	fi
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-export HOME=$WORK/home KUBECONFIG=$WORK/data/kubeconfig
-mkdir -p "$HOME"
-
+# shellcheck source=../../../scripts/lib/apiserver.sh
+source "$SRC/scripts/lib/apiserver.sh"
+e2e_begin controllers-batch
 # the Nodes here are made by hand and renew no Lease: without the node lifecycle
 # controller (tests/e2e/control runs it, with simulated nodes that renew theirs)
-"$BIN" server --data-dir "$WORK/data" --insecure-loopback --listen 127.0.0.1:0 \
-	--controllers '*,-nodelifecycle' >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 400); do
-	[ -s "$KUBECONFIG" ] && break
-	kill -0 "$SERVER_PID" 2>/dev/null || break
-	sleep 0.05
-done
-S=$(sed -n 's|.*server: \(http://127.0.0.1:[0-9]*\)$|\1|p' "$KUBECONFIG" 2>/dev/null)
-if [ -z "$S" ]; then
-	cat "$WORK/server.log" >&2
-	echo "drover server did not start" >&2
-	exit 1
-fi
-
-FAILS=0 CHECKS=0
-OUT=$WORK/out
-fail() {
-	FAILS=$((FAILS + 1))
-	echo "FAIL $CHECK: $*" >&2
-	sed 's/^/    | /' "$OUT" >&2
-}
-run() {
-	CHECK=$1
-	shift
-	CHECKS=$((CHECKS + 1))
-	"$@" >"$OUT" 2>&1
-	RC=$?
-}
-ok() { run "$@"; [ $RC -eq 0 ] || fail "exit code $RC"; }
-bad() { run "$@"; [ $RC -ne 0 ] || fail "succeeded, expected a failure"; }
-has() { grep -qE -- "$1" "$OUT" || fail "output lacks: $1"; }
-k() { "$K" "$@"; }
+e2e_server_start "$BIN" --insecure-loopback --controllers '*,-nodelifecycle'
 
 # ---- the kubelet stand-in ----
 patch_status() {
@@ -148,21 +106,21 @@ ok ds-apply k apply -f "$WORK/ds.yaml"
 run ds-rolled-out until_kubelet app=agent 60 k rollout status ds/agent --timeout=1s
 [ $RC -eq 0 ] || fail "the DaemonSet never rolled out"
 ok ds-rollout-status k rollout status ds/agent --timeout=5s
-has 'daemon set "agent" successfully rolled out'
+matches 'daemon set "agent" successfully rolled out'
 ok ds-get k get ds agent --no-headers
-has '^agent +2 +2 +2 +2 +2 '
+matches '^agent +2 +2 +2 +2 +2 '
 ok ds-set-image k set image ds/agent c=agent:2
 run ds-updated until_kubelet app=agent 60 sh -c \
 	"$K get ds agent -o jsonpath='{.status.updatedNumberScheduled}/{.status.numberAvailable}/{.status.observedGeneration}' | grep -qx 2/2/2"
 [ $RC -eq 0 ] || fail "the DaemonSet update never finished"
 ok ds-rollout-status-2 k rollout status ds/agent --timeout=5s
-has 'successfully rolled out'
+matches 'successfully rolled out'
 ok ds-history k rollout history ds/agent
-has '^1 ' && has '^2 '
+matches '^1 ' && matches '^2 '
 ok ds-history-2 k rollout history ds/agent --revision=2
-has 'agent:2'
+matches 'agent:2'
 ok ds-pods k get pods -l app=agent -o jsonpath='{range .items[*]}{.spec.containers[0].image} {end}'
-has '^agent:2 agent:2 $'
+matches '^agent:2 agent:2 $'
 
 # ---- StatefulSet ----
 cat <<'EOF' >"$WORK/sts.yaml"
@@ -185,21 +143,21 @@ run sts-ready until_kubelet app=web 60 sh -c \
 	"$K get sts web -o jsonpath='{.status.readyReplicas}' | grep -qx 2"
 [ $RC -eq 0 ] || fail "the StatefulSet never became ready"
 ok sts-rollout-status k rollout status sts/web --timeout=5s
-has 'roll out complete'
+matches 'roll out complete'
 ok sts-get k get sts web --no-headers
-has '^web +2/2 '
+matches '^web +2/2 '
 ok sts-pvcs k get pvc --no-headers -o custom-columns=N:.metadata.name
-has '^www-web-0$' && has '^www-web-1$'
+matches '^www-web-0$' && matches '^www-web-1$'
 ok sts-set-image k set image sts/web c=web:2
 run sts-updated until_kubelet app=web 60 sh -c \
 	"$K get sts web -o jsonpath='{.status.updatedReplicas}/{.status.readyReplicas}/{.status.currentRevision}={.status.updateRevision}' | grep -qE '^2/2/(.*)=\\1$'"
 [ $RC -eq 0 ] || fail "the StatefulSet update never finished"
 ok sts-history k rollout history sts/web
-has '^1 ' && has '^2 '
+matches '^1 ' && matches '^2 '
 ok sts-events k get events --field-selector involvedObject.kind=StatefulSet
-has 'create Pod web-0 in StatefulSet web successful'
-has 'create Claim www-web-1 Pod web-1 in StatefulSet web success'
-has 'delete Pod web-1 in StatefulSet web successful'
+matches 'create Pod web-0 in StatefulSet web successful'
+matches 'create Claim www-web-1 Pod web-1 in StatefulSet web success'
+matches 'delete Pod web-1 in StatefulSet web successful'
 
 # ---- Job ----
 cat <<'EOF' >"$WORK/job.yaml"
@@ -224,11 +182,11 @@ run job-complete until_kubelet job-name=pi 60 finish_job_pods
 [ $RC -eq 0 ] || fail "the Job never completed"
 ok job-wait k wait --for=condition=complete job/pi --timeout=5s
 ok job-get k get jobs pi --no-headers
-has '^pi +Complete +2/2 '
+matches '^pi +Complete +2/2 '
 ok job-describe k describe job pi
-has 'Pods Statuses: +0 Active \(0 Ready\) / 2 Succeeded / 0 Failed'
-has 'SuccessfulCreate +.*job-controller +Created pod: pi-'
-has 'Completed +.*job-controller +Job completed'
+matches 'Pods Statuses: +0 Active \(0 Ready\) / 2 Succeeded / 0 Failed'
+matches 'SuccessfulCreate +.*job-controller +Created pod: pi-'
+matches 'Completed +.*job-controller +Job completed'
 
 # ---- CronJob (its schedule firing is unit-tested on a hand-moved clock) ----
 cat <<'EOF' >"$WORK/cj.yaml"
@@ -245,14 +203,12 @@ spec:
 EOF
 ok cj-apply k apply -f "$WORK/cj.yaml"
 ok cj-get k get cronjobs hello --no-headers
-has '^hello +\*/5 9-17 \* \* MON-FRI +Europe/Berlin +false +0 '
+matches '^hello +\*/5 9-17 \* \* MON-FRI +Europe/Berlin +false +0 '
 sed -e 's|name: hello|name: bad|' -e 's|schedule: .*|schedule: "61 * * * *"|' "$WORK/cj.yaml" >"$WORK/bad.yaml"
 bad cj-bad-schedule k apply -f "$WORK/bad.yaml"
-has 'spec.schedule: Invalid value: "61 \* \* \* \*": end of range \(61\) above maximum \(59\): 61'
+matches 'spec.schedule: Invalid value: "61 \* \* \* \*": end of range \(61\) above maximum \(59\): 61'
 sed -e 's|name: hello|name: bad|' -e 's|Europe/Berlin|Mars/Base|' "$WORK/cj.yaml" >"$WORK/bad.yaml"
 bad cj-bad-zone k apply -f "$WORK/bad.yaml"
-has 'unknown time zone Mars/Base'
+matches 'unknown time zone Mars/Base'
 
-echo "batch workloads: $CHECKS checks, $FAILS failed"
-echo "$((CHECKS - FAILS)) passed, $FAILS failed"
-[ $FAILS -eq 0 ]
+e2e_end

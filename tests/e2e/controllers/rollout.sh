@@ -16,55 +16,14 @@ for t in "$K" curl jq; do
 	command -v "$t" >/dev/null || { echo "rollout.sh needs $t" >&2; exit 1; }
 done
 
-WORK=$(mktemp -d /tmp/drover-e2e-rollout.XXXXXX)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	for p in "${PIDS[@]}"; do
-		wait "$p" 2>/dev/null
-	done
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-export HOME=$WORK/home KUBECONFIG=$WORK/data/kubeconfig
-mkdir -p "$HOME" "$WORK/data"
-
+# shellcheck source=../../../scripts/lib/apiserver.sh
+source "$SRC/scripts/lib/apiserver.sh"
+e2e_begin controllers-rollout
+# shellcheck disable=SC2034 # read by k
+K_FLAGS=(--request-timeout=30s)
 # the Nodes here are made by hand and renew no Lease: without the node lifecycle
 # controller (tests/e2e/control runs it, with simulated nodes that renew theirs)
-"$BIN" server --data-dir "$WORK/data" --insecure-loopback --listen 127.0.0.1:0 \
-	--controllers '*,-nodelifecycle' >"$WORK/server.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 400); do
-	[ -s "$KUBECONFIG" ] && break
-	sleep 0.05
-done
-S=$(sed -n 's|.*server: \(http://127.0.0.1:[0-9]*\)$|\1|p' "$KUBECONFIG")
-if [ -z "$S" ]; then
-	cat "$WORK/server.log" >&2
-	echo "drover server did not start (log above)" >&2
-	exit 1
-fi
-
-FAILS=0 CHECKS=0
-OUT=$WORK/out
-fail() {
-	FAILS=$((FAILS + 1))
-	echo "FAIL $CHECK: $*" >&2
-	sed 's/^/    | /' "$OUT" >&2
-}
-run() {
-	CHECK=$1
-	shift
-	CHECKS=$((CHECKS + 1))
-	"$@" >"$OUT" 2>&1
-	RC=$?
-}
-ok() { run "$@"; [ $RC -eq 0 ] || fail "exit code $RC"; }
-bad() { run "$@"; [ $RC -ne 0 ] || fail "succeeded, expected a failure"; }
-has() { grep -qE -- "$1" "$OUT" || fail "output lacks: $1"; }
-k() { "$K" --request-timeout=30s "$@"; }
+e2e_server_start "$BIN" --insecure-loopback --controllers '*,-nodelifecycle'
 
 # ---- the node and its kubelet stand-in ----
 
@@ -117,62 +76,62 @@ PIDS+=($!)
 
 ok create k create deployment web --image=nginx:1.25 --replicas=3
 ok "rollout status" k rollout status deploy/web --timeout=60s
-has 'deployment "web" successfully rolled out'
+matches 'deployment "web" successfully rolled out'
 ok "get deploy" k get deploy web
-has '^NAME +READY +UP-TO-DATE +AVAILABLE +AGE$'
-has '^web +3/3 +3 +3 +'
+matches '^NAME +READY +UP-TO-DATE +AVAILABLE +AGE$'
+matches '^web +3/3 +3 +3 +'
 ok "get rs" k get rs -l app=web
-has '^web-[4-9bcdf]+ +3 +3 +3 +'
+matches '^web-[4-9bcdf]+ +3 +3 +3 +'
 ok "pod names" k get pods -l app=web -o name
-has '^pod/web-[4-9bcdf]+-[a-z0-9]{5}$'
+matches '^pod/web-[4-9bcdf]+-[a-z0-9]{5}$'
 
 # ---- a rolling update, history ----
 
 ok "set image" k set image deploy/web nginx=nginx:1.26
 ok "change-cause" k annotate deploy/web kubernetes.io/change-cause="image 1.26"
 ok "rollout status 2" k rollout status deploy/web --timeout=60s
-has 'successfully rolled out'
+matches 'successfully rolled out'
 ok "history" k rollout history deploy/web
-has '^REVISION +CHANGE-CAUSE$'
-has '^1 +<none>$'
-has '^2 +image 1.26$'
+matches '^REVISION +CHANGE-CAUSE$'
+matches '^1 +<none>$'
+matches '^2 +image 1.26$'
 ok "history revision" k rollout history deploy/web --revision=2
-has 'with revision #2'
-has 'Image:.*nginx:1.26'
+matches 'with revision #2'
+matches 'Image:.*nginx:1.26'
 ok describe k describe deploy web
-has '^Annotations: +deployment.kubernetes.io/revision: 2'
-has '^Replicas: +3 desired \| 3 updated \| 3 total \| 3 available \| 0 unavailable$'
-has '^RollingUpdateStrategy: +25% max unavailable, 25% max surge$'
-has '^ +Available +True +MinimumReplicasAvailable$'
-has '^ +Progressing +True +NewReplicaSetAvailable$'
-has '^OldReplicaSets: +web-[4-9bcdf]+ \(0/0 replicas created\)$'
-has '^NewReplicaSet: +web-[4-9bcdf]+ \(3/3 replicas created\)$'
-has 'ScalingReplicaSet +[0-9a-z]+ +deployment-controller +Scaled up replica set web-[4-9bcdf]+ to 3$'
-has 'Scaled down replica set web-[4-9bcdf]+ to 0 from 1$'
+matches '^Annotations: +deployment.kubernetes.io/revision: 2'
+matches '^Replicas: +3 desired \| 3 updated \| 3 total \| 3 available \| 0 unavailable$'
+matches '^RollingUpdateStrategy: +25% max unavailable, 25% max surge$'
+matches '^ +Available +True +MinimumReplicasAvailable$'
+matches '^ +Progressing +True +NewReplicaSetAvailable$'
+matches '^OldReplicaSets: +web-[4-9bcdf]+ \(0/0 replicas created\)$'
+matches '^NewReplicaSet: +web-[4-9bcdf]+ \(3/3 replicas created\)$'
+matches 'ScalingReplicaSet +[0-9a-z]+ +deployment-controller +Scaled up replica set web-[4-9bcdf]+ to 3$'
+matches 'Scaled down replica set web-[4-9bcdf]+ to 0 from 1$'
 ok events k get events
-has 'replicaset/web-[4-9bcdf]+ +Created pod: web-[4-9bcdf]+-[a-z0-9]{5}$'
-has 'deployment/web +Scaled up replica set web-[4-9bcdf]+ to 1$'
+matches 'replicaset/web-[4-9bcdf]+ +Created pod: web-[4-9bcdf]+-[a-z0-9]{5}$'
+matches 'deployment/web +Scaled up replica set web-[4-9bcdf]+ to 1$'
 
 # ---- undo, restart ----
 
 ok undo k rollout undo deploy/web
-has 'deployment.apps/web rolled back'
+matches 'deployment.apps/web rolled back'
 ok "rollout status 3" k rollout status deploy/web --timeout=60s
 ok "image after undo" k get deploy web -o 'jsonpath={.spec.template.spec.containers[0].image}'
-has '^nginx:1.25$'
+matches '^nginx:1.25$'
 ok "history 3" k rollout history deploy/web
-has '^2 +image 1.26$'
-has '^3 +<none>$'
+matches '^2 +image 1.26$'
+matches '^3 +<none>$'
 ok "revision-history" k get rs -l app=web -o \
 	'jsonpath={range .items[*]}{.metadata.annotations.deployment\.kubernetes\.io/revision-history}{"\n"}{end}'
-has '^1$'
+matches '^1$'
 ok "undo again" k rollout undo deploy/web --to-revision=3
-has 'skipped rollback \(current template already matches revision 3\)'
+matches 'skipped rollback \(current template already matches revision 3\)'
 ok restart k rollout restart deploy/web
-has 'deployment.apps/web restarted'
+matches 'deployment.apps/web restarted'
 ok "rollout status 4" k rollout status deploy/web --timeout=60s
 ok "history 4" k rollout history deploy/web
-has '^4 +<none>$'
+matches '^4 +<none>$'
 
 # ---- pause, resume ----
 
@@ -180,26 +139,25 @@ ok pause k rollout pause deploy/web
 ok "paused image" k set image deploy/web nginx=nginx:1.27
 ok "paused condition" k wait deploy/web --for=jsonpath='{.status.conditions[?(@.type=="Progressing")].reason}'=DeploymentPaused --timeout=30s
 bad "undo paused" k rollout undo deploy/web
-has "you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again"
+matches "you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again"
 ok "paused: no rollout" k get rs -l app=web -o 'jsonpath={range .items[*]}{.spec.template.spec.containers[0].image}{"\n"}{end}'
 grep -q 'nginx:1.27' "$OUT" && fail "a paused deployment rolled out"
 ok resume k rollout resume deploy/web
 ok "rollout status 5" k rollout status deploy/web --timeout=60s
 ok "get deploy 5" k get deploy web -o wide
-has '^web +3/3 +3 +3 +.* nginx:1.27 +app=web$'
+matches '^web +3/3 +3 +3 +.* nginx:1.27 +app=web$'
 
 # ---- scale, recreate ----
 
 ok scale k scale deploy/web --replicas=5
 ok "rollout status 6" k rollout status deploy/web --timeout=60s
 ok "get deploy 6" k get deploy web
-has '^web +5/5 +5 +5 +'
+matches '^web +5/5 +5 +5 +'
 ok recreate k patch deploy/web -p '{"spec":{"strategy":{"type":"Recreate","rollingUpdate":null}}}'
 ok "recreate image" k set image deploy/web nginx=nginx:1.28
 ok "rollout status 7" k rollout status deploy/web --timeout=60s
 ok "describe recreate" k describe deploy web
-has '^StrategyType: +Recreate$'
-has 'Scaled down replica set web-[4-9bcdf]+ to 0 from 5$'
+matches '^StrategyType: +Recreate$'
+matches 'Scaled down replica set web-[4-9bcdf]+ to 0 from 5$'
 
-echo "rollout.sh: $CHECKS checks, $FAILS failed"
-[ "$FAILS" -eq 0 ]
+e2e_end

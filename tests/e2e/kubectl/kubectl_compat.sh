@@ -16,52 +16,13 @@ KDIR=$(dirname "$(readlink -f "$DISPATCH")")
 if [ "$V" = 1.32 ]; then K=$DISPATCH; else K=$KDIR/kubectl.$V; fi
 [ -x "$K" ] || { echo "no kubectl $V at $K" >&2; exit 1; }
 
-WORK=$(mktemp -d /tmp/drover-e2e-kubectl.XXXXXX)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	for p in "${PIDS[@]}"; do
-		wait "$p" 2>/dev/null
-	done
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-export HOME=$WORK/home KUBECONFIG=$WORK/data/kubeconfig
-mkdir -p "$HOME"
-
 # shellcheck source=../../../scripts/lib/apiserver.sh
 source "$SRC/scripts/lib/apiserver.sh"
+e2e_begin "kubectl-$V"
 # no workload controllers and no scheduler: this suite checks what the API does with what
 # kubectl sends (a status written by hand stays), not what controllers make of it
 # (tests/e2e/control does); namespaces still finalize and default ServiceAccounts appear
-api_server_start "$BIN" "$WORK/data" "$WORK/server.log" \
-	--controllers namespace,serviceaccount,garbagecollector --no-scheduler
-rc=$?
-PIDS+=("$API_PID")
-[ $rc -eq 0 ] || exit 1
-
-FAILS=0 CHECKS=0
-OUT=$WORK/out
-fail() {
-	FAILS=$((FAILS + 1))
-	echo "FAIL [$V] $CHECK: $*" >&2
-	sed 's/^/    | /' "$OUT" >&2
-}
-# run NAME cmd...: run a check, its output in $OUT and its exit code in $RC
-run() {
-	CHECK=$1
-	shift
-	CHECKS=$((CHECKS + 1))
-	"$@" >"$OUT" 2>&1
-	RC=$?
-}
-ok() { run "$@"; [ $RC -eq 0 ] || fail "exit code $RC"; }
-bad() { run "$@"; [ $RC -ne 0 ] || fail "succeeded, expected a failure"; }
-has() { grep -qF -- "$1" "$OUT" || fail "output lacks: $1"; }
-lacks() { ! grep -qF -- "$1" "$OUT" || fail "output has: $1"; }
-k() { "$K" "$@"; }
+e2e_server_start "$BIN" --controllers namespace,serviceaccount,garbagecollector --no-scheduler
 
 # ---- version and discovery ----
 ok version k version
@@ -389,5 +350,4 @@ if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$WORK/server.log"; 
 	echo "FAIL [$V] the server's sanitizers reported errors:" >&2
 	grep -A30 -E "AddressSanitizer|LeakSanitizer|runtime error:" "$WORK/server.log" | head -80 >&2
 fi
-echo "[$V] $CHECKS checks, $FAILS failed"
-[ $FAILS -eq 0 ]
+e2e_end

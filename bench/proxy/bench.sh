@@ -5,7 +5,7 @@
 #
 #   --quick            S in {1, 1000}, one trial, 5,000 connections, 1 s wrk runs, no
 #                      legacy-backend or "measured service first" modes (for people,
-#                      under 3 minutes; not a CI test)
+#                      not a CI test)
 #   --services LIST    comma-separated service counts            [1,1000,10000]
 #   --trials N         interleaved repeats                      [3]
 #   --modes LIST       subset of: none ipt-nft ipt-nft-first ipt-legacy ipt-legacy-first

@@ -91,7 +91,8 @@ backends_of() {
 }
 has_backends() { [ "$(backends_of "$1")" = "$2" ]; }
 # bodies VIP: the distinct answers of 30 requests from c1 through the socket LB
-bodies() { distinct_bodies 30 in_pod c1 curl -s --max-time 10 "http://$1/"; }
+# bodies IP [WANT]: the distinct bodies of 30 requests (more until WANT is covered)
+bodies() { distinct_bodies --until "${2:-}" 30 in_pod c1 curl -s --max-time 10 "http://$1/"; }
 bodies_are() { [ "$(bodies "$1")" = "$2" ]; }
 
 apply_web() { # the slice of web with these backends (b1..b3 by number)
@@ -117,7 +118,7 @@ k apply -f "$m/web.yaml" >/dev/null || fail "kubectl apply of web"
 apply_web 1 2 3
 until_ok "web's frontend with 3 backends" has_backends 10.96.0.10:80/TCP \
 	"10.244.1.11:8080 10.244.1.12:8080 10.244.1.13:8080"
-expect_eq "$(bodies 10.96.0.10)" "backend-1 backend-2 backend-3" "web's ClusterIP"
+expect_eq "$(bodies 10.96.0.10 "backend-1 backend-2 backend-3")" "backend-1 backend-2 backend-3" "web's ClusterIP"
 got=$(in_pod_nolb ext curl -s --max-time 10 "http://192.168.100.1:30080/" || true)
 case "$got" in backend-[123]) ;; *) fail "web's NodePort: '$got'" ;; esac
 pass "Service + EndpointSlice created with kubectl: ClusterIP and NodePort reach the backends"
@@ -151,7 +152,7 @@ until_ok "web served again" bodies_are 10.96.0.10 "backend-1 backend-2"
 warns=$(grep -c "informer: .*connection refused\|informer: .*Connection refused" "$TOPO_LOG" || true)
 api_kill
 wait_log "informer: .*[Cc]onnection refused" $((warns + 1)) # the proxy saw it go
-expect_eq "$(bodies 10.96.0.10)" "backend-1 backend-2" "web while the API server is down"
+expect_eq "$(bodies 10.96.0.10 "backend-1 backend-2")" "backend-1 backend-2" "web while the API server is down"
 kill -0 "$TOPO_PROXY_PID" 2>/dev/null || fail "the proxy exited with the API server"
 api_start "$P1"
 apply_web 2
@@ -195,7 +196,7 @@ until_ok "web's backends after the re-list" has_backends 10.96.0.10:80/TCP \
 svcs=$(drover_bpf services)
 echo "$svcs" | grep -q "10.96.0.20" && fail "the service deleted during the outage survived: $svcs"
 expect_eq "$(bodies 10.96.0.30)" "backend-2" "new, added during the outage"
-expect_eq "$(bodies 10.96.0.10)" "backend-1 backend-2" "web, changed during the outage"
+expect_eq "$(bodies 10.96.0.10 "backend-1 backend-2")" "backend-1 backend-2" "web, changed during the outage"
 pass "410 Gone: after the re-list the maps hold exactly the new state (old gone, new added, web changed)"
 
 # ---- the proxy SIGKILLed under load, restarted while the API server is down ----

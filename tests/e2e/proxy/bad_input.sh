@@ -54,7 +54,7 @@ mv "$m/good/web.yaml.tmp" "$m/good/web.yaml"
 wait_log "not applied; the last good configuration stays in place"
 grep -q "web.yaml: Service default/web: spec.ports\[0\].targetPort: Invalid value: 99999" "$TOPO_LOG" ||
 	fail "no error line naming file, object and field"
-got=$(distinct_bodies 15 in_pod c1 curl -s --max-time 10 http://10.96.0.10/)
+got=$(distinct_bodies --until "backend-1 backend-2 backend-3" 15 in_pod c1 curl -s --max-time 10 http://10.96.0.10/)
 expect_eq "$got" "backend-1 backend-2 backend-3" "last good state still serving"
 pass "invalid edit refused, last good state serves"
 write_service "$m/good/web.yaml" web 10.96.0.10
@@ -84,7 +84,7 @@ PY
 topo_proxy --manifests "$m/big" --node node1 --no-socket-lb
 n=$(drover_bpf services | grep -c "ClusterIP" || true)
 expect_eq "$n" 10000 "frontends programmed"
-got=$(distinct_bodies 20 in_pod_nolb c1 curl -s --max-time 10 http://10.97.39.250/)
+got=$(distinct_bodies --until "backend-1 backend-2 backend-3" 20 in_pod_nolb c1 curl -s --max-time 10 http://10.97.39.250/)
 expect_eq "$got" "backend-1 backend-2 backend-3" "the 10,000th service serves"
 pass "10,000 services programmed: $(grep 'proxy: sync:' "$TOPO_LOG" | tail -1 | sed 's/.*sync: //')"
 # One more service in a file of its own: only that file is read, only it is written.
@@ -117,7 +117,7 @@ expect_eq "$n" 4 "services that fit in a 16-entry map"
 drover_bpf services | grep "ClusterIP" | grep -qv "10.244.1.11:8080, 10.244.1.12:8080, 10.244.1.13:8080" &&
 	fail "a programmed service has a partial or wrong backend set"
 ip=$(drover_bpf services | awk '/ClusterIP/ {split($2, a, ":"); print a[1]; exit}')
-got=$(distinct_bodies 20 in_pod_nolb c1 curl -s --max-time 10 "http://$ip/")
+got=$(distinct_bodies --until "backend-1 backend-2 backend-3" 20 in_pod_nolb c1 curl -s --max-time 10 "http://$ip/")
 expect_eq "$got" "backend-1 backend-2 backend-3" "a service that fit serves"
 grep -q "will be retried" "$TOPO_LOG" || fail "failed frontends not reported for retry"
 # The timer retries them (a second commit, no reload in between), and the proxy lives on.
@@ -160,6 +160,6 @@ drover_bpf services | grep -q "10.98.1.5:80" || fail "r5 was never written after
 expect_eq "$(grep -c "file(s) read" "$TOPO_LOG")" $((reloads + 1)) "reloads (only the edit's)"
 drover_bpf services | grep -q "10.98.1.4:80" && fail "r4 is still programmed"
 expect_eq "$(drover_bpf services | grep -c "ClusterIP" || true)" 4 "services after the retry"
-got=$(distinct_bodies 15 in_pod_nolb c1 curl -s --max-time 10 http://10.98.1.5/)
+got=$(distinct_bodies --until "backend-1 backend-2 backend-3" 15 in_pod_nolb c1 curl -s --max-time 10 http://10.98.1.5/)
 expect_eq "$got" "backend-1 backend-2 backend-3" "r5 serves after the retry"
 pass "a frontend that did not fit was written by the timer's retry once room was made: $(grep 'proxy: sync:' "$TOPO_LOG" | tail -1 | sed 's/.*sync: //')"

@@ -16,7 +16,7 @@ write_service "$m/sticky.yaml" sticky 10.96.0.12 "sessionAffinity: ClientIP"
 write_slice "$m/sticky-eps.yaml" sticky 10.244.1.11 10.244.1.12 10.244.1.13
 topo_proxy --manifests "$m" --node node1
 
-got=$(distinct_bodies 30 in_pod c1 curl -s --max-time 10 http://10.96.0.10/)
+got=$(distinct_bodies --until "backend-1 backend-2 backend-3" 30 in_pod c1 curl -s --max-time 10 http://10.96.0.10/)
 expect_eq "$got" "backend-1 backend-2 backend-3" "ClusterIP TCP reaches every backend"
 pass "TCP to 10.96.0.10:80 reached all 3 backends"
 

@@ -14,12 +14,6 @@
 
 extern int bpf_sock_destroy(struct sock_common *sk) __ksym;
 
-struct drv_destroy_key {
-	__be32 addr;
-	__be16 port;
-	__u16 pad;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, struct drv_destroy_key);

@@ -278,6 +278,23 @@ struct drv_config {
 			   * frontend address is not itself a node address */
 };
 
+/* drv_cfg's defaults: the programs' own initialiser and the proxy's configuration both start
+ * from them. */
+#define DRV_CONFIG_DEFAULTS                                                                \
+	{                                                                                  \
+		.snat_port_min = 61000, .snat_port_max = 65000, .ct_tcp_timeout_s = 21600, \
+		.ct_other_timeout_s = 60, .enable_fib_redirect = 1,                        \
+	}
+
+/* ---- UDP socket destruction (sockdestroy.bpf.c's drv_destroy_tgt) ---- */
+
+/* A removed UDP backend: connected sockets whose peer it is are destroyed. */
+struct drv_destroy_key {
+	__be32 addr;
+	__be16 port;
+	__u16 pad;
+};
+
 #ifndef __VMLINUX_H__
 _Static_assert(sizeof(struct drv_svc_key) == 12, "drv_svc_key layout");
 _Static_assert(sizeof(struct drv_svc_val) == 20, "drv_svc_val layout");
@@ -288,6 +305,7 @@ _Static_assert(sizeof(struct drv_ct_val) == 64, "drv_ct_val layout");
 _Static_assert(sizeof(struct drv_affinity_key) == 16, "drv_affinity_key layout");
 _Static_assert(sizeof(struct drv_affinity_val) == 8, "drv_affinity_val layout");
 _Static_assert(sizeof(struct drv_sock_rnat_key) == 16, "drv_sock_rnat_key layout");
+_Static_assert(sizeof(struct drv_destroy_key) == 8, "drv_destroy_key layout");
 _Static_assert(sizeof(struct drv_sock_rnat_val) == 8, "drv_sock_rnat_val layout");
 _Static_assert(sizeof(struct drv_stats_key) == 4, "drv_stats_key layout");
 _Static_assert(sizeof(struct drv_stats_val) == 16, "drv_stats_val layout");

@@ -37,13 +37,7 @@
 #define NSEC_PER_SEC 1000000000ULL
 
 /* Load-time configuration: userspace sets it through skel->rodata before load. */
-const volatile struct drv_config drv_cfg = {
-    .snat_port_min = 61000,
-    .snat_port_max = 65000,
-    .ct_tcp_timeout_s = 21600,
-    .ct_other_timeout_s = 60,
-    .enable_fib_redirect = 1,
-};
+const volatile struct drv_config drv_cfg = DRV_CONFIG_DEFAULTS;
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

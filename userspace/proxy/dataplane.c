@@ -675,11 +675,7 @@ long dp_destroy_udp_sockets(struct dataplane *dp, const struct lb_backend *bes, 
 	size_t added = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		struct {
-			__be32 addr;
-			__be16 port;
-			__u16 pad;
-		} k = {.addr = bes[i].addr, .port = bes[i].port};
+		struct drv_destroy_key k = {.addr = bes[i].addr, .port = bes[i].port};
 		__u8 one = 1;
 
 		if (bes[i].proto != DRV_PROTO_UDP)
@@ -707,11 +703,7 @@ long dp_destroy_udp_sockets(struct dataplane *dp, const struct lb_backend *bes, 
 out:
 	/* Empty the target set for next time. */
 	for (size_t i = 0; i < n; i++) {
-		struct {
-			__be32 addr;
-			__be16 port;
-			__u16 pad;
-		} k = {.addr = bes[i].addr, .port = bes[i].port};
+		struct drv_destroy_key k = {.addr = bes[i].addr, .port = bes[i].port};
 
 		bpf_map_delete_elem(tgt, &k);
 	}

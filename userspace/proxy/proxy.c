@@ -49,11 +49,7 @@ void proxy_config_defaults(struct proxy_config *c)
 	c->dp.sock_lb = true;
 	c->dp.tc_lb = true;
 	c->dp.xdp_mode = DP_XDP_AUTO;
-	c->dp.cfg.snat_port_min = 61000;
-	c->dp.cfg.snat_port_max = 65000;
-	c->dp.cfg.ct_tcp_timeout_s = 21600;
-	c->dp.cfg.ct_other_timeout_s = 60;
-	c->dp.cfg.enable_fib_redirect = 1;
+	c->dp.cfg = (struct drv_config)DRV_CONFIG_DEFAULTS;
 	c->dp.sizes.svc = DRV_SVC_MAP_SIZE_DEFAULT;
 	c->dp.sizes.backend = DRV_BACKEND_MAP_SIZE_DEFAULT;
 	c->dp.sizes.revnat = DRV_REVNAT_MAP_SIZE_DEFAULT;

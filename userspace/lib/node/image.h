@@ -50,7 +50,8 @@ void image_strv_free(char **v);
 /* Normalise a reference as containerd does (docker/distribution's ParseNormalizedNamed plus
  * the default tag): "busybox" -> "docker.io/library/busybox:latest", "localhost/x:y",
  * "name@sha256:HEX" (no default tag then). 0, -EINVAL (err gets the reason, Docker's words)
- * or -ENAMETOOLONG. A bare "sha256:HEX" is no name: -EINVAL. */
+ * or -ENAMETOOLONG. As in Go, "sha256:HEX" parses as a name with a tag: callers that take
+ * image IDs too (image_store_resolve) check for a digest first. */
 int image_ref_normalize(const char *ref, char *out, size_t outlen, char *err, size_t errlen);
 
 /* Open (creating its directories) the store under root (NULL: IMAGE_STORE_ROOT). NULL with

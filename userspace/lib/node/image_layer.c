@@ -99,7 +99,7 @@ int image_layer_verify(struct image_store *s, const char *blob, const char *want
 	struct archive_entry *e;
 	unsigned char md[32];
 	char got_blob[65], got_diff[65];
-	int ret = 0, r;
+	int ret = 0, broken = 0, r;
 
 	if (!in)
 		return -ENOMEM;
@@ -123,9 +123,11 @@ int image_layer_verify(struct image_store *s, const char *blob, const char *want
 	archive_read_support_filter_all(a);
 	archive_read_support_format_raw(a);
 	archive_read_support_format_empty(a);
+	/* A broken stream is reported only after the blob's digest: a wrong digest says more. */
 	if (archive_read_open(a, in, NULL, hashed_read, NULL) != ARCHIVE_OK) {
-		ret = image_err(s, -EINVAL, "layer %s: %s", blob, archive_error_string(a));
-		goto out_a;
+		broken = image_err(s, -EINVAL, "layer %s: truncated or corrupt: %s", blob,
+				   archive_error_string(a));
+		goto drain;
 	}
 	r = archive_read_next_header(a, &e);
 	if (r == ARCHIVE_OK) {
@@ -134,22 +136,19 @@ int image_layer_verify(struct image_store *s, const char *blob, const char *want
 		int64_t off;
 		while ((r = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK)
 			gnutls_hash(dh, buf, len);
-		if (r != ARCHIVE_EOF) {
-			ret = image_err(s, -EINVAL, "layer %s: truncated or corrupt: %s", blob,
-					archive_error_string(a));
-			goto out_a;
-		}
+		if (r != ARCHIVE_EOF)
+			broken = image_err(s, -EINVAL, "layer %s: truncated or corrupt: %s", blob,
+					   archive_error_string(a));
 	} else if (r != ARCHIVE_EOF) {
-		ret = image_err(s, -EINVAL, "layer %s: %s", blob, archive_error_string(a));
-		goto out_a;
+		broken = image_err(s, -EINVAL, "layer %s: truncated or corrupt: %s", blob,
+				   archive_error_string(a));
 	}
+drain:
 	/* what the decompressor left unread still belongs to the blob's digest */
-	ssize_t n;
-	while ((n = read(in->fd, in->buf, sizeof(in->buf))) > 0) {
+	for (ssize_t n; (n = read(in->fd, in->buf, sizeof(in->buf))) > 0;) {
 		gnutls_hash(in->h, in->buf, (size_t)n);
 		in->total += (uint64_t)n;
 	}
-out_a:
 	archive_read_free(a);
 out_hash:
 	if (dh) {
@@ -172,6 +171,8 @@ out_fd:
 		return image_err(s, -EINVAL,
 				 "layer %s: digest mismatch: want sha256:%s, got sha256:%s", blob,
 				 want_blob, got_blob);
+	if (broken)
+		return broken;
 	if (want_diff && strcmp(want_diff, got_diff) != 0)
 		return image_err(s, -EINVAL,
 				 "layer %s: diffID mismatch: want sha256:%s, got sha256:%s", blob,
@@ -243,6 +244,9 @@ static int whiteout(struct image_store *s, const char *dir, const char *clean, c
 	memcpy(parent, clean, pn);
 	parent[pn ? pn - 1 : 0] = '\0';
 	int dfd = open_dir_nofollow(dir, parent);
+	if (dfd == -ENOTDIR || dfd == -ELOOP) /* a symlink or a file on the way */
+		return image_err(s, -EINVAL, "layer entry %s: not below a directory of the layer",
+				 clean);
 	if (dfd < 0)
 		return image_err(s, dfd, "layer entry %s: %s", clean, strerror(-dfd));
 	int ret = 0;

@@ -6,8 +6,9 @@
 #
 # One gzip layer: /bin/busybox, a symlink per applet at the path `busybox --list-full` names
 # (/bin/sh, /usr/sbin/httpd, /usr/bin/nc, /usr/bin/wget, ...), minimal /etc/passwd and
-# /etc/group, /root, /tmp (1777). Reproducible: fixed mtimes, numeric owners, sorted names,
-# so the same busybox always gives the same digests. Names: busybox:latest, busybox:X.Y
+# /etc/group, /root, /tmp (1777), and /dev, /proc, /sys for a runtime to mount on.
+# Reproducible: fixed mtimes, numeric owners, sorted names, so the same busybox always gives
+# the same digests. Names: busybox:latest, busybox:X.Y
 # (the Kubernetes docs' busybox:1.35 on bookworm) and busybox:X.Y.Z, X.Y.Z being the
 # installed busybox's version.
 set -euo pipefail
@@ -19,7 +20,7 @@ while [ $# -gt 0 ]; do
 	--root) root="$2"; shift 2 ;;
 	--drover) drover="$2"; shift 2 ;;
 	--no-import) import=0; shift ;;
-	-h | --help) sed -n '2,12p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,13p' "$0"; exit 0 ;;
 	*) echo "busybox-image.sh: unknown flag $1" >&2; exit 2 ;;
 	esac
 done
@@ -55,7 +56,7 @@ fi
 
 # the root filesystem
 fs="$work/rootfs"
-mkdir -p "$fs"/{bin,sbin,usr/bin,usr/sbin,etc,root,tmp,var/www}
+mkdir -p "$fs"/{bin,sbin,usr/bin,usr/sbin,etc,root,tmp,var/www,dev,proc,sys}
 install -m 0755 "$bb" "$fs/bin/busybox"
 "$bb" --list-full | while read -r p; do
 	[ "$p" = bin/busybox ] && continue

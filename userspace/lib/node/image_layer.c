@@ -271,6 +271,7 @@ static int whiteout(struct image_store *s, const char *dir, const char *clean, c
 	return ret;
 }
 
+/* 0, or which side failed: 1 reading (a truncated or corrupt archive), 2 writing. */
 static int copy_data(struct archive *in, struct archive *out)
 {
 	const void *buf;
@@ -279,8 +280,8 @@ static int copy_data(struct archive *in, struct archive *out)
 	int r;
 	while ((r = archive_read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK)
 		if (archive_write_data_block(out, buf, len, off) < ARCHIVE_OK)
-			return ARCHIVE_FATAL;
-	return r == ARCHIVE_EOF ? ARCHIVE_OK : r;
+			return 2;
+	return r == ARCHIVE_EOF ? 0 : 1;
 }
 
 /* Write one entry below dir with its path (and a hardlink's target) checked and rebased. */
@@ -302,10 +303,12 @@ static int write_entry(struct image_store *s, struct archive *a, struct archive 
 	}
 	if (archive_write_header(w, e) < ARCHIVE_WARN)
 		return image_err(s, -EINVAL, "entry %s: %s", clean, archive_error_string(w));
-	if (archive_entry_size(e) > 0 && copy_data(a, w) != ARCHIVE_OK)
-		return image_err(s, -EINVAL, "entry %s: %s", clean,
-				 archive_error_string(a) ? archive_error_string(a)
-							 : archive_error_string(w));
+	int side = archive_entry_size(e) > 0 ? copy_data(a, w) : 0;
+	if (side == 1)
+		return image_err(s, -EINVAL, "entry %s: truncated or corrupt archive: %s", clean,
+				 archive_error_string(a));
+	if (side == 2)
+		return image_err(s, -EIO, "entry %s: %s", clean, archive_error_string(w));
 	if (archive_write_finish_entry(w) < ARCHIVE_WARN)
 		return image_err(s, -EINVAL, "entry %s: %s", clean, archive_error_string(w));
 	return 0;

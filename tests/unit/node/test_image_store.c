@@ -47,7 +47,9 @@ struct ent {
 
 static char *tmpdir;
 
-/* A tar of ents into a malloc'd buffer; gzip'd if asked. */
+static int gzip_level = 6;
+
+/* A tar of ents into a malloc'd buffer; gzip'd (at gzip_level) if asked. */
 static void make_tar(const struct ent *e, size_t n, bool gz, char **out, size_t *len)
 {
 	size_t cap = 1 << 20, used = 0;
@@ -55,8 +57,14 @@ static void make_tar(const struct ent *e, size_t n, bool gz, char **out, size_t 
 	struct archive *a = archive_write_new();
 	assert_non_null(buf);
 	archive_write_set_format_pax_restricted(a);
-	if (gz)
+	if (gz) {
+		char level[4];
+		snprintf(level, sizeof(level), "%d", gzip_level);
 		archive_write_add_filter_gzip(a);
+		assert_int_equal(
+		    archive_write_set_filter_option(a, "gzip", "compression-level", level),
+		    ARCHIVE_OK);
+	}
 	archive_write_set_bytes_in_last_block(a, 1);
 	assert_int_equal(archive_write_open_memory(a, buf, cap, &used), ARCHIVE_OK);
 	for (size_t i = 0; i < n; i++) {
@@ -421,16 +429,32 @@ static void test_bad_inputs(void **state)
 	(void)state;
 	struct image_store *s = fresh_store("store2");
 
-	/* a layer blob whose bytes do not match its digest (the second layer: the first one,
+	/* a layer blob whose bytes do not match its digest: the same tar compressed otherwise,
+	 * so its diffID is right and only the digest tells (the second layer: the first one,
 	 * unpacked already, must go again) */
 	make_layer(&ls[0], L1, sizeof(L1) / sizeof(L1[0]));
 	make_layer(&ls[1], L2, sizeof(L2) / sizeof(L2[0]));
 	make_oci(path_of("%s/%s", "bad1"), ls, 2, "bad:1");
+	struct layer other;
+	gzip_level = 1;
+	make_layer(&other, L2, sizeof(L2) / sizeof(L2[0]));
+	gzip_level = 6;
+	assert_string_equal(other.diff, ls[1].diff);
+	assert_string_not_equal(other.hex, ls[1].hex);
 	snprintf(p, sizeof(p), "%s/bad1/blobs/sha256/%s", tmpdir, ls[1].hex);
-	ls[1].blob[ls[1].len / 2] ^= 1;
-	write_file(p, ls[1].blob, ls[1].len);
+	write_file(p, other.blob, other.len);
+	free(other.blob);
 	assert_refused(s, path_of("%s/%s", "bad1"), "digest mismatch");
 	free_layers(ls, 2);
+
+	/* a corrupt byte: digest mismatch too, not a gzip error */
+	make_layer(&ls[0], L1, sizeof(L1) / sizeof(L1[0]));
+	make_oci(path_of("%s/%s", "bad1b"), ls, 1, "bad:1b");
+	snprintf(p, sizeof(p), "%s/bad1b/blobs/sha256/%s", tmpdir, ls[0].hex);
+	ls[0].blob[ls[0].len / 2] ^= 1;
+	write_file(p, ls[0].blob, ls[0].len);
+	assert_refused(s, path_of("%s/%s", "bad1b"), "digest mismatch");
+	free_layers(ls, 1);
 
 	/* a truncated gzip whose digest is right: the layer's stream is broken */
 	make_layer(&ls[0], L1, sizeof(L1) / sizeof(L1[0]));

@@ -651,6 +651,78 @@ static void test_docker_archive(void **state)
 	image_store_close(s);
 }
 
+/* An OCI archive (the layout as a tar, also gzip'd) whose index.json names a multi-platform
+ * index: the host's manifest is taken, the others are never read. */
+static void test_oci_archive_and_index(void **state)
+{
+	struct layer ls[2];
+	char p[PATH_MAX], buf[4096], mhex[65], ihex[65], cmd[3 * PATH_MAX];
+	const char *dir = path_of("%s/%s", "multi");
+	(void)state;
+	make_layer(&ls[0], L1, sizeof(L1) / sizeof(L1[0]));
+	make_layer(&ls[1], L2, sizeof(L2) / sizeof(L2[0]));
+	make_oci(dir, ls, 2, NULL);
+	snprintf(p, sizeof(p), "%s/index.json", dir);
+	FILE *f = fopen(p, "r");
+	assert_non_null(f);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *d = strstr(buf, "sha256:");
+	assert_non_null(d);
+	snprintf(mhex, sizeof(mhex), "%.64s", d + 7);
+#if defined(__x86_64__)
+	const char *arch = "amd64";
+#elif defined(__aarch64__)
+	const char *arch = "arm64";
+#else
+	const char *arch = "unknown";
+#endif
+	/* another platform first (its manifest is absent: reading it would fail), then an
+	 * attestation manifest as buildkit writes them, then ours */
+	int k = snprintf(buf, sizeof(buf),
+			 "{\"schemaVersion\":2,\"mediaType\":\"application/"
+			 "vnd.oci.image.index.v1+json\",\"manifests\":["
+			 "{\"digest\":\"sha256:%064d\",\"size\":1,\"platform\":{\"os\":\"linux\","
+			 "\"architecture\":\"s390x\"}},"
+			 "{\"digest\":\"sha256:%064d\",\"size\":1,\"platform\":{\"os\":\"unknown\","
+			 "\"architecture\":\"unknown\"}},"
+			 "{\"digest\":\"sha256:%s\",\"size\":1,\"platform\":{\"os\":\"linux\","
+			 "\"architecture\":\"%s\"}}]}",
+			 1, 2, mhex, arch);
+	put_blob(dir, buf, (size_t)k, ihex);
+	k = snprintf(buf, sizeof(buf),
+		     "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/"
+		     "vnd.oci.image.index.v1+json\",\"digest\":\"sha256:%s\",\"size\":%d,"
+		     "\"annotations\":{\"org.opencontainers.image.ref.name\":\"multi:1\"}}]}",
+		     ihex, k);
+	write_file(p, buf, (size_t)k);
+	snprintf(cmd, sizeof(cmd), "tar -C '%s' -cf '%s.tar' . && tar -C '%s' -czf '%s.tgz' .", dir,
+		 dir, dir, dir);
+	assert_int_equal(system(cmd), 0);
+
+	const char *suffix[] = {"tar", "tgz"};
+	for (int i = 0; i < 2; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "store-%s", suffix[i]);
+		struct image_store *s = fresh_store(name);
+		snprintf(p, sizeof(p), "%s.%s", dir, suffix[i]);
+		char **digests;
+		int r = image_store_import(s, p, NULL, 0, &digests);
+		if (r)
+			fail_msg("%s: %s", p, image_store_error(s));
+		snprintf(p, sizeof(p), "sha256:%s", mhex);
+		assert_string_equal(digests[0], p);
+		image_strv_free(digests);
+		struct image_info *info;
+		assert_int_equal(image_store_resolve(s, "multi:1", &info), 0);
+		assert_int_equal(info->n_layers, 2);
+		image_info_free(info);
+		image_store_close(s);
+	}
+	free_layers(ls, 2);
+}
+
 /* Importers in several processes at once: each succeeds, one image, each layer once. */
 static void test_concurrent_importers(void **state)
 {
@@ -706,8 +778,11 @@ int main(void)
 		return 77;
 	}
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_layers_and_whiteouts),     cmocka_unit_test(test_bad_inputs),
-	    cmocka_unit_test(test_shared_layers_and_remove), cmocka_unit_test(test_docker_archive),
+	    cmocka_unit_test(test_layers_and_whiteouts),
+	    cmocka_unit_test(test_bad_inputs),
+	    cmocka_unit_test(test_shared_layers_and_remove),
+	    cmocka_unit_test(test_docker_archive),
+	    cmocka_unit_test(test_oci_archive_and_index),
 	    cmocka_unit_test(test_concurrent_importers),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -38,7 +38,7 @@
 /* ---- writing test images ---- */
 
 struct ent {
-	char type; /* f file, d dir, l symlink, h hardlink, c char device */
+	char type; /* f file, d dir, l symlink, h hardlink, c char device, x dir with xattrs */
 	const char *path;
 	const char *data; /* file contents, or link target */
 	mode_t mode;
@@ -79,6 +79,10 @@ static void make_tar(const struct ent *e, size_t n, bool gz, char **out, size_t 
 			archive_entry_set_perm(ae, e[i].mode ? e[i].mode : 0644);
 			archive_entry_set_size(ae, (la_int64_t)strlen(e[i].data));
 			break;
+		case 'x': /* an overlay xattr a layer must not bring, and one it may */
+			archive_entry_xattr_add_entry(ae, "trusted.overlay.opaque", "y", 1);
+			archive_entry_xattr_add_entry(ae, "user.drover", "kept", 4);
+			/* fallthrough */
 		case 'd':
 			archive_entry_set_filetype(ae, AE_IFDIR);
 			archive_entry_set_perm(ae, e[i].mode ? e[i].mode : 0755);
@@ -267,6 +271,7 @@ static const struct ent L1[] = {
     {'f', "d/x", "x", 0, 0},	       {'f', "keep", "kept", 0600, 0},
     {'h', "hard", "keep", 0, 0},       {'l', "sym", "keep", 0, 0},
     {'l', "abs", "/etc/passwd", 0, 0}, {'c', "null", NULL, 0, 0},
+    {'x', "xd", NULL, 0, 0},
 };
 static const struct ent L2[] = {
     {'f', "a/.wh.f1", "", 0, 0},
@@ -344,6 +349,11 @@ static void test_layers_and_whiteouts(void **state)
 	assert_int_equal(lstat(p, &st), 0);
 	assert_true(S_ISCHR(st.st_mode));
 	assert_int_equal(st.st_rdev, makedev(1, 3));
+	/* xattrs: the layer's own kept, overlayfs' own dropped */
+	snprintf(p, sizeof(p), "%s/xd", lo);
+	assert_int_equal(lgetxattr(p, "user.drover", buf, sizeof(buf)), 4);
+	assert_int_equal(lgetxattr(p, "trusted.overlay.opaque", buf, sizeof(buf)), -1);
+	assert_int_equal(errno, ENODATA);
 	/* the upper layer's whiteouts as overlayfs has them */
 	snprintf(p, sizeof(p), "%s/a/f1", hi);
 	assert_int_equal(lstat(p, &st), 0);

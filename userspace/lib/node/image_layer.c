@@ -284,6 +284,56 @@ static int copy_data(struct archive *in, struct archive *out)
 	return r == ARCHIVE_EOF ? 0 : 1;
 }
 
+/* overlayfs reads its own trusted.overlay.* xattrs from the layer dirs: a layer must not
+ * bring them (whiteouts and opaque dirs come only from .wh. entries). Others are kept. */
+static int drop_overlay_xattrs(struct archive_entry *e)
+{
+	int n = archive_entry_xattr_reset(e), k = 0, ret = 0;
+	const char *name;
+	const void *val;
+	size_t size;
+	bool any = false;
+	if (n <= 0)
+		return 0;
+	struct {
+		char *name;
+		void *val;
+		size_t size;
+	} *keep = calloc((size_t)n, sizeof(*keep));
+	if (!keep)
+		return -ENOMEM;
+	while (archive_entry_xattr_next(e, &name, &val, &size) == ARCHIVE_OK) {
+		if (strncmp(name, "trusted.overlay.", 16) == 0) {
+			any = true;
+			continue;
+		}
+		if (k == n)
+			break;
+		keep[k].name = strdup(name);
+		keep[k].val = malloc(size ? size : 1);
+		keep[k].size = size;
+		if (!keep[k].name || !keep[k].val) {
+			free(keep[k].name);
+			free(keep[k].val);
+			ret = -ENOMEM;
+			break;
+		}
+		memcpy(keep[k].val, val, size);
+		k++;
+	}
+	if (any && !ret) {
+		archive_entry_xattr_clear(e);
+		for (int i = 0; i < k; i++)
+			archive_entry_xattr_add_entry(e, keep[i].name, keep[i].val, keep[i].size);
+	}
+	for (int i = 0; i < k; i++) {
+		free(keep[i].name);
+		free(keep[i].val);
+	}
+	free(keep);
+	return ret;
+}
+
 /* Write one entry below dir with its path (and a hardlink's target) checked and rebased. */
 static int write_entry(struct image_store *s, struct archive *a, struct archive *w,
 		       struct archive_entry *e, const char *dir, const char *clean)
@@ -293,6 +343,8 @@ static int write_entry(struct image_store *s, struct archive *a, struct archive 
 	if (snprintf(full, sizeof(full), "%s/%s", dir, clean) >= (int)sizeof(full))
 		return image_err(s, -ENAMETOOLONG, "entry %s: path too long", clean);
 	archive_entry_set_pathname(e, full);
+	if (drop_overlay_xattrs(e) < 0)
+		return -ENOMEM;
 	if (hl) {
 		if (image_clean_path(hl, lclean, sizeof(lclean)) < 0 || !*lclean)
 			return image_err(s, -EINVAL, "entry %s: hardlink to %s leaves the layer",

@@ -125,7 +125,7 @@ int image_read_all(const char *path, char **out, size_t *len)
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > JSON_MAX) {
-		int err = S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
+		int err = fstat(fd, &st) < 0 ? -errno : S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
 		close(fd);
 		return err;
 	}

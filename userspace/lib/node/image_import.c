@@ -494,7 +494,12 @@ int image_store_import(struct image_store *s, const char *path, const char *cons
 			return image_err(s, -EINVAL, "tag %s: %s", tags[i],
 					 r < 0 ? why : "a tag cannot hold a digest");
 		}
-		jv_push(im.tag_names, jv_new_strz(im.d, norm));
+		struct jv *v = jv_new_strz(im.d, norm);
+		if (!v) {
+			jv_doc_free(im.d);
+			return -ENOMEM;
+		}
+		jv_push(im.tag_names, v);
 	}
 	if ((r = image_lock(s, LOCK_EX)) < 0) {
 		jv_doc_free(im.d);

@@ -82,7 +82,7 @@ static void make_tar(const struct ent *e, size_t n, bool gz, char **out, size_t 
 		case 'x': /* an overlay xattr a layer must not bring, and one it may */
 			archive_entry_xattr_add_entry(ae, "trusted.overlay.opaque", "y", 1);
 			archive_entry_xattr_add_entry(ae, "user.drover", "kept", 4);
-			/* fallthrough */
+			__attribute__((fallthrough));
 		case 'd':
 			archive_entry_set_filetype(ae, AE_IFDIR);
 			archive_entry_set_perm(ae, e[i].mode ? e[i].mode : 0755);

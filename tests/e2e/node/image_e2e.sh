@@ -2,7 +2,8 @@
 # image_e2e.sh: the image store end to end, through `drover image` and the files it leaves.
 #
 # scripts/lib/busybox-image.sh builds busybox from busybox-static and imports it (busybox:latest,
-# :1.35, :X.Y.Z); an overlay of its layer dirs, mounted in a private mount and network namespace
+# :1.35, :X.Y.Z), and the same layout as a gzip'd OCI archive into a second store gives the same
+# digest; an overlay of its layer dirs, mounted in a private mount and network namespace
 # (unshare -mn), is chrooted into and runs busybox sh, httpd and wget from it. A `docker save`
 # archive written here with tar (the busybox layer, shared, plus a layer with a file and a
 # whiteout) imports with one new layer dir, and its overlay shows the file and lacks the
@@ -65,6 +66,13 @@ assert "docker.io/library/busybox:1.35" in i["names"], i
 assert len(i["layers"]) == 1 and i["digest"].startswith("sha256:"), i
 ' && ok "inspect busybox: Cmd, names, one layer" || bad "inspect busybox: $insp"
 [ "$(nlayers)" = 1 ] && ok "one layer dir" || bad "layer dirs: $(nlayers)"
+
+# the same layout as a gzip'd OCI archive, into another store: the same image
+tar -C "$W/bb" -czf "$W/bb.tar.gz" .
+out=$("$BIN" image import "$W/bb.tar.gz" --root "$W/store2" 2>&1)
+echo "$out"
+echo "$out" | grep -q "^imported docker.io/library/busybox:latest ($(echo "$insp" | python3 -c 'import json,sys; print(json.load(sys.stdin)["digest"])'))" &&
+	ok "a gzip'd OCI archive of the layout imports as the same image" || bad "OCI archive import"
 
 # ---- the layers form a working rootfs: busybox sh, httpd and wget from it ----
 got=$(run_in busybox:1.35 '

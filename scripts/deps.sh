@@ -8,9 +8,11 @@ PKGS=(
 	build-essential cmake pkg-config clang llvm libclang-rt-14-dev
 	libbpf-dev bpftool libelf-dev zlib1g-dev
 	libfyaml-dev libmicrohttpd-dev liburing-dev libgnutls28-dev libcurl4-gnutls-dev
-	libcmocka-dev
+	libcmocka-dev libarchive-dev
 	# tests: namespaces, traffic, inspection
 	iproute2 iputils-ping ethtool curl python3 procps util-linux
+	# the busybox image (scripts/lib/busybox-image.sh)
+	busybox-static
 	# benchmarks and baselines
 	iptables nftables ipvsadm wrk etcd-server
 )

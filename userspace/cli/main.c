@@ -17,6 +17,9 @@ static const struct cli_command commands[] = {
      cmd_controller_manager},
     {"scheduler", "run the scheduler against a server (kubeconfig)", cmd_scheduler},
 #endif
+#ifdef HAVE_DROVER_NODE
+    {"image", "the node's local image store: import, ls, rm, inspect", cmd_image},
+#endif
 #ifdef HAVE_DROVER_SIM
     {"sim", "simulated nodes (like KWOK) against a server of a kubeconfig", cmd_sim},
 #endif

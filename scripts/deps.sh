@@ -13,6 +13,9 @@ PKGS=(
 	iproute2 iputils-ping ethtool curl python3 procps util-linux
 	# benchmarks and baselines
 	iptables nftables ipvsadm wrk etcd-server
+	# CNI: the reference plugins (host-local for delegation tests, bridge + host-local as the
+	# cni bench baseline)
+	containernetworking-plugins
 )
 
 # kubectl is no Debian package of a usable version (bookworm's kubernetes-client is 1.20): the

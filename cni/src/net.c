@@ -461,9 +461,7 @@ int cni_add(struct cni *c)
 			cni_fail(c, CNI_ERR_INTERFACE_EXISTS,
 				 "container interface %s exists already in %.256s", c->ifname,
 				 c->netns);
-		if (!delegate)
-			fresh = false; /* the address belongs to the earlier ADD */
-		goto fail;
+		goto fail; /* an address the earlier ADD holds is not fresh: it stays */
 	} else if (r) {
 		cni_fail(c, CNI_ERR_NETLINK, "create veth %s/%s: %s", hname, c->ifname,
 			 strerror(-r));
@@ -496,6 +494,7 @@ fail:
 		} else if ((ipam = cni_ipam_open(c, CNI_ERR_IO))) {
 			ipam_release(ipam, c->container_id, c->ifname);
 			ipam_close(ipam);
+			ipam = NULL;
 		}
 		*c = saved; /* the error the runtime sees is the first one */
 	}

@@ -407,6 +407,19 @@ int cni_add(struct cni *c)
 	if (cni_open_netns(c, &netns))
 		return -1;
 	cni_host_ifname(c->name, c->container_id, c->ifname, hname);
+	if ((r = nl_open(&nl))) {
+		cni_fail(c, CNI_ERR_NETLINK, "netlink: %s", strerror(-r));
+		goto fail;
+	}
+	/* a repeated ADD fails before IPAM: the earlier ADD's address stays its own, also
+	 * with a delegate that would hand out a second one */
+	if (!nl_link_by_name(&nl, hname, &host)) {
+		cni_fail(
+		    c, CNI_ERR_INTERFACE_EXISTS,
+		    "host interface %s of container %.64s/%s exists already (ADD without DEL?)",
+		    hname, c->container_id, c->ifname);
+		goto fail;
+	}
 	if (delegate) {
 		if (cni_delegate(c, delegate, "ADD", &dres))
 			goto fail;
@@ -443,10 +456,6 @@ int cni_add(struct cni *c)
 			fresh = false;
 			goto fail;
 		}
-	}
-	if ((r = nl_open(&nl))) {
-		cni_fail(c, CNI_ERR_NETLINK, "netlink: %s", strerror(-r));
-		goto fail;
 	}
 	r = nl_veth_add(&nl, hname, c->ifname, netns, (uint32_t)mtu);
 	if (r == -EEXIST) {

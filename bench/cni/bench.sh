@@ -46,5 +46,5 @@ ip netns exec "${P}node" python3 bench/cni/run.py --runs "$runs" --prefix "$P" -
 	--drover-dir "$cni_dir" --ref-dir /usr/lib/cni >"$work/raw.json"
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 python3 bench/cni/report.py "$work/raw.json" "$top/bench/results" "$name" \
-	"scripts/bench.sh cni $*" "$load_before" "$load_after" "$(git rev-parse --short HEAD)"
+	"scripts/bench.sh cni${*:+ $*}" "$load_before" "$load_after" "$(git rev-parse --short HEAD)"
 echo "bench: wrote bench/results/$name.json, $name.md and $name-latency.svg" >&2

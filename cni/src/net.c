@@ -8,7 +8,9 @@
  * The host side ("drv" + a hash of network, container and interface) carries the gateway
  * address as a /32 with proxy ARP on, and a /32 route to the pod: every pod of the subnet
  * reaches every other through the host, which is where drover's tc programs will sit. No
- * default route is installed unless the configuration's routes ask for one.
+ * default route is installed unless the configuration's routes ask for one. ADD turns IPv4
+ * forwarding on in the namespace it runs in (the node's), as the reference bridge plugin does
+ * for a gateway: pods reach each other through it.
  */
 #include "cni.h"
 
@@ -289,7 +291,8 @@ static void fmt_mac(const uint8_t m[6], char out[18])
 	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
 }
 
-static struct jv *iface_json(struct jv_doc *d, const struct nl_link *l, const char *sandbox)
+static struct jv *iface_json(struct jv_doc *d, const struct nl_link *l, const char *sandbox,
+			     const char *version)
 {
 	struct jv *o = jv_new(d, JV_OBJECT);
 	char mac[18];
@@ -297,7 +300,7 @@ static struct jv *iface_json(struct jv_doc *d, const struct nl_link *l, const ch
 	fmt_mac(l->mac, mac);
 	jv_set(d, o, "name", jv_new_strz(d, l->name));
 	jv_set(d, o, "mac", jv_new_strz(d, mac));
-	if (l->mtu)
+	if (l->mtu && cni_version_cmp(version, "1.1.0") >= 0) /* a 1.1 result field */
 		jv_set(d, o, "mtu", jv_new_int(d, l->mtu));
 	if (sandbox)
 		jv_set(d, o, "sandbox", jv_new_strz(d, sandbox));
@@ -331,8 +334,8 @@ static struct jv *build_result(struct cni *c, const struct nl_link *host, const 
 	ips = array_at(d, res, "ips");
 	routes = array_at(d, res, "routes");
 	base = jv_count(ifs);
-	jv_push(ifs, iface_json(d, host, NULL));
-	jv_push(ifs, iface_json(d, pod, c->netns));
+	jv_push(ifs, iface_json(d, host, NULL, c->version));
+	jv_push(ifs, iface_json(d, pod, c->netns, c->version));
 	o = jv_new(d, JV_OBJECT);
 	ipam_fmt_addr(ip->addr, a);
 	ipam_fmt_addr(ip->gw, g);

@@ -15,6 +15,9 @@ PKGS=(
 	busybox-static
 	# benchmarks and baselines
 	iptables nftables ipvsadm wrk etcd-server
+	# CNI: the reference plugins (host-local for delegation tests, bridge + host-local as the
+	# cni bench baseline)
+	containernetworking-plugins
 )
 
 # kubectl is no Debian package of a usable version (bookworm's kubernetes-client is 1.20): the

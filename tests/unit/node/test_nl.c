@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* nl against the kernel: in two network namespaces of the test's own (unshare; they vanish
+ * with the process), a veth pair with its peer created in the other namespace, up, rename,
+ * addresses, routes, deletion, look-ups, errors, and nl_in_netns returning to where it was. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nl.h"
+
+static int ns_a = -1, ns_b = -1; /* the test's two namespaces; A is current */
+
+static int setup(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		return 0;
+	if (unshare(CLONE_NEWNET))
+		return -1;
+	ns_a = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (unshare(CLONE_NEWNET))
+		return -1;
+	ns_b = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	return ns_a >= 0 && ns_b >= 0 && !setns(ns_a, CLONE_NEWNET) ? 0 : -1;
+}
+
+static struct in_addr ip(const char *s)
+{
+	struct in_addr a;
+
+	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
+	return a;
+}
+
+static ino_t cur_ns(void)
+{
+	struct stat st;
+
+	assert_int_equal(stat("/proc/thread-self/ns/net", &st), 0);
+	return st.st_ino;
+}
+
+struct peer_check {
+	const char *name;
+	int found;
+	struct nl_link l;
+};
+
+static int look_in_b(void *arg)
+{
+	struct peer_check *p = arg;
+	struct nl nl;
+	int r;
+
+	if (nl_open(&nl))
+		return -100;
+	r = nl_link_by_name(&nl, p->name, &p->l);
+	p->found = r == 0;
+	nl_close(&nl);
+	return 42;
+}
+
+static void test_veth_lifecycle(void **state)
+{
+	struct peer_check pc = {.name = "eth0"};
+	struct nl_link l, l2;
+	struct nl nl;
+	ino_t before;
+
+	(void)state;
+	if (ns_a < 0)
+		skip();
+	assert_int_equal(nl_open(&nl), 0);
+	assert_int_equal(nl_veth_add(&nl, "host0", "eth0", ns_b, 1400), 0);
+	assert_int_equal(nl_veth_add(&nl, "host0", "eth9", ns_b, 0), -EEXIST);
+	assert_int_equal(nl_veth_add(&nl, "a-name-too-long-for-linux", "x", ns_b, 0),
+			 -ENAMETOOLONG);
+	assert_int_equal(nl_link_by_name(&nl, "host0", &l), 0);
+	assert_string_equal(l.name, "host0");
+	assert_int_equal(l.mtu, 1400);
+	assert_false(l.flags & 1);
+	assert_int_equal(nl_link_by_name(&nl, "eth0", &l2), -ENODEV); /* not here: in B */
+
+	before = cur_ns();
+	assert_int_equal(nl_in_netns(ns_b, look_in_b, &pc), 42);
+	assert_int_equal(cur_ns(), before);
+	assert_true(pc.found);
+	assert_int_equal(pc.l.mtu, 1400);
+
+	/* rename (down), then up */
+	assert_int_equal(nl_link_rename(&nl, l.ifindex, "host1"), 0);
+	assert_int_equal(nl_link_by_index(&nl, l.ifindex, &l2), 0);
+	assert_string_equal(l2.name, "host1");
+	assert_int_equal(nl_link_set_up(&nl, l.ifindex, 1), 0);
+	assert_int_equal(nl_link_by_index(&nl, l.ifindex, &l2), 0);
+	assert_true(l2.flags & 1);
+	assert_int_equal(nl_link_set_up(&nl, l.ifindex, 0), 0);
+	assert_int_equal(nl_link_by_index(&nl, l.ifindex, &l2), 0);
+	assert_false(l2.flags & 1);
+	assert_int_equal(nl_link_set_up(&nl, l.ifindex, 1), 0);
+
+	/* addresses */
+	assert_int_equal(nl_addr4_has(&nl, l.ifindex, ip("10.9.0.1"), 32), 0);
+	assert_int_equal(nl_addr4_add(&nl, l.ifindex, ip("10.9.0.1"), 32), 0);
+	assert_int_equal(nl_addr4_add(&nl, l.ifindex, ip("10.9.0.1"), 32), -EEXIST);
+	assert_int_equal(nl_addr4_has(&nl, l.ifindex, ip("10.9.0.1"), 32), 1);
+	assert_int_equal(nl_addr4_has(&nl, l.ifindex, ip("10.9.0.1"), 24), 0);
+	assert_int_equal(nl_addr4_has(&nl, l.ifindex, ip("10.9.0.2"), 32), 0);
+	assert_int_equal(nl_addr4_add(&nl, l.ifindex, ip("10.9.0.1"), 33), -EINVAL);
+
+	/* routes: a link route, one via a gateway, duplicates, deletion */
+	assert_int_equal(nl_route4_add(&nl, ip("10.9.0.5"), 32, ip("0.0.0.0"), l.ifindex), 0);
+	assert_int_equal(nl_route4_add(&nl, ip("10.9.0.5"), 32, ip("0.0.0.0"), l.ifindex), -EEXIST);
+	assert_int_equal(nl_route4_add(&nl, ip("10.10.0.0"), 16, ip("10.9.0.5"), l.ifindex), 0);
+	assert_int_equal(nl_route4_del(&nl, ip("10.10.0.0"), 16, ip("10.9.0.5"), l.ifindex), 0);
+	assert_int_equal(nl_route4_del(&nl, ip("10.10.0.0"), 16, ip("10.9.0.5"), l.ifindex),
+			 -ESRCH);
+	assert_int_equal(nl_route4_del(&nl, ip("10.9.0.5"), 32, ip("0.0.0.0"), l.ifindex), 0);
+
+	/* delete: the peer in B goes with it */
+	assert_int_equal(nl_link_del(&nl, l.ifindex), 0);
+	assert_int_equal(nl_link_by_index(&nl, l.ifindex, &l2), -ENODEV);
+	assert_int_equal(nl_link_del(&nl, l.ifindex), -ENODEV);
+	assert_int_equal(nl_in_netns(ns_b, look_in_b, &pc), 42);
+	assert_false(pc.found);
+	nl_close(&nl);
+}
+
+static void test_in_bad_netns(void **state)
+{
+	int fd = open("/", O_RDONLY | O_CLOEXEC);
+	struct peer_check pc = {.name = "lo"};
+
+	(void)state;
+	if (ns_a < 0)
+		skip();
+	assert_int_equal(nl_in_netns(fd, look_in_b, &pc), -EINVAL);
+	assert_false(pc.found); /* fn never ran */
+	close(fd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_veth_lifecycle),
+	    cmocka_unit_test(test_in_bad_netns),
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}

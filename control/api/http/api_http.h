@@ -205,5 +205,8 @@ void api_req_add_group(struct api_req *r, const char *g, size_t len);
  * may go on; false with the 403 set. Identities other than nodes and bootstrappers may do
  * everything (drover enforces no RBAC). */
 bool api_authorize(struct api_req *r);
+/* A create of a CertificateSigningRequest (JSON body): spec.username and spec.groups become
+ * the requester's, as the CSR strategy's PrepareForCreate sets them. */
+void api_csr_requester(struct api_req *r);
 
 #endif

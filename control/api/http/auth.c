@@ -548,3 +548,41 @@ bool api_authorize(struct api_req *r)
 	forbid(r, &a, NULL);
 	return false;
 }
+
+/* ---- CertificateSigningRequests: who asked ---- */
+
+void api_csr_requester(struct api_req *r)
+{
+	struct jv_doc *d;
+	struct jv *obj, *spec, *groups;
+	char *json;
+	size_t len;
+
+	if (r->rt.type != ROUTE_RESOURCE || r->method != API_M_POST || r->rt.sub ||
+	    strcmp(r->rt.res->kind->group, "certificates.k8s.io") != 0 ||
+	    strcmp(r->rt.res->kind->resource, "certificatesigningrequests") != 0)
+		return;
+	d = jv_doc_new();
+	obj = d ? body_obj(r, d) : NULL;
+	spec = obj && obj->type == JV_OBJECT ? jv_obj_at(d, obj, "spec") : NULL;
+	if (!spec) {
+		jv_doc_free(d); /* not JSON: the decoder answers */
+		return;
+	}
+	/* PrepareForCreate: the requester's identity, whatever the client wrote */
+	jv_set(d, spec, "username", jv_new_strz(d, r->user));
+	jv_del(spec, "uid");
+	jv_del(spec, "extra");
+	groups = jv_new(d, JV_ARRAY);
+	for (unsigned i = 0; i < r->ngroups; i++)
+		jv_push(groups, jv_new_strz(d, r->groups[i]));
+	jv_push(groups, jv_new_strz(d, "system:authenticated"));
+	jv_set(d, spec, "groups", groups);
+	json = jv_to_json(obj, &len);
+	if (json) {
+		r->body.len = 0;
+		k8s_buf_put(&r->body, json, len);
+		free(json);
+	}
+	jv_doc_free(d);
+}

@@ -260,6 +260,7 @@ static void dispatch(struct api_req *r)
 	}
 	if (!anonymous_ok(r) && !api_authorize(r))
 		return;
+	api_csr_requester(r);
 	switch (r->rt.type) {
 	case ROUTE_VERSION:
 		api_serve_version(r);

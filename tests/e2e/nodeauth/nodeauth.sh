@@ -231,7 +231,7 @@ has Running
 ok "n1 cannot update the status of n2's pod" ncurl PATCH /api/v1/namespaces/default/pods/p2/status '{"status":{"phase":"Running"}}'
 has 403
 has 'pods \"p2\" is forbidden: node \"n1\" can only update pod status for pods with spec.nodeName set to itself'
-bad "n1 cannot delete n2's pod" "${NK[@]}" delete pod p2
+bad "n1 cannot delete n2's pod" "${NK[@]}" delete pod p2 --wait=false
 has 'pods "p2" is forbidden: node "n1" can only delete pods with spec.nodeName set to itself'
 bad "n1 cannot create a pod" sh -c "$(declare -f pod_yaml); pod_yaml p3 n1 | $(printf '%q ' "${NK[@]}") create -f -"
 has 'pods "p3" is forbidden: pod does not have "kubernetes.io/config.mirror" annotation, node "n1" can only create mirror pods'

@@ -9,8 +9,10 @@
  *    approved (condition Approved/AutoApproved) when its requester may create
  *    certificatesigningrequests/selfnodeclient (its own node: CN = username; group
  *    system:nodes, as kubeadm binds it) or .../nodeclient (group system:bootstrappers, as
- *    kubeadm binds it) — drover has no SubjectAccessReview, so those two bindings are the
- *    rule here (the same the API server's authorizer applies: http/auth.c).
+ *    kubeadm binds it) or is an identity drover lets do everything (no node, no
+ *    bootstrapper: an administrator, as system:masters) — drover has no
+ *    SubjectAccessReview, so these are the rule here (the API server's authorizer applies
+ *    the same: http/auth.c).
  *  - csrsigning (pkg/controller/certificates/signer): an approved CSR of that signer without
  *    a certificate is signed with the cluster CA (GnuTLS x509): subject and key from the
  *    request, key usages and extended key usages from spec.usages, valid from 5 minutes ago
@@ -133,6 +135,18 @@ static bool in_groups(const struct jv *csr, const char *g)
 	return false;
 }
 
+/* A requester drover's authorizer lets do everything (not a node, not a bootstrapper: an
+ * administrator), whose SubjectAccessReview would allow nodeclient too (as system:masters'
+ * in Kubernetes). */
+static bool unrestricted(const struct jv *csr)
+{
+	const char *u = jv_path_str(csr, "spec.username");
+
+	return u && u[0] && strncmp(u, "system:node:", 12) != 0 &&
+	       strncmp(u, "system:bootstrap:", 17) != 0 && !in_groups(csr, "system:nodes") &&
+	       !in_groups(csr, "system:bootstrappers");
+}
+
 static bool approved_or_denied(const struct jv *csr, bool *failed)
 {
 	bool ad = false;
@@ -196,7 +210,7 @@ static int approve(struct csr_ctrl *cc, const char *name, struct jv_doc *d, stru
 		    strcmp(cn, user) == 0 && in_groups(csr, "system:nodes"))
 			msg = "Auto approving self kubelet client certificate after "
 			      "SubjectAccessReview.";
-		else if (in_groups(csr, "system:bootstrappers"))
+		else if (in_groups(csr, "system:bootstrappers") || unrestricted(csr))
 			msg =
 			    "Auto approving kubelet client certificate after SubjectAccessReview.";
 		else

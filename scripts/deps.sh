@@ -10,7 +10,7 @@ PKGS=(
 	libfyaml-dev libmicrohttpd-dev liburing-dev libgnutls28-dev libcurl4-gnutls-dev
 	libcmocka-dev libarchive-dev
 	# tests: namespaces, traffic, inspection
-	iproute2 iputils-ping ethtool curl python3 procps util-linux
+	iproute2 iputils-ping ethtool curl python3 procps util-linux openssl jq
 	# the busybox image (scripts/lib/busybox-image.sh)
 	busybox-static
 	# benchmarks and baselines

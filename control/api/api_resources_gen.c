@@ -383,8 +383,28 @@ static const char *const api_fields_19[] = { "metadata.name", "metadata.namespac
 static const struct api_subresource api_sub_19[] = {
 	{ .name = "status", .group = "autoscaling", .version = "v1", .kind = "HorizontalPodAutoscaler", .verbs = API_VERB_GET | API_VERB_PATCH | API_VERB_UPDATE },
 };
-static const char *const api_fields_20[] = { "metadata.name", "metadata.namespace", NULL };
+static const char *const api_short_20[] = { "csr", NULL };
+static const char *const api_fields_20[] = { "metadata.name", "metadata.namespace", "spec.signerName", NULL };
+static const struct api_subresource api_sub_20[] = {
+	{ .name = "approval", .group = "certificates.k8s.io", .version = "v1", .kind = "CertificateSigningRequest", .verbs = API_VERB_GET | API_VERB_PATCH | API_VERB_UPDATE },
+	{ .name = "status", .group = "certificates.k8s.io", .version = "v1", .kind = "CertificateSigningRequest", .verbs = API_VERB_GET | API_VERB_PATCH | API_VERB_UPDATE },
+};
 static const struct api_column api_col_20[] = {
+	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
+	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
+	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
+	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
+	{ .name = "SignerName", .type = "string", .format = "", .priority = 0, .cell = "str:spec.signerName",
+	  .description = "Requested signer for the request." },
+	{ .name = "Requestor", .type = "string", .format = "", .priority = 0, .cell = "str:spec.username",
+	  .description = "Information about the requesting user." },
+	{ .name = "RequestedDuration", .type = "string", .format = "", .priority = 0, .cell = "fn:csr_duration",
+	  .description = "The requested duration of validity of the issued certificate." },
+	{ .name = "Condition", .type = "string", .format = "", .priority = 0, .cell = "fn:csr_condition",
+	  .description = "Conditions applied to the request: Approved, Denied, Failed." },
+};
+static const char *const api_fields_21[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_column api_col_21[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
 	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
 	{ .name = "Holder", .type = "string", .format = "", .priority = 0, .cell = "str:spec.holderIdentity",
@@ -392,12 +412,12 @@ static const struct api_column api_col_20[] = {
 	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
 	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
 };
-static const char *const api_short_21[] = { "ing", NULL };
-static const char *const api_fields_21[] = { "metadata.name", "metadata.namespace", NULL };
-static const struct api_subresource api_sub_21[] = {
+static const char *const api_short_22[] = { "ing", NULL };
+static const char *const api_fields_22[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_subresource api_sub_22[] = {
 	{ .name = "status", .group = "networking.k8s.io", .version = "v1", .kind = "Ingress", .verbs = API_VERB_GET | API_VERB_PATCH | API_VERB_UPDATE },
 };
-static const struct api_column api_col_21[] = {
+static const struct api_column api_col_22[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
 	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
 	{ .name = "Class", .type = "string", .format = "", .priority = 0, .cell = "fn:ingress_class",
@@ -411,9 +431,9 @@ static const struct api_column api_col_21[] = {
 	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
 	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
 };
-static const char *const api_short_22[] = { "netpol", NULL };
-static const char *const api_fields_22[] = { "metadata.name", "metadata.namespace", NULL };
-static const struct api_column api_col_22[] = {
+static const char *const api_short_23[] = { "netpol", NULL };
+static const char *const api_fields_23[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_column api_col_23[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
 	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
 	{ .name = "Pod-Selector", .type = "string", .format = "", .priority = 0, .cell = "fn:netpol_selector",
@@ -421,12 +441,12 @@ static const struct api_column api_col_22[] = {
 	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
 	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
 };
-static const char *const api_short_23[] = { "pdb", NULL };
-static const char *const api_fields_23[] = { "metadata.name", "metadata.namespace", NULL };
-static const struct api_subresource api_sub_23[] = {
+static const char *const api_short_24[] = { "pdb", NULL };
+static const char *const api_fields_24[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_subresource api_sub_24[] = {
 	{ .name = "status", .group = "policy", .version = "v1", .kind = "PodDisruptionBudget", .verbs = API_VERB_GET | API_VERB_PATCH | API_VERB_UPDATE },
 };
-static const struct api_column api_col_23[] = {
+static const struct api_column api_col_24[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
 	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
 	{ .name = "Min Available", .type = "string", .format = "", .priority = 0, .cell = "fn:pdb_min_available",
@@ -438,37 +458,37 @@ static const struct api_column api_col_23[] = {
 	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
 	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
 };
-static const char *const api_fields_24[] = { "metadata.name", "metadata.namespace", NULL };
-static const struct api_column api_col_24[] = {
-	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
-	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
-	{ .name = "Created At", .type = "date", .format = "", .priority = 0, .cell = "fn:created_at",
-	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
-};
 static const char *const api_fields_25[] = { "metadata.name", "metadata.namespace", NULL };
 static const struct api_column api_col_25[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
 	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
-	{ .name = "Role", .type = "string", .format = "", .priority = 0, .cell = "fn:binding_role",
-	  .description = "RoleRef to the role" },
-	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
+	{ .name = "Created At", .type = "date", .format = "", .priority = 0, .cell = "fn:created_at",
 	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
-	{ .name = "Users", .type = "string", .format = "", .priority = 1, .cell = "fn:binding_users",
-	  .description = "Users in the binding" },
-	{ .name = "Groups", .type = "string", .format = "", .priority = 1, .cell = "fn:binding_groups",
-	  .description = "Groups in the binding" },
-	{ .name = "ServiceAccounts", .type = "string", .format = "", .priority = 1, .cell = "fn:binding_sas",
-	  .description = "ServiceAccounts in the binding" },
 };
 static const char *const api_fields_26[] = { "metadata.name", "metadata.namespace", NULL };
 static const struct api_column api_col_26[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
 	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
-	{ .name = "Created At", .type = "date", .format = "", .priority = 0, .cell = "fn:created_at",
+	{ .name = "Role", .type = "string", .format = "", .priority = 0, .cell = "fn:binding_role",
+	  .description = "RoleRef to the role" },
+	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
 	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
+	{ .name = "Users", .type = "string", .format = "", .priority = 1, .cell = "fn:binding_users",
+	  .description = "Users in the binding" },
+	{ .name = "Groups", .type = "string", .format = "", .priority = 1, .cell = "fn:binding_groups",
+	  .description = "Groups in the binding" },
+	{ .name = "ServiceAccounts", .type = "string", .format = "", .priority = 1, .cell = "fn:binding_sas",
+	  .description = "ServiceAccounts in the binding" },
 };
 static const char *const api_fields_27[] = { "metadata.name", "metadata.namespace", NULL };
 static const struct api_column api_col_27[] = {
+	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
+	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
+	{ .name = "Created At", .type = "date", .format = "", .priority = 0, .cell = "fn:created_at",
+	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
+};
+static const char *const api_fields_28[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_column api_col_28[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
 	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
 	{ .name = "Role", .type = "string", .format = "", .priority = 0, .cell = "fn:binding_role",
@@ -482,12 +502,12 @@ static const struct api_column api_col_27[] = {
 	{ .name = "ServiceAccounts", .type = "string", .format = "", .priority = 1, .cell = "fn:binding_sas",
 	  .description = "ServiceAccounts in the binding" },
 };
-static const char *const api_short_28[] = { "quota", NULL };
-static const char *const api_fields_28[] = { "metadata.name", "metadata.namespace", NULL };
-static const struct api_subresource api_sub_28[] = {
+static const char *const api_short_29[] = { "quota", NULL };
+static const char *const api_fields_29[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_subresource api_sub_29[] = {
 	{ .name = "status", .group = "", .version = "v1", .kind = "ResourceQuota", .verbs = API_VERB_GET | API_VERB_PATCH | API_VERB_UPDATE },
 };
-static const struct api_column api_col_28[] = {
+static const struct api_column api_col_29[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
 	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
 	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
@@ -497,12 +517,12 @@ static const struct api_column api_col_28[] = {
 	{ .name = "Limit", .type = "string", .format = "", .priority = 0, .cell = "fn:quota_limit",
 	  .description = "Limits control the maximum amount of cpu/memory that a container may use independent of contention on the node." },
 };
-static const char *const api_short_29[] = { "pvc", NULL };
-static const char *const api_fields_29[] = { "metadata.name", "metadata.namespace", NULL };
-static const struct api_subresource api_sub_29[] = {
+static const char *const api_short_30[] = { "pvc", NULL };
+static const char *const api_fields_30[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_subresource api_sub_30[] = {
 	{ .name = "status", .group = "", .version = "v1", .kind = "PersistentVolumeClaim", .verbs = API_VERB_GET | API_VERB_PATCH | API_VERB_UPDATE },
 };
-static const struct api_column api_col_29[] = {
+static const struct api_column api_col_30[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
 	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
 	{ .name = "Status", .type = "string", .format = "", .priority = 0, .cell = "str:status.phase",
@@ -544,17 +564,18 @@ const struct api_resource api_resources[] = {
 	{ .kind = &k8s_schema_kinds[11], .key = "cronjobs.batch", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_17, .categories = api_categories_17, .field_selectors = api_fields_17, .subresources = api_sub_17, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .strategy = &api_strategy_cronjobs, .columns = api_col_17, .ncolumns = 10 },
 	{ .kind = &k8s_schema_kinds[22], .key = "horizontalpodautoscalers.autoscaling", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_18, .categories = api_categories_18, .field_selectors = api_fields_18, .subresources = api_sub_18, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .strategy = &api_strategy_hpas, .columns = api_col_18, .ncolumns = 7 },
 	{ .kind = &k8s_schema_kinds[21], .key = "horizontalpodautoscalers.autoscaling", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_19, .categories = api_categories_19, .field_selectors = api_fields_19, .subresources = api_sub_19, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .storage = &api_resources[18], .to_storage = api_conv_hpa_v1_to_storage, .from_storage = api_conv_hpa_v1_from_storage, .strategy = &api_strategy_hpas, .columns = api_col_18, .ncolumns = 7 },
-	{ .kind = &k8s_schema_kinds[27], .key = "leases.coordination.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_20, .flags = API_RES_CREATE_ON_UPDATE, .columns = api_col_20, .ncolumns = 3 },
-	{ .kind = &k8s_schema_kinds[24], .key = "ingresses.networking.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_21, .field_selectors = api_fields_21, .subresources = api_sub_21, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .columns = api_col_21, .ncolumns = 6 },
-	{ .kind = &k8s_schema_kinds[32], .key = "networkpolicies.networking.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_22, .field_selectors = api_fields_22, .flags = API_RES_GENERATION, .strategy = &api_strategy_networkpolicies, .columns = api_col_22, .ncolumns = 3 },
-	{ .kind = &k8s_schema_kinds[37], .key = "poddisruptionbudgets.policy", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_23, .field_selectors = api_fields_23, .subresources = api_sub_23, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .columns = api_col_23, .ncolumns = 5 },
-	{ .kind = &k8s_schema_kinds[6], .key = "clusterroles.rbac.authorization.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_24, .flags = 0, .strategy = &api_strategy_rbac, .columns = api_col_24, .ncolumns = 2 },
-	{ .kind = &k8s_schema_kinds[7], .key = "clusterrolebindings.rbac.authorization.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_25, .flags = 0, .strategy = &api_strategy_rbac_bindings, .columns = api_col_25, .ncolumns = 6 },
-	{ .kind = &k8s_schema_kinds[44], .key = "roles.rbac.authorization.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_26, .flags = 0, .strategy = &api_strategy_rbac, .columns = api_col_26, .ncolumns = 2 },
-	{ .kind = &k8s_schema_kinds[45], .key = "rolebindings.rbac.authorization.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_27, .flags = 0, .strategy = &api_strategy_rbac_bindings, .columns = api_col_27, .ncolumns = 6 },
-	{ .kind = &k8s_schema_kinds[43], .key = "resourcequotas", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_28, .field_selectors = api_fields_28, .subresources = api_sub_28, .nsubresources = 1, .flags = API_RES_STATUS, .columns = api_col_28, .ncolumns = 4 },
-	{ .kind = &k8s_schema_kinds[35], .key = "persistentvolumeclaims", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_29, .field_selectors = api_fields_29, .subresources = api_sub_29, .nsubresources = 1, .flags = API_RES_STATUS, .strategy = &api_strategy_pvcs, .columns = api_col_29, .ncolumns = 9 },
+	{ .kind = &k8s_schema_kinds[5], .key = "certificatesigningrequests.certificates.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_20, .field_selectors = api_fields_20, .subresources = api_sub_20, .nsubresources = 2, .flags = API_RES_STATUS, .strategy = &api_strategy_csrs, .columns = api_col_20, .ncolumns = 6 },
+	{ .kind = &k8s_schema_kinds[27], .key = "leases.coordination.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_21, .flags = API_RES_CREATE_ON_UPDATE, .columns = api_col_21, .ncolumns = 3 },
+	{ .kind = &k8s_schema_kinds[24], .key = "ingresses.networking.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_22, .field_selectors = api_fields_22, .subresources = api_sub_22, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .columns = api_col_22, .ncolumns = 6 },
+	{ .kind = &k8s_schema_kinds[32], .key = "networkpolicies.networking.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_23, .field_selectors = api_fields_23, .flags = API_RES_GENERATION, .strategy = &api_strategy_networkpolicies, .columns = api_col_23, .ncolumns = 3 },
+	{ .kind = &k8s_schema_kinds[37], .key = "poddisruptionbudgets.policy", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_24, .field_selectors = api_fields_24, .subresources = api_sub_24, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .columns = api_col_24, .ncolumns = 5 },
+	{ .kind = &k8s_schema_kinds[6], .key = "clusterroles.rbac.authorization.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_25, .flags = 0, .strategy = &api_strategy_rbac, .columns = api_col_25, .ncolumns = 2 },
+	{ .kind = &k8s_schema_kinds[7], .key = "clusterrolebindings.rbac.authorization.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_26, .flags = 0, .strategy = &api_strategy_rbac_bindings, .columns = api_col_26, .ncolumns = 6 },
+	{ .kind = &k8s_schema_kinds[44], .key = "roles.rbac.authorization.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_27, .flags = 0, .strategy = &api_strategy_rbac, .columns = api_col_27, .ncolumns = 2 },
+	{ .kind = &k8s_schema_kinds[45], .key = "rolebindings.rbac.authorization.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_28, .flags = 0, .strategy = &api_strategy_rbac_bindings, .columns = api_col_28, .ncolumns = 6 },
+	{ .kind = &k8s_schema_kinds[43], .key = "resourcequotas", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_29, .field_selectors = api_fields_29, .subresources = api_sub_29, .nsubresources = 1, .flags = API_RES_STATUS, .columns = api_col_29, .ncolumns = 4 },
+	{ .kind = &k8s_schema_kinds[35], .key = "persistentvolumeclaims", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_30, .field_selectors = api_fields_30, .subresources = api_sub_30, .nsubresources = 1, .flags = API_RES_STATUS, .strategy = &api_strategy_pvcs, .columns = api_col_30, .ncolumns = 9 },
 };
-const size_t api_nresources = 30;
+const size_t api_nresources = 31;
 
 /* clang-format on */

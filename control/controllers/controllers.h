@@ -39,6 +39,13 @@ struct ctrl_config {
 	 * "default" (NULL: they are not written) */
 	const char *apiserver_ip;
 	unsigned apiserver_port;
+	/* the cluster CA the csrsigning controller signs kubelet client certificates with
+	 * (--cluster-signing-cert-file/--cluster-signing-key-file, PEM); NULL: it signs none */
+	const char *signing_cert_file, *signing_key_file;
+	/* nodeipam: the cluster's pod range (--cluster-cidr, IPv4; NULL: no podCIDRs given) and
+	 * the prefix length of each node's part (--node-cidr-mask-size, 0: 24) */
+	const char *cluster_cidr;
+	unsigned node_cidr_mask;
 	/* the component name Events carry as their source ("drover-controller-manager") */
 	const char *component;
 

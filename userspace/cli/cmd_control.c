@@ -145,6 +145,9 @@ static void cm_usage(FILE *out)
 		"  --node-grace S      seconds without a Lease renewal before a node is Unknown\n"
 		"                      and tainted unreachable (default 10)\n"
 		"  --workers N         worker threads per controller (default 2)\n"
+		"  --cluster-signing-cert-file F, --cluster-signing-key-file F\n"
+		"                      the CA (PEM) csrsigning signs kubelet client certificates\n"
+		"                      with (none: it signs none)\n"
 		"  --log-level LEVEL   error, warn, info (default) or debug\n"
 		"\ncontrollers:\n");
 	ctrl_list(out);
@@ -164,6 +167,12 @@ static int cm_flag(int opt, const char *arg, void *p)
 		return cli_uint(CM, "node-grace", arg, 1, 86400, &cfg->node_grace_s);
 	case 'w':
 		return cli_uint(CM, "workers", arg, 1, 64, &cfg->workers);
+	case 'C':
+		cfg->signing_cert_file = arg;
+		return 0;
+	case 'K':
+		cfg->signing_key_file = arg;
+		return 0;
 	}
 	return -1;
 }
@@ -175,6 +184,8 @@ int cmd_controller_manager(int argc, char **argv)
 	    {"controllers", required_argument, NULL, 'c'},
 	    {"node-grace", required_argument, NULL, 'g'},
 	    {"workers", required_argument, NULL, 'w'},
+	    {"cluster-signing-cert-file", required_argument, NULL, 'C'},
+	    {"cluster-signing-key-file", required_argument, NULL, 'K'},
 	    {"log-level", required_argument, NULL, 'L'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "cli.h"
@@ -55,6 +56,9 @@ static void usage(FILE *out)
 	    "  --default-toleration-seconds S\n"
 	    "                          tolerationSeconds of the not-ready/unreachable\n"
 	    "                          tolerations new pods get (default 30)\n"
+	    "  --cluster-cidr CIDR     the pods' IPv4 range: each Node gets a part of it as\n"
+	    "                          spec.podCIDR (nodeipam; default: none given)\n"
+	    "  --node-cidr-mask-size N prefix length of each Node's part (default 24)\n"
 	    "  --no-scheduler          do not run the scheduler\n"
 	    "  --log-level LEVEL       error, warn, info (default) or debug\n"
 	    "\ncontrollers:\n");
@@ -130,6 +134,8 @@ int cmd_server(int argc, char **argv)
 	    {"secondary-node-eviction-rate", required_argument, NULL, 'e'},
 	    {"unhealthy-zone-threshold", required_argument, NULL, 'U'},
 	    {"large-cluster-size-threshold", required_argument, NULL, 'Z'},
+	    {"cluster-cidr", required_argument, NULL, 'P'},
+	    {"node-cidr-mask-size", required_argument, NULL, 'M'},
 	    {"no-scheduler", no_argument, NULL, 'S'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -142,7 +148,7 @@ int cmd_server(int argc, char **argv)
 	struct ctrl_manager *cm = NULL;
 	struct scheduler *sched = NULL;
 	bool run_sched = true, run_ctrl = true;
-	char apiserver_ip[INET6_ADDRSTRLEN];
+	char apiserver_ip[INET6_ADDRSTRLEN], ca_crt[4200], ca_key[4200];
 	int c, err;
 
 	optind = 1;
@@ -232,6 +238,25 @@ int cmd_server(int argc, char **argv)
 				     &cc.large_cluster_size))
 				return 2;
 			break;
+		case 'P': {
+			unsigned a, b, c4, d4, p;
+			char tail;
+
+			if (sscanf(optarg, "%u.%u.%u.%u/%u%c", &a, &b, &c4, &d4, &p, &tail) != 5 ||
+			    a > 255 || b > 255 || c4 > 255 || d4 > 255 || p > 32) {
+				fprintf(stderr,
+					"drover server: --cluster-cidr: \"%s\" is not an IPv4 CIDR "
+					"(10.244.0.0/16)\n",
+					optarg);
+				return 2;
+			}
+			cc.cluster_cidr = optarg;
+			break;
+		}
+		case 'M':
+			if (cli_uint(CMD, "node-cidr-mask-size", optarg, 1, 32, &cc.node_cidr_mask))
+				return 2;
+			break;
 		case 'S':
 			run_sched = false;
 			break;
@@ -246,6 +271,19 @@ int cmd_server(int argc, char **argv)
 	if (!cfg.data_dir || optind != argc) {
 		usage(stderr);
 		return 2;
+	}
+	if (cc.cluster_cidr) {
+		unsigned p = (unsigned)atoi(strchr(cc.cluster_cidr, '/') + 1);
+		unsigned m = cc.node_cidr_mask ? cc.node_cidr_mask : 24;
+
+		if (m < p || m - p > 20) {
+			fprintf(
+			    stderr,
+			    "drover server: --node-cidr-mask-size %u does not cut --cluster-cidr "
+			    "%s (it must be at least /%u and at most 20 bits longer)\n",
+			    m, cc.cluster_cidr, p);
+			return 2;
+		}
 	}
 	if (cfg.insecure_loopback && !cfg.listen)
 		cfg.listen = "127.0.0.1:8080";
@@ -268,6 +306,14 @@ int cmd_server(int argc, char **argv)
 			goto fail;
 		}
 		kclient_set_field_manager(kc, "kube-controller-manager");
+		/* csrsigning signs with the server's CA (none with --insecure-loopback) */
+		snprintf(ca_crt, sizeof(ca_crt), "%s/pki/ca.crt", cfg.data_dir);
+		snprintf(ca_key, sizeof(ca_key), "%s/pki/ca.key", cfg.data_dir);
+		if (!cfg.insecure_loopback && access(ca_crt, R_OK) == 0 &&
+		    access(ca_key, R_OK) == 0) {
+			cc.signing_cert_file = ca_crt;
+			cc.signing_key_file = ca_key;
+		}
 		err = ctrl_manager_start(kc, &cc, &cm);
 		if (err) {
 			fprintf(stderr, "drover server: controllers: %s\n", strerror(-err));

@@ -16,6 +16,7 @@ static const struct cli_command commands[] = {
     {"controller-manager", "run the controllers against a server (kubeconfig)",
      cmd_controller_manager},
     {"scheduler", "run the scheduler against a server (kubeconfig)", cmd_scheduler},
+    {"token", "bootstrap tokens nodes join with: create, list", cmd_token},
 #endif
 #ifdef HAVE_DROVER_NODE
     {"image", "the node's local image store: import, ls, rm, inspect", cmd_image},

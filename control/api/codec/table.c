@@ -833,6 +833,8 @@ enum cell_fn {
 	FN_PVC_STORAGE_CLASS,
 	FN_PVC_VOLUME_ATTRIBUTES_CLASS,
 	FN_PVC_VOLUME_MODE,
+	FN_CSR_DURATION,
+	FN_CSR_CONDITION,
 	FN__COUNT,
 };
 
@@ -899,7 +901,40 @@ static const char *const fn_names[FN__COUNT] = {
     "pvc_storage_class",
     "pvc_volume_attributes_class",
     "pvc_volume_mode",
+    "csr_duration",
+    "csr_condition",
 };
+
+/* printCertificateSigningRequest: the requested duration, and extractCSRStatus */
+static void csr_duration(const struct jv *o, struct cell *c)
+{
+	int64_t secs;
+
+	if (jv_path_int(o, "spec.expirationSeconds", &secs) != 0)
+		cell_str(c, "<none>");
+	else
+		human_duration((long long)secs, c->s, sizeof(c->s));
+}
+
+static void csr_condition(const struct jv *o, struct cell *c)
+{
+	bool approved = false, denied = false, failed = false;
+	const struct jv *cert = jv_path(o, "status.certificate");
+
+	for (const struct jv *x = jv_first(jv_path(o, "status.conditions")); x; x = x->next) {
+		const struct jv *t = jv_get(x, "type");
+
+		approved |= jv_is_str(t, "Approved");
+		denied |= jv_is_str(t, "Denied");
+		failed |= jv_is_str(t, "Failed");
+	}
+	snprintf(c->s, sizeof(c->s), "%s%s%s",
+		 denied	    ? "Denied"
+		 : approved ? "Approved"
+			    : "Pending",
+		 failed ? ",Failed" : "",
+		 cert && cert->type == JV_STRING && cert->len ? ",Issued" : "");
+}
 
 static int fn_lookup(const char *name)
 {
@@ -1117,6 +1152,12 @@ static void fn_cell(int fn, const struct jv *o, struct cell *c)
 		break;
 	case FN_PVC_VOLUME_MODE:
 		cell_str(c, str_or(o, "spec.volumeMode", "<unset>"));
+		break;
+	case FN_CSR_DURATION:
+		csr_duration(o, c);
+		break;
+	case FN_CSR_CONDITION:
+		csr_condition(o, c);
 		break;
 	default:
 		cell_str(c, "<unknown>");

@@ -90,7 +90,8 @@ struct api_route {
 	bool watch_path;     /* the deprecated /watch/ prefix */
 };
 
-#define API_MAX_ARGS 24
+#define API_MAX_ARGS   24
+#define API_MAX_GROUPS 8
 
 struct api_arg {
 	char *key, *value;
@@ -108,7 +109,8 @@ struct api_req {
 	struct MHD_Connection *conn;
 	struct api_req *wq_next;
 	enum api_method method;
-	char *url; /* decoded path, split by the router */
+	char *url;  /* decoded path, split by the router */
+	char *path; /* the decoded path as it came (authorization messages) */
 	struct api_route rt;
 	struct api_arg args[API_MAX_ARGS]; /* query arguments, copied */
 	size_t nargs;
@@ -128,7 +130,10 @@ struct api_req {
 	ssize_t (*stream_read)(void *cls, uint64_t pos, char *buf, size_t max);
 	void (*stream_free)(void *cls);
 	void *stream_cls;
+	/* who made it (api_authenticate): the user name and groups */
 	char user[128];
+	char groups[API_MAX_GROUPS][128];
+	unsigned ngroups;
 };
 
 /* ---- request.c ---- */
@@ -184,7 +189,24 @@ int api_pki_setup(struct api_server *s);
 /* DIR/kubeconfig with the admin credential / with none (--insecure-loopback). */
 int api_pki_write_kubeconfig(struct api_server *s);
 int api_pki_write_insecure_kubeconfig(struct api_server *s);
-/* Authenticate a request (bearer token or client certificate); fills r->user. */
+/* Authenticate a request (bearer token, bootstrap token or client certificate); fills
+ * r->user and r->groups. */
 bool api_authenticate(struct api_req *r);
+
+/* ---- auth.c: bootstrap tokens, the Node authorizer and NodeRestriction ---- */
+
+/* A bootstrap token ("Bearer <id>.<secret>" whose Secret kube-system/bootstrap-token-<id>
+ * holds it, unexpired, for authentication): true with r->user system:bootstrap:<id> and the
+ * groups system:bootstrappers + its auth-extra-groups; false if it is none (401). */
+bool api_bootstrap_authenticate(struct api_req *r);
+/* Add a group to r (ignored past API_MAX_GROUPS). */
+void api_req_add_group(struct api_req *r, const char *g, size_t len);
+/* Authorization (and NodeRestriction admission) of an authenticated request: true if it
+ * may go on; false with the 403 set. Identities other than nodes and bootstrappers may do
+ * everything (drover enforces no RBAC). */
+bool api_authorize(struct api_req *r);
+/* A create of a CertificateSigningRequest (JSON body): spec.username and spec.groups become
+ * the requester's, as the CSR strategy's PrepareForCreate sets them. */
+void api_csr_requester(struct api_req *r);
 
 #endif

@@ -4,7 +4,8 @@
  * DIR/pki: a CA (ECDSA P-256, SHA-256), a serving certificate signed by it (remade at every
  * start, with IP SANs for 127.0.0.1 and the listen address as Go's TLS stack requires), an
  * admin client certificate (CN admin, O system:masters) and a bearer token; DIR/kubeconfig
- * for the admin. Requests authenticate with the token or a client certificate the CA signed.
+ * for the admin. Requests authenticate with the token, a bootstrap token (auth.c) or a client
+ * certificate the CA signed (CN the user, O its groups).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -422,6 +423,16 @@ static bool cert_ok(struct api_req *r)
 		0) {
 		r->user[len] = 0;
 		ok = true;
+		/* the organizations are the groups, as Kubernetes' x509 authenticator takes them */
+		for (unsigned i = 0;; i++) {
+			char org[128];
+			size_t olen = sizeof(org) - 1;
+
+			if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_ORGANIZATION_NAME, i,
+							  0, org, &olen) < 0)
+				break;
+			api_req_add_group(r, org, olen);
+		}
 	}
 	gnutls_x509_crt_deinit(crt);
 	return ok;
@@ -437,5 +448,7 @@ bool api_authenticate(struct api_req *r)
 		snprintf(r->user, sizeof(r->user), "admin");
 		return true;
 	}
+	if (api_bootstrap_authenticate(r))
+		return true;
 	return cert_ok(r);
 }

@@ -41,6 +41,7 @@ static void req_free(struct api_req *r)
 	free(r->content_type);
 	free(r->user_agent);
 	free(r->authorization);
+	free(r->path);
 	free(r->out);
 	k8s_buf_free(&r->body);
 	k8s_buf_free(&r->warnings);
@@ -98,7 +99,8 @@ static struct api_req *req_new(struct api_server *s, struct MHD_Connection *c, c
 	r->conn = c;
 	r->method = method_of(method);
 	r->url = strdup(url);
-	if (!r->url) {
+	r->path = strdup(url);
+	if (!r->url || !r->path) {
 		req_free(r);
 		return NULL;
 	}
@@ -256,6 +258,9 @@ static void dispatch(struct api_req *r)
 		api_error(r, 401, "Unauthorized", "Unauthorized");
 		return;
 	}
+	if (!anonymous_ok(r) && !api_authorize(r))
+		return;
+	api_csr_requester(r);
 	switch (r->rt.type) {
 	case ROUTE_VERSION:
 		api_serve_version(r);

@@ -719,7 +719,8 @@ static void serve_subresource(struct vctx *c, unsigned verb)
 		op_binding(c);
 	else if (strcmp(s, "eviction") == 0)
 		op_eviction(c);
-	else if (strcmp(s, "status") == 0 || strcmp(s, "finalize") == 0)
+	else if (strcmp(s, "status") == 0 || strcmp(s, "finalize") == 0 ||
+		 strcmp(s, "approval") == 0)
 		verb == API_VERB_GET	  ? op_get(c)
 		: verb == API_VERB_UPDATE ? op_update(c)
 					  : op_patch(c);

@@ -63,6 +63,19 @@ static struct jv *merge_scope(struct reg_call *c, struct jv *obj, struct jv *old
 			jv_del(n, "status");
 		return n;
 	}
+	if (c->sub && strcmp(c->sub, "approval") == 0) {
+		/* CertificateSigningRequests' approval: status.conditions only */
+		struct jv *n = jv_copy(c->d, old), *cs = jv_path(obj, "status.conditions");
+		struct jv *st = n ? jv_obj_at(c->d, n, "status") : NULL;
+
+		if (!st)
+			return NULL;
+		if (cs)
+			jv_set(c->d, st, "conditions", jv_copy(c->d, cs));
+		else
+			jv_del(st, "conditions");
+		return n;
+	}
 	if (c->sub && strcmp(c->sub, "finalize") == 0) {
 		struct jv *n = jv_copy(c->d, old), *f = jv_path(obj, "spec.finalizers");
 		struct jv *spec = n ? jv_obj_at(c->d, n, "spec") : NULL;

@@ -20,6 +20,7 @@ int cmd_server(int argc, char **argv);
 int cmd_controller_manager(int argc, char **argv);
 int cmd_scheduler(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
+int cmd_runtime(int argc, char **argv);
 
 /* ---- shared by the subcommands (cli_util.c) ---- */
 

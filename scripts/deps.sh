@@ -11,6 +11,8 @@ PKGS=(
 	libcmocka-dev
 	# tests: namespaces, traffic, inspection
 	iproute2 iputils-ping ethtool curl python3 procps util-linux
+	# container rootfs for the runtime tests and the busybox image (static: no libraries)
+	busybox-static
 	# benchmarks and baselines
 	iptables nftables ipvsadm wrk etcd-server
 )

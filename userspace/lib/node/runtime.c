@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * runtime: container processes (clone, cgroup join, mounts, pivot_root, exec), their logger,
- * wait/stop and exec into a running container. See runtime.h.
+ * runtime: starting a container process (clone, cgroup join, mounts, pivot_root, exec), its
+ * logger process, wait and stop. See runtime.h; exec into a running container is
+ * runtime_exec.c, the helpers both share runtime_util.c.
  *
  * Everything the cloned child needs (paths, mount options, the PATH candidates of argv[0],
  * file descriptors) is prepared by the parent before the clone; the child runs system calls

@@ -8,7 +8,8 @@
 # log is CRI format (F, P, both streams, appended); SIGTERM ends a process that handles it,
 # one that ignores it is SIGKILLed after the grace period (not before); exec joins the
 # running container's pid namespace, hostname and cgroup; an overlay root shows the top
-# layer and writes only the upper dir; after the end no cgroup dir, mount or process is left;
+# layer and writes only the upper dir; bind mount points resolve inside the root (symlinks
+# cannot escape); after the end no cgroup dir, mount or process is left;
 # bad flags exit 2 with one line. Prints (never judges) start latency p50/p99 over 20 runs
 # beside `unshare -fpmnui /bin/true`. Everything made (netns, veth, cgroups, processes by PID,
 # the work dir) is removed on exit, also on failure.
@@ -47,6 +48,7 @@ cleanup() {
 	for f in "$WORK"/*.pid; do
 		[ -s "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
 	done
+	rm -rf "/tmp/drvrt-$$-bind" # only there if a bind escaped the root (a failed check)
 	ip netns del "$NS" 2>/dev/null
 	ip link del "$VETH" 2>/dev/null
 	for h in "$CGROOT" "$CGROOT"/*/; do
@@ -233,6 +235,19 @@ for h in "${HIERS[@]}"; do
 		test -z "$(find "$h/$CGP" -mindepth 1 -type d 2>/dev/null)"
 done
 check "after the end: no mount of the work dir" test "$(grep -cF "$WORK" /proc/self/mountinfo)" = 0
+
+# ---- 9b. bind mount points resolve inside the root: an image's symlinks cannot escape ----
+mkdir -p "$WORK/escape"
+ln -s "$WORK/escape" "$ROOTFS/esc"      # absolute, to a host directory the root lacks
+ln -s /tmp "$ROOTFS/tmplink"            # absolute, to a directory the root has
+"${RUN[@]}" --bind "$WORK/hostfile:/esc/sub/x:ro" -- true >"$WORK/esc.out" 2>&1
+check "a bind through a symlink to a host-only path creates nothing on the host" \
+	test -z "$(ls -A "$WORK/escape")"
+"${RUN[@]}" --bind "$WORK/hostfile:/tmplink/drvrt-$$-bind/x:ro" -- cat /tmplink/drvrt-$$-bind/x >"$WORK/esc2.out" 2>&1
+check "a bind through a symlink inside the root works (the file is seen)" grep -qx 'host file' "$WORK/esc2.out"
+check "... and its mount point is made inside the root, not on the host" \
+	test -e "$ROOTFS/tmp/drvrt-$$-bind/x" -a ! -e "/tmp/drvrt-$$-bind"
+rm -f "$ROOTFS/esc" "$ROOTFS/tmplink"
 
 # ---- 10. bad flags: exit 2 and one line ----
 for args in "--memory lots -- true" "--pids 0 -- true" "--bind nocolon -- true" "--cwd rel -- true" \

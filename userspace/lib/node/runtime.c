@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
@@ -70,24 +71,87 @@ void rt_spec_init(struct rt_spec *s)
 
 /* ---- in the child: system calls on prepared memory only ---- */
 
-/* An empty file at path (and its parent directories), for a file bind mount. */
-static int child_touch(char *path)
+static int open_in_root(int rootfd, const char *rel, uint64_t flags)
 {
-	char *slash = strrchr(path, '/');
-	int fd, err;
+	struct open_how how = {
+	    .flags = flags | O_PATH | O_CLOEXEC,
+	    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
 
-	if (slash && slash != path) {
-		*slash = '\0';
-		err = rt_mkdir_p(path, 0755);
-		*slash = '/';
-		if (err)
-			return err;
+	return (int)syscall(SYS_openat2, rootfd, rel[0] ? rel : ".", &how, sizeof(how));
+}
+
+/*
+ * The mount point rel (dst without its leading '/') inside the root, created when missing
+ * (directories; an empty file last for a file source), every component resolved inside the
+ * root (RESOLVE_IN_ROOT): an image's symlink such as /etc -> /host/etc cannot make us
+ * create or mount anything outside the container. An O_PATH fd, or -errno.
+ */
+static int child_mountpoint(int rootfd, char *rel, bool dir)
+{
+	for (char *p = rel;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p, *slash, *name = rel;
+		int pfd, r;
+
+		*p = '\0';
+		slash = strrchr(rel, '/');
+		if (slash) {
+			*slash = '\0';
+			pfd = open_in_root(rootfd, rel, O_DIRECTORY);
+			*slash = '/';
+			name = slash + 1;
+		} else {
+			pfd = open_in_root(rootfd, "", O_DIRECTORY);
+		}
+		if (pfd < 0) {
+			*p = c;
+			return -errno;
+		}
+		/* An existing entry (a symlink too: resolved inside the root below) is fine. */
+		if (c || dir) {
+			r = mkdirat(pfd, name, 0755) == 0 || errno == EEXIST ? 0 : -errno;
+		} else {
+			int f =
+			    openat(pfd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+
+			r = f >= 0 || errno == EEXIST || errno == EISDIR || errno == ELOOP ? 0
+											   : -errno;
+			if (f >= 0)
+				close(f);
+		}
+		close(pfd);
+		*p = c;
+		if (r)
+			return r;
+		if (!c)
+			break;
 	}
-	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return errno == EEXIST || errno == EISDIR ? 0 : -errno;
-	close(fd);
-	return 0;
+	int fd = open_in_root(rootfd, rel, 0);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* Bind src on the mount point fd: a detached copy of src's tree (recursive), made read-only
+ * as a whole when asked (mount_setattr), then moved onto the fd. 0 or -errno. */
+static int child_bind(const char *src, int target_fd, bool readonly)
+{
+	struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+	int tree, err = 0;
+
+	tree = (int)syscall(SYS_open_tree, AT_FDCWD, src,
+			    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (tree < 0)
+		return -errno;
+	if (readonly && syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+				sizeof(attr)) != 0)
+		err = -errno;
+	if (!err && syscall(SYS_move_mount, tree, "", target_fd, "",
+			    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
+		err = -errno;
+	close(tree);
+	return err;
 }
 
 static int child_mount_dev(struct prep *p)
@@ -128,7 +192,7 @@ static int child_mount_dev(struct prep *p)
 static __attribute__((noreturn)) void container_child(struct prep *p)
 {
 	const struct rt_spec *s = p->spec;
-	int fd = p->report_w, err;
+	int fd = p->report_w, rootfd = -1, err;
 	char c;
 
 	/* The parent writes one byte once the process is in its cgroup. */
@@ -159,20 +223,21 @@ static __attribute__((noreturn)) void container_child(struct prep *p)
 	if ((mkdir(p->sys, 0555) != 0 && errno != EEXIST) ||
 	    mount("sysfs", p->sys, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL))
 		rt_child_fail(fd, ST_SYS, 0, errno);
+	if (s->n_mounts && (rootfd = open(p->root, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		rt_child_fail(fd, ST_BIND, 0, errno);
 	for (size_t i = 0; i < s->n_mounts; i++) {
 		struct stat st;
+		int mp;
 
 		if (stat(s->mounts[i].src, &st) != 0)
 			rt_child_fail(fd, ST_BIND, (int)i, errno);
-		err = S_ISDIR(st.st_mode) ? rt_mkdir_p(p->bind_dst[i], 0755)
-					  : child_touch(p->bind_dst[i]);
+		mp = child_mountpoint(rootfd, p->bind_dst[i], S_ISDIR(st.st_mode));
+		if (mp < 0)
+			rt_child_fail(fd, ST_BIND, (int)i, -mp);
+		err = child_bind(s->mounts[i].src, mp, s->mounts[i].readonly);
 		if (err)
 			rt_child_fail(fd, ST_BIND, (int)i, -err);
-		if (mount(s->mounts[i].src, p->bind_dst[i], NULL, MS_BIND | MS_REC, NULL) != 0)
-			rt_child_fail(fd, ST_BIND, (int)i, errno);
-		if (s->mounts[i].readonly &&
-		    mount(NULL, p->bind_dst[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) != 0)
-			rt_child_fail(fd, ST_BIND, (int)i, errno);
+		close(mp);
 	}
 	if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) != 0)
 		rt_child_fail(fd, ST_HOSTNAME, 0, errno);
@@ -313,7 +378,7 @@ static struct prep *prep_new(const struct rt_spec *s, int *err)
 				*err = -EINVAL;
 				goto fail;
 			}
-			p->bind_dst[i] = rt_strcat3(p->root, "/", dst + 1);
+			p->bind_dst[i] = strdup(dst + 1);
 			if (!p->bind_dst[i])
 				goto fail_nomem;
 		}

@@ -249,6 +249,39 @@ check "... and its mount point is made inside the root, not on the host" \
 	test -e "$ROOTFS/tmp/drvrt-$$-bind/x" -a ! -e "/tmp/drvrt-$$-bind"
 rm -f "$ROOTFS/esc" "$ROOTFS/tmplink"
 
+# ---- 9c. a v1-only layout (this host's mountinfo without its v2 tree): no cgroup.kill, so a
+# stop signals every pid of cgroup.procs; children that ignore SIGTERM are gone all the same ----
+if [ $V2 = 0 ]; then
+	grep -v ' - cgroup2 ' /proc/self/mountinfo >"$WORK/mountinfo-v1"
+	run_bg v1 --mountinfo "$WORK/mountinfo-v1" --grace 1 --memory 64Mi -- \
+		sh -c 'trap "" TERM; for i in 1 2 3; do sh -c "trap \"\" TERM; sleep 300" & done; while :; do sleep 1; done'
+	P=$(cat "$WORK/v1.pid")
+	check "v1 only: not in the v2 tree" test ! -d "$CGROOT/unified/$CGP/v1"
+	wait_for test "$(wc -l <"$CGROOT/memory/$CGP/v1/cgroup.procs" 2>/dev/null)" -ge 4
+	check "v1 only: the container and its 3 children are in the memory cgroup" \
+		test "$(wc -l <"$CGROOT/memory/$CGP/v1/cgroup.procs")" -ge 4
+	# A process of ours moved into the cgroup, outside the container's pid namespace: only
+	# the cgroup kill (no cgroup.kill here: SIGKILL to each pid of cgroup.procs) ends it.
+	sleep 300 &
+	S=$!
+	BG+=($S)
+	for h in cpu cpuacct memory pids; do echo "$S" >"$CGROOT/$h/$CGP/v1/cgroup.procs"; done
+	kill -TERM "$BG_v1"
+	wait "$BG_v1"
+	rc=$?
+	check "v1 only: stopped by SIGKILL after the grace period (rc $rc)" test $rc -eq 137
+	gone() { [ ! -e "/proc/$1" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
+	if wait_for gone "$S"; then
+		wait "$S"
+		rc=$?
+	else
+		rc=running
+	fi
+	check "v1 only: a process outside the pid namespace but in the cgroup is killed ($rc)" test "$rc" = 137
+	check "v1 only: its cgroup is gone" test ! -d "$CGROOT/memory/$CGP/v1"
+	check "v1 only: no sleep 300 of the container is left" sh -c "! pgrep -f 'sleep 30[0]' >/dev/null"
+fi
+
 # ---- 10. bad flags: exit 2 and one line ----
 for args in "--memory lots -- true" "--pids 0 -- true" "--bind nocolon -- true" "--cwd rel -- true" \
 	"--bogus x -- true" "--user abc -- true" "--memory 1Gi"; do

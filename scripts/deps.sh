@@ -11,7 +11,7 @@ PKGS=(
 	libcmocka-dev libarchive-dev
 	# tests: namespaces, traffic, inspection
 	iproute2 iputils-ping ethtool curl python3 procps util-linux openssl jq
-	# the busybox image (scripts/lib/busybox-image.sh)
+	# container rootfs for the runtime tests and the busybox image (static: no libraries)
 	busybox-static
 	# benchmarks and baselines
 	iptables nftables ipvsadm wrk etcd-server

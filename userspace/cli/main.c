@@ -24,6 +24,10 @@ static const struct cli_command commands[] = {
 #ifdef HAVE_DROVER_SIM
     {"sim", "simulated nodes (like KWOK) against a server of a kubeconfig", cmd_sim},
 #endif
+#ifdef HAVE_DROVER_NODE
+    /* Hidden (no help line): a debug and test front end of the node runtime. */
+    {"runtime", NULL, cmd_runtime},
+#endif
     {"version", "print the version", cmd_version},
 };
 
@@ -36,8 +40,10 @@ int cmd_version(int argc, char **argv)
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: drover <command> [options]\n\ncommands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-19s %s\n", commands[i].name, commands[i].help);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (commands[i].help)
+			fprintf(out, "  %-19s %s\n", commands[i].name, commands[i].help);
+	}
 	fprintf(out, "\n'drover <command> --help' describes each command.\n");
 }
 

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * rt_internal: what runtime.c (start, logger, wait, stop) and runtime_exec.c (exec into a
+ * running container) share: the cloned child's helpers, which make system calls on memory
+ * prepared before the clone and nothing else, the report pipe's message, pipes and clone3.
+ * Not a public header.
+ */
+#ifndef DROVER_NODE_RT_INTERNAL_H
+#define DROVER_NODE_RT_INTERNAL_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+enum step {
+	ST_SYNC = 1,
+	ST_STDIO,
+	ST_NETNS,
+	ST_PRIVATE,
+	ST_ROOT,
+	ST_PROC,
+	ST_DEV,
+	ST_DEVNODE,
+	ST_SYS,
+	ST_BIND,
+	ST_HOSTNAME,
+	ST_PIVOT,
+	ST_GROUPS,
+	ST_GID,
+	ST_UID,
+	ST_CWD,
+	ST_EXEC,
+	ST_SETNS,
+	ST_ROOTDIR,
+	ST_CLONE,
+};
+
+/* A message on the report pipe: a failure (step > 0) or, from rt_exec, the new pid. */
+struct report {
+	int step;
+	int index;
+	int err;
+	int pid;
+};
+
+const char *rt_step_name(int step);
+/* One log line for a failure report: "<what>: <step>: <error>". */
+void rt_log_report(const char *what, const struct report *r);
+
+/* ---- in the child (no allocation, no locks) ---- */
+__attribute__((noreturn)) void rt_child_fail(int fd, int step, int index, int err);
+/* mkdir -p of path (in place, restored); 0 or -errno. */
+int rt_mkdir_p(char *path, mode_t mode);
+/* Default dispositions and an empty mask: what the caller ignored (SIGPIPE) or blocked
+ * must not reach the program. */
+void rt_reset_signals(void);
+/* dup2 of fds[i] onto i where fds[i] >= 0; 0 or -errno. */
+int rt_child_stdio(const int fds[3]);
+/* execve over the candidates (rt_exec_candidates) as execvp would; returns -errno. */
+int rt_child_exec(char **paths, char *const *argv, char *const *env);
+
+/* ---- in the parent ---- */
+/* clone3 without a new stack: fork semantics (the child returns 0). glibc's fork handlers do
+ * not run, so the child must not touch locks: it only makes system calls. */
+pid_t rt_raw_clone(uint64_t flags, int *pidfd);
+char *rt_strcat3(const char *a, const char *b, const char *c);
+void rt_free_strv(char **v);
+/* argv[0] itself when it has a '/', else each entry of env's PATH (a default PATH when env
+ * has none) joined with it: NULL-terminated, or NULL (ENOMEM). */
+char **rt_exec_candidates(const char *arg0, char *const *env);
+void rt_close_fd(int *fd);
+/* A pipe whose ends are both >= 3 and close-on-exec: 0 or -errno. */
+int rt_pipe_hi(int fds[2]);
+/* Read the report pipe to EOF: 0 when nothing failed (*pid_out, if any, from a pid
+ * report), else -errno of the failure in *fail. */
+int rt_read_reports(int fd, struct report *fail, pid_t *pid_out);
+
+#endif

@@ -1,0 +1,669 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * runtime: starting a container process (clone, cgroup join, mounts, pivot_root, exec), its
+ * logger process, wait and stop. See runtime.h; exec into a running container is
+ * runtime_exec.c, the helpers both share runtime_util.c.
+ *
+ * Everything the cloned child needs (paths, mount options, the PATH candidates of argv[0],
+ * file descriptors) is prepared by the parent before the clone; the child runs system calls
+ * only and reports a failure as {step, index, errno} on a close-on-exec pipe, so the parent
+ * learns "exec happened" from that pipe's EOF.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "crilog.h"
+#include "log.h"
+#include "rt_internal.h"
+#include "runtime.h"
+
+static const char *const dev_nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
+#define N_DEV_NODES (sizeof(dev_nodes) / sizeof(dev_nodes[0]))
+
+/* What the child needs, prepared by the parent. */
+struct prep {
+	char root[PATH_MAX];
+	char *overlay_opts; /* NULL: bind the root onto itself */
+	char proc[PATH_MAX], dev[PATH_MAX], sys[PATH_MAX], pts[PATH_MAX], shm[PATH_MAX];
+	char ptmx[PATH_MAX];
+	char devnode[N_DEV_NODES][PATH_MAX];
+	char devlink[4][PATH_MAX];
+	char **bind_dst; /* root + dst of each mount */
+	const struct rt_spec *spec;
+	char **exec_paths; /* argv[0] candidates inside the container */
+	char *cwd;
+	int netns_fd;
+	int stdio[3];
+	int sync_r, report_w;
+};
+
+static const char *const dev_links[4][2] = {
+    {"/proc/self/fd", "fd"},
+    {"/proc/self/fd/0", "stdin"},
+    {"/proc/self/fd/1", "stdout"},
+    {"/proc/self/fd/2", "stderr"},
+};
+
+void rt_spec_init(struct rt_spec *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->stdin_fd = s->stdout_fd = s->stderr_fd = -1;
+}
+
+/* ---- in the child: system calls on prepared memory only ---- */
+
+static int open_in_root(int rootfd, const char *rel, uint64_t flags)
+{
+	struct open_how how = {
+	    .flags = flags | O_PATH | O_CLOEXEC,
+	    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+
+	return (int)syscall(SYS_openat2, rootfd, rel[0] ? rel : ".", &how, sizeof(how));
+}
+
+/*
+ * The mount point rel (dst without its leading '/') inside the root, created when missing
+ * (directories; an empty file last for a file source), every component resolved inside the
+ * root (RESOLVE_IN_ROOT): an image's symlink such as /etc -> /host/etc cannot make us
+ * create or mount anything outside the container. An O_PATH fd, or -errno.
+ */
+static int child_mountpoint(int rootfd, char *rel, bool dir)
+{
+	for (char *p = rel;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p, *slash, *name = rel;
+		int pfd, r;
+
+		*p = '\0';
+		slash = strrchr(rel, '/');
+		if (slash) {
+			*slash = '\0';
+			pfd = open_in_root(rootfd, rel, O_DIRECTORY);
+			*slash = '/';
+			name = slash + 1;
+		} else {
+			pfd = open_in_root(rootfd, "", O_DIRECTORY);
+		}
+		if (pfd < 0) {
+			*p = c;
+			return -errno;
+		}
+		/* An existing entry (a symlink too: resolved inside the root below) is fine. */
+		if (c || dir) {
+			r = mkdirat(pfd, name, 0755) == 0 || errno == EEXIST ? 0 : -errno;
+		} else {
+			int f =
+			    openat(pfd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+
+			r = f >= 0 || errno == EEXIST || errno == EISDIR || errno == ELOOP ? 0
+											   : -errno;
+			if (f >= 0)
+				close(f);
+		}
+		close(pfd);
+		*p = c;
+		if (r)
+			return r;
+		if (!c)
+			break;
+	}
+	int fd = open_in_root(rootfd, rel, 0);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* Bind src on the mount point fd: a detached copy of src's tree (recursive), made read-only
+ * as a whole when asked (mount_setattr), then moved onto the fd. 0 or -errno. */
+static int child_bind(const char *src, int target_fd, bool readonly)
+{
+	struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+	int tree, err = 0;
+
+	tree = (int)syscall(SYS_open_tree, AT_FDCWD, src,
+			    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (tree < 0)
+		return -errno;
+	if (readonly && syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+				sizeof(attr)) != 0)
+		err = -errno;
+	if (!err && syscall(SYS_move_mount, tree, "", target_fd, "",
+			    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
+		err = -errno;
+	close(tree);
+	return err;
+}
+
+static int child_mount_dev(struct prep *p)
+{
+	int fd;
+
+	if (mkdir(p->dev, 0755) != 0 && errno != EEXIST)
+		return -errno;
+	if (mount("tmpfs", p->dev, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k"))
+		return -errno;
+	for (size_t i = 0; i < N_DEV_NODES; i++) {
+		char host[32] = "/dev/";
+
+		memcpy(host + 5, dev_nodes[i], strlen(dev_nodes[i]) + 1);
+		fd = open(p->devnode[i], O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+		if (fd < 0)
+			return -errno;
+		close(fd);
+		if (mount(host, p->devnode[i], NULL, MS_BIND, NULL))
+			return -errno;
+	}
+	if (mkdir(p->pts, 0755) != 0 ||
+	    mount("devpts", p->pts, "devpts", MS_NOSUID | MS_NOEXEC,
+		  "newinstance,ptmxmode=0666,mode=0620") != 0 ||
+	    symlink("pts/ptmx", p->ptmx) != 0)
+		return -errno;
+	if (mkdir(p->shm, 01777) != 0 ||
+	    mount("shm", p->shm, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "mode=1777,size=65536k"))
+		return -errno;
+	for (int i = 0; i < 4; i++) {
+		if (symlink(dev_links[i][0], p->devlink[i]) != 0)
+			return -errno;
+	}
+	return 0;
+}
+
+static __attribute__((noreturn)) void container_child(struct prep *p)
+{
+	const struct rt_spec *s = p->spec;
+	int fd = p->report_w, rootfd = -1, err;
+	char c;
+
+	/* The parent writes one byte once the process is in its cgroup. */
+	if (read(p->sync_r, &c, 1) != 1)
+		_exit(127);
+	close(p->sync_r);
+	rt_reset_signals();
+	if (rt_child_stdio(p->stdio))
+		rt_child_fail(fd, ST_STDIO, 0, errno);
+	if (p->netns_fd >= 0 && setns(p->netns_fd, CLONE_NEWNET) != 0)
+		rt_child_fail(fd, ST_NETNS, 0, errno);
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		rt_child_fail(fd, ST_PRIVATE, 0, errno);
+	/* The overlay (or the bind of the root) lives in this mount namespace only: it goes away
+	 * with the last process of the container, nothing to unmount on the host. */
+	if (p->overlay_opts)
+		err = mount("overlay", p->root, "overlay", 0, p->overlay_opts);
+	else
+		err = mount(p->root, p->root, NULL, MS_BIND | MS_REC, NULL);
+	if (err)
+		rt_child_fail(fd, ST_ROOT, 0, errno);
+	if ((mkdir(p->proc, 0555) != 0 && errno != EEXIST) ||
+	    mount("proc", p->proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+		rt_child_fail(fd, ST_PROC, 0, errno);
+	err = child_mount_dev(p);
+	if (err)
+		rt_child_fail(fd, ST_DEV, 0, -err);
+	if ((mkdir(p->sys, 0555) != 0 && errno != EEXIST) ||
+	    mount("sysfs", p->sys, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL))
+		rt_child_fail(fd, ST_SYS, 0, errno);
+	if (s->n_mounts && (rootfd = open(p->root, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		rt_child_fail(fd, ST_BIND, 0, errno);
+	for (size_t i = 0; i < s->n_mounts; i++) {
+		struct stat st;
+		int mp;
+
+		if (stat(s->mounts[i].src, &st) != 0)
+			rt_child_fail(fd, ST_BIND, (int)i, errno);
+		mp = child_mountpoint(rootfd, p->bind_dst[i], S_ISDIR(st.st_mode));
+		if (mp < 0)
+			rt_child_fail(fd, ST_BIND, (int)i, -mp);
+		err = child_bind(s->mounts[i].src, mp, s->mounts[i].readonly);
+		if (err)
+			rt_child_fail(fd, ST_BIND, (int)i, -err);
+		close(mp);
+	}
+	if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) != 0)
+		rt_child_fail(fd, ST_HOSTNAME, 0, errno);
+	/* pivot_root(".", "."): the old root is stacked under the new one and detached. */
+	if (chdir(p->root) != 0 || syscall(SYS_pivot_root, ".", ".") != 0 ||
+	    umount2(".", MNT_DETACH) != 0 || chdir("/") != 0)
+		rt_child_fail(fd, ST_PIVOT, 0, errno);
+	if (rt_mkdir_p(p->cwd, 0755) != 0)
+		rt_child_fail(fd, ST_CWD, 0, errno);
+	if (setgroups(s->n_groups, s->groups) != 0)
+		rt_child_fail(fd, ST_GROUPS, 0, errno);
+	if (setgid(s->gid) != 0)
+		rt_child_fail(fd, ST_GID, 0, errno);
+	if (setuid(s->uid) != 0)
+		rt_child_fail(fd, ST_UID, 0, errno);
+	if (chdir(p->cwd) != 0)
+		rt_child_fail(fd, ST_CWD, 0, errno);
+	/* Nothing of the caller's but stdio reaches the program; fd keeps reporting until
+	 * the exec closes it. */
+	syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+	err = rt_child_exec(p->exec_paths, s->argv, s->env);
+	rt_child_fail(fd, ST_EXEC, 0, -err);
+}
+
+/* ---- parent side ---- */
+
+static int path_join(char *out, const char *root, const char *rel)
+{
+	while (*rel == '/')
+		rel++;
+	if ((size_t)snprintf(out, PATH_MAX, "%s/%s", root, rel) >= PATH_MAX)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* "lowerdir=top:...:bottom,upperdir=U,workdir=W" (overlayfs lists the top layer first). */
+static char *overlay_options(const struct rt_spec *s)
+{
+	size_t len = 64 + strlen(s->upper) + strlen(s->work);
+	char *o, *w;
+
+	for (size_t i = 0; i < s->n_lowers; i++) {
+		if (strpbrk(s->lowers[i], ":,"))
+			return NULL; /* would need escaping; image stores do not make such paths */
+		len += strlen(s->lowers[i]) + 1;
+	}
+	if (strpbrk(s->upper, ":,") || strpbrk(s->work, ":,"))
+		return NULL;
+	o = malloc(len);
+	if (!o)
+		return NULL;
+	w = o + sprintf(o, "lowerdir=");
+	for (size_t i = s->n_lowers; i-- > 0;)
+		w += sprintf(w, "%s%s", s->lowers[i], i ? ":" : "");
+	sprintf(w, ",upperdir=%s,workdir=%s", s->upper, s->work);
+	return o;
+}
+
+static void prep_free(struct prep *p)
+{
+	if (!p)
+		return;
+	free(p->overlay_opts);
+	if (p->bind_dst) {
+		for (size_t i = 0; i < p->spec->n_mounts; i++)
+			free(p->bind_dst[i]);
+		free(p->bind_dst);
+	}
+	rt_free_strv(p->exec_paths);
+	free(p->cwd);
+	if (p->netns_fd >= 0)
+		close(p->netns_fd);
+	free(p);
+}
+
+static struct prep *prep_new(const struct rt_spec *s, int *err)
+{
+	struct prep *p = calloc(1, sizeof(*p));
+	char tmp[PATH_MAX];
+
+	if (!p) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	p->spec = s;
+	p->netns_fd = -1;
+	*err = -EINVAL;
+	if (!s->rootfs || !s->argv || !s->argv[0] || (s->n_lowers && (!s->upper || !s->work)) ||
+	    (s->cwd && s->cwd[0] != '/'))
+		goto fail;
+	if (!realpath(s->rootfs, p->root)) {
+		*err = -errno;
+		log_error("runtime", "rootfs %s: %s", s->rootfs, strerror(errno));
+		goto fail;
+	}
+	if (s->n_lowers) {
+		if (mkdir(s->upper, 0755) != 0 && errno != EEXIST)
+			goto fail_errno;
+		if (mkdir(s->work, 0700) != 0 && errno != EEXIST)
+			goto fail_errno;
+		p->overlay_opts = overlay_options(s);
+		if (!p->overlay_opts) {
+			log_error("runtime", "overlay: a layer path with ':' or ','");
+			goto fail;
+		}
+		if (strlen(p->overlay_opts) >= 4096) {
+			log_error("runtime", "overlay: %zu layers: options longer than a page",
+				  s->n_lowers);
+			*err = -E2BIG;
+			goto fail;
+		}
+	}
+	*err = -ENAMETOOLONG;
+	if (path_join(p->proc, p->root, "proc") || path_join(p->dev, p->root, "dev") ||
+	    path_join(p->sys, p->root, "sys") || path_join(p->pts, p->root, "dev/pts") ||
+	    path_join(p->shm, p->root, "dev/shm") || path_join(p->ptmx, p->root, "dev/ptmx"))
+		goto fail;
+	for (size_t i = 0; i < N_DEV_NODES; i++) {
+		snprintf(tmp, sizeof(tmp), "dev/%s", dev_nodes[i]);
+		if (path_join(p->devnode[i], p->root, tmp))
+			goto fail;
+	}
+	for (int i = 0; i < 4; i++) {
+		snprintf(tmp, sizeof(tmp), "dev/%s", dev_links[i][1]);
+		if (path_join(p->devlink[i], p->root, tmp))
+			goto fail;
+	}
+	if (s->n_mounts) {
+		p->bind_dst = calloc(s->n_mounts, sizeof(*p->bind_dst));
+		if (!p->bind_dst)
+			goto fail_nomem;
+		for (size_t i = 0; i < s->n_mounts; i++) {
+			const char *dst = s->mounts[i].dst;
+
+			if (!s->mounts[i].src || !dst || dst[0] != '/' || strstr(dst, "/..")) {
+				log_error("runtime",
+					  "mount %zu: src and an absolute dst without '..'", i);
+				*err = -EINVAL;
+				goto fail;
+			}
+			p->bind_dst[i] = strdup(dst + 1);
+			if (!p->bind_dst[i])
+				goto fail_nomem;
+		}
+	}
+	p->exec_paths = rt_exec_candidates(s->argv[0], s->env);
+	p->cwd = strdup(s->cwd ? s->cwd : "/");
+	if (!p->exec_paths || !p->cwd)
+		goto fail_nomem;
+	if (s->netns) {
+		p->netns_fd = open(s->netns, O_RDONLY | O_CLOEXEC);
+		if (p->netns_fd < 0) {
+			*err = -errno;
+			log_error("runtime", "netns %s: %s", s->netns, strerror(errno));
+			goto fail;
+		}
+	}
+	*err = 0;
+	return p;
+fail_errno:
+	*err = -errno;
+	goto fail;
+fail_nomem:
+	*err = -ENOMEM;
+fail:
+	prep_free(p);
+	return NULL;
+}
+
+/*
+ * The logger is a process, not a thread of the caller: a container outlives an agent restart
+ * (the agent adopts its pods), and its stdout/stderr pipes must stay drained while no agent
+ * runs; a thread would die with the agent, and the container would block on a full pipe or
+ * get SIGPIPE. Like conmon or containerd-shim, it holds only the pipes' read ends and the log
+ * file, and exits once both streams reach EOF (every writer gone).
+ */
+static __attribute__((noreturn)) void logger_main(int out_r, int err_r, int log_fd)
+{
+	static struct crilog_stream st[2];
+	static char buf[65536];
+	struct pollfd pfd[2];
+	int open_n = 2;
+
+	setsid();
+	rt_reset_signals();
+	/* The streams at 3 and 4, the log at 5, nothing else (moved above 5 first, so no
+	 * dup2 closes another of the three). */
+	out_r = fcntl(out_r, F_DUPFD, 6);
+	err_r = fcntl(err_r, F_DUPFD, 6);
+	log_fd = fcntl(log_fd, F_DUPFD, 6);
+	if (out_r < 0 || err_r < 0 || log_fd < 0 || dup2(out_r, 3) < 0 || dup2(err_r, 4) < 0 ||
+	    dup2(log_fd, 5) < 0)
+		_exit(1);
+	syscall(SYS_close_range, 6U, ~0U, 0U);
+	crilog_stream_init(&st[0], 5, "stdout", 0);
+	crilog_stream_init(&st[1], 5, "stderr", 0);
+	pfd[0] = (struct pollfd){3, POLLIN, 0};
+	pfd[1] = (struct pollfd){4, POLLIN, 0};
+	while (open_n > 0) {
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			_exit(1);
+		}
+		for (int i = 0; i < 2; i++) {
+			ssize_t n;
+
+			if (pfd[i].fd < 0 || !pfd[i].revents)
+				continue;
+			n = read(pfd[i].fd, buf, sizeof(buf));
+			if (n < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (n <= 0) {
+				crilog_end(&st[i]);
+				close(pfd[i].fd);
+				pfd[i].fd = -1;
+				open_n--;
+				continue;
+			}
+			/* A failed write (disk full) loses the record, never blocks the container. */
+			crilog_feed(&st[i], buf, (size_t)n);
+		}
+	}
+	_exit(0);
+}
+
+static int start_logger(const char *path, int out_r, int err_r, pid_t *pid)
+{
+	int log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+
+	if (log_fd < 0) {
+		int err = -errno;
+
+		log_error("runtime", "log %s: %s", path, strerror(errno));
+		return err;
+	}
+	*pid = fork();
+	if (*pid == 0)
+		logger_main(out_r, err_r, log_fd);
+	close(log_fd);
+	if (*pid < 0)
+		return -errno;
+	return 0;
+}
+
+static void report_failure(const char *what, const struct report *r, const struct prep *p)
+{
+	const char *step = rt_step_name(r->step);
+
+	if (r->step == ST_BIND && p)
+		log_error("runtime", "%s: %s %s on %s: %s", what, step,
+			  p->spec->mounts[r->index].src, p->spec->mounts[r->index].dst,
+			  strerror(r->err));
+	else if (r->step == ST_EXEC && p)
+		log_error("runtime", "%s: exec %s: %s", what, p->spec->argv[0], strerror(r->err));
+	else
+		log_error("runtime", "%s: %s: %s", what, step, strerror(r->err));
+}
+
+int rt_start(const struct rt_spec *spec, struct rt_proc *out)
+{
+	struct prep *p;
+	int sync_p[2] = {-1, -1}, rep[2] = {-1, -1}, outp[2] = {-1, -1}, errp[2] = {-1, -1};
+	int null_fd = -1, pidfd = -1, err;
+	uint64_t flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
+	struct report fail;
+	pid_t pid, logger = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->pidfd = -1;
+	p = prep_new(spec, &err);
+	if (!p)
+		return err;
+	if (!spec->netns)
+		flags |= CLONE_NEWNET;
+	if ((err = rt_pipe_hi(sync_p)) || (err = rt_pipe_hi(rep)))
+		goto out;
+	p->sync_r = sync_p[0];
+	p->report_w = rep[1];
+	p->stdio[0] = spec->stdin_fd;
+	p->stdio[1] = spec->stdout_fd;
+	p->stdio[2] = spec->stderr_fd;
+	if (spec->stdin_fd < 0) {
+		null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (null_fd < 0 || null_fd < 3) {
+			err = null_fd < 0 ? -errno : -EBADF;
+			goto out;
+		}
+		p->stdio[0] = null_fd;
+	}
+	if (spec->log_path) {
+		if ((err = rt_pipe_hi(outp)) || (err = rt_pipe_hi(errp)))
+			goto out;
+		err = start_logger(spec->log_path, outp[0], errp[0], &logger);
+		if (err)
+			goto out;
+		rt_close_fd(&outp[0]);
+		rt_close_fd(&errp[0]);
+		p->stdio[1] = outp[1];
+		p->stdio[2] = errp[1];
+	}
+
+	pid = rt_raw_clone(flags, &pidfd);
+	if (pid < 0) {
+		err = -errno;
+		log_error("runtime", "clone: %s", strerror(errno));
+		goto out;
+	}
+	if (pid == 0)
+		container_child(p);
+
+	rt_close_fd(&sync_p[0]);
+	rt_close_fd(&rep[1]);
+	rt_close_fd(&outp[1]);
+	rt_close_fd(&errp[1]);
+	/* The cgroup is joined from here, where the host's cgroup mounts are in view, before
+	 * the child runs anything: all it forks later is accounted too. */
+	if (spec->cg && (err = cg_join(spec->cg, pid)) != 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		goto out;
+	}
+	if (write(sync_p[1], "g", 1) != 1) {
+		err = -errno;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		goto out;
+	}
+	rt_close_fd(&sync_p[1]);
+	err = rt_read_reports(rep[0], &fail, NULL);
+	if (err) {
+		report_failure("start", &fail, p);
+		waitpid(pid, NULL, 0);
+		goto out;
+	}
+	out->pid = pid;
+	out->pidfd = pidfd;
+	out->logger = logger;
+	pidfd = -1;
+	logger = 0;
+out:
+	if (pidfd >= 0)
+		close(pidfd);
+	if (logger > 0)
+		waitpid(logger, NULL, 0); /* its pipes' writers are gone: it ends */
+	rt_close_fd(&sync_p[0]);
+	rt_close_fd(&sync_p[1]);
+	rt_close_fd(&rep[0]);
+	rt_close_fd(&rep[1]);
+	rt_close_fd(&outp[0]);
+	rt_close_fd(&outp[1]);
+	rt_close_fd(&errp[0]);
+	rt_close_fd(&errp[1]);
+	rt_close_fd(&null_fd);
+	prep_free(p);
+	return err;
+}
+
+static long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+int rt_wait(struct rt_proc *p, int timeout_ms, int *status)
+{
+	long deadline = timeout_ms >= 0 ? mono_ms() + timeout_ms : 0;
+	int st = 0;
+	pid_t r;
+
+	for (;;) {
+		r = waitpid(p->pid, &st, timeout_ms < 0 ? 0 : WNOHANG);
+		if (r == p->pid)
+			break;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		if (r == 0) {
+			long left = deadline - mono_ms();
+
+			if (left <= 0)
+				return -ETIMEDOUT;
+			if (p->pidfd >= 0) {
+				struct pollfd pfd = {p->pidfd, POLLIN, 0};
+
+				poll(&pfd, 1, (int)left);
+			} else {
+				struct timespec ts = {0, 2000000};
+
+				nanosleep(&ts, NULL);
+			}
+		}
+	}
+	if (status)
+		*status = st;
+	if (p->logger > 0) {
+		waitpid(p->logger, NULL, 0);
+		p->logger = 0;
+	}
+	return 0;
+}
+
+static void send_sig(const struct rt_proc *p, int sig)
+{
+	if (p->pidfd < 0 || syscall(SYS_pidfd_send_signal, p->pidfd, sig, NULL, 0) != 0)
+		kill(p->pid, sig);
+}
+
+int rt_stop(struct rt_proc *p, const struct cg *cg, int grace_ms, int *status)
+{
+	int err;
+
+	send_sig(p, SIGTERM);
+	err = rt_wait(p, grace_ms, status);
+	if (err != -ETIMEDOUT)
+		return err;
+	send_sig(p, SIGKILL);
+	if (cg)
+		cg_kill(cg, 10000);
+	return rt_wait(p, -1, status);
+}
+
+void rt_proc_release(struct rt_proc *p)
+{
+	if (p->pidfd >= 0)
+		close(p->pidfd);
+	p->pidfd = -1;
+}

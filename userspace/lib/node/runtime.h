@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * runtime: drover's container process primitives. rt_start clones a process into new pid,
+ * mount, uts and ipc namespaces (and a new network namespace, or an existing one by path),
+ * joins it to a cgroup before it runs anything, builds its root (a directory or an overlay of
+ * image layers), /proc, /dev, /sys and the caller's bind mounts, pivot_roots, drops to the
+ * given uid/gid/groups and execs. stdout/stderr go to a CRI-format log file through a small
+ * logger process. rt_wait/rt_stop end it; rt_exec runs another process inside a running
+ * container. Kubernetes' choices (command vs Entrypoint, env resolution) are the caller's.
+ *
+ * The calls are safe in a multi-threaded caller: the cloned child only makes system calls on
+ * memory prepared before the clone (no allocation, no stdio).
+ */
+#ifndef DROVER_NODE_RUNTIME_H
+#define DROVER_NODE_RUNTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct cg;
+
+struct rt_mount {
+	const char *src; /* host path (file or directory) */
+	const char *dst; /* absolute path inside the container; created when missing */
+	bool readonly;
+};
+
+struct rt_spec {
+	/* Root: rootfs, or an overlay of lowers (bottom to top, as an image store lists layers)
+	 * with upper and work directories of this container, mounted on rootfs (which must
+	 * exist and be empty). */
+	const char *rootfs;
+	const char *const *lowers;
+	size_t n_lowers;
+	const char *upper, *work;
+
+	const char *hostname; /* NULL: the kernel's default in a new uts ns */
+	const char *netns;    /* a network namespace to join (/run/netns/X), or NULL: new */
+	const struct cg *cg;  /* joined before the process runs anything; NULL: none */
+	const struct rt_mount *mounts;
+	size_t n_mounts;
+
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups; /* supplementary groups */
+	size_t n_groups;
+	char *const *argv; /* argv[0] is looked up in env's PATH when it has no '/' */
+	char *const *env;  /* NULL-terminated; NULL: empty */
+	const char *cwd;   /* NULL: "/" */
+
+	/* Output: log_path (CRI format, appended) or, when NULL, stdout_fd/stderr_fd (-1: the
+	 * caller's). stdin is /dev/null unless stdin_fd >= 0. */
+	const char *log_path;
+	int stdin_fd, stdout_fd, stderr_fd;
+};
+
+/* Defaults: no log, caller's stdio, root user. */
+void rt_spec_init(struct rt_spec *s);
+
+struct rt_proc {
+	pid_t pid;    /* the container's init, as the caller's pid namespace sees it */
+	int pidfd;    /* pidfd of pid (-1 when the kernel has none) */
+	pid_t logger; /* the logger process, 0 when none */
+};
+
+/*
+ * Start a container. Returns once the process has exec'd argv (0) or failed before (-errno,
+ * with a log line naming the step and path). The caller reaps the process (rt_wait) and the
+ * logger (rt_wait does it too).
+ */
+int rt_start(const struct rt_spec *spec, struct rt_proc *out);
+
+/* Wait for the container to end (timeout_ms < 0: forever). *status as waitpid writes it.
+ * 0, -ETIMEDOUT, or -errno. Reaps the logger once the container is gone. */
+int rt_wait(struct rt_proc *p, int timeout_ms, int *status);
+
+/* SIGTERM, then SIGKILL after grace_ms (and to the whole cgroup when cg is given), then
+ * wait. A pid-namespace init gets SIGTERM only if it handles it: like docker without an
+ * init, a shell as PID 1 ignores it and is killed after the grace period. */
+int rt_stop(struct rt_proc *p, const struct cg *cg, int grace_ms, int *status);
+
+/* Close the pidfd (the process is not touched). */
+void rt_proc_release(struct rt_proc *p);
+
+struct rt_exec_spec {
+	pid_t target;	     /* the container's init */
+	const struct cg *cg; /* its cgroup, joined before anything runs; NULL: none */
+	char *const *argv;
+	char *const *env;
+	const char *cwd;
+	uid_t uid;
+	gid_t gid;
+	int stdin_fd, stdout_fd, stderr_fd; /* -1: /dev/null for stdin, the caller's for others */
+};
+
+/*
+ * Run argv inside target's pid, mount, uts, ipc and network namespaces and root (as
+ * `kubectl exec` does). *pid gets the new process, a child of the caller, once it has
+ * exec'd. 0 or -errno.
+ */
+int rt_exec(const struct rt_exec_spec *spec, pid_t *pid);
+
+#endif

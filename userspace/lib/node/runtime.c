@@ -9,7 +9,6 @@
  * only and reports a failure as {step, index, errno} on a close-on-exec pipe, so the parent
  * learns "exec happened" from that pipe's EOF.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>

@@ -3,7 +3,6 @@
  * runtime_exec: a process inside a running container, as `kubectl exec` wants it: the target's
  * pid, mount, uts, ipc and network namespaces, its root and its cgroup (rt_exec, runtime.h).
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>

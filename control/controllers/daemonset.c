@@ -17,6 +17,7 @@
 #include "daemonset_int.h"
 #include "log.h"
 #include "podctl.h"
+#include "workload.h"
 
 #define COMP "daemonset-controller"
 
@@ -98,8 +99,12 @@ static void pod_add(void *arg, const struct kc_obj *o, const struct jv *t)
 	char key[512];
 
 	(void)o;
-	if (!pod_ds(t, key))
+	if (!pod_ds(t, key)) {
+		/* an orphan: the DaemonSets that select it may adopt it */
+		if (!ctrl_controller_ref(t) && !jv_path(t, "metadata.deletionTimestamp"))
+			ctrl_enqueue_selecting(dc->dss, dc->q, t);
 		return;
+	}
 	if (jv_path(t, "metadata.deletionTimestamp"))
 		ctrl_expect_observe(dc->exp, key, 0, 1);
 	else
@@ -115,8 +120,13 @@ static void pod_update(void *arg, const struct kc_obj *old, const struct jv *old
 
 	(void)old;
 	(void)cur;
-	if (!pod_ds(cur_t, key))
+	if (!pod_ds(cur_t, key)) {
+		if (!ctrl_controller_ref(cur_t) && (!old_t || ctrl_controller_ref(old_t) ||
+						    !jv_equal(jv_path(old_t, "metadata.labels"),
+							      jv_path(cur_t, "metadata.labels"))))
+			ctrl_enqueue_selecting(dc->dss, dc->q, cur_t);
 		return;
+	}
 	if (jv_path(cur_t, "metadata.deletionTimestamp") &&
 	    !(old_t && jv_path(old_t, "metadata.deletionTimestamp")))
 		ctrl_expect_observe(dc->exp, key, 0, 1);
@@ -165,8 +175,13 @@ static int group_pods(struct ds_sync *s)
 {
 	struct kc_obj **objs = NULL;
 	size_t nn = 0, np;
-	struct jv **pods = ctrl_owned(s->dc->pods, jv_path_str(s->ds, "metadata.uid"), s->d, &np);
+	int err;
+	/* getDaemonPods: its pods after adopting orphans it selects and releasing the others */
+	struct jv **pods = ctrl_claim(s->dc->c, s->dc->pods, ctrl_k_pod, s->ds, ctrl_k_daemonset,
+				      NULL, s->d, &np, &err);
 
+	if (err)
+		return err;
 	if (kc_informer_list(s->dc->nodes, NULL, NULL, &objs, &nn) != 0)
 		return -ENOMEM;
 	s->nodes = jv_alloc(s->d, (nn + np + 1) * sizeof(*s->nodes));
@@ -571,7 +586,7 @@ static int ds_init(struct ctrl_ctx *c, void **state)
 	dc->revs = ctrl_informer(c, ctrl_k_controllerrevision);
 	if (!dc->q || !dc->exp || !dc->backoff || !dc->dss || !dc->pods || !dc->nodes || !dc->revs)
 		return -ENOMEM;
-	if (ctrl_owner_index(c, ctrl_k_pod) || ctrl_owner_index(c, ctrl_k_controllerrevision))
+	if (ctrl_claim_indexes(c, ctrl_k_pod) || ctrl_owner_index(c, ctrl_k_controllerrevision))
 		return -ENOMEM;
 	dh.arg = nh.arg = ph.arg = dc;
 	if (kc_informer_add_handlers(dc->dss, &dh) || kc_informer_add_handlers(dc->nodes, &nh) ||

@@ -48,28 +48,6 @@ static bool resolve_dep(struct dp_ctrl *s, const char *ns, const struct jv *ref,
 	return t != NULL;
 }
 
-/* An orphan ReplicaSet: every Deployment of its namespace whose selector matches it. */
-static void enqueue_matching(struct dp_ctrl *s, const struct jv *rs)
-{
-	const char *ns = jv_path_str(rs, "metadata.namespace");
-	struct kc_obj **objs = NULL;
-	size_t n = 0;
-
-	if (!ns || kc_informer_list(s->dps, "namespace", ns, &objs, &n) != 0)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		struct jv_doc *d = jv_doc_new();
-		struct jv *dep = d ? kc_obj_parse(objs[i], d) : NULL;
-		const struct jv *sel = jv_path(dep, "spec.selector");
-
-		if (dep && jv_count(sel) &&
-		    ctrl_selector_matches(sel, jv_path(rs, "metadata.labels")))
-			enqueue_name(s, ns, jv_path_str(dep, "metadata.name"));
-		jv_doc_free(d);
-	}
-	kc_objs_free(objs, n);
-}
-
 static void dep_add(void *arg, const struct kc_obj *o, const struct jv *t)
 {
 	(void)o;
@@ -99,7 +77,8 @@ static void rs_add(void *arg, const struct kc_obj *o, const struct jv *rs)
 	if (ctrl_controller_ref(rs) || jv_path(rs, "metadata.deletionTimestamp"))
 		rs_enqueue_owner(arg, rs);
 	else
-		enqueue_matching(arg, rs);
+		ctrl_enqueue_selecting(((struct dp_ctrl *)arg)->dps, ((struct dp_ctrl *)arg)->q,
+				       rs);
 }
 
 static void rs_update(void *arg, const struct kc_obj *oo, const struct jv *old,
@@ -121,7 +100,7 @@ static void rs_update(void *arg, const struct kc_obj *oo, const struct jv *old,
 	}
 	if (!old || ref_changed ||
 	    !jv_equal(jv_path(old, "metadata.labels"), jv_path(cur, "metadata.labels")))
-		enqueue_matching(s, cur);
+		ctrl_enqueue_selecting(s->dps, s->q, cur);
 }
 
 static void rs_del(void *arg, const struct kc_obj *o, const struct jv *rs)

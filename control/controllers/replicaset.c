@@ -54,32 +54,6 @@ static bool resolve_ref(struct rs_ctrl *s, const char *ns, const struct jv *ref,
 	return t != NULL;
 }
 
-/* An orphan: queue every ReplicaSet of its namespace whose selector matches it. */
-static void enqueue_matching(struct rs_ctrl *s, const struct jv *pod)
-{
-	const char *ns = jv_path_str(pod, "metadata.namespace");
-	const struct jv *labels = jv_path(pod, "metadata.labels");
-	struct kc_obj **objs = NULL;
-	size_t n = 0;
-	char key[512];
-
-	if (!ns || kc_informer_list(s->rss, "namespace", ns, &objs, &n) != 0)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		struct jv_doc *d = jv_doc_new();
-		struct jv *rs = d ? kc_obj_parse(objs[i], d) : NULL;
-		const struct jv *sel = jv_path(rs, "spec.selector");
-
-		/* an empty selector matches nothing here, as kube's GetPodReplicaSets */
-		if (rs && jv_count(sel) && ctrl_selector_matches(sel, labels)) {
-			key_of(ns, jv_path_str(rs, "metadata.name"), key, sizeof(key));
-			kc_queue_add(s->q, key);
-		}
-		jv_doc_free(d);
-	}
-	kc_objs_free(objs, n);
-}
-
 static void pod_deleted(struct rs_ctrl *s, const struct jv *pod)
 {
 	const char *ns = jv_path_str(pod, "metadata.namespace");
@@ -113,7 +87,7 @@ static void pod_add(void *arg, const struct kc_obj *o, const struct jv *pod)
 		kc_queue_add(s->q, key);
 		return;
 	}
-	enqueue_matching(s, pod);
+	ctrl_enqueue_selecting(s->rss, s->q, pod);
 }
 
 static bool same_ref(const struct jv *a, const struct jv *b)
@@ -163,7 +137,7 @@ static void pod_update(void *arg, const struct kc_obj *oo, const struct jv *old,
 		return;
 	}
 	if (labels_changed || !same_ref(cref, oref))
-		enqueue_matching(s, cur);
+		ctrl_enqueue_selecting(s->rss, s->q, cur);
 }
 
 static void pod_del(void *arg, const struct kc_obj *o, const struct jv *pod)
@@ -251,57 +225,20 @@ static int parse_index(struct kc_informer *inf, const char *index, const char *v
 	return 0;
 }
 
+static bool pod_active(const struct jv *rs, const struct jv *pod)
+{
+	(void)rs;
+	return ctrl_pod_active(pod);
+}
+
 /* The active pods that are the ReplicaSet's after adopting and releasing, as kube's
- * FilterActivePods + claimPods: the candidates are the pods it controls and the orphans of
- * its namespace (a pod controlled by another object is never claimed). */
+ * FilterActivePods + claimPods (a pod controlled by another object is never claimed). */
 static int claim_pods(struct rs_sync *y)
 {
-	struct rs_ctrl *s = y->s;
-	const char *uid = jv_path_str(y->rs, "metadata.uid");
-	const struct jv *sel = jv_path(y->rs, "spec.selector");
-	struct jv **cand = NULL;
-	size_t n = 0;
-	int err = 0;
+	int err;
 
-	if (!uid)
-		return -EINVAL;
-	err = parse_index(s->pods, CTRL_IDX_OWNER, uid, y->d, &cand, &n);
-	if (!err)
-		err = parse_index(s->pods, CTRL_IDX_ORPHAN, y->ns, y->d, &cand, &n);
-	if (err) {
-		free(cand);
-		return err;
-	}
-	y->pods = cand; /* filtered in place */
-	y->npods = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct kc_status st;
-		int e = 0;
-
-		if (!ctrl_pod_active(cand[i]))
-			continue;
-		switch (ctrl_claim_decide(y->rs, sel, cand[i])) {
-		case CTRL_CLAIM_OWNED:
-			y->pods[y->npods++] = cand[i];
-			break;
-		case CTRL_CLAIM_ADOPT:
-			e = ctrl_adopt(s->c->kc, ctrl_k_pod, cand[i], y->rs, ctrl_k_replicaset,
-				       &st);
-			if (e == 0)
-				y->pods[y->npods++] = cand[i];
-			break;
-		case CTRL_CLAIM_RELEASE:
-			e = ctrl_release(s->c->kc, ctrl_k_pod, cand[i], uid, &st);
-			break;
-		case CTRL_CLAIM_IGNORE:
-			break;
-		}
-		if (e && e != -ENOENT) {
-			log_info(COMP, "%s: claiming pod %s: %s", y->key,
-				 jv_path_str(cand[i], "metadata.name"), st.message);
-			err = err ?: e;
-		}
-	}
+	y->pods = ctrl_claim(y->s->c, y->s->pods, ctrl_k_pod, y->rs, ctrl_k_replicaset, pod_active,
+			     y->d, &y->npods, &err);
 	return err;
 }
 
@@ -596,7 +533,6 @@ static int sync_rs(void *arg, const char *key)
 	}
 	err = merr;
 out:
-	free(y.pods);
 	jv_doc_free(y.d);
 	free(k);
 	return err == -KC_ECONFLICT ? -EAGAIN : err;
@@ -620,8 +556,7 @@ static int rs_init(struct ctrl_ctx *c, void **state)
 	s->rss = ctrl_informer(c, ctrl_k_replicaset);
 	if (!s->q || !s->exp || !s->pods || !s->rss)
 		return -ENOMEM;
-	if (ctrl_informer_index(c, ctrl_k_pod, CTRL_IDX_OWNER, kc_index_owner_uid) ||
-	    ctrl_informer_index(c, ctrl_k_pod, CTRL_IDX_ORPHAN, ctrl_index_orphan_ns) ||
+	if (ctrl_claim_indexes(c, ctrl_k_pod) ||
 	    ctrl_informer_index(c, ctrl_k_replicaset, CTRL_IDX_OWNER, kc_index_owner_uid))
 		return -ENOMEM;
 	ph.arg = rh.arg = s;

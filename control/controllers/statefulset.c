@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "podctl.h"
+#include "workload.h"
 #include "statefulset_int.h"
 
 #define COMP "statefulset-controller"
@@ -47,7 +48,13 @@ static void pod_add(void *arg, const struct kc_obj *o, const struct jv *t)
 	char key[512];
 
 	(void)o;
-	if (!r || !jv_is_str(jv_get(r, "kind"), "StatefulSet"))
+	if (!r) {
+		/* an orphan: the StatefulSets that select it may adopt it */
+		if (!jv_path(t, "metadata.deletionTimestamp"))
+			ctrl_enqueue_selecting(sc->sets, sc->q, t);
+		return;
+	}
+	if (!jv_is_str(jv_get(r, "kind"), "StatefulSet"))
 		return;
 	snprintf(key, sizeof(key), "%s/%s", jv_path_str(t, "metadata.namespace") ?: "",
 		 jv_path_str(r, "name") ?: "");
@@ -60,6 +67,12 @@ static void pod_update(void *arg, const struct kc_obj *old, const struct jv *old
 	(void)old;
 	(void)old_t;
 	pod_add(arg, cur, cur_t);
+}
+
+/* isMemberOf: a pod named <set>-<ordinal> */
+static bool sts_member(const struct jv *set, const struct jv *pod)
+{
+	return sts_ordinal(set, pod) >= 0;
 }
 
 /* ---- revisions ---- */
@@ -274,7 +287,11 @@ static int sync_set(void *arg, const char *key)
 		goto out;
 	jv_path_int(s.set, "spec.replicas", &replicas);
 	jv_path_int(s.set, "spec.ordinals.start", &start);
-	pods = ctrl_owned(sc->pods, jv_path_str(s.set, "metadata.uid"), s.d, &npods);
+	/* getPodsForStatefulSet: its members after adopting and releasing */
+	pods = ctrl_claim(sc->c, sc->pods, ctrl_k_pod, s.set, ctrl_k_statefulset, sts_member, s.d,
+			  &npods, &err);
+	if (err)
+		goto out;
 	s.replicas = jv_alloc(s.d, ((size_t)replicas + 1) * sizeof(*s.replicas));
 	s.condemned = jv_alloc(s.d, (npods + 1) * sizeof(*s.condemned));
 	if (!s.replicas || !s.condemned) {
@@ -333,7 +350,7 @@ static int sts_init(struct ctrl_ctx *c, void **state)
 	sc->pvcs = ctrl_informer(c, ctrl_k_pvc);
 	if (!sc->q || !sc->sets || !sc->pods || !sc->revs || !sc->pvcs)
 		return -ENOMEM;
-	if (ctrl_owner_index(c, ctrl_k_pod) || ctrl_owner_index(c, ctrl_k_controllerrevision))
+	if (ctrl_claim_indexes(c, ctrl_k_pod) || ctrl_owner_index(c, ctrl_k_controllerrevision))
 		return -ENOMEM;
 	sh.arg = ph.arg = sc;
 	if (kc_informer_add_handlers(sc->sets, &sh) || kc_informer_add_handlers(sc->pods, &ph))

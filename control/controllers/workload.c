@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "hmap.h"
+#include "log.h"
 #include "workload.h"
 
 struct jv *ctrl_obj_tree(const struct kc_obj *o, struct jv_doc *d, const struct k8s_kind *k)
@@ -292,6 +293,122 @@ int ctrl_release(struct kclient *kc, const struct k8s_kind *k, const struct jv *
 		 const char *owner_uid, struct kc_status *st)
 {
 	return write_refs(kc, k, obj, NULL, NULL, owner_uid, st);
+}
+
+/* Append the trees of inf's objects under index=value to *v (*n of them). */
+static int index_trees(struct kc_informer *inf, const char *index, const char *value,
+		       const struct k8s_kind *k, struct jv_doc *d, struct jv ***v, size_t *n)
+{
+	struct kc_obj **objs = NULL;
+	size_t m = 0;
+	struct jv **nv;
+	int err = kc_informer_list(inf, index, value, &objs, &m);
+
+	if (err)
+		return err;
+	nv = m ? jv_alloc(d, (*n + m) * sizeof(*nv)) : *v;
+	if (m && !nv)
+		err = -ENOMEM;
+	if (nv && nv != *v && *n)
+		memcpy(nv, *v, *n * sizeof(*nv));
+	for (size_t i = 0; !err && i < m; i++) {
+		nv[*n] = ctrl_obj_tree(objs[i], d, k);
+		if (!nv[(*n)++])
+			err = -ENOMEM;
+	}
+	if (!err)
+		*v = nv;
+	kc_objs_free(objs, m);
+	return err;
+}
+
+void ctrl_enqueue_selecting(struct kc_informer *owners, struct kc_queue *q, const struct jv *obj)
+{
+	const char *ns = jv_path_str(obj, "metadata.namespace");
+	const struct jv *labels = jv_path(obj, "metadata.labels");
+	struct kc_obj **objs = NULL;
+	size_t n = 0;
+	char key[512];
+
+	if (!ns || kc_informer_list(owners, "namespace", ns, &objs, &n) != 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct jv_doc *d = jv_doc_new();
+		struct jv *o = d ? kc_obj_parse(objs[i], d) : NULL;
+		const struct jv *sel = jv_path(o, "spec.selector");
+
+		/* an empty selector matches nothing here, as kube's GetPodReplicaSets */
+		if (o && jv_count(sel) && ctrl_selector_matches(sel, labels)) {
+			snprintf(key, sizeof(key), "%s/%s", ns,
+				 jv_path_str(o, "metadata.name") ?: "");
+			kc_queue_add(q, key);
+		}
+		jv_doc_free(d);
+	}
+	kc_objs_free(objs, n);
+}
+
+int ctrl_claim_indexes(struct ctrl_ctx *c, const struct k8s_kind *k)
+{
+	return ctrl_owner_index(c, k)
+		   ?: ctrl_informer_index(c, k, CTRL_IDX_ORPHAN, ctrl_index_orphan_ns);
+}
+
+struct jv **ctrl_claim(struct ctrl_ctx *c, struct kc_informer *inf, const struct k8s_kind *k,
+		       const struct jv *owner, const struct k8s_kind *owner_kind,
+		       bool (*keep)(const struct jv *owner, const struct jv *obj), struct jv_doc *d,
+		       size_t *n, int *errp)
+{
+	const char *uid = jv_path_str(owner, "metadata.uid");
+	const char *ns = jv_path_str(owner, "metadata.namespace");
+	const struct jv *sel = jv_path(owner, "spec.selector");
+	struct jv **cand = NULL;
+	size_t nc = 0;
+	int err = 0;
+
+	*n = 0;
+	if (!uid || !ns)
+		err = -EINVAL;
+	if (!err)
+		err = index_trees(inf, CTRL_IDX_OWNER, uid, k, d, &cand, &nc);
+	if (!err)
+		err = index_trees(inf, CTRL_IDX_ORPHAN, ns, k, d, &cand, &nc);
+	if (err) {
+		*errp = err;
+		return NULL;
+	}
+	/* cand is filtered in place: what is kept is what the owner has after claiming */
+	for (size_t i = 0; i < nc; i++) {
+		struct kc_status st = {0};
+		int e = 0;
+
+		if (keep && !keep(owner, cand[i]))
+			continue;
+		switch (ctrl_claim_decide(owner, sel, cand[i])) {
+		case CTRL_CLAIM_OWNED:
+			cand[(*n)++] = cand[i];
+			break;
+		case CTRL_CLAIM_ADOPT:
+			e = ctrl_adopt(c->kc, k, cand[i], owner, owner_kind, &st);
+			if (e == 0)
+				cand[(*n)++] = cand[i];
+			break;
+		case CTRL_CLAIM_RELEASE:
+			e = ctrl_release(c->kc, k, cand[i], uid, &st);
+			break;
+		case CTRL_CLAIM_IGNORE:
+			break;
+		}
+		if (e && e != -ENOENT) {
+			log_info("controllers", "%s %s/%s: claiming %s %s: %s", owner_kind->kind,
+				 ns, jv_path_str(owner, "metadata.name"), k->kind,
+				 jv_path_str(cand[i], "metadata.name"),
+				 st.message[0] ? st.message : kc_strerror(e));
+			err = err ?: e;
+		}
+	}
+	*errp = err;
+	return cand;
 }
 
 /* ---- UID-tracking expectations ---- */

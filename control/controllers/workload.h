@@ -63,6 +63,22 @@ int ctrl_adopt(struct kclient *kc, const struct k8s_kind *k, const struct jv *ob
 	       const struct jv *owner, const struct k8s_kind *owner_kind, struct kc_status *st);
 int ctrl_release(struct kclient *kc, const struct k8s_kind *k, const struct jv *obj,
 		 const char *owner_uid, struct kc_status *st);
+/* kube's ClaimObjects over an informer with the CTRL_IDX_OWNER and CTRL_IDX_ORPHAN indexes
+ * (ctrl_claim_indexes): the objects of kind k that owner (of owner_kind, with a
+ * spec.selector) controls, plus the orphans of its namespace it adopts, less those it no
+ * longer matches (released); keep (NULL: all) leaves candidates out first (kube's filter:
+ * active pods, a StatefulSet's members). Trees in d; *n of them. *err: the first failed
+ * adoption or release (the others are still tried), or the lists' error (NULL returned). */
+struct jv **ctrl_claim(struct ctrl_ctx *c, struct kc_informer *inf, const struct k8s_kind *k,
+		       const struct jv *owner, const struct k8s_kind *owner_kind,
+		       bool (*keep)(const struct jv *owner, const struct jv *obj), struct jv_doc *d,
+		       size_t *n, int *err);
+/* An orphan's would-be owners: queue "ns/name" of every object of owners (its namespace's)
+ * whose non-empty spec.selector matches obj's labels, as kube's controllers do when an orphan
+ * appears or its labels change. */
+void ctrl_enqueue_selecting(struct kc_informer *owners, struct kc_queue *q, const struct jv *obj);
+/* The two indexes ctrl_claim reads, on the shared informer of kind k. */
+int ctrl_claim_indexes(struct ctrl_ctx *c, const struct k8s_kind *k);
 
 /* ---- UID-tracking expectations ---- */
 

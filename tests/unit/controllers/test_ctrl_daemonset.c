@@ -467,12 +467,62 @@ static void test_failed_pod(void **state)
 	cenv_stop(&e);
 }
 
+/* The controller's kind and name of a pod's controller reference ("" when none). */
+static const char *controller_of(struct cenv *e, struct jv_doc *d, const char *pod)
+{
+	struct jv *p = cenv_get(e, d, kind_pod(), NS, pod);
+	const struct jv *refs = jv_path(p, "metadata.ownerReferences");
+
+	for (size_t i = 0; refs && i < jv_count(refs); i++) {
+		const struct jv *r = jv_at(refs, i);
+
+		if (jv_path(r, "controller") && jv_path(r, "controller")->type == JV_TRUE)
+			return jv_path_str(r, "name");
+	}
+	return "";
+}
+
+/* kube's getDaemonPods claims pods: an orphan on a node that the DaemonSet selects is
+ * adopted (no second pod is made for that node); once its labels stop matching it is
+ * released and replaced. */
+static void test_adopt_release(void **state)
+{
+	struct cenv e;
+	struct jv_doc *d = jv_doc_new();
+	struct kc_status st;
+	const char *patch = "{\"metadata\":{\"labels\":{\"app\":\"other\"}}}";
+
+	(void)state;
+	cenv_start(&e, "daemonset", NULL, NULL);
+	cenv_node(&e, "n1", 4, 110, NULL);
+	cenv_create(&e, kind_pod(), NS,
+		    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"orphan\","
+		    "\"labels\":{\"app\":\"ad\"}},\"spec\":{\"nodeName\":\"n1\",\"containers\":[{"
+		    "\"name\":\"c\",\"image\":\"agent:1\"}]}}");
+	make_ds(&e, "ad", "agent:1", "", "");
+	assert_true(WAIT_UNTIL(strcmp(controller_of(&e, d, "orphan"), "ad") == 0, KC_WAIT_MS));
+	assert_true(WAIT_UNTIL(st_int(&e, "ad", "currentNumberScheduled") == 1, KC_WAIT_MS));
+	{
+		size_t n;
+
+		cenv_list(&e, d, kind_pod(), NS, app("ad"), &n);
+		assert_int_equal(n, 1); /* the orphan is n1's daemon pod: none made */
+	}
+	assert_int_equal(kc_patch(e.k.c, kind_pod(), NS, "orphan", NULL, KC_PATCH_MERGE, patch,
+				  strlen(patch), NULL, NULL, &st),
+			 0);
+	assert_true(WAIT_UNTIL(strcmp(controller_of(&e, d, "orphan"), "") == 0, KC_WAIT_MS));
+	assert_true(WAIT_UNTIL(pods_on(&e, "ad", "n1") == 1, KC_WAIT_MS));
+	jv_doc_free(d);
+	cenv_stop(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_placement),  cmocka_unit_test(test_rolling_update),
 	    cmocka_unit_test(test_surge),      cmocka_unit_test(test_on_delete),
-	    cmocka_unit_test(test_failed_pod),
+	    cmocka_unit_test(test_failed_pod), cmocka_unit_test(test_adopt_release),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -366,12 +366,46 @@ static void test_rolling_update_partition(void **state)
 	cenv_stop(&e);
 }
 
+/* getPodsForStatefulSet claims its members: an orphan named web-0 that the set selects is
+ * adopted (kept, not made again); an orphan that is no member (another name) is left alone. */
+static void test_adopt(void **state)
+{
+	struct cenv e;
+	struct jv_doc *d = jv_doc_new();
+	const char *uid;
+	char first[64];
+	const char *fmt =
+	    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"%s\",\"labels\":{"
+	    "\"app\":\"ad\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"web:1\"}]}}";
+	char json[512];
+
+	(void)state;
+	cenv_start(&e, "statefulset", NULL, NULL);
+	snprintf(json, sizeof(json), fmt, "ad-0");
+	cenv_create(&e, kind_pod(), NS, json);
+	snprintf(json, sizeof(json), fmt, "stray");
+	cenv_create(&e, kind_pod(), NS, json);
+	uid = jv_path_str(pod(&e, d, "ad-0"), "metadata.uid");
+	assert_non_null(uid);
+	snprintf(first, sizeof(first), "%s", uid);
+	make_sts(&e, "ad", 1, "");
+	assert_true(WAIT_UNTIL(
+	    jv_is_str(jv_path(pod(&e, d, "ad-0"), "metadata.ownerReferences[0].name"), "ad"),
+	    KC_WAIT_MS));
+	assert_string_equal(jv_path_str(pod(&e, d, "ad-0"), "metadata.uid"), first);
+	/* the sync that adopted ad-0 had the stray among its candidates too */
+	assert_null(jv_path(pod(&e, d, "stray"), "metadata.ownerReferences"));
+	jv_doc_free(d);
+	cenv_stop(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ordered_ready),
 	    cmocka_unit_test(test_parallel),
 	    cmocka_unit_test(test_rolling_update_partition),
+	    cmocka_unit_test(test_adopt),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

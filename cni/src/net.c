@@ -489,6 +489,15 @@ int cni_add(struct cni *c)
 				 strerror(-r));
 		goto fail;
 	}
+	{
+		struct cni_ep ep = {
+		    .addr = ip.addr, .host_ifindex = host.ifindex, .host_name = hname};
+
+		memcpy(ep.host_mac, host.mac, 6);
+		memcpy(ep.pod_mac, inpod.link.mac, 6);
+		if (cni_dp_add(c, &ep))
+			goto fail;
+	}
 	c->result = build_result(c, &host, &inpod.link, &ip);
 	nl_close(&nl);
 	close(netns);

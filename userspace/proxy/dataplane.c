@@ -575,7 +575,7 @@ static int pin_progs(struct dataplane *dp)
 	if (err)
 		return err;
 	snprintf(path, sizeof(path), "%s/%s", dir, DRV_PROG_TC_POD);
-	snprintf(tmp, sizeof(tmp), "%s.new.%d", path, (int)getpid());
+	snprintf(tmp, sizeof(tmp), "%s_new_%d", path, (int)getpid()); /* bpffs: no dots */
 	unlink(tmp);
 	if (bpf_obj_pin(bpf_program__fd(dp->tc->progs.drv_tc_pod), tmp)) {
 		err = -errno;

@@ -77,6 +77,8 @@ struct cni_ep {
 	const char *host_name;
 	uint8_t host_mac[6], pod_mac[6];
 };
+/* Validate the configuration's drover member (before anything is wired). */
+int cni_dp_conf(struct cni *c);
 /* Attach the pinned drv_tc_pod to the host side's clsact ingress, register the pod. */
 int cni_dp_add(struct cni *c, const struct cni_ep *ep);
 /* Forget the pod (by address and/or host ifindex, either may be 0); idempotent. */

@@ -58,6 +58,13 @@ static int pin_root(struct cni *c, const char **root)
 	return 1;
 }
 
+int cni_dp_conf(struct cni *c)
+{
+	const char *root;
+
+	return pin_root(c, &root) < 0 ? -1 : 0;
+}
+
 /* Open the pins: 1 with fds, 0 when the dataplane is not configured or not pinned (why on
  * stderr when want_msg), -1 on another error (in c). */
 static int fds_open(struct cni *c, struct dp_fds *f, bool need_prog, bool want_msg)

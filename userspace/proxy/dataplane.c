@@ -591,6 +591,37 @@ static int pin_progs(struct dataplane *dp)
 	return 0;
 }
 
+/* Devices given drv_tc_pod by someone else (drover-cni, from the pin) or by an earlier run
+ * are recorded in drv_attach1: a new proxy swaps its own program in there, so that every
+ * pod runs one version. A record whose device is gone (or renamed: the index was reused)
+ * is dropped. */
+static void reattach_recorded_pods(struct dataplane *dp)
+{
+	int fd = dp->map_fd[DP_MAP_ATTACH];
+	__u32 keys[4096], key, next;
+	size_t n = 0;
+	bool have = false;
+
+	while (n < sizeof(keys) / sizeof(keys[0]) &&
+	       bpf_map_get_next_key(fd, have ? &key : NULL, &next) == 0) {
+		key = next;
+		have = true;
+		keys[n++] = key;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char name[IF_NAMESIZE];
+		struct drv_attach a;
+
+		if (bpf_map_lookup_elem(fd, &keys[i], &a) || !(a.flags & DRV_ATT_TC_POD))
+			continue;
+		if (!if_indextoname(keys[i], name) || strncmp(name, a.ifname, sizeof(a.ifname))) {
+			bpf_map_delete_elem(fd, &keys[i]);
+			continue;
+		}
+		attach_tc(dp, name, dp->tc->progs.drv_tc_pod, DRV_ATT_TC_POD);
+	}
+}
+
 int dp_attach(struct dataplane *dp)
 {
 	int err;
@@ -598,6 +629,7 @@ int dp_attach(struct dataplane *dp)
 	err = pin_progs(dp);
 	if (err)
 		return err;
+	reattach_recorded_pods(dp);
 
 	if (dp->o.sock_lb) {
 		err = attach_cgroup(dp);

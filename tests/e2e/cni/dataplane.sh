@@ -98,6 +98,30 @@ HOST_B=$(jget "$RES_B" "r['interfaces'][0]['name']")
 [ "$(att_has "$(ifindex_of "$HOST_B")")" = 1 ] || fail "drv_attach1 does not record $HOST_B"
 pass "ADD attached drv_tc_pod to $HOST_A and $HOST_B and registered $IP_A and $IP_B"
 
+# ---- a restarted proxy pins its new drv_tc_pod and swaps it in on the pods drover-cni
+# attached (recorded in drv_attach1), so that every pod runs one version
+tc_prog_id() { in_node bpftool -j net show dev "$1" | python3 -c 'import json,sys; print([t["id"] for n in json.load(sys.stdin) for t in n.get("tc", []) if t["name"].startswith("drv_tc_pod")][0])'; }
+pinned_id() { bpftool -j prog show pinned "$PIN/progs/drv_tc_pod" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'; }
+old_id=$(pinned_id)
+[ "$(tc_prog_id "$HOST_A")" = "$old_id" ] || fail "$HOST_A runs $(tc_prog_id "$HOST_A"), not the pinned $old_id"
+topo_proxy_stop
+topo_proxy --manifests "$WORK/m" --node node1 --no-socket-lb
+new_id=$(pinned_id)
+[ "$new_id" != "$old_id" ] || fail "the restarted proxy did not pin a new drv_tc_pod"
+[ "$(tc_prog_id "$HOST_A")" = "$new_id" ] && [ "$(tc_prog_id "$HOST_B")" = "$new_id" ] ||
+	fail "after a proxy restart $HOST_A/$HOST_B run $(tc_prog_id "$HOST_A")/$(tc_prog_id "$HOST_B"), want $new_id"
+pass "a restarted proxy pinned drv_tc_pod $new_id (was $old_id) and swapped it in on both pods"
+
+# ---- bad configurations fail clearly and wire nothing
+for bad in '"drover":5' '"drover":{"pinRoot":"relative/dir"}' '"drover":{"pinRoot":7}'; do
+	python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); c.update(json.loads("{"+sys.argv[2]+"}")); print(json.dumps(c))' "$WORK/net.json" "$bad" >"$WORK/bad.json"
+	cni ADD idbad c "$WORK/bad.json"
+	[ "$RC" != 0 ] && [ "$(jget "$OUT" "r['code']")" = 7 ] || fail "ADD with $bad: rc $RC, $OUT"
+	[ "$(ep_count)" = 2 ] || fail "ADD with $bad changed drv_ep1"
+	ip netns exec "$(topo_ns c)" ip link show eth0 >/dev/null 2>&1 && fail "ADD with $bad left eth0 in c"
+	pass "ADD with $bad -> code 7: $(jget "$OUT" "r['msg']")"
+done
+
 # ---- redirected: ping and TCP, the counter grows, B's host side transmits nothing
 ip netns exec "$(topo_ns b)" "$DROVER_HTTPD" --port 8080 --body pod-b >/dev/null 2>&1 &
 TOPO_PIDS+=($!)

@@ -18,7 +18,7 @@ source "$here/../../../scripts/lib/topo.sh"
 
 TAG=cep$$
 topo_init "$TAG"
-CNI=$(dirname "$DROVER")/drover-cni
+CNI=${DROVER_CNI:-$(dirname "$DROVER")/drover-cni}
 [ -x "$CNI" ] || { echo "FAIL: $CNI not built" >&2; exit 1; }
 WORK=$(mktemp -d /tmp/drvcep.XXXXXX)
 TOPO_EXTRA_CLEANUP="rm -rf '$WORK'"

@@ -38,7 +38,7 @@ conf() {
 	cat >"$1" <<JSON
 {"cniVersion":"1.1.0","name":"cep","type":"drover-cni",
  "ipam":{"type":"drover","subnet":"10.244.7.0/24","dataDir":"$WORK/data"},
- "clusterCIDR":"10.244.0.0/16"${2:+,\"drover\":{\"pinRoot\":\"$2\"\}}}
+ "clusterCIDR":"10.244.0.0/16","routes":[{"dst":"10.96.0.0/12"}]${2:+,\"drover\":{\"pinRoot\":\"$2\"\}}}
 JSON
 }
 
@@ -102,6 +102,28 @@ pass "ADD attached drv_tc_pod to $HOST_A and $HOST_B and registered $IP_A and $I
 # attached (recorded in drv_attach1), so that every pod runs one version
 tc_prog_id() { in_node bpftool -j net show dev "$1" | python3 -c 'import json,sys; print([t["id"] for n in json.load(sys.stdin) for t in n.get("tc", []) if t["name"].startswith("drv_tc_pod")][0])'; }
 pinned_id() { bpftool -j prog show pinned "$PIN/progs/drv_tc_pod" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'; }
+# a ClusterIP backed by pod b, programmed by the restarted proxy below
+cat >"$WORK/m/svc.yaml" <<YAML
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec:
+  clusterIP: 10.96.0.40
+  ports:
+  - {name: http, port: 80, targetPort: 8080}
+YAML
+cat >"$WORK/m/eps.yaml" <<YAML
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: web-1
+  namespace: default
+  labels: {kubernetes.io/service-name: web}
+addressType: IPv4
+ports: [{name: http, port: 8080, protocol: TCP}]
+endpoints:
+- {addresses: [$IP_B], nodeName: node1, conditions: {ready: true}}
+YAML
 old_id=$(pinned_id)
 [ "$(tc_prog_id "$HOST_A")" = "$old_id" ] || fail "$HOST_A runs $(tc_prog_id "$HOST_A"), not the pinned $old_id"
 topo_proxy_stop
@@ -143,6 +165,20 @@ tx1=$(tx_packets "$HOST_B")
 # neighbour probe of b's (ARP), nothing more
 [ $((tx1 - tx0)) -le 2 ] || fail "$HOST_B transmitted $((tx1 - tx0)) packets: not delivered by redirect_peer"
 pass "ping and TCP a <-> b work, redirect-peer $r0 -> $r1, $HOST_B transmitted $((tx1 - tx0)) (ARP at most)"
+
+# the same through a ClusterIP: translated by tc, then redirected to b
+f0=$(stat_sum tc forwarded)
+body=$(ip netns exec "$(topo_ns a)" curl -s --max-time 10 "http://10.96.0.40/") || true
+[ "$body" = pod-b ] || fail "TCP a -> ClusterIP 10.96.0.40 (backend b, redirected): got '$body'"
+r1b=$(redirects)
+f1=$(stat_sum tc forwarded)
+tx1b=$(tx_packets "$HOST_B")
+[ "$f1" -gt "$f0" ] || fail "the ClusterIP was not translated by tc (forwarded $f0 -> $f1)"
+[ "$r1b" -ge $((r1 + 5)) ] || fail "ClusterIP traffic not redirected: redirect-peer $r1 -> $r1b"
+[ $((tx1b - tx1)) -le 2 ] || fail "ClusterIP: $HOST_B transmitted $((tx1b - tx1)) packets"
+pass "TCP a -> ClusterIP -> b: translated (forwarded $f0 -> $f1) and redirected ($r1 -> $r1b)"
+r1=$r1b
+tx1=$tx1b
 
 # ---- CHECK while attached
 cat >"$WORK/check.json" <<JSON

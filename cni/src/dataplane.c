@@ -5,8 +5,10 @@
  * endpoint map drv_ep1, so that pod-to-pod traffic on the node is delivered by
  * bpf_redirect_peer() without the host stack; DEL, GC and CHECK undo and verify that.
  *
- * Optional: only with the configuration's "drover": {"pinRoot": DIR}. Without it, or when
- * nothing is pinned there (no proxy has run with that pin root), ADD wires the pod as before
+ * Optional: only with the configuration's "drover": {"pinRoot": DIR}; "redirectPeer": false
+ * there registers the pod with DRV_EP_F_NO_REDIRECT (attached, but packets for it go through
+ * the host stack: for comparisons, and for debugging with the stack's tools). Without it, or
+ * when nothing is pinned there (no proxy has run with that pin root), ADD wires the pod as before
  * and says on stderr that nothing is attached; DEL and GC then have nothing to remove.
  * The attachment is recorded in the pinned drv_attach1 as the proxy records its own, so that
  * `drover proxy uninstall` takes it down too.
@@ -48,6 +50,10 @@ static int pin_root(struct cni *c, const char **root)
 		return 0;
 	if (d->type != JV_OBJECT)
 		return cni_fail(c, CNI_ERR_INVALID_CONFIG, "drover: want an object");
+	p = jv_get(d, "redirectPeer");
+	if (p && p->type != JV_TRUE && p->type != JV_FALSE)
+		return cni_fail(c, CNI_ERR_INVALID_CONFIG,
+				"drover.redirectPeer: want true or false");
 	p = jv_get(d, "pinRoot");
 	if (!p)
 		return 0;
@@ -158,6 +164,9 @@ int cni_dp_add(struct cni *c, const struct cni_ep *ep)
 		attach_forget(f.attach, ep->host_ifindex);
 		goto out;
 	}
+	if (jv_path(c->conf, "drover.redirectPeer") &&
+	    jv_path(c->conf, "drover.redirectPeer")->type == JV_FALSE)
+		val.flags |= DRV_EP_F_NO_REDIRECT; /* registered, delivered by the host stack */
 	memcpy(val.mac, ep->pod_mac, 6);
 	memcpy(val.host_mac, ep->host_mac, 6);
 	if (bpf_map_update_elem(f.ep, &addr, &val, BPF_ANY)) {

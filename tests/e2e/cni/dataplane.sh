@@ -180,6 +180,25 @@ pass "TCP a -> ClusterIP -> b: translated (forwarded $f0 -> $f1) and redirected 
 r1=$r1b
 tx1=$tx1b
 
+# ---- "redirectPeer": false: c is attached and registered, but what goes to c takes the host
+# stack (c's host side transmits it); c's replies to a are still redirected (a's entry)
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); c["drover"]["redirectPeer"]=False; print(json.dumps(c))' "$WORK/net.json" >"$WORK/noredir.json"
+cni ADD idnr c "$WORK/noredir.json"
+[ "$RC" = 0 ] || fail "ADD c with redirectPeer false: $OUT"
+IP_C=$(jget "$OUT" "r['ips'][0]['address'].split('/')[0]")
+HOST_C=$(jget "$OUT" "r['interfaces'][0]['name']")
+ip netns exec "$(topo_ns a)" ping -c 1 -W 5 "$IP_C" >/dev/null || fail "ping a -> c (first)"
+rc0=$(redirects)
+txc0=$(tx_packets "$HOST_C")
+ip netns exec "$(topo_ns a)" ping -c 3 -W 5 "$IP_C" >/dev/null || fail "ping a -> c (host stack)"
+rc1=$(redirects)
+txc1=$(tx_packets "$HOST_C")
+[ $((txc1 - txc0)) -ge 3 ] || fail "c's host side transmitted $((txc1 - txc0)), want the 3 requests"
+[ $((rc1 - rc0)) = 3 ] || fail "redirect-peer $rc0 -> $rc1, want +3 (c's replies to a only)"
+cni DEL idnr c "$WORK/noredir.json"
+[ "$RC" = 0 ] && [ "$(ep_count)" = 2 ] || fail "DEL c: rc $RC, $(ep_count) entries"
+pass "redirectPeer false: requests to c through the host stack (tx +$((txc1 - txc0))), only c's replies redirected (+3)"
+
 # ---- CHECK while attached
 cat >"$WORK/check.json" <<JSON
 $(python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); c["prevResult"]=json.loads(sys.argv[2]); print(json.dumps(c))' "$WORK/net.json" "$RES_A")
@@ -189,6 +208,8 @@ cni CHECK ida a "$WORK/check.json"
 pass "CHECK passes while attached"
 
 # ---- detached: the host stack carries the same traffic, the counter stays
+r1=$(redirects)
+tx1=$(tx_packets "$HOST_B")
 tc -n "$NODE" filter del dev "$HOST_A" ingress
 tc -n "$NODE" filter del dev "$HOST_B" ingress
 ip netns exec "$(topo_ns a)" ping -c 3 -W 5 "$IP_B" >/dev/null || fail "ping a -> b (host stack)"

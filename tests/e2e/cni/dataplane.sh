@@ -96,7 +96,12 @@ HOST_B=$(jget "$RES_B" "r['interfaces'][0]['name']")
 	fail "drv_tc_pod not on tc ingress of $HOST_A and $HOST_B"
 [ "$(ep_count)" = 2 ] || fail "drv_ep1 has $(ep_count) entries, want 2"
 [ "$(att_has "$(ifindex_of "$HOST_B")")" = 1 ] || fail "drv_attach1 does not record $HOST_B"
+eps=$(drover_bpf endpoints)
+echo "$eps" | grep -Eq "^$IP_A +[0-9]+ +$HOST_A .* redirect-peer$" &&
+	echo "$eps" | grep -Eq "^$IP_B +[0-9]+ +$HOST_B .* redirect-peer$" &&
+	echo "$eps" | grep -q "^2 endpoints$" || fail "drover bpf endpoints: $eps"
 pass "ADD attached drv_tc_pod to $HOST_A and $HOST_B and registered $IP_A and $IP_B"
+echo "$eps" | sed 's/^/  /'
 
 # ---- a restarted proxy pins its new drv_tc_pod and swaps it in on the pods drover-cni
 # attached (recorded in drv_attach1), so that every pod runs one version
@@ -187,6 +192,8 @@ cni ADD idnr c "$WORK/noredir.json"
 [ "$RC" = 0 ] || fail "ADD c with redirectPeer false: $OUT"
 IP_C=$(jget "$OUT" "r['ips'][0]['address'].split('/')[0]")
 HOST_C=$(jget "$OUT" "r['interfaces'][0]['name']")
+drover_bpf endpoints | grep -Eq "^$IP_C +[0-9]+ +$HOST_C .* host-stack$" ||
+	fail "drover bpf endpoints does not show $IP_C as host-stack: $(drover_bpf endpoints)"
 ip netns exec "$(topo_ns a)" ping -c 1 -W 5 "$IP_C" >/dev/null || fail "ping a -> c (first)"
 rc0=$(redirects)
 txc0=$(tx_packets "$HOST_C")

@@ -12,6 +12,11 @@
  * sockets only the pseudo-header part) and store the headers with bpf_skb_store_bytes. Translated packets are sent on with bpf_fib_lookup + bpf_redirect (or
  * bpf_redirect_neigh when the neighbour is not resolved yet); where the FIB has no answer
  * the kernel's own routing takes the packet (TC_ACT_OK).
+ *
+ * A packet whose destination (after translation) is a pod of this node registered in drv_ep1
+ * goes to that pod with bpf_redirect_peer() on the host side of its veth: it enters the pod's
+ * namespace directly, without the host's IP stack and the veth backlog queue. That holds for
+ * service traffic and for plain pod-to-pod traffic (any IPv4 protocol, ICMP included).
  */
 #include "common.h"
 #include "maps.h"
@@ -24,6 +29,21 @@
 
 #define TC_PULL_LEN (ETH_HLEN + 60 + 20)
 
+/* The host-side ifindex of the local pod with address daddr, with l2 = the pod's MAC then
+ * the host side's; 0 when daddr is no local pod, the entry asks for the host stack, or the
+ * pod is the sender itself (a hairpin: the stack handles it as before). */
+static __always_inline __u32 tc_endpoint(struct __sk_buff *skb, __be32 daddr, __u8 *l2)
+{
+	struct drv_endpoint *ep = bpf_map_lookup_elem(&drv_ep1, &daddr);
+
+	if (!ep || (ep->flags & DRV_EP_F_NO_REDIRECT) || !ep->ifindex ||
+	    ep->ifindex == skb->ingress_ifindex)
+		return 0;
+	__builtin_memcpy(l2, ep->mac, ETH_ALEN);
+	__builtin_memcpy(l2 + ETH_ALEN, ep->host_mac, ETH_ALEN);
+	return ep->ifindex;
+}
+
 /* Where a translated packet goes: the flow's cached next hop, or a FIB lookup (then cached).
  * Returns the egress ifindex with l2 = destination then source MAC; 0 when the kernel
  * should route the packet itself (local destination, no route, MTU exceeded, TTL expiring,
@@ -31,13 +51,22 @@
  * resolves it through bpf_redirect_neigh towards *nh). */
 static __always_inline __u32 tc_next_hop(struct __sk_buff *skb, const struct drv_pkt *p,
 					 const struct drv_xlate *x, __u8 *l2, bool *neigh,
-					 __be32 *nh)
+					 __be32 *nh, bool *peer)
 {
 	struct bpf_fib_lookup fib = {};
 	long rc;
+	__u32 ep_if;
 
 	*neigh = false;
-	if (!drv_cfg.enable_fib_redirect || p->ttl <= 1)
+	*peer = false;
+	if (p->ttl <= 1)
+		return 0;
+	ep_if = tc_endpoint(skb, (x->flags & DRV_CT_F_DNAT) ? x->daddr : p->f.daddr, l2);
+	if (ep_if) {
+		*peer = true;
+		return ep_if;
+	}
+	if (!drv_cfg.enable_fib_redirect)
 		return 0;
 	if (drv_l2_cached(x->ct)) {
 		__builtin_memcpy(l2, x->ct->dmac, ETH_ALEN);
@@ -121,7 +150,7 @@ struct tc_ip_tail {
 
 /* Translate and send on. Returns a tc verdict, or a negative drop reason. */
 static __always_inline int tc_xlate(struct __sk_buff *skb, const struct drv_pkt *p,
-				    const struct drv_xlate *x)
+				    const struct drv_xlate *x, bool *peer)
 {
 	bool udp = p->f.proto == DRV_PROTO_UDP;
 	__u32 l4len = udp ? 8 : 18;
@@ -135,7 +164,7 @@ static __always_inline int tc_xlate(struct __sk_buff *skb, const struct drv_pkt 
 	__be32 nh = 0;
 	__u32 ifindex;
 
-	ifindex = tc_next_hop(skb, p, x, l2, &neigh, &nh);
+	ifindex = tc_next_hop(skb, p, x, l2, &neigh, &nh, peer);
 	if (bpf_skb_load_bytes(skb, p->l3off + 8, &iph, sizeof(iph)) ||
 	    bpf_skb_load_bytes(skb, p->l4off, l4, l4len))
 		return -DRV_DROP_MALFORMED;
@@ -184,7 +213,56 @@ static __always_inline int tc_xlate(struct __sk_buff *skb, const struct drv_pkt 
 	}
 	if (bpf_skb_store_bytes(skb, 0, l2, sizeof(l2), 0))
 		return -DRV_DROP_CSUM;
+	if (*peer)
+		return bpf_redirect_peer(ifindex, 0);
 	return bpf_redirect(ifindex, 0);
+}
+
+/* A packet no service translates: to a local pod by bpf_redirect_peer (routed as the kernel
+ * would: TTL - 1, the pod's MAC), anything else to the stack. *peer says which. */
+static __always_inline int tc_local(struct __sk_buff *skb, bool *peer)
+{
+	struct tc_ip_tail iph;
+	__u8 l2[2 * ETH_ALEN];
+	__u8 vhl, ow[2], nw[2];
+	__be16 o16, n16;
+	__u32 ifindex;
+
+	*peer = false;
+	if (bpf_skb_load_bytes(skb, ETH_HLEN, &vhl, 1) || (vhl >> 4) != 4 ||
+	    bpf_skb_load_bytes(skb, ETH_HLEN + 8, &iph, sizeof(iph)) || iph.ttl <= 1)
+		return TC_ACT_OK;
+	ifindex = tc_endpoint(skb, iph.daddr, l2);
+	if (!ifindex)
+		return TC_ACT_OK;
+	ow[0] = iph.ttl;
+	ow[1] = iph.protocol;
+	nw[0] = iph.ttl - 1;
+	nw[1] = iph.protocol;
+	__builtin_memcpy(&o16, ow, 2);
+	__builtin_memcpy(&n16, nw, 2);
+	iph.ttl--;
+	drv_csum_replace2(&iph.check, o16, n16);
+	if (bpf_skb_store_bytes(skb, ETH_HLEN + 8, &iph, 4, 0) ||
+	    bpf_skb_store_bytes(skb, 0, l2, sizeof(l2), 0))
+		return -DRV_DROP_CSUM;
+	*peer = true;
+	return bpf_redirect_peer(ifindex, 0);
+}
+
+/* The verdict of tc_local, counted. */
+static __always_inline int tc_pass(struct __sk_buff *skb, __u16 rev_nat)
+{
+	bool peer;
+	int ret = tc_local(skb, &peer);
+
+	if (ret < 0) {
+		drv_count(rev_nat, DRV_PATH_TC, -ret, skb->len);
+		return TC_ACT_SHOT;
+	}
+	if (peer)
+		drv_count(rev_nat, DRV_PATH_TC, DRV_STAT_REDIRECT_PEER, skb->len);
+	return ret;
 }
 
 static __always_inline int tc_reject(struct __sk_buff *skb, const struct drv_pkt *p)
@@ -216,6 +294,7 @@ static __always_inline int tc_handle(struct __sk_buff *skb, bool from_node)
 	struct drv_xlate x = {};
 	struct drv_pkt p;
 	void *data, *data_end;
+	bool peer = false;
 	int ret, v;
 
 	if (skb->protocol != bpf_htons(ETH_P_IP))
@@ -232,7 +311,7 @@ static __always_inline int tc_handle(struct __sk_buff *skb, bool from_node)
 		ret = drv_parse(data, data_end, &p);
 	}
 	if (ret == DRV_PARSE_NOT_OURS)
-		return TC_ACT_OK;
+		return tc_pass(skb, 0);
 	if (ret < 0) {
 		drv_count(0, DRV_PATH_TC, -ret, skb->len);
 		return TC_ACT_OK; /* not ours to judge: the stack will drop it if it must */
@@ -241,7 +320,7 @@ static __always_inline int tc_handle(struct __sk_buff *skb, bool from_node)
 	v = drv_lb_decide(&p.f, from_node, skb->len, &x, 0);
 	switch (v) {
 	case DRV_V_PASS:
-		return TC_ACT_OK;
+		return tc_pass(skb, 0);
 	case DRV_V_REJECT:
 		drv_count(x.rev_nat, DRV_PATH_TC, DRV_STAT_REJECTED, skb->len);
 		ret = tc_reject(skb, &p);
@@ -252,13 +331,15 @@ static __always_inline int tc_handle(struct __sk_buff *skb, bool from_node)
 		return ret;
 	case DRV_V_FWD:
 	case DRV_V_REPLY:
-		ret = tc_xlate(skb, &p, &x);
+		ret = tc_xlate(skb, &p, &x, &peer);
 		if (ret < 0) {
 			drv_count(x.rev_nat, DRV_PATH_TC, -ret, skb->len);
 			return TC_ACT_SHOT;
 		}
 		drv_count(x.rev_nat, DRV_PATH_TC, v == DRV_V_FWD ? DRV_STAT_FWD : DRV_STAT_REPLY,
 			  skb->len);
+		if (peer)
+			drv_count(x.rev_nat, DRV_PATH_TC, DRV_STAT_REDIRECT_PEER, skb->len);
 		return ret;
 	default:
 		drv_count(x.rev_nat, DRV_PATH_TC, -v, skb->len);

@@ -34,6 +34,7 @@
 #define DRV_SOCK_RNAT_MAP_SIZE_DEFAULT 262144
 #define DRV_MAGLEV_OUTER_SIZE_DEFAULT  16384
 #define DRV_STATS_MAP_SIZE_DEFAULT     65536
+#define DRV_ENDPOINT_MAP_SIZE_DEFAULT  16384 /* local pods of one node */
 #define DRV_NODEIP_MAP_SIZE	       64
 #define DRV_MAX_BACKENDS_PER_SVC       65535
 #define DRV_MAGLEV_MAX_TABLE	       131071 /* largest table size accepted (prime) */
@@ -54,12 +55,18 @@
 #define DRV_MAP_ATTACH	 "drv_attach1"
 #define DRV_MAP_EPOCH	 "drv_epoch1"
 #define DRV_MAP_PKTS	 "drv_pkts2"
+#define DRV_MAP_ENDPOINT "drv_ep1"
 
 /* Every map name above, for inspection and uninstall. */
 #define DRV_MAP_NAMES_ALL                                                                   \
 	DRV_MAP_SVC, DRV_MAP_BACKEND, DRV_MAP_REVNAT, DRV_MAP_CT, DRV_MAP_AFFINITY,         \
 	    DRV_MAP_SOCKRNAT, DRV_MAP_MAGLEV, DRV_MAP_NODEIP, DRV_MAP_STATS, DRV_MAP_NAMES, \
-	    DRV_MAP_ATTACH, DRV_MAP_EPOCH, DRV_MAP_PKTS
+	    DRV_MAP_ATTACH, DRV_MAP_EPOCH, DRV_MAP_PKTS, DRV_MAP_ENDPOINT
+
+/* The programs the proxy pins for other attachers (drover-cni): <pin-root>/progs/<name>.
+ * A restarted proxy replaces the pins with its new programs. */
+#define DRV_PIN_PROGS_DIR "progs"
+#define DRV_PROG_TC_POD	  "drv_tc_pod"
 
 /* tc filter identity of drover's programs on clsact ingress */
 #define DRV_TC_HANDLE	0xd7
@@ -133,6 +140,22 @@ enum drv_attach_flags {
 struct drv_attach {
 	__u32 flags; /* enum drv_attach_flags */
 	char ifname[16];
+};
+
+/* ---- local endpoints (drv_ep1) ----
+ * A pod on this node, by its IPv4 address, written by drover-cni on ADD and removed on DEL.
+ * A packet for it seen at tc ingress (leaving another local pod, or entering the node) is
+ * handed straight to the pod's interface with bpf_redirect_peer() on the host side of its
+ * veth, as if routed there: destination MAC the pod's, source MAC the host side's, TTL - 1. */
+enum drv_endpoint_flags {
+	DRV_EP_F_NO_REDIRECT = 1 << 0, /* registered, but delivered by the host stack */
+};
+
+struct drv_endpoint {
+	__u32 ifindex;	  /* host side of the pod's veth, in the node's netns */
+	__u8 mac[6];	  /* the pod's interface */
+	__u8 host_mac[6]; /* the host side */
+	__u32 flags;	  /* enum drv_endpoint_flags */
 };
 
 /* ---- connection tracking (tc and XDP paths) ----
@@ -221,11 +244,12 @@ enum drv_path {
 };
 
 enum drv_stat_kind {
-	DRV_STAT_FWD = 0,      /* packet translated towards a backend (tc, XDP) */
-	DRV_STAT_REPLY = 1,    /* reply translated back (tc, XDP) */
-	DRV_STAT_CONNECT = 2,  /* socket LB: connect()/sendmsg() translated */
-	DRV_STAT_REFUSED = 3,  /* socket LB: no backend, ECONNREFUSED */
-	DRV_STAT_REJECTED = 4, /* tc/XDP: no backend, ICMP unreachable sent */
+	DRV_STAT_FWD = 0,	    /* packet translated towards a backend (tc, XDP) */
+	DRV_STAT_REPLY = 1,	    /* reply translated back (tc, XDP) */
+	DRV_STAT_CONNECT = 2,	    /* socket LB: connect()/sendmsg() translated */
+	DRV_STAT_REFUSED = 3,	    /* socket LB: no backend, ECONNREFUSED */
+	DRV_STAT_REJECTED = 4,	    /* tc/XDP: no backend, ICMP unreachable sent */
+	DRV_STAT_REDIRECT_PEER = 5, /* tc: delivered to a local pod by bpf_redirect_peer */
 	DRV_STAT_DROP_FIRST = 16,
 	DRV_DROP_NO_BACKEND = 16,    /* no backend and no reply could be sent */
 	DRV_DROP_BACKEND_GONE = 17,  /* slot points to a backend that no longer exists */
@@ -312,6 +336,7 @@ _Static_assert(sizeof(struct drv_stats_val) == 16, "drv_stats_val layout");
 _Static_assert(sizeof(struct drv_svc_name) == 64, "drv_svc_name layout");
 _Static_assert(sizeof(struct drv_fe_pkts) == 72, "drv_fe_pkts layout");
 _Static_assert(sizeof(struct drv_attach) == 20, "drv_attach layout");
+_Static_assert(sizeof(struct drv_endpoint) == 20, "drv_endpoint layout");
 #endif
 
 #endif /* DROVER_ABI_H */

@@ -116,6 +116,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } drv_names1 SEC(".maps");
 
+/* Local pods (drover_abi.h's drv_endpoint), written by drover-cni. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __be32);
+	__type(value, struct drv_endpoint);
+	__uint(max_entries, DRV_ENDPOINT_MAP_SIZE_DEFAULT);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} drv_ep1 SEC(".maps");
+
 /* Indexed by rev-NAT id; sized like drv_rnat4, whose size bounds the ids. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -68,6 +68,26 @@ int cni_delegate(struct cni *c, const char *type, const char *command, struct jv
 /* The host-side veth name of (network, container, ifname): "drv" + 12 hex digits. */
 void cni_host_ifname(const char *network, const char *id, const char *ifname, char out[16]);
 
+/* dataplane.c: drover's eBPF dataplane, when the configuration names its pin root
+ * ("drover": {"pinRoot": DIR}). Each returns 0 when that is not configured or nothing is
+ * pinned there (the pod is then wired without it), 0 when done, -1 with the error in c. */
+struct cni_ep {
+	uint32_t addr; /* the pod's IPv4 address, host byte order */
+	int host_ifindex;
+	const char *host_name;
+	uint8_t host_mac[6], pod_mac[6];
+};
+/* Validate the configuration's drover member (before anything is wired). */
+int cni_dp_conf(struct cni *c);
+/* Attach the pinned drv_tc_pod to the host side's clsact ingress, register the pod. */
+int cni_dp_add(struct cni *c, const struct cni_ep *ep);
+/* Forget the pod (by address and/or host ifindex, either may be 0); idempotent. */
+int cni_dp_del(struct cni *c, int host_ifindex, uint32_t addr);
+/* Verify the registration and the attachment. */
+int cni_dp_check(struct cni *c, const struct cni_ep *ep);
+/* Remove the entries of the released addresses and of host sides that no longer exist. */
+int cni_dp_gc(struct cni *c, const uint32_t *released, size_t nreleased);
+
 /* net.c's helpers shared with verbs.c */
 struct ipam;
 struct in_addr;

@@ -7,7 +7,7 @@
  *
  * The host side ("drv" + a hash of network, container and interface) carries the gateway
  * address as a /32 with proxy ARP on, and a /32 route to the pod: every pod of the subnet
- * reaches every other through the host, which is where drover's tc programs will sit. No
+ * reaches every other through the host, where drover's tc program sits (dataplane.c). No
  * default route is installed unless the configuration's routes ask for one. ADD turns IPv4
  * forwarding on in the namespace it runs in (the node's), as the reference bridge plugin does
  * for a gateway: pods reach each other through it.
@@ -407,7 +407,7 @@ int cni_add(struct cni *c)
 	if (jv_get(c->conf, "mtu") &&
 	    (jv_int(jv_get(c->conf, "mtu"), &mtu) || mtu < 68 || mtu > 65535))
 		return cni_fail(c, CNI_ERR_INVALID_CONFIG, "invalid mtu: want 68 to 65535");
-	if (cni_open_netns(c, &netns))
+	if (cni_dp_conf(c) || cni_open_netns(c, &netns))
 		return -1;
 	cni_host_ifname(c->name, c->container_id, c->ifname, hname);
 	if ((r = nl_open(&nl))) {
@@ -488,6 +488,15 @@ int cni_add(struct cni *c)
 			cni_fail(c, CNI_ERR_INVALID_ENV, "enter %.256s: %s", c->netns,
 				 strerror(-r));
 		goto fail;
+	}
+	{
+		struct cni_ep ep = {
+		    .addr = ip.addr, .host_ifindex = host.ifindex, .host_name = hname};
+
+		memcpy(ep.host_mac, host.mac, 6);
+		memcpy(ep.pod_mac, inpod.link.mac, 6);
+		if (cni_dp_add(c, &ep))
+			goto fail;
 	}
 	c->result = build_result(c, &host, &inpod.link, &ip);
 	nl_close(&nl);

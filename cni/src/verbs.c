@@ -15,6 +15,16 @@
 #include "ipam.h"
 #include "nl.h"
 
+/* The ifindex of the host side of (network, id, ifname), or 0 when it does not exist. */
+static int host_link_index(struct nl *nl, const char *network, const char *id, const char *ifname)
+{
+	struct nl_link l;
+	char name[16];
+
+	cni_host_ifname(network, id, ifname, name);
+	return nl_link_by_name(nl, name, &l) ? 0 : l.ifindex;
+}
+
 /* Delete the host side of (network, id, ifname) if present: 0, or -errno. */
 static int del_host_link(struct nl *nl, const char *network, const char *id, const char *ifname)
 {
@@ -34,26 +44,41 @@ static int del_host_link(struct nl *nl, const char *network, const char *id, con
 int cni_del(struct cni *c)
 {
 	const char *delegate = cni_ipam_type(c);
+	struct ipam *p = NULL;
+	uint32_t addr = 0;
 	struct nl nl;
-	int r;
+	int r, host;
 
-	/* the link first: a pod without its address is harmless, an address handed out again
-	 * while the old pod still has it is not */
-	if ((r = nl_open(&nl)))
+	/* the dataplane's entry first (by the address IPAM holds and by the host side's
+	 * ifindex), then the link: a pod without its address is harmless, an address handed
+	 * out again while the old pod still has it is not */
+	if (!delegate) {
+		if (!(p = cni_ipam_open(c, CNI_ERR_IO)))
+			return -1;
+		if (ipam_lookup(p, c->container_id, c->ifname, &addr))
+			addr = 0;
+	}
+	if ((r = nl_open(&nl))) {
+		ipam_abort(p);
 		return cni_fail(c, CNI_ERR_NETLINK, "netlink: %s", strerror(-r));
+	}
+	host = host_link_index(&nl, c->name, c->container_id, c->ifname);
+	if (cni_dp_del(c, host, addr)) {
+		nl_close(&nl);
+		ipam_abort(p);
+		return -1;
+	}
 	r = del_host_link(&nl, c->name, c->container_id, c->ifname);
 	nl_close(&nl);
-	if (r)
+	if (r) {
+		ipam_abort(p);
 		return cni_fail(c, CNI_ERR_NETLINK, "delete the host interface: %s", strerror(-r));
+	}
 	if (delegate) {
 		struct jv *ignored;
 
 		return cni_delegate(c, delegate, "DEL", &ignored);
 	}
-	struct ipam *p = cni_ipam_open(c, CNI_ERR_IO);
-
-	if (!p)
-		return -1;
 	ipam_release(p, c->container_id, c->ifname);
 	if ((r = ipam_close(p)))
 		return cni_fail(c, CNI_ERR_IO, "IPAM: write state: %s", strerror(-r));
@@ -67,6 +92,8 @@ struct check_pod {
 	struct jv *iface; /* the prevResult interface in the sandbox */
 	int index;	  /* its index in prevResult.interfaces */
 	struct jv *ips;
+	uint8_t mac[6]; /* out: the interface's MAC */
+	uint32_t addr;	/* out: its first IPv4 address of prevResult (host order), or 0 */
 };
 
 static int check_in_pod(void *arg)
@@ -87,6 +114,7 @@ static int check_in_pod(void *arg)
 			 strerror(-r));
 		goto out;
 	}
+	memcpy(p->mac, l.mac, 6);
 	snprintf(have, sizeof(have), "%02x:%02x:%02x:%02x:%02x:%02x", l.mac[0], l.mac[1], l.mac[2],
 		 l.mac[3], l.mac[4], l.mac[5]);
 	if (mac && strcasecmp(mac, have)) {
@@ -116,6 +144,8 @@ static int check_in_pod(void *arg)
 				     c->ifname, a);
 			goto out;
 		}
+		if (!p->addr)
+			p->addr = addr;
 		r = 0;
 	}
 out:
@@ -165,6 +195,15 @@ int cni_check(struct cni *c)
 		return cni_fail(c, CNI_ERR_CHECK, "host interface %s: %s", hname, strerror(-r));
 	if (!(host.flags & 1 /* IFF_UP */))
 		return cni_fail(c, CNI_ERR_CHECK, "host interface %s is down", hname);
+	if (cp.addr) {
+		struct cni_ep ep = {
+		    .addr = cp.addr, .host_ifindex = host.ifindex, .host_name = hname};
+
+		memcpy(ep.host_mac, host.mac, 6);
+		memcpy(ep.pod_mac, cp.mac, 6);
+		if (cni_dp_check(c, &ep))
+			return -1;
+	}
 	if (delegate) {
 		struct jv *ignored;
 
@@ -200,6 +239,8 @@ int cni_gc(struct cni *c)
 	const char *delegate = cni_ipam_type(c);
 	struct ipam *p;
 	struct nl nl;
+	uint32_t released[1024];
+	size_t nreleased = 0;
 	int r, failed = 0;
 
 	if (!valid || valid->type != JV_ARRAY)
@@ -208,6 +249,8 @@ int cni_gc(struct cni *c)
 	if (delegate) {
 		struct jv *ignored;
 
+		if (cni_dp_gc(c, NULL, 0))
+			return -1;
 		return cni_delegate(c, delegate, "GC", &ignored);
 	}
 	if ((r = nl_open(&nl)))
@@ -232,9 +275,19 @@ int cni_gc(struct cni *c)
 					 e->ifname, strerror(-r));
 			continue;
 		}
+		if (nreleased < sizeof(released) / sizeof(released[0]))
+			released[nreleased++] = e->addr;
 		ipam_release_at(p, i);
 	}
 	nl_close(&nl);
+	/* the dataplane entries of what was released (and of host sides gone otherwise: a
+	 * release beyond the array is found that way too, its link is gone) */
+	{
+		struct cni saved = *c;
+
+		if (cni_dp_gc(c, released, nreleased) && failed++)
+			*c = saved; /* the first error is the one reported */
+	}
 	if ((r = ipam_close(p)))
 		return cni_fail(c, CNI_ERR_IO, "IPAM: write state: %s", strerror(-r));
 	return failed ? -1 : 0;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * cmd_bpf: `drover bpf services|backends|ct|stats`: the pinned maps as tables a person reads
- * (after `cilium bpf lb list`). Reads only; works whether or not a proxy is running.
+ * cmd_bpf: `drover bpf services|backends|ct|stats|endpoints`: the pinned maps as tables a
+ * person reads (after `cilium bpf lb list`). Reads only; works whether or not a proxy is
+ * running.
  */
 #include "cli.h"
 
@@ -15,6 +16,7 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <getopt.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,14 +286,80 @@ static int list_stats(const struct bpf_ctx *c)
 	return 0;
 }
 
+/* drv_ep1: the local pods drover-cni registered, sorted by address. */
+struct ep_row {
+	uint32_t addr;
+	struct drv_endpoint v;
+};
+
+static int cmp_ep(const void *a, const void *b)
+{
+	uint32_t x = ntohl(((const struct ep_row *)a)->addr);
+	uint32_t y = ntohl(((const struct ep_row *)b)->addr);
+
+	return x < y ? -1 : x > y;
+}
+
+static int list_endpoints(const struct bpf_ctx *c)
+{
+	int fd = open_map(c, DRV_MAP_ENDPOINT);
+	struct ep_row *rows = NULL;
+	size_t n = 0, cap = 0;
+	uint32_t key, next;
+	bool have = false;
+
+	if (fd < 0)
+		return 1;
+	while (bpf_map_get_next_key(fd, have ? &key : NULL, &next) == 0) {
+		key = next;
+		have = true;
+		if (n == cap) {
+			void *p = realloc(rows, (cap = cap ? cap * 2 : 64) * sizeof(*rows));
+
+			if (!p) {
+				free(rows);
+				close(fd);
+				fprintf(stderr, "drover bpf endpoints: out of memory\n");
+				return 1;
+			}
+			rows = p;
+		}
+		rows[n].addr = key;
+		if (bpf_map_lookup_elem(fd, &key, &rows[n].v) == 0)
+			n++;
+	}
+	close(fd);
+	if (n)
+		qsort(rows, n, sizeof(*rows), cmp_ep);
+	printf("%-15s %-8s %-16s %-17s %-17s %s\n", "POD", "IFINDEX", "HOST-SIDE", "POD-MAC",
+	       "HOST-MAC", "DELIVERY");
+	for (size_t i = 0; i < n; i++) {
+		const struct drv_endpoint *v = &rows[i].v;
+		char a[INET_ADDRSTRLEN], name[IF_NAMESIZE] = "(gone)";
+
+		if_indextoname(v->ifindex, name);
+		printf("%-15s %-8u %-16s %02x:%02x:%02x:%02x:%02x:%02x "
+		       "%02x:%02x:%02x:%02x:%02x:%02x %s\n",
+		       ip_str(rows[i].addr, a), v->ifindex, name, v->mac[0], v->mac[1], v->mac[2],
+		       v->mac[3], v->mac[4], v->mac[5], v->host_mac[0], v->host_mac[1],
+		       v->host_mac[2], v->host_mac[3], v->host_mac[4], v->host_mac[5],
+		       (v->flags & DRV_EP_F_NO_REDIRECT) ? "host-stack" : "redirect-peer");
+	}
+	printf("%zu endpoints\n", n);
+	free(rows);
+	return 0;
+}
+
 static void bpf_usage(FILE *out)
 {
-	fprintf(out,
-		"usage: drover bpf <services|backends|ct|stats> [--pin-root DIR]\n"
-		"  services   frontends (VIP:port/proto) and their backends\n"
-		"  backends   backend ids and addresses\n"
-		"  ct         connection tracking of the tc and XDP paths\n"
-		"  stats      per-frontend counters per path (socket, tc, xdp) and drop reason\n");
+	fprintf(
+	    out,
+	    "usage: drover bpf <services|backends|ct|stats|endpoints> [--pin-root DIR]\n"
+	    "  services   frontends (VIP:port/proto) and their backends\n"
+	    "  backends   backend ids and addresses\n"
+	    "  ct         connection tracking of the tc and XDP paths\n"
+	    "  stats      per-frontend counters per path (socket, tc, xdp) and drop reason\n"
+	    "  endpoints  local pods delivered by bpf_redirect_peer (registered by drover-cni)\n");
 }
 
 int cmd_bpf(int argc, char **argv)
@@ -330,6 +398,8 @@ int cmd_bpf(int argc, char **argv)
 		return list_ct(&c);
 	if (!strcmp(what, "stats"))
 		return list_stats(&c);
+	if (!strcmp(what, "endpoints"))
+		return list_endpoints(&c);
 	if (!strcmp(what, "--help") || !strcmp(what, "-h")) {
 		bpf_usage(stdout);
 		return 0;

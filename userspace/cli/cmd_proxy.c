@@ -52,7 +52,7 @@ static void proxy_usage(FILE *out)
 	    "  --snat-ports MIN-MAX    masquerade source ports [61000-65000]\n"
 	    "  --maglev-table-size M   largest Maglev table (a prime: 251 ... 131071) [16381]\n"
 	    "  --map-size MAP=N        entries of svc|backend|revnat|ct|affinity|sock-rnat|\n"
-	    "                          maglev|stats; repeatable\n"
+	    "                          maglev|stats|endpoint; repeatable\n"
 	    "  --ct-timeout-tcp S      idle TCP flow lifetime in conntrack [21600]\n"
 	    "  --ct-timeout-other S    idle UDP flow lifetime in conntrack [60]\n"
 	    "  --gc-interval S         conntrack garbage collection period, 0 = none [30]\n"
@@ -81,6 +81,7 @@ static int parse_map_size(struct proxy_config *c, const char *arg)
 	MAPSZ("sock-rnat", sock_rnat)
 	MAPSZ("maglev", maglev_outer)
 	MAPSZ("stats", stats)
+	MAPSZ("endpoint", endpoint)
 #undef MAPSZ
 	if (!dst)
 		return -EINVAL;

@@ -212,6 +212,8 @@ static int size_maps(struct dataplane *dp, struct bpf_object *obj)
 			want = dp->o.sizes.maglev_outer;
 		else if (!strcmp(name, DRV_MAP_STATS))
 			want = dp->o.sizes.stats;
+		else if (!strcmp(name, DRV_MAP_ENDPOINT))
+			want = dp->o.sizes.endpoint;
 		if (bpf_map__pin_path(map) == NULL)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dp->pin_root, name);
@@ -561,9 +563,73 @@ static int attach_xdp(struct dataplane *dp, const char *ifname)
 	return err;
 }
 
+/* Pin drv_tc_pod as <pin-root>/progs/drv_tc_pod for drover-cni: pinned under a temporary
+ * name, then renamed over the old pin, so that a concurrent ADD finds one or the other. */
+static int pin_progs(struct dataplane *dp)
+{
+	char dir[320], path[400], tmp[420];
+	int err;
+
+	snprintf(dir, sizeof(dir), "%s/%s", dp->pin_root, DRV_PIN_PROGS_DIR);
+	err = mkdir_p(dir);
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "%s/%s", dir, DRV_PROG_TC_POD);
+	snprintf(tmp, sizeof(tmp), "%s_new_%d", path, (int)getpid()); /* bpffs: no dots */
+	unlink(tmp);
+	if (bpf_obj_pin(bpf_program__fd(dp->tc->progs.drv_tc_pod), tmp)) {
+		err = -errno;
+		log_error(COMP, "pin %s: %s", tmp, strerror(errno));
+		return err;
+	}
+	if (rename(tmp, path)) {
+		err = -errno;
+		log_error(COMP, "rename %s to %s: %s", tmp, path, strerror(errno));
+		unlink(tmp);
+		return err;
+	}
+	return 0;
+}
+
+/* Devices given drv_tc_pod by someone else (drover-cni, from the pin) or by an earlier run
+ * are recorded in drv_attach1: a new proxy swaps its own program in there, so that every
+ * pod runs one version. A record whose device is gone (or renamed: the index was reused)
+ * is dropped. */
+static void reattach_recorded_pods(struct dataplane *dp)
+{
+	int fd = dp->map_fd[DP_MAP_ATTACH];
+	__u32 keys[4096], key, next;
+	size_t n = 0;
+	bool have = false;
+
+	while (n < sizeof(keys) / sizeof(keys[0]) &&
+	       bpf_map_get_next_key(fd, have ? &key : NULL, &next) == 0) {
+		key = next;
+		have = true;
+		keys[n++] = key;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char name[IF_NAMESIZE];
+		struct drv_attach a;
+
+		if (bpf_map_lookup_elem(fd, &keys[i], &a) || !(a.flags & DRV_ATT_TC_POD))
+			continue;
+		if (!if_indextoname(keys[i], name) || strncmp(name, a.ifname, sizeof(a.ifname))) {
+			bpf_map_delete_elem(fd, &keys[i]);
+			continue;
+		}
+		attach_tc(dp, name, dp->tc->progs.drv_tc_pod, DRV_ATT_TC_POD);
+	}
+}
+
 int dp_attach(struct dataplane *dp)
 {
 	int err;
+
+	err = pin_progs(dp);
+	if (err)
+		return err;
+	reattach_recorded_pods(dp);
 
 	if (dp->o.sock_lb) {
 		err = attach_cgroup(dp);
@@ -833,6 +899,23 @@ int dp_uninstall(const char *pin_root)
 	}
 	if (attach_fd >= 0)
 		close(attach_fd);
+
+	/* program pins (drover-cni's source of drv_tc_pod) */
+	snprintf(links, sizeof(links), "%s/%s", pin_root, DRV_PIN_PROGS_DIR);
+	d = opendir(links);
+	if (d) {
+		struct dirent *e;
+
+		while ((e = readdir(d))) {
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", links, e->d_name);
+			if (unlink(path) == 0)
+				removed++;
+		}
+		closedir(d);
+		rmdir(links);
+	}
 
 	/* pins: every map drover pinned, of this layout or an older one (drv_*) */
 	removed += remove_map_pins(pin_root, false);

@@ -11,7 +11,9 @@
  *       (BPF_TC_F_REPLACE, XDP_FLAGS_REPLACE). Where they were attached is recorded in the
  *       pinned map drv_attach1, which uninstall reads.
  *
- * Maps are pinned by name directly under <pin-root> (default /sys/fs/bpf/drover).
+ * Maps are pinned by name directly under <pin-root> (default /sys/fs/bpf/drover); drv_tc_pod
+ * is pinned as <pin-root>/progs/drv_tc_pod for drover-cni, which attaches it to the host side
+ * of each pod's veth and registers the pod in drv_ep1.
  */
 #ifndef DROVER_DATAPLANE_H
 #define DROVER_DATAPLANE_H
@@ -32,7 +34,7 @@ enum dp_xdp_mode {
 };
 
 struct dp_map_sizes {
-	uint32_t svc, backend, revnat, ct, affinity, sock_rnat, maglev_outer, stats;
+	uint32_t svc, backend, revnat, ct, affinity, sock_rnat, maglev_outer, stats, endpoint;
 };
 
 struct dp_opts {
@@ -51,7 +53,8 @@ struct dataplane;
 
 /* Open and load every object; pinned maps are reused, missing ones created and pinned. */
 int dp_open(struct dataplane **out, const struct dp_opts *opts);
-/* Attach everything the options ask for (adopting and replacing what is already there). */
+/* Attach everything the options ask for (adopting and replacing what is already there), and
+ * pin drv_tc_pod under <pin-root>/progs/ (replacing an older proxy's pin). */
 int dp_attach(struct dataplane *dp);
 /* Attach drv_tc_pod to one pod-side device (idempotent). */
 int dp_attach_pod_dev(struct dataplane *dp, const char *ifname);
@@ -72,6 +75,7 @@ enum dp_map {
 	DP_MAP_ATTACH,
 	DP_MAP_EPOCH,
 	DP_MAP_PKTS,
+	DP_MAP_ENDPOINT,
 	DP_MAP_COUNT,
 };
 int dp_map_fd(const struct dataplane *dp, enum dp_map which);

@@ -150,6 +150,8 @@ const char *stats_kind_name(uint8_t k)
 		return "refused";
 	case DRV_STAT_REJECTED:
 		return "rejected(icmp)";
+	case DRV_STAT_REDIRECT_PEER:
+		return "redirect-peer";
 	case DRV_DROP_NO_BACKEND:
 		return "drop:no-backend";
 	case DRV_DROP_BACKEND_GONE:

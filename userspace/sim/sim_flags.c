@@ -142,7 +142,7 @@ static int parse_labels(struct sim_config *c, const char *arg, char *err, size_t
 		return -ENOMEM;
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(tok, '=');
-		struct sim_kv *n;
+		struct kubelet_kv *n;
 
 		if (!eq) {
 			rc = fail(err, errlen, "--labels: \"%s\" is not key=value", tok);
@@ -188,7 +188,7 @@ static int parse_taints(struct sim_config *c, const char *arg, char *err, size_t
 		return -ENOMEM;
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		char *colon = strrchr(tok, ':'), *eq;
-		struct sim_taint *n;
+		struct kubelet_taint *n;
 		bool known = false;
 
 		if (!colon) {
@@ -562,4 +562,31 @@ void sim_config_free(struct sim_config *c)
 	free(c->ephemeral_storage);
 	free(c->kubeconfig);
 	memset(c, 0, sizeof(*c));
+}
+
+const char *sim_zone_of(const struct sim_config *c, unsigned i, char *buf, size_t size)
+{
+	if (!c->zones)
+		return NULL;
+	snprintf(buf, size, "zone-%u", i % c->zones);
+	return buf;
+}
+
+void sim_kubelet_config(const struct sim_config *c, struct kubelet_node_config *out)
+{
+	*out = (struct kubelet_node_config){
+	    .cpu = c->cpu,
+	    .memory = c->memory,
+	    .pods = c->pods,
+	    .ephemeral_storage = c->ephemeral_storage,
+	    .labels = c->labels,
+	    .nlabels = c->nlabels,
+	    .taints = c->taints,
+	    .ntaints = c->ntaints,
+	    .marker_label = SIM_LABEL,
+	    .kernel_version = c->kernel_version,
+	    .os_image = c->os_image,
+	    .architecture = c->architecture,
+	    .runtime_version = c->runtime_version,
+	};
 }

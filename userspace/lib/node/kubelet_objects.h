@@ -1,87 +1,105 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * sim_objects: the documents `drover sim` writes, as the kubelet writes them: the Node it
- * registers, its status (conditions keep their lastTransitionTime while their status holds),
+ * kubelet_objects: the documents a kubelet writes, shared by `drover agent` (a real node) and
+ * `drover sim` (simulated ones): the Node it registers, its status (conditions keep their lastTransitionTime while their status holds),
  * the node's Lease, and the pod status patches (Running and Ready; Succeeded for a Job's
  * pod). Pure functions of their inputs (the time is an argument), so unit tests pin them.
  * Objects the client sends as trees (create, update) are built in the caller's jv_doc;
  * patches are malloc'd JSON text (NULL with errno ENOMEM).
  */
-#ifndef DROVER_SIM_OBJECTS_H
-#define DROVER_SIM_OBJECTS_H
+#ifndef DROVER_KUBELET_OBJECTS_H
+#define DROVER_KUBELET_OBJECTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
 #include "k8s_jv.h"
-#include "sim.h"
 
-#define SIM_KUBELET_VERSION "v1.32.4"
-#define SIM_LEASE_NAMESPACE "kube-node-lease"
-#define SIM_LEASE_SECONDS   40 /* kubelet's nodeLeaseDurationSeconds */
-#define SIM_KUBELET_PORT    10250
+#define KUBELET_VERSION		"v1.32.4"
+#define KUBELET_LEASE_NAMESPACE "kube-node-lease"
+#define KUBELET_LEASE_SECONDS	40 /* kubelet's nodeLeaseDurationSeconds */
+#define KUBELET_PORT		10250
+
+struct kubelet_kv {
+	char *key, *value;
+};
+
+struct kubelet_taint {
+	char *key, *value, *effect;
+};
+
+/* What every node of one kind shares: capacity quantities, extra labels and taints, and what
+ * nodeInfo says (defaults when NULL). */
+struct kubelet_node_config {
+	const char *cpu, *memory, *pods, *ephemeral_storage;
+	const struct kubelet_kv *labels;
+	size_t nlabels;
+	const struct kubelet_taint *taints;
+	size_t ntaints;
+	const char *marker_label; /* a label set to "true" (sim's drover.dev/sim), or NULL */
+	const char *kernel_version, *os_image, *architecture, *runtime_version;
+};
 
 /* What makes one node itself. */
-struct sim_node_info {
+struct kubelet_node_info {
 	const char *name;
-	const char *pod_cidr;	   /* "10.244.3.0/24" */
+	const char *pod_cidr;	   /* "10.244.3.0/24"; NULL: the server allocates it */
 	const char *internal_ip;   /* "172.16.0.4" */
 	const char *zone, *region; /* topology labels, or NULL */
 };
 
 /* metav1.Time ("2006-01-02T15:04:05Z") and metav1.MicroTime
  * ("2006-01-02T15:04:05.000000Z") of a wall-clock time, into buf (32 bytes). */
-const char *sim_time_str(time_t t, char *buf);
-const char *sim_microtime_str(const struct timespec *ts, char *buf);
+const char *kubelet_time_str(time_t t, char *buf);
+const char *kubelet_microtime_str(const struct timespec *ts, char *buf);
 /* Seconds since the epoch of a metav1.Time, or -1. */
-time_t sim_time_parse(const char *s);
-
-/* The zone and region of node i over cfg->zones zones ("zone-<i % Z>", "region"); NULL
- * without --zones. */
-const char *sim_zone_of(const struct sim_config *c, unsigned i, char *buf, size_t size);
+time_t kubelet_time_parse(const char *s);
 
 /* The Node to create (metadata, spec with podCIDR(s) and taints, status), a tree in d; NULL
  * on ENOMEM. */
-struct jv *sim_node_obj(struct jv_doc *d, const struct sim_config *c, const struct sim_node_info *n,
-			const char *now);
+struct jv *kubelet_node_obj(struct jv_doc *d, const struct kubelet_node_config *c,
+			    const struct kubelet_node_info *n, const char *now);
 /* A strategic merge patch of metadata.labels (ours) and, when the node has none, spec.podCIDR
  * and spec.podCIDRs: what a kubelet reconciles on a node that already exists. */
-char *sim_node_reconcile_patch(const struct sim_config *c, const struct sim_node_info *n,
-			       const struct jv *cur, size_t *len);
+char *kubelet_node_reconcile_patch(const struct kubelet_node_config *c,
+				   const struct kubelet_node_info *n, const struct jv *cur,
+				   size_t *len);
 /* A strategic merge patch of nodes/status. full: capacity, allocatable, conditions,
  * addresses, daemonEndpoints and nodeInfo (a kubelet's first post); else the conditions
  * only (the kubelet's periodic report, and its answer to a node controller that marked the
  * node Unknown). cur: the node as the server has it (NULL: none), whose conditions keep
  * their lastTransitionTime when their status stays. */
-char *sim_node_status_patch(const struct sim_config *c, const struct sim_node_info *n,
-			    const struct jv *cur, const char *now, bool full, size_t *len);
+char *kubelet_node_status_patch(const struct kubelet_node_config *c,
+				const struct kubelet_node_info *n, const struct jv *cur,
+				const char *now, bool full, size_t *len);
 /* Ready condition status of a node ("True", "False", "Unknown"), or NULL. */
-const char *sim_node_ready(const struct jv *node);
+const char *kubelet_node_ready(const struct jv *node);
 
 /* The node's Lease (coordination.k8s.io/v1) with renewTime now_micro, a tree in d; rv NULL
  * or "" for a create, else the resourceVersion the update is conditional on; node_uid NULL:
  * no ownerReference. NULL on ENOMEM. */
-struct jv *sim_lease_obj(struct jv_doc *d, const char *node, const char *node_uid, const char *rv,
-			 const char *now_micro);
+struct jv *kubelet_lease_obj(struct jv_doc *d, const char *node, const char *node_uid,
+			     const char *rv, const char *now_micro);
 
 /* Docker's reference normalisation as containerd reports a container's image:
  * "nginx" -> "docker.io/library/nginx:latest", "quay.io/a/b@sha256:.." kept. */
-void sim_image_normalize(const char *image, char *buf, size_t size);
+void kubelet_image_normalize(const char *image, char *buf, size_t size);
 
 /* True when the pod is owned by a Job (an ownerReference of kind Job). */
-bool sim_pod_is_job(const struct jv *pod);
+bool kubelet_pod_is_job(const struct jv *pod);
 
 /* The pods/status strategic merge patch the kubelet writes when the pod's containers run:
  * phase Running, hostIP(s), podIP(s), startTime, the kubelet's conditions in its order
  * (PodReadyToStartContainers, Initialized, Ready, ContainersReady, PodScheduled) and the
  * container statuses (init containers Completed, sidecars and containers running, ready,
  * started). metadata.uid makes the patch conditional on the pod being the one seen. */
-char *sim_pod_running_patch(const struct jv *pod, const char *host_ip, const char *pod_ip,
-			    const char *now, size_t *len);
+char *kubelet_pod_running_patch(const struct jv *pod, const char *host_ip, const char *pod_ip,
+				const char *now, size_t *len);
 /* Phase Succeeded: containers terminated (exit code 0, reason Completed, startedAt started),
  * Ready and ContainersReady False with reason PodCompleted. */
-char *sim_pod_succeeded_patch(const struct jv *pod, const char *host_ip, const char *pod_ip,
-			      const char *started, const char *now, size_t *len);
+char *kubelet_pod_succeeded_patch(const struct jv *pod, const char *host_ip, const char *pod_ip,
+				  const char *started, const char *now, size_t *len);
 
 #endif

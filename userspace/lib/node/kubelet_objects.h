@@ -102,4 +102,19 @@ char *kubelet_pod_running_patch(const struct jv *pod, const char *host_ip, const
 char *kubelet_pod_succeeded_patch(const struct jv *pod, const char *host_ip, const char *pod_ip,
 				  const char *started, const char *now, size_t *len);
 
+/* Syntax of names and labels (k8s.io/apimachinery validation): a DNS-1123 subdomain; a label
+ * value of n bytes (empty allowed when empty_ok); a qualified label key. */
+bool kubelet_dns_subdomain(const char *s);
+bool kubelet_label_value(const char *s, size_t n, bool empty_ok);
+bool kubelet_label_key(const char *s);
+/* "k=v,k2=v2" (--labels) appended to *labels (malloc'd keys and values). 0, or -EINVAL /
+ * -ENOMEM with one line in err. */
+int kubelet_parse_labels(const char *arg, struct kubelet_kv **labels, size_t *nlabels, char *err,
+			 size_t errlen);
+
+/* nodeInfo from the host: PRETTY_NAME of /etc/os-release into buf ("" when unknown), and Go's
+ * GOARCH for uname's machine ("x86_64" -> "amd64"). */
+void kubelet_os_image(char *buf, size_t size);
+const char *kubelet_goarch(const char *machine);
+
 #endif

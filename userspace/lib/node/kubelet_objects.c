@@ -657,6 +657,121 @@ char *kubelet_pod_succeeded_patch(const struct jv *pod, const char *host_ip, con
 	return pod_patch(pod, host_ip, pod_ip, started, now, true, len);
 }
 
+/* ---- a real pod's status ---- */
+
+static struct jv *ctr_state(struct bld *b, const struct kubelet_ctr_state_info *i)
+{
+	struct jv *o = obj(b), *in = obj(b);
+
+	switch (i->state) {
+	case KUBELET_CTR_WAITING:
+		put(b, o, "waiting", in);
+		if (i->reason)
+			put_str(b, in, "reason", i->reason);
+		if (i->message)
+			put_str(b, in, "message", i->message);
+		break;
+	case KUBELET_CTR_RUNNING:
+		put(b, o, "running", in);
+		put_str(b, in, "startedAt", i->started_at);
+		break;
+	case KUBELET_CTR_TERMINATED:
+		put(b, o, "terminated", in);
+		put(b, in, "exitCode", mark(b, jv_new_int(b->d, i->exit_code)));
+		if (i->reason)
+			put_str(b, in, "reason", i->reason);
+		if (i->message)
+			put_str(b, in, "message", i->message);
+		if (i->started_at)
+			put_str(b, in, "startedAt", i->started_at);
+		if (i->finished_at)
+			put_str(b, in, "finishedAt", i->finished_at);
+		if (i->container_id)
+			put_str(b, in, "containerID", i->container_id);
+		break;
+	}
+	return o;
+}
+
+char *kubelet_pod_status_patch(const struct jv *pod, const struct kubelet_pod_status *s,
+			       const char *now, size_t *len)
+{
+	static const char *const order[] = {"PodReadyToStartContainers", "Initialized", "Ready",
+					    "ContainersReady", "PodScheduled"};
+	const struct jv *old = jv_path(pod, "status.conditions");
+	bool done = !strcmp(s->phase, "Succeeded") || !strcmp(s->phase, "Failed");
+	struct k8s_buf unready = {0};
+	struct bld b0, *b = &b0;
+	struct jv *o, *md, *st, *conds, *list;
+	size_t n_unready = 0;
+
+	if (!bld_init(b))
+		return NULL;
+	for (size_t i = 0; i < s->n_ctrs; i++)
+		if (!s->ctrs[i].ready)
+			k8s_buf_printf(&unready, "%s%s", n_unready++ ? " " : "", s->ctrs[i].name);
+	o = obj(b);
+	md = at(b, o, "metadata");
+	put_str(b, md, "uid", jv_path_str(pod, "metadata.uid"));
+	st = at(b, o, "status");
+	put(b, st, "$setElementOrder/conditions", set_order(b, order, 5));
+	conds = arr(b);
+	put(b, st, "conditions", conds);
+	pod_condition(b, conds, old, "PodReadyToStartContainers",
+		      s->sandbox_ready ? "True" : "False", NULL, NULL, now);
+	pod_condition(b, conds, old, "Initialized", "True", done ? "PodCompleted" : NULL, NULL,
+		      now);
+	if (done) {
+		pod_condition(b, conds, old, "Ready", "False", "PodCompleted", NULL, now);
+		pod_condition(b, conds, old, "ContainersReady", "False", "PodCompleted", NULL, now);
+	} else if (n_unready) {
+		char msg[1200];
+
+		snprintf(msg, sizeof(msg), "containers with unready status: [%s]",
+			 unready.p ? unready.p : "");
+		pod_condition(b, conds, old, "Ready", "False", "ContainersNotReady", msg, now);
+		pod_condition(b, conds, old, "ContainersReady", "False", "ContainersNotReady", msg,
+			      now);
+	} else {
+		pod_condition(b, conds, old, "Ready", "True", NULL, NULL, now);
+		pod_condition(b, conds, old, "ContainersReady", "True", NULL, NULL, now);
+	}
+	pod_condition(b, conds, old, "PodScheduled", "True", NULL, NULL, now);
+	if (unready.oom)
+		b->oom = true;
+	k8s_buf_free(&unready);
+	put_str(b, st, "phase", s->phase);
+	put_str(b, st, "hostIP", s->host_ip);
+	{
+		struct jv *a = arr(b);
+
+		put_str(b, push_obj(b, a), "ip", s->host_ip);
+		put(b, st, "hostIPs", a);
+	}
+	if (s->pod_ip && s->pod_ip[0])
+		put_ips(b, st, "podIP", "podIPs", s->pod_ip);
+	if (s->start_time)
+		put_str(b, st, "startTime", s->start_time);
+	list = arr(b);
+	put(b, st, "containerStatuses", list);
+	for (size_t i = 0; i < s->n_ctrs; i++) {
+		const struct kubelet_ctr_status *c = &s->ctrs[i];
+		struct jv *cs = push_obj(b, list);
+
+		put_str(b, cs, "name", c->name);
+		put(b, cs, "state", ctr_state(b, &c->cur));
+		put(b, cs, "lastState", c->has_last ? ctr_state(b, &c->last) : obj(b));
+		put(b, cs, "ready", mark(b, jv_new_bool(b->d, c->ready)));
+		put(b, cs, "restartCount", mark(b, jv_new_int(b->d, c->restart_count)));
+		put_str(b, cs, "image", c->image);
+		put_str(b, cs, "imageID", c->image_id ? c->image_id : "");
+		if (c->container_id)
+			put_str(b, cs, "containerID", c->container_id);
+		put(b, cs, "started", mark(b, jv_new_bool(b->d, c->started)));
+	}
+	return finish(b, o, len);
+}
+
 /* ---- syntax of names and labels (k8s.io/apimachinery validation) ---- */
 
 static int label_fail(char *err, size_t errlen, const char *fmt, ...)

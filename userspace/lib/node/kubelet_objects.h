@@ -102,6 +102,55 @@ char *kubelet_pod_running_patch(const struct jv *pod, const char *host_ip, const
 char *kubelet_pod_succeeded_patch(const struct jv *pod, const char *host_ip, const char *pod_ip,
 				  const char *started, const char *now, size_t *len);
 
+/* ---- a real node's pod status (drover agent) ---- */
+
+enum kubelet_ctr_state {
+	KUBELET_CTR_WAITING = 0,
+	KUBELET_CTR_RUNNING,
+	KUBELET_CTR_TERMINATED,
+};
+
+/* One container's state (v1.ContainerState): waiting (reason/message), running (started_at),
+ * terminated (exit_code, reason, message, started_at, finished_at, container_id). */
+struct kubelet_ctr_state_info {
+	enum kubelet_ctr_state state;
+	const char *reason, *message;
+	int exit_code;
+	const char *started_at, *finished_at;
+	const char *container_id;
+};
+
+/* One container's status as the kubelet reports it. */
+struct kubelet_ctr_status {
+	const char *name;
+	const char *image;	  /* normalised name (docker.io/library/busybox:latest) */
+	const char *image_id;	  /* "" while the image is not resolved */
+	const char *container_id; /* "drover://HEX", or NULL when none was created */
+	struct kubelet_ctr_state_info cur;
+	bool has_last; /* lastState.terminated of the previous run */
+	struct kubelet_ctr_state_info last;
+	bool ready, started;
+	int restart_count;
+};
+
+struct kubelet_pod_status {
+	const char *phase; /* Pending, Running, Succeeded, Failed */
+	const char *host_ip;
+	const char *pod_ip;	/* NULL: none yet */
+	const char *start_time; /* NULL: not set yet */
+	bool sandbox_ready;	/* PodReadyToStartContainers */
+	const struct kubelet_ctr_status *ctrs;
+	size_t n_ctrs;
+};
+
+/* The pods/status strategic merge patch of a real pod's state, with the kubelet's conditions in
+ * its order (PodReadyToStartContainers, Initialized, Ready, ContainersReady, PodScheduled;
+ * ContainersNotReady with "containers with unready status: [a b]", PodCompleted when every
+ * container terminated), lastTransitionTime kept while a condition's status holds (old:
+ * pod's status.conditions). metadata.uid makes it conditional on the pod seen. */
+char *kubelet_pod_status_patch(const struct jv *pod, const struct kubelet_pod_status *s,
+			       const char *now, size_t *len);
+
 /* Syntax of names and labels (k8s.io/apimachinery validation): a DNS-1123 subdomain; a label
  * value of n bytes (empty allowed when empty_ok); a qualified label key. */
 bool kubelet_dns_subdomain(const char *s);

@@ -9,6 +9,7 @@
  * the container's cgroup (<cgroup-parent>/pods/<uid>/<name>); a fresh overlay (upper/work) per
  * run, as a new container per restart; logs under root/pods/<ns>_<name>_<uid>/<name>/<n>.log.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -190,6 +191,54 @@ static struct cg *ctr_cgroup(struct agent *a, const struct apod *p, const struct
 		log_warn(AGENT_COMP, "pod %s: container %s: cgroup limits: %s", p->key, name,
 			 strerror(errno));
 	return cg;
+}
+
+int agent_pod_cgroup_purge(struct agent *a, const char *uid)
+{
+	struct cg_layout *l = cg_layout_detect(NULL, NULL);
+	char rel[1024];
+	struct cg *pod;
+	DIR *dir;
+	struct dirent *e;
+	int rc = 0;
+
+	if (!l)
+		return -errno;
+	snprintf(rel, sizeof(rel), "%s/pods/%s", a->cfg->cgroup_parent, uid);
+	pod = cg_open(l, rel);
+	if (!pod || access(pod->dir[0], F_OK)) {
+		cg_free(pod);
+		cg_layout_free(l);
+		return 0;
+	}
+	/* the containers' cgroups are the pod's children */
+	dir = opendir(pod->dir[0]);
+	while (dir && (e = readdir(dir))) {
+		char crel[1400];
+		struct cg *c;
+
+		if (e->d_type != DT_DIR || e->d_name[0] == '.')
+			continue;
+		snprintf(crel, sizeof(crel), "%s/%s", rel, e->d_name);
+		c = cg_open(l, crel);
+		if (c) {
+			if (cg_nprocs(c) > 0)
+				log_info(AGENT_COMP, "pod uid %s: killing what is left in %s", uid,
+					 crel);
+			cg_kill(c, 10000);
+			if (cg_remove(c, 5000))
+				rc = -EBUSY;
+		}
+		cg_free(c);
+	}
+	if (dir)
+		closedir(dir);
+	cg_kill(pod, 10000);
+	if (cg_remove(pod, 5000))
+		rc = -EBUSY;
+	cg_free(pod);
+	cg_layout_free(l);
+	return rc;
 }
 
 int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_t i)

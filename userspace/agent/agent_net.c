@@ -347,6 +347,7 @@ void agent_sandbox_gc(struct agent *a, bool (*keep)(void *arg, const char *uid),
 		snprintf(p.name, sizeof(p.name), "unknown");
 		log_info(AGENT_COMP, "removing the sandbox of pod uid %s: not bound here any more",
 			 p.uid);
+		agent_pod_cgroup_purge(a, p.uid);
 		agent_sandbox_down(a, &p);
 	}
 	closedir(dir);

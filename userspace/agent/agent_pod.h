@@ -70,6 +70,8 @@ void agent_sandbox_gc(struct agent *a, bool (*keep)(void *arg, const char *uid),
 int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_t i);
 /* The pod's directory under root/pods (kubelet's <ns>_<name>_<uid> layout). */
 void agent_pod_dir(const struct agent *a, const struct apod *p, char *buf, size_t size);
+/* Kill whatever runs in the pod's cgroups (<cgroup-parent>/pods/<uid>/...) and remove them. */
+int agent_pod_cgroup_purge(struct agent *a, const char *uid);
 /* rm -rf path (no error when missing). */
 int agent_rm_rf(const char *path);
 

@@ -396,19 +396,8 @@ static void cleanup(struct agent_pods *ps, struct apod *p)
 				log_warn(AGENT_COMP, "pod %s: cgroup of %s stays", p->key, c->name);
 		}
 	}
-	/* the pod's own cgroup level */
-	{
-		struct cg_layout *l = cg_layout_detect(NULL, NULL);
-		char rel[1024];
-		struct cg *cg;
-
-		snprintf(rel, sizeof(rel), "%s/pods/%s", ps->a->cfg->cgroup_parent, p->uid);
-		cg = l ? cg_open(l, rel) : NULL;
-		if (cg)
-			cg_remove(cg, 5000);
-		cg_free(cg);
-		cg_layout_free(l);
-	}
+	if (agent_pod_cgroup_purge(ps->a, p->uid))
+		log_warn(AGENT_COMP, "pod %s: its cgroups stay", p->key);
 	agent_sandbox_down(ps->a, p);
 	agent_pod_dir(ps->a, p, dir, sizeof(dir));
 	for (size_t i = 0; i < p->n; i++) {
@@ -512,6 +501,8 @@ static void sync_key(struct agent_pods *ps, const char *key)
 		snprintf(p->start_time, sizeof(p->start_time), "%s",
 			 jv_path_str(pod, "status.startTime") ? jv_path_str(pod, "status.startTime")
 							      : now_str((char[32]){0}));
+		/* an earlier run's containers (the agent restarted): started again from scratch */
+		agent_pod_cgroup_purge(ps->a, p->uid);
 		if (agent_sandbox_up(ps->a, p) == 0)
 			log_info(AGENT_COMP, "pod %s: sandbox %s, IP %s", key, p->netns, p->ip);
 	}
@@ -558,8 +549,15 @@ static void tick(struct agent_pods *ps)
 				try_start(ps, p, pod, k);
 		jv_doc_free(d);
 		kc_obj_put(o);
-		if (!p->finished)
+		if (!p->finished) {
 			publish(ps, p);
+			if (p->finished) {
+				/* as the kubelet: a pod that ended gives back its sandbox (its IP
+				 * stays in the status); the object stays until it is deleted */
+				log_info(AGENT_COMP, "pod %s: %s", p->key, phase_of(p));
+				cleanup(ps, p);
+			}
+		}
 		i++;
 	}
 }
@@ -577,7 +575,10 @@ static bool bound_here(void *arg, const char *uid)
 		struct jv_doc *d = jv_doc_new();
 		struct jv *pod = d ? kc_obj_parse(objs[i], d) : NULL;
 
-		found = !pod || jv_is_str(jv_path(pod, "metadata.uid"), uid);
+		/* a pod that ended keeps no sandbox */
+		found = !pod || (jv_is_str(jv_path(pod, "metadata.uid"), uid) &&
+				 !jv_is_str(jv_path(pod, "status.phase"), "Succeeded") &&
+				 !jv_is_str(jv_path(pod, "status.phase"), "Failed"));
 		jv_doc_free(d);
 	}
 	kc_objs_free(objs, n);

@@ -748,8 +748,15 @@ char *kubelet_pod_status_patch(const struct jv *pod, const struct kubelet_pod_st
 		put_str(b, push_obj(b, a), "ip", s->host_ip);
 		put(b, st, "hostIPs", a);
 	}
-	if (s->pod_ip && s->pod_ip[0])
-		put_ips(b, st, "podIP", "podIPs", s->pod_ip);
+	if (s->pod_ip && s->pod_ip[0]) {
+		/* the list replaces the server's: a sandbox made again has a new address */
+		struct jv *a = arr(b);
+
+		put_str(b, st, "podIP", s->pod_ip);
+		put_str(b, push_obj(b, a), "$patch", "replace");
+		put_str(b, push_obj(b, a), "ip", s->pod_ip);
+		put(b, st, "podIPs", a);
+	}
 	if (s->start_time)
 		put_str(b, st, "startTime", s->start_time);
 	list = arr(b);

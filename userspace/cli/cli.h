@@ -23,6 +23,7 @@ int cmd_sim(int argc, char **argv);
 int cmd_image(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_runtime(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
 
 /* ---- shared by the subcommands (cli_util.c) ---- */
 

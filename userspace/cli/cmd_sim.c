@@ -14,47 +14,10 @@
 
 #include "cli.h"
 #include "log.h"
+#include "kubelet_objects.h"
 #include "sim.h"
 
 #define COMP "sim"
-
-/* PRETTY_NAME of /etc/os-release into buf, or "" */
-static void os_image(char *buf, size_t size)
-{
-	FILE *f = fopen("/etc/os-release", "re");
-	char line[512];
-
-	buf[0] = 0;
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		char *v = line + 12, *end;
-
-		if (strncmp(line, "PRETTY_NAME=", 12))
-			continue;
-		if (*v == '"')
-			v++;
-		end = v + strcspn(v, "\"\n");
-		*end = 0;
-		snprintf(buf, size, "%.*s", (int)(size - 1), v);
-		break;
-	}
-	fclose(f);
-}
-
-/* Go's GOARCH for uname's machine */
-static const char *goarch(const char *m)
-{
-	if (!strcmp(m, "x86_64"))
-		return "amd64";
-	if (!strcmp(m, "aarch64"))
-		return "arm64";
-	if (!strncmp(m, "arm", 3))
-		return "arm";
-	if (!strcmp(m, "ppc64le") || !strcmp(m, "s390x") || !strcmp(m, "riscv64"))
-		return m;
-	return "amd64";
-}
 
 static double mono_s(void)
 {
@@ -125,9 +88,9 @@ int cmd_sim(int argc, char **argv)
 	log_set_level(cfg.log_level);
 	if (uname(&u) == 0) {
 		cfg.kernel_version = u.release;
-		cfg.architecture = goarch(u.machine);
+		cfg.architecture = kubelet_goarch(u.machine);
 	}
-	os_image(osimg, sizeof(osimg));
+	kubelet_os_image(osimg, sizeof(osimg));
 	if (osimg[0])
 		cfg.os_image = osimg;
 	snprintf(runtime, sizeof(runtime), "drover-sim://%s", DROVER_VERSION);

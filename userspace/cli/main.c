@@ -21,6 +21,9 @@ static const struct cli_command commands[] = {
 #ifdef HAVE_DROVER_NODE
     {"image", "the node's local image store: import, ls, rm, inspect", cmd_image},
 #endif
+#ifdef HAVE_DROVER_AGENT
+    {"agent", "the node agent: register a node, run its pods (kubelet's core)", cmd_agent},
+#endif
 #ifdef HAVE_DROVER_SIM
     {"sim", "simulated nodes (like KWOK) against a server of a kubeconfig", cmd_sim},
 #endif

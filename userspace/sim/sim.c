@@ -19,7 +19,7 @@
 #include <time.h>
 
 #include "sim_int.h"
-#include "sim_objects.h"
+#include "kubelet_objects.h"
 
 /* the kubelet's nodeStatusReportFrequency */
 #define STATUS_REPORT_MS (300u * 1000u)
@@ -40,7 +40,7 @@ uint64_t sim_now_ms(void)
 
 const char *sim_now_str(char *buf)
 {
-	return sim_time_str(time(NULL), buf);
+	return kubelet_time_str(time(NULL), buf);
 }
 
 double sim_rand(void)
@@ -91,9 +91,9 @@ void sim_queue_node_after(struct sim *s, char c, const struct sim_node *n, uint6
 	kc_queue_add_after(c == 'w' ? s->wq : s->nq, key, ms);
 }
 
-static void node_info(const struct sim_node *n, struct sim_node_info *i)
+static void node_info(const struct sim_node *n, struct kubelet_node_info *i)
 {
-	*i = (struct sim_node_info){
+	*i = (struct kubelet_node_info){
 	    .name = n->name,
 	    .pod_cidr = n->cidr,
 	    .internal_ip = n->ip,
@@ -125,7 +125,7 @@ static void registered(struct sim *s, struct sim_node *n, const struct jv *node)
 
 /* The node is there already (a sim restarted, or a node made by hand): reconcile labels and
  * the podCIDR, then post the whole status as a kubelet's first update after a restart. */
-static int reconcile(struct sim *s, struct sim_node *n, struct sim_node_info *info)
+static int reconcile(struct sim *s, struct sim_node *n, struct kubelet_node_info *info)
 {
 	struct kc_status st;
 	struct kc_obj *o = NULL, *o2 = NULL;
@@ -164,7 +164,7 @@ static int reconcile(struct sim *s, struct sim_node *n, struct sim_node_info *in
 		}
 	}
 	err = -ENOMEM;
-	patch = sim_node_reconcile_patch(s->cfg, info, node, &len);
+	patch = kubelet_node_reconcile_patch(&s->kcfg, info, node, &len);
 	if (!patch)
 		goto out;
 	err = kc_patch(s->kc, s->k_node, NULL, n->name, NULL, KC_PATCH_STRATEGIC, patch, len,
@@ -176,7 +176,7 @@ static int reconcile(struct sim *s, struct sim_node *n, struct sim_node_info *in
 		goto out;
 	}
 	err = -ENOMEM;
-	patch = sim_node_status_patch(s->cfg, info, node, sim_now_str(now), true, &len);
+	patch = kubelet_node_status_patch(&s->kcfg, info, node, sim_now_str(now), true, &len);
 	if (!patch)
 		goto out;
 	err = kc_patch(s->kc, s->k_node, NULL, n->name, "status", KC_PATCH_STRATEGIC, patch, len,
@@ -198,7 +198,7 @@ out:
 
 static int node_register(struct sim *s, struct sim_node *n)
 {
-	struct sim_node_info info;
+	struct kubelet_node_info info;
 	struct kc_status st;
 	struct kc_obj *o = NULL;
 	struct jv_doc *d;
@@ -212,7 +212,7 @@ static int node_register(struct sim *s, struct sim_node *n)
 	if (n->existed)
 		return reconcile(s, n, &info);
 	d = jv_doc_new();
-	obj = d ? sim_node_obj(d, s->cfg, &info, sim_now_str(now)) : NULL;
+	obj = d ? kubelet_node_obj(d, &s->kcfg, &info, sim_now_str(now)) : NULL;
 	if (!obj) {
 		jv_doc_free(d);
 		return -ENOMEM;
@@ -265,17 +265,17 @@ static int lease_renew(struct sim *s, struct sim_node *n)
 		struct jv *lease;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
-		sim_microtime_str(&ts, now);
-		lease = sim_lease_obj(d, n->name, n->uid, n->lease_rv, now);
+		kubelet_microtime_str(&ts, now);
+		lease = kubelet_lease_obj(d, n->name, n->uid, n->lease_rv, now);
 		if (!lease) {
 			err = -ENOMEM;
 			break;
 		}
 		if (!n->lease_rv[0])
-			err = kc_create(s->kc, s->k_lease, SIM_LEASE_NAMESPACE, lease,
+			err = kc_create(s->kc, s->k_lease, KUBELET_LEASE_NAMESPACE, lease,
 					&(struct kc_write_opts){0}, &o, &st);
 		else
-			err = kc_update(s->kc, s->k_lease, SIM_LEASE_NAMESPACE, NULL, lease,
+			err = kc_update(s->kc, s->k_lease, KUBELET_LEASE_NAMESPACE, NULL, lease,
 					&(struct kc_write_opts){0}, &o, &st);
 		if (!err) {
 			take_rv(n, o);
@@ -285,7 +285,7 @@ static int lease_renew(struct sim *s, struct sim_node *n)
 		n->lease_rv[0] = 0;
 		if (err == -EEXIST || err == -KC_ECONFLICT) {
 			/* someone else wrote it: read it, then update on its version */
-			err = kc_get(s->kc, s->k_lease, SIM_LEASE_NAMESPACE, n->name, &o, &st);
+			err = kc_get(s->kc, s->k_lease, KUBELET_LEASE_NAMESPACE, n->name, &o, &st);
 			if (!err)
 				take_rv(n, o);
 			kc_obj_put(o);
@@ -337,7 +337,7 @@ static int node_lease(struct sim *s, struct sim_node *n)
  * controller set Ready to Unknown while we were away or slow). */
 static int node_status(struct sim *s, struct sim_node *n)
 {
-	struct sim_node_info info;
+	struct kubelet_node_info info;
 	struct kc_status st;
 	struct kc_obj *o = NULL;
 	struct jv_doc *d;
@@ -359,10 +359,11 @@ static int node_status(struct sim *s, struct sim_node *n)
 		return err;
 	d = jv_doc_new();
 	node = d ? kc_obj_parse(o, d) : NULL;
-	ready = sim_node_ready(node);
+	ready = kubelet_node_ready(node);
 	node_info(n, &info);
 	patch =
-	    node ? sim_node_status_patch(s->cfg, &info, node, sim_now_str(now), false, &len) : NULL;
+	    node ? kubelet_node_status_patch(&s->kcfg, &info, node, sim_now_str(now), false, &len)
+		 : NULL;
 	if (!patch) {
 		err = -ENOMEM;
 	} else {
@@ -395,7 +396,7 @@ static void node_seen(struct sim *s, const struct jv *node, enum kc_event_type t
 		log_warn(SIM_COMP, "node %s was deleted", n->name);
 		return;
 	}
-	ready = sim_node_ready(node);
+	ready = kubelet_node_ready(node);
 	if (!ready || strcmp(ready, "True"))
 		sim_queue_node(s, 's', n);
 }
@@ -490,7 +491,7 @@ static int node_delete(struct sim *s, struct sim_node *n)
 	struct kc_status st;
 	int err;
 
-	err = kc_delete(s->kc, s->k_lease, SIM_LEASE_NAMESPACE, n->name, &o, NULL, &st);
+	err = kc_delete(s->kc, s->k_lease, KUBELET_LEASE_NAMESPACE, n->name, &o, NULL, &st);
 	if (err && err != -ENOENT)
 		log_warn(SIM_COMP, "Lease %s: delete: %s", n->name, st.message);
 	err = kc_delete(s->kc, s->k_node, NULL, n->name, &o, NULL, &st);
@@ -661,6 +662,7 @@ int sim_start(struct kclient *kc, const struct sim_config *cfg, struct sim **out
 		return -ENOMEM;
 	s->kc = kc;
 	s->cfg = cfg;
+	sim_kubelet_config(cfg, &s->kcfg);
 	s->start_ms = sim_now_ms();
 	pthread_mutex_init(&s->mu, NULL);
 	s->k_node = k8s_kind_find("v1", "Node");

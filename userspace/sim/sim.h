@@ -22,19 +22,12 @@
 #include <stdio.h>
 
 #include "kclient.h"
+#include "kubelet_objects.h"
 #include "log.h"
 
 /* The label every simulated node carries (value "true"), as KWOK marks its nodes with
  * type=kwok: a pod can select simulated nodes, and each sim watches the nodes with it. */
 #define SIM_LABEL "drover.dev/sim"
-
-struct sim_kv {
-	char *key, *value;
-};
-
-struct sim_taint {
-	char *key, *value, *effect;
-};
 
 /* An IPv4 network: address (host order) and prefix length. */
 struct sim_net {
@@ -47,10 +40,10 @@ struct sim_config {
 	char *name;	   /* --name NAME: one node called NAME, or NULL */
 	char *name_prefix; /* --name-prefix (default "sim-"): nodes PREFIX0..PREFIX<N-1> */
 	char *cpu, *memory, *pods, *ephemeral_storage; /* capacity quantities */
-	unsigned zones;	       /* --zones Z: topology zone labels over Z zones (0: none) */
-	struct sim_kv *labels; /* --labels k=v,... */
+	unsigned zones;		   /* --zones Z: topology zone labels over Z zones (0: none) */
+	struct kubelet_kv *labels; /* --labels k=v,... */
 	size_t nlabels;
-	struct sim_taint *taints; /* --taints k=v:Effect,... */
+	struct kubelet_taint *taints; /* --taints k=v:Effect,... */
 	size_t ntaints;
 	struct sim_net cluster_cidr; /* --cluster-cidr (default 10.244.0.0/16) */
 	unsigned node_mask;	     /* --node-cidr-mask-size (default 24) */
@@ -66,6 +59,13 @@ struct sim_config {
 	/* what nodeInfo says (filled by the caller from the host; defaults when NULL) */
 	const char *kernel_version, *os_image, *architecture, *runtime_version;
 };
+
+/* The zone and region of node i over cfg->zones zones ("zone-<i % Z>", "region"); NULL
+ * without --zones. */
+const char *sim_zone_of(const struct sim_config *c, unsigned i, char *buf, size_t size);
+
+/* What the shared kubelet documents (kubelet_objects.h) need of c; out borrows c's strings. */
+void sim_kubelet_config(const struct sim_config *c, struct kubelet_node_config *out);
 
 /* Parse the arguments after "sim" (argv[0] is "sim") into c, with defaults for what they do
  * not name. 0, SIM_HELP (--help was given), or -EINVAL with one line in err. c is filled even

@@ -75,107 +75,9 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -EINVAL;
 }
 
-/* ---- syntax of names, labels and taints (k8s.io/apimachinery validation) ---- */
-
-static bool alnum(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-/* A DNS-1123 subdomain: lowercase labels of [a-z0-9-] joined by '.', at most 253. */
-static bool dns_subdomain(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (!n || n > 253)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		/* '.' and '-' never start or end a label */
-		bool edge = i == 0 || i == n - 1 || s[i - 1] == '.' || s[i + 1] == '.';
-
-		if (c == '.' || c == '-') {
-			if (edge)
-				return false;
-		} else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) {
-			return false;
-		}
-	}
-	return true;
-}
-
-/* A label value / the name part of a qualified name: at most 63 of [A-Za-z0-9-_.], alnum at
- * both ends (empty allowed for values only). */
-static bool label_value(const char *s, size_t n, bool empty_ok)
-{
-	if (!n)
-		return empty_ok;
-	if (n > 63 || !alnum(s[0]) || !alnum(s[n - 1]))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!alnum(s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
-			return false;
-	return true;
-}
-
-/* A qualified name: [prefix/]name, the prefix a DNS-1123 subdomain. */
-static bool label_key(const char *s)
-{
-	const char *slash = strchr(s, '/');
-	char prefix[254];
-
-	if (!slash)
-		return label_value(s, strlen(s), false);
-	if ((size_t)(slash - s) >= sizeof(prefix))
-		return false;
-	memcpy(prefix, s, (size_t)(slash - s));
-	prefix[slash - s] = 0;
-	return dns_subdomain(prefix) && label_value(slash + 1, strlen(slash + 1), false);
-}
-
 static int parse_labels(struct sim_config *c, const char *arg, char *err, size_t errlen)
 {
-	char *copy = strdup(arg), *save = NULL, *tok;
-	int rc = 0;
-
-	if (!copy)
-		return -ENOMEM;
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(tok, '=');
-		struct sim_kv *n;
-
-		if (!eq) {
-			rc = fail(err, errlen, "--labels: \"%s\" is not key=value", tok);
-			break;
-		}
-		*eq = 0;
-		if (!label_key(tok)) {
-			rc = fail(err, errlen, "--labels: \"%s\" is not a valid label key", tok);
-			break;
-		}
-		if (!label_value(eq + 1, strlen(eq + 1), true)) {
-			rc = fail(err, errlen, "--labels: \"%s\" is not a valid label value",
-				  eq + 1);
-			break;
-		}
-		n = realloc(c->labels, (c->nlabels + 1) * sizeof(*n));
-		if (!n) {
-			rc = -ENOMEM;
-			break;
-		}
-		c->labels = n;
-		n[c->nlabels].key = strdup(tok);
-		n[c->nlabels].value = strdup(eq + 1);
-		c->nlabels++;
-		if (!n[c->nlabels - 1].key || !n[c->nlabels - 1].value) {
-			rc = -ENOMEM;
-			break;
-		}
-	}
-	free(copy);
-	if (rc == -ENOMEM)
-		fail(err, errlen, "out of memory");
-	return rc;
+	return kubelet_parse_labels(arg, &c->labels, &c->nlabels, err, errlen);
 }
 
 static int parse_taints(struct sim_config *c, const char *arg, char *err, size_t errlen)
@@ -188,7 +90,7 @@ static int parse_taints(struct sim_config *c, const char *arg, char *err, size_t
 		return -ENOMEM;
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		char *colon = strrchr(tok, ':'), *eq;
-		struct sim_taint *n;
+		struct kubelet_taint *n;
 		bool known = false;
 
 		if (!colon) {
@@ -208,11 +110,11 @@ static int parse_taints(struct sim_config *c, const char *arg, char *err, size_t
 		eq = strchr(tok, '=');
 		if (eq)
 			*eq = 0;
-		if (!label_key(tok)) {
+		if (!kubelet_label_key(tok)) {
 			rc = fail(err, errlen, "--taints: \"%s\" is not a valid taint key", tok);
 			break;
 		}
-		if (eq && !label_value(eq + 1, strlen(eq + 1), true)) {
+		if (eq && !kubelet_label_value(eq + 1, strlen(eq + 1), true)) {
 			rc = fail(err, errlen, "--taints: \"%s\" is not a valid taint value",
 				  eq + 1);
 			break;
@@ -331,11 +233,11 @@ static int check(struct sim_config *c, bool nodes_given, char *err, size_t errle
 		return fail(err, errlen, "--nodes N or --name NAME is required");
 	sim_node_name(c, 0, first, sizeof(first));
 	sim_node_name(c, c->nodes - 1, last, sizeof(last));
-	if (!dns_subdomain(first) || !dns_subdomain(last))
+	if (!kubelet_dns_subdomain(first) || !kubelet_dns_subdomain(last))
 		return fail(err, errlen,
 			    "node name \"%s\" is not a DNS-1123 subdomain (lowercase letters, "
 			    "digits, '-' and '.')",
-			    dns_subdomain(first) ? last : first);
+			    kubelet_dns_subdomain(first) ? last : first);
 	if (c->node_mask < c->cluster_cidr.prefix || c->node_mask > 30 ||
 	    c->node_mask - c->cluster_cidr.prefix > 24)
 		return fail(
@@ -432,7 +334,7 @@ int sim_config_parse(struct sim_config *c, int argc, char **argv, char *err, siz
 			nodes_given = true;
 			break;
 		case O_NAME:
-			if (!dns_subdomain(optarg))
+			if (!kubelet_dns_subdomain(optarg))
 				rc = fail(err, errlen,
 					  "--name: \"%s\" is not a DNS-1123 subdomain (lowercase "
 					  "letters, digits, '-' and '.')",
@@ -562,4 +464,31 @@ void sim_config_free(struct sim_config *c)
 	free(c->ephemeral_storage);
 	free(c->kubeconfig);
 	memset(c, 0, sizeof(*c));
+}
+
+const char *sim_zone_of(const struct sim_config *c, unsigned i, char *buf, size_t size)
+{
+	if (!c->zones)
+		return NULL;
+	snprintf(buf, size, "zone-%u", i % c->zones);
+	return buf;
+}
+
+void sim_kubelet_config(const struct sim_config *c, struct kubelet_node_config *out)
+{
+	*out = (struct kubelet_node_config){
+	    .cpu = c->cpu,
+	    .memory = c->memory,
+	    .pods = c->pods,
+	    .ephemeral_storage = c->ephemeral_storage,
+	    .labels = c->labels,
+	    .nlabels = c->nlabels,
+	    .taints = c->taints,
+	    .ntaints = c->ntaints,
+	    .marker_label = SIM_LABEL,
+	    .kernel_version = c->kernel_version,
+	    .os_image = c->os_image,
+	    .architecture = c->architecture,
+	    .runtime_version = c->runtime_version,
+	};
 }

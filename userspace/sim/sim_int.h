@@ -21,6 +21,7 @@
 #include <stdatomic.h>
 
 #include "hmap.h"
+#include "kubelet_objects.h"
 #include "sim.h"
 #include "sim_cidr.h"
 #include "workqueue.h"
@@ -80,6 +81,7 @@ struct sim_pod {
 struct sim {
 	struct kclient *kc;
 	const struct sim_config *cfg;
+	struct kubelet_node_config kcfg; /* what kubelet_objects needs of cfg */
 	const struct k8s_kind *k_node, *k_pod, *k_lease;
 	struct sim_node *nodes;
 	unsigned nnodes;

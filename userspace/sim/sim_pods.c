@@ -31,7 +31,7 @@
 #include <time.h>
 
 #include "sim_int.h"
-#include "sim_objects.h"
+#include "kubelet_objects.h"
 
 #define LIST_PAGE 500
 
@@ -113,7 +113,7 @@ static void pod_observe(struct sim *s, struct sim_node *n, enum kc_event_type t,
 	}
 	p->gen = gen;
 	p->deleted = false;
-	p->job = sim_pod_is_job(pod);
+	p->job = kubelet_pod_is_job(pod);
 	p->terminal = phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"));
 	if (jv_path(pod, "metadata.deletionTimestamp")) {
 		if (!p->terminating)
@@ -396,7 +396,7 @@ static int run(struct sim *s, const char *key, struct sim_pod *snap, struct kc_o
 		}
 	}
 	sim_now_str(now);
-	patch = sim_pod_running_patch(pod, n->ip, sim_ip_str(addr, ip), now, &len);
+	patch = kubelet_pod_running_patch(pod, n->ip, sim_ip_str(addr, ip), now, &len);
 	jv_doc_free(d);
 	if (!patch)
 		return -ENOMEM;
@@ -442,10 +442,11 @@ static int succeed(struct sim *s, const char *key, struct sim_pod *snap, struct 
 		sim_ip_str(snap->ip, ip);
 	else /* running before we came, its address not ours to hold */
 		snprintf(ip, sizeof(ip), "%s", jv_path_str(pod, "status.podIP") ?: "");
-	patch = pod ? sim_pod_succeeded_patch(pod, snap->node->ip, ip,
+	patch =
+	    pod ? kubelet_pod_succeeded_patch(pod, snap->node->ip, ip,
 					      snap->started[0] ? snap->started : sim_now_str(now),
 					      sim_now_str(now), &len)
-		    : NULL;
+		: NULL;
 	jv_doc_free(d);
 	if (!patch)
 		return -ENOMEM;

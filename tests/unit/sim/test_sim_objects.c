@@ -23,16 +23,25 @@
 #include <string.h>
 
 #include "sim.h"
-#include "sim_objects.h"
+#include "kubelet_objects.h"
 
 #define NOW   "2026-01-02T03:04:05Z"
 #define LATER "2026-01-02T03:09:00Z"
 
+/* the shared documents' view of a sim config (static: pointers stay valid in a test) */
+static const struct kubelet_node_config *kcfg(const struct sim_config *c)
+{
+	static struct kubelet_node_config k;
+
+	sim_kubelet_config(c, &k);
+	return &k;
+}
+
 static struct sim_config cfg(void)
 {
-	static struct sim_kv labels[] = {{"tier", "edge"}, {"kubernetes.io/os", "linux"}};
-	static struct sim_taint taints[] = {{"dedicated", "gpu", "NoSchedule"},
-					    {"spot", "", "PreferNoSchedule"}};
+	static struct kubelet_kv labels[] = {{"tier", "edge"}, {"kubernetes.io/os", "linux"}};
+	static struct kubelet_taint taints[] = {{"dedicated", "gpu", "NoSchedule"},
+						{"spot", "", "PreferNoSchedule"}};
 
 	return (struct sim_config){
 	    .nodes = 1,
@@ -52,7 +61,7 @@ static struct sim_config cfg(void)
 	};
 }
 
-static const struct sim_node_info info = {
+static const struct kubelet_node_info info = {
     .name = "sim-7",
     .pod_cidr = "10.244.7.0/24",
     .internal_ip = "172.16.0.8",
@@ -94,7 +103,7 @@ static void test_node(void **state)
 	struct jv *n;
 
 	(void)state;
-	n = sim_node_obj(d, &c, &info, NOW);
+	n = kubelet_node_obj(d, kcfg(&c), &info, NOW);
 	assert_non_null(n);
 	assert_path(n, "apiVersion", "v1");
 	assert_path(n, "kind", "Node");
@@ -171,10 +180,10 @@ static void test_node(void **state)
 	c.zones = 0;
 	d = jv_doc_new();
 	{
-		struct sim_node_info plain = info;
+		struct kubelet_node_info plain = info;
 
 		plain.zone = plain.region = NULL;
-		n = sim_node_obj(d, &c, &plain, NOW);
+		n = kubelet_node_obj(d, kcfg(&c), &plain, NOW);
 	}
 	assert_null(jv_path(n, "metadata.labels[topology.kubernetes.io/zone]"));
 	assert_null(jv_path(n, "metadata.labels[topology.kubernetes.io/region]"));
@@ -210,8 +219,8 @@ static void test_node_status(void **state)
 	size_t len;
 
 	(void)state;
-	assert_string_equal(sim_node_ready(node), "Unknown");
-	json = sim_node_status_patch(&c, &info, node, LATER, false, &len);
+	assert_string_equal(kubelet_node_ready(node), "Unknown");
+	json = kubelet_node_status_patch(kcfg(&c), &info, node, LATER, false, &len);
 	p = parse(d, json);
 	free(json);
 	assert_null(jv_path(p, "status.capacity"));
@@ -230,7 +239,7 @@ static void test_node_status(void **state)
 	assert_path(p, "status.conditions[3].lastTransitionTime", LATER);
 
 	/* the full status also carries capacity, addresses and nodeInfo */
-	json = sim_node_status_patch(&c, &info, node, LATER, true, &len);
+	json = kubelet_node_status_patch(kcfg(&c), &info, node, LATER, true, &len);
 	p = parse(d, json);
 	free(json);
 	assert_path(p, "status.capacity.cpu", "8");
@@ -238,12 +247,12 @@ static void test_node_status(void **state)
 	assert_path(p, "status.nodeInfo.kubeletVersion", "v1.32.4");
 
 	/* a node with a podCIDR keeps it; one without gets ours */
-	json = sim_node_reconcile_patch(&c, &info, node, &len);
+	json = kubelet_node_reconcile_patch(kcfg(&c), &info, node, &len);
 	p = parse(d, json);
 	free(json);
 	assert_null(jv_path(p, "spec"));
 	assert_path(p, "metadata.labels[kubernetes.io/hostname]", "sim-7");
-	json = sim_node_reconcile_patch(&c, &info, NULL, &len);
+	json = kubelet_node_reconcile_patch(kcfg(&c), &info, NULL, &len);
 	p = parse(d, json);
 	free(json);
 	assert_path(p, "spec.podCIDR", "10.244.7.0/24");
@@ -257,7 +266,7 @@ static void test_lease(void **state)
 	struct jv *l;
 
 	(void)state;
-	l = sim_lease_obj(d, "sim-7", "u-1", "42", "2026-01-02T03:04:05.123456Z");
+	l = kubelet_lease_obj(d, "sim-7", "u-1", "42", "2026-01-02T03:04:05.123456Z");
 	assert_path(l, "apiVersion", "coordination.k8s.io/v1");
 	assert_path(l, "kind", "Lease");
 	assert_path(l, "metadata.name", "sim-7");
@@ -271,7 +280,7 @@ static void test_lease(void **state)
 	assert_path(l, "spec.holderIdentity", "sim-7");
 	assert_int_equal(int_at(l, "spec.leaseDurationSeconds"), 40);
 	assert_path(l, "spec.renewTime", "2026-01-02T03:04:05.123456Z");
-	l = sim_lease_obj(d, "sim-7", NULL, "", "2026-01-02T03:04:05.000000Z");
+	l = kubelet_lease_obj(d, "sim-7", NULL, "", "2026-01-02T03:04:05.000000Z");
 	assert_null(jv_path(l, "metadata.resourceVersion"));
 	assert_null(jv_path(l, "metadata.ownerReferences"));
 	jv_doc_free(d);
@@ -283,12 +292,12 @@ static void test_time(void **state)
 	char buf[32];
 
 	(void)state;
-	assert_string_equal(sim_time_str(1767323045, buf), "2026-01-02T03:04:05Z");
-	assert_string_equal(sim_microtime_str(&ts, buf), "2026-01-02T03:04:05.000007Z");
-	assert_int_equal(sim_time_parse("2026-01-02T03:04:05Z"), 1767323045);
-	assert_int_equal(sim_time_parse("2026-01-02T03:04:05.000007Z"), 1767323045);
-	assert_int_equal(sim_time_parse("2026-01-02 03:04:05"), -1);
-	assert_int_equal(sim_time_parse(NULL), -1);
+	assert_string_equal(kubelet_time_str(1767323045, buf), "2026-01-02T03:04:05Z");
+	assert_string_equal(kubelet_microtime_str(&ts, buf), "2026-01-02T03:04:05.000007Z");
+	assert_int_equal(kubelet_time_parse("2026-01-02T03:04:05Z"), 1767323045);
+	assert_int_equal(kubelet_time_parse("2026-01-02T03:04:05.000007Z"), 1767323045);
+	assert_int_equal(kubelet_time_parse("2026-01-02 03:04:05"), -1);
+	assert_int_equal(kubelet_time_parse(NULL), -1);
 }
 
 static void test_images(void **state)
@@ -306,7 +315,7 @@ static void test_images(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		sim_image_normalize(cases[i][0], buf, sizeof(buf));
+		kubelet_image_normalize(cases[i][0], buf, sizeof(buf));
 		if (strcmp(buf, cases[i][1]))
 			fail_msg("%s -> %s, expected %s", cases[i][0], buf, cases[i][1]);
 	}
@@ -333,7 +342,7 @@ static void test_pod_running(void **state)
 	size_t len;
 
 	(void)state;
-	json = sim_pod_running_patch(pod, "172.16.0.8", "10.244.7.2", NOW, &len);
+	json = kubelet_pod_running_patch(pod, "172.16.0.8", "10.244.7.2", NOW, &len);
 	p = parse(d, json);
 	free(json);
 	assert_path(p, "metadata.uid", "u-9");
@@ -411,7 +420,7 @@ static void test_pod_gates(void **state)
 	size_t len;
 
 	(void)state;
-	json = sim_pod_running_patch(parse(d, gated), "1.1.1.1", "10.0.0.2", NOW, &len);
+	json = kubelet_pod_running_patch(parse(d, gated), "1.1.1.1", "10.0.0.2", NOW, &len);
 	p = parse(d, json);
 	free(json);
 	assert_path(p, "status.conditions[2].type", "Ready");
@@ -422,7 +431,7 @@ static void test_pod_gates(void **state)
 		    "exist., the status of pod readiness gate \"example.com/x\" is not \"True\", "
 		    "but False");
 	assert_path(p, "status.conditions[3].status", "True"); /* ContainersReady */
-	json = sim_pod_running_patch(parse(d, ok), "1.1.1.1", "10.0.0.2", NOW, &len);
+	json = kubelet_pod_running_patch(parse(d, ok), "1.1.1.1", "10.0.0.2", NOW, &len);
 	p = parse(d, json);
 	free(json);
 	assert_path(p, "status.conditions[2].status", "True");
@@ -448,9 +457,9 @@ static void test_pod_succeeded(void **state)
 	size_t len;
 
 	(void)state;
-	assert_true(sim_pod_is_job(pod));
-	assert_false(sim_pod_is_job(parse(d, pod_json)));
-	json = sim_pod_succeeded_patch(pod, "172.16.0.8", "10.244.7.3", NOW, LATER, &len);
+	assert_true(kubelet_pod_is_job(pod));
+	assert_false(kubelet_pod_is_job(parse(d, pod_json)));
+	json = kubelet_pod_succeeded_patch(pod, "172.16.0.8", "10.244.7.3", NOW, LATER, &len);
 	p = parse(d, json);
 	free(json);
 	assert_path(p, "status.phase", "Succeeded");

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * sim_objects: the Node, Lease and pod status documents of sim_objects.h, built as jv trees
+ * kubelet_objects: the Node, Lease and pod status documents of kubelet_objects.h, built as jv trees
  * and written as JSON. What the kubelet writes is followed field by field: the node
  * conditions' reasons and messages (pkg/kubelet/nodestatus/setters.go), the pod conditions
  * in generateAPIPodStatus's order with pkg/kubelet/status/generate.go's reasons, and the
@@ -8,7 +8,6 @@
  * not change. Identifiers a runtime would make (machine and boot IDs, container IDs, image
  * digests) are SHA-256 digests of stable inputs, so a restarted sim reports the same ones.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <gnutls/crypto.h>
 #include <stdio.h>
@@ -16,11 +15,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "sim_objects.h"
+#include "kubelet_objects.h"
 
 /* ---- time ---- */
 
-const char *sim_time_str(time_t t, char *buf)
+const char *kubelet_time_str(time_t t, char *buf)
 {
 	struct tm tm;
 
@@ -29,7 +28,7 @@ const char *sim_time_str(time_t t, char *buf)
 	return buf;
 }
 
-const char *sim_microtime_str(const struct timespec *ts, char *buf)
+const char *kubelet_microtime_str(const struct timespec *ts, char *buf)
 {
 	struct tm tm;
 	char s[24];
@@ -40,7 +39,7 @@ const char *sim_microtime_str(const struct timespec *ts, char *buf)
 	return buf;
 }
 
-time_t sim_time_parse(const char *s)
+time_t kubelet_time_parse(const char *s)
 {
 	struct tm tm = {0};
 	char *end;
@@ -84,7 +83,7 @@ static void uuid_of(char *out, const char *what, const char *name)
 	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12, h + 16, h + 20);
 }
 
-void sim_image_normalize(const char *image, char *buf, size_t size)
+void kubelet_image_normalize(const char *image, char *buf, size_t size)
 {
 	const char *slash = strchr(image, '/'), *last, *name;
 	bool domain = slash && (memchr(image, '.', (size_t)(slash - image)) ||
@@ -216,16 +215,8 @@ static const char *transition(const struct jv *old_conds, const char *type, cons
 
 /* ---- nodes ---- */
 
-const char *sim_zone_of(const struct sim_config *c, unsigned i, char *buf, size_t size)
-{
-	if (!c->zones)
-		return NULL;
-	snprintf(buf, size, "zone-%u", i % c->zones);
-	return buf;
-}
-
-static void put_labels(struct bld *b, struct jv *labels, const struct sim_config *c,
-		       const struct sim_node_info *n)
+static void put_labels(struct bld *b, struct jv *labels, const struct kubelet_node_config *c,
+		       const struct kubelet_node_info *n)
 {
 	const char *arch = c->architecture ? c->architecture : "amd64";
 
@@ -238,12 +229,13 @@ static void put_labels(struct bld *b, struct jv *labels, const struct sim_config
 		put_str(b, labels, "topology.kubernetes.io/region", n->region);
 	if (n->zone)
 		put_str(b, labels, "topology.kubernetes.io/zone", n->zone);
-	put_str(b, labels, SIM_LABEL, "true");
+	if (c->marker_label)
+		put_str(b, labels, c->marker_label, "true");
 	for (size_t i = 0; i < c->nlabels; i++)
 		put_str(b, labels, c->labels[i].key, c->labels[i].value);
 }
 
-static struct jv *resources(struct bld *b, const struct sim_config *c)
+static struct jv *resources(struct bld *b, const struct kubelet_node_config *c)
 {
 	struct jv *r = obj(b);
 
@@ -295,9 +287,9 @@ static struct jv *set_order(struct bld *b, const char *const *types, size_t n)
 	return a;
 }
 
-static void node_status(struct bld *b, struct jv *st, const struct sim_config *c,
-			const struct sim_node_info *n, const struct jv *old_conds, const char *now,
-			bool full)
+static void node_status(struct bld *b, struct jv *st, const struct kubelet_node_config *c,
+			const struct kubelet_node_info *n, const struct jv *old_conds,
+			const char *now, bool full)
 {
 	static const char *const order[] = {"MemoryPressure", "DiskPressure", "PIDPressure",
 					    "Ready"};
@@ -325,7 +317,7 @@ static void node_status(struct bld *b, struct jv *st, const struct sim_config *c
 	{
 		struct jv *de = obj(b), *ke = obj(b);
 
-		put(b, ke, "Port", mark(b, jv_new_int(b->d, SIM_KUBELET_PORT)));
+		put(b, ke, "Port", mark(b, jv_new_int(b->d, KUBELET_PORT)));
 		put(b, de, "kubeletEndpoint", ke);
 		put(b, st, "daemonEndpoints", de);
 	}
@@ -342,8 +334,8 @@ static void node_status(struct bld *b, struct jv *st, const struct sim_config *c
 	put_str(b, info, "osImage", c->os_image ? c->os_image : "Debian GNU/Linux 12 (bookworm)");
 	put_str(b, info, "containerRuntimeVersion",
 		c->runtime_version ? c->runtime_version : "drover-sim://0.1.0");
-	put_str(b, info, "kubeletVersion", SIM_KUBELET_VERSION);
-	put_str(b, info, "kubeProxyVersion", SIM_KUBELET_VERSION);
+	put_str(b, info, "kubeletVersion", KUBELET_VERSION);
+	put_str(b, info, "kubeProxyVersion", KUBELET_VERSION);
 	put_str(b, info, "operatingSystem", "linux");
 	put_str(b, info, "architecture", c->architecture ? c->architecture : "amd64");
 }
@@ -357,8 +349,8 @@ static struct jv *pod_cidrs(struct bld *b, const char *cidr)
 	return a;
 }
 
-struct jv *sim_node_obj(struct jv_doc *d, const struct sim_config *c, const struct sim_node_info *n,
-			const char *now)
+struct jv *kubelet_node_obj(struct jv_doc *d, const struct kubelet_node_config *c,
+			    const struct kubelet_node_info *n, const char *now)
 {
 	struct bld b0 = {.d = d}, *b = &b0;
 	struct jv *o, *md, *labels, *ann, *spec, *st;
@@ -374,8 +366,10 @@ struct jv *sim_node_obj(struct jv_doc *d, const struct sim_config *c, const stru
 	/* the kubelet's default (--enable-controller-attach-detach) */
 	put_str(b, ann, "volumes.kubernetes.io/controller-managed-attach-detach", "true");
 	spec = at(b, o, "spec");
-	put_str(b, spec, "podCIDR", n->pod_cidr);
-	put(b, spec, "podCIDRs", pod_cidrs(b, n->pod_cidr));
+	if (n->pod_cidr) { /* else the server's nodeipam allocates one */
+		put_str(b, spec, "podCIDR", n->pod_cidr);
+		put(b, spec, "podCIDRs", pod_cidrs(b, n->pod_cidr));
+	}
 	if (c->ntaints) {
 		struct jv *taints = arr(b);
 
@@ -394,8 +388,9 @@ struct jv *sim_node_obj(struct jv_doc *d, const struct sim_config *c, const stru
 	return b->oom ? NULL : o;
 }
 
-char *sim_node_reconcile_patch(const struct sim_config *c, const struct sim_node_info *n,
-			       const struct jv *cur, size_t *len)
+char *kubelet_node_reconcile_patch(const struct kubelet_node_config *c,
+				   const struct kubelet_node_info *n, const struct jv *cur,
+				   size_t *len)
 {
 	const char *have = jv_path_str(cur, "spec.podCIDR");
 	struct bld b0, *b = &b0;
@@ -407,7 +402,7 @@ char *sim_node_reconcile_patch(const struct sim_config *c, const struct sim_node
 	md = at(b, o, "metadata");
 	labels = at(b, md, "labels");
 	put_labels(b, labels, c, n);
-	if (!have || !have[0]) {
+	if ((!have || !have[0]) && n->pod_cidr) {
 		struct jv *spec = at(b, o, "spec");
 
 		put_str(b, spec, "podCIDR", n->pod_cidr);
@@ -416,8 +411,9 @@ char *sim_node_reconcile_patch(const struct sim_config *c, const struct sim_node
 	return finish(b, o, len);
 }
 
-char *sim_node_status_patch(const struct sim_config *c, const struct sim_node_info *n,
-			    const struct jv *cur, const char *now, bool full, size_t *len)
+char *kubelet_node_status_patch(const struct kubelet_node_config *c,
+				const struct kubelet_node_info *n, const struct jv *cur,
+				const char *now, bool full, size_t *len)
 {
 	struct bld b0, *b = &b0;
 	struct jv *o, *st;
@@ -430,15 +426,15 @@ char *sim_node_status_patch(const struct sim_config *c, const struct sim_node_in
 	return finish(b, o, len);
 }
 
-const char *sim_node_ready(const struct jv *node)
+const char *kubelet_node_ready(const struct jv *node)
 {
 	return jv_path_str(cond_of(jv_path(node, "status.conditions"), "Ready"), "status");
 }
 
 /* ---- leases ---- */
 
-struct jv *sim_lease_obj(struct jv_doc *d, const char *node, const char *node_uid, const char *rv,
-			 const char *now_micro)
+struct jv *kubelet_lease_obj(struct jv_doc *d, const char *node, const char *node_uid,
+			     const char *rv, const char *now_micro)
 {
 	struct bld b0 = {.d = d}, *b = &b0;
 	struct jv *o, *md, *spec;
@@ -448,7 +444,7 @@ struct jv *sim_lease_obj(struct jv_doc *d, const char *node, const char *node_ui
 	put_str(b, o, "kind", "Lease");
 	md = at(b, o, "metadata");
 	put_str(b, md, "name", node);
-	put_str(b, md, "namespace", SIM_LEASE_NAMESPACE);
+	put_str(b, md, "namespace", KUBELET_LEASE_NAMESPACE);
 	if (rv && rv[0])
 		put_str(b, md, "resourceVersion", rv);
 	if (node_uid && node_uid[0]) {
@@ -463,14 +459,14 @@ struct jv *sim_lease_obj(struct jv_doc *d, const char *node, const char *node_ui
 	}
 	spec = at(b, o, "spec");
 	put_str(b, spec, "holderIdentity", node);
-	put(b, spec, "leaseDurationSeconds", mark(b, jv_new_int(b->d, SIM_LEASE_SECONDS)));
+	put(b, spec, "leaseDurationSeconds", mark(b, jv_new_int(b->d, KUBELET_LEASE_SECONDS)));
 	put_str(b, spec, "renewTime", now_micro);
 	return b->oom ? NULL : o;
 }
 
 /* ---- pods ---- */
 
-bool sim_pod_is_job(const struct jv *pod)
+bool kubelet_pod_is_job(const struct jv *pod)
 {
 	for (const struct jv *r = jv_first(jv_path(pod, "metadata.ownerReferences")); r;
 	     r = r->next)
@@ -494,7 +490,7 @@ static void container_status(struct bld *b, struct jv *list, const struct jv *po
 	const char *name = jv_path_str(ctr, "name"), *img = jv_path_str(ctr, "image");
 	char norm[512], iid[600], hex[65], cid[96];
 
-	sim_image_normalize(img ? img : "", norm, sizeof(norm));
+	kubelet_image_normalize(img ? img : "", norm, sizeof(norm));
 	image_id(norm, iid, sizeof(iid));
 	digest_hex(hex, jv_path_str(pod, "metadata.uid"), name);
 	snprintf(cid, sizeof(cid), "drover-sim://%s", hex);
@@ -648,14 +644,136 @@ static char *pod_patch(const struct jv *pod, const char *host_ip, const char *po
 	return finish(b, o, len);
 }
 
-char *sim_pod_running_patch(const struct jv *pod, const char *host_ip, const char *pod_ip,
-			    const char *now, size_t *len)
+char *kubelet_pod_running_patch(const struct jv *pod, const char *host_ip, const char *pod_ip,
+				const char *now, size_t *len)
 {
 	return pod_patch(pod, host_ip, pod_ip, now, now, false, len);
 }
 
-char *sim_pod_succeeded_patch(const struct jv *pod, const char *host_ip, const char *pod_ip,
-			      const char *started, const char *now, size_t *len)
+char *kubelet_pod_succeeded_patch(const struct jv *pod, const char *host_ip, const char *pod_ip,
+				  const char *started, const char *now, size_t *len)
 {
 	return pod_patch(pod, host_ip, pod_ip, started, now, true, len);
+}
+
+/* ---- a real pod's status ---- */
+
+static struct jv *ctr_state(struct bld *b, const struct kubelet_ctr_state_info *i)
+{
+	struct jv *o = obj(b), *in = obj(b);
+
+	switch (i->state) {
+	case KUBELET_CTR_WAITING:
+		put(b, o, "waiting", in);
+		if (i->reason)
+			put_str(b, in, "reason", i->reason);
+		if (i->message)
+			put_str(b, in, "message", i->message);
+		break;
+	case KUBELET_CTR_RUNNING:
+		put(b, o, "running", in);
+		put_str(b, in, "startedAt", i->started_at);
+		break;
+	case KUBELET_CTR_TERMINATED:
+		put(b, o, "terminated", in);
+		put(b, in, "exitCode", mark(b, jv_new_int(b->d, i->exit_code)));
+		if (i->reason)
+			put_str(b, in, "reason", i->reason);
+		if (i->message)
+			put_str(b, in, "message", i->message);
+		if (i->started_at)
+			put_str(b, in, "startedAt", i->started_at);
+		if (i->finished_at)
+			put_str(b, in, "finishedAt", i->finished_at);
+		if (i->container_id)
+			put_str(b, in, "containerID", i->container_id);
+		break;
+	}
+	return o;
+}
+
+char *kubelet_pod_status_patch(const struct jv *pod, const struct kubelet_pod_status *s,
+			       const char *now, size_t *len)
+{
+	static const char *const order[] = {"PodReadyToStartContainers", "Initialized", "Ready",
+					    "ContainersReady", "PodScheduled"};
+	const struct jv *old = jv_path(pod, "status.conditions");
+	bool done = !strcmp(s->phase, "Succeeded") || !strcmp(s->phase, "Failed");
+	struct k8s_buf unready = {0};
+	struct bld b0, *b = &b0;
+	struct jv *o, *md, *st, *conds, *list;
+	size_t n_unready = 0;
+
+	if (!bld_init(b))
+		return NULL;
+	for (size_t i = 0; i < s->n_ctrs; i++)
+		if (!s->ctrs[i].ready)
+			k8s_buf_printf(&unready, "%s%s", n_unready++ ? " " : "", s->ctrs[i].name);
+	o = obj(b);
+	md = at(b, o, "metadata");
+	put_str(b, md, "uid", jv_path_str(pod, "metadata.uid"));
+	st = at(b, o, "status");
+	put(b, st, "$setElementOrder/conditions", set_order(b, order, 5));
+	conds = arr(b);
+	put(b, st, "conditions", conds);
+	pod_condition(b, conds, old, "PodReadyToStartContainers",
+		      s->sandbox_ready ? "True" : "False", NULL, NULL, now);
+	pod_condition(b, conds, old, "Initialized", "True", done ? "PodCompleted" : NULL, NULL,
+		      now);
+	if (done) {
+		pod_condition(b, conds, old, "Ready", "False", "PodCompleted", NULL, now);
+		pod_condition(b, conds, old, "ContainersReady", "False", "PodCompleted", NULL, now);
+	} else if (n_unready) {
+		char msg[1200];
+
+		snprintf(msg, sizeof(msg), "containers with unready status: [%s]",
+			 unready.p ? unready.p : "");
+		pod_condition(b, conds, old, "Ready", "False", "ContainersNotReady", msg, now);
+		pod_condition(b, conds, old, "ContainersReady", "False", "ContainersNotReady", msg,
+			      now);
+	} else {
+		pod_condition(b, conds, old, "Ready", "True", NULL, NULL, now);
+		pod_condition(b, conds, old, "ContainersReady", "True", NULL, NULL, now);
+	}
+	pod_condition(b, conds, old, "PodScheduled", "True", NULL, NULL, now);
+	if (unready.oom)
+		b->oom = true;
+	k8s_buf_free(&unready);
+	put_str(b, st, "phase", s->phase);
+	put_str(b, st, "hostIP", s->host_ip);
+	{
+		struct jv *a = arr(b);
+
+		put_str(b, push_obj(b, a), "ip", s->host_ip);
+		put(b, st, "hostIPs", a);
+	}
+	if (s->pod_ip && s->pod_ip[0]) {
+		/* the list replaces the server's: a sandbox made again has a new address */
+		struct jv *a = arr(b);
+
+		put_str(b, st, "podIP", s->pod_ip);
+		put_str(b, push_obj(b, a), "$patch", "replace");
+		put_str(b, push_obj(b, a), "ip", s->pod_ip);
+		put(b, st, "podIPs", a);
+	}
+	if (s->start_time)
+		put_str(b, st, "startTime", s->start_time);
+	list = arr(b);
+	put(b, st, "containerStatuses", list);
+	for (size_t i = 0; i < s->n_ctrs; i++) {
+		const struct kubelet_ctr_status *c = &s->ctrs[i];
+		struct jv *cs = push_obj(b, list);
+
+		put_str(b, cs, "name", c->name);
+		put(b, cs, "state", ctr_state(b, &c->cur));
+		put(b, cs, "lastState", c->has_last ? ctr_state(b, &c->last) : obj(b));
+		put(b, cs, "ready", mark(b, jv_new_bool(b->d, c->ready)));
+		put(b, cs, "restartCount", mark(b, jv_new_int(b->d, c->restart_count)));
+		put_str(b, cs, "image", c->image);
+		put_str(b, cs, "imageID", c->image_id ? c->image_id : "");
+		if (c->container_id)
+			put_str(b, cs, "containerID", c->container_id);
+		put(b, cs, "started", mark(b, jv_new_bool(b->d, c->started)));
+	}
+	return finish(b, o, len);
 }

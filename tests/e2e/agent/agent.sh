@@ -1,0 +1,282 @@
+#!/usr/bin/env bash
+# agent.sh: `drover agent` end to end. A node network namespace of the test's own
+# (drvag-$$-node: lo and one veth to the host with a /30, no default route out of the
+# machine) runs `drover server --cluster-cidr 10.244.0.0/16` on its 127.0.0.1 (so the
+# kubeconfig the server writes, with its certificate for 127.0.0.1, serves unchanged; nothing
+# listens on the host) and `drover agent` over a temp image root holding the busybox image
+# (scripts/lib/busybox-image.sh). The real kubectl, run inside the namespace, checks: the Node
+# Ready with a podCIDR, capacity and its Lease; an httpd pod Running with a podIP from the
+# CIDR, env from fieldRef, answering wget from the node; a second pod reaching the first by
+# IP; exit 1 with restartPolicy Always -> restartCount >= 1 and CrashLoopBackOff; a missing
+# image -> ErrImagePull/ImagePullBackOff; delete -> Terminating, then gone, and its process,
+# netns, cgroup and CNI address gone (each checked); SIGKILL of the agent, restart -> the node
+# and pods come back; bad flags exit 2 with one line. Everything made (processes by PID, the
+# namespaces, cgroups under drvag-$$, the work dir) is removed on exit, also on failure.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+SRC=${DROVER_SOURCE_DIR:-$HERE/../../..}
+BIN=${DROVER_BIN:-$SRC/build/userspace/cli}/drover
+[ -x "$BIN" ] || { echo "no drover binary at $BIN" >&2; exit 1; }
+[ -x "$(dirname "$BIN")/drover-cni" ] || { echo "no drover-cni beside $BIN" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "agent.sh: needs root (namespaces, cgroups)" >&2; exit 1; }
+command -v kubectl >/dev/null || { echo "agent.sh: no kubectl" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/drvag-e2e.XXXXXX)
+NODE=drvag-$$-node
+NODENAME=node-$$
+CGP=drvag-$$
+VH=drvag$$h
+VN=drvag$$n
+# a /30 of 198.18.0.0/15 (benchmarking range, never routed) from the PID
+NET=198.18.$(($$ % 250)).$(((($$ / 250) % 60) * 4))
+HOSTIP=${NET%.*}.$((${NET##*.} + 1))
+NODEIP=${NET%.*}.$((${NET##*.} + 2))
+SERVER_PID='' AGENT_PID=''
+FAILS=0
+
+cleanup() {
+	local p f h
+	for p in $AGENT_PID $SERVER_PID; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	# containers: whatever runs in our cgroup subtree
+	for h in /sys/fs/cgroup /sys/fs/cgroup/*/; do
+		[ -d "$h/$CGP" ] || continue
+		find "$h/$CGP" -name cgroup.procs -exec cat {} + 2>/dev/null |
+			while read -r p; do kill -KILL "$p" 2>/dev/null; done
+	done
+	# the pods' network namespaces the agent recorded, then ours
+	for f in "$WORK"/root/sandboxes/*; do
+		[ -e "$f" ] || continue
+		umount -l "/run/netns/drv-${f##*/}" 2>/dev/null
+		rm -f "/run/netns/drv-${f##*/}"
+	done
+	ip netns del "$NODE" 2>/dev/null
+	ip link del "$VH" 2>/dev/null
+	for h in /sys/fs/cgroup /sys/fs/cgroup/*/; do
+		[ -d "$h/$CGP" ] && find "$h/$CGP" -depth -type d -exec rmdir {} + 2>/dev/null
+	done
+	grep -F "$WORK" /proc/self/mountinfo | awk '{print $5}' | sort -r |
+		while read -r m; do umount -l "$m"; done
+	if [ -n "${DROVER_E2E_KEEP:-}" ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+fail() {
+	FAILS=$((FAILS + 1))
+	echo "FAIL: $*" >&2
+}
+ok() { echo "ok: $*"; }
+innode() { nsenter --net="/run/netns/$NODE" "$@"; }
+k() { innode kubectl "$@"; }
+# wait_for DESC CMD...: poll CMD (its output in $OUT) until it succeeds, 90 s at most
+wait_for() {
+	local desc=$1
+	shift
+	for _ in $(seq 450); do
+		OUT=$("$@" 2>&1) && return 0
+		sleep 0.2
+	done
+	fail "$desc (last: $OUT)"
+	return 1
+}
+jp() { k get "$1" "$2" -o "jsonpath=$3"; }
+
+# ---- bad flags: exit 2 and one line ----
+for args in "" "--node x" "--kubeconfig k" "--kubeconfig k --node Bad_Name" \
+	"--kubeconfig k --node n --node-ip 1.2.3" "--kubeconfig k --node n --labels a" \
+	"--kubeconfig k --node n --cgroup-parent /abs" "--kubeconfig k --node n --bogus"; do
+	# shellcheck disable=SC2086 # the words are the flags
+	"$BIN" agent $args >"$WORK/o" 2>"$WORK/e"
+	rc=$?
+	if [ $rc -ne 2 ] || [ "$(wc -l <"$WORK/e")" -ne 1 ]; then
+		fail "agent $args: exit $rc, stderr: $(cat "$WORK/e")"
+	fi
+done
+ok "bad flags exit 2 with one line"
+
+# ---- the node namespace, the image, the server, the agent ----
+ip netns add "$NODE" || exit 1
+ip -n "$NODE" link set lo up
+ip link add "$VH" type veth peer name "$VN" netns "$NODE" || exit 1
+ip addr add "$HOSTIP/30" dev "$VH"
+ip link set "$VH" up
+ip -n "$NODE" addr add "$NODEIP/30" dev "$VN"
+ip -n "$NODE" link set "$VN" up
+
+"$SRC/scripts/lib/busybox-image.sh" --out "$WORK/bb" --root "$WORK/images" --drover "$BIN" \
+	>"$WORK/image.log" 2>&1 || { cat "$WORK/image.log"; exit 1; }
+
+# nsenter execs drover: $! is drover's own PID (a shell function would put a subshell between)
+nsenter --net="/run/netns/$NODE" "$BIN" server --data-dir "$WORK/data" --listen 127.0.0.1:0 \
+	--cluster-cidr 10.244.0.0/16 >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+export KUBECONFIG=$WORK/data/kubeconfig
+export HOME=$WORK/home
+mkdir -p "$HOME"
+wait_for "server up" test -s "$KUBECONFIG" || { cat "$WORK/server.log"; exit 1; }
+wait_for "server answers" k get --raw /readyz || exit 1
+
+start_agent() {
+	nsenter --net="/run/netns/$NODE" "$BIN" agent --kubeconfig "$KUBECONFIG" --node "$NODENAME" --root "$WORK/root" \
+		--image-root "$WORK/images" --cgroup-parent "$CGP" --labels e2e=agent \
+		>>"$WORK/agent.log" 2>&1 &
+	AGENT_PID=$!
+}
+start_agent
+
+# ---- step 1: the Node ----
+node_ready() { [ "$(jp node "$NODENAME" '{.status.conditions[?(@.type=="Ready")].status}')" = True ]; }
+wait_for "node Ready" node_ready
+CIDR=$(jp node "$NODENAME" '{.spec.podCIDR}')
+case $CIDR in 10.244.*.0/24) ok "node Ready, podCIDR $CIDR" ;; *) fail "podCIDR '$CIDR'" ;; esac
+PFX=${CIDR%.0/24}
+F0=$FAILS
+[ "$(jp node "$NODENAME" '{.status.capacity.pods}')" = 110 ] || fail "capacity pods"
+[ "$(jp node "$NODENAME" '{.status.capacity.cpu}')" = "$(nproc)" ] || fail "capacity cpu"
+[ "$(jp node "$NODENAME" '{.metadata.labels.kubernetes\.io/hostname}')" = "$NODENAME" ] ||
+	fail "hostname label"
+[ "$(jp node "$NODENAME" '{.metadata.labels.e2e}')" = agent ] || fail "--labels"
+[ "$(jp node "$NODENAME" '{.status.addresses[?(@.type=="InternalIP")].address}')" = "$NODEIP" ] ||
+	fail "InternalIP is not $NODEIP"
+[ "$(k get lease -n kube-node-lease "$NODENAME" -o jsonpath='{.spec.holderIdentity}')" = "$NODENAME" ] ||
+	fail "Lease"
+[ $FAILS -eq $F0 ] && ok "capacity, labels, InternalIP $NODEIP, Lease"
+
+# ---- step 2: pods ----
+cat >"$WORK/pods.yaml" <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  terminationGracePeriodSeconds: 3
+  containers:
+  - name: httpd
+    image: busybox
+    command: ["sh", "-c", "mkdir /www && echo hello-\$MY_NAME-\$MY_NS > /www/index.html && exec httpd -f -p 8080 -h /www"]
+    env:
+    - {name: MY_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
+    - {name: MY_NS, valueFrom: {fieldRef: {fieldPath: metadata.namespace}}}
+    resources: {limits: {memory: 64Mi, cpu: 500m}}
+YAML
+k apply -f "$WORK/pods.yaml" >/dev/null || fail "apply web"
+running() { [ "$(jp pod "$1" '{.status.phase}')" = Running ] && [ -n "$(jp pod "$1" '{.status.podIP}')" ]; }
+wait_for "web Running" running web
+IP=$(jp pod web '{.status.podIP}')
+case $IP in "$PFX".*) ok "web Running, podIP $IP in $CIDR" ;; *) fail "podIP $IP not in $CIDR" ;; esac
+[ "$(jp pod web '{.status.hostIP}')" = "$NODEIP" ] || fail "hostIP"
+[ "$(jp pod web '{.status.conditions[?(@.type=="Ready")].status}')" = True ] || fail "Ready"
+[ "$(jp pod web '{.status.containerStatuses[0].ready}')" = true ] || fail "container ready"
+case $(jp pod web '{.status.containerStatuses[0].containerID}') in drover://*) ;; *) fail "containerID" ;; esac
+wait_for "wget the pod from the node" innode wget -qO- -T 5 "http://$IP:8080/"
+[ "$OUT" = "hello-web-default" ] && ok "httpd answers from the node: $OUT" || fail "wget: '$OUT'"
+UID_WEB=$(jp pod web '{.metadata.uid}')
+PODDIR=$(echo "$WORK"/root/pods/default_web_"$UID_WEB")
+[ -f "$PODDIR/httpd/0.log" ] || fail "no log at $PODDIR/httpd/0.log"
+# the memory limit is in the container's cgroup (v1 memory or v2)
+MEM=$(cat /sys/fs/cgroup/memory/"$CGP"/pods/"$UID_WEB"/httpd/memory.limit_in_bytes \
+	/sys/fs/cgroup/"$CGP"/pods/"$UID_WEB"/httpd/memory.max 2>/dev/null | head -1)
+[ "$MEM" = 67108864 ] && ok "memory limit 64Mi in the cgroup" || fail "memory limit: '$MEM'"
+
+cat >"$WORK/client.yaml" <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: client}
+spec:
+  restartPolicy: Never
+  containers:
+  # nc, not wget: the image's static busybox wget crashes in glibc's resolver setup (NSS)
+  - name: c
+    image: busybox
+    command: ["sh", "-c", "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 $IP 8080"]
+YAML
+k apply -f "$WORK/client.yaml" >/dev/null
+succeeded() { [ "$(jp pod "$1" '{.status.phase}')" = "$2" ]; }
+wait_for "client Succeeded" succeeded client Succeeded &&
+	ok "a second pod reaches the first by IP (exit 0, phase Succeeded)"
+grep -q "hello-web-default" "$WORK"/root/pods/default_client_*/c/0.log ||
+	fail "client's log has no answer"
+UID_CLIENT=$(jp pod client '{.metadata.uid}')
+nonetns() { [ ! -e "/run/netns/drv-$1" ]; }
+wait_for "client's sandbox given back once it Succeeded" nonetns "$UID_CLIENT" &&
+	ok "a Succeeded pod gives its sandbox back"
+
+cat >"$WORK/bad.yaml" <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: crash}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: c, image: busybox, command: ["sh", "-c", "exit 1"]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: noimg}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: c, image: "example.com/nosuch:1"}
+YAML
+k apply -f "$WORK/bad.yaml" >/dev/null
+crashloop() {
+	[ "$(jp pod crash '{.status.containerStatuses[0].restartCount}')" -ge 1 ] 2>/dev/null &&
+		[ "$(jp pod crash '{.status.containerStatuses[0].state.waiting.reason}')" = CrashLoopBackOff ]
+}
+wait_for "crash: restartCount >= 1 and CrashLoopBackOff" crashloop &&
+	ok "exit 1 with Always: restartCount $(jp pod crash '{.status.containerStatuses[0].restartCount}'), CrashLoopBackOff"
+[ "$(jp pod crash '{.status.containerStatuses[0].lastState.terminated.exitCode}')" = 1 ] ||
+	fail "lastState.terminated.exitCode"
+pullerr() {
+	case $(jp pod noimg '{.status.containerStatuses[0].state.waiting.reason}') in
+	ErrImagePull | ImagePullBackOff) return 0 ;;
+	esac
+	return 1
+}
+wait_for "noimg: ErrImagePull/ImagePullBackOff" pullerr &&
+	ok "missing image: $(jp pod noimg '{.status.containerStatuses[0].state.waiting.reason}')"
+[ "$(jp pod noimg '{.status.phase}')" = Pending ] || fail "noimg phase not Pending"
+
+# ---- step 3: deletion ----
+PID=$(sed -n "s/.*pod default\/web: container httpd started (pid \([0-9]*\)).*/\1/p" "$WORK/agent.log" | tail -1)
+[ -n "$PID" ] && kill -0 "$PID" || fail "web's process ($PID) not found"
+NS_FILE=/run/netns/drv-$UID_WEB
+[ -e "$NS_FILE" ] || fail "no netns $NS_FILE"
+STATE=$(echo "$WORK"/root/cni/ipam/*/state)
+grep -q "$UID_WEB" $STATE || fail "no CNI address for web in $STATE"
+k delete pod web --wait=false >/dev/null
+[ -n "$(jp pod web '{.metadata.deletionTimestamp}')" ] && ok "web Terminating" || fail "no deletionTimestamp"
+gone() { ! k get pod "$1" >/dev/null 2>&1; }
+wait_for "web gone" gone web && ok "web deleted"
+kill -0 "$PID" 2>/dev/null && fail "web's process $PID still runs" || ok "process $PID gone"
+[ -e "$NS_FILE" ] && fail "netns $NS_FILE still there" || ok "netns gone"
+ls -d /sys/fs/cgroup/*/"$CGP"/pods/"$UID_WEB" /sys/fs/cgroup/"$CGP"/pods/"$UID_WEB" 2>/dev/null | grep -q . &&
+	fail "cgroup of web still there" || ok "cgroups gone"
+grep -q "$UID_WEB" $STATE && fail "CNI address of web still allocated" || ok "CNI address released"
+[ -d "$PODDIR" ] && fail "pod dir $PODDIR still there"
+
+# ---- SIGKILL of the agent: restartable ----
+CRASH_UID=$(jp pod crash '{.metadata.uid}')
+kill -KILL "$AGENT_PID"
+wait "$AGENT_PID" 2>/dev/null
+k apply -f "$WORK/pods.yaml" >/dev/null
+start_agent
+wait_for "web Running after the agent restart" running web &&
+	ok "agent restarted after SIGKILL: web Running again"
+IP=$(jp pod web '{.status.podIP}')
+wait_for "wget after restart" innode wget -qO- -T 5 "http://$IP:8080/"
+[ "$(ls /run/netns | grep -c "drv-$CRASH_UID")" = 1 ] || fail "crash's netns not made again once"
+
+# ---- the end: delete everything through the agent, nothing left ----
+k delete pod --all --wait=false >/dev/null
+nopods() { [ -z "$(k get pods -o name)" ]; }
+wait_for "every pod deleted" nopods
+[ -z "$(ls "$WORK/root/sandboxes")" ] || fail "sandboxes left: $(ls "$WORK/root/sandboxes")"
+[ "$(grep -c . $STATE)" = 1 ] || fail "addresses left in $STATE: $(cat $STATE)"
+
+if [ $FAILS -ne 0 ]; then
+	echo "--- agent log" >&2
+	tail -40 "$WORK/agent.log" >&2
+	echo "agent.sh: $FAILS check(s) failed" >&2
+	exit 1
+fi
+echo "agent.sh: all checks passed"

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* test_agent_flags: `drover agent`'s command line: defaults, every flag, and bad input (one
+ * message, nothing kept). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <errno.h>
+#include <string.h>
+
+#include "agent.h"
+
+static int parse(struct agent_config *c, char *err, const char *const *args)
+{
+	char *argv[32];
+	int n = 0;
+
+	argv[n++] = (char *)"agent";
+	while (*args)
+		argv[n++] = (char *)*args++;
+	argv[n] = NULL;
+	return agent_config_parse(n, argv, c, err, 256);
+}
+
+static void test_defaults(void **state)
+{
+	struct agent_config c;
+	char err[256] = "";
+	const char *args[] = {"--kubeconfig", "k", "--node", "n-1", NULL};
+
+	(void)state;
+	assert_int_equal(parse(&c, err, args), 0);
+	assert_string_equal(c.kubeconfig, "k");
+	assert_string_equal(c.node, "n-1");
+	assert_string_equal(c.root, AGENT_ROOT);
+	assert_string_equal(c.cgroup_parent, "drover/n-1");
+	assert_null(c.image_root);
+	assert_null(c.cni_conf);
+	assert_null(c.node_ip);
+	assert_int_equal(c.nlabels, 0);
+	agent_config_free(&c);
+}
+
+static void test_all(void **state)
+{
+	struct agent_config c;
+	char err[256] = "";
+	const char *args[] = {"--kubeconfig",
+			      "k",
+			      "--node",
+			      "n",
+			      "--root",
+			      "/r",
+			      "--image-root",
+			      "/i",
+			      "--cni-bin-dir",
+			      "/b",
+			      "--cni-conf",
+			      "/c.conf",
+			      "--cgroup-parent",
+			      "x/y",
+			      "--node-ip",
+			      "10.1.2.3",
+			      "--labels",
+			      "a=1,example.com/b=",
+			      NULL};
+
+	(void)state;
+	assert_int_equal(parse(&c, err, args), 0);
+	assert_string_equal(c.root, "/r");
+	assert_string_equal(c.image_root, "/i");
+	assert_string_equal(c.cni_bin_dir, "/b");
+	assert_string_equal(c.cni_conf, "/c.conf");
+	assert_string_equal(c.cgroup_parent, "x/y");
+	assert_string_equal(c.node_ip, "10.1.2.3");
+	assert_int_equal(c.nlabels, 2);
+	assert_string_equal(c.labels[1].key, "example.com/b");
+	assert_string_equal(c.labels[1].value, "");
+	agent_config_free(&c);
+}
+
+static void test_bad(void **state)
+{
+	static const char *const bad[][8] = {
+	    {NULL},
+	    {"--node", "n", NULL},
+	    {"--kubeconfig", "k", NULL},
+	    {"--kubeconfig", "k", "--node", "Bad_Name", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--node-ip", "1.2.3", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--labels", "novalue", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--labels", "-a=b", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--cgroup-parent", "/abs", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--cgroup-parent", "a/../b", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--log-level", "loud", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--bogus", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "extra", NULL},
+	    {"--kubeconfig", NULL},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct agent_config c;
+		char err[256] = "";
+
+		if (parse(&c, err, bad[i]) != -EINVAL)
+			fail_msg("case %zu: accepted", i);
+		if (!err[0] || strchr(err, '\n'))
+			fail_msg("case %zu: message \"%s\"", i, err);
+		agent_config_free(&c);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_all),
+	    cmocka_unit_test(test_bad),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

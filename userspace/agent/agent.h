@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * agent: `drover agent`, the kubelet's core on one node. It registers the node's Node (capacity
+ * from the machine, labels, addresses; the podCIDR comes from the server's nodeipam), renews
+ * its Lease, keeps NodeReady, and runs the pods bound to it (agent_pods.c): a network
+ * namespace wired by a CNI plugin, containers started by drover's runtime over the local
+ * image store, status written back as the kubelet writes it (kubelet_objects.h).
+ *
+ * Files: agent_flags.c (the command line), agent.c (client, Node, Lease, main loop),
+ * agent_pods.c (pod sync).
+ */
+#ifndef DROVER_AGENT_H
+#define DROVER_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "kubelet_objects.h"
+#include "log.h"
+
+#define AGENT_ROOT	    "/var/lib/drover/agent"
+#define AGENT_LEASE_RENEW_S 10 /* kubelet: renewInterval = 0.25 * leaseDuration */
+
+struct agent_config {
+	char *kubeconfig;  /* --kubeconfig (required) */
+	char *node;	   /* --node (required) */
+	char *root;	   /* --root */
+	char *image_root;  /* --image-root */
+	char *cni_bin_dir; /* --cni-bin-dir, or NULL: the drover binary's dir, then /usr/lib/cni */
+	char *cni_conf;	   /* --cni-conf, or NULL: written from the podCIDR */
+	char *cgroup_parent;	   /* --cgroup-parent (default drover/NODE) */
+	char *node_ip;		   /* --node-ip, or NULL: the first global IPv4 address */
+	struct kubelet_kv *labels; /* --labels k=v,... */
+	size_t nlabels;
+	enum log_level log_level;
+	const char *version; /* drover's, for nodeInfo.containerRuntimeVersion (the caller's) */
+};
+
+/* Parse the arguments after "agent" (argv[0] is "agent"). 0, or -EINVAL with one line in
+ * err; 1 for --help. */
+int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err, size_t errlen);
+void agent_config_free(struct agent_config *c);
+
+/* Run until *stop becomes true (polled); 0, or -errno after a fatal error (logged). */
+int agent_run(const struct agent_config *c, bool (*stopping)(void));
+
+#endif

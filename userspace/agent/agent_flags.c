@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * agent_flags: `drover agent`'s command line into struct agent_config: required flags, label
+ * syntax as kubelet's --node-labels (k=v,...; keys and values checked as Kubernetes checks
+ * label keys and values), an IPv4 --node-ip.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+
+static int bad(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int bad(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int set(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = strdup(v);
+	return *dst ? 0 : -ENOMEM;
+}
+
+int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err, size_t errlen)
+{
+	enum {
+		O_KUBECONFIG = 256,
+		O_NODE,
+		O_ROOT,
+		O_IMAGE_ROOT,
+		O_CNI_BIN,
+		O_CNI_CONF,
+		O_CGROUP,
+		O_NODE_IP,
+		O_LABELS,
+		O_LOG
+	};
+	static const struct option opts[] = {
+	    {"kubeconfig", required_argument, NULL, O_KUBECONFIG},
+	    {"node", required_argument, NULL, O_NODE},
+	    {"root", required_argument, NULL, O_ROOT},
+	    {"image-root", required_argument, NULL, O_IMAGE_ROOT},
+	    {"cni-bin-dir", required_argument, NULL, O_CNI_BIN},
+	    {"cni-conf", required_argument, NULL, O_CNI_CONF},
+	    {"cgroup-parent", required_argument, NULL, O_CGROUP},
+	    {"node-ip", required_argument, NULL, O_NODE_IP},
+	    {"labels", required_argument, NULL, O_LABELS},
+	    {"log-level", required_argument, NULL, O_LOG},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
+	};
+	int o, rc = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->log_level = LOG_INFO;
+	optind = 1;
+	opterr = 0;
+	while (!rc && (o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (o) {
+		case O_KUBECONFIG:
+			rc = set(&c->kubeconfig, optarg);
+			break;
+		case O_NODE:
+			if (!kubelet_dns_subdomain(optarg))
+				rc = bad(err, errlen,
+					 "--node: \"%s\" is not a DNS-1123 subdomain (lowercase "
+					 "letters, digits, '-' and '.')",
+					 optarg);
+			else
+				rc = set(&c->node, optarg);
+			break;
+		case O_ROOT:
+			rc = set(&c->root, optarg);
+			break;
+		case O_IMAGE_ROOT:
+			rc = set(&c->image_root, optarg);
+			break;
+		case O_CNI_BIN:
+			rc = set(&c->cni_bin_dir, optarg);
+			break;
+		case O_CNI_CONF:
+			rc = set(&c->cni_conf, optarg);
+			break;
+		case O_CGROUP:
+			if (!optarg[0] || optarg[0] == '/' || strstr(optarg, ".."))
+				rc = bad(err, errlen,
+					 "--cgroup-parent %s: want a relative path without ..",
+					 optarg);
+			else
+				rc = set(&c->cgroup_parent, optarg);
+			break;
+		case O_NODE_IP: {
+			struct in_addr a;
+
+			if (inet_pton(AF_INET, optarg, &a) != 1)
+				rc = bad(err, errlen, "--node-ip %s: not an IPv4 address", optarg);
+			else
+				rc = set(&c->node_ip, optarg);
+			break;
+		}
+		case O_LABELS:
+			rc = kubelet_parse_labels(optarg, &c->labels, &c->nlabels, err, errlen);
+			break;
+		case O_LOG: {
+			if (log_parse_level(optarg, &c->log_level))
+				rc = bad(err, errlen,
+					 "--log-level %s: want error, warn, info or debug", optarg);
+			break;
+		}
+		case 'h':
+			return 1;
+		default:
+			rc = bad(err, errlen, "unknown or incomplete flag %s",
+				 argv[optind - 1] ? argv[optind - 1] : "");
+		}
+	}
+	if (!rc && optind < argc)
+		rc = bad(err, errlen, "unexpected argument %s", argv[optind]);
+	if (!rc && !c->kubeconfig)
+		rc = bad(err, errlen, "--kubeconfig is required");
+	if (!rc && !c->node)
+		rc = bad(err, errlen, "--node is required");
+	if (!rc && !c->root)
+		rc = set(&c->root, AGENT_ROOT);
+	if (!rc && !c->cgroup_parent) {
+		char buf[512];
+
+		snprintf(buf, sizeof(buf), "drover/%s", c->node);
+		rc = set(&c->cgroup_parent, buf);
+	}
+	if (rc == -ENOMEM)
+		bad(err, errlen, "out of memory");
+	return rc;
+}
+
+void agent_config_free(struct agent_config *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nlabels; i++) {
+		free(c->labels[i].key);
+		free(c->labels[i].value);
+	}
+	free(c->labels);
+	free(c->kubeconfig);
+	free(c->node);
+	free(c->root);
+	free(c->image_root);
+	free(c->cni_bin_dir);
+	free(c->cni_conf);
+	free(c->cgroup_parent);
+	free(c->node_ip);
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* agent_int: the agent's state shared by agent.c (node, lease) and agent_pods.c (pods). */
+#ifndef DROVER_AGENT_INT_H
+#define DROVER_AGENT_INT_H
+
+#include <limits.h>
+#include <stdatomic.h>
+
+#include "agent.h"
+#include "kclient.h"
+
+#define AGENT_COMP "agent"
+
+struct agent_pods;
+
+struct agent {
+	const struct agent_config *cfg;
+	struct kclient *kc;
+	const struct k8s_kind *k_node, *k_pod, *k_lease;
+	struct kubelet_node_config kcfg;
+	char node_uid[64];
+	char lease_rv[32];
+	char node_ip[64];
+	char pod_cidr[64];
+	char cni_conf[PATH_MAX + 64]; /* the network configuration file the pods are wired with */
+	char cni_bin_dir[4096];
+	char cpu[24], memory[32], pods[8], storage[32];
+	char os_image[128], kernel[128], runtime_version[64];
+	struct agent_pods *ps;
+};
+
+/* Pod sync (agent_pods.c): start after the node has its podCIDR; stop leaves pods running. */
+int agent_pods_start(struct agent *a);
+void agent_pods_stop(struct agent *a);
+
+#endif

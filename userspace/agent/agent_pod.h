@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * agent_pod: one pod on the node as the agent runs it: its sandbox (a network namespace
+ * bind-mounted under root/netns, wired by the CNI plugin) and its containers (drover's
+ * runtime over the image store). agent_net.c owns the sandbox, agent_ctr.c the containers,
+ * agent_pods.c the sync loop and the status.
+ */
+#ifndef DROVER_AGENT_POD_H
+#define DROVER_AGENT_POD_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "agent_int.h"
+#include "cgroup.h"
+#include "image.h"
+#include "runtime.h"
+
+enum ctr_phase {
+	CTR_WAITING = 0, /* not started yet, image missing, or in back-off */
+	CTR_RUNNING,
+	CTR_EXITED, /* terminated, not to be restarted (or pod ending) */
+};
+
+struct actr {
+	char name[64];
+	char image[IMAGE_REF_MAX]; /* normalised */
+	char image_id[160];
+	char cid[200]; /* drover://HEX of the current (or last) run */
+	enum ctr_phase phase;
+	struct rt_proc proc;
+	bool proc_live; /* proc holds a process not yet reaped */
+	struct cg *cg;
+	int restarts;
+	char started[32], finished[32];
+	int exit_code;
+	char reason[48], message[1200];
+	bool has_last;
+	int last_exit;
+	char last_reason[48], last_started[32], last_finished[32], last_cid[200];
+	double next_start; /* monotonic: back-off until then */
+	double backoff;	   /* seconds of the next back-off */
+	bool image_failed; /* ErrImagePull was reported once: ImagePullBackOff from then on */
+};
+
+struct apod {
+	char key[512]; /* ns/name */
+	char ns[256], name[256], uid[64];
+	char netns[PATH_MAX];
+	char ip[64];
+	bool sandbox; /* netns made and CNI ADD done */
+	char restart_policy[16];
+	char start_time[32];
+	struct actr *c;
+	size_t n;
+	bool deleting;
+	double kill_at; /* monotonic: SIGKILL then */
+	bool finished;	/* Succeeded/Failed: nothing runs any more */
+	char *last_patch;
+};
+
+/* agent_net.c: the pod's network namespace and its CNI ADD / DEL. 0 or -errno (logged). */
+int agent_sandbox_up(struct agent *a, struct apod *p);
+int agent_sandbox_down(struct agent *a, struct apod *p);
+/* Remove leftovers (netns files, CNI state) of pods not in the keep set (uid -> anything). */
+void agent_sandbox_gc(struct agent *a, bool (*keep)(void *arg, const char *uid), void *arg);
+
+/* agent_ctr.c: start container i of pod as its spec says; -ENOENT when the image is not in
+ * the store (c->reason/message set as the kubelet reports it), other -errno on failure. */
+int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_t i);
+/* The pod's directory under root/pods (kubelet's <ns>_<name>_<uid> layout). */
+void agent_pod_dir(const struct agent *a, const struct apod *p, char *buf, size_t size);
+/* Kill whatever runs in the pod's cgroups (<cgroup-parent>/pods/<uid>/...) and remove them. */
+int agent_pod_cgroup_purge(struct agent *a, const char *uid);
+/* rm -rf path (no error when missing). */
+int agent_rm_rf(const char *path);
+
+#endif

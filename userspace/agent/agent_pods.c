@@ -1,0 +1,670 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * agent_pods: the pod sync loop. An informer watches the pods with spec.nodeName=NODE (its
+ * handlers only queue keys); one sync thread owns every pod's state: it starts new pods
+ * (sandbox, then the containers in order), reaps exited containers and restarts them per
+ * restartPolicy with the kubelet's back-off (10 s doubling to 300 s, CrashLoopBackOff while
+ * waiting), terminates pods with a deletionTimestamp (SIGTERM, SIGKILL after the grace period,
+ * CNI DEL, netns and cgroups removed, then the final delete with gracePeriodSeconds=0 and the
+ * uid as precondition, as the kubelet's status manager does), and writes pods/status (through
+ * kubelet_pod_status_patch) whenever what it would write changes.
+ *
+ * Not yet: adoption of running containers after an agent restart (their pods are started
+ * again: the old sandbox and cgroup are torn down first), probes, volumes, init containers.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent_pod.h"
+#include "hmap.h"
+#include "informer.h"
+#include "workqueue.h"
+
+#define BACKOFF_BASE_S 10.0
+#define BACKOFF_MAX_S  300.0
+#define TICK_MS	       200
+
+struct agent_pods {
+	struct agent *a;
+	struct kc_informer *inf;
+	struct kc_queue *q;
+	pthread_t thread;
+	bool thread_started;
+	atomic_bool stop;
+	struct apod **pods;
+	size_t n, cap;
+};
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const char *now_str(char *buf)
+{
+	return kubelet_time_str(time(NULL), buf);
+}
+
+/* ---- informer handlers: queue the key ---- */
+
+static void enqueue(struct agent_pods *ps, const struct jv *tree)
+{
+	char key[512];
+
+	if (kc_key_of(tree, key, sizeof(key)))
+		kc_queue_add(ps->q, key);
+}
+
+static void on_add(void *arg, const struct kc_obj *o, const struct jv *tree)
+{
+	(void)o;
+	enqueue(arg, tree);
+}
+
+static void on_update(void *arg, const struct kc_obj *old, const struct jv *old_tree,
+		      const struct kc_obj *cur, const struct jv *cur_tree)
+{
+	(void)old;
+	(void)old_tree;
+	(void)cur;
+	enqueue(arg, cur_tree);
+}
+
+static void on_del(void *arg, const struct kc_obj *o, const struct jv *tree)
+{
+	(void)o;
+	enqueue(arg, tree);
+}
+
+/* ---- pod state ---- */
+
+static struct apod *find(struct agent_pods *ps, const char *key)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		if (!strcmp(ps->pods[i]->key, key))
+			return ps->pods[i];
+	return NULL;
+}
+
+static void pod_free(struct apod *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++) {
+		rt_proc_release(&p->c[i].proc);
+		cg_free(p->c[i].cg);
+	}
+	free(p->c);
+	free(p->last_patch);
+	free(p);
+}
+
+static void forget(struct agent_pods *ps, struct apod *p)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		if (ps->pods[i] == p) {
+			ps->pods[i] = ps->pods[--ps->n];
+			break;
+		}
+	pod_free(p);
+}
+
+static struct apod *pod_new(struct agent_pods *ps, const char *key, const struct jv *pod)
+{
+	const char *ns = jv_path_str(pod, "metadata.namespace"),
+		   *name = jv_path_str(pod, "metadata.name"),
+		   *uid = jv_path_str(pod, "metadata.uid"),
+		   *rp = jv_path_str(pod, "spec.restartPolicy");
+	struct apod *p;
+	size_t n = jv_count(jv_path(pod, "spec.containers")), i = 0;
+
+	if (!ns || !name || !uid || !n)
+		return NULL;
+	if (ps->n == ps->cap) {
+		size_t cap = ps->cap ? ps->cap * 2 : 16;
+		struct apod **np = realloc(ps->pods, cap * sizeof(*np));
+
+		if (!np)
+			return NULL;
+		ps->pods = np;
+		ps->cap = cap;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p || !(p->c = calloc(n, sizeof(*p->c)))) {
+		free(p);
+		return NULL;
+	}
+	p->n = n;
+	snprintf(p->key, sizeof(p->key), "%s", key);
+	snprintf(p->ns, sizeof(p->ns), "%s", ns);
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	snprintf(p->uid, sizeof(p->uid), "%s", uid);
+	snprintf(p->restart_policy, sizeof(p->restart_policy), "%s", rp ? rp : "Always");
+	for (const struct jv *c = jv_first(jv_path(pod, "spec.containers")); c; c = c->next, i++) {
+		const char *cn = jv_path_str(c, "name"), *img = jv_path_str(c, "image");
+
+		snprintf(p->c[i].name, sizeof(p->c[i].name), "%s", cn ? cn : "");
+		kubelet_image_normalize(img ? img : "", p->c[i].image, sizeof(p->c[i].image));
+		p->c[i].proc.pidfd = -1;
+	}
+	ps->pods[ps->n++] = p;
+	return p;
+}
+
+/* ---- status ---- */
+
+static void state_of(const struct actr *c, struct kubelet_ctr_status *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->name = c->name;
+	s->image = c->image;
+	s->image_id = c->image_id;
+	s->restart_count = c->restarts;
+	if (c->cid[0])
+		s->container_id = c->cid;
+	switch (c->phase) {
+	case CTR_RUNNING:
+		s->cur.state = KUBELET_CTR_RUNNING;
+		s->cur.started_at = c->started;
+		s->ready = s->started = true; /* no readiness probe */
+		break;
+	case CTR_EXITED:
+		s->cur.state = KUBELET_CTR_TERMINATED;
+		s->cur.exit_code = c->exit_code;
+		s->cur.reason = c->reason[0] ? c->reason : NULL;
+		s->cur.started_at = c->started;
+		s->cur.finished_at = c->finished;
+		s->cur.container_id = c->cid;
+		break;
+	case CTR_WAITING:
+		s->cur.state = KUBELET_CTR_WAITING;
+		s->cur.reason = c->reason[0] ? c->reason : "ContainerCreating";
+		s->cur.message = c->message[0] ? c->message : NULL;
+		break;
+	}
+	if (c->has_last) {
+		s->has_last = true;
+		s->last.state = KUBELET_CTR_TERMINATED;
+		s->last.exit_code = c->last_exit;
+		s->last.reason = c->last_reason;
+		s->last.started_at = c->last_started;
+		s->last.finished_at = c->last_finished;
+		s->last.container_id = c->last_cid;
+	}
+}
+
+/* The pod phase from its containers (kubelet's getPhase, without init containers). */
+static const char *phase_of(const struct apod *p)
+{
+	size_t running = 0, waiting = 0, ok = 0, failed = 0;
+
+	for (size_t i = 0; i < p->n; i++) {
+		const struct actr *c = &p->c[i];
+
+		if (c->phase == CTR_RUNNING)
+			running++;
+		else if (c->phase == CTR_WAITING)
+			waiting++;
+		else if (c->exit_code == 0)
+			ok++;
+		else
+			failed++;
+	}
+	if (waiting || (!running && !ok && !failed))
+		return running || (ok + failed && strcmp(p->restart_policy, "Never")) ? "Running"
+										      : "Pending";
+	if (running)
+		return "Running";
+	/* every container terminated */
+	if (!strcmp(p->restart_policy, "Always"))
+		return "Running"; /* restarting */
+	if (!failed)
+		return "Succeeded";
+	if (!strcmp(p->restart_policy, "OnFailure"))
+		return "Running";
+	return "Failed";
+}
+
+static void publish(struct agent_pods *ps, struct apod *p)
+{
+	struct agent *a = ps->a;
+	struct kubelet_ctr_status *cs = calloc(p->n, sizeof(*cs));
+	struct kc_obj *o = kc_informer_get(ps->inf, p->ns, p->name);
+	struct jv_doc *d = jv_doc_new();
+	struct jv *pod = o && d ? kc_obj_parse(o, d) : NULL;
+	struct kubelet_pod_status st;
+	struct kc_status kst = {0};
+	char now[32], *patch = NULL;
+	size_t len;
+	int err;
+
+	if (!cs || !pod || !jv_is_str(jv_path(pod, "metadata.uid"), p->uid))
+		goto out;
+	for (size_t i = 0; i < p->n; i++)
+		state_of(&p->c[i], &cs[i]);
+	st = (struct kubelet_pod_status){
+	    .phase = phase_of(p),
+	    .host_ip = a->node_ip,
+	    .pod_ip = p->sandbox ? p->ip : NULL,
+	    .start_time = p->start_time,
+	    .sandbox_ready = p->sandbox,
+	    .ctrs = cs,
+	    .n_ctrs = p->n,
+	};
+	patch = kubelet_pod_status_patch(pod, &st, now_str(now), &len);
+	if (!patch || (p->last_patch && !strcmp(patch, p->last_patch)))
+		goto out;
+	err = kc_patch(a->kc, a->k_pod, p->ns, p->name, "status", KC_PATCH_STRATEGIC, patch, len,
+		       &(struct kc_write_opts){0}, NULL, &kst);
+	if (err) {
+		log_warn(AGENT_COMP, "pod %s: status: %s", p->key,
+			 kst.message[0] ? kst.message : kc_strerror(err));
+		goto out;
+	}
+	free(p->last_patch);
+	p->last_patch = patch;
+	patch = NULL;
+	if (!strcmp(st.phase, "Succeeded") || !strcmp(st.phase, "Failed"))
+		p->finished = true;
+out:
+	free(patch);
+	free(cs);
+	jv_doc_free(d);
+	kc_obj_put(o);
+}
+
+/* ---- containers ---- */
+
+static void try_start(struct agent_pods *ps, struct apod *p, const struct jv *pod, size_t i)
+{
+	struct actr *c = &p->c[i];
+	int rc;
+
+	if (c->phase != CTR_WAITING || mono_s() < c->next_start)
+		return;
+	rc = agent_ctr_start(ps->a, p, pod, i);
+	if (!rc) {
+		c->phase = CTR_RUNNING;
+		c->reason[0] = 0;
+		log_info(AGENT_COMP, "pod %s: container %s started (pid %d)", p->key, c->name,
+			 (int)c->proc.pid);
+		return;
+	}
+	if (rc == -ENOENT) {
+		/* ErrImagePull first, ImagePullBackOff while backing off (kubelet's image
+		 * back-off: 10 s doubling to 300 s) */
+		snprintf(c->reason, sizeof(c->reason), "%s",
+			 c->image_failed ? "ImagePullBackOff" : "ErrImagePull");
+		if (c->image_failed) {
+			snprintf(c->message, sizeof(c->message), "Back-off pulling image \"%s\"",
+				 c->image);
+		}
+		c->image_failed = true;
+	} else {
+		snprintf(c->reason, sizeof(c->reason), "%s",
+			 rc == -EINVAL ? "CreateContainerConfigError" : "CreateContainerError");
+		log_warn(AGENT_COMP, "pod %s: container %s: %s", p->key, c->name, c->message);
+	}
+	c->backoff = c->backoff ? c->backoff * 2 : BACKOFF_BASE_S;
+	if (c->backoff > BACKOFF_MAX_S)
+		c->backoff = BACKOFF_MAX_S;
+	c->next_start = mono_s() + (c->image_failed && !strcmp(c->reason, "ErrImagePull")
+					? 1.0 /* report ErrImagePull, then back off */
+					: c->backoff);
+}
+
+/* A container ended: record it, decide whether it runs again. */
+static void exited(struct agent_pods *ps, struct apod *p, struct actr *c, int status)
+{
+	char now[32];
+	bool restart;
+
+	(void)ps;
+	c->proc_live = false;
+	rt_proc_release(&c->proc);
+	c->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	snprintf(c->reason, sizeof(c->reason), "%s", c->exit_code == 0 ? "Completed" : "Error");
+	snprintf(c->finished, sizeof(c->finished), "%s", now_str(now));
+	log_info(AGENT_COMP, "pod %s: container %s exited with %d", p->key, c->name, c->exit_code);
+	restart = !p->deleting && (!strcmp(p->restart_policy, "Always") ||
+				   (!strcmp(p->restart_policy, "OnFailure") && c->exit_code != 0));
+	if (!restart) {
+		c->phase = CTR_EXITED;
+		return;
+	}
+	/* lastState, then CrashLoopBackOff while the back-off runs */
+	c->has_last = true;
+	c->last_exit = c->exit_code;
+	snprintf(c->last_reason, sizeof(c->last_reason), "%s", c->reason);
+	snprintf(c->last_started, sizeof(c->last_started), "%s", c->started);
+	snprintf(c->last_finished, sizeof(c->last_finished), "%s", c->finished);
+	snprintf(c->last_cid, sizeof(c->last_cid), "%s", c->cid);
+	c->restarts++;
+	c->phase = CTR_WAITING;
+	c->backoff = c->backoff ? c->backoff * 2 : BACKOFF_BASE_S;
+	if (c->backoff > BACKOFF_MAX_S)
+		c->backoff = BACKOFF_MAX_S;
+	c->next_start = mono_s() + c->backoff;
+	snprintf(c->reason, sizeof(c->reason), "CrashLoopBackOff");
+	snprintf(c->message, sizeof(c->message),
+		 "back-off %.0fs restarting failed container=%s pod=%s_%s(%s)", c->backoff, c->name,
+		 p->name, p->ns, p->uid);
+}
+
+static void reap(struct agent_pods *ps, struct apod *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		struct actr *c = &p->c[i];
+		int status = 0;
+
+		if (c->proc_live && rt_wait(&c->proc, 0, &status) == 0)
+			exited(ps, p, c, status);
+	}
+}
+
+/* ---- teardown ---- */
+
+static void cleanup(struct agent_pods *ps, struct apod *p)
+{
+	char dir[PATH_MAX];
+
+	for (size_t i = 0; i < p->n; i++) {
+		struct actr *c = &p->c[i];
+		int status;
+
+		if (c->proc_live) {
+			kill(c->proc.pid, SIGKILL);
+			if (c->cg)
+				cg_kill(c->cg, 10000);
+			if (rt_wait(&c->proc, 10000, &status) == 0)
+				c->proc_live = false;
+		}
+		if (c->cg) {
+			cg_kill(c->cg, 5000);
+			if (cg_remove(c->cg, 5000))
+				log_warn(AGENT_COMP, "pod %s: cgroup of %s stays", p->key, c->name);
+		}
+	}
+	if (agent_pod_cgroup_purge(ps->a, p->uid))
+		log_warn(AGENT_COMP, "pod %s: its cgroups stay", p->key);
+	agent_sandbox_down(ps->a, p);
+	agent_pod_dir(ps->a, p, dir, sizeof(dir));
+	for (size_t i = 0; i < p->n; i++) {
+		char run[PATH_MAX + 128];
+
+		snprintf(run, sizeof(run), "%s/%s/run", dir, p->c[i].name);
+		agent_rm_rf(run);
+	}
+}
+
+/* The last step of a graceful deletion: the object goes (kubelet's status manager). */
+static void final_delete(struct agent_pods *ps, struct apod *p)
+{
+	struct kc_delete_opts o = KC_DELETE_OPTS_INIT;
+	struct kc_status st = {0};
+	char dir[PATH_MAX];
+	int err;
+
+	o.grace_seconds = 0;
+	o.precondition_uid = p->uid;
+	err = kc_delete(ps->a->kc, ps->a->k_pod, p->ns, p->name, &o, NULL, &st);
+	if (err && err != -ENOENT && err != -KC_ECONFLICT)
+		log_warn(AGENT_COMP, "pod %s: delete: %s", p->key,
+			 st.message[0] ? st.message : kc_strerror(err));
+	agent_pod_dir(ps->a, p, dir, sizeof(dir));
+	agent_rm_rf(dir); /* logs go with the pod, as the kubelet removes its pod dirs */
+	log_info(AGENT_COMP, "pod %s: deleted", p->key);
+}
+
+static void terminate(struct agent_pods *ps, struct apod *p, int64_t grace_s)
+{
+	if (p->deleting)
+		return;
+	p->deleting = true;
+	p->kill_at = mono_s() + (double)(grace_s < 0 ? 30 : grace_s);
+	for (size_t i = 0; i < p->n; i++)
+		if (p->c[i].proc_live)
+			kill(p->c[i].proc.pid, SIGTERM);
+	log_info(AGENT_COMP, "pod %s: terminating (grace %llds)", p->key, (long long)grace_s);
+	(void)ps;
+}
+
+/* A deleting pod: SIGKILL after the grace period; once nothing runs, tear down and delete. */
+static bool deleting_step(struct agent_pods *ps, struct apod *p)
+{
+	bool live = false;
+
+	for (size_t i = 0; i < p->n; i++)
+		live |= p->c[i].proc_live;
+	if (live && mono_s() < p->kill_at)
+		return false;
+	cleanup(ps, p);
+	final_delete(ps, p);
+	return true;
+}
+
+/* ---- sync ---- */
+
+static void sync_key(struct agent_pods *ps, const char *key)
+{
+	struct kc_obj *o;
+	struct jv_doc *d = NULL;
+	struct jv *pod = NULL;
+	struct apod *p = find(ps, key);
+	char ns[256], name[256];
+	const char *slash = strchr(key, '/');
+
+	if (!slash)
+		return;
+	snprintf(ns, sizeof(ns), "%.*s", (int)(slash - key), key);
+	snprintf(name, sizeof(name), "%s", slash + 1);
+	o = kc_informer_get(ps->inf, ns, name);
+	if (o && (d = jv_doc_new()))
+		pod = kc_obj_parse(o, d);
+	if (p && (!pod || !jv_is_str(jv_path(pod, "metadata.uid"), p->uid))) {
+		/* gone at once (force delete) or replaced by another pod of that name */
+		log_info(AGENT_COMP, "pod %s: gone from the API: stopping it", key);
+		cleanup(ps, p);
+		forget(ps, p);
+		p = NULL;
+	}
+	if (!pod)
+		goto out;
+	if (!p) {
+		const char *ph = jv_path_str(pod, "status.phase");
+
+		if (ph && (!strcmp(ph, "Succeeded") || !strcmp(ph, "Failed")) &&
+		    !jv_get(jv_path(pod, "metadata"), "deletionTimestamp"))
+			goto out; /* finished before: nothing to run */
+		p = pod_new(ps, key, pod);
+		if (!p) {
+			log_warn(AGENT_COMP, "pod %s: cannot track it (no containers?)", key);
+			goto out;
+		}
+		if (jv_get(jv_path(pod, "metadata"), "deletionTimestamp")) {
+			/* deleted before it ran here (or while the agent was down) */
+			p->deleting = true;
+			p->kill_at = 0;
+			goto out;
+		}
+		snprintf(p->start_time, sizeof(p->start_time), "%s",
+			 jv_path_str(pod, "status.startTime") ? jv_path_str(pod, "status.startTime")
+							      : now_str((char[32]){0}));
+		/* an earlier run's containers (the agent restarted): started again from scratch */
+		agent_pod_cgroup_purge(ps->a, p->uid);
+		if (agent_sandbox_up(ps->a, p) == 0)
+			log_info(AGENT_COMP, "pod %s: sandbox %s, IP %s", key, p->netns, p->ip);
+	}
+	if (jv_get(jv_path(pod, "metadata"), "deletionTimestamp")) {
+		int64_t g = 30;
+
+		if (jv_path_int(pod, "metadata.deletionGracePeriodSeconds", &g))
+			jv_path_int(pod, "spec.terminationGracePeriodSeconds", &g);
+		terminate(ps, p, g);
+	}
+out:
+	jv_doc_free(d);
+	kc_obj_put(o);
+}
+
+/* One pass over every pod: reap, (re)start, delete, publish. */
+static void tick(struct agent_pods *ps)
+{
+	for (size_t i = 0; i < ps->n;) {
+		struct apod *p = ps->pods[i];
+		struct kc_obj *o;
+		struct jv_doc *d;
+		struct jv *pod;
+
+		reap(ps, p);
+		if (p->deleting) {
+			if (deleting_step(ps, p)) {
+				forget(ps, p);
+				continue;
+			}
+			i++;
+			continue;
+		}
+		if (!p->sandbox && !p->finished) {
+			/* CNI ADD failed: retried with the pod's back-off */
+			if (mono_s() >= p->kill_at && agent_sandbox_up(ps->a, p))
+				p->kill_at = mono_s() + BACKOFF_BASE_S;
+		}
+		o = kc_informer_get(ps->inf, p->ns, p->name);
+		d = o ? jv_doc_new() : NULL;
+		pod = d ? kc_obj_parse(o, d) : NULL;
+		if (pod && p->sandbox)
+			for (size_t k = 0; k < p->n; k++)
+				try_start(ps, p, pod, k);
+		jv_doc_free(d);
+		kc_obj_put(o);
+		if (!p->finished) {
+			publish(ps, p);
+			if (p->finished) {
+				/* as the kubelet: a pod that ended gives back its sandbox (its IP
+				 * stays in the status); the object stays until it is deleted */
+				log_info(AGENT_COMP, "pod %s: %s", p->key, phase_of(p));
+				cleanup(ps, p);
+			}
+		}
+		i++;
+	}
+}
+
+static bool bound_here(void *arg, const char *uid)
+{
+	struct agent_pods *ps = arg;
+	struct kc_obj **objs = NULL;
+	size_t n = 0;
+	bool found = false;
+
+	if (kc_informer_list(ps->inf, NULL, NULL, &objs, &n))
+		return true; /* not sure: keep */
+	for (size_t i = 0; i < n && !found; i++) {
+		struct jv_doc *d = jv_doc_new();
+		struct jv *pod = d ? kc_obj_parse(objs[i], d) : NULL;
+
+		/* a pod that ended keeps no sandbox */
+		found = !pod || (jv_is_str(jv_path(pod, "metadata.uid"), uid) &&
+				 !jv_is_str(jv_path(pod, "status.phase"), "Succeeded") &&
+				 !jv_is_str(jv_path(pod, "status.phase"), "Failed"));
+		jv_doc_free(d);
+	}
+	kc_objs_free(objs, n);
+	return found;
+}
+
+static void *run(void *arg)
+{
+	struct agent_pods *ps = arg;
+
+	kc_informer_wait_synced(ps->inf, -1);
+	/* what an earlier run left of pods no longer bound here */
+	agent_sandbox_gc(ps->a, bound_here, ps);
+	while (!atomic_load(&ps->stop)) {
+		char *key = NULL;
+		double until = mono_s() + TICK_MS / 1000.0;
+
+		while (!atomic_load(&ps->stop)) {
+			int left = (int)((until - mono_s()) * 1000);
+
+			if (left <= 0 || kc_queue_get(ps->q, &key, left))
+				break;
+			sync_key(ps, key);
+			kc_queue_done(ps->q, key);
+			free(key);
+		}
+		tick(ps);
+	}
+	return NULL;
+}
+
+int agent_pods_start(struct agent *a)
+{
+	struct agent_pods *ps = calloc(1, sizeof(*ps));
+	char sel[512], dir[PATH_MAX];
+	int rc = -ENOMEM;
+
+	if (!ps)
+		return rc;
+	ps->a = a;
+	a->ps = ps;
+	snprintf(dir, sizeof(dir), "%s/sandboxes", a->cfg->root);
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return -errno;
+	snprintf(sel, sizeof(sel), "spec.nodeName=%s", a->cfg->node);
+	ps->q = kc_queue_new("agent-pods");
+	ps->inf = kc_informer_new(a->kc, &(struct kc_informer_opts){
+					     .kind = a->k_pod,
+					     .field_selector = sel,
+					 });
+	if (!ps->q || !ps->inf)
+		return rc;
+	rc = kc_informer_add_handlers(ps->inf, &(struct kc_handlers){
+						   .add = on_add,
+						   .update = on_update,
+						   .del = on_del,
+						   .arg = ps,
+					       });
+	if (!rc)
+		rc = kc_informer_start(ps->inf);
+	if (!rc) {
+		rc = -pthread_create(&ps->thread, NULL, run, ps);
+		ps->thread_started = !rc;
+	}
+	return rc;
+}
+
+void agent_pods_stop(struct agent *a)
+{
+	struct agent_pods *ps = a->ps;
+
+	if (!ps)
+		return;
+	atomic_store(&ps->stop, true);
+	kc_informer_stop(ps->inf);
+	if (ps->q)
+		kc_queue_shutdown(ps->q);
+	if (ps->thread_started)
+		pthread_join(ps->thread, NULL);
+	/* pods keep running: a stopped agent leaves its containers (their processes are our
+	 * children and survive us, re-parented) */
+	for (size_t i = 0; i < ps->n; i++)
+		pod_free(ps->pods[i]);
+	free(ps->pods);
+	kc_informer_free(ps->inf);
+	kc_queue_free(ps->q);
+	free(ps);
+	a->ps = NULL;
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cmd_agent: `drover agent --kubeconfig F --node NAME [options]`: the node agent (userspace/
+ * agent) until SIGINT or SIGTERM. Bad flags: one line and exit 2.
+ */
+#ifdef HAVE_DROVER_AGENT
+#include <stdio.h>
+
+#include "agent.h"
+#include "cli.h"
+#include "log.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: drover agent --kubeconfig FILE --node NAME [options]\n"
+		"  --root DIR            state: sandboxes, pod dirs and logs (default " AGENT_ROOT
+		")\n"
+		"  --image-root DIR      the image store (default /var/lib/drover/images)\n"
+		"  --cni-bin-dir DIR     CNI plugins (default: drover's own directory, then "
+		"/usr/lib/cni)\n"
+		"  --cni-conf FILE       the CNI network configuration (default: a drover-cni one\n"
+		"                        written under ROOT/cni from the node's podCIDR)\n"
+		"  --cgroup-parent PATH  cgroup of the pods (default drover/NAME)\n"
+		"  --node-ip IP          the node's InternalIP (default: its first IPv4 address)\n"
+		"  --labels k=v,...      extra node labels\n"
+		"  --log-level LEVEL     error, warn, info (default) or debug\n");
+}
+
+int cmd_agent(int argc, char **argv)
+{
+	struct agent_config cfg;
+	char err[512] = "";
+	int rc = agent_config_parse(argc, argv, &cfg, err, sizeof(err));
+
+	if (rc == 1) {
+		usage(stdout);
+		agent_config_free(&cfg);
+		return 0;
+	}
+	if (rc) {
+		fprintf(stderr, "drover agent: %s\n", err);
+		agent_config_free(&cfg);
+		return 2;
+	}
+	log_set_level(cfg.log_level);
+	cfg.version = DROVER_VERSION;
+	cli_catch_stop();
+	rc = agent_run(&cfg, cli_stopping);
+	agent_config_free(&cfg);
+	return rc ? 1 : 0;
+}
+#endif

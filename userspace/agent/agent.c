@@ -267,52 +267,10 @@ static int node_check(struct agent *a, bool *ready)
 
 static int lease_renew(struct agent *a)
 {
-	struct kc_status st = {0};
-	struct jv_doc *d = jv_doc_new();
-	struct timespec ts;
-	char now[32];
-	int err = -ENOMEM;
+	struct kc_status st;
+	int err = kubelet_lease_renew(a->kc, a->k_lease, a->cfg->node, a->node_uid, a->lease_rv,
+				      sizeof(a->lease_rv), &st);
 
-	if (!d)
-		return err;
-	for (int attempt = 0; attempt < 3; attempt++) {
-		struct kc_obj *o = NULL;
-		struct jv *lease;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		lease = kubelet_lease_obj(d, a->cfg->node, a->node_uid, a->lease_rv,
-					  kubelet_microtime_str(&ts, now));
-		if (!lease) {
-			err = -ENOMEM;
-			break;
-		}
-		if (!a->lease_rv[0])
-			err = kc_create(a->kc, a->k_lease, KUBELET_LEASE_NAMESPACE, lease,
-					&(struct kc_write_opts){0}, &o, &st);
-		else
-			err = kc_update(a->kc, a->k_lease, KUBELET_LEASE_NAMESPACE, NULL, lease,
-					&(struct kc_write_opts){0}, &o, &st);
-		if (!err) {
-			snprintf(a->lease_rv, sizeof(a->lease_rv), "%" PRIu64, o->rv);
-			kc_obj_put(o);
-			break;
-		}
-		a->lease_rv[0] = 0;
-		if (err == -EEXIST || err == -KC_ECONFLICT) {
-			err = kc_get(a->kc, a->k_lease, KUBELET_LEASE_NAMESPACE, a->cfg->node, &o,
-				     &st);
-			if (!err)
-				snprintf(a->lease_rv, sizeof(a->lease_rv), "%" PRIu64, o->rv);
-			kc_obj_put(o);
-			if (err && err != -ENOENT)
-				break;
-			continue;
-		}
-		if (err == -ENOENT)
-			continue;
-		break;
-	}
-	jv_doc_free(d);
 	if (err)
 		log_warn(AGENT_COMP, "node %s: Lease: %s", a->cfg->node,
 			 st.message[0] ? st.message : kc_strerror(err));

@@ -243,61 +243,14 @@ static uint64_t renew_ms(const struct sim *s)
 	return (uint64_t)(s->cfg->lease_renew_s * 1000.0 * (1.0 + LEASE_JITTER * sim_rand()));
 }
 
-static void take_rv(struct sim_node *n, const struct kc_obj *o)
-{
-	snprintf(n->lease_rv, sizeof(n->lease_rv), "%" PRIu64, o ? o->rv : 0);
-}
-
 /* One renewal: update on the last resourceVersion; conflict -> read it again; NotFound ->
  * create (the kubelet's ensureLease). */
 static int lease_renew(struct sim *s, struct sim_node *n)
 {
-	struct kc_status st = {0};
-	struct jv_doc *d = jv_doc_new();
-	struct timespec ts;
-	char now[32];
-	int err = -ENOMEM;
+	struct kc_status st;
+	int err = kubelet_lease_renew(s->kc, s->k_lease, n->name, n->uid, n->lease_rv,
+				      sizeof(n->lease_rv), &st);
 
-	if (!d)
-		return err;
-	for (int attempt = 0; attempt < 3; attempt++) {
-		struct kc_obj *o = NULL;
-		struct jv *lease;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		kubelet_microtime_str(&ts, now);
-		lease = kubelet_lease_obj(d, n->name, n->uid, n->lease_rv, now);
-		if (!lease) {
-			err = -ENOMEM;
-			break;
-		}
-		if (!n->lease_rv[0])
-			err = kc_create(s->kc, s->k_lease, KUBELET_LEASE_NAMESPACE, lease,
-					&(struct kc_write_opts){0}, &o, &st);
-		else
-			err = kc_update(s->kc, s->k_lease, KUBELET_LEASE_NAMESPACE, NULL, lease,
-					&(struct kc_write_opts){0}, &o, &st);
-		if (!err) {
-			take_rv(n, o);
-			kc_obj_put(o);
-			break;
-		}
-		n->lease_rv[0] = 0;
-		if (err == -EEXIST || err == -KC_ECONFLICT) {
-			/* someone else wrote it: read it, then update on its version */
-			err = kc_get(s->kc, s->k_lease, KUBELET_LEASE_NAMESPACE, n->name, &o, &st);
-			if (!err)
-				take_rv(n, o);
-			kc_obj_put(o);
-			if (err && err != -ENOENT)
-				break;
-			continue;
-		}
-		if (err == -ENOENT) /* deleted under us: create it again */
-			continue;
-		break;
-	}
-	jv_doc_free(d);
 	if (err) {
 		atomic_fetch_add(&s->lease_errors, 1);
 		if (n->lease_failures++ % 10 == 0)

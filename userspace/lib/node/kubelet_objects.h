@@ -17,6 +17,10 @@
 
 #include "k8s_jv.h"
 
+struct kclient;
+struct kc_status;
+struct k8s_kind;
+
 #define KUBELET_VERSION		"v1.32.4"
 #define KUBELET_LEASE_NAMESPACE "kube-node-lease"
 #define KUBELET_LEASE_SECONDS	40 /* kubelet's nodeLeaseDurationSeconds */
@@ -165,5 +169,13 @@ int kubelet_parse_labels(const char *arg, struct kubelet_kv **labels, size_t *nl
  * GOARCH for uname's machine ("x86_64" -> "amd64"). */
 void kubelet_os_image(char *buf, size_t size);
 const char *kubelet_goarch(const char *machine);
+
+/* One renewal of node's Lease in kube-node-lease: an update on rv (the Lease's last
+ * resourceVersion, "" when unknown: create); a conflict or an existing Lease is read again
+ * and updated on its version, a Lease deleted under us is created again (the kubelet's
+ * ensureLease), three attempts. rv (rvlen bytes) holds the new version after; 0 or -errno
+ * with st the server's answer. */
+int kubelet_lease_renew(struct kclient *kc, const struct k8s_kind *k_lease, const char *node,
+			const char *node_uid, char *rv, size_t rvlen, struct kc_status *st);
 
 #endif

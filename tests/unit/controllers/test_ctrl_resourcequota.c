@@ -65,6 +65,22 @@ static void delete (struct cenv *e, const struct k8s_kind *k, const char *ns, co
 		fail_msg("delete %s %s: %s", k->resource, name, st.message);
 }
 
+/* Does the controllers' informer of kind k hold want objects of ns? The quota controller
+ * counts from its caches: a quota synced before a watch event arrived would count that object
+ * only at the five-minute recount (as kube's: creations are charged by admission, and this
+ * one was made before the quota). */
+static bool cached(struct cenv *e, const struct k8s_kind *k, const char *ns, size_t want)
+{
+	struct kc_informer *inf = ctrl_manager_informer(e->m, k);
+	struct kc_obj **objs = NULL;
+	size_t n = 0;
+
+	if (!inf || kc_informer_list(inf, "namespace", ns, &objs, &n) != 0)
+		return false;
+	kc_objs_free(objs, n);
+	return n == want;
+}
+
 /* What is there before the quota is counted; what is made after is charged by the API;
  * what goes is counted again. */
 static void test_usage(void **state)
@@ -107,6 +123,11 @@ static void test_usage(void **state)
 		    "{\"metadata\":{\"name\":\"data\"},\"spec\":{\"storageClassName\":\"fast\","
 		    "\"accessModes\":[\"ReadWriteOnce\"],\"resources\":{\"requests\":{\"storage\":"
 		    "\"1Gi\"}}}}");
+	assert_true(WAIT_UNTIL(
+	    cached(&e, kind_cm(), "rq", 2) && cached(&e, kind("v1", "Secret"), "rq", 1) &&
+		cached(&e, kind_pod(), "rq", 1) && cached(&e, kind("v1", "Service"), "rq", 1) &&
+		cached(&e, kind("v1", "PersistentVolumeClaim"), "rq", 1),
+	    KC_WAIT_MS));
 	cenv_create(&e, rq_kind(), "rq",
 		    "{\"metadata\":{\"name\":\"all\"},\"spec\":{\"hard\":{\"pods\":\"10\","
 		    "\"count/pods\":\"10\",\"configmaps\":\"10\",\"count/configmaps\":\"10\","

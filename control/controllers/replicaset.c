@@ -12,10 +12,12 @@
  * pod watch from making it create or delete twice.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hmap.h"
 #include "log.h"
 #include "workload.h"
 
@@ -195,36 +197,6 @@ struct rs_sync {
 	char errmsg[1024]; /* the error manage_replicas met, for ReplicaFailure */
 };
 
-/* Parse the objects of an index value into d, appending to *v. */
-static int parse_index(struct kc_informer *inf, const char *index, const char *value,
-		       struct jv_doc *d, struct jv ***v, size_t *n)
-{
-	struct kc_obj **objs = NULL;
-	size_t m = 0;
-	struct jv **nv;
-	int err = kc_informer_list(inf, index, value, &objs, &m);
-
-	if (err)
-		return err;
-	nv = realloc(*v, (*n + m + 1) * sizeof(*nv));
-	if (!nv) {
-		kc_objs_free(objs, m);
-		return -ENOMEM;
-	}
-	*v = nv;
-	for (size_t i = 0; i < m; i++) {
-		struct jv *t = ctrl_obj_tree(objs[i], d, ctrl_k_pod);
-
-		if (!t) {
-			kc_objs_free(objs, m);
-			return -ENOMEM;
-		}
-		nv[(*n)++] = t;
-	}
-	kc_objs_free(objs, m);
-	return 0;
-}
-
 static bool pod_active(const struct jv *rs, const struct jv *pod)
 {
 	(void)rs;
@@ -295,10 +267,12 @@ static int create_pods(struct rs_sync *y, int diff)
 }
 
 /* Active pods of the ReplicaSets with the same controller (or of this one), per node: kube's
- * getIndirectlyRelatedPods ranks a pod by how many related pods share its node. */
+ * getIndirectlyRelatedPods ranks a pod by how many related pods share its node (counted
+ * once per node, so a scale-down of n pods costs O(n), not O(n * related)). */
 static void rank_pods(struct rs_sync *y, struct ctrl_pod_rank *rk)
 {
 	const struct jv *ref = ctrl_controller_ref(y->rs);
+	struct hmap *on_node = hmap_new();
 	struct kc_obj **rss = NULL;
 	struct jv **related = NULL;
 	size_t nrss = 0, nrel = 0;
@@ -310,24 +284,29 @@ static void rank_pods(struct rs_sync *y, struct ctrl_pod_rank *rk)
 			const char *uid = jv_path_str(t, "metadata.uid");
 
 			if (t && uid && ctrl_controlled_by(t, jv_path_str(ref, "uid")))
-				parse_index(y->s->pods, CTRL_IDX_OWNER, uid, y->d, &related, &nrel);
+				ctrl_index_trees(y->s->pods, CTRL_IDX_OWNER, uid, ctrl_k_pod, y->d,
+						 &related, &nrel);
 		}
 		kc_objs_free(rss, nrss);
 	} else {
-		parse_index(y->s->pods, CTRL_IDX_OWNER, jv_path_str(y->rs, "metadata.uid"), y->d,
-			    &related, &nrel);
+		ctrl_index_trees(y->s->pods, CTRL_IDX_OWNER, jv_path_str(y->rs, "metadata.uid"),
+				 ctrl_k_pod, y->d, &related, &nrel);
 	}
+	/* the count per node rides in the map's value pointer */
+	for (size_t j = 0; on_node && j < nrel; j++)
+		if (ctrl_pod_active(related[j])) {
+			const char *node = jv_path_str(related[j], "spec.nodeName") ?: "";
+
+			hmap_sput(on_node, node, (void *)((uintptr_t)hmap_sget(on_node, node) + 1),
+				  NULL);
+		}
 	for (size_t i = 0; i < y->npods; i++) {
 		const char *node = jv_path_str(y->pods[i], "spec.nodeName") ?: "";
 
 		rk[i].pod = y->pods[i];
-		rk[i].rank = 0;
-		for (size_t j = 0; j < nrel; j++)
-			if (ctrl_pod_active(related[j]) &&
-			    strcmp(jv_path_str(related[j], "spec.nodeName") ?: "", node) == 0)
-				rk[i].rank++;
+		rk[i].rank = on_node ? (int)(uintptr_t)hmap_sget(on_node, node) : 0;
 	}
-	free(related);
+	hmap_free(on_node);
 }
 
 static int delete_pods(struct rs_sync *y, int diff)

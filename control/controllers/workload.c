@@ -295,9 +295,8 @@ int ctrl_release(struct kclient *kc, const struct k8s_kind *k, const struct jv *
 	return write_refs(kc, k, obj, NULL, NULL, owner_uid, st);
 }
 
-/* Append the trees of inf's objects under index=value to *v (*n of them). */
-static int index_trees(struct kc_informer *inf, const char *index, const char *value,
-		       const struct k8s_kind *k, struct jv_doc *d, struct jv ***v, size_t *n)
+int ctrl_index_trees(struct kc_informer *inf, const char *index, const char *value,
+		     const struct k8s_kind *k, struct jv_doc *d, struct jv ***v, size_t *n)
 {
 	struct kc_obj **objs = NULL;
 	size_t m = 0;
@@ -370,9 +369,9 @@ struct jv **ctrl_claim(struct ctrl_ctx *c, struct kc_informer *inf, const struct
 	if (!uid || !ns)
 		err = -EINVAL;
 	if (!err)
-		err = index_trees(inf, CTRL_IDX_OWNER, uid, k, d, &cand, &nc);
+		err = ctrl_index_trees(inf, CTRL_IDX_OWNER, uid, k, d, &cand, &nc);
 	if (!err)
-		err = index_trees(inf, CTRL_IDX_ORPHAN, ns, k, d, &cand, &nc);
+		err = ctrl_index_trees(inf, CTRL_IDX_ORPHAN, ns, k, d, &cand, &nc);
 	if (err) {
 		*errp = err;
 		return NULL;

@@ -63,6 +63,10 @@ int ctrl_adopt(struct kclient *kc, const struct k8s_kind *k, const struct jv *ob
 	       const struct jv *owner, const struct k8s_kind *owner_kind, struct kc_status *st);
 int ctrl_release(struct kclient *kc, const struct k8s_kind *k, const struct jv *obj,
 		 const char *owner_uid, struct kc_status *st);
+/* Append the trees (in d, apiVersion/kind set as ctrl_obj_tree) of inf's objects of kind k
+ * under index=value to *v, an array in d of *n of them. 0 or -errno. */
+int ctrl_index_trees(struct kc_informer *inf, const char *index, const char *value,
+		     const struct k8s_kind *k, struct jv_doc *d, struct jv ***v, size_t *n);
 /* kube's ClaimObjects over an informer with the CTRL_IDX_OWNER and CTRL_IDX_ORPHAN indexes
  * (ctrl_claim_indexes): the objects of kind k that owner (of owner_kind, with a
  * spec.selector) controls, plus the orphans of its namespace it adopts, less those it no

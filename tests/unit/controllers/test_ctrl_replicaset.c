@@ -282,6 +282,47 @@ static void test_delete_order(void **state)
 	cenv_stop(&e);
 }
 
+/* kube's getIndirectlyRelatedPods: a scale-down deletes first from the node with the most
+ * active pods of the set, before the one ready for less time (which would go first
+ * otherwise). */
+static void test_delete_crowded_node(void **state)
+{
+	struct cenv e;
+	struct jv_doc *d = jv_doc_new();
+	struct jv **pods;
+	char names[3][64], recent[32], old[32], status[768];
+	size_t n;
+
+	(void)state;
+	cenv_start(&e, "replicaset", NULL, NULL);
+	make_rs(&e, "crowd", "crowd", 3, NULL, "nginx:1");
+	assert_true(WAIT_UNTIL(cenv_count(&e, kind_pod(), NS, "app=crowd") == 3, KC_WAIT_MS));
+	pods = cenv_list(&e, d, kind_pod(), NS, "app=crowd", &n);
+	for (size_t i = 0; i < n; i++)
+		snprintf(names[i], sizeof(names[i]), "%s", jv_path_str(pods[i], "metadata.name"));
+	ctrl_time(ctrl_now() - 10, recent);
+	ctrl_time(ctrl_now() - 2000, old);
+	/* names[0] and [1] on n1, ready long ago; names[2] alone on n2, ready just now */
+	for (int i = 0; i < 3; i++) {
+		struct kc_status st;
+
+		assert_int_equal(kc_bind(e.k.c, NS, names[i], NULL, i < 2 ? "n1" : "n2", &st), 0);
+		snprintf(status, sizeof(status),
+			 "{\"phase\":\"Running\",\"conditions\":[{\"type\":\"Ready\",\"status\":"
+			 "\"True\",\"lastTransitionTime\":\"%s\"}]}",
+			 i < 2 ? old : recent);
+		pod_status(&e, names[i], status);
+	}
+	assert_true(WAIT_UNTIL(rs_int(&e, "crowd", "status.readyReplicas") == 3, KC_WAIT_MS));
+	scale(&e, "crowd", 2);
+	assert_true(WAIT_UNTIL(gone_or_deleting(&e, names[0]) || gone_or_deleting(&e, names[1]) ||
+				   gone_or_deleting(&e, names[2]),
+			       KC_WAIT_MS));
+	assert_false(gone_or_deleting(&e, names[2]));
+	jv_doc_free(d);
+	cenv_stop(&e);
+}
+
 /* ---- expectations ---- */
 
 /* With the controller's pod informer held (a watch that lags), syncs of the ReplicaSet
@@ -402,9 +443,10 @@ static void test_min_ready(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_rank_rules),	  cmocka_unit_test(test_create_scale),
-	    cmocka_unit_test(test_delete_order),  cmocka_unit_test(test_expectations),
-	    cmocka_unit_test(test_adopt_release), cmocka_unit_test(test_min_ready),
+	    cmocka_unit_test(test_rank_rules),	 cmocka_unit_test(test_delete_crowded_node),
+	    cmocka_unit_test(test_create_scale), cmocka_unit_test(test_delete_order),
+	    cmocka_unit_test(test_expectations), cmocka_unit_test(test_adopt_release),
+	    cmocka_unit_test(test_min_ready),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -513,6 +513,12 @@ static void test_adopt_release(void **state)
 			 0);
 	assert_true(WAIT_UNTIL(strcmp(controller_of(&e, d, "orphan"), "") == 0, KC_WAIT_MS));
 	assert_true(WAIT_UNTIL(pods_on(&e, "ad", "n1") == 1, KC_WAIT_MS));
+	/* an orphan made now, nothing else changing, wakes the DaemonSet by its own event */
+	cenv_create(&e, kind_pod(), NS,
+		    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"late\","
+		    "\"labels\":{\"app\":\"ad\"}},\"spec\":{\"nodeName\":\"n1\",\"containers\":[{"
+		    "\"name\":\"c\",\"image\":\"agent:1\"}]}}");
+	assert_true(WAIT_UNTIL(strcmp(controller_of(&e, d, "late"), "ad") == 0, KC_WAIT_MS));
 	jv_doc_free(d);
 	cenv_stop(&e);
 }

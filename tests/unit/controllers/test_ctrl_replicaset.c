@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -160,6 +161,38 @@ static bool before(struct jv *a, struct jv *b)
 	int64_t now = ctrl_now_ns();
 
 	return ctrl_pod_delete_before(&x, &y, now) && !ctrl_pod_delete_before(&y, &x, now);
+}
+
+/* kube's slowStartBatch: batches of 1, 2, 4 ...; the batch in which a call fails is the
+ * last one (its other calls still run), and the count is of the calls that succeeded. */
+static int calls, fail_at;
+static int call(void *arg, int i)
+{
+	(void)arg;
+	calls++;
+	return i == fail_at ? -EIO : 0;
+}
+
+static void test_slow_start(void **state)
+{
+	int err;
+
+	(void)state;
+	calls = 0, fail_at = -1;
+	assert_int_equal(ctrl_slow_start(10, call, NULL, &err), 10);
+	assert_int_equal(calls, 10);
+	assert_int_equal(err, 0);
+	/* batches [0] [1 2] [3..6]: the failure at 4 ends it after 6 */
+	calls = 0, fail_at = 4;
+	assert_int_equal(ctrl_slow_start(10, call, NULL, &err), 6);
+	assert_int_equal(calls, 7);
+	assert_int_equal(err, -EIO);
+	calls = 0, fail_at = 0;
+	assert_int_equal(ctrl_slow_start(10, call, NULL, &err), 0);
+	assert_int_equal(calls, 1);
+	calls = 0, fail_at = -1;
+	assert_int_equal(ctrl_slow_start(0, call, NULL, &err), 0);
+	assert_int_equal(calls, 0);
 }
 
 /* kube's ActivePodsWithRanks on hand-made pods: each rule, and each rule's precedence. */
@@ -443,10 +476,10 @@ static void test_min_ready(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_rank_rules),	 cmocka_unit_test(test_delete_crowded_node),
-	    cmocka_unit_test(test_create_scale), cmocka_unit_test(test_delete_order),
-	    cmocka_unit_test(test_expectations), cmocka_unit_test(test_adopt_release),
-	    cmocka_unit_test(test_min_ready),
+	    cmocka_unit_test(test_slow_start),		cmocka_unit_test(test_rank_rules),
+	    cmocka_unit_test(test_delete_crowded_node), cmocka_unit_test(test_create_scale),
+	    cmocka_unit_test(test_delete_order),	cmocka_unit_test(test_expectations),
+	    cmocka_unit_test(test_adopt_release),	cmocka_unit_test(test_min_ready),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

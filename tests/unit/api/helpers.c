@@ -7,6 +7,7 @@
 
 #include <curl/curl.h>
 #include <ftw.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,10 +23,39 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 	return remove(path);
 }
 
+/* The data directories of servers not stopped yet: a failed assertion jumps out of a test
+ * before its stop, so what is left is removed when the test program exits. */
+static char *live_dirs[64];
+
+static void remove_live_dirs(void)
+{
+	for (size_t i = 0; i < sizeof(live_dirs) / sizeof(live_dirs[0]); i++)
+		if (live_dirs[i]) {
+			nftw(live_dirs[i], rm_one, 16, FTW_DEPTH | FTW_PHYS);
+			free(live_dirs[i]);
+			live_dirs[i] = NULL;
+		}
+}
+
+static void live_dir(const char *dir, bool add)
+{
+	static bool registered;
+
+	if (!registered)
+		registered = atexit(remove_live_dirs) == 0;
+	for (size_t i = 0; i < sizeof(live_dirs) / sizeof(live_dirs[0]); i++)
+		if (add ? !live_dirs[i] : live_dirs[i] && strcmp(live_dirs[i], dir) == 0) {
+			free(live_dirs[i]);
+			live_dirs[i] = add ? strdup(dir) : NULL;
+			return;
+		}
+}
+
 void tsrv_start_cfg(struct tsrv *t, struct api_config *cfg)
 {
 	snprintf(t->dir, sizeof(t->dir), "/tmp/drover-api-test-XXXXXX");
 	assert_non_null(mkdtemp(t->dir));
+	live_dir(t->dir, true);
 	cfg->data_dir = t->dir;
 	cfg->listen = "127.0.0.1:0";
 	cfg->insecure_loopback = true;
@@ -49,6 +79,7 @@ void tsrv_stop(struct tsrv *t)
 	api_server_stop(t->s);
 	t->s = NULL;
 	nftw(t->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	live_dir(t->dir, false);
 }
 
 int tsrv_group_setup(void **state)

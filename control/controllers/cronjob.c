@@ -583,11 +583,7 @@ static void cj_quiesce(void *state)
 
 	if (!cc)
 		return;
-	if (cc->w)
-		kc_workers_stop(cc->w);
-	else if (cc->q)
-		kc_queue_shutdown(cc->q);
-	cc->w = NULL;
+	ctrl_queue_quiesce(&cc->w, cc->q);
 }
 
 static void cj_stop(void *state)

@@ -57,6 +57,9 @@ struct kc_informer *ctrl_informer(struct ctrl_ctx *c, const struct k8s_kind *k);
 /* A controller's stop: its workers stopped (or, if they never started, its queue shut
  * down), then the queue freed. Both may be NULL. */
 void ctrl_queue_close(struct kc_workers *w, struct kc_queue *q);
+/* A controller's quiesce: its workers stopped (or its queue shut down if they never
+ * started) and *w NULL; the queue stays for stop to free (handlers may still add to it). */
+void ctrl_queue_quiesce(struct kc_workers **w, struct kc_queue *q);
 /* Add an index to k's shared informer unless one of that name is there. 0 or -errno. */
 int ctrl_informer_index(struct ctrl_ctx *c, const struct k8s_kind *k, const char *name,
 			kc_index_fn fn);

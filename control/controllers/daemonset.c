@@ -610,11 +610,7 @@ static void ds_quiesce(void *state)
 
 	if (!dc)
 		return;
-	if (dc->w)
-		kc_workers_stop(dc->w);
-	else if (dc->q)
-		kc_queue_shutdown(dc->q);
-	dc->w = NULL;
+	ctrl_queue_quiesce(&dc->w, dc->q);
 }
 
 static void ds_stop(void *state)

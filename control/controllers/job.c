@@ -672,15 +672,8 @@ static void job_quiesce(void *state)
 
 	if (!jc)
 		return;
-	if (jc->w)
-		kc_workers_stop(jc->w);
-	else if (jc->q)
-		kc_queue_shutdown(jc->q);
-	if (jc->ow)
-		kc_workers_stop(jc->ow);
-	else if (jc->orphans)
-		kc_queue_shutdown(jc->orphans);
-	jc->w = jc->ow = NULL;
+	ctrl_queue_quiesce(&jc->w, jc->q);
+	ctrl_queue_quiesce(&jc->ow, jc->orphans);
 }
 
 static void job_stop(void *state)

@@ -152,11 +152,7 @@ static void ttl_quiesce(void *state)
 
 	if (!tc)
 		return;
-	if (tc->w)
-		kc_workers_stop(tc->w);
-	else if (tc->q)
-		kc_queue_shutdown(tc->q);
-	tc->w = NULL;
+	ctrl_queue_quiesce(&tc->w, tc->q);
 }
 
 static void ttl_stop(void *state)

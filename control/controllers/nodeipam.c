@@ -293,11 +293,7 @@ static void ipam_quiesce(void *state)
 
 	if (!ic)
 		return;
-	if (ic->w)
-		kc_workers_stop(ic->w);
-	else if (ic->q)
-		kc_queue_shutdown(ic->q);
-	ic->w = NULL;
+	ctrl_queue_quiesce(&ic->w, ic->q);
 }
 
 static void ipam_stop(void *state)

@@ -373,11 +373,7 @@ static void sts_quiesce(void *state)
 
 	if (!sc)
 		return;
-	if (sc->w)
-		kc_workers_stop(sc->w);
-	else if (sc->q)
-		kc_queue_shutdown(sc->q);
-	sc->w = NULL;
+	ctrl_queue_quiesce(&sc->w, sc->q);
 }
 
 static void sts_stop(void *state)

@@ -290,12 +290,18 @@ void ctrl_expect_delete(struct ctrl_expect *e, const char *key)
 	pthread_mutex_unlock(&e->lock);
 }
 
-void ctrl_queue_close(struct kc_workers *w, struct kc_queue *q)
+void ctrl_queue_quiesce(struct kc_workers **w, struct kc_queue *q)
 {
-	if (w)
-		kc_workers_stop(w);
+	if (*w)
+		kc_workers_stop(*w);
 	else if (q)
 		kc_queue_shutdown(q);
+	*w = NULL;
+}
+
+void ctrl_queue_close(struct kc_workers *w, struct kc_queue *q)
+{
+	ctrl_queue_quiesce(&w, q);
 	if (q)
 		kc_queue_free(q);
 }

@@ -42,5 +42,9 @@ void cli_wait_stop(void);
 /* --controllers LIST of `drover cmd` known (cmd_control.c): 0, or -1 after one line on
  * stderr. */
 int cli_controllers(const char *cmd, const char *list);
+struct kclient;
+/* A client from a kubeconfig (path NULL: $KUBECONFIG, ~/.kube/config) whose field manager
+ * is manager; NULL after one line on stderr. */
+struct kclient *cli_client(const char *cmd, const char *path, const char *manager);
 
 #endif

@@ -1,16 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * cli_util: what the subcommands share: reading a whole-number flag, --log-level, and the
- * stop flag that SIGINT and SIGTERM set for a command that runs until told to stop.
+ * cli_util: what the subcommands share: reading a whole-number flag, --log-level, the
+ * stop flag that SIGINT and SIGTERM set for a command that runs until told to stop, and a
+ * client from a kubeconfig.
  */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "kclient.h"
 #include "log.h"
 
 int cli_parse_uint(const char *arg, unsigned long min, unsigned long max, unsigned *out)
@@ -78,4 +81,24 @@ void cli_wait_stop(void)
 {
 	while (!stop)
 		pause();
+}
+
+struct kclient *cli_client(const char *cmd, const char *path, const char *manager)
+{
+	struct kc_config cfg;
+	struct kclient *c;
+	char err[512];
+
+	if (kc_config_load(path, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "drover %s: %s\n", cmd, err);
+		return NULL;
+	}
+	c = kclient_http_new(&cfg);
+	kc_config_free(&cfg);
+	if (!c) {
+		fprintf(stderr, "drover %s: client: %s\n", cmd, strerror(errno));
+		return NULL;
+	}
+	kclient_set_field_manager(c, manager);
+	return c;
 }

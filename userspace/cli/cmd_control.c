@@ -6,7 +6,6 @@
  * kube-scheduler run). Same code, the other transport: run `drover server --controllers ""
  * --no-scheduler` and these beside it.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,27 +17,6 @@
 
 #define CM    "controller-manager"
 #define SCHED "scheduler"
-
-/* A client from a kubeconfig (path NULL: $KUBECONFIG, ~/.kube/config). */
-static struct kclient *client(const char *cmd, const char *path, const char *manager)
-{
-	struct kc_config cfg;
-	struct kclient *c;
-	char err[512];
-
-	if (kc_config_load(path, &cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "drover %s: %s\n", cmd, err);
-		return NULL;
-	}
-	c = kclient_http_new(&cfg);
-	kc_config_free(&cfg);
-	if (!c) {
-		fprintf(stderr, "drover %s: client: %s\n", cmd, strerror(errno));
-		return NULL;
-	}
-	kclient_set_field_manager(c, manager);
-	return c;
-}
 
 int cli_controllers(const char *cmd, const char *list)
 {
@@ -97,7 +75,7 @@ static int run_component(const struct component *k, int argc, char **argv, void 
 		k->usage(stderr);
 		return 2;
 	}
-	c = client(k->cmd, kubeconfig, k->manager);
+	c = cli_client(k->cmd, kubeconfig, k->manager);
 	if (!c)
 		return 1;
 	cli_catch_stop();

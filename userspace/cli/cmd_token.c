@@ -99,29 +99,6 @@ static int random_chars(char *out, size_t n)
 	return 0;
 }
 
-static struct kclient *client(const char *data_dir, const char *kubeconfig)
-{
-	char path[4200], err[512];
-	struct kc_config cfg;
-	struct kclient *c;
-
-	if (data_dir) {
-		snprintf(path, sizeof(path), "%s/kubeconfig", data_dir);
-		kubeconfig = path;
-	}
-	if (kc_config_load(kubeconfig, &cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "drover token: %s\n", err);
-		return NULL;
-	}
-	c = kclient_http_new(&cfg);
-	kc_config_free(&cfg);
-	if (!c)
-		fprintf(stderr, "drover token: client: %s\n", strerror(errno));
-	else
-		kclient_set_field_manager(c, "drover-token");
-	return c;
-}
-
 static int put_data(struct jv_doc *d, struct jv *data, const char *key, const char *val)
 {
 	gnutls_datum_t in = {(unsigned char *)val, (unsigned)strlen(val)}, out = {0};
@@ -287,6 +264,7 @@ int cmd_token(int argc, char **argv)
 	};
 	const char *desc = NULL, *data_dir = NULL, *kubeconfig = NULL, *groups = DEFAULT_GROUP;
 	const char *verb;
+	char path[4200];
 	int64_t ttl = 24 * 3600;
 	struct kclient *c;
 	int opt, rc;
@@ -348,7 +326,11 @@ int cmd_token(int argc, char **argv)
 			groups);
 		return 2;
 	}
-	c = client(data_dir, kubeconfig);
+	if (data_dir) {
+		snprintf(path, sizeof(path), "%s/kubeconfig", data_dir);
+		kubeconfig = path;
+	}
+	c = cli_client(CMD, kubeconfig, "drover-token");
 	if (!c)
 		return 1;
 	rc = strcmp(verb, "create") == 0 ? token_create(c, ttl, desc, groups) : token_list(c);

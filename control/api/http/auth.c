@@ -458,26 +458,30 @@ static bool admit(struct api_req *r, const char *node, const struct attrs *a)
 	struct jv_doc *d;
 	const char *name = a->name;
 	bool ok = true;
+	bool node_res = a->group[0] == 0 && strcmp(a->resource, "nodes") == 0;
+	bool pod_res = a->group[0] == 0 && strcmp(a->resource, "pods") == 0;
+	bool lease_res =
+	    strcmp(a->group, "coordination.k8s.io") == 0 && strcmp(a->resource, "leases") == 0;
 
-	if (in_list("get list watch", a->verb))
+	/* only these writes are NodeRestriction's: no body parsed for the others (events) */
+	if (in_list("get list watch", a->verb) || !(node_res || pod_res || lease_res))
 		return true;
 	d = jv_doc_new();
 	if (!d) {
 		api_error(r, 500, "InternalError", "Internal error occurred: out of memory");
 		return false;
 	}
-	if (strcmp(a->verb, "create") == 0 && !a->sub)
+	if (strcmp(a->verb, "create") == 0 && !a->sub && !pod_res)
 		name = jv_path_str(body_obj(r, d), "metadata.name");
-	if (a->group[0] == 0 && strcmp(a->resource, "nodes") == 0) {
+	if (node_res) {
 		if (!name || strcmp(name, node) != 0) {
 			admit_forbid(r, name, "node \"%s\" is not allowed to modify node \"%s\"",
 				     node, name ? name : "");
 			ok = false;
 		}
-	} else if (a->group[0] == 0 && strcmp(a->resource, "pods") == 0) {
+	} else if (pod_res) {
 		ok = admit_pod(r, node, a, d);
-	} else if (strcmp(a->group, "coordination.k8s.io") == 0 &&
-		   strcmp(a->resource, "leases") == 0) {
+	} else {
 		if (!a->ns || strcmp(a->ns, LEASE_NS) != 0) {
 			admit_forbid(r, name,
 				     "can only access leases in the \"" LEASE_NS

@@ -130,6 +130,44 @@ static void token_secret(struct env *e, const char *id, const char *secret, cons
 	free(be);
 }
 
+/* A CSR object (JSON) for a kubelet client certificate of node n, made here with GnuTLS,
+ * whose spec names another requester (the server puts its own). */
+static char *kubelet_csr(const char *name, const char *n)
+{
+	gnutls_x509_privkey_t k;
+	gnutls_x509_crq_t q;
+	gnutls_datum_t der, pem, b;
+	char cn[64], *json;
+
+	snprintf(cn, sizeof(cn), "system:node:%s", n);
+	assert_true(gnutls_x509_privkey_init(&k) >= 0);
+	assert_true(gnutls_x509_privkey_generate(k, GNUTLS_PK_ECDSA,
+						 GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1),
+						 0) >= 0);
+	assert_true(gnutls_x509_crq_init(&q) >= 0);
+	gnutls_x509_crq_set_dn_by_oid(q, GNUTLS_OID_X520_ORGANIZATION_NAME, 0, "system:nodes", 12);
+	gnutls_x509_crq_set_dn_by_oid(q, GNUTLS_OID_X520_COMMON_NAME, 0, cn, (unsigned)strlen(cn));
+	assert_true(gnutls_x509_crq_set_key(q, k) >= 0);
+	assert_true(gnutls_x509_crq_sign2(q, k, GNUTLS_DIG_SHA256, 0) >= 0);
+	assert_true(gnutls_x509_crq_export2(q, GNUTLS_X509_FMT_DER, &der) >= 0);
+	assert_true(gnutls_pem_base64_encode2("CERTIFICATE REQUEST", &der, &pem) >= 0);
+	assert_true(gnutls_base64_encode2(&pem, &b) >= 0);
+	assert_true(asprintf(&json,
+			     "{\"apiVersion\":\"certificates.k8s.io/v1\",\"kind\":"
+			     "\"CertificateSigningRequest\",\"metadata\":{\"name\":\"%s\"},"
+			     "\"spec\":{\"username\":\"admin\",\"groups\":[\"system:masters\"],"
+			     "\"signerName\":\"kubernetes.io/kube-apiserver-client-kubelet\","
+			     "\"usages\":[\"digital signature\",\"client auth\"],"
+			     "\"request\":\"%.*s\"}}",
+			     name, (int)b.size, (const char *)b.data) > 0);
+	gnutls_free(der.data);
+	gnutls_free(pem.data);
+	gnutls_free(b.data);
+	gnutls_x509_crq_deinit(q);
+	gnutls_x509_privkey_deinit(k);
+	return json;
+}
+
 static void write_datum(const char *path, const gnutls_datum_t *d)
 {
 	FILE *f = fopen(path, "w");
@@ -217,7 +255,7 @@ static int teardown(void **state)
 static void test_bootstrap_tokens(void **state)
 {
 	struct env *e = *state;
-	char *out = NULL;
+	char *out = NULL, *body;
 
 	token_secret(e, "abcdef", "0123456789abcdef", "bootstrap.kubernetes.io/token",
 		     "2099-01-01T00:00:00Z", "true", "system:bootstrappers:extra,system:masters");
@@ -255,6 +293,14 @@ static void test_bootstrap_tokens(void **state)
 	    422);
 	assert_non_null(strstr(out, "PEM block type must be CERTIFICATE REQUEST"));
 	free(out);
+	body = kubelet_csr("n1", "n1");
+	expect(e, "abcdef.0123456789abcdef", "POST",
+	       "/apis/certificates.k8s.io/v1/certificatesigningrequests", body, 201, NULL);
+	free(body);
+	expect(e, e->admin_token, "GET",
+	       "/apis/certificates.k8s.io/v1/certificatesigningrequests/n1", NULL, 200,
+	       "\"username\":\"system:bootstrap:abcdef\",\"groups\":[\"system:bootstrappers\","
+	       "\"system:bootstrappers:extra\",\"system:authenticated\"]");
 	expect(e, "abcdef.0123456789abcdef", "GET",
 	       "/apis/certificates.k8s.io/v1/certificatesigningrequests", NULL, 200,
 	       "CertificateSigningRequestList");

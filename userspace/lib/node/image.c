@@ -10,8 +10,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,7 +40,7 @@ const char *image_store_root(const struct image_store *s)
 	return s->root;
 }
 
-int image_mkdir_p(const char *path)
+static int mkdir_p(const char *path)
 {
 	char buf[PATH_MAX];
 	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
@@ -68,7 +66,7 @@ struct image_store *image_store_open(const char *root)
 	if (!s)
 		return NULL;
 	s->lock_fd = -1;
-	if ((err = image_mkdir_p(root ? root : IMAGE_STORE_ROOT)) < 0)
+	if ((err = mkdir_p(root ? root : IMAGE_STORE_ROOT)) < 0)
 		goto fail;
 	/* resolved once: libarchive's symlink checks must not meet a symlink above the store */
 	s->root = realpath(root ? root : IMAGE_STORE_ROOT, NULL);
@@ -79,7 +77,7 @@ struct image_store *image_store_open(const char *root)
 	static const char *const dirs[] = {"blobs/sha256", "layers", "tmp"};
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(sub, sizeof(sub), "%s/%s", s->root, dirs[i]);
-		if ((err = image_mkdir_p(sub)) < 0)
+		if ((err = mkdir_p(sub)) < 0)
 			goto fail;
 	}
 	snprintf(sub, sizeof(sub), "%s/lock", s->root);
@@ -162,11 +160,8 @@ struct jv *image_load_json(struct image_store *s, struct jv_doc *d, const char *
 		return NULL;
 	}
 	if (want_hex) {
-		unsigned char md[32];
 		char hex[65];
-		gnutls_hash_fast(GNUTLS_DIG_SHA256, buf, len, md);
-		for (int i = 0; i < 32; i++)
-			snprintf(hex + 2 * i, 3, "%02x", md[i]);
+		image_sha256_hex(buf, len, hex);
 		if (strcmp(hex, want_hex) != 0) {
 			free(buf);
 			image_err(s, -EINVAL,

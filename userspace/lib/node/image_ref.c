@@ -216,14 +216,3 @@ int image_ref_normalize(const char *ref, char *out, size_t outlen, char *err, si
 		return -ENAMETOOLONG;
 	return 0;
 }
-
-/* The repository part of a normalised name (without :tag and @digest): its length. */
-size_t image_ref_repo_len(const char *name)
-{
-	const char *at = strchr(name, '@');
-	size_t n = at ? (size_t)(at - name) : strlen(name);
-	const char *slash = memrchr(name, '/', n);
-	const char *colon =
-	    memrchr(slash ? slash : name, ':', n - (size_t)((slash ? slash : name) - name));
-	return colon ? (size_t)(colon - name) : n;
-}

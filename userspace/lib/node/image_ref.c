@@ -176,19 +176,21 @@ int image_ref_normalize(const char *ref, char *out, size_t outlen, char *err, si
 	if (strcmp(domain, "docker.io") == 0 && !strchr(remainder, '/'))
 		lib = true;
 
+	/* ParseNormalizedNamed checks the whole remote name (library/ added) for case first */
+	for (const char *c = remainder; *c; c++)
+		if (isupper((unsigned char)*c)) {
+			if (err && errlen)
+				snprintf(err, errlen,
+					 "invalid reference format: repository name (%s%s) must be "
+					 "lowercase",
+					 lib ? "library/" : "", remainder);
+			return -EINVAL;
+		}
 	/* the path: components joined by '/' */
 	const char *p = remainder;
 	for (;;) {
 		const char *e = strchr(p, '/');
 		size_t cn = e ? (size_t)(e - p) : strlen(p);
-		for (size_t i = 0; i < cn; i++)
-			if (isupper((unsigned char)p[i])) {
-				seterr(err, errlen,
-				       "invalid reference format: repository name (%s) must be "
-				       "lowercase",
-				       remainder);
-				return -EINVAL;
-			}
 		if (!path_component_ok(p, cn)) {
 			seterr(err, errlen, "invalid reference format: %s", ref);
 			return -EINVAL;

@@ -197,7 +197,8 @@ int cmd_image(int argc, char **argv)
 			image_usage(stdout);
 			return 0;
 		} else {
-			const char *bad = argv[optind - 1];
+			/* --tag X outside import: optind is past X, name the flag itself */
+			const char *bad = o == 't' ? "--tag" : argv[optind - 1];
 			fprintf(stderr, "drover image %s: %s %s (see drover image --help)\n", what,
 				o == ':' ? "flag needs a value:" : "unknown flag", bad);
 			return 2;

@@ -138,6 +138,7 @@ expect() { # expect RC NEEDLE CMD...: exit code RC, exactly one line on stderr h
 	fi
 }
 expect 2 "unknown flag --bogus" "$BIN" image ls --bogus --root "$ROOT"
+expect 2 "unknown flag --tag " "$BIN" image ls --tag x:1 --root "$ROOT"
 expect 2 "needs a value" "$BIN" image import "$W/hello.tar" --root "$ROOT" --tag
 expect 2 "needs exactly one argument" "$BIN" image import --root "$ROOT"
 expect 2 "unknown subcommand" "$BIN" image pull busybox

@@ -48,8 +48,9 @@ static void test_refused(void **state)
 		const char *in, *err;
 	} cases[] = {
 	    {"", "invalid reference format"},
-	    {"Busybox", "must be lowercase"},
-	    {"foo/Bar", "must be lowercase"},
+	    {"Busybox", "repository name (library/Busybox) must be lowercase"},
+	    {"foo/Bar", "repository name (foo/Bar) must be lowercase"},
+	    {"Busy..box", "repository name (library/Busy..box) must be lowercase"},
 	    {D64, "cannot specify 64-byte hexadecimal strings"},
 	    {"busybox:", "invalid reference format"},
 	    {"busybox:-x", "invalid reference format"},

@@ -4,7 +4,9 @@
  * across two layers (checked through a real overlay mount in a private mount namespace),
  * hardlinks, symlinks, modes and owners; bad digests, a truncated gzip, path traversal and
  * symlink escapes refused with nothing left behind; layers shared and unpacked once; removal
- * freeing layers; a docker-save archive; concurrent importers. Needs root (mknod, trusted.*).
+ * freeing layers; a docker-save archive (a layer symlinked out of it refused); names moving
+ * between images, list order, --tag refused for two images; concurrent importers. Needs root
+ * (mknod, trusted.*).
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -204,6 +206,21 @@ static void make_oci(const char *dir, struct layer *ls, size_t n, const char *na
 	write_file(path, buf, (size_t)k);
 	snprintf(path, sizeof(path), "%s/oci-layout", dir);
 	write_file(path, "{\"imageLayoutVersion\":\"1.0.0\"}", 30);
+}
+
+/* The manifest digest (HEX) an OCI layout's index.json names first. */
+static void first_manifest(const char *dir, char hex[65])
+{
+	char p[PATH_MAX], buf[4096];
+	snprintf(p, sizeof(p), "%s/index.json", dir);
+	FILE *f = fopen(p, "r");
+	assert_non_null(f);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *d = strstr(buf, "sha256:");
+	assert_non_null(d);
+	snprintf(hex, 65, "%.64s", d + 7);
 }
 
 static void free_layers(struct layer *ls, size_t n)
@@ -656,6 +673,12 @@ static void test_docker_archive(void **state)
 	raw[600] ^= 1;
 	write_file(p, raw, rlen);
 	assert_refused(s2, dir, "diffID mismatch");
+	/* a layer that is a symlink out of the layout directory: never read */
+	raw[600] ^= 1;
+	write_file(path_of("%s/%s", "outside-layer.tar"), raw, rlen);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(symlink(path_of("%s/%s", "outside-layer.tar"), p), 0);
+	assert_refused(s2, dir, "leaves the layout");
 	free(raw);
 	image_store_close(s2);
 	image_store_close(s);
@@ -672,15 +695,7 @@ static void test_oci_archive_and_index(void **state)
 	make_layer(&ls[0], L1, sizeof(L1) / sizeof(L1[0]));
 	make_layer(&ls[1], L2, sizeof(L2) / sizeof(L2[0]));
 	make_oci(dir, ls, 2, NULL);
-	snprintf(p, sizeof(p), "%s/index.json", dir);
-	FILE *f = fopen(p, "r");
-	assert_non_null(f);
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	const char *d = strstr(buf, "sha256:");
-	assert_non_null(d);
-	snprintf(mhex, sizeof(mhex), "%.64s", d + 7);
+	first_manifest(dir, mhex);
 #if defined(__x86_64__)
 	const char *arch = "amd64";
 #elif defined(__aarch64__)
@@ -706,6 +721,7 @@ static void test_oci_archive_and_index(void **state)
 		     "vnd.oci.image.index.v1+json\",\"digest\":\"sha256:%s\",\"size\":%d,"
 		     "\"annotations\":{\"org.opencontainers.image.ref.name\":\"multi:1\"}}]}",
 		     ihex, k);
+	snprintf(p, sizeof(p), "%s/index.json", dir);
 	write_file(p, buf, (size_t)k);
 	snprintf(cmd, sizeof(cmd), "tar -C '%s' -cf '%s.tar' . && tar -C '%s' -czf '%s.tgz' .", dir,
 		 dir, dir, dir);
@@ -731,6 +747,73 @@ static void test_oci_archive_and_index(void **state)
 		image_store_close(s);
 	}
 	free_layers(ls, 2);
+}
+
+/* list sorts by name; a name imported again moves to the new image, and the image left
+ * without names goes with its own layer; --tag is refused for a layout of two images. */
+static void test_names_move(void **state)
+{
+	static const struct ent L3[] = {{'f', "three", "3", 0, 0}};
+	struct layer ls[3];
+	char p[PATH_MAX], ha[65], hb[65], buf[1024];
+	(void)state;
+	make_layer(&ls[0], L1, sizeof(L1) / sizeof(L1[0]));
+	make_layer(&ls[1], L2, sizeof(L2) / sizeof(L2[0]));
+	make_layer(&ls[2], L3, 1);
+	make_oci(path_of("%s/%s", "mvA"), ls, 2, "z:1");
+	struct layer b[2] = {ls[0], ls[2]};
+	make_oci(path_of("%s/%s", "mvB"), b, 2, "y:1");
+	struct image_store *s = fresh_store("store7");
+	assert_int_equal(image_store_import(s, path_of("%s/%s", "mvA"), NULL, 0, NULL), 0);
+	assert_int_equal(image_store_import(s, path_of("%s/%s", "mvB"), NULL, 0, NULL), 0);
+	struct image_info **v;
+	size_t n;
+	assert_int_equal(image_store_list(s, &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0]->names[0], "docker.io/library/y:1");
+	assert_string_equal(v[1]->names[0], "docker.io/library/z:1");
+	image_info_list_free(v, n);
+
+	const char *tags[] = {"z:1"};
+	assert_int_equal(image_store_import(s, path_of("%s/%s", "mvB"), tags, 1, NULL), 0);
+	assert_int_equal(image_store_list(s, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0]->names[0], "docker.io/library/y:1");
+	assert_string_equal(v[0]->names[1], "docker.io/library/z:1");
+	image_info_list_free(v, n);
+	snprintf(p, sizeof(p), "%s/layers", image_store_root(s));
+	assert_int_equal(count_dir(p), 2);
+	snprintf(p, sizeof(p), "%s/layers/%s", image_store_root(s), ls[1].diff);
+	assert_int_equal(access(p, F_OK), -1);
+
+	/* one layout holding both images: imported whole, but not with --tag */
+	const char *both = path_of("%s/%s", "mvAB");
+	first_manifest(path_of("%s/%s", "mvA"), ha);
+	first_manifest(path_of("%s/%s", "mvB"), hb);
+	snprintf(buf, sizeof(buf), "mkdir -p '%s' && cp -r '%s/mvA/.' '%s/mvB/.' '%s'", both,
+		 tmpdir, tmpdir, both);
+	assert_int_equal(system(buf), 0);
+	int k =
+	    snprintf(buf, sizeof(buf),
+		     "{\"schemaVersion\":2,\"manifests\":[{\"digest\":\"sha256:%s\",\"size\":1},"
+		     "{\"digest\":\"sha256:%s\",\"size\":1}]}",
+		     ha, hb);
+	snprintf(p, sizeof(p), "%s/index.json", both);
+	write_file(p, buf, (size_t)k);
+	struct image_store *s2 = fresh_store("store8");
+	assert_int_equal(image_store_import(s2, both, tags, 1, NULL), -EINVAL);
+	assert_non_null(strstr(image_store_error(s2), "--tag needs an archive of one image"));
+	char **digests;
+	assert_int_equal(image_store_import(s2, both, NULL, 0, &digests), 0);
+	snprintf(p, sizeof(p), "sha256:%s", ha);
+	assert_string_equal(digests[0], p);
+	snprintf(p, sizeof(p), "sha256:%s", hb);
+	assert_string_equal(digests[1], p);
+	assert_null(digests[2]);
+	image_strv_free(digests);
+	image_store_close(s2);
+	image_store_close(s);
+	free_layers(ls, 3);
 }
 
 /* Importers in several processes at once: each succeeds, one image, each layer once. */
@@ -788,11 +871,9 @@ int main(void)
 		return 77;
 	}
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_layers_and_whiteouts),
-	    cmocka_unit_test(test_bad_inputs),
-	    cmocka_unit_test(test_shared_layers_and_remove),
-	    cmocka_unit_test(test_docker_archive),
-	    cmocka_unit_test(test_oci_archive_and_index),
+	    cmocka_unit_test(test_layers_and_whiteouts),     cmocka_unit_test(test_bad_inputs),
+	    cmocka_unit_test(test_shared_layers_and_remove), cmocka_unit_test(test_docker_archive),
+	    cmocka_unit_test(test_oci_archive_and_index),    cmocka_unit_test(test_names_move),
 	    cmocka_unit_test(test_concurrent_importers),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

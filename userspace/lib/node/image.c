@@ -10,8 +10,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,7 +40,7 @@ const char *image_store_root(const struct image_store *s)
 	return s->root;
 }
 
-int image_mkdir_p(const char *path)
+static int mkdir_p(const char *path)
 {
 	char buf[PATH_MAX];
 	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
@@ -68,7 +66,7 @@ struct image_store *image_store_open(const char *root)
 	if (!s)
 		return NULL;
 	s->lock_fd = -1;
-	if ((err = image_mkdir_p(root ? root : IMAGE_STORE_ROOT)) < 0)
+	if ((err = mkdir_p(root ? root : IMAGE_STORE_ROOT)) < 0)
 		goto fail;
 	/* resolved once: libarchive's symlink checks must not meet a symlink above the store */
 	s->root = realpath(root ? root : IMAGE_STORE_ROOT, NULL);
@@ -79,7 +77,7 @@ struct image_store *image_store_open(const char *root)
 	static const char *const dirs[] = {"blobs/sha256", "layers", "tmp"};
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(sub, sizeof(sub), "%s/%s", s->root, dirs[i]);
-		if ((err = image_mkdir_p(sub)) < 0)
+		if ((err = mkdir_p(sub)) < 0)
 			goto fail;
 	}
 	snprintf(sub, sizeof(sub), "%s/lock", s->root);
@@ -162,11 +160,8 @@ struct jv *image_load_json(struct image_store *s, struct jv_doc *d, const char *
 		return NULL;
 	}
 	if (want_hex) {
-		unsigned char md[32];
 		char hex[65];
-		gnutls_hash_fast(GNUTLS_DIG_SHA256, buf, len, md);
-		for (int i = 0; i < 32; i++)
-			snprintf(hex + 2 * i, 3, "%02x", md[i]);
+		image_sha256_hex(buf, len, hex);
 		if (strcmp(hex, want_hex) != 0) {
 			free(buf);
 			image_err(s, -EINVAL,
@@ -471,25 +466,45 @@ static struct jv *find(struct image_store *s, struct jv *images, const char *ref
 	return NULL;
 }
 
-int image_store_resolve(struct image_store *s, const char *ref, struct image_info **out)
+static void index_end(struct image_store *s, struct jv_doc *d)
 {
-	int r;
-	s->err[0] = '\0';
-	struct jv_doc *d = jv_doc_new();
-	if (!d)
-		return -ENOMEM;
-	if ((r = image_lock(s, LOCK_SH)) < 0) {
-		jv_doc_free(d);
-		return r;
-	}
-	struct jv *root = image_index_load(s, d);
-	struct jv *img = root ? find(s, jv_get(root, "images"), ref, &r) : NULL;
-	if (!root)
-		r = -EIO;
-	else if (img)
-		r = info_of(s, img, out);
 	image_unlock(s);
 	jv_doc_free(d);
+}
+
+/* What resolve, list and remove start with: the error cleared, the lock taken (op) and
+ * index.json loaded into a new *d (its images array checked). The index's root, or NULL with
+ * *ret set and nothing held; index_end releases the lock and *d. */
+static struct jv *index_begin(struct image_store *s, int op, struct jv_doc **d, int *ret)
+{
+	s->err[0] = '\0';
+	if (!(*d = jv_doc_new())) {
+		*ret = -ENOMEM;
+		return NULL;
+	}
+	if ((*ret = image_lock(s, op)) < 0) {
+		jv_doc_free(*d);
+		return NULL;
+	}
+	struct jv *root = image_index_load(s, *d);
+	if (!root) {
+		*ret = -EIO;
+		index_end(s, *d);
+	}
+	return root;
+}
+
+int image_store_resolve(struct image_store *s, const char *ref, struct image_info **out)
+{
+	struct jv_doc *d;
+	int r;
+	struct jv *root = index_begin(s, LOCK_SH, &d, &r);
+	if (!root)
+		return r;
+	struct jv *img = find(s, jv_get(root, "images"), ref, &r);
+	if (img)
+		r = info_of(s, img, out);
+	index_end(s, d);
 	return r;
 }
 
@@ -504,27 +519,21 @@ static int cmp_info(const void *a, const void *b)
 
 int image_store_list(struct image_store *s, struct image_info ***out, size_t *n)
 {
+	struct jv_doc *d;
 	int r;
-	s->err[0] = '\0';
 	*out = NULL;
 	*n = 0;
-	struct jv_doc *d = jv_doc_new();
-	if (!d)
-		return -ENOMEM;
-	if ((r = image_lock(s, LOCK_SH)) < 0) {
-		jv_doc_free(d);
+	struct jv *root = index_begin(s, LOCK_SH, &d, &r);
+	if (!root)
 		return r;
-	}
-	struct jv *root = image_index_load(s, d);
-	struct jv *images = root ? jv_get(root, "images") : NULL;
+	struct jv *images = jv_get(root, "images");
 	struct image_info **v = calloc(jv_count(images) + 1, sizeof(*v));
 	size_t i = 0;
-	r = !root ? -EIO : !v ? -ENOMEM : 0;
+	r = !v ? -ENOMEM : 0;
 	for (struct jv *img = jv_first(images); !r && img; img = img->next)
 		if (!(r = info_of(s, img, &v[i])))
 			i++;
-	image_unlock(s);
-	jv_doc_free(d);
+	index_end(s, d);
 	if (r < 0) {
 		image_info_list_free(v, i);
 		return r;
@@ -537,20 +546,13 @@ int image_store_list(struct image_store *s, struct image_info ***out, size_t *n)
 
 int image_store_remove(struct image_store *s, const char *ref)
 {
+	struct jv_doc *d;
 	int r;
-	s->err[0] = '\0';
-	struct jv_doc *d = jv_doc_new();
-	if (!d)
-		return -ENOMEM;
-	if ((r = image_lock(s, LOCK_EX)) < 0) {
-		jv_doc_free(d);
-		return r;
-	}
-	struct jv *root = image_index_load(s, d);
-	struct jv *images = root ? jv_get(root, "images") : NULL;
-	struct jv *img = root ? find(s, images, ref, &r) : NULL, *dropped = jv_new(d, JV_ARRAY);
+	struct jv *root = index_begin(s, LOCK_EX, &d, &r);
 	if (!root)
-		r = -EIO;
+		return r;
+	struct jv *images = jv_get(root, "images");
+	struct jv *img = find(s, images, ref, &r), *dropped = jv_new(d, JV_ARRAY);
 	if (img && dropped) {
 		char norm[IMAGE_REF_MAX];
 		bool by_name = !image_is_digest(ref) && !image_is_hex64(ref, strlen(ref)) &&
@@ -570,7 +572,6 @@ int image_store_remove(struct image_store *s, const char *ref)
 	} else if (img) {
 		r = -ENOMEM;
 	}
-	image_unlock(s);
-	jv_doc_free(d);
+	index_end(s, d);
 	return r;
 }

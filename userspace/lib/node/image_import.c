@@ -13,8 +13,6 @@
 #include "k8s_jv.h"
 
 #include <errno.h>
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,14 +105,6 @@ static int store_blob(struct import *im, const char *hex, const char *buf, size_
 	return note_created(im, path);
 }
 
-static void sha256_hex(const void *buf, size_t len, char hex[65])
-{
-	unsigned char md[32];
-	gnutls_hash_fast(GNUTLS_DIG_SHA256, buf, len, md);
-	for (int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-}
-
 /* One layer: checked against blob digest (want_blob may be NULL) and diffID, unpacked into
  * layers/DIFF unless it is there already. */
 static int import_layer(struct import *im, const char *blob, const char *want_blob,
@@ -188,8 +178,6 @@ static int add_name(struct import *im, struct jv *names, const char *name)
 	if (!name || image_ref_normalize(name, norm, sizeof(norm), NULL, 0) < 0 ||
 	    strchr(norm, '@'))
 		return 0;
-	if (!names)
-		return 0;
 	struct jv *v = jv_new_strz(im->d, norm);
 	if (!v)
 		return -ENOMEM;
@@ -213,7 +201,7 @@ static int import_image(struct import *im, const char *manifest, size_t mlen,
 	if (r < 0)
 		return image_err(im->s, r, "not an image: config %s: %s", config_path,
 				 strerror(-r));
-	sha256_hex(cbuf, clen, chex);
+	image_sha256_hex(cbuf, clen, chex);
 	struct jv *config = NULL;
 	if (config_hex && strcmp(config_hex, chex) != 0)
 		r = image_err(im->s, -EINVAL,
@@ -275,7 +263,7 @@ static int import_image(struct import *im, const char *manifest, size_t mlen,
 			goto out;
 		manifest = synth;
 	}
-	sha256_hex(manifest, mlen, mhex);
+	image_sha256_hex(manifest, mlen, mhex);
 	snprintf(digest, sizeof(digest), "sha256:%s", mhex);
 	snprintf(cdigest, sizeof(cdigest), "sha256:%s", chex);
 	if (!(r = store_blob(im, mhex, manifest, mlen)) && !(r = store_blob(im, chex, cbuf, clen)))
@@ -302,7 +290,7 @@ static int import_oci_desc(struct import *im, const struct jv *desc, struct jv *
 	if ((r = image_read_all(path, &buf, &len)) < 0)
 		return image_err(im->s, r, "not an image: manifest %s: %s", digest, strerror(-r));
 	char hex[65];
-	sha256_hex(buf, len, hex);
+	image_sha256_hex(buf, len, hex);
 	struct jv *m = NULL;
 	if (strcmp(hex, digest + 7) != 0)
 		r = image_err(im->s, -EINVAL, "manifest %s: digest mismatch: got sha256:%s", digest,

@@ -17,7 +17,6 @@ struct image_store {
 };
 
 /* ---- image.c: the store's files and index ---- */
-int image_mkdir_p(const char *path);
 /* flock op (LOCK_EX, LOCK_SH) on the store's lock file; 0 or -errno (error set). */
 int image_lock(struct image_store *s, int op);
 void image_unlock(struct image_store *s);
@@ -37,24 +36,25 @@ void image_drop_name(struct jv *images, const char *name);
  * that no image left in images uses. */
 void image_index_gc(struct image_store *s, struct jv *images, struct jv *dropped);
 
-/* ---- image_import.c ---- */
-/* Host architecture as OCI names it (amd64, arm64, ...). */
-const char *image_host_arch(void);
-
-bool image_is_hex64(const char *s, size_t len);
-/* "sha256:" + 64 lowercase hex digits */
-bool image_is_digest(const char *s);
-size_t image_ref_repo_len(const char *name);
-
 /* Set the store's error message; returns ret (a -errno) for `return image_err(...)`. */
 int image_err(struct image_store *s, int ret, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* ---- image_import.c ---- */
+/* Host architecture as OCI names it (amd64, arm64, ...). */
+const char *image_host_arch(void);
+
+/* ---- image_ref.c ---- */
+bool image_is_hex64(const char *s, size_t len);
+/* "sha256:" + 64 lowercase hex digits */
+bool image_is_digest(const char *s);
+
+/* ---- image_layer.c ---- */
 /* An archive path made relative and checked: no leading '/', no ".."; "." parts dropped;
  * "" for the root. 0, -EINVAL or -ENAMETOOLONG. */
 int image_clean_path(const char *p, char *out, size_t outlen);
-/* sha256 of a file: hex (65 bytes with NUL); 0 or -errno. */
-int image_sha256_file(const char *path, char hex[65], uint64_t *size);
+/* sha256 of len bytes as lowercase hex (65 bytes with the NUL). */
+void image_sha256_hex(const void *buf, size_t len, char hex[65]);
 /* Check a layer blob: its sha256 (want_blob, HEX or NULL) and that of its uncompressed tar
  * (want_diff, HEX or NULL); got_blob gets the blob's sha256, size its bytes. 0, or -EINVAL with the store's error set. */
 int image_layer_verify(struct image_store *s, const char *blob, const char *want_blob,

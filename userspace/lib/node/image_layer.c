@@ -32,36 +32,11 @@ static void hex_of(const unsigned char md[32], char hex[65])
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 }
 
-int image_sha256_file(const char *path, char hex[65], uint64_t *size)
+void image_sha256_hex(const void *buf, size_t len, char hex[65])
 {
-	gnutls_hash_hd_t h;
 	unsigned char md[32];
-	char *buf;
-	ssize_t n;
-	uint64_t total = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	buf = malloc(BLOCK);
-	if (!buf || gnutls_hash_init(&h, GNUTLS_DIG_SHA256) < 0) {
-		free(buf);
-		close(fd);
-		return -ENOMEM;
-	}
-	while ((n = read(fd, buf, BLOCK)) > 0) {
-		gnutls_hash(h, buf, (size_t)n);
-		total += (uint64_t)n;
-	}
-	int ret = n < 0 ? -errno : 0;
-	gnutls_hash_deinit(h, md);
-	free(buf);
-	close(fd);
-	if (ret == 0) {
-		hex_of(md, hex);
-		if (size)
-			*size = total;
-	}
-	return ret;
+	gnutls_hash_fast(GNUTLS_DIG_SHA256, buf, len, md);
+	hex_of(md, hex);
 }
 
 /* A libarchive read callback that hashes the raw (compressed) bytes as they pass. */

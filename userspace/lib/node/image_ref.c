@@ -176,19 +176,21 @@ int image_ref_normalize(const char *ref, char *out, size_t outlen, char *err, si
 	if (strcmp(domain, "docker.io") == 0 && !strchr(remainder, '/'))
 		lib = true;
 
+	/* ParseNormalizedNamed checks the whole remote name (library/ added) for case first */
+	for (const char *c = remainder; *c; c++)
+		if (isupper((unsigned char)*c)) {
+			if (err && errlen)
+				snprintf(err, errlen,
+					 "invalid reference format: repository name (%s%s) must be "
+					 "lowercase",
+					 lib ? "library/" : "", remainder);
+			return -EINVAL;
+		}
 	/* the path: components joined by '/' */
 	const char *p = remainder;
 	for (;;) {
 		const char *e = strchr(p, '/');
 		size_t cn = e ? (size_t)(e - p) : strlen(p);
-		for (size_t i = 0; i < cn; i++)
-			if (isupper((unsigned char)p[i])) {
-				seterr(err, errlen,
-				       "invalid reference format: repository name (%s) must be "
-				       "lowercase",
-				       remainder);
-				return -EINVAL;
-			}
 		if (!path_component_ok(p, cn)) {
 			seterr(err, errlen, "invalid reference format: %s", ref);
 			return -EINVAL;
@@ -215,15 +217,4 @@ int image_ref_normalize(const char *ref, char *out, size_t outlen, char *err, si
 	if (w < 0 || (size_t)w >= outlen)
 		return -ENAMETOOLONG;
 	return 0;
-}
-
-/* The repository part of a normalised name (without :tag and @digest): its length. */
-size_t image_ref_repo_len(const char *name)
-{
-	const char *at = strchr(name, '@');
-	size_t n = at ? (size_t)(at - name) : strlen(name);
-	const char *slash = memrchr(name, '/', n);
-	const char *colon =
-	    memrchr(slash ? slash : name, ':', n - (size_t)((slash ? slash : name) - name));
-	return colon ? (size_t)(colon - name) : n;
 }

@@ -57,8 +57,9 @@ ratio = d["ADD"]["x_reference_p50"]
 md += ["", "drover-cni ADD p50 is %.2fx the reference's (goal <= 0.5x: %s); DEL p50 %.2fx. "
        "Anchor: the reference ADD ~30 ms on this machine (machine-facts.md)."
        % (ratio, "met" if ratio <= 0.5 else "not met", d["DEL"]["x_reference_p50"]), "",
-       "drover-cni's ADD does not yet attach drover's tc programs or register the endpoint "
-       "(a later step); the figure is for the veth, address, routes and IPAM state only.", "",
+       "The benchmark's configuration names no drover.pinRoot, so drover-cni's ADD neither "
+       "attaches drv_tc_pod nor registers the pod in drv_ep1; the figure is for the veth, "
+       "address, routes and IPAM state only.", "",
        "Plot: `%s-latency.svg`." % name]
 open(os.path.join(outdir, name + ".md"), "w").write("\n".join(md) + "\n")
 labels = ["ADD p50", "ADD p99", "DEL p50", "DEL p99"]

@@ -17,7 +17,6 @@
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +24,7 @@
 
 #include "drover_abi.h"
 #include "nl.h"
+#include "tc_attach.h"
 
 struct dp_fds {
 	int prog, ep, attach;
@@ -110,15 +110,6 @@ static int fds_open(struct cni *c, struct dp_fds *f, bool need_prog, bool want_m
 	return 1;
 }
 
-static __u32 map_id(int fd)
-{
-	struct bpf_map_info info;
-	__u32 len = sizeof(info);
-
-	memset(&info, 0, sizeof(info));
-	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
-}
-
 static void attach_forget(int attach_fd, int ifindex)
 {
 	__u32 key = (__u32)ifindex;
@@ -129,25 +120,23 @@ static void attach_forget(int attach_fd, int ifindex)
 
 int cni_dp_add(struct cni *c, const struct cni_ep *ep)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ep->host_ifindex, .attach_point = BPF_TC_INGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = DRV_TC_HANDLE, .priority = DRV_TC_PRIORITY,
-		    .flags = BPF_TC_F_REPLACE);
 	struct drv_endpoint val = {.ifindex = (__u32)ep->host_ifindex};
 	struct drv_attach rec = {.flags = DRV_ATT_TC_POD};
 	__u32 key = (__u32)ep->host_ifindex;
 	__be32 addr = htonl(ep->addr);
+	bool created;
 	struct dp_fds f;
 	int r = fds_open(c, &f, true, true);
 
 	if (r <= 0)
 		return r;
-	r = bpf_tc_hook_create(&hook);
-	if (r == 0)
-		rec.flags |= DRV_ATT_CLSACT;
-	else if (r != -EEXIST) {
+	r = tca_clsact(ep->host_ifindex, &created);
+	if (r) {
 		cni_fail(c, CNI_ERR_NETLINK, "%s: create clsact: %s", ep->host_name, strerror(-r));
 		goto out;
 	}
+	if (created)
+		rec.flags |= DRV_ATT_CLSACT;
 	/* recorded before the attach, so that an uninstall racing with us finds it */
 	snprintf(rec.ifname, sizeof(rec.ifname), "%s", ep->host_name);
 	if (bpf_map_update_elem(f.attach, &key, &rec, BPF_ANY)) {
@@ -156,8 +145,7 @@ int cni_dp_add(struct cni *c, const struct cni_ep *ep)
 			 strerror(errno));
 		goto out;
 	}
-	opts.prog_fd = f.prog;
-	r = bpf_tc_attach(&hook, &opts);
+	r = tca_attach(ep->host_ifindex, f.prog);
 	if (r) {
 		cni_fail(c, CNI_ERR_NETLINK, "%s: attach %s: %s", ep->host_name, DRV_PROG_TC_POD,
 			 strerror(-r));
@@ -216,10 +204,10 @@ int cni_dp_del(struct cni *c, int host_ifindex, uint32_t addr)
 
 int cni_dp_check(struct cni *c, const struct cni_ep *ep)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ep->host_ifindex, .attach_point = BPF_TC_INGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, q, .handle = DRV_TC_HANDLE, .priority = DRV_TC_PRIORITY);
 	__be32 addr = htonl(ep->addr);
 	struct drv_endpoint v;
+	char name[TCA_NAME_LEN];
+	__u32 prog_id;
 	struct dp_fds f;
 	int r = fds_open(c, &f, false, false);
 
@@ -237,41 +225,18 @@ int cni_dp_check(struct cni *c, const struct cni_ep *ep)
 			 DRV_MAP_ENDPOINT, v.ifindex, ep->host_ifindex);
 		goto out;
 	}
-	if (bpf_tc_query(&hook, &q)) {
+	if (tca_query(ep->host_ifindex, &prog_id)) {
 		cni_fail(c, CNI_ERR_CHECK, "%s: %s is not attached on tc ingress", ep->host_name,
 			 DRV_PROG_TC_POD);
 		goto out;
 	}
 	/* the attached program must be a drv_tc_pod using this pin root's endpoint map (a
 	 * restarted proxy pins a newer one; the one attached here still shares the maps) */
-	{
-		__u32 maps[64], n = 64, want = map_id(f.ep);
-		struct bpf_prog_info info;
-		__u32 len = sizeof(info);
-		bool uses = false;
-		int pfd = bpf_prog_get_fd_by_id(q.prog_id);
-
-		memset(&info, 0, sizeof(info));
-		info.nr_map_ids = n;
-		info.map_ids = (__u64)(unsigned long)maps;
-		if (pfd < 0 || bpf_obj_get_info_by_fd(pfd, &info, &len)) {
-			if (pfd >= 0)
-				close(pfd);
-			cni_fail(c, CNI_ERR_CHECK, "%s: program %u on tc ingress: %s",
-				 ep->host_name, q.prog_id, strerror(errno));
-			goto out;
-		}
-		close(pfd);
-		for (__u32 i = 0; i < info.nr_map_ids && i < n; i++)
-			uses |= maps[i] == want;
-		if (strcmp(info.name, DRV_PROG_TC_POD) || !uses) {
-			cni_fail(
-			    c, CNI_ERR_CHECK,
-			    "%s: the program on tc ingress (%s, id %u) is not this dataplane's "
-			    "%s",
-			    ep->host_name, info.name, q.prog_id, DRV_PROG_TC_POD);
-			goto out;
-		}
+	if (!tca_prog_ours(prog_id, tca_map_id(f.ep), DRV_PROG_TC_POD, name)) {
+		cni_fail(c, CNI_ERR_CHECK,
+			 "%s: the program on tc ingress (%s, id %u) is not this dataplane's %s",
+			 ep->host_name, name[0] ? name : "?", prog_id, DRV_PROG_TC_POD);
+		goto out;
 	}
 	r = 0;
 out:

@@ -7,6 +7,7 @@
 #include "dataplane.h"
 #include "lbmap.h"
 #include "log.h"
+#include "tc_attach.h"
 
 #include "sock.skel.h"
 #include "sockdestroy.skel.h"
@@ -112,54 +113,6 @@ static int check_bpffs(const char *pin_root)
 		return -EINVAL;
 	}
 	return 0;
-}
-
-static void prog_name_of(int prog_fd, char *name, size_t len, __u32 *map_ids, __u32 *nmaps)
-{
-	struct bpf_prog_info info;
-	__u32 ilen = sizeof(info);
-
-	memset(&info, 0, sizeof(info));
-	if (map_ids && nmaps) {
-		info.nr_map_ids = *nmaps;
-		info.map_ids = (__u64)(unsigned long)map_ids;
-	}
-	name[0] = '\0';
-	if (bpf_obj_get_info_by_fd(prog_fd, &info, &ilen) == 0) {
-		snprintf(name, len, "%s", info.name);
-		if (nmaps)
-			*nmaps = info.nr_map_ids;
-	}
-}
-
-static __u32 map_id_of(int fd)
-{
-	struct bpf_map_info info;
-	__u32 len = sizeof(info);
-
-	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return 0;
-	return info.id;
-}
-
-/* Does program prog_id belong to the drover whose service map has id svc_map_id? */
-static bool prog_is_ours(__u32 prog_id, __u32 svc_map_id, const char *prefix)
-{
-	__u32 maps[64], n = 64;
-	char name[BPF_OBJ_NAME_LEN];
-	int fd = bpf_prog_get_fd_by_id(prog_id);
-	bool ours = false;
-
-	if (fd < 0)
-		return false;
-	prog_name_of(fd, name, sizeof(name), maps, &n);
-	close(fd);
-	if (strncmp(name, prefix, strlen(prefix)) != 0)
-		return false;
-	for (__u32 i = 0; i < n && i < 64; i++)
-		ours |= maps[i] == svc_map_id;
-	return ours;
 }
 
 static bool dev_is_veth(const char *ifname)
@@ -455,32 +408,25 @@ static void attach_record(struct dataplane *dp, int ifindex, const char *ifname,
 static int attach_tc(struct dataplane *dp, const char *ifname, struct bpf_program *prog, __u32 flag)
 {
 	int ifindex = (int)if_nametoindex(ifname);
-	LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = DRV_TC_HANDLE, .priority = DRV_TC_PRIORITY,
-		    .flags = BPF_TC_F_REPLACE);
-	__u32 created = 0;
+	bool created;
 	int err;
 
 	if (!ifindex) {
 		log_error(COMP, "device %s: no such device", ifname);
 		return -ENODEV;
 	}
-	hook.ifindex = ifindex;
-	err = bpf_tc_hook_create(&hook);
-	if (err == 0)
-		created = DRV_ATT_CLSACT;
-	else if (err != -EEXIST) {
+	err = tca_clsact(ifindex, &created);
+	if (err) {
 		log_error(COMP, "%s: create clsact: %s", ifname, strerror(-err));
 		return err;
 	}
-	opts.prog_fd = bpf_program__fd(prog);
-	err = bpf_tc_attach(&hook, &opts);
+	err = tca_attach(ifindex, bpf_program__fd(prog));
 	if (err) {
 		log_error(COMP, "%s: attach %s: %s", ifname, bpf_program__name(prog),
 			  strerror(-err));
 		return err;
 	}
-	attach_record(dp, ifindex, ifname, flag | created,
+	attach_record(dp, ifindex, ifname, flag | (created ? DRV_ATT_CLSACT : 0),
 		      (DRV_ATT_TC_POD | DRV_ATT_TC_NODE) & ~flag);
 	log_info(COMP, "%s: %s on tc ingress", ifname, bpf_program__name(prog));
 	return 0;
@@ -497,7 +443,7 @@ static int attach_xdp(struct dataplane *dp, const char *ifname)
 {
 	int ifindex = (int)if_nametoindex(ifname);
 	int prog_fd = bpf_program__fd(dp->xdp->progs.drv_xdp_lb);
-	__u32 svc_id = map_id_of(dp->map_fd[DP_MAP_SVC]);
+	__u32 svc_id = tca_map_id(dp->map_fd[DP_MAP_SVC]);
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
 	enum dp_xdp_mode mode = dp->o.xdp_mode;
 	__u32 modes[2], nmodes = 0;
@@ -511,7 +457,7 @@ static int attach_xdp(struct dataplane *dp, const char *ifname)
 		__u32 cur[2] = {q.drv_prog_id, q.skb_prog_id};
 
 		for (int i = 0; i < 2; i++) {
-			if (cur[i] && !prog_is_ours(cur[i], svc_id, "drv_xdp")) {
+			if (cur[i] && !tca_prog_ours(cur[i], svc_id, "drv_xdp", NULL)) {
 				log_error(COMP,
 					  "%s: another XDP program (id %u) is attached; "
 					  "NodePort is served by tc there",
@@ -850,7 +796,7 @@ int dp_uninstall(const char *pin_root)
 	snprintf(path, sizeof(path), "%s/%s", pin_root, DRV_MAP_SVC);
 	svc_fd = bpf_obj_get(path);
 	if (svc_fd >= 0) {
-		svc_id = map_id_of(svc_fd);
+		svc_id = tca_map_id(svc_fd);
 		close(svc_fd);
 	}
 	snprintf(path, sizeof(path), "%s/%s", pin_root, DRV_MAP_ATTACH);
@@ -864,26 +810,15 @@ int dp_uninstall(const char *pin_root)
 		if (bpf_map_lookup_elem(attach_fd, &key, &a))
 			continue;
 		if (a.flags & (DRV_ATT_TC_POD | DRV_ATT_TC_NODE)) {
-			LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-				    .attach_point = BPF_TC_INGRESS);
-			LIBBPF_OPTS(bpf_tc_opts, q, .handle = DRV_TC_HANDLE,
-				    .priority = DRV_TC_PRIORITY);
+			__u32 id;
+			bool ours = tca_query(ifindex, &id) == 0 &&
+				    tca_prog_ours(id, svc_id, "drv_tc", NULL);
 
-			if (bpf_tc_query(&hook, &q) == 0 &&
-			    prog_is_ours(q.prog_id, svc_id, "drv_tc")) {
-				LIBBPF_OPTS(bpf_tc_opts, dopts, .handle = DRV_TC_HANDLE,
-					    .priority = DRV_TC_PRIORITY);
-
-				bpf_tc_detach(&hook, &dopts);
-				removed++;
-			}
-			if (a.flags & DRV_ATT_CLSACT) {
-				/* drover created this clsact qdisc, so it goes with drover (and with
-				 * it any filter someone added to it later). */
-				LIBBPF_OPTS(bpf_tc_hook, all, .ifindex = ifindex,
-					    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
-				bpf_tc_hook_destroy(&all);
-			}
+			/* a clsact qdisc drover created goes with drover (and with it any
+			 * filter someone added to it later, at drover's handle or not) */
+			if (ours || (a.flags & DRV_ATT_CLSACT))
+				tca_detach(ifindex, a.flags & DRV_ATT_CLSACT);
+			removed += ours;
 		}
 		if (a.flags & (DRV_ATT_XDP_DRV | DRV_ATT_XDP_SKB)) {
 			__u32 mode =
@@ -891,7 +826,7 @@ int dp_uninstall(const char *pin_root)
 			__u32 id = 0;
 
 			if (bpf_xdp_query_id(ifindex, (int)mode, &id) == 0 && id &&
-			    prog_is_ours(id, svc_id, "drv_xdp")) {
+			    tca_prog_ours(id, svc_id, "drv_xdp", NULL)) {
 				bpf_xdp_detach(ifindex, mode, NULL);
 				removed++;
 			}

@@ -69,6 +69,22 @@ JSON
 }
 state() { cat "$WORK/data/$1/state" 2>/dev/null || true; }
 pod() { ip netns add "${P}$1"; echo "/run/netns/${P}$1"; }
+# many VERB: VERB for pods m1..m100 of many.json at once (in the background, reaped by
+# PID); each must succeed. Its output is in $WORK/mN.out.
+many() {
+	local i
+	for i in $(seq 1 100); do
+		(ip netns exec "$NODE" env -i PATH="$PATH" CNI_COMMAND="$1" CNI_CONTAINERID="m$i" \
+			CNI_NETNS="/run/netns/${P}m$i" CNI_IFNAME=eth0 CNI_PATH="$CNI_DIRS" \
+			"$CNI" <"$WORK/many.json" >"$WORK/m$i.out" 2>"$WORK/m$i.err"; echo $? >"$WORK/m$i.rc") &
+		PIDS+=($!)
+	done
+	wait "${PIDS[@]}"
+	PIDS=()
+	for i in $(seq 1 100); do
+		[ "$(cat "$WORK/m$i.rc")" = 0 ] || fail "concurrent $1 m$i: $(cat "$WORK/m$i.out" "$WORK/m$i.err")"
+	done
+}
 
 ip netns add "$NODE"
 ip netns exec "$NODE" ip link set lo up
@@ -282,17 +298,7 @@ ok "GC released g2 and g3, kept g1"
 # ---- 100 concurrent ADDs in 100 netns, then 100 concurrent DELs
 conf "$WORK/many.json" many 10.253.0.0/24
 for i in $(seq 1 100); do ip netns add "${P}m$i"; done
-for i in $(seq 1 100); do
-	(ip netns exec "$NODE" env -i PATH="$PATH" CNI_COMMAND=ADD CNI_CONTAINERID="m$i" \
-		CNI_NETNS="/run/netns/${P}m$i" CNI_IFNAME=eth0 CNI_PATH="$CNI_DIRS" \
-		"$CNI" <"$WORK/many.json" >"$WORK/m$i.out" 2>"$WORK/m$i.err"; echo $? >"$WORK/m$i.rc") &
-	PIDS+=($!)
-done
-wait "${PIDS[@]}"
-PIDS=()
-for i in $(seq 1 100); do
-	[ "$(cat "$WORK/m$i.rc")" = 0 ] || fail "concurrent ADD m$i: $(cat "$WORK/m$i.out" "$WORK/m$i.err")"
-done
+many ADD
 python3 - "$WORK" <<'PY' || fail "concurrent ADDs: addresses not distinct"
 import json, sys
 addrs = [json.load(open(f"{sys.argv[1]}/m{i}.out"))["ips"][0]["address"] for i in range(1, 101)]
@@ -301,17 +307,7 @@ PY
 [ "$(state many | tail -n +2 | awk '{print $1}' | sort -u | wc -l)" = 100 ] || fail "state does not hold 100 addresses"
 ip netns exec "${P}m1" ping -c 1 -W 5 "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ips"][0]["address"].split("/")[0])' "$WORK/m100.out")" >/dev/null ||
 	fail "ping m1 -> m100"
-for i in $(seq 1 100); do
-	(ip netns exec "$NODE" env -i PATH="$PATH" CNI_COMMAND=DEL CNI_CONTAINERID="m$i" \
-		CNI_NETNS="/run/netns/${P}m$i" CNI_IFNAME=eth0 CNI_PATH="$CNI_DIRS" \
-		"$CNI" <"$WORK/many.json" >"$WORK/m$i.out" 2>"$WORK/m$i.err"; echo $? >"$WORK/m$i.rc") &
-	PIDS+=($!)
-done
-wait "${PIDS[@]}"
-PIDS=()
-for i in $(seq 1 100); do
-	[ "$(cat "$WORK/m$i.rc")" = 0 ] || fail "concurrent DEL m$i: $(cat "$WORK/m$i.out" "$WORK/m$i.err")"
-done
+many DEL
 [ -z "$(state many | tail -n +2)" ] || fail "concurrent DELs left: $(state many | head)"
 ok "100 concurrent ADDs got 100 distinct addresses; 100 DELs released them"
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* nl against the kernel: in two network namespaces of the test's own (unshare; they vanish
- * with the process), a veth pair with its peer created in the other namespace, up, rename,
- * addresses, routes, deletion, look-ups, errors, and nl_in_netns returning to where it was. */
+ * with the process), a veth pair with its peer created in the other namespace, up, addresses,
+ * routes, deletion, look-ups, errors, and nl_in_netns returning to where it was. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -97,10 +97,9 @@ static void test_veth_lifecycle(void **state)
 	assert_true(pc.found);
 	assert_int_equal(pc.l.mtu, 1400);
 
-	/* rename (down), then up */
-	assert_int_equal(nl_link_rename(&nl, l.ifindex, "host1"), 0);
+	/* up, down, up (looked up by index) */
 	assert_int_equal(nl_link_by_index(&nl, l.ifindex, &l2), 0);
-	assert_string_equal(l2.name, "host1");
+	assert_string_equal(l2.name, "host0");
 	assert_int_equal(nl_link_set_up(&nl, l.ifindex, 1), 0);
 	assert_int_equal(nl_link_by_index(&nl, l.ifindex, &l2), 0);
 	assert_true(l2.flags & 1);
@@ -118,14 +117,12 @@ static void test_veth_lifecycle(void **state)
 	assert_int_equal(nl_addr4_has(&nl, l.ifindex, ip("10.9.0.2"), 32), 0);
 	assert_int_equal(nl_addr4_add(&nl, l.ifindex, ip("10.9.0.1"), 33), -EINVAL);
 
-	/* routes: a link route, one via a gateway, duplicates, deletion */
+	/* routes: a link route, one via a gateway, duplicates */
 	assert_int_equal(nl_route4_add(&nl, ip("10.9.0.5"), 32, ip("0.0.0.0"), l.ifindex), 0);
 	assert_int_equal(nl_route4_add(&nl, ip("10.9.0.5"), 32, ip("0.0.0.0"), l.ifindex), -EEXIST);
 	assert_int_equal(nl_route4_add(&nl, ip("10.10.0.0"), 16, ip("10.9.0.5"), l.ifindex), 0);
-	assert_int_equal(nl_route4_del(&nl, ip("10.10.0.0"), 16, ip("10.9.0.5"), l.ifindex), 0);
-	assert_int_equal(nl_route4_del(&nl, ip("10.10.0.0"), 16, ip("10.9.0.5"), l.ifindex),
-			 -ESRCH);
-	assert_int_equal(nl_route4_del(&nl, ip("10.9.0.5"), 32, ip("0.0.0.0"), l.ifindex), 0);
+	assert_int_equal(nl_route4_add(&nl, ip("10.10.0.0"), 16, ip("10.9.0.5"), l.ifindex),
+			 -EEXIST);
 
 	/* delete: the peer in B goes with it */
 	assert_int_equal(nl_link_del(&nl, l.ifindex), 0);

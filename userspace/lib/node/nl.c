@@ -193,18 +193,6 @@ int nl_link_set_up(struct nl *nl, int ifindex, int up)
 	return nl_talk(nl, &r, NULL, NULL);
 }
 
-int nl_link_rename(struct nl *nl, int ifindex, const char *name)
-{
-	struct nl_req r;
-	struct ifinfomsg *ifi = req_init(&r, RTM_NEWLINK, 0, sizeof(*ifi));
-
-	if (strlen(name) >= IF_NAMESIZE)
-		return -ENAMETOOLONG;
-	ifi->ifi_index = ifindex;
-	nla_put_str(&r, IFLA_IFNAME, name);
-	return nl_talk(nl, &r, NULL, NULL);
-}
-
 int nl_link_del(struct nl *nl, int ifindex)
 {
 	struct nl_req r;
@@ -327,11 +315,10 @@ int nl_addr4_has(struct nl *nl, int ifindex, struct in_addr addr, int prefixlen)
 	return err ? err : f.found;
 }
 
-static int route4(struct nl *nl, uint16_t type, uint16_t flags, struct in_addr dst, int dst_len,
-		  struct in_addr gw, int ifindex)
+int nl_route4_add(struct nl *nl, struct in_addr dst, int dst_len, struct in_addr gw, int ifindex)
 {
 	struct nl_req r;
-	struct rtmsg *rt = req_init(&r, type, flags, sizeof(*rt));
+	struct rtmsg *rt = req_init(&r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, sizeof(*rt));
 	uint32_t oif = (uint32_t)ifindex;
 
 	if (dst_len < 0 || dst_len > 32)
@@ -342,8 +329,6 @@ static int route4(struct nl *nl, uint16_t type, uint16_t flags, struct in_addr d
 	rt->rtm_protocol = RTPROT_BOOT;
 	rt->rtm_type = RTN_UNICAST;
 	rt->rtm_scope = gw.s_addr ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
-	if (type == RTM_DELROUTE)
-		rt->rtm_scope = RT_SCOPE_NOWHERE; /* match any scope */
 	if (dst_len)
 		nla_put(&r, RTA_DST, &dst, sizeof(dst));
 	if (gw.s_addr)
@@ -351,16 +336,6 @@ static int route4(struct nl *nl, uint16_t type, uint16_t flags, struct in_addr d
 	if (ifindex)
 		nla_put(&r, RTA_OIF, &oif, sizeof(oif));
 	return nl_talk(nl, &r, NULL, NULL);
-}
-
-int nl_route4_add(struct nl *nl, struct in_addr dst, int dst_len, struct in_addr gw, int ifindex)
-{
-	return route4(nl, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, dst, dst_len, gw, ifindex);
-}
-
-int nl_route4_del(struct nl *nl, struct in_addr dst, int dst_len, struct in_addr gw, int ifindex)
-{
-	return route4(nl, RTM_DELROUTE, 0, dst, dst_len, gw, ifindex);
 }
 
 int nl_in_netns(int netns_fd, int (*fn)(void *arg), void *arg)

@@ -2,8 +2,8 @@
 /*
  * nl: a small rtnetlink client over NETLINK_ROUTE (the kernel ABI of linux/rtnetlink.h, no
  * library): veth pairs (one end created directly in another network namespace), links up,
- * renamed, deleted and looked up, IPv4 addresses and routes, and running a function inside
- * a network namespace. Shared by drover-cni and the agent.
+ * deleted and looked up, IPv4 addresses and routes, and running a function inside a network
+ * namespace. Shared by drover-cni and the agent.
  *
  * A struct nl is one socket, bound to the network namespace it was opened in; to act in
  * another namespace, open one inside nl_in_netns(). Every call is synchronous (request,
@@ -39,8 +39,6 @@ void nl_close(struct nl *nl);
 int nl_veth_add(struct nl *nl, const char *name, const char *peer, int peer_netns_fd, uint32_t mtu);
 /* Set a link up (or down). 0 or -errno. */
 int nl_link_set_up(struct nl *nl, int ifindex, int up);
-/* Rename a link (it must be down). 0 or -errno. */
-int nl_link_rename(struct nl *nl, int ifindex, const char *name);
 /* Delete a link (a veth takes its peer with it). 0 or -errno (-ENODEV if absent). */
 int nl_link_del(struct nl *nl, int ifindex);
 /* Look a link up by name or by index. 0 and *out, or -errno (-ENODEV if absent). */
@@ -53,10 +51,8 @@ int nl_addr4_add(struct nl *nl, int ifindex, struct in_addr addr, int prefixlen)
 int nl_addr4_has(struct nl *nl, int ifindex, struct in_addr addr, int prefixlen);
 
 /* IPv4 route DST/DST_LEN out of ifindex, via gw unless gw is 0.0.0.0 (then a link-scope
- * route), in the main table. 0 or -errno (-EEXIST when adding one that exists, -ESRCH when
- * deleting one that does not). */
+ * route), in the main table. 0 or -errno (-EEXIST when it exists). */
 int nl_route4_add(struct nl *nl, struct in_addr dst, int dst_len, struct in_addr gw, int ifindex);
-int nl_route4_del(struct nl *nl, struct in_addr dst, int dst_len, struct in_addr gw, int ifindex);
 
 /* Run fn(arg) with the calling thread inside the network namespace netns_fd, then return to
  * the namespace it was in. fn's return value, or -errno if entering or leaving fails (a

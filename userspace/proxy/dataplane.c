@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include "dataplane.h"
+#include "fsutil.h"
 #include "lbmap.h"
 #include "log.h"
 
@@ -72,24 +73,6 @@ int dp_cgroup2_root(char *buf, size_t len)
 		}
 	}
 	return -ENOENT;
-}
-
-static int mkdir_p(const char *path)
-{
-	char tmp[256];
-
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0700) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0700) && errno != EEXIST)
-		return -errno;
-	return 0;
 }
 
 static int check_bpffs(const char *pin_root)
@@ -283,7 +266,7 @@ int dp_open(struct dataplane **out, const struct dp_opts *opts)
 	err = check_bpffs(dp->pin_root);
 	if (err)
 		goto fail;
-	err = mkdir_p(dp->pin_root);
+	err = fs_mkdir_p(dp->pin_root, 0700, NULL);
 	if (err) {
 		log_error(COMP, "create %s: %s", dp->pin_root, strerror(-err));
 		goto fail;
@@ -364,7 +347,7 @@ static int attach_cgroup_prog(struct dataplane *dp, struct bpf_program *prog, in
 	int err;
 
 	snprintf(dir, sizeof(dir), "%s/links", dp->pin_root);
-	err = mkdir_p(dir);
+	err = fs_mkdir_p(dir, 0700, NULL);
 	if (err)
 		return err;
 	snprintf(path, sizeof(path), "%s/%s", dir, bpf_program__name(prog));
@@ -571,7 +554,7 @@ static int pin_progs(struct dataplane *dp)
 	int err;
 
 	snprintf(dir, sizeof(dir), "%s/%s", dp->pin_root, DRV_PIN_PROGS_DIR);
-	err = mkdir_p(dir);
+	err = fs_mkdir_p(dir, 0700, NULL);
 	if (err)
 		return err;
 	snprintf(path, sizeof(path), "%s/%s", dir, DRV_PROG_TC_POD);

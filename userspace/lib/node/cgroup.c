@@ -11,11 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "fsutil.h"
 #include "log.h"
 
 static const char *const ctrl_names[CG_CTRL_N] = {"cpu", "cpuacct", "memory", "pids"};
@@ -400,42 +400,17 @@ static int write_file(const char *dir, const char *name, const char *val)
 	return err;
 }
 
-/* mkdir -p of dir; *first gets the offset where the first directory it made begins (or -1). */
-static int mkdir_p(char *dir, size_t base_len, ssize_t *first)
+/* rmdir dir and its parents down to the first fs_mkdir_p made: made is its length (0: none). */
+static void rmdir_up(char *dir, size_t made)
 {
-	*first = -1;
-	for (char *p = dir + base_len + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-
-		*p = '\0';
-		if (mkdir(dir, 0755) == 0) {
-			if (*first < 0)
-				*first = p - dir;
-		} else if (errno != EEXIST) {
-			int err = -errno;
-
-			*p = c;
-			return err;
-		}
-		*p = c;
-		if (!c)
-			return 0;
-	}
-}
-
-/* rmdir dir and its parents up to (and including) the component ending at offset first. */
-static void rmdir_up(char *dir, ssize_t first)
-{
-	if (first < 0)
+	if (!made)
 		return;
 	for (;;) {
 		char *slash;
 
 		rmdir(dir);
 		slash = strrchr(dir, '/');
-		if (!slash || slash - dir < first)
+		if (!slash || (size_t)(slash - dir) < made)
 			return;
 		*slash = '\0';
 	}
@@ -476,15 +451,13 @@ static int v2_enable(const struct cg_layout *l, const char *rel)
 struct cg *cg_create(const struct cg_layout *l, const char *rel)
 {
 	struct cg *cg = cg_build(l, rel);
-	ssize_t first[CG_MAX_HIER];
+	size_t made[CG_MAX_HIER];
 	int err = 0, i;
 
 	if (!cg)
 		return NULL;
 	for (i = 0; i < cg->n; i++) {
-		size_t base_len = strlen(cg->dir[i]) - strlen(rel) - 1;
-
-		err = mkdir_p(cg->dir[i], base_len, &first[i]);
+		err = fs_mkdir_p(cg->dir[i], 0755, &made[i]);
 		if (err) {
 			log_error("cgroup", "mkdir %s: %s", cg->dir[i], strerror(-err));
 			goto fail;
@@ -498,7 +471,7 @@ struct cg *cg_create(const struct cg_layout *l, const char *rel)
 	return cg;
 fail:
 	for (; i >= 0; i--)
-		rmdir_up(cg->dir[i], first[i]);
+		rmdir_up(cg->dir[i], made[i]);
 	cg_free(cg);
 	errno = -err;
 	return NULL;

@@ -17,7 +17,6 @@ struct image_store {
 };
 
 /* ---- image.c: the store's files and index ---- */
-int image_mkdir_p(const char *path);
 /* flock op (LOCK_EX, LOCK_SH) on the store's lock file; 0 or -errno (error set). */
 int image_lock(struct image_store *s, int op);
 void image_unlock(struct image_store *s);

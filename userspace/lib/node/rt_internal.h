@@ -48,8 +48,6 @@ void rt_log_report(const char *what, const struct report *r);
 
 /* ---- in the child (no allocation, no locks) ---- */
 __attribute__((noreturn)) void rt_child_fail(int fd, int step, int index, int err);
-/* mkdir -p of path (in place, restored); 0 or -errno. */
-int rt_mkdir_p(char *path, mode_t mode);
 /* Default dispositions and an empty mask: what the caller ignored (SIGPIPE) or blocked
  * must not reach the program. */
 void rt_reset_signals(void);

@@ -31,6 +31,7 @@
 
 #include "cgroup.h"
 #include "crilog.h"
+#include "fsutil.h"
 #include "log.h"
 #include "rt_internal.h"
 #include "runtime.h"
@@ -49,7 +50,7 @@ struct prep {
 	char **bind_dst; /* root + dst of each mount */
 	const struct rt_spec *spec;
 	char **exec_paths; /* argv[0] candidates inside the container */
-	char *cwd;
+	const char *cwd;
 	int netns_fd;
 	int stdio[3];
 	int sync_r, report_w;
@@ -244,8 +245,9 @@ static __attribute__((noreturn)) void container_child(struct prep *p)
 	if (chdir(p->root) != 0 || syscall(SYS_pivot_root, ".", ".") != 0 ||
 	    umount2(".", MNT_DETACH) != 0 || chdir("/") != 0)
 		rt_child_fail(fd, ST_PIVOT, 0, errno);
-	if (rt_mkdir_p(p->cwd, 0755) != 0)
-		rt_child_fail(fd, ST_CWD, 0, errno);
+	err = fs_mkdir_p(p->cwd, 0755, NULL);
+	if (err)
+		rt_child_fail(fd, ST_CWD, 0, -err);
 	if (setgroups(s->n_groups, s->groups) != 0)
 		rt_child_fail(fd, ST_GROUPS, 0, errno);
 	if (setgid(s->gid) != 0)
@@ -306,7 +308,6 @@ static void prep_free(struct prep *p)
 		free(p->bind_dst);
 	}
 	rt_free_strv(p->exec_paths);
-	free(p->cwd);
 	if (p->netns_fd >= 0)
 		close(p->netns_fd);
 	free(p);
@@ -383,8 +384,8 @@ static struct prep *prep_new(const struct rt_spec *s, int *err)
 		}
 	}
 	p->exec_paths = rt_exec_candidates(s->argv[0], s->env);
-	p->cwd = strdup(s->cwd ? s->cwd : "/");
-	if (!p->exec_paths || !p->cwd)
+	p->cwd = s->cwd ? s->cwd : "/";
+	if (!p->exec_paths)
 		goto fail_nomem;
 	if (s->netns) {
 		p->netns_fd = open(s->netns, O_RDONLY | O_CLOEXEC);

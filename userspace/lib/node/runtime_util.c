@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -48,27 +47,6 @@ __attribute__((noreturn)) void rt_child_fail(int fd, int step, int index, int er
 	ssize_t n __attribute__((unused)) = write(fd, &r, sizeof(r));
 
 	_exit(127);
-}
-
-/* mkdir -p of path (in place, restored); 0 or -errno. */
-int rt_mkdir_p(char *path, mode_t mode)
-{
-	for (char *p = path + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-
-		*p = '\0';
-		if (mkdir(path, mode) != 0 && errno != EEXIST) {
-			int err = -errno;
-
-			*p = c;
-			return err;
-		}
-		*p = c;
-		if (!c)
-			return 0;
-	}
 }
 
 void rt_reset_signals(void)

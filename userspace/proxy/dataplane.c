@@ -4,6 +4,7 @@
  * attachment adoption across restarts, socket destruction, uninstall.
  */
 #define _GNU_SOURCE
+#include "cgroup.h"
 #include "dataplane.h"
 #include "fsutil.h"
 #include "lbmap.h"
@@ -61,18 +62,16 @@ struct dataplane {
 
 /* ---------- helpers ---------- */
 
+/* The node's cgroup layout (cgroup.h) knows where the v2 tree is. */
 int dp_cgroup2_root(char *buf, size_t len)
 {
-	static const char *const candidates[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
-	struct statfs st;
+	struct cg_layout *l = cg_layout_detect(NULL, NULL);
+	int err = !l ? -errno : !l->unified ? -ENOENT : 0;
 
-	for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
-		if (statfs(candidates[i], &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC) {
-			snprintf(buf, len, "%s", candidates[i]);
-			return 0;
-		}
-	}
-	return -ENOENT;
+	if (!err)
+		snprintf(buf, len, "%s", l->unified);
+	cg_layout_free(l);
+	return err;
 }
 
 static int check_bpffs(const char *pin_root)
@@ -258,8 +257,8 @@ int dp_open(struct dataplane **out, const struct dp_opts *opts)
 	if (opts->cgroup) {
 		snprintf(dp->cgroup, sizeof(dp->cgroup), "%s", opts->cgroup);
 	} else if (opts->sock_lb && dp_cgroup2_root(dp->cgroup, sizeof(dp->cgroup))) {
-		log_error(COMP, "no cgroup v2 hierarchy mounted (looked at /sys/fs/cgroup and "
-				"/sys/fs/cgroup/unified); use --cgroup PATH");
+		log_error(COMP, "no cgroup v2 hierarchy mounted under /sys/fs/cgroup; use --cgroup "
+				"PATH");
 		err = -ENOENT;
 		goto fail;
 	}

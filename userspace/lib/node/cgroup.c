@@ -100,17 +100,19 @@ static void unescape_octal(char *s)
 	*w = '\0';
 }
 
-static bool has_token(const char *list, const char *tok)
+/* list (mount options: ",", cgroup.controllers: " \n" separated) has the item tok. */
+static bool has_item(const char *list, const char *seps, const char *tok)
 {
 	size_t n = strlen(tok);
 
-	for (const char *p = list; p && *p;) {
-		const char *e = strchr(p, ',');
-		size_t len = e ? (size_t)(e - p) : strlen(p);
+	for (const char *p = list; *p;) {
+		size_t len;
 
+		p += strspn(p, seps);
+		len = strcspn(p, seps);
 		if (len == n && memcmp(p, tok, n) == 0)
 			return true;
-		p = e ? e + 1 : NULL;
+		p += len;
 	}
 	return false;
 }
@@ -172,22 +174,6 @@ static int read_small(const char *path, char *buf, size_t size)
 	return (int)off;
 }
 
-/* A space-separated list (cgroup.controllers) has tok. */
-static bool has_word(const char *list, const char *tok)
-{
-	size_t n = strlen(tok);
-
-	for (const char *p = list; *p;) {
-		while (*p == ' ' || *p == '\n')
-			p++;
-		size_t len = strcspn(p, " \n");
-		if (len == n && memcmp(p, tok, n) == 0)
-			return true;
-		p += len;
-	}
-	return false;
-}
-
 void cg_layout_free(struct cg_layout *l)
 {
 	if (!l)
@@ -238,7 +224,7 @@ struct cg_layout *cg_layout_detect(const char *mountinfo, const char *root)
 			root_is_v2 = under_root(root, mnt);
 		} else if (strcmp(fstype, "cgroup") == 0) {
 			for (int c = 0; c < CG_CTRL_N; c++) {
-				if (l->v1[c] || !has_token(opts, ctrl_names[c]))
+				if (l->v1[c] || !has_item(opts, ",", ctrl_names[c]))
 					continue;
 				l->v1[c] = strdup(mnt);
 				if (!l->v1[c]) {
@@ -259,9 +245,9 @@ struct cg_layout *cg_layout_detect(const char *mountinfo, const char *root)
 
 		snprintf(path, sizeof(path), "%s/cgroup.controllers", l->unified);
 		if (read_small(path, buf, sizeof(buf)) >= 0) {
-			l->v2_ctrl[CG_CPU] = has_word(buf, "cpu");
-			l->v2_ctrl[CG_MEMORY] = has_word(buf, "memory");
-			l->v2_ctrl[CG_PIDS] = has_word(buf, "pids");
+			l->v2_ctrl[CG_CPU] = has_item(buf, " \n", "cpu");
+			l->v2_ctrl[CG_MEMORY] = has_item(buf, " \n", "memory");
+			l->v2_ctrl[CG_PIDS] = has_item(buf, " \n", "pids");
 			/* v2 accounts cpu usage (cpu.stat) with or without the cpu controller. */
 			l->v2_ctrl[CG_CPUACCT] = true;
 		}
@@ -374,7 +360,8 @@ void cg_free(struct cg *cg)
 	free(cg);
 }
 
-const char *cg_ctrl_dir(const struct cg *cg, enum cg_ctrl c)
+/* The directory of a controller, or NULL. */
+static const char *cg_ctrl_dir(const struct cg *cg, enum cg_ctrl c)
 {
 	if (!cg || c >= CG_CTRL_N || cg->ctrl_dir[c] < 0)
 		return NULL;
@@ -625,13 +612,9 @@ int cg_kill(const struct cg *cg, int timeout_ms)
 	long deadline = now_ms() + timeout_ms;
 	bool v2kill = false;
 
-	if (cg->unified_dir >= 0) {
-		char path[PATH_MAX];
-
-		snprintf(path, sizeof(path), "%s/cgroup.kill", cg->dir[cg->unified_dir]);
-		v2kill = access(path, W_OK) == 0 &&
-			 write_file(cg->dir[cg->unified_dir], "cgroup.kill", "1") == 0;
-	}
+	/* cgroup.kill (Linux 5.14) is missing on older kernels: the open fails, we sweep. */
+	if (cg->unified_dir >= 0)
+		v2kill = write_file(cg->dir[cg->unified_dir], "cgroup.kill", "1") == 0;
 	for (;;) {
 		int n = 0;
 

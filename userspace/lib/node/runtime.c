@@ -483,18 +483,13 @@ static int start_logger(const char *path, int out_r, int err_r, pid_t *pid)
 	return 0;
 }
 
-static void report_failure(const char *what, const struct report *r, const struct prep *p)
+static void report_failure(const struct report *r, const struct rt_spec *s)
 {
-	const char *step = rt_step_name(r->step);
-
-	if (r->step == ST_BIND && p)
-		log_error("runtime", "%s: %s %s on %s: %s", what, step,
-			  p->spec->mounts[r->index].src, p->spec->mounts[r->index].dst,
-			  strerror(r->err));
-	else if (r->step == ST_EXEC && p)
-		log_error("runtime", "%s: exec %s: %s", what, p->spec->argv[0], strerror(r->err));
+	if (r->step == ST_BIND)
+		log_error("runtime", "start: %s %s on %s: %s", rt_step_name(r->step),
+			  s->mounts[r->index].src, s->mounts[r->index].dst, strerror(r->err));
 	else
-		log_error("runtime", "%s: %s: %s", what, step, strerror(r->err));
+		rt_log_report("start", r, s->argv[0]);
 }
 
 int rt_start(const struct rt_spec *spec, struct rt_proc *out)
@@ -522,7 +517,7 @@ int rt_start(const struct rt_spec *spec, struct rt_proc *out)
 	p->stdio[2] = spec->stderr_fd;
 	if (spec->stdin_fd < 0) {
 		null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (null_fd < 0 || null_fd < 3) {
+		if (null_fd < 3) {
 			err = null_fd < 0 ? -errno : -EBADF;
 			goto out;
 		}
@@ -569,7 +564,7 @@ int rt_start(const struct rt_spec *spec, struct rt_proc *out)
 	rt_close_fd(&sync_p[1]);
 	err = rt_read_reports(rep[0], &fail, NULL);
 	if (err) {
-		report_failure("start", &fail, p);
+		report_failure(&fail, spec);
 		waitpid(pid, NULL, 0);
 		goto out;
 	}

@@ -2,6 +2,7 @@
 /*
  * ipam: the built-in allocator's state file and its lock (see ipam.h).
  */
+#include "fsutil.h"
 #include "ipam.h"
 
 #include <arpa/inet.h>
@@ -12,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define STATE_MAGIC   "drover-cni-ipam"
@@ -200,27 +200,6 @@ static int load(struct ipam *p, FILE *f, const char *path, char *err, size_t err
 	return 0;
 }
 
-static int mkdir_p(const char *path)
-{
-	char buf[4096];
-	size_t n = strlen(path);
-
-	if (n >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, n + 1);
-	for (char *s = buf + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = 0;
-		if (mkdir(buf, 0700) && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	if (mkdir(buf, 0700) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 struct ipam *ipam_open(const char *dir, uint32_t net, int prefixlen, char *err, size_t errlen)
 {
 	struct ipam *p;
@@ -244,7 +223,7 @@ struct ipam *ipam_open(const char *dir, uint32_t net, int prefixlen, char *err, 
 	p->net = net;
 	p->prefixlen = prefixlen;
 	p->last = net + 1;
-	r = mkdir_p(dir);
+	r = fs_mkdir_p(dir, 0700, NULL);
 	if (r) {
 		seterr(err, errlen, "create IPAM directory %s: %s", dir, strerror(-r));
 		goto fail;

@@ -16,13 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "agent_int.h"
+#include "fsutil.h"
 
 #define STATUS_REPORT_S 300 /* kubelet's nodeStatusReportFrequency */
 
@@ -279,26 +279,6 @@ static int lease_renew(struct agent *a)
 
 /* ---- setup ---- */
 
-static int mkdir_p(const char *path)
-{
-	char buf[PATH_MAX];
-	size_t n = strlen(path);
-
-	if (n >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, n + 1);
-	for (char *p = buf + 1; *p; p++)
-		if (*p == '/') {
-			*p = 0;
-			if (mkdir(buf, 0755) && errno != EEXIST)
-				return -errno;
-			*p = '/';
-		}
-	if (mkdir(buf, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 /* The CNI plugin's directory: --cni-bin-dir, else the drover binary's own (drover-cni is
  * built beside it), else /usr/lib/cni. */
 static void cni_bin_dir(struct agent *a)
@@ -333,14 +313,15 @@ static int cni_conf(struct agent *a)
 {
 	char dir[PATH_MAX], tmp[PATH_MAX + 80];
 	FILE *f;
+	int err;
 
 	if (a->cfg->cni_conf) {
 		snprintf(a->cni_conf, sizeof(a->cni_conf), "%s", a->cfg->cni_conf);
 		return access(a->cni_conf, R_OK) ? -errno : 0;
 	}
 	snprintf(dir, sizeof(dir), "%s/cni", a->cfg->root);
-	if (mkdir_p(dir))
-		return -errno;
+	if ((err = fs_mkdir_p(dir, 0755, NULL)) != 0)
+		return err;
 	snprintf(a->cni_conf, sizeof(a->cni_conf), "%s/drover.conf", dir);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", a->cni_conf);
 	f = fopen(tmp, "we");
@@ -369,7 +350,7 @@ int agent_run(const struct agent_config *cfg, bool (*stopping)(void))
 	a->k_lease = k8s_kind_find("coordination.k8s.io/v1", "Lease");
 	if (!a->k_node || !a->k_pod || !a->k_lease)
 		return -ENOENT;
-	rc = mkdir_p(cfg->root);
+	rc = fs_mkdir_p(cfg->root, 0755, NULL);
 	if (rc) {
 		log_error(AGENT_COMP, "--root %s: %s", cfg->root, strerror(-rc));
 		return rc;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "agent_pod.h"
+#include "fsutil.h"
 #include "k8s.h"
 
 #define MAX_ARGS 256
@@ -44,24 +45,6 @@ int agent_rm_rf(const char *path)
 	if (access(path, F_OK))
 		return 0;
 	return nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) ? -errno : 0;
-}
-
-static int mkdirs(const char *path)
-{
-	char buf[PATH_MAX];
-	size_t n = strlen(path);
-
-	if (n >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, n + 1);
-	for (char *s = buf + 1; *s; s++)
-		if (*s == '/') {
-			*s = 0;
-			if (mkdir(buf, 0755) && errno != EEXIST)
-				return -errno;
-			*s = '/';
-		}
-	return mkdir(buf, 0755) && errno != EEXIST ? -errno : 0;
 }
 
 /* An array of strings (spec.containers[].command/args) appended to argv. */
@@ -310,7 +293,8 @@ int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_
 	snprintf(logp, sizeof(logp), "%s/%d.log", cdir, c->restarts);
 	snprintf(cdir + strlen(cdir), sizeof(cdir) - strlen(cdir), "/run");
 	agent_rm_rf(cdir); /* the previous run's layer: a restart is a new container */
-	if ((rc = mkdirs(rootfs)) || (rc = mkdirs(upper)) || (rc = mkdirs(work)))
+	if ((rc = fs_mkdir_p(rootfs, 0755, NULL)) || (rc = fs_mkdir_p(upper, 0755, NULL)) ||
+	    (rc = fs_mkdir_p(work, 0755, NULL)))
 		goto out;
 	if (!c->cg)
 		c->cg = ctr_cgroup(a, p, ctr, c->name);

@@ -4,7 +4,9 @@
  * attachment adoption across restarts, socket destruction, uninstall.
  */
 #define _GNU_SOURCE
+#include "cgroup.h"
 #include "dataplane.h"
+#include "fsutil.h"
 #include "lbmap.h"
 #include "log.h"
 #include "tc_attach.h"
@@ -61,36 +63,16 @@ struct dataplane {
 
 /* ---------- helpers ---------- */
 
+/* The node's cgroup layout (cgroup.h) knows where the v2 tree is. */
 int dp_cgroup2_root(char *buf, size_t len)
 {
-	static const char *const candidates[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
-	struct statfs st;
+	struct cg_layout *l = cg_layout_detect(NULL, NULL);
+	int err = !l ? -errno : !l->unified ? -ENOENT : 0;
 
-	for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
-		if (statfs(candidates[i], &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC) {
-			snprintf(buf, len, "%s", candidates[i]);
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
-
-static int mkdir_p(const char *path)
-{
-	char tmp[256];
-
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0700) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0700) && errno != EEXIST)
-		return -errno;
-	return 0;
+	if (!err)
+		snprintf(buf, len, "%s", l->unified);
+	cg_layout_free(l);
+	return err;
 }
 
 static int check_bpffs(const char *pin_root)
@@ -228,15 +210,15 @@ int dp_open(struct dataplane **out, const struct dp_opts *opts)
 	if (opts->cgroup) {
 		snprintf(dp->cgroup, sizeof(dp->cgroup), "%s", opts->cgroup);
 	} else if (opts->sock_lb && dp_cgroup2_root(dp->cgroup, sizeof(dp->cgroup))) {
-		log_error(COMP, "no cgroup v2 hierarchy mounted (looked at /sys/fs/cgroup and "
-				"/sys/fs/cgroup/unified); use --cgroup PATH");
+		log_error(COMP, "no cgroup v2 hierarchy mounted under /sys/fs/cgroup; use --cgroup "
+				"PATH");
 		err = -ENOENT;
 		goto fail;
 	}
 	err = check_bpffs(dp->pin_root);
 	if (err)
 		goto fail;
-	err = mkdir_p(dp->pin_root);
+	err = fs_mkdir_p(dp->pin_root, 0700, NULL);
 	if (err) {
 		log_error(COMP, "create %s: %s", dp->pin_root, strerror(-err));
 		goto fail;
@@ -317,7 +299,7 @@ static int attach_cgroup_prog(struct dataplane *dp, struct bpf_program *prog, in
 	int err;
 
 	snprintf(dir, sizeof(dir), "%s/links", dp->pin_root);
-	err = mkdir_p(dir);
+	err = fs_mkdir_p(dir, 0700, NULL);
 	if (err)
 		return err;
 	snprintf(path, sizeof(path), "%s/%s", dir, bpf_program__name(prog));
@@ -517,7 +499,7 @@ static int pin_progs(struct dataplane *dp)
 	int err;
 
 	snprintf(dir, sizeof(dir), "%s/%s", dp->pin_root, DRV_PIN_PROGS_DIR);
-	err = mkdir_p(dir);
+	err = fs_mkdir_p(dir, 0700, NULL);
 	if (err)
 		return err;
 	snprintf(path, sizeof(path), "%s/%s", dir, DRV_PROG_TC_POD);

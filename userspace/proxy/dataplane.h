@@ -96,7 +96,7 @@ long dp_destroy_udp_sockets(struct dataplane *dp, const struct lb_backend *bes, 
 int dp_uninstall(const char *pin_root);
 
 /* The cgroup v2 mount point: /sys/fs/cgroup on a unified host, /sys/fs/cgroup/unified on a
- * hybrid one. Returns 0 or -ENOENT. */
+ * hybrid one (cg_layout_detect's). Returns 0 or -errno (-ENOENT: none mounted). */
 int dp_cgroup2_root(char *buf, size_t len);
 
 #endif

@@ -5,7 +5,8 @@
 # namespace (one of ours, with a veth: then it sees eth0 and its address); the memory limit
 # OOM-kills (SIGKILL) what a larger limit lets finish; the pids limit makes fork fail; the
 # cpu/memory/pids values and the membership are in the cgroup files of every hierarchy; the
-# log is CRI format (F, P, both streams, appended); SIGTERM ends a process that handles it,
+# log is CRI format (F, P, both streams, appended) and keeps being written after the starting
+# process is SIGKILLed; SIGTERM ends a process that handles it,
 # one that ignores it is SIGKILLed after the grace period (not before); exec joins the
 # running container's pid namespace, hostname and cgroup; an overlay root shows the top
 # layer and writes only the upper dir; bind mount points resolve inside the root (symlinks
@@ -175,6 +176,21 @@ check "stderr full line" test "$(grep -c ' stderr F err1$' "$LOG")" = 2
 check "empty line" test "$(grep -c ' stdout F $' "$LOG")" = 2
 check "partial line at the end" test "$(grep -c ' stdout P part$' "$LOG")" = 2
 
+# ---- 6b. the logger outlives the process that started the container (as across an agent
+# restart): the log keeps growing after that process is SIGKILLed; it ends with the container ----
+run_bg orphan --log "$WORK/orphan.log" -- sh -c 'i=0; while :; do echo tick $i; i=$((i+1)); sleep 0.1; done'
+P=$(cat "$WORK/orphan.pid")
+wait_for grep -q 'stdout F tick 1$' "$WORK/orphan.log"
+kill -KILL "$BG_orphan"
+wait "$BG_orphan" 2>/dev/null
+grew() { [ "$(wc -l <"$1")" -gt "$2" ]; }
+n=$(wc -l <"$WORK/orphan.log")
+check "the log grows after the starter is SIGKILLed ($n lines then)" wait_for grew "$WORK/orphan.log" $((n + 3))
+kill -KILL "$P"
+check "the logger ends once the container is gone" \
+	wait_for sh -c "! pgrep -f '$WORK/orphan[.]pid' >/dev/null"
+for h in "${HIERS[@]}"; do wait_for rmdir "$h/$CGP/orphan"; done
+
 # ---- 7. stop: SIGTERM, then SIGKILL after the grace period ----
 run_bg term --grace 30 -- sh -c 'trap "exit 3" TERM; while :; do sleep 0.2; done'
 kill -TERM "$BG_term"
@@ -293,6 +309,10 @@ for args in "--memory lots -- true" "--pids 0 -- true" "--bind nocolon -- true" 
 done
 
 # ---- 11. start latency, printed beside unshare, never judged ----
+"$BIN" runtime bench -n 2 --rootfs "$ROOTFS" --cgroup-parent "$CGP" --user 1000:1000 --group 1001 \
+	-- /bin/true >"$WORK/bench-ids.out" 2>&1
+rc=$?
+check "bench starts containers with --user and --group (rc $rc)" test $rc -eq 0
 echo "# start latency, 20 runs each, $(nproc) CPUs, $(uname -r), cgroups $([ $V2 = 1 ] && echo v2 || echo hybrid/v1):"
 "$BIN" runtime bench -n 20 --rootfs "$ROOTFS" --cgroup-parent "$CGP" -- /bin/true |
 	sed 's/^/#   drover runtime (in process, incl. cgroup mkdir in every hierarchy): /'

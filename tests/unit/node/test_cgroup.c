@@ -103,6 +103,22 @@ static char *rootdir(struct fx *fx)
 	return buf;
 }
 
+/* The layout of the fake root with these mounts; controllers, when not NULL, is the
+ * cgroup.controllers of the v2 tree at <root><v2dir>. */
+static struct cg_layout *detect(struct fx *fx, const char *const *mounts, const char *v2dir,
+				const char *controllers)
+{
+	char path[256];
+
+	rootdir(fx);
+	write_mountinfo(fx, mounts);
+	if (controllers) {
+		snprintf(path, sizeof(path), "%s/root%s/cgroup.controllers", fx->dir, v2dir);
+		put(path, controllers);
+	}
+	return cg_layout_detect(fx->mountinfo, rootdir(fx));
+}
+
 static void test_hybrid(void **state)
 {
 	struct fx *fx = *state;
@@ -111,14 +127,9 @@ static void test_hybrid(void **state)
 	    "rw,cpuacct", "memory",  "cgroup",	      "rw,memory", "pids",
 	    "cgroup",	  "rw,pids", "systemd",	      "cgroup",	   "rw,xattr,name=systemd",
 	    "unified",	  "cgroup2", "rw,nsdelegate", NULL};
-	char want[256], path[256];
-	struct cg_layout *l;
+	char want[256];
+	struct cg_layout *l = detect(fx, m, "/unified", "hugetlb\n");
 
-	rootdir(fx);
-	write_mountinfo(fx, m);
-	snprintf(path, sizeof(path), "%s/root/unified/cgroup.controllers", fx->dir);
-	put(path, "hugetlb\n");
-	l = cg_layout_detect(fx->mountinfo, rootdir(fx));
 	assert_non_null(l);
 	assert_int_equal(l->mode, CG_MODE_HYBRID);
 	snprintf(want, sizeof(want), "%s/root/memory", fx->dir);
@@ -136,14 +147,8 @@ static void test_pure_v2(void **state)
 {
 	struct fx *fx = *state;
 	const char *m[] = {".", "cgroup2", "rw,nsdelegate,memory_recursiveprot", NULL};
-	char path[256];
-	struct cg_layout *l;
+	struct cg_layout *l = detect(fx, m, "", "cpuset cpu io memory hugetlb pids rdma misc\n");
 
-	rootdir(fx);
-	write_mountinfo(fx, m);
-	snprintf(path, sizeof(path), "%s/root/cgroup.controllers", fx->dir);
-	put(path, "cpuset cpu io memory hugetlb pids rdma misc\n");
-	l = cg_layout_detect(fx->mountinfo, rootdir(fx));
 	assert_non_null(l);
 	assert_int_equal(l->mode, CG_MODE_V2);
 	assert_string_equal(l->unified, rootdir(fx));
@@ -155,8 +160,7 @@ static void test_pure_v2(void **state)
 	cg_layout_free(l);
 
 	/* "cpuset" contains "cpu" as a prefix only: without "cpu" there is no cpu controller. */
-	put(path, "cpuset io memory pids\n");
-	l = cg_layout_detect(fx->mountinfo, rootdir(fx));
+	l = detect(fx, m, "", "cpuset io memory pids\n");
 	assert_non_null(l);
 	assert_false(l->v2_ctrl[CG_CPU]);
 	assert_true(l->v2_ctrl[CG_MEMORY]);
@@ -168,11 +172,8 @@ static void test_v1_comounted(void **state)
 	struct fx *fx = *state;
 	const char *m[] = {"cpu,cpuacct", "cgroup", "rw,cpu,cpuacct", "memory",	 "cgroup",
 			   "rw,memory",	  "pids",   "cgroup",	      "rw,pids", NULL};
-	struct cg_layout *l;
+	struct cg_layout *l = detect(fx, m, NULL, NULL);
 
-	rootdir(fx);
-	write_mountinfo(fx, m);
-	l = cg_layout_detect(fx->mountinfo, rootdir(fx));
 	assert_non_null(l);
 	assert_int_equal(l->mode, CG_MODE_V1);
 	assert_null(l->unified);
@@ -224,9 +225,7 @@ static struct cg_layout *hybrid_layout(struct fx *fx)
 			   "memory",  "cgroup",	 "rw,memory", "pids",	 "cgroup", "rw,pids",
 			   "unified", "cgroup2", "rw",	      NULL};
 
-	rootdir(fx);
-	write_mountinfo(fx, m);
-	return cg_layout_detect(fx->mountinfo, rootdir(fx));
+	return detect(fx, m, NULL, NULL);
 }
 
 static void test_bad_paths(void **state)
@@ -324,11 +323,7 @@ static void test_v2_limits_and_usage(void **state)
 	struct cg_usage u;
 	struct cg *cg;
 
-	rootdir(fx);
-	write_mountinfo(fx, m);
-	snprintf(path, sizeof(path), "%s/root/cgroup.controllers", fx->dir);
-	put(path, "cpu memory pids\n");
-	l = cg_layout_detect(fx->mountinfo, rootdir(fx));
+	l = detect(fx, m, "", "cpu memory pids\n");
 	assert_non_null(l);
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(path, sizeof(path), "%s/root%s", fx->dir, ancestors[i]);
@@ -375,10 +370,8 @@ static void test_v2_limits_and_usage(void **state)
 	cg_free(cg);
 
 	/* Without a pids controller, a pids limit is refused rather than silently dropped. */
-	snprintf(path, sizeof(path), "%s/root/cgroup.controllers", fx->dir);
-	put(path, "cpu memory\n");
 	cg_layout_free(l);
-	l = cg_layout_detect(fx->mountinfo, rootdir(fx));
+	l = detect(fx, m, "", "cpu memory\n");
 	cg = cg_open(l, "drover/n1/c1");
 	assert_non_null(cg);
 	lim.pids_max = 10;

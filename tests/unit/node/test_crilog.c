@@ -90,39 +90,43 @@ static void test_prefix(void **state)
 	assert_string_equal(buf, "2016");
 }
 
-static void test_full_lines(void **state)
+/* Reads fed in order ('o' stdout, 'e' stderr) and the whole file after them. */
+static const struct {
+	const char *what;
+	struct {
+		char stream;
+		const char *text;
+	} reads[6];
+	const char *want;
+} feed_cases[] = {
+    {"full lines, an empty one",
+     {{'o', "hello\nworld\n"}, {'o', "\n"}},
+     TS " stdout F hello\n" TS " stdout F world\n" TS " stdout F \n"},
+    {"nothing until the line ends", {{'o', "par"}, {'o', "tial"}}, ""},
+    {"a line over reads, \"\\r\\n\" as \"\\n\" (also split between reads)",
+     {{'o', "par"}, {'o', "tial"}, {'o', "\nwin\r\n"}, {'o', "dos\r"}, {'o', "\n"}},
+     TS " stdout F partial\n" TS " stdout F win\n" TS " stdout F dos\n"},
+    {"both streams into one file, each with its own unfinished line",
+     {{'o', "out 1\nout "}, {'e', "err 1\n"}, {'o', "2\n"}},
+     TS " stdout F out 1\n" TS " stderr F err 1\n" TS " stdout F out 2\n"},
+};
+
+static void test_feed_cases(void **state)
 {
 	struct fx *fx = *state;
 
-	feed(&fx->out, "hello\nworld\n");
-	feed(&fx->out, "\n");
-	assert_string_equal(contents(fx),
-			    TS " stdout F hello\n" TS " stdout F world\n" TS " stdout F \n");
-}
-
-static void test_split_reads_and_crlf(void **state)
-{
-	struct fx *fx = *state;
-
-	feed(&fx->out, "par");
-	feed(&fx->out, "tial");
-	assert_string_equal(contents(fx), ""); /* nothing until the line ends */
-	feed(&fx->out, "\nwin\r\n");
-	feed(&fx->out, "dos\r");
-	feed(&fx->out, "\n");
-	assert_string_equal(contents(fx),
-			    TS " stdout F partial\n" TS " stdout F win\n" TS " stdout F dos\n");
-}
-
-static void test_both_streams(void **state)
-{
-	struct fx *fx = *state;
-
-	feed(&fx->out, "out 1\nout ");
-	feed(&fx->err, "err 1\n");
-	feed(&fx->out, "2\n");
-	assert_string_equal(contents(fx),
-			    TS " stdout F out 1\n" TS " stderr F err 1\n" TS " stdout F out 2\n");
+	for (size_t i = 0; i < sizeof(feed_cases) / sizeof(feed_cases[0]); i++) {
+		print_message("%s\n", feed_cases[i].what);
+		assert_int_equal(ftruncate(fx->fd, 0), 0);
+		assert_int_equal(lseek(fx->fd, 0, SEEK_SET), 0);
+		crilog_stream_init(&fx->out, fx->fd, "stdout", 0);
+		crilog_stream_init(&fx->err, fx->fd, "stderr", 0);
+		fx->out.now = fx->err.now = fixed_clock;
+		for (size_t r = 0; feed_cases[i].reads[r].text; r++)
+			feed(feed_cases[i].reads[r].stream == 'o' ? &fx->out : &fx->err,
+			     feed_cases[i].reads[r].text);
+		assert_string_equal(contents(fx), feed_cases[i].want);
+	}
 }
 
 static void test_long_lines(void **state)
@@ -170,9 +174,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_prefix),
-	    cmocka_unit_test_setup_teardown(test_full_lines, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_split_reads_and_crlf, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_both_streams, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_feed_cases, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_long_lines, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_end, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_write_error, setup, teardown),

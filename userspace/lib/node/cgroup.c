@@ -11,11 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "fsutil.h"
 #include "log.h"
 
 static const char *const ctrl_names[CG_CTRL_N] = {"cpu", "cpuacct", "memory", "pids"};
@@ -100,17 +100,19 @@ static void unescape_octal(char *s)
 	*w = '\0';
 }
 
-static bool has_token(const char *list, const char *tok)
+/* list (mount options: ",", cgroup.controllers: " \n" separated) has the item tok. */
+static bool has_item(const char *list, const char *seps, const char *tok)
 {
 	size_t n = strlen(tok);
 
-	for (const char *p = list; p && *p;) {
-		const char *e = strchr(p, ',');
-		size_t len = e ? (size_t)(e - p) : strlen(p);
+	for (const char *p = list; *p;) {
+		size_t len;
 
+		p += strspn(p, seps);
+		len = strcspn(p, seps);
 		if (len == n && memcmp(p, tok, n) == 0)
 			return true;
-		p = e ? e + 1 : NULL;
+		p += len;
 	}
 	return false;
 }
@@ -172,22 +174,6 @@ static int read_small(const char *path, char *buf, size_t size)
 	return (int)off;
 }
 
-/* A space-separated list (cgroup.controllers) has tok. */
-static bool has_word(const char *list, const char *tok)
-{
-	size_t n = strlen(tok);
-
-	for (const char *p = list; *p;) {
-		while (*p == ' ' || *p == '\n')
-			p++;
-		size_t len = strcspn(p, " \n");
-		if (len == n && memcmp(p, tok, n) == 0)
-			return true;
-		p += len;
-	}
-	return false;
-}
-
 void cg_layout_free(struct cg_layout *l)
 {
 	if (!l)
@@ -238,7 +224,7 @@ struct cg_layout *cg_layout_detect(const char *mountinfo, const char *root)
 			root_is_v2 = under_root(root, mnt);
 		} else if (strcmp(fstype, "cgroup") == 0) {
 			for (int c = 0; c < CG_CTRL_N; c++) {
-				if (l->v1[c] || !has_token(opts, ctrl_names[c]))
+				if (l->v1[c] || !has_item(opts, ",", ctrl_names[c]))
 					continue;
 				l->v1[c] = strdup(mnt);
 				if (!l->v1[c]) {
@@ -259,9 +245,9 @@ struct cg_layout *cg_layout_detect(const char *mountinfo, const char *root)
 
 		snprintf(path, sizeof(path), "%s/cgroup.controllers", l->unified);
 		if (read_small(path, buf, sizeof(buf)) >= 0) {
-			l->v2_ctrl[CG_CPU] = has_word(buf, "cpu");
-			l->v2_ctrl[CG_MEMORY] = has_word(buf, "memory");
-			l->v2_ctrl[CG_PIDS] = has_word(buf, "pids");
+			l->v2_ctrl[CG_CPU] = has_item(buf, " \n", "cpu");
+			l->v2_ctrl[CG_MEMORY] = has_item(buf, " \n", "memory");
+			l->v2_ctrl[CG_PIDS] = has_item(buf, " \n", "pids");
 			/* v2 accounts cpu usage (cpu.stat) with or without the cpu controller. */
 			l->v2_ctrl[CG_CPUACCT] = true;
 		}
@@ -374,7 +360,8 @@ void cg_free(struct cg *cg)
 	free(cg);
 }
 
-const char *cg_ctrl_dir(const struct cg *cg, enum cg_ctrl c)
+/* The directory of a controller, or NULL. */
+static const char *cg_ctrl_dir(const struct cg *cg, enum cg_ctrl c)
 {
 	if (!cg || c >= CG_CTRL_N || cg->ctrl_dir[c] < 0)
 		return NULL;
@@ -400,42 +387,17 @@ static int write_file(const char *dir, const char *name, const char *val)
 	return err;
 }
 
-/* mkdir -p of dir; *first gets the offset where the first directory it made begins (or -1). */
-static int mkdir_p(char *dir, size_t base_len, ssize_t *first)
+/* rmdir dir and its parents down to the first fs_mkdir_p made: made is its length (0: none). */
+static void rmdir_up(char *dir, size_t made)
 {
-	*first = -1;
-	for (char *p = dir + base_len + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-
-		*p = '\0';
-		if (mkdir(dir, 0755) == 0) {
-			if (*first < 0)
-				*first = p - dir;
-		} else if (errno != EEXIST) {
-			int err = -errno;
-
-			*p = c;
-			return err;
-		}
-		*p = c;
-		if (!c)
-			return 0;
-	}
-}
-
-/* rmdir dir and its parents up to (and including) the component ending at offset first. */
-static void rmdir_up(char *dir, ssize_t first)
-{
-	if (first < 0)
+	if (!made)
 		return;
 	for (;;) {
 		char *slash;
 
 		rmdir(dir);
 		slash = strrchr(dir, '/');
-		if (!slash || slash - dir < first)
+		if (!slash || (size_t)(slash - dir) < made)
 			return;
 		*slash = '\0';
 	}
@@ -476,15 +438,13 @@ static int v2_enable(const struct cg_layout *l, const char *rel)
 struct cg *cg_create(const struct cg_layout *l, const char *rel)
 {
 	struct cg *cg = cg_build(l, rel);
-	ssize_t first[CG_MAX_HIER];
+	size_t made[CG_MAX_HIER];
 	int err = 0, i;
 
 	if (!cg)
 		return NULL;
 	for (i = 0; i < cg->n; i++) {
-		size_t base_len = strlen(cg->dir[i]) - strlen(rel) - 1;
-
-		err = mkdir_p(cg->dir[i], base_len, &first[i]);
+		err = fs_mkdir_p(cg->dir[i], 0755, &made[i]);
 		if (err) {
 			log_error("cgroup", "mkdir %s: %s", cg->dir[i], strerror(-err));
 			goto fail;
@@ -498,7 +458,7 @@ struct cg *cg_create(const struct cg_layout *l, const char *rel)
 	return cg;
 fail:
 	for (; i >= 0; i--)
-		rmdir_up(cg->dir[i], first[i]);
+		rmdir_up(cg->dir[i], made[i]);
 	cg_free(cg);
 	errno = -err;
 	return NULL;
@@ -652,13 +612,9 @@ int cg_kill(const struct cg *cg, int timeout_ms)
 	long deadline = now_ms() + timeout_ms;
 	bool v2kill = false;
 
-	if (cg->unified_dir >= 0) {
-		char path[PATH_MAX];
-
-		snprintf(path, sizeof(path), "%s/cgroup.kill", cg->dir[cg->unified_dir]);
-		v2kill = access(path, W_OK) == 0 &&
-			 write_file(cg->dir[cg->unified_dir], "cgroup.kill", "1") == 0;
-	}
+	/* cgroup.kill (Linux 5.14) is missing on older kernels: the open fails, we sweep. */
+	if (cg->unified_dir >= 0)
+		v2kill = write_file(cg->dir[cg->unified_dir], "cgroup.kill", "1") == 0;
 	for (;;) {
 		int n = 0;
 

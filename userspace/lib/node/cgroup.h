@@ -105,7 +105,4 @@ int cg_nprocs(const struct cg *cg);
 int cg_remove(const struct cg *cg, int timeout_ms);
 int cg_read_usage(const struct cg *cg, struct cg_usage *u);
 
-/* The directory of a controller (for tests and status), or NULL. */
-const char *cg_ctrl_dir(const struct cg *cg, enum cg_ctrl c);
-
 #endif

@@ -4,6 +4,7 @@
  * store handle, its lock and index.json, reading OCI layouts and docker-save manifests, and
  * resolve/list/remove; image_layer.c does the archive work, image_ref.c the names.
  */
+#include "fsutil.h"
 #include "image.h"
 #include "image_int.h"
 #include "k8s_jv.h"
@@ -40,24 +41,6 @@ const char *image_store_root(const struct image_store *s)
 	return s->root;
 }
 
-static int mkdir_p(const char *path)
-{
-	char buf[PATH_MAX];
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 struct image_store *image_store_open(const char *root)
 {
 	char sub[PATH_MAX];
@@ -66,7 +49,7 @@ struct image_store *image_store_open(const char *root)
 	if (!s)
 		return NULL;
 	s->lock_fd = -1;
-	if ((err = mkdir_p(root ? root : IMAGE_STORE_ROOT)) < 0)
+	if ((err = fs_mkdir_p(root ? root : IMAGE_STORE_ROOT, 0755, NULL)) < 0)
 		goto fail;
 	/* resolved once: libarchive's symlink checks must not meet a symlink above the store */
 	s->root = realpath(root ? root : IMAGE_STORE_ROOT, NULL);
@@ -77,7 +60,7 @@ struct image_store *image_store_open(const char *root)
 	static const char *const dirs[] = {"blobs/sha256", "layers", "tmp"};
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(sub, sizeof(sub), "%s/%s", s->root, dirs[i]);
-		if ((err = mkdir_p(sub)) < 0)
+		if ((err = fs_mkdir_p(sub, 0755, NULL)) < 0)
 			goto fail;
 	}
 	snprintf(sub, sizeof(sub), "%s/lock", s->root);

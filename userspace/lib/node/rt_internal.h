@@ -12,14 +12,12 @@
 #include <sys/types.h>
 
 enum step {
-	ST_SYNC = 1,
-	ST_STDIO,
+	ST_STDIO = 1,
 	ST_NETNS,
 	ST_PRIVATE,
 	ST_ROOT,
 	ST_PROC,
 	ST_DEV,
-	ST_DEVNODE,
 	ST_SYS,
 	ST_BIND,
 	ST_HOSTNAME,
@@ -43,13 +41,12 @@ struct report {
 };
 
 const char *rt_step_name(int step);
-/* One log line for a failure report: "<what>: <step>: <error>". */
-void rt_log_report(const char *what, const struct report *r);
+/* One log line for a failure report: "<what>: <step>: <error>" ("<what>: exec <argv0>: ..."
+ * for the exec). */
+void rt_log_report(const char *what, const struct report *r, const char *argv0);
 
 /* ---- in the child (no allocation, no locks) ---- */
 __attribute__((noreturn)) void rt_child_fail(int fd, int step, int index, int err);
-/* mkdir -p of path (in place, restored); 0 or -errno. */
-int rt_mkdir_p(char *path, mode_t mode);
 /* Default dispositions and an empty mask: what the caller ignored (SIGPIPE) or blocked
  * must not reach the program. */
 void rt_reset_signals(void);
@@ -62,7 +59,6 @@ int rt_child_exec(char **paths, char *const *argv, char *const *env);
 /* clone3 without a new stack: fork semantics (the child returns 0). glibc's fork handlers do
  * not run, so the child must not touch locks: it only makes system calls. */
 pid_t rt_raw_clone(uint64_t flags, int *pidfd);
-char *rt_strcat3(const char *a, const char *b, const char *c);
 void rt_free_strv(char **v);
 /* argv[0] itself when it has a '/', else each entry of env's PATH (a default PATH when env
  * has none) joined with it: NULL-terminated, or NULL (ENOMEM). */

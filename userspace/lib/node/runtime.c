@@ -31,6 +31,7 @@
 
 #include "cgroup.h"
 #include "crilog.h"
+#include "fsutil.h"
 #include "log.h"
 #include "rt_internal.h"
 #include "runtime.h"
@@ -49,7 +50,7 @@ struct prep {
 	char **bind_dst; /* root + dst of each mount */
 	const struct rt_spec *spec;
 	char **exec_paths; /* argv[0] candidates inside the container */
-	char *cwd;
+	const char *cwd;
 	int netns_fd;
 	int stdio[3];
 	int sync_r, report_w;
@@ -244,8 +245,9 @@ static __attribute__((noreturn)) void container_child(struct prep *p)
 	if (chdir(p->root) != 0 || syscall(SYS_pivot_root, ".", ".") != 0 ||
 	    umount2(".", MNT_DETACH) != 0 || chdir("/") != 0)
 		rt_child_fail(fd, ST_PIVOT, 0, errno);
-	if (rt_mkdir_p(p->cwd, 0755) != 0)
-		rt_child_fail(fd, ST_CWD, 0, errno);
+	err = fs_mkdir_p(p->cwd, 0755, NULL);
+	if (err)
+		rt_child_fail(fd, ST_CWD, 0, -err);
 	if (setgroups(s->n_groups, s->groups) != 0)
 		rt_child_fail(fd, ST_GROUPS, 0, errno);
 	if (setgid(s->gid) != 0)
@@ -306,7 +308,6 @@ static void prep_free(struct prep *p)
 		free(p->bind_dst);
 	}
 	rt_free_strv(p->exec_paths);
-	free(p->cwd);
 	if (p->netns_fd >= 0)
 		close(p->netns_fd);
 	free(p);
@@ -383,8 +384,8 @@ static struct prep *prep_new(const struct rt_spec *s, int *err)
 		}
 	}
 	p->exec_paths = rt_exec_candidates(s->argv[0], s->env);
-	p->cwd = strdup(s->cwd ? s->cwd : "/");
-	if (!p->exec_paths || !p->cwd)
+	p->cwd = s->cwd ? s->cwd : "/";
+	if (!p->exec_paths)
 		goto fail_nomem;
 	if (s->netns) {
 		p->netns_fd = open(s->netns, O_RDONLY | O_CLOEXEC);
@@ -482,18 +483,13 @@ static int start_logger(const char *path, int out_r, int err_r, pid_t *pid)
 	return 0;
 }
 
-static void report_failure(const char *what, const struct report *r, const struct prep *p)
+static void report_failure(const struct report *r, const struct rt_spec *s)
 {
-	const char *step = rt_step_name(r->step);
-
-	if (r->step == ST_BIND && p)
-		log_error("runtime", "%s: %s %s on %s: %s", what, step,
-			  p->spec->mounts[r->index].src, p->spec->mounts[r->index].dst,
-			  strerror(r->err));
-	else if (r->step == ST_EXEC && p)
-		log_error("runtime", "%s: exec %s: %s", what, p->spec->argv[0], strerror(r->err));
+	if (r->step == ST_BIND)
+		log_error("runtime", "start: %s %s on %s: %s", rt_step_name(r->step),
+			  s->mounts[r->index].src, s->mounts[r->index].dst, strerror(r->err));
 	else
-		log_error("runtime", "%s: %s: %s", what, step, strerror(r->err));
+		rt_log_report("start", r, s->argv[0]);
 }
 
 int rt_start(const struct rt_spec *spec, struct rt_proc *out)
@@ -521,7 +517,7 @@ int rt_start(const struct rt_spec *spec, struct rt_proc *out)
 	p->stdio[2] = spec->stderr_fd;
 	if (spec->stdin_fd < 0) {
 		null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (null_fd < 0 || null_fd < 3) {
+		if (null_fd < 3) {
 			err = null_fd < 0 ? -errno : -EBADF;
 			goto out;
 		}
@@ -568,7 +564,7 @@ int rt_start(const struct rt_spec *spec, struct rt_proc *out)
 	rt_close_fd(&sync_p[1]);
 	err = rt_read_reports(rep[0], &fail, NULL);
 	if (err) {
-		report_failure("start", &fail, p);
+		report_failure(&fail, spec);
 		waitpid(pid, NULL, 0);
 		goto out;
 	}

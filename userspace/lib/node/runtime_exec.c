@@ -155,10 +155,8 @@ int rt_exec(const struct rt_exec_spec *s, pid_t *pid_out)
 		err = rt_read_reports(rep[0], &fail, &pid);
 	waitpid(mid, NULL, 0);
 	if (err) {
-		if (fail.step == ST_EXEC)
-			log_error("runtime", "exec: exec %s: %s", s->argv[0], strerror(fail.err));
-		else if (fail.step)
-			rt_log_report("exec", &fail);
+		if (fail.step)
+			rt_log_report("exec", &fail, s->argv[0]);
 		if (pid > 0)
 			waitpid(pid, NULL, 0);
 		goto out;

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -20,14 +19,12 @@
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 static const char *const step_names[] = {
-    [ST_SYNC] = "wait for the parent",
     [ST_STDIO] = "set up stdio",
     [ST_NETNS] = "join the network namespace",
     [ST_PRIVATE] = "make the mounts private",
     [ST_ROOT] = "mount the root file system",
     [ST_PROC] = "mount /proc",
     [ST_DEV] = "mount /dev",
-    [ST_DEVNODE] = "bind a /dev node",
     [ST_SYS] = "mount /sys",
     [ST_BIND] = "bind mount",
     [ST_HOSTNAME] = "set the hostname",
@@ -48,27 +45,6 @@ __attribute__((noreturn)) void rt_child_fail(int fd, int step, int index, int er
 	ssize_t n __attribute__((unused)) = write(fd, &r, sizeof(r));
 
 	_exit(127);
-}
-
-/* mkdir -p of path (in place, restored); 0 or -errno. */
-int rt_mkdir_p(char *path, mode_t mode)
-{
-	for (char *p = path + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-
-		*p = '\0';
-		if (mkdir(path, mode) != 0 && errno != EEXIST) {
-			int err = -errno;
-
-			*p = c;
-			return err;
-		}
-		*p = c;
-		if (!c)
-			return 0;
-	}
 }
 
 void rt_reset_signals(void)
@@ -128,7 +104,7 @@ pid_t rt_raw_clone(uint64_t flags, int *pidfd)
 	return pid;
 }
 
-char *rt_strcat3(const char *a, const char *b, const char *c)
+static char *strcat3(const char *a, const char *b, const char *c)
 {
 	size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
 	char *s = malloc(la + lb + lc + 1);
@@ -181,7 +157,7 @@ char **rt_exec_candidates(const char *arg0, char *const *env)
 		char dir[PATH_MAX];
 
 		snprintf(dir, sizeof(dir), "%.*s", (int)len, len ? q : ".");
-		v[n] = rt_strcat3(dir, "/", arg0);
+		v[n] = strcat3(dir, "/", arg0);
 		if (!v[n]) {
 			rt_free_strv(v);
 			return NULL;
@@ -252,7 +228,10 @@ const char *rt_step_name(int step)
 	return step > 0 && step <= ST_CLONE ? step_names[step] : "?";
 }
 
-void rt_log_report(const char *what, const struct report *r)
+void rt_log_report(const char *what, const struct report *r, const char *argv0)
 {
-	log_error("runtime", "%s: %s: %s", what, rt_step_name(r->step), strerror(r->err));
+	if (r->step == ST_EXEC)
+		log_error("runtime", "%s: exec %s: %s", what, argv0, strerror(r->err));
+	else
+		log_error("runtime", "%s: %s: %s", what, rt_step_name(r->step), strerror(r->err));
 }

@@ -311,7 +311,10 @@ static void cni_bin_dir(struct agent *a)
 /* --cni-conf, else a drover-cni configuration for the podCIDR under root/cni. */
 static int cni_conf(struct agent *a)
 {
-	char dir[PATH_MAX], tmp[PATH_MAX + 80];
+	char dir[PATH_MAX], tmp[PATH_MAX + 80], *json;
+	struct jv_doc *d;
+	struct jv *conf, *ipam;
+	size_t len;
 	FILE *f;
 	int err;
 
@@ -324,13 +327,29 @@ static int cni_conf(struct agent *a)
 		return err;
 	snprintf(a->cni_conf, sizeof(a->cni_conf), "%s/drover.conf", dir);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", a->cni_conf);
+	/* through jv: --root is a path, any byte of it escaped as JSON wants */
+	d = jv_doc_new();
+	conf = d ? jv_new(d, JV_OBJECT) : NULL;
+	ipam = d ? jv_new(d, JV_OBJECT) : NULL;
+	if (!conf || !ipam || jv_set(d, conf, "cniVersion", jv_new_strz(d, "1.0.0")) ||
+	    jv_set(d, conf, "name", jv_new_strz(d, "drover")) ||
+	    jv_set(d, conf, "type", jv_new_strz(d, "drover-cni")) ||
+	    jv_set(d, ipam, "type", jv_new_strz(d, "drover")) ||
+	    jv_set(d, ipam, "subnet", jv_new_strz(d, a->pod_cidr)) ||
+	    jv_set(d, ipam, "dataDir", jv_new_strf(d, "%s/ipam", dir)) ||
+	    jv_set(d, conf, "ipam", ipam) || !(json = jv_to_json(conf, &len))) {
+		jv_doc_free(d);
+		return -ENOMEM;
+	}
+	jv_doc_free(d);
 	f = fopen(tmp, "we");
-	if (!f)
+	if (!f) {
+		free(json);
 		return -errno;
-	fprintf(f,
-		"{\"cniVersion\":\"1.0.0\",\"name\":\"drover\",\"type\":\"drover-cni\",\n"
-		" \"ipam\":{\"type\":\"drover\",\"subnet\":\"%s\",\"dataDir\":\"%s/ipam\"}}\n",
-		a->pod_cidr, dir);
+	}
+	fwrite(json, 1, len, f);
+	fputc('\n', f);
+	free(json);
 	if (fclose(f) || rename(tmp, a->cni_conf))
 		return -errno;
 	return 0;

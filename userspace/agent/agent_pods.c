@@ -236,13 +236,11 @@ static const char *phase_of(const struct apod *p)
 	return "Failed";
 }
 
-static void publish(struct agent_pods *ps, struct apod *p)
+/* pod: the informer's copy of p (tick's, parsed once a pass). */
+static void publish(struct agent_pods *ps, struct apod *p, const struct jv *pod)
 {
 	struct agent *a = ps->a;
 	struct kubelet_ctr_status *cs = calloc(p->n, sizeof(*cs));
-	struct kc_obj *o = kc_informer_get(ps->inf, p->ns, p->name);
-	struct jv_doc *d = jv_doc_new();
-	struct jv *pod = o && d ? kc_obj_parse(o, d) : NULL;
 	struct kubelet_pod_status st;
 	struct kc_status kst = {0};
 	char now[32], *patch = NULL;
@@ -280,8 +278,6 @@ static void publish(struct agent_pods *ps, struct apod *p)
 out:
 	free(patch);
 	free(cs);
-	jv_doc_free(d);
-	kc_obj_put(o);
 }
 
 /* ---- containers ---- */
@@ -547,10 +543,8 @@ static void tick(struct agent_pods *ps)
 		if (pod && p->sandbox)
 			for (size_t k = 0; k < p->n; k++)
 				try_start(ps, p, pod, k);
-		jv_doc_free(d);
-		kc_obj_put(o);
 		if (!p->finished) {
-			publish(ps, p);
+			publish(ps, p, pod);
 			if (p->finished) {
 				/* as the kubelet: a pod that ended gives back its sandbox (its IP
 				 * stays in the status); the object stays until it is deleted */
@@ -558,6 +552,8 @@ static void tick(struct agent_pods *ps)
 				cleanup(ps, p);
 			}
 		}
+		jv_doc_free(d);
+		kc_obj_put(o);
 		i++;
 	}
 }

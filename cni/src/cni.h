@@ -92,7 +92,6 @@ int cni_dp_gc(struct cni *c, const uint32_t *released, size_t nreleased);
 struct ipam;
 struct in_addr;
 int cni_parse_addr(const char *s, uint32_t *out);
-int cni_parse_ifaddr(const char *s, uint32_t *addr, int *plen);
 const char *cni_ipam_type(struct cni *c);
 struct ipam *cni_ipam_open(struct cni *c, int fail_code);
 int cni_open_netns(struct cni *c, int *fd);

@@ -23,7 +23,7 @@ static uint32_t mask_of(int prefixlen)
 	return prefixlen ? ~0u << (32 - prefixlen) : 0;
 }
 
-int ipam_parse_cidr(const char *s, uint32_t *net, int *prefixlen)
+int ipam_parse_prefix(const char *s, uint32_t *addr, int *prefixlen)
 {
 	char buf[32], *slash, *end;
 	struct in_addr a;
@@ -42,10 +42,20 @@ int ipam_parse_cidr(const char *s, uint32_t *net, int *prefixlen)
 	len = strtol(slash + 1, &end, 10);
 	if (errno || end == slash + 1 || *end || len < 0 || len > 32)
 		return -EINVAL;
-	if (ntohl(a.s_addr) & ~mask_of((int)len))
-		return -EINVAL;
-	*net = ntohl(a.s_addr);
+	*addr = ntohl(a.s_addr);
 	*prefixlen = (int)len;
+	return 0;
+}
+
+int ipam_parse_cidr(const char *s, uint32_t *net, int *prefixlen)
+{
+	uint32_t a;
+	int len;
+
+	if (ipam_parse_prefix(s, &a, &len) || (a & ~mask_of(len)))
+		return -EINVAL;
+	*net = a;
+	*prefixlen = len;
 	return 0;
 }
 

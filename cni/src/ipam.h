@@ -41,6 +41,8 @@ struct ipam {
 /* Parse "a.b.c.d/len" into a host-order network address (host bits must be zero) and
  * prefix length. 0 or -EINVAL. */
 int ipam_parse_cidr(const char *s, uint32_t *net, int *prefixlen);
+/* The same with host bits allowed (an interface address "10.244.1.5/24"). */
+int ipam_parse_prefix(const char *s, uint32_t *addr, int *prefixlen);
 void ipam_fmt_addr(uint32_t addr, char buf[16]);
 
 /* Lock and load the state of the network whose state directory is DIR (created if absent,

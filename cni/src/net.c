@@ -69,26 +69,6 @@ int cni_parse_addr(const char *s, uint32_t *out)
 	return 0;
 }
 
-/* "a.b.c.d/len" where host bits may be set (an interface address) */
-int cni_parse_ifaddr(const char *s, uint32_t *addr, int *plen)
-{
-	char buf[32], *slash, *end;
-	long len;
-
-	if (!s || strlen(s) >= sizeof(buf))
-		return -EINVAL;
-	strcpy(buf, s);
-	slash = strchr(buf, '/');
-	if (!slash)
-		return -EINVAL;
-	*slash = 0;
-	len = strtol(slash + 1, &end, 10);
-	if (end == slash + 1 || *end || len < 0 || len > 32 || cni_parse_addr(buf, addr))
-		return -EINVAL;
-	*plen = (int)len;
-	return 0;
-}
-
 static struct in_addr in4(uint32_t a)
 {
 	return (struct in_addr){.s_addr = htonl(a)};
@@ -176,7 +156,7 @@ static int ip_from_result(struct cni *c, struct jv *res, struct pod_ip *ip)
 	for (struct jv *e = jv_first(ips); e; e = e->next) {
 		const char *a = jv_path_str(e, "address"), *gw = jv_path_str(e, "gateway");
 
-		if (!a || cni_parse_ifaddr(a, &ip->addr, &ip->plen))
+		if (!a || ipam_parse_prefix(a, &ip->addr, &ip->plen))
 			continue; /* IPv6 or malformed: not ours to apply */
 		if (gw && cni_parse_addr(gw, &ip->gw))
 			return cni_fail(c, CNI_ERR_DELEGATE, "IPAM result: invalid gateway %.64s",
@@ -188,7 +168,7 @@ static int ip_from_result(struct cni *c, struct jv *res, struct pod_ip *ip)
 			struct route4 *rt = &ip->routes[ip->nroutes];
 
 			if (ip->nroutes == MAX_ROUTES || !dst ||
-			    cni_parse_ifaddr(dst, &rt->dst, &rt->len) || strchr(dst, ':'))
+			    ipam_parse_prefix(dst, &rt->dst, &rt->len) || strchr(dst, ':'))
 				continue;
 			rt->gw = 0;
 			if (rgw && cni_parse_addr(rgw, &rt->gw))

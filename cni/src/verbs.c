@@ -134,7 +134,7 @@ static int check_in_pod(void *arg)
 
 		if (jv_int(jv_get(e, "interface"), &idx) || idx != p->index || !a || strchr(a, ':'))
 			continue;
-		if (cni_parse_ifaddr(a, &addr, &plen)) {
+		if (ipam_parse_prefix(a, &addr, &plen)) {
 			r = cni_fail(c, CNI_ERR_DECODE, "prevResult: invalid address %.64s", a);
 			goto out;
 		}

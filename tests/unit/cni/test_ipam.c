@@ -100,6 +100,14 @@ static void test_parse_cidr(void **state)
 	assert_int_equal(ipam_parse_cidr("10.244.1.0/", &net, &plen), -EINVAL);
 	assert_int_equal(ipam_parse_cidr("10.244.1.0/2x", &net, &plen), -EINVAL);
 	assert_int_equal(ipam_parse_cidr("fd00::/64", &net, &plen), -EINVAL);
+	/* an interface address keeps its host bits */
+	assert_int_equal(ipam_parse_prefix("10.244.1.7/24", &net, &plen), 0);
+	assert_int_equal(net, 0x0af40107);
+	assert_int_equal(plen, 24);
+	assert_int_equal(ipam_parse_prefix("10.244.1.7", &net, &plen), -EINVAL);
+	assert_int_equal(ipam_parse_prefix("10.244.1.7/-1", &net, &plen), -EINVAL);
+	assert_int_equal(ipam_parse_prefix("10.244.1.7/99999999999999999999", &net, &plen),
+			 -EINVAL);
 }
 
 static void test_bad_subnet(void **state)

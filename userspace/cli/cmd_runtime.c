@@ -81,6 +81,17 @@ static int parse_id(const char *sub, const char *flag, const char *arg, unsigned
 	return 0;
 }
 
+/* Point the spec at the command and the lists parse filled (run and bench alike: bench once
+ * lacked the groups, and --group made it fail with EFAULT). */
+static void spec_arrays(struct rt_opts *o, char **argv)
+{
+	o->spec.argv = argv;
+	o->spec.env = o->env;
+	o->spec.lowers = o->lowers;
+	o->spec.mounts = o->mounts;
+	o->spec.groups = o->groups;
+}
+
 /* Flags; *argi gets the index of the first word after "--". 0, or -1 after one line. */
 static int parse(const char *sub, int argc, char **argv, struct rt_opts *o, int *argi)
 {
@@ -265,11 +276,7 @@ static int run(struct rt_opts *o, char **argv)
 	char name[64];
 	int status = 0, err, rc = 1;
 
-	o->spec.argv = argv;
-	o->spec.env = o->env;
-	o->spec.lowers = o->lowers;
-	o->spec.mounts = o->mounts;
-	o->spec.groups = o->groups;
+	spec_arrays(o, argv);
 	if (!o->spec.rootfs) {
 		fprintf(stderr, "drover runtime run: --rootfs is required\n");
 		return 2;
@@ -403,10 +410,7 @@ static int bench(struct rt_opts *o, char **argv)
 	double *start = calloc(o->runs, sizeof(double)), *total = calloc(o->runs, sizeof(double));
 	int rc = 1;
 
-	o->spec.argv = argv;
-	o->spec.env = o->env;
-	o->spec.lowers = o->lowers;
-	o->spec.mounts = o->mounts;
+	spec_arrays(o, argv);
 	if (!l || !start || !total || !o->spec.rootfs) {
 		fprintf(stderr, "drover runtime bench: --rootfs and a cgroup layout are needed\n");
 		goto out;

@@ -70,4 +70,20 @@ int rt_pipe_hi(int fds[2]);
  * report), else -errno of the failure in *fail. */
 int rt_read_reports(int fd, struct report *fail, pid_t *pid_out);
 
+/* ---- runtime_shim.c ---- */
+struct rt_proc;
+struct rt_shim_args {
+	uint64_t flags;					 /* the container's clone flags */
+	__attribute__((noreturn)) void (*child)(void *); /* runs in the container */
+	void *arg;
+	const char *exit_path;
+	const char *exit_tmp; /* exit_path + ".tmp", prepared */
+	int null_fd;	      /* /dev/null, for the shim's stdio */
+};
+/* Clone the shim, which clones the container and reaps it: out gets pid, pidfd, shim,
+ * shim_pidfd and shim_start. 0 or -errno (logged). */
+int rt_shim_spawn(const struct rt_shim_args *a, struct rt_proc *out);
+/* rt_wait of a container started or adopted with a shim. */
+int rt_shim_wait(struct rt_proc *p, int timeout_ms, int *status);
+
 #endif

@@ -407,6 +407,11 @@ fail:
 	return NULL;
 }
 
+static __attribute__((noreturn)) void container_child_v(void *p)
+{
+	container_child(p);
+}
+
 /*
  * The logger is a process, not a thread of the caller: a container outlives an agent restart
  * (the agent adopts its pods), and its stdout/stderr pipes must stay drained while no agent
@@ -492,6 +497,19 @@ static void report_failure(const struct report *r, const struct rt_spec *s)
 		rt_log_report("start", r, s->argv[0]);
 }
 
+/* A container that failed to start (killed or ended by itself): reaped, by its shim if it
+ * has one (then the shim's status file goes too). */
+static void reap_failed(pid_t pid, pid_t shim, const struct rt_spec *spec)
+{
+	if (!shim) {
+		waitpid(pid, NULL, 0);
+		return;
+	}
+	while (waitpid(shim, NULL, 0) < 0 && errno == EINTR)
+		;
+	unlink(spec->exit_path);
+}
+
 int rt_start(const struct rt_spec *spec, struct rt_proc *out)
 {
 	struct prep *p;
@@ -499,10 +517,12 @@ int rt_start(const struct rt_spec *spec, struct rt_proc *out)
 	int null_fd = -1, pidfd = -1, err;
 	uint64_t flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
 	struct report fail;
-	pid_t pid, logger = 0;
+	pid_t pid, logger = 0, shim = 0;
+	char *exit_tmp = NULL;
+	int shim_null = -1;
 
 	memset(out, 0, sizeof(*out));
-	out->pidfd = -1;
+	out->pidfd = out->shim_pidfd = -1;
 	p = prep_new(spec, &err);
 	if (!p)
 		return err;
@@ -535,14 +555,35 @@ int rt_start(const struct rt_spec *spec, struct rt_proc *out)
 		p->stdio[2] = errp[1];
 	}
 
-	pid = rt_raw_clone(flags, &pidfd);
-	if (pid < 0) {
-		err = -errno;
-		log_error("runtime", "clone: %s", strerror(errno));
-		goto out;
+	if (spec->exit_path) {
+		struct rt_shim_args sh = {flags, container_child_v, p, spec->exit_path, NULL, -1};
+
+		shim_null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (shim_null < 0 || asprintf(&exit_tmp, "%s.tmp", spec->exit_path) < 0) {
+			err = shim_null < 0 ? -errno : -ENOMEM;
+			exit_tmp = NULL;
+			goto out;
+		}
+		sh.exit_tmp = exit_tmp;
+		sh.null_fd = shim_null;
+		err = rt_shim_spawn(&sh, out);
+		if (err)
+			goto out;
+		pid = out->pid;
+		pidfd = out->pidfd;
+		shim = out->shim;
+		out->pid = 0;
+		out->pidfd = -1;
+	} else {
+		pid = rt_raw_clone(flags, &pidfd);
+		if (pid < 0) {
+			err = -errno;
+			log_error("runtime", "clone: %s", strerror(errno));
+			goto out;
+		}
+		if (pid == 0)
+			container_child(p);
 	}
-	if (pid == 0)
-		container_child(p);
 
 	rt_close_fd(&sync_p[0]);
 	rt_close_fd(&rep[1]);
@@ -552,20 +593,26 @@ int rt_start(const struct rt_spec *spec, struct rt_proc *out)
 	 * the child runs anything: all it forks later is accounted too. */
 	if (spec->cg && (err = cg_join(spec->cg, pid)) != 0) {
 		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+		reap_failed(pid, shim, spec);
 		goto out;
 	}
 	if (write(sync_p[1], "g", 1) != 1) {
 		err = -errno;
 		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+		reap_failed(pid, shim, spec);
 		goto out;
 	}
 	rt_close_fd(&sync_p[1]);
 	err = rt_read_reports(rep[0], &fail, NULL);
 	if (err) {
 		report_failure(&fail, spec);
-		waitpid(pid, NULL, 0);
+		reap_failed(pid, shim, spec);
+		goto out;
+	}
+	if (shim && !(out->exit_path = strdup(spec->exit_path))) {
+		err = -ENOMEM;
+		kill(pid, SIGKILL);
+		reap_failed(pid, shim, spec);
 		goto out;
 	}
 	out->pid = pid;
@@ -573,7 +620,14 @@ int rt_start(const struct rt_spec *spec, struct rt_proc *out)
 	out->logger = logger;
 	pidfd = -1;
 	logger = 0;
+	shim = 0;
 out:
+	if (shim) { /* failed after the shim started: it has ended (reap_failed) */
+		rt_close_fd(&out->shim_pidfd);
+		out->shim = 0;
+	}
+	rt_close_fd(&shim_null);
+	free(exit_tmp);
 	if (pidfd >= 0)
 		close(pidfd);
 	if (logger > 0)
@@ -605,6 +659,8 @@ int rt_wait(struct rt_proc *p, int timeout_ms, int *status)
 	int st = 0;
 	pid_t r;
 
+	if (p->shim > 0)
+		return rt_shim_wait(p, timeout_ms, status);
 	for (;;) {
 		r = waitpid(p->pid, &st, timeout_ms < 0 ? 0 : WNOHANG);
 		if (r == p->pid)
@@ -638,6 +694,8 @@ int rt_wait(struct rt_proc *p, int timeout_ms, int *status)
 
 static void send_sig(const struct rt_proc *p, int sig)
 {
+	if (p->pid <= 0)
+		return; /* ended (an adopted container seen gone): its pid may be another's now */
 	if (p->pidfd < 0 || syscall(SYS_pidfd_send_signal, p->pidfd, sig, NULL, 0) != 0)
 		kill(p->pid, sig);
 }
@@ -661,4 +719,9 @@ void rt_proc_release(struct rt_proc *p)
 	if (p->pidfd >= 0)
 		close(p->pidfd);
 	p->pidfd = -1;
+	if (p->shim > 0 && p->shim_pidfd >= 0)
+		close(p->shim_pidfd);
+	p->shim_pidfd = -1;
+	free(p->exit_path);
+	p->exit_path = NULL;
 }

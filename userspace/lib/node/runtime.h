@@ -53,6 +53,10 @@ struct rt_spec {
 	 * caller's). stdin is /dev/null unless stdin_fd >= 0. */
 	const char *log_path;
 	int stdin_fd, stdout_fd, stderr_fd;
+	/* When set, the container is started under a shim process (runtime_shim.c) that reaps
+	 * it and writes its wait status here: the status survives the caller, which may adopt
+	 * the container again later (rt_adopt). NULL: the container is the caller's child. */
+	const char *exit_path;
 };
 
 /* Defaults: no log, caller's stdio, root user. */
@@ -62,6 +66,11 @@ struct rt_proc {
 	pid_t pid;    /* the container's init, as the caller's pid namespace sees it */
 	int pidfd;    /* pidfd of pid (-1 when the kernel has none) */
 	pid_t logger; /* the logger process, 0 when none */
+	/* with a shim (rt_spec.exit_path): */
+	pid_t shim;		       /* 0: none */
+	int shim_pidfd;		       /* -1: the shim is gone */
+	unsigned long long shim_start; /* its start time (/proc/PID/stat), to know it again */
+	char *exit_path;
 };
 
 /*
@@ -80,8 +89,19 @@ int rt_wait(struct rt_proc *p, int timeout_ms, int *status);
  * init, a shell as PID 1 ignores it and is killed after the grace period. */
 int rt_stop(struct rt_proc *p, const struct cg *cg, int grace_ms, int *status);
 
-/* Close the pidfd (the process is not touched). */
+/* Close the pidfds and free what rt_start/rt_adopt allocated (the process is not touched). */
 void rt_proc_release(struct rt_proc *p);
+/*
+ * Take back a container started with a shim by an earlier caller (an agent before its
+ * restart) from what that caller recorded: the container's pid, the shim's pid and start time,
+ * the exit path. 0: running (p->pid set) or ended with its status in the file (rt_wait returns
+ * it at once; p->pid 0); -ESRCH: neither (its shim is gone without a status); -EINVAL.
+ * The logger is not the new caller's child: p->logger is 0.
+ */
+int rt_adopt(struct rt_proc *p, pid_t pid, pid_t shim, unsigned long long shim_start,
+	     const char *exit_path);
+/* A process' start time in clock ticks since boot (/proc/PID/stat field 22), 0 if gone. */
+unsigned long long rt_pid_starttime(pid_t pid);
 
 struct rt_exec_spec {
 	pid_t target;	     /* the container's init */

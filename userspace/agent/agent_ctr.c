@@ -145,19 +145,36 @@ static void quantity(const struct jv *ctr, const char *path, int64_t *value, int
 		*value = *milli = -1;
 }
 
+/* The host's cgroup layout, read once (one sync thread). */
+static const struct cg_layout *host_layout(void)
+{
+	static struct cg_layout *layout;
+
+	if (!layout)
+		layout = cg_layout_detect(NULL, NULL);
+	return layout;
+}
+
+struct cg *agent_ctr_cgroup_open(struct agent *a, const struct apod *p, const char *name)
+{
+	char rel[1024];
+
+	snprintf(rel, sizeof(rel), "%s/pods/%s/%s", a->cfg->cgroup_parent, p->uid, name);
+	return host_layout() ? cg_open(host_layout(), rel) : NULL;
+}
+
 static struct cg *ctr_cgroup(struct agent *a, const struct apod *p, const struct jv *ctr,
 			     const char *name)
 {
-	static struct cg_layout *layout; /* the host's, read once (one sync thread) */
 	struct cg_limits lim = CG_LIMITS_NONE;
 	char rel[1024];
 	int64_t v, m;
 	struct cg *cg;
 
-	if (!layout && !(layout = cg_layout_detect(NULL, NULL)))
+	if (!host_layout())
 		return NULL;
 	snprintf(rel, sizeof(rel), "%s/pods/%s/%s", a->cfg->cgroup_parent, p->uid, name);
-	cg = cg_create(layout, rel);
+	cg = cg_create(host_layout(), rel);
 	if (!cg)
 		return NULL;
 	quantity(ctr, "resources.limits.cpu", &v, &m);
@@ -231,7 +248,7 @@ int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_
 	struct image_store *store = NULL;
 	struct image_info *img = NULL;
 	char dir[PATH_MAX], cdir[PATH_MAX + 128], rootfs[PATH_MAX + 160], upper[PATH_MAX + 160],
-	    work[PATH_MAX + 160], logp[PATH_MAX + 160];
+	    work[PATH_MAX + 160], logp[PATH_MAX + 160], exitp[PATH_MAX + 160];
 	char *argv[MAX_ARGS], *env[MAX_ENV] = {0};
 	size_t argc = 0, envc = 0;
 	struct rt_spec spec;
@@ -290,6 +307,7 @@ int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_
 	snprintf(rootfs, sizeof(rootfs), "%s/run/rootfs", cdir);
 	snprintf(upper, sizeof(upper), "%s/run/upper", cdir);
 	snprintf(work, sizeof(work), "%s/run/work", cdir);
+	snprintf(exitp, sizeof(exitp), "%s/run/exit", cdir);
 	snprintf(logp, sizeof(logp), "%s/%d.log", cdir, c->restarts);
 	snprintf(cdir + strlen(cdir), sizeof(cdir) - strlen(cdir), "/run");
 	agent_rm_rf(cdir); /* the previous run's layer: a restart is a new container */
@@ -317,6 +335,7 @@ int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_
 	cwd = jv_path_str(ctr, "workingDir");
 	spec.cwd = cwd && cwd[0] ? cwd : img->working_dir;
 	spec.log_path = logp;
+	spec.exit_path = exitp; /* under a shim: adopted after an agent restart (agent_adopt.c) */
 	rc = rt_start(&spec, &c->proc);
 	if (rc) {
 		snprintf(c->message, sizeof(c->message), "failed to start container \"%s\": %s",

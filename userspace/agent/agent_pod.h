@@ -74,5 +74,13 @@ void agent_pod_dir(const struct agent *a, const struct apod *p, char *buf, size_
 int agent_pod_cgroup_purge(struct agent *a, const char *uid);
 /* rm -rf path (no error when missing). */
 int agent_rm_rf(const char *path);
+/* The cgroup of a container that exists already (an adopted one), or NULL. */
+struct cg *agent_ctr_cgroup_open(struct agent *a, const struct apod *p, const char *name);
+
+/* agent_adopt.c: the pod's state file (sandbox, containers and their process records),
+ * written when a sandbox comes up or a container starts or ends; read back after a restart:
+ * 0 when the pod's sandbox and containers were adopted, -ENOENT when it starts over. */
+int agent_pod_save(struct agent *a, const struct apod *p);
+int agent_pod_adopt(struct agent *a, struct apod *p);
 
 #endif

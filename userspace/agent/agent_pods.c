@@ -295,6 +295,7 @@ static void try_start(struct agent_pods *ps, struct apod *p, const struct jv *po
 		c->reason[0] = 0;
 		log_info(AGENT_COMP, "pod %s: container %s started (pid %d)", p->key, c->name,
 			 (int)c->proc.pid);
+		agent_pod_save(ps->a, p);
 		return;
 	}
 	if (rc == -ENOENT) {
@@ -358,6 +359,13 @@ static void exited(struct agent_pods *ps, struct apod *p, struct actr *c, int st
 		 p->name, p->ns, p->uid);
 }
 
+/* exited() and the record of what it decided */
+static void exited_saved(struct agent_pods *ps, struct apod *p, struct actr *c, int status)
+{
+	exited(ps, p, c, status);
+	agent_pod_save(ps->a, p);
+}
+
 static void reap(struct agent_pods *ps, struct apod *p)
 {
 	for (size_t i = 0; i < p->n; i++) {
@@ -365,7 +373,7 @@ static void reap(struct agent_pods *ps, struct apod *p)
 		int status = 0;
 
 		if (c->proc_live && rt_wait(&c->proc, 0, &status) == 0)
-			exited(ps, p, c, status);
+			exited_saved(ps, p, c, status);
 	}
 }
 
@@ -380,7 +388,8 @@ static void cleanup(struct agent_pods *ps, struct apod *p)
 		int status;
 
 		if (c->proc_live) {
-			kill(c->proc.pid, SIGKILL);
+			if (c->proc.pid > 0) /* 0: adopted after it ended */
+				kill(c->proc.pid, SIGKILL);
 			if (c->cg)
 				cg_kill(c->cg, 10000);
 			if (rt_wait(&c->proc, 10000, &status) == 0)
@@ -431,7 +440,8 @@ static void terminate(struct agent_pods *ps, struct apod *p, int64_t grace_s)
 	p->kill_at = mono_s() + (double)(grace_s < 0 ? 30 : grace_s);
 	for (size_t i = 0; i < p->n; i++)
 		if (p->c[i].proc_live)
-			kill(p->c[i].proc.pid, SIGTERM);
+			if (p->c[i].proc.pid > 0)
+				kill(p->c[i].proc.pid, SIGTERM);
 	log_info(AGENT_COMP, "pod %s: terminating (grace %llds)", p->key, (long long)grace_s);
 	(void)ps;
 }
@@ -497,10 +507,15 @@ static void sync_key(struct agent_pods *ps, const char *key)
 		snprintf(p->start_time, sizeof(p->start_time), "%s",
 			 jv_path_str(pod, "status.startTime") ? jv_path_str(pod, "status.startTime")
 							      : now_str((char[32]){0}));
-		/* an earlier run's containers (the agent restarted): started again from scratch */
-		agent_pod_cgroup_purge(ps->a, p->uid);
-		if (agent_sandbox_up(ps->a, p) == 0)
-			log_info(AGENT_COMP, "pod %s: sandbox %s, IP %s", key, p->netns, p->ip);
+		/* an earlier run's (the agent restarted): adopted, or started again from scratch */
+		if (agent_pod_adopt(ps->a, p) != 0) {
+			agent_pod_cgroup_purge(ps->a, p->uid);
+			if (agent_sandbox_up(ps->a, p) == 0) {
+				log_info(AGENT_COMP, "pod %s: sandbox %s, IP %s", key, p->netns,
+					 p->ip);
+				agent_pod_save(ps->a, p);
+			}
+		}
 	}
 	if (jv_get(jv_path(pod, "metadata"), "deletionTimestamp")) {
 		int64_t g = 30;
@@ -536,6 +551,8 @@ static void tick(struct agent_pods *ps)
 			/* CNI ADD failed: retried with the pod's back-off */
 			if (mono_s() >= p->kill_at && agent_sandbox_up(ps->a, p))
 				p->kill_at = mono_s() + BACKOFF_BASE_S;
+			else if (p->sandbox)
+				agent_pod_save(ps->a, p);
 		}
 		o = kc_informer_get(ps->inf, p->ns, p->name);
 		d = o ? jv_doc_new() : NULL;

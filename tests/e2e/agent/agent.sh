@@ -10,7 +10,9 @@
 # IP; exit 1 with restartPolicy Always -> restartCount >= 1 and CrashLoopBackOff; a missing
 # image -> ErrImagePull/ImagePullBackOff; delete -> Terminating, then gone, and its process,
 # netns, cgroup and CNI address gone (each checked); SIGKILL of the agent, restart -> the node
-# and pods come back; bad flags exit 2 with one line. Everything made (processes by PID, the
+# and pods come back; a SIGKILLed and restarted agent adopts a running pod (same process, IP
+# and restartCount, still answering; deleted later like any other) and reports the real exit
+# code of a container that ended while it was away; bad flags exit 2 with one line. Everything made (processes by PID, the
 # namespaces, cgroups under drvag-$$, the work dir) is removed on exit, also on failure.
 set -uo pipefail
 
@@ -265,6 +267,66 @@ wait_for "web Running after the agent restart" running web &&
 IP=$(jp pod web '{.status.podIP}')
 wait_for "wget after restart" innode wget -qO- -T 5 "http://$IP:8080/"
 [ "$(ls /run/netns | grep -c "drv-$CRASH_UID")" = 1 ] || fail "crash's netns not made again once"
+
+# ---- adoption: a restarted agent takes its running pods back instead of starting them again;
+# a container that ended while the agent was away is reported with its real exit code ----
+cat >"$WORK/adopt.yaml" <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: keep}
+spec:
+  terminationGracePeriodSeconds: 3
+  containers:
+  - name: main
+    image: busybox
+    command: ["sh", "-c", "mkdir /www && echo kept > /www/index.html && exec httpd -f -p 8080 -h /www"]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: ender}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: main
+    image: busybox
+    command: ["sh", "-c", "while [ ! -e /tmp/go ]; do sleep 0.1; done; exit 3"]
+YAML
+k apply -f "$WORK/adopt.yaml" >/dev/null || fail "apply adopt.yaml"
+wait_for "keep Running" running keep
+wait_for "ender Running" running ender
+started_pid() { sed -n "s/.*pod default\/$1: container main started (pid \([0-9]*\)).*/\1/p" "$WORK/agent.log" | tail -1; }
+KEEP_PID=$(started_pid keep)
+ENDER_PID=$(started_pid ender)
+KEEP_IP=$(jp pod keep '{.status.podIP}')
+STARTS=$(grep -c 'container main started' "$WORK/agent.log")
+kill -KILL "$AGENT_PID"
+wait "$AGENT_PID" 2>/dev/null
+AGENT_PID=''
+# while the agent is away: ender's container ends with 3 (its /tmp through /proc/PID/root)
+touch "/proc/$ENDER_PID/root/tmp/go" || fail "cannot reach ender's root"
+ended() { ! kill -0 "$1" 2>/dev/null; }
+wait_for "ender's process ends" ended "$ENDER_PID"
+kill -0 "$KEEP_PID" 2>/dev/null || fail "keep's process $KEEP_PID died with the agent"
+start_agent
+adopted() { grep -q "pod default/$1: container main adopted" "$WORK/agent.log"; }
+wait_for "keep adopted" adopted keep && ok "keep adopted (pid $KEEP_PID)"
+failed_with() {
+	[ "$(jp pod ender '{.status.phase}')" = Failed ] &&
+		[ "$(jp pod ender '{.status.containerStatuses[0].state.terminated.exitCode}')" = "$1" ]
+}
+wait_for "ender Failed with exit code 3" failed_with 3 && ok "ender's exit code 3 kept while the agent was away"
+kill -0 "$KEEP_PID" 2>/dev/null && ok "keep's process $KEEP_PID still runs" || fail "keep's process restarted"
+[ "$(jp pod keep '{.status.podIP}')" = "$KEEP_IP" ] || fail "keep's podIP changed"
+[ "$(jp pod keep '{.status.containerStatuses[0].restartCount}')" = 0 ] || fail "keep's restartCount"
+[ "$(jp pod keep '{.status.phase}')" = Running ] || fail "keep not Running"
+wait_for "wget keep after the restart" innode wget -qO- -T 5 "http://$KEEP_IP:8080/"
+[ "$OUT" = kept ] || fail "keep answers '$OUT'"
+grep "container main started" "$WORK/agent.log" | tail -n +$((STARTS + 1)) | grep -q 'default/\(keep\|ender\)' &&
+	fail "keep or ender started again: $(grep 'container main started' "$WORK/agent.log" | tail -n +$((STARTS + 1)))"
+# an adopted container stops on delete like any other
+k delete pod keep --wait=false >/dev/null
+wait_for "keep gone" gone keep
+ended "$KEEP_PID" && ok "adopted keep deleted: process gone" || fail "keep's process $KEEP_PID still runs"
 
 # ---- the end: delete everything through the agent, nothing left ----
 k delete pod --all --wait=false >/dev/null

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent_pod.h"
@@ -46,10 +47,20 @@ static int set_int(struct jv_doc *d, struct jv *o, const char *k, int64_t v)
 	return jv_set(d, o, k, jv_new_int(d, v));
 }
 
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static struct jv *ctr_json(struct jv_doc *d, const struct actr *c)
 {
 	struct jv *o = jv_new(d, JV_OBJECT);
 	bool live = c->proc_live && c->proc.shim > 0;
+	/* the back-off's end as wall-clock time: the monotonic clock is this process' view */
+	double left = c->next_start - mono_s();
 
 	if (!o || set_str(d, o, "name", c->name) || set_str(d, o, "cid", c->cid) ||
 	    set_str(d, o, "imageID", c->image_id) || set_int(d, o, "restarts", c->restarts) ||
@@ -63,7 +74,9 @@ static struct jv *ctr_json(struct jv_doc *d, const struct actr *c)
 	    set_str(d, o, "lastCid", c->last_cid) || set_int(d, o, "pid", live ? c->proc.pid : 0) ||
 	    set_int(d, o, "shim", live ? c->proc.shim : 0) ||
 	    jv_set(d, o, "shimStart", jv_new_strf(d, "%llu", live ? c->proc.shim_start : 0ULL)) ||
-	    set_str(d, o, "exitPath", live ? c->proc.exit_path : ""))
+	    set_str(d, o, "exitPath", live ? c->proc.exit_path : "") ||
+	    set_int(d, o, "backoffMs", (int64_t)(c->backoff * 1000)) ||
+	    set_int(d, o, "nextStart", left > 0 ? (int64_t)time(NULL) + (int64_t)left + 1 : 0))
 		return NULL;
 	return o;
 }
@@ -151,6 +164,10 @@ static void adopt_ctr(struct agent *a, struct apod *p, struct actr *c, const str
 	c->has_last = num(r, "hasLast") != 0;
 	c->last_exit = (int)num(r, "lastExit");
 	c->phase = phase == CTR_EXITED ? CTR_EXITED : CTR_WAITING;
+	/* a CrashLoopBackOff goes on where it was, not from the start */
+	c->backoff = (double)num(r, "backoffMs") / 1000.0;
+	if (num(r, "nextStart") > (int64_t)time(NULL))
+		c->next_start = mono_s() + (double)(num(r, "nextStart") - (int64_t)time(NULL));
 	if (phase != CTR_RUNNING || pid <= 0)
 		return; /* waiting (back-off restarts from scratch) or ended for good */
 	c->cg = agent_ctr_cgroup_open(a, p, c->name);

@@ -258,6 +258,8 @@ grep -q "$UID_WEB" $STATE && fail "CNI address of web still allocated" || ok "CN
 
 # ---- SIGKILL of the agent: restartable ----
 CRASH_UID=$(jp pod crash '{.metadata.uid}')
+CRASH_RC=$(jp pod crash '{.status.containerStatuses[0].restartCount}')
+CRASH_CID=$(jp pod crash '{.status.containerStatuses[0].containerID}')
 kill -KILL "$AGENT_PID"
 wait "$AGENT_PID" 2>/dev/null
 k apply -f "$WORK/pods.yaml" >/dev/null
@@ -267,6 +269,14 @@ wait_for "web Running after the agent restart" running web &&
 IP=$(jp pod web '{.status.podIP}')
 wait_for "wget after restart" innode wget -qO- -T 5 "http://$IP:8080/"
 [ "$(ls /run/netns | grep -c "drv-$CRASH_UID")" = 1 ] || fail "crash's netns not made again once"
+# its restart count and back-off carry on (the kubelet keeps them with the runtime's records):
+# once the new agent has run it again (a new containerID), the count has not started over
+new_cid() { [ "$(jp pod crash '{.status.containerStatuses[0].containerID}')" != "$CRASH_CID" ]; }
+wait_for "crash run again by the new agent" new_cid
+RC_NOW=$(jp pod crash '{.status.containerStatuses[0].restartCount}')
+[ "$RC_NOW" -gt "$CRASH_RC" ] 2>/dev/null &&
+	ok "crash's restartCount carried on across the restart ($CRASH_RC before, $RC_NOW now)" ||
+	fail "crash's restartCount started over: $CRASH_RC before, '$RC_NOW' now"
 
 # ---- adoption: a restarted agent takes its running pods back instead of starting them again;
 # a container that ended while the agent was away is reported with its real exit code ----

@@ -12,7 +12,8 @@
 # netns, cgroup and CNI address gone (each checked); SIGKILL of the agent, restart -> the node
 # and pods come back; a SIGKILLed and restarted agent adopts a running pod (same process, IP
 # and restartCount, still answering; deleted later like any other) and reports the real exit
-# code of a container that ended while it was away; bad flags exit 2 with one line. Everything made (processes by PID, the
+# code of a container that ended while it was away, ends the process and netns of a pod
+# force-deleted while it was away; bad flags exit 2 with one line. Everything made (processes by PID, the
 # namespaces, cgroups under drvag-$$, the work dir) is removed on exit, also on failure.
 set -uo pipefail
 
@@ -293,6 +294,15 @@ spec:
 ---
 apiVersion: v1
 kind: Pod
+metadata: {name: orphan}
+spec:
+  containers:
+  - name: main
+    image: busybox
+    command: ["sh", "-c", "exec sleep 3600"]
+---
+apiVersion: v1
+kind: Pod
 metadata: {name: ender}
 spec:
   restartPolicy: Never
@@ -304,7 +314,10 @@ YAML
 k apply -f "$WORK/adopt.yaml" >/dev/null || fail "apply adopt.yaml"
 wait_for "keep Running" running keep
 wait_for "ender Running" running ender
+wait_for "orphan Running" running orphan
 started_pid() { sed -n "s/.*pod default\/$1: container main started (pid \([0-9]*\)).*/\1/p" "$WORK/agent.log" | tail -1; }
+ORPHAN_PID=$(started_pid orphan)
+ORPHAN_UID=$(jp pod orphan '{.metadata.uid}')
 KEEP_PID=$(started_pid keep)
 ENDER_PID=$(started_pid ender)
 KEEP_IP=$(jp pod keep '{.status.podIP}')
@@ -317,6 +330,8 @@ touch "/proc/$ENDER_PID/root/tmp/go" || fail "cannot reach ender's root"
 ended() { ! kill -0 "$1" 2>/dev/null; }
 wait_for "ender's process ends" ended "$ENDER_PID"
 kill -0 "$KEEP_PID" 2>/dev/null || fail "keep's process $KEEP_PID died with the agent"
+# and orphan is force-deleted from the API: nothing is left to tell the agent but its own disk
+k delete pod orphan --force --grace-period=0 >/dev/null 2>&1
 start_agent
 adopted() { grep -q "pod default/$1: container main adopted" "$WORK/agent.log"; }
 wait_for "keep adopted" adopted keep && ok "keep adopted (pid $KEEP_PID)"
@@ -333,6 +348,9 @@ wait_for "wget keep after the restart" innode wget -qO- -T 5 "http://$KEEP_IP:80
 [ "$OUT" = kept ] || fail "keep answers '$OUT'"
 grep "container main started" "$WORK/agent.log" | tail -n +$((STARTS + 1)) | grep -q 'default/\(keep\|ender\)' &&
 	fail "keep or ender started again: $(grep 'container main started' "$WORK/agent.log" | tail -n +$((STARTS + 1)))"
+wait_for "orphan's process ended by the returning agent" ended "$ORPHAN_PID" &&
+	ok "a pod force-deleted while the agent was away: its process ended when it returned"
+wait_for "orphan's netns removed" nonetns "$ORPHAN_UID"
 # an adopted container stops on delete like any other
 k delete pod keep --wait=false >/dev/null
 wait_for "keep gone" gone keep

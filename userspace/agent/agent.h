@@ -28,8 +28,9 @@ struct agent_config {
 	char *image_root;  /* --image-root */
 	char *cni_bin_dir; /* --cni-bin-dir, or NULL: the drover binary's dir, then /usr/lib/cni */
 	char *cni_conf;	   /* --cni-conf, or NULL: written from the podCIDR */
-	char *cgroup_parent;	   /* --cgroup-parent (default drover/NODE) */
-	char *node_ip;		   /* --node-ip, or NULL: the first global IPv4 address */
+	char *cgroup_parent; /* --cgroup-parent (default drover/NODE) */
+	char *node_ip;	     /* --node-ip, or NULL: the first global IPv4 address */
+	int port;	     /* --port: the kubelet endpoint (HTTPS), KUBELET_PORT by default */
 	struct kubelet_kv *labels; /* --labels k=v,... */
 	size_t nlabels;
 	enum log_level log_level;

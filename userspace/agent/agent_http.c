@@ -177,7 +177,7 @@ fail:
 
 /* Only the API server's kubelet client may call (the kubelet authorizes it by
  * SubjectAccessReview; the agent knows that one identity). */
-static enum MHD_Result authorize(struct ahttp_req *r, bool *ok)
+static enum MHD_Result authorize(struct ahttp_req *r, const char *url, bool *ok)
 {
 	const union MHD_ConnectionInfo *ci =
 	    MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
@@ -191,7 +191,7 @@ static enum MHD_Result authorize(struct ahttp_req *r, bool *ok)
 	if (rc)
 		return ahttp_text(r->conn, 401, "Unauthorized\n");
 	if (strcmp(user, X509_KUBELET_CLIENT_CN) != 0) {
-		log_info(COMP, "%s %s: refused for %s", r->method, r->ns, user);
+		log_info(COMP, "%s %s: refused for %s", r->method, url, user);
 		return ahttp_text(r->conn, 403,
 				  "Forbidden (user=%s, verb=%s, resource=nodes, "
 				  "subresource=proxy)\n",
@@ -246,7 +246,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (!strcmp(url, "/healthz"))
 		return ahttp_text(conn, 200, "ok");
-	ret = authorize(&r, &ok);
+	ret = authorize(&r, url, &ok);
 	if (!ok)
 		return ret;
 	if (split_path(url, "/containerLogs", &r)) {
@@ -259,6 +259,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			return ahttp_text(conn, 405, "Method Not Allowed\n");
 		return agent_exec_serve(&r);
 	}
+	if (!strncmp(url, "/portForward/", 13))
+		return ahttp_text(conn, 400,
+				  "port forwarding is not served by the drover agent yet (kubectl "
+				  "speaks SPDY over WebSocket for it)\n");
 	return ahttp_text(conn, 404, "404 page not found\n");
 }
 

@@ -419,14 +419,20 @@ static void no_free(void *cls)
 }
 
 /* An error answer of the agent, as kube-apiserver's GenericHttpResponseChecker turns it. */
-static void agent_error(struct api_req *r, struct api_nproxy *np, int code, const char *what)
+static void agent_error(struct api_req *r, struct api_nproxy *np, const char *head, int code,
+			const char *what)
 {
-	char body[ERR_BODY_MAX + 1];
-	size_t n = np->nextra < ERR_BODY_MAX ? np->nextra : ERR_BODY_MAX;
+	char body[ERR_BODY_MAX + 1], cl[32];
+	size_t n = np->nextra < ERR_BODY_MAX ? np->nextra : ERR_BODY_MAX, want = ERR_BODY_MAX;
 
+	/* an HTTP/1.1 answer stays open: its Content-Length says where the body ends */
+	if (hdr_find(head, "Content-Length", cl, sizeof(cl)) && strtoul(cl, NULL, 10) < want)
+		want = strtoul(cl, NULL, 10);
+	if (n > want)
+		n = want;
 	memcpy(body, np->extra ? (char *)np->extra : "", n);
-	while (n < ERR_BODY_MAX) {
-		ssize_t k = np_read(np, body + n, ERR_BODY_MAX - n);
+	while (n < want) {
+		ssize_t k = np_read(np, body + n, want - n);
 
 		if (k <= 0)
 			break;
@@ -658,7 +664,7 @@ void api_serve_node_proxy(struct api_req *r, const struct jv *pod)
 	const char *what = log ? "pods/log" : pf ? "pods/portforward" : "pods/exec";
 	struct api_nproxy *np;
 	struct k8s_buf req = {0};
-	char names[1024], ip[64], msg[512], *head = NULL, hv[256];
+	char names[1024], ip[64], msg[512], *head = NULL;
 	int port = 0, code;
 
 	if (!pf && (!ctr || !ctr[0])) {
@@ -779,8 +785,7 @@ void api_serve_node_proxy(struct api_req *r, const struct jv *pod)
 		hdr_find(head, "Upgrade", np->upgrade, sizeof(np->upgrade));
 		r->state = REQ_UPGRADE;
 	} else {
-		(void)hv;
-		agent_error(r, np, code, what);
+		agent_error(r, np, head, code, what);
 	}
 	free(head);
 }

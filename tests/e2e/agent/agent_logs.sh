@@ -243,6 +243,12 @@ expect "cp to the pod" "$(md5sum <"$WORK/blob" | cut -d' ' -f1)" \
 k cp default/two:/tmp/blob "$WORK/back" -c a >/dev/null 2>"$WORK/cp.err" || fail "cp from: $(cat "$WORK/cp.err")"
 cmp -s "$WORK/blob" "$WORK/back" && ok "cp from the pod: same bytes" || fail "cp from the pod differs"
 
+OUT=$(timeout 60 nsenter --net="/run/netns/$NODE" kubectl port-forward pod/two 18080:80 2>&1)
+case $OUT in
+*"port forwarding is not served by the drover agent yet"*) ok "port-forward: the agent's refusal reaches kubectl" ;;
+*) fail "port-forward: '$OUT'" ;;
+esac
+
 # ---- the agent's endpoint: who may call ----
 PKI=$WORK/data/pki
 URL=https://$NODEIP:10250/containerLogs/default/two/a

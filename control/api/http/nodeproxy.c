@@ -765,7 +765,8 @@ void api_serve_node_proxy(struct api_req *r, const struct jv *pod)
 				  "Internal error occurred: out of memory");
 			return;
 		}
-		memcpy(np->buf, np->extra, np->nextra);
+		if (np->nextra)
+			memcpy(np->buf, np->extra, np->nextra);
 		np->len = np->nextra;
 		np->conn = r->conn;
 		if (pthread_create(&np->pump, NULL, pump_main, np) != 0) {

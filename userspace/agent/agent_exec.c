@@ -205,6 +205,13 @@ static void ids_of(pid_t pid, uid_t *uid, gid_t *gid)
 		fclose(f);
 }
 
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
 static void set_nonblock(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);
@@ -373,13 +380,10 @@ static void run(struct xsession *x)
 	log_info(COMP, "pod %s/%s: container %s: exec %s (pid %d)", x->ns, x->pod, x->ctr,
 		 x->argv[0], (int)pid);
 	/* our copies of the process's ends: EOF comes when it (and its children) close them */
-	if (slave >= 0)
-		close(slave);
-	slave = -1;
-	for (int *fd = (int[]){in_p[0], out_p[1], err_p[1]}, i = 0; i < 3; i++)
-		if (fd[i] >= 0)
-			close(fd[i]);
-	in_p[0] = out_p[1] = err_p[1] = -1;
+	close_fd(&slave);
+	close_fd(&in_p[0]);
+	close_fd(&out_p[1]);
+	close_fd(&err_p[1]);
 	if (x->tty && x->in)
 		in_p[1] = master; /* stdin goes to the terminal too */
 	if (in_p[1] >= 0 && !x->tty)
@@ -429,8 +433,7 @@ static void run(struct xsession *x)
 			}
 		}
 		if (x->stdin_close && !x->stdin_len && in_p[1] >= 0 && !x->tty) {
-			close(in_p[1]);
-			in_p[1] = -1;
+			close_fd(&in_p[1]);
 		}
 		for (int k = 1; k <= 2; k++) {
 			int *fdp = k == 1 ? (x->tty ? &master : &out_p[0]) : &err_p[0];
@@ -452,8 +455,7 @@ static void run(struct xsession *x)
 				/* EOF (a terminal whose last user went: EIO) */
 				if (fdp == &master && in_p[1] == master)
 					in_p[1] = -1;
-				close(*fdp);
-				*fdp = -1;
+				close_fd(fdp);
 			}
 		}
 		if (!exited && (pidfd < 0 || (p[4].revents & POLLIN))) {
@@ -469,8 +471,7 @@ static void run(struct xsession *x)
 			while ((n = read(master, buf, sizeof(buf))) > 0)
 				if (x->out && !client_gone)
 					send_frame(x, WS_BINARY, CH_STDOUT, buf, (size_t)n);
-			close(master);
-			master = -1;
+			close_fd(&master);
 			in_p[1] = -1;
 		}
 	}
@@ -489,12 +490,17 @@ out:
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
 	}
-	for (int *fd = (int[]){in_p[0], in_p[1] == master ? -1 : in_p[1], out_p[0], out_p[1],
-			       err_p[0], err_p[1], master, slave, pidfd},
-		 i = 0;
-	     i < 9; i++)
-		if (fd[i] >= 0)
-			close(fd[i]);
+	if (in_p[1] == master)
+		in_p[1] = -1; /* the terminal's stdin is its master */
+	close_fd(&in_p[0]);
+	close_fd(&in_p[1]);
+	close_fd(&out_p[0]);
+	close_fd(&out_p[1]);
+	close_fd(&err_p[0]);
+	close_fd(&err_p[1]);
+	close_fd(&master);
+	close_fd(&slave);
+	close_fd(&pidfd);
 	for (size_t i = 0; env && env[i]; i++)
 		free(env[i]);
 	free(env);

@@ -11,9 +11,12 @@
 #    and kubectl's default; an unknown container; an unknown pod.
 #  - exec: stdout and stderr apart, exit 3 -> kubectl exits 3 with "command terminated with
 #    exit code 3"; -i with stdin piped (small and 100000 lines); -it under script(1) gets a
-#    terminal; an unknown command fails; kubectl cp both ways.
+#    terminal; an unknown command fails; kubectl cp both ways; port-forward gets the agent's
+#    refusal.
 #  - the agent's endpoint: no client certificate 401, the admin's 403, the server's
-#    kubelet-client 200 (curl); an unreachable agent -> the dial error.
+#    kubelet-client 200, the kubelet-client name from another CA 401 (curl).
+#  - an unscheduled pod: logs empty, exec kube's "does not have a host assigned"; an
+#    unreachable agent -> the dial error.
 # Everything made is removed on exit, also on failure.
 set -uo pipefail
 
@@ -258,6 +261,29 @@ expect "agent: the admin's certificate -> 403" 403 "$(code --cert "$PKI/admin.cr
 expect "agent: the server's kubelet-client certificate -> 200" 200 \
 	"$(code --cert "$PKI/kubelet-client.crt" --key "$PKI/kubelet-client.key")"
 expect "agent: its answer" from-a "$(cat "$WORK/curl.out")"
+# the right name from another CA is nobody: the agent checks the signature, not the name
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+	-subj "/O=system:masters/CN=kube-apiserver-kubelet-client" \
+	-keyout "$WORK/other.key" -out "$WORK/other.crt" >/dev/null 2>&1 || fail "openssl"
+expect "agent: kube-apiserver-kubelet-client from another CA -> 401" 401 \
+	"$(code --cert "$WORK/other.crt" --key "$WORK/other.key")"
+
+# ---- a pod no node runs ----
+cat >"$WORK/pending.yaml" <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: nowhere}
+spec:
+  nodeSelector: {no-such-label: x}
+  containers:
+  - {name: c, image: busybox}
+YAML
+k apply -f "$WORK/pending.yaml" >/dev/null || fail "apply nowhere"
+OUT=$(k logs nowhere 2>&1)
+rc=$?
+expect "logs of an unscheduled pod: empty, as kube-apiserver (no location)" "0:" "$rc:$OUT"
+OUT=$(k exec nowhere -- true 2>&1)
+expect "exec into an unscheduled pod" 'Error from server (BadRequest): pod nowhere does not have a host assigned' "$OUT"
 
 # ---- an agent that is down ----
 kill -KILL "$AGENT_PID"

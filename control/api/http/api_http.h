@@ -50,7 +50,10 @@ struct api_server {
 	unsigned nworkers;
 	bool wq_stop;
 	struct api_watchers *watchers; /* watch.c */
-	struct registry *reg;	       /* everything below HTTP */
+	/* nodeproxy.c: the agent connections in use (ended by api_node_proxy_stop) */
+	pthread_mutex_t np_lock;
+	struct api_nproxy *np_head;
+	struct registry *reg; /* everything below HTTP */
 	atomic_bool stopping;
 	atomic_uint_fast64_t nrequests;
 };
@@ -194,6 +197,9 @@ bool api_req_proxies(const struct api_req *r);
 void api_serve_node_proxy(struct api_req *r, const struct jv *pod);
 /* Queue the 101 of an upgraded request (REQ_UPGRADE). */
 enum MHD_Result api_node_proxy_queue(struct api_req *r);
+/* At shutdown: end every proxied log stream and relay (their agent connections are shut
+ * down), waiting up to 5 s for them to finish. */
+void api_node_proxy_stop(struct api_server *s);
 /* Release what a proxied request holds (its agent connection); NULL-tolerant. */
 void api_node_proxy_free(struct api_req *r);
 

@@ -43,6 +43,8 @@
 #define UPGRADE_BUF  (64 * 1024)
 
 struct api_nproxy {
+	struct api_server *srv;
+	struct api_nproxy *prev, *next; /* srv->np_head */
 	int fd;
 	gnutls_session_t tls;
 	gnutls_certificate_credentials_t cred;
@@ -90,6 +92,14 @@ static void np_free(struct api_nproxy *np)
 {
 	if (!np)
 		return;
+	pthread_mutex_lock(&np->srv->np_lock);
+	if (np->prev)
+		np->prev->next = np->next;
+	else
+		np->srv->np_head = np->next;
+	if (np->next)
+		np->next->prev = np->prev;
+	pthread_mutex_unlock(&np->srv->np_lock);
 	if (np->pump_started) {
 		pthread_mutex_lock(&np->mu);
 		np->gone = true;
@@ -106,6 +116,24 @@ static void np_free(struct api_nproxy *np)
 	free(np->extra);
 	free(np->buf);
 	free(np);
+}
+
+void api_node_proxy_stop(struct api_server *s)
+{
+	for (int i = 0; i < 100; i++) {
+		bool any;
+
+		pthread_mutex_lock(&s->np_lock);
+		for (struct api_nproxy *np = s->np_head; np; np = np->next)
+			if (np->fd >= 0)
+				shutdown(np->fd, SHUT_RDWR); /* the pump or relay reads its end */
+		any = s->np_head != NULL;
+		pthread_mutex_unlock(&s->np_lock);
+		if (!any)
+			return;
+		usleep(50 * 1000);
+	}
+	log_warn(COMP, "stopping with agent connections still open");
 }
 
 void api_node_proxy_free(struct api_req *r)
@@ -701,9 +729,16 @@ void api_serve_node_proxy(struct api_req *r, const struct jv *pod)
 		return;
 	}
 	np->fd = -1;
+	np->srv = r->srv;
 	pthread_mutex_init(&np->mu, NULL);
 	pthread_cond_init(&np->cond, NULL);
 	r->np = np;
+	pthread_mutex_lock(&r->srv->np_lock);
+	np->next = r->srv->np_head;
+	if (np->next)
+		np->next->prev = np;
+	r->srv->np_head = np;
+	pthread_mutex_unlock(&r->srv->np_lock);
 	/* the request line */
 	if (log)
 		k8s_buf_printf(&req, "GET /containerLogs/%s/%s/%s", r->rt.ns, r->rt.name, ctr);

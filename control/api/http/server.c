@@ -511,6 +511,7 @@ int api_server_start(const struct api_config *cfg, struct api_server **out)
 	s->cfg = *cfg;
 	config_defaults(&s->cfg);
 	pthread_mutex_init(&s->wq_lock, NULL);
+	pthread_mutex_init(&s->np_lock, NULL);
 	pthread_cond_init(&s->wq_cond, NULL);
 	if (!cfg->data_dir) {
 		err = -EINVAL;
@@ -615,6 +616,8 @@ void api_server_stop(struct api_server *s)
 		pthread_join(s->workers[i], NULL);
 	/* every watch ends and its suspended connection is resumed before the daemon stops */
 	api_watchers_stop(s);
+	/* log streams and exec relays end, their connections with them */
+	api_node_proxy_stop(s);
 	if (s->mhd) {
 		MHD_quiesce_daemon(s->mhd);
 		MHD_stop_daemon(s->mhd);
@@ -623,6 +626,7 @@ void api_server_stop(struct api_server *s)
 	registry_free(s->reg);
 	store_close(s->store);
 	pthread_mutex_destroy(&s->wq_lock);
+	pthread_mutex_destroy(&s->np_lock);
 	pthread_cond_destroy(&s->wq_cond);
 	free(s->workers);
 	free(s->data_dir);

@@ -285,6 +285,30 @@ expect "logs of an unscheduled pod: empty, as kube-apiserver (no location)" "0:"
 OUT=$(k exec nowhere -- true 2>&1)
 expect "exec into an unscheduled pod" 'Error from server (BadRequest): pod nowhere does not have a host assigned' "$OUT"
 
+# ---- the server stops while a log follow and an exec are open: both end, so does it ----
+k logs -f two -c a >/dev/null 2>&1 &
+P1=$!
+mkfifo "$WORK/stdin"
+k exec -i two -c a -- cat <"$WORK/stdin" >/dev/null 2>&1 &
+P2=$!
+exec 9>"$WORK/stdin" # its stdin stays open: cat runs until the end
+execing() { grep -q 'exec cat (pid' "$WORK/agent.log"; }
+wait_for "exec cat running" execing
+kill -TERM "$SERVER_PID"
+server_gone() { ! kill -0 "$SERVER_PID" 2>/dev/null; }
+if wait_for "the server stops with a follow and an exec open" server_gone; then
+	wait "$SERVER_PID"
+	expect "server stopped cleanly (exit 0) with a follow and an exec open" 0 $?
+fi
+wait_for "kubectl logs -f ended" eval '! kill -0 '$P1' 2>/dev/null'
+wait_for "kubectl exec ended" eval '! kill -0 '$P2' 2>/dev/null'
+exec 9>&-
+kill -KILL $P1 $P2 2>/dev/null
+nsenter --net="/run/netns/$NODE" "$BIN" server --data-dir "$WORK/data" --listen 127.0.0.1:0 \
+	--cluster-cidr 10.244.0.0/16 >>"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+wait_for "server answers again" k get --raw /readyz
+
 # ---- an agent that is down ----
 kill -KILL "$AGENT_PID"
 wait "$AGENT_PID" 2>/dev/null

@@ -334,8 +334,7 @@ static int client_input(struct xsession *x, int master)
 
 static void run(struct xsession *x)
 {
-	struct cg_layout *l = cg_layout_detect(NULL, NULL);
-	struct cg *cg = l ? cg_open(l, x->cg_rel) : NULL;
+	struct cg *cg = ahttp_ctr_cgroup(x->a, x->cg_rel);
 	int in_p[2] = {-1, -1}, out_p[2] = {-1, -1}, err_p[2] = {-1, -1};
 	int master = -1, slave = -1, pidfd = -1, status = 0, rc;
 	char **env = read_environ(x->init);
@@ -505,7 +504,6 @@ out:
 		free(env[i]);
 	free(env);
 	cg_free(cg);
-	cg_layout_free(l);
 }
 
 static void *session_main(void *arg)

@@ -25,6 +25,7 @@ struct agent_http {
 	char *cert, *key, *ca;
 	atomic_bool stopping;
 	atomic_int sessions;
+	struct cg_layout *layout; /* the host's cgroups, read at start */
 };
 
 /* ---- helpers ---- */
@@ -82,10 +83,14 @@ void ahttp_session_leave(struct agent *a)
 	atomic_fetch_sub(&a->http->sessions, 1);
 }
 
-pid_t ahttp_ctr_init(const char *cg_rel)
+struct cg *ahttp_ctr_cgroup(const struct agent *a, const char *cg_rel)
 {
-	struct cg_layout *l = cg_layout_detect(NULL, NULL);
-	struct cg *cg = l ? cg_open(l, cg_rel) : NULL;
+	return a->http && a->http->layout ? cg_open(a->http->layout, cg_rel) : NULL;
+}
+
+pid_t ahttp_ctr_init(const struct agent *a, const char *cg_rel)
+{
+	struct cg *cg = ahttp_ctr_cgroup(a, cg_rel);
 	char path[PATH_MAX + 32], line[256];
 	pid_t init = 0;
 	FILE *f;
@@ -118,7 +123,6 @@ pid_t ahttp_ctr_init(const char *cg_rel)
 			fclose(f);
 	}
 	cg_free(cg);
-	cg_layout_free(l);
 	return init;
 }
 
@@ -163,7 +167,7 @@ int ahttp_resolve(struct ahttp_req *r, struct ahttp_target *t, enum MHD_Result *
 	snprintf(t->dir + strlen(t->dir), sizeof(t->dir) - strlen(t->dir), "/%s", r->ctr);
 	snprintf(t->cg_rel, sizeof(t->cg_rel), "%s/pods/%s/%s", a->cfg->cgroup_parent, t->uid,
 		 r->ctr);
-	t->init = ahttp_ctr_init(t->cg_rel);
+	t->init = ahttp_ctr_init(a, t->cg_rel);
 	kc_obj_put(o);
 	jv_doc_free(d);
 	return 0;
@@ -336,6 +340,11 @@ int agent_http_start(struct agent *a)
 			  strerror(-rc));
 		return rc;
 	}
+	h->layout = cg_layout_detect(NULL, NULL);
+	if (!h->layout) {
+		log_error(COMP, "no usable cgroup mounts");
+		return -ENOENT;
+	}
 	rc = client_ca(a, h);
 	if (rc) {
 		log_error(COMP, "%s: no certificate-authority to check callers against",
@@ -376,6 +385,7 @@ void agent_http_stop(struct agent *a)
 	free(h->cert);
 	free(h->key);
 	free(h->ca);
+	cg_layout_free(h->layout);
 	free(h);
 	a->http = NULL;
 }

@@ -39,7 +39,9 @@ struct ahttp_target {
 int ahttp_resolve(struct ahttp_req *r, struct ahttp_target *t, enum MHD_Result *ret);
 /* The container's init while it runs (a process of its cgroup that is PID 1 of its pid
  * namespace), else 0. */
-pid_t ahttp_ctr_init(const char *cg_rel);
+pid_t ahttp_ctr_init(const struct agent *a, const char *cg_rel);
+/* The container's cgroup (the host's layout read once at start), or NULL. */
+struct cg *ahttp_ctr_cgroup(const struct agent *a, const char *cg_rel);
 /* A text/plain answer. */
 enum MHD_Result ahttp_text(struct MHD_Connection *c, unsigned code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -207,7 +207,7 @@ static ssize_t pull(struct logstream *s)
 /* The run being followed has ended: a newer run's file, or no init in its cgroup. */
 static bool run_ended(const struct logstream *s)
 {
-	return access(s->next_path, F_OK) == 0 || ahttp_ctr_init(s->cg_rel) == 0;
+	return access(s->next_path, F_OK) == 0 || ahttp_ctr_init(s->a, s->cg_rel) == 0;
 }
 
 static ssize_t log_read(void *cls, uint64_t pos, char *buf, size_t max)

@@ -138,6 +138,7 @@ static void node_info(const struct agent *a, struct kubelet_node_info *n)
 	    .name = a->cfg->node,
 	    .pod_cidr = NULL, /* nodeipam's */
 	    .internal_ip = a->node_ip,
+	    .kubelet_port = a->cfg->port,
 	};
 }
 
@@ -392,6 +393,9 @@ int agent_run(const struct agent_config *cfg, bool (*stopping)(void))
 		goto out;
 	}
 	cni_bin_dir(a);
+	rc = agent_http_start(a);
+	if (rc)
+		goto out;
 
 	/* register, retrying as the kubelet does until the server answers */
 	for (double backoff = 0.5; (rc = node_register(a)) != 0; backoff *= 2) {
@@ -442,6 +446,7 @@ int agent_run(const struct agent_config *cfg, bool (*stopping)(void))
 	rc = 0;
 	log_info(AGENT_COMP, "stopping: pods keep running, the Lease is no longer renewed");
 out:
+	agent_http_stop(a);
 	agent_pods_stop(a);
 	kclient_free(a->kc);
 	return rc;

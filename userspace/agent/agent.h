@@ -7,7 +7,8 @@
  * image store, status written back as the kubelet writes it (kubelet_objects.h).
  *
  * Files: agent_flags.c (the command line), agent.c (client, Node, Lease, main loop),
- * agent_pods.c (pod sync).
+ * agent_pods.c (pod sync), agent_http.c, agent_logs.c, agent_exec.c (the kubelet endpoint:
+ * logs and exec for the API server).
  */
 #ifndef DROVER_AGENT_H
 #define DROVER_AGENT_H
@@ -28,8 +29,9 @@ struct agent_config {
 	char *image_root;  /* --image-root */
 	char *cni_bin_dir; /* --cni-bin-dir, or NULL: the drover binary's dir, then /usr/lib/cni */
 	char *cni_conf;	   /* --cni-conf, or NULL: written from the podCIDR */
-	char *cgroup_parent;	   /* --cgroup-parent (default drover/NODE) */
-	char *node_ip;		   /* --node-ip, or NULL: the first global IPv4 address */
+	char *cgroup_parent; /* --cgroup-parent (default drover/NODE) */
+	char *node_ip;	     /* --node-ip, or NULL: the first global IPv4 address */
+	int port;	     /* --port: the kubelet endpoint (HTTPS), KUBELET_PORT by default */
 	struct kubelet_kv *labels; /* --labels k=v,... */
 	size_t nlabels;
 	enum log_level log_level;

@@ -45,7 +45,8 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err,
 		O_CGROUP,
 		O_NODE_IP,
 		O_LABELS,
-		O_LOG
+		O_LOG,
+		O_PORT
 	};
 	static const struct option opts[] = {
 	    {"kubeconfig", required_argument, NULL, O_KUBECONFIG},
@@ -58,6 +59,7 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err,
 	    {"node-ip", required_argument, NULL, O_NODE_IP},
 	    {"labels", required_argument, NULL, O_LABELS},
 	    {"log-level", required_argument, NULL, O_LOG},
+	    {"port", required_argument, NULL, O_PORT},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -119,6 +121,17 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err,
 					 "--log-level %s: want error, warn, info or debug", optarg);
 			break;
 		}
+		case O_PORT: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (!optarg[0] || *end || v < 1 || v > 65535)
+				rc = bad(err, errlen, "--port %s: want a TCP port (1-65535)",
+					 optarg);
+			else
+				c->port = (int)v;
+			break;
+		}
 		case 'h':
 			return 1;
 		default:
@@ -134,6 +147,8 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err,
 		rc = bad(err, errlen, "--node is required");
 	if (!rc && !c->root)
 		rc = set(&c->root, AGENT_ROOT);
+	if (!c->port)
+		c->port = KUBELET_PORT;
 	if (!rc && !c->cgroup_parent) {
 		char buf[512];
 

@@ -24,6 +24,7 @@ static void usage(FILE *out)
 		"  --cgroup-parent PATH  cgroup of the pods (default drover/NAME)\n"
 		"  --node-ip IP          the node's InternalIP (default: its first IPv4 address)\n"
 		"  --labels k=v,...      extra node labels\n"
+		"  --port PORT           the kubelet endpoint (HTTPS: logs, exec; default 10250)\n"
 		"  --log-level LEVEL     error, warn, info (default) or debug\n");
 }
 

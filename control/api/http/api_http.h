@@ -41,6 +41,7 @@ struct api_server {
 	struct MHD_Daemon *mhd;
 	/* TLS and authentication (pki.c) */
 	char *tls_cert, *tls_key, *tls_ca, *token, *kubeconfig;
+	char *kubelet_cert, *kubelet_key; /* the client certificate agents are called with */
 	/* the write workers */
 	pthread_mutex_t wq_lock;
 	pthread_cond_t wq_cond;
@@ -49,7 +50,10 @@ struct api_server {
 	unsigned nworkers;
 	bool wq_stop;
 	struct api_watchers *watchers; /* watch.c */
-	struct registry *reg;	       /* everything below HTTP */
+	/* nodeproxy.c: the agent connections in use (ended by api_node_proxy_stop) */
+	pthread_mutex_t np_lock;
+	struct api_nproxy *np_head;
+	struct registry *reg; /* everything below HTTP */
 	atomic_bool stopping;
 	atomic_uint_fast64_t nrequests;
 };
@@ -102,6 +106,7 @@ enum api_req_state {
 	REQ_WORKING, /* a worker runs it; the connection is suspended */
 	REQ_DONE,    /* the response is ready */
 	REQ_STREAM,  /* a watch streams from the response's content reader */
+	REQ_UPGRADE, /* an agent answered 101: the client gets it, then a relay (nodeproxy.c) */
 };
 
 struct api_req {
@@ -130,6 +135,8 @@ struct api_req {
 	ssize_t (*stream_read)(void *cls, uint64_t pos, char *buf, size_t max);
 	void (*stream_free)(void *cls);
 	void *stream_cls;
+	/* nodeproxy.c: the agent connection of a proxied log or upgrade */
+	struct api_nproxy *np;
 	/* who made it (api_authenticate): the user name and groups */
 	char user[128];
 	char groups[API_MAX_GROUPS][128];
@@ -180,6 +187,21 @@ void api_serve_openapi(struct api_req *r);
 void api_serve_resource(struct api_req *r);
 /* True if the request must run on a worker (it writes). */
 bool api_req_writes(const struct api_req *r);
+
+/* ---- nodeproxy.c: pods/log, exec, attach, portforward through the pod's agent ---- */
+
+/* True if r is served by an agent (the connection to it blocks: a worker runs it). */
+bool api_req_proxies(const struct api_req *r);
+/* Serve pods/{name}/log|exec|attach|portforward: resolve the pod's node and its kubelet
+ * endpoint, then stream the log or pass the upgraded connection through. */
+void api_serve_node_proxy(struct api_req *r, const struct jv *pod);
+/* Queue the 101 of an upgraded request (REQ_UPGRADE). */
+enum MHD_Result api_node_proxy_queue(struct api_req *r);
+/* At shutdown: end every proxied log stream and relay (their agent connections are shut
+ * down), waiting up to 5 s for them to finish. */
+void api_node_proxy_stop(struct api_server *s);
+/* Release what a proxied request holds (its agent connection); NULL-tolerant. */
+void api_node_proxy_free(struct api_req *r);
 
 /* ---- pki.c ---- */
 

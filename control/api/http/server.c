@@ -32,6 +32,7 @@ static void req_free(struct api_req *r)
 		return;
 	if (r->stream_free)
 		r->stream_free(r->stream_cls);
+	api_node_proxy_free(r);
 	for (size_t i = 0; i < r->nargs; i++) {
 		free(r->args[i].key);
 		free(r->args[i].value);
@@ -179,7 +180,7 @@ static void *worker_main(void *arg)
 			s->wq_tail = NULL;
 		pthread_mutex_unlock(&s->wq_lock);
 		api_serve_resource(r);
-		if (r->state != REQ_DONE)
+		if (r->state != REQ_DONE && r->state != REQ_STREAM && r->state != REQ_UPGRADE)
 			api_error(r, 500, "InternalError", "Internal error occurred: no response");
 		/* the HTTP thread queues the response when it calls the handler again */
 		MHD_resume_connection(r->conn);
@@ -289,7 +290,7 @@ static void dispatch(struct api_req *r)
 		api_serve_openapi(r);
 		return;
 	case ROUTE_RESOURCE:
-		if (api_req_writes(r)) {
+		if (api_req_writes(r) || api_req_proxies(r)) {
 			submit(s, r);
 			return;
 		}
@@ -349,6 +350,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (r->state == REQ_STREAM)
 		return queue_stream(r);
+	if (r->state == REQ_UPGRADE)
+		return api_node_proxy_queue(r);
 	if (r->state == REQ_WORKING)
 		return MHD_YES; /* resumed spuriously: the worker resumes again when done */
 	return queue_response(r);
@@ -464,8 +467,8 @@ static int start_workers(struct api_server *s)
 
 static int start_daemon(struct api_server *s, struct sockaddr_in *sa)
 {
-	unsigned flags =
-	    MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+			 MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG;
 	const union MHD_DaemonInfo *info;
 	struct MHD_OptionItem tls[] = {
 	    {MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key},
@@ -508,6 +511,7 @@ int api_server_start(const struct api_config *cfg, struct api_server **out)
 	s->cfg = *cfg;
 	config_defaults(&s->cfg);
 	pthread_mutex_init(&s->wq_lock, NULL);
+	pthread_mutex_init(&s->np_lock, NULL);
 	pthread_cond_init(&s->wq_cond, NULL);
 	if (!cfg->data_dir) {
 		err = -EINVAL;
@@ -612,6 +616,8 @@ void api_server_stop(struct api_server *s)
 		pthread_join(s->workers[i], NULL);
 	/* every watch ends and its suspended connection is resumed before the daemon stops */
 	api_watchers_stop(s);
+	/* log streams and exec relays end, their connections with them */
+	api_node_proxy_stop(s);
 	if (s->mhd) {
 		MHD_quiesce_daemon(s->mhd);
 		MHD_stop_daemon(s->mhd);
@@ -620,6 +626,7 @@ void api_server_stop(struct api_server *s)
 	registry_free(s->reg);
 	store_close(s->store);
 	pthread_mutex_destroy(&s->wq_lock);
+	pthread_mutex_destroy(&s->np_lock);
 	pthread_cond_destroy(&s->wq_cond);
 	free(s->workers);
 	free(s->data_dir);
@@ -630,6 +637,8 @@ void api_server_stop(struct api_server *s)
 	free(s->tls_ca);
 	free(s->token);
 	free(s->kubeconfig);
+	free(s->kubelet_cert);
+	free(s->kubelet_key);
 	free(s);
 }
 

@@ -5,8 +5,8 @@
  * resource serves; the request's arguments (dryRun, fieldManager, fieldValidation, force,
  * selectors, limit/continue, resourceVersion, DeleteOptions from the query and the body)
  * and body decoded (codec/); the result encoded as JSON or a Table. Long lists stream as
- * they are encoded. Node-agent subresources (log, exec, ...) answer 503 until an agent
- * serves the node.
+ * they are encoded. Pods' log, exec, attach and portforward go to the node's agent
+ * (nodeproxy.c); other agent-served subresources (proxy, TokenRequest) answer 503.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -620,19 +620,18 @@ static void op_eviction(struct vctx *c)
 	reply(c);
 }
 
-/* log, exec, attach, port-forward, proxy, token: served by agents and controllers drover
- * does not run yet. */
+/* log, exec, attach, portforward: through the pod's agent (nodeproxy.c); proxy and token:
+ * served by agents and controllers drover does not run yet. */
 static void op_unavailable(struct vctx *c)
 {
 	const char *res = c->stored->kind->resource;
-	const char *node;
 
 	if (strcmp(res, "serviceaccounts") == 0) {
 		api_error(c->r, 503, "ServiceUnavailable",
 			  "serviceaccounts/token: TokenRequest is not served by drover yet");
 		return;
 	}
-	if (strcmp(res, "pods") != 0) {
+	if (!api_req_proxies(c->r)) {
 		api_error(c->r, 503, "ServiceUnavailable",
 			  "%s/%s: no node agent serves this subresource yet", res, c->rq.sub);
 		return;
@@ -640,20 +639,12 @@ static void op_unavailable(struct vctx *c)
 	if (reg_get(c->srv->reg,
 		    &(struct reg_req){
 			.res = c->stored, .ns = c->rq.ns, .name = c->rq.name, .d = c->rq.d},
-		    true, &c->out) != 0) {
+		    true, &c->out) != 0 ||
+	    api_result_failed(&c->out) || !c->out.obj) {
 		reply(c);
 		return;
 	}
-	node = jv_path_str(c->out.obj, "spec.nodeName");
-	if (!node || !node[0]) {
-		api_error(c->r, 400, "BadRequest", "pod %s does not have a host assigned",
-			  c->rq.name);
-		return;
-	}
-	api_error(c->r, 503, "ServiceUnavailable",
-		  "no node agent serves node \"%s\" yet: pod %s (logs, exec, attach, port-forward) "
-		  "needs the drover agent on that node",
-		  node, c->rq.sub);
+	api_serve_node_proxy(c->r, c->out.obj);
 }
 
 /* ---- dispatch ---- */

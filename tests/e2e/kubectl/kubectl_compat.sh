@@ -268,7 +268,7 @@ EOF
 ok get-bound k get pod p1 -o jsonpath='{.spec.nodeName}'
 has "node-1"
 bad logs k logs p1
-has "no node agent serves node"
+has 'nodes "node-1" not found'
 bad exec k exec p1 -- ls
 
 # ---- manifests from the Kubernetes documentation ----

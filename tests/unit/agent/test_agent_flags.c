@@ -39,6 +39,7 @@ static void test_defaults(void **state)
 	assert_null(c.image_root);
 	assert_null(c.cni_conf);
 	assert_null(c.node_ip);
+	assert_int_equal(c.port, 10250);
 	assert_int_equal(c.nlabels, 0);
 	agent_config_free(&c);
 }
@@ -65,6 +66,8 @@ static void test_all(void **state)
 			      "10.1.2.3",
 			      "--labels",
 			      "a=1,example.com/b=",
+			      "--port",
+			      "10351",
 			      NULL};
 
 	(void)state;
@@ -75,6 +78,7 @@ static void test_all(void **state)
 	assert_string_equal(c.cni_conf, "/c.conf");
 	assert_string_equal(c.cgroup_parent, "x/y");
 	assert_string_equal(c.node_ip, "10.1.2.3");
+	assert_int_equal(c.port, 10351);
 	assert_int_equal(c.nlabels, 2);
 	assert_string_equal(c.labels[1].key, "example.com/b");
 	assert_string_equal(c.labels[1].value, "");
@@ -95,6 +99,10 @@ static void test_bad(void **state)
 	    {"--kubeconfig", "k", "--node", "n", "--cgroup-parent", "a/../b", NULL},
 	    {"--kubeconfig", "k", "--node", "n", "--log-level", "loud", NULL},
 	    {"--kubeconfig", "k", "--node", "n", "--bogus", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--port", "0", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--port", "65536", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--port", "10250x", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--port", "", NULL},
 	    {"--kubeconfig", "k", "--node", "n", "extra", NULL},
 	    {"--kubeconfig", NULL},
 	};

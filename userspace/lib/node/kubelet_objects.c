@@ -317,7 +317,8 @@ static void node_status(struct bld *b, struct jv *st, const struct kubelet_node_
 	{
 		struct jv *de = obj(b), *ke = obj(b);
 
-		put(b, ke, "Port", mark(b, jv_new_int(b->d, KUBELET_PORT)));
+		put(b, ke, "Port",
+		    mark(b, jv_new_int(b->d, n->kubelet_port ? n->kubelet_port : KUBELET_PORT)));
 		put(b, de, "kubeletEndpoint", ke);
 		put(b, st, "daemonEndpoints", de);
 	}

@@ -52,6 +52,7 @@ struct kubelet_node_info {
 	const char *pod_cidr;	   /* "10.244.3.0/24"; NULL: the server allocates it */
 	const char *internal_ip;   /* "172.16.0.4" */
 	const char *zone, *region; /* topology labels, or NULL */
+	int kubelet_port;	   /* daemonEndpoints.kubeletEndpoint.Port; 0: KUBELET_PORT */
 };
 
 /* metav1.Time ("2006-01-02T15:04:05Z") and metav1.MicroTime

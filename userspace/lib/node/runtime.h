@@ -112,6 +112,8 @@ struct rt_exec_spec {
 	uid_t uid;
 	gid_t gid;
 	int stdin_fd, stdout_fd, stderr_fd; /* -1: /dev/null for stdin, the caller's for others */
+	bool tty; /* stdin is a terminal: the process gets its own session with it as the
+		   * controlling terminal (kubectl exec -t) */
 };
 
 /*

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -69,6 +70,9 @@ static __attribute__((noreturn)) void exec_child(struct exec_prep *x)
 	}
 	rt_reset_signals();
 	if (rt_child_stdio(x->stdio))
+		rt_child_fail(fd, ST_STDIO, 0, errno);
+	/* a terminal: its own session with the terminal on stdin as the controlling one */
+	if (s->tty && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) != 0))
 		rt_child_fail(fd, ST_STDIO, 0, errno);
 	if (setgroups(0, NULL) != 0)
 		rt_child_fail(fd, ST_GROUPS, 0, errno);

@@ -1,0 +1,329 @@
+#!/usr/bin/env bash
+# agent_logs.sh: `kubectl logs` and `kubectl exec` (and cp) through drover server to the
+# agent's kubelet endpoint. Same setting as agent.sh: a node network namespace of the test's
+# own (drvlg-$$-node) running `drover server` on its 127.0.0.1 and `drover agent` (kubelet
+# endpoint on port 10250 of the node's InternalIP, which the server dials), the busybox
+# image, the real kubectl inside the namespace. Checks:
+#  - logs: plain; -f streams while the container runs (a line is seen before the container is
+#    told to go on) and returns when it ends; --tail=2; --since-time at a record's time keeps
+#    it and the later ones; --timestamps; --limit-bytes; --previous after a restart (and its
+#    error without one); -c with two containers; no container named: kube's 400 (raw API)
+#    and kubectl's default; an unknown container; an unknown pod.
+#  - exec: stdout and stderr apart, exit 3 -> kubectl exits 3 with "command terminated with
+#    exit code 3"; -i with stdin piped (small and 100000 lines); -it under script(1) gets a
+#    terminal; an unknown command fails; kubectl cp both ways; port-forward gets the agent's
+#    refusal.
+#  - the agent's endpoint: no client certificate 401, the admin's 403, the server's
+#    kubelet-client 200, the kubelet-client name from another CA 401 (curl).
+#  - an unscheduled pod: logs empty, exec kube's "does not have a host assigned"; an
+#    unreachable agent -> the dial error.
+# Everything made is removed on exit, also on failure.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+SRC=${DROVER_SOURCE_DIR:-$HERE/../../..}
+BIN=${DROVER_BIN:-$SRC/build/userspace/cli}/drover
+[ -x "$BIN" ] || { echo "no drover binary at $BIN" >&2; exit 1; }
+[ -x "$(dirname "$BIN")/drover-cni" ] || { echo "no drover-cni beside $BIN" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "agent_logs.sh: needs root (namespaces, cgroups)" >&2; exit 1; }
+for t in kubectl curl script; do
+	command -v $t >/dev/null || { echo "agent_logs.sh: no $t" >&2; exit 1; }
+done
+
+WORK=$(mktemp -d /tmp/drvlg-e2e.XXXXXX)
+NODE=drvlg-$$-node
+NODENAME=node-$$
+CGP=drvlg-$$
+VH=drvlg$$h
+VN=drvlg$$n
+NET=198.19.$(($$ % 250)).$(((($$ / 250) % 60) * 4))
+HOSTIP=${NET%.*}.$((${NET##*.} + 1))
+NODEIP=${NET%.*}.$((${NET##*.} + 2))
+SERVER_PID='' AGENT_PID='' FOLLOW_PID=''
+FAILS=0
+
+cleanup() {
+	local p f h
+	for p in $FOLLOW_PID $AGENT_PID $SERVER_PID; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	for h in /sys/fs/cgroup /sys/fs/cgroup/*/; do
+		[ -d "$h/$CGP" ] || continue
+		find "$h/$CGP" -name cgroup.procs -exec cat {} + 2>/dev/null |
+			while read -r p; do kill -KILL "$p" 2>/dev/null; done
+	done
+	for f in "$WORK"/root/sandboxes/*; do
+		[ -e "$f" ] || continue
+		umount -l "/run/netns/drv-${f##*/}" 2>/dev/null
+		rm -f "/run/netns/drv-${f##*/}"
+	done
+	ip netns del "$NODE" 2>/dev/null
+	ip link del "$VH" 2>/dev/null
+	for h in /sys/fs/cgroup /sys/fs/cgroup/*/; do
+		[ -d "$h/$CGP" ] && find "$h/$CGP" -depth -type d -exec rmdir {} + 2>/dev/null
+	done
+	grep -F "$WORK" /proc/self/mountinfo | awk '{print $5}' | sort -r |
+		while read -r m; do umount -l "$m"; done
+	if [ -n "${DROVER_E2E_KEEP:-}" ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+fail() {
+	FAILS=$((FAILS + 1))
+	echo "FAIL: $*" >&2
+}
+ok() { echo "ok: $*"; }
+innode() { nsenter --net="/run/netns/$NODE" "$@"; }
+k() { innode kubectl "$@"; }
+wait_for() {
+	local desc=$1
+	shift
+	for _ in $(seq 450); do
+		OUT=$("$@" 2>&1) && return 0
+		sleep 0.2
+	done
+	fail "$desc (last: $OUT)"
+	return 1
+}
+jp() { k get "$1" "$2" -o "jsonpath=$3"; }
+# expect DESC WANT GOT
+expect() {
+	if [ "$3" = "$2" ]; then ok "$1"; else fail "$1: want '$2', got '$3'"; fi
+}
+
+# ---- the node namespace, the image, the server, the agent ----
+ip netns add "$NODE" || exit 1
+ip -n "$NODE" link set lo up
+ip link add "$VH" type veth peer name "$VN" netns "$NODE" || exit 1
+ip addr add "$HOSTIP/30" dev "$VH"
+ip link set "$VH" up
+ip -n "$NODE" addr add "$NODEIP/30" dev "$VN"
+ip -n "$NODE" link set "$VN" up
+
+"$SRC/scripts/lib/busybox-image.sh" --out "$WORK/bb" --root "$WORK/images" --drover "$BIN" \
+	>"$WORK/image.log" 2>&1 || { cat "$WORK/image.log"; exit 1; }
+
+nsenter --net="/run/netns/$NODE" "$BIN" server --data-dir "$WORK/data" --listen 127.0.0.1:0 \
+	--cluster-cidr 10.244.0.0/16 >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+export KUBECONFIG=$WORK/data/kubeconfig
+export HOME=$WORK/home
+mkdir -p "$HOME"
+wait_for "server up" test -s "$KUBECONFIG" || { cat "$WORK/server.log"; exit 1; }
+wait_for "server answers" k get --raw /readyz || exit 1
+
+start_agent() {
+	nsenter --net="/run/netns/$NODE" "$BIN" agent --kubeconfig "$KUBECONFIG" --node "$NODENAME" --root "$WORK/root" \
+		--image-root "$WORK/images" --cgroup-parent "$CGP" --node-ip "$NODEIP" \
+		>>"$WORK/agent.log" 2>&1 &
+	AGENT_PID=$!
+}
+start_agent
+node_ready() { [ "$(jp node "$NODENAME" '{.status.conditions[?(@.type=="Ready")].status}')" = True ]; }
+wait_for "node Ready" node_ready || exit 1
+expect "Node daemonEndpoints.kubeletEndpoint.Port" 10250 \
+	"$(jp node "$NODENAME" '{.status.daemonEndpoints.kubeletEndpoint.Port}')"
+
+cat >"$WORK/pods.yaml" <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: lg}
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: busybox
+    command: ["sh", "-c", "echo one; echo two; echo three; echo err >&2; while [ ! -e /tmp/go ]; do sleep 0.1; done; sleep 1; echo four; echo five"]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: two}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: a, image: busybox, command: ["sh", "-c", "echo from-a; exec sleep 3600"]}
+  - {name: b, image: busybox, command: ["sh", "-c", "echo from-b; exec sleep 3600"]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: rs}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: c, image: busybox, command: ["sh", "-c", "echo run-$(cat /proc/sys/kernel/random/uuid); sleep 1; exit 1"]}
+YAML
+k apply -f "$WORK/pods.yaml" >/dev/null || fail "apply"
+running() { [ "$(jp pod "$1" '{.status.phase}')" = Running ]; }
+wait_for "lg Running" running lg || exit 1
+wait_for "two Running" running two || exit 1
+
+# ---- logs ----
+has_err() { grep -q '^err$' "$WORK/follow.out"; }
+k logs -f lg >"$WORK/follow.out" 2>"$WORK/follow.err" &
+FOLLOW_PID=$!
+if wait_for "logs -f shows the lines written so far" has_err; then
+	kill -0 "$FOLLOW_PID" 2>/dev/null && ok "logs -f streams while the container runs" ||
+		fail "logs -f ended before the container did"
+fi
+k exec lg -- touch /tmp/go || fail "exec touch /tmp/go"
+ended() { ! kill -0 "$FOLLOW_PID" 2>/dev/null; }
+if wait_for "logs -f returns when the container ends" ended; then
+	wait "$FOLLOW_PID"
+	rc=$?
+	FOLLOW_PID=''
+	expect "logs -f: every line, exit 0" "one two three err four five rc=0" \
+		"$(tr '\n' ' ' <"$WORK/follow.out")rc=$rc"
+fi
+succeeded() { [ "$(jp pod lg '{.status.phase}')" = Succeeded ]; }
+wait_for "lg Succeeded" succeeded
+expect "logs lg" "one two three err four five" "$(k logs lg | tr '\n' ' ' | sed 's/ $//')"
+expect "logs --tail=2" "four five" "$(k logs lg --tail=2 | tr '\n' ' ' | sed 's/ $//')"
+expect "logs --tail=0" "" "$(k logs lg --tail=0)"
+expect "logs --limit-bytes=6" "one
+tw" "$(k logs lg --limit-bytes=6)"
+TS=$(k logs lg --timestamps | sed -n 5p)
+case $TS in
+20[0-9][0-9]-*T*Z\ four) ok "logs --timestamps: $TS" ;;
+*) fail "logs --timestamps: line 5 '$TS'" ;;
+esac
+# sinceTime goes to the kubelet in whole seconds (kube-apiserver formats it RFC 3339): "four"
+# is written a second after "err", so that second holds "four" and "five" only
+expect "logs --since-time at the 5th record's time" "four five" \
+	"$(k logs lg --since-time="${TS%% *}" | tr '\n' ' ' | sed 's/ $//')"
+expect "logs --since-time tomorrow" "" "$(k logs lg --since-time="$(date -u -d tomorrow +%Y-%m-%dT%H:%M:%SZ)")"
+expect "logs --since=1h" "one two three err four five" "$(k logs lg --since=1h | tr '\n' ' ' | sed 's/ $//')"
+OUT=$(k logs lg --previous 2>&1) && fail "logs --previous without a restart succeeded: $OUT"
+expect "logs --previous without a restart" \
+	'Error from server (BadRequest): previous terminated container "c" in pod "lg" not found' "$OUT"
+
+expect "logs two -c b" "from-b" "$(k logs two -c b)"
+expect "logs two -c a" "from-a" "$(k logs two -c a)"
+OUT=$(k get --raw /api/v1/namespaces/default/pods/two/log 2>&1)
+expect "no container named (API): kube's 400" \
+	'Error from server (BadRequest): a container name must be specified for pod two, choose one of: [a b]' "$OUT"
+OUT=$(k logs two 2>&1)
+expect "kubectl logs without -c: kubectl picks the first" 'Defaulted container "a" out of: a, b
+from-a' "$OUT"
+OUT=$(k get --raw '/api/v1/namespaces/default/pods/two/log?container=nosuch' 2>&1)
+expect "unknown container (API)" 'Error from server (BadRequest): container nosuch is not valid for pod two' "$OUT"
+OUT=$(k get --raw /api/v1/namespaces/default/pods/nosuch/log 2>&1)
+expect "unknown pod" 'Error from server (NotFound): pods "nosuch" not found' "$OUT"
+
+restarted() { [ "$(jp pod rs '{.status.containerStatuses[0].restartCount}')" -ge 1 ] 2>/dev/null &&
+	k logs rs >/dev/null 2>&1 && k logs rs --previous >/dev/null 2>&1; }
+if wait_for "rs restarted once" restarted; then
+	PREV=$(k logs rs --previous)
+	CUR=$(k logs rs)
+	case $PREV in run-*) ;; *) fail "logs --previous: '$PREV'" ;; esac
+	case $CUR in run-*) ;; *) fail "logs (after a restart): '$CUR'" ;; esac
+	[ "$PREV" != "$CUR" ] && ok "logs --previous shows the run before ($PREV, now $CUR)" ||
+		fail "--previous equals the current run: $PREV"
+fi
+
+# ---- exec ----
+k exec two -c a -- sh -c 'echo out; echo err >&2; exit 3' >"$WORK/x.out" 2>"$WORK/x.err"
+rc=$?
+expect "exec: exit code 3 is kubectl's" 3 "$rc"
+expect "exec: stdout" out "$(cat "$WORK/x.out")"
+expect "exec: stderr and kubectl's message" "err
+command terminated with exit code 3" "$(cat "$WORK/x.err")"
+expect "exec -i: stdin piped" hi "$(echo hi | k exec -i two -c a -- cat)"
+expect "exec -i: 100000 lines through cat | wc -l" 100000 \
+	"$(seq 1 100000 | k exec -i two -c a -- sh -c 'cat | wc -l' | tr -d ' ')"
+expect "exec sees the container's env and hostname" two "$(k exec two -c b -- hostname)"
+OUT=$(k exec two -c a -- nosuchcmd 2>&1)
+rc=$?
+[ $rc -ne 0 ] && case $OUT in *nosuchcmd*) true ;; *) false ;; esac &&
+	ok "exec of an unknown command fails: $OUT" || fail "exec nosuchcmd: rc $rc, '$OUT'"
+OUT=$(innode script -qec "kubectl exec -it two -c a -- sh -c 'tty; echo rows=\$(stty size)'" /dev/null 2>&1 | tr -d '\r')
+case $OUT in
+*/dev/pts/*rows=*) ok "exec -it under script(1): a terminal ($(echo "$OUT" | head -1))" ;;
+*) fail "exec -it: '$OUT'" ;;
+esac
+head -c 300000 /dev/urandom >"$WORK/blob"
+k cp "$WORK/blob" default/two:/tmp/blob -c a >/dev/null 2>"$WORK/cp.err" || fail "cp to: $(cat "$WORK/cp.err")"
+expect "cp to the pod" "$(md5sum <"$WORK/blob" | cut -d' ' -f1)" \
+	"$(k exec two -c a -- md5sum /tmp/blob | cut -d' ' -f1)"
+k cp default/two:/tmp/blob "$WORK/back" -c a >/dev/null 2>"$WORK/cp.err" || fail "cp from: $(cat "$WORK/cp.err")"
+cmp -s "$WORK/blob" "$WORK/back" && ok "cp from the pod: same bytes" || fail "cp from the pod differs"
+
+OUT=$(timeout 60 nsenter --net="/run/netns/$NODE" kubectl port-forward pod/two 18080:80 2>&1)
+case $OUT in
+*"port forwarding is not served by the drover agent yet"*) ok "port-forward: the agent's refusal reaches kubectl" ;;
+*) fail "port-forward: '$OUT'" ;;
+esac
+
+# ---- the agent's endpoint: who may call ----
+PKI=$WORK/data/pki
+URL=https://$NODEIP:10250/containerLogs/default/two/a
+code() { innode curl -sk -o "$WORK/curl.out" -w '%{http_code}' "$@" "$URL"; }
+expect "agent: no client certificate -> 401" 401 "$(code)"
+expect "agent: the admin's certificate -> 403" 403 "$(code --cert "$PKI/admin.crt" --key "$PKI/admin.key")"
+expect "agent: the server's kubelet-client certificate -> 200" 200 \
+	"$(code --cert "$PKI/kubelet-client.crt" --key "$PKI/kubelet-client.key")"
+expect "agent: its answer" from-a "$(cat "$WORK/curl.out")"
+# the right name from another CA is nobody: the agent checks the signature, not the name
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+	-subj "/O=system:masters/CN=kube-apiserver-kubelet-client" \
+	-keyout "$WORK/other.key" -out "$WORK/other.crt" >/dev/null 2>&1 || fail "openssl"
+expect "agent: kube-apiserver-kubelet-client from another CA -> 401" 401 \
+	"$(code --cert "$WORK/other.crt" --key "$WORK/other.key")"
+
+# ---- a pod no node runs ----
+cat >"$WORK/pending.yaml" <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: nowhere}
+spec:
+  nodeSelector: {no-such-label: x}
+  containers:
+  - {name: c, image: busybox}
+YAML
+k apply -f "$WORK/pending.yaml" >/dev/null || fail "apply nowhere"
+OUT=$(k logs nowhere 2>&1)
+rc=$?
+expect "logs of an unscheduled pod: empty, as kube-apiserver (no location)" "0:" "$rc:$OUT"
+OUT=$(k exec nowhere -- true 2>&1)
+expect "exec into an unscheduled pod" 'Error from server (BadRequest): pod nowhere does not have a host assigned' "$OUT"
+
+# ---- the server stops while a log follow and an exec are open: both end, so does it ----
+k logs -f two -c a >/dev/null 2>&1 &
+P1=$!
+mkfifo "$WORK/stdin"
+k exec -i two -c a -- cat <"$WORK/stdin" >/dev/null 2>&1 &
+P2=$!
+exec 9>"$WORK/stdin" # its stdin stays open: cat runs until the end
+execing() { grep -q 'exec cat (pid' "$WORK/agent.log"; }
+wait_for "exec cat running" execing
+kill -TERM "$SERVER_PID"
+server_gone() { ! kill -0 "$SERVER_PID" 2>/dev/null; }
+if wait_for "the server stops with a follow and an exec open" server_gone; then
+	wait "$SERVER_PID"
+	expect "server stopped cleanly (exit 0) with a follow and an exec open" 0 $?
+fi
+wait_for "kubectl logs -f ended" eval '! kill -0 '$P1' 2>/dev/null'
+wait_for "kubectl exec ended" eval '! kill -0 '$P2' 2>/dev/null'
+exec 9>&-
+kill -KILL $P1 $P2 2>/dev/null
+nsenter --net="/run/netns/$NODE" "$BIN" server --data-dir "$WORK/data" --listen 127.0.0.1:0 \
+	--cluster-cidr 10.244.0.0/16 >>"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+wait_for "server answers again" k get --raw /readyz
+
+# ---- an agent that is down ----
+kill -KILL "$AGENT_PID"
+wait "$AGENT_PID" 2>/dev/null
+AGENT_PID=''
+OUT=$(k logs two -c a 2>&1)
+case $OUT in
+"Error from server: Get \"https://$NODEIP:10250/containerLogs/default/two/a\": dial tcp $NODEIP:10250: connect: connection refused")
+	ok "agent down: $OUT" ;;
+*) fail "agent down: '$OUT'" ;;
+esac
+
+if [ $FAILS -ne 0 ]; then
+	echo "--- agent log" >&2
+	tail -30 "$WORK/agent.log" >&2
+	echo "agent_logs.sh: $FAILS check(s) failed" >&2
+	exit 1
+fi
+echo "agent_logs.sh: all checks passed"

@@ -7,7 +7,7 @@
  * image store, status written back as the kubelet writes it (kubelet_objects.h).
  *
  * Files: agent_flags.c (the command line), agent.c (client, Node, Lease, main loop),
- * agent_pods.c (pod sync).
+ * agent_pods.c (pod sync), agent_proxy.c (the eBPF service proxy on a thread of its own).
  */
 #ifndef DROVER_AGENT_H
 #define DROVER_AGENT_H
@@ -30,6 +30,8 @@ struct agent_config {
 	char *cni_conf;	   /* --cni-conf, or NULL: written from the podCIDR */
 	char *cgroup_parent;	   /* --cgroup-parent (default drover/NODE) */
 	char *node_ip;		   /* --node-ip, or NULL: the first global IPv4 address */
+	char *pin_root;		   /* --pin-root: the proxy's bpffs pins (default the proxy's) */
+	bool no_proxy;		   /* --no-proxy: another proxy (kube-proxy) serves the node */
 	struct kubelet_kv *labels; /* --labels k=v,... */
 	size_t nlabels;
 	enum log_level log_level;

@@ -12,6 +12,7 @@
 #define AGENT_COMP "agent"
 
 struct agent_pods;
+struct agent_proxy;
 
 struct agent {
 	const struct agent_config *cfg;
@@ -27,10 +28,19 @@ struct agent {
 	char cpu[24], memory[32], pods[8], storage[32];
 	char os_image[128], kernel[128], runtime_version[64];
 	struct agent_pods *ps;
+	struct agent_proxy *px; /* NULL with --no-proxy */
 };
 
 /* Pod sync (agent_pods.c): start after the node has its podCIDR; stop leaves pods running. */
 int agent_pods_start(struct agent *a);
 void agent_pods_stop(struct agent *a);
+
+/* The service proxy (agent_proxy.c), started once the node IP is known; stop leaves the
+ * dataplane in place. state: 1 ready (or --no-proxy), 0 not yet synced (pods wait), -errno:
+ * the proxy failed. pin_root: the pins drover-cni attaches pods with, NULL with --no-proxy. */
+int agent_proxy_start(struct agent *a);
+int agent_proxy_state(struct agent *a);
+const char *agent_proxy_pin_root(const struct agent *a);
+void agent_proxy_stop(struct agent *a);
 
 #endif

@@ -24,6 +24,10 @@ static void usage(FILE *out)
 		"  --cgroup-parent PATH  cgroup of the pods (default drover/NAME)\n"
 		"  --node-ip IP          the node's InternalIP (default: its first IPv4 address)\n"
 		"  --labels k=v,...      extra node labels\n"
+		"  --pin-root DIR        the service proxy's BPF pins, this node's own\n"
+		"                        (default /sys/fs/bpf/drover)\n"
+		"  --no-proxy            no service proxy (another one, e.g. kube-proxy, serves\n"
+		"                        the node)\n"
 		"  --log-level LEVEL     error, warn, info (default) or debug\n");
 }
 

@@ -428,6 +428,8 @@ int proxy_run(struct proxy_config *c)
 		rc = p.model ? -EINVAL : -ENOMEM;
 		goto out;
 	}
+	if (c->source_hook)
+		c->source_hook(p.src, c->source_hook_arg);
 	rc = p.src->ops->start(p.src, p.model, &d);
 	if (rc) {
 		log_error(COMP, "initial configuration is invalid; nothing changed in the kernel");

@@ -27,6 +27,7 @@
 #define PROXY_MAX_IPS  64
 
 struct kclient;
+struct proxy_source;
 
 struct proxy_config {
 	/* the source: exactly one of */
@@ -54,6 +55,10 @@ struct proxy_config {
 	 * `drover proxy` wants. Otherwise an eventfd (EFD_NONBLOCK) of the caller's: signals
 	 * stay the process's, and proxy_run returns 0 once proxy_stop() wrote to it. */
 	int stop_fd;
+	/* For tests: called with the source before it starts (source_api_hold, to hold the
+	 * proxy at "not synced"). */
+	void (*source_hook)(struct proxy_source *src, void *arg);
+	void *source_hook_arg;
 };
 
 void proxy_config_defaults(struct proxy_config *c);

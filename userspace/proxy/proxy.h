@@ -10,9 +10,10 @@
  * place), a netlink socket (new pod devices to attach) and a timer (conntrack garbage
  * collection, retries). Embedded in another process (drover agent runs it on a thread of
  * its own), the caller gives a stop eventfd instead: the loop then leaves the process's
- * signals alone and returns once proxy_stop() was called. Start-up: load, adopt what is pinned, then wait until the source has
- * the whole picture before the first (full) commit and the attachments; meanwhile whatever
- * an earlier proxy left in the kernel keeps serving.
+ * signals alone and returns once proxy_stop() was called. Start-up: load, adopt what is
+ * pinned, then wait until the source has the whole picture before the first (full) commit
+ * and the attachments; meanwhile whatever an earlier proxy left in the kernel keeps
+ * serving.
  */
 #ifndef DROVER_PROXY_H
 #define DROVER_PROXY_H

@@ -314,7 +314,8 @@ static int cni_conf(struct agent *a)
 {
 	char dir[PATH_MAX], tmp[PATH_MAX + 80], *json;
 	struct jv_doc *d;
-	struct jv *conf, *ipam;
+	struct jv *conf, *ipam, *dv, *routes, *dflt;
+	const char *pin_root = agent_proxy_pin_root(a);
 	size_t len;
 	FILE *f;
 	int err;
@@ -332,7 +333,20 @@ static int cni_conf(struct agent *a)
 	d = jv_doc_new();
 	conf = d ? jv_new(d, JV_OBJECT) : NULL;
 	ipam = d ? jv_new(d, JV_OBJECT) : NULL;
-	if (!conf || !ipam || jv_set(d, conf, "cniVersion", jv_new_strz(d, "1.0.0")) ||
+	dv = d ? jv_new(d, JV_OBJECT) : NULL;
+	/* a default route through the node, as Kubernetes pods have: Service IPs the socket LB
+	 * did not translate (tc path) and masqueraded NodePort replies leave the pod by it */
+	routes = d ? jv_new(d, JV_ARRAY) : NULL;
+	dflt = d ? jv_new(d, JV_OBJECT) : NULL;
+	if (routes && dflt)
+		jv_push(routes, dflt);
+	/* the proxy's pins: drover-cni attaches drv_tc_pod and registers the pod's endpoint */
+	if (!conf || !ipam || !dv || !routes || !dflt ||
+	    jv_set(d, dflt, "dst", jv_new_strz(d, "0.0.0.0/0")) ||
+	    jv_set(d, ipam, "routes", routes) ||
+	    (pin_root && (jv_set(d, dv, "pinRoot", jv_new_strz(d, pin_root)) ||
+			  jv_set(d, conf, "drover", dv))) ||
+	    jv_set(d, conf, "cniVersion", jv_new_strz(d, "1.0.0")) ||
 	    jv_set(d, conf, "name", jv_new_strz(d, "drover")) ||
 	    jv_set(d, conf, "type", jv_new_strz(d, "drover-cni")) ||
 	    jv_set(d, ipam, "type", jv_new_strz(d, "drover")) ||
@@ -396,6 +410,11 @@ int agent_run(const struct agent_config *cfg, bool (*stopping)(void))
 	rc = agent_http_start(a);
 	if (rc)
 		goto out;
+	rc = agent_proxy_start(a);
+	if (rc) {
+		log_error(AGENT_COMP, "service proxy: %s", strerror(-rc));
+		goto out;
+	}
 
 	/* register, retrying as the kubelet does until the server answers */
 	for (double backoff = 0.5; (rc = node_register(a)) != 0; backoff *= 2) {
@@ -426,7 +445,9 @@ int agent_run(const struct agent_config *cfg, bool (*stopping)(void))
 				 cfg->node);
 			waited = true;
 		}
-		if (a->pod_cidr[0] && !a->ps) {
+		if (a->pod_cidr[0] && !a->ps && (rc = agent_proxy_state(a)) < 0)
+			goto out;
+		if (a->pod_cidr[0] && !a->ps && rc > 0) {
 			log_info(AGENT_COMP, "node %s: podCIDR %s, node IP %s", cfg->node,
 				 a->pod_cidr, a->node_ip);
 			rc = cni_conf(a);
@@ -448,6 +469,7 @@ int agent_run(const struct agent_config *cfg, bool (*stopping)(void))
 out:
 	agent_http_stop(a);
 	agent_pods_stop(a);
+	agent_proxy_stop(a); /* before the client its watches use */
 	kclient_free(a->kc);
 	return rc;
 }

@@ -8,7 +8,8 @@
  *
  * Files: agent_flags.c (the command line), agent.c (client, Node, Lease, main loop),
  * agent_pods.c (pod sync), agent_http.c, agent_logs.c, agent_exec.c (the kubelet endpoint:
- * logs and exec for the API server).
+ * logs and exec for the API server), agent_proxy.c (the eBPF service proxy on a thread of
+ * its own).
  */
 #ifndef DROVER_AGENT_H
 #define DROVER_AGENT_H
@@ -32,6 +33,8 @@ struct agent_config {
 	char *cgroup_parent; /* --cgroup-parent (default drover/NODE) */
 	char *node_ip;	     /* --node-ip, or NULL: the first global IPv4 address */
 	int port;	     /* --port: the kubelet endpoint (HTTPS), KUBELET_PORT by default */
+	char *pin_root;	     /* --pin-root: the proxy's bpffs pins (default the proxy's) */
+	bool no_proxy;	     /* --no-proxy: another proxy (kube-proxy) serves the node */
 	struct kubelet_kv *labels; /* --labels k=v,... */
 	size_t nlabels;
 	enum log_level log_level;

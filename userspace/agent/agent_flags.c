@@ -2,7 +2,7 @@
 /*
  * agent_flags: `drover agent`'s command line into struct agent_config: required flags, label
  * syntax as kubelet's --node-labels (k=v,...; keys and values checked as Kubernetes checks
- * label keys and values), an IPv4 --node-ip.
+ * label keys and values), an IPv4 --node-ip, an absolute --pin-root.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "dataplane.h"
 
 static int bad(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -46,7 +47,9 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err,
 		O_NODE_IP,
 		O_LABELS,
 		O_LOG,
-		O_PORT
+		O_PORT,
+		O_PIN_ROOT,
+		O_NO_PROXY
 	};
 	static const struct option opts[] = {
 	    {"kubeconfig", required_argument, NULL, O_KUBECONFIG},
@@ -60,6 +63,8 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err,
 	    {"labels", required_argument, NULL, O_LABELS},
 	    {"log-level", required_argument, NULL, O_LOG},
 	    {"port", required_argument, NULL, O_PORT},
+	    {"pin-root", required_argument, NULL, O_PIN_ROOT},
+	    {"no-proxy", no_argument, NULL, O_NO_PROXY},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -132,6 +137,20 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err,
 				c->port = (int)v;
 			break;
 		}
+		case O_PIN_ROOT:
+			/* drover-cni's configuration wants it absolute (drover.pinRoot) */
+			if (optarg[0] != '/' || strlen(optarg) > 200)
+				rc = bad(
+				    err, errlen,
+				    "--pin-root %s: want an absolute path (on a BPF filesystem) "
+				    "of at most 200 bytes",
+				    optarg);
+			else
+				rc = set(&c->pin_root, optarg);
+			break;
+		case O_NO_PROXY:
+			c->no_proxy = true;
+			break;
 		case 'h':
 			return 1;
 		default:
@@ -149,6 +168,8 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err,
 		rc = set(&c->root, AGENT_ROOT);
 	if (!c->port)
 		c->port = KUBELET_PORT;
+	if (!rc && !c->pin_root)
+		rc = set(&c->pin_root, DP_PIN_ROOT_DEFAULT);
 	if (!rc && !c->cgroup_parent) {
 		char buf[512];
 
@@ -177,5 +198,6 @@ void agent_config_free(struct agent_config *c)
 	free(c->cni_conf);
 	free(c->cgroup_parent);
 	free(c->node_ip);
+	free(c->pin_root);
 	memset(c, 0, sizeof(*c));
 }

@@ -13,6 +13,7 @@
 
 struct agent_pods;
 struct agent_http;
+struct agent_proxy;
 
 struct agent {
 	const struct agent_config *cfg;
@@ -29,6 +30,7 @@ struct agent {
 	char os_image[128], kernel[128], runtime_version[64];
 	struct agent_pods *ps;
 	struct agent_http *http;
+	struct agent_proxy *px; /* NULL with --no-proxy */
 };
 
 /* Pod sync (agent_pods.c): start after the node has its podCIDR; stop leaves pods running. */
@@ -38,5 +40,12 @@ void agent_pods_stop(struct agent *a);
 /* The kubelet endpoint (agent_http.c): start serving, stop. */
 int agent_http_start(struct agent *a);
 void agent_http_stop(struct agent *a);
+/* The service proxy (agent_proxy.c), started once the node IP is known; stop leaves the
+ * dataplane in place. state: 1 ready (or --no-proxy), 0 not yet synced (pods wait), -errno:
+ * the proxy failed. pin_root: the pins drover-cni attaches pods with, NULL with --no-proxy. */
+int agent_proxy_start(struct agent *a);
+int agent_proxy_state(struct agent *a);
+const char *agent_proxy_pin_root(const struct agent *a);
+void agent_proxy_stop(struct agent *a);
 
 #endif

@@ -25,6 +25,10 @@ static void usage(FILE *out)
 		"  --node-ip IP          the node's InternalIP (default: its first IPv4 address)\n"
 		"  --labels k=v,...      extra node labels\n"
 		"  --port PORT           the kubelet endpoint (HTTPS: logs, exec; default 10250)\n"
+		"  --pin-root DIR        the service proxy's BPF pins, this node's own\n"
+		"                        (default /sys/fs/bpf/drover)\n"
+		"  --no-proxy            no service proxy (another one, e.g. kube-proxy, serves\n"
+		"                        the node)\n"
 		"  --log-level LEVEL     error, warn, info (default) or debug\n");
 }
 

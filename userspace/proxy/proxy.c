@@ -60,6 +60,19 @@ void proxy_config_defaults(struct proxy_config *c)
 	c->dp.sizes.stats = DRV_STATS_MAP_SIZE_DEFAULT;
 	c->maglev_max = DRV_MAGLEV_DEFAULT_TABLE;
 	c->gc_interval_s = 30;
+	c->stop_fd = -1;
+}
+
+int proxy_stop(const struct proxy_config *c)
+{
+	uint64_t one = 1;
+
+	if (c->stop_fd < 0)
+		return -EINVAL;
+	/* EAGAIN: the counter is full, so a stop is pending already */
+	if (write(c->stop_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		return -errno;
+	return 0;
 }
 
 static uint64_t clock_ns(clockid_t clk)
@@ -360,6 +373,8 @@ static int activate(struct proxy *p)
 	}
 	p->active = true;
 	write_ready(c);
+	if (c->on_ready)
+		c->on_ready(c->ready_arg);
 	log_info(COMP, "ready: node %s, socket LB %s, tc LB %s, %zu node device(s)",
 		 c->node_name ? c->node_name : "(none)", c->dp.sock_lb ? "on" : "off",
 		 c->dp.tc_lb ? "on" : "off", c->nnode_devs);
@@ -380,6 +395,8 @@ static void source_done(struct proxy *p, int rc, const struct source_delta *d, b
 
 static struct proxy_source *source_new(const struct proxy_config *c)
 {
+	if (c->client)
+		return source_api_new_client(c->client);
 	if (c->kubeconfig)
 		return source_api_new(c->kubeconfig[0] ? c->kubeconfig : NULL);
 	return source_manifests_new(c->manifests);
@@ -411,6 +428,8 @@ int proxy_run(struct proxy_config *c)
 		rc = p.model ? -EINVAL : -ENOMEM;
 		goto out;
 	}
+	if (c->source_hook)
+		c->source_hook(p.src, c->source_hook_arg);
 	rc = p.src->ops->start(p.src, p.model, &d);
 	if (rc) {
 		log_error(COMP, "initial configuration is invalid; nothing changed in the kernel");
@@ -445,29 +464,38 @@ int proxy_run(struct proxy_config *c)
 			 p.src->ops->name);
 	}
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (c->stop_fd < 0) {
+		/* `drover proxy`: the process is ours, and so are its signals */
+		sigemptyset(&mask);
+		sigaddset(&mask, SIGHUP);
+		sigaddset(&mask, SIGINT);
+		sigaddset(&mask, SIGTERM);
+		sigprocmask(SIG_BLOCK, &mask, NULL);
+		sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	}
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (tfd >= 0)
 		timerfd_settime(tfd, 0, &its, NULL);
 
 	for (;;) {
-		struct pollfd pfd[4] = {
+		struct pollfd pfd[5] = {
 		    {.fd = sig_fd, .events = POLLIN},
 		    {.fd = p.src->ops->fd(p.src), .events = POLLIN},
 		    {.fd = tfd, .events = POLLIN},
 		    {.fd = p.nl_fd, .events = POLLIN},
+		    {.fd = c->stop_fd, .events = POLLIN},
 		};
-		int n = poll(pfd, 4, p.src->ops->timeout_ms(p.src));
+		int n = poll(pfd, 5, p.src->ops->timeout_ms(p.src));
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			rc = -errno;
+			break;
+		}
+		if (pfd[4].revents & POLLIN) {
+			log_info(COMP, "stopping; the dataplane stays in place");
+			rc = 0;
 			break;
 		}
 		if (pfd[0].revents & POLLIN) {

@@ -8,9 +8,12 @@
  * One thread owns the model and the maps; the loop waits on the source's descriptor (and
  * timeout), a signalfd (SIGHUP: reload, SIGINT/SIGTERM: exit leaving the dataplane in
  * place), a netlink socket (new pod devices to attach) and a timer (conntrack garbage
- * collection, retries). Start-up: load, adopt what is pinned, then wait until the source has
- * the whole picture before the first (full) commit and the attachments; meanwhile whatever
- * an earlier proxy left in the kernel keeps serving.
+ * collection, retries). Embedded in another process (drover agent runs it on a thread of
+ * its own), the caller gives a stop eventfd instead: the loop then leaves the process's
+ * signals alone and returns once proxy_stop() was called. Start-up: load, adopt what is
+ * pinned, then wait until the source has the whole picture before the first (full) commit
+ * and the attachments; meanwhile whatever an earlier proxy left in the kernel keeps
+ * serving.
  */
 #ifndef DROVER_PROXY_H
 #define DROVER_PROXY_H
@@ -24,10 +27,15 @@
 #define PROXY_MAX_DEVS 64
 #define PROXY_MAX_IPS  64
 
+struct kclient;
+struct proxy_source;
+
 struct proxy_config {
 	/* the source: exactly one of */
 	const char *manifests;	/* a manifest file or directory */
 	const char *kubeconfig; /* the API server of a kubeconfig; "": the default one */
+	struct kclient *client; /* the API server through a client the caller owns (and frees
+				 * after proxy_run returned) */
 	const char *node_name;
 	struct dp_opts dp;
 	const char *node_devs[PROXY_MAX_DEVS];
@@ -40,9 +48,25 @@ struct proxy_config {
 	uint32_t maglev_max;
 	unsigned gc_interval_s;
 	const char *ready_file; /* written once the first sync is in the kernel (for scripts) */
+	/* Called on the proxy's thread once the first sync is in the kernel and drv_tc_pod is
+	 * pinned for drover-cni (the embedding process starts wiring pods then). */
+	void (*on_ready)(void *arg);
+	void *ready_arg;
+	/* -1 (the default): the loop owns SIGHUP, SIGINT and SIGTERM through a signalfd, as
+	 * `drover proxy` wants. Otherwise an eventfd (EFD_NONBLOCK) of the caller's: signals
+	 * stay the process's, and proxy_run returns 0 once proxy_stop() wrote to it. */
+	int stop_fd;
+	/* For tests: called with the source before it starts (source_api_hold, to hold the
+	 * proxy at "not synced"). */
+	void (*source_hook)(struct proxy_source *src, void *arg);
+	void *source_hook_arg;
 };
 
 void proxy_config_defaults(struct proxy_config *c);
+/* Run until a signal (stop_fd -1) or proxy_stop(). 0, or -errno on a start-up failure
+ * (logged; nothing changed in the kernel when the configuration was invalid). */
 int proxy_run(struct proxy_config *c);
+/* From any thread, also before proxy_run began: make proxy_run return. 0 or -errno. */
+int proxy_stop(const struct proxy_config *c);
 
 #endif

@@ -119,9 +119,11 @@ mkdir -p "$HOME"
 wait_for "server up" test -s "$KUBECONFIG" || { cat "$WORK/server.log"; exit 1; }
 wait_for "server answers" k get --raw /readyz || exit 1
 
+# --no-proxy: the service proxy (and its pins) is agent_proxy.sh's; by default it would pin
+# under the machine-wide /sys/fs/bpf/drover
 start_agent() {
 	nsenter --net="/run/netns/$NODE" "$BIN" agent --kubeconfig "$KUBECONFIG" --node "$NODENAME" --root "$WORK/root" \
-		--image-root "$WORK/images" --cgroup-parent "$CGP" --labels e2e=agent \
+		--image-root "$WORK/images" --cgroup-parent "$CGP" --labels e2e=agent --no-proxy \
 		>>"$WORK/agent.log" 2>&1 &
 	AGENT_PID=$!
 }

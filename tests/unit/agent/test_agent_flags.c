@@ -40,6 +40,8 @@ static void test_defaults(void **state)
 	assert_null(c.cni_conf);
 	assert_null(c.node_ip);
 	assert_int_equal(c.port, 10250);
+	assert_string_equal(c.pin_root, "/sys/fs/bpf/drover"); /* the proxy's default */
+	assert_false(c.no_proxy);
 	assert_int_equal(c.nlabels, 0);
 	agent_config_free(&c);
 }
@@ -48,27 +50,18 @@ static void test_all(void **state)
 {
 	struct agent_config c;
 	char err[256] = "";
-	const char *args[] = {"--kubeconfig",
-			      "k",
-			      "--node",
-			      "n",
-			      "--root",
-			      "/r",
-			      "--image-root",
-			      "/i",
-			      "--cni-bin-dir",
-			      "/b",
-			      "--cni-conf",
-			      "/c.conf",
-			      "--cgroup-parent",
-			      "x/y",
-			      "--node-ip",
-			      "10.1.2.3",
-			      "--labels",
-			      "a=1,example.com/b=",
-			      "--port",
-			      "10351",
-			      NULL};
+	const char *args[] = {"--kubeconfig",	 "k",
+			      "--node",		 "n",
+			      "--root",		 "/r",
+			      "--image-root",	 "/i",
+			      "--cni-bin-dir",	 "/b",
+			      "--cni-conf",	 "/c.conf",
+			      "--cgroup-parent", "x/y",
+			      "--node-ip",	 "10.1.2.3",
+			      "--labels",	 "a=1,example.com/b=",
+			      "--port",		 "10351",
+			      "--pin-root",	 "/sys/fs/bpf/n1",
+			      "--no-proxy",	 NULL};
 
 	(void)state;
 	assert_int_equal(parse(&c, err, args), 0);
@@ -79,11 +72,20 @@ static void test_all(void **state)
 	assert_string_equal(c.cgroup_parent, "x/y");
 	assert_string_equal(c.node_ip, "10.1.2.3");
 	assert_int_equal(c.port, 10351);
+	assert_string_equal(c.pin_root, "/sys/fs/bpf/n1");
+	assert_true(c.no_proxy);
 	assert_int_equal(c.nlabels, 2);
 	assert_string_equal(c.labels[1].key, "example.com/b");
 	assert_string_equal(c.labels[1].value, "");
 	agent_config_free(&c);
 }
+
+/* drover-cni's drover.pinRoot takes at most 200 bytes */
+#define LONG_PIN_ROOT                                                                            \
+	"/sys/fs/bpf/"                                                                           \
+	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" \
+	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" \
+	"xxxxxxxxxxxxxxxxxxxxxxxxx"
 
 static void test_bad(void **state)
 {
@@ -105,6 +107,11 @@ static void test_bad(void **state)
 	    {"--kubeconfig", "k", "--node", "n", "--port", "", NULL},
 	    {"--kubeconfig", "k", "--node", "n", "extra", NULL},
 	    {"--kubeconfig", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--pin-root", "rel/dir", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--pin-root", "", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--pin-root", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--pin-root", LONG_PIN_ROOT, NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--no-proxy=yes", NULL},
 	};
 
 	(void)state;

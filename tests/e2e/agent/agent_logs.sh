@@ -112,7 +112,7 @@ wait_for "server answers" k get --raw /readyz || exit 1
 
 start_agent() {
 	nsenter --net="/run/netns/$NODE" "$BIN" agent --kubeconfig "$KUBECONFIG" --node "$NODENAME" --root "$WORK/root" \
-		--image-root "$WORK/images" --cgroup-parent "$CGP" --node-ip "$NODEIP" \
+		--image-root "$WORK/images" --cgroup-parent "$CGP" --node-ip "$NODEIP" --no-proxy \
 		>>"$WORK/agent.log" 2>&1 &
 	AGENT_PID=$!
 }

@@ -313,7 +313,7 @@ static int cni_conf(struct agent *a)
 {
 	char dir[PATH_MAX], tmp[PATH_MAX + 80], *json;
 	struct jv_doc *d;
-	struct jv *conf, *ipam;
+	struct jv *conf, *ipam, *routes, *dflt;
 	size_t len;
 	FILE *f;
 	int err;
@@ -331,13 +331,22 @@ static int cni_conf(struct agent *a)
 	d = jv_doc_new();
 	conf = d ? jv_new(d, JV_OBJECT) : NULL;
 	ipam = d ? jv_new(d, JV_OBJECT) : NULL;
-	if (!conf || !ipam || jv_set(d, conf, "cniVersion", jv_new_strz(d, "1.0.0")) ||
+	/* a default route via the pod's gateway (the node): other nodes' pods and Services are
+	 * reached through the node's routes (agent_routes.c) and proxy */
+	routes = d ? jv_new(d, JV_ARRAY) : NULL;
+	dflt = d ? jv_new(d, JV_OBJECT) : NULL;
+	if (routes && dflt && !jv_set(d, dflt, "dst", jv_new_strz(d, "0.0.0.0/0")))
+		jv_push(routes, dflt);
+	else
+		routes = NULL;
+	if (!conf || !ipam || !routes || jv_set(d, conf, "cniVersion", jv_new_strz(d, "1.0.0")) ||
 	    jv_set(d, conf, "name", jv_new_strz(d, "drover")) ||
 	    jv_set(d, conf, "type", jv_new_strz(d, "drover-cni")) ||
 	    jv_set(d, ipam, "type", jv_new_strz(d, "drover")) ||
 	    jv_set(d, ipam, "subnet", jv_new_strz(d, a->pod_cidr)) ||
 	    jv_set(d, ipam, "dataDir", jv_new_strf(d, "%s/ipam", dir)) ||
-	    jv_set(d, conf, "ipam", ipam) || !(json = jv_to_json(conf, &len))) {
+	    jv_set(d, ipam, "routes", routes) || jv_set(d, conf, "ipam", ipam) ||
+	    !(json = jv_to_json(conf, &len))) {
 		jv_doc_free(d);
 		return -ENOMEM;
 	}
@@ -431,6 +440,11 @@ int agent_run(const struct agent_config *cfg, bool (*stopping)(void))
 					  strerror(-rc));
 				goto out;
 			}
+			rc = agent_routes_start(a);
+			if (rc) {
+				log_error(AGENT_COMP, "node routes: %s", strerror(-rc));
+				goto out;
+			}
 			rc = agent_pods_start(a);
 			if (rc) {
 				log_error(AGENT_COMP, "pod sync: %s", strerror(-rc));
@@ -443,6 +457,7 @@ int agent_run(const struct agent_config *cfg, bool (*stopping)(void))
 	log_info(AGENT_COMP, "stopping: pods keep running, the Lease is no longer renewed");
 out:
 	agent_pods_stop(a);
+	agent_routes_stop(a);
 	kclient_free(a->kc);
 	return rc;
 }

@@ -12,6 +12,7 @@
 #define AGENT_COMP "agent"
 
 struct agent_pods;
+struct agent_routes;
 
 struct agent {
 	const struct agent_config *cfg;
@@ -27,10 +28,15 @@ struct agent {
 	char cpu[24], memory[32], pods[8], storage[32];
 	char os_image[128], kernel[128], runtime_version[64];
 	struct agent_pods *ps;
+	struct agent_routes *routes;
 };
 
 /* Pod sync (agent_pods.c): start after the node has its podCIDR; stop leaves pods running. */
 int agent_pods_start(struct agent *a);
 void agent_pods_stop(struct agent *a);
+
+/* Routes to the other nodes' podCIDRs (agent_routes.c); stop leaves the routes in place. */
+int agent_routes_start(struct agent *a);
+void agent_routes_stop(struct agent *a);
 
 #endif

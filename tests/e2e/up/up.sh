@@ -1,0 +1,256 @@
+#!/usr/bin/env bash
+# up.sh: `drover up` / `drover down` end to end. Bad flags exit 2 with one line. `drover up
+# --nodes 2` over a temp dir and a temp image store (scripts/lib/busybox-image.sh) gives two
+# Ready nodes with distinct podCIDRs and, in each node's namespace, a route to the other's
+# podCIDR via its InternalIP; an httpd pod pinned to each node (nodeName, nodeSelector);
+# a pod on node-1 reaches the pod on node-2 by pod IP (a client pod, and nc from the first
+# pod's own netns), and back. A second up on the same dir is refused. `drover down` leaves no
+# process, network namespace (nodes', fabric's, pods'), host link, cgroup or mount (each
+# checked); a second down has nothing to do. Then `drover up` SIGKILLed halfway (its server
+# SIGKILLed too) and `drover down` cleans up the same way. Everything is removed on exit,
+# also on failure.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+SRC=${DROVER_SOURCE_DIR:-$HERE/../../..}
+BIN=${DROVER_BIN:-$SRC/build/userspace/cli}/drover
+[ -x "$BIN" ] || { echo "no drover binary at $BIN" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "up.sh: needs root (namespaces, cgroups)" >&2; exit 1; }
+command -v kubectl >/dev/null || { echo "up.sh: no kubectl" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/drvup-e2e.XXXXXX)
+C1=$WORK/c1
+C2=$WORK/c2
+IDS=''
+FAILS=0
+export HOME=$WORK/home
+mkdir -p "$HOME"
+
+# the cluster ID `drover up` printed ("cluster N: ...") or recorded
+cluster_id() { sed -n 's/^cluster \([0-9]*\): .*/\1/p' "$1" | head -1; }
+
+cleanup() {
+	local d id n
+	for d in "$C1" "$C2"; do
+		[ -f "$d/up.state" ] && "$BIN" down --dir "$d" >/dev/null 2>&1
+	done
+	# whatever down could not remove (a failing test must not leak either)
+	for id in $IDS; do
+		for n in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^drover-up$id-"); do
+			ip netns pids "$n" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+			ip netns del "$n" 2>/dev/null
+		done
+		ip link del "drvup$id" 2>/dev/null
+	done
+	grep -F "$WORK" /proc/self/mountinfo | awk '{print $5}' | sort -r |
+		while read -r m; do umount -l "$m"; done
+	if [ -n "${DROVER_E2E_KEEP:-}" ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+fail() {
+	FAILS=$((FAILS + 1))
+	echo "FAIL: $*" >&2
+}
+ok() { echo "ok: $*"; }
+# wait_for DESC CMD...: poll CMD (its output in $OUT) until it succeeds, 120 s at most
+wait_for() {
+	local desc=$1
+	shift
+	for _ in $(seq 600); do
+		OUT=$("$@" 2>&1) && return 0
+		sleep 0.2
+	done
+	fail "$desc (last: $OUT)"
+	return 1
+}
+k() { kubectl "$@"; }
+jp() { k get "$1" "$2" -o "jsonpath=$3"; }
+
+# ---- bad flags: exit 2 and one line ----
+for args in "up" "up --nodes" "up --nodes 0" "up --nodes 51" "up --nodes x" "up --nodes 2 --bogus" \
+	"up --nodes 2 extra" "up --nodes 2 --image-root $WORK/nosuch" "up --nodes 2 --timeout 0" \
+	"up --nodes 2 --dir=" "down --bogus" "down extra" "down --dir"; do
+	# shellcheck disable=SC2086 # the words are the flags
+	"$BIN" $args >"$WORK/o" 2>"$WORK/e"
+	rc=$?
+	if [ $rc -ne 2 ] || [ "$(wc -l <"$WORK/e")" -ne 1 ]; then
+		fail "drover $args: exit $rc, stderr: $(cat "$WORK/e")"
+	fi
+done
+[ $FAILS -eq 0 ] && ok "bad flags exit 2 with one line"
+
+"$SRC/scripts/lib/busybox-image.sh" --out "$WORK/bb" --root "$WORK/images" --drover "$BIN" \
+	>"$WORK/image.log" 2>&1 || { cat "$WORK/image.log"; exit 1; }
+
+# everything a cluster ID names, for the leak checks after down
+leftovers() { # ID DIR STATE-COPY
+	local id=$1 dir=$2 st=$3 p start what
+	ip netns list | awk '{print $1}' | grep "^drover-up$id-" | sed 's/^/netns /'
+	ip link show "drvup$id" >/dev/null 2>&1 && echo "link drvup$id"
+	while read -r _ p start what; do
+		[ -r "/proc/$p/stat" ] || continue
+		# the same process (not a reused pid; field 22 is the start time), not a zombie
+		# (dead, waiting for whoever it was re-parented to)
+		sed 's/.*) //' "/proc/$p/stat" | awk -v s="$start" '$1 != "Z" && $20 == s {f=1} END {exit !f}' &&
+			echo "process $p ($what)"
+	done < <(grep '^pid ' "$st")
+	for h in /sys/fs/cgroup /sys/fs/cgroup/*/; do
+		[ -d "$h/drover-up$id" ] && echo "cgroup $h/drover-up$id"
+	done
+	grep -F " $dir/" /proc/self/mountinfo | awk '{print "mount " $5}'
+	for f in "$dir"/nodes/*/sandboxes/*; do
+		[ -e "$f" ] && [ -e "/run/netns/drv-${f##*/}" ] && echo "pod netns drv-${f##*/}"
+	done
+	[ -e "$dir/up.state" ] && echo "state file"
+	return 0
+}
+
+# ---- up ----
+"$BIN" up --nodes 2 --dir "$C1" --image-root "$WORK/images" --timeout 240 >"$WORK/up.out" 2>&1
+rc=$?
+ID=$(cluster_id "$WORK/up.out")
+IDS="$IDS $ID"
+[ $rc -eq 0 ] || { cat "$WORK/up.out"; fail "drover up: exit $rc"; exit 1; }
+grep -qx "export KUBECONFIG=$C1/kubeconfig" "$WORK/up.out" && ok "up prints the export line" ||
+	fail "no export line: $(cat "$WORK/up.out")"
+grep -q "^nodes: 2/2 registered, 2/2 Ready$" "$WORK/up.out" && ok "up shows progress" ||
+	fail "no progress line"
+export KUBECONFIG=$C1/kubeconfig
+cp "$C1/up.state" "$WORK/state1"
+
+ready() { [ "$(jp node "$1" '{.status.conditions[?(@.type=="Ready")].status}')" = True ]; }
+ready node-1 && ready node-2 && ok "kubectl: node-1 and node-2 Ready" || fail "nodes not Ready"
+[ "$(k get nodes -o name | wc -l)" = 2 ] || fail "not 2 nodes: $(k get nodes -o name)"
+CIDR1=$(jp node node-1 '{.spec.podCIDR}')
+CIDR2=$(jp node node-2 '{.spec.podCIDR}')
+IP1=$(jp node node-1 '{.status.addresses[?(@.type=="InternalIP")].address}')
+IP2=$(jp node node-2 '{.status.addresses[?(@.type=="InternalIP")].address}')
+case "$CIDR1 $CIDR2" in
+10.244.*.0/24\ 10.244.*.0/24) [ "$CIDR1" != "$CIDR2" ] && ok "podCIDRs $CIDR1, $CIDR2" ;;
+*) fail "podCIDRs '$CIDR1' '$CIDR2'" ;;
+esac
+[ "$IP1" = "198.19.$ID.11" ] && [ "$IP2" = "198.19.$ID.12" ] || fail "InternalIPs $IP1 $IP2"
+# the direct routes, each node to the other's podCIDR
+hasroute() { ip -n "drover-up$ID-$1" route show "$2" | grep -q "via $3 "; }
+wait_for "node-1 routes $CIDR2 via $IP2" hasroute node-1 "$CIDR2" "$IP2" &&
+	wait_for "node-2 routes $CIDR1 via $IP1" hasroute node-2 "$CIDR1" "$IP1" &&
+	ok "routes: node-1 -> $CIDR2 via $IP2, node-2 -> $CIDR1 via $IP1"
+ip -n "drover-up$ID-node-1" route show default | grep -q . && fail "node-1 has a default route"
+
+# ---- a second up on the same dir: refused, the cluster untouched ----
+"$BIN" up --nodes 1 --dir "$C1" >"$WORK/o" 2>"$WORK/e"
+rc=$?
+[ $rc -eq 1 ] && grep -q "holds a cluster already" "$WORK/e" && ok "up on a used dir refused" ||
+	fail "second up: exit $rc: $(cat "$WORK/e")"
+ready node-1 || fail "the cluster suffered from the refused up"
+
+# ---- pods on each node, across nodes ----
+cat >"$WORK/pods.yaml" <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: web-a}
+spec:
+  nodeName: node-1
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: httpd
+    image: busybox
+    command: ["sh", "-c", "mkdir /www && echo hello-from-a > /www/index.html && exec httpd -f -p 8080 -h /www"]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-b}
+spec:
+  nodeSelector: {kubernetes.io/hostname: node-2}
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: httpd
+    image: busybox
+    command: ["sh", "-c", "mkdir /www && echo hello-from-b > /www/index.html && exec httpd -f -p 8080 -h /www"]
+YAML
+k apply -f "$WORK/pods.yaml" >/dev/null || fail "apply pods"
+running() { [ "$(jp pod "$1" '{.status.phase}')" = Running ] && [ -n "$(jp pod "$1" '{.status.podIP}')" ]; }
+wait_for "web-a Running" running web-a
+wait_for "web-b Running" running web-b
+PA=$(jp pod web-a '{.status.podIP}')
+PB=$(jp pod web-b '{.status.podIP}')
+[ "$(jp pod web-a '{.spec.nodeName}')" = node-1 ] && [ "$(jp pod web-b '{.spec.nodeName}')" = node-2 ] &&
+	ok "web-a on node-1 ($PA), web-b on node-2 ($PB)" || fail "pods not on their nodes"
+case $PA in "${CIDR1%.0/24}".*) ;; *) fail "web-a's IP $PA not in $CIDR1" ;; esac
+case $PB in "${CIDR2%.0/24}".*) ;; *) fail "web-b's IP $PB not in $CIDR2" ;; esac
+
+cat >"$WORK/client.yaml" <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: client}
+spec:
+  nodeName: node-1
+  restartPolicy: Never
+  containers:
+  # nc, not wget: the image's static busybox wget crashes in glibc's resolver setup (NSS)
+  - name: c
+    image: busybox
+    command: ["sh", "-c", "printf 'GET / HTTP/1.0\\\\r\\\\n\\\\r\\\\n' | nc -w 5 $PB 8080"]
+YAML
+k apply -f "$WORK/client.yaml" >/dev/null
+phase_done() { case $(jp pod client '{.status.phase}') in Succeeded | Failed) return 0 ;; esac; return 1; }
+wait_for "client finished" phase_done
+LOG=$(cat "$C1"/nodes/node-1/pods/default_client_*/c/0.log 2>/dev/null)
+[ "$(jp pod client '{.status.phase}')" = Succeeded ] && grep -q hello-from-b <<<"$LOG" &&
+	ok "a pod on node-1 reaches web-b on node-2 by pod IP" ||
+	fail "client on node-1 -> $PB: phase $(jp pod client '{.status.phase}'), log: $LOG"
+# from inside web-a's own network namespace, both ways
+UA=$(jp pod web-a '{.metadata.uid}')
+UB=$(jp pod web-b '{.metadata.uid}')
+get() { printf 'GET / HTTP/1.0\r\n\r\n' | nsenter --net="/run/netns/drv-$1" busybox nc -w 5 "$2" 8080; }
+wait_for "web-a's netns -> web-b" get "$UA" "$PB" && grep -q hello-from-b <<<"$OUT" &&
+	ok "web-a's netns reaches web-b ($PB)" || fail "web-a -> web-b: $OUT"
+wait_for "web-b's netns -> web-a" get "$UB" "$PA" && grep -q hello-from-a <<<"$OUT" &&
+	ok "web-b's netns reaches web-a ($PA)" || fail "web-b -> web-a: $OUT"
+
+# ---- down: nothing left ----
+cp "$C1/up.state" "$WORK/state1"
+"$BIN" down --dir "$C1" >"$WORK/down.out" 2>&1
+rc=$?
+[ $rc -eq 0 ] && ok "down: $(cat "$WORK/down.out")" || fail "down: exit $rc: $(cat "$WORK/down.out")"
+[ -e "/run/netns/drv-$UA" ] && fail "web-a's netns left"
+LEFT=$(leftovers "$ID" "$C1" "$WORK/state1")
+[ -z "$LEFT" ] && ok "after down: no process, netns, link, cgroup, mount or state left" ||
+	fail "left after down: $LEFT"
+[ -d "$C1/logs" ] || fail "down removed the logs"
+"$BIN" down --dir "$C1" >"$WORK/o" 2>&1 && grep -q "nothing to do" "$WORK/o" &&
+	ok "a second down has nothing to do" || fail "second down: $(cat "$WORK/o")"
+
+# ---- up SIGKILLed halfway (and its server), then down ----
+"$BIN" up --nodes 2 --dir "$C2" --image-root "$WORK/images" >"$WORK/up2.out" 2>&1 &
+UP=$!
+agents_started() { [ "$(grep -c '^pid .* agent-' "$C2/up.state" 2>/dev/null)" = 2 ]; }
+wait_for "the second up started its agents" agents_started
+kill -KILL "$UP"
+wait "$UP" 2>/dev/null
+ID2=$(sed -n 's/^cluster \([0-9]*\) .*/\1/p' "$C2/up.state")
+IDS="$IDS $ID2"
+grep -q "^ready" "$WORK/up2.out" && echo "note: the second up was Ready before the kill"
+SPID=$(awk '$4 == "server" {print $2}' "$C2/up.state")
+kill -KILL "$SPID" 2>/dev/null
+cp "$C2/up.state" "$WORK/state2"
+[ -n "$(ip netns list | grep "^drover-up$ID2-node-2")" ] || fail "the killed up made no node-2 netns"
+"$BIN" down --dir "$C2" >"$WORK/down2.out" 2>&1
+rc=$?
+[ $rc -eq 0 ] && ok "down after SIGKILL: $(cat "$WORK/down2.out")" ||
+	fail "down after SIGKILL: exit $rc: $(cat "$WORK/down2.out")"
+LEFT=$(leftovers "$ID2" "$C2" "$WORK/state2")
+[ -z "$LEFT" ] && ok "after a SIGKILLed up and down: nothing left" ||
+	fail "left after the SIGKILLed up's down: $LEFT"
+
+if [ $FAILS -ne 0 ]; then
+	for f in "$C1"/logs/*.log; do
+		[ -e "$f" ] || continue
+		echo "--- $f" >&2
+		tail -15 "$f" >&2
+	done
+	echo "up.sh: $FAILS check(s) failed" >&2
+	exit 1
+fi
+echo "up.sh: all checks passed"

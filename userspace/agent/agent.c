@@ -383,6 +383,9 @@ int agent_run(const struct agent_config *cfg, bool (*stopping)(void))
 		log_error(AGENT_COMP, "--root %s: %s", cfg->root, strerror(-rc));
 		return rc;
 	}
+	rc = agent_join(cfg, stopping);
+	if (rc)
+		return rc;
 	if (kc_config_load(cfg->kubeconfig, &kcfg, err, sizeof(err)) != 0) {
 		log_error(AGENT_COMP, "kubeconfig %s: %s", cfg->kubeconfig, err);
 		return -EINVAL;

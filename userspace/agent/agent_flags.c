@@ -45,7 +45,8 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err,
 		O_CGROUP,
 		O_NODE_IP,
 		O_LABELS,
-		O_LOG
+		O_LOG,
+		O_BOOTSTRAP
 	};
 	static const struct option opts[] = {
 	    {"kubeconfig", required_argument, NULL, O_KUBECONFIG},
@@ -58,6 +59,7 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err,
 	    {"node-ip", required_argument, NULL, O_NODE_IP},
 	    {"labels", required_argument, NULL, O_LABELS},
 	    {"log-level", required_argument, NULL, O_LOG},
+	    {"bootstrap-kubeconfig", required_argument, NULL, O_BOOTSTRAP},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -119,6 +121,9 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err,
 					 "--log-level %s: want error, warn, info or debug", optarg);
 			break;
 		}
+		case O_BOOTSTRAP:
+			rc = set(&c->bootstrap_kubeconfig, optarg);
+			break;
 		case 'h':
 			return 1;
 		default:
@@ -155,6 +160,7 @@ void agent_config_free(struct agent_config *c)
 	}
 	free(c->labels);
 	free(c->kubeconfig);
+	free(c->bootstrap_kubeconfig);
 	free(c->node);
 	free(c->root);
 	free(c->image_root);

@@ -35,6 +35,11 @@ struct agent {
 int agent_pods_start(struct agent *a);
 void agent_pods_stop(struct agent *a);
 
+/* TLS bootstrap (agent_join.c): with --bootstrap-kubeconfig and no usable certificate in
+ * --kubeconfig, get one through a CertificateSigningRequest and write --kubeconfig. 0 (also
+ * when there is nothing to do) or -errno after a logged error. */
+int agent_join(const struct agent_config *cfg, bool (*stopping)(void));
+
 /* Routes to the other nodes' podCIDRs (agent_routes.c); stop leaves the routes in place. */
 int agent_routes_start(struct agent *a);
 void agent_routes_stop(struct agent *a);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
+#include <gnutls/gnutls.h>
 
 #include "fsutil.h"
 #include "k8s_jv.h"
@@ -37,7 +38,8 @@ struct up {
 	int node_fd[UP_MAX_NODES + 1];
 	pid_t server;
 	pid_t agent[UP_MAX_NODES + 1];
-	char kubeconfig[4096];
+	char kubeconfig[4096]; /* the server's admin kubeconfig */
+	char bootstrap[4096];  /* the agents' bootstrap kubeconfig (a bootstrap token) */
 };
 
 static double mono_s(void)
@@ -284,6 +286,87 @@ static int start_server(struct up *u)
 	return 0;
 }
 
+/* `drover token create` against the server (its own command: the token's Secret is made
+ * exactly as an administrator would): the token, or -errno. */
+static int token_create(struct up *u, char *tok, size_t size)
+{
+	char *argv[] = {"drover",	 "token",     "create", "--kubeconfig", u->kubeconfig,
+			"--description", "drover up", "--ttl",	"24h",		NULL};
+	int fds[2], st = 0;
+	ssize_t n, got = 0;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		if (dup2(fds[1], 1) < 0)
+			_exit(127);
+		execv(u->c->self, argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	while ((n = read(fds[0], tok + got, size - 1 - (size_t)got)) > 0)
+		got += n;
+	close(fds[0]);
+	tok[got] = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	tok[strcspn(tok, "\n")] = 0;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) || strlen(tok) != 23)
+		return -EIO;
+	return 0;
+}
+
+/* DIR/bootstrap/kubeconfig: the admin kubeconfig's server and CA, a bootstrap token as the
+ * user (what `kubeadm join` hands the kubelet). */
+static int write_bootstrap(struct up *u)
+{
+	struct kc_config kc = {0};
+	gnutls_datum_t in, ca = {0};
+	char tok[64], dir[4096];
+	FILE *f;
+	int fd, err;
+
+	if ((err = token_create(u, tok, sizeof(tok))) != 0) {
+		fprintf(stderr, "drover up: drover token create failed\n");
+		return err;
+	}
+	if ((err = kc_config_load(u->kubeconfig, &kc, NULL, 0)) != 0)
+		return err;
+	snprintf(dir, sizeof(dir), "%s/bootstrap", u->c->dir);
+	snprintf(u->bootstrap, sizeof(u->bootstrap), "%s/bootstrap/kubeconfig", u->c->dir);
+	in.data = (unsigned char *)kc.ca_data;
+	in.size = kc.ca_data ? (unsigned)strlen(kc.ca_data) : 0;
+	if (!kc.ca_data || gnutls_base64_encode2(&in, &ca)) {
+		kc_config_free(&kc);
+		return -EINVAL;
+	}
+	err = fs_mkdir_p(dir, 0700, NULL);
+	fd = err ? -1 : open(u->bootstrap, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		err = err ? err : -errno;
+		if (fd >= 0)
+			close(fd);
+	} else {
+		fprintf(f,
+			"apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n"
+			"    certificate-authority-data: %.*s\n    server: %s\n  name: drover\n"
+			"contexts:\n- context:\n    cluster: drover\n    user: tls-bootstrap\n"
+			"  name: tls-bootstrap\ncurrent-context: tls-bootstrap\nusers:\n"
+			"- name: tls-bootstrap\n  user:\n    token: %s\n",
+			(int)ca.size, (char *)ca.data, kc.server, tok);
+		if (fclose(f))
+			err = -errno;
+	}
+	gnutls_free(ca.data);
+	kc_config_free(&kc);
+	return err;
+}
+
 /*
  * Every per-node argument of `drover agent` is made here, and only here (what a node is:
  * its name, address, root, cgroup subtree, credentials, image store).
@@ -294,7 +377,7 @@ struct agent_args {
 	char node[32], ip[32], root[4096], cgroup[128], kubeconfig[4096];
 };
 
-static void agent_args(const struct up *u, unsigned i, struct agent_args *a)
+static void agent_args(struct up *u, unsigned i, struct agent_args *a)
 {
 	size_t n = 0;
 
@@ -304,7 +387,10 @@ static void agent_args(const struct up *u, unsigned i, struct agent_args *a)
 	up_cgroup(u->id, a->cgroup, sizeof(a->cgroup));
 	snprintf(a->cgroup + strlen(a->cgroup), sizeof(a->cgroup) - strlen(a->cgroup), "/%s",
 		 a->node);
-	snprintf(a->kubeconfig, sizeof(a->kubeconfig), "%s", u->kubeconfig);
+	/* its own credentials: a client certificate for system:node:NAME it gets by joining
+	 * with the bootstrap token (TLS bootstrapping) */
+	snprintf(a->kubeconfig, sizeof(a->kubeconfig), "%s/nodes/%s/kubeconfig", u->c->dir,
+		 a->node);
 	a->argv[n++] = "drover";
 	a->argv[n++] = "agent";
 	a->argv[n++] = "--node";
@@ -313,6 +399,8 @@ static void agent_args(const struct up *u, unsigned i, struct agent_args *a)
 	a->argv[n++] = a->ip;
 	a->argv[n++] = "--kubeconfig";
 	a->argv[n++] = a->kubeconfig;
+	a->argv[n++] = "--bootstrap-kubeconfig";
+	a->argv[n++] = (char *)u->bootstrap;
 	a->argv[n++] = "--root";
 	a->argv[n++] = a->root;
 	a->argv[n++] = "--cgroup-parent";
@@ -458,9 +546,12 @@ static int wait_up(struct up *u)
 		if (kc && count_nodes(u, kc, &reg, &ready) == 0) {
 			if (!answered) {
 				answered = true;
-				printf("server answers; starting %u agent(s)\n", u->c->nodes);
+				printf("server answers; starting %u agent(s) (joining with a "
+				       "bootstrap token)\n",
+				       u->c->nodes);
 				fflush(stdout);
-				if ((err = start_agents(u)) != 0) {
+				if ((err = write_bootstrap(u)) != 0 ||
+				    (err = start_agents(u)) != 0) {
 					fprintf(stderr, "drover up: agents: %s\n", strerror(-err));
 					kclient_free(kc);
 					return err;

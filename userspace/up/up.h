@@ -10,7 +10,9 @@
  *   - `drover server` on the host, listening on 198.19.ID.1:6443 (its serving certificate
  *     covers the address it listens on), nodeipam from --cluster-cidr;
  *   - one `drover agent` per node inside its netns, node name node-I, root DIR/nodes/node-I,
- *     cgroups under drover-upID/node-I;
+ *     cgroups under drover-upID/node-I; it joins with a bootstrap token (`drover token
+ *     create`, DIR/bootstrap/kubeconfig) and writes its own client certificate
+ *     (system:node:node-I) to DIR/nodes/node-I/kubeconfig, as kubeadm join + the kubelet do;
  *   - DIR/up.state, appended (and synced) before each process starts, so `drover down` can
  *     undo everything after a crash or SIGKILL of `drover up` or of any process.
  *

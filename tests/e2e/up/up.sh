@@ -55,9 +55,9 @@ fail() {
 ok() { echo "ok: $*"; }
 # wait_for DESC CMD...: poll CMD (its output in $OUT) until it succeeds, 120 s at most
 wait_for() {
-	local desc=$1
+	local desc=$1 end=$((SECONDS + 120))
 	shift
-	for _ in $(seq 600); do
+	while [ $SECONDS -lt $end ]; do
 		OUT=$("$@" 2>&1) && return 0
 		sleep 0.2
 	done
@@ -137,6 +137,20 @@ wait_for "node-1 routes $CIDR2 via $IP2" hasroute node-1 "$CIDR2" "$IP2" &&
 	wait_for "node-2 routes $CIDR1 via $IP1" hasroute node-2 "$CIDR1" "$IP1" &&
 	ok "routes: node-1 -> $CIDR2 via $IP2, node-2 -> $CIDR1 via $IP1"
 ip -n "drover-up$ID-node-1" route show default | grep -q . && fail "node-1 has a default route"
+
+# ---- the agents joined with a bootstrap token: own certificates, not the admin's ----
+for n in node-1 node-2; do
+	SUBJ=$(sed -n 's/^ *client-certificate-data: //p' "$C1/nodes/$n/kubeconfig" | base64 -d |
+		openssl x509 -noout -subject 2>&1)
+	case $SUBJ in *"O = system:nodes, CN = system:node:$n") ;; *) fail "$n's certificate: $SUBJ" ;; esac
+	grep -q "bootstrap: CertificateSigningRequest node-csr-$n-" "$C1/logs/$n.log" ||
+		fail "$n did not post a CSR"
+done
+ISSUED=$(k get csr -o jsonpath='{range .items[*]}{.spec.username}{" "}{.status.conditions[*].type}{"\n"}{end}' |
+	grep -c '^system:bootstrap:[a-z0-9]* Approved$')
+[ "$ISSUED" = 2 ] && [ $FAILS -eq 0 ] &&
+	ok "both agents joined by bootstrap token: CSRs approved, certificates system:node:NAME" ||
+	fail "CSRs approved from bootstrap tokens: $ISSUED"
 
 # ---- a second up on the same dir: refused, the cluster untouched ----
 "$BIN" up --nodes 1 --dir "$C1" >"$WORK/o" 2>"$WORK/e"

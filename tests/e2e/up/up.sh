@@ -34,6 +34,10 @@ cleanup() {
 	for d in "$C1" "$C2"; do
 		[ -f "$d/up.state" ] && "$BIN" down --dir "$d" >/dev/null 2>&1
 	done
+	# pods' namespaces (recorded before down) that a failing down left
+	for n in $(cat "$WORK"/sandboxes.* 2>/dev/null); do
+		[ -e "/run/netns/drv-$n" ] && ip netns del "drv-$n" 2>/dev/null
+	done
 	# whatever down could not remove (a failing test must not leak either)
 	for id in $IDS; do
 		for n in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^drover-up$id-"); do
@@ -99,8 +103,8 @@ leftovers() { # ID DIR STATE-COPY
 		[ -d "$h/drover-up$id" ] && echo "cgroup $h/drover-up$id"
 	done
 	grep -F " $dir/" /proc/self/mountinfo | awk '{print "mount " $5}'
-	for f in "$dir"/nodes/*/sandboxes/*; do
-		[ -e "$f" ] && [ -e "/run/netns/drv-${f##*/}" ] && echo "pod netns drv-${f##*/}"
+	for n in $(cat "$st.sandboxes"); do
+		[ -e "/run/netns/drv-$n" ] && echo "pod netns drv-$n"
 	done
 	[ -e "$dir/up.state" ] && echo "state file"
 	return 0
@@ -225,6 +229,10 @@ wait_for "web-b's netns -> web-a" get "$UB" "$PA" && grep -q hello-from-a <<<"$O
 
 # ---- down: nothing left ----
 cp "$C1/up.state" "$WORK/state1"
+# the pods' sandboxes the agents recorded (root/sandboxes/<uid> <-> /run/netns/drv-<uid>)
+find "$C1"/nodes/*/sandboxes -mindepth 1 -printf "%f\n" >"$WORK/state1.sandboxes"
+grep -q "$UA" "$WORK/state1.sandboxes" || fail "web-a's sandbox not recorded"
+cp "$WORK/state1.sandboxes" "$WORK/sandboxes.1"
 "$BIN" down --dir "$C1" >"$WORK/down.out" 2>&1
 rc=$?
 [ $rc -eq 0 ] && ok "down: $(cat "$WORK/down.out")" || fail "down: exit $rc: $(cat "$WORK/down.out")"
@@ -249,6 +257,7 @@ grep -q "^ready" "$WORK/up2.out" && echo "note: the second up was Ready before t
 SPID=$(awk '$4 == "server" {print $2}' "$C2/up.state")
 kill -KILL "$SPID" 2>/dev/null
 cp "$C2/up.state" "$WORK/state2"
+find "$C2"/nodes/*/sandboxes -mindepth 1 -printf "%f\n" >"$WORK/state2.sandboxes" 2>/dev/null
 [ -n "$(ip netns list | grep "^drover-up$ID2-node-2")" ] || fail "the killed up made no node-2 netns"
 "$BIN" down --dir "$C2" >"$WORK/down2.out" 2>&1
 rc=$?

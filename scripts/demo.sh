@@ -165,7 +165,7 @@ grep -q says "$work/cip.out" ||
 NODE2=$(kubectl get node node-2 -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}')
 step "from the host (outside the nodes): 12 requests to the NodePort http://$NODE2:30080/"
 for _ in $(seq 12); do
-	printf 'GET / HTTP/1.0\r\n\r\n' | timeout 5 busybox nc -w 3 "$NODE2" 30080 2>&1 | tail -1 || echo "(no answer)"
+	{ printf 'GET / HTTP/1.0\r\n\r\n' | timeout 5 busybox nc -w 3 "$NODE2" 30080 2>&1 || true; } | tail -1
 done | tee "$work/np.out" | count
 grep -q says "$work/np.out" ||
 	note "no answer through the NodePort: this build's agent has no service proxy yet"
@@ -191,7 +191,13 @@ kubectl set env deploy/web VERSION=v2
 kubectl rollout status deploy/web --timeout=180s
 kubectl rollout history deploy/web
 kubectl get rs -o wide
-PODIPS=$(kubectl get pods -l app=web --field-selector=status.phase=Running -o jsonpath='{.items[*].status.podIP}')
+# the old pods gone (Terminating ones still show): six pods left, each Running
+six_running() {
+	[ "$(kubectl get pods -l app=web --no-headers 2>/dev/null | wc -l)" -eq 6 ] &&
+		[ "$(kubectl get pods -l app=web --no-headers 2>/dev/null | grep -c ' Running ')" -eq 6 ]
+}
+for _ in $(seq 600); do six_running && break; sleep 0.2; done
+PODIPS=$(kubectl get pods -l app=web -o jsonpath='{.items[*].status.podIP}')
 step "from a pod on node-3: every web pod by pod IP (all v2 now)"
 client_run client-v2 node-3 "for ip in $PODIPS; do get \$ip 8080; done"
 
@@ -199,8 +205,7 @@ VICTIM=$(kubectl get pods -l app=web -o jsonpath='{.items[0].metadata.name}')
 step "kubectl delete pod $VICTIM (the ReplicaSet replaces it)"
 kubectl delete pod "$VICTIM" --wait=false
 for _ in $(seq 600); do
-	[ "$(kubectl get pods -l app=web --field-selector=status.phase=Running --no-headers 2>/dev/null |
-		grep -v "^$VICTIM " | grep -c ' Running ')" -ge 6 ] && break
+	! kubectl get pod "$VICTIM" >/dev/null 2>&1 && six_running && break
 	sleep 0.2
 done
 kubectl get pods -o wide

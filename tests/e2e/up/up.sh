@@ -156,6 +156,38 @@ ISSUED=$(k get csr -o jsonpath='{range .items[*]}{.spec.username}{" "}{.status.c
 	ok "both agents joined by bootstrap token: CSRs approved, certificates system:node:NAME" ||
 	fail "CSRs approved from bootstrap tokens: $ISSUED"
 
+# ---- a Node's route follows the Node: one made by hand gets a route on every node, and
+# loses it when deleted ----
+k apply -f - >/dev/null <<YAML || fail "create node fake"
+apiVersion: v1
+kind: Node
+metadata: {name: fake}
+spec: {podCIDR: 10.244.250.0/24, podCIDRs: [10.244.250.0/24]}
+YAML
+k patch node fake --subresource=status --type=merge \
+	-p "{\"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"198.19.$ID.99\"}]}}" >/dev/null ||
+	fail "patch node fake's status"
+wait_for "node-1 routes fake's podCIDR" hasroute node-1 10.244.250.0/24 "198.19.$ID.99" &&
+	wait_for "node-2 routes fake's podCIDR" hasroute node-2 10.244.250.0/24 "198.19.$ID.99" &&
+	ok "a new Node: node-1 and node-2 route 10.244.250.0/24 via 198.19.$ID.99"
+k delete node fake >/dev/null
+noroute() { ! ip -n "drover-up$ID-$1" route show "$2" | grep -q .; }
+wait_for "node-1's route to fake removed" noroute node-1 10.244.250.0/24 &&
+	wait_for "node-2's route to fake removed" noroute node-2 10.244.250.0/24 &&
+	ok "the Node deleted: its route gone from node-1 and node-2"
+hasroute node-1 "$CIDR2" "$IP2" || fail "node-1 lost its route to node-2"
+
+# ---- a join with a bad bootstrap token fails with a message and writes nothing ----
+sed 's/^\( *token: \).*/\1abcdef.0123456789abcdef/' "$C1/bootstrap/kubeconfig" >"$WORK/badboot"
+timeout 60 ip netns exec "drover-up$ID-node-1" "$BIN" agent --node badjoin --kubeconfig "$WORK/badjoin.kc" \
+	--bootstrap-kubeconfig "$WORK/badboot" --root "$WORK/badjoin" >"$WORK/badjoin.log" 2>&1
+rc=$?
+[ $rc -ne 0 ] && [ $rc -ne 124 ] && [ ! -e "$WORK/badjoin.kc" ] &&
+	grep -q "bootstrap: create CertificateSigningRequest" "$WORK/badjoin.log" &&
+	ok "a bad bootstrap token: exit $rc, $(grep -o 'CertificateSigningRequest: .*' "$WORK/badjoin.log")" ||
+	fail "bad bootstrap token: exit $rc, $(cat "$WORK/badjoin.log")"
+k get node badjoin >/dev/null 2>&1 && fail "node badjoin registered"
+
 # ---- a second up on the same dir: refused, the cluster untouched ----
 "$BIN" up --nodes 1 --dir "$C1" >"$WORK/o" 2>"$WORK/e"
 rc=$?

@@ -239,35 +239,35 @@ static void cgroups(unsigned id, struct tally *t, bool kill_only)
 		t->cgroups = before + 1; /* one subtree, however many hierarchies */
 }
 
+/* A zombie: dead, waiting for whoever it was re-parented to. */
+static bool zombie(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	bool z = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "re"))) {
+		if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1])
+			z = p[2] == 'Z';
+		fclose(f);
+	}
+	return z;
+}
+
 static void kill_recorded(const struct up_state *st, struct tally *t)
 {
 	for (size_t i = 0; i < st->npids; i++) {
 		pid_t pid = st->pids[i].pid;
 		unsigned long long start = up_proc_start(pid);
 
-		if (!start || start != st->pids[i].start)
+		if (!start || start != st->pids[i].start || zombie(pid))
 			continue; /* gone, or the pid was reused */
 		if (kill(pid, SIGKILL) == 0)
 			t->procs++;
-		/* wait for it to die: a netns it holds goes only then */
-		for (int r = 0; r < 200 && up_proc_start(pid) == start; r++) {
-			char path[64], buf[512];
-			FILE *f;
-			bool zombie = false;
-
-			snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-			if ((f = fopen(path, "re"))) {
-				if (fgets(buf, sizeof(buf), f)) {
-					char *p = strrchr(buf, ')');
-
-					zombie = p && p[1] && p[2] == 'Z';
-				}
-				fclose(f);
-			}
-			if (zombie)
-				break;
+		/* wait for it to die (200 x 20 ms at most): a netns it holds goes only then */
+		for (int r = 0; r < 200 && up_proc_start(pid) == start && !zombie(pid); r++)
 			nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
-		}
 	}
 }
 

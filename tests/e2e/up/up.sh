@@ -83,6 +83,14 @@ for args in "up" "up --nodes" "up --nodes 0" "up --nodes 51" "up --nodes x" "up 
 	fi
 done
 [ $FAILS -eq 0 ] && ok "bad flags exit 2 with one line"
+# a state file that is not ours: down refuses it (exit 1, one line) and removes nothing
+mkdir -p "$WORK/bogus"
+echo "cluster 1 2" >"$WORK/bogus/up.state"
+"$BIN" down --dir "$WORK/bogus" >"$WORK/o" 2>"$WORK/e"
+rc=$?
+[ $rc -eq 1 ] && [ "$(wc -l <"$WORK/e")" -eq 1 ] && [ -e "$WORK/bogus/up.state" ] &&
+	ok "down refuses a state file that is not drover up's: $(cat "$WORK/e")" ||
+	fail "down of a bogus state: exit $rc: $(cat "$WORK/e")"
 
 "$SRC/scripts/lib/busybox-image.sh" --out "$WORK/bb" --root "$WORK/images" --drover "$BIN" \
 	>"$WORK/image.log" 2>&1 || { cat "$WORK/image.log"; exit 1; }

@@ -104,7 +104,7 @@ leftovers() { # ID DIR STATE-COPY
 		[ -r "/proc/$p/stat" ] || continue
 		# the same process (not a reused pid; field 22 is the start time), not a zombie
 		# (dead, waiting for whoever it was re-parented to)
-		sed 's/.*) //' "/proc/$p/stat" | awk -v s="$start" '$1 != "Z" && $20 == s {f=1} END {exit !f}' &&
+		sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk -v s="$start" '$1 != "Z" && $20 == s {f=1} END {exit !f}' &&
 			echo "process $p ($what)"
 	done < <(grep '^pid ' "$st")
 	for h in /sys/fs/cgroup /sys/fs/cgroup/*/; do

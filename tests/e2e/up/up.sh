@@ -4,11 +4,14 @@
 # Ready nodes with distinct podCIDRs and, in each node's namespace, a route to the other's
 # podCIDR via its InternalIP; an httpd pod pinned to each node (nodeName, nodeSelector);
 # a pod on node-1 reaches the pod on node-2 by pod IP (a client pod, and nc from the first
-# pod's own netns), and back. A second up on the same dir is refused. `drover down` leaves no
-# process, network namespace (nodes', fabric's, pods'), host link, cgroup or mount (each
-# checked); a second down has nothing to do. Then `drover up` SIGKILLed halfway (its server
-# SIGKILLed too) and `drover down` cleans up the same way. Everything is removed on exit,
-# also on failure.
+# pod's own netns), and back. The agents joined with a bootstrap token (CSRs approved, their
+# certificates system:node:NAME); a bad token fails the join. A Node made by hand gets a route
+# on every node, gone when it is deleted. A second up on the same dir is refused; down
+# refuses a state file that is not ours. `drover down` leaves no process, network namespace
+# (nodes', fabric's, pods'), host link, cgroup or mount (each checked); a second down has
+# nothing to do. Then `drover up` SIGKILLed halfway (its server SIGKILLed too) and `drover
+# down` cleans up the same way; and `drover up` interrupted by SIGINT tears down by itself.
+# Everything is removed on exit, also on failure.
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -21,6 +24,7 @@ command -v kubectl >/dev/null || { echo "up.sh: no kubectl" >&2; exit 1; }
 WORK=$(mktemp -d /tmp/drvup-e2e.XXXXXX)
 C1=$WORK/c1
 C2=$WORK/c2
+C3=$WORK/c3
 IDS=''
 FAILS=0
 export HOME=$WORK/home
@@ -31,7 +35,7 @@ cluster_id() { sed -n 's/^cluster \([0-9]*\): .*/\1/p' "$1" | head -1; }
 
 cleanup() {
 	local d id n
-	for d in "$C1" "$C2"; do
+	for d in "$C1" "$C2" "$C3"; do
 		[ -f "$d/up.state" ] && "$BIN" down --dir "$d" >/dev/null 2>&1
 	done
 	# pods' namespaces (recorded before down) that a failing down left
@@ -306,6 +310,23 @@ rc=$?
 LEFT=$(leftovers "$ID2" "$C2" "$WORK/state2")
 [ -z "$LEFT" ] && ok "after a SIGKILLed up and down: nothing left" ||
 	fail "left after the SIGKILLed up's down: $LEFT"
+
+# ---- up interrupted (SIGINT) while its agents come up: it tears down what it made ----
+"$BIN" up --nodes 2 --dir "$C3" --image-root "$WORK/images" >"$WORK/up3.out" 2>&1 &
+UP=$!
+agents3() { [ "$(grep -c '^pid .* agent-' "$C3/up.state" 2>/dev/null)" = 2 ]; }
+wait_for "the third up started its agents" agents3
+ID3=$(sed -n 's/^cluster \([0-9]*\) .*/\1/p' "$C3/up.state")
+IDS="$IDS $ID3"
+cp "$C3/up.state" "$WORK/state3"
+: >"$WORK/state3.sandboxes"
+kill -INT "$UP"
+wait "$UP"
+rc=$?
+LEFT=$(leftovers "$ID3" "$C3" "$WORK/state3")
+[ $rc -eq 1 ] && grep -q "tearing down" "$WORK/up3.out" && [ -z "$LEFT" ] &&
+	ok "up interrupted by SIGINT: exit 1, torn down, nothing left" ||
+	fail "up after SIGINT: exit $rc, left: $LEFT; $(tail -3 "$WORK/up3.out")"
 
 if [ $FAILS -ne 0 ]; then
 	for f in "$C1"/logs/*.log; do

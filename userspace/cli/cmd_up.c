@@ -4,6 +4,7 @@
  * a cluster in network namespaces on this machine (userspace/up/up.h does the work).
  */
 #ifdef HAVE_DROVER_UP
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -74,6 +75,23 @@ bad:
 	return -1;
 }
 
+/* A.B.C.D/N, N 0..32 */
+static bool ipv4_cidr(const char *s)
+{
+	const char *slash = strchr(s, '/');
+	char addr[INET_ADDRSTRLEN];
+	struct in_addr a;
+	char *end;
+	long n;
+
+	if (!slash || (size_t)(slash - s) >= sizeof(addr) || !slash[1])
+		return false;
+	snprintf(addr, sizeof(addr), "%.*s", (int)(slash - s), s);
+	n = strtol(slash + 1, &end, 10);
+	return !*end && n >= 0 && n <= 32 && slash[1] != '-' && slash[1] != '+' &&
+	       inet_pton(AF_INET, addr, &a) == 1;
+}
+
 static int need_root(const char *cmd)
 {
 	if (geteuid() != 0) {
@@ -127,7 +145,14 @@ int cmd_up(int argc, char **argv)
 			c.image_root = image_root;
 			break;
 		case O_CIDR:
-			c.cluster_cidr = optarg; /* the server checks it, and up fails early */
+			if (!ipv4_cidr(optarg)) {
+				fprintf(stderr,
+					"drover up: --cluster-cidr: \"%s\" is not an IPv4 CIDR "
+					"(10.244.0.0/16)\n",
+					optarg);
+				return 2;
+			}
+			c.cluster_cidr = optarg; /* the server checks the rest (room for nodes) */
 			break;
 		case O_TIMEOUT:
 			if (cli_uint("up", "timeout", optarg, 1, 86400, &c.timeout_s))

@@ -78,7 +78,8 @@ jp() { k get "$1" "$2" -o "jsonpath=$3"; }
 # ---- bad flags: exit 2 and one line ----
 for args in "up" "up --nodes" "up --nodes 0" "up --nodes 51" "up --nodes x" "up --nodes 2 --bogus" \
 	"up --nodes 2 extra" "up --nodes 2 --image-root $WORK/nosuch" "up --nodes 2 --timeout 0" \
-	"up --nodes 2 --dir=" "down --bogus" "down extra" "down --dir"; do
+	"up --nodes 2 --dir=" "up --nodes 2 --cluster-cidr bogus" "up --nodes 2 --cluster-cidr 10.244.0.0/33" \
+	"down --bogus" "down extra" "down --dir"; do
 	# shellcheck disable=SC2086 # the words are the flags
 	"$BIN" $args >"$WORK/o" 2>"$WORK/e"
 	rc=$?

@@ -26,6 +26,7 @@ C1=$WORK/c1
 C2=$WORK/c2
 C3=$WORK/c3
 IDS=''
+AGAIN=''
 FAILS=0
 export HOME=$WORK/home
 mkdir -p "$HOME"
@@ -35,6 +36,7 @@ cluster_id() { sed -n 's/^cluster \([0-9]*\): .*/\1/p' "$1" | head -1; }
 
 cleanup() {
 	local d id n
+	[ -n "$AGAIN" ] && kill -KILL "$AGAIN" 2>/dev/null
 	for d in "$C1" "$C2" "$C3"; do
 		[ -f "$d/up.state" ] && "$BIN" down --dir "$d" >/dev/null 2>&1
 	done
@@ -271,6 +273,24 @@ wait_for "web-a's netns -> web-b" get "$UA" "$PB" && grep -q hello-from-b <<<"$O
 	ok "web-a's netns reaches web-b ($PB)" || fail "web-a -> web-b: $OUT"
 wait_for "web-b's netns -> web-a" get "$UB" "$PA" && grep -q hello-from-a <<<"$OUT" &&
 	ok "web-b's netns reaches web-a ($PA)" || fail "web-b -> web-a: $OUT"
+
+# ---- an agent restarted over its kubeconfig keeps its certificate: no second CSR ----
+APID=$(awk '$4 == "agent-node-1" {print $2}' "$C1/up.state")
+mapfile -d '' ARGS <"/proc/$APID/cmdline"
+kill -KILL "$APID"
+nsenter --net="/run/netns/drover-up$ID-node-1" "$BIN" "${ARGS[@]:1}" >>"$WORK/agent1-again.log" 2>&1 &
+AGAIN=$!
+node1_renewed() {
+	grep -q "node node-1 exists" "$WORK/agent1-again.log" && ready node-1
+}
+wait_for "node-1's agent back" node1_renewed
+! grep -q "bootstrap:" "$WORK/agent1-again.log" &&
+	[ "$(k get csr -o name | wc -l)" = 2 ] &&
+	ok "agent restarted: its certificate reused (no CSR), node-1 Ready" ||
+	fail "agent restart: $(grep bootstrap: "$WORK/agent1-again.log"), $(k get csr -o name | wc -l) CSRs"
+# down knows the pids up recorded: this one is the test's own
+kill -KILL "$AGAIN"
+wait "$AGAIN" 2>/dev/null
 
 # ---- down: nothing left ----
 cp "$C1/up.state" "$WORK/state1"

@@ -1,43 +1,232 @@
 #!/usr/bin/env bash
-# drover demo: the eBPF service proxy on one simulated node.
+# drover demo: a cluster on this machine with `drover up`, driven by the real kubectl.
 #
-# Installs what it needs, builds, then builds a node in network namespaces (a client pod,
-# three backend pods serving HTTP and UDP, an external host), runs `drover proxy` on two
-# Services over the three backends (an embedded default manifest, or the file/directory
-# given as the first argument), and shows requests spreading over the backends through the
-# ClusterIP (socket LB), a NodePort from outside (XDP) and UDP; then `drover bpf services`,
-# `drover bpf stats` and one `bpftool map dump`. Then it starts `drover server` (the API
-# server with the controllers and the scheduler, over TLS on a free port of 127.0.0.1) and
-# three simulated nodes (`drover sim`), and has the real kubectl roll out, update and scale a
-# Deployment. Everything it made is removed at the end.
+# Installs what it needs and builds; makes a busybox image store (scripts/lib/busybox-image.sh);
+# `drover up --nodes 3` (a fabric bridge, three node network namespaces, drover server, one
+# drover agent per node joining with a bootstrap token); applies a Deployment of busybox httpd
+# pods behind a ClusterIP and a NodePort Service and shows the pods spread over the nodes;
+# a client pod requests the pods by pod IP across nodes and through the ClusterIP, and the
+# host requests the NodePort from outside the nodes; `drover bpf services`; then scales,
+# rolls an update, deletes a pod and shows it replaced; `drover down`. (ClusterIP, NodePort
+# and the BPF maps need the service proxy inside the agent: without it the demo says so and
+# goes on.) Then, as a second part, the eBPF service proxy alone on one simulated node fed
+# from a manifest file (MANIFESTS, or an embedded default): ClusterIP (socket LB), NodePort
+# (XDP), UDP, `drover bpf services|stats`. Everything it made is removed at the end.
 #
-# Usage: scripts/demo.sh [--skip-deps] [MANIFESTS]
+# Usage: scripts/demo.sh [--skip-deps] [--no-proxy-part] [--keep] [MANIFESTS]
+#   --keep   leave the cluster up at the end (remove it with: drover down --dir DIR)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
 
 skip_deps=0
+proxy_part=1
+keep=0
 manifests=""
 for a in "$@"; do
 	case "$a" in
 	--skip-deps) skip_deps=1 ;;
+	--no-proxy-part) proxy_part=0 ;;
+	--keep) keep=1 ;;
 	-h | --help)
-		sed -n '2,12p' "$0"
+		sed -n '2,17p' "$0"
 		exit 0
+		;;
+	-*)
+		echo "demo: unknown flag $a" >&2
+		exit 2
 		;;
 	*) manifests=$a ;;
 	esac
 done
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+note() { printf '   (%s)\n' "$*"; }
 
 [ $skip_deps -eq 1 ] || { step "installing packages (scripts/deps.sh)"; scripts/deps.sh; }
 scripts/prepare-host.sh
 step "building"
 cmake -S . -B build >/dev/null
-cmake --build build -j "$(nproc)" --target drover drover-httpd >/dev/null ||
+cmake --build build -j "$(nproc)" --target drover drover-cni drover-httpd >/dev/null ||
 	{ echo "demo: build failed" >&2; exit 1; }
+DROVER=$top/build/userspace/cli/drover
 
+# ---- part 1: drover up, a Deployment behind Services, scale, update, self-healing ----
+work=$(mktemp -d /tmp/drover-demo-XXXXXX)
+cluster=$work/cluster
+cluster_up=0
+demo_cleanup() {
+	if [ $cluster_up -eq 1 ] && [ $keep -eq 0 ]; then
+		"$DROVER" down --dir "$cluster" || true
+	fi
+	if [ $keep -eq 0 ]; then rm -rf "$work"; fi
+}
+trap demo_cleanup EXIT
+
+step "the busybox image (Debian's busybox-static as an OCI image, imported into $work/images)"
+scripts/lib/busybox-image.sh --out "$work/bb" --root "$work/images" --drover "$DROVER" | tail -3
+
+step "drover up --nodes 3 --dir $cluster"
+cluster_up=1
+"$DROVER" up --nodes 3 --dir "$cluster" --image-root "$work/images" | tee "$work/up.out"
+eval "$(grep '^export KUBECONFIG=' "$work/up.out")"
+export HOME=${HOME:-$work}
+ID=$(sed -n 's/^cluster \([0-9]*\): .*/\1/p' "$work/up.out")
+
+step "kubectl get nodes -o wide (each node a network namespace; podCIDRs from the server)"
+kubectl get nodes -o wide
+kubectl get nodes -o custom-columns='NODE:.metadata.name,POD CIDR:.spec.podCIDR,INTERNAL IP:.status.addresses[0].address'
+step "ip -n drover-up$ID-node-1 route (direct routes to the other nodes' pod CIDRs)"
+ip -n "drover-up$ID-node-1" route
+
+step "kubectl apply: a Deployment of busybox httpd (spread over the nodes), a ClusterIP and a NodePort Service"
+kubectl apply -f - <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, labels: {app: web}}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  strategy: {rollingUpdate: {maxUnavailable: 1, maxSurge: 1}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 2
+      topologySpreadConstraints:
+      - {maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: DoNotSchedule,
+         labelSelector: {matchLabels: {app: web}}}
+      containers:
+      - name: httpd
+        image: busybox
+        command: ["sh", "-c", "mkdir /www && echo \"$POD_NAME on $NODE_NAME says $VERSION\" > /www/index.html && exec httpd -f -p 8080 -h /www"]
+        env:
+        - {name: VERSION, value: v1}
+        - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
+        - {name: NODE_NAME, valueFrom: {fieldRef: {fieldPath: spec.nodeName}}}
+        ports: [{containerPort: 8080, name: http}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: http}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web-np}
+spec:
+  type: NodePort
+  selector: {app: web}
+  ports: [{port: 80, targetPort: http, nodePort: 30080}]
+YAML
+step "kubectl rollout status deploy/web"
+kubectl rollout status deploy/web --timeout=120s
+step "kubectl get pods -o wide (one pod per node), services, endpointslices"
+kubectl get pods -o wide
+kubectl get svc,endpointslices
+CIP=$(kubectl get svc web -o jsonpath='{.spec.clusterIP}')
+PODIPS=$(kubectl get pods -l app=web -o jsonpath='{.items[*].status.podIP}')
+
+# one HTTP/1.0 GET with busybox nc (the image's static wget crashes in glibc's NSS setup);
+# shellcheck disable=SC2016 # expanded in the pod's shell
+GET='get() { printf "GET / HTTP/1.0\r\n\r\n" | nc -w 3 "$1" "$2" 2>&1 | tail -1; }'
+# client-run NAME NODE SCRIPT: a pod on NODE running SCRIPT once; its output
+client_run() {
+	kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: $1}
+spec:
+  nodeName: $2
+  restartPolicy: Never
+  containers:
+  - {name: c, image: busybox, command: ["sh", "-c", $(printf '%s' "$GET; $3" | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()))')]}
+YAML
+	for _ in $(seq 300); do
+		case $(kubectl get pod "$1" -o jsonpath='{.status.phase}') in Succeeded | Failed) break ;; esac
+		sleep 0.2
+	done
+	# kubectl logs where the agent serves logs, else the node's CRI log file
+	kubectl logs "$1" 2>/dev/null ||
+		cat "$cluster"/nodes/"$2"/pods/default_"$1"_*/c/0.log 2>/dev/null | cut -d' ' -f4- || true
+	kubectl delete pod "$1" --wait=false >/dev/null || true
+}
+count() { sort | uniq -c | sed 's/^ */   /'; }
+
+step "from a pod on node-1: each web pod by its pod IP (across nodes, by the nodes' routes)"
+client_run client-ips node-1 "for ip in $PODIPS; do get \$ip 8080; done"
+
+step "from a pod on node-1: 12 requests to the ClusterIP http://$CIP/"
+client_run client-cip node-1 "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do get $CIP 80; done" | tee "$work/cip.out" | count
+grep -q says "$work/cip.out" ||
+	note "no answer through the ClusterIP: this build's agent has no service proxy yet"
+
+NODE2=$(kubectl get node node-2 -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}')
+step "from the host (outside the nodes): 12 requests to the NodePort http://$NODE2:30080/"
+for _ in $(seq 12); do
+	{ printf 'GET / HTTP/1.0\r\n\r\n' | timeout 5 busybox nc -w 3 "$NODE2" 30080 2>&1 || true; } | tail -1
+done | tee "$work/np.out" | count
+grep -q says "$work/np.out" ||
+	note "no answer through the NodePort: this build's agent has no service proxy yet"
+
+step "drover bpf services (node-1's service maps)"
+pins=""
+for d in "$cluster"/nodes/node-1/bpf "$cluster"/nodes/node-1/pins "/sys/fs/bpf/drover-up$ID-node-1"; do
+	[ -d "$d" ] && { pins=$d; break; }
+done
+if [ -n "$pins" ]; then
+	"$DROVER" bpf services --pin-root "$pins" || true
+else
+	note "no pinned service maps for node-1: this build's agent has no service proxy yet"
+fi
+
+step "kubectl scale deploy web --replicas=6"
+kubectl scale deploy web --replicas=6
+kubectl rollout status deploy/web --timeout=120s
+kubectl get pods -o wide
+
+step "kubectl set env deploy/web VERSION=v2 (a rolling update)"
+kubectl set env deploy/web VERSION=v2
+kubectl rollout status deploy/web --timeout=180s
+kubectl rollout history deploy/web
+kubectl get rs -o wide
+# the old pods gone (Terminating ones still show): six pods left, each Running
+six_running() {
+	[ "$(kubectl get pods -l app=web --no-headers 2>/dev/null | wc -l)" -eq 6 ] &&
+		[ "$(kubectl get pods -l app=web --no-headers 2>/dev/null | grep -c ' Running ')" -eq 6 ]
+}
+for _ in $(seq 600); do six_running && break; sleep 0.2; done
+PODIPS=$(kubectl get pods -l app=web -o jsonpath='{.items[*].status.podIP}')
+step "from a pod on node-3: every web pod by pod IP (all v2 now)"
+client_run client-v2 node-3 "for ip in $PODIPS; do get \$ip 8080; done"
+
+VICTIM=$(kubectl get pods -l app=web -o jsonpath='{.items[0].metadata.name}')
+step "kubectl delete pod $VICTIM (the ReplicaSet replaces it)"
+kubectl delete pod "$VICTIM" --wait=false
+for _ in $(seq 600); do
+	! kubectl get pod "$VICTIM" >/dev/null 2>&1 && six_running && break
+	sleep 0.2
+done
+kubectl get pods -o wide
+kubectl get events --sort-by=.lastTimestamp | { grep -E "SuccessfulCreate|Killing|Scheduled" || true; } | tail -6
+
+if [ $keep -eq 1 ]; then
+	step "the cluster stays up (--keep)"
+	echo "export KUBECONFIG=$cluster/kubeconfig"
+	echo "remove it with: $DROVER down --dir $cluster"
+else
+	step "drover down --dir $cluster"
+	"$DROVER" down --dir "$cluster"
+	cluster_up=0
+fi
+[ $proxy_part -eq 1 ] || exit 0
+demo_cleanup
+trap - EXIT
+
+# ---- part 2: the eBPF service proxy alone, fed from a manifest file ----
+proxy_work=$(mktemp -d /tmp/drover-demo-proxy-XXXXXX)
+step "part 2: the eBPF service proxy alone on one simulated node"
 # shellcheck source=lib/topo.sh
 source scripts/lib/topo.sh
 step "building a node in network namespaces"
@@ -52,10 +241,9 @@ topo_external
 echo "node drv-demo-node; client pod 10.244.1.5; backend pods 10.244.1.11-13 (HTTP :8080, UDP :5353);"
 echo "external host 192.168.100.2 on the node device $(topo_ext_dev) (192.168.100.1)"
 
-work=$(mktemp -d /tmp/drover-demo-XXXXXX)
-TOPO_EXTRA_CLEANUP="rm -rf $work"
+TOPO_EXTRA_CLEANUP="rm -rf $proxy_work"
 if [ -z "$manifests" ]; then
-	manifests=$work/manifests.yaml
+	manifests=$proxy_work/manifests.yaml
 	cat >"$manifests" <<'EOF'
 # Two Services over the same three backends, with their EndpointSlices (what the
 # endpointslice controller would write; here by hand, as for selector-less services).
@@ -105,13 +293,11 @@ EOF
 fi
 
 step "drover proxy --manifests $manifests"
-TOPO_LOG=$work/proxy.log
+TOPO_LOG=$proxy_work/proxy.log
 # Resolve the backends' neighbour entries so that XDP can forward from the first packet.
 for i in 1 2 3; do in_node ping -c1 -W1 "10.244.1.1$i" >/dev/null 2>&1 || true; done
 topo_proxy --manifests "$manifests" --node demo --device "$(topo_ext_dev)"
 sed 's/^[^ ]* //' "$TOPO_LOG"
-
-count() { sort | uniq -c | sed 's/^ */   /'; }
 
 step "12 requests from the client pod to http://10.96.0.10/ (ClusterIP, socket LB)"
 for _ in $(seq 1 12); do in_pod client curl -s --max-time 3 http://10.96.0.10/ || echo "(failed)"; done | count
@@ -138,85 +324,3 @@ step "bpftool map dump pinned $TOPO_PIN_ROOT/drv_svc4 (first entries)"
 step "cleaning up the node"
 topo_proxy_stop
 topo_cleanup # namespaces, processes, pins; also clears its EXIT trap for the one below
-
-# ---- the control plane, driven by the real kubectl, with simulated nodes ----
-api_dir=$(mktemp -d /tmp/drover-demo-api.XXXXXX)
-api_pid=
-sim_pid=
-api_stop() {
-	for p in $sim_pid $api_pid; do
-		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true
-	done
-	sim_pid= api_pid=
-	rm -rf "$api_dir"
-}
-trap api_stop EXIT
-step "drover server --data-dir $api_dir/data --listen 127.0.0.1:0 (API server, controllers, scheduler)"
-# shellcheck source=lib/apiserver.sh
-source scripts/lib/apiserver.sh
-api_server_start build/userspace/cli/drover "$api_dir/data" "$api_dir/server.log" ||
-	{ api_pid=$API_PID; exit 1; }
-api_pid=$API_PID
-sed 's/^[^ ]* //' "$api_dir/server.log"
-export KUBECONFIG=$api_dir/data/kubeconfig
-step "kubectl version"
-kubectl version
-step "drover sim --nodes 3 --zones 3 (simulated kubelets: Nodes, Leases, pods Running)"
-build/userspace/cli/drover sim --nodes 3 --zones 3 --name-prefix node- >"$api_dir/sim.log" 2>&1 &
-sim_pid=$!
-for _ in $(seq 100); do
-	[ "$(kubectl get nodes --no-headers 2>/dev/null | grep -c ' Ready ')" -eq 3 ] && break
-	sleep 0.1
-done
-kubectl get nodes -L topology.kubernetes.io/zone
-step "kubectl apply -f - (a Deployment spread over the zones, and a Service)"
-kubectl apply -f - <<'YAML'
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  labels: {app: web}
-spec:
-  replicas: 3
-  selector:
-    matchLabels: {app: web}
-  strategy: {rollingUpdate: {maxUnavailable: 1, maxSurge: 1}}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      terminationGracePeriodSeconds: 2
-      topologySpreadConstraints:
-      - {maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: DoNotSchedule,
-         labelSelector: {matchLabels: {app: web}}}
-      containers:
-      - name: web
-        image: nginx:1.27
-        ports: [{containerPort: 80, name: http}]
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: web
-spec:
-  type: NodePort
-  selector: {app: web}
-  ports: [{port: 80, targetPort: http}]
-YAML
-step "kubectl rollout status deploy/web"
-kubectl rollout status deploy/web --timeout=60s
-step "kubectl get deploy,rs,pods,svc,endpointslices -o wide"
-kubectl get deploy,rs,pods,svc,endpointslices -o wide
-step "kubectl set image deploy/web web=nginx:1.28; kubectl rollout status deploy/web"
-kubectl set image deploy/web web=nginx:1.28
-kubectl rollout status deploy/web --timeout=60s
-kubectl rollout history deploy/web
-step "kubectl scale deploy web --replicas=6; kubectl get pods -o wide"
-kubectl scale deploy web --replicas=6
-kubectl rollout status deploy/web --timeout=60s
-kubectl get pods -o wide --field-selector=status.phase=Running
-step "kubectl get events (what the scheduler and the controllers did)"
-kubectl get events --sort-by=.lastTimestamp | tail -12
-step "cleaning up the control plane"
-api_stop
-trap - EXIT

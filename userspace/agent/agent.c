@@ -352,7 +352,8 @@ static int cni_conf(struct agent *a)
 	    jv_set(d, ipam, "type", jv_new_strz(d, "drover")) ||
 	    jv_set(d, ipam, "subnet", jv_new_strz(d, a->pod_cidr)) ||
 	    jv_set(d, ipam, "dataDir", jv_new_strf(d, "%s/ipam", dir)) ||
-	    jv_set(d, conf, "ipam", ipam) || !(json = jv_to_json(conf, &len))) {
+	    jv_set(d, conf, "ipam", ipam) ||
+	    !(json = jv_to_json(conf, &len))) {
 		jv_doc_free(d);
 		return -ENOMEM;
 	}
@@ -389,6 +390,9 @@ int agent_run(const struct agent_config *cfg, bool (*stopping)(void))
 		log_error(AGENT_COMP, "--root %s: %s", cfg->root, strerror(-rc));
 		return rc;
 	}
+	rc = agent_join(cfg, stopping);
+	if (rc)
+		return rc;
 	if (kc_config_load(cfg->kubeconfig, &kcfg, err, sizeof(err)) != 0) {
 		log_error(AGENT_COMP, "kubeconfig %s: %s", cfg->kubeconfig, err);
 		return -EINVAL;
@@ -456,6 +460,11 @@ int agent_run(const struct agent_config *cfg, bool (*stopping)(void))
 					  strerror(-rc));
 				goto out;
 			}
+			rc = agent_routes_start(a);
+			if (rc) {
+				log_error(AGENT_COMP, "node routes: %s", strerror(-rc));
+				goto out;
+			}
 			rc = agent_pods_start(a);
 			if (rc) {
 				log_error(AGENT_COMP, "pod sync: %s", strerror(-rc));
@@ -470,6 +479,7 @@ out:
 	agent_http_stop(a);
 	agent_pods_stop(a);
 	agent_proxy_stop(a); /* before the client its watches use */
+	agent_routes_stop(a);
 	kclient_free(a->kc);
 	return rc;
 }

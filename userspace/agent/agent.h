@@ -24,7 +24,9 @@
 #define AGENT_LEASE_RENEW_S 10 /* kubelet: renewInterval = 0.25 * leaseDuration */
 
 struct agent_config {
-	char *kubeconfig;  /* --kubeconfig (required) */
+	char *kubeconfig; /* --kubeconfig (required) */
+	/* --bootstrap-kubeconfig: join with it when --kubeconfig has no usable certificate */
+	char *bootstrap_kubeconfig;
 	char *node;	   /* --node (required) */
 	char *root;	   /* --root */
 	char *image_root;  /* --image-root */

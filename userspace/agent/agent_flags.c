@@ -49,7 +49,8 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err,
 		O_LOG,
 		O_PORT,
 		O_PIN_ROOT,
-		O_NO_PROXY
+		O_NO_PROXY,
+		O_BOOTSTRAP
 	};
 	static const struct option opts[] = {
 	    {"kubeconfig", required_argument, NULL, O_KUBECONFIG},
@@ -65,6 +66,7 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err,
 	    {"port", required_argument, NULL, O_PORT},
 	    {"pin-root", required_argument, NULL, O_PIN_ROOT},
 	    {"no-proxy", no_argument, NULL, O_NO_PROXY},
+	    {"bootstrap-kubeconfig", required_argument, NULL, O_BOOTSTRAP},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -151,6 +153,9 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err,
 		case O_NO_PROXY:
 			c->no_proxy = true;
 			break;
+		case O_BOOTSTRAP:
+			rc = set(&c->bootstrap_kubeconfig, optarg);
+			break;
 		case 'h':
 			return 1;
 		default:
@@ -191,6 +196,7 @@ void agent_config_free(struct agent_config *c)
 	}
 	free(c->labels);
 	free(c->kubeconfig);
+	free(c->bootstrap_kubeconfig);
 	free(c->node);
 	free(c->root);
 	free(c->image_root);

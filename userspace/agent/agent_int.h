@@ -14,6 +14,7 @@
 struct agent_pods;
 struct agent_http;
 struct agent_proxy;
+struct agent_routes;
 
 struct agent {
 	const struct agent_config *cfg;
@@ -31,6 +32,7 @@ struct agent {
 	struct agent_pods *ps;
 	struct agent_http *http;
 	struct agent_proxy *px; /* NULL with --no-proxy */
+	struct agent_routes *routes;
 };
 
 /* Pod sync (agent_pods.c): start after the node has its podCIDR; stop leaves pods running. */
@@ -47,5 +49,13 @@ int agent_proxy_start(struct agent *a);
 int agent_proxy_state(struct agent *a);
 const char *agent_proxy_pin_root(const struct agent *a);
 void agent_proxy_stop(struct agent *a);
+/* TLS bootstrap (agent_join.c): with --bootstrap-kubeconfig and no usable certificate in
+ * --kubeconfig, get one through a CertificateSigningRequest and write --kubeconfig. 0 (also
+ * when there is nothing to do) or -errno after a logged error. */
+int agent_join(const struct agent_config *cfg, bool (*stopping)(void));
+
+/* Routes to the other nodes' podCIDRs (agent_routes.c); stop leaves the routes in place. */
+int agent_routes_start(struct agent *a);
+void agent_routes_stop(struct agent *a);
 
 #endif

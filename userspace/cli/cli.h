@@ -24,6 +24,8 @@ int cmd_image(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_runtime(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
+int cmd_up(int argc, char **argv);
+int cmd_down(int argc, char **argv);
 
 /* ---- shared by the subcommands (cli_util.c) ---- */
 

@@ -14,6 +14,8 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: drover agent --kubeconfig FILE --node NAME [options]\n"
+		"  --bootstrap-kubeconfig F  when FILE has no usable client certificate, join\n"
+		"                        with F (a bootstrap token) and write FILE, as the kubelet\n"
 		"  --root DIR            state: sandboxes, pod dirs and logs (default " AGENT_ROOT
 		")\n"
 		"  --image-root DIR      the image store (default /var/lib/drover/images)\n"

@@ -24,6 +24,10 @@ static const struct cli_command commands[] = {
 #ifdef HAVE_DROVER_AGENT
     {"agent", "the node agent: register a node, run its pods (kubelet's core)", cmd_agent},
 #endif
+#ifdef HAVE_DROVER_UP
+    {"up", "a cluster in network namespaces on this machine (server, N agents)", cmd_up},
+    {"down", "remove the cluster drover up made", cmd_down},
+#endif
 #ifdef HAVE_DROVER_SIM
     {"sim", "simulated nodes (like KWOK) against a server of a kubeconfig", cmd_sim},
 #endif

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -133,6 +134,95 @@ static void test_veth_lifecycle(void **state)
 	nl_close(&nl);
 }
 
+struct routes_seen {
+	int n;
+	struct in_addr dst, gw;
+	int len;
+};
+
+static int route_seen(struct in_addr dst, int dst_len, struct in_addr gw, void *arg)
+{
+	struct routes_seen *r = arg;
+
+	r->n++;
+	r->dst = dst;
+	r->gw = gw;
+	r->len = dst_len;
+	return 0;
+}
+
+/* a bridge with a veth enslaved; routes marked with a protocol of their own: set (replace),
+ * listed by protocol, deleted */
+static void test_bridge_routes(void **state)
+{
+	struct nl nl;
+	struct nl_link br, l, l2;
+	struct routes_seen rs = {0};
+
+	(void)state;
+	if (ns_a < 0)
+		skip();
+	assert_int_equal(nl_open(&nl), 0);
+	assert_int_equal(nl_bridge_add(&nl, "tbr0"), 0);
+	assert_int_equal(nl_bridge_add(&nl, "tbr0"), -EEXIST);
+	assert_int_equal(nl_link_by_name(&nl, "tbr0", &br), 0);
+	assert_int_equal(nl_veth_add(&nl, "tport0", "tpeer0", -1, 0), 0);
+	assert_int_equal(nl_link_by_name(&nl, "tport0", &l), 0);
+	assert_int_equal(nl_link_set_master(&nl, l.ifindex, br.ifindex), 0);
+	/* no such master: the kernel says EINVAL */
+	assert_int_equal(nl_link_set_master(&nl, l.ifindex, 999999), -EINVAL);
+	assert_int_equal(nl_link_set_up(&nl, br.ifindex, 1), 0);
+	assert_int_equal(nl_addr4_add(&nl, br.ifindex, ip("10.20.0.1"), 24), 0);
+
+	assert_int_equal(nl_route4_set(&nl, ip("10.30.0.0"), 24, ip("10.20.0.2"), 0, 77), 0);
+	/* replace: the same destination, a new gateway, still one route */
+	assert_int_equal(nl_route4_set(&nl, ip("10.30.0.0"), 24, ip("10.20.0.3"), 0, 77), 0);
+	assert_int_equal(nl_route4_list(&nl, 77, route_seen, &rs), 0);
+	assert_int_equal(rs.n, 1);
+	assert_int_equal(rs.len, 24);
+	assert_int_equal(rs.dst.s_addr, ip("10.30.0.0").s_addr);
+	assert_int_equal(rs.gw.s_addr, ip("10.20.0.3").s_addr);
+	/* a gateway that is not on a link: refused */
+	assert_int_equal(nl_route4_set(&nl, ip("10.31.0.0"), 24, ip("10.99.0.1"), 0, 77),
+			 -ENETUNREACH);
+	/* other protocols are not listed */
+	memset(&rs, 0, sizeof(rs));
+	assert_int_equal(nl_route4_list(&nl, 78, route_seen, &rs), 0);
+	assert_int_equal(rs.n, 0);
+	assert_int_equal(nl_route4_del(&nl, ip("10.30.0.0"), 24), 0);
+	assert_int_equal(nl_route4_del(&nl, ip("10.30.0.0"), 24), -ESRCH);
+	assert_int_equal(nl_route4_list(&nl, 77, route_seen, &rs), 0);
+	assert_int_equal(rs.n, 0);
+
+	assert_int_equal(nl_link_del(&nl, l.ifindex), 0);
+	assert_int_equal(nl_link_del(&nl, br.ifindex), 0);
+	assert_int_equal(nl_link_by_name(&nl, "tbr0", &l2), -ENODEV);
+	nl_close(&nl);
+}
+
+/* named namespaces: made, refused twice, opened, removed; bad names refused */
+static void test_netns_named(void **state)
+{
+	char name[64];
+	int fd;
+
+	(void)state;
+	if (ns_a < 0)
+		skip();
+	snprintf(name, sizeof(name), "drvtest-nl-%d", (int)getpid());
+	assert_int_equal(nl_netns_add(name), 0);
+	assert_int_equal(nl_netns_add(name), -EEXIST);
+	fd = nl_netns_open(name);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(nl_netns_del(name), 0);
+	assert_int_equal(nl_netns_del(name), -ENOENT);
+	assert_int_equal(nl_netns_open(name), -ENOENT);
+	assert_int_equal(nl_netns_add("a/b"), -EINVAL);
+	assert_int_equal(nl_netns_add(".."), -EINVAL);
+	assert_int_equal(nl_netns_add(""), -EINVAL);
+}
+
 static void test_in_bad_netns(void **state)
 {
 	int fd = open("/", O_RDONLY | O_CLOEXEC);
@@ -151,6 +241,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_veth_lifecycle),
 	    cmocka_unit_test(test_in_bad_netns),
+	    cmocka_unit_test(test_bridge_routes),
+	    cmocka_unit_test(test_netns_named),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -18,7 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define NL_BUFSZ 4096
@@ -315,27 +318,13 @@ int nl_addr4_has(struct nl *nl, int ifindex, struct in_addr addr, int prefixlen)
 	return err ? err : f.found;
 }
 
+static int route4_req(struct nl *nl, uint16_t type, uint16_t flags, struct in_addr dst, int dst_len,
+		      struct in_addr gw, int ifindex, unsigned char proto);
+
 int nl_route4_add(struct nl *nl, struct in_addr dst, int dst_len, struct in_addr gw, int ifindex)
 {
-	struct nl_req r;
-	struct rtmsg *rt = req_init(&r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, sizeof(*rt));
-	uint32_t oif = (uint32_t)ifindex;
-
-	if (dst_len < 0 || dst_len > 32)
-		return -EINVAL;
-	rt->rtm_family = AF_INET;
-	rt->rtm_dst_len = (unsigned char)dst_len;
-	rt->rtm_table = RT_TABLE_MAIN;
-	rt->rtm_protocol = RTPROT_BOOT;
-	rt->rtm_type = RTN_UNICAST;
-	rt->rtm_scope = gw.s_addr ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
-	if (dst_len)
-		nla_put(&r, RTA_DST, &dst, sizeof(dst));
-	if (gw.s_addr)
-		nla_put(&r, RTA_GATEWAY, &gw, sizeof(gw));
-	if (ifindex)
-		nla_put(&r, RTA_OIF, &oif, sizeof(oif));
-	return nl_talk(nl, &r, NULL, NULL);
+	return route4_req(nl, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, dst, dst_len, gw, ifindex,
+			  RTPROT_BOOT);
 }
 
 int nl_in_netns(int netns_fd, int (*fn)(void *arg), void *arg)
@@ -359,4 +348,225 @@ int nl_in_netns(int netns_fd, int (*fn)(void *arg), void *arg)
 	}
 	close(self);
 	return ret;
+}
+
+static int route4_req(struct nl *nl, uint16_t type, uint16_t flags, struct in_addr dst, int dst_len,
+		      struct in_addr gw, int ifindex, unsigned char proto)
+{
+	struct nl_req r;
+	struct rtmsg *rt = req_init(&r, type, flags, sizeof(*rt));
+	uint32_t oif = (uint32_t)ifindex;
+
+	if (dst_len < 0 || dst_len > 32)
+		return -EINVAL;
+	rt->rtm_family = AF_INET;
+	rt->rtm_dst_len = (unsigned char)dst_len;
+	rt->rtm_table = RT_TABLE_MAIN;
+	if (type == RTM_NEWROUTE) {
+		rt->rtm_protocol = proto;
+		rt->rtm_type = RTN_UNICAST;
+		rt->rtm_scope = gw.s_addr ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+	} else {
+		rt->rtm_scope = RT_SCOPE_NOWHERE; /* a delete matches any scope */
+	}
+	if (dst_len)
+		nla_put(&r, RTA_DST, &dst, sizeof(dst));
+	if (gw.s_addr)
+		nla_put(&r, RTA_GATEWAY, &gw, sizeof(gw));
+	if (ifindex)
+		nla_put(&r, RTA_OIF, &oif, sizeof(oif));
+	return nl_talk(nl, &r, NULL, NULL);
+}
+
+int nl_route4_set(struct nl *nl, struct in_addr dst, int dst_len, struct in_addr gw, int ifindex,
+		  unsigned char proto)
+{
+	return route4_req(nl, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, dst, dst_len, gw, ifindex,
+			  proto);
+}
+
+int nl_route4_del(struct nl *nl, struct in_addr dst, int dst_len)
+{
+	return route4_req(nl, RTM_DELROUTE, 0, dst, dst_len, (struct in_addr){0}, 0, 0);
+}
+
+struct route_dump {
+	unsigned char proto;
+	struct {
+		struct in_addr dst, gw;
+		int len;
+	} * v;
+	size_t n, cap;
+	int err;
+};
+
+static int route_collect(struct nlmsghdr *h, void *arg)
+{
+	struct route_dump *d = arg;
+	struct rtmsg *rt = NLMSG_DATA(h);
+	int len = (int)RTM_PAYLOAD(h);
+	struct in_addr dst = {0}, gw = {0};
+	uint32_t table = rt->rtm_table;
+
+	if (h->nlmsg_type != RTM_NEWROUTE || rt->rtm_family != AF_INET ||
+	    rt->rtm_protocol != d->proto)
+		return 0;
+	for (struct rtattr *a = RTM_RTA(rt); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type == RTA_DST && RTA_PAYLOAD(a) == sizeof(dst))
+			memcpy(&dst, RTA_DATA(a), sizeof(dst));
+		else if (a->rta_type == RTA_GATEWAY && RTA_PAYLOAD(a) == sizeof(gw))
+			memcpy(&gw, RTA_DATA(a), sizeof(gw));
+		else if (a->rta_type == RTA_TABLE && RTA_PAYLOAD(a) == sizeof(table))
+			memcpy(&table, RTA_DATA(a), sizeof(table));
+	}
+	if (table != RT_TABLE_MAIN)
+		return 0;
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 16;
+		void *nv = realloc(d->v, cap * sizeof(*d->v));
+
+		if (!nv) {
+			d->err = -ENOMEM;
+			return 0;
+		}
+		d->v = nv;
+		d->cap = cap;
+	}
+	d->v[d->n].dst = dst;
+	d->v[d->n].gw = gw;
+	d->v[d->n].len = rt->rtm_dst_len;
+	d->n++;
+	return 0;
+}
+
+int nl_route4_list(struct nl *nl, unsigned char proto,
+		   int (*fn)(struct in_addr dst, int dst_len, struct in_addr gw, void *arg),
+		   void *arg)
+{
+	struct nl_req r;
+	struct rtmsg *rt = req_init(&r, RTM_GETROUTE, NLM_F_DUMP, sizeof(*rt));
+	struct route_dump d = {.proto = proto};
+	int err;
+
+	rt->rtm_family = AF_INET;
+	err = nl_talk_dump(nl, &r, true, route_collect, &d);
+	if (!err)
+		err = d.err;
+	for (size_t i = 0; !err && i < d.n; i++)
+		err = fn(d.v[i].dst, d.v[i].len, d.v[i].gw, arg);
+	free(d.v);
+	return err;
+}
+
+int nl_bridge_add(struct nl *nl, const char *name)
+{
+	struct nl_req r;
+	struct rtattr *li;
+
+	if (strlen(name) >= IF_NAMESIZE)
+		return -ENAMETOOLONG;
+	req_init(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct ifinfomsg));
+	nla_put_str(&r, IFLA_IFNAME, name);
+	li = nla_nest(&r, IFLA_LINKINFO);
+	nla_put_str(&r, IFLA_INFO_KIND, "bridge");
+	nla_nest_end(&r, li);
+	return nl_talk(nl, &r, NULL, NULL);
+}
+
+int nl_link_set_master(struct nl *nl, int ifindex, int master_ifindex)
+{
+	struct nl_req r;
+	struct ifinfomsg *ifi = req_init(&r, RTM_NEWLINK, 0, sizeof(*ifi));
+	uint32_t m = (uint32_t)master_ifindex;
+
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	nla_put(&r, IFLA_MASTER, &m, sizeof(m));
+	return nl_talk(nl, &r, NULL, NULL);
+}
+
+/* ---- named network namespaces ---- */
+
+#define NETNS_RUN_DIR "/run/netns"
+
+static int netns_path(const char *name, char *buf, size_t size)
+{
+	if (!name[0] || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..") ||
+	    (size_t)snprintf(buf, size, NETNS_RUN_DIR "/%s", name) >= size)
+		return -EINVAL;
+	return 0;
+}
+
+/* The child of nl_netns_add: only system calls (it was forked from a threaded process). */
+static int netns_child(const char *path)
+{
+	struct nl nl;
+	struct nl_link lo;
+
+	if (unshare(CLONE_NEWNET))
+		return 1;
+	if (nl_open(&nl))
+		return 2;
+	if (nl_link_by_name(&nl, "lo", &lo) || nl_link_set_up(&nl, lo.ifindex, 1))
+		return 3;
+	nl_close(&nl);
+	if (mount("/proc/self/ns/net", path, "none", MS_BIND, NULL))
+		return 4;
+	return 0;
+}
+
+int nl_netns_add(const char *name)
+{
+	char path[256];
+	int fd, st = 0, err;
+	pid_t pid;
+
+	if ((err = netns_path(name, path, sizeof(path))) != 0)
+		return err;
+	if (mkdir(NETNS_RUN_DIR, 0755) && errno != EEXIST)
+		return -errno;
+	fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	pid = fork();
+	if (pid < 0) {
+		err = -errno;
+		unlink(path);
+		return err;
+	}
+	if (pid == 0)
+		_exit(netns_child(path));
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		unlink(path);
+		return -EIO;
+	}
+	return 0;
+}
+
+int nl_netns_del(const char *name)
+{
+	char path[256];
+	int err;
+
+	if ((err = netns_path(name, path, sizeof(path))) != 0)
+		return err;
+	if (access(path, F_OK))
+		return -errno;
+	if (umount2(path, MNT_DETACH) && errno != EINVAL && errno != ENOENT)
+		return -errno;
+	return unlink(path) && errno != ENOENT ? -errno : 0;
+}
+
+int nl_netns_open(const char *name)
+{
+	char path[256];
+	int fd, err;
+
+	if ((err = netns_path(name, path, sizeof(path))) != 0)
+		return err;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
 }

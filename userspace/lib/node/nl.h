@@ -54,6 +54,35 @@ int nl_addr4_has(struct nl *nl, int ifindex, struct in_addr addr, int prefixlen)
  * route), in the main table. 0 or -errno (-EEXIST when it exists). */
 int nl_route4_add(struct nl *nl, struct in_addr dst, int dst_len, struct in_addr gw, int ifindex);
 
+/* The same, replacing a route to DST/DST_LEN that exists (NLM_F_REPLACE), marked with
+ * routing protocol PROTO (RTPROT_*, or a number of one's own so that the routes can be told
+ * apart later, as routing daemons do). 0 or -errno. */
+int nl_route4_set(struct nl *nl, struct in_addr dst, int dst_len, struct in_addr gw, int ifindex,
+		  unsigned char proto);
+/* Delete the main table's route to DST/DST_LEN. 0 or -errno (-ESRCH when there is none). */
+int nl_route4_del(struct nl *nl, struct in_addr dst, int dst_len);
+/* Call fn for each IPv4 route of the main table marked with PROTO (its destination, prefix
+ * length and gateway, 0.0.0.0 for none); fn's nonzero return stops the walk and is returned.
+ * 0 or -errno. The routes are collected first: fn may change routes on the same socket. */
+int nl_route4_list(struct nl *nl, unsigned char proto,
+		   int (*fn)(struct in_addr dst, int dst_len, struct in_addr gw, void *arg),
+		   void *arg);
+
+/* Create a bridge NAME. 0 or -errno (-EEXIST if the name is taken). */
+int nl_bridge_add(struct nl *nl, const char *name);
+/* Enslave a link to a bridge (master_ifindex 0: release it). 0 or -errno. */
+int nl_link_set_master(struct nl *nl, int ifindex, int master_ifindex);
+
+/* A named network namespace as iproute2 makes one: a new namespace, lo up, bind-mounted on
+ * /run/netns/NAME. 0, or -errno (-EEXIST when the name is taken, which claims a name
+ * atomically). */
+int nl_netns_add(const char *name);
+/* Unmount and remove /run/netns/NAME (the namespace itself lives on while a process or a
+ * mount holds it). 0 or -errno (-ENOENT when absent). */
+int nl_netns_del(const char *name);
+/* An O_RDONLY descriptor of /run/netns/NAME, or -errno. */
+int nl_netns_open(const char *name);
+
 /* Run fn(arg) with the calling thread inside the network namespace netns_fd, then return to
  * the namespace it was in. fn's return value, or -errno if entering or leaving fails (a
  * failure to return is fatal: the thread would be left in the wrong namespace, so the

@@ -4,7 +4,8 @@
 # Ready nodes with distinct podCIDRs and, in each node's namespace, a route to the other's
 # podCIDR via its InternalIP; an httpd pod pinned to each node (nodeName, nodeSelector);
 # a pod on node-1 reaches the pod on node-2 by pod IP (a client pod, and nc from the first
-# pod's own netns), and back. The agents joined with a bootstrap token (CSRs approved, their
+# pod's own netns), and back; a ClusterIP backed by both pods answers from both, through each
+# node's proxy (in its agent, its own pin root), and a NodePort from the host does too. The agents joined with a bootstrap token (CSRs approved, their
 # certificates system:node:NAME); a bad token fails the join. A Node made by hand gets a route
 # on every node, gone when it is deleted. A second up on the same dir is refused; down
 # refuses a state file that is not ours. `drover down` leaves no process, network namespace
@@ -122,6 +123,8 @@ leftovers() { # ID DIR STATE-COPY
 		[ -e "/run/netns/drv-$n" ] && echo "pod netns drv-$n"
 	done
 	[ -e "$dir/up.state" ] && echo "state file"
+	# each node's service proxy: pins, and its socket LB on the cluster's cgroup subtree
+	ls -d /sys/fs/bpf/drover-up"$id"-node-* 2>/dev/null | sed 's/^/pin root /'
 	return 0
 }
 
@@ -273,6 +276,68 @@ wait_for "web-a's netns -> web-b" get "$UA" "$PB" && grep -q hello-from-b <<<"$O
 	ok "web-a's netns reaches web-b ($PB)" || fail "web-a -> web-b: $OUT"
 wait_for "web-b's netns -> web-a" get "$UB" "$PA" && grep -q hello-from-a <<<"$OUT" &&
 	ok "web-b's netns reaches web-a ($PA)" || fail "web-b -> web-a: $OUT"
+
+# ---- Services: each node's proxy (inside its agent) serves a ClusterIP backed by pods on both
+# nodes, from a pod's netns on node-1, and a NodePort from the host (outside the nodes) ----
+k label pod web-a web-b app=web >/dev/null || fail "label pods"
+cat >"$WORK/svc.yaml" <<'YAML'
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web-np}
+spec:
+  type: NodePort
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+YAML
+k apply -f "$WORK/svc.yaml" >/dev/null || fail "apply services"
+CIP=$(jp svc web '{.spec.clusterIP}')
+NP=$(jp svc web-np '{.spec.ports[0].nodePort}')
+# answers from both backends, from a pod on each node (its connect() through that node's
+# socket LB)
+for n in 1 2; do
+	cat >"$WORK/cip$n.yaml" <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: cip-$n}
+spec:
+  nodeName: node-$n
+  restartPolicy: Never
+  containers:
+  - name: c
+    image: busybox
+    command: ["sh", "-c", "for i in \$(seq 30); do printf 'GET / HTTP/1.0\\\\r\\\\n\\\\r\\\\n' | nc -w 3 $CIP 80; done"]
+YAML
+	k apply -f "$WORK/cip$n.yaml" >/dev/null || fail "apply cip-$n"
+done
+cip_done() { case $(jp pod "$1" '{.status.phase}') in Succeeded | Failed) return 0 ;; esac; return 1; }
+for n in 1 2; do
+	wait_for "cip-$n finished" cip_done "cip-$n"
+	LOG=$(cat "$C1"/nodes/node-$n/pods/default_cip-${n}_*/c/0.log 2>/dev/null)
+	grep -q hello-from-a <<<"$LOG" && grep -q hello-from-b <<<"$LOG" &&
+		ok "a pod on node-$n reaches the ClusterIP $CIP backed by pods on node-1 and node-2 ($(grep -c hello-from-a <<<"$LOG") a, $(grep -c hello-from-b <<<"$LOG") b)" ||
+		fail "ClusterIP from node-$n: $(tail -3 <<<"$LOG")"
+done
+N1=$(jp node node-1 '{.status.addresses[?(@.type=="InternalIP")].address}')
+np() {
+	local seen="" i
+	for i in $(seq 40); do
+		seen="$seen $(printf 'GET / HTTP/1.0\r\n\r\n' | busybox nc -w 3 "$N1" "$NP" 2>/dev/null | grep -o 'hello-from-[ab]')"
+		case $seen in *hello-from-a*hello-from-b* | *hello-from-b*hello-from-a*) OUT=$seen; return 0 ;; esac
+	done
+	OUT=$seen
+	return 1
+}
+wait_for "NodePort $N1:$NP from the host" np &&
+	ok "NodePort $N1:$NP from the host reaches pods on both nodes" || fail "NodePort: $OUT"
+[ -d "/sys/fs/bpf/drover-up$ID-node-1" ] && [ -d "/sys/fs/bpf/drover-up$ID-node-2" ] &&
+	ok "each node's proxy has its own pin root" || fail "no per-node pin roots"
 
 # ---- an agent restarted over its kubeconfig keeps its certificate: no second CSR ----
 APID=$(awk '$4 == "agent-node-1" {print $2}' "$C1/up.state")

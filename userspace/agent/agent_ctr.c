@@ -316,6 +316,7 @@ int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_
 	spec.env = env;
 	cwd = jv_path_str(ctr, "workingDir");
 	spec.cwd = cwd && cwd[0] ? cwd : img->working_dir;
+	snprintf(c->cwd, sizeof(c->cwd), "%s", spec.cwd && spec.cwd[0] ? spec.cwd : "/");
 	spec.log_path = logp;
 	rc = rt_start(&spec, &c->proc);
 	if (rc) {

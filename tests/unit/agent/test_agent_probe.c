@@ -3,7 +3,7 @@
  * kubelet's handler order and port resolution with its error texts, Go's header names, the
  * worker's threshold state machine), then the running probes against listeners of the test's
  * own on 127.0.0.1: TCP both ways, HTTP status codes, redirects (same host followed, another
- * host a warning that counts as success, a loop failing after 10), the request the kubelet
+ * host a warning that counts as success, 9 followed and the 10th refused), the request the kubelet
  * sends (User-Agent kube-probe/1.32, Accept, custom headers), startup gating readiness and
  * liveness, and a liveness failure reported for the kill. */
 #include <setjmp.h>
@@ -238,9 +238,10 @@ static void test_state_machine(void **state)
 struct srv {
 	int fd, port;
 	pthread_t th;
-	atomic_int status;   /* what /health answers */
-	atomic_int hits;     /* requests served */
-	char last_req[2048]; /* the last request's head */
+	atomic_int status;	 /* what /health answers */
+	atomic_int hits;	 /* requests served */
+	atomic_int chain_starts; /* requests for /chain10-0 */
+	char last_req[2048];	 /* the last request's head */
 	pthread_mutex_t mu;
 };
 
@@ -251,11 +252,14 @@ static void *srv_main(void *arg)
 
 	while ((c = accept(s->fd, NULL, NULL)) >= 0) {
 		char req[2048] = "", resp[512], path[256] = "";
+		int len = 0, at = 0;
 		ssize_t n = recv(c, req, sizeof(req) - 1, 0);
 
 		if (n > 0) {
 			req[n] = 0;
 			sscanf(req, "GET %255s", path);
+			if (!strcmp(path, "/chain10-0"))
+				atomic_fetch_add(&s->chain_starts, 1);
 			pthread_mutex_lock(&s->mu);
 			snprintf(s->last_req, sizeof(s->last_req), "%s", req);
 			pthread_mutex_unlock(&s->mu);
@@ -271,11 +275,15 @@ static void *srv_main(void *arg)
 				    "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.2:%d/fail\r\n"
 				    "Content-Length: 2\r\n\r\nmv",
 				    s->port);
-			else if (!strcmp(path, "/loop"))
-				snprintf(
-				    resp, sizeof(resp),
-				    "HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0"
-				    "\r\n\r\n");
+			else if (sscanf(path, "/chain%d-%d", &len, &at) == 2 && at < len)
+				/* /chainN-K: a relative redirect to K+1 until K is N */
+				snprintf(resp, sizeof(resp),
+					 "HTTP/1.1 302 Found\r\nLocation: /chain%d-%d\r\n"
+					 "Content-Length: 0\r\n\r\n",
+					 len, at + 1);
+			else if (sscanf(path, "/chain%d-%d", &len, &at) == 2)
+				snprintf(resp, sizeof(resp),
+					 "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
 			else
 				snprintf(resp, sizeof(resp),
 					 "HTTP/1.1 %d X\r\nContent-Length: 2\r\n\r\nok",
@@ -440,15 +448,21 @@ static void test_http_redirects(void **state)
 		       s.port);
 	assert_true(wait_ready(ap, true));
 	aprobe_free(ap);
-	/* a loop: failure after 10 redirects (10 requests a run: the 11th hit is the next run,
-	 * after the first one's result was recorded) */
-	atomic_store(&s.hits, 0);
+	/* net/http follows 9 redirects (the 10th request answers) ... */
 	ap = probe_for(d,
 		       "{\"name\":\"c\",\"readinessProbe\":{\"httpGet\":{\"port\":%d,"
-		       "\"path\":\"/loop\"},\"periodSeconds\":1,\"failureThreshold\":1,"
-		       "\"successThreshold\":1}}",
+		       "\"path\":\"/chain9-0\"},\"periodSeconds\":1,\"failureThreshold\":1}}",
 		       s.port);
-	wait_hits(&s, 11);
+	assert_true(wait_ready(ap, true));
+	aprobe_free(ap);
+	/* ... and stops at the 10th redirect: a failure (its run ended once a second starts) */
+	ap = probe_for(d,
+		       "{\"name\":\"c\",\"readinessProbe\":{\"httpGet\":{\"port\":%d,"
+		       "\"path\":\"/chain10-0\"},\"periodSeconds\":1,\"failureThreshold\":1}}",
+		       s.port);
+	for (int i = 0; i < 3000 && atomic_load(&s.chain_starts) < 2; i++)
+		usleep(10000);
+	assert_true(atomic_load(&s.chain_starts) >= 2);
 	{
 		bool started, ready;
 

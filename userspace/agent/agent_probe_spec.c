@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent_env.h"
 #include "agent_probe.h"
 
 static const char *const kind_key[PROBE_KINDS] = {"livenessProbe", "readinessProbe",
@@ -229,16 +230,29 @@ int probe_spec_parse(const struct jv *ctr, enum probe_kind kind, struct probe_sp
 	/* prober.go runProbe: the first handler set wins, in this order */
 	if ((h = jv_get(p, "exec")) && h->type == JV_OBJECT) {
 		size_t n = jv_count(jv_get(h, "command")), i = 0;
+		struct env_list statics = {0};
 
 		s->handler = PROBE_H_EXEC;
 		if (!(s->command = calloc(n + 1, sizeof(char *))))
 			return -ENOMEM;
+		/* ExpandContainerCommandOnlyStatic: $(VAR) from env values as written (a
+		 * valueFrom one is "") */
+		for (const struct jv *e = jv_first(jv_get(ctr, "env")); e; e = e->next)
+			if (jv_path_str(e, "name") &&
+			    env_set(&statics, jv_path_str(e, "name"),
+				    jv_path_str(e, "value") ? jv_path_str(e, "value") : "")) {
+				env_list_free(&statics);
+				return -ENOMEM;
+			}
 		for (const struct jv *a = jv_first(jv_get(h, "command")); a; a = a->next) {
 			if (a->type != JV_STRING)
 				continue;
-			if (!(s->command[i++] = strdup(a->s)))
+			if (!(s->command[i++] = env_expand(a->s, &statics))) {
+				env_list_free(&statics);
 				return -ENOMEM;
+			}
 		}
+		env_list_free(&statics);
 		s->ncommand = i;
 	} else if ((h = jv_get(p, "httpGet")) && h->type == JV_OBJECT) {
 		s->handler = PROBE_H_HTTP;

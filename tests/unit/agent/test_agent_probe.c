@@ -108,6 +108,27 @@ static void test_fields_and_handlers(void **state)
 	jv_doc_free(d);
 }
 
+static void test_exec_expansion(void **state)
+{
+	struct jv_doc *d = jv_doc_new();
+	struct jv *c = parse(d, "{\"name\":\"c\",\"env\":[{\"name\":\"F\",\"value\":\"/tmp/x\"},"
+				"{\"name\":\"R\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":"
+				"\"metadata.name\"}}}],\"readinessProbe\":{\"exec\":{\"command\":"
+				"[\"cat\",\"$(F)\",\"$(R)x\",\"$(NONE)\",\"$$(F)\"]}}}");
+	struct probe_spec s;
+
+	(void)state;
+	/* ExpandContainerCommandOnlyStatic: values as written, a valueFrom one is "" */
+	assert_int_equal(probe_spec_parse(c, PROBE_READINESS, &s), 0);
+	assert_int_equal(s.ncommand, 5);
+	assert_string_equal(s.command[1], "/tmp/x");
+	assert_string_equal(s.command[2], "x");
+	assert_string_equal(s.command[3], "$(NONE)");
+	assert_string_equal(s.command[4], "$(F)");
+	probe_spec_free(&s);
+	jv_doc_free(d);
+}
+
 static void port_case(const char *port, int want, const char *err)
 {
 	struct jv_doc *d = jv_doc_new();
@@ -539,6 +560,7 @@ int main(void)
 	    cmocka_unit_test(test_defaults_and_http),
 	    cmocka_unit_test(test_fields_and_handlers),
 	    cmocka_unit_test(test_ports),
+	    cmocka_unit_test(test_exec_expansion),
 	    cmocka_unit_test(test_bad_port_spec),
 	    cmocka_unit_test(test_header_names),
 	    cmocka_unit_test(test_state_machine),

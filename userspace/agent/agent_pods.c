@@ -332,6 +332,12 @@ static void try_start(struct agent_pods *ps, struct apod *p, const struct jv *po
 		snprintf(c->reason, sizeof(c->reason), "%s",
 			 rc == -EINVAL ? "CreateContainerConfigError" : "CreateContainerError");
 		log_warn(AGENT_COMP, "pod %s: container %s: %s", p->key, c->name, c->message);
+		if (rc == -EINVAL) {
+			/* a sync error, not a crash: the pod worker retries it after its flat
+			 * backOffPeriod (10 s), so a ConfigMap made later is picked up soon */
+			c->next_start = mono_s() + BACKOFF_BASE_S;
+			return;
+		}
 	}
 	c->backoff = c->backoff ? c->backoff * 2 : BACKOFF_BASE_S;
 	if (c->backoff > BACKOFF_MAX_S)

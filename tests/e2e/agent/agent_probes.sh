@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # agent_probes.sh: `drover agent`'s probes end to end, as kubelet 1.32 runs them. Same node as
-# agent.sh (a network namespace of the test's own with `drover server` and `drover agent`,
+# agent.sh (lib.sh: a network namespace of the test's own with `drover server` and `drover agent`,
 # the busybox image, the real kubectl), then pods whose probes are driven both ways by files
 # the test writes into the containers' root (/proc/PID/root):
 #  - readiness httpGet on a named port: 404 -> containerStatuses ready=false, started=true,
@@ -18,107 +18,9 @@
 # Everything made (processes by PID, namespaces, cgroups under drvpr-$$, the work dir) is removed
 # on exit, also on failure.
 set -uo pipefail
-
-HERE=$(cd "$(dirname "$0")" && pwd)
-SRC=${DROVER_SOURCE_DIR:-$HERE/../../..}
-BIN=${DROVER_BIN:-$SRC/build/userspace/cli}/drover
-[ -x "$BIN" ] || { echo "no drover binary at $BIN" >&2; exit 1; }
-[ -x "$(dirname "$BIN")/drover-cni" ] || { echo "no drover-cni beside $BIN" >&2; exit 1; }
-[ "$(id -u)" -eq 0 ] || { echo "agent_probes.sh: needs root (namespaces, cgroups)" >&2; exit 1; }
-command -v kubectl >/dev/null || { echo "agent_probes.sh: no kubectl" >&2; exit 1; }
-
-WORK=$(mktemp -d /tmp/drvpr-e2e.XXXXXX)
-NODE=drvpr-$$-node
-NODENAME=node-$$
-CGP=drvpr-$$
-VH=drvpr$$h
-VN=drvpr$$n
-# a /30 of 198.18.0.0/15 (benchmarking range, never routed) from the PID
-NET=198.18.$(($$ % 250)).$(((($$ / 250) % 60) * 4))
-HOSTIP=${NET%.*}.$((${NET##*.} + 1))
-NODEIP=${NET%.*}.$((${NET##*.} + 2))
-SERVER_PID='' AGENT_PID=''
-FAILS=0
-
-cleanup() {
-	local p f h
-	for p in $AGENT_PID $SERVER_PID; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	# containers: whatever runs in our cgroup subtree
-	for h in /sys/fs/cgroup /sys/fs/cgroup/*/; do
-		[ -d "$h/$CGP" ] || continue
-		find "$h/$CGP" -name cgroup.procs -exec cat {} + 2>/dev/null |
-			while read -r p; do kill -KILL "$p" 2>/dev/null; done
-	done
-	# the pods' network namespaces the agent recorded, then ours
-	for f in "$WORK"/root/sandboxes/*; do
-		[ -e "$f" ] || continue
-		umount -l "/run/netns/drv-${f##*/}" 2>/dev/null
-		rm -f "/run/netns/drv-${f##*/}"
-	done
-	ip netns del "$NODE" 2>/dev/null
-	ip link del "$VH" 2>/dev/null
-	for h in /sys/fs/cgroup /sys/fs/cgroup/*/; do
-		[ -d "$h/$CGP" ] && find "$h/$CGP" -depth -type d -exec rmdir {} + 2>/dev/null
-	done
-	grep -F "$WORK" /proc/self/mountinfo | awk '{print $5}' | sort -r |
-		while read -r m; do umount -l "$m"; done
-	if [ -n "${DROVER_E2E_KEEP:-}" ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-
-fail() {
-	FAILS=$((FAILS + 1))
-	echo "FAIL: $*" >&2
-}
-ok() { echo "ok: $*"; }
-innode() { nsenter --net="/run/netns/$NODE" "$@"; }
-k() { innode kubectl "$@"; }
-# wait_for DESC CMD...: poll CMD (its output in $OUT) until it succeeds, 90 s at most
-wait_for() {
-	local desc=$1
-	shift
-	for _ in $(seq 450); do
-		OUT=$("$@" 2>&1) && return 0
-		sleep 0.2
-	done
-	fail "$desc (last: $OUT)"
-	return 1
-}
-jp() { k get "$1" "$2" -o "jsonpath=$3"; }
-
-
-# ---- the node namespace, the image, the server, the agent ----
-ip netns add "$NODE" || exit 1
-ip -n "$NODE" link set lo up
-ip link add "$VH" type veth peer name "$VN" netns "$NODE" || exit 1
-ip addr add "$HOSTIP/30" dev "$VH"
-ip link set "$VH" up
-ip -n "$NODE" addr add "$NODEIP/30" dev "$VN"
-ip -n "$NODE" link set "$VN" up
-
-"$SRC/scripts/lib/busybox-image.sh" --out "$WORK/bb" --root "$WORK/images" --drover "$BIN" \
-	>"$WORK/image.log" 2>&1 || { cat "$WORK/image.log"; exit 1; }
-
-# nsenter execs drover: $! is drover's own PID (a shell function would put a subshell between)
-nsenter --net="/run/netns/$NODE" "$BIN" server --data-dir "$WORK/data" --listen 127.0.0.1:0 \
-	--cluster-cidr 10.244.0.0/16 >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-export KUBECONFIG=$WORK/data/kubeconfig
-export HOME=$WORK/home
-mkdir -p "$HOME"
-wait_for "server up" test -s "$KUBECONFIG" || { cat "$WORK/server.log"; exit 1; }
-wait_for "server answers" k get --raw /readyz || exit 1
-
-start_agent() {
-	nsenter --net="/run/netns/$NODE" "$BIN" agent --kubeconfig "$KUBECONFIG" --node "$NODENAME" --root "$WORK/root" \
-		--image-root "$WORK/images" --cgroup-parent "$CGP" --labels e2e=probes \
-		>>"$WORK/agent.log" 2>&1 &
-	AGENT_PID=$!
-}
-start_agent
-
-node_ready() { [ "$(jp node "$NODENAME" '{.status.conditions[?(@.type=="Ready")].status}')" = True ]; }
-wait_for "node Ready" node_ready || exit 1
+E2E_TAG=drvpr
+# shellcheck source=tests/e2e/agent/lib.sh
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 
 # ---- the pods ----
 # each container's command makes what its probes look at; the test then adds or removes files

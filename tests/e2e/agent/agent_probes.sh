@@ -12,7 +12,8 @@
 #    be restarted", restartCount >= 1, lastState terminated;
 #  - startup exec holding a failing liveness off (no restart, started=false) until it passes,
 #    then the liveness failure restarts the container;
-#  - tcpSocket and exec readiness, each failing then passing;
+#  - tcpSocket and exec readiness, each failing then passing; an exec probe outliving
+#    timeoutSeconds: "command \"...\" timed out", not ready;
 #  - a port name that is not the container's: "errored and resulted in unknown state:
 #    strconv.Atoi: parsing \"nosuch\": invalid syntax", never ready, never killed.
 # Everything made (processes by PID, namespaces, cgroups under drvpr-$$, the work dir) is removed
@@ -110,6 +111,20 @@ spec:
 ---
 apiVersion: v1
 kind: Pod
+metadata: {name: slow}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: busybox
+    command: ["sleep", "100000"]
+    readinessProbe:
+      exec: {command: ["sh", "-c", "touch /tmp/ran; sleep 30; exit 0"]}
+      timeoutSeconds: 1
+      periodSeconds: 1
+---
+apiVersion: v1
+kind: Pod
 metadata: {name: badport}
 spec:
   terminationGracePeriodSeconds: 1
@@ -129,7 +144,7 @@ YAML
 k apply -f "$WORK/pods.yaml" >/dev/null || { fail "apply"; exit 1; }
 
 running() { [ "$(jp pod "$1" '{.status.phase}')" = Running ] && [ -n "$(jp pod "$1" '{.status.podIP}')" ]; }
-for p in ready live startup tcp exec badport; do wait_for "$p Running" running "$p"; done
+for p in ready live startup tcp exec slow badport; do wait_for "$p Running" running "$p"; done
 # the container's init as the agent started it (the last start: restarts log again)
 ctr_pid() { sed -n "s/.*pod default\/$1: container $2 started (pid \([0-9]*\)).*/\1/p" "$WORK/agent.log" | tail -1; }
 cstat() { jp pod "$1" "{.status.containerStatuses[0].$2}"; }
@@ -211,6 +226,13 @@ is false cstat exec ready || fail "exec: ready while cat fails"
 touch "/proc/$(ctr_pid exec c)/root/tmp/ok"
 wait_for "exec: ready once cat succeeds" is true cstat exec ready
 [ $FAILS -eq $F0 ] && ok "exec: exit 1 -> not ready; exit 0 -> ready"
+
+# ---- timeoutSeconds: an exec probe that outlives it fails (and is killed) ----
+F0=$FAILS
+wait_for "slow: timed out event" has_event slow 'Readiness probe failed: command "sh -c touch /tmp/ran; sleep 30; exit 0" timed out'
+is false cstat slow ready || fail "slow: ready although its probe never finished in time"
+[ -e "/proc/$(ctr_pid slow c)/root/tmp/ran" ] || fail "slow: the probe's command never ran"
+[ $FAILS -eq $F0 ] && ok "exec timeoutSeconds: 'command ... timed out', not ready"
 
 # ---- a port name the container does not have: errored, never ready, never killed ----
 F0=$FAILS

@@ -352,8 +352,7 @@ static int cni_conf(struct agent *a)
 	    jv_set(d, ipam, "type", jv_new_strz(d, "drover")) ||
 	    jv_set(d, ipam, "subnet", jv_new_strz(d, a->pod_cidr)) ||
 	    jv_set(d, ipam, "dataDir", jv_new_strf(d, "%s/ipam", dir)) ||
-	    jv_set(d, conf, "ipam", ipam) ||
-	    !(json = jv_to_json(conf, &len))) {
+	    jv_set(d, conf, "ipam", ipam) || !(json = jv_to_json(conf, &len))) {
 		jv_doc_free(d);
 		return -ENOMEM;
 	}

@@ -4,8 +4,10 @@
  * resolves in the local image store (no registry: a missing image is ErrImagePull, as a failed
  * pull); argv follows Kubernetes' rules over the image's Entrypoint/Cmd (command replaces the
  * Entrypoint and drops Cmd; args replace Cmd); env is the image's, then the container's
- * (literal values, fieldRef metadata.name/namespace/uid, spec.nodeName, spec.serviceAccountName,
- * status.podIP/hostIP); workingDir over the image's; cpu/memory limits and the cpu request in
+ * (agent_env.h: envFrom and configMapKeyRef/secretKeyRef read from the server, fieldRef
+ * metadata.name/namespace/uid, spec.nodeName, spec.serviceAccountName, status.podIP/hostIP,
+ * $(VAR) expanded in values, command and args; a missing source is
+ * CreateContainerConfigError with the kubelet's message); workingDir over the image's; cpu/memory limits and the cpu request in
  * the container's cgroup (<cgroup-parent>/pods/<uid>/<name>); a fresh overlay (upper/work) per
  * run, as a new container per restart; logs under root/pods/<ns>_<name>_<uid>/<name>/<n>.log.
  */
@@ -19,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent_env.h"
 #include "agent_pod.h"
 #include "fsutil.h"
 #include "k8s.h"
@@ -47,15 +50,17 @@ int agent_rm_rf(const char *path)
 	return nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) ? -errno : 0;
 }
 
-/* An array of strings (spec.containers[].command/args) appended to argv. */
-static int push_strs(char **argv, size_t *n, const struct jv *a)
+/* An array of strings (spec.containers[].command/args) appended to argv, $(VAR) expanded
+ * with the container's env as kuberuntime's ExpandContainerCommandAndArgs does (malloc'd). */
+static int push_strs(char **argv, size_t *n, const struct jv *a, const struct env_list *ctx)
 {
 	for (const struct jv *s = jv_first(a); s; s = s->next) {
 		if (*n + 1 >= MAX_ARGS)
 			return -E2BIG;
 		if (s->type != JV_STRING)
 			return -EINVAL;
-		argv[(*n)++] = (char *)s->s;
+		if (!(argv[(*n)++] = env_expand(s->s, ctx)))
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -65,7 +70,8 @@ static int push_strv(char **argv, size_t *n, char **v)
 	for (; v && *v; v++) {
 		if (*n + 1 >= MAX_ARGS)
 			return -E2BIG;
-		argv[(*n)++] = *v;
+		if (!(argv[(*n)++] = strdup(*v)))
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -91,36 +97,74 @@ static const char *field_ref(const struct agent *a, const struct apod *p, const 
 	return NULL;
 }
 
-/* env: the image's, then the container's (a later name replaces an earlier one). The strings
- * are malloc'd into env[]; *n of them. */
-static int build_env(const struct agent *a, const struct apod *p, const struct jv *pod,
-		     const struct jv *ctr, char **img_env, char **env, size_t *n)
+struct env_src {
+	struct agent *a;
+	const struct apod *p;
+	const struct jv *pod;
+};
+
+/* ConfigMaps and Secrets for env (agent_env.h), read from the server as the kubelet's
+ * configMapManager does (its Get strategy). */
+static int env_get_obj(void *arg, const char *kind, const char *ns, const char *name,
+		       struct jv_doc *d, struct jv **obj, char *err, size_t errlen)
 {
+	struct env_src *src = arg;
+	const struct k8s_kind *k = k8s_kind_find("v1", kind);
+	struct kc_status st = {0};
+	struct kc_obj *o = NULL;
+	int rc;
+
+	if (!k)
+		return -ENOENT;
+	rc = kc_get(src->a->kc, k, ns, name, &o, &st);
+	if (rc == -ENOENT)
+		return -ENOENT;
+	if (rc) {
+		snprintf(err, errlen, "%s", st.message[0] ? st.message : kc_strerror(rc));
+		return -EINVAL;
+	}
+	*obj = kc_obj_parse(o, d);
+	kc_obj_put(o);
+	return *obj ? 0 : -ENOMEM;
+}
+
+static const char *env_field(void *arg, const char *path)
+{
+	struct env_src *src = arg;
+
+	return field_ref(src->a, src->p, src->pod, path);
+}
+
+/* env: the image's, then the container's (agent_env.h: envFrom, env with valueFrom and
+ * $(VAR) expansion; a later name replaces an earlier one). The strings are malloc'd into
+ * env[]; *n of them. ctr_env gets the container's own (what command and args expand with). */
+static int build_env(struct agent *a, struct apod *p, const struct jv *pod, const struct jv *ctr,
+		     char **img_env, char **env, size_t *n, struct env_list *ctr_env)
+{
+	struct env_src src = {a, p, pod};
+	struct actr *c = NULL;
+	int rc;
+
+	for (size_t i = 0; i < p->n; i++)
+		if (jv_is_str(jv_get(ctr, "name"), p->c[i].name))
+			c = &p->c[i];
 	for (char **e = img_env; e && *e; e++) {
 		if (*n + 1 >= MAX_ENV)
 			return -E2BIG;
 		if (!(env[(*n)++] = strdup(*e)))
 			return -ENOMEM;
 	}
-	for (const struct jv *e = jv_first(jv_get(ctr, "env")); e; e = e->next) {
-		const char *name = jv_path_str(e, "name"), *v = jv_path_str(e, "value");
-		const char *fr = jv_path_str(e, "valueFrom.fieldRef.fieldPath");
-		size_t nl;
+	rc = env_build(ctr, p->ns, env_get_obj, env_field, &src, ctr_env,
+		       c ? c->message : (char[8]){0}, c ? sizeof(c->message) : 8);
+	if (rc)
+		return rc; /* -EINVAL: CreateContainerConfigError with the kubelet's message */
+	for (size_t k = 0; k < ctr_env->n; k++) {
+		const char *name = ctr_env->v[k].name;
+		size_t nl = strlen(name);
 		char *kv;
 
-		if (!name)
-			continue;
-		if (!v && fr)
-			v = field_ref(a, p, pod, fr);
-		if (!v && jv_get(e, "valueFrom")) {
-			log_warn(AGENT_COMP,
-				 "pod %s: env %s: only fieldRef is supported in valueFrom", p->key,
-				 name);
-			continue;
-		}
-		if (asprintf(&kv, "%s=%s", name, v ? v : "") < 0)
+		if (asprintf(&kv, "%s=%s", name, ctr_env->v[k].value) < 0)
 			return -ENOMEM;
-		nl = strlen(name);
 		for (size_t i = 0; i < *n; i++)
 			if (!strncmp(env[i], name, nl) && env[i][nl] == '=') {
 				free(env[i]);
@@ -249,8 +293,9 @@ int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_
 	struct image_info *img = NULL;
 	char dir[PATH_MAX], cdir[PATH_MAX + 128], rootfs[PATH_MAX + 160], upper[PATH_MAX + 160],
 	    work[PATH_MAX + 160], logp[PATH_MAX + 160], exitp[PATH_MAX + 160];
-	char *argv[MAX_ARGS], *env[MAX_ENV] = {0};
+	char *argv[MAX_ARGS] = {0}, *env[MAX_ENV] = {0};
 	size_t argc = 0, envc = 0;
+	struct env_list cenv = {0};
 	struct rt_spec spec;
 	struct timespec ts;
 	const char *cwd;
@@ -281,13 +326,17 @@ int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_
 	image_store_close(store);
 	snprintf(c->image_id, sizeof(c->image_id), "%s", img->digest);
 
+	/* the environment first: command and args expand $(VAR) with it */
+	rc = build_env(a, p, pod, ctr, img->env, env, &envc, &cenv);
+	if (rc)
+		goto out;
 	/* argv: command replaces the Entrypoint (and drops Cmd), args replace Cmd */
 	rc = jv_get(ctr, "command") && jv_count(jv_get(ctr, "command"))
-		 ? push_strs(argv, &argc, jv_get(ctr, "command"))
+		 ? push_strs(argv, &argc, jv_get(ctr, "command"), &cenv)
 		 : push_strv(argv, &argc, img->entrypoint);
 	if (!rc) {
 		if (jv_get(ctr, "args") && jv_count(jv_get(ctr, "args")))
-			rc = push_strs(argv, &argc, jv_get(ctr, "args"));
+			rc = push_strs(argv, &argc, jv_get(ctr, "args"), &cenv);
 		else if (!(jv_get(ctr, "command") && jv_count(jv_get(ctr, "command"))))
 			rc = push_strv(argv, &argc, img->cmd);
 	}
@@ -297,8 +346,6 @@ int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_
 		rc = -EINVAL;
 		goto out;
 	}
-	if (!rc)
-		rc = build_env(a, p, pod, ctr, img->env, env, &envc);
 	if (rc)
 		goto out;
 
@@ -334,6 +381,7 @@ int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_
 	spec.env = env;
 	cwd = jv_path_str(ctr, "workingDir");
 	spec.cwd = cwd && cwd[0] ? cwd : img->working_dir;
+	snprintf(c->cwd, sizeof(c->cwd), "%s", spec.cwd && spec.cwd[0] ? spec.cwd : "/");
 	spec.log_path = logp;
 	spec.exit_path = exitp; /* under a shim: adopted after an agent restart (agent_adopt.c) */
 	rc = rt_start(&spec, &c->proc);
@@ -350,6 +398,9 @@ int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_
 out:
 	for (size_t k = 0; k < envc; k++)
 		free(env[k]);
+	for (size_t k = 0; k < argc; k++)
+		free(argv[k]);
+	env_list_free(&cenv);
 	image_info_free(img);
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 
 #include "agent_int.h"
+#include "agent_probe.h"
 #include "cgroup.h"
 #include "image.h"
 #include "runtime.h"
@@ -38,9 +39,13 @@ struct actr {
 	bool has_last;
 	int last_exit;
 	char last_reason[48], last_started[32], last_finished[32], last_cid[200];
-	double next_start; /* monotonic: back-off until then */
-	double backoff;	   /* seconds of the next back-off */
-	bool image_failed; /* ErrImagePull was reported once: ImagePullBackOff from then on */
+	double next_start;    /* monotonic: back-off until then */
+	double backoff;	      /* seconds of the next back-off */
+	bool image_failed;    /* ErrImagePull was reported once: ImagePullBackOff from then on */
+	char cwd[512];	      /* the working directory it runs in (exec probes run there too) */
+	struct aprobe *probe; /* its probes (agent_probe.h), NULL when it has none */
+	bool killing;	      /* a failed liveness/startup probe: SIGTERM sent */
+	double kill_at;	      /* monotonic: SIGKILL then */
 };
 
 struct apod {

@@ -9,8 +9,13 @@
  * uid as precondition, as the kubelet's status manager does), and writes pods/status (through
  * kubelet_pod_status_patch) whenever what it would write changes.
  *
+ * Probes (agent_probe.h) run in threads of their own; each pass reads their results into the
+ * status (started, ready, so Ready/ContainersReady) and kills a container whose liveness or
+ * startup probe failed (event Killing, SIGTERM, SIGKILL after its grace period; restarted as
+ * restartPolicy says).
+ *
  * Not yet: adoption of running containers after an agent restart (their pods are started
- * again: the old sandbox and cgroup are torn down first), probes, volumes, init containers.
+ * again: the old sandbox and cgroup are torn down first), volumes, init containers.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -26,16 +31,19 @@
 #include "agent_pod.h"
 #include "hmap.h"
 #include "informer.h"
+#include "recorder.h"
 #include "workqueue.h"
 
 #define BACKOFF_BASE_S 10.0
 #define BACKOFF_MAX_S  300.0
 #define TICK_MS	       200
+#define MIN_GRACE_S    2 /* kuberuntime minimumGracePeriodInSeconds */
 
 struct agent_pods {
 	struct agent *a;
 	struct kc_informer *inf;
 	struct kc_queue *q;
+	struct kc_recorder *rec; /* the kubelet's events (probes, kills) */
 	pthread_t thread;
 	bool thread_started;
 	atomic_bool stop;
@@ -102,6 +110,7 @@ static void pod_free(struct apod *p)
 	if (!p)
 		return;
 	for (size_t i = 0; i < p->n; i++) {
+		aprobe_free(p->c[i].probe); /* before the cgroup its exec probes join */
 		rt_proc_release(&p->c[i].proc);
 		cg_free(p->c[i].cg);
 	}
@@ -157,6 +166,16 @@ static struct apod *pod_new(struct agent_pods *ps, const char *key, const struct
 		snprintf(p->c[i].name, sizeof(p->c[i].name), "%s", cn ? cn : "");
 		kubelet_image_normalize(img ? img : "", p->c[i].image, sizeof(p->c[i].image));
 		p->c[i].proc.pidfd = -1;
+		p->c[i].probe =
+		    aprobe_new(ps->rec,
+			       &(struct aprobe_pod){.ns = p->ns,
+						    .name = p->name,
+						    .uid = p->uid,
+						    .restart_policy = p->restart_policy},
+			       c);
+		if (!p->c[i].probe && errno)
+			log_warn(AGENT_COMP, "pod %s: container %s: probes: %s", key, p->c[i].name,
+				 strerror(errno));
 	}
 	ps->pods[ps->n++] = p;
 	return p;
@@ -177,7 +196,8 @@ static void state_of(const struct actr *c, struct kubelet_ctr_status *s)
 	case CTR_RUNNING:
 		s->cur.state = KUBELET_CTR_RUNNING;
 		s->cur.started_at = c->started;
-		s->ready = s->started = true; /* no readiness probe */
+		/* the prober manager's UpdatePodStatus: started, then ready */
+		aprobe_status(c->probe, &s->started, &s->ready);
 		break;
 	case CTR_EXITED:
 		s->cur.state = KUBELET_CTR_TERMINATED;
@@ -293,6 +313,7 @@ static void try_start(struct agent_pods *ps, struct apod *p, const struct jv *po
 	if (!rc) {
 		c->phase = CTR_RUNNING;
 		c->reason[0] = 0;
+		aprobe_run(c->probe, c->cid, c->proc.pid, c->cg, p->ip, c->cwd);
 		log_info(AGENT_COMP, "pod %s: container %s started (pid %d)", p->key, c->name,
 			 (int)c->proc.pid);
 		agent_pod_save(ps->a, p);
@@ -312,6 +333,12 @@ static void try_start(struct agent_pods *ps, struct apod *p, const struct jv *po
 		snprintf(c->reason, sizeof(c->reason), "%s",
 			 rc == -EINVAL ? "CreateContainerConfigError" : "CreateContainerError");
 		log_warn(AGENT_COMP, "pod %s: container %s: %s", p->key, c->name, c->message);
+		if (rc == -EINVAL) {
+			/* a sync error, not a crash: the pod worker retries it after its flat
+			 * backOffPeriod (10 s), so a ConfigMap made later is picked up soon */
+			c->next_start = mono_s() + BACKOFF_BASE_S;
+			return;
+		}
 	}
 	c->backoff = c->backoff ? c->backoff * 2 : BACKOFF_BASE_S;
 	if (c->backoff > BACKOFF_MAX_S)
@@ -329,6 +356,8 @@ static void exited(struct agent_pods *ps, struct apod *p, struct actr *c, int st
 
 	(void)ps;
 	c->proc_live = false;
+	c->killing = false;
+	aprobe_exited(c->probe);
 	rt_proc_release(&c->proc);
 	c->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	snprintf(c->reason, sizeof(c->reason), "%s", c->exit_code == 0 ? "Completed" : "Error");
@@ -374,6 +403,52 @@ static void reap(struct agent_pods *ps, struct apod *p)
 
 		if (c->proc_live && rt_wait(&c->proc, 0, &status) == 0)
 			exited_saved(ps, p, c, status);
+	}
+}
+
+/* A running container whose liveness or startup probe failed is killed as kuberuntime does
+ * (computePodActions, killContainer): event Killing, SIGTERM, SIGKILL to its cgroup after the
+ * grace period (the probe's terminationGracePeriodSeconds over the pod's, at least 2 s). Its
+ * exit is then reaped and restarted as restartPolicy says. */
+static void probe_kills(struct agent_pods *ps, struct apod *p, const struct jv *pod)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		struct actr *c = &p->c[i];
+		int64_t grace = -1, pg;
+		int kind;
+		char msg[256];
+
+		if (c->phase != CTR_RUNNING || !c->proc_live)
+			continue;
+		if (c->killing) {
+			if (mono_s() >= c->kill_at) {
+				if (c->proc.pid > 0)
+					kill(c->proc.pid, SIGKILL);
+				if (c->cg)
+					cg_kill(c->cg, 0);
+			}
+			continue;
+		}
+		kind = aprobe_failed(c->probe, &pg);
+		if (kind < 0)
+			continue;
+		if (!pod || jv_path_int(pod, "spec.terminationGracePeriodSeconds", &grace))
+			grace = MIN_GRACE_S;
+		else if (pg >= 0)
+			grace = pg;
+		if (grace < MIN_GRACE_S)
+			grace = MIN_GRACE_S;
+		snprintf(msg, sizeof(msg), "Container %s failed %s probe%s", c->name,
+			 kind == PROBE_LIVENESS ? "liveness" : "startup",
+			 strcmp(p->restart_policy, "Never") ? ", will be restarted" : "");
+		log_info(AGENT_COMP, "pod %s: %s (grace %llds)", p->key, msg, (long long)grace);
+		aprobe_event(ps->rec,
+			     &(struct aprobe_pod){.ns = p->ns, .name = p->name, .uid = p->uid},
+			     "Normal", "Killing", msg);
+		c->killing = true;
+		c->kill_at = mono_s() + (double)grace;
+		if (c->proc.pid > 0)
+			kill(c->proc.pid, SIGTERM);
 	}
 }
 
@@ -438,10 +513,12 @@ static void terminate(struct agent_pods *ps, struct apod *p, int64_t grace_s)
 		return;
 	p->deleting = true;
 	p->kill_at = mono_s() + (double)(grace_s < 0 ? 30 : grace_s);
-	for (size_t i = 0; i < p->n; i++)
+	for (size_t i = 0; i < p->n; i++) {
+		aprobe_deleting(p->c[i].probe);
 		if (p->c[i].proc_live)
-			if (p->c[i].proc.pid > 0)
+			if (p->c[i].proc.pid > 0) /* 0: adopted after it ended */
 				kill(p->c[i].proc.pid, SIGTERM);
+	}
 	log_info(AGENT_COMP, "pod %s: terminating (grace %llds)", p->key, (long long)grace_s);
 	(void)ps;
 }
@@ -560,6 +637,7 @@ static void tick(struct agent_pods *ps)
 		if (pod && p->sandbox)
 			for (size_t k = 0; k < p->n; k++)
 				try_start(ps, p, pod, k);
+		probe_kills(ps, p, pod);
 		if (!p->finished) {
 			publish(ps, p, pod);
 			if (p->finished) {
@@ -638,11 +716,13 @@ int agent_pods_start(struct agent *a)
 		return -errno;
 	snprintf(sel, sizeof(sel), "spec.nodeName=%s", a->cfg->node);
 	ps->q = kc_queue_new("agent-pods");
+	ps->rec = kc_recorder_new(a->kc, "kubelet");
+	aprobe_init_clock();
 	ps->inf = kc_informer_new(a->kc, &(struct kc_informer_opts){
 					     .kind = a->k_pod,
 					     .field_selector = sel,
 					 });
-	if (!ps->q || !ps->inf)
+	if (!ps->q || !ps->inf || !ps->rec)
 		return rc;
 	rc = kc_informer_add_handlers(ps->inf, &(struct kc_handlers){
 						   .add = on_add,
@@ -676,6 +756,7 @@ void agent_pods_stop(struct agent *a)
 	for (size_t i = 0; i < ps->n; i++)
 		pod_free(ps->pods[i]);
 	free(ps->pods);
+	kc_recorder_free(ps->rec); /* after the probes: their last events are written */
 	kc_informer_free(ps->inf);
 	kc_queue_free(ps->q);
 	free(ps);

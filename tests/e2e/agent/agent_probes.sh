@@ -1,0 +1,257 @@
+#!/usr/bin/env bash
+# agent_probes.sh: `drover agent`'s probes end to end, as kubelet 1.32 runs them. Same node as
+# agent.sh (lib.sh: a network namespace of the test's own with `drover server` and `drover agent`,
+# the busybox image, the real kubectl), then pods whose probes are driven both ways by files
+# the test writes into the containers' root (/proc/PID/root):
+#  - readiness httpGet on a named port: 404 -> containerStatuses ready=false, started=true,
+#    Ready/ContainersReady False (ContainersNotReady, "containers with unready status: [httpd]"),
+#    the Service's EndpointSlice endpoint ready=false, Unhealthy "Readiness probe failed: HTTP
+#    probe failed with statuscode: 404"; the file made -> Ready True and the endpoint ready=true;
+#    removed -> not ready again;
+#  - liveness httpGet failing -> Unhealthy, Killing "Container httpd failed liveness probe, will
+#    be restarted", restartCount >= 1, lastState terminated;
+#  - startup exec holding a failing liveness off (no restart, started=false) until it passes,
+#    then the liveness failure restarts the container;
+#  - tcpSocket and exec readiness, each failing then passing; an exec probe outliving
+#    timeoutSeconds: "command \"...\" timed out", not ready;
+#  - a port name that is not the container's: "errored and resulted in unknown state:
+#    strconv.Atoi: parsing \"nosuch\": invalid syntax", never ready, never killed.
+# Everything made (processes by PID, namespaces, cgroups under drvpr-$$, the work dir) is removed
+# on exit, also on failure.
+set -uo pipefail
+E2E_TAG=drvpr
+# shellcheck source=tests/e2e/agent/lib.sh
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+
+# ---- the pods ----
+# each container's command makes what its probes look at; the test then adds or removes files
+# under /proc/PID/root (the container's own root) to turn a probe one way or the other
+cat >"$WORK/pods.yaml" <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: ready, labels: {app: ready}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: httpd
+    image: busybox
+    command: ["sh", "-c", "mkdir /www && echo hi > /www/index.html && exec httpd -f -p 8080 -h /www"]
+    ports: [{name: web, containerPort: 8080}]
+    readinessProbe:
+      httpGet: {path: /ready, port: web}
+      periodSeconds: 1
+      failureThreshold: 1
+---
+apiVersion: v1
+kind: Service
+metadata: {name: ready}
+spec:
+  selector: {app: ready}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: live}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: httpd
+    image: busybox
+    command: ["sh", "-c", "mkdir -p /www && echo ok > /www/healthz && exec httpd -f -p 8080 -h /www"]
+    livenessProbe:
+      httpGet: {path: /healthz, port: 8080}
+      periodSeconds: 1
+      failureThreshold: 2
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: startup}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: busybox
+    command: ["sleep", "100000"]
+    startupProbe:
+      exec: {command: ["cat", "/tmp/started"]}
+      periodSeconds: 1
+      failureThreshold: 1000
+    livenessProbe:
+      exec: {command: ["cat", "/tmp/alive"]}
+      periodSeconds: 1
+      failureThreshold: 1
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: tcp}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: busybox
+    command: ["sh", "-c", "mkdir /www; while [ ! -e /tmp/listen ]; do sleep 0.2; done; exec httpd -f -p 8081 -h /www"]
+    readinessProbe:
+      tcpSocket: {port: 8081}
+      periodSeconds: 1
+      failureThreshold: 1
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: exec}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: busybox
+    command: ["sleep", "100000"]
+    readinessProbe:
+      exec: {command: ["cat", "/tmp/ok"]}
+      periodSeconds: 1
+      failureThreshold: 1
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: slow}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: busybox
+    command: ["sleep", "100000"]
+    readinessProbe:
+      exec: {command: ["sh", "-c", "touch /tmp/ran; sleep 30; exit 0"]}
+      timeoutSeconds: 1
+      periodSeconds: 1
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: badport}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: busybox
+    command: ["sleep", "100000"]
+    ports: [{name: web, containerPort: 8080}]
+    readinessProbe:
+      httpGet: {path: /, port: nosuch}
+      periodSeconds: 1
+    livenessProbe:
+      tcpSocket: {port: nosuch}
+      periodSeconds: 1
+      failureThreshold: 1
+YAML
+k apply -f "$WORK/pods.yaml" >/dev/null || { fail "apply"; exit 1; }
+
+running() { [ "$(jp pod "$1" '{.status.phase}')" = Running ] && [ -n "$(jp pod "$1" '{.status.podIP}')" ]; }
+for p in ready live startup tcp exec slow badport; do wait_for "$p Running" running "$p"; done
+# the container's init as the agent started it (the last start: restarts log again)
+ctr_pid() { sed -n "s/.*pod default\/$1: container $2 started (pid \([0-9]*\)).*/\1/p" "$WORK/agent.log" | tail -1; }
+cstat() { jp pod "$1" "{.status.containerStatuses[0].$2}"; }
+cond() { jp pod "$1" "{.status.conditions[?(@.type==\"$2\")].$3}"; }
+# events of a pod, one "reason|message" a line
+events() { k get events -o jsonpath='{range .items[*]}{.involvedObject.name}|{.reason}|{.message}{"\n"}{end}' | sed -n "s/^$1|//p"; }
+has_event() { events "$1" | grep -qF -- "$2"; }
+slice_ready() { k get endpointslices -l kubernetes.io/service-name=ready -o jsonpath='{.items[*].endpoints[*].conditions.ready}'; }
+is() { [ "$("${@:2}")" = "$1" ]; }
+
+# ---- readiness httpGet on a named port: fails, passes, fails ----
+F0=$FAILS
+wait_for "ready: Unhealthy 404 event" has_event ready "Readiness probe failed: HTTP probe failed with statuscode: 404"
+is false cstat ready ready || fail "ready: containerStatuses ready is $(cstat ready ready)"
+is true cstat ready started || fail "ready: started is $(cstat ready started)"
+is False cond ready Ready status || fail "ready: Ready is $(cond ready Ready status)"
+is False cond ready ContainersReady status || fail "ready: ContainersReady"
+is ContainersNotReady cond ready Ready reason || fail "ready: reason $(cond ready Ready reason)"
+is "containers with unready status: [httpd]" cond ready Ready message ||
+	fail "ready: message $(cond ready Ready message)"
+wait_for "ready: endpoint ready=false" is false slice_ready
+[ $FAILS -eq $F0 ] && ok "readiness 404: ready=false, Ready False (ContainersNotReady), endpoint ready=false"
+F0=$FAILS
+PID=$(ctr_pid ready httpd)
+echo ok >"/proc/$PID/root/www/ready" || fail "write /www/ready in pid $PID"
+wait_for "ready: Ready True" is True cond ready Ready status
+is true cstat ready ready || fail "ready: container not ready"
+is True cond ready ContainersReady status || fail "ready: ContainersReady"
+wait_for "ready: endpoint ready=true" is true slice_ready
+[ $FAILS -eq $F0 ] && ok "readiness passes: Ready True, endpoint ready=true"
+F0=$FAILS
+rm -f "/proc/$PID/root/www/ready"
+wait_for "ready: Ready False again" is False cond ready Ready status
+wait_for "ready: endpoint ready=false again" is false slice_ready
+is 0 cstat ready restartCount || fail "readiness failure restarted the container"
+[ $FAILS -eq $F0 ] && ok "readiness fails again: Ready False, endpoint ready=false, no restart"
+
+# ---- liveness httpGet: killed and restarted ----
+F0=$FAILS
+PID=$(ctr_pid live httpd)
+is 0 cstat live restartCount || fail "live restarted before its probe failed"
+is true cstat live ready || fail "live: not ready (no readiness probe: ready when running)"
+rm -f "/proc/$PID/root/www/healthz"
+restarted() { [ "$(cstat "$1" restartCount)" -ge 1 ] 2>/dev/null; }
+wait_for "live: restartCount >= 1" restarted live
+wait_for "live: Unhealthy event" has_event live "Liveness probe failed: HTTP probe failed with statuscode: 404"
+wait_for "live: Killing event" has_event live "Container httpd failed liveness probe, will be restarted"
+[ -n "$(cstat live lastState.terminated.finishedAt)" ] || fail "live: no lastState.terminated"
+wait_for "live: running again" is true cstat live ready
+[ $FAILS -eq $F0 ] && ok "liveness 404: Unhealthy, Killing, restartCount $(cstat live restartCount), running again"
+
+# ---- startup holds liveness off, then lets it act ----
+F0=$FAILS
+count_startup() { [ "$(events startup | grep -c "Startup probe failed")" -ge 1 ] &&
+	[ "$(k get events -o jsonpath='{range .items[?(@.involvedObject.name=="startup")]}{.reason}={.count}{"\n"}{end}' |
+		sed -n 's/^Unhealthy=//p' | sort -n | tail -1)" -ge 3 ]; }
+wait_for "startup: its probe failed 3 times" count_startup
+is false cstat startup started || fail "startup: started before its probe passed"
+is false cstat startup ready || fail "startup: ready before started"
+is 0 cstat startup restartCount || fail "startup: restarted while the startup probe held liveness"
+has_event startup "Liveness probe failed" && fail "startup: liveness ran before the startup probe passed"
+PID=$(ctr_pid startup c)
+touch "/proc/$PID/root/tmp/started"
+wait_for "startup: restarted by liveness once started" restarted startup
+has_event startup "Container c failed liveness probe, will be restarted" ||
+	fail "startup: no Killing event"
+[ $FAILS -eq $F0 ] && ok "startup probe held a failing liveness off, then liveness restarted the container"
+
+# ---- tcpSocket and exec readiness, both ways ----
+F0=$FAILS
+wait_for "tcp: refused event" has_event tcp "Readiness probe failed: dial tcp $(jp pod tcp '{.status.podIP}'):8081: connect: connection refused"
+is false cstat tcp ready || fail "tcp: ready while nothing listens"
+touch "/proc/$(ctr_pid tcp c)/root/tmp/listen"
+wait_for "tcp: ready once it listens" is true cstat tcp ready
+[ $FAILS -eq $F0 ] && ok "tcpSocket: refused -> not ready; listening -> ready"
+F0=$FAILS
+wait_for "exec: failure event with the command's output" has_event exec "Readiness probe failed: cat: can't open '/tmp/ok': No such file or directory"
+is false cstat exec ready || fail "exec: ready while cat fails"
+touch "/proc/$(ctr_pid exec c)/root/tmp/ok"
+wait_for "exec: ready once cat succeeds" is true cstat exec ready
+[ $FAILS -eq $F0 ] && ok "exec: exit 1 -> not ready; exit 0 -> ready"
+
+# ---- timeoutSeconds: an exec probe that outlives it fails (and is killed) ----
+F0=$FAILS
+wait_for "slow: timed out event" has_event slow 'Readiness probe failed: command "sh -c touch /tmp/ran; sleep 30; exit 0" timed out'
+is false cstat slow ready || fail "slow: ready although its probe never finished in time"
+[ -e "/proc/$(ctr_pid slow c)/root/tmp/ran" ] || fail "slow: the probe's command never ran"
+[ $FAILS -eq $F0 ] && ok "exec timeoutSeconds: 'command ... timed out', not ready"
+
+# ---- a port name the container does not have: errored, never ready, never killed ----
+F0=$FAILS
+wait_for "badport: errored event" has_event badport 'Readiness probe errored and resulted in unknown state: strconv.Atoi: parsing "nosuch": invalid syntax'
+wait_for "badport: liveness errored event" has_event badport 'Liveness probe errored and resulted in unknown state: strconv.Atoi: parsing "nosuch": invalid syntax'
+is false cstat badport ready || fail "badport: ready"
+is 0 cstat badport restartCount || fail "badport: an errored liveness probe killed the container"
+[ $FAILS -eq $F0 ] && ok "unknown port name: errored as the kubelet reports it, not ready, not killed"
+
+# ---- the end: delete everything, nothing left ----
+k delete pod --all --wait=false >/dev/null
+nopods() { [ -z "$(k get pods -o name)" ]; }
+wait_for "every pod deleted" nopods
+[ -z "$(ls "$WORK/root/sandboxes")" ] || fail "sandboxes left: $(ls "$WORK/root/sandboxes")"
+
+if [ $FAILS -ne 0 ]; then
+	echo "--- agent log" >&2
+	tail -60 "$WORK/agent.log" >&2
+	echo "agent_probes.sh: $FAILS check(s) failed" >&2
+	exit 1
+fi
+echo "agent_probes.sh: all checks passed"

@@ -1,0 +1,111 @@
+# lib.sh: the node the agent e2e tests share, sourced after the caller sets E2E_TAG (a short
+# name: its namespaces, links, cgroups and work dir are "$E2E_TAG-$$..."): a node network
+# namespace of the test's own (lo and one veth to the host with a /30 of 198.18.0.0/15, no
+# default route out of the machine) running `drover server --cluster-cidr 10.244.0.0/16` on its
+# 127.0.0.1 and `drover agent` over a temp image root holding the busybox image
+# (scripts/lib/busybox-image.sh); returns once the Node is Ready. Defines fail/ok, innode, k
+# (kubectl in the namespace), wait_for, jp, start_agent, and a trap that removes everything
+# made (processes by PID, pods' and the node's namespaces, the cgroup subtree, mounts, the work
+# dir) on exit, also on failure. agent.sh keeps its own copy of this setup.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SRC=${DROVER_SOURCE_DIR:-$HERE/../../..}
+BIN=${DROVER_BIN:-$SRC/build/userspace/cli}/drover
+[ -x "$BIN" ] || { echo "no drover binary at $BIN" >&2; exit 1; }
+[ -x "$(dirname "$BIN")/drover-cni" ] || { echo "no drover-cni beside $BIN" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "$(basename "$0"): needs root (namespaces, cgroups)" >&2; exit 1; }
+command -v kubectl >/dev/null || { echo "$(basename "$0"): no kubectl" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/$E2E_TAG-e2e.XXXXXX)
+NODE=$E2E_TAG-$$-node
+NODENAME=node-$$
+CGP=$E2E_TAG-$$
+VH=$E2E_TAG$$h
+VN=$E2E_TAG$$n
+# a /30 of 198.18.0.0/15 (benchmarking range, never routed) from the PID
+NET=198.18.$(($$ % 250)).$(((($$ / 250) % 60) * 4))
+HOSTIP=${NET%.*}.$((${NET##*.} + 1))
+NODEIP=${NET%.*}.$((${NET##*.} + 2))
+SERVER_PID='' AGENT_PID=''
+FAILS=0
+
+cleanup() {
+	local p f h
+	for p in $AGENT_PID $SERVER_PID; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	# containers: whatever runs in our cgroup subtree
+	for h in /sys/fs/cgroup /sys/fs/cgroup/*/; do
+		[ -d "$h/$CGP" ] || continue
+		find "$h/$CGP" -name cgroup.procs -exec cat {} + 2>/dev/null |
+			while read -r p; do kill -KILL "$p" 2>/dev/null; done
+	done
+	# the pods' network namespaces the agent recorded, then ours
+	for f in "$WORK"/root/sandboxes/*; do
+		[ -e "$f" ] || continue
+		umount -l "/run/netns/drv-${f##*/}" 2>/dev/null
+		rm -f "/run/netns/drv-${f##*/}"
+	done
+	ip netns del "$NODE" 2>/dev/null
+	ip link del "$VH" 2>/dev/null
+	for h in /sys/fs/cgroup /sys/fs/cgroup/*/; do
+		[ -d "$h/$CGP" ] && find "$h/$CGP" -depth -type d -exec rmdir {} + 2>/dev/null
+	done
+	grep -F "$WORK" /proc/self/mountinfo | awk '{print $5}' | sort -r |
+		while read -r m; do umount -l "$m"; done
+	if [ -n "${DROVER_E2E_KEEP:-}" ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+fail() {
+	FAILS=$((FAILS + 1))
+	echo "FAIL: $*" >&2
+}
+ok() { echo "ok: $*"; }
+innode() { nsenter --net="/run/netns/$NODE" "$@"; }
+k() { innode kubectl "$@"; }
+# wait_for DESC CMD...: poll CMD (its output in $OUT) until it succeeds, 90 s at most
+wait_for() {
+	local desc=$1
+	shift
+	for _ in $(seq 450); do
+		OUT=$("$@" 2>&1) && return 0
+		sleep 0.2
+	done
+	fail "$desc (last: $OUT)"
+	return 1
+}
+jp() { k get "$1" "$2" -o "jsonpath=$3"; }
+
+
+# ---- the node namespace, the image, the server, the agent ----
+ip netns add "$NODE" || exit 1
+ip -n "$NODE" link set lo up
+ip link add "$VH" type veth peer name "$VN" netns "$NODE" || exit 1
+ip addr add "$HOSTIP/30" dev "$VH"
+ip link set "$VH" up
+ip -n "$NODE" addr add "$NODEIP/30" dev "$VN"
+ip -n "$NODE" link set "$VN" up
+
+"$SRC/scripts/lib/busybox-image.sh" --out "$WORK/bb" --root "$WORK/images" --drover "$BIN" \
+	>"$WORK/image.log" 2>&1 || { cat "$WORK/image.log"; exit 1; }
+
+# nsenter execs drover: $! is drover's own PID (a shell function would put a subshell between)
+nsenter --net="/run/netns/$NODE" "$BIN" server --data-dir "$WORK/data" --listen 127.0.0.1:0 \
+	--cluster-cidr 10.244.0.0/16 >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+export KUBECONFIG=$WORK/data/kubeconfig
+export HOME=$WORK/home
+mkdir -p "$HOME"
+wait_for "server up" test -s "$KUBECONFIG" || { cat "$WORK/server.log"; exit 1; }
+wait_for "server answers" k get --raw /readyz || exit 1
+
+start_agent() {
+	nsenter --net="/run/netns/$NODE" "$BIN" agent --kubeconfig "$KUBECONFIG" --node "$NODENAME" --root "$WORK/root" \
+		--image-root "$WORK/images" --cgroup-parent "$CGP" --labels "e2e=$E2E_TAG" \
+		>>"$WORK/agent.log" 2>&1 &
+	AGENT_PID=$!
+}
+start_agent
+
+node_ready() { [ "$(jp node "$NODENAME" '{.status.conditions[?(@.type=="Ready")].status}')" = True ]; }
+wait_for "node Ready" node_ready || exit 1

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* test_agent_env: a container's environment as the kubelet makes it: $(VAR) expansion as
+ * third_party/forked/golang/expansion's tests pin it, envFrom with prefixes (ConfigMap and
+ * Secret, base64), env replacing envFrom, valueFrom configMapKeyRef/secretKeyRef/fieldRef,
+ * optional sources skipped, and the kubelet's errors for a missing object or key. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent_env.h"
+
+static void expand_case(const struct env_list *ctx, const char *in, const char *want)
+{
+	char *got = env_expand(in, ctx);
+
+	assert_non_null(got);
+	if (strcmp(got, want))
+		fail_msg("expand \"%s\": got \"%s\", want \"%s\"", in, got, want);
+	free(got);
+}
+
+static void test_expand(void **state)
+{
+	struct env_list ctx = {0};
+
+	(void)state;
+	assert_int_equal(env_set(&ctx, "VAR_A", "A"), 0);
+	assert_int_equal(env_set(&ctx, "VAR_B", "B"), 0);
+	assert_int_equal(env_set(&ctx, "VAR_EMPTY", ""), 0);
+	/* the cases of expansion_test.go */
+	expand_case(&ctx, "$(VAR_A)", "A");
+	expand_case(&ctx, "___$(VAR_B)___", "___B___");
+	expand_case(&ctx, "$(VAR_A)-$(VAR_A)", "A-A");
+	expand_case(&ctx, "$(VAR_A)$(VAR_B)", "AB");
+	expand_case(&ctx, "foo$(VAR_EMPTY)bar", "foobar");
+	expand_case(&ctx, "$(VAR_DNE)", "$(VAR_DNE)");
+	expand_case(&ctx, "$$(VAR_A)", "$(VAR_A)");
+	expand_case(&ctx, "$$$(VAR_A)", "$A");
+	expand_case(&ctx, "$$$$(VAR_A)", "$$(VAR_A)");
+	expand_case(&ctx, "$(VAR_A", "$(VAR_A");
+	expand_case(&ctx, "$VAR_A", "$VAR_A");
+	expand_case(&ctx, "$", "$");
+	expand_case(&ctx, "foo$", "foo$");
+	expand_case(&ctx, "$()", "$()");
+	expand_case(&ctx, "$(VAR_A)$", "A$");
+	expand_case(&ctx, "", "");
+	env_set(&ctx, "VAR_A", "A2"); /* replaced in place */
+	assert_int_equal(ctx.n, 3);
+	expand_case(&ctx, "$(VAR_A)", "A2");
+	env_list_free(&ctx);
+}
+
+/* The API the test fakes: cm (a=1, b=2), sec (pw=hunter2 in base64); nothing else. */
+static int fake_get(void *arg, const char *kind, const char *ns, const char *name, struct jv_doc *d,
+		    struct jv **obj, char *err, size_t errlen)
+{
+	const char *json = NULL;
+
+	(void)arg;
+	(void)err;
+	(void)errlen;
+	assert_string_equal(ns, "team");
+	if (!strcmp(kind, "ConfigMap") && !strcmp(name, "cm"))
+		json = "{\"data\":{\"a\":\"1\",\"b\":\"2\"}}";
+	if (!strcmp(kind, "Secret") && !strcmp(name, "sec"))
+		json = "{\"data\":{\"pw\":\"aHVudGVyMg==\"}}";
+	if (!json)
+		return -ENOENT;
+	*obj = jv_parse(d, json, strlen(json), NULL);
+	return *obj ? 0 : -ENOMEM;
+}
+
+static const char *fake_field(void *arg, const char *path)
+{
+	(void)arg;
+	return !strcmp(path, "metadata.name") ? "pod-1" : NULL;
+}
+
+/* Build the environment of the container JSON; returns env_build's code. */
+static int build(const char *json, struct env_list *out, char *err)
+{
+	struct jv_doc *d = jv_doc_new();
+	struct jv *ctr = jv_parse(d, json, strlen(json), NULL);
+	int rc;
+
+	assert_non_null(ctr);
+	memset(out, 0, sizeof(*out));
+	err[0] = 0;
+	rc = env_build(ctr, "team", fake_get, fake_field, NULL, out, err, 256);
+	jv_doc_free(d);
+	return rc;
+}
+
+static void test_sources(void **state)
+{
+	struct env_list e;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(
+	    build(
+		"{\"envFrom\":[{\"configMapRef\":{\"name\":\"cm\"},\"prefix\":\"CM_\"},"
+		"{\"secretRef\":{\"name\":\"sec\"}},"
+		"{\"configMapRef\":{\"name\":\"gone\",\"optional\":true}}],"
+		"\"env\":[{\"name\":\"CM_a\",\"value\":\"over\"},"
+		"{\"name\":\"X\",\"value\":\"$(CM_b)-$(pw)-$(LATER)\"},"
+		"{\"name\":\"LATER\",\"value\":\"l\"},"
+		"{\"name\":\"K\",\"valueFrom\":{\"configMapKeyRef\":{\"name\":\"cm\",\"key\":\"b\"}"
+		"}},"
+		"{\"name\":\"S\",\"valueFrom\":{\"secretKeyRef\":{\"name\":\"sec\",\"key\":\"pw\"}}"
+		"},"
+		"{\"name\":\"OPT\",\"valueFrom\":{\"secretKeyRef\":{\"name\":\"sec\",\"key\":"
+		"\"no\","
+		"\"optional\":true}}},"
+		"{\"name\":\"OPT2\",\"valueFrom\":{\"configMapKeyRef\":{\"name\":\"nope\",\"key\":"
+		"\"k\",\"optional\":true}}},"
+		"{\"name\":\"N\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":\"metadata.name\"}}},"
+		"{\"name\":\"E\"}]}",
+		&e, err),
+	    0);
+	assert_string_equal(env_get(&e, "CM_a"), "over"); /* env replaces envFrom */
+	assert_string_equal(env_get(&e, "CM_b"), "2");
+	assert_string_equal(env_get(&e, "pw"), "hunter2");
+	/* only what was declared before expands */
+	assert_string_equal(env_get(&e, "X"), "2-hunter2-$(LATER)");
+	assert_string_equal(env_get(&e, "K"), "2");
+	assert_string_equal(env_get(&e, "S"), "hunter2");
+	assert_null(env_get(&e, "OPT"));
+	assert_null(env_get(&e, "OPT2"));
+	assert_null(env_get(&e, "a")); /* the prefix applies */
+	assert_string_equal(env_get(&e, "N"), "pod-1");
+	assert_string_equal(env_get(&e, "E"), "");
+	env_list_free(&e);
+}
+
+static void err_case(const char *json, const char *want)
+{
+	struct env_list e;
+	char err[256];
+
+	assert_int_equal(build(json, &e, err), -EINVAL);
+	assert_string_equal(err, want);
+	env_list_free(&e);
+}
+
+static void test_errors(void **state)
+{
+	(void)state;
+	err_case("{\"envFrom\":[{\"configMapRef\":{\"name\":\"gone\"}}]}",
+		 "configmap \"gone\" not found");
+	err_case("{\"envFrom\":[{\"secretRef\":{\"name\":\"gone\",\"optional\":false}}]}",
+		 "secret \"gone\" not found");
+	err_case("{\"env\":[{\"name\":\"A\",\"valueFrom\":{\"configMapKeyRef\":{\"name\":"
+		 "\"cm\",\"key\":\"zz\"}}}]}",
+		 "couldn't find key zz in ConfigMap team/cm");
+	err_case("{\"env\":[{\"name\":\"A\",\"valueFrom\":{\"secretKeyRef\":{\"name\":"
+		 "\"sec\",\"key\":\"zz\"}}}]}",
+		 "couldn't find key zz in Secret team/sec");
+	err_case("{\"env\":[{\"name\":\"A\",\"valueFrom\":{\"secretKeyRef\":{\"name\":"
+		 "\"nosec\",\"key\":\"zz\"}}}]}",
+		 "secret \"nosec\" not found");
+	/* an optional object that exists but lacks the key: skipped, no error */
+	{
+		struct env_list e;
+		char err[256];
+
+		assert_int_equal(
+		    build("{\"env\":[{\"name\":\"A\",\"valueFrom\":{\"configMapKeyRef\":"
+			  "{\"name\":\"cm\",\"key\":\"zz\",\"optional\":true}}}]}",
+			  &e, err),
+		    0);
+		assert_int_equal(e.n, 0);
+		env_list_free(&e);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_expand),
+	    cmocka_unit_test(test_sources),
+	    cmocka_unit_test(test_errors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* agent_probe_int: the probe handlers (agent_probe_handlers.c) as the prober (agent_probe.c)
+ * calls them: pkg/probe's http, tcp and exec probers. */
+#ifndef DROVER_AGENT_PROBE_INT_H
+#define DROVER_AGENT_PROBE_INT_H
+
+#include <sys/types.h>
+
+#include "agent_probe.h"
+
+/* probe.Result */
+enum outcome {
+	O_SUCCESS,
+	O_WARNING,
+	O_FAILURE,
+	O_UNKNOWN,
+};
+
+/* What one handler run says: an outcome with its output, or an error (err[0] set). */
+struct run {
+	enum outcome o;
+	char out[PROBE_MAX_OUTPUT + 1];
+	size_t outlen;
+	char err[1024];
+};
+
+/* One run of a handler against host (the pod IP unless the probe names one) into *r. */
+void probe_tcp(const struct probe_spec *s, const char *host, struct run *r);
+void probe_http(const struct probe_spec *s, const char *host, struct run *r);
+/* exec in the container whose init is target (its cgroup cg, working directory cwd). */
+void probe_exec(const struct probe_spec *s, pid_t target, const struct cg *cg, const char *cwd,
+		struct run *r);
+
+#endif

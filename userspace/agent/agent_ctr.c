@@ -243,6 +243,8 @@ int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_
 		ctr = ctr->next;
 	if (!ctr)
 		return -EINVAL;
+	double t0 = agent_mono_ms(), t1, t2;
+
 	store = image_store_open(a->cfg->image_root);
 	if (!store) {
 		rc = -errno;
@@ -296,6 +298,7 @@ int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_
 	if ((rc = fs_mkdir_p(rootfs, 0755, NULL)) || (rc = fs_mkdir_p(upper, 0755, NULL)) ||
 	    (rc = fs_mkdir_p(work, 0755, NULL)))
 		goto out;
+	t1 = agent_mono_ms();
 	if (!c->cg)
 		c->cg = ctr_cgroup(a, p, ctr, c->name);
 	if (!c->cg) {
@@ -317,7 +320,11 @@ int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_
 	cwd = jv_path_str(ctr, "workingDir");
 	spec.cwd = cwd && cwd[0] ? cwd : img->working_dir;
 	spec.log_path = logp;
+	t2 = agent_mono_ms();
 	rc = rt_start(&spec, &c->proc);
+	p->ms[AGENT_MS_IMAGE] += t1 - t0; /* resolve, the run's dirs; the overlay is rt_start's */
+	p->ms[AGENT_MS_CGROUP] += t2 - t1;
+	p->ms[AGENT_MS_PROCESS] += agent_mono_ms() - t2;
 	if (rc) {
 		snprintf(c->message, sizeof(c->message), "failed to start container \"%s\": %s",
 			 c->name, strerror(-rc));

@@ -293,8 +293,12 @@ static void try_start(struct agent_pods *ps, struct apod *p, const struct jv *po
 	if (!rc) {
 		c->phase = CTR_RUNNING;
 		c->reason[0] = 0;
-		log_info(AGENT_COMP, "pod %s: container %s started (pid %d)", p->key, c->name,
-			 (int)c->proc.pid);
+		log_info(AGENT_COMP,
+			 "pod %s: container %s started (pid %d): netns %.2f ms, cni %.2f ms, "
+			 "cgroup %.2f ms, image %.2f ms, process %.2f ms",
+			 p->key, c->name, (int)c->proc.pid, p->ms[AGENT_MS_NETNS],
+			 p->ms[AGENT_MS_CNI], p->ms[AGENT_MS_CGROUP], p->ms[AGENT_MS_IMAGE],
+			 p->ms[AGENT_MS_PROCESS]);
 		return;
 	}
 	if (rc == -ENOENT) {

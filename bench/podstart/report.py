@@ -22,7 +22,7 @@ PHASES = ["netns", "cni", "cgroup", "image", "process"]
 
 drv = json.load(open(a.drover))
 pm = json.load(open(a.podman))
-line_re = re.compile(r"pod [^/\s]+/(\S+): container \S+ started \(pid \d+\): netns ([\d.]+) ms, "
+line_re = re.compile(r"pod [^/\s]+/(\S+): container \S+ start phases: netns ([\d.]+) ms, "
                      r"cni ([\d.]+) ms, cgroup ([\d.]+) ms, image ([\d.]+) ms, process ([\d.]+) ms")
 phases = {}
 for line in open(a.agent_log, errors="replace"):

@@ -330,6 +330,11 @@ int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_
 			 c->name, strerror(-rc));
 		goto out;
 	}
+	log_info(AGENT_COMP,
+		 "pod %s: container %s start phases: netns %.2f ms, cni %.2f ms, cgroup %.2f ms, "
+		 "image %.2f ms, process %.2f ms",
+		 p->key, c->name, p->ms[AGENT_MS_NETNS], p->ms[AGENT_MS_CNI],
+		 p->ms[AGENT_MS_CGROUP], p->ms[AGENT_MS_IMAGE], p->ms[AGENT_MS_PROCESS]);
 	c->proc_live = true;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	kubelet_time_str(ts.tv_sec, c->started);

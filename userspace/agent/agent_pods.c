@@ -293,12 +293,8 @@ static void try_start(struct agent_pods *ps, struct apod *p, const struct jv *po
 	if (!rc) {
 		c->phase = CTR_RUNNING;
 		c->reason[0] = 0;
-		log_info(AGENT_COMP,
-			 "pod %s: container %s started (pid %d): netns %.2f ms, cni %.2f ms, "
-			 "cgroup %.2f ms, image %.2f ms, process %.2f ms",
-			 p->key, c->name, (int)c->proc.pid, p->ms[AGENT_MS_NETNS],
-			 p->ms[AGENT_MS_CNI], p->ms[AGENT_MS_CGROUP], p->ms[AGENT_MS_IMAGE],
-			 p->ms[AGENT_MS_PROCESS]);
+		log_info(AGENT_COMP, "pod %s: container %s started (pid %d)", p->key, c->name,
+			 (int)c->proc.pid);
 		return;
 	}
 	if (rc == -ENOENT) {
@@ -503,8 +499,13 @@ static void sync_key(struct agent_pods *ps, const char *key)
 							      : now_str((char[32]){0}));
 		/* an earlier run's containers (the agent restarted): started again from scratch */
 		agent_pod_cgroup_purge(ps->a, p->uid);
-		if (agent_sandbox_up(ps->a, p) == 0)
+		if (agent_sandbox_up(ps->a, p) == 0) {
 			log_info(AGENT_COMP, "pod %s: sandbox %s, IP %s", key, p->netns, p->ip);
+			/* start and report at once, not at the next tick (up to TICK_MS later) */
+			for (size_t k = 0; k < p->n; k++)
+				try_start(ps, p, pod, k);
+			publish(ps, p, pod);
+		}
 	}
 	if (jv_get(jv_path(pod, "metadata"), "deletionTimestamp")) {
 		int64_t g = 30;

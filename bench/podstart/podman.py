@@ -62,15 +62,23 @@ for n, rounds in plan:
                 continue
             x, t, p = by_pid.pop(pid)
             p.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
-            if p.returncode:
-                raise SystemExit("podman run %s: %s" % (x, p.stderr.read().decode().strip()))
+            err = p.stderr.read().decode().strip()
             p.stderr.close()
+            if p.returncode:
+                # counted, not timed: podman under load has been seen to fail a run
+                res.setdefault("failed", []).append("%s: %s" % (x, err))
+                continue
             res["pods"][x] = {"spawn_ms": (t - t0) * 1e3, "running_ms": (done - t) * 1e3}
         with open(a.netns_log, "a") as f:
             f.write(podman("inspect", "--format", "{{.NetworkSettings.SandboxKey}}", *names))
         running = set(podman("ps", "--filter", "status=running", "--format", "{{.Names}}").split())
-        if not set(names) <= running:
-            raise SystemExit("not running after podman run -d: %s" % sorted(set(names) - running)[:5])
+        if res.get("failed"):
+            log("podman+crun %d containers: %d runs failed, first: %s"
+                % (n, len(res["failed"]), res["failed"][0]))
+            if not res["pods"]:
+                raise SystemExit("every podman run failed")
+        if not set(res["pods"]) <= running:
+            raise SystemExit("not running after podman run -d: %s" % sorted(set(res["pods"]) - running)[:5])
         out["rounds"].append(res)
         r = sorted(v["running_ms"] for v in res["pods"].values())
         log("podman+crun %3d containers, round %d/%d: run -d -> running p50 %.1f ms, max %.1f ms"

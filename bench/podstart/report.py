@@ -80,7 +80,9 @@ for n in sorted(dc):
     other = [p["running_ms"] - sum(phases[name]) for name, p in pods if name in phases]
     e["drover"]["phases"]["queue_status_watch"] = stats(other) if other else None
     if n in pc:
-        e["podman_crun"] = {"running": stats([p["running_ms"] for _, p in pc[n]])}
+        e["podman_crun"] = {"running": stats([p["running_ms"] for _, p in pc[n]]),
+                            "failed_runs": sum(len(r.get("failed", [])) for r in pm["rounds"]
+                                               if r["n"] == n)}
         d, b = e["drover"]["running"], e["podman_crun"]["running"]
         e["x_faster_p50"] = round(b["p50_ms"] / d["p50_ms"], 2)
         e["x_faster_p99"] = round(b["p99_ms"] / d["p99_ms"], 2)
@@ -125,8 +127,11 @@ md += ["", "drover's start split (the agent's log, per pod, p50 / p99 in ms): ne
        "cgroup = the container's cgroups made and limited (v1 here); image = resolve in the image "
        "store and the run's directories; process = drover's runtime: clone into new namespaces, "
        "the overlay root mounted, pivot_root, exec (and the log pipe). The rest of bind->Running "
-       "is the informer's delivery, waiting in the agent's sync queue behind the pods before it, "
-       "the status PATCH and the watch event back.", "",
+       "is the informer's delivery, waiting in the agent's sync queue (new pods start side by side, "
+       "up to 16 a batch; pods arriving during a batch wait for it), the status PATCH and the "
+       "watch event back (below 0 when the agent saw the pod before the benchmark's watch did). "
+       "Under parallel starts the phases stretch: they contend for the same 2 CPUs and kernel "
+       "locks (rtnl, namespace and mount setup).", "",
        "| pods at once | netns | cni | cgroup | image | process | rest (queue, status, watch) |",
        "|---:|---:|---:|---:|---:|---:|---:|"]
 for n, e in C.items():
@@ -145,6 +150,10 @@ worst = max(e["drover"]["ready"]["p99_ms"] for e in C.values())
 md += ["", "Anchors: Kubernetes' pod startup SLO, p99 <= 5 s with pre-pulled images (drover's worst "
        "bind->Ready p99 here: %.1f ms); containerd + CNI ~1.5 s per pod; podman run with a CNI "
        "network ~549 ms alone on this machine (machine-facts.md)." % worst]
+fails = {n: e["podman_crun"]["failed_runs"] for n, e in C.items() if e.get("podman_crun", {}).get("failed_runs")}
+if fails:
+    md += ["", "podman runs that failed (not timed): %s." % ", ".join(
+        "%s at %s at once" % (v, n) for n, v in fails.items())]
 if missing:
     md += ["", "%d pods had no start-phase line in the agent's log." % missing]
 md += ["", "Plots: `%s-latency.svg` (log scale), `%s-phases.svg`." % (a.name, a.name)]
@@ -169,6 +178,6 @@ for n, e in C.items():
     labels.append("%s pod%s, p50" % (n, "" if n == "1" else "s"))
     for k, _, vals in series:
         ph = e["drover"]["phases"][k]
-        vals.append(ph["p50_ms"] if ph else 0)
+        vals.append(max(ph["p50_ms"], 0) if ph else 0)  # the rest can be < 0: see the table
 bar_svg(os.path.join(a.out, a.name + "-phases.svg"), "drover pod start, split (p50)", labels,
         series, "ms", log=True)

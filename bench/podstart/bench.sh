@@ -37,9 +37,15 @@ done
 say() { echo "podstart: $*" >&2; }
 
 say "building drover, drover-cni"
-cmake -S . -B build -DDROVER_WERROR=ON >/dev/null
-cmake --build build --target drover drover-cni >/dev/null
-BIN=$top/build/userspace/cli/drover
+# DROVER_BUILD=DIR: an existing build directory (e.g. a sanitizer build) instead of build/
+if [ -n "${DROVER_BUILD:-}" ]; then
+	cmake --build "$DROVER_BUILD" --target drover drover-cni >/dev/null
+	BIN=$(cd "$DROVER_BUILD" && pwd)/userspace/cli/drover
+else
+	cmake -S . -B build -DDROVER_WERROR=ON >/dev/null
+	cmake --build build --target drover drover-cni >/dev/null
+	BIN=$top/build/userspace/cli/drover
+fi
 
 work=$(mktemp -d /tmp/bench-podstart.XXXXXX)
 NODE=drvps-$$-node

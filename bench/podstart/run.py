@@ -79,36 +79,45 @@ watch_error = []
 
 
 def watcher(rv):
-    c = http.client.HTTPSConnection(hostport, context=ctx, timeout=3600)
-    c.request("GET", "/api/v1/namespaces/%s/pods?watch=1&allowWatchBookmarks=false&resourceVersion=%s"
-              % (a.ns, rv))
-    r = c.getresponse()
-    if r.status != 200:
-        watch_error.append("watch: HTTP %d %s" % (r.status, r.read()[:200]))
-        return
+    """One watch from rv; when the server ends it (a request timeout), again from the last
+    resourceVersion seen."""
     while True:
-        line = r.readline()
-        t = now()
-        if not line:
-            watch_error.append("watch ended")
+        c = http.client.HTTPSConnection(hostport, context=ctx, timeout=3600)
+        c.request("GET", "/api/v1/namespaces/%s/pods?watch=1&allowWatchBookmarks=true"
+                  "&resourceVersion=%s" % (a.ns, rv))
+        r = c.getresponse()
+        if r.status != 200:
+            watch_error.append("watch: HTTP %d %s" % (r.status, r.read()[:200]))
             with ev_cond:
                 ev_cond.notify_all()
             return
-        ev = json.loads(line)
-        o = ev.get("object", {})
-        name = o.get("metadata", {}).get("name")
-        if ev.get("type") not in ("ADDED", "MODIFIED") or not name:
-            continue
-        st = o.get("status", {})
-        with ev_cond:
-            e = events.setdefault(name, {})
-            e.setdefault("bind", t)
-            if st.get("phase") == "Running":
-                e.setdefault("running", t)
-            for cond in st.get("conditions") or []:
-                if cond.get("type") == "Ready" and cond.get("status") == "True":
-                    e.setdefault("ready", t)
-            ev_cond.notify_all()
+        while True:
+            line = r.readline()
+            t = now()
+            if not line:
+                break
+            ev = json.loads(line)
+            o = ev.get("object", {})
+            rv = o.get("metadata", {}).get("resourceVersion") or rv
+            if ev.get("type") == "ERROR":
+                watch_error.append("watch: %s" % o.get("message"))
+                with ev_cond:
+                    ev_cond.notify_all()
+                return
+            name = o.get("metadata", {}).get("name")
+            if ev.get("type") not in ("ADDED", "MODIFIED") or not name:
+                continue
+            st = o.get("status", {})
+            with ev_cond:
+                e = events.setdefault(name, {})
+                e.setdefault("bind", t)
+                if st.get("phase") == "Running":
+                    e.setdefault("running", t)
+                for cond in st.get("conditions") or []:
+                    if cond.get("type") == "Ready" and cond.get("status") == "True":
+                        e.setdefault("ready", t)
+                ev_cond.notify_all()
+        c.close()
 
 
 def pod(name):

@@ -92,7 +92,7 @@ cleanup() {
 	set +e
 	say "cleaning up"
 	[ -n "$PODMAN_PID" ] && kill -KILL "$PODMAN_PID" 2>/dev/null
-	if [ -e "$CONTAINERS_CONF" ] && ip netns list | grep -qw "$NODE"; then
+	if [ -e "$CONTAINERS_CONF" ] && [ -e "/run/netns/$NODE" ]; then
 		pm_wrap podman rm -f -t 0 -a >/dev/null 2>&1
 	fi
 	for p in $AGENT_PID $SERVER_PID; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done

@@ -163,6 +163,7 @@ waitfor "node Ready" 60 node_ready || { tail "$work/agent.log" >&2; exit 1; }
 k config view --raw -o json >"$work/kubeconfig.json"
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+python3 bench/podstart/noise.py >"$work/noise-before.json"
 say "drover: plan $plan (pods at once : rounds)"
 nsenter --net="/run/netns/$NODE" python3 bench/podstart/run.py --kubeconfig "$work/kubeconfig.json" \
 	--node "$NODENAME" --plan "$plan" --sandboxes "$work/root/sandboxes" >"$work/drover.json" ||
@@ -213,9 +214,10 @@ PODMAN_PID=$!
 wait "$PODMAN_PID"
 PODMAN_PID=''
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+python3 bench/podstart/noise.py >"$work/noise-after.json"
 
 python3 bench/podstart/report.py --drover "$work/drover.json" --agent-log "$work/agent.log" \
-	--podman "$work/podman.json" --out "$top/bench/results" --name "$name" \
+	--podman "$work/podman.json" --noise "$work/noise-before.json" "$work/noise-after.json" --out "$top/bench/results" --name "$name" \
 	--command "scripts/bench.sh podstart${args:+ $args}" --load "$load_before" "$load_after" \
 	--commit "$(git rev-parse --short HEAD)"
 say "wrote bench/results/$name.json, $name.md and $name-latency.svg"

@@ -14,6 +14,7 @@ ap.add_argument("--name", required=True)
 ap.add_argument("--command", required=True)
 ap.add_argument("--load", nargs=2, required=True)
 ap.add_argument("--commit", required=True)
+ap.add_argument("--noise", nargs=2)  # noise.py before and after
 a = ap.parse_args()
 
 GOAL_N, GOAL_P50, GOAL_P99, GOAL_X = 10, 50.0, 200.0, 5.0
@@ -94,6 +95,9 @@ if g:
     res["goals"]["met_p99"] = r["p99_ms"] <= GOAL_P99
     res["goals"]["met_x"] = g.get("x_faster_p50", 0) >= GOAL_X
 res["agent_log_lines_missing"] = missing
+if a.noise:
+    res["machine"]["spawn"] = {when: {k: stats(v) for k, v in json.load(open(f)).items()}
+                               for when, f in zip(("before", "after"), a.noise)}
 os.makedirs(a.out, exist_ok=True)
 json.dump(res, open(os.path.join(a.out, a.name + ".json"), "w"), indent=1)
 
@@ -101,7 +105,15 @@ C = res["counts"]
 md = ["# Pod start benchmark: bind to Running and Ready", "",
       "Command: `%s` at commit %s, %s.  " % (a.command, a.commit, res["date"]),
       "Machine: %d CPUs, %.1f GiB, kernel %s; load average %s before, %s after (the machine is "
-      "shared)." % (os.cpu_count(), mem, platform.release(), a.load[0], a.load[1]), "",
+      "shared)." % (os.cpu_count(), mem, platform.release(), a.load[0], a.load[1])]
+if a.noise:
+    sp = res["machine"]["spawn"]
+    md[-1] += ("  \nThe same harness timed fork+exec of `/bin/true` at p50 %.1f ms before, %.1f ms "
+               "after, and `unshare -fpmnui /bin/true` at %.1f / %.1f ms (machine-facts.md, idle: "
+               "3.6 and 9.8 ms): the measure of how loaded the machine was."
+               % (sp["before"]["true"]["p50_ms"], sp["after"]["true"]["p50_ms"],
+                  sp["before"]["unshare"]["p50_ms"], sp["after"]["unshare"]["p50_ms"]))
+md += ["",
       "N pods at once (%s: pods at once x rounds) on one node. **drover**: `drover server` and one "
       "`drover agent` in a network namespace of the benchmark's own; the pods (busybox `sleep`, "
       "limits 64Mi/100m) are created already bound (spec.nodeName) from up to 16 parallel "

@@ -12,7 +12,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,18 +148,13 @@ static void quantity(const struct jv *ctr, const char *path, int64_t *value, int
 static struct cg *ctr_cgroup(struct agent *a, const struct apod *p, const struct jv *ctr,
 			     const char *name)
 {
-	static struct cg_layout *layout; /* the host's, read once (pods start in parallel) */
-	static pthread_mutex_t layout_mu = PTHREAD_MUTEX_INITIALIZER;
+	static struct cg_layout *layout; /* the host's, read once (one sync thread) */
 	struct cg_limits lim = CG_LIMITS_NONE;
 	char rel[1024];
 	int64_t v, m;
 	struct cg *cg;
 
-	pthread_mutex_lock(&layout_mu);
-	if (!layout)
-		layout = cg_layout_detect(NULL, NULL);
-	pthread_mutex_unlock(&layout_mu);
-	if (!layout)
+	if (!layout && !(layout = cg_layout_detect(NULL, NULL)))
 		return NULL;
 	snprintf(rel, sizeof(rel), "%s/pods/%s/%s", a->cfg->cgroup_parent, p->uid, name);
 	cg = cg_create(layout, rel);

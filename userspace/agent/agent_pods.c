@@ -452,8 +452,7 @@ static bool deleting_step(struct agent_pods *ps, struct apod *p)
 
 /* ---- sync ---- */
 
-/* A new pod to start is returned in *fresh (its sandbox and containers: start_batch). */
-static void sync_key(struct agent_pods *ps, const char *key, struct apod **fresh)
+static void sync_key(struct agent_pods *ps, const char *key)
 {
 	struct kc_obj *o;
 	struct jv_doc *d = NULL;
@@ -462,7 +461,6 @@ static void sync_key(struct agent_pods *ps, const char *key, struct apod **fresh
 	char ns[256], name[256];
 	const char *slash = strchr(key, '/');
 
-	*fresh = NULL;
 	if (!slash)
 		return;
 	snprintf(ns, sizeof(ns), "%.*s", (int)(slash - key), key);
@@ -501,7 +499,13 @@ static void sync_key(struct agent_pods *ps, const char *key, struct apod **fresh
 							      : now_str((char[32]){0}));
 		/* an earlier run's containers (the agent restarted): started again from scratch */
 		agent_pod_cgroup_purge(ps->a, p->uid);
-		*fresh = p;
+		if (agent_sandbox_up(ps->a, p) == 0) {
+			log_info(AGENT_COMP, "pod %s: sandbox %s, IP %s", key, p->netns, p->ip);
+			/* start and report at once, not at the next tick (up to TICK_MS later) */
+			for (size_t k = 0; k < p->n; k++)
+				try_start(ps, p, pod, k);
+			publish(ps, p, pod);
+		}
 	}
 	if (jv_get(jv_path(pod, "metadata"), "deletionTimestamp")) {
 		int64_t g = 30;
@@ -582,60 +586,6 @@ static bool bound_here(void *arg, const char *uid)
 	return found;
 }
 
-/* Pods start side by side, one thread each (up to START_BATCH): the sandbox (netns, CNI
- * ADD), the containers and the status written at once (not at the next tick), each thread
- * touching only its own pod while the sync thread waits for the batch. */
-#define START_BATCH 16
-
-struct starter {
-	struct agent_pods *ps;
-	struct apod *p;
-	const struct jv *pod;
-};
-
-static void *start_one(void *arg)
-{
-	struct starter *s = arg;
-	struct apod *p = s->p;
-
-	if (agent_sandbox_up(s->ps->a, p) == 0) {
-		log_info(AGENT_COMP, "pod %s: sandbox %s, IP %s", p->key, p->netns, p->ip);
-		for (size_t k = 0; k < p->n; k++)
-			try_start(s->ps, p, s->pod, k);
-	}
-	publish(s->ps, p, s->pod); /* kclient calls may come from any thread */
-	return NULL;
-}
-
-static void start_batch(struct agent_pods *ps, struct apod **fresh, size_t *n)
-{
-	struct starter st[START_BATCH];
-	struct kc_obj *o[START_BATCH] = {0};
-	struct jv_doc *d[START_BATCH] = {0};
-	pthread_t t[START_BATCH];
-	bool threaded[START_BATCH] = {0};
-
-	for (size_t i = 0; i < *n; i++) {
-		struct apod *p = fresh[i];
-
-		o[i] = kc_informer_get(ps->inf, p->ns, p->name);
-		d[i] = o[i] ? jv_doc_new() : NULL;
-		st[i] = (struct starter){ps, p, d[i] ? kc_obj_parse(o[i], d[i]) : NULL};
-		if (!st[i].pod || p->deleting)
-			continue;
-		threaded[i] = pthread_create(&t[i], NULL, start_one, &st[i]) == 0;
-		if (!threaded[i])
-			start_one(&st[i]);
-	}
-	for (size_t i = 0; i < *n; i++) {
-		if (threaded[i])
-			pthread_join(t[i], NULL);
-		jv_doc_free(d[i]);
-		kc_obj_put(o[i]);
-	}
-	*n = 0;
-}
-
 static void *run(void *arg)
 {
 	struct agent_pods *ps = arg;
@@ -647,27 +597,15 @@ static void *run(void *arg)
 		char *key = NULL;
 		double until = mono_s() + TICK_MS / 1000.0;
 
-		struct apod *fresh[START_BATCH];
-		size_t nfresh = 0;
-
 		while (!atomic_load(&ps->stop)) {
 			int left = (int)((until - mono_s()) * 1000);
 
 			if (left <= 0 || kc_queue_get(ps->q, &key, left))
 				break;
-			for (size_t i = 0; i < nfresh; i++)
-				if (!strcmp(fresh[i]->key,
-					    key)) /* its state changes: started first */
-					start_batch(ps, fresh, &nfresh);
-			sync_key(ps, key, &fresh[nfresh]);
-			nfresh += fresh[nfresh] != NULL;
+			sync_key(ps, key);
 			kc_queue_done(ps->q, key);
 			free(key);
-			/* what is queued now starts together; later keys wait for this batch */
-			if (nfresh == START_BATCH || (nfresh && !kc_queue_len(ps->q)))
-				start_batch(ps, fresh, &nfresh);
 		}
-		start_batch(ps, fresh, &nfresh);
 		tick(ps);
 	}
 	return NULL;

@@ -139,11 +139,12 @@ md += ["", "drover's start split (the agent's log, per pod, p50 / p99 in ms): ne
        "cgroup = the container's cgroups made and limited (v1 here); image = resolve in the image "
        "store and the run's directories; process = drover's runtime: clone into new namespaces, "
        "the overlay root mounted, pivot_root, exec (and the log pipe). The rest of bind->Running "
-       "is the informer's delivery, waiting in the agent's sync queue (new pods start side by side, "
-       "up to 16 a batch; pods arriving during a batch wait for it), the status PATCH and the "
-       "watch event back (below 0 when the agent saw the pod before the benchmark's watch did). "
-       "Under parallel starts the phases stretch: they contend for the same 2 CPUs and kernel "
-       "locks (rtnl, namespace and mount setup).", "",
+       "is the informer's delivery, waiting in the agent's sync queue (new pods start one after "
+       "another: a pod waits for the starts before it), the status PATCH and the watch event "
+       "back (below 0 when the agent saw the pod before the benchmark's watch did). Starting "
+       "pods side by side (one thread each, batches of 4 or 16) was tried and measured slower "
+       "here, interleaved with serial starts: the phases stretch as they contend for the same "
+       "2 CPUs and kernel locks (rtnl, namespace and mount setup).", "",
        "| pods at once | netns | cni | cgroup | image | process | rest (queue, status, watch) |",
        "|---:|---:|---:|---:|---:|---:|---:|"]
 for n, e in C.items():

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks: scripts/bench.sh <name> [--quick] [options], name one of bench/*/bench.sh
-# (proxy, store, sched, sim, api, cni).
+# (proxy, store, sched, sim, api, cni, podstart).
 # Each one measures drover and its baseline in the same run and writes JSON, a Markdown
 # table and SVG plots to bench/results/.
 set -euo pipefail

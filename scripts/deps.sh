@@ -18,6 +18,8 @@ PKGS=(
 	# CNI: the reference plugins (host-local for delegation tests, bridge + host-local as the
 	# cni bench baseline)
 	containernetworking-plugins
+	# the podstart bench baseline (podman run over crun, bench/podstart)
+	podman crun conmon
 )
 
 # kubectl is no Debian package of a usable version (bookworm's kubernetes-client is 1.20): the

@@ -305,6 +305,8 @@ int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_
 		ctr = ctr->next;
 	if (!ctr)
 		return -EINVAL;
+	double t0 = agent_mono_ms(), t1, t2;
+
 	store = image_store_open(a->cfg->image_root);
 	if (!store) {
 		rc = -errno;
@@ -361,6 +363,7 @@ int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_
 	if ((rc = fs_mkdir_p(rootfs, 0755, NULL)) || (rc = fs_mkdir_p(upper, 0755, NULL)) ||
 	    (rc = fs_mkdir_p(work, 0755, NULL)))
 		goto out;
+	t1 = agent_mono_ms();
 	if (!c->cg)
 		c->cg = ctr_cgroup(a, p, ctr, c->name);
 	if (!c->cg) {
@@ -384,12 +387,21 @@ int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_
 	snprintf(c->cwd, sizeof(c->cwd), "%s", spec.cwd && spec.cwd[0] ? spec.cwd : "/");
 	spec.log_path = logp;
 	spec.exit_path = exitp; /* under a shim: adopted after an agent restart (agent_adopt.c) */
+	t2 = agent_mono_ms();
 	rc = rt_start(&spec, &c->proc);
+	p->ms[AGENT_MS_IMAGE] += t1 - t0; /* resolve, the run's dirs; the overlay is rt_start's */
+	p->ms[AGENT_MS_CGROUP] += t2 - t1;
+	p->ms[AGENT_MS_PROCESS] += agent_mono_ms() - t2;
 	if (rc) {
 		snprintf(c->message, sizeof(c->message), "failed to start container \"%s\": %s",
 			 c->name, strerror(-rc));
 		goto out;
 	}
+	log_info(AGENT_COMP,
+		 "pod %s: container %s start phases: netns %.2f ms, cni %.2f ms, cgroup %.2f ms, "
+		 "image %.2f ms, process %.2f ms",
+		 p->key, c->name, p->ms[AGENT_MS_NETNS], p->ms[AGENT_MS_CNI],
+		 p->ms[AGENT_MS_CGROUP], p->ms[AGENT_MS_IMAGE], p->ms[AGENT_MS_PROCESS]);
 	c->proc_live = true;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	kubelet_time_str(ts.tv_sec, c->started);

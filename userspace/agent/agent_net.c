@@ -268,15 +268,20 @@ int agent_sandbox_up(struct agent *a, struct apod *p)
 		log_info(AGENT_COMP, "pod %s: removing the sandbox of an earlier run", p->key);
 		agent_sandbox_down(a, p);
 	}
+	memset(p->ms, 0, sizeof(p->ms));
+	p->ms[AGENT_MS_NETNS] = -agent_mono_ms();
 	rc = record(a, p->uid, true);
 	if (!rc)
 		rc = netns_make(p->netns);
+	p->ms[AGENT_MS_NETNS] += agent_mono_ms();
 	if (rc) {
 		log_error(AGENT_COMP, "pod %s: network namespace %s: %s", p->key, p->netns,
 			  strerror(-rc));
 		return rc;
 	}
+	p->ms[AGENT_MS_CNI] = -agent_mono_ms();
 	rc = cni_run(a, p, "ADD", &out);
+	p->ms[AGENT_MS_CNI] += agent_mono_ms();
 	if (rc) {
 		free(out);
 		/* best effort, as the kubelet tears a failed sandbox down */

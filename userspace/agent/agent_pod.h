@@ -10,6 +10,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <time.h>
 
 #include "agent_int.h"
 #include "agent_probe.h"
@@ -62,7 +63,18 @@ struct apod {
 	double kill_at; /* monotonic: SIGKILL then */
 	bool finished;	/* Succeeded/Failed: nothing runs any more */
 	char *last_patch;
+	double ms[5]; /* start phases in ms, summed over its containers (bench/podstart) */
 };
+
+enum { AGENT_MS_NETNS, AGENT_MS_CNI, AGENT_MS_CGROUP, AGENT_MS_IMAGE, AGENT_MS_PROCESS };
+
+static inline double agent_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
 
 /* agent_net.c: the pod's network namespace and its CNI ADD / DEL. 0 or -errno (logged). */
 int agent_sandbox_up(struct agent *a, struct apod *p);

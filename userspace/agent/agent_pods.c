@@ -591,6 +591,11 @@ static void sync_key(struct agent_pods *ps, const char *key)
 				log_info(AGENT_COMP, "pod %s: sandbox %s, IP %s", key, p->netns,
 					 p->ip);
 				agent_pod_save(ps->a, p);
+				/* start and report at once, not at the next tick (up to TICK_MS
+				 * later) */
+				for (size_t k = 0; k < p->n; k++)
+					try_start(ps, p, pod, k);
+				publish(ps, p, pod);
 			}
 		}
 	}

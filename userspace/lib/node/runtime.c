@@ -248,11 +248,13 @@ static __attribute__((noreturn)) void container_child(struct prep *p)
 	err = fs_mkdir_p(p->cwd, 0755, NULL);
 	if (err)
 		rt_child_fail(fd, ST_CWD, 0, -err);
-	if (setgroups(s->n_groups, s->groups) != 0)
+	/* Raw system calls: glibc's set*id tell every thread of the caller (SIGSETXID) under a
+	 * lock another thread may have held at the clone: here, with one thread, it hangs. */
+	if (syscall(SYS_setgroups, s->n_groups, s->groups) != 0)
 		rt_child_fail(fd, ST_GROUPS, 0, errno);
-	if (setgid(s->gid) != 0)
+	if (syscall(SYS_setgid, s->gid) != 0)
 		rt_child_fail(fd, ST_GID, 0, errno);
-	if (setuid(s->uid) != 0)
+	if (syscall(SYS_setuid, s->uid) != 0)
 		rt_child_fail(fd, ST_UID, 0, errno);
 	if (chdir(p->cwd) != 0)
 		rt_child_fail(fd, ST_CWD, 0, errno);

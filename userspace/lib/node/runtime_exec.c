@@ -74,11 +74,12 @@ static __attribute__((noreturn)) void exec_child(struct exec_prep *x)
 	/* a terminal: its own session with the terminal on stdin as the controlling one */
 	if (s->tty && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) != 0))
 		rt_child_fail(fd, ST_STDIO, 0, errno);
-	if (setgroups(0, NULL) != 0)
+	/* raw system calls, not glibc's set*id (runtime.c says why) */
+	if (syscall(SYS_setgroups, 0, NULL) != 0)
 		rt_child_fail(fd, ST_GROUPS, 0, errno);
-	if (setgid(s->gid) != 0)
+	if (syscall(SYS_setgid, s->gid) != 0)
 		rt_child_fail(fd, ST_GID, 0, errno);
-	if (setuid(s->uid) != 0)
+	if (syscall(SYS_setuid, s->uid) != 0)
 		rt_child_fail(fd, ST_UID, 0, errno);
 	if (chdir(x->cwd) != 0)
 		rt_child_fail(fd, ST_CWD, 0, errno);

@@ -12,26 +12,26 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: drover agent --kubeconfig FILE --node NAME [options]\n"
-		"  --bootstrap-kubeconfig F  when FILE has no usable client certificate, join\n"
-		"                        with F (a bootstrap token) and write FILE, as the kubelet\n"
-		"  --root DIR            state: sandboxes, pod dirs and logs (default " AGENT_ROOT
-		")\n"
-		"  --image-root DIR      the image store (default /var/lib/drover/images)\n"
-		"  --cni-bin-dir DIR     CNI plugins (default: drover's own directory, then "
-		"/usr/lib/cni)\n"
-		"  --cni-conf FILE       the CNI network configuration (default: a drover-cni one\n"
-		"                        written under ROOT/cni from the node's podCIDR)\n"
-		"  --cgroup-parent PATH  cgroup of the pods (default drover/NAME)\n"
-		"  --node-ip IP          the node's InternalIP (default: its first IPv4 address)\n"
-		"  --labels k=v,...      extra node labels\n"
-		"  --port PORT           the kubelet endpoint (HTTPS: logs, exec; default 10250)\n"
-		"  --pin-root DIR        the service proxy's BPF pins, this node's own\n"
-		"                        (default /sys/fs/bpf/drover)\n"
-		"  --no-proxy            no service proxy (another one, e.g. kube-proxy, serves\n"
-		"                        the node)\n"
-		"  --log-level LEVEL     error, warn, info (default) or debug\n");
+	fprintf(
+	    out,
+	    "usage: drover agent --kubeconfig FILE --node NAME [options]\n"
+	    "  --bootstrap-kubeconfig F  when FILE has no usable client certificate, join\n"
+	    "                        with F (a bootstrap token) and write FILE, as the kubelet\n"
+	    "  --root DIR            state: sandboxes, pod dirs and logs (default " AGENT_ROOT ")\n"
+	    "  --image-root DIR      the image store (default /var/lib/drover/images)\n"
+	    "  --cni-bin-dir DIR     CNI plugins (default: drover's own directory, then "
+	    "/usr/lib/cni)\n"
+	    "  --cni-conf FILE       the CNI network configuration (default: a drover-cni one\n"
+	    "                        written under ROOT/cni from the node's podCIDR)\n"
+	    "  --cgroup-parent PATH  cgroup of the pods (default drover/NAME)\n"
+	    "  --node-ip IP          the node's InternalIP (default: its first IPv4 address)\n"
+	    "  --labels k=v,...      extra node labels\n"
+	    "  --port PORT           the kubelet endpoint (HTTPS: logs, exec; default 10250)\n"
+	    "  --pin-root DIR        the service proxy's BPF pins, this node's own\n"
+	    "                        (default /sys/fs/bpf/drover)\n"
+	    "  --no-proxy            no service proxy (another one, e.g. kube-proxy, serves\n"
+	    "                        the node)\n"
+	    "  --log-level LEVEL     error, warn, info (default) or debug\n");
 }
 
 int cmd_agent(int argc, char **argv)

@@ -77,6 +77,11 @@ step "kubectl get nodes -o wide (each node a network namespace; podCIDRs from th
 kubectl get nodes -o wide
 kubectl get nodes -o custom-columns='NODE:.metadata.name,POD CIDR:.spec.podCIDR,INTERNAL IP:.status.addresses[0].address'
 step "ip -n drover-up$ID-node-1 route (direct routes to the other nodes' pod CIDRs)"
+# the agent adds them as it sees the other Nodes' podCIDRs: a moment after Ready
+for _ in $(seq 50); do
+	[ "$(ip -n "drover-up$ID-node-1" route | grep -c 'proto 215')" -ge 2 ] && break
+	sleep 0.1
+done
 ip -n "drover-up$ID-node-1" route
 
 step "kubectl apply: a Deployment of busybox httpd (spread over the nodes), a ClusterIP and a NodePort Service"

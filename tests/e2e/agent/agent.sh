@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# agent.sh: `drover agent` end to end. A node network namespace of the test's own
+# agent.sh: `drover agent` end to end on lib.sh's node: a network namespace of the test's own
 # (drvag-$$-node: lo and one veth to the host with a /30, no default route out of the
 # machine) runs `drover server --cluster-cidr 10.244.0.0/16` on its 127.0.0.1 (so the
 # kubeconfig the server writes, with its certificate for 127.0.0.1, serves unchanged; nothing
@@ -13,76 +13,13 @@
 # and pods come back; a SIGKILLed and restarted agent adopts a running pod (same process, IP
 # and restartCount, still answering; deleted later like any other) and reports the real exit
 # code of a container that ended while it was away, ends the process and netns of a pod
-# force-deleted while it was away; bad flags exit 2 with one line. Everything made (processes by PID, the
-# namespaces, cgroups under drvag-$$, the work dir) is removed on exit, also on failure.
+# force-deleted while it was away; bad flags exit 2 with one line. Everything made (processes
+# by PID, the namespaces, cgroups under drvag-$$, the work dir) is removed on exit, also on
+# failure.
 set -uo pipefail
-
-HERE=$(cd "$(dirname "$0")" && pwd)
-SRC=${DROVER_SOURCE_DIR:-$HERE/../../..}
-BIN=${DROVER_BIN:-$SRC/build/userspace/cli}/drover
-[ -x "$BIN" ] || { echo "no drover binary at $BIN" >&2; exit 1; }
-[ -x "$(dirname "$BIN")/drover-cni" ] || { echo "no drover-cni beside $BIN" >&2; exit 1; }
-[ "$(id -u)" -eq 0 ] || { echo "agent.sh: needs root (namespaces, cgroups)" >&2; exit 1; }
-command -v kubectl >/dev/null || { echo "agent.sh: no kubectl" >&2; exit 1; }
-
-WORK=$(mktemp -d /tmp/drvag-e2e.XXXXXX)
-NODE=drvag-$$-node
-NODENAME=node-$$
-CGP=drvag-$$
-VH=drvag$$h
-VN=drvag$$n
-# a /30 of 198.18.0.0/15 (benchmarking range, never routed) from the PID
-NET=198.18.$(($$ % 250)).$(((($$ / 250) % 60) * 4))
-HOSTIP=${NET%.*}.$((${NET##*.} + 1))
-NODEIP=${NET%.*}.$((${NET##*.} + 2))
-SERVER_PID='' AGENT_PID=''
-FAILS=0
-
-cleanup() {
-	local p f h
-	for p in $AGENT_PID $SERVER_PID; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	# containers: whatever runs in our cgroup subtree
-	for h in /sys/fs/cgroup /sys/fs/cgroup/*/; do
-		[ -d "$h/$CGP" ] || continue
-		find "$h/$CGP" -name cgroup.procs -exec cat {} + 2>/dev/null |
-			while read -r p; do kill -KILL "$p" 2>/dev/null; done
-	done
-	# the pods' network namespaces the agent recorded, then ours
-	for f in "$WORK"/root/sandboxes/*; do
-		[ -e "$f" ] || continue
-		umount -l "/run/netns/drv-${f##*/}" 2>/dev/null
-		rm -f "/run/netns/drv-${f##*/}"
-	done
-	ip netns del "$NODE" 2>/dev/null
-	ip link del "$VH" 2>/dev/null
-	for h in /sys/fs/cgroup /sys/fs/cgroup/*/; do
-		[ -d "$h/$CGP" ] && find "$h/$CGP" -depth -type d -exec rmdir {} + 2>/dev/null
-	done
-	grep -F "$WORK" /proc/self/mountinfo | awk '{print $5}' | sort -r |
-		while read -r m; do umount -l "$m"; done
-	if [ -n "${DROVER_E2E_KEEP:-}" ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-
-fail() {
-	FAILS=$((FAILS + 1))
-	echo "FAIL: $*" >&2
-}
-ok() { echo "ok: $*"; }
-innode() { nsenter --net="/run/netns/$NODE" "$@"; }
-k() { innode kubectl "$@"; }
-# wait_for DESC CMD...: poll CMD (its output in $OUT) until it succeeds, 90 s at most
-wait_for() {
-	local desc=$1
-	shift
-	for _ in $(seq 450); do
-		OUT=$("$@" 2>&1) && return 0
-		sleep 0.2
-	done
-	fail "$desc (last: $OUT)"
-	return 1
-}
-jp() { k get "$1" "$2" -o "jsonpath=$3"; }
+E2E_TAG=drvag
+# shellcheck source=tests/e2e/agent/lib.sh
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 
 # ---- bad flags: exit 2 and one line ----
 for args in "" "--node x" "--kubeconfig k" "--kubeconfig k --node Bad_Name" \
@@ -97,41 +34,12 @@ for args in "" "--node x" "--kubeconfig k" "--kubeconfig k --node Bad_Name" \
 done
 ok "bad flags exit 2 with one line"
 
-# ---- the node namespace, the image, the server, the agent ----
-ip netns add "$NODE" || exit 1
-ip -n "$NODE" link set lo up
-ip link add "$VH" type veth peer name "$VN" netns "$NODE" || exit 1
-ip addr add "$HOSTIP/30" dev "$VH"
-ip link set "$VH" up
-ip -n "$NODE" addr add "$NODEIP/30" dev "$VN"
-ip -n "$NODE" link set "$VN" up
-
-"$SRC/scripts/lib/busybox-image.sh" --out "$WORK/bb" --root "$WORK/images" --drover "$BIN" \
-	>"$WORK/image.log" 2>&1 || { cat "$WORK/image.log"; exit 1; }
-
-# nsenter execs drover: $! is drover's own PID (a shell function would put a subshell between)
-nsenter --net="/run/netns/$NODE" "$BIN" server --data-dir "$WORK/data" --listen 127.0.0.1:0 \
-	--cluster-cidr 10.244.0.0/16 >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-export KUBECONFIG=$WORK/data/kubeconfig
-export HOME=$WORK/home
-mkdir -p "$HOME"
-wait_for "server up" test -s "$KUBECONFIG" || { cat "$WORK/server.log"; exit 1; }
-wait_for "server answers" k get --raw /readyz || exit 1
-
-# --no-proxy: the service proxy (and its pins) is agent_proxy.sh's; by default it would pin
-# under the machine-wide /sys/fs/bpf/drover
-start_agent() {
-	nsenter --net="/run/netns/$NODE" "$BIN" agent --kubeconfig "$KUBECONFIG" --node "$NODENAME" --root "$WORK/root" \
-		--image-root "$WORK/images" --cgroup-parent "$CGP" --labels e2e=agent --no-proxy \
-		>>"$WORK/agent.log" 2>&1 &
-	AGENT_PID=$!
-}
-start_agent
+# the Node's labels (checked below); --no-proxy: the service proxy (and its pins) is
+# agent_proxy.sh's; by default it would pin under the machine-wide /sys/fs/bpf/drover
+AGENT_FLAGS=(--labels e2e=agent --no-proxy)
+node_up
 
 # ---- step 1: the Node ----
-node_ready() { [ "$(jp node "$NODENAME" '{.status.conditions[?(@.type=="Ready")].status}')" = True ]; }
-wait_for "node Ready" node_ready
 CIDR=$(jp node "$NODENAME" '{.spec.podCIDR}')
 case $CIDR in 10.244.*.0/24) ok "node Ready, podCIDR $CIDR" ;; *) fail "podCIDR '$CIDR'" ;; esac
 PFX=${CIDR%.0/24}

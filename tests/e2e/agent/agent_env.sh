@@ -10,6 +10,7 @@ set -uo pipefail
 E2E_TAG=drven
 # shellcheck source=tests/e2e/agent/lib.sh
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+node_up
 
 cat >"$WORK/env.yaml" <<'YAML'
 apiVersion: v1

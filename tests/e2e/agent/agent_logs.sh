@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # agent_logs.sh: `kubectl logs` and `kubectl exec` (and cp) through drover server to the
-# agent's kubelet endpoint. Same setting as agent.sh: a node network namespace of the test's
+# agent's kubelet endpoint, on lib.sh's node (as agent.sh's): a network namespace of the test's
 # own (drvlg-$$-node) running `drover server` on its 127.0.0.1 and `drover agent` (kubelet
 # endpoint on port 10250 of the node's InternalIP, which the server dials), the busybox
 # image, the real kubectl inside the namespace. Checks:
@@ -19,106 +19,25 @@
 #    unreachable agent -> the dial error.
 # Everything made is removed on exit, also on failure.
 set -uo pipefail
-
-HERE=$(cd "$(dirname "$0")" && pwd)
-SRC=${DROVER_SOURCE_DIR:-$HERE/../../..}
-BIN=${DROVER_BIN:-$SRC/build/userspace/cli}/drover
-[ -x "$BIN" ] || { echo "no drover binary at $BIN" >&2; exit 1; }
-[ -x "$(dirname "$BIN")/drover-cni" ] || { echo "no drover-cni beside $BIN" >&2; exit 1; }
-[ "$(id -u)" -eq 0 ] || { echo "agent_logs.sh: needs root (namespaces, cgroups)" >&2; exit 1; }
-for t in kubectl curl script; do
+for t in curl script; do
 	command -v $t >/dev/null || { echo "agent_logs.sh: no $t" >&2; exit 1; }
 done
-
-WORK=$(mktemp -d /tmp/drvlg-e2e.XXXXXX)
-NODE=drvlg-$$-node
-NODENAME=node-$$
-CGP=drvlg-$$
-VH=drvlg$$h
-VN=drvlg$$n
-NET=198.19.$(($$ % 250)).$(((($$ / 250) % 60) * 4))
-HOSTIP=${NET%.*}.$((${NET##*.} + 1))
-NODEIP=${NET%.*}.$((${NET##*.} + 2))
-SERVER_PID='' AGENT_PID='' FOLLOW_PID=''
-FAILS=0
-
-cleanup() {
-	local p f h
-	for p in $FOLLOW_PID $AGENT_PID $SERVER_PID; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	for h in /sys/fs/cgroup /sys/fs/cgroup/*/; do
-		[ -d "$h/$CGP" ] || continue
-		find "$h/$CGP" -name cgroup.procs -exec cat {} + 2>/dev/null |
-			while read -r p; do kill -KILL "$p" 2>/dev/null; done
-	done
-	for f in "$WORK"/root/sandboxes/*; do
-		[ -e "$f" ] || continue
-		umount -l "/run/netns/drv-${f##*/}" 2>/dev/null
-		rm -f "/run/netns/drv-${f##*/}"
-	done
-	ip netns del "$NODE" 2>/dev/null
-	ip link del "$VH" 2>/dev/null
-	for h in /sys/fs/cgroup /sys/fs/cgroup/*/; do
-		[ -d "$h/$CGP" ] && find "$h/$CGP" -depth -type d -exec rmdir {} + 2>/dev/null
-	done
-	grep -F "$WORK" /proc/self/mountinfo | awk '{print $5}' | sort -r |
-		while read -r m; do umount -l "$m"; done
-	if [ -n "${DROVER_E2E_KEEP:-}" ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-
-fail() {
-	FAILS=$((FAILS + 1))
-	echo "FAIL: $*" >&2
-}
-ok() { echo "ok: $*"; }
-innode() { nsenter --net="/run/netns/$NODE" "$@"; }
-k() { innode kubectl "$@"; }
-wait_for() {
-	local desc=$1
-	shift
-	for _ in $(seq 450); do
-		OUT=$("$@" 2>&1) && return 0
-		sleep 0.2
-	done
-	fail "$desc (last: $OUT)"
-	return 1
-}
-jp() { k get "$1" "$2" -o "jsonpath=$3"; }
+E2E_TAG=drvlg
+E2E_NET=198.19
+FOLLOW_PID=''
+# shellcheck source=tests/e2e/agent/lib.sh
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+# lib.sh's cleanup: the `kubectl logs -f` of the follow check, if it still runs
+cleanup_more() { [ -z "$FOLLOW_PID" ] || { kill -KILL "$FOLLOW_PID" 2>/dev/null; wait "$FOLLOW_PID" 2>/dev/null; }; }
 # expect DESC WANT GOT
 expect() {
 	if [ "$3" = "$2" ]; then ok "$1"; else fail "$1: want '$2', got '$3'"; fi
 }
 
-# ---- the node namespace, the image, the server, the agent ----
-ip netns add "$NODE" || exit 1
-ip -n "$NODE" link set lo up
-ip link add "$VH" type veth peer name "$VN" netns "$NODE" || exit 1
-ip addr add "$HOSTIP/30" dev "$VH"
-ip link set "$VH" up
-ip -n "$NODE" addr add "$NODEIP/30" dev "$VN"
-ip -n "$NODE" link set "$VN" up
-
-"$SRC/scripts/lib/busybox-image.sh" --out "$WORK/bb" --root "$WORK/images" --drover "$BIN" \
-	>"$WORK/image.log" 2>&1 || { cat "$WORK/image.log"; exit 1; }
-
-nsenter --net="/run/netns/$NODE" "$BIN" server --data-dir "$WORK/data" --listen 127.0.0.1:0 \
-	--cluster-cidr 10.244.0.0/16 >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-export KUBECONFIG=$WORK/data/kubeconfig
-export HOME=$WORK/home
-mkdir -p "$HOME"
-wait_for "server up" test -s "$KUBECONFIG" || { cat "$WORK/server.log"; exit 1; }
-wait_for "server answers" k get --raw /readyz || exit 1
-
-start_agent() {
-	nsenter --net="/run/netns/$NODE" "$BIN" agent --kubeconfig "$KUBECONFIG" --node "$NODENAME" --root "$WORK/root" \
-		--image-root "$WORK/images" --cgroup-parent "$CGP" --node-ip "$NODEIP" --no-proxy \
-		>>"$WORK/agent.log" 2>&1 &
-	AGENT_PID=$!
-}
-start_agent
-node_ready() { [ "$(jp node "$NODENAME" '{.status.conditions[?(@.type=="Ready")].status}')" = True ]; }
-wait_for "node Ready" node_ready || exit 1
+# the kubelet endpoint on the InternalIP the server dials; --no-proxy: the service proxy (and
+# its pins) is agent_proxy.sh's; by default it would pin under the machine-wide /sys/fs/bpf/drover
+AGENT_FLAGS=(--node-ip "$NODEIP" --no-proxy)
+node_up
 expect "Node daemonEndpoints.kubeletEndpoint.Port" 10250 \
 	"$(jp node "$NODENAME" '{.status.daemonEndpoints.kubeletEndpoint.Port}')"
 

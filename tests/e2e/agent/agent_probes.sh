@@ -22,6 +22,7 @@ set -uo pipefail
 E2E_TAG=drvpr
 # shellcheck source=tests/e2e/agent/lib.sh
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+node_up
 
 # ---- the pods ----
 # each container's command makes what its probes look at; the test then adds or removes files

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# agent_proxy.sh: the eBPF service proxy inside `drover agent`. A node network namespace of
-# the test's own (drvagp-$$-node: lo and one veth to the host with a /30) runs `drover
-# server --cluster-cidr 10.244.0.0/16` and `drover agent` with its own root, cgroup parent
-# and pin root (/sys/fs/bpf/drvagp-$$, never the global /sys/fs/bpf/drover). Checks: the
+# agent_proxy.sh: the eBPF service proxy inside `drover agent`, on lib.sh's node: a network
+# namespace of the test's own (drvagp-$$-node: lo and one veth to the host with a /30) runs
+# `drover server --cluster-cidr 10.244.0.0/16` and `drover agent` with its own root, cgroup
+# parent and pin root (/sys/fs/bpf/drvagp-$$, never the global /sys/fs/bpf/drover). Checks: the
 # proxy's pins under that root, its socket LB on the node's own cgroup v2 subtree, the
 # drover-cni configuration naming the pin root and every pod registered in the endpoint map;
 # a Deployment of three busybox httpd pods behind a ClusterIP and a NodePort Service; from
@@ -16,14 +16,6 @@
 # exit, also on failure: processes by PID, the pin root (uninstalled), links, namespaces,
 # cgroups and the work dir are removed.
 set -uo pipefail
-
-HERE=$(cd "$(dirname "$0")" && pwd)
-SRC=${DROVER_SOURCE_DIR:-$HERE/../../..}
-BIN=${DROVER_BIN:-$SRC/build/userspace/cli}/drover
-[ -x "$BIN" ] || { echo "no drover binary at $BIN" >&2; exit 1; }
-[ -x "$(dirname "$BIN")/drover-cni" ] || { echo "no drover-cni beside $BIN" >&2; exit 1; }
-[ "$(id -u)" -eq 0 ] || { echo "agent_proxy.sh: needs root (namespaces, cgroups, BPF)" >&2; exit 1; }
-command -v kubectl >/dev/null || { echo "agent_proxy.sh: no kubectl" >&2; exit 1; }
 command -v jq >/dev/null || { echo "agent_proxy.sh: no jq" >&2; exit 1; }
 [ "$(stat -fc %T /sys/fs/bpf 2>/dev/null)" = bpf_fs ] || { echo "agent_proxy.sh: no bpffs at /sys/fs/bpf" >&2; exit 1; }
 # the cgroup v2 tree: /sys/fs/cgroup on a pure v2 host, /sys/fs/cgroup/unified on a hybrid one
@@ -33,30 +25,18 @@ for d in /sys/fs/cgroup /sys/fs/cgroup/unified; do
 done
 [ -n "$V2" ] || { echo "agent_proxy.sh: no cgroup v2 tree (the socket LB needs one)" >&2; exit 1; }
 
-WORK=$(mktemp -d /tmp/drvagp-e2e.XXXXXX)
-NODE=drvagp-$$-node
-NODENAME=node-$$
-CGP=drvagp-$$
+E2E_TAG=drvagp
+# a /30 of 198.19.0.0/16 (agent.sh uses 198.18); the veths not "drv...": that is drover-cni's
+# prefix for pod veths
+E2E_NET=198.19
+E2E_LINK=agp
+E2E_WAIT_S=120
 PIN=/sys/fs/bpf/drvagp-$$
-# not "drv...": that is drover-cni's prefix for pod veths
-VH=agp$$h
-VN=agp$$n
-# a /30 of 198.19.0.0/16 (benchmarking range, never routed; agent.sh uses 198.18) from the PID
-NET=198.19.$(($$ % 250)).$(((($$ / 250) % 60) * 4))
-HOSTIP=${NET%.*}.$((${NET##*.} + 1))
-NODEIP=${NET%.*}.$((${NET##*.} + 2))
-SERVER_PID='' AGENT_PID='' WATCH_PID=''
-FAILS=0
-
-cleanup() {
-	local p f h
-	for p in $AGENT_PID $SERVER_PID $WATCH_PID; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	for h in /sys/fs/cgroup /sys/fs/cgroup/*/; do
-		[ -d "$h/$CGP" ] || continue
-		find "$h/$CGP" -name cgroup.procs -exec cat {} + 2>/dev/null |
-			while read -r p; do kill -KILL "$p" 2>/dev/null; done
-	done
-	# the dataplane: links, tc/XDP (recorded in the pins), then the pins themselves
+WATCH_PID=''
+# lib.sh's cleanup: drover-svcwatch; the dataplane: links, tc/XDP (recorded in the pins), then
+# the pins themselves
+cleanup_more() {
+	[ -z "$WATCH_PID" ] || { kill -KILL "$WATCH_PID" 2>/dev/null; wait "$WATCH_PID" 2>/dev/null; }
 	if [ -d "$PIN" ]; then
 		if [ -e "/run/netns/$NODE" ]; then
 			nsenter --net="/run/netns/$NODE" "$BIN" proxy uninstall --pin-root "$PIN" >/dev/null 2>&1
@@ -65,41 +45,10 @@ cleanup() {
 		fi
 		rm -rf "$PIN"
 	fi
-	for f in "$WORK"/root/sandboxes/*; do
-		[ -e "$f" ] || continue
-		umount -l "/run/netns/drv-${f##*/}" 2>/dev/null
-		rm -f "/run/netns/drv-${f##*/}"
-	done
-	ip netns del "$NODE" 2>/dev/null
-	ip link del "$VH" 2>/dev/null
-	for h in /sys/fs/cgroup /sys/fs/cgroup/*/; do
-		[ -d "$h/$CGP" ] && find "$h/$CGP" -depth -type d -exec rmdir {} + 2>/dev/null
-	done
-	grep -F "$WORK" /proc/self/mountinfo | awk '{print $5}' | sort -r |
-		while read -r m; do umount -l "$m"; done
-	if [ -n "${DROVER_E2E_KEEP:-}" ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
-trap cleanup EXIT
+# shellcheck source=tests/e2e/agent/lib.sh
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 
-fail() {
-	FAILS=$((FAILS + 1))
-	echo "FAIL: $*" >&2
-}
-ok() { echo "ok: $*"; }
-innode() { nsenter --net="/run/netns/$NODE" "$@"; }
-k() { innode kubectl "$@"; }
-# wait_for DESC CMD...: poll CMD (its output in $OUT) until it succeeds, 120 s at most
-wait_for() {
-	local desc=$1
-	shift
-	for _ in $(seq 600); do
-		OUT=$("$@" 2>&1) && return 0
-		sleep 0.2
-	done
-	fail "$desc (last: $OUT)"
-	return 1
-}
-jp() { k get "$1" "$2" -o "jsonpath=$3"; }
 clock() { date -u -d "@$(($1 / 1000000000)).$(printf %09d $(($1 % 1000000000)))" +%T.%3N; } # ns -> UTC
 bpf() { innode "$BIN" bpf "$1" --pin-root "$PIN"; }
 # backends_of FRONTEND: the serving backends (terminating ones left out) the map holds for
@@ -139,37 +88,9 @@ for args in "--kubeconfig k --node n --pin-root rel/dir" "--kubeconfig k --node 
 done
 ok "bad --pin-root/--no-proxy flags exit 2 with one line"
 
-# ---- the node namespace, the image, the server, the agent ----
-ip netns add "$NODE" || exit 1
-ip -n "$NODE" link set lo up
-ip link add "$VH" type veth peer name "$VN" netns "$NODE" || exit 1
-ip addr add "$HOSTIP/30" dev "$VH"
-ip link set "$VH" up
-ip -n "$NODE" addr add "$NODEIP/30" dev "$VN"
-ip -n "$NODE" link set "$VN" up
-
-"$SRC/scripts/lib/busybox-image.sh" --out "$WORK/bb" --root "$WORK/images" --drover "$BIN" \
-	>"$WORK/image.log" 2>&1 || { cat "$WORK/image.log"; exit 1; }
-
-nsenter --net="/run/netns/$NODE" "$BIN" server --data-dir "$WORK/data" --listen 127.0.0.1:0 \
-	--cluster-cidr 10.244.0.0/16 >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-export KUBECONFIG=$WORK/data/kubeconfig
-export HOME=$WORK/home
-mkdir -p "$HOME"
-wait_for "server up" test -s "$KUBECONFIG" || { cat "$WORK/server.log"; exit 1; }
-wait_for "server answers" k get --raw /readyz || exit 1
-
-start_agent() { # extra flags
-	nsenter --net="/run/netns/$NODE" "$BIN" agent --kubeconfig "$KUBECONFIG" --node "$NODENAME" \
-		--root "$WORK/root" --image-root "$WORK/images" --cgroup-parent "$CGP" "$@" \
-		>>"$WORK/agent.log" 2>&1 &
-	AGENT_PID=$!
-}
-start_agent --pin-root "$PIN"
-
-node_ready() { [ "$(jp node "$NODENAME" '{.status.conditions[?(@.type=="Ready")].status}')" = True ]; }
-wait_for "node Ready" node_ready && ok "node $NODENAME Ready"
+AGENT_FLAGS=(--pin-root "$PIN")
+node_up
+ok "node $NODENAME Ready"
 
 # ---- the proxy's dataplane, this node's own ----
 proxy_ready() { grep -q "ready: node $NODENAME" "$WORK/agent.log"; }

@@ -1,12 +1,20 @@
+# shellcheck shell=bash
 # lib.sh: the node the agent e2e tests share, sourced after the caller sets E2E_TAG (a short
-# name: its namespaces, links, cgroups and work dir are "$E2E_TAG-$$..."): a node network
-# namespace of the test's own (lo and one veth to the host with a /30 of 198.18.0.0/15, no
-# default route out of the machine) running `drover server --cluster-cidr 10.244.0.0/16` on its
-# 127.0.0.1 and `drover agent` over a temp image root holding the busybox image
-# (scripts/lib/busybox-image.sh); returns once the Node is Ready. Defines fail/ok, innode, k
-# (kubectl in the namespace), wait_for, jp, start_agent, and a trap that removes everything
-# made (processes by PID, pods' and the node's namespaces, the cgroup subtree, mounts, the work
-# dir) on exit, also on failure. agent.sh keeps its own copy of this setup.
+# name: its namespaces, cgroups and work dir are "$E2E_TAG-$$..."). Sourcing defines the
+# names, fail/ok, innode, k (kubectl in the namespace), wait_for, jp, start_agent and a trap
+# that removes everything made (processes by PID, pods' and the node's namespaces, the cgroup
+# subtree, mounts, the work dir) on exit, also on failure; node_up then makes the node: a
+# network namespace of the test's own (lo and one veth to the host with a /30 of $E2E_NET.0.0/16,
+# no default route out of the machine) running `drover server --cluster-cidr 10.244.0.0/16` on
+# its 127.0.0.1 and `drover agent` over a temp image root holding the busybox image
+# (scripts/lib/busybox-image.sh), and returns once the Node is Ready (exit 1 if it never is).
+# agent.sh, agent_logs.sh, agent_proxy.sh, agent_probes.sh and agent_env.sh all use it.
+# The caller may set, before sourcing: E2E_NET (default 198.18), E2E_LINK (the veths' prefix,
+# default $E2E_TAG), E2E_WAIT_S (wait_for's deadline, default 90); after sourcing and before
+# node_up: AGENT_FLAGS (the agent's flags past root, images and cgroup parent; default
+# --labels e2e=$E2E_TAG --no-proxy: the proxy would pin under the machine-wide
+# /sys/fs/bpf/drover) and a function cleanup_more, which cleanup runs once the processes and
+# containers are killed, before the namespaces, links and cgroups go (its own processes, pins).
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -21,13 +29,14 @@ WORK=$(mktemp -d /tmp/$E2E_TAG-e2e.XXXXXX)
 NODE=$E2E_TAG-$$-node
 NODENAME=node-$$
 CGP=$E2E_TAG-$$
-VH=$E2E_TAG$$h
-VN=$E2E_TAG$$n
+VH=${E2E_LINK:-$E2E_TAG}$$h
+VN=${E2E_LINK:-$E2E_TAG}$$n
 # a /30 of 198.18.0.0/15 (benchmarking range, never routed) from the PID
-NET=198.18.$(($$ % 250)).$(((($$ / 250) % 60) * 4))
+NET=${E2E_NET:-198.18}.$(($$ % 250)).$(((($$ / 250) % 60) * 4))
 HOSTIP=${NET%.*}.$((${NET##*.} + 1))
 NODEIP=${NET%.*}.$((${NET##*.} + 2))
 SERVER_PID='' AGENT_PID=''
+AGENT_FLAGS=(--labels "e2e=$E2E_TAG" --no-proxy)
 FAILS=0
 
 cleanup() {
@@ -39,6 +48,7 @@ cleanup() {
 		find "$h/$CGP" -name cgroup.procs -exec cat {} + 2>/dev/null |
 			while read -r p; do kill -KILL "$p" 2>/dev/null; done
 	done
+	if declare -F cleanup_more >/dev/null; then cleanup_more; fi
 	# the pods' network namespaces the agent recorded, then ours
 	for f in "$WORK"/root/sandboxes/*; do
 		[ -e "$f" ] || continue
@@ -63,11 +73,11 @@ fail() {
 ok() { echo "ok: $*"; }
 innode() { nsenter --net="/run/netns/$NODE" "$@"; }
 k() { innode kubectl "$@"; }
-# wait_for DESC CMD...: poll CMD (its output in $OUT) until it succeeds, 90 s at most
+# wait_for DESC CMD...: poll CMD (its output in $OUT) until it succeeds, E2E_WAIT_S (90) s at most
 wait_for() {
 	local desc=$1
 	shift
-	for _ in $(seq 450); do
+	for _ in $(seq $((${E2E_WAIT_S:-90} * 5))); do
 		OUT=$("$@" 2>&1) && return 0
 		sleep 0.2
 	done
@@ -76,36 +86,38 @@ wait_for() {
 }
 jp() { k get "$1" "$2" -o "jsonpath=$3"; }
 
-
-# ---- the node namespace, the image, the server, the agent ----
-ip netns add "$NODE" || exit 1
-ip -n "$NODE" link set lo up
-ip link add "$VH" type veth peer name "$VN" netns "$NODE" || exit 1
-ip addr add "$HOSTIP/30" dev "$VH"
-ip link set "$VH" up
-ip -n "$NODE" addr add "$NODEIP/30" dev "$VN"
-ip -n "$NODE" link set "$VN" up
-
-"$SRC/scripts/lib/busybox-image.sh" --out "$WORK/bb" --root "$WORK/images" --drover "$BIN" \
-	>"$WORK/image.log" 2>&1 || { cat "$WORK/image.log"; exit 1; }
-
-# nsenter execs drover: $! is drover's own PID (a shell function would put a subshell between)
-nsenter --net="/run/netns/$NODE" "$BIN" server --data-dir "$WORK/data" --listen 127.0.0.1:0 \
-	--cluster-cidr 10.244.0.0/16 >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-export KUBECONFIG=$WORK/data/kubeconfig
-export HOME=$WORK/home
-mkdir -p "$HOME"
-wait_for "server up" test -s "$KUBECONFIG" || { cat "$WORK/server.log"; exit 1; }
-wait_for "server answers" k get --raw /readyz || exit 1
-
+# start_agent: `drover agent` in the node namespace with AGENT_FLAGS (nsenter execs drover: $!
+# is drover's own PID; a shell function would put a subshell between), appending to agent.log
 start_agent() {
 	nsenter --net="/run/netns/$NODE" "$BIN" agent --kubeconfig "$KUBECONFIG" --node "$NODENAME" --root "$WORK/root" \
-		--image-root "$WORK/images" --cgroup-parent "$CGP" --labels "e2e=$E2E_TAG" \
+		--image-root "$WORK/images" --cgroup-parent "$CGP" "${AGENT_FLAGS[@]}" \
 		>>"$WORK/agent.log" 2>&1 &
 	AGENT_PID=$!
 }
-start_agent
-
 node_ready() { [ "$(jp node "$NODENAME" '{.status.conditions[?(@.type=="Ready")].status}')" = True ]; }
-wait_for "node Ready" node_ready || exit 1
+
+# node_up: the node namespace, the image, the server, the agent; returns once the Node is Ready
+node_up() {
+	ip netns add "$NODE" || exit 1
+	ip -n "$NODE" link set lo up
+	ip link add "$VH" type veth peer name "$VN" netns "$NODE" || exit 1
+	ip addr add "$HOSTIP/30" dev "$VH"
+	ip link set "$VH" up
+	ip -n "$NODE" addr add "$NODEIP/30" dev "$VN"
+	ip -n "$NODE" link set "$VN" up
+
+	"$SRC/scripts/lib/busybox-image.sh" --out "$WORK/bb" --root "$WORK/images" --drover "$BIN" \
+		>"$WORK/image.log" 2>&1 || { cat "$WORK/image.log"; exit 1; }
+
+	nsenter --net="/run/netns/$NODE" "$BIN" server --data-dir "$WORK/data" --listen 127.0.0.1:0 \
+		--cluster-cidr 10.244.0.0/16 >"$WORK/server.log" 2>&1 &
+	SERVER_PID=$!
+	export KUBECONFIG=$WORK/data/kubeconfig
+	export HOME=$WORK/home
+	mkdir -p "$HOME"
+	wait_for "server up" test -s "$KUBECONFIG" || { cat "$WORK/server.log"; exit 1; }
+	wait_for "server answers" k get --raw /readyz || exit 1
+
+	start_agent
+	wait_for "node Ready" node_ready || { tail -40 "$WORK/agent.log" >&2; exit 1; }
+}

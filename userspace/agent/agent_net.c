@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "agent_pod.h"
+#include "nl.h"
 
 #define NETNS_DIR    "/run/netns"
 #define NETNS_PREFIX "drv-"
@@ -59,61 +60,24 @@ static int record(const struct agent *a, const char *uid, bool on)
 	return 0;
 }
 
-/* The child: new network namespace, lo up, bind it on path. Only system calls. */
-static int netns_child(const char *path)
+/* The pod's namespace by its name under /run/netns (nl.c makes it with lo up, as `ip netns
+ * add` would, and removes it). */
+static const char *netns_name(const char *path)
 {
-	struct ifreq ifr = {0};
-	int s;
-
-	if (unshare(CLONE_NEWNET))
-		return 1;
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return 2;
-	memcpy(ifr.ifr_name, "lo", 3);
-	if (ioctl(s, SIOCGIFFLAGS, &ifr) || (ifr.ifr_flags |= IFF_UP, ioctl(s, SIOCSIFFLAGS, &ifr)))
-		return 3;
-	close(s);
-	if (mount("/proc/self/ns/net", path, "none", MS_BIND, NULL))
-		return 4;
-	return 0;
+	return path + sizeof(NETNS_DIR);
 }
 
 static int netns_make(const char *path)
 {
-	int fd, st = 0;
-	pid_t pid;
-
-	if (mkdir(NETNS_DIR, 0755) && errno != EEXIST)
-		return -errno;
-	fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	close(fd);
-	pid = fork();
-	if (pid < 0) {
-		int e = -errno;
-
-		unlink(path);
-		return e;
-	}
-	if (pid == 0)
-		_exit(netns_child(path));
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
-		unlink(path);
-		return -EIO;
-	}
-	return 0;
+	return nl_netns_add(netns_name(path));
 }
 
 static void netns_remove(const char *path)
 {
-	if (umount2(path, MNT_DETACH) && errno != EINVAL && errno != ENOENT)
-		log_warn(AGENT_COMP, "umount %s: %s", path, strerror(errno));
-	if (unlink(path) && errno != ENOENT)
-		log_warn(AGENT_COMP, "remove %s: %s", path, strerror(errno));
+	int err = nl_netns_del(netns_name(path));
+
+	if (err && err != -ENOENT)
+		log_warn(AGENT_COMP, "remove %s: %s", path, strerror(-err));
 }
 
 static char *slurp(const char *path, size_t *len)

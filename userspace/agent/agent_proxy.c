@@ -99,20 +99,18 @@ static int node_dev(const char *ip, char *dev)
  * or -ENOENT when the host has no v2 tree (the socket LB is then off; tc serves the pods). */
 static int node_cgroup(const struct agent *a, char *buf, size_t len)
 {
-	struct cg_layout *l = cg_layout_detect(NULL, NULL);
 	struct cg *cg = NULL;
 	int rc = 0;
 
-	if (!l || !l->unified)
+	if (!a->cg_layout->unified)
 		rc = -ENOENT;
-	else if (!(cg = cg_create(l, a->cfg->cgroup_parent)))
+	else if (!(cg = cg_create(a->cg_layout, a->cfg->cgroup_parent)))
 		rc = -errno;
 	else if (cg->unified_dir < 0)
 		rc = -ENOENT;
 	else
 		snprintf(buf, len, "%s", cg->dir[cg->unified_dir]);
 	cg_free(cg);
-	cg_layout_free(l);
 	return rc;
 }
 

@@ -32,6 +32,7 @@
 #include "agent_int.h"
 #include "cgroup.h"
 #include "proxy.h"
+#include "source.h"
 
 struct agent_proxy {
 	struct proxy_config c;
@@ -129,7 +130,6 @@ int agent_proxy_start(struct agent *a)
 	if (!px)
 		return -ENOMEM;
 	proxy_config_defaults(&px->c);
-	px->c.client = a->kc;
 	px->c.node_name = cfg->node;
 	px->c.dp.pin_root = cfg->pin_root;
 	if (inet_pton(AF_INET, a->node_ip, &ip) == 1) {
@@ -165,8 +165,10 @@ int agent_proxy_start(struct agent *a)
 		return rc;
 	}
 	log_route_libbpf();
-	rc = -pthread_create(&px->th, NULL, run, px);
+	px->c.source = source_api_new_client(a->kc);
+	rc = px->c.source ? -pthread_create(&px->th, NULL, run, px) : -ENOMEM;
 	if (rc) {
+		source_free(px->c.source);
 		close(px->c.stop_fd);
 		free(px);
 		return rc;

@@ -77,16 +77,9 @@ distinct() {
 words() { echo "$1" | wc -w; }
 
 # ---- bad flags: exit 2 and one line ----
-for args in "--kubeconfig k --node n --pin-root rel/dir" "--kubeconfig k --node n --pin-root" \
-	"--kubeconfig k --node n --no-proxy=1"; do
-	# shellcheck disable=SC2086 # the words are the flags
-	"$BIN" agent $args >"$WORK/o" 2>"$WORK/e"
-	rc=$?
-	if [ $rc -ne 2 ] || [ "$(wc -l <"$WORK/e")" -ne 1 ]; then
-		fail "agent $args: exit $rc, stderr: $(cat "$WORK/e")"
-	fi
-done
-ok "bad --pin-root/--no-proxy flags exit 2 with one line"
+bad_flags "--kubeconfig k --node n --pin-root rel/dir" "--kubeconfig k --node n --pin-root" \
+	"--kubeconfig k --node n --no-proxy=1" &&
+	ok "bad --pin-root/--no-proxy flags exit 2 with one line"
 
 AGENT_FLAGS=(--pin-root "$PIN")
 node_up

@@ -314,8 +314,11 @@ if wait_for "agent exits on SIGTERM" exited; then
 	wait "$AGENT_PID"
 	rc=$?
 	[ $rc -eq 0 ] && ok "agent exited 0 on SIGTERM" || fail "agent exit $rc on SIGTERM"
-	AGENT_PID=''
+else
+	kill -KILL "$AGENT_PID"
+	wait "$AGENT_PID"
 fi
+AGENT_PID=''
 grep -q "stopping; the dataplane stays in place" "$WORK/agent.log" || fail "the proxy thread did not stop through its stop fd"
 got=$(distinct 10 get_cip)
 case $got in hello-web-*) ok "with the agent stopped the ClusterIP still answers: $got" ;;
@@ -334,8 +337,7 @@ if wait_for "agent --no-proxy starts pod sync" started; then
 	this_run | grep -q "ready: node" && fail "--no-proxy: a proxy started"
 fi
 kill -TERM "$AGENT_PID"
-wait_for "agent --no-proxy exits" exited
-AGENT_PID=''
+wait_for "agent --no-proxy exits" exited && AGENT_PID='' # else cleanup kills it
 
 if [ $FAILS -ne 0 ]; then
 	echo "--- agent log" >&2

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "agent_int.h"
+#include "cgroup.h"
 #include "fsutil.h"
 
 #define STATUS_REPORT_S 300 /* kubelet's nodeStatusReportFrequency */
@@ -410,6 +411,12 @@ int agent_run(const struct agent_config *cfg, bool (*stopping)(void))
 		goto out;
 	}
 	cni_bin_dir(a);
+	a->cg_layout = cg_layout_detect(NULL, NULL);
+	if (!a->cg_layout) {
+		rc = -errno;
+		log_error(AGENT_COMP, "no usable cgroup mounts: %s", strerror(-rc));
+		goto out;
+	}
 	rc = agent_http_start(a);
 	if (rc)
 		goto out;
@@ -480,5 +487,6 @@ out:
 	agent_proxy_stop(a); /* before the client its watches use */
 	agent_routes_stop(a);
 	kclient_free(a->kc);
+	cg_layout_free(a->cg_layout);
 	return rc;
 }

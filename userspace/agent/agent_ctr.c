@@ -189,22 +189,12 @@ static void quantity(const struct jv *ctr, const char *path, int64_t *value, int
 		*value = *milli = -1;
 }
 
-/* The host's cgroup layout, read once (one sync thread). */
-static const struct cg_layout *host_layout(void)
-{
-	static struct cg_layout *layout;
-
-	if (!layout)
-		layout = cg_layout_detect(NULL, NULL);
-	return layout;
-}
-
 struct cg *agent_ctr_cgroup_open(struct agent *a, const struct apod *p, const char *name)
 {
 	char rel[1024];
 
 	snprintf(rel, sizeof(rel), "%s/pods/%s/%s", a->cfg->cgroup_parent, p->uid, name);
-	return host_layout() ? cg_open(host_layout(), rel) : NULL;
+	return cg_open(a->cg_layout, rel);
 }
 
 static struct cg *ctr_cgroup(struct agent *a, const struct apod *p, const struct jv *ctr,
@@ -215,10 +205,8 @@ static struct cg *ctr_cgroup(struct agent *a, const struct apod *p, const struct
 	int64_t v, m;
 	struct cg *cg;
 
-	if (!host_layout())
-		return NULL;
 	snprintf(rel, sizeof(rel), "%s/pods/%s/%s", a->cfg->cgroup_parent, p->uid, name);
-	cg = cg_create(host_layout(), rel);
+	cg = cg_create(a->cg_layout, rel);
 	if (!cg)
 		return NULL;
 	quantity(ctr, "resources.limits.cpu", &v, &m);
@@ -239,20 +227,17 @@ static struct cg *ctr_cgroup(struct agent *a, const struct apod *p, const struct
 
 int agent_pod_cgroup_purge(struct agent *a, const char *uid)
 {
-	struct cg_layout *l = cg_layout_detect(NULL, NULL);
+	const struct cg_layout *l = a->cg_layout;
 	char rel[1024];
 	struct cg *pod;
 	DIR *dir;
 	struct dirent *e;
 	int rc = 0;
 
-	if (!l)
-		return -errno;
 	snprintf(rel, sizeof(rel), "%s/pods/%s", a->cfg->cgroup_parent, uid);
 	pod = cg_open(l, rel);
 	if (!pod || access(pod->dir[0], F_OK)) {
 		cg_free(pod);
-		cg_layout_free(l);
 		return 0;
 	}
 	/* the containers' cgroups are the pod's children */
@@ -281,7 +266,6 @@ int agent_pod_cgroup_purge(struct agent *a, const char *uid)
 	if (cg_remove(pod, 5000))
 		rc = -EBUSY;
 	cg_free(pod);
-	cg_layout_free(l);
 	return rc;
 }
 

@@ -25,7 +25,6 @@ struct agent_http {
 	char *cert, *key, *ca;
 	atomic_bool stopping;
 	atomic_int sessions;
-	struct cg_layout *layout; /* the host's cgroups, read at start */
 };
 
 /* ---- helpers ---- */
@@ -85,7 +84,7 @@ void ahttp_session_leave(struct agent *a)
 
 struct cg *ahttp_ctr_cgroup(const struct agent *a, const char *cg_rel)
 {
-	return a->http && a->http->layout ? cg_open(a->http->layout, cg_rel) : NULL;
+	return cg_open(a->cg_layout, cg_rel);
 }
 
 pid_t ahttp_ctr_init(const struct agent *a, const char *cg_rel)
@@ -340,11 +339,6 @@ int agent_http_start(struct agent *a)
 			  strerror(-rc));
 		return rc;
 	}
-	h->layout = cg_layout_detect(NULL, NULL);
-	if (!h->layout) {
-		log_error(COMP, "no usable cgroup mounts");
-		return -ENOENT;
-	}
 	rc = client_ca(a, h);
 	if (rc) {
 		log_error(COMP, "%s: no certificate-authority to check callers against",
@@ -385,7 +379,6 @@ void agent_http_stop(struct agent *a)
 	free(h->cert);
 	free(h->key);
 	free(h->ca);
-	cg_layout_free(h->layout);
 	free(h);
 	a->http = NULL;
 }

@@ -12,6 +12,7 @@
 #define AGENT_COMP "agent"
 
 struct agent_pods;
+struct cg_layout;
 struct agent_http;
 struct agent_proxy;
 struct agent_routes;
@@ -29,6 +30,7 @@ struct agent {
 	char cni_bin_dir[4096];
 	char cpu[24], memory[32], pods[8], storage[32];
 	char os_image[128], kernel[128], runtime_version[64];
+	struct cg_layout *cg_layout; /* the host's cgroups, read once at start */
 	struct agent_pods *ps;
 	struct agent_http *http;
 	struct agent_proxy *px; /* NULL with --no-proxy */

@@ -32,6 +32,7 @@
 #include "agent_int.h"
 #include "cgroup.h"
 #include "proxy.h"
+#include "source.h"
 
 struct agent_proxy {
 	struct proxy_config c;
@@ -99,20 +100,18 @@ static int node_dev(const char *ip, char *dev)
  * or -ENOENT when the host has no v2 tree (the socket LB is then off; tc serves the pods). */
 static int node_cgroup(const struct agent *a, char *buf, size_t len)
 {
-	struct cg_layout *l = cg_layout_detect(NULL, NULL);
 	struct cg *cg = NULL;
 	int rc = 0;
 
-	if (!l || !l->unified)
+	if (!a->cg_layout->unified)
 		rc = -ENOENT;
-	else if (!(cg = cg_create(l, a->cfg->cgroup_parent)))
+	else if (!(cg = cg_create(a->cg_layout, a->cfg->cgroup_parent)))
 		rc = -errno;
 	else if (cg->unified_dir < 0)
 		rc = -ENOENT;
 	else
 		snprintf(buf, len, "%s", cg->dir[cg->unified_dir]);
 	cg_free(cg);
-	cg_layout_free(l);
 	return rc;
 }
 
@@ -131,7 +130,6 @@ int agent_proxy_start(struct agent *a)
 	if (!px)
 		return -ENOMEM;
 	proxy_config_defaults(&px->c);
-	px->c.client = a->kc;
 	px->c.node_name = cfg->node;
 	px->c.dp.pin_root = cfg->pin_root;
 	if (inet_pton(AF_INET, a->node_ip, &ip) == 1) {
@@ -167,8 +165,10 @@ int agent_proxy_start(struct agent *a)
 		return rc;
 	}
 	log_route_libbpf();
-	rc = -pthread_create(&px->th, NULL, run, px);
+	px->c.source = source_api_new_client(a->kc);
+	rc = px->c.source ? -pthread_create(&px->th, NULL, run, px) : -ENOMEM;
 	if (rc) {
+		source_free(px->c.source);
 		close(px->c.stop_fd);
 		free(px);
 		return rc;

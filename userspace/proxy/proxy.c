@@ -395,8 +395,8 @@ static void source_done(struct proxy *p, int rc, const struct source_delta *d, b
 
 static struct proxy_source *source_new(const struct proxy_config *c)
 {
-	if (c->client)
-		return source_api_new_client(c->client);
+	if (c->source)
+		return c->source;
 	if (c->kubeconfig)
 		return source_api_new(c->kubeconfig[0] ? c->kubeconfig : NULL);
 	return source_manifests_new(c->manifests);
@@ -423,13 +423,11 @@ int proxy_run(struct proxy_config *c)
 
 	/* The configuration first: an invalid one changes nothing in the kernel. */
 	p.model = model_new(&mo, NULL);
-	p.src = p.model ? source_new(c) : NULL;
-	if (!p.src) {
-		rc = p.model ? -EINVAL : -ENOMEM;
+	p.src = source_new(c);
+	if (!p.model || !p.src) {
+		rc = !p.model ? -ENOMEM : -EINVAL;
 		goto out;
 	}
-	if (c->source_hook)
-		c->source_hook(p.src, c->source_hook_arg);
 	rc = p.src->ops->start(p.src, p.model, &d);
 	if (rc) {
 		log_error(COMP, "initial configuration is invalid; nothing changed in the kernel");

@@ -27,15 +27,14 @@
 #define PROXY_MAX_DEVS 64
 #define PROXY_MAX_IPS  64
 
-struct kclient;
 struct proxy_source;
 
 struct proxy_config {
 	/* the source: exactly one of */
-	const char *manifests;	/* a manifest file or directory */
-	const char *kubeconfig; /* the API server of a kubeconfig; "": the default one */
-	struct kclient *client; /* the API server through a client the caller owns (and frees
-				 * after proxy_run returned) */
+	const char *manifests;	     /* a manifest file or directory */
+	const char *kubeconfig;	     /* the API server of a kubeconfig; "": the default one */
+	struct proxy_source *source; /* one the caller made (source.h; the agent's: over its own
+				      * client), which proxy_run frees, also when it fails */
 	const char *node_name;
 	struct dp_opts dp;
 	const char *node_devs[PROXY_MAX_DEVS];
@@ -56,10 +55,6 @@ struct proxy_config {
 	 * `drover proxy` wants. Otherwise an eventfd (EFD_NONBLOCK) of the caller's: signals
 	 * stay the process's, and proxy_run returns 0 once proxy_stop() wrote to it. */
 	int stop_fd;
-	/* For tests: called with the source before it starts (source_api_hold, to hold the
-	 * proxy at "not synced"). */
-	void (*source_hook)(struct proxy_source *src, void *arg);
-	void *source_hook_arg;
 };
 
 void proxy_config_defaults(struct proxy_config *c);

@@ -7,7 +7,7 @@
  *  - the first sync programs the Service and calls on_ready; an EndpointSlice change reaches
  *    the map; stop returns 0 and leaves the map in place;
  *  - the synced contract, across a restart: with the Services' informer held (source_api_hold
- *    through the config's source_hook) the proxy is not synced, so nothing is programmed:
+ *    on the source the test gives the config) the proxy is not synced, so nothing is programmed:
  *    what the earlier run pinned keeps serving (a Service deleted meanwhile stays, a new one
  *    is not added, on_ready is not called) while the EndpointSlices stream in; released, the
  *    first commit is the full one: the new Service appears and the deleted one is swept;
@@ -46,9 +46,7 @@ struct fx {
 	bool running;
 	int rc;
 	atomic_bool ready;
-	bool hold;
-	struct proxy_source *src; /* the running proxy's, when held */
-	atomic_bool have_src;
+	struct proxy_source *src; /* the running proxy's */
 };
 
 static const struct k8s_kind *kind_svc(void)
@@ -68,16 +66,6 @@ static void on_ready(void *arg)
 	atomic_store(&f->ready, true);
 }
 
-static void hook(struct proxy_source *src, void *arg)
-{
-	struct fx *f = arg;
-
-	if (f->hold)
-		source_api_hold(src, true, false); /* the Services: never listed until released */
-	f->src = src;
-	atomic_store(&f->have_src, true);
-}
-
 static void *run(void *arg)
 {
 	struct fx *f = arg;
@@ -95,7 +83,12 @@ static void start(struct fx *f, const char *node_ip, bool hold, bool stop_now)
 	assert_int_equal(inet_pton(AF_INET, node_ip, &lo), 1);
 
 	proxy_config_defaults(&f->c);
-	f->c.client = f->pc;
+	f->src = source_api_new_client(f->pc);
+	assert_non_null(f->src);
+	if (hold)
+		source_api_hold(f->src, true,
+				false); /* the Services: never listed until released */
+	f->c.source = f->src;
 	f->c.node_name = "n1";
 	f->c.dp.pin_root = f->pin;
 	f->c.dp.sock_lb = false;
@@ -105,14 +98,10 @@ static void start(struct fx *f, const char *node_ip, bool hold, bool stop_now)
 	f->c.nnode_ips = 1;
 	f->c.on_ready = on_ready;
 	f->c.ready_arg = f;
-	f->c.source_hook = hook;
-	f->c.source_hook_arg = f;
 	f->c.stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	assert_true(f->c.stop_fd >= 0);
-	f->hold = hold;
 	f->rc = -1;
 	atomic_store(&f->ready, false);
-	atomic_store(&f->have_src, false);
 	if (stop_now)
 		assert_int_equal(proxy_stop(&f->c), 0);
 	assert_int_equal(pthread_create(&f->th, NULL, run, f), 0);
@@ -295,7 +284,6 @@ static void test_nothing_before_synced(void **state)
 	}
 
 	/* released: the first commit is the full one */
-	assert_true(atomic_load(&f->have_src));
 	source_api_hold(f->src, false, false);
 	assert_true(WAIT_UNTIL(atomic_load(&f->ready), KC_WAIT_MS));
 	assert_int_equal(slots(f, "10.96.0.21"), 2);

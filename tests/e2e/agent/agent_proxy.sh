@@ -75,18 +75,24 @@ distinct() {
 	for i in $(seq "$n"); do "$@" 2>/dev/null; echo; done | grep . | sort -u | tr '\n' ' ' | sed 's/ $//'
 }
 words() { echo "$1" | wc -w; }
+# served_by FRONTEND "PATHS" DESC CMD...: 20 runs of CMD get more than one backend, and the
+# frontend's counters on PATHS (stat_of's, summed) moved meanwhile
+served_by() {
+	local fe=$1 paths=$2 desc=$3 p n0=0 n1=0 got
+	shift 3
+	for p in $paths; do n0=$((n0 + $(stat_of "$fe" "$p"))); done
+	got=$(distinct 20 "$@")
+	for p in $paths; do n1=$((n1 + $(stat_of "$fe" "$p"))); done
+	case $got in hello-web-*" "hello-web-*) ok "$desc: $got" ;;
+	*) fail "$desc: '$got' (want more than one backend)" ;; esac
+	[ "$n1" -gt "$n0" ] && ok "$desc: $paths counters of $fe $n0 -> $n1" ||
+		fail "$desc: $paths counters of $fe did not move ($n0 -> $n1)"
+}
 
 # ---- bad flags: exit 2 and one line ----
-for args in "--kubeconfig k --node n --pin-root rel/dir" "--kubeconfig k --node n --pin-root" \
-	"--kubeconfig k --node n --no-proxy=1"; do
-	# shellcheck disable=SC2086 # the words are the flags
-	"$BIN" agent $args >"$WORK/o" 2>"$WORK/e"
-	rc=$?
-	if [ $rc -ne 2 ] || [ "$(wc -l <"$WORK/e")" -ne 1 ]; then
-		fail "agent $args: exit $rc, stderr: $(cat "$WORK/e")"
-	fi
-done
-ok "bad --pin-root/--no-proxy flags exit 2 with one line"
+bad_flags "--kubeconfig k --node n --pin-root rel/dir" "--kubeconfig k --node n --pin-root" \
+	"--kubeconfig k --node n --no-proxy=1" &&
+	ok "bad --pin-root/--no-proxy flags exit 2 with one line"
 
 AGENT_FLAGS=(--pin-root "$PIN")
 node_up
@@ -185,23 +191,11 @@ CNS=/run/netns/drv-$(jp pod client '{.metadata.uid}')
 get_cip() { nsenter --net="$CNS" wget -qO- -t 1 -T 5 "http://$CIP/"; }
 # tc path: this shell's process is outside the node's cgroup subtree, so connect() is not
 # translated; drv_tc_pod on the client's veth load-balances the packets
-tc0=$(stat_of "$CIP:80/TCP" tc)
-got=$(distinct 20 get_cip)
-tc1=$(stat_of "$CIP:80/TCP" tc)
-case $got in hello-web-*" "hello-web-*) ok "ClusterIP from the client pod's netns (tc path): $got" ;;
-*) fail "ClusterIP by tc from $CNS: '$got' (want more than one backend)" ;; esac
-[ "$tc1" -gt "$tc0" ] && ok "tc forwarded counter of $CIP:80: $tc0 -> $tc1" ||
-	fail "tc counter of $CIP:80 did not move ($tc0 -> $tc1)"
+served_by "$CIP:80/TCP" tc "ClusterIP from the client pod's netns (tc path)" get_cip
 # socket LB: the same from a process inside the node's cgroup subtree
 mkdir -p "$V2/$CGP/e2e-client"
 sock_cip() { sh -c 'echo $$ > "$1/cgroup.procs" && exec nsenter --net="$2" wget -qO- -t 1 -T 5 "http://$3/"' sh "$V2/$CGP/e2e-client" "$CNS" "$CIP"; }
-s0=$(stat_of "$CIP:80/TCP" socket)
-got=$(distinct 20 sock_cip)
-s1=$(stat_of "$CIP:80/TCP" socket)
-case $got in hello-web-*" "hello-web-*) ok "ClusterIP from the client pod's netns in the pods' cgroup (socket LB): $got" ;;
-*) fail "ClusterIP by the socket LB: '$got' (want more than one backend)" ;; esac
-[ "$s1" -gt "$s0" ] && ok "socket LB connect counter of $CIP:80: $s0 -> $s1" ||
-	fail "socket LB counter of $CIP:80 did not move ($s0 -> $s1)"
+served_by "$CIP:80/TCP" socket "ClusterIP from the client pod's netns in the pods' cgroup (socket LB)" sock_cip
 # a real pod: nc (busybox's static wget crashes in its resolver setup inside pods)
 cat >"$WORK/probe.yaml" <<YAML
 apiVersion: v1
@@ -224,13 +218,7 @@ fi
 
 # ---- the NodePort from the host side of the node's veth ----
 get_np() { wget -qO- -t 1 -T 5 "http://$NODEIP:$NP/"; }
-np0=$(($(stat_of "<node-ip>:$NP/TCP" xdp) + $(stat_of "<node-ip>:$NP/TCP" tc)))
-got=$(distinct 20 get_np)
-np1=$(($(stat_of "<node-ip>:$NP/TCP" xdp) + $(stat_of "<node-ip>:$NP/TCP" tc)))
-case $got in hello-web-*" "hello-web-*) ok "NodePort $NODEIP:$NP from the host: $got" ;;
-*) fail "NodePort $NODEIP:$NP from the host: '$got' (want more than one backend)" ;; esac
-[ "$np1" -gt "$np0" ] && ok "NodePort forwarded by XDP/tc on $VN: $np0 -> $np1" ||
-	fail "NodePort counters did not move ($np0 -> $np1)"
+served_by "<node-ip>:$NP/TCP" "xdp tc" "NodePort $NODEIP:$NP from the host (XDP/tc on $VN)" get_np
 
 # ---- a deleted backend leaves the maps ----
 VICTIM=$(k get pods -l app=web -o jsonpath='{.items[0].metadata.name}')
@@ -326,28 +314,30 @@ if wait_for "agent exits on SIGTERM" exited; then
 	wait "$AGENT_PID"
 	rc=$?
 	[ $rc -eq 0 ] && ok "agent exited 0 on SIGTERM" || fail "agent exit $rc on SIGTERM"
-	AGENT_PID=''
+else
+	kill -KILL "$AGENT_PID"
+	wait "$AGENT_PID"
 fi
+AGENT_PID=''
 grep -q "stopping; the dataplane stays in place" "$WORK/agent.log" || fail "the proxy thread did not stop through its stop fd"
 got=$(distinct 10 get_cip)
 case $got in hello-web-*) ok "with the agent stopped the ClusterIP still answers: $got" ;;
 *) fail "ClusterIP after the agent stopped: '$got'" ;; esac
 
 # ---- --no-proxy: a CNI configuration without the pin root ----
-: >"$WORK/agent.log.noproxy"
-nsenter --net="/run/netns/$NODE" "$BIN" agent --kubeconfig "$KUBECONFIG" --node "$NODENAME" \
-	--root "$WORK/root" --image-root "$WORK/images" --cgroup-parent "$CGP" --no-proxy \
-	>>"$WORK/agent.log.noproxy" 2>&1 &
-AGENT_PID=$!
-started() { grep -q "podCIDR" "$WORK/agent.log.noproxy"; }
+# (the same agent.log: this run's lines are those past $LOG0)
+LOG0=$(wc -l <"$WORK/agent.log")
+this_run() { tail -n +$((LOG0 + 1)) "$WORK/agent.log"; }
+AGENT_FLAGS=(--no-proxy)
+start_agent
+started() { this_run | grep -q "podCIDR"; }
 if wait_for "agent --no-proxy starts pod sync" started; then
 	[ "$(jq -r .drover "$CONF")" = null ] && ok "--no-proxy: no drover.pinRoot in $CONF" ||
 		fail "--no-proxy: $CONF still names a pin root: $(cat "$CONF")"
-	grep -q "ready: node" "$WORK/agent.log.noproxy" && fail "--no-proxy: a proxy started"
+	this_run | grep -q "ready: node" && fail "--no-proxy: a proxy started"
 fi
 kill -TERM "$AGENT_PID"
-wait_for "agent --no-proxy exits" exited
-AGENT_PID=''
+wait_for "agent --no-proxy exits" exited && AGENT_PID='' # else cleanup kills it
 
 if [ $FAILS -ne 0 ]; then
 	echo "--- agent log" >&2

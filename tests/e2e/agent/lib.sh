@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # lib.sh: the node the agent e2e tests share, sourced after the caller sets E2E_TAG (a short
 # name: its namespaces, cgroups and work dir are "$E2E_TAG-$$..."). Sourcing defines the
-# names, fail/ok, innode, k (kubectl in the namespace), wait_for, jp, start_agent and a trap
+# names, fail/ok, innode, k (kubectl in the namespace), wait_for, jp, bad_flags, start_agent and a trap
 # that removes everything made (processes by PID, pods' and the node's namespaces, the cgroup
 # subtree, mounts, the work dir) on exit, also on failure; node_up then makes the node: a
 # network namespace of the test's own (lo and one veth to the host with a /30 of $E2E_NET.0.0/16,
@@ -85,6 +85,20 @@ wait_for() {
 	return 1
 }
 jp() { k get "$1" "$2" -o "jsonpath=$3"; }
+# bad_flags ARGS...: each ARGS (one case: the flags as words) makes `drover agent` exit 2 with
+# one line on stderr
+bad_flags() {
+	local args rc f0=$FAILS
+	for args in "$@"; do
+		# shellcheck disable=SC2086 # the words are the flags
+		"$BIN" agent $args >"$WORK/o" 2>"$WORK/e"
+		rc=$?
+		if [ $rc -ne 2 ] || [ "$(wc -l <"$WORK/e")" -ne 1 ]; then
+			fail "agent $args: exit $rc, stderr: $(cat "$WORK/e")"
+		fi
+	done
+	[ $FAILS -eq $f0 ]
+}
 
 # start_agent: `drover agent` in the node namespace with AGENT_FLAGS (nsenter execs drover: $!
 # is drover's own PID; a shell function would put a subshell between), appending to agent.log

@@ -37,6 +37,7 @@ static void req_free(struct api_req *r)
 		free(r->args[i].key);
 		free(r->args[i].value);
 	}
+	free(r->args);
 	free(r->url);
 	free(r->accept);
 	free(r->content_type);
@@ -55,8 +56,17 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 	struct api_req *r = cls;
 
 	(void)kind;
-	if (r->nargs >= API_MAX_ARGS || !key)
+	if (!key)
 		return MHD_YES;
+	if (r->nargs == r->args_cap) {
+		size_t cap = r->args_cap ? 2 * r->args_cap : 8;
+		struct api_arg *a = realloc(r->args, cap * sizeof(*a));
+
+		if (!a)
+			return MHD_NO;
+		r->args = a;
+		r->args_cap = cap;
+	}
 	r->args[r->nargs].key = strdup(key);
 	r->args[r->nargs].value = strdup(value ? value : "");
 	if (!r->args[r->nargs].key || !r->args[r->nargs].value) {

@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -377,19 +376,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char msg[512];
-	size_t n;
-
-	(void)cls;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	n = strlen(msg);
-	while (n && msg[n - 1] == '\n')
-		msg[--n] = 0;
-	log_debug("mhd", "%s", msg);
-}
-
 /* ---- lifecycle ---- */
 
 static int parse_listen(struct api_server *s, const char *listen, struct sockaddr_in *sa)
@@ -499,7 +485,7 @@ static int start_daemon(struct api_server *s, struct sockaddr_in *sa)
 	    (unsigned)s->cfg.idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	    (size_t)(32 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
 	    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_ARRAY,
+	    MHD_OPTION_EXTERNAL_LOGGER, log_debug_cb, (void *)"mhd", MHD_OPTION_ARRAY,
 	    s->cfg.insecure_loopback ? none : tls, MHD_OPTION_END);
 	if (!s->mhd)
 		return -EADDRINUSE;

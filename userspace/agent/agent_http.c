@@ -269,19 +269,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return ahttp_text(conn, 404, "404 page not found\n");
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char msg[512];
-	size_t n;
-
-	(void)cls;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	n = strlen(msg);
-	while (n && msg[n - 1] == '\n')
-		msg[--n] = 0;
-	log_debug(COMP, "%s", msg);
-}
-
 /* ---- TLS material ---- */
 
 /* The serving certificate: self-signed, for the node's name and IP (the kubelet's own
@@ -353,7 +340,7 @@ int agent_http_start(struct agent *a)
 	    MHD_OPTION_HTTPS_MEM_TRUST, h->ca, MHD_OPTION_HTTPS_PRIORITIES,
 	    "NORMAL:-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1", MHD_OPTION_CONNECTION_LIMIT, 256u,
 	    MHD_OPTION_CONNECTION_TIMEOUT, 0u, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, a, MHD_OPTION_END);
+	    MHD_OPTION_EXTERNAL_LOGGER, log_debug_cb, (void *)COMP, MHD_OPTION_END);
 	if (!h->mhd) {
 		log_error(COMP, "cannot listen on port %d", a->cfg->port);
 		return -EADDRINUSE;

@@ -21,29 +21,9 @@
 #include <unistd.h>
 
 #include "agent_int.h"
+#include "x509.h"
 
 #define JOIN_SIGNER "kubernetes.io/kube-apiserver-client-kubelet"
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	char *buf = NULL;
-	long n;
-
-	if (!f)
-		return NULL;
-	if (!fseek(f, 0, SEEK_END) && (n = ftell(f)) >= 0 && n < (1 << 20) &&
-	    !fseek(f, 0, SEEK_SET) && (buf = malloc((size_t)n + 1))) {
-		if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			free(buf);
-			buf = NULL;
-		} else {
-			buf[n] = 0;
-		}
-	}
-	fclose(f);
-	return buf;
-}
 
 /* The kubelet's check: a client certificate that parses and is not past its notAfter. */
 static bool usable(const char *kubeconfig)
@@ -55,7 +35,7 @@ static bool usable(const char *kubeconfig)
 
 	if (access(kubeconfig, R_OK) || kc_config_load(kubeconfig, &c, NULL, 0))
 		return false;
-	pem = c.cert_data ? strdup(c.cert_data) : c.cert_file ? slurp(c.cert_file) : NULL;
+	pem = c.cert_data ? strdup(c.cert_data) : c.cert_file ? x509_read_file(c.cert_file) : NULL;
 	if (pem && (c.key_data || c.key_file) && gnutls_x509_crt_init(&crt) == 0) {
 		gnutls_datum_t d = {(unsigned char *)pem, (unsigned)strlen(pem)};
 
@@ -78,10 +58,7 @@ static int make_csr(const char *node, gnutls_datum_t *key_pem, gnutls_datum_t *c
 	int r;
 
 	snprintf(cn, sizeof(cn), "system:node:%s", node);
-	if ((r = gnutls_x509_privkey_init(&key)) ||
-	    (r = gnutls_x509_privkey_generate(
-		 key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0)) ||
-	    (r = gnutls_x509_crq_init(&crq)) ||
+	if ((r = x509_key_make(&key)) || (r = gnutls_x509_crq_init(&crq)) ||
 	    (r = gnutls_x509_crq_set_dn_by_oid(crq, GNUTLS_OID_X520_ORGANIZATION_NAME, 0,
 					       "system:nodes", 12)) ||
 	    (r = gnutls_x509_crq_set_dn_by_oid(crq, GNUTLS_OID_X520_COMMON_NAME, 0, cn,

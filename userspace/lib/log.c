@@ -70,6 +70,11 @@ void log_msg(enum log_level level, const char *component, const char *fmt, ...)
 	va_end(ap);
 }
 
+void log_debug_cb(void *component, const char *fmt, va_list ap)
+{
+	log_vmsg(LOG_DEBUG, component, fmt, ap);
+}
+
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	enum log_level l = level == LIBBPF_WARN ? LOG_WARN : LOG_DEBUG;

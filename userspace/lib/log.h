@@ -7,6 +7,7 @@
 #ifndef DROVER_LOG_H
 #define DROVER_LOG_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 
 enum log_level {
@@ -22,6 +23,10 @@ enum log_level log_get_level(void);
 int log_parse_level(const char *s, enum log_level *out);
 /* Send libbpf's messages through the logger (component "libbpf"). */
 void log_route_libbpf(void);
+
+/* A printf-style callback whose closure is the component (const char *), at debug level:
+ * libmicrohttpd's MHD_OPTION_EXTERNAL_LOGGER takes it as it is. */
+void log_debug_cb(void *component, const char *fmt, va_list ap);
 
 void log_msg(enum log_level level, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -34,10 +34,10 @@ int ws_accept_key(const char *key, char out[29])
 	return 0;
 }
 
-void ws_mask(unsigned char *p, size_t len, const unsigned char mask[4], size_t offset)
+void ws_mask(unsigned char *p, size_t len, const unsigned char mask[4])
 {
 	for (size_t i = 0; i < len; i++)
-		p[i] ^= mask[(i + offset) & 3];
+		p[i] ^= mask[i & 3];
 }
 
 ssize_t ws_parse(unsigned char *buf, size_t len, size_t max, bool masked, struct ws_frame *f)
@@ -90,7 +90,7 @@ ssize_t ws_parse(unsigned char *buf, size_t len, size_t max, bool masked, struct
 	f->payload = buf + need;
 	f->len = plen;
 	if (has_mask)
-		ws_mask(f->payload, plen, mask, 0);
+		ws_mask(f->payload, plen, mask);
 	return (ssize_t)(need + plen);
 }
 

@@ -42,6 +42,7 @@ ssize_t ws_parse(unsigned char *buf, size_t len, size_t max, bool masked, struct
  * mask non-NULL the frame is masked with it (the caller masks the payload: ws_mask). Its
  * length. */
 size_t ws_header(unsigned char *out, unsigned opcode, size_t len, const unsigned char *mask);
-void ws_mask(unsigned char *p, size_t len, const unsigned char mask[4], size_t offset);
+/* Mask (or unmask: the same XOR) a whole payload with its 4-byte key. */
+void ws_mask(unsigned char *p, size_t len, const unsigned char mask[4]);
 
 #endif

@@ -79,7 +79,7 @@ static char *pem_of(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key)
 	return s;
 }
 
-static int gen_key(gnutls_x509_privkey_t *key)
+int x509_key_make(gnutls_x509_privkey_t *key)
 {
 	int ret = gnutls_x509_privkey_init(key);
 
@@ -97,7 +97,7 @@ int x509_pair_make(struct x509_pair *out, const struct x509_pair *ca, enum x509_
 	time_t now = time(NULL);
 	int ret;
 
-	if ((ret = gen_key(&out->key)) < 0 || (ret = gnutls_x509_crt_init(&out->crt)) < 0)
+	if ((ret = x509_key_make(&out->key)) < 0 || (ret = gnutls_x509_crt_init(&out->crt)) < 0)
 		return ret;
 	if (getrandom(serial, sizeof(serial), 0) != (ssize_t)sizeof(serial))
 		return GNUTLS_E_RANDOM_FAILED;

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * x509: certificates with GnuTLS, shared by the API server's PKI (control/api/http/pki.c) and
- * the agent's kubelet endpoint (userspace/agent/agent_http.c): ECDSA P-256 key pairs, CA /
- * serving / client certificates signed by a CA or self-signed, PEM load and save, and the
- * verified identity of a TLS peer (CN the user, O its groups, as Kubernetes' x509
- * authenticator takes them).
+ * the agent (its kubelet endpoint, agent_http.c; its bootstrap key, agent_join.c): ECDSA
+ * P-256 key pairs, CA / serving / client certificates signed by a CA or self-signed, PEM
+ * load and save, and the verified identity of a TLS peer (CN the user, O its groups, as
+ * Kubernetes' x509 authenticator takes them).
  */
 #ifndef DROVER_X509_H
 #define DROVER_X509_H
@@ -25,6 +25,8 @@ struct x509_pair {
 
 enum x509_role { X509_CA, X509_SERVER, X509_CLIENT };
 
+/* A new ECDSA P-256 key (the one kind every drover key is); 0 or a GnuTLS error (< 0). */
+int x509_key_make(gnutls_x509_privkey_t *key);
 /* A new key and its certificate for role, signed by ca (NULL: self-signed), valid from an
  * hour ago for ten years; org may be NULL; ips (IPv4 text) and dns are NULL-terminated SAN
  * lists (servers only) or NULL. 0 or a GnuTLS error (< 0). */

@@ -94,7 +94,6 @@ struct api_route {
 	bool watch_path;     /* the deprecated /watch/ prefix */
 };
 
-#define API_MAX_ARGS   24
 #define API_MAX_GROUPS 8
 
 struct api_arg {
@@ -117,8 +116,10 @@ struct api_req {
 	char *url;  /* decoded path, split by the router */
 	char *path; /* the decoded path as it came (authorization messages) */
 	struct api_route rt;
-	struct api_arg args[API_MAX_ARGS]; /* query arguments, copied */
-	size_t nargs;
+	/* query arguments, copied, all of them (an exec names one command= per word); the
+	 * connection's memory limit bounds how many */
+	struct api_arg *args;
+	size_t nargs, args_cap;
 	char *accept, *content_type, *user_agent, *authorization;
 	struct k8s_buf body;
 	bool body_too_large;

@@ -132,6 +132,26 @@ static int make_token(struct api_server *s, const char *path)
 	return x509_write_file(path, hex, strlen(hex));
 }
 
+/* The pair kept as DIR/NAME.crt and .key, made (and kept) when it does not load: a client
+ * certificate that ca signs, or the CA itself (ca NULL). 0 or -EIO. */
+static int kept_pair(struct x509_pair *k, const char *dir, const char *name,
+		     const struct x509_pair *ca, const char *cn, const char *org)
+{
+	char crt[4300], key[4300];
+
+	snprintf(crt, sizeof(crt), "%s/%s.crt", dir, name);
+	snprintf(key, sizeof(key), "%s/%s.key", dir, name);
+	if (x509_pair_load(k, crt, key) >= 0)
+		return 0;
+	x509_pair_free(k);
+	if (!ca)
+		log_info(COMP, "making a CA in %s", dir);
+	if (x509_pair_make(k, ca, ca ? X509_CLIENT : X509_CA, cn, org, NULL, NULL) < 0 ||
+	    x509_pair_save(k, crt, key, NULL, NULL) != 0)
+		return -EIO;
+	return 0;
+}
+
 int api_pki_setup(struct api_server *s)
 {
 	struct x509_pair ca = {0}, srv = {0}, admin = {0}, kcl = {0};
@@ -143,65 +163,39 @@ int api_pki_setup(struct api_server *s)
 					  "kubernetes.default.svc",
 					  "kubernetes.default.svc.cluster.local",
 					  NULL};
-	int ret;
+	int ret = -EIO;
 
 	snprintf(dir, sizeof(dir), "%s/pki", s->data_dir);
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return -errno;
-	snprintf(p1, sizeof(p1), "%s/ca.crt", dir);
-	snprintf(p2, sizeof(p2), "%s/ca.key", dir);
-	if (x509_pair_load(&ca, p1, p2) < 0) {
-		x509_pair_free(&ca);
-		log_info(COMP, "making a CA in %s", dir);
-		ret = x509_pair_make(&ca, NULL, X509_CA, "drover-ca", NULL, NULL, NULL);
-		if (ret < 0 || x509_pair_save(&ca, p1, p2, NULL, NULL) != 0)
-			goto fail;
-	}
-	if (x509_pair_save(&ca, NULL, NULL, &s->tls_ca, NULL) != 0)
-		goto fail;
+	if (kept_pair(&ca, dir, "ca", NULL, "drover-ca", NULL) ||
+	    x509_pair_save(&ca, NULL, NULL, &s->tls_ca, NULL) != 0)
+		goto out;
 	/* the serving certificate: new at every start, for the current listen address */
 	snprintf(p1, sizeof(p1), "%s/server.crt", dir);
 	snprintf(p2, sizeof(p2), "%s/server.key", dir);
-	ret = x509_pair_make(&srv, &ca, X509_SERVER, "kube-apiserver", NULL, ips, dns);
-	if (ret < 0 || x509_pair_save(&srv, p1, p2, &s->tls_cert, &s->tls_key) != 0)
-		goto fail;
-	snprintf(p1, sizeof(p1), "%s/admin.crt", dir);
-	snprintf(p2, sizeof(p2), "%s/admin.key", dir);
-	if (x509_pair_load(&admin, p1, p2) < 0) {
-		x509_pair_free(&admin);
-		ret =
-		    x509_pair_make(&admin, &ca, X509_CLIENT, "admin", "system:masters", NULL, NULL);
-		if (ret < 0 || x509_pair_save(&admin, p1, p2, NULL, NULL) != 0)
-			goto fail;
-	}
+	if (x509_pair_make(&srv, &ca, X509_SERVER, "kube-apiserver", NULL, ips, dns) < 0 ||
+	    x509_pair_save(&srv, p1, p2, &s->tls_cert, &s->tls_key) != 0)
+		goto out;
+	if (kept_pair(&admin, dir, "admin", &ca, "admin", "system:masters"))
+		goto out;
 	/* the client certificate the server calls kubelets (agents) with, as kubeadm's
 	 * apiserver-kubelet-client: CN kube-apiserver-kubelet-client, O system:masters */
-	snprintf(p1, sizeof(p1), "%s/kubelet-client.crt", dir);
-	snprintf(p2, sizeof(p2), "%s/kubelet-client.key", dir);
-	if (x509_pair_load(&kcl, p1, p2) < 0) {
-		x509_pair_free(&kcl);
-		ret = x509_pair_make(&kcl, &ca, X509_CLIENT, X509_KUBELET_CLIENT_CN,
-				     "system:masters", NULL, NULL);
-		if (ret < 0 || x509_pair_save(&kcl, p1, p2, NULL, NULL) != 0)
-			goto fail;
-	}
-	if (x509_pair_save(&kcl, NULL, NULL, &s->kubelet_cert, &s->kubelet_key) != 0)
-		goto fail;
+	if (kept_pair(&kcl, dir, "kubelet-client", &ca, X509_KUBELET_CLIENT_CN, "system:masters") ||
+	    x509_pair_save(&kcl, NULL, NULL, &s->kubelet_cert, &s->kubelet_key) != 0)
+		goto out;
 	snprintf(p1, sizeof(p1), "%s/token", dir);
 	if (make_token(s, p1) != 0)
-		goto fail;
+		goto out;
+	ret = 0;
+out:
+	if (ret)
+		log_error(COMP, "cannot make the TLS material in %s", dir);
 	x509_pair_free(&ca);
 	x509_pair_free(&srv);
 	x509_pair_free(&admin);
 	x509_pair_free(&kcl);
-	return 0;
-fail:
-	log_error(COMP, "cannot make the TLS material in %s", dir);
-	x509_pair_free(&ca);
-	x509_pair_free(&srv);
-	x509_pair_free(&admin);
-	x509_pair_free(&kcl);
-	return -EIO;
+	return ret;
 }
 
 /* ---- authentication ---- */

@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +36,7 @@ static void req_free(struct api_req *r)
 		free(r->args[i].key);
 		free(r->args[i].value);
 	}
+	free(r->args);
 	free(r->url);
 	free(r->accept);
 	free(r->content_type);
@@ -55,8 +55,17 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 	struct api_req *r = cls;
 
 	(void)kind;
-	if (r->nargs >= API_MAX_ARGS || !key)
+	if (!key)
 		return MHD_YES;
+	if (r->nargs == r->args_cap) {
+		size_t cap = r->args_cap ? 2 * r->args_cap : 8;
+		struct api_arg *a = realloc(r->args, cap * sizeof(*a));
+
+		if (!a)
+			return MHD_NO;
+		r->args = a;
+		r->args_cap = cap;
+	}
 	r->args[r->nargs].key = strdup(key);
 	r->args[r->nargs].value = strdup(value ? value : "");
 	if (!r->args[r->nargs].key || !r->args[r->nargs].value) {
@@ -367,19 +376,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char msg[512];
-	size_t n;
-
-	(void)cls;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	n = strlen(msg);
-	while (n && msg[n - 1] == '\n')
-		msg[--n] = 0;
-	log_debug("mhd", "%s", msg);
-}
-
 /* ---- lifecycle ---- */
 
 static int parse_listen(struct api_server *s, const char *listen, struct sockaddr_in *sa)
@@ -489,7 +485,7 @@ static int start_daemon(struct api_server *s, struct sockaddr_in *sa)
 	    (unsigned)s->cfg.idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	    (size_t)(32 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
 	    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_ARRAY,
+	    MHD_OPTION_EXTERNAL_LOGGER, log_debug_cb, (void *)"mhd", MHD_OPTION_ARRAY,
 	    s->cfg.insecure_loopback ? none : tls, MHD_OPTION_END);
 	if (!s->mhd)
 		return -EADDRINUSE;

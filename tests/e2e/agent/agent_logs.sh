@@ -10,9 +10,9 @@
 #    error without one); -c with two containers; no container named: kube's 400 (raw API)
 #    and kubectl's default; an unknown container; an unknown pod.
 #  - exec: stdout and stderr apart, exit 3 -> kubectl exits 3 with "command terminated with
-#    exit code 3"; -i with stdin piped (small and 100000 lines); -it under script(1) gets a
-#    terminal; an unknown command fails; kubectl cp both ways; port-forward gets the agent's
-#    refusal.
+#    exit code 3"; a 40-word command; -i with stdin piped (small and 100000 lines); -it
+#    under script(1) gets a terminal; an unknown command fails; kubectl cp both ways;
+#    port-forward gets the agent's refusal.
 #  - the agent's endpoint: no client certificate 401, the admin's 403, the server's
 #    kubelet-client 200, the kubelet-client name from another CA 401 (curl).
 #  - an unscheduled pod: logs empty, exec kube's "does not have a host assigned"; an
@@ -148,6 +148,10 @@ command terminated with exit code 3" "$(cat "$WORK/x.err")"
 expect "exec -i: stdin piped" hi "$(echo hi | k exec -i two -c a -- cat)"
 expect "exec -i: 100000 lines through cat | wc -l" 100000 \
 	"$(seq 1 100000 | k exec -i two -c a -- sh -c 'cat | wc -l' | tr -d ' ')"
+# one command= per word (the container= and stdout= after them): every argument of a
+# request reaches the agent, however many
+expect "exec of a 40-word command keeps every word" "$(seq -s ' ' 1 40)" \
+	"$(k exec two -c a -- echo $(seq 1 40))"
 expect "exec sees the container's env and hostname" two "$(k exec two -c b -- hostname)"
 OUT=$(k exec two -c a -- nosuchcmd 2>&1)
 rc=$?

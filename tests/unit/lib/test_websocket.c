@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * websocket.c: the handshake key of RFC 6455's example; frames written by ws_header parse
- * back (short, 16-bit and 64-bit lengths, masked and not); a frame split anywhere is
- * incomplete, not an error; malformed frames (reserved bits, a long or fragmented control
- * frame, an unknown opcode, masking other than required) and oversized ones are refused.
+ * websocket.c: the handshake key of RFC 6455's example; its framing examples (masked and
+ * not) written and parsed; frames written by ws_header parse back (short, 16-bit and 64-bit
+ * lengths, masked and not); a frame split anywhere is incomplete, not an error; malformed
+ * frames (reserved bits, a long or fragmented control frame, an unknown opcode, masking
+ * other than required) and oversized ones are refused.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -42,7 +43,7 @@ static void roundtrip(size_t len, bool masked)
 	h = ws_header(buf, WS_BINARY, len, masked ? mask : NULL);
 	memcpy(buf + h, want, len);
 	if (masked)
-		ws_mask(buf + h, len, mask, 0);
+		ws_mask(buf + h, len, mask);
 	/* every strict prefix is incomplete */
 	for (size_t cut = 0; cut < h + len; cut += (len > 1000 ? 997 : 1))
 		assert_int_equal(ws_parse(buf, cut, 1 << 20, masked, &f), 0);
@@ -66,6 +67,31 @@ static void test_roundtrip(void **state)
 	roundtrip(65535, true);
 	roundtrip(65536, false);
 	roundtrip(200000, true);
+}
+
+/* RFC 6455, section 5.7: "Hello" unmasked, and masked with 37 fa 21 3d (the masking is
+ * checked against the RFC's bytes, not only against itself) */
+static void test_rfc_examples(void **state)
+{
+	unsigned char plain[] = {0x81, 0x05, 'H', 'e', 'l', 'l', 'o'};
+	unsigned char masked[] = {0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58};
+	unsigned char h[WS_HEADER_MAX];
+	struct ws_frame f;
+
+	(void)state;
+	assert_int_equal(ws_header(h, WS_TEXT, 5, NULL), 2);
+	assert_memory_equal(h, plain, 2);
+	assert_int_equal(ws_header(h, WS_TEXT, 5, masked + 2), 6);
+	assert_memory_equal(h, masked, 6);
+	assert_int_equal(ws_parse(plain, sizeof(plain), 100, false, &f), (ssize_t)sizeof(plain));
+	assert_int_equal(f.opcode, WS_TEXT);
+	assert_int_equal(f.len, 5);
+	assert_memory_equal(f.payload, "Hello", 5);
+	assert_int_equal(ws_parse(masked, sizeof(masked), 100, true, &f), (ssize_t)sizeof(masked));
+	assert_true(f.fin);
+	assert_int_equal(f.opcode, WS_TEXT);
+	assert_int_equal(f.len, 5);
+	assert_memory_equal(f.payload, "Hello", 5);
 }
 
 static void test_bad_frames(void **state)
@@ -93,6 +119,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_accept_key),
 	    cmocka_unit_test(test_roundtrip),
+	    cmocka_unit_test(test_rfc_examples),
 	    cmocka_unit_test(test_bad_frames),
 	};
 

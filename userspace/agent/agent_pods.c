@@ -580,7 +580,16 @@ static void sync_key(struct agent_pods *ps, const char *key)
 			 jv_path_str(pod, "status.startTime") ? jv_path_str(pod, "status.startTime")
 							      : now_str((char[32]){0}));
 		/* an earlier run's (the agent restarted): adopted, or started again from scratch */
-		if (agent_pod_adopt(ps->a, p) != 0) {
+		if (agent_pod_adopt(ps->a, p) == 0) {
+			/* an adopted container's probes start over, as the kubelet's do for the
+			 * containers it finds running when it starts */
+			for (size_t k = 0; k < p->n; k++) {
+				struct actr *c = &p->c[k];
+
+				if (c->phase == CTR_RUNNING && c->proc.pid > 0)
+					aprobe_run(c->probe, c->proc.pid, c->cg, p->ip, c->cwd);
+			}
+		} else {
 			agent_pod_cgroup_purge(ps->a, p->uid);
 			if (agent_sandbox_up(ps->a, p) == 0) {
 				log_info(AGENT_COMP, "pod %s: sandbox %s, IP %s", key, p->netns,

@@ -156,15 +156,15 @@ int probe_resolve_port(const struct jv *port, const struct jv *ctr, int *out, ch
 	return -EINVAL;
 }
 
-/* An integer field, or def when absent, null or not positive (the API's defaulting turns 0
- * into the default; a negative value validation would refuse is treated the same). */
+/* An integer field, or def when absent, null or below min (min 1: the API's defaulting turns
+ * 0 into the default; a negative value validation would refuse is treated the same). */
 static int field(const struct jv *p, const char *key, int def, int min)
 {
 	int64_t v;
 
 	if (jv_path_int(p, key, &v) || v < min || v > INT32_MAX)
 		return def;
-	return v == 0 && min > 0 ? def : (int)v;
+	return (int)v;
 }
 
 static int parse_http(const struct jv *h, const struct jv *ctr, struct probe_spec *s)

@@ -166,13 +166,8 @@ static struct apod *pod_new(struct agent_pods *ps, const char *key, const struct
 		snprintf(p->c[i].name, sizeof(p->c[i].name), "%s", cn ? cn : "");
 		kubelet_image_normalize(img ? img : "", p->c[i].image, sizeof(p->c[i].image));
 		p->c[i].proc.pidfd = -1;
-		p->c[i].probe =
-		    aprobe_new(ps->rec,
-			       &(struct aprobe_pod){.ns = p->ns,
-						    .name = p->name,
-						    .uid = p->uid,
-						    .restart_policy = p->restart_policy},
-			       c);
+		p->c[i].probe = aprobe_new(
+		    ps->rec, &(struct aprobe_pod){.ns = p->ns, .name = p->name, .uid = p->uid}, c);
 		if (!p->c[i].probe && errno)
 			log_warn(AGENT_COMP, "pod %s: container %s: probes: %s", key, p->c[i].name,
 				 strerror(errno));
@@ -313,7 +308,7 @@ static void try_start(struct agent_pods *ps, struct apod *p, const struct jv *po
 	if (!rc) {
 		c->phase = CTR_RUNNING;
 		c->reason[0] = 0;
-		aprobe_run(c->probe, c->cid, c->proc.pid, c->cg, p->ip, c->cwd);
+		aprobe_run(c->probe, c->proc.pid, c->cg, p->ip, c->cwd);
 		log_info(AGENT_COMP, "pod %s: container %s started (pid %d)", p->key, c->name,
 			 (int)c->proc.pid);
 		agent_pod_save(ps->a, p);
@@ -585,7 +580,16 @@ static void sync_key(struct agent_pods *ps, const char *key)
 			 jv_path_str(pod, "status.startTime") ? jv_path_str(pod, "status.startTime")
 							      : now_str((char[32]){0}));
 		/* an earlier run's (the agent restarted): adopted, or started again from scratch */
-		if (agent_pod_adopt(ps->a, p) != 0) {
+		if (agent_pod_adopt(ps->a, p) == 0) {
+			/* an adopted container's probes start over, as the kubelet's do for the
+			 * containers it finds running when it starts */
+			for (size_t k = 0; k < p->n; k++) {
+				struct actr *c = &p->c[k];
+
+				if (c->phase == CTR_RUNNING && c->proc.pid > 0)
+					aprobe_run(c->probe, c->proc.pid, c->cg, p->ip, c->cwd);
+			}
+		} else {
 			agent_pod_cgroup_purge(ps->a, p->uid);
 			if (agent_sandbox_up(ps->a, p) == 0) {
 				log_info(AGENT_COMP, "pod %s: sandbox %s, IP %s", key, p->netns,

@@ -14,7 +14,6 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdarg.h>
-#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,10 +35,8 @@ struct pworker {
 	struct probe_sm sm;
 	pthread_t thread;
 	bool thread_started;
-	bool trigger;  /* run now (a container just started) */
-	unsigned gen;  /* the container the published result belongs to */
-	bool has_res;  /* a result was set for gen */
-	bool finished; /* stopped probing (pod deleting) */
+	bool trigger; /* run now (a container just started) */
+	unsigned gen; /* the container the published result belongs to (0: none yet) */
 };
 
 struct aprobe {
@@ -47,11 +44,11 @@ struct aprobe {
 	pthread_cond_t cv;
 	bool stop;
 	struct kc_recorder *rec;
-	char ns[256], name[256], uid[64], ctr[64], restart_policy[16];
+	char ns[256], name[256], uid[64], ctr[64];
 	/* the container, as the sync thread last said */
 	unsigned gen; /* 0: none yet; grows with each new container */
 	bool running, deleting;
-	char cid[200], ip[64], cwd[512];
+	char ip[64], cwd[512];
 	pid_t pid;
 	const struct cg *cg;
 	double started_at; /* monotonic */
@@ -60,18 +57,10 @@ struct aprobe {
 
 static double g_agent_start;
 
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 void aprobe_init_clock(void)
 {
 	if (!g_agent_start)
-		g_agent_start = mono_s();
+		g_agent_start = probe_mono_s();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
@@ -118,10 +107,9 @@ struct target {
 static void run_once(struct aprobe *ap, const struct probe_spec *s, const struct target *t,
 		     struct run *r)
 {
-	memset(r, 0, offsetof(struct run, out) + 1);
-	r->outlen = 0;
-	r->err[0] = 0;
 	r->o = O_UNKNOWN;
+	r->out[0] = r->err[0] = 0;
+	r->outlen = 0;
 	switch (s->handler) {
 	case PROBE_H_EXEC:
 		probe_exec(s, t->pid, t->cg, t->cwd, r);
@@ -184,11 +172,17 @@ static bool prober_probe(struct aprobe *ap, const struct probe_spec *s, const st
 
 /* ---- workers ---- */
 
+/* Whether w published r for the current container. */
+static bool published_locked(const struct aprobe *ap, const struct pworker *w, enum probe_result r)
+{
+	return w->gen && w->gen == ap->gen && w->sm.result == r;
+}
+
 static bool started_locked(const struct aprobe *ap)
 {
 	const struct pworker *w = ap->w[PROBE_STARTUP];
 
-	return !w || (w->has_res && w->gen == ap->gen && w->sm.result == PROBE_SUCCESS);
+	return !w || published_locked(ap, w, PROBE_SUCCESS);
 }
 
 static void wake_locked(struct aprobe *ap)
@@ -215,7 +209,6 @@ static bool do_probe(struct pworker *w)
 		/* a new container: its initial value, resume probing */
 		w->gen = gen;
 		probe_sm_new_container(&w->sm, k);
-		w->has_res = true;
 	}
 	if (w->sm.on_hold)
 		return true;
@@ -228,7 +221,7 @@ static bool do_probe(struct pworker *w)
 			w->sm.result = PROBE_FAILURE;
 		return false;
 	}
-	if ((int)(mono_s() - ap->started_at) < w->spec.initial_delay)
+	if ((int)(probe_mono_s() - ap->started_at) < w->spec.initial_delay)
 		return true;
 	if (started_locked(ap)) {
 		if (k == PROBE_STARTUP)
@@ -258,34 +251,27 @@ static void *worker_main(void *arg)
 
 	pthread_mutex_lock(&ap->mu);
 	/* a just-started agent spreads its first probes over a period (worker.go run) */
-	next = mono_s();
-	if (mono_s() - g_agent_start < period) {
+	next = probe_mono_s();
+	if (next - g_agent_start < period) {
 		unsigned seed = (unsigned)(uintptr_t)w ^ (unsigned)time(NULL);
 
 		next += period * ((double)rand_r(&seed) / RAND_MAX);
 	}
 	while (!ap->stop) {
-		double now = mono_s();
+		double now = probe_mono_s();
 
 		if (now >= next || w->trigger) {
 			w->trigger = false;
-			if (!do_probe(w)) {
-				w->finished = true;
+			if (!do_probe(w))
 				break;
-			}
-			next = mono_s() + period;
+			next = probe_mono_s() + period;
 			continue;
 		}
-		{
-			struct timespec ts;
-			double at = next;
-
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			at = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + (next - now);
-			ts.tv_sec = (time_t)at;
-			ts.tv_nsec = (long)((at - (double)ts.tv_sec) * 1e9);
-			pthread_cond_timedwait(&ap->cv, &ap->mu, &ts);
-		}
+		/* the condition variable's clock is CLOCK_MONOTONIC: next is its deadline */
+		pthread_cond_timedwait(
+		    &ap->cv, &ap->mu,
+		    &(struct timespec){.tv_sec = (time_t)next,
+				       .tv_nsec = (long)((next - (double)(time_t)next) * 1e9)});
 	}
 	pthread_mutex_unlock(&ap->mu);
 	return NULL;
@@ -299,17 +285,6 @@ struct aprobe *aprobe_new(struct kc_recorder *rec, const struct aprobe_pod *pod,
 	const char *name = jv_path_str(ctr, "name");
 	int n = 0, rc;
 
-	for (int k = 0; k < PROBE_KINDS; k++) {
-		struct probe_spec s;
-
-		if (probe_spec_parse(ctr, (enum probe_kind)k, &s) == 0)
-			n++;
-		probe_spec_free(&s);
-	}
-	if (!n) {
-		errno = 0;
-		return NULL;
-	}
 	ap = calloc(1, sizeof(*ap));
 	if (!ap)
 		return NULL;
@@ -323,8 +298,6 @@ struct aprobe *aprobe_new(struct kc_recorder *rec, const struct aprobe_pod *pod,
 	snprintf(ap->name, sizeof(ap->name), "%s", pod->name);
 	snprintf(ap->uid, sizeof(ap->uid), "%s", pod->uid);
 	snprintf(ap->ctr, sizeof(ap->ctr), "%s", name ? name : "");
-	snprintf(ap->restart_policy, sizeof(ap->restart_policy), "%s",
-		 pod->restart_policy ? pod->restart_policy : "Always");
 	for (int k = 0; k < PROBE_KINDS; k++) {
 		struct pworker *w = calloc(1, sizeof(*w));
 
@@ -341,6 +314,12 @@ struct aprobe *aprobe_new(struct kc_recorder *rec, const struct aprobe_pod *pod,
 		}
 		w->ap = ap;
 		ap->w[k] = w;
+		n++;
+	}
+	if (!n) {
+		aprobe_free(ap);
+		errno = 0;
+		return NULL;
 	}
 	pthread_mutex_lock(&ap->mu);
 	for (int k = 0; k < PROBE_KINDS; k++) {
@@ -384,20 +363,19 @@ void aprobe_free(struct aprobe *ap)
 	free(ap);
 }
 
-void aprobe_run(struct aprobe *ap, const char *cid, pid_t pid, const struct cg *cg,
-		const char *pod_ip, const char *cwd)
+void aprobe_run(struct aprobe *ap, pid_t pid, const struct cg *cg, const char *pod_ip,
+		const char *cwd)
 {
 	if (!ap)
 		return;
 	pthread_mutex_lock(&ap->mu);
 	ap->gen++;
 	ap->running = true;
-	snprintf(ap->cid, sizeof(ap->cid), "%s", cid);
 	snprintf(ap->ip, sizeof(ap->ip), "%s", pod_ip ? pod_ip : "");
 	snprintf(ap->cwd, sizeof(ap->cwd), "%s", cwd ? cwd : "/");
 	ap->pid = pid;
 	ap->cg = cg;
-	ap->started_at = mono_s();
+	ap->started_at = probe_mono_s();
 	wake_locked(ap);
 	pthread_mutex_unlock(&ap->mu);
 }
@@ -438,26 +416,25 @@ void aprobe_status(struct aprobe *ap, bool *started, bool *ready)
 	pthread_mutex_lock(&ap->mu);
 	*started = ap->running && started_locked(ap);
 	w = ap->w[PROBE_READINESS];
-	*ready =
-	    *started && (!w || (w->has_res && w->gen == ap->gen && w->sm.result == PROBE_SUCCESS));
+	*ready = *started && (!w || published_locked(ap, w, PROBE_SUCCESS));
 	pthread_mutex_unlock(&ap->mu);
 }
 
 int aprobe_failed(struct aprobe *ap, int64_t *grace)
 {
+	/* kuberuntime computePodActions: liveness first, then startup */
+	static const enum probe_kind order[] = {PROBE_LIVENESS, PROBE_STARTUP};
 	int kind = -1;
 
 	*grace = -1;
 	if (!ap)
 		return -1;
 	pthread_mutex_lock(&ap->mu);
-	/* kuberuntime computePodActions: liveness first, then startup */
-	for (int k = PROBE_LIVENESS; ap->running && k <= PROBE_STARTUP && kind < 0;
-	     k += PROBE_STARTUP - PROBE_LIVENESS) {
-		const struct pworker *w = ap->w[k];
+	for (size_t i = 0; ap->running && i < 2 && kind < 0; i++) {
+		const struct pworker *w = ap->w[order[i]];
 
-		if (w && w->has_res && w->gen == ap->gen && w->sm.result == PROBE_FAILURE) {
-			kind = k;
+		if (w && published_locked(ap, w, PROBE_FAILURE)) {
+			kind = (int)order[i];
 			*grace = w->spec.has_grace ? w->spec.grace : -1;
 		}
 	}

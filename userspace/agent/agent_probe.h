@@ -122,10 +122,9 @@ struct kc_recorder;
 struct cg;
 struct aprobe;
 
-/* Who the events are about, and how the container restarts. */
+/* Who the events are about. */
 struct aprobe_pod {
 	const char *ns, *name, *uid;
-	const char *restart_policy; /* "Always", "OnFailure", "Never" */
 };
 
 /* Mark the agent's start (the kubelet spreads first probes over a period when it has just
@@ -140,10 +139,10 @@ struct aprobe *aprobe_new(struct kc_recorder *rec, const struct aprobe_pod *pod,
 /* Stop and join the threads (a probe running ends within its timeout); NULL-tolerant. */
 void aprobe_free(struct aprobe *ap);
 
-/* A new container runs: its id, its init's pid, its cgroup (exec probes join it; borrowed,
+/* A new container runs: its init's pid, its cgroup (exec probes join it; borrowed,
  * valid until aprobe_exited), the pod IP and its working directory. */
-void aprobe_run(struct aprobe *ap, const char *cid, pid_t pid, const struct cg *cg,
-		const char *pod_ip, const char *cwd);
+void aprobe_run(struct aprobe *ap, pid_t pid, const struct cg *cg, const char *pod_ip,
+		const char *cwd);
 /* The container is gone (readiness fails until the next one). */
 void aprobe_exited(struct aprobe *ap);
 /* The pod is being deleted: liveness and startup probing stops (readiness goes on). */

@@ -30,14 +30,6 @@
 #define PROBE_UA      "kube-probe/1.32"
 #define MAX_ENV_BYTES (256 * 1024)
 
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Go's error text for a failed connect: "connect: connection refused" (lower case). */
 static void go_errno(int e, char *buf, size_t size)
 {
@@ -201,7 +193,7 @@ void probe_http(const struct probe_spec *s, const char *host, struct run *r)
 	char url[2048], next[2048];
 	struct curl_slist *hdrs = http_headers(s);
 	struct body b = {.buf = r->out, .cap = PROBE_MAX_OUTPUT};
-	double deadline = mono_s() + s->timeout;
+	double deadline = probe_mono_s() + s->timeout;
 	CURL *c = curl_easy_init();
 	long code = 0;
 
@@ -211,7 +203,7 @@ void probe_http(const struct probe_spec *s, const char *host, struct run *r)
 	}
 	http_url(s, host, url, sizeof(url));
 	for (int hops = 0;; hops++) {
-		long left = (long)((deadline - mono_s()) * 1000);
+		long left = (long)((deadline - probe_mono_s()) * 1000);
 		char *loc = NULL, why[256];
 		CURLcode rc;
 
@@ -353,7 +345,7 @@ void probe_exec(const struct probe_spec *s, pid_t target, const struct cg *cg, c
 	int out[2] = {-1, -1}, err[2] = {-1, -1}, rc, status = 0;
 	char *blob = NULL, **env = NULL, ebuf[PROBE_MAX_OUTPUT];
 	size_t elen = 0;
-	double deadline = mono_s() + s->timeout;
+	double deadline = probe_mono_s() + s->timeout;
 	bool timed_out = false, reaped = false;
 	pid_t pid = 0;
 
@@ -398,7 +390,7 @@ void probe_exec(const struct probe_spec *s, pid_t target, const struct cg *cg, c
 	for (;;) {
 		struct pollfd p[2] = {{.fd = out[0], .events = POLLIN},
 				      {.fd = err[0], .events = POLLIN}};
-		int left = (int)((deadline - mono_s()) * 1000);
+		int left = (int)((deadline - probe_mono_s()) * 1000);
 
 		if (!reaped && waitpid(pid, &status, WNOHANG) == pid)
 			reaped = true;

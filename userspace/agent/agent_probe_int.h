@@ -5,8 +5,18 @@
 #define DROVER_AGENT_PROBE_INT_H
 
 #include <sys/types.h>
+#include <time.h>
 
 #include "agent_probe.h"
+
+/* Seconds on CLOCK_MONOTONIC (the workers' clock and the handlers' deadlines). */
+static inline double probe_mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 /* probe.Result */
 enum outcome {

@@ -156,20 +156,15 @@ int probe_resolve_port(const struct jv *port, const struct jv *ctr, int *out, ch
 	return -EINVAL;
 }
 
-/* An integer field, or def when absent, null or not positive (the API's defaulting turns 0
- * into the default; a negative value validation would refuse is treated the same). */
+/* An integer field, or def when absent, null or below min (min 1: the API's defaulting turns
+ * 0 into the default; a negative value validation would refuse is treated the same). */
 static int field(const struct jv *p, const char *key, int def, int min)
 {
 	int64_t v;
 
 	if (jv_path_int(p, key, &v) || v < min || v > INT32_MAX)
 		return def;
-	return v == 0 && min > 0 ? def : (int)v;
-}
-
-static char *dup_or_null(const char *s)
-{
-	return s ? strdup(s) : NULL;
+	return (int)v;
 }
 
 static int parse_http(const struct jv *h, const struct jv *ctr, struct probe_spec *s)
@@ -267,6 +262,7 @@ int probe_spec_parse(const struct jv *ctr, enum probe_kind kind, struct probe_sp
 				       sizeof(s->port_err)))
 			s->port = 0;
 	} else if ((h = jv_get(p, "grpc")) && h->type == JV_OBJECT) {
+		const char *service = jv_path_str(h, "service");
 		int64_t port = 0;
 
 		s->handler = PROBE_H_GRPC;
@@ -276,8 +272,7 @@ int probe_spec_parse(const struct jv *ctr, enum probe_kind kind, struct probe_sp
 		if (!s->port)
 			snprintf(s->port_err, sizeof(s->port_err), "invalid port number: %lld",
 				 (long long)port);
-		if (jv_path_str(h, "service") &&
-		    !(s->grpc_service = dup_or_null(jv_path_str(h, "service"))))
+		if (service && !(s->grpc_service = strdup(service)))
 			return -ENOMEM;
 	}
 	return rc;

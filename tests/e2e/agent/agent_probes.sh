@@ -12,8 +12,9 @@
 #    be restarted", restartCount >= 1, lastState terminated;
 #  - startup exec holding a failing liveness off (no restart, started=false) until it passes,
 #    then the liveness failure restarts the container;
-#  - tcpSocket and exec readiness, each failing then passing; an exec probe outliving
-#    timeoutSeconds: "command \"...\" timed out", not ready;
+#  - tcpSocket and exec readiness, each failing then passing; after the agent is SIGKILLed and
+#    restarted, the exec probe still drives the adopted container's readiness; an exec probe
+#    outliving timeoutSeconds: "command \"...\" timed out", not ready;
 #  - a port name that is not the container's: "errored and resulted in unknown state:
 #    strconv.Atoi: parsing \"nosuch\": invalid syntax", never ready, never killed.
 # Everything made (processes by PID, namespaces, cgroups under drvpr-$$, the work dir) is removed
@@ -215,18 +216,35 @@ has_event startup "Container c failed liveness probe, will be restarted" ||
 [ $FAILS -eq $F0 ] && ok "startup probe held a failing liveness off, then liveness restarted the container"
 
 # ---- tcpSocket and exec readiness, both ways ----
+# both_ways POD EVENT FILE DESC: POD not ready with EVENT, then ready once /tmp/FILE is made
+both_ways() {
+	F0=$FAILS
+	wait_for "$1: failure event" has_event "$1" "$2"
+	is false cstat "$1" ready || fail "$1: ready while its probe fails"
+	touch "/proc/$(ctr_pid "$1" c)/root/tmp/$3"
+	wait_for "$1: ready once its probe passes" is true cstat "$1" ready
+	[ $FAILS -eq $F0 ] && ok "$4"
+}
+both_ways tcp "Readiness probe failed: dial tcp $(jp pod tcp '{.status.podIP}'):8081: connect: connection refused" \
+	listen "tcpSocket: refused -> not ready; listening -> ready"
+both_ways exec "Readiness probe failed: cat: can't open '/tmp/ok': No such file or directory" \
+	ok "exec: exit 1 -> not ready; exit 0 -> ready"
+
+# ---- a restarted agent adopts the running containers and probes them again ----
 F0=$FAILS
-wait_for "tcp: refused event" has_event tcp "Readiness probe failed: dial tcp $(jp pod tcp '{.status.podIP}'):8081: connect: connection refused"
-is false cstat tcp ready || fail "tcp: ready while nothing listens"
-touch "/proc/$(ctr_pid tcp c)/root/tmp/listen"
-wait_for "tcp: ready once it listens" is true cstat tcp ready
-[ $FAILS -eq $F0 ] && ok "tcpSocket: refused -> not ready; listening -> ready"
-F0=$FAILS
-wait_for "exec: failure event with the command's output" has_event exec "Readiness probe failed: cat: can't open '/tmp/ok': No such file or directory"
-is false cstat exec ready || fail "exec: ready while cat fails"
-touch "/proc/$(ctr_pid exec c)/root/tmp/ok"
-wait_for "exec: ready once cat succeeds" is true cstat exec ready
-[ $FAILS -eq $F0 ] && ok "exec: exit 1 -> not ready; exit 0 -> ready"
+PID=$(ctr_pid exec c)
+kill -KILL "$AGENT_PID"
+wait "$AGENT_PID" 2>/dev/null
+AGENT_PID=''
+start_agent
+adopted() { grep -q "pod default/exec: container c adopted" "$WORK/agent.log"; }
+wait_for "exec adopted" adopted
+rm -f "/proc/$PID/root/tmp/ok"
+wait_for "exec: not ready after the agent's restart" is false cstat exec ready
+touch "/proc/$PID/root/tmp/ok"
+wait_for "exec: ready again, probed by the returning agent" is true cstat exec ready
+[ "$(ctr_pid exec c)" = "$PID" ] || fail "exec: its container was started again, not adopted"
+[ $FAILS -eq $F0 ] && ok "a restarted agent probes the containers it adopted"
 
 # ---- timeoutSeconds: an exec probe that outlives it fails (and is killed) ----
 F0=$FAILS

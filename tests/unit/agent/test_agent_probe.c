@@ -352,30 +352,47 @@ static void wait_hits(struct srv *s, int n)
 	assert_true(atomic_load(&s->hits) >= n);
 }
 
-static const struct aprobe_pod POD = {
-    .ns = "default", .name = "p", .uid = "u-1", .restart_policy = "Always"};
+static const struct aprobe_pod POD = {.ns = "default", .name = "p", .uid = "u-1"};
 
-static struct aprobe *probe_for(struct jv_doc *d, const char *fmt, int port)
+/* The probes of the container fmt makes (printf-style), running against this process. */
+static struct aprobe *probe_for(struct jv_doc *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static struct aprobe *probe_for(struct jv_doc *d, const char *fmt, ...)
 {
 	char json[1024];
 	struct aprobe *ap;
+	va_list va;
 
-	snprintf(json, sizeof(json), fmt, port);
+	va_start(va, fmt);
+	vsnprintf(json, sizeof(json), fmt, va);
+	va_end(va);
 	ap = aprobe_new(NULL, &POD, parse(d, json));
 	assert_non_null(ap);
-	aprobe_run(ap, "drover://x-1", getpid(), NULL, "127.0.0.1", "/");
+	aprobe_run(ap, getpid(), NULL, "127.0.0.1", "/");
 	return ap;
+}
+
+/* A readiness httpGet probe of port and path, every second, failing at the first failure. */
+#define HTTP_READINESS                                                                   \
+	"{\"name\":\"c\",\"readinessProbe\":{\"httpGet\":{\"port\":%d,\"path\":\"%s\"}," \
+	"\"periodSeconds\":1,\"failureThreshold\":1}}"
+
+static bool is_ready(struct aprobe *ap)
+{
+	bool started, ready;
+
+	aprobe_status(ap, &started, &ready);
+	return ready;
 }
 
 /* Wait (30 s at most, polling) until the container's ready flag is want. */
 static bool wait_ready(struct aprobe *ap, bool want)
 {
 	for (int i = 0; i < 3000; i++) {
-		bool started, ready;
 		struct timespec ts = {0, 10 * 1000 * 1000};
 
-		aprobe_status(ap, &started, &ready);
-		if (ready == want)
+		if (is_ready(ap) == want)
 			return true;
 		nanosleep(&ts, NULL);
 	}
@@ -424,12 +441,7 @@ static void test_http_codes_and_request(void **state)
 		       s.port);
 	/* 500: not ready, however long it waits for a first success */
 	wait_hits(&s, 2);
-	{
-		bool started, ready;
-
-		aprobe_status(ap, &started, &ready);
-		assert_false(ready);
-	}
+	assert_false(is_ready(ap));
 	atomic_store(&s.status, 399); /* the top of the success range */
 	assert_true(wait_ready(ap, true));
 	pthread_mutex_lock(&s.mu);
@@ -454,42 +466,25 @@ static void test_http_redirects(void **state)
 	(void)state;
 	srv_start(&s);
 	/* same host: followed to /health (200) */
-	ap = probe_for(d,
-		       "{\"name\":\"c\",\"readinessProbe\":{\"httpGet\":{\"port\":%d,"
-		       "\"path\":\"/same\"},\"periodSeconds\":1,\"failureThreshold\":1}}",
-		       s.port);
+	ap = probe_for(d, HTTP_READINESS, s.port, "/same");
 	assert_true(wait_ready(ap, true));
 	atomic_store(&s.status, 503); /* the target fails: so does the probe */
 	assert_true(wait_ready(ap, false));
 	aprobe_free(ap);
 	/* another host: not followed, the 302 is a warning that counts as success */
-	ap = probe_for(d,
-		       "{\"name\":\"c\",\"readinessProbe\":{\"httpGet\":{\"port\":%d,"
-		       "\"path\":\"/other\"},\"periodSeconds\":1,\"failureThreshold\":1}}",
-		       s.port);
+	ap = probe_for(d, HTTP_READINESS, s.port, "/other");
 	assert_true(wait_ready(ap, true));
 	aprobe_free(ap);
 	/* net/http follows 9 redirects (the 10th request answers) ... */
-	ap = probe_for(d,
-		       "{\"name\":\"c\",\"readinessProbe\":{\"httpGet\":{\"port\":%d,"
-		       "\"path\":\"/chain9-0\"},\"periodSeconds\":1,\"failureThreshold\":1}}",
-		       s.port);
+	ap = probe_for(d, HTTP_READINESS, s.port, "/chain9-0");
 	assert_true(wait_ready(ap, true));
 	aprobe_free(ap);
 	/* ... and stops at the 10th redirect: a failure (its run ended once a second starts) */
-	ap = probe_for(d,
-		       "{\"name\":\"c\",\"readinessProbe\":{\"httpGet\":{\"port\":%d,"
-		       "\"path\":\"/chain10-0\"},\"periodSeconds\":1,\"failureThreshold\":1}}",
-		       s.port);
+	ap = probe_for(d, HTTP_READINESS, s.port, "/chain10-0");
 	for (int i = 0; i < 3000 && atomic_load(&s.chain_starts) < 2; i++)
 		usleep(10000);
 	assert_true(atomic_load(&s.chain_starts) >= 2);
-	{
-		bool started, ready;
-
-		aprobe_status(ap, &started, &ready);
-		assert_false(ready);
-	}
+	assert_false(is_ready(ap));
 	aprobe_free(ap);
 	srv_stop(&s);
 	jv_doc_free(d);
@@ -502,20 +497,16 @@ static void test_startup_gates_and_liveness(void **state)
 	struct aprobe *ap;
 	bool started, ready;
 	int64_t grace;
-	char json[1024];
 
 	(void)state;
 	srv_start(&s);
 	atomic_store(&s.status, 500);
-	snprintf(json, sizeof(json),
-		 "{\"name\":\"c\",\"startupProbe\":{\"httpGet\":{\"port\":%d,\"path\":\"/health\"},"
-		 "\"periodSeconds\":1,\"failureThreshold\":1000},"
-		 "\"livenessProbe\":{\"tcpSocket\":{\"port\":1},\"periodSeconds\":1,"
-		 "\"failureThreshold\":1,\"terminationGracePeriodSeconds\":4}}",
-		 s.port);
-	ap = aprobe_new(NULL, &POD, parse(d, json));
-	assert_non_null(ap);
-	aprobe_run(ap, "drover://x-1", getpid(), NULL, "127.0.0.1", "/");
+	ap = probe_for(d,
+		       "{\"name\":\"c\",\"startupProbe\":{\"httpGet\":{\"port\":%d,\"path\":"
+		       "\"/health\"},\"periodSeconds\":1,\"failureThreshold\":1000},"
+		       "\"livenessProbe\":{\"tcpSocket\":{\"port\":1},\"periodSeconds\":1,"
+		       "\"failureThreshold\":1,\"terminationGracePeriodSeconds\":4}}",
+		       s.port);
 	wait_hits(&s, 3);
 	/* not started: not ready, and the (failing) liveness probe held off */
 	aprobe_status(ap, &started, &ready);
@@ -532,7 +523,7 @@ static void test_startup_gates_and_liveness(void **state)
 	assert_int_equal(grace, 4);
 	/* a new container: liveness Success again until it fails anew */
 	aprobe_exited(ap);
-	aprobe_run(ap, "drover://x-2", getpid(), NULL, "127.0.0.1", "/");
+	aprobe_run(ap, getpid(), NULL, "127.0.0.1", "/");
 	assert_int_equal(aprobe_failed(ap, &grace), -1);
 	aprobe_free(ap);
 	srv_stop(&s);

@@ -70,8 +70,6 @@ void up_addr(unsigned id, unsigned host, char *buf, size_t size);
 int up_state_read(const char *dir, struct up_state *st);
 int up_state_begin(const char *dir, unsigned id, unsigned nodes);
 int up_state_pid(const char *dir, pid_t pid, const char *what);
-/* /proc/PID/stat's starttime, or 0 when there is no such process. */
-unsigned long long up_proc_start(pid_t pid);
 
 /* Undo everything st records (and DIR's made files but DIR/logs): processes (recorded ones
  * by PID, then whatever runs in the cgroup subtree), the pods' namespaces the agents

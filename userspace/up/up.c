@@ -637,6 +637,13 @@ int up_run(const struct up_config *c)
 			c->dir, c->dir, c->dir);
 		return -EEXIST;
 	}
+	/* the TMPDIR of this process and of all it starts (inherited): down removes it */
+	snprintf(path, sizeof(path), "%s/tmp", c->dir);
+	if ((err = fs_mkdir_p(path, 0700, NULL)) != 0 || setenv("TMPDIR", path, 1)) {
+		err = err ? err : -errno;
+		fprintf(stderr, "drover up: %s: %s\n", path, strerror(-err));
+		return err;
+	}
 	if ((err = claim_id(u)) != 0) {
 		fprintf(stderr, "drover up: no free cluster ID: %s\n", strerror(-err));
 		return err;

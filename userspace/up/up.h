@@ -14,7 +14,10 @@
  *     create`, DIR/bootstrap/kubeconfig) and writes its own client certificate
  *     (system:node:node-I) to DIR/nodes/node-I/kubeconfig, as kubeadm join + the kubelet do;
  *   - DIR/up.state, appended (and synced) before each process starts, so `drover down` can
- *     undo everything after a crash or SIGKILL of `drover up` or of any process.
+ *     undo everything after a crash or SIGKILL of `drover up` or of any process;
+ *   - DIR/tmp, the TMPDIR of up and of every process it starts: the private directories
+ *     their clients keep credentials in (kclient's drover-kclient-PID-*), which a process
+ *     SIGKILLed by down cannot remove itself, go with it.
  *
  * Files: up_state.c (the state file, teardown), up.c (bring-up).
  */

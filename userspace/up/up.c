@@ -28,6 +28,7 @@
 #include "log.h"
 #include "nl.h"
 #include "up.h"
+#include "x509.h"
 
 #define PREFIX_LEN 24
 
@@ -326,9 +327,8 @@ static int write_bootstrap(struct up *u)
 {
 	struct kc_config kc = {0};
 	gnutls_datum_t in, ca = {0};
-	char tok[64], dir[4096];
-	FILE *f;
-	int fd, err;
+	char tok[64], dir[4096], *text = NULL;
+	int n = -1, err;
 
 	if ((err = token_create(u, tok, sizeof(tok))) != 0) {
 		fprintf(stderr, "drover up: drover token create failed\n");
@@ -345,23 +345,18 @@ static int write_bootstrap(struct up *u)
 		return -EINVAL;
 	}
 	err = fs_mkdir_p(dir, 0700, NULL);
-	fd = err ? -1 : open(u->bootstrap, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (!f) {
-		err = err ? err : -errno;
-		if (fd >= 0)
-			close(fd);
-	} else {
-		fprintf(f,
-			"apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n"
-			"    certificate-authority-data: %.*s\n    server: %s\n  name: drover\n"
-			"contexts:\n- context:\n    cluster: drover\n    user: tls-bootstrap\n"
-			"  name: tls-bootstrap\ncurrent-context: tls-bootstrap\nusers:\n"
-			"- name: tls-bootstrap\n  user:\n    token: %s\n",
-			(int)ca.size, (char *)ca.data, kc.server, tok);
-		if (fclose(f))
-			err = -errno;
-	}
+	if (!err &&
+	    (n = asprintf(&text,
+			  "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n"
+			  "    certificate-authority-data: %.*s\n    server: %s\n  name: drover\n"
+			  "contexts:\n- context:\n    cluster: drover\n    user: tls-bootstrap\n"
+			  "  name: tls-bootstrap\ncurrent-context: tls-bootstrap\nusers:\n"
+			  "- name: tls-bootstrap\n  user:\n    token: %s\n",
+			  (int)ca.size, (char *)ca.data, kc.server, tok)) < 0)
+		err = -ENOMEM;
+	if (!err)
+		err = x509_write_file(u->bootstrap, text, (size_t)n);
+	free(text);
 	gnutls_free(ca.data);
 	kc_config_free(&kc);
 	return err;
@@ -585,33 +580,14 @@ static int wait_up(struct up *u)
 /* DIR/kubeconfig: the server's admin kubeconfig, copied (the server rewrites its own). */
 static int copy_kubeconfig(struct up *u)
 {
-	char dst[4096], tmp[4200], buf[8192];
-	int in, out, err = 0;
-	ssize_t n;
+	char dst[4096], *text = x509_read_file(u->kubeconfig);
+	int err;
 
+	if (!text)
+		return errno ? -errno : -EIO;
 	snprintf(dst, sizeof(dst), "%s/kubeconfig", u->c->dir);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", dst);
-	in = open(u->kubeconfig, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return -errno;
-	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (out < 0) {
-		err = -errno;
-		close(in);
-		return err;
-	}
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n) {
-			err = -EIO;
-			break;
-		}
-	if (n < 0)
-		err = -errno;
-	close(in);
-	if (close(out) && !err)
-		err = -errno;
-	if (!err && rename(tmp, dst))
-		err = -errno;
+	err = x509_write_file(dst, text, strlen(text));
+	free(text);
 	return err;
 }
 

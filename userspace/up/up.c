@@ -96,8 +96,7 @@ static int claim_id(struct up *u)
 }
 
 struct in_ns_arg {
-	unsigned id, i; /* i == 0: the fabric */
-	int ret;
+	unsigned id, i;
 };
 
 /* In the fabric: br0 up, with the host's uplink as a port. */
@@ -430,7 +429,7 @@ static int start_agents(struct up *u)
 }
 
 /* A child that exited: its name, after a message with the end of its log. */
-static bool died(struct up *u, pid_t pid, const char *what, const char *log)
+static bool died(pid_t pid, const char *what, const char *log)
 {
 	int st;
 	char line[512];
@@ -455,7 +454,6 @@ static bool died(struct up *u, pid_t pid, const char *what, const char *log)
 			fprintf(stderr, "  %s", line);
 		fclose(f);
 	}
-	(void)u;
 	return true;
 }
 
@@ -464,12 +462,12 @@ static bool anything_died(struct up *u)
 	char log[4096], node[32];
 
 	snprintf(log, sizeof(log), "%s/logs/server.log", u->c->dir);
-	if (died(u, u->server, "drover server", log))
+	if (died(u->server, "drover server", log))
 		return true;
 	for (unsigned i = 1; i <= u->c->nodes; i++) {
 		up_node_name(i, node, sizeof(node));
 		snprintf(log, sizeof(log), "%s/logs/%s.log", u->c->dir, node);
-		if (died(u, u->agent[i], node, log))
+		if (died(u->agent[i], node, log))
 			return true;
 	}
 	return false;
@@ -491,7 +489,7 @@ static struct kclient *client(const char *kubeconfig)
 }
 
 /* Nodes of ours registered, and Ready with a podCIDR. */
-static int count_nodes(struct up *u, struct kclient *kc, unsigned *reg, unsigned *ready)
+static int count_nodes(struct kclient *kc, unsigned *reg, unsigned *ready)
 {
 	const struct k8s_kind *k = k8s_kind_find("v1", "Node");
 	struct kc_list l = {0};
@@ -514,7 +512,6 @@ static int count_nodes(struct up *u, struct kclient *kc, unsigned *reg, unsigned
 		}
 		jv_doc_free(d);
 	}
-	(void)u;
 	kc_list_free(&l);
 	return 0;
 }
@@ -542,7 +539,7 @@ static int wait_up(struct up *u)
 		}
 		if (!kc && access(u->kubeconfig, R_OK) == 0)
 			kc = client(u->kubeconfig);
-		if (kc && count_nodes(u, kc, &reg, &ready) == 0) {
+		if (kc && count_nodes(kc, &reg, &ready) == 0) {
 			if (!answered) {
 				answered = true;
 				printf("server answers; starting %u agent(s) (joining with a "

@@ -141,8 +141,8 @@ static void note_err(struct tally *t, int err)
 		t->err = err;
 }
 
-/* Kill every process of every cgroup under dir (depth first), then remove the directories.
- * Returns the number of cgroups removed; errors into t. Processes are killed again until
+/* Kill every process of every cgroup under dir (depth first) and, unless kill_only, remove
+ * the directories; the counts and the first error go to t. Processes are killed again until
  * none is left (a fork racing the kill), for a few seconds at most. */
 static void cg_tree_kill(const char *dir, struct tally *t, bool kill_only)
 {

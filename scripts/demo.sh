@@ -7,11 +7,10 @@
 # pods behind a ClusterIP and a NodePort Service and shows the pods spread over the nodes;
 # a client pod requests the pods by pod IP across nodes and through the ClusterIP, and the
 # host requests the NodePort from outside the nodes; `drover bpf services`; then scales,
-# rolls an update, deletes a pod and shows it replaced; `drover down`. (ClusterIP, NodePort
-# and the BPF maps need the service proxy inside the agent: without it the demo says so and
-# goes on.) Then, as a second part, the eBPF service proxy alone on one simulated node fed
-# from a manifest file (MANIFESTS, or an embedded default): ClusterIP (socket LB), NodePort
-# (XDP), UDP, `drover bpf services|stats`. Everything it made is removed at the end.
+# rolls an update, deletes a pod and shows it replaced; `drover down`. Then, as a second
+# part, the eBPF service proxy alone on one simulated node fed from a manifest file
+# (MANIFESTS, or an embedded default): ClusterIP (socket LB), NodePort (XDP), UDP,
+# `drover bpf services|stats`. Everything it made is removed at the end.
 #
 # Usage: scripts/demo.sh [--skip-deps] [--no-proxy-part] [--keep] [MANIFESTS]
 #   --keep   leave the cluster up at the end (remove it with: drover down --dir DIR)
@@ -29,7 +28,7 @@ for a in "$@"; do
 	--no-proxy-part) proxy_part=0 ;;
 	--keep) keep=1 ;;
 	-h | --help)
-		sed -n '2,17p' "$0"
+		sed -n '2,16p' "$0"
 		exit 0
 		;;
 	-*)
@@ -165,7 +164,7 @@ client_run client-ips node-1 "for ip in $PODIPS; do get \$ip 8080; done"
 step "from a pod on node-1: 12 requests to the ClusterIP http://$CIP/"
 client_run client-cip node-1 "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do get $CIP 80; done" | tee "$work/cip.out" | count
 grep -q says "$work/cip.out" ||
-	note "no answer through the ClusterIP: this build's agent has no service proxy yet"
+	note "no answer through the ClusterIP: see node-1's agent log, $cluster/logs/node-1.log"
 
 NODE2=$(kubectl get node node-2 -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}')
 step "from the host (outside the nodes): 12 requests to the NodePort http://$NODE2:30080/"
@@ -173,18 +172,11 @@ for _ in $(seq 12); do
 	{ printf 'GET / HTTP/1.0\r\n\r\n' | timeout 5 busybox nc -w 3 "$NODE2" 30080 2>&1 || true; } | tail -1
 done | tee "$work/np.out" | count
 grep -q says "$work/np.out" ||
-	note "no answer through the NodePort: this build's agent has no service proxy yet"
+	note "no answer through the NodePort: see node-2's agent log, $cluster/logs/node-2.log"
 
-step "drover bpf services (node-1's service maps)"
-pins=""
-for d in "$cluster"/nodes/node-1/bpf "$cluster"/nodes/node-1/pins "/sys/fs/bpf/drover-up$ID-node-1"; do
-	[ -d "$d" ] && { pins=$d; break; }
-done
-if [ -n "$pins" ]; then
-	"$DROVER" bpf services --pin-root "$pins" || true
-else
-	note "no pinned service maps for node-1: this build's agent has no service proxy yet"
-fi
+# each node's agent runs its service proxy with its own pin root (drover up's --pin-root)
+step "drover bpf services (node-1's service maps, pinned under /sys/fs/bpf/drover-up$ID-node-1)"
+"$DROVER" bpf services --pin-root "/sys/fs/bpf/drover-up$ID-node-1" || true
 
 step "kubectl scale deploy web --replicas=6"
 kubectl scale deploy web --replicas=6

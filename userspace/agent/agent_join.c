@@ -11,7 +11,6 @@
  * atomically). A denied or failed request ends the join with its message.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <stdio.h>
@@ -196,27 +195,14 @@ static int wait_cert(struct kclient *kc, const struct k8s_kind *k, const char *n
 static int write_kubeconfig(const char *path, const struct kc_config *boot, const char *node,
 			    const char *cert_b64, const char *key_pem)
 {
-	char tmp[4200], *key_b64 = b64(key_pem),
-			*ca_b64 = boot->ca_data ? b64(boot->ca_data) : NULL;
-	FILE *f;
-	int fd, err = 0;
+	char *key_b64 = b64(key_pem), *ca_b64 = boot->ca_data ? b64(boot->ca_data) : NULL;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = NULL;
+	int err = -ENOMEM;
 
-	if (!key_b64 || (boot->ca_data && !ca_b64)) {
-		free(key_b64);
-		free(ca_b64);
-		return -ENOMEM;
-	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (!f) {
-		err = -errno;
-		if (fd >= 0)
-			close(fd);
-		free(key_b64);
-		free(ca_b64);
-		return err;
-	}
+	if (!key_b64 || (boot->ca_data && !ca_b64) || !(f = open_memstream(&text, &len)))
+		goto out;
 	fprintf(f, "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n");
 	if (ca_b64)
 		fprintf(f, "    certificate-authority-data: %s\n", ca_b64);
@@ -231,19 +217,17 @@ static int write_kubeconfig(const char *path, const struct kc_config *boot, cons
 		"- name: default-auth\n  user:\n    client-certificate-data: %s\n"
 		"    client-key-data: %s\n",
 		boot->server, cert_b64, key_b64);
-	free(key_b64);
-	free(ca_b64);
-	if (fflush(f) || fsync(fileno(f)))
-		err = -errno;
-	if (fclose(f) && !err)
-		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	else
+	if (fclose(f))
+		goto out;
+	/* mode 0600, replaced atomically (a temp file synced and renamed) */
+	err = x509_write_file(path, text, len);
+	if (!err)
 		log_info(AGENT_COMP, "bootstrap: node %s: client certificate written to %s", node,
 			 path);
+out:
+	free(text);
+	free(key_b64);
+	free(ca_b64);
 	return err;
 }
 

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "nl.h"
 #include "up.h"
+#include "x509.h"
 
 #define PREFIX_LEN 24
 
@@ -95,8 +96,7 @@ static int claim_id(struct up *u)
 }
 
 struct in_ns_arg {
-	unsigned id, i; /* i == 0: the fabric */
-	int ret;
+	unsigned id, i;
 };
 
 /* In the fabric: br0 up, with the host's uplink as a port. */
@@ -326,9 +326,8 @@ static int write_bootstrap(struct up *u)
 {
 	struct kc_config kc = {0};
 	gnutls_datum_t in, ca = {0};
-	char tok[64], dir[4096];
-	FILE *f;
-	int fd, err;
+	char tok[64], dir[4096], *text = NULL;
+	int n = -1, err;
 
 	if ((err = token_create(u, tok, sizeof(tok))) != 0) {
 		fprintf(stderr, "drover up: drover token create failed\n");
@@ -345,23 +344,18 @@ static int write_bootstrap(struct up *u)
 		return -EINVAL;
 	}
 	err = fs_mkdir_p(dir, 0700, NULL);
-	fd = err ? -1 : open(u->bootstrap, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (!f) {
-		err = err ? err : -errno;
-		if (fd >= 0)
-			close(fd);
-	} else {
-		fprintf(f,
-			"apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n"
-			"    certificate-authority-data: %.*s\n    server: %s\n  name: drover\n"
-			"contexts:\n- context:\n    cluster: drover\n    user: tls-bootstrap\n"
-			"  name: tls-bootstrap\ncurrent-context: tls-bootstrap\nusers:\n"
-			"- name: tls-bootstrap\n  user:\n    token: %s\n",
-			(int)ca.size, (char *)ca.data, kc.server, tok);
-		if (fclose(f))
-			err = -errno;
-	}
+	if (!err &&
+	    (n = asprintf(&text,
+			  "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n"
+			  "    certificate-authority-data: %.*s\n    server: %s\n  name: drover\n"
+			  "contexts:\n- context:\n    cluster: drover\n    user: tls-bootstrap\n"
+			  "  name: tls-bootstrap\ncurrent-context: tls-bootstrap\nusers:\n"
+			  "- name: tls-bootstrap\n  user:\n    token: %s\n",
+			  (int)ca.size, (char *)ca.data, kc.server, tok)) < 0)
+		err = -ENOMEM;
+	if (!err)
+		err = x509_write_file(u->bootstrap, text, (size_t)n);
+	free(text);
 	gnutls_free(ca.data);
 	kc_config_free(&kc);
 	return err;
@@ -435,7 +429,7 @@ static int start_agents(struct up *u)
 }
 
 /* A child that exited: its name, after a message with the end of its log. */
-static bool died(struct up *u, pid_t pid, const char *what, const char *log)
+static bool died(pid_t pid, const char *what, const char *log)
 {
 	int st;
 	char line[512];
@@ -460,7 +454,6 @@ static bool died(struct up *u, pid_t pid, const char *what, const char *log)
 			fprintf(stderr, "  %s", line);
 		fclose(f);
 	}
-	(void)u;
 	return true;
 }
 
@@ -469,12 +462,12 @@ static bool anything_died(struct up *u)
 	char log[4096], node[32];
 
 	snprintf(log, sizeof(log), "%s/logs/server.log", u->c->dir);
-	if (died(u, u->server, "drover server", log))
+	if (died(u->server, "drover server", log))
 		return true;
 	for (unsigned i = 1; i <= u->c->nodes; i++) {
 		up_node_name(i, node, sizeof(node));
 		snprintf(log, sizeof(log), "%s/logs/%s.log", u->c->dir, node);
-		if (died(u, u->agent[i], node, log))
+		if (died(u->agent[i], node, log))
 			return true;
 	}
 	return false;
@@ -496,7 +489,7 @@ static struct kclient *client(const char *kubeconfig)
 }
 
 /* Nodes of ours registered, and Ready with a podCIDR. */
-static int count_nodes(struct up *u, struct kclient *kc, unsigned *reg, unsigned *ready)
+static int count_nodes(struct kclient *kc, unsigned *reg, unsigned *ready)
 {
 	const struct k8s_kind *k = k8s_kind_find("v1", "Node");
 	struct kc_list l = {0};
@@ -519,7 +512,6 @@ static int count_nodes(struct up *u, struct kclient *kc, unsigned *reg, unsigned
 		}
 		jv_doc_free(d);
 	}
-	(void)u;
 	kc_list_free(&l);
 	return 0;
 }
@@ -547,7 +539,7 @@ static int wait_up(struct up *u)
 		}
 		if (!kc && access(u->kubeconfig, R_OK) == 0)
 			kc = client(u->kubeconfig);
-		if (kc && count_nodes(u, kc, &reg, &ready) == 0) {
+		if (kc && count_nodes(kc, &reg, &ready) == 0) {
 			if (!answered) {
 				answered = true;
 				printf("server answers; starting %u agent(s) (joining with a "
@@ -585,33 +577,14 @@ static int wait_up(struct up *u)
 /* DIR/kubeconfig: the server's admin kubeconfig, copied (the server rewrites its own). */
 static int copy_kubeconfig(struct up *u)
 {
-	char dst[4096], tmp[4200], buf[8192];
-	int in, out, err = 0;
-	ssize_t n;
+	char dst[4096], *text = x509_read_file(u->kubeconfig);
+	int err;
 
+	if (!text)
+		return errno ? -errno : -EIO;
 	snprintf(dst, sizeof(dst), "%s/kubeconfig", u->c->dir);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", dst);
-	in = open(u->kubeconfig, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return -errno;
-	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (out < 0) {
-		err = -errno;
-		close(in);
-		return err;
-	}
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n) {
-			err = -EIO;
-			break;
-		}
-	if (n < 0)
-		err = -errno;
-	close(in);
-	if (close(out) && !err)
-		err = -errno;
-	if (!err && rename(tmp, dst))
-		err = -errno;
+	err = x509_write_file(dst, text, strlen(text));
+	free(text);
 	return err;
 }
 
@@ -636,6 +609,13 @@ int up_run(const struct up_config *c)
 			"): run drover down --dir %s first\n",
 			c->dir, c->dir, c->dir);
 		return -EEXIST;
+	}
+	/* the TMPDIR of this process and of all it starts (inherited): down removes it */
+	snprintf(path, sizeof(path), "%s/tmp", c->dir);
+	if ((err = fs_mkdir_p(path, 0700, NULL)) != 0 || setenv("TMPDIR", path, 1)) {
+		err = err ? err : -errno;
+		fprintf(stderr, "drover up: %s: %s\n", path, strerror(-err));
+		return err;
 	}
 	if ((err = claim_id(u)) != 0) {
 		fprintf(stderr, "drover up: no free cluster ID: %s\n", strerror(-err));

@@ -14,7 +14,10 @@
  *     create`, DIR/bootstrap/kubeconfig) and writes its own client certificate
  *     (system:node:node-I) to DIR/nodes/node-I/kubeconfig, as kubeadm join + the kubelet do;
  *   - DIR/up.state, appended (and synced) before each process starts, so `drover down` can
- *     undo everything after a crash or SIGKILL of `drover up` or of any process.
+ *     undo everything after a crash or SIGKILL of `drover up` or of any process;
+ *   - DIR/tmp, the TMPDIR of up and of every process it starts: the private directories
+ *     their clients keep credentials in (kclient's drover-kclient-PID-*), which a process
+ *     SIGKILLed by down cannot remove itself, go with it.
  *
  * Files: up_state.c (the state file, teardown), up.c (bring-up).
  */
@@ -70,8 +73,6 @@ void up_addr(unsigned id, unsigned host, char *buf, size_t size);
 int up_state_read(const char *dir, struct up_state *st);
 int up_state_begin(const char *dir, unsigned id, unsigned nodes);
 int up_state_pid(const char *dir, pid_t pid, const char *what);
-/* /proc/PID/stat's starttime, or 0 when there is no such process. */
-unsigned long long up_proc_start(pid_t pid);
 
 /* Undo everything st records (and DIR's made files but DIR/logs): processes (recorded ones
  * by PID, then whatever runs in the cgroup subtree), the pods' namespaces the agents

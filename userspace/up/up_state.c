@@ -21,6 +21,7 @@
 #include "cgroup.h"
 #include "dataplane.h"
 #include "nl.h"
+#include "runtime.h"
 #include "up.h"
 
 void up_fabric_netns(unsigned id, char *buf, size_t size)
@@ -84,41 +85,11 @@ int up_state_begin(const char *dir, unsigned id, unsigned nodes)
 	return append(dir, line, true);
 }
 
-unsigned long long up_proc_start(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long start = 0;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	/* comm may hold spaces and parentheses: the fields start after the last ')' */
-	p = strrchr(buf, ')');
-	if (!p)
-		return 0;
-	/* state is field 3, starttime field 22: skip 19 fields after state */
-	p += 2;
-	for (int i = 0; i < 19 && p; i++) {
-		p = strchr(p, ' ');
-		if (p)
-			p++;
-	}
-	if (p)
-		start = strtoull(p, NULL, 10);
-	return start;
-}
-
 int up_state_pid(const char *dir, pid_t pid, const char *what)
 {
 	char line[256];
 
-	snprintf(line, sizeof(line), "pid %d %llu %s\n", (int)pid, up_proc_start(pid), what);
+	snprintf(line, sizeof(line), "pid %d %llu %s\n", (int)pid, rt_pid_starttime(pid), what);
 	return append(dir, line, false);
 }
 
@@ -170,8 +141,8 @@ static void note_err(struct tally *t, int err)
 		t->err = err;
 }
 
-/* Kill every process of every cgroup under dir (depth first), then remove the directories.
- * Returns the number of cgroups removed; errors into t. Processes are killed again until
+/* Kill every process of every cgroup under dir (depth first) and, unless kill_only, remove
+ * the directories; the counts and the first error go to t. Processes are killed again until
  * none is left (a fork racing the kill), for a few seconds at most. */
 static void cg_tree_kill(const char *dir, struct tally *t, bool kill_only)
 {
@@ -245,34 +216,18 @@ static void cgroups(unsigned id, struct tally *t, bool kill_only)
 		t->cgroups = before + 1; /* one subtree, however many hierarchies */
 }
 
-/* A zombie: dead, waiting for whoever it was re-parented to. */
-static bool zombie(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	bool z = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((f = fopen(path, "re"))) {
-		if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1])
-			z = p[2] == 'Z';
-		fclose(f);
-	}
-	return z;
-}
-
 static void kill_recorded(const struct up_state *st, struct tally *t)
 {
 	for (size_t i = 0; i < st->npids; i++) {
 		pid_t pid = st->pids[i].pid;
-		unsigned long long start = up_proc_start(pid);
+		unsigned long long start = st->pids[i].start;
 
-		if (!start || start != st->pids[i].start || zombie(pid))
+		if (!rt_pid_running(pid, start))
 			continue; /* gone, or the pid was reused */
 		if (kill(pid, SIGKILL) == 0)
 			t->procs++;
 		/* wait for it to die (200 x 20 ms at most): a netns it holds goes only then */
-		for (int r = 0; r < 200 && up_proc_start(pid) == start && !zombie(pid); r++)
+		for (int r = 0; r < 200 && rt_pid_running(pid, start); r++)
 			nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
 	}
 }
@@ -403,7 +358,7 @@ int up_teardown(const char *dir, const struct up_state *st, char *out, size_t ou
 {
 	struct tally t = {0};
 	char path[4096];
-	static const char *const made[] = {"server", "nodes", "kubeconfig", "bootstrap"};
+	static const char *const made[] = {"server", "nodes", "kubeconfig", "bootstrap", "tmp"};
 
 	/* processes first (agents before their containers could be restarted by them), then
 	 * what they held */

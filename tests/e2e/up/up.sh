@@ -9,7 +9,8 @@
 # certificates system:node:NAME); a bad token fails the join. A Node made by hand gets a route
 # on every node, gone when it is deleted. A second up on the same dir is refused; down
 # refuses a state file that is not ours. `drover down` leaves no process, network namespace
-# (nodes', fabric's, pods'), host link, cgroup or mount (each checked); a second down has
+# (nodes', fabric's, pods'), host link, cgroup, mount or client credentials dir (each
+# checked); a second down has
 # nothing to do. Then `drover up` SIGKILLed halfway (its server SIGKILLed too) and `drover
 # down` cleans up the same way; and `drover up` interrupted by SIGINT tears down by itself.
 # Everything is removed on exit, also on failure.
@@ -109,6 +110,9 @@ leftovers() { # ID DIR STATE-COPY
 	ip netns list | awk '{print $1}' | grep "^drover-up$id-" | sed 's/^/netns /'
 	ip link show "drvup$id" >/dev/null 2>&1 && echo "link drvup$id"
 	while read -r _ p start what; do
+		# its client's credentials dir (kclient's, which a SIGKILLed process cannot remove)
+		ls -d "${TMPDIR:-/tmp}/drover-kclient-$p-"* "$dir/tmp/drover-kclient-$p-"* 2>/dev/null |
+			sed "s/^/client dir ($what) /"
 		[ -r "/proc/$p/stat" ] || continue
 		# the same process (not a reused pid; field 22 is the start time), not a zombie
 		# (dead, waiting for whoever it was re-parented to)
@@ -343,7 +347,7 @@ wait_for "NodePort $N1:$NP from the host" np &&
 APID=$(awk '$4 == "agent-node-1" {print $2}' "$C1/up.state")
 mapfile -d '' ARGS <"/proc/$APID/cmdline"
 kill -KILL "$APID"
-nsenter --net="/run/netns/drover-up$ID-node-1" "$BIN" "${ARGS[@]:1}" >>"$WORK/agent1-again.log" 2>&1 &
+TMPDIR=$C1/tmp nsenter --net="/run/netns/drover-up$ID-node-1" "$BIN" "${ARGS[@]:1}" >>"$WORK/agent1-again.log" 2>&1 &
 AGAIN=$!
 node1_renewed() {
 	grep -q "node node-1 exists" "$WORK/agent1-again.log" && ready node-1

@@ -200,20 +200,48 @@ static void test_bridge_routes(void **state)
 	nl_close(&nl);
 }
 
-/* named namespaces: made, refused twice, opened, removed; bad names refused */
+/* inside a namespace: 0 when its lo is up */
+static int lo_up(void *arg)
+{
+	struct nl nl;
+	struct nl_link lo;
+	int err;
+
+	(void)arg;
+	if ((err = nl_open(&nl)) != 0)
+		return err;
+	err = nl_link_by_name(&nl, "lo", &lo);
+	nl_close(&nl);
+	return err ? err : lo.flags & IFF_UP ? 0 : -ENETDOWN;
+}
+
+static char netns_name[64];
+
+/* the namespace is gone also when an assertion failed halfway */
+static int netns_named_teardown(void **state)
+{
+	(void)state;
+	if (netns_name[0])
+		nl_netns_del(netns_name);
+	return 0;
+}
+
+/* named namespaces: made (lo up, as iproute2 does), refused twice, opened, removed; bad
+ * names refused */
 static void test_netns_named(void **state)
 {
-	char name[64];
+	char *name = netns_name;
 	int fd;
 
 	(void)state;
 	if (ns_a < 0)
 		skip();
-	snprintf(name, sizeof(name), "drvtest-nl-%d", (int)getpid());
+	snprintf(netns_name, sizeof(netns_name), "drvtest-nl-%d", (int)getpid());
 	assert_int_equal(nl_netns_add(name), 0);
 	assert_int_equal(nl_netns_add(name), -EEXIST);
 	fd = nl_netns_open(name);
 	assert_true(fd >= 0);
+	assert_int_equal(nl_in_netns(fd, lo_up, NULL), 0);
 	close(fd);
 	assert_int_equal(nl_netns_del(name), 0);
 	assert_int_equal(nl_netns_del(name), -ENOENT);
@@ -242,7 +270,7 @@ int main(void)
 	    cmocka_unit_test(test_veth_lifecycle),
 	    cmocka_unit_test(test_in_bad_netns),
 	    cmocka_unit_test(test_bridge_routes),
-	    cmocka_unit_test(test_netns_named),
+	    cmocka_unit_test_teardown(test_netns_named, netns_named_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* up_state: the state file `drover down` trusts (written, read back, refused when it is not
- * ours or when one exists), process start times (a reused pid is not ours), the names derived
- * from a cluster ID (interface names within IFNAMSIZ up to the largest ID). */
+ * ours or when one exists), the start time recorded with a pid (a reused pid is not ours),
+ * the names derived from a cluster ID (interface names within IFNAMSIZ up to the largest ID). */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "runtime.h"
 #include "up.h"
 
 static char dir[64];
@@ -74,7 +75,7 @@ static void test_roundtrip(void **state)
 	assert_string_equal(st.pids[0].what, "server");
 	/* the start time recorded is this process's */
 	assert_true(st.pids[0].start > 0);
-	assert_true(st.pids[0].start == up_proc_start(getpid()));
+	assert_true(st.pids[0].start == rt_pid_starttime(getpid()));
 	rm_state();
 }
 
@@ -106,15 +107,6 @@ static void test_not_ours(void **state)
 	rm_state();
 }
 
-static void test_proc_start(void **state)
-{
-	(void)state;
-	assert_true(up_proc_start(getpid()) > 0);
-	assert_true(up_proc_start(1) > 0);
-	/* pid_max is at most 4194304 */
-	assert_true(up_proc_start(4194305) == 0);
-}
-
 static void test_names(void **state)
 {
 	char b[64];
@@ -140,7 +132,6 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_roundtrip),
 	    cmocka_unit_test(test_not_ours),
-	    cmocka_unit_test(test_proc_start),
 	    cmocka_unit_test(test_names),
 	};
 

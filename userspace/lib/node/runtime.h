@@ -102,6 +102,9 @@ int rt_adopt(struct rt_proc *p, pid_t pid, pid_t shim, unsigned long long shim_s
 	     const char *exit_path);
 /* A process' start time in clock ticks since boot (/proc/PID/stat field 22), 0 if gone. */
 unsigned long long rt_pid_starttime(pid_t pid);
+/* Whether pid is still the process that started at start (rt_pid_starttime; not a reused
+ * pid) and has not ended (a zombie, not reaped yet, has). */
+bool rt_pid_running(pid_t pid, unsigned long long start);
 
 struct rt_exec_spec {
 	pid_t target;	     /* the container's init */

@@ -183,6 +183,15 @@ unsigned long long rt_pid_starttime(pid_t pid)
 	return proc_stat(pid, &st, &pp, &t) == 0 ? t : 0;
 }
 
+bool rt_pid_running(pid_t pid, unsigned long long start)
+{
+	unsigned long long t;
+	pid_t pp;
+	char st;
+
+	return start && proc_stat(pid, &st, &pp, &t) == 0 && t == start && st != 'Z';
+}
+
 int rt_adopt(struct rt_proc *p, pid_t pid, pid_t shim, unsigned long long shim_start,
 	     const char *exit_path)
 {
@@ -198,8 +207,7 @@ int rt_adopt(struct rt_proc *p, pid_t pid, pid_t shim, unsigned long long shim_s
 	p->shim_start = shim_start;
 	/* the shim, if the pid is still that process (its start time) and has not ended (a
 	 * zombie its new parent has not reaped yet has written all it will) */
-	if (shim_start && proc_stat(shim, &state, &ppid, &start) == 0 && start == shim_start &&
-	    state != 'Z') {
+	if (rt_pid_running(shim, shim_start)) {
 		p->shim_pidfd = pidfd_open(shim);
 		/* the container, if it is still the shim's child */
 		if (p->shim_pidfd >= 0 && proc_stat(pid, &state, &ppid, &start) == 0 &&

@@ -68,12 +68,18 @@ struct apod {
 
 enum { AGENT_MS_NETNS, AGENT_MS_CNI, AGENT_MS_CGROUP, AGENT_MS_IMAGE, AGENT_MS_PROCESS };
 
-static inline double agent_mono_ms(void)
+/* The agent's clock for back-offs, deadlines and start-phase timings (monotonic). */
+static inline double agent_mono_s(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static inline double agent_mono_ms(void)
+{
+	return agent_mono_s() * 1e3;
 }
 
 /* agent_net.c: the pod's network namespace and its CNI ADD / DEL. 0 or -errno (logged). */

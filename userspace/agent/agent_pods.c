@@ -51,14 +51,6 @@ struct agent_pods {
 	size_t n, cap;
 };
 
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static const char *now_str(char *buf)
 {
 	return kubelet_time_str(time(NULL), buf);
@@ -307,7 +299,7 @@ static void try_start(struct agent_pods *ps, struct apod *p, const struct jv *po
 	struct actr *c = &p->c[i];
 	int rc;
 
-	if (c->phase != CTR_WAITING || mono_s() < c->next_start)
+	if (c->phase != CTR_WAITING || agent_mono_s() < c->next_start)
 		return;
 	rc = agent_ctr_start(ps->a, p, pod, i);
 	if (!rc) {
@@ -336,16 +328,16 @@ static void try_start(struct agent_pods *ps, struct apod *p, const struct jv *po
 		if (rc == -EINVAL) {
 			/* a sync error, not a crash: the pod worker retries it after its flat
 			 * backOffPeriod (10 s), so a ConfigMap made later is picked up soon */
-			c->next_start = mono_s() + BACKOFF_BASE_S;
+			c->next_start = agent_mono_s() + BACKOFF_BASE_S;
 			return;
 		}
 	}
 	c->backoff = c->backoff ? c->backoff * 2 : BACKOFF_BASE_S;
 	if (c->backoff > BACKOFF_MAX_S)
 		c->backoff = BACKOFF_MAX_S;
-	c->next_start = mono_s() + (c->image_failed && !strcmp(c->reason, "ErrImagePull")
-					? 1.0 /* report ErrImagePull, then back off */
-					: c->backoff);
+	c->next_start = agent_mono_s() + (c->image_failed && !strcmp(c->reason, "ErrImagePull")
+					      ? 1.0 /* report ErrImagePull, then back off */
+					      : c->backoff);
 }
 
 /* A container ended: record it, decide whether it runs again. */
@@ -381,7 +373,7 @@ static void exited(struct agent_pods *ps, struct apod *p, struct actr *c, int st
 	c->backoff = c->backoff ? c->backoff * 2 : BACKOFF_BASE_S;
 	if (c->backoff > BACKOFF_MAX_S)
 		c->backoff = BACKOFF_MAX_S;
-	c->next_start = mono_s() + c->backoff;
+	c->next_start = agent_mono_s() + c->backoff;
 	snprintf(c->reason, sizeof(c->reason), "CrashLoopBackOff");
 	snprintf(c->message, sizeof(c->message),
 		 "back-off %.0fs restarting failed container=%s pod=%s_%s(%s)", c->backoff, c->name,
@@ -421,7 +413,7 @@ static void probe_kills(struct agent_pods *ps, struct apod *p, const struct jv *
 		if (c->phase != CTR_RUNNING || !c->proc_live)
 			continue;
 		if (c->killing) {
-			if (mono_s() >= c->kill_at) {
+			if (agent_mono_s() >= c->kill_at) {
 				if (c->proc.pid > 0)
 					kill(c->proc.pid, SIGKILL);
 				if (c->cg)
@@ -446,7 +438,7 @@ static void probe_kills(struct agent_pods *ps, struct apod *p, const struct jv *
 			     &(struct aprobe_pod){.ns = p->ns, .name = p->name, .uid = p->uid},
 			     "Normal", "Killing", msg);
 		c->killing = true;
-		c->kill_at = mono_s() + (double)grace;
+		c->kill_at = agent_mono_s() + (double)grace;
 		if (c->proc.pid > 0)
 			kill(c->proc.pid, SIGTERM);
 	}
@@ -512,7 +504,7 @@ static void terminate(struct agent_pods *ps, struct apod *p, int64_t grace_s)
 	if (p->deleting)
 		return;
 	p->deleting = true;
-	p->kill_at = mono_s() + (double)(grace_s < 0 ? 30 : grace_s);
+	p->kill_at = agent_mono_s() + (double)(grace_s < 0 ? 30 : grace_s);
 	for (size_t i = 0; i < p->n; i++) {
 		aprobe_deleting(p->c[i].probe);
 		if (p->c[i].proc_live)
@@ -530,7 +522,7 @@ static bool deleting_step(struct agent_pods *ps, struct apod *p)
 
 	for (size_t i = 0; i < p->n; i++)
 		live |= p->c[i].proc_live;
-	if (live && mono_s() < p->kill_at)
+	if (live && agent_mono_s() < p->kill_at)
 		return false;
 	cleanup(ps, p);
 	final_delete(ps, p);
@@ -631,8 +623,8 @@ static void tick(struct agent_pods *ps)
 		}
 		if (!p->sandbox && !p->finished) {
 			/* CNI ADD failed: retried with the pod's back-off */
-			if (mono_s() >= p->kill_at && agent_sandbox_up(ps->a, p))
-				p->kill_at = mono_s() + BACKOFF_BASE_S;
+			if (agent_mono_s() >= p->kill_at && agent_sandbox_up(ps->a, p))
+				p->kill_at = agent_mono_s() + BACKOFF_BASE_S;
 			else if (p->sandbox)
 				agent_pod_save(ps->a, p);
 		}
@@ -690,10 +682,10 @@ static void *run(void *arg)
 	agent_sandbox_gc(ps->a, bound_here, ps);
 	while (!atomic_load(&ps->stop)) {
 		char *key = NULL;
-		double until = mono_s() + TICK_MS / 1000.0;
+		double until = agent_mono_s() + TICK_MS / 1000.0;
 
 		while (!atomic_load(&ps->stop)) {
-			int left = (int)((until - mono_s()) * 1000);
+			int left = (int)((until - agent_mono_s()) * 1000);
 
 			if (left <= 0 || kc_queue_get(ps->q, &key, left))
 				break;

@@ -5,7 +5,8 @@
  * the agent keeps it itself). Per pod, root/pods/<ns>_<name>_<uid>/state.json holds the
  * sandbox (netns, IP) and per container its run (id, restart count, times, last state) and
  * the process record rt_adopt needs (container pid, shim pid and start time, exit path). It is
- * written (tmp + rename) whenever a sandbox comes up or a container starts or ends.
+ * written (tmp + rename) once per sync pass in which the pod's sandbox came up or containers
+ * started or ended (agent_pods.c; not while the pod is being deleted).
  *
  * On restart a pod with a state file whose uid matches and whose netns still exists keeps
  * its sandbox and IP; each container still running is adopted (its exit status comes later

@@ -101,8 +101,9 @@ int agent_rm_rf(const char *path);
 struct cg *agent_ctr_cgroup_open(struct agent *a, const struct apod *p, const char *name);
 
 /* agent_adopt.c: the pod's state file (sandbox, containers and their process records),
- * written when a sandbox comes up or a container starts or ends; read back after a restart:
- * 0 when the pod's sandbox and containers were adopted, -ENOENT when it starts over. */
+ * written once per pass in which the sandbox came up or containers started or ended; read
+ * back after a restart: 0 when the pod's sandbox and containers were adopted, -ENOENT when
+ * it starts over. */
 int agent_pod_save(struct agent *a, const struct apod *p);
 int agent_pod_adopt(struct agent *a, struct apod *p);
 

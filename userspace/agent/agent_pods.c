@@ -294,13 +294,14 @@ out:
 
 /* ---- containers ---- */
 
-static void try_start(struct agent_pods *ps, struct apod *p, const struct jv *pod, size_t i)
+/* Start container i if it is due; true when it started. */
+static bool try_start(struct agent_pods *ps, struct apod *p, const struct jv *pod, size_t i)
 {
 	struct actr *c = &p->c[i];
 	int rc;
 
 	if (c->phase != CTR_WAITING || agent_mono_s() < c->next_start)
-		return;
+		return false;
 	rc = agent_ctr_start(ps->a, p, pod, i);
 	if (!rc) {
 		c->phase = CTR_RUNNING;
@@ -308,8 +309,7 @@ static void try_start(struct agent_pods *ps, struct apod *p, const struct jv *po
 		aprobe_run(c->probe, c->cid, c->proc.pid, c->cg, p->ip, c->cwd);
 		log_info(AGENT_COMP, "pod %s: container %s started (pid %d)", p->key, c->name,
 			 (int)c->proc.pid);
-		agent_pod_save(ps->a, p);
-		return;
+		return true;
 	}
 	if (rc == -ENOENT) {
 		/* ErrImagePull first, ImagePullBackOff while backing off (kubelet's image
@@ -329,7 +329,7 @@ static void try_start(struct agent_pods *ps, struct apod *p, const struct jv *po
 			/* a sync error, not a crash: the pod worker retries it after its flat
 			 * backOffPeriod (10 s), so a ConfigMap made later is picked up soon */
 			c->next_start = agent_mono_s() + BACKOFF_BASE_S;
-			return;
+			return false;
 		}
 	}
 	c->backoff = c->backoff ? c->backoff * 2 : BACKOFF_BASE_S;
@@ -338,6 +338,17 @@ static void try_start(struct agent_pods *ps, struct apod *p, const struct jv *po
 	c->next_start = agent_mono_s() + (c->image_failed && !strcmp(c->reason, "ErrImagePull")
 					      ? 1.0 /* report ErrImagePull, then back off */
 					      : c->backoff);
+	return false;
+}
+
+/* The containers that are due started; the pod's state file written once for them all (and
+ * for a sandbox just made: save). */
+static void start_due(struct agent_pods *ps, struct apod *p, const struct jv *pod, bool save)
+{
+	for (size_t k = 0; pod && k < p->n; k++)
+		save |= try_start(ps, p, pod, k);
+	if (save)
+		agent_pod_save(ps->a, p);
 }
 
 /* A container ended: record it, decide whether it runs again. */
@@ -380,22 +391,23 @@ static void exited(struct agent_pods *ps, struct apod *p, struct actr *c, int st
 		 p->name, p->ns, p->uid);
 }
 
-/* exited() and the record of what it decided */
-static void exited_saved(struct agent_pods *ps, struct apod *p, struct actr *c, int status)
-{
-	exited(ps, p, c, status);
-	agent_pod_save(ps->a, p);
-}
-
+/* The containers that ended, and the state file once for them (what exited() decided); not
+ * for a pod being deleted: after a restart it is deleted, not adopted. */
 static void reap(struct agent_pods *ps, struct apod *p)
 {
+	bool ended = false;
+
 	for (size_t i = 0; i < p->n; i++) {
 		struct actr *c = &p->c[i];
 		int status = 0;
 
-		if (c->proc_live && rt_wait(&c->proc, 0, &status) == 0)
-			exited_saved(ps, p, c, status);
+		if (c->proc_live && rt_wait(&c->proc, 0, &status) == 0) {
+			exited(ps, p, c, status);
+			ended = true;
+		}
 	}
+	if (ended && !p->deleting)
+		agent_pod_save(ps->a, p);
 }
 
 /* A running container whose liveness or startup probe failed is killed as kuberuntime does
@@ -582,11 +594,9 @@ static void sync_key(struct agent_pods *ps, const char *key)
 			if (agent_sandbox_up(ps->a, p) == 0) {
 				log_info(AGENT_COMP, "pod %s: sandbox %s, IP %s", key, p->netns,
 					 p->ip);
-				agent_pod_save(ps->a, p);
 				/* start and report at once, not at the next tick (up to TICK_MS
 				 * later) */
-				for (size_t k = 0; k < p->n; k++)
-					try_start(ps, p, pod, k);
+				start_due(ps, p, pod, true);
 				publish(ps, p, pod);
 			}
 		}
@@ -611,6 +621,7 @@ static void tick(struct agent_pods *ps)
 		struct kc_obj *o;
 		struct jv_doc *d;
 		struct jv *pod;
+		bool fresh = false; /* the sandbox came up in this pass */
 
 		reap(ps, p);
 		if (p->deleting) {
@@ -625,15 +636,14 @@ static void tick(struct agent_pods *ps)
 			/* CNI ADD failed: retried with the pod's back-off */
 			if (agent_mono_s() >= p->kill_at && agent_sandbox_up(ps->a, p))
 				p->kill_at = agent_mono_s() + BACKOFF_BASE_S;
-			else if (p->sandbox)
-				agent_pod_save(ps->a, p);
+			else
+				fresh = p->sandbox;
 		}
 		o = kc_informer_get(ps->inf, p->ns, p->name);
 		d = o ? jv_doc_new() : NULL;
 		pod = d ? kc_obj_parse(o, d) : NULL;
-		if (pod && p->sandbox)
-			for (size_t k = 0; k < p->n; k++)
-				try_start(ps, p, pod, k);
+		if (p->sandbox)
+			start_due(ps, p, pod, fresh);
 		probe_kills(ps, p, pod);
 		if (!p->finished) {
 			publish(ps, p, pod);

@@ -14,8 +14,10 @@
  * startup probe failed (event Killing, SIGTERM, SIGKILL after its grace period; restarted as
  * restartPolicy says).
  *
- * Not yet: adoption of running containers after an agent restart (their pods are started
- * again: the old sandbox and cgroup are torn down first), volumes, init containers.
+ * After an agent restart a pod's sandbox and running containers are adopted from its state
+ * file (agent_adopt.c), written in the passes that start or reap its containers.
+ *
+ * Not yet: volumes, init containers.
  */
 #include <errno.h>
 #include <pthread.h>

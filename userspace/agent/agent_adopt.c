@@ -5,7 +5,8 @@
  * the agent keeps it itself). Per pod, root/pods/<ns>_<name>_<uid>/state.json holds the
  * sandbox (netns, IP) and per container its run (id, restart count, times, last state) and
  * the process record rt_adopt needs (container pid, shim pid and start time, exit path). It is
- * written (tmp + rename) whenever a sandbox comes up or a container starts or ends.
+ * written (tmp + rename) once per sync pass in which the pod's sandbox came up or containers
+ * started or ended (agent_pods.c; not while the pod is being deleted).
  *
  * On restart a pod with a state file whose uid matches and whose netns still exists keeps
  * its sandbox and IP; each container still running is adopted (its exit status comes later
@@ -47,20 +48,12 @@ static int set_int(struct jv_doc *d, struct jv *o, const char *k, int64_t v)
 	return jv_set(d, o, k, jv_new_int(d, v));
 }
 
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static struct jv *ctr_json(struct jv_doc *d, const struct actr *c)
 {
 	struct jv *o = jv_new(d, JV_OBJECT);
 	bool live = c->proc_live && c->proc.shim > 0;
 	/* the back-off's end as wall-clock time: the monotonic clock is this process' view */
-	double left = c->next_start - mono_s();
+	double left = c->next_start - agent_mono_s();
 
 	if (!o || set_str(d, o, "name", c->name) || set_str(d, o, "cid", c->cid) ||
 	    set_str(d, o, "imageID", c->image_id) || set_int(d, o, "restarts", c->restarts) ||
@@ -167,7 +160,8 @@ static void adopt_ctr(struct agent *a, struct apod *p, struct actr *c, const str
 	/* a CrashLoopBackOff goes on where it was, not from the start */
 	c->backoff = (double)num(r, "backoffMs") / 1000.0;
 	if (num(r, "nextStart") > (int64_t)time(NULL))
-		c->next_start = mono_s() + (double)(num(r, "nextStart") - (int64_t)time(NULL));
+		c->next_start =
+		    agent_mono_s() + (double)(num(r, "nextStart") - (int64_t)time(NULL));
 	if (phase != CTR_RUNNING || pid <= 0)
 		return; /* waiting (back-off restarts from scratch) or ended for good */
 	c->cg = agent_ctr_cgroup_open(a, p, c->name);

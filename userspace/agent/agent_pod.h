@@ -68,12 +68,18 @@ struct apod {
 
 enum { AGENT_MS_NETNS, AGENT_MS_CNI, AGENT_MS_CGROUP, AGENT_MS_IMAGE, AGENT_MS_PROCESS };
 
-static inline double agent_mono_ms(void)
+/* The agent's clock for back-offs, deadlines and start-phase timings (monotonic). */
+static inline double agent_mono_s(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static inline double agent_mono_ms(void)
+{
+	return agent_mono_s() * 1e3;
 }
 
 /* agent_net.c: the pod's network namespace and its CNI ADD / DEL. 0 or -errno (logged). */
@@ -95,8 +101,9 @@ int agent_rm_rf(const char *path);
 struct cg *agent_ctr_cgroup_open(struct agent *a, const struct apod *p, const char *name);
 
 /* agent_adopt.c: the pod's state file (sandbox, containers and their process records),
- * written when a sandbox comes up or a container starts or ends; read back after a restart:
- * 0 when the pod's sandbox and containers were adopted, -ENOENT when it starts over. */
+ * written once per pass in which the sandbox came up or containers started or ended; read
+ * back after a restart: 0 when the pod's sandbox and containers were adopted, -ENOENT when
+ * it starts over. */
 int agent_pod_save(struct agent *a, const struct apod *p);
 int agent_pod_adopt(struct agent *a, struct apod *p);
 

@@ -14,8 +14,10 @@
  * startup probe failed (event Killing, SIGTERM, SIGKILL after its grace period; restarted as
  * restartPolicy says).
  *
- * Not yet: adoption of running containers after an agent restart (their pods are started
- * again: the old sandbox and cgroup are torn down first), volumes, init containers.
+ * After an agent restart a pod's sandbox and running containers are adopted from its state
+ * file (agent_adopt.c), written in the passes that start or reap its containers.
+ *
+ * Not yet: volumes, init containers.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -50,14 +52,6 @@ struct agent_pods {
 	struct apod **pods;
 	size_t n, cap;
 };
-
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static const char *now_str(char *buf)
 {
@@ -297,13 +291,14 @@ out:
 
 /* ---- containers ---- */
 
-static void try_start(struct agent_pods *ps, struct apod *p, const struct jv *pod, size_t i)
+/* Start container i if it is due; true when it started. */
+static bool try_start(struct agent_pods *ps, struct apod *p, const struct jv *pod, size_t i)
 {
 	struct actr *c = &p->c[i];
 	int rc;
 
-	if (c->phase != CTR_WAITING || mono_s() < c->next_start)
-		return;
+	if (c->phase != CTR_WAITING || agent_mono_s() < c->next_start)
+		return false;
 	rc = agent_ctr_start(ps->a, p, pod, i);
 	if (!rc) {
 		c->phase = CTR_RUNNING;
@@ -311,8 +306,7 @@ static void try_start(struct agent_pods *ps, struct apod *p, const struct jv *po
 		aprobe_run(c->probe, c->proc.pid, c->cg, p->ip, c->cwd);
 		log_info(AGENT_COMP, "pod %s: container %s started (pid %d)", p->key, c->name,
 			 (int)c->proc.pid);
-		agent_pod_save(ps->a, p);
-		return;
+		return true;
 	}
 	if (rc == -ENOENT) {
 		/* ErrImagePull first, ImagePullBackOff while backing off (kubelet's image
@@ -331,16 +325,27 @@ static void try_start(struct agent_pods *ps, struct apod *p, const struct jv *po
 		if (rc == -EINVAL) {
 			/* a sync error, not a crash: the pod worker retries it after its flat
 			 * backOffPeriod (10 s), so a ConfigMap made later is picked up soon */
-			c->next_start = mono_s() + BACKOFF_BASE_S;
-			return;
+			c->next_start = agent_mono_s() + BACKOFF_BASE_S;
+			return false;
 		}
 	}
 	c->backoff = c->backoff ? c->backoff * 2 : BACKOFF_BASE_S;
 	if (c->backoff > BACKOFF_MAX_S)
 		c->backoff = BACKOFF_MAX_S;
-	c->next_start = mono_s() + (c->image_failed && !strcmp(c->reason, "ErrImagePull")
-					? 1.0 /* report ErrImagePull, then back off */
-					: c->backoff);
+	c->next_start = agent_mono_s() + (c->image_failed && !strcmp(c->reason, "ErrImagePull")
+					      ? 1.0 /* report ErrImagePull, then back off */
+					      : c->backoff);
+	return false;
+}
+
+/* The containers that are due started; the pod's state file written once for them all (and
+ * for a sandbox just made: save). */
+static void start_due(struct agent_pods *ps, struct apod *p, const struct jv *pod, bool save)
+{
+	for (size_t k = 0; pod && k < p->n; k++)
+		save |= try_start(ps, p, pod, k);
+	if (save)
+		agent_pod_save(ps->a, p);
 }
 
 /* A container ended: record it, decide whether it runs again. */
@@ -376,29 +381,30 @@ static void exited(struct agent_pods *ps, struct apod *p, struct actr *c, int st
 	c->backoff = c->backoff ? c->backoff * 2 : BACKOFF_BASE_S;
 	if (c->backoff > BACKOFF_MAX_S)
 		c->backoff = BACKOFF_MAX_S;
-	c->next_start = mono_s() + c->backoff;
+	c->next_start = agent_mono_s() + c->backoff;
 	snprintf(c->reason, sizeof(c->reason), "CrashLoopBackOff");
 	snprintf(c->message, sizeof(c->message),
 		 "back-off %.0fs restarting failed container=%s pod=%s_%s(%s)", c->backoff, c->name,
 		 p->name, p->ns, p->uid);
 }
 
-/* exited() and the record of what it decided */
-static void exited_saved(struct agent_pods *ps, struct apod *p, struct actr *c, int status)
-{
-	exited(ps, p, c, status);
-	agent_pod_save(ps->a, p);
-}
-
+/* The containers that ended, and the state file once for them (what exited() decided); not
+ * for a pod being deleted: after a restart it is deleted, not adopted. */
 static void reap(struct agent_pods *ps, struct apod *p)
 {
+	bool ended = false;
+
 	for (size_t i = 0; i < p->n; i++) {
 		struct actr *c = &p->c[i];
 		int status = 0;
 
-		if (c->proc_live && rt_wait(&c->proc, 0, &status) == 0)
-			exited_saved(ps, p, c, status);
+		if (c->proc_live && rt_wait(&c->proc, 0, &status) == 0) {
+			exited(ps, p, c, status);
+			ended = true;
+		}
 	}
+	if (ended && !p->deleting)
+		agent_pod_save(ps->a, p);
 }
 
 /* A running container whose liveness or startup probe failed is killed as kuberuntime does
@@ -416,7 +422,7 @@ static void probe_kills(struct agent_pods *ps, struct apod *p, const struct jv *
 		if (c->phase != CTR_RUNNING || !c->proc_live)
 			continue;
 		if (c->killing) {
-			if (mono_s() >= c->kill_at) {
+			if (agent_mono_s() >= c->kill_at) {
 				if (c->proc.pid > 0)
 					kill(c->proc.pid, SIGKILL);
 				if (c->cg)
@@ -441,7 +447,7 @@ static void probe_kills(struct agent_pods *ps, struct apod *p, const struct jv *
 			     &(struct aprobe_pod){.ns = p->ns, .name = p->name, .uid = p->uid},
 			     "Normal", "Killing", msg);
 		c->killing = true;
-		c->kill_at = mono_s() + (double)grace;
+		c->kill_at = agent_mono_s() + (double)grace;
 		if (c->proc.pid > 0)
 			kill(c->proc.pid, SIGTERM);
 	}
@@ -507,7 +513,7 @@ static void terminate(struct agent_pods *ps, struct apod *p, int64_t grace_s)
 	if (p->deleting)
 		return;
 	p->deleting = true;
-	p->kill_at = mono_s() + (double)(grace_s < 0 ? 30 : grace_s);
+	p->kill_at = agent_mono_s() + (double)(grace_s < 0 ? 30 : grace_s);
 	for (size_t i = 0; i < p->n; i++) {
 		aprobe_deleting(p->c[i].probe);
 		if (p->c[i].proc_live)
@@ -525,7 +531,7 @@ static bool deleting_step(struct agent_pods *ps, struct apod *p)
 
 	for (size_t i = 0; i < p->n; i++)
 		live |= p->c[i].proc_live;
-	if (live && mono_s() < p->kill_at)
+	if (live && agent_mono_s() < p->kill_at)
 		return false;
 	cleanup(ps, p);
 	final_delete(ps, p);
@@ -594,11 +600,9 @@ static void sync_key(struct agent_pods *ps, const char *key)
 			if (agent_sandbox_up(ps->a, p) == 0) {
 				log_info(AGENT_COMP, "pod %s: sandbox %s, IP %s", key, p->netns,
 					 p->ip);
-				agent_pod_save(ps->a, p);
 				/* start and report at once, not at the next tick (up to TICK_MS
 				 * later) */
-				for (size_t k = 0; k < p->n; k++)
-					try_start(ps, p, pod, k);
+				start_due(ps, p, pod, true);
 				publish(ps, p, pod);
 			}
 		}
@@ -623,6 +627,7 @@ static void tick(struct agent_pods *ps)
 		struct kc_obj *o;
 		struct jv_doc *d;
 		struct jv *pod;
+		bool fresh = false; /* the sandbox came up in this pass */
 
 		reap(ps, p);
 		if (p->deleting) {
@@ -635,17 +640,16 @@ static void tick(struct agent_pods *ps)
 		}
 		if (!p->sandbox && !p->finished) {
 			/* CNI ADD failed: retried with the pod's back-off */
-			if (mono_s() >= p->kill_at && agent_sandbox_up(ps->a, p))
-				p->kill_at = mono_s() + BACKOFF_BASE_S;
-			else if (p->sandbox)
-				agent_pod_save(ps->a, p);
+			if (agent_mono_s() >= p->kill_at && agent_sandbox_up(ps->a, p))
+				p->kill_at = agent_mono_s() + BACKOFF_BASE_S;
+			else
+				fresh = p->sandbox;
 		}
 		o = kc_informer_get(ps->inf, p->ns, p->name);
 		d = o ? jv_doc_new() : NULL;
 		pod = d ? kc_obj_parse(o, d) : NULL;
-		if (pod && p->sandbox)
-			for (size_t k = 0; k < p->n; k++)
-				try_start(ps, p, pod, k);
+		if (p->sandbox)
+			start_due(ps, p, pod, fresh);
 		probe_kills(ps, p, pod);
 		if (!p->finished) {
 			publish(ps, p, pod);
@@ -694,10 +698,10 @@ static void *run(void *arg)
 	agent_sandbox_gc(ps->a, bound_here, ps);
 	while (!atomic_load(&ps->stop)) {
 		char *key = NULL;
-		double until = mono_s() + TICK_MS / 1000.0;
+		double until = agent_mono_s() + TICK_MS / 1000.0;
 
 		while (!atomic_load(&ps->stop)) {
-			int left = (int)((until - mono_s()) * 1000);
+			int left = (int)((until - agent_mono_s()) * 1000);
 
 			if (left <= 0 || kc_queue_get(ps->q, &key, left))
 				break;

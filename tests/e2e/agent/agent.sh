@@ -181,6 +181,10 @@ RC_NOW=$(jp pod crash '{.status.containerStatuses[0].restartCount}')
 [ "$RC_NOW" -gt "$CRASH_RC" ] 2>/dev/null &&
 	ok "crash's restartCount carried on across the restart ($CRASH_RC before, $RC_NOW now)" ||
 	fail "crash's restartCount started over: $CRASH_RC before, '$RC_NOW' now"
+# its exit before the restart was recorded (agent_pod_save on reap): not taken for lost
+grep -q "pod default/crash: container .* is lost" "$WORK/agent.log" &&
+	fail "crash was reported lost after the restart: its last exit was not recorded" ||
+	ok "crash's last exit was recorded before the restart, not reported lost"
 
 # ---- adoption: a restarted agent takes its running pods back instead of starting them again;
 # a container that ended while the agent was away is reported with its real exit code ----
@@ -213,16 +217,28 @@ spec:
   - name: main
     image: busybox
     command: ["sh", "-c", "while [ ! -e /tmp/go ]; do sleep 0.1; done; exit 3"]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: stray}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: busybox
+    command: ["sh", "-c", "exec sleep 3600"]
 YAML
 k apply -f "$WORK/adopt.yaml" >/dev/null || fail "apply adopt.yaml"
 wait_for "keep Running" running keep
 wait_for "ender Running" running ender
 wait_for "orphan Running" running orphan
+wait_for "stray Running" running stray
 started_pid() { sed -n "s/.*pod default\/$1: container main started (pid \([0-9]*\)).*/\1/p" "$WORK/agent.log" | tail -1; }
 ORPHAN_PID=$(started_pid orphan)
 ORPHAN_UID=$(jp pod orphan '{.metadata.uid}')
 KEEP_PID=$(started_pid keep)
 ENDER_PID=$(started_pid ender)
+STRAY_PID=$(started_pid stray)
 KEEP_IP=$(jp pod keep '{.status.podIP}')
 STARTS=$(grep -c 'container main started' "$WORK/agent.log")
 kill -KILL "$AGENT_PID"
@@ -233,6 +249,11 @@ touch "/proc/$ENDER_PID/root/tmp/go" || fail "cannot reach ender's root"
 ended() { ! kill -0 "$1" 2>/dev/null; }
 wait_for "ender's process ends" ended "$ENDER_PID"
 kill -0 "$KEEP_PID" 2>/dev/null || fail "keep's process $KEEP_PID died with the agent"
+# stray's shim is killed: no exit status will come, its container runs on (re-parented)
+STRAY_SHIM=$(sed -n 's/.*"shim":\([0-9]*\).*/\1/p' "$WORK"/root/pods/default_stray_*/state.json)
+dead() { ! grep -qs ') [^Z] ' "/proc/$1/stat"; } # gone, or a zombie no one reaps yet
+[ -n "$STRAY_SHIM" ] && kill -KILL "$STRAY_SHIM" || fail "no shim pid in stray's state file"
+wait_for "stray's shim ends" dead "$STRAY_SHIM"
 # and orphan is force-deleted from the API: nothing is left to tell the agent but its own disk
 k delete pod orphan --force --grace-period=0 >/dev/null 2>&1
 start_agent
@@ -254,6 +275,17 @@ grep "container main started" "$WORK/agent.log" | tail -n +$((STARTS + 1)) | gre
 wait_for "orphan's process ended by the returning agent" ended "$ORPHAN_PID" &&
 	ok "a pod force-deleted while the agent was away: its process ended when it returned"
 wait_for "orphan's netns removed" nonetns "$ORPHAN_UID"
+# a container whose shim is gone is lost (137, ContainerStatusUnknown) and started again; what
+# ran of it does not run on beside the new one
+lost_137() {
+	[ "$(jp pod stray '{.status.containerStatuses[0].lastState.terminated.exitCode}')" = 137 ] &&
+		[ "$(jp pod stray '{.status.containerStatuses[0].lastState.terminated.reason}')" = ContainerStatusUnknown ] &&
+		[ "$(jp pod stray '{.status.containerStatuses[0].restartCount}')" = 1 ]
+}
+wait_for "stray lost (137, ContainerStatusUnknown), restarted" lost_137 &&
+	ok "stray, its shim killed while the agent was away: lost and restarted"
+wait_for "stray's old process $STRAY_PID ended" dead "$STRAY_PID" &&
+	ok "stray's lost run ended (pid $STRAY_PID), not left beside the new one"
 # an adopted container stops on delete like any other
 k delete pod keep --wait=false >/dev/null
 wait_for "keep gone" gone keep

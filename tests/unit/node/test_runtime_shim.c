@@ -41,10 +41,12 @@ static void remember(pid_t pid)
 		started[nstarted++] = pid;
 }
 
+/* what an agent records of a container it started (agent_adopt.c) */
 struct rec {
 	pid_t pid, shim;
 	unsigned long long start;
 	int err;
+	const char *ex; /* its exit path */
 };
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -105,14 +107,27 @@ static void start(struct rt_proc *p, const char *exit_path, char *const *argv)
 	remember(p->pid);
 }
 
-/* A process that starts a container with exit_path, hands the record over and dies without
- * waiting for it (as an agent SIGKILLed). */
-static struct rec start_and_die(const char *exit_path)
+static void go(bool on)
+{
+	char p[PATH_MAX + 8];
+
+	snprintf(p, sizeof(p), "%s/go", root);
+	if (on)
+		close(open(p, O_CREAT | O_WRONLY, 0644));
+	else
+		unlink(p);
+}
+
+/* A process that starts a container waiting for /go with the exit path name (in ex) under
+ * work, hands the record over and dies without waiting for it (as an agent SIGKILLed). */
+static struct rec start_and_die(const char *name, char *ex, size_t n)
 {
 	struct rec r = {0};
 	int fds[2];
 	pid_t c;
 
+	go(false);
+	path_of(ex, n, name);
 	assert_int_equal(pipe(fds), 0);
 	c = fork();
 	assert_true(c >= 0);
@@ -124,7 +139,7 @@ static struct rec start_and_die(const char *exit_path)
 		rt_spec_init(&s);
 		s.rootfs = root;
 		s.argv = wait_go;
-		s.exit_path = exit_path;
+		s.exit_path = ex;
 		r.err = rt_start(&s, &p);
 		r.pid = p.pid;
 		r.shim = p.shim;
@@ -140,18 +155,29 @@ static struct rec start_and_die(const char *exit_path)
 	remember(r.pid);
 	assert_int_equal(r.err, 0);
 	assert_true(r.pid > 0 && r.shim > 0 && r.start > 0);
+	r.ex = ex;
 	return r;
 }
 
-static void go(bool on)
+static int adopt(struct rt_proc *p, const struct rec *r)
 {
-	char p[PATH_MAX + 8];
+	return rt_adopt(p, r->pid, r->shim, r->start, r->ex);
+}
 
-	snprintf(p, sizeof(p), "%s/go", root);
-	if (on)
-		close(open(p, O_CREAT | O_WRONLY, 0644));
-	else
-		unlink(p);
+/* A running container (waiting for /go): not ended yet, then let go: its exit code 7 read
+ * through the shim, its status file gone. */
+static void finish(struct rt_proc *p, const char *ex)
+{
+	int st;
+
+	assert_int_equal(rt_wait(p, 0, &st), -ETIMEDOUT);
+	go(true);
+	assert_int_equal(rt_wait(p, -1, &st), 0);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 7);
+	assert_int_equal(access(ex, F_OK), -1);
+	rt_proc_release(p);
+	go(false);
 }
 
 static void wait_for_file(const char *path)
@@ -169,71 +195,49 @@ static void test_own(void **state)
 {
 	char ex[PATH_MAX];
 	struct rt_proc p;
-	int st;
 
 	(void)state;
 	go(false);
 	path_of(ex, sizeof(ex), "own.exit");
 	start(&p, ex, wait_go);
 	assert_true(p.shim > 0 && p.shim != p.pid);
-	assert_int_equal(rt_wait(&p, 0, &st), -ETIMEDOUT);
-	go(true);
-	assert_int_equal(rt_wait(&p, -1, &st), 0);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 7);
-	assert_int_equal(access(ex, F_OK), -1);
-	rt_proc_release(&p);
+	finish(&p, ex);
 	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1); /* the shim reaped: no child left */
-	go(false);
 }
 
 /* the starter dies; the container runs on and is adopted, then ends: its code is read */
 static void test_adopt_running(void **state)
 {
 	char ex[PATH_MAX];
+	struct rec r = start_and_die("run.exit", ex, sizeof(ex));
 	struct rt_proc p;
-	struct rec r;
-	int st;
 
 	(void)state;
-	go(false);
-	path_of(ex, sizeof(ex), "run.exit");
-	r = start_and_die(ex);
-	assert_int_equal(rt_adopt(&p, r.pid, r.shim, r.start, ex), 0);
+	assert_int_equal(adopt(&p, &r), 0);
 	assert_int_equal(p.pid, r.pid);
 	assert_int_equal(kill(r.pid, 0), 0);
-	assert_int_equal(rt_wait(&p, 0, &st), -ETIMEDOUT);
-	go(true);
-	assert_int_equal(rt_wait(&p, -1, &st), 0);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 7);
-	assert_int_equal(access(ex, F_OK), -1);
-	rt_proc_release(&p);
-	go(false);
+	finish(&p, ex);
 }
 
 /* the container ends while no one runs: adopted afterwards, the code is still there */
 static void test_adopt_ended(void **state)
 {
 	char ex[PATH_MAX];
+	struct rec r = start_and_die("ended.exit", ex, sizeof(ex));
 	struct rt_proc p;
-	struct rec r;
 	int st;
 
 	(void)state;
-	go(false);
-	path_of(ex, sizeof(ex), "ended.exit");
-	r = start_and_die(ex);
 	go(true);
 	wait_for_file(ex);
-	assert_int_equal(rt_adopt(&p, r.pid, r.shim, r.start, ex), 0);
+	assert_int_equal(adopt(&p, &r), 0);
 	assert_int_equal(p.pid, 0); /* nothing to signal */
 	/* the shim ends right after its file is in place: no timeout needed */
 	assert_int_equal(rt_wait(&p, -1, &st), 0);
 	assert_int_equal(WEXITSTATUS(st), 7);
 	rt_proc_release(&p);
 	/* the record again: the status was taken, the shim is gone: lost */
-	assert_int_equal(rt_adopt(&p, r.pid, r.shim, r.start, ex), -ESRCH);
+	assert_int_equal(adopt(&p, &r), -ESRCH);
 	go(false);
 }
 
@@ -241,15 +245,12 @@ static void test_adopt_ended(void **state)
 static void test_adopt_stop(void **state)
 {
 	char ex[PATH_MAX];
+	struct rec r = start_and_die("stop.exit", ex, sizeof(ex));
 	struct rt_proc p;
-	struct rec r;
 	int st;
 
 	(void)state;
-	go(false);
-	path_of(ex, sizeof(ex), "stop.exit");
-	r = start_and_die(ex);
-	assert_int_equal(rt_adopt(&p, r.pid, r.shim, r.start, ex), 0);
+	assert_int_equal(adopt(&p, &r), 0);
 	assert_int_equal(rt_stop(&p, NULL, 50, &st), 0);
 	assert_true(WIFSIGNALED(st));
 	assert_int_equal(WTERMSIG(st), SIGKILL);
@@ -261,14 +262,11 @@ static void test_adopt_stop(void **state)
 static void test_adopt_refused(void **state)
 {
 	char ex[PATH_MAX];
+	struct rec r = start_and_die("refused.exit", ex, sizeof(ex));
 	struct rt_proc p;
-	struct rec r;
 	int st;
 
 	(void)state;
-	go(false);
-	path_of(ex, sizeof(ex), "refused.exit");
-	r = start_and_die(ex);
 	/* a wrong start time: the pid is taken to be another process', and no status exists */
 	assert_int_equal(rt_adopt(&p, r.pid, r.shim, r.start + 1, ex), -ESRCH);
 	/* this test's own pid as the shim: not the container's parent */
@@ -278,7 +276,7 @@ static void test_adopt_refused(void **state)
 	assert_int_equal(rt_adopt(&p, 0, r.shim, r.start, ex), -EINVAL);
 	assert_int_equal(rt_adopt(&p, r.pid, r.shim, r.start, NULL), -EINVAL);
 	/* the real record still works: stop it */
-	assert_int_equal(rt_adopt(&p, r.pid, r.shim, r.start, ex), 0);
+	assert_int_equal(adopt(&p, &r), 0);
 	assert_int_equal(rt_stop(&p, NULL, 50, &st), 0);
 	rt_proc_release(&p);
 }

@@ -174,9 +174,14 @@ static void adopt_ctr(struct agent *a, struct apod *p, struct actr *c, const str
 			 (int)pid, c->proc.pid ? "" : ", ended while the agent was away");
 		return;
 	}
-	/* its shim went with its status: the kubelet's "could not be located" */
+	/* its shim went with its status: the kubelet's "could not be located". What still runs of
+	 * it (re-parented to init) is ended, or the new run would run beside it. */
 	log_warn(AGENT_COMP, "pod %s: container %s (pid %d) is lost: restarted", p->key, c->name,
 		 (int)pid);
+	if (c->cg && cg_kill(c->cg, 5000) < 0)
+		log_warn(AGENT_COMP,
+			 "pod %s: container %s: what is left of its lost run did not end", p->key,
+			 c->name);
 	c->has_last = true;
 	c->last_exit = 137;
 	snprintf(c->last_reason, sizeof(c->last_reason), "ContainerStatusUnknown");

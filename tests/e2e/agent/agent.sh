@@ -162,8 +162,15 @@ grep -q "$UID_WEB" $STATE && fail "CNI address of web still allocated" || ok "CN
 
 # ---- SIGKILL of the agent: restartable ----
 CRASH_UID=$(jp pod crash '{.metadata.uid}')
-CRASH_RC=$(jp pod crash '{.status.containerStatuses[0].restartCount}')
-CRASH_CID=$(jp pod crash '{.status.containerStatuses[0].containerID}')
+# killed while crash backs off (restartCount N, waiting): the new agent's next run ends as N+1;
+# a count that started over gives 1, never above N (N >= 1 once it has crashed)
+backing_off() {
+	set -- $(jp pod crash '{.status.containerStatuses[0].restartCount} {.status.containerStatuses[0].state.waiting.reason}')
+	[ "$2" = CrashLoopBackOff ] && echo "$1"
+}
+wait_for "crash backing off" backing_off
+CRASH_RC=$OUT # wait_for's OUT: the count read with the state
+KILL_TS=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 kill -KILL "$AGENT_PID"
 wait "$AGENT_PID" 2>/dev/null
 k apply -f "$WORK/pods.yaml" >/dev/null
@@ -174,11 +181,12 @@ IP=$(jp pod web '{.status.podIP}')
 wait_for "wget after restart" innode wget -qO- -T 5 "http://$IP:8080/"
 [ "$(ls /run/netns | grep -c "drv-$CRASH_UID")" = 1 ] || fail "crash's netns not made again once"
 # its restart count and back-off carry on (the kubelet keeps them with the runtime's records):
-# once the new agent has run it again (a new containerID), the count has not started over
-new_cid() { [ "$(jp pod crash '{.status.containerStatuses[0].containerID}')" != "$CRASH_CID" ]; }
-wait_for "crash run again by the new agent" new_cid
+# once the new agent's first run of it has ended (finished after the kill; the next waits out a
+# back-off of 10 s or more), the count is N+1
+new_run_ended() { [[ "$(jp pod crash '{.status.containerStatuses[0].lastState.terminated.finishedAt}')" > "$KILL_TS" ]]; }
+wait_for "the new agent's first run of crash ended" new_run_ended
 RC_NOW=$(jp pod crash '{.status.containerStatuses[0].restartCount}')
-[ "$RC_NOW" -gt "$CRASH_RC" ] 2>/dev/null &&
+[ "$RC_NOW" -eq $((CRASH_RC + 1)) ] 2>/dev/null &&
 	ok "crash's restartCount carried on across the restart ($CRASH_RC before, $RC_NOW now)" ||
 	fail "crash's restartCount started over: $CRASH_RC before, '$RC_NOW' now"
 # its exit before the restart was recorded (agent_pod_save on reap): not taken for lost

@@ -49,18 +49,17 @@ static __always_inline __u32 drv_now_s(void)
 	return (__u32)(bpf_ktime_get_coarse_ns() / NSEC_PER_SEC);
 }
 
-static __always_inline __u32 drv_affinity_get(const struct drv_svc_val *svc, __u64 client,
-					      bool netns)
+/* The client's remembered choice, or NULL when there is none or it has idled out. */
+static __always_inline struct drv_affinity_val *drv_affinity_get(const struct drv_svc_val *svc,
+								 __u64 client, bool netns)
 {
 	struct drv_affinity_key key = {.client = client, .rev_nat = svc->rev_nat, .netns = netns};
 	struct drv_affinity_val *v;
 
 	v = bpf_map_lookup_elem(&drv_aff4, &key);
-	if (!v)
-		return 0;
-	if (drv_now_s() - v->last_used_s > svc->affinity_timeout)
-		return 0;
-	return v->backend_id;
+	if (!v || drv_now_s() - v->last_used_s > svc->affinity_timeout)
+		return NULL;
+	return v;
 }
 
 static __always_inline void drv_affinity_put(const struct drv_svc_val *svc, __u64 client,
@@ -151,11 +150,14 @@ static __always_inline __u32 drv_select_backend(struct drv_svc_key *key,
 	__u32 id = 0;
 
 	if (svc->flags & DRV_SVC_F_AFFINITY) {
-		id = drv_affinity_get(svc, aff_client, aff_netns);
-		if (id && !drv_lookup_backend(id))
-			id = 0;
-		if (id)
-			return id;
+		struct drv_affinity_val *aff = drv_affinity_get(svc, aff_client, aff_netns);
+
+		if (aff && drv_lookup_backend(aff->backend_id)) {
+			/* kube-proxy's `recent --set` on every new connection: the timeout counts
+			 * from the client's last connection, not its first */
+			aff->last_used_s = drv_now_s();
+			return aff->backend_id;
+		}
 	}
 	if (use_maglev && (svc->flags & DRV_SVC_F_MAGLEV)) {
 		id = drv_maglev_pick(svc, flow_hash);

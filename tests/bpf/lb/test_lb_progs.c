@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "drover_abi.h"
@@ -255,6 +256,60 @@ static void test_tc_affinity(void **state)
 		seen[backend_index(pkt_ip(&out)->daddr)] = 1;
 	}
 	assert_true(seen[0] + seen[1] + seen[2] >= 2);
+}
+
+/* kube-proxy's `recent` match is set again by every new connection: a client that keeps
+ * connecting keeps its backend past the timeout counted from its first choice. The remembered
+ * choice is aged by hand (the map's clock is CLOCK_MONOTONIC_COARSE in seconds). */
+static uint32_t coarse_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint32_t)ts.tv_sec;
+}
+
+static void test_tc_affinity_refreshed(void **state)
+{
+	int fd = dp_map_fd(F.dp, DP_MAP_AFFINITY);
+	struct drv_affinity_key k;
+	struct drv_affinity_val v;
+	struct drv_backend be;
+	struct pkt in, out;
+	uint32_t first;
+
+	(void)state;
+	ct_flush();
+	while (bpf_map_get_next_key(fd, NULL, &k) == 0)
+		bpf_map_delete_elem(fd, &k);
+	assert_int_equal(fe_program(VIP, 8001, DRV_PROTO_TCP,
+				    DRV_SVC_F_CLUSTERIP | DRV_SVC_F_AFFINITY, 3, 8080, 10),
+			 0);
+	pkt_build(&in, IPPROTO_TCP, "10.244.1.7", 21000, VIP, 8001, TCP_SYN, 0);
+	assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), 7);
+	first = pkt_ip(&out)->daddr;
+	assert_int_equal(bpf_map_get_next_key(fd, NULL, &k), 0);
+	assert_int_not_equal(bpf_map_get_next_key(fd, &k, &k), 0); /* the one client, once */
+	assert_int_equal(bpf_map_get_next_key(fd, NULL, &k), 0);
+	/* 8 of its 10 s gone: still its backend, and the clock starts again */
+	assert_int_equal(bpf_map_lookup_elem(fd, &k, &v), 0);
+	v.last_used_s = coarse_now_s() - 8;
+	assert_int_equal(bpf_map_update_elem(fd, &k, &v, BPF_EXIST), 0);
+	pkt_build(&in, IPPROTO_TCP, "10.244.1.7", 21001, VIP, 8001, TCP_SYN, 0);
+	assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), 7);
+	assert_int_equal(pkt_ip(&out)->daddr, first);
+	assert_int_equal(bpf_map_lookup_elem(fd, &k, &v), 0);
+	assert_true(coarse_now_s() - v.last_used_s <= 1);
+	/* and an idled-out choice is made again (and remembered from now) */
+	v.last_used_s = coarse_now_s() - 11;
+	assert_int_equal(bpf_map_update_elem(fd, &k, &v, BPF_EXIST), 0);
+	pkt_build(&in, IPPROTO_TCP, "10.244.1.7", 21002, VIP, 8001, TCP_SYN, 0);
+	assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), 7);
+	assert_int_equal(bpf_map_lookup_elem(fd, &k, &v), 0);
+	assert_true(coarse_now_s() - v.last_used_s <= 1);
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_BACKEND), &v.backend_id, &be),
+			 0);
+	assert_int_equal(pkt_ip(&out)->daddr, be.addr);
 }
 
 /* Fragments to a service are dropped and counted; to anything else they pass. */
@@ -558,6 +613,7 @@ int main(void)
 	    cmocka_unit_test(test_tc_udp),
 	    cmocka_unit_test(test_tc_no_backend_rejects),
 	    cmocka_unit_test(test_tc_affinity),
+	    cmocka_unit_test(test_tc_affinity_refreshed),
 	    cmocka_unit_test(test_tc_fragment),
 	    cmocka_unit_test(test_tc_passthrough),
 	    cmocka_unit_test(test_xdp_nodeport_snat),

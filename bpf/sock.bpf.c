@@ -4,6 +4,8 @@
  * getpeername4). A connect() or UDP sendmsg() to a service frontend is rewritten to a
  * backend before any packet exists: no per-packet NAT and no conntrack for east-west
  * traffic. getpeername() and recvmsg() show the frontend address back to the application.
+ * The datagrams an unconnected UDP socket sends to one frontend are one flow: they keep the
+ * backend the first one got (drv_skudp1) until the flow idles out or the backend goes.
  *
  * A frontend with no backend refuses the connect() with ECONNREFUSED (bpf_set_retval),
  * as a closed port would, never EPERM and never a hang.
@@ -22,10 +24,29 @@ static __always_inline __u8 sock_proto(struct bpf_sock_addr *ctx)
 	return 0;
 }
 
-/* Forward translation. Returns the hook's verdict: 1 lets the call proceed (translated or
- * not ours), 0 refuses it with the error set by bpf_set_retval. */
-static __always_inline int sock4_forward(struct bpf_sock_addr *ctx)
+/* An unconnected UDP socket's earlier choice for this frontend, still usable: its backend id
+ * names the same address:port and the flow has not idled out. Refreshed when used. */
+static __always_inline __u32 udp_flow_backend(const struct drv_sock_udp_key *uk)
 {
+	struct drv_sock_udp_val *uv = bpf_map_lookup_elem(&drv_skudp1, uk);
+	struct drv_backend *be;
+	__u32 now = drv_now_s();
+
+	if (!uv || now - uv->last_used_s > drv_cfg.ct_other_timeout_s)
+		return 0;
+	be = drv_lookup_backend(uv->backend_id);
+	if (!be || be->addr != uv->addr || be->port != uv->port)
+		return 0;
+	uv->last_used_s = now;
+	return uv->backend_id;
+}
+
+/* Forward translation. Returns the hook's verdict: 1 lets the call proceed (translated or
+ * not ours), 0 refuses it with the error set by bpf_set_retval. dgram: a sendmsg() with an
+ * address (unconnected UDP), whose datagrams to one frontend are one flow. */
+static __always_inline int sock4_forward(struct bpf_sock_addr *ctx, bool dgram)
+{
+	struct drv_sock_udp_key uk = {};
 	struct drv_svc_key key;
 	struct drv_svc_val *svc;
 	struct drv_backend *be;
@@ -33,7 +54,7 @@ static __always_inline int sock4_forward(struct bpf_sock_addr *ctx)
 	__be16 vport = (__be16)ctx->user_port;
 	__u8 proto = sock_proto(ctx);
 	int reason = 0;
-	__u32 id;
+	__u32 id = 0;
 
 	if (!proto)
 		return 1;
@@ -45,14 +66,30 @@ static __always_inline int sock4_forward(struct bpf_sock_addr *ctx)
 		bpf_set_retval(-ECONNREFUSED);
 		return 0;
 	}
-	id = drv_select_backend(&key, svc,
-				(svc->flags & DRV_SVC_F_AFFINITY) ? bpf_get_netns_cookie(ctx) : 0,
-				true, 0, false, &reason);
+	dgram = dgram && proto == DRV_PROTO_UDP;
+	if (dgram) {
+		uk.cookie = bpf_get_socket_cookie(ctx);
+		uk.vip = vip;
+		uk.vport = vport;
+		id = udp_flow_backend(&uk);
+	}
+	if (!id)
+		id = drv_select_backend(
+		    &key, svc, (svc->flags & DRV_SVC_F_AFFINITY) ? bpf_get_netns_cookie(ctx) : 0,
+		    true, 0, false, &reason);
 	be = id ? drv_lookup_backend(id) : NULL;
 	if (!be) {
 		drv_count(svc->rev_nat, DRV_PATH_SOCK, reason ? reason : DRV_DROP_BACKEND_GONE, 0);
 		bpf_set_retval(-ECONNREFUSED);
 		return 0;
+	}
+	if (dgram) {
+		struct drv_sock_udp_val uv = {.backend_id = id,
+					      .last_used_s = drv_now_s(),
+					      .addr = be->addr,
+					      .port = be->port};
+
+		bpf_map_update_elem(&drv_skudp1, &uk, &uv, BPF_ANY);
 	}
 
 	/* Remember the frontend for getpeername()/recvmsg() before the address changes. An LRU
@@ -96,13 +133,13 @@ static __always_inline int sock4_reverse(struct bpf_sock_addr *ctx)
 SEC("cgroup/connect4")
 int drv_connect4(struct bpf_sock_addr *ctx)
 {
-	return sock4_forward(ctx);
+	return sock4_forward(ctx, false);
 }
 
 SEC("cgroup/sendmsg4")
 int drv_sendmsg4(struct bpf_sock_addr *ctx)
 {
-	return sock4_forward(ctx);
+	return sock4_forward(ctx, true);
 }
 
 SEC("cgroup/recvmsg4")

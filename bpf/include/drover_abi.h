@@ -56,12 +56,13 @@
 #define DRV_MAP_EPOCH	 "drv_epoch1"
 #define DRV_MAP_PKTS	 "drv_pkts2"
 #define DRV_MAP_ENDPOINT "drv_ep1"
+#define DRV_MAP_SOCKUDP	 "drv_skudp1"
 
 /* Every map name above, for inspection and uninstall. */
 #define DRV_MAP_NAMES_ALL                                                                   \
 	DRV_MAP_SVC, DRV_MAP_BACKEND, DRV_MAP_REVNAT, DRV_MAP_CT, DRV_MAP_AFFINITY,         \
 	    DRV_MAP_SOCKRNAT, DRV_MAP_MAGLEV, DRV_MAP_NODEIP, DRV_MAP_STATS, DRV_MAP_NAMES, \
-	    DRV_MAP_ATTACH, DRV_MAP_EPOCH, DRV_MAP_PKTS, DRV_MAP_ENDPOINT
+	    DRV_MAP_ATTACH, DRV_MAP_EPOCH, DRV_MAP_PKTS, DRV_MAP_ENDPOINT, DRV_MAP_SOCKUDP
 
 /* The programs the proxy pins for other attachers (drover-cni): <pin-root>/progs/<name>.
  * A restarted proxy replaces the pins with its new programs. */
@@ -233,6 +234,25 @@ struct drv_sock_rnat_val {
 	__u16 rev_nat;
 };
 
+/* ---- unconnected UDP flows of the socket LB (sendmsg4) ----
+ * A (socket, frontend) flow keeps its backend, as kube-proxy's conntrack entry does, until
+ * it idles out (ct_other_timeout_s, --ct-timeout-other) or its backend goes (the id no longer names the same
+ * address:port). */
+struct drv_sock_udp_key {
+	__u64 cookie; /* socket cookie */
+	__be32 vip;   /* frontend the datagram was sent to */
+	__be16 vport;
+	__u16 pad;
+};
+
+struct drv_sock_udp_val {
+	__u32 backend_id;
+	__u32 last_used_s; /* bpf_ktime_get_coarse_ns() in seconds */
+	__be32 addr;	   /* the backend's address and port when chosen */
+	__be16 port;
+	__u16 pad;
+};
+
 /* ---- statistics (per CPU) ----
  * One counter pair per (frontend, path, kind). Kinds below 16 are successes; the rest are
  * drop reasons. The BPF code returns negative DRV_DROP_* values internally; the stats key
@@ -331,6 +351,8 @@ _Static_assert(sizeof(struct drv_affinity_val) == 8, "drv_affinity_val layout");
 _Static_assert(sizeof(struct drv_sock_rnat_key) == 16, "drv_sock_rnat_key layout");
 _Static_assert(sizeof(struct drv_destroy_key) == 8, "drv_destroy_key layout");
 _Static_assert(sizeof(struct drv_sock_rnat_val) == 8, "drv_sock_rnat_val layout");
+_Static_assert(sizeof(struct drv_sock_udp_key) == 16, "drv_sock_udp_key layout");
+_Static_assert(sizeof(struct drv_sock_udp_val) == 16, "drv_sock_udp_val layout");
 _Static_assert(sizeof(struct drv_stats_key) == 4, "drv_stats_key layout");
 _Static_assert(sizeof(struct drv_stats_val) == 16, "drv_stats_val layout");
 _Static_assert(sizeof(struct drv_svc_name) == 64, "drv_svc_name layout");

@@ -59,6 +59,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } drv_sknat5 SEC(".maps");
 
+/* (socket cookie, frontend) -> backend of an unconnected UDP flow; sized as drv_sknat5 */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__type(key, struct drv_sock_udp_key);
+	__type(value, struct drv_sock_udp_val);
+	__uint(max_entries, DRV_SOCK_RNAT_MAP_SIZE_DEFAULT);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} drv_skudp1 SEC(".maps");
+
 /* Maglev: rev-NAT id -> inner array of backend ids. BPF_F_INNER_MAP lets each inner table
  * have its own size, so a service's memory is bounded by its own table, not the largest. */
 struct drv_maglev_inner {

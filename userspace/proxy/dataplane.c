@@ -141,7 +141,7 @@ static int size_maps(struct dataplane *dp, struct bpf_object *obj)
 			want = dp->o.sizes.ct;
 		else if (!strcmp(name, DRV_MAP_AFFINITY))
 			want = dp->o.sizes.affinity;
-		else if (!strcmp(name, DRV_MAP_SOCKRNAT))
+		else if (!strcmp(name, DRV_MAP_SOCKRNAT) || !strcmp(name, DRV_MAP_SOCKUDP))
 			want = dp->o.sizes.sock_rnat;
 		else if (!strcmp(name, DRV_MAP_MAGLEV))
 			want = dp->o.sizes.maglev_outer;

@@ -76,6 +76,7 @@ enum dp_map {
 	DP_MAP_EPOCH,
 	DP_MAP_PKTS,
 	DP_MAP_ENDPOINT,
+	DP_MAP_SOCKUDP,
 	DP_MAP_COUNT,
 };
 int dp_map_fd(const struct dataplane *dp, enum dp_map which);

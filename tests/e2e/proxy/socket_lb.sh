@@ -28,17 +28,23 @@ expect_eq "$peer" "10.96.0.10:80" "getpeername shows the ClusterIP"
 pass "getpeername() = 10.96.0.10:80"
 
 
-# UDP, unconnected (sendmsg4 + recvmsg4): the reply's source is the ClusterIP.
+# UDP, unconnected (sendmsg4 + recvmsg4): the reply's source is the ClusterIP. The datagrams
+# one socket sends to the service are one flow and stay on one backend, as under kube-proxy's
+# conntrack; new sockets are new flows, spread over all backends.
 udp=$(in_pod c1 python3 -c '
 import socket
+seen = set(); src = set(); flow = set()
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(10)
-seen = set(); src = set()
-for i in range(30):
+for i in range(20):
     s.sendto(b"q", ("10.96.0.10", 53)); data, addr = s.recvfrom(100)
-    seen.add(data.decode()); src.add("%s:%d" % addr)
-print(" ".join(sorted(seen)), "|", " ".join(sorted(src)))')
-expect_eq "$udp" "backend-1 backend-2 backend-3 | 10.96.0.10:53" "UDP sendto/recvfrom"
-pass "UDP 10.96.0.10:53 reached all backends, replies come from the ClusterIP"
+    flow.add(data.decode()); src.add("%s:%d" % addr)
+for i in range(30):
+    t = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); t.settimeout(10)
+    t.sendto(b"q", ("10.96.0.10", 53)); data, addr = t.recvfrom(100)
+    seen.add(data.decode()); src.add("%s:%d" % addr); t.close()
+print(len(flow), "|", " ".join(sorted(seen)), "|", " ".join(sorted(src)))')
+expect_eq "$udp" "1 | backend-1 backend-2 backend-3 | 10.96.0.10:53" "UDP sendto/recvfrom"
+pass "UDP 10.96.0.10:53: one socket's 20 datagrams reached one backend, 30 sockets all backends, replies come from the ClusterIP"
 
 # UDP, connected (connect4 + getpeername4).
 cudp=$(in_pod c1 python3 -c '

@@ -81,3 +81,34 @@ grep -q "^closed ECONNABORTED" "$out" || fail "connected UDP socket was not clos
 again=$(awk '/^again/ {print $2}' "$out")
 [ -n "$again" ] && [ "$again" != "$pinned" ] || fail "UDP reconnect: $(cat "$out")"
 pass "connected UDP pinned to $pinned: closed with ECONNABORTED, reconnected to $again"
+
+# An unconnected UDP socket's datagrams to the service are one flow: they keep their backend,
+# and when it is removed the next datagram goes to another backend (no error, nothing to
+# reconnect), as kube-proxy clears the UDP conntrack entries of a removed endpoint.
+out=$m/udpflow.txt
+go=$m/udpflow.go
+in_pod c1 python3 -u -c '
+import os, socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(10)
+def ask():
+    s.sendto(b"q", ("10.96.0.10", 53)); return s.recvfrom(100)[0].decode()
+print("first", " ".join(sorted(set(ask() for _ in range(10)))))
+while not os.path.exists(sys.argv[1]): time.sleep(0.05)
+print("then", " ".join(sorted(set(ask() for _ in range(10)))))
+' "$go" >"$out" 2>&1 &
+client=$!
+TOPO_PIDS+=("$client")
+for _ in $(seq 1 1200); do grep -q first "$out" && break; sleep 0.05; done
+flow=$(awk '/^first/ {$1 = ""; print substr($0, 2)}' "$out")
+case "$flow" in backend-[123]) ;; *) fail "an unconnected UDP socket's datagrams went to '$flow'" ;; esac
+rest=()
+for i in 1 2 3; do [ "backend-$i" = "$flow" ] || rest+=("10.244.1.1$i"); done
+syncs=$(grep -c "proxy: sync:" "$TOPO_LOG")
+write_slice "$m/web-eps.yaml" web "${rest[@]}"
+wait_log "proxy: sync:" $((syncs + 1))
+touch "$go"
+wait "$client" || fail "the UDP flow's client failed after its backend was removed: $(cat "$out")"
+then=$(awk '/^then/ {$1 = ""; print substr($0, 2)}' "$out")
+case "$then" in backend-[123]) [ "$then" != "$flow" ] ;; *) false ;; esac ||
+	fail "after $flow was removed the flow's datagrams went to '$then'"
+pass "an unconnected UDP flow stayed on $flow, then moved to $then alone when $flow was removed"

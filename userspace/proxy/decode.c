@@ -397,6 +397,11 @@ int decode_service(const struct jv *obj, struct k8s_service **out, char *err, si
 	snprintf(svc->ns, sizeof(svc->ns), "%s", ns ? ns : "default");
 	snprintf(svc->name, sizeof(svc->name), "%s", name);
 	svc->affinity_timeout = 10800;
+	/* kube-proxy watches Services with "!service.kubernetes.io/service-proxy-name": one that
+	 * carries the label (whatever its value) belongs to another proxy; the API source asks
+	 * the server for the same selector */
+	svc->other_proxy =
+	    jv_path(obj, "metadata.labels[service.kubernetes.io/service-proxy-name]") != NULL;
 	spec = jv_get(obj, "spec");
 	if (!spec || spec->type == JV_NULL) {
 		*out = svc; /* a Service without spec has no frontend */

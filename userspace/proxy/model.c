@@ -295,25 +295,15 @@ int model_del_slice(struct proxy_model *m, const char *ns, const char *name)
 /* ---------- frontends of one service ---------- */
 
 /* The port an endpoint serves service port sp on, from one slice; 0 if the slice does not
- * carry it. */
+ * carry it. As kube-proxy's EndpointSliceCache: a slice port serves the service port of the
+ * same name and protocol (unnamed: ""), a port of 0 is ignored, and a slice listing no ports
+ * serves none (its endpoints are used by no frontend). */
 static uint16_t slice_port_for(const struct k8s_slice *sl, const struct svc_port *sp)
 {
 	for (size_t i = 0; i < sl->nports; i++) {
 		if (sl->ports[i].proto == sp->proto && strcmp(sl->ports[i].name, sp->name) == 0)
 			return sl->ports[i].port;
 	}
-	/* Hand-written slices of selector-less services may name the targetPort. */
-	if (sp->target_named) {
-		for (size_t i = 0; i < sl->nports; i++) {
-			if (sl->ports[i].proto == sp->proto &&
-			    strcmp(sl->ports[i].name, sp->target_name) == 0)
-				return sl->ports[i].port;
-		}
-		return 0;
-	}
-	/* ... or list no ports at all, leaving the numeric targetPort. */
-	if (sl->nports == 0)
-		return sp->target_port ? sp->target_port : sp->port;
 	return 0;
 }
 
@@ -451,7 +441,7 @@ static int compute_frontends(const struct proxy_model *m, const struct svc_entry
 
 	*out = NULL;
 	*nout = 0;
-	if (!svc || svc->headless || svc->external_name)
+	if (!svc || svc->headless || svc->external_name || svc->other_proxy)
 		return 0;
 	for (size_t p = 0; p < svc->nports && !err; p++) {
 		const struct svc_port *sp = &svc->ports[p];
@@ -712,7 +702,7 @@ int model_check_conflicts(struct k8s_service *const *svcs, size_t n, char *msg, 
 			break;
 		}
 		hmap_sput(names, key, (void *)s, NULL);
-		if (s->headless || s->external_name)
+		if (s->headless || s->external_name || s->other_proxy)
 			continue;
 		for (size_t p = 0; p < s->nports && !err; p++) {
 			struct lb_fe_key k = {.port = htons(s->ports[p].port),

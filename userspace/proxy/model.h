@@ -5,11 +5,12 @@
  *
  *  - frontends: each IPv4 clusterIP x port (internal); nodePort on every node address, each
  *    externalIP and LoadBalancer ingress IP x port (external); an address listed twice gives
- *    one frontend, of the first of those kinds. Headless and ExternalName services have none.
+ *    one frontend, of the first of those kinds. Headless and ExternalName services have none,
+ *    nor services labelled service.kubernetes.io/service-proxy-name (another proxy's).
  *  - a service port's endpoints come from the service's EndpointSlices (label
- *    kubernetes.io/service-name), matched by port name and protocol, which is how a named
- *    targetPort arrives resolved; a hand-written slice may instead name the targetPort, or
- *    list no ports at all when targetPort is a number.
+ *    kubernetes.io/service-name), matched by port name and protocol (unnamed: ""), which is
+ *    how a named targetPort arrives resolved; a slice listing no ports serves no port, as
+ *    kube-proxy reads it.
  *  - only ready endpoints serve; if none is ready, serving+terminating ones do.
  *  - internalTrafficPolicy: Local limits internal frontends, externalTrafficPolicy: Local
  *    external ones, to endpoints on this node (--node); with none there, traffic is refused.
@@ -43,6 +44,7 @@ struct k8s_service {
 	char ns[64];
 	char name[MODEL_NAME_MAX];
 	bool headless;		 /* clusterIP: None */
+	bool other_proxy;	 /* labelled service.kubernetes.io/service-proxy-name */
 	bool external_name;	 /* type: ExternalName */
 	bool node_ports;	 /* type NodePort or LoadBalancer */
 	uint32_t cluster_ips[2]; /* IPv4, network order */

@@ -86,9 +86,26 @@ c3=$(counters)
 expect_eq "$(delta "$c2" "$c3")" "0 0 0 0 3" "counters after 3 connections refused by empty"
 pass "per-service counters: each service's traffic moved its own counters only ($c0 -> $c3)"
 
-# Idle UDP flows leave conntrack after their timeout (2 s here), by the proxy's GC.
+# Idle UDP flows leave conntrack after their timeout (2 s here), by the proxy's GC; an open
+# TCP connection (6 h timeout) stays. The connection is held open with keep-alive requests
+# while the GC runs: a closed one's entry has 10 s left, which a loaded machine can outlast.
+held=$E2E_TMP/held.txt
+in_pod_nolb c1 python3 -u -c '
+import socket, time
+s = socket.create_connection(("10.96.0.10", 80), timeout=10)
+while True:
+    s.sendall(b"GET / HTTP/1.1\r\nHost: web\r\n\r\n"); print(len(s.recv(4096))); time.sleep(0.5)
+' >"$held" 2>&1 &
+holder=$!
+TOPO_PIDS+=("$holder")
+for _ in $(seq 1 200); do [ -s "$held" ] && break; sleep 0.05; done
 udp_ct() { drover_bpf ct | grep -c "^UDP" || true; }
 for _ in $(seq 1 600); do [ "$(udp_ct)" = 0 ] && break; sleep 0.1; done
 expect_eq "$(udp_ct)" 0 "UDP conntrack entries after their idle timeout"
 expect_ge "$(drover_bpf ct | grep -c "^TCP" || true)" 1 "TCP entries (6 h timeout) still there"
+# its flow kept its entry: a re-made one would pick a backend anew, which resets it
+kill -0 "$holder" 2>/dev/null && [ "$(tail -1 "$held")" -gt 0 ] 2>/dev/null ||
+	fail "the open TCP connection broke while the GC ran: $(tail -3 "$held")"
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null || true
 pass "conntrack GC removed the idle UDP flows, kept the TCP ones"

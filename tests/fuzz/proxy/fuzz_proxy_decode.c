@@ -7,15 +7,14 @@
  * error or a consistent set of frontends, never crash or leak. The set is checked against the
  * decoded objects (a violation aborts with what differs):
  *   - a service has exactly one frontend per (port, ClusterIP / externalIP / LoadBalancer IP)
- *     and per nodePort, none when headless or ExternalName (an address listed twice: one
- *     frontend, of the first kind); each with a nonzero port, TCP or UDP, the flags of its
- *     kind (affinity, the Local policy of its side) and the service's affinity timeout; no two
- *     frontends of a service share a key;
+ *     and per nodePort, none when headless, ExternalName or another proxy's (an address
+ *     listed twice: one frontend, of the first kind); each with a nonzero port, TCP or UDP,
+ *     the flags of its kind (affinity, the Local policy of its side) and the service's
+ *     affinity timeout; no two frontends of a service share a key;
  *   - the backends of a frontend are exactly those model.h promises: the endpoints of the
- *     service's IPv4 slices that carry the port (by name and protocol, or a named targetPort,
- *     or no ports and the numeric targetPort), ready ones, or the serving+terminating ones
- *     when none is ready, only this node's under a Local policy, each once, with the local
- *     and terminating flags of its endpoint;
+ *     service's IPv4 slices that carry the port (by name and protocol), ready ones, or the
+ *     serving+terminating ones when none is ready, only this node's under a Local policy,
+ *     each once, with the local and terminating flags of its endpoint;
  *   - when model_check_conflicts accepts the services, no two services share a ClusterIP
  *     or nodePort frontend.
  */
@@ -172,21 +171,13 @@ static void on_tree(struct ctx *c, const struct jv *t)
 
 /* ---- the oracle ---- */
 
-/* The port endpoints of slice sl serve service port sp on, as model.h describes it. */
+/* The port endpoints of slice sl serve service port sp on, as kube-proxy reads a slice: the
+ * slice port of the same name and protocol; none when the slice lists no ports. */
 static uint16_t slice_port(const struct k8s_slice *sl, const struct svc_port *sp)
 {
 	for (size_t i = 0; i < sl->nports; i++)
 		if (sl->ports[i].proto == sp->proto && !strcmp(sl->ports[i].name, sp->name))
 			return sl->ports[i].port;
-	if (sp->target_named) {
-		for (size_t i = 0; i < sl->nports; i++)
-			if (sl->ports[i].proto == sp->proto &&
-			    !strcmp(sl->ports[i].name, sp->target_name))
-				return sl->ports[i].port;
-		return 0;
-	}
-	if (sl->nports == 0)
-		return sp->target_port ? sp->target_port : sp->port;
 	return 0;
 }
 
@@ -299,7 +290,7 @@ static size_t expected_frontends(const struct k8s_service *s, struct expect *v, 
 {
 	size_t n = 0;
 
-	if (s->headless || s->external_name)
+	if (s->headless || s->external_name || s->other_proxy)
 		return 0;
 	for (size_t p = 0; p < s->nports; p++) {
 		const struct svc_port *sp = &s->ports[p];

@@ -233,6 +233,8 @@ int ref_decode_service(struct k8s_obj *o, struct k8s_service **out, char *err, s
 		 k8s_obj_namespace(o) ? k8s_obj_namespace(o) : "default");
 	snprintf(svc->name, sizeof(svc->name), "%s", k8s_obj_name(o));
 	svc->affinity_timeout = 10800;
+	svc->other_proxy =
+	    k8s_get(root, "metadata.labels[service.kubernetes.io/service-proxy-name]") != NULL;
 	spec = k8s_get(root, "spec");
 	if (!spec) {
 		*out = svc; /* a Service without spec has no frontend */

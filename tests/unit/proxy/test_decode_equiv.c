@@ -70,9 +70,11 @@ static void put_ip(struct text *t, uint32_t ip)
 
 static void describe_service(struct text *t, const struct k8s_service *s)
 {
-	put(t, "Service %s/%s headless=%d extname=%d nodeports=%d affinity=%d/%u etp=%d itp=%d\n",
-	    s->ns, s->name, s->headless, s->external_name, s->node_ports, s->affinity,
-	    s->affinity_timeout, s->etp_local, s->itp_local);
+	put(t,
+	    "Service %s/%s headless=%d otherproxy=%d extname=%d nodeports=%d affinity=%d/%u etp=%d "
+	    "itp=%d\n",
+	    s->ns, s->name, s->headless, s->other_proxy, s->external_name, s->node_ports,
+	    s->affinity, s->affinity_timeout, s->etp_local, s->itp_local);
 	put(t, " clusterIPs:");
 	for (size_t i = 0; i < s->ncluster_ips; i++)
 		put_ip(t, s->cluster_ips[i]);

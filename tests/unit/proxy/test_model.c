@@ -292,9 +292,10 @@ static void test_external_local_leaves_clusterip_alone(void **state)
 	model_free(m);
 }
 
-/* Selector-less services with hand-written slices: a slice may name the targetPort, or list
- * no ports when targetPort is a number. Endpoints of several slices merge, duplicates once;
- * IPv6 slices are ignored. */
+/* Selector-less services with hand-written slices, read as kube-proxy's EndpointSliceCache
+ * reads them: a slice port serves the service port of the same name (not the targetPort's
+ * name) and a slice listing no ports serves nothing. Endpoints of
+ * several slices merge, duplicates once; IPv6 slices are ignored. */
 static void test_hand_written_slices(void **state)
 {
 	struct proxy_model *m = new_model("n1");
@@ -312,8 +313,16 @@ static void test_hand_written_slices(void **state)
 		      "  - {name: b, port: 81, targetPort: 9000}\n"
 		      "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
 		      "metadata: {name: ext-named, labels: {kubernetes.io/service-name: ext}}\n"
-		      "addressType: IPv4\nports: [{name: metrics, port: 9100}]\n"
+		      "addressType: IPv4\nports: [{name: a, port: 9100}]\n"
 		      "endpoints: [{addresses: [10.1.0.1]}, {addresses: [10.1.0.2]}]\n"
+		      "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+		      "metadata: {name: ext-dup, labels: {kubernetes.io/service-name: ext}}\n"
+		      "addressType: IPv4\nports: [{name: a, port: 9100}]\n"
+		      "endpoints: [{addresses: [10.1.0.2]}]\n"
+		      "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+		      "metadata: {name: ext-target, labels: {kubernetes.io/service-name: ext}}\n"
+		      "addressType: IPv4\nports: [{name: metrics, port: 9101}]\n"
+		      "endpoints: [{addresses: [10.1.0.4]}]\n"
 		      "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
 		      "metadata: {name: ext-noports, labels: {kubernetes.io/service-name: ext}}\n"
 		      "addressType: IPv4\n"
@@ -327,15 +336,44 @@ static void test_hand_written_slices(void **state)
 	fe = find_fe(fes, n, "10.96.0.40", 80, DRV_PROTO_TCP);
 	assert_int_equal(fe->nbackends, 2);
 	assert_true(has_backend(fe, "10.1.0.1", 9100));
+	assert_true(has_backend(fe, "10.1.0.2", 9100));
 	fe = find_fe(fes, n, "10.96.0.40", 81, DRV_PROTO_TCP);
-	assert_int_equal(fe->nbackends, 1);
-	assert_true(has_backend(fe, "10.1.0.3", 9000));
+	assert_int_equal(fe->nbackends, 0);
 	model_frontends_free(fes, n);
 
 	/* Deleting a slice takes its endpoints away. */
 	assert_int_equal(model_del_slice(m, "default", "ext-named"), 0);
 	assert_int_equal(model_service_frontends(m, "default", "ext", &fes, &n), 0);
-	assert_int_equal(find_fe(fes, n, "10.96.0.40", 80, DRV_PROTO_TCP)->nbackends, 0);
+	fe = find_fe(fes, n, "10.96.0.40", 80, DRV_PROTO_TCP);
+	assert_int_equal(fe->nbackends, 1);
+	assert_true(has_backend(fe, "10.1.0.2", 9100));
+	model_frontends_free(fes, n);
+	model_free(m);
+}
+
+/* A Service labelled service.kubernetes.io/service-proxy-name (any value, empty too) belongs
+ * to another proxy: no frontend, as kube-proxy's "!service-proxy-name" selector leaves it. */
+static void test_other_proxys_service(void **state)
+{
+	struct proxy_model *m = new_model("n1");
+	struct load l = {.m = m};
+	struct lb_frontend *fes;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(
+	    load_yaml(&l,
+		      "apiVersion: v1\nkind: Service\nmetadata:\n  name: theirs\n"
+		      "  labels: {service.kubernetes.io/service-proxy-name: ''}\n"
+		      "spec: {clusterIP: 10.96.0.41, ports: [{port: 80}]}\n"
+		      "---\napiVersion: v1\nkind: Service\nmetadata: {name: ours, labels: {a: b}}\n"
+		      "spec: {clusterIP: 10.96.0.42, ports: [{port: 80}]}\n"),
+	    0);
+	assert_int_equal(model_service_frontends(m, "default", "theirs", &fes, &n), 0);
+	assert_int_equal(n, 0);
+	free(fes);
+	assert_int_equal(model_service_frontends(m, "default", "ours", &fes, &n), 0);
+	assert_int_equal(n, 1);
 	model_frontends_free(fes, n);
 	model_free(m);
 }
@@ -494,6 +532,7 @@ int main(void)
 	    cmocka_unit_test(test_local_traffic_policies),
 	    cmocka_unit_test(test_external_local_leaves_clusterip_alone),
 	    cmocka_unit_test(test_hand_written_slices),
+	    cmocka_unit_test(test_other_proxys_service),
 	    cmocka_unit_test(test_headless_and_external_name),
 	    cmocka_unit_test(test_repeated_addresses),
 	    cmocka_unit_test(test_bad_input),

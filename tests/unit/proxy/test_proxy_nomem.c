@@ -49,7 +49,7 @@ static const char svc_b[] =
 static const char slice_b[] =
     "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
     "metadata: {name: b-1, labels: {kubernetes.io/service-name: b}}\naddressType: IPv4\n"
-    "endpoints: [{addresses: [10.0.1.1]}]\n";
+    "ports: [{port: 81}]\nendpoints: [{addresses: [10.0.1.1]}]\n";
 
 /* One object of text, decoded (without failures). */
 struct decoded {
@@ -126,7 +126,7 @@ static struct proxy_model *model_with_a(void)
 static const char slice_a_to_b[] =
     "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
     "metadata: {name: a-1, labels: {kubernetes.io/service-name: b}}\naddressType: IPv4\n"
-    "endpoints: [{addresses: [10.0.1.7]}]\n";
+    "ports: [{port: 81}]\nendpoints: [{addresses: [10.0.1.7]}]\n";
 
 enum op { SET_SVC_B, SET_SLICE_B, REPLACE_SLICE_A, REPLACE_SVC_A, MOVE_SLICE_A };
 

@@ -100,7 +100,7 @@ cleanup() {
 	# podman's network namespaces of this test's containers, if podman rm did not remove them
 	# (the nsfs mounts on them were in the held mount namespace, gone with it)
 	while read -r f; do
-		case "$f" in /run/netns/cni-*) umount -l "$f" 2>/dev/null; rm -f "$f" ;; esac
+		case "$f" in /run/netns/?*) umount -l "$f" 2>/dev/null; rm -f "$f" ;; esac
 	done < <(cat "$WORK/netns" 2>/dev/null)
 	for _ in 1 2 3 4 5; do
 		rm_cgroup

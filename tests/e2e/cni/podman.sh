@@ -18,10 +18,11 @@
 # land there) and in one private mount namespace, held by a process of the test's, with
 # hugetlb mounted as v1 (crun refuses hybrid cgroups while hugetlb is on v2) and tmpfs on
 # /var/lib and /var/tmp (podman's blob-info cache, libcni's result cache and temporary files
-# go there whatever the configuration says); crun's state is under the work dir (--root). drover proxy runs in the node namespace with a pin root of the test's
-# own (scripts/lib/topo.sh), which the conflists name as drover.pinRoot. Everything
-# (containers, processes by PID and by cgroup, namespaces, pins, podman's storage) is removed
-# on exit, also on failure. Skipped (exit 0, as the other e2e tests) without root or podman.
+# go there whatever the configuration says); crun keeps its state under the work dir (--root).
+# drover proxy runs in the node namespace with a pin root of the test's own
+# (scripts/lib/topo.sh), which the conflists name as drover.pinRoot. Everything (containers,
+# processes by PID and by cgroup, namespaces, pins, podman's storage) is removed on exit, also
+# on failure. Skipped (exit 0, as the other e2e tests) without root or podman.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (rootful podman, network namespaces, bpffs)"; exit 0; }
@@ -170,7 +171,7 @@ HOLDER=$!
 held() { grep -q " /var/tmp .* drvpcn " "/proc/$HOLDER/mountinfo" 2>/dev/null; }
 for _ in $(seq 1 200); do
 	held && break
-	kill -0 "$HOLDER" 2>/dev/null || fail "could not mount hugetlb and /var/lib in a private mount namespace"
+	kill -0 "$HOLDER" 2>/dev/null || fail "could not mount hugetlb, /var/lib and /var/tmp in a private mount namespace"
 	sleep 0.05
 done
 held || fail "the private mount namespace is not ready"
@@ -229,7 +230,8 @@ pass "drover-cni registered both in drv_ep1 under $PIN"
 # ---- one reaches the other: busybox nc from b against httpd in a (nc, not wget: the image's
 # static busybox wget crashes in glibc's resolver setup)
 body=''
-for _ in $(seq 1 100); do
+end=$((SECONDS + 30))
+while [ $SECONDS -lt $end ]; do
 	body=$(pm exec "$B" sh -c "printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc -w 5 ${IP[$A]} 8080") &&
 		[ "${body##*$'\n'}" = "pod-a-$$" ] && break
 	sleep 0.1

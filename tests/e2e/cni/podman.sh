@@ -162,16 +162,20 @@ CONF
 done
 state() { tail -n +2 "$WORK/ipam/${NET[$1]}/state" 2>/dev/null || true; } # state C: C's network's
 
-# the private mount namespace with hugetlb as v1 and tmpfs on /var/lib and /var/tmp, held
-# until cleanup
-unshare -m --propagation private sh -c 'mount -t cgroup -o hugetlb cgroup "$0" &&
+# the private mount namespace with tmpfs on /var/lib and /var/tmp, held until cleanup; on a
+# hybrid host whose cgroup v2 holds hugetlb (this machine) also hugetlb mounted as v1 there
+hugetlb=''
+[ "$(stat -fc %T /sys/fs/cgroup)" != cgroup2fs ] &&
+	grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null && hugetlb=$WORK/hugetlb
+unshare -m --propagation private sh -c '{ [ -z "$0" ] || mount -t cgroup -o hugetlb cgroup "$0"; } &&
 	mount -t tmpfs -o mode=0755 drvpcn /var/lib && mount -t tmpfs -o mode=1777 drvpcn /var/tmp &&
-	exec sleep 3600' "$WORK/hugetlb" &
+	exec sleep 3600' "$hugetlb" &
 HOLDER=$!
 held() { grep -q " /var/tmp .* drvpcn " "/proc/$HOLDER/mountinfo" 2>/dev/null; }
 for _ in $(seq 1 200); do
 	held && break
-	kill -0 "$HOLDER" 2>/dev/null || fail "could not mount hugetlb, /var/lib and /var/tmp in a private mount namespace"
+	kill -0 "$HOLDER" 2>/dev/null ||
+		fail "could not mount ${hugetlb:+hugetlb (v1), }/var/lib and /var/tmp in a private mount namespace"
 	sleep 0.05
 done
 held || fail "the private mount namespace is not ready"

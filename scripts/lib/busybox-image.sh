@@ -58,11 +58,18 @@ fi
 fs="$work/rootfs"
 mkdir -p "$fs"/{bin,sbin,usr/bin,usr/sbin,etc,root,tmp,var/www,dev,proc,sys}
 install -m 0755 "$bb" "$fs/bin/busybox"
-"$bb" --list-full | while read -r p; do
-	[ "$p" = bin/busybox ] && continue
-	mkdir -p "$fs/$(dirname "$p")"
-	ln -sf /bin/busybox "$fs/$p"
-done
+# the applet links in one process (a mkdir and an ln per applet, ~400 of each, took seconds)
+"$bb" --list-full | python3 -c '
+import os, sys
+fs = sys.argv[1]
+for p in sys.stdin.read().split():
+    if p == "bin/busybox":
+        continue
+    os.makedirs(os.path.join(fs, os.path.dirname(p)), exist_ok=True)
+    if os.path.lexists(os.path.join(fs, p)):
+        os.remove(os.path.join(fs, p))
+    os.symlink("/bin/busybox", os.path.join(fs, p))
+' "$fs"
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' \
 	>"$fs/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$fs/etc/group"

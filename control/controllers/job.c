@@ -9,7 +9,9 @@
  * of spec.podFailurePolicy fails it (FailureTarget first, Failed once no pod is left
  * terminating; likewise SuccessCriteriaMet before Complete). suspend deletes the active pods
  * and creates none. Pods carry the batch.kubernetes.io/job-tracking finalizer until their end
- * is counted (job_status.c).
+ * is counted (job_status.c). Its pods are claimed as kube's getPodsForJob does (ctrl_claim_fin):
+ * orphans its selector matches are adopted (with the finalizer), pods it no longer matches
+ * released, and a Job being deleted adopts nothing.
  */
 #include <errno.h>
 #include <stdio.h>

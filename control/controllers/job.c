@@ -9,7 +9,9 @@
  * of spec.podFailurePolicy fails it (FailureTarget first, Failed once no pod is left
  * terminating; likewise SuccessCriteriaMet before Complete). suspend deletes the active pods
  * and creates none. Pods carry the batch.kubernetes.io/job-tracking finalizer until their end
- * is counted (job_status.c).
+ * is counted (job_status.c). Its pods are claimed as kube's getPodsForJob does (ctrl_claim_fin):
+ * orphans its selector matches are adopted (with the finalizer), pods it no longer matches
+ * released, and a Job being deleted adopts nothing.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@
 #include "job_int.h"
 #include "log.h"
 #include "podctl.h"
+#include "workload.h"
 
 #define COMP "job-controller"
 
@@ -230,8 +233,12 @@ static void pod_add(void *arg, const struct kc_obj *o, const struct jv *t)
 
 	(void)o;
 	maybe_orphan(jc, t);
-	if (!pod_job_key(t, key))
+	if (!pod_job_key(t, key)) {
+		/* an orphan: the Jobs that select it may adopt it (never one being deleted) */
+		if (!ctrl_controller_ref(t) && !jv_path(t, "metadata.deletionTimestamp"))
+			ctrl_enqueue_selecting(jc->jobs, jc->q, t);
 		return;
+	}
 	if (jv_path(t, "metadata.deletionTimestamp"))
 		ctrl_expect_observe(jc->exp, key, 0, 1);
 	else
@@ -243,7 +250,7 @@ static void pod_update(void *arg, const struct kc_obj *old, const struct jv *old
 		       const struct kc_obj *cur, const struct jv *cur_t)
 {
 	struct job_ctrl *jc = arg;
-	char key[512];
+	char key[512], okey[512];
 
 	(void)old;
 	(void)cur;
@@ -251,8 +258,18 @@ static void pod_update(void *arg, const struct kc_obj *old, const struct jv *old
 		rm_observed(jc, jv_path_str(cur_t, "metadata.uid"));
 	else
 		maybe_orphan(jc, cur_t);
-	if (!pod_job_key(cur_t, key))
+	/* its controller changed (released, adopted elsewhere): the old Job syncs too */
+	if (old_t && pod_job_key(old_t, okey) &&
+	    (!pod_job_key(cur_t, key) || strcmp(key, okey) != 0))
+		kc_queue_add(jc->q, okey);
+	if (!pod_job_key(cur_t, key)) {
+		/* an orphan whose labels or controller changed: the Jobs selecting it now */
+		if (!ctrl_controller_ref(cur_t) && (!old_t || ctrl_controller_ref(old_t) ||
+						    !jv_equal(jv_path(old_t, "metadata.labels"),
+							      jv_path(cur_t, "metadata.labels"))))
+			ctrl_enqueue_selecting(jc->jobs, jc->q, cur_t);
 		return;
+	}
 	if (jv_path(cur_t, "metadata.deletionTimestamp") &&
 	    !(old_t && jv_path(old_t, "metadata.deletionTimestamp")))
 		ctrl_expect_observe(jc->exp, key, 0, 1);
@@ -448,7 +465,13 @@ static int sync_job(void *arg, const char *key)
 	st = jv_obj_at(s.d, s.job, "status");
 	unc = jv_obj_at(s.d, st, "uncountedTerminatedPods");
 	satisfied = ctrl_expect_satisfied(jc->exp, key);
-	s.pods = ctrl_owned(jc->pods, jv_path_str(s.job, "metadata.uid"), s.d, &s.npods);
+	/* getPodsForJob: the pods it controls after adopting the orphans its selector matches
+	 * (they get the tracking finalizer in the same write) and releasing those it no longer
+	 * matches; a failed adoption or release fails the sync, as kube's */
+	s.pods = ctrl_claim_fin(jc->c, jc->pods, ctrl_k_pod, s.job, ctrl_k_job, NULL,
+				JOB_TRACKING_FINALIZER, s.d, &s.npods, &err);
+	if (err)
+		goto out;
 	active = jv_alloc(s.d, (s.npods + 1) * sizeof(*active));
 	nsucc = jv_alloc(s.d, (s.npods + 1) * sizeof(*nsucc));
 	nfail = jv_alloc(s.d, (s.npods + 1) * sizeof(*nfail));
@@ -647,7 +670,7 @@ static int job_init(struct ctrl_ctx *c, void **state)
 	if (!jc->q || !jc->orphans || !jc->exp || !jc->backoff || !jc->rm_fin || !jc->jobs ||
 	    !jc->pods)
 		return -ENOMEM;
-	if (ctrl_owner_index(c, ctrl_k_pod) != 0)
+	if (ctrl_claim_indexes(c, ctrl_k_pod) != 0)
 		return -ENOMEM;
 	jh.arg = ph.arg = jc;
 	if (kc_informer_add_handlers(jc->jobs, &jh) != 0 ||

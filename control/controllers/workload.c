@@ -250,9 +250,36 @@ enum ctrl_claim ctrl_claim_decide(const struct jv *owner, const struct jv *selec
 	return CTRL_CLAIM_ADOPT;
 }
 
+static bool has_finalizer(const struct jv *obj, const char *f)
+{
+	for (const struct jv *x = jv_first(jv_path(obj, "metadata.finalizers")); x; x = x->next)
+		if (jv_is_str(x, f))
+			return true;
+	return false;
+}
+
+/* Append f to obj's metadata.finalizers (obj in d). */
+static int add_finalizer(struct jv_doc *d, struct jv *obj, const char *f)
+{
+	struct jv *md = jv_obj_at(d, obj, "metadata"), *fins, *s = jv_new_strz(d, f);
+
+	if (!md || !s)
+		return -ENOMEM;
+	fins = jv_get(md, "finalizers");
+	if (!fins || fins->type != JV_ARRAY) {
+		jv_del(md, "finalizers");
+		fins = jv_new(d, JV_ARRAY);
+		if (!fins)
+			return -ENOMEM;
+		jv_set(d, md, "finalizers", fins);
+	}
+	jv_push(fins, s);
+	return 0;
+}
+
 static int write_refs(struct kclient *kc, const struct k8s_kind *k, const struct jv *obj,
 		      const struct jv *owner, const struct k8s_kind *owner_kind,
-		      const char *drop_uid, struct kc_status *st)
+		      const char *drop_uid, const char *finalizer, struct kc_status *st)
 {
 	struct jv_doc *d = jv_doc_new();
 	struct jv *o = d ? jv_copy(d, obj) : NULL;
@@ -278,6 +305,10 @@ static int write_refs(struct kclient *kc, const struct k8s_kind *k, const struct
 	jv_del(md, "ownerReferences");
 	if (jv_count(keep))
 		jv_set(d, md, "ownerReferences", keep);
+	if (finalizer && !has_finalizer(o, finalizer) && add_finalizer(d, o, finalizer) != 0) {
+		jv_doc_free(d);
+		return -ENOMEM;
+	}
 	err = kc_update(kc, k, jv_path_str(o, "metadata.namespace"), NULL, o, NULL, NULL, st);
 	jv_doc_free(d);
 	return err;
@@ -286,13 +317,13 @@ static int write_refs(struct kclient *kc, const struct k8s_kind *k, const struct
 int ctrl_adopt(struct kclient *kc, const struct k8s_kind *k, const struct jv *obj,
 	       const struct jv *owner, const struct k8s_kind *owner_kind, struct kc_status *st)
 {
-	return write_refs(kc, k, obj, owner, owner_kind, NULL, st);
+	return write_refs(kc, k, obj, owner, owner_kind, NULL, NULL, st);
 }
 
 int ctrl_release(struct kclient *kc, const struct k8s_kind *k, const struct jv *obj,
 		 const char *owner_uid, struct kc_status *st)
 {
-	return write_refs(kc, k, obj, NULL, NULL, owner_uid, st);
+	return write_refs(kc, k, obj, NULL, NULL, owner_uid, NULL, st);
 }
 
 int ctrl_index_trees(struct kc_informer *inf, const char *index, const char *value,
@@ -353,17 +384,59 @@ int ctrl_claim_indexes(struct ctrl_ctx *c, const struct k8s_kind *k)
 		   ?: ctrl_informer_index(c, k, CTRL_IDX_ORPHAN, ctrl_index_orphan_ns);
 }
 
-struct jv **ctrl_claim(struct ctrl_ctx *c, struct kc_informer *inf, const struct k8s_kind *k,
-		       const struct jv *owner, const struct k8s_kind *owner_kind,
-		       bool (*keep)(const struct jv *owner, const struct jv *obj), struct jv_doc *d,
-		       size_t *n, int *errp)
+/* kube's RecheckDeletionTimestamp: may owner, as the cache has it, still adopt? A quorum
+ * read of it: 0, or -EAGAIN when it is gone, replaced by another of its name or being
+ * deleted (the cache was stale: the owner's next sync sees it), or the read's error. */
+static int recheck_owner(struct ctrl_ctx *c, const struct jv *owner,
+			 const struct k8s_kind *owner_kind, char *why, size_t whylen)
+{
+	const char *ns = jv_path_str(owner, "metadata.namespace");
+	const char *name = jv_path_str(owner, "metadata.name");
+	const char *uid = jv_path_str(owner, "metadata.uid");
+	struct kc_status st = {0};
+	struct kc_obj *fresh = NULL;
+	struct jv_doc *d;
+	struct jv *o;
+	int err = kc_get(c->kc, owner_kind, ns, name, &fresh, &st);
+
+	if (err) {
+		snprintf(why, whylen, "can't recheck DeletionTimestamp: %.400s",
+			 st.message[0] ? st.message : kc_strerror(err));
+		return err == -ENOENT ? -EAGAIN : err;
+	}
+	d = jv_doc_new();
+	o = d ? kc_obj_parse(fresh, d) : NULL;
+	kc_obj_put(fresh);
+	if (!o) {
+		jv_doc_free(d);
+		return -ENOMEM;
+	}
+	if (!uid || !jv_is_str(jv_path(o, "metadata.uid"), uid)) {
+		snprintf(why, whylen, "original %s %s/%s is gone: got uid %s, wanted %s",
+			 owner_kind->kind, ns ?: "", name ?: "",
+			 jv_path_str(o, "metadata.uid") ?: "", uid ?: "");
+		err = -EAGAIN;
+	} else if (jv_path(o, "metadata.deletionTimestamp")) {
+		snprintf(why, whylen, "%s/%s has just been deleted at %s", ns ?: "", name ?: "",
+			 jv_path_str(o, "metadata.deletionTimestamp") ?: "");
+		err = -EAGAIN;
+	}
+	jv_doc_free(d);
+	return err;
+}
+
+static struct jv **claim(struct ctrl_ctx *c, struct kc_informer *inf, const struct k8s_kind *k,
+			 const struct jv *owner, const struct k8s_kind *owner_kind,
+			 bool (*keep)(const struct jv *owner, const struct jv *obj),
+			 const char *finalizer, struct jv_doc *d, size_t *n, int *errp)
 {
 	const char *uid = jv_path_str(owner, "metadata.uid");
 	const char *ns = jv_path_str(owner, "metadata.namespace");
 	const struct jv *sel = jv_path(owner, "spec.selector");
 	struct jv **cand = NULL;
 	size_t nc = 0;
-	int err = 0;
+	int err = 0, can_adopt = 1; /* 1: not rechecked yet */
+	char why[512] = "";
 
 	*n = 0;
 	if (!uid || !ns)
@@ -388,7 +461,20 @@ struct jv **ctrl_claim(struct ctrl_ctx *c, struct kc_informer *inf, const struct
 			cand[(*n)++] = cand[i];
 			break;
 		case CTRL_CLAIM_ADOPT:
-			e = ctrl_adopt(c->kc, k, cand[i], owner, owner_kind, &st);
+			/* once, before the first adoption (kube's CanAdopt: a sync.Once) */
+			if (can_adopt == 1)
+				can_adopt = recheck_owner(c, owner, owner_kind, why, sizeof(why));
+			e = can_adopt;
+			if (e) {
+				snprintf(st.message, sizeof(st.message),
+					 "can't adopt %s %.100s/%.253s (%.64s): %s", k->kind, ns,
+					 jv_path_str(cand[i], "metadata.name") ?: "",
+					 jv_path_str(cand[i], "metadata.uid") ?: "", why);
+				break;
+			}
+			e = write_refs(c->kc, k, cand[i], owner, owner_kind, NULL, finalizer, &st);
+			if (e == 0 && finalizer && !has_finalizer(cand[i], finalizer))
+				e = add_finalizer(d, cand[i], finalizer);
 			if (e == 0)
 				cand[(*n)++] = cand[i];
 			break;
@@ -408,6 +494,22 @@ struct jv **ctrl_claim(struct ctrl_ctx *c, struct kc_informer *inf, const struct
 	}
 	*errp = err;
 	return cand;
+}
+
+struct jv **ctrl_claim(struct ctrl_ctx *c, struct kc_informer *inf, const struct k8s_kind *k,
+		       const struct jv *owner, const struct k8s_kind *owner_kind,
+		       bool (*keep)(const struct jv *owner, const struct jv *obj), struct jv_doc *d,
+		       size_t *n, int *errp)
+{
+	return claim(c, inf, k, owner, owner_kind, keep, NULL, d, n, errp);
+}
+
+struct jv **ctrl_claim_fin(struct ctrl_ctx *c, struct kc_informer *inf, const struct k8s_kind *k,
+			   const struct jv *owner, const struct k8s_kind *owner_kind,
+			   bool (*keep)(const struct jv *owner, const struct jv *obj),
+			   const char *finalizer, struct jv_doc *d, size_t *n, int *errp)
+{
+	return claim(c, inf, k, owner, owner_kind, keep, finalizer, d, n, errp);
 }
 
 /* ---- UID-tracking expectations ---- */

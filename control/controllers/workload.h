@@ -71,12 +71,21 @@ int ctrl_index_trees(struct kc_informer *inf, const char *index, const char *val
  * (ctrl_claim_indexes): the objects of kind k that owner (of owner_kind, with a
  * spec.selector) controls, plus the orphans of its namespace it adopts, less those it no
  * longer matches (released); keep (NULL: all) leaves candidates out first (kube's filter:
- * active pods, a StatefulSet's members). Trees in d; *n of them. *err: the first failed
- * adoption or release (the others are still tried), or the lists' error (NULL returned). */
+ * active pods, a StatefulSet's members). Before the first adoption the owner is read from
+ * the server (kube's RecheckDeletionTimestamp): one gone, replaced (another uid) or being
+ * deleted adopts nothing. Trees in d; *n of them. *err: the first failed adoption or release
+ * (the others are still tried), or the lists' error (NULL returned). */
 struct jv **ctrl_claim(struct ctrl_ctx *c, struct kc_informer *inf, const struct k8s_kind *k,
 		       const struct jv *owner, const struct k8s_kind *owner_kind,
 		       bool (*keep)(const struct jv *owner, const struct jv *obj), struct jv_doc *d,
 		       size_t *n, int *err);
+/* ctrl_claim as kube's PodControllerRefManager with finalizers (the Job's
+ * batch.kubernetes.io/job-tracking): an adopted object gets finalizer in the same write, and
+ * its tree in d carries it too. */
+struct jv **ctrl_claim_fin(struct ctrl_ctx *c, struct kc_informer *inf, const struct k8s_kind *k,
+			   const struct jv *owner, const struct k8s_kind *owner_kind,
+			   bool (*keep)(const struct jv *owner, const struct jv *obj),
+			   const char *finalizer, struct jv_doc *d, size_t *n, int *err);
 /* An orphan's would-be owners: queue "ns/name" of every object of owners (its namespace's)
  * whose non-empty spec.selector matches obj's labels, as kube's controllers do when an orphan
  * appears or its labels change. */

@@ -320,10 +320,18 @@ static void process_batch(struct emb *e, struct wreq **reqs, size_t n)
 		struct wreq *r = reqs[i];
 
 		if (r->compact_rev) {
-			if (r->compact_rev <= e->compact_rev)
+			uint8_t rec[WAL_OVERHEAD];
+
+			if (r->compact_rev <= e->compact_rev) {
 				r->err = -STORE_ECOMPACTED;
-			else if (r->compact_rev > e->rev)
+			} else if (r->compact_rev > e->rev) {
 				r->err = -EINVAL;
+			} else {
+				/* logged: a restart comes back compacted as far */
+				wal_encode_compact(rec, rev - 1, r->compact_rev);
+				r->log_at = e->buf_len;
+				r->err = buf_append(e, rec, sizeof(rec));
+			}
 			continue;
 		}
 		r->err = prepare(e, r, rev, &slot);
@@ -362,8 +370,12 @@ static void process_batch(struct emb *e, struct wreq **reqs, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		struct wreq *r = reqs[i];
 
-		if (r->compact_rev && !r->err)
-			emb_compact_locked(e, r->compact_rev);
+		if (r->compact_rev && !r->err) {
+			if (cut)
+				r->err = cut; /* its record left the log with the cut */
+			else
+				emb_compact_locked(e, r->compact_rev);
+		}
 		if (!r->rec)
 			continue;
 		err = cut ? cut : emb_apply(e, r->rec, now, &e->evs[nev]);

@@ -5,7 +5,8 @@
  * torn or corrupt record: that segment is cut there (with a warning) and any later segment,
  * which could only follow a gap, is set aside as <name>.discarded. A record that checks out
  * but does not follow (a revision gap, a create of a live key...) is not a torn write but an
- * inconsistent directory: open fails with -STORE_ECORRUPT and nothing is changed.
+ * inconsistent directory: open fails with -STORE_ECORRUPT and nothing is changed. A
+ * compaction record compacts as far again (a log from before there were any has none).
  * Runs before any thread of the store starts, so it takes no lock.
  */
 #include "embedded.h"
@@ -121,7 +122,21 @@ static int replay_segment(struct emb *e, uint64_t start, uint64_t *cut, uint64_t
 		}
 		if (n <= 0)
 			break; /* torn or corrupt: stop here */
-		if (rec->rev <= e->rev) {
+		if (rec->type == SREC_COMPACT) {
+			/* A compaction (create_rev: how far) at the revision then current: one from
+			 * before the snapshot compacts no further than the snapshot did. */
+			if (rec->rev > e->rev) {
+				log_error("store",
+					  "%s offset %zu: compaction at revision %" PRIu64
+					  " does not follow revision %" PRIu64,
+					  name, off, rec->rev, e->rev);
+				sref_put(&rec->ref);
+				err = -STORE_ECORRUPT;
+				break;
+			}
+			emb_compact_locked(e, rec->create_rev);
+			sref_put(&rec->ref);
+		} else if (rec->rev <= e->rev) {
 			/* Already in the snapshot. */
 			sref_put(&rec->ref);
 		} else if (!consistent(e, rec)) {

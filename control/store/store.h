@@ -156,7 +156,8 @@ uint64_t store_revision(struct store *s);
 uint64_t store_compacted_revision(struct store *s);
 
 /* Drops history before rev: reads at revisions < rev become -STORE_ECOMPACTED, as do watches
- * from before it. rev <= the compacted revision: -STORE_ECOMPACTED; rev > current: -EINVAL. */
+ * from before it, also after a restart (the compaction is durable when this returns 0).
+ * rev <= the compacted revision: -STORE_ECOMPACTED; rev > current: -EINVAL. */
 int store_compact(struct store *s, uint64_t rev);
 
 /* ---- watch ---- */

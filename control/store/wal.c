@@ -88,6 +88,16 @@ struct srec *srec_new(enum srec_type type, uint64_t rev, uint64_t create_rev, co
 	return r;
 }
 
+void wal_encode_compact(uint8_t out[WAL_OVERHEAD], uint64_t rev, uint64_t compact_rev)
+{
+	memset(out, 0, WAL_OVERHEAD);
+	put32(out, WAL_FIXED);
+	put64(out + 8, rev);
+	put64(out + 16, compact_rev);
+	out[28] = SREC_COMPACT;
+	put32(out + 4, crc(out + WAL_HDR, WAL_FIXED));
+}
+
 int64_t wal_decode(const uint8_t *buf, size_t avail, struct srec **out)
 {
 	uint32_t len, key_len;
@@ -112,9 +122,11 @@ int64_t wal_decode(const uint8_t *buf, size_t avail, struct srec **out)
 	type = buf[28];
 	if (buf[29] || buf[30] || buf[31])
 		return -EBADMSG;
-	if (type != SREC_PUT && type != SREC_DEL)
+	if (type != SREC_PUT && type != SREC_DEL && type != SREC_COMPACT)
 		return -EBADMSG;
-	if (key_len == 0 || key_len > STORE_MAX_KEY || key_len > len - WAL_FIXED)
+	if (type == SREC_COMPACT
+		? key_len != 0 || len != WAL_FIXED
+		: key_len == 0 || key_len > STORE_MAX_KEY || key_len > len - WAL_FIXED)
 		return -EBADMSG;
 	if (len - WAL_FIXED - key_len > STORE_MAX_VALUE)
 		return -EBADMSG;
@@ -333,7 +345,7 @@ int snap_read(struct store_io *io, const char *name, struct snap_info *info,
 			err = n == -ENOMEM ? -ENOMEM : -EBADMSG;
 			goto out;
 		}
-		if (r->rev > info->rev) {
+		if (r->rev > info->rev || r->type == SREC_COMPACT) {
 			sref_put(&r->ref);
 			goto out;
 		}

@@ -8,6 +8,10 @@
  * Record, little endian:  u32 len | u32 crc32(payload) | payload[len]
  *   payload:              u64 rev | u64 create_rev | u32 key_len | u8 type | u8 pad[3] = 0 |
  *                         key[key_len] | value[len - 24 - key_len]
+ *   compaction (type 3):  u64 rev (the store's revision when it compacted) | u64
+ *                         compact_rev | u32 key_len = 0 | u8 3 | u8 pad[3] = 0 (len 24); log
+ *                         only, so that a restart keeps the compacted revision (a log from
+ *                         before it has none and loads as it did)
  * Snapshot file:          "DRVSNAP1" | u64 rev | u64 compact_rev | u64 count | u64 raw_len |
  *                         u32 raw_crc | u32 header_crc | zlib(records, in key order, the
  *                         versions of a key oldest first)
@@ -27,6 +31,7 @@
 enum srec_type {
 	SREC_PUT = 1,
 	SREC_DEL = 2,
+	SREC_COMPACT = 3, /* no key: create_rev holds the compacted revision */
 };
 
 /* One immutable version of one key. */
@@ -54,6 +59,9 @@ static inline const uint8_t *srec_value(const struct srec *r)
 /* Builds and encodes a record; NULL on allocation failure. Holds one reference. */
 struct srec *srec_new(enum srec_type type, uint64_t rev, uint64_t create_rev, const void *key,
 		      size_t key_len, const void *value, size_t value_len);
+
+/* Encodes the compaction record (WAL_OVERHEAD bytes) into out. */
+void wal_encode_compact(uint8_t out[WAL_OVERHEAD], uint64_t rev, uint64_t compact_rev);
 
 /* Decodes the record at buf[0..avail): returns its encoded length (> 0), 0 if avail == 0, or
  * -EBADMSG if it is torn (runs past avail) or corrupt (bad length, CRC, type or padding). On

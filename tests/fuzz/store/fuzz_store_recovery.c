@@ -4,7 +4,8 @@
  * turned into a data directory on the in-memory I/O double (first byte: layout) and the
  * store is opened on it. Opening may fail with a clear error; it must never crash, leak or
  * hang, and a store that opens must be self-consistent (keys strictly ordered, counts and
- * revisions agree), writable, and recover to the same revision a second time.
+ * revisions agree, compacted no further than its revision), writable, and recover to the
+ * same revision a second time, compacted at least as far (a logged compaction is kept).
  *   layout 0: the input is wal-0000000000000001.log
  *   layout 1: u16 split, then a snapshot (named after the revision in its header) and the
  *             log segment that follows it
@@ -88,7 +89,7 @@ static void check(struct store *s)
 	if (store_list(s, &lo, &l))
 		abort();
 	store_get_stats(s, &st);
-	if (l.count != st.keys || l.rev != rev)
+	if (l.count != st.keys || l.rev != rev || store_compacted_revision(s) > rev)
 		abort();
 	for (size_t i = 0; i < l.count; i++) {
 		struct store_kv *a = &l.items[i], *b = &l.items[i - (i > 0)];
@@ -107,7 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct memfs *fs = memfs_new(1);
 	struct store *s;
-	uint64_t rev;
+	uint64_t rev, compacted;
 
 	log_set_level(LOG_ERROR); /* not a warning per corrupt input */
 	layout(fs, data, size);
@@ -117,9 +118,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rev = store_revision(s);
 		if (store_create(s, "\xff\xfe", 2, "x", 1, NULL) == 0)
 			rev++;
+		if (rev)
+			store_compact(s, rev); /* logged: the second open comes back compacted */
+		compacted = store_compacted_revision(s);
 		store_close(s);
 		s = open_on(fs);
-		if (!s || store_revision(s) != rev)
+		if (!s || store_revision(s) != rev || store_compacted_revision(s) < compacted)
 			abort();
 		check(s);
 		store_close(s);

@@ -3,8 +3,8 @@
  * test_api_watch: watch streams over HTTP: replay from a resourceVersion, the initial ADDED
  * events of a watch from "now", live events, label and field selectors that drop most events,
  * Table events, a client that hangs up mid-stream, 410 Expired for a history that is gone
- * (as the first and only event of a 200 stream) and the periodic compaction behind it,
- * bookmarks (a server with a 1 s bookmark interval).
+ * (as the first and only event of a 200 stream) and the periodic compaction behind it (kept
+ * across a restart), bookmarks (a server with a 1 s bookmark interval).
  * A stream is read until it has the events it expects (the client then hangs up) or until the
  * server ends it with timeoutSeconds; a test that waits for a condition (compaction) polls it
  * until a deadline. Only the timeoutSeconds of streams that must stay empty and the server's
@@ -477,6 +477,43 @@ static void test_compaction(void **state)
 	}
 	assert_string_equal(tstr(r.json, "reason"), "Expired");
 	tresp_free(&r);
+	/* a restart over the same data dir keeps the compaction (no compaction of its own for an
+	 * hour): still 410 for the read and for a watch from there; a list's resourceVersion
+	 * and a watch from it work */
+	{
+		struct api_config again = {.compact_interval_s = 3600,
+					   .data_dir = t2.dir,
+					   .listen = "127.0.0.1:0",
+					   .insecure_loopback = true,
+					   .workers = 8,
+					   .threads = 2};
+		struct wstream w;
+		char wpath[256];
+		unsigned long long rv1;
+
+		api_server_stop(t2.s);
+		assert_int_equal(api_server_start(&again, &t2.s), 0);
+		snprintf(t2.base, sizeof(t2.base), "http://127.0.0.1:%u", api_server_port(t2.s));
+		treq(&t2, "GET", path, NULL, NULL, NULL, &r);
+		assert_int_equal(r.code, 410);
+		assert_string_equal(tstr(r.json, "reason"), "Expired");
+		tresp_free(&r);
+		snprintf(wpath, sizeof(wpath),
+			 "/api/v1/namespaces/w6/configmaps?watch=1&resourceVersion=%llu", rv0);
+		twatch(&t2, wpath, NULL, 0, &w);
+		assert_int_equal(w.nev, 1);
+		assert_string_equal(tstr(w.ev[0], "type"), "ERROR");
+		assert_string_equal(tstr(w.ev[0], "object.reason"), "Expired");
+		wstream_free(&w);
+		rv1 = now_rv(&t2, "w6");
+		mkcm(&t2, "w6", "after", NULL);
+		snprintf(wpath, sizeof(wpath),
+			 "/api/v1/namespaces/w6/configmaps?watch=1&resourceVersion=%llu", rv1);
+		twatch(&t2, wpath, NULL, 1, &w);
+		assert_string_equal(tstr(w.ev[0], "type"), "ADDED");
+		assert_string_equal(tstr(w.ev[0], "object.metadata.name"), "after");
+		wstream_free(&w);
+	}
 	tsrv_stop(&t2);
 }
 

@@ -4,7 +4,8 @@
  * the API with the test as kubelet: completions with parallelism (never more active than
  * parallelism), failures counted and retried after a back-off until backoffLimit,
  * activeDeadlineSeconds, Indexed completion, the job-tracking finalizer, suspend and resume,
- * and ttlSecondsAfterFinished deleting a finished Job.
+ * ttlSecondsAfterFinished deleting a finished Job, and orphans adopted and pods released as
+ * the selector says (never adopted by a Job being deleted).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -645,6 +646,186 @@ static void test_create_refused(void **state)
 	cenv_stop(&e);
 }
 
+/* ---- adoption (getPodsForJob's ClaimPods) ---- */
+
+/* A Job with manualSelector app=<app> (metadata_extra: more metadata members, or ""). */
+static void make_job_app(struct cenv *e, const char *name, const char *app, const char *spec_extra,
+			 const char *metadata_extra)
+{
+	char json[2048];
+
+	snprintf(json, sizeof(json),
+		 "{\"apiVersion\":\"batch/v1\",\"kind\":\"Job\",\"metadata\":{\"name\":\"%s\"%s},"
+		 "\"spec\":{%s\"manualSelector\":true,\"selector\":{\"matchLabels\":{\"app\":"
+		 "\"%s\"}},\"template\":{\"metadata\":{\"labels\":{\"app\":\"%s\"}},\"spec\":{"
+		 "\"restartPolicy\":\"Never\",\"containers\":[{\"name\":\"c\",\"image\":\"busybox\""
+		 "}]}}}}",
+		 name, metadata_extra, spec_extra, app, app);
+	cenv_create(e, kjob(), NS, json);
+}
+
+/* A pod labelled app=<app>, with these ownerReferences (JSON array) unless NULL. */
+static void make_pod_app(struct cenv *e, const char *name, const char *app, const char *refs)
+{
+	char json[1024];
+
+	snprintf(json, sizeof(json),
+		 "{\"metadata\":{\"name\":\"%s\",\"labels\":{\"app\":\"%s\"}%s%s},\"spec\":{"
+		 "\"restartPolicy\":\"Never\",\"containers\":[{\"name\":\"c\",\"image\":\"busybox\""
+		 "}]}}",
+		 name, app, refs ? ",\"ownerReferences\":" : "", refs ? refs : "");
+	cenv_create(e, kind_pod(), NS, json);
+}
+
+static void relabel(struct cenv *e, const char *pod, const char *app)
+{
+	char patch[128];
+	struct kc_status st;
+
+	snprintf(patch, sizeof(patch), "{\"metadata\":{\"labels\":{\"app\":\"%s\"}}}", app);
+	assert_int_equal(kc_patch(e->k.c, kind_pod(), NS, pod, NULL, KC_PATCH_MERGE, patch,
+				  strlen(patch), NULL, NULL, &st),
+			 0);
+}
+
+/* The pod's controller reference ("name/uid", blockOwnerDeletion set, into buf), or "". */
+static const char *controller_of(struct cenv *e, const char *pod, char *buf, size_t len)
+{
+	struct jv_doc *d = jv_doc_new();
+	const struct jv *refs =
+	    jv_path(cenv_get(e, d, kind_pod(), NS, pod), "metadata.ownerReferences");
+
+	buf[0] = 0;
+	for (const struct jv *r = jv_first(refs); r; r = r->next)
+		if (jv_path(r, "controller") && jv_path(r, "controller")->type == JV_TRUE)
+			snprintf(buf, len, "%s/%s/%s%s", jv_path_str(r, "kind") ?: "",
+				 jv_path_str(r, "name") ?: "", jv_path_str(r, "uid") ?: "",
+				 jv_path(r, "blockOwnerDeletion") &&
+					 jv_path(r, "blockOwnerDeletion")->type == JV_TRUE
+				     ? " block"
+				     : "");
+	jv_doc_free(d);
+	return buf;
+}
+
+static bool is_controlled_by(struct cenv *e, const char *pod, const char *want)
+{
+	char buf[512];
+
+	return strcmp(controller_of(e, pod, buf, sizeof(buf)), want) == 0;
+}
+
+static bool pod_has_tracking(struct cenv *e, const char *pod)
+{
+	struct jv_doc *d = jv_doc_new();
+	bool r = false;
+
+	for (const struct jv *x =
+		 jv_first(jv_path(cenv_get(e, d, kind_pod(), NS, pod), "metadata.finalizers"));
+	     x; x = x->next)
+		r = r || jv_is_str(x, "batch.kubernetes.io/job-tracking");
+	jv_doc_free(d);
+	return r;
+}
+
+/* What the controller reference to job must read ("Job/<name>/<uid> block"). */
+static const char *job_ref(struct cenv *e, const char *job, char *buf, size_t len)
+{
+	struct jv_doc *d = jv_doc_new();
+
+	snprintf(buf, len, "Job/%s/%s block", job,
+		 jv_path_str(cenv_get(e, d, kjob(), NS, job), "metadata.uid") ?: "?");
+	jv_doc_free(d);
+	return buf;
+}
+
+/* kube's getPodsForJob claims pods: an orphan the selector matches is adopted with the
+ * tracking finalizer (and counts: no pod is made for it; a finished one is counted), a pod
+ * another controller owns is left alone, and one whose labels stop matching is released
+ * (it loses the finalizer as an orphan) and replaced. */
+static void test_adopt_release(void **state)
+{
+	struct cenv e;
+	char want[256];
+
+	(void)state;
+	cenv_start(&e, "job", NULL, NULL);
+	make_pod_app(&e, "o1", "adopt", NULL);
+	make_pod_app(&e, "f1", "adopt",
+		     "[{\"apiVersion\":\"apps/v1\",\"kind\":\"ReplicaSet\",\"name\":\"rs\",\"uid\":"
+		     "\"00000000-0000-0000-0000-00000000beef\",\"controller\":true}]");
+	make_job_app(&e, "adopter", "adopt", "\"parallelism\":1,\"completions\":2,", "");
+	job_ref(&e, "adopter", want, sizeof(want));
+	assert_true(WAIT_UNTIL(is_controlled_by(&e, "o1", want), KC_WAIT_MS));
+	assert_true(pod_has_tracking(&e, "o1"));
+	assert_true(WAIT_UNTIL(status_int(&e, "adopter", "active") == 1, KC_WAIT_MS));
+	/* the orphan is the one active pod: none was made; the other controller's pod is its */
+	assert_int_equal(cenv_count(&e, kind_pod(), NS, "app=adopt"), 2);
+	assert_true(
+	    is_controlled_by(&e, "f1", "ReplicaSet/rs/00000000-0000-0000-0000-00000000beef"));
+	assert_false(pod_has_tracking(&e, "f1"));
+	/* an orphan that finished elsewhere, relabelled to match (only its own event wakes the
+	 * Job): adopted and counted as a success */
+	make_pod_app(&e, "o2", "wait", NULL);
+	cenv_pod_run(&e, NS, "o2", "node-1", false);
+	cenv_pod_finish(&e, NS, "o2", "Succeeded");
+	relabel(&e, "o2", "adopt");
+	assert_true(WAIT_UNTIL(is_controlled_by(&e, "o2", want), KC_WAIT_MS));
+	assert_true(WAIT_UNTIL(status_int(&e, "adopter", "succeeded") == 1, KC_WAIT_MS));
+	assert_true(WAIT_UNTIL(!pod_has_tracking(&e, "o2"), KC_WAIT_MS)); /* counted */
+	/* o1 no longer matches: released, its finalizer dropped, and replaced */
+	relabel(&e, "o1", "other");
+	assert_true(WAIT_UNTIL(is_controlled_by(&e, "o1", ""), KC_WAIT_MS));
+	assert_true(WAIT_UNTIL(!pod_has_tracking(&e, "o1"), KC_WAIT_MS));
+	assert_true(WAIT_UNTIL(cenv_count(&e, kind_pod(), NS, "app=adopt") == 3, KC_WAIT_MS));
+	assert_true(WAIT_UNTIL(status_int(&e, "adopter", "active") == 1, KC_WAIT_MS));
+	assert_true(
+	    is_controlled_by(&e, "f1", "ReplicaSet/rs/00000000-0000-0000-0000-00000000beef"));
+	cenv_stop(&e);
+}
+
+/* A Job being deleted adopts nothing (ClaimPods with RecheckDeletionTimestamp): the orphan
+ * made after the deletion stays an orphan through a sync that counts the pod it has. */
+static void test_adopt_not_while_deleting(void **state)
+{
+	struct cenv e;
+	char want[256];
+	struct kc_delete_opts o = KC_DELETE_OPTS_INIT;
+	struct kc_status st;
+	const char *unhold = "{\"metadata\":{\"finalizers\":null}}";
+
+	(void)state;
+	cenv_start(&e, "job", NULL, NULL);
+	make_pod_app(&e, "d0", "dying", NULL);
+	make_job_app(&e, "dying", "dying", "\"parallelism\":1,",
+		     ",\"finalizers\":[\"example.com/hold\"]");
+	job_ref(&e, "dying", want, sizeof(want));
+	/* before the deletion it adopts */
+	assert_true(WAIT_UNTIL(is_controlled_by(&e, "d0", want), KC_WAIT_MS));
+	assert_true(WAIT_UNTIL(status_int(&e, "dying", "active") == 1, KC_WAIT_MS));
+	assert_int_equal(status_int(&e, "dying", "ready"), 0);
+	o.propagation = "Background";
+	assert_int_equal(kc_delete(e.k.c, kjob(), NS, "dying", &o, NULL, &st), 0);
+	{
+		struct jv_doc *d = jv_doc_new();
+
+		assert_non_null(
+		    jv_path(cenv_get(&e, d, kjob(), NS, "dying"), "metadata.deletionTimestamp"));
+		jv_doc_free(d);
+	}
+	make_pod_app(&e, "d1", "dying", NULL);
+	/* d0 Ready after d1 exists: the sync that writes ready=1 had d1 in its cache */
+	cenv_pod_run(&e, NS, "d0", "node-1", true);
+	assert_true(WAIT_UNTIL(status_int(&e, "dying", "ready") == 1, KC_WAIT_MS));
+	assert_true(is_controlled_by(&e, "d1", ""));
+	assert_false(pod_has_tracking(&e, "d1"));
+	assert_int_equal(status_int(&e, "dying", "active"), 1);
+	assert_int_equal(kc_patch(e.k.c, kjob(), NS, "dying", NULL, KC_PATCH_MERGE, unhold,
+				  strlen(unhold), NULL, NULL, &st),
+			 0);
+	cenv_stop(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -659,6 +840,8 @@ int main(void)
 	    cmocka_unit_test(test_finalizer_and_grace),
 	    cmocka_unit_test(test_orphans_released),
 	    cmocka_unit_test(test_create_refused),
+	    cmocka_unit_test(test_adopt_release),
+	    cmocka_unit_test(test_adopt_not_while_deleting),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -385,6 +385,74 @@ static void expect_event(struct store_watch *w, enum store_event_type type, uint
 	store_event_put(ev);
 }
 
+/* What a compaction refuses, it refuses after a restart too (the log holds it): a watch or a
+ * read older than the compacted revision is -STORE_ECOMPACTED (the API's 410 Expired),
+ * from the compacted revision on they work, and so do lists and new writes and watches. */
+static void test_compaction_restart(void **state)
+{
+	struct fx *f = *state;
+	struct store_watch_opts wo = {.prefix = "/k", .prefix_len = 2};
+	struct store_watch *w;
+	struct store_list_opts lo = {.prefix = "/k", .prefix_len = 2};
+	struct store_list l;
+	struct store_kv kv;
+	uint64_t r[8];
+
+	assert_int_equal(store_create(f->s, K("/k1"), "a", 1, &r[0]), 0);
+	assert_int_equal(store_update(f->s, K("/k1"), "b", 1, 0, &r[1]), 0);
+	assert_int_equal(store_create(f->s, K("/k2"), "c", 1, &r[2]), 0);
+	assert_int_equal(store_update(f->s, K("/k2"), "d", 1, 0, &r[3]), 0);
+	assert_int_equal(store_update(f->s, K("/k1"), "e", 1, 0, &r[4]), 0);
+	assert_int_equal(store_compact(f->s, r[2]), 0);
+	wo.from_rev = r[1];
+	assert_int_equal(store_watch_open(f->s, &wo, &w), -STORE_ECOMPACTED);
+
+	reopen(f);
+	assert_int_equal(store_compacted_revision(f->s), r[2]);
+	assert_int_equal(store_revision(f->s), r[4]);
+	wo.from_rev = r[1];
+	assert_int_equal(store_watch_open(f->s, &wo, &w), -STORE_ECOMPACTED);
+	assert_null(w);
+	assert_int_equal(store_get(f->s, K("/k1"), r[1], &kv), -STORE_ECOMPACTED);
+	assert_int_equal(store_compact(f->s, r[2]), -STORE_ECOMPACTED);
+	/* from the compacted revision on: the replayed history */
+	wo.from_rev = r[2];
+	assert_int_equal(store_watch_open(f->s, &wo, &w), 0);
+	expect_event(w, STORE_EVENT_CREATE, r[2]);
+	expect_event(w, STORE_EVENT_UPDATE, r[3]);
+	expect_event(w, STORE_EVENT_UPDATE, r[4]);
+	store_watch_close(w);
+	assert_int_equal(store_get(f->s, K("/k1"), r[2], &kv), 0);
+	assert_memory_equal(kv.value, "b", 1);
+	store_kv_release(&kv);
+	/* a list at the latest revision, and a watch from it sees the next write */
+	assert_int_equal(store_list(f->s, &lo, &l), 0);
+	assert_int_equal(l.rev, r[4]);
+	assert_int_equal(l.count, 2);
+	store_list_free(&l);
+	wo.from_rev = r[4] + 1;
+	assert_int_equal(store_watch_open(f->s, &wo, &w), 0);
+	assert_int_equal(store_update(f->s, K("/k2"), "f", 1, 0, &r[5]), 0);
+	expect_event(w, STORE_EVENT_UPDATE, r[5]);
+	store_watch_close(w);
+	/* a compaction after the restart, and a write after it, are kept by the next one */
+	assert_int_equal(store_compact(f->s, r[4]), 0);
+	assert_int_equal(store_create(f->s, K("/k3"), "g", 1, &r[6]), 0);
+	reopen(f);
+	assert_int_equal(store_compacted_revision(f->s), r[4]);
+	assert_int_equal(store_revision(f->s), r[6]);
+	wo.from_rev = r[3];
+	assert_int_equal(store_watch_open(f->s, &wo, &w), -STORE_ECOMPACTED);
+	wo.from_rev = r[4];
+	assert_int_equal(store_watch_open(f->s, &wo, &w), 0);
+	expect_event(w, STORE_EVENT_UPDATE, r[4]);
+	expect_event(w, STORE_EVENT_UPDATE, r[5]);
+	expect_event(w, STORE_EVENT_CREATE, r[6]);
+	store_watch_close(w);
+	assert_int_equal(store_create(f->s, K("/k4"), "h", 1, &r[7]), 0);
+	assert_int_equal(r[7], r[6] + 1);
+}
+
 /* History: write a mix of changes, then watch from every revision of it. */
 static void test_watch_from_every_point(void **state)
 {
@@ -775,9 +843,13 @@ static void test_real_dir(void **state)
 	assert_int_equal(err, 0);
 	assert_int_equal(store_create(s, K("/r"), "1", 1, &rev), 0);
 	assert_int_equal(store_update(s, K("/r"), "2", 1, rev, &rev), 0);
+	assert_int_equal(store_compact(s, rev), 0);
 	store_close(s);
 	s = test_open_dir(dir, 0, &err);
 	assert_int_equal(err, 0);
+	/* the compaction came back from the log */
+	assert_int_equal(store_compacted_revision(s), rev);
+	assert_int_equal(store_get(s, K("/r"), rev - 1, &kv), -STORE_ECOMPACTED);
 	assert_int_equal(store_get(s, K("/r"), 0, &kv), 0);
 	assert_memory_equal(kv.value, "2", 1);
 	assert_int_equal(kv.mod_rev, rev);
@@ -817,6 +889,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_list_pages, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list_stable_under_writes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_compaction, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_compaction_restart, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_watch_from_every_point, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_watch_live_and_fd, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_watch_slow_cancel, setup, teardown),

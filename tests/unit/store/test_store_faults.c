@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_store_faults: damaged and hostile disks. Corrupt, truncated and padded logs; corrupt
- * and truncated snapshots; a log whose records check out but do not follow; a full disk (a
- * small tmpfs); a read-only mount. Each must give one clear error and the last consistent
- * state: never a crash, never a silent loss.
+ * and truncated snapshots; a log whose records check out but do not follow (a compaction
+ * record too); a full disk (a small tmpfs); a read-only mount. Each must give one clear error
+ * and the last consistent state: never a crash, never a silent loss.
  * The tmpfs and read-only cases need mount(2) (root); without it they are skipped.
  */
 #include <setjmp.h>
@@ -243,6 +243,53 @@ static void test_log_gap_is_corruption(void **state)
 	assert_int_equal(file_size(p), len - (b - a)); /* untouched */
 }
 
+/* The compaction record: replayed on open; one at a revision the log has not reached is an
+ * inconsistent log (refused, nothing changed); a malformed or corrupt one is cut as torn. */
+static void test_compaction_record(void **state)
+{
+	char p[512];
+	struct store *s;
+	uint8_t rec[WAL_OVERHEAD];
+	size_t len;
+	int fd, err;
+
+	(void)state;
+	fill(dir, 0, 10, 0);
+	s = reopen_ok(dir);
+	assert_int_equal(store_compact(s, 5), 0);
+	store_close(s);
+	path_of(p, sizeof(p), dir, first_wal);
+	len = file_size(p);
+	assert_int_equal(record_offset(p, 11), len); /* 10 writes and the compaction */
+	s = reopen_ok(dir);
+	assert_int_equal(store_revision(s), 10);
+	assert_int_equal(store_compacted_revision(s), 5);
+	store_close(s);
+	/* compacted past its own revision: malformed */
+	wal_encode_compact(rec, 10, 10);
+	assert_int_equal(wal_decode(rec, sizeof(rec), NULL), (int64_t)sizeof(rec));
+	wal_encode_compact(rec, 10, 11);
+	assert_int_equal(wal_decode(rec, sizeof(rec), NULL), -EBADMSG);
+	/* at revision 11 after revision 10: refused, the log untouched */
+	wal_encode_compact(rec, 11, 6);
+	fd = open(p, O_WRONLY | O_APPEND);
+	assert_int_equal(write(fd, rec, sizeof(rec)), (ssize_t)sizeof(rec));
+	close(fd);
+	s = test_open_dir(dir, 0, &err);
+	assert_null(s);
+	assert_int_equal(err, -STORE_ECORRUPT);
+	assert_int_equal(file_size(p), len + sizeof(rec));
+	/* the logged compaction corrupt (its revision): cut, the writes before it kept */
+	assert_int_equal(truncate(p, (off_t)len), 0);
+	poke(p, len - WAL_OVERHEAD + 16, 0x01);
+	s = reopen_ok(dir);
+	assert_int_equal(store_revision(s), 10);
+	assert_int_equal(store_compacted_revision(s), 0);
+	check(s, 10);
+	store_close(s);
+	assert_int_equal(file_size(p), len - WAL_OVERHEAD);
+}
+
 static int list_names(const char *d, const char *prefix, char names[][64], int max)
 {
 	DIR *dd = opendir(d);
@@ -432,6 +479,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_corrupt_log_record, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_truncated_and_padded_log, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_log_gap_is_corruption, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_compaction_record, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_corrupt_snapshots, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stale_tmp_ignored, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_full_disk, setup, teardown),

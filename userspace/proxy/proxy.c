@@ -41,6 +41,7 @@ struct proxy {
 	struct drv_ct_key *gc_keys, *gc_dead;
 	struct drv_ct_val *gc_vals;
 	uint64_t gc_removed;
+	bool node_ips_logged;
 };
 
 void proxy_config_defaults(struct proxy_config *c)
@@ -90,11 +91,15 @@ static uint64_t mono_ns(void)
 
 /* ---------- node addresses ---------- */
 
+/* The node's addresses into drv_nodeip4 (a NodePort answers on each): --node-ip's, or every
+ * non-loopback IPv4 address of the node, read again when netlink reports an address change
+ * and at each timer tick (events are hints: one lost in an overrun is caught up). Logged
+ * when the set changes. */
 static int set_node_ips(struct proxy *p)
 {
 	int fd = dp_map_fd(p->dp, DP_MAP_NODEIP);
 	uint32_t ips[PROXY_MAX_IPS], key, next;
-	size_t n = 0;
+	size_t n = 0, changed = 0;
 	bool have = false;
 	char buf[INET_ADDRSTRLEN], list[PROXY_MAX_IPS * 17] = "";
 
@@ -104,26 +109,28 @@ static int set_node_ips(struct proxy *p)
 	} else {
 		struct ifaddrs *ifa, *i;
 
-		if (getifaddrs(&ifa) == 0) {
-			for (i = ifa; i && n < PROXY_MAX_IPS; i = i->ifa_next) {
-				struct sockaddr_in *sin = (struct sockaddr_in *)i->ifa_addr;
-				bool dup = false;
+		if (getifaddrs(&ifa))
+			return -errno; /* keep what is there */
+		for (i = ifa; i && n < PROXY_MAX_IPS; i = i->ifa_next) {
+			struct sockaddr_in *sin = (struct sockaddr_in *)i->ifa_addr;
+			bool dup = false;
 
-				if (!sin || sin->sin_family != AF_INET ||
-				    (i->ifa_flags & IFF_LOOPBACK))
-					continue;
-				for (size_t j = 0; j < n && !dup; j++)
-					dup = ips[j] == sin->sin_addr.s_addr;
-				if (!dup)
-					ips[n++] = sin->sin_addr.s_addr;
-			}
-			freeifaddrs(ifa);
+			if (!sin || sin->sin_family != AF_INET || (i->ifa_flags & IFF_LOOPBACK))
+				continue;
+			for (size_t j = 0; j < n && !dup; j++)
+				dup = ips[j] == sin->sin_addr.s_addr;
+			if (!dup)
+				ips[n++] = sin->sin_addr.s_addr;
 		}
+		freeifaddrs(ifa);
 	}
 	for (size_t i = 0; i < n; i++) {
-		__u32 one = 1;
+		__u32 one = 1, v;
 
-		bpf_map_update_elem(fd, &ips[i], &one, BPF_ANY);
+		if (bpf_map_lookup_elem(fd, &ips[i], &v) != 0) {
+			bpf_map_update_elem(fd, &ips[i], &one, BPF_ANY);
+			changed++;
+		}
 		inet_ntop(AF_INET, &ips[i], buf, sizeof(buf));
 		strcat(list, i ? " " : "");
 		strcat(list, buf);
@@ -136,12 +143,15 @@ static int set_node_ips(struct proxy *p)
 			keep = ips[i] == next;
 		if (!keep && bpf_map_delete_elem(fd, &next) == 0) {
 			have = false;
+			changed++;
 			continue;
 		}
 		key = next;
 		have = true;
 	}
-	log_info(COMP, "node addresses for NodePort: %s", n ? list : "(none)");
+	if (changed || !p->node_ips_logged)
+		log_info(COMP, "node addresses for NodePort: %s", n ? list : "(none)");
+	p->node_ips_logged = true;
 	return 0;
 }
 
@@ -192,11 +202,18 @@ static void attach_existing_pod_devs(struct proxy *p)
 	if_freenameindex(ifs);
 }
 
-static int netlink_open(void)
+/* Link events (new pod devices) when the tc path runs; IPv4 address events when the node's
+ * addresses are not fixed by --node-ip. -1 when neither is wanted. */
+static int netlink_open(bool links, bool addrs)
 {
-	struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK};
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK,
+				 .nl_groups =
+				     (links ? RTMGRP_LINK : 0) | (addrs ? RTMGRP_IPV4_IFADDR : 0)};
+	int fd;
 
+	if (!sa.nl_groups)
+		return -1;
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (fd < 0)
 		return -1;
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
@@ -209,6 +226,7 @@ static int netlink_open(void)
 static void netlink_dispatch(struct proxy *p)
 {
 	char buf[16384];
+	bool addrs = false;
 	ssize_t n;
 
 	while ((n = recv(p->nl_fd, buf, sizeof(buf), 0)) > 0) {
@@ -217,6 +235,8 @@ static void netlink_dispatch(struct proxy *p)
 			struct ifinfomsg *ifi;
 			char name[IF_NAMESIZE];
 
+			if (h->nlmsg_type == RTM_NEWADDR || h->nlmsg_type == RTM_DELADDR)
+				addrs = true;
 			if (h->nlmsg_type != RTM_NEWLINK)
 				continue;
 			ifi = NLMSG_DATA(h);
@@ -226,6 +246,8 @@ static void netlink_dispatch(struct proxy *p)
 				dp_attach_pod_dev(p->dp, name);
 		}
 	}
+	if (addrs)
+		set_node_ips(p);
 }
 
 /* ---------- conntrack GC ---------- */
@@ -367,10 +389,9 @@ static int activate(struct proxy *p)
 	rc = dp_attach(p->dp);
 	if (rc)
 		return rc;
-	if (c->dp.tc_lb) {
+	if (c->dp.tc_lb)
 		attach_existing_pod_devs(p);
-		p->nl_fd = netlink_open();
-	}
+	p->nl_fd = netlink_open(c->dp.tc_lb, !c->nnode_ips);
 	p->active = true;
 	write_ready(c);
 	if (c->on_ready)
@@ -531,6 +552,7 @@ int proxy_run(struct proxy_config *c)
 			if (read(tfd, &ticks, sizeof(ticks)) > 0) {
 				if (c->gc_interval_s)
 					ct_gc(&p);
+				set_node_ips(&p);
 				if (resync) {
 					/* a reload ran out of memory: all of it again */
 					log_info(COMP,

@@ -68,3 +68,17 @@ tcf=$(stat_sum tc forwarded)
 expect_ge "$tcf" 30 "tc forwarded packets"
 expect_eq "$xdp" 0 "XDP must be off"
 pass "tc fallback: tc forwarded=$tcf, xdp forwarded=$xdp"
+
+# A node address added while the proxy runs serves NodePorts at once (netlink's address
+# event); once removed it is no NodePort address any more.
+in_node ip addr add 192.168.101.1/24 dev "$(topo_ext_dev)"
+in_pod_nolb ext ip addr add 192.168.101.2/24 dev eth0
+wait_log "node addresses for NodePort: .*192.168.101.1"
+got=$(distinct_bodies 10 ext_curl http://192.168.101.1:30080/ | tr ' ' '\n' | grep -c backend || true)
+expect_ge "$got" 1 "NodePort on an address added after the start"
+n=$(grep -c "node addresses for NodePort: " "$TOPO_LOG")
+in_node ip addr del 192.168.101.1/24 dev "$(topo_ext_dev)"
+wait_log "node addresses for NodePort: " $((n + 1))
+grep "node addresses for NodePort: " "$TOPO_LOG" | tail -1 | grep -q 192.168.101.1 &&
+	fail "192.168.101.1 still a NodePort address after its removal"
+pass "node addresses follow the node: one added after the start served NodePort $got times, removed again"

@@ -17,7 +17,15 @@
  * After an agent restart a pod's sandbox and running containers are adopted from its state
  * file (agent_adopt.c), written in the passes that start or reap its containers.
  *
- * Not yet: volumes, init containers.
+ * Volumes (agent_vol.h: emptyDir, hostPath, configMap, secret, downwardAPI, projected) are
+ * set up before the containers start; while one cannot be (a missing ConfigMap, a hostPath
+ * type check) the containers wait in ContainerCreating and each failed try is a FailedMount
+ * event with the kubelet's message, retried with the volume manager's back-off (0.5 s
+ * doubling to 2m2s); once up, the projected files are refreshed every minute. They are
+ * unmounted and removed with the pod's sandbox (done, deleted, or gone while the agent was
+ * away).
+ *
+ * Not yet: init containers.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -31,6 +39,7 @@
 #include <unistd.h>
 
 #include "agent_pod.h"
+#include "agent_vol.h"
 #include "hmap.h"
 #include "informer.h"
 #include "recorder.h"
@@ -39,7 +48,10 @@
 #define BACKOFF_BASE_S 10.0
 #define BACKOFF_MAX_S  300.0
 #define TICK_MS	       200
-#define MIN_GRACE_S    2 /* kuberuntime minimumGracePeriodInSeconds */
+#define MIN_GRACE_S    2     /* kuberuntime minimumGracePeriodInSeconds */
+#define VOL_RETRY_S    0.5   /* nestedpendingoperations: initialDurationBeforeRetry */
+#define VOL_RETRY_MAX  122.0 /* maxDurationBeforeRetry (2m2s) */
+#define VOL_REFRESH_S  60.0  /* the kubelet's pod resync: projected files rewritten */
 
 struct agent_pods {
 	struct agent *a;
@@ -338,10 +350,42 @@ static bool try_start(struct agent_pods *ps, struct apod *p, const struct jv *po
 	return false;
 }
 
+/* The pod's volumes set up when due (first, after a failure, or for a refresh); whether they
+ * are ready for its containers. */
+static bool volumes_ready(struct agent_pods *ps, struct apod *p, const struct jv *pod)
+{
+	char msg[1400];
+	int rc;
+
+	if (agent_mono_s() < p->vol_next)
+		return p->vol_ready;
+	rc = agent_vol_setup(ps->a, p, pod, msg, sizeof(msg));
+	if (!rc) {
+		p->vol_ready = true;
+		p->vol_backoff = 0;
+		p->vol_next = agent_mono_s() + VOL_REFRESH_S;
+		return true;
+	}
+	log_warn(AGENT_COMP, "pod %s: %s", p->key, msg);
+	aprobe_event(ps->rec, &(struct aprobe_pod){.ns = p->ns, .name = p->name, .uid = p->uid},
+		     "Warning", "FailedMount", msg);
+	if (p->vol_ready) { /* a refresh failed: what is mounted stays */
+		p->vol_next = agent_mono_s() + VOL_REFRESH_S;
+		return true;
+	}
+	p->vol_backoff = p->vol_backoff ? p->vol_backoff * 2 : VOL_RETRY_S;
+	if (p->vol_backoff > VOL_RETRY_MAX)
+		p->vol_backoff = VOL_RETRY_MAX;
+	p->vol_next = agent_mono_s() + p->vol_backoff;
+	return false;
+}
+
 /* The containers that are due started; the pod's state file written once for them all (and
  * for a sandbox just made: save). */
 static void start_due(struct agent_pods *ps, struct apod *p, const struct jv *pod, bool save)
 {
+	if (pod && !p->finished && !volumes_ready(ps, p, pod))
+		pod = NULL; /* the containers wait (ContainerCreating) */
 	for (size_t k = 0; pod && k < p->n; k++)
 		save |= try_start(ps, p, pod, k);
 	if (save)
@@ -480,6 +524,10 @@ static void cleanup(struct agent_pods *ps, struct apod *p)
 	if (agent_pod_cgroup_purge(ps->a, p->uid))
 		log_warn(AGENT_COMP, "pod %s: its cgroups stay", p->key);
 	agent_sandbox_down(ps->a, p);
+	/* once nothing runs in it: the kubelet's volume manager unmounts a terminated pod's */
+	agent_vol_teardown(ps->a, p);
+	p->vol_ready = false;
+	p->vol_next = 0;
 	agent_pod_dir(ps->a, p, dir, sizeof(dir));
 	for (size_t i = 0; i < p->n; i++) {
 		char run[PATH_MAX + 128];
@@ -696,6 +744,7 @@ static void *run(void *arg)
 	kc_informer_wait_synced(ps->inf, -1);
 	/* what an earlier run left of pods no longer bound here */
 	agent_sandbox_gc(ps->a, bound_here, ps);
+	agent_vol_gc(ps->a, bound_here, ps);
 	while (!atomic_load(&ps->stop)) {
 		char *key = NULL;
 		double until = agent_mono_s() + TICK_MS / 1000.0;

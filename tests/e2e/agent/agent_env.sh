@@ -97,9 +97,144 @@ wait_for "badkey: CreateContainerConfigError" waiting badkey CreateContainerConf
 	fail "badkey: message '$(jp pod badkey '{.status.containerStatuses[0].state.waiting.message}')'"
 [ $FAILS -eq $F0 ] && ok "missing key: couldn't find key nokey in ConfigMap default/cfg"
 
+# ---- volumes: every kind in one pod, checked from inside its containers ----
+mkdir -p "$WORK/hostdir"
+echo from-host >"$WORK/hostdir/in"
+cat >"$WORK/vol.yaml" <<YAML
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: volcfg}
+data: {a: alpha, b: beta}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: volpod
+  labels: {app: vol, tier: x}
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 1
+  volumes:
+  - {name: cfg, configMap: {name: volcfg}}
+  - {name: items, configMap: {name: volcfg, items: [{key: b, path: sub/bee, mode: 0600}]}}
+  - {name: sec, secret: {secretName: sec, defaultMode: 0400}}
+  - name: dapi
+    downwardAPI:
+      items:
+      - {path: labels, fieldRef: {fieldPath: metadata.labels}}
+      - {path: name, fieldRef: {fieldPath: metadata.name}}
+      - {path: mem, resourceFieldRef: {containerName: c, resource: limits.memory, divisor: 1Mi}}
+  - name: proj
+    projected:
+      sources:
+      - configMap: {name: volcfg, items: [{key: a, path: a}]}
+      - secret: {name: sec}
+      - downwardAPI: {items: [{path: ns, fieldRef: {fieldPath: metadata.namespace}}]}
+  - {name: opt, secret: {secretName: nosuch, optional: true}}
+  - {name: scratch, emptyDir: {}}
+  - {name: mem, emptyDir: {medium: Memory, sizeLimit: 8Mi}}
+  - {name: host, hostPath: {path: $WORK/hostdir, type: Directory}}
+  containers:
+  - name: c
+    image: busybox
+    resources: {limits: {memory: 64Mi}}
+    command:
+    - sh
+    - -c
+    - >-
+      echo "cfg=\$(cat /cfg/a)\$(cat /cfg/b) mode=\$(stat -Lc %a /cfg/a)
+      bee=\$(cat /items/sub/bee) beemode=\$(stat -Lc %a /items/sub/bee) only=\$(ls /items)
+      pw=\$(cat /sec/pw) pwmode=\$(stat -Lc %a /sec/pw)
+      labels=\$(cat /dapi/labels | tr '\n' ,) name=\$(cat /dapi/name) mem=\$(cat /dapi/mem)
+      proj=\$(cat /proj/a),\$(cat /proj/pw),\$(cat /proj/ns) opt=\$(ls /opt | wc -l)
+      one=\$(cat /one.conf) host=\$(cat /host/in)
+      memfs=\$(awk '\$2=="/mem"{print \$3","\$4}' /proc/mounts | grep -o 'tmpfs\|size=8192k' | tr '\n' ,)
+      cfgro=\$(touch /cfg/x 2>/dev/null && echo writable || echo refused)
+      ro=\$(touch /ro/x 2>/dev/null && echo writable || echo refused)";
+      echo c > /scratch/from-c; echo in-sub > /sub/f; echo to-host > /host/out;
+      exec sleep 600
+    volumeMounts:
+    - {name: cfg, mountPath: /cfg}
+    - {name: items, mountPath: /items}
+    - {name: sec, mountPath: /sec}
+    - {name: dapi, mountPath: /dapi}
+    - {name: proj, mountPath: /proj}
+    - {name: opt, mountPath: /opt}
+    - {name: cfg, mountPath: /one.conf, subPath: a}
+    - {name: scratch, mountPath: /scratch}
+    - {name: scratch, mountPath: /sub, subPath: d1}
+    - {name: scratch, mountPath: /ro, readOnly: true}
+    - {name: mem, mountPath: /mem}
+    - {name: host, mountPath: /host}
+  - name: d
+    image: busybox
+    command:
+    - sh
+    - -c
+    - >-
+      for i in \$(seq 600); do [ -e /shared/from-c ] && [ -e /shared/d1/f ] && break; sleep 0.1; done;
+      echo "shared=\$(cat /shared/from-c) sub=\$(cat /shared/d1/f)"; exec sleep 600
+    volumeMounts:
+    - {name: scratch, mountPath: /shared}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: volwait}
+spec:
+  restartPolicy: Never
+  volumes:
+  - {name: v, configMap: {name: vollater}}
+  - {name: h, hostPath: {path: $WORK/hostdir, type: DirectoryOrCreate}}
+  containers:
+  - {name: c, image: busybox, command: [cat, /v/k], volumeMounts: [{name: v, mountPath: /v}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: hostbad}
+spec:
+  restartPolicy: Never
+  volumes:
+  - {name: h, hostPath: {path: $WORK/hostdir/in, type: Directory}}
+  containers:
+  - {name: c, image: busybox, command: ["true"], volumeMounts: [{name: h, mountPath: /h}]}
+YAML
+k apply -f "$WORK/vol.yaml" >/dev/null || fail "apply vol.yaml"
+logline2() { cat "$WORK"/root/pods/default_"$1"_*/"$2"/0.log 2>/dev/null | sed -n 's/^[^ ]* stdout [FP] //p'; }
+events() { k get events -o jsonpath='{range .items[*]}{.involvedObject.name}|{.reason}|{.message}{"\n"}{end}' | sed -n "s/^$1|//p"; }
+has_event() { events "$1" | grep -qxF -- "$2"; }
+haslog() { [ -n "$(logline2 "$1" "$2")" ]; }
+
+F0=$FAILS
+wait_for "volpod c printed" haslog volpod c
+WANT="cfg=alphabeta mode=644 bee=beta beemode=600 only=sub pw=hunter2 pwmode=400 labels=app=\"vol\",tier=\"x\" name=volpod mem=64 proj=alpha,hunter2,default opt=0 one=alpha host=from-host memfs=tmpfs,size=8192k, cfgro=refused ro=refused"
+[ "$(logline2 volpod c)" = "$WANT" ] || fail "volpod c printed '$(logline2 volpod c)', want '$WANT'"
+wait_for "volpod d printed" haslog volpod d
+[ "$(logline2 volpod d)" = "shared=c sub=in-sub" ] || fail "volpod d printed '$(logline2 volpod d)'"
+[ "$(cat "$WORK/hostdir/out" 2>/dev/null)" = to-host ] || fail "hostPath: the container's write is not on the host"
+VOLS=$(echo "$WORK"/root/pods/default_volpod_*/volumes)
+[ -L "$VOLS/kubernetes.io~configmap/cfg/a" ] && [ -L "$VOLS/kubernetes.io~configmap/cfg/..data" ] ||
+	fail "configMap volume not written the atomic writer's way: $(ls -la "$VOLS/kubernetes.io~configmap/cfg" 2>&1)"
+[ "$(grep -cF "$VOLS/" /proc/self/mountinfo)" -ge 4 ] ||
+	fail "volpod: want tmpfs mounts (secret, projected, downwardAPI, mem) under $VOLS: $(grep -F "$VOLS" /proc/self/mountinfo)"
+[ $FAILS -eq $F0 ] && ok "volumes: configMap (items, modes), secret, downwardAPI, projected, optional, emptyDir (shared, Memory), hostPath, subPath, readOnly"
+
+F0=$FAILS
+WMSG='MountVolume.SetUp failed for volume "v" : configmap "vollater" not found'
+wait_for "volwait: FailedMount event" has_event volwait "FailedMount|$WMSG"
+waiting volwait ContainerCreating || fail "volwait: not waiting in ContainerCreating"
+k create configmap vollater --from-literal=k=later-value >/dev/null
+wait_for "volwait runs once its ConfigMap exists" phase volwait Succeeded
+[ "$(logline volwait)" = later-value ] || fail "volwait printed '$(logline volwait)'"
+HMSG="MountVolume.SetUp failed for volume \"h\" : hostPath type check failed: $WORK/hostdir/in is not a directory, it's a File"
+wait_for "hostbad: FailedMount event" has_event hostbad "FailedMount|$HMSG"
+[ $FAILS -eq $F0 ] && ok "volumes: missing ConfigMap -> FailedMount ($WMSG), then runs; hostPath type check"
+
 k delete pod --all --wait=false >/dev/null
 nopods() { [ -z "$(k get pods -o name)" ]; }
 wait_for "every pod deleted" nopods
+[ ! -e "$VOLS" ] || fail "volpod's volumes dir stays: $(ls "$VOLS")"
+! grep -F "$WORK/root/pods" /proc/self/mountinfo || fail "mounts of the pods stay"
+[ "$(cat "$WORK/hostdir/in" 2>/dev/null)" = from-host ] || fail "hostPath content gone with the pod"
 
 if [ $FAILS -ne 0 ]; then
 	echo "--- agent log" >&2

@@ -241,11 +241,61 @@ void agent_vol_mounts_free(struct rt_mount *m, size_t n)
 	free(m);
 }
 
-/* ExpandContainerVolumeMounts' check of an expanded subPathExpr, and the API's of subPath. */
-static bool sub_path_ok(const char *s)
+static int str_cmp(const void *x, const void *y)
 {
-	if (s[0] == '/')
-		return false;
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* kubecontainer.ExpandContainerVolumeMounts: subPathExpr's $(VAR)s expanded with the
+ * container's env; references to variables unset or empty are an error naming them (sorted,
+ * once each). malloc'd, or NULL with msg set (ENOMEM: msg empty). */
+static char *expand_sub_path(const char *expr, const struct env_list *env, char *msg, size_t msglen)
+{
+	char *miss[32];
+	size_t nm = 0, off = 0;
+
+	msg[0] = 0;
+	for (const char *c = expr; *c; c++) {
+		const char *close, *v;
+		char *name;
+		bool dup = false;
+
+		if (c[0] != '$')
+			continue;
+		if (c[1] == '$') {
+			c++;
+			continue;
+		}
+		if (c[1] != '(' || !(close = strchr(c + 2, ')')))
+			continue;
+		name = strndup(c + 2, (size_t)(close - c - 2));
+		c = close;
+		if (!name)
+			break;
+		v = env_get(env, name);
+		for (size_t i = 0; i < nm; i++)
+			dup |= !strcmp(miss[i], name);
+		if ((v && v[0]) || dup || nm == 32)
+			free(name);
+		else
+			miss[nm++] = name;
+	}
+	if (!nm)
+		return env_expand(expr, env);
+	qsort(miss, nm, sizeof(*miss), str_cmp);
+	off = (size_t)snprintf(msg, msglen, "missing value for ");
+	for (size_t i = 0; i < nm; i++) {
+		if (off < msglen)
+			off += (size_t)snprintf(msg + off, msglen - off, "%s%s", i ? ", " : "",
+						miss[i]);
+		free(miss[i]);
+	}
+	return NULL;
+}
+
+/* ValidatePathNoBacksteps: no ".." component. */
+static bool no_backsteps(const char *s)
+{
 	for (const char *c = s; *c;) {
 		size_t n = strcspn(c, "/");
 
@@ -258,28 +308,64 @@ static bool sub_path_ok(const char *s)
 	return true;
 }
 
-/* volume/subPath, made a directory when missing, resolved (symlinks too) inside the volume
- * (kubelet's subpath.PrepareSafeSubpath: no escape through a link). malloc'd or NULL. */
-static char *sub_path(const char *vol, const char *sub)
+/* makeMounts' subPath: volume/sub, made a directory (with the volume's mode) when missing,
+ * then resolved, symlinks too, inside the volume (subpath.PrepareSafeSubpath: no escape
+ * through a link). The host path (malloc'd), or NULL with msg set. */
+static char *sub_path(const char *vol, const char *sub, const char *mname, const char *cname,
+		      char *msg, size_t msglen)
 {
 	char *full = NULL, *real_vol = realpath(vol, NULL), *real = NULL;
+	struct stat st;
 	size_t vl;
 
-	if (!real_vol || asprintf(&full, "%s/%s", vol, sub) < 0)
-		goto fail;
-	if (access(full, F_OK) && fs_mkdir_p(full, 0755, NULL))
-		goto fail;
+	if (sub[0] == '/') {
+		snprintf(msg, msglen, "error SubPath `%s` must not be an absolute path", sub);
+		return NULL;
+	}
+	if (!no_backsteps(sub)) {
+		snprintf(msg, msglen, "unable to provision SubPath `%s`: must not contain '..'",
+			 sub);
+		return NULL;
+	}
+	if (!real_vol || stat(real_vol, &st) || asprintf(&full, "%s/%s", real_vol, sub) < 0)
+		goto prepare;
+	if (access(full, F_OK)) {
+		/* made inside the volume: every existing component resolves inside it */
+		char *parent = strdup(full), *slash;
+
+		while (parent && access(parent, F_OK) && (slash = strrchr(parent, '/')))
+			*slash = 0;
+		real = parent ? realpath(parent, NULL) : NULL;
+		vl = strlen(real_vol);
+		if (!real || strncmp(real, real_vol, vl) || (real[vl] && real[vl] != '/') ||
+		    fs_mkdir_p(full, st.st_mode & 07777, NULL)) {
+			free(parent);
+			free(real);
+			free(full);
+			free(real_vol);
+			snprintf(msg, msglen,
+				 "failed to create subPath directory for volumeMount \"%s\" of "
+				 "container \"%s\"",
+				 mname, cname);
+			return NULL;
+		}
+		free(parent);
+		free(real);
+	}
 	real = realpath(full, NULL);
 	vl = strlen(real_vol);
-	if (!real || strncmp(real, real_vol, vl) || (real[vl] && real[vl] != '/' && vl > 1))
-		goto fail;
+	if (!real || strncmp(real, real_vol, vl) || (real[vl] && real[vl] != '/'))
+		goto prepare;
 	free(full);
 	free(real_vol);
 	return real;
-fail:
+prepare:
 	free(real);
 	free(full);
 	free(real_vol);
+	snprintf(msg, msglen,
+		 "failed to prepare subPath for volumeMount \"%s\" of container \"%s\"", mname,
+		 cname);
 	return NULL;
 }
 
@@ -296,11 +382,13 @@ int agent_vol_mounts(struct agent *a, const struct apod *p, const struct jv *pod
 	*n = 0;
 	if (!cap)
 		return 0;
+	if (!cname)
+		cname = "";
 	m = calloc(cap, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	for (const struct jv *vm = jv_first(jv_get(ctr, "volumeMounts")); vm && !rc;
-	     vm = vm->next) {
+	/* kubelet_pods.go makeMounts, its checks and messages in its order */
+	for (const struct jv *vm = jv_first(jv_get(ctr, "volumeMounts")); vm; vm = vm->next) {
 		const char *name = jv_path_str(vm, "name"), *path = jv_path_str(vm, "mountPath"),
 			   *sub = jv_path_str(vm, "subPath"),
 			   *expr = jv_path_str(vm, "subPathExpr");
@@ -311,46 +399,45 @@ int agent_vol_mounts(struct agent *a, const struct apod *p, const struct jv *pod
 		for (const struct jv *v = jv_first(jv_path(pod, "spec.volumes")); v; v = v->next)
 			if (jv_is_str(jv_get(v, "name"), name))
 				vol = v;
-		if (!vol || !path) {
-			/* kubelet_pods.go makeMounts */
+		if (!vol) {
 			snprintf(msg, msglen,
 				 "cannot find volume \"%s\" to mount into container \"%s\"", name,
-				 cname ? cname : "");
+				 cname);
 			rc = -EINVAL;
 			break;
 		}
 		vol_path(a, p, vol, src, sizeof(src));
 		if (expr && expr[0]) {
-			if (!(expanded = env_expand(expr, env))) {
-				rc = -ENOMEM;
+			if (!(expanded = expand_sub_path(expr, env, msg, msglen))) {
+				rc = msg[0] ? -EINVAL : -ENOMEM;
 				break;
 			}
 			sub = expanded;
 		}
 		if (sub && sub[0]) {
-			s = sub_path_ok(sub) ? sub_path(src, sub) : NULL;
+			s = sub_path(src, sub, name, cname, msg, msglen);
+			free(expanded);
 			if (!s) {
-				snprintf(
-				    msg, msglen,
-				    "failed to prepare subPath for volumeMount \"%s\" of container "
-				    "\"%s\"",
-				    name, cname ? cname : "");
-				free(expanded);
 				rc = -EINVAL;
 				break;
 			}
 		} else {
+			free(expanded);
 			s = strdup(src);
 		}
-		free(expanded);
 		m[*n].src = s;
-		m[*n].dst = strdup(path);
-		/* configMap, secret, downwardAPI and projected are always read-only */
+		/* a relative mountPath is made absolute (volumeutil.MakeAbsolutePath) */
+		if (asprintf((char **)&m[*n].dst, "%s%s", path && path[0] == '/' ? "" : "/",
+			     path ? path : "") < 0)
+			m[*n].dst = NULL;
+		/* mustMountRO: configMap, secret, downwardAPI and projected are read-only */
 		m[*n].readonly = jv_get(vm, "readOnly") && jv_get(vm, "readOnly")->type == JV_TRUE;
 		m[*n].readonly |= vol_is_projection(vol);
 		(*n)++;
-		if (!s || !m[*n - 1].dst)
+		if (!s || !m[*n - 1].dst) {
 			rc = -ENOMEM;
+			break;
+		}
 	}
 	if (rc) {
 		agent_vol_mounts_free(m, *n);

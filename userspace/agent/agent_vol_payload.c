@@ -501,6 +501,10 @@ static bool path_ok(const char *p)
 /* Whether dir/..data already holds exactly the payload's files, contents and modes. */
 static bool same(int dfd, const struct vol_payload *p)
 {
+	char link[NAME_MAX + 1];
+
+	if (readlinkat(dfd, DATA_DIR, link, sizeof(link)) < 0)
+		return false; /* never written */
 	for (size_t i = 0; i < p->n; i++) {
 		char path[PATH_MAX], *buf;
 		struct stat st;

@@ -138,6 +138,8 @@ spec:
   - name: c
     image: busybox
     resources: {limits: {memory: 64Mi}}
+    env:
+    - {name: POD, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
     command:
     - sh
     - -c
@@ -151,7 +153,7 @@ spec:
       memfs=\$(awk '\$2=="/mem"{print \$3","\$4}' /proc/mounts | grep -o 'tmpfs\|size=8192k' | tr '\n' ,)
       cfgro=\$(touch /cfg/x 2>/dev/null && echo writable || echo refused)
       ro=\$(touch /ro/x 2>/dev/null && echo writable || echo refused)";
-      echo c > /scratch/from-c; echo in-sub > /sub/f; echo to-host > /host/out;
+      echo c > /scratch/from-c; echo in-sub > /sub/f; echo by-expr > /byname/f; echo to-host > /host/out;
       exec sleep 600
     volumeMounts:
     - {name: cfg, mountPath: /cfg}
@@ -163,6 +165,7 @@ spec:
     - {name: cfg, mountPath: /one.conf, subPath: a}
     - {name: scratch, mountPath: /scratch}
     - {name: scratch, mountPath: /sub, subPath: d1}
+    - {name: scratch, mountPath: /byname, subPathExpr: \$(POD)}
     - {name: scratch, mountPath: /ro, readOnly: true}
     - {name: mem, mountPath: /mem}
     - {name: host, mountPath: /host}
@@ -172,8 +175,8 @@ spec:
     - sh
     - -c
     - >-
-      for i in \$(seq 600); do [ -e /shared/from-c ] && [ -e /shared/d1/f ] && break; sleep 0.1; done;
-      echo "shared=\$(cat /shared/from-c) sub=\$(cat /shared/d1/f)"; exec sleep 600
+      for i in \$(seq 600); do [ -e /shared/from-c ] && [ -e /shared/d1/f ] && [ -e /shared/volpod/f ] && break; sleep 0.1; done;
+      echo "shared=\$(cat /shared/from-c) sub=\$(cat /shared/d1/f) expr=\$(cat /shared/volpod/f)"; exec sleep 600
     volumeMounts:
     - {name: scratch, mountPath: /shared}
 ---
@@ -197,6 +200,14 @@ spec:
   - {name: h, hostPath: {path: $WORK/hostdir/in, type: Directory}}
   containers:
   - {name: c, image: busybox, command: ["true"], volumeMounts: [{name: h, mountPath: /h}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: badmount}
+spec:
+  restartPolicy: Never
+  containers:
+  - {name: c, image: busybox, command: ["true"], volumeMounts: [{name: nov, mountPath: /x}]}
 YAML
 k apply -f "$WORK/vol.yaml" >/dev/null || fail "apply vol.yaml"
 logline2() { cat "$WORK"/root/pods/default_"$1"_*/"$2"/0.log 2>/dev/null | sed -n 's/^[^ ]* stdout [FP] //p'; }
@@ -209,7 +220,7 @@ wait_for "volpod c printed" haslog volpod c
 WANT="cfg=alphabeta mode=644 bee=beta beemode=600 only=sub pw=hunter2 pwmode=400 labels=app=\"vol\",tier=\"x\" name=volpod mem=64 proj=alpha,hunter2,default opt=0 one=alpha host=from-host memfs=tmpfs,size=8192k, cfgro=refused ro=refused"
 [ "$(logline2 volpod c)" = "$WANT" ] || fail "volpod c printed '$(logline2 volpod c)', want '$WANT'"
 wait_for "volpod d printed" haslog volpod d
-[ "$(logline2 volpod d)" = "shared=c sub=in-sub" ] || fail "volpod d printed '$(logline2 volpod d)'"
+[ "$(logline2 volpod d)" = "shared=c sub=in-sub expr=by-expr" ] || fail "volpod d printed '$(logline2 volpod d)'"
 [ "$(cat "$WORK/hostdir/out" 2>/dev/null)" = to-host ] || fail "hostPath: the container's write is not on the host"
 VOLS=$(echo "$WORK"/root/pods/default_volpod_*/volumes)
 [ -L "$VOLS/kubernetes.io~configmap/cfg/a" ] && [ -L "$VOLS/kubernetes.io~configmap/cfg/..data" ] ||
@@ -227,7 +238,11 @@ wait_for "volwait runs once its ConfigMap exists" phase volwait Succeeded
 [ "$(logline volwait)" = later-value ] || fail "volwait printed '$(logline volwait)'"
 HMSG="MountVolume.SetUp failed for volume \"h\" : hostPath type check failed: $WORK/hostdir/in is not a directory, it's a File"
 wait_for "hostbad: FailedMount event" has_event hostbad "FailedMount|$HMSG"
-[ $FAILS -eq $F0 ] && ok "volumes: missing ConfigMap -> FailedMount ($WMSG), then runs; hostPath type check"
+wait_for "badmount: CreateContainerConfigError" waiting badmount CreateContainerConfigError
+BMSG='cannot find volume "nov" to mount into container "c"'
+[ "$(jp pod badmount '{.status.containerStatuses[0].state.waiting.message}')" = "$BMSG" ] ||
+	fail "badmount: message '$(jp pod badmount '{.status.containerStatuses[0].state.waiting.message}')'"
+[ $FAILS -eq $F0 ] && ok "volumes: missing ConfigMap -> FailedMount ($WMSG), then runs; hostPath type check; $BMSG"
 
 k delete pod --all --wait=false >/dev/null
 nopods() { [ -z "$(k get pods -o name)" ]; }

@@ -498,6 +498,19 @@ static bool path_ok(const char *p)
 	return true;
 }
 
+/* A DIR over dfd's directory from its start (a dup shares dfd's offset: rewound). */
+static DIR *dir_of(int dfd)
+{
+	int fd = dup(dfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+
+	if (!d && fd >= 0)
+		close(fd);
+	if (d)
+		rewinddir(d);
+	return d;
+}
+
 /* Whether dir/..data already holds exactly the payload's files, contents and modes. */
 static bool same(int dfd, const struct vol_payload *p)
 {
@@ -529,7 +542,7 @@ static bool same(int dfd, const struct vol_payload *p)
 			return false;
 	}
 	/* and no file more: the top-level names are the payload's */
-	DIR *d = fdopendir(dup(dfd));
+	DIR *d = dir_of(dfd);
 	struct dirent *e;
 	bool ok = d != NULL;
 
@@ -684,7 +697,7 @@ int vol_atomic_write(const char *dir, const struct vol_payload *p)
 		}
 	}
 	/* names the payload no longer has, and the old timestamped dir */
-	d = fdopendir(dup(dfd));
+	d = dir_of(dfd);
 	while (d && (e = readdir(d))) {
 		bool keep = e->d_name[0] == '.';
 		size_t nl = strlen(e->d_name);

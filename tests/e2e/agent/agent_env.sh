@@ -6,6 +6,13 @@
 # in the container's own output; a missing ConfigMap -> CreateContainerConfigError with
 # `configmap "later" not found`, then the ConfigMap made -> the pod runs; a missing key ->
 # "couldn't find key nokey in ConfigMap default/cfg"; an optional missing envFrom -> runs.
+# Volumes: one pod mounting configMap (all keys; items with a path and mode), secret
+# (defaultMode), downwardAPI (labels, name, a resourceFieldRef), projected, an optional missing
+# secret, emptyDir (shared by two containers, subPath, subPathExpr, readOnly) and medium
+# Memory (a tmpfs of sizeLimit), a hostPath of the test's own -- checked from the containers'
+# output; a missing ConfigMap -> FailedMount with the kubelet's message and ContainerCreating,
+# then runs once made; a hostPath type check; a mount of an unknown volume; once the pods are
+# deleted no volumes dir and no mount of theirs is left.
 set -uo pipefail
 E2E_TAG=drven
 # shellcheck source=tests/e2e/agent/lib.sh

@@ -215,12 +215,31 @@ static int setup_one(struct agent *a, struct apod *p, const struct jv *pod, cons
 	return rc;
 }
 
+/* A volume name as validation allows it (a DNS-1123 label): it names a directory here, so
+ * nothing that could leave the pod's. */
+static bool name_ok(const char *n)
+{
+	size_t len = n ? strlen(n) : 0;
+
+	if (!len || len > 63 || n[0] == '-' || n[len - 1] == '-')
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((n[i] >= 'a' && n[i] <= 'z') || (n[i] >= '0' && n[i] <= '9') || n[i] == '-'))
+			return false;
+	return true;
+}
+
 int agent_vol_setup(struct agent *a, struct apod *p, const struct jv *pod, char *msg, size_t msglen)
 {
 	for (const struct jv *v = jv_first(jv_path(pod, "spec.volumes")); v; v = v->next) {
 		const char *name = jv_path_str(v, "name");
 		char err[1024] = "";
-		int rc = setup_one(a, p, pod, v, err, sizeof(err));
+		int rc = -EINVAL;
+
+		if (name_ok(name))
+			rc = setup_one(a, p, pod, v, err, sizeof(err));
+		else
+			snprintf(err, sizeof(err), "invalid volume name");
 
 		if (rc) {
 			/* operation_generator's GenerateError for MountVolume.SetUp */
@@ -399,7 +418,7 @@ int agent_vol_mounts(struct agent *a, const struct apod *p, const struct jv *pod
 		for (const struct jv *v = jv_first(jv_path(pod, "spec.volumes")); v; v = v->next)
 			if (jv_is_str(jv_get(v, "name"), name))
 				vol = v;
-		if (!vol) {
+		if (!vol || !name_ok(name)) {
 			snprintf(msg, msglen,
 				 "cannot find volume \"%s\" to mount into container \"%s\"", name,
 				 cname);

@@ -12,7 +12,8 @@
 # Memory (a tmpfs of sizeLimit), a hostPath of the test's own -- checked from the containers'
 # output; a missing ConfigMap -> FailedMount with the kubelet's message and ContainerCreating,
 # then runs once made; a hostPath type check; a mount of an unknown volume; once the pods are
-# deleted no volumes dir and no mount of theirs is left.
+# deleted no volumes dir and no mount of theirs is left; a pod force-deleted while the agent
+# is away has its volumes unmounted and removed by the returning agent.
 set -uo pipefail
 E2E_TAG=drven
 # shellcheck source=tests/e2e/agent/lib.sh
@@ -210,6 +211,15 @@ spec:
 ---
 apiVersion: v1
 kind: Pod
+metadata: {name: volgc}
+spec:
+  terminationGracePeriodSeconds: 1
+  volumes: [{name: m, emptyDir: {medium: Memory}}]
+  containers:
+  - {name: c, image: busybox, command: [sleep, "600"], volumeMounts: [{name: m, mountPath: /m}]}
+---
+apiVersion: v1
+kind: Pod
 metadata: {name: badmount}
 spec:
   restartPolicy: Never
@@ -250,6 +260,20 @@ BMSG='cannot find volume "nov" to mount into container "c"'
 [ "$(jp pod badmount '{.status.containerStatuses[0].state.waiting.message}')" = "$BMSG" ] ||
 	fail "badmount: message '$(jp pod badmount '{.status.containerStatuses[0].state.waiting.message}')'"
 [ $FAILS -eq $F0 ] && ok "volumes: missing ConfigMap -> FailedMount ($WMSG), then runs; hostPath type check; $BMSG"
+
+# a pod force-deleted while the agent is away: the returning agent removes its volumes
+F0=$FAILS
+wait_for "volgc runs" phase volgc Running
+GCV=$(echo "$WORK"/root/pods/default_volgc_*/volumes)
+grep -qF "$GCV/" /proc/self/mountinfo || fail "volgc: no tmpfs under $GCV"
+kill -KILL "$AGENT_PID"
+wait "$AGENT_PID" 2>/dev/null
+AGENT_PID=''
+k delete pod volgc --force --grace-period=0 >/dev/null 2>&1
+start_agent
+gcv_gone() { [ ! -e "$GCV" ] && ! grep -qF "$GCV/" /proc/self/mountinfo; }
+wait_for "volgc's volumes removed by the returning agent" gcv_gone
+[ $FAILS -eq $F0 ] && ok "volumes of a pod force-deleted while the agent was away: unmounted and removed"
 
 k delete pod --all --wait=false >/dev/null
 nopods() { [ -z "$(k get pods -o name)" ]; }

@@ -48,10 +48,7 @@
 #define BACKOFF_BASE_S 10.0
 #define BACKOFF_MAX_S  300.0
 #define TICK_MS	       200
-#define MIN_GRACE_S    2     /* kuberuntime minimumGracePeriodInSeconds */
-#define VOL_RETRY_S    0.5   /* nestedpendingoperations: initialDurationBeforeRetry */
-#define VOL_RETRY_MAX  122.0 /* maxDurationBeforeRetry (2m2s) */
-#define VOL_REFRESH_S  60.0  /* the kubelet's pod resync: projected files rewritten */
+#define MIN_GRACE_S    2 /* kuberuntime minimumGracePeriodInSeconds */
 
 struct agent_pods {
 	struct agent *a;
@@ -350,41 +347,11 @@ static bool try_start(struct agent_pods *ps, struct apod *p, const struct jv *po
 	return false;
 }
 
-/* The pod's volumes set up when due (first, after a failure, or for a refresh); whether they
- * are ready for its containers. */
-static bool volumes_ready(struct agent_pods *ps, struct apod *p, const struct jv *pod)
-{
-	char msg[1400];
-	int rc;
-
-	if (agent_mono_s() < p->vol_next)
-		return p->vol_ready;
-	rc = agent_vol_setup(ps->a, p, pod, msg, sizeof(msg));
-	if (!rc) {
-		p->vol_ready = true;
-		p->vol_backoff = 0;
-		p->vol_next = agent_mono_s() + VOL_REFRESH_S;
-		return true;
-	}
-	log_warn(AGENT_COMP, "pod %s: %s", p->key, msg);
-	aprobe_event(ps->rec, &(struct aprobe_pod){.ns = p->ns, .name = p->name, .uid = p->uid},
-		     "Warning", "FailedMount", msg);
-	if (p->vol_ready) { /* a refresh failed: what is mounted stays */
-		p->vol_next = agent_mono_s() + VOL_REFRESH_S;
-		return true;
-	}
-	p->vol_backoff = p->vol_backoff ? p->vol_backoff * 2 : VOL_RETRY_S;
-	if (p->vol_backoff > VOL_RETRY_MAX)
-		p->vol_backoff = VOL_RETRY_MAX;
-	p->vol_next = agent_mono_s() + p->vol_backoff;
-	return false;
-}
-
 /* The containers that are due started; the pod's state file written once for them all (and
  * for a sandbox just made: save). */
 static void start_due(struct agent_pods *ps, struct apod *p, const struct jv *pod, bool save)
 {
-	if (pod && !p->finished && !volumes_ready(ps, p, pod))
+	if (pod && !p->finished && !agent_vol_ready(ps->a, ps->rec, p, pod))
 		pod = NULL; /* the containers wait (ContainerCreating) */
 	for (size_t k = 0; pod && k < p->n; k++)
 		save |= try_start(ps, p, pod, k);

@@ -18,6 +18,10 @@
 #include "fsutil.h"
 #include "k8s.h"
 
+#define VOL_RETRY_S   0.5   /* nestedpendingoperations: initialDurationBeforeRetry */
+#define VOL_RETRY_MAX 122.0 /* maxDurationBeforeRetry (2m2s) */
+#define VOL_REFRESH_S 60.0  /* the kubelet's pod resync: projected files rewritten */
+
 /* The kubelet's plugin directory names (kubernetes.io~empty-dir, ...). */
 static const char *plugin_of(const struct jv *vol)
 {
@@ -249,6 +253,36 @@ int agent_vol_setup(struct agent *a, struct apod *p, const struct jv *pod, char 
 		}
 	}
 	return 0;
+}
+
+/* The pod's volumes set up when due (first, after a failure, or for a refresh); whether they
+ * are ready for its containers. */
+bool agent_vol_ready(struct agent *a, struct kc_recorder *rec, struct apod *p, const struct jv *pod)
+{
+	char msg[1400];
+	int rc;
+
+	if (agent_mono_s() < p->vol_next)
+		return p->vol_ready;
+	rc = agent_vol_setup(a, p, pod, msg, sizeof(msg));
+	if (!rc) {
+		p->vol_ready = true;
+		p->vol_backoff = 0;
+		p->vol_next = agent_mono_s() + VOL_REFRESH_S;
+		return true;
+	}
+	log_warn(AGENT_COMP, "pod %s: %s", p->key, msg);
+	aprobe_event(rec, &(struct aprobe_pod){.ns = p->ns, .name = p->name, .uid = p->uid},
+		     "Warning", "FailedMount", msg);
+	if (p->vol_ready) { /* a refresh failed: what is mounted stays */
+		p->vol_next = agent_mono_s() + VOL_REFRESH_S;
+		return true;
+	}
+	p->vol_backoff = p->vol_backoff ? p->vol_backoff * 2 : VOL_RETRY_S;
+	if (p->vol_backoff > VOL_RETRY_MAX)
+		p->vol_backoff = VOL_RETRY_MAX;
+	p->vol_next = agent_mono_s() + p->vol_backoff;
+	return false;
 }
 
 void agent_vol_mounts_free(struct rt_mount *m, size_t n)

@@ -71,6 +71,12 @@ struct rt_mount;
  * the containers keep waiting), other -errno. */
 int agent_vol_setup(struct agent *a, struct apod *p, const struct jv *pod, char *msg,
 		    size_t msglen);
+/* The pod's volumes set up when due (first, after a failure with the volume manager's back-off
+ * of 0.5 s doubling to 2m2s, or a refresh every minute); each failure is a FailedMount event
+ * through rec. Whether its containers may start. */
+struct kc_recorder;
+bool agent_vol_ready(struct agent *a, struct kc_recorder *rec, struct apod *p,
+		     const struct jv *pod);
 /* The bind mounts of container ctr (its volumeMounts; subPathExpr expanded with env) into
  * *mounts (malloc'd, free with agent_vol_mounts_free). 0, or -EINVAL with the kubelet's
  * message in msg (CreateContainerConfigError), -ENOMEM. */

@@ -87,7 +87,7 @@ static int make_dir(const char *dir, bool memory, const char *size_limit)
 
 /* hostpath.go checkType, with its messages; type "" checks nothing (the runtime then makes a
  * missing path a directory, as containerd does). */
-static int host_path(const char *path, const char *type, char *err, size_t errlen)
+int vol_host_path_check(const char *path, const char *type, char *err, size_t errlen)
 {
 	static const struct {
 		const char *type, *desc;
@@ -192,7 +192,7 @@ static int setup_one(struct agent *a, struct apod *p, const struct jv *pod, cons
 
 	vol_path(a, p, vol, dir, sizeof(dir));
 	if (jv_get(vol, "hostPath"))
-		return host_path(dir, jv_path_str(vol, "hostPath.type"), err, errlen);
+		return vol_host_path_check(dir, jv_path_str(vol, "hostPath.type"), err, errlen);
 	if (jv_get(vol, "emptyDir"))
 		return make_dir(dir, jv_is_str(jv_path(vol, "emptyDir.medium"), "Memory"),
 				jv_path_str(vol, "emptyDir.sizeLimit"));
@@ -302,7 +302,7 @@ static int str_cmp(const void *x, const void *y)
 /* kubecontainer.ExpandContainerVolumeMounts: subPathExpr's $(VAR)s expanded with the
  * container's env; references to variables unset or empty are an error naming them (sorted,
  * once each). malloc'd, or NULL with msg set (ENOMEM: msg empty). */
-static char *expand_sub_path(const char *expr, const struct env_list *env, char *msg, size_t msglen)
+char *vol_sub_path_expr(const char *expr, const struct env_list *env, char *msg, size_t msglen)
 {
 	char *miss[32];
 	size_t nm = 0, off = 0;
@@ -461,7 +461,7 @@ int agent_vol_mounts(struct agent *a, const struct apod *p, const struct jv *pod
 		}
 		vol_path(a, p, vol, src, sizeof(src));
 		if (expr && expr[0]) {
-			if (!(expanded = expand_sub_path(expr, env, msg, msglen))) {
+			if (!(expanded = vol_sub_path_expr(expr, env, msg, msglen))) {
 				rc = msg[0] ? -EINVAL : -ENOMEM;
 				break;
 			}

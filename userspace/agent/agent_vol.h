@@ -62,6 +62,14 @@ char *vol_format_map(const struct jv *obj);
  * when the files are already what it holds. 0 or -errno. */
 int vol_atomic_write(const char *dir, const struct vol_payload *p);
 
+/* hostpath.go checkType for type (DirectoryOrCreate and FileOrCreate make what is missing;
+ * "" checks nothing, a missing path is made a directory as containerd does). 0, or -EINVAL
+ * with the kubelet's message in err. */
+int vol_host_path_check(const char *path, const char *type, char *err, size_t errlen);
+/* ExpandContainerVolumeMounts: subPathExpr expanded with env (malloc'd), or NULL with
+ * "missing value for A, B" in msg (msg empty: ENOMEM). */
+char *vol_sub_path_expr(const char *expr, const struct env_list *env, char *msg, size_t msglen);
+
 struct agent;
 struct apod;
 struct rt_mount;

@@ -368,12 +368,82 @@ static void test_atomic_write(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+static void check_host(const char *path, const char *type, int want_rc, const char *want_err)
+{
+	char err[512] = "";
+	int rc = vol_host_path_check(path, type, err, sizeof(err));
+
+	if (rc != want_rc || strcmp(err, want_err))
+		fail_msg("%s (%s): %d \"%s\", want %d \"%s\"", path, type, rc, err, want_rc,
+			 want_err);
+}
+
+static void test_host_path(void **state)
+{
+	char dir[] = "/tmp/test_agent_vol.XXXXXX", p[PATH_MAX + 64], want[PATH_MAX * 2];
+	struct stat st;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	/* hostpath.go checkType's messages */
+	check_host(dir, "Directory", 0, "");
+	check_host("/dev/null", "CharDevice", 0, "");
+	snprintf(want, sizeof(want),
+		 "hostPath type check failed: %s is not a file, it's a Directory", dir);
+	check_host(dir, "File", -EINVAL, want);
+	check_host("/dev/null", "Socket", -EINVAL,
+		   "hostPath type check failed: /dev/null is not a socket file, it's a CharDevice");
+	check_host(
+	    "/dev/null", "BlockDevice", -EINVAL,
+	    "hostPath type check failed: /dev/null is not a block device, it's a CharDevice");
+	snprintf(p, sizeof(p), "%s/none", dir);
+	snprintf(want, sizeof(want), "hostPath %s doesn't exist", p);
+	check_host(p, "Directory", -EINVAL, want);
+	check_host(p, "Weird", -EINVAL, "Weird is an invalid volume type");
+	check_host("/a/../etc", "", -EINVAL, "invalid HostPath `/a/../etc`: must not contain '..'");
+	/* ...OrCreate make what is missing: a directory 0755, an empty file 0644 */
+	snprintf(p, sizeof(p), "%s/made/dir", dir);
+	check_host(p, "DirectoryOrCreate", 0, "");
+	assert_int_equal(stat(p, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	snprintf(p, sizeof(p), "%s/file", dir);
+	check_host(p, "FileOrCreate", 0, "");
+	assert_int_equal(stat(p, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0644);
+	snprintf(want, sizeof(want),
+		 "hostPath type check failed: %s is not a directory, it's a File", p);
+	check_host(p, "DirectoryOrCreate", -EINVAL, want);
+	snprintf(p, sizeof(p), "rm -rf '%s'", dir);
+	assert_int_equal(system(p), 0);
+}
+
+static void test_sub_path_expr(void **state)
+{
+	struct env_list env = {0};
+	char msg[256];
+	char *s;
+
+	(void)state;
+	assert_int_equal(env_set(&env, "POD", "web-1"), 0);
+	assert_int_equal(env_set(&env, "EMPTY", ""), 0);
+	s = vol_sub_path_expr("logs/$(POD)/$$(POD)", &env, msg, sizeof(msg));
+	assert_non_null(s);
+	assert_string_equal(s, "logs/web-1/$(POD)");
+	free(s);
+	/* unset and empty both missing, sorted, once each */
+	assert_null(vol_sub_path_expr("$(ZED)/$(EMPTY)/$(ZED)/$(A)", &env, msg, sizeof(msg)));
+	assert_string_equal(msg, "missing value for A, EMPTY, ZED");
+	env_list_free(&env);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_configmap),  cmocka_unit_test(test_secret),
 	    cmocka_unit_test(test_format_map), cmocka_unit_test(test_downward),
 	    cmocka_unit_test(test_projected),  cmocka_unit_test(test_atomic_write),
+	    cmocka_unit_test(test_host_path),  cmocka_unit_test(test_sub_path_expr),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

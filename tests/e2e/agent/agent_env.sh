@@ -232,6 +232,14 @@ events() { k get events -o jsonpath='{range .items[*]}{.involvedObject.name}|{.r
 has_event() { events "$1" | grep -qxF -- "$2"; }
 haslog() { [ -n "$(logline2 "$1" "$2")" ]; }
 
+# first (the volume manager's back-off doubles from 0.5 s): the missing ConfigMap's
+# FailedMount while volwait waits in ContainerCreating, then the ConfigMap made
+F1=$FAILS
+WMSG='MountVolume.SetUp failed for volume "v" : configmap "vollater" not found'
+wait_for "volwait: FailedMount event" has_event volwait "FailedMount|$WMSG"
+waiting volwait ContainerCreating || fail "volwait: not waiting in ContainerCreating"
+k create configmap vollater --from-literal=k=later-value >/dev/null
+
 F0=$FAILS
 wait_for "volpod c printed" haslog volpod c
 WANT="cfg=alphabeta mode=644 bee=beta beemode=600 only=sub pw=hunter2 pwmode=400 labels=app=\"vol\",tier=\"x\" name=volpod mem=64 proj=alpha,hunter2,default opt=0 one=alpha host=from-host memfs=tmpfs,size=8192k, cfgro=refused ro=refused"
@@ -246,11 +254,7 @@ VOLS=$(echo "$WORK"/root/pods/default_volpod_*/volumes)
 	fail "volpod: want tmpfs mounts (secret, projected, downwardAPI, mem) under $VOLS: $(grep -F "$VOLS" /proc/self/mountinfo)"
 [ $FAILS -eq $F0 ] && ok "volumes: configMap (items, modes), secret, downwardAPI, projected, optional, emptyDir (shared, Memory), hostPath, subPath, readOnly"
 
-F0=$FAILS
-WMSG='MountVolume.SetUp failed for volume "v" : configmap "vollater" not found'
-wait_for "volwait: FailedMount event" has_event volwait "FailedMount|$WMSG"
-waiting volwait ContainerCreating || fail "volwait: not waiting in ContainerCreating"
-k create configmap vollater --from-literal=k=later-value >/dev/null
+F0=$F1
 wait_for "volwait runs once its ConfigMap exists" phase volwait Succeeded
 [ "$(logline volwait)" = later-value ] || fail "volwait printed '$(logline volwait)'"
 HMSG="MountVolume.SetUp failed for volume \"h\" : hostPath type check failed: $WORK/hostdir/in is not a directory, it's a File"

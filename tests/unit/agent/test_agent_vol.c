@@ -305,16 +305,38 @@ static void link_is(const char *dir, const char *rel, const char *want)
 		assert_string_equal(buf, want);
 }
 
+/* A temp dir per test, removed in the teardown (also when the test failed). */
+static int tmp_setup(void **state)
+{
+	char *dir = strdup("/tmp/test_agent_vol.XXXXXX");
+
+	if (!dir || !mkdtemp(dir)) {
+		free(dir);
+		return -1;
+	}
+	*state = dir;
+	return 0;
+}
+
+static int tmp_teardown(void **state)
+{
+	char cmd[PATH_MAX + 16];
+	int rc;
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", (char *)*state);
+	rc = system(cmd);
+	free(*state);
+	return rc == 0 ? 0 : -1;
+}
+
 static void test_atomic_write(void **state)
 {
-	char dir[] = "/tmp/test_agent_vol.XXXXXX", path[PATH_MAX], data1[256], data2[256],
-	     data3[256];
+	const char *dir = *state;
+	char path[PATH_MAX], data1[256], data2[256], data3[256];
 	struct vol_payload p = {0};
 	struct stat st;
 	ssize_t n;
 
-	(void)state;
-	assert_non_null(mkdtemp(dir));
 	put_file(&p, "a", "alpha", 0644);
 	put_file(&p, "d/e/bee", "beta", 0600);
 	assert_int_equal(vol_atomic_write(dir, &p), 0);
@@ -364,8 +386,6 @@ static void test_atomic_write(void **state)
 	assert_int_equal(vol_atomic_write(dir, &p), 0);
 	snprintf(path, sizeof(path), "%s/a", dir);
 	assert_int_equal(lstat(path, &st), -1);
-	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
-	assert_int_equal(system(path), 0);
 }
 
 static void check_host(const char *path, const char *type, int want_rc, const char *want_err)
@@ -380,11 +400,10 @@ static void check_host(const char *path, const char *type, int want_rc, const ch
 
 static void test_host_path(void **state)
 {
-	char dir[] = "/tmp/test_agent_vol.XXXXXX", p[PATH_MAX + 64], want[PATH_MAX * 2];
+	const char *dir = *state;
+	char p[PATH_MAX + 64], want[PATH_MAX * 2];
 	struct stat st;
 
-	(void)state;
-	assert_non_null(mkdtemp(dir));
 	/* hostpath.go checkType's messages */
 	check_host(dir, "Directory", 0, "");
 	check_host("/dev/null", "CharDevice", 0, "");
@@ -414,8 +433,6 @@ static void test_host_path(void **state)
 	snprintf(want, sizeof(want),
 		 "hostPath type check failed: %s is not a directory, it's a File", p);
 	check_host(p, "DirectoryOrCreate", -EINVAL, want);
-	snprintf(p, sizeof(p), "rm -rf '%s'", dir);
-	assert_int_equal(system(p), 0);
 }
 
 static void test_sub_path_expr(void **state)
@@ -440,10 +457,14 @@ static void test_sub_path_expr(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_configmap),  cmocka_unit_test(test_secret),
-	    cmocka_unit_test(test_format_map), cmocka_unit_test(test_downward),
-	    cmocka_unit_test(test_projected),  cmocka_unit_test(test_atomic_write),
-	    cmocka_unit_test(test_host_path),  cmocka_unit_test(test_sub_path_expr),
+	    cmocka_unit_test(test_configmap),
+	    cmocka_unit_test(test_secret),
+	    cmocka_unit_test(test_format_map),
+	    cmocka_unit_test(test_downward),
+	    cmocka_unit_test(test_projected),
+	    cmocka_unit_test_setup_teardown(test_atomic_write, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(test_host_path, tmp_setup, tmp_teardown),
+	    cmocka_unit_test(test_sub_path_expr),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,7 +9,8 @@
  * $(VAR) expanded in values, command and args; a missing source is
  * CreateContainerConfigError with the kubelet's message); workingDir over the image's; cpu/memory limits and the cpu request in
  * the container's cgroup (<cgroup-parent>/pods/<uid>/<name>); a fresh overlay (upper/work) per
- * run, as a new container per restart; the volumeMounts bound in (agent_vol.h); logs under root/pods/<ns>_<name>_<uid>/<name>/<n>.log.
+ * run, as a new container per restart; the volumeMounts bound in (agent_vol.h); logs under
+ * root/pods/<ns>_<name>_<uid>/<name>/<n>.log.
  */
 #include <dirent.h>
 #include <errno.h>

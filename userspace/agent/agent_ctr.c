@@ -9,7 +9,8 @@
  * $(VAR) expanded in values, command and args; a missing source is
  * CreateContainerConfigError with the kubelet's message); workingDir over the image's; cpu/memory limits and the cpu request in
  * the container's cgroup (<cgroup-parent>/pods/<uid>/<name>); a fresh overlay (upper/work) per
- * run, as a new container per restart; logs under root/pods/<ns>_<name>_<uid>/<name>/<n>.log.
+ * run, as a new container per restart; the volumeMounts bound in (agent_vol.h); logs under
+ * root/pods/<ns>_<name>_<uid>/<name>/<n>.log.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -23,6 +24,7 @@
 
 #include "agent_env.h"
 #include "agent_pod.h"
+#include "agent_vol.h"
 #include "fsutil.h"
 #include "k8s.h"
 
@@ -280,6 +282,8 @@ int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_
 	char *argv[MAX_ARGS] = {0}, *env[MAX_ENV] = {0};
 	size_t argc = 0, envc = 0;
 	struct env_list cenv = {0};
+	struct rt_mount *mounts = NULL;
+	size_t n_mounts = 0;
 	struct rt_spec spec;
 	struct timespec ts;
 	const char *cwd;
@@ -334,6 +338,11 @@ int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_
 	}
 	if (rc)
 		goto out;
+	/* the volumeMounts (the pod's volumes are set up before its containers start) */
+	rc = agent_vol_mounts(a, p, pod, ctr, &cenv, &mounts, &n_mounts, c->message,
+			      sizeof(c->message));
+	if (rc)
+		goto out;
 
 	agent_pod_dir(a, p, dir, sizeof(dir));
 	snprintf(cdir, sizeof(cdir), "%s/%s", dir, c->name);
@@ -364,6 +373,8 @@ int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_
 	spec.hostname = p->name;
 	spec.netns = p->netns;
 	spec.cg = c->cg;
+	spec.mounts = mounts;
+	spec.n_mounts = n_mounts;
 	spec.argv = argv;
 	spec.env = env;
 	cwd = jv_path_str(ctr, "workingDir");
@@ -397,6 +408,7 @@ out:
 	for (size_t k = 0; k < argc; k++)
 		free(argv[k]);
 	env_list_free(&cenv);
+	agent_vol_mounts_free(mounts, n_mounts);
 	image_info_free(img);
 	return rc;
 }

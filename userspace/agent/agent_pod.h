@@ -63,7 +63,10 @@ struct apod {
 	double kill_at; /* monotonic: SIGKILL then */
 	bool finished;	/* Succeeded/Failed: nothing runs any more */
 	char *last_patch;
-	double ms[5]; /* start phases in ms, summed over its containers (bench/podstart) */
+	double ms[5];	    /* start phases in ms, summed over its containers (bench/podstart) */
+	bool vol_ready;	    /* its volumes are set up (agent_vol.h) */
+	double vol_next;    /* monotonic: the next setup try (failed) or refresh (ready) */
+	double vol_backoff; /* seconds to the next try after a failed setup */
 };
 
 enum { AGENT_MS_NETNS, AGENT_MS_CNI, AGENT_MS_CGROUP, AGENT_MS_IMAGE, AGENT_MS_PROCESS };

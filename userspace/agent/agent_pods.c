@@ -17,7 +17,15 @@
  * After an agent restart a pod's sandbox and running containers are adopted from its state
  * file (agent_adopt.c), written in the passes that start or reap its containers.
  *
- * Not yet: volumes, init containers.
+ * Volumes (agent_vol.h: emptyDir, hostPath, configMap, secret, downwardAPI, projected) are
+ * set up before the containers start; while one cannot be (a missing ConfigMap, a hostPath
+ * type check) the containers wait in ContainerCreating and each failed try is a FailedMount
+ * event with the kubelet's message, retried with the volume manager's back-off (0.5 s
+ * doubling to 2m2s); once up, the projected files are refreshed every minute. They are
+ * unmounted and removed with the pod's sandbox (done, deleted, or gone while the agent was
+ * away).
+ *
+ * Not yet: init containers.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -31,6 +39,7 @@
 #include <unistd.h>
 
 #include "agent_pod.h"
+#include "agent_vol.h"
 #include "hmap.h"
 #include "informer.h"
 #include "recorder.h"
@@ -342,6 +351,8 @@ static bool try_start(struct agent_pods *ps, struct apod *p, const struct jv *po
  * for a sandbox just made: save). */
 static void start_due(struct agent_pods *ps, struct apod *p, const struct jv *pod, bool save)
 {
+	if (pod && !p->finished && !agent_vol_ready(ps->a, ps->rec, p, pod))
+		pod = NULL; /* the containers wait (ContainerCreating) */
 	for (size_t k = 0; pod && k < p->n; k++)
 		save |= try_start(ps, p, pod, k);
 	if (save)
@@ -480,6 +491,10 @@ static void cleanup(struct agent_pods *ps, struct apod *p)
 	if (agent_pod_cgroup_purge(ps->a, p->uid))
 		log_warn(AGENT_COMP, "pod %s: its cgroups stay", p->key);
 	agent_sandbox_down(ps->a, p);
+	/* once nothing runs in it: the kubelet's volume manager unmounts a terminated pod's */
+	agent_vol_teardown(ps->a, p);
+	p->vol_ready = false;
+	p->vol_next = 0;
 	agent_pod_dir(ps->a, p, dir, sizeof(dir));
 	for (size_t i = 0; i < p->n; i++) {
 		char run[PATH_MAX + 128];
@@ -696,6 +711,7 @@ static void *run(void *arg)
 	kc_informer_wait_synced(ps->inf, -1);
 	/* what an earlier run left of pods no longer bound here */
 	agent_sandbox_gc(ps->a, bound_here, ps);
+	agent_vol_gc(ps->a, bound_here, ps);
 	while (!atomic_load(&ps->stop)) {
 		char *key = NULL;
 		double until = agent_mono_s() + TICK_MS / 1000.0;

@@ -6,6 +6,14 @@
 # in the container's own output; a missing ConfigMap -> CreateContainerConfigError with
 # `configmap "later" not found`, then the ConfigMap made -> the pod runs; a missing key ->
 # "couldn't find key nokey in ConfigMap default/cfg"; an optional missing envFrom -> runs.
+# Volumes: one pod mounting configMap (all keys; items with a path and mode), secret
+# (defaultMode), downwardAPI (labels, name, a resourceFieldRef), projected, an optional missing
+# secret, emptyDir (shared by two containers, subPath, subPathExpr, readOnly) and medium
+# Memory (a tmpfs of sizeLimit), a hostPath of the test's own -- checked from the containers'
+# output; a missing ConfigMap -> FailedMount with the kubelet's message and ContainerCreating,
+# then runs once made; a hostPath type check; a mount of an unknown volume; once the pods are
+# deleted no volumes dir and no mount of theirs is left; a pod force-deleted while the agent
+# is away has its volumes unmounted and removed by the returning agent.
 set -uo pipefail
 E2E_TAG=drven
 # shellcheck source=tests/e2e/agent/lib.sh
@@ -97,9 +105,186 @@ wait_for "badkey: CreateContainerConfigError" waiting badkey CreateContainerConf
 	fail "badkey: message '$(jp pod badkey '{.status.containerStatuses[0].state.waiting.message}')'"
 [ $FAILS -eq $F0 ] && ok "missing key: couldn't find key nokey in ConfigMap default/cfg"
 
+# ---- volumes: every kind in one pod, checked from inside its containers ----
+mkdir -p "$WORK/hostdir"
+echo from-host >"$WORK/hostdir/in"
+cat >"$WORK/vol.yaml" <<YAML
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: volcfg}
+data: {a: alpha, b: beta}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: volpod
+  labels: {app: vol, tier: x}
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 1
+  volumes:
+  - {name: cfg, configMap: {name: volcfg}}
+  - {name: items, configMap: {name: volcfg, items: [{key: b, path: sub/bee, mode: 0600}]}}
+  - {name: sec, secret: {secretName: sec, defaultMode: 0400}}
+  - name: dapi
+    downwardAPI:
+      items:
+      - {path: labels, fieldRef: {fieldPath: metadata.labels}}
+      - {path: name, fieldRef: {fieldPath: metadata.name}}
+      - {path: mem, resourceFieldRef: {containerName: c, resource: limits.memory, divisor: 1Mi}}
+  - name: proj
+    projected:
+      sources:
+      - configMap: {name: volcfg, items: [{key: a, path: a}]}
+      - secret: {name: sec}
+      - downwardAPI: {items: [{path: ns, fieldRef: {fieldPath: metadata.namespace}}]}
+  - {name: opt, secret: {secretName: nosuch, optional: true}}
+  - {name: scratch, emptyDir: {}}
+  - {name: mem, emptyDir: {medium: Memory, sizeLimit: 8Mi}}
+  - {name: host, hostPath: {path: $WORK/hostdir, type: Directory}}
+  containers:
+  - name: c
+    image: busybox
+    resources: {limits: {memory: 64Mi}}
+    env:
+    - {name: POD, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
+    command:
+    - sh
+    - -c
+    - >-
+      echo "cfg=\$(cat /cfg/a)\$(cat /cfg/b) mode=\$(stat -Lc %a /cfg/a)
+      bee=\$(cat /items/sub/bee) beemode=\$(stat -Lc %a /items/sub/bee) only=\$(ls /items)
+      pw=\$(cat /sec/pw) pwmode=\$(stat -Lc %a /sec/pw)
+      labels=\$(cat /dapi/labels | tr '\n' ,) name=\$(cat /dapi/name) mem=\$(cat /dapi/mem)
+      proj=\$(cat /proj/a),\$(cat /proj/pw),\$(cat /proj/ns) opt=\$(ls /opt | wc -l)
+      one=\$(cat /one.conf) host=\$(cat /host/in)
+      memfs=\$(awk '\$2=="/mem"{print \$3","\$4}' /proc/mounts | grep -o 'tmpfs\|size=8192k' | tr '\n' ,)
+      cfgro=\$(touch /cfg/x 2>/dev/null && echo writable || echo refused)
+      ro=\$(touch /ro/x 2>/dev/null && echo writable || echo refused)";
+      echo c > /scratch/from-c; echo in-sub > /sub/f; echo by-expr > /byname/f; echo to-host > /host/out;
+      exec sleep 600
+    volumeMounts:
+    - {name: cfg, mountPath: /cfg}
+    - {name: items, mountPath: /items}
+    - {name: sec, mountPath: /sec}
+    - {name: dapi, mountPath: /dapi}
+    - {name: proj, mountPath: /proj}
+    - {name: opt, mountPath: /opt}
+    - {name: cfg, mountPath: /one.conf, subPath: a}
+    - {name: scratch, mountPath: /scratch}
+    - {name: scratch, mountPath: /sub, subPath: d1}
+    - {name: scratch, mountPath: /byname, subPathExpr: \$(POD)}
+    - {name: scratch, mountPath: /ro, readOnly: true}
+    - {name: mem, mountPath: /mem}
+    - {name: host, mountPath: /host}
+  - name: d
+    image: busybox
+    command:
+    - sh
+    - -c
+    - >-
+      for i in \$(seq 600); do [ -e /shared/from-c ] && [ -e /shared/d1/f ] && [ -e /shared/volpod/f ] && break; sleep 0.1; done;
+      echo "shared=\$(cat /shared/from-c) sub=\$(cat /shared/d1/f) expr=\$(cat /shared/volpod/f)"; exec sleep 600
+    volumeMounts:
+    - {name: scratch, mountPath: /shared}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: volwait}
+spec:
+  restartPolicy: Never
+  volumes:
+  - {name: v, configMap: {name: vollater}}
+  - {name: h, hostPath: {path: $WORK/hostdir, type: DirectoryOrCreate}}
+  containers:
+  - {name: c, image: busybox, command: [cat, /v/k], volumeMounts: [{name: v, mountPath: /v}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: hostbad}
+spec:
+  restartPolicy: Never
+  volumes:
+  - {name: h, hostPath: {path: $WORK/hostdir/in, type: Directory}}
+  containers:
+  - {name: c, image: busybox, command: ["true"], volumeMounts: [{name: h, mountPath: /h}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: volgc}
+spec:
+  terminationGracePeriodSeconds: 1
+  volumes: [{name: m, emptyDir: {medium: Memory}}]
+  containers:
+  - {name: c, image: busybox, command: [sleep, "600"], volumeMounts: [{name: m, mountPath: /m}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: badmount}
+spec:
+  restartPolicy: Never
+  containers:
+  - {name: c, image: busybox, command: ["true"], volumeMounts: [{name: nov, mountPath: /x}]}
+YAML
+k apply -f "$WORK/vol.yaml" >/dev/null || fail "apply vol.yaml"
+logline2() { cat "$WORK"/root/pods/default_"$1"_*/"$2"/0.log 2>/dev/null | sed -n 's/^[^ ]* stdout [FP] //p'; }
+events() { k get events -o jsonpath='{range .items[*]}{.involvedObject.name}|{.reason}|{.message}{"\n"}{end}' | sed -n "s/^$1|//p"; }
+has_event() { events "$1" | grep -qxF -- "$2"; }
+haslog() { [ -n "$(logline2 "$1" "$2")" ]; }
+
+# first (the volume manager's back-off doubles from 0.5 s): the missing ConfigMap's
+# FailedMount while volwait waits in ContainerCreating, then the ConfigMap made
+F1=$FAILS
+WMSG='MountVolume.SetUp failed for volume "v" : configmap "vollater" not found'
+wait_for "volwait: FailedMount event" has_event volwait "FailedMount|$WMSG"
+waiting volwait ContainerCreating || fail "volwait: not waiting in ContainerCreating"
+k create configmap vollater --from-literal=k=later-value >/dev/null
+
+F0=$FAILS
+wait_for "volpod c printed" haslog volpod c
+WANT="cfg=alphabeta mode=644 bee=beta beemode=600 only=sub pw=hunter2 pwmode=400 labels=app=\"vol\",tier=\"x\" name=volpod mem=64 proj=alpha,hunter2,default opt=0 one=alpha host=from-host memfs=tmpfs,size=8192k, cfgro=refused ro=refused"
+[ "$(logline2 volpod c)" = "$WANT" ] || fail "volpod c printed '$(logline2 volpod c)', want '$WANT'"
+wait_for "volpod d printed" haslog volpod d
+[ "$(logline2 volpod d)" = "shared=c sub=in-sub expr=by-expr" ] || fail "volpod d printed '$(logline2 volpod d)'"
+[ "$(cat "$WORK/hostdir/out" 2>/dev/null)" = to-host ] || fail "hostPath: the container's write is not on the host"
+VOLS=$(echo "$WORK"/root/pods/default_volpod_*/volumes)
+[ -L "$VOLS/kubernetes.io~configmap/cfg/a" ] && [ -L "$VOLS/kubernetes.io~configmap/cfg/..data" ] ||
+	fail "configMap volume not written the atomic writer's way: $(ls -la "$VOLS/kubernetes.io~configmap/cfg" 2>&1)"
+[ "$(grep -cF "$VOLS/" /proc/self/mountinfo)" -ge 4 ] ||
+	fail "volpod: want tmpfs mounts (secret, projected, downwardAPI, mem) under $VOLS: $(grep -F "$VOLS" /proc/self/mountinfo)"
+[ $FAILS -eq $F0 ] && ok "volumes: configMap (items, modes), secret, downwardAPI, projected, optional, emptyDir (shared, Memory), hostPath, subPath, readOnly"
+
+F0=$F1
+wait_for "volwait runs once its ConfigMap exists" phase volwait Succeeded
+[ "$(logline volwait)" = later-value ] || fail "volwait printed '$(logline volwait)'"
+HMSG="MountVolume.SetUp failed for volume \"h\" : hostPath type check failed: $WORK/hostdir/in is not a directory, it's a File"
+wait_for "hostbad: FailedMount event" has_event hostbad "FailedMount|$HMSG"
+wait_for "badmount: CreateContainerConfigError" waiting badmount CreateContainerConfigError
+BMSG='cannot find volume "nov" to mount into container "c"'
+[ "$(jp pod badmount '{.status.containerStatuses[0].state.waiting.message}')" = "$BMSG" ] ||
+	fail "badmount: message '$(jp pod badmount '{.status.containerStatuses[0].state.waiting.message}')'"
+[ $FAILS -eq $F0 ] && ok "volumes: missing ConfigMap -> FailedMount ($WMSG), then runs; hostPath type check; $BMSG"
+
+# a pod force-deleted while the agent is away: the returning agent removes its volumes
+F0=$FAILS
+wait_for "volgc runs" phase volgc Running
+GCV=$(echo "$WORK"/root/pods/default_volgc_*/volumes)
+grep -qF "$GCV/" /proc/self/mountinfo || fail "volgc: no tmpfs under $GCV"
+kill -KILL "$AGENT_PID"
+wait "$AGENT_PID" 2>/dev/null
+AGENT_PID=''
+k delete pod volgc --force --grace-period=0 >/dev/null 2>&1
+start_agent
+gcv_gone() { [ ! -e "$GCV" ] && ! grep -qF "$GCV/" /proc/self/mountinfo; }
+wait_for "volgc's volumes removed by the returning agent" gcv_gone
+[ $FAILS -eq $F0 ] && ok "volumes of a pod force-deleted while the agent was away: unmounted and removed"
+
 k delete pod --all --wait=false >/dev/null
 nopods() { [ -z "$(k get pods -o name)" ]; }
 wait_for "every pod deleted" nopods
+[ ! -e "$VOLS" ] || fail "volpod's volumes dir stays: $(ls "$VOLS")"
+! grep -F "$WORK/root/pods" /proc/self/mountinfo || fail "mounts of the pods stay"
+[ "$(cat "$WORK/hostdir/in" 2>/dev/null)" = from-host ] || fail "hostPath content gone with the pod"
 
 if [ $FAILS -ne 0 ]; then
 	echo "--- agent log" >&2

@@ -14,16 +14,17 @@
  * an HTTP thread. The agent's errors become kube's (400 its text; 404 NotFound; 500
  * InternalError), as the GenericHttpResponseChecker of kube-apiserver makes them.
  *
- * exec, attach, portforward: the client's upgrade request (WebSocket) is sent on to the
- * agent; when it answers 101, the client gets the same 101 (libmicrohttpd's upgrade) and a
- * relay thread copies bytes both ways until either side closes. Anything else is the
- * agent's error. Runs on a worker (the connect blocks).
+ * exec, attach, portforward: the client's upgrade request (WebSocket; SPDY/3.1 for
+ * port-forward's fallback) is sent on to the agent; when it answers 101, the client gets
+ * the same 101 (libmicrohttpd's upgrade) and a relay thread copies bytes both ways until
+ * either side closes. Anything else is the agent's error. Runs on a worker (the connect blocks).
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gnutls/gnutls.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -52,7 +53,7 @@ struct api_nproxy {
 	unsigned char *extra; /* bytes read past the head */
 	size_t nextra;
 	/* the agent's 101 */
-	char accept[64], protocol[64], upgrade[64];
+	char accept[64], protocol[64], upgrade[64], stream_proto[64];
 	/* log streaming: the pump fills buf, the reader drains it */
 	struct MHD_Connection *conn;
 	pthread_mutex_t mu;
@@ -174,6 +175,9 @@ static int tcp_connect(const char *ip, int port, int *fdp)
 	}
 	fl = fcntl(fd, F_GETFL);
 	fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	/* as Go's dialer: a stream's small writes (SPDY frame heads) are not held back by
+	 * Nagle waiting on the agent's delayed ACK */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
 	*fdp = fd;
 	return 0;
 }
@@ -608,6 +612,8 @@ enum MHD_Result api_node_proxy_queue(struct api_req *r)
 		MHD_add_response_header(resp, "Sec-WebSocket-Accept", np->accept);
 	if (np->protocol[0])
 		MHD_add_response_header(resp, "Sec-WebSocket-Protocol", np->protocol);
+	if (np->stream_proto[0]) /* a SPDY upgrade's (port-forward's fallback) */
+		MHD_add_response_header(resp, "X-Stream-Protocol-Version", np->stream_proto);
 	ret = MHD_queue_response(r->conn, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -819,6 +825,8 @@ void api_serve_node_proxy(struct api_req *r, const struct jv *pod)
 		hdr_find(head, "Sec-WebSocket-Accept", np->accept, sizeof(np->accept));
 		hdr_find(head, "Sec-WebSocket-Protocol", np->protocol, sizeof(np->protocol));
 		hdr_find(head, "Upgrade", np->upgrade, sizeof(np->upgrade));
+		hdr_find(head, "X-Stream-Protocol-Version", np->stream_proto,
+			 sizeof(np->stream_proto));
 		r->state = REQ_UPGRADE;
 	} else {
 		agent_error(r, np, head, code, what);

@@ -64,6 +64,7 @@ struct pf_pair {
 struct pfsession {
 	struct agent *a;
 	MHD_socket sock;
+	int conn_fd; /* the caller's TCP socket (MHD's), watched for its end only */
 	struct MHD_UpgradeResponseHandle *urh;
 	bool ws;
 	char ns[256], pod[256], uid[64], netns[PATH_MAX];
@@ -588,16 +589,19 @@ static void pair_io(struct pfsession *s, struct pf_pair *p, short revents)
 
 static void run(struct pfsession *s)
 {
-	struct pollfd pfd[MAX_PAIRS + 1];
-	size_t idx[MAX_PAIRS + 1];
+	struct pollfd pfd[MAX_PAIRS + 2];
+	size_t idx[MAX_PAIRS + 2];
 
 	while (!s->gone && !ahttp_stopping(s->a)) {
-		size_t n = 1;
+		size_t n = 2;
 		double now = agent_mono_s();
 		int rc;
 
 		pfd[0] = (struct pollfd){.fd = s->sock,
 					 .events = (short)(pending(s) < PENDING_MAX ? POLLIN : 0)};
+		/* libmicrohttpd does not pass the caller's close (TLS) on to the upgraded socket:
+		 * the TCP socket's hang-up ends the session */
+		pfd[1] = (struct pollfd){.fd = s->conn_fd, .events = POLLRDHUP};
 		for (size_t i = 0; i < MAX_PAIRS; i++) {
 			struct pf_pair *p = &s->pairs[i];
 
@@ -627,6 +631,8 @@ static void run(struct pfsession *s)
 			break;
 		if (rc <= 0)
 			continue;
+		if (pfd[1].revents & (POLLRDHUP | POLLHUP | POLLERR))
+			break;
 		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			unsigned char *dst = s->ws ? s->raw + s->nraw : s->in + s->nin;
 			size_t room = INBUF - (s->ws ? s->nraw : s->nin);
@@ -646,7 +652,7 @@ static void run(struct pfsession *s)
 			if (s->ws && s->nraw && !s->gone)
 				ws_input(s), spdy_input(s);
 		}
-		for (size_t k = 1; k < n && !s->gone; k++) {
+		for (size_t k = 2; k < n && !s->gone; k++) {
 			struct pf_pair *p = &s->pairs[idx[k]];
 
 			/* a pair may have ended (a reset) while reading the client */
@@ -689,10 +695,12 @@ static void on_upgraded(void *cls, struct MHD_Connection *c, void *req_cls, cons
 			struct MHD_UpgradeResponseHandle *urh)
 {
 	struct pfsession *s = cls;
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 	pthread_t t;
 
-	(void)c;
 	(void)req_cls;
+	s->conn_fd = ci ? ci->connect_fd : -1;
 	s->sock = sock;
 	s->urh = urh;
 	if (extra_in_size && extra_in_size <= INBUF) {

@@ -499,6 +499,7 @@ static void agent_error(struct api_req *r, struct api_nproxy *np, const char *he
 struct relay {
 	struct api_nproxy *np;
 	MHD_socket sock;
+	int client_fd; /* the client's own TCP socket (MHD's; only watched for its end), -1 */
 	struct MHD_UpgradeResponseHandle *urh;
 	unsigned char *in;
 	size_t nin;
@@ -533,14 +534,20 @@ static void *relay_main(void *arg)
 	    (np->nextra && send_all(rl->sock, np->extra, np->nextra)))
 		goto out;
 	for (;;) {
-		struct pollfd p[2] = {{.fd = rl->sock, .events = POLLIN},
-				      {.fd = np->fd, .events = POLLIN}};
+		struct pollfd p[3] = {{.fd = rl->sock, .events = POLLIN},
+				      {.fd = np->fd, .events = POLLIN},
+				      {.fd = rl->client_fd, .events = POLLRDHUP}};
 
-		if (!gnutls_record_check_pending(np->tls) && poll(p, 2, -1) < 0) {
+		if (!gnutls_record_check_pending(np->tls) && poll(p, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
+		/* libmicrohttpd (epoll, TLS) does not pass a client's close on to the upgraded
+		 * socket: a killed kubectl exec or port-forward would leave its session open at
+		 * the agent. Its TCP socket's hang-up (watched, never read) ends the relay. */
+		if (p[2].revents & (POLLRDHUP | POLLHUP | POLLERR))
+			break;
 		if (gnutls_record_check_pending(np->tls) || (p[1].revents & (POLLIN | POLLHUP))) {
 			ssize_t n = np_read(np, buf, UPGRADE_BUF);
 
@@ -571,10 +578,10 @@ static void on_upgraded(void *cls, struct MHD_Connection *c, void *req_cls, cons
 {
 	struct api_req *r = req_cls;
 	struct relay *rl = calloc(1, sizeof(*rl));
+	const union MHD_ConnectionInfo *ci;
 	pthread_t t;
 
 	(void)cls;
-	(void)c;
 	if (!rl || (extra_in_size && !(rl->in = malloc(extra_in_size)))) {
 		free(rl);
 		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
@@ -585,6 +592,8 @@ static void on_upgraded(void *cls, struct MHD_Connection *c, void *req_cls, cons
 	r->np = NULL;
 	rl->sock = sock;
 	rl->urh = urh;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	rl->client_fd = ci ? ci->connect_fd : -1;
 	if (extra_in_size)
 		memcpy(rl->in, extra_in, extra_in_size);
 	rl->nin = extra_in_size;

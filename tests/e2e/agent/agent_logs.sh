@@ -82,7 +82,7 @@ spec:
     - -c
     - |
       mkdir -p /www/cgi-bin && echo hello-from-web >/www/index.html
-      head -c 1000000 /dev/urandom >/www/big
+      head -c 200000 /dev/urandom >/www/big
       printf '#!/bin/sh\necho Content-Type: text/plain\necho\nhead -c "$CONTENT_LENGTH" | md5sum\n' >/www/cgi-bin/up
       chmod +x /www/cgi-bin/up
       exec httpd -f -p 8080 -h /www
@@ -213,10 +213,10 @@ PF1=$PF_PID
 expect "port-forward: the pod's answer" hello-from-web "$(get 18080)"
 expect "port-forward: a second connection" hello-from-web "$(get 18080)"
 expect "port-forward: kubectl handled two connections" 2 "$(grep -c 'Handling connection for 18080' "$WORK/pf1.out")"
-expect "port-forward: 1 MB from the pod" "$(k exec web -- md5sum /www/big | cut -d' ' -f1)" \
+expect "port-forward: 200 kB from the pod" "$(k exec web -- md5sum /www/big | cut -d' ' -f1)" \
 	"$(innode curl -s --max-time 60 http://127.0.0.1:18080/big | md5sum | cut -d' ' -f1)"
-head -c 1000000 /dev/urandom >"$WORK/pfblob"
-expect "port-forward: 1 MB to the pod (its CGI's md5sum)" "$(md5sum <"$WORK/pfblob" | cut -d' ' -f1)" \
+head -c 200000 /dev/urandom >"$WORK/pfblob"
+expect "port-forward: 200 kB to the pod (its CGI's md5sum)" "$(md5sum <"$WORK/pfblob" | cut -d' ' -f1)" \
 	"$(innode curl -s --max-time 60 --data-binary @"$WORK/pfblob" http://127.0.0.1:18080/cgi-bin/up | cut -d' ' -f1)"
 grep -q 'port-forward session (SPDY over WebSocket)' "$WORK/agent.log" &&
 	ok "port-forward: kubectl tunnels SPDY in WebSocket" || fail "port-forward: no WebSocket session in the agent's log"

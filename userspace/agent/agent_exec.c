@@ -47,6 +47,7 @@
 struct xsession {
 	struct agent *a;
 	MHD_socket sock;
+	int conn_fd; /* the caller's TCP socket (MHD's), watched for its end only */
 	struct MHD_UpgradeResponseHandle *urh;
 	char ns[256], pod[256], ctr[64];
 	char cg_rel[1024];
@@ -393,13 +394,16 @@ static void run(struct xsession *x)
 	for (;;) {
 		int outfd = x->tty ? master : out_p[0];
 		int errfd = x->tty ? -1 : err_p[0];
-		struct pollfd p[5] = {
+		struct pollfd p[6] = {
 		    {.fd = client_gone ? -1 : x->sock,
 		     .events = (short)(x->stdin_len < STDIN_MAX ? POLLIN : 0)},
 		    {.fd = outfd, .events = POLLIN},
 		    {.fd = errfd, .events = POLLIN},
 		    {.fd = (x->stdin_len && !x->tty) ? in_p[1] : -1, .events = POLLOUT},
 		    {.fd = exited ? -1 : pidfd, .events = POLLIN},
+		    /* libmicrohttpd does not pass the caller's close (TLS) on to the upgraded
+		     * socket: the TCP socket's hang-up says the client is gone */
+		    {.fd = client_gone ? -1 : x->conn_fd, .events = POLLRDHUP},
 		};
 
 		if (outfd < 0 && errfd < 0 && exited)
@@ -407,8 +411,13 @@ static void run(struct xsession *x)
 		if (ahttp_stopping(x->a) && !exited) {
 			kill(pid, SIGKILL);
 		}
-		if (poll(p, 5, 200) < 0 && errno != EINTR)
+		if (poll(p, 6, 200) < 0 && errno != EINTR)
 			break;
+		if (p[5].revents & (POLLRDHUP | POLLHUP | POLLERR)) {
+			client_gone = true;
+			if (!exited)
+				kill(pid, SIGKILL); /* nobody reads it any more */
+		}
 		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			ssize_t n = recv(x->sock, x->rbuf + x->rlen, MAX_MSG + 64 - x->rlen, 0);
 
@@ -525,10 +534,12 @@ static void on_upgraded(void *cls, struct MHD_Connection *c, void *req_cls, cons
 			struct MHD_UpgradeResponseHandle *urh)
 {
 	struct xsession *x = cls;
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 	pthread_t t;
 
-	(void)c;
 	(void)req_cls;
+	x->conn_fd = ci ? ci->connect_fd : -1;
 	x->sock = sock;
 	x->urh = urh;
 	if (extra_in_size && extra_in_size < MAX_MSG) {

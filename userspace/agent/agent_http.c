@@ -149,6 +149,8 @@ int ahttp_resolve(struct ahttp_req *r, struct ahttp_target *t, enum MHD_Result *
 		*ret = ahttp_text(r->conn, 404, "pod \"%s\" does not exist\n", r->pod);
 		goto fail;
 	}
+	/* port-forward names no container */
+	found = !r->ctr[0];
 	for (const struct jv *c = jv_first(jv_path(pod, "spec.containers")); c && !found;
 	     c = c->next)
 		found = jv_is_str(jv_get(c, "name"), r->ctr);
@@ -262,10 +264,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			return ahttp_text(conn, 405, "Method Not Allowed\n");
 		return agent_exec_serve(&r);
 	}
-	if (!strncmp(url, "/portForward/", 13))
-		return ahttp_text(conn, 400,
-				  "port forwarding is not served by the drover agent yet (kubectl "
-				  "speaks SPDY over WebSocket for it)\n");
+	if (!strncmp(url, "/portForward/", 13)) {
+		if (strcmp(method, "GET") && strcmp(method, "POST"))
+			return ahttp_text(conn, 405, "Method Not Allowed\n");
+		return agent_portforward_serve(&r, url + 13);
+	}
 	return ahttp_text(conn, 404, "404 page not found\n");
 }
 
@@ -345,7 +348,7 @@ int agent_http_start(struct agent *a)
 		log_error(COMP, "cannot listen on port %d", a->cfg->port);
 		return -EADDRINUSE;
 	}
-	log_info(COMP, "serving HTTPS on port %d (logs, exec)", a->cfg->port);
+	log_info(COMP, "serving HTTPS on port %d (logs, exec, port-forward)", a->cfg->port);
 	return 0;
 }
 

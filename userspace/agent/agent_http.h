@@ -2,7 +2,7 @@
 /*
  * agent_http: the agent's kubelet endpoint (HTTPS on --port, 10250 by default), as the
  * kubelet's server serves the API server: /containerLogs (agent_logs.c), /exec (agent_exec.c;
- * /attach and /portForward are refused with a 400 kubectl shows). agent_http.c owns the daemon (libmicrohttpd, a thread per connection, so a
+ * /attach is refused with a 400 kubectl shows), /portForward (agent_portforward.c). agent_http.c owns the daemon (libmicrohttpd, a thread per connection, so a
  * follow or an exec never holds up another request, and none touches the pod sync), TLS
  * (a serving certificate the agent signs itself, as the kubelet does without
  * --tls-cert-file: kube-apiserver does not verify it by default), who may call (a client
@@ -22,7 +22,7 @@ struct ahttp_req {
 	struct agent *a;
 	struct MHD_Connection *conn;
 	const char *method;
-	const char *url_kind; /* "containerLogs", "exec", "attach" */
+	const char *url_kind; /* "containerLogs", "exec", "attach", "portForward" */
 	char ns[256], pod[256], ctr[64];
 };
 
@@ -34,7 +34,7 @@ struct ahttp_target {
 	pid_t init;	    /* its init while it runs (our pid namespace), else 0 */
 };
 
-/* Find the pod (the API's copy: its uid) and the container; on failure the kubelet's
+/* Find the pod (the API's copy: its uid) and the container (none when r->ctr is empty); on failure the kubelet's
  * answer (404 / 400, text) is queued and MHD's result is returned through *ret. 0 or -1. */
 int ahttp_resolve(struct ahttp_req *r, struct ahttp_target *t, enum MHD_Result *ret);
 /* The container's init while it runs (a process of its cgroup that is PID 1 of its pid
@@ -56,5 +56,7 @@ void ahttp_session_leave(struct agent *a);
 
 enum MHD_Result agent_logs_serve(struct ahttp_req *r);
 enum MHD_Result agent_exec_serve(struct ahttp_req *r);
+/* path: what follows /portForward/ ({ns}/{pod}[/{uid}]) */
+enum MHD_Result agent_portforward_serve(struct ahttp_req *r, const char *path);
 
 #endif

@@ -40,6 +40,11 @@ static void netns_path(const char *uid, char *buf, size_t size)
 	snprintf(buf, size, NETNS_DIR "/" NETNS_PREFIX "%s", uid);
 }
 
+void agent_pod_netns(const char *uid, char *buf, size_t size)
+{
+	netns_path(uid, buf, size);
+}
+
 static void record_path(const struct agent *a, const char *uid, char *buf, size_t size)
 {
 	snprintf(buf, size, "%s/sandboxes/%s", a->cfg->root, uid);

@@ -88,6 +88,8 @@ static inline double agent_mono_ms(void)
 /* agent_net.c: the pod's network namespace and its CNI ADD / DEL. 0 or -errno (logged). */
 int agent_sandbox_up(struct agent *a, struct apod *p);
 int agent_sandbox_down(struct agent *a, struct apod *p);
+/* The path of the network namespace of the pod with this uid (whether it exists or not). */
+void agent_pod_netns(const char *uid, char *buf, size_t size);
 /* Remove leftovers (netns files, CNI state) of pods not in the keep set (uid -> anything). */
 void agent_sandbox_gc(struct agent *a, bool (*keep)(void *arg, const char *uid), void *arg);
 

@@ -14,16 +14,17 @@
  * an HTTP thread. The agent's errors become kube's (400 its text; 404 NotFound; 500
  * InternalError), as the GenericHttpResponseChecker of kube-apiserver makes them.
  *
- * exec, attach, portforward: the client's upgrade request (WebSocket) is sent on to the
- * agent; when it answers 101, the client gets the same 101 (libmicrohttpd's upgrade) and a
- * relay thread copies bytes both ways until either side closes. Anything else is the
- * agent's error. Runs on a worker (the connect blocks).
+ * exec, attach, portforward: the client's upgrade request (WebSocket; SPDY/3.1 for
+ * port-forward's fallback) is sent on to the agent; when it answers 101, the client gets
+ * the same 101 (libmicrohttpd's upgrade) and a relay thread copies bytes both ways until
+ * either side closes. Anything else is the agent's error. Runs on a worker (the connect blocks).
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gnutls/gnutls.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -52,7 +53,7 @@ struct api_nproxy {
 	unsigned char *extra; /* bytes read past the head */
 	size_t nextra;
 	/* the agent's 101 */
-	char accept[64], protocol[64], upgrade[64];
+	char accept[64], protocol[64], upgrade[64], stream_proto[64];
 	/* log streaming: the pump fills buf, the reader drains it */
 	struct MHD_Connection *conn;
 	pthread_mutex_t mu;
@@ -174,6 +175,9 @@ static int tcp_connect(const char *ip, int port, int *fdp)
 	}
 	fl = fcntl(fd, F_GETFL);
 	fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	/* as Go's dialer: a stream's small writes (SPDY frame heads) are not held back by
+	 * Nagle waiting on the agent's delayed ACK */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
 	*fdp = fd;
 	return 0;
 }
@@ -495,6 +499,7 @@ static void agent_error(struct api_req *r, struct api_nproxy *np, const char *he
 struct relay {
 	struct api_nproxy *np;
 	MHD_socket sock;
+	int client_fd; /* the client's own TCP socket (MHD's; only watched for its end), -1 */
 	struct MHD_UpgradeResponseHandle *urh;
 	unsigned char *in;
 	size_t nin;
@@ -529,14 +534,20 @@ static void *relay_main(void *arg)
 	    (np->nextra && send_all(rl->sock, np->extra, np->nextra)))
 		goto out;
 	for (;;) {
-		struct pollfd p[2] = {{.fd = rl->sock, .events = POLLIN},
-				      {.fd = np->fd, .events = POLLIN}};
+		struct pollfd p[3] = {{.fd = rl->sock, .events = POLLIN},
+				      {.fd = np->fd, .events = POLLIN},
+				      {.fd = rl->client_fd, .events = POLLRDHUP}};
 
-		if (!gnutls_record_check_pending(np->tls) && poll(p, 2, -1) < 0) {
+		if (!gnutls_record_check_pending(np->tls) && poll(p, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
+		/* libmicrohttpd (epoll, TLS) does not pass a client's close on to the upgraded
+		 * socket: a killed kubectl exec or port-forward would leave its session open at
+		 * the agent. Its TCP socket's hang-up (watched, never read) ends the relay. */
+		if (p[2].revents & (POLLRDHUP | POLLHUP | POLLERR))
+			break;
 		if (gnutls_record_check_pending(np->tls) || (p[1].revents & (POLLIN | POLLHUP))) {
 			ssize_t n = np_read(np, buf, UPGRADE_BUF);
 
@@ -567,10 +578,10 @@ static void on_upgraded(void *cls, struct MHD_Connection *c, void *req_cls, cons
 {
 	struct api_req *r = req_cls;
 	struct relay *rl = calloc(1, sizeof(*rl));
+	const union MHD_ConnectionInfo *ci;
 	pthread_t t;
 
 	(void)cls;
-	(void)c;
 	if (!rl || (extra_in_size && !(rl->in = malloc(extra_in_size)))) {
 		free(rl);
 		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
@@ -581,6 +592,8 @@ static void on_upgraded(void *cls, struct MHD_Connection *c, void *req_cls, cons
 	r->np = NULL;
 	rl->sock = sock;
 	rl->urh = urh;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	rl->client_fd = ci ? ci->connect_fd : -1;
 	if (extra_in_size)
 		memcpy(rl->in, extra_in, extra_in_size);
 	rl->nin = extra_in_size;
@@ -608,6 +621,8 @@ enum MHD_Result api_node_proxy_queue(struct api_req *r)
 		MHD_add_response_header(resp, "Sec-WebSocket-Accept", np->accept);
 	if (np->protocol[0])
 		MHD_add_response_header(resp, "Sec-WebSocket-Protocol", np->protocol);
+	if (np->stream_proto[0]) /* a SPDY upgrade's (port-forward's fallback) */
+		MHD_add_response_header(resp, "X-Stream-Protocol-Version", np->stream_proto);
 	ret = MHD_queue_response(r->conn, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -819,6 +834,8 @@ void api_serve_node_proxy(struct api_req *r, const struct jv *pod)
 		hdr_find(head, "Sec-WebSocket-Accept", np->accept, sizeof(np->accept));
 		hdr_find(head, "Sec-WebSocket-Protocol", np->protocol, sizeof(np->protocol));
 		hdr_find(head, "Upgrade", np->upgrade, sizeof(np->upgrade));
+		hdr_find(head, "X-Stream-Protocol-Version", np->stream_proto,
+			 sizeof(np->stream_proto));
 		r->state = REQ_UPGRADE;
 	} else {
 		agent_error(r, np, head, code, what);

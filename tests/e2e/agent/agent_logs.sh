@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# agent_logs.sh: `kubectl logs` and `kubectl exec` (and cp) through drover server to the
-# agent's kubelet endpoint, on lib.sh's node (as agent.sh's): a network namespace of the test's
+# agent_logs.sh: `kubectl logs`, `kubectl exec` (and cp) and port-forward through drover
+# server to the agent's kubelet endpoint, on lib.sh's node (as agent.sh's): a network namespace of the test's
 # own (drvlg-$$-node) running `drover server` on its 127.0.0.1 and `drover agent` (kubelet
 # endpoint on port 10250 of the node's InternalIP, which the server dials), the busybox
 # image, the real kubectl inside the namespace. Checks:
@@ -11,8 +11,11 @@
 #    and kubectl's default; an unknown container; an unknown pod.
 #  - exec: stdout and stderr apart, exit 3 -> kubectl exits 3 with "command terminated with
 #    exit code 3"; a 40-word command; -i with stdin piped (small and 100000 lines); -it
-#    under script(1) gets a terminal; an unknown command fails; kubectl cp both ways;
-#    port-forward gets the agent's refusal.
+#    under script(1) gets a terminal; an unknown command fails; kubectl cp both ways.
+#  - port-forward (SPDY tunneled in WebSocket, kubectl's default): the pod's httpd answers
+#    through it twice; a port nothing listens on gets the kubelet's error in kubectl (which
+#    then stops) while the first forward still serves; the plain SPDY fallback
+#    (KUBECTL_PORT_FORWARD_WEBSOCKETS=false) serves too.
 #  - the agent's endpoint: no client certificate 401, the admin's 403, the server's
 #    kubelet-client 200, the kubelet-client name from another CA 401 (curl).
 #  - an unscheduled pod: logs empty, exec kube's "does not have a host assigned"; an
@@ -24,11 +27,15 @@ for t in curl script; do
 done
 E2E_TAG=drvlg
 E2E_NET=198.19
-FOLLOW_PID=''
+FOLLOW_PID='' PF_PIDS=''
 # shellcheck source=tests/e2e/agent/lib.sh
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 # lib.sh's cleanup: the `kubectl logs -f` of the follow check, if it still runs
-cleanup_more() { [ -z "$FOLLOW_PID" ] || { kill -KILL "$FOLLOW_PID" 2>/dev/null; wait "$FOLLOW_PID" 2>/dev/null; }; }
+# and the port-forwards
+cleanup_more() {
+	[ -z "$FOLLOW_PID" ] || { kill -KILL "$FOLLOW_PID" 2>/dev/null; wait "$FOLLOW_PID" 2>/dev/null; }
+	for p in $PF_PIDS; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+}
 # expect DESC WANT GOT
 expect() {
 	if [ "$3" = "$2" ]; then ok "$1"; else fail "$1: want '$2', got '$3'"; fi
@@ -61,6 +68,24 @@ spec:
   containers:
   - {name: a, image: busybox, command: ["sh", "-c", "echo from-a; exec sleep 3600"]}
   - {name: b, image: busybox, command: ["sh", "-c", "echo from-b; exec sleep 3600"]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: busybox
+    command:
+    - sh
+    - -c
+    - |
+      mkdir -p /www/cgi-bin && echo hello-from-web >/www/index.html
+      head -c 200000 /dev/urandom >/www/big
+      printf '#!/bin/sh\necho Content-Type: text/plain\necho\nhead -c "$CONTENT_LENGTH" | md5sum\n' >/www/cgi-bin/up
+      chmod +x /www/cgi-bin/up
+      exec httpd -f -p 8080 -h /www
 ---
 apiVersion: v1
 kind: Pod
@@ -169,11 +194,55 @@ expect "cp to the pod" "$(md5sum <"$WORK/blob" | cut -d' ' -f1)" \
 k cp default/two:/tmp/blob "$WORK/back" -c a >/dev/null 2>"$WORK/cp.err" || fail "cp from: $(cat "$WORK/cp.err")"
 cmp -s "$WORK/blob" "$WORK/back" && ok "cp from the pod: same bytes" || fail "cp from the pod differs"
 
-OUT=$(timeout 60 nsenter --net="/run/netns/$NODE" kubectl port-forward pod/two 18080:80 2>&1)
-case $OUT in
-*"port forwarding is not served by the drover agent yet"*) ok "port-forward: the agent's refusal reaches kubectl" ;;
-*) fail "port-forward: '$OUT'" ;;
+# ---- port-forward ----
+# pf_start N ARGS...: `kubectl port-forward ARGS` in the background (PF_PIDS), its output in
+# pfN.out/err; returns once it listens
+pf_start() {
+	local n=$1
+	shift
+	# nsenter execs kubectl: $! is kubectl's own PID
+	nsenter --net="/run/netns/$NODE" kubectl port-forward "$@" >"$WORK/pf$n.out" 2>"$WORK/pf$n.err" &
+	PF_PIDS="$PF_PIDS $!"
+	PF_PID=$!
+	wait_for "port-forward $* listens" grep -q '^Forwarding from 127.0.0.1:' "$WORK/pf$n.out"
+}
+get() { innode curl -s --max-time 30 "http://127.0.0.1:$1/"; }
+wait_for "web Running" running web
+pf_start 1 pod/web 18080:8080
+PF1=$PF_PID
+expect "port-forward: the pod's answer" hello-from-web "$(get 18080)"
+expect "port-forward: a second connection" hello-from-web "$(get 18080)"
+expect "port-forward: kubectl handled two connections" 2 "$(grep -c 'Handling connection for 18080' "$WORK/pf1.out")"
+expect "port-forward: 200 kB from the pod" "$(k exec web -- md5sum /www/big | cut -d' ' -f1)" \
+	"$(innode curl -s --max-time 60 http://127.0.0.1:18080/big | md5sum | cut -d' ' -f1)"
+head -c 200000 /dev/urandom >"$WORK/pfblob"
+expect "port-forward: 200 kB to the pod (its CGI's md5sum)" "$(md5sum <"$WORK/pfblob" | cut -d' ' -f1)" \
+	"$(innode curl -s --max-time 60 --data-binary @"$WORK/pfblob" http://127.0.0.1:18080/cgi-bin/up | cut -d' ' -f1)"
+grep -q 'port-forward session (SPDY over WebSocket)' "$WORK/agent.log" &&
+	ok "port-forward: kubectl tunnels SPDY in WebSocket" || fail "port-forward: no WebSocket session in the agent's log"
+# a port nothing listens on: the kubelet's error on the error stream; kubectl prints it and
+# (1.29 on) closes its connection, so that forward ends
+pf_start 2 pod/web 18081:81
+get 18081 >/dev/null
+wait_for "port-forward to a closed port ends" eval '! kill -0 '"$PF_PID"' 2>/dev/null'
+case $(cat "$WORK/pf2.err") in
+*"error forwarding port 81 to pod "*"dial tcp4 127.0.0.1:81: connect: connection refused"*)
+	ok "port-forward to a closed port: the error reaches kubectl" ;;
+*) fail "port-forward to a closed port: '$(cat "$WORK/pf2.err")'" ;;
 esac
+expect "port-forward: the first forward still serves after another's error" hello-from-web "$(get 18080)"
+# kubectl's fallback when the WebSocket upgrade is off: SPDY/3.1 through the server
+KUBECTL_PORT_FORWARD_WEBSOCKETS=false pf_start 3 pod/web 18082:8080
+expect "port-forward over plain SPDY" hello-from-web "$(get 18082)"
+grep -q 'port-forward session (SPDY)' "$WORK/agent.log" &&
+	ok "port-forward: the SPDY fallback reached the agent" || fail "port-forward: no SPDY session in the agent's log"
+kill -TERM $PF_PIDS 2>/dev/null
+for p in $PF_PIDS; do wait "$p" 2>/dev/null; done
+PF_PIDS=''
+kill -0 "$PF1" 2>/dev/null && fail "port-forward still running after its kill"
+# every session ends with its client (the two killed and the one that stopped on its error)
+pf_ended() { [ "$(grep -c 'port-forward session ended' "$WORK/agent.log")" -eq 3 ]; }
+wait_for "the agent ends the port-forward sessions of the killed kubectls" pf_ended
 
 # ---- the agent's endpoint: who may call ----
 PKI=$WORK/data/pki

@@ -69,6 +69,9 @@ static struct jv *ctr_json(struct jv_doc *d, const struct actr *c)
 	    jv_set(d, o, "shimStart", jv_new_strf(d, "%llu", live ? c->proc.shim_start : 0ULL)) ||
 	    set_str(d, o, "exitPath", live ? c->proc.exit_path : "") ||
 	    set_int(d, o, "backoffMs", (int64_t)(c->backoff * 1000)) ||
+	    set_int(d, o, "backoffAt",
+		    c->backoff > 0 ? (int64_t)time(NULL) - (int64_t)(agent_mono_s() - c->backoff_at)
+				   : 0) ||
 	    set_int(d, o, "nextStart", left > 0 ? (int64_t)time(NULL) + (int64_t)left + 1 : 0))
 		return NULL;
 	return o;
@@ -159,6 +162,8 @@ static void adopt_ctr(struct agent *a, struct apod *p, struct actr *c, const str
 	c->phase = phase == CTR_EXITED ? CTR_EXITED : CTR_WAITING;
 	/* a CrashLoopBackOff goes on where it was, not from the start */
 	c->backoff = (double)num(r, "backoffMs") / 1000.0;
+	/* the back-off's last restart, for its reset after 10 minutes without a crash */
+	c->backoff_at = agent_mono_s() - (double)((int64_t)time(NULL) - num(r, "backoffAt"));
 	if (num(r, "nextStart") > (int64_t)time(NULL))
 		c->next_start =
 		    agent_mono_s() + (double)(num(r, "nextStart") - (int64_t)time(NULL));

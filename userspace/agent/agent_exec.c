@@ -50,6 +50,7 @@ struct xsession {
 	struct MHD_UpgradeResponseHandle *urh;
 	char ns[256], pod[256], ctr[64];
 	char cg_rel[1024];
+	char cwd[512];
 	pid_t init;
 	char *argv[MAX_ARGV + 1];
 	bool in, out, err, tty, v5;
@@ -351,6 +352,7 @@ static void run(struct xsession *x)
 	spec.cg = cg;
 	spec.argv = x->argv;
 	spec.env = env;
+	spec.cwd = x->cwd; /* the container's working directory, as the runtime's exec */
 	ids_of(x->init, &spec.uid, &spec.gid);
 	spec.stdin_fd = spec.stdout_fd = spec.stderr_fd = -1;
 	if (x->tty) {
@@ -621,6 +623,7 @@ enum MHD_Result agent_exec_serve(struct ahttp_req *r)
 	snprintf(x->ctr, sizeof(x->ctr), "%s", r->ctr);
 	snprintf(x->cg_rel, sizeof(x->cg_rel), "%s", t.cg_rel);
 	x->init = t.init;
+	snprintf(x->cwd, sizeof(x->cwd), "%s", t.cwd);
 	x->v5 = !strcmp(proto, "v5.channel.k8s.io");
 	x->cur_ch = -1;
 	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_command, x);

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "agent_http.h"
+#include "agent_pod.h"
 #include "cgroup.h"
 #include "k8s_buf.h"
 #include "runtime.h"
@@ -186,26 +187,6 @@ static char **read_environ(pid_t pid)
 	return env;
 }
 
-static void ids_of(pid_t pid, uid_t *uid, gid_t *gid)
-{
-	char path[64], line[256];
-	FILE *f;
-	unsigned v;
-
-	*uid = 0;
-	*gid = 0;
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	while (f && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "Uid: %u", &v) == 1)
-			*uid = v;
-		else if (sscanf(line, "Gid: %u", &v) == 1)
-			*gid = v;
-	}
-	if (f)
-		fclose(f);
-}
-
 static void close_fd(int *fd)
 {
 	if (*fd >= 0)
@@ -340,6 +321,7 @@ static void run(struct xsession *x)
 	int master = -1, slave = -1, pidfd = -1, status = 0, rc;
 	char **env = read_environ(x->init);
 	struct rt_exec_spec spec = {0};
+	struct agent_ids ids;
 	bool exited = false, client_gone = false;
 	pid_t pid = 0;
 	char buf[32768];
@@ -353,7 +335,11 @@ static void run(struct xsession *x)
 	spec.argv = x->argv;
 	spec.env = env;
 	spec.cwd = x->cwd; /* the container's working directory, as the runtime's exec */
-	ids_of(x->init, &spec.uid, &spec.gid);
+	agent_proc_ids(x->init, &ids); /* the container's user, groups included */
+	spec.uid = ids.uid;
+	spec.gid = ids.gid;
+	spec.groups = ids.groups;
+	spec.n_groups = ids.n_groups;
 	spec.stdin_fd = spec.stdout_fd = spec.stderr_fd = -1;
 	if (x->tty) {
 		if (open_pty(x->init, &master, &slave) != 0)

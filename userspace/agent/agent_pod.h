@@ -133,6 +133,10 @@ int agent_sec_ids(const struct jv *pod, const struct jv *ctr, const char *ctr_na
 		  const char *image_user, const char *const *layers, size_t n_layers,
 		  struct agent_ids *ids, char *msg, size_t msglen);
 
+/* The ids a running process has (/proc/PID/status: Uid, Gid, Groups), what an exec into its
+ * container (kubectl exec, exec probes) runs as; root when it cannot be read. */
+void agent_proc_ids(pid_t pid, struct agent_ids *ids);
+
 /* agent_adopt.c: the pod's state file (sandbox, containers and their process records),
  * written once per pass in which the sandbox came up or containers started or ended; read
  * back after a restart: 0 when the pod's sandbox and containers were adopted, -ENOENT when

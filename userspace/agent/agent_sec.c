@@ -231,3 +231,29 @@ int agent_sec_ids(const struct jv *pod, const struct jv *ctr, const char *ctr_na
 			add_group(ids, (gid_t)v);
 	return 0;
 }
+
+void agent_proc_ids(pid_t pid, struct agent_ids *ids)
+{
+	char path[64], line[4096];
+	FILE *f;
+	unsigned v;
+
+	memset(ids, 0, sizeof(*ids));
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Uid: %u", &v) == 1) {
+			ids->uid = v;
+		} else if (sscanf(line, "Gid: %u", &v) == 1) {
+			ids->gid = v;
+		} else if (!strncmp(line, "Groups:", 7)) {
+			char *save = NULL;
+
+			for (char *t = strtok_r(line + 7, " \t\n", &save); t;
+			     t = strtok_r(NULL, " \t\n", &save))
+				add_group(ids, (gid_t)strtoul(t, NULL, 10));
+		}
+	}
+	if (f)
+		fclose(f);
+}

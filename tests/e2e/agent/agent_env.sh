@@ -11,8 +11,9 @@
 # container waiting PodInitializing; `kubectl logs -c` of an init container); a failing one
 # with restartPolicy Never -> Init:Error and Failed; with OnFailure -> run again at once, then
 # Init:CrashLoopBackOff (back-off 10s at its second failure). securityContext: runAsUser
-# (the container's over the pod's), runAsGroup, fsGroup and supplementalGroups in `id`;
-# runAsNonRoot on the root image -> CreateContainerConfigError with the kubelet's message.
+# (the container's over the pod's), runAsGroup, fsGroup and supplementalGroups in `id` (in
+# the container and in kubectl exec); runAsNonRoot on the root image ->
+# CreateContainerConfigError with the kubelet's message.
 set -uo pipefail
 E2E_TAG=drven
 # shellcheck source=tests/e2e/agent/lib.sh
@@ -142,12 +143,12 @@ apiVersion: v1
 kind: Pod
 metadata: {name: ids}
 spec:
-  restartPolicy: Never
+  terminationGracePeriodSeconds: 1
   securityContext: {runAsUser: 999, runAsGroup: 3000, fsGroup: 2000, supplementalGroups: [4000]}
   containers:
   - name: c
     image: busybox
-    command: ["id"]
+    command: ["sh", "-c", "id; exec sleep 3600"]
     securityContext: {runAsUser: 1000}
 ---
 apiVersion: v1
@@ -209,9 +210,12 @@ esac
 [ $FAILS -eq $F0 ] && ok "failing init container, OnFailure: restarted at once, then Init:CrashLoopBackOff (back-off 10s)"
 
 F0=$FAILS
-wait_for "ids Succeeded" phase ids Succeeded
-[ "$(logline ids)" = "uid=1000 gid=3000 groups=2000,3000,4000" ] || fail "ids: id printed '$(logline ids)'"
-[ $FAILS -eq $F0 ] && ok "runAsUser (container over pod), runAsGroup, fsGroup, supplementalGroups: $(logline ids)"
+IDS="uid=1000 gid=3000 groups=2000,3000,4000"
+printed() { [ "$(logline "$1")" = "$2" ]; }
+wait_for "ids: id printed $IDS" printed ids "$IDS"
+# kubectl exec runs as the container's user, groups included
+[ "$(k exec ids -- id)" = "$IDS" ] || fail "ids: exec id printed '$(k exec ids -- id)'"
+[ $FAILS -eq $F0 ] && ok "runAsUser (container over pod), runAsGroup, fsGroup, supplementalGroups: $IDS (in the container and in kubectl exec)"
 
 F0=$FAILS
 wait_for "nonroot: CreateContainerConfigError" waiting nonroot CreateContainerConfigError

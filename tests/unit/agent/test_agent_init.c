@@ -4,7 +4,8 @@
  * (at once, 10 s, 20 s .. 300 s, reset after 600 s without a crash); and the user a container
  * runs as (agent_sec.c): runAsUser/runAsGroup with the container's over the pod's, fsGroup and
  * supplementalGroups, the image's User (numeric, uid:gid, a name from its etc/passwd, its
- * etc/group memberships) and runAsNonRoot's refusals with the kubelet's messages. */
+ * etc/group memberships) and runAsNonRoot's refusals with the kubelet's messages; the ids an
+ * exec into a running container takes from its init. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,7 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "agent_pod.h"
@@ -256,11 +260,61 @@ static void test_sec(void **state)
 		sec_run(&cases[i]);
 }
 
+/* the ids an exec into a container runs as: its init's (here: ours) */
+static void test_proc_ids(void **state)
+{
+	gid_t g[64];
+	int n = getgroups(64, g);
+	struct agent_ids ids;
+
+	(void)state;
+	agent_proc_ids(getpid(), &ids);
+	assert_int_equal(ids.uid, getuid());
+	assert_int_equal(ids.gid, getgid());
+	assert_true(n >= 0);
+	assert_int_equal(ids.n_groups, (size_t)n);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(ids.groups[i], g[i]);
+	agent_proc_ids(-1, &ids); /* unreadable: root, no groups */
+	assert_int_equal(ids.uid, 0);
+	assert_int_equal(ids.n_groups, 0);
+	if (geteuid() == 0) {
+		/* a process that dropped to 4:3 with groups 7 and 5 */
+		int p[2];
+		char c;
+		pid_t pid;
+
+		assert_int_equal(pipe(p), 0);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			gid_t gs[2] = {7, 5};
+
+			if (setgroups(2, gs) || setgid(3) || setuid(4) || write(p[1], "x", 1) != 1)
+				_exit(1);
+			pause();
+			_exit(0);
+		}
+		close(p[1]);
+		assert_int_equal(read(p[0], &c, 1), 1);
+		close(p[0]);
+		agent_proc_ids(pid, &ids);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		assert_int_equal(ids.uid, 4);
+		assert_int_equal(ids.gid, 3);
+		assert_int_equal(ids.n_groups, 2);
+		assert_int_equal(ids.groups[0], 5); /* the kernel keeps them sorted */
+		assert_int_equal(ids.groups[1], 7);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_init_next),
 	    cmocka_unit_test(test_backoff),
+	    cmocka_unit_test(test_proc_ids),
 	    cmocka_unit_test_setup_teardown(test_sec, sec_setup, sec_teardown),
 	};
 

@@ -3,7 +3,8 @@
  * agent_adopt: what a restarted agent needs to take its running pods back instead of starting
  * them again (kubelet gets this from the container runtime; drover's runtime is in process, so
  * the agent keeps it itself). Per pod, root/pods/<ns>_<name>_<uid>/state.json holds the
- * sandbox (netns, IP) and per container its run (id, restart count, times, last state) and
+ * sandbox (netns, IP) and per container (init containers too: one that succeeded stays done
+ * and is not run again) its run (id, restart count, times, last state, back-off) and
  * the process record rt_adopt needs (container pid, shim pid and start time, exit path). It is
  * written (tmp + rename) once per sync pass in which the pod's sandbox came up or containers
  * started or ended (agent_pods.c; not while the pod is being deleted).

@@ -7,7 +7,10 @@
  * (agent_env.h: envFrom and configMapKeyRef/secretKeyRef read from the server, fieldRef
  * metadata.name/namespace/uid, spec.nodeName, spec.serviceAccountName, status.podIP/hostIP,
  * $(VAR) expanded in values, command and args; a missing source is
- * CreateContainerConfigError with the kubelet's message); workingDir over the image's; cpu/memory limits and the cpu request in
+ * CreateContainerConfigError with the kubelet's message); workingDir over the image's; the
+ * user, group and groups from securityContext over the image's User (agent_sec.c); an init
+ * container (p->c[i] with i < p->n_init) from spec.initContainers, a sidecar refused;
+ * cpu/memory limits and the cpu request in
  * the container's cgroup (<cgroup-parent>/pods/<uid>/<name>); a fresh overlay (upper/work) per
  * run, as a new container per restart; logs under root/pods/<ns>_<name>_<uid>/<name>/<n>.log.
  */

@@ -10,7 +10,7 @@
 # Running; phase Pending and Initialized False with the incomplete ones meanwhile, the app
 # container waiting PodInitializing; `kubectl logs -c` of an init container); a failing one
 # with restartPolicy Never -> Init:Error and Failed; with OnFailure -> run again at once, then
-# Init:CrashLoopBackOff (back-off 10s at its second failure). securityContext: runAsUser
+# Init:CrashLoopBackOff (back-off 10s at its second failure); a sidecar -> refused. securityContext: runAsUser
 # (the container's over the pod's), runAsGroup, fsGroup and supplementalGroups in `id` (in
 # the container and in kubectl exec); runAsNonRoot on the root image ->
 # CreateContainerConfigError with the kubelet's message.
@@ -141,6 +141,16 @@ spec:
 ---
 apiVersion: v1
 kind: Pod
+metadata: {name: sidecar}
+spec:
+  terminationGracePeriodSeconds: 1
+  initContainers:
+  - {name: side, image: busybox, restartPolicy: Always, command: ["sleep", "3600"]}
+  containers:
+  - {name: c, image: busybox, command: ["true"]}
+---
+apiVersion: v1
+kind: Pod
 metadata: {name: ids}
 spec:
   terminationGracePeriodSeconds: 1
@@ -208,6 +218,13 @@ case $(jp pod initloop '{.status.initContainerStatuses[0].state.waiting.message}
 *) fail "initloop: message '$(jp pod initloop '{.status.initContainerStatuses[0].state.waiting.message}')'" ;;
 esac
 [ $FAILS -eq $F0 ] && ok "failing init container, OnFailure: restarted at once, then Init:CrashLoopBackOff (back-off 10s)"
+
+# restartable init containers (sidecars) are not run: refused with a clear message
+F0=$FAILS
+wait_for "sidecar: Init:CreateContainerConfigError" status_col sidecar Init:CreateContainerConfigError
+[ "$(jp pod sidecar '{.status.initContainerStatuses[0].state.waiting.message}')" = "restartable init containers (sidecars) are not supported by drover agent" ] ||
+	fail "sidecar: message '$(jp pod sidecar '{.status.initContainerStatuses[0].state.waiting.message}')'"
+[ $FAILS -eq $F0 ] && ok "a sidecar (restartable init container) is refused: Init:CreateContainerConfigError"
 
 F0=$FAILS
 IDS="uid=1000 gid=3000 groups=2000,3000,4000"

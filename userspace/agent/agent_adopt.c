@@ -3,7 +3,8 @@
  * agent_adopt: what a restarted agent needs to take its running pods back instead of starting
  * them again (kubelet gets this from the container runtime; drover's runtime is in process, so
  * the agent keeps it itself). Per pod, root/pods/<ns>_<name>_<uid>/state.json holds the
- * sandbox (netns, IP) and per container its run (id, restart count, times, last state) and
+ * sandbox (netns, IP) and per container (init containers too: one that succeeded stays done
+ * and is not run again) its run (id, restart count, times, last state, back-off) and
  * the process record rt_adopt needs (container pid, shim pid and start time, exit path). It is
  * written (tmp + rename) once per sync pass in which the pod's sandbox came up or containers
  * started or ended (agent_pods.c; not while the pod is being deleted).
@@ -69,6 +70,9 @@ static struct jv *ctr_json(struct jv_doc *d, const struct actr *c)
 	    jv_set(d, o, "shimStart", jv_new_strf(d, "%llu", live ? c->proc.shim_start : 0ULL)) ||
 	    set_str(d, o, "exitPath", live ? c->proc.exit_path : "") ||
 	    set_int(d, o, "backoffMs", (int64_t)(c->backoff * 1000)) ||
+	    set_int(d, o, "backoffAt",
+		    c->backoff > 0 ? (int64_t)time(NULL) - (int64_t)(agent_mono_s() - c->backoff_at)
+				   : 0) ||
 	    set_int(d, o, "nextStart", left > 0 ? (int64_t)time(NULL) + (int64_t)left + 1 : 0))
 		return NULL;
 	return o;
@@ -159,6 +163,8 @@ static void adopt_ctr(struct agent *a, struct apod *p, struct actr *c, const str
 	c->phase = phase == CTR_EXITED ? CTR_EXITED : CTR_WAITING;
 	/* a CrashLoopBackOff goes on where it was, not from the start */
 	c->backoff = (double)num(r, "backoffMs") / 1000.0;
+	/* the back-off's last restart, for its reset after 10 minutes without a crash */
+	c->backoff_at = agent_mono_s() - (double)((int64_t)time(NULL) - num(r, "backoffAt"));
 	if (num(r, "nextStart") > (int64_t)time(NULL))
 		c->next_start =
 		    agent_mono_s() + (double)(num(r, "nextStart") - (int64_t)time(NULL));

@@ -7,7 +7,10 @@
  * (agent_env.h: envFrom and configMapKeyRef/secretKeyRef read from the server, fieldRef
  * metadata.name/namespace/uid, spec.nodeName, spec.serviceAccountName, status.podIP/hostIP,
  * $(VAR) expanded in values, command and args; a missing source is
- * CreateContainerConfigError with the kubelet's message); workingDir over the image's; cpu/memory limits and the cpu request in
+ * CreateContainerConfigError with the kubelet's message); workingDir over the image's; the
+ * user, group and groups from securityContext over the image's User (agent_sec.c); an init
+ * container (p->c[i] with i < p->n_init) from spec.initContainers, a sidecar refused;
+ * cpu/memory limits and the cpu request in
  * the container's cgroup (<cgroup-parent>/pods/<uid>/<name>); a fresh overlay (upper/work) per
  * run, as a new container per restart; the volumeMounts bound in (agent_vol.h); logs under
  * root/pods/<ns>_<name>_<uid>/<name>/<n>.log.
@@ -287,12 +290,22 @@ int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_
 	struct rt_spec spec;
 	struct timespec ts;
 	const char *cwd;
+	struct agent_ids ids;
 	int rc;
 
-	for (size_t k = 0; ctr && k < i; k++)
+	/* p->c: the init containers first */
+	if (i < p->n_init)
+		ctr = jv_first(jv_path(pod, "spec.initContainers"));
+	for (size_t k = i < p->n_init ? 0 : p->n_init; ctr && k < i; k++)
 		ctr = ctr->next;
 	if (!ctr)
 		return -EINVAL;
+	if (c->init && jv_is_str(jv_get(ctr, "restartPolicy"), "Always")) {
+		snprintf(
+		    c->message, sizeof(c->message),
+		    "restartable init containers (sidecars) are not supported by drover agent");
+		return -EINVAL;
+	}
 	double t0 = agent_mono_ms(), t1, t2;
 
 	store = image_store_open(a->cfg->image_root);
@@ -316,6 +329,13 @@ int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_
 	image_store_close(store);
 	snprintf(c->image_id, sizeof(c->image_id), "%s", img->digest);
 
+	/* the user (securityContext over the image's User; runAsNonRoot checked) */
+	rc = agent_sec_ids(pod, ctr, c->name, img->user, (const char *const *)img->layers,
+			   img->n_layers, &ids, c->message, sizeof(c->message));
+	if (rc == -ENOENT)
+		rc = -ESRCH; /* not the image's -ENOENT: CreateContainerError */
+	if (rc)
+		goto out;
 	/* the environment first: command and args expand $(VAR) with it */
 	rc = build_env(a, p, pod, ctr, img->env, env, &envc, &cenv);
 	if (rc)
@@ -377,6 +397,10 @@ int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_
 	spec.n_mounts = n_mounts;
 	spec.argv = argv;
 	spec.env = env;
+	spec.uid = ids.uid;
+	spec.gid = ids.gid;
+	spec.groups = ids.groups;
+	spec.n_groups = ids.n_groups;
 	cwd = jv_path_str(ctr, "workingDir");
 	spec.cwd = cwd && cwd[0] ? cwd : img->working_dir;
 	snprintf(c->cwd, sizeof(c->cwd), "%s", spec.cwd && spec.cwd[0] ? spec.cwd : "/");

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "agent_http.h"
+#include "agent_pod.h"
 #include "cgroup.h"
 #include "k8s_buf.h"
 #include "runtime.h"
@@ -51,6 +52,7 @@ struct xsession {
 	struct MHD_UpgradeResponseHandle *urh;
 	char ns[256], pod[256], ctr[64];
 	char cg_rel[1024];
+	char cwd[512];
 	pid_t init;
 	char *argv[MAX_ARGV + 1];
 	bool in, out, err, tty, v5;
@@ -184,26 +186,6 @@ static char **read_environ(pid_t pid)
 			break;
 	free(buf);
 	return env;
-}
-
-static void ids_of(pid_t pid, uid_t *uid, gid_t *gid)
-{
-	char path[64], line[256];
-	FILE *f;
-	unsigned v;
-
-	*uid = 0;
-	*gid = 0;
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	while (f && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "Uid: %u", &v) == 1)
-			*uid = v;
-		else if (sscanf(line, "Gid: %u", &v) == 1)
-			*gid = v;
-	}
-	if (f)
-		fclose(f);
 }
 
 static void close_fd(int *fd)
@@ -340,6 +322,7 @@ static void run(struct xsession *x)
 	int master = -1, slave = -1, pidfd = -1, status = 0, rc;
 	char **env = read_environ(x->init);
 	struct rt_exec_spec spec = {0};
+	struct agent_ids ids;
 	bool exited = false, client_gone = false;
 	pid_t pid = 0;
 	char buf[32768];
@@ -352,7 +335,12 @@ static void run(struct xsession *x)
 	spec.cg = cg;
 	spec.argv = x->argv;
 	spec.env = env;
-	ids_of(x->init, &spec.uid, &spec.gid);
+	spec.cwd = x->cwd; /* the container's working directory, as the runtime's exec */
+	agent_proc_ids(x->init, &ids); /* the container's user, groups included */
+	spec.uid = ids.uid;
+	spec.gid = ids.gid;
+	spec.groups = ids.groups;
+	spec.n_groups = ids.n_groups;
 	spec.stdin_fd = spec.stdout_fd = spec.stderr_fd = -1;
 	if (x->tty) {
 		if (open_pty(x->init, &master, &slave) != 0)
@@ -632,6 +620,7 @@ enum MHD_Result agent_exec_serve(struct ahttp_req *r)
 	snprintf(x->ctr, sizeof(x->ctr), "%s", r->ctr);
 	snprintf(x->cg_rel, sizeof(x->cg_rel), "%s", t.cg_rel);
 	x->init = t.init;
+	snprintf(x->cwd, sizeof(x->cwd), "%s", t.cwd);
 	x->v5 = !strcmp(proto, "v5.channel.k8s.io");
 	x->cur_ch = -1;
 	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_command, x);

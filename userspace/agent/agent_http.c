@@ -125,6 +125,24 @@ pid_t ahttp_ctr_init(const struct agent *a, const char *cg_rel)
 	return init;
 }
 
+/* The directory the container runs in, as its runtime config has it (exec runs there too):
+ * workingDir, else the image's, else "/". */
+static void ctr_cwd(const struct agent *a, const struct jv *ctr, char *buf, size_t size)
+{
+	const char *wd = jv_path_str(ctr, "workingDir");
+	struct image_store *s = NULL;
+	struct image_info *img = NULL;
+
+	if (!wd || !wd[0]) {
+		s = image_store_open(a->cfg->image_root);
+		if (s && !image_store_resolve(s, jv_path_str(ctr, "image"), &img))
+			wd = img->working_dir;
+	}
+	snprintf(buf, size, "%s", wd && wd[0] ? wd : "/");
+	image_info_free(img);
+	image_store_close(s);
+}
+
 int ahttp_resolve(struct ahttp_req *r, struct ahttp_target *t, enum MHD_Result *ret)
 {
 	struct agent *a = r->a;
@@ -132,6 +150,7 @@ int ahttp_resolve(struct ahttp_req *r, struct ahttp_target *t, enum MHD_Result *
 	struct kc_obj *o = NULL;
 	struct jv_doc *d = jv_doc_new();
 	struct jv *pod;
+	const struct jv *ctr = NULL;
 	struct apod p;
 	bool found = false;
 	int err;
@@ -151,9 +170,10 @@ int ahttp_resolve(struct ahttp_req *r, struct ahttp_target *t, enum MHD_Result *
 	}
 	/* port-forward names no container */
 	found = !r->ctr[0];
-	for (const struct jv *c = jv_first(jv_path(pod, "spec.containers")); c && !found;
-	     c = c->next)
-		found = jv_is_str(jv_get(c, "name"), r->ctr);
+	for (int l = 0; l < 2 && !found; l++)
+		for (ctr = jv_first(jv_path(pod, l ? "spec.initContainers" : "spec.containers"));
+		     ctr && !found; ctr = found ? ctr : ctr->next)
+			found = jv_is_str(jv_get(ctr, "name"), r->ctr);
 	if (!found) {
 		*ret = ahttp_text(r->conn, 404, "container \"%s\" not found in pod \"%s\"\n",
 				  r->ctr, r->pod);
@@ -169,6 +189,10 @@ int ahttp_resolve(struct ahttp_req *r, struct ahttp_target *t, enum MHD_Result *
 	snprintf(t->cg_rel, sizeof(t->cg_rel), "%s/pods/%s/%s", a->cfg->cgroup_parent, t->uid,
 		 r->ctr);
 	t->init = ahttp_ctr_init(a, t->cg_rel);
+	if (ctr)
+		ctr_cwd(a, ctr, t->cwd, sizeof(t->cwd));
+	else
+		snprintf(t->cwd, sizeof(t->cwd), "/");
 	kc_obj_put(o);
 	jv_doc_free(d);
 	return 0;

@@ -32,9 +32,10 @@ struct ahttp_target {
 	char dir[PATH_MAX]; /* root/pods/<ns>_<name>_<uid>/<container>: its <n>.log files */
 	char cg_rel[1024];  /* its cgroup, relative */
 	pid_t init;	    /* its init while it runs (our pid namespace), else 0 */
+	char cwd[512];	    /* its working directory (workingDir, else the image's; "/") */
 };
 
-/* Find the pod (the API's copy: its uid) and the container (none when r->ctr is empty); on failure the kubelet's
+/* Find the pod (the API's copy: its uid) and the container (init containers too; none when r->ctr is empty); on failure the kubelet's
  * answer (404 / 400, text) is queued and MHD's result is returned through *ret. 0 or -1. */
 int ahttp_resolve(struct ahttp_req *r, struct ahttp_target *t, enum MHD_Result *ret);
 /* The container's init while it runs (a process of its cgroup that is PID 1 of its pid

@@ -41,7 +41,9 @@ struct actr {
 	int last_exit;
 	char last_reason[48], last_started[32], last_finished[32], last_cid[200];
 	double next_start;    /* monotonic: back-off until then */
-	double backoff;	      /* seconds of the next back-off */
+	double backoff;	      /* seconds of the next back-off; 0: none yet (image pulls too) */
+	double backoff_at;    /* monotonic: the exit the crash back-off last counted */
+	bool init;	      /* an init container (p->c[0 .. n_init-1]) */
 	bool image_failed;    /* ErrImagePull was reported once: ImagePullBackOff from then on */
 	char cwd[512];	      /* the working directory it runs in (exec probes run there too) */
 	struct aprobe *probe; /* its probes (agent_probe.h), NULL when it has none */
@@ -57,8 +59,8 @@ struct apod {
 	bool sandbox; /* netns made and CNI ADD done */
 	char restart_policy[16];
 	char start_time[32];
-	struct actr *c;
-	size_t n;
+	struct actr *c; /* the init containers first (n_init of them), then the containers */
+	size_t n, n_init;
 	bool deleting;
 	double kill_at; /* monotonic: SIGKILL then */
 	bool finished;	/* Succeeded/Failed: nothing runs any more */
@@ -104,6 +106,41 @@ int agent_pod_cgroup_purge(struct agent *a, const char *uid);
 int agent_rm_rf(const char *path);
 /* The cgroup of a container that exists already (an adopted one), or NULL. */
 struct cg *agent_ctr_cgroup_open(struct agent *a, const struct apod *p, const char *name);
+
+/* agent_init.c: what the kubelet decides from the containers' states alone. */
+#define AGENT_INIT_DONE	  (-1) /* every init container succeeded: the containers may start */
+#define AGENT_INIT_WAIT	  (-2) /* an init container runs */
+#define AGENT_INIT_FAILED (-3) /* one failed and is not restarted (restartPolicy Never) */
+/* The init container to start next (its index), or AGENT_INIT_*. */
+int agent_init_next(const struct apod *p);
+/* The pod phase (kubelet's getPhase for init containers without restartPolicy). */
+const char *agent_pod_phase(const struct apod *p);
+/* A container that crashed at now (monotonic) is to run again: the seconds it waits (0: at
+ * once), as the kubelet's flowcontrol back-off keyed by container: the first restart and one
+ * after more than 600 s (twice the 300 s maximum) since the last counted exit at once, then
+ * 10 s doubling to 300 s. Updates c->backoff and c->backoff_at. */
+double agent_crash_backoff(struct actr *c, double now);
+
+/* agent_sec.c: the user a container runs as (securityContext over the image's User). */
+struct agent_ids {
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[64]; /* supplementary: the gid, fsGroup, supplementalGroups */
+	size_t n_groups;
+};
+/* ctr's effective runAsUser/runAsGroup/runAsNonRoot (the container's over the pod's), the
+ * pod's fsGroup and supplementalGroups, over the image's User (image_user, NULL: root; a
+ * name or a group name looked up in the image's etc/passwd and etc/group of layers, top
+ * first). 0; -EINVAL with the kubelet's message in msg (CreateContainerConfigError, as
+ * verifyRunAsNonRoot); -ENOENT with the runtime's message (CreateContainerError: a user name
+ * the image does not have). */
+int agent_sec_ids(const struct jv *pod, const struct jv *ctr, const char *ctr_name,
+		  const char *image_user, const char *const *layers, size_t n_layers,
+		  struct agent_ids *ids, char *msg, size_t msglen);
+
+/* The ids a running process has (/proc/PID/status: Uid, Gid, Groups), what an exec into its
+ * container (kubectl exec, exec probes) runs as; root when it cannot be read. */
+void agent_proc_ids(pid_t pid, struct agent_ids *ids);
 
 /* agent_adopt.c: the pod's state file (sandbox, containers and their process records),
  * written once per pass in which the sandbox came up or containers started or ended; read

@@ -2,11 +2,14 @@
 /*
  * agent_pods: the pod sync loop. An informer watches the pods with spec.nodeName=NODE (its
  * handlers only queue keys); one sync thread owns every pod's state: it starts new pods
- * (sandbox, then the containers in order), reaps exited containers and restarts them per
- * restartPolicy with the kubelet's back-off (10 s doubling to 300 s, CrashLoopBackOff while
- * waiting), terminates pods with a deletionTimestamp (SIGTERM, SIGKILL after the grace period,
- * CNI DEL, netns and cgroups removed, then the final delete with gracePeriodSeconds=0 and the
- * uid as precondition, as the kubelet's status manager does), and writes pods/status (through
+ * (sandbox, then the init containers one after the other, each to success, then the
+ * containers in order), reaps exited containers and restarts them per restartPolicy with the
+ * kubelet's back-off (agent_init.c: the first restart at once, then 10 s doubling to 300 s,
+ * CrashLoopBackOff while waiting, started over after 10 minutes without a crash; a failed
+ * init container runs again unless restartPolicy is Never, which fails the pod), terminates
+ * pods with a deletionTimestamp (SIGTERM, SIGKILL after the grace period, CNI DEL, netns and
+ * cgroups removed, then the final delete with gracePeriodSeconds=0 and the uid as
+ * precondition, as the kubelet's status manager does), and writes pods/status (through
  * kubelet_pod_status_patch) whenever what it would write changes.
  *
  * Probes (agent_probe.h) run in threads of their own; each pass reads their results into the
@@ -15,7 +18,8 @@
  * restartPolicy says).
  *
  * After an agent restart a pod's sandbox and running containers are adopted from its state
- * file (agent_adopt.c), written in the passes that start or reap its containers.
+ * file (agent_adopt.c), written in the passes that start or reap its containers; init
+ * containers that succeeded stay done (they do not run again).
  *
  * Volumes (agent_vol.h: emptyDir, hostPath, configMap, secret, downwardAPI, projected) are
  * set up before the containers start; while one cannot be (a missing ConfigMap, a hostPath
@@ -25,7 +29,7 @@
  * unmounted and removed with the pod's sandbox (done, deleted, or gone while the agent was
  * away).
  *
- * Not yet: init containers.
+ * Not yet: restartable init containers (sidecars).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -139,10 +143,12 @@ static struct apod *pod_new(struct agent_pods *ps, const char *key, const struct
 		   *uid = jv_path_str(pod, "metadata.uid"),
 		   *rp = jv_path_str(pod, "spec.restartPolicy");
 	struct apod *p;
-	size_t n = jv_count(jv_path(pod, "spec.containers")), i = 0;
+	size_t n_init = jv_count(jv_path(pod, "spec.initContainers")),
+	       n = jv_count(jv_path(pod, "spec.containers")), i = 0;
 
 	if (!ns || !name || !uid || !n)
 		return NULL;
+	n += n_init;
 	if (ps->n == ps->cap) {
 		size_t cap = ps->cap ? ps->cap * 2 : 16;
 		struct apod **np = realloc(ps->pods, cap * sizeof(*np));
@@ -158,30 +164,41 @@ static struct apod *pod_new(struct agent_pods *ps, const char *key, const struct
 		return NULL;
 	}
 	p->n = n;
+	p->n_init = n_init;
 	snprintf(p->key, sizeof(p->key), "%s", key);
 	snprintf(p->ns, sizeof(p->ns), "%s", ns);
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	snprintf(p->uid, sizeof(p->uid), "%s", uid);
 	snprintf(p->restart_policy, sizeof(p->restart_policy), "%s", rp ? rp : "Always");
-	for (const struct jv *c = jv_first(jv_path(pod, "spec.containers")); c; c = c->next, i++) {
-		const char *cn = jv_path_str(c, "name"), *img = jv_path_str(c, "image");
+	for (int l = 0; l < 2; l++)
+		for (const struct jv *c =
+			 jv_first(jv_path(pod, l ? "spec.containers" : "spec.initContainers"));
+		     c; c = c->next, i++) {
+			const char *cn = jv_path_str(c, "name"), *img = jv_path_str(c, "image");
 
-		snprintf(p->c[i].name, sizeof(p->c[i].name), "%s", cn ? cn : "");
-		kubelet_image_normalize(img ? img : "", p->c[i].image, sizeof(p->c[i].image));
-		p->c[i].proc.pidfd = -1;
-		p->c[i].probe = aprobe_new(
-		    ps->rec, &(struct aprobe_pod){.ns = p->ns, .name = p->name, .uid = p->uid}, c);
-		if (!p->c[i].probe && errno)
-			log_warn(AGENT_COMP, "pod %s: container %s: probes: %s", key, p->c[i].name,
-				 strerror(errno));
-	}
+			snprintf(p->c[i].name, sizeof(p->c[i].name), "%s", cn ? cn : "");
+			kubelet_image_normalize(img ? img : "", p->c[i].image,
+						sizeof(p->c[i].image));
+			p->c[i].proc.pidfd = -1;
+			p->c[i].init = i < n_init;
+			if (p->c[i].init)
+				continue; /* no probes: only sidecars may have them */
+			p->c[i].probe = aprobe_new(
+			    ps->rec,
+			    &(struct aprobe_pod){.ns = p->ns, .name = p->name, .uid = p->uid}, c);
+			if (!p->c[i].probe && errno)
+				log_warn(AGENT_COMP, "pod %s: container %s: probes: %s", key,
+					 p->c[i].name, strerror(errno));
+		}
 	ps->pods[ps->n++] = p;
 	return p;
 }
 
 /* ---- status ---- */
 
-static void state_of(const struct actr *c, struct kubelet_ctr_status *s)
+/* waiting: the reason of a container that has none yet (the kubelet's default waiting state:
+ * PodInitializing in a pod with init containers, else ContainerCreating). */
+static void state_of(const struct actr *c, struct kubelet_ctr_status *s, const char *waiting)
 {
 	memset(s, 0, sizeof(*s));
 	s->name = c->name;
@@ -196,6 +213,8 @@ static void state_of(const struct actr *c, struct kubelet_ctr_status *s)
 		s->cur.started_at = c->started;
 		/* the prober manager's UpdatePodStatus: started, then ready */
 		aprobe_status(c->probe, &s->started, &s->ready);
+		if (c->init)
+			s->ready = false; /* ready once it succeeded */
 		break;
 	case CTR_EXITED:
 		s->cur.state = KUBELET_CTR_TERMINATED;
@@ -204,10 +223,12 @@ static void state_of(const struct actr *c, struct kubelet_ctr_status *s)
 		s->cur.started_at = c->started;
 		s->cur.finished_at = c->finished;
 		s->cur.container_id = c->cid;
+		/* an init container is ready once it succeeded */
+		s->ready = c->init && c->exit_code == 0;
 		break;
 	case CTR_WAITING:
 		s->cur.state = KUBELET_CTR_WAITING;
-		s->cur.reason = c->reason[0] ? c->reason : "ContainerCreating";
+		s->cur.reason = c->reason[0] ? c->reason : waiting;
 		s->cur.message = c->message[0] ? c->message : NULL;
 		break;
 	}
@@ -220,38 +241,6 @@ static void state_of(const struct actr *c, struct kubelet_ctr_status *s)
 		s->last.finished_at = c->last_finished;
 		s->last.container_id = c->last_cid;
 	}
-}
-
-/* The pod phase from its containers (kubelet's getPhase, without init containers). */
-static const char *phase_of(const struct apod *p)
-{
-	size_t running = 0, waiting = 0, ok = 0, failed = 0;
-
-	for (size_t i = 0; i < p->n; i++) {
-		const struct actr *c = &p->c[i];
-
-		if (c->phase == CTR_RUNNING)
-			running++;
-		else if (c->phase == CTR_WAITING)
-			waiting++;
-		else if (c->exit_code == 0)
-			ok++;
-		else
-			failed++;
-	}
-	if (waiting || (!running && !ok && !failed))
-		return running || (ok + failed && strcmp(p->restart_policy, "Never")) ? "Running"
-										      : "Pending";
-	if (running)
-		return "Running";
-	/* every container terminated */
-	if (!strcmp(p->restart_policy, "Always"))
-		return "Running"; /* restarting */
-	if (!failed)
-		return "Succeeded";
-	if (!strcmp(p->restart_policy, "OnFailure"))
-		return "Running";
-	return "Failed";
 }
 
 /* pod: the informer's copy of p (tick's, parsed once a pass). */
@@ -268,15 +257,17 @@ static void publish(struct agent_pods *ps, struct apod *p, const struct jv *pod)
 	if (!cs || !pod || !jv_is_str(jv_path(pod, "metadata.uid"), p->uid))
 		goto out;
 	for (size_t i = 0; i < p->n; i++)
-		state_of(&p->c[i], &cs[i]);
+		state_of(&p->c[i], &cs[i], p->n_init ? "PodInitializing" : "ContainerCreating");
 	st = (struct kubelet_pod_status){
-	    .phase = phase_of(p),
+	    .phase = agent_pod_phase(p),
 	    .host_ip = a->node_ip,
 	    .pod_ip = p->sandbox ? p->ip : NULL,
 	    .start_time = p->start_time,
 	    .sandbox_ready = p->sandbox,
-	    .ctrs = cs,
-	    .n_ctrs = p->n,
+	    .ctrs = cs + p->n_init,
+	    .n_ctrs = p->n - p->n_init,
+	    .init_ctrs = cs,
+	    .n_init = p->n_init,
 	};
 	patch = kubelet_pod_status_patch(pod, &st, now_str(now), &len);
 	if (!patch || (p->last_patch && !strcmp(patch, p->last_patch)))
@@ -312,6 +303,9 @@ static bool try_start(struct agent_pods *ps, struct apod *p, const struct jv *po
 	if (!rc) {
 		c->phase = CTR_RUNNING;
 		c->reason[0] = 0;
+		if (c->image_failed) /* the image back-off is not the crash back-off */
+			c->backoff = 0;
+		c->image_failed = false;
 		aprobe_run(c->probe, c->proc.pid, c->cg, p->ip, c->cwd);
 		log_info(AGENT_COMP, "pod %s: container %s started (pid %d)", p->key, c->name,
 			 (int)c->proc.pid);
@@ -351,9 +345,15 @@ static bool try_start(struct agent_pods *ps, struct apod *p, const struct jv *po
  * for a sandbox just made: save). */
 static void start_due(struct agent_pods *ps, struct apod *p, const struct jv *pod, bool save)
 {
+	int next;
+
 	if (pod && !p->finished && !agent_vol_ready(ps->a, ps->rec, p, pod))
 		pod = NULL; /* the containers wait (ContainerCreating) */
-	for (size_t k = 0; pod && k < p->n; k++)
+	/* the init containers one at a time, each to success; the containers after the last */
+	next = agent_init_next(p);
+	if (pod && next >= 0)
+		save |= try_start(ps, p, pod, (size_t)next);
+	for (size_t k = p->n_init; pod && next == AGENT_INIT_DONE && k < p->n; k++)
 		save |= try_start(ps, p, pod, k);
 	if (save)
 		agent_pod_save(ps->a, p);
@@ -364,6 +364,7 @@ static void exited(struct agent_pods *ps, struct apod *p, struct actr *c, int st
 {
 	char now[32];
 	bool restart;
+	double wait;
 
 	(void)ps;
 	c->proc_live = false;
@@ -374,8 +375,11 @@ static void exited(struct agent_pods *ps, struct apod *p, struct actr *c, int st
 	snprintf(c->reason, sizeof(c->reason), "%s", c->exit_code == 0 ? "Completed" : "Error");
 	snprintf(c->finished, sizeof(c->finished), "%s", now_str(now));
 	log_info(AGENT_COMP, "pod %s: container %s exited with %d", p->key, c->name, c->exit_code);
-	restart = !p->deleting && (!strcmp(p->restart_policy, "Always") ||
-				   (!strcmp(p->restart_policy, "OnFailure") && c->exit_code != 0));
+	/* an init container that succeeded is done; one that failed runs again unless Never */
+	restart = !p->deleting &&
+		  (c->init ? c->exit_code != 0 && strcmp(p->restart_policy, "Never")
+			   : !strcmp(p->restart_policy, "Always") ||
+				 (!strcmp(p->restart_policy, "OnFailure") && c->exit_code != 0));
 	if (!restart) {
 		c->phase = CTR_EXITED;
 		return;
@@ -389,13 +393,14 @@ static void exited(struct agent_pods *ps, struct apod *p, struct actr *c, int st
 	snprintf(c->last_cid, sizeof(c->last_cid), "%s", c->cid);
 	c->restarts++;
 	c->phase = CTR_WAITING;
-	c->backoff = c->backoff ? c->backoff * 2 : BACKOFF_BASE_S;
-	if (c->backoff > BACKOFF_MAX_S)
-		c->backoff = BACKOFF_MAX_S;
-	c->next_start = agent_mono_s() + c->backoff;
+	wait = agent_crash_backoff(c, agent_mono_s());
+	c->next_start = agent_mono_s() + wait;
+	c->reason[0] = c->message[0] = 0;
+	if (wait <= 0)
+		return; /* restarted at once (this pass) */
 	snprintf(c->reason, sizeof(c->reason), "CrashLoopBackOff");
 	snprintf(c->message, sizeof(c->message),
-		 "back-off %.0fs restarting failed container=%s pod=%s_%s(%s)", c->backoff, c->name,
+		 "back-off %.0fs restarting failed container=%s pod=%s_%s(%s)", wait, c->name,
 		 p->name, p->ns, p->uid);
 }
 
@@ -671,7 +676,7 @@ static void tick(struct agent_pods *ps)
 			if (p->finished) {
 				/* as the kubelet: a pod that ended gives back its sandbox (its IP
 				 * stays in the status); the object stays until it is deleted */
-				log_info(AGENT_COMP, "pod %s: %s", p->key, phase_of(p));
+				log_info(AGENT_COMP, "pod %s: %s", p->key, agent_pod_phase(p));
 				cleanup(ps, p);
 			}
 		}

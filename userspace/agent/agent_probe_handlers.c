@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent_pod.h"
 #include "agent_probe_int.h"
 #include "runtime.h"
 
@@ -342,6 +343,7 @@ static void go_quote(char *const *argv, char *buf, size_t size)
 void probe_exec(const struct probe_spec *s, pid_t target, const struct cg *cg, const char *cwd,
 		struct run *r)
 {
+	struct agent_ids ids;
 	int out[2] = {-1, -1}, err[2] = {-1, -1}, rc, status = 0;
 	char *blob = NULL, **env = NULL, ebuf[PROBE_MAX_OUTPUT];
 	size_t elen = 0;
@@ -361,8 +363,14 @@ void probe_exec(const struct probe_spec *s, pid_t target, const struct cg *cg, c
 		snprintf(r->err, sizeof(r->err), "pipe: %s", strerror(errno));
 		goto done;
 	}
+	/* as the container's user, as the runtime's exec of a probe */
+	agent_proc_ids(target, &ids);
 	rc = rt_exec(&(struct rt_exec_spec){.target = target,
 					    .cg = cg,
+					    .uid = ids.uid,
+					    .gid = ids.gid,
+					    .groups = ids.groups,
+					    .n_groups = ids.n_groups,
 					    .argv = s->command,
 					    .env = env,
 					    .cwd = cwd && cwd[0] ? cwd : "/",

@@ -13,7 +13,8 @@
 # and pods come back; a SIGKILLed and restarted agent adopts a running pod (same process, IP
 # and restartCount, still answering; deleted later like any other) and reports the real exit
 # code of a container that ended while it was away, ends the process and netns of a pod
-# force-deleted while it was away; bad flags exit 2 with one line. Everything made (processes
+# force-deleted while it was away, does not run again the init containers of a pod past them;
+# bad flags exit 2 with one line. Everything made (processes
 # by PID, the namespaces, cgroups under drvag-$$, the work dir) is removed on exit, also on
 # failure.
 set -uo pipefail
@@ -228,6 +229,16 @@ spec:
 ---
 apiVersion: v1
 kind: Pod
+metadata: {name: inited}
+spec:
+  terminationGracePeriodSeconds: 1
+  initContainers:
+  - {name: init, image: busybox, command: ["true"]}
+  containers:
+  - {name: main, image: busybox, command: ["sh", "-c", "exec sleep 3600"]}
+---
+apiVersion: v1
+kind: Pod
 metadata: {name: stray}
 spec:
   terminationGracePeriodSeconds: 1
@@ -241,6 +252,7 @@ wait_for "keep Running" running keep
 wait_for "ender Running" running ender
 wait_for "orphan Running" running orphan
 wait_for "stray Running" running stray
+wait_for "inited Running" running inited
 started_pid() { sed -n "s/.*pod default\/$1: container main started (pid \([0-9]*\)).*/\1/p" "$WORK/agent.log" | tail -1; }
 ORPHAN_PID=$(started_pid orphan)
 ORPHAN_UID=$(jp pod orphan '{.metadata.uid}')
@@ -278,7 +290,13 @@ kill -0 "$KEEP_PID" 2>/dev/null && ok "keep's process $KEEP_PID still runs" || f
 [ "$(jp pod keep '{.status.phase}')" = Running ] || fail "keep not Running"
 wait_for "wget keep after the restart" innode wget -qO- -T 5 "http://$KEEP_IP:8080/"
 [ "$OUT" = kept ] || fail "keep answers '$OUT'"
-grep "container main started" "$WORK/agent.log" | tail -n +$((STARTS + 1)) | grep -q 'default/\(keep\|ender\)' &&
+# a pod past its init containers does not run them again (nor its container)
+wait_for "inited adopted" adopted inited
+[ "$(grep -c 'pod default/inited: container init started' "$WORK/agent.log")" = 1 ] &&
+	[ "$(jp pod inited '{.status.initContainerStatuses[0].state.terminated.reason} {.status.phase}')" = "Completed Running" ] &&
+	ok "inited: its init container not run again after the restart" ||
+	fail "inited: init container started $(grep -c 'pod default/inited: container init started' "$WORK/agent.log") times, status '$(jp pod inited '{.status.initContainerStatuses[0].state.terminated.reason} {.status.phase}')'"
+grep "container main started" "$WORK/agent.log" | tail -n +$((STARTS + 1)) | grep -q 'default/\(keep\|ender\|inited\)' &&
 	fail "keep or ender started again: $(grep 'container main started' "$WORK/agent.log" | tail -n +$((STARTS + 1)))"
 wait_for "orphan's process ended by the returning agent" ended "$ORPHAN_PID" &&
 	ok "a pod force-deleted while the agent was away: its process ended when it returned"

@@ -14,6 +14,14 @@
 # then runs once made; a hostPath type check; a mount of an unknown volume; once the pods are
 # deleted no volumes dir and no mount of theirs is left; a pod force-deleted while the agent
 # is away has its volumes unmounted and removed by the returning agent.
+# Init containers: two run one after the other (kubectl shows Init:0/2, Init:1/2, then
+# Running; phase Pending and Initialized False with the incomplete ones meanwhile, the app
+# container waiting PodInitializing; `kubectl logs -c` of an init container); a failing one
+# with restartPolicy Never -> Init:Error and Failed; with OnFailure -> run again at once, then
+# Init:CrashLoopBackOff (back-off 10s at its second failure); a sidecar -> refused. securityContext: runAsUser
+# (the container's over the pod's), runAsGroup, fsGroup and supplementalGroups in `id` (in
+# the container and in kubectl exec); runAsNonRoot on the root image ->
+# CreateContainerConfigError with the kubelet's message.
 set -uo pipefail
 E2E_TAG=drven
 # shellcheck source=tests/e2e/agent/lib.sh
@@ -278,6 +286,141 @@ start_agent
 gcv_gone() { [ ! -e "$GCV" ] && ! grep -qF "$GCV/" /proc/self/mountinfo; }
 wait_for "volgc's volumes removed by the returning agent" gcv_gone
 [ $FAILS -eq $F0 ] && ok "volumes of a pod force-deleted while the agent was away: unmounted and removed"
+# ---- init containers and securityContext ----
+cat >"$WORK/init.yaml" <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: inits}
+spec:
+  terminationGracePeriodSeconds: 1
+  initContainers:
+  - {name: i1, image: busybox, command: ["sh", "-c", "echo first; while [ ! -e /tmp/go ]; do sleep 0.1; done"]}
+  - {name: i2, image: busybox, command: ["sh", "-c", "echo second; while [ ! -e /tmp/go ]; do sleep 0.1; done"]}
+  containers:
+  - {name: c, image: busybox, command: ["sh", "-c", "echo main; exec sleep 3600"]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: initfail}
+spec:
+  restartPolicy: Never
+  initContainers:
+  - {name: bad, image: busybox, command: ["sh", "-c", "exit 3"]}
+  containers:
+  - {name: c, image: busybox, command: ["true"]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: initloop}
+spec:
+  restartPolicy: OnFailure
+  terminationGracePeriodSeconds: 1
+  initContainers:
+  - {name: bad, image: busybox, command: ["sh", "-c", "exit 1"]}
+  containers:
+  - {name: c, image: busybox, command: ["true"]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: sidecar}
+spec:
+  terminationGracePeriodSeconds: 1
+  initContainers:
+  - {name: side, image: busybox, restartPolicy: Always, command: ["sleep", "3600"]}
+  containers:
+  - {name: c, image: busybox, command: ["true"]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: ids}
+spec:
+  terminationGracePeriodSeconds: 1
+  securityContext: {runAsUser: 999, runAsGroup: 3000, fsGroup: 2000, supplementalGroups: [4000]}
+  containers:
+  - name: c
+    image: busybox
+    command: ["sh", "-c", "id; exec sleep 3600"]
+    securityContext: {runAsUser: 1000}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: nonroot}
+spec:
+  restartPolicy: Never
+  securityContext: {runAsNonRoot: true}
+  containers:
+  - {name: c, image: busybox, command: ["true"]}
+YAML
+k apply -f "$WORK/init.yaml" >/dev/null || fail "apply init.yaml"
+status_col() { [ "$(k get pod "$1" --no-headers | awk '{print $3}')" = "$2" ]; }
+ctr_pid() { sed -n "s/.*pod default\/$1: container $2 started (pid \([0-9]*\)).*/\1/p" "$WORK/agent.log" | tail -1; }
+F0=$FAILS
+wait_for "inits: Init:0/2" status_col inits Init:0/2
+wait_for "i1 started" ctr_pid inits i1
+[ "$(jp pod inits '{.status.phase}')" = Pending ] || fail "inits: not Pending during init"
+[ "$(jp pod inits '{.status.conditions[?(@.type=="Initialized")].message}')" = "containers with incomplete status: [i1 i2]" ] ||
+	fail "inits: Initialized message '$(jp pod inits '{.status.conditions[?(@.type=="Initialized")].message}')'"
+[ "$(jp pod inits '{.status.initContainerStatuses[1].state.waiting.reason}')" = PodInitializing ] ||
+	fail "inits: i2 not waiting while i1 runs"
+[ "$(jp pod inits '{.status.containerStatuses[0].state.waiting.reason}')" = PodInitializing ] ||
+	fail "inits: c not waiting PodInitializing"
+touch "/proc/$(ctr_pid inits i1)/root/tmp/go" || fail "cannot reach i1's root"
+wait_for "inits: Init:1/2" status_col inits Init:1/2
+wait_for "i2 started" ctr_pid inits i2
+[ "$(jp pod inits '{.status.initContainerStatuses[0].state.terminated.reason} {.status.initContainerStatuses[0].ready}')" = "Completed true" ] ||
+	fail "inits: i1 not Completed and ready"
+[ "$(jp pod inits '{.status.conditions[?(@.type=="Initialized")].message}')" = "containers with incomplete status: [i2]" ] ||
+	fail "inits: Initialized message after i1"
+[ -z "$(ctr_pid inits c)" ] || fail "inits: c started before i2 ended"
+touch "/proc/$(ctr_pid inits i2)/root/tmp/go" || fail "cannot reach i2's root"
+wait_for "inits: Running" status_col inits Running
+[ "$(jp pod inits '{.status.conditions[?(@.type=="Initialized")].status}')" = True ] || fail "inits: not Initialized"
+[[ "$(jp pod inits '{.status.initContainerStatuses[1].state.terminated.finishedAt}')" < "$(jp pod inits '{.status.containerStatuses[0].state.running.startedAt}')" ]] ||
+	[ "$(jp pod inits '{.status.initContainerStatuses[1].state.terminated.finishedAt}')" = "$(jp pod inits '{.status.containerStatuses[0].state.running.startedAt}')" ] ||
+	fail "inits: c started before i2 finished"
+[ "$(k logs inits -c i1)" = first ] && [ "$(k logs inits -c i2)" = second ] || fail "kubectl logs -c of init containers: '$(k logs inits -c i1)'"
+[ $FAILS -eq $F0 ] && ok "init containers in order: Init:0/2, Init:1/2, Running; Initialized, PodInitializing, logs -c i1"
+
+F0=$FAILS
+wait_for "initfail: Init:Error" status_col initfail Init:Error
+[ "$(jp pod initfail '{.status.phase}')" = Failed ] || fail "initfail: phase not Failed"
+[ "$(jp pod initfail '{.status.initContainerStatuses[0].state.terminated.exitCode}')" = 3 ] || fail "initfail: exit code"
+[ "$(jp pod initfail '{.status.containerStatuses[0].state.waiting.reason}')" = PodInitializing ] || fail "initfail: c ran"
+[ $FAILS -eq $F0 ] && ok "failing init container, restartPolicy Never: Init:Error, Failed"
+
+# the first failure is run again at once (kubelet's back-off has no entry yet), the second
+# waits 10 s: CrashLoopBackOff at restartCount 2 with "back-off 10s"
+F0=$FAILS
+wait_for "initloop: Init:CrashLoopBackOff" status_col initloop Init:CrashLoopBackOff
+set -- $(jp pod initloop '{.status.initContainerStatuses[0].restartCount} {.status.phase}')
+[ "$*" = "2 Pending" ] || fail "initloop: restartCount and phase '$*', want '2 Pending'"
+case $(jp pod initloop '{.status.initContainerStatuses[0].state.waiting.message}') in
+"back-off 10s restarting failed container=bad pod=initloop_default("*) ;;
+*) fail "initloop: message '$(jp pod initloop '{.status.initContainerStatuses[0].state.waiting.message}')'" ;;
+esac
+[ $FAILS -eq $F0 ] && ok "failing init container, OnFailure: restarted at once, then Init:CrashLoopBackOff (back-off 10s)"
+
+# restartable init containers (sidecars) are not run: refused with a clear message
+F0=$FAILS
+wait_for "sidecar: Init:CreateContainerConfigError" status_col sidecar Init:CreateContainerConfigError
+[ "$(jp pod sidecar '{.status.initContainerStatuses[0].state.waiting.message}')" = "restartable init containers (sidecars) are not supported by drover agent" ] ||
+	fail "sidecar: message '$(jp pod sidecar '{.status.initContainerStatuses[0].state.waiting.message}')'"
+[ $FAILS -eq $F0 ] && ok "a sidecar (restartable init container) is refused: Init:CreateContainerConfigError"
+
+F0=$FAILS
+IDS="uid=1000 gid=3000 groups=2000,3000,4000"
+printed() { [ "$(logline "$1")" = "$2" ]; }
+wait_for "ids: id printed $IDS" printed ids "$IDS"
+# kubectl exec runs as the container's user, groups included
+[ "$(k exec ids -- id)" = "$IDS" ] || fail "ids: exec id printed '$(k exec ids -- id)'"
+[ $FAILS -eq $F0 ] && ok "runAsUser (container over pod), runAsGroup, fsGroup, supplementalGroups: $IDS (in the container and in kubectl exec)"
+
+F0=$FAILS
+wait_for "nonroot: CreateContainerConfigError" waiting nonroot CreateContainerConfigError
+WANT="container has runAsNonRoot and image will run as root (pod: \"nonroot_default($(jp pod nonroot '{.metadata.uid}'))\", container: c)"
+[ "$(jp pod nonroot '{.status.containerStatuses[0].state.waiting.message}')" = "$WANT" ] ||
+	fail "nonroot: message '$(jp pod nonroot '{.status.containerStatuses[0].state.waiting.message}')'"
+[ $FAILS -eq $F0 ] && ok "runAsNonRoot on a root image: CreateContainerConfigError: $WANT"
 
 k delete pod --all --wait=false >/dev/null
 nopods() { [ -z "$(k get pods -o name)" ]; }

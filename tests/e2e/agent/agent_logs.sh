@@ -10,8 +10,9 @@
 #    error without one); -c with two containers; no container named: kube's 400 (raw API)
 #    and kubectl's default; an unknown container; an unknown pod.
 #  - exec: stdout and stderr apart, exit 3 -> kubectl exits 3 with "command terminated with
-#    exit code 3"; a 40-word command; -i with stdin piped (small and 100000 lines); -it
-#    under script(1) gets a terminal; an unknown command fails; kubectl cp both ways.
+#    exit code 3"; in the container's workingDir; a 40-word command; -i with stdin piped
+#    (small and 100000 lines); -it under script(1) gets a terminal; an unknown command
+#    fails; kubectl cp both ways.
 #  - port-forward (SPDY tunneled in WebSocket, kubectl's default): the pod's httpd answers
 #    through it twice; a port nothing listens on gets the kubelet's error in kubectl (which
 #    then stops) while the first forward still serves; the plain SPDY fallback
@@ -67,7 +68,7 @@ spec:
   terminationGracePeriodSeconds: 1
   containers:
   - {name: a, image: busybox, command: ["sh", "-c", "echo from-a; exec sleep 3600"]}
-  - {name: b, image: busybox, command: ["sh", "-c", "echo from-b; exec sleep 3600"]}
+  - {name: b, image: busybox, command: ["sh", "-c", "echo from-b; exec sleep 3600"], workingDir: /tmp}
 ---
 apiVersion: v1
 kind: Pod
@@ -178,6 +179,8 @@ expect "exec -i: 100000 lines through cat | wc -l" 100000 \
 expect "exec of a 40-word command keeps every word" "$(seq -s ' ' 1 40)" \
 	"$(k exec two -c a -- echo $(seq 1 40))"
 expect "exec sees the container's env and hostname" two "$(k exec two -c b -- hostname)"
+expect "exec runs in the container's workingDir" "/tmp /" \
+	"$(k exec two -c b -- pwd) $(k exec two -c a -- pwd)"
 OUT=$(k exec two -c a -- nosuchcmd 2>&1)
 rc=$?
 [ $rc -ne 0 ] && case $OUT in *nosuchcmd*) true ;; *) false ;; esac &&

@@ -2,7 +2,9 @@
 /*
  * test_kubelet_pod_status: the pods/status patch drover agent writes (kubelet_pod_status_patch),
  * field by field as the kubelet writes it: running, CrashLoopBackOff with lastState and the
- * unready message, ErrImagePull while Pending, Succeeded with PodCompleted; conditions keep
+ * unready message, ErrImagePull while Pending, Succeeded with PodCompleted, Failed with
+ * PodFailed, init containers (initContainerStatuses, Initialized False with the incomplete
+ * ones until they succeeded or a container started); conditions keep
  * their lastTransitionTime while their status holds; the podIPs list replaces the server's.
  */
 #include <setjmp.h>
@@ -76,7 +78,8 @@ static struct kubelet_ctr_status running(const char *name)
 static void test_running(void **state)
 {
 	struct kubelet_ctr_status c[2] = {running("a"), running("b")};
-	struct kubelet_pod_status s = {"Running", "192.0.2.1", "10.244.0.5", NOW, true, c, 2};
+	struct kubelet_pod_status s = {"Running", "192.0.2.1", "10.244.0.5", NOW, true,
+				       c,	  2,	       NULL,	     0};
 	struct jv_doc *d = jv_doc_new();
 	struct jv *p = patch_of(d, &s);
 	int64_t rc = -1;
@@ -109,7 +112,8 @@ static void test_running(void **state)
 static void test_crashloop(void **state)
 {
 	struct kubelet_ctr_status c[2] = {running("a"), running("b")};
-	struct kubelet_pod_status s = {"Running", "192.0.2.1", "10.244.0.5", NOW, true, c, 2};
+	struct kubelet_pod_status s = {"Running", "192.0.2.1", "10.244.0.5", NOW, true,
+				       c,	  2,	       NULL,	     0};
 	struct jv_doc *d = jv_doc_new();
 	struct jv *p;
 	int64_t v = -1;
@@ -151,7 +155,7 @@ static void test_pending_image(void **state)
 	    .image = "example.com/nosuch:1",
 	    .cur = {.state = KUBELET_CTR_WAITING, .reason = "ErrImagePull", .message = "m"},
 	}};
-	struct kubelet_pod_status s = {"Pending", "192.0.2.1", NULL, NOW, false, c, 1};
+	struct kubelet_pod_status s = {"Pending", "192.0.2.1", NULL, NOW, false, c, 1, NULL, 0};
 	struct jv_doc *d = jv_doc_new();
 	struct jv *p = patch_of(d, &s);
 
@@ -168,7 +172,8 @@ static void test_pending_image(void **state)
 static void test_succeeded(void **state)
 {
 	struct kubelet_ctr_status c[1] = {running("a")};
-	struct kubelet_pod_status s = {"Succeeded", "192.0.2.1", "10.244.0.5", NOW, true, c, 1};
+	struct kubelet_pod_status s = {"Succeeded", "192.0.2.1", "10.244.0.5", NOW, true,
+				       c,	    1,		 NULL,	       0};
 	struct jv_doc *d = jv_doc_new();
 	struct jv *p;
 
@@ -188,13 +193,91 @@ static void test_succeeded(void **state)
 	jv_doc_free(d);
 }
 
+static void test_failed(void **state)
+{
+	struct kubelet_ctr_status c[1] = {running("a")};
+	struct kubelet_pod_status s = {"Failed", "192.0.2.1", "10.244.0.5", NOW, true,
+				       c,	 1,	      NULL,	    0};
+	struct jv_doc *d = jv_doc_new();
+	struct jv *p;
+
+	(void)state;
+	c[0].ready = false;
+	c[0].cur = (struct kubelet_ctr_state_info){
+	    .state = KUBELET_CTR_TERMINATED, .exit_code = 1, .reason = "Error"};
+	p = patch_of(d, &s);
+	/* generatePodReadyConditionForTerminalPhase; Initialized has no terminal reason but
+	 * Succeeded's */
+	assert_path(cond(p, "Ready"), "reason", "PodFailed");
+	assert_path(cond(p, "ContainersReady"), "reason", "PodFailed");
+	assert_path(cond(p, "Initialized"), "status", "True");
+	assert_null(jv_get(cond(p, "Initialized"), "reason"));
+	assert_null(jv_path(p, "status.initContainerStatuses"));
+	jv_doc_free(d);
+}
+
+static void test_init(void **state)
+{
+	struct kubelet_ctr_status c[1] = {running("a")}, ic[2] = {running("i1"), running("i2")};
+	struct kubelet_pod_status s = {"Pending", "192.0.2.1", "10.244.0.5", NOW, true,
+				       c,	  1,	       ic,	     2};
+	struct jv_doc *d = jv_doc_new();
+	struct jv *p;
+	int64_t rc = -1;
+
+	(void)state;
+	/* i1 done, i2 running, a waiting: Initialized False naming i2 only */
+	ic[0].cur = (struct kubelet_ctr_state_info){
+	    .state = KUBELET_CTR_TERMINATED, .exit_code = 0, .reason = "Completed"};
+	ic[0].started = false;
+	ic[1].ready = false;
+	c[0].ready = c[0].started = false;
+	c[0].cur = (struct kubelet_ctr_state_info){.state = KUBELET_CTR_WAITING,
+						   .reason = "PodInitializing"};
+	p = patch_of(d, &s);
+	assert_path(cond(p, "Initialized"), "status", "False");
+	assert_path(cond(p, "Initialized"), "reason", "ContainersNotInitialized");
+	assert_path(cond(p, "Initialized"), "message", "containers with incomplete status: [i2]");
+	assert_path(cond(p, "Ready"), "message", "containers with unready status: [a]");
+	assert_path(p, "status.initContainerStatuses[0].name", "i1");
+	assert_path(p, "status.initContainerStatuses[0].state.terminated.reason", "Completed");
+	assert_true(jv_path(p, "status.initContainerStatuses[0].ready")->type == JV_TRUE);
+	assert_path(p, "status.initContainerStatuses[1].name", "i2");
+	assert_non_null(jv_path(p, "status.initContainerStatuses[1].state.running"));
+	assert_int_equal(jv_count(jv_path(p, "status.initContainerStatuses")), 2);
+	assert_path(p, "status.containerStatuses[0].state.waiting.reason", "PodInitializing");
+	/* both waiting (a failed one backing off): both incomplete */
+	ic[0].ready = false;
+	ic[0].cur = (struct kubelet_ctr_state_info){.state = KUBELET_CTR_WAITING,
+						    .reason = "CrashLoopBackOff"};
+	ic[0].restart_count = 3;
+	p = patch_of(d, &s);
+	assert_path(cond(p, "Initialized"), "message",
+		    "containers with incomplete status: [i1 i2]");
+	assert_int_equal(jv_path_int(p, "status.initContainerStatuses[0].restartCount", &rc), 0);
+	assert_int_equal(rc, 3);
+	/* every init container done: True */
+	ic[0].ready = ic[1].ready = true;
+	ic[0].cur = ic[1].cur = (struct kubelet_ctr_state_info){
+	    .state = KUBELET_CTR_TERMINATED, .exit_code = 0, .reason = "Completed"};
+	p = patch_of(d, &s);
+	assert_path(cond(p, "Initialized"), "status", "True");
+	assert_null(jv_get(cond(p, "Initialized"), "message"));
+	/* a container started: initialized before, even with an init container not ready */
+	ic[1].ready = false;
+	c[0] = running("a");
+	s.phase = "Running";
+	p = patch_of(d, &s);
+	assert_path(cond(p, "Initialized"), "status", "True");
+	jv_doc_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_running),
-	    cmocka_unit_test(test_crashloop),
-	    cmocka_unit_test(test_pending_image),
-	    cmocka_unit_test(test_succeeded),
+	    cmocka_unit_test(test_running),	  cmocka_unit_test(test_crashloop),
+	    cmocka_unit_test(test_pending_image), cmocka_unit_test(test_succeeded),
+	    cmocka_unit_test(test_failed),	  cmocka_unit_test(test_init),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

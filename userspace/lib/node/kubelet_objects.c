@@ -693,6 +693,64 @@ static struct jv *ctr_state(struct bld *b, const struct kubelet_ctr_state_info *
 	return o;
 }
 
+/* initContainerStatuses / containerStatuses entries */
+static void put_ctr_statuses(struct bld *b, struct jv *st, const char *key,
+			     const struct kubelet_ctr_status *cs, size_t n)
+{
+	struct jv *list = arr(b);
+
+	put(b, st, key, list);
+	for (size_t i = 0; i < n; i++) {
+		const struct kubelet_ctr_status *c = &cs[i];
+		struct jv *o = push_obj(b, list);
+
+		put_str(b, o, "name", c->name);
+		put(b, o, "state", ctr_state(b, &c->cur));
+		put(b, o, "lastState", c->has_last ? ctr_state(b, &c->last) : obj(b));
+		put(b, o, "ready", mark(b, jv_new_bool(b->d, c->ready)));
+		put(b, o, "restartCount", mark(b, jv_new_int(b->d, c->restart_count)));
+		put_str(b, o, "image", c->image);
+		put_str(b, o, "imageID", c->image_id ? c->image_id : "");
+		if (c->container_id)
+			put_str(b, o, "containerID", c->container_id);
+		put(b, o, "started", mark(b, jv_new_bool(b->d, c->started)));
+	}
+}
+
+/* GeneratePodInitializedCondition: PodCompleted once Succeeded; True once a container started
+ * (the pod was initialized before); else False while an init container is not terminated
+ * with 0 (ready). */
+static void initialized(struct bld *b, struct jv *conds, const struct jv *old,
+			const struct kubelet_pod_status *s, const char *now)
+{
+	struct k8s_buf inc = {0};
+	size_t n_inc = 0;
+	bool started = false;
+
+	if (!strcmp(s->phase, "Succeeded")) {
+		pod_condition(b, conds, old, "Initialized", "True", "PodCompleted", NULL, now);
+		return;
+	}
+	for (size_t i = 0; i < s->n_ctrs; i++)
+		started |= s->ctrs[i].cur.state != KUBELET_CTR_WAITING;
+	for (size_t i = 0; !started && i < s->n_init; i++)
+		if (!s->init_ctrs[i].ready)
+			k8s_buf_printf(&inc, "%s%s", n_inc++ ? " " : "", s->init_ctrs[i].name);
+	if (n_inc) {
+		char msg[1200];
+
+		snprintf(msg, sizeof(msg), "containers with incomplete status: [%s]",
+			 inc.p ? inc.p : "");
+		pod_condition(b, conds, old, "Initialized", "False", "ContainersNotInitialized",
+			      msg, now);
+	} else {
+		pod_condition(b, conds, old, "Initialized", "True", NULL, NULL, now);
+	}
+	if (inc.oom)
+		b->oom = true;
+	k8s_buf_free(&inc);
+}
+
 char *kubelet_pod_status_patch(const struct jv *pod, const struct kubelet_pod_status *s,
 			       const char *now, size_t *len)
 {
@@ -702,7 +760,7 @@ char *kubelet_pod_status_patch(const struct jv *pod, const struct kubelet_pod_st
 	bool done = !strcmp(s->phase, "Succeeded") || !strcmp(s->phase, "Failed");
 	struct k8s_buf unready = {0};
 	struct bld b0, *b = &b0;
-	struct jv *o, *md, *st, *conds, *list;
+	struct jv *o, *md, *st, *conds;
 	size_t n_unready = 0;
 
 	if (!bld_init(b))
@@ -719,11 +777,13 @@ char *kubelet_pod_status_patch(const struct jv *pod, const struct kubelet_pod_st
 	put(b, st, "conditions", conds);
 	pod_condition(b, conds, old, "PodReadyToStartContainers",
 		      s->sandbox_ready ? "True" : "False", NULL, NULL, now);
-	pod_condition(b, conds, old, "Initialized", "True", done ? "PodCompleted" : NULL, NULL,
-		      now);
+	initialized(b, conds, old, s, now);
 	if (done) {
-		pod_condition(b, conds, old, "Ready", "False", "PodCompleted", NULL, now);
-		pod_condition(b, conds, old, "ContainersReady", "False", "PodCompleted", NULL, now);
+		/* generatePodReadyConditionForTerminalPhase */
+		const char *why = !strcmp(s->phase, "Failed") ? "PodFailed" : "PodCompleted";
+
+		pod_condition(b, conds, old, "Ready", "False", why, NULL, now);
+		pod_condition(b, conds, old, "ContainersReady", "False", why, NULL, now);
 	} else if (n_unready) {
 		char msg[1200];
 
@@ -759,22 +819,8 @@ char *kubelet_pod_status_patch(const struct jv *pod, const struct kubelet_pod_st
 	}
 	if (s->start_time)
 		put_str(b, st, "startTime", s->start_time);
-	list = arr(b);
-	put(b, st, "containerStatuses", list);
-	for (size_t i = 0; i < s->n_ctrs; i++) {
-		const struct kubelet_ctr_status *c = &s->ctrs[i];
-		struct jv *cs = push_obj(b, list);
-
-		put_str(b, cs, "name", c->name);
-		put(b, cs, "state", ctr_state(b, &c->cur));
-		put(b, cs, "lastState", c->has_last ? ctr_state(b, &c->last) : obj(b));
-		put(b, cs, "ready", mark(b, jv_new_bool(b->d, c->ready)));
-		put(b, cs, "restartCount", mark(b, jv_new_int(b->d, c->restart_count)));
-		put_str(b, cs, "image", c->image);
-		put_str(b, cs, "imageID", c->image_id ? c->image_id : "");
-		if (c->container_id)
-			put_str(b, cs, "containerID", c->container_id);
-		put(b, cs, "started", mark(b, jv_new_bool(b->d, c->started)));
-	}
+	if (s->n_init)
+		put_ctr_statuses(b, st, "initContainerStatuses", s->init_ctrs, s->n_init);
+	put_ctr_statuses(b, st, "containerStatuses", s->ctrs, s->n_ctrs);
 	return finish(b, o, len);
 }

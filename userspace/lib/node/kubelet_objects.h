@@ -146,13 +146,17 @@ struct kubelet_pod_status {
 	bool sandbox_ready;	/* PodReadyToStartContainers */
 	const struct kubelet_ctr_status *ctrs;
 	size_t n_ctrs;
+	const struct kubelet_ctr_status *init_ctrs; /* initContainerStatuses, spec order */
+	size_t n_init;
 };
 
 /* The pods/status strategic merge patch of a real pod's state, with the kubelet's conditions in
  * its order (PodReadyToStartContainers, Initialized, Ready, ContainersReady, PodScheduled;
- * ContainersNotReady with "containers with unready status: [a b]", PodCompleted when every
- * container terminated), lastTransitionTime kept while a condition's status holds (old:
- * pod's status.conditions). metadata.uid makes it conditional on the pod seen. */
+ * ContainersNotReady with "containers with unready status: [a b]", ContainersNotInitialized
+ * with "containers with incomplete status: [a b]" until the init containers succeeded or a
+ * container started, PodCompleted / PodFailed in a terminal phase), lastTransitionTime kept
+ * while a condition's status holds (old: pod's status.conditions), initContainerStatuses
+ * when the pod has init containers. metadata.uid makes it conditional on the pod seen. */
 char *kubelet_pod_status_patch(const struct jv *pod, const struct kubelet_pod_status *s,
 			       const char *now, size_t *len);
 

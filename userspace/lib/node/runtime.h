@@ -114,6 +114,8 @@ struct rt_exec_spec {
 	const char *cwd;
 	uid_t uid;
 	gid_t gid;
+	const gid_t *groups; /* supplementary groups (the container's); none when n_groups is 0 */
+	size_t n_groups;
 	int stdin_fd, stdout_fd, stderr_fd; /* -1: /dev/null for stdin, the caller's for others */
 	bool tty; /* stdin is a terminal: the process gets its own session with it as the
 		   * controlling terminal (kubectl exec -t) */

@@ -75,7 +75,7 @@ static __attribute__((noreturn)) void exec_child(struct exec_prep *x)
 	if (s->tty && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) != 0))
 		rt_child_fail(fd, ST_STDIO, 0, errno);
 	/* raw system calls, not glibc's set*id (runtime.c says why) */
-	if (syscall(SYS_setgroups, 0, NULL) != 0)
+	if (syscall(SYS_setgroups, s->n_groups, s->groups) != 0)
 		rt_child_fail(fd, ST_GROUPS, 0, errno);
 	if (syscall(SYS_setgid, s->gid) != 0)
 		rt_child_fail(fd, ST_GID, 0, errno);

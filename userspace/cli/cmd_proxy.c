@@ -50,6 +50,8 @@ static void proxy_usage(FILE *out)
 	    "                          [every non-loopback IPv4 address]\n"
 	    "  --snat-ip IP            masquerade source for external IPs [first --device addr]\n"
 	    "  --snat-ports MIN-MAX    masquerade source ports [61000-65000]\n"
+	    "  --nodeport-range A-B    nodePorts a manifest may use, as the API server's\n"
+	    "                          --nodeport-range [30000-32767]\n"
 	    "  --maglev-table-size M   largest Maglev table (a prime: 251 ... 131071) [16381]\n"
 	    "  --map-size MAP=N        entries of svc|backend|revnat|ct|affinity|sock-rnat|\n"
 	    "                          maglev|stats|endpoint; repeatable\n"
@@ -112,6 +114,7 @@ int cmd_proxy(int argc, char **argv)
 		O_NODE_IP,
 		O_SNAT_IP,
 		O_SNAT_PORTS,
+		O_NODEPORT_RANGE,
 		O_MAGLEV,
 		O_MAP_SIZE,
 		O_CT_TCP,
@@ -137,6 +140,7 @@ int cmd_proxy(int argc, char **argv)
 	    {"node-ip", required_argument, 0, O_NODE_IP},
 	    {"snat-ip", required_argument, 0, O_SNAT_IP},
 	    {"snat-ports", required_argument, 0, O_SNAT_PORTS},
+	    {"nodeport-range", required_argument, 0, O_NODEPORT_RANGE},
 	    {"maglev-table-size", required_argument, 0, O_MAGLEV},
 	    {"map-size", required_argument, 0, O_MAP_SIZE},
 	    {"ct-timeout-tcp", required_argument, 0, O_CT_TCP},
@@ -239,6 +243,16 @@ int cmd_proxy(int argc, char **argv)
 			c.dp.cfg.snat_port_min = (uint16_t)v;
 			c.dp.cfg.snat_port_max = (uint16_t)v2;
 			break;
+		case O_NODEPORT_RANGE: {
+			char extra;
+
+			if (sscanf(optarg, "%u-%u%c", &v, &v2, &extra) != 2 || v < 1 ||
+			    v2 > 65535 || v > v2)
+				return bad("--nodeport-range", optarg);
+			c.nodeport_min = (uint16_t)v;
+			c.nodeport_max = (uint16_t)v2;
+			break;
+		}
 		case O_MAGLEV:
 			if (cli_parse_uint(optarg, 1, DRV_MAGLEV_MAX_TABLE, &v) ||
 			    !maglev_size_valid(v))

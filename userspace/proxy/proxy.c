@@ -61,6 +61,8 @@ void proxy_config_defaults(struct proxy_config *c)
 	c->dp.sizes.stats = DRV_STATS_MAP_SIZE_DEFAULT;
 	c->maglev_max = DRV_MAGLEV_DEFAULT_TABLE;
 	c->gc_interval_s = 30;
+	c->nodeport_min = 30000;
+	c->nodeport_max = 32767;
 	c->stop_fd = -1;
 }
 
@@ -420,7 +422,7 @@ static struct proxy_source *source_new(const struct proxy_config *c)
 		return c->source;
 	if (c->kubeconfig)
 		return source_api_new(c->kubeconfig[0] ? c->kubeconfig : NULL);
-	return source_manifests_new(c->manifests);
+	return source_manifests_new(c->manifests, c->nodeport_min, c->nodeport_max);
 }
 
 int proxy_run(struct proxy_config *c)

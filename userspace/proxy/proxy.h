@@ -45,6 +45,8 @@ struct proxy_config {
 	uint32_t node_ips[PROXY_MAX_IPS]; /* network order; none: every non-loopback IPv4 */
 	size_t nnode_ips;
 	uint32_t maglev_max;
+	/* the manifest source's NodePort range (the API server checks its own) */
+	uint16_t nodeport_min, nodeport_max;
 	unsigned gc_interval_s;
 	const char *ready_file; /* written once the first sync is in the kernel (for scripts) */
 	/* Called on the proxy's thread once the first sync is in the kernel and drv_tc_pod is

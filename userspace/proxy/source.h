@@ -62,7 +62,8 @@ struct proxy_source {
 };
 
 /* path: a manifest file or a directory of *.yaml, *.yml, *.json files. */
-struct proxy_source *source_manifests_new(const char *path);
+struct proxy_source *source_manifests_new(const char *path, uint16_t nodeport_min,
+					  uint16_t nodeport_max);
 
 /* Services and EndpointSlices of every namespace from the API server of a kubeconfig
  * (kubeconfig NULL: $KUBECONFIG, then ~/.kube/config). NULL with one line logged when the

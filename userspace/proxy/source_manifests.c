@@ -52,7 +52,8 @@ struct manifests {
 	char watch_dir[4096];
 	char watch_name[256]; /* file mode: the file's name in watch_dir */
 	bool is_dir;
-	bool loaded; /* start() read everything */
+	bool loaded;			     /* start() read everything */
+	uint16_t nodeport_min, nodeport_max; /* as the API server's --nodeport-range */
 	int ifd;
 	struct hmap *files; /* file name -> mfile */
 };
@@ -68,6 +69,7 @@ struct pending {
 };
 
 struct load_ctx {
+	const struct manifests *ms;
 	const char *file;
 	struct pending *v;
 	size_t n, cap;
@@ -191,6 +193,26 @@ static void mfile_free(struct mfile *f)
 	free(f);
 }
 
+/* A manifest stands where the API server would have checked a nodePort against its range
+ * (kube-apiserver's message); outside it a Service could take the node's SSH port. */
+static int nodeports_in_range(const struct manifests *ms, const struct k8s_service *svc, char *err,
+			      size_t errlen)
+{
+	for (size_t i = 0; i < svc->nports; i++) {
+		uint16_t np = svc->ports[i].node_port;
+
+		if (np && (np < ms->nodeport_min || np > ms->nodeport_max)) {
+			snprintf(
+			    err, errlen,
+			    "spec.ports[%zu].nodePort: Invalid value: %u: provided port is not "
+			    "in the valid range. The range of valid ports is %u-%u",
+			    i, np, ms->nodeport_min, ms->nodeport_max);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static int on_object(struct k8s_obj *o, void *ud)
 {
 	struct load_ctx *c = ud;
@@ -224,6 +246,8 @@ static int on_object(struct k8s_obj *o, void *ud)
 	else
 		rc = p.is_service ? decode_service(tree, &p.svc, err, sizeof(err))
 				  : decode_slice(tree, &p.sl, err, sizeof(err));
+	if (!rc && p.is_service)
+		rc = nodeports_in_range(c->ms, p.svc, err, sizeof(err));
 	p.hash = json ? hmap_hash(json, strlen(json)) : 0;
 	free(json);
 	jv_doc_free(d);
@@ -513,7 +537,7 @@ static int plan_make(struct manifests *ms, struct proxy_model *m, const struct l
 static int reload(struct manifests *ms, struct proxy_model *m, char **names, size_t n, bool all,
 		  bool *changed)
 {
-	struct load_ctx c = {0};
+	struct load_ctx c = {.ms = ms};
 	struct k8s_service **svcs = NULL;
 	size_t nsvcs = 0, upserts = 0, deletes = 0, capsvcs = 0, missed = 0;
 	struct plan pl = {0};
@@ -778,7 +802,8 @@ static const struct proxy_source_ops manifests_ops = {
     .free = manifests_free,
 };
 
-struct proxy_source *source_manifests_new(const char *path)
+struct proxy_source *source_manifests_new(const char *path, uint16_t nodeport_min,
+					  uint16_t nodeport_max)
 {
 	struct manifests *ms = calloc(1, sizeof(*ms));
 	struct stat st;
@@ -788,6 +813,8 @@ struct proxy_source *source_manifests_new(const char *path)
 		return NULL;
 	ms->base.ops = &manifests_ops;
 	ms->ifd = -1;
+	ms->nodeport_min = nodeport_min;
+	ms->nodeport_max = nodeport_max;
 	snprintf(ms->path, sizeof(ms->path), "%s", path);
 	if (stat(path, &st)) {
 		log_error(COMP, "%s: %s", path, strerror(errno));

@@ -32,6 +32,8 @@ printf 'apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {clusterIP: 10
 start_must_fail "invalid IP" 'Service default/s: spec.clusterIP: Invalid value: "10.96.0.999"'
 printf 'apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {clusterIP: 10.96.0.9, ports: [{port: 0}]}\n' >"$m/bad/broken.yaml"
 start_must_fail "invalid port" "spec.ports\[0\].port: Invalid value: 0"
+printf 'apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {type: NodePort, clusterIP: 10.96.0.9, ports: [{port: 80, nodePort: 22}]}\n' >"$m/bad/broken.yaml"
+start_must_fail "a nodePort outside the NodePort range" "spec.ports\[0\].nodePort: Invalid value: 22: provided port is not in the valid range. The range of valid ports is 30000-32767"
 printf 'apiVersion: v1\nkind: Servise\nmetadata: {name: s}\n' >"$m/bad/broken.yaml"
 start_must_fail "unknown kind" "Servise"
 printf 'apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {clusterIP: 10.96.0.9, ports: [{port: 80}]}\n' >"$m/bad/broken.yaml"

@@ -201,7 +201,7 @@ static void test_start_read_error_applies_nothing(void **state)
 
 	snprintf(other, sizeof(other), "%s/b.yaml", f->dir);
 	write_file(other, service("s4", "10.96.0.4"));
-	f->src = source_manifests_new(f->dir);
+	f->src = source_manifests_new(f->dir, 30000, 32767);
 	assert_non_null(f->src);
 	inject_cut(f->path, third);
 	assert_int_equal(f->src->ops->start(f->src, f->m, &d), -EIO);
@@ -214,6 +214,41 @@ static void test_start_read_error_applies_nothing(void **state)
 	assert_int_equal(cluster_ip(f->m, "s4"), 0);
 }
 
+/* A manifest's nodePort must lie in the NodePort range, as the API server would check it
+ * (one of 22 would take the node's SSH port): the manifest is refused with kube-apiserver's
+ * message, nothing applied; with a range that holds it, it is taken. */
+static void test_nodeport_outside_range_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct source_delta d = {.changed = false};
+	const char *np =
+	    "apiVersion: v1\nkind: Service\nmetadata: {name: ssh, namespace: default}\n"
+	    "spec: {type: NodePort, clusterIP: 10.96.0.9, ports: [{name: a, port: 80}, "
+	    "{name: b, port: 81, nodePort: 22}]}\n";
+	struct lb_frontend *fes;
+	char other[160];
+	size_t n;
+
+	write_file(f->path, np);
+	snprintf(other, sizeof(other), "%s/b.yaml", f->dir);
+	write_file(other, service("s4", "10.96.0.4"));
+	f->src = source_manifests_new(f->dir, 30000, 32767);
+	assert_non_null(f->src);
+	assert_int_equal(f->src->ops->start(f->src, f->m, &d), -EINVAL);
+	assert_false(d.changed);
+	assert_int_equal(cluster_ip(f->m, "ssh"), 0);
+	assert_int_equal(cluster_ip(f->m, "s4"), 0);
+	source_free(f->src);
+
+	f->src = source_manifests_new(f->dir, 1, 32767);
+	assert_non_null(f->src);
+	assert_int_equal(f->src->ops->start(f->src, f->m, &d), 0);
+	assert_int_equal(model_service_frontends(f->m, "default", "ssh", &fes, &n), 0);
+	assert_int_equal(n, 3); /* two ClusterIP ports and the nodePort */
+	model_frontends_free(fes, n);
+	assert_int_equal(cluster_ip(f->m, "s4"), ip4("10.96.0.4"));
+}
+
 /* While running, a reload (SIGHUP's and a file-change dispatch) that cannot read a file
  * to its end applies nothing: the previous state stays, the services after the cut too. Once
  * the file reads again, the edit applies. */
@@ -224,7 +259,7 @@ static void test_reload_read_error_keeps_state(void **state)
 	off_t third;
 
 	write_three(f->path, "10.96.0.1");
-	f->src = source_manifests_new(f->dir);
+	f->src = source_manifests_new(f->dir, 30000, 32767);
 	assert_non_null(f->src);
 	assert_int_equal(f->src->ops->start(f->src, f->m, &d), 0);
 	assert_true(f->src->ops->synced(f->src));
@@ -271,7 +306,7 @@ static void test_fifo_refused(void **state)
 	struct source_delta d;
 
 	write_three(f->path, "10.96.0.1");
-	f->src = source_manifests_new(f->dir);
+	f->src = source_manifests_new(f->dir, 30000, 32767);
 	assert_non_null(f->src);
 	assert_int_equal(f->src->ops->reload(f->src, f->m, &d), 0);
 	snprintf(fifo, sizeof(fifo), "%s/pipe.yaml", f->dir);
@@ -296,7 +331,7 @@ static void test_subdirectory_skipped(void **state)
 	write_three(f->path, "10.96.0.1");
 	snprintf(sub, sizeof(sub), "%s/sub.yaml", f->dir);
 	assert_int_equal(mkdir(sub, 0700), 0);
-	f->src = source_manifests_new(f->dir);
+	f->src = source_manifests_new(f->dir, 30000, 32767);
 	assert_non_null(f->src);
 	assert_int_equal(f->src->ops->reload(f->src, f->m, &d), 0);
 	assert_int_equal(cluster_ip(f->m, "s2"), ip4("10.96.0.2"));
@@ -321,7 +356,7 @@ static void test_large_file_read_whole(void **state)
 	write_file(f->path, text);
 	free(text);
 	inj.chunk = 100;
-	f->src = source_manifests_new(f->dir);
+	f->src = source_manifests_new(f->dir, 30000, 32767);
 	assert_non_null(f->src);
 	assert_int_equal(f->src->ops->reload(f->src, f->m, &d), 0);
 	assert_int_equal(cluster_ip(f->m, "s1"), ip4("10.96.0.1"));
@@ -333,6 +368,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_start_read_error_applies_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reload_read_error_keeps_state, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_nodeport_outside_range_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fifo_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_subdirectory_skipped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_large_file_read_whole, setup, teardown),

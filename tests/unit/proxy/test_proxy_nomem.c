@@ -291,7 +291,7 @@ static void set_files(const char *dir, bool changed)
 static void reference(const char *dir, bool changed, char *out, size_t len)
 {
 	struct proxy_model *m = model_new(NULL, NULL);
-	struct proxy_source *src = source_manifests_new(dir);
+	struct proxy_source *src = source_manifests_new(dir, 30000, 32767);
 	struct source_delta d;
 
 	set_files(dir, false);
@@ -339,7 +339,7 @@ static void test_manifests_reload(void **state)
 
 		for (n = 1; n < SWEEP_MAX; n++) {
 			struct proxy_model *m = model_new(NULL, NULL);
-			struct proxy_source *src = source_manifests_new(dir);
+			struct proxy_source *src = source_manifests_new(dir, 30000, 32767);
 			char now[4096];
 			struct source_delta d;
 			int rc;

@@ -362,10 +362,15 @@ static int decode_ingress(const struct jv *obj, struct k8s_service *svc, char *e
 
 	for (const struct jv *it = jv_first(get_array(obj, "status.loadBalancer.ingress")); it;
 	     it = it->next, idx++) {
-		const char *s = jv_path_str(it, "ip");
+		const char *s = jv_path_str(it, "ip"), *mode = jv_path_str(it, "ipMode");
 		uint32_t ip;
 		int r;
 
+		if (mode && strcmp(mode, "VIP") && strcmp(mode, "Proxy"))
+			return fail(err, errlen,
+				    "status.loadBalancer.ingress[%d].ipMode: Unsupported value: "
+				    "\"%s\": supported values: \"Proxy\", \"VIP\"",
+				    idx, mode);
 		if (!s)
 			continue;
 		r = parse_ip(s, &ip);
@@ -374,6 +379,11 @@ static int decode_ingress(const struct jv *obj, struct k8s_service *svc, char *e
 				    "status.loadBalancer.ingress[%d].ip: Invalid value: \"%s\": "
 				    "must be a valid IP address",
 				    idx, s);
+		/* ipMode Proxy: the load balancer proxies to the nodes itself; kube-proxy does
+		 * not take the address as its own (it would short-circuit traffic meant for the
+		 * load balancer) */
+		if (mode && !strcmp(mode, "Proxy"))
+			continue;
 		if (r == 1 && push_ip(&svc->lb_ips, &svc->nlb_ips, ip))
 			return -ENOMEM;
 	}

@@ -372,7 +372,17 @@ int ref_decode_service(struct k8s_obj *o, struct k8s_service **out, char *err, s
 			uint32_t ip;
 			int r;
 
+			const char *mode = NULL;
+
 			s = NULL;
+			if (k8s_get_str(it, "ipMode", &mode) == 0 && mode && strcmp(mode, "VIP") &&
+			    strcmp(mode, "Proxy")) {
+				rc = fail(err, errlen,
+					  "status.loadBalancer.ingress[%d].ipMode: Unsupported "
+					  "value: \"%s\": supported values: \"Proxy\", \"VIP\"",
+					  idx, mode);
+				goto bad;
+			}
 			if (k8s_get_str(it, "ip", &s) == 0 && s) {
 				r = parse_ip(s, &ip);
 				if (r < 0) {
@@ -382,7 +392,8 @@ int ref_decode_service(struct k8s_obj *o, struct k8s_service **out, char *err, s
 						  idx, s);
 					goto bad;
 				}
-				if (r == 1 && push_ip(&svc->lb_ips, &svc->nlb_ips, ip)) {
+				if (r == 1 && !(mode && !strcmp(mode, "Proxy")) &&
+				    push_ip(&svc->lb_ips, &svc->nlb_ips, ip)) {
 					rc = -ENOMEM;
 					goto bad;
 				}

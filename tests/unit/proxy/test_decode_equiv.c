@@ -517,6 +517,9 @@ static const struct {
      "spec.internalTrafficPolicy: Unsupported value: \"Nearby\""},
     {SVC("spec: {}\nstatus: {loadBalancer: {ingress: [{hostname: x}, {ip: nope}]}}"),
      "status.loadBalancer.ingress[1].ip: Invalid value: \"nope\""},
+    {SVC("spec: {}\nstatus: {loadBalancer: {ingress: [{ip: 192.0.2.1, ipMode: Tunnel}]}}"),
+     "status.loadBalancer.ingress[0].ipMode: Unsupported value: \"Tunnel\": supported values: "
+     "\"Proxy\", \"VIP\""},
     /* EndpointSlices that decode */
     {SLICE("addressType: IPv4\nports: [{name: http, port: 8080}, {name: dns, port: 53, "
 	   "protocol: UDP},\n  {name: x, protocol: SCTP, port: 9}, {name: any}]\n"

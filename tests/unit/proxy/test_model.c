@@ -111,7 +111,11 @@ static const char *svc_web = "apiVersion: v1\n"
 			     "  - {name: http, port: 80, targetPort: web, nodePort: 30080}\n"
 			     "  - {name: dns, port: 53, protocol: UDP, targetPort: 5353}\n"
 			     "status:\n"
-			     "  loadBalancer: {ingress: [{ip: 198.51.100.9}]}\n"
+			     "  loadBalancer:\n"
+			     "    ingress:\n"
+			     "    - {ip: 198.51.100.9}\n"
+			     "    - {ip: 198.51.100.10, ipMode: Proxy}\n"
+			     "    - {ip: 198.51.100.11, ipMode: VIP}\n"
 			     "---\n"
 			     "apiVersion: discovery.k8s.io/v1\n"
 			     "kind: EndpointSlice\n"
@@ -144,8 +148,9 @@ static void test_frontends_of_a_nodeport_service(void **state)
 	(void)state;
 	assert_int_equal(load_yaml(&l, svc_web), 0);
 	assert_int_equal(model_service_frontends(m, "shop", "web", &fes, &n), 0);
-	/* 2 ports x (clusterIP + externalIP + LB IP) + 1 NodePort (TCP only has one). */
-	assert_int_equal(n, 7);
+	/* 2 ports x (clusterIP + externalIP + 2 LB IPs) + 1 NodePort (TCP only has one); the
+	 * ipMode Proxy ingress IP is the load balancer's, not taken (kube-proxy's rule). */
+	assert_int_equal(n, 9);
 	fe = find_fe(fes, n, "10.96.0.10", 80, DRV_PROTO_TCP);
 	assert_non_null(fe);
 	assert_true(fe->flags & DRV_SVC_F_CLUSTERIP);
@@ -166,6 +171,8 @@ static void test_frontends_of_a_nodeport_service(void **state)
 	assert_true(fe->flags & DRV_SVC_F_EXTERNAL);
 	assert_true(has_backend(fe, "10.244.1.11", 5353));
 	assert_non_null(find_fe(fes, n, "198.51.100.9", 80, DRV_PROTO_TCP));
+	assert_non_null(find_fe(fes, n, "198.51.100.11", 80, DRV_PROTO_TCP));
+	assert_null(find_fe(fes, n, "198.51.100.10", 80, DRV_PROTO_TCP));
 	/* Local endpoint flag. */
 	for (size_t i = 0; i < fe->nbackends; i++) {
 		char a[16];

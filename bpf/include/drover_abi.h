@@ -35,6 +35,7 @@
 #define DRV_MAGLEV_OUTER_SIZE_DEFAULT  16384
 #define DRV_STATS_MAP_SIZE_DEFAULT     65536
 #define DRV_ENDPOINT_MAP_SIZE_DEFAULT  16384 /* local pods of one node */
+#define DRV_SRCRANGE_MAP_SIZE_DEFAULT  16384 /* loadBalancerSourceRanges x LB frontends */
 #define DRV_NODEIP_MAP_SIZE	       64
 #define DRV_MAX_BACKENDS_PER_SVC       65535
 #define DRV_MAGLEV_MAX_TABLE	       131071 /* largest table size accepted (prime) */
@@ -57,12 +58,14 @@
 #define DRV_MAP_PKTS	 "drv_pkts2"
 #define DRV_MAP_ENDPOINT "drv_ep1"
 #define DRV_MAP_SOCKUDP	 "drv_skudp1"
+#define DRV_MAP_SRCRANGE "drv_srcr1"
 
 /* Every map name above, for inspection and uninstall. */
 #define DRV_MAP_NAMES_ALL                                                                   \
 	DRV_MAP_SVC, DRV_MAP_BACKEND, DRV_MAP_REVNAT, DRV_MAP_CT, DRV_MAP_AFFINITY,         \
 	    DRV_MAP_SOCKRNAT, DRV_MAP_MAGLEV, DRV_MAP_NODEIP, DRV_MAP_STATS, DRV_MAP_NAMES, \
-	    DRV_MAP_ATTACH, DRV_MAP_EPOCH, DRV_MAP_PKTS, DRV_MAP_ENDPOINT, DRV_MAP_SOCKUDP
+	    DRV_MAP_ATTACH, DRV_MAP_EPOCH, DRV_MAP_PKTS, DRV_MAP_ENDPOINT, DRV_MAP_SOCKUDP, \
+	    DRV_MAP_SRCRANGE
 
 /* The programs the proxy pins for other attachers (drover-cni): <pin-root>/progs/<name>.
  * A restarted proxy replaces the pins with its new programs. */
@@ -94,6 +97,9 @@ enum drv_svc_flags {
 	DRV_SVC_F_AFFINITY = 1 << 3,  /* sessionAffinity: ClientIP */
 	DRV_SVC_F_LOCAL = 1 << 4, /* backends are node-local only (traffic policy Local): no SNAT */
 	DRV_SVC_F_MAGLEV = 1 << 5, /* drv_mag4 holds a table for this rev-NAT id */
+	/* LoadBalancer IP with loadBalancerSourceRanges: a new flow's source must match a
+	 * drv_srcr1 entry of this frontend, others are dropped */
+	DRV_SVC_F_SRC_RANGES = 1 << 6,
 };
 
 struct drv_svc_val {
@@ -253,6 +259,19 @@ struct drv_sock_udp_val {
 	__u16 pad;
 };
 
+/* ---- loadBalancerSourceRanges (drv_srcr1, an LPM trie) ----
+ * One entry per (LoadBalancer frontend, source range): the frontend's address, port and
+ * protocol match in full (64 bits), the source by the range's prefix; prefixlen is 64 + the
+ * range's length, and a lookup gives 96. */
+struct drv_srcrange_key {
+	__u32 prefixlen;
+	__be32 fe_addr;
+	__be16 fe_port;
+	__u8 proto;
+	__u8 pad;
+	__be32 saddr;
+};
+
 /* ---- statistics (per CPU) ----
  * One counter pair per (frontend, path, kind). Kinds below 16 are successes; the rest are
  * drop reasons. The BPF code returns negative DRV_DROP_* values internally; the stats key
@@ -280,6 +299,7 @@ enum drv_stat_kind {
 	DRV_DROP_FRAGMENT = 22,	     /* fragmented packet to a service address */
 	DRV_DROP_MAGLEV = 23,	     /* Maglev table missing or empty */
 	DRV_DROP_FIB = 24,	     /* no route to the backend */
+	DRV_DROP_SOURCE_RANGE = 25,  /* source outside the loadBalancerSourceRanges */
 	DRV_STAT_MAX = 32,
 };
 
@@ -353,6 +373,7 @@ _Static_assert(sizeof(struct drv_destroy_key) == 8, "drv_destroy_key layout");
 _Static_assert(sizeof(struct drv_sock_rnat_val) == 8, "drv_sock_rnat_val layout");
 _Static_assert(sizeof(struct drv_sock_udp_key) == 16, "drv_sock_udp_key layout");
 _Static_assert(sizeof(struct drv_sock_udp_val) == 16, "drv_sock_udp_val layout");
+_Static_assert(sizeof(struct drv_srcrange_key) == 16, "drv_srcrange_key layout");
 _Static_assert(sizeof(struct drv_stats_key) == 4, "drv_stats_key layout");
 _Static_assert(sizeof(struct drv_stats_val) == 16, "drv_stats_val layout");
 _Static_assert(sizeof(struct drv_svc_name) == 64, "drv_svc_name layout");

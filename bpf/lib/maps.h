@@ -69,6 +69,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } drv_skudp1 SEC(".maps");
 
+/* (LoadBalancer frontend, source prefix) -> 1, for frontends with DRV_SVC_F_SRC_RANGES */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct drv_srcrange_key);
+	__type(value, __u8);
+	__uint(max_entries, DRV_SRCRANGE_MAP_SIZE_DEFAULT);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} drv_srcr1 SEC(".maps");
+
 /* Maglev: rev-NAT id -> inner array of backend ids. BPF_F_INNER_MAP lets each inner table
  * have its own size, so a service's memory is bounded by its own table, not the largest. */
 struct drv_maglev_inner {

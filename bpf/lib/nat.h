@@ -178,6 +178,17 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 	x->rev_nat = svc->rev_nat;
 	if (f->frag)
 		return -DRV_DROP_FRAGMENT;
+	/* loadBalancerSourceRanges: kube-proxy's firewall chain drops the others */
+	if (svc->flags & DRV_SVC_F_SRC_RANGES) {
+		struct drv_srcrange_key rk = {.prefixlen = 96,
+					      .fe_addr = skey.addr,
+					      .fe_port = skey.dport,
+					      .proto = skey.proto,
+					      .saddr = f->saddr};
+
+		if (!bpf_map_lookup_elem(&drv_srcr1, &rk))
+			return -DRV_DROP_SOURCE_RANGE;
+	}
 
 	/* 3. A new flow. */
 	if (svc->count == 0)

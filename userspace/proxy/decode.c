@@ -17,6 +17,7 @@
 #include "log.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -256,6 +257,7 @@ static int decode_addresses(const struct jv *spec, struct k8s_service *svc, char
 	int idx = 0;
 
 	if (s) {
+		svc->load_balancer = !strcmp(s, "LoadBalancer");
 		if (!strcmp(s, "NodePort") || !strcmp(s, "LoadBalancer"))
 			svc->node_ports = true;
 		else if (!strcmp(s, "ExternalName"))
@@ -342,6 +344,13 @@ static int decode_policies(const struct jv *spec, struct k8s_service *svc, char 
 				    "supported values: \"Cluster\", \"Local\"",
 				    s);
 	}
+	v = 0;
+	if (jv_path_int(spec, "healthCheckNodePort", &v) == 0 && (v < 0 || v > 65535))
+		return fail(err, errlen,
+			    "spec.healthCheckNodePort: Invalid value: %lld: must be between 1 and "
+			    "65535, inclusive",
+			    (long long)v);
+	svc->hc_node_port = (uint16_t)v;
 	s = jv_path_str(spec, "internalTrafficPolicy");
 	if (s) {
 		if (!strcmp(s, "Local"))
@@ -351,6 +360,71 @@ static int decode_policies(const struct jv *spec, struct k8s_service *svc, char 
 				    "spec.internalTrafficPolicy: Unsupported value: \"%s\": "
 				    "supported values: \"Cluster\", \"Local\"",
 				    s);
+	}
+	return 0;
+}
+
+/* spec.loadBalancerSourceRanges as the API validates them (the field path keeps the
+ * capital L of its historical name; values may be space-padded; host bits may be set). */
+static int decode_src_ranges(const struct jv *spec, struct k8s_service *svc, char *err,
+			     size_t errlen)
+{
+	int idx = 0;
+
+	for (const struct jv *it = jv_first(get_array(spec, "loadBalancerSourceRanges")); it;
+	     it = it->next, idx++) {
+		const char *raw = it->type == JV_STRING ? it->s : NULL;
+		char buf[64], *slash, *end;
+		size_t len;
+		unsigned long plen;
+		struct in6_addr a6;
+		struct in_addr a4;
+		void *q;
+
+		if (!svc->load_balancer)
+			return fail(err, errlen,
+				    "spec.LoadBalancerSourceRanges: Forbidden: may only be used "
+				    "when `type` is 'LoadBalancer'");
+		while (raw && isspace((unsigned char)*raw))
+			raw++;
+		len = raw ? strlen(raw) : 0;
+		while (len && isspace((unsigned char)raw[len - 1]))
+			len--;
+		if (!raw || len == 0 || len >= sizeof(buf))
+			goto bad;
+		memcpy(buf, raw, len);
+		buf[len] = 0;
+		slash = strchr(buf, '/');
+		if (!slash || !isdigit((unsigned char)slash[1]))
+			goto bad;
+		*slash = 0;
+		errno = 0;
+		plen = strtoul(slash + 1, &end, 10);
+		if (*end || errno)
+			goto bad;
+		if (inet_pton(AF_INET6, buf, &a6) == 1 && !strchr(buf, '.')) {
+			if (plen > 128)
+				goto bad;
+			svc->src_filtered = true; /* an IPv6 range: no IPv4 source matches it */
+			continue;
+		}
+		if (inet_pton(AF_INET, buf, &a4) != 1 || plen > 32)
+			goto bad;
+		svc->src_filtered = true;
+		q = realloc(svc->src_ranges, (svc->nsrc_ranges + 1) * sizeof(*svc->src_ranges));
+		if (!q)
+			return -ENOMEM;
+		svc->src_ranges = q;
+		svc->src_ranges[svc->nsrc_ranges].addr =
+		    plen ? a4.s_addr & htonl(~0u << (32 - plen)) : 0;
+		svc->src_ranges[svc->nsrc_ranges].len = (uint8_t)plen;
+		svc->nsrc_ranges++;
+		continue;
+	bad:
+		return fail(err, errlen,
+			    "spec.LoadBalancerSourceRanges[%d]: Invalid value: \"%s\": must be a "
+			    "valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)",
+			    idx, raw ? raw : "");
 	}
 	return 0;
 }
@@ -425,6 +499,8 @@ int decode_service(const struct jv *obj, struct k8s_service **out, char *err, si
 				    err, errlen);
 	if (!rc)
 		rc = decode_policies(spec, svc, err, errlen);
+	if (!rc)
+		rc = decode_src_ranges(spec, svc, err, errlen);
 	if (!rc)
 		rc = decode_ingress(obj, svc, err, errlen);
 	if (rc) {

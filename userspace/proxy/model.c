@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* model: Services + EndpointSlices -> frontends, recomputed per changed service. */
 #include "model.h"
+#include "model_int.h"
 #include "drover_abi.h"
 #include "hmap.h"
 #include "log.h"
@@ -14,28 +15,6 @@
 
 #define COMP "model"
 
-struct svc_entry {
-	struct k8s_service *svc; /* NULL: deleted, pending commit */
-	struct k8s_slice **slices;
-	size_t nslices, capslices, reserved; /* reserved: slots promised by model_reserve_slice */
-	struct lb_fe_key *fes;		     /* frontends this service owns in the maps */
-	size_t nfes;
-	bool dirty;
-	/* Links of the pending list and of a commit's work list: marking a service never
-	 * allocates, so no change is ever lost to a failed allocation. */
-	struct svc_entry *dirty_next, *work_next;
-	char key[64 + MODEL_NAME_MAX + 2];
-};
-
-struct proxy_model {
-	char node[MODEL_NAME_MAX];
-	struct lbmap *lb;
-	struct hmap *svcs;		       /* "ns/name" -> svc_entry */
-	struct hmap *slices;		       /* "ns/name" -> k8s_slice */
-	struct hmap *owner;		       /* lb_fe_key -> svc_entry */
-	struct svc_entry *dirty, **dirty_tail; /* pending, in the order marked */
-};
-
 void k8s_service_free(struct k8s_service *s)
 {
 	if (!s)
@@ -43,6 +22,7 @@ void k8s_service_free(struct k8s_service *s)
 	free(s->ports);
 	free(s->external_ips);
 	free(s->lb_ips);
+	free(s->src_ranges);
 	free(s);
 }
 
@@ -68,6 +48,7 @@ struct proxy_model *model_new(const struct model_opts *opts, struct lbmap *lb)
 		return NULL;
 	snprintf(m->node, sizeof(m->node), "%s", opts && opts->node_name ? opts->node_name : "");
 	m->lb = lb;
+	m->srcr_fd = -1;
 	m->dirty_tail = &m->dirty;
 	m->svcs = hmap_new();
 	m->slices = hmap_new();
@@ -466,6 +447,8 @@ static int compute_frontends(const struct proxy_model *m, const struct svc_entry
 			fe.key.addr = svc->external_ips[i];
 			err = fes_push(&v, &n, &cap, &fe, &external);
 		}
+		if (svc->src_filtered)
+			fe.flags |= DRV_SVC_F_SRC_RANGES; /* LoadBalancer IPs only, as kube-proxy */
 		for (size_t i = 0; i < svc->nlb_ips && !err; i++) {
 			fe.key.addr = svc->lb_ips[i];
 			err = fes_push(&v, &n, &cap, &fe, &external);
@@ -565,6 +548,13 @@ int model_commit(struct proxy_model *m, bool full, struct model_stats *st)
 		se->dirty = false;
 		st->services_changed++;
 		rc = compute_frontends(m, se, &fes, &nfes);
+		/* source ranges: entries in before the frontends that need them are announced;
+		 * a service that had them (or has them now) may leave some to sweep after */
+		if (!rc && model_srcr_add(m, se) == 0 && se->svc && se->svc->src_filtered)
+			m->srcr_dirty = true;
+		if (se->had_src)
+			m->srcr_dirty = true;
+		se->had_src = se->svc && se->svc->src_filtered;
 		/* The memory this service's update needs, before anything of it changes. */
 		if (!rc && nfes && !(owned = malloc(nfes * sizeof(*owned))))
 			rc = -ENOMEM;
@@ -667,6 +657,8 @@ int model_commit(struct proxy_model *m, bool full, struct model_stats *st)
 		}
 		err = err ? err : rc;
 	}
+
+	model_srcr_sweep(m);
 
 	/* Drop entries of deleted services that no longer own anything (only services of this
 	 * commit can have become so). */

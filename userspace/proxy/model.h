@@ -40,6 +40,8 @@ struct svc_port {
 	char target_name[64];
 };
 
+/* Its arrays are its own: k8s_service_free frees them, service_dup (source_manifests.c)
+ * copies each; a new array member goes into both. */
 struct k8s_service {
 	char ns[64];
 	char name[MODEL_NAME_MAX];
@@ -59,6 +61,16 @@ struct k8s_service {
 	uint32_t affinity_timeout;
 	bool etp_local;
 	bool itp_local;
+	uint16_t hc_node_port; /* spec.healthCheckNodePort (LoadBalancer, Local policy) */
+	bool load_balancer;    /* type LoadBalancer */
+	/* spec.loadBalancerSourceRanges: any (of either family) filters the LoadBalancer IPs;
+	 * the IPv4 ones, network address and prefix length */
+	bool src_filtered;
+	struct svc_src_range {
+		uint32_t addr; /* network order, host bits cleared */
+		uint8_t len;
+	} * src_ranges;
+	size_t nsrc_ranges;
 };
 
 struct slice_port {
@@ -102,6 +114,24 @@ struct model_stats {
 };
 
 struct proxy_model;
+
+/* A service the proxy answers health checks for, as kube-proxy's service health server:
+ * its healthCheckNodePort and how many ready endpoints it has on this node. */
+struct model_hc {
+	char ns[64];
+	char name[MODEL_NAME_MAX];
+	uint16_t port;
+	uint32_t local_endpoints;
+};
+
+/* Every service with a healthCheckNodePort and externalTrafficPolicy Local (*out: malloc'd,
+ * sorted by port; NULL when none). 0 or -ENOMEM. */
+int model_health_checks(const struct proxy_model *m, struct model_hc **out, size_t *n);
+
+/* The loadBalancerSourceRanges trie (drv_srcr1) the model keeps beside lbmap's maps:
+ * entries are added before a commit announces DRV_SVC_F_SRC_RANGES and removed after it no
+ * longer needs them. -1: none (the flag is then never set). */
+void model_set_srcrange_fd(struct proxy_model *m, int fd);
 
 /* lb may be NULL until the maps exist (model_set_lbmap); commits need it. */
 struct proxy_model *model_new(const struct model_opts *opts, struct lbmap *lb);

@@ -2,6 +2,7 @@
 /* proxy: start-up (load, adopt, reconcile), the event loop, conntrack GC. */
 #define _GNU_SOURCE
 #include "proxy.h"
+#include "healthcheck.h"
 #include "lbmap.h"
 #include "log.h"
 #include "model.h"
@@ -42,6 +43,7 @@ struct proxy {
 	struct drv_ct_val *gc_vals;
 	uint64_t gc_removed;
 	bool node_ips_logged;
+	struct hc_server *hc; /* healthCheckNodePorts, made at the first one */
 };
 
 void proxy_config_defaults(struct proxy_config *c)
@@ -345,6 +347,22 @@ static void on_removed(const struct lb_fe_key *fe, const struct lb_backend *be, 
 	p->removed[p->nremoved++] = *be;
 }
 
+/* kube-proxy's service health server follows the model: the healthCheckNodePorts of the
+ * Local-policy services it has now, with their local endpoint counts. */
+static void sync_health_checks(struct proxy *p)
+{
+	struct model_hc *hcs;
+	size_t n;
+
+	if (model_health_checks(p->model, &hcs, &n))
+		return; /* out of memory: the next sync does it */
+	if (n && !p->hc)
+		p->hc = hc_server_new();
+	if (p->hc)
+		hc_server_sync(p->hc, hcs, n);
+	free(hcs);
+}
+
 static int commit(struct proxy *p, bool full)
 {
 	struct model_stats st;
@@ -363,6 +381,7 @@ static int commit(struct proxy *p, bool full)
 		 (double)(mono_ns() - t0) / 1000.0, (double)st.map_update_ns / 1000.0);
 	if (p->nremoved)
 		dp_destroy_udp_sockets(p->dp, p->removed, p->nremoved);
+	sync_health_checks(p);
 	return rc;
 }
 
@@ -467,6 +486,7 @@ int proxy_run(struct proxy_config *c)
 		goto out;
 	}
 	model_set_lbmap(p.model, p.lb);
+	model_set_srcrange_fd(p.model, dp_map_fd(p.dp, DP_MAP_SRCRANGE));
 	lbmap_set_removed_cb(p.lb, on_removed, &p);
 	rc = lbmap_adopt(p.lb);
 	if (rc)
@@ -577,6 +597,7 @@ out:
 		close(tfd);
 	if (p.nl_fd >= 0)
 		close(p.nl_fd);
+	hc_server_free(p.hc);
 	source_free(p.src);
 	model_free(p.model);
 	lbmap_free(p.lb);

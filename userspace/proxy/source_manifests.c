@@ -419,11 +419,14 @@ static struct k8s_service *service_dup(const struct k8s_service *s)
 	d->ports = d->nports ? malloc(s->nports * sizeof(*s->ports)) : NULL;
 	d->external_ips = d->nexternal_ips ? malloc(s->nexternal_ips * sizeof(uint32_t)) : NULL;
 	d->lb_ips = d->nlb_ips ? malloc(s->nlb_ips * sizeof(uint32_t)) : NULL;
+	d->src_ranges = d->nsrc_ranges ? malloc(s->nsrc_ranges * sizeof(*s->src_ranges)) : NULL;
 	if ((s->nports && !d->ports) || (s->nexternal_ips && !d->external_ips) ||
-	    (s->nlb_ips && !d->lb_ips)) {
+	    (s->nlb_ips && !d->lb_ips) || (s->nsrc_ranges && !d->src_ranges)) {
 		k8s_service_free(d);
 		return NULL;
 	}
+	if (s->nsrc_ranges)
+		memcpy(d->src_ranges, s->src_ranges, s->nsrc_ranges * sizeof(*s->src_ranges));
 	if (s->nports)
 		memcpy(d->ports, s->ports, s->nports * sizeof(*s->ports));
 	if (s->nexternal_ips)

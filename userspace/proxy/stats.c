@@ -170,6 +170,8 @@ const char *stats_kind_name(uint8_t k)
 		return "drop:maglev";
 	case DRV_DROP_FIB:
 		return "drop:fib";
+	case DRV_DROP_SOURCE_RANGE:
+		return "drop:source-range";
 	default:
 		return "?";
 	}

@@ -331,6 +331,48 @@ static void test_tc_fragment(void **state)
 	assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), 0 /* TC_ACT_OK */);
 }
 
+/* loadBalancerSourceRanges: a LoadBalancer frontend flagged DRV_SVC_F_SRC_RANGES takes new
+ * flows only from sources its drv_srcr1 entries cover (others dropped and counted, as
+ * kube-proxy's firewall chain drops them); the same address on another port, without
+ * entries, takes none. */
+static void test_tc_source_ranges(void **state)
+{
+	int fd = dp_map_fd(F.dp, DP_MAP_SRCRANGE);
+	struct drv_srcrange_key k = {.prefixlen = 64 + 24,
+				     .fe_addr = ip4("203.0.113.10"),
+				     .fe_port = htons(80),
+				     .proto = DRV_PROTO_TCP,
+				     .saddr = ip4("10.244.1.0")};
+	uint64_t dropped;
+	uint8_t one = 1;
+	struct pkt in, out;
+
+	(void)state;
+	ct_flush();
+	assert_int_equal(bpf_map_update_elem(fd, &k, &one, BPF_ANY), 0);
+	assert_int_equal(fe_program("203.0.113.10", 80, DRV_PROTO_TCP,
+				    DRV_SVC_F_EXTERNAL | DRV_SVC_F_SRC_RANGES, 3, 8080, 0),
+			 0);
+	assert_int_equal(fe_program("203.0.113.10", 81, DRV_PROTO_TCP,
+				    DRV_SVC_F_EXTERNAL | DRV_SVC_F_SRC_RANGES, 3, 8080, 0),
+			 0);
+	pkt_build(&in, IPPROTO_TCP, "10.244.1.5", 40400, "203.0.113.10", 80, TCP_SYN, 0);
+	assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), 7 /* redirected on */);
+	assert_true(backend_index(pkt_ip(&out)->daddr) >= 0);
+	dropped = stat_count(0, DRV_PATH_TC, DRV_DROP_SOURCE_RANGE);
+	pkt_build(&in, IPPROTO_TCP, "10.244.2.5", 40401, "203.0.113.10", 80, TCP_SYN, 0);
+	assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), 2 /* TC_ACT_SHOT */);
+	assert_int_equal(stat_count(0, DRV_PATH_TC, DRV_DROP_SOURCE_RANGE), dropped + 1);
+	pkt_build(&in, IPPROTO_TCP, "10.244.1.5", 40402, "203.0.113.10", 81, TCP_SYN, 0);
+	assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), 2);
+	/* and without the flag the same source is served */
+	assert_int_equal(
+	    fe_program("203.0.113.10", 81, DRV_PROTO_TCP, DRV_SVC_F_EXTERNAL, 3, 8080, 0), 0);
+	pkt_build(&in, IPPROTO_TCP, "10.244.1.5", 40403, "203.0.113.10", 81, TCP_SYN, 0);
+	assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), 7);
+	bpf_map_delete_elem(fd, &k);
+}
+
 /* Not ours: untouched. */
 static void test_tc_passthrough(void **state)
 {
@@ -614,6 +656,7 @@ int main(void)
 	    cmocka_unit_test(test_tc_no_backend_rejects),
 	    cmocka_unit_test(test_tc_affinity),
 	    cmocka_unit_test(test_tc_affinity_refreshed),
+	    cmocka_unit_test(test_tc_source_ranges),
 	    cmocka_unit_test(test_tc_fragment),
 	    cmocka_unit_test(test_tc_passthrough),
 	    cmocka_unit_test(test_xdp_nodeport_snat),

@@ -82,3 +82,74 @@ wait_log "node addresses for NodePort: " $((n + 1))
 grep "node addresses for NodePort: " "$TOPO_LOG" | tail -1 | grep -q 192.168.101.1 &&
 	fail "192.168.101.1 still a NodePort address after its removal"
 pass "node addresses follow the node: one added after the start served NodePort $got times, removed again"
+
+# healthCheckNodePort (LoadBalancer, externalTrafficPolicy Local), as kube-proxy's service
+# health server: 200 with the count of the service's ready endpoints on this node, 503 with
+# none; it follows the endpoints, and the port closes with the service.
+NODEPORT=30085 write_service "$m/hc-here.yaml" hc-here 10.96.0.15 "type: LoadBalancer" "externalTrafficPolicy: Local" "healthCheckNodePort: 32101"
+write_slice "$m/hc-here-eps.yaml" hc-here 10.244.1.11:node1 10.244.1.12:node2 10.244.1.13:node1:terminating
+NODEPORT=30086 write_service "$m/hc-away.yaml" hc-away 10.96.0.16 "type: LoadBalancer" "externalTrafficPolicy: Local" "healthCheckNodePort: 32102"
+write_slice "$m/hc-away-eps.yaml" hc-away 10.244.1.12:node2
+wait_log "service default/hc-away: health check on port 32102"
+hc() { # PORT: the status code; the body in $m/hc.body
+	in_pod_nolb ext curl -s --max-time 10 -o "$m/hc.body" -w '%{http_code}' "http://192.168.100.1:$1/healthz"
+}
+hc_body() { # NAME COUNT: kube-proxy's body, byte for byte
+	printf '{\n\t"service": {\n\t\t"namespace": "default",\n\t\t"name": "%s"\n\t},\n\t"localEndpoints": %d,\n\t"serviceProxyHealthy": true\n}' "$1" "$2"
+}
+expect_eq "$(hc 32101) $(cat "$m/hc.body")" "200 $(hc_body hc-here 1)" "healthCheckNodePort of a service with a local endpoint"
+expect_eq "$(hc 32102) $(cat "$m/hc.body")" "503 $(hc_body hc-away 0)" "healthCheckNodePort of a service without one"
+hdr=$(in_pod_nolb ext curl -s -D - -o /dev/null --max-time 10 http://192.168.100.1:32101/ | tr -d '\r')
+grep -qx "Content-Type: application/json" <<<"$hdr" && grep -qx "X-Content-Type-Options: nosniff" <<<"$hdr" ||
+	fail "health check headers: $hdr"
+syncs=$(grep -c "proxy: sync:" "$TOPO_LOG")
+write_slice "$m/hc-away-eps.yaml" hc-away 10.244.1.12:node2 10.244.1.13:node1 10.244.1.11:node1
+wait_log "proxy: sync:" $((syncs + 1))
+expect_eq "$(hc 32102) $(cat "$m/hc.body")" "200 $(hc_body hc-away 2)" "health check once two local endpoints came"
+rm "$m/hc-here.yaml" "$m/hc-here-eps.yaml"
+wait_log "service default/hc-here: health check on port 32101 closed"
+set +e
+in_pod_nolb ext curl -s --max-time 10 -o /dev/null http://192.168.100.1:32101/
+rc=$?
+set -e
+expect_eq "$rc" 7 "health check port of a deleted service (curl: connection refused)"
+pass "healthCheckNodePort: 200/503 by local endpoints with kube-proxy's body and headers, follows the slices, closes with the service"
+
+# loadBalancerSourceRanges: the LoadBalancer IP takes new flows only from the ranges (others
+# dropped: the client times out, as behind kube-proxy's firewall chain); the NodePort of the
+# same service is not filtered; an edit of the ranges applies.
+lb_svc() { # RANGE
+	cat >"$m/lbsr.yaml.tmp" <<YAML
+apiVersion: v1
+kind: Service
+metadata: {name: lbsr, namespace: default}
+spec:
+  type: LoadBalancer
+  clusterIP: 10.96.0.17
+  loadBalancerSourceRanges: [" $1 "]
+  ports: [{name: http, port: 80, targetPort: web, nodePort: 30087}]
+status:
+  loadBalancer: {ingress: [{ip: 203.0.113.10}]}
+YAML
+	mv "$m/lbsr.yaml.tmp" "$m/lbsr.yaml"
+}
+in_pod_nolb ext ip addr add 192.168.100.3/24 dev eth0
+in_pod_nolb ext ip route add 203.0.113.10/32 via 192.168.100.1
+write_slice "$m/lbsr-eps.yaml" lbsr 10.244.1.11 10.244.1.12
+lb_svc 192.168.100.2/32
+for _ in $(seq 1 600); do drover_bpf services | grep -q "203.0.113.10:80" && break; sleep 0.1; done
+from() { # SRC URL: which backend answered ("" when none did in 3 s)
+	in_pod_nolb ext curl -s --max-time 3 --interface "$1" "$2" | grep -o 'backend-[0-9]' || true
+}
+got=$(from 192.168.100.2 http://203.0.113.10/)
+case "$got" in backend-[12]) ;; *) fail "LB IP from a source in range: '$got'" ;; esac
+expect_eq "$(from 192.168.100.3 http://203.0.113.10/)" "" "LB IP from a source outside the ranges (dropped)"
+got=$(from 192.168.100.3 http://192.168.100.1:30087/)
+case "$got" in backend-[12]) ;; *) fail "the NodePort of a source-ranged service from any source: '$got'" ;; esac
+expect_ge "$(stat_sum tc 'drop:source-range')" 1 "drop:source-range counter"
+syncs=$(grep -c "proxy: sync:" "$TOPO_LOG")
+lb_svc 192.168.100.0/30
+wait_log "proxy: sync:" $((syncs + 1))
+got=$(from 192.168.100.3 http://203.0.113.10/)
+case "$got" in backend-[12]) ;; *) fail "LB IP after its range grew to the source: '$got'" ;; esac
+pass "loadBalancerSourceRanges: the LB IP serves 192.168.100.2/32 only (192.168.100.3 dropped), its NodePort everyone; widened to /30, .3 served"

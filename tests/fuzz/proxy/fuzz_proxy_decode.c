@@ -269,7 +269,8 @@ static void check_backends(const struct ctx *c, const struct k8s_service *s,
  * that names it). */
 struct expect {
 	struct lb_fe_key key;
-	uint16_t kind; /* DRV_SVC_F_CLUSTERIP, _EXTERNAL or _NODEPORT */
+	uint16_t kind; /* DRV_SVC_F_CLUSTERIP, _EXTERNAL or _NODEPORT, | _SRC_RANGES for a
+			* LoadBalancer IP of a service with loadBalancerSourceRanges */
 	const struct svc_port *sp;
 };
 
@@ -302,8 +303,9 @@ static size_t expected_frontends(const struct k8s_service *s, struct expect *v, 
 			n = expect_add(v, n, max, s->external_ips[i], sp->port, sp->proto,
 				       DRV_SVC_F_EXTERNAL, sp);
 		for (size_t i = 0; i < s->nlb_ips; i++)
-			n = expect_add(v, n, max, s->lb_ips[i], sp->port, sp->proto,
-				       DRV_SVC_F_EXTERNAL, sp);
+			n = expect_add(
+			    v, n, max, s->lb_ips[i], sp->port, sp->proto,
+			    DRV_SVC_F_EXTERNAL | (s->src_filtered ? DRV_SVC_F_SRC_RANGES : 0), sp);
 		if (s->node_ports && sp->node_port)
 			n = expect_add(v, n, max, 0, sp->node_port, sp->proto, DRV_SVC_F_NODEPORT,
 				       sp);
@@ -324,7 +326,8 @@ static void check_service(const struct ctx *c, const struct k8s_service *s,
 	for (size_t i = 0; i < n; i++) {
 		const struct lb_frontend *fe = &fes[i];
 		const struct expect *e = NULL;
-		uint16_t kinds = DRV_SVC_F_CLUSTERIP | DRV_SVC_F_EXTERNAL | DRV_SVC_F_NODEPORT;
+		uint16_t kinds = DRV_SVC_F_CLUSTERIP | DRV_SVC_F_EXTERNAL | DRV_SVC_F_NODEPORT |
+				 DRV_SVC_F_SRC_RANGES;
 		bool external, local;
 
 		if (!fe->key.port ||
@@ -342,12 +345,15 @@ static void check_service(const struct ctx *c, const struct k8s_service *s,
 		if (!e)
 			bad(s, "a frontend that is none of the service's ports and addresses", fe);
 		if ((fe->flags & kinds) != e->kind)
-			bad(s, "not the kind (ClusterIP, external, NodePort) its address has first",
+			bad(s,
+			    "not the kind (ClusterIP, external, NodePort; source-ranged) its "
+			    "address "
+			    "has first",
 			    fe);
 		if (!!(fe->flags & DRV_SVC_F_AFFINITY) != s->affinity ||
 		    fe->affinity_timeout != s->affinity_timeout)
 			bad(s, "affinity flag or timeout differs from the service's", fe);
-		external = e->kind != DRV_SVC_F_CLUSTERIP;
+		external = !(e->kind & DRV_SVC_F_CLUSTERIP);
 		local = external ? s->etp_local : s->itp_local;
 		if (!!(fe->flags & DRV_SVC_F_LOCAL) != local)
 			bad(s, "Local flag differs from the service's policy for its side", fe);

@@ -242,6 +242,7 @@ int ref_decode_service(struct k8s_obj *o, struct k8s_service **out, char *err, s
 	}
 
 	if (k8s_get_str(spec, "type", &s) == 0 && s) {
+		svc->load_balancer = !strcmp(s, "LoadBalancer");
 		if (!strcmp(s, "NodePort") || !strcmp(s, "LoadBalancer"))
 			svc->node_ports = true;
 		else if (!strcmp(s, "ExternalName"))
@@ -358,6 +359,71 @@ int ref_decode_service(struct k8s_obj *o, struct k8s_service **out, char *err, s
 				  "supported values: \"Cluster\", \"Local\"",
 				  s);
 			goto bad;
+		}
+	}
+
+	/* loadBalancerSourceRanges: CIDRs, space-padded allowed, LoadBalancer only */
+	{
+		struct fy_node *list = k8s_get(spec, "loadBalancerSourceRanges"), *it;
+		void *iter = NULL;
+		int idx = 0;
+
+		while (list && fy_node_is_sequence(list) &&
+		       (it = fy_node_sequence_iterate(list, &iter))) {
+			char buf[80], addr[64];
+			unsigned plen;
+			int used = 0;
+			uint32_t a4;
+			unsigned char a6[16];
+			bool ok;
+
+			if (!svc->load_balancer) {
+				rc = fail(err, errlen,
+					  "spec.LoadBalancerSourceRanges: Forbidden: may only be "
+					  "used when `type` is 'LoadBalancer'");
+				goto bad;
+			}
+			s = NULL;
+			k8s_get_str(it, "", &s);
+			snprintf(buf, sizeof(buf), "%s", s ? s : "");
+			ok = s && strlen(s) < sizeof(buf) &&
+			     sscanf(buf, " %63[^/]/%u %n", addr, &plen, &used) == 2 &&
+			     buf[used] == '\0' && strchr(buf, '/')[1] >= '0' &&
+			     strchr(buf, '/')[1] <= '9';
+			if (ok && inet_pton(AF_INET6, addr, a6) == 1 && !strchr(addr, '.')) {
+				ok = plen <= 128;
+				if (ok)
+					svc->src_filtered = true;
+			} else if (ok && inet_pton(AF_INET, addr, &a4) == 1 && plen <= 32) {
+				void *q = realloc(svc->src_ranges, (svc->nsrc_ranges + 1) *
+								       sizeof(*svc->src_ranges));
+
+				if (!q) {
+					rc = -ENOMEM;
+					goto bad;
+				}
+				svc->src_ranges = q;
+				svc->src_ranges[svc->nsrc_ranges].addr =
+				    plen ? a4 & htonl(0xffffffffu << (32 - plen)) : 0;
+				svc->src_ranges[svc->nsrc_ranges++].len = (uint8_t)plen;
+				svc->src_filtered = true;
+			} else {
+				ok = false;
+			}
+			if (!ok) {
+				const char *shown = s ? s : "";
+
+				while (*shown == ' ' || *shown == '\t' || *shown == '\n')
+					shown++;
+				rc = fail(
+				    err, errlen,
+				    "spec.LoadBalancerSourceRanges[%d]: Invalid value: \"%s\": "
+				    "must be a valid CIDR value, (e.g. 10.9.8.0/24 or "
+				    "2001:db8::/64)",
+				    idx, shown);
+				goto bad;
+			}
+			idx++;
 		}
 	}
 

@@ -84,6 +84,11 @@ static void describe_service(struct text *t, const struct k8s_service *s)
 	put(t, "\n lbIPs:");
 	for (size_t i = 0; i < s->nlb_ips; i++)
 		put_ip(t, s->lb_ips[i]);
+	put(t, "\n lb=%d sourceRanges(filtered=%d):", s->load_balancer, s->src_filtered);
+	for (size_t i = 0; i < s->nsrc_ranges; i++) {
+		put_ip(t, s->src_ranges[i].addr);
+		put(t, "/%u", s->src_ranges[i].len);
+	}
 	put(t, "\n");
 	for (size_t i = 0; i < s->nports; i++) {
 		const struct svc_port *p = &s->ports[i];
@@ -517,6 +522,20 @@ static const struct {
      "spec.internalTrafficPolicy: Unsupported value: \"Nearby\""},
     {SVC("spec: {}\nstatus: {loadBalancer: {ingress: [{hostname: x}, {ip: nope}]}}"),
      "status.loadBalancer.ingress[1].ip: Invalid value: \"nope\""},
+    {SVC("spec: {type: LoadBalancer, loadBalancerSourceRanges: [' 10.1.2.3/16 ', 10.0.0.0/8, "
+	 "'fd00::/8', 0.0.0.0/0], ports: [{port: 80}]}"),
+     NULL},
+    {SVC("spec: {type: NodePort, loadBalancerSourceRanges: [10.0.0.0/8], ports: [{port: 80}]}"),
+     "spec.LoadBalancerSourceRanges: Forbidden: may only be used when `type` is 'LoadBalancer'"},
+    {SVC("spec: {type: LoadBalancer, loadBalancerSourceRanges: [10.0.0.0/8, 10.0.0.0/33]}"),
+     "spec.LoadBalancerSourceRanges[1]: Invalid value: \"10.0.0.0/33\": must be a valid CIDR "
+     "value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"},
+    {SVC("spec: {type: LoadBalancer, loadBalancerSourceRanges: ['10.0.0.0/ 8']}"),
+     "spec.LoadBalancerSourceRanges[0]: Invalid value: \"10.0.0.0/ 8\""},
+    {SVC("spec: {type: LoadBalancer, loadBalancerSourceRanges: [10.0.0.0]}"),
+     "spec.LoadBalancerSourceRanges[0]: Invalid value: \"10.0.0.0\""},
+    {SVC("spec: {type: LoadBalancer, loadBalancerSourceRanges: ['fd00::/129']}"),
+     "spec.LoadBalancerSourceRanges[0]: Invalid value: \"fd00::/129\""},
     {SVC("spec: {}\nstatus: {loadBalancer: {ingress: [{ip: 192.0.2.1, ipMode: Tunnel}]}}"),
      "status.loadBalancer.ingress[0].ipMode: Unsupported value: \"Tunnel\": supported values: "
      "\"Proxy\", \"VIP\""},

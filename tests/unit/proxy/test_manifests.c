@@ -249,6 +249,40 @@ static void test_nodeport_outside_range_refused(void **state)
 	assert_int_equal(cluster_ip(f->m, "s4"), ip4("10.96.0.4"));
 }
 
+/* A service with loadBalancerSourceRanges edited while running: the reload keeps a copy of
+ * the last good objects (service_dup), which must own its ranges (a shared array was freed
+ * twice: the proxy aborted on the first edit of such a service). Run under ASan too. */
+static void test_reload_source_ranges(void **state)
+{
+	struct fixture *f = *state;
+	struct source_delta d;
+	const char *fmt =
+	    "apiVersion: v1\nkind: Service\nmetadata: {name: lb, namespace: default}\n"
+	    "spec: {type: LoadBalancer, clusterIP: 10.96.0.9, "
+	    "loadBalancerSourceRanges: [%s], ports: [{port: 80, nodePort: 30009}]}\n";
+	struct lb_frontend *fes;
+	char text[512];
+	size_t n;
+
+	snprintf(text, sizeof(text), fmt, "10.0.0.0/8, 192.168.0.0/16");
+	write_file(f->path, text);
+	f->src = source_manifests_new(f->dir, 30000, 32767);
+	assert_non_null(f->src);
+	assert_int_equal(f->src->ops->start(f->src, f->m, &d), 0);
+	for (int i = 0; i < 3; i++) {
+		snprintf(text, sizeof(text), fmt,
+			 i % 2 ? "10.0.0.0/8" : "172.16.0.0/12, 10.0.0.0/8");
+		write_file(f->path, text);
+		wait_change(f->src);
+		d.changed = false;
+		assert_int_equal(f->src->ops->dispatch(f->src, f->m, &d), 0);
+		assert_true(d.changed);
+	}
+	assert_int_equal(model_service_frontends(f->m, "default", "lb", &fes, &n), 0);
+	assert_int_equal(n, 2); /* ClusterIP and NodePort (no LoadBalancer IP in its status) */
+	model_frontends_free(fes, n);
+}
+
 /* While running, a reload (SIGHUP's and a file-change dispatch) that cannot read a file
  * to its end applies nothing: the previous state stays, the services after the cut too. Once
  * the file reads again, the edit applies. */
@@ -369,6 +403,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_start_read_error_applies_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reload_read_error_keeps_state, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nodeport_outside_range_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reload_source_ranges, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fifo_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_subdirectory_skipped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_large_file_read_whole, setup, teardown),

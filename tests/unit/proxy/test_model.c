@@ -385,6 +385,109 @@ static void test_other_proxys_service(void **state)
 	model_free(m);
 }
 
+/* The health checks kube-proxy's service health server answers: services with a
+ * healthCheckNodePort and externalTrafficPolicy Local, each with its ready endpoints on this
+ * node, an address counted once across slices, terminating and other nodes' not at all. */
+static void test_health_checks(void **state)
+{
+	struct proxy_model *m = new_model("n1");
+	struct load l = {.m = m};
+	struct model_hc *hc;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(
+	    load_yaml(
+		&l,
+		"apiVersion: v1\nkind: Service\nmetadata: {name: lb}\n"
+		"spec: {type: LoadBalancer, externalTrafficPolicy: Local, healthCheckNodePort: "
+		"32002, clusterIP: 10.96.0.50, ports: [{port: 80, nodePort: 30050}]}\n"
+		"---\napiVersion: v1\nkind: Service\nmetadata: {name: early}\n"
+		"spec: {type: LoadBalancer, externalTrafficPolicy: Local, healthCheckNodePort: "
+		"32001, clusterIP: 10.96.0.51, ports: [{port: 80, nodePort: 30051}]}\n"
+		"---\napiVersion: v1\nkind: Service\nmetadata: {name: cluster}\n"
+		"spec: {type: LoadBalancer, healthCheckNodePort: 32003, clusterIP: 10.96.0.52,\n"
+		"  ports: [{port: 80, nodePort: 30052}]}\n"
+		"---\napiVersion: v1\nkind: Service\nmetadata:\n  name: theirs\n"
+		"  labels: {service.kubernetes.io/service-proxy-name: x}\n"
+		"spec: {type: LoadBalancer, externalTrafficPolicy: Local, healthCheckNodePort: "
+		"32004, clusterIP: 10.96.0.53, ports: [{port: 80, nodePort: 30053}]}\n"
+		"---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+		"metadata: {name: lb-1, labels: {kubernetes.io/service-name: lb}}\n"
+		"addressType: IPv4\nports: [{name: '', port: 8080}]\nendpoints:\n"
+		"- {addresses: [10.0.0.1], nodeName: n1}\n"
+		"- {addresses: [10.0.0.2], nodeName: n2}\n"
+		"- {addresses: [10.0.0.3], nodeName: n1, conditions: {ready: false, serving: true, "
+		"terminating: true}}\n"
+		"---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+		"metadata: {name: lb-2, labels: {kubernetes.io/service-name: lb}}\n"
+		"addressType: IPv4\nports: [{name: '', port: 8080}]\nendpoints:\n"
+		"- {addresses: [10.0.0.1], nodeName: n1}\n"
+		"- {addresses: [10.0.0.4], nodeName: n1}\n"),
+	    0);
+	assert_int_equal(model_health_checks(m, &hc, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(hc[0].name, "early");
+	assert_int_equal(hc[0].port, 32001);
+	assert_int_equal(hc[0].local_endpoints, 0);
+	assert_string_equal(hc[1].name, "lb");
+	assert_string_equal(hc[1].ns, "default");
+	assert_int_equal(hc[1].port, 32002);
+	assert_int_equal(hc[1].local_endpoints, 2);
+	free(hc);
+	model_free(m);
+}
+
+/* loadBalancerSourceRanges (as the API validates them: space-padded values, host bits set,
+ * either family; only on type LoadBalancer): the LoadBalancer IP frontends carry
+ * DRV_SVC_F_SRC_RANGES, the ClusterIP and NodePort ones do not. */
+static void test_source_ranges(void **state)
+{
+	struct proxy_model *m = new_model("n1");
+	struct load l = {.m = m};
+	struct lb_frontend *fes;
+	const struct lb_frontend *fe;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(load_yaml(&l,
+				   "apiVersion: v1\nkind: Service\nmetadata: {name: lb}\n"
+				   "spec:\n  type: LoadBalancer\n  clusterIP: 10.96.0.60\n"
+				   "  loadBalancerSourceRanges: [10.0.0.0/8, ' 192.168.1.7/24 ', "
+				   "'2001:db8::/64']\n"
+				   "  ports: [{port: 80, nodePort: 30060}]\n"
+				   "status: {loadBalancer: {ingress: [{ip: 203.0.113.60}]}}\n"),
+			 0);
+	assert_int_equal(model_service_frontends(m, "default", "lb", &fes, &n), 0);
+	assert_int_equal(n, 3);
+	fe = find_fe(fes, n, "203.0.113.60", 80, DRV_PROTO_TCP);
+	assert_non_null(fe);
+	assert_true(fe->flags & DRV_SVC_F_SRC_RANGES);
+	assert_false(find_fe(fes, n, "10.96.0.60", 80, DRV_PROTO_TCP)->flags &
+		     DRV_SVC_F_SRC_RANGES);
+	assert_false(find_fe(fes, n, NULL, 30060, DRV_PROTO_TCP)->flags & DRV_SVC_F_SRC_RANGES);
+	model_frontends_free(fes, n);
+	model_free(m);
+
+	m = new_model("n1");
+	l.m = m;
+	assert_int_not_equal(
+	    load_yaml(&l, "apiVersion: v1\nkind: Service\nmetadata: {name: np}\n"
+			  "spec: {type: NodePort, loadBalancerSourceRanges: [10.0.0.0/8],\n"
+			  "  ports: [{port: 80}]}\n"),
+	    0);
+	assert_non_null(strstr(l.err, "spec.LoadBalancerSourceRanges: Forbidden: may only be used "
+				      "when `type` is 'LoadBalancer'"));
+	assert_int_not_equal(
+	    load_yaml(&l, "apiVersion: v1\nkind: Service\nmetadata: {name: bad}\n"
+			  "spec: {type: LoadBalancer, loadBalancerSourceRanges: [10.0.0.0/8, "
+			  "10.1.0.0/33],\n  ports: [{port: 80}]}\n"),
+	    0);
+	assert_non_null(strstr(l.err, "spec.LoadBalancerSourceRanges[1]: Invalid value: "
+				      "\"10.1.0.0/33\": must be a valid CIDR value"));
+	model_free(m);
+}
+
 static void test_headless_and_external_name(void **state)
 {
 	struct proxy_model *m = new_model("n1");
@@ -540,6 +643,8 @@ int main(void)
 	    cmocka_unit_test(test_external_local_leaves_clusterip_alone),
 	    cmocka_unit_test(test_hand_written_slices),
 	    cmocka_unit_test(test_other_proxys_service),
+	    cmocka_unit_test(test_health_checks),
+	    cmocka_unit_test(test_source_ranges),
 	    cmocka_unit_test(test_headless_and_external_name),
 	    cmocka_unit_test(test_repeated_addresses),
 	    cmocka_unit_test(test_bad_input),

@@ -254,6 +254,7 @@ static int on_object(struct k8s_obj *o, void *ud)
 	if (rc) {
 		log_error(COMP, "%s: %s %s/%s: %s", c->file, k->kind, ns ? ns : "default",
 			  name ? name : "?", rc == -ENOMEM ? "out of memory" : err);
+		pending_free(&p); /* decoded, then refused (a nodePort out of range) */
 		k8s_obj_free(o);
 		c->err = rc;
 		return rc;

@@ -108,12 +108,12 @@ struct env_src {
 	const struct jv *pod;
 };
 
-/* ConfigMaps and Secrets for env (agent_env.h), read from the server as the kubelet's
- * configMapManager does (its Get strategy). */
-static int env_get_obj(void *arg, const char *kind, const char *ns, const char *name,
-		       struct jv_doc *d, struct jv **obj, char *err, size_t errlen)
+/* ConfigMaps and Secrets for env and volumes, read from the server as the kubelet's
+ * configMapManager does (its Get strategy); agent is the struct agent. */
+int agent_api_obj(void *agent, const char *kind, const char *ns, const char *name, struct jv_doc *d,
+		  struct jv **obj, char *err, size_t errlen)
 {
-	struct env_src *src = arg;
+	struct agent *a = agent;
 	const struct k8s_kind *k = k8s_kind_find("v1", kind);
 	struct kc_status st = {0};
 	struct kc_obj *o = NULL;
@@ -121,7 +121,7 @@ static int env_get_obj(void *arg, const char *kind, const char *ns, const char *
 
 	if (!k)
 		return -ENOENT;
-	rc = kc_get(src->a->kc, k, ns, name, &o, &st);
+	rc = kc_get(a->kc, k, ns, name, &o, &st);
 	if (rc == -ENOENT)
 		return -ENOENT;
 	if (rc) {
@@ -131,6 +131,12 @@ static int env_get_obj(void *arg, const char *kind, const char *ns, const char *
 	*obj = kc_obj_parse(o, d);
 	kc_obj_put(o);
 	return *obj ? 0 : -ENOMEM;
+}
+
+static int env_get_obj(void *arg, const char *kind, const char *ns, const char *name,
+		       struct jv_doc *d, struct jv **obj, char *err, size_t errlen)
+{
+	return agent_api_obj(((struct env_src *)arg)->a, kind, ns, name, d, obj, err, errlen);
 }
 
 static const char *env_field(void *arg, const char *path)

@@ -46,6 +46,11 @@ typedef const char *(*env_field_fn)(void *arg, const char *path);
 /* The environment of container ctr in namespace ns into *out (appended). 0, -EINVAL with
  * the kubelet's message in err (the container is not started: CreateContainerConfigError),
  * -ENOMEM. */
+/* The agent's env_get_obj_fn (agent_ctr.c): the object from the API server; agent is the
+ * struct agent. */
+int agent_api_obj(void *agent, const char *kind, const char *ns, const char *name, struct jv_doc *d,
+		  struct jv **obj, char *err, size_t errlen);
+
 int env_build(const struct jv *ctr, const char *ns, env_get_obj_fn get, env_field_fn field,
 	      void *arg, struct env_list *out, char *err, size_t errlen);
 

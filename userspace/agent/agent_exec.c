@@ -77,27 +77,6 @@ static void session_free(struct xsession *x)
 
 /* ---- frames ---- */
 
-static int send_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n) {
-		ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
-
-		if (w < 0 && (errno == EINTR || errno == EAGAIN)) {
-			struct pollfd pf = {.fd = fd, .events = POLLOUT};
-
-			poll(&pf, 1, 1000);
-			continue;
-		}
-		if (w <= 0)
-			return -EIO;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int send_frame(struct xsession *x, unsigned opcode, int ch, const void *p, size_t n)
 {
 	unsigned char h[WS_HEADER_MAX + 1];
@@ -105,9 +84,9 @@ static int send_frame(struct xsession *x, unsigned opcode, int ch, const void *p
 
 	if (ch >= 0)
 		h[hl++] = (unsigned char)ch;
-	if (send_all(x->sock, h, hl))
+	if (ahttp_send_all(x->sock, h, hl))
 		return -EIO;
-	return n ? send_all(x->sock, p, n) : 0;
+	return n ? ahttp_send_all(x->sock, p, n) : 0;
 }
 
 /* The Status of the end on the error channel, as the kubelet's v4 error writer makes it. */

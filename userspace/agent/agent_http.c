@@ -6,10 +6,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -395,4 +397,25 @@ void agent_http_stop(struct agent *a)
 	free(h->ca);
 	free(h);
 	a->http = NULL;
+}
+
+int ahttp_send_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n) {
+		ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
+
+		if (w < 0 && (errno == EINTR || errno == EAGAIN)) {
+			struct pollfd pf = {.fd = fd, .events = POLLOUT};
+
+			poll(&pf, 1, 1000);
+			continue;
+		}
+		if (w <= 0)
+			return -EIO;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
 }

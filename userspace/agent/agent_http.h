@@ -37,6 +37,8 @@ struct ahttp_target {
 
 /* Find the pod (the API's copy: its uid) and the container (init containers too; none when r->ctr is empty); on failure the kubelet's
  * answer (404 / 400, text) is queued and MHD's result is returned through *ret. 0 or -1. */
+/* All of p on a (non-blocking) upgraded socket, waiting out EAGAIN; 0 or -EIO. */
+int ahttp_send_all(int fd, const void *p, size_t n);
 int ahttp_resolve(struct ahttp_req *r, struct ahttp_target *t, enum MHD_Result *ret);
 /* The container's init while it runs (a process of its cgroup that is PID 1 of its pid
  * namespace), else 0. */

@@ -98,27 +98,6 @@ static void session_free(struct pfsession *s)
 
 /* ---- to the client ---- */
 
-static int send_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n) {
-		ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
-
-		if (w < 0 && (errno == EINTR || errno == EAGAIN)) {
-			struct pollfd pf = {.fd = fd, .events = POLLOUT};
-
-			poll(&pf, 1, 1000);
-			continue;
-		}
-		if (w <= 0)
-			return -EIO;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* One SPDY frame (a and b back to back), in a WebSocket binary message when tunneled; in
  * one write (small writes apart would each be a TLS record and a TCP segment). */
 static int emit(struct pfsession *s, const void *a, size_t alen, const void *b, size_t blen)
@@ -134,7 +113,7 @@ static int emit(struct pfsession *s, const void *a, size_t alen, const void *b, 
 	memcpy(s->obuf + h, a, alen);
 	if (blen)
 		memcpy(s->obuf + h + alen, b, blen);
-	if (send_all(s->sock, s->obuf, h + alen + blen)) {
+	if (ahttp_send_all(s->sock, s->obuf, h + alen + blen)) {
 		s->gone = true;
 		return -EIO;
 	}
@@ -524,15 +503,16 @@ static void ws_input(struct pfsession *s)
 		} else if (f.opcode == WS_PING) {
 			unsigned char h[WS_HEADER_MAX];
 
-			if (send_all(s->sock, h, ws_header(h, WS_PONG, f.len, NULL)) ||
-			    send_all(s->sock, f.payload, f.len))
+			if (ahttp_send_all(s->sock, h, ws_header(h, WS_PONG, f.len, NULL)) ||
+			    ahttp_send_all(s->sock, f.payload, f.len))
 				s->gone = true;
 		} else if (f.opcode == WS_CLOSE) {
 			unsigned char h[WS_HEADER_MAX];
 
-			send_all(s->sock, h, ws_header(h, WS_CLOSE, f.len >= 2 ? 2 : 0, NULL));
+			ahttp_send_all(s->sock, h,
+				       ws_header(h, WS_CLOSE, f.len >= 2 ? 2 : 0, NULL));
 			if (f.len >= 2)
-				send_all(s->sock, f.payload, 2);
+				ahttp_send_all(s->sock, f.payload, 2);
 			s->gone = true;
 		} else if (f.opcode == WS_TEXT) {
 			s->gone = true; /* the tunnel carries binary messages only */
@@ -668,8 +648,8 @@ static void run(struct pfsession *s)
 	if (!s->gone && s->ws) {
 		unsigned char h[WS_HEADER_MAX];
 
-		send_all(s->sock, h, ws_header(h, WS_CLOSE, 2, NULL));
-		send_all(s->sock, "\x03\xe8", 2);
+		ahttp_send_all(s->sock, h, ws_header(h, WS_CLOSE, 2, NULL));
+		ahttp_send_all(s->sock, "\x03\xe8", 2);
 	}
 }
 

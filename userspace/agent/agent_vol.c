@@ -160,30 +160,6 @@ int vol_host_path_check(const char *path, const char *type, char *err, size_t er
 	return -EINVAL;
 }
 
-/* ConfigMaps and Secrets from the server, as the env's (agent_ctr.c does the same). */
-static int get_obj(void *arg, const char *kind, const char *ns, const char *name, struct jv_doc *d,
-		   struct jv **obj, char *err, size_t errlen)
-{
-	struct agent *a = arg;
-	const struct k8s_kind *k = k8s_kind_find("v1", kind);
-	struct kc_status st = {0};
-	struct kc_obj *o = NULL;
-	int rc;
-
-	if (!k)
-		return -ENOENT;
-	rc = kc_get(a->kc, k, ns, name, &o, &st);
-	if (rc == -ENOENT)
-		return -ENOENT;
-	if (rc) {
-		snprintf(err, errlen, "%s", st.message[0] ? st.message : kc_strerror(rc));
-		return -EINVAL;
-	}
-	*obj = kc_obj_parse(o, d);
-	kc_obj_put(o);
-	return *obj ? 0 : -ENOMEM;
-}
-
 static int setup_one(struct agent *a, struct apod *p, const struct jv *pod, const struct jv *vol,
 		     char *err, size_t errlen)
 {
@@ -204,7 +180,7 @@ static int setup_one(struct agent *a, struct apod *p, const struct jv *pod, cons
 	struct vol_src src = {
 	    .pod = pod,
 	    .ns = p->ns,
-	    .get = get_obj,
+	    .get = agent_api_obj,
 	    .arg = a,
 	    .node_cpu = a->cpu,
 	    .node_memory = a->memory,

@@ -229,6 +229,9 @@ int fset_add_path(struct fset *s, const char *const *elems, size_t n)
 
 /* ---- building ---- */
 
+static bool node_empty(const struct fnode *n);
+static void drop_child(struct fnode *n, size_t i);
+
 static void add_value(struct fset *s, struct fnode *n, const struct jv *v,
 		      const struct k8s_field *f, const struct k8s_value *t, int depth);
 
@@ -254,6 +257,14 @@ static void add_members(struct fset *s, struct fnode *n, const struct jv *o,
 			return;
 		}
 		add_value(s, c, m, f, ft, depth + 1);
+		/* an empty keyed list or set adds no path (structured-merge-diff's sets have no
+		 * empty nodes; its fieldsV1 "{}" would read back as a leaf the manager owns) */
+		if (node_empty(c)) {
+			long at = find(n, c->name);
+
+			if (at >= 0)
+				drop_child(n, (size_t)at);
+		}
 	}
 }
 
@@ -581,8 +592,11 @@ static struct jv *node_to(struct jv_doc *d, const struct fnode *n, bool top)
 	if (n->member && n->n && !top)
 		jv_set(d, o, ".", jv_new(d, JV_OBJECT));
 	for (size_t i = 0; i < n->n; i++) {
-		struct jv *c = node_to(d, n->kids[i], false);
+		struct jv *c;
 
+		if (node_empty(n->kids[i]))
+			continue; /* no path: "{}" would read back as a leaf */
+		c = node_to(d, n->kids[i], false);
 		if (!c || jv_set(d, o, n->kids[i]->name, c) != 0)
 			return NULL;
 	}

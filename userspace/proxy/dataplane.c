@@ -17,6 +17,7 @@
 #include "xdp.skel.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <dirent.h>
 #include <errno.h>
@@ -287,6 +288,13 @@ void dp_lbmap_fds(const struct dataplane *dp, struct lbmap_fds *fds)
 	fds->maglev = dp->map_fd[DP_MAP_MAGLEV];
 	fds->affinity = dp->map_fd[DP_MAP_AFFINITY];
 	fds->names = dp->map_fd[DP_MAP_NAMES];
+	{
+		const struct btf *b = bpf_object__btf(dp->tc->obj);
+		int id = b ? btf__find_by_name_kind(b, "__u32", BTF_KIND_TYPEDEF) : -1;
+
+		fds->btf = b && id > 0 ? btf__fd(b) : -1;
+		fds->btf_u32 = id > 0 ? (uint32_t)id : 0;
+	}
 }
 
 /* ---------- cgroup links ---------- */

@@ -529,6 +529,11 @@ static int queue_maglev(struct lbmap *m, struct fe_state *fe, const uint32_t *id
 	err = maglev_build((const char *const *)names, n, msize, table);
 	if (err)
 		goto out;
+	if (m->fd.btf > 0 && m->fd.btf_u32) {
+		copts.btf_fd = (__u32)m->fd.btf;
+		copts.btf_key_type_id = m->fd.btf_u32;
+		copts.btf_value_type_id = m->fd.btf_u32;
+	}
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "drv_maglev", sizeof(uint32_t), sizeof(uint32_t),
 			    msize + 1, &copts);
 	if (fd < 0) {

@@ -61,6 +61,10 @@ struct lbmap_fds {
 	int maglev;
 	int affinity; /* stale affinity entries are removed with their backend */
 	int names;
+	/* BTF for the Maglev tables created here (key and value a __u32 of the programs'
+	 * BTF), so that bpftool shows them as numbers; btf <= 0: none. */
+	int btf;
+	uint32_t btf_u32;
 };
 
 struct lbmap_opts {

@@ -475,6 +475,43 @@ static void test_adopt_removes_debris(void **state)
 	lbmap_free(lb2);
 }
 
+/* A Maglev table carries BTF (its key and value a __u32), so `bpftool map dump` shows
+ * numbers, not raw hex. */
+static void test_maglev_btf(void **state)
+{
+	static struct want w;
+	struct drv_svc_key mk;
+	struct drv_svc_val mv;
+	struct bpf_map_info info;
+	__u32 rev_nat, inner_id, len = sizeof(info);
+	int inner;
+
+	(void)state;
+	make_fe(&w, 31000, 3, 5000);
+	w.fe.flags = DRV_SVC_F_EXTERNAL;
+	lbmap_begin(F.lb);
+	assert_int_equal(lbmap_upsert(F.lb, &w.fe), 0);
+	assert_int_equal(lbmap_commit(F.lb), 0);
+	mk = (struct drv_svc_key){
+	    .addr = w.fe.key.addr, .dport = w.fe.key.port, .proto = w.fe.key.proto};
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_SVC), &mk, &mv), 0);
+	assert_true(mv.flags & DRV_SVC_F_MAGLEV);
+	rev_nat = mv.rev_nat;
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_MAGLEV), &rev_nat, &inner_id),
+			 0);
+	inner = bpf_map_get_fd_by_id(inner_id);
+	assert_true(inner >= 0);
+	memset(&info, 0, sizeof(info));
+	assert_int_equal(bpf_obj_get_info_by_fd(inner, &info, &len), 0);
+	close(inner);
+	assert_int_not_equal(info.btf_id, 0);
+	assert_int_not_equal(info.btf_key_type_id, 0);
+	assert_int_equal(info.btf_value_type_id, info.btf_key_type_id);
+	lbmap_begin(F.lb);
+	assert_int_equal(lbmap_delete(F.lb, &w.fe.key), 0);
+	assert_int_equal(lbmap_commit(F.lb), 0);
+}
+
 /* A full service map: the frontend that does not fit is reported and gets no master; one
  * that cannot grow keeps its old, whole state; freeing room lets the retry succeed. */
 static void test_full_map(void **state)
@@ -572,6 +609,7 @@ int main(void)
 	    cmocka_unit_test(test_single_change_cost),
 	    cmocka_unit_test(test_adopt_and_reconcile),
 	    cmocka_unit_test(test_adopt_removes_debris),
+	    cmocka_unit_test(test_maglev_btf),
 	    cmocka_unit_test_teardown(test_full_map, test_teardown),
 	};
 

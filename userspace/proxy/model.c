@@ -506,18 +506,59 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* Marks the waiting services; whether there were any. */
+static bool wake_waiters(struct proxy_model *m)
+{
+	bool any = false;
+
+	m->waiters = false;
+	for (struct hmap_entry *e = hmap_first(m->svcs); e; e = hmap_next(m->svcs, e)) {
+		struct svc_entry *se = hmap_entry_val(e);
+
+		if (se->waiting && se->svc) {
+			mark_dirty(m, se);
+			any = true;
+		}
+	}
+	return any;
+}
+
+static int commit_once(struct proxy_model *m, bool full, struct model_stats *st, bool *woke);
+
 int model_commit(struct proxy_model *m, bool full, struct model_stats *st)
+{
+	struct model_stats local, more;
+	bool woke = false;
+	int err;
+
+	if (!st)
+		st = &local;
+	err = commit_once(m, full, st, &woke);
+	/* the services a freed frontend woke take it now, not at the next retry tick */
+	if (woke) {
+		int rc = commit_once(m, false, &more, &woke);
+
+		err = err ? err : rc;
+		st->services_changed += more.services_changed;
+		st->frontends_upserted += more.frontends_upserted;
+		st->frontends_deleted += more.frontends_deleted;
+		st->frontends_failed += more.frontends_failed;
+		st->entries_written += more.entries_written;
+		st->entries_deleted += more.entries_deleted;
+		st->map_update_ns += more.map_update_ns;
+	}
+	return err;
+}
+
+static int commit_once(struct proxy_model *m, bool full, struct model_stats *st, bool *woke)
 {
 	struct lb_fe_key *gone = NULL;
 	size_t ngone = 0, capgone = 0;
 	uint64_t t_lb = 0, t0;
 	int err = 0, rc;
-	struct model_stats local;
 	struct lbmap_counters c0, c1;
 	struct svc_entry *work;
 
-	if (!st)
-		st = &local;
 	memset(st, 0, sizeof(*st));
 	if (!m->lb)
 		return -EINVAL;
@@ -546,6 +587,7 @@ int model_commit(struct proxy_model *m, bool full, struct model_stats *st)
 		bool redo = false;
 
 		se->dirty = false;
+		se->waiting = false;
 		st->services_changed++;
 		rc = compute_frontends(m, se, &fes, &nfes);
 		/* source ranges: entries in before the frontends that need them are announced;
@@ -599,6 +641,7 @@ int model_commit(struct proxy_model *m, bool full, struct model_stats *st)
 				log_error(COMP,
 					  "service %s: frontend %s is already used by %s; skipped",
 					  se->key, ks, o->key);
+				se->waiting = m->waiters = true;
 				continue;
 			}
 			if (o != se &&
@@ -635,6 +678,10 @@ int model_commit(struct proxy_model *m, bool full, struct model_stats *st)
 		if (rc == 0)
 			st->frontends_deleted++;
 	}
+	/* A frontend freed: the services that were refused one (two services claiming one
+	 * external IP) try again in the next commit, and the one still wanting it takes it. */
+	if (ngone && m->waiters)
+		*woke = wake_waiters(m);
 	free(gone);
 	t0 = now_ns();
 	if (full) {
@@ -711,6 +758,22 @@ int model_check_conflicts(struct k8s_service *const *svcs, size_t n, char *msg, 
 						 "Service %s: clusterIP %s is already used by "
 						 "Service %s/%s",
 						 key, ks, o->ns, o->name);
+					err = -EINVAL;
+				}
+				hmap_put(seen, &k, sizeof(k), (void *)s, NULL);
+			}
+			for (size_t c = 0; c < s->nexternal_ips + s->nlb_ips && !err; c++) {
+				bool ext = c < s->nexternal_ips;
+
+				k.addr = ext ? s->external_ips[c] : s->lb_ips[c - s->nexternal_ips];
+				o = hmap_get(seen, &k, sizeof(k));
+				if (o && o != s) {
+					lb_fe_key_str(&k, ks, sizeof(ks));
+					snprintf(msg, msglen,
+						 "Service %s: %s %s is already used by Service "
+						 "%s/%s",
+						 key, ext ? "externalIP" : "loadBalancer IP", ks,
+						 o->ns, o->name);
 					err = -EINVAL;
 				}
 				hmap_put(seen, &k, sizeof(k), (void *)s, NULL);

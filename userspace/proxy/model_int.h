@@ -17,6 +17,7 @@ struct svc_entry {
 	 * allocates, so no change is ever lost to a failed allocation. */
 	struct svc_entry *dirty_next, *work_next;
 	bool had_src; /* its service filtered by source ranges at the last commit */
+	bool waiting; /* a frontend it wants is another service's: retried when one is freed */
 	char key[64 + MODEL_NAME_MAX + 2];
 };
 
@@ -29,6 +30,7 @@ struct proxy_model {
 	struct hmap *slices; /* "ns/name" -> k8s_slice */
 	struct hmap *owner;  /* lb_fe_key -> svc_entry */
 	struct svc_entry *dirty, **dirty_tail; /* pending, in the order marked */
+	bool waiters;			       /* some entry is waiting */
 };
 
 /* model_lb.c */

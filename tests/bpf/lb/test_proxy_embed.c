@@ -11,7 +11,8 @@
  *    what the earlier run pinned keeps serving (a Service deleted meanwhile stays, a new one
  *    is not added, on_ready is not called) while the EndpointSlices stream in; released, the
  *    first commit is the full one: the new Service appears and the deleted one is swept;
- *  - a stop while never synced (held) and a stop before proxy_run even began both return 0.
+ *  - a stop while never synced (held) and a stop before proxy_run even began both return 0;
+ *  - two Services claiming one external IP: the first keeps it; deleted, the other takes it.
  * Needs root and bpffs (label bpf). The pin root is uninstalled by the teardown, also after a
  * failed assertion.
  */
@@ -291,6 +292,37 @@ static void test_nothing_before_synced(void **state)
 	assert_int_equal(stop(f), 0);
 }
 
+/* Two Services claiming one external IP: one keeps it, the other waits; when the owner is
+ * deleted the other takes the frontend over (it was deleted and never came back). */
+static void test_shared_external_ip(void **state)
+{
+	struct fx *f = *state;
+	struct kc_status st;
+	char json[512];
+	int owner;
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(json, sizeof(json),
+			 "{\"metadata\":{\"name\":\"x%d\"},\"spec\":{\"clusterIP\":\"10.96.0.%d\","
+			 "\"externalIPs\":[\"10.0.9.9\"],\"ports\":[{\"name\":\"http\",\"port\":80,"
+			 "\"targetPort\":8080}]}}",
+			 i, 30 + i);
+		kc_make(f->k.c, kind_svc(), "default", json);
+		slice(f, i ? "x1" : "x0", i ? "10.0.1.1 10.0.1.2" : "10.0.0.1", false);
+	}
+	start(f, "127.0.0.1", false, false);
+	assert_true(WAIT_UNTIL(atomic_load(&f->ready), KC_WAIT_MS));
+	assert_true(WAIT_UNTIL(slots(f, "10.96.0.31") == 2, KC_WAIT_MS));
+	owner = slots(f, "10.0.9.9"); /* 1: x0's, 2: x1's */
+	assert_true(owner == 1 || owner == 2);
+	assert_int_equal(
+	    kc_delete(f->k.c, kind_svc(), "default", owner == 1 ? "x0" : "x1", NULL, NULL, &st), 0);
+	assert_true(
+	    WAIT_UNTIL(slots(f, owner == 1 ? "10.96.0.30" : "10.96.0.31") == -1, KC_WAIT_MS));
+	assert_true(WAIT_UNTIL(slots(f, "10.0.9.9") == 3 - owner, KC_WAIT_MS)); /* the other's */
+	assert_int_equal(stop(f), 0);
+}
+
 static void test_stop_unsynced(void **state)
 {
 	struct fx *f = *state;
@@ -311,6 +343,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_sync_change_stop, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nothing_before_synced, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stop_unsynced, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_shared_external_ip, setup, teardown),
 	};
 
 	if (geteuid() != 0) {

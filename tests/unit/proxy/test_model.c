@@ -632,6 +632,30 @@ static void test_conflicts(void **state)
 	/* No collision. */
 	pb.node_port = 30002;
 	assert_int_equal(model_check_conflicts(v, 2, msg, sizeof(msg)), 0);
+	/* One external IP claimed by both (a reload applies nothing rather than half). */
+	{
+		uint32_t ext = htonl(0xc0a80a0a), lb = htonl(0xc0a80a0b);
+
+		a.external_ips = &ext;
+		a.nexternal_ips = 1;
+		b.external_ips = &ext;
+		b.nexternal_ips = 1;
+		assert_int_equal(model_check_conflicts(v, 2, msg, sizeof(msg)), -EINVAL);
+		assert_non_null(strstr(msg, "Service default/b: externalIP 192.168.10.10:80/TCP is "
+					    "already used by Service default/a"));
+		/* ... or one's LoadBalancer IP the other's external IP */
+		b.nexternal_ips = 0;
+		b.lb_ips = &lb;
+		b.nlb_ips = 1;
+		a.external_ips = &lb;
+		assert_int_equal(model_check_conflicts(v, 2, msg, sizeof(msg)), -EINVAL);
+		assert_non_null(strstr(msg, "loadBalancer IP 192.168.10.11:80/TCP"));
+		/* a service repeating its own address is fine */
+		a.external_ips = &ext;
+		b.external_ips = &lb;
+		b.nexternal_ips = 1;
+		assert_int_equal(model_check_conflicts(v, 2, msg, sizeof(msg)), 0);
+	}
 }
 
 int main(void)

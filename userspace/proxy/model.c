@@ -749,31 +749,24 @@ int model_check_conflicts(struct k8s_service *const *svcs, size_t n, char *msg, 
 			const struct k8s_service *o;
 			char ks[64];
 
-			for (size_t c = 0; c < s->ncluster_ips && !err; c++) {
-				k.addr = s->cluster_ips[c];
-				o = hmap_get(seen, &k, sizeof(k));
-				if (o && o != s) {
-					lb_fe_key_str(&k, ks, sizeof(ks));
-					snprintf(msg, msglen,
-						 "Service %s: clusterIP %s is already used by "
-						 "Service %s/%s",
-						 key, ks, o->ns, o->name);
-					err = -EINVAL;
-				}
-				hmap_put(seen, &k, sizeof(k), (void *)s, NULL);
-			}
-			for (size_t c = 0; c < s->nexternal_ips + s->nlb_ips && !err; c++) {
-				bool ext = c < s->nexternal_ips;
+			/* clusterIPs, then externalIPs, then LoadBalancer IPs */
+			for (size_t c = 0;
+			     c < s->ncluster_ips + s->nexternal_ips + s->nlb_ips && !err; c++) {
+				size_t ne = s->ncluster_ips + s->nexternal_ips;
+				const char *what = c < s->ncluster_ips ? "clusterIP"
+						   : c < ne	       ? "externalIP"
+								       : "loadBalancer IP";
 
-				k.addr = ext ? s->external_ips[c] : s->lb_ips[c - s->nexternal_ips];
+				k.addr = c < s->ncluster_ips ? s->cluster_ips[c]
+					 : c < ne	     ? s->external_ips[c - s->ncluster_ips]
+							     : s->lb_ips[c - ne];
 				o = hmap_get(seen, &k, sizeof(k));
 				if (o && o != s) {
 					lb_fe_key_str(&k, ks, sizeof(ks));
 					snprintf(msg, msglen,
 						 "Service %s: %s %s is already used by Service "
 						 "%s/%s",
-						 key, ext ? "externalIP" : "loadBalancer IP", ks,
-						 o->ns, o->name);
+						 key, what, ks, o->ns, o->name);
 					err = -EINVAL;
 				}
 				hmap_put(seen, &k, sizeof(k), (void *)s, NULL);

@@ -69,11 +69,14 @@ def probe(host, port):
 def ask(host, port, want, stop):
     while True:
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.settimeout(10)
-        s.connect((host, int(port)))
-        s.send(b"q")
-        if s.recv(100).decode() == want:
-            break
+        s.settimeout(1)
+        try:
+            s.connect((host, int(port)))
+            s.send(b"q")
+            if s.recv(100).decode() == want:
+                break
+        except OSError as e:
+            print("retry", name(e) if e.errno else "timeout", file=sys.stderr, flush=True)
         s.close()
     print("first", want, flush=True)
     s.settimeout(1)

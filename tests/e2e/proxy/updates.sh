@@ -82,7 +82,8 @@ mv "$m/dgram.yaml.tmp" "$m/dgram.yaml"
 dgram_slice 10.244.1.11 10.244.1.12
 in_pod c1 python3 "$here/udp_conn.py" probe 10.96.0.20 54 >/dev/null
 send=$m/send.txt ask=$m/ask.txt
-in_pod c1 python3 -u "$here/udp_conn.py" send 10.96.0.20 54 "$m/stop-send" >"$send" 2>&1 &
+# In a pid namespace of its own, as a container's process: the proxy finds it by its host pid.
+in_pod c1 unshare --pid --fork --kill-child python3 -u "$here/udp_conn.py" send 10.96.0.20 54 "$m/stop-send" >"$send" 2>&1 &
 sender=$!
 TOPO_PIDS+=("$sender")
 wait_lines "$send" 10
@@ -91,10 +92,13 @@ port=$(awk '$1 == "port" {print $2}' "$send")
 old=$(in_pod_nolb c1 ss -Hanu "sport = :$port" | sed -n 's/.*10\.244\.1\.1\([12]\):5454.*/\1/p')
 case "$old" in 1 | 2) ;; *) fail "send-only client: no socket connected to a backend ($(in_pod_nolb c1 ss -Hnu))" ;; esac
 new=$((3 - old))
-in_pod c1 python3 -u "$here/udp_conn.py" ask 10.96.0.20 54 "backend-$old" "$m/stop-ask" >"$ask" 2>&1 &
+in_pod c1 python3 -u "$here/udp_conn.py" ask 10.96.0.20 54 "backend-$old" "$m/stop-ask" >"$ask" 2>"$m/ask.err" &
 asker=$!
 TOPO_PIDS+=("$asker")
-wait_lines "$ask" 1
+until grep -q "^first" "$ask"; do
+	kill -0 "$asker" 2>/dev/null || fail "recv()-blocked client: $(cat "$ask" "$m/ask.err")"
+	sleep 0.05
+done
 moved="UDP socket(s) \(of\|connected to\) removed backends" # or, before: closed
 c0=$(grep -c -- "$moved" "$TOPO_LOG" || true)
 t_change=$(date +%s%N)
@@ -135,6 +139,7 @@ expect_eq "$nback" 0 "send-only client: datagrams that reached backend-$old afte
 expect_ge "$nnew" 25 "send-only client: datagrams received by backend-$new"
 pass "send-only connected UDP: $nsent datagrams, no send() error, none lost; backend-$old removed: $nlate more reached it, the first at backend-$new came ${gap_ms} ms after the EndpointSlice changed, then all $nnew there"
 grep -q "^error" "$ask" && fail "recv()-blocked client saw an error: $(cat "$ask")"
+grep -q "^answer backend-$new" "$ask" || fail "recv()-blocked client: no answer from backend-$new: $(cat "$ask" "$m/ask.err")"
 pass "recv()-blocked connected UDP client: no error, its pending wait timed out and the same socket was then answered by backend-$new ($(grep -c '^timeout' "$ask") timeout(s))"
 # No backend left: nothing to re-connect to, the socket is destroyed (ECONNABORTED to a recv()).
 c0=$(grep -c -- "closed 1 UDP socket" "$TOPO_LOG" || true)

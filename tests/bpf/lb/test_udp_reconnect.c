@@ -7,6 +7,7 @@
  *  - the socket's backend removed, the socket is connected to the service again: send() works
  *    (no EDESTADDRREQ), the datagram reaches the remaining backend, the source port stays,
  *    nothing is destroyed; a second process holding the same socket changes nothing;
+ *  - a socket no process holds (in flight over a unix socket) is destroyed, as before;
  *  - no backend left: the socket cannot be re-connected and is destroyed, as before.
  * Needs root, bpffs and a cgroup v2 hierarchy (label bpf).
  */
@@ -186,8 +187,8 @@ static void test_reconnected_to_remaining_backend(void **state)
 	assert_int_equal(send(fd, "one", 3, 0), 3);
 	old = received("one");
 	rest = 1 - old;
-	/* A second process holds the same socket (forked): it is re-connected once, by one of
-	 * them, and the other's record is skipped. */
+	/* A second process holds the same socket (forked): the walk lists it twice, it moves
+	 * all the same. */
 	assert_int_equal(pipe(ready), 0);
 	holder = fork();
 	assert_true(holder >= 0);
@@ -215,6 +216,44 @@ static void test_reconnected_to_remaining_backend(void **state)
 	assert_int_equal(send(fd, "three", 5, 0), -1);
 	assert_int_equal(errno, EDESTADDRREQ);
 	close(fd);
+
+	/* A socket no process holds (in flight in a unix socket) cannot be borrowed: destroyed,
+	 * while the service still has a backend. */
+	{
+		int sp[2], fd2, back = -1;
+		char cbuf[CMSG_SPACE(sizeof(int))], b = 0;
+		struct iovec iov = {.iov_base = &b, .iov_len = 1};
+		struct msghdr mh = {.msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = cbuf,
+				    .msg_controllen = sizeof(cbuf)};
+		struct cmsghdr *cm = (struct cmsghdr *)cbuf;
+		int peer;
+
+		program(both, 2);
+		fd2 = socket_in_cgroup();
+		assert_int_equal(connect(fd2, (struct sockaddr *)&svc, sizeof(svc)), 0);
+		assert_int_equal(send(fd2, "four", 4, 0), 4);
+		peer = received("four");
+		assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sp), 0);
+		*cm = (struct cmsghdr){.cmsg_len = CMSG_LEN(sizeof(int)),
+				       .cmsg_level = SOL_SOCKET,
+				       .cmsg_type = SCM_RIGHTS};
+		memcpy(CMSG_DATA(cm), &fd2, sizeof(int));
+		assert_int_equal(sendmsg(sp[1], &mh, 0), 1);
+		close(fd2);
+		peer = 1 - peer;
+		program(&peer, 1);
+		gone.addr = htonl(ntohl(ip4("10.244.1.10")) + (uint32_t)(1 - peer));
+		assert_int_equal(dp_destroy_udp_sockets(F.dp, &gone, 1), 1);
+		assert_int_equal(recvmsg(sp[0], &mh, 0), 1);
+		memcpy(&back, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(int));
+		assert_int_equal(send(back, "five", 4, 0), -1);
+		assert_int_equal(errno, EDESTADDRREQ);
+		close(back);
+		close(sp[0]);
+		close(sp[1]);
+	}
 }
 
 int main(void)

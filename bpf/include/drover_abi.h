@@ -359,6 +359,22 @@ struct drv_destroy_key {
 	__u16 pad;
 };
 
+/* One open file that is a UDP socket connected through the socket LB to a removed backend,
+ * as sockdestroy.bpf.c's iter/task_file program writes it: the proxy duplicates the
+ * descriptor (pidfd_getfd) and connects it to the service again, so that the socket carries on
+ * to a live backend as it would under kube-proxy. A socket open in several processes shows
+ * once per process. */
+struct drv_udp_holder {
+	__u64 cookie; /* socket cookie: the duplicate is checked against it */
+	__u32 pid;    /* task->tgid: the process id in the host pid namespace */
+	__u32 fd;
+	__be32 addr; /* the removed backend the socket is connected to */
+	__be32 vip;  /* the frontend it asked for (its drv_sknat5 entry) */
+	__be16 port;
+	__be16 vport;
+	__u32 pad;
+};
+
 #ifndef __VMLINUX_H__
 _Static_assert(sizeof(struct drv_svc_key) == 12, "drv_svc_key layout");
 _Static_assert(sizeof(struct drv_svc_val) == 20, "drv_svc_val layout");
@@ -370,6 +386,7 @@ _Static_assert(sizeof(struct drv_affinity_key) == 16, "drv_affinity_key layout")
 _Static_assert(sizeof(struct drv_affinity_val) == 8, "drv_affinity_val layout");
 _Static_assert(sizeof(struct drv_sock_rnat_key) == 16, "drv_sock_rnat_key layout");
 _Static_assert(sizeof(struct drv_destroy_key) == 8, "drv_destroy_key layout");
+_Static_assert(sizeof(struct drv_udp_holder) == 32, "drv_udp_holder layout");
 _Static_assert(sizeof(struct drv_sock_rnat_val) == 8, "drv_sock_rnat_val layout");
 _Static_assert(sizeof(struct drv_sock_udp_key) == 16, "drv_sock_udp_key layout");
 _Static_assert(sizeof(struct drv_sock_udp_val) == 16, "drv_sock_udp_val layout");

@@ -10,6 +10,7 @@
 #include "lbmap.h"
 #include "log.h"
 #include "tc_attach.h"
+#include "udp_reconnect.h"
 
 #include "sock.skel.h"
 #include "sockdestroy.skel.h"
@@ -672,9 +673,11 @@ long dp_destroy_udp_sockets(struct dataplane *dp, const struct lb_backend *bes, 
 {
 	int tgt = bpf_map__fd(dp->sd->maps.drv_destroy_tgt);
 	struct destroy_job job = {.dp = dp};
+	struct udp_reconnect_stats rs = {0};
 	struct bpf_link *link;
 	pthread_t th;
 	size_t added = 0;
+	int err;
 
 	for (size_t i = 0; i < n; i++) {
 		struct drv_destroy_key k = {.addr = bes[i].addr, .port = bes[i].port};
@@ -687,6 +690,22 @@ long dp_destroy_udp_sockets(struct dataplane *dp, const struct lb_backend *bes, 
 	}
 	if (!added)
 		return 0;
+	/* First the sockets that processes hold: connected again to their service, they carry
+	 * on to a live backend with no error (kube-proxy's behaviour). What is left — no live
+	 * backend to move to, or no process holding the socket — is destroyed below. */
+	err = udp_reconnect_sockets(dp->sd, &rs);
+	if (err)
+		log_warn(COMP,
+			 "UDP sockets of removed backends: cannot walk open files (%s); "
+			 "destroying them",
+			 strerror(-err));
+	if (rs.reconnected)
+		log_info(COMP,
+			 "re-connected %ld UDP socket(s) of removed backends to their service",
+			 rs.reconnected);
+	if (rs.failed)
+		log_info(COMP, "%ld UDP socket(s) of removed backends not re-connected (%s)",
+			 rs.failed, strerror(-rs.last_err));
 	dp->sd->bss->destroyed = 0;
 	link = bpf_program__attach_iter(dp->sd->progs.drv_udp_destroy, NULL);
 	if (!link) {

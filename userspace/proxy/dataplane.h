@@ -88,8 +88,10 @@ void dp_lbmap_fds(const struct dataplane *dp, struct lbmap_fds *fds);
  * BPF_PROG_TEST_RUN fixtures and benchmarks; -ENOENT if unknown. */
 int dp_prog_fd(const struct dataplane *dp, const char *name);
 
-/* Destroy UDP sockets connected through the socket LB to one of the given backends, in every
- * network namespace of the host. Returns the number destroyed or -errno. */
+/* UDP sockets connected through the socket LB to one of the given backends: those a process
+ * holds are connected to their service again (a live backend, no error for the application);
+ * the rest are destroyed, in every network namespace of the host. Returns the number
+ * destroyed or -errno. */
 struct lb_backend;
 long dp_destroy_udp_sockets(struct dataplane *dp, const struct lb_backend *bes, size_t n);
 

@@ -2,9 +2,8 @@
 # Updates under load. A backend removed from the EndpointSlice while clients keep opening
 # connections: once the proxy has applied the change (and the backend's server is then
 # killed, as a deleted pod's would be), every request that starts afterwards succeeds on the
-# remaining backends — through the socket LB and through tc. A connected UDP socket pinned to
-# the removed backend is closed (ECONNABORTED) instead of being left talking to it; the client
-# reconnects to a live one.
+# remaining backends — through the socket LB and through tc. Connected UDP sockets pinned to
+# the removed backend carry on to the remaining one, with no error.
 source "$(dirname "$0")/common.sh"
 e2e_world up
 e2e_tmp
@@ -51,36 +50,105 @@ wait_log "$(topo_pod_prefix)c2: drv_tc_pod on tc ingress"
 remove_under_load in_pod c1 socket-lb
 remove_under_load in_pod_nolb c2 tc
 
-# Connected UDP pinned to a backend that goes away: the client waits for an answer (as a
-# resolver does) when its backend is removed; the proxy destroys the socket, the wait ends
-# with ECONNABORTED, and a new socket reaches a live backend.
-out=$m/udp.txt
-in_pod c1 python3 -u -c '
-import socket, errno
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(10)
-s.connect(("10.96.0.10", 53)); s.send(b"q"); print("first", s.recv(100).decode())
-s.settimeout(20)
-try:
-    print("still", s.recv(100).decode())
-except OSError as e:
-    print("closed", errno.errorcode.get(e.errno, e.errno))
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(10)
-    s.connect(("10.96.0.10", 53)); s.send(b"q"); print("again", s.recv(100).decode())
-' >"$out" 2>&1 &
-client=$!
-TOPO_PIDS+=("$client")
-for _ in $(seq 1 1200); do grep -q first "$out" && break; sleep 0.05; done
-pinned=$(awk '/^first/ {print $2}' "$out")
-case "$pinned" in backend-[123]) ;; *) fail "UDP client did not get a first answer: $(cat "$out")" ;; esac
-keep=()
-for i in 1 2 3; do [ "backend-$i" = "$pinned" ] || keep+=("10.244.1.1$i"); done
-write_slice "$m/web-eps.yaml" web "${keep[@]}"
-wait_log "closed 1 UDP socket"
-wait "$client" || true
-grep -q "^closed ECONNABORTED" "$out" || fail "connected UDP socket was not closed: $(cat "$out")"
-again=$(awk '/^again/ {print $2}' "$out")
-[ -n "$again" ] && [ "$again" != "$pinned" ] || fail "UDP reconnect: $(cat "$out")"
-pass "connected UDP pinned to $pinned: closed with ECONNABORTED, reconnected to $again"
+# Connected UDP sockets pinned to a backend that is removed carry on to the remaining one, as
+# under kube-proxy: the proxy connects them to the service again (the socket's own connect4
+# picks a live backend). Service dgram (10.96.0.20:54/UDP) has two backends whose receivers
+# log every datagram. A send-only client (a datagram every 20 ms, never a recv()) sees no
+# error and its datagrams go to the remaining backend from then on, none lost (the removed
+# backend's receiver stays up, as a terminating pod's does); a resolver-like client blocked in
+# recv() on the same backend sees no error either: its wait times out and its next question on
+# the same socket is answered by the remaining backend. Then with no backend left the socket
+# cannot be re-connected: it is destroyed (ECONNABORTED), as before.
+dgram_slice() {
+	{
+		echo "apiVersion: discovery.k8s.io/v1"
+		echo "kind: EndpointSlice"
+		echo "metadata: {name: dgram-slice, namespace: default, labels: {kubernetes.io/service-name: dgram}}"
+		echo "addressType: IPv4"
+		echo "ports: [{name: d, port: 5454, protocol: UDP}]"
+		[ $# -gt 0 ] && echo "endpoints:" || echo "endpoints: []"
+		for ip in "$@"; do echo "- {addresses: [$ip], conditions: {ready: true}}"; done
+	} >"$m/dgram-eps.yaml.tmp"
+	mv "$m/dgram-eps.yaml.tmp" "$m/dgram-eps.yaml"
+}
+for i in 1 2; do
+	in_pod_nolb "b$i" python3 -u "$here/udp_conn.py" serve "backend-$i" 5454 >"$m/recv$i.txt" 2>&1 &
+	TOPO_PIDS+=($!)
+done
+printf '%s\n' "apiVersion: v1" "kind: Service" "metadata: {name: dgram, namespace: default}" \
+	"spec: {clusterIP: 10.96.0.20, ports: [{name: d, port: 54, protocol: UDP, targetPort: 5454}]}" \
+	>"$m/dgram.yaml.tmp"
+mv "$m/dgram.yaml.tmp" "$m/dgram.yaml"
+dgram_slice 10.244.1.11 10.244.1.12
+in_pod c1 python3 "$here/udp_conn.py" probe 10.96.0.20 54 >/dev/null
+send=$m/send.txt ask=$m/ask.txt
+# In a pid namespace of its own, as a container's process: the proxy finds it by its host pid.
+in_pod c1 unshare --pid --fork --kill-child python3 -u "$here/udp_conn.py" send 10.96.0.20 54 "$m/stop-send" >"$send" 2>&1 &
+sender=$!
+TOPO_PIDS+=("$sender")
+wait_lines "$send" 10
+port=$(awk '$1 == "port" {print $2}' "$send")
+# The backend the socket is connected to, as the kernel has it (getpeername shows the service).
+old=$(in_pod_nolb c1 ss -Hanu "sport = :$port" | sed -n 's/.*10\.244\.1\.1\([12]\):5454.*/\1/p')
+case "$old" in 1 | 2) ;; *) fail "send-only client: no socket connected to a backend ($(in_pod_nolb c1 ss -Hnu))" ;; esac
+new=$((3 - old))
+in_pod c1 python3 -u "$here/udp_conn.py" ask 10.96.0.20 54 "backend-$old" "$m/stop-ask" >"$ask" 2>"$m/ask.err" &
+asker=$!
+TOPO_PIDS+=("$asker")
+until grep -q "^first" "$ask"; do
+	kill -0 "$asker" 2>/dev/null || fail "recv()-blocked client: $(cat "$ask" "$m/ask.err")"
+	sleep 0.05
+done
+moved="UDP socket(s) \(of\|connected to\) removed backends" # or, before: closed
+c0=$(grep -c -- "$moved" "$TOPO_LOG" || true)
+t_change=$(date +%s%N)
+dgram_slice "10.244.1.1$new"
+wait_log "$moved" $((c0 + 1))
+n=$(wc -l <"$send")
+wait_lines "$send" $((n + 25))
+for _ in $(seq 1 1200); do grep -q "^answer backend-$new\|^error" "$ask" && break; sleep 0.05; done
+touch "$m/stop-send"
+wait "$sender" || fail "send-only client: $(tail -3 "$send")"
+last=$(awk 'NF == 3 && $3 == "ok" {s = $2} END {print s + 0}' "$send")
+# Every datagram sent is in a receiver's log before it is counted (a generous deadline).
+for _ in $(seq 1 200); do grep -q " $last\$" "$m/recv$new.txt" "$m/recv$old.txt" && break; sleep 0.05; done
+res=$(python3 - "$send" "$m/recv$old.txt" "$m/recv$new.txt" "$t_change" <<'EOF'
+import sys
+sent, errs = {}, {}
+for l in open(sys.argv[1]):
+    f = l.split()
+    if len(f) == 3:
+        (sent if f[2] == "ok" else errs)[int(f[1])] = (int(f[0]), f[2])
+def arrivals(path):
+    return {int(f[1]): int(f[0]) for f in (l.split() for l in open(path)) if len(f) == 2 and f[1].isdigit()}
+old, new = arrivals(sys.argv[2]), arrivals(sys.argv[3])
+t0 = int(sys.argv[4])
+lost = sorted(set(sent) - set(old) - set(new))
+switch = min(new) if new else 0
+back = [q for q in old if new and q > switch]
+late_old = [q for q, t in old.items() if t > t0]
+gap_ms = (new[switch] - t0) / 1e6 if new else -1
+print(len(errs), len(lost), len(back), len(sent), len(new), len(late_old), "%.0f" % gap_ms,
+      ",".join(sorted(set(e for _, e in errs.values()))) or "-")
+EOF
+)
+read -r nerr nlost nback nsent nnew nlate gap_ms errnames <<<"$res"
+expect_eq "$nerr" 0 "send-only client: send() errors after its backend was removed ($errnames)"
+expect_eq "$nlost" 0 "send-only client: datagrams sent that no backend received"
+expect_eq "$nback" 0 "send-only client: datagrams that reached backend-$old after backend-$new had taken over"
+expect_ge "$nnew" 25 "send-only client: datagrams received by backend-$new"
+pass "send-only connected UDP: $nsent datagrams, no send() error, none lost; backend-$old removed: $nlate more reached it, the first at backend-$new came ${gap_ms} ms after the EndpointSlice changed, then all $nnew there"
+grep -q "^error" "$ask" && fail "recv()-blocked client saw an error: $(cat "$ask")"
+grep -q "^answer backend-$new" "$ask" || fail "recv()-blocked client: no answer from backend-$new: $(cat "$ask" "$m/ask.err")"
+pass "recv()-blocked connected UDP client: no error, its pending wait timed out and the same socket was then answered by backend-$new ($(grep -c '^timeout' "$ask") timeout(s))"
+# No backend left: nothing to re-connect to, the socket is destroyed (ECONNABORTED to a recv()).
+c0=$(grep -c -- "closed 1 UDP socket" "$TOPO_LOG" || true)
+dgram_slice
+wait_log "closed 1 UDP socket" $((c0 + 1))
+wait "$asker" || true
+grep -q "^error ECONNABORTED" "$ask" || fail "recv()-blocked client after the last backend went: $(cat "$ask")"
+pass "no backend left: the socket could not be re-connected and was destroyed (ECONNABORTED)"
+touch "$m/stop-ask"
 
 # An unconnected UDP socket's datagrams to the service are one flow: they keep their backend,
 # and when it is removed the next datagram goes to another backend (no error, nothing to

@@ -206,14 +206,16 @@ static __always_inline void drv_xlate_from_ct(struct drv_xlate *x, const struct 
  * rkey/rval (rkey->dport is the port): as Linux NAT, a port is unique per (SNAT address,
  * backend address and port, protocol), so every backend has the whole range. Free ports
  * first, each probe at random in drv_cfg's range; when all DRV_SNAT_PROBES were in use, the
- * first one whose flow is over (closed, or idle past its timeout) is taken over, as
- * conntrack's NAT reuses a TIME_WAIT tuple, and the old flow's other entry goes with it.
+ * one whose flow is over (closed, or idle past its timeout) and quiet the longest is taken
+ * over, as conntrack's NAT reuses a TIME_WAIT tuple, and the old flow's other entry goes
+ * with it. The longest quiet: the backend may hold the old connection in TIME_WAIT, and
+ * takes a new SYN on its tuple only with a newer TCP timestamp (a millisecond clock).
  * Returns the port (network order), or 0 when every probe found a live flow. */
 static __always_inline __be16 drv_snat_reserve(struct drv_ct_key *rkey, struct drv_ct_val *rval)
 {
 	__u32 min = drv_cfg.snat_port_min;
 	__u32 span = (__u32)drv_cfg.snat_port_max - min + 1;
-	__u64 now = rval->last_seen_ns;
+	__u64 now = rval->last_seen_ns, reuse_seen = ~0ULL;
 	struct drv_ct_val *old;
 	__u32 reuse = 0;
 
@@ -227,8 +229,10 @@ static __always_inline __be16 drv_snat_reserve(struct drv_ct_key *rkey, struct d
 				return rkey->dport;
 			continue; /* another CPU took it just now */
 		}
-		if (!reuse && drv_ct_reusable(old, rkey->proto, now))
+		if (old->last_seen_ns < reuse_seen && drv_ct_reusable(old, rkey->proto, now)) {
 			reuse = port;
+			reuse_seen = old->last_seen_ns;
+		}
 	}
 	if (!reuse)
 		return 0;

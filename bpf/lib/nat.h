@@ -9,7 +9,9 @@
  * lookup per packet finds either (see drover_abi.h).
  * Masquerade (SNAT) is used when the reply would not otherwise come back through this node:
  * NodePort/external traffic with externalTrafficPolicy Cluster, and ClusterIP traffic that
- * entered from a node device towards a backend on another node.
+ * entered from a node device towards a backend on another node. Its source ports: see
+ * drv_snat_reserve; a TCP flow's close is followed (drv_ct_track_close) so that its port is
+ * free again when the flow ends, not when its entries are collected.
  */
 #ifndef DRV_BPF_NAT_H
 #define DRV_BPF_NAT_H
@@ -86,6 +88,8 @@ static __always_inline bool drv_ct_alive(const struct drv_ct_val *ct, __u8 proto
  * timeout and not collected yet. */
 static __always_inline bool drv_ct_reusable(const struct drv_ct_val *ct, __u8 proto, __u64 now)
 {
+	if (ct->last_seen_ns > now)
+		return false; /* a packet on another CPU since now was read: alive */
 	return (ct->flags & DRV_CT_F_CLOSED) || !drv_ct_alive(ct, proto, now);
 }
 

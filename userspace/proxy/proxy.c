@@ -303,7 +303,8 @@ static void netlink_dispatch(struct proxy *p)
 #define GC_BATCH 4096
 
 /* Expired conntrack entries go (LRU eviction alone would keep dead flows until the map is
- * full). The map is read in batches (one syscall per 4096 entries); the buffers are kept
+ * full). Nothing waits for this to free a masquerade port: the datapath takes over the port of
+ * a closed or expired flow itself when a new flow needs one (nat.h, drv_snat_reserve). The map is read in batches (one syscall per 4096 entries); the buffers are kept
  * from one run to the next. Then a new L2 epoch: flows look their next hop up again, so a
  * changed neighbour is followed within a GC period. */
 static void ct_gc(struct proxy *p)

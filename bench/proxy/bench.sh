@@ -21,6 +21,10 @@
 # removed at exit, also on failure or Ctrl-C; iptables and nftables state only ever lives
 # inside the run's own namespaces.
 #
+# Last, NodePort new connections per second from an external namespace (drover XDP, iptables
+# DNAT + MASQUERADE, and routed straight to the backend: bench/proxy/nodeport_cps.sh),
+# appended to proxy.md.
+#
 # bench/proxy/bpfstats.sh (run by hand) cross-checks the per-packet figures on live traffic
 # with the kernel's BPF run-time statistics; bench/proxy/notes.md is appended to proxy.md.
 set -euo pipefail
@@ -45,7 +49,7 @@ while [ $# -gt 0 ]; do
 	--trials) TRIALS=$2; shift ;;
 	--modes) MODES=${2//,/ }; shift ;;
 	--out) OUT=$2; shift ;;
-	-h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench proxy: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -422,4 +426,24 @@ done
 
 say "writing $OUT/proxy.json, proxy.md, proxy-*.svg"
 python3 "$HERE/report.py" --raw "$RAW" --machine "$WORK/machine.json" --out "$OUT"
+
+# NodePort from outside: new connections per second through drover's XDP path and through
+# kube-proxy's DNAT + MASQUERADE, a topology of its own (bench/proxy/nodeport_cps.sh).
+NP_SECS=15
+[ "$QUICK" = 1 ] && NP_SECS=5
+say "NodePort new connections per second from an external namespace (${NP_SECS}s per mode)"
+np_out=$(DROVER=$DROVER DROVER_HTTPD=$DROVER_HTTPD "$HERE/nodeport_cps.sh" --secs "$NP_SECS" 2>/dev/null) ||
+	np_out="(nodeport_cps.sh failed)"
+{
+	echo
+	echo "## NodePort new connections per second from an external namespace"
+	echo
+	echo "One client, one backend, every request on a new connection (\`wrk -H 'Connection: close'\`,"
+	echo "${NP_SECS} s per mode; direct: routed straight to the backend; iptables: DNAT + MASQUERADE"
+	echo "--random-fully; drover: XDP on the node device), bench/proxy/nodeport_cps.sh:"
+	echo
+	echo '```'
+	echo "$np_out"
+	echo '```'
+} >>"$OUT/proxy.md"
 say "done in $(elapsed)"

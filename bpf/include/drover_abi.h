@@ -193,6 +193,11 @@ enum drv_ct_flags {
 	DRV_CT_F_SEEN_FIN = 1 << 3, /* a FIN or RST was seen: entry may be collected soon */
 	DRV_CT_F_XDP = 1 << 4,	    /* created by the XDP program */
 	DRV_CT_F_L2 = 1 << 5,	    /* ifindex/dmac/smac hold a FIB answer of epoch l2_epoch */
+	/* The TCP flow is over, as conntrack's TIME_WAIT/CLOSE: a RST, or FINs both ways and the
+	 * last one acknowledged. Set on both entries; the flow's SNAT port may go to a new flow
+	 * at once (drv_snat_reserve takes it over when no free port is found). */
+	DRV_CT_F_CLOSED = 1 << 6,
+	DRV_CT_F_FIN_BOTH = 1 << 7, /* FINs seen both ways; the last ACK closes the flow */
 };
 
 struct drv_ct_val {
@@ -332,7 +337,8 @@ struct drv_fe_pkts {
 
 /* ---- load-time configuration (rodata of every program object) ---- */
 struct drv_config {
-	__u16 snat_port_min; /* NodePort SNAT source ports, host order */
+	__u16 snat_port_min; /* NodePort SNAT source ports, host order (the proxy's default:
+			      * the node's net.ipv4.ip_local_port_range) */
 	__u16 snat_port_max;
 	__u32 ct_tcp_timeout_s;
 	__u32 ct_other_timeout_s;

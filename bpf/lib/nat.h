@@ -9,7 +9,9 @@
  * lookup per packet finds either (see drover_abi.h).
  * Masquerade (SNAT) is used when the reply would not otherwise come back through this node:
  * NodePort/external traffic with externalTrafficPolicy Cluster, and ClusterIP traffic that
- * entered from a node device towards a backend on another node.
+ * entered from a node device towards a backend on another node. Its source ports: see
+ * drv_snat_reserve; a TCP flow's close is followed (drv_ct_track_close) so that its port is
+ * free again when the flow ends, not when its entries are collected.
  */
 #ifndef DRV_BPF_NAT_H
 #define DRV_BPF_NAT_H
@@ -63,7 +65,10 @@ static __always_inline void drv_l2_store(struct drv_ct_val *ct, __u32 ifindex, c
 	ct->flags |= DRV_CT_F_L2;
 }
 
-#define DRV_SNAT_TRIES 8
+/* Ports tried per new masqueraded flow, each at random in the range: at 90 % of the range in
+ * use by live flows one allocation in a thousand fails (0.9^64). Bounded, so a full range
+ * costs a new flow 64 lookups, never a long loop. */
+#define DRV_SNAT_PROBES 64
 
 static __always_inline __u64 drv_ct_timeout_ns(const struct drv_ct_val *ct, __u8 proto)
 {
@@ -79,14 +84,116 @@ static __always_inline bool drv_ct_alive(const struct drv_ct_val *ct, __u8 proto
 	return now - ct->last_seen_ns < drv_ct_timeout_ns(ct, proto);
 }
 
+/* A flow's entry another flow may take over (its SNAT port): closed, or idle past its
+ * timeout and not collected yet. */
+static __always_inline bool drv_ct_reusable(const struct drv_ct_val *ct, __u8 proto, __u64 now)
+{
+	if (ct->last_seen_ns > now)
+		return false; /* a packet on another CPU since now was read: alive */
+	return (ct->flags & DRV_CT_F_CLOSED) || !drv_ct_alive(ct, proto, now);
+}
+
+/* The key of the other direction's entry of the flow whose entry ct has key k: the reply as
+ * the backend sends it, or the client's packet before translation (drover_abi.h). */
+static __always_inline void drv_ct_peer_key(struct drv_ct_key *pk, const struct drv_ct_val *ct,
+					    const struct drv_ct_key *k)
+{
+	bool xl;
+
+	pk->proto = k->proto;
+	if (ct->dir == DRV_CT_REPLY) {
+		xl = ct->flags & DRV_CT_F_DNAT; /* masqueraded: the client is in the entry */
+		pk->saddr = xl ? ct->nat_daddr : k->daddr;
+		pk->sport = xl ? ct->nat_dport : k->dport;
+		pk->daddr = ct->nat_saddr;
+		pk->dport = ct->nat_sport;
+	} else {
+		xl = ct->flags & DRV_CT_F_SNAT;
+		pk->saddr = ct->nat_daddr;
+		pk->sport = ct->nat_dport;
+		pk->daddr = xl ? ct->nat_saddr : k->saddr;
+		pk->dport = xl ? ct->nat_sport : k->sport;
+	}
+}
+
+/* The other direction's entry, if it still belongs to this flow (a client that reused its
+ * tuple, or a port taken over, leaves an entry that names another flow). */
+static __always_inline struct drv_ct_val *
+drv_ct_peer(const struct drv_ct_val *ct, const struct drv_ct_key *k, struct drv_ct_key *pk)
+{
+	struct drv_ct_key back = {};
+	struct drv_ct_val *p;
+
+	drv_ct_peer_key(pk, ct, k);
+	p = bpf_map_lookup_elem(&drv_ct5, pk);
+	if (!p || p->dir == ct->dir)
+		return NULL;
+	drv_ct_peer_key(&back, p, pk);
+	if (back.saddr != k->saddr || back.daddr != k->daddr || back.sport != k->sport ||
+	    back.dport != k->dport)
+		return NULL;
+	return p;
+}
+
+/* Remove the other direction's entry of a flow that is being replaced. */
+static __always_inline void drv_ct_forget_peer(const struct drv_ct_val *ct,
+					       const struct drv_ct_key *k)
+{
+	struct drv_ct_key pk = {};
+
+	if (drv_ct_peer(ct, k, &pk))
+		bpf_map_delete_elem(&drv_ct5, &pk);
+}
+
+/* TCP close as conntrack follows it, from the flags: a RST ends the flow; a FIN marks its
+ * direction (DRV_CT_F_SEEN_FIN); once both directions sent one (DRV_CT_F_FIN_BOTH), the next
+ * ACK without FIN (the last FIN's) ends it. Ended: DRV_CT_F_CLOSED on both entries, and the
+ * SNAT port may go to a new flow. Only FIN/RST packets and the ACKs of a closing flow get
+ * here, so the other entry's lookup costs the packets of an open flow nothing. */
+static __always_inline void drv_ct_track_close(struct drv_ct_val *ct, const struct drv_flow *f)
+{
+	struct drv_ct_key k = {
+	    .saddr = f->saddr,
+	    .daddr = f->daddr,
+	    .sport = f->sport,
+	    .dport = f->dport,
+	    .proto = f->proto,
+	};
+	struct drv_ct_key pk = {};
+	struct drv_ct_val *p;
+	__u8 tf = f->tcp_flags, set;
+
+	if (tf & DRV_TCP_RST)
+		set = DRV_CT_F_SEEN_FIN | DRV_CT_F_CLOSED;
+	else if (tf & DRV_TCP_FIN)
+		set = DRV_CT_F_SEEN_FIN;
+	else if ((ct->flags & DRV_CT_F_FIN_BOTH) && (tf & DRV_TCP_ACK))
+		set = DRV_CT_F_CLOSED;
+	else
+		return;
+	ct->flags |= set;
+	p = drv_ct_peer(ct, &k, &pk);
+	if (!p)
+		return;
+	if (set == DRV_CT_F_SEEN_FIN) {
+		if (!(p->flags & DRV_CT_F_SEEN_FIN))
+			return;
+		set = DRV_CT_F_FIN_BOTH;
+		ct->flags |= set;
+	}
+	p->flags |= set;
+}
+
 static __always_inline void drv_ct_touch(struct drv_ct_val *ct, const struct drv_flow *f, __u64 now,
 					 __u32 bytes)
 {
 	ct->last_seen_ns = now;
 	ct->packets++;
 	ct->bytes += bytes;
-	if (f->tcp_flags & (DRV_TCP_FIN | DRV_TCP_RST))
-		ct->flags |= DRV_CT_F_SEEN_FIN;
+	if ((f->tcp_flags & (DRV_TCP_FIN | DRV_TCP_RST)) ||
+	    ((ct->flags & (DRV_CT_F_FIN_BOTH | DRV_CT_F_CLOSED)) == DRV_CT_F_FIN_BOTH &&
+	     f->tcp_flags))
+		drv_ct_track_close(ct, f);
 }
 
 static __always_inline void drv_xlate_from_ct(struct drv_xlate *x, const struct drv_ct_val *ct)
@@ -99,21 +206,48 @@ static __always_inline void drv_xlate_from_ct(struct drv_xlate *x, const struct 
 	x->rev_nat = ct->rev_nat;
 }
 
-/* Reserve a masquerade source port for a flow to backend be by inserting its reply entry.
- * Returns the port (network order) or 0 when every try collided. */
+/* Reserve a masquerade source port for a flow to a backend by inserting its reply entry
+ * rkey/rval (rkey->dport is the port): as Linux NAT, a port is unique per (SNAT address,
+ * backend address and port, protocol), so every backend has the whole range. Free ports
+ * first, each probe at random in drv_cfg's range; when all DRV_SNAT_PROBES were in use, the
+ * one whose flow is over (closed, or idle past its timeout) and quiet the longest is taken
+ * over, as conntrack's NAT reuses a TIME_WAIT tuple, and the old flow's other entry goes
+ * with it. The longest quiet: the backend may hold the old connection in TIME_WAIT, and
+ * takes a new SYN on its tuple only with a newer TCP timestamp (a millisecond clock).
+ * Returns the port (network order), or 0 when every probe found a live flow. */
 static __always_inline __be16 drv_snat_reserve(struct drv_ct_key *rkey, struct drv_ct_val *rval)
 {
-	__u32 span = (__u32)drv_cfg.snat_port_max - drv_cfg.snat_port_min + 1;
+	__u32 min = drv_cfg.snat_port_min;
+	__u32 span = (__u32)drv_cfg.snat_port_max - min + 1;
+	__u64 now = rval->last_seen_ns, reuse_seen = ~0ULL;
+	struct drv_ct_val *old;
+	__u32 reuse = 0;
 
-#pragma unroll
-	for (int i = 0; i < DRV_SNAT_TRIES; i++) {
-		__u16 port = drv_cfg.snat_port_min + (bpf_get_prandom_u32() % span);
+	for (int i = 0; i < DRV_SNAT_PROBES; i++) {
+		__u32 port = min + bpf_get_prandom_u32() % span;
 
 		rkey->dport = bpf_htons(port);
-		if (bpf_map_update_elem(&drv_ct5, rkey, rval, BPF_NOEXIST) == 0)
-			return rkey->dport;
+		old = bpf_map_lookup_elem(&drv_ct5, rkey);
+		if (!old) {
+			if (bpf_map_update_elem(&drv_ct5, rkey, rval, BPF_NOEXIST) == 0)
+				return rkey->dport;
+			continue; /* another CPU took it just now */
+		}
+		if (old->last_seen_ns < reuse_seen && drv_ct_reusable(old, rkey->proto, now)) {
+			reuse = port;
+			reuse_seen = old->last_seen_ns;
+		}
 	}
-	return 0;
+	if (!reuse)
+		return 0;
+	rkey->dport = bpf_htons(reuse);
+	old = bpf_map_lookup_elem(&drv_ct5, rkey);
+	if (!old || !drv_ct_reusable(old, rkey->proto, now))
+		return 0; /* taken over by another CPU meanwhile */
+	drv_ct_forget_peer(old, rkey);
+	if (bpf_map_update_elem(&drv_ct5, rkey, rval, BPF_ANY) != 0)
+		return 0;
+	return rkey->dport;
 }
 
 /*
@@ -132,7 +266,7 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 	    .dport = f->dport,
 	    .proto = f->proto,
 	};
-	struct drv_ct_val *ct, fwd = {}, rev = {};
+	struct drv_ct_val *ct = NULL, fwd = {}, rev = {};
 	struct drv_ct_key rkey = {};
 	struct drv_svc_key skey;
 	struct drv_svc_val *svc;
@@ -229,6 +363,10 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 	rev.backend_id = id;
 	rev.dir = DRV_CT_REPLY;
 	rev.last_seen_ns = now;
+	/* A new flow on the tuple of an old one (a new SYN after its close, or its backend
+	 * gone): the old reply entry goes now, and its SNAT port with it. */
+	if (ct && ct->dir == DRV_CT_SVC)
+		drv_ct_forget_peer(ct, &key);
 	if (snat) {
 		rkey.daddr = snat_addr;
 		rev.nat_daddr = f->saddr;

@@ -240,7 +240,9 @@ static int list_ct(const struct bpf_ctx *c)
 		       (unsigned long long)v.packets,
 		       v.flags & DRV_CT_F_NODEPORT ? "nodeport " : "",
 		       v.flags & DRV_CT_F_XDP ? "xdp " : "",
-		       v.flags & DRV_CT_F_SEEN_FIN ? "closing" : "");
+		       v.flags & DRV_CT_F_CLOSED     ? "closed"
+		       : v.flags & DRV_CT_F_SEEN_FIN ? "closing"
+						     : "");
 		n++;
 	}
 	printf("%zu entries\n", n);

@@ -49,7 +49,7 @@ static void proxy_usage(FILE *out)
 	    "  --node-ip IP            node address answering NodePorts; repeatable\n"
 	    "                          [every non-loopback IPv4 address]\n"
 	    "  --snat-ip IP            masquerade source for external IPs [first --device addr]\n"
-	    "  --snat-ports MIN-MAX    masquerade source ports [61000-65000]\n"
+	    "  --snat-ports MIN-MAX    masquerade source ports [net.ipv4.ip_local_port_range]\n"
 	    "  --nodeport-range A-B    nodePorts a manifest may use, as the API server's\n"
 	    "                          --nodeport-range [30000-32767]\n"
 	    "  --maglev-table-size M   largest Maglev table (a prime: 251 ... 131071) [16381]\n"

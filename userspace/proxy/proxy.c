@@ -53,6 +53,7 @@ void proxy_config_defaults(struct proxy_config *c)
 	c->dp.tc_lb = true;
 	c->dp.xdp_mode = DP_XDP_AUTO;
 	c->dp.cfg = (struct drv_config)DRV_CONFIG_DEFAULTS;
+	c->dp.cfg.snat_port_min = c->dp.cfg.snat_port_max = 0; /* the node's, at start */
 	c->dp.sizes.svc = DRV_SVC_MAP_SIZE_DEFAULT;
 	c->dp.sizes.backend = DRV_BACKEND_MAP_SIZE_DEFAULT;
 	c->dp.sizes.revnat = DRV_REVNAT_MAP_SIZE_DEFAULT;
@@ -181,6 +182,49 @@ static uint32_t pick_snat_ip(const struct proxy_config *c)
 	return ip;
 }
 
+/* The node's ephemeral port range (net.ipv4.ip_local_port_range, "MIN<tab>MAX\n"): the
+ * masquerade source ports of NodePort flows unless --snat-ports names others, so that a
+ * backend has as many ports per node address as the kernel gives a client. */
+int proxy_local_port_range(const char *path, uint16_t *min, uint16_t *max)
+{
+	char buf[64], extra;
+	unsigned lo, hi;
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f)
+		return -errno;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	if (sscanf(buf, "%u %u %c", &lo, &hi, &extra) != 2 || lo < 1 || hi > 65535 || lo > hi)
+		return -EINVAL;
+	*min = (uint16_t)lo;
+	*max = (uint16_t)hi;
+	return 0;
+}
+
+static void pick_snat_ports(struct proxy_config *c)
+{
+	static const struct drv_config def = DRV_CONFIG_DEFAULTS;
+	uint16_t lo, hi;
+	int rc;
+
+	if (c->dp.cfg.snat_port_min)
+		return; /* --snat-ports */
+	rc = proxy_local_port_range(PROXY_PORT_RANGE_FILE, &lo, &hi);
+	if (rc) {
+		lo = def.snat_port_min;
+		hi = def.snat_port_max;
+		log_warn(COMP, "%s: %s; masquerade source ports %u-%u", PROXY_PORT_RANGE_FILE,
+			 rc == -EINVAL ? "not a port range" : strerror(-rc), lo, hi);
+	}
+	c->dp.cfg.snat_port_min = lo;
+	c->dp.cfg.snat_port_max = hi;
+	log_info(COMP, "masquerade source ports %u-%u (%u per backend and node address)", lo, hi,
+		 hi - lo + 1u);
+}
+
 /* ---------- pod devices ---------- */
 
 static bool pod_dev_wanted(const struct proxy_config *c, const char *name)
@@ -259,7 +303,8 @@ static void netlink_dispatch(struct proxy *p)
 #define GC_BATCH 4096
 
 /* Expired conntrack entries go (LRU eviction alone would keep dead flows until the map is
- * full). The map is read in batches (one syscall per 4096 entries); the buffers are kept
+ * full). Nothing waits for this to free a masquerade port: the datapath takes over the port of
+ * a closed or expired flow itself when a new flow needs one (nat.h, drv_snat_reserve). The map is read in batches (one syscall per 4096 entries); the buffers are kept
  * from one run to the next. Then a new L2 epoch: flows look their next hop up again, so a
  * changed neighbour is followed within a GC period. */
 static void ct_gc(struct proxy *p)
@@ -462,6 +507,7 @@ int proxy_run(struct proxy_config *c)
 	c->dp.nnode_devs = c->nnode_devs;
 	if (!c->dp.cfg.snat_addr)
 		c->dp.cfg.snat_addr = pick_snat_ip(c);
+	pick_snat_ports(c);
 
 	/* The configuration first: an invalid one changes nothing in the kernel. */
 	p.model = model_new(&mo, NULL);

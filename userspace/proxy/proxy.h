@@ -66,4 +66,10 @@ int proxy_run(struct proxy_config *c);
 /* From any thread, also before proxy_run began: make proxy_run return. 0 or -errno. */
 int proxy_stop(const struct proxy_config *c);
 
+/* The masquerade source ports when the configuration names none (dp.cfg.snat_port_min 0). */
+#define PROXY_PORT_RANGE_FILE "/proc/sys/net/ipv4/ip_local_port_range"
+/* Read a port range file of that format into min..max: 0, -EINVAL when it holds no valid
+ * range (nothing written), or -errno of the open. */
+int proxy_local_port_range(const char *path, uint16_t *min, uint16_t *max);
+
 #endif

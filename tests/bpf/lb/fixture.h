@@ -23,6 +23,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+/* The masquerade ports the dataplane is given: not drv_cfg's defaults, so that a program
+ * that ignored its configuration shows. */
+#define FIXTURE_SNAT_MIN 51000
+#define FIXTURE_SNAT_MAX 52999
+
 struct fixture {
 	char pin_root[128];
 	struct dataplane *dp;
@@ -88,8 +93,8 @@ static inline int fixture_setup(const struct dp_map_sizes *sizes)
 	dp_uninstall(F.pin_root);
 	o.pin_root = F.pin_root;
 	o.sock_lb = false;
-	o.cfg.snat_port_min = 61000;
-	o.cfg.snat_port_max = 65000;
+	o.cfg.snat_port_min = FIXTURE_SNAT_MIN;
+	o.cfg.snat_port_max = FIXTURE_SNAT_MAX;
 	o.cfg.ct_tcp_timeout_s = 21600;
 	o.cfg.ct_other_timeout_s = 60;
 	o.cfg.enable_fib_redirect = 1;

@@ -407,7 +407,7 @@ static void test_xdp_nodeport_snat(void **state)
 	assert_int_equal(ntohs(th->dest), 8080);
 	assert_int_equal(ip->saddr, ip4("192.168.50.1"));
 	snat_port = ntohs(th->source);
-	assert_in_range(snat_port, 61000, 65000);
+	assert_in_range(snat_port, FIXTURE_SNAT_MIN, FIXTURE_SNAT_MAX);
 	assert_true(pkt_csums_ok(&out));
 	assert_true(stat_count(0, DRV_PATH_XDP, DRV_STAT_FWD) >= 1);
 
@@ -646,6 +646,205 @@ static void test_counters_per_frontend(void **state)
 	expect_moved(ids, &before, (const uint64_t[NFE][4]){[FE_NODEPORT] = {0, 0, 0, 4}});
 }
 
+/* ---------- NodePort masquerade ports ---------- */
+
+#ifndef TCP_RST
+#define TCP_RST 0x04
+#endif
+
+#define NP_CLIENT "192.168.50.2"
+#define NP_NODE	  "192.168.50.1"
+
+/* A packet of the external client cport to the NodePort through XDP; *be and *snat (host
+ * order) get the backend address and masquerade port it was sent with. Returns the verdict. */
+static int np_send(uint16_t np, uint16_t cport, uint8_t flags, uint32_t *be, uint16_t *snat)
+{
+	struct pkt in, out;
+	int v;
+
+	pkt_build(&in, IPPROTO_TCP, NP_CLIENT, cport, NP_NODE, np, flags, 0);
+	v = run_xdp(F.xdp, &in, &out, F.ifindex_ext);
+	if (v == XDP_REDIRECT) {
+		assert_true(pkt_csums_ok(&out));
+		assert_int_equal(pkt_ip(&out)->saddr, ip4(NP_NODE));
+		if (be)
+			*be = pkt_ip(&out)->daddr;
+		if (snat)
+			*snat = ntohs(((struct tcphdr *)pkt_l4(&out))->source);
+	}
+	return v;
+}
+
+/* The backend's packet to the masquerade port, seen by tc on its device: it must reach the
+ * client from the NodePort. */
+static void np_reply(uint16_t np, uint32_t be, uint16_t snat, uint16_t cport, uint8_t flags)
+{
+	struct pkt in, out;
+
+	pkt_build(&in, IPPROTO_TCP, "10.244.1.10", 8080, NP_NODE, snat, flags, 0);
+	pkt_ip(&in)->saddr = be;
+	pkt_fill_csums(&in);
+	assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), 7);
+	assert_int_equal(pkt_ip(&out)->saddr, ip4(NP_NODE));
+	assert_int_equal(ntohs(((struct tcphdr *)pkt_l4(&out))->source), np);
+	assert_int_equal(pkt_ip(&out)->daddr, ip4(NP_CLIENT));
+	assert_int_equal(ntohs(((struct tcphdr *)pkt_l4(&out))->dest), cport);
+}
+
+static size_t ct_count(void)
+{
+	int fd = dp_map_fd(F.dp, DP_MAP_CT);
+	struct drv_ct_key k, next;
+	size_t n = 0;
+
+	for (int rc = bpf_map_get_next_key(fd, NULL, &next); rc == 0;
+	     rc = bpf_map_get_next_key(fd, &k, &next)) {
+		k = next;
+		n++;
+	}
+	return n;
+}
+
+/* One client opens and closes short connections through one NodePort to one backend, one
+ * after the other, half of them ended by FINs both ways (and the last ACK), half by a RST:
+ * twice as many flows as the range has ports, far inside the closed flows' timeout.
+ * Every one gets a port of the range, as conntrack's NAT reuses a closed tuple, and a port
+ * taken over takes the old flow's entries with it. */
+static void test_xdp_snat_closed_ports_reused(void **state)
+{
+	enum { NP = 30200, NPORTS = FIXTURE_SNAT_MAX - FIXTURE_SNAT_MIN + 1, FLOWS = 2 * NPORTS };
+	uint16_t rn, lo = FIXTURE_SNAT_MAX, hi = FIXTURE_SNAT_MIN;
+	uint64_t exhausted;
+
+	(void)state;
+	ct_flush();
+	assert_int_equal(fe_program(NULL, NP, DRV_PROTO_TCP, DRV_SVC_F_NODEPORT, 1, 8080, 0), 0);
+	rn = rev_nat_of(NULL, NP, DRV_PROTO_TCP);
+	exhausted = stat_count(rn, DRV_PATH_XDP, DRV_DROP_NAT_EXHAUSTED);
+	for (int i = 0; i < FLOWS; i++) {
+		uint16_t cport = (uint16_t)(2000 + i), snat = 0;
+		uint32_t be = 0;
+		int v = np_send(NP, cport, TCP_SYN, &be, &snat);
+
+		if (v != XDP_REDIRECT)
+			fail_msg("flow %d: SYN verdict %d, not redirected (%llu exhausted)", i, v,
+				 (unsigned long long)(stat_count(rn, DRV_PATH_XDP,
+								 DRV_DROP_NAT_EXHAUSTED) -
+						      exhausted));
+		assert_in_range(snat, FIXTURE_SNAT_MIN, FIXTURE_SNAT_MAX);
+		lo = snat < lo ? snat : lo;
+		hi = snat > hi ? snat : hi;
+		np_reply(NP, be, snat, cport, TCP_SYN | TCP_ACK);
+		assert_int_equal(np_send(NP, cport, TCP_ACK, NULL, NULL), XDP_REDIRECT);
+		if (i % 2) {
+			np_reply(NP, be, snat, cport, TCP_RST);
+			continue;
+		}
+		assert_int_equal(np_send(NP, cport, TCP_FIN | TCP_ACK, NULL, NULL), XDP_REDIRECT);
+		np_reply(NP, be, snat, cport, TCP_FIN | TCP_ACK);
+		assert_int_equal(np_send(NP, cport, TCP_ACK, NULL, NULL), XDP_REDIRECT);
+	}
+	assert_int_equal(stat_count(rn, DRV_PATH_XDP, DRV_DROP_NAT_EXHAUSTED), exhausted);
+	/* the ports spread over the whole range */
+	assert_true(lo < FIXTURE_SNAT_MIN + 50 && hi > FIXTURE_SNAT_MAX - 50);
+	/* two entries per port at most: a flow whose port went to another left none behind */
+	assert_true(ct_count() <= 2 * NPORTS);
+
+	/* The client reuses a closed flow's tuple with a new SYN: a new flow, and the old one's
+	 * reply entry (its port) is gone. */
+	{
+		uint16_t cport = 2000 + FLOWS, snat1 = 0, snat2 = 0;
+		uint32_t be = 0;
+		struct drv_ct_key rk = {
+		    .daddr = ip4(NP_NODE), .sport = htons(8080), .proto = DRV_PROTO_TCP};
+		struct drv_ct_val v;
+
+		assert_int_equal(np_send(NP, cport, TCP_SYN, &be, &snat1), XDP_REDIRECT);
+		np_reply(NP, be, snat1, cport, TCP_SYN | TCP_ACK);
+		assert_int_equal(np_send(NP, cport, TCP_FIN | TCP_ACK, NULL, NULL), XDP_REDIRECT);
+		np_reply(NP, be, snat1, cport, TCP_FIN | TCP_ACK);
+		assert_int_equal(np_send(NP, cport, TCP_ACK, NULL, NULL), XDP_REDIRECT);
+		assert_int_equal(np_send(NP, cport, TCP_SYN, &be, &snat2), XDP_REDIRECT);
+		np_reply(NP, be, snat2, cport, TCP_SYN | TCP_ACK);
+		rk.saddr = be;
+		rk.dport = htons(snat1);
+		if (snat1 != snat2)
+			assert_int_not_equal(
+			    bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_CT), &rk, &v), 0);
+	}
+}
+
+/* The ports are the configured range, each backend has all of it (a port is unique per
+ * node address, backend and protocol), and a live flow keeps its port: once a backend's ports
+ * are all held by live flows, a new flow to it is dropped and counted as drop:nat-exhausted
+ * (by XDP and by the tc fallback alike), and a RST gives its flow's port to the next one. */
+static void test_xdp_snat_range_exhausted(void **state)
+{
+	enum { NP = 30201, NPORTS = FIXTURE_SNAT_MAX - FIXTURE_SNAT_MIN + 1 };
+	static uint16_t owner[2][NPORTS]; /* the client port holding a port, 0: none */
+	uint32_t bes[2] = {0}, be = 0;
+	int nheld[2] = {0}, drops = 0, b, v;
+	uint16_t rn, snat = 0, cport;
+	uint64_t exhausted, tc_exhausted;
+	struct pkt in, out;
+
+	(void)state;
+	ct_flush();
+	memset(owner, 0, sizeof(owner));
+	assert_int_equal(fe_program(NULL, NP, DRV_PROTO_TCP, DRV_SVC_F_NODEPORT, 2, 8080, 0), 0);
+	rn = rev_nat_of(NULL, NP, DRV_PROTO_TCP);
+	exhausted = stat_count(rn, DRV_PATH_XDP, DRV_DROP_NAT_EXHAUSTED);
+	/* New flows (SYNs, from one client) until both backends hold every port; the last free
+	 * ports take a few tries each, and a flow to a full backend is dropped. */
+	for (cport = 1024; cport < 65535 && (nheld[0] < NPORTS || nheld[1] < NPORTS); cport++) {
+		v = np_send(NP, cport, TCP_SYN, &be, &snat);
+		if (v == XDP_DROP) {
+			drops++;
+			continue;
+		}
+		assert_int_equal(v, XDP_REDIRECT);
+		b = backend_index(be);
+		assert_true(b == 0 || b == 1);
+		bes[b] = be;
+		assert_in_range(snat, FIXTURE_SNAT_MIN, FIXTURE_SNAT_MAX);
+		if (owner[b][snat - FIXTURE_SNAT_MIN])
+			fail_msg("backend %d: port %u given to client port %u, held by %u", b, snat,
+				 cport, owner[b][snat - FIXTURE_SNAT_MIN]);
+		owner[b][snat - FIXTURE_SNAT_MIN] = cport;
+		nheld[b]++;
+	}
+	assert_int_equal(nheld[0], NPORTS);
+	assert_int_equal(nheld[1], NPORTS);
+	assert_int_equal(stat_count(rn, DRV_PATH_XDP, DRV_DROP_NAT_EXHAUSTED), exhausted + drops);
+	/* Full both ways: the next flow is dropped by XDP and by the tc fallback. */
+	exhausted = stat_count(rn, DRV_PATH_XDP, DRV_DROP_NAT_EXHAUSTED);
+	tc_exhausted = stat_count(rn, DRV_PATH_TC, DRV_DROP_NAT_EXHAUSTED);
+	assert_int_equal(np_send(NP, cport, TCP_SYN, NULL, NULL), XDP_DROP);
+	pkt_build(&in, IPPROTO_TCP, NP_CLIENT, cport, NP_NODE, NP, TCP_SYN, 0);
+	assert_int_equal(run_tc(F.tc_node, &in, &out, F.ifindex_ext), 2 /* TC_ACT_SHOT */);
+	assert_int_equal(stat_count(rn, DRV_PATH_XDP, DRV_DROP_NAT_EXHAUSTED), exhausted + 1);
+	assert_int_equal(stat_count(rn, DRV_PATH_TC, DRV_DROP_NAT_EXHAUSTED), tc_exhausted + 1);
+	/* The live flows still reach their clients, the first and last port of each backend. */
+	for (b = 0; b < 2; b++) {
+		np_reply(NP, bes[b], FIXTURE_SNAT_MIN, owner[b][0], TCP_SYN | TCP_ACK);
+		np_reply(NP, bes[b], FIXTURE_SNAT_MAX, owner[b][NPORTS - 1], TCP_SYN | TCP_ACK);
+	}
+	/* A RST from backend 0 ends the flow on its first port: the next flow to backend 0 gets
+	 * that port (flows to backend 1 are still dropped). */
+	np_reply(NP, bes[0], FIXTURE_SNAT_MIN, owner[0][0], TCP_RST);
+	for (cport++; cport < 65535; cport++) {
+		v = np_send(NP, cport, TCP_SYN, &be, &snat);
+		if (v == XDP_DROP)
+			continue;
+		assert_int_equal(v, XDP_REDIRECT);
+		assert_int_equal(be, bes[0]);
+		assert_int_equal(snat, FIXTURE_SNAT_MIN);
+		np_reply(NP, be, snat, cport, TCP_SYN | TCP_ACK);
+		break;
+	}
+	assert_true(cport < 65535);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -664,6 +863,8 @@ int main(void)
 	    cmocka_unit_test(test_xdp_no_backend_rejects),
 	    cmocka_unit_test(test_xdp_maglev_spread_and_disruption),
 	    cmocka_unit_test(test_counters_per_frontend),
+	    cmocka_unit_test(test_xdp_snat_closed_ports_reused),
+	    cmocka_unit_test(test_xdp_snat_range_exhausted),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -146,8 +146,8 @@ def cmd_spread(n):
         o = attempt(tcp if a.proto == "tcp" else udp)
         n.log("%s %s attempt %d: %s" % (a.proto, a.dst, i + 1, o))
         seen.append(o)
-        # a drop costs --wait per attempt: two in a row say enough
-        if i == 1 and seen == ["timeout", "timeout"]:
+        # a drop costs --wait per attempt: a first attempt that got nothing says enough
+        if seen == ["timeout"]:
             break
     d = sorted(set(seen))
     return str(len(d)) if a.count else ",".join(d)

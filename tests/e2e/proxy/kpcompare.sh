@@ -243,7 +243,7 @@ run_drover() {
 	run_phase drover change drover_change
 	drover_badport
 	run_phase drover after
-	topo_proxy_stop
+	topo_proxy_stop -TERM
 	in_node "$DROVER" proxy uninstall --pin-root "$TOPO_PIN_ROOT" >/dev/null 2>&1 ||
 		fail "drover proxy uninstall"
 }
@@ -324,5 +324,5 @@ while IFS='|' read -r ph name who args want mark; do
 		sed 's/^/    kube-proxy: /' "$res/kube-proxy/$name.log" >&2 || true
 	fi
 done <<<"$CASES"
-[ "$bad" -eq 0 ] || fail "$bad of $(wc -l <<<"$CASES") cases differ from kube-proxy without a mark (see above)"
+[ "$bad" -eq 0 ] || fail "$bad of $(wc -l <<<"$CASES") cases failed (see above)"
 pass "kube-proxy comparison: $(wc -l <<<"$CASES") cases, drover and kube-proxy's rules agree but for the marked ones"

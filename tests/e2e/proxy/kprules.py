@@ -39,15 +39,20 @@ def load(dirname):
     for name in sorted(os.listdir(dirname)):
         if not name.endswith((".yaml", ".yml", ".json")):
             continue
-        with open(os.path.join(dirname, name)) as f:
-            for doc in yaml.safe_load_all(f):
-                if not doc:
-                    continue
-                kind = doc.get("kind")
-                if kind == "Service":
-                    svcs.append(doc)
-                elif kind == "EndpointSlice":
-                    slices.append(doc)
+        path = os.path.join(dirname, name)
+        try:
+            with open(path) as f:
+                docs = list(yaml.safe_load_all(f))
+        except yaml.YAMLError as e:
+            raise ValueError("%s: %s" % (path, e)) from e
+        for doc in docs:
+            if not isinstance(doc, dict):
+                continue
+            kind = doc.get("kind")
+            if kind == "Service":
+                svcs.append(doc)
+            elif kind == "EndpointSlice":
+                slices.append(doc)
     return svcs, slices
 
 

@@ -11,6 +11,9 @@ PKGS=(
 	libcmocka-dev libarchive-dev
 	# tests: namespaces, traffic, inspection
 	iproute2 iputils-ping ethtool curl python3 procps util-linux openssl jq
+	# the kube-proxy comparison suite (tests/e2e/proxy/kpcompare.sh): kube-proxy's conntrack
+	# clean-up, manifests read by its rule generator (iptables: with the benchmarks' below)
+	conntrack python3-yaml
 	# container rootfs for the runtime tests and the busybox image (static: no libraries)
 	busybox-static
 	# benchmarks and baselines

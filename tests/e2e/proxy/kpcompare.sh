@@ -152,7 +152,7 @@ change|drain-tcp-ext|ext|hold tcp 192.168.100.1:30090|b4<node -> b4<node|#1 b4<n
 change|drainterm-tcp-pod|pod|hold tcp 10.96.0.21:80|b5<client -> b5<client|-
 change|drainterm-tcp-pod-tc|pod-tc|hold tcp 10.96.0.21:80|b5<client -> b5<client|#1 b5<client -> ECONNRESET
 change|drainterm-tcp-ext|ext|hold tcp 192.168.100.1:30091|b5<node -> b5<node|#1 b5<node -> ECONNRESET
-change|drain-udp-pod|pod|hold udp 10.96.0.20:53|b4 -> b2|#4 b4 -> EDESTADDRREQ
+change|drain-udp-pod|pod|hold udp 10.96.0.20:53|b4 -> b2|-
 change|drain-udp-pod-tc|pod-tc|hold udp 10.96.0.20:53|b4 -> b2|-
 change|drain-udp-ext|ext|hold udp 192.168.100.1:30050|b4 -> b2|-
 after|drain-new-pod|pod|spread tcp 10.96.0.20:80 -n 10|b2<client|-

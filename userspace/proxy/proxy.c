@@ -204,20 +204,66 @@ int proxy_local_port_range(const char *path, uint16_t *min, uint16_t *max)
 	return 0;
 }
 
+int proxy_snat_window(uint16_t eph_min, uint16_t eph_max, uint16_t np_min, uint16_t np_max,
+		      uint16_t *min, uint16_t *max)
+{
+	/* the excluded ranges in order; the free stretches of 1024-65535 between them */
+	uint32_t ex[2][2] = {{eph_min, eph_max}, {np_min, np_max}};
+	uint32_t want = (uint32_t)eph_max - eph_min + 1, best_lo = 0, best_hi = 0, at = 1024;
+
+	if (np_min > np_max || !np_min)
+		ex[1][0] = ex[1][1] = 0;
+	if (ex[1][0] && ex[1][0] < ex[0][0]) {
+		uint32_t t0 = ex[0][0], t1 = ex[0][1];
+
+		ex[0][0] = ex[1][0];
+		ex[0][1] = ex[1][1];
+		ex[1][0] = t0;
+		ex[1][1] = t1;
+	}
+	for (int i = 0; i <= 2; i++) {
+		uint32_t end = i < 2 && ex[i][0] ? ex[i][0] : 65536; /* first port not free */
+
+		if (i < 2 && !ex[i][0])
+			continue;
+		if (end > at && end - at > best_hi - best_lo) {
+			best_lo = at;
+			best_hi = end;
+		}
+		if (i < 2 && ex[i][1] + 1 > at)
+			at = ex[i][1] + 1;
+	}
+	if (best_hi - best_lo < 1024)
+		return -ENOSPC;
+	/* the top of the largest stretch, as large as the kernel's range if it fits */
+	*max = (uint16_t)(best_hi - 1);
+	*min = (uint16_t)(best_hi - best_lo > want ? best_hi - want : best_lo);
+	return 0;
+}
+
 static void pick_snat_ports(struct proxy_config *c)
 {
 	static const struct drv_config def = DRV_CONFIG_DEFAULTS;
-	uint16_t lo, hi;
+	uint16_t lo, hi, elo, ehi;
 	int rc;
 
 	if (c->dp.cfg.snat_port_min)
 		return; /* --snat-ports */
-	rc = proxy_local_port_range(PROXY_PORT_RANGE_FILE, &lo, &hi);
+	/* As many ports as the kernel's ephemeral range, but outside it (and outside the
+	 * NodePort range): the node's own connections take their source ports from that range,
+	 * and drover, unlike conntrack, does not see them, so a shared port could carry one of
+	 * them and a masqueraded flow on the same tuple. */
+	rc = proxy_local_port_range(PROXY_PORT_RANGE_FILE, &elo, &ehi);
+	if (!rc)
+		rc = proxy_snat_window(elo, ehi, c->nodeport_min, c->nodeport_max, &lo, &hi);
 	if (rc) {
 		lo = def.snat_port_min;
 		hi = def.snat_port_max;
 		log_warn(COMP, "%s: %s; masquerade source ports %u-%u", PROXY_PORT_RANGE_FILE,
-			 rc == -EINVAL ? "not a port range" : strerror(-rc), lo, hi);
+			 rc == -EINVAL	 ? "not a port range"
+			 : rc == -ENOSPC ? "no room for ports outside it"
+					 : strerror(-rc),
+			 lo, hi);
 	}
 	c->dp.cfg.snat_port_min = lo;
 	c->dp.cfg.snat_port_max = hi;

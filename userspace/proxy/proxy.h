@@ -71,5 +71,11 @@ int proxy_stop(const struct proxy_config *c);
 /* Read a port range file of that format into min..max: 0, -EINVAL when it holds no valid
  * range (nothing written), or -errno of the open. */
 int proxy_local_port_range(const char *path, uint16_t *min, uint16_t *max);
+/* The masquerade source ports: a range as large as the ephemeral one (eph_min-eph_max), in
+ * 1024-65535 outside it and outside the NodePort range (np_min-np_max; 0-0: none), at the top
+ * of the largest free stretch (smaller if none is large enough). 0, or -ENOSPC when no
+ * stretch of 1024 ports is free. */
+int proxy_snat_window(uint16_t eph_min, uint16_t eph_max, uint16_t np_min, uint16_t np_max,
+		      uint16_t *min, uint16_t *max);
 
 #endif

@@ -85,6 +85,35 @@ static void test_invalid(void **state)
 	}
 }
 
+/* The masquerade ports: as many as the ephemeral range, outside it and the NodePort range. */
+static void test_window(void **state)
+{
+	uint16_t lo = 0, hi = 0;
+
+	(void)state;
+	/* Linux's default: below the NodePort range, ending just under it */
+	assert_int_equal(proxy_snat_window(32768, 60999, 30000, 32767, &lo, &hi), 0);
+	assert_int_equal(hi, 29999);
+	assert_int_equal(hi - lo + 1, 60999 - 32768 + 1);
+	/* a small ephemeral range low down: the top of the port space */
+	assert_int_equal(proxy_snat_window(10000, 20000, 30000, 32767, &lo, &hi), 0);
+	assert_int_equal(hi, 65535);
+	assert_int_equal(lo, 65535 - 10000);
+	/* no stretch large enough: the largest one, whole */
+	assert_int_equal(proxy_snat_window(20000, 55000, 30000, 32767, &lo, &hi), 0);
+	assert_int_equal(lo, 1024);
+	assert_int_equal(hi, 19999);
+	/* no NodePort range given */
+	assert_int_equal(proxy_snat_window(32768, 60999, 0, 0, &lo, &hi), 0);
+	assert_int_equal(hi, 32767);
+	/* the ephemeral range takes everything: refused, outputs untouched */
+	lo = 7;
+	hi = 9;
+	assert_int_equal(proxy_snat_window(1024, 65535, 30000, 32767, &lo, &hi), -ENOSPC);
+	assert_int_equal(lo, 7);
+	assert_int_equal(hi, 9);
+}
+
 /* The running kernel's own file reads. */
 static void test_proc(void **state)
 {
@@ -98,6 +127,7 @@ static void test_proc(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_window),
 	    cmocka_unit_test(test_valid),
 	    cmocka_unit_test(test_invalid),
 	    cmocka_unit_test(test_proc),

@@ -885,7 +885,8 @@ static void test_frag_needed_on_small_mtu(void **state)
 /* A fragmented UDP reply: every fragment leaves with the service address (the first
  * translated by its ports, the later ones by the first's IP id), and the datagram they
  * reassemble to has a valid checksum. For a ClusterIP client pod and for a masqueraded
- * NodePort client. A later fragment nobody announced passes untouched. */
+ * NodePort client, whose own fragmented datagram reaches the backend the same way. A later
+ * fragment nobody announced passes untouched. */
 static void frag_split(struct pkt *full, struct pkt *f1, struct pkt *f2, uint16_t id)
 {
 	size_t first = 32; /* L4 bytes in the first fragment (a multiple of 8) */
@@ -911,16 +912,17 @@ static void frag_split(struct pkt *full, struct pkt *f1, struct pkt *f2, uint16_
 	f2->len = (uint32_t)(14 + 20 + l4len - first);
 }
 
-/* mac5: the last byte of the client's MAC, where both fragments must go */
-static void check_frag_reply(struct pkt *full, uint16_t id, uint8_t mac5, uint32_t src,
-			     uint16_t sport, uint32_t dst, uint16_t dport)
+/* Through tc program prog on device ifindex; mac5: the last byte of the receiver's MAC, where
+ * both fragments must go */
+static void check_frag_xlate(int prog, int ifindex, struct pkt *full, uint16_t id, uint8_t mac5,
+			     uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport)
 {
 	struct pkt f1, f2, o1, o2, re;
 	struct udphdr *uh;
 
 	frag_split(full, &f1, &f2, id);
-	assert_int_equal(run_tc(F.tc_pod, &f1, &o1, F.ifindex_pod), 7);
-	assert_int_equal(run_tc(F.tc_pod, &f2, &o2, F.ifindex_pod), 7);
+	assert_int_equal(run_tc(prog, &f1, &o1, ifindex), 7);
+	assert_int_equal(run_tc(prog, &f2, &o2, ifindex), 7);
 	for (int i = 0; i < 2; i++) {
 		struct iphdr *ip = pkt_ip(i ? &o2 : &o1);
 
@@ -958,7 +960,8 @@ static void test_tc_fragmented_udp_reply(void **state)
 	pkt_build(&full, IPPROTO_UDP, "10.244.1.10", 5353, "10.244.1.5", 5200, 0, 64);
 	pkt_ip(&full)->saddr = be;
 	pkt_fill_csums(&full);
-	check_frag_reply(&full, 0x4321, 0x05, ip4(VIP), 54, ip4("10.244.1.5"), 5200);
+	check_frag_xlate(F.tc_pod, F.ifindex_pod, &full, 0x4321, 0x05, ip4(VIP), 54,
+			 ip4("10.244.1.5"), 5200);
 
 	/* NodePort, masqueraded */
 	assert_int_equal(fe_program(NULL, 30124, DRV_PROTO_UDP, DRV_SVC_F_NODEPORT, 2, 5353, 0), 0);
@@ -969,8 +972,16 @@ static void test_tc_fragmented_udp_reply(void **state)
 	pkt_build(&full, IPPROTO_UDP, "10.244.1.10", 5353, "192.168.50.1", snat, 0, 64);
 	pkt_ip(&full)->saddr = be;
 	pkt_fill_csums(&full);
-	check_frag_reply(&full, 0x4322, 0x02, ip4("192.168.50.1"), 30124, ip4("192.168.50.2"),
-			 46400);
+	check_frag_xlate(F.tc_pod, F.ifindex_pod, &full, 0x4322, 0x02, ip4("192.168.50.1"), 30124,
+			 ip4("192.168.50.2"), 46400);
+
+	/* and the client's fragmented datagram on the same flow reaches the backend (XDP
+	 * leaves fragments to tc) */
+	pkt_build(&full, IPPROTO_UDP, "192.168.50.2", 46400, "192.168.50.1", 30124, 0, 64);
+	frag_split(&full, &f1, &f2, 0x4324);
+	assert_int_equal(run_xdp(F.xdp, &f1, &o, F.ifindex_ext), XDP_PASS);
+	check_frag_xlate(F.tc_node, F.ifindex_ext, &full, 0x4324, 0x10 + backend_index(be),
+			 ip4("192.168.50.1"), snat, be, 5353);
 
 	/* a later fragment of a datagram whose first fragment was never seen */
 	frag_split(&full, &f1, &f2, 0x4323);

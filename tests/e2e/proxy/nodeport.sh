@@ -4,7 +4,8 @@
 # the node's address), replies return through the node; with XDP off the tc program on the
 # same device does the same. externalTrafficPolicy Local keeps the client's address and, on a
 # node without a local endpoint, refuses (ICMP port unreachable -> ECONNREFUSED). UDP too.
-# Path MTU discovery works through a NodePort whose backend's path is smaller.
+# Path MTU discovery works through a NodePort whose backend's path is smaller, and a
+# backend's ICMP port unreachable reaches a UDP client (ECONNREFUSED).
 source "$(dirname "$0")/common.sh"
 TOPO_HTTPD_ARGS=--echo-client
 e2e_world np
@@ -161,7 +162,7 @@ pass "loadBalancerSourceRanges: the LB IP serves 192.168.100.2/32 only (192.168.
 # with ICMP fragmentation-needed from the node address, as a router would; the client's TCP
 # lowers its segment size and a 200 KB upload completes (before, the frames were dropped at
 # the veth, counted as forwarded, and the upload hung).
-NODEPORT=30088 write_service "$m/up.yaml" up 10.96.0.18 "type: NodePort"
+NODEPORT=30088 UDP_NODEPORT=30089 write_service "$m/up.yaml" up 10.96.0.18 "type: NodePort"
 write_slice "$m/up-eps.yaml" up 10.244.1.13
 kill "$TOPO_BACKEND_PID_b3"
 in_node ip link set "$(topo_pod_prefix)b3" mtu 1280
@@ -193,3 +194,20 @@ print(s.recv(100).decode())' 2>&1 || true)
 expect_eq "$got" "204800" "200 KB upload through a NodePort to a backend behind a 1280-byte path"
 expect_ge "$(stat_sum tc frag-needed)" $((fn0 + 1)) "frag-needed counter"
 pass "PMTU discovery through the NodePort: fragmentation-needed sent ($(stat_sum tc frag-needed)), upload of 204800 bytes completed"
+
+# The same backend has no UDP listener any more (its drover-httpd is gone): its ICMP port
+# unreachable reaches the client translated, so a connected UDP socket gets ECONNREFUSED at
+# once, as behind kube-proxy, instead of waiting out its timeout.
+got=$(in_pod_nolb ext python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(10)
+s.connect(("192.168.100.1", 30089)); s.send(b"q")
+try:
+    s.recv(100); print("answered")
+except ConnectionRefusedError:
+    print("refused")
+except socket.timeout:
+    print("timed out")')
+expect_eq "$got" "refused" "UDP NodePort to a backend without a listener"
+expect_ge "$(stat_sum tc icmp-error)" 1 "icmp-error counter"
+pass "UDP NodePort: the backend's port unreachable reached the client (ECONNREFUSED), icmp-error $(stat_sum tc icmp-error)"

@@ -176,8 +176,8 @@ struct tc_ip_tail {
 	__be32 daddr;
 };
 
-static __always_inline int tc_icmp_reply(struct __sk_buff *skb, const struct drv_pkt *p, __u8 code,
-					 __u32 mtu);
+static __always_inline int tc_icmp_reply(struct __sk_buff *skb, const struct drv_pkt *p,
+					 __be32 from, __u8 code, __u32 mtu);
 
 /* Translate and send on: addresses, and with ports also the L4 header (not for a later
  * fragment or an ICMP error, whose outer header is all that is rewritten here). A packet
@@ -203,8 +203,16 @@ static __always_inline int tc_xlate(struct __sk_buff *skb, const struct drv_pkt 
 	*answered = false;
 	ifindex = tc_next_hop(skb, p, x, l2, &neigh, &nh, peer, &too_big);
 	if (too_big && ports && p->df) {
+		/* From the address the packet was sent to (the frontend, or the node for a
+		 * masqueraded reply), as Linux's NAT has it; a reply to an unmasqueraded client
+		 * is not the client's to answer for: from the node, as a router. */
+		__be32 from = p->f.daddr;
+
+		if ((x->flags & (DRV_CT_F_SNAT | DRV_CT_F_DNAT)) == DRV_CT_F_SNAT &&
+		    drv_cfg.snat_addr)
+			from = drv_cfg.snat_addr;
 		*answered = true;
-		return tc_icmp_reply(skb, p, ICMP_FRAG_NEEDED, too_big);
+		return tc_icmp_reply(skb, p, from, ICMP_FRAG_NEEDED, too_big);
 	}
 	if (bpf_skb_load_bytes(skb, p->l3off + 8, &iph, sizeof(iph)) ||
 	    (ports && bpf_skb_load_bytes(skb, p->l4off, l4, l4len)))
@@ -306,10 +314,10 @@ static __always_inline int tc_pass(struct __sk_buff *skb, __u16 rev_nat)
 	return ret;
 }
 
-/* Answer packet p with ICMP destination unreachable (code; mtu for fragmentation-needed),
- * from the address it was sent to, quoting it as it arrived. */
-static __always_inline int tc_icmp_reply(struct __sk_buff *skb, const struct drv_pkt *p, __u8 code,
-					 __u32 mtu)
+/* Answer packet p with ICMP destination unreachable (code; mtu for fragmentation-needed)
+ * from address `from`, quoting it as it arrived. */
+static __always_inline int tc_icmp_reply(struct __sk_buff *skb, const struct drv_pkt *p,
+					 __be32 from, __u8 code, __u32 mtu)
 {
 	int fail = code == ICMP_FRAG_NEEDED ? -DRV_DROP_TOO_BIG : -DRV_DROP_NO_BACKEND;
 	struct drv_icmp_reply r;
@@ -323,7 +331,7 @@ static __always_inline int tc_icmp_reply(struct __sk_buff *skb, const struct drv
 		return -DRV_DROP_MALFORMED;
 	if (bpf_skb_change_tail(skb, DRV_ICMP_PKT_LEN, 0))
 		return fail;
-	drv_icmp_build(&r, p->f.daddr, p->f.saddr, code, mtu > 0xffff ? 0xffff : mtu);
+	drv_icmp_build(&r, from, p->f.saddr, code, mtu > 0xffff ? 0xffff : mtu);
 	__builtin_memcpy(mac, eth.h_dest, ETH_ALEN);
 	__builtin_memcpy(eth.h_dest, eth.h_source, ETH_ALEN);
 	__builtin_memcpy(eth.h_source, mac, ETH_ALEN);
@@ -587,7 +595,7 @@ static __always_inline int tc_handle(struct __sk_buff *skb, bool from_node)
 		return tc_pass(skb, 0);
 	case DRV_V_REJECT:
 		drv_count(x.rev_nat, DRV_PATH_TC, DRV_STAT_REJECTED, skb->len);
-		ret = tc_icmp_reply(skb, &p, ICMP_PORT_UNREACH, 0);
+		ret = tc_icmp_reply(skb, &p, p.f.daddr, ICMP_PORT_UNREACH, 0);
 		if (ret < 0) {
 			drv_count(x.rev_nat, DRV_PATH_TC, -ret, skb->len);
 			return TC_ACT_SHOT;

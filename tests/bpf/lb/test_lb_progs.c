@@ -880,6 +880,21 @@ static void test_frag_needed_on_small_mtu(void **state)
 	assert_int_equal(run_tc(F.tc_node, &in, &out, F.ifindex_ext), 7);
 	check_frag_needed(&in, &out, 160);
 	assert_int_equal(stat_count(rev, DRV_PATH_TC, DRV_STAT_FRAG_NEEDED), fn + 2);
+
+	/* A backend's reply too big for its client's path (a ClusterIP client behind tsml):
+	 * the backend hears it from the node (192.168.50.1 here), quoting its own packet. */
+	assert_int_equal(fe_program(VIP, 8125, DRV_PROTO_TCP, DRV_SVC_F_CLUSTERIP, 1, 8080, 0), 0);
+	pkt_build(&in, IPPROTO_TCP, "10.244.3.11", 46302, VIP, 8125, TCP_SYN, 0);
+	assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_sml), 7);
+	pkt_build(&in, IPPROTO_TCP, "10.244.1.10", 8080, "10.244.3.11", 46302, TCP_ACK, 180);
+	pkt_ip(&in)->frag_off = htons(0x4000);
+	pkt_fill_csums(&in);
+	assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), 7);
+	assert_int_equal(pkt_ip(&out)->saddr, ip4("192.168.50.1"));
+	assert_int_equal(pkt_ip(&out)->daddr, ip4("10.244.1.10"));
+	assert_int_equal(((struct icmphdr *)(pkt_ip(&out) + 1))->code, ICMP_FRAG_NEEDED);
+	assert_int_equal(ntohs(((struct icmphdr *)(pkt_ip(&out) + 1))->un.frag.mtu), 160);
+	assert_memory_equal(icmp_checked(&out), pkt_ip(&in), 28);
 }
 
 /* A fragmented UDP reply: every fragment leaves with the service address (the first

@@ -13,6 +13,12 @@
  * bpf_redirect_neigh when the neighbour is not resolved yet); where the FIB has no answer
  * the kernel's own routing takes the packet (TC_ACT_OK).
  *
+ * A translated packet too big for its egress device or route (bpf_check_mtu, the FIB's MTU)
+ * is not redirected to be dropped there: with DF it is answered with ICMP
+ * fragmentation-needed as a router would, else the stack fragments it. ICMP errors about
+ * translated flows, and the fragments of their datagrams, are translated too (see the
+ * section "ICMP errors and fragments" below).
+ *
  * A packet whose destination (after translation) is a pod of this node registered in drv_ep1
  * goes to that pod with bpf_redirect_peer() on the host side of its veth: it enters the pod's
  * namespace directly, without the host's IP stack and the veth backlog queue. That holds for
@@ -44,14 +50,29 @@ static __always_inline __u32 tc_endpoint(struct __sk_buff *skb, __be32 daddr, __
 	return ep->ifindex;
 }
 
+/* ifindex when the packet fits its MTU (a GSO packet: each segment), else 0 with *too_big =
+ * the MTU. Redirected, a bigger packet would be dropped by the device, unseen. */
+static __always_inline __u32 tc_fits(struct __sk_buff *skb, __u32 ifindex, __u32 *too_big)
+{
+	__u32 mtu = 0;
+	long rc = bpf_check_mtu(skb, ifindex, &mtu, 0, BPF_MTU_CHK_SEGS);
+
+	if (rc != BPF_MTU_CHK_RET_FRAG_NEEDED && rc != BPF_MTU_CHK_RET_SEGS_TOOBIG)
+		return ifindex;
+	*too_big = mtu ? mtu : 68;
+	return 0;
+}
+
 /* Where a translated packet goes: the flow's cached next hop, or a FIB lookup (then cached).
  * Returns the egress ifindex with l2 = destination then source MAC; 0 when the kernel
  * should route the packet itself (local destination, no route, MTU exceeded, TTL expiring,
  * or forwarding switched off); *neigh set when the neighbour is unresolved (the kernel
- * resolves it through bpf_redirect_neigh towards *nh). */
+ * resolves it through bpf_redirect_neigh towards *nh); *too_big set to the MTU the packet
+ * exceeds (the route's or the egress device's). A local pod (bpf_redirect_peer) takes any
+ * size: the packet enters its namespace without a transmit. */
 static __always_inline __u32 tc_next_hop(struct __sk_buff *skb, const struct drv_pkt *p,
 					 const struct drv_xlate *x, __u8 *l2, bool *neigh,
-					 __be32 *nh, bool *peer)
+					 __be32 *nh, bool *peer, __u32 *too_big)
 {
 	struct bpf_fib_lookup fib = {};
 	long rc;
@@ -59,6 +80,7 @@ static __always_inline __u32 tc_next_hop(struct __sk_buff *skb, const struct drv
 
 	*neigh = false;
 	*peer = false;
+	*too_big = 0;
 	if (p->ttl <= 1)
 		return 0;
 	ep_if = tc_endpoint(skb, (x->flags & DRV_CT_F_DNAT) ? x->daddr : p->f.daddr, l2);
@@ -71,11 +93,13 @@ static __always_inline __u32 tc_next_hop(struct __sk_buff *skb, const struct drv
 	if (drv_l2_cached(x->ct)) {
 		__builtin_memcpy(l2, x->ct->dmac, ETH_ALEN);
 		__builtin_memcpy(l2 + ETH_ALEN, x->ct->smac, ETH_ALEN);
-		return x->ct->ifindex;
+		return tc_fits(skb, x->ct->ifindex, too_big);
 	}
 	fib.family = AF_INET;
 	fib.l4_protocol = p->f.proto;
-	fib.tot_len = p->len;
+	/* The IP length makes the FIB check the route's MTU; a GSO packet (GRO) carries the
+	 * sum of its segments there, so it is checked per segment by tc_fits instead. */
+	fib.tot_len = skb->gso_size ? 0 : p->len;
 	fib.ifindex = skb->ingress_ifindex;
 	fib.ipv4_src = (x->flags & DRV_CT_F_SNAT) ? x->saddr : p->f.saddr;
 	fib.ipv4_dst = (x->flags & DRV_CT_F_DNAT) ? x->daddr : p->f.daddr;
@@ -83,14 +107,18 @@ static __always_inline __u32 tc_next_hop(struct __sk_buff *skb, const struct drv
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
 		*neigh = true;
 		*nh = fib.ipv4_dst;
-		return fib.ifindex;
+		return tc_fits(skb, fib.ifindex, too_big);
+	}
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED) {
+		*too_big = fib.mtu_result;
+		return 0;
 	}
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
 		return 0;
 	drv_l2_store(x->ct, fib.ifindex, fib.dmac, fib.smac);
 	__builtin_memcpy(l2, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(l2 + ETH_ALEN, fib.smac, ETH_ALEN);
-	return fib.ifindex;
+	return tc_fits(skb, fib.ifindex, too_big);
 }
 
 /* Add the change of one 32-bit field to a ones'-complement difference. */
@@ -148,25 +176,46 @@ struct tc_ip_tail {
 	__be32 daddr;
 };
 
-/* Translate and send on. Returns a tc verdict, or a negative drop reason. */
+static __always_inline int tc_icmp_reply(struct __sk_buff *skb, const struct drv_pkt *p,
+					 __be32 from, __u8 code, __u32 mtu);
+
+/* Translate and send on: addresses, and with ports also the L4 header (not for a later
+ * fragment or an ICMP error, whose outer header is all that is rewritten here). A packet
+ * with DF too big for where it goes is answered with fragmentation-needed instead
+ * (*answered); without DF the stack fragments it. Returns a tc verdict, or a negative drop
+ * reason. */
 static __always_inline int tc_xlate(struct __sk_buff *skb, const struct drv_pkt *p,
-				    const struct drv_xlate *x, bool *peer)
+				    const struct drv_xlate *x, bool ports, bool *peer,
+				    bool *answered)
 {
 	bool udp = p->f.proto == DRV_PROTO_UDP;
 	__u32 l4len = udp ? 8 : 18;
 	__u64 addr_diff = 0, port_diff = 0;
 	struct tc_ip_tail iph;
 	__u8 l4[18];
-	__be16 *ports = (__be16 *)l4;
+	__be16 *l4ports = (__be16 *)l4;
 	__sum16 *l4check = (__sum16 *)(l4 + (udp ? 6 : 16));
 	__u8 l2[2 * ETH_ALEN];
 	bool neigh;
 	__be32 nh = 0;
-	__u32 ifindex;
+	__u32 ifindex, too_big;
 
-	ifindex = tc_next_hop(skb, p, x, l2, &neigh, &nh, peer);
+	*answered = false;
+	ifindex = tc_next_hop(skb, p, x, l2, &neigh, &nh, peer, &too_big);
+	if (too_big && ports && p->df) {
+		/* From the address the packet was sent to (the frontend, or the node for a
+		 * masqueraded reply), as Linux's NAT has it; a reply to an unmasqueraded client
+		 * is not the client's to answer for: from the node, as a router. */
+		__be32 from = p->f.daddr;
+
+		if ((x->flags & (DRV_CT_F_SNAT | DRV_CT_F_DNAT)) == DRV_CT_F_SNAT &&
+		    drv_cfg.snat_addr)
+			from = drv_cfg.snat_addr;
+		*answered = true;
+		return tc_icmp_reply(skb, p, from, ICMP_FRAG_NEEDED, too_big);
+	}
 	if (bpf_skb_load_bytes(skb, p->l3off + 8, &iph, sizeof(iph)) ||
-	    bpf_skb_load_bytes(skb, p->l4off, l4, l4len))
+	    (ports && bpf_skb_load_bytes(skb, p->l4off, l4, l4len)))
 		return -DRV_DROP_MALFORMED;
 
 	if ((x->flags & DRV_CT_F_SNAT) && x->saddr != iph.saddr) {
@@ -179,13 +228,13 @@ static __always_inline int tc_xlate(struct __sk_buff *skb, const struct drv_pkt 
 		drv_csum_replace4(&iph.check, iph.daddr, x->daddr);
 		iph.daddr = x->daddr;
 	}
-	if ((x->flags & DRV_CT_F_SNAT) && x->sport != ports[0]) {
-		port_diff += (__u16)~ports[0] + x->sport;
-		ports[0] = x->sport;
+	if (ports && (x->flags & DRV_CT_F_SNAT) && x->sport != l4ports[0]) {
+		port_diff += (__u16)~l4ports[0] + x->sport;
+		l4ports[0] = x->sport;
 	}
-	if ((x->flags & DRV_CT_F_DNAT) && x->dport != ports[1]) {
-		port_diff += (__u16)~ports[1] + x->dport;
-		ports[1] = x->dport;
+	if (ports && (x->flags & DRV_CT_F_DNAT) && x->dport != l4ports[1]) {
+		port_diff += (__u16)~l4ports[1] + x->dport;
+		l4ports[1] = x->dport;
 	}
 	if (ifindex) {
 		/* Forwarded by us, as the kernel's forward path would: TTL (one 16-bit word with
@@ -198,11 +247,11 @@ static __always_inline int tc_xlate(struct __sk_buff *skb, const struct drv_pkt 
 		iph.ttl--;
 		drv_csum_replace2(&iph.check, o16, n16);
 	}
-	if (addr_diff || port_diff)
+	if (ports && (addr_diff || port_diff))
 		*l4check = tc_l4_csum(skb, *l4check, udp, addr_diff, port_diff);
 
 	if (bpf_skb_store_bytes(skb, p->l3off + 8, &iph, sizeof(iph), 0) ||
-	    ((addr_diff || port_diff) && bpf_skb_store_bytes(skb, p->l4off, l4, l4len, 0)))
+	    (ports && (addr_diff || port_diff) && bpf_skb_store_bytes(skb, p->l4off, l4, l4len, 0)))
 		return -DRV_DROP_CSUM;
 	if (!ifindex)
 		return TC_ACT_OK;
@@ -265,28 +314,243 @@ static __always_inline int tc_pass(struct __sk_buff *skb, __u16 rev_nat)
 	return ret;
 }
 
-static __always_inline int tc_reject(struct __sk_buff *skb, const struct drv_pkt *p)
+/* Answer packet p with ICMP destination unreachable (code; mtu for fragmentation-needed)
+ * from address `from`, quoting it as it arrived. */
+static __always_inline int tc_icmp_reply(struct __sk_buff *skb, const struct drv_pkt *p,
+					 __be32 from, __u8 code, __u32 mtu)
 {
+	int fail = code == ICMP_FRAG_NEEDED ? -DRV_DROP_TOO_BIG : -DRV_DROP_NO_BACKEND;
 	struct drv_icmp_reply r;
 	struct ethhdr eth;
 	__u8 mac[ETH_ALEN];
 
 	if (p->l4off != ETH_HLEN + sizeof(struct iphdr))
-		return -DRV_DROP_NO_BACKEND; /* IP options: just drop */
+		return fail; /* IP options: just drop */
 	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)) ||
 	    bpf_skb_load_bytes(skb, p->l3off, r.quote, DRV_ICMP_QUOTE))
 		return -DRV_DROP_MALFORMED;
 	if (bpf_skb_change_tail(skb, DRV_ICMP_PKT_LEN, 0))
-		return -DRV_DROP_NO_BACKEND;
-	drv_icmp_build(&r, p->f.daddr, p->f.saddr);
+		return fail;
+	drv_icmp_build(&r, from, p->f.saddr, code, mtu > 0xffff ? 0xffff : mtu);
 	__builtin_memcpy(mac, eth.h_dest, ETH_ALEN);
 	__builtin_memcpy(eth.h_dest, eth.h_source, ETH_ALEN);
 	__builtin_memcpy(eth.h_source, mac, ETH_ALEN);
 	if (bpf_skb_store_bytes(skb, 0, &eth, sizeof(eth), 0) ||
 	    bpf_skb_store_bytes(skb, ETH_HLEN, &r, sizeof(r), 0))
-		return -DRV_DROP_NO_BACKEND;
+		return fail;
 	/* Back out of the device the packet came in on, towards the sender. */
 	return bpf_redirect(skb->ifindex, 0);
+}
+
+/* Translate, send on and count: kind (forwarded, reply, ICMP error) for frontend x->rev_nat,
+ * or the ICMP answer or drop that happened instead. */
+static __always_inline int tc_send(struct __sk_buff *skb, const struct drv_pkt *p,
+				   const struct drv_xlate *x, bool ports, __u8 kind)
+{
+	__u32 len = skb->len;
+	bool peer = false, answered = false;
+	int ret = tc_xlate(skb, p, x, ports, &peer, &answered);
+
+	if (ret < 0) {
+		drv_count(x->rev_nat, DRV_PATH_TC, -ret, len);
+		return TC_ACT_SHOT;
+	}
+	drv_count(x->rev_nat, DRV_PATH_TC, answered ? DRV_STAT_FRAG_NEEDED : kind, len);
+	if (peer)
+		drv_count(x->rev_nat, DRV_PATH_TC, DRV_STAT_REDIRECT_PEER, len);
+	return ret;
+}
+
+/* ---- ICMP errors and fragments of translated flows ----
+ *
+ * An ICMP error (destination unreachable, fragmentation-needed included; time exceeded;
+ * parameter problem) quotes the packet it is about. When that packet belongs to a translated
+ * flow, the error is translated as Linux's conntrack NAT does it for kube-proxy
+ * (nf_nat_icmp_reply_translation): the quoted packet travelled the other way, so its tuple
+ * reversed is the flow's conntrack key; the entry found is applied to the outer addresses as
+ * to any packet of its direction, and in reverse to the quoted header, which then reads as
+ * the packet the receiver sent. An error from the backend's side (the backend, or a router on
+ * its path) reaches the client from the frontend address, quoting the client's own packet;
+ * one from the client's side reaches the backend quoting the backend's packet. Checksums:
+ * the quoted IP header's, the quoted L4 one when quoted (UDP always: it is in the first 8
+ * bytes; TCP only with 20 bytes quoted, as Linux), and the ICMP one, all incrementally. */
+struct tc_icmp_err {
+	__u8 type;
+	__u8 code;
+	__sum16 check;
+	__be32 rest;
+	struct iphdr ip; /* quoted, no options */
+	__u8 l4[20];	 /* quoted L4 header: 8 bytes, TCP 20 when there */
+};
+
+#define TC_ICMP_ERR_MIN 36 /* ICMP header, quoted IP header, 8 bytes of L4 */
+
+/* Change a 32-bit field of the quoted IP header (an address): the quoted IP checksum, the
+ * quoted L4 checksum (pseudo-header) and the ICMP checksum follow. */
+static __always_inline void tc_icmp_set4(struct tc_icmp_err *e, __be32 *field, __be32 to,
+					 __sum16 *l4check)
+{
+	__sum16 old;
+
+	if (*field == to)
+		return;
+	old = e->ip.check;
+	drv_csum_replace4(&e->ip.check, *field, to);
+	drv_csum_replace2(&e->check, old, e->ip.check);
+	if (l4check) {
+		old = *l4check;
+		drv_csum_replace4(l4check, *field, to);
+		drv_csum_replace2(&e->check, old, *l4check);
+	}
+	drv_csum_replace4(&e->check, *field, to);
+	*field = to;
+}
+
+/* Change a quoted port: the quoted L4 checksum and the ICMP checksum follow. */
+static __always_inline void tc_icmp_set2(struct tc_icmp_err *e, __be16 *field, __be16 to,
+					 __sum16 *l4check)
+{
+	__sum16 old;
+
+	if (*field == to)
+		return;
+	if (l4check) {
+		old = *l4check;
+		drv_csum_replace2(l4check, *field, to);
+		drv_csum_replace2(&e->check, old, *l4check);
+	}
+	drv_csum_replace2(&e->check, *field, to);
+	*field = to;
+}
+
+static __always_inline int tc_icmp_error(struct __sk_buff *skb, const struct drv_pkt *p)
+{
+	__u32 hlen = p->l4off - p->l3off;
+	struct drv_ct_key key = {};
+	struct drv_xlate x = {};
+	struct tc_icmp_err e;
+	struct drv_ct_val *ct;
+	__sum16 *l4check = NULL;
+	__be16 *qports;
+	bool tcp_full = false;
+
+	if (p->len < hlen + TC_ICMP_ERR_MIN ||
+	    bpf_skb_load_bytes(skb, p->l4off, &e, TC_ICMP_ERR_MIN))
+		return tc_pass(skb, 0);
+	if (e.type != ICMP_DEST_UNREACH && e.type != ICMP_TIME_EXCEEDED &&
+	    e.type != ICMP_PARAMETERPROB)
+		return tc_pass(skb, 0);
+	/* The quote: IPv4 without options, TCP or UDP with its ports, and the error goes to
+	 * its sender. */
+	if (e.ip.version != 4 || e.ip.ihl != 5 || (e.ip.frag_off & bpf_htons(IP_OFFSET)) ||
+	    (e.ip.protocol != DRV_PROTO_TCP && e.ip.protocol != DRV_PROTO_UDP) ||
+	    e.ip.saddr != p->f.daddr)
+		return tc_pass(skb, 0);
+	qports = (__be16 *)e.l4;
+	key.saddr = e.ip.daddr;
+	key.daddr = e.ip.saddr;
+	key.sport = qports[1];
+	key.dport = qports[0];
+	key.proto = e.ip.protocol;
+	ct = bpf_map_lookup_elem(&drv_ct5, &key);
+	if (!ct || !drv_ct_alive(ct, key.proto, bpf_ktime_get_coarse_ns()))
+		return tc_pass(skb, 0);
+
+	if (e.ip.protocol == DRV_PROTO_TCP) {
+		if (p->len >= hlen + TC_ICMP_ERR_MIN + 12 &&
+		    !bpf_skb_load_bytes(skb, p->l4off + TC_ICMP_ERR_MIN, e.l4 + 8, 12)) {
+			tcp_full = true;
+			l4check = (__sum16 *)(e.l4 + 16);
+		}
+	} else if (*(__sum16 *)(e.l4 + 6)) {
+		l4check = (__sum16 *)(e.l4 + 6); /* 0: no UDP checksum, stays so */
+	}
+	/* The entry's rewrite of destination applies to the quote's source, and of source to
+	 * its destination. */
+	if (ct->flags & DRV_CT_F_DNAT) {
+		tc_icmp_set4(&e, &e.ip.saddr, ct->nat_daddr, l4check);
+		tc_icmp_set2(&e, &qports[0], ct->nat_dport, l4check);
+	}
+	if (ct->flags & DRV_CT_F_SNAT) {
+		tc_icmp_set4(&e, &e.ip.daddr, ct->nat_saddr, l4check);
+		tc_icmp_set2(&e, &qports[1], ct->nat_sport, l4check);
+	}
+	if (l4check && e.ip.protocol == DRV_PROTO_UDP && *l4check == 0) {
+		drv_csum_replace2(&e.check, 0, 0xffff);
+		*l4check = 0xffff;
+	}
+	if (bpf_skb_store_bytes(skb, p->l4off, &e, TC_ICMP_ERR_MIN, 0) ||
+	    (tcp_full && bpf_skb_store_bytes(skb, p->l4off + TC_ICMP_ERR_MIN, e.l4 + 8, 12, 0))) {
+		drv_count(ct->rev_nat, DRV_PATH_TC, DRV_DROP_CSUM, skb->len);
+		return TC_ACT_SHOT;
+	}
+	/* The outer header as any packet of the entry's direction (the ICMP checksum does not
+	 * cover it), sent where the flow's packets go. */
+	drv_xlate_from_ct(&x, ct);
+	x.ct = ct;
+	return tc_send(skb, p, &x, false, DRV_STAT_ICMP_ERROR);
+}
+
+/* The first fragment of a datagram carries the ports: a tracked flow's is translated like any
+ * of its packets, and the translation is remembered for the later fragments. Returns a tc
+ * verdict, or -1 when the flow is not tracked (the frontend path decides).
+ * Why not let the kernel reassemble, as kube-proxy's conntrack does: tc cannot ask for it
+ * (no defragmentation before tc ingress), and the stack only reassembles what is addressed
+ * to the node itself, which a masqueraded reply is, to a port no socket owns. Fragments are
+ * translated one by one instead, keyed by IP id as Cilium does; the cost is that a later
+ * fragment arriving before its first is not recognised (Linux sends them in order). */
+static __always_inline int tc_frag_first(struct __sk_buff *skb, const struct drv_pkt *p)
+{
+	struct drv_ct_key key = {
+	    .saddr = p->f.saddr,
+	    .daddr = p->f.daddr,
+	    .sport = p->f.sport,
+	    .dport = p->f.dport,
+	    .proto = p->f.proto,
+	};
+	struct drv_frag_key fk = {
+	    .saddr = p->f.saddr, .daddr = p->f.daddr, .id = p->id, .proto = p->f.proto};
+	struct drv_frag_val fv = {};
+	struct drv_xlate x = {};
+	struct drv_ct_val *ct = bpf_map_lookup_elem(&drv_ct5, &key);
+	__u64 now;
+
+	if (!ct)
+		return -1;
+	now = bpf_ktime_get_coarse_ns();
+	if (!drv_ct_alive(ct, p->f.proto, now))
+		return -1;
+	drv_ct_touch(ct, &p->f, now, skb->len);
+	drv_xlate_from_ct(&x, ct);
+	x.ct = ct;
+	fv.nat_saddr = ct->nat_saddr;
+	fv.nat_daddr = ct->nat_daddr;
+	fv.first_ns = now;
+	fv.rev_nat = ct->rev_nat;
+	fv.flags = x.flags;
+	fv.dir = ct->dir;
+	bpf_map_update_elem(&drv_frag1, &fk, &fv, BPF_ANY);
+	return tc_send(skb, p, &x, true, ct->dir == DRV_CT_REPLY ? DRV_STAT_REPLY : DRV_STAT_FWD);
+}
+
+#define TC_FRAG_TIMEOUT_NS (30 * NSEC_PER_SEC) /* Linux's ipfrag_time */
+
+/* A later fragment: the addresses its first fragment got, or untouched when that was not
+ * translated (or came after it: such a datagram is lost, as it was before). */
+static __always_inline int tc_frag_later(struct __sk_buff *skb, const struct drv_pkt *p)
+{
+	struct drv_frag_key fk = {
+	    .saddr = p->f.saddr, .daddr = p->f.daddr, .id = p->id, .proto = p->f.proto};
+	struct drv_frag_val *fv = bpf_map_lookup_elem(&drv_frag1, &fk);
+	struct drv_xlate x = {};
+
+	if (!fv || bpf_ktime_get_coarse_ns() - fv->first_ns > TC_FRAG_TIMEOUT_NS)
+		return tc_pass(skb, 0);
+	x.saddr = fv->nat_saddr;
+	x.daddr = fv->nat_daddr;
+	x.flags = fv->flags;
+	x.rev_nat = fv->rev_nat;
+	return tc_send(skb, p, &x, false, fv->dir == DRV_CT_REPLY ? DRV_STAT_REPLY : DRV_STAT_FWD);
 }
 
 static __always_inline int tc_handle(struct __sk_buff *skb, bool from_node)
@@ -294,7 +558,6 @@ static __always_inline int tc_handle(struct __sk_buff *skb, bool from_node)
 	struct drv_xlate x = {};
 	struct drv_pkt p;
 	void *data, *data_end;
-	bool peer = false;
 	int ret, v;
 
 	if (skb->protocol != bpf_htons(ETH_P_IP))
@@ -310,11 +573,20 @@ static __always_inline int tc_handle(struct __sk_buff *skb, bool from_node)
 		data_end = (void *)(long)skb->data_end;
 		ret = drv_parse(data, data_end, &p);
 	}
+	if (ret == DRV_PARSE_ICMP)
+		return tc_icmp_error(skb, &p);
+	if (ret == DRV_PARSE_FRAG)
+		return tc_frag_later(skb, &p);
 	if (ret == DRV_PARSE_NOT_OURS)
 		return tc_pass(skb, 0);
 	if (ret < 0) {
 		drv_count(0, DRV_PATH_TC, -ret, skb->len);
 		return TC_ACT_OK; /* not ours to judge: the stack will drop it if it must */
+	}
+	if (p.f.frag) {
+		ret = tc_frag_first(skb, &p);
+		if (ret >= 0)
+			return ret;
 	}
 
 	v = drv_lb_decide(&p.f, from_node, skb->len, &x, 0);
@@ -323,7 +595,7 @@ static __always_inline int tc_handle(struct __sk_buff *skb, bool from_node)
 		return tc_pass(skb, 0);
 	case DRV_V_REJECT:
 		drv_count(x.rev_nat, DRV_PATH_TC, DRV_STAT_REJECTED, skb->len);
-		ret = tc_reject(skb, &p);
+		ret = tc_icmp_reply(skb, &p, p.f.daddr, ICMP_PORT_UNREACH, 0);
 		if (ret < 0) {
 			drv_count(x.rev_nat, DRV_PATH_TC, -ret, skb->len);
 			return TC_ACT_SHOT;
@@ -331,16 +603,7 @@ static __always_inline int tc_handle(struct __sk_buff *skb, bool from_node)
 		return ret;
 	case DRV_V_FWD:
 	case DRV_V_REPLY:
-		ret = tc_xlate(skb, &p, &x, &peer);
-		if (ret < 0) {
-			drv_count(x.rev_nat, DRV_PATH_TC, -ret, skb->len);
-			return TC_ACT_SHOT;
-		}
-		drv_count(x.rev_nat, DRV_PATH_TC, v == DRV_V_FWD ? DRV_STAT_FWD : DRV_STAT_REPLY,
-			  skb->len);
-		if (peer)
-			drv_count(x.rev_nat, DRV_PATH_TC, DRV_STAT_REDIRECT_PEER, skb->len);
-		return ret;
+		return tc_send(skb, &p, &x, true, v == DRV_V_FWD ? DRV_STAT_FWD : DRV_STAT_REPLY);
 	default:
 		drv_count(x.rev_nat, DRV_PATH_TC, -v, skb->len);
 		return TC_ACT_SHOT;

@@ -7,9 +7,11 @@
  * the tc program on the backend's veth translates them back.
  *
  * A translated packet leaves with XDP_TX (same device) or XDP_REDIRECT after a FIB lookup.
- * When the FIB cannot resolve the next hop (no neighbour yet, local destination) the packet
- * is passed untranslated: the tc program on the same device finds the flow in conntrack and
- * translates it there, so nothing is lost, only slower.
+ * When the FIB cannot resolve the next hop (no neighbour yet, local destination) or the
+ * packet is too big for the egress device, it is passed untranslated: the tc program on the
+ * same device finds the flow in conntrack and translates it there (or answers with ICMP
+ * fragmentation-needed), so nothing is lost, only slower. ICMP errors and fragments are
+ * left to tc too.
  */
 #include "common.h"
 #include "maps.h"
@@ -109,7 +111,7 @@ static __always_inline int xdp_reject(struct xdp_md *ctx, const struct drv_pkt *
 	data_end = (void *)(long)ctx->data_end;
 	if (data + DRV_ICMP_PKT_LEN > data_end)
 		return -DRV_DROP_NO_BACKEND;
-	drv_icmp_build(&r, p->f.daddr, p->f.saddr);
+	drv_icmp_build(&r, p->f.daddr, p->f.saddr, ICMP_PORT_UNREACH, 0);
 	peth = data;
 	__builtin_memcpy(peth->h_dest, eth.h_source, ETH_ALEN);
 	__builtin_memcpy(peth->h_source, eth.h_dest, ETH_ALEN);
@@ -132,7 +134,10 @@ int drv_xdp_lb(struct xdp_md *ctx)
 
 	ret = drv_parse(data, data_end, &p);
 	if (ret != DRV_PARSE_OK)
-		return XDP_PASS; /* not ours, or malformed: the stack decides */
+		return XDP_PASS; /* not ours, or malformed: the stack decides; ICMP and later
+				  * fragments: tc translates those of tracked flows */
+	if (p.f.frag)
+		return XDP_PASS; /* tc translates it with its later fragments (drv_frag1) */
 
 	v = drv_lb_decide(&p.f, true, len, &x, DRV_CT_F_XDP);
 	switch (v) {
@@ -157,6 +162,13 @@ int drv_xdp_lb(struct xdp_md *ctx)
 	if (p.ttl <= 1)
 		return XDP_PASS; /* the stack sends time-exceeded */
 	if (drv_l2_cached(x.ct)) {
+		__u32 mtu = 0;
+
+		/* Too big for the cached egress device (the FIB checks it below): redirecting
+		 * would drop it there. tc answers with fragmentation-needed or lets the stack
+		 * fragment it. */
+		if (bpf_check_mtu(ctx, x.ct->ifindex, &mtu, 0, 0) != BPF_MTU_CHK_RET_SUCCESS)
+			return XDP_PASS;
 		fib.ifindex = x.ct->ifindex;
 		__builtin_memcpy(fib.dmac, x.ct->dmac, ETH_ALEN);
 		__builtin_memcpy(fib.smac, x.ct->smac, ETH_ALEN);

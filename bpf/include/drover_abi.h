@@ -36,6 +36,7 @@
 #define DRV_STATS_MAP_SIZE_DEFAULT     65536
 #define DRV_ENDPOINT_MAP_SIZE_DEFAULT  16384 /* local pods of one node */
 #define DRV_SRCRANGE_MAP_SIZE_DEFAULT  16384 /* loadBalancerSourceRanges x LB frontends */
+#define DRV_FRAG_MAP_SIZE_DEFAULT      8192  /* datagrams being fragmented at one time */
 #define DRV_NODEIP_MAP_SIZE	       64
 #define DRV_MAX_BACKENDS_PER_SVC       65535
 #define DRV_MAGLEV_MAX_TABLE	       131071 /* largest table size accepted (prime) */
@@ -59,13 +60,14 @@
 #define DRV_MAP_ENDPOINT "drv_ep1"
 #define DRV_MAP_SOCKUDP	 "drv_skudp1"
 #define DRV_MAP_SRCRANGE "drv_srcr1"
+#define DRV_MAP_FRAG	 "drv_frag1"
 
 /* Every map name above, for inspection and uninstall. */
 #define DRV_MAP_NAMES_ALL                                                                   \
 	DRV_MAP_SVC, DRV_MAP_BACKEND, DRV_MAP_REVNAT, DRV_MAP_CT, DRV_MAP_AFFINITY,         \
 	    DRV_MAP_SOCKRNAT, DRV_MAP_MAGLEV, DRV_MAP_NODEIP, DRV_MAP_STATS, DRV_MAP_NAMES, \
 	    DRV_MAP_ATTACH, DRV_MAP_EPOCH, DRV_MAP_PKTS, DRV_MAP_ENDPOINT, DRV_MAP_SOCKUDP, \
-	    DRV_MAP_SRCRANGE
+	    DRV_MAP_SRCRANGE, DRV_MAP_FRAG
 
 /* The programs the proxy pins for other attachers (drover-cni): <pin-root>/progs/<name>.
  * A restarted proxy replaces the pins with its new programs. */
@@ -218,6 +220,29 @@ struct drv_ct_val {
 	__u32 l2_epoch; /* drv_epoch when the L2 answer was cached; a newer epoch re-resolves */
 };
 
+/* ---- fragments of translated flows (drv_frag1, LRU) ----
+ * Only a datagram's first fragment carries the ports conntrack needs. When it is translated,
+ * the translation of its addresses is remembered under the datagram's (source, destination,
+ * IP id, protocol) as it arrived, so that its later fragments get the same addresses (after
+ * Cilium's IPv4 fragment map). Entries are good for 30 s (Linux's ipfrag_time). */
+struct drv_frag_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 id;
+	__u8 proto;
+	__u8 pad;
+};
+
+struct drv_frag_val {
+	__be32 nat_saddr;
+	__be32 nat_daddr;
+	__u64 first_ns; /* bpf_ktime_get_coarse_ns() of the first fragment */
+	__u16 rev_nat;
+	__u8 flags; /* DRV_CT_F_SNAT | DRV_CT_F_DNAT */
+	__u8 dir;   /* the flow entry's enum drv_ct_dir, for the counters */
+	__u32 pad;
+};
+
 /* ---- session affinity ---- */
 struct drv_affinity_key {
 	__u64 client; /* network namespace cookie (socket path) or client IPv4 (tc/XDP) */
@@ -294,6 +319,8 @@ enum drv_stat_kind {
 	DRV_STAT_REFUSED = 3,	    /* socket LB: no backend, ECONNREFUSED */
 	DRV_STAT_REJECTED = 4,	    /* tc/XDP: no backend, ICMP unreachable sent */
 	DRV_STAT_REDIRECT_PEER = 5, /* tc: delivered to a local pod by bpf_redirect_peer */
+	DRV_STAT_ICMP_ERROR = 6,    /* tc: ICMP error about a tracked flow translated */
+	DRV_STAT_FRAG_NEEDED = 7,   /* tc: too big for the egress MTU with DF: ICMP sent back */
 	DRV_STAT_DROP_FIRST = 16,
 	DRV_DROP_NO_BACKEND = 16,    /* no backend and no reply could be sent */
 	DRV_DROP_BACKEND_GONE = 17,  /* slot points to a backend that no longer exists */
@@ -305,6 +332,7 @@ enum drv_stat_kind {
 	DRV_DROP_MAGLEV = 23,	     /* Maglev table missing or empty */
 	DRV_DROP_FIB = 24,	     /* no route to the backend */
 	DRV_DROP_SOURCE_RANGE = 25,  /* source outside the loadBalancerSourceRanges */
+	DRV_DROP_TOO_BIG = 26,	     /* too big for the egress MTU, no ICMP could be sent */
 	DRV_STAT_MAX = 32,
 };
 
@@ -388,6 +416,8 @@ _Static_assert(sizeof(struct drv_backend) == 8, "drv_backend layout");
 _Static_assert(sizeof(struct drv_revnat) == 8, "drv_revnat layout");
 _Static_assert(sizeof(struct drv_ct_key) == 16, "drv_ct_key layout");
 _Static_assert(sizeof(struct drv_ct_val) == 64, "drv_ct_val layout");
+_Static_assert(sizeof(struct drv_frag_key) == 12, "drv_frag_key layout");
+_Static_assert(sizeof(struct drv_frag_val) == 24, "drv_frag_val layout");
 _Static_assert(sizeof(struct drv_affinity_key) == 16, "drv_affinity_key layout");
 _Static_assert(sizeof(struct drv_affinity_val) == 8, "drv_affinity_val layout");
 _Static_assert(sizeof(struct drv_sock_rnat_key) == 16, "drv_sock_rnat_key layout");

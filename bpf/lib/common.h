@@ -22,6 +22,7 @@
 #define ETH_P_IP	  0x0800
 #define ETH_ALEN	  6
 #define ETH_HLEN	  14
+#define IP_DF		  0x4000
 #define IP_MF		  0x2000
 #define IP_OFFSET	  0x1fff
 #define TC_ACT_OK	  0

@@ -5,6 +5,10 @@
  * and first 8 bytes of L4 (RFC 792). Linux fails a connecting TCP socket with ECONNREFUSED on
  * it and reports ECONNREFUSED on a connected UDP socket: the client fails fast, as with
  * kube-proxy's REJECT rule, instead of waiting for a timeout.
+ * The same block with code fragmentation-needed and the next-hop MTU (RFC 1191) answers a
+ * packet with DF set that is too big for the egress device after translation, as a router
+ * would (and as Linux does for kube-proxy's DNATed packets, un-NATing the quote): the
+ * client's path MTU discovery learns the smaller MTU.
  *
  * Only the header block is built here; tc and XDP each resize and write the packet.
  */
@@ -12,6 +16,10 @@
 #define DRV_BPF_ICMP_H
 
 #include "common.h"
+
+#define ICMP_FRAG_NEEDED   4
+#define ICMP_TIME_EXCEEDED 11
+#define ICMP_PARAMETERPROB 12
 
 #define DRV_ICMP_QUOTE	 28 /* original IPv4 header (no options) + 8 bytes */
 #define DRV_ICMP_PKT_LEN (ETH_HLEN + sizeof(struct drv_icmp_reply))
@@ -35,8 +43,10 @@ static __always_inline __u16 drv_csum_fold32(__s64 csum)
 	return (__u16)~sum;
 }
 
-/* Fill r (quote already copied in) as a reply from `from` to `to`. */
-static __always_inline void drv_icmp_build(struct drv_icmp_reply *r, __be32 from, __be32 to)
+/* Fill r (quote already copied in) as a destination unreachable with code from `from` to
+ * `to`; mtu is the next-hop MTU of a fragmentation-needed (else 0). */
+static __always_inline void drv_icmp_build(struct drv_icmp_reply *r, __be32 from, __be32 to,
+					   __u8 code, __u16 mtu)
 {
 	r->ip.version = 4;
 	r->ip.ihl = 5;
@@ -51,9 +61,9 @@ static __always_inline void drv_icmp_build(struct drv_icmp_reply *r, __be32 from
 	r->ip.daddr = to;
 	r->ip.check = drv_csum_fold32(bpf_csum_diff(0, 0, (void *)&r->ip, sizeof(r->ip), 0));
 	r->type = ICMP_DEST_UNREACH;
-	r->code = ICMP_PORT_UNREACH;
+	r->code = code;
 	r->checksum = 0;
-	r->unused = 0;
+	r->unused = bpf_htonl(mtu);
 	r->checksum =
 	    drv_csum_fold32(bpf_csum_diff(0, 0, (void *)&r->type, sizeof(*r) - sizeof(r->ip), 0));
 }

@@ -79,6 +79,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } drv_srcr1 SEC(".maps");
 
+/* (source, destination, IP id, protocol) of a fragmented datagram of a translated flow ->
+ * the addresses its later fragments get (drover_abi.h) */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct drv_frag_key);
+	__type(value, struct drv_frag_val);
+	__uint(max_entries, DRV_FRAG_MAP_SIZE_DEFAULT);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} drv_frag1 SEC(".maps");
+
 /* Maglev: rev-NAT id -> inner array of backend ids. BPF_F_INNER_MAP lets each inner table
  * have its own size, so a service's memory is bounded by its own table, not the largest. */
 struct drv_maglev_inner {

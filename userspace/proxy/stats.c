@@ -152,6 +152,10 @@ const char *stats_kind_name(uint8_t k)
 		return "rejected(icmp)";
 	case DRV_STAT_REDIRECT_PEER:
 		return "redirect-peer";
+	case DRV_STAT_ICMP_ERROR:
+		return "icmp-error";
+	case DRV_STAT_FRAG_NEEDED:
+		return "frag-needed(icmp)";
 	case DRV_DROP_NO_BACKEND:
 		return "drop:no-backend";
 	case DRV_DROP_BACKEND_GONE:
@@ -172,6 +176,8 @@ const char *stats_kind_name(uint8_t k)
 		return "drop:fib";
 	case DRV_DROP_SOURCE_RANGE:
 		return "drop:source-range";
+	case DRV_DROP_TOO_BIG:
+		return "drop:too-big";
 	default:
 		return "?";
 	}

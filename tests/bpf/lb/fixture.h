@@ -7,6 +7,7 @@
  *
  *   tpod (10.244.1.1/24, node side of the pods)   clients 10.244.1.5-6, backends .10-.19
  *   text (192.168.50.1/24, the node's external device)   external client 192.168.50.2
+ *   tsml (10.244.3.1/24, MTU 160: a path smaller than the packets)   backends .10-.12
  */
 #ifndef DROVER_TEST_FIXTURE_H
 #define DROVER_TEST_FIXTURE_H
@@ -33,7 +34,7 @@ struct fixture {
 	struct dataplane *dp;
 	struct lbmap *lb;
 	int tc_pod, tc_node, xdp;
-	int ifindex_pod, ifindex_ext;
+	int ifindex_pod, ifindex_ext, ifindex_sml;
 };
 
 static struct fixture F;
@@ -73,6 +74,11 @@ static inline int fixture_setup(const struct dp_map_sizes *sizes)
 		}
 		if (sh("ip link set lo up") || sh("ip link add tpod type veth peer name tpodp") ||
 		    sh("ip link add text type veth peer name textp") ||
+		    sh("ip link add tsml mtu 160 type veth peer name tsmlp mtu 160") ||
+		    sh("ip link set tsml up && ip link set tsmlp up && "
+		       "ip addr add 10.244.3.1/24 dev tsml") ||
+		    sh("for i in 10 11 12; do ip neigh add 10.244.3.$i lladdr 02:00:00:00:03:$i "
+		       "dev tsml nud permanent; done") ||
 		    sh("ip link set tpod up && ip link set tpodp up && ip link set text up && "
 		       "ip link set textp up") ||
 		    sh("ip addr add 10.244.1.1/24 dev tpod && ip addr add 192.168.50.1/24 dev "
@@ -89,6 +95,7 @@ static inline int fixture_setup(const struct dp_map_sizes *sizes)
 	}
 	F.ifindex_pod = (int)if_nametoindex("tpod");
 	F.ifindex_ext = (int)if_nametoindex("text");
+	F.ifindex_sml = (int)if_nametoindex("tsml");
 	snprintf(F.pin_root, sizeof(F.pin_root), "/sys/fs/bpf/drover-test-%d", getpid());
 	dp_uninstall(F.pin_root);
 	o.pin_root = F.pin_root;
@@ -143,9 +150,9 @@ static inline int run_xdp(int prog, struct pkt *in, struct pkt *out, int ifindex
 	return (int)o.retval;
 }
 
-/* Program one frontend with n backends 10.244.1.(10+i):8080 (or the given port). */
-static inline int fe_program(const char *vip, uint16_t port, uint8_t proto, uint16_t flags, int n,
-			     uint16_t be_port, uint32_t affinity)
+/* Program one frontend with n backends <be_net>(10+i):be_port (be_net "10.244.1."). */
+static inline int fe_program_net(const char *vip, uint16_t port, uint8_t proto, uint16_t flags,
+				 int n, const char *be_net, uint16_t be_port, uint32_t affinity)
 {
 	struct lb_frontend fe = {0};
 	struct lb_backend bes[16];
@@ -158,7 +165,7 @@ static inline int fe_program(const char *vip, uint16_t port, uint8_t proto, uint
 	fe.affinity_timeout = affinity;
 	snprintf(fe.name, sizeof(fe.name), "test/%s:%u", vip ? vip : "nodeport", port);
 	for (int i = 0; i < n; i++) {
-		snprintf(a, sizeof(a), "10.244.1.%d", 10 + i);
+		snprintf(a, sizeof(a), "%s%d", be_net, 10 + i);
 		bes[i].addr = ip4(a);
 		bes[i].port = htons(be_port);
 		bes[i].proto = proto;
@@ -170,6 +177,13 @@ static inline int fe_program(const char *vip, uint16_t port, uint8_t proto, uint
 	if (lbmap_upsert(F.lb, &fe))
 		return -1;
 	return lbmap_commit(F.lb);
+}
+
+/* Program one frontend with n backends 10.244.1.(10+i):8080 (or the given port). */
+static inline int fe_program(const char *vip, uint16_t port, uint8_t proto, uint16_t flags, int n,
+			     uint16_t be_port, uint32_t affinity)
+{
+	return fe_program_net(vip, port, proto, flags, n, "10.244.1.", be_port, affinity);
 }
 
 static inline void ct_flush(void)

@@ -4,6 +4,8 @@
 # the node's address), replies return through the node; with XDP off the tc program on the
 # same device does the same. externalTrafficPolicy Local keeps the client's address and, on a
 # node without a local endpoint, refuses (ICMP port unreachable -> ECONNREFUSED). UDP too.
+# Path MTU discovery works through a NodePort whose backend's path is smaller, and a
+# backend's ICMP port unreachable reaches a UDP client (ECONNREFUSED).
 source "$(dirname "$0")/common.sh"
 TOPO_HTTPD_ARGS=--echo-client
 e2e_world np
@@ -153,3 +155,59 @@ wait_log "proxy: sync:" $((syncs + 1))
 got=$(from 192.168.100.3 http://203.0.113.10/)
 case "$got" in backend-[12]) ;; *) fail "LB IP after its range grew to the source: '$got'" ;; esac
 pass "loadBalancerSourceRanges: the LB IP serves 192.168.100.2/32 only (192.168.100.3 dropped), its NodePort everyone; widened to /30, .3 served"
+
+# Path MTU discovery through a NodePort: the backend's path is smaller (MTU 1280 on both ends
+# of its veth, as behind a tunnel) while the backend still offers the MSS of a 1500 path, so
+# the client's full-sized segments (DF) do not fit after translation. The node answers them
+# with ICMP fragmentation-needed from the node address, as a router would; the client's TCP
+# lowers its segment size and a 200 KB upload completes (before, the frames were dropped at
+# the veth, counted as forwarded, and the upload hung).
+NODEPORT=30088 UDP_NODEPORT=30089 write_service "$m/up.yaml" up 10.96.0.18 "type: NodePort"
+write_slice "$m/up-eps.yaml" up 10.244.1.13
+kill "$TOPO_BACKEND_PID_b3"
+in_node ip link set "$(topo_pod_prefix)b3" mtu 1280
+in_pod_nolb b3 ip link set eth0 mtu 1280
+in_pod_nolb b3 ip route change 192.168.0.0/16 via 10.244.1.1 dev eth0 advmss 1460
+in_pod_nolb b3 python3 -c '
+import socket
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("0.0.0.0", 8080)); l.listen(8)
+while True:
+    c, _ = l.accept(); n = 0
+    while True:
+        d = c.recv(65536)
+        if not d: break
+        n += len(d)
+    c.sendall(str(n).encode()); c.close()' &
+TOPO_PIDS+=($!)
+for _ in $(seq 1 600); do drover_bpf services | grep -q ":30088" && break; sleep 0.1; done
+fn0=$(stat_sum tc frag-needed)
+got=$(in_pod_nolb ext python3 -c '
+import socket, time
+for i in range(100):  # the sink may still be starting
+    try:
+        s = socket.create_connection(("192.168.100.1", 30088), timeout=20); break
+    except ConnectionRefusedError:
+        time.sleep(0.1)
+s.sendall(b"x" * 204800); s.shutdown(socket.SHUT_WR)
+print(s.recv(100).decode())' 2>&1 || true)
+expect_eq "$got" "204800" "200 KB upload through a NodePort to a backend behind a 1280-byte path"
+expect_ge "$(stat_sum tc frag-needed)" $((fn0 + 1)) "frag-needed counter"
+pass "PMTU discovery through the NodePort: fragmentation-needed sent ($(stat_sum tc frag-needed)), upload of 204800 bytes completed"
+
+# The same backend has no UDP listener any more (its drover-httpd is gone): its ICMP port
+# unreachable reaches the client translated, so a connected UDP socket gets ECONNREFUSED at
+# once, as behind kube-proxy, instead of waiting out its timeout.
+got=$(in_pod_nolb ext python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(10)
+s.connect(("192.168.100.1", 30089)); s.send(b"q")
+try:
+    s.recv(100); print("answered")
+except ConnectionRefusedError:
+    print("refused")
+except socket.timeout:
+    print("timed out")')
+expect_eq "$got" "refused" "UDP NodePort to a backend without a listener"
+expect_ge "$(stat_sum tc icmp-error)" 1 "icmp-error counter"
+pass "UDP NodePort: the backend's port unreachable reached the client (ECONNREFUSED), icmp-error $(stat_sum tc icmp-error)"

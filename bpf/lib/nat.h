@@ -99,6 +99,25 @@ static __always_inline void drv_xlate_from_ct(struct drv_xlate *x, const struct 
 	x->rev_nat = ct->rev_nat;
 }
 
+/* A forward entry's backend still exists and is what the entry translates to: backend ids
+ * are reused, so an id alone may name another address:port by now. */
+static __always_inline bool drv_ct_backend_live(const struct drv_ct_val *ct)
+{
+	struct drv_backend *be = drv_lookup_backend(ct->backend_id);
+
+	return be && be->addr == ct->nat_daddr && be->port == ct->nat_dport;
+}
+
+/* A packet of the tracked flow ct, translated as the entry says. */
+static __always_inline int drv_ct_forward(struct drv_ct_val *ct, const struct drv_flow *f,
+					  __u64 now, __u32 len, struct drv_xlate *x)
+{
+	drv_ct_touch(ct, f, now, len);
+	drv_xlate_from_ct(x, ct);
+	x->ct = ct;
+	return DRV_V_FWD;
+}
+
 /* Reserve a masquerade source port for a flow to backend be by inserting its reply entry.
  * Returns the port (network order) or 0 when every try collided. */
 static __always_inline __be16 drv_snat_reserve(struct drv_ct_key *rkey, struct drv_ct_val *rval)
@@ -132,7 +151,7 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 	    .dport = f->dport,
 	    .proto = f->proto,
 	};
-	struct drv_ct_val *ct, fwd = {}, rev = {};
+	struct drv_ct_val *ct, *stale = NULL, fwd = {}, rev = {};
 	struct drv_ct_key rkey = {};
 	struct drv_svc_key skey;
 	struct drv_svc_val *svc;
@@ -158,23 +177,29 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 				x->ct = ct;
 				return DRV_V_REPLY;
 			}
-			/* Forward: still valid while its backend exists, and a new SYN after a
-			 * FIN/RST starts a new flow (a reused source port). */
-			if (drv_lookup_backend(ct->backend_id) &&
-			    !((f->tcp_flags & (DRV_TCP_SYN | DRV_TCP_ACK)) == DRV_TCP_SYN &&
+			/* Forward. A new SYN after a FIN/RST starts a new flow (a reused source
+			 * port). Otherwise TCP keeps its translation (the entry holds it) when its
+			 * backend is removed or terminating, until the flow ends: connection
+			 * draining, as kube-proxy's conntrack keeps established flows. */
+			if (!((f->tcp_flags & (DRV_TCP_SYN | DRV_TCP_ACK)) == DRV_TCP_SYN &&
 			      (ct->flags & DRV_CT_F_SEEN_FIN))) {
-				drv_ct_touch(ct, f, now, len);
-				drv_xlate_from_ct(x, ct);
-				x->ct = ct;
-				return DRV_V_FWD;
+				if (f->proto == DRV_PROTO_TCP || drv_ct_backend_live(ct))
+					return drv_ct_forward(ct, f, now, len, x);
+				/* Other protocols (UDP) to a backend that is gone: chosen anew
+				 * below, as kube-proxy clears their conntrack entries. */
+				stale = ct;
 			}
 		}
 	}
 
 	/* 2. Addressed to a frontend? */
 	svc = drv_lookup_service(&skey, f->daddr, f->dport, f->proto);
-	if (!svc)
+	if (!svc) {
+		/* kube-proxy clears stale UDP entries only of the services it has */
+		if (stale)
+			return drv_ct_forward(stale, f, now, len, x);
 		return DRV_V_PASS;
+	}
 	x->rev_nat = svc->rev_nat;
 	if (f->frag)
 		return -DRV_DROP_FRAGMENT;
@@ -191,8 +216,12 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 	}
 
 	/* 3. A new flow. */
-	if (svc->count == 0)
+	if (svc->count == 0) {
+		/* ... and only of services with endpoints: a stale flow keeps its backend */
+		if (stale)
+			return drv_ct_forward(stale, f, now, len, x);
 		return DRV_V_REJECT;
+	}
 	now = bpf_ktime_get_coarse_ns();
 	external = svc->flags & (DRV_SVC_F_NODEPORT | DRV_SVC_F_EXTERNAL);
 	id = drv_select_backend(&skey, svc, f->saddr, false,

@@ -7,6 +7,10 @@
  * Connection tracking (drv_ct5, LRU): a new flow to a frontend creates two entries, the
  * reply entry first (so a reply can never beat its translation), then the forward one; one
  * lookup per packet finds either (see drover_abi.h).
+ * Draining, as kube-proxy's conntrack: a TCP flow keeps its translation until it ends, also
+ * after its endpoint is removed or terminating; a UDP flow keeps it while its endpoint
+ * serves (in drv_be4 under the same id, or terminating in drv_drain1) and is balanced anew
+ * once it does not, unless the frontend has no endpoint left.
  * Masquerade (SNAT) is used when the reply would not otherwise come back through this node:
  * NodePort/external traffic with externalTrafficPolicy Cluster, and ClusterIP traffic that
  * entered from a node device towards a backend on another node.
@@ -108,6 +112,15 @@ static __always_inline bool drv_ct_backend_live(const struct drv_ct_val *ct)
 	return be && be->addr == ct->nat_daddr && be->port == ct->nat_dport;
 }
 
+/* ... or the entry's endpoint is terminating but still serving (drv_drain1): kube-proxy
+ * keeps UDP flows to serving endpoints. */
+static __always_inline bool drv_ct_backend_serves(const struct drv_ct_val *ct, __u8 proto)
+{
+	struct drv_drain_key k = {.addr = ct->nat_daddr, .port = ct->nat_dport, .proto = proto};
+
+	return drv_ct_backend_live(ct) || bpf_map_lookup_elem(&drv_drain1, &k);
+}
+
 /* A packet of the tracked flow ct, translated as the entry says. */
 static __always_inline int drv_ct_forward(struct drv_ct_val *ct, const struct drv_flow *f,
 					  __u64 now, __u32 len, struct drv_xlate *x)
@@ -183,10 +196,12 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 			 * draining, as kube-proxy's conntrack keeps established flows. */
 			if (!((f->tcp_flags & (DRV_TCP_SYN | DRV_TCP_ACK)) == DRV_TCP_SYN &&
 			      (ct->flags & DRV_CT_F_SEEN_FIN))) {
-				if (f->proto == DRV_PROTO_TCP || drv_ct_backend_live(ct))
+				if (f->proto == DRV_PROTO_TCP ||
+				    drv_ct_backend_serves(ct, f->proto))
 					return drv_ct_forward(ct, f, now, len, x);
-				/* Other protocols (UDP) to a backend that is gone: chosen anew
-				 * below, as kube-proxy clears their conntrack entries. */
+				/* Other protocols (UDP) to an endpoint that no longer serves:
+				 * chosen anew below, as kube-proxy clears their conntrack
+				 * entries. */
 				stale = ct;
 			}
 		}

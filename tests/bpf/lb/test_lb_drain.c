@@ -5,8 +5,8 @@
  * maps, then an endpoint becomes terminating (still serving) or leaves the slice while a
  * flow to it is open. Established TCP keeps its backend and translation until it ends, as
  * kube-proxy's conntrack keeps it; new connections (and session affinity) go to the
- * endpoints that remain; a UDP flow to an endpoint that is gone moves to a live one, as
- * kube-proxy's conntrack cleanup clears it.
+ * endpoints that remain; a UDP flow stays with a terminating endpoint (it still serves) and
+ * moves to a live one once its endpoint is gone, as kube-proxy's conntrack cleanup does.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -36,7 +36,10 @@ static int setup(void **state)
 	if (fixture_setup(NULL))
 		return -1;
 	M = model_new(&o, F.lb);
-	return M ? 0 : -1;
+	if (!M)
+		return -1;
+	model_set_drain_fd(M, dp_map_fd(F.dp, DP_MAP_DRAIN));
+	return 0;
 }
 
 static int teardown(void **state)
@@ -164,9 +167,9 @@ static uint16_t sport_of(struct pkt *p)
 
 /* The backend be (its port bport) answers dst:dport from bport; the reply must leave from
  * want_src:want_sport towards want_dst:want_dport. */
-static void check_reply(uint32_t be, uint8_t proto, uint16_t bport, const char *dst,
-			uint16_t dport, const char *want_src, uint16_t want_sport,
-			const char *want_dst, uint16_t want_dport)
+static void check_reply(uint32_t be, uint8_t proto, uint16_t bport, const char *dst, uint16_t dport,
+			const char *want_src, uint16_t want_sport, const char *want_dst,
+			uint16_t want_dport)
 {
 	struct pkt reply, out;
 
@@ -239,8 +242,7 @@ static void test_tc_tcp_drains(void **state)
 	/* The client closes: its FIN still reaches the endpoint, a new SYN does not. */
 	assert_int_equal(
 	    tc_send(IPPROTO_TCP, "10.244.1.5", 40100, VIP, 80, TCP_FIN | TCP_ACK, 8080), b);
-	assert_int_not_equal(tc_send(IPPROTO_TCP, "10.244.1.5", 40100, VIP, 80, TCP_SYN, 8080),
-			     b);
+	assert_int_not_equal(tc_send(IPPROTO_TCP, "10.244.1.5", 40100, VIP, 80, TCP_SYN, 8080), b);
 }
 
 /* One packet of the external client's connection through prog (XDP or the tc fallback on
@@ -316,9 +318,8 @@ static __u32 ct_backend_id(const char *src, uint16_t sport, const char *vip, uin
 static void test_udp_flow_moves_off_removed(void **state)
 {
 	enum ep_state st[NBE] = {EP_READY, EP_READY, EP_READY};
-	struct drv_backend other = {.addr = ip4("10.244.1.13"),
-				    .port = htons(5353),
-				    .proto = DRV_PROTO_UDP};
+	struct drv_backend other = {
+	    .addr = ip4("10.244.1.13"), .port = htons(5353), .proto = DRV_PROTO_UDP};
 	uint32_t b, c, d;
 	struct pkt in, out;
 	__u32 id;
@@ -359,6 +360,64 @@ static void test_udp_flow_moves_off_removed(void **state)
 	assert_int_equal(pkt_ip(&out)->protocol, IPPROTO_ICMP);
 }
 
+static size_t drain_entries(void)
+{
+	int fd = dp_map_fd(F.dp, DP_MAP_DRAIN);
+	struct drv_drain_key k;
+	size_t n = 0;
+	bool first = true;
+
+	while (bpf_map_get_next_key(fd, first ? NULL : &k, &k) == 0) {
+		first = false;
+		n++;
+	}
+	return n;
+}
+
+/* UDP and a terminating endpoint: kube-proxy keeps the flows to serving endpoints, so the
+ * flow stays while its endpoint is terminating (though it has no slot and no drv_be4 entry
+ * any more), new flows go to ready ones, and the flow moves once the endpoint is gone.
+ * drv_drain1 holds exactly the terminating endpoint meanwhile; a full resync sweeps an
+ * entry nothing lists (one left pinned by an earlier run). */
+static void test_udp_flow_stays_on_terminating(void **state)
+{
+	struct drv_drain_key stale = {.addr = ip4("10.244.1.99"), .port = htons(53), .proto = 17};
+	uint8_t one = 1;
+	uint32_t b, c;
+	int bi;
+
+	(void)state;
+	ct_flush();
+	set_service("web", VIP, false);
+	set_endpoints("web", (enum ep_state[NBE]){EP_READY, EP_READY, EP_READY});
+	b = tc_send(IPPROTO_UDP, "10.244.1.5", 5400, VIP, 53, 0, 5353);
+	bi = be_index(b);
+
+	set_one("web", bi, EP_TERMINATING);
+	assert_false(be_in_map(b, 5353));
+	assert_int_equal(drain_entries(), 2); /* b's http and dns ports */
+	for (int k = 0; k < 4; k++)
+		assert_int_equal(tc_send(IPPROTO_UDP, "10.244.1.5", 5400, VIP, 53, 0, 5353), b);
+	check_reply(b, IPPROTO_UDP, 5353, "10.244.1.5", 5400, VIP, 53, "10.244.1.5", 5400);
+	for (uint16_t i = 0; i < 32; i++)
+		assert_int_not_equal(
+		    tc_send(IPPROTO_UDP, "10.244.1.6", (uint16_t)(5500 + i), VIP, 53, 0, 5353), b);
+
+	set_one("web", bi, EP_GONE);
+	assert_int_equal(drain_entries(), 0);
+	c = tc_send(IPPROTO_UDP, "10.244.1.5", 5400, VIP, 53, 0, 5353);
+	assert_int_not_equal(c, b);
+
+	assert_int_equal(bpf_map_update_elem(dp_map_fd(F.dp, DP_MAP_DRAIN), &stale, &one, BPF_ANY),
+			 0);
+	set_one("web", bi, EP_TERMINATING);
+	assert_int_equal(model_commit(M, true, NULL), 0);
+	assert_int_equal(drain_entries(), 2);
+	assert_int_not_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_DRAIN), &stale, &one), 0);
+	set_one("web", bi, EP_GONE);
+	assert_int_equal(drain_entries(), 0);
+}
+
 /* sessionAffinity ClientIP: once the client's endpoint is terminating or gone, the
  * client's open connection stays with it but its new connections go elsewhere. */
 static void test_affinity_not_pinned_to_removed(void **state)
@@ -375,19 +434,18 @@ static void test_affinity_not_pinned_to_removed(void **state)
 		b = tc_send(IPPROTO_TCP, "10.244.1.7", 40200, VIP_AFF, 80, TCP_SYN, 8080);
 		/* pinned: the client's next connections go to b */
 		for (uint16_t i = 1; i < 8; i++)
-			assert_int_equal(tc_send(IPPROTO_TCP, "10.244.1.7", 40200 + i, VIP_AFF,
-						 80, TCP_SYN, 8080),
+			assert_int_equal(tc_send(IPPROTO_TCP, "10.244.1.7", 40200 + i, VIP_AFF, 80,
+						 TCP_SYN, 8080),
 					 b);
 		set_one("sticky", be_index(b), steps[s]);
-		assert_int_equal(tc_send(IPPROTO_TCP, "10.244.1.7", 40200, VIP_AFF, 80, TCP_ACK,
-					 8080),
-				 b);
+		assert_int_equal(
+		    tc_send(IPPROTO_TCP, "10.244.1.7", 40200, VIP_AFF, 80, TCP_ACK, 8080), b);
 		n = tc_send(IPPROTO_TCP, "10.244.1.7", 40300, VIP_AFF, 80, TCP_SYN, 8080);
 		assert_int_not_equal(n, b);
 		/* and the new choice is the client's new pin */
 		for (uint16_t i = 1; i < 8; i++)
-			assert_int_equal(tc_send(IPPROTO_TCP, "10.244.1.7", 40300 + i, VIP_AFF,
-						 80, TCP_SYN, 8080),
+			assert_int_equal(tc_send(IPPROTO_TCP, "10.244.1.7", 40300 + i, VIP_AFF, 80,
+						 TCP_SYN, 8080),
 					 n);
 	}
 }
@@ -398,6 +456,7 @@ int main(void)
 	    cmocka_unit_test(test_tc_tcp_drains),
 	    cmocka_unit_test(test_xdp_nodeport_tcp_drains),
 	    cmocka_unit_test(test_udp_flow_moves_off_removed),
+	    cmocka_unit_test(test_udp_flow_stays_on_terminating),
 	    cmocka_unit_test(test_affinity_not_pinned_to_removed),
 	};
 

@@ -45,6 +45,73 @@ print(" ".join(sorted(seen)))')
 	pass "$1: NodePort Cluster/Local policies behave"
 }
 
+# Connection draining (issue 11 defect 1), as under kube-proxy: a kept-alive connection
+# through the NodePort goes on with its backend after that endpoint turns terminating and
+# after it leaves the EndpointSlice (its server stays up); new connections go to the others.
+check_drain() { # $1: path name
+	local first k step i eps syncs got py
+	rm -f "$m"/drain.*
+	# One connection, one request per step once the shell says go; it gives up by itself.
+	in_pod_nolb ext python3 - "$m" <<'PY' &
+import os, socket, sys, time
+d = sys.argv[1]
+s = socket.create_connection(("192.168.100.1", 30080), timeout=10)
+def get(name):
+    s.sendall(b"GET / HTTP/1.1\r\nHost: np\r\n\r\n")
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = s.recv(4096)
+        if not chunk:
+            raise SystemExit("connection closed")
+        buf += chunk
+    head, body = buf.split(b"\r\n\r\n", 1)
+    n = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0])
+    while len(body) < n:
+        body += s.recv(4096)
+    with open(f"{d}/drain.{name}.tmp", "w") as f:
+        f.write(body.decode().strip())
+    os.rename(f"{d}/drain.{name}.tmp", f"{d}/drain.{name}")
+get("first")
+for step in ("terminating", "gone"):
+    deadline = time.time() + 60
+    while not os.path.exists(f"{d}/drain.go.{step}"):
+        if time.time() > deadline:
+            raise SystemExit("no go")
+        time.sleep(0.02)
+    get(step)
+PY
+	py=$!
+	for _ in $(seq 1 600); do [ -e "$m/drain.first" ] && break; sleep 0.05; done
+	first=$(cut -d' ' -f1 "$m/drain.first" 2>/dev/null || true)
+	k=${first#backend-}
+	case "$k" in [123]) ;; *) fail "$1: drain: first request answered '$first'" ;; esac
+	for step in terminating gone; do
+		eps=
+		for i in 1 2 3; do
+			if [ "$i" != "$k" ]; then
+				eps="$eps 10.244.1.1$i"
+			elif [ "$step" = terminating ]; then
+				eps="$eps 10.244.1.1$i:node1:terminating"
+			fi
+		done
+		syncs=$(grep -c "proxy: sync:" "$TOPO_LOG")
+		# shellcheck disable=SC2086
+		write_slice "$m/web-eps.yaml" web $eps
+		wait_log "proxy: sync:" $((syncs + 1))
+		touch "$m/drain.go.$step"
+		for _ in $(seq 1 600); do [ -e "$m/drain.$step" ] && break; sleep 0.05; done
+		got=$(cut -d' ' -f1 "$m/drain.$step" 2>/dev/null || echo "(no answer)")
+		expect_eq "$got" "$first" "$1: a kept-alive connection after its endpoint is $step"
+		got=$(distinct_bodies 6 ext_curl http://192.168.100.1:30080/)
+		case "$got" in *"$first"* | *failed*) fail "$1: new connections with $first $step: '$got'" ;; esac
+	done
+	wait "$py" || fail "$1: drain client failed"
+	syncs=$(grep -c "proxy: sync:" "$TOPO_LOG")
+	write_slice "$m/web-eps.yaml" web 10.244.1.11 10.244.1.12 10.244.1.13
+	wait_log "proxy: sync:" $((syncs + 1))
+	pass "$1: a kept-alive NodePort connection stays with $first while it is terminating and after it left the slice; new ones avoid it"
+}
+
 # XDP forwards only to next hops whose neighbour entry exists; until then it leaves the packet
 # to tc (bpf_redirect_neigh resolves it). Resolve the backends first so that every packet
 # of this test is XDP's to handle.
@@ -52,6 +119,7 @@ for i in 1 2 3; do in_node ping -c1 -W1 "10.244.1.1$i" >/dev/null; done
 topo_proxy --manifests "$m" --node node1 --device "$(topo_ext_dev)"
 grep -q "drv_xdp_lb attached (generic XDP)" "$TOPO_LOG" || fail "XDP did not attach"
 check_nodeport xdp
+check_drain xdp
 xdp=$(stat_sum xdp forwarded)
 tcf=$(stat_sum tc forwarded)
 expect_ge "$xdp" 30 "XDP forwarded packets"
@@ -63,6 +131,7 @@ topo_proxy_stop
 in_node "$DROVER" proxy uninstall --pin-root "$TOPO_PIN_ROOT" >/dev/null 2>&1
 topo_proxy --manifests "$m" --node node1 --device "$(topo_ext_dev)" --xdp-mode off
 check_nodeport tc
+check_drain tc
 xdp=$(stat_sum xdp forwarded)
 tcf=$(stat_sum tc forwarded)
 expect_ge "$tcf" 30 "tc forwarded packets"

@@ -9,14 +9,16 @@
  * moves to a live one once its endpoint is gone, as kube-proxy's conntrack cleanup does.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
 #include "drover_abi.h"
+#include "failalloc.h"
 #include "fixture.h"
-#include "model.h"
+#include "model_int.h"
 
 #define VIP	 "10.96.0.30"
 #define VIP_AFF	 "10.96.0.31"
@@ -418,6 +420,89 @@ static void test_udp_flow_stays_on_terminating(void **state)
 	assert_int_equal(drain_entries(), 0);
 }
 
+/* The slice of service web (port dns only), not committed: one ready endpoint and nterm
+ * terminating ones, 10.244.2.(base + k). */
+static void slice_only(int base, int nterm)
+{
+	struct k8s_slice *sl = calloc(1, sizeof(*sl));
+
+	assert_non_null(sl);
+	snprintf(sl->ns, sizeof(sl->ns), "drain");
+	snprintf(sl->name, sizeof(sl->name), "web-abc");
+	snprintf(sl->service, sizeof(sl->service), "web");
+	sl->ipv4 = true;
+	sl->ports = calloc(1, sizeof(*sl->ports));
+	sl->eps = calloc((size_t)nterm + 1, sizeof(*sl->eps));
+	assert_true(sl->ports && sl->eps);
+	sl->nports = 1;
+	snprintf(sl->ports[0].name, sizeof(sl->ports[0].name), "dns");
+	sl->ports[0].proto = DRV_PROTO_UDP;
+	sl->ports[0].port = 5353;
+	for (int k = 0; k <= nterm; k++) {
+		struct slice_endpoint *ep = &sl->eps[k];
+
+		ep->addr = k ? htonl(ntohl(ip4("10.244.2.0")) + (uint32_t)(base + k)) : be_addr(0);
+		ep->ready = k == 0;
+		ep->serving = true;
+		ep->terminating = k != 0;
+		snprintf(ep->node, sizeof(ep->node), "n1");
+	}
+	sl->neps = (size_t)nterm + 1;
+	assert_int_equal(model_set_slice(M, sl), 0);
+}
+
+/* Out of memory while the model lists terminating endpoints, at every allocation in turn
+ * (the list, the count table growing midway: 16 and then 16 others): -ENOMEM with
+ * drv_drain1 and the service's list as they were, the references taken given back; the
+ * commit that follows lists them; all ready again, nothing is left, in the map or counted. */
+static void test_drain_list_nomem(void **state)
+{
+	static const int bases[][2] = {{0, 0}, {0, 100}}; /* from (none, then .1-16), to */
+	struct svc_entry *se;
+	unsigned long n;
+	int rc;
+
+	(void)state;
+	set_service("web", VIP, false);
+	set_endpoints("web", (enum ep_state[NBE]){EP_READY, EP_READY, EP_READY});
+	se = hmap_sget(M->svcs, "drain/web");
+	assert_non_null(se);
+	for (size_t t = 0; t < 2; t++) {
+		size_t before = t ? 16 : 0;
+
+		for (n = 1; n < 200; n++) {
+			/* a count table of its first size, so that it grows in the attempt */
+			slice_only(0, 0);
+			assert_int_equal(model_commit(M, false, NULL), 0);
+			assert_int_equal(hmap_size(M->drain), 0);
+			hmap_free(M->drain);
+			M->drain = NULL;
+			slice_only(bases[t][0], (int)before);
+			assert_int_equal(model_commit(M, false, NULL), 0);
+			assert_int_equal(drain_entries(), before);
+			slice_only(bases[t][1], 16);
+			failalloc_arm(n, FAILALLOC_THIS_THREAD);
+			rc = model_drain_update(M, se);
+			failalloc_disarm();
+			if (!failalloc_fired()) {
+				assert_int_equal(rc, 0);
+				break;
+			}
+			assert_int_equal(rc, -ENOMEM);
+			assert_int_equal(drain_entries(), before);
+			assert_int_equal(se->ndrain, before);
+			assert_int_equal(hmap_size(M->drain), before);
+			assert_int_equal(model_commit(M, false, NULL), 0);
+			assert_int_equal(drain_entries(), 16);
+		}
+		assert_true(n > 3 && n < 200);
+	}
+	slice_only(0, 0);
+	assert_int_equal(model_commit(M, false, NULL), 0);
+	assert_int_equal(drain_entries(), 0);
+	assert_int_equal(hmap_size(M->drain), 0);
+}
+
 /* sessionAffinity ClientIP: once the client's endpoint is terminating or gone, the
  * client's open connection stays with it but its new connections go elsewhere. */
 static void test_affinity_not_pinned_to_removed(void **state)
@@ -457,6 +542,7 @@ int main(void)
 	    cmocka_unit_test(test_xdp_nodeport_tcp_drains),
 	    cmocka_unit_test(test_udp_flow_moves_off_removed),
 	    cmocka_unit_test(test_udp_flow_stays_on_terminating),
+	    cmocka_unit_test(test_drain_list_nomem),
 	    cmocka_unit_test(test_affinity_not_pinned_to_removed),
 	};
 

@@ -10,7 +10,7 @@
  * Draining, as kube-proxy's conntrack: a TCP flow keeps its translation until it ends, also
  * after its endpoint is removed or terminating; a UDP flow keeps it while its endpoint
  * serves (in drv_be4 under the same id, or terminating in drv_drain1) and is balanced anew
- * once it does not, unless the frontend has no endpoint left.
+ * once it does not, unless the frontend has no endpoint left (or is gone).
  * Masquerade (SNAT) is used when the reply would not otherwise come back through this node:
  * NodePort/external traffic with externalTrafficPolicy Cluster, and ClusterIP traffic that
  * entered from a node device towards a backend on another node.

@@ -190,19 +190,23 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 				x->ct = ct;
 				return DRV_V_REPLY;
 			}
-			/* Forward. A new SYN after a FIN/RST starts a new flow (a reused source
-			 * port). Otherwise TCP keeps its translation (the entry holds it) when its
+			/* Forward. TCP keeps its translation (the entry holds it) when its
 			 * backend is removed or terminating, until the flow ends: connection
-			 * draining, as kube-proxy's conntrack keeps established flows. */
-			if (!((f->tcp_flags & (DRV_TCP_SYN | DRV_TCP_ACK)) == DRV_TCP_SYN &&
-			      (ct->flags & DRV_CT_F_SEEN_FIN))) {
-				if (f->proto == DRV_PROTO_TCP ||
+			 * draining, as kube-proxy's conntrack keeps established flows. A SYN
+			 * (no ACK) starts a new flow after a FIN/RST (a reused source port), and
+			 * when its endpoint no longer serves (a reused port of a flow whose end
+			 * was not seen, or a handshake not done yet: a live endpoint answers). */
+			bool syn = (f->tcp_flags & (DRV_TCP_SYN | DRV_TCP_ACK)) == DRV_TCP_SYN;
+
+			if (!(syn && (ct->flags & DRV_CT_F_SEEN_FIN))) {
+				if ((f->proto == DRV_PROTO_TCP && !syn) ||
 				    drv_ct_backend_serves(ct, f->proto))
 					return drv_ct_forward(ct, f, now, len, x);
 				/* Other protocols (UDP) to an endpoint that no longer serves:
 				 * chosen anew below, as kube-proxy clears their conntrack
 				 * entries. */
-				stale = ct;
+				if (f->proto != DRV_PROTO_TCP)
+					stale = ct;
 			}
 		}
 	}

@@ -241,6 +241,14 @@ static void test_tc_tcp_drains(void **state)
 			    40100);
 		new_flows_avoid(b, (uint16_t)(41000 + 100 * s));
 	}
+	/* A SYN of the flow (no ACK: its port reused without the end seen) goes to an endpoint
+	 * that serves; the flow goes on with it. */
+	assert_int_not_equal(tc_send(IPPROTO_TCP, "10.244.1.5", 40100, VIP, 80, TCP_SYN, 8080), b);
+	b = tc_send(IPPROTO_TCP, "10.244.1.5", 40100, VIP, 80, TCP_ACK, 8080);
+	bi = be_index(b);
+	set_one("web", bi, EP_TERMINATING);
+	/* ... while a terminating (serving) endpoint keeps even a SYN of its flow */
+	assert_int_equal(tc_send(IPPROTO_TCP, "10.244.1.5", 40100, VIP, 80, TCP_SYN, 8080), b);
 	/* The client closes: its FIN still reaches the endpoint, a new SYN does not. */
 	assert_int_equal(
 	    tc_send(IPPROTO_TCP, "10.244.1.5", 40100, VIP, 80, TCP_FIN | TCP_ACK, 8080), b);

@@ -61,13 +61,14 @@
 #define DRV_MAP_SOCKUDP	 "drv_skudp1"
 #define DRV_MAP_SRCRANGE "drv_srcr1"
 #define DRV_MAP_FRAG	 "drv_frag1"
+#define DRV_MAP_DRAIN	 "drv_drain1"
 
 /* Every map name above, for inspection and uninstall. */
 #define DRV_MAP_NAMES_ALL                                                                   \
 	DRV_MAP_SVC, DRV_MAP_BACKEND, DRV_MAP_REVNAT, DRV_MAP_CT, DRV_MAP_AFFINITY,         \
 	    DRV_MAP_SOCKRNAT, DRV_MAP_MAGLEV, DRV_MAP_NODEIP, DRV_MAP_STATS, DRV_MAP_NAMES, \
 	    DRV_MAP_ATTACH, DRV_MAP_EPOCH, DRV_MAP_PKTS, DRV_MAP_ENDPOINT, DRV_MAP_SOCKUDP, \
-	    DRV_MAP_SRCRANGE, DRV_MAP_FRAG
+	    DRV_MAP_SRCRANGE, DRV_MAP_FRAG, DRV_MAP_DRAIN
 
 /* The programs the proxy pins for other attachers (drover-cni): <pin-root>/progs/<name>.
  * A restarted proxy replaces the pins with its new programs. */
@@ -302,6 +303,18 @@ struct drv_srcrange_key {
 	__be32 saddr;
 };
 
+/* ---- terminating endpoints that still serve (drv_drain1) ----
+ * An endpoint that is terminating but serving while its service has ready ones gets no slot
+ * (and its drv_be4 entry may go), yet kube-proxy's conntrack cleanup keeps the UDP flows to
+ * it: a UDP flow of the tc/XDP paths whose backend is gone keeps it while it is listed here.
+ * Written by the model (one entry per address:port/protocol, whatever the services). */
+struct drv_drain_key {
+	__be32 addr;
+	__be16 port;
+	__u8 proto;
+	__u8 pad;
+};
+
 /* ---- statistics (per CPU) ----
  * One counter pair per (frontend, path, kind). Kinds below 16 are successes; the rest are
  * drop reasons. The BPF code returns negative DRV_DROP_* values internally; the stats key
@@ -427,6 +440,7 @@ _Static_assert(sizeof(struct drv_sock_rnat_val) == 8, "drv_sock_rnat_val layout"
 _Static_assert(sizeof(struct drv_sock_udp_key) == 16, "drv_sock_udp_key layout");
 _Static_assert(sizeof(struct drv_sock_udp_val) == 16, "drv_sock_udp_val layout");
 _Static_assert(sizeof(struct drv_srcrange_key) == 16, "drv_srcrange_key layout");
+_Static_assert(sizeof(struct drv_drain_key) == 8, "drv_drain_key layout");
 _Static_assert(sizeof(struct drv_stats_key) == 4, "drv_stats_key layout");
 _Static_assert(sizeof(struct drv_stats_val) == 16, "drv_stats_val layout");
 _Static_assert(sizeof(struct drv_svc_name) == 64, "drv_svc_name layout");

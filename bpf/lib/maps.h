@@ -88,6 +88,14 @@ struct {
 	__uint(max_entries, DRV_FRAG_MAP_SIZE_DEFAULT);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } drv_frag1 SEC(".maps");
+/* Terminating endpoints that still serve (drover_abi.h's drv_drain_key) -> 1 */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct drv_drain_key);
+	__type(value, __u8);
+	__uint(max_entries, DRV_BACKEND_MAP_SIZE_DEFAULT);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} drv_drain1 SEC(".maps");
 
 /* Maglev: rev-NAT id -> inner array of backend ids. BPF_F_INNER_MAP lets each inner table
  * have its own size, so a service's memory is bounded by its own table, not the largest. */

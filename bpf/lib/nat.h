@@ -7,6 +7,10 @@
  * Connection tracking (drv_ct5, LRU): a new flow to a frontend creates two entries, the
  * reply entry first (so a reply can never beat its translation), then the forward one; one
  * lookup per packet finds either (see drover_abi.h).
+ * Draining, as kube-proxy's conntrack: a TCP flow keeps its translation until it ends, also
+ * after its endpoint is removed or terminating; a UDP flow keeps it while its endpoint
+ * serves (in drv_be4 under the same id, or terminating in drv_drain1) and is balanced anew
+ * once it does not, unless the frontend has no endpoint left (or is gone).
  * Masquerade (SNAT) is used when the reply would not otherwise come back through this node:
  * NodePort/external traffic with externalTrafficPolicy Cluster, and ClusterIP traffic that
  * entered from a node device towards a backend on another node. Its source ports: see
@@ -206,6 +210,34 @@ static __always_inline void drv_xlate_from_ct(struct drv_xlate *x, const struct 
 	x->rev_nat = ct->rev_nat;
 }
 
+/* A forward entry's backend still exists and is what the entry translates to: backend ids
+ * are reused, so an id alone may name another address:port by now. */
+static __always_inline bool drv_ct_backend_live(const struct drv_ct_val *ct)
+{
+	struct drv_backend *be = drv_lookup_backend(ct->backend_id);
+
+	return be && be->addr == ct->nat_daddr && be->port == ct->nat_dport;
+}
+
+/* ... or the entry's endpoint is terminating but still serving (drv_drain1): kube-proxy
+ * keeps UDP flows to serving endpoints. */
+static __always_inline bool drv_ct_backend_serves(const struct drv_ct_val *ct, __u8 proto)
+{
+	struct drv_drain_key k = {.addr = ct->nat_daddr, .port = ct->nat_dport, .proto = proto};
+
+	return drv_ct_backend_live(ct) || bpf_map_lookup_elem(&drv_drain1, &k);
+}
+
+/* A packet of the tracked flow ct, translated as the entry says. */
+static __always_inline int drv_ct_forward(struct drv_ct_val *ct, const struct drv_flow *f,
+					  __u64 now, __u32 len, struct drv_xlate *x)
+{
+	drv_ct_touch(ct, f, now, len);
+	drv_xlate_from_ct(x, ct);
+	x->ct = ct;
+	return DRV_V_FWD;
+}
+
 /* Reserve a masquerade source port for a flow to a backend by inserting its reply entry
  * rkey/rval (rkey->dport is the port): as Linux NAT, a port is unique per (SNAT address,
  * backend address and port, protocol), so every backend has the whole range. Free ports
@@ -266,7 +298,7 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 	    .dport = f->dport,
 	    .proto = f->proto,
 	};
-	struct drv_ct_val *ct = NULL, fwd = {}, rev = {};
+	struct drv_ct_val *ct = NULL, *stale = NULL, fwd = {}, rev = {};
 	struct drv_ct_key rkey = {};
 	struct drv_svc_key skey;
 	struct drv_svc_val *svc;
@@ -292,23 +324,35 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 				x->ct = ct;
 				return DRV_V_REPLY;
 			}
-			/* Forward: still valid while its backend exists, and a new SYN after a
-			 * FIN/RST starts a new flow (a reused source port). */
-			if (drv_lookup_backend(ct->backend_id) &&
-			    !((f->tcp_flags & (DRV_TCP_SYN | DRV_TCP_ACK)) == DRV_TCP_SYN &&
-			      (ct->flags & DRV_CT_F_SEEN_FIN))) {
-				drv_ct_touch(ct, f, now, len);
-				drv_xlate_from_ct(x, ct);
-				x->ct = ct;
-				return DRV_V_FWD;
+			/* Forward. TCP keeps its translation (the entry holds it) when its
+			 * backend is removed or terminating, until the flow ends: connection
+			 * draining, as kube-proxy's conntrack keeps established flows. A SYN
+			 * (no ACK) starts a new flow after a FIN/RST (a reused source port), and
+			 * when its endpoint no longer serves (a reused port of a flow whose end
+			 * was not seen, or a handshake not done yet: a live endpoint answers). */
+			bool syn = (f->tcp_flags & (DRV_TCP_SYN | DRV_TCP_ACK)) == DRV_TCP_SYN;
+
+			if (!(syn && (ct->flags & DRV_CT_F_SEEN_FIN))) {
+				if ((f->proto == DRV_PROTO_TCP && !syn) ||
+				    drv_ct_backend_serves(ct, f->proto))
+					return drv_ct_forward(ct, f, now, len, x);
+				/* Other protocols (UDP) to an endpoint that no longer serves:
+				 * chosen anew below, as kube-proxy clears their conntrack
+				 * entries. */
+				if (f->proto != DRV_PROTO_TCP)
+					stale = ct;
 			}
 		}
 	}
 
 	/* 2. Addressed to a frontend? */
 	svc = drv_lookup_service(&skey, f->daddr, f->dport, f->proto);
-	if (!svc)
+	if (!svc) {
+		/* kube-proxy clears stale UDP entries only of the services it has */
+		if (stale)
+			return drv_ct_forward(stale, f, now, len, x);
 		return DRV_V_PASS;
+	}
 	x->rev_nat = svc->rev_nat;
 	if (f->frag)
 		return -DRV_DROP_FRAGMENT;
@@ -325,8 +369,12 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 	}
 
 	/* 3. A new flow. */
-	if (svc->count == 0)
+	if (svc->count == 0) {
+		/* ... and only of services with endpoints: a stale flow keeps its backend */
+		if (stale)
+			return drv_ct_forward(stale, f, now, len, x);
 		return DRV_V_REJECT;
+	}
 	now = bpf_ktime_get_coarse_ns();
 	external = svc->flags & (DRV_SVC_F_NODEPORT | DRV_SVC_F_EXTERNAL);
 	id = drv_select_backend(&skey, svc, f->saddr, false,

@@ -134,7 +134,7 @@ static int size_maps(struct dataplane *dp, struct bpf_object *obj)
 
 		if (!strcmp(name, DRV_MAP_SVC))
 			want = dp->o.sizes.svc;
-		else if (!strcmp(name, DRV_MAP_BACKEND))
+		else if (!strcmp(name, DRV_MAP_BACKEND) || !strcmp(name, DRV_MAP_DRAIN))
 			want = dp->o.sizes.backend;
 		else if (!strcmp(name, DRV_MAP_REVNAT) || !strcmp(name, DRV_MAP_NAMES) ||
 			 !strcmp(name, DRV_MAP_PKTS))

@@ -49,6 +49,7 @@ struct proxy_model *model_new(const struct model_opts *opts, struct lbmap *lb)
 	snprintf(m->node, sizeof(m->node), "%s", opts && opts->node_name ? opts->node_name : "");
 	m->lb = lb;
 	m->srcr_fd = -1;
+	m->drain_fd = -1;
 	m->dirty_tail = &m->dirty;
 	m->svcs = hmap_new();
 	m->slices = hmap_new();
@@ -78,6 +79,7 @@ void model_free(struct proxy_model *m)
 			k8s_service_free(se->svc);
 			free(se->slices);
 			free(se->fes);
+			free(se->drain);
 			free(se);
 		}
 		hmap_free(m->svcs);
@@ -88,6 +90,7 @@ void model_free(struct proxy_model *m)
 		hmap_free(m->slices);
 	}
 	hmap_free(m->owner);
+	hmap_free(m->drain);
 	free(m);
 }
 
@@ -132,6 +135,7 @@ static void entry_drop_unused(struct proxy_model *m, struct svc_entry *se)
 	hmap_sdel(m->svcs, se->key);
 	free(se->slices);
 	free(se->fes);
+	free(se->drain);
 	free(se);
 }
 
@@ -279,7 +283,7 @@ int model_del_slice(struct proxy_model *m, const char *ns, const char *name)
  * carry it. As kube-proxy's EndpointSliceCache: a slice port serves the service port of the
  * same name and protocol (unnamed: ""), a port of 0 is ignored, and a slice listing no ports
  * serves none (its endpoints are used by no frontend). */
-static uint16_t slice_port_for(const struct k8s_slice *sl, const struct svc_port *sp)
+uint16_t slice_port_for(const struct k8s_slice *sl, const struct svc_port *sp)
 {
 	for (size_t i = 0; i < sl->nports; i++) {
 		if (sl->ports[i].proto == sp->proto && strcmp(sl->ports[i].name, sp->name) == 0)
@@ -590,6 +594,9 @@ static int commit_once(struct proxy_model *m, bool full, struct model_stats *st,
 		se->waiting = false;
 		st->services_changed++;
 		rc = compute_frontends(m, se, &fes, &nfes);
+		/* terminating endpoints listed before their backends can leave drv_be4 */
+		if (!rc)
+			rc = model_drain_update(m, se);
 		/* source ranges: entries in before the frontends that need them are announced;
 		 * a service that had them (or has them now) may leave some to sweep after */
 		if (!rc && model_srcr_add(m, se) == 0 && se->svc && se->svc->src_filtered)
@@ -706,6 +713,8 @@ static int commit_once(struct proxy_model *m, bool full, struct model_stats *st,
 	}
 
 	model_srcr_sweep(m);
+	if (full)
+		model_drain_sweep(m);
 
 	/* Drop entries of deleted services that no longer own anything (only services of this
 	 * commit can have become so). */

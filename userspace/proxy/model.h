@@ -133,6 +133,10 @@ int model_health_checks(const struct proxy_model *m, struct model_hc **out, size
  * longer needs them. -1: none (the flag is then never set). */
 void model_set_srcrange_fd(struct proxy_model *m, int fd);
 
+/* drv_drain1, the terminating endpoints that still serve (their UDP flows on the tc/XDP
+ * paths keep them, as kube-proxy's conntrack cleanup keeps them); -1: none. */
+void model_set_drain_fd(struct proxy_model *m, int fd);
+
 /* lb may be NULL until the maps exist (model_set_lbmap); commits need it. */
 struct proxy_model *model_new(const struct model_opts *opts, struct lbmap *lb);
 void model_set_lbmap(struct proxy_model *m, struct lbmap *lb);

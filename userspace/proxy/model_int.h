@@ -4,6 +4,8 @@
 #ifndef DROVER_MODEL_INT_H
 #define DROVER_MODEL_INT_H
 
+#include "drover_abi.h"
+#include "hmap.h"
 #include "model.h"
 
 struct svc_entry {
@@ -18,6 +20,8 @@ struct svc_entry {
 	struct svc_entry *dirty_next, *work_next;
 	bool had_src; /* its service filtered by source ranges at the last commit */
 	bool waiting; /* a frontend it wants is another service's: retried when one is freed */
+	struct drv_drain_key *drain; /* its terminating endpoints counted in m->drain */
+	size_t ndrain;
 	char key[64 + MODEL_NAME_MAX + 2];
 };
 
@@ -31,7 +35,12 @@ struct proxy_model {
 	struct hmap *owner;  /* lb_fe_key -> svc_entry */
 	struct svc_entry *dirty, **dirty_tail; /* pending, in the order marked */
 	bool waiters;			       /* some entry is waiting */
+	int drain_fd;			       /* drv_drain1, -1: none */
+	struct hmap *drain; /* drv_drain_key -> how many services list it (model_drain.c) */
 };
+
+/* model.c: the port an EndpointSlice gives service port sp (0: none) */
+uint16_t slice_port_for(const struct k8s_slice *sl, const struct svc_port *sp);
 
 /* model_lb.c */
 /* Before a commit: the drv_srcr1 entries of se's LoadBalancer frontends (0 or -errno; a
@@ -39,5 +48,12 @@ struct proxy_model {
 int model_srcr_add(struct proxy_model *m, const struct svc_entry *se);
 /* After a commit: entries no frontend of the maps needs any more go. */
 void model_srcr_sweep(struct proxy_model *m);
+
+/* model_drain.c */
+/* Before a commit: drv_drain1 lists se's terminating endpoints that still serve, and no
+ * longer those it listed before (0 or -ENOMEM, nothing changed then). */
+int model_drain_update(struct proxy_model *m, struct svc_entry *se);
+/* After a full resync: pinned entries no service lists go. */
+void model_drain_sweep(struct proxy_model *m);
 
 #endif

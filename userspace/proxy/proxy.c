@@ -579,6 +579,7 @@ int proxy_run(struct proxy_config *c)
 	}
 	model_set_lbmap(p.model, p.lb);
 	model_set_srcrange_fd(p.model, dp_map_fd(p.dp, DP_MAP_SRCRANGE));
+	model_set_drain_fd(p.model, dp_map_fd(p.dp, DP_MAP_DRAIN));
 	lbmap_set_removed_cb(p.lb, on_removed, &p);
 	rc = lbmap_adopt(p.lb);
 	if (rc)

@@ -147,11 +147,11 @@ static|udp-flow-pod|pod|flow 10.96.0.10:53 -n 20 --count|1|-
 static|udp-flow-pod-tc|pod-tc|flow 10.96.0.10:53 -n 20 --count|1|-
 static|udp-flow-ext|ext|flow 192.168.100.1:30053 -n 20 --count|1|-
 change|drain-tcp-pod|pod|hold tcp 10.96.0.20:80|b4<client -> b4<client|-
-change|drain-tcp-pod-tc|pod-tc|hold tcp 10.96.0.20:80|b4<client -> b4<client|#1 b4<client -> ECONNRESET
-change|drain-tcp-ext|ext|hold tcp 192.168.100.1:30090|b4<node -> b4<node|#1 b4<node -> ECONNRESET
+change|drain-tcp-pod-tc|pod-tc|hold tcp 10.96.0.20:80|b4<client -> b4<client|-
+change|drain-tcp-ext|ext|hold tcp 192.168.100.1:30090|b4<node -> b4<node|-
 change|drainterm-tcp-pod|pod|hold tcp 10.96.0.21:80|b5<client -> b5<client|-
-change|drainterm-tcp-pod-tc|pod-tc|hold tcp 10.96.0.21:80|b5<client -> b5<client|#1 b5<client -> ECONNRESET
-change|drainterm-tcp-ext|ext|hold tcp 192.168.100.1:30091|b5<node -> b5<node|#1 b5<node -> ECONNRESET
+change|drainterm-tcp-pod-tc|pod-tc|hold tcp 10.96.0.21:80|b5<client -> b5<client|-
+change|drainterm-tcp-ext|ext|hold tcp 192.168.100.1:30091|b5<node -> b5<node|-
 change|drain-udp-pod|pod|hold udp 10.96.0.20:53|b4 -> b2|-
 change|drain-udp-pod-tc|pod-tc|hold udp 10.96.0.20:53|b4 -> b2|-
 change|drain-udp-ext|ext|hold udp 192.168.100.1:30050|b4 -> b2|-

@@ -18,6 +18,28 @@ write_slice "$m/local-eps.yaml" local 10.244.1.11:node1 10.244.1.12:node2
 NODEPORT=30082 write_service "$m/away.yaml" away 10.96.0.12 "type: NodePort" "externalTrafficPolicy: Local"
 write_slice "$m/away-eps.yaml" away 10.244.1.12:node2 10.244.1.13:node3
 ext_curl() { in_pod_nolb ext curl -s --max-time 10 "$@"; }
+# Service drain (check_drain): its endpoints are servers of their own on port 8081, so that
+# no other service shares their backend entries.
+for i in 1 2 3; do
+	in_pod_nolb "b$i" "$DROVER_HTTPD" --port 8081 --body "backend-$i" >/dev/null 2>&1 &
+	TOPO_PIDS+=($!)
+done
+drain_slice() { # "IP[:terminating]"...
+	{
+		printf '%s\n' "apiVersion: discovery.k8s.io/v1" "kind: EndpointSlice" \
+			"metadata: {name: drain-slice, namespace: default, labels: {kubernetes.io/service-name: drain}}" \
+			"addressType: IPv4" "ports: [{name: http, port: 8081, protocol: TCP}]" "endpoints:"
+		for e in "$@"; do
+			case $e in
+			*:terminating) echo "- {addresses: [${e%:*}], nodeName: node1, conditions: {ready: false, serving: true, terminating: true}}" ;;
+			*) echo "- {addresses: [$e], nodeName: node1, conditions: {ready: true, serving: true, terminating: false}}" ;;
+			esac
+		done
+	} >"$m/drain-eps.yaml.tmp"
+	mv "$m/drain-eps.yaml.tmp" "$m/drain-eps.yaml"
+}
+NODEPORT=30083 write_service "$m/drain.yaml" drain 10.96.0.13 "type: NodePort"
+drain_slice 10.244.1.11 10.244.1.12 10.244.1.13
 # The external host may also reach ClusterIPs through the node (a router in front of it).
 in_pod_nolb ext ip route add 10.96.0.0/16 via 192.168.100.1
 
@@ -47,6 +69,75 @@ print(" ".join(sorted(seen)))')
 	pass "$1: NodePort Cluster/Local policies behave"
 }
 
+# Connection draining (issue 11 defect 1), as under kube-proxy: a kept-alive connection
+# through the NodePort goes on with its backend after that endpoint turns terminating and
+# after it leaves the EndpointSlice (its server stays up); new connections go to the others.
+# (Before the fix, the connection's next packet was balanced anew and reset by another
+# endpoint.)
+check_drain() { # $1: path name
+	local first k step i eps syncs got py
+	rm -f "$m"/held.*
+	# One connection, one request per step once the shell says go; it gives up by itself.
+	in_pod_nolb ext python3 - "$m" <<'PY' &
+import os, socket, sys, time
+d = sys.argv[1]
+s = socket.create_connection(("192.168.100.1", 30083), timeout=10)
+def get(name):
+    s.sendall(b"GET / HTTP/1.1\r\nHost: np\r\n\r\n")
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = s.recv(4096)
+        if not chunk:
+            raise SystemExit("connection closed")
+        buf += chunk
+    head, body = buf.split(b"\r\n\r\n", 1)
+    n = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0])
+    while len(body) < n:
+        body += s.recv(4096)
+    with open(f"{d}/held.{name}.tmp", "w") as f:
+        f.write(body.decode().strip())
+    os.rename(f"{d}/held.{name}.tmp", f"{d}/held.{name}")
+get("first")
+for step in ("terminating", "gone"):
+    deadline = time.time() + 60
+    while not os.path.exists(f"{d}/held.go.{step}"):
+        if time.time() > deadline:
+            raise SystemExit("no go")
+        time.sleep(0.02)
+    get(step)
+PY
+	py=$!
+	for _ in $(seq 1 600); do [ -e "$m/held.first" ] && break; sleep 0.05; done
+	first=$(cut -d' ' -f1 "$m/held.first" 2>/dev/null || true)
+	k=${first#backend-}
+	case "$k" in [123]) ;; *) fail "$1: drain: first request answered '$first'" ;; esac
+	for step in terminating gone; do
+		eps=
+		for i in 1 2 3; do
+			if [ "$i" != "$k" ]; then
+				eps="$eps 10.244.1.1$i"
+			elif [ "$step" = terminating ]; then
+				eps="$eps 10.244.1.1$i:terminating"
+			fi
+		done
+		syncs=$(grep -c "proxy: sync:" "$TOPO_LOG")
+		# shellcheck disable=SC2086
+		drain_slice $eps
+		wait_log "proxy: sync:" $((syncs + 1))
+		touch "$m/held.go.$step"
+		for _ in $(seq 1 600); do [ -e "$m/held.$step" ] && break; sleep 0.05; done
+		got=$(cut -d' ' -f1 "$m/held.$step" 2>/dev/null || echo "(no answer)")
+		expect_eq "$got" "$first" "$1: a kept-alive connection after its endpoint is $step"
+		got=$(distinct_bodies 6 ext_curl http://192.168.100.1:30083/)
+		case "$got" in *"$first"* | *failed*) fail "$1: new connections with $first $step: '$got'" ;; esac
+	done
+	wait "$py" || fail "$1: drain client failed"
+	syncs=$(grep -c "proxy: sync:" "$TOPO_LOG")
+	drain_slice 10.244.1.11 10.244.1.12 10.244.1.13
+	wait_log "proxy: sync:" $((syncs + 1))
+	pass "$1: a kept-alive NodePort connection stays with $first while it is terminating and after it left the slice; new ones avoid it"
+}
+
 # XDP forwards only to next hops whose neighbour entry exists; until then it leaves the packet
 # to tc (bpf_redirect_neigh resolves it). Resolve the backends first so that every packet
 # of this test is XDP's to handle.
@@ -54,6 +145,7 @@ for i in 1 2 3; do in_node ping -c1 -W1 "10.244.1.1$i" >/dev/null; done
 topo_proxy --manifests "$m" --node node1 --device "$(topo_ext_dev)"
 grep -q "drv_xdp_lb attached (generic XDP)" "$TOPO_LOG" || fail "XDP did not attach"
 check_nodeport xdp
+check_drain xdp
 xdp=$(stat_sum xdp forwarded)
 tcf=$(stat_sum tc forwarded)
 expect_ge "$xdp" 30 "XDP forwarded packets"
@@ -65,6 +157,7 @@ topo_proxy_stop
 in_node "$DROVER" proxy uninstall --pin-root "$TOPO_PIN_ROOT" >/dev/null 2>&1
 topo_proxy --manifests "$m" --node node1 --device "$(topo_ext_dev)" --xdp-mode off
 check_nodeport tc
+check_drain tc
 xdp=$(stat_sum xdp forwarded)
 tcf=$(stat_sum tc forwarded)
 expect_ge "$tcf" 30 "tc forwarded packets"

@@ -121,7 +121,8 @@ static void *mwatch_main(void *arg)
 			if (msg->msg == CURLMSG_DONE && msg->data.result != CURLE_WRITE_ERROR)
 				print_message("a watch ended: %s\n",
 					      curl_easy_strerror(msg->data.result));
-		curl_multi_poll(cm, NULL, 0, 100, NULL);
+		/* publish what this perform read before waiting for more (publishing after the
+		 * poll made every lockstep round wait out its 100 ms timeout) */
 		for (size_t i = 0; i < m->n; i++) {
 			h += m->s[i].headers;
 			ev += m->s[i].events;
@@ -133,6 +134,8 @@ static void *mwatch_main(void *arg)
 		pthread_cond_broadcast(&m->cond);
 		pthread_mutex_unlock(&m->mu);
 		(void)ev;
+		if (running)
+			curl_multi_poll(cm, NULL, 0, 100, NULL);
 	}
 	for (size_t i = 0; i < m->n; i++)
 		curl_multi_remove_handle(cm, m->s[i].c);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Pod devices (issue 11 defect 10): the proxy attaches drv_tc_pod by reconciling with the
-# links that exist, not only on link events (100 veths made at once overrun the event
-# socket); records of links that went are pruned; with the attachment record (drv_attach1,
+# links that exist, not only on link events (100 veths made at once can overrun the event
+# socket; a filter removed behind its back sends none); records of links that went are pruned; with the attachment record (drv_attach1,
 # made tiny here) full, `drover proxy uninstall` still removes every filter, clsact qdisc
 # and the program, because it looks at the links themselves.
 source "$(dirname "$0")/common.sh"
@@ -45,6 +45,12 @@ topo_proxy --manifests "$m" --node node1 --no-socket-lb --reconcile-interval 1 \
 veths add
 wait_for 30 "drv_tc_pod on all $N new veths, got $(attached)" all_attached
 pass "$N veths made at once: drv_tc_pod on every one"
+# No event says a filter went: the reconcile notices (the qdisc of 10 devices removed
+# behind the proxy's back).
+for i in $(seq 1 10); do echo "qdisc del dev ${pfx}v$i clsact"; done | in_node tc -batch -
+[ "$(attached)" -le $((N - 10)) ] || fail "clsact removal did not take the filters"
+wait_for 30 "drv_tc_pod back on the 10 stripped veths, got $(attached)" all_attached
+pass "filters removed behind the proxy's back are put back by the reconcile"
 
 veths del
 wait_for 30 "attachment records of deleted veths pruned, $(records) left" no_records

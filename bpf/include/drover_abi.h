@@ -145,6 +145,9 @@ enum drv_attach_flags {
 	DRV_ATT_XDP_DRV = 1 << 2, /* drv_xdp_lb, native mode */
 	DRV_ATT_XDP_SKB = 1 << 3, /* drv_xdp_lb, generic mode */
 	DRV_ATT_CLSACT = 1 << 4,  /* the clsact qdisc was created by drover */
+	/* recorded after the fact (found attached by the proxy's reconcile): who made the
+	 * clsact qdisc is not known; uninstall removes it if drover's filter was all it held */
+	DRV_ATT_CLSACT_UNKNOWN = 1 << 5,
 };
 
 struct drv_attach {

@@ -55,10 +55,12 @@ static void proxy_usage(FILE *out)
 	    "                          --nodeport-range [30000-32767]\n"
 	    "  --maglev-table-size M   largest Maglev table (a prime: 251 ... 131071) [16381]\n"
 	    "  --map-size MAP=N        entries of svc|backend|revnat|ct|affinity|sock-rnat|\n"
-	    "                          maglev|stats|endpoint; repeatable\n"
+	    "                          maglev|stats|endpoint|attach; repeatable\n"
 	    "  --ct-timeout-tcp S      idle TCP flow lifetime in conntrack [21600]\n"
 	    "  --ct-timeout-other S    idle UDP flow lifetime in conntrack [60]\n"
 	    "  --gc-interval S         conntrack garbage collection period, 0 = none [30]\n"
+	    "  --reconcile-interval S  attach pod devices that lack drv_tc_pod, forget gone\n"
+	    "                          ones, retry frontends that did not fit [10]\n"
 	    "  --no-fib-redirect       let the kernel route translated packets (no bpf_redirect)\n"
 	    "  --ready-file PATH       write the PID there once the first sync is in the kernel\n"
 	    "  --log-level LEVEL       error|warn|info|debug [info]\n");
@@ -85,6 +87,7 @@ static int parse_map_size(struct proxy_config *c, const char *arg)
 	MAPSZ("maglev", maglev_outer)
 	MAPSZ("stats", stats)
 	MAPSZ("endpoint", endpoint)
+	MAPSZ("attach", attach)
 #undef MAPSZ
 	if (!dst)
 		return -EINVAL;
@@ -121,6 +124,7 @@ int cmd_proxy(int argc, char **argv)
 		O_CT_TCP,
 		O_CT_OTHER,
 		O_GC,
+		O_RECONCILE,
 		O_NO_FIB,
 		O_READY,
 		O_LOG,
@@ -147,6 +151,7 @@ int cmd_proxy(int argc, char **argv)
 	    {"ct-timeout-tcp", required_argument, 0, O_CT_TCP},
 	    {"ct-timeout-other", required_argument, 0, O_CT_OTHER},
 	    {"gc-interval", required_argument, 0, O_GC},
+	    {"reconcile-interval", required_argument, 0, O_RECONCILE},
 	    {"no-fib-redirect", no_argument, 0, O_NO_FIB},
 	    {"ready-file", required_argument, 0, O_READY},
 	    {"log-level", required_argument, 0, O_LOG},
@@ -279,6 +284,11 @@ int cmd_proxy(int argc, char **argv)
 			if (cli_parse_uint(optarg, 0, 86400, &v))
 				return bad("--gc-interval", optarg);
 			c.gc_interval_s = v;
+			break;
+		case O_RECONCILE:
+			if (cli_parse_uint(optarg, 1, 3600, &v))
+				return bad("--reconcile-interval", optarg);
+			c.reconcile_interval_s = v;
 			break;
 		case O_NO_FIB:
 			c.dp.cfg.enable_fib_redirect = 0;

@@ -61,6 +61,7 @@ struct dataplane {
 	struct xdp_bpf *xdp;
 	struct sockdestroy_bpf *sd;
 	int map_fd[DP_MAP_COUNT];
+	bool attach_full_logged; /* drv_attach1 refused a record (uninstall still finds it) */
 };
 
 /* ---------- helpers ---------- */
@@ -151,6 +152,8 @@ static int size_maps(struct dataplane *dp, struct bpf_object *obj)
 			want = dp->o.sizes.stats;
 		else if (!strcmp(name, DRV_MAP_ENDPOINT))
 			want = dp->o.sizes.endpoint;
+		else if (!strcmp(name, DRV_MAP_ATTACH))
+			want = dp->o.sizes.attach;
 		if (bpf_map__pin_path(map) == NULL)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dp->pin_root, name);
@@ -393,7 +396,14 @@ static void attach_record(struct dataplane *dp, int ifindex, const char *ifname,
 	bpf_map_lookup_elem(dp->map_fd[DP_MAP_ATTACH], &key, &a);
 	a.flags = (a.flags & ~clear) | set;
 	snprintf(a.ifname, sizeof(a.ifname), "%s", ifname);
-	bpf_map_update_elem(dp->map_fd[DP_MAP_ATTACH], &key, &a, BPF_ANY);
+	if (bpf_map_update_elem(dp->map_fd[DP_MAP_ATTACH], &key, &a, BPF_ANY) &&
+	    !dp->attach_full_logged) {
+		/* Not fatal: the record serves a restart's re-attach and uninstall's clean-up of
+		 * the clsact qdisc; uninstall finds drover's filters on the links themselves. */
+		log_warn(COMP, "%s: record the attachment in %s: %s", ifname, DRV_MAP_ATTACH,
+			 strerror(errno));
+		dp->attach_full_logged = true;
+	}
 }
 
 static int attach_tc(struct dataplane *dp, const char *ifname, struct bpf_program *prog, __u32 flag)
@@ -426,6 +436,37 @@ static int attach_tc(struct dataplane *dp, const char *ifname, struct bpf_progra
 int dp_attach_pod_dev(struct dataplane *dp, const char *ifname)
 {
 	return attach_tc(dp, ifname, dp->tc->progs.drv_tc_pod, DRV_ATT_TC_POD);
+}
+
+int dp_ensure_pod_dev(struct dataplane *dp, const char *ifname)
+{
+	int ifindex = (int)if_nametoindex(ifname);
+	__u32 id = 0, key = (__u32)ifindex;
+	struct drv_attach a;
+
+	if (!ifindex)
+		return -ENODEV;
+	if (tca_query(ifindex, &id) != 0 ||
+	    id != tca_prog_id(bpf_program__fd(dp->tc->progs.drv_tc_pod))) {
+		int err = dp_attach_pod_dev(dp, ifname);
+
+		return err ? err : 1;
+	}
+	/* attached (by an event, drover-cni or an earlier run): recorded too, now that the
+	 * map may have room again */
+	if (bpf_map_lookup_elem(dp->map_fd[DP_MAP_ATTACH], &key, &a) ||
+	    !(a.flags & DRV_ATT_TC_POD) || strncmp(a.ifname, ifname, sizeof(a.ifname)))
+		attach_record(dp, ifindex, ifname, DRV_ATT_TC_POD | DRV_ATT_CLSACT_UNKNOWN,
+			      DRV_ATT_TC_NODE);
+	return 0;
+}
+
+void dp_attach_forget(struct dataplane *dp, int ifindex)
+{
+	__u32 key = (__u32)ifindex;
+
+	if (bpf_map_delete_elem(dp->map_fd[DP_MAP_ATTACH], &key) == 0)
+		dp->attach_full_logged = false;
 }
 
 /* ---------- XDP ---------- */
@@ -528,35 +569,77 @@ static int pin_progs(struct dataplane *dp)
 	return 0;
 }
 
+/* Every key of drv_attach1 (malloc'd; *n of them), or NULL. */
+static __u32 *attach_keys(int fd, size_t *n)
+{
+	size_t cap = 256;
+	__u32 *keys = malloc(cap * sizeof(*keys)), key, next;
+	bool have = false;
+
+	*n = 0;
+	while (keys && bpf_map_get_next_key(fd, have ? &key : NULL, &next) == 0) {
+		if (*n == cap) {
+			__u32 *k = realloc(keys, 2 * cap * sizeof(*keys));
+
+			if (!k)
+				break; /* the rest waits for the next reconcile */
+			keys = k;
+			cap *= 2;
+		}
+		key = next;
+		have = true;
+		keys[(*n)++] = key;
+	}
+	return keys;
+}
+
+/* A record whose device is gone (or renamed: the index was reused). */
+static bool attach_stale(__u32 ifindex, const struct drv_attach *a, char *name)
+{
+	return !if_indextoname(ifindex, name) || strncmp(name, a->ifname, sizeof(a->ifname));
+}
+
+int dp_attach_prune(struct dataplane *dp)
+{
+	int fd = dp->map_fd[DP_MAP_ATTACH], pruned = 0;
+	size_t n;
+	__u32 *keys = attach_keys(fd, &n);
+
+	for (size_t i = 0; keys && i < n; i++) {
+		char name[IF_NAMESIZE];
+		struct drv_attach a;
+
+		if (bpf_map_lookup_elem(fd, &keys[i], &a) == 0 && attach_stale(keys[i], &a, name))
+			pruned += bpf_map_delete_elem(fd, &keys[i]) == 0;
+	}
+	free(keys);
+	if (pruned)
+		dp->attach_full_logged = false;
+	return keys ? pruned : -ENOMEM;
+}
+
 /* Devices given drv_tc_pod by someone else (drover-cni, from the pin) or by an earlier run
  * are recorded in drv_attach1: a new proxy swaps its own program in there, so that every
- * pod runs one version. A record whose device is gone (or renamed: the index was reused)
- * is dropped. */
+ * pod runs one version. A record whose device is gone is dropped. */
 static void reattach_recorded_pods(struct dataplane *dp)
 {
 	int fd = dp->map_fd[DP_MAP_ATTACH];
-	__u32 keys[4096], key, next;
-	size_t n = 0;
-	bool have = false;
+	size_t n;
+	__u32 *keys = attach_keys(fd, &n);
 
-	while (n < sizeof(keys) / sizeof(keys[0]) &&
-	       bpf_map_get_next_key(fd, have ? &key : NULL, &next) == 0) {
-		key = next;
-		have = true;
-		keys[n++] = key;
-	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; keys && i < n; i++) {
 		char name[IF_NAMESIZE];
 		struct drv_attach a;
 
 		if (bpf_map_lookup_elem(fd, &keys[i], &a) || !(a.flags & DRV_ATT_TC_POD))
 			continue;
-		if (!if_indextoname(keys[i], name) || strncmp(name, a.ifname, sizeof(a.ifname))) {
+		if (attach_stale(keys[i], &a, name)) {
 			bpf_map_delete_elem(fd, &keys[i]);
 			continue;
 		}
 		attach_tc(dp, name, dp->tc->progs.drv_tc_pod, DRV_ATT_TC_POD);
 	}
+	free(keys);
 }
 
 int dp_attach(struct dataplane *dp)
@@ -765,12 +848,55 @@ static int remove_map_pins(const char *pin_root, bool stale_only)
 	return removed;
 }
 
+/* drover's tc filter and XDP program off one link (those of the pin root whose service map
+ * is svc_id: another drover's stay). A clsact qdisc goes when drv_attach1 says drover made
+ * it, or, for a link the record does not know (or knows only from a reconcile), when
+ * drover's filter was all it held.
+ * Returns how many attachments were removed. */
+static int uninstall_link(int attach_fd, __u32 svc_id, int ifindex, const char *ifname)
+{
+	__u32 key = (__u32)ifindex, id = 0;
+	struct drv_attach a;
+	bool rec, ours;
+	int removed = 0;
+
+	memset(&a, 0, sizeof(a));
+	rec = attach_fd >= 0 && bpf_map_lookup_elem(attach_fd, &key, &a) == 0 &&
+	      strncmp(a.ifname, ifname, sizeof(a.ifname)) == 0;
+	if (!rec)
+		a.flags = 0;
+	/* links without a clsact qdisc are passed over quietly (a query there makes the
+	 * kernel complain through libbpf's log) */
+	ours = tca_clsact_filters(ifindex) > 0 && tca_query(ifindex, &id) == 0 &&
+	       tca_prog_ours(id, svc_id, "drv_tc", NULL);
+	if (ours || (a.flags & DRV_ATT_CLSACT)) {
+		/* a clsact qdisc drover created goes with drover (and with it any filter
+		 * someone added to it later, at drover's handle or not) */
+		tca_detach(ifindex, a.flags & DRV_ATT_CLSACT);
+		if ((!rec || (a.flags & DRV_ATT_CLSACT_UNKNOWN)) && !(a.flags & DRV_ATT_CLSACT) &&
+		    tca_clsact_filters(ifindex) == 0)
+			tca_detach(ifindex, true);
+		removed += ours;
+	}
+	for (int m = 0; m < 2; m++) {
+		__u32 mode = m ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+
+		id = 0;
+		if (bpf_xdp_query_id(ifindex, (int)mode, &id) == 0 && id &&
+		    tca_prog_ours(id, svc_id, "drv_xdp", NULL)) {
+			bpf_xdp_detach(ifindex, mode, NULL);
+			removed++;
+		}
+	}
+	return removed;
+}
+
 int dp_uninstall(const char *pin_root)
 {
 	char path[640], links[320];
 	int attach_fd, svc_fd;
-	__u32 svc_id = 0, key, next;
-	bool have = false;
+	__u32 svc_id = 0;
+	struct if_nameindex *ifs;
 	int removed = 0;
 	DIR *d;
 
@@ -801,7 +927,9 @@ int dp_uninstall(const char *pin_root)
 		rmdir(links);
 	}
 
-	/* tc and XDP, from the attachment record */
+	/* tc and XDP: every link is looked at (a program attached while drv_attach1 was full,
+	 * or by a CNI ADD that raced with us, is not in the record); the record only says
+	 * which clsact qdiscs drover created. */
 	snprintf(path, sizeof(path), "%s/%s", pin_root, DRV_MAP_SVC);
 	svc_fd = bpf_obj_get(path);
 	if (svc_fd >= 0) {
@@ -810,37 +938,11 @@ int dp_uninstall(const char *pin_root)
 	}
 	snprintf(path, sizeof(path), "%s/%s", pin_root, DRV_MAP_ATTACH);
 	attach_fd = bpf_obj_get(path);
-	while (attach_fd >= 0 && bpf_map_get_next_key(attach_fd, have ? &key : NULL, &next) == 0) {
-		struct drv_attach a;
-		int ifindex = (int)next;
-
-		key = next;
-		have = true;
-		if (bpf_map_lookup_elem(attach_fd, &key, &a))
-			continue;
-		if (a.flags & (DRV_ATT_TC_POD | DRV_ATT_TC_NODE)) {
-			__u32 id;
-			bool ours = tca_query(ifindex, &id) == 0 &&
-				    tca_prog_ours(id, svc_id, "drv_tc", NULL);
-
-			/* a clsact qdisc drover created goes with drover (and with it any
-			 * filter someone added to it later, at drover's handle or not) */
-			if (ours || (a.flags & DRV_ATT_CLSACT))
-				tca_detach(ifindex, a.flags & DRV_ATT_CLSACT);
-			removed += ours;
-		}
-		if (a.flags & (DRV_ATT_XDP_DRV | DRV_ATT_XDP_SKB)) {
-			__u32 mode =
-			    (a.flags & DRV_ATT_XDP_DRV) ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
-			__u32 id = 0;
-
-			if (bpf_xdp_query_id(ifindex, (int)mode, &id) == 0 && id &&
-			    tca_prog_ours(id, svc_id, "drv_xdp", NULL)) {
-				bpf_xdp_detach(ifindex, mode, NULL);
-				removed++;
-			}
-		}
-	}
+	ifs = if_nameindex();
+	for (struct if_nameindex *i = ifs; i && i->if_index; i++)
+		removed += uninstall_link(attach_fd, svc_id, (int)i->if_index, i->if_name);
+	if (ifs)
+		if_freenameindex(ifs);
 	if (attach_fd >= 0)
 		close(attach_fd);
 

@@ -35,6 +35,7 @@ enum dp_xdp_mode {
 
 struct dp_map_sizes {
 	uint32_t svc, backend, revnat, ct, affinity, sock_rnat, maglev_outer, stats, endpoint;
+	uint32_t attach; /* drv_attach1; 0: the object's default (4096) */
 };
 
 struct dp_opts {
@@ -58,6 +59,14 @@ int dp_open(struct dataplane **out, const struct dp_opts *opts);
 int dp_attach(struct dataplane *dp);
 /* Attach drv_tc_pod to one pod-side device (idempotent). */
 int dp_attach_pod_dev(struct dataplane *dp, const char *ifname);
+/* The reconcile's step for one pod-side device: attach drv_tc_pod unless this proxy's
+ * program is there already (and record an attachment found unrecorded). 1: attached now,
+ * 0: was there, or -errno. */
+int dp_ensure_pod_dev(struct dataplane *dp, const char *ifname);
+/* Drop drv_attach1's record of a device (it went away). */
+void dp_attach_forget(struct dataplane *dp, int ifindex);
+/* Drop every drv_attach1 record whose device no longer exists. How many, or -errno. */
+int dp_attach_prune(struct dataplane *dp);
 /* Close userspace handles; attachments and pins stay. NULL-tolerant. */
 void dp_close(struct dataplane *dp);
 

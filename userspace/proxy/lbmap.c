@@ -599,7 +599,7 @@ static int queue_maglev_delete(struct lbmap *m, struct fe_state *fe)
 		return -ENOMEM;
 	op = &m->mag[m->nmag++];
 	memset(op, 0, sizeof(*op));
-	op->fe = NULL; /* deletes run after masters; not tied to a frontend's success */
+	op->fe = fe; /* deletes run after masters; skipped if the frontend's update failed */
 	op->rev_nat = fe->rev_nat;
 	op->inner_fd = -1;
 	return 0;
@@ -613,6 +613,7 @@ void lbmap_begin(struct lbmap *m)
 	lbm_tx_reset(m);
 	m->nfailed = 0;
 	m->full_logged = false;
+	m->id_logged = false;
 	m->r_svc.pending = m->r_be.pending = m->r_rnat.pending = m->r_mag.pending = 0;
 	m->in_tx = true;
 }
@@ -679,7 +680,19 @@ int lbmap_upsert(struct lbmap *m, const struct lb_frontend *want)
 			if (fe->rev_nat)
 				lbm_revnat_set(m, fe->rev_nat, false);
 			free(fe);
-			log_warn(COMP, "frontend %s: no free frontend id", want->name);
+			fe = NULL;
+			/* As a full map: reported with the others that failed (the caller
+			 * retries them once deletions free ids), logged once per commit. */
+			if (!m->id_logged)
+				log_warn(COMP,
+					 "no free frontend id (%s has %u entries): frontend %s and "
+					 "others not written; raise --map-size revnat",
+					 m->r_rnat.name, m->r_rnat.max, want->name);
+			m->id_logged = true;
+			m->ctr.write_failures++;
+			if (lbm_grow((void **)&m->failed, &m->capfailed, m->nfailed + 1,
+				     sizeof(*m->failed)) == 0)
+				m->failed[m->nfailed++] = want->key;
 			goto out;
 		}
 		is_new = true;
@@ -821,7 +834,10 @@ int lbmap_upsert(struct lbmap *m, const struct lb_frontend *want)
 		fe->slot_dels = true;
 	}
 
-	/* Reference counts and removed backends. */
+	err = lbm_fe_reserve(fe, (uint32_t)n);
+	if (err)
+		goto out;
+	/* Reference counts and removed backends: nothing can fail from here on. */
 	for (size_t i = 0; i < n; i++)
 		lbm_be_lookup_id(m, ids[i])->refs++;
 	for (uint32_t i = 0; i < fe->nslots; i++) {
@@ -836,9 +852,6 @@ int lbmap_upsert(struct lbmap *m, const struct lb_frontend *want)
 		if (!kept && i < fe->count)
 			remember_removed(m, fe, s);
 	}
-	err = lbm_fe_reserve(fe, (uint32_t)n);
-	if (err)
-		goto out;
 	if (n)
 		memcpy(fe->slots, ids, n * sizeof(*ids));
 	fe->nslots = fe->count = (uint32_t)n;
@@ -848,6 +861,11 @@ int lbmap_upsert(struct lbmap *m, const struct lb_frontend *want)
 	fe->maglev_size = msize;
 	fe->maglev_valid = msize != 0;
 out:
+	/* An update that stopped half-way (out of memory after some of its writes were
+	 * queued) writes none of them: the frontend keeps its state as it is in the maps and
+	 * is reported for the retry. Its state above is only changed once nothing can fail. */
+	if (err && fe)
+		lbm_fe_fail(m, fe);
 	free(sorted);
 	free(ids);
 	return err;
@@ -886,7 +904,6 @@ static int fe_queue_delete(struct lbmap *m, struct fe_state *fe)
 		err = queue_maglev_delete(m, fe);
 		if (err)
 			return err;
-		m->mag[m->nmag - 1].fe = fe;
 	}
 	err = lbm_op_push(&m->rnat_del, &id, NULL, fe);
 	if (!err)

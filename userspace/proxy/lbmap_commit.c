@@ -280,7 +280,8 @@ int lbmap_commit(struct lbmap *m)
 	n_slot_del = m->slot_del.n;
 	/* 7. unused Maglev tables */
 	for (size_t i = 0; i < m->nmag; i++) {
-		if (m->mag[i].inner_fd >= 0)
+		/* a failed update keeps its master, which may still need its table */
+		if (m->mag[i].inner_fd >= 0 || (m->mag[i].fe && m->mag[i].fe->failed))
 			continue;
 		n_mag_del++;
 		if (bpf_map_delete_elem(m->fd.maglev, &m->mag[i].rev_nat) == 0) {

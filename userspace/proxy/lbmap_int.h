@@ -85,6 +85,7 @@ struct lbmap {
 	uint32_t maglev_max;
 	struct room r_svc, r_be, r_rnat, r_mag;
 	bool full_logged;
+	bool id_logged;	  /* "no free frontend id" said in this transaction */
 	struct hmap *fes; /* lb_fe_key -> fe_state */
 	struct hmap *bes; /* (addr, port, proto) -> be_state */
 	/* id -> be_state: ids are handed out densely (freed ones are reused first), so an

@@ -64,6 +64,7 @@ void proxy_config_defaults(struct proxy_config *c)
 	c->dp.sizes.stats = DRV_STATS_MAP_SIZE_DEFAULT;
 	c->maglev_max = DRV_MAGLEV_DEFAULT_TABLE;
 	c->gc_interval_s = 30;
+	c->reconcile_interval_s = 10;
 	c->nodeport_min = 30000;
 	c->nodeport_max = 32767;
 	c->stop_fd = -1;
@@ -283,17 +284,27 @@ static bool pod_dev_wanted(const struct proxy_config *c, const char *name)
 	       !strncmp(name, c->pod_dev_prefix, strlen(c->pod_dev_prefix));
 }
 
-static void attach_existing_pod_devs(struct proxy *p)
+/* The pod devices as they are, not as events said: list the links (an rtnetlink dump), put
+ * drv_tc_pod on every wanted one that lacks it, drop the records of links that are gone.
+ * At activation, on every timer tick, and when the event socket overran (events lost). */
+static void reconcile_pod_devs(struct proxy *p)
 {
 	struct if_nameindex *ifs = if_nameindex(), *i;
+	int attached = 0, pruned;
 
-	if (!ifs)
+	if (!ifs) {
+		log_warn(COMP, "list links: %s", strerror(errno));
 		return;
+	}
 	for (i = ifs; i->if_index; i++) {
 		if (pod_dev_wanted(p->c, i->if_name))
-			dp_attach_pod_dev(p->dp, i->if_name);
+			attached += dp_ensure_pod_dev(p->dp, i->if_name) > 0;
 	}
 	if_freenameindex(ifs);
+	pruned = dp_attach_prune(p->dp);
+	if (attached || pruned > 0)
+		log_info(COMP, "pod devices reconciled: %d attached, %d gone", attached,
+			 pruned > 0 ? pruned : 0);
 }
 
 /* Link events (new pod devices) when the tc path runs; IPv4 address events when the node's
@@ -317,13 +328,20 @@ static int netlink_open(bool links, bool addrs)
 	return fd;
 }
 
+/* Events are hints: a link event attaches (or forgets) at once, and an overrun socket
+ * (ENOBUFS: events were dropped, as when hundreds of veths appear at once) makes a full
+ * reconcile now instead of waiting for the timer. */
 static void netlink_dispatch(struct proxy *p)
 {
 	char buf[16384];
-	bool addrs = false;
+	bool addrs = false, lost = false;
 	ssize_t n;
 
-	while ((n = recv(p->nl_fd, buf, sizeof(buf), 0)) > 0) {
+	while ((n = recv(p->nl_fd, buf, sizeof(buf), 0)) > 0 || (n < 0 && errno == ENOBUFS)) {
+		if (n < 0) {
+			lost = true;
+			continue;
+		}
 		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n);
 		     h = NLMSG_NEXT(h, n)) {
 			struct ifinfomsg *ifi;
@@ -331,16 +349,24 @@ static void netlink_dispatch(struct proxy *p)
 
 			if (h->nlmsg_type == RTM_NEWADDR || h->nlmsg_type == RTM_DELADDR)
 				addrs = true;
-			if (h->nlmsg_type != RTM_NEWLINK)
+			if (h->nlmsg_type != RTM_NEWLINK && h->nlmsg_type != RTM_DELLINK)
 				continue;
 			ifi = NLMSG_DATA(h);
+			if (h->nlmsg_type == RTM_DELLINK) {
+				dp_attach_forget(p->dp, ifi->ifi_index);
+				continue;
+			}
 			if (!if_indextoname((unsigned)ifi->ifi_index, name))
 				continue;
 			if (pod_dev_wanted(p->c, name))
-				dp_attach_pod_dev(p->dp, name);
+				dp_ensure_pod_dev(p->dp, name);
 		}
 	}
-	if (addrs)
+	if (lost && p->c->dp.tc_lb) {
+		log_info(COMP, "link events were lost (netlink overrun): reconciling pod devices");
+		reconcile_pod_devs(p);
+	}
+	if (addrs || lost)
 		set_node_ips(p);
 }
 
@@ -501,9 +527,10 @@ static int activate(struct proxy *p)
 	rc = dp_attach(p->dp);
 	if (rc)
 		return rc;
-	if (c->dp.tc_lb)
-		attach_existing_pod_devs(p);
+	/* events first, then the list: a link made in between is seen by one or the other */
 	p->nl_fd = netlink_open(c->dp.tc_lb, !c->nnode_ips);
+	if (c->dp.tc_lb)
+		reconcile_pod_devs(p);
 	p->active = true;
 	write_ready(c);
 	if (c->on_ready)
@@ -541,9 +568,12 @@ int proxy_run(struct proxy_config *c)
 	struct lbmap_fds fds;
 	struct lbmap_opts lo = {.maglev_max = c->maglev_max};
 	struct model_opts mo = {.node_name = c->node_name};
-	/* one timer: conntrack GC, and retrying frontends that did not fit (also without GC) */
-	long period = c->gc_interval_s ? c->gc_interval_s : 30;
-	struct itimerspec its = {{period, 0}, {period, 0}};
+	/* one timer, ticking at the reconcile period (or the GC's, if shorter): conntrack GC
+	 * every gc_interval_s, and on every tick the pod devices reconciled and frontends
+	 * that did not fit retried */
+	long period = c->reconcile_interval_s ? c->reconcile_interval_s : 10;
+	struct itimerspec its;
+	uint64_t gc_ticks = 0;
 	struct source_delta d;
 	int sig_fd = -1, tfd = -1, rc;
 	sigset_t mask;
@@ -607,6 +637,9 @@ int proxy_run(struct proxy_config *c)
 		sigprocmask(SIG_BLOCK, &mask, NULL);
 		sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	}
+	if (c->gc_interval_s && c->gc_interval_s < period)
+		period = c->gc_interval_s;
+	its = (struct itimerspec){{period, 0}, {period, 0}};
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (tfd >= 0)
 		timerfd_settime(tfd, 0, &its, NULL);
@@ -665,9 +698,15 @@ int proxy_run(struct proxy_config *c)
 			uint64_t ticks;
 
 			if (read(tfd, &ticks, sizeof(ticks)) > 0) {
-				if (c->gc_interval_s)
+				gc_ticks += ticks;
+				if (c->gc_interval_s &&
+				    gc_ticks * (uint64_t)period >= c->gc_interval_s) {
 					ct_gc(&p);
+					gc_ticks = 0;
+				}
 				set_node_ips(&p);
+				if (p.active && c->dp.tc_lb)
+					reconcile_pod_devs(&p);
 				if (resync) {
 					/* a reload ran out of memory: all of it again */
 					log_info(COMP,

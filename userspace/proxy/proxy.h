@@ -48,6 +48,9 @@ struct proxy_config {
 	/* the manifest source's NodePort range (the API server checks its own) */
 	uint16_t nodeport_min, nodeport_max;
 	unsigned gc_interval_s;
+	/* pod devices are reconciled with the links that exist (and frontends that did not
+	 * fit retried) this often; 0: 10 s */
+	unsigned reconcile_interval_s;
 	const char *ready_file; /* written once the first sync is in the kernel (for scripts) */
 	/* Called on the proxy's thread once the first sync is in the kernel and drv_tc_pod is
 	 * pinned for drover-cni (the embedding process starts wiring pods then). */

@@ -8,8 +8,12 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <linux/netlink.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "drover_abi.h"
@@ -91,4 +95,68 @@ bool tca_prog_ours(uint32_t prog_id, uint32_t map_id, const char *prefix, char *
 	for (__u32 i = 0; i < info.nr_map_ids && i < sizeof(maps) / sizeof(maps[0]); i++)
 		ours |= maps[i] == map_id;
 	return ours;
+}
+
+uint32_t tca_prog_id(int prog_fd)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	return bpf_obj_get_info_by_fd(prog_fd, &info, &len) ? 0 : info.id;
+}
+
+/* Filters under one clsact parent: an RTM_GETTFILTER dump, counting the replies. */
+static int count_filters(int fd, int ifindex, uint32_t parent, uint32_t seq)
+{
+	struct {
+		struct nlmsghdr n;
+		struct tcmsg t;
+	} req;
+	char buf[8192];
+	int count = 0;
+
+	memset(&req, 0, sizeof(req));
+	req.n.nlmsg_len = NLMSG_LENGTH(sizeof(req.t));
+	req.n.nlmsg_type = RTM_GETTFILTER;
+	req.n.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req.n.nlmsg_seq = seq;
+	req.t.tcm_family = AF_UNSPEC;
+	req.t.tcm_ifindex = ifindex;
+	req.t.tcm_parent = parent;
+	if (send(fd, &req, req.n.nlmsg_len, 0) < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+
+		if (n < 0)
+			return -errno;
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n);
+		     h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_seq != seq)
+				continue;
+			if (h->nlmsg_type == NLMSG_DONE)
+				return count;
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				int e = ((struct nlmsgerr *)NLMSG_DATA(h))->error;
+
+				return e ? e : count;
+			}
+			if (h->nlmsg_type == RTM_NEWTFILTER)
+				count++;
+		}
+	}
+}
+
+int tca_clsact_filters(int ifindex)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	int in, eg;
+
+	if (fd < 0)
+		return -errno;
+	in = count_filters(fd, ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS), 1);
+	eg = in < 0 ? in : count_filters(fd, ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS), 2);
+	close(fd);
+	return in < 0 ? in : eg < 0 ? eg : in + eg;
 }

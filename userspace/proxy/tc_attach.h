@@ -28,5 +28,10 @@ uint32_t tca_map_id(int map_fd);
 /* Is program prog_id drover's: its name starts with prefix and it uses the map map_id?
  * name (TCA_NAME_LEN, may be NULL) gets the program's name ("" when it cannot be read). */
 bool tca_prog_ours(uint32_t prog_id, uint32_t map_id, const char *prefix, char *name);
+/* The id of the program behind prog_fd, or 0. */
+uint32_t tca_prog_id(int prog_fd);
+/* How many filters sit on ifindex's clsact qdisc (ingress and egress), or -errno (-EINVAL,
+ * -ENOENT: no clsact there). */
+int tca_clsact_filters(int ifindex);
 
 #endif

@@ -390,6 +390,10 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 		snat = !(svc->flags & DRV_SVC_F_LOCAL);
 	else
 		snat = from_node && !(be->flags & DRV_BE_F_LOCAL);
+	/* Hairpin: a pod reaching itself through its service would get its own address as
+	 * the source (a martian it drops); kube-proxy masquerades it (KUBE-SEP's -s EP). */
+	if (be->addr == f->saddr)
+		snat = true;
 	snat_addr = drv_is_node_addr(f->daddr) ? f->daddr : drv_cfg.snat_addr;
 	if (snat && !snat_addr)
 		snat = false;

@@ -76,6 +76,9 @@ status:
   loadBalancer: {ingress: [{ip: 203.0.113.10}]}
 YAML
 write_slice "$m/lbsr-eps.yaml" lbsr 10.244.1.11 10.244.1.12
+# hairpin: b1 alone, called by b1 itself
+write_service "$m/hairpin.yaml" hairpin 10.96.0.30
+write_slice "$m/hairpin-eps.yaml" hairpin 10.244.1.11
 # drain / drainterm: one endpoint (b4 / b5) that the change phase removes / makes
 # terminating (still serving), with b2 coming in
 NODEPORT=30090 UDP_NODEPORT=30050 write_service "$m/drain.yaml" drain 10.96.0.20 "type: NodePort"
@@ -107,7 +110,8 @@ YAML
 # applied, then the same connections used again); after (new connections once the change is
 # in, and once badport_manifest has added a nodePort outside the range).
 # clients: pod = c1 in the socket-LB cgroup; pod-tc = c1 outside it (drover's tc path);
-# ext = the external host; node = a process of the node (in the socket-LB cgroup, as host
+# ext = the external host; b1-tc = backend b1 outside the socket-LB cgroup (calling its own
+# service: hairpin); node = a process of the node (in the socket-LB cgroup, as host
 # processes are when the proxy's cgroup is the root).
 # Outcomes: bN<client / bN<node = backend N answered and saw the client's own address / a
 # node address (masqueraded); errno names; "timeout" = nothing within --wait seconds (10; 2
@@ -146,6 +150,7 @@ static|lbsr-nodeport|ext|spread tcp 192.168.100.1:30087 --src 192.168.100.3|b1<n
 static|udp-flow-pod|pod|flow 10.96.0.10:53 -n 20 --count|1|-
 static|udp-flow-pod-tc|pod-tc|flow 10.96.0.10:53 -n 20 --count|1|-
 static|udp-flow-ext|ext|flow 192.168.100.1:30053 -n 20 --count|1|-
+static|hairpin-tc|b1-tc|spread tcp 10.96.0.30:80 -n 3 --src 10.244.1.11|b1<node|-
 change|drain-tcp-pod|pod|hold tcp 10.96.0.20:80|b4<client -> b4<client|-
 change|drain-tcp-pod-tc|pod-tc|hold tcp 10.96.0.20:80|b4<client -> b4<client|-
 change|drain-tcp-ext|ext|hold tcp 192.168.100.1:30090|b4<node -> b4<node|-
@@ -182,6 +187,7 @@ run_client() { # CLIENT ARGS...
 	pod) in_pod c1 python3 "$here/kpclient.py" "$@" ;;
 	pod-tc) in_pod_nolb c1 python3 "$here/kpclient.py" "$@" ;;
 	ext) in_pod_nolb ext python3 "$here/kpclient.py" "$@" ;;
+	b1-tc) in_pod_nolb b1 python3 "$here/kpclient.py" "$@" ;;
 	node) sh -c 'echo $$ > "$0/cgroup.procs" && ns=$1 && dir=$2 && shift 2 && exec nsenter --net="/run/netns/$ns" python3 "$dir/kpclient.py" "$@"' \
 		"$TOPO_CG" "$node_ns" "$here" "$@" ;;
 	esac
@@ -205,7 +211,7 @@ run_phase() {
 		fi
 		echo "$name $args $extra" >>"$d/batch-$who"
 	done <<<"$CASES"
-	for who in pod pod-tc ext node; do
+	for who in pod pod-tc ext node b1-tc; do
 		[ -f "$d/batch-$who" ] || continue
 		run_client "$who" batch "$d/batch-$who" "$d" 2>"$d/batch-$who.err" &
 		pids+=($!)

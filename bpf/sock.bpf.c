@@ -59,6 +59,14 @@ static __always_inline int sock4_forward(struct bpf_sock_addr *ctx, bool dgram)
 	if (!proto)
 		return 1;
 	svc = drv_lookup_service(&key, vip, vport, proto);
+	/* 127.0.0.0/8:<nodePort> from the node itself, as kube-proxy serves it (its localhost
+	 * NodePorts); a pod's loopback is its own */
+	if (!svc && (bpf_ntohl(vip) >> 24) == 127 && drv_cfg.host_netns &&
+	    bpf_get_netns_cookie(ctx) == drv_cfg.host_netns) {
+		svc = drv_lookup_service(&key, 0, vport, proto);
+		if (svc && !(svc->flags & DRV_SVC_F_NODEPORT))
+			svc = NULL;
+	}
 	if (!svc)
 		return 1;
 	if (svc->count == 0) {

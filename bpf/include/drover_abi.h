@@ -390,6 +390,8 @@ struct drv_config {
 	__u8 pad[3];
 	__be32 snat_addr; /* node address used as source when a flow is masqueraded and the
 			   * frontend address is not itself a node address */
+	__u64 host_netns; /* the node's network namespace cookie: there, 127.0.0.0/8 serves
+			   * NodePorts on the socket path (kube-proxy's localhost NodePorts); 0: off */
 };
 
 /* drv_cfg's defaults: the programs' own initialiser and the proxy's configuration both start

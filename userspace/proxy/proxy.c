@@ -242,6 +242,26 @@ int proxy_snat_window(uint16_t eph_min, uint16_t eph_max, uint16_t np_min, uint1
 	return 0;
 }
 
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+/* This network namespace's cookie (the node's: the proxy runs there), 0 if unknown: the
+ * socket LB serves NodePorts on its 127.0.0.0/8. */
+static uint64_t own_netns_cookie(void)
+{
+	uint64_t cookie = 0;
+	socklen_t len = sizeof(cookie);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) != 0)
+		cookie = 0;
+	close(fd);
+	return cookie;
+}
+
 static void pick_snat_ports(struct proxy_config *c)
 {
 	static const struct drv_config def = DRV_CONFIG_DEFAULTS;
@@ -584,6 +604,7 @@ int proxy_run(struct proxy_config *c)
 	if (!c->dp.cfg.snat_addr)
 		c->dp.cfg.snat_addr = pick_snat_ip(c);
 	pick_snat_ports(c);
+	c->dp.cfg.host_netns = own_netns_cookie();
 
 	/* The configuration first: an invalid one changes nothing in the kernel. */
 	p.model = model_new(&mo, NULL);

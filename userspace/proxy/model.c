@@ -54,7 +54,8 @@ struct proxy_model *model_new(const struct model_opts *opts, struct lbmap *lb)
 	m->svcs = hmap_new();
 	m->slices = hmap_new();
 	m->owner = hmap_new();
-	if (!m->svcs || !m->slices || !m->owner) {
+	m->hcs = hmap_new();
+	if (!m->svcs || !m->slices || !m->owner || !m->hcs) {
 		model_free(m);
 		return NULL;
 	}
@@ -90,6 +91,7 @@ void model_free(struct proxy_model *m)
 		hmap_free(m->slices);
 	}
 	hmap_free(m->owner);
+	hmap_free(m->hcs);
 	hmap_free(m->drain);
 	free(m);
 }
@@ -149,6 +151,10 @@ int model_set_service(struct proxy_model *m, struct k8s_service *svc)
 	}
 	k8s_service_free(se->svc);
 	se->svc = svc;
+	if (!model_hc_wanted(svc))
+		hmap_del(m->hcs, &se, sizeof(se));
+	else if (hmap_put(m->hcs, &se, sizeof(se), se, NULL) < 0)
+		m->hc_walk = true; /* correct, only slower */
 	mark_dirty(m, se);
 	return 0;
 }
@@ -161,6 +167,7 @@ int model_del_service(struct proxy_model *m, const char *ns, const char *name)
 		return -ENOENT;
 	k8s_service_free(se->svc);
 	se->svc = NULL;
+	hmap_del(m->hcs, &se, sizeof(se));
 	mark_dirty(m, se);
 	return 0;
 }

@@ -33,6 +33,11 @@ struct proxy_model {
 	struct hmap *svcs;   /* "ns/name" -> svc_entry */
 	struct hmap *slices; /* "ns/name" -> k8s_slice */
 	struct hmap *owner;  /* lb_fe_key -> svc_entry */
+	/* svc_entry pointer -> svc_entry: the services with a health check port (an
+	 * externalTrafficPolicy Local LoadBalancer's), so each commit's health check sync
+	 * reads those, not every service; hc_walk: one could not be added, walk them all */
+	struct hmap *hcs;
+	bool hc_walk;
 	struct svc_entry *dirty, **dirty_tail; /* pending, in the order marked */
 	bool waiters;			       /* some entry is waiting */
 	int drain_fd;			       /* drv_drain1, -1: none */
@@ -43,6 +48,8 @@ struct proxy_model {
 uint16_t slice_port_for(const struct k8s_slice *sl, const struct svc_port *sp);
 
 /* model_lb.c */
+/* The service gets kube-proxy's health check server (model_health_checks). */
+bool model_hc_wanted(const struct k8s_service *svc);
 /* Before a commit: the drv_srcr1 entries of se's LoadBalancer frontends (0 or -errno; a
  * full trie is logged). */
 int model_srcr_add(struct proxy_model *m, const struct svc_entry *se);

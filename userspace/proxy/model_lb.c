@@ -61,18 +61,24 @@ static uint32_t local_ready(const struct proxy_model *m, const struct svc_entry 
 	return n;
 }
 
+bool model_hc_wanted(const struct k8s_service *svc)
+{
+	return svc && svc->hc_node_port && svc->etp_local && !svc->other_proxy;
+}
+
 int model_health_checks(const struct proxy_model *m, struct model_hc **out, size_t *n)
 {
+	const struct hmap *from = m->hc_walk ? m->svcs : m->hcs;
 	struct model_hc *v = NULL;
 	size_t cnt = 0, cap = 0;
 
 	*out = NULL;
 	*n = 0;
-	for (struct hmap_entry *e = hmap_first(m->svcs); e; e = hmap_next(m->svcs, e)) {
+	for (struct hmap_entry *e = hmap_first(from); e; e = hmap_next(from, e)) {
 		const struct svc_entry *se = hmap_entry_val(e);
 		const struct k8s_service *svc = se->svc;
 
-		if (!svc || !svc->hc_node_port || !svc->etp_local || svc->other_proxy)
+		if (!model_hc_wanted(svc))
 			continue;
 		if (cnt == cap) {
 			size_t c = cap ? cap * 2 : 8;

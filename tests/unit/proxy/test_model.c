@@ -435,6 +435,22 @@ static void test_health_checks(void **state)
 	assert_int_equal(hc[1].port, 32002);
 	assert_int_equal(hc[1].local_endpoints, 2);
 	free(hc);
+	/* lb turns to the Cluster policy, cluster to Local: the set follows */
+	assert_int_equal(
+	    load_yaml(&l, "apiVersion: v1\nkind: Service\nmetadata: {name: lb}\n"
+			  "spec: {type: LoadBalancer, clusterIP: 10.96.0.50, ports: [{port: 80, "
+			  "nodePort: 30050}]}\n"
+			  "---\napiVersion: v1\nkind: Service\nmetadata: {name: cluster}\n"
+			  "spec: {type: LoadBalancer, externalTrafficPolicy: Local, "
+			  "healthCheckNodePort: 32003, clusterIP: 10.96.0.52,\n"
+			  "  ports: [{port: 80, nodePort: 30052}]}\n"),
+	    0);
+	assert_int_equal(model_del_service(m, "default", "early"), 0);
+	assert_int_equal(model_health_checks(m, &hc, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(hc[0].name, "cluster");
+	assert_int_equal(hc[0].port, 32003);
+	free(hc);
 	model_free(m);
 }
 

@@ -172,6 +172,8 @@ const char *stats_kind_name(uint8_t k)
 		return "drop:fib";
 	case DRV_DROP_SOURCE_RANGE:
 		return "drop:source-range";
+	case DRV_DROP_NO_LOCAL:
+		return "drop:no-local-endpoint";
 	default:
 		return "?";
 	}

@@ -130,10 +130,10 @@ static|noep-udp-tc|pod-tc|spread udp 10.96.0.11:53 -n 3|ECONNREFUSED|-
 static|noep-nodeport-ext|ext|spread tcp 192.168.100.1:30081 -n 3|ECONNREFUSED|-
 static|noep-nodeport-udp-ext|ext|spread udp 192.168.100.1:30051 -n 3|ECONNREFUSED|-
 static|etplocal-ext|ext|spread tcp 192.168.100.1:30082 -n 10|b1<client|-
-static|etplocal-none-ext|ext|spread tcp 192.168.100.1:30083 -n 3 --wait 2|timeout|#6 ECONNREFUSED
-static|etplocal-none-pod|pod|spread tcp 192.168.100.1:30083 -n 5|b3<client|#6 ECONNREFUSED
-static|etplocal-none-pod-tc|pod-tc|spread tcp 192.168.100.1:30083 -n 5|b3<client|#6 ECONNREFUSED
-static|etplocal-none-node|node|spread tcp 192.168.100.1:30083 -n 5|b3<node|#6 ECONNREFUSED
+static|etplocal-none-ext|ext|spread tcp 192.168.100.1:30083 -n 3 --wait 2|timeout|-
+static|etplocal-none-pod|pod|spread tcp 192.168.100.1:30083 -n 5|b3<client|-
+static|etplocal-none-pod-tc|pod-tc|spread tcp 192.168.100.1:30083 -n 5|b3<client|-
+static|etplocal-none-node|node|spread tcp 192.168.100.1:30083 -n 5|b3<node|-
 static|affinity-pod|pod|spread tcp 10.96.0.14:80 -n 20 --count|1|-
 static|affinity-ext|ext|spread tcp 192.168.100.1:30084 -n 20 --count|1|-
 static|terminating-pod|pod|spread tcp 10.96.0.15:80 -n 10|b1<client|-

@@ -8,7 +8,9 @@
  * backend the first one got (drv_skudp1) until the flow idles out or the backend goes.
  *
  * A frontend with no backend refuses the connect() with ECONNREFUSED (bpf_set_retval),
- * as a closed port would, never EPERM and never a hang.
+ * as a closed port would, never EPERM and never a hang. An external frontend with
+ * externalTrafficPolicy Local is used through its internal scope (all endpoints), as
+ * kube-proxy sends the node's and the pods' traffic to it.
  */
 #include "common.h"
 #include "maps.h"
@@ -69,6 +71,9 @@ static __always_inline int sock4_forward(struct bpf_sock_addr *ctx, bool dgram)
 	}
 	if (!svc)
 		return 1;
+	/* The node's processes and its pods: every endpoint, whatever the traffic policy of an
+	 * external frontend says about traffic from outside. */
+	svc = drv_lookup_internal(&key, svc);
 	if (svc->count == 0) {
 		drv_count(svc->rev_nat, DRV_PATH_SOCK, DRV_STAT_REFUSED, 0);
 		bpf_set_retval(-ECONNREFUSED);

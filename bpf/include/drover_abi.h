@@ -90,7 +90,19 @@ struct drv_svc_key {
 	__be16 dport; /* frontend port, network order */
 	__u16 slot;   /* 0 = master entry, 1..count = backend slots */
 	__u8 proto;   /* enum drv_l4_proto */
-	__u8 pad[3];
+	__u8 scope;   /* enum drv_svc_scope */
+	__u8 pad[2];
+};
+
+/* Lookup scopes of one frontend (after Cilium's SVC_FLAG_TWO_SCOPES). A frontend reached from
+ * outside the node whose externalTrafficPolicy is Local has two: the external scope (the
+ * master found first) holds the node-local endpoints and serves traffic from outside; the
+ * internal scope, a second master and slots under the same address:port, holds every
+ * endpoint of the cluster and serves the node's own processes and its pods, as kube-proxy's
+ * KUBE-EXT-X chain sends them to KUBE-SVC-X. Every other frontend has only the external. */
+enum drv_svc_scope {
+	DRV_SCOPE_EXT = 0,
+	DRV_SCOPE_INT = 1,
 };
 
 enum drv_svc_flags {
@@ -103,6 +115,10 @@ enum drv_svc_flags {
 	/* LoadBalancer IP with loadBalancerSourceRanges: a new flow's source must match a
 	 * drv_srcr1 entry of this frontend, others are dropped */
 	DRV_SVC_F_SRC_RANGES = 1 << 6,
+	/* external-scope master of a frontend that also has an internal scope (DRV_SCOPE_INT):
+	 * with no backend in the external scope but some in the internal, traffic from outside
+	 * is dropped (DRV_DROP_NO_LOCAL), as kube-proxy's "has no local endpoints" DROP */
+	DRV_SVC_F_TWO_SCOPES = 1 << 7,
 };
 
 struct drv_svc_val {
@@ -349,6 +365,7 @@ enum drv_stat_kind {
 	DRV_DROP_FIB = 24,	     /* no route to the backend */
 	DRV_DROP_SOURCE_RANGE = 25,  /* source outside the loadBalancerSourceRanges */
 	DRV_DROP_TOO_BIG = 26,	     /* too big for the egress MTU, no ICMP could be sent */
+	DRV_DROP_NO_LOCAL = 27,	     /* externalTrafficPolicy Local, no endpoint on this node */
 	DRV_STAT_MAX = 32,
 };
 

@@ -26,7 +26,8 @@ static __always_inline struct drv_svc_val *drv_lookup_service(struct drv_svc_key
 	key->dport = port;
 	key->slot = 0;
 	key->proto = proto;
-	key->pad[0] = key->pad[1] = key->pad[2] = 0;
+	key->scope = DRV_SCOPE_EXT;
+	key->pad[0] = key->pad[1] = 0;
 	svc = bpf_map_lookup_elem(&drv_svc4, key);
 	if (svc)
 		return svc;
@@ -37,6 +38,25 @@ static __always_inline struct drv_svc_val *drv_lookup_service(struct drv_svc_key
 	if (svc && (svc->flags & DRV_SVC_F_NODEPORT))
 		return svc;
 	return NULL;
+}
+
+/* The master to use for the node's own processes and its pods (drover_abi.h, enum
+ * drv_svc_scope): the internal scope of a two-scope frontend, with key moved to it; svc
+ * itself (key unchanged) when the frontend has one scope, or its internal master is not
+ * written yet. */
+static __always_inline struct drv_svc_val *drv_lookup_internal(struct drv_svc_key *key,
+							       struct drv_svc_val *svc)
+{
+	struct drv_svc_val *in;
+
+	if (!(svc->flags & DRV_SVC_F_TWO_SCOPES))
+		return svc;
+	key->scope = DRV_SCOPE_INT;
+	in = bpf_map_lookup_elem(&drv_svc4, key);
+	if (in)
+		return in;
+	key->scope = DRV_SCOPE_EXT;
+	return svc;
 }
 
 static __always_inline struct drv_backend *drv_lookup_backend(__u32 id)

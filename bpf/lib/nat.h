@@ -12,8 +12,9 @@
  * serves (in drv_be4 under the same id, or terminating in drv_drain1) and is balanced anew
  * once it does not, unless the frontend has no endpoint left (or is gone).
  * Masquerade (SNAT) is used when the reply would not otherwise come back through this node:
- * NodePort/external traffic with externalTrafficPolicy Cluster, and ClusterIP traffic that
- * entered from a node device towards a backend on another node. Its source ports: see
+ * NodePort/external traffic with externalTrafficPolicy Cluster, and ClusterIP traffic (or
+ * traffic of a Local frontend's internal scope, see drv_lb_scope) that entered from a node
+ * device towards a backend on another node. Its source ports: see
  * drv_snat_reserve; a TCP flow's close is followed (drv_ct_track_close) so that its port is
  * free again when the flow ends, not when its entries are collected.
  */
@@ -282,6 +283,35 @@ static __always_inline __be16 drv_snat_reserve(struct drv_ct_key *rkey, struct d
 	return rkey->dport;
 }
 
+/* The scope of a new flow to an external frontend (drover_abi.h, enum drv_svc_scope), as
+ * kube-proxy's KUBE-EXT-X chain with externalTrafficPolicy Local: the node's pods (every
+ * packet of drv_tc_pod, or a registered local pod's address) and the node itself (a source
+ * that is a node address) go to every endpoint, the internal scope; traffic from outside
+ * keeps to this node's endpoints and, with none here while the cluster has some, is dropped
+ * ("has no local endpoints"), not rejected. Returns the master to use (key moved to it), or
+ * NULL with *reason set. */
+static __always_inline struct drv_svc_val *drv_lb_scope(struct drv_svc_key *key,
+							struct drv_svc_val *svc,
+							const struct drv_flow *f, bool from_node,
+							int *reason)
+{
+	struct drv_svc_val *in;
+
+	if (!(svc->flags & DRV_SVC_F_TWO_SCOPES))
+		return svc;
+	if (!from_node || drv_is_node_addr(f->saddr) || bpf_map_lookup_elem(&drv_ep1, &f->saddr))
+		return drv_lookup_internal(key, svc);
+	if (svc->count)
+		return svc;
+	in = drv_lookup_internal(key, svc);
+	key->scope = DRV_SCOPE_EXT;
+	if (in != svc && in->count) {
+		*reason = DRV_DROP_NO_LOCAL;
+		return NULL;
+	}
+	return svc; /* no endpoint anywhere: rejected */
+}
+
 /*
  * Decide what to do with packet f arriving on this hook. from_node: the packet entered
  * through a node device (not a local pod). len: bytes, for counters.
@@ -305,7 +335,7 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 	struct drv_backend *be;
 	__u64 now;
 	__be32 snat_addr;
-	bool snat, external;
+	bool snat, external, internal;
 	int reason = 0;
 	__u32 id;
 
@@ -369,6 +399,12 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 	}
 
 	/* 3. A new flow. */
+	external = svc->flags & (DRV_SVC_F_NODEPORT | DRV_SVC_F_EXTERNAL);
+	svc = drv_lb_scope(&skey, svc, f, from_node, &reason);
+	if (!svc)
+		return -reason;
+	x->rev_nat = svc->rev_nat;
+	internal = skey.scope == DRV_SCOPE_INT;
 	if (svc->count == 0) {
 		/* ... and only of services with endpoints: a stale flow keeps its backend */
 		if (stale)
@@ -376,7 +412,6 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 		return DRV_V_REJECT;
 	}
 	now = bpf_ktime_get_coarse_ns();
-	external = svc->flags & (DRV_SVC_F_NODEPORT | DRV_SVC_F_EXTERNAL);
 	id = drv_select_backend(&skey, svc, f->saddr, false,
 				drv_flow_hash(f->saddr, f->daddr, f->sport, f->dport, f->proto),
 				external, &reason);
@@ -386,9 +421,9 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 	if (!be)
 		return -DRV_DROP_BACKEND_GONE;
 
-	if (external)
+	if (external && !internal)
 		snat = !(svc->flags & DRV_SVC_F_LOCAL);
-	else
+	else /* masqueraded when the reply would not come back through this node */
 		snat = from_node && !(be->flags & DRV_BE_F_LOCAL);
 	/* Hairpin: a pod reaching itself through its service would get its own address as
 	 * the source (a martian it drops); kube-proxy masquerades it (KUBE-SEP's -s EP). */

@@ -128,7 +128,7 @@ static int list_services(const struct bpf_ctx *c)
 	printf("%-5s %-26s %-9s %-34s %-9s %s\n", "ID", "FRONTEND", "TYPE", "SERVICE", "FLAGS",
 	       "BACKENDS");
 	for (size_t i = 0; i < n; i++) {
-		char fe[64], nm[80], flags[32] = "";
+		char fe[64], nm[80], flags[64] = "";
 
 		frontend_str(ms[i].k.addr, ms[i].k.dport, ms[i].k.proto, fe, sizeof(fe));
 		name_of(names, ms[i].v.rev_nat, nm, sizeof(nm));
@@ -138,6 +138,10 @@ static int list_services(const struct bpf_ctx *c)
 			strcat(flags, "local,");
 		if (ms[i].v.flags & DRV_SVC_F_MAGLEV)
 			strcat(flags, "maglev,");
+		if (ms[i].v.flags & DRV_SVC_F_TWO_SCOPES)
+			strcat(flags, "2-scopes,");
+		if (ms[i].k.scope == DRV_SCOPE_INT)
+			strcat(flags, "internal,");
 		if (flags[0])
 			flags[strlen(flags) - 1] = '\0';
 		else

@@ -31,8 +31,9 @@ void lb_fe_key_str(const struct lb_fe_key *k, char *buf, size_t len)
 	struct in_addr in = {.s_addr = k->addr};
 
 	inet_ntop(AF_INET, &in, a, sizeof(a));
-	snprintf(buf, len, "%s:%u/%s", k->addr ? a : "*", ntohs(k->port),
-		 k->proto == DRV_PROTO_UDP ? "UDP" : "TCP");
+	snprintf(buf, len, "%s:%u/%s%s", k->addr ? a : "*", ntohs(k->port),
+		 k->proto == DRV_PROTO_UDP ? "UDP" : "TCP",
+		 k->scope == DRV_SCOPE_INT ? " (internal)" : "");
 }
 
 static void op_vec_init(struct op_vec *v, size_t ksz, size_t vsz)
@@ -122,6 +123,7 @@ struct drv_svc_key lbm_svc_key(const struct lb_fe_key *k, uint16_t slot)
 	sk.addr = k->addr;
 	sk.dport = k->port;
 	sk.proto = k->proto;
+	sk.scope = k->scope;
 	sk.slot = slot;
 	return sk;
 }
@@ -701,7 +703,9 @@ int lbmap_upsert(struct lbmap *m, const struct lb_frontend *want)
 		fe_undelete(m, fe);
 	fe->marked = true;
 	lbm_fe_touch(m, fe);
-	external = flags & (DRV_SVC_F_NODEPORT | DRV_SVC_F_EXTERNAL);
+	/* Maglev serves traffic from outside the node, which never uses an internal scope. */
+	external =
+	    (flags & (DRV_SVC_F_NODEPORT | DRV_SVC_F_EXTERNAL)) && want->key.scope != DRV_SCOPE_INT;
 
 	for (size_t i = 0; i < n; i++) {
 		struct be_state *s = be_get(m, &sorted[i]);

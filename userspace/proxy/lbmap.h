@@ -30,12 +30,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Frontend identity. addr and port in network byte order (as in the maps). */
+/* Frontend identity. addr and port in network byte order (as in the maps). scope: enum
+ * drv_svc_scope; the internal scope of a two-scope frontend is a frontend of its own here
+ * (its own rev-NAT id, master and slots). */
 struct lb_fe_key {
 	uint32_t addr;
 	uint16_t port;
 	uint8_t proto;
-	uint8_t pad;
+	uint8_t scope;
 };
 
 struct lb_backend {

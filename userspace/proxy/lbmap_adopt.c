@@ -76,6 +76,7 @@ int lbmap_adopt(struct lbmap *m)
 			fk.addr = key.addr;
 			fk.port = key.dport;
 			fk.proto = key.proto;
+			fk.scope = key.scope;
 			fe = hmap_get(m->fes, &fk, sizeof(fk));
 			if (pass == 0) {
 				if (fe || !val.rev_nat || lbm_revnat_test(m, val.rev_nat))

@@ -422,13 +422,36 @@ void model_frontends_free(struct lb_frontend *fes, size_t n)
 	free(fes);
 }
 
+/* An external frontend (NodePort, externalIP, LoadBalancer IP). With externalTrafficPolicy
+ * Local (cluster != NULL) it has two scopes, as kube-proxy's KUBE-EXT-X chain: the frontend
+ * itself holds the local endpoints, for traffic from outside, and its internal scope every
+ * endpoint of the cluster (KUBE-SVC-X), for the node's processes and its pods. An address
+ * already taken by an earlier frontend of the service gets neither. */
+static int fes_push_external(struct lb_frontend **v, size_t *n, size_t *cap,
+			     const struct lb_frontend *fe, const struct ep_pick *eps,
+			     const struct ep_pick *cluster)
+{
+	struct lb_frontend in = *fe;
+	size_t before = *n;
+	int err;
+
+	if (cluster)
+		in.flags |= DRV_SVC_F_TWO_SCOPES;
+	err = fes_push(v, n, cap, &in, eps);
+	if (err || !cluster || *n == before)
+		return err;
+	in.key.scope = DRV_SCOPE_INT;
+	in.flags = fe->flags & ~(DRV_SVC_F_LOCAL | DRV_SVC_F_SRC_RANGES);
+	return fes_push(v, n, cap, &in, cluster);
+}
+
 static int compute_frontends(const struct proxy_model *m, const struct svc_entry *se,
 			     struct lb_frontend **out, size_t *nout)
 {
 	const struct k8s_service *svc = se->svc;
 	struct lb_frontend *v = NULL, fe;
 	size_t n = 0, cap = 0;
-	struct ep_pick internal = {0}, external = {0};
+	struct ep_pick internal = {0}, external = {0}, cluster = {0};
 	int err = 0;
 
 	*out = NULL;
@@ -438,10 +461,14 @@ static int compute_frontends(const struct proxy_model *m, const struct svc_entry
 	for (size_t p = 0; p < svc->nports && !err; p++) {
 		const struct svc_port *sp = &svc->ports[p];
 		uint16_t aff = svc->affinity ? DRV_SVC_F_AFFINITY : 0;
+		const struct ep_pick *cl;
 
 		err = pick_endpoints(m, se, sp, svc->itp_local, &internal);
 		if (!err)
 			err = pick_endpoints(m, se, sp, svc->etp_local, &external);
+		if (!err && svc->etp_local)
+			err = pick_endpoints(m, se, sp, false, &cluster);
+		cl = svc->etp_local ? &cluster : NULL;
 		memset(&fe, 0, sizeof(fe));
 		fe.key.port = htons(sp->port);
 		fe.key.proto = sp->proto;
@@ -456,24 +483,25 @@ static int compute_frontends(const struct proxy_model *m, const struct svc_entry
 		fe.flags = DRV_SVC_F_EXTERNAL | aff | (svc->etp_local ? DRV_SVC_F_LOCAL : 0);
 		for (size_t i = 0; i < svc->nexternal_ips && !err; i++) {
 			fe.key.addr = svc->external_ips[i];
-			err = fes_push(&v, &n, &cap, &fe, &external);
+			err = fes_push_external(&v, &n, &cap, &fe, &external, cl);
 		}
 		if (svc->src_filtered)
 			fe.flags |= DRV_SVC_F_SRC_RANGES; /* LoadBalancer IPs only, as kube-proxy */
 		for (size_t i = 0; i < svc->nlb_ips && !err; i++) {
 			fe.key.addr = svc->lb_ips[i];
-			err = fes_push(&v, &n, &cap, &fe, &external);
+			err = fes_push_external(&v, &n, &cap, &fe, &external, cl);
 		}
 		if (svc->node_ports && sp->node_port && !err) {
 			fe.key.addr = 0;
 			fe.key.port = htons(sp->node_port);
 			fe.flags =
 			    DRV_SVC_F_NODEPORT | aff | (svc->etp_local ? DRV_SVC_F_LOCAL : 0);
-			err = fes_push(&v, &n, &cap, &fe, &external);
+			err = fes_push_external(&v, &n, &cap, &fe, &external, cl);
 		}
 	}
 	free(internal.v);
 	free(external.v);
+	free(cluster.v);
 	if (err) {
 		model_frontends_free(v, n);
 		return err;
@@ -650,6 +678,11 @@ static int commit_once(struct proxy_model *m, bool full, struct model_stats *st,
 			struct svc_entry *o = hmap_get(m->owner, &fes[i].key, sizeof(fes[i].key));
 			char ks[64];
 
+			/* an internal scope goes with its frontend (fes_push_external puts it
+			 * right after): not without it */
+			if (fes[i].key.scope == DRV_SCOPE_INT && i &&
+			    (!kept || memcmp(&owned[kept - 1], &fes[i - 1].key, sizeof(*owned))))
+				continue;
 			if (o && o != se && o->svc) {
 				lb_fe_key_str(&fes[i].key, ks, sizeof(ks));
 				log_error(COMP,

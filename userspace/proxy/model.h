@@ -12,8 +12,11 @@
  *    how a named targetPort arrives resolved; a slice listing no ports serves no port, as
  *    kube-proxy reads it.
  *  - only ready endpoints serve; if none is ready, serving+terminating ones do.
- *  - internalTrafficPolicy: Local limits internal frontends, externalTrafficPolicy: Local
- *    external ones, to endpoints on this node (--node); with none there, traffic is refused.
+ *  - internalTrafficPolicy: Local limits internal frontends to endpoints on this node
+ *    (--node); with none there, traffic is refused. externalTrafficPolicy: Local limits
+ *    external frontends so for traffic from outside (dropped when no endpoint is local, but
+ *    refused when there is none at all), while the node's processes and pods reach every
+ *    endpoint through the frontend's internal scope (DRV_SCOPE_INT), as under kube-proxy.
  *  - sessionAffinity: ClientIP with its timeout (default 10800 s).
  *
  * The model keeps every object it was given and recomputes only the services whose own

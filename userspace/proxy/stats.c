@@ -178,6 +178,8 @@ const char *stats_kind_name(uint8_t k)
 		return "drop:source-range";
 	case DRV_DROP_TOO_BIG:
 		return "drop:too-big";
+	case DRV_DROP_NO_LOCAL:
+		return "drop:no-local-endpoint";
 	default:
 		return "?";
 	}

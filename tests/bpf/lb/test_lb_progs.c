@@ -451,6 +451,118 @@ static void test_xdp_local_policy_no_snat(void **state)
 	assert_true(pkt_csums_ok(&out));
 }
 
+static size_t ct_count(void);
+
+/* externalTrafficPolicy Local as the model writes it (drv_svc_scope): the NodePort's
+ * external scope with nlocal node-local backends 10.244.1.(10+i), its internal scope with
+ * those and nall - nlocal more on other nodes. */
+static void fe_two_scopes(uint16_t np, int nlocal, int nall)
+{
+	struct lb_frontend fe[2] = {0};
+	struct lb_backend bes[8];
+	char a[32];
+
+	assert_true(nall <= 8 && nlocal <= nall);
+	for (int i = 0; i < nall; i++) {
+		snprintf(a, sizeof(a), "10.244.1.%d", 10 + i);
+		bes[i].addr = ip4(a);
+		bes[i].port = htons(8080);
+		bes[i].proto = DRV_PROTO_TCP;
+		bes[i].flags = i < nlocal ? DRV_BE_F_LOCAL : 0;
+	}
+	for (int s = 0; s < 2; s++) {
+		fe[s].key.port = htons(np);
+		fe[s].key.proto = DRV_PROTO_TCP;
+		fe[s].key.scope = s ? DRV_SCOPE_INT : DRV_SCOPE_EXT;
+		fe[s].flags = DRV_SVC_F_NODEPORT | (s ? 0 : DRV_SVC_F_LOCAL | DRV_SVC_F_TWO_SCOPES);
+		fe[s].backends = bes;
+		fe[s].nbackends = (size_t)(s ? nall : nlocal);
+		snprintf(fe[s].name, sizeof(fe[s].name), "test/etplocal:%u", np);
+	}
+	lbmap_begin(F.lb);
+	assert_int_equal(lbmap_upsert(F.lb, &fe[0]), 0);
+	assert_int_equal(lbmap_upsert(F.lb, &fe[1]), 0);
+	assert_int_equal(lbmap_commit(F.lb), 0);
+}
+
+/* Local policy, no endpoint on this node but two elsewhere: from outside (XDP, or tc on the
+ * node's device) the SYN is dropped and counted as such, not answered with a reject. */
+static void test_local_policy_none_here_outside_dropped(void **state)
+{
+	uint64_t xdp0 = stat_count(0, DRV_PATH_XDP, DRV_DROP_NO_LOCAL);
+	uint64_t tc0 = stat_count(0, DRV_PATH_TC, DRV_DROP_NO_LOCAL);
+	uint64_t rej0 = stat_count(0, DRV_PATH_XDP, DRV_STAT_REJECTED);
+	struct pkt in, out;
+
+	(void)state;
+	ct_flush();
+	fe_two_scopes(30083, 0, 2);
+	pkt_build(&in, IPPROTO_TCP, "192.168.50.2", 45010, "192.168.50.1", 30083, TCP_SYN, 0);
+	assert_int_equal(run_xdp(F.xdp, &in, &out, F.ifindex_ext), XDP_DROP);
+	assert_int_equal(stat_count(0, DRV_PATH_XDP, DRV_DROP_NO_LOCAL), xdp0 + 1);
+	assert_int_equal(run_tc(F.tc_node, &in, &out, F.ifindex_ext), 2 /* TC_ACT_SHOT */);
+	assert_int_equal(stat_count(0, DRV_PATH_TC, DRV_DROP_NO_LOCAL), tc0 + 1);
+	assert_int_equal(stat_count(0, DRV_PATH_XDP, DRV_STAT_REJECTED), rej0);
+	assert_int_equal(ct_count(), 0);
+}
+
+/* ... while a local pod (tc on its veth) reaches the endpoints elsewhere through the internal
+ * scope, keeping its own address (kube-proxy's "pod traffic" short-cut to KUBE-SVC-X). */
+static void test_local_policy_none_here_pod_served(void **state)
+{
+	struct pkt in, out;
+	int b;
+
+	(void)state;
+	ct_flush();
+	fe_two_scopes(30083, 0, 2);
+	pkt_build(&in, IPPROTO_TCP, "10.244.1.5", 40200, "192.168.50.1", 30083, TCP_SYN, 0);
+	assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), 7 /* TC_ACT_REDIRECT */);
+	b = backend_index(pkt_ip(&out)->daddr);
+	assert_true(b == 0 || b == 1);
+	assert_int_equal(ntohs(((struct tcphdr *)pkt_l4(&out))->dest), 8080);
+	assert_int_equal(pkt_ip(&out)->saddr, ip4("10.244.1.5"));
+	assert_int_equal(ntohs(((struct tcphdr *)pkt_l4(&out))->source), 40200);
+	assert_true(pkt_csums_ok(&out));
+}
+
+/* ... and so does the node itself (a node address as source, on the node's device), then
+ * masqueraded towards the other node, as kube-proxy marks LOCAL traffic. */
+static void test_local_policy_none_here_node_served(void **state)
+{
+	struct pkt in, out;
+	uint16_t sport;
+	int b;
+
+	(void)state;
+	ct_flush();
+	fe_two_scopes(30083, 0, 2);
+	pkt_build(&in, IPPROTO_TCP, "192.168.50.1", 40300, "192.168.50.1", 30083, TCP_SYN, 0);
+	assert_true(run_tc(F.tc_node, &in, &out, F.ifindex_ext) >= 0);
+	b = backend_index(pkt_ip(&out)->daddr);
+	assert_true(b == 0 || b == 1);
+	sport = ntohs(((struct tcphdr *)pkt_l4(&out))->source);
+	assert_true(sport >= FIXTURE_SNAT_MIN && sport <= FIXTURE_SNAT_MAX);
+	assert_int_equal(pkt_ip(&out)->saddr, ip4("192.168.50.1"));
+	assert_true(pkt_csums_ok(&out));
+}
+
+/* No endpoint anywhere: rejected from outside, as for either policy. */
+static void test_local_policy_no_endpoint_rejects(void **state)
+{
+	struct pkt in, out;
+
+	(void)state;
+	ct_flush();
+	fe_two_scopes(30084, 0, 0);
+	pkt_build(&in, IPPROTO_TCP, "192.168.50.2", 45020, "192.168.50.1", 30084, TCP_SYN, 0);
+	assert_int_equal(run_xdp(F.xdp, &in, &out, F.ifindex_ext), XDP_TX);
+	check_icmp_reject(&in, &out);
+	pkt_build(&in, IPPROTO_TCP, "10.244.1.5", 40210, "192.168.50.1", 30084, TCP_SYN, 0);
+	assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), 7);
+	check_icmp_reject(&in, &out);
+}
+
 static void test_xdp_no_backend_rejects(void **state)
 {
 	struct pkt in, out;
@@ -861,6 +973,10 @@ int main(void)
 	    cmocka_unit_test(test_xdp_nodeport_snat),
 	    cmocka_unit_test(test_xdp_local_policy_no_snat),
 	    cmocka_unit_test(test_xdp_no_backend_rejects),
+	    cmocka_unit_test(test_local_policy_none_here_outside_dropped),
+	    cmocka_unit_test(test_local_policy_none_here_pod_served),
+	    cmocka_unit_test(test_local_policy_none_here_node_served),
+	    cmocka_unit_test(test_local_policy_no_endpoint_rejects),
 	    cmocka_unit_test(test_xdp_maglev_spread_and_disruption),
 	    cmocka_unit_test(test_counters_per_frontend),
 	    cmocka_unit_test(test_xdp_snat_closed_ports_reused),

@@ -475,6 +475,81 @@ static void test_adopt_removes_debris(void **state)
 	lbmap_free(lb2);
 }
 
+/* The two scopes of an externalTrafficPolicy Local frontend are two frontends under one
+ * address: each its own master (the scope in the key), rev-NAT id and slots, a Maglev table
+ * only for the external one; a restarted proxy adopts both with their ids. */
+static void test_two_scopes_adopted(void **state)
+{
+	struct lb_backend bes[2] = {
+	    {.addr = htonl(0x0af40101), .port = htons(8080), .proto = DRV_PROTO_TCP, .flags = 1},
+	    {.addr = htonl(0x0af40201), .port = htons(8080), .proto = DRV_PROTO_TCP}};
+	struct lb_frontend fe[2] = {0};
+	struct drv_svc_key k = {.dport = htons(30099), .proto = DRV_PROTO_TCP};
+	struct drv_svc_val ext, in, v;
+	struct lbmap_counters c0, c;
+	struct lbmap_fds fds;
+	struct lbmap *lb2;
+
+	(void)state;
+	for (int s = 0; s < 2; s++) {
+		fe[s].key = (struct lb_fe_key){.port = htons(30099),
+					       .proto = DRV_PROTO_TCP,
+					       .scope = s ? DRV_SCOPE_INT : DRV_SCOPE_EXT};
+		fe[s].flags = DRV_SVC_F_NODEPORT | (s ? 0 : DRV_SVC_F_LOCAL | DRV_SVC_F_TWO_SCOPES);
+		fe[s].backends = bes;
+		fe[s].nbackends = s ? 2 : 1;
+		snprintf(fe[s].name, sizeof(fe[s].name), "test/two-scopes");
+	}
+	lbmap_get_counters(F.lb, &c0);
+	lbmap_begin(F.lb);
+	assert_int_equal(lbmap_upsert(F.lb, &fe[0]), 0);
+	assert_int_equal(lbmap_upsert(F.lb, &fe[1]), 0);
+	assert_int_equal(lbmap_commit(F.lb), 0);
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_SVC), &k, &ext), 0);
+	k.scope = DRV_SCOPE_INT;
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_SVC), &k, &in), 0);
+	assert_int_equal(ext.count, 1);
+	assert_int_equal(in.count, 2);
+	assert_int_not_equal(ext.rev_nat, in.rev_nat);
+	assert_true(ext.flags & DRV_SVC_F_MAGLEV);
+	assert_int_equal(in.flags, DRV_SVC_F_NODEPORT);
+	k.slot = 2;
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_SVC), &k, &v), 0);
+
+	dp_lbmap_fds(F.dp, &fds);
+	lb2 = lbmap_new(&fds, NULL);
+	assert_non_null(lb2);
+	assert_int_equal(lbmap_adopt(lb2), 0);
+	lbmap_get_counters(lb2, &c);
+	assert_int_equal(c.frontends, c0.frontends + 2);
+	lbmap_begin(lb2);
+	assert_int_equal(lbmap_upsert(lb2, &fe[0]), 0);
+	assert_int_equal(lbmap_upsert(lb2, &fe[1]), 0);
+	assert_int_equal(lbmap_commit(lb2), 0);
+	/* the same ids (so existing flows keep their translation), nothing deleted (adopting
+	 * rewrites the external scope's Maglev table, as for every external frontend) */
+	lbmap_get_counters(lb2, &c);
+	assert_int_equal(c.frontends, c0.frontends + 2);
+	assert_int_equal(c.entries_deleted, 0);
+	k.slot = 0;
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_SVC), &k, &v), 0);
+	assert_int_equal(v.rev_nat, in.rev_nat);
+	assert_int_equal(v.count, 2);
+	k.scope = DRV_SCOPE_EXT;
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_SVC), &k, &v), 0);
+	assert_int_equal(v.rev_nat, ext.rev_nat);
+	assert_int_equal(v.count, 1);
+	lbmap_free(lb2);
+
+	lbmap_begin(F.lb);
+	assert_int_equal(lbmap_delete(F.lb, &fe[1].key), 0);
+	assert_int_equal(lbmap_delete(F.lb, &fe[0].key), 0);
+	assert_int_equal(lbmap_commit(F.lb), 0);
+	assert_int_not_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_SVC), &k, &v), 0);
+	k.scope = DRV_SCOPE_INT;
+	assert_int_not_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_SVC), &k, &v), 0);
+}
+
 /* A Maglev table carries BTF (its key and value a __u32), so `bpftool map dump` shows
  * numbers, not raw hex. */
 static void test_maglev_btf(void **state)
@@ -610,6 +685,7 @@ int main(void)
 	    cmocka_unit_test(test_adopt_and_reconcile),
 	    cmocka_unit_test(test_adopt_removes_debris),
 	    cmocka_unit_test(test_maglev_btf),
+	    cmocka_unit_test(test_two_scopes_adopted),
 	    cmocka_unit_test_teardown(test_full_map, test_teardown),
 	};
 

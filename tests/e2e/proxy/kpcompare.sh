@@ -134,10 +134,10 @@ static|noep-udp-tc|pod-tc|spread udp 10.96.0.11:53 -n 3|ECONNREFUSED|-
 static|noep-nodeport-ext|ext|spread tcp 192.168.100.1:30081 -n 3|ECONNREFUSED|-
 static|noep-nodeport-udp-ext|ext|spread udp 192.168.100.1:30051 -n 3|ECONNREFUSED|-
 static|etplocal-ext|ext|spread tcp 192.168.100.1:30082 -n 10|b1<client|-
-static|etplocal-none-ext|ext|spread tcp 192.168.100.1:30083 -n 3 --wait 2|timeout|#6 ECONNREFUSED
-static|etplocal-none-pod|pod|spread tcp 192.168.100.1:30083 -n 5|b3<client|#6 ECONNREFUSED
-static|etplocal-none-pod-tc|pod-tc|spread tcp 192.168.100.1:30083 -n 5|b3<client|#6 ECONNREFUSED
-static|etplocal-none-node|node|spread tcp 192.168.100.1:30083 -n 5|b3<node|#6 ECONNREFUSED
+static|etplocal-none-ext|ext|spread tcp 192.168.100.1:30083 -n 3 --wait 2|timeout|-
+static|etplocal-none-pod|pod|spread tcp 192.168.100.1:30083 -n 5|b3<client|-
+static|etplocal-none-pod-tc|pod-tc|spread tcp 192.168.100.1:30083 -n 5|b3<client|-
+static|etplocal-none-node|node|spread tcp 192.168.100.1:30083 -n 5|b3<node|design b3<client
 static|affinity-pod|pod|spread tcp 10.96.0.14:80 -n 20 --count|1|-
 static|affinity-ext|ext|spread tcp 192.168.100.1:30084 -n 20 --count|1|-
 static|terminating-pod|pod|spread tcp 10.96.0.15:80 -n 10|b1<client|-
@@ -171,6 +171,7 @@ declare -A WHY
 WHY[clusterip-tcp-ext]="off-node traffic to a ClusterIP: drover source-NATs it only towards a backend on another node (whose reply must come back through this node); a backend on this node replies through it anyway and sees the client's address. kube-proxy masquerades all off-cluster traffic to ClusterIPs"
 WHY[nodeport-tcp-pod]="the socket LB turns the pod's connect() to a NodePort into a connect() to the backend itself: no packet to the NodePort exists, so there is nothing to masquerade (as Cilium's socket LB); kube-proxy DNATs and masquerades the packets (the tc path, nodeport-tcp-pod-tc, does too)"
 WHY[nodeport-localhost]="the node's connect() to 127.0.0.1:<nodePort> goes through the socket LB straight to the backend, from the node address its route gives: the backend sees the node's address either way (kube-proxy masquerades 127.0.0.1 to it), but drover's socket is bound to that address where kube-proxy's keeps 127.0.0.1, so the client calls it its own"
+WHY[etplocal-none-node]="the socket LB turns the node process's connect() to the NodePort into a connect() to the backend on another node: the kernel gives the socket the source address of the route to the backend (a node address, 10.244.1.1), so the backend sees the socket's own address; kube-proxy's socket starts towards the NodePort (source 192.168.100.1) and its packets are masqueraded to a node address on the way out. Either way the backend sees this node and the reply comes back through it (traffic from outside is dropped, etplocal-none-ext)"
 WHY[nodeport-out-of-range]="nodePort 22 is outside the NodePort range: the API server refuses such a Service (kube-apiserver --service-node-port-range), so kube-proxy, trusting it, would take the node's SSH port; drover reads manifests without an API server in front and refuses the reload as the API server would (issue 11 item 11)"
 # Marked cases name the issue-11 item and the outcome drover shows today (filled in below
 # from the runs); their reasons:

@@ -287,6 +287,23 @@ static size_t expect_add(struct expect *v, size_t n, size_t max, uint32_t addr, 
 	return n;
 }
 
+/* An external frontend; with externalTrafficPolicy Local it has an internal scope too, right
+ * after it (every endpoint, no source ranges). */
+static size_t expect_ext(const struct k8s_service *s, struct expect *v, size_t n, size_t max,
+			 uint32_t addr, uint16_t port, uint8_t proto, uint16_t kind,
+			 const struct svc_port *sp)
+{
+	size_t m = expect_add(v, n, max, addr, port, proto, kind, sp);
+
+	if (s->etp_local && m > n && m < max) {
+		v[m] = v[m - 1];
+		v[m].key.scope = DRV_SCOPE_INT;
+		v[m].kind &= (uint16_t)~DRV_SVC_F_SRC_RANGES;
+		m++;
+	}
+	return m;
+}
+
 static size_t expected_frontends(const struct k8s_service *s, struct expect *v, size_t max)
 {
 	size_t n = 0;
@@ -300,15 +317,15 @@ static size_t expected_frontends(const struct k8s_service *s, struct expect *v, 
 			n = expect_add(v, n, max, s->cluster_ips[i], sp->port, sp->proto,
 				       DRV_SVC_F_CLUSTERIP, sp);
 		for (size_t i = 0; i < s->nexternal_ips; i++)
-			n = expect_add(v, n, max, s->external_ips[i], sp->port, sp->proto,
+			n = expect_ext(s, v, n, max, s->external_ips[i], sp->port, sp->proto,
 				       DRV_SVC_F_EXTERNAL, sp);
 		for (size_t i = 0; i < s->nlb_ips; i++)
-			n = expect_add(
-			    v, n, max, s->lb_ips[i], sp->port, sp->proto,
+			n = expect_ext(
+			    s, v, n, max, s->lb_ips[i], sp->port, sp->proto,
 			    DRV_SVC_F_EXTERNAL | (s->src_filtered ? DRV_SVC_F_SRC_RANGES : 0), sp);
 		if (s->node_ports && sp->node_port)
-			n = expect_add(v, n, max, 0, sp->node_port, sp->proto, DRV_SVC_F_NODEPORT,
-				       sp);
+			n = expect_ext(s, v, n, max, 0, sp->node_port, sp->proto,
+				       DRV_SVC_F_NODEPORT, sp);
 	}
 	return n;
 }
@@ -328,7 +345,7 @@ static void check_service(const struct ctx *c, const struct k8s_service *s,
 		const struct expect *e = NULL;
 		uint16_t kinds = DRV_SVC_F_CLUSTERIP | DRV_SVC_F_EXTERNAL | DRV_SVC_F_NODEPORT |
 				 DRV_SVC_F_SRC_RANGES;
-		bool external, local;
+		bool external, internal, local;
 
 		if (!fe->key.port ||
 		    (fe->key.proto != DRV_PROTO_TCP && fe->key.proto != DRV_PROTO_UDP))
@@ -354,7 +371,10 @@ static void check_service(const struct ctx *c, const struct k8s_service *s,
 		    fe->affinity_timeout != s->affinity_timeout)
 			bad(s, "affinity flag or timeout differs from the service's", fe);
 		external = !(e->kind & DRV_SVC_F_CLUSTERIP);
-		local = external ? s->etp_local : s->itp_local;
+		internal = fe->key.scope == DRV_SCOPE_INT;
+		if (!!(fe->flags & DRV_SVC_F_TWO_SCOPES) != (external && s->etp_local && !internal))
+			bad(s, "two-scopes flag differs from the external Local policy", fe);
+		local = internal ? false : external ? s->etp_local : s->itp_local;
 		if (!!(fe->flags & DRV_SVC_F_LOCAL) != local)
 			bad(s, "Local flag differs from the service's policy for its side", fe);
 		check_backends(c, s, e->sp, fe, local);

@@ -85,6 +85,23 @@ static const struct lb_frontend *find_fe(const struct lb_frontend *v, size_t n, 
 	return NULL;
 }
 
+/* The frontend of one lookup scope (enum drv_svc_scope); find_fe finds the external one, the
+ * first the model lists. */
+static const struct lb_frontend *find_scope(const struct lb_frontend *v, size_t n, const char *addr,
+					    uint16_t port, uint8_t scope)
+{
+	struct in_addr a = {0};
+
+	if (addr)
+		inet_pton(AF_INET, addr, &a);
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].key.addr == a.s_addr && v[i].key.port == htons(port) &&
+		    v[i].key.proto == DRV_PROTO_TCP && v[i].key.scope == scope)
+			return &v[i];
+	}
+	return NULL;
+}
+
 static bool has_backend(const struct lb_frontend *fe, const char *addr, uint16_t port)
 {
 	struct in_addr a;
@@ -264,6 +281,63 @@ static void test_local_traffic_policies(void **state)
 		assert_int_equal(model_service_frontends(m, "default", "loc", &fes, &n), 0);
 		assert_int_equal(find_fe(fes, n, "10.96.0.30", 80, DRV_PROTO_TCP)->nbackends, 0);
 		assert_int_equal(find_fe(fes, n, NULL, 30030, DRV_PROTO_TCP)->nbackends, 0);
+		model_frontends_free(fes, n);
+		model_free(m);
+	}
+}
+
+/* externalTrafficPolicy Local, as kube-proxy's KUBE-EXT-X: each external frontend has two
+ * scopes, the external one with the local endpoints (traffic from outside: none here means
+ * dropped) and the internal one with every endpoint of the cluster (the node and its pods),
+ * even when internalTrafficPolicy is Local too; the ClusterIP keeps one scope and its
+ * internal policy. */
+static void test_external_local_two_scopes(void **state)
+{
+	const char *nodes[] = {"here", "elsewhere"};
+	const struct lb_frontend *ext, *in;
+	struct lb_frontend *fes;
+	size_t n;
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		struct proxy_model *m = new_model(nodes[i]);
+		struct load l = {.m = m};
+		bool here = i == 0;
+
+		assert_int_equal(load_yaml(&l, local_policies), 0);
+		assert_int_equal(model_service_frontends(m, "default", "loc", &fes, &n), 0);
+		assert_int_equal(n, 3);
+		ext = find_scope(fes, n, NULL, 30030, DRV_SCOPE_EXT);
+		in = find_scope(fes, n, NULL, 30030, DRV_SCOPE_INT);
+		assert_non_null(ext);
+		assert_non_null(in);
+		assert_int_equal(ext->flags,
+				 DRV_SVC_F_NODEPORT | DRV_SVC_F_LOCAL | DRV_SVC_F_TWO_SCOPES);
+		assert_int_equal(ext->nbackends, here ? 1 : 0);
+		assert_int_equal(in->flags, DRV_SVC_F_NODEPORT);
+		assert_int_equal(in->nbackends, 2);
+		assert_true(has_backend(in, "10.0.1.1", 8080));
+		assert_true(has_backend(in, "10.0.2.1", 8080));
+		assert_string_equal(in->name, ext->name);
+		ext = find_scope(fes, n, "10.96.0.30", 80, DRV_SCOPE_EXT);
+		assert_non_null(ext);
+		assert_int_equal(ext->flags, DRV_SVC_F_CLUSTERIP | DRV_SVC_F_LOCAL);
+		assert_int_equal(ext->nbackends, here ? 1 : 0);
+		assert_null(find_scope(fes, n, "10.96.0.30", 80, DRV_SCOPE_INT));
+		model_frontends_free(fes, n);
+		model_free(m);
+	}
+	/* externalTrafficPolicy Cluster: one scope. */
+	{
+		struct proxy_model *m = new_model("n1");
+		struct load l = {.m = m};
+
+		assert_int_equal(load_yaml(&l, svc_web), 0);
+		assert_int_equal(model_service_frontends(m, "shop", "web", &fes, &n), 0);
+		for (size_t i = 0; i < n; i++) {
+			assert_int_equal(fes[i].key.scope, DRV_SCOPE_EXT);
+			assert_false(fes[i].flags & DRV_SVC_F_TWO_SCOPES);
+		}
 		model_frontends_free(fes, n);
 		model_free(m);
 	}
@@ -547,7 +621,12 @@ static void test_repeated_addresses(void **state)
 				   "status: {loadBalancer: {ingress: [{ip: 192.0.2.9}]}}\n"),
 			 0);
 	assert_int_equal(model_service_frontends(m, "default", "r", &fes, &n), 0);
-	assert_int_equal(n, 3);
+	/* externalTrafficPolicy Local: the two external frontends have an internal scope each,
+	 * the address that stayed a ClusterIP has none */
+	assert_int_equal(n, 5);
+	assert_non_null(find_scope(fes, n, "192.0.2.9", 80, DRV_SCOPE_INT));
+	assert_non_null(find_scope(fes, n, NULL, 30050, DRV_SCOPE_INT));
+	assert_null(find_scope(fes, n, "10.96.0.50", 80, DRV_SCOPE_INT));
 	fe = find_fe(fes, n, "10.96.0.50", 80, DRV_PROTO_TCP);
 	assert_non_null(fe);
 	assert_int_equal(fe->flags & (DRV_SVC_F_CLUSTERIP | DRV_SVC_F_EXTERNAL | DRV_SVC_F_LOCAL),
@@ -681,6 +760,7 @@ int main(void)
 	    cmocka_unit_test(test_terminating_serve_when_none_ready),
 	    cmocka_unit_test(test_local_traffic_policies),
 	    cmocka_unit_test(test_external_local_leaves_clusterip_alone),
+	    cmocka_unit_test(test_external_local_two_scopes),
 	    cmocka_unit_test(test_hand_written_slices),
 	    cmocka_unit_test(test_other_proxys_service),
 	    cmocka_unit_test(test_health_checks),

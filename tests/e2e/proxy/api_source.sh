@@ -160,9 +160,8 @@ until_ok "web on backend-2 after the server came back" bodies_are 10.96.0.10 "ba
 pass "API server SIGKILLed: the proxy kept serving, then resumed its watch"
 
 # ---- 410: the proxy's history compacted away while it could not watch ----
-# The proxy is stopped (SIGSTOP) while the server restarts, changes and compacts: a restart
-# alone would not do, since the store keeps no record of a compaction across a restart (its
-# replayed log serves the old revisions again until the next compaction).
+# The proxy is stopped (SIGSTOP) while the server restarts, changes and compacts (the
+# history it watched from must be compacted after the changes it missed).
 kill -STOP "$TOPO_PROXY_PID"
 api_kill
 api_start "$P1" --compact-interval 1

@@ -119,6 +119,10 @@ enum drv_svc_flags {
 	 * with no backend in the external scope but some in the internal, traffic from outside
 	 * is dropped (DRV_DROP_NO_LOCAL), as kube-proxy's "has no local endpoints" DROP */
 	DRV_SVC_F_TWO_SCOPES = 1 << 7,
+	/* internalTrafficPolicy Local with no endpoint on this node but some elsewhere: a new
+	 * flow on the tc path is dropped (DRV_DROP_NO_LOCAL), as kube-proxy's "has no local
+	 * endpoints" DROP, where a service with no endpoint at all is rejected */
+	DRV_SVC_F_NO_LOCAL = 1 << 8,
 };
 
 struct drv_svc_val {

@@ -409,6 +409,8 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 		/* ... and only of services with endpoints: a stale flow keeps its backend */
 		if (stale)
 			return drv_ct_forward(stale, f, now, len, x);
+		if (svc->flags & DRV_SVC_F_NO_LOCAL)
+			return -DRV_DROP_NO_LOCAL;
 		return DRV_V_REJECT;
 	}
 	now = bpf_ktime_get_coarse_ns();

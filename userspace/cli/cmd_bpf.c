@@ -140,6 +140,8 @@ static int list_services(const struct bpf_ctx *c)
 			strcat(flags, "maglev,");
 		if (ms[i].v.flags & DRV_SVC_F_TWO_SCOPES)
 			strcat(flags, "2-scopes,");
+		if (ms[i].v.flags & DRV_SVC_F_NO_LOCAL)
+			strcat(flags, "no-local,");
 		if (ms[i].k.scope == DRV_SCOPE_INT)
 			strcat(flags, "internal,");
 		if (flags[0])

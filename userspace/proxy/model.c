@@ -466,7 +466,7 @@ static int compute_frontends(const struct proxy_model *m, const struct svc_entry
 		err = pick_endpoints(m, se, sp, svc->itp_local, &internal);
 		if (!err)
 			err = pick_endpoints(m, se, sp, svc->etp_local, &external);
-		if (!err && svc->etp_local)
+		if (!err && (svc->etp_local || svc->itp_local))
 			err = pick_endpoints(m, se, sp, false, &cluster);
 		cl = svc->etp_local ? &cluster : NULL;
 		memset(&fe, 0, sizeof(fe));
@@ -478,6 +478,9 @@ static int compute_frontends(const struct proxy_model *m, const struct svc_entry
 			fe.key.addr = svc->cluster_ips[i];
 			fe.flags =
 			    DRV_SVC_F_CLUSTERIP | aff | (svc->itp_local ? DRV_SVC_F_LOCAL : 0);
+			/* none here but some elsewhere: dropped, not refused (kube-proxy) */
+			if (svc->itp_local && !internal.n && cluster.n)
+				fe.flags |= DRV_SVC_F_NO_LOCAL;
 			err = fes_push(&v, &n, &cap, &fe, &internal);
 		}
 		fe.flags = DRV_SVC_F_EXTERNAL | aff | (svc->etp_local ? DRV_SVC_F_LOCAL : 0);

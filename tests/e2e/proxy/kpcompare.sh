@@ -76,6 +76,9 @@ status:
   loadBalancer: {ingress: [{ip: 203.0.113.10}]}
 YAML
 write_slice "$m/lbsr-eps.yaml" lbsr 10.244.1.11 10.244.1.12
+# itplocal: internalTrafficPolicy Local, its only endpoint (b3) on node2
+write_service "$m/itplocal.yaml" itplocal 10.96.0.31 "internalTrafficPolicy: Local"
+write_slice "$m/itplocal-eps.yaml" itplocal 10.244.1.13:node2
 # hairpin: b1 alone, called by b1 itself
 write_service "$m/hairpin.yaml" hairpin 10.96.0.30
 write_slice "$m/hairpin-eps.yaml" hairpin 10.244.1.11
@@ -151,6 +154,8 @@ static|udp-flow-pod|pod|flow 10.96.0.10:53 -n 20 --count|1|-
 static|udp-flow-pod-tc|pod-tc|flow 10.96.0.10:53 -n 20 --count|1|-
 static|udp-flow-ext|ext|flow 192.168.100.1:30053 -n 20 --count|1|-
 static|nodeport-localhost|node|spread tcp 127.0.0.1:30080|b1<node,b2<node,b3<node|design b1<client,b2<client,b3<client
+static|itplocal-none-pod|pod|spread tcp 10.96.0.31:80 -n 3 --wait 2|timeout|design ECONNREFUSED
+static|itplocal-none-pod-tc|pod-tc|spread tcp 10.96.0.31:80 -n 3 --wait 2|timeout|-
 static|hairpin-tc|b1-tc|spread tcp 10.96.0.30:80 -n 3 --src 10.244.1.11|b1<node|-
 change|drain-tcp-pod|pod|hold tcp 10.96.0.20:80|b4<client -> b4<client|-
 change|drain-tcp-pod-tc|pod-tc|hold tcp 10.96.0.20:80|b4<client -> b4<client|-
@@ -172,6 +177,7 @@ WHY[clusterip-tcp-ext]="off-node traffic to a ClusterIP: drover source-NATs it o
 WHY[nodeport-tcp-pod]="the socket LB turns the pod's connect() to a NodePort into a connect() to the backend itself: no packet to the NodePort exists, so there is nothing to masquerade (as Cilium's socket LB); kube-proxy DNATs and masquerades the packets (the tc path, nodeport-tcp-pod-tc, does too)"
 WHY[nodeport-localhost]="the node's connect() to 127.0.0.1:<nodePort> goes through the socket LB straight to the backend, from the node address its route gives: the backend sees the node's address either way (kube-proxy masquerades 127.0.0.1 to it), but drover's socket is bound to that address where kube-proxy's keeps 127.0.0.1, so the client calls it its own"
 WHY[etplocal-none-node]="the socket LB turns the node process's connect() to the NodePort into a connect() to the backend on another node: the kernel gives the socket the source address of the route to the backend (a node address, 10.244.1.1), so the backend sees the socket's own address; kube-proxy's socket starts towards the NodePort (source 192.168.100.1) and its packets are masqueraded to a node address on the way out. Either way the backend sees this node and the reply comes back through it (traffic from outside is dropped, etplocal-none-ext)"
+WHY[itplocal-none-pod]="internalTrafficPolicy Local with no endpoint on this node: kube-proxy drops the packets (the client waits out its timeout); the socket LB decides at connect(), where there is no packet to drop, and refuses it (ECONNREFUSED) instead of leaving the connection to hang; the tc path drops as kube-proxy does (itplocal-none-pod-tc)"
 WHY[nodeport-out-of-range]="nodePort 22 is outside the NodePort range: the API server refuses such a Service (kube-apiserver --service-node-port-range), so kube-proxy, trusting it, would take the node's SSH port; drover reads manifests without an API server in front and refuses the reload as the API server would (issue 11 item 11)"
 # Marked cases name the issue-11 item and the outcome drover shows today (filled in below
 # from the runs); their reasons:

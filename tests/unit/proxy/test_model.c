@@ -266,13 +266,15 @@ static void test_local_traffic_policies(void **state)
 		assert_int_equal(fe->nbackends, 1);
 		assert_true(has_backend(fe, "10.0.1.1", 8080));
 		assert_true(fe->flags & DRV_SVC_F_LOCAL);
+		assert_false(fe->flags & DRV_SVC_F_NO_LOCAL);
 		fe = find_fe(fes, n, NULL, 30030, DRV_PROTO_TCP);
 		assert_int_equal(fe->nbackends, 1);
 		assert_true(fe->flags & DRV_SVC_F_LOCAL);
 		model_frontends_free(fes, n);
 		model_free(m);
 	}
-	/* On a node with no endpoint: no backend at all (traffic refused, not sent away). */
+	/* On a node with no endpoint: no backend at all (traffic not sent away); the ClusterIP
+	 * says the service has endpoints elsewhere (dropped, not refused, as kube-proxy). */
 	{
 		struct proxy_model *m = new_model("elsewhere");
 		struct load l = {.m = m};
@@ -280,6 +282,8 @@ static void test_local_traffic_policies(void **state)
 		assert_int_equal(load_yaml(&l, local_policies), 0);
 		assert_int_equal(model_service_frontends(m, "default", "loc", &fes, &n), 0);
 		assert_int_equal(find_fe(fes, n, "10.96.0.30", 80, DRV_PROTO_TCP)->nbackends, 0);
+		assert_true(find_fe(fes, n, "10.96.0.30", 80, DRV_PROTO_TCP)->flags &
+			    DRV_SVC_F_NO_LOCAL);
 		assert_int_equal(find_fe(fes, n, NULL, 30030, DRV_PROTO_TCP)->nbackends, 0);
 		model_frontends_free(fes, n);
 		model_free(m);
@@ -321,7 +325,8 @@ static void test_external_local_two_scopes(void **state)
 		assert_string_equal(in->name, ext->name);
 		ext = find_scope(fes, n, "10.96.0.30", 80, DRV_SCOPE_EXT);
 		assert_non_null(ext);
-		assert_int_equal(ext->flags, DRV_SVC_F_CLUSTERIP | DRV_SVC_F_LOCAL);
+		assert_int_equal(ext->flags, DRV_SVC_F_CLUSTERIP | DRV_SVC_F_LOCAL |
+						 (here ? 0 : DRV_SVC_F_NO_LOCAL));
 		assert_int_equal(ext->nbackends, here ? 1 : 0);
 		assert_null(find_scope(fes, n, "10.96.0.30", 80, DRV_SCOPE_INT));
 		model_frontends_free(fes, n);

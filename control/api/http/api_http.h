@@ -131,7 +131,8 @@ struct api_req {
 	const char *ctype;
 	struct k8s_buf warnings; /* "Warning" header values, NUL-separated */
 	size_t nwarnings;
-	bool close; /* close the connection after the response */
+	bool close;  /* close the connection after the response */
+	bool http11; /* an HTTP/1.1 request: a stream goes out chunked */
 	/* REQ_STREAM: a chunked response produced by a content reader (watches, big lists) */
 	ssize_t (*stream_read)(void *cls, uint64_t pos, char *buf, size_t max);
 	void (*stream_free)(void *cls);

@@ -318,7 +318,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct api_server *s = cls;
 	struct api_req *r = *con_cls;
 
-	(void)version;
 	if (!r) {
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							     MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -326,6 +325,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r = req_new(s, conn, url, method);
 		if (!r)
 			return MHD_NO;
+		r->http11 = version && strcmp(version, MHD_HTTP_VERSION_1_1) == 0;
 		*con_cls = r;
 		if (cl && strtoull(cl, NULL, 10) > s->cfg.max_body) {
 			/* answer now and close: the body is never read */

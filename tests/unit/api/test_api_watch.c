@@ -2,7 +2,9 @@
 /*
  * test_api_watch: watch streams over HTTP: replay from a resourceVersion, the initial ADDED
  * events of a watch from "now", live events, label and field selectors that drop most events,
- * Table events, a client that hangs up mid-stream, 410 Expired for a history that is gone
+ * Table events, a client that hangs up mid-stream, a client that stops reading while megabytes
+ * of events are written (the server's writes block, then resume, and every byte arrives in
+ * order), an HTTP/1.0 client (no chunked framing), 410 Expired for a history that is gone
  * (as the first and only event of a 200 stream) and the periodic compaction behind it (kept
  * across a restart), bookmarks (a server with a 1 s bookmark interval).
  * A stream is read until it has the events it expects (the client then hangs up) or until the
@@ -15,8 +17,12 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,6 +174,199 @@ static double mono_s(void)
 }
 
 /* ---- tests ---- */
+
+/* ---- a raw HTTP client: what libcurl hides (a receive window kept small, HTTP/1.0) ---- */
+
+/* Connect to t's port with a small receive buffer and send a GET of path. */
+static int raw_get(struct tsrv *t, const char *path, const char *version, int rcvbuf)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct timeval tv = {.tv_sec = DEADLINE_S};
+	const char *port = strrchr(t->base, ':');
+	char req[1024];
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int n;
+
+	assert_true(fd >= 0);
+	assert_non_null(port);
+	sa.sin_port = htons((uint16_t)atoi(port + 1));
+	if (rcvbuf)
+		assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)), 0);
+	/* a hang becomes a failed read, not a stuck test */
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	n = snprintf(req, sizeof(req), "GET %s %s\r\nHost: 127.0.0.1\r\n\r\n", path, version);
+	assert_int_equal(send(fd, req, (size_t)n, MSG_NOSIGNAL), n);
+	return fd;
+}
+
+/* Read from fd until the stream holds `until` (NULL: until the server closes). */
+static char *raw_read(int fd, const char *until, size_t *len)
+{
+	size_t cap = 1 << 16, n = 0;
+	char *buf = malloc(cap);
+
+	assert_non_null(buf);
+	for (;;) {
+		ssize_t k;
+
+		if (n + 4096 + 1 > cap) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+			assert_non_null(buf);
+		}
+		k = recv(fd, buf + n, cap - n - 1, 0);
+		assert_true(k >= 0); /* a timeout here: the stream stalled */
+		n += (size_t)k;
+		buf[n] = 0;
+		if (k == 0 || (until && strstr(buf, until)))
+			break;
+	}
+	*len = n;
+	return buf;
+}
+
+/* The body of a chunked response: the chunks joined; asserts the framing and that the stream
+ * ends (the zero chunk) only if `ended`. */
+static char *dechunk(const char *p, size_t len, bool ended, size_t *out_len)
+{
+	const char *end = p + len, *body = strstr(p, "\r\n\r\n");
+	char *out = malloc(len + 1);
+	size_t n = 0;
+	bool last = false;
+
+	assert_non_null(out);
+	assert_non_null(body);
+	assert_non_null(strstr(p, "Transfer-Encoding: chunked"));
+	for (p = body + 4; p < end;) {
+		char *nl;
+		unsigned long size = strtoul(p, &nl, 16);
+
+		assert_true(nl[0] == '\r' && nl[1] == '\n');
+		p = nl + 2;
+		if (!size) {
+			last = true;
+			break;
+		}
+		if ((size_t)(end - p) < size + 2)
+			break; /* the rest is still on its way */
+		memcpy(out + n, p, size);
+		n += size;
+		p += size;
+		assert_true(p[0] == '\r' && p[1] == '\n');
+		p += 2;
+	}
+	assert_int_equal(last, ended);
+	out[n] = 0;
+	*out_len = n;
+	return out;
+}
+
+/* A watcher that reads nothing while 6 MB of events are written: the server's writes would
+ * block long before the end, and must carry on when the client reads again, every event
+ * whole and in order, the chunked framing intact. */
+static void test_watch_slow_reader(void **state)
+{
+	enum { N = 200, DATA = 30000 };
+	struct tsrv *t = *state;
+	char path[256], last[64], *body, *raw, *ev;
+	size_t len, blen;
+	int fd, i = 0;
+
+	mkns(t, "ws");
+	snprintf(path, sizeof(path),
+		 "/api/v1/namespaces/ws/configmaps?watch=1&resourceVersion=%llu", now_rv(t, "ws"));
+	fd = raw_get(t, path, "HTTP/1.1", 4096);
+	body = malloc(DATA + 256);
+	assert_non_null(body);
+	for (int k = 0; k < N; k++) {
+		struct tresp r;
+		int n =
+		    snprintf(body, 128, "{\"metadata\":{\"name\":\"big%d\"},\"data\":{\"k\":\"", k);
+
+		memset(body + n, 'a' + k % 26, DATA);
+		strcpy(body + n + DATA, "\"}}");
+		tpost(t, "/api/v1/namespaces/ws/configmaps", body, 201, &r);
+		tresp_free(&r);
+	}
+	free(body);
+	snprintf(last, sizeof(last), "\"name\":\"big%d\"", N - 1);
+	raw = raw_read(fd, last, &len);
+	close(fd);
+	body = dechunk(raw, len, false, &blen);
+	for (char *line = body, *nl; (nl = strchr(line, '\n')) != NULL; line = nl + 1, i++) {
+		char want[32];
+		struct jv_doc *d = jv_doc_new();
+		struct jv *v = jv_parse(d, line, (size_t)(nl - line), NULL);
+
+		assert_non_null(v);
+		snprintf(want, sizeof(want), "big%d", i);
+		assert_string_equal(tstr(v, "type"), "ADDED");
+		assert_string_equal(tstr(v, "object.metadata.name"), want);
+		ev = (char *)tstr(v, "object.data.k");
+		assert_int_equal(strlen(ev), DATA);
+		assert_int_equal(ev[0], 'a' + i % 26);
+		assert_int_equal(ev[DATA - 1], 'a' + i % 26);
+		jv_doc_free(d);
+	}
+	/* the last event may still be partly on its way: all before it are whole */
+	assert_true(i >= N - 1);
+	free(body);
+	free(raw);
+}
+
+/* A watch of ns from now that ends by timeoutSeconds=2 over a raw HTTP version, two
+ * ConfigMaps ("one", "two") created while it runs; the stream read until `until` (NULL: the
+ * server closes). */
+static char *raw_watch_two(struct tsrv *t, const char *ns, const char *version, const char *until,
+			   size_t *len)
+{
+	char path[256], *raw;
+	int fd;
+
+	mkns(t, ns);
+	snprintf(path, sizeof(path),
+		 "/api/v1/namespaces/%s/configmaps?watch=1&resourceVersion=%llu&timeoutSeconds=2",
+		 ns, now_rv(t, ns));
+	fd = raw_get(t, path, version, 0);
+	mkcm(t, ns, "one", NULL);
+	mkcm(t, ns, "two", NULL);
+	raw = raw_read(fd, until, len);
+	close(fd);
+	return raw;
+}
+
+/* An HTTP/1.0 client gets the events unframed, the end of the stream is the connection's. */
+static void test_watch_http10(void **state)
+{
+	size_t len;
+	char *raw = raw_watch_two(*state, "w10", "HTTP/1.0", NULL, &len);
+	char *body = strstr(raw, "\r\n\r\n");
+
+	assert_null(strstr(raw, "chunked"));
+	assert_non_null(body);
+	body += 4;
+	assert_int_equal(body[0], '{');
+	assert_non_null(strstr(body, "\"name\":\"one\""));
+	assert_non_null(strstr(body, "\"name\":\"two\""));
+	assert_int_equal(body[strlen(body) - 1], '\n');
+	free(raw);
+}
+
+/* A watch that ends by its timeout after events (written by the watch thread itself): the
+ * stream closes with the zero chunk. */
+static void test_watch_timeout_after_events(void **state)
+{
+	size_t len, blen;
+	char *raw = raw_watch_two(*state, "wt", "HTTP/1.1", "\r\n0\r\n\r\n", &len);
+	char *body = dechunk(raw, len, true, &blen);
+
+	assert_non_null(strstr(body, "\"name\":\"one\""));
+	assert_non_null(strstr(body, "\"name\":\"two\""));
+	assert_int_equal(body[blen - 1], '\n');
+	free(body);
+	free(raw);
+}
 
 static void test_watch_replay(void **state)
 {
@@ -586,6 +785,8 @@ static void test_watch_bookmarks(void **state)
 	rv0 = now_rv(t, "wb");
 
 	a = (struct after_first){.t = t};
+	/* an earlier stream's count must not let the change go before the bookmark */
+	atomic_store(&stream_events, 0);
 	assert_int_equal(pthread_create(&th, NULL, create_after_first, &a), 0);
 	snprintf(path, sizeof(path),
 		 "/api/v1/namespaces/wb/configmaps?watch=1&allowWatchBookmarks=true"
@@ -653,6 +854,9 @@ int main(void)
 	    cmocka_unit_test(test_watch_selectors),
 	    cmocka_unit_test(test_watch_initial_table),
 	    cmocka_unit_test(test_watch_live),
+	    cmocka_unit_test(test_watch_slow_reader),
+	    cmocka_unit_test(test_watch_http10),
+	    cmocka_unit_test(test_watch_timeout_after_events),
 	    cmocka_unit_test(test_watch_expired),
 	    cmocka_unit_test(test_compaction),
 	    cmocka_unit_test_setup_teardown(test_watch_bookmarks, bookmarks_setup,

@@ -106,6 +106,19 @@ static void raw_prefilter(struct reg_list *l, const struct api_selector *sel)
 		l->raw_eq_len = n;
 }
 
+/* spec.nodeName=X of pods: the store's index gives X's pods (the selector still checks
+ * each). */
+static void by_node(struct registry *reg, const struct reg_list *l, struct store_list_opts *lo)
+{
+	const char *v = api_selector_field_eq(l->sel, "spec.nodeName");
+
+	if (!v || !reg->pods_by_node || l->pin_len || strcmp(l->res->kind->kind, "Pod") != 0)
+		return;
+	lo->index = reg->pods_by_node;
+	lo->tag = v;
+	lo->tag_len = strlen(v);
+}
+
 int reg_list(struct registry *reg, const struct reg_req *rq, const struct reg_list_opts *o,
 	     struct reg_list *l, struct api_result *out)
 {
@@ -136,6 +149,7 @@ int reg_list(struct registry *reg, const struct reg_req *rq, const struct reg_li
 	lo.prefix_len = (size_t)n;
 	lo.limit = o->limit;
 	lo.continue_token = o->cont && o->cont[0] ? o->cont : NULL;
+	by_node(reg, l, &lo);
 	err = store_list(reg->store, &lo, &l->l);
 	if (err == -STORE_ECOMPACTED) {
 		api_fail(out, 410, "Expired",

@@ -656,6 +656,27 @@ static void test_adopt_not_while_deleting(void **state)
 	cenv_stop(&e);
 }
 
+/* A Deployment (metadata_patch: merged into it after, or NULL) synced (its ReplicaSet made,
+ * its status written), then the controller's Deployment informer held: its cache keeps the
+ * Deployment as it is now. */
+static struct kc_informer *synced_then_held(struct cenv *e, const char *name,
+					    const char *metadata_patch)
+{
+	struct kc_informer *inf = ctrl_manager_informer(e->m, kind_deploy());
+	char rsname[512];
+
+	make_dep(e, name, 1, NULL, "app:v1");
+	if (metadata_patch)
+		cw_patch(e, kind_deploy(), NS, name, metadata_patch);
+	assert_true(WAIT_UNTIL(rs_of_rev(e, name, "1", rsname, NULL)[0], KC_WAIT_MS));
+	assert_true(WAIT_UNTIL(dint(e, name, "status.observedGeneration") ==
+				   dint(e, name, "metadata.generation"),
+			       KC_WAIT_MS));
+	assert_non_null(inf);
+	kc_informer_hold(inf, true);
+	return inf;
+}
+
 /* The controller's cache still has a Deployment the server no longer has (its watch held):
  * an orphan it selects is not adopted, for adoption reads the Deployment from the server
  * first (kube's RecheckDeletionTimestamp). The failed read (a 404) proves the sync ran. */
@@ -666,18 +687,10 @@ static void test_adopt_rechecks_owner(void **state)
 	struct kc_status st;
 	struct kc_stats before, now;
 	struct jv_doc *d = jv_doc_new();
-	char rsname[512];
 
 	(void)state;
 	cenv_start(&e, "deployment", NULL, NULL);
-	make_dep(&e, "stale", 1, NULL, "app:v1");
-	assert_true(WAIT_UNTIL(rs_of_rev(&e, "stale", "1", rsname, NULL)[0], KC_WAIT_MS));
-	assert_true(WAIT_UNTIL(dint(&e, "stale", "status.observedGeneration") ==
-				   dint(&e, "stale", "metadata.generation"),
-			       KC_WAIT_MS));
-	inf = ctrl_manager_informer(e.m, kind_deploy());
-	assert_non_null(inf);
-	kc_informer_hold(inf, true);
+	inf = synced_then_held(&e, "stale", NULL);
 	assert_int_equal(kc_delete(e.k.c, kind_deploy(), NS, "stale", NULL, NULL, &st), 0);
 	assert_null(cenv_get(&e, d, kind_deploy(), NS, "stale"));
 	kclient_stats(e.ctrl_c, &before);
@@ -691,6 +704,73 @@ static void test_adopt_rechecks_owner(void **state)
 	assert_true(rs_controlled_by(&e, "late", ""));
 	kc_informer_hold(inf, false);
 	jv_doc_free(d);
+	cenv_stop(&e);
+}
+
+/* The same with the Deployment replaced by another of its name (another uid): the cached one
+ * adopts nothing ("original Deployment ... is gone"); once the cache has the new one, that
+ * one adopts the orphan. The controller's reads (the rechecks, retried) prove the syncs
+ * ran. */
+static void test_adopt_rechecks_uid(void **state)
+{
+	struct cenv e;
+	struct kc_informer *inf;
+	struct kc_status st;
+	struct kc_stats before, now;
+	char old_ref[600], new_ref[600];
+
+	(void)state;
+	cenv_start(&e, "deployment", NULL, NULL);
+	inf = synced_then_held(&e, "swap", NULL);
+	dep_ref(&e, "swap", old_ref, sizeof(old_ref));
+	assert_int_equal(kc_delete(e.k.c, kind_deploy(), NS, "swap", NULL, NULL, &st), 0);
+	make_dep(&e, "swap", 1, NULL, "app:v1");
+	dep_ref(&e, "swap", new_ref, sizeof(new_ref));
+	assert_string_not_equal(old_ref, new_ref);
+	kclient_stats(e.ctrl_c, &before);
+	make_rs_of(&e, "late", "swap", "old", NULL);
+	assert_true(WAIT_UNTIL(({
+				       kclient_stats(e.ctrl_c, &now);
+				       now.requests >= before.requests + 3;
+			       }) ||
+				   rs_controlled_by(&e, "late", old_ref),
+			       KC_WAIT_MS));
+	assert_true(rs_controlled_by(&e, "late", ""));
+	kc_informer_hold(inf, false);
+	assert_true(WAIT_UNTIL(rs_controlled_by(&e, "late", new_ref), KC_WAIT_MS));
+	cenv_stop(&e);
+}
+
+/* The same with the Deployment being deleted (a finalizer holds it): the cached one, not yet
+ * deleting, adopts nothing ("has just been deleted"), and nor does it once the cache knows. */
+static void test_adopt_rechecks_deleting(void **state)
+{
+	struct cenv e;
+	struct kc_informer *inf;
+	struct kc_status st;
+	struct kc_stats before, now;
+	struct kc_delete_opts o = KC_DELETE_OPTS_INIT;
+	const char *unhold = "{\"metadata\":{\"finalizers\":null}}";
+
+	(void)state;
+	cenv_start(&e, "deployment", NULL, NULL);
+	inf =
+	    synced_then_held(&e, "held", "{\"metadata\":{\"finalizers\":[\"example.com/hold\"]}}");
+	o.propagation = "Background";
+	assert_int_equal(kc_delete(e.k.c, kind_deploy(), NS, "held", &o, NULL, &st), 0);
+	kclient_stats(e.ctrl_c, &before);
+	make_rs_of(&e, "late", "held", "old", NULL);
+	assert_true(WAIT_UNTIL(({
+				       kclient_stats(e.ctrl_c, &now);
+				       now.requests >= before.requests + 3;
+			       }) ||
+				   !rs_controlled_by(&e, "late", ""),
+			       KC_WAIT_MS));
+	assert_true(rs_controlled_by(&e, "late", ""));
+	kc_informer_hold(inf, false);
+	assert_int_equal(kc_patch(e.k.c, kind_deploy(), NS, "held", NULL, KC_PATCH_MERGE, unhold,
+				  strlen(unhold), NULL, NULL, &st),
+			 0);
 	cenv_stop(&e);
 }
 
@@ -711,6 +791,8 @@ int main(void)
 	    cmocka_unit_test(test_adopt_release),
 	    cmocka_unit_test(test_adopt_not_while_deleting),
 	    cmocka_unit_test(test_adopt_rechecks_owner),
+	    cmocka_unit_test(test_adopt_rechecks_uid),
+	    cmocka_unit_test(test_adopt_rechecks_deleting),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,7 +5,7 @@
  * a revision newer than the store's is 504 "Too large resource version", one compacted away
  * 410 Expired), pages (limit/continue; a continue token pins its revision) and selectors;
  * items come out as the store holds them, parsed only when a selector or a conversion needs
- * the tree.
+ * the tree; a list of spec.nodeName=X reads X's pods from the store's index (by_node).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -87,9 +87,10 @@ static int list_revision(struct reg_call *c, const struct reg_list_opts *o, uint
 }
 
 /* A field equality whose value the stored JSON (compact, written by api_store_json) must
- * hold verbatim: the kubelet's spec.nodeName=X, so that each of thousands of nodes listing
- * its pods does not parse every pod. Only names JSON writes without escapes qualify; a match
- * of the bytes still goes through the real selector. */
+ * hold verbatim: the kubelet's spec.nodeName=X, so that a list the store's index of pods by
+ * node does not serve (an older revision, a later page) still parses only the pods that can
+ * match. Only names JSON writes without escapes qualify; a match of the bytes still goes
+ * through the real selector. */
 static void raw_prefilter(struct reg_list *l, const struct api_selector *sel)
 {
 	const char *v = api_selector_field_eq(sel, "spec.nodeName");

@@ -107,13 +107,15 @@ static void raw_prefilter(struct reg_list *l, const struct api_selector *sel)
 		l->raw_eq_len = n;
 }
 
-/* spec.nodeName=X of pods: the store's index gives X's pods (the selector still checks
- * each). */
+/* spec.nodeName=X of pods at the current revision: the store's index gives X's pods (the
+ * selector still checks each). An older revision or a later page reads every pod, as the
+ * store would tag each by parsing it: the raw prefilter is cheaper there. */
 static void by_node(struct registry *reg, const struct reg_list *l, struct store_list_opts *lo)
 {
 	const char *v = api_selector_field_eq(l->sel, "spec.nodeName");
 
-	if (!v || !reg->pods_by_node || l->pin_len || strcmp(l->res->kind->kind, "Pod") != 0)
+	if (!v || !reg->pods_by_node || l->pin_len || lo->rev || lo->continue_token ||
+	    strcmp(l->res->kind->kind, "Pod") != 0)
 		return;
 	lo->index = reg->pods_by_node;
 	lo->tag = v;

@@ -638,7 +638,7 @@ static const char *list_names(struct tsrv *t, const char *path, char *buf, size_
 static void test_kubelet_list(void **state)
 {
 	struct tsrv t;
-	char buf[512];
+	char buf[512], old[256];
 	uint64_t visited;
 	struct tresp r;
 
@@ -660,9 +660,25 @@ static void test_kubelet_list(void **state)
 	bindpod(&t, "kl", "d", "n1");
 	assert_string_equal(list_names(&t, N1, buf, sizeof(buf), &visited), "a,d");
 	assert_int_equal(visited, 2); /* not the 24 pods */
+	snprintf(old, sizeof(old), "%s&resourceVersion=%llu&resourceVersionMatch=Exact", N1,
+		 (unsigned long long)store_revision(api_server_registry(t.s)->store));
 	bindpod(&t, "kl", "b", "n1");
 	assert_string_equal(list_names(&t, N1, buf, sizeof(buf), &visited), "a,b,d");
 	assert_int_equal(visited, 3);
+	/* the list before the binding (no index for an older revision) */
+	assert_string_equal(list_names(&t, old, buf, sizeof(buf), NULL), "a,d");
+	/* pages of two: the first from the index, the next at its revision */
+	{
+		struct tresp r2;
+		struct jv *j = tget(&t, N1 "&limit=2", 200, &r2);
+		char path[512];
+
+		assert_int_equal(jv_count(jv_get(j, "items")), 2);
+		snprintf(path, sizeof(path), "%s&limit=2&continue=%s", N1,
+			 tstr(j, "metadata.continue"));
+		tresp_free(&r2);
+		assert_string_equal(list_names(&t, path, buf, sizeof(buf), NULL), "d");
+	}
 	assert_string_equal(
 	    list_names(&t, "/api/v1/namespaces/kl/pods?fieldSelector=spec.nodeName%3Dn2", buf,
 		       sizeof(buf), NULL),

@@ -4,9 +4,10 @@
  * quota.c) and the resourcequota controller (control/controllers/resourcequota.c), as both
  * share pkg/quota/v1 in Kubernetes: resource lists of quantities (added, masked, compared,
  * printed as resource.Quantity prints them), the usage of one object (its evaluator: pods'
- * compute requests and limits, services' node ports and load balancers, claims' storage, and
- * count/<resource> for every kind), which quota resource names an evaluator tracks, the
- * quota scopes (Terminating, NotTerminating, BestEffort, NotBestEffort, PriorityClass,
+ * compute requests and limits, services' node ports and load balancers, claims' storage (the
+ * larger of request and allocation, in whole bytes), and count/<resource> for every kind),
+ * which quota resource names an evaluator tracks, which evaluators handle updates, the quota
+ * scopes (Terminating, NotTerminating, BestEffort, NotBestEffort, PriorityClass,
  * CrossNamespacePodAffinity) and the pod constraints (a container must state what a quota
  * on cpu or memory limits).
  *

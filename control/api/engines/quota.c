@@ -492,8 +492,8 @@ static int pvc_usage(const struct jv *pvc, struct api_rlist *out)
 	    jv_get(jv_path(pvc, "metadata.annotations"), "volume.beta.kubernetes.io/storage-class");
 	const struct jv *storage = jv_path(pvc, "spec.resources.requests.storage");
 	char name[384];
-	int64_t milli;
-	bool binary;
+	int64_t milli, alloc;
+	bool binary, alloc_bin;
 	int err = api_rlist_add(out, "persistentvolumeclaims", 1000, false);
 
 	/* the beta annotation names the class when the field does not */
@@ -506,6 +506,16 @@ static int pvc_usage(const struct jv *pvc, struct api_rlist *out)
 	}
 	if (err || !storage || quantity_of(storage, &milli, &binary) != 0)
 		return err;
+	/* getStorageUsage: the larger of what is asked and what was allocated (an expansion
+	 * under way), counted in whole bytes */
+	if (quantity_of(jv_path(pvc, "status.allocatedResources.storage"), &alloc, &alloc_bin) ==
+		0 &&
+	    alloc > milli) {
+		milli = alloc;
+		binary = alloc_bin;
+	}
+	if (milli % 1000 > 0)
+		milli += 1000 - milli % 1000;
 	err = api_rlist_add(out, "requests.storage", milli, binary);
 	if (!err && class && class[0]) {
 		snprintf(name, sizeof(name), "%s" STORAGECLASS_SUFFIX "requests.storage", class);

@@ -314,6 +314,13 @@ static void test_pvc_update(void **state)
 	/* a shrink requests nothing (the controller gives it back when it recounts) */
 	patch(t, c, "{\"spec\":{\"resources\":{\"requests\":{\"storage\":\"1Gi\"}}}}", 200, NULL);
 	assert_string_equal(used(t, "q8", "st", "requests.storage", buf, sizeof(buf)), "2Gi");
+	/* a claim counts the larger of its request and its allocation (kube's
+	 * getStorageUsage): with 2Gi allocated, asking 2Gi again adds nothing */
+	call(t, "PATCH", "application/merge-patch+json",
+	     "/api/v1/namespaces/q8/persistentvolumeclaims/c/status",
+	     "{\"status\":{\"allocatedResources\":{\"storage\":\"2Gi\"}}}", 200, NULL);
+	patch(t, c, "{\"spec\":{\"resources\":{\"requests\":{\"storage\":\"2Gi\"}}}}", 200, NULL);
+	assert_string_equal(used(t, "q8", "st", "requests.storage", buf, sizeof(buf)), "2Gi");
 }
 
 /* ---- concurrency ---- */

@@ -488,73 +488,19 @@ int dp_sync_revision(struct dp_sync *y, bool create)
 
 /* ---- sync ---- */
 
-/* Parse the ReplicaSets of an index value, appending them to y->rss. */
-static int list_rss(struct dp_sync *y, const char *index, const char *value, struct jv ***v,
-		    size_t *n)
-{
-	struct kc_obj **objs = NULL;
-	size_t m = 0;
-	struct jv **nv;
-	int err = kc_informer_list(y->s->rss, index, value, &objs, &m);
-
-	if (err)
-		return err;
-	nv = realloc(*v, (*n + m + 1) * sizeof(*nv));
-	if (!nv) {
-		kc_objs_free(objs, m);
-		return -ENOMEM;
-	}
-	*v = nv;
-	for (size_t i = 0; i < m; i++)
-		if ((nv[*n] = ctrl_obj_tree(objs[i], y->d, ctrl_k_replicaset)))
-			(*n)++;
-	kc_objs_free(objs, m);
-	return 0;
-}
-
-/* kube's getReplicaSetsForDeployment: the ReplicaSets it controls and orphans its selector
- * matches (adopted), less those it no longer matches (released). */
+/* kube's getReplicaSetsForDeployment (ClaimReplicaSets): the ReplicaSets it controls and
+ * orphans its selector matches (adopted, after a recheck of the Deployment on the server),
+ * less those it no longer matches (released); another controller's are left alone. */
 static int claim_rss(struct dp_sync *y)
 {
-	const char *uid = jv_path_str(y->dep, "metadata.uid");
-	const struct jv *sel = jv_path(y->dep, "spec.selector");
-	struct jv **cand = NULL;
 	size_t n = 0;
-	int err;
+	int err = 0;
+	struct jv **rss = ctrl_claim(y->s->c, y->s->rss, ctrl_k_replicaset, y->dep,
+				     ctrl_k_deployment, NULL, y->d, &n, &err);
+	struct dp_rs *r;
 
-	if (!uid)
-		return -EINVAL;
-	err = list_rss(y, CTRL_IDX_OWNER, uid, &cand, &n);
-	if (!err)
-		err = list_rss(y, CTRL_IDX_ORPHAN, y->ns, &cand, &n);
-	for (size_t i = 0; i < n && !err; i++) {
-		struct kc_status st;
-		struct dp_rs *r;
-		int e = 0;
-
-		switch (ctrl_claim_decide(y->dep, sel, cand[i])) {
-		case CTRL_CLAIM_OWNED:
-			e = add_rs(y, cand[i], &r);
-			break;
-		case CTRL_CLAIM_ADOPT:
-			e = ctrl_adopt(y->s->c->kc, ctrl_k_replicaset, cand[i], y->dep,
-				       ctrl_k_deployment, &st);
-			if (e == 0)
-				e = add_rs(y, cand[i], &r);
-			else if (e != -ENOENT)
-				log_info(COMP, "%s: adopting %s: %s", y->key,
-					 jv_path_str(cand[i], "metadata.name"), st.message);
-			break;
-		case CTRL_CLAIM_RELEASE:
-			e = ctrl_release(y->s->c->kc, ctrl_k_replicaset, cand[i], uid, &st);
-			break;
-		case CTRL_CLAIM_IGNORE:
-			break;
-		}
-		if (e && e != -ENOENT)
-			err = e;
-	}
-	free(cand);
+	for (size_t i = 0; rss && !err && i < n; i++)
+		err = add_rs(y, rss[i], &r);
 	return err;
 }
 
@@ -694,8 +640,7 @@ static int dp_init(struct ctrl_ctx *c, void **state)
 	s->pods = ctrl_informer(c, ctrl_k_pod);
 	if (!s->q || !s->dps || !s->rss || !s->pods)
 		return -ENOMEM;
-	if (ctrl_informer_index(c, ctrl_k_replicaset, CTRL_IDX_OWNER, kc_index_owner_uid) ||
-	    ctrl_informer_index(c, ctrl_k_replicaset, CTRL_IDX_ORPHAN, ctrl_index_orphan_ns) ||
+	if (ctrl_claim_indexes(c, ctrl_k_replicaset) ||
 	    ctrl_informer_index(c, ctrl_k_pod, CTRL_IDX_OWNER, kc_index_owner_uid))
 		return -ENOMEM;
 	dh.arg = rh.arg = ph.arg = s;

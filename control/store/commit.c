@@ -106,7 +106,38 @@ static void ring_push(struct emb *e, struct sevent *ev)
 	e->ring[slot] = ev;
 }
 
-int emb_apply(struct emb *e, struct srec *rec, uint64_t now, struct sevent **ev_out)
+/* Refile rec's key in every secondary index. */
+static void index_apply(struct emb *e, const struct srec *rec, const struct tix_pre *pre)
+{
+	for (struct store_index *ix = e->indexes; ix; ix = ix->next)
+		if (!ix->broken && tix_update(ix, srec_key(rec), rec->key_len, srec_value(rec),
+					      rec->value_len, rec->type == SREC_PUT, pre) != 0) {
+			ix->broken = true;
+			log_error("store",
+				  "a secondary index ran out of memory: its lists now read "
+				  "every key under its prefix");
+		}
+}
+
+/* The tag of r's record in the first index that covers its key (caller holds lock shared). */
+static void pre_tag(struct emb *e, struct wreq *r)
+{
+	const struct srec *rec = r->rec;
+
+	r->tag.ix = NULL;
+	if (!rec || rec->type != SREC_PUT)
+		return;
+	for (struct store_index *ix = e->indexes; ix; ix = ix->next)
+		if (tix_covers(ix, srec_key(rec), rec->key_len)) {
+			r->tag.len = tix_tag(ix, srec_key(rec), rec->key_len, srec_value(rec),
+					     rec->value_len, r->tag.tag);
+			r->tag.ix = ix;
+			return;
+		}
+}
+
+int emb_apply(struct emb *e, struct srec *rec, const struct tix_pre *pre, uint64_t now,
+	      struct sevent **ev_out)
 {
 	struct kentry *k = idx_find(&e->idx, srec_key(rec), rec->key_len);
 	struct sevent *ev = sevent_new(rec, k ? kentry_latest(k) : NULL, now);
@@ -123,6 +154,7 @@ int emb_apply(struct emb *e, struct srec *rec, uint64_t now, struct sevent **ev_
 	}
 	e->rev = rec->rev;
 	ring_push(e, ev);
+	index_apply(e, rec, pre);
 	if (ev_out) {
 		sref_get(&ev->ref);
 		*ev_out = ev;
@@ -366,6 +398,12 @@ static void process_batch(struct emb *e, struct wreq **reqs, size_t n)
 	/* Durable: make it visible, then tell the watchers, then the writers. */
 	now = store_now_ns();
 	batch_off = e->wal_off - e->buf_len;
+	/* the secondary indexes' tags before the exclusive lock: readers wait only for the
+	 * refiling */
+	pthread_rwlock_rdlock(&e->lock);
+	for (size_t i = 0; i < n; i++)
+		pre_tag(e, reqs[i]);
+	pthread_rwlock_unlock(&e->lock);
 	pthread_rwlock_wrlock(&e->lock);
 	for (size_t i = 0; i < n; i++) {
 		struct wreq *r = reqs[i];
@@ -378,7 +416,7 @@ static void process_batch(struct emb *e, struct wreq **reqs, size_t n)
 		}
 		if (!r->rec)
 			continue;
-		err = cut ? cut : emb_apply(e, r->rec, now, &e->evs[nev]);
+		err = cut ? cut : emb_apply(e, r->rec, &r->tag, now, &e->evs[nev]);
 		if (err) {
 			/* Durable but not applied (out of memory): this record and the batch's
 			 * later ones (which may depend on it) fail and leave the log, so that

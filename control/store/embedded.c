@@ -86,6 +86,66 @@ static bool has_prefix(const struct srec *r, const struct store_list_opts *o)
 	       (r->key_len >= o->prefix_len && !memcmp(srec_key(r), o->prefix, o->prefix_len));
 }
 
+/* Put r on the page (out->rev its revision): 0, 1 when the page is full (r follows it: the
+ * page ends with a token after *last), or -ENOMEM. */
+static int list_push(const struct store_list_opts *o, struct srec *r, struct srec **last,
+		     size_t *cap, struct store_list *out)
+{
+	if (o->limit && out->count == o->limit) {
+		out->next = store_token_encode(out->rev, srec_key(*last), (*last)->key_len);
+		return out->next ? 1 : -ENOMEM;
+	}
+	if (out->count == *cap && list_grow(out, cap))
+		return -ENOMEM;
+	srec_to_kv(r, &out->items[out->count++]);
+	*last = r;
+	return 0;
+}
+
+/* The tagged list at the current revision, from the index: the keys of the tag under the
+ * prefix, after `after` (a continue token's key) if given. Caller holds lock shared. */
+static int list_tagged(struct emb *e, const struct store_list_opts *o, const uint8_t *after,
+		       size_t after_len, struct store_list *out)
+{
+	const struct tix_set *set = tix_find(o->index, o->tag, o->tag_len);
+	size_t cap = 0, i = 0;
+	struct srec *last = NULL;
+	int err = 0;
+
+	if (!set)
+		return 0;
+	if (after)
+		i = tix_seek(set, after, after_len, true);
+	for (; i < set->n; i++) {
+		const struct tix_key *tk = &set->keys[i];
+		struct kentry *k;
+		struct srec *r;
+
+		if (tk->len < o->prefix_len || memcmp(tk->key, o->prefix, o->prefix_len))
+			continue;
+		k = idx_find(&e->idx, tk->key, tk->len);
+		r = k ? kentry_latest(k) : NULL;
+		atomic_fetch_add_explicit(&e->st_visited, 1, memory_order_relaxed);
+		if (!r || r->type != SREC_PUT)
+			continue;
+		err = list_push(o, r, &last, &cap, out);
+		if (err)
+			break;
+	}
+	return err > 0 ? 0 : err;
+}
+
+/* Does the value of r have o's tag? (A tagged list read at another than the current
+ * revision, or over an index that failed.) */
+static bool tag_matches(const struct store_list_opts *o, const struct srec *r)
+{
+	char tag[STORE_TAG_MAX];
+	size_t want = o->tag_len > STORE_TAG_MAX ? STORE_TAG_MAX : o->tag_len;
+	size_t n = tix_tag(o->index, srec_key(r), r->key_len, srec_value(r), r->value_len, tag);
+
+	return n == want && !memcmp(tag, o->tag, n);
+}
+
 static int emb_list(struct store *s, const struct store_list_opts *o, struct store_list *out)
 {
 	struct emb *e = EMB(s);
@@ -118,25 +178,26 @@ static int emb_list(struct store *s, const struct store_list_opts *o, struct sto
 		goto out;
 	}
 	out->rev = rev;
+	if (o->index && rev == e->rev && !o->index->broken &&
+	    o->prefix_len >= o->index->prefix_len &&
+	    !memcmp(o->prefix, o->index->prefix, o->index->prefix_len)) {
+		err = list_tagged(e, o, after, after_len, out);
+		goto out;
+	}
 	k = after ? idx_seek(&e->idx, after, after_len, true)
 		  : idx_seek(&e->idx, o->prefix, o->prefix_len, false);
 	for (; k && has_prefix(k->ver[0], o); k = idx_next(k)) {
 		struct srec *r = rev == e->rev ? kentry_latest(k) : kentry_at(k, rev);
 
-		if (!r || r->type != SREC_PUT)
+		atomic_fetch_add_explicit(&e->st_visited, 1, memory_order_relaxed);
+		if (!r || r->type != SREC_PUT || (o->index && !tag_matches(o, r)))
 			continue;
-		if (o->limit && out->count == o->limit) {
-			/* Another item follows: this page ends with a token. */
-			out->next = store_token_encode(rev, srec_key(last), last->key_len);
-			if (!out->next)
-				err = -ENOMEM;
+		err = list_push(o, r, &last, &cap, out);
+		if (err)
 			break;
-		}
-		if (out->count == cap && (err = list_grow(out, &cap)))
-			break;
-		srec_to_kv(r, &out->items[out->count++]);
-		last = r;
 	}
+	if (err > 0)
+		err = 0;
 out:
 	pthread_rwlock_unlock(&e->lock);
 	free(after);
@@ -263,6 +324,7 @@ static int emb_stats(struct store *s, struct store_stats *st)
 	st->snapshots = atomic_load(&e->st_snapshots);
 	st->recovered_records = e->st_recovered;
 	st->recovery_truncated_bytes = e->st_truncated;
+	st->list_visited = atomic_load(&e->st_visited);
 	st->write_error = atomic_load(&e->write_err);
 	return 0;
 }
@@ -288,6 +350,12 @@ static void emb_free(struct emb *e)
 	free(e->evs);
 	free(e->fan);
 	free(e->batch);
+	while (e->indexes) {
+		struct store_index *next = e->indexes->next;
+
+		tix_free(e->indexes);
+		e->indexes = next;
+	}
 	pthread_rwlock_destroy(&e->lock);
 	pthread_mutex_destroy(&e->wlock);
 	pthread_mutex_destroy(&e->qlock);
@@ -321,6 +389,33 @@ static void emb_close(struct store *s)
 	emb_free(e);
 }
 
+static int emb_index_add(struct store *s, const void *prefix, size_t prefix_len, store_tag_fn fn,
+			 struct store_index **out)
+{
+	struct emb *e = EMB(s);
+	struct store_index *ix;
+	int err = 0;
+
+	/* exclusive: the committer applies no batch while the index is built */
+	pthread_rwlock_wrlock(&e->lock);
+	for (ix = e->indexes; ix; ix = ix->next)
+		if (ix->fn == fn && ix->prefix_len == prefix_len &&
+		    !memcmp(ix->prefix, prefix, prefix_len))
+			break;
+	if (!ix) {
+		ix = tix_new(&e->idx, prefix, prefix_len, fn);
+		if (ix) {
+			ix->next = e->indexes;
+			e->indexes = ix;
+		} else {
+			err = -ENOMEM;
+		}
+	}
+	pthread_rwlock_unlock(&e->lock);
+	*out = ix;
+	return err;
+}
+
 static const struct store_ops emb_ops = {
     .name = "embedded",
     .write = emb_write,
@@ -331,6 +426,7 @@ static const struct store_ops emb_ops = {
     .revision = emb_revision,
     .compacted_revision = emb_compacted_revision,
     .stats = emb_stats,
+    .index_add = emb_index_add,
     .close = emb_close,
 };
 

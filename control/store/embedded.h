@@ -10,6 +10,7 @@
 #include "index.h"
 #include "store_int.h"
 #include "store_io.h"
+#include "tagindex.h"
 #include "wal.h"
 
 #define BATCH_MAX_REQS	4096
@@ -30,9 +31,10 @@ struct wreq {
 	int err;
 	atomic_int done; /* set (then futex-woken) by the committer */
 	struct wreq *next;
-	struct srec *rec; /* committer: the new version */
-	struct srec *cur; /* committer: the live version before it (borrowed) */
-	size_t log_at;	  /* committer: where rec's record starts in the batch's bytes */
+	struct srec *rec;   /* committer: the new version */
+	struct srec *cur;   /* committer: the live version before it (borrowed) */
+	size_t log_at;	    /* committer: where rec's record starts in the batch's bytes */
+	struct tix_pre tag; /* committer: rec's tag in the index that covers its key */
 };
 
 struct snap_job;
@@ -48,7 +50,8 @@ struct emb {
 	struct sindex idx;
 	uint64_t rev;
 	uint64_t compact_rev;
-	struct sevent **ring; /* events [ring_lo, rev] at ring[rev % ring_cap] */
+	struct store_index *indexes; /* secondary indexes (tagindex.h) */
+	struct sevent **ring;	     /* events [ring_lo, rev] at ring[rev % ring_cap] */
 	size_t ring_cap;
 	uint64_t ring_lo;
 
@@ -96,11 +99,13 @@ struct emb {
 	/* counters */
 	atomic_uint_fast64_t st_writes, st_batches, st_slow, st_snapshots;
 	uint64_t st_recovered, st_truncated;
+	atomic_uint_fast64_t st_visited;
 };
 
-/* Applies a durable record to index and ring (caller holds lock exclusively); *ev_out, if
- * given, gets an extra reference to the event. */
-int emb_apply(struct emb *e, struct srec *rec, uint64_t now, struct sevent **ev_out);
+/* Applies a durable record to index, secondary indexes (by pre's tag, if given) and ring
+ * (caller holds lock exclusively); *ev_out, if given, gets an extra reference to the event. */
+int emb_apply(struct emb *e, struct srec *rec, const struct tix_pre *pre, uint64_t now,
+	      struct sevent **ev_out);
 
 /* The event of revision rev, which must lie in [ring_lo, rev] (caller holds lock). */
 static inline struct sevent *emb_ring_get(struct emb *e, uint64_t rev)

@@ -148,7 +148,7 @@ static int replay_segment(struct emb *e, uint64_t start, uint64_t *cut, uint64_t
 			err = -STORE_ECORRUPT;
 			break;
 		} else {
-			err = emb_apply(e, rec, 0, NULL);
+			err = emb_apply(e, rec, NULL, 0, NULL);
 			sref_put(&rec->ref);
 			if (err)
 				break;

@@ -197,9 +197,23 @@ int store_list(struct store *s, const struct store_list_opts *o, struct store_li
 	if (!out)
 		return -EINVAL;
 	memset(out, 0, sizeof(*out));
-	if (!s || !o || (!o->prefix && o->prefix_len) || o->prefix_len > STORE_MAX_KEY)
+	if (!s || !o || (!o->prefix && o->prefix_len) || o->prefix_len > STORE_MAX_KEY ||
+	    (o->index && !o->tag && o->tag_len))
 		return -EINVAL;
 	return s->ops->list(s, o, out);
+}
+
+int store_index_add(struct store *s, const void *prefix, size_t prefix_len, store_tag_fn fn,
+		    struct store_index **out)
+{
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (!s || !fn || (!prefix && prefix_len) || prefix_len > STORE_MAX_KEY)
+		return -EINVAL;
+	if (!s->ops->index_add)
+		return -EOPNOTSUPP;
+	return s->ops->index_add(s, prefix, prefix_len, fn, out);
 }
 
 uint64_t store_revision(struct store *s)

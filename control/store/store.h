@@ -129,12 +129,19 @@ int store_delete(struct store *s, const void *key, size_t key_len, uint64_t expe
 /* Latest value (rev 0) or the value as of revision rev. -ENOENT, -STORE_ECOMPACTED, -ERANGE. */
 int store_get(struct store *s, const void *key, size_t key_len, uint64_t rev, struct store_kv *out);
 
+struct store_index;
 struct store_list_opts {
 	const void *prefix; /* byte prefix; empty = every key */
 	size_t prefix_len;
 	size_t limit;		    /* at most this many items; 0 = all */
 	const char *continue_token; /* from a previous page's .next, or NULL */
 	uint64_t rev;		    /* 0 = current; ignored with a continue token */
+	/* Optional: only the keys whose value index (store_index_add) tags with tag (its first
+	 * STORE_TAG_MAX bytes). At the current revision the index gives them without a look at
+	 * any other key; at an older one each value under the prefix is tagged as it is read. */
+	struct store_index *index;
+	const void *tag;
+	size_t tag_len;
 };
 
 struct store_list {
@@ -149,6 +156,21 @@ struct store_list {
 int store_list(struct store *s, const struct store_list_opts *o, struct store_list *out);
 /* Releases every item and the token; NULL-tolerant, and zeroes *l. */
 void store_list_free(struct store_list *l);
+
+/* ---- secondary indexes ---- */
+
+#define STORE_TAG_MAX 256
+/* The tag of a value (key under the index's prefix): written into out (size bytes: longer
+ * tags are cut there), its length returned. A pure function of key and value. */
+typedef size_t (*store_tag_fn)(const void *key, size_t key_len, const void *value, size_t value_len,
+			       char *out, size_t size);
+/* An index of the live keys under prefix by the tag fn gives their latest value, kept as
+ * every write is applied; built at once from what the store holds (after a restart too: the
+ * store recovers, then the index is built). The same prefix and fn again: the index already
+ * made. *out is the store's (freed by store_close). 0, -ENOMEM, -EOPNOTSUPP (a backend
+ * without indexes: list with a plain prefix). */
+int store_index_add(struct store *s, const void *prefix, size_t prefix_len, store_tag_fn fn,
+		    struct store_index **out);
 
 /* Current revision: that of the latest visible write (0 for an empty store). */
 uint64_t store_revision(struct store *s);
@@ -252,6 +274,7 @@ struct store_stats {
 	uint64_t snapshots;		   /* snapshots written since open */
 	uint64_t recovered_records;	   /* log records replayed at open */
 	uint64_t recovery_truncated_bytes; /* torn/corrupt log tail cut at open */
+	uint64_t list_visited;		   /* versions lists looked at, since open */
 	int write_error;		   /* sticky write error (0 = writable) */
 };
 

@@ -47,6 +47,9 @@ struct store_ops {
 	uint64_t (*revision)(struct store *s);
 	uint64_t (*compacted_revision)(struct store *s);
 	int (*stats)(struct store *s, struct store_stats *st);
+	/* NULL: the backend has no secondary indexes */
+	int (*index_add)(struct store *s, const void *prefix, size_t prefix_len, store_tag_fn fn,
+			 struct store_index **out);
 	void (*close)(struct store *s);
 };
 

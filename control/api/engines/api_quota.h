@@ -4,9 +4,10 @@
  * quota.c) and the resourcequota controller (control/controllers/resourcequota.c), as both
  * share pkg/quota/v1 in Kubernetes: resource lists of quantities (added, masked, compared,
  * printed as resource.Quantity prints them), the usage of one object (its evaluator: pods'
- * compute requests and limits, services' node ports and load balancers, claims' storage, and
- * count/<resource> for every kind), which quota resource names an evaluator tracks, the
- * quota scopes (Terminating, NotTerminating, BestEffort, NotBestEffort, PriorityClass,
+ * compute requests and limits, services' node ports and load balancers, claims' storage (the
+ * larger of request and allocation, in whole bytes), and count/<resource> for every kind),
+ * which quota resource names an evaluator tracks, which evaluators handle updates, the quota
+ * scopes (Terminating, NotTerminating, BestEffort, NotBestEffort, PriorityClass,
  * CrossNamespacePodAffinity) and the pod constraints (a container must state what a quota
  * on cpu or memory limits).
  *
@@ -48,6 +49,9 @@ int api_rlist_add(struct api_rlist *l, const char *name, int64_t milli, bool bin
 int api_rlist_max(struct api_rlist *l, const char *name, int64_t milli, bool binary);
 /* Add every item of b to a. */
 int api_rlist_sum(struct api_rlist *a, const struct api_rlist *b);
+/* a - b, each item at least 0 (quota.SubtractWithNonNegativeResult; names only b has are
+ * left out: they would be zeros). */
+void api_rlist_sub_floor(struct api_rlist *a, const struct api_rlist *b);
 /* Keep only the names mask has (quota.Mask). */
 void api_rlist_mask(struct api_rlist *l, const struct api_rlist *mask);
 /* Drop the zero items (quota.RemoveZeros). */
@@ -66,6 +70,9 @@ const char *api_quantity_string(int64_t milli, bool binary, char *buf, size_t si
 
 /* Resources quota never counts (kube's ignored resources: Events). */
 bool api_quota_ignored(const char *group, const char *resource);
+/* Does the evaluator of group/resource handle an update of the object itself (Handles)?
+ * Services (their type) and PersistentVolumeClaims (their storage request) do. */
+bool api_quota_handles_update(const char *group, const char *resource);
 /* count/<resource> (core) or count/<resource>.<group>, into buf. */
 const char *api_quota_count_name(const char *group, const char *resource, char *buf, size_t size);
 /* Does the evaluator of group/resource track this quota resource name (MatchingResources)? */

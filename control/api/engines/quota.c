@@ -125,6 +125,18 @@ int api_rlist_sum(struct api_rlist *a, const struct api_rlist *b)
 	return 0;
 }
 
+void api_rlist_sub_floor(struct api_rlist *a, const struct api_rlist *b)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		const struct api_rq *o = api_rlist_get(b, a->it[i].name);
+
+		if (o)
+			a->it[i].milli = o->milli >= a->it[i].milli ? 0 : a->it[i].milli - o->milli;
+		else if (a->it[i].milli < 0)
+			a->it[i].milli = 0;
+	}
+}
+
 void api_rlist_mask(struct api_rlist *l, const struct api_rlist *mask)
 {
 	size_t j = 0;
@@ -253,6 +265,13 @@ bool api_quota_ignored(const char *group, const char *resource)
 {
 	return strcmp(resource, "events") == 0 &&
 	       (group[0] == 0 || strcmp(group, "events.k8s.io") == 0);
+}
+
+bool api_quota_handles_update(const char *group, const char *resource)
+{
+	/* a service's type and a claim's storage request may change; the object-count
+	 * evaluator and pods' (but for pods/resize, not served here) handle only creates */
+	return core(group, resource, "services") || core(group, resource, "persistentvolumeclaims");
 }
 
 const char *api_quota_count_name(const char *group, const char *resource, char *buf, size_t size)
@@ -473,8 +492,8 @@ static int pvc_usage(const struct jv *pvc, struct api_rlist *out)
 	    jv_get(jv_path(pvc, "metadata.annotations"), "volume.beta.kubernetes.io/storage-class");
 	const struct jv *storage = jv_path(pvc, "spec.resources.requests.storage");
 	char name[384];
-	int64_t milli;
-	bool binary;
+	int64_t milli, alloc;
+	bool binary, alloc_bin;
 	int err = api_rlist_add(out, "persistentvolumeclaims", 1000, false);
 
 	/* the beta annotation names the class when the field does not */
@@ -487,6 +506,16 @@ static int pvc_usage(const struct jv *pvc, struct api_rlist *out)
 	}
 	if (err || !storage || quantity_of(storage, &milli, &binary) != 0)
 		return err;
+	/* getStorageUsage: the larger of what is asked and what was allocated (an expansion
+	 * under way), counted in whole bytes */
+	if (quantity_of(jv_path(pvc, "status.allocatedResources.storage"), &alloc, &alloc_bin) ==
+		0 &&
+	    alloc > milli) {
+		milli = alloc;
+		binary = alloc_bin;
+	}
+	if (milli % 1000 > 0)
+		milli += 1000 - milli % 1000;
 	err = api_rlist_add(out, "requests.storage", milli, binary);
 	if (!err && class && class[0]) {
 		snprintf(name, sizeof(name), "%s" STORAGECLASS_SUFFIX "requests.storage", class);

@@ -139,7 +139,7 @@ void reg_create_object(struct reg_call *c, struct jv *obj, const char *operation
 			if (reg_reject_invalid(c, &a, name))
 				goto out;
 			/* the last admission step, as ResourceQuota is kube-apiserver's */
-			if (reg_quota_admit(c, obj) != 0) {
+			if (reg_quota_admit(c, obj, NULL) != 0) {
 				api_admit_abort(&a);
 				goto out;
 			}

@@ -1,19 +1,24 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * quota: the ResourceQuota admission of a create, as kube-apiserver's ResourceQuota plugin
- * (staging/src/k8s.io/apiserver/pkg/admission/plugin/resourcequota/controller.go,
- * CheckRequest) runs it, with the evaluators of engines/quota.c. Every quota of the
- * namespace whose status.hard names a resource the new object uses (and whose scopes select
- * it) must have its usage known ("status unknown for quota"), the object must state what
- * a quota on cpu or memory limits ("failed quota: <q>: must specify ..."), and the usage
- * plus the object's must stay within status.hard ("exceeded quota: <q>, requested: ...,
- * used: ..., limited: ..."), else 403 Forbidden. Then each such quota's status.used grows by
- * the object's usage, written with its resourceVersion as a precondition (a conflict re-reads
- * the quotas that failed and checks them again), before the object is stored: two creates
- * can never both take the last of a quota. Within one server the quotas of a namespace are
- * admitted one at a time (kube-apiserver queues them per namespace), so concurrent creates
- * seldom conflict; across servers the precondition decides. A create that fails after
- * admission leaves its charge until the resourcequota controller recounts, as in kube.
+ * quota: the ResourceQuota admission of a create or an update, as kube-apiserver's
+ * ResourceQuota plugin (staging/src/k8s.io/apiserver/pkg/admission/plugin/resourcequota/
+ * controller.go, CheckRequest) runs it, with the evaluators of engines/quota.c. Every quota
+ * of the namespace whose status.hard names a resource the new object uses (and whose scopes
+ * select it) must have its usage known ("status unknown for quota"), the object must state
+ * what a quota on cpu or memory limits ("failed quota: <q>: must specify ..."), and the
+ * usage plus the object's must stay within status.hard ("exceeded quota: <q>, requested:
+ * ..., used: ..., limited: ..."), else 403 Forbidden. An update is admitted only for the
+ * resources whose evaluator handles updates (a Service's type, a claim's storage request:
+ * api_quota_handles_update), never for a subresource, and what it requests is what the new
+ * object uses beyond the old one (each resource at least 0), or all it uses for a quota whose
+ * scopes did not select the old one. Then each such quota's status.used grows by the request,
+ * written with its resourceVersion as a precondition (a conflict re-reads the quotas that
+ * failed and checks them again), before the object is stored: two creates can never both
+ * take the last of a quota. Within one server the quotas of a namespace are admitted one at a
+ * time (kube-apiserver queues them per namespace), so concurrent creates seldom conflict;
+ * across servers the precondition decides. A write that fails after admission (a create, or
+ * an update that loses a race and is tried again) leaves its charge until the resourcequota
+ * controller recounts, as in kube.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -106,12 +111,14 @@ static int forbid(struct reg_call *c, const char *why)
 }
 
 /* CheckRequest for one quota: 0 (q->charge set when its usage grows), or -EPERM with out
- * set. */
+ * set. An update (old set) is charged delta, what it adds to old's usage, by a quota that
+ * also selected old, and its whole usage by one that did not. */
 static int check_one(struct reg_call *c, struct rq_entry *q, const struct jv *obj,
-		     const struct api_rlist *usage)
+		     const struct api_rlist *usage, const struct jv *old,
+		     const struct api_rlist *delta)
 {
 	const struct k8s_kind *k = c->res->kind;
-	struct api_rlist restricted = {0}, requested = *usage, exceeded = {0}, a, b, h;
+	struct api_rlist restricted = {0}, requested, exceeded = {0}, a, b, h;
 	char msg[2048], s1[512], s2[512], s3[512];
 
 	q->charge = false;
@@ -132,6 +139,8 @@ static int check_one(struct reg_call *c, struct rq_entry *q, const struct jv *ob
 				 q->name, api_rlist_names(&restricted, s1, sizeof(s1)));
 			return forbid(c, msg);
 		}
+	requested =
+	    old && api_quota_scopes_match(q->obj, k->group, k->resource, old) ? *delta : *usage;
 	api_rlist_mask(&requested, &q->hard);
 	api_rlist_remove_zeros(&requested);
 	if (!requested.n)
@@ -180,21 +189,33 @@ static int write_used(struct reg_call *c, struct rq_entry *q)
 	return err;
 }
 
-int reg_quota_admit(struct reg_call *c, struct jv *obj)
+int reg_quota_admit(struct reg_call *c, struct jv *obj, const struct jv *old)
 {
 	const struct k8s_kind *k = c->res->kind;
 	pthread_mutex_t *lock;
 	struct rq_entry *qs = NULL;
-	struct api_rlist usage;
+	struct api_rlist usage, delta = {0};
+	int64_t now = (int64_t)time(NULL);
 	size_t n = 0;
 	int err;
 
 	if (!c->ns || api_quota_ignored(k->group, k->resource))
 		return 0;
-	if (api_quota_usage(k->group, k->resource, obj, (int64_t)time(NULL), &usage) != 0) {
+	/* subresources are not quota's (the plugin's Validate); of updates, only those the
+	 * resource's evaluator handles */
+	if (old && (c->sub || !api_quota_handles_update(k->group, k->resource)))
+		return 0;
+	if (api_quota_usage(k->group, k->resource, obj, now, &usage) != 0 ||
+	    (old && api_quota_usage(k->group, k->resource, old, now, &delta) != 0)) {
 		api_fail(c->out, 500, "InternalError",
 			 "Internal error occurred: too many resources to count for quota");
 		return -ENOSPC;
+	}
+	if (old) {
+		struct api_rlist prev = delta;
+
+		delta = usage;
+		api_rlist_sub_floor(&delta, &prev);
 	}
 	/* most namespaces have no quota: no lock for them */
 	{
@@ -214,7 +235,7 @@ int reg_quota_admit(struct reg_call *c, struct jv *obj)
 
 		for (size_t i = 0; i < n && !err; i++)
 			if (qs[i].pending)
-				err = check_one(c, &qs[i], obj, &usage);
+				err = check_one(c, &qs[i], obj, &usage, old, &delta);
 		if (err || c->dry_run)
 			break;
 		for (size_t i = 0; i < n && !err; i++) {

@@ -5,7 +5,7 @@
  * a revision newer than the store's is 504 "Too large resource version", one compacted away
  * 410 Expired), pages (limit/continue; a continue token pins its revision) and selectors;
  * items come out as the store holds them, parsed only when a selector or a conversion needs
- * the tree.
+ * the tree; a list of spec.nodeName=X reads X's pods from the store's index (by_node).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -87,9 +87,10 @@ static int list_revision(struct reg_call *c, const struct reg_list_opts *o, uint
 }
 
 /* A field equality whose value the stored JSON (compact, written by api_store_json) must
- * hold verbatim: the kubelet's spec.nodeName=X, so that each of thousands of nodes listing
- * its pods does not parse every pod. Only names JSON writes without escapes qualify; a match
- * of the bytes still goes through the real selector. */
+ * hold verbatim: the kubelet's spec.nodeName=X, so that a list the store's index of pods by
+ * node does not serve (an older revision, a later page) still parses only the pods that can
+ * match. Only names JSON writes without escapes qualify; a match of the bytes still goes
+ * through the real selector. */
 static void raw_prefilter(struct reg_list *l, const struct api_selector *sel)
 {
 	const char *v = api_selector_field_eq(sel, "spec.nodeName");
@@ -104,6 +105,21 @@ static void raw_prefilter(struct reg_list *l, const struct api_selector *sel)
 	n = (size_t)snprintf(l->raw_eq, sizeof(l->raw_eq), "\"nodeName\":\"%s\"", v);
 	if (n < sizeof(l->raw_eq))
 		l->raw_eq_len = n;
+}
+
+/* spec.nodeName=X of pods at the current revision: the store's index gives X's pods (the
+ * selector still checks each). An older revision or a later page reads every pod, as the
+ * store would tag each by parsing it: the raw prefilter is cheaper there. */
+static void by_node(struct registry *reg, const struct reg_list *l, struct store_list_opts *lo)
+{
+	const char *v = api_selector_field_eq(l->sel, "spec.nodeName");
+
+	if (!v || !reg->pods_by_node || l->pin_len || lo->rev || lo->continue_token ||
+	    strcmp(l->res->kind->kind, "Pod") != 0)
+		return;
+	lo->index = reg->pods_by_node;
+	lo->tag = v;
+	lo->tag_len = strlen(v);
 }
 
 int reg_list(struct registry *reg, const struct reg_req *rq, const struct reg_list_opts *o,
@@ -136,6 +152,7 @@ int reg_list(struct registry *reg, const struct reg_req *rq, const struct reg_li
 	lo.prefix_len = (size_t)n;
 	lo.limit = o->limit;
 	lo.continue_token = o->cont && o->cont[0] ? o->cont : NULL;
+	by_node(reg, l, &lo);
 	err = store_list(reg->store, &lo, &l->l);
 	if (err == -STORE_ECOMPACTED) {
 		api_fail(out, 410, "Expired",

@@ -82,10 +82,10 @@ int reg_write_status(struct reg_call *c, const struct api_resource *res, const c
 int reg_delete_object(struct reg_call *c, const char *key, struct jv *obj, uint64_t rev,
 		      const struct reg_delete_opts *o, bool reply);
 
-/* ResourceQuota admission of obj, a create of c's resource (quota.c): 0 (admitted; the
- * namespace's quotas charged unless dry run), or an error with c->out set (403 Forbidden
- * when a quota refuses it). */
-int reg_quota_admit(struct reg_call *c, struct jv *obj);
+/* ResourceQuota admission of obj, a create (old NULL) or an update of old of c's resource
+ * (quota.c): 0 (admitted; the namespace's quotas charged unless dry run), or an error with
+ * c->out set (403 Forbidden when a quota refuses it). */
+int reg_quota_admit(struct reg_call *c, struct jv *obj, const struct jv *old);
 
 /* The objects of a collection: what api_list_all gives, over the registry's store. */
 int reg_list_all(struct registry *reg, const struct api_resource *res, const char *ns, size_t limit,

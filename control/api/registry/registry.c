@@ -84,6 +84,23 @@ out:
 	return err;
 }
 
+/* The store's tag of a pod: its spec.nodeName ("" when unbound or unreadable). */
+static size_t pod_node_tag(const void *key, size_t key_len, const void *value, size_t value_len,
+			   char *out, size_t size)
+{
+	struct jv_doc *d = jv_doc_new();
+	struct jv_perr pe;
+	const struct jv *o = d ? jv_parse(d, value, value_len, &pe) : NULL;
+	const char *node = jv_path_str(o, "spec.nodeName");
+	size_t n = node ? strlen(node) : 0;
+
+	(void)key;
+	(void)key_len;
+	memcpy(out, node ? node : "", n < size ? n : size);
+	jv_doc_free(d);
+	return n;
+}
+
 int registry_new(struct store *store, const struct registry_config *cfg, struct registry **out)
 {
 	struct registry *reg = calloc(1, sizeof(*reg));
@@ -110,6 +127,20 @@ int registry_new(struct store *store, const struct registry_config *cfg, struct 
 	if (err) {
 		registry_free(reg);
 		return err;
+	}
+	{
+		char prefix[64];
+		int n = api_key(api_resource_find("", "v1", "pods"), NULL, NULL, prefix,
+				sizeof(prefix));
+
+		err = n < 0 ? n
+			    : store_index_add(store, prefix, (size_t)n, pod_node_tag,
+					      &reg->pods_by_node);
+		if (err && err != -EOPNOTSUPP) {
+			log_error(COMP, "the index of pods by node: %s", store_strerror(err));
+			registry_free(reg);
+			return err;
+		}
 	}
 	err = api_alloc_new(store, reg->service_cidr, reg->cfg.nodeport_min, reg->cfg.nodeport_max,
 			    &reg->alloc);

@@ -61,6 +61,9 @@ struct registry {
 	struct store *store;
 	struct api_alloc *alloc; /* strategy/api_alloc.h */
 	struct reg_hubs *hubs;	 /* the watch hubs (reg_hub.c), made with the first watch */
+	/* the store's index of pods by spec.nodeName (NULL: the backend has none), so that a
+	 * kubelet's list of its pods reads those pods only */
+	struct store_index *pods_by_node;
 };
 
 /* A registry over an open store (borrowed: it outlives the registry). 0 or -errno. Close every

@@ -5,7 +5,8 @@
  * subresource; finalize writes only spec.finalizers; an unchanged object is not written;
  * metadata.generation follows the spec), patch (JSON, merge and strategic merge, applied in
  * the client's version), server-side apply (engines/apply.c computes, this stores) and the
- * server's own status writes (eviction's and quota admission's).
+ * server's own status writes (eviction's and quota admission's). An update passes quota
+ * admission (quota.c) last.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -162,6 +163,15 @@ int reg_replace(struct reg_call *c, struct jv *obj, struct jv *old, uint64_t rev
 		api_admit_allocate(&a);
 	if (reg_reject_invalid(c, &a, c->name)) {
 		err = -EINVAL;
+		goto out;
+	}
+	/* the last admission step, as ResourceQuota is kube-apiserver's (before the no-op
+	 * check, as there; what is unchanged requests nothing). A quota that kept conflicting
+	 * is the answer, not a reason to try the update again. */
+	err = reg_quota_admit(c, n, old);
+	if (err) {
+		api_admit_abort(&a);
+		err = err == -STORE_ECONFLICT ? -EEXIST : err;
 		goto out;
 	}
 	/* the stored state, compared without resourceVersion and managedFields */

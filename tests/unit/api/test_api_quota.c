@@ -5,7 +5,8 @@
  * controller's own tests): a create beyond status.hard is refused with kube-apiserver's
  * words, an admitted one is charged to status.used (not when dry-run), a quota whose usage is
  * unknown refuses what it tracks, pods must state the cpu and memory a quota limits, scopes
- * select pods, and twenty concurrent creates against a quota of ten admit exactly ten.
+ * select pods, updates of a Service's type or a claim's storage are charged what they add,
+ * and twenty concurrent creates against a quota of ten admit exactly ten.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -75,20 +76,32 @@ static const char *used(struct tsrv *t, const char *nsn, const char *name, const
 	return buf;
 }
 
-/* POST, asserting the code; for 403 the message must be want. */
-static void create(struct tsrv *t, const char *path, const char *body, long code, const char *want)
+/* A request, asserting the code; for 403 the message must be want. */
+static void call(struct tsrv *t, const char *method, const char *ctype, const char *path,
+		 const char *body, long code, const char *want)
 {
 	struct tresp r;
 
-	treq(t, "POST", path, NULL, body, NULL, &r);
+	treq(t, method, path, ctype, body, NULL, &r);
 	if (r.code != code)
-		fail_msg("POST %s: %ld, expected %ld: %s", path, r.code, code, r.body);
+		fail_msg("%s %s: %ld, expected %ld: %s", method, path, r.code, code, r.body);
 	if (want) {
 		assert_string_equal(tstr(r.json, "message"), want);
 		assert_string_equal(tstr(r.json, "reason"), "Forbidden");
 		assert_int_equal(jv_count(jv_path(r.json, "details")) > 0, 1);
 	}
 	tresp_free(&r);
+}
+
+static void create(struct tsrv *t, const char *path, const char *body, long code, const char *want)
+{
+	call(t, "POST", NULL, path, body, code, want);
+}
+
+/* A merge patch of the object at path. */
+static void patch(struct tsrv *t, const char *path, const char *body, long code, const char *want)
+{
+	call(t, "PATCH", "application/merge-patch+json", path, body, code, want);
 }
 
 static void test_exceeded(void **state)
@@ -226,6 +239,90 @@ static void test_services(void **state)
 	assert_string_equal(used(t, "q5", "svc", "services.loadbalancers", buf, sizeof(buf)), "1");
 }
 
+/* ---- updates ---- */
+
+/* A Service's type may change: an update is charged what it adds (kube's service evaluator
+ * handles updates), nothing when it adds nothing, even to a quota already full. */
+static void test_service_update(void **state)
+{
+	struct tsrv *t = *state;
+	const char *svcs = "/api/v1/namespaces/q7/services",
+		   *a = "/api/v1/namespaces/q7/services/a", *b = "/api/v1/namespaces/q7/services/b";
+	char buf[64];
+
+	ns(t, "q7");
+	quota(t, "q7", "svc", "{\"services.nodeports\":\"2\",\"services.loadbalancers\":\"1\"}",
+	      "{\"services.nodeports\":\"0\",\"services.loadbalancers\":\"0\"}", NULL);
+	create(t, svcs,
+	       "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"ports\":[{\"name\":\"x\",\"port\":80},"
+	       "{\"name\":\"y\",\"port\":81}]}}",
+	       201, NULL);
+	create(t, svcs, "{\"metadata\":{\"name\":\"b\"},\"spec\":{\"ports\":[{\"port\":80}]}}", 201,
+	       NULL);
+	assert_string_equal(used(t, "q7", "svc", "services.nodeports", buf, sizeof(buf)), "0");
+	patch(t, a, "{\"spec\":{\"type\":\"NodePort\"}}", 200, NULL);
+	assert_string_equal(used(t, "q7", "svc", "services.nodeports", buf, sizeof(buf)), "2");
+	patch(t, b, "{\"spec\":{\"type\":\"NodePort\"}}", 403,
+	      "services \"b\" is forbidden: exceeded quota: svc, requested: "
+	      "services.nodeports=1, used: services.nodeports=2, limited: services.nodeports=2");
+	/* refused: not stored, not charged */
+	{
+		struct tresp r;
+		struct jv *j = tget(t, b, 200, &r);
+
+		assert_string_equal(tstr(j, "spec.type"), "ClusterIP");
+		tresp_free(&r);
+	}
+	assert_string_equal(used(t, "q7", "svc", "services.nodeports", buf, sizeof(buf)), "2");
+	/* what adds nothing passes a full quota */
+	patch(t, a, "{\"metadata\":{\"labels\":{\"l\":\"v\"}}}", 200, NULL);
+	/* NodePort to LoadBalancer: the node ports it has, one load balancer more */
+	patch(t, a, "{\"spec\":{\"type\":\"LoadBalancer\"}}", 200, NULL);
+	assert_string_equal(used(t, "q7", "svc", "services.nodeports", buf, sizeof(buf)), "2");
+	assert_string_equal(used(t, "q7", "svc", "services.loadbalancers", buf, sizeof(buf)), "1");
+	patch(t, b, "{\"spec\":{\"type\":\"LoadBalancer\"}}", 403,
+	      "services \"b\" is forbidden: exceeded quota: svc, requested: "
+	      "services.loadbalancers=1,services.nodeports=1, used: "
+	      "services.loadbalancers=1,services.nodeports=2, limited: "
+	      "services.loadbalancers=1,services.nodeports=2");
+}
+
+#define PVC(name, size)                                                                        \
+	"{\"metadata\":{\"name\":\"" name "\"},\"spec\":{\"accessModes\":[\"ReadWriteOnce\"]," \
+	"\"resources\":{\"requests\":{\"storage\":\"" size "\"}}}}"
+
+/* A claim's storage request may grow: the growth is charged to requests.storage (and the
+ * claim counted once). */
+static void test_pvc_update(void **state)
+{
+	struct tsrv *t = *state;
+	const char *c = "/api/v1/namespaces/q8/persistentvolumeclaims/c";
+	char buf[64];
+
+	ns(t, "q8");
+	quota(t, "q8", "st", "{\"requests.storage\":\"2Gi\",\"persistentvolumeclaims\":\"5\"}",
+	      "{\"requests.storage\":\"0\",\"persistentvolumeclaims\":\"0\"}", NULL);
+	create(t, "/api/v1/namespaces/q8/persistentvolumeclaims", PVC("c", "1Gi"), 201, NULL);
+	assert_string_equal(used(t, "q8", "st", "requests.storage", buf, sizeof(buf)), "1Gi");
+	patch(t, c, "{\"spec\":{\"resources\":{\"requests\":{\"storage\":\"3Gi\"}}}}", 403,
+	      "persistentvolumeclaims \"c\" is forbidden: exceeded quota: st, requested: "
+	      "requests.storage=2Gi, used: requests.storage=1Gi, limited: requests.storage=2Gi");
+	assert_string_equal(used(t, "q8", "st", "requests.storage", buf, sizeof(buf)), "1Gi");
+	patch(t, c, "{\"spec\":{\"resources\":{\"requests\":{\"storage\":\"2Gi\"}}}}", 200, NULL);
+	assert_string_equal(used(t, "q8", "st", "requests.storage", buf, sizeof(buf)), "2Gi");
+	assert_string_equal(used(t, "q8", "st", "persistentvolumeclaims", buf, sizeof(buf)), "1");
+	/* a shrink requests nothing (the controller gives it back when it recounts) */
+	patch(t, c, "{\"spec\":{\"resources\":{\"requests\":{\"storage\":\"1Gi\"}}}}", 200, NULL);
+	assert_string_equal(used(t, "q8", "st", "requests.storage", buf, sizeof(buf)), "2Gi");
+	/* a claim counts the larger of its request and its allocation (kube's
+	 * getStorageUsage): with 2Gi allocated, asking 2Gi again adds nothing */
+	call(t, "PATCH", "application/merge-patch+json",
+	     "/api/v1/namespaces/q8/persistentvolumeclaims/c/status",
+	     "{\"status\":{\"allocatedResources\":{\"storage\":\"2Gi\"}}}", 200, NULL);
+	patch(t, c, "{\"spec\":{\"resources\":{\"requests\":{\"storage\":\"2Gi\"}}}}", 200, NULL);
+	assert_string_equal(used(t, "q8", "st", "requests.storage", buf, sizeof(buf)), "2Gi");
+}
+
 /* ---- concurrency ---- */
 
 struct racer {
@@ -295,9 +392,10 @@ static void test_concurrent(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_exceeded), cmocka_unit_test(test_status),
-	    cmocka_unit_test(test_pods),     cmocka_unit_test(test_scopes),
-	    cmocka_unit_test(test_services), cmocka_unit_test(test_concurrent),
+	    cmocka_unit_test(test_exceeded),   cmocka_unit_test(test_status),
+	    cmocka_unit_test(test_pods),       cmocka_unit_test(test_scopes),
+	    cmocka_unit_test(test_services),   cmocka_unit_test(test_service_update),
+	    cmocka_unit_test(test_pvc_update), cmocka_unit_test(test_concurrent),
 	};
 
 	return cmocka_run_group_tests(tests, tsrv_group_setup, tsrv_group_teardown);

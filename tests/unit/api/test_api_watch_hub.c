@@ -7,7 +7,8 @@
  * in and out (DELETED carrying the new state); 300 watchers of every kind each get exactly
  * their events in order; a bookmark of a selective watch carries the revision the hub passed,
  * not only the watch's own last event; a watcher that does not read is ended and the others
- * are not.
+ * are not. The kubelet's list reads its node's pods through the store's index of pods by
+ * node (registry.c), also after a binding, a deletion and a restart.
  *
  * The watches are open (their response headers came: they are registered with the hub) before
  * the writes start, so that the events reach them through the hub's index, not a replay.
@@ -32,6 +33,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
+#include "registry.h"
 
 /* ---- many watch streams in one curl multi loop, on a thread ---- */
 
@@ -602,12 +604,122 @@ static void test_slow_watcher_ended(void **state)
 	tsrv_stop(&t2);
 }
 
+/* ---- the kubelet's list ---- */
+
+/* The names of the pods a list of path gives, "a,b" (in the order listed), and how many
+ * stored versions the store looked at for it into *visited. */
+static const char *list_names(struct tsrv *t, const char *path, char *buf, size_t size,
+			      uint64_t *visited)
+{
+	struct store *st = api_server_registry(t->s)->store;
+	struct store_stats a, b;
+	struct tresp r;
+	struct jv *j;
+	size_t n = 0;
+
+	assert_int_equal(store_get_stats(st, &a), 0);
+	j = tget(t, path, 200, &r);
+	assert_int_equal(store_get_stats(st, &b), 0);
+	buf[0] = 0;
+	for (const struct jv *it = jv_first(jv_get(j, "items")); it; it = it->next)
+		n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? "," : "",
+				      jv_path_str(it, "metadata.name") ?: "?");
+	tresp_free(&r);
+	if (visited)
+		*visited = b.list_visited - a.list_visited;
+	return buf;
+}
+
+#define N1 "/api/v1/pods?fieldSelector=spec.nodeName%3Dn1"
+
+/* A kubelet's list (spec.nodeName=n1) reads n1's pods from the store's index, not every pod:
+ * right after creates, a binding that puts a pod on n1, a deletion, and a restart (the index
+ * made again from what the store recovered). */
+static void test_kubelet_list(void **state)
+{
+	struct tsrv t;
+	char buf[512], old[256];
+	uint64_t visited;
+	struct tresp r;
+
+	(void)state;
+	tsrv_start(&t);
+	mkns(&t, "kl");
+	mkpod(&t, "kl", "a", NULL);
+	mkpod(&t, "kl", "b", NULL);
+	mkpod(&t, "kl", "c", NULL);
+	mkpod(&t, "kl", "d", NULL);
+	for (int i = 0; i < 20; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "f%02d", i);
+		mkpod(&t, "kl", name, NULL);
+	}
+	bindpod(&t, "kl", "a", "n1");
+	bindpod(&t, "kl", "c", "n2");
+	bindpod(&t, "kl", "d", "n1");
+	assert_string_equal(list_names(&t, N1, buf, sizeof(buf), &visited), "a,d");
+	assert_int_equal(visited, 2); /* not the 24 pods */
+	snprintf(old, sizeof(old), "%s&resourceVersion=%llu&resourceVersionMatch=Exact", N1,
+		 (unsigned long long)store_revision(api_server_registry(t.s)->store));
+	bindpod(&t, "kl", "b", "n1");
+	assert_string_equal(list_names(&t, N1, buf, sizeof(buf), &visited), "a,b,d");
+	assert_int_equal(visited, 3);
+	/* the list before the binding (no index for an older revision) */
+	assert_string_equal(list_names(&t, old, buf, sizeof(buf), NULL), "a,d");
+	/* pages of two: the first from the index, the next at its revision */
+	{
+		struct tresp r2;
+		struct jv *j = tget(&t, N1 "&limit=2", 200, &r2);
+		char path[512];
+
+		assert_int_equal(jv_count(jv_get(j, "items")), 2);
+		snprintf(path, sizeof(path), "%s&limit=2&continue=%s", N1,
+			 tstr(j, "metadata.continue"));
+		tresp_free(&r2);
+		assert_string_equal(list_names(&t, path, buf, sizeof(buf), NULL), "d");
+	}
+	assert_string_equal(
+	    list_names(&t, "/api/v1/namespaces/kl/pods?fieldSelector=spec.nodeName%3Dn2", buf,
+		       sizeof(buf), NULL),
+	    "c");
+	/* the unscheduled: the 20 others, b no longer */
+	list_names(&t, "/api/v1/pods?fieldSelector=spec.nodeName%3D", buf, sizeof(buf), &visited);
+	assert_int_equal(visited, 20);
+	assert_null(strstr(buf, "b"));
+	treq(&t, "DELETE", "/api/v1/namespaces/kl/pods/d?gracePeriodSeconds=0", NULL, NULL, NULL,
+	     &r);
+	assert_int_equal(r.code, 200);
+	tresp_free(&r);
+	assert_string_equal(list_names(&t, N1, buf, sizeof(buf), NULL), "a,b");
+	{
+		struct api_config again = {.data_dir = t.dir,
+					   .listen = "127.0.0.1:0",
+					   .insecure_loopback = true,
+					   .workers = 8,
+					   .threads = 2};
+
+		api_server_stop(t.s);
+		assert_int_equal(api_server_start(&again, &t.s), 0);
+		snprintf(t.base, sizeof(t.base), "http://127.0.0.1:%u", api_server_port(t.s));
+	}
+	assert_string_equal(list_names(&t, N1, buf, sizeof(buf), &visited), "a,b");
+	assert_int_equal(visited, 2);
+	assert_string_equal(
+	    list_names(&t,
+		       "/api/v1/namespaces/kl/pods?fieldSelector=spec.nodeName%3Dn1,"
+		       "metadata.name%21%3Da",
+		       buf, sizeof(buf), NULL),
+	    "b");
+	tsrv_stop(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_kubelet_watch),      cmocka_unit_test(test_label_moves),
 	    cmocka_unit_test(test_many_watchers),      cmocka_unit_test(test_bookmark_progress),
-	    cmocka_unit_test(test_slow_watcher_ended),
+	    cmocka_unit_test(test_slow_watcher_ended), cmocka_unit_test(test_kubelet_list),
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -103,6 +103,33 @@ size_t cenv_count(struct cenv *e, const struct k8s_kind *k, const char *ns, cons
 	return n;
 }
 
+const char *cenv_controller(struct cenv *e, const struct k8s_kind *k, const char *ns,
+			    const char *name, char *buf, size_t len)
+{
+	struct jv_doc *d = jv_doc_new();
+	const struct jv *refs = jv_path(cenv_get(e, d, k, ns, name), "metadata.ownerReferences");
+
+	buf[0] = 0;
+	for (const struct jv *r = jv_first(refs); r; r = r->next)
+		if (jv_get(r, "controller") && jv_get(r, "controller")->type == JV_TRUE)
+			snprintf(buf, len, "%s/%s/%s%s", jv_path_str(r, "kind") ?: "",
+				 jv_path_str(r, "name") ?: "", jv_path_str(r, "uid") ?: "",
+				 jv_get(r, "blockOwnerDeletion") &&
+					 jv_get(r, "blockOwnerDeletion")->type == JV_TRUE
+				     ? " block"
+				     : "");
+	jv_doc_free(d);
+	return buf;
+}
+
+bool cenv_controlled_by(struct cenv *e, const struct k8s_kind *k, const char *ns, const char *name,
+			const char *want)
+{
+	char buf[512];
+
+	return strcmp(cenv_controller(e, k, ns, name, buf, sizeof(buf)), want) == 0;
+}
+
 static void status_patch(struct cenv *e, const char *ns, const char *name, const char *patch)
 {
 	struct kc_status st;

@@ -36,6 +36,13 @@ struct jv *cenv_get(struct cenv *e, struct jv_doc *d, const struct k8s_kind *k, 
 struct jv **cenv_list(struct cenv *e, struct jv_doc *d, const struct k8s_kind *k, const char *ns,
 		      const char *label_selector, size_t *n);
 size_t cenv_count(struct cenv *e, const struct k8s_kind *k, const char *ns, const char *sel);
+/* The controller reference of ns/name as "Kind/name/uid", " block" appended when it sets
+ * blockOwnerDeletion, into buf ("" if none, or if the object is missing); buf. */
+const char *cenv_controller(struct cenv *e, const struct k8s_kind *k, const char *ns,
+			    const char *name, char *buf, size_t len);
+/* cenv_controller of ns/name reads want. */
+bool cenv_controlled_by(struct cenv *e, const struct k8s_kind *k, const char *ns, const char *name,
+			const char *want);
 
 /* The kubelet's part: bind the pod to node (when not bound) and report it Running and Ready
  * (ready false: Running, not Ready). phase "Succeeded"/"Failed": finished with that phase. */

@@ -6,7 +6,9 @@
  * rolling update watched pod by pod never above replicas + maxSurge nor below replicas -
  * maxUnavailable available (numbers and percentages); Recreate never runs two templates at
  * once; pause and resume; rollback as kubectl undo does it; the progress deadline; cleanup
- * past revisionHistoryLimit; proportional scaling in the middle of a rollout; Events.
+ * past revisionHistoryLimit; proportional scaling in the middle of a rollout; Events; the
+ * claim of ReplicaSets (adopt, release, another's left alone, no adoption by a Deployment
+ * being deleted or gone from the server while the cache still has it).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -554,6 +556,224 @@ static void test_proportional(void **state)
 	cenv_stop(&e);
 }
 
+/* ---- claiming ReplicaSets ---- */
+
+/* A ReplicaSet of app's selector and template (image img); owner_refs JSON (may be NULL). */
+static void make_rs_of(struct cenv *e, const char *name, const char *app, const char *img,
+		       const char *owner_refs)
+{
+	char json[2048];
+
+	snprintf(json, sizeof(json),
+		 "{\"metadata\":{\"name\":\"%s\",\"labels\":{\"app\":\"%s\"}%s%s},\"spec\":"
+		 "{\"replicas\":1,\"selector\":{\"matchLabels\":{\"app\":\"%s\"}},\"template\":"
+		 "{\"metadata\":{\"labels\":{\"app\":\"%s\"}},\"spec\":{\"containers\":[{"
+		 "\"name\":\"c\",\"image\":\"%s\"}]}}}}",
+		 name, app, owner_refs ? ",\"ownerReferences\":" : "", owner_refs ?: "", app, app,
+		 img);
+	cenv_create(e, kind_rs(), NS, json);
+}
+
+static bool rs_controlled_by(struct cenv *e, const char *rs, const char *want)
+{
+	return cenv_controlled_by(e, kind_rs(), NS, rs, want);
+}
+
+/* What a Deployment's controller reference reads ("Deployment/<name>/<uid> block"). */
+static const char *dep_ref(struct cenv *e, const char *name, char *buf, size_t len)
+{
+	char uid[512];
+
+	snprintf(buf, len, "Deployment/%s/%s block", name, dstr(e, name, "metadata.uid", uid));
+	return buf;
+}
+
+#define FOREIGN_REF                                                                       \
+	"[{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"name\":\"else\",\"uid\":" \
+	"\"00000000-0000-0000-0000-00000000beef\",\"controller\":true}]"
+#define FOREIGN "Deployment/else/00000000-0000-0000-0000-00000000beef"
+
+/* kube's getReplicaSetsForDeployment (ClaimReplicaSets): an orphan the selector matches is
+ * adopted (a controller reference with blockOwnerDeletion) as an old ReplicaSet, one another controller owns is left alone, and one whose labels stop matching is
+ * released. */
+static void test_adopt_release(void **state)
+{
+	struct cenv e;
+	char want[600], buf[512];
+
+	(void)state;
+	cenv_start(&e, "deployment", NULL, NULL);
+	make_rs_of(&e, "stray", "adp", "old", NULL);
+	make_rs_of(&e, "foreign", "adp", "old", FOREIGN_REF);
+	make_dep(&e, "adp", 1, NULL, "app:v1");
+	dep_ref(&e, "adp", want, sizeof(want));
+	assert_true(WAIT_UNTIL(rs_controlled_by(&e, "stray", want), KC_WAIT_MS));
+	/* the adopted one (another template, no revision) is an old one: a new one is made */
+	assert_true(WAIT_UNTIL(rs_of_rev(&e, "adp", "1", buf, NULL)[0], KC_WAIT_MS));
+	assert_string_not_equal(buf, "stray");
+	assert_true(rs_controlled_by(&e, buf, want));
+	assert_true(rs_controlled_by(&e, "foreign", FOREIGN));
+	cw_patch(&e, kind_rs(), NS, "stray", "{\"metadata\":{\"labels\":{\"app\":\"gone\"}}}");
+	assert_true(WAIT_UNTIL(rs_controlled_by(&e, "stray", ""), KC_WAIT_MS));
+	assert_int_equal(cw_int(&e, kind_rs(), NS, "stray", "metadata.ownerReferences"), -1);
+	assert_true(rs_controlled_by(&e, "foreign", FOREIGN));
+	assert_true(rs_controlled_by(&e, buf, want));
+	cenv_stop(&e);
+}
+
+/* A Deployment being deleted adopts nothing: the orphan made after the deletion stays an
+ * orphan through a sync (status only) that reads the ReplicaSet made after it. */
+static void test_adopt_not_while_deleting(void **state)
+{
+	struct cenv e;
+	struct kc_delete_opts o = KC_DELETE_OPTS_INIT;
+	struct kc_status st;
+	char rsname[512];
+	const char *unhold = "{\"metadata\":{\"finalizers\":null}}";
+	const char *ready = "{\"status\":{\"replicas\":1,\"readyReplicas\":1}}";
+
+	(void)state;
+	cenv_start(&e, "deployment", NULL, NULL);
+	make_dep(&e, "dying", 1, NULL, "app:v1");
+	cw_patch(&e, kind_deploy(), NS, "dying",
+		 "{\"metadata\":{\"finalizers\":[\"example.com/hold\"]}}");
+	assert_true(WAIT_UNTIL(rs_of_rev(&e, "dying", "1", rsname, NULL)[0], KC_WAIT_MS));
+	assert_true(WAIT_UNTIL(dint(&e, "dying", "status.observedGeneration") ==
+				   dint(&e, "dying", "metadata.generation"),
+			       KC_WAIT_MS));
+	o.propagation = "Background";
+	assert_int_equal(kc_delete(e.k.c, kind_deploy(), NS, "dying", &o, NULL, &st), 0);
+	make_rs_of(&e, "late", "dying", "old", NULL);
+	/* the ReplicaSet's status after the orphan: the sync writing it had the orphan */
+	assert_int_equal(kc_patch(e.k.c, kind_rs(), NS, rsname, "status", KC_PATCH_MERGE, ready,
+				  strlen(ready), NULL, NULL, &st),
+			 0);
+	assert_true(WAIT_UNTIL(dint(&e, "dying", "status.readyReplicas") == 1, KC_WAIT_MS));
+	assert_true(rs_controlled_by(&e, "late", ""));
+	assert_int_equal(kc_patch(e.k.c, kind_deploy(), NS, "dying", NULL, KC_PATCH_MERGE, unhold,
+				  strlen(unhold), NULL, NULL, &st),
+			 0);
+	cenv_stop(&e);
+}
+
+/* A Deployment (metadata_patch: merged into it after, or NULL) synced (its ReplicaSet made,
+ * its status written), then the controller's Deployment informer held: its cache keeps the
+ * Deployment as it is now. */
+static struct kc_informer *synced_then_held(struct cenv *e, const char *name,
+					    const char *metadata_patch)
+{
+	struct kc_informer *inf = ctrl_manager_informer(e->m, kind_deploy());
+	char rsname[512];
+
+	make_dep(e, name, 1, NULL, "app:v1");
+	if (metadata_patch)
+		cw_patch(e, kind_deploy(), NS, name, metadata_patch);
+	assert_true(WAIT_UNTIL(rs_of_rev(e, name, "1", rsname, NULL)[0], KC_WAIT_MS));
+	assert_true(WAIT_UNTIL(dint(e, name, "status.observedGeneration") ==
+				   dint(e, name, "metadata.generation"),
+			       KC_WAIT_MS));
+	assert_non_null(inf);
+	kc_informer_hold(inf, true);
+	return inf;
+}
+
+/* The controller's cache still has a Deployment the server no longer has (its watch held):
+ * an orphan it selects is not adopted, for adoption reads the Deployment from the server
+ * first (kube's RecheckDeletionTimestamp). The failed read (a 404) proves the sync ran. */
+static void test_adopt_rechecks_owner(void **state)
+{
+	struct cenv e;
+	struct kc_informer *inf;
+	struct kc_status st;
+	struct kc_stats before, now;
+	struct jv_doc *d = jv_doc_new();
+
+	(void)state;
+	cenv_start(&e, "deployment", NULL, NULL);
+	inf = synced_then_held(&e, "stale", NULL);
+	assert_int_equal(kc_delete(e.k.c, kind_deploy(), NS, "stale", NULL, NULL, &st), 0);
+	assert_null(cenv_get(&e, d, kind_deploy(), NS, "stale"));
+	kclient_stats(e.ctrl_c, &before);
+	make_rs_of(&e, "late", "stale", "old", NULL);
+	assert_true(WAIT_UNTIL(({
+				       kclient_stats(e.ctrl_c, &now);
+				       now.errors > before.errors;
+			       }) ||
+				   !rs_controlled_by(&e, "late", ""),
+			       KC_WAIT_MS));
+	assert_true(rs_controlled_by(&e, "late", ""));
+	kc_informer_hold(inf, false);
+	jv_doc_free(d);
+	cenv_stop(&e);
+}
+
+/* The same with the Deployment replaced by another of its name (another uid): the cached one
+ * adopts nothing ("original Deployment ... is gone"); once the cache has the new one, that
+ * one adopts the orphan. The controller's reads (the rechecks, retried) prove the syncs
+ * ran. */
+static void test_adopt_rechecks_uid(void **state)
+{
+	struct cenv e;
+	struct kc_informer *inf;
+	struct kc_status st;
+	struct kc_stats before, now;
+	char old_ref[600], new_ref[600];
+
+	(void)state;
+	cenv_start(&e, "deployment", NULL, NULL);
+	inf = synced_then_held(&e, "swap", NULL);
+	dep_ref(&e, "swap", old_ref, sizeof(old_ref));
+	assert_int_equal(kc_delete(e.k.c, kind_deploy(), NS, "swap", NULL, NULL, &st), 0);
+	make_dep(&e, "swap", 1, NULL, "app:v1");
+	dep_ref(&e, "swap", new_ref, sizeof(new_ref));
+	assert_string_not_equal(old_ref, new_ref);
+	kclient_stats(e.ctrl_c, &before);
+	make_rs_of(&e, "late", "swap", "old", NULL);
+	assert_true(WAIT_UNTIL(({
+				       kclient_stats(e.ctrl_c, &now);
+				       now.requests >= before.requests + 3;
+			       }) ||
+				   rs_controlled_by(&e, "late", old_ref),
+			       KC_WAIT_MS));
+	assert_true(rs_controlled_by(&e, "late", ""));
+	kc_informer_hold(inf, false);
+	assert_true(WAIT_UNTIL(rs_controlled_by(&e, "late", new_ref), KC_WAIT_MS));
+	cenv_stop(&e);
+}
+
+/* The same with the Deployment being deleted (a finalizer holds it): the cached one, not yet
+ * deleting, adopts nothing ("has just been deleted"), and nor does it once the cache knows. */
+static void test_adopt_rechecks_deleting(void **state)
+{
+	struct cenv e;
+	struct kc_informer *inf;
+	struct kc_status st;
+	struct kc_stats before, now;
+	struct kc_delete_opts o = KC_DELETE_OPTS_INIT;
+	const char *unhold = "{\"metadata\":{\"finalizers\":null}}";
+
+	(void)state;
+	cenv_start(&e, "deployment", NULL, NULL);
+	inf =
+	    synced_then_held(&e, "held", "{\"metadata\":{\"finalizers\":[\"example.com/hold\"]}}");
+	o.propagation = "Background";
+	assert_int_equal(kc_delete(e.k.c, kind_deploy(), NS, "held", &o, NULL, &st), 0);
+	kclient_stats(e.ctrl_c, &before);
+	make_rs_of(&e, "late", "held", "old", NULL);
+	assert_true(WAIT_UNTIL(({
+				       kclient_stats(e.ctrl_c, &now);
+				       now.requests >= before.requests + 3;
+			       }) ||
+				   !rs_controlled_by(&e, "late", ""),
+			       KC_WAIT_MS));
+	assert_true(rs_controlled_by(&e, "late", ""));
+	kc_informer_hold(inf, false);
+	assert_int_equal(kc_patch(e.k.c, kind_deploy(), NS, "held", NULL, KC_PATCH_MERGE, unhold,
+				  strlen(unhold), NULL, NULL, &st),
+			 0);
+	cenv_stop(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -568,6 +788,11 @@ int main(void)
 	    cmocka_unit_test(test_progress_deadline),
 	    cmocka_unit_test(test_history_cleanup),
 	    cmocka_unit_test(test_proportional),
+	    cmocka_unit_test(test_adopt_release),
+	    cmocka_unit_test(test_adopt_not_while_deleting),
+	    cmocka_unit_test(test_adopt_rechecks_owner),
+	    cmocka_unit_test(test_adopt_rechecks_uid),
+	    cmocka_unit_test(test_adopt_rechecks_deleting),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -688,33 +688,6 @@ static void relabel(struct cenv *e, const char *pod, const char *app)
 			 0);
 }
 
-/* The pod's controller reference ("name/uid", blockOwnerDeletion set, into buf), or "". */
-static const char *controller_of(struct cenv *e, const char *pod, char *buf, size_t len)
-{
-	struct jv_doc *d = jv_doc_new();
-	const struct jv *refs =
-	    jv_path(cenv_get(e, d, kind_pod(), NS, pod), "metadata.ownerReferences");
-
-	buf[0] = 0;
-	for (const struct jv *r = jv_first(refs); r; r = r->next)
-		if (jv_path(r, "controller") && jv_path(r, "controller")->type == JV_TRUE)
-			snprintf(buf, len, "%s/%s/%s%s", jv_path_str(r, "kind") ?: "",
-				 jv_path_str(r, "name") ?: "", jv_path_str(r, "uid") ?: "",
-				 jv_path(r, "blockOwnerDeletion") &&
-					 jv_path(r, "blockOwnerDeletion")->type == JV_TRUE
-				     ? " block"
-				     : "");
-	jv_doc_free(d);
-	return buf;
-}
-
-static bool is_controlled_by(struct cenv *e, const char *pod, const char *want)
-{
-	char buf[512];
-
-	return strcmp(controller_of(e, pod, buf, sizeof(buf)), want) == 0;
-}
-
 static bool pod_has_tracking(struct cenv *e, const char *pod)
 {
 	struct jv_doc *d = jv_doc_new();
@@ -756,13 +729,13 @@ static void test_adopt_release(void **state)
 		     "\"00000000-0000-0000-0000-00000000beef\",\"controller\":true}]");
 	make_job_app(&e, "adopter", "adopt", "\"parallelism\":1,\"completions\":2,", "");
 	job_ref(&e, "adopter", want, sizeof(want));
-	assert_true(WAIT_UNTIL(is_controlled_by(&e, "o1", want), KC_WAIT_MS));
+	assert_true(WAIT_UNTIL(cenv_controlled_by(&e, kind_pod(), NS, "o1", want), KC_WAIT_MS));
 	assert_true(pod_has_tracking(&e, "o1"));
 	assert_true(WAIT_UNTIL(status_int(&e, "adopter", "active") == 1, KC_WAIT_MS));
 	/* the orphan is the one active pod: none was made; the other controller's pod is its */
 	assert_int_equal(cenv_count(&e, kind_pod(), NS, "app=adopt"), 2);
-	assert_true(
-	    is_controlled_by(&e, "f1", "ReplicaSet/rs/00000000-0000-0000-0000-00000000beef"));
+	assert_true(cenv_controlled_by(&e, kind_pod(), NS, "f1",
+				       "ReplicaSet/rs/00000000-0000-0000-0000-00000000beef"));
 	assert_false(pod_has_tracking(&e, "f1"));
 	/* an orphan that finished elsewhere, relabelled to match (only its own event wakes the
 	 * Job): adopted and counted as a success */
@@ -770,17 +743,17 @@ static void test_adopt_release(void **state)
 	cenv_pod_run(&e, NS, "o2", "node-1", false);
 	cenv_pod_finish(&e, NS, "o2", "Succeeded");
 	relabel(&e, "o2", "adopt");
-	assert_true(WAIT_UNTIL(is_controlled_by(&e, "o2", want), KC_WAIT_MS));
+	assert_true(WAIT_UNTIL(cenv_controlled_by(&e, kind_pod(), NS, "o2", want), KC_WAIT_MS));
 	assert_true(WAIT_UNTIL(status_int(&e, "adopter", "succeeded") == 1, KC_WAIT_MS));
 	assert_true(WAIT_UNTIL(!pod_has_tracking(&e, "o2"), KC_WAIT_MS)); /* counted */
 	/* o1 no longer matches: released, its finalizer dropped, and replaced */
 	relabel(&e, "o1", "other");
-	assert_true(WAIT_UNTIL(is_controlled_by(&e, "o1", ""), KC_WAIT_MS));
+	assert_true(WAIT_UNTIL(cenv_controlled_by(&e, kind_pod(), NS, "o1", ""), KC_WAIT_MS));
 	assert_true(WAIT_UNTIL(!pod_has_tracking(&e, "o1"), KC_WAIT_MS));
 	assert_true(WAIT_UNTIL(cenv_count(&e, kind_pod(), NS, "app=adopt") == 3, KC_WAIT_MS));
 	assert_true(WAIT_UNTIL(status_int(&e, "adopter", "active") == 1, KC_WAIT_MS));
-	assert_true(
-	    is_controlled_by(&e, "f1", "ReplicaSet/rs/00000000-0000-0000-0000-00000000beef"));
+	assert_true(cenv_controlled_by(&e, kind_pod(), NS, "f1",
+				       "ReplicaSet/rs/00000000-0000-0000-0000-00000000beef"));
 	cenv_stop(&e);
 }
 
@@ -801,7 +774,7 @@ static void test_adopt_not_while_deleting(void **state)
 		     ",\"finalizers\":[\"example.com/hold\"]");
 	job_ref(&e, "dying", want, sizeof(want));
 	/* before the deletion it adopts */
-	assert_true(WAIT_UNTIL(is_controlled_by(&e, "d0", want), KC_WAIT_MS));
+	assert_true(WAIT_UNTIL(cenv_controlled_by(&e, kind_pod(), NS, "d0", want), KC_WAIT_MS));
 	assert_true(WAIT_UNTIL(status_int(&e, "dying", "active") == 1, KC_WAIT_MS));
 	assert_int_equal(status_int(&e, "dying", "ready"), 0);
 	o.propagation = "Background";
@@ -817,7 +790,7 @@ static void test_adopt_not_while_deleting(void **state)
 	/* d0 Ready after d1 exists: the sync that writes ready=1 had d1 in its cache */
 	cenv_pod_run(&e, NS, "d0", "node-1", true);
 	assert_true(WAIT_UNTIL(status_int(&e, "dying", "ready") == 1, KC_WAIT_MS));
-	assert_true(is_controlled_by(&e, "d1", ""));
+	assert_true(cenv_controlled_by(&e, kind_pod(), NS, "d1", ""));
 	assert_false(pod_has_tracking(&e, "d1"));
 	assert_int_equal(status_int(&e, "dying", "active"), 1);
 	assert_int_equal(kc_patch(e.k.c, kjob(), NS, "dying", NULL, KC_PATCH_MERGE, unhold,

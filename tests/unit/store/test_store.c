@@ -879,6 +879,120 @@ static void test_args(void **state)
 			    "revision precondition failed (conflict)");
 }
 
+/* ---- secondary indexes ---- */
+
+/* The tag of a value: what comes before its ':' (the whole value without one). */
+static size_t colon_tag(const void *key, size_t key_len, const void *value, size_t value_len,
+			char *out, size_t size)
+{
+	const char *c = memchr(value, ':', value_len);
+	size_t n = c ? (size_t)(c - (const char *)value) : value_len;
+
+	(void)key;
+	(void)key_len;
+	memcpy(out, value, n < size ? n : size);
+	return n;
+}
+
+/* The keys a tagged list gives, "k1,k2" (its page's revision rev; limit 0: all), and how many
+ * versions it looked at into *visited. */
+static const char *tagged(struct store *s, struct store_index *ix, const char *tag, uint64_t rev,
+			  char *buf, size_t size, uint64_t *visited)
+{
+	struct store_list_opts o = {.prefix = "/p/",
+				    .prefix_len = 3,
+				    .index = ix,
+				    .tag = tag,
+				    .tag_len = strlen(tag),
+				    .rev = rev};
+	struct store_stats a, b;
+	struct store_list l;
+	size_t n = 0;
+
+	buf[0] = 0;
+	assert_int_equal(store_get_stats(s, &a), 0);
+	assert_int_equal(store_list(s, &o, &l), 0);
+	assert_int_equal(store_get_stats(s, &b), 0);
+	for (size_t i = 0; i < l.count; i++)
+		n += (size_t)snprintf(buf + n, size - n, "%s%.*s", i ? "," : "",
+				      (int)l.items[i].key_len, (const char *)l.items[i].key);
+	store_list_free(&l);
+	if (visited)
+		*visited = b.list_visited - a.list_visited;
+	return buf;
+}
+
+/* A list of one tag reads that tag's keys only, and gives what a full scan would: through
+ * creates, updates that change the tag, deletes, pages, an older revision and a restart. */
+static void test_index(void **state)
+{
+	struct fx *f = *state;
+	struct store_index *ix, *again;
+	struct store_list_opts o = {
+	    .prefix = "/p/", .prefix_len = 3, .tag = "n1", .tag_len = 2, .limit = 1};
+	struct store_list l;
+	uint64_t visited, rev;
+	char buf[256];
+
+	assert_int_equal(store_create(f->s, K("/p/a"), K("n1:x"), NULL), 0);
+	assert_int_equal(store_create(f->s, K("/p/b"), K("n2:x"), NULL), 0);
+	assert_int_equal(store_index_add(f->s, "/p/", 3, colon_tag, &ix), 0);
+	assert_non_null(ix);
+	assert_int_equal(store_index_add(f->s, "/p/", 3, colon_tag, &again), 0);
+	assert_ptr_equal(ix, again);
+	assert_int_equal(store_create(f->s, K("/p/c"), K("n1:y"), NULL), 0);
+	assert_int_equal(store_create(f->s, K("/p/d"), K(""), NULL), 0);
+	assert_int_equal(store_create(f->s, K("/q/e"), K("n1:z"), NULL), 0); /* not indexed */
+	for (int i = 0; i < 20; i++) {
+		char key[16];
+
+		snprintf(key, sizeof(key), "/p/z%02d", i);
+		assert_int_equal(store_create(f->s, K(key), K("n3"), NULL), 0);
+	}
+	assert_string_equal(tagged(f->s, ix, "n1", 0, buf, sizeof(buf), &visited), "/p/a,/p/c");
+	assert_int_equal(visited, 2); /* not the 24 keys under /p/ */
+	assert_string_equal(tagged(f->s, ix, "", 0, buf, sizeof(buf), NULL), "/p/d");
+	assert_string_equal(tagged(f->s, ix, "n9", 0, buf, sizeof(buf), &visited), "");
+	assert_int_equal(visited, 0);
+	rev = store_revision(f->s);
+	/* b moves to n1, a to n2, c goes */
+	assert_int_equal(store_update(f->s, K("/p/b"), K("n1:moved"), 0, NULL), 0);
+	assert_int_equal(store_update(f->s, K("/p/a"), K("n2:moved"), 0, NULL), 0);
+	assert_int_equal(store_delete(f->s, K("/p/c"), 0, NULL), 0);
+	assert_int_equal(store_update(f->s, K("/p/d"), K("n1"), 0, NULL), 0);
+	assert_string_equal(tagged(f->s, ix, "n1", 0, buf, sizeof(buf), NULL), "/p/b,/p/d");
+	assert_string_equal(tagged(f->s, ix, "n2", 0, buf, sizeof(buf), NULL), "/p/a");
+	assert_string_equal(tagged(f->s, ix, "", 0, buf, sizeof(buf), NULL), "");
+	/* an older revision: each value of then, tagged as read */
+	assert_string_equal(tagged(f->s, ix, "n1", rev, buf, sizeof(buf), &visited), "/p/a,/p/c");
+	assert_true(visited >= 24);
+	/* pages of one */
+	o.index = ix;
+	assert_int_equal(store_list(f->s, &o, &l), 0);
+	assert_int_equal(l.count, 1);
+	assert_memory_equal(l.items[0].key, "/p/b", 4);
+	assert_non_null(l.next);
+	o.continue_token = strdup(l.next);
+	store_list_free(&l);
+	assert_int_equal(store_list(f->s, &o, &l), 0);
+	assert_int_equal(l.count, 1);
+	assert_memory_equal(l.items[0].key, "/p/d", 4);
+	assert_null(l.next);
+	store_list_free(&l);
+	free((char *)o.continue_token);
+	/* a restart: the index is built from what the store recovered */
+	reopen(f);
+	assert_int_equal(store_index_add(f->s, "/p/", 3, colon_tag, &ix), 0);
+	assert_string_equal(tagged(f->s, ix, "n1", 0, buf, sizeof(buf), &visited), "/p/b,/p/d");
+	assert_int_equal(visited, 2);
+	assert_string_equal(tagged(f->s, ix, "n2", 0, buf, sizeof(buf), NULL), "/p/a");
+	assert_string_equal(
+	    tagged(f->s, ix, "n3", 0, buf, sizeof(buf), &visited),
+	    "/p/z00,/p/z01,/p/z02,/p/z03,/p/z04,/p/z05,/p/z06,/p/z07,/p/z08,/p/z09,"
+	    "/p/z10,/p/z11,/p/z12,/p/z13,/p/z14,/p/z15,/p/z16,/p/z17,/p/z18,/p/z19");
+	assert_int_equal(visited, 20);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -887,6 +1001,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sizes_and_binary_keys, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list_pages, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_index, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list_stable_under_writes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_compaction, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_compaction_restart, setup, teardown),

@@ -598,11 +598,13 @@ static void end_direct(struct api_watch *w)
 /* The reader drained the watch: from now on the watch thread writes this stream. */
 static void start_direct(struct api_watch *w)
 {
-	int one = 1;
+	int one = 1, zero = 0;
 
-	/* small chunks must leave at once (libmicrohttpd sets this per send as it sees fit) */
-	if (setsockopt(w->sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
-		log_debug(COMP, "watch %" PRIu64 ": TCP_NODELAY: %s", w->id, strerror(errno));
+	/* small chunks must leave at once: libmicrohttpd corks a TLS connection and sets
+	 * TCP_NODELAY per send as it sees fit, and a corked socket holds a chunk up to 200 ms */
+	if (setsockopt(w->sock, IPPROTO_TCP, TCP_CORK, &zero, sizeof(zero)) != 0 ||
+	    setsockopt(w->sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
+		log_debug(COMP, "watch %" PRIu64 ": socket options: %s", w->id, strerror(errno));
 	w->direct = true;
 }
 

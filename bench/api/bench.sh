@@ -31,9 +31,10 @@ step() { printf '\n=== %s ===\n' "$*" >&2; }
 
 step "build"
 cmake -S . -B build -DDROVER_WERROR=ON >/dev/null
-cmake --build build -j "$(nproc)" --target drover api_bench >/dev/null
+cmake --build build -j "$(nproc)" --target drover api_bench api_send_floor >/dev/null
 drover=$top/build/userspace/cli/drover
 bench=$top/build/bench/api/api_bench
+floor=$top/build/bench/api/api_send_floor
 
 res=$top/bench/results
 work=$res/tmp/api-$$
@@ -66,6 +67,11 @@ start_server() {
 	[ $ok -eq 0 ] || exit 1 # the EXIT trap stops srv_pid
 }
 b() { "$bench" --port "$port" --token-file "$token" "$@" | tee -a "$raw"; }
+# the same, its watch rows marked as measured with direct writes off (watch.c)
+b_reader() {
+	"$bench" --port "$port" --token-file "$token" "$@" |
+		sed 's/^{"bench":"watch",/{"bench":"watch","path":"reader",/' | tee -a "$raw"
+}
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$srv_pid/status"; }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -119,6 +125,22 @@ for n in $watchers; do
 	b --ns kubelet watch --kubelets --watchers "$n" --rate 100 --seconds "$wsecs" --server-pid "$srv_pid"
 done
 stop_server
+
+# Baselines of the watch CPU, same run: the server with direct writes off (each event resumes
+# the connection and runs libmicrohttpd's reader, as before), and the kernel's part alone
+# (one plain send per event per watcher of an event about a pod's size, 3,400 B).
+step "server, direct writes off: the watch writer alone, then watchers of the namespace"
+DROVER_WATCH_NO_DIRECT=1 start_server "$work/reader"
+b --ns small prepare --pods 1000 >/dev/null
+b_reader --ns small watch --watchers 0 --rate 100 --seconds "$wsecs" --pods 1000 --server-pid "$srv_pid"
+for n in $watchers; do
+	b_reader --ns small watch --watchers "$n" --rate 100 --seconds "$wsecs" --pods 1000 --server-pid "$srv_pid"
+done
+stop_server
+step "the kernel's floor: one plain send per event per watcher (bench/api/send_floor.c)"
+for n in $watchers; do
+	"$floor" --watchers "$n" --rate 100 --seconds "$wsecs" --size 3400 | tee -a "$raw"
+done
 
 step "server RSS: $big and $huge pods (a fresh server)"
 start_server "$work/rss"

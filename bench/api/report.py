@@ -80,11 +80,16 @@ store = [r for r in runs if r["bench"] == "store"]
 watch_all = [r for r in runs if r["bench"] == "watch"]
 for r in watch_all:
     r.setdefault("mode", "namespace")
-# the writers alone (0 watchers): the server's CPU per write of each mode
-write_cpu = {r["mode"]: r["server_cpu_s"] / r["writes"] for r in watch_all
+    r.setdefault("path", "direct")
+# the writers alone (0 watchers): the server's CPU per write of each mode (and path: the
+# baseline server with direct writes off measured its own)
+write_cpu = {(r["path"], r["mode"]): r["server_cpu_s"] / r["writes"] for r in watch_all
              if r["watchers"] == 0 and r["writes"] and r.get("server_cpu_s", -1) >= 0}
-watch = [r for r in watch_all if r["watchers"] > 0 and r["mode"] == "namespace"]
+watch = [r for r in watch_all if r["watchers"] > 0 and r["mode"] == "namespace" and
+         r["path"] == "direct"]
 kubelet = [r for r in watch_all if r["watchers"] > 0 and r["mode"] == "kubelets"]
+reader = [r for r in watch_all if r["watchers"] > 0 and r["path"] == "reader"]
+floor = [r for r in runs if r["bench"] == "send_floor"]
 rss = [r for r in runs if r["bench"] == "rss"]
 prepare = [r for r in runs if r["bench"] == "prepare"]
 
@@ -131,7 +136,7 @@ def per_event_us(r, key):
 def net_event_us(r):
     """The server's CPU per delivered event without the writes' own (measured with the writer
     alone): what the watch fan-out and the streams cost."""
-    v, cpw = r.get("server_cpu_s", -1), write_cpu.get(r["mode"])
+    v, cpw = r.get("server_cpu_s", -1), write_cpu.get((r["path"], r["mode"]))
     if v is None or v < 0 or cpw is None or not r["delivered"]:
         return None
     return max(v - r["writes"] * cpw, 0) * 1e6 / r["delivered"]
@@ -170,7 +175,13 @@ goals = {
                     "net_of_writes": round(net_event_us(r), 2)
                     if net_event_us(r) is not None else None}
                    for r in watch + kubelet],
-        "write_cpu_us": {k: round(v * 1e6, 1) for k, v in write_cpu.items()},
+        "write_cpu_us": {"%s/%s" % k: round(v * 1e6, 1) for k, v in write_cpu.items()},
+        "direct_writes_off": [{"watchers": r["watchers"],
+                               "net_of_writes": round(net_event_us(r), 2)
+                               if net_event_us(r) is not None else None,
+                               "p99_ms": round(ms(r["p99_send_us"]), 2)} for r in reader],
+        "kernel_floor_us_per_send": [{"watchers": r["watchers"], "size": r["size"],
+                                      "us": r["cpu_us_per_send"]} for r in floor],
     },
     "lists_10k_per_s": {
         "one_client": lists("list-10k-json-1"),
@@ -328,8 +339,9 @@ if watch or kubelet:
               "and one send each).\n" % (
                   GOAL_WATCH_P99_MS,
                   ", ".join("%s: %.0f µs per write" % (
-                      "a patch" if k == "namespace" else "a create and a binding", v * 1e6)
-                      for k, v in sorted(write_cpu.items())) or "not measured",
+                      "a patch" if k[1] == "namespace" else "a create and a binding", v * 1e6)
+                      for k, v in sorted(write_cpu.items()) if k[0] == "direct") or
+                  "not measured",
                   GOAL_WATCH_CPU_US))
 if watch:
     md.append("### Watchers of a namespace\n")
@@ -337,6 +349,30 @@ if watch:
               "longer than the period: the achieved rate is shown); every watcher watches the "
               "pods' namespace and gets every event.\n")
     watch_table(watch)
+if watch and (reader or floor):
+    md.append("### Against its baselines: the path before direct writes, and the kernel's floor\n")
+    md.append("Same run. \"Direct writes off\" is the same server started with "
+              "`DROVER_WATCH_NO_DIRECT=1`: each event resumes the suspended connection, wakes an "
+              "HTTP thread and runs libmicrohttpd's reader (how every stream was written before); "
+              "with direct writes the watch thread writes each batch itself as one chunk "
+              "(control/api/http/watch.c). The floor is `bench/api/send_floor.c`: one plain "
+              "`send()` of 3,400 B (about one pod event) per event per watcher over loopback "
+              "TCP, nothing else — on loopback it includes the receiver's TCP processing, which "
+              "the kernel runs in the sender's context, so no server that sends each event to "
+              "each watcher on its own can go below it here.\n")
+    md.append("| watchers | direct writes: net µs/event | p99 | direct writes off: net µs/event "
+              "| p99 | kernel floor µs/send |")
+    md.append("|---:|---:|---:|---:|---:|---:|")
+    for r in sorted(watch, key=lambda r: r["watchers"]):
+        o = next((x for x in reader if x["watchers"] == r["watchers"]), None)
+        f = next((x for x in floor if x["watchers"] == r["watchers"]), None)
+        ne, no = net_event_us(r), net_event_us(o) if o else None
+        md.append("| %s | %s | %s | %s | %s | %s |" % (
+            "{:,}".format(r["watchers"]), us_txt(ne) if ne is not None else "–",
+            fmt_lat(r["p99_send_us"]), us_txt(no) if no is not None else "–",
+            fmt_lat(o["p99_send_us"]) if o else "–",
+            "%.2f µs" % f["cpu_us_per_send"] if f else "–"))
+    md.append("")
 if kubelet:
     md.append("### Kubelets\n")
     md.append("Watcher i watches the namespace's pods with `fieldSelector=spec.nodeName=node-i`, "

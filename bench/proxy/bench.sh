@@ -187,12 +187,7 @@ topo_build() {
 		topo_backend b$i b$i
 	done
 	in_pod_nolb c sysctl -qw net.ipv4.ip_local_port_range="1024 65000"
-	for i in 1 2 3; do
-		for _ in $(seq 1 100); do
-			in_pod_nolb b$i bash -c 'exec 3<>/dev/tcp/127.0.0.1/8080' 2>/dev/null && break
-			sleep 0.02
-		done
-	done
+	for i in 1 2 3; do topo_wait_listen "b$i" || true; done
 }
 
 # drover_sync_op NAME ACTION...: apply a manifest change, wait for the proxy's next sync

@@ -20,8 +20,9 @@
 # The client pod runs bench/proxy/rollload.py against the ClusterIP the whole time. Each step:
 #   1. the new backend's server starts in its pod; once it listens (its readiness) it is
 #      added to the EndpointSlice, ready;
-#   2. 0.2 s later (the ReplicaSet controller scales the old one down) one old endpoint becomes terminating (ready false, serving true, terminating true: the
-#      pod got its deletion timestamp);
+#   2. 0.2 s later (the ReplicaSet controller scales the old one down) one old endpoint
+#      becomes terminating (ready false, serving true, terminating true: the pod got its
+#      deletion timestamp);
 #   3. after --grace seconds the old server gets SIGTERM and stops gracefully (stops
 #      accepting, answers what it has read with "Connection: close", closes idle keep-alive
 #      connections); once it has exited the endpoint leaves the slice.
@@ -29,7 +30,8 @@
 # kube-proxy's sync, kprules.py + iptables-restore + its conntrack clean-up, runs in a loop
 # of its own, told of each change), so a slow proxy shows as failures. Requests
 # are counted sent, succeeded and failed by kind, with the longest time without a success;
-# bench/proxy/rollout_report.py writes the results. Everything is removed at exit.
+# bench/proxy/rollout_report.py writes the results. Everything is removed at exit. It uses
+# the binaries of the build directory (scripts/bench.sh proxy builds them first).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
@@ -48,7 +50,7 @@ while [ $# -gt 0 ]; do
 	--rate) RATE=$2; shift ;;
 	--modes) MODES=${2//,/ }; shift ;;
 	--out) OUT=$2; shift ;;
-	-h | --help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "rollout: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift

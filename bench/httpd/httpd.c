@@ -6,10 +6,16 @@
  * datagram with the same body.
  *
  *   drover-httpd [--port N] [--udp-port N] [--body TEXT] [--threads N] [--addr IP]
- *                [--echo-client]
+ *                [--echo-client] [--graceful-stop SECS]
  *
  * --echo-client appends the peer address the server sees to the body ("backend-1
  * 192.168.100.2"), for tests of source-address preservation.
+ *
+ * --graceful-stop SECS makes SIGTERM a graceful stop, as a web server's in a terminating pod
+ * (Go's http.Server.Shutdown, nginx -s quit): the listening sockets take what is queued and
+ * close; every request read from then on is answered with "Connection: close"; keep-alive
+ * connections idle between requests are closed; the server exits when no connection is left,
+ * or after SECS. Without it SIGTERM kills the server at once.
  *
  * It parses only what it needs: the end of each request's headers ("\r\n\r\n"), and
  * "Connection: close". Request bodies are not supported (GET/HEAD only).
@@ -28,8 +34,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <stdatomic.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_EVENTS 256
@@ -42,8 +51,17 @@ static struct in_addr bind_addr = {.s_addr = INADDR_ANY};
 static int tcp_port = 8080, udp_port;
 static bool echo_client;
 
+/* graceful stop: the eventfd SIGTERM writes (every thread's epoll watches it), the deadline
+ * and the connections still open over all threads */
+static int drain_fd = -1;
+static volatile sig_atomic_t draining;
+static int drain_secs;
+static atomic_int open_conns;
+
 struct conn {
 	int fd;
+	bool served; /* answered a request: between requests it is an idle keep-alive */
+	struct conn *prev, *next; /* the thread's list, for closing idle ones on a stop */
 	char peer[INET_ADDRSTRLEN];
 	size_t len;
 	char buf[BUF_SIZE];
@@ -67,11 +85,19 @@ static int listen_tcp(void)
 	return fd;
 }
 
-static void conn_close(int ep, struct conn *c)
+static void conn_close(int ep, struct conn **list, struct conn *c)
 {
 	epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		*list = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
 	free(c);
+	if (atomic_fetch_sub(&open_conns, 1) == 1 && draining)
+		_exit(0); /* the last connection of a graceful stop */
 }
 
 /* Answer every complete request in the buffer. Returns -1 to close the connection. */
@@ -88,7 +114,7 @@ static int conn_serve(struct conn *c)
 			return c->len == sizeof(c->buf) ? -1 : 0;
 		req_len = (size_t)(end - c->buf) + 4;
 		c->buf[req_len - 1] = '\0';
-		close_after = strcasestr(c->buf, "\nconnection: close") != NULL;
+		close_after = draining || strcasestr(c->buf, "\nconnection: close") != NULL;
 		if (strstr(c->buf, " HTTP/1.0\r\n") &&
 		    !strcasestr(c->buf, "\nconnection: keep-alive"))
 			close_after = true;
@@ -115,6 +141,7 @@ static int conn_serve(struct conn *c)
 			}
 			off += (size_t)w;
 		}
+		c->served = true;
 		if (close_after)
 			return -1;
 		memmove(c->buf, c->buf + req_len, c->len - req_len);
@@ -122,10 +149,84 @@ static int conn_serve(struct conn *c)
 	}
 }
 
+static void conn_accept(int ep, int lfd, struct conn **list)
+{
+	struct epoll_event ev;
+	struct sockaddr_in peer;
+	socklen_t plen = sizeof(peer);
+	int fd, one = 1;
+
+	while ((fd = accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC)) >=
+	       0) {
+		struct conn *c = calloc(1, sizeof(*c));
+
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		inet_ntop(AF_INET, &peer.sin_addr, c->peer, sizeof(c->peer));
+		plen = sizeof(peer);
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		ev.events = EPOLLIN | EPOLLRDHUP;
+		ev.data.ptr = c;
+		epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+		c->next = *list;
+		if (*list)
+			(*list)->prev = c;
+		*list = c;
+		atomic_fetch_add(&open_conns, 1);
+	}
+}
+
+/* Read and answer what the connection has. Returns false once it is closed. */
+static bool conn_read(int ep, struct conn **list, struct conn *c)
+{
+	for (;;) {
+		ssize_t r = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+
+		if (r > 0) {
+			c->len += (size_t)r;
+			if (conn_serve(c) < 0) {
+				conn_close(ep, list, c);
+				return false;
+			}
+			continue;
+		}
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return true;
+		conn_close(ep, list, c);
+		return false;
+	}
+}
+
+/* The graceful stop, in each thread: take what the listening socket has queued, close it;
+ * answer what connections have sent already, close those idle between requests. A
+ * connection that has not sent its first request yet is left to send it. */
+static void tcp_drain(int ep, int *lfd, struct conn **list)
+{
+	struct conn *c, *next;
+
+	conn_accept(ep, *lfd, list);
+	epoll_ctl(ep, EPOLL_CTL_DEL, *lfd, NULL);
+	close(*lfd);
+	*lfd = -1;
+	for (c = *list; c; c = next) {
+		next = c->next;
+		if (conn_read(ep, list, c) && c->served && c->len == 0)
+			conn_close(ep, list, c);
+	}
+	if (atomic_load(&open_conns) == 0)
+		_exit(0);
+}
+
 static void *tcp_loop(void *arg)
 {
 	struct epoll_event ev, events[MAX_EVENTS];
 	int lfd = listen_tcp(), ep = epoll_create1(EPOLL_CLOEXEC);
+	struct conn *list = NULL;
+	static const struct conn drain_tag;
+	struct timespec deadline = {0};
 
 	(void)arg;
 	if (lfd < 0 || ep < 0)
@@ -133,53 +234,39 @@ static void *tcp_loop(void *arg)
 	ev.events = EPOLLIN;
 	ev.data.ptr = NULL;
 	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+	if (drain_fd >= 0) {
+		ev.data.ptr = (void *)&drain_tag;
+		epoll_ctl(ep, EPOLL_CTL_ADD, drain_fd, &ev);
+	}
 	for (;;) {
-		int n = epoll_wait(ep, events, MAX_EVENTS, -1);
+		int n = epoll_wait(ep, events, MAX_EVENTS, lfd < 0 ? 50 : -1);
 
+		if (lfd < 0) {
+			struct timespec now;
+
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (now.tv_sec > deadline.tv_sec ||
+			    (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec))
+				_exit(0); /* --graceful-stop's limit */
+		}
 		for (int i = 0; i < n; i++) {
 			struct conn *c = events[i].data.ptr;
 
-			if (!c) {
-				int fd, one = 1;
-
-				struct sockaddr_in peer;
-				socklen_t plen = sizeof(peer);
-
-				while ((fd = accept4(lfd, (struct sockaddr *)&peer, &plen,
-						     SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-					c = calloc(1, sizeof(*c));
-					if (!c) {
-						close(fd);
-						continue;
-					}
-					c->fd = fd;
-					inet_ntop(AF_INET, &peer.sin_addr, c->peer,
-						  sizeof(c->peer));
-					plen = sizeof(peer);
-					setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-					ev.events = EPOLLIN | EPOLLRDHUP;
-					ev.data.ptr = c;
-					epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-				}
-				continue;
-			}
-			for (;;) {
-				ssize_t r =
-				    recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
-
-				if (r > 0) {
-					c->len += (size_t)r;
-					if (conn_serve(c) < 0) {
-						conn_close(ep, c);
-						break;
-					}
-					continue;
-				}
-				if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-					break;
-				conn_close(ep, c);
+			if (c == &drain_tag) {
+				/* level-triggered and never read: every thread sees it once */
+				epoll_ctl(ep, EPOLL_CTL_DEL, drain_fd, NULL);
+				clock_gettime(CLOCK_MONOTONIC, &deadline);
+				deadline.tv_sec += drain_secs;
+				tcp_drain(ep, &lfd, &list);
+				/* the rest of this batch may name connections it closed */
 				break;
 			}
+			if (!c) {
+				if (lfd >= 0)
+					conn_accept(ep, lfd, &list);
+				continue;
+			}
+			conn_read(ep, &list, c);
 		}
 	}
 	return NULL;
@@ -209,13 +296,29 @@ static void *udp_loop(void *arg)
 	return NULL;
 }
 
+static void on_sigterm(int sig)
+{
+	uint64_t one = 1;
+
+	(void)sig;
+	draining = 1;
+	if (write(drain_fd, &one, sizeof(one)) < 0) {
+		/* nothing to do in a signal handler: the eventfd never fills */
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"port", required_argument, 0, 'p'},  {"udp-port", required_argument, 0, 'u'},
-	    {"body", required_argument, 0, 'b'},  {"threads", required_argument, 0, 't'},
-	    {"addr", required_argument, 0, 'a'},  {"help", no_argument, 0, 'h'},
-	    {"echo-client", no_argument, 0, 'e'}, {0, 0, 0, 0},
+	    {"port", required_argument, 0, 'p'},
+	    {"udp-port", required_argument, 0, 'u'},
+	    {"body", required_argument, 0, 'b'},
+	    {"threads", required_argument, 0, 't'},
+	    {"addr", required_argument, 0, 'a'},
+	    {"help", no_argument, 0, 'h'},
+	    {"echo-client", no_argument, 0, 'e'},
+	    {"graceful-stop", required_argument, 0, 'g'},
+	    {0, 0, 0, 0},
 	};
 	int threads = 1, o;
 	pthread_t th;
@@ -243,9 +346,18 @@ int main(int argc, char **argv)
 		case 'e':
 			echo_client = true;
 			break;
+		case 'g':
+			drain_secs = atoi(optarg);
+			drain_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+			if (drain_fd < 0 || drain_secs < 1) {
+				fprintf(stderr, "drover-httpd: bad --graceful-stop %s\n", optarg);
+				return 2;
+			}
+			break;
 		case 'h':
-			printf("usage: drover-httpd [--port N] [--udp-port N] [--body TEXT] "
-			       "[--threads N] [--addr IP] [--echo-client]\n");
+			printf(
+			    "usage: drover-httpd [--port N] [--udp-port N] [--body TEXT] "
+			    "[--threads N] [--addr IP] [--echo-client] [--graceful-stop SECS]\n");
 			return 0;
 		default:
 			return 2;
@@ -257,6 +369,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	if (drain_fd >= 0)
+		signal(SIGTERM, on_sigterm);
 	response_ka_len = (size_t)snprintf(response_ka, sizeof(response_ka),
 					   "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
 					   "Content-Length: %zu\r\n\r\n%s\n",

@@ -23,7 +23,9 @@
 #
 # Last, NodePort new connections per second from an external namespace (drover XDP, iptables
 # DNAT + MASQUERADE, and routed straight to the backend: bench/proxy/nodeport_cps.sh),
-# appended to proxy.md.
+# appended to proxy.md. Then the requests that fail while a service's endpoints roll one by one
+# under load, drover against kube-proxy's rules (bench/proxy/rollout.sh: proxy-rollout.json,
+# .md, .svg beside proxy.json; its table appended to proxy.md).
 #
 # bench/proxy/bpfstats.sh (run by hand) cross-checks the per-packet figures on live traffic
 # with the kernel's BPF run-time statistics; bench/proxy/notes.md is appended to proxy.md.
@@ -49,7 +51,7 @@ while [ $# -gt 0 ]; do
 	--trials) TRIALS=$2; shift ;;
 	--modes) MODES=${2//,/ }; shift ;;
 	--out) OUT=$2; shift ;;
-	-h | --help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench proxy: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -187,12 +189,7 @@ topo_build() {
 		topo_backend b$i b$i
 	done
 	in_pod_nolb c sysctl -qw net.ipv4.ip_local_port_range="1024 65000"
-	for i in 1 2 3; do
-		for _ in $(seq 1 100); do
-			in_pod_nolb b$i bash -c 'exec 3<>/dev/tcp/127.0.0.1/8080' 2>/dev/null && break
-			sleep 0.02
-		done
-	done
+	for i in 1 2 3; do topo_wait_listen "b$i" || true; done
 }
 
 # drover_sync_op NAME ACTION...: apply a manifest change, wait for the proxy's next sync
@@ -445,5 +442,26 @@ np_out=$(DROVER=$DROVER DROVER_HTTPD=$DROVER_HTTPD "$HERE/nodeport_cps.sh" --sec
 	echo '```'
 	echo "$np_out"
 	echo '```'
+} >>"$OUT/proxy.md"
+
+# Rollout under load: requests failed while a Deployment's endpoints roll one by one,
+# drover (socket LB, tc) and kube-proxy's iptables rules, a topology of its own.
+say "rollout under load (bench/proxy/rollout.sh)"
+ro_args=(--out "$OUT")
+[ "$QUICK" = 0 ] || ro_args+=(--quick)
+if DROVER=$DROVER DROVER_HTTPD=$DROVER_HTTPD "$HERE/rollout.sh" "${ro_args[@]}"; then
+	ro_table=$(sed -n '/^| mode/,/^¹/p' "$OUT/proxy-rollout.md")
+else
+	ro_table="(rollout.sh failed)"
+fi
+{
+	echo
+	echo "## Rollout under load"
+	echo
+	echo "Requests failed while a Service's endpoints roll one by one under a steady load, as a"
+	echo "Deployment rollout rolls them (bench/proxy/rollout.sh; how, and the timeline:"
+	echo "proxy-rollout.md, proxy-rollout.svg):"
+	echo
+	echo "$ro_table"
 } >>"$OUT/proxy.md"
 say "done in $(elapsed)"

@@ -119,6 +119,16 @@ topo_backend() {
 	eval "TOPO_BACKEND_PID_$1=$!"
 }
 
+# topo_wait_listen NAME [PORT]: wait (up to 2 s) until pod NAME accepts TCP on PORT (8080).
+topo_wait_listen() {
+	local port=${2:-8080}
+	for _ in $(seq 1 100); do
+		in_pod_nolb "$1" bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null && return 0
+		sleep 0.02
+	done
+	return 1
+}
+
 # in_pod NAME CMD...: run CMD in pod NAME's network namespace, inside the socket-LB cgroup.
 in_pod() {
 	local ns

@@ -130,6 +130,31 @@ svc_stat() {
 		'NR > 1 && $3 == s && $4 == p && $5 == k { n += $6 } END { print n + 0 }'
 }
 
+# kp_sync MANIFESTS STATE: what a kube-proxy sync does for the manifests, in the node
+# namespace only: its iptables rules (kprules.py, after proxier.go) as one iptables-restore,
+# then the conntrack clean-up kube-proxy makes after a change, against the manifests of the
+# previous sync (kept in STATE/prev; the rules and deletions go to STATE too).
+kp_sync() {
+	local m=$1 st=$2 node_ns
+	node_ns=$(topo_ns node)
+	python3 "$here/kprules.py" rules --manifests "$m" --node node1 >"$st/kp.rules" ||
+		fail "kprules.py rules"
+	# kube-proxy sets route_localnet for its localhost NodePorts (--iptables-localhost-nodeports)
+	ip netns exec "$node_ns" sysctl -qw net.ipv4.conf.all.route_localnet=1
+	ip netns exec "$node_ns" iptables-nft-restore "$st/kp.rules" ||
+		fail "iptables-nft-restore of kube-proxy's rules"
+	if [ -d "$st/prev" ]; then
+		python3 "$here/kprules.py" conntrack --manifests "$m" --prev "$st/prev" --node node1 \
+			>"$st/kp.conntrack" || fail "kprules.py conntrack"
+		while read -r -a ct; do
+			# conntrack -D exits 1 when nothing matched
+			ip netns exec "$node_ns" conntrack "${ct[@]}" >/dev/null 2>&1 || true
+		done <"$st/kp.conntrack"
+	fi
+	rm -rf "$st/prev"
+	cp -r "$m" "$st/prev"
+}
+
 # wait_lines FILE N: wait until FILE has at least N lines (a load client's output). The
 # machine may be loaded: the only limit is ctest's timeout for the whole test.
 wait_lines() {

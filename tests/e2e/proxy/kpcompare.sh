@@ -263,36 +263,17 @@ run_drover() {
 		fail "drover proxy uninstall"
 }
 
-# kube-proxy: its rules for the same manifests, in the node namespace only; a change is a
-# full resync (iptables-restore) plus the conntrack clean-up kube-proxy does after it.
-kp_sync() {
-	python3 "$here/kprules.py" rules --manifests "$m" --node node1 >"$E2E_TMP/kp.rules" ||
-		fail "kprules.py rules"
-	# kube-proxy sets route_localnet for its localhost NodePorts (--iptables-localhost-nodeports)
-	ip netns exec "$node_ns" sysctl -qw net.ipv4.conf.all.route_localnet=1
-	ip netns exec "$node_ns" iptables-nft-restore "$E2E_TMP/kp.rules" ||
-		fail "iptables-nft-restore of kube-proxy's rules"
-	if [ -d "$E2E_TMP/prev" ]; then
-		python3 "$here/kprules.py" conntrack --manifests "$m" --prev "$E2E_TMP/prev" --node node1 \
-			>"$E2E_TMP/kp.conntrack" || fail "kprules.py conntrack"
-		while read -r -a ct; do
-			# conntrack -D exits 1 when nothing matched
-			ip netns exec "$node_ns" conntrack "${ct[@]}" >/dev/null 2>&1 || true
-		done <"$E2E_TMP/kp.conntrack"
-	fi
-	rm -rf "$E2E_TMP/prev"
-	cp -r "$m" "$E2E_TMP/prev"
-}
+# kube-proxy: its rules for the same manifests, in the node namespace only (kp_sync).
 kp_change() {
 	change_slices
-	kp_sync
+	kp_sync "$m" "$E2E_TMP"
 }
 kp_badport() {
 	badport_manifest
-	kp_sync
+	kp_sync "$m" "$E2E_TMP"
 }
 run_kube_proxy() {
-	kp_sync
+	kp_sync "$m" "$E2E_TMP"
 	run_phase kube-proxy static
 	run_phase kube-proxy change kp_change
 	kp_badport

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* manifest_docs: a manifest file read whole and cut into documents (manifest_docs.h). */
 #include "manifest_docs.h"
-#include "hmap.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -93,6 +92,25 @@ out:
 	return err;
 }
 
+/* Eight bytes a step (a byte-wise hash, FNV's, takes a multiply per byte: 10 ms of the
+ * 6.5 MB file of 10,000 services). Not for adversaries: the manifests are the node's own. */
+uint64_t mdoc_hash(const char *p, size_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, w;
+
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+		h ^= h >> 29;
+	}
+	w = 0;
+	memcpy(&w, p, n);
+	h = (h ^ w) * 0x94d049bb133111ebULL;
+	h ^= h >> 31;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	return h ^ (h >> 32);
+}
+
 /* buf[i..] starts with a document start marker: "---" then a blank or the line's end. */
 static bool doc_start(const char *buf, size_t len, size_t i)
 {
@@ -159,7 +177,7 @@ int mdoc_split(const char *buf, size_t len, struct mdoc **out, size_t *n)
 		return err;
 	}
 	for (size_t k = 0; k < *n; k++)
-		v[k].hash = hmap_hash(buf + v[k].off, v[k].len);
+		v[k].hash = mdoc_hash(buf + v[k].off, v[k].len);
 	*out = v;
 	return 0;
 }

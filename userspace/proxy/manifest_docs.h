@@ -22,6 +22,9 @@
  */
 int mdoc_read_file(const char *path, char **buf, size_t *len, const char **why);
 
+/* A 64-bit hash of p[0, n). */
+uint64_t mdoc_hash(const char *p, size_t n);
+
 /* One piece: buf[off, off + len). */
 struct mdoc {
 	size_t off, len;

@@ -564,11 +564,12 @@ static int activate(struct proxy *p)
 	/* where start-up's time went (an API source's picture arrives when it arrives: its
 	 * wait is in "ready" but in no phase) */
 	log_info(COMP,
-		 "start-up phases: read %.1f ms, decode %.1f ms (%zu document(s)), model %.1f ms "
+		 "start-up phases: read %.1f ms, decode %.1f ms (%zu document(s), %zu object(s)), "
+		 "model %.1f ms "
 		 "(source %.1f ms), BPF load %.1f ms, adopt %.1f ms, first sync %.1f ms (map "
 		 "writes %.1f ms), attach %.1f ms; ready %.1f ms after start",
 		 (double)p->boot.cost.read_ns / 1e6, (double)p->boot.cost.decode_ns / 1e6,
-		 p->boot.cost.docs, (double)p->boot.cost.model_ns / 1e6,
+		 p->boot.cost.docs, p->boot.cost.objs_decoded, (double)p->boot.cost.model_ns / 1e6,
 		 (double)p->boot.source_ns / 1e6, (double)p->boot.open_ns / 1e6,
 		 (double)p->boot.adopt_ns / 1e6, (double)p->commit_ns / 1e6,
 		 (double)p->commit_map_ns / 1e6, (double)(t2 - t1) / 1e6,

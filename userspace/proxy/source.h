@@ -38,6 +38,7 @@ struct source_cost {
 	uint64_t model_ns;   /* checking the objects, and the model's set and delete calls */
 	size_t docs;	     /* documents read */
 	size_t docs_decoded; /* of those, parsed and decoded (the others were unchanged) */
+	size_t objs_decoded; /* the objects in them (of other kinds too) */
 };
 
 /* What a call did to the model. */

@@ -217,6 +217,7 @@ static int on_object(struct k8s_obj *o, void *ud)
 	int rc;
 
 	memset(&p, 0, sizeof(p));
+	c->cost.objs_decoded++;
 	if (!k || (strcmp(k->kind, "Service") && strcmp(k->kind, "EndpointSlice"))) {
 		c->ignored++; /* other kinds may share the manifests; the proxy has no use for them */
 		k8s_obj_free(o);
@@ -814,9 +815,9 @@ static int reload(struct manifests *ms, struct proxy_model *m, char **names, siz
 		msg[0] = '\0';
 	log_info(COMP,
 		 "%s: %zu file(s) read, %zu objects (%zu changed, %zu removed%s); %zu of %zu "
-		 "document(s) decoded; read %.1f ms, decode %.1f ms, model %.1f ms",
+		 "document(s) decoded (%zu objects); read %.1f ms, decode %.1f ms, model %.1f ms",
 		 ms->path, n, c.n, upserts, deletes, msg, c.cost.docs_decoded, c.cost.docs,
-		 (double)c.cost.read_ns / 1e6, (double)c.cost.decode_ns / 1e6,
+		 c.cost.objs_decoded, (double)c.cost.read_ns / 1e6, (double)c.cost.decode_ns / 1e6,
 		 (double)c.cost.model_ns / 1e6);
 	*cost = c.cost;
 out:

@@ -7,7 +7,6 @@
  * cover the input in order, each hash that of its bytes. A violation aborts with what
  * differs. (A piece that fails makes the source parse the whole file: nothing to check.)
  */
-#include "hmap.h"
 #include "k8s.h"
 #include "manifest_docs.h"
 
@@ -74,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (mdoc_split(buf, size, &docs, &n))
 		return 0;
 	for (size_t i = 0; i < n; i++) {
-		if (docs[i].off != at || docs[i].hash != hmap_hash(buf + at, docs[i].len))
+		if (docs[i].off != at || docs[i].hash != mdoc_hash(buf + at, docs[i].len))
 			bad("pieces do not cover the input in order", i);
 		at += docs[i].len;
 		if (!rc)

@@ -49,7 +49,7 @@ def machine_info(path):
         "mem_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
         "loadavg_start": open("/proc/loadavg").read().split()[:3],
         "drover_commit": sh("git -C '%s' rev-parse --short HEAD" % top),
-        "drover_tree_dirty": bool(sh("git -C '%s' status --porcelain -- bpf userspace bench"
+        "drover_tree_dirty": bool(sh("git -C '%s' status --porcelain -- bpf userspace bench ':!bench/results'"
                                      % top)),
         "date": sh("date -u +%Y-%m-%dT%H:%M:%SZ"),
         "command": ("scripts/bench.sh proxy-update " + e.get("ARGS", "")).strip(),

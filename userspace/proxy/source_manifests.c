@@ -7,11 +7,13 @@
  * Service for the conflict check), and so are its YAML documents (a hash of each one's bytes,
  * manifest_docs.h). A change notification re-reads only the files it names; SIGHUP and the
  * first load read them all. A document whose bytes are unchanged is not parsed or decoded
- * again (its objects are taken from the records), and objects whose JSON is unchanged are not
- * handed to the model again: editing one service inside a file of 10,000 costs reading and
- * hashing the file, one document's decode and one service's map updates. A reload with any
- * invalid object, duplicate, frontend conflict or file that cannot be read to its end applies
- * nothing: the last good state stays in the kernel.
+ * again (its objects are taken from the records, which they mark as claimed: no key lookup
+ * per unchanged object), and objects whose JSON is unchanged are not handed to the model
+ * again: editing one service inside a file of 10,000 costs reading and hashing the file, one
+ * document's decode, the records' bookkeeping, the frontend conflict check over every
+ * service, and one service's map updates. A reload with any invalid object, duplicate,
+ * frontend conflict or file that cannot be read to its end applies nothing: the last good
+ * state stays in the kernel.
  */
 #define _GNU_SOURCE
 #include "source.h"
@@ -43,6 +45,14 @@ struct obj_rec {
 	char key[KEY_MAX]; /* "Kind/namespace/name" */
 	uint64_t hash;
 	struct k8s_service *svc; /* Services: a copy, for the next conflict check */
+	uint8_t mark;		 /* during a reload of its file: enum rec_mark */
+};
+
+/* What a reload read for a record of a re-read file (REC_GONE outside reloads). */
+enum rec_mark {
+	REC_GONE,    /* nothing: the object is deleted */
+	REC_CLAIMED, /* an unchanged document holds it, as it is */
+	REC_TAKEN,   /* a decoded object has its key (changed, or not) */
 };
 
 /* A document of a file as the last reload applied it: its objects are objs[first, first+n). */
@@ -81,10 +91,10 @@ struct pending {
 	struct k8s_service *svc;
 	struct k8s_slice *sl;
 	const char *file;
-	size_t fidx;			   /* file's index in the reload's names */
-	bool cached;			   /* from an unchanged document: svc and sl are NULL */
-	const struct k8s_service *rec_svc; /* cached: the record's copy, for the conflict check */
-	size_t rec;			   /* its record in the file after the apply, or SIZE_MAX */
+	size_t fidx;	     /* file's index in the reload's names */
+	bool cached;	     /* from an unchanged document: svc and sl are NULL */
+	struct obj_rec *was; /* the record of its key before this reload, if any */
+	size_t rec;	     /* its record in the file after the apply, or SIZE_MAX */
 };
 
 /* A document read in this reload: its objects are the pendings [first, first+n). */
@@ -103,7 +113,8 @@ struct load_ctx {
 	size_t n, cap;
 	struct cpiece *pieces;
 	size_t npieces, cappieces;
-	struct hmap *keys; /* keys read in this reload -> their file */
+	struct hmap *keys; /* keys of the objects decoded in this reload -> their file */
+	struct hmap *old;  /* key -> struct obj_rec *, of the re-read files before the reload */
 	int err;
 	size_t ignored;
 	struct source_cost cost;
@@ -165,30 +176,60 @@ static int nodeports_in_range(const struct manifests *ms, const struct k8s_servi
 	return 0;
 }
 
-/* Take p (a decoded or cached object of c->file) into the reload, unless its key is taken. */
+static int defined_twice(struct load_ctx *c, struct pending *p)
+{
+	const char *slash = strchr(p->key, '/');
+
+	if (!c->quiet)
+		log_error(COMP, "%s: %.*s %s: defined more than once", c->file,
+			  (int)(slash - p->key), p->key, slash + 1);
+	pending_free(p);
+	return c->err = -EINVAL;
+}
+
+/* Room for one more object; -ENOMEM (logged unless quiet). */
+static int reserve_pending(struct load_ctx *c)
+{
+	size_t cap = c->cap ? c->cap * 2 : 256;
+	void *q;
+
+	if (c->n < c->cap)
+		return 0;
+	q = realloc(c->v, cap * sizeof(*c->v));
+	if (!q) {
+		if (!c->quiet)
+			log_error(COMP, "%s: out of memory", c->file);
+		return c->err = -ENOMEM;
+	}
+	c->v = q;
+	c->cap = cap;
+	return 0;
+}
+
+/* Append p (room reserved) to the reload's objects. */
+static void push_pending(struct load_ctx *c, struct pending *p)
+{
+	p->file = c->file;
+	p->fidx = c->fidx;
+	p->rec = SIZE_MAX;
+	c->v[c->n++] = *p;
+}
+
+/*
+ * Take p, a decoded object of c->file, into the reload, unless its key is taken: by another
+ * decoded object (c->keys) or by an unchanged document's (its old record is claimed; the
+ * records of all files have distinct keys, so no file not re-read can hold it). Its old
+ * record, if any, is marked taken: not deleted, and no unchanged document may claim it.
+ */
 static int add_pending(struct load_ctx *c, struct pending *p)
 {
-	if (hmap_sget(c->keys, p->key)) {
-		const char *slash = strchr(p->key, '/');
+	struct obj_rec *was = hmap_sget(c->old, p->key);
 
-		if (!c->quiet)
-			log_error(COMP, "%s: %.*s %s: defined more than once", c->file,
-				  (int)(slash - p->key), p->key, slash + 1);
+	if (hmap_sget(c->keys, p->key) || (was && was->mark == REC_CLAIMED))
+		return defined_twice(c, p);
+	if (reserve_pending(c)) {
 		pending_free(p);
-		return c->err = -EINVAL;
-	}
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 256;
-		void *q = realloc(c->v, cap * sizeof(*c->v));
-
-		if (!q) {
-			pending_free(p);
-			if (!c->quiet)
-				log_error(COMP, "%s: out of memory", c->file);
-			return c->err = -ENOMEM;
-		}
-		c->v = q;
-		c->cap = cap;
+		return c->err;
 	}
 	/* the key first: an object read must never count as gone */
 	if (hmap_sput(c->keys, p->key, (void *)c->file, NULL) < 0) {
@@ -197,10 +238,10 @@ static int add_pending(struct load_ctx *c, struct pending *p)
 			log_error(COMP, "%s: out of memory", c->file);
 		return c->err = -ENOMEM;
 	}
-	p->file = c->file;
-	p->fidx = c->fidx;
-	p->rec = SIZE_MAX;
-	c->v[c->n++] = *p;
+	p->was = was;
+	if (was)
+		was->mark = REC_TAKEN;
+	push_pending(c, p);
 	return 0;
 }
 
@@ -296,18 +337,24 @@ static const struct mpiece *piece_find(const struct mfile *f, uint64_t hash, siz
 	return bsearch(&key, f->pieces, f->npieces, sizeof(key), cmp_piece);
 }
 
-/* An unchanged document's objects, from their records. */
-static int add_cached(struct load_ctx *c, const struct mfile *f, const struct mpiece *pc)
+/* An unchanged document's objects, from their records, which they claim: a second claim,
+ * or a decoded object with the key, is the object defined twice. */
+static int add_cached(struct load_ctx *c, struct mfile *f, const struct mpiece *pc)
 {
 	int rc = 0;
 
 	for (size_t i = 0; i < pc->n && !rc; i++) {
-		const struct obj_rec *r = &f->objs[pc->first + i];
-		struct pending p = {.hash = r->hash, .cached = true, .rec_svc = r->svc};
+		struct obj_rec *r = &f->objs[pc->first + i];
+		struct pending p = {.hash = r->hash, .cached = true, .was = r};
 
-		snprintf(p.key, sizeof(p.key), "%s", r->key);
+		memcpy(p.key, r->key, strlen(r->key) + 1);
 		p.is_service = !strncmp(r->key, "Service/", 8);
-		rc = add_pending(c, &p);
+		if (r->mark != REC_GONE) {
+			rc = defined_twice(c, &p);
+		} else if (!(rc = reserve_pending(c))) {
+			push_pending(c, &p);
+			r->mark = REC_CLAIMED;
+		}
 	}
 	c->ignored += pc->ignored;
 	return rc;
@@ -339,8 +386,8 @@ static int push_piece(struct load_ctx *c, const struct mdoc *doc, size_t first, 
  * what this file added is taken back and the caller parses the file whole, whose errors are
  * the file's as they always were (and which does not depend on the documents' cut).
  */
-static int load_pieces(struct load_ctx *c, const struct mfile *was, const char *path,
-		       const char *buf, size_t len)
+static int load_pieces(struct load_ctx *c, struct mfile *was, const char *path, const char *buf,
+		       size_t len)
 {
 	size_t mark = c->n, pmark = c->npieces, ign = c->ignored, ndocs;
 	struct mdoc *docs;
@@ -367,7 +414,10 @@ static int load_pieces(struct load_ctx *c, const struct mfile *was, const char *
 	free(docs);
 	if (rc) {
 		for (size_t j = mark; j < c->n; j++) {
-			hmap_sdel(c->keys, c->v[j].key);
+			if (c->v[j].was)
+				c->v[j].was->mark = REC_GONE;
+			if (!c->v[j].cached)
+				hmap_sdel(c->keys, c->v[j].key);
 			pending_free(&c->v[j]);
 		}
 		c->n = mark;
@@ -382,7 +432,7 @@ static int load_pieces(struct load_ctx *c, const struct mfile *was, const char *
  * directory (a directory of manifests is not read recursively, as kubectl's -f). */
 static int load_file(struct load_ctx *c, const char *dir, size_t fidx, const char *name)
 {
-	const struct mfile *was = c->ms->doc_cache ? hmap_sget(c->ms->files, name) : NULL;
+	struct mfile *was = c->ms->doc_cache ? hmap_sget(c->ms->files, name) : NULL;
 	char path[8192];
 	const char *why;
 	char *buf = NULL;
@@ -546,14 +596,12 @@ static int push_svc(struct k8s_service ***v, size_t *n, size_t *cap, struct k8s_
 
 /* The memory an apply needs, taken before the model is touched. */
 struct plan {
-	struct hmap *old;	   /* key -> struct obj_rec *, of the re-read files' objects */
 	struct mfile **fresh;	   /* per re-read file: its records after this reload */
 	struct k8s_service **copy; /* per pending object: a Service's copy for the record */
 };
 
 static void plan_free(struct plan *pl, size_t nfiles, size_t nobjs)
 {
-	hmap_free(pl->old);
 	for (size_t i = 0; pl->fresh && i < nfiles; i++)
 		mfile_free(pl->fresh[i]);
 	free(pl->fresh);
@@ -595,10 +643,9 @@ static int plan_make(struct manifests *ms, struct proxy_model *m, const struct l
 		     char **names, size_t n, struct plan *pl)
 {
 	memset(pl, 0, sizeof(*pl));
-	pl->old = hmap_new();
 	pl->fresh = calloc(n ? n : 1, sizeof(*pl->fresh));
 	pl->copy = calloc(c->n ? c->n : 1, sizeof(*pl->copy));
-	if (!pl->old || !pl->fresh || !pl->copy)
+	if (!pl->fresh || !pl->copy)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		pl->fresh[i] = calloc(1, sizeof(*pl->fresh[i]));
@@ -623,19 +670,15 @@ static int plan_make(struct manifests *ms, struct proxy_model *m, const struct l
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct mfile *f = hmap_sget(ms->files, names[i]);
-
-		for (size_t j = 0; f && j < f->n; j++)
-			if (hmap_sput(pl->old, f->objs[j].key, &f->objs[j], NULL) < 0)
-				return -ENOMEM;
 		/* a file seen for the first time gets its slot now: the swap below allocates
 		 * nothing */
-		if (!f && hmap_sput(ms->files, names[i], NULL, NULL) < 0)
+		if (!hmap_sget(ms->files, names[i]) &&
+		    hmap_sput(ms->files, names[i], NULL, NULL) < 0)
 			return -ENOMEM;
 	}
 	for (size_t j = 0; j < c->n; j++) {
 		const struct pending *p = &c->v[j];
-		const struct obj_rec *was = hmap_sget(pl->old, p->key);
+		const struct obj_rec *was = p->was;
 		int err;
 
 		if (unchanged(was, p))
@@ -655,6 +698,29 @@ static int plan_make(struct manifests *ms, struct proxy_model *m, const struct l
 			return err;
 	}
 	return 0;
+}
+
+/* The records of the re-read files by key (they are distinct: every apply checks that). */
+static int old_index(struct manifests *ms, char **names, size_t n, struct hmap **out)
+{
+	struct hmap *h = hmap_new();
+
+	*out = h;
+	for (size_t i = 0; h && i < n; i++) {
+		struct mfile *f = hmap_sget(ms->files, names[i]);
+
+		for (size_t j = 0; f && j < f->n; j++)
+			if (hmap_sput(h, f->objs[j].key, &f->objs[j], NULL) < 0)
+				return -ENOMEM;
+	}
+	return h ? 0 : -ENOMEM;
+}
+
+/* A reload that applies nothing leaves the records unmarked. */
+static void marks_clear(struct hmap *old)
+{
+	for (struct hmap_entry *e = hmap_first(old); e; e = hmap_next(old, e))
+		((struct obj_rec *)hmap_entry_val(e))->mark = REC_GONE;
 }
 
 /*
@@ -678,8 +744,14 @@ static int reload(struct manifests *ms, struct proxy_model *m, char **names, siz
 
 	*changed = false;
 	c.keys = hmap_new();
-	if (!c.keys)
+	rc = old_index(ms, names, n, &c.old);
+	if (!c.keys || rc) {
+		hmap_free(c.keys);
+		hmap_free(c.old);
+		if (rc)
+			log_error(COMP, "%s: out of memory", ms->path);
 		return -ENOMEM;
+	}
 	for (size_t i = 0; i < n && !rc; i++)
 		rc = load_file(&c, ms->is_dir ? ms->path : ms->watch_dir, i, names[i]);
 	t0 = mono_ns();
@@ -710,8 +782,7 @@ static int reload(struct manifests *ms, struct proxy_model *m, char **names, siz
 	for (size_t i = 0; i < c.n && !rc; i++) {
 		if (c.v[i].is_service)
 			rc = push_svc(&svcs, &nsvcs, &capsvcs,
-				      c.v[i].cached ? (struct k8s_service *)c.v[i].rec_svc
-						    : c.v[i].svc);
+				      c.v[i].cached ? c.v[i].was->svc : c.v[i].svc);
 	}
 	if (!rc) {
 		msg[0] = '\0';
@@ -727,13 +798,14 @@ static int reload(struct manifests *ms, struct proxy_model *m, char **names, siz
 			log_error(COMP, "%s: out of memory", ms->path);
 		log_error(COMP, "%s: not applied; the last good configuration stays in place",
 			  ms->path);
+		marks_clear(c.old);
 		goto out;
 	}
 
 	/* Apply: new and changed objects, then those gone from the re-read files. */
 	for (size_t i = 0; i < c.n; i++) {
 		struct pending *p = &c.v[i];
-		struct obj_rec *was = hmap_sget(pl.old, p->key);
+		struct obj_rec *was = p->was;
 		struct mfile *f = pl.fresh[p->fidx];
 		struct obj_rec *r = &f->objs[f->n];
 		int err = 0;
@@ -753,6 +825,7 @@ static int reload(struct manifests *ms, struct proxy_model *m, char **names, siz
 			if (!was)
 				continue;
 			*r = *was;
+			r->mark = REC_GONE;
 			was->svc = NULL;
 			f->n++;
 			continue;
@@ -760,6 +833,7 @@ static int reload(struct manifests *ms, struct proxy_model *m, char **names, siz
 		p->rec = f->n; /* the record is the object as read */
 		if (unchanged(was, p)) {
 			*r = *was; /* the record and its copy carry over */
+			r->mark = REC_GONE;
 			was->svc = NULL;
 		} else {
 			snprintf(r->key, sizeof(r->key), "%s", p->key);
@@ -770,11 +844,11 @@ static int reload(struct manifests *ms, struct proxy_model *m, char **names, siz
 		}
 		f->n++;
 	}
-	for (struct hmap_entry *e = hmap_first(pl.old); e; e = hmap_next(pl.old, e)) {
+	for (struct hmap_entry *e = hmap_first(c.old); e; e = hmap_next(c.old, e)) {
 		struct obj_rec *was = hmap_entry_val(e);
 		char key[KEY_MAX], *kind, *ns, *name;
 
-		if (hmap_sget(c.keys, was->key))
+		if (was->mark != REC_GONE)
 			continue;
 		snprintf(key, sizeof(key), "%s", was->key);
 		kind = key;
@@ -788,8 +862,6 @@ static int reload(struct manifests *ms, struct proxy_model *m, char **names, siz
 			model_del_slice(m, ns, name);
 		deletes++;
 	}
-	hmap_free(pl.old);
-	pl.old = NULL;
 	keep_pieces(&c, pl.fresh, n);
 	for (size_t i = 0; i < n; i++) {
 		void *prev = NULL;
@@ -827,6 +899,7 @@ out:
 	free(c.v);
 	free(c.pieces);
 	hmap_free(c.keys);
+	hmap_free(c.old); /* its records are freed with their files, or kept */
 	return rc;
 }
 

@@ -476,6 +476,70 @@ static void test_unchanged_documents_not_decoded(void **state)
 	assert_int_equal(d.cost.docs, 3);
 }
 
+/* s1's EndpointSlice e1 with one endpoint. */
+static const char *slice(const char *ip)
+{
+	static char buf[2][320];
+	static int i;
+	char *b = buf[i++ % 2];
+
+	snprintf(b, sizeof(buf[0]),
+		 "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: e1, "
+		 "namespace: default, labels: {kubernetes.io/service-name: s1}}\naddressType: "
+		 "IPv4\nendpoints: [{addresses: [%s]}]\nports: [{port: 8080}]\n",
+		 ip);
+	return b;
+}
+
+/* An object defined in two files is refused whether its document is unchanged or decoded,
+ * whichever file is read first, on a change of one file and on a full reload (slices: no
+ * frontend conflict check stands behind); a refused reload leaves the records as they were,
+ * so that the next one decodes only what changed since the last applied version. */
+static void test_duplicates_across_files(void **state)
+{
+	struct fixture *f = *state;
+	struct source_delta d = {0};
+	char a[2048], b[160];
+
+	snprintf(b, sizeof(b), "%s/b.yaml", f->dir);
+	snprintf(a, sizeof(a), "%s---\n%s", service("s1", "10.96.0.1"), slice("10.244.0.1"));
+	write_file(f->path, a);
+	write_file(b, service("s3", "10.96.0.3"));
+	f->src = source_manifests_new(f->dir, 30000, 32767);
+	assert_non_null(f->src);
+	assert_int_equal(f->src->ops->start(f->src, f->m, &d), 0);
+
+	/* b (read after a) gets e1, decoded, while a's e1 is unchanged */
+	snprintf(a, sizeof(a), "%s---\n%s", service("s3", "10.96.0.3"), slice("10.244.0.2"));
+	write_file(b, a);
+	dispatch_change(f, &d, -EINVAL);
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(f->src->ops->reload(f->src, f->m, &d), -EINVAL);
+
+	/* e1 moves to b: valid; only that document is decoded */
+	write_file(f->path, service("s1", "10.96.0.1"));
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(f->src->ops->reload(f->src, f->m, &d), 0);
+	assert_int_equal(d.cost.docs, 3);
+	assert_int_equal(d.cost.docs_decoded, 1);
+
+	/* a (read first) gets e1, decoded, while b's e1 is unchanged */
+	snprintf(a, sizeof(a), "%s---\n%s", service("s1", "10.96.0.1"), slice("10.244.0.3"));
+	write_file(f->path, a);
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(f->src->ops->reload(f->src, f->m, &d), -EINVAL);
+
+	/* a as it was: nothing decoded, nothing changed (the refusals left no mark) */
+	write_file(f->path, service("s1", "10.96.0.1"));
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(f->src->ops->reload(f->src, f->m, &d), 0);
+	assert_false(d.changed);
+	assert_int_equal(d.cost.docs, 3);
+	assert_int_equal(d.cost.docs_decoded, 0);
+	assert_int_equal(cluster_ip(f->m, "s1"), ip4("10.96.0.1"));
+	assert_int_equal(cluster_ip(f->m, "s3"), ip4("10.96.0.3"));
+}
+
 /* How many pieces mdoc_split cuts text into. */
 static size_t pieces(const char *text)
 {
@@ -520,6 +584,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_subdirectory_skipped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_large_file_read_whole, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unchanged_documents_not_decoded, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_duplicates_across_files, setup, teardown),
 	    cmocka_unit_test(test_split_documents),
 	};
 

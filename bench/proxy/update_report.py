@@ -165,8 +165,8 @@ def notes(e, st):
         "per edit. Now the file is read whole (%s ms), cut before each `---` line and each "
         "document's bytes hashed; a document with the bytes it had in the last applied "
         "version takes its objects from their records, so one document is parsed (\"parse + "
-        "decode\": %s ms, nearly all of it taking the unchanged documents' objects from "
-        "their records, hashing the file a small part)." % (
+        "decode\": %s ms, cutting and hashing the file and taking the unchanged documents' "
+        "objects from their records)." % (
             fmt(med(whole, "cpu_ms")), fmt(med(one, "read_ms")), fmt(med(one, "decode_ms"))),
         "- What a one-object edit still costs grows with the number of services, in both "
         "shapes: \"model\" (%s ms with one file, %s ms with a file per service) checks every "

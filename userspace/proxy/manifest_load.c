@@ -172,8 +172,10 @@ static int on_object(struct k8s_obj *o, void *ud)
 /* Parse text (all of path, or a document of it) into c. */
 static int parse_text(struct load_ctx *c, const char *path, const char *text, size_t len)
 {
-	struct k8s_parse_opts po = {
-	    .validation = K8S_FV_STRICT, .max_bytes = MAX_MANIFEST, .origin = path};
+	struct k8s_parse_opts po = {.validation = K8S_FV_STRICT,
+				    .max_bytes = MAX_MANIFEST,
+				    .origin = path,
+				    .cache = c->ms->pcache};
 	struct k8s_errors errs = {0};
 	int rc = k8s_parse_stream(text, len, &po, on_object, c, &errs);
 

@@ -590,6 +590,7 @@ static void manifests_free(struct proxy_source *s)
 			mfile_free(hmap_entry_val(e));
 		hmap_free(ms->files);
 	}
+	k8s_parse_cache_free(ms->pcache);
 	free(ms);
 }
 
@@ -634,7 +635,8 @@ struct proxy_source *source_manifests_new(const char *path, uint16_t nodeport_mi
 		snprintf(ms->watch_name, sizeof(ms->watch_name), "%s", basename(tmp));
 	}
 	ms->files = hmap_new();
-	if (!ms->files)
+	ms->pcache = k8s_parse_cache_new();
+	if (!ms->files || !ms->pcache)
 		goto fail;
 	ms->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (ms->ifd < 0 || inotify_add_watch(ms->ifd, ms->watch_dir,

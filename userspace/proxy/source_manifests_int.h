@@ -57,7 +57,8 @@ struct manifests {
 	uint16_t nodeport_min, nodeport_max; /* as the API server's --nodeport-range */
 	bool doc_cache; /* reuse unchanged documents (off: DROVER_MANIFESTS_DOC_CACHE=0) */
 	int ifd;
-	struct hmap *files; /* file name -> mfile */
+	struct hmap *files;		/* file name -> mfile */
+	struct k8s_parse_cache *pcache; /* one libfyaml parser for all the documents */
 };
 
 /* An object read in this reload, not applied yet. */

@@ -211,8 +211,11 @@ static void keep_pieces(const struct load_ctx *c, struct mfile **fresh, size_t n
 								  .n = cp->n,
 								  .ignored = cp->ignored};
 	}
-	for (size_t i = 0; i < nfiles; i++)
-		qsort(fresh[i]->pieces, fresh[i]->npieces, sizeof(struct mpiece), mload_piece_cmp);
+	for (size_t i = 0; i < nfiles; i++) {
+		if (fresh[i]->npieces) /* qsort's base must not be NULL, also for none */
+			qsort(fresh[i]->pieces, fresh[i]->npieces, sizeof(struct mpiece),
+			      mload_piece_cmp);
+	}
 }
 
 /* The object is as the last reload of its file applied it (the same canonical JSON). */
@@ -507,7 +510,7 @@ static int manifests_reload(struct proxy_source *s, struct proxy_model *m, struc
 		char name[256], *np = name;
 
 		snprintf(name, sizeof(name), "%.*s", (int)klen, k);
-		if (!bsearch(&np, names.v, listed, sizeof(char *), cmp_str))
+		if (!listed || !bsearch(&np, names.v, listed, sizeof(char *), cmp_str))
 			rc = names_add(&names, k, klen);
 	}
 	if (!rc)

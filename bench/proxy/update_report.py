@@ -176,9 +176,9 @@ def notes(e, st):
         % (fmt(med(one, "model_ms")), fmt(med(per, "model_ms"))),
         "- Start-up: loading and verifying the BPF programs (\"BPF load\", %s ms) is the "
         "largest phase, then parse + decode. With the documents remembered, start-up parses "
-        "each document by itself (a libfyaml parser per document) to know which objects it "
-        "holds: parse + decode %s ms against %s ms for the file in one parse, the price of "
-        "the cheaper edits. A file per service adds opening and reading every file (%s ms)." % (
+        "each document by itself (one libfyaml parser, reset between documents) to know "
+        "which objects it holds: parse + decode %s ms against %s ms for the file in one "
+        "parse. A file per service adds opening and reading every file (%s ms)." % (
             fmt(med(st["one"], "bpf_load_ms")), fmt(med(st["one"], "decode_ms")),
             fmt(med(st["one-whole"], "decode_ms")), fmt(med(st["per"], "read_ms"))),
         "- A JSON file, a file with a YAML directive (`%YAML`, `%TAG`) and a `kind: List` "

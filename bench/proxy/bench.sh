@@ -37,6 +37,8 @@ CONNLAT=$BUILD/bench/proxy/drover-connlat
 PKTBENCH=$BUILD/bench/proxy/drover-pktbench
 # shellcheck source=../../scripts/lib/topo.sh
 source "$TOP/scripts/lib/topo.sh"
+# shellcheck source=common.sh
+source "$HERE/common.sh"
 
 QUICK=0
 SERVICES="1,1000,10000"
@@ -93,7 +95,6 @@ mkdir -p "$RAW" "$OUT"
 T_START=$(date +%s)
 PKT_PID=""
 
-now_ns() { date +%s%N; }
 elapsed() { local s=$(($(date +%s) - T_START)); printf '%d:%02d' $((s / 60)) $((s % 60)); }
 say() { printf '[bench proxy %s] %s\n' "$(elapsed)" "$*" >&2; }
 dbg() { [ "${BENCH_DEBUG:-0}" = 0 ] || printf '  %s.%s %s\n' "$(date +%T)" "$(date +%N | cut -c1-3)" "$*" >&2; }
@@ -112,11 +113,7 @@ bench_cleanup() {
 	[ -z "$PKT_PID" ] || rm -rf "/sys/fs/bpf/drover-test-$PKT_PID" 2>/dev/null || true
 	[ -z "$TOPO_TAG" ] || topo_cleanup quiet
 	[ -z "$TOPO_TAG" ] || rm -f "/tmp/drover-$TOPO_TAG.ready"
-	if [ "${KEEP_WORK:-0}" = 1 ] || [ $rc -ne 0 ]; then
-		say "raw figures kept in $WORK"
-	else
-		rm -rf "$WORK"
-	fi
+	work_done $rc
 	exit $rc
 }
 
@@ -154,19 +151,11 @@ timed() {
 		rec "${name}_failed" "$rc"
 		say "  $name: failed ($rc)"
 	else
-		rec "${name}_ms" "$(echo "$t0 $t1" | awk '{printf "%.3f", ($2 - $1) / 1e6}')"
+		rec "${name}_ms" "$(ms_between "$t0" "$t1")"
 	fi
 	return 0
 }
 
-
-proc_cpu_ns() {
-	local pid=$1 sum=0 t
-	for t in /proc/"$pid"/task/*/schedstat; do
-		read -r a _ <"$t" && sum=$((sum + a))
-	done 2>/dev/null
-	echo $sum
-}
 
 # topo_cleanup disarms the EXIT trap: arm ours again.
 trial_cleanup() {
@@ -195,28 +184,24 @@ topo_build() {
 # drover_sync_op NAME ACTION...: apply a manifest change, wait for the proxy's next sync
 # line, record its figures and the proxy's CPU time for it.
 drover_sync_op() {
-	local name=$1 n0 n t0 t1 c0 c1 line
+	local name=$1 n0 ok=1 t0 t1 c0 c1 line
 	shift
-	n0=$(grep -c ' sync: ' "$TOPO_LOG" || true)
+	n0=$(log_count ' sync: ')
 	c0=$(proc_cpu_ns "$PROXY_PID")
 	t0=$(now_ns)
 	"$@"
-	for _ in $(seq 1 6000); do
-		n=$(grep -c ' sync: ' "$TOPO_LOG" || true)
-		[ "$n" -gt "$n0" ] && break
-		sleep 0.005
-	done
+	wait_log ' sync: ' "$n0" 0.005 || ok=0
 	t1=$(now_ns)
 	c1=$(proc_cpu_ns "$PROXY_PID")
 	line=$(grep ' sync: ' "$TOPO_LOG" | tail -1)
-	if [ "$n" -le "$n0" ]; then
+	if [ $ok = 0 ]; then
 		rec "drover_${name}_failed" 1
 		return 0
 	fi
 	rec "drover_${name}_maps_us" "$(sed -E 's/.*\(maps ([0-9.]+) us\).*/\1/' <<<"$line")"
 	rec "drover_${name}_commit_us" "$(sed -E 's/.* in ([0-9.]+) us \(maps.*/\1/' <<<"$line")"
-	rec "drover_${name}_e2e_ms" "$(echo "$t0 $t1" | awk '{printf "%.3f", ($2 - $1) / 1e6}')"
-	rec "drover_${name}_cpu_ms" "$(echo "$c0 $c1" | awk '{printf "%.3f", ($2 - $1) / 1e6}')"
+	rec "drover_${name}_e2e_ms" "$(ms_between "$t0" "$t1")"
+	rec "drover_${name}_cpu_ms" "$(ms_between "$c0" "$c1")"
 }
 
 PROXY_PID=""
@@ -252,7 +237,7 @@ program() {
 		line=$(grep ' sync: ' "$TOPO_LOG" | head -1)
 		rec drover_program_all_maps_us "$(sed -E 's/.*\(maps ([0-9.]+) us\).*/\1/' <<<"$line")"
 		rec drover_program_all_commit_us "$(sed -E 's/.* in ([0-9.]+) us \(maps.*/\1/' <<<"$line")"
-		rec drover_start_to_ready_ms "$(echo "$t0 $t1" | awk '{printf "%.3f", ($2 - $1) / 1e6}')"
+		rec drover_start_to_ready_ms "$(ms_between "$t0" "$t1")"
 		rec drover_start_cpu_ms "$(awk -v c="$(proc_cpu_ns "$PROXY_PID")" 'BEGIN{printf "%.3f", c / 1e6}')"
 		;;
 	esac

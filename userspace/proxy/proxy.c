@@ -43,7 +43,13 @@ struct proxy {
 	struct drv_ct_val *gc_vals;
 	uint64_t gc_removed;
 	bool node_ips_logged;
-	struct hc_server *hc; /* healthCheckNodePorts, made at the first one */
+	struct hc_server *hc;		   /* healthCheckNodePorts, made at the first one */
+	uint64_t commit_ns, commit_map_ns; /* the last commit's: all of it, its map writes */
+	/* start-up's phases, logged in one line when the proxy is ready */
+	struct {
+		uint64_t t0, source_ns, open_ns, adopt_ns;
+		struct source_cost cost;
+	} boot;
 };
 
 void proxy_config_defaults(struct proxy_config *c)
@@ -516,6 +522,8 @@ static int commit(struct proxy *p, bool full)
 		 st.frontends_failed ? "; some frontends failed (maps full?) and will be retried"
 				     : "",
 		 (double)(mono_ns() - t0) / 1000.0, (double)st.map_update_ns / 1000.0);
+	p->commit_ns = mono_ns() - t0;
+	p->commit_map_ns = st.map_update_ns;
 	if (p->nremoved)
 		dp_destroy_udp_sockets(p->dp, p->removed, p->nremoved);
 	sync_health_checks(p);
@@ -541,6 +549,7 @@ static int activate(struct proxy *p)
 {
 	const struct proxy_config *c = p->c;
 	int rc = commit(p, true);
+	uint64_t t1 = mono_ns(), t2;
 
 	if (rc && rc != -ENOSPC)
 		return rc;
@@ -551,6 +560,20 @@ static int activate(struct proxy *p)
 	p->nl_fd = netlink_open(c->dp.tc_lb, !c->nnode_ips);
 	if (c->dp.tc_lb)
 		reconcile_pod_devs(p);
+	t2 = mono_ns();
+	/* where start-up's time went (an API source's picture arrives when it arrives: its
+	 * wait is in "ready" but in no phase) */
+	log_info(COMP,
+		 "start-up phases: read %.1f ms, decode %.1f ms (%zu document(s), %zu object(s)), "
+		 "model %.1f ms "
+		 "(source %.1f ms), BPF load %.1f ms, adopt %.1f ms, first sync %.1f ms (map "
+		 "writes %.1f ms), attach %.1f ms; ready %.1f ms after start",
+		 (double)p->boot.cost.read_ns / 1e6, (double)p->boot.cost.decode_ns / 1e6,
+		 p->boot.cost.docs, p->boot.cost.objs_decoded, (double)p->boot.cost.model_ns / 1e6,
+		 (double)p->boot.source_ns / 1e6, (double)p->boot.open_ns / 1e6,
+		 (double)p->boot.adopt_ns / 1e6, (double)p->commit_ns / 1e6,
+		 (double)p->commit_map_ns / 1e6, (double)(t2 - t1) / 1e6,
+		 (double)(t2 - p->boot.t0) / 1e6);
 	p->active = true;
 	write_ready(c);
 	if (c->on_ready)
@@ -594,11 +617,13 @@ int proxy_run(struct proxy_config *c)
 	long period = c->reconcile_interval_s ? c->reconcile_interval_s : 10;
 	struct itimerspec its;
 	uint64_t gc_ticks = 0;
-	struct source_delta d;
+	struct source_delta d = {0};
+	uint64_t t;
 	int sig_fd = -1, tfd = -1, rc;
 	sigset_t mask;
 	bool resync = false;
 
+	p.boot.t0 = mono_ns();
 	c->dp.node_devs = c->node_devs;
 	c->dp.nnode_devs = c->nnode_devs;
 	if (!c->dp.cfg.snat_addr)
@@ -613,13 +638,18 @@ int proxy_run(struct proxy_config *c)
 		rc = !p.model ? -ENOMEM : -EINVAL;
 		goto out;
 	}
+	t = mono_ns();
 	rc = p.src->ops->start(p.src, p.model, &d);
+	p.boot.source_ns = mono_ns() - t;
+	p.boot.cost = d.cost;
 	if (rc) {
 		log_error(COMP, "initial configuration is invalid; nothing changed in the kernel");
 		goto out;
 	}
 
+	t = mono_ns();
 	rc = dp_open(&p.dp, &c->dp);
+	p.boot.open_ns = mono_ns() - t;
 	if (rc)
 		goto out;
 	dp_lbmap_fds(p.dp, &fds);
@@ -632,7 +662,9 @@ int proxy_run(struct proxy_config *c)
 	model_set_srcrange_fd(p.model, dp_map_fd(p.dp, DP_MAP_SRCRANGE));
 	model_set_drain_fd(p.model, dp_map_fd(p.dp, DP_MAP_DRAIN));
 	lbmap_set_removed_cb(p.lb, on_removed, &p);
+	t = mono_ns();
 	rc = lbmap_adopt(p.lb);
+	p.boot.adopt_ns = mono_ns() - t;
 	if (rc)
 		goto out;
 	/* Maps first, then attachments: the programs never run against empty maps after a

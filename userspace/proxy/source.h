@@ -6,7 +6,9 @@
  *
  * Implementations:
  *   manifests  YAML/JSON files, re-read on change and on SIGHUP; a reload with anything
- *              invalid applies nothing (source_manifests.c).
+ *              invalid applies nothing (source_manifests.c). Documents whose bytes did not
+ *              change are not decoded again (DROVER_MANIFESTS_DOC_CACHE=0 in the
+ *              environment turns that off, for benchmarks).
  *   api        a list+watch of the API server through kclient's informers (source_api.c):
  *              a stream of objects the server already validated, so one bad object is
  *              logged and skipped, the others apply.
@@ -23,9 +25,21 @@
 #include "model.h"
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 struct proxy_source;
 struct kclient;
+
+/* What a call cost, for the log and the benchmarks (zero where a source does not measure). */
+struct source_cost {
+	uint64_t read_ns;    /* reading files */
+	uint64_t decode_ns;  /* parsing and decoding them into objects */
+	uint64_t model_ns;   /* checking the objects, and the model's set and delete calls */
+	size_t docs;	     /* documents read */
+	size_t docs_decoded; /* of those, parsed and decoded (the others were unchanged) */
+	size_t objs_decoded; /* the objects in them (of other kinds too) */
+};
 
 /* What a call did to the model. */
 struct source_delta {
@@ -33,6 +47,7 @@ struct source_delta {
 	bool replaced; /* the model was brought in line with a complete new picture (a re-list
 			* after the watch history expired, a reload): commit with full=true,
 			* which also removes frontends in the maps that no service claims */
+	struct source_cost cost;
 };
 
 struct proxy_source_ops {

@@ -646,6 +646,63 @@ static void test_getters(void **state)
 	k8s_obj_free(o);
 }
 
+/* The outcome of parsing text (cache or not): the objects' JSON joined, or the error line. */
+static char *outcome(const char *text, struct k8s_parse_cache *pc)
+{
+	struct k8s_parse_opts o = {.validation = K8S_FV_STRICT, .cache = pc};
+	struct k8s_errors e = {0};
+	struct objs s = {0};
+	char *out = calloc(1, 8192);
+	int rc = k8s_parse_stream(text, strlen(text), &o, objs_cb, &s, &e);
+
+	assert_non_null(out);
+	for (size_t i = 0; i < s.n; i++) {
+		char *j = k8s_obj_to_json(s.o[i]);
+
+		assert_non_null(j);
+		strncat(out, j, 8191 - strlen(out));
+		free(j);
+	}
+	if (rc)
+		k8s_errors_format(&e, "t", NULL, out + strlen(out), 8192 - strlen(out));
+	k8s_errors_free(&e);
+	objs_free(&s);
+	return out;
+}
+
+/* A parser kept between parses (opts.cache) gives every input the outcome a fresh one does:
+ * after valid input, after a syntax error (that parser is dropped), from YAML to JSON (a
+ * parser of the other mode is made) and back. */
+static void test_parse_cache(void **state)
+{
+	static const char *const in[] = {
+	    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+	    "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\ndata: {k: 'x''''y'}\n",
+	    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: [c\n",
+	    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\n---\nkind: Nope\n",
+	    "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"e\"}}",
+	    "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": ",
+	    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: f}\ndata: {n: 0755}\n",
+	    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+	    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: \"g\n",
+	};
+	struct k8s_parse_cache *pc = k8s_parse_cache_new();
+
+	(void)state;
+	assert_non_null(pc);
+	for (int round = 0; round < 2; round++) {
+		for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+			char *fresh = outcome(in[i], NULL), *kept = outcome(in[i], pc);
+
+			assert_string_equal(kept, fresh);
+			free(fresh);
+			free(kept);
+		}
+	}
+	k8s_parse_cache_free(pc);
+	k8s_parse_cache_free(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -656,6 +713,7 @@ int main(void)
 	    cmocka_unit_test(test_depth),	   cmocka_unit_test(test_aliases),
 	    cmocka_unit_test(test_binary_junk),	   cmocka_unit_test(test_obj_parse),
 	    cmocka_unit_test(test_errors_format),  cmocka_unit_test(test_getters),
+	    cmocka_unit_test(test_parse_cache),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "manifest_docs.h"
 #include "model.h"
 #include "source.h"
 
@@ -397,6 +398,181 @@ static void test_large_file_read_whole(void **state)
 	assert_int_equal(cluster_ip(f->m, "s300"), ip4("10.96.1.100"));
 }
 
+/* The services s1..s3 as three documents of a.yaml, with s1 and s2 at these addresses; s3's
+ * port is port3 (as text, so that it can be made invalid). */
+static void write_docs(const char *path, const char *ip1, const char *ip2, const char *port3)
+{
+	char text[2048];
+
+	snprintf(text, sizeof(text),
+		 "%s---\n%s---\napiVersion: v1\nkind: Service\nmetadata: {name: s3, namespace: "
+		 "default}\nspec: {clusterIP: 10.96.0.3, ports: [{port: %s}]}\n",
+		 service("s1", ip1), service("s2", ip2), port3);
+	write_file(path, text);
+}
+
+static void dispatch_change(struct fixture *f, struct source_delta *d, int want)
+{
+	wait_change(f->src);
+	memset(d, 0, sizeof(*d));
+	assert_int_equal(f->src->ops->dispatch(f->src, f->m, d), want);
+}
+
+/* An edit of one document inside a file decodes that document only; the others come from
+ * the last applied version's records. A file made invalid still applies nothing (also its
+ * valid edit), and leaves the records as they were; two copies of one document are a
+ * duplicate, as when each is decoded. */
+static void test_unchanged_documents_not_decoded(void **state)
+{
+	struct fixture *f = *state;
+	struct source_delta d = {0};
+	char text[2048];
+
+	write_docs(f->path, "10.96.0.1", "10.96.0.2", "80");
+	f->src = source_manifests_new(f->dir, 30000, 32767);
+	assert_non_null(f->src);
+	assert_int_equal(f->src->ops->start(f->src, f->m, &d), 0);
+	assert_int_equal(d.cost.docs, 3);
+	assert_int_equal(d.cost.docs_decoded, 3);
+
+	/* s2 edited: one document decoded, one service changed */
+	write_docs(f->path, "10.96.0.1", "10.96.1.2", "80");
+	dispatch_change(f, &d, 0);
+	assert_true(d.changed);
+	assert_int_equal(d.cost.docs, 3);
+	assert_int_equal(d.cost.docs_decoded, 1);
+	assert_int_equal(cluster_ip(f->m, "s1"), ip4("10.96.0.1"));
+	assert_int_equal(cluster_ip(f->m, "s2"), ip4("10.96.1.2"));
+	assert_int_equal(cluster_ip(f->m, "s3"), ip4("10.96.0.3"));
+
+	/* s1 edited and s3 made invalid: nothing applied */
+	write_docs(f->path, "10.96.1.1", "10.96.1.2", "x");
+	dispatch_change(f, &d, -EINVAL);
+	assert_false(d.changed);
+	assert_int_equal(cluster_ip(f->m, "s1"), ip4("10.96.0.1"));
+	assert_int_equal(cluster_ip(f->m, "s3"), ip4("10.96.0.3"));
+
+	/* s3 valid again: s1's edit applies, measured against the last applied version */
+	write_docs(f->path, "10.96.1.1", "10.96.1.2", "80");
+	dispatch_change(f, &d, 0);
+	assert_true(d.changed);
+	assert_int_equal(d.cost.docs_decoded, 1);
+	assert_int_equal(cluster_ip(f->m, "s1"), ip4("10.96.1.1"));
+	assert_int_equal(cluster_ip(f->m, "s2"), ip4("10.96.1.2"));
+
+	/* s2's unchanged document twice: a duplicate, refused */
+	snprintf(text, sizeof(text), "%s---\n%s---\n%s", service("s1", "10.96.1.1"),
+		 service("s2", "10.96.1.2"), service("s2", "10.96.1.2"));
+	write_file(f->path, text);
+	dispatch_change(f, &d, -EINVAL);
+	assert_false(d.changed);
+	assert_int_equal(cluster_ip(f->m, "s3"), ip4("10.96.0.3"));
+
+	/* an unchanged file: nothing decoded, nothing changed */
+	write_docs(f->path, "10.96.1.1", "10.96.1.2", "80");
+	dispatch_change(f, &d, 0);
+	assert_false(d.changed);
+	assert_int_equal(d.cost.docs_decoded, 0);
+	assert_int_equal(d.cost.docs, 3);
+}
+
+/* s1's EndpointSlice e1 with one endpoint. */
+static const char *slice(const char *ip)
+{
+	static char buf[2][320];
+	static int i;
+	char *b = buf[i++ % 2];
+
+	snprintf(b, sizeof(buf[0]),
+		 "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: e1, "
+		 "namespace: default, labels: {kubernetes.io/service-name: s1}}\naddressType: "
+		 "IPv4\nendpoints: [{addresses: [%s]}]\nports: [{port: 8080}]\n",
+		 ip);
+	return b;
+}
+
+/* An object defined in two files is refused whether its document is unchanged or decoded,
+ * whichever file is read first, on a change of one file and on a full reload (slices: no
+ * frontend conflict check stands behind); a refused reload leaves the records as they were,
+ * so that the next one decodes only what changed since the last applied version. */
+static void test_duplicates_across_files(void **state)
+{
+	struct fixture *f = *state;
+	struct source_delta d = {0};
+	char a[2048], b[160];
+
+	snprintf(b, sizeof(b), "%s/b.yaml", f->dir);
+	snprintf(a, sizeof(a), "%s---\n%s", service("s1", "10.96.0.1"), slice("10.244.0.1"));
+	write_file(f->path, a);
+	write_file(b, service("s3", "10.96.0.3"));
+	f->src = source_manifests_new(f->dir, 30000, 32767);
+	assert_non_null(f->src);
+	assert_int_equal(f->src->ops->start(f->src, f->m, &d), 0);
+
+	/* b (read after a) gets e1, decoded, while a's e1 is unchanged */
+	snprintf(a, sizeof(a), "%s---\n%s", service("s3", "10.96.0.3"), slice("10.244.0.2"));
+	write_file(b, a);
+	dispatch_change(f, &d, -EINVAL);
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(f->src->ops->reload(f->src, f->m, &d), -EINVAL);
+
+	/* e1 moves to b: valid; only that document is decoded */
+	write_file(f->path, service("s1", "10.96.0.1"));
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(f->src->ops->reload(f->src, f->m, &d), 0);
+	assert_int_equal(d.cost.docs, 3);
+	assert_int_equal(d.cost.docs_decoded, 1);
+
+	/* a (read first) gets e1, decoded, while b's e1 is unchanged */
+	snprintf(a, sizeof(a), "%s---\n%s", service("s1", "10.96.0.1"), slice("10.244.0.3"));
+	write_file(f->path, a);
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(f->src->ops->reload(f->src, f->m, &d), -EINVAL);
+
+	/* a as it was: nothing decoded, nothing changed (the refusals left no mark) */
+	write_file(f->path, service("s1", "10.96.0.1"));
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(f->src->ops->reload(f->src, f->m, &d), 0);
+	assert_false(d.changed);
+	assert_int_equal(d.cost.docs, 3);
+	assert_int_equal(d.cost.docs_decoded, 0);
+	assert_int_equal(cluster_ip(f->m, "s1"), ip4("10.96.0.1"));
+	assert_int_equal(cluster_ip(f->m, "s3"), ip4("10.96.0.3"));
+}
+
+/* How many pieces mdoc_split cuts text into. */
+static size_t pieces(const char *text)
+{
+	struct mdoc *v;
+	size_t n, at = 0;
+
+	assert_int_equal(mdoc_split(text, strlen(text), &v, &n), 0);
+	for (size_t i = 0; i < n; i++) { /* contiguous, covering the text */
+		assert_int_equal(v[i].off, at);
+		at += v[i].len;
+	}
+	assert_int_equal(at, strlen(text));
+	free(v);
+	return n;
+}
+
+/* Cuts only before a document start marker; none in JSON or after a directive. */
+static void test_split_documents(void **state)
+{
+	(void)state;
+	assert_int_equal(pieces(""), 1);
+	assert_int_equal(pieces("a: 1\n"), 1);
+	assert_int_equal(pieces("---\na: 1\n"), 1);
+	assert_int_equal(pieces("a: 1\n---\nb: 2\n--- # c\nc: 3\n---"), 4);
+	assert_int_equal(pieces("a: 1\r\n---\r\nb: 2\r\n"), 2);
+	/* not markers: indented, or followed by more than a blank */
+	assert_int_equal(pieces("a: |\n  ---\n  x\nb: ---x\n---x: 1\n"), 1);
+	assert_int_equal(pieces("--- |\n  text\n---\nb: 2\n"), 2);
+	/* JSON (also after a BOM and blanks), directives: whole */
+	assert_int_equal(pieces("\xef\xbb\xbf \n{\"a\": 1}\n---\n{}"), 1);
+	assert_int_equal(pieces("a: 1\n---\n%YAML 1.1\n---\nb: 2\n"), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -407,6 +583,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_fifo_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_subdirectory_skipped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_large_file_read_whole, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unchanged_documents_not_decoded, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_duplicates_across_files, setup, teardown),
+	    cmocka_unit_test(test_split_documents),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -94,7 +94,15 @@ struct k8s_parse_opts {
 	 * kind may be absent; when present they must name a kind of this type. */
 	const struct k8s_type *type;
 	unsigned checks; /* enum k8s_check_flags */
+	/* A parser kept from one call to the next, or NULL: for many small inputs parsed one
+	 * after another (a manifest's documents one by one), libfyaml's parser and diagnostics
+	 * are made once (k8s_parse_cache_new). Not shared between threads. */
+	struct k8s_parse_cache *cache;
 };
+
+struct k8s_parse_cache;
+struct k8s_parse_cache *k8s_parse_cache_new(void);
+void k8s_parse_cache_free(struct k8s_parse_cache *pc);
 
 #define K8S_DEFAULT_MAX_BYTES (3u << 20)
 /* Deepest nesting accepted (libfyaml's own limit on this platform is 64). */

@@ -662,31 +662,101 @@ static int handle_doc(struct pctx *p, struct fy_document *doc)
 
 /* ---- streams ---- */
 
+/* A parser and its diagnostics, made with these flags, kept between parses. */
+struct k8s_parse_cache {
+	struct fy_diag *diag;
+	struct fy_parser *fyp;
+	unsigned flags;
+};
+
+struct k8s_parse_cache *k8s_parse_cache_new(void)
+{
+	return calloc(1, sizeof(struct k8s_parse_cache));
+}
+
+static void cache_drop(struct k8s_parse_cache *pc)
+{
+	fy_parser_destroy(pc->fyp);
+	fy_diag_destroy(pc->diag);
+	pc->fyp = NULL;
+	pc->diag = NULL;
+}
+
+void k8s_parse_cache_free(struct k8s_parse_cache *pc)
+{
+	if (!pc)
+		return;
+	cache_drop(pc);
+	free(pc);
+}
+
+/* The cache's parser, reset, when it was made with these flags; NULL otherwise. */
+static struct fy_parser *cache_take(struct k8s_parse_cache *pc, unsigned flags,
+				    struct fy_diag **diag)
+{
+	if (!pc || !pc->fyp || pc->flags != flags)
+		return NULL;
+	if (fy_parser_reset(pc->fyp) != 0) {
+		cache_drop(pc);
+		return NULL;
+	}
+	*diag = pc->diag;
+	return pc->fyp;
+}
+
+/* After a parse with fyp: keep it for the next one (when the parse went through and its
+ * diagnostics hold nothing: they cannot be emptied) or let it go. */
+static void cache_put(struct k8s_parse_cache *pc, struct fy_parser *fyp, struct fy_diag *diag,
+		      unsigned flags, bool ok)
+{
+	void *it = NULL;
+	bool cached = pc && pc->fyp && pc->fyp == fyp;
+
+	ok = ok && fyp && !fy_diag_errors_iterate(diag, &it);
+	if (cached) {
+		if (!ok)
+			cache_drop(pc);
+		return;
+	}
+	if (ok && pc && !pc->fyp) {
+		pc->fyp = fyp;
+		pc->diag = diag;
+		pc->flags = flags;
+		return;
+	}
+	if (fyp)
+		fy_parser_destroy(fyp);
+	if (diag)
+		fy_diag_destroy(diag);
+}
+
 /* Parse buf[0..len) (copied: documents outlive the caller's buffer) document by document. */
 static int parse_docs(struct pctx *p, const char *buf, size_t len)
 {
 	struct fy_diag_cfg dcfg;
-	struct fy_diag *diag;
+	struct fy_diag *diag = NULL;
 	struct fy_parse_cfg cfg = {0};
-	struct fy_parser *fyp = NULL;
+	struct fy_parser *fyp;
 	struct fy_document *doc;
 	char *copy;
 	int err = 0;
 
-	fy_diag_cfg_default(&dcfg);
-	dcfg.fp = NULL;
-	dcfg.output_fn = NULL;
-	diag = fy_diag_create(&dcfg);
-	if (!diag)
-		return -ENOMEM;
-	fy_diag_set_collect_errors(diag, true);
 	cfg.flags = FYPCF_QUIET | FYPCF_ALLOW_DUPLICATE_KEYS | FYPCF_DEFAULT_VERSION_1_1 |
 		    (p->json ? FYPCF_JSON_FORCE : FYPCF_JSON_NONE);
-	cfg.diag = diag;
-	copy = malloc(len + 1);
-	fyp = copy ? fy_parser_create(&cfg) : NULL;
+	fyp = cache_take(p->opts->cache, cfg.flags, &diag);
 	if (!fyp) {
-		free(copy);
+		fy_diag_cfg_default(&dcfg);
+		dcfg.fp = NULL;
+		dcfg.output_fn = NULL;
+		diag = fy_diag_create(&dcfg);
+		if (!diag)
+			return -ENOMEM;
+		fy_diag_set_collect_errors(diag, true);
+		cfg.diag = diag;
+		fyp = fy_parser_create(&cfg);
+	}
+	copy = fyp ? malloc(len + 1) : NULL;
+	if (!copy) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -707,8 +777,7 @@ static int parse_docs(struct pctx *p, const char *buf, size_t len)
 		err = syntax_error(p, diag);
 out:
 	p->input = NULL;
-	fy_parser_destroy(fyp);
-	fy_diag_destroy(diag);
+	cache_put(p->opts->cache, fyp, diag, cfg.flags, !err);
 	return err;
 }
 

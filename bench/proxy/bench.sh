@@ -12,6 +12,19 @@
 #                      nft drover-tc drover-sock                 [all]
 #   --out DIR          where proxy.json, proxy.md, proxy-*.svg go [bench/results; with
 #                      --quick bench/results/quick, so the checked-in full results stay]
+#   --name NAME        file names NAME.json, NAME.md, NAME-*.svg   [proxy]
+#   --backends N       endpoints of the measured service, and backend pods (1..3)  [3]
+#   --no-pktbench      skip the per-packet BPF_PROG_TEST_RUN figures
+#   --no-nodeport      skip the NodePort-from-outside figure at the end
+#   --floor            the like-for-like comparison: --backends 1, S = 1, 5 trials, modes
+#                      none, drover-sock, drover-tc, no pktbench, no NodePort, written as
+#                      proxy-floor.* (options given explicitly win)
+#
+# The floor (mode none) and a Service do not spread connections alike: wrk's thread i
+# connects straight to backend i (each thread's connections on one backend), the proxies
+# pick a backend per connection at random. With --backends 1 both go to the one backend,
+# and the floor differs from drover in nothing but the proxy; the report then adds a
+# like-for-like section (ratios to the floor, per trial and overall, and the goals).
 #
 # Every trial builds a fresh topology (scripts/lib/topo.sh: node namespace, client pod,
 # three backend pods running drover-httpd) so that no mode inherits conntrack or netfilter
@@ -41,6 +54,11 @@ SERVICES="1,1000,10000"
 TRIALS=3
 MODES="none ipt-nft ipt-nft-first ipt-legacy ipt-legacy-first nft drover-tc drover-sock"
 OUT=""
+NAME=proxy
+BACKENDS=3
+PKTBENCH_ON=1
+NODEPORT_ON=1
+FLOOR=0
 ARGS="$*"
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -49,7 +67,12 @@ while [ $# -gt 0 ]; do
 	--trials) TRIALS=$2; shift ;;
 	--modes) MODES=${2//,/ }; shift ;;
 	--out) OUT=$2; shift ;;
-	-h | --help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--name) NAME=$2; shift ;;
+	--backends) BACKENDS=$2; shift ;;
+	--no-pktbench) PKTBENCH_ON=0 ;;
+	--no-nodeport) NODEPORT_ON=0 ;;
+	--floor) FLOOR=1 ;;
+	-h | --help) sed -n '2,43p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench proxy: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -58,6 +81,16 @@ if [ -z "$OUT" ]; then
 	OUT=$TOP/bench/results
 	[ "${QUICK:-0}" = 1 ] && OUT=$TOP/bench/results/quick
 fi
+if [ "$FLOOR" = 1 ]; then
+	[[ $ARGS == *--services* ]] || SERVICES=1
+	[[ $ARGS == *--trials* ]] || TRIALS=5
+	[[ $ARGS == *--modes* ]] || MODES="none drover-sock drover-tc"
+	[[ $ARGS == *--backends* ]] || BACKENDS=1
+	[[ $ARGS == *--name* ]] || NAME=proxy-floor
+	PKTBENCH_ON=0 NODEPORT_ON=0
+fi
+case $BACKENDS in 1 | 2 | 3) ;; *) echo "bench proxy: --backends must be 1..3" >&2; exit 2 ;; esac
+BE_LIST=$(seq 1 "$BACKENDS")
 if [ "$QUICK" = 1 ]; then
 	[[ $ARGS == *--services* ]] || SERVICES="1,1000"
 	[[ $ARGS == *--trials* ]] || TRIALS=1
@@ -128,7 +161,8 @@ trap 'exit 130' INT TERM
 gen() {
 	local d=$WORK/gen/$1-$2
 	if [ ! -d "$d" ]; then
-		python3 "$HERE/genrules.py" --services "$1" --measured "$2" --out "$d"
+		python3 "$HERE/genrules.py" --services "$1" --measured "$2" --backends "$BACKENDS" \
+			--out "$d"
 	fi
 	echo "$d"
 }
@@ -182,12 +216,12 @@ topo_build() {
 	# A fresh client address per trial (with a fresh namespace too) rules out reused
 	# 4-tuples between trials.
 	topo_pod c $((50 + t % 150))
-	for i in 1 2 3; do
+	for i in $BE_LIST; do
 		topo_pod b$i $((10 + i))
 		topo_backend b$i b$i
 	done
 	in_pod_nolb c sysctl -qw net.ipv4.ip_local_port_range="1024 65000"
-	for i in 1 2 3; do
+	for i in $BE_LIST; do
 		for _ in $(seq 1 100); do
 			in_pod_nolb b$i bash -c 'exec 3<>/dev/tcp/127.0.0.1/8080' 2>/dev/null && break
 			sleep 0.02
@@ -323,6 +357,7 @@ run_trial() {
 	rec services "$s"
 	rec trial "$trial"
 	rec measured_position "$pos"
+	rec backends "$BACKENDS"
 	dbg topo
 	topo_build "$trial"
 	dbg program
@@ -332,21 +367,22 @@ run_trial() {
 		return 0
 	fi
 	dbg check
-	# Correctness first: the mode must reach all three backends of the measured service.
-	local check targets="" url="http://$vip/"
+	# Correctness first: the mode must reach every backend of the measured service.
+	local check targets="" url="http://$vip/" i
 	if [ "$mode" = none ]; then
-		check=$(for i in 1 2 3; do in_pod c "$CONNLAT" check -n 10 10.244.1.1$i:8080 || true; done)
-		targets=10.244.1.11:8080,10.244.1.12:8080,10.244.1.13:8080
+		check=$(for i in $BE_LIST; do in_pod c "$CONNLAT" check -n 10 10.244.1.1$i:8080 || true; done)
+		targets=$(for i in $BE_LIST; do printf '10.244.1.1%s:8080,' "$i"; done)
+		targets=${targets%,}
 		url=http://10.244.1.11:8080/
 	else
 		check=$(in_pod c "$CONNLAT" check -n 30 "$vip" || true)
 	fi
 	echo "$check" >"$TDIR/check.json"
 	local ok=1
-	for b in b1 b2 b3; do grep -q "\"$b\"" <<<"$check" || ok=0; done
+	for i in $BE_LIST; do grep -q "\"b$i\"" <<<"$check" || ok=0; done
 	grep -q '"errors": [1-9]' <<<"$check" && ok=0
 	if [ $ok = 0 ]; then
-		say "  BROKEN: $mode did not deliver to all 3 backends: $(tr '\n' ' ' <<<"$check")"
+		say "  BROKEN: $mode did not deliver to all $BACKENDS backends: $(tr '\n' ' ' <<<"$check")"
 		rec broken "not all backends reached"
 		trial_cleanup
 		return 0
@@ -380,6 +416,7 @@ pkt_trial() {
 machine() {
 	IPVS=$IPVS ARGS="$ARGS" TOP=$TOP HAVE_LEGACY=$HAVE_LEGACY SERVICES=$SERVICES TRIALS=$TRIALS \
 		CONNS=$CONNS WRK_SECS=$WRK_SECS WRK_CONNS=$WRK_CONNS WRK_THREADS=$WRK_THREADS \
+		BACKENDS=$BACKENDS \
 		PKT_RUNS=$PKT_RUNS SLOW_CAP=$SLOW_CAP CYCLES=$CYCLES QUICK=$QUICK python3 "$HERE/report.py" \
 		--machine-info "$WORK/machine.json"
 }
@@ -414,8 +451,10 @@ total=$((TRIALS * ${#SVC_LIST[@]} * ${#MODE_LIST[@]}))
 n=0
 for trial in $(seq 1 "$TRIALS"); do
 	for s in "${SVC_LIST[@]}"; do
-		say "trial $trial/$TRIALS, S=$s: per-packet cost (BPF_PROG_TEST_RUN)"
-		pkt_trial "$s" "$trial"
+		if [ "$PKTBENCH_ON" = 1 ]; then
+			say "trial $trial/$TRIALS, S=$s: per-packet cost (BPF_PROG_TEST_RUN)"
+			pkt_trial "$s" "$trial"
+		fi
 		for mode in "${MODE_LIST[@]}"; do
 			n=$((n + 1))
 			say "trial $trial/$TRIALS, S=$s, mode $mode ($n/$total)"
@@ -424,8 +463,12 @@ for trial in $(seq 1 "$TRIALS"); do
 	done
 done
 
-say "writing $OUT/proxy.json, proxy.md, proxy-*.svg"
-python3 "$HERE/report.py" --raw "$RAW" --machine "$WORK/machine.json" --out "$OUT"
+say "writing $OUT/$NAME.json, $NAME.md, $NAME-*.svg"
+python3 "$HERE/report.py" --raw "$RAW" --machine "$WORK/machine.json" --out "$OUT" --name "$NAME"
+if [ "$NODEPORT_ON" = 0 ]; then
+	say "done in $(elapsed)"
+	exit 0
+fi
 
 # NodePort from outside: new connections per second through drover's XDP path and through
 # kube-proxy's DNAT + MASQUERADE, a topology of its own (bench/proxy/nodeport_cps.sh).
@@ -445,5 +488,5 @@ np_out=$(DROVER=$DROVER DROVER_HTTPD=$DROVER_HTTPD "$HERE/nodeport_cps.sh" --sec
 	echo '```'
 	echo "$np_out"
 	echo '```'
-} >>"$OUT/proxy.md"
+} >>"$OUT/$NAME.md"
 say "done in $(elapsed)"

@@ -16,7 +16,7 @@
 #   --backends N       endpoints of the measured service, and backend pods (1..3)  [3]
 #   --no-pktbench      skip the per-packet BPF_PROG_TEST_RUN figures
 #   --no-nodeport      skip the NodePort-from-outside figure at the end
-#   --floor            the like-for-like comparison: --backends 1, S = 1, 5 trials, modes
+#   --floor            the like-for-like comparison: --backends 1, S = 1, 6 trials, modes
 #                      none, drover-sock, drover-tc, no pktbench, no NodePort, written as
 #                      proxy-floor.* (options given explicitly win)
 #
@@ -28,7 +28,8 @@
 #
 # Every trial builds a fresh topology (scripts/lib/topo.sh: node namespace, client pod,
 # three backend pods running drover-httpd) so that no mode inherits conntrack or netfilter
-# state from another. Modes run interleaved (trial 1: all modes, trial 2: all modes, ...).
+# state from another. Modes run interleaved (trial 1: all modes, trial 2: all modes, ...),
+# each trial starting with the next mode.
 # Raw figures go to a work directory first; bench/proxy/report.py turns them into the
 # results. Everything the run creates (namespaces, veths, cgroups, BPF pins, processes) is
 # removed at exit, also on failure or Ctrl-C; iptables and nftables state only ever lives
@@ -83,7 +84,7 @@ if [ -z "$OUT" ]; then
 fi
 if [ "$FLOOR" = 1 ]; then
 	[[ $ARGS == *--services* ]] || SERVICES=1
-	[[ $ARGS == *--trials* ]] || TRIALS=5
+	[[ $ARGS == *--trials* ]] || TRIALS=6
 	[[ $ARGS == *--modes* ]] || MODES="none drover-sock drover-tc"
 	[[ $ARGS == *--backends* ]] || BACKENDS=1
 	[[ $ARGS == *--name* ]] || NAME=proxy-floor
@@ -455,9 +456,16 @@ for trial in $(seq 1 "$TRIALS"); do
 			say "trial $trial/$TRIALS, S=$s: per-packet cost (BPF_PROG_TEST_RUN)"
 			pkt_trial "$s" "$trial"
 		fi
-		for mode in "${MODE_LIST[@]}"; do
+		# Each trial starts with another mode (trial t with mode t mod the number of
+		# modes): the mode that runs first after a torn-down topology shares the CPUs with
+		# the kernel's asynchronous clean-up of its namespaces, and no mode should always
+		# be the one that does. A second's pause lets most of that clean-up finish.
+		nm=${#MODE_LIST[@]}
+		for k in $(seq 0 $((nm - 1))); do
+			mode=${MODE_LIST[$(((trial - 1 + k) % nm))]}
 			n=$((n + 1))
 			say "trial $trial/$TRIALS, S=$s, mode $mode ($n/$total)"
+			sleep 1
 			run_trial "$mode" "$s" "$trial"
 		done
 	done

@@ -92,10 +92,12 @@ if [ "$FLOOR" = 1 ]; then
 fi
 case $BACKENDS in 1 | 2 | 3) ;; *) echo "bench proxy: --backends must be 1..3" >&2; exit 2 ;; esac
 BE_LIST=$(seq 1 "$BACKENDS")
-if [ "$QUICK" = 1 ]; then
+if [ "$QUICK" = 1 ] && [ "$FLOOR" = 0 ]; then
 	[[ $ARGS == *--services* ]] || SERVICES="1,1000"
 	[[ $ARGS == *--trials* ]] || TRIALS=1
 	[[ $ARGS == *--modes* ]] || MODES="none ipt-nft nft drover-tc drover-sock"
+fi
+if [ "$QUICK" = 1 ]; then
 	CONNS=5000 WRK_SECS=1 PKT_RUNS=3000 SLOW_CAP=20 CYCLES=1
 else
 	CONNS=20000 WRK_SECS=4 PKT_RUNS=10000 SLOW_CAP=120 CYCLES=3
@@ -338,14 +340,41 @@ sync_ops() {
 	esac
 }
 
+# CPU time (ns) of the backends' servers and of the proxy, if one runs.
+server_cpu_ns() {
+	local i sum=0 pid
+	for i in $BE_LIST; do
+		pid=TOPO_BACKEND_PID_b$i
+		sum=$((sum + $(proc_cpu_ns "${!pid}")))
+	done
+	[ -z "$PROXY_PID" ] || sum=$((sum + $(proc_cpu_ns "$PROXY_PID")))
+	echo $sum
+}
+
+# wrk_run NAME URL TARGETS WRK-ARGS...: wrk's figures in NAME.json, and NAME_cpu_us_per_req:
+# the CPU time of wrk, the servers and the proxy per request. Softirq work (the packet path,
+# drover's tc program included) is charged to the task it interrupts, here nearly always
+# one of them, so this figure holds the proxy's cost per request while other work on the
+# machine changes how much CPU is left for the rate.
 wrk_run() {
 	local name=$1 url=$2 targets=$3
 	shift 3
-	local out
+	local out s0 s1 wrk_ticks reqs
+	s0=$(server_cpu_ns)
+	# The subshell's reaped child (wrk: sh, ip netns exec and env exec into it) shows in
+	# its cutime + cstime (fields 16 and 17 of /proc/PID/stat, clock ticks).
 	out=$(in_pod c env WRK_TARGETS="$targets" wrk -t"$WRK_THREADS" -c"$WRK_CONNS" \
-		-d"${WRK_SECS}s" --timeout 5s -s "$HERE/wrk-report.lua" "$@" "$url" 2>&1) || true
+		-d"${WRK_SECS}s" --timeout 5s -s "$HERE/wrk-report.lua" "$@" "$url" 2>&1
+		echo "wrk-ticks $(awk '{print $16 + $17}' "/proc/$BASHPID/stat")") || true
+	s1=$(server_cpu_ns)
+	wrk_ticks=$(awk '/^wrk-ticks/ {print $2}' <<<"$out")
 	grep '^{' <<<"$out" | tail -1 >"$TDIR/$name.json" || true
 	[ -s "$TDIR/$name.json" ] || { echo "$out" | tail -5 >&2; echo '{"error": "wrk failed"}' >"$TDIR/$name.json"; }
+	reqs=$(sed -nE 's/.*"requests": ([0-9]+).*/\1/p' "$TDIR/$name.json")
+	if [ -n "$reqs" ] && [ "$reqs" -gt 0 ] && [ -n "$wrk_ticks" ]; then
+		rec "${name}_cpu_us_per_req" "$(awk -v t="$wrk_ticks" -v hz="$(getconf CLK_TCK)" \
+			-v s=$((s1 - s0)) -v n="$reqs" 'BEGIN {printf "%.3f", (t / hz * 1e9 + s) / n / 1e3}')"
+	fi
 }
 
 run_trial() {
@@ -353,6 +382,7 @@ run_trial() {
 	[[ $mode == *-first ]] && pos=first
 	g=$(gen "$s" "$pos")
 	TDIR=$RAW/$mode/$s/$trial
+	PROXY_PID=""
 	mkdir -p "$TDIR"
 	echo "mode $mode" >"$TDIR/metrics.txt"
 	rec services "$s"

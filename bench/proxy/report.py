@@ -569,7 +569,7 @@ def svg_floor(path, vf, machine):
                                [("none", fl, 1.0)] + bars))
     if not groups:
         return
-    W, H, L, T, B, GAP = 360 * len(groups) + 80, 400, 70, 50, 60, 40
+    W, H, L, T, B, GAP = 380 * len(groups) + 80, 400, 70, 50, 60, 70
     ph = H - T - B
     e = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" '
          'font-size="12">' % (W, H), '<rect width="100%" height="100%" fill="white"/>',
@@ -779,6 +779,8 @@ def main():
     if vf:
         svg_floor(os.path.join(a.out, name + "-vs-floor.svg"), vf, machine)
 
+    if len(services) < 2:
+        return  # the plots below draw each figure over S: one S is one point
     svg_plot(os.path.join(a.out, name + "-rps-keepalive.svg"), "HTTP keep-alive requests/s",
              "requests/s", summ, services, modes, "wrk_keepalive.rps")
     svg_plot(os.path.join(a.out, name + "-rps-newconn.svg"),

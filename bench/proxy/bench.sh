@@ -27,7 +27,7 @@
 # like-for-like section (ratios to the floor, per trial and overall, and the goals).
 #
 # Every trial builds a fresh topology (scripts/lib/topo.sh: node namespace, client pod,
-# three backend pods running drover-httpd) so that no mode inherits conntrack or netfilter
+# one to three backend pods running drover-httpd) so that no mode inherits conntrack or netfilter
 # state from another. Modes run interleaved (trial 1: all modes, trial 2: all modes, ...),
 # each trial starting with the next mode.
 # Raw figures go to a work directory first; bench/proxy/report.py turns them into the

@@ -27,8 +27,10 @@ static __always_inline __u8 sock_proto(struct bpf_sock_addr *ctx)
 }
 
 /* An unconnected UDP socket's earlier choice for this frontend, still usable: its backend id
- * names the same address:port and the flow has not idled out. Refreshed when used. */
-static __always_inline __u32 udp_flow_backend(const struct drv_sock_udp_key *uk)
+ * names the same address:port and the flow has not idled out. Refreshed when used; *bep is
+ * its backend. */
+static __always_inline __u32 udp_flow_backend(const struct drv_sock_udp_key *uk,
+					      struct drv_backend **bep)
 {
 	struct drv_sock_udp_val *uv = bpf_map_lookup_elem(&drv_skudp1, uk);
 	struct drv_backend *be;
@@ -40,6 +42,7 @@ static __always_inline __u32 udp_flow_backend(const struct drv_sock_udp_key *uk)
 	if (!be || be->addr != uv->addr || be->port != uv->port)
 		return 0;
 	uv->last_used_s = now;
+	*bep = be;
 	return uv->backend_id;
 }
 
@@ -51,7 +54,7 @@ static __always_inline int sock4_forward(struct bpf_sock_addr *ctx, bool dgram)
 	struct drv_sock_udp_key uk = {};
 	struct drv_svc_key key;
 	struct drv_svc_val *svc;
-	struct drv_backend *be;
+	struct drv_backend *be = NULL;
 	__be32 vip = ctx->user_ip4;
 	__be16 vport = (__be16)ctx->user_port;
 	__u8 proto = sock_proto(ctx);
@@ -84,14 +87,13 @@ static __always_inline int sock4_forward(struct bpf_sock_addr *ctx, bool dgram)
 		uk.cookie = bpf_get_socket_cookie(ctx);
 		uk.vip = vip;
 		uk.vport = vport;
-		id = udp_flow_backend(&uk);
+		id = udp_flow_backend(&uk, &be);
 	}
 	if (!id)
 		id = drv_select_backend(
 		    &key, svc, (svc->flags & DRV_SVC_F_AFFINITY) ? bpf_get_netns_cookie(ctx) : 0,
-		    true, 0, false, &reason);
-	be = id ? drv_lookup_backend(id) : NULL;
-	if (!be) {
+		    true, 0, false, &be, &reason);
+	if (!id || !be) {
 		drv_count(svc->rev_nat, DRV_PATH_SOCK, reason ? reason : DRV_DROP_BACKEND_GONE, 0);
 		bpf_set_retval(-ECONNREFUSED);
 		return 0;

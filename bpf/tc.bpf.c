@@ -267,22 +267,23 @@ static __always_inline int tc_xlate(struct __sk_buff *skb, const struct drv_pkt 
 	return bpf_redirect(ifindex, 0);
 }
 
-/* A packet no service translates: to a local pod by bpf_redirect_peer (routed as the kernel
- * would: TTL - 1, the pod's MAC), anything else to the stack. *peer says which. */
-static __always_inline int tc_local(struct __sk_buff *skb, bool *peer)
+/* A packet no service translates, to daddr with TTL ttl: to a local pod by
+ * bpf_redirect_peer (routed as the kernel would: TTL - 1, the pod's MAC), anything else to
+ * the stack. *peer says which. The header is read only for a redirect: a packet for the stack
+ * (a socket-LB flow's, on a node without drover-cni) costs one endpoint lookup here. */
+static __always_inline int tc_local_to(struct __sk_buff *skb, __be32 daddr, __u8 ttl, bool *peer)
 {
 	struct tc_ip_tail iph;
 	__u8 l2[2 * ETH_ALEN];
-	__u8 vhl, ow[2], nw[2];
+	__u8 ow[2], nw[2];
 	__be16 o16, n16;
 	__u32 ifindex;
 
 	*peer = false;
-	if (bpf_skb_load_bytes(skb, ETH_HLEN, &vhl, 1) || (vhl >> 4) != 4 ||
-	    bpf_skb_load_bytes(skb, ETH_HLEN + 8, &iph, sizeof(iph)) || iph.ttl <= 1)
+	if (ttl <= 1)
 		return TC_ACT_OK;
-	ifindex = tc_endpoint(skb, iph.daddr, l2);
-	if (!ifindex)
+	ifindex = tc_endpoint(skb, daddr, l2);
+	if (!ifindex || bpf_skb_load_bytes(skb, ETH_HLEN + 8, &iph, 4))
 		return TC_ACT_OK;
 	ow[0] = iph.ttl;
 	ow[1] = iph.protocol;
@@ -299,19 +300,39 @@ static __always_inline int tc_local(struct __sk_buff *skb, bool *peer)
 	return bpf_redirect_peer(ifindex, 0);
 }
 
-/* The verdict of tc_local, counted. */
-static __always_inline int tc_pass(struct __sk_buff *skb, __u16 rev_nat)
+/* The verdict of tc_local_to, counted. */
+static __always_inline int tc_pass_counted(struct __sk_buff *skb, int ret, bool peer)
 {
-	bool peer;
-	int ret = tc_local(skb, &peer);
-
 	if (ret < 0) {
-		drv_count(rev_nat, DRV_PATH_TC, -ret, skb->len);
+		drv_count(0, DRV_PATH_TC, -ret, skb->len);
 		return TC_ACT_SHOT;
 	}
 	if (peer)
-		drv_count(rev_nat, DRV_PATH_TC, DRV_STAT_REDIRECT_PEER, skb->len);
+		drv_count(0, DRV_PATH_TC, DRV_STAT_REDIRECT_PEER, skb->len);
 	return ret;
+}
+
+/* Pass a parsed packet (drv_parse filled its address and TTL). */
+static __always_inline int tc_pass(struct __sk_buff *skb, const struct drv_pkt *p)
+{
+	bool peer;
+	int ret = tc_local_to(skb, p->f.daddr, p->ttl, &peer);
+
+	return tc_pass_counted(skb, ret, peer);
+}
+
+/* Pass a packet drv_parse did not fill in (not IPv4, or a protocol it does not parse). */
+static __always_inline int tc_pass_unparsed(struct __sk_buff *skb)
+{
+	struct tc_ip_tail iph;
+	bool peer = false;
+	__u8 vhl;
+	int ret = TC_ACT_OK;
+
+	if (!bpf_skb_load_bytes(skb, ETH_HLEN, &vhl, 1) && (vhl >> 4) == 4 &&
+	    !bpf_skb_load_bytes(skb, ETH_HLEN + 8, &iph, sizeof(iph)))
+		ret = tc_local_to(skb, iph.daddr, iph.ttl, &peer);
+	return tc_pass_counted(skb, ret, peer);
 }
 
 /* Answer packet p with ICMP destination unreachable (code; mtu for fragmentation-needed)
@@ -436,16 +457,16 @@ static __always_inline int tc_icmp_error(struct __sk_buff *skb, const struct drv
 
 	if (p->len < hlen + TC_ICMP_ERR_MIN ||
 	    bpf_skb_load_bytes(skb, p->l4off, &e, TC_ICMP_ERR_MIN))
-		return tc_pass(skb, 0);
+		return tc_pass(skb, p);
 	if (e.type != ICMP_DEST_UNREACH && e.type != ICMP_TIME_EXCEEDED &&
 	    e.type != ICMP_PARAMETERPROB)
-		return tc_pass(skb, 0);
+		return tc_pass(skb, p);
 	/* The quote: IPv4 without options, TCP or UDP with its ports, and the error goes to
 	 * its sender. */
 	if (e.ip.version != 4 || e.ip.ihl != 5 || (e.ip.frag_off & bpf_htons(IP_OFFSET)) ||
 	    (e.ip.protocol != DRV_PROTO_TCP && e.ip.protocol != DRV_PROTO_UDP) ||
 	    e.ip.saddr != p->f.daddr)
-		return tc_pass(skb, 0);
+		return tc_pass(skb, p);
 	qports = (__be16 *)e.l4;
 	key.saddr = e.ip.daddr;
 	key.daddr = e.ip.saddr;
@@ -454,7 +475,7 @@ static __always_inline int tc_icmp_error(struct __sk_buff *skb, const struct drv
 	key.proto = e.ip.protocol;
 	ct = bpf_map_lookup_elem(&drv_ct5, &key);
 	if (!ct || !drv_ct_alive(ct, key.proto, bpf_ktime_get_coarse_ns()))
-		return tc_pass(skb, 0);
+		return tc_pass(skb, p);
 
 	if (e.ip.protocol == DRV_PROTO_TCP) {
 		if (p->len >= hlen + TC_ICMP_ERR_MIN + 12 &&
@@ -545,7 +566,7 @@ static __always_inline int tc_frag_later(struct __sk_buff *skb, const struct drv
 	struct drv_xlate x = {};
 
 	if (!fv || bpf_ktime_get_coarse_ns() - fv->first_ns > TC_FRAG_TIMEOUT_NS)
-		return tc_pass(skb, 0);
+		return tc_pass(skb, p);
 	x.saddr = fv->nat_saddr;
 	x.daddr = fv->nat_daddr;
 	x.flags = fv->flags;
@@ -578,7 +599,7 @@ static __always_inline int tc_handle(struct __sk_buff *skb, bool from_node)
 	if (ret == DRV_PARSE_FRAG)
 		return tc_frag_later(skb, &p);
 	if (ret == DRV_PARSE_NOT_OURS)
-		return tc_pass(skb, 0);
+		return tc_pass_unparsed(skb);
 	if (ret < 0) {
 		drv_count(0, DRV_PATH_TC, -ret, skb->len);
 		return TC_ACT_OK; /* not ours to judge: the stack will drop it if it must */
@@ -592,7 +613,7 @@ static __always_inline int tc_handle(struct __sk_buff *skb, bool from_node)
 	v = drv_lb_decide(&p.f, from_node, skb->len, &x, 0);
 	switch (v) {
 	case DRV_V_PASS:
-		return tc_pass(skb, 0);
+		return tc_pass(skb, &p);
 	case DRV_V_REJECT:
 		drv_count(x.rev_nat, DRV_PATH_TC, DRV_STAT_REJECTED, skb->len);
 		ret = tc_icmp_reply(skb, &p, p.f.daddr, ICMP_PORT_UNREACH, 0);

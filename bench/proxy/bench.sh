@@ -12,10 +12,25 @@
 #                      nft drover-tc drover-sock                 [all]
 #   --out DIR          where proxy.json, proxy.md, proxy-*.svg go [bench/results; with
 #                      --quick bench/results/quick, so the checked-in full results stay]
+#   --name NAME        file names NAME.json, NAME.md, NAME-*.svg   [proxy]
+#   --backends N       endpoints of the measured service, and backend pods (1..3)  [3]
+#   --no-pktbench      skip the per-packet BPF_PROG_TEST_RUN figures
+#   --no-nodeport      skip the NodePort-from-outside figure at the end
+#   --no-rollout       skip the rollout-under-load figure at the end
+#   --floor            the like-for-like comparison: --backends 1, S = 1, 6 trials, modes
+#                      none, drover-sock, drover-tc, no pktbench, no NodePort, no rollout,
+#                      written as proxy-floor.* (options given explicitly win)
+#
+# The floor (mode none) and a Service do not spread connections alike: wrk's thread i
+# connects straight to backend i (each thread's connections on one backend), the proxies
+# pick a backend per connection at random. With --backends 1 both go to the one backend,
+# and the floor differs from drover in nothing but the proxy; the report then adds a
+# like-for-like section (ratios to the floor, per trial and overall, and the goals).
 #
 # Every trial builds a fresh topology (scripts/lib/topo.sh: node namespace, client pod,
-# three backend pods running drover-httpd) so that no mode inherits conntrack or netfilter
-# state from another. Modes run interleaved (trial 1: all modes, trial 2: all modes, ...).
+# one to three backend pods running drover-httpd) so that no mode inherits conntrack or netfilter
+# state from another. Modes run interleaved (trial 1: all modes, trial 2: all modes, ...),
+# each trial starting with the next mode.
 # Raw figures go to a work directory first; bench/proxy/report.py turns them into the
 # results. Everything the run creates (namespaces, veths, cgroups, BPF pins, processes) is
 # removed at exit, also on failure or Ctrl-C; iptables and nftables state only ever lives
@@ -45,6 +60,12 @@ SERVICES="1,1000,10000"
 TRIALS=3
 MODES="none ipt-nft ipt-nft-first ipt-legacy ipt-legacy-first nft drover-tc drover-sock"
 OUT=""
+NAME=proxy
+BACKENDS=3
+PKTBENCH_ON=1
+NODEPORT_ON=1
+ROLLOUT_ON=1
+FLOOR=0
 ARGS="$*"
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -53,7 +74,13 @@ while [ $# -gt 0 ]; do
 	--trials) TRIALS=$2; shift ;;
 	--modes) MODES=${2//,/ }; shift ;;
 	--out) OUT=$2; shift ;;
-	-h | --help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--name) NAME=$2; shift ;;
+	--backends) BACKENDS=$2; shift ;;
+	--no-pktbench) PKTBENCH_ON=0 ;;
+	--no-nodeport) NODEPORT_ON=0 ;;
+	--no-rollout) ROLLOUT_ON=0 ;;
+	--floor) FLOOR=1 ;;
+	-h | --help) sed -n '2,46p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench proxy: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -62,10 +89,22 @@ if [ -z "$OUT" ]; then
 	OUT=$TOP/bench/results
 	[ "${QUICK:-0}" = 1 ] && OUT=$TOP/bench/results/quick
 fi
-if [ "$QUICK" = 1 ]; then
+if [ "$FLOOR" = 1 ]; then
+	[[ $ARGS == *--services* ]] || SERVICES=1
+	[[ $ARGS == *--trials* ]] || TRIALS=6
+	[[ $ARGS == *--modes* ]] || MODES="none drover-sock drover-tc"
+	[[ $ARGS == *--backends* ]] || BACKENDS=1
+	[[ $ARGS == *--name* ]] || NAME=proxy-floor
+	PKTBENCH_ON=0 NODEPORT_ON=0 ROLLOUT_ON=0
+fi
+case $BACKENDS in 1 | 2 | 3) ;; *) echo "bench proxy: --backends must be 1..3" >&2; exit 2 ;; esac
+BE_LIST=$(seq 1 "$BACKENDS")
+if [ "$QUICK" = 1 ] && [ "$FLOOR" = 0 ]; then
 	[[ $ARGS == *--services* ]] || SERVICES="1,1000"
 	[[ $ARGS == *--trials* ]] || TRIALS=1
 	[[ $ARGS == *--modes* ]] || MODES="none ipt-nft nft drover-tc drover-sock"
+fi
+if [ "$QUICK" = 1 ]; then
 	CONNS=5000 WRK_SECS=1 PKT_RUNS=3000 SLOW_CAP=20 CYCLES=1
 else
 	CONNS=20000 WRK_SECS=4 PKT_RUNS=10000 SLOW_CAP=120 CYCLES=3
@@ -127,7 +166,8 @@ trap 'exit 130' INT TERM
 gen() {
 	local d=$WORK/gen/$1-$2
 	if [ ! -d "$d" ]; then
-		python3 "$HERE/genrules.py" --services "$1" --measured "$2" --out "$d"
+		python3 "$HERE/genrules.py" --services "$1" --measured "$2" --backends "$BACKENDS" \
+			--out "$d"
 	fi
 	echo "$d"
 }
@@ -173,12 +213,12 @@ topo_build() {
 	# A fresh client address per trial (with a fresh namespace too) rules out reused
 	# 4-tuples between trials.
 	topo_pod c $((50 + t % 150))
-	for i in 1 2 3; do
+	for i in $BE_LIST; do
 		topo_pod b$i $((10 + i))
 		topo_backend b$i b$i
 	done
 	in_pod_nolb c sysctl -qw net.ipv4.ip_local_port_range="1024 65000"
-	for i in 1 2 3; do topo_wait_listen "b$i" || true; done
+	for i in $BE_LIST; do topo_wait_listen "b$i" || true; done
 }
 
 # drover_sync_op NAME ACTION...: apply a manifest change, wait for the proxy's next sync
@@ -285,14 +325,41 @@ sync_ops() {
 	esac
 }
 
+# CPU time (ns) of the backends' servers and of the proxy, if one runs.
+server_cpu_ns() {
+	local i sum=0 pid
+	for i in $BE_LIST; do
+		pid=TOPO_BACKEND_PID_b$i
+		sum=$((sum + $(proc_cpu_ns "${!pid}")))
+	done
+	[ -z "$PROXY_PID" ] || sum=$((sum + $(proc_cpu_ns "$PROXY_PID")))
+	echo $sum
+}
+
+# wrk_run NAME URL TARGETS WRK-ARGS...: wrk's figures in NAME.json, and NAME_cpu_us_per_req:
+# the CPU time of wrk, the servers and the proxy per request. Softirq work (the packet path,
+# drover's tc program included) is charged to the task it interrupts, here nearly always
+# one of them, so this figure holds the proxy's cost per request while other work on the
+# machine changes how much CPU is left for the rate.
 wrk_run() {
 	local name=$1 url=$2 targets=$3
 	shift 3
-	local out
+	local out s0 s1 wrk_ticks reqs
+	s0=$(server_cpu_ns)
+	# The subshell's reaped child (wrk: sh, ip netns exec and env exec into it) shows in
+	# its cutime + cstime (fields 16 and 17 of /proc/PID/stat, clock ticks).
 	out=$(in_pod c env WRK_TARGETS="$targets" wrk -t"$WRK_THREADS" -c"$WRK_CONNS" \
-		-d"${WRK_SECS}s" --timeout 5s -s "$HERE/wrk-report.lua" "$@" "$url" 2>&1) || true
+		-d"${WRK_SECS}s" --timeout 5s -s "$HERE/wrk-report.lua" "$@" "$url" 2>&1
+		echo "wrk-ticks $(awk '{print $16 + $17}' "/proc/$BASHPID/stat")") || true
+	s1=$(server_cpu_ns)
+	wrk_ticks=$(awk '/^wrk-ticks/ {print $2}' <<<"$out")
 	grep '^{' <<<"$out" | tail -1 >"$TDIR/$name.json" || true
 	[ -s "$TDIR/$name.json" ] || { echo "$out" | tail -5 >&2; echo '{"error": "wrk failed"}' >"$TDIR/$name.json"; }
+	reqs=$(sed -nE 's/.*"requests": ([0-9]+).*/\1/p' "$TDIR/$name.json")
+	if [ -n "$reqs" ] && [ "$reqs" -gt 0 ] && [ -n "$wrk_ticks" ]; then
+		rec "${name}_cpu_us_per_req" "$(awk -v t="$wrk_ticks" -v hz="$(getconf CLK_TCK)" \
+			-v s=$((s1 - s0)) -v n="$reqs" 'BEGIN {printf "%.3f", (t / hz * 1e9 + s) / n / 1e3}')"
+	fi
 }
 
 run_trial() {
@@ -300,11 +367,13 @@ run_trial() {
 	[[ $mode == *-first ]] && pos=first
 	g=$(gen "$s" "$pos")
 	TDIR=$RAW/$mode/$s/$trial
+	PROXY_PID=""
 	mkdir -p "$TDIR"
 	echo "mode $mode" >"$TDIR/metrics.txt"
 	rec services "$s"
 	rec trial "$trial"
 	rec measured_position "$pos"
+	rec backends "$BACKENDS"
 	dbg topo
 	topo_build "$trial"
 	dbg program
@@ -314,21 +383,22 @@ run_trial() {
 		return 0
 	fi
 	dbg check
-	# Correctness first: the mode must reach all three backends of the measured service.
-	local check targets="" url="http://$vip/"
+	# Correctness first: the mode must reach every backend of the measured service.
+	local check targets="" url="http://$vip/" i
 	if [ "$mode" = none ]; then
-		check=$(for i in 1 2 3; do in_pod c "$CONNLAT" check -n 10 10.244.1.1$i:8080 || true; done)
-		targets=10.244.1.11:8080,10.244.1.12:8080,10.244.1.13:8080
+		check=$(for i in $BE_LIST; do in_pod c "$CONNLAT" check -n 10 10.244.1.1$i:8080 || true; done)
+		targets=$(for i in $BE_LIST; do printf '10.244.1.1%s:8080,' "$i"; done)
+		targets=${targets%,}
 		url=http://10.244.1.11:8080/
 	else
 		check=$(in_pod c "$CONNLAT" check -n 30 "$vip" || true)
 	fi
 	echo "$check" >"$TDIR/check.json"
 	local ok=1
-	for b in b1 b2 b3; do grep -q "\"$b\"" <<<"$check" || ok=0; done
+	for i in $BE_LIST; do grep -q "\"b$i\"" <<<"$check" || ok=0; done
 	grep -q '"errors": [1-9]' <<<"$check" && ok=0
 	if [ $ok = 0 ]; then
-		say "  BROKEN: $mode did not deliver to all 3 backends: $(tr '\n' ' ' <<<"$check")"
+		say "  BROKEN: $mode did not deliver to all $BACKENDS backends: $(tr '\n' ' ' <<<"$check")"
 		rec broken "not all backends reached"
 		trial_cleanup
 		return 0
@@ -362,6 +432,7 @@ pkt_trial() {
 machine() {
 	IPVS=$IPVS ARGS="$ARGS" TOP=$TOP HAVE_LEGACY=$HAVE_LEGACY SERVICES=$SERVICES TRIALS=$TRIALS \
 		CONNS=$CONNS WRK_SECS=$WRK_SECS WRK_CONNS=$WRK_CONNS WRK_THREADS=$WRK_THREADS \
+		BACKENDS=$BACKENDS \
 		PKT_RUNS=$PKT_RUNS SLOW_CAP=$SLOW_CAP CYCLES=$CYCLES QUICK=$QUICK python3 "$HERE/report.py" \
 		--machine-info "$WORK/machine.json"
 }
@@ -396,57 +467,69 @@ total=$((TRIALS * ${#SVC_LIST[@]} * ${#MODE_LIST[@]}))
 n=0
 for trial in $(seq 1 "$TRIALS"); do
 	for s in "${SVC_LIST[@]}"; do
-		say "trial $trial/$TRIALS, S=$s: per-packet cost (BPF_PROG_TEST_RUN)"
-		pkt_trial "$s" "$trial"
-		for mode in "${MODE_LIST[@]}"; do
+		if [ "$PKTBENCH_ON" = 1 ]; then
+			say "trial $trial/$TRIALS, S=$s: per-packet cost (BPF_PROG_TEST_RUN)"
+			pkt_trial "$s" "$trial"
+		fi
+		# Each trial starts with another mode (trial t with mode t mod the number of
+		# modes): the mode that runs first after a torn-down topology shares the CPUs with
+		# the kernel's asynchronous clean-up of its namespaces, and no mode should always
+		# be the one that does. A second's pause lets most of that clean-up finish.
+		nm=${#MODE_LIST[@]}
+		for k in $(seq 0 $((nm - 1))); do
+			mode=${MODE_LIST[$(((trial - 1 + k) % nm))]}
 			n=$((n + 1))
 			say "trial $trial/$TRIALS, S=$s, mode $mode ($n/$total)"
+			sleep 1
 			run_trial "$mode" "$s" "$trial"
 		done
 	done
 done
 
-say "writing $OUT/proxy.json, proxy.md, proxy-*.svg"
-python3 "$HERE/report.py" --raw "$RAW" --machine "$WORK/machine.json" --out "$OUT"
-
-# NodePort from outside: new connections per second through drover's XDP path and through
-# kube-proxy's DNAT + MASQUERADE, a topology of its own (bench/proxy/nodeport_cps.sh).
-NP_SECS=15
-[ "$QUICK" = 1 ] && NP_SECS=5
-say "NodePort new connections per second from an external namespace (${NP_SECS}s per mode)"
-np_out=$(DROVER=$DROVER DROVER_HTTPD=$DROVER_HTTPD "$HERE/nodeport_cps.sh" --secs "$NP_SECS" 2>/dev/null) ||
-	np_out="(nodeport_cps.sh failed)"
-{
-	echo
-	echo "## NodePort new connections per second from an external namespace"
-	echo
-	echo "One client, one backend, every request on a new connection (\`wrk -H 'Connection: close'\`,"
-	echo "${NP_SECS} s per mode; direct: routed straight to the backend; iptables: DNAT + MASQUERADE"
-	echo "--random-fully; drover: XDP on the node device), bench/proxy/nodeport_cps.sh:"
-	echo
-	echo '```'
-	echo "$np_out"
-	echo '```'
-} >>"$OUT/proxy.md"
-
-# Rollout under load: requests failed while a Deployment's endpoints roll one by one,
-# drover (socket LB, tc) and kube-proxy's iptables rules, a topology of its own.
-say "rollout under load (bench/proxy/rollout.sh)"
-ro_args=(--out "$OUT")
-[ "$QUICK" = 0 ] || ro_args+=(--quick)
-if DROVER=$DROVER DROVER_HTTPD=$DROVER_HTTPD "$HERE/rollout.sh" "${ro_args[@]}"; then
-	ro_table=$(sed -n '/^| mode/,/^¹/p' "$OUT/proxy-rollout.md")
-else
-	ro_table="(rollout.sh failed)"
+say "writing $OUT/$NAME.json, $NAME.md, $NAME-*.svg"
+python3 "$HERE/report.py" --raw "$RAW" --machine "$WORK/machine.json" --out "$OUT" --name "$NAME"
+if [ "$NODEPORT_ON" = 1 ]; then
+	# NodePort from outside: new connections per second through drover's XDP path and through
+	# kube-proxy's DNAT + MASQUERADE, a topology of its own (bench/proxy/nodeport_cps.sh).
+	NP_SECS=15
+	[ "$QUICK" = 1 ] && NP_SECS=5
+	say "NodePort new connections per second from an external namespace (${NP_SECS}s per mode)"
+	np_out=$(DROVER=$DROVER DROVER_HTTPD=$DROVER_HTTPD "$HERE/nodeport_cps.sh" --secs "$NP_SECS" 2>/dev/null) ||
+		np_out="(nodeport_cps.sh failed)"
+	{
+		echo
+		echo "## NodePort new connections per second from an external namespace"
+		echo
+		echo "One client, one backend, every request on a new connection (\`wrk -H 'Connection: close'\`,"
+		echo "${NP_SECS} s per mode; direct: routed straight to the backend; iptables: DNAT + MASQUERADE"
+		echo "--random-fully; drover: XDP on the node device), bench/proxy/nodeport_cps.sh:"
+		echo
+		echo '```'
+		echo "$np_out"
+		echo '```'
+	} >>"$OUT/$NAME.md"
 fi
-{
-	echo
-	echo "## Rollout under load"
-	echo
-	echo "Requests failed while a Service's endpoints roll one by one under a steady load, as a"
-	echo "Deployment rollout rolls them (bench/proxy/rollout.sh; how, and the timeline:"
-	echo "proxy-rollout.md, proxy-rollout.svg):"
-	echo
-	echo "$ro_table"
-} >>"$OUT/proxy.md"
+
+if [ "$ROLLOUT_ON" = 1 ]; then
+	# Rollout under load: requests failed while a Deployment's endpoints roll one by one,
+	# drover (socket LB, tc) and kube-proxy's iptables rules, a topology of its own.
+	say "rollout under load (bench/proxy/rollout.sh)"
+	ro_args=(--out "$OUT")
+	[ "$QUICK" = 0 ] || ro_args+=(--quick)
+	if DROVER=$DROVER DROVER_HTTPD=$DROVER_HTTPD "$HERE/rollout.sh" "${ro_args[@]}"; then
+		ro_table=$(sed -n '/^| mode/,/^¹/p' "$OUT/proxy-rollout.md")
+	else
+		ro_table="(rollout.sh failed)"
+	fi
+	{
+		echo
+		echo "## Rollout under load"
+		echo
+		echo "Requests failed while a Service's endpoints roll one by one under a steady load, as a"
+		echo "Deployment rollout rolls them (bench/proxy/rollout.sh; how, and the timeline:"
+		echo "proxy-rollout.md, proxy-rollout.svg):"
+		echo
+		echo "$ro_table"
+	} >>"$OUT/$NAME.md"
+fi
 say "done in $(elapsed)"

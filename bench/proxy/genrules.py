@@ -2,11 +2,11 @@
 # SPDX-License-Identifier: Apache-2.0
 """genrules: one Service/EndpointSlice set, written out the way each proxy under test gets it.
 
-  genrules.py --services S --measured first|last --out DIR
+  genrules.py --services S --measured first|last [--backends N] --out DIR
 
 S ClusterIP services (one TCP port, 3 endpoints each): "bench/measured" (10.96.0.10:80 ->
-the three real backends 10.244.1.11-13:8080) plus S-1 fillers whose endpoints exist only on
-paper. A separate "bench/churn" service (10.96.0.20:80) is what add/change/delete act on.
+the real backends 10.244.1.11-13:8080, the first N of them with --backends N) plus S-1
+fillers whose endpoints exist only on paper. A separate "bench/churn" service (10.96.0.20:80) is what add/change/delete act on.
 
 DIR gets
   manifests/svcs.yaml                  drover: Services + EndpointSlices (multi-document YAML)
@@ -60,9 +60,10 @@ def fillers(count):
     return out
 
 
-def service_set(services, measured_pos):
+def service_set(services, measured_pos, backends=3):
     fill = fillers(services - 1)
-    return [MEASURED] + fill if measured_pos == "first" else fill + [MEASURED]
+    measured = MEASURED[:3] + (MEASURED[3][:backends],)
+    return [measured] + fill if measured_pos == "first" else fill + [measured]
 
 
 # ---------- drover: manifests ----------
@@ -349,11 +350,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--services", type=int, required=True)
     ap.add_argument("--measured", choices=("first", "last"), default="last")
+    ap.add_argument("--backends", type=int, default=3)
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     if a.services < 1 or a.services > 60000:
         ap.error("--services must be 1..60000")
-    svcs = service_set(a.services, a.measured)
+    if a.backends < 1 or a.backends > 3:
+        ap.error("--backends must be 1..3")
+    svcs = service_set(a.services, a.measured, a.backends)
     os.makedirs(os.path.join(a.out, "manifests"), exist_ok=True)
 
     def put(name, text):

@@ -4,11 +4,16 @@
 proxy-*.svg (SVG written by hand; standard library only).
 
   report.py --machine-info FILE                 machine/settings JSON from the environment
-  report.py --raw DIR --machine FILE --out DIR  the results
+  report.py --raw DIR --machine FILE --out DIR [--name NAME]
+                                                the results: NAME.json, NAME.md, NAME-*.svg
 
 Every figure is the median over the interleaved trials, with min-max beside it; ratios are
 medians divided by the iptables (nf_tables backend, measured service last) median of the
-same S in the same run; "vs floor" compares with the no-proxy row of the same S.
+same S in the same run; "vs floor" compares with the no-proxy row of the same S. With one
+backend (--backends 1) the floor differs from the proxies in nothing but the proxy, and the
+"against the floor" section judges the goals there (socket LB keep-alive within 5 %, new
+connections within 10 %), with each trial's ratio to the floor of the same trial beside the
+ratio of the medians.
 """
 import argparse
 import glob
@@ -53,15 +58,15 @@ def machine_info(path):
         "wrk": sh("wrk --version 2>&1 | head -1"),
         "loadavg_start": open("/proc/loadavg").read().split()[:3],
         "drover_commit": sh("git -C '%s' rev-parse --short HEAD" % e.get("TOP", ".")),
-        "drover_tree_dirty": bool(sh("git -C '%s' status --porcelain -- bpf userspace bench"
-                                     % e.get("TOP", "."))),
+        "drover_tree_dirty": bool(sh("git -C '%s' status --porcelain -- bpf userspace bench "
+                                     "':!bench/results'" % e.get("TOP", "."))),
         "date": sh("date -u +%Y-%m-%dT%H:%M:%SZ"),
         "command": ("scripts/bench.sh proxy " + e.get("ARGS", "")).strip(),
         "ipvs": e.get("IPVS", "?"),
         "legacy_iptables": e.get("HAVE_LEGACY") == "1",
         "settings": {k.lower(): e.get(k) for k in (
             "SERVICES", "TRIALS", "CONNS", "WRK_SECS", "WRK_CONNS", "WRK_THREADS", "PKT_RUNS",
-            "SLOW_CAP", "CYCLES", "QUICK")},
+            "SLOW_CAP", "CYCLES", "QUICK", "BACKENDS")},
     }
     with open(path, "w") as f:
         json.dump(info, f, indent=1)
@@ -446,6 +451,174 @@ def goals(summ, ps, services):
     return out
 
 
+# ---------- against the floor ----------
+
+# (figure, label, goal tolerance in %, lower is better): the two rates and the CPU time
+# (wrk, servers, proxy) each request took, which the goals read as a rate too (floor's CPU
+# over the mode's): that one holds while other work takes CPUs away from the run.
+FLOOR_KEYS = (("wrk_keepalive.rps", "keep-alive req/s", 5.0, False),
+              ("metrics.wrk_keepalive_cpu_us_per_req", "keep-alive CPU µs per request", 5.0, True),
+              ("wrk_close.rps", "new connection per request, req/s", 10.0, False),
+              ("metrics.wrk_close_cpu_us_per_req", "new connection: CPU µs per request", 10.0,
+               True),
+              ("connlat.p50_us", "connect p50 µs", None, True))
+
+
+def paired_ratios(mode, s, key):
+    """mode's figure over the floor's, trial by trial (the trials interleave, so a trial's
+    modes ran minutes apart at most and share the machine's load of that moment)."""
+    def one(t):  # a metric recorded once per trial is a one-element list
+        v = metric(t, key)
+        return v[0] if isinstance(v, list) and len(v) == 1 else v
+    floor = {t["trial"]: one(t) for t in TRIALS_BY.get(("none", s), [])}
+    out = []
+    for t in TRIALS_BY.get((mode, s), []):
+        a, b = one(t), floor.get(t["trial"])
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b:
+            out.append(a / b)
+    return out
+
+
+def vs_floor(summ, services, modes):
+    """Per S, mode and figure: median (min-max), ratio of medians, per-trial ratios, whether
+    the ranges overlap, and the goal's verdict for the two rates."""
+    res = {}
+    for s in services:
+        fl = summ.get("none", {}).get(s)
+        if not fl:
+            continue
+        for m in ("drover-sock", "drover-tc", "nft", "ipt-nft"):
+            if m not in modes or s not in summ.get(m, {}):
+                continue
+            for key, _, tol, lower in FLOOR_KEYS:
+                a, b = get(summ, m, s, key), fl.get(key)
+                if not a or not b or not b["median"] or not a["median"]:
+                    continue
+                pr = stat(paired_ratios(m, s, key))
+                r = {"mode": a, "floor": b, "ratio": a["median"] / b["median"],
+                     "paired_ratio": pr,
+                     "ranges_overlap": a["min"] <= b["max"] and b["min"] <= a["max"]}
+                if tol is not None:
+                    # as a rate: for a CPU time per request, the floor's over the mode's
+                    r["rate_ratio"] = 1 / r["ratio"] if lower else r["ratio"]
+                    r["goal_min_ratio"] = 1 - tol / 100
+                    r["goal_met"] = r["rate_ratio"] >= r["goal_min_ratio"]
+                res.setdefault(str(s), {}).setdefault(m, {})[key] = r
+    return res
+
+
+def floor_section(vf, machine):
+    be = machine["settings"].get("backends") or "3"
+    like = str(be) == "1"
+    out = ["", "## Against the floor (%s)" % ("like for like: one backend" if like else
+                                            "%s backends: not like for like" % be), ""]
+    if like:
+        out += ["The measured service has one endpoint; the floor connects straight to it, "
+                "the proxies through the service address (10.96.0.10:80). Same client, same "
+                "server, same wrk threads and connections: what differs is the proxy alone. "
+                "Ratio: median over the floor's median; per trial: each trial's figure over "
+                "the floor's of the same trial (median, min–max). Goals (issue 11, item 12): "
+                "socket LB keep-alive ≥ 0.95× the floor, new connections/s ≥ 0.90×; the CPU "
+                "rows judge them as rates (the floor's CPU per request over the mode's). "
+                "CPU per request: the CPU time of wrk, the server and the proxy over the "
+                "requests (the packet path's softirq work is charged to them), a figure that "
+                "other work on the machine moves much less than the rates.", ""]
+    else:
+        out += ["The floor's wrk thread i connects straight to backend i (each thread's "
+                "connections on one backend); the proxies pick a backend per connection at "
+                "random, so the two differ in more than the proxy (see --backends 1).", ""]
+    out += ["| S | mode | figure | mode median (min–max) | floor median (min–max) | ratio "
+            "| per-trial ratio (min–max) | ranges overlap | goal |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for s, by_m in vf.items():
+        for m, by_k in by_m.items():
+            for key, label, tol, lower in FLOOR_KEYS:
+                r = by_k.get(key)
+                if not r:
+                    continue
+                goal = "–"
+                if tol is not None and like:
+                    goal = "%s (%s %.2f×%s)" % (
+                        "met" if r["goal_met"] else "MISSED", "≤" if lower else "≥",
+                        1 / r["goal_min_ratio"] if lower else r["goal_min_ratio"],
+                        ", as a rate %.2f×" % r["rate_ratio"] if lower else "")
+                pr = r["paired_ratio"]
+                out.append("| %s | %s | %s | %s | %s | %.2f× | %s | %s | %s |" % (
+                    "{:,}".format(int(s)), LABEL[m], label, cell(r["mode"]), cell(r["floor"]),
+                    r["ratio"], ("%.2f× (%.2f–%.2f)" % (pr["median"], pr["min"], pr["max"]))
+                    if pr else "–", "yes" if r["ranges_overlap"] else "no", goal))
+    return out
+
+
+def svg_floor(path, vf, machine):
+    """Grouped bars: per rate, the floor and each proxy (median, min-max whisker), the ratio
+    to the floor above each proxy's bar, the goal as a dashed line."""
+    keys = [k for k in FLOOR_KEYS if k[2] is not None]
+    groups = []
+    for s, by_m in vf.items():
+        for key, label, tol, lower in keys:
+            bars = []
+            fl = None
+            for m, by_k in by_m.items():
+                r = by_k.get(key)
+                if r:
+                    fl = r["floor"]
+                    bars.append((m, r["mode"], r["ratio"]))
+            if fl:
+                groups.append(("S = %s: %s" % ("{:,}".format(int(s)), label), tol, lower,
+                               [("none", fl, 1.0)] + bars))
+    if not groups:
+        return
+    W, H, L, T, B, GAP = 380 * len(groups) + 80, 400, 70, 50, 60, 70
+    ph = H - T - B
+    e = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" '
+         'font-size="12">' % (W, H), '<rect width="100%" height="100%" fill="white"/>',
+         '<text x="%d" y="22" font-size="15" font-weight="bold">Against the floor (%s backend%s): '
+         'median, bar = min–max over trials</text>' % (
+             L, machine["settings"].get("backends") or 3,
+             "" if str(machine["settings"].get("backends")) == "1" else "s")]
+    gw = (W - L - 10) / len(groups)
+    for g, (title, tol, lower, bars) in enumerate(groups):
+        x0 = L + g * gw
+        ymax = max(st["max"] for _, st, _ in bars) * 1.15
+
+        def Y(v, ymax=ymax):
+            return T + ph - v / ymax * ph
+        e.append('<text x="%.1f" y="%d" text-anchor="middle" font-weight="bold">%s</text>'
+                 % (x0 + gw / 2, T - 10, title))
+        e.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="black"/>'
+                 % (x0, T + ph, x0 + gw - GAP, T + ph))
+        for i in range(6):
+            v = ymax * i / 5
+            e.append('<text x="%.1f" y="%.1f" text-anchor="end" fill="#555">%s</text>'
+                     % (x0 - 4, Y(v) + 4, fmt(v)))
+            e.append('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#eee"/>'
+                     % (x0, Y(v), x0 + gw - GAP, Y(v)))
+        bw = (gw - GAP) / len(bars)
+        for k, (m, st, rt) in enumerate(bars):
+            bx = x0 + k * bw + bw * 0.15
+            w = bw * 0.7
+            e.append('<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"/>'
+                     % (bx, Y(st["median"]), w, T + ph - Y(st["median"]), COLOR[m]))
+            cx = bx + w / 2
+            e.append('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="black"/>'
+                     % (cx, Y(st["min"]), cx, Y(st["max"])))
+            e.append('<text x="%.1f" y="%.1f" text-anchor="middle">%s</text>'
+                     % (cx, Y(st["max"]) - 5, "floor" if m == "none" else "%.2f×" % rt))
+            e.append('<text x="%.1f" y="%d" text-anchor="middle" font-size="10">%s</text>'
+                     % (cx, T + ph + 14 + 12 * (k % 2), LABEL[m]))
+        gr = 1 / (1 - tol / 100) if lower else 1 - tol / 100
+        goal = bars[0][1]["median"] * gr
+        e.append('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#d62728" '
+                 'stroke-dasharray="5,3"/>' % (x0, Y(goal), x0 + gw - GAP, Y(goal)))
+        e.append('<text x="%.1f" y="%.1f" fill="#d62728" text-anchor="end" font-size="10">'
+                 'goal %s %.2f× floor</text>' % (x0 + gw - GAP, Y(goal) - 3,
+                                                 "≤" if lower else "≥", gr))
+    e.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(e) + "\n")
+
+
 # ---------- SVG ----------
 
 def svg_plot(path, title, ylabel, summ, services, modes, key, logy=False):
@@ -520,6 +693,7 @@ def main():
     ap.add_argument("--raw")
     ap.add_argument("--machine")
     ap.add_argument("--out")
+    ap.add_argument("--name", default="proxy", help="file names: NAME.json, NAME.md, NAME-*.svg")
     ap.add_argument("--notes", default=os.path.join(os.path.dirname(__file__), "notes.md"))
     ap.add_argument("--from-json", help="regenerate the report from an earlier proxy.json "
                     "(its raw trials), e.g. after editing notes.md")
@@ -542,10 +716,13 @@ def main():
     services = sorted({t["services"] for t in trials} | set(ps))
     modes = [m for m in MODES if m in summ]
     broken = sorted({(t["mode"], t["services"], t["broken"]) for t in trials if t["broken"]})
+    vf = vs_floor(summ, services, modes)
+    name = a.name
 
-    with open(os.path.join(a.out, "proxy.json"), "w") as f:
+    with open(os.path.join(a.out, name + ".json"), "w") as f:
         json.dump({"machine": machine, "summary": {m: {str(s): v for s, v in d.items()}
                                                    for m, d in summ.items()},
+                   "vs_floor": vf,
                    "pktbench_summary": {str(s): v for s, v in ps.items()},
                    "trials": trials, "pktbench": pkt, "broken": broken}, f, indent=1)
 
@@ -566,6 +743,8 @@ def main():
           "\"vs floor\": against the no-proxy row (client connects straight to the backends).",
           "", "## Headline", ""]
     md += main_table(summ, services, modes)
+    if vf:
+        md += floor_section(vf, machine)
     md += ["", "connect = time from connect() to established, one connection at a time, closed "
            "with RST (drover-connlat); keep-alive / new-conn = wrk -t%s -c%s for %s s, keep-alive "
            "or `Connection: close` on every request; latency in µs." % (
@@ -581,34 +760,40 @@ def main():
            "frontends, wall clock and the thread's CPU time; the difference is time the "
            "process waited for a CPU on this shared machine):", ""]
     md += lbmap_table(ps, services)
-    md += ["", "## Per-packet cost of drover's programs (BPF_PROG_TEST_RUN)", "",
+    if ps:
+        md += ["", "## Per-packet cost of drover's programs (BPF_PROG_TEST_RUN)", "",
            "Hit paths use a fresh copy of the packet on every run (repeat = 1) and report the "
            "kernel's per-run duration; \"net\" subtracts an empty program's figure measured "
            "the same way (the timer's own cost). The repeat-loop rows show what a repeat loop "
            "measures instead: the packet is translated on the first pass, so every later pass "
            "takes the miss path.", ""]
-    md += pkt_table(ps, services)
+        md += pkt_table(ps, services)
     if broken:
         md += ["", "## Broken (not timed)", ""]
         md += ["- %s at S = %s: %s" % (LABEL.get(m, m), s, why) for m, s, why in broken]
     if a.notes and os.path.exists(a.notes):
         md += ["", open(a.notes).read().rstrip()]
-    with open(os.path.join(a.out, "proxy.md"), "w") as f:
+    with open(os.path.join(a.out, name + ".md"), "w") as f:
         f.write("\n".join(md) + "\n")
 
-    svg_plot(os.path.join(a.out, "proxy-rps-keepalive.svg"), "HTTP keep-alive requests/s",
+    if vf:
+        svg_floor(os.path.join(a.out, name + "-vs-floor.svg"), vf, machine)
+
+    if len(services) < 2:
+        return  # the plots below draw each figure over S: one S is one point
+    svg_plot(os.path.join(a.out, name + "-rps-keepalive.svg"), "HTTP keep-alive requests/s",
              "requests/s", summ, services, modes, "wrk_keepalive.rps")
-    svg_plot(os.path.join(a.out, "proxy-rps-newconn.svg"),
+    svg_plot(os.path.join(a.out, name + "-rps-newconn.svg"),
              "HTTP requests/s, new connection per request", "requests/s", summ, services, modes,
              "wrk_close.rps")
-    svg_plot(os.path.join(a.out, "proxy-p99-keepalive.svg"), "HTTP keep-alive p99 latency",
+    svg_plot(os.path.join(a.out, name + "-p99-keepalive.svg"), "HTTP keep-alive p99 latency",
              "µs", summ, services, modes, "wrk_keepalive.p99_us")
-    svg_plot(os.path.join(a.out, "proxy-p99-newconn.svg"),
+    svg_plot(os.path.join(a.out, name + "-p99-newconn.svg"),
              "HTTP p99 latency, new connection per request", "µs", summ, services, modes,
              "wrk_close.p99_us")
-    svg_plot(os.path.join(a.out, "proxy-p50-connect.svg"), "connect() p50 latency (log scale)",
+    svg_plot(os.path.join(a.out, name + "-p50-connect.svg"), "connect() p50 latency (log scale)",
              "µs", summ, services, modes, "connlat.p50_us", logy=True)
-    svg_plot(os.path.join(a.out, "proxy-p99-connect.svg"), "connect() p99 latency (log scale)",
+    svg_plot(os.path.join(a.out, name + "-p99-connect.svg"), "connect() p99 latency (log scale)",
              "µs", summ, services, modes, "connlat.p99_us", logy=True)
 
 

@@ -134,12 +134,13 @@ static __always_inline __u32 drv_maglev_pick(const struct drv_svc_val *svc, __u3
 	return id ? *id : 0;
 }
 
-/* One random slot of the frontend whose master key is key. The map may change under us:
- * userspace shrinks a frontend by lowering the master's count before it deletes the surplus
- * slots, and removes a backend only after no slot names it. A lookup racing with that can
- * still miss, so a miss re-reads the master and tries once more (the second read sees the
- * new count). */
-static __always_inline __u32 drv_pick_slot(struct drv_svc_key *key, const struct drv_svc_val *svc)
+/* One random slot of the frontend whose master key is key, with *be its backend. The map may
+ * change under us: userspace shrinks a frontend by lowering the master's count before it
+ * deletes the surplus slots, and removes a backend only after no slot names it. A lookup
+ * racing with that can still miss, so a miss re-reads the master and tries once more (the
+ * second read sees the new count). */
+static __always_inline __u32 drv_pick_slot(struct drv_svc_key *key, const struct drv_svc_val *svc,
+					   struct drv_backend **be)
 {
 	struct drv_svc_val *slot, *master;
 	__u32 count = svc->count;
@@ -150,7 +151,7 @@ static __always_inline __u32 drv_pick_slot(struct drv_svc_key *key, const struct
 		key->slot = (bpf_get_prandom_u32() % count) + 1;
 		slot = bpf_map_lookup_elem(&drv_svc4, key);
 		key->slot = 0;
-		if (slot && drv_lookup_backend(slot->backend_id))
+		if (slot && (*be = drv_lookup_backend(slot->backend_id)))
 			return slot->backend_id;
 		master = bpf_map_lookup_elem(&drv_svc4, key);
 		if (!master)
@@ -160,19 +161,22 @@ static __always_inline __u32 drv_pick_slot(struct drv_svc_key *key, const struct
 	return 0;
 }
 
-/* Pick a backend for a new flow. Returns the backend id, or 0 (with *reason set) when none
- * can be used. key is the master key of the frontend (slot 0) and is reused for slots. */
+/* Pick a backend for a new flow. Returns the backend id with *be its entry (every choice
+ * is checked against drv_be4 anyway: the caller need not look it up again), or 0 (with
+ * *reason set) when none can be used. key is the master key of the frontend (slot 0) and is
+ * reused for slots. */
 static __always_inline __u32 drv_select_backend(struct drv_svc_key *key,
 						const struct drv_svc_val *svc, __u64 aff_client,
 						bool aff_netns, __u32 flow_hash, bool use_maglev,
-						int *reason)
+						struct drv_backend **be, int *reason)
 {
 	__u32 id = 0;
 
+	*be = NULL;
 	if (svc->flags & DRV_SVC_F_AFFINITY) {
 		struct drv_affinity_val *aff = drv_affinity_get(svc, aff_client, aff_netns);
 
-		if (aff && drv_lookup_backend(aff->backend_id)) {
+		if (aff && (*be = drv_lookup_backend(aff->backend_id))) {
 			/* kube-proxy's `recent --set` on every new connection: the timeout counts
 			 * from the client's last connection, not its first */
 			aff->last_used_s = drv_now_s();
@@ -185,14 +189,15 @@ static __always_inline __u32 drv_select_backend(struct drv_svc_key *key,
 			*reason = DRV_DROP_MAGLEV;
 			return 0;
 		}
-		if (!drv_lookup_backend(id)) {
+		*be = drv_lookup_backend(id);
+		if (!*be) {
 			/* The table is being replaced: fall back to a slot. */
-			id = drv_pick_slot(key, svc);
+			id = drv_pick_slot(key, svc, be);
 		}
 	} else {
-		id = drv_pick_slot(key, svc);
+		id = drv_pick_slot(key, svc, be);
 	}
-	if (!id) {
+	if (!id || !*be) {
 		*reason = DRV_DROP_BACKEND_GONE;
 		return 0;
 	}

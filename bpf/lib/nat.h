@@ -416,12 +416,9 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 	now = bpf_ktime_get_coarse_ns();
 	id = drv_select_backend(&skey, svc, f->saddr, false,
 				drv_flow_hash(f->saddr, f->daddr, f->sport, f->dport, f->proto),
-				external, &reason);
+				external, &be, &reason);
 	if (!id)
 		return -reason;
-	be = drv_lookup_backend(id);
-	if (!be)
-		return -DRV_DROP_BACKEND_GONE;
 
 	if (external && !internal)
 		snat = !(svc->flags & DRV_SVC_F_LOCAL);

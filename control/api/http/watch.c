@@ -54,16 +54,28 @@
 /* A direct write buffer grown past this is given back once it has been sent. */
 #define DIRECT_KEEP  (16u * 1024u)
 
-struct api_watchers {
+/* The watches are spread over shards, one watch thread each (as many as the HTTP threads):
+ * with direct writes a shard's thread does its watches' sends, and one thread alone for
+ * every stream would be the fan-out's bottleneck (and get one thread's share of a busy
+ * machine's CPUs). */
+struct watch_shard {
+	struct api_server *srv;
+	unsigned idx;
 	pthread_mutex_t lock;
 	struct hmap *byid; /* id -> struct api_watch */
 	struct hmap *byrw; /* struct reg_watch * -> struct api_watch */
 	struct reg_watch_set *set;
-	uint64_t next_id;
-	int epfd, stopfd;
+	int epfd;
 	pthread_t thread;
 	bool running;
 	bool stopping;
+};
+
+struct api_watchers {
+	struct watch_shard *sh;
+	unsigned n;
+	atomic_uint_fast64_t next_id;
+	int stopfd; /* readable once stopping: wakes every shard's thread */
 };
 
 struct api_watch {
@@ -73,6 +85,7 @@ struct api_watch {
 	pthread_mutex_t mu;
 	const struct api_resource *res;	   /* as requested */
 	const struct api_resource *stored; /* its stored version (Table columns) */
+	struct watch_shard *sh;
 	bool table, defs_sent, bookmarks;
 	int include;
 	struct reg_watch *rw;
@@ -108,7 +121,7 @@ static uint64_t now_ms(void)
 
 /* ---- the watch thread ---- */
 
-static struct api_watch *lookup(struct api_watchers *ws, uint64_t id)
+static struct api_watch *lookup(struct watch_shard *ws, uint64_t id)
 {
 	return hmap_get(ws->byid, &id, sizeof(id));
 }
@@ -146,7 +159,7 @@ static void writable(struct api_watch *w)
 
 /* Resume the watches that have events. Caller holds ws->lock (a registry watch is closed
  * only under it, so the pointers handed out stay valid while we look them up). */
-static void wake_ready(struct api_watchers *ws)
+static void wake_ready(struct watch_shard *ws)
 {
 	struct reg_watch *ready[256];
 	size_t n;
@@ -190,12 +203,12 @@ static void maybe_compact(struct api_server *s, uint64_t now, uint64_t *next_ms,
 	*mark = cur;
 }
 
-/* The watch thread: resumes watches with events, ends those whose client hung up, runs the
- * timers (bookmarks, timeouts, compaction). */
+/* A shard's watch thread: resumes (or writes) its watches with events, ends those whose
+ * client hung up, runs the timers (bookmarks, timeouts; shard 0 the compaction too). */
 static void *watch_thread(void *arg)
 {
-	struct api_server *s = arg;
-	struct api_watchers *ws = s->watchers;
+	struct watch_shard *ws = arg;
+	struct api_server *s = ws->srv;
 	struct epoll_event evs[256];
 	uint64_t last_scan = now_ms();
 	uint64_t next_compact = last_scan + s->cfg.compact_interval_s * 1000ull, mark = 0;
@@ -250,36 +263,58 @@ static void *watch_thread(void *arg)
 			}
 		}
 		pthread_mutex_unlock(&ws->lock);
-		maybe_compact(s, now, &next_compact, &mark);
+		if (ws->idx == 0)
+			maybe_compact(s, now, &next_compact, &mark);
 	}
+}
+
+static int shard_start(struct api_server *s, struct watch_shard *ws, unsigned idx, int stopfd)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_STOP};
+	struct epoll_event sev = {.events = EPOLLIN, .data.u64 = TAG_SET};
+	int err;
+
+	ws->srv = s;
+	ws->idx = idx;
+	pthread_mutex_init(&ws->lock, NULL);
+	ws->epfd = epoll_create1(EPOLL_CLOEXEC);
+	ws->byid = hmap_new();
+	ws->byrw = hmap_new();
+	if (ws->epfd < 0 || !ws->byid || !ws->byrw || reg_watch_set_new(&ws->set) != 0)
+		return -ENOMEM;
+	if (epoll_ctl(ws->epfd, EPOLL_CTL_ADD, stopfd, &ev) != 0 ||
+	    epoll_ctl(ws->epfd, EPOLL_CTL_ADD, reg_watch_set_fd(ws->set), &sev) != 0)
+		return -errno;
+	err = pthread_create(&ws->thread, NULL, watch_thread, ws);
+	if (err)
+		return -err;
+	ws->running = true;
+	return 0;
 }
 
 int api_watchers_start(struct api_server *s)
 {
 	struct api_watchers *ws = calloc(1, sizeof(*ws));
-	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_STOP};
-	struct epoll_event sev = {.events = EPOLLIN, .data.u64 = TAG_SET};
-	int err;
+	unsigned n = s->cfg.threads ? s->cfg.threads : 1;
 
 	if (!ws)
 		return -ENOMEM;
 	s->watchers = ws;
-	pthread_mutex_init(&ws->lock, NULL);
-	ws->epfd = epoll_create1(EPOLL_CLOEXEC);
+	atomic_init(&ws->next_id, 1);
 	ws->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	ws->byid = hmap_new();
-	ws->byrw = hmap_new();
-	ws->next_id = 1;
-	if (ws->epfd < 0 || ws->stopfd < 0 || !ws->byid || !ws->byrw ||
-	    reg_watch_set_new(&ws->set) != 0)
+	ws->sh = calloc(n, sizeof(*ws->sh));
+	if (ws->stopfd < 0 || !ws->sh)
 		return -ENOMEM;
-	if (epoll_ctl(ws->epfd, EPOLL_CTL_ADD, ws->stopfd, &ev) != 0 ||
-	    epoll_ctl(ws->epfd, EPOLL_CTL_ADD, reg_watch_set_fd(ws->set), &sev) != 0)
-		return -errno;
-	err = pthread_create(&ws->thread, NULL, watch_thread, s);
-	if (err)
-		return -err;
-	ws->running = true;
+	for (unsigned i = 0; i < n; i++)
+		ws->sh[i].epfd = -1;
+	for (; ws->n < n; ws->n++) {
+		int err = shard_start(s, &ws->sh[ws->n], ws->n, ws->stopfd);
+
+		if (err) {
+			ws->n++; /* api_watchers_free frees what it got */
+			return err;
+		}
+	}
 	return 0;
 }
 
@@ -290,22 +325,29 @@ void api_watchers_stop(struct api_server *s)
 
 	if (!ws)
 		return;
-	pthread_mutex_lock(&ws->lock);
-	ws->stopping = true;
-	for (struct hmap_entry *e = hmap_first(ws->byid); e; e = hmap_next(ws->byid, e)) {
-		struct api_watch *w = hmap_entry_val(e);
+	for (unsigned i = 0; i < ws->n; i++) {
+		struct watch_shard *sh = &ws->sh[i];
 
-		pthread_mutex_lock(&w->mu);
-		w->ended = true;
-		pthread_mutex_unlock(&w->mu);
-		wake(w);
+		pthread_mutex_lock(&sh->lock);
+		sh->stopping = true;
+		for (struct hmap_entry *e = sh->byid ? hmap_first(sh->byid) : NULL; e;
+		     e = hmap_next(sh->byid, e)) {
+			struct api_watch *w = hmap_entry_val(e);
+
+			pthread_mutex_lock(&w->mu);
+			w->ended = true;
+			pthread_mutex_unlock(&w->mu);
+			wake(w);
+		}
+		pthread_mutex_unlock(&sh->lock);
 	}
-	pthread_mutex_unlock(&ws->lock);
-	if (write(ws->stopfd, &one, sizeof(one)) < 0)
+	if (ws->stopfd >= 0 && write(ws->stopfd, &one, sizeof(one)) < 0)
 		log_debug(COMP, "stop: %s", strerror(errno));
-	if (ws->running) {
-		pthread_join(ws->thread, NULL);
-		ws->running = false;
+	for (unsigned i = 0; i < ws->n; i++) {
+		if (ws->sh[i].running) {
+			pthread_join(ws->sh[i].thread, NULL);
+			ws->sh[i].running = false;
+		}
 	}
 }
 
@@ -315,14 +357,19 @@ void api_watchers_free(struct api_server *s)
 
 	if (!ws)
 		return;
-	hmap_free(ws->byid);
-	hmap_free(ws->byrw);
-	reg_watch_set_free(ws->set);
-	if (ws->epfd >= 0)
-		close(ws->epfd);
+	for (unsigned i = 0; i < ws->n; i++) {
+		struct watch_shard *sh = &ws->sh[i];
+
+		hmap_free(sh->byid);
+		hmap_free(sh->byrw);
+		reg_watch_set_free(sh->set);
+		if (sh->epfd >= 0)
+			close(sh->epfd);
+		pthread_mutex_destroy(&sh->lock);
+	}
+	free(ws->sh);
 	if (ws->stopfd >= 0)
 		close(ws->stopfd);
-	pthread_mutex_destroy(&ws->lock);
 	free(ws);
 	s->watchers = NULL;
 }
@@ -671,11 +718,11 @@ ssize_t api_watch_read(void *cls, uint64_t pos, char *buf, size_t max)
 
 void api_watch_free(struct api_watch *w)
 {
-	struct api_watchers *ws;
+	struct watch_shard *ws;
 
 	if (!w)
 		return;
-	ws = w->srv->watchers;
+	ws = w->sh;
 	pthread_mutex_lock(&ws->lock);
 	hmap_del(ws->byid, &w->id, sizeof(w->id));
 	if (w->rw)
@@ -695,12 +742,13 @@ void api_watch_free(struct api_watch *w)
 
 void api_watch_start(struct api_req *r, const struct api_watch_opts *o)
 {
-	struct api_watchers *ws = r->srv->watchers;
+	struct api_watchers *all = r->srv->watchers;
+	uint64_t id = atomic_fetch_add(&all->next_id, 1);
+	struct watch_shard *ws = &all->sh[id % all->n];
 	struct api_watch *w = calloc(1, sizeof(*w));
 	const union MHD_ConnectionInfo *ci;
 	struct epoll_event ev = {.events = EPOLLRDHUP | EPOLLOUT | EPOLLET};
-	struct reg_watch_opts wo = {
-	    .sel = o->sel, .rv = o->rv, .tree = o->table, .set = r->srv->watchers->set};
+	struct reg_watch_opts wo = {.sel = o->sel, .rv = o->rv, .tree = o->table, .set = ws->set};
 	struct api_result res = {0};
 	uint64_t now = now_ms();
 	long timeout = o->timeout_s;
@@ -714,6 +762,7 @@ void api_watch_start(struct api_req *r, const struct api_watch_opts *o)
 	wo.sel = o->sel; /* the registry's watch takes it over */
 	pthread_mutex_init(&w->mu, NULL);
 	w->srv = r->srv;
+	w->sh = ws;
 	w->conn = r->conn;
 	w->res = o->res;
 	w->stored = o->res->storage ? o->res->storage : o->res;
@@ -752,7 +801,7 @@ void api_watch_start(struct api_req *r, const struct api_watch_opts *o)
 		api_error(r, 503, "ServiceUnavailable", "the server is shutting down");
 		goto fail;
 	}
-	w->id = ws->next_id++;
+	w->id = id;
 	ev.data.u64 = (w->id << 2) | TAG_SOCK;
 	/* the client's hang-up ends the stream: edge-triggered, reported once */
 	if (hmap_put(ws->byid, &w->id, sizeof(w->id), w, NULL) < 0 ||

@@ -12,7 +12,9 @@
  *              frontend: backend count, rev-NAT id, flags, affinity timeout. Slots 1..count
  *              hold backend ids. Writers put backends and slots in place before the master
  *              entry announces them (make-before-break), and shrink the master first.
- *   drv_be4    backend id -> address, port.
+ *   drv_be4    backend id -> address, port, flags. The flags are per service (an endpoint
+ *              two services' slices disagree about, terminating or local in one only, has
+ *              one id per set of flags), so one address:port may hold several ids.
  *   drv_rnat4  rev-NAT id -> the frontend address (for replies and inspection).
  *   drv_mag4   rev-NAT id -> Maglev lookup table, for frontends reached from outside the
  *              node (NodePort, externalIPs, LoadBalancer IPs): an inner array whose entry 0

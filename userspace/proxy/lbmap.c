@@ -4,9 +4,11 @@
  * lbmap_commit() (lbmap_commit.c) flushes phase by phase (see lbmap.h for the order and why).
  *
  * State: one fe_state per frontend (its rev-NAT id, flags and slot contents as they are in
- * the map after the last commit), one be_state per backend address (its id and how many
- * slots point at it). Ids are stable for as long as something references them, so conntrack
- * entries and affinity survive unrelated updates and restarts.
+ * the map after the last commit), one be_state per backend address and flags (its id and how
+ * many slots point at it). Ids are stable for as long as something references them, so
+ * conntrack entries and affinity survive unrelated updates and restarts. An endpoint whose
+ * flags change in a service moves to another id: its affinity entries move with it, and it
+ * is not reported as removed (lbmap_commit.c).
  */
 #define _GNU_SOURCE
 #include "lbmap_int.h"
@@ -110,7 +112,8 @@ void lbm_fe_touch(struct lbmap *m, struct fe_state *fe)
 
 struct be_tuple lbm_be_tuple_of(const struct lb_backend *b)
 {
-	struct be_tuple t = {.addr = b->addr, .port = b->port, .proto = b->proto};
+	struct be_tuple t = {
+	    .addr = b->addr, .port = b->port, .proto = b->proto, .flags = b->flags};
 
 	return t;
 }
@@ -433,12 +436,11 @@ static struct be_state *be_get(struct lbmap *m, const struct lb_backend *b)
 	return s;
 }
 
-static int be_queue_put(struct lbmap *m, struct be_state *s, uint8_t flags)
+static int be_queue_put(struct lbmap *m, struct be_state *s)
 {
 	struct drv_backend v;
 
-	s->be.flags = flags;
-	if (s->queued || (s->in_map && s->map_flags == flags))
+	if (s->queued || s->in_map)
 		return 0;
 	if (!s->in_map)
 		m->r_be.pending++;
@@ -446,7 +448,7 @@ static int be_queue_put(struct lbmap *m, struct be_state *s, uint8_t flags)
 	v.addr = s->be.addr;
 	v.port = s->be.port;
 	v.proto = s->be.proto;
-	v.flags = flags;
+	v.flags = s->be.flags;
 	s->queued = true;
 	return lbm_op_push(&m->be_put, &s->id, &v, s);
 }
@@ -463,9 +465,9 @@ void lbm_be_forget(struct lbmap *m, struct be_state *s)
 
 /* ---------- upsert / delete ---------- */
 
-static int cmp_backend(const void *a, const void *b)
+/* By address:port/protocol: one slot per endpoint. */
+static int cmp_backend_addr(const struct lb_backend *x, const struct lb_backend *y)
 {
-	const struct lb_backend *x = a, *y = b;
 	uint32_t xa = ntohl(x->addr), ya = ntohl(y->addr);
 
 	if (xa != ya)
@@ -473,6 +475,21 @@ static int cmp_backend(const void *a, const void *b)
 	if (x->port != y->port)
 		return ntohs(x->port) < ntohs(y->port) ? -1 : 1;
 	return (int)x->proto - (int)y->proto;
+}
+
+/* ... and the flags last, so that an endpoint listed twice with different flags keeps the
+ * same one whatever the order it was given in. */
+static int cmp_backend(const void *a, const void *b)
+{
+	const struct lb_backend *x = a, *y = b;
+	int c = cmp_backend_addr(x, y);
+
+	return c ? c : (int)x->flags - (int)y->flags;
+}
+
+static bool same_endpoint(const struct lb_backend *x, const struct lb_backend *y)
+{
+	return cmp_backend_addr(x, y) == 0;
 }
 
 int lbm_fe_reserve(struct fe_state *fe, uint32_t n)
@@ -484,7 +501,9 @@ int lbm_fe_reserve(struct fe_state *fe, uint32_t n)
 	return err;
 }
 
-static int remember_removed(struct lbmap *m, struct fe_state *fe, struct be_state *s)
+/* moved_to: the id fe now serves the same endpoint under (its flags changed), or 0. */
+static int remember_removed(struct lbmap *m, struct fe_state *fe, struct be_state *s,
+			    uint32_t moved_to)
 {
 	struct removed *r;
 
@@ -495,6 +514,7 @@ static int remember_removed(struct lbmap *m, struct fe_state *fe, struct be_stat
 	r->be = s->be;
 	r->be_id = s->id;
 	r->rev_nat = fe->rev_nat;
+	r->moved_to = moved_to;
 	r->affinity = fe->flags & DRV_SVC_F_AFFINITY;
 	return 0;
 }
@@ -662,7 +682,7 @@ int lbmap_upsert(struct lbmap *m, const struct lb_frontend *want)
 		memcpy(sorted, want->backends, want->nbackends * sizeof(*sorted));
 		qsort(sorted, want->nbackends, sizeof(*sorted), cmp_backend);
 		for (size_t i = 0; i < want->nbackends; i++) {
-			if (n && cmp_backend(&sorted[n - 1], &sorted[i]) == 0)
+			if (n && same_endpoint(&sorted[n - 1], &sorted[i]))
 				continue;
 			sorted[n++] = sorted[i];
 		}
@@ -746,7 +766,7 @@ int lbmap_upsert(struct lbmap *m, const struct lb_frontend *want)
 		m->r_mag.pending += mag_new;
 	}
 	for (size_t i = 0; i < n; i++) {
-		err = be_queue_put(m, lbm_be_lookup_id(m, ids[i]), sorted[i].flags);
+		err = be_queue_put(m, lbm_be_lookup_id(m, ids[i]));
 		if (err)
 			goto out;
 	}
@@ -846,15 +866,19 @@ int lbmap_upsert(struct lbmap *m, const struct lb_frontend *want)
 		lbm_be_lookup_id(m, ids[i])->refs++;
 	for (uint32_t i = 0; i < fe->nslots; i++) {
 		struct be_state *s = lbm_be_lookup_id(m, fe->slots[i]);
+		uint32_t moved_to = 0;
 		bool kept = false;
 
 		if (!s)
 			continue;
 		be_unref(m, s);
-		for (size_t j = 0; j < n && !kept; j++)
+		for (size_t j = 0; j < n && !kept; j++) {
 			kept = ids[j] == fe->slots[i];
+			if (!kept && same_endpoint(&sorted[j], &s->be))
+				moved_to = ids[j];
+		}
 		if (!kept && i < fe->count)
-			remember_removed(m, fe, s);
+			remember_removed(m, fe, s, moved_to);
 	}
 	if (n)
 		memcpy(fe->slots, ids, n * sizeof(*ids));
@@ -901,7 +925,7 @@ static int fe_queue_delete(struct lbmap *m, struct fe_state *fe)
 		if (s) {
 			be_unref(m, s);
 			if (i < fe->count)
-				remember_removed(m, fe, s);
+				remember_removed(m, fe, s, 0);
 		}
 	}
 	if (fe->maglev_size) {

@@ -35,7 +35,8 @@ int lbmap_adopt(struct lbmap *m)
 			hv = true;
 			if (bpf_map_lookup_elem(m->fd.backend, &id, &b) != 0)
 				continue;
-			struct lb_backend lb = {.addr = b.addr, .port = b.port, .proto = b.proto};
+			struct lb_backend lb = {
+			    .addr = b.addr, .port = b.port, .proto = b.proto, .flags = b.flags};
 			struct be_tuple t = lbm_be_tuple_of(&lb);
 			struct be_state *s;
 
@@ -45,10 +46,8 @@ int lbmap_adopt(struct lbmap *m)
 			if (!s)
 				return -ENOMEM;
 			s->be = lb;
-			s->be.flags = b.flags;
 			s->id = id;
 			s->in_map = true;
-			s->map_flags = b.flags;
 			if (hmap_put(m->bes, &t, sizeof(t), s, NULL) < 0 ||
 			    lbm_be_id_set(m, id, s) < 0) {
 				free(s);

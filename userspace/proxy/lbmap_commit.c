@@ -194,14 +194,20 @@ static void affinity_cleanup(struct lbmap *m)
 	if (!any || m->fd.affinity < 0)
 		return;
 	while (bpf_map_get_next_key(m->fd.affinity, have ? &key : NULL, &next) == 0) {
-		bool drop = false;
+		const struct removed *r = NULL;
 
 		if (bpf_map_lookup_elem(m->fd.affinity, &next, &val) == 0) {
-			for (size_t i = 0; i < m->nrm && !drop; i++)
-				drop = m->rm[i].affinity && m->rm[i].rev_nat == next.rev_nat &&
-				       m->rm[i].be_id == val.backend_id;
+			for (size_t i = 0; i < m->nrm && !r; i++) {
+				if (m->rm[i].affinity && m->rm[i].rev_nat == next.rev_nat &&
+				    m->rm[i].be_id == val.backend_id)
+					r = &m->rm[i];
+			}
 		}
-		if (drop && bpf_map_delete_elem(m->fd.affinity, &next) == 0) {
+		/* The client keeps its endpoint when only the endpoint's flags changed. */
+		if (r && r->moved_to) {
+			val.backend_id = r->moved_to;
+			bpf_map_update_elem(m->fd.affinity, &next, &val, BPF_EXIST);
+		} else if (r && bpf_map_delete_elem(m->fd.affinity, &next) == 0) {
 			/* Deleted: continue from the previous key (or the start). */
 			continue;
 		}
@@ -222,11 +228,8 @@ int lbmap_commit(struct lbmap *m)
 		struct be_state *s = m->be_put.owner[i];
 
 		s->queued = false;
-		if (!s->failed) {
+		if (!s->failed)
 			s->in_map = true;
-			s->map_flags =
-			    ((struct drv_backend *)(m->be_put.vals + i * m->be_put.vsz))->flags;
-		}
 	}
 	/* Slots and Maglev tables that point at a backend that could not be written fail
 	 * their frontend. */
@@ -372,8 +375,10 @@ int lbmap_commit(struct lbmap *m)
 	/* 10. what stopped being served: affinity entries, then the caller (UDP sockets) */
 	affinity_cleanup(m);
 	if (m->removed_cb) {
-		for (size_t i = 0; i < m->nrm; i++)
-			m->removed_cb(&m->rm[i].fe, &m->rm[i].be, m->removed_ud);
+		for (size_t i = 0; i < m->nrm; i++) {
+			if (!m->rm[i].moved_to)
+				m->removed_cb(&m->rm[i].fe, &m->rm[i].be, m->removed_ud);
+		}
 	}
 	m->in_tx = false;
 	lbm_tx_reset(m);

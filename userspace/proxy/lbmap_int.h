@@ -37,11 +37,15 @@ struct fe_state {
 	char name[64];
 };
 
+/* One drv_be4 entry: an address:port/protocol with the flags one or more frontends give it.
+ * The flags are part of its identity, as kube-proxy keeps endpoint state per service: two
+ * services that disagree about one endpoint (terminating in one slice, ready in the other;
+ * another nodeName) point at two entries, each with its own flags, whatever order they are
+ * written in and across a restart. */
 struct be_state {
 	struct lb_backend be;
 	uint32_t id;
 	uint32_t refs;
-	uint8_t map_flags; /* flags as written in drv_be4 */
 	bool in_map;
 	bool queued; /* a put is queued in this transaction */
 	bool failed;
@@ -68,6 +72,9 @@ struct removed {
 	struct lb_backend be;
 	uint16_t rev_nat;
 	uint32_t be_id;
+	/* the frontend still serves the address under this id (its flags changed): affinity
+	 * follows the endpoint there, and its UDP sockets are not the caller's business */
+	uint32_t moved_to;
 	bool affinity;
 };
 
@@ -87,7 +94,7 @@ struct lbmap {
 	bool full_logged;
 	bool id_logged;	  /* "no free frontend id" said in this transaction */
 	struct hmap *fes; /* lb_fe_key -> fe_state */
-	struct hmap *bes; /* (addr, port, proto) -> be_state */
+	struct hmap *bes; /* (addr, port, proto, flags) -> be_state */
 	/* id -> be_state: ids are handed out densely (freed ones are reused first), so an
 	 * array indexed by id is the cheapest lookup. */
 	struct be_state **be_by_id;
@@ -121,11 +128,12 @@ struct lbmap {
 	struct lbmap_counters ctr;
 };
 
+/* m->bes key: a backend's identity (see be_state) */
 struct be_tuple {
 	uint32_t addr;
 	uint16_t port;
 	uint8_t proto;
-	uint8_t pad;
+	uint8_t flags; /* enum drv_backend_flags */
 };
 
 int lbm_op_push(struct op_vec *v, const void *key, const void *val, void *owner);

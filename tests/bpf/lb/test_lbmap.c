@@ -9,7 +9,9 @@
  *  - restart: adopt keeps ids, a full resync rewrites nothing unchanged and removes stale
  *    entries;
  *  - a full map: counted, reported, the frontend keeps its old consistent state, never a
- *    slot pointing nowhere.
+ *    slot pointing nowhere;
+ *  - one endpoint in two services that disagree about its flags: each service's own,
+ *    whatever the order and across a restart.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -677,6 +679,193 @@ static void test_full_map(void **state)
 	assert_int_equal(S.violations, 0);
 }
 
+/* ---------- one endpoint, two services that disagree about it ---------- */
+
+#define SHARED_EP "10.244.9.9"
+
+static void shared_fe(struct want *w, int idx, uint8_t be_flags, uint16_t fe_flags)
+{
+	memset(w, 0, sizeof(*w));
+	w->fe.key.addr = htonl(0x0a600900 + (uint32_t)idx); /* 10.96.9.idx */
+	w->fe.key.port = htons(80);
+	w->fe.key.proto = DRV_PROTO_UDP;
+	w->fe.flags = DRV_SVC_F_CLUSTERIP | fe_flags;
+	w->fe.affinity_timeout = fe_flags & DRV_SVC_F_AFFINITY ? 600 : 0;
+	snprintf(w->fe.name, sizeof(w->fe.name), "test/shared-%d:80", idx);
+	w->bes[0] = (struct lb_backend){
+	    .addr = ip4(SHARED_EP), .port = htons(53), .proto = DRV_PROTO_UDP, .flags = be_flags};
+	w->fe.nbackends = 1;
+	w->fe.backends = w->bes;
+	w->present = true;
+}
+
+/* The backend frontend w's slot 1 leads to: its id, *be its drv_be4 entry. */
+static uint32_t slot_backend(const struct want *w, struct drv_backend *be)
+{
+	struct drv_svc_key k = {
+	    .addr = w->fe.key.addr, .dport = w->fe.key.port, .slot = 1, .proto = w->fe.key.proto};
+	struct drv_svc_val v;
+
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_SVC), &k, &v), 0);
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_BACKEND), &v.backend_id, be),
+			 0);
+	return v.backend_id;
+}
+
+/* Each frontend's backend carries the flags its own service gave the endpoint. */
+static void check_own_flags(const struct want *w, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct drv_backend be;
+
+		slot_backend(&w[i], &be);
+		assert_int_equal(be.addr, ip4(SHARED_EP));
+		if (be.flags != w[i].bes[0].flags)
+			fail_msg("frontend %d: backend flags %#x, its service says %#x", i,
+				 be.flags, w[i].bes[0].flags);
+	}
+}
+
+static int removed_calls;
+
+static void count_removed(const struct lb_fe_key *fe, const struct lb_backend *be, void *ud)
+{
+	(void)fe;
+	(void)be;
+	(void)ud;
+	removed_calls++;
+}
+
+/* One endpoint serves two services whose slices disagree: ready and on this node in one,
+ * terminating and elsewhere in the other. Each service's slot leads to a backend with its
+ * own flags, whichever service is written first, in one commit or two, and after a restart
+ * adopts the maps (kube-proxy keeps endpoint state per service). */
+static void test_shared_endpoint_flags(void **state)
+{
+	const uint8_t fl[2] = {DRV_BE_F_LOCAL, DRV_BE_F_TERMINATING};
+	struct want w[2];
+
+	(void)state;
+	for (int order = 0; order < 2; order++) {
+		for (int commits = 1; commits <= 2; commits++) {
+			struct lbmap_counters c;
+			struct lbmap_fds fds;
+			struct drv_backend be;
+			uint32_t ids[2];
+			struct lbmap *lb2;
+
+			shared_fe(&w[0], 1, fl[0], 0);
+			shared_fe(&w[1], 2, fl[1], 0);
+			lbmap_begin(F.lb);
+			for (int i = 0; i < 2; i++) {
+				int f = order ? 1 - i : i;
+
+				if (i == 1 && commits == 2) {
+					assert_int_equal(lbmap_commit(F.lb), 0);
+					lbmap_begin(F.lb);
+				}
+				assert_int_equal(lbmap_upsert(F.lb, &w[f].fe), 0);
+			}
+			assert_int_equal(lbmap_commit(F.lb), 0);
+			check_own_flags(w, 2);
+			ids[0] = slot_backend(&w[0], &be);
+			ids[1] = slot_backend(&w[1], &be);
+			assert_int_not_equal(ids[0], ids[1]);
+
+			/* A restart: adopted, resynced in the other order, nothing rewritten. */
+			dp_lbmap_fds(F.dp, &fds);
+			lb2 = lbmap_new(&fds, NULL);
+			assert_non_null(lb2);
+			assert_int_equal(lbmap_adopt(lb2), 0);
+			lbmap_begin(lb2);
+			lbmap_mark(lb2);
+			for (int i = 0; i < 2; i++)
+				assert_int_equal(lbmap_upsert(lb2, &w[order ? i : 1 - i].fe), 0);
+			assert_int_equal(lbmap_sweep(lb2), 0);
+			assert_int_equal(lbmap_commit(lb2), 0);
+			lbmap_get_counters(lb2, &c);
+			assert_int_equal(c.entries_written, 0);
+			assert_int_equal(c.entries_deleted, 0);
+			check_own_flags(w, 2);
+			assert_int_equal(slot_backend(&w[0], &be), ids[0]);
+			assert_int_equal(slot_backend(&w[1], &be), ids[1]);
+			lbmap_free(lb2);
+
+			lbmap_free(F.lb);
+			F.lb = lbmap_new(&fds, NULL);
+			assert_int_equal(lbmap_adopt(F.lb), 0);
+			lbmap_begin(F.lb);
+			assert_int_equal(lbmap_delete(F.lb, &w[0].fe.key), 0);
+			assert_int_equal(lbmap_delete(F.lb, &w[1].fe.key), 0);
+			assert_int_equal(lbmap_commit(F.lb), 0);
+		}
+	}
+}
+
+/* An endpoint whose flags change in one service (it starts terminating while it still
+ * serves) moves to another backend entry; the service's affinity follows it there, and its
+ * UDP sockets are left alone: the endpoint was not removed. Once both services agree, they
+ * share one entry again. */
+static void test_endpoint_flags_change(void **state)
+{
+	struct drv_affinity_key ak = {.client = 0x0a0a0a0a};
+	struct drv_affinity_val av;
+	struct drv_svc_key mk;
+	struct drv_svc_val mv;
+	struct drv_backend be;
+	struct want w[2];
+	uint32_t id0, id1;
+	int aff = dp_map_fd(F.dp, DP_MAP_AFFINITY);
+
+	(void)state;
+	removed_calls = 0;
+	lbmap_set_removed_cb(F.lb, count_removed, NULL);
+	shared_fe(&w[0], 1, DRV_BE_F_LOCAL, 0);
+	shared_fe(&w[1], 2, DRV_BE_F_LOCAL, DRV_SVC_F_AFFINITY);
+	lbmap_begin(F.lb);
+	assert_int_equal(lbmap_upsert(F.lb, &w[0].fe), 0);
+	assert_int_equal(lbmap_upsert(F.lb, &w[1].fe), 0);
+	assert_int_equal(lbmap_commit(F.lb), 0);
+	id0 = slot_backend(&w[0], &be);
+	assert_int_equal(slot_backend(&w[1], &be), id0); /* agreeing services share it */
+	mk = (struct drv_svc_key){
+	    .addr = w[1].fe.key.addr, .dport = w[1].fe.key.port, .proto = w[1].fe.key.proto};
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_SVC), &mk, &mv), 0);
+	ak.rev_nat = mv.rev_nat;
+	av = (struct drv_affinity_val){.backend_id = id0, .last_used_s = 1};
+	assert_int_equal(bpf_map_update_elem(aff, &ak, &av, BPF_ANY), 0);
+
+	w[1].bes[0].flags = DRV_BE_F_LOCAL | DRV_BE_F_TERMINATING;
+	lbmap_begin(F.lb);
+	assert_int_equal(lbmap_upsert(F.lb, &w[1].fe), 0);
+	assert_int_equal(lbmap_commit(F.lb), 0);
+	check_own_flags(w, 2);
+	id1 = slot_backend(&w[1], &be);
+	assert_int_not_equal(id1, id0);
+	assert_int_equal(slot_backend(&w[0], &be), id0); /* the other service keeps its own */
+	assert_int_equal(bpf_map_lookup_elem(aff, &ak, &av), 0);
+	assert_int_equal(av.backend_id, id1);
+	assert_int_equal(removed_calls, 0);
+
+	/* The other service agrees now: one entry again, the unused one gone. */
+	w[0].bes[0].flags = w[1].bes[0].flags;
+	lbmap_begin(F.lb);
+	assert_int_equal(lbmap_upsert(F.lb, &w[0].fe), 0);
+	assert_int_equal(lbmap_commit(F.lb), 0);
+	assert_int_equal(slot_backend(&w[0], &be), id1);
+	assert_int_not_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_BACKEND), &id0, &be), 0);
+	assert_int_equal(removed_calls, 0);
+
+	/* Removed for real: reported, affinity gone. */
+	lbmap_begin(F.lb);
+	assert_int_equal(lbmap_delete(F.lb, &w[0].fe.key), 0);
+	assert_int_equal(lbmap_delete(F.lb, &w[1].fe.key), 0);
+	assert_int_equal(lbmap_commit(F.lb), 0);
+	assert_int_equal(removed_calls, 2);
+	assert_int_not_equal(bpf_map_lookup_elem(aff, &ak, &av), 0);
+	lbmap_set_removed_cb(F.lb, NULL, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -686,6 +875,8 @@ int main(void)
 	    cmocka_unit_test(test_adopt_removes_debris),
 	    cmocka_unit_test(test_maglev_btf),
 	    cmocka_unit_test(test_two_scopes_adopted),
+	    cmocka_unit_test(test_shared_endpoint_flags),
+	    cmocka_unit_test(test_endpoint_flags_change),
 	    cmocka_unit_test_teardown(test_full_map, test_teardown),
 	};
 

@@ -30,35 +30,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static int backend_index(uint32_t addr)
-{
-	uint32_t h = ntohl(addr);
-
-	if ((h & 0xffffff00) != (ntohl(ip4("10.244.1.0"))))
-		return -1;
-	return (int)(h & 0xff) - 10;
-}
-
-/* A counter of one path and kind, as stats_collect (drover bpf stats) sums it: of the frontend
- * with that rev-NAT id, or of every frontend (rev_nat 0). */
-static uint64_t stat_count(uint16_t rev_nat, uint8_t path, uint8_t kind)
-{
-	struct stats_row *rows;
-	uint64_t total = 0;
-	size_t n;
-
-	assert_int_equal(stats_collect(dp_map_fd(F.dp, DP_MAP_STATS), dp_map_fd(F.dp, DP_MAP_PKTS),
-				       dp_map_fd(F.dp, DP_MAP_REVNAT), &rows, &n),
-			 0);
-	for (size_t i = 0; i < n; i++) {
-		if ((!rev_nat || rows[i].rev_nat == rev_nat) && rows[i].path == path &&
-		    rows[i].kind == kind)
-			total += rows[i].packets;
-	}
-	free(rows);
-	return total;
-}
-
 /* ClusterIP: a SYN is DNATed to a backend, checksums stay right, conntrack holds both
  * directions, and the backend's reply is translated back to the VIP. */
 static void test_tc_dnat_and_reply(void **state)

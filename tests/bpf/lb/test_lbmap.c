@@ -23,6 +23,7 @@
 #include "drover_abi.h"
 #include "fixture.h"
 #include "hmap.h"
+#include "lbmap_util.h"
 
 /* ---------- the shadow ---------- */
 
@@ -223,9 +224,7 @@ static void want_random(struct want *w, int idx, unsigned *seed)
 static void check_maps(struct want *w, int n, bool exhaustive)
 {
 	int svc = dp_map_fd(F.dp, DP_MAP_SVC), be = dp_map_fd(F.dp, DP_MAP_BACKEND);
-	size_t masters = 0, slots = 0, entries = 0;
-	struct drv_svc_key k, next;
-	bool have = false;
+	size_t masters = 0, slots = 0;
 
 	for (int i = 0; i < n; i++) {
 		struct drv_svc_key mk = {.addr = w[i].fe.key.addr,
@@ -234,11 +233,11 @@ static void check_maps(struct want *w, int n, bool exhaustive)
 		struct drv_svc_val mv;
 
 		if (!w[i].present) {
-			if (bpf_map_lookup_elem(svc, &mk, &mv) == 0)
+			if (master_of(&w[i].fe.key, &mv))
 				fail_msg("frontend %d: master present but not wanted", i);
 			continue;
 		}
-		if (bpf_map_lookup_elem(svc, &mk, &mv) != 0)
+		if (!master_of(&w[i].fe.key, &mv))
 			fail_msg("frontend %d: master missing", i);
 		if (mv.count != w[i].fe.nbackends)
 			fail_msg("frontend %d: count %u, want %zu", i, mv.count, w[i].fe.nbackends);
@@ -257,14 +256,10 @@ static void check_maps(struct want *w, int n, bool exhaustive)
 			slots++;
 		}
 	}
-	while (exhaustive && bpf_map_get_next_key(svc, have ? &k : NULL, &next) == 0) {
-		k = next;
-		have = true;
-		entries++;
-	}
 	/* No stray slot or master. */
 	if (exhaustive)
-		assert_int_equal(entries, masters + slots);
+		assert_int_equal(map_count(DP_MAP_SVC, sizeof(struct drv_svc_key)),
+				 masters + slots);
 }
 
 static void check_maps_equal(struct want *w, int n)
@@ -316,29 +311,14 @@ static void test_make_before_break_random(void **state)
 	assert_int_equal(S.violations, 0);
 	lbmap_set_trace(F.lb, NULL, NULL);
 	/* Every backend is gone with the last frontend that used it. */
-	{
-		uint32_t k;
-
-		assert_int_not_equal(
-		    bpf_map_get_next_key(dp_map_fd(F.dp, DP_MAP_BACKEND), NULL, &k), 0);
-	}
+	assert_int_equal(map_count(DP_MAP_BACKEND, 4), 0);
 }
 
 static void make_fe(struct want *w, int i, int nbackends, int be_base)
 {
-	memset(w, 0, sizeof(*w));
-	w->fe.key.addr = htonl(0x0a600000 + (uint32_t)i);
-	w->fe.key.port = htons(80);
-	w->fe.key.proto = DRV_PROTO_TCP;
-	w->fe.flags = DRV_SVC_F_CLUSTERIP;
+	fe_build(&w->fe, w->bes, 0x0a600000 + (uint32_t)i, DRV_SVC_F_CLUSTERIP, nbackends,
+		 0x0a000000 + (uint32_t)be_base);
 	snprintf(w->fe.name, sizeof(w->fe.name), "ns/svc-%d:80", i);
-	for (int b = 0; b < nbackends; b++) {
-		w->bes[b].addr = htonl(0x0a000000 + (uint32_t)(be_base + b));
-		w->bes[b].port = htons(8080);
-		w->bes[b].proto = DRV_PROTO_TCP;
-	}
-	w->fe.nbackends = (size_t)nbackends;
-	w->fe.backends = w->bes;
 	w->present = true;
 }
 
@@ -557,7 +537,6 @@ static void test_two_scopes_adopted(void **state)
 static void test_maglev_btf(void **state)
 {
 	static struct want w;
-	struct drv_svc_key mk;
 	struct drv_svc_val mv;
 	struct bpf_map_info info;
 	__u32 rev_nat, inner_id, len = sizeof(info);
@@ -569,9 +548,7 @@ static void test_maglev_btf(void **state)
 	lbmap_begin(F.lb);
 	assert_int_equal(lbmap_upsert(F.lb, &w.fe), 0);
 	assert_int_equal(lbmap_commit(F.lb), 0);
-	mk = (struct drv_svc_key){
-	    .addr = w.fe.key.addr, .dport = w.fe.key.port, .proto = w.fe.key.proto};
-	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_SVC), &mk, &mv), 0);
+	assert_true(master_of(&w.fe.key, &mv));
 	assert_true(mv.flags & DRV_SVC_F_MAGLEV);
 	rev_nat = mv.rev_nat;
 	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_MAGLEV), &rev_nat, &inner_id),
@@ -593,20 +570,14 @@ static void test_maglev_btf(void **state)
  * that cannot grow keeps its old, whole state; freeing room lets the retry succeed. */
 static void test_full_map(void **state)
 {
-	struct dp_map_sizes small = {.svc = 64,
-				     .backend = 1024,
-				     .revnat = 1024,
-				     .ct = 1024,
-				     .affinity = 1024,
-				     .sock_rnat = 1024,
-				     .maglev_outer = 64,
-				     .stats = 1024};
+	struct dp_map_sizes small = lbmap_small_sizes;
 	static struct want w[16];
 	const struct lb_fe_key *failed;
 	struct lbmap_counters c;
 	int rc, ok = 0;
 
 	(void)state;
+	small.svc = 64;
 	fixture_cleanup();
 	shadow_reset();
 	assert_int_equal(fixture_setup(&small), 0);
@@ -810,7 +781,6 @@ static void test_endpoint_flags_change(void **state)
 {
 	struct drv_affinity_key ak = {.client = 0x0a0a0a0a};
 	struct drv_affinity_val av;
-	struct drv_svc_key mk;
 	struct drv_svc_val mv;
 	struct drv_backend be;
 	struct want w[2];
@@ -828,9 +798,7 @@ static void test_endpoint_flags_change(void **state)
 	assert_int_equal(lbmap_commit(F.lb), 0);
 	id0 = slot_backend(&w[0], &be);
 	assert_int_equal(slot_backend(&w[1], &be), id0); /* agreeing services share it */
-	mk = (struct drv_svc_key){
-	    .addr = w[1].fe.key.addr, .dport = w[1].fe.key.port, .proto = w[1].fe.key.proto};
-	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_SVC), &mk, &mv), 0);
+	assert_true(master_of(&w[1].fe.key, &mv));
 	ak.rev_nat = mv.rev_nat;
 	av = (struct drv_affinity_val){.backend_id = id0, .last_used_s = 1};
 	assert_int_equal(bpf_map_update_elem(aff, &ak, &av, BPF_ANY), 0);

@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include "lbmap_int.h"
+#include "array.h"
 #include "log.h"
 #include "maglev.h"
 
@@ -82,29 +83,11 @@ int lbm_op_push(struct op_vec *v, const void *key, const void *val, void *owner)
 	return 0;
 }
 
-int lbm_grow(void **arr, size_t *cap, size_t need, size_t elsz)
-{
-	size_t c;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	c = *cap ? *cap : 16;
-	while (c < need)
-		c *= 2;
-	p = realloc(*arr, c * elsz);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = c;
-	return 0;
-}
-
 void lbm_fe_touch(struct lbmap *m, struct fe_state *fe)
 {
 	if (fe->touched)
 		return;
-	if (lbm_grow((void **)&m->touched, &m->captouched, m->ntouched + 1, sizeof(*m->touched)))
+	if (ARRAY_GROW(m->touched, m->captouched, m->ntouched + 1))
 		return; /* the commit then misses its cleanup; the next full sync repairs it */
 	m->touched[m->ntouched++] = fe;
 	fe->touched = true;
@@ -175,7 +158,7 @@ static uint32_t be_id_alloc(struct lbmap *m)
 
 void lbm_be_id_release(struct lbmap *m, uint32_t id)
 {
-	if (lbm_grow((void **)&m->free_ids, &m->capfree, m->nfree + 1, sizeof(uint32_t)) == 0)
+	if (ARRAY_GROW(m->free_ids, m->capfree, m->nfree + 1) == 0)
 		m->free_ids[m->nfree++] = id;
 }
 
@@ -399,7 +382,7 @@ void lbm_be_maybe_dead(struct lbmap *m, struct be_state *s)
 {
 	if (s->maybe_dead || s->refs != 0)
 		return;
-	if (lbm_grow((void **)&m->zero, &m->capzero, m->nzero + 1, sizeof(*m->zero)))
+	if (ARRAY_GROW(m->zero, m->capzero, m->nzero + 1))
 		return;
 	m->zero[m->nzero++] = s;
 	s->maybe_dead = true;
@@ -495,7 +478,7 @@ static bool same_endpoint(const struct lb_backend *x, const struct lb_backend *y
 int lbm_fe_reserve(struct fe_state *fe, uint32_t n)
 {
 	size_t cap = fe->cap;
-	int err = lbm_grow((void **)&fe->slots, &cap, n ? n : 1, sizeof(uint32_t));
+	int err = ARRAY_GROW(fe->slots, cap, n ? n : 1);
 
 	fe->cap = (uint32_t)cap;
 	return err;
@@ -507,7 +490,7 @@ static int remember_removed(struct lbmap *m, struct fe_state *fe, struct be_stat
 {
 	struct removed *r;
 
-	if (lbm_grow((void **)&m->rm, &m->caprm, m->nrm + 1, sizeof(*m->rm)))
+	if (ARRAY_GROW(m->rm, m->caprm, m->nrm + 1))
 		return -ENOMEM;
 	r = &m->rm[m->nrm++];
 	r->fe = fe->key;
@@ -586,7 +569,7 @@ static int queue_maglev(struct lbmap *m, struct fe_state *fe, const uint32_t *id
 		}
 		m->nmag = w;
 	}
-	if (lbm_grow((void **)&m->mag, &m->capmag, m->nmag + 1, sizeof(*m->mag)))
+	if (ARRAY_GROW(m->mag, m->capmag, m->nmag + 1))
 		goto out;
 	op = &m->mag[m->nmag++];
 	op->fe = fe;
@@ -617,7 +600,7 @@ static int queue_maglev_delete(struct lbmap *m, struct fe_state *fe)
 {
 	struct maglev_op *op;
 
-	if (lbm_grow((void **)&m->mag, &m->capmag, m->nmag + 1, sizeof(*m->mag)))
+	if (ARRAY_GROW(m->mag, m->capmag, m->nmag + 1))
 		return -ENOMEM;
 	op = &m->mag[m->nmag++];
 	memset(op, 0, sizeof(*op));
@@ -712,8 +695,7 @@ int lbmap_upsert(struct lbmap *m, const struct lb_frontend *want)
 					 m->r_rnat.name, m->r_rnat.max, want->name);
 			m->id_logged = true;
 			m->ctr.write_failures++;
-			if (lbm_grow((void **)&m->failed, &m->capfailed, m->nfailed + 1,
-				     sizeof(*m->failed)) == 0)
+			if (ARRAY_GROW(m->failed, m->capfailed, m->nfailed + 1) == 0)
 				m->failed[m->nfailed++] = want->key;
 			goto out;
 		}

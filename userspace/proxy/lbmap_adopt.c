@@ -2,6 +2,7 @@
 /* lbmap_adopt: after a restart, the state is rebuilt from the pinned maps (ids kept). */
 #define _GNU_SOURCE
 #include "lbmap_int.h"
+#include "array.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -141,8 +142,7 @@ int lbmap_adopt(struct lbmap *m)
 		for (e = hmap_first(m->bes); e; e = hmap_next(m->bes, e)) {
 			struct be_state *s = hmap_entry_val(e);
 
-			if (s->refs == 0 &&
-			    lbm_grow((void **)&dead, &capdead, ndead + 1, sizeof(*dead)) == 0)
+			if (s->refs == 0 && ARRAY_GROW(dead, capdead, ndead + 1) == 0)
 				dead[ndead++] = s;
 		}
 		for (size_t i = 0; i < ndead; i++) {

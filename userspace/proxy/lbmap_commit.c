@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "lbmap_int.h"
+#include "array.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -26,7 +27,7 @@ void lbm_fe_fail(struct lbmap *m, struct fe_state *fe)
 		return;
 	fe->failed = true;
 	lbm_fe_touch(m, fe);
-	if (lbm_grow((void **)&m->failed, &m->capfailed, m->nfailed + 1, sizeof(*m->failed)) == 0)
+	if (ARRAY_GROW(m->failed, m->capfailed, m->nfailed + 1) == 0)
 		m->failed[m->nfailed++] = fe->key;
 }
 

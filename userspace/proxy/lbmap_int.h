@@ -137,7 +137,6 @@ struct be_tuple {
 };
 
 int lbm_op_push(struct op_vec *v, const void *key, const void *val, void *owner);
-int lbm_grow(void **arr, size_t *cap, size_t need, size_t elsz);
 void lbm_fe_touch(struct lbmap *m, struct fe_state *fe);
 struct be_tuple lbm_be_tuple_of(const struct lb_backend *b);
 struct drv_svc_key lbm_svc_key(const struct lb_fe_key *k, uint16_t slot);

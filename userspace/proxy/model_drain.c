@@ -9,6 +9,7 @@
  */
 #include "model_int.h"
 
+#include "array.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -52,16 +53,9 @@ static int draining_of(const struct svc_entry *se, struct drv_drain_key **out, s
 
 				if (ep->ready || !ep->serving || !ep->terminating)
 					continue;
-				if (n == cap) {
-					size_t c = cap ? cap * 2 : 8;
-					void *q = realloc(v, c * sizeof(*v));
-
-					if (!q) {
-						free(v);
-						return -ENOMEM;
-					}
-					v = q;
-					cap = c;
+				if (ARRAY_GROW(v, cap, n + 1)) {
+					free(v);
+					return -ENOMEM;
 				}
 				memset(&v[n], 0, sizeof(v[n]));
 				v[n].addr = ep->addr;
@@ -148,15 +142,8 @@ void model_drain_sweep(struct proxy_model *m)
 		first = false;
 		if (m->drain && refs_of(m, &k))
 			continue;
-		if (n == cap) {
-			size_t c = cap ? cap * 2 : 16;
-			void *q = realloc(gone, c * sizeof(*gone));
-
-			if (!q)
-				break; /* the rest at the next full sync */
-			gone = q;
-			cap = c;
-		}
+		if (ARRAY_GROW(gone, cap, n + 1))
+			break; /* the rest at the next full sync */
 		gone[n++] = k;
 	}
 	for (size_t i = 0; i < n; i++)

@@ -51,11 +51,7 @@ write_service() {
 	local file=$1 name=$2 ip=$3
 	shift 3
 	{
-		echo "apiVersion: v1"
-		echo "kind: Service"
-		echo "metadata: {name: $name, namespace: default}"
-		echo "spec:"
-		echo "  clusterIP: $ip"
+		service_head "$name" "$ip"
 		echo "  ports:"
 		echo "  - {name: http, port: 80, targetPort: web, nodePort: ${NODEPORT:-30080}}"
 		if [ -n "${UDP_NODEPORT:-}" ]; then
@@ -66,6 +62,32 @@ write_service() {
 		for l in "$@"; do echo "  $l"; done
 	} >"$file.tmp"
 	mv "$file.tmp" "$file"
+}
+
+# write_lb_service FILE NAME CLUSTERIP NODEPORT INGRESS-IP [extra spec lines...]: a
+# LoadBalancer Service with the http port only (80 -> named port web, on NODEPORT) and
+# INGRESS-IP in its status. Extra lines are appended under spec.
+write_lb_service() {
+	local file=$1 name=$2 ip=$3 np=$4 ingress=$5
+	shift 5
+	{
+		service_head "$name" "$ip"
+		echo "  type: LoadBalancer"
+		echo "  ports: [{name: http, port: 80, targetPort: web, nodePort: $np}]"
+		for l in "$@"; do echo "  $l"; done
+		echo "status:"
+		echo "  loadBalancer: {ingress: [{ip: $ingress}]}"
+	} >"$file.tmp"
+	mv "$file.tmp" "$file"
+}
+
+# service_head NAME CLUSTERIP: a Service manifest up to its spec's clusterIP.
+service_head() {
+	echo "apiVersion: v1"
+	echo "kind: Service"
+	echo "metadata: {name: $1, namespace: default}"
+	echo "spec:"
+	echo "  clusterIP: $2"
 }
 
 # write_slice FILE SERVICE "IP[:node[:state]]"...: an EndpointSlice; state is ready

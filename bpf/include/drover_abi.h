@@ -12,9 +12,12 @@
  *              frontend: backend count, rev-NAT id, flags, affinity timeout. Slots 1..count
  *              hold backend ids. Writers put backends and slots in place before the master
  *              entry announces them (make-before-break), and shrink the master first.
- *   drv_be4    backend id -> address, port, flags. The flags are per service (an endpoint
- *              two services' slices disagree about, terminating or local in one only, has
- *              one id per set of flags), so one address:port may hold several ids.
+ *   drv_be4    backend id -> address, port, flags. The flags are those the datapath reads
+ *              (DRV_BE_F_LOCAL) and part of the backend's identity: an endpoint two
+ *              services' slices place on different nodes has one id per node, so one
+ *              address:port may hold several ids. Whether an endpoint is terminating is the
+ *              service's word, not the endpoint's: it is in the slot (DRV_SLOT_F_TERMINATING),
+ *              so the backend keeps its id when it starts terminating.
  *   drv_rnat4  rev-NAT id -> the frontend address (for replies and inspection).
  *   drv_mag4   rev-NAT id -> Maglev lookup table, for frontends reached from outside the
  *              node (NodePort, externalIPs, LoadBalancer IPs): an inner array whose entry 0
@@ -134,8 +137,15 @@ struct drv_svc_val {
 	__u32 affinity_timeout; /* master: seconds, when DRV_SVC_F_AFFINITY */
 	__u32 maglev_size;	/* master: Maglev table size M (the table carries it too; userspace
 			    * reads it back when it adopts pinned maps) */
-	__u16 flags;		/* master: enum drv_svc_flags */
+	__u16 flags;		/* master: enum drv_svc_flags; slot: enum drv_slot_flags */
 	__u16 pad;
+};
+
+/* A slot's flags: what its frontend's service says about the endpoint. Read by inspection
+ * (`drover bpf services`, the e2e tests), not by the datapath: a terminating endpoint gets a
+ * slot only while its service has no ready one, and is then used like any other. */
+enum drv_slot_flags {
+	DRV_SLOT_F_TERMINATING = 1 << 0, /* terminating (and serving) in this service's slice */
 };
 
 struct drv_backend {
@@ -147,6 +157,8 @@ struct drv_backend {
 
 enum drv_backend_flags {
 	DRV_BE_F_LOCAL = 1 << 0, /* endpoint lives on this node */
+	/* never in drv_be4: the proxy's own lb_backend says it, and lbmap writes it to the
+	 * frontend's slot as DRV_SLOT_F_TERMINATING */
 	DRV_BE_F_TERMINATING = 1 << 1,
 };
 

@@ -4,11 +4,12 @@
  * lbmap_commit() (lbmap_commit.c) flushes phase by phase (see lbmap.h for the order and why).
  *
  * State: one fe_state per frontend (its rev-NAT id, flags and slot contents as they are in
- * the map after the last commit), one be_state per backend address and flags (its id and how
- * many slots point at it). Ids are stable for as long as something references them, so
- * conntrack entries and affinity survive unrelated updates and restarts. An endpoint whose
- * flags change in a service moves to another id: its affinity entries move with it, and it
- * is not reported as removed (lbmap_commit.c).
+ * the map after the last commit), one be_state per backend address and the flags the
+ * datapath reads (its id and how many slots point at it). Ids are stable for as long as
+ * something references them, so conntrack entries and affinity survive unrelated updates and
+ * restarts, and an endpoint that starts terminating (a flag of its slot) keeps its id. An
+ * endpoint that moves to another node in a service moves to another id: its affinity entries
+ * move with it, and it is not reported as removed (lbmap_commit.c).
  */
 #define _GNU_SOURCE
 #include "lbmap_int.h"
@@ -95,8 +96,10 @@ void lbm_fe_touch(struct lbmap *m, struct fe_state *fe)
 
 struct be_tuple lbm_be_tuple_of(const struct lb_backend *b)
 {
-	struct be_tuple t = {
-	    .addr = b->addr, .port = b->port, .proto = b->proto, .flags = b->flags};
+	struct be_tuple t = {.addr = b->addr,
+			     .port = b->port,
+			     .proto = b->proto,
+			     .flags = b->flags & LBM_BE_MAP_FLAGS};
 
 	return t;
 }
@@ -237,6 +240,7 @@ void lbm_fe_free(struct fe_state *fe)
 	if (!fe)
 		return;
 	free(fe->slots);
+	free(fe->slot_flags);
 	free(fe);
 }
 
@@ -405,6 +409,7 @@ static struct be_state *be_get(struct lbmap *m, const struct lb_backend *b)
 	if (!s)
 		return NULL;
 	s->be = *b;
+	s->be.flags &= LBM_BE_MAP_FLAGS;
 	s->id = be_id_alloc(m);
 	if (!s->id || hmap_put(m->bes, &t, sizeof(t), s, NULL) < 0) {
 		free(s);
@@ -423,7 +428,7 @@ static int be_queue_put(struct lbmap *m, struct be_state *s)
 {
 	struct drv_backend v;
 
-	if (s->queued || s->in_map)
+	if (s->queued || (s->in_map && !s->rewrite))
 		return 0;
 	if (!s->in_map)
 		m->r_be.pending++;
@@ -461,7 +466,7 @@ static int cmp_backend_addr(const struct lb_backend *x, const struct lb_backend 
 }
 
 /* ... and the flags last, so that an endpoint listed twice with different flags keeps the
- * same one whatever the order it was given in. */
+ * same ones whatever the order it was given in. */
 static int cmp_backend(const void *a, const void *b)
 {
 	const struct lb_backend *x = a, *y = b;
@@ -475,16 +480,31 @@ static bool same_endpoint(const struct lb_backend *x, const struct lb_backend *y
 	return cmp_backend_addr(x, y) == 0;
 }
 
+/* Room for n slots in fe->slots and fe->slot_flags. */
 int lbm_fe_reserve(struct fe_state *fe, uint32_t n)
 {
 	size_t cap = fe->cap;
-	int err = ARRAY_GROW(fe->slots, cap, n ? n : 1);
+	uint8_t *f;
 
+	if (ARRAY_GROW(fe->slots, cap, n ? n : 1))
+		return -ENOMEM;
+	if (cap == fe->cap)
+		return 0;
+	f = realloc(fe->slot_flags, cap);
+	if (!f)
+		return -ENOMEM; /* slots grew, fe->cap did not: grown again next time */
+	fe->slot_flags = f;
 	fe->cap = (uint32_t)cap;
-	return err;
+	return 0;
 }
 
-/* moved_to: the id fe now serves the same endpoint under (its flags changed), or 0. */
+/* What a slot says about its endpoint: the service's, not the backend entry's. */
+static uint8_t slot_flags_of(const struct lb_backend *b)
+{
+	return b->flags & DRV_BE_F_TERMINATING ? DRV_SLOT_F_TERMINATING : 0;
+}
+
+/* moved_to: the id fe now serves the same endpoint under (its node changed), or 0. */
 static int remember_removed(struct lbmap *m, struct fe_state *fe, struct be_state *s,
 			    uint32_t moved_to)
 {
@@ -629,7 +649,8 @@ void lbmap_mark(struct lbmap *m)
 		((struct fe_state *)hmap_entry_val(e))->marked = false;
 }
 
-static int queue_slot(struct lbmap *m, struct fe_state *fe, size_t i, uint32_t backend_id)
+static int queue_slot(struct lbmap *m, struct fe_state *fe, size_t i, uint32_t backend_id,
+		      uint8_t flags)
 {
 	struct drv_svc_key k = lbm_svc_key(&fe->key, (uint16_t)(i + 1));
 	struct drv_svc_val v;
@@ -637,6 +658,7 @@ static int queue_slot(struct lbmap *m, struct fe_state *fe, size_t i, uint32_t b
 	memset(&v, 0, sizeof(v));
 	v.backend_id = backend_id;
 	v.rev_nat = fe->rev_nat;
+	v.flags = flags;
 	slot_del_cancel(m, fe, &k);
 	return lbm_op_push(&m->slot_put, &k, &v, fe);
 }
@@ -646,6 +668,7 @@ int lbmap_upsert(struct lbmap *m, const struct lb_frontend *want)
 	struct fe_state *fe = hmap_get(m->fes, &want->key, sizeof(want->key));
 	struct lb_backend *sorted = NULL;
 	uint32_t *ids = NULL;
+	uint8_t *sflags = NULL;
 	size_t n = 0;
 	bool is_new = false, external, same;
 	uint16_t flags = want->flags & ~DRV_SVC_F_MAGLEV;
@@ -658,7 +681,8 @@ int lbmap_upsert(struct lbmap *m, const struct lb_frontend *want)
 	if (want->nbackends) {
 		sorted = malloc(want->nbackends * sizeof(*sorted));
 		ids = malloc(want->nbackends * sizeof(*ids));
-		if (!sorted || !ids) {
+		sflags = malloc(want->nbackends);
+		if (!sorted || !ids || !sflags) {
 			err = -ENOMEM;
 			goto out;
 		}
@@ -717,6 +741,7 @@ int lbmap_upsert(struct lbmap *m, const struct lb_frontend *want)
 			goto out;
 		}
 		ids[i] = s->id;
+		sflags[i] = slot_flags_of(&sorted[i]);
 		be_new += !s->in_map && !s->queued;
 	}
 	/* Room for everything new this frontend needs, or nothing of it is written. */
@@ -757,8 +782,17 @@ int lbmap_upsert(struct lbmap *m, const struct lb_frontend *want)
 	       fe->affinity_timeout == want->affinity_timeout && fe->count == n &&
 	       fe->nslots == n && (n == 0 || memcmp(fe->slots, ids, n * sizeof(*ids)) == 0) &&
 	       strcmp(fe->name, want->name) == 0 && (!external || !n || fe->maglev_valid);
-	if (same)
+	if (same) {
+		/* The same backends; only what the service says about some of them (terminating)
+		 * may differ: those slots are written again in place, nothing else. */
+		for (size_t i = 0; i < n && !err; i++) {
+			if (fe->slot_flags[i] != sflags[i])
+				err = queue_slot(m, fe, i, ids[i], sflags[i]);
+		}
+		if (!err && n)
+			memcpy(fe->slot_flags, sflags, n);
 		goto out;
+	}
 
 	if (is_new) {
 		struct drv_revnat rv;
@@ -788,10 +822,10 @@ int lbmap_upsert(struct lbmap *m, const struct lb_frontend *want)
 	 * can fail for lack of room, so a frontend that cannot grow fails before any of its
 	 * live slots changed, and keeps its old backends. */
 	for (size_t i = fe->nslots; i < n && !err; i++)
-		err = queue_slot(m, fe, i, ids[i]);
+		err = queue_slot(m, fe, i, ids[i], sflags[i]);
 	for (size_t i = 0; i < n && i < fe->nslots && !err; i++) {
-		if (fe->slots[i] != ids[i])
-			err = queue_slot(m, fe, i, ids[i]);
+		if (fe->slots[i] != ids[i] || fe->slot_flags[i] != sflags[i])
+			err = queue_slot(m, fe, i, ids[i], sflags[i]);
 	}
 	if (err)
 		goto out;
@@ -862,8 +896,10 @@ int lbmap_upsert(struct lbmap *m, const struct lb_frontend *want)
 		if (!kept && i < fe->count)
 			remember_removed(m, fe, s, moved_to);
 	}
-	if (n)
+	if (n) {
 		memcpy(fe->slots, ids, n * sizeof(*ids));
+		memcpy(fe->slot_flags, sflags, n);
+	}
 	fe->nslots = fe->count = (uint32_t)n;
 	fe->flags = flags;
 	fe->affinity_timeout = want->affinity_timeout;
@@ -878,6 +914,7 @@ out:
 		lbm_fe_fail(m, fe);
 	free(sorted);
 	free(ids);
+	free(sflags);
 	return err;
 }
 

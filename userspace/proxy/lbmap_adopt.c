@@ -47,8 +47,11 @@ int lbmap_adopt(struct lbmap *m)
 			if (!s)
 				return -ENOMEM;
 			s->be = lb;
+			s->be.flags &= LBM_BE_MAP_FLAGS;
 			s->id = id;
 			s->in_map = true;
+			/* an older proxy's entry may say terminating: written again when used */
+			s->rewrite = s->be.flags != b.flags;
 			if (hmap_put(m->bes, &t, sizeof(t), s, NULL) < 0 ||
 			    lbm_be_id_set(m, id, s) < 0) {
 				free(s);
@@ -109,9 +112,12 @@ int lbmap_adopt(struct lbmap *m)
 				have = false;
 				continue;
 			}
-			for (uint32_t i = fe->nslots; i < key.slot; i++)
+			for (uint32_t i = fe->nslots; i < key.slot; i++) {
 				fe->slots[i] = 0;
+				fe->slot_flags[i] = 0;
+			}
 			fe->slots[key.slot - 1] = val.backend_id;
+			fe->slot_flags[key.slot - 1] = (uint8_t)val.flags;
 			if (key.slot > fe->nslots)
 				fe->nslots = key.slot;
 		}

@@ -154,6 +154,7 @@ static void fe_refresh(struct lbmap *m, struct fe_state *fe)
 		if (lbm_fe_reserve(fe, slot))
 			break;
 		fe->slots[slot - 1] = v.backend_id;
+		fe->slot_flags[slot - 1] = (uint8_t)v.flags;
 		n = slot;
 	}
 	/* Slots past the master's count were written by the failed attempt and are
@@ -204,7 +205,7 @@ static void affinity_cleanup(struct lbmap *m)
 					r = &m->rm[i];
 			}
 		}
-		/* The client keeps its endpoint when only the endpoint's flags changed. */
+		/* The client keeps its endpoint when only the endpoint's node changed. */
 		if (r && r->moved_to) {
 			val.backend_id = r->moved_to;
 			bpf_map_update_elem(m->fd.affinity, &next, &val, BPF_EXIST);
@@ -229,8 +230,10 @@ int lbmap_commit(struct lbmap *m)
 		struct be_state *s = m->be_put.owner[i];
 
 		s->queued = false;
-		if (!s->failed)
+		if (!s->failed) {
 			s->in_map = true;
+			s->rewrite = false;
+		}
 	}
 	/* Slots and Maglev tables that point at a backend that could not be written fail
 	 * their frontend. */

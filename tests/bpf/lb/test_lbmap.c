@@ -10,8 +10,10 @@
  *    entries;
  *  - a full map: counted, reported, the frontend keeps its old consistent state, never a
  *    slot pointing nowhere;
- *  - one endpoint in two services that disagree about its flags: each service's own,
- *    whatever the order and across a restart.
+ *  - one endpoint in two services that disagree about its flags: its node makes two
+ *    backend entries, each service's own, and its terminating one, said in each slot,
+ *    whatever the order and across a restart; an endpoint that starts terminating keeps
+ *    its backend id.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -213,7 +215,8 @@ static void want_random(struct want *w, int idx, unsigned *seed)
 		w->bes[i].addr = htonl(0x0af40100 + 10 + (uint32_t)b);
 		w->bes[i].port = htons(8080);
 		w->bes[i].proto = DRV_PROTO_TCP;
-		w->bes[i].flags = 0;
+		/* now and then terminating: said in the slot, the same backend entry */
+		w->bes[i].flags = (b + idx + n) % 5 == 0 ? DRV_BE_F_TERMINATING : 0;
 	}
 	w->fe.nbackends = (size_t)n;
 	w->fe.backends = w->bes;
@@ -250,8 +253,17 @@ static void check_maps(struct want *w, int n, bool exhaustive)
 			mk.slot = (uint16_t)s;
 			assert_int_equal(bpf_map_lookup_elem(svc, &mk, &sv), 0);
 			assert_int_equal(bpf_map_lookup_elem(be, &sv.backend_id, &b), 0);
-			for (size_t j = 0; j < w[i].fe.nbackends; j++)
-				found |= w[i].bes[j].addr == b.addr && w[i].bes[j].port == b.port;
+			for (size_t j = 0; j < w[i].fe.nbackends && !found; j++) {
+				const struct lb_backend *x = &w[i].bes[j];
+
+				found = x->addr == b.addr && x->port == b.port;
+				if (found && (b.flags != (x->flags & DRV_BE_F_LOCAL) ||
+					      !(sv.flags & DRV_SLOT_F_TERMINATING) !=
+						  !(x->flags & DRV_BE_F_TERMINATING)))
+					fail_msg("frontend %d slot %zu: backend flags %#x, slot "
+						 "flags %#x, want %#x",
+						 i, s, b.flags, sv.flags, x->flags);
+			}
 			assert_true(found);
 			slots++;
 		}
@@ -670,8 +682,9 @@ static void shared_fe(struct want *w, int idx, uint8_t be_flags, uint16_t fe_fla
 	w->present = true;
 }
 
-/* The backend frontend w's slot 1 leads to: its id, *be its drv_be4 entry. */
-static uint32_t slot_backend(const struct want *w, struct drv_backend *be)
+/* The backend frontend w's slot 1 leads to: its id, *be its drv_be4 entry, *sflags the
+ * slot's own flags (enum drv_slot_flags). */
+static uint32_t slot_backend(const struct want *w, struct drv_backend *be, uint16_t *sflags)
 {
 	struct drv_svc_key k = {
 	    .addr = w->fe.key.addr, .dport = w->fe.key.port, .slot = 1, .proto = w->fe.key.proto};
@@ -680,20 +693,27 @@ static uint32_t slot_backend(const struct want *w, struct drv_backend *be)
 	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_SVC), &k, &v), 0);
 	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_BACKEND), &v.backend_id, be),
 			 0);
+	if (sflags)
+		*sflags = v.flags;
 	return v.backend_id;
 }
 
-/* Each frontend's backend carries the flags its own service gave the endpoint. */
+/* Each frontend's backend entry carries the flag the datapath reads (local) as its own
+ * service gave it, never terminating; each slot says terminating as its own service does. */
 static void check_own_flags(const struct want *w, int n)
 {
 	for (int i = 0; i < n; i++) {
+		uint8_t want = w[i].bes[0].flags;
 		struct drv_backend be;
+		uint16_t sf;
 
-		slot_backend(&w[i], &be);
+		slot_backend(&w[i], &be, &sf);
 		assert_int_equal(be.addr, ip4(SHARED_EP));
-		if (be.flags != w[i].bes[0].flags)
+		if (be.flags != (want & DRV_BE_F_LOCAL))
 			fail_msg("frontend %d: backend flags %#x, its service says %#x", i,
-				 be.flags, w[i].bes[0].flags);
+				 be.flags, want);
+		if (!!(sf & DRV_SLOT_F_TERMINATING) != !!(want & DRV_BE_F_TERMINATING))
+			fail_msg("frontend %d: slot flags %#x, its service says %#x", i, sf, want);
 	}
 }
 
@@ -707,80 +727,103 @@ static void count_removed(const struct lb_fe_key *fe, const struct lb_backend *b
 	removed_calls++;
 }
 
-/* One endpoint serves two services whose slices disagree: ready and on this node in one,
- * terminating and elsewhere in the other. Each service's slot leads to a backend with its
- * own flags, whichever service is written first, in one commit or two, and after a restart
- * adopts the maps (kube-proxy keeps endpoint state per service). */
+/* A restart: the maps adopted by a new lbmap, resynced in the order given, nothing rewritten
+ * or deleted; then F.lb adopts them too (the caller's state is the maps'). */
+static void restart_unchanged(struct want *w, int order)
+{
+	struct lbmap_counters c;
+	struct lbmap_fds fds;
+	struct lbmap *lb2;
+
+	dp_lbmap_fds(F.dp, &fds);
+	lb2 = lbmap_new(&fds, NULL);
+	assert_non_null(lb2);
+	assert_int_equal(lbmap_adopt(lb2), 0);
+	lbmap_begin(lb2);
+	lbmap_mark(lb2);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(lbmap_upsert(lb2, &w[order ? 1 - i : i].fe), 0);
+	assert_int_equal(lbmap_sweep(lb2), 0);
+	assert_int_equal(lbmap_commit(lb2), 0);
+	lbmap_get_counters(lb2, &c);
+	assert_int_equal(c.entries_written, 0);
+	assert_int_equal(c.entries_deleted, 0);
+	lbmap_free(lb2);
+	lbmap_free(F.lb);
+	F.lb = lbmap_new(&fds, NULL);
+	assert_non_null(F.lb);
+	assert_int_equal(lbmap_adopt(F.lb), 0);
+}
+
+/* One endpoint serves two services whose slices disagree about it. On this node in one and
+ * elsewhere in the other: two backend entries, each with its service's local flag (the tc
+ * path masquerades by it). Terminating in one and ready in the other: one entry, the same
+ * whichever service is written first, in one commit or two, and across a restart, and each
+ * service's slot says what its slice does (kube-proxy keeps endpoint state per service). */
 static void test_shared_endpoint_flags(void **state)
 {
-	const uint8_t fl[2] = {DRV_BE_F_LOCAL, DRV_BE_F_TERMINATING};
+	static const struct {
+		uint8_t fl[2];
+		bool shared;
+	} cases[] = {
+	    {{DRV_BE_F_LOCAL, 0}, false},
+	    {{DRV_BE_F_LOCAL, DRV_BE_F_LOCAL | DRV_BE_F_TERMINATING}, true},
+	    {{0, DRV_BE_F_TERMINATING}, true},
+	    {{DRV_BE_F_LOCAL, DRV_BE_F_TERMINATING}, false},
+	};
 	struct want w[2];
 
 	(void)state;
-	for (int order = 0; order < 2; order++) {
-		for (int commits = 1; commits <= 2; commits++) {
-			struct lbmap_counters c;
-			struct lbmap_fds fds;
-			struct drv_backend be;
-			uint32_t ids[2];
-			struct lbmap *lb2;
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		for (int order = 0; order < 2; order++) {
+			for (int commits = 1; commits <= 2; commits++) {
+				struct drv_backend be[2];
+				uint32_t ids[2];
 
-			shared_fe(&w[0], 1, fl[0], 0);
-			shared_fe(&w[1], 2, fl[1], 0);
-			lbmap_begin(F.lb);
-			for (int i = 0; i < 2; i++) {
-				int f = order ? 1 - i : i;
-
-				if (i == 1 && commits == 2) {
-					assert_int_equal(lbmap_commit(F.lb), 0);
-					lbmap_begin(F.lb);
+				shared_fe(&w[0], 1, cases[c].fl[0], 0);
+				shared_fe(&w[1], 2, cases[c].fl[1], 0);
+				lbmap_begin(F.lb);
+				for (int i = 0; i < 2; i++) {
+					if (i == 1 && commits == 2) {
+						assert_int_equal(lbmap_commit(F.lb), 0);
+						lbmap_begin(F.lb);
+					}
+					assert_int_equal(
+					    lbmap_upsert(F.lb, &w[order ? 1 - i : i].fe), 0);
 				}
-				assert_int_equal(lbmap_upsert(F.lb, &w[f].fe), 0);
+				assert_int_equal(lbmap_commit(F.lb), 0);
+				check_own_flags(w, 2);
+				ids[0] = slot_backend(&w[0], &be[0], NULL);
+				ids[1] = slot_backend(&w[1], &be[1], NULL);
+				if ((ids[0] == ids[1]) != cases[c].shared)
+					fail_msg("case %zu, order %d, %d commit(s): ids %u and %u",
+						 c, order, commits, ids[0], ids[1]);
+
+				restart_unchanged(w, !order);
+				check_own_flags(w, 2);
+				assert_int_equal(slot_backend(&w[0], &be[0], NULL), ids[0]);
+				assert_int_equal(slot_backend(&w[1], &be[1], NULL), ids[1]);
+
+				lbmap_begin(F.lb);
+				assert_int_equal(lbmap_delete(F.lb, &w[0].fe.key), 0);
+				assert_int_equal(lbmap_delete(F.lb, &w[1].fe.key), 0);
+				assert_int_equal(lbmap_commit(F.lb), 0);
 			}
-			assert_int_equal(lbmap_commit(F.lb), 0);
-			check_own_flags(w, 2);
-			ids[0] = slot_backend(&w[0], &be);
-			ids[1] = slot_backend(&w[1], &be);
-			assert_int_not_equal(ids[0], ids[1]);
-
-			/* A restart: adopted, resynced in the other order, nothing rewritten. */
-			dp_lbmap_fds(F.dp, &fds);
-			lb2 = lbmap_new(&fds, NULL);
-			assert_non_null(lb2);
-			assert_int_equal(lbmap_adopt(lb2), 0);
-			lbmap_begin(lb2);
-			lbmap_mark(lb2);
-			for (int i = 0; i < 2; i++)
-				assert_int_equal(lbmap_upsert(lb2, &w[order ? i : 1 - i].fe), 0);
-			assert_int_equal(lbmap_sweep(lb2), 0);
-			assert_int_equal(lbmap_commit(lb2), 0);
-			lbmap_get_counters(lb2, &c);
-			assert_int_equal(c.entries_written, 0);
-			assert_int_equal(c.entries_deleted, 0);
-			check_own_flags(w, 2);
-			assert_int_equal(slot_backend(&w[0], &be), ids[0]);
-			assert_int_equal(slot_backend(&w[1], &be), ids[1]);
-			lbmap_free(lb2);
-
-			lbmap_free(F.lb);
-			F.lb = lbmap_new(&fds, NULL);
-			assert_int_equal(lbmap_adopt(F.lb), 0);
-			lbmap_begin(F.lb);
-			assert_int_equal(lbmap_delete(F.lb, &w[0].fe.key), 0);
-			assert_int_equal(lbmap_delete(F.lb, &w[1].fe.key), 0);
-			assert_int_equal(lbmap_commit(F.lb), 0);
 		}
 	}
 }
 
-/* An endpoint whose flags change in one service (it starts terminating while it still
- * serves) moves to another backend entry; the service's affinity follows it there, and its
- * UDP sockets are left alone: the endpoint was not removed. Once both services agree, they
- * share one entry again. */
+/* An endpoint that starts terminating while it still serves (a rollout) keeps its backend id
+ * in every service: the flows that hold the id (the socket LB's unconnected UDP flows,
+ * conntrack, affinity) keep their endpoint, only the service's slot changes, and nothing is
+ * reported removed. One that moves to another node in one service moves to another id there:
+ * that service's affinity follows it, its UDP sockets are left alone. Once both services
+ * agree again they share one entry. */
 static void test_endpoint_flags_change(void **state)
 {
 	struct drv_affinity_key ak = {.client = 0x0a0a0a0a};
 	struct drv_affinity_val av;
+	struct lbmap_counters c0, c1;
 	struct drv_svc_val mv;
 	struct drv_backend be;
 	struct want w[2];
@@ -796,31 +839,58 @@ static void test_endpoint_flags_change(void **state)
 	assert_int_equal(lbmap_upsert(F.lb, &w[0].fe), 0);
 	assert_int_equal(lbmap_upsert(F.lb, &w[1].fe), 0);
 	assert_int_equal(lbmap_commit(F.lb), 0);
-	id0 = slot_backend(&w[0], &be);
-	assert_int_equal(slot_backend(&w[1], &be), id0); /* agreeing services share it */
+	id0 = slot_backend(&w[0], &be, NULL);
+	assert_int_equal(slot_backend(&w[1], &be, NULL), id0); /* agreeing services share it */
 	assert_true(master_of(&w[1].fe.key, &mv));
 	ak.rev_nat = mv.rev_nat;
 	av = (struct drv_affinity_val){.backend_id = id0, .last_used_s = 1};
 	assert_int_equal(bpf_map_update_elem(aff, &ak, &av, BPF_ANY), 0);
 
-	w[1].bes[0].flags = DRV_BE_F_LOCAL | DRV_BE_F_TERMINATING;
+	/* Terminating, in one service then in both: the same id, one slot written each time. */
+	for (int i = 1; i >= 0; i--) {
+		w[i].bes[0].flags = DRV_BE_F_LOCAL | DRV_BE_F_TERMINATING;
+		lbmap_get_counters(F.lb, &c0);
+		lbmap_begin(F.lb);
+		assert_int_equal(lbmap_upsert(F.lb, &w[i].fe), 0);
+		assert_int_equal(lbmap_commit(F.lb), 0);
+		lbmap_get_counters(F.lb, &c1);
+		if (slot_backend(&w[i], &be, NULL) != id0)
+			fail_msg(
+			    "frontend %d: the endpoint turned terminating and left id %u for %u", i,
+			    id0, slot_backend(&w[i], &be, NULL));
+		assert_int_equal(slot_backend(&w[1 - i], &be, NULL), id0);
+		check_own_flags(w, 2);
+		assert_int_equal(c1.entries_written - c0.entries_written, 1);
+		assert_int_equal(c1.entries_deleted - c0.entries_deleted, 0);
+		assert_int_equal(bpf_map_lookup_elem(aff, &ak, &av), 0);
+		assert_int_equal(av.backend_id, id0);
+		assert_int_equal(removed_calls, 0);
+	}
+	restart_unchanged(w, 0);
+	lbmap_set_removed_cb(F.lb, count_removed, NULL);
+	check_own_flags(w, 2);
+	assert_int_equal(slot_backend(&w[1], &be, NULL), id0);
+
+	/* Elsewhere for one service: another id there, its affinity moved, nothing removed. */
+	w[1].bes[0].flags = DRV_BE_F_TERMINATING;
 	lbmap_begin(F.lb);
 	assert_int_equal(lbmap_upsert(F.lb, &w[1].fe), 0);
 	assert_int_equal(lbmap_commit(F.lb), 0);
 	check_own_flags(w, 2);
-	id1 = slot_backend(&w[1], &be);
+	id1 = slot_backend(&w[1], &be, NULL);
 	assert_int_not_equal(id1, id0);
-	assert_int_equal(slot_backend(&w[0], &be), id0); /* the other service keeps its own */
+	assert_int_equal(slot_backend(&w[0], &be, NULL), id0); /* the other keeps its own */
 	assert_int_equal(bpf_map_lookup_elem(aff, &ak, &av), 0);
 	assert_int_equal(av.backend_id, id1);
 	assert_int_equal(removed_calls, 0);
 
 	/* The other service agrees now: one entry again, the unused one gone. */
-	w[0].bes[0].flags = w[1].bes[0].flags;
+	w[0].bes[0].flags = 0;
 	lbmap_begin(F.lb);
 	assert_int_equal(lbmap_upsert(F.lb, &w[0].fe), 0);
 	assert_int_equal(lbmap_commit(F.lb), 0);
-	assert_int_equal(slot_backend(&w[0], &be), id1);
+	check_own_flags(w, 2);
+	assert_int_equal(slot_backend(&w[0], &be, NULL), id1);
 	assert_int_not_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_BACKEND), &id0, &be), 0);
 	assert_int_equal(removed_calls, 0);
 
@@ -834,6 +904,68 @@ static void test_endpoint_flags_change(void **state)
 	lbmap_set_removed_cb(F.lb, NULL, NULL);
 }
 
+/* Maps an older proxy wrote: the backend entry says terminating, the slot nothing. Adopted
+ * with their ids; the first resync writes the entry without the flag and the slot with it,
+ * and the next one nothing. */
+static void test_adopt_terminating_backend_entry(void **state)
+{
+	struct lbmap_counters c;
+	struct drv_backend be;
+	struct want w[2];
+	uint32_t id;
+	int bfd = dp_map_fd(F.dp, DP_MAP_BACKEND);
+
+	(void)state;
+	shared_fe(&w[0], 1, DRV_BE_F_LOCAL | DRV_BE_F_TERMINATING, 0);
+	shared_fe(&w[1], 2, DRV_BE_F_LOCAL | DRV_BE_F_TERMINATING, 0);
+	lbmap_begin(F.lb);
+	assert_int_equal(lbmap_upsert(F.lb, &w[0].fe), 0);
+	assert_int_equal(lbmap_upsert(F.lb, &w[1].fe), 0);
+	assert_int_equal(lbmap_commit(F.lb), 0);
+	id = slot_backend(&w[0], &be, NULL);
+	be.flags |= DRV_BE_F_TERMINATING;
+	assert_int_equal(bpf_map_update_elem(bfd, &id, &be, BPF_EXIST), 0);
+	for (int i = 0; i < 2; i++) {
+		struct drv_svc_key k = {.addr = w[i].fe.key.addr,
+					.dport = w[i].fe.key.port,
+					.slot = 1,
+					.proto = w[i].fe.key.proto};
+		struct drv_svc_val v;
+
+		assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_SVC), &k, &v), 0);
+		v.flags = 0;
+		assert_int_equal(
+		    bpf_map_update_elem(dp_map_fd(F.dp, DP_MAP_SVC), &k, &v, BPF_EXIST), 0);
+	}
+
+	lbmap_free(F.lb);
+	{
+		struct lbmap_fds fds;
+
+		dp_lbmap_fds(F.dp, &fds);
+		F.lb = lbmap_new(&fds, NULL);
+	}
+	assert_int_equal(lbmap_adopt(F.lb), 0);
+	lbmap_begin(F.lb);
+	lbmap_mark(F.lb);
+	assert_int_equal(lbmap_upsert(F.lb, &w[1].fe), 0);
+	assert_int_equal(lbmap_upsert(F.lb, &w[0].fe), 0);
+	assert_int_equal(lbmap_sweep(F.lb), 0);
+	assert_int_equal(lbmap_commit(F.lb), 0);
+	lbmap_get_counters(F.lb, &c);
+	assert_int_equal(c.entries_written, 3); /* the backend entry and two slots */
+	assert_int_equal(c.entries_deleted, 0);
+	check_own_flags(w, 2);
+	assert_int_equal(slot_backend(&w[0], &be, NULL), id);
+	assert_int_equal(slot_backend(&w[1], &be, NULL), id);
+	restart_unchanged(w, 1);
+
+	lbmap_begin(F.lb);
+	assert_int_equal(lbmap_delete(F.lb, &w[0].fe.key), 0);
+	assert_int_equal(lbmap_delete(F.lb, &w[1].fe.key), 0);
+	assert_int_equal(lbmap_commit(F.lb), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -845,6 +977,7 @@ int main(void)
 	    cmocka_unit_test(test_two_scopes_adopted),
 	    cmocka_unit_test(test_shared_endpoint_flags),
 	    cmocka_unit_test(test_endpoint_flags_change),
+	    cmocka_unit_test(test_adopt_terminating_backend_entry),
 	    cmocka_unit_test_teardown(test_full_map, test_teardown),
 	};
 

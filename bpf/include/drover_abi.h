@@ -310,8 +310,8 @@ struct drv_sock_rnat_val {
 
 /* ---- unconnected UDP flows of the socket LB (sendmsg4) ----
  * A (socket, frontend) flow keeps its backend, as kube-proxy's conntrack entry does, until
- * it idles out (ct_other_timeout_s, --ct-timeout-other) or its backend goes (the id no longer names the same
- * address:port). */
+ * it idles out (ct_other_timeout_s, --ct-timeout-other) or its backend stops serving (the id
+ * no longer names the same address:port, and the address:port is not in drv_drain1). */
 struct drv_sock_udp_key {
 	__u64 cookie; /* socket cookie */
 	__be32 vip;   /* frontend the datagram was sent to */
@@ -343,7 +343,8 @@ struct drv_srcrange_key {
 /* ---- terminating endpoints that still serve (drv_drain1) ----
  * An endpoint that is terminating but serving while its service has ready ones gets no slot
  * (and its drv_be4 entry may go), yet kube-proxy's conntrack cleanup keeps the UDP flows to
- * it: a UDP flow of the tc/XDP paths whose backend is gone keeps it while it is listed here.
+ * it: a UDP flow of the tc/XDP paths, or of the socket LB (drv_skudp1), whose backend is gone
+ * keeps it while it is listed here.
  * Written by the model (one entry per address:port/protocol, whatever the services). */
 struct drv_drain_key {
 	__be32 addr;

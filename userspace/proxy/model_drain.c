@@ -3,8 +3,8 @@
  * model_drain.c: drv_drain1, the terminating endpoints that still serve. While a service has
  * ready endpoints its terminating ones get no slot (model.c's pick_endpoints), and their
  * drv_be4 entries may go; kube-proxy's conntrack cleanup still keeps the UDP flows to a
- * serving endpoint, so the tc/XDP paths keep such a flow while its endpoint is listed here
- * (TCP flows keep theirs regardless). One entry per address:port/protocol, counted over the
+ * serving endpoint, so the tc/XDP paths and the socket LB's unconnected UDP flows keep such a
+ * flow while its endpoint is listed here (TCP flows keep theirs regardless). One entry per address:port/protocol, counted over the
  * services that list it; each service remembers what it counted.
  */
 #include "model_int.h"

@@ -91,7 +91,8 @@ service_head() {
 }
 
 # write_slice FILE SERVICE "IP[:node[:state]]"...: an EndpointSlice; state is ready
-# (default), terminating, or notready.
+# (default), terminating, notready, or readyterminating (a terminating pod of a service with
+# publishNotReadyAddresses).
 write_slice() {
 	local file=$1 svc=$2
 	shift 2
@@ -112,6 +113,7 @@ write_slice() {
 			ready) cond="{ready: true, serving: true, terminating: false}" ;;
 			terminating) cond="{ready: false, serving: true, terminating: true}" ;;
 			notready) cond="{ready: false, serving: false, terminating: false}" ;;
+			readyterminating) cond="{ready: true, serving: true, terminating: true}" ;;
 			esac
 			echo "- {addresses: [$ip], nodeName: $node, conditions: $cond}"
 		done

@@ -5,7 +5,9 @@
  * backend before any packet exists: no per-packet NAT and no conntrack for east-west
  * traffic. getpeername() and recvmsg() show the frontend address back to the application.
  * The datagrams an unconnected UDP socket sends to one frontend are one flow: they keep the
- * backend the first one got (drv_skudp1) until the flow idles out or the backend goes.
+ * backend the first one got (drv_skudp1) until the flow idles out or the backend stops
+ * serving: gone from drv_be4 and not terminating-but-serving (drv_drain1), as kube-proxy's
+ * conntrack cleanup keeps UDP flows to serving endpoints.
  *
  * A frontend with no backend refuses the connect() with ECONNREFUSED (bpf_set_retval),
  * as a closed port would, never EPERM and never a hang. An external frontend with
@@ -26,24 +28,31 @@ static __always_inline __u8 sock_proto(struct bpf_sock_addr *ctx)
 	return 0;
 }
 
-/* An unconnected UDP socket's earlier choice for this frontend, still usable: its backend id
- * names the same address:port and the flow has not idled out. Refreshed when used; *bep is
- * its backend. */
-static __always_inline __u32 udp_flow_backend(const struct drv_sock_udp_key *uk,
-					      struct drv_backend **bep)
+/* An unconnected UDP socket's earlier choice for this frontend, still usable: the flow has
+ * not idled out and its endpoint serves (its backend id names the same address:port, or the
+ * endpoint is terminating but serving: its service may have taken its slot, and its id,
+ * away). Refreshed when used; *addr, *port: the endpoint. */
+static __always_inline bool udp_flow_backend(const struct drv_sock_udp_key *uk, __be32 *addr,
+					     __be16 *port)
 {
 	struct drv_sock_udp_val *uv = bpf_map_lookup_elem(&drv_skudp1, uk);
 	struct drv_backend *be;
 	__u32 now = drv_now_s();
 
 	if (!uv || now - uv->last_used_s > drv_cfg.ct_other_timeout_s)
-		return 0;
+		return false;
 	be = drv_lookup_backend(uv->backend_id);
-	if (!be || be->addr != uv->addr || be->port != uv->port)
-		return 0;
+	if (!be || be->addr != uv->addr || be->port != uv->port) {
+		struct drv_drain_key k = {
+		    .addr = uv->addr, .port = uv->port, .proto = DRV_PROTO_UDP};
+
+		if (!bpf_map_lookup_elem(&drv_drain1, &k))
+			return false;
+	}
 	uv->last_used_s = now;
-	*bep = be;
-	return uv->backend_id;
+	*addr = uv->addr;
+	*port = uv->port;
+	return true;
 }
 
 /* Forward translation. Returns the hook's verdict: 1 lets the call proceed (translated or
@@ -55,9 +64,10 @@ static __always_inline int sock4_forward(struct bpf_sock_addr *ctx, bool dgram)
 	struct drv_svc_key key;
 	struct drv_svc_val *svc;
 	struct drv_backend *be = NULL;
-	__be32 vip = ctx->user_ip4;
-	__be16 vport = (__be16)ctx->user_port;
+	__be32 vip = ctx->user_ip4, baddr = 0;
+	__be16 vport = (__be16)ctx->user_port, bport = 0;
 	__u8 proto = sock_proto(ctx);
+	bool kept = false;
 	int reason = 0;
 	__u32 id = 0;
 
@@ -87,22 +97,24 @@ static __always_inline int sock4_forward(struct bpf_sock_addr *ctx, bool dgram)
 		uk.cookie = bpf_get_socket_cookie(ctx);
 		uk.vip = vip;
 		uk.vport = vport;
-		id = udp_flow_backend(&uk, &be);
+		kept = udp_flow_backend(&uk, &baddr, &bport);
 	}
-	if (!id)
+	if (!kept) {
 		id = drv_select_backend(
 		    &key, svc, (svc->flags & DRV_SVC_F_AFFINITY) ? bpf_get_netns_cookie(ctx) : 0,
 		    true, 0, false, &be, &reason);
-	if (!id || !be) {
-		drv_count(svc->rev_nat, DRV_PATH_SOCK, reason ? reason : DRV_DROP_BACKEND_GONE, 0);
-		bpf_set_retval(-ECONNREFUSED);
-		return 0;
+		if (!id || !be) {
+			drv_count(svc->rev_nat, DRV_PATH_SOCK,
+				  reason ? reason : DRV_DROP_BACKEND_GONE, 0);
+			bpf_set_retval(-ECONNREFUSED);
+			return 0;
+		}
+		baddr = be->addr;
+		bport = be->port;
 	}
-	if (dgram) {
-		struct drv_sock_udp_val uv = {.backend_id = id,
-					      .last_used_s = drv_now_s(),
-					      .addr = be->addr,
-					      .port = be->port};
+	if (dgram && !kept) {
+		struct drv_sock_udp_val uv = {
+		    .backend_id = id, .last_used_s = drv_now_s(), .addr = baddr, .port = bport};
 
 		bpf_map_update_elem(&drv_skudp1, &uk, &uv, BPF_ANY);
 	}
@@ -113,15 +125,15 @@ static __always_inline int sock4_forward(struct bpf_sock_addr *ctx, bool dgram)
 	{
 		struct drv_sock_rnat_key rk = {
 		    .cookie = bpf_get_socket_cookie(ctx),
-		    .addr = be->addr,
-		    .port = be->port,
+		    .addr = baddr,
+		    .port = bport,
 		};
 		struct drv_sock_rnat_val rv = {.addr = vip, .port = vport, .rev_nat = svc->rev_nat};
 
 		bpf_map_update_elem(&drv_sknat5, &rk, &rv, BPF_ANY);
 	}
-	ctx->user_ip4 = be->addr;
-	ctx->user_port = (__u32)be->port;
+	ctx->user_ip4 = baddr;
+	ctx->user_port = (__u32)bport;
 	drv_count(svc->rev_nat, DRV_PATH_SOCK, DRV_STAT_CONNECT, 0);
 	return 1;
 }

@@ -12,7 +12,12 @@
  *              frontend: backend count, rev-NAT id, flags, affinity timeout. Slots 1..count
  *              hold backend ids. Writers put backends and slots in place before the master
  *              entry announces them (make-before-break), and shrink the master first.
- *   drv_be4    backend id -> address, port.
+ *   drv_be4    backend id -> address, port, flags. The flags are those the datapath reads
+ *              (DRV_BE_F_LOCAL) and part of the backend's identity: an endpoint two
+ *              services' slices place on different nodes has one id per node, so one
+ *              address:port may hold several ids. Whether an endpoint is terminating is the
+ *              service's word, not the endpoint's: it is in the slot (DRV_SLOT_F_TERMINATING),
+ *              so the backend keeps its id when it starts terminating.
  *   drv_rnat4  rev-NAT id -> the frontend address (for replies and inspection).
  *   drv_mag4   rev-NAT id -> Maglev lookup table, for frontends reached from outside the
  *              node (NodePort, externalIPs, LoadBalancer IPs): an inner array whose entry 0
@@ -132,8 +137,15 @@ struct drv_svc_val {
 	__u32 affinity_timeout; /* master: seconds, when DRV_SVC_F_AFFINITY */
 	__u32 maglev_size;	/* master: Maglev table size M (the table carries it too; userspace
 			    * reads it back when it adopts pinned maps) */
-	__u16 flags;		/* master: enum drv_svc_flags */
+	__u16 flags;		/* master: enum drv_svc_flags; slot: enum drv_slot_flags */
 	__u16 pad;
+};
+
+/* A slot's flags: what its frontend's service says about the endpoint. Read by inspection
+ * (`drover bpf services`, the e2e tests), not by the datapath: a terminating endpoint gets a
+ * slot only while its service has no ready one, and is then used like any other. */
+enum drv_slot_flags {
+	DRV_SLOT_F_TERMINATING = 1 << 0, /* terminating (and serving) in this service's slice */
 };
 
 struct drv_backend {
@@ -145,6 +157,8 @@ struct drv_backend {
 
 enum drv_backend_flags {
 	DRV_BE_F_LOCAL = 1 << 0, /* endpoint lives on this node */
+	/* never in drv_be4: the proxy's own lb_backend says it, and lbmap writes it to the
+	 * frontend's slot as DRV_SLOT_F_TERMINATING */
 	DRV_BE_F_TERMINATING = 1 << 1,
 };
 
@@ -296,8 +310,8 @@ struct drv_sock_rnat_val {
 
 /* ---- unconnected UDP flows of the socket LB (sendmsg4) ----
  * A (socket, frontend) flow keeps its backend, as kube-proxy's conntrack entry does, until
- * it idles out (ct_other_timeout_s, --ct-timeout-other) or its backend goes (the id no longer names the same
- * address:port). */
+ * it idles out (ct_other_timeout_s, --ct-timeout-other) or its backend stops serving (the id
+ * no longer names the same address:port, and the address:port is not in drv_drain1). */
 struct drv_sock_udp_key {
 	__u64 cookie; /* socket cookie */
 	__be32 vip;   /* frontend the datagram was sent to */
@@ -329,7 +343,8 @@ struct drv_srcrange_key {
 /* ---- terminating endpoints that still serve (drv_drain1) ----
  * An endpoint that is terminating but serving while its service has ready ones gets no slot
  * (and its drv_be4 entry may go), yet kube-proxy's conntrack cleanup keeps the UDP flows to
- * it: a UDP flow of the tc/XDP paths whose backend is gone keeps it while it is listed here.
+ * it: a UDP flow of the tc/XDP paths, or of the socket LB (drv_skudp1), whose backend is gone
+ * keeps it while it is listed here.
  * Written by the model (one entry per address:port/protocol, whatever the services). */
 struct drv_drain_key {
 	__be32 addr;

@@ -165,7 +165,7 @@ static int list_services(const struct bpf_ctx *c)
 				continue;
 			}
 			printf("%s%s:%u", s > 1 ? ", " : "", ip_str(b.addr, a), ntohs(b.port));
-			if (b.flags & DRV_BE_F_TERMINATING)
+			if (sv.flags & DRV_SLOT_F_TERMINATING)
 				printf("(terminating)");
 		}
 		printf("\n");
@@ -196,10 +196,9 @@ static int list_backends(const struct bpf_ctx *c)
 		if (bpf_map_lookup_elem(be, &key, &b))
 			continue;
 		snprintf(addr, sizeof(addr), "%s:%u", ip_str(b.addr, a), ntohs(b.port));
-		printf("%-8u %-22s %-5s %s%s%s\n", key, addr, proto_str(b.proto),
-		       b.flags & DRV_BE_F_LOCAL ? "local" : "",
-		       (b.flags & DRV_BE_F_LOCAL) && (b.flags & DRV_BE_F_TERMINATING) ? "," : "",
-		       b.flags & DRV_BE_F_TERMINATING ? "terminating" : (b.flags ? "" : "-"));
+		/* terminating is a service's word: in its slots (list_services) */
+		printf("%-8u %-22s %-5s %s\n", key, addr, proto_str(b.proto),
+		       b.flags & DRV_BE_F_LOCAL ? "local" : "-");
 	}
 	close(be);
 	return 0;

@@ -4,12 +4,16 @@
  * lbmap_commit() (lbmap_commit.c) flushes phase by phase (see lbmap.h for the order and why).
  *
  * State: one fe_state per frontend (its rev-NAT id, flags and slot contents as they are in
- * the map after the last commit), one be_state per backend address (its id and how many
- * slots point at it). Ids are stable for as long as something references them, so conntrack
- * entries and affinity survive unrelated updates and restarts.
+ * the map after the last commit), one be_state per backend address and the flags the
+ * datapath reads (its id and how many slots point at it). Ids are stable for as long as
+ * something references them, so conntrack entries and affinity survive unrelated updates and
+ * restarts, and an endpoint that starts terminating (a flag of its slot) keeps its id. An
+ * endpoint that moves to another node in a service moves to another id: its affinity entries
+ * move with it, and it is not reported as removed (lbmap_commit.c).
  */
 #define _GNU_SOURCE
 #include "lbmap_int.h"
+#include "array.h"
 #include "log.h"
 #include "maglev.h"
 
@@ -80,29 +84,11 @@ int lbm_op_push(struct op_vec *v, const void *key, const void *val, void *owner)
 	return 0;
 }
 
-int lbm_grow(void **arr, size_t *cap, size_t need, size_t elsz)
-{
-	size_t c;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	c = *cap ? *cap : 16;
-	while (c < need)
-		c *= 2;
-	p = realloc(*arr, c * elsz);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = c;
-	return 0;
-}
-
 void lbm_fe_touch(struct lbmap *m, struct fe_state *fe)
 {
 	if (fe->touched)
 		return;
-	if (lbm_grow((void **)&m->touched, &m->captouched, m->ntouched + 1, sizeof(*m->touched)))
+	if (ARRAY_GROW(m->touched, m->captouched, m->ntouched + 1))
 		return; /* the commit then misses its cleanup; the next full sync repairs it */
 	m->touched[m->ntouched++] = fe;
 	fe->touched = true;
@@ -110,7 +96,10 @@ void lbm_fe_touch(struct lbmap *m, struct fe_state *fe)
 
 struct be_tuple lbm_be_tuple_of(const struct lb_backend *b)
 {
-	struct be_tuple t = {.addr = b->addr, .port = b->port, .proto = b->proto};
+	struct be_tuple t = {.addr = b->addr,
+			     .port = b->port,
+			     .proto = b->proto,
+			     .flags = b->flags & LBM_BE_MAP_FLAGS};
 
 	return t;
 }
@@ -172,7 +161,7 @@ static uint32_t be_id_alloc(struct lbmap *m)
 
 void lbm_be_id_release(struct lbmap *m, uint32_t id)
 {
-	if (lbm_grow((void **)&m->free_ids, &m->capfree, m->nfree + 1, sizeof(uint32_t)) == 0)
+	if (ARRAY_GROW(m->free_ids, m->capfree, m->nfree + 1) == 0)
 		m->free_ids[m->nfree++] = id;
 }
 
@@ -251,6 +240,7 @@ void lbm_fe_free(struct fe_state *fe)
 	if (!fe)
 		return;
 	free(fe->slots);
+	free(fe->slot_flags);
 	free(fe);
 }
 
@@ -396,7 +386,7 @@ void lbm_be_maybe_dead(struct lbmap *m, struct be_state *s)
 {
 	if (s->maybe_dead || s->refs != 0)
 		return;
-	if (lbm_grow((void **)&m->zero, &m->capzero, m->nzero + 1, sizeof(*m->zero)))
+	if (ARRAY_GROW(m->zero, m->capzero, m->nzero + 1))
 		return;
 	m->zero[m->nzero++] = s;
 	s->maybe_dead = true;
@@ -419,6 +409,7 @@ static struct be_state *be_get(struct lbmap *m, const struct lb_backend *b)
 	if (!s)
 		return NULL;
 	s->be = *b;
+	s->be.flags &= LBM_BE_MAP_FLAGS;
 	s->id = be_id_alloc(m);
 	if (!s->id || hmap_put(m->bes, &t, sizeof(t), s, NULL) < 0) {
 		free(s);
@@ -433,12 +424,11 @@ static struct be_state *be_get(struct lbmap *m, const struct lb_backend *b)
 	return s;
 }
 
-static int be_queue_put(struct lbmap *m, struct be_state *s, uint8_t flags)
+static int be_queue_put(struct lbmap *m, struct be_state *s)
 {
 	struct drv_backend v;
 
-	s->be.flags = flags;
-	if (s->queued || (s->in_map && s->map_flags == flags))
+	if (s->queued || (s->in_map && !s->rewrite))
 		return 0;
 	if (!s->in_map)
 		m->r_be.pending++;
@@ -446,7 +436,7 @@ static int be_queue_put(struct lbmap *m, struct be_state *s, uint8_t flags)
 	v.addr = s->be.addr;
 	v.port = s->be.port;
 	v.proto = s->be.proto;
-	v.flags = flags;
+	v.flags = s->be.flags;
 	s->queued = true;
 	return lbm_op_push(&m->be_put, &s->id, &v, s);
 }
@@ -463,9 +453,9 @@ void lbm_be_forget(struct lbmap *m, struct be_state *s)
 
 /* ---------- upsert / delete ---------- */
 
-static int cmp_backend(const void *a, const void *b)
+/* By address:port/protocol: one slot per endpoint. */
+static int cmp_backend_addr(const struct lb_backend *x, const struct lb_backend *y)
 {
-	const struct lb_backend *x = a, *y = b;
 	uint32_t xa = ntohl(x->addr), ya = ntohl(y->addr);
 
 	if (xa != ya)
@@ -475,26 +465,59 @@ static int cmp_backend(const void *a, const void *b)
 	return (int)x->proto - (int)y->proto;
 }
 
+/* ... and the flags last, so that an endpoint listed twice with different flags keeps the
+ * same ones whatever the order it was given in. */
+static int cmp_backend(const void *a, const void *b)
+{
+	const struct lb_backend *x = a, *y = b;
+	int c = cmp_backend_addr(x, y);
+
+	return c ? c : (int)x->flags - (int)y->flags;
+}
+
+static bool same_endpoint(const struct lb_backend *x, const struct lb_backend *y)
+{
+	return cmp_backend_addr(x, y) == 0;
+}
+
+/* Room for n slots in fe->slots and fe->slot_flags. */
 int lbm_fe_reserve(struct fe_state *fe, uint32_t n)
 {
 	size_t cap = fe->cap;
-	int err = lbm_grow((void **)&fe->slots, &cap, n ? n : 1, sizeof(uint32_t));
+	uint8_t *f;
 
+	if (ARRAY_GROW(fe->slots, cap, n ? n : 1))
+		return -ENOMEM;
+	if (cap == fe->cap)
+		return 0;
+	f = realloc(fe->slot_flags, cap);
+	if (!f)
+		return -ENOMEM; /* slots grew, fe->cap did not: grown again next time */
+	fe->slot_flags = f;
 	fe->cap = (uint32_t)cap;
-	return err;
+	return 0;
 }
 
-static int remember_removed(struct lbmap *m, struct fe_state *fe, struct be_state *s)
+/* What a slot says about its endpoint: the service's, not the backend entry's. */
+static uint8_t slot_flags_of(const struct lb_backend *b)
+{
+	return b->flags & DRV_BE_F_TERMINATING ? DRV_SLOT_F_TERMINATING : 0;
+}
+
+/* moved_to: the id fe now serves the same endpoint under (its node changed), or 0. */
+static int remember_removed(struct lbmap *m, struct fe_state *fe, struct be_state *s,
+			    uint32_t moved_to)
 {
 	struct removed *r;
 
-	if (lbm_grow((void **)&m->rm, &m->caprm, m->nrm + 1, sizeof(*m->rm)))
+	if (ARRAY_GROW(m->rm, m->caprm, m->nrm + 1))
 		return -ENOMEM;
 	r = &m->rm[m->nrm++];
 	r->fe = fe->key;
 	r->be = s->be;
 	r->be_id = s->id;
 	r->rev_nat = fe->rev_nat;
+	r->moved_to = moved_to;
 	r->affinity = fe->flags & DRV_SVC_F_AFFINITY;
 	return 0;
 }
@@ -566,7 +589,7 @@ static int queue_maglev(struct lbmap *m, struct fe_state *fe, const uint32_t *id
 		}
 		m->nmag = w;
 	}
-	if (lbm_grow((void **)&m->mag, &m->capmag, m->nmag + 1, sizeof(*m->mag)))
+	if (ARRAY_GROW(m->mag, m->capmag, m->nmag + 1))
 		goto out;
 	op = &m->mag[m->nmag++];
 	op->fe = fe;
@@ -597,7 +620,7 @@ static int queue_maglev_delete(struct lbmap *m, struct fe_state *fe)
 {
 	struct maglev_op *op;
 
-	if (lbm_grow((void **)&m->mag, &m->capmag, m->nmag + 1, sizeof(*m->mag)))
+	if (ARRAY_GROW(m->mag, m->capmag, m->nmag + 1))
 		return -ENOMEM;
 	op = &m->mag[m->nmag++];
 	memset(op, 0, sizeof(*op));
@@ -626,7 +649,8 @@ void lbmap_mark(struct lbmap *m)
 		((struct fe_state *)hmap_entry_val(e))->marked = false;
 }
 
-static int queue_slot(struct lbmap *m, struct fe_state *fe, size_t i, uint32_t backend_id)
+static int queue_slot(struct lbmap *m, struct fe_state *fe, size_t i, uint32_t backend_id,
+		      uint8_t flags)
 {
 	struct drv_svc_key k = lbm_svc_key(&fe->key, (uint16_t)(i + 1));
 	struct drv_svc_val v;
@@ -634,6 +658,7 @@ static int queue_slot(struct lbmap *m, struct fe_state *fe, size_t i, uint32_t b
 	memset(&v, 0, sizeof(v));
 	v.backend_id = backend_id;
 	v.rev_nat = fe->rev_nat;
+	v.flags = flags;
 	slot_del_cancel(m, fe, &k);
 	return lbm_op_push(&m->slot_put, &k, &v, fe);
 }
@@ -643,6 +668,7 @@ int lbmap_upsert(struct lbmap *m, const struct lb_frontend *want)
 	struct fe_state *fe = hmap_get(m->fes, &want->key, sizeof(want->key));
 	struct lb_backend *sorted = NULL;
 	uint32_t *ids = NULL;
+	uint8_t *sflags = NULL;
 	size_t n = 0;
 	bool is_new = false, external, same;
 	uint16_t flags = want->flags & ~DRV_SVC_F_MAGLEV;
@@ -655,14 +681,15 @@ int lbmap_upsert(struct lbmap *m, const struct lb_frontend *want)
 	if (want->nbackends) {
 		sorted = malloc(want->nbackends * sizeof(*sorted));
 		ids = malloc(want->nbackends * sizeof(*ids));
-		if (!sorted || !ids) {
+		sflags = malloc(want->nbackends);
+		if (!sorted || !ids || !sflags) {
 			err = -ENOMEM;
 			goto out;
 		}
 		memcpy(sorted, want->backends, want->nbackends * sizeof(*sorted));
 		qsort(sorted, want->nbackends, sizeof(*sorted), cmp_backend);
 		for (size_t i = 0; i < want->nbackends; i++) {
-			if (n && cmp_backend(&sorted[n - 1], &sorted[i]) == 0)
+			if (n && same_endpoint(&sorted[n - 1], &sorted[i]))
 				continue;
 			sorted[n++] = sorted[i];
 		}
@@ -692,8 +719,7 @@ int lbmap_upsert(struct lbmap *m, const struct lb_frontend *want)
 					 m->r_rnat.name, m->r_rnat.max, want->name);
 			m->id_logged = true;
 			m->ctr.write_failures++;
-			if (lbm_grow((void **)&m->failed, &m->capfailed, m->nfailed + 1,
-				     sizeof(*m->failed)) == 0)
+			if (ARRAY_GROW(m->failed, m->capfailed, m->nfailed + 1) == 0)
 				m->failed[m->nfailed++] = want->key;
 			goto out;
 		}
@@ -715,6 +741,7 @@ int lbmap_upsert(struct lbmap *m, const struct lb_frontend *want)
 			goto out;
 		}
 		ids[i] = s->id;
+		sflags[i] = slot_flags_of(&sorted[i]);
 		be_new += !s->in_map && !s->queued;
 	}
 	/* Room for everything new this frontend needs, or nothing of it is written. */
@@ -746,7 +773,7 @@ int lbmap_upsert(struct lbmap *m, const struct lb_frontend *want)
 		m->r_mag.pending += mag_new;
 	}
 	for (size_t i = 0; i < n; i++) {
-		err = be_queue_put(m, lbm_be_lookup_id(m, ids[i]), sorted[i].flags);
+		err = be_queue_put(m, lbm_be_lookup_id(m, ids[i]));
 		if (err)
 			goto out;
 	}
@@ -755,8 +782,17 @@ int lbmap_upsert(struct lbmap *m, const struct lb_frontend *want)
 	       fe->affinity_timeout == want->affinity_timeout && fe->count == n &&
 	       fe->nslots == n && (n == 0 || memcmp(fe->slots, ids, n * sizeof(*ids)) == 0) &&
 	       strcmp(fe->name, want->name) == 0 && (!external || !n || fe->maglev_valid);
-	if (same)
+	if (same) {
+		/* The same backends; only what the service says about some of them (terminating)
+		 * may differ: those slots are written again in place, nothing else. */
+		for (size_t i = 0; i < n && !err; i++) {
+			if (fe->slot_flags[i] != sflags[i])
+				err = queue_slot(m, fe, i, ids[i], sflags[i]);
+		}
+		if (!err && n)
+			memcpy(fe->slot_flags, sflags, n);
 		goto out;
+	}
 
 	if (is_new) {
 		struct drv_revnat rv;
@@ -786,10 +822,10 @@ int lbmap_upsert(struct lbmap *m, const struct lb_frontend *want)
 	 * can fail for lack of room, so a frontend that cannot grow fails before any of its
 	 * live slots changed, and keeps its old backends. */
 	for (size_t i = fe->nslots; i < n && !err; i++)
-		err = queue_slot(m, fe, i, ids[i]);
+		err = queue_slot(m, fe, i, ids[i], sflags[i]);
 	for (size_t i = 0; i < n && i < fe->nslots && !err; i++) {
-		if (fe->slots[i] != ids[i])
-			err = queue_slot(m, fe, i, ids[i]);
+		if (fe->slots[i] != ids[i] || fe->slot_flags[i] != sflags[i])
+			err = queue_slot(m, fe, i, ids[i], sflags[i]);
 	}
 	if (err)
 		goto out;
@@ -846,18 +882,24 @@ int lbmap_upsert(struct lbmap *m, const struct lb_frontend *want)
 		lbm_be_lookup_id(m, ids[i])->refs++;
 	for (uint32_t i = 0; i < fe->nslots; i++) {
 		struct be_state *s = lbm_be_lookup_id(m, fe->slots[i]);
+		uint32_t moved_to = 0;
 		bool kept = false;
 
 		if (!s)
 			continue;
 		be_unref(m, s);
-		for (size_t j = 0; j < n && !kept; j++)
+		for (size_t j = 0; j < n && !kept; j++) {
 			kept = ids[j] == fe->slots[i];
+			if (!kept && same_endpoint(&sorted[j], &s->be))
+				moved_to = ids[j];
+		}
 		if (!kept && i < fe->count)
-			remember_removed(m, fe, s);
+			remember_removed(m, fe, s, moved_to);
 	}
-	if (n)
+	if (n) {
 		memcpy(fe->slots, ids, n * sizeof(*ids));
+		memcpy(fe->slot_flags, sflags, n);
+	}
 	fe->nslots = fe->count = (uint32_t)n;
 	fe->flags = flags;
 	fe->affinity_timeout = want->affinity_timeout;
@@ -872,6 +914,7 @@ out:
 		lbm_fe_fail(m, fe);
 	free(sorted);
 	free(ids);
+	free(sflags);
 	return err;
 }
 
@@ -901,7 +944,7 @@ static int fe_queue_delete(struct lbmap *m, struct fe_state *fe)
 		if (s) {
 			be_unref(m, s);
 			if (i < fe->count)
-				remember_removed(m, fe, s);
+				remember_removed(m, fe, s, 0);
 		}
 	}
 	if (fe->maglev_size) {

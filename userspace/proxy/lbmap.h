@@ -44,7 +44,9 @@ struct lb_backend {
 	uint32_t addr; /* network order */
 	uint16_t port; /* network order */
 	uint8_t proto;
-	uint8_t flags; /* enum drv_backend_flags */
+	/* enum drv_backend_flags: as the frontend's service has the endpoint. LOCAL goes to
+	 * drv_be4 (and makes another backend id), TERMINATING to the frontend's slot. */
+	uint8_t flags;
 };
 
 struct lb_frontend {

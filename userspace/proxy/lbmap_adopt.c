@@ -2,6 +2,7 @@
 /* lbmap_adopt: after a restart, the state is rebuilt from the pinned maps (ids kept). */
 #define _GNU_SOURCE
 #include "lbmap_int.h"
+#include "array.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -35,7 +36,8 @@ int lbmap_adopt(struct lbmap *m)
 			hv = true;
 			if (bpf_map_lookup_elem(m->fd.backend, &id, &b) != 0)
 				continue;
-			struct lb_backend lb = {.addr = b.addr, .port = b.port, .proto = b.proto};
+			struct lb_backend lb = {
+			    .addr = b.addr, .port = b.port, .proto = b.proto, .flags = b.flags};
 			struct be_tuple t = lbm_be_tuple_of(&lb);
 			struct be_state *s;
 
@@ -45,10 +47,11 @@ int lbmap_adopt(struct lbmap *m)
 			if (!s)
 				return -ENOMEM;
 			s->be = lb;
-			s->be.flags = b.flags;
+			s->be.flags &= LBM_BE_MAP_FLAGS;
 			s->id = id;
 			s->in_map = true;
-			s->map_flags = b.flags;
+			/* an older proxy's entry may say terminating: written again when used */
+			s->rewrite = s->be.flags != b.flags;
 			if (hmap_put(m->bes, &t, sizeof(t), s, NULL) < 0 ||
 			    lbm_be_id_set(m, id, s) < 0) {
 				free(s);
@@ -109,9 +112,12 @@ int lbmap_adopt(struct lbmap *m)
 				have = false;
 				continue;
 			}
-			for (uint32_t i = fe->nslots; i < key.slot; i++)
+			for (uint32_t i = fe->nslots; i < key.slot; i++) {
 				fe->slots[i] = 0;
+				fe->slot_flags[i] = 0;
+			}
 			fe->slots[key.slot - 1] = val.backend_id;
+			fe->slot_flags[key.slot - 1] = (uint8_t)val.flags;
 			if (key.slot > fe->nslots)
 				fe->nslots = key.slot;
 		}
@@ -142,8 +148,7 @@ int lbmap_adopt(struct lbmap *m)
 		for (e = hmap_first(m->bes); e; e = hmap_next(m->bes, e)) {
 			struct be_state *s = hmap_entry_val(e);
 
-			if (s->refs == 0 &&
-			    lbm_grow((void **)&dead, &capdead, ndead + 1, sizeof(*dead)) == 0)
+			if (s->refs == 0 && ARRAY_GROW(dead, capdead, ndead + 1) == 0)
 				dead[ndead++] = s;
 		}
 		for (size_t i = 0; i < ndead; i++) {

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "lbmap_int.h"
+#include "array.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -26,7 +27,7 @@ void lbm_fe_fail(struct lbmap *m, struct fe_state *fe)
 		return;
 	fe->failed = true;
 	lbm_fe_touch(m, fe);
-	if (lbm_grow((void **)&m->failed, &m->capfailed, m->nfailed + 1, sizeof(*m->failed)) == 0)
+	if (ARRAY_GROW(m->failed, m->capfailed, m->nfailed + 1) == 0)
 		m->failed[m->nfailed++] = fe->key;
 }
 
@@ -153,6 +154,7 @@ static void fe_refresh(struct lbmap *m, struct fe_state *fe)
 		if (lbm_fe_reserve(fe, slot))
 			break;
 		fe->slots[slot - 1] = v.backend_id;
+		fe->slot_flags[slot - 1] = (uint8_t)v.flags;
 		n = slot;
 	}
 	/* Slots past the master's count were written by the failed attempt and are
@@ -194,14 +196,20 @@ static void affinity_cleanup(struct lbmap *m)
 	if (!any || m->fd.affinity < 0)
 		return;
 	while (bpf_map_get_next_key(m->fd.affinity, have ? &key : NULL, &next) == 0) {
-		bool drop = false;
+		const struct removed *r = NULL;
 
 		if (bpf_map_lookup_elem(m->fd.affinity, &next, &val) == 0) {
-			for (size_t i = 0; i < m->nrm && !drop; i++)
-				drop = m->rm[i].affinity && m->rm[i].rev_nat == next.rev_nat &&
-				       m->rm[i].be_id == val.backend_id;
+			for (size_t i = 0; i < m->nrm && !r; i++) {
+				if (m->rm[i].affinity && m->rm[i].rev_nat == next.rev_nat &&
+				    m->rm[i].be_id == val.backend_id)
+					r = &m->rm[i];
+			}
 		}
-		if (drop && bpf_map_delete_elem(m->fd.affinity, &next) == 0) {
+		/* The client keeps its endpoint when only the endpoint's node changed. */
+		if (r && r->moved_to) {
+			val.backend_id = r->moved_to;
+			bpf_map_update_elem(m->fd.affinity, &next, &val, BPF_EXIST);
+		} else if (r && bpf_map_delete_elem(m->fd.affinity, &next) == 0) {
 			/* Deleted: continue from the previous key (or the start). */
 			continue;
 		}
@@ -224,8 +232,7 @@ int lbmap_commit(struct lbmap *m)
 		s->queued = false;
 		if (!s->failed) {
 			s->in_map = true;
-			s->map_flags =
-			    ((struct drv_backend *)(m->be_put.vals + i * m->be_put.vsz))->flags;
+			s->rewrite = false;
 		}
 	}
 	/* Slots and Maglev tables that point at a backend that could not be written fail
@@ -372,8 +379,10 @@ int lbmap_commit(struct lbmap *m)
 	/* 10. what stopped being served: affinity entries, then the caller (UDP sockets) */
 	affinity_cleanup(m);
 	if (m->removed_cb) {
-		for (size_t i = 0; i < m->nrm; i++)
-			m->removed_cb(&m->rm[i].fe, &m->rm[i].be, m->removed_ud);
+		for (size_t i = 0; i < m->nrm; i++) {
+			if (!m->rm[i].moved_to)
+				m->removed_cb(&m->rm[i].fe, &m->rm[i].be, m->removed_ud);
+		}
 	}
 	m->in_tx = false;
 	lbm_tx_reset(m);

@@ -25,7 +25,8 @@ struct fe_state {
 	uint32_t count;	 /* master count */
 	uint32_t nslots; /* slot entries present (== count after a successful commit) */
 	uint32_t cap;
-	uint32_t *slots; /* backend id of slot i+1 */
+	uint32_t *slots;     /* backend id of slot i+1 */
+	uint8_t *slot_flags; /* its enum drv_slot_flags (as large as slots) */
 	uint32_t maglev_size;
 	bool has_master;
 	bool marked;
@@ -37,13 +38,23 @@ struct fe_state {
 	char name[64];
 };
 
+/* The backend flags drv_be4 holds: those the datapath reads. */
+#define LBM_BE_MAP_FLAGS DRV_BE_F_LOCAL
+
+/* One drv_be4 entry: an address:port/protocol with the flags the datapath reads
+ * (LBM_BE_MAP_FLAGS), which are part of its identity, as kube-proxy keeps endpoint state per
+ * service: two services whose slices place one endpoint on different nodes point at two
+ * entries, each with its own flags, whatever order they are written in and across a
+ * restart. Terminating is not among them: it is said by each service in its slot
+ * (fe_state.slot_flags), so an endpoint that starts terminating keeps its id, and the flows
+ * that hold the id (drv_skudp1, conntrack, affinity) keep it. */
 struct be_state {
-	struct lb_backend be;
+	struct lb_backend be; /* flags: LBM_BE_MAP_FLAGS only */
 	uint32_t id;
 	uint32_t refs;
-	uint8_t map_flags; /* flags as written in drv_be4 */
 	bool in_map;
-	bool queued; /* a put is queued in this transaction */
+	bool rewrite; /* in the map with other flags (an older proxy's): written again */
+	bool queued;  /* a put is queued in this transaction */
 	bool failed;
 	bool maybe_dead; /* on m->zero: its count fell to 0 in this transaction */
 };
@@ -68,6 +79,9 @@ struct removed {
 	struct lb_backend be;
 	uint16_t rev_nat;
 	uint32_t be_id;
+	/* the frontend still serves the address under this id (its node changed): affinity
+	 * follows the endpoint there, and its UDP sockets are not the caller's business */
+	uint32_t moved_to;
 	bool affinity;
 };
 
@@ -87,7 +101,7 @@ struct lbmap {
 	bool full_logged;
 	bool id_logged;	  /* "no free frontend id" said in this transaction */
 	struct hmap *fes; /* lb_fe_key -> fe_state */
-	struct hmap *bes; /* (addr, port, proto) -> be_state */
+	struct hmap *bes; /* (addr, port, proto, LBM_BE_MAP_FLAGS) -> be_state */
 	/* id -> be_state: ids are handed out densely (freed ones are reused first), so an
 	 * array indexed by id is the cheapest lookup. */
 	struct be_state **be_by_id;
@@ -121,15 +135,15 @@ struct lbmap {
 	struct lbmap_counters ctr;
 };
 
+/* m->bes key: a backend's identity (see be_state) */
 struct be_tuple {
 	uint32_t addr;
 	uint16_t port;
 	uint8_t proto;
-	uint8_t pad;
+	uint8_t flags; /* enum drv_backend_flags, LBM_BE_MAP_FLAGS only */
 };
 
 int lbm_op_push(struct op_vec *v, const void *key, const void *val, void *owner);
-int lbm_grow(void **arr, size_t *cap, size_t need, size_t elsz);
 void lbm_fe_touch(struct lbmap *m, struct fe_state *fe);
 struct be_tuple lbm_be_tuple_of(const struct lb_backend *b);
 struct drv_svc_key lbm_svc_key(const struct lb_fe_key *k, uint16_t slot);

@@ -2,6 +2,7 @@
 /* model: Services + EndpointSlices -> frontends, recomputed per changed service. */
 #include "model.h"
 #include "model_int.h"
+#include "array.h"
 #include "drover_abi.h"
 #include "hmap.h"
 #include "log.h"
@@ -323,15 +324,8 @@ static int pick_push(struct ep_pick *p, const struct slice_endpoint *ep, uint16_
 		if (p->v[i].addr == ep->addr && p->v[i].port == htons(port))
 			return 0; /* the same endpoint in two slices */
 	}
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 8;
-		void *q = realloc(p->v, cap * sizeof(*p->v));
-
-		if (!q)
-			return -ENOMEM;
-		p->v = q;
-		p->cap = cap;
-	}
+	if (ARRAY_GROW(p->v, p->cap, p->n + 1))
+		return -ENOMEM;
 	b = &p->v[p->n++];
 	b->addr = ep->addr;
 	b->port = htons(port);
@@ -401,15 +395,8 @@ static int fes_push(struct lb_frontend **v, size_t *n, size_t *cap, const struct
 	for (size_t i = 0; i < *n; i++)
 		if (!memcmp(&(*v)[i].key, &fe->key, sizeof(fe->key)))
 			return 0;
-	if (*n == *cap) {
-		size_t c = *cap ? *cap * 2 : 8;
-		void *p = realloc(*v, c * sizeof(**v));
-
-		if (!p)
-			return -ENOMEM;
-		*v = p;
-		*cap = c;
-	}
+	if (ARRAY_GROW(*v, *cap, *n + 1))
+		return -ENOMEM;
 	f = &(*v)[(*n)++];
 	*f = *fe;
 	f->nbackends = eps->n;

@@ -3,12 +3,13 @@
  * model_drain.c: drv_drain1, the terminating endpoints that still serve. While a service has
  * ready endpoints its terminating ones get no slot (model.c's pick_endpoints), and their
  * drv_be4 entries may go; kube-proxy's conntrack cleanup still keeps the UDP flows to a
- * serving endpoint, so the tc/XDP paths keep such a flow while its endpoint is listed here
- * (TCP flows keep theirs regardless). One entry per address:port/protocol, counted over the
+ * serving endpoint, so the tc/XDP paths and the socket LB's unconnected UDP flows keep such a
+ * flow while its endpoint is listed here (TCP flows keep theirs regardless). One entry per address:port/protocol, counted over the
  * services that list it; each service remembers what it counted.
  */
 #include "model_int.h"
 
+#include "array.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -52,16 +53,9 @@ static int draining_of(const struct svc_entry *se, struct drv_drain_key **out, s
 
 				if (ep->ready || !ep->serving || !ep->terminating)
 					continue;
-				if (n == cap) {
-					size_t c = cap ? cap * 2 : 8;
-					void *q = realloc(v, c * sizeof(*v));
-
-					if (!q) {
-						free(v);
-						return -ENOMEM;
-					}
-					v = q;
-					cap = c;
+				if (ARRAY_GROW(v, cap, n + 1)) {
+					free(v);
+					return -ENOMEM;
 				}
 				memset(&v[n], 0, sizeof(v[n]));
 				v[n].addr = ep->addr;
@@ -148,15 +142,8 @@ void model_drain_sweep(struct proxy_model *m)
 		first = false;
 		if (m->drain && refs_of(m, &k))
 			continue;
-		if (n == cap) {
-			size_t c = cap ? cap * 2 : 16;
-			void *q = realloc(gone, c * sizeof(*gone));
-
-			if (!q)
-				break; /* the rest at the next full sync */
-			gone = q;
-			cap = c;
-		}
+		if (ARRAY_GROW(gone, cap, n + 1))
+			break; /* the rest at the next full sync */
 		gone[n++] = k;
 	}
 	for (size_t i = 0; i < n; i++)

@@ -11,6 +11,7 @@
  *    lbmap does for backends).
  */
 #include "model_int.h"
+#include "array.h"
 #include "drover_abi.h"
 #include "hmap.h"
 #include "log.h"
@@ -80,16 +81,9 @@ int model_health_checks(const struct proxy_model *m, struct model_hc **out, size
 
 		if (!model_hc_wanted(svc))
 			continue;
-		if (cnt == cap) {
-			size_t c = cap ? cap * 2 : 8;
-			void *q = realloc(v, c * sizeof(*v));
-
-			if (!q) {
-				free(v);
-				return -ENOMEM;
-			}
-			v = q;
-			cap = c;
+		if (ARRAY_GROW(v, cap, cnt + 1)) {
+			free(v);
+			return -ENOMEM;
 		}
 		snprintf(v[cnt].ns, sizeof(v[cnt].ns), "%s", svc->ns);
 		snprintf(v[cnt].name, sizeof(v[cnt].name), "%s", svc->name);
@@ -177,16 +171,9 @@ void model_srcr_sweep(struct proxy_model *m)
 		first = false;
 		if (needed(m, &k))
 			continue;
-		if (n == cap) {
-			size_t c = cap ? cap * 2 : 16;
-			void *q = realloc(gone, c * sizeof(*gone));
-
-			if (!q) {
-				partial = true; /* the rest at the next commit */
-				break;
-			}
-			gone = q;
-			cap = c;
+		if (ARRAY_GROW(gone, cap, n + 1)) {
+			partial = true; /* the rest at the next commit */
+			break;
 		}
 		gone[n++] = k;
 	}

@@ -2,6 +2,7 @@
 /* proxy: start-up (load, adopt, reconcile), the event loop, conntrack GC. */
 #define _GNU_SOURCE
 #include "proxy.h"
+#include "array.h"
 #include "healthcheck.h"
 #include "lbmap.h"
 #include "log.h"
@@ -478,15 +479,8 @@ static void on_removed(const struct lb_fe_key *fe, const struct lb_backend *be, 
 
 	if (be->proto != DRV_PROTO_UDP)
 		return;
-	if (p->nremoved == p->capremoved) {
-		size_t cap = p->capremoved ? p->capremoved * 2 : 16;
-		void *q = realloc(p->removed, cap * sizeof(*p->removed));
-
-		if (!q)
-			return;
-		p->removed = q;
-		p->capremoved = cap;
-	}
+	if (ARRAY_GROW(p->removed, p->capremoved, p->nremoved + 1))
+		return;
 	p->removed[p->nremoved++] = *be;
 }
 

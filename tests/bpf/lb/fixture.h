@@ -15,6 +15,7 @@
 #include "dataplane.h"
 #include "lbmap.h"
 #include "pkt_util.h"
+#include "stats.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -185,6 +186,40 @@ static inline int fe_program(const char *vip, uint16_t port, uint8_t proto, uint
 {
 	return fe_program_net(vip, port, proto, flags, n, "10.244.1.", be_port, affinity);
 }
+
+/* Which of fe_program's backends 10.244.1.(10+i) addr is (i), or -1. */
+static inline int backend_index(uint32_t addr)
+{
+	uint32_t h = ntohl(addr);
+
+	if ((h & 0xffffff00) != (ntohl(ip4("10.244.1.0"))))
+		return -1;
+	return (int)(h & 0xff) - 10;
+}
+
+/* For the cmocka tests (pktbench includes this file without cmocka): a check that fails
+ * fails the test that calls it. */
+#ifdef assert_int_equal
+/* A counter of one path and kind, as stats_collect (`drover bpf stats`) sums it: of the
+ * frontend with that rev-NAT id, or of every frontend (rev_nat 0). */
+static inline uint64_t stat_count(uint16_t rev_nat, uint8_t path, uint8_t kind)
+{
+	struct stats_row *rows;
+	uint64_t total = 0;
+	size_t n;
+
+	assert_int_equal(stats_collect(dp_map_fd(F.dp, DP_MAP_STATS), dp_map_fd(F.dp, DP_MAP_PKTS),
+				       dp_map_fd(F.dp, DP_MAP_REVNAT), &rows, &n),
+			 0);
+	for (size_t i = 0; i < n; i++) {
+		if ((!rev_nat || rows[i].rev_nat == rev_nat) && rows[i].path == path &&
+		    rows[i].kind == kind)
+			total += rows[i].packets;
+	}
+	free(rows);
+	return total;
+}
+#endif
 
 static inline void ct_flush(void)
 {

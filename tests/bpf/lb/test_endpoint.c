@@ -34,20 +34,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static uint64_t stat_count(uint8_t kind)
-{
-	struct stats_row *rows;
-	size_t n;
-	uint64_t t;
-
-	assert_int_equal(stats_collect(dp_map_fd(F.dp, DP_MAP_STATS), dp_map_fd(F.dp, DP_MAP_PKTS),
-				       dp_map_fd(F.dp, DP_MAP_REVNAT), &rows, &n),
-			 0);
-	t = stats_total(rows, n, DRV_PATH_TC, kind);
-	free(rows);
-	return t;
-}
-
 /* Register addr as a local pod behind the host-side device ifindex. */
 static void ep_add(const char *addr, int ifindex, uint32_t flags)
 {
@@ -79,7 +65,7 @@ static void expect_peer(struct pkt *out, uint8_t ttl)
 static void test_ep_pod_to_pod(void **state)
 {
 	struct pkt in, out;
-	uint64_t r0 = stat_count(DRV_STAT_REDIRECT_PEER);
+	uint64_t r0 = stat_count(0, DRV_PATH_TC, DRV_STAT_REDIRECT_PEER);
 
 	(void)state;
 	ct_flush();
@@ -88,14 +74,14 @@ static void test_ep_pod_to_pod(void **state)
 	assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), TC_ACT_OK_);
 	assert_int_equal(out.len, in.len);
 	assert_memory_equal(out.data, in.data, in.len);
-	assert_int_equal(stat_count(DRV_STAT_REDIRECT_PEER), r0);
+	assert_int_equal(stat_count(0, DRV_PATH_TC, DRV_STAT_REDIRECT_PEER), r0);
 
 	ep_add("10.244.1.11", F.ifindex_ext, 0);
 	assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), TC_ACT_REDIR_);
 	expect_peer(&out, 63);
 	assert_true(pkt_csums_ok(&out));
 	assert_int_equal(pkt_ip(&out)->daddr, ip4("10.244.1.11"));
-	assert_int_equal(stat_count(DRV_STAT_REDIRECT_PEER), r0 + 1);
+	assert_int_equal(stat_count(0, DRV_PATH_TC, DRV_STAT_REDIRECT_PEER), r0 + 1);
 
 	/* another pod's address is still not ours */
 	pkt_build(&in, IPPROTO_TCP, "10.244.1.5", 40000, "10.244.1.12", 8080, TCP_SYN, 10);
@@ -106,7 +92,7 @@ static void test_ep_pod_to_pod(void **state)
 	ep_del("10.244.1.11");
 	pkt_build(&in, IPPROTO_TCP, "10.244.1.5", 40000, "10.244.1.11", 8080, TCP_SYN, 10);
 	assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), TC_ACT_OK_);
-	assert_int_equal(stat_count(DRV_STAT_REDIRECT_PEER), r0 + 1);
+	assert_int_equal(stat_count(0, DRV_PATH_TC, DRV_STAT_REDIRECT_PEER), r0 + 1);
 }
 
 /* ICMP (ping) is redirected too: the decision is by destination address alone. */
@@ -133,7 +119,8 @@ static void test_ep_icmp(void **state)
 static void test_ep_service_backend(void **state)
 {
 	struct pkt in, out;
-	uint64_t r0 = stat_count(DRV_STAT_REDIRECT_PEER), f0 = stat_count(DRV_STAT_FWD);
+	uint64_t r0 = stat_count(0, DRV_PATH_TC, DRV_STAT_REDIRECT_PEER),
+		 f0 = stat_count(0, DRV_PATH_TC, DRV_STAT_FWD);
 
 	(void)state;
 	ct_flush();
@@ -145,15 +132,15 @@ static void test_ep_service_backend(void **state)
 	assert_true(pkt_csums_ok(&out));
 	assert_int_equal(pkt_ip(&out)->daddr, ip4("10.244.1.10"));
 	assert_int_equal(ntohs(((struct tcphdr *)pkt_l4(&out))->dest), 8080);
-	assert_int_equal(stat_count(DRV_STAT_REDIRECT_PEER), r0 + 1);
-	assert_int_equal(stat_count(DRV_STAT_FWD), f0 + 1);
+	assert_int_equal(stat_count(0, DRV_PATH_TC, DRV_STAT_REDIRECT_PEER), r0 + 1);
+	assert_int_equal(stat_count(0, DRV_PATH_TC, DRV_STAT_FWD), f0 + 1);
 
 	/* unregistered, the same service goes by the FIB's neighbour (02:00:00:00:01:10) */
 	ep_del("10.244.1.10");
 	ct_flush();
 	assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), TC_ACT_REDIR_);
 	assert_int_equal(out.data[5], 0x10);
-	assert_int_equal(stat_count(DRV_STAT_REDIRECT_PEER), r0 + 1);
+	assert_int_equal(stat_count(0, DRV_PATH_TC, DRV_STAT_REDIRECT_PEER), r0 + 1);
 }
 
 /* From a node device as well (traffic entering the node for a local pod). */
@@ -175,7 +162,7 @@ static void test_ep_from_node(void **state)
 static void test_ep_not_redirected(void **state)
 {
 	struct pkt in, out;
-	uint64_t r0 = stat_count(DRV_STAT_REDIRECT_PEER);
+	uint64_t r0 = stat_count(0, DRV_PATH_TC, DRV_STAT_REDIRECT_PEER);
 
 	(void)state;
 	pkt_build(&in, IPPROTO_TCP, "10.244.1.5", 40000, "10.244.1.11", 8080, TCP_SYN, 0);
@@ -189,7 +176,7 @@ static void test_ep_not_redirected(void **state)
 	assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), TC_ACT_OK_);
 	assert_memory_equal(out.data, in.data, in.len);
 	ep_del("10.244.1.11");
-	assert_int_equal(stat_count(DRV_STAT_REDIRECT_PEER), r0);
+	assert_int_equal(stat_count(0, DRV_PATH_TC, DRV_STAT_REDIRECT_PEER), r0);
 }
 
 int main(void)

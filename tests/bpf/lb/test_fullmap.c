@@ -23,6 +23,7 @@
 #include "drover_abi.h"
 #include "fixture.h"
 #include "failalloc.h"
+#include "lbmap_util.h"
 #include "model.h"
 
 static struct proxy_model *M;
@@ -91,23 +92,11 @@ static void svc_del(const char *name)
 /* The master entry of 10.96.1.IDX:80/TCP: its backend count, or -1 when absent. */
 static int master_count(int idx)
 {
-	struct drv_svc_key k = {
-	    .addr = htonl(0x0a600100 + (uint32_t)idx), .dport = htons(80), .proto = DRV_PROTO_TCP};
+	struct lb_fe_key k = {
+	    .addr = htonl(0x0a600100 + (uint32_t)idx), .port = htons(80), .proto = DRV_PROTO_TCP};
 	struct drv_svc_val v;
 
-	if (bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_SVC), &k, &v))
-		return -1;
-	return v.count;
-}
-
-static int master_count_of(const struct lb_fe_key *fk)
-{
-	struct drv_svc_key k = {.addr = fk->addr, .dport = fk->port, .proto = fk->proto};
-	struct drv_svc_val v;
-
-	if (bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_SVC), &k, &v))
-		return -1;
-	return v.count;
+	return master_of(&k, &v) ? v.count : -1;
 }
 
 /* Entries in drv_svc4 whose address is 10.96.1.IDX (master and slots). */
@@ -152,16 +141,6 @@ static int stop(void **state)
 	fixture_cleanup();
 	return 0;
 }
-
-static const struct dp_map_sizes base = {.svc = 1024,
-					 .backend = 1024,
-					 .revnat = 1024,
-					 .ct = 1024,
-					 .affinity = 1024,
-					 .sock_rnat = 1024,
-					 .maglev_outer = 64,
-					 .stats = 1024,
-					 .endpoint = 64};
 
 /* A service whose update failed for lack of room, then deleted: none of it stays. */
 static void delete_while_failing(void)
@@ -274,22 +253,6 @@ static void no_id_retried(void)
 	assert_false(model_pending(M));
 }
 
-static size_t map_count(enum dp_map which, size_t ksz)
-{
-	int fd = dp_map_fd(F.dp, which);
-	unsigned char k[64], next[64];
-	bool have = false;
-	size_t n = 0;
-
-	assert_true(ksz <= sizeof(k));
-	while (bpf_map_get_next_key(fd, have ? k : NULL, next) == 0) {
-		memcpy(k, next, ksz);
-		have = true;
-		n++;
-	}
-	return n;
-}
-
 /* Random creates, updates and deletes on maps too small for them, the timer's retries in
  * between; then most services go: what is left fits, and after the retries exactly it is in
  * the maps; then all go: the maps are empty. */
@@ -399,21 +362,12 @@ static void check_whole(const char *when, unsigned long n)
 static void upsert_fault_writes_nothing(void)
 {
 	struct lb_backend bes[8];
-	struct lb_frontend fe = {0};
+	struct lb_frontend fe;
+	struct drv_svc_val mv;
 	unsigned long n;
 
-	fe.key.addr = htonl(0x0a600201);
-	fe.key.port = htons(80);
-	fe.key.proto = DRV_PROTO_TCP;
-	fe.flags = DRV_SVC_F_EXTERNAL;
+	fe_build(&fe, bes, 0x0a600201, DRV_SVC_F_EXTERNAL, 8, 0x0af40300);
 	snprintf(fe.name, sizeof(fe.name), "test/ext");
-	fe.backends = bes;
-	for (int i = 0; i < 8; i++) {
-		bes[i].addr = htonl(0x0af40300 + (uint32_t)i);
-		bes[i].port = htons(8080);
-		bes[i].proto = DRV_PROTO_TCP;
-		bes[i].flags = 0;
-	}
 	fe.nbackends = 2;
 	lbmap_begin(F.lb);
 	assert_int_equal(lbmap_upsert(F.lb, &fe), 0);
@@ -438,7 +392,8 @@ static void upsert_fault_writes_nothing(void)
 		assert_int_equal(lbmap_upsert(F.lb, &fe), 0);
 		assert_int_equal(lbmap_commit(F.lb), 0);
 		check_whole("after the retry", n);
-		assert_int_equal(master_count_of(&fe.key), 6);
+		assert_true(master_of(&fe.key, &mv));
+		assert_int_equal(mv.count, 6);
 		/* back to 2 for the next round */
 		fe.backends = bes;
 		fe.nbackends = 2;
@@ -454,7 +409,7 @@ static void upsert_fault_writes_nothing(void)
  * one per group of tests). */
 static void test_tiny_maps(void **state)
 {
-	struct dp_map_sizes sz = base;
+	struct dp_map_sizes sz = lbmap_small_sizes;
 
 	(void)state;
 	sz.svc = 16;
@@ -474,7 +429,7 @@ static void test_tiny_maps(void **state)
 
 static void test_churn_and_faults(void **state)
 {
-	struct dp_map_sizes sz = base;
+	struct dp_map_sizes sz = lbmap_small_sizes;
 
 	(void)state;
 	sz.svc = 40;

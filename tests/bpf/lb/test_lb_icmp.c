@@ -31,35 +31,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Which of fe_program's backends 10.244.1.(10+i) addr is (i), or -1. */
-static int backend_index(uint32_t addr)
-{
-	uint32_t h = ntohl(addr);
-
-	if ((h & 0xffffff00) != (ntohl(ip4("10.244.1.0"))))
-		return -1;
-	return (int)(h & 0xff) - 10;
-}
-
-/* A counter of one path and kind of the frontend with that rev-NAT id, as `drover bpf stats`
- * sums it. */
-static uint64_t stat_count(uint16_t rev_nat, uint8_t path, uint8_t kind)
-{
-	struct stats_row *rows;
-	uint64_t total = 0;
-	size_t n;
-
-	assert_int_equal(stats_collect(dp_map_fd(F.dp, DP_MAP_STATS), dp_map_fd(F.dp, DP_MAP_PKTS),
-				       dp_map_fd(F.dp, DP_MAP_REVNAT), &rows, &n),
-			 0);
-	for (size_t i = 0; i < n; i++) {
-		if (rows[i].rev_nat == rev_nat && rows[i].path == path && rows[i].kind == kind)
-			total += rows[i].packets;
-	}
-	free(rows);
-	return total;
-}
-
 /* The rev-NAT id (the counters' key) of a programmed frontend. */
 static uint16_t rev_nat_of(const char *vip, uint16_t port, uint8_t proto)
 {

@@ -12,6 +12,7 @@
 
 #include "drover_abi.h"
 #include "fixture.h"
+#include "lbmap_util.h"
 #include "maglev.h"
 #include "stats.h"
 
@@ -28,35 +29,6 @@ static int teardown(void **state)
 	(void)state;
 	fixture_cleanup();
 	return 0;
-}
-
-static int backend_index(uint32_t addr)
-{
-	uint32_t h = ntohl(addr);
-
-	if ((h & 0xffffff00) != (ntohl(ip4("10.244.1.0"))))
-		return -1;
-	return (int)(h & 0xff) - 10;
-}
-
-/* A counter of one path and kind, as stats_collect (drover bpf stats) sums it: of the frontend
- * with that rev-NAT id, or of every frontend (rev_nat 0). */
-static uint64_t stat_count(uint16_t rev_nat, uint8_t path, uint8_t kind)
-{
-	struct stats_row *rows;
-	uint64_t total = 0;
-	size_t n;
-
-	assert_int_equal(stats_collect(dp_map_fd(F.dp, DP_MAP_STATS), dp_map_fd(F.dp, DP_MAP_PKTS),
-				       dp_map_fd(F.dp, DP_MAP_REVNAT), &rows, &n),
-			 0);
-	for (size_t i = 0; i < n; i++) {
-		if ((!rev_nat || rows[i].rev_nat == rev_nat) && rows[i].path == path &&
-		    rows[i].kind == kind)
-			total += rows[i].packets;
-	}
-	free(rows);
-	return total;
 }
 
 /* ClusterIP: a SYN is DNATed to a backend, checksums stay right, conntrack holds both
@@ -547,6 +519,50 @@ static void test_local_policy_none_here_node_served(void **state)
 	assert_true(pkt_csums_ok(&out));
 }
 
+/* One endpoint (10.244.1.10:8080) behind two ClusterIPs whose slices disagree about it: on
+ * this node for one, on another node for the other. A flow from outside through the node is
+ * masqueraded only towards the service that says the endpoint is elsewhere, whichever
+ * service was written first (the endpoint's flags are per service). */
+static void test_shared_backend_masquerade_per_service(void **state)
+{
+	struct lb_frontend fe[2];
+	struct lb_backend be[2];
+
+	(void)state;
+	for (int order = 0; order < 2; order++) {
+		ct_flush();
+		for (int i = 0; i < 2; i++) {
+			fe_build(&fe[i], &be[i], 0x0a600801 + (uint32_t)i, DRV_SVC_F_CLUSTERIP, 1,
+				 0x0af4010a);
+			be[i].flags = i == 0 ? DRV_BE_F_LOCAL : 0;
+			snprintf(fe[i].name, sizeof(fe[i].name), "test/shared-%d:80", i);
+		}
+		lbmap_begin(F.lb);
+		assert_int_equal(lbmap_upsert(F.lb, &fe[order]), 0);
+		assert_int_equal(lbmap_upsert(F.lb, &fe[1 - order]), 0);
+		assert_int_equal(lbmap_commit(F.lb), 0);
+		for (int i = 0; i < 2; i++) {
+			char vip[16];
+			struct pkt in, out;
+
+			snprintf(vip, sizeof(vip), "10.96.8.%d", 1 + i);
+			pkt_build(&in, IPPROTO_TCP, "192.168.50.2", (uint16_t)(41000 + i), vip, 80,
+				  TCP_SYN, 0);
+			assert_int_equal(run_tc(F.tc_node, &in, &out, F.ifindex_ext), 7);
+			assert_int_equal(pkt_ip(&out)->daddr, ip4("10.244.1.10"));
+			if (pkt_ip(&out)->saddr != ip4(i == 0 ? "192.168.50.2" : "192.168.50.1"))
+				fail_msg("order %d, %s: source %#x, %s", order, vip,
+					 ntohl(pkt_ip(&out)->saddr),
+					 i == 0 ? "the client's (the endpoint is local)"
+						: "the node's (the endpoint is elsewhere)");
+		}
+		lbmap_begin(F.lb);
+		assert_int_equal(lbmap_delete(F.lb, &fe[0].key), 0);
+		assert_int_equal(lbmap_delete(F.lb, &fe[1].key), 0);
+		assert_int_equal(lbmap_commit(F.lb), 0);
+	}
+}
+
 /* No endpoint anywhere: rejected from outside, as for either policy. */
 static void test_local_policy_no_endpoint_rejects(void **state)
 {
@@ -977,6 +993,7 @@ int main(void)
 	    cmocka_unit_test(test_local_policy_none_here_pod_served),
 	    cmocka_unit_test(test_local_policy_none_here_node_served),
 	    cmocka_unit_test(test_local_policy_no_endpoint_rejects),
+	    cmocka_unit_test(test_shared_backend_masquerade_per_service),
 	    cmocka_unit_test(test_xdp_maglev_spread_and_disruption),
 	    cmocka_unit_test(test_counters_per_frontend),
 	    cmocka_unit_test(test_xdp_snat_closed_ports_reused),

@@ -9,7 +9,11 @@
  *  - restart: adopt keeps ids, a full resync rewrites nothing unchanged and removes stale
  *    entries;
  *  - a full map: counted, reported, the frontend keeps its old consistent state, never a
- *    slot pointing nowhere.
+ *    slot pointing nowhere;
+ *  - one endpoint in two services that disagree about its flags: its node makes two
+ *    backend entries, each service's own, and its terminating one, said in each slot,
+ *    whatever the order and across a restart; an endpoint that starts terminating keeps
+ *    its backend id.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,6 +25,7 @@
 #include "drover_abi.h"
 #include "fixture.h"
 #include "hmap.h"
+#include "lbmap_util.h"
 
 /* ---------- the shadow ---------- */
 
@@ -210,7 +215,8 @@ static void want_random(struct want *w, int idx, unsigned *seed)
 		w->bes[i].addr = htonl(0x0af40100 + 10 + (uint32_t)b);
 		w->bes[i].port = htons(8080);
 		w->bes[i].proto = DRV_PROTO_TCP;
-		w->bes[i].flags = 0;
+		/* now and then terminating: said in the slot, the same backend entry */
+		w->bes[i].flags = (b + idx + n) % 5 == 0 ? DRV_BE_F_TERMINATING : 0;
 	}
 	w->fe.nbackends = (size_t)n;
 	w->fe.backends = w->bes;
@@ -221,9 +227,7 @@ static void want_random(struct want *w, int idx, unsigned *seed)
 static void check_maps(struct want *w, int n, bool exhaustive)
 {
 	int svc = dp_map_fd(F.dp, DP_MAP_SVC), be = dp_map_fd(F.dp, DP_MAP_BACKEND);
-	size_t masters = 0, slots = 0, entries = 0;
-	struct drv_svc_key k, next;
-	bool have = false;
+	size_t masters = 0, slots = 0;
 
 	for (int i = 0; i < n; i++) {
 		struct drv_svc_key mk = {.addr = w[i].fe.key.addr,
@@ -232,11 +236,11 @@ static void check_maps(struct want *w, int n, bool exhaustive)
 		struct drv_svc_val mv;
 
 		if (!w[i].present) {
-			if (bpf_map_lookup_elem(svc, &mk, &mv) == 0)
+			if (master_of(&w[i].fe.key, &mv))
 				fail_msg("frontend %d: master present but not wanted", i);
 			continue;
 		}
-		if (bpf_map_lookup_elem(svc, &mk, &mv) != 0)
+		if (!master_of(&w[i].fe.key, &mv))
 			fail_msg("frontend %d: master missing", i);
 		if (mv.count != w[i].fe.nbackends)
 			fail_msg("frontend %d: count %u, want %zu", i, mv.count, w[i].fe.nbackends);
@@ -249,20 +253,25 @@ static void check_maps(struct want *w, int n, bool exhaustive)
 			mk.slot = (uint16_t)s;
 			assert_int_equal(bpf_map_lookup_elem(svc, &mk, &sv), 0);
 			assert_int_equal(bpf_map_lookup_elem(be, &sv.backend_id, &b), 0);
-			for (size_t j = 0; j < w[i].fe.nbackends; j++)
-				found |= w[i].bes[j].addr == b.addr && w[i].bes[j].port == b.port;
+			for (size_t j = 0; j < w[i].fe.nbackends && !found; j++) {
+				const struct lb_backend *x = &w[i].bes[j];
+
+				found = x->addr == b.addr && x->port == b.port;
+				if (found && (b.flags != (x->flags & DRV_BE_F_LOCAL) ||
+					      !(sv.flags & DRV_SLOT_F_TERMINATING) !=
+						  !(x->flags & DRV_BE_F_TERMINATING)))
+					fail_msg("frontend %d slot %zu: backend flags %#x, slot "
+						 "flags %#x, want %#x",
+						 i, s, b.flags, sv.flags, x->flags);
+			}
 			assert_true(found);
 			slots++;
 		}
 	}
-	while (exhaustive && bpf_map_get_next_key(svc, have ? &k : NULL, &next) == 0) {
-		k = next;
-		have = true;
-		entries++;
-	}
 	/* No stray slot or master. */
 	if (exhaustive)
-		assert_int_equal(entries, masters + slots);
+		assert_int_equal(map_count(DP_MAP_SVC, sizeof(struct drv_svc_key)),
+				 masters + slots);
 }
 
 static void check_maps_equal(struct want *w, int n)
@@ -314,29 +323,14 @@ static void test_make_before_break_random(void **state)
 	assert_int_equal(S.violations, 0);
 	lbmap_set_trace(F.lb, NULL, NULL);
 	/* Every backend is gone with the last frontend that used it. */
-	{
-		uint32_t k;
-
-		assert_int_not_equal(
-		    bpf_map_get_next_key(dp_map_fd(F.dp, DP_MAP_BACKEND), NULL, &k), 0);
-	}
+	assert_int_equal(map_count(DP_MAP_BACKEND, 4), 0);
 }
 
 static void make_fe(struct want *w, int i, int nbackends, int be_base)
 {
-	memset(w, 0, sizeof(*w));
-	w->fe.key.addr = htonl(0x0a600000 + (uint32_t)i);
-	w->fe.key.port = htons(80);
-	w->fe.key.proto = DRV_PROTO_TCP;
-	w->fe.flags = DRV_SVC_F_CLUSTERIP;
+	fe_build(&w->fe, w->bes, 0x0a600000 + (uint32_t)i, DRV_SVC_F_CLUSTERIP, nbackends,
+		 0x0a000000 + (uint32_t)be_base);
 	snprintf(w->fe.name, sizeof(w->fe.name), "ns/svc-%d:80", i);
-	for (int b = 0; b < nbackends; b++) {
-		w->bes[b].addr = htonl(0x0a000000 + (uint32_t)(be_base + b));
-		w->bes[b].port = htons(8080);
-		w->bes[b].proto = DRV_PROTO_TCP;
-	}
-	w->fe.nbackends = (size_t)nbackends;
-	w->fe.backends = w->bes;
 	w->present = true;
 }
 
@@ -555,7 +549,6 @@ static void test_two_scopes_adopted(void **state)
 static void test_maglev_btf(void **state)
 {
 	static struct want w;
-	struct drv_svc_key mk;
 	struct drv_svc_val mv;
 	struct bpf_map_info info;
 	__u32 rev_nat, inner_id, len = sizeof(info);
@@ -567,9 +560,7 @@ static void test_maglev_btf(void **state)
 	lbmap_begin(F.lb);
 	assert_int_equal(lbmap_upsert(F.lb, &w.fe), 0);
 	assert_int_equal(lbmap_commit(F.lb), 0);
-	mk = (struct drv_svc_key){
-	    .addr = w.fe.key.addr, .dport = w.fe.key.port, .proto = w.fe.key.proto};
-	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_SVC), &mk, &mv), 0);
+	assert_true(master_of(&w.fe.key, &mv));
 	assert_true(mv.flags & DRV_SVC_F_MAGLEV);
 	rev_nat = mv.rev_nat;
 	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_MAGLEV), &rev_nat, &inner_id),
@@ -591,20 +582,14 @@ static void test_maglev_btf(void **state)
  * that cannot grow keeps its old, whole state; freeing room lets the retry succeed. */
 static void test_full_map(void **state)
 {
-	struct dp_map_sizes small = {.svc = 64,
-				     .backend = 1024,
-				     .revnat = 1024,
-				     .ct = 1024,
-				     .affinity = 1024,
-				     .sock_rnat = 1024,
-				     .maglev_outer = 64,
-				     .stats = 1024};
+	struct dp_map_sizes small = lbmap_small_sizes;
 	static struct want w[16];
 	const struct lb_fe_key *failed;
 	struct lbmap_counters c;
 	int rc, ok = 0;
 
 	(void)state;
+	small.svc = 64;
 	fixture_cleanup();
 	shadow_reset();
 	assert_int_equal(fixture_setup(&small), 0);
@@ -677,6 +662,310 @@ static void test_full_map(void **state)
 	assert_int_equal(S.violations, 0);
 }
 
+/* ---------- one endpoint, two services that disagree about it ---------- */
+
+#define SHARED_EP "10.244.9.9"
+
+static void shared_fe(struct want *w, int idx, uint8_t be_flags, uint16_t fe_flags)
+{
+	memset(w, 0, sizeof(*w));
+	w->fe.key.addr = htonl(0x0a600900 + (uint32_t)idx); /* 10.96.9.idx */
+	w->fe.key.port = htons(80);
+	w->fe.key.proto = DRV_PROTO_UDP;
+	w->fe.flags = DRV_SVC_F_CLUSTERIP | fe_flags;
+	w->fe.affinity_timeout = fe_flags & DRV_SVC_F_AFFINITY ? 600 : 0;
+	snprintf(w->fe.name, sizeof(w->fe.name), "test/shared-%d:80", idx);
+	w->bes[0] = (struct lb_backend){
+	    .addr = ip4(SHARED_EP), .port = htons(53), .proto = DRV_PROTO_UDP, .flags = be_flags};
+	w->fe.nbackends = 1;
+	w->fe.backends = w->bes;
+	w->present = true;
+}
+
+/* The backend frontend w's slot 1 leads to: its id, *be its drv_be4 entry, *sflags the
+ * slot's own flags (enum drv_slot_flags). */
+static uint32_t slot_backend(const struct want *w, struct drv_backend *be, uint16_t *sflags)
+{
+	struct drv_svc_key k = {
+	    .addr = w->fe.key.addr, .dport = w->fe.key.port, .slot = 1, .proto = w->fe.key.proto};
+	struct drv_svc_val v;
+
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_SVC), &k, &v), 0);
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_BACKEND), &v.backend_id, be),
+			 0);
+	if (sflags)
+		*sflags = v.flags;
+	return v.backend_id;
+}
+
+/* Each frontend's backend entry carries the flag the datapath reads (local) as its own
+ * service gave it, never terminating; each slot says terminating as its own service does. */
+static void check_own_flags(const struct want *w, int n)
+{
+	for (int i = 0; i < n; i++) {
+		uint8_t want = w[i].bes[0].flags;
+		struct drv_backend be;
+		uint16_t sf;
+
+		slot_backend(&w[i], &be, &sf);
+		assert_int_equal(be.addr, ip4(SHARED_EP));
+		if (be.flags != (want & DRV_BE_F_LOCAL))
+			fail_msg("frontend %d: backend flags %#x, its service says %#x", i,
+				 be.flags, want);
+		if (!!(sf & DRV_SLOT_F_TERMINATING) != !!(want & DRV_BE_F_TERMINATING))
+			fail_msg("frontend %d: slot flags %#x, its service says %#x", i, sf, want);
+	}
+}
+
+static int removed_calls;
+
+static void count_removed(const struct lb_fe_key *fe, const struct lb_backend *be, void *ud)
+{
+	(void)fe;
+	(void)be;
+	(void)ud;
+	removed_calls++;
+}
+
+/* A restart: the maps adopted by a new lbmap, resynced in the order given, nothing rewritten
+ * or deleted; then F.lb adopts them too (the caller's state is the maps'). */
+static void restart_unchanged(struct want *w, int order)
+{
+	struct lbmap_counters c;
+	struct lbmap_fds fds;
+	struct lbmap *lb2;
+
+	dp_lbmap_fds(F.dp, &fds);
+	lb2 = lbmap_new(&fds, NULL);
+	assert_non_null(lb2);
+	assert_int_equal(lbmap_adopt(lb2), 0);
+	lbmap_begin(lb2);
+	lbmap_mark(lb2);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(lbmap_upsert(lb2, &w[order ? 1 - i : i].fe), 0);
+	assert_int_equal(lbmap_sweep(lb2), 0);
+	assert_int_equal(lbmap_commit(lb2), 0);
+	lbmap_get_counters(lb2, &c);
+	assert_int_equal(c.entries_written, 0);
+	assert_int_equal(c.entries_deleted, 0);
+	lbmap_free(lb2);
+	lbmap_free(F.lb);
+	F.lb = lbmap_new(&fds, NULL);
+	assert_non_null(F.lb);
+	assert_int_equal(lbmap_adopt(F.lb), 0);
+}
+
+/* One endpoint serves two services whose slices disagree about it. On this node in one and
+ * elsewhere in the other: two backend entries, each with its service's local flag (the tc
+ * path masquerades by it). Terminating in one and ready in the other: one entry, the same
+ * whichever service is written first, in one commit or two, and across a restart, and each
+ * service's slot says what its slice does (kube-proxy keeps endpoint state per service). */
+static void test_shared_endpoint_flags(void **state)
+{
+	static const struct {
+		uint8_t fl[2];
+		bool shared;
+	} cases[] = {
+	    {{DRV_BE_F_LOCAL, 0}, false},
+	    {{DRV_BE_F_LOCAL, DRV_BE_F_LOCAL | DRV_BE_F_TERMINATING}, true},
+	    {{0, DRV_BE_F_TERMINATING}, true},
+	    {{DRV_BE_F_LOCAL, DRV_BE_F_TERMINATING}, false},
+	};
+	struct want w[2];
+
+	(void)state;
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		for (int order = 0; order < 2; order++) {
+			for (int commits = 1; commits <= 2; commits++) {
+				struct drv_backend be[2];
+				uint32_t ids[2];
+
+				shared_fe(&w[0], 1, cases[c].fl[0], 0);
+				shared_fe(&w[1], 2, cases[c].fl[1], 0);
+				lbmap_begin(F.lb);
+				for (int i = 0; i < 2; i++) {
+					if (i == 1 && commits == 2) {
+						assert_int_equal(lbmap_commit(F.lb), 0);
+						lbmap_begin(F.lb);
+					}
+					assert_int_equal(
+					    lbmap_upsert(F.lb, &w[order ? 1 - i : i].fe), 0);
+				}
+				assert_int_equal(lbmap_commit(F.lb), 0);
+				check_own_flags(w, 2);
+				ids[0] = slot_backend(&w[0], &be[0], NULL);
+				ids[1] = slot_backend(&w[1], &be[1], NULL);
+				if ((ids[0] == ids[1]) != cases[c].shared)
+					fail_msg("case %zu, order %d, %d commit(s): ids %u and %u",
+						 c, order, commits, ids[0], ids[1]);
+
+				restart_unchanged(w, !order);
+				check_own_flags(w, 2);
+				assert_int_equal(slot_backend(&w[0], &be[0], NULL), ids[0]);
+				assert_int_equal(slot_backend(&w[1], &be[1], NULL), ids[1]);
+
+				lbmap_begin(F.lb);
+				assert_int_equal(lbmap_delete(F.lb, &w[0].fe.key), 0);
+				assert_int_equal(lbmap_delete(F.lb, &w[1].fe.key), 0);
+				assert_int_equal(lbmap_commit(F.lb), 0);
+			}
+		}
+	}
+}
+
+/* An endpoint that starts terminating while it still serves (a rollout) keeps its backend id
+ * in every service: the flows that hold the id (the socket LB's unconnected UDP flows,
+ * conntrack, affinity) keep their endpoint, only the service's slot changes, and nothing is
+ * reported removed. One that moves to another node in one service moves to another id there:
+ * that service's affinity follows it, its UDP sockets are left alone. Once both services
+ * agree again they share one entry. */
+static void test_endpoint_flags_change(void **state)
+{
+	struct drv_affinity_key ak = {.client = 0x0a0a0a0a};
+	struct drv_affinity_val av;
+	struct lbmap_counters c0, c1;
+	struct drv_svc_val mv;
+	struct drv_backend be;
+	struct want w[2];
+	uint32_t id0, id1;
+	int aff = dp_map_fd(F.dp, DP_MAP_AFFINITY);
+
+	(void)state;
+	removed_calls = 0;
+	lbmap_set_removed_cb(F.lb, count_removed, NULL);
+	shared_fe(&w[0], 1, DRV_BE_F_LOCAL, 0);
+	shared_fe(&w[1], 2, DRV_BE_F_LOCAL, DRV_SVC_F_AFFINITY);
+	lbmap_begin(F.lb);
+	assert_int_equal(lbmap_upsert(F.lb, &w[0].fe), 0);
+	assert_int_equal(lbmap_upsert(F.lb, &w[1].fe), 0);
+	assert_int_equal(lbmap_commit(F.lb), 0);
+	id0 = slot_backend(&w[0], &be, NULL);
+	assert_int_equal(slot_backend(&w[1], &be, NULL), id0); /* agreeing services share it */
+	assert_true(master_of(&w[1].fe.key, &mv));
+	ak.rev_nat = mv.rev_nat;
+	av = (struct drv_affinity_val){.backend_id = id0, .last_used_s = 1};
+	assert_int_equal(bpf_map_update_elem(aff, &ak, &av, BPF_ANY), 0);
+
+	/* Terminating, in one service then in both: the same id, one slot written each time. */
+	for (int i = 1; i >= 0; i--) {
+		w[i].bes[0].flags = DRV_BE_F_LOCAL | DRV_BE_F_TERMINATING;
+		lbmap_get_counters(F.lb, &c0);
+		lbmap_begin(F.lb);
+		assert_int_equal(lbmap_upsert(F.lb, &w[i].fe), 0);
+		assert_int_equal(lbmap_commit(F.lb), 0);
+		lbmap_get_counters(F.lb, &c1);
+		if (slot_backend(&w[i], &be, NULL) != id0)
+			fail_msg(
+			    "frontend %d: the endpoint turned terminating and left id %u for %u", i,
+			    id0, slot_backend(&w[i], &be, NULL));
+		assert_int_equal(slot_backend(&w[1 - i], &be, NULL), id0);
+		check_own_flags(w, 2);
+		assert_int_equal(c1.entries_written - c0.entries_written, 1);
+		assert_int_equal(c1.entries_deleted - c0.entries_deleted, 0);
+		assert_int_equal(bpf_map_lookup_elem(aff, &ak, &av), 0);
+		assert_int_equal(av.backend_id, id0);
+		assert_int_equal(removed_calls, 0);
+	}
+	restart_unchanged(w, 0);
+	lbmap_set_removed_cb(F.lb, count_removed, NULL);
+	check_own_flags(w, 2);
+	assert_int_equal(slot_backend(&w[1], &be, NULL), id0);
+
+	/* Elsewhere for one service: another id there, its affinity moved, nothing removed. */
+	w[1].bes[0].flags = DRV_BE_F_TERMINATING;
+	lbmap_begin(F.lb);
+	assert_int_equal(lbmap_upsert(F.lb, &w[1].fe), 0);
+	assert_int_equal(lbmap_commit(F.lb), 0);
+	check_own_flags(w, 2);
+	id1 = slot_backend(&w[1], &be, NULL);
+	assert_int_not_equal(id1, id0);
+	assert_int_equal(slot_backend(&w[0], &be, NULL), id0); /* the other keeps its own */
+	assert_int_equal(bpf_map_lookup_elem(aff, &ak, &av), 0);
+	assert_int_equal(av.backend_id, id1);
+	assert_int_equal(removed_calls, 0);
+
+	/* The other service agrees now: one entry again, the unused one gone. */
+	w[0].bes[0].flags = 0;
+	lbmap_begin(F.lb);
+	assert_int_equal(lbmap_upsert(F.lb, &w[0].fe), 0);
+	assert_int_equal(lbmap_commit(F.lb), 0);
+	check_own_flags(w, 2);
+	assert_int_equal(slot_backend(&w[0], &be, NULL), id1);
+	assert_int_not_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_BACKEND), &id0, &be), 0);
+	assert_int_equal(removed_calls, 0);
+
+	/* Removed for real: reported, affinity gone. */
+	lbmap_begin(F.lb);
+	assert_int_equal(lbmap_delete(F.lb, &w[0].fe.key), 0);
+	assert_int_equal(lbmap_delete(F.lb, &w[1].fe.key), 0);
+	assert_int_equal(lbmap_commit(F.lb), 0);
+	assert_int_equal(removed_calls, 2);
+	assert_int_not_equal(bpf_map_lookup_elem(aff, &ak, &av), 0);
+	lbmap_set_removed_cb(F.lb, NULL, NULL);
+}
+
+/* Maps an older proxy wrote: the backend entry says terminating, the slot nothing. Adopted
+ * with their ids; the first resync writes the entry without the flag and the slot with it,
+ * and the next one nothing. */
+static void test_adopt_terminating_backend_entry(void **state)
+{
+	struct lbmap_counters c;
+	struct drv_backend be;
+	struct want w[2];
+	uint32_t id;
+	int bfd = dp_map_fd(F.dp, DP_MAP_BACKEND);
+
+	(void)state;
+	shared_fe(&w[0], 1, DRV_BE_F_LOCAL | DRV_BE_F_TERMINATING, 0);
+	shared_fe(&w[1], 2, DRV_BE_F_LOCAL | DRV_BE_F_TERMINATING, 0);
+	lbmap_begin(F.lb);
+	assert_int_equal(lbmap_upsert(F.lb, &w[0].fe), 0);
+	assert_int_equal(lbmap_upsert(F.lb, &w[1].fe), 0);
+	assert_int_equal(lbmap_commit(F.lb), 0);
+	id = slot_backend(&w[0], &be, NULL);
+	be.flags |= DRV_BE_F_TERMINATING;
+	assert_int_equal(bpf_map_update_elem(bfd, &id, &be, BPF_EXIST), 0);
+	for (int i = 0; i < 2; i++) {
+		struct drv_svc_key k = {.addr = w[i].fe.key.addr,
+					.dport = w[i].fe.key.port,
+					.slot = 1,
+					.proto = w[i].fe.key.proto};
+		struct drv_svc_val v;
+
+		assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_SVC), &k, &v), 0);
+		v.flags = 0;
+		assert_int_equal(
+		    bpf_map_update_elem(dp_map_fd(F.dp, DP_MAP_SVC), &k, &v, BPF_EXIST), 0);
+	}
+
+	lbmap_free(F.lb);
+	{
+		struct lbmap_fds fds;
+
+		dp_lbmap_fds(F.dp, &fds);
+		F.lb = lbmap_new(&fds, NULL);
+	}
+	assert_int_equal(lbmap_adopt(F.lb), 0);
+	lbmap_begin(F.lb);
+	lbmap_mark(F.lb);
+	assert_int_equal(lbmap_upsert(F.lb, &w[1].fe), 0);
+	assert_int_equal(lbmap_upsert(F.lb, &w[0].fe), 0);
+	assert_int_equal(lbmap_sweep(F.lb), 0);
+	assert_int_equal(lbmap_commit(F.lb), 0);
+	lbmap_get_counters(F.lb, &c);
+	assert_int_equal(c.entries_written, 3); /* the backend entry and two slots */
+	assert_int_equal(c.entries_deleted, 0);
+	check_own_flags(w, 2);
+	assert_int_equal(slot_backend(&w[0], &be, NULL), id);
+	assert_int_equal(slot_backend(&w[1], &be, NULL), id);
+	restart_unchanged(w, 1);
+
+	lbmap_begin(F.lb);
+	assert_int_equal(lbmap_delete(F.lb, &w[0].fe.key), 0);
+	assert_int_equal(lbmap_delete(F.lb, &w[1].fe.key), 0);
+	assert_int_equal(lbmap_commit(F.lb), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -686,6 +975,9 @@ int main(void)
 	    cmocka_unit_test(test_adopt_removes_debris),
 	    cmocka_unit_test(test_maglev_btf),
 	    cmocka_unit_test(test_two_scopes_adopted),
+	    cmocka_unit_test(test_shared_endpoint_flags),
+	    cmocka_unit_test(test_endpoint_flags_change),
+	    cmocka_unit_test(test_adopt_terminating_backend_entry),
 	    cmocka_unit_test_teardown(test_full_map, test_teardown),
 	};
 

@@ -10,8 +10,8 @@
  * prints "ready SET" once it has the first snapshot, then, when the set differs,
  * "changed NS SET" (NS: CLOCK_REALTIME nanoseconds of the first poll that saw it) and exits 0;
  * exit 1 after TIMEOUT_S without a change, 2 on bad arguments or an unreadable map. SET is
- * the backends "a.b.c.d:port" of the frontend's slots (terminating ones left out, as the
- * datapath leaves them out of new connections), sorted, comma-separated; "-" without the
+ * the backends "a.b.c.d:port" of the frontend's slots (those whose slot says terminating left
+ * out: the service has no ready endpoint then), sorted, comma-separated; "-" without the
  * frontend.
  */
 #define _GNU_SOURCE
@@ -60,8 +60,8 @@ static void snapshot(int svc, int be, struct drv_svc_key key, char *buf, size_t 
 		char a[INET_ADDRSTRLEN];
 
 		key.slot = s;
-		if (bpf_map_lookup_elem(svc, &key, &v) ||
-		    bpf_map_lookup_elem(be, &v.backend_id, &b) || (b.flags & DRV_BE_F_TERMINATING))
+		if (bpf_map_lookup_elem(svc, &key, &v) || (v.flags & DRV_SLOT_F_TERMINATING) ||
+		    bpf_map_lookup_elem(be, &v.backend_id, &b))
 			continue;
 		inet_ntop(AF_INET, &b.addr, a, sizeof(a));
 		snprintf(names[n], sizeof(names[n]), "%s:%u", a, ntohs(b.port));

@@ -51,11 +51,7 @@ write_service() {
 	local file=$1 name=$2 ip=$3
 	shift 3
 	{
-		echo "apiVersion: v1"
-		echo "kind: Service"
-		echo "metadata: {name: $name, namespace: default}"
-		echo "spec:"
-		echo "  clusterIP: $ip"
+		service_head "$name" "$ip"
 		echo "  ports:"
 		echo "  - {name: http, port: 80, targetPort: web, nodePort: ${NODEPORT:-30080}}"
 		if [ -n "${UDP_NODEPORT:-}" ]; then
@@ -68,8 +64,35 @@ write_service() {
 	mv "$file.tmp" "$file"
 }
 
+# write_lb_service FILE NAME CLUSTERIP NODEPORT INGRESS-IP [extra spec lines...]: a
+# LoadBalancer Service with the http port only (80 -> named port web, on NODEPORT) and
+# INGRESS-IP in its status. Extra lines are appended under spec.
+write_lb_service() {
+	local file=$1 name=$2 ip=$3 np=$4 ingress=$5
+	shift 5
+	{
+		service_head "$name" "$ip"
+		echo "  type: LoadBalancer"
+		echo "  ports: [{name: http, port: 80, targetPort: web, nodePort: $np}]"
+		for l in "$@"; do echo "  $l"; done
+		echo "status:"
+		echo "  loadBalancer: {ingress: [{ip: $ingress}]}"
+	} >"$file.tmp"
+	mv "$file.tmp" "$file"
+}
+
+# service_head NAME CLUSTERIP: a Service manifest up to its spec's clusterIP.
+service_head() {
+	echo "apiVersion: v1"
+	echo "kind: Service"
+	echo "metadata: {name: $1, namespace: default}"
+	echo "spec:"
+	echo "  clusterIP: $2"
+}
+
 # write_slice FILE SERVICE "IP[:node[:state]]"...: an EndpointSlice; state is ready
-# (default), terminating, or notready.
+# (default), terminating, notready, or readyterminating (a terminating pod of a service with
+# publishNotReadyAddresses).
 write_slice() {
 	local file=$1 svc=$2
 	shift 2
@@ -90,6 +113,7 @@ write_slice() {
 			ready) cond="{ready: true, serving: true, terminating: false}" ;;
 			terminating) cond="{ready: false, serving: true, terminating: true}" ;;
 			notready) cond="{ready: false, serving: false, terminating: false}" ;;
+			readyterminating) cond="{ready: true, serving: true, terminating: true}" ;;
 			esac
 			echo "- {addresses: [$ip], nodeName: $node, conditions: $cond}"
 		done

@@ -92,17 +92,10 @@ def http_once(sock, n):
     return n.body(body.decode(errors="replace"))
 
 
-def tcp_connect(a, dst):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.settimeout(a.wait)
-    if a.src:
-        s.bind((a.src, 0))
-    s.connect(dst)
-    return s
-
-
-def udp_connect(a, dst):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+def connect(a, dst):
+    """A TCP connection or a connected UDP socket (a.proto) to dst, from --src if given."""
+    kind = socket.SOCK_STREAM if a.proto == "tcp" else socket.SOCK_DGRAM
+    s = socket.socket(socket.AF_INET, kind)
     s.settimeout(a.wait)
     if a.src:
         s.bind((a.src, 0))
@@ -113,6 +106,11 @@ def udp_connect(a, dst):
 def udp_once(s, n):
     s.send(b"q")
     return n.body(s.recv(2048).decode(errors="replace"))
+
+
+def exchange(s, n):
+    """One request and its answer on s: a GET over TCP, a datagram over UDP."""
+    return (http_once if n.a.proto == "tcp" else udp_once)(s, n)
 
 
 def attempt(fn):
@@ -127,23 +125,16 @@ def cmd_spread(n):
     dst = addr(a.dst)
     seen = []
 
-    def tcp():
-        s = tcp_connect(a, dst)
+    def one():
+        s = connect(a, dst)
         try:
             n.me.add(s.getsockname()[0])
-            return http_once(s, n)
-        finally:
-            s.close()
-
-    def udp():
-        s = udp_connect(a, dst)
-        try:
-            return udp_once(s, n)
+            return exchange(s, n)
         finally:
             s.close()
 
     for i in range(a.n):
-        o = attempt(tcp if a.proto == "tcp" else udp)
+        o = attempt(one)
         n.log("%s %s attempt %d: %s" % (a.proto, a.dst, i + 1, o))
         seen.append(o)
         # a drop costs --wait per attempt: a first attempt that got nothing says enough
@@ -175,9 +166,9 @@ def cmd_hold(n):
     dst = addr(a.dst)
     s = None
     try:
-        s = (tcp_connect if a.proto == "tcp" else udp_connect)(a, dst)
+        s = connect(a, dst)
         n.me.add(s.getsockname()[0])
-        first = (http_once if a.proto == "tcp" else udp_once)(s, n)
+        first = exchange(s, n)
     except OSError as e:
         first = err_name(e)
     n.log("hold %s %s first: %s" % (a.proto, a.dst, first))
@@ -193,7 +184,7 @@ def cmd_hold(n):
         if s is None:
             o = "no-socket"
         else:
-            o = attempt(lambda: (http_once if a.proto == "tcp" else udp_once)(s, n))
+            o = attempt(lambda: exchange(s, n))
         n.log("hold %s %s after the change, %d: %s" % (a.proto, a.dst, i + 1, o))
         later.append(o)
         if a.proto == "tcp" and not o.startswith("b"):

@@ -63,18 +63,7 @@ NODEPORT=30085 write_service "$m/term.yaml" term 10.96.0.15 "type: NodePort"
 write_slice "$m/term-eps.yaml" term 10.244.1.11 10.244.1.12:node1:terminating 10.244.1.13:node2:terminating
 NODEPORT=30086 write_service "$m/termonly.yaml" termonly 10.96.0.16 "type: NodePort"
 write_slice "$m/termonly-eps.yaml" termonly 10.244.1.12:node1:terminating 10.244.1.13:node2:terminating
-cat >"$m/lbsr.yaml" <<'YAML'
-apiVersion: v1
-kind: Service
-metadata: {name: lbsr, namespace: default}
-spec:
-  type: LoadBalancer
-  clusterIP: 10.96.0.17
-  loadBalancerSourceRanges: [192.168.100.2/32]
-  ports: [{name: http, port: 80, targetPort: web, nodePort: 30087}]
-status:
-  loadBalancer: {ingress: [{ip: 203.0.113.10}]}
-YAML
+write_lb_service "$m/lbsr.yaml" lbsr 10.96.0.17 30087 203.0.113.10 "loadBalancerSourceRanges: [192.168.100.2/32]"
 write_slice "$m/lbsr-eps.yaml" lbsr 10.244.1.11 10.244.1.12
 # itplocal: internalTrafficPolicy Local, its only endpoint (b3) on node2
 write_service "$m/itplocal.yaml" itplocal 10.96.0.31 "internalTrafficPolicy: Local"

@@ -215,20 +215,8 @@ pass "healthCheckNodePort: 200/503 by local endpoints with kube-proxy's body and
 # loadBalancerSourceRanges: the LoadBalancer IP takes new flows only from the ranges (others
 # dropped: the client times out, as behind kube-proxy's firewall chain); the NodePort of the
 # same service is not filtered; an edit of the ranges applies.
-lb_svc() { # RANGE
-	cat >"$m/lbsr.yaml.tmp" <<YAML
-apiVersion: v1
-kind: Service
-metadata: {name: lbsr, namespace: default}
-spec:
-  type: LoadBalancer
-  clusterIP: 10.96.0.17
-  loadBalancerSourceRanges: [" $1 "]
-  ports: [{name: http, port: 80, targetPort: web, nodePort: 30087}]
-status:
-  loadBalancer: {ingress: [{ip: 203.0.113.10}]}
-YAML
-	mv "$m/lbsr.yaml.tmp" "$m/lbsr.yaml"
+lb_svc() { # RANGE (written with spaces around it: the proxy trims them, as kube-proxy)
+	write_lb_service "$m/lbsr.yaml" lbsr 10.96.0.17 30087 203.0.113.10 "loadBalancerSourceRanges: [\" $1 \"]"
 }
 in_pod_nolb ext ip addr add 192.168.100.3/24 dev eth0
 in_pod_nolb ext ip route add 203.0.113.10/32 via 192.168.100.1

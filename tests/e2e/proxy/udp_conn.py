@@ -52,32 +52,31 @@ def send(host, port, stop):
         time.sleep(0.02)
 
 
-def probe(host, port):
+def first_answer(host, port, timeout, want=None, log=False):
+    """Connected sockets, one after the other, each sending "q", until one is answered (by
+    WANT when given); that socket and its answer. log: each miss on stderr."""
     while True:
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.settimeout(0.2)
+        s.settimeout(timeout)
         try:
             s.connect((host, int(port)))
             s.send(b"q")
-            print(s.recv(100).decode())
-            return
-        except OSError:
-            s.close()
+            got = s.recv(100).decode()
+            if want is None or got == want:
+                return s, got
+        except OSError as e:
+            if log:
+                print("retry", name(e) if e.errno else "timeout", file=sys.stderr, flush=True)
             time.sleep(0.05)
+        s.close()
+
+
+def probe(host, port):
+    print(first_answer(host, port, 0.2)[1])
 
 
 def ask(host, port, want, stop):
-    while True:
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.settimeout(1)
-        try:
-            s.connect((host, int(port)))
-            s.send(b"q")
-            if s.recv(100).decode() == want:
-                break
-        except OSError as e:
-            print("retry", name(e) if e.errno else "timeout", file=sys.stderr, flush=True)
-        s.close()
+    s = first_answer(host, port, 1, want, log=True)[0]
     print("first", want, flush=True)
     s.settimeout(1)
     while not os.path.exists(stop):

@@ -150,33 +150,75 @@ grep -q "^error ECONNABORTED" "$ask" || fail "recv()-blocked client after the la
 pass "no backend left: the socket could not be re-connected and was destroyed (ECONNABORTED)"
 touch "$m/stop-ask"
 
-# An unconnected UDP socket's datagrams to the service are one flow: they keep their backend,
-# and when it is removed the next datagram goes to another backend (no error, nothing to
-# reconnect), as kube-proxy clears the UDP conntrack entries of a removed endpoint.
+# An unconnected UDP socket's datagrams to the service are one flow: they keep their backend
+# while its endpoint serves, as kube-proxy's conntrack cleanup keeps UDP flows to serving
+# endpoints, and when the endpoint is removed the next datagram goes to another backend (no
+# error, nothing to reconnect), as kube-proxy clears the UDP conntrack entries of a removed
+# endpoint. Six sockets (were their backends picked anew, all six would stay put one time in
+# 729), through the endpoints turning terminating: all of them while ready
+# (publishNotReadyAddresses: the slots keep them under their ids), all of them not ready
+# (the service has no ready endpoint: the slots keep them all), then the first socket's alone
+# while the others are ready again (its slot and its id go; it is terminating but serving,
+# drv_drain1). Then the first socket's endpoint is removed: that socket moves.
 out=$m/udpflow.txt
 go=$m/udpflow.go
+steps=(readyterminating terminating alone)
 in_pod c1 python3 -u -c '
 import os, socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(10)
-def ask():
-    s.sendto(b"q", ("10.96.0.10", 53)); return s.recvfrom(100)[0].decode()
-print("first", " ".join(sorted(set(ask() for _ in range(10)))))
-while not os.path.exists(sys.argv[1]): time.sleep(0.05)
-print("then", " ".join(sorted(set(ask() for _ in range(10)))))
-' "$go" >"$out" 2>&1 &
+socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(6)]
+def ask(s):
+    s.settimeout(10); s.sendto(b"q", ("10.96.0.10", 53)); return s.recvfrom(100)[0].decode()
+def each(tag):
+    print(tag, " ".join(",".join(sorted(set(ask(s) for _ in range(10)))) for s in socks))
+each("first")
+for step in range(1, int(sys.argv[2]) + 1):
+    while not os.path.exists(sys.argv[1] + str(step)): time.sleep(0.05)
+    each("then%d" % step)
+' "$go" $((${#steps[@]} + 1)) >"$out" 2>&1 &
 client=$!
 TOPO_PIDS+=("$client")
 for _ in $(seq 1 1200); do grep -q first "$out" && break; sleep 0.05; done
-flow=$(awk '/^first/ {$1 = ""; print substr($0, 2)}' "$out")
-case "$flow" in backend-[123]) ;; *) fail "an unconnected UDP socket's datagrams went to '$flow'" ;; esac
+flows=$(awk '/^first/ {$1 = ""; print substr($0, 2)}' "$out")
+for f in $flows; do
+	case "$f" in backend-[123]) ;; *) fail "an unconnected UDP socket's datagrams went to '$f' ($flows)" ;; esac
+done
+flow=${flows%% *}
+# udp_step N "IP[:node[:state]]"...: the slice changes; got: the client's step N answers
+udp_step() {
+	local n=$1 syncs
+	shift
+	syncs=$(grep -c "proxy: sync:" "$TOPO_LOG")
+	write_slice "$m/web-eps.yaml" web "$@"
+	wait_log "proxy: sync:" $((syncs + 1))
+	touch "$go$n"
+	for _ in $(seq 1 1200); do grep -q "^then$n " "$out" && break; sleep 0.05; done
+	got=$(awk -v t="then$n" '$1 == t {$1 = ""; print substr($0, 2)}' "$out")
+}
+for ((n = 1; n <= ${#steps[@]}; n++)); do
+	st=${steps[n - 1]} eps=()
+	for i in 1 2 3; do
+		if [ "$st" != alone ]; then
+			eps+=("10.244.1.1$i:node1:$st")
+		elif [ "backend-$i" = "$flow" ]; then
+			eps+=("10.244.1.1$i:node1:terminating")
+		else
+			eps+=("10.244.1.1$i")
+		fi
+	done
+	case $st in
+	readyterminating) desc="every endpoint ready and terminating" ;;
+	terminating) desc="every endpoint terminating and serving, none ready" ;;
+	alone) desc="$flow's endpoint terminating and serving, the others ready" ;;
+	esac
+	udp_step "$n" "${eps[@]}"
+	[ "$got" = "$flows" ] || fail "$desc: the UDP flows went from '$flows' to '$got'"
+	pass "$desc: six unconnected UDP flows stayed on their backends ($flows)"
+done
 rest=()
 for i in 1 2 3; do [ "backend-$i" = "$flow" ] || rest+=("10.244.1.1$i"); done
-syncs=$(grep -c "proxy: sync:" "$TOPO_LOG")
-write_slice "$m/web-eps.yaml" web "${rest[@]}"
-wait_log "proxy: sync:" $((syncs + 1))
-touch "$go"
+udp_step $n "${rest[@]}"
 wait "$client" || fail "the UDP flow's client failed after its backend was removed: $(cat "$out")"
-then=$(awk '/^then/ {$1 = ""; print substr($0, 2)}' "$out")
+then=${got%% *}
 case "$then" in backend-[123]) [ "$then" != "$flow" ] ;; *) false ;; esac ||
 	fail "after $flow was removed the flow's datagrams went to '$then'"
 pass "an unconnected UDP flow stayed on $flow, then moved to $then alone when $flow was removed"

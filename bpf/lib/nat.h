@@ -151,26 +151,28 @@ static __always_inline void drv_ct_forget_peer(const struct drv_ct_val *ct,
 }
 
 /* A client reuses the tuple of its flow ct that has ended (a new SYN after a FIN/RST): the
- * old flow's reply entry stays, closed, and keeps its masquerade port for the time being.
- * The backend holds that tuple in TIME_WAIT, and a SYN on it is taken only when its
- * sequence number or timestamp is newer (both random per connection): else the backend
- * answers with its old ACK, the client resets and retransmits its SYN a second later. So
- * the port goes to a new flow only as a closed one's does (drv_snat_reserve: when every
- * probe is in use, the longest quiet). Its peer is the new flow now, which drv_ct_peer
- * tells apart. Other replaced flows' reply entries go (drv_ct_forget_peer). */
-static __always_inline void drv_ct_retire_peer(const struct drv_ct_val *ct,
-					       const struct drv_ct_key *k)
+ * old flow's reply entry stays, closed, and keeps its masquerade port. The backend holds that
+ * tuple in TIME_WAIT and takes a new SYN on it only when its sequence number or timestamp is
+ * newer; else it answers with the old flow's ACK, the client resets and retries a second
+ * later. The client's own numbers grow per tuple (Linux: a hash of the tuple plus a clock),
+ * not across tuples: so the port goes back to the new flow of the same client tuple
+ * (drv_lb_decide), or else to another flow only as a closed one's does (drv_snat_reserve:
+ * when every probe is in use). Its peer is the new flow now, which drv_ct_peer tells apart.
+ * Returns true with *pk = the kept entry's key; other replaced flows' reply entries go. */
+static __always_inline bool drv_ct_retire_peer(const struct drv_ct_val *ct,
+					       const struct drv_ct_key *k, struct drv_ct_key *pk)
 {
-	struct drv_ct_key pk = {};
-	struct drv_ct_val *p = drv_ct_peer(ct, k, &pk);
+	struct drv_ct_val *p = drv_ct_peer(ct, k, pk);
 
 	if (!p)
-		return;
+		return false;
 	if (k->proto == DRV_PROTO_TCP && (ct->flags & DRV_CT_F_SEEN_FIN) &&
-	    (p->flags & DRV_CT_F_DNAT)) /* masqueraded: a port of the range */
+	    (p->flags & DRV_CT_F_DNAT)) { /* masqueraded: a port of the range */
 		p->flags |= DRV_CT_F_SEEN_FIN | DRV_CT_F_CLOSED;
-	else
-		bpf_map_delete_elem(&drv_ct5, &pk);
+		return true;
+	}
+	bpf_map_delete_elem(&drv_ct5, pk);
+	return false;
 }
 
 /* TCP close as conntrack follows it, from the flags: a RST ends the flow; a FIN marks its
@@ -360,13 +362,13 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 	    .proto = f->proto,
 	};
 	struct drv_ct_val *ct = NULL, *stale = NULL, fwd = {}, rev = {};
-	struct drv_ct_key rkey = {};
+	struct drv_ct_key rkey = {}, old_rkey = {};
 	struct drv_svc_key skey;
 	struct drv_svc_val *svc;
 	struct drv_backend *be;
 	__u64 now;
 	__be32 snat_addr;
-	bool snat, external, internal;
+	bool snat, external, internal, kept = false;
 	int reason = 0;
 	__u32 id;
 
@@ -486,13 +488,23 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 	/* A new flow on the tuple of an old one (a new SYN after its close, or its backend
 	 * gone): the old reply entry goes now, or is kept closed (drv_ct_retire_peer). */
 	if (ct && ct->dir == DRV_CT_SVC)
-		drv_ct_retire_peer(ct, &key);
+		kept = drv_ct_retire_peer(ct, &key, &old_rkey);
 	if (snat) {
 		rkey.daddr = snat_addr;
 		rev.nat_daddr = f->saddr;
 		rev.nat_dport = f->sport;
 		rev.flags = DRV_CT_F_SNAT | DRV_CT_F_DNAT | created_by;
-		fwd.nat_sport = drv_snat_reserve(&rkey, &rev);
+		if (kept && old_rkey.saddr == rkey.saddr && old_rkey.sport == rkey.sport &&
+		    old_rkey.daddr == rkey.daddr &&
+		    bpf_ntohs(old_rkey.dport) >= drv_cfg.snat_port_min &&
+		    bpf_ntohs(old_rkey.dport) <= drv_cfg.snat_port_max) {
+			/* the same client tuple to the same backend: its old port */
+			rkey.dport = old_rkey.dport;
+			fwd.nat_sport =
+			    bpf_map_update_elem(&drv_ct5, &rkey, &rev, BPF_ANY) ? 0 : rkey.dport;
+		} else {
+			fwd.nat_sport = drv_snat_reserve(&rkey, &rev);
+		}
 		if (!fwd.nat_sport)
 			return -DRV_DROP_NAT_EXHAUSTED;
 		fwd.nat_saddr = snat_addr;

@@ -150,6 +150,31 @@ static __always_inline void drv_ct_forget_peer(const struct drv_ct_val *ct,
 		bpf_map_delete_elem(&drv_ct5, &pk);
 }
 
+/* A client reuses the tuple of its flow ct that has ended (a new SYN after a FIN/RST): the
+ * old flow's reply entry stays, closed, and keeps its masquerade port. The backend holds that
+ * tuple in TIME_WAIT and takes a new SYN on it only when its sequence number or timestamp is
+ * newer; else it answers with the old flow's ACK, the client resets and retries a second
+ * later. The client's own numbers grow per tuple (Linux: a hash of the tuple plus a clock),
+ * not across tuples: so the port goes back to the new flow of the same client tuple
+ * (drv_lb_decide), or else to another flow only as a closed one's does (drv_snat_reserve:
+ * when every probe is in use). Its peer is the new flow now, which drv_ct_peer tells apart.
+ * Returns true with *pk = the kept entry's key; other replaced flows' reply entries go. */
+static __always_inline bool drv_ct_retire_peer(const struct drv_ct_val *ct,
+					       const struct drv_ct_key *k, struct drv_ct_key *pk)
+{
+	struct drv_ct_val *p = drv_ct_peer(ct, k, pk);
+
+	if (!p)
+		return false;
+	if (k->proto == DRV_PROTO_TCP && (ct->flags & DRV_CT_F_SEEN_FIN) &&
+	    (p->flags & DRV_CT_F_DNAT)) { /* masqueraded: a port of the range */
+		p->flags |= DRV_CT_F_SEEN_FIN | DRV_CT_F_CLOSED;
+		return true;
+	}
+	bpf_map_delete_elem(&drv_ct5, pk);
+	return false;
+}
+
 /* TCP close as conntrack follows it, from the flags: a RST ends the flow; a FIN marks its
  * direction (DRV_CT_F_SEEN_FIN); once both directions sent one (DRV_CT_F_FIN_BOTH), the next
  * ACK without FIN (the last FIN's) ends it. Ended: DRV_CT_F_CLOSED on both entries, and the
@@ -245,8 +270,10 @@ static __always_inline int drv_ct_forward(struct drv_ct_val *ct, const struct dr
  * first, each probe at random in drv_cfg's range; when all DRV_SNAT_PROBES were in use, the
  * one whose flow is over (closed, or idle past its timeout) and quiet the longest is taken
  * over, as conntrack's NAT reuses a TIME_WAIT tuple, and the old flow's other entry goes
- * with it. The longest quiet: the backend may hold the old connection in TIME_WAIT, and
- * takes a new SYN on its tuple only with a newer TCP timestamp (a millisecond clock).
+ * with it. A flow ended by a RST first: the backend keeps no TIME_WAIT for it. Else the
+ * longest quiet: the backend may hold the old connection in TIME_WAIT, and takes a new SYN
+ * on its tuple only with a newer sequence number or TCP timestamp (random per connection
+ * on Linux; otherwise it answers with its old ACK, and the client retries a second later).
  * Returns the port (network order), or 0 when every probe found a live flow. */
 static __always_inline __be16 drv_snat_reserve(struct drv_ct_key *rkey, struct drv_ct_val *rval)
 {
@@ -255,6 +282,7 @@ static __always_inline __be16 drv_snat_reserve(struct drv_ct_key *rkey, struct d
 	__u64 now = rval->last_seen_ns, reuse_seen = ~0ULL;
 	struct drv_ct_val *old;
 	__u32 reuse = 0;
+	bool reuse_rst = false;
 
 	for (int i = 0; i < DRV_SNAT_PROBES; i++) {
 		__u32 port = min + bpf_get_prandom_u32() % span;
@@ -266,9 +294,14 @@ static __always_inline __be16 drv_snat_reserve(struct drv_ct_key *rkey, struct d
 				return rkey->dport;
 			continue; /* another CPU took it just now */
 		}
-		if (old->last_seen_ns < reuse_seen && drv_ct_reusable(old, rkey->proto, now)) {
+		/* ended by a RST: closed without both FINs */
+		bool rst = (old->flags & (DRV_CT_F_CLOSED | DRV_CT_F_FIN_BOTH)) == DRV_CT_F_CLOSED;
+
+		if ((rst > reuse_rst || (rst == reuse_rst && old->last_seen_ns < reuse_seen)) &&
+		    drv_ct_reusable(old, rkey->proto, now)) {
 			reuse = port;
 			reuse_seen = old->last_seen_ns;
+			reuse_rst = rst;
 		}
 	}
 	if (!reuse)
@@ -329,13 +362,13 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 	    .proto = f->proto,
 	};
 	struct drv_ct_val *ct = NULL, *stale = NULL, fwd = {}, rev = {};
-	struct drv_ct_key rkey = {};
+	struct drv_ct_key rkey = {}, old_rkey = {};
 	struct drv_svc_key skey;
 	struct drv_svc_val *svc;
 	struct drv_backend *be;
 	__u64 now;
 	__be32 snat_addr;
-	bool snat, external, internal;
+	bool snat, external, internal, kept = false;
 	int reason = 0;
 	__u32 id;
 
@@ -450,15 +483,25 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 	rev.dir = DRV_CT_REPLY;
 	rev.last_seen_ns = now;
 	/* A new flow on the tuple of an old one (a new SYN after its close, or its backend
-	 * gone): the old reply entry goes now, and its SNAT port with it. */
+	 * gone): the old reply entry goes now, or is kept closed (drv_ct_retire_peer). */
 	if (ct && ct->dir == DRV_CT_SVC)
-		drv_ct_forget_peer(ct, &key);
+		kept = drv_ct_retire_peer(ct, &key, &old_rkey);
 	if (snat) {
 		rkey.daddr = snat_addr;
 		rev.nat_daddr = f->saddr;
 		rev.nat_dport = f->sport;
 		rev.flags = DRV_CT_F_SNAT | DRV_CT_F_DNAT | created_by;
-		fwd.nat_sport = drv_snat_reserve(&rkey, &rev);
+		if (kept && old_rkey.saddr == rkey.saddr && old_rkey.sport == rkey.sport &&
+		    old_rkey.daddr == rkey.daddr &&
+		    bpf_ntohs(old_rkey.dport) >= drv_cfg.snat_port_min &&
+		    bpf_ntohs(old_rkey.dport) <= drv_cfg.snat_port_max) {
+			/* the same client tuple to the same backend: its old port */
+			rkey.dport = old_rkey.dport;
+			fwd.nat_sport =
+			    bpf_map_update_elem(&drv_ct5, &rkey, &rev, BPF_ANY) ? 0 : rkey.dport;
+		} else {
+			fwd.nat_sport = drv_snat_reserve(&rkey, &rev);
+		}
 		if (!fwd.nat_sport)
 			return -DRV_DROP_NAT_EXHAUSTED;
 		fwd.nat_saddr = snat_addr;

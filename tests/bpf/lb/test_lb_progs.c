@@ -878,8 +878,10 @@ static void test_xdp_snat_closed_ports_reused(void **state)
 	/* two entries per port at most: a flow whose port went to another left none behind */
 	assert_true(ct_count() <= 2 * NPORTS);
 
-	/* The client reuses a closed flow's tuple with a new SYN: a new flow, and the old one's
-	 * reply entry (its port) is gone. */
+	/* The client reuses a closed flow's tuple with a new SYN: a new flow, on the old flow's
+	 * port (the backend holds the old tuple in TIME_WAIT, and takes a SYN on it only with a
+	 * newer sequence number, which the same client tuple has). */
+	ct_flush();
 	{
 		uint16_t cport = 2000 + FLOWS, snat1 = 0, snat2 = 0;
 		uint32_t be = 0;
@@ -896,10 +898,61 @@ static void test_xdp_snat_closed_ports_reused(void **state)
 		np_reply(NP, be, snat2, cport, TCP_SYN | TCP_ACK);
 		rk.saddr = be;
 		rk.dport = htons(snat1);
-		if (snat1 != snat2)
-			assert_int_not_equal(
-			    bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_CT), &rk, &v), 0);
+		assert_int_equal(snat1, snat2);
+		assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_CT), &rk, &v), 0);
+		assert_false(v.flags & (DRV_CT_F_CLOSED | DRV_CT_F_SEEN_FIN));
+		assert_int_equal(v.dir, DRV_CT_REPLY);
+		assert_int_equal(v.nat_dport, htons(cport));
 	}
+}
+
+/* Every port of the range is held by a closed flow: three quarters ended by FINs (the backend
+ * may hold them in TIME_WAIT, where a new SYN can be answered with the old flow's ACK), quiet
+ * for 5 s, a quarter by a RST (nothing left at the backend), quiet for 1 s. A new flow takes
+ * over a port of a RST-ended flow, though the FIN-ended ones are quieter. */
+static void test_xdp_snat_reuse_prefers_reset(void **state)
+{
+	enum {
+		NP = 30202,
+		RST_FROM = FIXTURE_SNAT_MAX - (FIXTURE_SNAT_MAX - FIXTURE_SNAT_MIN) / 4
+	};
+	int fd = dp_map_fd(F.dp, DP_MAP_CT);
+	uint16_t snat = 0;
+	uint32_t be = 0;
+	struct timespec ts;
+	uint64_t now;
+
+	(void)state;
+	ct_flush();
+	assert_int_equal(fe_program(NULL, NP, DRV_PROTO_TCP, DRV_SVC_F_NODEPORT, 1, 8080, 0), 0);
+	/* the backend's address, from a first flow */
+	assert_int_equal(np_send(NP, 3000, TCP_SYN, &be, &snat), XDP_REDIRECT);
+	ct_flush();
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	for (uint32_t port = FIXTURE_SNAT_MIN; port <= FIXTURE_SNAT_MAX; port++) {
+		bool rst = port >= RST_FROM;
+		struct drv_ct_key rk = {.saddr = be,
+					.daddr = ip4(NP_NODE),
+					.sport = htons(8080),
+					.dport = htons((uint16_t)port),
+					.proto = DRV_PROTO_TCP};
+		struct drv_ct_val v = {
+		    .nat_saddr = ip4(NP_NODE),
+		    .nat_sport = htons(NP),
+		    .nat_daddr = ip4(NP_CLIENT),
+		    .nat_dport = htons((uint16_t)(4000 + port - FIXTURE_SNAT_MIN)),
+		    .flags = DRV_CT_F_SNAT | DRV_CT_F_DNAT | DRV_CT_F_SEEN_FIN | DRV_CT_F_CLOSED |
+			     (rst ? 0 : DRV_CT_F_FIN_BOTH),
+		    .dir = DRV_CT_REPLY,
+		    .last_seen_ns = now - (rst ? 1 : 5) * 1000000000ULL,
+		};
+
+		assert_int_equal(bpf_map_update_elem(fd, &rk, &v, BPF_ANY), 0);
+	}
+	assert_int_equal(np_send(NP, 3001, TCP_SYN, NULL, &snat), XDP_REDIRECT);
+	if (snat < RST_FROM)
+		fail_msg("port %u of a FIN-ended flow taken over, not one of a RST-ended", snat);
 }
 
 /* The ports are the configured range, each backend has all of it (a port is unique per
@@ -997,6 +1050,7 @@ int main(void)
 	    cmocka_unit_test(test_xdp_maglev_spread_and_disruption),
 	    cmocka_unit_test(test_counters_per_frontend),
 	    cmocka_unit_test(test_xdp_snat_closed_ports_reused),
+	    cmocka_unit_test(test_xdp_snat_reuse_prefers_reset),
 	    cmocka_unit_test(test_xdp_snat_range_exhausted),
 	};
 

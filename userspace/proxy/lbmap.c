@@ -340,6 +340,20 @@ bool lbmap_has(const struct lbmap *m, const struct lb_fe_key *key)
 	return fe && !fe->deleting;
 }
 
+bool lbmap_serves(const struct lbmap *m, uint32_t addr, uint16_t port, uint8_t proto)
+{
+	static const uint8_t flags[] = {0, DRV_BE_F_LOCAL};
+
+	for (size_t i = 0; i < sizeof(flags); i++) {
+		struct be_tuple t = {.addr = addr, .port = port, .proto = proto, .flags = flags[i]};
+		const struct be_state *s = hmap_get(m->bes, &t, sizeof(t));
+
+		if (s && s->refs)
+			return true;
+	}
+	return false;
+}
+
 void lbmap_get_counters(const struct lbmap *m, struct lbmap_counters *c)
 {
 	*c = m->ctr;

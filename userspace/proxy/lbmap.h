@@ -121,6 +121,9 @@ size_t lbmap_failed(const struct lbmap *m, const struct lb_fe_key **keys);
 
 bool lbmap_has(const struct lbmap *m, const struct lb_fe_key *key);
 void lbmap_get_counters(const struct lbmap *m, struct lbmap_counters *c);
+/* Whether some frontend's slot leads to addr:port/proto (network order), whatever node the
+ * endpoint is on (after the last commit). */
+bool lbmap_serves(const struct lbmap *m, uint32_t addr, uint16_t port, uint8_t proto);
 
 /* "10.96.0.10:80/TCP" */
 void lb_fe_key_str(const struct lb_fe_key *k, char *buf, size_t len);

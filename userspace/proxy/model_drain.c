@@ -4,8 +4,10 @@
  * ready endpoints its terminating ones get no slot (model.c's pick_endpoints), and their
  * drv_be4 entries may go; kube-proxy's conntrack cleanup still keeps the UDP flows to a
  * serving endpoint, so the tc/XDP paths and the socket LB's unconnected UDP flows keep such a
- * flow while its endpoint is listed here (TCP flows keep theirs regardless). One entry per address:port/protocol, counted over the
- * services that list it; each service remembers what it counted.
+ * flow while its endpoint is listed here (TCP flows keep theirs regardless), and the proxy
+ * leaves the connected UDP sockets on it until it leaves (proxy.c's on_removed). One entry
+ * per address:port/protocol, counted over the services that list it; each service remembers
+ * what it counted.
  */
 #include "model_int.h"
 

@@ -39,6 +39,10 @@ struct proxy {
 	struct proxy_source *src;
 	struct lb_backend *removed;
 	size_t nremoved, capremoved;
+	/* UDP backends gone from every slot while drv_drain1 lists them (terminating, still
+	 * serving): their connected sockets stay until the endpoint leaves drv_drain1. */
+	struct lb_backend *held;
+	size_t nheld, capheld;
 	int nl_fd;
 	struct drv_ct_key *gc_keys, *gc_dead;
 	struct drv_ct_val *gc_vals;
@@ -473,15 +477,65 @@ static void ct_gc(struct proxy *p)
 
 /* ---------- sync ---------- */
 
+static bool draining(struct proxy *p, const struct lb_backend *be)
+{
+	struct drv_drain_key k = {.addr = be->addr, .port = be->port, .proto = be->proto};
+	__u8 v;
+
+	return bpf_map_lookup_elem(dp_map_fd(p->dp, DP_MAP_DRAIN), &k, &v) == 0;
+}
+
+static bool same_endpoint(const struct lb_backend *x, const struct lb_backend *y)
+{
+	return x->addr == y->addr && x->port == y->port && x->proto == y->proto;
+}
+
+/* A terminating endpoint that still serves keeps its connected UDP sockets, as kube-proxy
+ * keeps the UDP conntrack entries of a serving endpoint: they are held back (one entry per
+ * address:port) until it leaves drv_drain1. */
 static void on_removed(const struct lb_fe_key *fe, const struct lb_backend *be, void *ud)
 {
 	struct proxy *p = ud;
 
 	if (be->proto != DRV_PROTO_UDP)
 		return;
+	if (draining(p, be)) {
+		for (size_t i = 0; i < p->nheld; i++) {
+			if (same_endpoint(&p->held[i], be))
+				return;
+		}
+		/* out of memory: its sockets stay where they are */
+		if (ARRAY_GROW(p->held, p->capheld, p->nheld + 1) == 0)
+			p->held[p->nheld++] = *be;
+		return;
+	}
 	if (ARRAY_GROW(p->removed, p->capremoved, p->nremoved + 1))
 		return;
 	p->removed[p->nremoved++] = *be;
+}
+
+/* After a commit: the held endpoints that left drv_drain1 (stopped serving, or removed) go
+ * the way of removed backends unless a slot serves them again (ready once more). */
+static void release_held(struct proxy *p)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < p->nheld; i++) {
+		const struct lb_backend *be = &p->held[i];
+
+		if (draining(p, be)) {
+			p->held[kept++] = *be;
+			continue;
+		}
+		if (lbmap_serves(p->lb, be->addr, be->port, be->proto))
+			continue;
+		if (ARRAY_GROW(p->removed, p->capremoved, p->nremoved + 1)) {
+			p->held[kept++] = *be; /* out of memory: the next commit tries again */
+			continue;
+		}
+		p->removed[p->nremoved++] = *be;
+	}
+	p->nheld = kept;
 }
 
 /* kube-proxy's service health server follows the model: the healthCheckNodePorts of the
@@ -518,6 +572,7 @@ static int commit(struct proxy *p, bool full)
 		 (double)(mono_ns() - t0) / 1000.0, (double)st.map_update_ns / 1000.0);
 	p->commit_ns = mono_ns() - t0;
 	p->commit_map_ns = st.map_update_ns;
+	release_held(p);
 	if (p->nremoved)
 		dp_destroy_udp_sockets(p->dp, p->removed, p->nremoved);
 	sync_health_checks(p);
@@ -782,6 +837,7 @@ out:
 	lbmap_free(p.lb);
 	dp_close(p.dp);
 	free(p.removed);
+	free(p.held);
 	free(p.gc_keys);
 	free(p.gc_vals);
 	free(p.gc_dead);

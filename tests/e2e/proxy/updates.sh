@@ -3,7 +3,8 @@
 # connections: once the proxy has applied the change (and the backend's server is then
 # killed, as a deleted pod's would be), every request that starts afterwards succeeds on the
 # remaining backends — through the socket LB and through tc. Connected UDP sockets pinned to
-# the removed backend carry on to the remaining one, with no error.
+# the removed backend carry on to the remaining one, with no error; while their endpoint is
+# terminating but serving (another one ready) they stay on it.
 source "$(dirname "$0")/common.sh"
 e2e_world up
 e2e_tmp
@@ -59,6 +60,7 @@ remove_under_load in_pod_nolb c2 tc
 # recv() on the same backend sees no error either: its wait times out and its next question on
 # the same socket is answered by the remaining backend. Then with no backend left the socket
 # cannot be re-connected: it is destroyed (ECONNABORTED), as before.
+# dgram_slice "IP[:terminating]"...: dgram's endpoints, ready unless terminating (and serving)
 dgram_slice() {
 	{
 		echo "apiVersion: discovery.k8s.io/v1"
@@ -67,7 +69,12 @@ dgram_slice() {
 		echo "addressType: IPv4"
 		echo "ports: [{name: d, port: 5454, protocol: UDP}]"
 		[ $# -gt 0 ] && echo "endpoints:" || echo "endpoints: []"
-		for ip in "$@"; do echo "- {addresses: [$ip], conditions: {ready: true}}"; done
+		for e in "$@"; do
+			case $e in
+			*:terminating) echo "- {addresses: [${e%%:*}], conditions: {ready: false, serving: true, terminating: true}}" ;;
+			*) echo "- {addresses: [$e], conditions: {ready: true}}" ;;
+			esac
+		done
 	} >"$m/dgram-eps.yaml.tmp"
 	mv "$m/dgram-eps.yaml.tmp" "$m/dgram-eps.yaml"
 }
@@ -79,26 +86,33 @@ printf '%s\n' "apiVersion: v1" "kind: Service" "metadata: {name: dgram, namespac
 	"spec: {clusterIP: 10.96.0.20, ports: [{name: d, port: 54, protocol: UDP, targetPort: 5454}]}" \
 	>"$m/dgram.yaml.tmp"
 mv "$m/dgram.yaml.tmp" "$m/dgram.yaml"
-dgram_slice 10.244.1.11 10.244.1.12
-in_pod c1 python3 "$here/udp_conn.py" probe 10.96.0.20 54 >/dev/null
-send=$m/send.txt ask=$m/ask.txt
-# In a pid namespace of its own, as a container's process: the proxy finds it by its host pid.
-in_pod c1 unshare --pid --fork --kill-child python3 -u "$here/udp_conn.py" send 10.96.0.20 54 "$m/stop-send" >"$send" 2>&1 &
-sender=$!
-TOPO_PIDS+=("$sender")
-wait_lines "$send" 10
-port=$(awk '$1 == "port" {print $2}' "$send")
-# The backend the socket is connected to, as the kernel has it (getpeername shows the service).
-old=$(in_pod_nolb c1 ss -Hanu "sport = :$port" | sed -n 's/.*10\.244\.1\.1\([12]\):5454.*/\1/p')
-case "$old" in 1 | 2) ;; *) fail "send-only client: no socket connected to a backend ($(in_pod_nolb c1 ss -Hnu))" ;; esac
-new=$((3 - old))
-in_pod c1 python3 -u "$here/udp_conn.py" ask 10.96.0.20 54 "backend-$old" "$m/stop-ask" >"$ask" 2>"$m/ask.err" &
-asker=$!
-TOPO_PIDS+=("$asker")
-until grep -q "^first" "$ask"; do
-	kill -0 "$asker" 2>/dev/null || fail "recv()-blocked client: $(cat "$ask" "$m/ask.err")"
-	sleep 0.05
-done
+# start_clients TAG: dgram on backends 1 and 2; a send-only client (output $send, pid $sender)
+# connected to backend-$old, and a recv()-blocked one (output $ask, pid $asker) on the same
+# backend; $new is the other one. The files' names end in TAG; stop-send and stop-ask stop them.
+start_clients() {
+	dgram_slice 10.244.1.11 10.244.1.12
+	in_pod c1 python3 "$here/udp_conn.py" probe 10.96.0.20 54 >/dev/null
+	send=$m/send$1.txt ask=$m/ask$1.txt
+	rm -f "$m/stop-send" "$m/stop-ask"
+	# In a pid namespace of its own, as a container's process: the proxy finds it by its host pid.
+	in_pod c1 unshare --pid --fork --kill-child python3 -u "$here/udp_conn.py" send 10.96.0.20 54 "$m/stop-send" >"$send" 2>&1 &
+	sender=$!
+	TOPO_PIDS+=("$sender")
+	wait_lines "$send" 10
+	port=$(awk '$1 == "port" {print $2}' "$send")
+	# The backend the socket is connected to, as the kernel has it (getpeername shows the service).
+	old=$(in_pod_nolb c1 ss -Hanu "sport = :$port" | sed -n 's/.*10\.244\.1\.1\([12]\):5454.*/\1/p')
+	case "$old" in 1 | 2) ;; *) fail "send-only client: no socket connected to a backend ($(in_pod_nolb c1 ss -Hnu))" ;; esac
+	new=$((3 - old))
+	in_pod c1 python3 -u "$here/udp_conn.py" ask 10.96.0.20 54 "backend-$old" "$m/stop-ask" >"$ask" 2>"$ask.err" &
+	asker=$!
+	TOPO_PIDS+=("$asker")
+	until grep -q "^first" "$ask"; do
+		kill -0 "$asker" 2>/dev/null || fail "recv()-blocked client: $(cat "$ask" "$ask.err")"
+		sleep 0.05
+	done
+}
+start_clients ""
 moved="UDP socket(s) \(of\|connected to\) removed backends" # or, before: closed
 c0=$(grep -c -- "$moved" "$TOPO_LOG" || true)
 t_change=$(date +%s%N)
@@ -139,7 +153,7 @@ expect_eq "$nback" 0 "send-only client: datagrams that reached backend-$old afte
 expect_ge "$nnew" 25 "send-only client: datagrams received by backend-$new"
 pass "send-only connected UDP: $nsent datagrams, no send() error, none lost; backend-$old removed: $nlate more reached it, the first at backend-$new came ${gap_ms} ms after the EndpointSlice changed, then all $nnew there"
 grep -q "^error" "$ask" && fail "recv()-blocked client saw an error: $(cat "$ask")"
-grep -q "^answer backend-$new" "$ask" || fail "recv()-blocked client: no answer from backend-$new: $(cat "$ask" "$m/ask.err")"
+grep -q "^answer backend-$new" "$ask" || fail "recv()-blocked client: no answer from backend-$new: $(cat "$ask" "$ask.err")"
 pass "recv()-blocked connected UDP client: no error, its pending wait timed out and the same socket was then answered by backend-$new ($(grep -c '^timeout' "$ask") timeout(s))"
 # No backend left: nothing to re-connect to, the socket is destroyed (ECONNABORTED to a recv()).
 c0=$(grep -c -- "closed 1 UDP socket" "$TOPO_LOG" || true)
@@ -222,3 +236,66 @@ then=${got%% *}
 case "$then" in backend-[123]) [ "$then" != "$flow" ] ;; *) false ;; esac ||
 	fail "after $flow was removed the flow's datagrams went to '$then'"
 pass "an unconnected UDP flow stayed on $flow, then moved to $then alone when $flow was removed"
+
+# A connected UDP socket whose endpoint turns terminating but still serves, while another is
+# ready, stays connected to it (kube-proxy keeps the UDP conntrack entries of a serving
+# endpoint; drover holds the socket back while drv_drain1 lists the endpoint), and carries on
+# to the ready one, with no error, once the endpoint is removed. The same two clients: a
+# send-only one and a resolver-like one, on one backend of dgram.
+t_start=$(date +%s%N)
+start_clients 2
+# answers_after N PATTERN K: the asker's answers and errors after its first N lines (distinct,
+# sorted), once K lines after them match PATTERN (or 10 s passed)
+answers_after() {
+	for _ in $(seq 1 200); do
+		[ "$(tail -n +$(($1 + 1)) "$ask" | grep -c "$2")" -ge "$3" ] && break
+		sleep 0.05
+	done
+	tail -n +$(($1 + 1)) "$ask" | awk '/^answer|^error/ {print $1 == "error" ? "error-" $2 : $2}' | sort -u | tr '\n' ' '
+}
+syncs=$(grep -c "proxy: sync:" "$TOPO_LOG")
+nask=$(wc -l <"$ask")
+dgram_slice "10.244.1.1$old:terminating" "10.244.1.1$new"
+wait_log "proxy: sync:" $((syncs + 1))
+t_term=$(date +%s%N)
+wait_lines "$send" $(($(wc -l <"$send") + 25))
+got=$(answers_after "$nask" '^answer\|^error' 2)
+t_rm=$(date +%s%N)
+[ "$got" = "backend-$old " ] ||
+	fail "backend-$old terminating and serving, backend-$new ready: the recv()-blocked client's answers came from '$got'"
+syncs=$(grep -c "proxy: sync:" "$TOPO_LOG")
+nask=$(wc -l <"$ask")
+dgram_slice "10.244.1.1$new"
+wait_log "proxy: sync:" $((syncs + 1))
+wait_lines "$send" $(($(wc -l <"$send") + 25))
+got2=$(answers_after "$nask" "^answer backend-$new\|^error" 1)
+touch "$m/stop-send" "$m/stop-ask"
+wait "$sender" || fail "send-only client: $(tail -3 "$send")"
+last=$(awk 'NF == 3 && $3 == "ok" {s = $2} END {print s + 0}' "$send")
+for _ in $(seq 1 200); do grep -q " $last\$" "$m/recv$new.txt" && break; sleep 0.05; done
+res=$(python3 - "$send" "$m/recv$old.txt" "$m/recv$new.txt" "$t_start" "$t_term" "$t_rm" <<'PY'
+import sys
+sent = [l.split() for l in open(sys.argv[1])]
+errs = sorted(set(f[2] for f in sent if len(f) == 3 and f[2] != "ok"))
+sent = set(int(f[1]) for f in sent if len(f) == 3 and f[2] == "ok")
+t0, term, rm = map(int, sys.argv[4:7])
+def arrivals(path):  # this sender's datagrams: seq -> time
+    return {int(f[1]): int(f[0]) for f in (l.split() for l in open(path))
+            if len(f) == 2 and f[1].isdigit() and int(f[0]) > t0}
+old, new = arrivals(sys.argv[2]), arrivals(sys.argv[3])
+held = sum(1 for t in old.values() if term < t < rm)
+strayed = sum(1 for t in new.values() if t < rm)
+lost = len(sent - set(old) - set(new))
+print(held, strayed, len(new), lost, ",".join(errs) or "-")
+PY
+)
+read -r nheld nstray nnew nlost errnames <<<"$res"
+expect_ge "$nheld" 20 "send-only client: datagrams at terminating backend-$old while it served"
+expect_eq "$nstray" 0 "send-only client: datagrams at backend-$new while backend-$old was terminating and serving"
+expect_eq "$errnames" - "send-only client: send() errors"
+expect_eq "$nlost" 0 "send-only client: datagrams sent that no backend received"
+expect_ge "$nnew" 20 "send-only client: datagrams at backend-$new after backend-$old was removed"
+case " $got2" in *" backend-$new "*) ! grep -q error <<<"$got2" ;; *) false ;; esac ||
+	fail "backend-$old removed: the recv()-blocked client's answers came from '$got2'"
+wait "$asker" || true
+pass "connected UDP: both clients stayed on backend-$old while it was terminating and serving ($nheld datagrams, none at backend-$new), then carried on to backend-$new with no error once it was removed ($nnew datagrams, none lost)"

@@ -84,6 +84,13 @@ static __always_inline int sock4_forward(struct bpf_sock_addr *ctx, bool dgram)
 	}
 	if (!svc)
 		return 1;
+	/* loadBalancerSourceRanges: kube-proxy's firewall chain drops a pod outside the ranges
+	 * too, but a socket's source address is not known at connect(). A pod's connection to
+	 * such a LoadBalancer IP is left to the tc program of its device, which checks the
+	 * range (drops, or translates); the node's own sockets are translated here. */
+	if ((svc->flags & DRV_SVC_F_SRC_RANGES) && drv_cfg.host_netns &&
+	    bpf_get_netns_cookie(ctx) != drv_cfg.host_netns)
+		return 1;
 	/* The node's processes and its pods: every endpoint, whatever the traffic policy of an
 	 * external frontend says about traffic from outside. */
 	svc = drv_lookup_internal(&key, svc);

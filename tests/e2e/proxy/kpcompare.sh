@@ -47,6 +47,8 @@ in_node ip route add default via 192.168.100.2
 in_pod_nolb ext ip route add 10.96.0.0/16 via 192.168.100.1
 in_pod_nolb ext ip route add 203.0.113.10/32 via 192.168.100.1
 in_pod_nolb ext ip addr add 192.168.100.3/24 dev eth0
+# A pod reaches the LoadBalancer IP through its node too (outside loadBalancerSourceRanges).
+in_pod_nolb c1 ip route add 203.0.113.10/32 via 10.244.1.1
 
 # ---------- manifests ----------
 # b1 and b2 run on this node (node1), b3 on node2 (as every slice says).
@@ -139,6 +141,9 @@ static|terminating-only-ext|ext|spread tcp 192.168.100.1:30086|b2<node,b3<node|-
 static|lbsr-allowed|ext|spread tcp 203.0.113.10:80 --src 192.168.100.2|b1<node,b2<node|-
 static|lbsr-denied|ext|spread tcp 203.0.113.10:80 --src 192.168.100.3 -n 3 --wait 2|timeout|-
 static|lbsr-nodeport|ext|spread tcp 192.168.100.1:30087 --src 192.168.100.3|b1<node,b2<node|-
+static|lbsr-denied-pod|pod|spread tcp 203.0.113.10:80 -n 3 --wait 2|timeout|-
+static|lbsr-denied-pod-tc|pod-tc|spread tcp 203.0.113.10:80 -n 3 --wait 2|timeout|-
+static|lbsr-denied-node|node|spread tcp 203.0.113.10:80 -n 3 --wait 2|timeout|design b1<client,b2<client
 static|udp-flow-pod|pod|flow 10.96.0.10:53 -n 20 --count|1|-
 static|udp-flow-pod-tc|pod-tc|flow 10.96.0.10:53 -n 20 --count|1|-
 static|udp-flow-ext|ext|flow 192.168.100.1:30053 -n 20 --count|1|-
@@ -165,6 +170,7 @@ declare -A WHY
 WHY[clusterip-tcp-ext]="off-node traffic to a ClusterIP: drover source-NATs it only towards a backend on another node (whose reply must come back through this node); a backend on this node replies through it anyway and sees the client's address. kube-proxy masquerades all off-cluster traffic to ClusterIPs"
 WHY[nodeport-tcp-pod]="the socket LB turns the pod's connect() to a NodePort into a connect() to the backend itself: no packet to the NodePort exists, so there is nothing to masquerade (as Cilium's socket LB); kube-proxy DNATs and masquerades the packets (the tc path, nodeport-tcp-pod-tc, does too)"
 WHY[nodeport-localhost]="the node's connect() to 127.0.0.1:<nodePort> goes through the socket LB straight to the backend, from the node address its route gives: the backend sees the node's address either way (kube-proxy masquerades 127.0.0.1 to it), but drover's socket is bound to that address where kube-proxy's keeps 127.0.0.1, so the client calls it its own"
+WHY[lbsr-denied-node]="the node's own connect() to a LoadBalancer IP outside its loadBalancerSourceRanges: kube-proxy's firewall chain drops the node's address; the socket LB cannot know a socket's source address at connect() and no tc program sees the node's own packets, so drover serves it (a pod's connection is left to its device's tc program, which drops it: lbsr-denied-pod)"
 WHY[etplocal-none-node]="the socket LB turns the node process's connect() to the NodePort into a connect() to the backend on another node: the kernel gives the socket the source address of the route to the backend (a node address, 10.244.1.1), so the backend sees the socket's own address; kube-proxy's socket starts towards the NodePort (source 192.168.100.1) and its packets are masqueraded to a node address on the way out. Either way the backend sees this node and the reply comes back through it (traffic from outside is dropped, etplocal-none-ext)"
 WHY[itplocal-none-pod]="internalTrafficPolicy Local with no endpoint on this node: kube-proxy drops the packets (the client waits out its timeout); the socket LB decides at connect(), where there is no packet to drop, and refuses it (ECONNREFUSED) instead of leaving the connection to hang; the tc path drops as kube-proxy does (itplocal-none-pod-tc)"
 WHY[nodeport-out-of-range]="nodePort 22 is outside the NodePort range: the API server refuses such a Service (kube-apiserver --service-node-port-range), so kube-proxy, trusting it, would take the node's SSH port; drover reads manifests without an API server in front and refuses the reload as the API server would (issue 11 item 11)"

@@ -26,10 +26,15 @@ int lbmap_adopt(struct lbmap *m)
 	struct hmap_entry *e;
 	uint32_t id, nid;
 
-	/* Backends first, so that slots can be resolved. */
+	/* Backends first, so that slots can be resolved. Two ids for one tuple (maps of a
+	 * proxy that kept an endpoint once per flag set): the first is kept, the others are
+	 * deleted after the walk (a deleted key cannot be continued from); slots naming them
+	 * are rewritten by the next commit, as any slot whose backend is gone. */
 	{
 		struct drv_backend b;
 		bool hv = false;
+		uint32_t *dups = NULL;
+		size_t ndups = 0, capdups = 0;
 
 		while (bpf_map_get_next_key(m->fd.backend, hv ? &id : NULL, &nid) == 0) {
 			id = nid;
@@ -41,11 +46,19 @@ int lbmap_adopt(struct lbmap *m)
 			struct be_tuple t = lbm_be_tuple_of(&lb);
 			struct be_state *s;
 
-			if (hmap_get(m->bes, &t, sizeof(t)))
-				continue; /* duplicate tuple: the later id is dropped below */
+			if (hmap_get(m->bes, &t, sizeof(t))) {
+				if (ARRAY_GROW(dups, capdups, ndups + 1) < 0) {
+					free(dups);
+					return -ENOMEM;
+				}
+				dups[ndups++] = id;
+				continue;
+			}
 			s = calloc(1, sizeof(*s));
-			if (!s)
+			if (!s) {
+				free(dups);
 				return -ENOMEM;
+			}
 			s->be = lb;
 			s->be.flags &= LBM_BE_MAP_FLAGS;
 			s->id = id;
@@ -55,11 +68,17 @@ int lbmap_adopt(struct lbmap *m)
 			if (hmap_put(m->bes, &t, sizeof(t), s, NULL) < 0 ||
 			    lbm_be_id_set(m, id, s) < 0) {
 				free(s);
+				free(dups);
 				return -ENOMEM;
 			}
 			if (id > m->be_next_id)
 				m->be_next_id = id;
 		}
+		for (size_t i = 0; i < ndups; i++) {
+			bpf_map_delete_elem(m->fd.backend, &dups[i]);
+			orphans++;
+		}
+		free(dups);
 	}
 
 	/* Masters, then slots. */

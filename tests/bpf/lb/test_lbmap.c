@@ -904,6 +904,73 @@ static void test_endpoint_flags_change(void **state)
 	lbmap_set_removed_cb(F.lb, NULL, NULL);
 }
 
+/* The entries of the backend map that name addr:port. */
+static unsigned be_entries_of(int bfd, __be32 addr, __be16 port)
+{
+	struct drv_backend got;
+	uint32_t key, next;
+	bool have = false;
+	unsigned n = 0;
+
+	while (bpf_map_get_next_key(bfd, have ? &key : NULL, &next) == 0) {
+		key = next;
+		have = true;
+		if (bpf_map_lookup_elem(bfd, &key, &got) == 0 && got.addr == addr &&
+		    got.port == port)
+			n++;
+	}
+	return n;
+}
+
+/* Two ids for one endpoint in the pinned backend map (a proxy that kept an endpoint once per
+ * flag set wrote them), a slot naming the second: adopted, one entry is left — flows holding
+ * the other id must not find the endpoint through it — and the resync points the slot at
+ * that live entry of the endpoint. */
+static void test_adopt_duplicate_backend(void **state)
+{
+	int bfd = dp_map_fd(F.dp, DP_MAP_BACKEND), sfd = dp_map_fd(F.dp, DP_MAP_SVC);
+	struct drv_svc_key k;
+	struct drv_svc_val v;
+	struct drv_backend be, got;
+	struct lbmap_fds fds;
+	struct want w;
+	uint32_t id, dup;
+
+	(void)state;
+	shared_fe(&w, 3, DRV_BE_F_LOCAL, 0);
+	lbmap_begin(F.lb);
+	assert_int_equal(lbmap_upsert(F.lb, &w.fe), 0);
+	assert_int_equal(lbmap_commit(F.lb), 0);
+	id = slot_backend(&w, &be, NULL);
+	dup = id + 500;
+	be.flags |= DRV_BE_F_TERMINATING;
+	assert_int_equal(bpf_map_update_elem(bfd, &dup, &be, BPF_NOEXIST), 0);
+	k = (struct drv_svc_key){
+	    .addr = w.fe.key.addr, .dport = w.fe.key.port, .slot = 1, .proto = w.fe.key.proto};
+	assert_int_equal(bpf_map_lookup_elem(sfd, &k, &v), 0);
+	v.backend_id = dup;
+	assert_int_equal(bpf_map_update_elem(sfd, &k, &v, BPF_EXIST), 0);
+	assert_int_equal(be_entries_of(bfd, be.addr, be.port), 2);
+
+	lbmap_free(F.lb);
+	dp_lbmap_fds(F.dp, &fds);
+	F.lb = lbmap_new(&fds, NULL);
+	assert_int_equal(lbmap_adopt(F.lb), 0);
+	lbmap_begin(F.lb);
+	lbmap_mark(F.lb);
+	assert_int_equal(lbmap_upsert(F.lb, &w.fe), 0);
+	assert_int_equal(lbmap_sweep(F.lb), 0);
+	assert_int_equal(lbmap_commit(F.lb), 0);
+	assert_int_equal(be_entries_of(bfd, be.addr, be.port), 1);
+	id = slot_backend(&w, &got, NULL);
+	assert_int_equal(bpf_map_lookup_elem(bfd, &id, &got), 0);
+	assert_int_equal(got.addr, be.addr);
+
+	lbmap_begin(F.lb);
+	assert_int_equal(lbmap_delete(F.lb, &w.fe.key), 0);
+	assert_int_equal(lbmap_commit(F.lb), 0);
+}
+
 /* Maps an older proxy wrote: the backend entry says terminating, the slot nothing. Adopted
  * with their ids; the first resync writes the entry without the flag and the slot with it,
  * and the next one nothing. */
@@ -973,6 +1040,7 @@ int main(void)
 	    cmocka_unit_test(test_single_change_cost),
 	    cmocka_unit_test(test_adopt_and_reconcile),
 	    cmocka_unit_test(test_adopt_removes_debris),
+	    cmocka_unit_test(test_adopt_duplicate_backend),
 	    cmocka_unit_test(test_maglev_btf),
 	    cmocka_unit_test(test_two_scopes_adopted),
 	    cmocka_unit_test(test_shared_endpoint_flags),

@@ -27,6 +27,7 @@ not masqueraded), "node" (one of --node-ips: masqueraded to the node) or the add
 import argparse
 import errno
 import os
+import random
 import socket
 import sys
 import threading
@@ -92,13 +93,30 @@ def http_once(sock, n):
     return n.body(body.decode(errors="replace"))
 
 
+def bind_port(s, addr):
+    """Bind s to addr and a free port of KPCLIENT_PORTS ("LO-HI") if set, else any port."""
+    span = os.environ.get("KPCLIENT_PORTS")
+    if not span:
+        if addr:
+            s.bind((addr, 0))
+        return
+    lo, hi = (int(x) for x in span.split("-"))
+    for _ in range(200):
+        try:
+            s.bind((addr or "0.0.0.0", random.randint(lo, hi)))
+            return
+        except OSError as e:
+            if e.errno != errno.EADDRINUSE:
+                raise
+    raise OSError(errno.EADDRINUSE, "no free port in " + span)
+
+
 def connect(a, dst):
     """A TCP connection or a connected UDP socket (a.proto) to dst, from --src if given."""
     kind = socket.SOCK_STREAM if a.proto == "tcp" else socket.SOCK_DGRAM
     s = socket.socket(socket.AF_INET, kind)
     s.settimeout(a.wait)
-    if a.src:
-        s.bind((a.src, 0))
+    bind_port(s, a.src)
     s.connect(dst)
     return s
 

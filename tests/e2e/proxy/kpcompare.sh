@@ -49,6 +49,12 @@ in_pod_nolb ext ip route add 203.0.113.10/32 via 192.168.100.1
 in_pod_nolb ext ip addr add 192.168.100.3/24 dev eth0
 # A pod reaches the LoadBalancer IP through its node too (outside loadBalancerSourceRanges).
 in_pod_nolb c1 ip route add 203.0.113.10/32 via 10.244.1.1
+# c1 runs both clients, one in the socket LB's cgroup and one outside it (the tc path), at
+# once, in one port space: a socket-LB connection straight to a backend from the source
+# port of a tc-translated flow to that backend would be taken for that flow's reply and
+# translated back (a pod's processes are normally all in the cgroup). The tc client binds
+# its ports from a range of its own.
+in_pod_nolb c1 sysctl -qw net.ipv4.ip_local_port_range="32768 49999"
 
 # ---------- manifests ----------
 # b1 and b2 run on this node (node1), b3 on node2 (as every slice says).
@@ -143,7 +149,7 @@ static|lbsr-denied|ext|spread tcp 203.0.113.10:80 --src 192.168.100.3 -n 3 --wai
 static|lbsr-nodeport|ext|spread tcp 192.168.100.1:30087 --src 192.168.100.3|b1<node,b2<node|-
 static|lbsr-denied-pod|pod|spread tcp 203.0.113.10:80 -n 3 --wait 2|timeout|-
 static|lbsr-denied-pod-tc|pod-tc|spread tcp 203.0.113.10:80 -n 3 --wait 2|timeout|-
-static|lbsr-denied-node|node|spread tcp 203.0.113.10:80 -n 3 --wait 2|timeout|design b1<client,b2<client
+static|lbsr-denied-node|node|spread tcp 203.0.113.10:80 --wait 2|timeout|design b1<client,b2<client
 static|udp-flow-pod|pod|flow 10.96.0.10:53 -n 20 --count|1|-
 static|udp-flow-pod-tc|pod-tc|flow 10.96.0.10:53 -n 20 --count|1|-
 static|udp-flow-ext|ext|flow 192.168.100.1:30053 -n 20 --count|1|-
@@ -189,7 +195,7 @@ run_client() { # CLIENT ARGS...
 	shift
 	case $who in
 	pod) in_pod c1 python3 "$here/kpclient.py" "$@" ;;
-	pod-tc) in_pod_nolb c1 python3 "$here/kpclient.py" "$@" ;;
+	pod-tc) in_pod_nolb c1 env KPCLIENT_PORTS=50000-59999 python3 "$here/kpclient.py" "$@" ;;
 	ext) in_pod_nolb ext python3 "$here/kpclient.py" "$@" ;;
 	b1-tc) in_pod_nolb b1 python3 "$here/kpclient.py" "$@" ;;
 	node) sh -c 'echo $$ > "$0/cgroup.procs" && ns=$1 && dir=$2 && shift 2 && exec nsenter --net="/run/netns/$ns" python3 "$dir/kpclient.py" "$@"' \

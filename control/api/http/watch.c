@@ -104,6 +104,7 @@ struct api_watch {
 	 * sent, tls_again the length of a TLS write that would have blocked (GnuTLS wants the
 	 * same call again); out_wait: waiting for the socket to take more */
 	bool direct_ok, direct, out_wait;
+	uint64_t out_wait_ms; /* since when */
 	gnutls_session_t tls;
 	struct k8s_buf pend;
 	size_t pend_off, tls_again;
@@ -129,12 +130,25 @@ static struct api_watch *lookup(struct watch_shard *ws, uint64_t id)
 static void push(struct api_watch *w);
 static void end_direct(struct api_watch *w);
 
+/* A direct stream whose client takes nothing more: past the watch's deadline, or longer than
+ * an idle connection may wait (libmicrohttpd closed such a connection after that much time
+ * without progress; it does not time out a suspended one). */
+static bool stalled(const struct api_watch *w)
+{
+	uint64_t now = now_ms();
+
+	return now >= w->deadline_ms ||
+	       now - w->out_wait_ms >= (uint64_t)w->srv->cfg.idle_timeout_s * 1000u;
+}
+
 /* Resume w's connection if its reader suspended it, or write its events now if the watch
  * thread writes them (ended: resume it to finish the stream). Caller holds ws->lock. */
 static void wake(struct api_watch *w)
 {
 	pthread_mutex_lock(&w->mu);
 	if (w->direct) {
+		if (w->out_wait && stalled(w))
+			w->ended = true; /* cut short: end_direct shuts the socket down */
 		if (w->ended)
 			end_direct(w);
 		else if (!w->out_wait)
@@ -258,7 +272,8 @@ static void *watch_thread(void *arg)
 				struct api_watch *w = hmap_entry_val(e);
 
 				if (now >= w->deadline_ms ||
-				    (w->bookmarks && now >= w->next_bookmark_ms))
+				    (w->bookmarks && now >= w->next_bookmark_ms) ||
+				    (w->out_wait && stalled(w)))
 					wake(w);
 			}
 		}
@@ -605,6 +620,7 @@ static void push(struct api_watch *w)
 
 			if (rc == 0) {
 				w->out_wait = true; /* EPOLLOUT brings us back */
+				w->out_wait_ms = now_ms();
 				return;
 			}
 			if (rc < 0) {

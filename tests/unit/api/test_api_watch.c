@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -262,6 +263,27 @@ static char *dechunk(const char *p, size_t len, bool ended, size_t *out_len)
 	return out;
 }
 
+/* n ConfigMaps big<i> in ns, each with `data` bytes of one letter ('a' + i % 26): megabytes
+ * of events for a watcher that does not read. */
+static void post_big_configmaps(struct tsrv *t, const char *ns, int n, size_t data)
+{
+	char path[128], *body = malloc(data + 256);
+
+	assert_non_null(body);
+	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/configmaps", ns);
+	for (int k = 0; k < n; k++) {
+		struct tresp r;
+		int m =
+		    snprintf(body, 128, "{\"metadata\":{\"name\":\"big%d\"},\"data\":{\"k\":\"", k);
+
+		memset(body + m, 'a' + k % 26, data);
+		strcpy(body + m + data, "\"}}");
+		tpost(t, path, body, 201, &r);
+		tresp_free(&r);
+	}
+	free(body);
+}
+
 /* A watcher that reads nothing while 6 MB of events are written: the server's writes would
  * block long before the end, and must carry on when the client reads again, every event
  * whole and in order, the chunked framing intact. */
@@ -277,19 +299,7 @@ static void test_watch_slow_reader(void **state)
 	snprintf(path, sizeof(path),
 		 "/api/v1/namespaces/ws/configmaps?watch=1&resourceVersion=%llu", now_rv(t, "ws"));
 	fd = raw_get(t, path, "HTTP/1.1", 4096);
-	body = malloc(DATA + 256);
-	assert_non_null(body);
-	for (int k = 0; k < N; k++) {
-		struct tresp r;
-		int n =
-		    snprintf(body, 128, "{\"metadata\":{\"name\":\"big%d\"},\"data\":{\"k\":\"", k);
-
-		memset(body + n, 'a' + k % 26, DATA);
-		strcpy(body + n + DATA, "\"}}");
-		tpost(t, "/api/v1/namespaces/ws/configmaps", body, 201, &r);
-		tresp_free(&r);
-	}
-	free(body);
+	post_big_configmaps(t, "ws", N, DATA);
 	snprintf(last, sizeof(last), "\"name\":\"big%d\"", N - 1);
 	raw = raw_read(fd, last, &len);
 	close(fd);
@@ -313,6 +323,46 @@ static void test_watch_slow_reader(void **state)
 	assert_true(i >= N - 1);
 	free(body);
 	free(raw);
+}
+
+/* A watcher that reads nothing at all, past its timeoutSeconds: the server gives up on it
+ * (the stream is cut, the connection closed) instead of keeping it, its events and its
+ * socket for as long as the client holds its window shut. */
+static void test_watch_stalled_reader(void **state)
+{
+	enum { N = 200, DATA = 30000 };
+	struct tsrv *t = *state;
+	char path[256], *buf;
+	size_t n = 0, cap = 16u << 20, events = 0;
+	int fd;
+
+	mkns(t, "wst");
+	snprintf(path, sizeof(path),
+		 "/api/v1/namespaces/wst/configmaps?watch=1&resourceVersion=%llu&timeoutSeconds=1",
+		 now_rv(t, "wst"));
+	fd = raw_get(t, path, "HTTP/1.1", 4096);
+	post_big_configmaps(t, "wst", N, DATA);
+	sleep(3); /* the deadline passes while the server cannot write */
+	buf = malloc(cap);
+	assert_non_null(buf);
+	for (;;) {
+		ssize_t k = recv(fd, buf + n, cap - n - 1, 0);
+
+		if (k < 0 && errno == ECONNRESET)
+			break;
+		assert_true(k >= 0); /* a timeout here: the server kept the stream */
+		if (k == 0)
+			break;
+		n += (size_t)k;
+		buf[n] = 0;
+		assert_null(strstr(buf, "\r\n0\r\n\r\n")); /* not ended as a finished stream */
+		assert_true(n + 1 < cap);
+	}
+	close(fd);
+	for (char *p = buf; (p = strstr(p, "\"type\":\"ADDED\"")) != NULL; p++)
+		events++;
+	assert_true(events < N);
+	free(buf);
 }
 
 /* A watch of ns from now that ends by timeoutSeconds=2 over a raw HTTP version, two
@@ -855,6 +905,7 @@ int main(void)
 	    cmocka_unit_test(test_watch_initial_table),
 	    cmocka_unit_test(test_watch_live),
 	    cmocka_unit_test(test_watch_slow_reader),
+	    cmocka_unit_test(test_watch_stalled_reader),
 	    cmocka_unit_test(test_watch_http10),
 	    cmocka_unit_test(test_watch_timeout_after_events),
 	    cmocka_unit_test(test_watch_expired),

@@ -51,7 +51,7 @@
 /* Bytes of events one direct write gathers (about libmicrohttpd's own per-connection buffer:
  * a backlog goes out in batches of this size, each one chunk) */
 #define DIRECT_BATCH (32u * 1024u)
-/* A direct write buffer grown past this is given back once it has been sent. */
+/* A direct write buffer grown past this is given back when its watch has drained. */
 #define DIRECT_KEEP  (16u * 1024u)
 
 /* The watches are spread over shards, one watch thread each (as many as the HTTP threads):
@@ -628,8 +628,6 @@ static void push(struct api_watch *w)
 				break;
 			}
 		}
-		if (w->pend.cap > DIRECT_KEEP)
-			k8s_buf_free(&w->pend);
 		w->pend.len = w->pend_off = 0;
 		if (gather(w))
 			continue;
@@ -638,6 +636,9 @@ static void push(struct api_watch *w)
 		timers(w);
 		if (w->out.len || w->ended)
 			continue;
+		/* drained: an idle watch keeps a small buffer only */
+		if (w->pend.cap > DIRECT_KEEP)
+			k8s_buf_free(&w->pend);
 		return;
 	}
 	end_direct(w);
@@ -661,7 +662,15 @@ static void end_direct(struct api_watch *w)
 /* The reader drained the watch: from now on the watch thread writes this stream. */
 static void start_direct(struct api_watch *w)
 {
+	struct epoll_event ev = {.events = EPOLLRDHUP | EPOLLOUT | EPOLLET,
+				 .data.u64 = (w->id << 2) | TAG_SOCK};
 	int one = 1, zero = 0;
+
+	/* the watch thread learns when the socket takes more (only direct streams need it) */
+	if (epoll_ctl(w->sh->epfd, EPOLL_CTL_MOD, w->sock, &ev) != 0) {
+		log_debug(COMP, "watch %" PRIu64 ": EPOLLOUT: %s", w->id, strerror(errno));
+		return; /* the reader writes this stream */
+	}
 
 	/* small chunks must leave at once: libmicrohttpd corks a TLS connection and sets
 	 * TCP_NODELAY per send as it sees fit, and a corked socket holds a chunk up to 200 ms */
@@ -763,7 +772,7 @@ void api_watch_start(struct api_req *r, const struct api_watch_opts *o)
 	struct watch_shard *ws = &all->sh[id % all->n];
 	struct api_watch *w = calloc(1, sizeof(*w));
 	const union MHD_ConnectionInfo *ci;
-	struct epoll_event ev = {.events = EPOLLRDHUP | EPOLLOUT | EPOLLET};
+	struct epoll_event ev = {.events = EPOLLRDHUP | EPOLLET};
 	struct reg_watch_opts wo = {.sel = o->sel, .rv = o->rv, .tree = o->table, .set = ws->set};
 	struct api_result res = {0};
 	uint64_t now = now_ms();

@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "api_selector.h"
+#include "array.h"
 #include "api_table.h"
 #include "api_watch.h"
 #include "hmap.h"
@@ -53,6 +54,9 @@
 #define DIRECT_BATCH (32u * 1024u)
 /* A direct write buffer grown past this is given back when its watch has drained. */
 #define DIRECT_KEEP  (16u * 1024u)
+/* Batches one push writes before the shard's other watches get their turn (the rest of a
+ * backlog goes on the shard's next pass). */
+#define DIRECT_TURN  4
 
 /* The watches are spread over shards, one watch thread each (as many as the HTTP threads):
  * with direct writes a shard's thread does its watches' sends, and one thread alone for
@@ -69,6 +73,9 @@ struct watch_shard {
 	pthread_t thread;
 	bool running;
 	bool stopping;
+	/* ids of direct watches that still have events after their turn */
+	uint64_t *again;
+	size_t nagain, capagain;
 };
 
 struct api_watchers {
@@ -229,7 +236,7 @@ static void *watch_thread(void *arg)
 
 	pthread_setname_np(pthread_self(), "api-watch");
 	for (;;) {
-		int n = epoll_wait(ws->epfd, evs, 256, 500);
+		int n = epoll_wait(ws->epfd, evs, 256, ws->nagain ? 0 : 500);
 		uint64_t now = now_ms();
 
 		if (n < 0 && errno != EINTR) {
@@ -263,6 +270,22 @@ static void *watch_thread(void *arg)
 				pthread_mutex_unlock(&w->mu);
 			}
 			wake(w);
+		}
+		/* the watches whose turn ended with events left: their next turn (a watch freed
+		 * meanwhile is not found) */
+		if (ws->nagain) {
+			size_t k = ws->nagain;
+			uint64_t *ids = ws->again;
+
+			ws->again = NULL;
+			ws->nagain = ws->capagain = 0;
+			for (size_t i = 0; i < k; i++) {
+				struct api_watch *w = lookup(ws, ids[i]);
+
+				if (w)
+					wake(w);
+			}
+			free(ids);
 		}
 		/* timers: bookmarks and timeouts, checked twice a second */
 		if (now - last_scan >= 500) {
@@ -377,6 +400,7 @@ void api_watchers_free(struct api_server *s)
 
 		hmap_free(sh->byid);
 		hmap_free(sh->byrw);
+		free(sh->again);
 		reg_watch_set_free(sh->set);
 		if (sh->epfd >= 0)
 			close(sh->epfd);
@@ -614,6 +638,9 @@ static bool gather(struct api_watch *w)
  * bookmark is written the same way; a timeout ends the stream). */
 static void push(struct api_watch *w)
 {
+	struct watch_shard *ws = w->sh;
+	unsigned batches = 0;
+
 	for (;;) {
 		if (w->pend_off < w->pend.len) {
 			int rc = send_pend(w);
@@ -629,8 +656,15 @@ static void push(struct api_watch *w)
 			}
 		}
 		w->pend.len = w->pend_off = 0;
-		if (gather(w))
+		if (batches == DIRECT_TURN &&
+		    ARRAY_GROW(ws->again, ws->capagain, ws->nagain + 1) == 0) {
+			ws->again[ws->nagain++] = w->id; /* the rest on the next pass */
+			return;
+		}
+		if (gather(w)) {
+			batches++;
 			continue;
+		}
 		if (w->ended)
 			break;
 		timers(w);

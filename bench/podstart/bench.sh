@@ -48,6 +48,7 @@ else
 fi
 
 work=$(mktemp -d /tmp/bench-podstart.XXXXXX)
+PIN=/sys/fs/bpf/drover-podstart-${work##*.} # the agent's proxy pins (removed at exit)
 NODE=drvps-$$-node
 NODENAME=bench-$$
 CGP=drvps-$$       # the agent's cgroup parent
@@ -96,6 +97,8 @@ cleanup() {
 		pm_wrap podman rm -f -t 0 -a >/dev/null 2>&1
 	fi
 	for p in $AGENT_PID $SERVER_PID; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	# the agent's embedded proxy pins its maps and links under a root of the run's own
+	[ -d "$PIN" ] && "$BIN" proxy uninstall --pin-root "$PIN" >/dev/null 2>&1
 	kill_cgroup "$CGP"
 	kill_cgroup "$PMCG"
 	for f in "$work"/root/sandboxes/*; do
@@ -153,7 +156,8 @@ waitfor "server up" 60 test -s "$KUBECONFIG" || { cat "$work/server.log" >&2; ex
 k() { nsenter --net="/run/netns/$NODE" kubectl "$@"; }
 waitfor "server ready" 60 k get --raw /readyz || { cat "$work/server.log" >&2; exit 1; }
 nsenter --net="/run/netns/$NODE" "$BIN" agent --kubeconfig "$KUBECONFIG" --node "$NODENAME" \
-	--root "$work/root" --image-root "$work/images" --cgroup-parent "$CGP" >"$work/agent.log" 2>&1 &
+	--root "$work/root" --image-root "$work/images" --cgroup-parent "$CGP" \
+	--pin-root "$PIN" >"$work/agent.log" 2>&1 &
 AGENT_PID=$!
 node_ready() {
 	[ "$(k get node "$NODENAME" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')" = True ] &&

@@ -194,7 +194,9 @@ static void mwatch_finish(struct mwatch *m)
 		s->d = jv_doc_new();
 		s->ev = calloc(s->events + 1, sizeof(*s->ev));
 		assert_non_null(s->ev);
-		for (char *line = s->buf, *nl; line && (nl = strchr(line, '\n')) != NULL;
+		/* the events asked for: a read may bring later ones along in the same chunk */
+		for (char *line = s->buf, *nl;
+		     line && (!s->want || s->nev < s->want) && (nl = strchr(line, '\n')) != NULL;
 		     line = nl + 1) {
 			s->ev[s->nev] = jv_parse(s->d, line, (size_t)(nl - line), NULL);
 			assert_non_null(s->ev[s->nev]);

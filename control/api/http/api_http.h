@@ -205,6 +205,12 @@ void api_node_proxy_stop(struct api_server *s);
 /* Release what a proxied request holds (its agent connection); NULL-tolerant. */
 void api_node_proxy_free(struct api_req *r);
 
+/* ---- mhd_epoll.c ---- */
+
+/* libmicrohttpd's epoll_wait() calls come to the work-around of its blocking drain loop (see
+ * mhd_epoll.c): false when this process was linked so that they do not. */
+bool api_mhd_epoll_check(void);
+
 /* ---- pki.c ---- */
 
 /* Make (first start) or load the CA, serving certificate, admin credential and token; write

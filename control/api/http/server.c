@@ -489,6 +489,9 @@ static int start_daemon(struct api_server *s, struct sockaddr_in *sa)
 	    s->cfg.insecure_loopback ? none : tls, MHD_OPTION_END);
 	if (!s->mhd)
 		return -EADDRINUSE;
+	if (!api_mhd_epoll_check())
+		log_warn(COMP, "libmicrohttpd's epoll_wait() is libc's: up to 128 connections at a "
+			       "time may wait for the idle timeout (see mhd_epoll.c)");
 	info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = info ? info->port : ntohs(sa->sin_port);
 	return 0;

@@ -4,6 +4,7 @@
 #include "failalloc.h"
 
 #include <errno.h>
+#include <execinfo.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -77,6 +78,15 @@ static bool refuse(void)
 	n = atomic_load(&nth);
 	if (c == n || ((f & FAILALLOC_PERSIST) && c > n)) {
 		atomic_store(&fired, true);
+		if (getenv("FAILALLOC_BACKTRACE")) {
+			/* which allocation failed, for a test that found a loss (backtrace() does not
+			 * allocate once libgcc is loaded: it is, by the first failure's time) */
+			void *bt[32];
+			int k = backtrace(bt, 32);
+
+			fprintf(stderr, "failalloc: allocation %lu failed at\n", c);
+			backtrace_symbols_fd(bt, k, 2);
+		}
 		errno = ENOMEM;
 		return true;
 	}

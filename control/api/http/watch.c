@@ -148,6 +148,20 @@ static bool stalled(const struct api_watch *w)
 	       now - w->out_wait_ms >= (uint64_t)w->srv->cfg.idle_timeout_s * 1000u;
 }
 
+/* Something for w to do at the timers' pass: its timeout or a bookmark, a stalled client to
+ * cut, or events its set did not report (a wake-up an allocation failure kept off the ready
+ * list). The reader changes these fields: read them under w->mu. Caller holds ws->lock. */
+static bool due(struct api_watch *w, uint64_t now)
+{
+	bool due;
+
+	pthread_mutex_lock(&w->mu);
+	due = now >= w->deadline_ms || (w->bookmarks && now >= w->next_bookmark_ms) ||
+	      (w->out_wait ? stalled(w) : w->rw && reg_watch_pending(w->rw));
+	pthread_mutex_unlock(&w->mu);
+	return due;
+}
+
 /* Resume w's connection if its reader suspended it, or write its events now if the watch
  * thread writes them (ended: resume it to finish the stream). Caller holds ws->lock. */
 static void wake(struct api_watch *w)
@@ -294,9 +308,7 @@ static void *watch_thread(void *arg)
 			     e = hmap_next(ws->byid, e)) {
 				struct api_watch *w = hmap_entry_val(e);
 
-				if (now >= w->deadline_ms ||
-				    (w->bookmarks && now >= w->next_bookmark_ms) ||
-				    (w->out_wait && stalled(w)))
+				if (due(w, now))
 					wake(w);
 			}
 		}

@@ -663,6 +663,9 @@ static void *watch_thread(void *arg)
 					    now + lc->bookmark_interval_s * 1000ull;
 					if (!reg_watch_has_initial(w->rw))
 						bookmark(w);
+				} else if (reg_watch_pending(w->rw)) {
+					/* a wake-up the set lost (out of memory) */
+					deliver(lc, w);
 				}
 			}
 		}

@@ -53,11 +53,13 @@ size_t reg_watch_set_ready(struct reg_watch_set *set, struct reg_watch **out, si
 }
 
 /* Caller holds w->lock. */
-void reg_set_add(struct reg_watch_set *set, struct reg_watch *w)
+int reg_set_add(struct reg_watch_set *set, struct reg_watch *w)
 {
-	/* not lost: the consumer's timers poll every watch */
-	if (store_ready_add(&set->r, w) != 0)
-		log_warn(COMP, "out of memory: a watch's wake-up is late");
+	if (store_ready_add(&set->r, w) == 0)
+		return 0;
+	/* not lost: the consumers look at every watch twice a second (reg_watch_pending) */
+	log_warn(COMP, "out of memory: a watch's wake-up is late");
+	return -ENOMEM;
 }
 
 void reg_set_remove(struct reg_watch_set *set, struct reg_watch *w)

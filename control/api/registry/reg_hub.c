@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api_selector.h"
@@ -86,10 +87,10 @@ struct reg_hubs {
 static void notify(struct reg_watch *w)
 {
 	pthread_mutex_lock(&w->lock);
-	if (!w->notified && (w->len || w->err || w->sw)) {
+	/* not put on the list (out of memory): still not notified, so the next event tries again
+	 * and the consumer's periodic reg_watch_pending finds it meanwhile */
+	if (!w->notified && (w->len || w->err || w->sw) && reg_set_add(w->set, w) == 0)
 		w->notified = true;
-		reg_set_add(w->set, w);
-	}
 	pthread_mutex_unlock(&w->lock);
 }
 
@@ -201,6 +202,16 @@ int reg_hub_pop(struct reg_watch *w, struct reg_hev **h, int *v)
 	}
 	pthread_mutex_unlock(&w->lock);
 	return rc;
+}
+
+bool reg_watch_pending(struct reg_watch *w)
+{
+	bool pending;
+
+	pthread_mutex_lock(&w->lock);
+	pending = w->len || w->err;
+	pthread_mutex_unlock(&w->lock);
+	return pending || (w->sw && store_watch_pending(w->sw) > 0) || reg_watch_has_initial(w);
 }
 
 uint64_t reg_hub_progress(const struct reg_watch *w)
@@ -672,13 +683,33 @@ void reg_hub_leave(struct reg_watch *w)
 
 /* ---- the thread ---- */
 
-/* One round: every store watch with events, up to HUB_ROUND events each. 1 if some have
- * more (the round runs again at once). Caller holds hs->lock. */
-static int round_once(struct reg_hubs *hs)
+/* Every store watch with events whether or not the set said so: the wake-up of a store
+ * watch that could not be put on the set's ready list (out of memory) is not lost. Caller
+ * holds hs->lock. */
+static void sweep(struct reg_hubs *hs)
+{
+	for (size_t k = 0; k < hs->n; k++)
+		if (hs->hubs[k]->sw && store_watch_pending(hs->hubs[k]->sw) > 0)
+			hs->hubs[k]->undrained = true;
+	for (struct hmap_entry *e = hmap_first(hs->fallbacks); e; e = hmap_next(hs->fallbacks, e)) {
+		struct reg_watch *w = hmap_entry_val(e);
+
+		if (store_watch_pending(w->sw) > 0)
+			touch(hs, w);
+	}
+}
+
+/* One round: every store watch with events, up to HUB_ROUND events each (with a sweep, every
+ * one that has some). 1 if some have more (the round runs again at once). Caller holds
+ * hs->lock. */
+static int round_once(struct reg_hubs *hs, bool swept)
 {
 	struct store_watch *ready[64];
 	int more = 0;
 	size_t n;
+
+	if (swept)
+		sweep(hs);
 
 	while ((n = store_watch_set_ready(hs->sset, ready, 64, 0)) > 0) {
 		for (size_t i = 0; i < n; i++) {
@@ -711,20 +742,26 @@ static void *hub_thread(void *arg)
 	struct reg_hubs *hs = arg;
 	struct pollfd pfd[2] = {{.fd = store_watch_set_fd(hs->sset), .events = POLLIN},
 				{.fd = hs->stopfd, .events = POLLIN}};
+	struct timespec ts;
+	uint64_t last_sweep = 0, now;
 	int more = 0;
 
 	pthread_setname_np(pthread_self(), "watch-hub");
 	for (;;) {
-		if (!more && poll(pfd, 2, -1) < 0 && errno != EINTR) {
+		if (!more && poll(pfd, 2, 1000) < 0 && errno != EINTR) {
 			log_error(COMP, "poll: %s", strerror(errno));
 			return NULL;
 		}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 		pthread_mutex_lock(&hs->lock);
 		if (hs->stopping) {
 			pthread_mutex_unlock(&hs->lock);
 			return NULL;
 		}
-		more = round_once(hs);
+		more = round_once(hs, now - last_sweep >= 1000);
+		if (now - last_sweep >= 1000)
+			last_sweep = now;
 		pthread_mutex_unlock(&hs->lock);
 	}
 }

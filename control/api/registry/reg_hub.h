@@ -88,8 +88,9 @@ struct reg_watch {
 
 /* ---- reg_hev.c ---- */
 
-/* Put w on set's ready list (caller holds w->lock); take it off (every occurrence). */
-void reg_set_add(struct reg_watch_set *set, struct reg_watch *w);
+/* Put w on set's ready list (caller holds w->lock): 0, or -ENOMEM (not put: the consumer's
+ * periodic reg_watch_pending finds it); take it off (every occurrence). */
+int reg_set_add(struct reg_watch_set *set, struct reg_watch *w);
 void reg_set_remove(struct reg_watch_set *set, struct reg_watch *w);
 void reg_hev_get(struct reg_hev *h);
 

@@ -248,6 +248,10 @@ int reg_event_value(struct reg_event *ev, struct store_kv *out);
 void reg_hev_put(struct reg_hev *h);
 /* Initial events remain to be delivered (they are not signalled by the set). */
 bool reg_watch_has_initial(const struct reg_watch *w);
+/* The watch has work (events, initial ones, or its end) whether or not its set said so: the
+ * consumer calls it for each of its watches now and then (twice a second), for the wake-up
+ * an allocation failure kept off the set's ready list. */
+bool reg_watch_pending(struct reg_watch *w);
 /* The revision the watch has reached (bookmarks carry it): the latest event delivered or,
  * once drained, the latest its source has passed on to it. */
 uint64_t reg_watch_rev(const struct reg_watch *w);

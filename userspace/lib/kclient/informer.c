@@ -53,31 +53,35 @@ static uint64_t rnd(struct kc_informer *inf)
 }
 
 /* One event from the watch. */
-static void apply_event(struct kc_informer *inf, enum kc_event_type type, struct kc_obj *o)
+static int apply_event(struct kc_informer *inf, enum kc_event_type type, struct kc_obj *o)
 {
 	struct jv_doc *d;
 	struct jv *t;
 	char key[KEY_MAX];
+	int rc = 0;
 
 	atomic_fetch_add(&inf->n_events, 1);
 	inf->watch_got = true;
 	if (o->rv)
 		atomic_store(&inf->rv, o->rv);
 	if (type == KC_BOOKMARK)
-		return;
+		return 0;
 	d = jv_doc_new();
 	t = d ? kc_obj_parse(o, d) : NULL;
 	if (!t || !kc_key_of(t, key, sizeof(key))) {
+		/* as client-go's reflector when it cannot decode an event: the watch ends and the
+		 * cache is listed again (also what an allocation failure here needs) */
 		log_warn(COMP, "%s: an event without a usable object (rv %" PRIu64 ")",
 			 inf->kind->resource, o->rv);
 		jv_doc_free(d);
-		return;
+		return -EINVAL;
 	}
 	if (type == KC_DELETED)
 		inf_remove(inf, key, o, d, t);
-	else
-		inf_upsert(inf, o, d, t, key, false);
+	else if (inf_upsert(inf, o, d, t, key, false) < 0)
+		rc = -ENOMEM;
 	jv_doc_free(d);
+	return rc;
 }
 
 /* ---- the reflector: list ---- */
@@ -177,9 +181,11 @@ static int relist(struct kc_informer *inf)
 		char key[KEY_MAX];
 
 		if (t && kc_key_of(t, key, sizeof(key))) {
-			if (hmap_sput(seen, key, (void *)1, NULL) < 0)
+			if (hmap_sput(seen, key, (void *)1, NULL) < 0 ||
+			    inf_upsert(inf, all.v[i], d, t, key, true) < 0)
 				seen_oom = true;
-			inf_upsert(inf, all.v[i], d, t, key, true);
+		} else {
+			seen_oom = true; /* not seen: it would be taken for deleted */
 		}
 		jv_doc_free(d);
 	}
@@ -200,11 +206,15 @@ static int relist(struct kc_informer *inf)
 		if (hmap_get(seen, k, klen))
 			continue;
 		gone_keys[ngone] = strndup(k, klen);
-		if (!gone_keys[ngone])
+		if (!gone_keys[ngone]) {
+			err = -ENOMEM;
 			break;
+		}
 		gone[ngone++] = kc_obj_get(((struct entry *)hmap_entry_val(he))->o);
 	}
 	pthread_rwlock_unlock(&inf->lock);
+	if (!gone || !gone_keys)
+		err = -ENOMEM;
 	for (size_t i = 0; i < ngone; i++) {
 		struct jv_doc *d = jv_doc_new();
 
@@ -213,6 +223,8 @@ static int relist(struct kc_informer *inf)
 		free(gone_keys[i]);
 		jv_doc_free(d);
 	}
+	if (err)
+		goto out; /* not every deleted object found: not synced at rv, list again */
 	atomic_store(&inf->rv, rv);
 	pthread_mutex_lock(&inf->mu);
 	was_synced = inf->synced;
@@ -401,9 +413,12 @@ static void *informer_main(void *arg)
 			if (!inf->qhead)
 				inf->qtail = NULL;
 			pthread_mutex_unlock(&inf->mu);
-			if (e->t)
-				apply_event(inf, e->t, e->o);
-			else
+			if (e->t && apply_event(inf, e->t, e->o) < 0) {
+				/* not in the cache: start over from a list */
+				pthread_mutex_lock(&inf->mu);
+				inf->lost = true;
+				pthread_mutex_unlock(&inf->mu);
+			} else if (!e->t)
 				watch_ended(inf, e->err);
 			kc_obj_put(e->o);
 			free(e);

@@ -225,9 +225,10 @@ static void call_del(struct kc_informer *inf, const struct kc_obj *o, const stru
 }
 
 /* o (tree t, key) is the current state: cache it, then add or update. With same_quiet an
- * object whose resourceVersion the cache already has is left alone (a re-list). */
-void inf_upsert(struct kc_informer *inf, struct kc_obj *o, struct jv_doc *d, const struct jv *t,
-		const char *key, bool same_quiet)
+ * object whose resourceVersion the cache already has is left alone (a re-list). 0, or
+ * -ENOMEM: not cached. */
+int inf_upsert(struct kc_informer *inf, struct kc_obj *o, struct jv_doc *d, const struct jv *t,
+	       const char *key, bool same_quiet)
 {
 	struct entry *e, *old = NULL;
 	struct jv *old_t;
@@ -241,12 +242,12 @@ void inf_upsert(struct kc_informer *inf, struct kc_obj *o, struct jv_doc *d, con
 		same = old && old->o->rv == o->rv && o->rv;
 		pthread_rwlock_unlock(&inf->lock);
 		if (same)
-			return;
+			return 0;
 	}
 	e = entry_new(inf, o, t);
 	if (!e) {
 		log_error(COMP, "%s: out of memory caching %s", inf->kind->resource, key);
-		return;
+		return -ENOMEM;
 	}
 	pthread_rwlock_wrlock(&inf->lock);
 	rc = hmap_sput(inf->cache, key, e, (void **)&old);
@@ -254,7 +255,7 @@ void inf_upsert(struct kc_informer *inf, struct kc_obj *o, struct jv_doc *d, con
 		pthread_rwlock_unlock(&inf->lock);
 		entry_free(e);
 		log_error(COMP, "%s: out of memory caching %s", inf->kind->resource, key);
-		return;
+		return -ENOMEM;
 	}
 	if (rc == 0) /* a new key */
 		old = NULL;
@@ -263,11 +264,12 @@ void inf_upsert(struct kc_informer *inf, struct kc_obj *o, struct jv_doc *d, con
 	pthread_rwlock_unlock(&inf->lock);
 	if (!old) {
 		call_add(inf, o, t);
-		return;
+		return 0;
 	}
 	old_t = kc_obj_parse(old->o, d);
 	inf_call_update(inf, old->o, old_t, o, t);
 	entry_free(old);
+	return 0;
 }
 
 /* key is gone; o (tree t) its last state, or NULL: the cache's. */

@@ -74,9 +74,10 @@ struct kc_informer {
 /* ---- informer_cache.c (lock: the cache and indexes; handlers run without it) ---- */
 
 /* o (tree t of doc d, key) is the current state: cache it, then call add or update. With
- * same_quiet an object whose resourceVersion the cache already has is left alone. */
-void inf_upsert(struct kc_informer *inf, struct kc_obj *o, struct jv_doc *d, const struct jv *t,
-		const char *key, bool same_quiet);
+ * same_quiet an object whose resourceVersion the cache already has is left alone. 0, or
+ * -ENOMEM: not cached (the caller lists again). */
+int inf_upsert(struct kc_informer *inf, struct kc_obj *o, struct jv_doc *d, const struct jv *t,
+	       const char *key, bool same_quiet);
 /* key is gone: uncache it and call del with o (tree t), or, o NULL, with the cached state. */
 void inf_remove(struct kc_informer *inf, const char *key, struct kc_obj *o, struct jv_doc *d,
 		const struct jv *t);

@@ -61,10 +61,36 @@ static bool zero_json(const char *json)
 	return strcmp(json, "\"\"") == 0 || strcmp(json, "0") == 0 || strcmp(json, "false") == 0;
 }
 
+/* A Quantity as Kubernetes stores it: the canonical string (a JSON number too: "1"); one
+ * that is not a quantity is left for validation to refuse. */
+static void canonical_quantity(struct dctx *c, struct jv *v)
+{
+	char out[64], *p;
+	int n;
+
+	if (v->type != JV_STRING && v->type != JV_NUMBER)
+		return;
+	n = k8s_quantity_canonical(v->s, v->len, out, sizeof(out));
+	if (n < 0 ||
+	    (v->type == JV_STRING && (size_t)n == v->len && memcmp(out, v->s, v->len) == 0))
+		return;
+	p = jv_strndup(c->d, out, (size_t)n);
+	if (!p)
+		return; /* as written: still a valid quantity */
+	v->s = p;
+	v->len = (uint32_t)n;
+	v->type = JV_STRING;
+	v->flags = 0;
+}
+
 static void schema_defaults(struct dctx *c, struct jv *v, const struct k8s_value *t, int depth)
 {
 	if (!v || !t || depth > K8S_MAX_DEPTH)
 		return;
+	if (t->kind == K8S_V_QUANTITY) {
+		canonical_quantity(c, v);
+		return;
+	}
 	if (v->type == JV_ARRAY && t->kind == K8S_V_ARRAY) {
 		EACH(i, v)
 		schema_defaults(c, i, t->elem, depth + 1);

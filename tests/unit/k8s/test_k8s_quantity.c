@@ -2,7 +2,9 @@
 /*
  * test_k8s_quantity: resource.Quantity values as ParseQuantity + Value()/MilliValue() give
  * them (expected figures from Go's quantity_test.go and worked by hand): suffixes decimal,
- * binary and exponent, fractions rounded up at each scale, saturation, bad syntax.
+ * binary and exponent, fractions rounded up at each scale, saturation, bad syntax; and the
+ * canonical form the API server stores and serves (Quantity.String() after ParseQuantity:
+ * Go's TestQuantityParseEmit table and worked cases of CanonicalizeBytes).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -170,12 +172,73 @@ static void test_bad_syntax(void **state)
 	assert_int_equal(v, 3);
 }
 
+static void test_canonical(void **state)
+{
+	static const char *const cases[][2] = {
+	    /* TestQuantityParseEmit (k8s.io/apimachinery resource/quantity_test.go) */
+	    {"1Ki", "1Ki"},
+	    {"1Mi", "1Mi"},
+	    {"1Gi", "1Gi"},
+	    {"1024Mi", "1Gi"},
+	    {"1000M", "1G"},
+	    {".001Ki", "1024m"},
+	    {".000001Ki", "1024u"},
+	    {".000000001Ki", "1024n"},
+	    {".000000000001Ki", "2n"},
+	    {"-1024Mi", "-1Gi"},
+	    {"-.001Ki", "-1024m"},
+	    /* ParseQuantity keeps a canonical string as written */
+	    {"100Mi", "100Mi"},
+	    {"250m", "250m"},
+	    {"2500m", "2500m"},
+	    {"2e3", "2e3"},
+	    {"1.5e4", "1.5e4"},
+	    {"80e-3", "80e-3"},
+	    {"1024", "1024"},
+	    {"1073741824", "1073741824"},
+	    {"0", "0"},
+	    /* and renders the others canonically (AsCanonicalBytes, base-1024 for BinarySI) */
+	    {"0.5", "500m"},
+	    {"1.0", "1"},
+	    {"3.000", "3"},
+	    {"0.10", "100m"},
+	    {"2.5", "2500m"},
+	    {"-0.5", "-500m"},
+	    {"1000", "1k"},
+	    {"1000k", "1M"},
+	    {"1000000000", "1G"},
+	    {"0.0001", "100u"},
+	    {"0.1n", "1n"},
+	    {"1.5e3", "1500"},
+	    {"0.5Gi", "512Mi"},
+	    {"1.5Gi", "1536Mi"},
+	    {"0.3Ki", "307200m"},
+	    {"8Gi", "8Gi"},
+	    {"0.0", "0"},
+	    {"00", "0"},
+	    {" 2 ", "2"},
+	};
+	char out[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int n = k8s_quantity_canonical(cases[i][0], strlen(cases[i][0]), out, sizeof(out));
+
+		if (n < 0 || strcmp(out, cases[i][1]) != 0 || (size_t)n != strlen(cases[i][1]))
+			fail_msg("%s: %d \"%s\", want \"%s\"", cases[i][0], n, n >= 0 ? out : "",
+				 cases[i][1]);
+	}
+	assert_int_equal(k8s_quantity_canonical("1.2.3", 5, out, sizeof(out)), -EINVAL);
+	assert_int_equal(k8s_quantity_canonical("abc", 3, out, sizeof(out)), -EINVAL);
+	assert_int_equal(k8s_quantity_canonical("1024Mi", 6, out, 3), -ENOSPC);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_plain_and_suffixes), cmocka_unit_test(test_fractions_round_up),
 	    cmocka_unit_test(test_saturation),	       cmocka_unit_test(test_many_digits),
-	    cmocka_unit_test(test_bad_syntax),
+	    cmocka_unit_test(test_bad_syntax),	       cmocka_unit_test(test_canonical),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

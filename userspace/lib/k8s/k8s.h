@@ -213,5 +213,11 @@ int k8s_validate_ex(struct fy_node *n, const struct k8s_type *t, const struct k8
  * may be NULL. Results beyond int64 saturate. 0, or -EINVAL when s is not a quantity (the
  * syntax k8s_validate accepts). */
 int k8s_quantity_parse(const char *s, size_t len, int64_t *value, int64_t *milli);
+/* The form Kubernetes stores and serves a quantity in (Quantity.String() of ParseQuantity of
+ * the trimmed s): "0.5" -> "500m", "1.0" -> "1", "1000" -> "1k", "1024Mi" -> "1Gi",
+ * "0.5Gi" -> "512Mi"; a string already canonical is kept as written ("2e3", "100Mi"). Into out
+ * (NUL-terminated): its length, -EINVAL (not a quantity), -ERANGE (more digits than computed
+ * here exactly: leave it as it is), -ENOSPC. */
+int k8s_quantity_canonical(const char *s, size_t len, char *out, size_t outsz);
 
 #endif

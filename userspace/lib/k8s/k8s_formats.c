@@ -23,6 +23,17 @@ static size_t skip_digits(const char *s, size_t i, size_t len)
 
 /* resource.ParseQuantity: <sign>?<digits>?(.<digits>?)?<suffix>, where the suffix is a
  * decimal SI ("", n u m k M G T P E), a binary SI (Ki Mi Gi Ti Pi Ei), or e/E<int>. */
+void k8s_quantity_trim(const char **s, size_t *len)
+{
+	while (*len && ((*s)[0] == ' ' || (*s)[0] == '\t' || (*s)[0] == '\n' || (*s)[0] == '\r')) {
+		(*s)++;
+		(*len)--;
+	}
+	while (*len && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t' || (*s)[*len - 1] == '\n' ||
+			(*s)[*len - 1] == '\r'))
+		(*len)--;
+}
+
 bool k8s_quantity_valid(const char *s, size_t len)
 {
 	static const char *const suffixes[] = {"",  "n",  "u",	"m",  "k",  "M",  "G",	"T", "P",
@@ -30,13 +41,7 @@ bool k8s_quantity_valid(const char *s, size_t len)
 	size_t i = 0, start;
 
 	/* Quantity.UnmarshalJSON trims surrounding space */
-	while (len && (s[0] == ' ' || s[0] == '\t' || s[0] == '\n' || s[0] == '\r')) {
-		s++;
-		len--;
-	}
-	while (len && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\n' ||
-		       s[len - 1] == '\r'))
-		len--;
+	k8s_quantity_trim(&s, &len);
 	if (len == 0)
 		return false;
 	if (s[i] == '+' || s[i] == '-')

@@ -58,6 +58,8 @@ size_t k8s_fmt_float_key(double f, char *buf, size_t size);
 
 /* Value syntax of the special types, as their UnmarshalJSON accept them. */
 bool k8s_quantity_valid(const char *s, size_t len);
+/* Drop the space around a quantity (strings.TrimSpace, as Quantity.UnmarshalJSON does). */
+void k8s_quantity_trim(const char **s, size_t *len);
 bool k8s_rfc3339_valid(const char *s, size_t len, bool micro);
 bool k8s_duration_valid(const char *s, size_t len);
 bool k8s_base64_valid(const char *s, size_t len);

@@ -159,13 +159,7 @@ int k8s_quantity_parse(const char *s, size_t len, int64_t *value, int64_t *milli
 	if (!s || !k8s_quantity_valid(s, len))
 		return -EINVAL;
 	/* the same trimming k8s_quantity_valid allowed */
-	while (len && (s[0] == ' ' || s[0] == '\t' || s[0] == '\n' || s[0] == '\r')) {
-		s++;
-		len--;
-	}
-	while (len && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\n' ||
-		       s[len - 1] == '\r'))
-		len--;
+	k8s_quantity_trim(&s, &len);
 	if (s[i] == '+' || s[i] == '-')
 		neg = s[i++] == '-';
 	for (bool frac = false; i < len; i++) {
@@ -210,4 +204,174 @@ int k8s_quantity_parse(const char *s, size_t len, int64_t *value, int64_t *milli
 		*milli = neg ? (int64_t)(0 - v) : (int64_t)v;
 	}
 	return 0;
+}
+
+/* ---- the canonical form (Quantity.String() of what ParseQuantity read) ---- */
+
+typedef __int128 i128;
+
+/* Remove factors of base while |v| >= base (removeInt64Factors). */
+static i128 remove_factors(i128 v, i128 base, int *times)
+{
+	bool neg = v < 0;
+
+	*times = 0;
+	if (neg)
+		v = -v;
+	while (v >= base && v % base == 0) {
+		v /= base;
+		(*times)++;
+	}
+	return neg ? -v : v;
+}
+
+static int put_i128(char *out, size_t outsz, i128 v, const char *suffix)
+{
+	char digits[48];
+	size_t n = 0, k = 0;
+	unsigned __int128 u = v < 0 ? (unsigned __int128)(-v) : (unsigned __int128)v;
+
+	do {
+		digits[n++] = (char)('0' + (int)(u % 10));
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		digits[n++] = '-';
+	if (n + strlen(suffix) + 1 > outsz)
+		return -ENOSPC;
+	while (n)
+		out[k++] = digits[--n];
+	memcpy(out + k, suffix, strlen(suffix) + 1);
+	return (int)(k + strlen(suffix));
+}
+
+/* AsCanonicalBytes + the decimal suffix of format (DecimalSI, or DecimalExponent: e<n>). */
+static int put_decimal(char *out, size_t outsz, i128 m, int e10, bool exponent_form)
+{
+	static const char *const si[] = {"n", "u", "m", "", "k", "M", "G", "T", "P", "E"};
+	static const i128 lim = (i128)1 << 100;
+	char suffix[16];
+	int times;
+
+	m = remove_factors(m, 10, &times);
+	e10 += times;
+	switch (e10 % 3) { /* C's %, like Go's, keeps the dividend's sign */
+	case 1:
+	case -2:
+		m *= 10;
+		e10 -= 1;
+		break;
+	case 2:
+	case -1:
+		m *= 100;
+		e10 -= 2;
+		break;
+	}
+	if (m > lim || m < -lim)
+		return -ERANGE;
+	if (exponent_form) {
+		if (e10 == 0)
+			suffix[0] = 0;
+		else
+			snprintf(suffix, sizeof(suffix), "e%d", e10);
+	} else {
+		if (e10 < -9 || e10 > 18)
+			return -ERANGE; /* Go has no SI suffix for it either */
+		snprintf(suffix, sizeof(suffix), "%s", si[(e10 + 9) / 3]);
+	}
+	return put_i128(out, outsz, m, suffix);
+}
+
+int k8s_quantity_canonical(const char *s, size_t len, char *out, size_t outsz)
+{
+	static const char *const bin[] = {"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
+	char shifted[64];
+	size_t i = 0, nnum = 0, nden = 0, n;
+	bool neg = false, binary, expo;
+	int64_t se10;
+	int e2, scale;
+	i128 m = 0;
+
+	if (!s || !k8s_quantity_valid(s, len))
+		return -EINVAL;
+	/* UnmarshalJSON parses strings.TrimSpace of the value */
+	k8s_quantity_trim(&s, &len);
+	if (len == 1 && s[0] == '0')
+		goto keep;
+	/* parseQuantityString: sign, leading zeros dropped, numerator ("0" when none),
+	 * denominator, suffix; shifted = numerator digits then denominator digits */
+	if (s[i] == '+' || s[i] == '-')
+		neg = s[i++] == '-';
+	while (i < len && s[i] == '0')
+		i++;
+	for (; i < len && s[i] >= '0' && s[i] <= '9'; i++, nnum++)
+		if (nnum < sizeof(shifted) - 1)
+			shifted[nnum] = s[i];
+	if (!nnum)
+		shifted[nnum++] = '0';
+	if (i < len && s[i] == '.')
+		for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++, nden++)
+			if (nnum + nden < sizeof(shifted) - 1)
+				shifted[nnum + nden] = s[i];
+	n = nnum + nden;
+	if (!suffix_exp(s + i, len - i, &se10, &e2))
+		return -EINVAL;
+	binary = e2 != 0;
+	expo = len - i > 1 && (s[i] == 'e' || s[i] == 'E');
+	/* beyond what is computed here exactly (Go's big-decimal path): left as written */
+	if (n > (binary ? 18u : 30u) || se10 > 60 || se10 < -60)
+		return -ERANGE;
+	shifted[n] = 0;
+	for (size_t k = 0; k < n; k++)
+		m = m * 10 + (shifted[k] - '0');
+	scale = (int)se10 - (int)nden; /* the value is m x 10^scale x 2^e2 */
+
+	/* ParseQuantity's fast path keeps the string as written when it is canonical already */
+	if (binary ? nden == 0 && 15 - (int)nnum - (int)((float)e2 * 3 / 10) - 1 >= 0
+		   : 18 - (int)n >= 0 && scale >= -9) {
+		bool ends000 = n >= 3 && memcmp(shifted + n - 3, "000", 3) == 0;
+
+		if (binary ? (e2 % 10 == 0 && (m & 7) != 0)
+			   : (scale % 3 == 0 && !ends000 && shifted[0] != '0'))
+			goto keep;
+	}
+	if (binary)
+		m *= (i128)1 << e2;
+	/* finer than 1n: rounded up (away from zero) to 1n */
+	if (scale < -9) {
+		bool frac = false;
+
+		for (; scale < -9; scale++) {
+			frac |= m % 10 != 0;
+			m /= 10;
+		}
+		m += frac;
+	}
+	if (neg)
+		m = -m;
+	if (m == 0)
+		return put_i128(out, outsz, 0, "");
+	if (binary) {
+		i128 pow10 = 1, mag = m < 0 ? -m : m;
+		int times;
+
+		for (int k = scale; k < 0; k++)
+			pow10 *= 10;
+		for (int k = 0; k < scale; k++)
+			m *= 10, mag *= 10;
+		/* |v| < 1024, or not whole: shown as DecimalSI, as CanonicalizeBytes does */
+		if (mag < 1024 * pow10 || m % pow10 != 0)
+			return put_decimal(out, outsz, m, scale < 0 ? scale : 0, false);
+		m = remove_factors(m / pow10, 1024, &times);
+		if (times >= (int)(sizeof(bin) / sizeof(bin[0])))
+			return -ERANGE;
+		return put_i128(out, outsz, m, bin[times]);
+	}
+	return put_decimal(out, outsz, m, scale, expo);
+keep:
+	if (len + 1 > outsz)
+		return -ENOSPC;
+	memcpy(out, s, len);
+	out[len] = 0;
+	return (int)len;
 }

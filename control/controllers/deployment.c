@@ -192,8 +192,10 @@ static int write_revision(struct dp_sync *y, const char *rev)
 		return 0;
 	snprintf(patch, sizeof(patch), "{\"metadata\":{\"annotations\":{\"%s\":\"%s\"}}}",
 		 DP_REVISION, rev);
+	/* through /status, as kube's controller writes it (UpdateStatus): the annotation does not
+	 * bump the generation there */
 	err = kc_patch(y->s->c->kc, ctrl_k_deployment, y->ns, jv_path_str(y->dep, "metadata.name"),
-		       NULL, KC_PATCH_MERGE, patch, strlen(patch), NULL, &out, &st);
+		       "status", KC_PATCH_MERGE, patch, strlen(patch), NULL, &out, &st);
 	if (err == 0) {
 		dp_set_annotation(y->d, y->dep, DP_REVISION, rev);
 		take_rv(y, out);

@@ -62,6 +62,18 @@ static struct jv *merge_scope(struct reg_call *c, struct jv *obj, struct jv *old
 			jv_set(c->d, n, "status", jv_copy(c->d, st));
 		else
 			jv_del(n, "status");
+		if (c->strategy->status_takes_annotations) {
+			/* deploymentStatusStrategy.PrepareForUpdate keeps all but spec and labels */
+			struct jv *an = jv_path(obj, "metadata.annotations");
+			struct jv *nmd = jv_obj_at(c->d, n, "metadata");
+
+			if (!nmd)
+				return NULL;
+			if (an)
+				jv_set(c->d, nmd, "annotations", jv_copy(c->d, an));
+			else
+				jv_del(nmd, "annotations");
+		}
 		return n;
 	}
 	if (c->sub && strcmp(c->sub, "approval") == 0) {

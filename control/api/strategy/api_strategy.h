@@ -50,6 +50,11 @@ struct api_strategy {
 	/* metadata.annotations count as spec for metadata.generation (Deployments: their
 	 * strategy's PrepareForUpdate compares annotations too) */
 	bool annotations_bump_generation;
+	/* A status write also takes the object's metadata.annotations (and does not bump its
+	 * generation): Deployments, whose status strategy resets only spec and labels, so that
+	 * their controller writes the revision annotation through /status. Other kinds' status
+	 * writes change status only. */
+	bool status_takes_annotations;
 };
 
 extern const struct api_strategy api_strategy_default;

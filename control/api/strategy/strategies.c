@@ -142,6 +142,7 @@ const struct api_strategy api_strategy_deployments = {
     .defaults = api_default_deployment,
     .validate = api_validate_workload,
     .annotations_bump_generation = true,
+    .status_takes_annotations = true,
 };
 
 const struct api_strategy api_strategy_replicasets = {

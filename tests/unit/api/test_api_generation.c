@@ -177,12 +177,79 @@ static void test_deployment_annotations_generation(void **state)
 		     "{\"metadata\":{\"labels\":{\"l\":\"1\"}}}", 200, 3);
 }
 
+/* Through /status a Deployment's annotations change without a new generation (its status
+ * strategy resets only spec and labels: kube's controller writes the revision annotation so);
+ * labels and spec given there are not taken. A ReplicaSet's status write takes status only. */
+static void test_status_annotations(void **state)
+{
+	struct tsrv *t = *state;
+	const struct jv *rev;
+	int64_t replicas;
+	struct tresp r;
+
+	write_expect(t, DEPLOY "sa", "POST", "/apis/apps/v1/namespaces/default/deployments", NULL,
+		     dep("sa", 1, "nginx:1", NULL), 201, 1);
+	write_expect(t, DEPLOY "sa", "PATCH", DEPLOY "sa/status", MERGE,
+		     "{\"metadata\":{\"annotations\":{\"deployment.kubernetes.io/revision\":\"1\"},"
+		     "\"labels\":{\"l\":\"1\"}},\"spec\":{\"replicas\":5}}",
+		     200, 1);
+	tget(t, DEPLOY "sa", 200, &r);
+	rev = jv_get(jv_path(r.json, "metadata.annotations"), "deployment.kubernetes.io/revision");
+	assert_true(rev && jv_is_str(rev, "1"));
+	assert_null(jv_path(r.json, "metadata.labels.l"));
+	assert_int_equal(jv_path_int(r.json, "spec.replicas", &replicas), 0);
+	assert_int_equal(replicas, 1);
+	tresp_free(&r);
+
+	tpost(t, "/apis/apps/v1/namespaces/default/replicasets",
+	      "{\"metadata\":{\"name\":\"rsa\"},\"spec\":{\"replicas\":1,\"selector\":{"
+	      "\"matchLabels\":{\"a\":\"b\"}},\"template\":{\"metadata\":{\"labels\":{\"a\":"
+	      "\"b\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"i\"}]}}}}",
+	      201, &r);
+	tresp_free(&r);
+	treq(t, "PATCH", "/apis/apps/v1/namespaces/default/replicasets/rsa/status", MERGE,
+	     "{\"metadata\":{\"annotations\":{\"x\":\"y\"}}}", NULL, &r);
+	assert_int_equal(r.code, 200);
+	assert_null(jv_path(r.json, "metadata.annotations.x"));
+	tresp_free(&r);
+}
+
+/* Quantities are stored as Kubernetes stores them (canonical: "0.5" -> "500m", a number -> a
+ * string), so writing the same manifest again changes nothing and bumps no generation. */
+static void test_quantities_canonical(void **state)
+{
+	static const char body[] =
+	    "{\"metadata\":{\"name\":\"qd\"},\"spec\":{\"replicas\":1,\"selector\":{"
+	    "\"matchLabels\":{\"a\":\"q\"}},\"template\":{\"metadata\":{\"labels\":{\"a\":"
+	    "\"q\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"i\",\"resources\":{"
+	    "\"requests\":{\"cpu\":\"0.5\",\"memory\":\"1024Mi\"},\"limits\":{\"cpu\":1,"
+	    "\"memory\":\"1.5Gi\"}}}]}}}}";
+	struct tsrv *t = *state;
+	const struct jv *res;
+	struct tresp r;
+
+	write_expect(t, DEPLOY "qd", "POST", "/apis/apps/v1/namespaces/default/deployments", NULL,
+		     body, 201, 1);
+	tget(t, DEPLOY "qd", 200, &r);
+	res = jv_path(r.json, "spec.template.spec.containers");
+	res = jv_get(res ? res->head : NULL, "resources");
+	assert_string_equal(tstr(res, "requests.cpu"), "500m");
+	assert_string_equal(tstr(res, "requests.memory"), "1Gi");
+	assert_string_equal(tstr(res, "limits.cpu"), "1");
+	assert_string_equal(tstr(res, "limits.memory"), "1536Mi");
+	tresp_free(&r);
+	/* the same manifest again: the same object */
+	write_expect(t, DEPLOY "qd", "PUT", DEPLOY "qd", NULL, body, 200, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_deployment_generation),
 	    cmocka_unit_test(test_deployment_annotations_generation),
 	    cmocka_unit_test(test_configmap_has_none),
+	    cmocka_unit_test(test_status_annotations),
+	    cmocka_unit_test(test_quantities_canonical),
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -137,7 +137,10 @@ void reg_create_object(struct reg_call *c, struct jv *obj, const char *operation
 				api_admit_validate(&a);
 			if (a.errs.n == 0)
 				api_admit_allocate(&a);
-			if (reg_reject_forbidden(c, &a, name)) {
+			if (reg_reject_forbidden(c, &a,
+						 generated && a.forbidden_mutating
+						     ? jv_path_str(md, "generateName")
+						     : name)) {
 				api_admit_abort(&a);
 				goto out;
 			}

@@ -29,6 +29,9 @@ struct api_admit {
 	struct k8s_errors errs;
 	/* an admission plugin's refusal: 403 `<resource> "<name>" is forbidden: <this>` */
 	char forbidden[512];
+	/* the refusal is a mutating plugin's: it ran before a generated name existed, so it
+	 * names the object by its generateName (admission.NewForbidden's extractResourceName) */
+	bool forbidden_mutating;
 	/* allocations made for this write (released if it fails) and the old object's to free
 	 * once it succeeded */
 	char new_ips[API_ADMIT_MAX_ALLOC][16];

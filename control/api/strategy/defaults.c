@@ -333,6 +333,7 @@ static void admit_new_pod(struct dctx *c, struct jv *pod)
 	api_limitranger_mutate_pod(c->a);
 	if (!c->a->forbidden[0])
 		api_admit_pod_priority(c->a, spec);
+	c->a->forbidden_mutating = c->a->forbidden[0] != 0;
 	dstr(c, spec, "preemptionPolicy", "PreemptLowerPriority");
 }
 

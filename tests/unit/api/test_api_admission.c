@@ -194,6 +194,12 @@ static void test_pod_priority(void **state)
 	/* a class that is not there */
 	expect(t, "POST", PODS, POD("nope", "\"priorityClassName\":\"silver\","), 403,
 	       "pods \"nope\" is forbidden: no PriorityClass with name silver was found");
+	/* a mutating plugin's refusal names a generated pod by its generateName
+	 * (admission.NewForbidden: the name is generated after mutating admission) */
+	expect(t, "POST", PODS,
+	       "{\"metadata\":{\"generateName\":\"web-\"},\"spec\":{\"priorityClassName\":"
+	       "\"silver\",\"containers\":[{\"name\":\"web\",\"image\":\"nginx:1\"}]}}",
+	       403, "pods \"web-\" is forbidden: no PriorityClass with name silver was found");
 	/* a priority that differs from the class's; the same one is fine */
 	expect(t, "POST", PODS, POD("p5", "\"priorityClassName\":\"gold\",\"priority\":5,"), 403,
 	       "pods \"p5\" is forbidden: the integer value of priority (5) must not be provided "
@@ -451,6 +457,22 @@ static void test_limitranger_limits(void **state)
 	       "pods \"wild\" is forbidden: [minimum cpu usage per Container is 100m, but request "
 	       "is 50m, maximum cpu usage per Container is 1, but limit is 2, cpu max limit to "
 	       "request ratio per Container is 4, but provided ratio is 40.000000]");
+	/* a validating refusal comes after the name was generated: it names the pod by it */
+	{
+		struct tresp r;
+		const char *m;
+
+		call(t, "POST", PODS,
+		     "{\"metadata\":{\"generateName\":\"gen-\"},\"spec\":{\"containers\":[{"
+		     "\"name\":\"web\",\"image\":\"nginx:1\",\"resources\":{\"limits\":{"
+		     "\"cpu\":\"2\",\"memory\":\"64Mi\"}}}]}}",
+		     403, NULL, &r);
+		m = tstr(r.json, "message");
+		assert_true(strncmp(m, "pods \"gen-", 10) == 0 && strlen(m) > 16 && m[15] == '"');
+		assert_string_equal(m + 16, " is forbidden: maximum cpu usage per Container is 1, "
+					    "but limit is 2");
+		tresp_free(&r);
+	}
 	expect(t, "POST", PODS,
 	       POD_RES("fits", "{\"requests\":{\"cpu\":\"250m\"},\"limits\":{\"cpu\":\"1\","
 			       "\"memory\":\"512Mi\"}}"),

@@ -542,6 +542,28 @@ static const struct api_column api_col_30[] = {
 	{ .name = "VolumeMode", .type = "string", .format = "", .priority = 1, .cell = "fn:pvc_volume_mode",
 	  .description = "What type of volume is required by the claim." },
 };
+static const char *const api_short_31[] = { "pc", NULL };
+static const char *const api_fields_31[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_column api_col_31[] = {
+	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
+	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
+	{ .name = "Value", .type = "integer", .format = "", .priority = 0, .cell = "int:value",
+	  .description = "value represents the integer value of this priority class. This is the actual priority that pods receive when they have the name of this class in their pod spec." },
+	{ .name = "Global-Default", .type = "boolean", .format = "", .priority = 0, .cell = "bool:globalDefault",
+	  .description = "globalDefault specifies whether this PriorityClass should be considered as the default priority for pods that do not have any priority class." },
+	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
+	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
+	{ .name = "PreemptionPolicy", .type = "string", .format = "", .priority = 0, .cell = "str:preemptionPolicy",
+	  .description = "preemptionPolicy is the Policy for preempting pods with lower priority. One of Never, PreemptLowerPriority." },
+};
+static const char *const api_short_32[] = { "limits", NULL };
+static const char *const api_fields_32[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_column api_col_32[] = {
+	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
+	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
+	{ .name = "Created At", .type = "date", .format = "", .priority = 0, .cell = "fn:created_at",
+	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
+};
 
 const struct api_resource api_resources[] = {
 	{ .kind = &k8s_schema_kinds[31], .key = "namespaces", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_0, .field_selectors = api_fields_0, .subresources = api_sub_0, .nsubresources = 2, .flags = API_RES_STATUS, .strategy = &api_strategy_namespaces, .columns = api_col_0, .ncolumns = 3 },
@@ -575,7 +597,9 @@ const struct api_resource api_resources[] = {
 	{ .kind = &k8s_schema_kinds[45], .key = "rolebindings.rbac.authorization.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_28, .flags = 0, .strategy = &api_strategy_rbac_bindings, .columns = api_col_28, .ncolumns = 6 },
 	{ .kind = &k8s_schema_kinds[43], .key = "resourcequotas", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_29, .field_selectors = api_fields_29, .subresources = api_sub_29, .nsubresources = 1, .flags = API_RES_STATUS, .columns = api_col_29, .ncolumns = 4 },
 	{ .kind = &k8s_schema_kinds[35], .key = "persistentvolumeclaims", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_30, .field_selectors = api_fields_30, .subresources = api_sub_30, .nsubresources = 1, .flags = API_RES_STATUS, .strategy = &api_strategy_pvcs, .columns = api_col_30, .ncolumns = 9 },
+	{ .kind = &k8s_schema_kinds[39], .key = "priorityclasses.scheduling.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_31, .field_selectors = api_fields_31, .flags = 0, .strategy = &api_strategy_priorityclasses, .columns = api_col_31, .ncolumns = 5 },
+	{ .kind = &k8s_schema_kinds[28], .key = "limitranges", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_32, .field_selectors = api_fields_32, .flags = 0, .strategy = &api_strategy_limitranges, .columns = api_col_32, .ncolumns = 2 },
 };
-const size_t api_nresources = 31;
+const size_t api_nresources = 33;
 
 /* clang-format on */

@@ -17,7 +17,8 @@ Kubernetes 1.32 (Apache-2.0):
 
 Each column's `cell` says how drover fills it (control/api/table.c implements the named
 functions): "name", "age", "fn:<name>" (a printer's own logic), "str:<path>" (the string at a
-path, "<none>" when absent), "int:<path>" (an integer, 0 when absent).
+path, "<none>" when absent), "int:<path>" (an integer, 0 when absent), "bool:<path>" (a
+boolean, false when absent).
 
 k8sgen.py reads this module and writes control/api/api_resources_gen.c; nothing here is
 read at run time.
@@ -501,5 +502,30 @@ RESOURCES = [
                     AGE,
                     col("VolumeMode", "string", "fn:pvc_volume_mode",
                         "What type of volume is required by the claim.", 1)],
+    },
+    # ---- priority-limits ----
+    {
+        # pkg/registry/scheduling/priorityclass/storage/storage.go: ShortNames "pc"
+        "gvk": ("scheduling.k8s.io", "v1", "PriorityClass"), "strategy": "priorityclasses",
+        "verbs": ALL_VERBS, "short": ["pc"], "fields": META_FIELDS,
+        "columns": [NAME,
+                    col("Value", "integer", "int:value",
+                        "value represents the integer value of this priority class. This is "
+                        "the actual priority that pods receive when they have the name of "
+                        "this class in their pod spec."),
+                    col("Global-Default", "boolean", "bool:globalDefault",
+                        "globalDefault specifies whether this PriorityClass should be "
+                        "considered as the default priority for pods that do not have any "
+                        "priority class."),
+                    AGE,
+                    col("PreemptionPolicy", "string", "str:preemptionPolicy",
+                        "preemptionPolicy is the Policy for preempting pods with lower "
+                        "priority. One of Never, PreemptLowerPriority.")],
+    },
+    {
+        # pkg/registry/core/limitrange/storage/storage.go: ShortNames "limits"; no printer
+        # in printers.go: the default table (Name, Created At)
+        "gvk": ("", "v1", "LimitRange"), "strategy": "limitranges", "verbs": ALL_VERBS,
+        "short": ["limits"], "fields": META_FIELDS, "columns": [NAME, CREATED_AT],
     },
 ]

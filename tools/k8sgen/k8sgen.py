@@ -76,6 +76,7 @@ OPEN_ENUMS = {
     CORE + ".ResourceName", CORE + ".SecretType", CORE + ".FinalizerName",
     CORE + ".StorageMedium", CORE + ".Signal", CORE + ".ResourceHealthStatus",
     CORE + ".ClaimResourceStatus", CORE + ".NodeAddressType",
+    CORE + ".LimitType",  # validateLimitRangeTypeName: standard or fully qualified
     META + ".StatusReason", META + ".CauseType",
 }
 

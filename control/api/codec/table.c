@@ -2,7 +2,8 @@
 /*
  * table: Table output. Columns come from the generated resource table; each cell is filled
  * the way kube-apiserver's printers (pkg/printers/internalversion/printers.go) fill it: the
- * "fn:" cells below are those printers' logic, the "str:" and "int:" cells a field's value.
+ * "fn:" cells below are those printers' logic, the "str:", "int:" and "bool:" cells a field's
+ * value.
  * Every column is sent, wide ones too (priority 1): kubectl shows them with -o wide.
  */
 #include <ctype.h>
@@ -1181,6 +1182,11 @@ static void fill_cell(const struct api_column *col, const struct jv *o, struct c
 				: "<none>");
 	} else if (strncmp(spec, "int:", 4) == 0) {
 		cell_int(c, int_at(o, spec + 4));
+	} else if (strncmp(spec, "bool:", 5) == 0) {
+		const struct jv *v = jv_path(o, spec + 5);
+
+		c->is_bool = true;
+		c->i = v && v->type == JV_TRUE;
 	} else if (strncmp(spec, "fn:", 3) == 0) {
 		fn_cell(fn_lookup(spec + 3), o, c);
 	}

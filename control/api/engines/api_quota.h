@@ -63,6 +63,12 @@ struct jv *api_rlist_jv(struct jv_doc *d, const struct api_rlist *l);
 const char *api_rlist_pretty(const struct api_rlist *l, char *buf, size_t size);
 /* prettyPrintResourceNames: "limits.cpu,pods" (sorted). */
 const char *api_rlist_names(const struct api_rlist *l, char *buf, size_t size);
+/* The requests or limits ("requests", "limits") of a pod as PodRequests/PodLimits count
+ * them (containers summed, init containers at their peak beside the sidecars), with
+ * spec.overhead when overhead_too (LimitRanger's podRequests/podLimits leave it out).
+ * 0 or -ENOSPC/-EINVAL. */
+int api_pod_totals(const struct jv *pod, const char *which, bool overhead_too,
+		   struct api_rlist *out);
 /* A quantity as resource.Quantity.String() writes it, into buf. */
 const char *api_quantity_string(int64_t milli, bool binary, char *buf, size_t size);
 

@@ -353,7 +353,8 @@ static int container_list(const struct jv *ct, const char *which, struct api_rli
 /* PodRequests / PodLimits: containers add up; init containers run one at a time (each
  * beside the sidecars, restartPolicy Always, started before it) and the pod needs the most
  * of either; the overhead adds to requests, and to the limits set. */
-static int pod_totals(const struct jv *pod, const char *which, struct api_rlist *out)
+int api_pod_totals(const struct jv *pod, const char *which, bool overhead_too,
+		   struct api_rlist *out)
 {
 	const struct jv *spec = jv_get(pod, "spec");
 	struct api_rlist cl, restartable = {0}, init = {0}, tmp, overhead;
@@ -380,7 +381,7 @@ static int pod_totals(const struct jv *pod, const char *which, struct api_rlist 
 	}
 	for (size_t i = 0; i < init.n && !err; i++)
 		err = api_rlist_max(out, init.it[i].name, init.it[i].milli, init.it[i].binary);
-	if (!err && api_rlist_parse(jv_get(spec, "overhead"), &overhead) == 0) {
+	if (!err && overhead_too && api_rlist_parse(jv_get(spec, "overhead"), &overhead) == 0) {
 		for (size_t i = 0; i < overhead.n && !err; i++)
 			if (strcmp(which, "requests") == 0 ||
 			    api_rlist_get(out, overhead.it[i].name))
@@ -453,7 +454,8 @@ static int pod_usage(const struct jv *pod, int64_t now, struct api_rlist *out)
 
 	if (!pod_counts(pod, now))
 		return 0;
-	err = pod_totals(pod, "requests", &req) ?: pod_totals(pod, "limits", &lim);
+	err = api_pod_totals(pod, "requests", true, &req)
+		  ?: api_pod_totals(pod, "limits", true, &lim);
 	return err ?: compute_usage(&req, &lim, out);
 }
 

@@ -2,7 +2,8 @@
 /*
  * bootstrap: what a new cluster holds before anyone writes to it, as kube-apiserver's
  * bootstrap controllers make it: the namespaces default, kube-system, kube-public and
- * kube-node-lease and the kubernetes Service on the first address of the service range;
+ * kube-node-lease, the system PriorityClasses, and the kubernetes Service on the first
+ * address of the service range;
  * created through the registry like any client's objects.
  */
 #include <errno.h>
@@ -85,6 +86,8 @@ int reg_bootstrap(struct registry *reg, uint16_t port)
 						 "kube-node-lease"};
 	const struct api_resource *nsres = api_resource_find("", "v1", "namespaces");
 	const struct api_resource *svc = api_resource_find("", "v1", "services");
+	const struct api_resource *pcres =
+	    api_resource_find("scheduling.k8s.io", "v1", "priorityclasses");
 	char body[1024], ip[16];
 	int err;
 
@@ -94,6 +97,18 @@ int reg_bootstrap(struct registry *reg, uint16_t port)
 		    "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"%s\"}}",
 		    namespaces[i]);
 		err = ensure(reg, nsres, NULL, body);
+		if (err)
+			return err;
+	}
+	/* the system PriorityClasses (storage_scheduling.go's AddSystemPriorityClasses) */
+	for (size_t i = 0; pcres && i < api_nsystem_priority_classes; i++) {
+		const struct api_system_priority_class *pc = &api_system_priority_classes[i];
+
+		snprintf(body, sizeof(body),
+			 "{\"apiVersion\":\"scheduling.k8s.io/v1\",\"kind\":\"PriorityClass\","
+			 "\"metadata\":{\"name\":\"%s\"},\"value\":%lld,\"description\":\"%s\"}",
+			 pc->name, (long long)pc->value, pc->description);
+		err = ensure(reg, pcres, NULL, body);
 		if (err)
 			return err;
 	}

@@ -60,6 +60,17 @@ bool reg_reject_invalid(struct reg_call *c, struct api_admit *a, const char *nam
 	return true;
 }
 
+bool reg_reject_forbidden(struct reg_call *c, struct api_admit *a, const char *name)
+{
+	char q[128];
+
+	if (!a->forbidden[0])
+		return false;
+	api_fail_details(c->out, 403, "Forbidden", c->res, name, "%s \"%s\" is forbidden: %s",
+			 api_res_qualified(c->res, q, sizeof(q)), name ? name : "", a->forbidden);
+	return true;
+}
+
 /* ---- create ---- */
 
 static void name_from_generate(struct reg_call *c, struct jv *md)
@@ -126,13 +137,10 @@ void reg_create_object(struct reg_call *c, struct jv *obj, const char *operation
 				api_admit_validate(&a);
 			if (a.errs.n == 0)
 				api_admit_allocate(&a);
-			if (a.forbidden[0]) {
-				char q[128];
-
-				api_fail_details(c->out, 403, "Forbidden", c->res, name,
-						 "%s \"%s\" is forbidden: %s",
-						 api_res_qualified(c->res, q, sizeof(q)),
-						 name ? name : "", a.forbidden);
+			if (reg_reject_forbidden(c, &a,
+						 generated && a.forbidden_mutating
+						     ? jv_path_str(md, "generateName")
+						     : name)) {
 				api_admit_abort(&a);
 				goto out;
 			}

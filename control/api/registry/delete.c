@@ -259,6 +259,14 @@ int reg_delete(struct registry *reg, const struct reg_req *rq, const struct reg_
 
 	if (reg_call_init(&c, reg, rq, out) != 0 || check_opts(&c, o) != 0)
 		return -EINVAL;
+	if (c.strategy->forbid_delete && c.strategy->forbid_delete(c.name)) {
+		char q[128];
+
+		api_fail_details(out, 403, "Forbidden", c.res, c.name, "%s \"%s\" is forbidden: %s",
+				 api_res_qualified(c.res, q, sizeof(q)), c.name,
+				 c.strategy->forbid_delete(c.name));
+		return -EPERM;
+	}
 	for (int i = 0; i < REG_WRITE_RETRIES; i++) {
 		err = reg_load(&c, c.key, &obj, &rev);
 		if (err) {

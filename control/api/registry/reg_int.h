@@ -60,6 +60,9 @@ static inline void reg_set_str(struct reg_call *c, struct jv *o, const char *key
 
 /* A write the strategy found invalid: out set to 422 with its causes; true. */
 bool reg_reject_invalid(struct reg_call *c, struct api_admit *a, const char *name);
+/* A write an admission plugin refused (a->forbidden): out set to 403
+ * `<resource> "<name>" is forbidden: <why>`; true. */
+bool reg_reject_forbidden(struct reg_call *c, struct api_admit *a, const char *name);
 
 /* Namespace and name of a body against the call's: 0, or out set. */
 int reg_check_identity(struct reg_call *c, struct jv *obj, bool need_name);

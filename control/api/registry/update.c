@@ -173,6 +173,11 @@ int reg_replace(struct reg_call *c, struct jv *obj, struct jv *old, uint64_t rev
 		bump_generation(c, n, old);
 	if (api_admit_validate(&a) == 0)
 		api_admit_allocate(&a);
+	if (reg_reject_forbidden(c, &a, c->name)) {
+		api_admit_abort(&a);
+		err = -EPERM;
+		goto out;
+	}
 	if (reg_reject_invalid(c, &a, c->name)) {
 		err = -EINVAL;
 		goto out;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api_alloc.h"
+#include "api_obj.h"
 #include "api_strategy.h"
 #include "registry.h"
 
@@ -44,6 +45,31 @@ void api_cause_required(struct api_admit *a, const char *field, const char *deta
 		api_cause(a, field, K8S_REASON_REQUIRED, "Required value: %s", detail);
 	else
 		api_cause(a, field, K8S_REASON_REQUIRED, "Required value");
+}
+
+void api_cause_forbidden(struct api_admit *a, const char *field, const char *detail)
+{
+	api_cause(a, field, "FieldValueForbidden", "Forbidden: %s", detail);
+}
+
+struct jv *api_admit_stored(struct api_admit *a, const char *group, const char *version,
+			    const char *resource, const char *ns)
+{
+	const struct api_resource *res = api_resource_find(group, version, resource);
+	struct jv *arr = jv_new(a->d, JV_ARRAY);
+	struct store_list l = {0};
+
+	if (!arr || !a->reg || !res || api_list_all(a->reg->store, res, ns, 0, &l) != 0)
+		return arr;
+	for (size_t i = 0; i < l.count; i++) {
+		struct jv *o = api_load_object(a->d, l.items[i].value, l.items[i].value_len,
+					       l.items[i].mod_rev);
+
+		if (o)
+			jv_push(arr, o);
+	}
+	store_list_free(&l);
+	return arr;
 }
 
 void api_admit_prepare_create(struct api_admit *a)

@@ -29,6 +29,9 @@ struct api_admit {
 	struct k8s_errors errs;
 	/* an admission plugin's refusal: 403 `<resource> "<name>" is forbidden: <this>` */
 	char forbidden[512];
+	/* the refusal is a mutating plugin's: it ran before a generated name existed, so it
+	 * names the object by its generateName (admission.NewForbidden's extractResourceName) */
+	bool forbidden_mutating;
 	/* allocations made for this write (released if it fails) and the old object's to free
 	 * once it succeeded */
 	char new_ips[API_ADMIT_MAX_ALLOC][16];
@@ -44,5 +47,13 @@ void api_cause(struct api_admit *a, const char *field, const char *reason, const
     __attribute__((format(printf, 4, 5)));
 void api_cause_invalid(struct api_admit *a, const char *field, const struct jv *v, const char *why);
 void api_cause_required(struct api_admit *a, const char *field, const char *detail);
+/* Field.Forbidden: "Forbidden: <detail>" (FieldValueForbidden). */
+void api_cause_forbidden(struct api_admit *a, const char *field, const char *detail);
+
+/* What an admission plugin's lister reads: the stored objects of group/version/resource in ns
+ * (NULL: cluster scope), parsed into a->d, as a JSON array (empty without a registry or when
+ * the store fails; NULL only when out of memory). */
+struct jv *api_admit_stored(struct api_admit *a, const char *group, const char *version,
+			    const char *resource, const char *ns);
 
 #endif

@@ -47,6 +47,10 @@ struct api_strategy {
 	/* A delete the kind holds: prepare obj (deletionTimestamp, phase) and return true while
 	 * a controller must finish first (namespaces with spec.finalizers). */
 	bool (*hold_delete)(struct jv_doc *d, struct jv *obj);
+	/* A delete the kind refuses by name, before anything is read (PriorityClass's REST.Delete
+	 * of a system class): the reason of the 403, or NULL. Collections are not asked, as
+	 * kube-apiserver's DeleteCollection does not ask either. */
+	const char *(*forbid_delete)(const char *name);
 	/* metadata.annotations count as spec for metadata.generation (Deployments: their
 	 * strategy's PrepareForUpdate compares annotations too) */
 	bool annotations_bump_generation;
@@ -64,12 +68,23 @@ extern const struct api_strategy api_strategy_pods, api_strategy_services, api_s
     api_strategy_pvcs, api_strategy_events, api_strategy_deployments, api_strategy_replicasets,
     api_strategy_statefulsets, api_strategy_daemonsets, api_strategy_jobs, api_strategy_cronjobs,
     api_strategy_hpas, api_strategy_networkpolicies, api_strategy_endpointslices, api_strategy_rbac,
-    api_strategy_rbac_bindings, api_strategy_csrs;
+    api_strategy_rbac_bindings, api_strategy_csrs, api_strategy_priorityclasses,
+    api_strategy_limitranges;
 
 static inline const struct api_strategy *api_strategy_of(const struct api_resource *res)
 {
 	return res->strategy ? res->strategy : &api_strategy_default;
 }
+
+/* The system PriorityClasses every cluster has (pkg/apis/scheduling/v1/helpers.go), which
+ * the registry's bootstrap creates (priority.c). */
+struct api_system_priority_class {
+	const char *name;
+	int64_t value;
+	const char *description;
+};
+extern const struct api_system_priority_class api_system_priority_classes[];
+extern const size_t api_nsystem_priority_classes;
 
 /* ---- the steps the registry runs, each through the strategy ---- */
 

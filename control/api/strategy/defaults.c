@@ -2,8 +2,9 @@
 /*
  * defaults: Kubernetes' defaulting of each served kind, as its SetDefaults_* functions
  * (pkg/apis/<group>/v1/defaults.go) and the schema's +default markers leave an object, and
- * the admission plugins that touch new pods (ServiceAccount, DefaultTolerationSeconds,
- * Priority) and their status (Pending, QoS class). Pod templates get the pod spec defaults.
+ * the admission plugins that touch new pods (ServiceAccount, DefaultTolerationSeconds; and
+ * LimitRanger and Priority, limitrange.c and priority.c) and their status (Pending, QoS
+ * class). Pod templates get the pod spec defaults.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -322,44 +323,7 @@ static void pod_ips(struct dctx *c, struct jv *st, const char *one, const char *
 	}
 }
 
-/* The Priority admission plugin: a pod's priorityClassName resolved to its priority (the two
- * classes every cluster has built in; a PriorityClass object is not served yet, so any other
- * name is refused as Kubernetes refuses a class it cannot find), else priority 0. */
-static void priority(struct dctx *c, struct jv *spec)
-{
-	static const struct {
-		const char *name;
-		int64_t value;
-	} builtin[] = {{"system-node-critical", 2000001000},
-		       {"system-cluster-critical", 2000000000}};
-	const char *cls = jv_path_str(spec, "priorityClassName");
-	int64_t given;
-	size_t i;
-
-	if (!cls || !cls[0]) {
-		dint(c, spec, "priority", 0);
-		return;
-	}
-	for (i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++)
-		if (strcmp(cls, builtin[i].name) == 0)
-			break;
-	if (i == sizeof(builtin) / sizeof(builtin[0])) {
-		snprintf(c->a->forbidden, sizeof(c->a->forbidden),
-			 "no PriorityClass with name %s was found", cls);
-		return;
-	}
-	if (jv_path_int(spec, "priority", &given) == 0 && given != builtin[i].value) {
-		snprintf(c->a->forbidden, sizeof(c->a->forbidden),
-			 "the integer value of priority (%lld) must not be provided in pod spec; "
-			 "priority admission controller computed %lld from the given PriorityClass "
-			 "name",
-			 (long long)given, (long long)builtin[i].value);
-		return;
-	}
-	jv_set(c->d, spec, "priority", jv_new_int(c->d, builtin[i].value));
-}
-
-/* Admission of a new pod: ServiceAccount, DefaultTolerationSeconds, Priority; status. */
+/* Admission of a new pod: ServiceAccount, DefaultTolerationSeconds, LimitRanger, Priority. */
 static void admit_new_pod(struct dctx *c, struct jv *pod)
 {
 	static const char *const keys[] = {"node.kubernetes.io/not-ready",
@@ -385,13 +349,18 @@ static void admit_new_pod(struct dctx *c, struct jv *pod)
 		jv_set(c->d, t, "tolerationSeconds", jv_new_int(c->d, c->toleration_s));
 		jv_push(tols, t);
 	}
-	priority(c, spec);
-	dstr(c, spec, "preemptionPolicy", "PreemptLowerPriority");
 	dbool(c, spec, "enableServiceLinks", true);
 	EACH(ct, jv_get(spec, "containers"))
 	default_requests(c, ct);
 	EACH(ct, jv_get(spec, "initContainers"))
 	default_requests(c, ct);
+	/* the mutating plugins in kube-apiserver's order (after SetDefaults_Pod above):
+	 * LimitRanger, then Priority */
+	api_limitranger_mutate_pod(c->a);
+	if (!c->a->forbidden[0])
+		api_admit_pod_priority(c->a, spec);
+	c->a->forbidden_mutating = c->a->forbidden[0] != 0;
+	dstr(c, spec, "preemptionPolicy", "PreemptLowerPriority");
 }
 
 static void default_pod(struct dctx *c, struct jv *pod, bool created)
@@ -400,6 +369,8 @@ static void default_pod(struct dctx *c, struct jv *pod, bool created)
 
 	if (created)
 		admit_new_pod(c, pod);
+	else
+		api_admit_pod_priority(c->a, jv_get(pod, "spec"));
 	default_pod_spec(c, jv_get(pod, "spec"));
 	dbool(c, jv_get(pod, "spec"), "enableServiceLinks", true);
 	st = obj_at(c, pod, "status");

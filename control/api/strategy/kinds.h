@@ -38,6 +38,15 @@ void api_validate_workload(struct api_admit *a);
 void api_validate_job(struct api_admit *a);
 void api_validate_cronjob(struct api_admit *a);
 
+/* priority.c: the Priority admission plugin of a pod (create: priorityClassName resolved;
+ * update: what the create set kept); a refusal in a->forbidden */
+void api_admit_pod_priority(struct api_admit *a, struct jv *spec);
+
+/* limitrange.c: the LimitRanger admission plugin of a new pod: the namespace's LimitRanges'
+ * defaults (mutation) and their min/max/ratio (validation); a refusal in a->forbidden */
+void api_limitranger_mutate_pod(struct api_admit *a);
+void api_limitranger_validate(struct api_admit *a);
+
 /* services.c */
 int api_service_allocate(struct api_admit *a);
 void api_service_release(struct registry *reg, const struct jv *obj);

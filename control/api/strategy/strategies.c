@@ -130,6 +130,7 @@ const struct api_strategy api_strategy_endpoints = {
 
 const struct api_strategy api_strategy_pvcs = {
     .defaults = api_default_pvc,
+    .validate = api_limitranger_validate, /* LimitRanger's claim checks */
 };
 
 const struct api_strategy api_strategy_events = {

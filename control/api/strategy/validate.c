@@ -347,6 +347,8 @@ void api_validate_pod(struct api_admit *a)
 {
 	if (!a->sub)
 		validate_pod_spec(a, jv_get(a->obj, "spec"), "spec");
+	/* the validating admission of a pod that passed its validation */
+	api_limitranger_validate(a);
 }
 
 void api_validate_service(struct api_admit *a)

@@ -281,6 +281,61 @@ has "30007"
 bad docs-nodeport-taken k create service nodeport taken --tcp=80 --node-port=30007
 has "provided port is already allocated"
 
+# ---- PriorityClass and LimitRange: the Priority and LimitRanger admission plugins ----
+ok ns-limits k create namespace limits
+ok pc-lr-create k apply -f - <<'EOF'
+apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata:
+  name: high-priority
+value: 1000000
+globalDefault: false
+description: "This priority class should be used for XYZ service pods only."
+---
+apiVersion: v1
+kind: LimitRange
+metadata:
+  name: cpu-resource-constraint
+  namespace: limits
+spec:
+  limits:
+  - default:
+      cpu: 500m
+    defaultRequest:
+      cpu: 200m
+    max:
+      cpu: "1"
+    min:
+      cpu: 100m
+    type: Container
+EOF
+has "priorityclass.scheduling.k8s.io/high-priority created"
+has "limitrange/cpu-resource-constraint created"
+ok get-pc k get pc
+has "system-node-critical" && has "2000001000" && has "GLOBAL-DEFAULT" && has "PreemptLowerPriority"
+matches '^high-priority +1000000 +false '
+ok get-limits k -n limits get limits
+has "cpu-resource-constraint"
+ok pod-admitted k -n limits create -f - <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: prio
+spec:
+  priorityClassName: high-priority
+  containers:
+  - name: web
+    image: nginx
+EOF
+ok pod-admitted-result k -n limits get pod prio -o jsonpath='{.spec.priority} {.spec.preemptionPolicy} {.spec.containers[0].resources.requests.cpu} {.spec.containers[0].resources.limits.cpu}'
+has "1000000 PreemptLowerPriority 200m 500m"
+bad pod-below-min k -n limits run small --image=nginx --overrides='{"spec":{"containers":[{"name":"small","image":"nginx","resources":{"requests":{"cpu":"50m"}}}]}}'
+has 'pods "small" is forbidden: minimum cpu usage per Container is 100m, but request is 50m'
+bad pod-unknown-class k -n limits run nope --image=nginx --overrides='{"spec":{"priorityClassName":"gold"}}'
+has 'pods "nope" is forbidden: no PriorityClass with name gold was found'
+bad pc-system-delete k delete pc system-node-critical
+has 'priorityclasses.scheduling.k8s.io "system-node-critical" is forbidden: this is a system priority class and cannot be deleted'
+
 # ---- explain ----
 ok explain k explain deployment.spec.strategy
 has "rollingUpdate" && has "RollingUpdate"

@@ -196,7 +196,7 @@ const struct k8s_enum k8s_schema_enums[] = {
 	{ "io.k8s.api.core.v1.HostPathType", k8s_ev_48, 8, false },
 	{ "io.k8s.api.core.v1.IPFamily", k8s_ev_49, 3, false },
 	{ "io.k8s.api.core.v1.IPFamilyPolicy", k8s_ev_50, 3, false },
-	{ "io.k8s.api.core.v1.LimitType", k8s_ev_51, 3, false },
+	{ "io.k8s.api.core.v1.LimitType", k8s_ev_51, 3, true },
 	{ "io.k8s.api.core.v1.LoadBalancerIPMode", k8s_ev_52, 2, false },
 	{ "io.k8s.api.core.v1.MountPropagationMode", k8s_ev_53, 3, false },
 	{ "io.k8s.api.core.v1.NamespaceConditionType", k8s_ev_54, 5, true },

@@ -40,9 +40,8 @@ struct oa {
 	bool v2;
 };
 
-#define MAX_GV 64
-
-static struct gvdoc docs[MAX_GV];
+/* one per group version of the resource table (at most one per resource) */
+static struct gvdoc *docs;
 static size_t ndocs;
 static char *index_json;
 static struct gvdoc v2doc;
@@ -589,7 +588,8 @@ static void build(void)
 
 	gmtime_r(&now, &tm);
 	strftime(last_modified, sizeof(last_modified), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	for (size_t i = 0; i < api_nresources && ndocs < MAX_GV; i++) {
+	docs = calloc(api_nresources ? api_nresources : 1, sizeof(*docs));
+	for (size_t i = 0; docs && i < api_nresources; i++) {
 		const struct k8s_kind *k = api_resources[i].kind;
 		size_t j;
 

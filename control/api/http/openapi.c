@@ -651,22 +651,23 @@ static void reply_doc(struct api_req *r, const struct gvdoc *g, const void *data
 {
 	char *copy;
 
-	r->etag = g->etag;
-	r->last_modified = last_modified;
 	if (etag_matches(r->if_none_match, g->etag)) {
 		api_reply_json(r, 304, NULL, 0);
 		r->ctype = NULL;
-		return;
+	} else {
+		copy = malloc(len + 1);
+		if (!copy) {
+			api_error(r, 500, "InternalError",
+				  "Internal error occurred: out of memory");
+			return;
+		}
+		memcpy(copy, data, len);
+		copy[len] = 0;
+		api_reply_json(r, 200, copy, len);
+		r->ctype = ctype;
 	}
-	copy = malloc(len + 1);
-	if (!copy) {
-		api_error(r, 500, "InternalError", "Internal error occurred: out of memory");
-		return;
-	}
-	memcpy(copy, data, len);
-	copy[len] = 0;
-	api_reply_json(r, 200, copy, len);
-	r->ctype = ctype;
+	r->etag = g->etag;
+	r->last_modified = last_modified;
 }
 
 enum v2_format { V2_NONE, V2_JSON, V2_PB };

@@ -11,6 +11,11 @@
 #   client-side validation with the v2 document skips an unknown kind, and the REST mapping
 #   fails with kubectl's "no matches for kind" (before /openapi/v2 was served: "failed to
 #   download openapi").
+# - kubectl apply of a v1 List: kubectl never asks the server to validate a List
+#   (HasSupport: v1 List is unsupported), so it validates each item on the client with the
+#   v2 document (kubectl/pkg/util/openapi/validation): the List applies, and an unknown field
+#   gets kubectl's own ValidationError (before: "the server could not find the requested
+#   resource" for every List).
 # Every process it starts is stopped by PID and its temporary directory removed.
 set -uo pipefail
 
@@ -72,5 +77,37 @@ EOF
 bad apply-unserved-version k apply -f "$WORK/cronjob.yaml"
 has 'no matches for kind "CronJob" in version "batch/v2"'
 lacks "failed to download openapi"
+
+# ---- apply of a List: client-side validation with the v2 document ----
+cat >"$WORK/list.yaml" <<'EOF'
+apiVersion: v1
+kind: List
+items:
+- apiVersion: apps/v1
+  kind: Deployment
+  metadata: {name: web}
+  spec:
+    selector: {matchLabels: {app: web}}
+    template:
+      metadata: {labels: {app: web}}
+      spec:
+        containers:
+        - name: web
+          image: nginx
+          ports: [{containerPort: 80}]
+          resources: {limits: {cpu: 500m, memory: 1Gi}}
+- apiVersion: v1
+  kind: Service
+  metadata: {name: web}
+  spec:
+    selector: {app: web}
+    ports: [{port: 80, targetPort: 80}]
+EOF
+ok apply-list k apply -f "$WORK/list.yaml"
+has "deployment.apps/web created"
+has "service/web created"
+sed 's/          image: nginx/          image: nginx\n          imagee: x/' "$WORK/list.yaml" >"$WORK/list-bad.yaml"
+bad apply-list-unknown-field k apply -f "$WORK/list-bad.yaml"
+has 'ValidationError(Deployment.spec.template.spec.containers[0]): unknown field "imagee" in io.k8s.api.core.v1.Container'
 
 e2e_end

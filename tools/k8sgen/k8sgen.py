@@ -502,6 +502,7 @@ class Model:
                 mt["fields"] = self.proto_fields(pkg_of(UNKNOWN), body.group(1), True)
             else:
                 mt["fields"] = [self.field(name, f) for f in t["fields"]]
+            mt["doc"] = t.get("doc")
             mt["struct_type"] = t.get("structType")
             mt["genclient"] = bool(t.get("genclient"))
         self.build_kinds()
@@ -573,6 +574,7 @@ class Model:
             "map_type": f.get("mapType"),
             "struct_type": f.get("structType"),
             "default": f.get("default"),
+            "doc": f.get("doc"),
         }
 
     def build_kinds(self):
@@ -769,6 +771,49 @@ class Emitter:
                    % len(m.kinds))
         return "".join(out)
 
+    def docs(self):
+        """k8s_schema_docs_gen.c: the documentation of every type and field, apart from the
+        tables (the text kube-apiserver's OpenAPI serves as description; kubectl explain)."""
+        m = self.m
+        out = [HEADER % self.sources()]
+        out.append(" *\n * The documentation of the types and fields of k8s_schema_gen.c, indexed "
+                   "by type id and field\n * index (k8s_type_doc, k8s_field_doc).\n */\n"
+                   "#include \"k8s_schema.h\"\n\n/* clang-format off */\n\n")
+        # each text once (many fields share theirs: ObjectMeta's "Standard object's
+        # metadata", the status conditions ...)
+        texts = {}
+
+        def ref(doc):
+            if not doc:
+                return "NULL"
+            if doc not in texts:
+                texts[doc] = len(texts)
+                out.append("static const char k8s_d_%d[] = %s;\n" % (texts[doc], c_str(doc)))
+            return "k8s_d_%d" % texts[doc]
+
+        fdocs = {}
+        for name in sorted(m.types):
+            fields = m.types[name]["fields"]
+            if not any(f.get("doc") for f in fields):
+                continue
+            i = self.type_index[name]
+            refs = [ref(f.get("doc")) for f in fields]
+            fdocs[i] = True
+            out.append("static const char *const k8s_fd_%d[] = { /* %s */\n" % (i, name))
+            for r in refs:
+                out.append("\t%s,\n" % r)
+            out.append("};\n")
+        tdocs = {name: ref(m.types[name].get("doc")) for name in sorted(m.types)}
+        out.append("\nconst char *const k8s_schema_type_docs[K8S_T__COUNT] = {\n")
+        for name in sorted(m.types):
+            if tdocs[name] != "NULL":
+                out.append("\t[%d] = %s,\n" % (self.type_index[name], tdocs[name]))
+        out.append("};\n\nconst char *const *const k8s_schema_field_docs[K8S_T__COUNT] = {\n")
+        for i in sorted(fdocs):
+            out.append("\t[%d] = k8s_fd_%d,\n" % (i, i))
+        out.append("};\n\n/* clang-format on */\n")
+        return "".join(out)
+
     def field(self, tname, j, f):
         parts = [".json = " + c_str(f["json"]), ".go = " + c_str(f["go"]),
                  ".value = &k8s_v_%d" % f["value"]]
@@ -936,7 +981,8 @@ def main():
         for n in notes:
             print("repair: " + n)
     files = {os.path.join(args.out, "k8s_schema_gen.h"): h,
-             os.path.join(args.out, "k8s_schema_gen.c"): c}
+             os.path.join(args.out, "k8s_schema_gen.c"): c,
+             os.path.join(args.out, "k8s_schema_docs_gen.c"): Emitter(model, notes).docs()}
     if args.api_out:
         em = Emitter(model, notes)
         files[os.path.join(args.api_out, "api_resources_gen.c")] = api_source(model,

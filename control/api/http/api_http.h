@@ -120,7 +120,7 @@ struct api_req {
 	 * connection's memory limit bounds how many */
 	struct api_arg *args;
 	size_t nargs, args_cap;
-	char *accept, *content_type, *user_agent, *authorization;
+	char *accept, *content_type, *user_agent, *authorization, *if_none_match;
 	struct k8s_buf body;
 	bool body_too_large;
 	enum api_req_state state;
@@ -131,8 +131,10 @@ struct api_req {
 	const char *ctype;
 	struct k8s_buf warnings; /* "Warning" header values, NUL-separated */
 	size_t nwarnings;
-	bool close;  /* close the connection after the response */
-	bool http11; /* an HTTP/1.1 request: a stream goes out chunked */
+	const char *etag, *last_modified; /* ETag and Last-Modified headers (static), or NULL */
+	bool vary_accept;		  /* a "Vary: Accept" header */
+	bool close;			  /* close the connection after the response */
+	bool http11;			  /* an HTTP/1.1 request: a stream goes out chunked */
 	/* REQ_STREAM: a chunked response produced by a content reader (watches, big lists) */
 	ssize_t (*stream_read)(void *cls, uint64_t pos, char *buf, size_t max);
 	void (*stream_free)(void *cls);

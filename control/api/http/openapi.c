@@ -1,34 +1,53 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * openapi: OpenAPI v3 documents generated from the schema tables: the index (/openapi/v3)
- * and one document per group version, with a schema for every type its kinds reach (field
- * types, enums, required fields, list types and map keys, patch strategies and merge keys,
- * x-kubernetes-group-version-kind on the kinds) and the paths of its resources with their
- * operations (x-kubernetes-group-version-kind, x-kubernetes-action, fieldValidation...).
- * kubectl apply validates through the server with it; kubectl explain reads the schemas.
- * Documents are built once and kept. /openapi/v2 is not served (404: kubectl falls back).
+ * openapi: the OpenAPI documents generated from the schema tables and the resource table:
+ * v3's index (/openapi/v3) and one document per group version, and the one Swagger 2.0
+ * document of /openapi/v2 (JSON, or gnostic's protobuf when asked for it). Both come from
+ * one walk: a schema for every type the served kinds reach (descriptions from the types'
+ * docs, field types, enums, required fields, list types and map keys, patch strategies and
+ * merge keys, x-kubernetes-group-version-kind on the kinds) and the paths of the resources
+ * with their operations (x-kubernetes-group-version-kind, x-kubernetes-action,
+ * fieldValidation...); the dialect (struct oa) says how refs, parameters and responses are
+ * written. kubectl apply asks v3 whether the server validates fields and, for a kind v3 does
+ * not know, validates on the client with v2; kubectl explain reads v3, or v2 with
+ * --output plaintext-openapiv2. Documents are built once and kept; each has an ETag (the
+ * SHA-512 of its JSON, as kube-openapi's handler makes it) and If-None-Match gets a 304.
  */
-#include <inttypes.h>
+#include <gnutls/crypto.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
+#include "api_gnostic.h"
 #include "api_http.h"
-#include "hmap.h"
+
+/* SHA-512 as uppercase hex (kube-openapi's computeETag), and that quoted (the ETag) */
+#define OA_HASH_LEN 128
 
 struct gvdoc {
 	const char *group, *version;
 	char *json;
 	size_t len;
-	char hash[24];
+	char hash[OA_HASH_LEN + 1];
+	char etag[OA_HASH_LEN + 3];
 };
 
-#define MAX_GV 16
+/* How a document writes what differs between Swagger 2.0 and OpenAPI 3. */
+struct oa {
+	bool v2;
+};
 
-static struct gvdoc docs[MAX_GV];
+/* one per group version of the resource table (at most one per resource) */
+static struct gvdoc *docs;
 static size_t ndocs;
 static char *index_json;
+static struct gvdoc v2doc;
+static uint8_t *v2pb;
+static size_t v2pb_len;
+static char last_modified[64];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void put_str(struct k8s_buf *b, const char *s)
@@ -75,22 +94,33 @@ static void reach(struct typeset *s, const struct k8s_value *v)
 }
 
 /* A schema object left open (its closing brace is the caller's, to add facts first). */
-static void put_value(struct k8s_buf *b, const struct k8s_value *v);
+static void put_value(struct k8s_buf *b, const struct oa *o, const struct k8s_value *v);
 
-static void put_value_closed(struct k8s_buf *b, const struct k8s_value *v)
+static void put_value_closed(struct k8s_buf *b, const struct oa *o, const struct k8s_value *v)
 {
-	put_value(b, v);
+	put_value(b, o, v);
 	k8s_buf_putc(b, '}');
 }
 
-static void put_ref(struct k8s_buf *b, const struct k8s_type *t)
+/* v3 wraps a reference in allOf so that description and default may stand beside it; v2
+ * writes them beside the $ref itself, as kube-apiserver's v2 document does. */
+static void put_ref(struct k8s_buf *b, const struct oa *o, const struct k8s_type *t)
 {
-	k8s_buf_puts(b, "{\"allOf\":[{\"$ref\":\"#/components/schemas/");
+	k8s_buf_puts(b, o->v2 ? "{\"$ref\":\"#/definitions/"
+			      : "{\"allOf\":[{\"$ref\":\"#/components/schemas/");
 	k8s_buf_puts(b, t->name);
-	k8s_buf_puts(b, "\"}]");
+	k8s_buf_puts(b, o->v2 ? "\"" : "\"}]");
 }
 
-static void put_value(struct k8s_buf *b, const struct k8s_value *v)
+static void put_description(struct k8s_buf *b, const char *doc)
+{
+	if (!doc)
+		return;
+	k8s_buf_puts(b, ",\"description\":");
+	put_str(b, doc);
+}
+
+static void put_value(struct k8s_buf *b, const struct oa *o, const struct k8s_value *v)
 {
 	switch (v->kind) {
 	case K8S_V_STRING:
@@ -125,24 +155,27 @@ static void put_value(struct k8s_buf *b, const struct k8s_value *v)
 		break;
 	case K8S_V_ARRAY:
 		k8s_buf_puts(b, "{\"type\":\"array\",\"items\":");
-		put_value_closed(b, v->elem);
+		put_value_closed(b, o, v->elem);
 		break;
 	case K8S_V_MAP:
 		k8s_buf_puts(b, "{\"type\":\"object\",\"additionalProperties\":");
-		put_value_closed(b, v->elem);
+		put_value_closed(b, o, v->elem);
 		break;
 	case K8S_V_ANY:
 		k8s_buf_puts(b, "{\"x-kubernetes-preserve-unknown-fields\":true");
 		break;
 	default: /* structs and the special types: their schema */
-		put_ref(b, v->type);
+		put_ref(b, o, v->type);
 		break;
 	}
 }
 
-static void put_field(struct k8s_buf *b, const struct k8s_field *f)
+/* Field f of type t. */
+static void put_field(struct k8s_buf *b, const struct oa *o, const struct k8s_type *t,
+		      const struct k8s_field *f)
 {
-	put_value(b, f->value);
+	put_value(b, o, f->value);
+	put_description(b, k8s_field_doc(t, f));
 	if (f->default_json)
 		k8s_buf_printf(b, ",\"default\":%s", f->default_json);
 	if (f->patch_strategy) {
@@ -173,13 +206,14 @@ static void put_field(struct k8s_buf *b, const struct k8s_field *f)
 }
 
 /* The fields of t as properties (inline structs flattened). */
-static void put_properties(struct k8s_buf *b, const struct k8s_type *t, bool *first, int depth)
+static void put_properties(struct k8s_buf *b, const struct oa *o, const struct k8s_type *t,
+			   bool *first, int depth)
 {
 	for (size_t i = 0; i < t->nfields && depth < 8; i++) {
 		const struct k8s_field *f = &t->fields[i];
 
 		if ((f->flags & K8S_F_INLINE) && f->value->kind == K8S_V_STRUCT) {
-			put_properties(b, f->value->type, first, depth + 1);
+			put_properties(b, o, f->value->type, first, depth + 1);
 			continue;
 		}
 		if (!f->json || !f->json[0])
@@ -189,7 +223,26 @@ static void put_properties(struct k8s_buf *b, const struct k8s_type *t, bool *fi
 		*first = false;
 		put_str(b, f->json);
 		k8s_buf_putc(b, ':');
-		put_field(b, f);
+		put_field(b, o, t, f);
+	}
+}
+
+/* openapi-gen's rule (kube-openapi generators/openapi.go, hasOptionalTag): a field is
+ * required unless it is +optional or omitempty; inline fields are flattened. */
+static void put_required_of(struct k8s_buf *b, const struct k8s_type *t, bool *first, int depth)
+{
+	for (size_t i = 0; i < t->nfields && depth < 8; i++) {
+		const struct k8s_field *f = &t->fields[i];
+
+		if ((f->flags & K8S_F_INLINE) && f->value->kind == K8S_V_STRUCT) {
+			put_required_of(b, f->value->type, first, depth + 1);
+			continue;
+		}
+		if ((f->flags & (K8S_F_OPTIONAL | K8S_F_OMITEMPTY)) || !f->json || !f->json[0])
+			continue;
+		k8s_buf_puts(b, *first ? ",\"required\":[" : ",");
+		*first = false;
+		put_str(b, f->json);
 	}
 }
 
@@ -197,15 +250,7 @@ static void put_required(struct k8s_buf *b, const struct k8s_type *t)
 {
 	bool first = true;
 
-	for (size_t i = 0; i < t->nfields; i++) {
-		const struct k8s_field *f = &t->fields[i];
-
-		if (!(f->flags & K8S_F_REQUIRED) || !f->json || !f->json[0])
-			continue;
-		k8s_buf_puts(b, first ? ",\"required\":[" : ",");
-		first = false;
-		put_str(b, f->json);
-	}
+	put_required_of(b, t, &first, 0);
 	if (!first)
 		k8s_buf_putc(b, ']');
 }
@@ -228,36 +273,46 @@ static void put_gvk_list(struct k8s_buf *b, const struct k8s_type *t)
 		k8s_buf_putc(b, ']');
 }
 
-static void put_schema(struct k8s_buf *b, const struct k8s_type *t)
+static void put_schema(struct k8s_buf *b, const struct oa *o, const struct k8s_type *t)
 {
-	bool first = true;
+	bool first = true, special = true;
 
 	put_str(b, t->name);
 	switch (t->kind) {
-	case K8S_V_QUANTITY:
-		k8s_buf_puts(b, ":{\"oneOf\":[{\"type\":\"string\"},{\"type\":\"number\"}]}");
-		return;
-	case K8S_V_INT_OR_STRING:
-		k8s_buf_puts(b, ":{\"type\":\"string\",\"format\":\"int-or-string\","
-				"\"x-kubernetes-int-or-string\":true}");
-		return;
+	case K8S_V_QUANTITY: /* Quantity's OpenAPIV3OneOfTypes; v2 has no oneOf: a string */
+		k8s_buf_puts(b, o->v2
+				    ? ":{\"type\":\"string\""
+				    : ":{\"oneOf\":[{\"type\":\"string\"},{\"type\":\"number\"}]");
+		break;
+	case K8S_V_INT_OR_STRING: /* IntOrString's OpenAPIV3OneOfTypes; v2: a string */
+		k8s_buf_puts(b, o->v2
+				    ? ":{\"type\":\"string\",\"format\":\"int-or-string\""
+				    : ":{\"oneOf\":[{\"type\":\"integer\"},{\"type\":\"string\"}],"
+				      "\"format\":\"int-or-string\"");
+		break;
 	case K8S_V_TIME:
 	case K8S_V_MICROTIME:
-		k8s_buf_puts(b, ":{\"type\":\"string\",\"format\":\"date-time\"}");
-		return;
+		k8s_buf_puts(b, ":{\"type\":\"string\",\"format\":\"date-time\"");
+		break;
 	case K8S_V_DURATION:
-		k8s_buf_puts(b, ":{\"type\":\"string\"}");
-		return;
+		k8s_buf_puts(b, ":{\"type\":\"string\"");
+		break;
 	case K8S_V_RAW_EXTENSION:
 	case K8S_V_FIELDS_V1:
-		k8s_buf_puts(b, ":{\"type\":\"object\"}");
-		return;
+		k8s_buf_puts(b, ":{\"type\":\"object\"");
+		break;
 	default:
+		k8s_buf_puts(b, ":{\"type\":\"object\",\"properties\":{");
+		put_properties(b, o, t, &first, 0);
+		k8s_buf_putc(b, '}');
+		special = false;
 		break;
 	}
-	k8s_buf_puts(b, ":{\"type\":\"object\",\"properties\":{");
-	put_properties(b, t, &first, 0);
-	k8s_buf_putc(b, '}');
+	put_description(b, k8s_type_doc(t));
+	if (special) {
+		k8s_buf_putc(b, '}');
+		return;
+	}
 	put_required(b, t);
 	if (t->struct_type == K8S_STRUCT_ATOMIC)
 		k8s_buf_puts(b, ",\"x-kubernetes-map-type\":\"atomic\"");
@@ -267,45 +322,87 @@ static void put_schema(struct k8s_buf *b, const struct k8s_type *t)
 
 /* ---- paths ---- */
 
-static void put_params(struct k8s_buf *b, const char *const *names)
+#define META "io.k8s.apimachinery.pkg.apis.meta.v1."
+
+static void put_params(struct k8s_buf *b, const struct oa *o, const char *const *names,
+		       const char *body)
 {
 	k8s_buf_puts(b, "\"parameters\":[");
 	for (size_t i = 0; names[i]; i++) {
 		bool in_path = strcmp(names[i], "name") == 0 || strcmp(names[i], "namespace") == 0;
+		const char *type = strcmp(names[i], "force") == 0 || strcmp(names[i], "watch") == 0
+				       ? "boolean"
+				   : strcmp(names[i], "limit") == 0 ? "integer"
+								    : "string";
 
-		k8s_buf_printf(b,
-			       "%s{\"name\":\"%s\",\"in\":\"%s\",%s\"schema\":{\"type\":\"%s\","
-			       "\"uniqueItems\":true}}",
-			       i ? "," : "", names[i], in_path ? "path" : "query",
-			       in_path ? "\"required\":true," : "",
-			       strcmp(names[i], "force") == 0 || strcmp(names[i], "watch") == 0
-				   ? "boolean"
-			       : strcmp(names[i], "limit") == 0 ? "integer"
-								: "string");
+		k8s_buf_printf(b, "%s{\"name\":\"%s\",\"in\":\"%s\",%s", i ? "," : "", names[i],
+			       in_path ? "path" : "query", in_path ? "\"required\":true," : "");
+		if (o->v2)
+			k8s_buf_printf(b, "\"type\":\"%s\",\"uniqueItems\":true}", type);
+		else
+			k8s_buf_printf(b, "\"schema\":{\"type\":\"%s\",\"uniqueItems\":true}}",
+				       type);
 	}
+	/* v2 has the body among the parameters (v3's requestBody is left out: kubectl does
+	 * not read it) */
+	if (o->v2 && body)
+		k8s_buf_printf(b,
+			       ",{\"name\":\"body\",\"in\":\"body\",\"required\":true,\"schema\":"
+			       "{\"$ref\":\"#/definitions/%s\"}}",
+			       body);
 	k8s_buf_putc(b, ']');
 }
 
-static void put_op(struct k8s_buf *b, const char *method, const char *action,
+/* The type a kind's list operation answers with: its List kind's. */
+static const struct k8s_type *list_type(const struct k8s_kind *k)
+{
+	const struct k8s_kind *l =
+	    k->list_kind ? k8s_kind_find(k->api_version, k->list_kind) : NULL;
+
+	return l ? l->type : k->type;
+}
+
+static void put_op(struct k8s_buf *b, const struct oa *o, const char *method, const char *action,
 		   const struct api_resource *res, const char *id, const char *const *params,
 		   bool *first)
 {
 	const struct k8s_kind *k = res->kind;
+	const char *out = strcmp(action, "list") == 0		    ? list_type(k)->name
+			  : strcmp(action, "deletecollection") == 0 ? META "Status"
+								    : k->type->name;
+	const char *body = strcmp(action, "patch") == 0 ? META "Patch"
+			   : strcmp(action, "post") == 0 || strcmp(action, "put") == 0
+			       ? k->type->name
+			       : NULL;
 
 	k8s_buf_printf(b, "%s\"%s\":{\"operationId\":\"%s%s\",", *first ? "" : ",", method, id,
 		       k->kind);
 	*first = false;
-	put_params(b, params);
+	if (o->v2)
+		k8s_buf_puts(b, "\"consumes\":[\"*/*\"],\"produces\":[\"application/json\","
+				"\"application/yaml\",\"application/vnd.kubernetes.protobuf\"],"
+				"\"schemes\":[\"https\"],");
+	put_params(b, o, params, body);
+	if (o->v2)
+		k8s_buf_printf(b,
+			       ",\"responses\":{\"200\":{\"description\":\"OK\",\"schema\":{"
+			       "\"$ref\":\"#/definitions/%s\"}},",
+			       out);
+	else
+		k8s_buf_printf(b,
+			       ",\"responses\":{\"200\":{\"description\":\"OK\",\"content\":{"
+			       "\"application/json\":{\"schema\":{\"$ref\":"
+			       "\"#/components/schemas/%s\"}}}},",
+			       out);
 	k8s_buf_printf(b,
-		       ",\"responses\":{\"200\":{\"description\":\"OK\",\"content\":{"
-		       "\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/%s\"}}}},"
 		       "\"401\":{\"description\":\"Unauthorized\"}},\"x-kubernetes-action\":\"%s\","
 		       "\"x-kubernetes-group-version-kind\":{\"group\":\"%s\",\"version\":\"%s\","
 		       "\"kind\":\"%s\"}}",
-		       k->type->name, action, k->group, k->version, k->kind);
+		       action, k->group, k->version, k->kind);
 }
 
-static void put_paths(struct k8s_buf *b, const char *group, const char *version)
+static void put_paths(struct k8s_buf *b, const struct oa *o, const char *group, const char *version,
+		      bool *firstpath)
 {
 	static const char *const item_get[] = {"name", "namespace", "pretty", NULL};
 	static const char *const item_write[] = {
@@ -321,7 +418,6 @@ static void put_paths(struct k8s_buf *b, const char *group, const char *version)
 						"watch",     "pretty",	      NULL};
 	static const char *const coll_create[] = {"namespace",	     "dryRun", "fieldManager",
 						  "fieldValidation", "pretty", NULL};
-	bool firstpath = true;
 
 	for (size_t i = 0; i < api_nresources; i++) {
 		const struct api_resource *res = &api_resources[i];
@@ -337,16 +433,16 @@ static void put_paths(struct k8s_buf *b, const char *group, const char *version)
 		else
 			snprintf(base, sizeof(base), "/api/%s%s", version,
 				 api_resource_namespaced(res) ? "/namespaces/{namespace}" : "");
-		k8s_buf_printf(b, "%s\"%s/%s\":{", firstpath ? "" : ",", base, k->resource);
-		firstpath = false;
+		k8s_buf_printf(b, "%s\"%s/%s\":{", *firstpath ? "" : ",", base, k->resource);
+		*firstpath = false;
 		if (res->verbs & API_VERB_LIST)
-			put_op(b, "get", "list", res, "list",
+			put_op(b, o, "get", "list", res, "list",
 			       coll_list + !api_resource_namespaced(res), &first);
 		if (res->verbs & API_VERB_CREATE)
-			put_op(b, "post", "post", res, "create",
+			put_op(b, o, "post", "post", res, "create",
 			       coll_create + !api_resource_namespaced(res), &first);
 		if (res->verbs & API_VERB_DELETECOLLECTION)
-			put_op(b, "delete", "deletecollection", res, "deleteCollection",
+			put_op(b, o, "delete", "deletecollection", res, "deleteCollection",
 			       coll_list + !api_resource_namespaced(res), &first);
 		k8s_buf_putc(b, '}');
 		first = true;
@@ -372,15 +468,15 @@ static void put_paths(struct k8s_buf *b, const char *group, const char *version)
 				dl = cd;
 			}
 			if (res->verbs & API_VERB_GET)
-				put_op(b, "get", "get", res, "read", g, &first);
+				put_op(b, o, "get", "get", res, "read", g, &first);
 			if (res->verbs & API_VERB_UPDATE)
-				put_op(b, "put", "put", res, "replace", w, &first);
+				put_op(b, o, "put", "put", res, "replace", w, &first);
 			/* kubectl asks a kind's PATCH operation whether the server validates its
 			 * fields (fieldValidation), whatever verb it is about to use: every kind
 			 * has one here (a kind without the patch verb answers 405 to it) */
-			put_op(b, "patch", "patch", res, "patch", p, &first);
+			put_op(b, o, "patch", "patch", res, "patch", p, &first);
 			if (res->verbs & API_VERB_DELETE)
-				put_op(b, "delete", "delete", res, "delete", dl, &first);
+				put_op(b, o, "delete", "delete", res, "delete", dl, &first);
 		}
 		k8s_buf_putc(b, '}');
 	}
@@ -388,55 +484,117 @@ static void put_paths(struct k8s_buf *b, const char *group, const char *version)
 
 /* ---- documents ---- */
 
-static void build_gv(struct gvdoc *g)
+static bool in_gv(const struct k8s_kind *k, const char *group, const char *version)
 {
-	struct k8s_buf b = {0};
-	struct typeset *ts = calloc(1, sizeof(*ts));
-	bool first = true;
+	return !group || (strcmp(k->group, group) == 0 && strcmp(k->version, version) == 0);
+}
 
-	if (!ts)
+/* The schemas of every type the resources of a group version (NULL: of all) reach. */
+static void put_schemas(struct k8s_buf *b, const struct oa *o, const char *group,
+			const char *version)
+{
+	struct typeset *ts = calloc(1, sizeof(*ts));
+
+	if (!ts) {
+		b->oom = true;
 		return;
+	}
 	for (size_t i = 0; i < api_nresources; i++) {
 		const struct k8s_kind *k = api_resources[i].kind;
 
-		if (strcmp(k->group, g->group) == 0 && strcmp(k->version, g->version) == 0)
-			reach_type(ts, k->type);
+		if (!in_gv(k, group, version))
+			continue;
+		reach_type(ts, k->type);
+		reach_type(ts, list_type(k));
 	}
-	reach_type(ts, k8s_type_find("io.k8s.apimachinery.pkg.apis.meta.v1.Status"));
-	reach_type(ts, k8s_type_find("io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions"));
+	reach_type(ts, k8s_type_find(META "Status"));
+	reach_type(ts, k8s_type_find(META "DeleteOptions"));
+	for (size_t i = 0; i < ts->n; i++) {
+		if (i)
+			k8s_buf_putc(b, ',');
+		put_schema(b, o, ts->t[i]);
+	}
+	free(ts);
+}
+
+static void doc_hash(struct gvdoc *g)
+{
+	uint8_t md[64];
+
+	if (!g->json || gnutls_hash_fast(GNUTLS_DIG_SHA512, g->json, g->len, md) != 0)
+		return;
+	for (size_t i = 0; i < sizeof(md); i++)
+		snprintf(g->hash + 2 * i, 3, "%02X", md[i]);
+	snprintf(g->etag, sizeof(g->etag), "\"%s\"", g->hash);
+}
+
+static const char security_v3[] =
+    "\"securitySchemes\":{\"BearerToken\":{\"type\":\"apiKey\",\"description\":"
+    "\"Bearer Token authentication\",\"name\":\"authorization\",\"in\":\"header\"}}";
+
+static void build_gv(struct gvdoc *g)
+{
+	static const struct oa v3 = {.v2 = false};
+	struct k8s_buf b = {0};
+	bool first = true;
+
 	k8s_buf_printf(&b,
 		       "{\"openapi\":\"3.0.0\",\"info\":{\"title\":\"Kubernetes\",\"version\":"
 		       "\"%s\"},\"paths\":{",
 		       API_GIT_VERSION);
-	put_paths(&b, g->group, g->version);
+	put_paths(&b, &v3, g->group, g->version, &first);
 	k8s_buf_puts(&b, "},\"components\":{\"schemas\":{");
-	for (size_t i = 0; i < ts->n; i++) {
-		if (!first)
-			k8s_buf_putc(&b, ',');
-		first = false;
-		put_schema(&b, ts->t[i]);
-	}
-	k8s_buf_puts(&b,
-		     "},\"securitySchemes\":{\"BearerToken\":{\"type\":\"apiKey\",\"description\":"
-		     "\"Bearer Token authentication\",\"name\":\"authorization\",\"in\":"
-		     "\"header\"}}},\"security\":[{\"BearerToken\":[]}]}");
-	free(ts);
+	put_schemas(&b, &v3, g->group, g->version);
+	k8s_buf_printf(&b, "},%s},\"security\":[{\"BearerToken\":[]}]}", security_v3);
 	g->json = k8s_buf_take(&b, &g->len);
-	if (g->json)
-		snprintf(g->hash, sizeof(g->hash), "%016" PRIX64, hmap_hash(g->json, g->len));
+	doc_hash(g);
+}
+
+/* The Swagger 2.0 document: every group version's paths and every reached type's schema
+ * under definitions, as kube-apiserver's /openapi/v2 has them. */
+static void build_v2(void)
+{
+	static const struct oa v2 = {.v2 = true};
+	struct k8s_buf b = {0};
+	bool first = true;
+
+	k8s_buf_printf(&b,
+		       "{\"swagger\":\"2.0\",\"info\":{\"title\":\"Kubernetes\",\"version\":"
+		       "\"%s\"},\"paths\":{",
+		       API_GIT_VERSION);
+	for (size_t i = 0; i < ndocs; i++)
+		put_paths(&b, &v2, docs[i].group, docs[i].version, &first);
+	k8s_buf_puts(&b, "},\"definitions\":{");
+	put_schemas(&b, &v2, NULL, NULL);
+	/* the body of every PATCH (apimachinery's Patch has no fields: openapi-gen's
+	 * hand-written definition) */
+	k8s_buf_puts(&b, ",\"" META "Patch\":{\"description\":\"Patch is provided to give a "
+			 "concrete name and type to the Kubernetes PATCH request body.\","
+			 "\"type\":\"object\"}");
+	k8s_buf_puts(&b, "},\"securityDefinitions\":{\"BearerToken\":{\"description\":\"Bearer "
+			 "Token authentication\",\"type\":\"apiKey\",\"name\":\"authorization\","
+			 "\"in\":\"header\"}},\"security\":[{\"BearerToken\":[]}]}");
+	v2doc.json = k8s_buf_take(&b, &v2doc.len);
+	doc_hash(&v2doc);
+	if (v2doc.json)
+		v2pb = api_gnostic_v2(v2doc.json, v2doc.len, &v2pb_len);
 }
 
 static void build(void)
 {
 	struct k8s_buf b = {0};
+	time_t now = time(NULL);
+	struct tm tm;
 
-	for (size_t i = 0; i < api_nresources && ndocs < MAX_GV; i++) {
+	gmtime_r(&now, &tm);
+	strftime(last_modified, sizeof(last_modified), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	docs = calloc(api_nresources ? api_nresources : 1, sizeof(*docs));
+	for (size_t i = 0; docs && i < api_nresources; i++) {
 		const struct k8s_kind *k = api_resources[i].kind;
 		size_t j;
 
 		for (j = 0; j < ndocs; j++)
-			if (strcmp(docs[j].group, k->group) == 0 &&
-			    strcmp(docs[j].version, k->version) == 0)
+			if (in_gv(k, docs[j].group, docs[j].version))
 				break;
 		if (j < ndocs)
 			continue;
@@ -445,6 +603,7 @@ static void build(void)
 		build_gv(&docs[ndocs]);
 		ndocs++;
 	}
+	build_v2();
 	k8s_buf_puts(&b, "{\"paths\":{");
 	for (size_t i = 0; i < ndocs; i++) {
 		char path[128];
@@ -460,12 +619,142 @@ static void build(void)
 	index_json = k8s_buf_take(&b, NULL);
 }
 
+/* ---- serving ---- */
+
+/* True if the If-None-Match header names etag (or is "*"), as Go's http.ServeContent
+ * compares them (weakly: a W/ prefix is ignored). */
+static bool etag_matches(const char *inm, const char *etag)
+{
+	size_t n = strlen(etag);
+
+	while (inm && *inm) {
+		size_t len;
+
+		inm += strspn(inm, " \t,");
+		if (*inm == '*')
+			return true;
+		if (strncmp(inm, "W/", 2) == 0)
+			inm += 2;
+		len = strcspn(inm, ",");
+		while (len && (inm[len - 1] == ' ' || inm[len - 1] == '\t'))
+			len--;
+		if (len == n && memcmp(inm, etag, n) == 0)
+			return true;
+		inm += strcspn(inm, ",");
+	}
+	return false;
+}
+
+/* Serve a document's bytes (copied) with its ETag, or a 304 when the client has them. */
+static void reply_doc(struct api_req *r, const struct gvdoc *g, const void *data, size_t len,
+		      const char *ctype)
+{
+	char *copy;
+
+	if (etag_matches(r->if_none_match, g->etag)) {
+		api_reply_json(r, 304, NULL, 0);
+		r->ctype = NULL;
+	} else {
+		copy = malloc(len + 1);
+		if (!copy) {
+			api_error(r, 500, "InternalError",
+				  "Internal error occurred: out of memory");
+			return;
+		}
+		memcpy(copy, data, len);
+		copy[len] = 0;
+		api_reply_json(r, 200, copy, len);
+		r->ctype = ctype;
+	}
+	r->etag = g->etag;
+	r->last_modified = last_modified;
+}
+
+enum v2_format { V2_NONE, V2_JSON, V2_PB };
+
+/* kube-openapi's negotiation: the clauses of Accept by quality (the first of equals wins),
+ * each against JSON then the two protobuf names; no Accept is *\/\*. */
+static enum v2_format v2_negotiate(const char *accept)
+{
+	enum v2_format best = V2_NONE;
+	double bestq = -1;
+	const char *p = accept && *accept ? accept : "*/*";
+
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		char clause[256], *semi, *t, *end;
+		double q = 1;
+		enum v2_format f = V2_NONE;
+
+		snprintf(clause, sizeof(clause), "%.*s", (int)(len < 255 ? len : 255), p);
+		p += len + (p[len] == ',');
+		semi = strchr(clause, ';');
+		if (semi) {
+			char *qs = strstr(semi, "q=");
+
+			*semi = 0;
+			if (qs)
+				q = strtod(qs + 2, NULL);
+		}
+		for (t = clause; *t == ' ' || *t == '\t'; t++)
+			;
+		for (end = t + strlen(t); end > t && (end[-1] == ' ' || end[-1] == '\t'); end--)
+			;
+		*end = 0;
+		if (strcasecmp(t, "*/*") == 0 || strcasecmp(t, "application/*") == 0 ||
+		    strcasecmp(t, "application/json") == 0)
+			f = V2_JSON;
+		else if (strcasecmp(t,
+				    "application/com.github.proto-openapi.spec.v2@v1.0+protobuf") ==
+			     0 ||
+			 strcasecmp(
+			     t, "application/com.github.proto-openapi.spec.v2.v1.0+protobuf") == 0)
+			f = V2_PB;
+		if (f != V2_NONE && q > 0 && q > bestq) {
+			best = f;
+			bestq = q;
+		}
+	}
+	return best;
+}
+
+static void serve_v2(struct api_req *r)
+{
+	r->vary_accept = true;
+	if (!v2doc.json) {
+		api_error(r, 503, "ServiceUnavailable", "the OpenAPI document is not available");
+		return;
+	}
+	switch (v2_negotiate(r->accept)) {
+	case V2_JSON:
+		reply_doc(r, &v2doc, v2doc.json, v2doc.len, "application/json");
+		return;
+	case V2_PB:
+		if (v2pb) {
+			reply_doc(r, &v2doc, v2pb, v2pb_len,
+				  "application/com.github.proto-openapi.spec.v2.v1.0+protobuf");
+			return;
+		}
+		api_error(r, 503, "ServiceUnavailable", "the OpenAPI document is not available");
+		return;
+	case V2_NONE:
+		break;
+	}
+	/* kube-openapi writes a bare 406 */
+	api_reply_json(r, 406, NULL, 0);
+	r->ctype = NULL;
+}
+
 void api_serve_openapi(struct api_req *r)
 {
 	pthread_once(&once, build);
 	if (r->method != API_M_GET && r->method != API_M_HEAD) {
 		api_error(r, 405, "MethodNotAllowed",
 			  "the server does not allow this method on the requested resource");
+		return;
+	}
+	if (r->rt.type == ROUTE_OPENAPI_V2) {
+		serve_v2(r);
 		return;
 	}
 	if (r->rt.type == ROUTE_OPENAPI_V3 && index_json) {
@@ -475,12 +764,7 @@ void api_serve_openapi(struct api_req *r)
 	for (size_t i = 0; r->rt.type == ROUTE_OPENAPI_V3_GV && i < ndocs; i++) {
 		if (strcmp(docs[i].group, r->rt.group) == 0 &&
 		    strcmp(docs[i].version, r->rt.version) == 0 && docs[i].json) {
-			char *copy = malloc(docs[i].len + 1);
-
-			if (!copy)
-				break;
-			memcpy(copy, docs[i].json, docs[i].len + 1);
-			api_reply_json(r, 200, copy, docs[i].len);
+			reply_doc(r, &docs[i], docs[i].json, docs[i].len, "application/json");
 			return;
 		}
 	}

@@ -41,6 +41,7 @@ static void req_free(struct api_req *r)
 	free(r->accept);
 	free(r->content_type);
 	free(r->user_agent);
+	free(r->if_none_match);
 	free(r->authorization);
 	free(r->path);
 	free(r->out);
@@ -119,6 +120,7 @@ static struct api_req *req_new(struct api_server *s, struct MHD_Connection *c, c
 	r->content_type = header_dup(c, MHD_HTTP_HEADER_CONTENT_TYPE);
 	r->user_agent = header_dup(c, MHD_HTTP_HEADER_USER_AGENT);
 	r->authorization = header_dup(c, MHD_HTTP_HEADER_AUTHORIZATION);
+	r->if_none_match = header_dup(c, MHD_HTTP_HEADER_IF_NONE_MATCH);
 	return r;
 }
 
@@ -136,9 +138,17 @@ static enum MHD_Result queue_response(struct api_req *r)
 	if (!resp)
 		return MHD_NO;
 	r->out = NULL;
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-				r->ctype ? r->ctype : "application/json");
+	/* a 304 has no body and so no type (Go's writeNotModified) */
+	if (r->code != 304)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+					r->ctype ? r->ctype : "application/json");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache, private");
+	if (r->etag)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, r->etag);
+	if (r->last_modified && r->code != 304)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED, r->last_modified);
+	if (r->vary_accept)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept");
 	for (size_t i = 0; i < r->nwarnings && r->warnings.p; i++) {
 		MHD_add_response_header(resp, "Warning", r->warnings.p + off);
 		off += strlen(r->warnings.p + off) + 1;

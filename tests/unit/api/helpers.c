@@ -137,6 +137,13 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 void treq(struct tsrv *t, const char *method, const char *path, const char *ctype, const char *body,
 	  const char *accept, struct tresp *out)
 {
+	treq_headers(t, method, path, ctype, body, accept, NULL, out);
+}
+
+void treq_headers(struct tsrv *t, const char *method, const char *path, const char *ctype,
+		  const char *body, const char *accept, const char *const *headers,
+		  struct tresp *out)
+{
 	CURL *c = curl_easy_init();
 	struct curl_slist *h = NULL;
 	char url[2048], hdr[512];
@@ -158,6 +165,8 @@ void treq(struct tsrv *t, const char *method, const char *path, const char *ctyp
 		snprintf(hdr, sizeof(hdr), "Accept: %s", accept);
 		h = curl_slist_append(h, hdr);
 	}
+	for (size_t i = 0; headers && headers[i]; i++)
+		h = curl_slist_append(h, headers[i]);
 	h = curl_slist_append(h, "Expect:");
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	if (body) {

@@ -40,6 +40,10 @@ int tsrv_group_teardown(void **state);
  * accept may be NULL. The response is filled; free it with tresp_free. */
 void treq(struct tsrv *t, const char *method, const char *path, const char *ctype, const char *body,
 	  const char *accept, struct tresp *out);
+/* treq with more request headers ("If-None-Match: \"X\"", NULL-terminated; may be NULL). */
+void treq_headers(struct tsrv *t, const char *method, const char *path, const char *ctype,
+		  const char *body, const char *accept, const char *const *headers,
+		  struct tresp *out);
 void tresp_free(struct tresp *r);
 
 /* Shorthands that assert the code and return the parsed body. */

@@ -11,6 +11,18 @@
 #include "k8s_internal.h"
 #include "k8s_schema.h"
 
+const char *k8s_type_doc(const struct k8s_type *t)
+{
+	return t ? k8s_schema_type_docs[t - k8s_schema_types] : NULL;
+}
+
+const char *k8s_field_doc(const struct k8s_type *t, const struct k8s_field *f)
+{
+	const char *const *docs = t ? k8s_schema_field_docs[t - k8s_schema_types] : NULL;
+
+	return docs && f >= t->fields && f < t->fields + t->nfields ? docs[f - t->fields] : NULL;
+}
+
 const struct k8s_type *k8s_type_find(const char *name)
 {
 	size_t lo = 0, hi = K8S_T__COUNT;

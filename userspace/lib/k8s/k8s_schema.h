@@ -176,6 +176,14 @@ struct k8s_kind {
  * k8s_schema_kinds[] and k8s_schema_enums[] with their counts. */
 #include "k8s_schema_gen.h"
 
+/* The documentation (k8s_schema_docs_gen.c): a type's and a field's doc comment as
+ * kube-apiserver's OpenAPI serves it (its description); NULL when it has none. f must be one
+ * of t's own fields. */
+const char *k8s_type_doc(const struct k8s_type *t);
+const char *k8s_field_doc(const struct k8s_type *t, const struct k8s_field *f);
+extern const char *const k8s_schema_type_docs[K8S_T__COUNT];
+extern const char *const *const k8s_schema_field_docs[K8S_T__COUNT];
+
 /* Type by full name ("io.k8s.api.core.v1.Pod"); NULL if unknown. */
 const struct k8s_type *k8s_type_find(const char *name);
 /* Kind by apiVersion ("apps/v1") and kind; NULL if not registered. */

@@ -668,8 +668,14 @@ void api_default_daemonset(struct api_admit *a)
 void api_default_job(struct api_admit *a)
 {
 	struct dctx c = {.d = a->d};
+	struct jv *tl = jv_path(a->obj, "spec.template.metadata.labels");
+	struct jv *l = jv_path(a->obj, "metadata.labels");
 
 	default_job_spec(&c, jv_get(a->obj, "spec"));
+	/* SetDefaults_Job: a Job without labels takes its template's (as decoded: before the
+	 * create adds the controller's own labels to the template) */
+	if (tl && tl->type == JV_OBJECT && tl->len && (!l || l->type != JV_OBJECT || !l->len))
+		jv_set(a->d, obj_at(&c, a->obj, "metadata"), "labels", jv_copy(a->d, tl));
 	if (!a->old)
 		job_selector(&c, a->obj);
 }

@@ -811,6 +811,34 @@ static void test_kubernetes_service_port(void **state)
 	tresp_free(&r);
 }
 
+/* SetDefaults_Job (pkg/apis/batch/v1/defaults.go): a Job without labels takes its template's
+ * as written (not the controller-uid/job-name labels the create adds to the template); a Job
+ * with labels keeps its own. */
+static void test_job_labels_from_template(void **state)
+{
+	static const char fmt[] =
+	    "{\"metadata\":{\"name\":\"%s\"%s},\"spec\":{\"template\":{\"metadata\":{"
+	    "\"labels\":{\"team\":\"x\"}},\"spec\":{\"restartPolicy\":\"Never\",\"containers\":"
+	    "[{\"name\":\"c\",\"image\":\"i\"}]}}}}";
+	struct tsrv *t = *state;
+	struct tresp r;
+	char body[512];
+	struct jv *j;
+
+	snprintf(body, sizeof(body), fmt, "jl1", "");
+	j = tpost(t, "/apis/batch/v1/namespaces/default/jobs", body, 201, &r);
+	assert_string_equal(tstr(j, "metadata.labels.team"), "x");
+	assert_int_equal(jv_path(j, "metadata.labels")->len, 1);
+	/* the template got the controller's labels too */
+	assert_string_equal(tstr(j, "spec.template.metadata.labels.job-name"), "jl1");
+	tresp_free(&r);
+	snprintf(body, sizeof(body), fmt, "jl2", ",\"labels\":{\"own\":\"y\"}");
+	j = tpost(t, "/apis/batch/v1/namespaces/default/jobs", body, 201, &r);
+	assert_string_equal(tstr(j, "metadata.labels.own"), "y");
+	assert_null(jv_path(j, "metadata.labels.team"));
+	tresp_free(&r);
+}
+
 /* A streamed list with items larger than a chunk: they go out across chunks, whole. */
 static void test_list_stream_big_items(void **state)
 {
@@ -871,6 +899,7 @@ int main(void)
 	    cmocka_unit_test(test_pod_priority_class),
 	    cmocka_unit_test(test_pod_admission_details),
 	    cmocka_unit_test(test_kubernetes_service_port),
+	    cmocka_unit_test(test_job_labels_from_template),
 	};
 
 	return cmocka_run_group_tests(tests, tsrv_group_setup, tsrv_group_teardown);

@@ -50,6 +50,9 @@ struct api_strategy {
 	/* metadata.annotations count as spec for metadata.generation (Deployments: their
 	 * strategy's PrepareForUpdate compares annotations too) */
 	bool annotations_bump_generation;
+	/* A kind computed by the server, never written by clients (ComponentStatus): writes its
+	 * current objects to the store before each get or list reads them. */
+	void (*refresh)(struct registry *reg, const struct api_resource *res);
 };
 
 extern const struct api_strategy api_strategy_default;
@@ -60,6 +63,11 @@ extern const struct api_strategy api_strategy_pods, api_strategy_services, api_s
     api_strategy_statefulsets, api_strategy_daemonsets, api_strategy_jobs, api_strategy_cronjobs,
     api_strategy_hpas, api_strategy_networkpolicies, api_strategy_endpointslices, api_strategy_rbac,
     api_strategy_rbac_bindings, api_strategy_csrs;
+/* kinds-core: storage.c, classes.c, componentstatus.c and strategies.c */
+extern const struct api_strategy api_strategy_pvs, api_strategy_podtemplates, api_strategy_rcs,
+    api_strategy_componentstatuses, api_strategy_storageclasses, api_strategy_csidrivers,
+    api_strategy_csinodes, api_strategy_csicapacities, api_strategy_volumeattachments,
+    api_strategy_ingressclasses, api_strategy_runtimeclasses;
 
 static inline const struct api_strategy *api_strategy_of(const struct api_resource *res)
 {

@@ -44,7 +44,8 @@ static const struct kind_case cases[] = {
      "\"path\":\"/mnt/data\"}}}",
      "{\"spec\":{\"persistentVolumeReclaimPolicy\":\"Delete\"}}",
      "spec.persistentVolumeReclaimPolicy", "Delete",
-     "[\"task-pv-volume\",\"10Gi\",\"RWO\",\"Delete\",\"Pending\",\"\",\"manual\",\"\\u003cunset\\u003e\","
+     "[\"task-pv-volume\",\"10Gi\",\"RWO\",\"Delete\",\"Pending\",\"\",\"manual\","
+     "\"\\u003cunset\\u003e\","
      "\"\",",
      ",\"Filesystem\"]"},
     {"/api/v1/namespaces/default/podtemplates", "web-template",

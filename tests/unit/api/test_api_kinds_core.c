@@ -227,9 +227,10 @@ static void test_create_resets_and_defaults(void **state)
 		  "{\"apiVersion\":\"v1\",\"kind\":\"PersistentVolume\",\"metadata\":{\"name\":"
 		  "\"pv-d\"},\"spec\":{\"capacity\":{\"storage\":\"1Gi\"},\"accessModes\":["
 		  "\"ReadWriteOnce\"],\"nfs\":{\"server\":\"nfs.example.com\",\"path\":\"/x\"}},"
-		  "\"status\":{\"phase\":\"Bound\"}}",
+		  "\"status\":{\"phase\":\"Bound\",\"reason\":\"X\"}}",
 		  201, &r);
 	assert_string_equal(tstr(j, "status.phase"), "Pending");
+	assert_string_equal(tstr(j, "status.reason"), "(null)");
 	assert_string_not_equal(tstr(j, "status.lastPhaseTransitionTime"), "(null)");
 	assert_string_equal(tstr(j, "spec.persistentVolumeReclaimPolicy"), "Retain");
 	assert_string_equal(tstr(j, "spec.volumeMode"), "Filesystem");

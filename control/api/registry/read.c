@@ -26,6 +26,8 @@ int reg_get(struct registry *reg, const struct reg_req *rq, bool tree, struct ap
 		return -EINVAL;
 	if (api_strategy_of(c.res)->refresh)
 		api_strategy_of(c.res)->refresh(reg, c.res);
+	if (api_strategy_of(c.res)->deprecated)
+		api_result_warn(out, "%s", api_strategy_of(c.res)->deprecated);
 	err = store_get(reg->store, c.key, strlen(c.key), 0, &out->kv);
 	if (err) {
 		api_fail_store(out, c.res, c.name, err);
@@ -143,6 +145,8 @@ int reg_list(struct registry *reg, const struct reg_req *rq, const struct reg_li
 	l->wire = c.wire;
 	if (api_strategy_of(c.res)->refresh)
 		api_strategy_of(c.res)->refresh(reg, c.res);
+	if (api_strategy_of(c.res)->deprecated)
+		api_result_warn(out, "%s", api_strategy_of(c.res)->deprecated);
 	l->sel = o->sel;
 	raw_prefilter(l, o->sel);
 	/* metadata.name=x pins one key: read that prefix only */

@@ -53,6 +53,9 @@ struct api_strategy {
 	/* A kind computed by the server, never written by clients (ComponentStatus): writes its
 	 * current objects to the store before each get or list reads them. */
 	void (*refresh)(struct registry *reg, const struct api_resource *res);
+	/* A deprecated kind (+k8s:prerelease-lifecycle-gen:deprecated): the warning every read
+	 * of it carries, as kube-apiserver's deprecation filter adds it. */
+	const char *deprecated;
 };
 
 extern const struct api_strategy api_strategy_default;

@@ -86,4 +86,5 @@ static void cs_refresh(struct registry *reg, const struct api_resource *res)
 
 const struct api_strategy api_strategy_componentstatuses = {
     .refresh = cs_refresh,
+    .deprecated = "v1 ComponentStatus is deprecated in v1.19+",
 };

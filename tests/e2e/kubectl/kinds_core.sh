@@ -185,6 +185,7 @@ has "replicationcontroller/nginx"
 ok get-all k get all
 has "replicationcontroller/nginx"
 ok get-cs k get cs
+has "Warning: v1 ComponentStatus is deprecated in v1.19+"
 matches '^NAME +STATUS +MESSAGE +ERROR$'
 matches '^etcd-0 +Healthy +ok *$'
 # the controller manager runs in this server; the scheduler does not (--no-scheduler)

@@ -501,6 +501,9 @@ static void test_componentstatus(void **state)
 
 	j = tget(t, "/api/v1/componentstatuses", 200, &r);
 	assert_string_equal(tstr(j, "kind"), "ComponentStatusList");
+	/* ComponentStatus is +k8s:prerelease-lifecycle-gen:deprecated=1.19 */
+	assert_non_null(
+	    strstr(r.headers, "Warning: 299 - \"v1 ComponentStatus is deprecated in v1.19+\""));
 	assert_non_null(strstr(r.body, "\"name\":\"etcd-0\""));
 	tresp_free(&r);
 	j = tget(t, "/api/v1/componentstatuses/etcd-0", 200, &r);
@@ -510,6 +513,7 @@ static void test_componentstatus(void **state)
 	tresp_free(&r);
 	/* this test server runs no scheduler */
 	tget(t, "/api/v1/componentstatuses/scheduler", 200, &r);
+	assert_non_null(strstr(r.headers, "v1 ComponentStatus is deprecated in v1.19+"));
 	assert_non_null(strstr(r.body, "\"status\":\"False\",\"error\":\"scheduler is not run by "
 				       "this server\""));
 	tresp_free(&r);

@@ -4,12 +4,18 @@
  * RuntimeClasses (pkg/registry/networking/ingressclass, pkg/registry/node/runtimeclass),
  * with the rules of pkg/apis/networking/validation (ValidateIngressClass[Update]) and
  * pkg/apis/node/validation (ValidateRuntimeClass[Update]): the controller and the handler a
- * class names are checked and never change.
+ * class names are checked and never change. And the admission plugin that gives a new
+ * PersistentVolumeClaim that names no class the default StorageClass (DefaultStorageClass,
+ * in kube-apiserver's default chain).
  */
+#include <stdio.h>
 #include <string.h>
 
+#include "api_obj.h"
 #include "api_selector.h"
 #include "api_strategy.h"
+#include "kinds.h"
+#include "registry.h"
 
 /* validateIngressClassSpec: spec.controller is a domain-prefixed path of at most 250
  * characters (IsDomainPrefixedPath); validateIngressClassSpecUpdate: it is immutable. */
@@ -55,3 +61,56 @@ static void runtimeclass_validate(struct api_admit *a)
 const struct api_strategy api_strategy_runtimeclasses = {
     .validate = runtimeclass_validate,
 };
+
+/* ---- the admission plugins that name the default class ---- */
+
+/* util.GetDefaultClass: among the objects of res whose annotation
+ * (or beta annotation) is "true", the newest (creationTimestamp), then the first by name;
+ * copied into buf. false when none is. */
+static bool default_class(struct api_admit *a, const struct api_resource *res, const char *ann,
+			  const char *beta, char *buf, size_t size)
+{
+	struct store_list l = {0};
+	int64_t best = -1;
+	bool found = false;
+
+	if (!res || !a->reg || api_list_all(a->reg->store, res, NULL, 0, &l) != 0)
+		return false;
+	for (size_t i = 0; i < l.count; i++) {
+		struct jv *o = api_load_object(a->d, l.items[i].value, l.items[i].value_len,
+					       l.items[i].mod_rev);
+		const struct jv *anns = jv_path(o, "metadata.annotations");
+		const char *name = jv_path_str(o, "metadata.name");
+		int64_t ts;
+
+		if (!name || !(jv_is_str(jv_get(anns, ann), "true") ||
+			       (beta && jv_is_str(jv_get(anns, beta), "true"))))
+			continue;
+		ts = api_parse_time(jv_path_str(o, "metadata.creationTimestamp"));
+		if (ts > best || (ts == best && strcmp(name, buf) < 0)) {
+			best = ts;
+			snprintf(buf, size, "%s", name);
+			found = true;
+		}
+	}
+	store_list_free(&l);
+	return found;
+}
+
+/* plugin/pkg/admission/storage/storageclass/setdefault (DefaultStorageClass): a new claim
+ * that names no class (neither spec.storageClassName nor the beta annotation) gets the
+ * default StorageClass, when there is one. */
+void api_admit_default_storage_class(struct api_admit *a)
+{
+	char name[256] = "";
+
+	if (a->old || a->sub || jv_path(a->obj, "spec.storageClassName") ||
+	    jv_get(jv_path(a->obj, "metadata.annotations"),
+		   "volume.beta.kubernetes.io/storage-class"))
+		return;
+	if (default_class(a, api_resource_find("storage.k8s.io", "v1", "storageclasses"),
+			  "storageclass.kubernetes.io/is-default-class",
+			  "storageclass.beta.kubernetes.io/is-default-class", name, sizeof(name)))
+		jv_set(a->d, jv_obj_at(a->d, a->obj, "spec"), "storageClassName",
+		       jv_new_strz(a->d, name));
+}

@@ -637,6 +637,7 @@ void api_default_pvc(struct api_admit *a)
 
 	dstr(&c, obj_at(&c, a->obj, "spec"), "volumeMode", "Filesystem");
 	dstr(&c, obj_at(&c, a->obj, "status"), "phase", "Pending");
+	api_admit_default_storage_class(a);
 }
 
 void api_default_deployment(struct api_admit *a)

@@ -42,6 +42,9 @@ void api_validate_cronjob(struct api_admit *a);
 void api_validate_rc(struct api_admit *a);
 void api_validate_podtemplate(struct api_admit *a);
 
+/* classes.c: admission of the default StorageClass (DefaultStorageClass) */
+void api_admit_default_storage_class(struct api_admit *a);
+
 /* services.c */
 int api_service_allocate(struct api_admit *a);
 void api_service_release(struct registry *reg, const struct jv *obj);

@@ -540,6 +540,48 @@ static void test_componentstatus(void **state)
 	tresp_free(&r);
 }
 
+/* The DefaultStorageClass admission plugin: a new claim that names no class gets the default
+ * StorageClass (storageclass.kubernetes.io/is-default-class); one that names a class, even
+ * "", keeps it. */
+static void test_default_storage_class(void **state)
+{
+	struct tsrv *t = *state;
+	struct tresp r;
+	struct jv *j;
+	const char *pvcs = "/api/v1/namespaces/default/persistentvolumeclaims";
+
+	j = tpost(
+	    t, pvcs,
+	    "{\"apiVersion\":\"v1\",\"kind\":\"PersistentVolumeClaim\",\"metadata\":{\"name\":"
+	    "\"before\"},\"spec\":{\"accessModes\":[\"ReadWriteOnce\"],\"resources\":{"
+	    "\"requests\":{\"storage\":\"1Gi\"}}}}",
+	    201, &r);
+	assert_string_equal(tstr(j, "spec.storageClassName"), "(null)");
+	tresp_free(&r);
+	create(t, "/apis/storage.k8s.io/v1/storageclasses",
+	       "{\"apiVersion\":\"storage.k8s.io/v1\",\"kind\":\"StorageClass\",\"metadata\":{"
+	       "\"name\":\"standard\",\"annotations\":{\"storageclass.kubernetes.io/"
+	       "is-default-class\":\"true\"}},\"provisioner\":\"rancher.io/local-path\"}");
+	j = tpost(
+	    t, pvcs,
+	    "{\"apiVersion\":\"v1\",\"kind\":\"PersistentVolumeClaim\",\"metadata\":{\"name\":"
+	    "\"after\"},\"spec\":{\"accessModes\":[\"ReadWriteOnce\"],\"resources\":{"
+	    "\"requests\":{\"storage\":\"1Gi\"}}}}",
+	    201, &r);
+	assert_string_equal(tstr(j, "spec.storageClassName"), "standard");
+	tresp_free(&r);
+	j = tpost(
+	    t, pvcs,
+	    "{\"apiVersion\":\"v1\",\"kind\":\"PersistentVolumeClaim\",\"metadata\":{\"name\":"
+	    "\"none\"},\"spec\":{\"storageClassName\":\"\",\"accessModes\":[\"ReadWriteOnce\"],"
+	    "\"resources\":{\"requests\":{\"storage\":\"1Gi\"}}}}",
+	    201, &r);
+	assert_string_equal(tstr(j, "spec.storageClassName"), "");
+	tresp_free(&r);
+	treq(t, "DELETE", "/apis/storage.k8s.io/v1/storageclasses/standard", NULL, NULL, NULL, &r);
+	tresp_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -550,6 +592,7 @@ int main(void)
 	    cmocka_unit_test(test_rc_validation),
 	    cmocka_unit_test(test_rc_scale),
 	    cmocka_unit_test(test_componentstatus),
+	    cmocka_unit_test(test_default_storage_class),
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);

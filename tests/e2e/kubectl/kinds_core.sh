@@ -156,6 +156,17 @@ matches '^task-pv-volume +10Gi +RWO +Retain +Pending +manual +<unset> +[0-9]+s$'
 ok get-sc k get sc
 matches '^NAME +PROVISIONER +RECLAIMPOLICY +VOLUMEBINDINGMODE +ALLOWVOLUMEEXPANSION +AGE$'
 matches '^local-storage \(default\) +kubernetes.io/no-provisioner +Delete +WaitForFirstConsumer +false +[0-9]+s$'
+# DefaultStorageClass admission: a claim that names no class gets local-storage
+ok pvc-default k create -f - <<'EOF'
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: claim}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+EOF
+ok pvc-class k get pvc claim -o jsonpath='{.spec.storageClassName}'
+has local-storage
 ok get-rc k get rc -o wide
 matches '^NAME +DESIRED +CURRENT +READY +AGE +CONTAINERS +IMAGES +SELECTOR$'
 matches '^nginx +3 +0 +0 +[0-9]+s +nginx +nginx +app=nginx$'

@@ -54,6 +54,12 @@ const char *api_server_token(const struct api_server *s);
 /* The registry under the server: what in-process clients (kclient_local.h) call. */
 struct registry *api_server_registry(const struct api_server *s);
 
+/* The health of a component that runs beside the server, as `kubectl get componentstatuses`
+ * shows it: "scheduler" or "controller-manager", healthy or the error why not (a component
+ * never set is reported as not run by this server). */
+void api_server_set_component(struct api_server *s, const char *name, bool healthy,
+			      const char *error);
+
 /* The gitVersion /version reports (the kubectl dispatcher picks the client by its minor). */
 #define API_GIT_VERSION "v1.32.4"
 

@@ -564,6 +564,174 @@ static const struct api_column api_col_32[] = {
 	{ .name = "Created At", .type = "date", .format = "", .priority = 0, .cell = "fn:created_at",
 	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
 };
+static const char *const api_short_33[] = { "pv", NULL };
+static const char *const api_fields_33[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_subresource api_sub_33[] = {
+	{ .name = "status", .group = "", .version = "v1", .kind = "PersistentVolume", .verbs = API_VERB_GET | API_VERB_PATCH | API_VERB_UPDATE },
+};
+static const struct api_column api_col_33[] = {
+	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
+	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
+	{ .name = "Capacity", .type = "string", .format = "", .priority = 0, .cell = "fn:pv_capacity",
+	  .description = "capacity is the description of the persistent volume's resources and capacity." },
+	{ .name = "Access Modes", .type = "string", .format = "", .priority = 0, .cell = "fn:pv_access_modes",
+	  .description = "accessModes contains all ways the volume can be mounted." },
+	{ .name = "Reclaim Policy", .type = "string", .format = "", .priority = 0, .cell = "fn:pv_reclaim_policy",
+	  .description = "persistentVolumeReclaimPolicy defines what happens to a persistent volume when released from its claim." },
+	{ .name = "Status", .type = "string", .format = "", .priority = 0, .cell = "fn:pv_status",
+	  .description = "phase indicates if a volume is available, bound to a claim, or released by a claim." },
+	{ .name = "Claim", .type = "string", .format = "", .priority = 0, .cell = "fn:pv_claim",
+	  .description = "claimRef is part of a bi-directional binding between PersistentVolume and PersistentVolumeClaim." },
+	{ .name = "StorageClass", .type = "string", .format = "", .priority = 0, .cell = "fn:pv_storage_class",
+	  .description = "StorageClass of the pv" },
+	{ .name = "VolumeAttributesClass", .type = "string", .format = "", .priority = 0, .cell = "fn:pvc_volume_attributes_class",
+	  .description = "VolumeAttributesClass of the pv" },
+	{ .name = "Reason", .type = "string", .format = "", .priority = 0, .cell = "fn:pv_reason",
+	  .description = "reason is a brief CamelCase string that describes any failure and is meant for machine parsing and tidy display in the CLI." },
+	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
+	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
+	{ .name = "VolumeMode", .type = "string", .format = "", .priority = 1, .cell = "fn:pvc_volume_mode",
+	  .description = "volumeMode defines if a volume is intended to be used with a formatted filesystem or to remain in raw block state." },
+};
+static const char *const api_fields_34[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_column api_col_34[] = {
+	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
+	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
+	{ .name = "Containers", .type = "string", .format = "", .priority = 0, .cell = "fn:podtemplate_containers",
+	  .description = "Names of each container in the template." },
+	{ .name = "Images", .type = "string", .format = "", .priority = 0, .cell = "fn:podtemplate_images",
+	  .description = "Images referenced by each container in the template." },
+	{ .name = "Pod Labels", .type = "string", .format = "", .priority = 0, .cell = "fn:podtemplate_labels",
+	  .description = "The labels for the pod template." },
+};
+static const char *const api_short_35[] = { "rc", NULL };
+static const char *const api_categories_35[] = { "all", NULL };
+static const char *const api_fields_35[] = { "metadata.name", "metadata.namespace", "status.replicas", NULL };
+static const struct api_subresource api_sub_35[] = {
+	{ .name = "scale", .group = "autoscaling", .version = "v1", .kind = "Scale", .verbs = API_VERB_GET | API_VERB_PATCH | API_VERB_UPDATE },
+	{ .name = "status", .group = "", .version = "v1", .kind = "ReplicationController", .verbs = API_VERB_GET | API_VERB_PATCH | API_VERB_UPDATE },
+};
+static const struct api_column api_col_35[] = {
+	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
+	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
+	{ .name = "Desired", .type = "integer", .format = "", .priority = 0, .cell = "int:spec.replicas",
+	  .description = "Replicas is the number of desired replicas." },
+	{ .name = "Current", .type = "integer", .format = "", .priority = 0, .cell = "int:status.replicas",
+	  .description = "Replicas is the most recently observed number of replicas." },
+	{ .name = "Ready", .type = "integer", .format = "", .priority = 0, .cell = "int:status.readyReplicas",
+	  .description = "The number of ready replicas for this replication controller." },
+	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
+	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
+	{ .name = "Containers", .type = "string", .format = "", .priority = 1, .cell = "fn:template_containers",
+	  .description = "Names of each container in the template." },
+	{ .name = "Images", .type = "string", .format = "", .priority = 1, .cell = "fn:template_images",
+	  .description = "Images referenced by each container in the template." },
+	{ .name = "Selector", .type = "string", .format = "", .priority = 1, .cell = "fn:rc_selector",
+	  .description = "Selector is a label query over pods that should match the Replicas count." },
+};
+static const char *const api_short_36[] = { "cs", NULL };
+static const char *const api_fields_36[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_column api_col_36[] = {
+	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
+	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
+	{ .name = "Status", .type = "string", .format = "", .priority = 0, .cell = "fn:cs_status",
+	  .description = "Status of the component conditions" },
+	{ .name = "Message", .type = "string", .format = "", .priority = 0, .cell = "fn:cs_message",
+	  .description = "Message of the component conditions" },
+	{ .name = "Error", .type = "string", .format = "", .priority = 0, .cell = "fn:cs_error",
+	  .description = "Error of the component conditions" },
+};
+static const char *const api_short_37[] = { "sc", NULL };
+static const char *const api_fields_37[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_column api_col_37[] = {
+	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "fn:sc_name",
+	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
+	{ .name = "Provisioner", .type = "string", .format = "", .priority = 0, .cell = "str:provisioner",
+	  .description = "provisioner indicates the type of the provisioner." },
+	{ .name = "ReclaimPolicy", .type = "string", .format = "", .priority = 0, .cell = "fn:sc_reclaim_policy",
+	  .description = "reclaimPolicy controls the reclaimPolicy for dynamically provisioned PersistentVolumes of this storage class. Defaults to Delete." },
+	{ .name = "VolumeBindingMode", .type = "string", .format = "", .priority = 0, .cell = "fn:sc_binding_mode",
+	  .description = "volumeBindingMode indicates how PersistentVolumeClaims should be provisioned and bound.  When unset, VolumeBindingImmediate is used." },
+	{ .name = "AllowVolumeExpansion", .type = "string", .format = "", .priority = 0, .cell = "fn:sc_allow_expansion",
+	  .description = "allowVolumeExpansion shows whether the storage class allow volume expand." },
+	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
+	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
+};
+static const char *const api_fields_38[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_column api_col_38[] = {
+	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
+	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
+	{ .name = "AttachRequired", .type = "boolean", .format = "", .priority = 0, .cell = "fn:csi_attach_required",
+	  .description = "attachRequired indicates this CSI volume driver requires an attach operation." },
+	{ .name = "PodInfoOnMount", .type = "boolean", .format = "", .priority = 0, .cell = "fn:csi_pod_info",
+	  .description = "podInfoOnMount indicates this CSI volume driver requires additional pod information (like podName, podUID, etc.) during mount operations." },
+	{ .name = "StorageCapacity", .type = "boolean", .format = "", .priority = 0, .cell = "fn:csi_storage_capacity",
+	  .description = "storageCapacity indicates that the CSI volume driver wants pod scheduling to consider the storage capacity that the driver deployment will report." },
+	{ .name = "TokenRequests", .type = "string", .format = "", .priority = 0, .cell = "fn:csi_token_requests",
+	  .description = "tokenRequests indicates the CSI driver needs pods' service account tokens it is mounting volume for to do necessary authentication." },
+	{ .name = "RequiresRepublish", .type = "boolean", .format = "", .priority = 0, .cell = "fn:csi_republish",
+	  .description = "requiresRepublish indicates the CSI driver wants `NodePublishVolume` being periodically called to reflect any possible change in the mounted volume." },
+	{ .name = "Modes", .type = "string", .format = "", .priority = 0, .cell = "fn:csi_modes",
+	  .description = "volumeLifecycleModes defines what kind of volumes this CSI volume driver supports." },
+	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
+	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
+};
+static const char *const api_fields_39[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_column api_col_39[] = {
+	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
+	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
+	{ .name = "Drivers", .type = "integer", .format = "", .priority = 0, .cell = "fn:csinode_drivers",
+	  .description = "drivers is a list of information of all CSI Drivers existing on a node." },
+	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
+	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
+};
+static const char *const api_fields_40[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_column api_col_40[] = {
+	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
+	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
+	{ .name = "StorageClassName", .type = "string", .format = "", .priority = 0, .cell = "fn:csicap_class",
+	  .description = "storageClassName represents the name of the StorageClass that the reported capacity applies to." },
+	{ .name = "Capacity", .type = "string", .format = "", .priority = 0, .cell = "fn:csicap_capacity",
+	  .description = "capacity is the value reported by the CSI driver in its GetCapacityResponse for a GetCapacityRequest with topology and parameters that match the previous fields." },
+};
+static const char *const api_fields_41[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_subresource api_sub_41[] = {
+	{ .name = "status", .group = "storage.k8s.io", .version = "v1", .kind = "VolumeAttachment", .verbs = API_VERB_GET | API_VERB_PATCH | API_VERB_UPDATE },
+};
+static const struct api_column api_col_41[] = {
+	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
+	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
+	{ .name = "Attacher", .type = "string", .format = "", .priority = 0, .cell = "fn:va_attacher",
+	  .description = "attacher indicates the name of the volume driver that MUST handle this request." },
+	{ .name = "PV", .type = "string", .format = "", .priority = 0, .cell = "fn:va_pv",
+	  .description = "persistentVolumeName represents the name of the persistent volume to attach." },
+	{ .name = "Node", .type = "string", .format = "", .priority = 0, .cell = "fn:va_node",
+	  .description = "nodeName represents the node that the volume should be attached to." },
+	{ .name = "Attached", .type = "boolean", .format = "", .priority = 0, .cell = "fn:va_attached",
+	  .description = "attached indicates the volume is successfully attached." },
+	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
+	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
+};
+static const char *const api_fields_42[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_column api_col_42[] = {
+	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
+	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
+	{ .name = "Controller", .type = "string", .format = "", .priority = 0, .cell = "fn:ingressclass_controller",
+	  .description = "Controller that is responsible for handling this class" },
+	{ .name = "Parameters", .type = "string", .format = "", .priority = 0, .cell = "fn:ingressclass_parameters",
+	  .description = "A reference to a resource with additional parameters" },
+	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
+	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
+};
+static const char *const api_fields_43[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_column api_col_43[] = {
+	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
+	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
+	{ .name = "Handler", .type = "string", .format = "", .priority = 0, .cell = "fn:runtimeclass_handler",
+	  .description = "handler specifies the underlying runtime and configuration that the CRI implementation will use to handle pods of this class." },
+	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
+	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
+};
 
 const struct api_resource api_resources[] = {
 	{ .kind = &k8s_schema_kinds[31], .key = "namespaces", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_0, .field_selectors = api_fields_0, .subresources = api_sub_0, .nsubresources = 2, .flags = API_RES_STATUS, .strategy = &api_strategy_namespaces, .columns = api_col_0, .ncolumns = 3 },
@@ -599,7 +767,18 @@ const struct api_resource api_resources[] = {
 	{ .kind = &k8s_schema_kinds[35], .key = "persistentvolumeclaims", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_30, .field_selectors = api_fields_30, .subresources = api_sub_30, .nsubresources = 1, .flags = API_RES_STATUS, .strategy = &api_strategy_pvcs, .columns = api_col_30, .ncolumns = 9 },
 	{ .kind = &k8s_schema_kinds[39], .key = "priorityclasses.scheduling.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_31, .field_selectors = api_fields_31, .flags = 0, .strategy = &api_strategy_priorityclasses, .columns = api_col_31, .ncolumns = 5 },
 	{ .kind = &k8s_schema_kinds[28], .key = "limitranges", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_32, .field_selectors = api_fields_32, .flags = 0, .strategy = &api_strategy_limitranges, .columns = api_col_32, .ncolumns = 2 },
+	{ .kind = &k8s_schema_kinds[34], .key = "persistentvolumes", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_33, .field_selectors = api_fields_33, .subresources = api_sub_33, .nsubresources = 1, .flags = API_RES_STATUS, .strategy = &api_strategy_pvs, .columns = api_col_33, .ncolumns = 11 },
+	{ .kind = &k8s_schema_kinds[38], .key = "podtemplates", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_34, .flags = API_RES_GENERATION, .strategy = &api_strategy_podtemplates, .columns = api_col_34, .ncolumns = 4 },
+	{ .kind = &k8s_schema_kinds[42], .key = "replicationcontrollers", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_35, .categories = api_categories_35, .field_selectors = api_fields_35, .subresources = api_sub_35, .nsubresources = 2, .flags = API_RES_STATUS | API_RES_SCALE | API_RES_GENERATION, .strategy = &api_strategy_rcs, .columns = api_col_35, .ncolumns = 8 },
+	{ .kind = &k8s_schema_kinds[8], .key = "componentstatuses", .verbs = API_VERB_GET | API_VERB_LIST, .short_names = api_short_36, .field_selectors = api_fields_36, .flags = 0, .strategy = &api_strategy_componentstatuses, .columns = api_col_36, .ncolumns = 4 },
+	{ .kind = &k8s_schema_kinds[55], .key = "storageclasses.storage.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_37, .field_selectors = api_fields_37, .flags = 0, .strategy = &api_strategy_storageclasses, .columns = api_col_37, .ncolumns = 6 },
+	{ .kind = &k8s_schema_kinds[2], .key = "csidrivers.storage.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_38, .flags = 0, .strategy = &api_strategy_csidrivers, .columns = api_col_38, .ncolumns = 8 },
+	{ .kind = &k8s_schema_kinds[3], .key = "csinodes.storage.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_39, .flags = 0, .strategy = &api_strategy_csinodes, .columns = api_col_39, .ncolumns = 3 },
+	{ .kind = &k8s_schema_kinds[4], .key = "csistoragecapacities.storage.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_40, .flags = 0, .strategy = &api_strategy_csicapacities, .columns = api_col_40, .ncolumns = 3 },
+	{ .kind = &k8s_schema_kinds[62], .key = "volumeattachments.storage.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_41, .subresources = api_sub_41, .nsubresources = 1, .flags = API_RES_STATUS, .strategy = &api_strategy_volumeattachments, .columns = api_col_41, .ncolumns = 6 },
+	{ .kind = &k8s_schema_kinds[25], .key = "ingressclasses.networking.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_42, .flags = API_RES_GENERATION, .strategy = &api_strategy_ingressclasses, .columns = api_col_42, .ncolumns = 4 },
+	{ .kind = &k8s_schema_kinds[46], .key = "runtimeclasses.node.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_43, .flags = 0, .strategy = &api_strategy_runtimeclasses, .columns = api_col_43, .ncolumns = 3 },
 };
-const size_t api_nresources = 33;
+const size_t api_nresources = 44;
 
 /* clang-format on */

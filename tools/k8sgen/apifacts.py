@@ -529,3 +529,186 @@ RESOURCES = [
         "short": ["limits"], "fields": META_FIELDS, "columns": [NAME, CREATED_AT],
     },
 ]
+
+# ---- kinds-core ----
+# Columns: pkg/printers/internalversion/printers.go (AddHandlers) of 1.32; short names and
+# categories: each pkg/registry/<group>/<resource>/storage/storage.go.
+RESOURCES += [
+    {
+        "gvk": ("", "v1", "PersistentVolume"), "strategy": "pvs", "verbs": ALL_VERBS, "short": ["pv"],
+        "subresources": [("status", "PersistentVolume", STATUS_VERBS)],
+        "fields": META_FIELDS,
+        "columns": [NAME,
+                    col("Capacity", "string", "fn:pv_capacity",
+                        "capacity is the description of the persistent volume's resources "
+                        "and capacity."),
+                    col("Access Modes", "string", "fn:pv_access_modes",
+                        "accessModes contains all ways the volume can be mounted."),
+                    col("Reclaim Policy", "string", "fn:pv_reclaim_policy",
+                        "persistentVolumeReclaimPolicy defines what happens to a persistent "
+                        "volume when released from its claim."),
+                    col("Status", "string", "fn:pv_status",
+                        "phase indicates if a volume is available, bound to a claim, or "
+                        "released by a claim."),
+                    col("Claim", "string", "fn:pv_claim",
+                        "claimRef is part of a bi-directional binding between "
+                        "PersistentVolume and PersistentVolumeClaim."),
+                    col("StorageClass", "string", "fn:pv_storage_class",
+                        "StorageClass of the pv"),
+                    col("VolumeAttributesClass", "string", "fn:pvc_volume_attributes_class",
+                        "VolumeAttributesClass of the pv"),
+                    col("Reason", "string", "fn:pv_reason",
+                        "reason is a brief CamelCase string that describes any failure and "
+                        "is meant for machine parsing and tidy display in the CLI."),
+                    AGE,
+                    col("VolumeMode", "string", "fn:pvc_volume_mode",
+                        "volumeMode defines if a volume is intended to be used with a "
+                        "formatted filesystem or to remain in raw block state.", 1)],
+    },
+    {
+        "gvk": ("", "v1", "PodTemplate"), "strategy": "podtemplates", "verbs": ALL_VERBS,
+        "generation": True, "fields": META_FIELDS,
+        "columns": [NAME,
+                    col("Containers", "string", "fn:podtemplate_containers",
+                        "Names of each container in the template."),
+                    col("Images", "string", "fn:podtemplate_images",
+                        "Images referenced by each container in the template."),
+                    col("Pod Labels", "string", "fn:podtemplate_labels",
+                        "The labels for the pod template.")],
+    },
+    {
+        "gvk": ("", "v1", "ReplicationController"), "strategy": "rcs", "verbs": ALL_VERBS,
+        "short": ["rc"], "categories": ["all"], "generation": True,
+        "subresources": [("scale", "autoscaling/v1/Scale", STATUS_VERBS),
+                         ("status", "ReplicationController", STATUS_VERBS)],
+        "fields": META_FIELDS + ["status.replicas"],
+        "columns": [NAME,
+                    col("Desired", "integer", "int:spec.replicas",
+                        "Replicas is the number of desired replicas."),
+                    col("Current", "integer", "int:status.replicas",
+                        "Replicas is the most recently observed number of replicas."),
+                    col("Ready", "integer", "int:status.readyReplicas",
+                        "The number of ready replicas for this replication controller."),
+                    AGE, CONTAINERS, IMAGES,
+                    col("Selector", "string", "fn:rc_selector",
+                        "Selector is a label query over pods that should match the Replicas "
+                        "count.", 1)],
+    },
+    {
+        # computed on each read (strategy/componentstatus.c), never written by a client
+        "gvk": ("", "v1", "ComponentStatus"), "strategy": "componentstatuses",
+        "verbs": ["get", "list"], "short": ["cs"], "fields": META_FIELDS,
+        "columns": [NAME,
+                    col("Status", "string", "fn:cs_status",
+                        "Status of the component conditions"),
+                    col("Message", "string", "fn:cs_message",
+                        "Message of the component conditions"),
+                    col("Error", "string", "fn:cs_error",
+                        "Error of the component conditions")],
+    },
+    {
+        "gvk": ("storage.k8s.io", "v1", "StorageClass"), "strategy": "storageclasses",
+        "verbs": ALL_VERBS, "short": ["sc"], "fields": META_FIELDS,
+        "columns": [col("Name", "string", "fn:sc_name", NAME_DESC, fmt="name"),
+                    col("Provisioner", "string", "str:provisioner",
+                        "provisioner indicates the type of the provisioner."),
+                    col("ReclaimPolicy", "string", "fn:sc_reclaim_policy",
+                        "reclaimPolicy controls the reclaimPolicy for dynamically "
+                        "provisioned PersistentVolumes of this storage class. Defaults to "
+                        "Delete."),
+                    col("VolumeBindingMode", "string", "fn:sc_binding_mode",
+                        "volumeBindingMode indicates how PersistentVolumeClaims should be "
+                        "provisioned and bound.  When unset, VolumeBindingImmediate is "
+                        "used."),
+                    col("AllowVolumeExpansion", "string", "fn:sc_allow_expansion",
+                        "allowVolumeExpansion shows whether the storage class allow volume "
+                        "expand."),
+                    AGE],
+    },
+    {
+        "gvk": ("storage.k8s.io", "v1", "CSIDriver"), "strategy": "csidrivers",
+        "verbs": ALL_VERBS, "fields": META_FIELDS,
+        "columns": [NAME,
+                    col("AttachRequired", "boolean", "fn:csi_attach_required",
+                        "attachRequired indicates this CSI volume driver requires an attach "
+                        "operation."),
+                    col("PodInfoOnMount", "boolean", "fn:csi_pod_info",
+                        "podInfoOnMount indicates this CSI volume driver requires additional "
+                        "pod information (like podName, podUID, etc.) during mount "
+                        "operations."),
+                    col("StorageCapacity", "boolean", "fn:csi_storage_capacity",
+                        "storageCapacity indicates that the CSI volume driver wants pod "
+                        "scheduling to consider the storage capacity that the driver "
+                        "deployment will report."),
+                    col("TokenRequests", "string", "fn:csi_token_requests",
+                        "tokenRequests indicates the CSI driver needs pods' service account "
+                        "tokens it is mounting volume for to do necessary authentication."),
+                    col("RequiresRepublish", "boolean", "fn:csi_republish",
+                        "requiresRepublish indicates the CSI driver wants `NodePublishVolume` "
+                        "being periodically called to reflect any possible change in the "
+                        "mounted volume."),
+                    col("Modes", "string", "fn:csi_modes",
+                        "volumeLifecycleModes defines what kind of volumes this CSI volume "
+                        "driver supports."),
+                    AGE],
+    },
+    {
+        "gvk": ("storage.k8s.io", "v1", "CSINode"), "strategy": "csinodes", "verbs": ALL_VERBS,
+        "fields": META_FIELDS,
+        "columns": [NAME,
+                    col("Drivers", "integer", "fn:csinode_drivers",
+                        "drivers is a list of information of all CSI Drivers existing on a "
+                        "node."),
+                    AGE],
+    },
+    {
+        "gvk": ("storage.k8s.io", "v1", "CSIStorageCapacity"), "strategy": "csicapacities",
+        "verbs": ALL_VERBS, "fields": META_FIELDS,
+        "columns": [NAME,
+                    col("StorageClassName", "string", "fn:csicap_class",
+                        "storageClassName represents the name of the StorageClass that the "
+                        "reported capacity applies to."),
+                    col("Capacity", "string", "fn:csicap_capacity",
+                        "capacity is the value reported by the CSI driver in its "
+                        "GetCapacityResponse for a GetCapacityRequest with topology and "
+                        "parameters that match the previous fields.")],
+    },
+    {
+        "gvk": ("storage.k8s.io", "v1", "VolumeAttachment"), "strategy": "volumeattachments",
+        "verbs": ALL_VERBS,
+        "subresources": [("status", "VolumeAttachment", STATUS_VERBS)],
+        "fields": META_FIELDS,
+        "columns": [NAME,
+                    col("Attacher", "string", "fn:va_attacher",
+                        "attacher indicates the name of the volume driver that MUST handle "
+                        "this request."),
+                    col("PV", "string", "fn:va_pv",
+                        "persistentVolumeName represents the name of the persistent volume "
+                        "to attach."),
+                    col("Node", "string", "fn:va_node",
+                        "nodeName represents the node that the volume should be attached "
+                        "to."),
+                    col("Attached", "boolean", "fn:va_attached",
+                        "attached indicates the volume is successfully attached."),
+                    AGE],
+    },
+    {
+        "gvk": ("networking.k8s.io", "v1", "IngressClass"), "strategy": "ingressclasses",
+        "verbs": ALL_VERBS, "generation": True, "fields": META_FIELDS,
+        "columns": [NAME,
+                    col("Controller", "string", "fn:ingressclass_controller",
+                        "Controller that is responsible for handling this class"),
+                    col("Parameters", "string", "fn:ingressclass_parameters",
+                        "A reference to a resource with additional parameters"),
+                    AGE],
+    },
+    {
+        "gvk": ("node.k8s.io", "v1", "RuntimeClass"), "strategy": "runtimeclasses",
+        "verbs": ALL_VERBS, "fields": META_FIELDS,
+        "columns": [NAME,
+                    col("Handler", "string", "fn:runtimeclass_handler",
+                        "handler specifies the underlying runtime and configuration that the "
+                        "CRI implementation will use to handle pods of this class."),
+                    AGE],
+    },
+]

@@ -319,6 +319,7 @@ int cmd_server(int argc, char **argv)
 			fprintf(stderr, "drover server: controllers: %s\n", strerror(-err));
 			goto fail;
 		}
+		api_server_set_component(s, "controller-manager", true, NULL);
 	}
 	if (run_sched) {
 		kcs = kclient_local_new(api_server_registry(s), NULL);
@@ -332,11 +333,16 @@ int cmd_server(int argc, char **argv)
 			fprintf(stderr, "drover server: scheduler: %s\n", strerror(-err));
 			goto fail;
 		}
+		api_server_set_component(s, "scheduler", true, NULL);
 	}
 	printf("kubeconfig: %s\n", api_server_kubeconfig(s) ? api_server_kubeconfig(s) : "-");
 	fflush(stdout);
 	cli_wait_stop();
 	log_info("api", "stopping");
+	if (sched)
+		api_server_set_component(s, "scheduler", false, "stopping");
+	if (cm)
+		api_server_set_component(s, "controller-manager", false, "stopping");
 	scheduler_stop(sched);
 	ctrl_manager_stop(cm);
 	kclient_free(kcs);

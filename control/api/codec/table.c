@@ -704,7 +704,7 @@ static void quota_cell(const struct jv *o, bool limits, struct cell *c)
 	}
 }
 
-static void access_modes(const struct jv *o, struct cell *c)
+static void access_modes(const struct jv *o, const char *path, struct cell *c)
 {
 	static const char *const modes[][2] = {{"ReadWriteOnce", "RWO"},
 					       {"ReadOnlyMany", "ROX"},
@@ -713,7 +713,7 @@ static void access_modes(const struct jv *o, struct cell *c)
 
 	c->s[0] = 0;
 	for (size_t i = 0; i < 4; i++)
-		for (const struct jv *m = first(o, "status.accessModes"); m; m = m->next)
+		for (const struct jv *m = first(o, path); m; m = m->next)
 			if (jv_is_str(m, modes[i][0]))
 				cell_add(c, ",", modes[i][1]);
 }
@@ -836,6 +836,40 @@ enum cell_fn {
 	FN_PVC_VOLUME_MODE,
 	FN_CSR_DURATION,
 	FN_CSR_CONDITION,
+	FN_PV_CAPACITY,
+	FN_PV_ACCESS_MODES,
+	FN_PV_RECLAIM_POLICY,
+	FN_PV_STATUS,
+	FN_PV_CLAIM,
+	FN_PV_STORAGE_CLASS,
+	FN_PV_REASON,
+	FN_PODTEMPLATE_CONTAINERS,
+	FN_PODTEMPLATE_IMAGES,
+	FN_PODTEMPLATE_LABELS,
+	FN_RC_SELECTOR,
+	FN_CS_STATUS,
+	FN_CS_MESSAGE,
+	FN_CS_ERROR,
+	FN_SC_NAME,
+	FN_SC_RECLAIM_POLICY,
+	FN_SC_BINDING_MODE,
+	FN_SC_ALLOW_EXPANSION,
+	FN_CSI_ATTACH_REQUIRED,
+	FN_CSI_POD_INFO,
+	FN_CSI_STORAGE_CAPACITY,
+	FN_CSI_TOKEN_REQUESTS,
+	FN_CSI_REPUBLISH,
+	FN_CSI_MODES,
+	FN_CSINODE_DRIVERS,
+	FN_CSICAP_CLASS,
+	FN_CSICAP_CAPACITY,
+	FN_VA_ATTACHER,
+	FN_VA_PV,
+	FN_VA_NODE,
+	FN_VA_ATTACHED,
+	FN_INGRESSCLASS_CONTROLLER,
+	FN_INGRESSCLASS_PARAMETERS,
+	FN_RUNTIMECLASS_HANDLER,
 	FN__COUNT,
 };
 
@@ -904,6 +938,40 @@ static const char *const fn_names[FN__COUNT] = {
     "pvc_volume_mode",
     "csr_duration",
     "csr_condition",
+    "pv_capacity",
+    "pv_access_modes",
+    "pv_reclaim_policy",
+    "pv_status",
+    "pv_claim",
+    "pv_storage_class",
+    "pv_reason",
+    "podtemplate_containers",
+    "podtemplate_images",
+    "podtemplate_labels",
+    "rc_selector",
+    "cs_status",
+    "cs_message",
+    "cs_error",
+    "sc_name",
+    "sc_reclaim_policy",
+    "sc_binding_mode",
+    "sc_allow_expansion",
+    "csi_attach_required",
+    "csi_pod_info",
+    "csi_storage_capacity",
+    "csi_token_requests",
+    "csi_republish",
+    "csi_modes",
+    "csinode_drivers",
+    "csicap_class",
+    "csicap_capacity",
+    "va_attacher",
+    "va_pv",
+    "va_node",
+    "va_attached",
+    "ingressclass_controller",
+    "ingressclass_parameters",
+    "runtimeclass_handler",
 };
 
 /* printCertificateSigningRequest: the requested duration, and extractCSRStatus */
@@ -950,6 +1018,8 @@ static void ready_of(const struct jv *o, struct cell *c)
 	snprintf(c->s, sizeof(c->s), "%lld/%lld", int_at(o, "status.readyReplicas"),
 		 int_at(o, "spec.replicas"));
 }
+
+static void kinds_cell(int fn, const struct jv *o, struct cell *c);
 
 static void fn_cell(int fn, const struct jv *o, struct cell *c)
 {
@@ -1143,7 +1213,7 @@ static void fn_cell(int fn, const struct jv *o, struct cell *c)
 		cell_str(c, jv_path_str(o, "status.capacity.storage"));
 		break;
 	case FN_PVC_ACCESS_MODES:
-		access_modes(o, c);
+		access_modes(o, "status.accessModes", c);
 		break;
 	case FN_PVC_STORAGE_CLASS:
 		cell_str(c, str_or(o, "spec.storageClassName", "<unset>"));
@@ -1159,6 +1229,191 @@ static void fn_cell(int fn, const struct jv *o, struct cell *c)
 		break;
 	case FN_CSR_CONDITION:
 		csr_condition(o, c);
+		break;
+	default:
+		kinds_cell(fn, o, c);
+		break;
+	}
+}
+
+/* ---- the cells of the kinds of tools/k8sgen/apifacts.py's kinds-core block ---- */
+
+/* A pointer-to-bool field of a printer: its value, or dflt when unset. */
+static void bool_cell(struct cell *c, const struct jv *o, const char *path, bool dflt)
+{
+	const struct jv *v = jv_path(o, path);
+
+	c->is_bool = true;
+	c->i = v && (v->type == JV_TRUE || v->type == JV_FALSE) ? v->type == JV_TRUE : dflt;
+}
+
+/* printComponentStatus: the Healthy condition's status, message and error. */
+static void cs_cell(const struct jv *o, const char *which, struct cell *c)
+{
+	for (const struct jv *x = first(o, "conditions"); x; x = x->next) {
+		if (!jv_is_str(jv_get(x, "type"), "Healthy"))
+			continue;
+		if (strcmp(which, "status") == 0)
+			cell_str(c,
+				 jv_is_str(jv_get(x, "status"), "True") ? "Healthy" : "Unhealthy");
+		else
+			cell_str(c, jv_path_str(x, which));
+		return;
+	}
+	cell_str(c, strcmp(which, "status") == 0 ? "Unknown" : "");
+}
+
+/* printStorageClass: " (default)" after a default class's name (IsDefaultAnnotation). */
+static void sc_name(const struct jv *o, struct cell *c)
+{
+	const struct jv *ann = jv_path(o, "metadata.annotations");
+	bool dflt =
+	    jv_is_str(jv_get(ann, "storageclass.kubernetes.io/is-default-class"), "true") ||
+	    jv_is_str(jv_get(ann, "storageclass.beta.kubernetes.io/is-default-class"), "true");
+
+	snprintf(c->s, sizeof(c->s), "%s%s", str_or(o, "metadata.name", ""),
+		 dflt ? " (default)" : "");
+}
+
+/* printIngressClass: Kind[.APIGroup]/Name of spec.parameters. */
+static void ingressclass_parameters(const struct jv *o, struct cell *c)
+{
+	const struct jv *p = jv_path(o, "spec.parameters");
+	const char *group = jv_path_str(p, "apiGroup");
+
+	if (!p) {
+		cell_str(c, "<none>");
+		return;
+	}
+	snprintf(c->s, sizeof(c->s), "%s%s%s/%s", str_or(p, "kind", ""), group ? "." : "",
+		 group ? group : "", str_or(p, "name", ""));
+}
+
+/* printCSIDriver: the audiences of tokenRequests, "<unset>" without the field. */
+static void csi_token_requests(const struct jv *o, struct cell *c)
+{
+	if (!jv_path(o, "spec.tokenRequests"))
+		cell_str(c, "<unset>");
+	else
+		join_field(c, o, "spec.tokenRequests", "audience");
+}
+
+static void kinds_cell(int fn, const struct jv *o, struct cell *c)
+{
+	switch (fn) {
+	case FN_PV_CAPACITY: /* a missing Quantity prints as "0" */
+		cell_str(c, str_or(o, "spec.capacity.storage", "0"));
+		break;
+	case FN_PV_ACCESS_MODES:
+		access_modes(o, "spec.accessModes", c);
+		break;
+	case FN_PV_RECLAIM_POLICY:
+		cell_str(c, jv_path_str(o, "spec.persistentVolumeReclaimPolicy"));
+		break;
+	case FN_PV_STATUS:
+		cell_str(c, jv_path(o, "metadata.deletionTimestamp")
+				? "Terminating"
+				: jv_path_str(o, "status.phase"));
+		break;
+	case FN_PV_CLAIM:
+		if (jv_path(o, "spec.claimRef"))
+			snprintf(c->s, sizeof(c->s), "%s/%s",
+				 str_or(o, "spec.claimRef.namespace", ""),
+				 str_or(o, "spec.claimRef.name", ""));
+		break;
+	case FN_PV_STORAGE_CLASS: { /* GetPersistentVolumeClass: the beta annotation first */
+		const struct jv *a = jv_get(jv_path(o, "metadata.annotations"),
+					    "volume.beta.kubernetes.io/storage-class");
+
+		cell_str(c, a && a->type == JV_STRING ? a->s
+						      : jv_path_str(o, "spec.storageClassName"));
+		break;
+	}
+	case FN_PV_REASON:
+		cell_str(c, jv_path_str(o, "status.reason"));
+		break;
+	case FN_PODTEMPLATE_CONTAINERS:
+		join_field(c, o, "template.spec.containers", "name");
+		break;
+	case FN_PODTEMPLATE_IMAGES:
+		join_field(c, o, "template.spec.containers", "image");
+		break;
+	case FN_PODTEMPLATE_LABELS:
+		format_labels(c, jv_path(o, "template.metadata.labels"));
+		break;
+	case FN_RC_SELECTOR:
+		format_labels(c, jv_path(o, "spec.selector"));
+		break;
+	case FN_CS_STATUS:
+		cs_cell(o, "status", c);
+		break;
+	case FN_CS_MESSAGE:
+		cs_cell(o, "message", c);
+		break;
+	case FN_CS_ERROR:
+		cs_cell(o, "error", c);
+		break;
+	case FN_SC_NAME:
+		sc_name(o, c);
+		break;
+	case FN_SC_RECLAIM_POLICY:
+		cell_str(c, str_or(o, "reclaimPolicy", "Delete"));
+		break;
+	case FN_SC_BINDING_MODE:
+		cell_str(c, str_or(o, "volumeBindingMode", "Immediate"));
+		break;
+	case FN_SC_ALLOW_EXPANSION: /* a bool cell in a "string" column, as Kubernetes has it */
+		bool_cell(c, o, "allowVolumeExpansion", false);
+		break;
+	case FN_CSI_ATTACH_REQUIRED:
+		bool_cell(c, o, "spec.attachRequired", true);
+		break;
+	case FN_CSI_POD_INFO:
+		bool_cell(c, o, "spec.podInfoOnMount", false);
+		break;
+	case FN_CSI_STORAGE_CAPACITY:
+		bool_cell(c, o, "spec.storageCapacity", false);
+		break;
+	case FN_CSI_TOKEN_REQUESTS:
+		csi_token_requests(o, c);
+		break;
+	case FN_CSI_REPUBLISH:
+		bool_cell(c, o, "spec.requiresRepublish", false);
+		break;
+	case FN_CSI_MODES:
+		join_strings(c, o, "spec.volumeLifecycleModes");
+		if (!c->s[0])
+			cell_str(c, "<none>");
+		break;
+	case FN_CSINODE_DRIVERS:
+		cell_int(c, (long long)jv_count(jv_path(o, "spec.drivers")));
+		break;
+	case FN_CSICAP_CLASS:
+		cell_str(c, jv_path_str(o, "storageClassName"));
+		break;
+	case FN_CSICAP_CAPACITY:
+		cell_str(c, str_or(o, "capacity", "<unset>"));
+		break;
+	case FN_VA_ATTACHER:
+		cell_str(c, jv_path_str(o, "spec.attacher"));
+		break;
+	case FN_VA_PV:
+		cell_str(c, jv_path_str(o, "spec.source.persistentVolumeName"));
+		break;
+	case FN_VA_NODE:
+		cell_str(c, jv_path_str(o, "spec.nodeName"));
+		break;
+	case FN_VA_ATTACHED:
+		bool_cell(c, o, "status.attached", false);
+		break;
+	case FN_INGRESSCLASS_CONTROLLER:
+		cell_str(c, jv_path_str(o, "spec.controller"));
+		break;
+	case FN_INGRESSCLASS_PARAMETERS:
+		ingressclass_parameters(o, c);
+		break;
+	case FN_RUNTIMECLASS_HANDLER:
+		cell_str(c, jv_path_str(o, "handler"));
 		break;
 	default:
 		cell_str(c, "<unknown>");

@@ -670,3 +670,9 @@ struct registry *api_server_registry(const struct api_server *s)
 {
 	return s ? s->reg : NULL;
 }
+
+void api_server_set_component(struct api_server *s, const char *name, bool healthy,
+			      const char *error)
+{
+	registry_set_component(s->reg, name, healthy, error);
+}

@@ -366,6 +366,7 @@ static void op_list(struct vctx *c)
 		reply(c);
 		goto out;
 	}
+	api_reply_warnings(c->r, &c->out); /* a deprecated kind's */
 	list_begin(&b, o);
 	if (reg_list_remaining(&o->l) > LIST_STREAM_ITEMS && c->r->conn) {
 		struct list_stream *ls = calloc(1, sizeof(*ls));

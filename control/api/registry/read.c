@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "api_selector.h"
+#include "api_strategy.h"
 #include "reg_int.h"
 
 int reg_get(struct registry *reg, const struct reg_req *rq, bool tree, struct api_result *out)
@@ -23,6 +24,10 @@ int reg_get(struct registry *reg, const struct reg_req *rq, bool tree, struct ap
 
 	if (reg_call_init(&c, reg, rq, out) != 0)
 		return -EINVAL;
+	if (api_strategy_of(c.res)->refresh)
+		api_strategy_of(c.res)->refresh(reg, c.res);
+	if (api_strategy_of(c.res)->deprecated)
+		api_result_warn(out, "%s", api_strategy_of(c.res)->deprecated);
 	err = store_get(reg->store, c.key, strlen(c.key), 0, &out->kv);
 	if (err) {
 		api_fail_store(out, c.res, c.name, err);
@@ -138,6 +143,10 @@ int reg_list(struct registry *reg, const struct reg_req *rq, const struct reg_li
 		return -EINVAL;
 	l->res = c.res;
 	l->wire = c.wire;
+	if (api_strategy_of(c.res)->refresh)
+		api_strategy_of(c.res)->refresh(reg, c.res);
+	if (api_strategy_of(c.res)->deprecated)
+		api_result_warn(out, "%s", api_strategy_of(c.res)->deprecated);
 	l->sel = o->sel;
 	raw_prefilter(l, o->sel);
 	/* metadata.name=x pins one key: read that prefix only */

@@ -111,6 +111,7 @@ int registry_new(struct store *store, const struct registry_config *cfg, struct 
 		return -ENOMEM;
 	reg->cfg = *cfg;
 	reg->store = store;
+	pthread_mutex_init(&reg->comp_lock, NULL);
 	reg->service_cidr = strdup(cfg->service_cidr ? cfg->service_cidr : "10.96.0.0/16");
 	if (!reg->service_cidr) {
 		registry_free(reg);
@@ -167,7 +168,37 @@ void registry_free(struct registry *reg)
 	reg_hubs_free(reg);
 	api_alloc_free(reg->alloc);
 	free(reg->service_cidr);
+	pthread_mutex_destroy(&reg->comp_lock);
 	free(reg);
+}
+
+void registry_set_component(struct registry *reg, const char *name, bool healthy, const char *error)
+{
+	size_t i;
+
+	pthread_mutex_lock(&reg->comp_lock);
+	for (i = 0; i < reg->ncomps && strcmp(reg->comps[i].name, name) != 0; i++)
+		;
+	if (i < REG_MAX_COMPONENTS) {
+		snprintf(reg->comps[i].name, sizeof(reg->comps[i].name), "%s", name);
+		reg->comps[i].healthy = healthy;
+		snprintf(reg->comps[i].error, sizeof(reg->comps[i].error), "%s",
+			 error ? error : "");
+		if (i == reg->ncomps)
+			reg->ncomps++;
+	}
+	pthread_mutex_unlock(&reg->comp_lock);
+}
+
+size_t registry_components(struct registry *reg, struct reg_component *out, size_t max)
+{
+	size_t n;
+
+	pthread_mutex_lock(&reg->comp_lock);
+	n = reg->ncomps < max ? reg->ncomps : max;
+	memcpy(out, reg->comps, n * sizeof(*out));
+	pthread_mutex_unlock(&reg->comp_lock);
+	return n;
 }
 
 /* ---- one call ---- */

@@ -23,6 +23,7 @@
 #ifndef DROVER_REGISTRY_H
 #define DROVER_REGISTRY_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -55,6 +56,15 @@ struct registry_config {
 
 struct reg_hubs;
 
+/* A control-plane component that runs beside the server, as ComponentStatus reports it
+ * (strategy/componentstatus.c). */
+#define REG_MAX_COMPONENTS 4
+struct reg_component {
+	char name[32];
+	bool healthy;
+	char error[160]; /* why not healthy */
+};
+
 struct registry {
 	struct registry_config cfg;
 	char *service_cidr;
@@ -64,12 +74,23 @@ struct registry {
 	/* the store's index of pods by spec.nodeName (NULL: the backend has none), so that a
 	 * kubelet's list of its pods reads those pods only */
 	struct store_index *pods_by_node;
+	/* the components that reported their health (registry_set_component) */
+	pthread_mutex_t comp_lock;
+	struct reg_component comps[REG_MAX_COMPONENTS];
+	size_t ncomps;
 };
 
 /* A registry over an open store (borrowed: it outlives the registry). 0 or -errno. Close every
  * watch before registry_free. */
 int registry_new(struct store *store, const struct registry_config *cfg, struct registry **out);
 void registry_free(struct registry *reg);
+/* The health of a component that runs beside the server ("scheduler",
+ * "controller-manager"): what `kubectl get componentstatuses` shows for it. One never set is
+ * reported Unhealthy, not run by this server. */
+void registry_set_component(struct registry *reg, const char *name, bool healthy,
+			    const char *error);
+/* A copy of the components set so far; returns how many (at most max). */
+size_t registry_components(struct registry *reg, struct reg_component *out, size_t max);
 /* What a new cluster holds: the default namespaces and the kubernetes Service (each created
  * unless it exists), the Service's targetPort the port the server serves on (0: 6443; a
  * Service from an earlier start on another port is corrected, as kube-apiserver's

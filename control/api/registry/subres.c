@@ -48,6 +48,15 @@ static struct jv *scale_of(struct reg_call *c, const struct jv *obj)
 	n = 0;
 	jv_path_int(obj, "status.replicas", &n);
 	jv_set(d, st, "replicas", jv_new_int(d, n));
+	if (sel && sel->type == JV_OBJECT && !jv_get(sel, "matchLabels") &&
+	    !jv_get(sel, "matchExpressions") && sel->len) {
+		/* a ReplicationController's selector is a map of labels, not a LabelSelector:
+		 * labels.SelectorFromSet(rc.Spec.Selector).String() */
+		struct jv *ls = jv_new(d, JV_OBJECT);
+
+		jv_set(d, ls, "matchLabels", jv_copy(d, sel));
+		sel = ls;
+	}
 	if (sel) {
 		api_label_selector_string(sel, buf, sizeof(buf));
 		if (strcmp(buf, "<none>") != 0)

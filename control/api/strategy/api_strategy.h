@@ -59,6 +59,12 @@ struct api_strategy {
 	 * their controller writes the revision annotation through /status. Other kinds' status
 	 * writes change status only. */
 	bool status_takes_annotations;
+	/* A kind computed by the server, never written by clients (ComponentStatus): writes its
+	 * current objects to the store before each get or list reads them. */
+	void (*refresh)(struct registry *reg, const struct api_resource *res);
+	/* A deprecated kind (+k8s:prerelease-lifecycle-gen:deprecated): the warning every read
+	 * of it carries, as kube-apiserver's deprecation filter adds it. */
+	const char *deprecated;
 };
 
 extern const struct api_strategy api_strategy_default;
@@ -70,6 +76,11 @@ extern const struct api_strategy api_strategy_pods, api_strategy_services, api_s
     api_strategy_hpas, api_strategy_networkpolicies, api_strategy_endpointslices, api_strategy_rbac,
     api_strategy_rbac_bindings, api_strategy_csrs, api_strategy_priorityclasses,
     api_strategy_limitranges;
+/* kinds-core: storage.c, classes.c, componentstatus.c and strategies.c */
+extern const struct api_strategy api_strategy_pvs, api_strategy_podtemplates, api_strategy_rcs,
+    api_strategy_componentstatuses, api_strategy_storageclasses, api_strategy_csidrivers,
+    api_strategy_csinodes, api_strategy_csicapacities, api_strategy_volumeattachments,
+    api_strategy_ingressclasses, api_strategy_runtimeclasses;
 
 static inline const struct api_strategy *api_strategy_of(const struct api_resource *res)
 {

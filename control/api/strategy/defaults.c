@@ -634,6 +634,7 @@ void api_default_pvc(struct api_admit *a)
 
 	dstr(&c, obj_at(&c, a->obj, "spec"), "volumeMode", "Filesystem");
 	dstr(&c, obj_at(&c, a->obj, "status"), "phase", "Pending");
+	api_admit_default_storage_class(a);
 }
 
 void api_default_deployment(struct api_admit *a)
@@ -649,6 +650,33 @@ void api_default_replicaset(struct api_admit *a)
 
 	dint(&c, obj_at(&c, a->obj, "spec"), "replicas", 1);
 	default_template(&c, jv_path(a->obj, "spec.template"));
+}
+
+/* SetDefaults_ReplicationController: selector and labels from the template's labels when
+ * empty, one replica; the template's pod spec as a pod's. */
+void api_default_rc(struct api_admit *a)
+{
+	struct dctx c = {.d = a->d};
+	struct jv *spec = obj_at(&c, a->obj, "spec");
+	const struct jv *labels = jv_path(a->obj, "spec.template.metadata.labels");
+
+	if (labels && labels->type == JV_OBJECT) {
+		if (!jv_count(jv_get(spec, "selector")))
+			jv_set(a->d, spec, "selector", jv_copy(a->d, labels));
+		if (!jv_count(jv_path(a->obj, "metadata.labels")))
+			jv_set(a->d, jv_obj_at(a->d, a->obj, "metadata"), "labels",
+			       jv_copy(a->d, labels));
+	}
+	dint(&c, spec, "replicas", 1);
+	default_template(&c, jv_path(a->obj, "spec.template"));
+}
+
+/* A PodTemplate's template: a pod spec's defaults. */
+void api_default_podtemplate(struct api_admit *a)
+{
+	struct dctx c = {.d = a->d};
+
+	default_template(&c, jv_get(a->obj, "template"));
 }
 
 void api_default_statefulset(struct api_admit *a)

@@ -28,6 +28,8 @@ void api_default_hpa(struct api_admit *a);
 void api_default_netpol(struct api_admit *a);
 void api_default_endpointslice(struct api_admit *a);
 void api_default_rbac(struct api_admit *a);
+void api_default_rc(struct api_admit *a);
+void api_default_podtemplate(struct api_admit *a);
 
 /* validate.c: each kind's rules (pkg/apis/<group>/validation) */
 void api_validate_pod(struct api_admit *a);
@@ -37,6 +39,11 @@ void api_validate_secret(struct api_admit *a);
 void api_validate_workload(struct api_admit *a);
 void api_validate_job(struct api_admit *a);
 void api_validate_cronjob(struct api_admit *a);
+void api_validate_rc(struct api_admit *a);
+void api_validate_podtemplate(struct api_admit *a);
+
+/* classes.c: admission of the default StorageClass (DefaultStorageClass) */
+void api_admit_default_storage_class(struct api_admit *a);
 
 /* priority.c: the Priority admission plugin of a pod (create: priorityClassName resolved;
  * update: what the create set kept); a refusal in a->forbidden */

@@ -161,6 +161,26 @@ const struct api_strategy api_strategy_daemonsets = {
     .validate = api_validate_workload,
 };
 
+/* ---- core/v1 ReplicationControllers and PodTemplates ---- */
+
+/* rcStrategy.PrepareForCreate: status starts empty, and its replicas (not omitempty) 0 */
+static void rc_prepare_create(struct api_admit *a)
+{
+	jv_del(a->obj, "status");
+	jv_set(a->d, jv_obj_at(a->d, a->obj, "status"), "replicas", jv_new_int(a->d, 0));
+}
+
+const struct api_strategy api_strategy_rcs = {
+    .prepare_create = rc_prepare_create,
+    .defaults = api_default_rc,
+    .validate = api_validate_rc,
+};
+
+const struct api_strategy api_strategy_podtemplates = {
+    .defaults = api_default_podtemplate,
+    .validate = api_validate_podtemplate,
+};
+
 /* ---- batch ---- */
 
 const struct api_strategy api_strategy_jobs = {

@@ -377,6 +377,68 @@ void api_validate_workload(struct api_admit *a)
 	immutable(a, "spec.selector");
 }
 
+/* A map as Go's %#v prints a map[string]string (the value of a field.Invalid). */
+static void go_string_map(const struct jv *m, char *buf, size_t size)
+{
+	size_t n = (size_t)snprintf(buf, size, "map[string]string{");
+
+	for (const struct jv *i = jv_first(m); i && n < size; i = i->next)
+		n += (size_t)snprintf(buf + n, size - n, "%s\"%.*s\":\"%s\"",
+				      i == m->head ? "" : ", ", (int)i->klen, i->key,
+				      i->type == JV_STRING ? i->s : "");
+	if (n < size)
+		snprintf(buf + n, size - n, "}");
+}
+
+/* ValidateReplicationControllerSpec and ValidatePodTemplateSpecForRC: a non-empty selector
+ * (a map, not a LabelSelector) that the template's labels match, a template that restarts
+ * Always and has no activeDeadlineSeconds. */
+void api_validate_rc(struct api_admit *a)
+{
+	const struct jv *spec = jv_get(a->obj, "spec"), *tmpl = jv_get(spec, "template");
+	const struct jv *sel = jv_get(spec, "selector");
+	const struct jv *labels = jv_path(tmpl, "metadata.labels");
+	const char *rp = jv_path_str(tmpl, "spec.restartPolicy");
+	char val[1024];
+
+	if (a->sub)
+		return;
+	validate_replicas(a, spec, "spec");
+	if (!jv_count(sel))
+		api_cause_required(a, "spec.selector", NULL);
+	if (!tmpl) {
+		api_cause_required(a, "spec.template", NULL);
+		return;
+	}
+	for (const struct jv *k = jv_count(sel) ? sel->head : NULL; k; k = k->next) {
+		const struct jv *l = jv_getn(labels, k->key, k->klen);
+
+		if (!l || !jv_equal(l, k)) {
+			go_string_map(labels, val, sizeof(val));
+			api_cause(a, "spec.template.metadata.labels", K8S_REASON_INVALID,
+				  "Invalid value: %s: `selector` does not match template `labels`",
+				  val);
+			break;
+		}
+	}
+	validate_labels(a, labels, "spec.template.metadata.labels");
+	validate_pod_spec(a, jv_get(tmpl, "spec"), "spec.template.spec");
+	if (rp && strcmp(rp, "Always") != 0)
+		api_cause(a, "spec.template.spec.restartPolicy", K8S_REASON_NOT_SUPPORTED,
+			  "Unsupported value: \"%s\": supported values: \"Always\"", rp);
+	if (jv_path(tmpl, "spec.activeDeadlineSeconds"))
+		api_cause(a, "spec.template.spec.activeDeadlineSeconds", "FieldValueForbidden",
+			  "Forbidden: activeDeadlineSeconds in ReplicationController is not "
+			  "Supported");
+}
+
+/* ValidatePodTemplate: the template's labels and pod spec. */
+void api_validate_podtemplate(struct api_admit *a)
+{
+	validate_labels(a, jv_path(a->obj, "template.metadata.labels"), "template.metadata.labels");
+	validate_pod_spec(a, jv_path(a->obj, "template.spec"), "template.spec");
+}
+
 void api_validate_job(struct api_admit *a)
 {
 	validate_pod_spec(a, jv_path(a->obj, "spec.template.spec"), "spec.template.spec");

@@ -38,6 +38,16 @@ void api_validate_workload(struct api_admit *a);
 void api_validate_job(struct api_admit *a);
 void api_validate_cronjob(struct api_admit *a);
 
+/* update_rules.c: what an update may change (Validate<Kind>Update), a->old set */
+void api_update_selector(struct api_admit *a);
+void api_update_configmap(struct api_admit *a);
+void api_update_secret(struct api_admit *a);
+void api_update_pod(struct api_admit *a);
+void api_update_job(struct api_admit *a);
+void api_update_statefulset(struct api_admit *a);
+void api_update_pvc(struct api_admit *a);
+void api_update_rolebinding(struct api_admit *a);
+
 /* services.c */
 int api_service_allocate(struct api_admit *a);
 void api_service_release(struct registry *reg, const struct jv *obj);

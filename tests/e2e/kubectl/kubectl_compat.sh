@@ -314,6 +314,20 @@ datta:
   a: b
 EOF
 has 'unknown field "datta"'
+# an immutable ConfigMap's data stays (ValidateConfigMapUpdate), and kubectl prints why
+cat >"$WORK/imm.yaml" <<'EOF'
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: imm
+immutable: true
+data:
+  key: one
+EOF
+ok imm-create k apply -f "$WORK/imm.yaml"
+sed 's/key: one/key: two/' "$WORK/imm.yaml" >"$WORK/imm2.yaml"
+bad imm-change k apply -f "$WORK/imm2.yaml"
+has 'The ConfigMap "imm" is invalid: data: Forbidden: field is immutable when `immutable` is set'
 bad already-exists k create configmap web-config
 has 'configmaps "web-config" already exists'
 # two updates from the same read: the second gets 409 Conflict

@@ -235,7 +235,7 @@ static void default_requests(struct dctx *c, struct jv *ct)
 }
 
 /* The QoS class of a pod (qos.GetPodQOS, on cpu and memory). */
-static const char *qos_class(const struct jv *spec)
+const char *api_pod_qos_class(const struct jv *spec)
 {
 	bool any = false, guaranteed = true;
 	static const char *const names[] = {"cpu", "memory"};
@@ -378,7 +378,7 @@ static void default_pod(struct dctx *c, struct jv *pod, bool created)
 	dbool(c, jv_get(pod, "spec"), "enableServiceLinks", true);
 	st = obj_at(c, pod, "status");
 	dstr(c, st, "phase", "Pending");
-	dstr(c, st, "qosClass", qos_class(jv_get(pod, "spec")));
+	dstr(c, st, "qosClass", api_pod_qos_class(jv_get(pod, "spec")));
 	pod_ips(c, st, "podIP", "podIPs");
 	pod_ips(c, st, "hostIP", "hostIPs");
 }

@@ -28,6 +28,8 @@ void api_default_hpa(struct api_admit *a);
 void api_default_netpol(struct api_admit *a);
 void api_default_endpointslice(struct api_admit *a);
 void api_default_rbac(struct api_admit *a);
+/* A pod spec's QoS class (qos.ComputePodQOS): "BestEffort", "Burstable" or "Guaranteed". */
+const char *api_pod_qos_class(const struct jv *spec);
 
 /* validate.c: each kind's rules (pkg/apis/<group>/validation) */
 void api_validate_pod(struct api_admit *a);

@@ -16,6 +16,7 @@
  * addresses and is written as its type name only.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kinds.h"
@@ -133,8 +134,40 @@ static void go_strings(char *buf, size_t size, size_t *at, const struct jv *arr)
 	go_put(buf, size, at, "}");
 }
 
-/* A *metav1.LabelSelector as field.Invalid prints it (dereferenced, %#v; fmt sorts map
- * keys, which the stored object already has sorted). */
+static int key_cmp(const void *x, const void *y)
+{
+	const struct jv *a = *(const struct jv *const *)x, *b = *(const struct jv *const *)y;
+	size_t n = a->klen < b->klen ? a->klen : b->klen;
+	int c = memcmp(a->key, b->key, n);
+
+	return c ? c : (a->klen > b->klen) - (a->klen < b->klen);
+}
+
+/* map[string]string{"a":"b", "c":"d"} (fmt sorts the keys) or map[string]string(nil) */
+static void go_string_map(char *buf, size_t size, size_t *at, const struct jv *m)
+{
+	const struct jv *keys[256];
+	size_t n = 0;
+
+	if (!m || m->type != JV_OBJECT) {
+		go_put(buf, size, at, "map[string]string(nil)");
+		return;
+	}
+	for (const struct jv *l = m->head; l && n < 256; l = l->next)
+		keys[n++] = l;
+	qsort(keys, n, sizeof(keys[0]), key_cmp);
+	go_put(buf, size, at, "map[string]string{");
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			go_put(buf, size, at, ", ");
+		go_quote(buf, size, at, keys[i]->key, keys[i]->klen);
+		go_put(buf, size, at, ":");
+		go_str(buf, size, at, keys[i]);
+	}
+	go_put(buf, size, at, "}");
+}
+
+/* A *metav1.LabelSelector as field.Invalid prints it (dereferenced, %#v) */
 static const char *go_label_selector(const struct jv *sel, char *buf, size_t size)
 {
 	const struct jv *ml = jv_get(sel, "matchLabels"), *me = jv_get(sel, "matchExpressions");
@@ -143,20 +176,8 @@ static const char *go_label_selector(const struct jv *sel, char *buf, size_t siz
 	buf[0] = 0;
 	if (!sel || sel->type != JV_OBJECT)
 		return "null";
-	go_put(buf, size, &at, "v1.LabelSelector{MatchLabels:map[string]string");
-	if (!ml || ml->type != JV_OBJECT) {
-		go_put(buf, size, &at, "(nil)");
-	} else {
-		go_put(buf, size, &at, "{");
-		for (const struct jv *l = ml->head; l; l = l->next) {
-			if (l != ml->head)
-				go_put(buf, size, &at, ", ");
-			go_quote(buf, size, &at, l->key, l->klen);
-			go_put(buf, size, &at, ":");
-			go_str(buf, size, &at, l);
-		}
-		go_put(buf, size, &at, "}");
-	}
+	go_put(buf, size, &at, "v1.LabelSelector{MatchLabels:");
+	go_string_map(buf, size, &at, ml);
 	go_put(buf, size, &at, ", MatchExpressions:[]v1.LabelSelectorRequirement");
 	if (!me || me->type != JV_ARRAY) {
 		go_put(buf, size, &at, "(nil)}");
@@ -332,9 +353,33 @@ static void pod_scheduling_gates(struct api_admit *a, const struct jv *n, const 
 	}
 }
 
+/* validateNodeSelectorMutation: a gated pod's nodeSelector may only grow. The value is the
+ * new map as %#v prints it. */
+static void pod_gated_node_selector(struct api_admit *a, struct jv *m, const struct jv *o)
+{
+	const struct jv *ns = jv_get(m, "nodeSelector"), *os = jv_get(o, "nodeSelector");
+	char buf[1024];
+	size_t at = 0;
+
+	if (sem_equal(ns, os))
+		return;
+	for (const struct jv *k = jv_first(os); k; k = k->next) {
+		const struct jv *v = jv_getn(ns, k->key, k->klen);
+
+		if (v && jv_equal(v, k))
+			continue;
+		go_string_map(buf, sizeof(buf), &at, ns);
+		invalid_go(a, "spec.nodeSelector", buf,
+			   "only additions to spec.nodeSelector are allowed (no mutations or "
+			   "deletions)");
+		break;
+	}
+	munge(a, m, o, "nodeSelector");
+}
+
 /* ValidatePodUpdate's rules on spec (1.32, InPlacePodVerticalScaling off by default: the
- * message without `spec.containers[*].resources`). Not done: the relaxations for pods with
- * scheduling gates (nodeSelector and node affinity additions) and the QoS check. */
+ * message without `spec.containers[*].resources`). Not done: a gated pod's node affinity
+ * additions (validateNodeAffinityMutation). */
 void api_update_pod(struct api_admit *a)
 {
 	const struct jv *n = jv_get(a->obj, "spec"), *o = jv_get(a->old, "spec");
@@ -364,6 +409,17 @@ void api_update_pod(struct api_admit *a)
 	pod_scheduling_gates(a, n, o);
 	if (sem_equal(n, o))
 		return;
+	/* qos.GetPodQOS(oldPod) != qos.ComputePodQOS(newPod): the path is "metadata", the value
+	 * the status's class (the old one: an update keeps the status) */
+	{
+		const char *oq = jv_path_str(a->old, "status.qosClass");
+
+		if (!oq)
+			oq = api_pod_qos_class(o);
+		if (strcmp(oq, api_pod_qos_class(n)) != 0)
+			api_cause_invalid(a, "metadata", jv_path(a->old, "status.qosClass"),
+					  "Pod QoS is immutable");
+	}
 	/* what may change, copied from the old spec: then nothing else may differ */
 	m = jv_copy(a->d, n);
 	if (!m)
@@ -383,6 +439,8 @@ void api_update_pod(struct api_admit *a)
 	if (jv_path_int(o, "terminationGracePeriodSeconds", &og) == 0 && og < 0 &&
 	    jv_path_int(m, "terminationGracePeriodSeconds", &ng) == 0 && ng == 1)
 		munge(a, m, o, "terminationGracePeriodSeconds");
+	if (jv_count(jv_get(o, "schedulingGates")))
+		pod_gated_node_selector(a, m, o);
 	if (!sem_equal(m, o))
 		api_cause(a, "spec", FORBIDDEN,
 			  "Forbidden: pod updates may not change fields other than "

@@ -212,6 +212,50 @@ static void test_pod(void **state)
 		POD_MSG);
 }
 
+/* ValidatePodUpdate: a QoS class that would change (on "metadata", the status's class) */
+static void test_pod_qos(void **state)
+{
+	struct tsrv *t = *state;
+
+	ok_create(
+	    t, NS "pods",
+	    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"qos\"},\"spec\":"
+	    "{\"containers\":[{\"name\":\"c\",\"image\":\"nginx\"}]}}");
+	refused(t, NS "pods/qos",
+		"{\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"nginx\",\"resources\":{"
+		"\"limits\":{\"cpu\":\"1\"}}}]}}",
+		NULL, 0, "metadata", INVALID,
+		"Invalid value: \"BestEffort\": Pod QoS is immutable");
+	refused(t, NS "pods/qos",
+		"{\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"nginx\",\"resources\":{"
+		"\"limits\":{\"cpu\":\"1\"}}}]}}",
+		NULL, 1, "spec", FORBIDDEN, POD_MSG);
+}
+
+/* validateOnlyDeletedSchedulingGates, and validateNodeSelectorMutation for a gated pod */
+static void test_pod_gated(void **state)
+{
+	struct tsrv *t = *state;
+	const char *p = NS "pods/gated";
+
+	ok_create(t, NS "pods",
+		  "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"gated\"},"
+		  "\"spec\":{\"schedulingGates\":[{\"name\":\"g\"}],\"nodeSelector\":{\"a\":"
+		  "\"b\"},\"containers\":[{\"name\":\"c\",\"image\":\"nginx\"}]}}");
+	refused(t, p, "{\"spec\":{\"schedulingGates\":[{\"name\":\"g\"},{\"name\":\"h\"}]}}",
+		"Pod \"gated\"", 0, "spec.schedulingGates[1].name", FORBIDDEN,
+		"Forbidden: only deletion is allowed, but found new scheduling gate 'h'");
+	ok_patch(t, p, "{\"spec\":{\"nodeSelector\":{\"c\":\"d\"}}}");
+	refused(t, p, "{\"spec\":{\"nodeSelector\":{\"a\":\"x\"}}}", "Pod \"gated\"", 0,
+		"spec.nodeSelector", INVALID,
+		"Invalid value: map[string]string{\"a\":\"x\", \"c\":\"d\"}: only additions to "
+		"spec.nodeSelector are allowed (no mutations or deletions)");
+	ok_patch(t, p, "{\"spec\":{\"schedulingGates\":null}}");
+	/* no longer gated: the nodeSelector stays */
+	refused(t, p, "{\"spec\":{\"nodeSelector\":{\"e\":\"f\"}}}", "Pod \"gated\"", 0, "spec",
+		FORBIDDEN, POD_MSG);
+}
+
 /* ---- Jobs and apps/v1 ---- */
 
 #define JOB(name, extra)                                                                         \
@@ -265,10 +309,11 @@ static void test_deployment_selector(void **state)
 		  "{\"metadata\":{\"labels\":{\"app\":\"x\"}},\"spec\":{\"containers\":[{\"name\":"
 		  "\"c\",\"image\":\"nginx\"}]}}}}");
 	refused(t, "/apis/apps/v1/namespaces/default/deployments/ds",
-		"{\"spec\":{\"selector\":{\"matchLabels\":{\"app\":\"y\"}},\"template\":{"
-		"\"metadata\":{\"labels\":{\"app\":\"y\"}}}}}",
+		"{\"spec\":{\"selector\":{\"matchLabels\":{\"app\":\"y\",\"a\":\"1\"}},"
+		"\"template\":{\"metadata\":{\"labels\":{\"app\":\"y\",\"a\":\"1\"}}}}}",
 		"Deployment.apps \"ds\"", 0, "spec.selector", INVALID,
-		"Invalid value: v1.LabelSelector{MatchLabels:map[string]string{\"app\":\"y\"}, "
+		"Invalid value: v1.LabelSelector{MatchLabels:map[string]string{\"a\":\"1\", "
+		"\"app\":\"y\"}, "
 		"MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable");
 }
 
@@ -378,6 +423,8 @@ int main(void)
 	    cmocka_unit_test(test_configmap_immutable),
 	    cmocka_unit_test(test_secret_immutable),
 	    cmocka_unit_test(test_pod),
+	    cmocka_unit_test(test_pod_qos),
+	    cmocka_unit_test(test_pod_gated),
 	    cmocka_unit_test(test_job),
 	    cmocka_unit_test(test_deployment_selector),
 	    cmocka_unit_test(test_statefulset),

@@ -562,6 +562,30 @@ void api_update_statefulset(struct api_admit *a)
 
 #define BETA_STORAGE_CLASS "volume.beta.kubernetes.io/storage-class"
 
+/* The storage class of ValidatePersistentVolumeClaimUpdate: the beta annotation may become
+ * storageClassName (validateStorageClassUpgradeFromAnnotation), else it stays
+ * (ValidateImmutableAnnotation, its path "metadata.annotations.<key>"), and a claim with
+ * neither may take a storageClassName (validateStorageClassUpgradeFromNil). */
+static void pvc_storage_class(struct api_admit *a, struct jv *m, const struct jv *o,
+			      const struct jv *n)
+{
+	const struct jv *oa = jv_path(a->old, "metadata.annotations[" BETA_STORAGE_CLASS "]");
+	const struct jv *na = jv_path(a->obj, "metadata.annotations[" BETA_STORAGE_CLASS "]");
+	const struct jv *nsc = jv_get(n, "storageClassName");
+	struct jv empty = {.type = JV_STRING, .s = "", .len = 0};
+
+	if (oa && (!na || jv_equal(na, oa)) && !jv_get(o, "storageClassName") && nsc &&
+	    jv_equal(nsc, oa)) {
+		jv_del(m, "storageClassName");
+		return;
+	}
+	if (!jv_equal(na ? na : &empty, oa ? oa : &empty))
+		api_cause_invalid(a, "metadata.annotations." BETA_STORAGE_CLASS, na ? na : &empty,
+				  "field is immutable");
+	if (!oa && !jv_get(o, "storageClassName") && nsc)
+		jv_del(m, "storageClassName");
+}
+
 /* ValidatePersistentVolumeClaimUpdate: the spec stays, but for a volumeName set once, a
  * storageClassName given to a claim that had none (RetroactiveDefaultStorageClass, GA),
  * and on a bound claim its storage request and volumeAttributesClassName. A smaller
@@ -581,9 +605,7 @@ void api_update_pvc(struct api_admit *a)
 		return;
 	if (!jv_path_str(o, "volumeName") || !jv_path_str(o, "volumeName")[0])
 		munge(a, oc, n, "volumeName");
-	if (!jv_path(a->old, "metadata.annotations[" BETA_STORAGE_CLASS "]") &&
-	    !jv_get(o, "storageClassName") && jv_get(n, "storageClassName"))
-		jv_del(m, "storageClassName");
+	pvc_storage_class(a, m, o, n);
 	if (bound && jv_path(m, "resources.requests")) {
 		struct jv *req = jv_path(m, "resources.requests");
 

@@ -111,6 +111,16 @@ static void test_secret_string_data(void **state)
 	assert_string_equal(tstr(j, "data.a"), "aGVsbG8=");
 	assert_null(jv_get(j, "stringData"));
 	tresp_free(&r);
+	/* server-side apply too */
+	treq(t, "PATCH", NS "secrets/sd?fieldManager=t", "application/apply-patch+yaml",
+	     "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"sd\"},"
+	     "\"stringData\":{\"ssa\":\"yes\"}}",
+	     NULL, &r);
+	if (r.code != 200)
+		fail_msg("apply: %ld: %s", r.code, r.body);
+	assert_string_equal(tstr(r.json, "data.ssa"), "eWVz");
+	assert_null(jv_get(r.json, "stringData"));
+	tresp_free(&r);
 }
 
 /* ValidateSecretUpdate: ValidateImmutableField(newSecret.Type, ...) */
@@ -377,6 +387,26 @@ static void test_pvc(void **state)
 	refused(t, c, "{\"spec\":{\"resources\":{\"requests\":{\"storage\":\"1Gi\"}}}}",
 		"PersistentVolumeClaim \"pc\"", 0, "spec.resources.requests.storage", FORBIDDEN,
 		"Forbidden: field can not be less than status.capacity");
+	/* the beta storage-class annotation stays (ValidateImmutableAnnotation) */
+	refused(t, c,
+		"{\"metadata\":{\"annotations\":{\"volume.beta.kubernetes.io/storage-class\":"
+		"\"fast\"}}}",
+		"PersistentVolumeClaim \"pc\"", 0,
+		"metadata.annotations.volume.beta.kubernetes.io/storage-class", INVALID,
+		"Invalid value: \"fast\": field is immutable");
+	/* a claim with no class may take one (RetroactiveDefaultStorageClass) */
+	ok_patch(t, c, "{\"spec\":{\"storageClassName\":\"std\"}}");
+	refused(t, c, "{\"spec\":{\"storageClassName\":\"other\"}}", "PersistentVolumeClaim \"pc\"",
+		0, "spec", FORBIDDEN, msg);
+	/* the annotation's class may become storageClassName, no other */
+	ok_create(t, NS "persistentvolumeclaims",
+		  "{\"apiVersion\":\"v1\",\"kind\":\"PersistentVolumeClaim\",\"metadata\":{"
+		  "\"name\":\"pa\",\"annotations\":{\"volume.beta.kubernetes.io/storage-class\":"
+		  "\"fast\"}},\"spec\":{\"accessModes\":[\"ReadWriteOnce\"],\"resources\":{"
+		  "\"requests\":{\"storage\":\"1Gi\"}}}}");
+	refused(t, NS "persistentvolumeclaims/pa", "{\"spec\":{\"storageClassName\":\"slow\"}}",
+		"PersistentVolumeClaim \"pa\"", 0, "spec", FORBIDDEN, msg);
+	ok_patch(t, NS "persistentvolumeclaims/pa", "{\"spec\":{\"storageClassName\":\"fast\"}}");
 	/* volumeMode: the spec rule and ValidateImmutableField (its path has no "spec.") */
 	refused(t, c, "{\"spec\":{\"volumeMode\":\"Block\"}}", NULL, 0, "spec", FORBIDDEN, msg);
 	refused(t, c, "{\"spec\":{\"volumeMode\":\"Block\"}}", NULL, 1, "volumeMode", INVALID,

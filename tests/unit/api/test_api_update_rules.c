@@ -297,6 +297,19 @@ static void test_job(void **state)
 		"{\"spec\":{\"template\":{\"spec\":{\"hostname\":\"h\"}}}}", "Job.batch \"js\"", 0,
 		"spec.template", INVALID,
 		"Invalid value: core.PodTemplateSpec{...}: field is immutable");
+	/* the selector stays (a manual one here), reported before the template */
+	ok_create(t, "/apis/batch/v1/namespaces/default/jobs",
+		  "{\"apiVersion\":\"batch/v1\",\"kind\":\"Job\",\"metadata\":{\"name\":\"jm\"},"
+		  "\"spec\":{\"manualSelector\":true,\"selector\":{\"matchLabels\":{\"x\":\"y\"}},"
+		  "\"template\":{\"metadata\":{\"labels\":{\"x\":\"y\"}},\"spec\":{"
+		  "\"restartPolicy\":\"Never\",\"containers\":[{\"name\":\"c\",\"image\":"
+		  "\"busybox\"}]}}}}");
+	refused(t, "/apis/batch/v1/namespaces/default/jobs/jm",
+		"{\"spec\":{\"selector\":{\"matchLabels\":{\"x\":\"z\"}},\"template\":{"
+		"\"metadata\":{\"labels\":{\"x\":\"z\"}}}}}",
+		NULL, 0, "spec.selector", INVALID,
+		"Invalid value: v1.LabelSelector{MatchLabels:map[string]string{\"x\":\"z\"}, "
+		"MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable");
 	/* an Indexed job's completions change with its parallelism (ElasticIndexedJob) */
 	ok_create(t, "/apis/batch/v1/namespaces/default/jobs",
 		  JOB("ji", "\"completionMode\":\"Indexed\",\"completions\":2,\"parallelism\":2,"));

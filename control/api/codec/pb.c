@@ -252,32 +252,6 @@ static struct jv *special(struct pctx *c, const struct k8s_value *v, const uint8
 static void message(struct pctx *c, struct jv *obj, const struct k8s_type *t, const uint8_t *data,
 		    size_t len, int depth);
 
-static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static struct jv *base64(struct pctx *c, const uint8_t *p, size_t n)
-{
-	char *out = jv_alloc(c->d, (n + 2) / 3 * 4 + 1), *w = out;
-	struct jv *v;
-
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t x = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
-			     (i + 2 < n ? p[i + 2] : 0);
-
-		*w++ = b64chars[(x >> 18) & 63];
-		*w++ = b64chars[(x >> 12) & 63];
-		*w++ = i + 1 < n ? b64chars[(x >> 6) & 63] : '=';
-		*w++ = i + 2 < n ? b64chars[x & 63] : '=';
-	}
-	v = jv_new(c->d, JV_STRING);
-	if (v) {
-		v->s = out;
-		v->len = (uint32_t)(w - out);
-	}
-	return v;
-}
-
 static struct jv *value(struct pctx *c, const struct k8s_value *v, const struct pbfield *f,
 			int depth);
 
@@ -368,7 +342,7 @@ static struct jv *value(struct pctx *c, const struct k8s_value *v, const struct 
 	case K8S_V_BYTES:
 		if (f->wire != 2)
 			break;
-		return base64(c, f->data, f->len);
+		return jv_new_base64(c->d, f->data, f->len);
 	case K8S_V_INT32:
 		if (f->wire != 0)
 			break;

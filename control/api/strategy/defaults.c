@@ -262,7 +262,7 @@ static void default_requests(struct dctx *c, struct jv *ct)
 }
 
 /* The QoS class of a pod (qos.GetPodQOS, on cpu and memory). */
-static const char *qos_class(const struct jv *spec)
+const char *api_pod_qos_class(const struct jv *spec)
 {
 	bool any = false, guaranteed = true;
 	static const char *const names[] = {"cpu", "memory"};
@@ -375,7 +375,7 @@ static void default_pod(struct dctx *c, struct jv *pod, bool created)
 	dbool(c, jv_get(pod, "spec"), "enableServiceLinks", true);
 	st = obj_at(c, pod, "status");
 	dstr(c, st, "phase", "Pending");
-	dstr(c, st, "qosClass", qos_class(jv_get(pod, "spec")));
+	dstr(c, st, "qosClass", api_pod_qos_class(jv_get(pod, "spec")));
 	pod_ips(c, st, "podIP", "podIPs");
 	pod_ips(c, st, "hostIP", "hostIPs");
 }
@@ -612,10 +612,43 @@ void api_default_namespace(struct api_admit *a)
 	default_namespace(&c, a->obj);
 }
 
+/* Convert_v1_Secret_To_core_Secret: stringData's values overwrite data's, base64-encoded,
+ * and stringData is never stored (the internal Secret has none), on create and update
+ * alike. A stringData that is not all strings stays for the schema to refuse. */
+static void secret_string_data(struct api_admit *a)
+{
+	struct jv *sd = jv_get(a->obj, "stringData"), *data;
+
+	if (!sd || sd->type == JV_NULL) {
+		jv_del(a->obj, "stringData");
+		return;
+	}
+	if (sd->type != JV_OBJECT)
+		return;
+	for (const struct jv *v = sd->head; v; v = v->next)
+		if (v->type != JV_STRING)
+			return;
+	if (sd->len) {
+		data = jv_get(a->obj, "data");
+		if (!data || data->type != JV_OBJECT)
+			data = jv_obj_at(a->d, a->obj, "data");
+		if (!data)
+			return;
+		for (const struct jv *v = sd->head; v; v = v->next) {
+			struct jv *b = jv_new_base64(a->d, v->s, v->len);
+
+			if (!b || jv_setn(a->d, data, v->key, v->klen, b) != 0)
+				return;
+		}
+	}
+	jv_del(a->obj, "stringData");
+}
+
 void api_default_secret(struct api_admit *a)
 {
 	struct dctx c = {.d = a->d};
 
+	secret_string_data(a);
 	dstr(&c, a->obj, "type", "Opaque");
 }
 

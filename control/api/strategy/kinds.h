@@ -30,6 +30,8 @@ void api_default_endpointslice(struct api_admit *a);
 void api_default_rbac(struct api_admit *a);
 void api_default_rc(struct api_admit *a);
 void api_default_podtemplate(struct api_admit *a);
+/* A pod spec's QoS class (qos.ComputePodQOS): "BestEffort", "Burstable" or "Guaranteed". */
+const char *api_pod_qos_class(const struct jv *spec);
 
 /* validate.c: each kind's rules (pkg/apis/<group>/validation) */
 void api_validate_pod(struct api_admit *a);
@@ -53,6 +55,16 @@ void api_admit_pod_priority(struct api_admit *a, struct jv *spec);
  * defaults (mutation) and their min/max/ratio (validation); a refusal in a->forbidden */
 void api_limitranger_mutate_pod(struct api_admit *a);
 void api_limitranger_validate(struct api_admit *a);
+
+/* update_rules.c: what an update may change (Validate<Kind>Update), a->old set */
+void api_update_selector(struct api_admit *a);
+void api_update_configmap(struct api_admit *a);
+void api_update_secret(struct api_admit *a);
+void api_update_pod(struct api_admit *a);
+void api_update_job(struct api_admit *a);
+void api_update_statefulset(struct api_admit *a);
+void api_update_pvc(struct api_admit *a);
+void api_update_rolebinding(struct api_admit *a);
 
 /* services.c */
 int api_service_allocate(struct api_admit *a);

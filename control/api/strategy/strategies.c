@@ -2,9 +2,9 @@
 /*
  * strategies: each resource's strategy (api_strategy.h) as a table row: the name rule of its
  * ValidateObjectMeta, its PrepareForCreate, defaults, validation, allocations and deletion
- * rules, made of the hooks in defaults.c, validate.c and services.c and the few rules that
- * live here (pods' graceful deletion, namespaces' held deletion). The generated resource table
- * names these (tools/k8sgen/apifacts.py, "strategy").
+ * rules, made of the hooks in defaults.c, validate.c, update_rules.c and services.c and the
+ * few rules that live here (pods' graceful deletion, namespaces' held deletion). The generated
+ * resource table names these (tools/k8sgen/apifacts.py, "strategy").
  */
 #include <stdio.h>
 #include <string.h>
@@ -41,10 +41,18 @@ static int64_t pod_delete_grace(const struct jv *obj, int64_t requested)
 	return grace;
 }
 
+/* podStrategy.ValidateUpdate: the pod's validation, then ValidatePodUpdate's rules */
+static void pod_validate(struct api_admit *a)
+{
+	api_validate_pod(a);
+	if (a->old && !a->sub)
+		api_update_pod(a);
+}
+
 const struct api_strategy api_strategy_pods = {
     .prepare_create = pod_prepare_create,
     .defaults = api_default_pod,
-    .validate = api_validate_pod,
+    .validate = pod_validate,
     .delete_grace = pod_delete_grace,
 };
 
@@ -115,22 +123,45 @@ const struct api_strategy api_strategy_nodes = {
 
 /* ---- the other core kinds ---- */
 
+/* ValidateSecretUpdate and ValidateConfigMapUpdate report their update rules first */
+static void secret_validate(struct api_admit *a)
+{
+	if (a->old)
+		api_update_secret(a);
+	api_validate_secret(a);
+}
+
+static void configmap_validate(struct api_admit *a)
+{
+	if (a->old)
+		api_update_configmap(a);
+	api_validate_configmap(a);
+}
+
 const struct api_strategy api_strategy_secrets = {
     .defaults = api_default_secret,
-    .validate = api_validate_secret,
+    .validate = secret_validate,
 };
 
 const struct api_strategy api_strategy_configmaps = {
-    .validate = api_validate_configmap,
+    .validate = configmap_validate,
 };
 
 const struct api_strategy api_strategy_endpoints = {
     .defaults = api_default_endpoints,
 };
 
+/* ValidatePersistentVolumeClaimUpdate's rules, then LimitRanger's claim checks */
+static void pvc_validate(struct api_admit *a)
+{
+	if (a->old && !a->sub)
+		api_update_pvc(a);
+	api_limitranger_validate(a);
+}
+
 const struct api_strategy api_strategy_pvcs = {
     .defaults = api_default_pvc,
-    .validate = api_limitranger_validate, /* LimitRanger's claim checks */
+    .validate = pvc_validate,
 };
 
 const struct api_strategy api_strategy_events = {
@@ -139,26 +170,43 @@ const struct api_strategy api_strategy_events = {
 
 /* ---- apps ---- */
 
+/* Deployments, ReplicaSets and DaemonSets: the selector of apps/v1 stays */
+static void apps_validate(struct api_admit *a)
+{
+	api_validate_workload(a);
+	if (a->old)
+		api_update_selector(a);
+}
+
+/* ValidateStatefulSetUpdate: only some of the spec may change (the selector among what
+ * may not) */
+static void statefulset_validate(struct api_admit *a)
+{
+	api_validate_workload(a);
+	if (a->old)
+		api_update_statefulset(a);
+}
+
 const struct api_strategy api_strategy_deployments = {
     .defaults = api_default_deployment,
-    .validate = api_validate_workload,
+    .validate = apps_validate,
     .annotations_bump_generation = true,
     .status_takes_annotations = true,
 };
 
 const struct api_strategy api_strategy_replicasets = {
     .defaults = api_default_replicaset,
-    .validate = api_validate_workload,
+    .validate = apps_validate,
 };
 
 const struct api_strategy api_strategy_statefulsets = {
     .defaults = api_default_statefulset,
-    .validate = api_validate_workload,
+    .validate = statefulset_validate,
 };
 
 const struct api_strategy api_strategy_daemonsets = {
     .defaults = api_default_daemonset,
-    .validate = api_validate_workload,
+    .validate = apps_validate,
 };
 
 /* ---- core/v1 ReplicationControllers and PodTemplates ---- */
@@ -183,9 +231,16 @@ const struct api_strategy api_strategy_podtemplates = {
 
 /* ---- batch ---- */
 
+static void job_validate(struct api_admit *a)
+{
+	api_validate_job(a);
+	if (a->old)
+		api_update_job(a);
+}
+
 const struct api_strategy api_strategy_jobs = {
     .defaults = api_default_job,
-    .validate = api_validate_job,
+    .validate = job_validate,
 };
 
 const struct api_strategy api_strategy_cronjobs = {
@@ -212,7 +267,14 @@ const struct api_strategy api_strategy_rbac = {
     .name_rule = API_NAME_PATH,
 };
 
+static void rbac_binding_validate(struct api_admit *a)
+{
+	if (a->old)
+		api_update_rolebinding(a);
+}
+
 const struct api_strategy api_strategy_rbac_bindings = {
     .name_rule = API_NAME_PATH,
     .defaults = api_default_rbac,
+    .validate = rbac_binding_validate,
 };

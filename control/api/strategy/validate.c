@@ -217,15 +217,6 @@ static void validate_replicas(struct api_admit *a, const struct jv *spec, const 
 				  "must be greater than or equal to 0");
 }
 
-/* apps/v1 selectors may not change */
-static void immutable(struct api_admit *a, const char *path)
-{
-	const struct jv *n = jv_path(a->obj, path), *o = a->old ? jv_path(a->old, path) : NULL;
-
-	if (a->old && !jv_equal(n, o))
-		api_cause_invalid(a, path, NULL, "field is immutable");
-}
-
 /* ---- services ---- */
 
 static void validate_service(struct api_admit *a)
@@ -337,8 +328,6 @@ static void validate_secret(struct api_admit *a)
 			api_cause_required(a, "data",
 					   "must have at least one of username or password");
 	}
-	if (a->old && !jv_equal(jv_get(a->old, "type"), jv_get(a->obj, "type")))
-		api_cause_invalid(a, "type", jv_get(a->obj, "type"), "field is immutable");
 }
 
 /* ---- the kinds' hooks ---- */
@@ -374,7 +363,6 @@ void api_validate_workload(struct api_admit *a)
 
 	validate_template(a, spec, "spec", true);
 	validate_replicas(a, spec, "spec");
-	immutable(a, "spec.selector");
 }
 
 /* A map as Go's %#v prints a map[string]string (the value of a field.Invalid). */

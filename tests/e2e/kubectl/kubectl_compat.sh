@@ -369,6 +369,32 @@ datta:
   a: b
 EOF
 has 'unknown field "datta"'
+# an immutable ConfigMap's data stays (ValidateConfigMapUpdate), and kubectl prints why
+cat >"$WORK/imm.yaml" <<'EOF'
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: imm
+immutable: true
+data:
+  key: one
+EOF
+ok imm-create k apply -f "$WORK/imm.yaml"
+sed 's/key: one/key: two/' "$WORK/imm.yaml" >"$WORK/imm2.yaml"
+bad imm-change k apply -f "$WORK/imm2.yaml"
+has 'The ConfigMap "imm" is invalid: data: Forbidden: field is immutable when `immutable` is set'
+# a Secret's stringData lands in data, base64 (Convert_v1_Secret_To_core_Secret)
+cat >"$WORK/sd.yaml" <<'EOF'
+apiVersion: v1
+kind: Secret
+metadata:
+  name: sd
+stringData:
+  user: admin
+EOF
+ok sd-create k apply -f "$WORK/sd.yaml"
+ok sd-data k get secret sd -o jsonpath='{.data.user}|{.stringData}'
+has "YWRtaW4=|" && lacks "admin"
 bad already-exists k create configmap web-config
 has 'configmaps "web-config" already exists'
 # two updates from the same read: the second gets 409 Conflict

@@ -304,6 +304,10 @@ static void test_pvc_update(void **state)
 	      "{\"requests.storage\":\"0\",\"persistentvolumeclaims\":\"0\"}", NULL);
 	create(t, "/api/v1/namespaces/q8/persistentvolumeclaims", PVC("c", "1Gi"), 201, NULL);
 	assert_string_equal(used(t, "q8", "st", "requests.storage", buf, sizeof(buf)), "1Gi");
+	/* only a bound claim's request may change (ValidatePersistentVolumeClaimUpdate) */
+	call(t, "PATCH", "application/merge-patch+json",
+	     "/api/v1/namespaces/q8/persistentvolumeclaims/c/status",
+	     "{\"status\":{\"phase\":\"Bound\"}}", 200, NULL);
 	patch(t, c, "{\"spec\":{\"resources\":{\"requests\":{\"storage\":\"3Gi\"}}}}", 403,
 	      "persistentvolumeclaims \"c\" is forbidden: exceeded quota: st, requested: "
 	      "requests.storage=2Gi, used: requests.storage=1Gi, limited: requests.storage=2Gi");

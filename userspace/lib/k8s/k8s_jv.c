@@ -171,6 +171,37 @@ struct jv *jv_new_strz(struct jv_doc *d, const char *s)
 	return jv_new_str(d, s, strlen(s));
 }
 
+struct jv *jv_new_base64(struct jv_doc *d, const void *p, size_t n)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const uint8_t *in = p;
+	char *out, *w;
+	struct jv *v;
+
+	if (n > (UINT32_MAX - 1) / 4 * 3)
+		return NULL;
+	out = jv_alloc(d, (n + 2) / 3 * 4 + 1);
+	if (!out)
+		return NULL;
+	w = out;
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t x = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0) |
+			     (i + 2 < n ? in[i + 2] : 0);
+
+		*w++ = b64[(x >> 18) & 63];
+		*w++ = b64[(x >> 12) & 63];
+		*w++ = i + 1 < n ? b64[(x >> 6) & 63] : '=';
+		*w++ = i + 2 < n ? b64[x & 63] : '=';
+	}
+	v = jv_new(d, JV_STRING);
+	if (v) {
+		v->s = out;
+		v->len = (uint32_t)(w - out);
+	}
+	return v;
+}
+
 struct jv *jv_new_strf(struct jv_doc *d, const char *fmt, ...)
 {
 	char small[256], *big = NULL;

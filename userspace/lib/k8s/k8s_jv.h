@@ -85,6 +85,8 @@ struct jv *jv_new_num(struct jv_doc *d, const char *text, size_t len); /* text i
 struct jv *jv_new_double(struct jv_doc *d, double f);
 struct jv *jv_new_str(struct jv_doc *d, const char *s, size_t len);
 struct jv *jv_new_strz(struct jv_doc *d, const char *s);
+/* n bytes as a []byte field holds them: a string of their RFC 4648 standard base64. */
+struct jv *jv_new_base64(struct jv_doc *d, const void *p, size_t n);
 /* printf into a new string node */
 struct jv *jv_new_strf(struct jv_doc *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

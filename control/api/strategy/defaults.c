@@ -324,14 +324,15 @@ static void pod_ips(struct dctx *c, struct jv *st, const char *one, const char *
 }
 
 /* Admission of a new pod: ServiceAccount, DefaultTolerationSeconds, LimitRanger, Priority. */
-static void admit_new_pod(struct dctx *c, struct jv *pod)
+/* The DefaultTolerationSeconds plugin (plugin/pkg/admission/defaulttolerationseconds), on a
+ * pod's create and update alike (not on its subresources): not-ready and unreachable tolerated
+ * for a while unless the pod says otherwise. */
+static void default_tolerations(struct dctx *c, struct jv *spec)
 {
 	static const char *const keys[] = {"node.kubernetes.io/not-ready",
 					   "node.kubernetes.io/unreachable"};
-	struct jv *spec = obj_at(c, pod, "spec"), *tols;
+	struct jv *tols;
 
-	dstr(c, spec, "serviceAccountName", "default");
-	dstr(c, spec, "serviceAccount", jv_path_str(spec, "serviceAccountName"));
 	for (size_t i = 0; i < 2 && c->toleration_s >= 0; i++) {
 		struct jv *t;
 
@@ -349,6 +350,15 @@ static void admit_new_pod(struct dctx *c, struct jv *pod)
 		jv_set(c->d, t, "tolerationSeconds", jv_new_int(c->d, c->toleration_s));
 		jv_push(tols, t);
 	}
+}
+
+static void admit_new_pod(struct dctx *c, struct jv *pod)
+{
+	struct jv *spec = obj_at(c, pod, "spec");
+
+	dstr(c, spec, "serviceAccountName", "default");
+	dstr(c, spec, "serviceAccount", jv_path_str(spec, "serviceAccountName"));
+	default_tolerations(c, spec);
 	dbool(c, spec, "enableServiceLinks", true);
 	EACH(ct, jv_get(spec, "containers"))
 	default_requests(c, ct);
@@ -367,10 +377,13 @@ static void default_pod(struct dctx *c, struct jv *pod, bool created)
 {
 	struct jv *st;
 
-	if (created)
+	if (created) {
 		admit_new_pod(c, pod);
-	else
+	} else {
 		api_admit_pod_priority(c->a, jv_get(pod, "spec"));
+		if (!c->a->sub)
+			default_tolerations(c, obj_at(c, pod, "spec"));
+	}
 	default_pod_spec(c, jv_get(pod, "spec"));
 	dbool(c, jv_get(pod, "spec"), "enableServiceLinks", true);
 	st = obj_at(c, pod, "status");

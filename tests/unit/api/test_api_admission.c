@@ -219,11 +219,10 @@ static void test_pod_priority(void **state)
 	       "pods \"pp\" is forbidden: the string value of PreemptionPolicy "
 	       "(PreemptLowerPriority) must not be provided in pod spec; priority admission "
 	       "controller computed Never from the given PriorityClass name");
-	/* an update keeps what the create set (admitPod on Update) */
-	j = call(t, "PUT", PODS "/g",
-		 "{\"metadata\":{\"name\":\"g\",\"labels\":{\"x\":\"y\"}},\"spec\":{"
-		 "\"priorityClassName\":\"gold\",\"containers\":[{\"name\":\"web\",\"image\":"
-		 "\"nginx:1\"}]}}",
+	/* an update keeps what the create set (admitPod on Update): an update without them */
+	j = call(t, "PATCH", PODS "/g",
+		 "{\"metadata\":{\"labels\":{\"x\":\"y\"}},\"spec\":{\"priority\":null,"
+		 "\"preemptionPolicy\":null}}",
 		 200, NULL, &r);
 	assert_int_equal(int_at(j, "spec.priority"), 1000);
 	assert_string_equal(tstr(j, "spec.preemptionPolicy"), "Never");
@@ -499,11 +498,35 @@ static void test_limitranger_claims(void **state)
 	       "persistentvolumeclaims \"huge\" is forbidden: maximum storage usage per "
 	       "PersistentVolumeClaim is 10Gi, but request is 20Gi");
 	expect(t, "POST", PVCS, PVC("ok", "5Gi"), 201, NULL);
+	/* only a bound claim's request may change (ValidatePersistentVolumeClaimUpdate runs
+	 * before the validating admission) */
+	expect(t, "PATCH", PVCS "/ok/status", "{\"status\":{\"phase\":\"Bound\"}}", 200, NULL);
 	expect(t, "PATCH", PVCS "/ok",
 	       "{\"spec\":{\"resources\":{\"requests\":{\"storage\":\"11Gi\"}}}}", 403,
 	       "persistentvolumeclaims \"ok\" is forbidden: maximum storage usage per "
 	       "PersistentVolumeClaim is 10Gi, but request is 11Gi");
 #undef PVC
+}
+
+/* DefaultTolerationSeconds admits updates too (its Admit takes Create and Update): an update
+ * that leaves the two tolerations out gets them back, so it changes no toleration (which the
+ * pod update rules would refuse). */
+static void test_default_tolerations_on_update(void **state)
+{
+	struct tsrv *t = *state;
+	struct tresp r;
+	const struct jv *tols;
+
+	expect(t, "POST", PODS, POD("tu", ""), 201, NULL);
+	tols = jv_path(
+	    call(t, "PATCH", PODS "/tu",
+		 "{\"metadata\":{\"labels\":{\"a\":\"b\"}},\"spec\":{\"tolerations\":null}}", 200,
+		 NULL, &r),
+	    "spec.tolerations");
+	assert_non_null(tols);
+	assert_int_equal(tols->len, 2);
+	assert_string_equal(tstr(tols->head, "key"), "node.kubernetes.io/not-ready");
+	tresp_free(&r);
 }
 
 /* Discovery: the short names of their storage.go (pc, limits) */
@@ -547,6 +570,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_limitranger_limits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_limitranger_claims, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_discovery, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_default_tolerations_on_update, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

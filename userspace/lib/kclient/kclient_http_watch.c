@@ -247,7 +247,10 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
 	memmove(w->in.p, w->in.p + start, w->in.len - start);
 	w->in.len -= start;
 	w->scan -= start;
-	return len;
+	/* a line that ended the watch (an ERROR event, one that could not be read or kept):
+	 * the transfer ends now, so the end is reported (a watch stream does not end by itself
+	 * for minutes, and an event lost meanwhile would be missed until then) */
+	return w->end_err && !w->stopping ? 0 : len;
 }
 
 static size_t on_header(char *p, size_t size, size_t n, void *ud)

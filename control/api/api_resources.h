@@ -80,6 +80,8 @@ const struct api_subresource *api_subresource_find(const struct api_resource *re
 /* The conversions (convert.c) the table names. */
 void api_conv_hpa_v1_to_storage(struct jv_doc *d, struct jv *obj);
 void api_conv_hpa_v1_from_storage(struct jv_doc *d, struct jv *obj);
+void api_conv_event_v1_to_storage(struct jv_doc *d, struct jv *obj);
+void api_conv_event_v1_from_storage(struct jv_doc *d, struct jv *obj);
 
 extern const struct api_resource api_resources[];
 extern const size_t api_nresources;

@@ -24,7 +24,7 @@ struct gvdoc {
 	char hash[24];
 };
 
-#define MAX_GV 16
+#define MAX_GV 32
 
 static struct gvdoc docs[MAX_GV];
 static size_t ndocs;

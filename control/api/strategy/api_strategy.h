@@ -60,6 +60,10 @@ extern const struct api_strategy api_strategy_pods, api_strategy_services, api_s
     api_strategy_statefulsets, api_strategy_daemonsets, api_strategy_jobs, api_strategy_cronjobs,
     api_strategy_hpas, api_strategy_networkpolicies, api_strategy_endpointslices, api_strategy_rbac,
     api_strategy_rbac_bindings, api_strategy_csrs;
+/* serverconfig.c */
+extern const struct api_strategy api_strategy_mutatingwebhooks, api_strategy_validatingwebhooks,
+    api_strategy_admissionpolicies, api_strategy_policybindings, api_strategy_flowschemas,
+    api_strategy_prioritylevels, api_strategy_apiservices;
 
 static inline const struct api_strategy *api_strategy_of(const struct api_resource *res)
 {

@@ -322,8 +322,8 @@ static int prune_apiservices(struct registry *reg, const struct api_resource *re
 		const char *g = jv_path_str(o, "spec.group") ?: "";
 		const char *v = jv_path_str(o, "spec.version") ?: "";
 
-		if (jv_is_str(jv_path(o, "metadata.labels.kube-aggregator\\.kubernetes\\.io/"
-					 "automanaged"),
+		if (jv_is_str(jv_get(jv_path(o, "metadata.labels"),
+				     "kube-aggregator.kubernetes.io/automanaged"),
 			      "onstart") &&
 		    !jv_path(o, "spec.service") && !gv_served(g, v) && n < 32)
 			snprintf(stale[n++], sizeof(stale[0]), "%s",

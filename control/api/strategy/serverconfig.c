@@ -183,13 +183,14 @@ static void validate_review_versions(struct api_admit *a, const char *field, con
 		i++;
 	}
 	if (!accepted) {
+		/* the value as Go's %#v prints a []string */
 		char list[256] = "";
 
 		EACH(v, (struct jv *)vs)
 		{
 			size_t n = strlen(list);
 
-			snprintf(list + n, sizeof(list) - n, "%s%.40s", n ? " " : "",
+			snprintf(list + n, sizeof(list) - n, "%s\"%.40s\"", n ? ", " : "",
 				 v->type == JV_STRING ? v->s : "");
 		}
 		api_cause(a, field, K8S_REASON_INVALID,

@@ -67,6 +67,9 @@ struct api_resource {
 	void (*from_storage)(struct jv_doc *d, struct jv *obj);
 	/* the resource's REST strategy (strategy/api_strategy.h); NULL: the default */
 	const struct api_strategy *strategy;
+	/* the order of a list's Table rows when its printer sorts them (codec/table.c names
+	 * them: "matching_precedence"); NULL: the list's order */
+	const char *table_order;
 };
 
 /* The served resource of group/version/plural, or NULL. */

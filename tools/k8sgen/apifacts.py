@@ -13,7 +13,9 @@ Kubernetes 1.32 (Apache-2.0):
   - behaviour flags: strategies' AllowCreateOnUpdate, the kinds whose spec changes bump
     metadata.generation, and the kinds with status/scale subresources;
   - "strategy": the resource's REST strategy in drover (control/api/strategy/strategies.c:
-    api_strategy_<name>); none: the default one.
+    api_strategy_<name>); none: the default one;
+  - "table_order": how a list's printer sorts its Table rows (control/api/codec/table.c
+    implements the named orders); none: the list's own order.
 
 Each column's `cell` says how drover fills it (control/api/table.c implements the named
 functions): "name", "age", "fn:<name>" (a printer's own logic), "str:<path>" (the string at a
@@ -571,6 +573,8 @@ RESOURCES = [
     {
         "gvk": ("flowcontrol.apiserver.k8s.io", "v1", "FlowSchema"), "strategy": "flowschemas",
         "verbs": ALL_VERBS, "generation": True,
+        # printFlowSchemaList sorts (FlowSchemaSequence: matchingPrecedence, then name)
+        "table_order": "matching_precedence",
         "subresources": [("status", "FlowSchema", STATUS_VERBS)],
         "fields": META_FIELDS,
         "columns": [NAME,

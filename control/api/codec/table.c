@@ -1420,6 +1420,24 @@ void api_table_row(struct k8s_buf *b, const struct api_resource *res, const stru
 	k8s_buf_putc(b, '}');
 }
 
+/* FlowSchemaSequence.Less (printFlowSchemaList): matchingPrecedence, then name */
+static int by_matching_precedence(const struct jv *a, const struct jv *b)
+{
+	long long pa = int_at(a, "spec.matchingPrecedence"),
+		  pb = int_at(b, "spec.matchingPrecedence");
+
+	if (pa != pb)
+		return pa < pb ? -1 : 1;
+	return strcmp(str_or(a, "metadata.name", ""), str_or(b, "metadata.name", ""));
+}
+
+int api_table_compare(const struct api_resource *res, const struct jv *a, const struct jv *b)
+{
+	if (res->table_order && strcmp(res->table_order, "matching_precedence") == 0)
+		return by_matching_precedence(a, b);
+	return 0;
+}
+
 void api_table_end(struct k8s_buf *b)
 {
 	k8s_buf_puts(b, "]}");

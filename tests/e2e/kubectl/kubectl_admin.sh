@@ -38,6 +38,7 @@ has "16100/21"
 # ---- APF bootstrap configuration ----
 ok flowschemas k get flowschemas
 matches '^exempt +exempt +1 +<none> +[0-9a-z]+ +False$'
+awk 'NR==2' "$OUT" | grep -q '^exempt ' || fail "flowschemas: the first row is not exempt (printFlowSchemaList sorts by precedence)"
 matches '^catch-all +catch-all +10000 +ByUser +[0-9a-z]+ +False$'
 matches '^kube-system-service-accounts +workload-high +900 +ByNamespace '
 ok plcs k get prioritylevelconfigurations

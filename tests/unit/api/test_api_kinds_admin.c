@@ -623,14 +623,42 @@ static void test_event_core_to_v1(void **state)
 	assert_string_equal(tstr(o, "rows[0].cells[3]"), "pod/web");
 	assert_string_equal(tstr(o, "rows[0].cells[6]"), "pulled nginx");
 	tresp_free(&r);
-	/* a patch through events.k8s.io/v1 is read through core/v1 */
-	treq(t, "PATCH", V1_EV "/web.1", MERGE, "{\"note\":\"pulled nginx again\"}", NULL, &r);
-	assert_int_equal(r.code, 200);
-	assert_string_equal(tstr(r.json, "note"), "pulled nginx again");
+	/* a write through events.k8s.io/v1 (its series: the one field it may change) is read
+	 * through core/v1, the deprecated fields converted back unchanged */
+	treq(t, "PATCH", V1_EV "/web.1", MERGE,
+	     "{\"series\":{\"count\":3,\"lastObservedTime\":\"2024-01-01T00:02:00.000000Z\"}}",
+	     NULL, &r);
+	if (r.code != 200)
+		fail_msg("PATCH: %ld %s", r.code, r.body);
+	assert_int_equal(int_at(r.json, "series.count"), 3);
+	assert_int_equal(int_at(r.json, "deprecatedCount"), 4);
 	tresp_free(&r);
 	o = tget(t, CORE_EV "/web.1", 200, &r);
-	assert_string_equal(tstr(o, "message"), "pulled nginx again");
+	assert_int_equal(int_at(o, "series.count"), 3);
+	assert_int_equal(int_at(o, "count"), 4);
+	assert_string_equal(tstr(o, "message"), "pulled nginx");
+	assert_string_equal(tstr(o, "source.host"), "n1");
+	assert_string_equal(tstr(o, "firstTimestamp"), "2024-01-01T00:00:00Z");
+	assert_string_equal(tstr(o, "lastTimestamp"), "2024-01-01T00:01:00Z");
+	assert_string_equal(tstr(o, "reportingComponent"), "kubelet");
+	assert_string_equal(tstr(o, "involvedObject.name"), "web");
 	assert_null(jv_get(o, "note"));
+	assert_null(jv_get(o, "deprecatedCount"));
+	tresp_free(&r);
+	/* ValidateEventUpdate (events.k8s.io/v1): the rest is immutable, named as the internal
+	 * type names it */
+	treq(t, "PATCH", V1_EV "/web.1", MERGE, "{\"note\":\"pulled nginx again\"}", NULL, &r);
+	assert_int_equal(r.code, 422);
+	assert_non_null(strstr(r.body,
+			       "message: Invalid value: \\\"pulled nginx again\\\": field is "
+			       "immutable"));
+	tresp_free(&r);
+	/* core/v1 writes are not held to that (the legacy rules only) */
+	treq(t, "PATCH", CORE_EV "/web.1", MERGE, "{\"message\":\"pulled nginx again\"}", NULL, &r);
+	assert_int_equal(r.code, 200);
+	tresp_free(&r);
+	o = tget(t, V1_EV "/web.1", 200, &r);
+	assert_string_equal(tstr(o, "note"), "pulled nginx again");
 	tresp_free(&r);
 	del(t, V1_EV "/web.1");
 	tget(t, CORE_EV "/web.1", 404, &r);
@@ -650,9 +678,7 @@ static void test_event_v1_to_core(void **state)
 		  "\"Warning\",\"action\":\"Kill\",\"reportingController\":\"example.com/ctl\","
 		  "\"reportingInstance\":\"ctl-1\",\"eventTime\":\"2024-02-01T00:00:00.000000Z\","
 		  "\"related\":{\"kind\":\"Node\",\"name\":\"n2\"},\"series\":{\"count\":3,"
-		  "\"lastObservedTime\":\"2024-02-01T00:02:00.000000Z\"},\"deprecatedSource\":{"
-		  "\"component\":\"old\"},\"deprecatedFirstTimestamp\":\"2024-02-01T00:00:00Z\","
-		  "\"deprecatedLastTimestamp\":\"2024-02-01T00:02:00Z\",\"deprecatedCount\":7}",
+		  "\"lastObservedTime\":\"2024-02-01T00:02:00.000000Z\"}}",
 		  201, &r);
 	/* the answer to a v1 write is v1 */
 	assert_string_equal(tstr(o, "apiVersion"), "events.k8s.io/v1");
@@ -662,10 +688,6 @@ static void test_event_v1_to_core(void **state)
 	assert_string_equal(tstr(o, "apiVersion"), "v1");
 	assert_string_equal(tstr(o, "involvedObject.name"), "db");
 	assert_string_equal(tstr(o, "message"), "stopping db");
-	assert_string_equal(tstr(o, "source.component"), "old");
-	assert_string_equal(tstr(o, "firstTimestamp"), "2024-02-01T00:00:00Z");
-	assert_string_equal(tstr(o, "lastTimestamp"), "2024-02-01T00:02:00Z");
-	assert_int_equal(int_at(o, "count"), 7);
 	assert_string_equal(tstr(o, "reportingComponent"), "example.com/ctl");
 	assert_string_equal(tstr(o, "reportingInstance"), "ctl-1");
 	assert_string_equal(tstr(o, "action"), "Kill");
@@ -680,6 +702,62 @@ static void test_event_v1_to_core(void **state)
 	assert_null(jv_get(o, "reportingController"));
 	tresp_free(&r);
 	del(t, CORE_EV "/db.1");
+}
+
+#define V1_EVENT(name, extra)                                                                    \
+	"{\"apiVersion\":\"events.k8s.io/v1\",\"kind\":\"Event\",\"metadata\":{\"name\":\"" name \
+	"\"},\"regarding\":{\"kind\":\"Pod\",\"name\":\"db\",\"namespace\":\"default\"},"        \
+	"\"reason\":"                                                                            \
+	"\"Killing\",\"note\":\"n\",\"type\":\"Warning\",\"action\":\"Kill\","                   \
+	"\"reportingController\":"                                                               \
+	"\"example.com/ctl\",\"reportingInstance\":\"ctl-1\",\"eventTime\":"                     \
+	"\"2024-02-01T00:00:00.000000Z\"" extra "}"
+
+/* pkg/apis/core/validation/events.go: ValidateEventCreate by the request's version */
+static void test_event_validation(void **state)
+{
+	struct tsrv *t = *state;
+
+	/* events.k8s.io/v1: the deprecated fields stay unset */
+	refused(t, V1_EV, V1_EVENT("e1", ",\"deprecatedCount\":7"),
+		"count: Invalid value: \\\"\\\": needs to be unset");
+	refused(t, V1_EV, V1_EVENT("e1", ",\"deprecatedSource\":{\"component\":\"old\"}"),
+		"source: Invalid value: \\\"\\\": needs to be unset");
+	refused(t, V1_EV, V1_EVENT("e1", ",\"deprecatedFirstTimestamp\":\"2024-02-01T00:00:00Z\""),
+		"firstTimestamp: Invalid value: \\\"\\\": needs to be unset");
+	refused(t, V1_EV, V1_EVENT("e1", ",\"type\":\"Info\""),
+		"type: Invalid value: \\\"\\\": has invalid value: Info");
+	refused(t, V1_EV,
+		V1_EVENT("e1", ",\"series\":{\"count\":1,\"lastObservedTime\":"
+			       "\"2024-02-01T00:00:00.000000Z\"}"),
+		"series.count: Invalid value: \\\"\\\": should be at least 2");
+	refused(t, V1_EV, V1_EVENT("E1", ""),
+		"metadata.name: Invalid value: \\\"E1\\\": a lowercase RFC 1123 subdomain");
+	refused(t, V1_EV,
+		"{\"apiVersion\":\"events.k8s.io/v1\",\"kind\":\"Event\",\"metadata\":{\"name\":"
+		"\"e1\"},\"regarding\":{\"namespace\":\"default\"},\"type\":\"Normal\"}",
+		"eventTime: Required value");
+	/* an Event with eventTime names its reporter (legacyValidateEvent: the field named
+	 * after the request's version) */
+	refused(
+	    t, V1_EV,
+	    "{\"apiVersion\":\"events.k8s.io/v1\",\"kind\":\"Event\",\"metadata\":{\"name\":"
+	    "\"e1\"},\"regarding\":{\"namespace\":\"default\"},\"type\":\"Normal\",\"eventTime\":"
+	    "\"2024-02-01T00:00:00.000000Z\",\"action\":\"A\",\"reason\":\"R\","
+	    "\"reportingInstance\":\"i\"}",
+	    "reportingController: Required value");
+	refused(t, CORE_EV,
+		"{\"apiVersion\":\"v1\",\"kind\":\"Event\",\"metadata\":{\"name\":\"e1\"},"
+		"\"involvedObject\":{\"namespace\":\"default\"},\"eventTime\":"
+		"\"2024-02-01T00:00:00.000000Z\",\"action\":\"A\",\"reason\":\"R\","
+		"\"reportingInstance\":\"i\"}",
+		"reportingComponent: Required value");
+	/* core/v1 without eventTime: only the involved object's namespace */
+	refused(t, CORE_EV,
+		"{\"apiVersion\":\"v1\",\"kind\":\"Event\",\"metadata\":{\"name\":\"e1\"},"
+		"\"involvedObject\":{\"kind\":\"Pod\",\"name\":\"p\",\"namespace\":\"other\"}}",
+		"involvedObject.namespace: Invalid value: \\\"other\\\": does not match "
+		"event.namespace");
 }
 
 /* ---- discovery ---- */
@@ -778,6 +856,7 @@ int main(void)
 	    cmocka_unit_test(test_flowcontrol_crud),
 	    cmocka_unit_test(test_event_core_to_v1),
 	    cmocka_unit_test(test_event_v1_to_core),
+	    cmocka_unit_test(test_event_validation),
 	    cmocka_unit_test(test_discovery),
 	    cmocka_unit_test(test_restart_reconciles),
 	};

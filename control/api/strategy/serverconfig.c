@@ -199,8 +199,24 @@ static void validate_review_versions(struct api_admit *a, const char *field, con
 	}
 }
 
+/* validateRuleWithOperations and validateRule: what each rule must name (a '*' among
+ * others, subresources and scopes are not checked here) */
+static void validate_rule(struct api_admit *a, const char *field, const struct jv *rule)
+{
+	static const char *const required[] = {"operations", "apiGroups", "apiVersions",
+					       "resources"};
+	char f[256];
+
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+		if (jv_count(jv_get(rule, required[i])))
+			continue;
+		snprintf(f, sizeof(f), "%.200s.%s", field, required[i]);
+		api_cause_required(a, f, NULL);
+	}
+}
+
 /* validateValidatingWebhook / validateMutatingWebhook: the rules a client meets (names,
- * clientConfig, sideEffects, timeoutSeconds) */
+ * rules, clientConfig, sideEffects, timeoutSeconds), in its order */
 static void validate_webhook(struct api_admit *a, const struct jv *w, size_t i)
 {
 	const struct jv *cc = jv_get(w, "clientConfig"), *url = jv_get(cc, "url");
@@ -208,8 +224,15 @@ static void validate_webhook(struct api_admit *a, const struct jv *w, size_t i)
 	char f[256], g[256];
 	int64_t t;
 
+	size_t j = 0;
+
 	snprintf(f, sizeof(f), "webhooks[%zu].name", i);
 	validate_fq_name(a, f, jv_get(w, "name"));
+	EACH(rule, jv_get(w, "rules"))
+	{
+		snprintf(f, sizeof(f), "webhooks[%zu].rules[%zu]", i, j++);
+		validate_rule(a, f, rule);
+	}
 	snprintf(f, sizeof(f), "webhooks[%zu].sideEffects", i);
 	if (!se)
 		api_cause_required(a, f, "must specify one of None, NoneOnDryRun");

@@ -374,6 +374,13 @@ static void test_webhook_validation(void **state)
 	refused(t, vwc, webhook_cfg("ValidatingWebhookConfiguration", "bad", HOOK("Hook.a.b", "")),
 		"webhooks[0].name: Invalid value: \\\"Hook.a.b\\\": a lowercase RFC 1123 "
 		"subdomain");
+	/* validateRuleWithOperations */
+	refused(
+	    t, vwc,
+	    webhook_cfg("ValidatingWebhookConfiguration", "bad",
+			HOOK("a.example.com", ",\"rules\":[{\"operations\":[\"CREATE\"],"
+					      "\"apiGroups\":[\"\"],\"apiVersions\":[\"v1\"]}]")),
+	    "webhooks[0].rules[0].resources: Required value");
 	/* unique names */
 	refused(t, vwc,
 		webhook_cfg("ValidatingWebhookConfiguration", "bad",

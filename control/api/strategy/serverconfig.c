@@ -435,18 +435,77 @@ static void prioritylevel_defaults(struct api_admit *a)
 	}
 }
 
-/* ValidatePriorityLevelConfigurationSpec: the part the type decides */
+/* A positive integer at path of o (0 when absent), else field.Invalid "must be positive". */
+static int64_t positive(struct api_admit *a, const struct jv *o, const char *path,
+			const char *field)
+{
+	int64_t v = 0;
+
+	jv_path_int(o, path, &v);
+	if (v <= 0)
+		api_cause(a, field, K8S_REASON_INVALID, "Invalid value: %lld: must be positive",
+			  (long long)v);
+	return v;
+}
+
+/* ValidateLimitResponse and ValidatePriorityLevelQueuingConfiguration */
+static void validate_limit_response(struct api_admit *a, const struct jv *lr)
+{
+	const struct jv *q = jv_get(lr, "queuing");
+	int64_t queues, hand;
+
+	if (jv_is_str(jv_get(lr, "type"), "Reject")) {
+		if (q)
+			api_cause(a, "spec.limited.limitResponse.queuing", "FieldValueForbidden",
+				  "Forbidden: must be nil if limited.limitResponse.type is not "
+				  "Limited");
+		return;
+	}
+	if (!jv_is_str(jv_get(lr, "type"), "Queue"))
+		return; /* the schema's enum reports it */
+	if (!q) {
+		api_cause_required(a, "spec.limited.limitResponse.queuing",
+				   "must not be empty if limited.limitResponse.type is Limited");
+		return;
+	}
+	positive(a, q, "queueLengthLimit", "spec.limited.limitResponse.queuing.queueLengthLimit");
+	queues = positive(a, q, "queues", "spec.limited.limitResponse.queuing.queues");
+	hand = positive(a, q, "handSize", "spec.limited.limitResponse.queuing.handSize");
+	if (hand > 0 && queues > 0 && hand > queues)
+		api_cause(a, "spec.limited.limitResponse.queuing.handSize", K8S_REASON_INVALID,
+			  "Invalid value: %lld: should not be greater than queues (%lld)",
+			  (long long)hand, (long long)queues);
+}
+
+/* ValidatePriorityLevelConfigurationSpec and ValidateLimitedPriorityLevelConfiguration */
 static void prioritylevel_validate(struct api_admit *a)
 {
-	const struct jv *spec = jv_get(a->obj, "spec");
+	const struct jv *spec = jv_get(a->obj, "spec"), *lim = jv_get(spec, "limited");
+	int64_t v;
 
 	if (a->sub)
 		return;
-	if (jv_is_str(jv_get(spec, "type"), "Limited") && !jv_get(spec, "limited"))
-		api_cause_required(a, "spec.limited", "must not be empty when type is Limited");
-	if (jv_is_str(jv_get(spec, "type"), "Exempt") && jv_get(spec, "limited"))
+	if (jv_is_str(jv_get(spec, "type"), "Exempt") && lim)
 		api_cause(a, "spec.limited", "FieldValueForbidden",
 			  "Forbidden: must be nil if the type is not Limited");
+	if (!jv_is_str(jv_get(spec, "type"), "Limited"))
+		return;
+	if (!lim) {
+		api_cause_required(a, "spec.limited", "must not be empty when type is Limited");
+		return;
+	}
+	if (jv_path_int(lim, "nominalConcurrencyShares", &v) == 0 && v < 0)
+		api_cause(a, "spec.limited.nominalConcurrencyShares", K8S_REASON_INVALID,
+			  "Invalid value: %lld: must be a non-negative integer", (long long)v);
+	validate_limit_response(a, jv_get(lim, "limitResponse"));
+	if (jv_path_int(lim, "lendablePercent", &v) == 0 && (v < 0 || v > 100))
+		api_cause(a, "spec.limited.lendablePercent", K8S_REASON_INVALID,
+			  "Invalid value: %lld: must be between 0 and 100, inclusive",
+			  (long long)v);
+	if (jv_path_int(lim, "borrowingLimitPercent", &v) == 0 && v < 0)
+		api_cause(a, "spec.limited.borrowingLimitPercent", K8S_REASON_INVALID,
+			  "Invalid value: %lld: if specified, must be a non-negative integer",
+			  (long long)v);
 }
 
 const struct api_strategy api_strategy_prioritylevels = {

@@ -563,6 +563,21 @@ static void test_flowcontrol_crud(void **state)
 	/* no Dangling condition yet: printFlowSchema's "?" */
 	assert_string_equal(tstr(row, "cells[5]"), "?");
 	tresp_free(&r);
+	/* ValidatePriorityLevelQueuingConfiguration, ValidateLimitedPriorityLevelConfiguration */
+	refused(t, FC "prioritylevelconfigurations",
+		"{\"apiVersion\":\"flowcontrol.apiserver.k8s.io/v1\",\"kind\":"
+		"\"PriorityLevelConfiguration\",\"metadata\":{\"name\":\"x\"},\"spec\":{\"type\":"
+		"\"Limited\",\"limited\":{\"limitResponse\":{\"type\":\"Queue\",\"queuing\":{"
+		"\"queues\":4,\"handSize\":6}}}}}",
+		"spec.limited.limitResponse.queuing.handSize: Invalid value: 6: should not be "
+		"greater than queues (4)");
+	refused(t, FC "prioritylevelconfigurations",
+		"{\"apiVersion\":\"flowcontrol.apiserver.k8s.io/v1\",\"kind\":"
+		"\"PriorityLevelConfiguration\",\"metadata\":{\"name\":\"x\"},\"spec\":{\"type\":"
+		"\"Limited\",\"limited\":{\"lendablePercent\":101,\"limitResponse\":{\"type\":"
+		"\"Reject\"}}}}",
+		"spec.limited.lendablePercent: Invalid value: 101: must be between 0 and 100, "
+		"inclusive");
 	refused(t, FC "flowschemas",
 		"{\"apiVersion\":\"flowcontrol.apiserver.k8s.io/v1\",\"kind\":\"FlowSchema\","
 		"\"metadata\":{\"name\":\"x\"},\"spec\":{\"matchingPrecedence\":20000,"

@@ -67,6 +67,9 @@ struct api_resource {
 	void (*from_storage)(struct jv_doc *d, struct jv *obj);
 	/* the resource's REST strategy (strategy/api_strategy.h); NULL: the default */
 	const struct api_strategy *strategy;
+	/* the order of a list's Table rows when its printer sorts them (codec/table.c names
+	 * them: "matching_precedence"); NULL: the list's order */
+	const char *table_order;
 };
 
 /* The served resource of group/version/plural, or NULL. */
@@ -80,6 +83,8 @@ const struct api_subresource *api_subresource_find(const struct api_resource *re
 /* The conversions (convert.c) the table names. */
 void api_conv_hpa_v1_to_storage(struct jv_doc *d, struct jv *obj);
 void api_conv_hpa_v1_from_storage(struct jv_doc *d, struct jv *obj);
+void api_conv_event_v1_to_storage(struct jv_doc *d, struct jv *obj);
+void api_conv_event_v1_from_storage(struct jv_doc *d, struct jv *obj);
 
 extern const struct api_resource api_resources[];
 extern const size_t api_nresources;

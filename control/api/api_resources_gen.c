@@ -732,6 +732,100 @@ static const struct api_column api_col_43[] = {
 	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
 	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
 };
+static const char *const api_categories_44[] = { "api-extensions", NULL };
+static const char *const api_fields_44[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_column api_col_44[] = {
+	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
+	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
+	{ .name = "Webhooks", .type = "integer", .format = "", .priority = 0, .cell = "fn:webhook_count",
+	  .description = "Webhooks indicates the number of webhooks registered in this configuration" },
+	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
+	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
+};
+static const char *const api_categories_45[] = { "api-extensions", NULL };
+static const char *const api_fields_45[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_subresource api_sub_45[] = {
+	{ .name = "status", .group = "admissionregistration.k8s.io", .version = "v1", .kind = "ValidatingAdmissionPolicy", .verbs = API_VERB_GET | API_VERB_PATCH | API_VERB_UPDATE },
+};
+static const struct api_column api_col_45[] = {
+	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
+	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
+	{ .name = "Validations", .type = "integer", .format = "", .priority = 0, .cell = "fn:vap_validations",
+	  .description = "Validations indicates the number of validation rules defined in this configuration" },
+	{ .name = "ParamKind", .type = "string", .format = "", .priority = 0, .cell = "fn:vap_param_kind",
+	  .description = "ParamKind specifies the kind of resources used to parameterize this policy" },
+	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
+	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
+};
+static const char *const api_categories_46[] = { "api-extensions", NULL };
+static const char *const api_fields_46[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_column api_col_46[] = {
+	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
+	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
+	{ .name = "PolicyName", .type = "string", .format = "", .priority = 0, .cell = "str:spec.policyName",
+	  .description = "PolicyName indicates the policy definition which the policy binding binded to" },
+	{ .name = "ParamRef", .type = "string", .format = "", .priority = 0, .cell = "fn:vapb_param_ref",
+	  .description = "ParamRef indicates the param resource which sets the configration param" },
+	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
+	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
+};
+static const char *const api_categories_47[] = { "api-extensions", NULL };
+static const char *const api_fields_47[] = { "metadata.name", "metadata.namespace", NULL };
+static const char *const api_short_48[] = { "ev", NULL };
+static const char *const api_fields_48[] = { "metadata.name", "metadata.namespace", NULL };
+static const char *const api_fields_49[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_subresource api_sub_49[] = {
+	{ .name = "status", .group = "flowcontrol.apiserver.k8s.io", .version = "v1", .kind = "FlowSchema", .verbs = API_VERB_GET | API_VERB_PATCH | API_VERB_UPDATE },
+};
+static const struct api_column api_col_49[] = {
+	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
+	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
+	{ .name = "PriorityLevel", .type = "string", .format = "", .priority = 0, .cell = "str:spec.priorityLevelConfiguration.name",
+	  .description = "`name` is the name of the priority level configuration being referenced Required." },
+	{ .name = "MatchingPrecedence", .type = "string", .format = "", .priority = 0, .cell = "int:spec.matchingPrecedence",
+	  .description = "`matchingPrecedence` is used to choose among the FlowSchemas that match a given request. The chosen FlowSchema is among those with the numerically lowest (which we take to be logically highest) MatchingPrecedence." },
+	{ .name = "DistinguisherMethod", .type = "string", .format = "", .priority = 0, .cell = "fn:fs_distinguisher",
+	  .description = "`distinguisherMethod` defines how to compute the flow distinguisher for requests that match this schema. `nil` specifies that the distinguisher is disabled and thus will always be the empty string." },
+	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
+	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
+	{ .name = "MissingPL", .type = "string", .format = "", .priority = 0, .cell = "fn:fs_missing_pl",
+	  .description = "indicates if the priority level is missing" },
+};
+static const char *const api_fields_50[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_subresource api_sub_50[] = {
+	{ .name = "status", .group = "flowcontrol.apiserver.k8s.io", .version = "v1", .kind = "PriorityLevelConfiguration", .verbs = API_VERB_GET | API_VERB_PATCH | API_VERB_UPDATE },
+};
+static const struct api_column api_col_50[] = {
+	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
+	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
+	{ .name = "Type", .type = "string", .format = "", .priority = 0, .cell = "str:spec.type",
+	  .description = "`type` indicates whether this priority level is subject to limitation on request execution.  A value of `\"Exempt\"` means that requests of this priority level are not subject to a limit (and thus are never queued) and do not detract from the capacity made available to other priority levels.  A value of `\"Limited\"` means that (a) requests of this priority level _are_ subject to limits and (b) some of the server's limited capacity is made available exclusively to this priority level. Required." },
+	{ .name = "NominalConcurrencyShares", .type = "string", .format = "", .priority = 0, .cell = "fn:plc_shares",
+	  .description = "`nominalConcurrencyShares` (NCS) contributes to the computation of the NominalConcurrencyLimit (NominalCL) of this level." },
+	{ .name = "Queues", .type = "string", .format = "", .priority = 0, .cell = "fn:plc_queues",
+	  .description = "`queues` is the number of queues for this priority level. The queues exist independently at each apiserver. The value must be positive.  Setting it to 1 effectively precludes shufflesharding and thus makes the distinguisher method of associated flow schemas irrelevant.  This field has a default value of 64." },
+	{ .name = "HandSize", .type = "string", .format = "", .priority = 0, .cell = "fn:plc_hand_size",
+	  .description = "`handSize` is a small positive number that configures the shuffle sharding of requests into queues.  When enqueuing a request at this priority level the request's flow identifier (a string pair) is hashed and the hash value is used to shuffle the list of queues and deal a hand of the size specified here." },
+	{ .name = "QueueLengthLimit", .type = "string", .format = "", .priority = 0, .cell = "fn:plc_queue_length_limit",
+	  .description = "`queueLengthLimit` is the maximum number of requests allowed to be waiting in a given queue of this priority level at a time; excess requests are rejected.  This value must be positive.  If not specified, it will be defaulted to 50." },
+	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
+	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
+};
+static const char *const api_categories_51[] = { "api-extensions", NULL };
+static const char *const api_fields_51[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_subresource api_sub_51[] = {
+	{ .name = "status", .group = "apiregistration.k8s.io", .version = "v1", .kind = "APIService", .verbs = API_VERB_GET | API_VERB_PATCH | API_VERB_UPDATE },
+};
+static const struct api_column api_col_51[] = {
+	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
+	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
+	{ .name = "Service", .type = "string", .format = "", .priority = 0, .cell = "fn:apiservice_service",
+	  .description = "The reference to the service that hosts this API endpoint." },
+	{ .name = "Available", .type = "string", .format = "", .priority = 0, .cell = "fn:apiservice_available",
+	  .description = "Whether this service is available." },
+	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
+	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
+};
 
 const struct api_resource api_resources[] = {
 	{ .kind = &k8s_schema_kinds[31], .key = "namespaces", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_0, .field_selectors = api_fields_0, .subresources = api_sub_0, .nsubresources = 2, .flags = API_RES_STATUS, .strategy = &api_strategy_namespaces, .columns = api_col_0, .ncolumns = 3 },
@@ -778,7 +872,15 @@ const struct api_resource api_resources[] = {
 	{ .kind = &k8s_schema_kinds[62], .key = "volumeattachments.storage.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_41, .subresources = api_sub_41, .nsubresources = 1, .flags = API_RES_STATUS, .strategy = &api_strategy_volumeattachments, .columns = api_col_41, .ncolumns = 6 },
 	{ .kind = &k8s_schema_kinds[25], .key = "ingressclasses.networking.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_42, .flags = API_RES_GENERATION, .strategy = &api_strategy_ingressclasses, .columns = api_col_42, .ncolumns = 4 },
 	{ .kind = &k8s_schema_kinds[46], .key = "runtimeclasses.node.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_43, .flags = 0, .strategy = &api_strategy_runtimeclasses, .columns = api_col_43, .ncolumns = 3 },
+	{ .kind = &k8s_schema_kinds[30], .key = "mutatingwebhookconfigurations.admissionregistration.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .categories = api_categories_44, .field_selectors = api_fields_44, .flags = API_RES_GENERATION, .strategy = &api_strategy_mutatingwebhooks, .columns = api_col_44, .ncolumns = 3 },
+	{ .kind = &k8s_schema_kinds[59], .key = "validatingadmissionpolicies.admissionregistration.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .categories = api_categories_45, .field_selectors = api_fields_45, .subresources = api_sub_45, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .strategy = &api_strategy_admissionpolicies, .columns = api_col_45, .ncolumns = 4 },
+	{ .kind = &k8s_schema_kinds[60], .key = "validatingadmissionpolicybindings.admissionregistration.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .categories = api_categories_46, .field_selectors = api_fields_46, .flags = API_RES_GENERATION, .strategy = &api_strategy_policybindings, .columns = api_col_46, .ncolumns = 4 },
+	{ .kind = &k8s_schema_kinds[61], .key = "validatingwebhookconfigurations.admissionregistration.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .categories = api_categories_47, .field_selectors = api_fields_47, .flags = API_RES_GENERATION, .strategy = &api_strategy_validatingwebhooks, .columns = api_col_44, .ncolumns = 3 },
+	{ .kind = &k8s_schema_kinds[18], .key = "events.events.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_48, .field_selectors = api_fields_48, .flags = API_RES_CREATE_ON_UPDATE, .storage = &api_resources[10], .to_storage = api_conv_event_v1_to_storage, .from_storage = api_conv_event_v1_from_storage, .strategy = &api_strategy_events, .columns = api_col_10, .ncolumns = 10 },
+	{ .kind = &k8s_schema_kinds[20], .key = "flowschemas.flowcontrol.apiserver.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_49, .subresources = api_sub_49, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .strategy = &api_strategy_flowschemas, .table_order = "matching_precedence", .columns = api_col_49, .ncolumns = 6 },
+	{ .kind = &k8s_schema_kinds[40], .key = "prioritylevelconfigurations.flowcontrol.apiserver.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_50, .subresources = api_sub_50, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .strategy = &api_strategy_prioritylevels, .columns = api_col_50, .ncolumns = 7 },
+	{ .kind = &k8s_schema_kinds[0], .key = "apiservices.apiregistration.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .categories = api_categories_51, .field_selectors = api_fields_51, .subresources = api_sub_51, .nsubresources = 1, .flags = API_RES_STATUS, .strategy = &api_strategy_apiservices, .columns = api_col_51, .ncolumns = 4 },
 };
-const size_t api_nresources = 44;
+const size_t api_nresources = 52;
 
 /* clang-format on */

@@ -13,7 +13,9 @@ Kubernetes 1.32 (Apache-2.0):
   - behaviour flags: strategies' AllowCreateOnUpdate, the kinds whose spec changes bump
     metadata.generation, and the kinds with status/scale subresources;
   - "strategy": the resource's REST strategy in drover (control/api/strategy/strategies.c:
-    api_strategy_<name>); none: the default one.
+    api_strategy_<name>); none: the default one;
+  - "table_order": how a list's printer sorts its Table rows (control/api/codec/table.c
+    implements the named orders); none: the list's own order.
 
 Each column's `cell` says how drover fills it (control/api/table.c implements the named
 functions): "name", "age", "fn:<name>" (a printer's own logic), "str:<path>" (the string at a
@@ -71,6 +73,37 @@ HPA_COLUMNS = [NAME,
                col("Replicas", "integer", "int:status.currentReplicas",
                    "Current number of replicas of pods managed by this autoscaler."),
                AGE]
+
+# The Event columns, of core/v1 and of events.k8s.io/v1 (one storage, one printer).
+EVENT_COLUMNS = [col("Last Seen", "string", "fn:event_last_seen",
+                     "Time when this Event was last observed."),
+                 col("Type", "string", "str:type",
+                     "Type of this event (Normal, Warning), new types could be added in "
+                     "the future"),
+                 col("Reason", "string", "str:reason",
+                     "This should be a short, machine understandable string that gives "
+                     "the reason for the transition into the object's current status."),
+                 col("Object", "string", "fn:event_object", "The object that this event "
+                     "is about."),
+                 col("Subobject", "string", "str:involvedObject.fieldPath",
+                     "The subobject (e.g. a container) that this event is about.", 1),
+                 col("Source", "string", "fn:event_source",
+                     "The component reporting this event.", 1),
+                 col("Message", "string", "str:message",
+                     "A human-readable description of the status of this operation."),
+                 col("First Seen", "string", "fn:event_first_seen",
+                     "The time at which the event was first recorded.", 1),
+                 col("Count", "string", "fn:event_count",
+                     "The number of times this event has occurred.", 1),
+                 col("Name", "string", "name", NAME_DESC, 1, "name")]
+
+# The columns of both webhook configurations (printers.go printMutatingWebhook and
+# printValidatingWebhook).
+WEBHOOK_COLUMNS = [NAME,
+                   col("Webhooks", "integer", "fn:webhook_count",
+                       "Webhooks indicates the number of webhooks registered in this "
+                       "configuration"),
+                   AGE]
 
 # Every served resource: (group, version, kind) -> facts. The order is discovery's order.
 RESOURCES = [
@@ -225,27 +258,7 @@ RESOURCES = [
                                  "involvedObject.resourceVersion",
                                  "involvedObject.fieldPath", "reason", "reportingComponent",
                                  "source", "type"],
-        "columns": [col("Last Seen", "string", "fn:event_last_seen",
-                        "Time when this Event was last observed."),
-                    col("Type", "string", "str:type",
-                        "Type of this event (Normal, Warning), new types could be added in "
-                        "the future"),
-                    col("Reason", "string", "str:reason",
-                        "This should be a short, machine understandable string that gives "
-                        "the reason for the transition into the object's current status."),
-                    col("Object", "string", "fn:event_object", "The object that this event "
-                        "is about."),
-                    col("Subobject", "string", "str:involvedObject.fieldPath",
-                        "The subobject (e.g. a container) that this event is about.", 1),
-                    col("Source", "string", "fn:event_source",
-                        "The component reporting this event.", 1),
-                    col("Message", "string", "str:message",
-                        "A human-readable description of the status of this operation."),
-                    col("First Seen", "string", "fn:event_first_seen",
-                        "The time at which the event was first recorded.", 1),
-                    col("Count", "string", "fn:event_count",
-                        "The number of times this event has occurred.", 1),
-                    col("Name", "string", "name", NAME_DESC, 1, "name")],
+        "columns": EVENT_COLUMNS,
     },
     {
         "gvk": ("apps", "v1", "Deployment"), "strategy": "deployments", "verbs": ALL_VERBS, "short": ["deploy"],
@@ -709,6 +722,140 @@ RESOURCES += [
                     col("Handler", "string", "fn:runtimeclass_handler",
                         "handler specifies the underlying runtime and configuration that the "
                         "CRI implementation will use to handle pods of this class."),
+                    AGE],
+    },
+]
+
+# ---- kinds-admin ----
+RESOURCES += [
+    # admissionregistration.k8s.io/v1 (pkg/registry/admissionregistration/*/storage/storage.go:
+    # Categories() "api-extensions", no short names; columns: printers.go
+    # printMutatingWebhook, printValidatingWebhook, printValidatingAdmissionPolicy[Binding])
+    {
+        "gvk": ("admissionregistration.k8s.io", "v1", "MutatingWebhookConfiguration"),
+        "strategy": "mutatingwebhooks", "verbs": ALL_VERBS, "categories": ["api-extensions"],
+        "generation": True, "fields": META_FIELDS,
+        "columns": WEBHOOK_COLUMNS,
+    },
+    {
+        "gvk": ("admissionregistration.k8s.io", "v1", "ValidatingAdmissionPolicy"),
+        "strategy": "admissionpolicies", "verbs": ALL_VERBS, "categories": ["api-extensions"],
+        "generation": True,
+        "subresources": [("status", "ValidatingAdmissionPolicy", STATUS_VERBS)],
+        "fields": META_FIELDS,
+        "columns": [NAME,
+                    col("Validations", "integer", "fn:vap_validations",
+                        "Validations indicates the number of validation rules defined in "
+                        "this configuration"),
+                    col("ParamKind", "string", "fn:vap_param_kind",
+                        "ParamKind specifies the kind of resources used to parameterize "
+                        "this policy"),
+                    AGE],
+    },
+    {
+        "gvk": ("admissionregistration.k8s.io", "v1", "ValidatingAdmissionPolicyBinding"),
+        "strategy": "policybindings", "verbs": ALL_VERBS, "categories": ["api-extensions"],
+        "generation": True, "fields": META_FIELDS,
+        "columns": [NAME,
+                    col("PolicyName", "string", "str:spec.policyName",
+                        "PolicyName indicates the policy definition which the policy "
+                        "binding binded to"),
+                    col("ParamRef", "string", "fn:vapb_param_ref",
+                        "ParamRef indicates the param resource which sets the configration "
+                        "param"),
+                    AGE],
+    },
+    {
+        "gvk": ("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration"),
+        "strategy": "validatingwebhooks", "verbs": ALL_VERBS, "categories": ["api-extensions"],
+        "generation": True, "fields": META_FIELDS,
+        "columns": WEBHOOK_COLUMNS,
+    },
+    # events.k8s.io/v1: the core Events' storage (pkg/registry/core/event/storage: ShortNames
+    # "ev"), converted as pkg/apis/events/v1/conversion.go converts; no field label
+    # conversions of its own, so only the metadata fields select
+    {
+        "gvk": ("events.k8s.io", "v1", "Event"), "strategy": "events", "verbs": ALL_VERBS,
+        "storage": ("", "v1", "Event"), "convert": "event_v1",
+        "short": ["ev"], "create_on_update": True, "fields": META_FIELDS,
+        "columns": EVENT_COLUMNS,
+    },
+    # flowcontrol.apiserver.k8s.io/v1 (printers.go printFlowSchema,
+    # printPriorityLevelConfiguration; no short names or categories)
+    {
+        "gvk": ("flowcontrol.apiserver.k8s.io", "v1", "FlowSchema"), "strategy": "flowschemas",
+        "verbs": ALL_VERBS, "generation": True,
+        # printFlowSchemaList sorts (FlowSchemaSequence: matchingPrecedence, then name)
+        "table_order": "matching_precedence",
+        "subresources": [("status", "FlowSchema", STATUS_VERBS)],
+        "fields": META_FIELDS,
+        "columns": [NAME,
+                    col("PriorityLevel", "string", "str:spec.priorityLevelConfiguration.name",
+                        "`name` is the name of the priority level configuration being "
+                        "referenced Required."),
+                    col("MatchingPrecedence", "string", "int:spec.matchingPrecedence",
+                        "`matchingPrecedence` is used to choose among the FlowSchemas that "
+                        "match a given request. The chosen FlowSchema is among those with "
+                        "the numerically lowest (which we take to be logically highest) "
+                        "MatchingPrecedence."),
+                    col("DistinguisherMethod", "string", "fn:fs_distinguisher",
+                        "`distinguisherMethod` defines how to compute the flow distinguisher "
+                        "for requests that match this schema. `nil` specifies that the "
+                        "distinguisher is disabled and thus will always be the empty "
+                        "string."),
+                    AGE,
+                    col("MissingPL", "string", "fn:fs_missing_pl",
+                        "indicates if the priority level is missing")],
+    },
+    {
+        "gvk": ("flowcontrol.apiserver.k8s.io", "v1", "PriorityLevelConfiguration"),
+        "strategy": "prioritylevels", "verbs": ALL_VERBS, "generation": True,
+        "subresources": [("status", "PriorityLevelConfiguration", STATUS_VERBS)],
+        "fields": META_FIELDS,
+        "columns": [NAME,
+                    col("Type", "string", "str:spec.type",
+                        "`type` indicates whether this priority level is subject to "
+                        "limitation on request execution.  A value of `\"Exempt\"` means "
+                        "that requests of this priority level are not subject to a limit "
+                        "(and thus are never queued) and do not detract from the capacity "
+                        "made available to other priority levels.  A value of "
+                        "`\"Limited\"` means that (a) requests of this priority level _are_ "
+                        "subject to limits and (b) some of the server's limited capacity is "
+                        "made available exclusively to this priority level. Required."),
+                    col("NominalConcurrencyShares", "string", "fn:plc_shares",
+                        "`nominalConcurrencyShares` (NCS) contributes to the computation of "
+                        "the NominalConcurrencyLimit (NominalCL) of this level."),
+                    col("Queues", "string", "fn:plc_queues",
+                        "`queues` is the number of queues for this priority level. The "
+                        "queues exist independently at each apiserver. The value must be "
+                        "positive.  Setting it to 1 effectively precludes shufflesharding "
+                        "and thus makes the distinguisher method of associated flow schemas "
+                        "irrelevant.  This field has a default value of 64."),
+                    col("HandSize", "string", "fn:plc_hand_size",
+                        "`handSize` is a small positive number that configures the "
+                        "shuffle sharding of requests into queues.  When enqueuing a "
+                        "request at this priority level the request's flow identifier (a "
+                        "string pair) is hashed and the hash value is used to shuffle the "
+                        "list of queues and deal a hand of the size specified here."),
+                    col("QueueLengthLimit", "string", "fn:plc_queue_length_limit",
+                        "`queueLengthLimit` is the maximum number of requests allowed to be "
+                        "waiting in a given queue of this priority level at a time; excess "
+                        "requests are rejected.  This value must be positive.  If not "
+                        "specified, it will be defaulted to 50."),
+                    AGE],
+    },
+    # apiregistration.k8s.io/v1 (kube-aggregator pkg/registry/apiservice/etcd/etcd.go:
+    # Categories() "api-extensions", its own ConvertToTable: Name, Service, Available, Age)
+    {
+        "gvk": ("apiregistration.k8s.io", "v1", "APIService"), "strategy": "apiservices",
+        "verbs": ALL_VERBS, "categories": ["api-extensions"],
+        "subresources": [("status", "APIService", STATUS_VERBS)],
+        "fields": META_FIELDS,
+        "columns": [NAME,
+                    col("Service", "string", "fn:apiservice_service",
+                        "The reference to the service that hosts this API endpoint."),
+                    col("Available", "string", "fn:apiservice_available",
+                        "Whether this service is available."),
                     AGE],
     },
 ]

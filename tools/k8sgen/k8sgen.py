@@ -925,6 +925,8 @@ def api_source(model, srcs):
             parts.append(".from_storage = api_conv_%s_from_storage" % r["convert"])
         if r.get("strategy"):
             parts.append(".strategy = &api_strategy_%s" % r["strategy"])
+        if r.get("table_order"):
+            parts.append(".table_order = " + c_str(r["table_order"]))
         cols = r.get("columns", [])
         same = [m for m, x in enumerate(apifacts.RESOURCES[:n]) if x.get("columns") is cols]
         if cols and same:

@@ -33,6 +33,9 @@ void api_table_begin(struct k8s_buf *b, const struct api_resource *res, uint64_t
 void api_table_row(struct k8s_buf *b, const struct api_resource *res, const struct jv *obj,
 		   enum api_include_object inc, bool first);
 void api_table_end(struct k8s_buf *b);
+/* The order of res's list rows (res->table_order): <0, 0, >0 as a sorts before, with, after
+ * b; 0 for a resource without one. */
+int api_table_compare(const struct api_resource *res, const struct jv *a, const struct jv *b);
 
 /* Kubernetes' duration.HumanDuration of now - t ("5m", "3h20m", "<invalid>"). */
 void api_human_since(int64_t t, char *buf, size_t size);

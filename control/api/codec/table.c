@@ -870,6 +870,18 @@ enum cell_fn {
 	FN_INGRESSCLASS_CONTROLLER,
 	FN_INGRESSCLASS_PARAMETERS,
 	FN_RUNTIMECLASS_HANDLER,
+	FN_WEBHOOK_COUNT,
+	FN_VAP_VALIDATIONS,
+	FN_VAP_PARAM_KIND,
+	FN_VAPB_PARAM_REF,
+	FN_FS_DISTINGUISHER,
+	FN_FS_MISSING_PL,
+	FN_PLC_SHARES,
+	FN_PLC_QUEUES,
+	FN_PLC_HAND_SIZE,
+	FN_PLC_QUEUE_LENGTH_LIMIT,
+	FN_APISERVICE_SERVICE,
+	FN_APISERVICE_AVAILABLE,
 	FN__COUNT,
 };
 
@@ -972,6 +984,18 @@ static const char *const fn_names[FN__COUNT] = {
     "ingressclass_controller",
     "ingressclass_parameters",
     "runtimeclass_handler",
+    "webhook_count",
+    "vap_validations",
+    "vap_param_kind",
+    "vapb_param_ref",
+    "fs_distinguisher",
+    "fs_missing_pl",
+    "plc_shares",
+    "plc_queues",
+    "plc_hand_size",
+    "plc_queue_length_limit",
+    "apiservice_service",
+    "apiservice_available",
 };
 
 /* printCertificateSigningRequest: the requested duration, and extractCSRStatus */
@@ -1003,6 +1027,123 @@ static void csr_condition(const struct jv *o, struct cell *c)
 			    : "Pending",
 		 failed ? ",Failed" : "",
 		 cert && cert->type == JV_STRING && cert->len ? ",Issued" : "");
+}
+
+/* ---- the API server's configuration kinds ---- */
+
+/* printValidatingAdmissionPolicyBinding: the param's namespace/name, or its selector */
+static void vapb_param_ref(const struct jv *o, struct cell *c)
+{
+	const struct jv *pr = jv_path(o, "spec.paramRef");
+	const char *name = jv_path_str(pr, "name"), *ns = jv_path_str(pr, "namespace");
+
+	if (!pr) {
+		cell_str(c, "<unset>");
+	} else if (name && name[0]) {
+		/* "Can't tell from here if param is cluster-scoped": no namespace is "*" */
+		snprintf(c->s, sizeof(c->s), "%s/%s", ns && ns[0] ? ns : "*", name);
+	} else if (jv_get(pr, "selector")) {
+		api_label_selector_string(jv_get(pr, "selector"), c->s, sizeof(c->s));
+	} else {
+		cell_str(c, "<unset>");
+	}
+}
+
+/* printFlowSchema: the status of the Dangling condition, "?" without one */
+static void fs_missing_pl(const struct jv *o, struct cell *c)
+{
+	cell_str(c, "?");
+	for (const struct jv *x = first(o, "status.conditions"); x; x = x->next)
+		if (jv_is_str(jv_get(x, "type"), "Dangling")) {
+			cell_str(c, str_or(x, "status", ""));
+			return;
+		}
+}
+
+/* printPriorityLevelConfiguration: the limited level's figures, "<none>" for others (and
+ * the queuing ones for a level that rejects) */
+static void plc_cell(const struct jv *o, const char *path, struct cell *c)
+{
+	const struct jv *lim = jv_path(o, "spec.limited");
+	int64_t v;
+
+	if (lim && jv_path_int(lim, path, &v) == 0)
+		cell_int(c, v);
+	else if (lim && strcmp(path, "nominalConcurrencyShares") == 0)
+		cell_int(c, 0);
+	else
+		cell_str(c, "<none>");
+}
+
+/* kube-aggregator's APIService ConvertToTable: "Local" or namespace/name, and the
+ * Available condition: True, or its status with the reason */
+static void apiservice_available(const struct jv *o, struct cell *c)
+{
+	cell_str(c, "Unknown");
+	for (const struct jv *x = first(o, "status.conditions"); x; x = x->next) {
+		const char *st = str_or(x, "status", ""), *reason = str_or(x, "reason", "");
+
+		if (!jv_is_str(jv_get(x, "type"), "Available"))
+			continue;
+		if (strcmp(st, "True") == 0 || !reason[0])
+			cell_str(c, st);
+		else
+			snprintf(c->s, sizeof(c->s), "%s (%s)", st, reason);
+		return;
+	}
+}
+
+static void admin_cell(int fn, const struct jv *o, struct cell *c)
+{
+	const struct jv *pk = jv_path(o, "spec.paramKind");
+
+	switch (fn) {
+	case FN_WEBHOOK_COUNT:
+		cell_int(c, (long long)jv_count(jv_get(o, "webhooks")));
+		break;
+	case FN_VAP_VALIDATIONS:
+		cell_int(c, (long long)jv_count(jv_path(o, "spec.validations")));
+		break;
+	case FN_VAP_PARAM_KIND:
+		if (pk)
+			snprintf(c->s, sizeof(c->s), "%s/%s", str_or(pk, "apiVersion", ""),
+				 str_or(pk, "kind", ""));
+		else
+			cell_str(c, "<unset>");
+		break;
+	case FN_VAPB_PARAM_REF:
+		vapb_param_ref(o, c);
+		break;
+	case FN_FS_DISTINGUISHER:
+		cell_str(c, str_or(o, "spec.distinguisherMethod.type", "<none>"));
+		break;
+	case FN_FS_MISSING_PL:
+		fs_missing_pl(o, c);
+		break;
+	case FN_PLC_SHARES:
+		plc_cell(o, "nominalConcurrencyShares", c);
+		break;
+	case FN_PLC_QUEUES:
+		plc_cell(o, "limitResponse.queuing.queues", c);
+		break;
+	case FN_PLC_HAND_SIZE:
+		plc_cell(o, "limitResponse.queuing.handSize", c);
+		break;
+	case FN_PLC_QUEUE_LENGTH_LIMIT:
+		plc_cell(o, "limitResponse.queuing.queueLengthLimit", c);
+		break;
+	case FN_APISERVICE_SERVICE:
+		if (jv_path(o, "spec.service"))
+			snprintf(c->s, sizeof(c->s), "%s/%s",
+				 str_or(o, "spec.service.namespace", ""),
+				 str_or(o, "spec.service.name", ""));
+		else
+			cell_str(c, "Local");
+		break;
+	case FN_APISERVICE_AVAILABLE:
+		apiservice_available(o, c);
+		break;
+	}
 }
 
 static int fn_lookup(const char *name)
@@ -1229,6 +1370,20 @@ static void fn_cell(int fn, const struct jv *o, struct cell *c)
 		break;
 	case FN_CSR_CONDITION:
 		csr_condition(o, c);
+		break;
+	case FN_WEBHOOK_COUNT:
+	case FN_VAP_VALIDATIONS:
+	case FN_VAP_PARAM_KIND:
+	case FN_VAPB_PARAM_REF:
+	case FN_FS_DISTINGUISHER:
+	case FN_FS_MISSING_PL:
+	case FN_PLC_SHARES:
+	case FN_PLC_QUEUES:
+	case FN_PLC_HAND_SIZE:
+	case FN_PLC_QUEUE_LENGTH_LIMIT:
+	case FN_APISERVICE_SERVICE:
+	case FN_APISERVICE_AVAILABLE:
+		admin_cell(fn, o, c);
 		break;
 	default:
 		kinds_cell(fn, o, c);
@@ -1524,6 +1679,24 @@ void api_table_row(struct k8s_buf *b, const struct api_resource *res, const stru
 		k8s_jv_write_schema(b, obj, res->kind->type);
 	}
 	k8s_buf_putc(b, '}');
+}
+
+/* FlowSchemaSequence.Less (printFlowSchemaList): matchingPrecedence, then name */
+static int by_matching_precedence(const struct jv *a, const struct jv *b)
+{
+	long long pa = int_at(a, "spec.matchingPrecedence"),
+		  pb = int_at(b, "spec.matchingPrecedence");
+
+	if (pa != pb)
+		return pa < pb ? -1 : 1;
+	return strcmp(str_or(a, "metadata.name", ""), str_or(b, "metadata.name", ""));
+}
+
+int api_table_compare(const struct api_resource *res, const struct jv *a, const struct jv *b)
+{
+	if (res->table_order && strcmp(res->table_order, "matching_precedence") == 0)
+		return by_matching_precedence(a, b);
+	return 0;
 }
 
 void api_table_end(struct k8s_buf *b)

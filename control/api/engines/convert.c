@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * convert: versions served by conversion from another version's stored objects. Today one:
+ * convert: versions served by conversion from another version's stored objects:
  * autoscaling/v1 HorizontalPodAutoscaler over the stored autoscaling/v2 objects (kubectl
  * autoscale posts v1), converted as Kubernetes converts them: v1's
  * targetCPUUtilizationPercentage is v2's Resource metric "cpu" with a Utilization target,
@@ -170,4 +170,45 @@ void api_conv_hpa_v1_to_storage(struct jv_doc *d, struct jv *obj)
 	jv_set(d, obj, "apiVersion", jv_new_strz(d, "autoscaling/v2"));
 	for (size_t i = 0; i < sizeof(hpa_parts) / sizeof(hpa_parts[0]); i++)
 		part_to_v2(d, obj, &hpa_parts[i]);
+}
+
+/*
+ * events.k8s.io/v1 Event over the stored core/v1 Events, as kube-apiserver serves both from
+ * one storage (pkg/apis/events/v1/conversion.go: Convert_v1_Event_To_core_Event and back):
+ * the fields v1 renamed, each pair {core/v1, events.k8s.io/v1}. The rest (action, reason,
+ * related, series, eventTime, type, reportingInstance, metadata) is the same in both.
+ */
+static const char *const event_renames[][2] = {
+    {"involvedObject", "regarding"},
+    {"message", "note"},
+    {"source", "deprecatedSource"},
+    {"firstTimestamp", "deprecatedFirstTimestamp"},
+    {"lastTimestamp", "deprecatedLastTimestamp"},
+    {"count", "deprecatedCount"},
+    {"reportingComponent", "reportingController"},
+};
+
+/* Move every member named by column from of event_renames to the other column's name. */
+static void event_rename(struct jv_doc *d, struct jv *obj, int from, const char *api_version)
+{
+	struct jv *v[sizeof(event_renames) / sizeof(event_renames[0])];
+	size_t n = sizeof(event_renames) / sizeof(event_renames[0]);
+
+	jv_set(d, obj, "apiVersion", jv_new_strz(d, api_version));
+	/* all out first, then all in: no name of one column is a name of the other */
+	for (size_t i = 0; i < n; i++)
+		v[i] = jv_del(obj, event_renames[i][from]);
+	for (size_t i = 0; i < n; i++)
+		if (v[i])
+			jv_set(d, obj, event_renames[i][!from], v[i]);
+}
+
+void api_conv_event_v1_from_storage(struct jv_doc *d, struct jv *obj)
+{
+	event_rename(d, obj, 0, "events.k8s.io/v1");
+}
+
+void api_conv_event_v1_to_storage(struct jv_doc *d, struct jv *obj)
+{
+	event_rename(d, obj, 1, "v1");
 }

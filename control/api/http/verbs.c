@@ -205,8 +205,71 @@ static void list_begin(struct k8s_buf *b, const struct list_out *o)
 	k8s_buf_puts(b, "},\"items\":[");
 }
 
+struct sorted_row {
+	struct jv_doc *d;
+	struct jv *obj;
+};
+
+static int sorted_row_cmp(const void *a, const void *b, void *res)
+{
+	return api_table_compare(res, ((const struct sorted_row *)a)->obj,
+				 ((const struct sorted_row *)b)->obj);
+}
+
+/* The Table rows of a resource whose printer sorts them (res->table_order): all of the page
+ * read, sorted, then written. */
+static void list_rows_sorted(struct list_out *o, struct k8s_buf *b)
+{
+	struct sorted_row *rows = NULL;
+	size_t n = 0, cap = 0;
+
+	for (;;) {
+		const struct store_kv *kv;
+		struct jv_doc *d;
+		struct jv *obj;
+
+		if (n == cap) {
+			size_t ncap = cap ? 2 * cap : 16;
+			struct sorted_row *grown = realloc(rows, ncap * sizeof(*rows));
+
+			if (!grown) {
+				b->oom = true;
+				break;
+			}
+			rows = grown;
+			cap = ncap;
+		}
+		d = jv_doc_new();
+		if (!d) {
+			b->oom = true;
+			break;
+		}
+		if (reg_list_next(&o->l, d, true, &kv, &obj) <= 0) {
+			jv_doc_free(d);
+			break;
+		}
+		if (o->res->storage)
+			o->res->to_storage(d, obj);
+		rows[n++] = (struct sorted_row){d, obj};
+	}
+	if (n)
+		qsort_r(rows, n, sizeof(*rows), sorted_row_cmp, (void *)o->stored);
+	for (size_t i = 0; i < n; i++) {
+		if (!b->oom)
+			api_table_row(b, o->stored, rows[i].obj,
+				      (enum api_include_object)o->q.include, o->first);
+		o->first = false;
+		jv_doc_free(rows[i].d);
+	}
+	free(rows);
+}
+
 static void list_items(struct list_out *o, struct k8s_buf *b, size_t upto)
 {
+	if (o->q.table && o->stored->table_order) {
+		list_rows_sorted(o, b);
+		return;
+	}
 	while (b->len < upto && !b->oom) {
 		struct jv_doc *d = jv_doc_new();
 		const struct store_kv *kv;
@@ -368,7 +431,9 @@ static void op_list(struct vctx *c)
 	}
 	api_reply_warnings(c->r, &c->out); /* a deprecated kind's */
 	list_begin(&b, o);
-	if (reg_list_remaining(&o->l) > LIST_STREAM_ITEMS && c->r->conn) {
+	/* (a Table its printer sorts is written whole) */
+	if (reg_list_remaining(&o->l) > LIST_STREAM_ITEMS && c->r->conn &&
+	    !(o->q.table && o->stored->table_order)) {
 		struct list_stream *ls = calloc(1, sizeof(*ls));
 
 		if (ls) {

@@ -91,8 +91,12 @@ static void name_from_generate(struct reg_call *c, struct jv *md)
 
 void reg_create_object(struct reg_call *c, struct jv *obj, const char *operation)
 {
-	struct api_admit a = {
-	    .reg = c->reg, .d = c->d, .res = c->res, .obj = obj, .dry_run = c->dry_run};
+	struct api_admit a = {.reg = c->reg,
+			      .d = c->d,
+			      .res = c->res,
+			      .wire = c->wire,
+			      .obj = obj,
+			      .dry_run = c->dry_run};
 	struct jv *md;
 	const char *name;
 	char uid[40], now[32];

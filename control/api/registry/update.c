@@ -150,6 +150,7 @@ int reg_replace(struct reg_call *c, struct jv *obj, struct jv *old, uint64_t rev
 	struct api_admit a = {.reg = c->reg,
 			      .d = c->d,
 			      .res = c->res,
+			      .wire = c->wire,
 			      .old = old,
 			      .sub = c->sub,
 			      .dry_run = c->dry_run};

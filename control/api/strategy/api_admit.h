@@ -22,6 +22,9 @@ struct api_admit {
 	struct registry *reg;
 	struct jv_doc *d;
 	const struct api_resource *res;
+	/* the version the client wrote when res serves it by conversion (res is its storage),
+	 * else NULL: a kind whose rules depend on the request's version reads it here */
+	const struct api_resource *wire;
 	struct jv *obj;	      /* the new object (modified in place) */
 	const struct jv *old; /* the stored object for an update, else NULL */
 	const char *sub;      /* subresource of the write, or NULL */

@@ -81,6 +81,10 @@ extern const struct api_strategy api_strategy_pvs, api_strategy_podtemplates, ap
     api_strategy_componentstatuses, api_strategy_storageclasses, api_strategy_csidrivers,
     api_strategy_csinodes, api_strategy_csicapacities, api_strategy_volumeattachments,
     api_strategy_ingressclasses, api_strategy_runtimeclasses;
+/* serverconfig.c */
+extern const struct api_strategy api_strategy_mutatingwebhooks, api_strategy_validatingwebhooks,
+    api_strategy_admissionpolicies, api_strategy_policybindings, api_strategy_flowschemas,
+    api_strategy_prioritylevels, api_strategy_apiservices;
 
 static inline const struct api_strategy *api_strategy_of(const struct api_resource *res)
 {

@@ -65,6 +65,8 @@ void api_update_job(struct api_admit *a);
 void api_update_statefulset(struct api_admit *a);
 void api_update_pvc(struct api_admit *a);
 void api_update_rolebinding(struct api_admit *a);
+/* events.c: Events of core/v1 and events.k8s.io/v1 (pkg/apis/core/validation/events.go) */
+void api_validate_event(struct api_admit *a);
 
 /* services.c */
 int api_service_allocate(struct api_admit *a);

@@ -166,6 +166,7 @@ const struct api_strategy api_strategy_pvcs = {
 
 const struct api_strategy api_strategy_events = {
     .name_rule = API_NAME_PATH,
+    .validate = api_validate_event,
 };
 
 /* ---- apps ---- */

@@ -839,6 +839,34 @@ static void test_job_labels_from_template(void **state)
 	tresp_free(&r);
 }
 
+/* kubectl get -A --field-selector metadata.name=X: the name in every namespace (the list
+ * across namespaces cannot read one key); in one namespace, that one. */
+static void test_name_selector_all_namespaces(void **state)
+{
+	struct tsrv *t = *state;
+	struct tresp r;
+	struct jv *j;
+
+	tpost(t, "/api/v1/namespaces", "{\"metadata\":{\"name\":\"fsa\"}}", 201, &r);
+	tresp_free(&r);
+	tpost(t, "/api/v1/namespaces", "{\"metadata\":{\"name\":\"fsb\"}}", 201, &r);
+	tresp_free(&r);
+	tpost(t, "/api/v1/namespaces/fsa/configmaps", "{\"metadata\":{\"name\":\"same\"}}", 201,
+	      &r);
+	tresp_free(&r);
+	tpost(t, "/api/v1/namespaces/fsb/configmaps", "{\"metadata\":{\"name\":\"same\"}}", 201,
+	      &r);
+	tresp_free(&r);
+	j = tget(t, "/api/v1/configmaps?fieldSelector=metadata.name%3Dsame", 200, &r);
+	assert_int_equal(jv_get(j, "items")->len, 2);
+	tresp_free(&r);
+	j = tget(t, "/api/v1/namespaces/fsb/configmaps?fieldSelector=metadata.name%3Dsame", 200,
+		 &r);
+	assert_int_equal(jv_get(j, "items")->len, 1);
+	assert_string_equal(tstr(jv_get(j, "items")->head, "metadata.namespace"), "fsb");
+	tresp_free(&r);
+}
+
 /* A streamed list with items larger than a chunk: they go out across chunks, whole. */
 static void test_list_stream_big_items(void **state)
 {
@@ -900,6 +928,7 @@ int main(void)
 	    cmocka_unit_test(test_pod_admission_details),
 	    cmocka_unit_test(test_kubernetes_service_port),
 	    cmocka_unit_test(test_job_labels_from_template),
+	    cmocka_unit_test(test_name_selector_all_namespaces),
 	};
 
 	return cmocka_run_group_tests(tests, tsrv_group_setup, tsrv_group_teardown);

@@ -627,10 +627,12 @@ void api_server_stop(struct api_server *s)
 	api_watchers_stop(s);
 	/* log streams and exec relays end, their connections with them */
 	api_node_proxy_stop(s);
-	if (s->mhd) {
-		MHD_quiesce_daemon(s->mhd);
+	/* not MHD_quiesce_daemon first: in 0.9.75 it races the pool's threads taking the listen
+	 * socket out of their epoll sets themselves (EPOLL_CTL_DEL fails, the library aborts:
+	 * "Failed to remove listen FD from epoll set", seen in test_api_watch_hub), and the
+	 * socket it hands back is left open; MHD_stop_daemon stops listening itself */
+	if (s->mhd)
 		MHD_stop_daemon(s->mhd);
-	}
 	api_watchers_free(s);
 	registry_free(s->reg);
 	store_close(s->store);

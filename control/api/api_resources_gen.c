@@ -564,6 +564,18 @@ static const struct api_column api_col_32[] = {
 	{ .name = "Created At", .type = "date", .format = "", .priority = 0, .cell = "fn:created_at",
 	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
 };
+static const char *const api_short_33[] = { "crd", "crds", NULL };
+static const char *const api_categories_33[] = { "api-extensions", NULL };
+static const char *const api_fields_33[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_subresource api_sub_33[] = {
+	{ .name = "status", .group = "apiextensions.k8s.io", .version = "v1", .kind = "CustomResourceDefinition", .verbs = API_VERB_GET | API_VERB_PATCH | API_VERB_UPDATE },
+};
+static const struct api_column api_col_33[] = {
+	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
+	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
+	{ .name = "Created At", .type = "date", .format = "", .priority = 0, .cell = "fn:created_at",
+	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
+};
 
 const struct api_resource api_resources[] = {
 	{ .kind = &k8s_schema_kinds[31], .key = "namespaces", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_0, .field_selectors = api_fields_0, .subresources = api_sub_0, .nsubresources = 2, .flags = API_RES_STATUS, .strategy = &api_strategy_namespaces, .columns = api_col_0, .ncolumns = 3 },
@@ -599,7 +611,8 @@ const struct api_resource api_resources[] = {
 	{ .kind = &k8s_schema_kinds[35], .key = "persistentvolumeclaims", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_30, .field_selectors = api_fields_30, .subresources = api_sub_30, .nsubresources = 1, .flags = API_RES_STATUS, .strategy = &api_strategy_pvcs, .columns = api_col_30, .ncolumns = 9 },
 	{ .kind = &k8s_schema_kinds[39], .key = "priorityclasses.scheduling.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_31, .field_selectors = api_fields_31, .flags = 0, .strategy = &api_strategy_priorityclasses, .columns = api_col_31, .ncolumns = 5 },
 	{ .kind = &k8s_schema_kinds[28], .key = "limitranges", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_32, .field_selectors = api_fields_32, .flags = 0, .strategy = &api_strategy_limitranges, .columns = api_col_32, .ncolumns = 2 },
+	{ .kind = &k8s_schema_kinds[12], .key = "customresourcedefinitions.apiextensions.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_33, .categories = api_categories_33, .field_selectors = api_fields_33, .subresources = api_sub_33, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .strategy = &api_strategy_crds, .columns = api_col_33, .ncolumns = 2 },
 };
-const size_t api_nresources = 33;
+const size_t api_nresources = 34;
 
 /* clang-format on */

@@ -124,6 +124,8 @@ int registry_new(struct store *store, const struct registry_config *cfg, struct 
 	if (!reg->cfg.max_body)
 		reg->cfg.max_body = 3u << 20;
 	err = reg_hubs_new(reg);
+	if (!err)
+		err = reg_crds_new(reg);
 	if (err) {
 		registry_free(reg);
 		return err;
@@ -156,6 +158,12 @@ int registry_new(struct store *store, const struct registry_config *cfg, struct 
 		registry_free(reg);
 		return err;
 	}
+	err = reg_crds_load(reg);
+	if (err) {
+		log_error(COMP, "custom resources: %s", store_strerror(err));
+		registry_free(reg);
+		return err;
+	}
 	*out = reg;
 	return 0;
 }
@@ -165,6 +173,7 @@ void registry_free(struct registry *reg)
 	if (!reg)
 		return;
 	reg_hubs_free(reg);
+	reg_crds_free(reg);
 	api_alloc_free(reg->alloc);
 	free(reg->service_cidr);
 	free(reg);

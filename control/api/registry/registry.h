@@ -54,6 +54,7 @@ struct registry_config {
 };
 
 struct reg_hubs;
+struct reg_crds;
 
 struct registry {
 	struct registry_config cfg;
@@ -64,6 +65,8 @@ struct registry {
 	/* the store's index of pods by spec.nodeName (NULL: the backend has none), so that a
 	 * kubelet's list of its pods reads those pods only */
 	struct store_index *pods_by_node;
+	/* the custom resources its Established CRDs define (crd_table.c) */
+	struct reg_crds *crds;
 };
 
 /* A registry over an open store (borrowed: it outlives the registry). 0 or -errno. Close every
@@ -75,6 +78,25 @@ void registry_free(struct registry *reg);
  * Service from an earlier start on another port is corrected, as kube-apiserver's
  * kubernetesservice controller reconciles it). 0 or -EIO (logged). */
 int reg_bootstrap(struct registry *reg, uint16_t port);
+
+/* ---- the served resources: the generated table and the custom ones (crd_table.c) ----
+ *
+ * A custom resource's api_resource stays valid as long as the registry (a request may keep
+ * it while its CRD changes or goes); lookups see only the resources served now. */
+
+/* The resource served as group/version/plural (built-in first), or NULL. */
+const struct api_resource *reg_resource_find(struct registry *reg, const char *group,
+					     const char *version, const char *resource);
+/* Every served resource, the generated table's first: a malloc'd array (free it) in *out and
+ * its length (0 with *out NULL when out of memory). */
+size_t reg_resources(struct registry *reg, const struct api_resource ***out);
+/* Some resource of group (and version, unless NULL) is served. */
+bool reg_group_version_served(struct registry *reg, const char *group, const char *version);
+/* crd as written (deleted: gone): its served versions are served while it is Established,
+ * with its accepted names, and no more once it changes them or goes. 0 or -ENOMEM. */
+int reg_crd_serve(struct registry *reg, const struct jv *crd, bool deleted);
+/* Delete every stored object of crd's custom resources (the CRD went). 0 or the store's error. */
+int reg_crd_purge(struct registry *reg, const struct jv *crd);
 
 /* What one call names and asks. */
 struct reg_req {

@@ -38,8 +38,11 @@ struct api_strategy {
 	void (*validate)(struct api_admit *a);
 	/* Values the object takes from a shared range (a->errs on failure). */
 	int (*allocate)(struct api_admit *a);
-	/* A deleted object's allocations. */
+	/* What a deleted object held: its allocations, the custom resources of a CRD. */
 	void (*release)(struct registry *reg, const struct jv *obj);
+	/* A write of the object (create or update, not a dry run) reached the store: a->obj is
+	 * what was stored. CRDs serve their custom resources from then on. */
+	void (*committed)(struct api_admit *a);
 	/* Graceful deletion: the seconds to keep the object with a deletionTimestamp before it
 	 * goes (its node's agent deletes it then), or 0 to delete now. requested: the client's
 	 * gracePeriodSeconds, -1 for none. */

@@ -20,6 +20,7 @@
 #include "api_obj.h"
 #include "api_selector.h"
 #include "api_strategy.h"
+#include "registry.h"
 
 static bool is_true(const struct jv *v)
 {
@@ -399,8 +400,25 @@ static void crd_validate(struct api_admit *a)
 	immutable(a, "spec.names.plural");
 }
 
+/* The customresource handler serves what the stored CRD says (crdHandler's crdInformer). */
+static void crd_committed(struct api_admit *a)
+{
+	if (a->reg)
+		reg_crd_serve(a->reg, a->obj, false);
+}
+
+/* The CRD went: its resources are no longer served and its objects go with it (the
+ * customresourcecleanup finalizer's controller: finalizer/crd_finalizer.go). */
+static void crd_release(struct registry *reg, const struct jv *obj)
+{
+	reg_crd_serve(reg, obj, true);
+	reg_crd_purge(reg, obj);
+}
+
 const struct api_strategy api_strategy_crds = {
     .prepare_create = crd_prepare_create,
     .defaults = crd_defaults,
     .validate = crd_validate,
+    .release = crd_release,
+    .committed = crd_committed,
 };

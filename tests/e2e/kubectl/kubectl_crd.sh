@@ -4,6 +4,9 @@
 #   annotation), `kubectl get crd` (short name, the default Table: NAME, CREATED AT) and
 #   `kubectl wait --for condition=established` (the server sets NamesAccepted and Established
 #   as apiextensions-apiserver's naming and establishing controllers do).
+# - its custom resources served once it is Established: kubectl apply (client-side and
+#   server-side) of a CronTab, get by plural and short name (the default Table: NAME, AGE),
+#   `get all` (category all), api-resources; served no more once the CRD is deleted.
 # - kubectl apply of a kind no group serves (apiVersion v1, kind Foo): kubectl lists the CRDs
 #   to find one of that kind (cli-runtime resource/query_param_verifier.go, the
 #   CRDFinder of kubectl's cmd/util/crdfinder.go) and prints its own "no matches for kind"
@@ -53,6 +56,8 @@ spec:
     kind: CronTab
     shortNames:
     - ct
+    categories:
+    - all
 EOF
 
 # ---- the CRD itself ----
@@ -70,6 +75,40 @@ sed -i 's/crontabs.stable.example.com/other.stable.example.com/' "$WORK/crd-bad.
 bad apply-crd-invalid k apply -f "$WORK/crd-bad.yaml"
 has 'metadata.name: Invalid value: "other.stable.example.com": must be spec.names.plural+"."+spec.group'
 has 'spec.versions: Invalid value: "array": must have exactly one version marked as storage version'
+
+# ---- its custom resources ----
+cat >"$WORK/cr.yaml" <<'EOF'
+apiVersion: stable.example.com/v1
+kind: CronTab
+metadata:
+  name: my-new-cron-object
+spec:
+  cronSpec: "* * * * */5"
+  image: my-awesome-cron-image
+EOF
+ok apply-cr k apply -f "$WORK/cr.yaml"
+has "crontab.stable.example.com/my-new-cron-object created"
+ok get-crs k get crontabs
+matches "^NAME +AGE$"
+matches "^my-new-cron-object +[0-9]+s$"
+ok get-cr-short k get ct my-new-cron-object -o jsonpath='{.spec.image}'
+has "my-awesome-cron-image"
+sed -i 's/my-awesome-cron-image/other-image/' "$WORK/cr.yaml"
+ok reapply-cr k apply -f "$WORK/cr.yaml"
+has "crontab.stable.example.com/my-new-cron-object configured"
+ok apply-cr-server-side k apply --server-side --force-conflicts -f "$WORK/cr.yaml"
+has "crontab.stable.example.com/my-new-cron-object serverside-applied"
+# kubectl's discovery cache (~/.kube/cache) predates the CRD: a fresh one sees the category
+ok get-all k get all --cache-dir "$WORK/cache-all"
+has "crontab.stable.example.com/my-new-cron-object"
+ok api-resources k api-resources --api-group=stable.example.com
+matches "^crontabs +ct +stable.example.com/v1 +true +CronTab$"
+ok delete-crd k delete crd crontabs.stable.example.com
+has 'customresourcedefinition.apiextensions.k8s.io "crontabs.stable.example.com" deleted'
+bad get-crs-gone k get crontabs
+has 'Unable to list "stable.example.com/v1, Resource=crontabs": the server could not find the requested resource'
+bad get-crs-gone-discovery k get crontabs --cache-dir "$WORK/cache-gone"
+has "the server doesn't have a resource type \"crontabs\""
 
 # ---- a kind nothing serves ----
 cat >"$WORK/foo.yaml" <<'EOF'

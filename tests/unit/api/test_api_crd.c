@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,6 +213,267 @@ static void test_facts(void **state)
 	tresp_free(&r);
 }
 
+/* ---- custom resources ---- */
+
+#define CT_CRD                                                                                   \
+	"{\"metadata\":{\"name\":\"crontabs.stable.example.com\"},\"spec\":{\"group\":"          \
+	"\"stable.example.com\",\"scope\":\"Namespaced\",\"names\":{\"plural\":\"crontabs\","    \
+	"\"kind\":\"CronTab\",\"shortNames\":[\"ct\"],\"categories\":[\"all\"]},\"versions\":[{" \
+	"\"name\":\"v1\",\"served\":true,\"storage\":true,\"subresources\":{\"status\":{}}}]}}"
+#define CTS "/apis/stable.example.com/v1/namespaces/default/crontabs"
+#define CT_A \
+	"{\"apiVersion\":\"stable.example.com/v1\",\"kind\":\"CronTab\",\"metadata\":{\"name\":"
+
+/* The discovery entry of crontabs in /apis/stable.example.com/v1, or NULL. */
+static const struct jv *crontabs_entry(struct tsrv *t, struct tresp *r)
+{
+	struct jv *j;
+
+	treq(t, "GET", "/apis/stable.example.com/v1", NULL, NULL, NULL, r);
+	if (r->code != 200)
+		return NULL;
+	j = r->json;
+	for (const struct jv *x = jv_first(jv_get(j, "resources")); x; x = x->next)
+		if (jv_is_str(jv_get(x, "name"), "crontabs"))
+			return x;
+	return NULL;
+}
+
+static uint64_t rv_of(const struct jv *j)
+{
+	return strtoull(tstr(j, "metadata.resourceVersion"), NULL, 10);
+}
+
+/* A custom resource served once its CRD is Established (apiextensions-apiserver's
+ * crdHandler): discovery, every verb, the status subresource, watch events; and no more once
+ * the CRD goes, its objects with it. */
+static void test_cr_lifecycle(void **state)
+{
+	struct tsrv *t = *state;
+	struct tresp r;
+	const struct jv *e;
+	struct jv *j;
+	char path[256];
+	uint64_t rv;
+
+	/* before: nothing */
+	texpect(t, "GET", CTS, NULL, 404, NULL);
+	assert_null(crontabs_entry(t, &r));
+	tresp_free(&r);
+	tcall(t, "GET", "/apis", NULL, 200, NULL, &r);
+	assert_null(strstr(r.body, "stable.example.com"));
+	tresp_free(&r);
+
+	j = tcall(t, "POST", CRDS, CT_CRD, 201, NULL, &r);
+	rv = rv_of(j);
+	tresp_free(&r);
+	/* discovery: the group, its version, the resource with the CRD's names and verbs */
+	tcall(t, "GET", "/apis", NULL, 200, NULL, &r);
+	assert_non_null(strstr(r.body, "\"name\":\"stable.example.com\""));
+	tresp_free(&r);
+	j = tcall(t, "GET", "/apis/stable.example.com", NULL, 200, NULL, &r);
+	assert_string_equal(tstr(j, "preferredVersion.groupVersion"), "stable.example.com/v1");
+	tresp_free(&r);
+	e = crontabs_entry(t, &r);
+	assert_non_null(e);
+	assert_string_equal(tstr(e, "kind"), "CronTab");
+	assert_string_equal(tstr(e, "singularName"), "crontab");
+	assert_true(jv_get(e, "namespaced")->type == JV_TRUE);
+	assert_string_equal(tstr(e, "shortNames.0"), "ct");
+	assert_string_equal(tstr(e, "categories.0"), "all");
+	assert_int_equal(jv_count(jv_get(e, "verbs")), 8);
+	assert_non_null(strstr(r.body, "\"name\":\"crontabs/status\""));
+	tresp_free(&r);
+	treq(t, "GET", "/apis", NULL, NULL,
+	     "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList", &r);
+	assert_int_equal(r.code, 200);
+	assert_non_null(strstr(r.body, "\"resource\":\"crontabs\""));
+	tresp_free(&r);
+
+	/* create, get, list */
+	j = tcall(t, "POST", CTS,
+		  CT_A "\"one\"},\"spec\":{\"cronSpec\":\"* * * * */5\",\"image\":\"img\"}}", 201,
+		  NULL, &r);
+	assert_string_equal(tstr(j, "spec.image"), "img");
+	assert_string_equal(tstr(j, "metadata.namespace"), "default");
+	assert_non_null(jv_path(j, "metadata.uid"));
+	assert_null(jv_get(j, "status")); /* written through /status only */
+	tresp_free(&r);
+	texpect(t, "POST", CTS, CT_A "\"one\"}}", 409, NULL);
+	j = tcall(t, "GET", CTS "/one", NULL, 200, NULL, &r);
+	assert_string_equal(tstr(j, "kind"), "CronTab");
+	assert_string_equal(tstr(j, "spec.cronSpec"), "* * * * */5");
+	tresp_free(&r);
+	j = tcall(t, "GET", CTS, NULL, 200, NULL, &r);
+	assert_string_equal(tstr(j, "kind"), "CronTabList");
+	assert_string_equal(tstr(j, "apiVersion"), "stable.example.com/v1");
+	assert_string_equal(tstr(j, "items.0.metadata.name"), "one");
+	tresp_free(&r);
+	/* a namespaced resource across namespaces, and a kind that is not this one's */
+	j = tcall(t, "GET", "/apis/stable.example.com/v1/crontabs", NULL, 200, NULL, &r);
+	assert_string_equal(tstr(j, "items.0.metadata.name"), "one");
+	tresp_free(&r);
+	texpect(t, "POST", CTS,
+		"{\"apiVersion\":\"stable.example.com/v1\",\"kind\":\"Other\","
+		"\"metadata\":{\"name\":\"x\"}}",
+		400, NULL);
+
+	/* merge patch, JSON patch, update, apply */
+	j = tcall(t, "PATCH", CTS "/one", "{\"spec\":{\"replicas\":2}}", 200, NULL, &r);
+	assert_string_equal(tstr(j, "spec.image"), "img");
+	assert_int_equal(jv_path(j, "spec.replicas")->type, JV_NUMBER);
+	tresp_free(&r);
+	treq(t, "PATCH", CTS "/one", "application/json-patch+json",
+	     "[{\"op\":\"replace\",\"path\":\"/spec/image\",\"value\":\"img2\"}]", NULL, &r);
+	assert_int_equal(r.code, 200);
+	assert_string_equal(tstr(r.json, "spec.image"), "img2");
+	tresp_free(&r);
+	treq(t, "PATCH", CTS "/one?fieldManager=tester&force=true", "application/apply-patch+yaml",
+	     "apiVersion: stable.example.com/v1\nkind: CronTab\nmetadata:\n  name: one\n"
+	     "spec:\n  image: img3\n",
+	     NULL, &r);
+	if (r.code != 200)
+		fail_msg("apply: %ld %s", r.code, r.body);
+	assert_string_equal(tstr(r.json, "spec.image"), "img3");
+	/* the deduced schema's field set: objects granular (structured-merge-diff) */
+	assert_non_null(strstr(r.body, "\"manager\":\"tester\",\"operation\":\"Apply\""));
+	assert_non_null(strstr(r.body, "\"fieldsV1\":{\"f:spec\":{\".\":{},\"f:image\":{}}}"));
+	tresp_free(&r);
+	j = tcall(t, "GET", CTS "/one", NULL, 200, NULL, &r);
+	snprintf(path, sizeof(path),
+		 CT_A "\"one\",\"resourceVersion\":\"%s\"},\"spec\":{\"image\":\"img4\"}}",
+		 tstr(j, "metadata.resourceVersion"));
+	tresp_free(&r);
+	j = tcall(t, "PUT", CTS "/one", path, 200, NULL, &r);
+	assert_string_equal(tstr(j, "spec.image"), "img4");
+	assert_null(jv_path(j, "spec.cronSpec"));
+	tresp_free(&r);
+	/* the status subresource: status changes there only */
+	j = tcall(t, "PATCH", CTS "/one/status",
+		  "{\"status\":{\"phase\":\"Ok\"},\"spec\":{\"image\":\"x\"}}", 200, NULL, &r);
+	assert_string_equal(tstr(j, "status.phase"), "Ok");
+	assert_string_equal(tstr(j, "spec.image"), "img4");
+	tresp_free(&r);
+	j = tcall(t, "PATCH", CTS "/one", "{\"status\":{\"phase\":\"No\"}}", 200, NULL, &r);
+	assert_string_equal(tstr(j, "status.phase"), "Ok");
+	tresp_free(&r);
+
+	/* watch: every change since the CRD, then the end by timeoutSeconds */
+	texpect(t, "DELETE", CTS "/one", NULL, 200, NULL);
+	snprintf(path, sizeof(path), CTS "?watch=1&resourceVersion=%llu&timeoutSeconds=1",
+		 (unsigned long long)rv);
+	treq(t, "GET", path, NULL, NULL, NULL, &r);
+	assert_int_equal(r.code, 200);
+	assert_non_null(strstr(r.body, "{\"type\":\"ADDED\",\"object\":{\"apiVersion\":"
+				       "\"stable.example.com/v1\",\"kind\":\"CronTab\""));
+	assert_non_null(strstr(r.body, "\"type\":\"MODIFIED\""));
+	assert_non_null(strstr(r.body, "\"type\":\"DELETED\""));
+	tresp_free(&r);
+
+	/* deletecollection */
+	texpect(t, "POST", CTS, CT_A "\"a\"}}", 201, NULL);
+	texpect(t, "POST", CTS, CT_A "\"b\"}}", 201, NULL);
+	texpect(t, "DELETE", CTS, NULL, 200, NULL);
+	j = tcall(t, "GET", CTS, NULL, 200, NULL, &r);
+	assert_null(jv_path(j, "items.0"));
+	tresp_free(&r);
+
+	/* the CRD goes: its objects with it, and it is served no more */
+	texpect(t, "POST", CTS, CT_A "\"left\"}}", 201, NULL);
+	texpect(t, "DELETE", CRDS "/crontabs.stable.example.com", NULL, 200, NULL);
+	texpect(t, "GET", CTS "/left", NULL, 404, NULL);
+	texpect(t, "GET", "/apis/stable.example.com/v1", NULL, 404, NULL);
+	tcall(t, "GET", "/apis", NULL, 200, NULL, &r);
+	assert_null(strstr(r.body, "stable.example.com"));
+	tresp_free(&r);
+	texpect(t, "POST", CRDS, CT_CRD, 201, NULL);
+	j = tcall(t, "GET", CTS, NULL, 200, NULL, &r);
+	assert_null(jv_path(j, "items.0"));
+	tresp_free(&r);
+}
+
+/* A cluster-scoped custom resource, and a CRD whose names are refused serves nothing. */
+static void test_cr_cluster_scoped(void **state)
+{
+	struct tsrv *t = *state;
+	struct tresp r;
+	struct jv *j;
+
+	texpect(t, "POST", CRDS,
+		CRD("gizmos.example.com", "gizmos", "Gizmo", "Cluster", "[" V1 "]"), 201, NULL);
+	j = tcall(t, "POST", "/apis/example.com/v1/gizmos",
+		  "{\"apiVersion\":\"example.com/v1\",\"kind\":\"Gizmo\",\"metadata\":{\"name\":"
+		  "\"g\"},\"spec\":{\"size\":3}}",
+		  201, NULL, &r);
+	assert_null(jv_path(j, "metadata.namespace"));
+	tresp_free(&r);
+	texpect(t, "GET", "/apis/example.com/v1/gizmos/g", NULL, 200, NULL);
+	texpect(t, "GET", "/apis/example.com/v1/namespaces/default/gizmos/g", NULL, 404, NULL);
+	/* its kind is taken: not Established, not served */
+	texpect(t, "POST", CRDS,
+		CRD("others.example.com", "others", "Gizmo", "Cluster", "[" V1 "]"), 201, NULL);
+	texpect(t, "GET", "/apis/example.com/v1/others", NULL, 404, NULL);
+	/* the Table of a custom resource without additionalPrinterColumns: Name, Age */
+	treq(t, "GET", "/apis/example.com/v1/gizmos", NULL, NULL,
+	     "application/json;as=Table;v=v1;g=meta.k8s.io", &r);
+	assert_int_equal(r.code, 200);
+	assert_string_equal(tstr(r.json, "columnDefinitions.0.name"), "Name");
+	assert_string_equal(tstr(r.json, "columnDefinitions.1.name"), "Age");
+	assert_string_equal(tstr(r.json, "rows.0.cells.0"), "g");
+	tresp_free(&r);
+}
+
+/* ---- CRDs that change while requests run ---- */
+
+struct churn {
+	struct tsrv *t;
+	volatile int stop;
+	int bad; /* answers other than 200 and 404 */
+	int served;
+};
+
+static void *churn_reader(void *arg)
+{
+	struct churn *c = arg;
+	static const char *const paths[] = {CTS, CTS "/r", "/apis/stable.example.com/v1", "/apis",
+					    "/apis/stable.example.com"};
+
+	for (size_t i = 0; !c->stop; i++) {
+		struct tresp r;
+
+		treq(c->t, "GET", paths[i % 5], NULL, NULL, NULL, &r);
+		if (r.code != 200 && r.code != 404)
+			c->bad++;
+		if (r.code == 200 && i % 5 == 1)
+			c->served++;
+		tresp_free(&r);
+	}
+	return NULL;
+}
+
+/* Requests look custom resources up while their CRD comes and goes (crd_table.c): every
+ * answer is the resource served or 404, never a crash or another error; the same definition
+ * served again takes its old entry back. */
+static void test_crd_churn(void **state)
+{
+	struct churn c = {.t = *state};
+	pthread_t th[2];
+
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, churn_reader, &c), 0);
+	for (int i = 0; i < 15; i++) {
+		texpect(c.t, "POST", CRDS, CT_CRD, 201, NULL);
+		texpect(c.t, "POST", CTS, CT_A "\"r\"}}", 201, NULL);
+		texpect(c.t, "GET", CTS "/r", NULL, 200, NULL);
+		texpect(c.t, "DELETE", CRDS "/crontabs.stable.example.com", NULL, 200, NULL);
+		texpect(c.t, "GET", CTS "/r", NULL, 404, NULL);
+	}
+	c.stop = 1;
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	assert_int_equal(c.bad, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -221,6 +483,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_name_conflict, tsrv_group_setup,
 					    tsrv_group_teardown),
 	    cmocka_unit_test_setup_teardown(test_facts, tsrv_group_setup, tsrv_group_teardown),
+	    cmocka_unit_test_setup_teardown(test_cr_lifecycle, tsrv_group_setup,
+					    tsrv_group_teardown),
+	    cmocka_unit_test_setup_teardown(test_cr_cluster_scoped, tsrv_group_setup,
+					    tsrv_group_teardown),
+	    cmocka_unit_test_setup_teardown(test_crd_churn, tsrv_group_setup, tsrv_group_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

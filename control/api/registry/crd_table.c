@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,9 @@ struct crd_entry {
 	char *strs[8];	    /* group, version, kind, api_version, plural, singular, list, key */
 	char **short_names; /* NULL-terminated */
 	char **categories;
+	/* the version's openAPIV3Schema (its own doc), or NULL */
+	struct jv_doc *schema_doc;
+	const struct jv *schema;
 	struct crd_entry *next;
 };
 
@@ -91,6 +95,7 @@ static void entry_free(struct crd_entry *e)
 		free(e->strs[i]);
 	free_list(e->short_names);
 	free_list(e->categories);
+	jv_doc_free(e->schema_doc);
 	free(e->owner);
 	free(e);
 }
@@ -170,6 +175,16 @@ bool reg_group_version_served(struct registry *reg, const char *group, const cha
 	return found;
 }
 
+const struct jv *reg_crd_schema(const struct api_resource *res)
+{
+	const struct crd_entry *e;
+
+	if (!res || res->strategy != &api_strategy_crs)
+		return NULL;
+	e = (const struct crd_entry *)((const char *)res - offsetof(struct crd_entry, res));
+	return e->schema;
+}
+
 /* ---- definitions ---- */
 
 static char **str_list(const struct jv *arr)
@@ -200,6 +215,7 @@ struct crd_def {
 	const char *owner, *group, *version, *kind, *plural, *singular, *list_kind;
 	bool namespaced, status;
 	const struct jv *short_names, *categories;
+	const struct jv *schema;
 };
 
 static bool entry_is(const struct crd_entry *e, const struct crd_def *d)
@@ -211,7 +227,8 @@ static bool entry_is(const struct crd_entry *e, const struct crd_def *d)
 	       strcmp(e->kind.list_kind, d->list_kind) == 0 &&
 	       e->kind.cluster_scoped == !d->namespaced &&
 	       (e->res.nsubresources == 1) == d->status &&
-	       same_list(e->short_names, d->short_names) && same_list(e->categories, d->categories);
+	       same_list(e->short_names, d->short_names) &&
+	       same_list(e->categories, d->categories) && jv_equal(e->schema, d->schema);
 }
 
 static struct crd_entry *entry_new(const struct crd_def *d)
@@ -236,6 +253,12 @@ static struct crd_entry *entry_new(const struct crd_def *d)
 	e->categories = str_list(d->categories);
 	if (!e->owner || !e->short_names || !e->categories)
 		goto fail;
+	if (d->schema) {
+		e->schema_doc = jv_doc_new();
+		e->schema = e->schema_doc ? jv_copy(e->schema_doc, d->schema) : NULL;
+		if (!e->schema)
+			goto fail;
+	}
 	e->kind = (struct k8s_kind){.group = e->strs[0],
 				    .version = e->strs[1],
 				    .kind = e->strs[2],
@@ -263,6 +286,7 @@ static struct crd_entry *entry_new(const struct crd_def *d)
 	    .columns = crd_columns,
 	    .ncolumns = sizeof(crd_columns) / sizeof(crd_columns[0]),
 	    .flags = API_RES_GENERATION | (d->status ? API_RES_STATUS : 0),
+	    .strategy = &api_strategy_crs,
 	};
 	return e;
 fail:
@@ -294,6 +318,7 @@ static int define(struct reg_crds *t, const struct jv *crd, const struct jv *v)
 	    .status = jv_path(v, "subresources.status") != NULL,
 	    .short_names = jv_get(acc, "shortNames"),
 	    .categories = jv_get(acc, "categories"),
+	    .schema = jv_path(v, "schema.openAPIV3Schema"),
 	};
 	struct crd_entry *e;
 

@@ -95,6 +95,9 @@ bool reg_group_version_served(struct registry *reg, const char *group, const cha
 /* crd as written (deleted: gone): its served versions are served while it is Established,
  * with its accepted names, and no more once it changes them or goes. 0 or -ENOMEM. */
 int reg_crd_serve(struct registry *reg, const struct jv *crd, bool deleted);
+/* The openAPIV3Schema of a custom resource's version (NULL: none, or not a custom resource):
+ * as long-lived as the resource. */
+const struct jv *reg_crd_schema(const struct api_resource *res);
 /* Delete every stored object of crd's custom resources (the CRD went). 0 or the store's error. */
 int reg_crd_purge(struct registry *reg, const struct jv *crd);
 

@@ -72,7 +72,7 @@ extern const struct api_strategy api_strategy_pods, api_strategy_services, api_s
     api_strategy_statefulsets, api_strategy_daemonsets, api_strategy_jobs, api_strategy_cronjobs,
     api_strategy_hpas, api_strategy_networkpolicies, api_strategy_endpointslices, api_strategy_rbac,
     api_strategy_rbac_bindings, api_strategy_csrs, api_strategy_priorityclasses,
-    api_strategy_limitranges, api_strategy_crds;
+    api_strategy_limitranges, api_strategy_crds, api_strategy_crs;
 
 static inline const struct api_strategy *api_strategy_of(const struct api_resource *res)
 {

@@ -423,6 +423,80 @@ static void test_cr_cluster_scoped(void **state)
 	tresp_free(&r);
 }
 
+/* ---- the version's openAPIV3Schema ---- */
+
+#define SCHEMA_CRD                                                                                \
+	"{\"metadata\":{\"name\":\"dbs.example.com\"},\"spec\":{\"group\":\"example.com\","       \
+	"\"scope\":\"Namespaced\",\"names\":{\"plural\":\"dbs\",\"kind\":\"Db\"},\"versions\":[{" \
+	"\"name\":\"v1\",\"served\":true,\"storage\":true,\"schema\":{\"openAPIV3Schema\":{"      \
+	"\"type\":\"object\",\"properties\":{\"spec\":{\"type\":\"object\",\"required\":["        \
+	"\"engine\"],\"properties\":{\"engine\":{\"type\":\"string\",\"enum\":[\"postgres\","     \
+	"\"mysql\"]},\"replicas\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":5,"             \
+	"\"default\":1},\"version\":{\"type\":\"string\",\"pattern\":\"^[0-9]+\\\\.[0-9]+$\"},"   \
+	"\"name\":{\"type\":\"string\",\"minLength\":3,\"maxLength\":8},\"note\":{\"type\":"      \
+	"\"string\",\"nullable\":true},\"extra\":{\"type\":\"object\","                           \
+	"\"x-kubernetes-preserve-unknown-fields\":true}}}}}}}]}}"
+#define DBS	   "/apis/example.com/v1/namespaces/default/dbs"
+#define DB_A	   "{\"apiVersion\":\"example.com/v1\",\"kind\":\"Db\",\"metadata\":{\"name\":"
+#define DB_INVALID "Db.example.com \"d\" is invalid: "
+
+/* Structural defaulting, pruning and validation with kube-openapi's messages as
+ * ConvertToFieldError reports them. */
+static void test_cr_schema(void **state)
+{
+	struct tsrv *t = *state;
+	struct tresp r;
+	struct jv *j;
+
+	texpect(t, "POST", CRDS, SCHEMA_CRD, 201, NULL);
+	/* defaulted (replicas), pruned (unknown, spec.unknown), kept (extra's content) */
+	j = tcall(t, "POST", DBS,
+		  DB_A "\"ok\"},\"unknown\":1,\"spec\":{\"engine\":\"mysql\",\"unknown\":2,"
+		       "\"note\":null,\"extra\":{\"any\":{\"thing\":1}}}}",
+		  201, NULL, &r);
+	assert_non_null(jv_path(j, "spec.replicas"));
+	assert_string_equal(jv_path(j, "spec.replicas")->s, "1");
+	assert_null(jv_get(j, "unknown"));
+	assert_null(jv_path(j, "spec.unknown"));
+	assert_non_null(jv_path(j, "spec.extra.any.thing"));
+	tresp_free(&r);
+	/* type */
+	texpect(t, "POST", DBS,
+		DB_A "\"d\"},\"spec\":{\"engine\":\"mysql\",\"replicas\":\"three\"}}", 422,
+		DB_INVALID "spec.replicas: Invalid value: \"string\": spec.replicas in body must "
+			   "be of type integer: \"string\"");
+	/* required, enum */
+	texpect(t, "POST", DBS, DB_A "\"d\"},\"spec\":{}}", 422,
+		DB_INVALID "spec.engine: Required value");
+	texpect(t, "POST", DBS, DB_A "\"d\"},\"spec\":{\"engine\":\"oracle\"}}", 422,
+		DB_INVALID "spec.engine: Unsupported value: \"oracle\": supported values: "
+			   "\"postgres\", \"mysql\"");
+	/* minimum, maximum */
+	texpect(t, "POST", DBS, DB_A "\"d\"},\"spec\":{\"engine\":\"mysql\",\"replicas\":0}}", 422,
+		DB_INVALID "spec.replicas: Invalid value: 0: spec.replicas in body should be "
+			   "greater than or equal to 1");
+	texpect(t, "POST", DBS, DB_A "\"d\"},\"spec\":{\"engine\":\"mysql\",\"replicas\":9}}", 422,
+		DB_INVALID "spec.replicas: Invalid value: 9: spec.replicas in body should be less "
+			   "than or equal to 5");
+	/* pattern, minLength */
+	texpect(t, "POST", DBS, DB_A "\"d\"},\"spec\":{\"engine\":\"mysql\",\"version\":\"x14\"}}",
+		422,
+		DB_INVALID "spec.version: Invalid value: \"x14\": spec.version in body should "
+			   "match '^[0-9]+\\.[0-9]+$'");
+	texpect(t, "POST", DBS, DB_A "\"d\"},\"spec\":{\"engine\":\"mysql\",\"name\":\"ab\"}}", 422,
+		DB_INVALID "spec.name: Invalid value: \"ab\": spec.name in body should be at "
+			   "least 3 chars long");
+	/* nullable: null refused where the schema does not allow it */
+	texpect(t, "POST", DBS, DB_A "\"d\"},\"spec\":{\"engine\":\"mysql\",\"name\":null}}", 422,
+		DB_INVALID "spec.name: Invalid value: \"null\": spec.name in body must be of type "
+			   "string: \"null\"");
+	/* updates are validated too */
+	texpect(t, "PATCH", DBS "/ok", "{\"spec\":{\"replicas\":7}}", 422,
+		"Db.example.com \"ok\" is invalid: spec.replicas: Invalid value: 7: spec.replicas "
+		"in body should be less than or equal to 5");
+	texpect(t, "PATCH", DBS "/ok", "{\"spec\":{\"replicas\":3}}", 200, NULL);
+}
+
 /* ---- CRDs that change while requests run ---- */
 
 struct churn {
@@ -487,6 +561,7 @@ int main(void)
 					    tsrv_group_teardown),
 	    cmocka_unit_test_setup_teardown(test_cr_cluster_scoped, tsrv_group_setup,
 					    tsrv_group_teardown),
+	    cmocka_unit_test_setup_teardown(test_cr_schema, tsrv_group_setup, tsrv_group_teardown),
 	    cmocka_unit_test_setup_teardown(test_crd_churn, tsrv_group_setup, tsrv_group_teardown),
 	};
 

@@ -38,6 +38,10 @@ struct crd_entry {
 	/* the version's openAPIV3Schema (its own doc), or NULL */
 	struct jv_doc *schema_doc;
 	const struct jv *schema;
+	/* its additionalPrinterColumns (in schema_doc) and the Table columns made of them */
+	const struct jv *printer;
+	struct api_column *columns;
+	size_t ncolumns;
 	struct crd_entry *next;
 };
 
@@ -96,6 +100,14 @@ static void entry_free(struct crd_entry *e)
 	free_list(e->short_names);
 	free_list(e->categories);
 	jv_doc_free(e->schema_doc);
+	for (size_t i = 0; e->columns && i < e->ncolumns; i++) {
+		free((char *)e->columns[i].name);
+		free((char *)e->columns[i].type);
+		free((char *)e->columns[i].format);
+		free((char *)e->columns[i].description);
+		free((char *)e->columns[i].cell);
+	}
+	free(e->columns);
 	free(e->owner);
 	free(e);
 }
@@ -215,7 +227,7 @@ struct crd_def {
 	const char *owner, *group, *version, *kind, *plural, *singular, *list_kind;
 	bool namespaced, status;
 	const struct jv *short_names, *categories;
-	const struct jv *schema;
+	const struct jv *schema, *printer;
 };
 
 static bool entry_is(const struct crd_entry *e, const struct crd_def *d)
@@ -228,7 +240,52 @@ static bool entry_is(const struct crd_entry *e, const struct crd_def *d)
 	       e->kind.cluster_scoped == !d->namespaced &&
 	       (e->res.nsubresources == 1) == d->status &&
 	       same_list(e->short_names, d->short_names) &&
-	       same_list(e->categories, d->categories) && jv_equal(e->schema, d->schema);
+	       same_list(e->categories, d->categories) && jv_equal(e->schema, d->schema) &&
+	       jv_equal(e->printer, d->printer);
+}
+
+/* The Table of a version with additionalPrinterColumns (apiextensions-apiserver's
+ * tableconvertor.New): Name, then each column in order, its cell the value at its jsonPath (a
+ * plain path: .spec.x; the creation timestamp as an age). */
+static int printer_columns(struct crd_entry *e)
+{
+	size_t n = jv_count(e->printer) + 1, i = 1;
+	char cell[600];
+
+	e->columns = calloc(n, sizeof(*e->columns));
+	if (!e->columns)
+		return -ENOMEM;
+	e->ncolumns = n;
+	e->columns[0] = (struct api_column){.name = strdup("Name"),
+					    .type = strdup("string"),
+					    .format = strdup("name"),
+					    .description = strdup(crd_columns[0].description),
+					    .cell = strdup("name")};
+	for (const struct jv *c = jv_first(e->printer); c; c = c->next, i++) {
+		const char *path = jv_path_str(c, "jsonPath"), *type = jv_path_str(c, "type");
+		int64_t prio = 0;
+
+		path = path ? path + (path[0] == '.') : "";
+		jv_path_int(c, "priority", &prio);
+		if (strcmp(path, "metadata.creationTimestamp") == 0)
+			snprintf(cell, sizeof(cell), "age");
+		else
+			snprintf(cell, sizeof(cell), "%s:%s",
+				 type && strcmp(type, "boolean") == 0 ? "bool" : "str", path);
+		e->columns[i] = (struct api_column){
+		    .name = strdup(jv_path_str(c, "name") ? jv_path_str(c, "name") : ""),
+		    .type = strdup(type ? type : "string"),
+		    .format = strdup(jv_path_str(c, "format") ? jv_path_str(c, "format") : ""),
+		    .description =
+			strdup(jv_path_str(c, "description") ? jv_path_str(c, "description") : ""),
+		    .priority = (int)prio,
+		    .cell = strdup(cell)};
+	}
+	for (i = 0; i < n; i++)
+		if (!e->columns[i].name || !e->columns[i].type || !e->columns[i].format ||
+		    !e->columns[i].description || !e->columns[i].cell)
+			return -ENOMEM;
+	return 0;
 }
 
 static struct crd_entry *entry_new(const struct crd_def *d)
@@ -253,12 +310,17 @@ static struct crd_entry *entry_new(const struct crd_def *d)
 	e->categories = str_list(d->categories);
 	if (!e->owner || !e->short_names || !e->categories)
 		goto fail;
-	if (d->schema) {
+	if (d->schema || d->printer) {
 		e->schema_doc = jv_doc_new();
-		e->schema = e->schema_doc ? jv_copy(e->schema_doc, d->schema) : NULL;
-		if (!e->schema)
+		if (!e->schema_doc)
 			goto fail;
 	}
+	if (d->schema && !(e->schema = jv_copy(e->schema_doc, d->schema)))
+		goto fail;
+	if (d->printer && !(e->printer = jv_copy(e->schema_doc, d->printer)))
+		goto fail;
+	if (e->printer && printer_columns(e) != 0)
+		goto fail;
 	e->kind = (struct k8s_kind){.group = e->strs[0],
 				    .version = e->strs[1],
 				    .kind = e->strs[2],
@@ -283,8 +345,8 @@ static struct crd_entry *entry_new(const struct crd_def *d)
 	    .categories = (const char *const *)e->categories,
 	    .subresources = d->status ? &e->status : NULL,
 	    .nsubresources = d->status ? 1 : 0,
-	    .columns = crd_columns,
-	    .ncolumns = sizeof(crd_columns) / sizeof(crd_columns[0]),
+	    .columns = e->columns ? e->columns : crd_columns,
+	    .ncolumns = e->columns ? e->ncolumns : sizeof(crd_columns) / sizeof(crd_columns[0]),
 	    .flags = API_RES_GENERATION | (d->status ? API_RES_STATUS : 0),
 	    .strategy = &api_strategy_crs,
 	};
@@ -319,6 +381,9 @@ static int define(struct reg_crds *t, const struct jv *crd, const struct jv *v)
 	    .short_names = jv_get(acc, "shortNames"),
 	    .categories = jv_get(acc, "categories"),
 	    .schema = jv_path(v, "schema.openAPIV3Schema"),
+	    .printer = jv_first(jv_get(v, "additionalPrinterColumns"))
+			   ? jv_get(v, "additionalPrinterColumns")
+			   : NULL,
 	};
 	struct crd_entry *e;
 

@@ -5,7 +5,8 @@
 #   `kubectl wait --for condition=established` (the server sets NamesAccepted and Established
 #   as apiextensions-apiserver's naming and establishing controllers do).
 # - its custom resources served once it is Established: kubectl apply (client-side and
-#   server-side) of a CronTab, get by plural and short name (the default Table: NAME, AGE),
+#   server-side) of a CronTab (defaulted and validated by its schema), get by plural and short
+#   name (the Table of its additionalPrinterColumns),
 #   `get all` (category all), api-resources; served no more once the CRD is deleted.
 # - kubectl apply of a kind no group serves (apiVersion v1, kind Foo): kubectl lists the CRDs
 #   to find one of that kind (cli-runtime resource/query_param_verifier.go, the
@@ -49,6 +50,19 @@ spec:
                   type: string
                 replicas:
                   type: integer
+                  minimum: 1
+                  default: 1
+      additionalPrinterColumns:
+      - name: Spec
+        type: string
+        description: The cron spec defining the interval a CronJob is run
+        jsonPath: .spec.cronSpec
+      - name: Replicas
+        type: integer
+        jsonPath: .spec.replicas
+      - name: Age
+        type: date
+        jsonPath: .metadata.creationTimestamp
   scope: Namespaced
   names:
     plural: crontabs
@@ -89,8 +103,12 @@ EOF
 ok apply-cr k apply -f "$WORK/cr.yaml"
 has "crontab.stable.example.com/my-new-cron-object created"
 ok get-crs k get crontabs
-matches "^NAME +AGE$"
-matches "^my-new-cron-object +[0-9]+s$"
+matches "^NAME +SPEC +REPLICAS +AGE$"
+matches "^my-new-cron-object +\* \* \* \* \*/5 +1 +[0-9]+s$"
+sed 's/my-new-cron-object/bad-replicas/; s/image: .*/replicas: 0/' "$WORK/cr.yaml" >"$WORK/cr-bad.yaml"
+bad apply-cr-invalid k apply -f "$WORK/cr-bad.yaml"
+has 'spec.replicas: Invalid value: 0: spec.replicas in body should be greater than or equal to 1'
+
 ok get-cr-short k get ct my-new-cron-object -o jsonpath='{.spec.image}'
 has "my-awesome-cron-image"
 sed -i 's/my-awesome-cron-image/other-image/' "$WORK/cr.yaml"

@@ -497,6 +497,40 @@ static void test_cr_schema(void **state)
 	texpect(t, "PATCH", DBS "/ok", "{\"spec\":{\"replicas\":3}}", 200, NULL);
 }
 
+/* additionalPrinterColumns: the Table is Name and those columns (tableconvertor.New). */
+static void test_cr_columns(void **state)
+{
+	struct tsrv *t = *state;
+	struct tresp r;
+
+	texpect(
+	    t, "POST", CRDS,
+	    "{\"metadata\":{\"name\":\"crontabs.stable.example.com\"},\"spec\":{\"group\":"
+	    "\"stable.example.com\",\"scope\":\"Namespaced\",\"names\":{\"plural\":\"crontabs\","
+	    "\"kind\":\"CronTab\"},\"versions\":[{\"name\":\"v1\",\"served\":true,\"storage\":"
+	    "true,\"additionalPrinterColumns\":[{\"name\":\"Spec\",\"type\":\"string\","
+	    "\"description\":\"The cron spec\",\"jsonPath\":\".spec.cronSpec\"},{\"name\":"
+	    "\"Replicas\",\"type\":\"integer\",\"jsonPath\":\".spec.replicas\",\"priority\":1},"
+	    "{\"name\":\"Age\",\"type\":\"date\",\"jsonPath\":\".metadata.creationTimestamp\"}]}]}"
+	    "}",
+	    201, NULL);
+	texpect(t, "POST", CTS,
+		CT_A "\"c\"},\"spec\":{\"cronSpec\":\"* * * * */5\",\"replicas\":3}}", 201, NULL);
+	treq(t, "GET", CTS, NULL, NULL, "application/json;as=Table;v=v1;g=meta.k8s.io", &r);
+	assert_int_equal(r.code, 200);
+	assert_string_equal(tstr(r.json, "columnDefinitions.0.name"), "Name");
+	assert_string_equal(tstr(r.json, "columnDefinitions.1.name"), "Spec");
+	assert_string_equal(tstr(r.json, "columnDefinitions.1.description"), "The cron spec");
+	assert_string_equal(tstr(r.json, "columnDefinitions.2.name"), "Replicas");
+	assert_string_equal(tstr(r.json, "columnDefinitions.2.type"), "integer");
+	assert_string_equal(tstr(r.json, "columnDefinitions.3.name"), "Age");
+	assert_null(jv_path(r.json, "columnDefinitions.4"));
+	assert_string_equal(tstr(r.json, "rows.0.cells.0"), "c");
+	assert_string_equal(tstr(r.json, "rows.0.cells.1"), "* * * * */5");
+	assert_string_equal(jv_path(r.json, "rows.0.cells.2")->s, "3");
+	tresp_free(&r);
+}
+
 /* ---- CRDs that change while requests run ---- */
 
 struct churn {
@@ -562,6 +596,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_cr_cluster_scoped, tsrv_group_setup,
 					    tsrv_group_teardown),
 	    cmocka_unit_test_setup_teardown(test_cr_schema, tsrv_group_setup, tsrv_group_teardown),
+	    cmocka_unit_test_setup_teardown(test_cr_columns, tsrv_group_setup, tsrv_group_teardown),
 	    cmocka_unit_test_setup_teardown(test_crd_churn, tsrv_group_setup, tsrv_group_teardown),
 	};
 

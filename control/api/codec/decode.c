@@ -296,6 +296,28 @@ struct jv *api_decode_apply(const struct api_body *body, struct jv_doc *d,
 	return check_type_meta(r, d, o, kind) == 0 ? o : NULL;
 }
 
+void api_decode_unknown_fields(struct api_result *r, const struct k8s_kind *kind,
+			       const char *const *paths, size_t n, enum k8s_field_validation fv)
+{
+	struct k8s_errors e = {0};
+
+	if (!n || fv == K8S_FV_IGNORE)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (fv == K8S_FV_STRICT)
+			k8s_errors_add(&e, paths[i], K8S_REASON_UNKNOWN, 0, 0,
+				       "unknown field \"%s\"", paths[i]);
+		else
+			k8s_errors_warn(&e, "unknown field \"%s\"", paths[i]);
+	}
+	/* transformDecodeError names the version alone ("in version \"v1\"") */
+	if (e.n)
+		decode_failed(r, kind->kind, kind->version, &e);
+	else
+		add_warnings(r, &e);
+	k8s_errors_free(&e);
+}
+
 struct jv *api_decode_object(const struct api_body *body, struct jv_doc *d,
 			     const struct k8s_kind *kind, enum k8s_field_validation fv,
 			     struct api_result *r)

@@ -438,7 +438,7 @@ static void op_create(struct vctx *c)
 	if (write_args(c) != 0)
 		return;
 	obj = api_decode_object(&b, c->rq.d, c->res->kind, c->rq.fv, &c->out);
-	if (obj)
+	if (obj && reg_crd_check_fields(c->res, obj, c->rq.fv, &c->out) == 0)
 		reg_create(c->srv->reg, &c->rq, obj, &c->out);
 	reply(c);
 }
@@ -451,7 +451,7 @@ static void op_update(struct vctx *c)
 	if (write_args(c) != 0)
 		return;
 	obj = api_decode_object(&b, c->rq.d, c->res->kind, c->rq.fv, &c->out);
-	if (obj)
+	if (obj && reg_crd_check_fields(c->res, obj, c->rq.fv, &c->out) == 0)
 		reg_update(c->srv->reg, &c->rq, obj, &c->out);
 	reply(c);
 }
@@ -481,7 +481,7 @@ static void op_patch(struct vctx *c)
 
 		c->rq.manager = fm && fm[0] ? fm : NULL; /* apply requires one, named */
 		cfg = api_decode_apply(&b, c->rq.d, c->res->kind, c->rq.fv, &c->out);
-		if (cfg)
+		if (cfg && reg_crd_check_fields(c->res, cfg, c->rq.fv, &c->out) == 0)
 			reg_apply(c->srv->reg, &c->rq, cfg, &c->out);
 	} else {
 		reg_patch(c->srv->reg, &c->rq, t, c->r->body.p, c->r->body.len, &c->out);

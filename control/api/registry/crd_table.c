@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_codec.h"
 #include "log.h"
 #include "reg_int.h"
 
@@ -195,6 +196,38 @@ const struct jv *reg_crd_schema(const struct api_resource *res)
 		return NULL;
 	e = (const struct crd_entry *)((const char *)res - offsetof(struct crd_entry, res));
 	return e->schema;
+}
+
+#define MAX_UNKNOWN 32
+
+struct unknown_paths {
+	char *p[MAX_UNKNOWN];
+	size_t n;
+};
+
+static void note_unknown(void *arg, const char *path)
+{
+	struct unknown_paths *u = arg;
+
+	if (u->n < MAX_UNKNOWN && (u->p[u->n] = strdup(path)))
+		u->n++;
+}
+
+int reg_crd_check_fields(const struct api_resource *res, struct jv *obj,
+			 enum k8s_field_validation fv, struct api_result *out)
+{
+	const struct jv *schema = reg_crd_schema(res);
+	struct unknown_paths u = {0};
+	bool refused;
+
+	if (!schema || !obj || fv == K8S_FV_IGNORE)
+		return 0;
+	api_crs_unknown_fields(obj, schema, false, note_unknown, &u);
+	api_decode_unknown_fields(out, res->kind, (const char *const *)u.p, u.n, fv);
+	refused = u.n && fv == K8S_FV_STRICT;
+	for (size_t i = 0; i < u.n; i++)
+		free(u.p[i]);
+	return refused ? -EINVAL : 0;
 }
 
 /* ---- definitions ---- */

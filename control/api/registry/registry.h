@@ -98,6 +98,11 @@ int reg_crd_serve(struct registry *reg, const struct jv *crd, bool deleted);
 /* The openAPIV3Schema of a custom resource's version (NULL: none, or not a custom resource):
  * as long-lived as the resource. */
 const struct jv *reg_crd_schema(const struct api_resource *res);
+/* A decoded custom resource's fields its schema does not name (pruning would drop them),
+ * reported as the decoder reports a built-in kind's unknown fields: with fv Strict -EINVAL
+ * and out set to the 400, with Warn warnings in out; 0 otherwise. */
+int reg_crd_check_fields(const struct api_resource *res, struct jv *obj,
+			 enum k8s_field_validation fv, struct api_result *out);
 /* Delete every stored object of crd's custom resources (the CRD went). 0 or the store's error. */
 int reg_crd_purge(struct registry *reg, const struct jv *crd);
 

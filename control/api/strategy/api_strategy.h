@@ -74,6 +74,13 @@ extern const struct api_strategy api_strategy_pods, api_strategy_services, api_s
     api_strategy_rbac_bindings, api_strategy_csrs, api_strategy_priorityclasses,
     api_strategy_limitranges, api_strategy_crds, api_strategy_crs;
 
+/* The fields of a custom resource obj its structural schema does not name (pruning's: not
+ * under x-kubernetes-preserve-unknown-fields; apiVersion, kind and metadata are the
+ * object's), each passed to fn (may be NULL) with its path, and removed when remove is set
+ * (crs.c). */
+void api_crs_unknown_fields(struct jv *obj, const struct jv *schema, bool remove,
+			    void (*fn)(void *arg, const char *path), void *arg);
+
 static inline const struct api_strategy *api_strategy_of(const struct api_resource *res)
 {
 	return res->strategy ? res->strategy : &api_strategy_default;

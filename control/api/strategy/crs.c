@@ -46,28 +46,59 @@ static void child_path(char *out, size_t len, const char *path, const char *key,
 
 /* ---- defaulting and pruning ---- */
 
-static void default_prune(struct api_admit *a, struct jv *v, const struct jv *s, bool root,
-			  int depth)
+/* Default: absent properties of v (and of what it holds) take their schema's default. */
+static void defaults(struct api_admit *a, struct jv *v, const struct jv *s, int depth)
 {
 	const struct jv *props = jv_get(s, "properties"), *addl = jv_get(s, "additionalProperties");
-	bool keep = is_true(jv_get(s, "x-kubernetes-preserve-unknown-fields"));
 
 	if (!v || !s || depth > MAX_DEPTH)
 		return;
 	if (v->type == JV_ARRAY) {
 		for (struct jv *i = v->head; i; i = i->next)
-			default_prune(a, i, jv_get(s, "items"), false, depth + 1);
+			defaults(a, i, jv_get(s, "items"), depth + 1);
 		return;
 	}
 	if (v->type != JV_OBJECT)
 		return;
-	/* Default: absent properties with a default take it */
 	for (const struct jv *p = jv_first(props); p; p = p->next) {
 		const struct jv *def = jv_get(p, "default");
 
 		if (def && !jv_getn(v, p->key, p->klen))
 			jv_setn(a->d, v, p->key, p->klen, jv_copy(a->d, def));
 	}
+	for (struct jv *m = v->head; m; m = m->next) {
+		const struct jv *ms = jv_getn(props, m->key, m->klen);
+
+		defaults(a, m, ms ? ms : (addl && addl->type == JV_OBJECT ? addl : NULL),
+			 depth + 1);
+	}
+}
+
+struct unknown {
+	bool remove;
+	void (*fn)(void *arg, const char *path);
+	void *arg;
+};
+
+static void unknown(const struct unknown *u, struct jv *v, const struct jv *s, const char *path,
+		    bool root, int depth)
+{
+	const struct jv *props = jv_get(s, "properties"), *addl = jv_get(s, "additionalProperties");
+	bool keep = is_true(jv_get(s, "x-kubernetes-preserve-unknown-fields"));
+	char cp[512];
+	size_t i = 0;
+
+	if (!v || !s || depth > MAX_DEPTH)
+		return;
+	if (v->type == JV_ARRAY) {
+		for (struct jv *it = v->head; it; it = it->next, i++) {
+			snprintf(cp, sizeof(cp), "%s[%zu]", path, i);
+			unknown(u, it, jv_get(s, "items"), cp, false, depth + 1);
+		}
+		return;
+	}
+	if (v->type != JV_OBJECT)
+		return;
 	for (struct jv *m = v->head, *prev = NULL, *next; m; m = next) {
 		const struct jv *ms = jv_getn(props, m->key, m->klen);
 
@@ -76,15 +107,28 @@ static void default_prune(struct api_admit *a, struct jv *v, const struct jv *s,
 			prev = m;
 			continue;
 		}
+		child_path(cp, sizeof(cp), path, m->key, m->klen);
 		if (!ms && addl && addl->type == JV_OBJECT)
 			ms = addl;
 		if (!ms && !keep && !is_true(addl)) {
-			jv_unlink(v, prev, m);
-			continue;
+			if (u->fn)
+				u->fn(u->arg, cp);
+			if (u->remove) {
+				jv_unlink(v, prev, m);
+				continue;
+			}
 		}
-		default_prune(a, m, ms, false, depth + 1);
+		unknown(u, m, ms, cp, false, depth + 1);
 		prev = m;
 	}
+}
+
+void api_crs_unknown_fields(struct jv *obj, const struct jv *schema, bool remove,
+			    void (*fn)(void *arg, const char *path), void *arg)
+{
+	struct unknown u = {.remove = remove, .fn = fn, .arg = arg};
+
+	unknown(&u, obj, schema, "", true, 0);
 }
 
 /* ---- validation ---- */
@@ -286,8 +330,10 @@ static void cr_defaults(struct api_admit *a)
 {
 	const struct jv *s = reg_crd_schema(a->res);
 
-	if (s)
-		default_prune(a, a->obj, s, true, 0);
+	if (!s)
+		return;
+	defaults(a, a->obj, s, 0);
+	api_crs_unknown_fields(a->obj, s, true, NULL, NULL);
 }
 
 static void cr_validate(struct api_admit *a)

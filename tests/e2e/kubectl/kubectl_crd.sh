@@ -108,6 +108,13 @@ matches "^my-new-cron-object +\* \* \* \* \*/5 +1 +[0-9]+s$"
 sed 's/my-new-cron-object/bad-replicas/; s/image: .*/replicas: 0/' "$WORK/cr.yaml" >"$WORK/cr-bad.yaml"
 bad apply-cr-invalid k apply -f "$WORK/cr-bad.yaml"
 has 'spec.replicas: Invalid value: 0: spec.replicas in body should be greater than or equal to 1'
+# kubectl's --validate=strict (fieldValidation=Strict): a field the schema does not name
+sed 's/my-new-cron-object/typo/; s/  image:/  imagee:/' "$WORK/cr.yaml" >"$WORK/cr-typo.yaml"
+bad apply-cr-unknown-field k apply -f "$WORK/cr-typo.yaml"
+has 'CronTab in version "v1" cannot be handled as a CronTab: strict decoding error: unknown field "spec.imagee"'
+ok apply-cr-unknown-field-warn k apply --validate=warn -f "$WORK/cr-typo.yaml"
+has 'unknown field "spec.imagee"'
+has "crontab.stable.example.com/typo created"
 
 ok get-cr-short k get ct my-new-cron-object -o jsonpath='{.spec.image}'
 has "my-awesome-cron-image"

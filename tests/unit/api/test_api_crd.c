@@ -459,7 +459,14 @@ static void test_cr_schema(void **state)
 	assert_null(jv_get(j, "unknown"));
 	assert_null(jv_path(j, "spec.unknown"));
 	assert_non_null(jv_path(j, "spec.extra.any.thing"));
+	/* fieldValidation Warn (the default): what pruning dropped is warned of */
+	assert_non_null(strstr(r.headers, "unknown field \\\"spec.unknown\\\""));
 	tresp_free(&r);
+	/* Strict: refused as the decoder refuses a built-in kind's unknown fields */
+	texpect(t, "POST", DBS "?fieldValidation=Strict",
+		DB_A "\"d\"},\"unknown\":1,\"spec\":{\"engine\":\"mysql\",\"unknown\":2}}", 400,
+		"Db in version \"v1\" cannot be handled as a Db: strict decoding error: unknown "
+		"field \"unknown\", unknown field \"spec.unknown\"");
 	/* type */
 	texpect(t, "POST", DBS,
 		DB_A "\"d\"},\"spec\":{\"engine\":\"mysql\",\"replicas\":\"three\"}}", 422,

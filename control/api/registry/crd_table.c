@@ -30,7 +30,9 @@
 struct crd_entry {
 	struct api_resource res;
 	struct k8s_kind kind;
-	struct api_subresource status;
+	struct api_subresource subs[2]; /* status, scale (those it has, in that order) */
+	/* the scale subresource's paths (no leading dot), or NULL */
+	char *spec_replicas, *status_replicas, *selector;
 	char *owner; /* the CRD's name */
 	bool served;
 	char *strs[8];	    /* group, version, kind, api_version, plural, singular, list, key */
@@ -101,6 +103,9 @@ static void entry_free(struct crd_entry *e)
 	free_list(e->short_names);
 	free_list(e->categories);
 	jv_doc_free(e->schema_doc);
+	free(e->spec_replicas);
+	free(e->status_replicas);
+	free(e->selector);
 	for (size_t i = 0; e->columns && i < e->ncolumns; i++) {
 		free((char *)e->columns[i].name);
 		free((char *)e->columns[i].type);
@@ -198,6 +203,20 @@ const struct jv *reg_crd_schema(const struct api_resource *res)
 	return e->schema;
 }
 
+bool reg_crd_scale_paths(const struct api_resource *res, const char **spec_replicas,
+			 const char **status_replicas, const char **selector)
+{
+	const struct crd_entry *e;
+
+	if (!res || res->strategy != &api_strategy_crs)
+		return false;
+	e = (const struct crd_entry *)((const char *)res - offsetof(struct crd_entry, res));
+	*spec_replicas = e->spec_replicas;
+	*status_replicas = e->status_replicas;
+	*selector = e->selector;
+	return true;
+}
+
 #define MAX_UNKNOWN 32
 
 struct unknown_paths {
@@ -261,7 +280,22 @@ struct crd_def {
 	bool namespaced, status;
 	const struct jv *short_names, *categories;
 	const struct jv *schema, *printer;
+	const struct jv *scale; /* subresources.scale, or NULL */
 };
+
+static const char *scale_path(const struct jv *scale, const char *key)
+{
+	const char *p = jv_path_str(scale, key);
+
+	return p ? p + (p[0] == '.') : NULL;
+}
+
+static bool same_path(const char *have, const struct jv *scale, const char *key)
+{
+	const char *p = scale_path(scale, key);
+
+	return have && p ? strcmp(have, p) == 0 : !have && !p;
+}
 
 static bool entry_is(const struct crd_entry *e, const struct crd_def *d)
 {
@@ -271,7 +305,11 @@ static bool entry_is(const struct crd_entry *e, const struct crd_def *d)
 	       strcmp(e->kind.singular, d->singular) == 0 &&
 	       strcmp(e->kind.list_kind, d->list_kind) == 0 &&
 	       e->kind.cluster_scoped == !d->namespaced &&
-	       (e->res.nsubresources == 1) == d->status &&
+	       ((e->res.flags & API_RES_STATUS) != 0) == d->status &&
+	       ((e->res.flags & API_RES_SCALE) != 0) == (d->scale != NULL) &&
+	       same_path(e->spec_replicas, d->scale, "specReplicasPath") &&
+	       same_path(e->status_replicas, d->scale, "statusReplicasPath") &&
+	       same_path(e->selector, d->scale, "labelSelectorPath") &&
 	       same_list(e->short_names, d->short_names) &&
 	       same_list(e->categories, d->categories) && jv_equal(e->schema, d->schema) &&
 	       jv_equal(e->printer, d->printer);
@@ -327,6 +365,7 @@ static struct crd_entry *entry_new(const struct crd_def *d)
 	const char *src[8] = {d->group,	 d->version,  d->kind,	    NULL,
 			      d->plural, d->singular, d->list_kind, NULL};
 	char apiv[300], key[300];
+	size_t nsubs = 0;
 
 	if (!e)
 		return NULL;
@@ -363,12 +402,30 @@ static struct crd_entry *entry_new(const struct crd_def *d)
 				    .list_kind = e->strs[6],
 				    .cluster_scoped = !d->namespaced,
 				    .flags = K8S_KIND_RESOURCE};
-	e->status =
-	    (struct api_subresource){.name = "status",
-				     .group = e->strs[0],
-				     .version = e->strs[1],
-				     .kind = e->strs[2],
-				     .verbs = API_VERB_GET | API_VERB_PATCH | API_VERB_UPDATE};
+	if (d->status)
+		e->subs[nsubs++] = (struct api_subresource){.name = "status",
+							    .group = e->strs[0],
+							    .version = e->strs[1],
+							    .kind = e->strs[2],
+							    .verbs = API_VERB_GET | API_VERB_PATCH |
+								     API_VERB_UPDATE};
+	if (d->scale) {
+		e->subs[nsubs++] = (struct api_subresource){.name = "scale",
+							    .group = "autoscaling",
+							    .version = "v1",
+							    .kind = "Scale",
+							    .verbs = API_VERB_GET | API_VERB_PATCH |
+								     API_VERB_UPDATE};
+		if (scale_path(d->scale, "specReplicasPath") &&
+		    !(e->spec_replicas = strdup(scale_path(d->scale, "specReplicasPath"))))
+			goto fail;
+		if (scale_path(d->scale, "statusReplicasPath") &&
+		    !(e->status_replicas = strdup(scale_path(d->scale, "statusReplicasPath"))))
+			goto fail;
+		if (scale_path(d->scale, "labelSelectorPath") &&
+		    !(e->selector = strdup(scale_path(d->scale, "labelSelectorPath"))))
+			goto fail;
+	}
 	e->res = (struct api_resource){
 	    .kind = &e->kind,
 	    .key = e->strs[7],
@@ -376,11 +433,12 @@ static struct crd_entry *entry_new(const struct crd_def *d)
 		     API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH,
 	    .short_names = (const char *const *)e->short_names,
 	    .categories = (const char *const *)e->categories,
-	    .subresources = d->status ? &e->status : NULL,
-	    .nsubresources = d->status ? 1 : 0,
+	    .subresources = nsubs ? e->subs : NULL,
+	    .nsubresources = nsubs,
 	    .columns = e->columns ? e->columns : crd_columns,
 	    .ncolumns = e->columns ? e->ncolumns : sizeof(crd_columns) / sizeof(crd_columns[0]),
-	    .flags = API_RES_GENERATION | (d->status ? API_RES_STATUS : 0),
+	    .flags = API_RES_GENERATION | (d->status ? API_RES_STATUS : 0) |
+		     (d->scale ? API_RES_SCALE : 0),
 	    .strategy = &api_strategy_crs,
 	};
 	return e;
@@ -411,6 +469,7 @@ static int define(struct reg_crds *t, const struct jv *crd, const struct jv *v)
 	    .list_kind = jv_path_str(acc, "listKind"),
 	    .namespaced = jv_is_str(jv_path(crd, "spec.scope"), "Namespaced"),
 	    .status = jv_path(v, "subresources.status") != NULL,
+	    .scale = jv_path(v, "subresources.scale"),
 	    .short_names = jv_get(acc, "shortNames"),
 	    .categories = jv_get(acc, "categories"),
 	    .schema = jv_path(v, "schema.openAPIV3Schema"),

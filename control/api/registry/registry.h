@@ -98,6 +98,11 @@ int reg_crd_serve(struct registry *reg, const struct jv *crd, bool deleted);
 /* The openAPIV3Schema of a custom resource's version (NULL: none, or not a custom resource):
  * as long-lived as the resource. */
 const struct jv *reg_crd_schema(const struct api_resource *res);
+/* A custom resource's scale subresource: the paths (no leading dot) of its spec and status
+ * replicas and of its label selector string (each NULL when the CRD names none); false for
+ * a built-in resource. */
+bool reg_crd_scale_paths(const struct api_resource *res, const char **spec_replicas,
+			 const char **status_replicas, const char **selector);
 /* A decoded custom resource's fields its schema does not name (pruning would drop them),
  * reported as the decoder reports a built-in kind's unknown fields: with fv Strict -EINVAL
  * and out set to the 400, with Warn warnings in out; 0 otherwise. */

@@ -7,7 +7,8 @@
 # - its custom resources served once it is Established: kubectl apply (client-side and
 #   server-side) of a CronTab (defaulted and validated by its schema), get by plural and short
 #   name (the Table of its additionalPrinterColumns),
-#   `get all` (category all), api-resources; served no more once the CRD is deleted.
+#   `kubectl scale` through its scale subresource, `get all` (category all), api-resources;
+#   served no more once the CRD is deleted.
 # - kubectl apply of a kind no group serves (apiVersion v1, kind Foo): kubectl lists the CRDs
 #   to find one of that kind (cli-runtime resource/query_param_verifier.go, the
 #   CRDFinder of kubectl's cmd/util/crdfinder.go) and prints its own "no matches for kind"
@@ -52,6 +53,11 @@ spec:
                   type: integer
                   minimum: 1
                   default: 1
+      subresources:
+        status: {}
+        scale:
+          specReplicasPath: .spec.replicas
+          statusReplicasPath: .status.replicas
       additionalPrinterColumns:
       - name: Spec
         type: string
@@ -124,6 +130,10 @@ has "crontab.stable.example.com/my-new-cron-object configured"
 ok apply-cr-server-side k apply --server-side --force-conflicts -f "$WORK/cr.yaml"
 has "crontab.stable.example.com/my-new-cron-object serverside-applied"
 # kubectl's discovery cache (~/.kube/cache) predates the CRD: a fresh one sees the category
+ok scale-cr k scale crontab/my-new-cron-object --replicas=3
+has "crontab.stable.example.com/my-new-cron-object scaled"
+ok get-cr-scaled k get ct my-new-cron-object -o jsonpath='{.spec.replicas}'
+has "3"
 ok get-all k get all --cache-dir "$WORK/cache-all"
 has "crontab.stable.example.com/my-new-cron-object"
 ok api-resources k api-resources --api-group=stable.example.com

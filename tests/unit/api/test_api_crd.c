@@ -538,6 +538,45 @@ static void test_cr_columns(void **state)
 	tresp_free(&r);
 }
 
+/* The scale subresource of a custom resource over the CRD's paths (subresources.scale). */
+static void test_cr_scale(void **state)
+{
+	struct tsrv *t = *state;
+	struct tresp r;
+	struct jv *j;
+
+	texpect(
+	    t, "POST", CRDS,
+	    "{\"metadata\":{\"name\":\"crontabs.stable.example.com\"},\"spec\":{\"group\":"
+	    "\"stable.example.com\",\"scope\":\"Namespaced\",\"names\":{\"plural\":\"crontabs\","
+	    "\"kind\":\"CronTab\"},\"versions\":[{\"name\":\"v1\",\"served\":true,\"storage\":"
+	    "true,\"subresources\":{\"status\":{},\"scale\":{\"specReplicasPath\":"
+	    "\".spec.size\",\"statusReplicasPath\":\".status.size\",\"labelSelectorPath\":"
+	    "\".status.selector\"}}}]}}",
+	    201, NULL);
+	tcall(t, "GET", "/apis/stable.example.com/v1", NULL, 200, NULL, &r);
+	assert_non_null(strstr(r.body, "{\"name\":\"crontabs/scale\",\"singularName\":\"\","
+				       "\"namespaced\":true,\"group\":\"autoscaling\",\"version\":"
+				       "\"v1\",\"kind\":\"Scale\""));
+	tresp_free(&r);
+	texpect(t, "POST", CTS, CT_A "\"s\"},\"spec\":{\"size\":2}}", 201, NULL);
+	texpect(t, "PATCH", CTS "/s/status", "{\"status\":{\"size\":2,\"selector\":\"app=s\"}}",
+		200, NULL);
+	j = tcall(t, "GET", CTS "/s/scale", NULL, 200, NULL, &r);
+	assert_string_equal(tstr(j, "kind"), "Scale");
+	assert_string_equal(jv_path(j, "spec.replicas")->s, "2");
+	assert_string_equal(jv_path(j, "status.replicas")->s, "2");
+	assert_string_equal(tstr(j, "status.selector"), "app=s");
+	tresp_free(&r);
+	j = tcall(t, "PATCH", CTS "/s/scale", "{\"spec\":{\"replicas\":5}}", 200, NULL, &r);
+	assert_string_equal(jv_path(j, "spec.replicas")->s, "5");
+	tresp_free(&r);
+	j = tcall(t, "GET", CTS "/s", NULL, 200, NULL, &r);
+	assert_string_equal(jv_path(j, "spec.size")->s, "5");
+	assert_null(jv_path(j, "spec.replicas"));
+	tresp_free(&r);
+}
+
 /* ---- CRDs that change while requests run ---- */
 
 struct churn {
@@ -604,6 +643,7 @@ int main(void)
 					    tsrv_group_teardown),
 	    cmocka_unit_test_setup_teardown(test_cr_schema, tsrv_group_setup, tsrv_group_teardown),
 	    cmocka_unit_test_setup_teardown(test_cr_columns, tsrv_group_setup, tsrv_group_teardown),
+	    cmocka_unit_test_setup_teardown(test_cr_scale, tsrv_group_setup, tsrv_group_teardown),
 	    cmocka_unit_test_setup_teardown(test_crd_churn, tsrv_group_setup, tsrv_group_teardown),
 	};
 

@@ -70,7 +70,7 @@ static void reply(struct vctx *c)
 			/* the columns read the stored version's fields */
 			obj = jv_copy(c->rq.d, obj);
 			if (obj)
-				c->res->to_storage(c->rq.d, obj);
+				c->res->to_storage(c->res, c->rq.d, obj);
 		}
 		if (!obj) {
 			api_error(c->r, 500, "InternalError",
@@ -222,7 +222,7 @@ static void list_items(struct list_out *o, struct k8s_buf *b, size_t upto)
 		}
 		if (o->q.table) {
 			if (o->res->storage)
-				o->res->to_storage(d, obj);
+				o->res->to_storage(o->res, d, obj);
 			api_table_row(b, o->stored, obj, (enum api_include_object)o->q.include,
 				      o->first);
 		} else {

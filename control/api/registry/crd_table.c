@@ -281,6 +281,8 @@ struct crd_def {
 	const struct jv *short_names, *categories;
 	const struct jv *schema, *printer;
 	const struct jv *scale; /* subresources.scale, or NULL */
+	/* the storage version's resource when this version is not it */
+	const struct api_resource *storage;
 };
 
 static const char *scale_path(const struct jv *scale, const char *key)
@@ -299,9 +301,9 @@ static bool same_path(const char *have, const struct jv *scale, const char *key)
 
 static bool entry_is(const struct crd_entry *e, const struct crd_def *d)
 {
-	return strcmp(e->owner, d->owner) == 0 && strcmp(e->kind.group, d->group) == 0 &&
-	       strcmp(e->kind.version, d->version) == 0 && strcmp(e->kind.kind, d->kind) == 0 &&
-	       strcmp(e->kind.resource, d->plural) == 0 &&
+	return strcmp(e->owner, d->owner) == 0 && e->res.storage == d->storage &&
+	       strcmp(e->kind.group, d->group) == 0 && strcmp(e->kind.version, d->version) == 0 &&
+	       strcmp(e->kind.kind, d->kind) == 0 && strcmp(e->kind.resource, d->plural) == 0 &&
 	       strcmp(e->kind.singular, d->singular) == 0 &&
 	       strcmp(e->kind.list_kind, d->list_kind) == 0 &&
 	       e->kind.cluster_scoped == !d->namespaced &&
@@ -357,6 +359,18 @@ static int printer_columns(struct crd_entry *e)
 		    !e->columns[i].description || !e->columns[i].cell)
 			return -ENOMEM;
 	return 0;
+}
+
+/* Conversion None (apiextensions-apiserver's nopConverter): a version's objects are the
+ * storage version's with another apiVersion. */
+static void cr_to_storage(const struct api_resource *res, struct jv_doc *d, struct jv *obj)
+{
+	jv_set(d, obj, "apiVersion", jv_new_strz(d, res->storage->kind->api_version));
+}
+
+static void cr_from_storage(const struct api_resource *res, struct jv_doc *d, struct jv *obj)
+{
+	jv_set(d, obj, "apiVersion", jv_new_strz(d, res->kind->api_version));
 }
 
 static struct crd_entry *entry_new(const struct crd_def *d)
@@ -440,11 +454,19 @@ static struct crd_entry *entry_new(const struct crd_def *d)
 	    .flags = API_RES_GENERATION | (d->status ? API_RES_STATUS : 0) |
 		     (d->scale ? API_RES_SCALE : 0),
 	    .strategy = &api_strategy_crs,
+	    .storage = d->storage,
+	    .to_storage = d->storage ? cr_to_storage : NULL,
+	    .from_storage = d->storage ? cr_from_storage : NULL,
 	};
 	return e;
 fail:
 	entry_free(e);
 	return NULL;
+}
+
+static bool is_true(const struct jv *v)
+{
+	return v && v->type == JV_TRUE;
 }
 
 static bool established(const struct jv *crd)
@@ -455,8 +477,10 @@ static bool established(const struct jv *crd)
 	return false;
 }
 
-/* Serve one version of crd (under t's write lock). */
-static int define(struct reg_crds *t, const struct jv *crd, const struct jv *v)
+/* Serve one version of crd (under t's write lock); *out: its entry (served or not: the storage
+ * version is made for the others to convert to even when it is not served). */
+static int define(struct reg_crds *t, const struct jv *crd, const struct jv *v,
+		  const struct api_resource *storage, struct crd_entry **out)
 {
 	const struct jv *acc = jv_path(crd, "status.acceptedNames");
 	struct crd_def d = {
@@ -470,6 +494,7 @@ static int define(struct reg_crds *t, const struct jv *crd, const struct jv *v)
 	    .namespaced = jv_is_str(jv_path(crd, "spec.scope"), "Namespaced"),
 	    .status = jv_path(v, "subresources.status") != NULL,
 	    .scale = jv_path(v, "subresources.scale"),
+	    .storage = storage,
 	    .short_names = jv_get(acc, "shortNames"),
 	    .categories = jv_get(acc, "categories"),
 	    .schema = jv_path(v, "schema.openAPIV3Schema"),
@@ -479,6 +504,7 @@ static int define(struct reg_crds *t, const struct jv *crd, const struct jv *v)
 	};
 	struct crd_entry *e;
 
+	*out = NULL;
 	if (!d.owner || !d.group || !d.version || !d.kind || !d.plural || !d.singular ||
 	    !d.list_kind)
 		return 0;
@@ -496,7 +522,8 @@ static int define(struct reg_crds *t, const struct jv *crd, const struct jv *v)
 	for (size_t i = 0; i < api_nresources; i++)
 		if (strcmp(api_resources[i].key, e->res.key) == 0)
 			return 0;
-	e->served = true;
+	e->served = is_true(jv_get(v, "served"));
+	*out = e;
 	return 0;
 }
 
@@ -512,11 +539,20 @@ int reg_crd_serve(struct registry *reg, const struct jv *crd, bool deleted)
 	for (struct crd_entry *e = t->head; e; e = e->next)
 		if (strcmp(e->owner, name) == 0)
 			e->served = false;
-	if (!deleted && established(crd) && !jv_path(crd, "metadata.deletionTimestamp"))
-		for (const struct jv *v = jv_first(jv_path(crd, "spec.versions")); v && !err;
+	if (!deleted && established(crd) && !jv_path(crd, "metadata.deletionTimestamp")) {
+		const struct jv *sv = NULL;
+		struct crd_entry *se = NULL, *e;
+
+		for (const struct jv *v = jv_first(jv_path(crd, "spec.versions")); v; v = v->next)
+			if (is_true(jv_get(v, "storage")))
+				sv = v;
+		if (sv)
+			err = define(t, crd, sv, NULL, &se);
+		for (const struct jv *v = jv_first(jv_path(crd, "spec.versions")); se && v && !err;
 		     v = v->next)
-			if (jv_get(v, "served") && jv_get(v, "served")->type == JV_TRUE)
-				err = define(t, crd, v);
+			if (v != sv && is_true(jv_get(v, "served")))
+				err = define(t, crd, v, &se->res, &e);
+	}
 	pthread_rwlock_unlock(&t->lock);
 	if (err)
 		log_warn(COMP, "%s: cannot serve its resources: %s", name, strerror(-err));

@@ -227,7 +227,7 @@ const struct k8s_kind *reg_wire_kind(const struct reg_call *c)
 void reg_from_wire(struct reg_call *c, struct jv *obj)
 {
 	if (c->wire && obj)
-		c->wire->to_storage(c->d, obj);
+		c->wire->to_storage(c->wire, c->d, obj);
 }
 
 void reg_done_object(struct reg_call *c, unsigned code, struct jv *obj, uint64_t rev)
@@ -240,7 +240,7 @@ void reg_done_object(struct reg_call *c, unsigned code, struct jv *obj, uint64_t
 			api_fail_oom(c->out);
 			return;
 		}
-		c->wire->from_storage(c->d, w);
+		c->wire->from_storage(c->wire, c->d, w);
 		obj = w;
 	}
 	api_succeed_object(c->out, code, obj, rev);

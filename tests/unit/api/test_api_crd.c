@@ -577,6 +577,56 @@ static void test_cr_scale(void **state)
 	tresp_free(&r);
 }
 
+/* Several served versions, one stored (conversion None: nopConverter): an object is the same
+ * under each version, its apiVersion the one asked for. */
+static void test_cr_versions(void **state)
+{
+	struct tsrv *t = *state;
+	struct tresp r;
+	struct jv *j;
+
+	texpect(t, "POST", CRDS,
+		CRD("widgets.example.com", "widgets", "Widget", "Namespaced",
+		    "[" V1BETA1 ",{\"name\":\"v1\",\"served\":true,\"storage\":true}]"),
+		201, NULL);
+	j = tcall(t, "GET", "/apis/example.com", NULL, 200, NULL, &r);
+	assert_non_null(strstr(r.body, "\"version\":\"v1beta1\""));
+	assert_non_null(strstr(r.body, "\"version\":\"v1\""));
+	tresp_free(&r);
+	j = tcall(t, "POST", "/apis/example.com/v1beta1/namespaces/default/widgets",
+		  "{\"apiVersion\":\"example.com/v1beta1\",\"kind\":\"Widget\",\"metadata\":{"
+		  "\"name\":\"w\"},\"spec\":{\"a\":1}}",
+		  201, NULL, &r);
+	assert_string_equal(tstr(j, "apiVersion"), "example.com/v1beta1");
+	tresp_free(&r);
+	j = tcall(t, "GET", "/apis/example.com/v1/namespaces/default/widgets/w", NULL, 200, NULL,
+		  &r);
+	assert_string_equal(tstr(j, "apiVersion"), "example.com/v1");
+	assert_string_equal(jv_path(j, "spec.a")->s, "1");
+	tresp_free(&r);
+	j = tcall(t, "GET", "/apis/example.com/v1beta1/namespaces/default/widgets", NULL, 200, NULL,
+		  &r);
+	assert_string_equal(tstr(j, "apiVersion"), "example.com/v1beta1");
+	assert_string_equal(tstr(j, "items.0.apiVersion"), "example.com/v1beta1");
+	tresp_free(&r);
+	j = tcall(t, "PATCH", "/apis/example.com/v1beta1/namespaces/default/widgets/w",
+		  "{\"spec\":{\"b\":2}}", 200, NULL, &r);
+	assert_string_equal(tstr(j, "apiVersion"), "example.com/v1beta1");
+	tresp_free(&r);
+	/* v1beta1 no longer served: gone from discovery and routing, v1 still there */
+	texpect(
+	    t, "PATCH", CRDS "/widgets.example.com",
+	    "{\"spec\":{\"versions\":[{\"name\":\"v1beta1\",\"served\":false,\"storage\":false},"
+	    "{\"name\":\"v1\",\"served\":true,\"storage\":true}]}}",
+	    200, NULL);
+	texpect(t, "GET", "/apis/example.com/v1beta1/namespaces/default/widgets/w", NULL, 404,
+		NULL);
+	j = tcall(t, "GET", "/apis/example.com/v1/namespaces/default/widgets/w", NULL, 200, NULL,
+		  &r);
+	assert_string_equal(jv_path(j, "spec.b")->s, "2");
+	tresp_free(&r);
+}
+
 /* ---- CRDs that change while requests run ---- */
 
 struct churn {
@@ -644,6 +694,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_cr_schema, tsrv_group_setup, tsrv_group_teardown),
 	    cmocka_unit_test_setup_teardown(test_cr_columns, tsrv_group_setup, tsrv_group_teardown),
 	    cmocka_unit_test_setup_teardown(test_cr_scale, tsrv_group_setup, tsrv_group_teardown),
+	    cmocka_unit_test_setup_teardown(test_cr_versions, tsrv_group_setup,
+					    tsrv_group_teardown),
 	    cmocka_unit_test_setup_teardown(test_crd_churn, tsrv_group_setup, tsrv_group_teardown),
 	};
 

@@ -2,10 +2,13 @@
 /*
  * crd_table: the resources a registry serves beyond the generated table — the custom
  * resources of its Established CustomResourceDefinitions, one per served version, as
- * apiextensions-apiserver's customresource handler serves them (crdHandler.getOrCreateServingInfoFor):
- * without a generated schema (their objects are kept as they are written), their names from
- * status.acceptedNames, all eight verbs, the status subresource when the version has one, and
- * the default Table of a CRD without additionalPrinterColumns (Name, Age).
+ * apiextensions-apiserver's customresource handler serves them
+ * (crdHandler.getOrCreateServingInfoFor): without a generated schema (their objects are
+ * kept as written, then defaulted, pruned and validated by their version's openAPIV3Schema:
+ * strategy/crs.c), their names from status.acceptedNames, all eight verbs, the status and
+ * scale subresources the version has, the Table of its additionalPrinterColumns (else Name,
+ * Age), and every version but the storage one served by conversion None to it (stored once,
+ * under /registry/<plural>.<group>/).
  *
  * Threads: requests look resources up while CRDs change. An entry, once made, lives as long
  * as the registry: a request keeps the pointer it looked up for as long as it runs, so an

@@ -541,6 +541,17 @@ RESOURCES = [
         "gvk": ("", "v1", "LimitRange"), "strategy": "limitranges", "verbs": ALL_VERBS,
         "short": ["limits"], "fields": META_FIELDS, "columns": [NAME, CREATED_AT],
     },
+    # ---- crds ----
+    {
+        # apiextensions-apiserver pkg/registry/customresourcedefinition/etcd.go: ShortNames
+        # "crd", "crds", Categories "api-extensions"; no printer: the default table (Name,
+        # Created At). The strategy (crd.c) bumps generation on spec changes.
+        "gvk": ("apiextensions.k8s.io", "v1", "CustomResourceDefinition"), "strategy": "crds",
+        "verbs": ALL_VERBS, "short": ["crd", "crds"], "categories": ["api-extensions"],
+        "generation": True,
+        "subresources": [("status", "CustomResourceDefinition", STATUS_VERBS)],
+        "fields": META_FIELDS, "columns": [NAME, CREATED_AT],
+    },
 ]
 
 # ---- kinds-core ----

@@ -92,6 +92,8 @@ struct api_route {
 	const char *sub;     /* the subresource, or NULL */
 	const char *unknown; /* a resource the group version does not serve (404 message) */
 	bool watch_path;     /* the deprecated /watch/ prefix */
+	/* whose resources (custom ones too) the path may name */
+	struct registry *reg;
 };
 
 #define API_MAX_GROUPS 8

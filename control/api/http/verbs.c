@@ -70,7 +70,7 @@ static void reply(struct vctx *c)
 			/* the columns read the stored version's fields */
 			obj = jv_copy(c->rq.d, obj);
 			if (obj)
-				c->res->to_storage(c->rq.d, obj);
+				c->res->to_storage(c->res, c->rq.d, obj);
 		}
 		if (!obj) {
 			api_error(c->r, 500, "InternalError",
@@ -249,7 +249,7 @@ static void list_rows_sorted(struct list_out *o, struct k8s_buf *b)
 			break;
 		}
 		if (o->res->storage)
-			o->res->to_storage(d, obj);
+			o->res->to_storage(o->res, d, obj);
 		rows[n++] = (struct sorted_row){d, obj};
 	}
 	if (n)
@@ -285,7 +285,7 @@ static void list_items(struct list_out *o, struct k8s_buf *b, size_t upto)
 		}
 		if (o->q.table) {
 			if (o->res->storage)
-				o->res->to_storage(d, obj);
+				o->res->to_storage(o->res, d, obj);
 			api_table_row(b, o->stored, obj, (enum api_include_object)o->q.include,
 				      o->first);
 		} else {
@@ -504,7 +504,7 @@ static void op_create(struct vctx *c)
 	if (write_args(c) != 0)
 		return;
 	obj = api_decode_object(&b, c->rq.d, c->res->kind, c->rq.fv, &c->out);
-	if (obj)
+	if (obj && reg_crd_check_fields(c->res, obj, c->rq.fv, &c->out) == 0)
 		reg_create(c->srv->reg, &c->rq, obj, &c->out);
 	reply(c);
 }
@@ -517,7 +517,7 @@ static void op_update(struct vctx *c)
 	if (write_args(c) != 0)
 		return;
 	obj = api_decode_object(&b, c->rq.d, c->res->kind, c->rq.fv, &c->out);
-	if (obj)
+	if (obj && reg_crd_check_fields(c->res, obj, c->rq.fv, &c->out) == 0)
 		reg_update(c->srv->reg, &c->rq, obj, &c->out);
 	reply(c);
 }
@@ -547,7 +547,7 @@ static void op_patch(struct vctx *c)
 
 		c->rq.manager = fm && fm[0] ? fm : NULL; /* apply requires one, named */
 		cfg = api_decode_apply(&b, c->rq.d, c->res->kind, c->rq.fv, &c->out);
-		if (cfg)
+		if (cfg && reg_crd_check_fields(c->res, cfg, c->rq.fv, &c->out) == 0)
 			reg_apply(c->srv->reg, &c->rq, cfg, &c->out);
 	} else {
 		reg_patch(c->srv->reg, &c->rq, t, c->r->body.p, c->r->body.len, &c->out);

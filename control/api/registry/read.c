@@ -45,7 +45,7 @@ int reg_get(struct registry *reg, const struct reg_req *rq, bool tree, struct ap
 			return -EIO;
 		}
 		if (c.wire)
-			c.wire->from_storage(c.d, o);
+			c.wire->from_storage(c.wire, c.d, o);
 		out->obj = o;
 	}
 	return 0;
@@ -209,7 +209,7 @@ int reg_list_next(struct reg_list *l, struct jv_doc *d, bool tree, const struct 
 		if (!o || !api_selector_match(l->sel, o))
 			continue;
 		if (l->wire)
-			l->wire->from_storage(d, o);
+			l->wire->from_storage(l->wire, d, o);
 		*kv = it;
 		*obj = o;
 		l->next++;

@@ -798,7 +798,8 @@ void api_admit_defaults(struct api_admit *a)
 	struct k8s_value tv = {.kind = K8S_V_STRUCT, .type = a->res->kind->type};
 	const struct api_strategy *st = api_strategy_of(a->res);
 
-	schema_defaults(&c, a->obj, &tv, 0);
+	if (tv.type) /* a custom resource has no generated schema */
+		schema_defaults(&c, a->obj, &tv, 0);
 	if (st->defaults)
 		st->defaults(a);
 }

@@ -99,6 +99,32 @@ int tsrv_group_teardown(void **state)
 	return 0;
 }
 
+struct jv *tcall(struct tsrv *t, const char *method, const char *path, const char *body, long code,
+		 const char *want, struct tresp *r)
+{
+	const char *ctype = strcmp(method, "PATCH") == 0 ? "application/merge-patch+json" : NULL;
+
+	treq(t, method, path, ctype, body, NULL, r);
+	if (r->code != code)
+		fail_msg("%s %s: %ld, expected %ld: %s", method, path, r->code, code, r->body);
+	if (want)
+		assert_string_equal(tstr(r->json, "message"), want);
+	return r->json;
+}
+
+void texpect(struct tsrv *t, const char *method, const char *path, const char *body, long code,
+	     const char *want)
+{
+	struct tresp r;
+
+	tcall(t, method, path, body, code, want, &r);
+	if (code == 403)
+		assert_string_equal(tstr(r.json, "reason"), "Forbidden");
+	if (code == 422)
+		assert_string_equal(tstr(r.json, "reason"), "Invalid");
+	tresp_free(&r);
+}
+
 const char *tstr(const struct jv *v, const char *path)
 {
 	const char *s = jv_path_str(v, path);

@@ -50,6 +50,14 @@ void tresp_free(struct tresp *r);
 struct jv *tget(struct tsrv *t, const char *path, long code, struct tresp *out);
 struct jv *tpost(struct tsrv *t, const char *path, const char *body, long code, struct tresp *out);
 
+/* method path body, asserting the code and (want not NULL) the Status message; a PATCH is a
+ * merge patch. The parsed response is left in r (free it). */
+struct jv *tcall(struct tsrv *t, const char *method, const char *path, const char *body, long code,
+		 const char *want, struct tresp *r);
+/* tcall with the response freed; a 422's reason must be Invalid, a 403's Forbidden. */
+void texpect(struct tsrv *t, const char *method, const char *path, const char *body, long code,
+	     const char *want);
+
 /* The string at path in v, or "(null)" (for assert_string_equal). */
 const char *tstr(const struct jv *v, const char *path);
 

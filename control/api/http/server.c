@@ -576,6 +576,8 @@ int api_server_start(const struct api_config *cfg, struct api_server **out)
 	if (!err && !s->cfg.insecure_loopback)
 		err = api_pki_setup(s);
 	if (!err)
+		err = api_sa_key_setup(s);
+	if (!err)
 		err = api_watchers_start(s);
 	if (!err)
 		err = start_workers(s);
@@ -644,6 +646,7 @@ void api_server_stop(struct api_server *s)
 	free(s->tls_cert);
 	free(s->tls_key);
 	free(s->tls_ca);
+	api_sa_key_free(s);
 	free(s->token);
 	free(s->kubeconfig);
 	free(s->kubelet_cert);

@@ -40,6 +40,9 @@ struct api_config {
 	size_t watch_queue_max;
 	/* iss of ServiceAccount tokens and their default audience (NULL: API_SA_ISSUER) */
 	const char *sa_issuer;
+	/* the ServiceAccount admission plugin: pods need their service account and get the
+	 * projected kube-api-access volume (off: pods are admitted as before) */
+	bool sa_admission;
 };
 
 #define API_SA_ISSUER "https://kubernetes.default.svc.cluster.local"

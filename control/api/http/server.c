@@ -569,6 +569,7 @@ int api_server_start(const struct api_config *cfg, struct api_server **out)
 					     .nodeport_max = s->cfg.nodeport_max,
 					     .max_body = s->cfg.max_body,
 					     .default_toleration_s = s->cfg.default_toleration_s,
+					     .sa_admission = s->cfg.sa_admission,
 					     .watch_queue_max = s->cfg.watch_queue_max};
 
 		err = registry_new(s->store, &rc, &s->reg);

@@ -224,7 +224,8 @@ static void refused(struct env *e, const char *tok)
 static int setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	struct api_config cfg = {.listen = "127.0.0.1:0", .workers = 8, .threads = 2};
+	struct api_config cfg = {
+	    .listen = "127.0.0.1:0", .workers = 8, .threads = 2, .sa_admission = true};
 	gnutls_x509_privkey_t xk;
 	gnutls_datum_t pem;
 	char path[400];
@@ -250,6 +251,7 @@ static int setup(void **state)
 	assert_true(gnutls_pubkey_init(&e->pub) >= 0);
 	assert_true(gnutls_pubkey_import_privkey(e->pub, e->key, 0, 0) >= 0);
 	*state = e;
+	make_sa(e, "default");
 	return 0;
 }
 
@@ -501,13 +503,137 @@ static void test_authentication(void **state)
 	refused(e, "abcdef.0123456789abcdef");
 }
 
+/* The pod ns/name as stored (parsed into d) */
+static struct jv *get_pod(struct env *e, const char *name, struct jv_doc *d)
+{
+	char path[256], *out;
+	struct jv_perr err;
+	struct jv *v;
+
+	snprintf(path, sizeof(path), NS "/pods/%s", name);
+	assert_int_equal(call(e, e->admin, "GET", path, NULL, &out), 200);
+	v = jv_parse(d, jv_strndup(d, out, strlen(out)), strlen(out), &err);
+	free(out);
+	assert_non_null(v);
+	return v;
+}
+
+static void post_pod(struct env *e, const char *name, const char *spec, long code, const char *text)
+{
+	char *body;
+
+	assert_true(asprintf(&body,
+			     "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":"
+			     "\"%s\"},\"spec\":%s}",
+			     name, spec) > 0);
+	expect(e, e->admin, "POST", NS "/pods", body, code, text);
+	free(body);
+}
+
+/* plugin/pkg/admission/serviceaccount Admit: the account must exist; the token volume */
+static void test_admission(void **state)
+{
+	struct env *e = *state;
+	struct jv_doc *d = jv_doc_new();
+	struct jv *pod, *vols, *want, *m;
+	const char *vname;
+	char wanted[1024];
+	struct jv_perr err;
+
+	post_pod(e, "nosa",
+		 "{\"serviceAccountName\":\"nosuch\",\"containers\":[{\"name\":\"c\","
+		 "\"image\":\"i\"}]}",
+		 403,
+		 "pods \\\"nosa\\\" is forbidden: error looking up service account default/nosuch: "
+		 "serviceaccount \\\"nosuch\\\" not found");
+	/* the default account, two containers (one with its own mount at the path), an init
+	 * container */
+	post_pod(
+	    e, "auto",
+	    "{\"initContainers\":[{\"name\":\"i\",\"image\":\"i\"}],\"containers\":[{\"name\":"
+	    "\"a\",\"image\":\"i\"},{\"name\":\"b\",\"image\":\"i\",\"volumeMounts\":[{\"name\":"
+	    "\"v\",\"mountPath\":\"/var/run/secrets/kubernetes.io/serviceaccount\"}]}],"
+	    "\"volumes\":[{\"name\":\"v\",\"emptyDir\":{}}]}",
+	    201, NULL);
+	pod = get_pod(e, "auto", d);
+	assert_string_equal(tstr(pod, "spec.serviceAccountName"), "default");
+	vols = jv_path(pod, "spec.volumes");
+	assert_int_equal(jv_count(vols), 2);
+	vname = jv_path_str(jv_at(vols, 1), "name");
+	assert_non_null(vname);
+	assert_int_equal(strlen(vname), strlen("kube-api-access-") + 5);
+	assert_int_equal(strncmp(vname, "kube-api-access-", 16), 0);
+	assert_int_equal(strspn(vname + 16, "bcdfghjklmnpqrstvwxz2456789"), 5);
+	/* TokenVolumeSource, exactly */
+	snprintf(wanted, sizeof(wanted),
+		 "{\"name\":\"%s\",\"projected\":{\"sources\":[{\"serviceAccountToken\":{"
+		 "\"expirationSeconds\":3607,\"path\":\"token\"}},{\"configMap\":{\"name\":"
+		 "\"kube-root-ca.crt\",\"items\":[{\"key\":\"ca.crt\",\"path\":\"ca.crt\"}]}},"
+		 "{\"downwardAPI\":{\"items\":[{\"path\":\"namespace\",\"fieldRef\":{"
+		 "\"apiVersion\":\"v1\",\"fieldPath\":\"metadata.namespace\"}}]}}],"
+		 "\"defaultMode\":420}}",
+		 vname);
+	want = jv_parse(d, jv_strndup(d, wanted, strlen(wanted)), strlen(wanted), &err);
+	assert_non_null(want);
+	if (!jv_equal(jv_at(vols, 1), want))
+		fail_msg("volume %s, want %s", jv_to_json(jv_at(vols, 1), NULL), wanted);
+	snprintf(wanted, sizeof(wanted),
+		 "{\"name\":\"%s\",\"readOnly\":true,\"mountPath\":"
+		 "\"/var/run/secrets/kubernetes.io/serviceaccount\"}",
+		 vname);
+	want = jv_parse(d, jv_strndup(d, wanted, strlen(wanted)), strlen(wanted), &err);
+	m = jv_path(jv_at(jv_path(pod, "spec.initContainers"), 0), "volumeMounts");
+	assert_int_equal(jv_count(m), 1);
+	assert_true(jv_equal(jv_at(m, 0), want));
+	m = jv_path(jv_at(jv_path(pod, "spec.containers"), 0), "volumeMounts");
+	assert_int_equal(jv_count(m), 1);
+	assert_true(jv_equal(jv_at(m, 0), want));
+	/* b keeps its own mount at the path */
+	m = jv_path(jv_at(jv_path(pod, "spec.containers"), 1), "volumeMounts");
+	assert_int_equal(jv_count(m), 1);
+	assert_string_equal(tstr(jv_at(m, 0), "name"), "v");
+	/* automountServiceAccountToken: the pod's word over the account's */
+	expect(e, e->admin, "POST", NS "/serviceaccounts",
+	       "{\"apiVersion\":\"v1\",\"kind\":\"ServiceAccount\",\"metadata\":{\"name\":"
+	       "\"noauto\"},\"automountServiceAccountToken\":false,\"imagePullSecrets\":[{"
+	       "\"name\":\"reg\"}]}",
+	       201, NULL);
+	post_pod(e, "sa-off",
+		 "{\"serviceAccountName\":\"noauto\",\"containers\":[{\"name\":\"c\",\"image\":"
+		 "\"i\"}]}",
+		 201, NULL);
+	pod = get_pod(e, "sa-off", d);
+	assert_null(jv_path(pod, "spec.volumes"));
+	assert_null(jv_path(jv_at(jv_path(pod, "spec.containers"), 0), "volumeMounts"));
+	assert_string_equal(tstr(jv_at(jv_path(pod, "spec.imagePullSecrets"), 0), "name"), "reg");
+	post_pod(e, "pod-on",
+		 "{\"serviceAccountName\":\"noauto\",\"automountServiceAccountToken\":true,"
+		 "\"containers\":[{\"name\":\"c\",\"image\":\"i\"}]}",
+		 201, NULL);
+	pod = get_pod(e, "pod-on", d);
+	assert_int_equal(jv_count(jv_path(pod, "spec.volumes")), 1);
+	post_pod(e, "pod-off",
+		 "{\"automountServiceAccountToken\":false,\"containers\":[{\"name\":\"c\","
+		 "\"image\":\"i\"}]}",
+		 201, NULL);
+	pod = get_pod(e, "pod-off", d);
+	assert_null(jv_path(pod, "spec.volumes"));
+	/* a mirror pod is not the plugin's */
+	expect(e, e->admin, "POST", NS "/pods",
+	       "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"mirror\","
+	       "\"annotations\":{\"kubernetes.io/config.mirror\":\"x\"}},\"spec\":{"
+	       "\"serviceAccountName\":\"nosuch\",\"nodeName\":\"n\",\"containers\":[{\"name\":"
+	       "\"c\",\"image\":\"i\"}]}}",
+	       201, NULL);
+	jv_doc_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_token_claims),
-	    cmocka_unit_test(test_token_refusals),
-	    cmocka_unit_test(test_bound_pod),
-	    cmocka_unit_test(test_authentication),
+	    cmocka_unit_test(test_token_claims), cmocka_unit_test(test_token_refusals),
+	    cmocka_unit_test(test_bound_pod),	 cmocka_unit_test(test_authentication),
+	    cmocka_unit_test(test_admission),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

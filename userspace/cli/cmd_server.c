@@ -339,6 +339,9 @@ int cmd_server(int argc, char **argv)
 		/* csrsigning signs with the server's CA (none with --insecure-loopback) */
 		snprintf(ca_crt, sizeof(ca_crt), "%s/pki/ca.crt", cfg.data_dir);
 		snprintf(ca_key, sizeof(ca_key), "%s/pki/ca.key", cfg.data_dir);
+		/* the root CA publisher's --root-ca-file */
+		if (!cfg.insecure_loopback && access(ca_crt, R_OK) == 0)
+			cc.root_ca_file = ca_crt;
 		if (!cfg.insecure_loopback && access(ca_crt, R_OK) == 0 &&
 		    access(ca_key, R_OK) == 0) {
 			cc.signing_cert_file = ca_crt;

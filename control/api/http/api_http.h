@@ -239,14 +239,15 @@ bool api_bootstrap_authenticate(struct api_req *r);
 
 /* ---- satoken.c: ServiceAccount tokens ---- */
 
-/* Load (or make) DIR/pki/sa.key. 0 or -errno. */
+/* Load (or make) DIR/pki/sa.key: at the start of a TLS server, at the first TokenRequest of a
+ * plain-HTTP one. 0 or -errno. */
 int api_sa_key_setup(struct api_server *s);
 void api_sa_key_free(struct api_server *s);
 const char *api_sa_issuer(const struct api_server *s);
-/* TokenRequest tr (decoded, in d) for service account ns/name: *json (malloc'd) the response
- * object, or NULL with out failed. */
+/* TokenRequest tr (decoded, in d) for service account ns/name: *ok and tr the response
+ * object (its status filled), or out failed. */
 void api_token_request(struct api_server *s, const char *ns, const char *sa, struct jv *tr,
-		       struct jv_doc *d, struct api_result *out, char **json, size_t *len);
+		       struct jv_doc *d, struct api_result *out, bool *ok);
 /* A bearer ServiceAccount token of ours that holds: user system:serviceaccount:NS:NAME, groups
  * system:serviceaccounts and system:serviceaccounts:NS; false otherwise (401). */
 bool api_sa_authenticate(struct api_req *r);

@@ -26,6 +26,7 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,9 @@ const char *api_sa_issuer(const struct api_server *s)
 {
 	return s->cfg.sa_issuer && s->cfg.sa_issuer[0] ? s->cfg.sa_issuer : API_SA_ISSUER;
 }
+
+/* a plain-HTTP server makes its key on the first TokenRequest (api_token_request) */
+static pthread_mutex_t key_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* ---- base64url ---- */
 
@@ -360,7 +364,7 @@ static int bind_object(struct api_server *s, const char *ns, const char *sa, con
 }
 
 void api_token_request(struct api_server *s, const char *ns, const char *sa, struct jv *tr,
-		       struct jv_doc *d, struct api_result *out, char **json, size_t *len)
+		       struct jv_doc *d, struct api_result *out, bool *ok)
 {
 	struct jv *spec = jv_obj_at(d, tr, "spec"), *auds, *status, *meta;
 	const struct jv *sacct;
@@ -372,7 +376,7 @@ void api_token_request(struct api_server *s, const char *ns, const char *sa, str
 	const char *sa_uid;
 	int64_t exp_s = SA_DEFAULT_EXP, now = (int64_t)time(NULL), exp, warnafter = 0;
 
-	*json = NULL;
+	*ok = false;
 	if (!spec) {
 		api_fail_oom(out);
 		return;
@@ -390,6 +394,10 @@ void api_token_request(struct api_server *s, const char *ns, const char *sa, str
 							   : "larger than 2^32 seconds");
 		return;
 	}
+	pthread_mutex_lock(&key_lock);
+	if (!s->sa_key && api_sa_key_setup(s) != 0)
+		log_error(COMP, "no service-account key: cannot issue tokens");
+	pthread_mutex_unlock(&key_lock);
 	if (!s->sa_key) {
 		api_fail(out, 500, "InternalError",
 			 "Internal error occurred: no service account signing key");
@@ -445,9 +453,7 @@ void api_token_request(struct api_server *s, const char *ns, const char *sa, str
 	       jv_new_strz(d, api_time_rfc3339(warnafter ? warnafter : exp, ts)));
 	jv_set(d, tr, "status", status);
 	free(tok);
-	*json = jv_to_json(tr, len);
-	if (!*json)
-		api_fail_oom(out);
+	*ok = true;
 }
 
 /* ---- authentication ---- */

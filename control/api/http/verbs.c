@@ -693,8 +693,7 @@ static void op_token_request(struct vctx *c)
 	const struct k8s_kind *tk = k8s_kind_find("authentication.k8s.io/v1", "TokenRequest");
 	struct api_body b = body_of(c);
 	struct jv *tr;
-	char *json = NULL;
-	size_t len = 0;
+	bool ok = false;
 
 	if (c->r->method != API_M_POST) {
 		api_error(c->r, 405, "MethodNotAllowed",
@@ -705,11 +704,15 @@ static void op_token_request(struct vctx *c)
 		return;
 	tr = api_decode_as(&b, c->rq.d, tk->type, K8S_FV_IGNORE, &c->out);
 	if (tr)
-		api_token_request(c->srv, c->rq.ns, c->rq.name, tr, c->rq.d, &c->out, &json, &len);
-	if (json)
-		api_reply_json(c->r, 201, json, len);
-	else
+		api_token_request(c->srv, c->rq.ns, c->rq.name, tr, c->rq.d, &c->out, &ok);
+	if (ok) {
+		struct k8s_buf out = {0};
+
+		k8s_jv_write_schema(&out, tr, tk->type);
+		api_reply_buf(c->r, 201, &out);
+	} else {
 		reply(c);
+	}
 }
 
 /* log, exec, attach, portforward: through the pod's agent (nodeproxy.c); proxy and token:

@@ -569,12 +569,17 @@ int api_server_start(const struct api_config *cfg, struct api_server **out)
 					     .nodeport_max = s->cfg.nodeport_max,
 					     .max_body = s->cfg.max_body,
 					     .default_toleration_s = s->cfg.default_toleration_s,
+					     .sa_admission = s->cfg.sa_admission,
 					     .watch_queue_max = s->cfg.watch_queue_max};
 
 		err = registry_new(s->store, &rc, &s->reg);
 	}
 	if (!err && !s->cfg.insecure_loopback)
 		err = api_pki_setup(s);
+	/* the service-account key: made lazily by the first TokenRequest of a plain-HTTP
+	 * test server (which authenticates no one), so that its start stays cheap */
+	if (!err && !s->cfg.insecure_loopback)
+		err = api_sa_key_setup(s);
 	if (!err)
 		err = api_watchers_start(s);
 	if (!err)
@@ -646,6 +651,7 @@ void api_server_stop(struct api_server *s)
 	free(s->tls_cert);
 	free(s->tls_key);
 	free(s->tls_ca);
+	api_sa_key_free(s);
 	free(s->token);
 	free(s->kubeconfig);
 	free(s->kubelet_cert);

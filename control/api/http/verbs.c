@@ -6,7 +6,8 @@
  * selectors, limit/continue, resourceVersion, DeleteOptions from the query and the body)
  * and body decoded (codec/); the result encoded as JSON or a Table. Long lists stream as
  * they are encoded. Pods' log, exec, attach and portforward go to the node's agent
- * (nodeproxy.c); other agent-served subresources (proxy, TokenRequest) answer 503.
+ * (nodeproxy.c); serviceaccounts/token issues a TokenRequest (satoken.c); the other
+ * agent-served subresource (proxy) answers 503.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -686,6 +687,34 @@ static void op_eviction(struct vctx *c)
 	reply(c);
 }
 
+/* serviceaccounts/token: a TokenRequest (satoken.c) */
+static void op_token_request(struct vctx *c)
+{
+	const struct k8s_kind *tk = k8s_kind_find("authentication.k8s.io/v1", "TokenRequest");
+	struct api_body b = body_of(c);
+	struct jv *tr;
+	bool ok = false;
+
+	if (c->r->method != API_M_POST) {
+		api_error(c->r, 405, "MethodNotAllowed",
+			  "the server does not allow this method on the requested resource");
+		return;
+	}
+	if (write_args(c) != 0)
+		return;
+	tr = api_decode_as(&b, c->rq.d, tk->type, K8S_FV_IGNORE, &c->out);
+	if (tr)
+		api_token_request(c->srv, c->rq.ns, c->rq.name, tr, c->rq.d, &c->out, &ok);
+	if (ok) {
+		struct k8s_buf out = {0};
+
+		k8s_jv_write_schema(&out, tr, tk->type);
+		api_reply_buf(c->r, 201, &out);
+	} else {
+		reply(c);
+	}
+}
+
 /* log, exec, attach, portforward: through the pod's agent (nodeproxy.c); proxy and token:
  * served by agents and controllers drover does not run yet. */
 static void op_unavailable(struct vctx *c)
@@ -693,8 +722,7 @@ static void op_unavailable(struct vctx *c)
 	const char *res = c->stored->kind->resource;
 
 	if (strcmp(res, "serviceaccounts") == 0) {
-		api_error(c->r, 503, "ServiceUnavailable",
-			  "serviceaccounts/token: TokenRequest is not served by drover yet");
+		op_token_request(c);
 		return;
 	}
 	if (!api_req_proxies(c->r)) {

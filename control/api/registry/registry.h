@@ -49,6 +49,8 @@ struct registry_config {
 	 * unreachable NoExecute tolerations added to pods that have none (0: 30 s — Kubernetes
 	 * uses 300 — so a lost node's pods move within a minute; -1: add none) */
 	int64_t default_toleration_s;
+	/* the ServiceAccount admission plugin on pod creates (strategy/saadmit.c) */
+	bool sa_admission;
 	/* Events a watch may have queued and not taken; a watch further behind is ended (as
 	 * the store ends a store watch). 0: 10,000. */
 	size_t watch_queue_max;

@@ -365,8 +365,10 @@ static void admit_new_pod(struct dctx *c, struct jv *pod)
 	EACH(ct, jv_get(spec, "initContainers"))
 	default_requests(c, ct);
 	/* the mutating plugins in kube-apiserver's order (after SetDefaults_Pod above):
-	 * LimitRanger, then Priority */
+	 * LimitRanger, ServiceAccount, then Priority */
 	api_limitranger_mutate_pod(c->a);
+	if (!c->a->forbidden[0])
+		api_admit_pod_service_account(c->a, spec);
 	if (!c->a->forbidden[0])
 		api_admit_pod_priority(c->a, spec);
 	c->a->forbidden_mutating = c->a->forbidden[0] != 0;

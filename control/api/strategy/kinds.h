@@ -54,6 +54,8 @@ void api_admit_pod_priority(struct api_admit *a, struct jv *spec);
 /* limitrange.c: the LimitRanger admission plugin of a new pod: the namespace's LimitRanges'
  * defaults (mutation) and their min/max/ratio (validation); a refusal in a->forbidden */
 void api_limitranger_mutate_pod(struct api_admit *a);
+/* The ServiceAccount admission plugin on a new pod (saadmit.c); a refusal in a->forbidden. */
+void api_admit_pod_service_account(struct api_admit *a, struct jv *spec);
 void api_limitranger_validate(struct api_admit *a);
 
 /* update_rules.c: what an update may change (Validate<Kind>Update), a->old set */

@@ -61,4 +61,16 @@ void texpect(struct tsrv *t, const char *method, const char *path, const char *b
 /* The string at path in v, or "(null)" (for assert_string_equal). */
 const char *tstr(const struct jv *v, const char *path);
 
+/* A CSR object (JSON) named name for a kubelet client certificate of node n (CN
+ * system:node:n, O system:nodes; made with GnuTLS), whose spec names another requester
+ * (admin, system:masters: the server puts its own). malloc'd. */
+char *tkubelet_csr(const char *name, const char *n);
+
+/* One request to a TLS server (base "https://...", CA file ca) as bearer token, or (token
+ * NULL) with the client certificate crt/key; ctype NULL: JSON. The code; the body in *out
+ * (malloc'd) when out is not NULL. */
+long ttls_call(const char *base, const char *ca, const char *token, const char *crt,
+	       const char *key, const char *method, const char *path, const char *ctype,
+	       const char *body, char **out);
+
 #endif

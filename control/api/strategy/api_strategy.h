@@ -85,6 +85,9 @@ extern const struct api_strategy api_strategy_pvs, api_strategy_podtemplates, ap
 extern const struct api_strategy api_strategy_mutatingwebhooks, api_strategy_validatingwebhooks,
     api_strategy_admissionpolicies, api_strategy_policybindings, api_strategy_flowschemas,
     api_strategy_prioritylevels, api_strategy_apiservices;
+/* validation branch: validate_kinds.c's kinds */
+extern const struct api_strategy api_strategy_ingresses, api_strategy_pdbs,
+    api_strategy_resourcequotas;
 
 static inline const struct api_strategy *api_strategy_of(const struct api_resource *res)
 {

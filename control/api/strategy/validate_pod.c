@@ -151,13 +151,15 @@ static const char *quantity_string(const struct jv *q, int64_t *milli, char *buf
 }
 
 /* ValidateResourceRequirements: each request at most its limit (overcommittable resources;
- * extended ones must be equal, "must be equal to <name> limit of <limit>"). */
+ * extended ones and hugepages must be equal, "must be equal to <name> limit of <limit>", and
+ * have a limit). */
 static void validate_resources(struct api_admit *a, const struct jv *ct, const char *path)
 {
 	const struct jv *limits = jv_path(ct, "resources.limits");
-	char f[512], req[64], lim[64];
+	char f[512], lf[512], req[64], lim[64];
 
 	snprintf(f, sizeof(f), "%.400s.resources.requests", path);
+	snprintf(lf, sizeof(lf), "%.400s.resources.limits", path);
 	for (const struct jv *r = jv_first(jv_path(ct, "resources.requests")); r; r = r->next) {
 		const struct jv *l = jv_getn(limits, r->key, r->klen);
 		int64_t rm = 0, lm = 0;
@@ -165,7 +167,13 @@ static void validate_resources(struct api_admit *a, const struct jv *ct, const c
 		    !memchr(r->key, '/', r->klen) || !strncmp(r->key, "kubernetes.io/", 14);
 		bool overcommit = native && strncmp(r->key, "hugepages-", 10) != 0;
 
-		if (!l || !quantity_string(r, &rm, req, sizeof(req)) ||
+		if (!l) {
+			if (!overcommit)
+				api_cause_required(
+				    a, lf, "Limit must be set for non overcommitable resources");
+			continue;
+		}
+		if (!quantity_string(r, &rm, req, sizeof(req)) ||
 		    !quantity_string(l, &lm, lim, sizeof(lim)))
 			continue;
 		if (rm != lm && !overcommit)

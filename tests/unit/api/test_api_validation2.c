@@ -78,6 +78,23 @@ static void test_requests_exceed_limits(void **state)
 				   "Invalid value: \"1500m\": must be less than or equal to cpu "
 				   "limit of 1"}};
 
+	const struct cause ext[] = {{"spec.containers[0].resources.limits", REQUIRED,
+				     "Required value: Limit must be set for non overcommitable "
+				     "resources"}};
+	const struct cause eq[] = {{"spec.containers[0].resources.requests", INVALID,
+				    "Invalid value: \"1\": must be equal to example.com/gpu limit "
+				    "of 2"}};
+
+	/* an extended resource is not overcommitted (IsOvercommitAllowed): a limit, equal */
+	refused(*state, NS "pods",
+		POD("ext", ",\"resources\":{\"requests\":{\"example.com/gpu\":\"1\"}}", ""),
+		"Pod \"ext\"", 1, ext);
+	refused(*state, NS "pods",
+		POD("eq",
+		    ",\"resources\":{\"requests\":{\"example.com/gpu\":\"1\"},\"limits\":{"
+		    "\"example.com/gpu\":\"2\"}}",
+		    ""),
+		"Pod \"eq\"", 1, eq);
 	refused(*state, NS "pods",
 		POD("req",
 		    ",\"resources\":{\"requests\":{\"cpu\":\"1.5\"},\"limits\":{\"cpu\":"

@@ -119,8 +119,7 @@ void api_validate_networkpolicy(struct api_admit *a)
 	for (size_t d = 0; d < 2; d++) {
 		size_t i = 0;
 
-		EACH(rule,
-		     jv_path(a->obj, "spec") ? jv_get(jv_get(a->obj, "spec"), dirs[d][0]) : NULL)
+		EACH(rule, jv_get(jv_get(a->obj, "spec"), dirs[d][0]))
 		{
 			size_t j = 0;
 

@@ -158,6 +158,9 @@ static void test_env_names(void **state)
 		    "{\"name\":\"A=B\",\"value\":\"z\"}]",
 		    ""),
 		"Pod \"env\"", 2, c);
+	/* a name left out is one Required cause, not the schema's and validateEnv's both */
+	refused(*state, NS "pods", POD("env2", ",\"env\":[{\"value\":\"x\"}]", ""), "Pod \"env2\"",
+		1, c);
 }
 
 /* ---- Service ports: ValidateService's duplicate (protocol, port) after the names ---- */

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_codec.h"
 #include "api_obj.h"
 #include "log.h"
 #include "rbac.h"
@@ -637,13 +638,12 @@ void api_serve_review(struct api_req *r)
 {
 	const char *res = r->rt.res->kind->resource, *kind = r->rt.res->kind->kind;
 	struct jv_doc *d = jv_doc_new();
-	struct jv_perr err;
+	struct api_result fail = {0};
+	struct k8s_buf out = {0};
 	struct jv *obj = NULL, *meta;
 	struct api_user self = {r->user, (const char(*)[128])r->groups, r->ngroups};
 	char groups[API_MAX_GROUPS][128];
 	struct api_user who = {0};
-	char *json;
-	size_t len;
 
 	if (r->method != API_M_POST || r->rt.name || r->rt.sub) {
 		api_error(r, 405, "MethodNotAllowed",
@@ -651,10 +651,20 @@ void api_serve_review(struct api_req *r)
 		jv_doc_free(d);
 		return;
 	}
-	if (d && r->body.p && r->body.len)
-		obj = jv_parse(d, r->body.p, r->body.len, &err);
+	if (d) {
+		/* JSON, YAML or protobuf (kubectl's clients send protobuf) */
+		struct api_body b = {.p = r->body.p,
+				     .len = r->body.len,
+				     .ctype = r->content_type,
+				     .max = r->srv->cfg.max_body};
+
+		obj = api_decode_object(&b, d, r->rt.res->kind, K8S_FV_STRICT, &fail);
+	}
 	if (!obj || obj->type != JV_OBJECT) {
-		api_error(r, 400, "BadRequest", "the body of the request was in an unknown format");
+		if (!api_reply_status(r, &fail))
+			api_error(r, 500, "InternalError",
+				  "Internal error occurred: out of memory");
+		api_result_free(&fail);
 		jv_doc_free(d);
 		return;
 	}
@@ -728,11 +738,7 @@ void api_serve_review(struct api_req *r)
 		}
 		access_review(r, d, obj, &who);
 	}
-	json = jv_to_json(obj, &len);
+	k8s_jv_write_schema(&out, obj, r->rt.res->kind->type);
 	jv_doc_free(d);
-	if (!json) {
-		api_error(r, 500, "InternalError", "Internal error occurred: out of memory");
-		return;
-	}
-	api_reply_json(r, 201, json, len);
+	api_reply_buf(r, 201, &out);
 }

@@ -532,6 +532,7 @@ bool api_review_resource(const struct api_resource *res)
 	       (strcmp(g, "authentication.k8s.io") == 0 && strcmp(n, "selfsubjectreviews") == 0);
 }
 
+/* apierrors.NewInvalid(authorizationapi.Kind(kind), "", errs) with one error */
 static void bad_request(struct api_req *r, const char *kind, const char *msg)
 {
 	api_error(r, 422, "Invalid", "%s.authorization.k8s.io \"\" is invalid: %s", kind, msg);
@@ -634,6 +635,40 @@ static void access_review(struct api_req *r, struct jv_doc *d, struct jv *obj,
 		jv_set(d, st, "reason", jv_new_strz(d, reason));
 }
 
+/* A LocalSubjectAccessReview's namespace: the request's (the create handler's check), which
+ * spec.resourceAttributes.namespace must repeat (ValidateLocalSubjectAccessReview). */
+static bool lsar_namespace(struct api_req *r, struct jv_doc *d, struct jv *obj, const char *kind)
+{
+	struct jv *meta = jv_obj_at(d, obj, "metadata");
+	const char *ons = jv_path_str(meta, "namespace");
+	const char *ns = jv_path_str(obj, "spec.resourceAttributes.namespace");
+	char msg[400];
+
+	if (ons && ons[0] && strcmp(ons, r->rt.ns) != 0) {
+		api_error(r, 400, "BadRequest",
+			  "the namespace of the provided object does not match the namespace sent "
+			  "on the request");
+		return false;
+	}
+	jv_set(d, meta, "namespace", jv_new_strz(d, r->rt.ns));
+	if (jv_path(obj, "spec.nonResourceAttributes")) {
+		bad_request(r, kind,
+			    "spec.nonResourceAttributes: Invalid value: "
+			    "authorization.NonResourceAttributes{...}: disallowed on this kind of "
+			    "request");
+		return false;
+	}
+	if (!ns || strcmp(ns, r->rt.ns) != 0) {
+		snprintf(msg, sizeof(msg),
+			 "spec.resourceAttributes.namespace: Invalid value: \"%s\": must match "
+			 "metadata.namespace",
+			 ns ? ns : "");
+		bad_request(r, kind, msg);
+		return false;
+	}
+	return true;
+}
+
 void api_serve_review(struct api_req *r)
 {
 	const char *res = r->rt.res->kind->resource, *kind = r->rt.res->kind->kind;
@@ -692,8 +727,9 @@ void api_serve_review(struct api_req *r)
 		if (ra == na) {
 			bad_request(
 			    r, kind,
-			    ra ? "spec.nonResourceAttributes: Invalid value: \"...\": cannot "
-				 "be specified in combination with resourceAttributes"
+			    ra ? "spec.nonResourceAttributes: Invalid value: "
+				 "authorization.NonResourceAttributes{...}: cannot be specified "
+				 "in combination with resourceAttributes"
 			       : "spec.resourceAttributes: Invalid value: \"null\": exactly "
 				 "one of nonResourceAttributes or resourceAttributes must be "
 				 "specified");
@@ -721,19 +757,10 @@ void api_serve_review(struct api_req *r)
 				jv_doc_free(d);
 				return;
 			}
-			if (strcmp(res, "localsubjectaccessreviews") == 0) {
-				const char *ns =
-				    jv_path_str(obj, "spec.resourceAttributes.namespace");
-
-				if (!ra || !ns || !r->rt.ns || strcmp(ns, r->rt.ns) != 0) {
-					api_error(
-					    r, 400, "BadRequest",
-					    "spec.resourceAttributes.namespace must match the "
-					    "namespace of the request");
-					jv_doc_free(d);
-					return;
-				}
-				jv_set(d, meta, "namespace", jv_new_strz(d, r->rt.ns));
+			if (strcmp(res, "localsubjectaccessreviews") == 0 &&
+			    !lsar_namespace(r, d, obj, kind)) {
+				jv_doc_free(d);
+				return;
 			}
 		}
 		access_review(r, d, obj, &who);

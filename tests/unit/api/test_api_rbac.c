@@ -150,6 +150,9 @@ static void test_user_verbs(void **state)
 	    e, "default", "alice-reads", "Role", "pod-reader",
 	    "{\"kind\":\"User\",\"apiGroup\":\"rbac.authorization.k8s.io\",\"name\":\"alice\"}");
 	expect(e, "alice", "GET", PODS, NULL, 200, "PodList");
+	/* pods is not pods/log */
+	expect(e, "alice", "GET", PODS "/p1/log", NULL, 403,
+	       "cannot get resource \\\"pods/log\\\"");
 	expect(e, "alice", "GET", "/api/v1/namespaces/kube-system/pods", NULL, 403,
 	       "in the namespace \\\"kube-system\\\"");
 	expect(e, "alice", "GET", PODS "?watch=1&timeoutSeconds=1", NULL, 403,
@@ -178,7 +181,8 @@ static void test_subjects_and_rules(void **state)
 	role(e, "default", "cm-one",
 	     "{\"verbs\":[\"get\",\"update\"],\"apiGroups\":[\"\"],\"resources\":[\"configmaps\"],"
 	     "\"resourceNames\":[\"one\"]},{\"verbs\":[\"get\"],\"apiGroups\":[\"\"],"
-	     "\"resources\":[\"pods/log\"]},{\"verbs\":[\"*\"],\"apiGroups\":[\"apps\"],"
+	     "\"resources\":[\"pods/log\"]},{\"verbs\":[\"get\"],\"apiGroups\":[\"\"],"
+	     "\"resources\":[\"*/status\"]},{\"verbs\":[\"*\"],\"apiGroups\":[\"apps\"],"
 	     "\"resources\":[\"*\"]}");
 	binding(
 	    e, "default", "devs", "Role", "cm-one",
@@ -191,6 +195,12 @@ static void test_subjects_and_rules(void **state)
 	       "cannot list resource \\\"configmaps\\\"");
 	expect(e, "carol", "GET", "/api/v1/namespaces/default/configmaps/one", NULL, 403, NULL);
 	expect(e, "carol|devs", "GET", PODS, NULL, 403, "cannot list resource \\\"pods\\\"");
+	/* pods/log without pods; "*\/status" for any resource's status */
+	expect(e, "carol|devs", "GET", PODS "/p1/log", NULL, 404, NULL);
+	expect(e, "carol|devs", "GET", PODS "/p1", NULL, 403, NULL);
+	expect(e, "carol|devs", "GET", "/api/v1/namespaces/default/services/s1/status", NULL, 404,
+	       NULL);
+	expect(e, "carol|devs", "GET", "/api/v1/namespaces/default/services/s1", NULL, 403, NULL);
 	expect(e, "carol|devs", "GET", "/apis/apps/v1/namespaces/default/deployments", NULL, 200,
 	       NULL);
 	expect(e, "carol|devs", "DELETE", "/apis/apps/v1/namespaces/default/deployments/x", NULL,
@@ -283,7 +293,10 @@ static void test_reviews(void **state)
 	       "/apis/authorization.k8s.io/v1/namespaces/default/localsubjectaccessreviews",
 	       "{\"spec\":{\"user\":\"carol\",\"resourceAttributes\":{\"verb\":\"get\","
 	       "\"resource\":\"configmaps\",\"namespace\":\"other\"}}}",
-	       400, NULL);
+	       422,
+	       "LocalSubjectAccessReview.authorization.k8s.io \\\"\\\" is invalid: "
+	       "spec.resourceAttributes.namespace: Invalid value: \\\"other\\\": must match "
+	       "metadata.namespace");
 	/* not stored: no GET */
 	expect(e, NULL, "GET", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", NULL, 405,
 	       NULL);
@@ -341,12 +354,23 @@ static void test_impersonation(void **state)
 	       "\"system:authenticated\"]");
 }
 
+/* system:masters is the privileged group authorizer's, not only cluster-admin's binding */
+static void test_masters(void **state)
+{
+	struct env *e = *state;
+
+	expect(e, NULL, "DELETE", RBAC "/clusterrolebindings/cluster-admin", NULL, 200, NULL);
+	expect(e, NULL, "GET", "/api/v1/nodes", NULL, 200, NULL);
+	expect(e, "frank|system:masters", "GET", "/api/v1/nodes", NULL, 200, NULL);
+	expect(e, "frank", "GET", "/api/v1/nodes", NULL, 403, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_user_verbs),	  cmocka_unit_test(test_subjects_and_rules),
 	    cmocka_unit_test(test_aggregation),	  cmocka_unit_test(test_reviews),
-	    cmocka_unit_test(test_impersonation),
+	    cmocka_unit_test(test_impersonation), cmocka_unit_test(test_masters),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

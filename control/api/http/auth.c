@@ -9,9 +9,10 @@
  * usage-bootstrap-authentication "true", is user system:bootstrap:<id> in the groups
  * system:bootstrappers and its auth-extra-groups. Anything else is no bootstrap token (401).
  *
- * Authorization is kube-apiserver's --authorization-mode=Node,RBAC behind the privileged group
- * authorizer (authorizerfactory.NewPrivilegedGroups: system:masters may do everything), then
- * the Impersonate-* headers (rbac.c) and:
+ * The Impersonate-* headers are honoured first (rbac.c, as the impersonation filter runs
+ * between authentication and authorization); authorization is then kube-apiserver's
+ * --authorization-mode=Node,RBAC behind the privileged group authorizer
+ * (authorizerfactory.NewPrivilegedGroups: system:masters may do everything):
  *  - a node (user system:node:NAME in group system:nodes: Kubernetes' Node authorizer,
  *    plugin/pkg/auth/authorizer/node, with the static rules of bootstrappolicy.NodeRules()),
  *    then NodeRestriction admission (plugin/pkg/admission/noderestriction) on its writes;

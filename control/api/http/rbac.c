@@ -8,9 +8,11 @@
  * pkg/registry/authentication/selfsubjectreview), which are created and answered, never
  * stored.
  *
- * ClusterRole aggregation: an aggregated ClusterRole's rules are those of the ClusterRoles
- * its aggregationRule selects (the clusterrole-aggregation controller's result), computed
- * when a request needs them rather than written back into the stored object.
+ * ClusterRole aggregation: the clusterrole-aggregation controller
+ * (controllers/clusterroleaggregation.c) writes an aggregated ClusterRole's rules; the
+ * authorizer takes the same result (the rules of the ClusterRoles its aggregationRule selects)
+ * directly, so it holds before the controller's sync and with that controller off (where
+ * Kubernetes' authorizer reads the stored rules only).
  */
 #include <ctype.h>
 #include <microhttpd.h>

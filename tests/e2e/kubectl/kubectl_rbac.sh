@@ -4,7 +4,8 @@
 # RoleBinding lets her read pods; `kubectl auth can-i` (SelfSubjectAccessReview), `--list`
 # (SelfSubjectRulesReview), `auth whoami` (SelfSubjectReview); alice with her own client
 # certificate (made here with openssl against the cluster CA in the data directory) may not
-# impersonate; the bootstrap ClusterRoles and bindings are there. Every process it starts is
+# impersonate; the bootstrap ClusterRoles and bindings are there, admin filled by the
+# clusterrole-aggregation controller. Every process it starts is
 # stopped by PID and its temporary directory removed, also when a check fails.
 set -uo pipefail
 
@@ -16,7 +17,7 @@ K=$(command -v kubectl)
 # shellcheck source=../../../scripts/lib/apiserver.sh
 source "$SRC/scripts/lib/apiserver.sh"
 e2e_begin "kubectl-rbac"
-e2e_server_start "$BIN" --controllers namespace --no-scheduler
+e2e_server_start "$BIN" --controllers namespace,clusterrole-aggregation --no-scheduler
 
 # ---- the bootstrap policy ----
 ok clusterroles k get clusterroles
@@ -24,6 +25,14 @@ matches '^cluster-admin ' && matches '^admin ' && matches '^edit ' && matches '^
 matches '^system:discovery ' && matches '^system:node '
 ok crb-admin k get clusterrolebinding cluster-admin -o wide
 matches '^cluster-admin +ClusterRole/cluster-admin .* +system:masters'
+# admin aggregated (the clusterrole-aggregation controller) from edit, view and its own
+for _ in $(seq 100); do
+	k get clusterrole admin -o jsonpath='{.rules[*].resources}' 2>/dev/null | grep -q rolebindings &&
+		k get clusterrole admin -o jsonpath='{.rules[*].resources}' | grep -q pods/log && break
+	sleep 0.1
+done
+ok aggregated k get clusterrole admin -o jsonpath='{.rules[*].resources}'
+has 'rolebindings' && has 'pods/log' && has 'secrets'
 
 # ---- the admin impersonating alice ----
 bad as-alice-refused k --as alice get pods

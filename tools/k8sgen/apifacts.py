@@ -415,7 +415,7 @@ RESOURCES = [
                     AGE],
     },
     {
-        "gvk": ("networking.k8s.io", "v1", "Ingress"), "verbs": ALL_VERBS, "short": ["ing"],
+        "gvk": ("networking.k8s.io", "v1", "Ingress"), "strategy": "ingresses", "verbs": ALL_VERBS, "short": ["ing"],
         "generation": True,
         "subresources": [("status", "Ingress", STATUS_VERBS)],
         "fields": META_FIELDS,
@@ -439,7 +439,7 @@ RESOURCES = [
                     AGE],
     },
     {
-        "gvk": ("policy", "v1", "PodDisruptionBudget"), "verbs": ALL_VERBS, "short": ["pdb"],
+        "gvk": ("policy", "v1", "PodDisruptionBudget"), "strategy": "pdbs", "verbs": ALL_VERBS, "short": ["pdb"],
         "generation": True,
         "subresources": [("status", "PodDisruptionBudget", STATUS_VERBS)],
         "fields": META_FIELDS,
@@ -483,7 +483,7 @@ RESOURCES = [
                         "ServiceAccounts in the binding", 1)],
     },
     {
-        "gvk": ("", "v1", "ResourceQuota"), "verbs": ALL_VERBS, "short": ["quota"],
+        "gvk": ("", "v1", "ResourceQuota"), "strategy": "resourcequotas", "verbs": ALL_VERBS, "short": ["quota"],
         "subresources": [("status", "ResourceQuota", STATUS_VERBS)],
         "fields": META_FIELDS,
         "columns": [NAME, AGE,

@@ -88,6 +88,9 @@ extern const struct api_strategy api_strategy_pvs, api_strategy_podtemplates, ap
 extern const struct api_strategy api_strategy_mutatingwebhooks, api_strategy_validatingwebhooks,
     api_strategy_admissionpolicies, api_strategy_policybindings, api_strategy_flowschemas,
     api_strategy_prioritylevels, api_strategy_apiservices;
+/* validation branch: validate_kinds.c's kinds */
+extern const struct api_strategy api_strategy_ingresses, api_strategy_pdbs,
+    api_strategy_resourcequotas;
 
 /* The fields of a custom resource obj its structural schema does not name (pruning's: not
  * under x-kubernetes-preserve-unknown-fields; apiVersion, kind and metadata are the

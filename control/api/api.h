@@ -38,7 +38,14 @@ struct api_config {
 	/* Events a watch may have queued and not yet written; a watch further behind (a client
 	 * that does not read) is ended (0 = 10,000). */
 	size_t watch_queue_max;
+	/* iss of ServiceAccount tokens and their default audience (NULL: API_SA_ISSUER) */
+	const char *sa_issuer;
+	/* the ServiceAccount admission plugin: pods need their service account and get the
+	 * projected kube-api-access volume (off: pods are admitted as before) */
+	bool sa_admission;
 };
+
+#define API_SA_ISSUER "https://kubernetes.default.svc.cluster.local"
 
 /* Opens the store, makes the PKI and kubeconfig on first start, bootstraps the default
  * namespaces and services, and starts serving. 0 or -errno (the reason is logged). */

@@ -63,8 +63,8 @@ struct api_resource {
 	 * kind, under the same store key); a request's object is converted to storage's form
 	 * and every answer back to this one's. NULL for a version stored as it is served. */
 	const struct api_resource *storage;
-	void (*to_storage)(struct jv_doc *d, struct jv *obj);
-	void (*from_storage)(struct jv_doc *d, struct jv *obj);
+	void (*to_storage)(const struct api_resource *res, struct jv_doc *d, struct jv *obj);
+	void (*from_storage)(const struct api_resource *res, struct jv_doc *d, struct jv *obj);
 	/* the resource's REST strategy (strategy/api_strategy.h); NULL: the default */
 	const struct api_strategy *strategy;
 	/* the order of a list's Table rows when its printer sorts them (codec/table.c names
@@ -81,10 +81,11 @@ const struct api_subresource *api_subresource_find(const struct api_resource *re
 						   const char *name);
 
 /* The conversions (convert.c) the table names. */
-void api_conv_hpa_v1_to_storage(struct jv_doc *d, struct jv *obj);
-void api_conv_hpa_v1_from_storage(struct jv_doc *d, struct jv *obj);
-void api_conv_event_v1_to_storage(struct jv_doc *d, struct jv *obj);
-void api_conv_event_v1_from_storage(struct jv_doc *d, struct jv *obj);
+void api_conv_hpa_v1_to_storage(const struct api_resource *res, struct jv_doc *d, struct jv *obj);
+void api_conv_hpa_v1_from_storage(const struct api_resource *res, struct jv_doc *d, struct jv *obj);
+void api_conv_event_v1_to_storage(const struct api_resource *res, struct jv_doc *d, struct jv *obj);
+void api_conv_event_v1_from_storage(const struct api_resource *res, struct jv_doc *d,
+				    struct jv *obj);
 
 extern const struct api_resource api_resources[];
 extern const size_t api_nresources;

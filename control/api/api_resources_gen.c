@@ -564,12 +564,24 @@ static const struct api_column api_col_32[] = {
 	{ .name = "Created At", .type = "date", .format = "", .priority = 0, .cell = "fn:created_at",
 	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
 };
-static const char *const api_short_33[] = { "pv", NULL };
+static const char *const api_short_33[] = { "crd", "crds", NULL };
+static const char *const api_categories_33[] = { "api-extensions", NULL };
 static const char *const api_fields_33[] = { "metadata.name", "metadata.namespace", NULL };
 static const struct api_subresource api_sub_33[] = {
-	{ .name = "status", .group = "", .version = "v1", .kind = "PersistentVolume", .verbs = API_VERB_GET | API_VERB_PATCH | API_VERB_UPDATE },
+	{ .name = "status", .group = "apiextensions.k8s.io", .version = "v1", .kind = "CustomResourceDefinition", .verbs = API_VERB_GET | API_VERB_PATCH | API_VERB_UPDATE },
 };
 static const struct api_column api_col_33[] = {
+	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
+	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
+	{ .name = "Created At", .type = "date", .format = "", .priority = 0, .cell = "fn:created_at",
+	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
+};
+static const char *const api_short_34[] = { "pv", NULL };
+static const char *const api_fields_34[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_subresource api_sub_34[] = {
+	{ .name = "status", .group = "", .version = "v1", .kind = "PersistentVolume", .verbs = API_VERB_GET | API_VERB_PATCH | API_VERB_UPDATE },
+};
+static const struct api_column api_col_34[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
 	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
 	{ .name = "Capacity", .type = "string", .format = "", .priority = 0, .cell = "fn:pv_capacity",
@@ -593,8 +605,8 @@ static const struct api_column api_col_33[] = {
 	{ .name = "VolumeMode", .type = "string", .format = "", .priority = 1, .cell = "fn:pvc_volume_mode",
 	  .description = "volumeMode defines if a volume is intended to be used with a formatted filesystem or to remain in raw block state." },
 };
-static const char *const api_fields_34[] = { "metadata.name", "metadata.namespace", NULL };
-static const struct api_column api_col_34[] = {
+static const char *const api_fields_35[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_column api_col_35[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
 	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
 	{ .name = "Containers", .type = "string", .format = "", .priority = 0, .cell = "fn:podtemplate_containers",
@@ -604,14 +616,14 @@ static const struct api_column api_col_34[] = {
 	{ .name = "Pod Labels", .type = "string", .format = "", .priority = 0, .cell = "fn:podtemplate_labels",
 	  .description = "The labels for the pod template." },
 };
-static const char *const api_short_35[] = { "rc", NULL };
-static const char *const api_categories_35[] = { "all", NULL };
-static const char *const api_fields_35[] = { "metadata.name", "metadata.namespace", "status.replicas", NULL };
-static const struct api_subresource api_sub_35[] = {
+static const char *const api_short_36[] = { "rc", NULL };
+static const char *const api_categories_36[] = { "all", NULL };
+static const char *const api_fields_36[] = { "metadata.name", "metadata.namespace", "status.replicas", NULL };
+static const struct api_subresource api_sub_36[] = {
 	{ .name = "scale", .group = "autoscaling", .version = "v1", .kind = "Scale", .verbs = API_VERB_GET | API_VERB_PATCH | API_VERB_UPDATE },
 	{ .name = "status", .group = "", .version = "v1", .kind = "ReplicationController", .verbs = API_VERB_GET | API_VERB_PATCH | API_VERB_UPDATE },
 };
-static const struct api_column api_col_35[] = {
+static const struct api_column api_col_36[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
 	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
 	{ .name = "Desired", .type = "integer", .format = "", .priority = 0, .cell = "int:spec.replicas",
@@ -629,9 +641,9 @@ static const struct api_column api_col_35[] = {
 	{ .name = "Selector", .type = "string", .format = "", .priority = 1, .cell = "fn:rc_selector",
 	  .description = "Selector is a label query over pods that should match the Replicas count." },
 };
-static const char *const api_short_36[] = { "cs", NULL };
-static const char *const api_fields_36[] = { "metadata.name", "metadata.namespace", NULL };
-static const struct api_column api_col_36[] = {
+static const char *const api_short_37[] = { "cs", NULL };
+static const char *const api_fields_37[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_column api_col_37[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
 	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
 	{ .name = "Status", .type = "string", .format = "", .priority = 0, .cell = "fn:cs_status",
@@ -641,9 +653,9 @@ static const struct api_column api_col_36[] = {
 	{ .name = "Error", .type = "string", .format = "", .priority = 0, .cell = "fn:cs_error",
 	  .description = "Error of the component conditions" },
 };
-static const char *const api_short_37[] = { "sc", NULL };
-static const char *const api_fields_37[] = { "metadata.name", "metadata.namespace", NULL };
-static const struct api_column api_col_37[] = {
+static const char *const api_short_38[] = { "sc", NULL };
+static const char *const api_fields_38[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_column api_col_38[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "fn:sc_name",
 	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
 	{ .name = "Provisioner", .type = "string", .format = "", .priority = 0, .cell = "str:provisioner",
@@ -657,8 +669,8 @@ static const struct api_column api_col_37[] = {
 	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
 	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
 };
-static const char *const api_fields_38[] = { "metadata.name", "metadata.namespace", NULL };
-static const struct api_column api_col_38[] = {
+static const char *const api_fields_39[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_column api_col_39[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
 	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
 	{ .name = "AttachRequired", .type = "boolean", .format = "", .priority = 0, .cell = "fn:csi_attach_required",
@@ -676,8 +688,8 @@ static const struct api_column api_col_38[] = {
 	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
 	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
 };
-static const char *const api_fields_39[] = { "metadata.name", "metadata.namespace", NULL };
-static const struct api_column api_col_39[] = {
+static const char *const api_fields_40[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_column api_col_40[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
 	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
 	{ .name = "Drivers", .type = "integer", .format = "", .priority = 0, .cell = "fn:csinode_drivers",
@@ -685,8 +697,8 @@ static const struct api_column api_col_39[] = {
 	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
 	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
 };
-static const char *const api_fields_40[] = { "metadata.name", "metadata.namespace", NULL };
-static const struct api_column api_col_40[] = {
+static const char *const api_fields_41[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_column api_col_41[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
 	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
 	{ .name = "StorageClassName", .type = "string", .format = "", .priority = 0, .cell = "fn:csicap_class",
@@ -694,11 +706,11 @@ static const struct api_column api_col_40[] = {
 	{ .name = "Capacity", .type = "string", .format = "", .priority = 0, .cell = "fn:csicap_capacity",
 	  .description = "capacity is the value reported by the CSI driver in its GetCapacityResponse for a GetCapacityRequest with topology and parameters that match the previous fields." },
 };
-static const char *const api_fields_41[] = { "metadata.name", "metadata.namespace", NULL };
-static const struct api_subresource api_sub_41[] = {
+static const char *const api_fields_42[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_subresource api_sub_42[] = {
 	{ .name = "status", .group = "storage.k8s.io", .version = "v1", .kind = "VolumeAttachment", .verbs = API_VERB_GET | API_VERB_PATCH | API_VERB_UPDATE },
 };
-static const struct api_column api_col_41[] = {
+static const struct api_column api_col_42[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
 	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
 	{ .name = "Attacher", .type = "string", .format = "", .priority = 0, .cell = "fn:va_attacher",
@@ -712,8 +724,8 @@ static const struct api_column api_col_41[] = {
 	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
 	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
 };
-static const char *const api_fields_42[] = { "metadata.name", "metadata.namespace", NULL };
-static const struct api_column api_col_42[] = {
+static const char *const api_fields_43[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_column api_col_43[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
 	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
 	{ .name = "Controller", .type = "string", .format = "", .priority = 0, .cell = "fn:ingressclass_controller",
@@ -723,8 +735,8 @@ static const struct api_column api_col_42[] = {
 	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
 	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
 };
-static const char *const api_fields_43[] = { "metadata.name", "metadata.namespace", NULL };
-static const struct api_column api_col_43[] = {
+static const char *const api_fields_44[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_column api_col_44[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
 	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
 	{ .name = "Handler", .type = "string", .format = "", .priority = 0, .cell = "fn:runtimeclass_handler",
@@ -732,9 +744,9 @@ static const struct api_column api_col_43[] = {
 	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
 	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
 };
-static const char *const api_categories_44[] = { "api-extensions", NULL };
-static const char *const api_fields_44[] = { "metadata.name", "metadata.namespace", NULL };
-static const struct api_column api_col_44[] = {
+static const char *const api_categories_45[] = { "api-extensions", NULL };
+static const char *const api_fields_45[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_column api_col_45[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
 	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
 	{ .name = "Webhooks", .type = "integer", .format = "", .priority = 0, .cell = "fn:webhook_count",
@@ -742,12 +754,12 @@ static const struct api_column api_col_44[] = {
 	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
 	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
 };
-static const char *const api_categories_45[] = { "api-extensions", NULL };
-static const char *const api_fields_45[] = { "metadata.name", "metadata.namespace", NULL };
-static const struct api_subresource api_sub_45[] = {
+static const char *const api_categories_46[] = { "api-extensions", NULL };
+static const char *const api_fields_46[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_subresource api_sub_46[] = {
 	{ .name = "status", .group = "admissionregistration.k8s.io", .version = "v1", .kind = "ValidatingAdmissionPolicy", .verbs = API_VERB_GET | API_VERB_PATCH | API_VERB_UPDATE },
 };
-static const struct api_column api_col_45[] = {
+static const struct api_column api_col_46[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
 	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
 	{ .name = "Validations", .type = "integer", .format = "", .priority = 0, .cell = "fn:vap_validations",
@@ -757,9 +769,9 @@ static const struct api_column api_col_45[] = {
 	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
 	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
 };
-static const char *const api_categories_46[] = { "api-extensions", NULL };
-static const char *const api_fields_46[] = { "metadata.name", "metadata.namespace", NULL };
-static const struct api_column api_col_46[] = {
+static const char *const api_categories_47[] = { "api-extensions", NULL };
+static const char *const api_fields_47[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_column api_col_47[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
 	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
 	{ .name = "PolicyName", .type = "string", .format = "", .priority = 0, .cell = "str:spec.policyName",
@@ -769,15 +781,15 @@ static const struct api_column api_col_46[] = {
 	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
 	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
 };
-static const char *const api_categories_47[] = { "api-extensions", NULL };
-static const char *const api_fields_47[] = { "metadata.name", "metadata.namespace", NULL };
-static const char *const api_short_48[] = { "ev", NULL };
+static const char *const api_categories_48[] = { "api-extensions", NULL };
 static const char *const api_fields_48[] = { "metadata.name", "metadata.namespace", NULL };
+static const char *const api_short_49[] = { "ev", NULL };
 static const char *const api_fields_49[] = { "metadata.name", "metadata.namespace", NULL };
-static const struct api_subresource api_sub_49[] = {
+static const char *const api_fields_50[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_subresource api_sub_50[] = {
 	{ .name = "status", .group = "flowcontrol.apiserver.k8s.io", .version = "v1", .kind = "FlowSchema", .verbs = API_VERB_GET | API_VERB_PATCH | API_VERB_UPDATE },
 };
-static const struct api_column api_col_49[] = {
+static const struct api_column api_col_50[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
 	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
 	{ .name = "PriorityLevel", .type = "string", .format = "", .priority = 0, .cell = "str:spec.priorityLevelConfiguration.name",
@@ -791,11 +803,11 @@ static const struct api_column api_col_49[] = {
 	{ .name = "MissingPL", .type = "string", .format = "", .priority = 0, .cell = "fn:fs_missing_pl",
 	  .description = "indicates if the priority level is missing" },
 };
-static const char *const api_fields_50[] = { "metadata.name", "metadata.namespace", NULL };
-static const struct api_subresource api_sub_50[] = {
+static const char *const api_fields_51[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_subresource api_sub_51[] = {
 	{ .name = "status", .group = "flowcontrol.apiserver.k8s.io", .version = "v1", .kind = "PriorityLevelConfiguration", .verbs = API_VERB_GET | API_VERB_PATCH | API_VERB_UPDATE },
 };
-static const struct api_column api_col_50[] = {
+static const struct api_column api_col_51[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
 	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
 	{ .name = "Type", .type = "string", .format = "", .priority = 0, .cell = "str:spec.type",
@@ -811,12 +823,12 @@ static const struct api_column api_col_50[] = {
 	{ .name = "Age", .type = "string", .format = "", .priority = 0, .cell = "age",
 	  .description = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\012\012Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
 };
-static const char *const api_categories_51[] = { "api-extensions", NULL };
-static const char *const api_fields_51[] = { "metadata.name", "metadata.namespace", NULL };
-static const struct api_subresource api_sub_51[] = {
+static const char *const api_categories_52[] = { "api-extensions", NULL };
+static const char *const api_fields_52[] = { "metadata.name", "metadata.namespace", NULL };
+static const struct api_subresource api_sub_52[] = {
 	{ .name = "status", .group = "apiregistration.k8s.io", .version = "v1", .kind = "APIService", .verbs = API_VERB_GET | API_VERB_PATCH | API_VERB_UPDATE },
 };
-static const struct api_column api_col_51[] = {
+static const struct api_column api_col_52[] = {
 	{ .name = "Name", .type = "string", .format = "name", .priority = 0, .cell = "name",
 	  .description = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names" },
 	{ .name = "Service", .type = "string", .format = "", .priority = 0, .cell = "fn:apiservice_service",
@@ -850,42 +862,43 @@ const struct api_resource api_resources[] = {
 	{ .kind = &k8s_schema_kinds[21], .key = "horizontalpodautoscalers.autoscaling", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_19, .categories = api_categories_19, .field_selectors = api_fields_19, .subresources = api_sub_19, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .storage = &api_resources[18], .to_storage = api_conv_hpa_v1_to_storage, .from_storage = api_conv_hpa_v1_from_storage, .strategy = &api_strategy_hpas, .columns = api_col_18, .ncolumns = 7 },
 	{ .kind = &k8s_schema_kinds[5], .key = "certificatesigningrequests.certificates.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_20, .field_selectors = api_fields_20, .subresources = api_sub_20, .nsubresources = 2, .flags = API_RES_STATUS, .strategy = &api_strategy_csrs, .columns = api_col_20, .ncolumns = 6 },
 	{ .kind = &k8s_schema_kinds[27], .key = "leases.coordination.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_21, .flags = API_RES_CREATE_ON_UPDATE, .columns = api_col_21, .ncolumns = 3 },
-	{ .kind = &k8s_schema_kinds[24], .key = "ingresses.networking.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_22, .field_selectors = api_fields_22, .subresources = api_sub_22, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .columns = api_col_22, .ncolumns = 6 },
+	{ .kind = &k8s_schema_kinds[24], .key = "ingresses.networking.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_22, .field_selectors = api_fields_22, .subresources = api_sub_22, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .strategy = &api_strategy_ingresses, .columns = api_col_22, .ncolumns = 6 },
 	{ .kind = &k8s_schema_kinds[32], .key = "networkpolicies.networking.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_23, .field_selectors = api_fields_23, .flags = API_RES_GENERATION, .strategy = &api_strategy_networkpolicies, .columns = api_col_23, .ncolumns = 3 },
-	{ .kind = &k8s_schema_kinds[37], .key = "poddisruptionbudgets.policy", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_24, .field_selectors = api_fields_24, .subresources = api_sub_24, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .columns = api_col_24, .ncolumns = 5 },
+	{ .kind = &k8s_schema_kinds[37], .key = "poddisruptionbudgets.policy", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_24, .field_selectors = api_fields_24, .subresources = api_sub_24, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .strategy = &api_strategy_pdbs, .columns = api_col_24, .ncolumns = 5 },
 	{ .kind = &k8s_schema_kinds[6], .key = "clusterroles.rbac.authorization.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_25, .flags = 0, .strategy = &api_strategy_rbac, .columns = api_col_25, .ncolumns = 2 },
 	{ .kind = &k8s_schema_kinds[7], .key = "clusterrolebindings.rbac.authorization.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_26, .flags = 0, .strategy = &api_strategy_rbac_bindings, .columns = api_col_26, .ncolumns = 6 },
 	{ .kind = &k8s_schema_kinds[44], .key = "roles.rbac.authorization.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_27, .flags = 0, .strategy = &api_strategy_rbac, .columns = api_col_27, .ncolumns = 2 },
 	{ .kind = &k8s_schema_kinds[45], .key = "rolebindings.rbac.authorization.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_28, .flags = 0, .strategy = &api_strategy_rbac_bindings, .columns = api_col_28, .ncolumns = 6 },
-	{ .kind = &k8s_schema_kinds[43], .key = "resourcequotas", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_29, .field_selectors = api_fields_29, .subresources = api_sub_29, .nsubresources = 1, .flags = API_RES_STATUS, .columns = api_col_29, .ncolumns = 4 },
+	{ .kind = &k8s_schema_kinds[43], .key = "resourcequotas", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_29, .field_selectors = api_fields_29, .subresources = api_sub_29, .nsubresources = 1, .flags = API_RES_STATUS, .strategy = &api_strategy_resourcequotas, .columns = api_col_29, .ncolumns = 4 },
 	{ .kind = &k8s_schema_kinds[35], .key = "persistentvolumeclaims", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_30, .field_selectors = api_fields_30, .subresources = api_sub_30, .nsubresources = 1, .flags = API_RES_STATUS, .strategy = &api_strategy_pvcs, .columns = api_col_30, .ncolumns = 9 },
 	{ .kind = &k8s_schema_kinds[39], .key = "priorityclasses.scheduling.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_31, .field_selectors = api_fields_31, .flags = 0, .strategy = &api_strategy_priorityclasses, .columns = api_col_31, .ncolumns = 5 },
 	{ .kind = &k8s_schema_kinds[28], .key = "limitranges", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_32, .field_selectors = api_fields_32, .flags = 0, .strategy = &api_strategy_limitranges, .columns = api_col_32, .ncolumns = 2 },
-	{ .kind = &k8s_schema_kinds[34], .key = "persistentvolumes", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_33, .field_selectors = api_fields_33, .subresources = api_sub_33, .nsubresources = 1, .flags = API_RES_STATUS, .strategy = &api_strategy_pvs, .columns = api_col_33, .ncolumns = 11 },
-	{ .kind = &k8s_schema_kinds[38], .key = "podtemplates", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_34, .flags = API_RES_GENERATION, .strategy = &api_strategy_podtemplates, .columns = api_col_34, .ncolumns = 4 },
-	{ .kind = &k8s_schema_kinds[42], .key = "replicationcontrollers", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_35, .categories = api_categories_35, .field_selectors = api_fields_35, .subresources = api_sub_35, .nsubresources = 2, .flags = API_RES_STATUS | API_RES_SCALE | API_RES_GENERATION, .strategy = &api_strategy_rcs, .columns = api_col_35, .ncolumns = 8 },
-	{ .kind = &k8s_schema_kinds[8], .key = "componentstatuses", .verbs = API_VERB_GET | API_VERB_LIST, .short_names = api_short_36, .field_selectors = api_fields_36, .flags = 0, .strategy = &api_strategy_componentstatuses, .columns = api_col_36, .ncolumns = 4 },
-	{ .kind = &k8s_schema_kinds[55], .key = "storageclasses.storage.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_37, .field_selectors = api_fields_37, .flags = 0, .strategy = &api_strategy_storageclasses, .columns = api_col_37, .ncolumns = 6 },
-	{ .kind = &k8s_schema_kinds[2], .key = "csidrivers.storage.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_38, .flags = 0, .strategy = &api_strategy_csidrivers, .columns = api_col_38, .ncolumns = 8 },
-	{ .kind = &k8s_schema_kinds[3], .key = "csinodes.storage.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_39, .flags = 0, .strategy = &api_strategy_csinodes, .columns = api_col_39, .ncolumns = 3 },
-	{ .kind = &k8s_schema_kinds[4], .key = "csistoragecapacities.storage.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_40, .flags = 0, .strategy = &api_strategy_csicapacities, .columns = api_col_40, .ncolumns = 3 },
-	{ .kind = &k8s_schema_kinds[62], .key = "volumeattachments.storage.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_41, .subresources = api_sub_41, .nsubresources = 1, .flags = API_RES_STATUS, .strategy = &api_strategy_volumeattachments, .columns = api_col_41, .ncolumns = 6 },
-	{ .kind = &k8s_schema_kinds[25], .key = "ingressclasses.networking.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_42, .flags = API_RES_GENERATION, .strategy = &api_strategy_ingressclasses, .columns = api_col_42, .ncolumns = 4 },
-	{ .kind = &k8s_schema_kinds[46], .key = "runtimeclasses.node.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_43, .flags = 0, .strategy = &api_strategy_runtimeclasses, .columns = api_col_43, .ncolumns = 3 },
-	{ .kind = &k8s_schema_kinds[30], .key = "mutatingwebhookconfigurations.admissionregistration.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .categories = api_categories_44, .field_selectors = api_fields_44, .flags = API_RES_GENERATION, .strategy = &api_strategy_mutatingwebhooks, .columns = api_col_44, .ncolumns = 3 },
-	{ .kind = &k8s_schema_kinds[59], .key = "validatingadmissionpolicies.admissionregistration.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .categories = api_categories_45, .field_selectors = api_fields_45, .subresources = api_sub_45, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .strategy = &api_strategy_admissionpolicies, .columns = api_col_45, .ncolumns = 4 },
-	{ .kind = &k8s_schema_kinds[60], .key = "validatingadmissionpolicybindings.admissionregistration.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .categories = api_categories_46, .field_selectors = api_fields_46, .flags = API_RES_GENERATION, .strategy = &api_strategy_policybindings, .columns = api_col_46, .ncolumns = 4 },
-	{ .kind = &k8s_schema_kinds[61], .key = "validatingwebhookconfigurations.admissionregistration.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .categories = api_categories_47, .field_selectors = api_fields_47, .flags = API_RES_GENERATION, .strategy = &api_strategy_validatingwebhooks, .columns = api_col_44, .ncolumns = 3 },
-	{ .kind = &k8s_schema_kinds[18], .key = "events.events.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_48, .field_selectors = api_fields_48, .flags = API_RES_CREATE_ON_UPDATE, .storage = &api_resources[10], .to_storage = api_conv_event_v1_to_storage, .from_storage = api_conv_event_v1_from_storage, .strategy = &api_strategy_events, .columns = api_col_10, .ncolumns = 10 },
-	{ .kind = &k8s_schema_kinds[20], .key = "flowschemas.flowcontrol.apiserver.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_49, .subresources = api_sub_49, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .strategy = &api_strategy_flowschemas, .table_order = "matching_precedence", .columns = api_col_49, .ncolumns = 6 },
-	{ .kind = &k8s_schema_kinds[40], .key = "prioritylevelconfigurations.flowcontrol.apiserver.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_50, .subresources = api_sub_50, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .strategy = &api_strategy_prioritylevels, .columns = api_col_50, .ncolumns = 7 },
-	{ .kind = &k8s_schema_kinds[0], .key = "apiservices.apiregistration.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .categories = api_categories_51, .field_selectors = api_fields_51, .subresources = api_sub_51, .nsubresources = 1, .flags = API_RES_STATUS, .strategy = &api_strategy_apiservices, .columns = api_col_51, .ncolumns = 4 },
+	{ .kind = &k8s_schema_kinds[12], .key = "customresourcedefinitions.apiextensions.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_33, .categories = api_categories_33, .field_selectors = api_fields_33, .subresources = api_sub_33, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .strategy = &api_strategy_crds, .columns = api_col_33, .ncolumns = 2 },
+	{ .kind = &k8s_schema_kinds[34], .key = "persistentvolumes", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_34, .field_selectors = api_fields_34, .subresources = api_sub_34, .nsubresources = 1, .flags = API_RES_STATUS, .strategy = &api_strategy_pvs, .columns = api_col_34, .ncolumns = 11 },
+	{ .kind = &k8s_schema_kinds[38], .key = "podtemplates", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_35, .flags = API_RES_GENERATION, .strategy = &api_strategy_podtemplates, .columns = api_col_35, .ncolumns = 4 },
+	{ .kind = &k8s_schema_kinds[42], .key = "replicationcontrollers", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_36, .categories = api_categories_36, .field_selectors = api_fields_36, .subresources = api_sub_36, .nsubresources = 2, .flags = API_RES_STATUS | API_RES_SCALE | API_RES_GENERATION, .strategy = &api_strategy_rcs, .columns = api_col_36, .ncolumns = 8 },
+	{ .kind = &k8s_schema_kinds[8], .key = "componentstatuses", .verbs = API_VERB_GET | API_VERB_LIST, .short_names = api_short_37, .field_selectors = api_fields_37, .flags = 0, .strategy = &api_strategy_componentstatuses, .columns = api_col_37, .ncolumns = 4 },
+	{ .kind = &k8s_schema_kinds[55], .key = "storageclasses.storage.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_38, .field_selectors = api_fields_38, .flags = 0, .strategy = &api_strategy_storageclasses, .columns = api_col_38, .ncolumns = 6 },
+	{ .kind = &k8s_schema_kinds[2], .key = "csidrivers.storage.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_39, .flags = 0, .strategy = &api_strategy_csidrivers, .columns = api_col_39, .ncolumns = 8 },
+	{ .kind = &k8s_schema_kinds[3], .key = "csinodes.storage.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_40, .flags = 0, .strategy = &api_strategy_csinodes, .columns = api_col_40, .ncolumns = 3 },
+	{ .kind = &k8s_schema_kinds[4], .key = "csistoragecapacities.storage.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_41, .flags = 0, .strategy = &api_strategy_csicapacities, .columns = api_col_41, .ncolumns = 3 },
+	{ .kind = &k8s_schema_kinds[62], .key = "volumeattachments.storage.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_42, .subresources = api_sub_42, .nsubresources = 1, .flags = API_RES_STATUS, .strategy = &api_strategy_volumeattachments, .columns = api_col_42, .ncolumns = 6 },
+	{ .kind = &k8s_schema_kinds[25], .key = "ingressclasses.networking.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_43, .flags = API_RES_GENERATION, .strategy = &api_strategy_ingressclasses, .columns = api_col_43, .ncolumns = 4 },
+	{ .kind = &k8s_schema_kinds[46], .key = "runtimeclasses.node.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_44, .flags = 0, .strategy = &api_strategy_runtimeclasses, .columns = api_col_44, .ncolumns = 3 },
+	{ .kind = &k8s_schema_kinds[30], .key = "mutatingwebhookconfigurations.admissionregistration.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .categories = api_categories_45, .field_selectors = api_fields_45, .flags = API_RES_GENERATION, .strategy = &api_strategy_mutatingwebhooks, .columns = api_col_45, .ncolumns = 3 },
+	{ .kind = &k8s_schema_kinds[59], .key = "validatingadmissionpolicies.admissionregistration.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .categories = api_categories_46, .field_selectors = api_fields_46, .subresources = api_sub_46, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .strategy = &api_strategy_admissionpolicies, .columns = api_col_46, .ncolumns = 4 },
+	{ .kind = &k8s_schema_kinds[60], .key = "validatingadmissionpolicybindings.admissionregistration.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .categories = api_categories_47, .field_selectors = api_fields_47, .flags = API_RES_GENERATION, .strategy = &api_strategy_policybindings, .columns = api_col_47, .ncolumns = 4 },
+	{ .kind = &k8s_schema_kinds[61], .key = "validatingwebhookconfigurations.admissionregistration.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .categories = api_categories_48, .field_selectors = api_fields_48, .flags = API_RES_GENERATION, .strategy = &api_strategy_validatingwebhooks, .columns = api_col_45, .ncolumns = 3 },
+	{ .kind = &k8s_schema_kinds[18], .key = "events.events.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .short_names = api_short_49, .field_selectors = api_fields_49, .flags = API_RES_CREATE_ON_UPDATE, .storage = &api_resources[10], .to_storage = api_conv_event_v1_to_storage, .from_storage = api_conv_event_v1_from_storage, .strategy = &api_strategy_events, .columns = api_col_10, .ncolumns = 10 },
+	{ .kind = &k8s_schema_kinds[20], .key = "flowschemas.flowcontrol.apiserver.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_50, .subresources = api_sub_50, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .strategy = &api_strategy_flowschemas, .table_order = "matching_precedence", .columns = api_col_50, .ncolumns = 6 },
+	{ .kind = &k8s_schema_kinds[40], .key = "prioritylevelconfigurations.flowcontrol.apiserver.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_51, .subresources = api_sub_51, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .strategy = &api_strategy_prioritylevels, .columns = api_col_51, .ncolumns = 7 },
+	{ .kind = &k8s_schema_kinds[0], .key = "apiservices.apiregistration.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .categories = api_categories_52, .field_selectors = api_fields_52, .subresources = api_sub_52, .nsubresources = 1, .flags = API_RES_STATUS, .strategy = &api_strategy_apiservices, .columns = api_col_52, .ncolumns = 4 },
 	{ .kind = &k8s_schema_kinds[48], .key = "selfsubjectaccessreviews.authorization.k8s.io", .verbs = API_VERB_CREATE, .flags = 0 },
 	{ .kind = &k8s_schema_kinds[56], .key = "subjectaccessreviews.authorization.k8s.io", .verbs = API_VERB_CREATE, .flags = 0 },
 	{ .kind = &k8s_schema_kinds[29], .key = "localsubjectaccessreviews.authorization.k8s.io", .verbs = API_VERB_CREATE, .flags = 0 },
 	{ .kind = &k8s_schema_kinds[50], .key = "selfsubjectrulesreviews.authorization.k8s.io", .verbs = API_VERB_CREATE, .flags = 0 },
 	{ .kind = &k8s_schema_kinds[49], .key = "selfsubjectreviews.authentication.k8s.io", .verbs = API_VERB_CREATE, .flags = 0 },
 };
-const size_t api_nresources = 57;
+const size_t api_nresources = 58;
 
 /* clang-format on */

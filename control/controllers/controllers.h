@@ -42,6 +42,9 @@ struct ctrl_config {
 	/* the cluster CA the csrsigning controller signs kubelet client certificates with
 	 * (--cluster-signing-cert-file/--cluster-signing-key-file, PEM); NULL: it signs none */
 	const char *signing_cert_file, *signing_key_file;
+	/* the root CA published as ConfigMap kube-root-ca.crt in every namespace (--root-ca-file,
+	 * PEM); NULL: the publisher does nothing */
+	const char *root_ca_file;
 	/* nodeipam: the cluster's pod range (--cluster-cidr, IPv4; NULL: no podCIDRs given) and
 	 * the prefix length of each node's part (--node-cidr-mask-size, 0: 24) */
 	const char *cluster_cidr;

@@ -64,6 +64,16 @@ void ctrl_queue_quiesce(struct kc_workers **w, struct kc_queue *q);
 int ctrl_informer_index(struct ctrl_ctx *c, const struct k8s_kind *k, const char *name,
 			kc_index_fn fn);
 
+/* ---- per-namespace controllers (serviceaccount, root CA publisher) ---- */
+
+/* Namespace handlers that queue the namespace's name on the kc_queue given as their arg. */
+void ctrl_queue_ns_add(void *q, const struct kc_obj *o, const struct jv *t);
+void ctrl_queue_ns_update(void *q, const struct kc_obj *old, const struct jv *old_t,
+			  const struct kc_obj *cur, const struct jv *cur_t);
+/* 1 if namespace ns (of the namespace informer nsi) is there and not being deleted, 0 if
+ * not, -ENOMEM. */
+int ctrl_ns_active(struct kc_informer *nsi, const char *ns, struct jv_doc *d);
+
 /* ---- kinds ---- */
 
 extern const struct k8s_kind *ctrl_k_pod, *ctrl_k_node, *ctrl_k_namespace, *ctrl_k_service,

@@ -22,24 +22,6 @@ struct sa_ctrl {
 	struct kc_workers *w;
 };
 
-static void ns_add(void *arg, const struct kc_obj *o, const struct jv *t)
-{
-	struct sa_ctrl *s = arg;
-	const char *name = jv_path_str(t, "metadata.name");
-
-	(void)o;
-	if (name)
-		kc_queue_add(s->q, name);
-}
-
-static void ns_update(void *arg, const struct kc_obj *old, const struct jv *old_t,
-		      const struct kc_obj *cur, const struct jv *cur_t)
-{
-	(void)old;
-	(void)old_t;
-	ns_add(arg, cur, cur_t);
-}
-
 static void sa_del(void *arg, const struct kc_obj *o, const struct jv *t)
 {
 	struct sa_ctrl *s = arg;
@@ -53,22 +35,18 @@ static void sa_del(void *arg, const struct kc_obj *o, const struct jv *t)
 static int sync_ns(void *arg, const char *ns)
 {
 	struct sa_ctrl *s = arg;
-	struct kc_obj *nso = kc_informer_get(s->ns, NULL, ns), *sa;
-	struct jv_doc *d;
-	struct jv *nst, *obj;
+	struct kc_obj *sa;
+	struct jv_doc *d = jv_doc_new();
+	struct jv *obj;
 	struct kc_status st;
 	char body[512];
-	int err = 0;
+	int err = ctrl_ns_active(s->ns, ns, d);
 
-	if (!nso)
-		return 0; /* gone */
-	d = jv_doc_new();
-	nst = d ? kc_obj_parse(nso, d) : NULL;
-	kc_obj_put(nso);
-	if (!nst || jv_path(nst, "metadata.deletionTimestamp")) {
+	if (err <= 0) {
 		jv_doc_free(d);
-		return nst ? 0 : -ENOMEM;
+		return err; /* gone or going (0), or out of memory */
 	}
+	err = 0;
 	sa = kc_informer_get(s->sa, ns, "default");
 	if (sa) {
 		kc_obj_put(sa);
@@ -97,7 +75,7 @@ static int sync_ns(void *arg, const char *ns)
 static int sa_init(struct ctrl_ctx *c, void **state)
 {
 	struct sa_ctrl *s = calloc(1, sizeof(*s));
-	struct kc_handlers nsh = {.add = ns_add, .update = ns_update};
+	struct kc_handlers nsh = {.add = ctrl_queue_ns_add, .update = ctrl_queue_ns_update};
 	struct kc_handlers sah = {.del = sa_del};
 
 	*state = s;
@@ -109,7 +87,8 @@ static int sa_init(struct ctrl_ctx *c, void **state)
 	s->sa = ctrl_informer(c, ctrl_k_serviceaccount);
 	if (!s->q || !s->ns || !s->sa)
 		return -ENOMEM;
-	nsh.arg = sah.arg = s;
+	nsh.arg = s->q;
+	sah.arg = s;
 	if (kc_informer_add_handlers(s->ns, &nsh) != 0 ||
 	    kc_informer_add_handlers(s->sa, &sah) != 0)
 		return -ENOMEM;

@@ -310,3 +310,34 @@ bool ctrl_ns_terminating(int err, const struct kc_status *st)
 {
 	return err == -EACCES && st && strstr(st->message, "because it is being terminated");
 }
+
+void ctrl_queue_ns_add(void *q, const struct kc_obj *o, const struct jv *t)
+{
+	const char *name = jv_path_str(t, "metadata.name");
+
+	(void)o;
+	if (name)
+		kc_queue_add(q, name);
+}
+
+void ctrl_queue_ns_update(void *q, const struct kc_obj *old, const struct jv *old_t,
+			  const struct kc_obj *cur, const struct jv *cur_t)
+{
+	(void)old;
+	(void)old_t;
+	ctrl_queue_ns_add(q, cur, cur_t);
+}
+
+int ctrl_ns_active(struct kc_informer *nsi, const char *ns, struct jv_doc *d)
+{
+	struct kc_obj *nso = kc_informer_get(nsi, NULL, ns);
+	struct jv *nst;
+
+	if (!nso)
+		return 0; /* gone */
+	nst = d ? kc_obj_parse(nso, d) : NULL;
+	kc_obj_put(nso);
+	if (!nst)
+		return -ENOMEM;
+	return jv_path(nst, "metadata.deletionTimestamp") ? 0 : 1;
+}

@@ -415,7 +415,7 @@ RESOURCES = [
                     AGE],
     },
     {
-        "gvk": ("networking.k8s.io", "v1", "Ingress"), "verbs": ALL_VERBS, "short": ["ing"],
+        "gvk": ("networking.k8s.io", "v1", "Ingress"), "strategy": "ingresses", "verbs": ALL_VERBS, "short": ["ing"],
         "generation": True,
         "subresources": [("status", "Ingress", STATUS_VERBS)],
         "fields": META_FIELDS,
@@ -439,7 +439,7 @@ RESOURCES = [
                     AGE],
     },
     {
-        "gvk": ("policy", "v1", "PodDisruptionBudget"), "verbs": ALL_VERBS, "short": ["pdb"],
+        "gvk": ("policy", "v1", "PodDisruptionBudget"), "strategy": "pdbs", "verbs": ALL_VERBS, "short": ["pdb"],
         "generation": True,
         "subresources": [("status", "PodDisruptionBudget", STATUS_VERBS)],
         "fields": META_FIELDS,
@@ -483,7 +483,7 @@ RESOURCES = [
                         "ServiceAccounts in the binding", 1)],
     },
     {
-        "gvk": ("", "v1", "ResourceQuota"), "verbs": ALL_VERBS, "short": ["quota"],
+        "gvk": ("", "v1", "ResourceQuota"), "strategy": "resourcequotas", "verbs": ALL_VERBS, "short": ["quota"],
         "subresources": [("status", "ResourceQuota", STATUS_VERBS)],
         "fields": META_FIELDS,
         "columns": [NAME, AGE,
@@ -540,6 +540,17 @@ RESOURCES = [
         # in printers.go: the default table (Name, Created At)
         "gvk": ("", "v1", "LimitRange"), "strategy": "limitranges", "verbs": ALL_VERBS,
         "short": ["limits"], "fields": META_FIELDS, "columns": [NAME, CREATED_AT],
+    },
+    # ---- crds ----
+    {
+        # apiextensions-apiserver pkg/registry/customresourcedefinition/etcd.go: ShortNames
+        # "crd", "crds", Categories "api-extensions"; no printer: the default table (Name,
+        # Created At). The strategy (crd.c) bumps generation on spec changes.
+        "gvk": ("apiextensions.k8s.io", "v1", "CustomResourceDefinition"), "strategy": "crds",
+        "verbs": ALL_VERBS, "short": ["crd", "crds"], "categories": ["api-extensions"],
+        "generation": True,
+        "subresources": [("status", "CustomResourceDefinition", STATUS_VERBS)],
+        "fields": META_FIELDS, "columns": [NAME, CREATED_AT],
     },
 ]
 

@@ -388,10 +388,10 @@ void agent_http_stop(struct agent *a)
 	/* exec sessions see it within a poll round (200 ms), kill their process and end */
 	for (int i = 0; i < 100 && atomic_load(&h->sessions) > 0; i++)
 		usleep(50 * 1000);
-	if (h->mhd) {
-		MHD_quiesce_daemon(h->mhd);
+	/* MHD_stop_daemon alone (see control/api/http/server.c: quiescing a thread pool races
+	 * its threads in libmicrohttpd 0.9.75 and aborts) */
+	if (h->mhd)
 		MHD_stop_daemon(h->mhd);
-	}
 	free(h->cert);
 	free(h->key);
 	free(h->ca);

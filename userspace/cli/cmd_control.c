@@ -126,6 +126,8 @@ static void cm_usage(FILE *out)
 		"  --cluster-signing-cert-file F, --cluster-signing-key-file F\n"
 		"                      the CA (PEM) csrsigning signs kubelet client certificates\n"
 		"                      with (none: it signs none)\n"
+		"  --root-ca-file F    the CA (PEM) published as ConfigMap kube-root-ca.crt in\n"
+		"                      every namespace (none: it is not published)\n"
 		"  --log-level LEVEL   error, warn, info (default) or debug\n"
 		"\ncontrollers:\n");
 	ctrl_list(out);
@@ -151,6 +153,9 @@ static int cm_flag(int opt, const char *arg, void *p)
 	case 'K':
 		cfg->signing_key_file = arg;
 		return 0;
+	case 'R':
+		cfg->root_ca_file = arg;
+		return 0;
 	}
 	return -1;
 }
@@ -164,6 +169,7 @@ int cmd_controller_manager(int argc, char **argv)
 	    {"workers", required_argument, NULL, 'w'},
 	    {"cluster-signing-cert-file", required_argument, NULL, 'C'},
 	    {"cluster-signing-key-file", required_argument, NULL, 'K'},
+	    {"root-ca-file", required_argument, NULL, 'R'},
 	    {"log-level", required_argument, NULL, 'L'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},

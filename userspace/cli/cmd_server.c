@@ -59,6 +59,13 @@ static void usage(FILE *out)
 	    "  --cluster-cidr CIDR     the pods' IPv4 range: each Node gets a part of it as\n"
 	    "                          spec.podCIDR (nodeipam; default: none given)\n"
 	    "  --node-cidr-mask-size N prefix length of each Node's part (default 24)\n"
+	    "  --service-account-issuer URL\n"
+	    "                          iss of ServiceAccount tokens and their default audience\n"
+	    "                          (default https://kubernetes.default.svc.cluster.local)\n"
+	    "  --enable-admission-plugins LIST\n"
+	    "                          optional admission plugins to run: ServiceAccount (pods\n"
+	    "                          need their service account and get the projected\n"
+	    "                          kube-api-access token volume; default: off)\n"
 	    "  --no-scheduler          do not run the scheduler\n"
 	    "  --log-level LEVEL       error, warn, info (default) or debug\n"
 	    "\ncontrollers:\n");
@@ -136,6 +143,8 @@ int cmd_server(int argc, char **argv)
 	    {"large-cluster-size-threshold", required_argument, NULL, 'Z'},
 	    {"cluster-cidr", required_argument, NULL, 'P'},
 	    {"node-cidr-mask-size", required_argument, NULL, 'M'},
+	    {"service-account-issuer", required_argument, NULL, 'I'},
+	    {"enable-admission-plugins", required_argument, NULL, 'A'},
 	    {"no-scheduler", no_argument, NULL, 'S'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -204,6 +213,27 @@ int cmd_server(int argc, char **argv)
 		case 'G':
 			if (cli_uint(CMD, "node-grace", optarg, 1, 86400, &cc.node_grace_s))
 				return 2;
+			break;
+		case 'I':
+			cfg.sa_issuer = optarg;
+			break;
+		case 'A':
+			for (const char *p = optarg; *p;) {
+				size_t n = strcspn(p, ",");
+
+				if (n == strlen("ServiceAccount") &&
+				    strncmp(p, "ServiceAccount", n) == 0) {
+					cfg.sa_admission = true;
+				} else if (n) {
+					fprintf(
+					    stderr,
+					    "drover server: --enable-admission-plugins: unknown "
+					    "plugin %.*s (known: ServiceAccount)\n",
+					    (int)n, p);
+					return 2;
+				}
+				p += n + (p[n] == ',');
+			}
 			break;
 		case 'T': {
 			char *end;
@@ -309,6 +339,9 @@ int cmd_server(int argc, char **argv)
 		/* csrsigning signs with the server's CA (none with --insecure-loopback) */
 		snprintf(ca_crt, sizeof(ca_crt), "%s/pki/ca.crt", cfg.data_dir);
 		snprintf(ca_key, sizeof(ca_key), "%s/pki/ca.key", cfg.data_dir);
+		/* the root CA publisher's --root-ca-file */
+		if (!cfg.insecure_loopback && access(ca_crt, R_OK) == 0)
+			cc.root_ca_file = ca_crt;
 		if (!cfg.insecure_loopback && access(ca_crt, R_OK) == 0 &&
 		    access(ca_key, R_OK) == 0) {
 			cc.signing_cert_file = ca_crt;

@@ -41,6 +41,12 @@ struct jv *api_decode_as(const struct api_body *body, struct jv_doc *d, const st
 struct jv *api_decode_object(const struct api_body *body, struct jv_doc *d,
 			     const struct k8s_kind *kind, enum k8s_field_validation fv,
 			     struct api_result *r);
+/* Fields of a decoded object of kind its schema does not name (a custom resource's, which its
+ * structural schema prunes), reported as a built-in kind's unknown fields are: fv Strict
+ * fails r (400 "strict decoding error: unknown field ..."), Warn adds warnings, Ignore
+ * nothing. */
+void api_decode_unknown_fields(struct api_result *r, const struct k8s_kind *kind,
+			       const char *const *paths, size_t n, enum k8s_field_validation fv);
 /* The body of a server-side apply (YAML or JSON; apiVersion and kind required). */
 struct jv *api_decode_apply(const struct api_body *body, struct jv_doc *d,
 			    const struct k8s_kind *kind, enum k8s_field_validation fv,

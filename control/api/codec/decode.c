@@ -177,6 +177,7 @@ static struct jv *decode_yaml(const struct api_body *body, struct api_result *r,
 {
 	struct k8s_parse_opts po = {.validation = fv,
 				    .type = type,
+				    .untyped = !type,
 				    .max_bytes = body->max,
 				    .checks = K8S_CHECK_NO_ENUMS | K8S_CHECK_NO_REQUIRED};
 	struct k8s_validate_opts vo = {.validation = K8S_FV_IGNORE,
@@ -234,15 +235,23 @@ static struct jv *decode_protobuf(const struct api_body *body, struct api_result
 	return err ? NULL : o;
 }
 
-struct jv *api_decode_as(const struct api_body *body, struct jv_doc *d, const struct k8s_type *type,
-			 enum k8s_field_validation fv, struct api_result *r)
+/* A body of type (NULL: a custom resource's, without a generated schema) named kname in
+ * version. */
+static struct jv *decode_body(const struct api_body *body, struct jv_doc *d,
+			      const struct k8s_type *type, const char *kname, const char *version,
+			      enum k8s_field_validation fv, struct api_result *r)
 {
-	const struct k8s_kind *k = k8s_kind_of_type(type);
-	const char *kname = k ? k->kind : type->go, *version = k ? k->api_version : "v1";
 	enum api_body_format f;
 
 	if (body_format(body, &f, r) != 0)
 		return NULL;
+	/* custom resources have no protobuf form (as kube-apiserver's: JSON and YAML only) */
+	if (!type && f == API_BODY_PROTOBUF) {
+		api_fail(r, 415, "UnsupportedMediaType",
+			 "the body of the request was in an unknown format - accepted media types "
+			 "include: application/json, application/yaml");
+		return NULL;
+	}
 	switch (f) {
 	case API_BODY_JSON:
 		return decode_json(body, r, d, type, kname, version, fv);
@@ -252,6 +261,14 @@ struct jv *api_decode_as(const struct api_body *body, struct jv_doc *d, const st
 		return decode_protobuf(body, r, d, type, kname, version, fv);
 	}
 	return NULL;
+}
+
+struct jv *api_decode_as(const struct api_body *body, struct jv_doc *d, const struct k8s_type *type,
+			 enum k8s_field_validation fv, struct api_result *r)
+{
+	const struct k8s_kind *k = k8s_kind_of_type(type);
+
+	return decode_body(body, d, type, k ? k->kind : type->go, k ? k->api_version : "v1", fv, r);
 }
 
 struct jv *api_decode_apply(const struct api_body *body, struct jv_doc *d,
@@ -279,11 +296,33 @@ struct jv *api_decode_apply(const struct api_body *body, struct jv_doc *d,
 	return check_type_meta(r, d, o, kind) == 0 ? o : NULL;
 }
 
+void api_decode_unknown_fields(struct api_result *r, const struct k8s_kind *kind,
+			       const char *const *paths, size_t n, enum k8s_field_validation fv)
+{
+	struct k8s_errors e = {0};
+
+	if (!n || fv == K8S_FV_IGNORE)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (fv == K8S_FV_STRICT)
+			k8s_errors_add(&e, paths[i], K8S_REASON_UNKNOWN, 0, 0,
+				       "unknown field \"%s\"", paths[i]);
+		else
+			k8s_errors_warn(&e, "unknown field \"%s\"", paths[i]);
+	}
+	/* transformDecodeError names the version alone ("in version \"v1\"") */
+	if (e.n)
+		decode_failed(r, kind->kind, kind->version, &e);
+	else
+		add_warnings(r, &e);
+	k8s_errors_free(&e);
+}
+
 struct jv *api_decode_object(const struct api_body *body, struct jv_doc *d,
 			     const struct k8s_kind *kind, enum k8s_field_validation fv,
 			     struct api_result *r)
 {
-	struct jv *o = api_decode_as(body, d, kind->type, fv, r);
+	struct jv *o = decode_body(body, d, kind->type, kind->kind, kind->api_version, fv, r);
 
 	return o && check_type_meta(r, d, o, kind) == 0 ? o : NULL;
 }

@@ -47,6 +47,10 @@ struct fset *fset_new(void);
 void fset_free(struct fset *s);
 /* The set of every leaf (and list item, map) of v by the schema: what applying v owns. */
 int fset_of_object(struct fset *s, const struct jv *v, const struct k8s_type *t);
+/* What a type of NULL stands for in the field sets and apply: a custom resource without a
+ * generated schema, as structured-merge-diff deduces its schema (DeducedParseableType):
+ * every object a granular map of values of the same kind, every list atomic. */
+extern const struct k8s_value api_deduced_value;
 /* The fields whose values differ between a and b (either may be NULL): set, changed or
  * removed leaves. */
 int fset_diff(struct fset *s, const struct jv *a, const struct jv *b, const struct k8s_type *t);

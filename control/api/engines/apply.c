@@ -277,6 +277,9 @@ int api_apply_compute(const struct api_apply_in *in, const struct jv *live, stru
 {
 	const struct k8s_kind *k = in->kind;
 	struct k8s_value tv = {.kind = K8S_V_STRUCT, .type = k->type};
+	/* a custom resource has no generated schema: every map merges, every list is atomic
+	 * (structured-merge-diff's deduced schema) */
+	const struct k8s_value *tp = k->type ? &tv : &api_deduced_value;
 	struct api_mentry *e = NULL, *me;
 	struct fset *set, **conf = NULL, *modified = NULL, *others = NULL, *gone = NULL;
 	struct jv *out;
@@ -284,14 +287,14 @@ int api_apply_compute(const struct api_apply_in *in, const struct jv *live, stru
 	bool any = false;
 	int err = -ENOMEM;
 
-	default_keys(in->d, cfg, &tv, 0);
+	default_keys(in->d, cfg, tp, 0);
 	set = fset_new();
 	if (!set || fset_of_object(set, cfg, k->type) != 0) {
 		fset_free(set);
 		return -ENOMEM;
 	}
 	api_managed_scope(set, in->sub, in->has_status);
-	out = live ? merge(in->d, live, cfg, NULL, &tv, 0) : jv_copy(in->d, cfg);
+	out = live ? merge(in->d, live, cfg, NULL, tp, 0) : jv_copy(in->d, cfg);
 	if (!out) {
 		fset_free(set);
 		return -ENOMEM;

@@ -106,8 +106,9 @@ static void part_to_v1(struct jv_doc *d, struct jv *obj, const struct hpa_part *
 	stash(d, obj, h->ann_extra, jv_del(part, h->extra));
 }
 
-void api_conv_hpa_v1_from_storage(struct jv_doc *d, struct jv *obj)
+void api_conv_hpa_v1_from_storage(const struct api_resource *res, struct jv_doc *d, struct jv *obj)
 {
+	(void)res;
 	jv_set(d, obj, "apiVersion", jv_new_strz(d, "autoscaling/v1"));
 	for (size_t i = 0; i < sizeof(hpa_parts) / sizeof(hpa_parts[0]); i++)
 		part_to_v1(d, obj, &hpa_parts[i]);
@@ -165,8 +166,9 @@ static void part_to_v2(struct jv_doc *d, struct jv *obj, const struct hpa_part *
 		jv_set(d, part, h->extra, v);
 }
 
-void api_conv_hpa_v1_to_storage(struct jv_doc *d, struct jv *obj)
+void api_conv_hpa_v1_to_storage(const struct api_resource *res, struct jv_doc *d, struct jv *obj)
 {
+	(void)res;
 	jv_set(d, obj, "apiVersion", jv_new_strz(d, "autoscaling/v2"));
 	for (size_t i = 0; i < sizeof(hpa_parts) / sizeof(hpa_parts[0]); i++)
 		part_to_v2(d, obj, &hpa_parts[i]);
@@ -203,12 +205,15 @@ static void event_rename(struct jv_doc *d, struct jv *obj, int from, const char 
 			jv_set(d, obj, event_renames[i][!from], v[i]);
 }
 
-void api_conv_event_v1_from_storage(struct jv_doc *d, struct jv *obj)
+void api_conv_event_v1_from_storage(const struct api_resource *res, struct jv_doc *d,
+				    struct jv *obj)
 {
+	(void)res;
 	event_rename(d, obj, 0, "events.k8s.io/v1");
 }
 
-void api_conv_event_v1_to_storage(struct jv_doc *d, struct jv *obj)
+void api_conv_event_v1_to_storage(const struct api_resource *res, struct jv_doc *d, struct jv *obj)
 {
+	(void)res;
 	event_rename(d, obj, 1, "v1");
 }

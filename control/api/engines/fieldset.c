@@ -235,15 +235,33 @@ static void drop_child(struct fnode *n, size_t i);
 static void add_value(struct fset *s, struct fnode *n, const struct jv *v,
 		      const struct k8s_field *f, const struct k8s_value *t, int depth);
 
+const struct k8s_value api_deduced_value = {
+    .kind = K8S_V_MAP, .name = "deduced", .elem = &api_deduced_value};
+/* A custom resource itself: deduced, but for its metadata, an ObjectMeta as every object's */
+static const struct k8s_value deduced_root = {
+    .kind = K8S_V_MAP, .name = "deduced", .elem = &api_deduced_value};
+static const struct k8s_value object_meta = {.kind = K8S_V_STRUCT,
+					     .type = &k8s_schema_types[K8S_T_meta_v1_ObjectMeta]};
+
+/* The field of member m of a value of t (NULL when t is no struct, or has none), and the
+ * member's value. */
+static const struct k8s_value *member_value(const struct k8s_value *t, const struct jv *m,
+					    const struct k8s_field **f)
+{
+	*f = t && t->kind == K8S_V_STRUCT ? k8s_field_findn(t->type, m->key, m->klen) : NULL;
+	if (*f)
+		return (*f)->value;
+	if (t == &deduced_root && m->klen == 8 && memcmp(m->key, "metadata", 8) == 0)
+		return &object_meta;
+	return t && t->kind == K8S_V_MAP ? t->elem : NULL;
+}
+
 static void add_members(struct fset *s, struct fnode *n, const struct jv *o,
 			const struct k8s_value *t, int depth)
 {
 	for (const struct jv *m = o->head; m && !s->oom; m = m->next) {
-		const struct k8s_field *f =
-		    t && t->kind == K8S_V_STRUCT ? k8s_field_findn(t->type, m->key, m->klen) : NULL;
-		const struct k8s_value *ft = f				 ? f->value
-					     : t && t->kind == K8S_V_MAP ? t->elem
-									 : NULL;
+		const struct k8s_field *f;
+		const struct k8s_value *ft = member_value(t, m, &f);
 		char *name, buf[FIELD_NAME_MAX];
 		struct fnode *c;
 
@@ -320,7 +338,7 @@ int fset_of_object(struct fset *s, const struct jv *v, const struct k8s_type *t)
 	struct k8s_value tv = {.kind = K8S_V_STRUCT, .type = t};
 
 	if (v && v->type == JV_OBJECT)
-		add_members(s, &s->root, v, t ? &tv : NULL, 0);
+		add_members(s, &s->root, v, t ? &tv : &deduced_root, 0);
 	return s->oom ? -ENOMEM : 0;
 }
 
@@ -344,12 +362,8 @@ static void diff_members(struct fset *s, struct fnode *n, const struct jv *a, co
 
 		for (const struct jv *m = jv_first(x); m; m = m->next) {
 			const struct jv *other = jv_getn(y, m->key, m->klen);
-			const struct k8s_field *f = t && t->kind == K8S_V_STRUCT
-							? k8s_field_findn(t->type, m->key, m->klen)
-							: NULL;
-			const struct k8s_value *ft = f				 ? f->value
-						     : t && t->kind == K8S_V_MAP ? t->elem
-										 : NULL;
+			const struct k8s_field *f;
+			const struct k8s_value *ft = member_value(t, m, &f);
 			char *name, buf[FIELD_NAME_MAX];
 			struct fnode *c;
 
@@ -443,7 +457,7 @@ int fset_diff(struct fset *s, const struct jv *a, const struct jv *b, const stru
 {
 	struct k8s_value tv = {.kind = K8S_V_STRUCT, .type = t};
 
-	diff_members(s, &s->root, a, b, t ? &tv : NULL, 0);
+	diff_members(s, &s->root, a, b, t ? &tv : &deduced_root, 0);
 	return s->oom ? -ENOMEM : 0;
 }
 

@@ -84,6 +84,7 @@ struct sel_req {
 	enum sel_op op;
 	char **values;
 	size_t nvalues;
+	const char *absent; /* a field selector's value of an absent field: "" or its type's zero */
 };
 
 struct api_selector {
@@ -412,6 +413,32 @@ static bool field_supported(const struct api_resource *res, const char *key)
 	return strcmp(key, "metadata.name") == 0 || strcmp(key, "metadata.namespace") == 0;
 }
 
+/* What a field selector reads for an absent field: kube's GetAttrs format the Go value, so an
+ * absent bool is "false" and an absent integer "0" (spec.unschedulable, spec.hostNetwork,
+ * status.replicas); strings and the rest "". */
+static const char *absent_value(const struct api_resource *res, const char *key)
+{
+	const struct k8s_type *t = res->kind ? res->kind->type : NULL;
+
+	while (t && *key) {
+		const char *dot = strchr(key, '.');
+		size_t len = dot ? (size_t)(dot - key) : strlen(key);
+		const struct k8s_field *f = k8s_field_findn(t, key, len);
+
+		if (!f || !f->value)
+			return "";
+		if (!dot) {
+			if (f->value->kind == K8S_V_BOOL)
+				return "false";
+			return f->value->kind == K8S_V_INT32 || f->value->kind == K8S_V_INT64 ? "0"
+											      : "";
+		}
+		t = f->value->kind == K8S_V_STRUCT ? f->value->type : NULL;
+		key = dot + 1;
+	}
+	return "";
+}
+
 static int parse_fields(struct api_selector *s, const char *text, const struct api_resource *res,
 			char *msg, size_t msglen)
 {
@@ -436,6 +463,7 @@ static int parse_fields(struct api_selector *s, const char *text, const struct a
 			snprintf(msg, msglen, "field label not supported: %s", q->key);
 			return -EINVAL;
 		}
+		q->absent = absent_value(res, q->key);
 		p = *e ? e + 1 : e;
 	}
 	return 0;
@@ -499,13 +527,15 @@ static bool req_match(const struct sel_req *q, const char *v)
 }
 
 /* A field's value as field selectors see it: strings as is, booleans and integers in text,
- * absent as "". Events' "source" is source.component. */
-static const char *field_value(const struct jv *obj, const char *key, char *tmp, size_t size)
+ * absent as its type's zero (q->absent). Events' "source" is source.component. */
+static const char *field_value(const struct jv *obj, const struct sel_req *q, char *tmp,
+			       size_t size)
 {
+	const char *key = q->key;
 	struct jv *v = jv_path(obj, strcmp(key, "source") == 0 ? "source.component" : key);
 
 	if (!v)
-		return "";
+		return q->absent ? q->absent : "";
 	switch (v->type) {
 	case JV_STRING:
 		return v->s;
@@ -536,7 +566,7 @@ bool api_selector_match(const struct api_selector *s, const struct jv *obj)
 			return false;
 	}
 	for (size_t i = 0; i < s->nfields; i++)
-		if (!req_match(&s->fields[i], field_value(obj, s->fields[i].key, tmp, sizeof(tmp))))
+		if (!req_match(&s->fields[i], field_value(obj, &s->fields[i], tmp, sizeof(tmp))))
 			return false;
 	return true;
 }

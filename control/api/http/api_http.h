@@ -14,6 +14,7 @@
 #ifndef DROVER_API_HTTP_H
 #define DROVER_API_HTTP_H
 
+#include <gnutls/abstract.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -42,6 +43,10 @@ struct api_server {
 	/* TLS and authentication (pki.c) */
 	char *tls_cert, *tls_key, *tls_ca, *token, *kubeconfig;
 	char *kubelet_cert, *kubelet_key; /* the client certificate agents are called with */
+	/* the service-account token key (satoken.c) and its key id */
+	gnutls_privkey_t sa_key;
+	gnutls_pubkey_t sa_pub;
+	char sa_kid[64];
 	/* the write workers */
 	pthread_mutex_t wq_lock;
 	pthread_cond_t wq_cond;
@@ -92,6 +97,8 @@ struct api_route {
 	const char *sub;     /* the subresource, or NULL */
 	const char *unknown; /* a resource the group version does not serve (404 message) */
 	bool watch_path;     /* the deprecated /watch/ prefix */
+	/* whose resources (custom ones too) the path may name */
+	struct registry *reg;
 };
 
 #define API_MAX_GROUPS 8
@@ -231,6 +238,21 @@ bool api_authenticate(struct api_req *r);
  * holds it, unexpired, for authentication): true with r->user system:bootstrap:<id> and the
  * groups system:bootstrappers + its auth-extra-groups; false if it is none (401). */
 bool api_bootstrap_authenticate(struct api_req *r);
+
+/* ---- satoken.c: ServiceAccount tokens ---- */
+
+/* Load (or make) DIR/pki/sa.key: at the start of a TLS server, at the first TokenRequest of a
+ * plain-HTTP one. 0 or -errno. */
+int api_sa_key_setup(struct api_server *s);
+void api_sa_key_free(struct api_server *s);
+const char *api_sa_issuer(const struct api_server *s);
+/* TokenRequest tr (decoded, in d) for service account ns/name: *ok and tr the response
+ * object (its status filled), or out failed. */
+void api_token_request(struct api_server *s, const char *ns, const char *sa, struct jv *tr,
+		       struct jv_doc *d, struct api_result *out, bool *ok);
+/* A bearer ServiceAccount token of ours that holds: user system:serviceaccount:NS:NAME, groups
+ * system:serviceaccounts and system:serviceaccounts:NS; false otherwise (401). */
+bool api_sa_authenticate(struct api_req *r);
 /* Add a group to r (ignored past API_MAX_GROUPS). */
 void api_req_add_group(struct api_req *r, const char *g, size_t len);
 /* Authorization (and NodeRestriction admission) of an authenticated request: true if it

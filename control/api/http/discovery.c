@@ -59,13 +59,20 @@ void api_serve_version(struct api_req *r)
 	api_reply_text(r, 200, "application/json", body);
 }
 
+/* The resources served while one document is written: the generated table's and the
+ * custom ones (reg_resources). */
+struct served {
+	const struct api_resource **v;
+	size_t n;
+};
+
 /* Groups in the order of the table, each once. */
-static size_t served_groups(const char **groups, size_t max)
+static size_t served_groups(const struct served *sv, const char **groups, size_t max)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < api_nresources; i++) {
-		const char *g = api_resources[i].kind->group;
+	for (size_t i = 0; i < sv->n; i++) {
+		const char *g = sv->v[i]->kind->group;
 		size_t j;
 
 		if (!g[0])
@@ -82,12 +89,12 @@ static size_t served_groups(const char **groups, size_t max)
 
 /* The versions of a group in the table's order; the first is the preferred one (the stored
  * version: the table lists it before the versions served by conversion). */
-static size_t group_versions(const char *group, const char **vers)
+static size_t group_versions(const struct served *sv, const char *group, const char **vers)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < api_nresources; i++) {
-		const struct k8s_kind *k = api_resources[i].kind;
+	for (size_t i = 0; i < sv->n; i++) {
+		const struct k8s_kind *k = sv->v[i]->kind;
 		size_t j;
 
 		if (strcmp(k->group, group) != 0)
@@ -101,10 +108,10 @@ static size_t group_versions(const char *group, const char **vers)
 }
 
 /* An APIGroup's fields (without braces). */
-static void put_group_fields(struct k8s_buf *b, const char *g)
+static void put_group_fields(struct k8s_buf *b, const struct served *sv, const char *g)
 {
 	const char *vers[MAX_VERSIONS];
-	size_t n = group_versions(g, vers);
+	size_t n = group_versions(sv, g, vers);
 
 	k8s_buf_puts(b, "\"name\":");
 	put_str(b, g);
@@ -116,7 +123,8 @@ static void put_group_fields(struct k8s_buf *b, const char *g)
 		       g, n ? vers[0] : "v1", n ? vers[0] : "v1");
 }
 
-static void put_resource_list(struct k8s_buf *b, const char *group, const char *version)
+static void put_resource_list(struct k8s_buf *b, const struct served *sv, const char *group,
+			      const char *version)
 {
 	bool first = true;
 
@@ -130,8 +138,8 @@ static void put_resource_list(struct k8s_buf *b, const char *group, const char *
 			       "{\"kind\":\"APIResourceList\",\"groupVersion\":\"%s\","
 			       "\"resources\":[",
 			       version);
-	for (size_t i = 0; i < api_nresources; i++) {
-		const struct api_resource *res = &api_resources[i];
+	for (size_t i = 0; i < sv->n; i++) {
+		const struct api_resource *res = sv->v[i];
 		const struct k8s_kind *k = res->kind;
 		bool ns = api_resource_namespaced(res);
 
@@ -176,13 +184,14 @@ static void put_response_kind(struct k8s_buf *b, const char *g, const char *v, c
 		       g, v, k);
 }
 
-static void put_agg_version(struct k8s_buf *b, const char *group, const char *version)
+static void put_agg_version(struct k8s_buf *b, const struct served *sv, const char *group,
+			    const char *version)
 {
 	bool first = true;
 
 	k8s_buf_printf(b, "{\"version\":\"%s\",\"resources\":[", version);
-	for (size_t i = 0; i < api_nresources; i++) {
-		const struct api_resource *res = &api_resources[i];
+	for (size_t i = 0; i < sv->n; i++) {
+		const struct api_resource *res = sv->v[i];
 		const struct k8s_kind *k = res->kind;
 
 		if (strcmp(k->group, group) != 0 || strcmp(k->version, version) != 0)
@@ -220,7 +229,7 @@ static void put_agg_version(struct k8s_buf *b, const char *group, const char *ve
 	k8s_buf_puts(b, "],\"freshness\":\"Current\"}");
 }
 
-static void put_aggregated(struct k8s_buf *b, bool core, const char *av)
+static void put_aggregated(struct k8s_buf *b, const struct served *sv, bool core, const char *av)
 {
 	k8s_buf_printf(
 	    b,
@@ -229,11 +238,11 @@ static void put_aggregated(struct k8s_buf *b, bool core, const char *av)
 	    av);
 	if (core) {
 		k8s_buf_puts(b, "{\"metadata\":{\"creationTimestamp\":null},\"versions\":[");
-		put_agg_version(b, "", "v1");
+		put_agg_version(b, sv, "", "v1");
 		k8s_buf_puts(b, "]}");
 	} else {
 		const char *groups[32];
-		size_t n = served_groups(groups, 32);
+		size_t n = served_groups(sv, groups, 32);
 
 		for (size_t i = 0; i < n; i++) {
 			if (i)
@@ -243,12 +252,12 @@ static void put_aggregated(struct k8s_buf *b, bool core, const char *av)
 			k8s_buf_puts(b, ",\"creationTimestamp\":null},\"versions\":[");
 			{
 				const char *vers[MAX_VERSIONS];
-				size_t nv = group_versions(groups[i], vers);
+				size_t nv = group_versions(sv, groups[i], vers);
 
 				for (size_t j = 0; j < nv; j++) {
 					if (j)
 						k8s_buf_putc(b, ',');
-					put_agg_version(b, groups[i], vers[j]);
+					put_agg_version(b, sv, groups[i], vers[j]);
 				}
 			}
 			k8s_buf_puts(b, "]}");
@@ -290,10 +299,17 @@ void api_serve_discovery(struct api_req *r)
 	static char ctype_v2b[] =
 	    "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList";
 
+	struct served svd = {0}, *sv = &svd;
+
+	svd.n = reg_resources(r->srv->reg, &svd.v);
+	if (!svd.v) {
+		api_error(r, 500, "InternalError", "out of memory");
+		return;
+	}
 	switch (r->rt.type) {
 	case ROUTE_API:
 		if (agg) {
-			put_aggregated(&b, true, agg);
+			put_aggregated(&b, sv, true, agg);
 			break;
 		}
 		k8s_buf_printf(&b,
@@ -304,17 +320,17 @@ void api_serve_discovery(struct api_req *r)
 		break;
 	case ROUTE_APIS:
 		if (agg) {
-			put_aggregated(&b, false, agg);
+			put_aggregated(&b, sv, false, agg);
 			break;
 		}
 		k8s_buf_puts(&b, "{\"kind\":\"APIGroupList\",\"apiVersion\":\"v1\",\"groups\":[");
 		{
 			const char *groups[32];
-			size_t n = served_groups(groups, 32);
+			size_t n = served_groups(sv, groups, 32);
 
 			for (size_t i = 0; i < n; i++) {
 				k8s_buf_puts(&b, i ? ",{" : "{");
-				put_group_fields(&b, groups[i]);
+				put_group_fields(&b, sv, groups[i]);
 				k8s_buf_putc(&b, '}');
 			}
 		}
@@ -322,16 +338,18 @@ void api_serve_discovery(struct api_req *r)
 		break;
 	case ROUTE_GROUP:
 		k8s_buf_puts(&b, "{\"kind\":\"APIGroup\",\"apiVersion\":\"v1\",");
-		put_group_fields(&b, r->rt.group);
+		put_group_fields(&b, sv, r->rt.group);
 		k8s_buf_putc(&b, '}');
 		break;
 	case ROUTE_GROUP_VERSION:
-		put_resource_list(&b, r->rt.group, r->rt.version);
+		put_resource_list(&b, sv, r->rt.group, r->rt.version);
 		break;
 	default:
+		free(svd.v);
 		api_error(r, 404, "NotFound", "the server could not find the requested resource");
 		return;
 	}
+	free(svd.v);
 	api_reply_buf(r, 200, &b);
 	if (agg && (r->rt.type == ROUTE_API || r->rt.type == ROUTE_APIS))
 		r->ctype = strcmp(agg, "v2") == 0 ? ctype_v2 : ctype_v2b;

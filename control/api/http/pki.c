@@ -249,5 +249,7 @@ bool api_authenticate(struct api_req *r)
 	}
 	if (api_bootstrap_authenticate(r))
 		return true;
+	if (api_sa_authenticate(r))
+		return true;
 	return cert_ok(r);
 }

@@ -9,15 +9,16 @@
 
 #include "api_http.h"
 
-static bool group_version_served(const char *group, const char *version)
+/* The generated table's resources and the custom ones the registry serves now. */
+static bool group_version_served(struct api_route *rt, const char *group, const char *version)
 {
-	for (size_t i = 0; i < api_nresources; i++) {
-		const struct k8s_kind *k = api_resources[i].kind;
+	return reg_group_version_served(rt->reg, group, version);
+}
 
-		if (strcmp(k->group, group) == 0 && (!version || strcmp(k->version, version) == 0))
-			return true;
-	}
-	return false;
+/* The OpenAPI documents describe the generated table's resources only. */
+static bool openapi_served(const char *group, const char *version)
+{
+	return reg_group_version_served(NULL, group, version);
 }
 
 #define MAX_SEGS 12
@@ -55,7 +56,7 @@ static void route_resource(struct api_route *rt, char **segs, size_t n)
 	/* /namespaces/<ns>/<resource>/... unless it is the namespace's own subresource */
 	if (strcmp(segs[0], "namespaces") == 0 && n >= 3 && rt->group[0] == 0 &&
 	    (strcmp(segs[2], "status") == 0 || strcmp(segs[2], "finalize") == 0) && n == 3) {
-		rt->res = api_resource_find("", rt->version, "namespaces");
+		rt->res = reg_resource_find(rt->reg, "", rt->version, "namespaces");
 		rt->name = segs[1];
 		rt->sub = segs[2];
 		rt->type = rt->res ? ROUTE_RESOURCE : ROUTE_NOT_FOUND;
@@ -65,13 +66,13 @@ static void route_resource(struct api_route *rt, char **segs, size_t n)
 		rt->ns = segs[1];
 		segs += 2;
 		n -= 2;
-		res = api_resource_find(rt->group, rt->version, segs[0]);
+		res = reg_resource_find(rt->reg, rt->group, rt->version, segs[0]);
 		if (!res || !api_resource_namespaced(res) || n > 3) {
 			rt->unknown = res ? NULL : segs[0];
 			return;
 		}
 	} else {
-		res = api_resource_find(rt->group, rt->version, segs[0]);
+		res = reg_resource_find(rt->reg, rt->group, rt->version, segs[0]);
 		if (!res || n > 3) {
 			rt->unknown = res ? NULL : segs[0];
 			return;
@@ -93,6 +94,7 @@ void api_route(struct api_req *r)
 	size_t n = split(r->url, segs);
 
 	memset(rt, 0, sizeof(*rt));
+	rt->reg = r->srv->reg;
 	rt->type = ROUTE_NOT_FOUND;
 	if (n > MAX_SEGS)
 		return;
@@ -109,12 +111,12 @@ void api_route(struct api_req *r)
 		} else if (n == 2 && strcmp(segs[1], "v3") == 0) {
 			rt->type = ROUTE_OPENAPI_V3;
 		} else if (n == 4 && strcmp(segs[1], "v3") == 0 && strcmp(segs[2], "api") == 0 &&
-			   group_version_served("", segs[3])) {
+			   openapi_served("", segs[3])) {
 			rt->type = ROUTE_OPENAPI_V3_GV;
 			rt->group = "";
 			rt->version = segs[3];
 		} else if (n == 5 && strcmp(segs[1], "v3") == 0 && strcmp(segs[2], "apis") == 0 &&
-			   group_version_served(segs[3], segs[4])) {
+			   openapi_served(segs[3], segs[4])) {
 			rt->type = ROUTE_OPENAPI_V3_GV;
 			rt->group = segs[3];
 			rt->version = segs[4];
@@ -122,7 +124,7 @@ void api_route(struct api_req *r)
 	} else if (n >= 1 && strcmp(segs[0], "api") == 0) {
 		if (n == 1) {
 			rt->type = ROUTE_API;
-		} else if (group_version_served("", segs[1])) {
+		} else if (group_version_served(rt, "", segs[1])) {
 			rt->group = "";
 			rt->version = segs[1];
 			if (n == 2)
@@ -133,7 +135,8 @@ void api_route(struct api_req *r)
 	} else if (n >= 1 && strcmp(segs[0], "apis") == 0) {
 		if (n == 1) {
 			rt->type = ROUTE_APIS;
-		} else if (segs[1][0] && group_version_served(segs[1], n > 2 ? segs[2] : NULL)) {
+		} else if (segs[1][0] &&
+			   group_version_served(rt, segs[1], n > 2 ? segs[2] : NULL)) {
 			rt->group = segs[1];
 			rt->version = n > 2 ? segs[2] : NULL;
 			if (n == 2)

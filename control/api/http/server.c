@@ -569,12 +569,17 @@ int api_server_start(const struct api_config *cfg, struct api_server **out)
 					     .nodeport_max = s->cfg.nodeport_max,
 					     .max_body = s->cfg.max_body,
 					     .default_toleration_s = s->cfg.default_toleration_s,
+					     .sa_admission = s->cfg.sa_admission,
 					     .watch_queue_max = s->cfg.watch_queue_max};
 
 		err = registry_new(s->store, &rc, &s->reg);
 	}
 	if (!err && !s->cfg.insecure_loopback)
 		err = api_pki_setup(s);
+	/* the service-account key: made lazily by the first TokenRequest of a plain-HTTP
+	 * test server (which authenticates no one), so that its start stays cheap */
+	if (!err && !s->cfg.insecure_loopback)
+		err = api_sa_key_setup(s);
 	if (!err)
 		err = api_watchers_start(s);
 	if (!err)
@@ -627,10 +632,12 @@ void api_server_stop(struct api_server *s)
 	api_watchers_stop(s);
 	/* log streams and exec relays end, their connections with them */
 	api_node_proxy_stop(s);
-	if (s->mhd) {
-		MHD_quiesce_daemon(s->mhd);
+	/* not MHD_quiesce_daemon first: in 0.9.75 it races the pool's threads taking the listen
+	 * socket out of their epoll sets themselves (EPOLL_CTL_DEL fails, the library aborts:
+	 * "Failed to remove listen FD from epoll set", seen in test_api_watch_hub), and the
+	 * socket it hands back is left open; MHD_stop_daemon stops listening itself */
+	if (s->mhd)
 		MHD_stop_daemon(s->mhd);
-	}
 	api_watchers_free(s);
 	registry_free(s->reg);
 	store_close(s->store);
@@ -644,6 +651,7 @@ void api_server_stop(struct api_server *s)
 	free(s->tls_cert);
 	free(s->tls_key);
 	free(s->tls_ca);
+	api_sa_key_free(s);
 	free(s->token);
 	free(s->kubeconfig);
 	free(s->kubelet_cert);

@@ -6,7 +6,8 @@
  * selectors, limit/continue, resourceVersion, DeleteOptions from the query and the body)
  * and body decoded (codec/); the result encoded as JSON or a Table. Long lists stream as
  * they are encoded. Pods' log, exec, attach and portforward go to the node's agent
- * (nodeproxy.c); other agent-served subresources (proxy, TokenRequest) answer 503.
+ * (nodeproxy.c); serviceaccounts/token issues a TokenRequest (satoken.c); the other
+ * agent-served subresource (proxy) answers 503.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -71,7 +72,7 @@ static void reply(struct vctx *c)
 			/* the columns read the stored version's fields */
 			obj = jv_copy(c->rq.d, obj);
 			if (obj)
-				c->res->to_storage(c->rq.d, obj);
+				c->res->to_storage(c->res, c->rq.d, obj);
 		}
 		if (!obj) {
 			api_error(c->r, 500, "InternalError",
@@ -250,7 +251,7 @@ static void list_rows_sorted(struct list_out *o, struct k8s_buf *b)
 			break;
 		}
 		if (o->res->storage)
-			o->res->to_storage(d, obj);
+			o->res->to_storage(o->res, d, obj);
 		rows[n++] = (struct sorted_row){d, obj};
 	}
 	if (n)
@@ -286,7 +287,7 @@ static void list_items(struct list_out *o, struct k8s_buf *b, size_t upto)
 		}
 		if (o->q.table) {
 			if (o->res->storage)
-				o->res->to_storage(d, obj);
+				o->res->to_storage(o->res, d, obj);
 			api_table_row(b, o->stored, obj, (enum api_include_object)o->q.include,
 				      o->first);
 		} else {
@@ -505,7 +506,7 @@ static void op_create(struct vctx *c)
 	if (write_args(c) != 0)
 		return;
 	obj = api_decode_object(&b, c->rq.d, c->res->kind, c->rq.fv, &c->out);
-	if (obj)
+	if (obj && reg_crd_check_fields(c->res, obj, c->rq.fv, &c->out) == 0)
 		reg_create(c->srv->reg, &c->rq, obj, &c->out);
 	reply(c);
 }
@@ -518,7 +519,7 @@ static void op_update(struct vctx *c)
 	if (write_args(c) != 0)
 		return;
 	obj = api_decode_object(&b, c->rq.d, c->res->kind, c->rq.fv, &c->out);
-	if (obj)
+	if (obj && reg_crd_check_fields(c->res, obj, c->rq.fv, &c->out) == 0)
 		reg_update(c->srv->reg, &c->rq, obj, &c->out);
 	reply(c);
 }
@@ -548,7 +549,7 @@ static void op_patch(struct vctx *c)
 
 		c->rq.manager = fm && fm[0] ? fm : NULL; /* apply requires one, named */
 		cfg = api_decode_apply(&b, c->rq.d, c->res->kind, c->rq.fv, &c->out);
-		if (cfg)
+		if (cfg && reg_crd_check_fields(c->res, cfg, c->rq.fv, &c->out) == 0)
 			reg_apply(c->srv->reg, &c->rq, cfg, &c->out);
 	} else {
 		reg_patch(c->srv->reg, &c->rq, t, c->r->body.p, c->r->body.len, &c->out);
@@ -687,6 +688,34 @@ static void op_eviction(struct vctx *c)
 	reply(c);
 }
 
+/* serviceaccounts/token: a TokenRequest (satoken.c) */
+static void op_token_request(struct vctx *c)
+{
+	const struct k8s_kind *tk = k8s_kind_find("authentication.k8s.io/v1", "TokenRequest");
+	struct api_body b = body_of(c);
+	struct jv *tr;
+	bool ok = false;
+
+	if (c->r->method != API_M_POST) {
+		api_error(c->r, 405, "MethodNotAllowed",
+			  "the server does not allow this method on the requested resource");
+		return;
+	}
+	if (write_args(c) != 0)
+		return;
+	tr = api_decode_as(&b, c->rq.d, tk->type, K8S_FV_IGNORE, &c->out);
+	if (tr)
+		api_token_request(c->srv, c->rq.ns, c->rq.name, tr, c->rq.d, &c->out, &ok);
+	if (ok) {
+		struct k8s_buf out = {0};
+
+		k8s_jv_write_schema(&out, tr, tk->type);
+		api_reply_buf(c->r, 201, &out);
+	} else {
+		reply(c);
+	}
+}
+
 /* log, exec, attach, portforward: through the pod's agent (nodeproxy.c); proxy and token:
  * served by agents and controllers drover does not run yet. */
 static void op_unavailable(struct vctx *c)
@@ -694,8 +723,7 @@ static void op_unavailable(struct vctx *c)
 	const char *res = c->stored->kind->resource;
 
 	if (strcmp(res, "serviceaccounts") == 0) {
-		api_error(c->r, 503, "ServiceUnavailable",
-			  "serviceaccounts/token: TokenRequest is not served by drover yet");
+		op_token_request(c);
 		return;
 	}
 	if (!api_req_proxies(c->r)) {

@@ -437,7 +437,7 @@ static void put_object(struct api_watch *w, struct jv_doc *d, struct jv *obj)
 		/* the columns read the stored version's fields */
 		obj = jv_copy(d, obj);
 		if (obj)
-			w->res->to_storage(d, obj);
+			w->res->to_storage(w->res, d, obj);
 	}
 	api_table_begin(&w->out, w->stored, reg_watch_rev(w->rw), NULL, !w->defs_sent);
 	w->defs_sent = true;

@@ -45,7 +45,7 @@ int reg_get(struct registry *reg, const struct reg_req *rq, bool tree, struct ap
 			return -EIO;
 		}
 		if (c.wire)
-			c.wire->from_storage(c.d, o);
+			c.wire->from_storage(c.wire, c.d, o);
 		out->obj = o;
 	}
 	return 0;
@@ -149,8 +149,9 @@ int reg_list(struct registry *reg, const struct reg_req *rq, const struct reg_li
 		api_result_warn(out, "%s", api_strategy_of(c.res)->deprecated);
 	l->sel = o->sel;
 	raw_prefilter(l, o->sel);
-	/* metadata.name=x pins one key: read that prefix only */
-	pin = api_selector_name(o->sel);
+	/* metadata.name=x pins one key: read that prefix only (in one namespace, or of a
+	 * cluster-scoped kind: across namespaces the name is in every one's keys) */
+	pin = c.ns || c.res->kind->cluster_scoped ? api_selector_name(o->sel) : NULL;
 	n = api_key(c.res, c.ns, pin, prefix, sizeof(prefix));
 	if (n < 0) {
 		api_fail(out, 400, "BadRequest", "name too long");
@@ -208,7 +209,7 @@ int reg_list_next(struct reg_list *l, struct jv_doc *d, bool tree, const struct 
 		if (!o || !api_selector_match(l->sel, o))
 			continue;
 		if (l->wire)
-			l->wire->from_storage(d, o);
+			l->wire->from_storage(l->wire, d, o);
 		*kv = it;
 		*obj = o;
 		l->next++;

@@ -26,6 +26,12 @@ struct reg_call {
 	struct api_result *out;
 };
 
+/* The run-time table of custom resources (crd_table.c): made with the registry, and filled
+ * from the stored CRDs by reg_bootstrap. */
+int reg_crds_new(struct registry *reg);
+void reg_crds_free(struct registry *reg);
+int reg_crds_load(struct registry *reg);
+
 /* Set up c for rq; -EINVAL with out set when the names do not make a key. */
 int reg_call_init(struct reg_call *c, struct registry *reg, const struct reg_req *rq,
 		  struct api_result *out);

@@ -122,7 +122,7 @@ static struct jv *load(struct reg_watch *w, struct jv_doc *d, const struct store
 	    d && kv->value_len ? api_load_object(d, kv->value, kv->value_len, rev) : NULL;
 
 	if (o && w->wire)
-		w->wire->from_storage(d, o);
+		w->wire->from_storage(w->wire, d, o);
 	return o;
 }
 

@@ -125,6 +125,8 @@ int registry_new(struct store *store, const struct registry_config *cfg, struct 
 	if (!reg->cfg.max_body)
 		reg->cfg.max_body = 3u << 20;
 	err = reg_hubs_new(reg);
+	if (!err)
+		err = reg_crds_new(reg);
 	if (err) {
 		registry_free(reg);
 		return err;
@@ -157,6 +159,12 @@ int registry_new(struct store *store, const struct registry_config *cfg, struct 
 		registry_free(reg);
 		return err;
 	}
+	err = reg_crds_load(reg);
+	if (err) {
+		log_error(COMP, "custom resources: %s", store_strerror(err));
+		registry_free(reg);
+		return err;
+	}
 	*out = reg;
 	return 0;
 }
@@ -166,6 +174,7 @@ void registry_free(struct registry *reg)
 	if (!reg)
 		return;
 	reg_hubs_free(reg);
+	reg_crds_free(reg);
 	api_alloc_free(reg->alloc);
 	free(reg->service_cidr);
 	pthread_mutex_destroy(&reg->comp_lock);
@@ -249,7 +258,7 @@ const struct k8s_kind *reg_wire_kind(const struct reg_call *c)
 void reg_from_wire(struct reg_call *c, struct jv *obj)
 {
 	if (c->wire && obj)
-		c->wire->to_storage(c->d, obj);
+		c->wire->to_storage(c->wire, c->d, obj);
 }
 
 void reg_done_object(struct reg_call *c, unsigned code, struct jv *obj, uint64_t rev)
@@ -262,7 +271,7 @@ void reg_done_object(struct reg_call *c, unsigned code, struct jv *obj, uint64_t
 			api_fail_oom(c->out);
 			return;
 		}
-		c->wire->from_storage(c->d, w);
+		c->wire->from_storage(c->wire, c->d, w);
 		obj = w;
 	}
 	api_succeed_object(c->out, code, obj, rev);

@@ -49,12 +49,15 @@ struct registry_config {
 	 * unreachable NoExecute tolerations added to pods that have none (0: 30 s — Kubernetes
 	 * uses 300 — so a lost node's pods move within a minute; -1: add none) */
 	int64_t default_toleration_s;
+	/* the ServiceAccount admission plugin on pod creates (strategy/saadmit.c) */
+	bool sa_admission;
 	/* Events a watch may have queued and not taken; a watch further behind is ended (as
 	 * the store ends a store watch). 0: 10,000. */
 	size_t watch_queue_max;
 };
 
 struct reg_hubs;
+struct reg_crds;
 
 /* A control-plane component that runs beside the server, as ComponentStatus reports it
  * (strategy/componentstatus.c). */
@@ -78,6 +81,8 @@ struct registry {
 	pthread_mutex_t comp_lock;
 	struct reg_component comps[REG_MAX_COMPONENTS];
 	size_t ncomps;
+	/* the custom resources its Established CRDs define (crd_table.c) */
+	struct reg_crds *crds;
 };
 
 /* A registry over an open store (borrowed: it outlives the registry). 0 or -errno. Close every
@@ -96,6 +101,38 @@ size_t registry_components(struct registry *reg, struct reg_component *out, size
  * Service from an earlier start on another port is corrected, as kube-apiserver's
  * kubernetesservice controller reconciles it). 0 or -EIO (logged). */
 int reg_bootstrap(struct registry *reg, uint16_t port);
+
+/* ---- the served resources: the generated table and the custom ones (crd_table.c) ----
+ *
+ * A custom resource's api_resource stays valid as long as the registry (a request may keep
+ * it while its CRD changes or goes); lookups see only the resources served now. */
+
+/* The resource served as group/version/plural (built-in first), or NULL. */
+const struct api_resource *reg_resource_find(struct registry *reg, const char *group,
+					     const char *version, const char *resource);
+/* Every served resource, the generated table's first: a malloc'd array (free it) in *out and
+ * its length (0 with *out NULL when out of memory). */
+size_t reg_resources(struct registry *reg, const struct api_resource ***out);
+/* Some resource of group (and version, unless NULL) is served. */
+bool reg_group_version_served(struct registry *reg, const char *group, const char *version);
+/* crd as written (deleted: gone): its served versions are served while it is Established,
+ * with its accepted names, and no more once it changes them or goes. 0 or -ENOMEM. */
+int reg_crd_serve(struct registry *reg, const struct jv *crd, bool deleted);
+/* The openAPIV3Schema of a custom resource's version (NULL: none, or not a custom resource):
+ * as long-lived as the resource. */
+const struct jv *reg_crd_schema(const struct api_resource *res);
+/* A custom resource's scale subresource: the paths (no leading dot) of its spec and status
+ * replicas and of its label selector string (each NULL when the CRD names none); false for
+ * a built-in resource. */
+bool reg_crd_scale_paths(const struct api_resource *res, const char **spec_replicas,
+			 const char **status_replicas, const char **selector);
+/* A decoded custom resource's fields its schema does not name (pruning would drop them),
+ * reported as the decoder reports a built-in kind's unknown fields: with fv Strict -EINVAL
+ * and out set to the 400, with Warn warnings in out; 0 otherwise. */
+int reg_crd_check_fields(const struct api_resource *res, struct jv *obj,
+			 enum k8s_field_validation fv, struct api_result *out);
+/* Delete every stored object of crd's custom resources (the CRD went). 0 or the store's error. */
+int reg_crd_purge(struct registry *reg, const struct jv *crd);
 
 /* What one call names and asks. */
 struct reg_req {

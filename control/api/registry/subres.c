@@ -20,17 +20,51 @@ static const struct k8s_kind *scale_kind(void)
 	return k8s_kind_find("autoscaling/v1", "Scale");
 }
 
+/* Where an object keeps what its Scale shows: spec.replicas, status.replicas and the label
+ * selector spec.selector of the built-in kinds; a custom resource's CRD names its own paths
+ * (subresources.scale), its selector a string already. */
+struct scale_paths {
+	const char *spec, *status, *sel;
+	bool sel_string;
+};
+
+static void scale_paths_of(const struct api_resource *res, struct scale_paths *p)
+{
+	*p = (struct scale_paths){"spec.replicas", "status.replicas", "spec.selector", false};
+	if (reg_crd_scale_paths(res, &p->spec, &p->status, &p->sel))
+		p->sel_string = true;
+}
+
+/* obj's integer at a dotted path set to n (the objects on the way made). */
+static void set_int_at(struct jv_doc *d, struct jv *obj, const char *path, int64_t n)
+{
+	char key[256];
+	const char *dot;
+
+	while (obj && (dot = strchr(path, '.'))) {
+		snprintf(key, sizeof(key), "%.*s", (int)(dot - path), path);
+		obj = jv_obj_at(d, obj, key);
+		path = dot + 1;
+	}
+	if (obj)
+		jv_set(d, obj, path, jv_new_int(d, n));
+}
+
 /* The Scale of an object (with its resourceVersion set). */
 static struct jv *scale_of(struct reg_call *c, const struct jv *obj)
 {
+	struct scale_paths p;
 	struct jv_doc *d = c->d;
 	struct jv *s = jv_new(d, JV_OBJECT), *md = jv_new(d, JV_OBJECT);
 	struct jv *spec = jv_new(d, JV_OBJECT), *st = jv_new(d, JV_OBJECT);
 	static const char *const keep[] = {"name", "namespace", "uid", "resourceVersion",
 					   "creationTimestamp"};
-	const struct jv *sel = jv_path(obj, "spec.selector");
+	const struct jv *sel;
 	int64_t n = 0;
 	char buf[1024];
+
+	scale_paths_of(c->res, &p);
+	sel = p.sel ? jv_path(obj, p.sel) : NULL;
 
 	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
 		const struct jv *v =
@@ -42,12 +76,19 @@ static struct jv *scale_of(struct reg_call *c, const struct jv *obj)
 	jv_set(d, s, "kind", jv_new_strz(d, "Scale"));
 	jv_set(d, s, "apiVersion", jv_new_strz(d, "autoscaling/v1"));
 	jv_set(d, s, "metadata", md);
-	jv_path_int(obj, "spec.replicas", &n);
+	if (p.spec)
+		jv_path_int(obj, p.spec, &n);
 	jv_set(d, spec, "replicas", jv_new_int(d, n));
 	jv_set(d, s, "spec", spec);
 	n = 0;
-	jv_path_int(obj, "status.replicas", &n);
+	if (p.status)
+		jv_path_int(obj, p.status, &n);
 	jv_set(d, st, "replicas", jv_new_int(d, n));
+	if (sel && p.sel_string) {
+		if (sel->type == JV_STRING)
+			jv_set(d, st, "selector", jv_copy(d, sel));
+		sel = NULL;
+	}
 	if (sel && sel->type == JV_OBJECT && !jv_get(sel, "matchLabels") &&
 	    !jv_get(sel, "matchExpressions") && sel->len) {
 		/* a ReplicationController's selector is a map of labels, not a LabelSelector:
@@ -124,7 +165,12 @@ int reg_scale(struct registry *reg, const struct reg_req *rq, enum reg_scale_op 
 			return -EINVAL;
 		}
 		n = jv_copy(c->d, obj);
-		jv_set(c->d, jv_obj_at(c->d, n, "spec"), "replicas", jv_new_int(c->d, replicas));
+		{
+			struct scale_paths p;
+
+			scale_paths_of(c->res, &p);
+			set_int_at(c->d, n, p.spec ? p.spec : "spec.replicas", replicas);
+		}
 		jv_del(jv_get(n, "metadata"), "resourceVersion");
 		err = reg_replace(c, n, obj, rev, pre > 0 ? (uint64_t)pre : 0, "Update");
 		if (err != -STORE_ECONFLICT) {

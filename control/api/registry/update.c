@@ -349,7 +349,7 @@ int reg_patch(struct registry *reg, const struct reg_req *rq, enum api_patch_typ
 		if (c->wire) {
 			base = jv_copy(c->d, old);
 			if (base)
-				c->wire->from_storage(c->d, base);
+				c->wire->from_storage(c->wire, c->d, base);
 		}
 		if (!base)
 			n = NULL;

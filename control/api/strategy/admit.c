@@ -91,6 +91,10 @@ int api_admit_allocate(struct api_admit *a)
 
 void api_admit_commit(struct api_admit *a)
 {
+	const struct api_strategy *st = api_strategy_of(a->res);
+
+	if (st->committed)
+		st->committed(a);
 	for (size_t i = 0; i < a->nold_ips; i++)
 		api_alloc_ip_release(a->reg->alloc, a->old_ips[i]);
 	for (size_t i = 0; i < a->nold_ports; i++)

@@ -38,8 +38,11 @@ struct api_strategy {
 	void (*validate)(struct api_admit *a);
 	/* Values the object takes from a shared range (a->errs on failure). */
 	int (*allocate)(struct api_admit *a);
-	/* A deleted object's allocations. */
+	/* What a deleted object held: its allocations, the custom resources of a CRD. */
 	void (*release)(struct registry *reg, const struct jv *obj);
+	/* A write of the object (create or update, not a dry run) reached the store: a->obj is
+	 * what was stored. CRDs serve their custom resources from then on. */
+	void (*committed)(struct api_admit *a);
 	/* Graceful deletion: the seconds to keep the object with a deletionTimestamp before it
 	 * goes (its node's agent deletes it then), or 0 to delete now. requested: the client's
 	 * gracePeriodSeconds, -1 for none. */
@@ -75,7 +78,7 @@ extern const struct api_strategy api_strategy_pods, api_strategy_services, api_s
     api_strategy_statefulsets, api_strategy_daemonsets, api_strategy_jobs, api_strategy_cronjobs,
     api_strategy_hpas, api_strategy_networkpolicies, api_strategy_endpointslices, api_strategy_rbac,
     api_strategy_rbac_bindings, api_strategy_csrs, api_strategy_priorityclasses,
-    api_strategy_limitranges;
+    api_strategy_limitranges, api_strategy_crds, api_strategy_crs;
 /* kinds-core: storage.c, classes.c, componentstatus.c and strategies.c */
 extern const struct api_strategy api_strategy_pvs, api_strategy_podtemplates, api_strategy_rcs,
     api_strategy_componentstatuses, api_strategy_storageclasses, api_strategy_csidrivers,
@@ -85,6 +88,16 @@ extern const struct api_strategy api_strategy_pvs, api_strategy_podtemplates, ap
 extern const struct api_strategy api_strategy_mutatingwebhooks, api_strategy_validatingwebhooks,
     api_strategy_admissionpolicies, api_strategy_policybindings, api_strategy_flowschemas,
     api_strategy_prioritylevels, api_strategy_apiservices;
+/* validation branch: validate_kinds.c's kinds */
+extern const struct api_strategy api_strategy_ingresses, api_strategy_pdbs,
+    api_strategy_resourcequotas;
+
+/* The fields of a custom resource obj its structural schema does not name (pruning's: not
+ * under x-kubernetes-preserve-unknown-fields; apiVersion, kind and metadata are the
+ * object's), each passed to fn (may be NULL) with its path, and removed when remove is set
+ * (crs.c). */
+void api_crs_unknown_fields(struct jv *obj, const struct jv *schema, bool remove,
+			    void (*fn)(void *arg, const char *path), void *arg);
 
 static inline const struct api_strategy *api_strategy_of(const struct api_resource *res)
 {

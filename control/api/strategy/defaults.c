@@ -365,8 +365,10 @@ static void admit_new_pod(struct dctx *c, struct jv *pod)
 	EACH(ct, jv_get(spec, "initContainers"))
 	default_requests(c, ct);
 	/* the mutating plugins in kube-apiserver's order (after SetDefaults_Pod above):
-	 * LimitRanger, then Priority */
+	 * LimitRanger, ServiceAccount, then Priority */
 	api_limitranger_mutate_pod(c->a);
+	if (!c->a->forbidden[0])
+		api_admit_pod_service_account(c->a, spec);
 	if (!c->a->forbidden[0])
 		api_admit_pod_priority(c->a, spec);
 	c->a->forbidden_mutating = c->a->forbidden[0] != 0;
@@ -798,7 +800,8 @@ void api_admit_defaults(struct api_admit *a)
 	struct k8s_value tv = {.kind = K8S_V_STRUCT, .type = a->res->kind->type};
 	const struct api_strategy *st = api_strategy_of(a->res);
 
-	schema_defaults(&c, a->obj, &tv, 0);
+	if (tv.type) /* a custom resource has no generated schema */
+		schema_defaults(&c, a->obj, &tv, 0);
 	if (st->defaults)
 		st->defaults(a);
 }

@@ -39,10 +39,26 @@ void api_validate_service(struct api_admit *a);
 void api_validate_configmap(struct api_admit *a);
 void api_validate_secret(struct api_admit *a);
 void api_validate_workload(struct api_admit *a);
+void api_validate_statefulset(struct api_admit *a);
 void api_validate_job(struct api_admit *a);
 void api_validate_cronjob(struct api_admit *a);
 void api_validate_rc(struct api_admit *a);
 void api_validate_podtemplate(struct api_admit *a);
+
+/* validate_pod.c: the pod spec's rules under validateContainers (path: the spec's) */
+void api_validate_volumes(struct api_admit *a, const struct jv *spec, const char *path);
+void api_validate_container_spec(struct api_admit *a, const struct jv *spec, const struct jv *ct,
+				 const char *path);
+void api_validate_container_probes(struct api_admit *a, const struct jv *ct, const char *path);
+
+/* validate_kinds.c: the other kinds' rules */
+void api_validate_deployment_strategy(struct api_admit *a);
+void api_validate_networkpolicy(struct api_admit *a);
+void api_validate_ingress(struct api_admit *a);
+void api_validate_resourcequota(struct api_admit *a);
+void api_validate_rolebinding(struct api_admit *a);
+void api_validate_pdb(struct api_admit *a);
+void api_validate_hpa(struct api_admit *a);
 
 /* classes.c: admission of the default StorageClass (DefaultStorageClass) */
 void api_admit_default_storage_class(struct api_admit *a);
@@ -54,6 +70,8 @@ void api_admit_pod_priority(struct api_admit *a, struct jv *spec);
 /* limitrange.c: the LimitRanger admission plugin of a new pod: the namespace's LimitRanges'
  * defaults (mutation) and their min/max/ratio (validation); a refusal in a->forbidden */
 void api_limitranger_mutate_pod(struct api_admit *a);
+/* The ServiceAccount admission plugin on a new pod (saadmit.c); a refusal in a->forbidden. */
+void api_admit_pod_service_account(struct api_admit *a, struct jv *spec);
 void api_limitranger_validate(struct api_admit *a);
 
 /* update_rules.c: what an update may change (Validate<Kind>Update), a->old set */

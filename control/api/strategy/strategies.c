@@ -183,14 +183,21 @@ static void apps_validate(struct api_admit *a)
  * may not) */
 static void statefulset_validate(struct api_admit *a)
 {
-	api_validate_workload(a);
+	api_validate_statefulset(a);
 	if (a->old)
 		api_update_statefulset(a);
 }
 
+/* ValidateDeploymentSpec: the template's rules, then its strategy's */
+static void deployment_validate(struct api_admit *a)
+{
+	apps_validate(a);
+	api_validate_deployment_strategy(a);
+}
+
 const struct api_strategy api_strategy_deployments = {
     .defaults = api_default_deployment,
-    .validate = apps_validate,
+    .validate = deployment_validate,
     .annotations_bump_generation = true,
     .status_takes_annotations = true,
 };
@@ -254,10 +261,24 @@ const struct api_strategy api_strategy_cronjobs = {
 const struct api_strategy api_strategy_hpas = {
     .name_rule = API_NAME_PATH,
     .defaults = api_default_hpa,
+    .validate = api_validate_hpa,
 };
 
 const struct api_strategy api_strategy_networkpolicies = {
     .defaults = api_default_netpol,
+    .validate = api_validate_networkpolicy,
+};
+
+const struct api_strategy api_strategy_ingresses = {
+    .validate = api_validate_ingress,
+};
+
+const struct api_strategy api_strategy_pdbs = {
+    .validate = api_validate_pdb,
+};
+
+const struct api_strategy api_strategy_resourcequotas = {
+    .validate = api_validate_resourcequota,
 };
 
 const struct api_strategy api_strategy_endpointslices = {
@@ -268,8 +289,10 @@ const struct api_strategy api_strategy_rbac = {
     .name_rule = API_NAME_PATH,
 };
 
+/* ValidateRoleBindingUpdate: the binding's validation, then the update rule */
 static void rbac_binding_validate(struct api_admit *a)
 {
+	api_validate_rolebinding(a);
 	if (a->old)
 		api_update_rolebinding(a);
 }

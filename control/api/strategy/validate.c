@@ -105,8 +105,8 @@ static void validate_metadata(struct api_admit *a)
 
 /* ---- pods ---- */
 
-static void validate_container(struct api_admit *a, const struct jv *ct, const char *path,
-			       bool image_required)
+static void validate_container(struct api_admit *a, const struct jv *spec, const struct jv *ct,
+			       const char *path, bool image_required)
 {
 	char f[512];
 	const char *name = jv_path_str(ct, "name"), *image = jv_path_str(ct, "image");
@@ -128,6 +128,7 @@ static void validate_container(struct api_admit *a, const struct jv *ct, const c
 					  "must be between 1 and 65535, inclusive");
 		i++;
 	}
+	api_validate_container_spec(a, spec, ct, path);
 }
 
 static void validate_containers(struct api_admit *a, const struct jv *spec, const char *path,
@@ -148,7 +149,7 @@ static void validate_containers(struct api_admit *a, const struct jv *spec, cons
 		size_t j = 0;
 
 		snprintf(f, sizeof(f), "%s.%s[%zu]", path, key, i);
-		validate_container(a, ct, f, true);
+		validate_container(a, spec, ct, f, true);
 		EACH(prev, arr)
 		{
 			if (j++ >= i)
@@ -162,6 +163,9 @@ static void validate_containers(struct api_admit *a, const struct jv *spec, cons
 				break;
 			}
 		}
+		/* lifecycle and probes: regular containers only */
+		if (strcmp(key, "containers") == 0)
+			api_validate_container_probes(a, ct, f);
 		i++;
 	}
 }
@@ -170,12 +174,13 @@ static void validate_pod_spec(struct api_admit *a, const struct jv *spec, const 
 {
 	if (!spec)
 		return;
+	api_validate_volumes(a, spec, path);
 	validate_containers(a, spec, path, "containers", true);
 	validate_containers(a, spec, path, "initContainers", false);
 }
 
 static void validate_template(struct api_admit *a, const struct jv *spec, const char *path,
-			      bool restart_always)
+			      bool restart_always, bool pod_spec)
 {
 	const struct jv *tmpl = jv_get(spec, "template");
 	const struct jv *sel = jv_get(spec, "selector");
@@ -194,7 +199,8 @@ static void validate_template(struct api_admit *a, const struct jv *spec, const 
 		api_cause_invalid(a, f, NULL, "`selector` does not match template `labels`");
 	}
 	snprintf(f, sizeof(f), "%s.template.spec", path);
-	validate_pod_spec(a, jv_path(tmpl, "spec"), f);
+	if (pod_spec)
+		validate_pod_spec(a, jv_path(tmpl, "spec"), f);
 	snprintf(f, sizeof(f), "%s.template.metadata.labels", path);
 	validate_labels(a, labels, f);
 	if (restart_always && rp && strcmp(rp, "Always") != 0) {
@@ -218,6 +224,42 @@ static void validate_replicas(struct api_admit *a, const struct jv *spec, const 
 }
 
 /* ---- services ---- */
+
+/* ValidateService's "Check for duplicate Ports, considering (protocol,port) pairs": the key
+ * it reports is a core.ServicePort holding only those two, printed with %#v. */
+static void validate_service_duplicate_ports(struct api_admit *a, const struct jv *spec)
+{
+	size_t i = 0;
+	char f[64];
+
+	EACH(p, jv_get(spec, "ports"))
+	{
+		const char *proto = jv_path_str(p, "protocol");
+		int64_t port = 0, qport = 0;
+		size_t j = 0;
+
+		jv_path_int(p, "port", &port);
+		EACH(q, jv_get(spec, "ports"))
+		{
+			const char *qproto = jv_path_str(q, "protocol");
+
+			if (j++ >= i)
+				break;
+			jv_path_int(q, "port", &qport);
+			if (qport != port || strcmp(proto ? proto : "", qproto ? qproto : "") != 0)
+				continue;
+			snprintf(f, sizeof(f), "spec.ports[%zu]", i);
+			api_cause(
+			    a, f, K8S_REASON_DUPLICATE,
+			    "Duplicate value: core.ServicePort{Name:\"\", Protocol:\"%s\", "
+			    "AppProtocol:(*string)(nil), Port:%lld, TargetPort:intstr.IntOrString{"
+			    "Type:0, IntVal:0, StrVal:\"\"}, NodePort:0}",
+			    proto ? proto : "", (long long)port);
+			break;
+		}
+		i++;
+	}
+}
 
 static void validate_service(struct api_admit *a)
 {
@@ -276,9 +318,31 @@ static void validate_service(struct api_admit *a)
 					  "may not change once set");
 	}
 	validate_labels(a, jv_get(spec, "selector"), "spec.selector");
+	validate_service_duplicate_ports(a, spec);
 }
 
 /* ---- configmaps and secrets ---- */
+
+/* core.MaxSecretSize, the limit of a ConfigMap's and a Secret's data */
+#define MAX_SECRET_SIZE (1024 * 1024)
+
+/* The bytes of the values of data (base64: decoded) */
+static size_t data_size(const struct jv *data, bool base64)
+{
+	size_t total = 0;
+
+	for (const struct jv *k = jv_first(data); k; k = k->next) {
+		size_t n = k->type == JV_STRING ? k->len : 0;
+
+		if (base64 && n) {
+			size_t pad = (k->s[n - 1] == '=') + (n > 1 && k->s[n - 2] == '=');
+
+			n = n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0) - pad;
+		}
+		total += n;
+	}
+	return total;
+}
 
 static void validate_data_keys(struct api_admit *a, const char *key)
 {
@@ -313,6 +377,10 @@ static void validate_secret(struct api_admit *a)
 	const struct jv *data = jv_get(a->obj, "data");
 
 	validate_data_keys(a, "data");
+	/* ValidateSecret: field.TooLong(data, "", MaxSecretSize) */
+	if (data_size(data, true) > MAX_SECRET_SIZE)
+		api_cause(a, "data", "FieldValueTooLong", "Too long: must have at most %d bytes",
+			  MAX_SECRET_SIZE);
 	if (!type)
 		return;
 	if (strcmp(type, "kubernetes.io/tls") == 0) {
@@ -349,6 +417,13 @@ void api_validate_configmap(struct api_admit *a)
 {
 	validate_data_keys(a, "data");
 	validate_data_keys(a, "binaryData");
+	/* ValidateConfigMap: field.TooLong(field.NewPath(""), cfg, MaxSecretSize), the whole
+	 * object; Path.String() writes a nameless element as an index: "[]" */
+	if (data_size(jv_get(a->obj, "data"), false) +
+		data_size(jv_get(a->obj, "binaryData"), true) >
+	    MAX_SECRET_SIZE)
+		api_cause(a, "[]", "FieldValueTooLong", "Too long: must have at most %d bytes",
+			  MAX_SECRET_SIZE);
 }
 
 void api_validate_secret(struct api_admit *a)
@@ -356,12 +431,23 @@ void api_validate_secret(struct api_admit *a)
 	validate_secret(a);
 }
 
-/* Deployments, ReplicaSets, StatefulSets, DaemonSets: a template that restarts Always. */
+/* Deployments, ReplicaSets, DaemonSets: a template that restarts Always. */
 void api_validate_workload(struct api_admit *a)
 {
 	const struct jv *spec = jv_get(a->obj, "spec");
 
-	validate_template(a, spec, "spec", true);
+	validate_template(a, spec, "spec", true, true);
+	validate_replicas(a, spec, "spec");
+}
+
+/* StatefulSets: ValidatePodTemplateSpecForStatefulSet leaves the pod spec out ("TODO: Add
+ * validation for PodSpec, currently this will check volumes, which we know will fail": its
+ * volumeMounts name volumeClaimTemplates); labels, selector and restartPolicy stay. */
+void api_validate_statefulset(struct api_admit *a)
+{
+	const struct jv *spec = jv_get(a->obj, "spec");
+
+	validate_template(a, spec, "spec", true, false);
 	validate_replicas(a, spec, "spec");
 }
 
@@ -427,9 +513,27 @@ void api_validate_podtemplate(struct api_admit *a)
 	validate_pod_spec(a, jv_path(a->obj, "template.spec"), "template.spec");
 }
 
+/* validateJobSpec's end: the template (ValidatePodTemplateSpec), then its restartPolicy, which
+ * SetDefaults_PodSpec makes Always when it is not given. */
+static void validate_job_template(struct api_admit *a, const struct jv *jobspec, const char *path)
+{
+	const char *rp = jv_path_str(jobspec, "template.spec.restartPolicy");
+	char f[256];
+
+	snprintf(f, sizeof(f), "%s.template.spec", path);
+	validate_pod_spec(a, jv_path(jobspec, "template.spec"), f);
+	snprintf(f, sizeof(f), "%s.template.spec.restartPolicy", path);
+	if (!rp || !rp[0] || !strcmp(rp, "Always"))
+		api_cause_required(a, f, "valid values: \"OnFailure\", \"Never\"");
+	else if (strcmp(rp, "OnFailure") != 0 && strcmp(rp, "Never") != 0)
+		api_cause(a, f, K8S_REASON_NOT_SUPPORTED,
+			  "Unsupported value: \"%s\": supported values: \"OnFailure\", \"Never\"",
+			  rp);
+}
+
 void api_validate_job(struct api_admit *a)
 {
-	validate_pod_spec(a, jv_path(a->obj, "spec.template.spec"), "spec.template.spec");
+	validate_job_template(a, jv_get(a->obj, "spec"), "spec");
 }
 
 /* validateScheduleFormat and validateTimeZone: robfig's ParseStandard, no TZ in the
@@ -473,12 +577,12 @@ void api_validate_cronjob(struct api_admit *a)
 {
 	const struct jv *spec = jv_get(a->obj, "spec");
 
-	validate_pod_spec(a, jv_path(spec, "jobTemplate.spec.template.spec"),
-			  "spec.jobTemplate.spec.template.spec");
+	/* validateCronJobSpec: the schedule, then ValidateJobTemplateSpec */
 	if (!jv_path_str(spec, "schedule"))
 		api_cause_required(a, "spec.schedule", NULL);
 	else
 		validate_cron_schedule(a, spec);
+	validate_job_template(a, jv_path(spec, "jobTemplate.spec"), "spec.jobTemplate.spec");
 }
 
 /* ---- entry ---- */

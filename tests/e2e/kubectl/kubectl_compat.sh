@@ -360,6 +360,93 @@ EOF
 bad invalid k apply -f "$WORK/bad.yaml"
 has 'The Deployment "bad" is invalid'
 has '`selector` does not match template `labels`'
+# validation beyond the schema, as pkg/apis/<group>/validation words it (test_api_validation2
+# has every rule): validateJobSpec, ValidateVolumeMounts, ValidateIPBlock, ValidateRoleBinding,
+# validateHorizontalPodAutoscalerSpec, validateIngressRules
+bad job-always k create -f - <<'EOF'
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: always
+spec:
+  template:
+    spec:
+      containers:
+      - name: c
+        image: busybox
+EOF
+has 'The Job "always" is invalid: spec.template.spec.restartPolicy: Required value: valid values: "OnFailure", "Never"'
+bad mount-undeclared k create -f - <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: nomount
+spec:
+  containers:
+  - name: c
+    image: nginx
+    volumeMounts:
+    - name: data
+      mountPath: /data
+EOF
+has 'The Pod "nomount" is invalid: spec.containers[0].volumeMounts[0].name: Not found: "data"'
+bad netpol-cidr k create -f - <<'EOF'
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: cidr
+spec:
+  podSelector: {}
+  ingress:
+  - from:
+    - ipBlock:
+        cidr: 10.0.0.0/33
+EOF
+has 'The NetworkPolicy "cidr" is invalid: spec.ingress[0].from[0].ipBlock.cidr: Invalid value: "10.0.0.0/33": must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)'
+bad rolebinding-kinds k create -f - <<'EOF'
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: kinds
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Foo
+  name: view
+subjects:
+- kind: Bar
+  name: someone
+EOF
+has 'The RoleBinding "kinds" is invalid: '
+has '* roleRef.kind: Unsupported value: "Foo": supported values: "Role", "ClusterRole"'
+has '* subjects[0].kind: Unsupported value: "Bar": supported values: "ServiceAccount", "User", "Group"'
+bad hpa-bounds k create -f - <<'EOF'
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: bounds
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  minReplicas: 5
+  maxReplicas: 2
+EOF
+has 'The HorizontalPodAutoscaler "bounds" is invalid: spec.maxReplicas: Invalid value: 2: must be greater than or equal to `minReplicas`'
+bad ingress-rules k create -f - <<'EOF'
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: rules
+spec:
+  rules:
+  - host: Bad_Host
+    http:
+      paths:
+      - path: nope
+        pathType: Prefix
+        backend:
+          service: {name: web, port: {number: 80}}
+EOF
+has '* spec.rules[0].host: Invalid value: "Bad_Host": a lowercase RFC 1123 subdomain'
+has '* spec.rules[0].http.paths[0].path: Invalid value: "nope": must be an absolute path'
 bad unknown-field k create -f - <<'EOF'
 apiVersion: v1
 kind: ConfigMap

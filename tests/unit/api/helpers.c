@@ -6,6 +6,8 @@
 #include <cmocka.h>
 
 #include <curl/curl.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <ftw.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -129,6 +131,32 @@ int tsrv_group_teardown(void **state)
 	return 0;
 }
 
+struct jv *tcall(struct tsrv *t, const char *method, const char *path, const char *body, long code,
+		 const char *want, struct tresp *r)
+{
+	const char *ctype = strcmp(method, "PATCH") == 0 ? "application/merge-patch+json" : NULL;
+
+	treq(t, method, path, ctype, body, NULL, r);
+	if (r->code != code)
+		fail_msg("%s %s: %ld, expected %ld: %s", method, path, r->code, code, r->body);
+	if (want)
+		assert_string_equal(tstr(r->json, "message"), want);
+	return r->json;
+}
+
+void texpect(struct tsrv *t, const char *method, const char *path, const char *body, long code,
+	     const char *want)
+{
+	struct tresp r;
+
+	tcall(t, method, path, body, code, want, &r);
+	if (code == 403)
+		assert_string_equal(tstr(r.json, "reason"), "Forbidden");
+	if (code == 422)
+		assert_string_equal(tstr(r.json, "reason"), "Invalid");
+	tresp_free(&r);
+}
+
 const char *tstr(const struct jv *v, const char *path)
 {
 	const char *s = jv_path_str(v, path);
@@ -247,4 +275,84 @@ struct jv *tpost(struct tsrv *t, const char *path, const char *body, long code, 
 {
 	treq(t, "POST", path, NULL, body, NULL, out);
 	return expect(out, code, path);
+}
+
+/* A CSR object (JSON) for a kubelet client certificate of node n, made here with GnuTLS,
+ * whose spec names another requester (the server puts its own). */
+char *tkubelet_csr(const char *name, const char *n)
+{
+	gnutls_x509_privkey_t k;
+	gnutls_x509_crq_t q;
+	gnutls_datum_t der, pem, b;
+	char cn[64], *json;
+
+	snprintf(cn, sizeof(cn), "system:node:%s", n);
+	assert_true(gnutls_x509_privkey_init(&k) >= 0);
+	assert_true(gnutls_x509_privkey_generate(k, GNUTLS_PK_ECDSA,
+						 GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1),
+						 0) >= 0);
+	assert_true(gnutls_x509_crq_init(&q) >= 0);
+	gnutls_x509_crq_set_dn_by_oid(q, GNUTLS_OID_X520_ORGANIZATION_NAME, 0, "system:nodes", 12);
+	gnutls_x509_crq_set_dn_by_oid(q, GNUTLS_OID_X520_COMMON_NAME, 0, cn, (unsigned)strlen(cn));
+	assert_true(gnutls_x509_crq_set_key(q, k) >= 0);
+	assert_true(gnutls_x509_crq_sign2(q, k, GNUTLS_DIG_SHA256, 0) >= 0);
+	assert_true(gnutls_x509_crq_export2(q, GNUTLS_X509_FMT_DER, &der) >= 0);
+	assert_true(gnutls_pem_base64_encode2("CERTIFICATE REQUEST", &der, &pem) >= 0);
+	assert_true(gnutls_base64_encode2(&pem, &b) >= 0);
+	assert_true(asprintf(&json,
+			     "{\"apiVersion\":\"certificates.k8s.io/v1\",\"kind\":"
+			     "\"CertificateSigningRequest\",\"metadata\":{\"name\":\"%s\"},"
+			     "\"spec\":{\"username\":\"admin\",\"groups\":[\"system:masters\"],"
+			     "\"signerName\":\"kubernetes.io/kube-apiserver-client-kubelet\","
+			     "\"usages\":[\"digital signature\",\"client auth\"],"
+			     "\"request\":\"%.*s\"}}",
+			     name, (int)b.size, (const char *)b.data) > 0);
+	gnutls_free(der.data);
+	gnutls_free(pem.data);
+	gnutls_free(b.data);
+	gnutls_x509_crq_deinit(q);
+	gnutls_x509_privkey_deinit(k);
+	return json;
+}
+
+long ttls_call(const char *base, const char *ca, const char *token, const char *crt,
+	       const char *key, const char *method, const char *path, const char *ctype,
+	       const char *body, char **out)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = NULL;
+	struct tresp r = {0};
+	char url[512], *hdr;
+	long code = 0;
+
+	assert_non_null(c);
+	snprintf(url, sizeof(url), "%s%s", base, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (token) {
+		assert_true(asprintf(&hdr, "Authorization: Bearer %s", token) > 0);
+		h = curl_slist_append(h, hdr);
+		free(hdr);
+	} else {
+		curl_easy_setopt(c, CURLOPT_SSLCERT, crt);
+		curl_easy_setopt(c, CURLOPT_SSLKEY, key);
+	}
+	assert_true(asprintf(&hdr, "Content-Type: %s", ctype ? ctype : "application/json") > 0);
+	h = curl_slist_append(h, hdr);
+	free(hdr);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	if (body)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	if (out)
+		*out = r.body ? r.body : strdup("");
+	else
+		free(r.body);
+	return code;
 }

@@ -59,7 +59,27 @@ void tresp_free(struct tresp *r);
 struct jv *tget(struct tsrv *t, const char *path, long code, struct tresp *out);
 struct jv *tpost(struct tsrv *t, const char *path, const char *body, long code, struct tresp *out);
 
+/* method path body, asserting the code and (want not NULL) the Status message; a PATCH is a
+ * merge patch. The parsed response is left in r (free it). */
+struct jv *tcall(struct tsrv *t, const char *method, const char *path, const char *body, long code,
+		 const char *want, struct tresp *r);
+/* tcall with the response freed; a 422's reason must be Invalid, a 403's Forbidden. */
+void texpect(struct tsrv *t, const char *method, const char *path, const char *body, long code,
+	     const char *want);
+
 /* The string at path in v, or "(null)" (for assert_string_equal). */
 const char *tstr(const struct jv *v, const char *path);
+
+/* A CSR object (JSON) named name for a kubelet client certificate of node n (CN
+ * system:node:n, O system:nodes; made with GnuTLS), whose spec names another requester
+ * (admin, system:masters: the server puts its own). malloc'd. */
+char *tkubelet_csr(const char *name, const char *n);
+
+/* One request to a TLS server (base "https://...", CA file ca) as bearer token, or (token
+ * NULL) with the client certificate crt/key; ctype NULL: JSON. The code; the body in *out
+ * (malloc'd) when out is not NULL. */
+long ttls_call(const char *base, const char *ca, const char *token, const char *crt,
+	       const char *key, const char *method, const char *path, const char *ctype,
+	       const char *body, char **out);
 
 #endif

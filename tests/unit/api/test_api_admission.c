@@ -50,34 +50,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* A request, asserting the code and (when want is set) the Status message; the parsed
- * response is left in r for more checks (free it). */
-static struct jv *call(struct tsrv *t, const char *method, const char *path, const char *body,
-		       long code, const char *want, struct tresp *r)
-{
-	const char *ctype = strcmp(method, "PATCH") == 0 ? "application/merge-patch+json" : NULL;
-
-	treq(t, method, path, ctype, body, NULL, r);
-	if (r->code != code)
-		fail_msg("%s %s: %ld, expected %ld: %s", method, path, r->code, code, r->body);
-	if (want)
-		assert_string_equal(tstr(r->json, "message"), want);
-	return r->json;
-}
-
-static void expect(struct tsrv *t, const char *method, const char *path, const char *body,
-		   long code, const char *want)
-{
-	struct tresp r;
-
-	call(t, method, path, body, code, want, &r);
-	if (code == 403)
-		assert_string_equal(tstr(r.json, "reason"), "Forbidden");
-	if (code == 422)
-		assert_string_equal(tstr(r.json, "reason"), "Invalid");
-	tresp_free(&r);
-}
-
 static int64_t int_at(const struct jv *j, const char *path)
 {
 	int64_t v = -1;
@@ -96,7 +68,7 @@ static void test_system_classes(void **state)
 	struct tresp r;
 	struct jv *j;
 
-	j = call(t, "GET", PCS "/system-node-critical", NULL, 200, NULL, &r);
+	j = tcall(t, "GET", PCS "/system-node-critical", NULL, 200, NULL, &r);
 	assert_int_equal(int_at(j, "value"), 2000001000);
 	assert_string_equal(tstr(j, "preemptionPolicy"), "PreemptLowerPriority");
 	assert_string_equal(
@@ -104,22 +76,23 @@ static void test_system_classes(void **state)
 	    "Used for system critical pods that must not be moved from their current node.");
 	assert_null(jv_get(j, "globalDefault"));
 	tresp_free(&r);
-	j = call(t, "GET", PCS "/system-cluster-critical", NULL, 200, NULL, &r);
+	j = tcall(t, "GET", PCS "/system-cluster-critical", NULL, 200, NULL, &r);
 	assert_int_equal(int_at(j, "value"), 2000000000);
 	tresp_free(&r);
 	/* priorityclass/storage REST.Delete */
-	expect(t, "DELETE", PCS "/system-node-critical", NULL, 403,
-	       "priorityclasses.scheduling.k8s.io \"system-node-critical\" is forbidden: this is a "
-	       "system priority class and cannot be deleted");
-	expect(
+	texpect(
+	    t, "DELETE", PCS "/system-node-critical", NULL, 403,
+	    "priorityclasses.scheduling.k8s.io \"system-node-critical\" is forbidden: this is a "
+	    "system priority class and cannot be deleted");
+	texpect(
 	    t, "DELETE", PCS "/system-cluster-critical", NULL, 403,
 	    "priorityclasses.scheduling.k8s.io \"system-cluster-critical\" is forbidden: this is "
 	    "a system priority class and cannot be deleted");
-	call(t, "GET", PCS "/system-node-critical", NULL, 200, NULL, &r);
+	tcall(t, "GET", PCS "/system-node-critical", NULL, 200, NULL, &r);
 	tresp_free(&r);
 	/* a user class goes */
-	expect(t, "POST", PCS, "{\"metadata\":{\"name\":\"tmp\"},\"value\":1}", 201, NULL);
-	expect(t, "DELETE", PCS "/tmp", NULL, 200, NULL);
+	texpect(t, "POST", PCS, "{\"metadata\":{\"name\":\"tmp\"},\"value\":1}", 201, NULL);
+	texpect(t, "DELETE", PCS "/tmp", NULL, 200, NULL);
 }
 
 /* ValidatePriorityClass and ValidatePriorityClassUpdate */
@@ -127,24 +100,26 @@ static void test_class_validation(void **state)
 {
 	struct tsrv *t = *state;
 
-	expect(t, "POST", PCS, "{\"metadata\":{\"name\":\"too-high\"},\"value\":1000000001}", 422,
-	       "PriorityClass.scheduling.k8s.io \"too-high\" is invalid: value: Forbidden: maximum "
-	       "allowed value of a user defined priority is 1000000000");
-	expect(t, "POST", PCS, "{\"metadata\":{\"name\":\"top\"},\"value\":1000000000}", 201, NULL);
-	expect(t, "POST", PCS, "{\"metadata\":{\"name\":\"system-mine\"},\"value\":10}", 422,
-	       "PriorityClass.scheduling.k8s.io \"system-mine\" is invalid: metadata.name: "
-	       "Forbidden: priority class names with 'system-' prefix are reserved for system use "
-	       "only. error: system-mine is not a known system priority class");
+	texpect(
+	    t, "POST", PCS, "{\"metadata\":{\"name\":\"too-high\"},\"value\":1000000001}", 422,
+	    "PriorityClass.scheduling.k8s.io \"too-high\" is invalid: value: Forbidden: maximum "
+	    "allowed value of a user defined priority is 1000000000");
+	texpect(t, "POST", PCS, "{\"metadata\":{\"name\":\"top\"},\"value\":1000000000}", 201,
+		NULL);
+	texpect(t, "POST", PCS, "{\"metadata\":{\"name\":\"system-mine\"},\"value\":10}", 422,
+		"PriorityClass.scheduling.k8s.io \"system-mine\" is invalid: metadata.name: "
+		"Forbidden: priority class names with 'system-' prefix are reserved for system use "
+		"only. error: system-mine is not a known system priority class");
 	/* IsKnownSystemPriorityClass: the known name with another value */
-	expect(t, "DELETE", PCS "/system-node-critical", NULL, 403, NULL);
-	expect(t, "POST", PCS, "{\"metadata\":{\"name\":\"gold\"},\"value\":1000}", 201, NULL);
-	expect(t, "PATCH", PCS "/gold", "{\"value\":2000}", 422,
-	       "PriorityClass.scheduling.k8s.io \"gold\" is invalid: value: Forbidden: may not be "
-	       "changed in an update.");
-	expect(t, "PATCH", PCS "/gold", "{\"preemptionPolicy\":\"Never\"}", 422,
-	       "PriorityClass.scheduling.k8s.io \"gold\" is invalid: preemptionPolicy: Invalid "
-	       "value: \"Never\": field is immutable");
-	expect(t, "PATCH", PCS "/gold", "{\"description\":\"shiny\"}", 200, NULL);
+	texpect(t, "DELETE", PCS "/system-node-critical", NULL, 403, NULL);
+	texpect(t, "POST", PCS, "{\"metadata\":{\"name\":\"gold\"},\"value\":1000}", 201, NULL);
+	texpect(t, "PATCH", PCS "/gold", "{\"value\":2000}", 422,
+		"PriorityClass.scheduling.k8s.io \"gold\" is invalid: value: Forbidden: may not be "
+		"changed in an update.");
+	texpect(t, "PATCH", PCS "/gold", "{\"preemptionPolicy\":\"Never\"}", 422,
+		"PriorityClass.scheduling.k8s.io \"gold\" is invalid: preemptionPolicy: Invalid "
+		"value: \"Never\": field is immutable");
+	texpect(t, "PATCH", PCS "/gold", "{\"description\":\"shiny\"}", 200, NULL);
 }
 
 /* validatePriorityClass: only one globalDefault, on create and on update */
@@ -152,18 +127,19 @@ static void test_one_global_default(void **state)
 {
 	struct tsrv *t = *state;
 
-	expect(t, "POST", PCS,
-	       "{\"metadata\":{\"name\":\"low\"},\"value\":100,\"globalDefault\":true}", 201, NULL);
-	expect(t, "POST", PCS,
-	       "{\"metadata\":{\"name\":\"other\"},\"value\":5,\"globalDefault\":true}", 403,
-	       "priorityclasses.scheduling.k8s.io \"other\" is forbidden: PriorityClass low is "
-	       "already marked as default. Only one default can exist");
-	expect(t, "POST", PCS, "{\"metadata\":{\"name\":\"gold\"},\"value\":1000}", 201, NULL);
-	expect(t, "PATCH", PCS "/gold", "{\"globalDefault\":true}", 403,
-	       "priorityclasses.scheduling.k8s.io \"gold\" is forbidden: PriorityClass low is "
-	       "already marked as default. Only one default can exist");
+	texpect(t, "POST", PCS,
+		"{\"metadata\":{\"name\":\"low\"},\"value\":100,\"globalDefault\":true}", 201,
+		NULL);
+	texpect(t, "POST", PCS,
+		"{\"metadata\":{\"name\":\"other\"},\"value\":5,\"globalDefault\":true}", 403,
+		"priorityclasses.scheduling.k8s.io \"other\" is forbidden: PriorityClass low is "
+		"already marked as default. Only one default can exist");
+	texpect(t, "POST", PCS, "{\"metadata\":{\"name\":\"gold\"},\"value\":1000}", 201, NULL);
+	texpect(t, "PATCH", PCS "/gold", "{\"globalDefault\":true}", 403,
+		"priorityclasses.scheduling.k8s.io \"gold\" is forbidden: PriorityClass low is "
+		"already marked as default. Only one default can exist");
 	/* the default itself may be updated */
-	expect(t, "PATCH", PCS "/low", "{\"description\":\"d\"}", 200, NULL);
+	texpect(t, "PATCH", PCS "/low", "{\"description\":\"d\"}", 200, NULL);
 }
 
 /* admitPod: the class resolved through the stored classes */
@@ -173,57 +149,57 @@ static void test_pod_priority(void **state)
 	struct tresp r;
 	struct jv *j;
 
-	expect(t, "POST", PCS,
-	       "{\"metadata\":{\"name\":\"gold\"},\"value\":1000,\"preemptionPolicy\":\"Never\"}",
-	       201, NULL);
-	j = call(t, "POST", PODS, POD("g", "\"priorityClassName\":\"gold\","), 201, NULL, &r);
+	texpect(t, "POST", PCS,
+		"{\"metadata\":{\"name\":\"gold\"},\"value\":1000,\"preemptionPolicy\":\"Never\"}",
+		201, NULL);
+	j = tcall(t, "POST", PODS, POD("g", "\"priorityClassName\":\"gold\","), 201, NULL, &r);
 	assert_int_equal(int_at(j, "spec.priority"), 1000);
 	assert_string_equal(tstr(j, "spec.preemptionPolicy"), "Never");
 	tresp_free(&r);
-	j = call(t, "POST", PODS, POD("crit", "\"priorityClassName\":\"system-node-critical\","),
-		 201, NULL, &r);
+	j = tcall(t, "POST", PODS, POD("crit", "\"priorityClassName\":\"system-node-critical\","),
+		  201, NULL, &r);
 	assert_int_equal(int_at(j, "spec.priority"), 2000001000);
 	assert_string_equal(tstr(j, "spec.preemptionPolicy"), "PreemptLowerPriority");
 	tresp_free(&r);
 	/* no class and no default class: 0 and PreemptLowerPriority */
-	j = call(t, "POST", PODS, POD("plain", ""), 201, NULL, &r);
+	j = tcall(t, "POST", PODS, POD("plain", ""), 201, NULL, &r);
 	assert_int_equal(int_at(j, "spec.priority"), 0);
 	assert_null(jv_path(j, "spec.priorityClassName"));
 	assert_string_equal(tstr(j, "spec.preemptionPolicy"), "PreemptLowerPriority");
 	tresp_free(&r);
 	/* a class that is not there */
-	expect(t, "POST", PODS, POD("nope", "\"priorityClassName\":\"silver\","), 403,
-	       "pods \"nope\" is forbidden: no PriorityClass with name silver was found");
+	texpect(t, "POST", PODS, POD("nope", "\"priorityClassName\":\"silver\","), 403,
+		"pods \"nope\" is forbidden: no PriorityClass with name silver was found");
 	/* a mutating plugin's refusal names a generated pod by its generateName
 	 * (admission.NewForbidden: the name is generated after mutating admission) */
-	expect(t, "POST", PODS,
-	       "{\"metadata\":{\"generateName\":\"web-\"},\"spec\":{\"priorityClassName\":"
-	       "\"silver\",\"containers\":[{\"name\":\"web\",\"image\":\"nginx:1\"}]}}",
-	       403, "pods \"web-\" is forbidden: no PriorityClass with name silver was found");
+	texpect(t, "POST", PODS,
+		"{\"metadata\":{\"generateName\":\"web-\"},\"spec\":{\"priorityClassName\":"
+		"\"silver\",\"containers\":[{\"name\":\"web\",\"image\":\"nginx:1\"}]}}",
+		403, "pods \"web-\" is forbidden: no PriorityClass with name silver was found");
 	/* a priority that differs from the class's; the same one is fine */
-	expect(t, "POST", PODS, POD("p5", "\"priorityClassName\":\"gold\",\"priority\":5,"), 403,
-	       "pods \"p5\" is forbidden: the integer value of priority (5) must not be provided "
-	       "in pod spec; priority admission controller computed 1000 from the given "
-	       "PriorityClass name");
-	expect(t, "POST", PODS, POD("p1000", "\"priorityClassName\":\"gold\",\"priority\":1000,"),
-	       201, NULL);
-	expect(t, "POST", PODS, POD("p7", "\"priority\":7,"), 403,
-	       "pods \"p7\" is forbidden: the integer value of priority (7) must not be provided "
-	       "in pod spec; priority admission controller computed 0 from the given "
-	       "PriorityClass name");
+	texpect(t, "POST", PODS, POD("p5", "\"priorityClassName\":\"gold\",\"priority\":5,"), 403,
+		"pods \"p5\" is forbidden: the integer value of priority (5) must not be provided "
+		"in pod spec; priority admission controller computed 1000 from the given "
+		"PriorityClass name");
+	texpect(t, "POST", PODS, POD("p1000", "\"priorityClassName\":\"gold\",\"priority\":1000,"),
+		201, NULL);
+	texpect(t, "POST", PODS, POD("p7", "\"priority\":7,"), 403,
+		"pods \"p7\" is forbidden: the integer value of priority (7) must not be provided "
+		"in pod spec; priority admission controller computed 0 from the given "
+		"PriorityClass name");
 	/* a preemptionPolicy that differs from the class's */
-	expect(t, "POST", PODS,
-	       POD("pp", "\"priorityClassName\":\"gold\",\"preemptionPolicy\":"
-			 "\"PreemptLowerPriority\","),
-	       403,
-	       "pods \"pp\" is forbidden: the string value of PreemptionPolicy "
-	       "(PreemptLowerPriority) must not be provided in pod spec; priority admission "
-	       "controller computed Never from the given PriorityClass name");
+	texpect(t, "POST", PODS,
+		POD("pp", "\"priorityClassName\":\"gold\",\"preemptionPolicy\":"
+			  "\"PreemptLowerPriority\","),
+		403,
+		"pods \"pp\" is forbidden: the string value of PreemptionPolicy "
+		"(PreemptLowerPriority) must not be provided in pod spec; priority admission "
+		"controller computed Never from the given PriorityClass name");
 	/* an update keeps what the create set (admitPod on Update): an update without them */
-	j = call(t, "PATCH", PODS "/g",
-		 "{\"metadata\":{\"labels\":{\"x\":\"y\"}},\"spec\":{\"priority\":null,"
-		 "\"preemptionPolicy\":null}}",
-		 200, NULL, &r);
+	j = tcall(t, "PATCH", PODS "/g",
+		  "{\"metadata\":{\"labels\":{\"x\":\"y\"}},\"spec\":{\"priority\":null,"
+		  "\"preemptionPolicy\":null}}",
+		  200, NULL, &r);
 	assert_int_equal(int_at(j, "spec.priority"), 1000);
 	assert_string_equal(tstr(j, "spec.preemptionPolicy"), "Never");
 	tresp_free(&r);
@@ -236,11 +212,11 @@ static void test_pod_default_class(void **state)
 	struct tresp r;
 	struct jv *j;
 
-	expect(t, "POST", PCS,
-	       "{\"metadata\":{\"name\":\"low\"},\"value\":100,\"globalDefault\":true,"
-	       "\"preemptionPolicy\":\"Never\"}",
-	       201, NULL);
-	j = call(t, "POST", PODS, POD("d", ""), 201, NULL, &r);
+	texpect(t, "POST", PCS,
+		"{\"metadata\":{\"name\":\"low\"},\"value\":100,\"globalDefault\":true,"
+		"\"preemptionPolicy\":\"Never\"}",
+		201, NULL);
+	j = tcall(t, "POST", PODS, POD("d", ""), 201, NULL, &r);
 	assert_int_equal(int_at(j, "spec.priority"), 100);
 	assert_string_equal(tstr(j, "spec.priorityClassName"), "low");
 	assert_string_equal(tstr(j, "spec.preemptionPolicy"), "Never");
@@ -257,8 +233,9 @@ static void test_class_table(void **state)
 	struct tresp r;
 	size_t i = 0;
 
-	expect(t, "POST", PCS,
-	       "{\"metadata\":{\"name\":\"low\"},\"value\":100,\"globalDefault\":true}", 201, NULL);
+	texpect(t, "POST", PCS,
+		"{\"metadata\":{\"name\":\"low\"},\"value\":100,\"globalDefault\":true}", 201,
+		NULL);
 	treq(t, "GET", PCS, NULL, NULL, "application/json;as=Table;v=v1;g=meta.k8s.io", &r);
 	assert_int_equal(r.code, 200);
 	for (c = jv_first(jv_get(r.json, "columnDefinitions")); c; c = c->next, i++)
@@ -286,11 +263,11 @@ static void test_limitrange_defaults(void **state)
 	struct tresp r;
 	struct jv *j;
 
-	j = call(t, "POST", LRS,
-		 "{\"metadata\":{\"name\":\"lr\"},\"spec\":{\"limits\":[{\"type\":\"Container\","
-		 "\"max\":{\"cpu\":\"2\"},\"min\":{\"memory\":\"64Mi\"}},{\"type\":\"Pod\","
-		 "\"max\":{\"cpu\":\"4\"}}]}}",
-		 201, NULL, &r);
+	j = tcall(t, "POST", LRS,
+		  "{\"metadata\":{\"name\":\"lr\"},\"spec\":{\"limits\":[{\"type\":\"Container\","
+		  "\"max\":{\"cpu\":\"2\"},\"min\":{\"memory\":\"64Mi\"}},{\"type\":\"Pod\","
+		  "\"max\":{\"cpu\":\"4\"}}]}}",
+		  201, NULL, &r);
 	assert_string_equal(tstr(j, "spec.limits[0].default.cpu"), "2");
 	assert_string_equal(tstr(j, "spec.limits[0].defaultRequest.cpu"), "2");
 	assert_string_equal(tstr(j, "spec.limits[0].defaultRequest.memory"), "64Mi");
@@ -304,64 +281,67 @@ static void test_limitrange_validation(void **state)
 {
 	struct tsrv *t = *state;
 
-	expect(t, "POST", LRS,
-	       "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"limits\":[{\"type\":\"Container\","
-	       "\"min\":{\"cpu\":\"500m\"},\"max\":{\"cpu\":\"100m\"},\"default\":{\"cpu\":"
-	       "\"100m\"}}]}}",
-	       422,
-	       "LimitRange \"a\" is invalid: [spec.limits[0].min[cpu]: Invalid value: "
-	       "resource.Quantity{i:resource.int64Amount{value:500, scale:-3}, "
-	       "d:resource.infDecAmount{Dec:(*inf.Dec)(nil)}, s:\"500m\", Format:\"DecimalSI\"}: "
-	       "min value 500m is greater than max value 100m, spec.limits[0].defaultRequest[cpu]: "
-	       "Invalid value: resource.Quantity{i:resource.int64Amount{value:100, scale:-3}, "
-	       "d:resource.infDecAmount{Dec:(*inf.Dec)(nil)}, s:\"100m\", Format:\"DecimalSI\"}: "
-	       "min value 500m is greater than default request value 100m, "
-	       "spec.limits[0].default[cpu]: Invalid value: "
-	       "resource.Quantity{i:resource.int64Amount{value:500, scale:-3}, "
-	       "d:resource.infDecAmount{Dec:(*inf.Dec)(nil)}, s:\"500m\", Format:\"DecimalSI\"}: "
-	       "min value 500m is greater than default value 100m]");
-	expect(t, "POST", LRS,
-	       "{\"metadata\":{\"name\":\"b\"},\"spec\":{\"limits\":[{\"type\":\"Pod\","
-	       "\"max\":{\"memory\":\"1Gi\"},\"default\":{\"memory\":\"1Gi\"}}]}}",
-	       422,
-	       "LimitRange \"b\" is invalid: spec.limits[0].default: Forbidden: may not be "
-	       "specified when `type` is 'Pod'");
-	expect(t, "POST", LRS,
-	       "{\"metadata\":{\"name\":\"c\"},\"spec\":{\"limits\":[{\"type\":"
-	       "\"PersistentVolumeClaim\",\"max\":{\"cpu\":\"1\"}}]}}",
-	       422,
-	       "LimitRange \"c\" is invalid: spec.limits[0].limits: Required value: either minimum "
-	       "or maximum storage value is required, but neither was provided");
-	expect(t, "POST", LRS,
-	       "{\"metadata\":{\"name\":\"d\"},\"spec\":{\"limits\":[{\"type\":\"Node\"}]}}", 422,
-	       "LimitRange \"d\" is invalid: spec.limits[0].type: Invalid value: \"Node\": must be "
-	       "a standard limit type or fully qualified");
-	expect(t, "POST", LRS,
-	       "{\"metadata\":{\"name\":\"d2\"},\"spec\":{\"limits\":[{\"type\":"
-	       "\"example.com/gpu\"}]}}",
-	       201, NULL);
-	expect(t, "POST", LRS,
-	       "{\"metadata\":{\"name\":\"e\"},\"spec\":{\"limits\":[{\"type\":\"Container\"},"
-	       "{\"type\":\"Container\"}]}}",
-	       422,
-	       "LimitRange \"e\" is invalid: spec.limits[1].type: Duplicate value: \"Container\"");
-	expect(t, "POST", LRS,
-	       "{\"metadata\":{\"name\":\"f\"},\"spec\":{\"limits\":[{\"type\":\"Container\","
-	       "\"max\":{\"storage\":\"1Gi\"}}]}}",
-	       422,
-	       "LimitRange \"f\" is invalid: [spec.limits[0].max[storage]: Invalid value: "
-	       "\"storage\": must be a standard resource for containers, "
-	       "spec.limits[0].default[storage]: Invalid value: \"storage\": must be a standard "
-	       "resource for containers, spec.limits[0].defaultRequest[storage]: Invalid value: "
-	       "\"storage\": must be a standard resource for containers]");
-	expect(t, "POST", LRS,
-	       "{\"metadata\":{\"name\":\"g\"},\"spec\":{\"limits\":[{\"type\":\"Container\","
-	       "\"maxLimitRequestRatio\":{\"cpu\":\"500m\"}}]}}",
-	       422,
-	       "LimitRange \"g\" is invalid: spec.limits[0].maxLimitRequestRatio[cpu]: Invalid "
-	       "value: resource.Quantity{i:resource.int64Amount{value:500, scale:-3}, "
-	       "d:resource.infDecAmount{Dec:(*inf.Dec)(nil)}, s:\"500m\", Format:\"DecimalSI\"}: "
-	       "ratio 500m is less than 1");
+	texpect(
+	    t, "POST", LRS,
+	    "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"limits\":[{\"type\":\"Container\","
+	    "\"min\":{\"cpu\":\"500m\"},\"max\":{\"cpu\":\"100m\"},\"default\":{\"cpu\":"
+	    "\"100m\"}}]}}",
+	    422,
+	    "LimitRange \"a\" is invalid: [spec.limits[0].min[cpu]: Invalid value: "
+	    "resource.Quantity{i:resource.int64Amount{value:500, scale:-3}, "
+	    "d:resource.infDecAmount{Dec:(*inf.Dec)(nil)}, s:\"500m\", Format:\"DecimalSI\"}: "
+	    "min value 500m is greater than max value 100m, spec.limits[0].defaultRequest[cpu]: "
+	    "Invalid value: resource.Quantity{i:resource.int64Amount{value:100, scale:-3}, "
+	    "d:resource.infDecAmount{Dec:(*inf.Dec)(nil)}, s:\"100m\", Format:\"DecimalSI\"}: "
+	    "min value 500m is greater than default request value 100m, "
+	    "spec.limits[0].default[cpu]: Invalid value: "
+	    "resource.Quantity{i:resource.int64Amount{value:500, scale:-3}, "
+	    "d:resource.infDecAmount{Dec:(*inf.Dec)(nil)}, s:\"500m\", Format:\"DecimalSI\"}: "
+	    "min value 500m is greater than default value 100m]");
+	texpect(t, "POST", LRS,
+		"{\"metadata\":{\"name\":\"b\"},\"spec\":{\"limits\":[{\"type\":\"Pod\","
+		"\"max\":{\"memory\":\"1Gi\"},\"default\":{\"memory\":\"1Gi\"}}]}}",
+		422,
+		"LimitRange \"b\" is invalid: spec.limits[0].default: Forbidden: may not be "
+		"specified when `type` is 'Pod'");
+	texpect(
+	    t, "POST", LRS,
+	    "{\"metadata\":{\"name\":\"c\"},\"spec\":{\"limits\":[{\"type\":"
+	    "\"PersistentVolumeClaim\",\"max\":{\"cpu\":\"1\"}}]}}",
+	    422,
+	    "LimitRange \"c\" is invalid: spec.limits[0].limits: Required value: either minimum "
+	    "or maximum storage value is required, but neither was provided");
+	texpect(
+	    t, "POST", LRS,
+	    "{\"metadata\":{\"name\":\"d\"},\"spec\":{\"limits\":[{\"type\":\"Node\"}]}}", 422,
+	    "LimitRange \"d\" is invalid: spec.limits[0].type: Invalid value: \"Node\": must be "
+	    "a standard limit type or fully qualified");
+	texpect(t, "POST", LRS,
+		"{\"metadata\":{\"name\":\"d2\"},\"spec\":{\"limits\":[{\"type\":"
+		"\"example.com/gpu\"}]}}",
+		201, NULL);
+	texpect(t, "POST", LRS,
+		"{\"metadata\":{\"name\":\"e\"},\"spec\":{\"limits\":[{\"type\":\"Container\"},"
+		"{\"type\":\"Container\"}]}}",
+		422,
+		"LimitRange \"e\" is invalid: spec.limits[1].type: Duplicate value: \"Container\"");
+	texpect(t, "POST", LRS,
+		"{\"metadata\":{\"name\":\"f\"},\"spec\":{\"limits\":[{\"type\":\"Container\","
+		"\"max\":{\"storage\":\"1Gi\"}}]}}",
+		422,
+		"LimitRange \"f\" is invalid: [spec.limits[0].max[storage]: Invalid value: "
+		"\"storage\": must be a standard resource for containers, "
+		"spec.limits[0].default[storage]: Invalid value: \"storage\": must be a standard "
+		"resource for containers, spec.limits[0].defaultRequest[storage]: Invalid value: "
+		"\"storage\": must be a standard resource for containers]");
+	texpect(t, "POST", LRS,
+		"{\"metadata\":{\"name\":\"g\"},\"spec\":{\"limits\":[{\"type\":\"Container\","
+		"\"maxLimitRequestRatio\":{\"cpu\":\"500m\"}}]}}",
+		422,
+		"LimitRange \"g\" is invalid: spec.limits[0].maxLimitRequestRatio[cpu]: Invalid "
+		"value: resource.Quantity{i:resource.int64Amount{value:500, scale:-3}, "
+		"d:resource.infDecAmount{Dec:(*inf.Dec)(nil)}, s:\"500m\", Format:\"DecimalSI\"}: "
+		"ratio 500m is less than 1");
 }
 
 #define DEFAULTS_LR                                                                            \
@@ -376,12 +356,12 @@ static void test_limitranger_defaults(void **state)
 	struct tresp r;
 	struct jv *j;
 
-	expect(t, "POST", LRS, DEFAULTS_LR, 201, NULL);
-	j = call(t, "POST", PODS,
-		 "{\"metadata\":{\"name\":\"web\"},\"spec\":{\"initContainers\":[{\"name\":"
-		 "\"init\",\"image\":\"busybox:1\"}],\"containers\":[{\"name\":\"web\",\"image\":"
-		 "\"nginx:1\",\"resources\":{\"limits\":{\"memory\":\"1Gi\"}}}]}}",
-		 201, NULL, &r);
+	texpect(t, "POST", LRS, DEFAULTS_LR, 201, NULL);
+	j = tcall(t, "POST", PODS,
+		  "{\"metadata\":{\"name\":\"web\"},\"spec\":{\"initContainers\":[{\"name\":"
+		  "\"init\",\"image\":\"busybox:1\"}],\"containers\":[{\"name\":\"web\",\"image\":"
+		  "\"nginx:1\",\"resources\":{\"limits\":{\"memory\":\"1Gi\"}}}]}}",
+		  201, NULL, &r);
 	assert_string_equal(tstr(j, "spec.containers[0].resources.limits.cpu"), "500m");
 	/* SetDefaults_Pod copied the limit into the request before LimitRanger ran */
 	assert_string_equal(tstr(j, "spec.containers[0].resources.limits.memory"), "1Gi");
@@ -398,7 +378,7 @@ static void test_limitranger_defaults(void **state)
 	assert_string_equal(tstr(j, "status.qosClass"), "Burstable");
 	tresp_free(&r);
 	/* another namespace has no LimitRange */
-	j = call(t, "POST", "/api/v1/namespaces/kube-public/pods", POD("bare", ""), 201, NULL, &r);
+	j = tcall(t, "POST", "/api/v1/namespaces/kube-public/pods", POD("bare", ""), 201, NULL, &r);
 	assert_null(jv_path(j, "spec.containers[0].resources.limits"));
 	assert_null(jv_path(j, "metadata.annotations"));
 	tresp_free(&r);
@@ -409,73 +389,73 @@ static void test_limitranger_limits(void **state)
 {
 	struct tsrv *t = *state;
 
-	expect(t, "POST", LRS,
-	       "{\"metadata\":{\"name\":\"bounds\"},\"spec\":{\"limits\":[{\"type\":\"Container\","
-	       "\"min\":{\"cpu\":\"100m\"},\"max\":{\"cpu\":\"1\"},\"maxLimitRequestRatio\":{"
-	       "\"cpu\":\"4\"}},{\"type\":\"Pod\",\"max\":{\"memory\":\"1Gi\"}}]}}",
-	       201, NULL);
+	texpect(t, "POST", LRS,
+		"{\"metadata\":{\"name\":\"bounds\"},\"spec\":{\"limits\":[{\"type\":\"Container\","
+		"\"min\":{\"cpu\":\"100m\"},\"max\":{\"cpu\":\"1\"},\"maxLimitRequestRatio\":{"
+		"\"cpu\":\"4\"}},{\"type\":\"Pod\",\"max\":{\"memory\":\"1Gi\"}}]}}",
+		201, NULL);
 	/* minConstraint */
-	expect(t, "POST", PODS,
-	       POD_RES("small", "{\"requests\":{\"cpu\":\"50m\"},\"limits\":{\"cpu\":\"100m\","
-				"\"memory\":\"64Mi\"}}"),
-	       403,
-	       "pods \"small\" is forbidden: minimum cpu usage per Container is 100m, but request "
-	       "is 50m");
-	/* maxConstraint */
-	expect(t, "POST", PODS,
-	       POD_RES("big", "{\"requests\":{\"cpu\":\"1\"},\"limits\":{\"cpu\":\"2\","
-			      "\"memory\":\"64Mi\"}}"),
-	       403,
-	       "pods \"big\" is forbidden: maximum cpu usage per Container is 1, but limit is 2");
-	/* limitRequestRatioConstraint */
-	expect(t, "POST", PODS,
-	       POD_RES("bursty", "{\"requests\":{\"cpu\":\"200m\"},\"limits\":{\"cpu\":\"1\","
+	texpect(t, "POST", PODS,
+		POD_RES("small", "{\"requests\":{\"cpu\":\"50m\"},\"limits\":{\"cpu\":\"100m\","
 				 "\"memory\":\"64Mi\"}}"),
-	       403,
-	       "pods \"bursty\" is forbidden: cpu max limit to request ratio per Container is 4, "
-	       "but provided ratio is 5.000000");
+		403,
+		"pods \"small\" is forbidden: minimum cpu usage per Container is 100m, but request "
+		"is 50m");
+	/* maxConstraint */
+	texpect(t, "POST", PODS,
+		POD_RES("big", "{\"requests\":{\"cpu\":\"1\"},\"limits\":{\"cpu\":\"2\","
+			       "\"memory\":\"64Mi\"}}"),
+		403,
+		"pods \"big\" is forbidden: maximum cpu usage per Container is 1, but limit is 2");
+	/* limitRequestRatioConstraint */
+	texpect(t, "POST", PODS,
+		POD_RES("bursty", "{\"requests\":{\"cpu\":\"200m\"},\"limits\":{\"cpu\":\"1\","
+				  "\"memory\":\"64Mi\"}}"),
+		403,
+		"pods \"bursty\" is forbidden: cpu max limit to request ratio per Container is 4, "
+		"but provided ratio is 5.000000");
 	/* the Pod item: the containers' limits add up */
-	expect(t, "POST", PODS,
-	       "{\"metadata\":{\"name\":\"pair\"},\"spec\":{\"containers\":[{\"name\":\"a\","
-	       "\"image\":\"x:1\",\"resources\":{\"limits\":{\"cpu\":\"200m\",\"memory\":"
-	       "\"600Mi\"}}},{\"name\":\"b\",\"image\":\"x:1\",\"resources\":{\"limits\":{\"cpu\":"
-	       "\"200m\",\"memory\":\"600Mi\"}}}]}}",
-	       403,
-	       "pods \"pair\" is forbidden: maximum memory usage per Pod is 1Gi, but limit is "
-	       "1200Mi");
+	texpect(t, "POST", PODS,
+		"{\"metadata\":{\"name\":\"pair\"},\"spec\":{\"containers\":[{\"name\":\"a\","
+		"\"image\":\"x:1\",\"resources\":{\"limits\":{\"cpu\":\"200m\",\"memory\":"
+		"\"600Mi\"}}},{\"name\":\"b\",\"image\":\"x:1\",\"resources\":{\"limits\":{\"cpu\":"
+		"\"200m\",\"memory\":\"600Mi\"}}}]}}",
+		403,
+		"pods \"pair\" is forbidden: maximum memory usage per Pod is 1Gi, but limit is "
+		"1200Mi");
 	/* nothing stated: the Container item's defaults (its max) pass, the Pod item has no
 	 * limit to check */
-	expect(t, "POST", PODS, POD("none", ""), 403,
-	       "pods \"none\" is forbidden: maximum memory usage per Pod is 1Gi.  No limit is "
-	       "specified");
+	texpect(t, "POST", PODS, POD("none", ""), 403,
+		"pods \"none\" is forbidden: maximum memory usage per Pod is 1Gi.  No limit is "
+		"specified");
 	/* several causes: utilerrors.NewAggregate's "[a, b]" */
-	expect(t, "POST", PODS,
-	       POD_RES("wild", "{\"requests\":{\"cpu\":\"50m\"},\"limits\":{\"cpu\":\"2\","
-			       "\"memory\":\"64Mi\"}}"),
-	       403,
-	       "pods \"wild\" is forbidden: [minimum cpu usage per Container is 100m, but request "
-	       "is 50m, maximum cpu usage per Container is 1, but limit is 2, cpu max limit to "
-	       "request ratio per Container is 4, but provided ratio is 40.000000]");
+	texpect(t, "POST", PODS,
+		POD_RES("wild", "{\"requests\":{\"cpu\":\"50m\"},\"limits\":{\"cpu\":\"2\","
+				"\"memory\":\"64Mi\"}}"),
+		403,
+		"pods \"wild\" is forbidden: [minimum cpu usage per Container is 100m, but request "
+		"is 50m, maximum cpu usage per Container is 1, but limit is 2, cpu max limit to "
+		"request ratio per Container is 4, but provided ratio is 40.000000]");
 	/* a validating refusal comes after the name was generated: it names the pod by it */
 	{
 		struct tresp r;
 		const char *m;
 
-		call(t, "POST", PODS,
-		     "{\"metadata\":{\"generateName\":\"gen-\"},\"spec\":{\"containers\":[{"
-		     "\"name\":\"web\",\"image\":\"nginx:1\",\"resources\":{\"limits\":{"
-		     "\"cpu\":\"2\",\"memory\":\"64Mi\"}}}]}}",
-		     403, NULL, &r);
+		tcall(t, "POST", PODS,
+		      "{\"metadata\":{\"generateName\":\"gen-\"},\"spec\":{\"containers\":[{"
+		      "\"name\":\"web\",\"image\":\"nginx:1\",\"resources\":{\"limits\":{"
+		      "\"cpu\":\"2\",\"memory\":\"64Mi\"}}}]}}",
+		      403, NULL, &r);
 		m = tstr(r.json, "message");
 		assert_true(strncmp(m, "pods \"gen-", 10) == 0 && strlen(m) > 16 && m[15] == '"');
 		assert_string_equal(m + 16, " is forbidden: maximum cpu usage per Container is 1, "
 					    "but limit is 2");
 		tresp_free(&r);
 	}
-	expect(t, "POST", PODS,
-	       POD_RES("fits", "{\"requests\":{\"cpu\":\"250m\"},\"limits\":{\"cpu\":\"1\","
-			       "\"memory\":\"512Mi\"}}"),
-	       201, NULL);
+	texpect(t, "POST", PODS,
+		POD_RES("fits", "{\"requests\":{\"cpu\":\"250m\"},\"limits\":{\"cpu\":\"1\","
+				"\"memory\":\"512Mi\"}}"),
+		201, NULL);
 }
 
 /* PersistentVolumeClaimValidateLimitFunc, on create and on update */
@@ -486,25 +466,25 @@ static void test_limitranger_claims(void **state)
 #define PVC(name, size)                                                                        \
 	"{\"metadata\":{\"name\":\"" name "\"},\"spec\":{\"accessModes\":[\"ReadWriteOnce\"]," \
 	"\"resources\":{\"requests\":{\"storage\":\"" size "\"}}}}"
-	expect(t, "POST", LRS,
-	       "{\"metadata\":{\"name\":\"storage\"},\"spec\":{\"limits\":[{\"type\":"
-	       "\"PersistentVolumeClaim\",\"min\":{\"storage\":\"1Gi\"},\"max\":{\"storage\":"
-	       "\"10Gi\"}}]}}",
-	       201, NULL);
-	expect(t, "POST", PVCS, PVC("tiny", "500Mi"), 403,
-	       "persistentvolumeclaims \"tiny\" is forbidden: minimum storage usage per "
-	       "PersistentVolumeClaim is 1Gi, but request is 500Mi");
-	expect(t, "POST", PVCS, PVC("huge", "20Gi"), 403,
-	       "persistentvolumeclaims \"huge\" is forbidden: maximum storage usage per "
-	       "PersistentVolumeClaim is 10Gi, but request is 20Gi");
-	expect(t, "POST", PVCS, PVC("ok", "5Gi"), 201, NULL);
+	texpect(t, "POST", LRS,
+		"{\"metadata\":{\"name\":\"storage\"},\"spec\":{\"limits\":[{\"type\":"
+		"\"PersistentVolumeClaim\",\"min\":{\"storage\":\"1Gi\"},\"max\":{\"storage\":"
+		"\"10Gi\"}}]}}",
+		201, NULL);
+	texpect(t, "POST", PVCS, PVC("tiny", "500Mi"), 403,
+		"persistentvolumeclaims \"tiny\" is forbidden: minimum storage usage per "
+		"PersistentVolumeClaim is 1Gi, but request is 500Mi");
+	texpect(t, "POST", PVCS, PVC("huge", "20Gi"), 403,
+		"persistentvolumeclaims \"huge\" is forbidden: maximum storage usage per "
+		"PersistentVolumeClaim is 10Gi, but request is 20Gi");
+	texpect(t, "POST", PVCS, PVC("ok", "5Gi"), 201, NULL);
 	/* only a bound claim's request may change (ValidatePersistentVolumeClaimUpdate runs
 	 * before the validating admission) */
-	expect(t, "PATCH", PVCS "/ok/status", "{\"status\":{\"phase\":\"Bound\"}}", 200, NULL);
-	expect(t, "PATCH", PVCS "/ok",
-	       "{\"spec\":{\"resources\":{\"requests\":{\"storage\":\"11Gi\"}}}}", 403,
-	       "persistentvolumeclaims \"ok\" is forbidden: maximum storage usage per "
-	       "PersistentVolumeClaim is 10Gi, but request is 11Gi");
+	texpect(t, "PATCH", PVCS "/ok/status", "{\"status\":{\"phase\":\"Bound\"}}", 200, NULL);
+	texpect(t, "PATCH", PVCS "/ok",
+		"{\"spec\":{\"resources\":{\"requests\":{\"storage\":\"11Gi\"}}}}", 403,
+		"persistentvolumeclaims \"ok\" is forbidden: maximum storage usage per "
+		"PersistentVolumeClaim is 10Gi, but request is 11Gi");
 #undef PVC
 }
 
@@ -517,11 +497,11 @@ static void test_default_tolerations_on_update(void **state)
 	struct tresp r;
 	const struct jv *tols;
 
-	expect(t, "POST", PODS, POD("tu", ""), 201, NULL);
+	texpect(t, "POST", PODS, POD("tu", ""), 201, NULL);
 	tols = jv_path(
-	    call(t, "PATCH", PODS "/tu",
-		 "{\"metadata\":{\"labels\":{\"a\":\"b\"}},\"spec\":{\"tolerations\":null}}", 200,
-		 NULL, &r),
+	    tcall(t, "PATCH", PODS "/tu",
+		  "{\"metadata\":{\"labels\":{\"a\":\"b\"}},\"spec\":{\"tolerations\":null}}", 200,
+		  NULL, &r),
 	    "spec.tolerations");
 	assert_non_null(tols);
 	assert_int_equal(tols->len, 2);
@@ -537,7 +517,7 @@ static void test_discovery(void **state)
 	struct jv *j;
 	int found = 0;
 
-	j = call(t, "GET", "/apis/scheduling.k8s.io/v1", NULL, 200, NULL, &r);
+	j = tcall(t, "GET", "/apis/scheduling.k8s.io/v1", NULL, 200, NULL, &r);
 	for (const struct jv *x = jv_first(jv_get(j, "resources")); x; x = x->next)
 		if (jv_is_str(jv_get(x, "name"), "priorityclasses")) {
 			assert_string_equal(tstr(x, "shortNames[0]"), "pc");
@@ -545,7 +525,7 @@ static void test_discovery(void **state)
 			found++;
 		}
 	tresp_free(&r);
-	j = call(t, "GET", "/api/v1", NULL, 200, NULL, &r);
+	j = tcall(t, "GET", "/api/v1", NULL, 200, NULL, &r);
 	for (const struct jv *x = jv_first(jv_get(j, "resources")); x; x = x->next)
 		if (jv_is_str(jv_get(x, "name"), "limitranges")) {
 			assert_string_equal(tstr(x, "shortNames[0]"), "limits");

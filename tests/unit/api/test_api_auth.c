@@ -28,57 +28,12 @@ struct env {
 	char ca[300], admin_token[128], node_crt[300], node_key[300];
 };
 
-static size_t sink(char *p, size_t sz, size_t n, void *arg)
-{
-	struct tresp *r = arg;
-	char *b = realloc(r->body, r->len + sz * n + 1);
-
-	assert_non_null(b);
-	memcpy(b + r->len, p, sz * n);
-	r->body = b;
-	r->len += sz * n;
-	b[r->len] = 0;
-	return sz * n;
-}
-
 /* One request as token (NULL: the node's certificate); returns the code, body in *body. */
 static long call(struct env *e, const char *token, const char *method, const char *path,
 		 const char *ctype, const char *body, char **out)
 {
-	CURL *c = curl_easy_init();
-	struct curl_slist *h = NULL;
-	struct tresp r = {0};
-	char url[512], hdr[256];
-	long code = 0;
-
-	assert_non_null(c);
-	snprintf(url, sizeof(url), "%s%s", e->t.base, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CAINFO, e->ca);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	if (token) {
-		snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", token);
-		h = curl_slist_append(h, hdr);
-	} else {
-		curl_easy_setopt(c, CURLOPT_SSLCERT, e->node_crt);
-		curl_easy_setopt(c, CURLOPT_SSLKEY, e->node_key);
-	}
-	snprintf(hdr, sizeof(hdr), "Content-Type: %s", ctype ? ctype : "application/json");
-	h = curl_slist_append(h, hdr);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	if (body)
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-	assert_int_equal(curl_easy_perform(c), CURLE_OK);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	if (out)
-		*out = r.body ? r.body : strdup("");
-	else
-		free(r.body);
-	return code;
+	return ttls_call(e->t.base, e->ca, token, e->node_crt, e->node_key, method, path, ctype,
+			 body, out);
 }
 
 static void expect(struct env *e, const char *token, const char *method, const char *path,
@@ -128,44 +83,6 @@ static void token_secret(struct env *e, const char *id, const char *secret, cons
 	free(bu);
 	free(bg);
 	free(be);
-}
-
-/* A CSR object (JSON) for a kubelet client certificate of node n, made here with GnuTLS,
- * whose spec names another requester (the server puts its own). */
-static char *kubelet_csr(const char *name, const char *n)
-{
-	gnutls_x509_privkey_t k;
-	gnutls_x509_crq_t q;
-	gnutls_datum_t der, pem, b;
-	char cn[64], *json;
-
-	snprintf(cn, sizeof(cn), "system:node:%s", n);
-	assert_true(gnutls_x509_privkey_init(&k) >= 0);
-	assert_true(gnutls_x509_privkey_generate(k, GNUTLS_PK_ECDSA,
-						 GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1),
-						 0) >= 0);
-	assert_true(gnutls_x509_crq_init(&q) >= 0);
-	gnutls_x509_crq_set_dn_by_oid(q, GNUTLS_OID_X520_ORGANIZATION_NAME, 0, "system:nodes", 12);
-	gnutls_x509_crq_set_dn_by_oid(q, GNUTLS_OID_X520_COMMON_NAME, 0, cn, (unsigned)strlen(cn));
-	assert_true(gnutls_x509_crq_set_key(q, k) >= 0);
-	assert_true(gnutls_x509_crq_sign2(q, k, GNUTLS_DIG_SHA256, 0) >= 0);
-	assert_true(gnutls_x509_crq_export2(q, GNUTLS_X509_FMT_DER, &der) >= 0);
-	assert_true(gnutls_pem_base64_encode2("CERTIFICATE REQUEST", &der, &pem) >= 0);
-	assert_true(gnutls_base64_encode2(&pem, &b) >= 0);
-	assert_true(asprintf(&json,
-			     "{\"apiVersion\":\"certificates.k8s.io/v1\",\"kind\":"
-			     "\"CertificateSigningRequest\",\"metadata\":{\"name\":\"%s\"},"
-			     "\"spec\":{\"username\":\"admin\",\"groups\":[\"system:masters\"],"
-			     "\"signerName\":\"kubernetes.io/kube-apiserver-client-kubelet\","
-			     "\"usages\":[\"digital signature\",\"client auth\"],"
-			     "\"request\":\"%.*s\"}}",
-			     name, (int)b.size, (const char *)b.data) > 0);
-	gnutls_free(der.data);
-	gnutls_free(pem.data);
-	gnutls_free(b.data);
-	gnutls_x509_crq_deinit(q);
-	gnutls_x509_privkey_deinit(k);
-	return json;
 }
 
 static void write_datum(const char *path, const gnutls_datum_t *d)
@@ -293,7 +210,7 @@ static void test_bootstrap_tokens(void **state)
 	    422);
 	assert_non_null(strstr(out, "PEM block type must be CERTIFICATE REQUEST"));
 	free(out);
-	body = kubelet_csr("n1", "n1");
+	body = tkubelet_csr("n1", "n1");
 	expect(e, "abcdef.0123456789abcdef", "POST",
 	       "/apis/certificates.k8s.io/v1/certificatesigningrequests", body, 201, NULL);
 	free(body);

@@ -839,6 +839,71 @@ static void test_job_labels_from_template(void **state)
 	tresp_free(&r);
 }
 
+/* kubectl get -A --field-selector metadata.name=X: the name in every namespace (the list
+ * across namespaces cannot read one key); in one namespace, that one. */
+static void test_name_selector_all_namespaces(void **state)
+{
+	struct tsrv *t = *state;
+	struct tresp r;
+	struct jv *j;
+
+	tpost(t, "/api/v1/namespaces", "{\"metadata\":{\"name\":\"fsa\"}}", 201, &r);
+	tresp_free(&r);
+	tpost(t, "/api/v1/namespaces", "{\"metadata\":{\"name\":\"fsb\"}}", 201, &r);
+	tresp_free(&r);
+	tpost(t, "/api/v1/namespaces/fsa/configmaps", "{\"metadata\":{\"name\":\"same\"}}", 201,
+	      &r);
+	tresp_free(&r);
+	tpost(t, "/api/v1/namespaces/fsb/configmaps", "{\"metadata\":{\"name\":\"same\"}}", 201,
+	      &r);
+	tresp_free(&r);
+	j = tget(t, "/api/v1/configmaps?fieldSelector=metadata.name%3Dsame", 200, &r);
+	assert_int_equal(jv_get(j, "items")->len, 2);
+	tresp_free(&r);
+	j = tget(t, "/api/v1/namespaces/fsb/configmaps?fieldSelector=metadata.name%3Dsame", 200,
+		 &r);
+	assert_int_equal(jv_get(j, "items")->len, 1);
+	assert_string_equal(tstr(jv_get(j, "items")->head, "metadata.namespace"), "fsb");
+	tresp_free(&r);
+}
+
+/* A field selector reads an absent field as kube's GetAttrs formats its Go zero value:
+ * spec.unschedulable=false finds a node that does not set it, spec.hostNetwork=false a pod. */
+static void test_field_selector_absent_bool(void **state)
+{
+	struct tsrv *t = *state;
+	struct tresp r;
+	struct jv *j;
+
+	tpost(t, "/api/v1/nodes", "{\"metadata\":{\"name\":\"fsel-n\"}}", 201, &r);
+	tresp_free(&r);
+	j = tget(t, "/api/v1/nodes?fieldSelector=spec.unschedulable%3Dfalse,metadata.name%3Dfsel-n",
+		 200, &r);
+	assert_int_equal(jv_get(j, "items")->len, 1);
+	tresp_free(&r);
+	j = tget(t, "/api/v1/nodes?fieldSelector=spec.unschedulable%3Dtrue,metadata.name%3Dfsel-n",
+		 200, &r);
+	assert_int_equal(jv_get(j, "items")->len, 0);
+	tresp_free(&r);
+	tpost(t, "/api/v1/namespaces/default/pods",
+	      "{\"metadata\":{\"name\":\"fsel-p\"},\"spec\":{\"containers\":[{\"name\":\"c\","
+	      "\"image\":\"i\"}]}}",
+	      201, &r);
+	tresp_free(&r);
+	j = tget(t,
+		 "/api/v1/namespaces/default/pods?fieldSelector=spec.hostNetwork%3Dfalse,"
+		 "metadata.name%3Dfsel-p",
+		 200, &r);
+	assert_int_equal(jv_get(j, "items")->len, 1);
+	tresp_free(&r);
+	j = tget(t,
+		 "/api/v1/namespaces/default/pods?fieldSelector=spec.hostNetwork!%3Dfalse,"
+		 "metadata.name%3Dfsel-p",
+		 200, &r);
+	assert_int_equal(jv_get(j, "items")->len, 0);
+	tresp_free(&r);
+}
+
 /* A streamed list with items larger than a chunk: they go out across chunks, whole. */
 static void test_list_stream_big_items(void **state)
 {
@@ -900,6 +965,8 @@ int main(void)
 	    cmocka_unit_test(test_pod_admission_details),
 	    cmocka_unit_test(test_kubernetes_service_port),
 	    cmocka_unit_test(test_job_labels_from_template),
+	    cmocka_unit_test(test_name_selector_all_namespaces),
+	    cmocka_unit_test(test_field_selector_absent_bool),
 	};
 
 	return cmocka_run_group_tests(tests, tsrv_group_setup, tsrv_group_teardown);

@@ -452,8 +452,12 @@ static void test_role_binding(void **state)
 	    "\"metadata\":{\"name\":\"crb\"},\"roleRef\":{\"apiGroup\":"
 	    "\"rbac.authorization.k8s.io\",\"kind\":\"ClusterRole\",\"name\":\"view\"},"
 	    "\"subjects\":[{\"kind\":\"User\",\"name\":\"u\"}]}");
-	refused(t, crb, "{\"roleRef\":{\"kind\":\"Role\"}}",
-		"ClusterRoleBinding.rbac.authorization.k8s.io \"crb\"", 0, "roleRef", INVALID,
+	/* ValidateClusterRoleBindingUpdate: ValidateClusterRoleBinding's causes first (a
+	 * ClusterRoleBinding refers to a ClusterRole only), then the change */
+	refused(t, crb, "{\"roleRef\":{\"kind\":\"Role\"}}", NULL, 0, "roleRef.kind",
+		"FieldValueNotSupported",
+		"Unsupported value: \"Role\": supported values: \"ClusterRole\"");
+	refused(t, crb, "{\"roleRef\":{\"kind\":\"Role\"}}", NULL, 1, "roleRef", INVALID,
 		"Invalid value: rbac.RoleRef{APIGroup:\"rbac.authorization.k8s.io\", "
 		"Kind:\"Role\", Name:\"view\"}: cannot change roleRef");
 }

@@ -295,9 +295,13 @@ static void test_add_update_delete(void **state)
 	assert_false(f->seen.replaced);
 }
 
-/* The API server accepts a Service with two ports 80/TCP and a slice with an address that is
- * no IP; the decoder refuses both. Each is skipped, the rest applies, and an update that
+/* The API server accepts a Service whose targetPort name has 64 characters (kube-apiserver
+ * refuses it, IsValidPortName; drover's server does not check it yet) and a slice with an
+ * address that is no IP; the decoder refuses both. Each is skipped, the rest applies, and an update that
  * turns a good object bad leaves its last good state in place. */
+/* a port name the decoder refuses (64 characters: no room in svc_port.target_name) */
+#define LONG_PORT_NAME "p123456789012345678901234567890123456789012345678901234567890123"
+
 static void test_bad_object_skipped(void **state)
 {
 	struct fx *f = *state;
@@ -307,7 +311,7 @@ static void test_bad_object_skipped(void **state)
 
 	kc_make(f->k.c, kind_svc(), "default",
 		"{\"metadata\":{\"name\":\"dup\"},\"spec\":{\"clusterIP\":\"10.96.1.20\",\"ports\":"
-		"[{\"name\":\"a\",\"port\":80},{\"name\":\"b\",\"port\":80}]}}");
+		"[{\"name\":\"a\",\"port\":80,\"targetPort\":\"" LONG_PORT_NAME "\"}]}}");
 	svc(f, "web", "10.96.1.10", NULL);
 	slice(f, "web-1", "web", "10.0.0.1", NULL);
 	slice(f, "web-bad", "web", "10.0.0.x", NULL);
@@ -320,7 +324,7 @@ static void test_bad_object_skipped(void **state)
 	err = kc_update(f->k.c, kind_svc(), "default", NULL,
 			J(d, "{\"metadata\":{\"name\":\"web\"},\"spec\":{\"clusterIP\":"
 			     "\"10.96.1.10\",\"ports\":[{\"name\":\"http\",\"port\":80,"
-			     "\"targetPort\":\"web\"},{\"name\":\"x\",\"port\":80}]}}"),
+			     "\"targetPort\":\"" LONG_PORT_NAME "\"}]}}"),
 			NULL, NULL, &st);
 	assert_int_equal(err, 0);
 	slice(f, "web-2", "web", "10.0.0.2", NULL);

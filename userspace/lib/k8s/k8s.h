@@ -93,6 +93,9 @@ struct k8s_parse_opts {
 	/* Expected type (e.g. of an API request body), or NULL. With a type, apiVersion and
 	 * kind may be absent; when present they must name a kind of this type. */
 	const struct k8s_type *type;
+	/* With no type: the document is of a kind without a generated schema (a custom
+	 * resource's), whose apiVersion and kind the caller checks; it is read as plain YAML. */
+	bool untyped;
 	unsigned checks; /* enum k8s_check_flags */
 	/* A parser kept from one call to the next, or NULL: for many small inputs parsed one
 	 * after another (a manifest's documents one by one), libfyaml's parser and diagnostics

@@ -607,6 +607,8 @@ static int handle_object(struct pctx *p, struct fy_document **docp, struct fy_no
 		return fail_at(p, n, prefix, "", K8S_REASON_TYPE_INVALID,
 			       "Invalid value: a Kubernetes object must be a mapping "
 			       "(with apiVersion and kind)");
+	if (depth == 0 && !want && p->opts->untyped)
+		return deliver(p, docp, n, NULL, NULL, false);
 	err = find_kind(p, n, prefix, want, want_kind, &kind);
 	if (err)
 		return note_identity(p, n, err);

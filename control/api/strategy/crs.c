@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * crs: custom resources' strategy: their CRD version's openAPIV3Schema (a structural schema)
+ * applied as apiextensions-apiserver 1.32 applies it to each write — defaulting
+ * (pkg/apiserver/schema/defaulting: Default: a property's default where it is absent), pruning
+ * (pkg/apiserver/schema/pruning: Prune: fields the schema does not name go, unless
+ * x-kubernetes-preserve-unknown-fields; apiVersion, kind and metadata at the root stay), and
+ * validation (pkg/apiserver/validation through kube-openapi's validate, its errors converted
+ * by ConvertToFieldError): type (nullable honoured; x-kubernetes-int-or-string), required,
+ * enum, minimum/maximum (exclusive too), minLength/maxLength, pattern, each with
+ * kube-openapi's message ("<path> in body must be of type integer: \"string\"").
+ * Patterns are ECMA-262 in Kubernetes (Go's regexp here); POSIX extended regexes read the
+ * common ones the same.
+ */
+#include <math.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_strategy.h"
+#include "registry.h"
+
+#define MAX_DEPTH 64
+
+static bool is_true(const struct jv *v)
+{
+	return v && v->type == JV_TRUE;
+}
+
+static bool key_is(const struct jv *m, const char *k)
+{
+	return m->klen == strlen(k) && memcmp(m->key, k, m->klen) == 0;
+}
+
+/* apiVersion, kind and metadata of the object itself: the server's, not the schema's */
+static bool meta_member(const struct jv *m)
+{
+	return key_is(m, "apiVersion") || key_is(m, "kind") || key_is(m, "metadata");
+}
+
+static void child_path(char *out, size_t len, const char *path, const char *key, size_t klen)
+{
+	snprintf(out, len, "%s%s%.*s", path, path[0] ? "." : "", (int)klen, key);
+}
+
+/* ---- defaulting and pruning ---- */
+
+/* Default: absent properties of v (and of what it holds) take their schema's default. */
+static void defaults(struct api_admit *a, struct jv *v, const struct jv *s, int depth)
+{
+	const struct jv *props = jv_get(s, "properties"), *addl = jv_get(s, "additionalProperties");
+
+	if (!v || !s || depth > MAX_DEPTH)
+		return;
+	if (v->type == JV_ARRAY) {
+		for (struct jv *i = v->head; i; i = i->next)
+			defaults(a, i, jv_get(s, "items"), depth + 1);
+		return;
+	}
+	if (v->type != JV_OBJECT)
+		return;
+	for (const struct jv *p = jv_first(props); p; p = p->next) {
+		const struct jv *def = jv_get(p, "default");
+
+		if (def && !jv_getn(v, p->key, p->klen))
+			jv_setn(a->d, v, p->key, p->klen, jv_copy(a->d, def));
+	}
+	for (struct jv *m = v->head; m; m = m->next) {
+		const struct jv *ms = jv_getn(props, m->key, m->klen);
+
+		defaults(a, m, ms ? ms : (addl && addl->type == JV_OBJECT ? addl : NULL),
+			 depth + 1);
+	}
+}
+
+struct unknown {
+	bool remove;
+	void (*fn)(void *arg, const char *path);
+	void *arg;
+};
+
+static void unknown(const struct unknown *u, struct jv *v, const struct jv *s, const char *path,
+		    bool root, int depth)
+{
+	const struct jv *props = jv_get(s, "properties"), *addl = jv_get(s, "additionalProperties");
+	bool keep = is_true(jv_get(s, "x-kubernetes-preserve-unknown-fields"));
+	char cp[512];
+	size_t i = 0;
+
+	if (!v || !s || depth > MAX_DEPTH)
+		return;
+	if (v->type == JV_ARRAY) {
+		for (struct jv *it = v->head; it; it = it->next, i++) {
+			snprintf(cp, sizeof(cp), "%s[%zu]", path, i);
+			unknown(u, it, jv_get(s, "items"), cp, false, depth + 1);
+		}
+		return;
+	}
+	if (v->type != JV_OBJECT)
+		return;
+	for (struct jv *m = v->head, *prev = NULL, *next; m; m = next) {
+		const struct jv *ms = jv_getn(props, m->key, m->klen);
+
+		next = m->next;
+		if (root && meta_member(m)) {
+			prev = m;
+			continue;
+		}
+		child_path(cp, sizeof(cp), path, m->key, m->klen);
+		if (!ms && addl && addl->type == JV_OBJECT)
+			ms = addl;
+		if (!ms && !keep && !is_true(addl)) {
+			if (u->fn)
+				u->fn(u->arg, cp);
+			if (u->remove) {
+				jv_unlink(v, prev, m);
+				continue;
+			}
+		}
+		unknown(u, m, ms, cp, false, depth + 1);
+		prev = m;
+	}
+}
+
+void api_crs_unknown_fields(struct jv *obj, const struct jv *schema, bool remove,
+			    void (*fn)(void *arg, const char *path), void *arg)
+{
+	struct unknown u = {.remove = remove, .fn = fn, .arg = arg};
+
+	unknown(&u, obj, schema, "", true, 0);
+}
+
+/* ---- validation ---- */
+
+static const char *type_of(const struct jv *v)
+{
+	int64_t i;
+
+	switch (v ? v->type : JV_NULL) {
+	case JV_STRING:
+		return "string";
+	case JV_NUMBER:
+		return jv_int(v, &i) == 0 ? "integer" : "number";
+	case JV_TRUE:
+	case JV_FALSE:
+		return "boolean";
+	case JV_OBJECT:
+		return "object";
+	case JV_ARRAY:
+		return "array";
+	default:
+		return "null";
+	}
+}
+
+static bool type_ok(const struct jv *v, const struct jv *s, const char *want)
+{
+	const char *got = type_of(v);
+
+	if (is_true(jv_get(s, "x-kubernetes-int-or-string")))
+		return strcmp(got, "integer") == 0 || strcmp(got, "string") == 0;
+	if (!want)
+		return true;
+	if (strcmp(want, "number") == 0)
+		return strcmp(got, "integer") == 0 || strcmp(got, "number") == 0;
+	return strcmp(got, want) == 0;
+}
+
+/* The value as field.Invalid prints it: strings quoted, numbers and the rest bare. */
+static void value_text(const struct jv *v, char *out, size_t len)
+{
+	if (v && v->type == JV_STRING)
+		snprintf(out, len, "\"%.*s\"", (int)(v->len < 200 ? v->len : 200), v->s);
+	else if (v && v->type == JV_NUMBER)
+		snprintf(out, len, "%.*s", (int)(v->len < 60 ? v->len : 60), v->s);
+	else
+		snprintf(out, len, "%s", v && v->type == JV_TRUE ? "true" : "false");
+}
+
+static double num(const struct jv *v)
+{
+	return v && v->type == JV_NUMBER ? strtod(v->s, NULL) : NAN;
+}
+
+static void check_enum(struct api_admit *a, const struct jv *v, const struct jv *en,
+		       const char *path)
+{
+	char buf[1024], one[256];
+	size_t off = 0;
+
+	for (const struct jv *e = jv_first(en); e; e = e->next)
+		if (jv_equal(v, e))
+			return;
+	buf[0] = 0;
+	for (const struct jv *e = jv_first(en); e && off < sizeof(buf); e = e->next) {
+		value_text(e, one, sizeof(one));
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s", off ? ", " : "", one);
+	}
+	value_text(v, one, sizeof(one));
+	api_cause(a, path, K8S_REASON_NOT_SUPPORTED, "Unsupported value: %s: supported values: %s",
+		  one, buf);
+}
+
+static void check_number(struct api_admit *a, const struct jv *v, const struct jv *s,
+			 const char *path)
+{
+	const struct jv *min = jv_get(s, "minimum"), *max = jv_get(s, "maximum");
+	double x = num(v);
+	char val[80];
+
+	value_text(v, val, sizeof(val));
+	if (min && min->type == JV_NUMBER) {
+		bool ex = is_true(jv_get(s, "exclusiveMinimum"));
+
+		if (ex ? x <= num(min) : x < num(min))
+			api_cause(a, path, K8S_REASON_INVALID,
+				  "Invalid value: %s: %s in body should be greater than %s%.*s",
+				  val, path, ex ? "" : "or equal to ", (int)min->len, min->s);
+	}
+	if (max && max->type == JV_NUMBER) {
+		bool ex = is_true(jv_get(s, "exclusiveMaximum"));
+
+		if (ex ? x >= num(max) : x > num(max))
+			api_cause(a, path, K8S_REASON_INVALID,
+				  "Invalid value: %s: %s in body should be less than %s%.*s", val,
+				  path, ex ? "" : "or equal to ", (int)max->len, max->s);
+	}
+}
+
+/* The characters of a UTF-8 string (kube-openapi counts runes). */
+static size_t runes(const struct jv *v)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < v->len; i++)
+		n += ((unsigned char)v->s[i] & 0xc0) != 0x80;
+	return n;
+}
+
+static void check_string(struct api_admit *a, const struct jv *v, const struct jv *s,
+			 const char *path)
+{
+	int64_t lim;
+	const char *pat = jv_path_str(s, "pattern");
+	char val[256];
+
+	value_text(v, val, sizeof(val));
+	if (jv_path_int(s, "minLength", &lim) == 0 && runes(v) < (size_t)lim)
+		api_cause(a, path, K8S_REASON_INVALID,
+			  "Invalid value: %s: %s in body should be at least %lld chars long", val,
+			  path, (long long)lim);
+	/* ConvertToFieldError: kube-openapi's TooLong becomes field.TooLong */
+	if (jv_path_int(s, "maxLength", &lim) == 0 && runes(v) > (size_t)lim)
+		api_cause(a, path, "FieldValueTooLong", "Too long: may not be more than %lld bytes",
+			  (long long)lim);
+	if (pat) {
+		regex_t re;
+		char *str = strndup(v->s, v->len);
+
+		if (str && regcomp(&re, pat, REG_EXTENDED | REG_NOSUB) == 0) {
+			if (regexec(&re, str, 0, NULL, 0) != 0)
+				api_cause(a, path, K8S_REASON_INVALID,
+					  "Invalid value: %s: %s in body should match '%s'", val,
+					  path, pat);
+			regfree(&re);
+		}
+		free(str);
+	}
+}
+
+static void check(struct api_admit *a, const struct jv *v, const struct jv *s, const char *path,
+		  bool root, int depth)
+{
+	const char *want = jv_path_str(s, "type");
+	const struct jv *en = jv_get(s, "enum"), *props = jv_get(s, "properties"),
+			*addl = jv_get(s, "additionalProperties");
+	char cp[512];
+	size_t i = 0;
+
+	if (!s || depth > MAX_DEPTH)
+		return;
+	if (!v || v->type == JV_NULL) {
+		if (is_true(jv_get(s, "nullable")) || !want)
+			return;
+		api_cause(a, path, K8S_REASON_TYPE_INVALID,
+			  "Invalid value: \"null\": %s in body must be of type %s: \"null\"", path,
+			  want);
+		return;
+	}
+	if (!type_ok(v, s, want)) {
+		api_cause(a, path, K8S_REASON_TYPE_INVALID,
+			  "Invalid value: \"%s\": %s in body must be of type %s: \"%s\"",
+			  type_of(v), path, want, type_of(v));
+		return;
+	}
+	if (en)
+		check_enum(a, v, en, path);
+	if (v->type == JV_NUMBER)
+		check_number(a, v, s, path);
+	else if (v->type == JV_STRING)
+		check_string(a, v, s, path);
+	else if (v->type == JV_ARRAY)
+		for (const struct jv *it = v->head; it; it = it->next, i++) {
+			snprintf(cp, sizeof(cp), "%s[%zu]", path, i);
+			check(a, it, jv_get(s, "items"), cp, false, depth + 1);
+		}
+	if (v->type != JV_OBJECT)
+		return;
+	for (const struct jv *r = jv_first(jv_get(s, "required")); r; r = r->next)
+		if (r->type == JV_STRING && !jv_getn(v, r->s, r->len)) {
+			child_path(cp, sizeof(cp), path, r->s, r->len);
+			api_cause_required(a, cp, NULL);
+		}
+	for (const struct jv *m = v->head; m; m = m->next) {
+		const struct jv *ms = jv_getn(props, m->key, m->klen);
+
+		if (root && meta_member(m))
+			continue;
+		if (!ms && addl && addl->type == JV_OBJECT)
+			ms = addl;
+		child_path(cp, sizeof(cp), path, m->key, m->klen);
+		check(a, m, ms, cp, false, depth + 1);
+	}
+}
+
+/* ---- the strategy ---- */
+
+static void cr_defaults(struct api_admit *a)
+{
+	const struct jv *s = reg_crd_schema(a->res);
+
+	if (!s)
+		return;
+	defaults(a, a->obj, s, 0);
+	api_crs_unknown_fields(a->obj, s, true, NULL, NULL);
+}
+
+static void cr_validate(struct api_admit *a)
+{
+	const struct jv *s = reg_crd_schema(a->res);
+
+	if (s)
+		check(a, a->obj, s, "", true, 0);
+}
+
+const struct api_strategy api_strategy_crs = {
+    .defaults = cr_defaults,
+    .validate = cr_validate,
+};

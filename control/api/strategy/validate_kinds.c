@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * validate_kinds: the validation of the kinds outside core's pod and service rules, with the
+ * field paths, wording and order of their pkg/apis/<group>/validation: Deployment strategies
+ * (apps ValidateDeploymentStrategy), NetworkPolicy ipBlocks (networking ValidateIPBlock),
+ * Ingress hosts and paths (networking validateIngressRules/validateHTTPIngressPath),
+ * ResourceQuota resource names (core ValidateResourceQuotaResourceName), role bindings' roleRef
+ * and subjects (rbac ValidateRoleBinding/ValidateClusterRoleBinding/ValidateRoleBindingSubject),
+ * PodDisruptionBudgets (policy ValidatePodDisruptionBudgetSpec) and HPAs (autoscaling
+ * validateHorizontalPodAutoscalerSpec).
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_selector.h"
+#include "kinds.h"
+
+#define EACH(it, arr)                                                                   \
+	for (struct jv *it = (arr) && (arr)->type == JV_ARRAY ? (arr)->head : NULL; it; \
+	     it = it->next)
+
+/* ---- apps: ValidateDeploymentStrategy ---- */
+
+void api_validate_deployment_strategy(struct api_admit *a)
+{
+	const struct jv *st = jv_path(a->obj, "spec.strategy");
+	const struct jv *ru = jv_get(st, "rollingUpdate");
+
+	if (jv_is_str(jv_get(st, "type"), "Recreate") && ru && ru->type != JV_NULL)
+		api_cause_forbidden(a, "spec.strategy.rollingUpdate",
+				    "may not be specified when strategy `type` is 'Recreate'");
+}
+
+/* ---- networking: NetworkPolicy ---- */
+
+/* netutils.ParseCIDRSloppy: an address (IPv4 with leading zeros allowed) and a prefix length
+ * within its family; the network and its length into net/bits when they are not NULL. */
+static bool parse_cidr(const char *s, unsigned char net[16], int *bits, int *family)
+{
+	char ip[64], *end;
+	const char *slash = strchr(s, '/');
+	unsigned char buf[16];
+	long n;
+
+	if (!slash || (size_t)(slash - s) >= sizeof(ip) || !slash[1])
+		return false;
+	memcpy(ip, s, (size_t)(slash - s));
+	ip[slash - s] = 0;
+	n = strtol(slash + 1, &end, 10);
+	if (*end || slash[1] < '0' || slash[1] > '9')
+		return false;
+	if (inet_pton(AF_INET, ip, buf) == 1) {
+		*family = AF_INET;
+		if (n > 32)
+			return false;
+	} else if (inet_pton(AF_INET6, ip, buf) == 1) {
+		*family = AF_INET6;
+		if (n > 128)
+			return false;
+	} else {
+		return false;
+	}
+	if (net)
+		memcpy(net, buf, 16);
+	*bits = (int)n;
+	return true;
+}
+
+static bool prefix_contains(const unsigned char *net, int bits, const unsigned char *ip)
+{
+	for (int i = 0; i < bits; i++) {
+		unsigned char m = (unsigned char)(0x80 >> (i % 8));
+
+		if ((net[i / 8] & m) != (ip[i / 8] & m))
+			return false;
+	}
+	return true;
+}
+
+#define CIDR_MSG "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"
+
+static void validate_ip_block(struct api_admit *a, const struct jv *ipb, const char *path)
+{
+	const struct jv *cidr = jv_get(ipb, "cidr");
+	unsigned char net[16], ex[16];
+	int bits, ebits, fam, efam;
+	char f[512];
+	size_t i = 0;
+
+	snprintf(f, sizeof(f), "%.400s.cidr", path);
+	if (!cidr || cidr->type != JV_STRING || !cidr->len) {
+		api_cause_required(a, f, NULL);
+		return;
+	}
+	if (!parse_cidr(cidr->s, net, &bits, &fam)) {
+		api_cause_invalid(a, f, cidr, CIDR_MSG);
+		return;
+	}
+	EACH(e, jv_get(ipb, "except"))
+	{
+		snprintf(f, sizeof(f), "%.400s.except[%zu]", path, i++);
+		if (e->type != JV_STRING || !parse_cidr(e->s, ex, &ebits, &efam)) {
+			api_cause_invalid(a, f, e, CIDR_MSG);
+			continue;
+		}
+		if (efam != fam || !prefix_contains(net, bits, ex) || bits >= ebits)
+			api_cause_invalid(a, f, e, "must be a strict subset of `cidr`");
+	}
+}
+
+/* ValidateNetworkPolicySpec's peers: ingress[i].from[j] and egress[i].to[j] */
+void api_validate_networkpolicy(struct api_admit *a)
+{
+	static const char *const dirs[][2] = {{"ingress", "from"}, {"egress", "to"}};
+	char f[512];
+
+	for (size_t d = 0; d < 2; d++) {
+		size_t i = 0;
+
+		EACH(rule, jv_get(jv_get(a->obj, "spec"), dirs[d][0]))
+		{
+			size_t j = 0;
+
+			EACH(peer, jv_get(rule, dirs[d][1]))
+			{
+				const struct jv *ipb = jv_get(peer, "ipBlock");
+
+				snprintf(f, sizeof(f), "spec.%s[%zu].%s[%zu].ipBlock", dirs[d][0],
+					 i, dirs[d][1], j++);
+				if (ipb && ipb->type == JV_OBJECT)
+					validate_ip_block(a, ipb, f);
+			}
+			i++;
+		}
+	}
+}
+
+/* ---- networking: Ingress ---- */
+
+static void validate_ingress_path(struct api_admit *a, const struct jv *p, const char *path)
+{
+	static const char *const bad_seq[] = {"//", "/./", "/../", "%2f", "%2F"};
+	static const char *const bad_suffix[] = {"/..", "/."};
+	const char *type = jv_path_str(p, "pathType");
+	const struct jv *pv = jv_get(p, "path");
+	const char *s = pv && pv->type == JV_STRING ? pv->s : "";
+	struct jv empty = {.type = JV_STRING, .s = "", .len = 0};
+	char f[512];
+
+	snprintf(f, sizeof(f), "%.400s.path", path);
+	if (!type)
+		return; /* required by the schema */
+	if (!pv || pv->type != JV_STRING)
+		pv = &empty;
+	if (!strcmp(type, "Exact") || !strcmp(type, "Prefix")) {
+		if (s[0] != '/')
+			api_cause_invalid(a, f, pv, "must be an absolute path");
+		for (size_t i = 0; s[0] && i < sizeof(bad_seq) / sizeof(bad_seq[0]); i++) {
+			char why[64];
+
+			if (strstr(s, bad_seq[i])) {
+				snprintf(why, sizeof(why), "must not contain '%s'", bad_seq[i]);
+				api_cause_invalid(a, f, pv, why);
+			}
+		}
+		for (size_t i = 0; s[0] && i < sizeof(bad_suffix) / sizeof(bad_suffix[0]); i++) {
+			size_t n = strlen(s), k = strlen(bad_suffix[i]);
+			char why[64];
+
+			if (n >= k && !strcmp(s + n - k, bad_suffix[i])) {
+				snprintf(why, sizeof(why), "cannot end with '%s'", bad_suffix[i]);
+				api_cause_invalid(a, f, pv, why);
+			}
+		}
+	} else if (!strcmp(type, "ImplementationSpecific")) {
+		if (s[0] && s[0] != '/')
+			api_cause_invalid(a, f, pv, "must be an absolute path");
+	}
+}
+
+/* validateIngressRules: a host is a DNS name (not an IP), and each HTTP path is valid for
+ * its pathType. */
+void api_validate_ingress(struct api_admit *a)
+{
+	char f[512];
+	size_t i = 0;
+
+	EACH(rule, jv_path(a->obj, "spec.rules"))
+	{
+		const struct jv *host = jv_get(rule, "host");
+		size_t j = 0;
+
+		snprintf(f, sizeof(f), "spec.rules[%zu].host", i);
+		if (host && host->type == JV_STRING && host->len) {
+			unsigned char buf[16];
+			const char *why;
+
+			if (inet_pton(AF_INET, host->s, buf) == 1 ||
+			    inet_pton(AF_INET6, host->s, buf) == 1)
+				api_cause_invalid(a, f, host,
+						  "must be a DNS name, not an IP address");
+			/* a wildcard host is IsWildcardDNS1123Subdomain's: "*." and a subdomain */
+			if (!strncmp(host->s, "*.", 2))
+				why = api_dns1123_subdomain_error(host->s + 2);
+			else
+				why = api_dns1123_subdomain_error(host->s);
+			if (why && !strchr(host->s, '*'))
+				api_cause_invalid(a, f, host, why);
+		}
+		EACH(p, jv_path(rule, "http.paths"))
+		{
+			snprintf(f, sizeof(f), "spec.rules[%zu].http.paths[%zu]", i, j++);
+			validate_ingress_path(a, p, f);
+		}
+		i++;
+	}
+}
+
+/* ---- core: ResourceQuota ---- */
+
+/* helper.IsStandardQuotaResourceName */
+static bool standard_quota_resource(const char *name, size_t n)
+{
+	static const char *const std[] = {
+	    "cpu",
+	    "memory",
+	    "ephemeral-storage",
+	    "requests.cpu",
+	    "requests.memory",
+	    "requests.storage",
+	    "requests.ephemeral-storage",
+	    "limits.cpu",
+	    "limits.memory",
+	    "limits.ephemeral-storage",
+	    "pods",
+	    "resourcequotas",
+	    "services",
+	    "replicationcontrollers",
+	    "secrets",
+	    "persistentvolumeclaims",
+	    "configmaps",
+	    "services.nodeports",
+	    "services.loadbalancers",
+	};
+
+	for (size_t i = 0; i < sizeof(std) / sizeof(std[0]); i++)
+		if (strlen(std[i]) == n && !memcmp(std[i], name, n))
+			return true;
+	/* IsQuotaHugePageResourceName */
+	return (n > 10 && !memcmp(name, "hugepages-", 10)) ||
+	       (n > 19 && !memcmp(name, "requests.hugepages-", 19)) ||
+	       (n > 17 && !memcmp(name, "limits.hugepages-", 17));
+}
+
+/* ValidateResourceQuotaSpec's names: a name without a '/' is a standard quota resource. */
+void api_validate_resourcequota(struct api_admit *a)
+{
+	char f[512];
+
+	for (const struct jv *k = jv_first(jv_path(a->obj, "spec.hard")); k; k = k->next) {
+		struct jv key = {.type = JV_STRING, .s = k->key, .len = k->klen};
+
+		if (memchr(k->key, '/', k->klen) || standard_quota_resource(k->key, k->klen))
+			continue;
+		snprintf(f, sizeof(f), "spec.hard[%.*s]", (int)(k->klen > 400 ? 400 : k->klen),
+			 k->key);
+		api_cause_invalid(a, f, &key, "must be a standard resource for quota");
+	}
+}
+
+/* ---- rbac ---- */
+
+#define RBAC_GROUP "rbac.authorization.k8s.io"
+
+/* ValidateRoleBindingSubject */
+static void validate_subject(struct api_admit *a, const struct jv *s, const char *path,
+			     bool namespaced)
+{
+	const char *name = jv_path_str(s, "name"), *kind = jv_path_str(s, "kind");
+	const char *group = jv_path_str(s, "apiGroup"), *ns = jv_path_str(s, "namespace");
+	char f[512];
+
+	if (!name || !name[0]) {
+		snprintf(f, sizeof(f), "%.400s.name", path);
+		api_cause_required(a, f, NULL);
+	}
+	if (!group)
+		group = "";
+	if (kind && !strcmp(kind, "ServiceAccount")) {
+		const char *why = name && name[0] ? api_dns1123_subdomain_error(name) : NULL;
+
+		snprintf(f, sizeof(f), "%.400s.name", path);
+		if (why)
+			api_cause_invalid(a, f, jv_get(s, "name"), why);
+		snprintf(f, sizeof(f), "%.400s.apiGroup", path);
+		if (group[0])
+			api_cause(a, f, K8S_REASON_NOT_SUPPORTED,
+				  "Unsupported value: \"%s\": supported values: \"\"", group);
+		snprintf(f, sizeof(f), "%.400s.namespace", path);
+		if (!namespaced && (!ns || !ns[0]))
+			api_cause_required(a, f, NULL);
+	} else if (kind && (!strcmp(kind, "User") || !strcmp(kind, "Group"))) {
+		snprintf(f, sizeof(f), "%.400s.apiGroup", path);
+		if (strcmp(group, RBAC_GROUP) != 0)
+			api_cause(a, f, K8S_REASON_NOT_SUPPORTED,
+				  "Unsupported value: \"%s\": supported values: \"" RBAC_GROUP "\"",
+				  group);
+	} else {
+		snprintf(f, sizeof(f), "%.400s.kind", path);
+		api_cause(a, f, K8S_REASON_NOT_SUPPORTED,
+			  "Unsupported value: \"%s\": supported values: \"ServiceAccount\", "
+			  "\"User\", \"Group\"",
+			  kind ? kind : "");
+	}
+}
+
+/* ValidateRoleBinding (namespaced: roleRef a Role or ClusterRole) and
+ * ValidateClusterRoleBinding (a ClusterRole, subjects' namespaces required). */
+void api_validate_rolebinding(struct api_admit *a)
+{
+	bool namespaced = strcmp(a->res->kind->kind, "RoleBinding") == 0;
+	const struct jv *ref = jv_get(a->obj, "roleRef");
+	const char *group = jv_path_str(ref, "apiGroup"), *kind = jv_path_str(ref, "kind");
+	char f[64];
+	size_t i = 0;
+
+	if (!group || strcmp(group, RBAC_GROUP) != 0)
+		api_cause(a, "roleRef.apiGroup", K8S_REASON_NOT_SUPPORTED,
+			  "Unsupported value: \"%s\": supported values: \"" RBAC_GROUP "\"",
+			  group ? group : "");
+	if (!kind ||
+	    (strcmp(kind, "ClusterRole") != 0 && (!namespaced || strcmp(kind, "Role") != 0)))
+		api_cause(a, "roleRef.kind", K8S_REASON_NOT_SUPPORTED,
+			  "Unsupported value: \"%s\": supported values: %s", kind ? kind : "",
+			  namespaced ? "\"Role\", \"ClusterRole\"" : "\"ClusterRole\"");
+	if (!jv_path_str(ref, "name") || !jv_path_str(ref, "name")[0])
+		api_cause_required(a, "roleRef.name", NULL);
+	EACH(s, jv_get(a->obj, "subjects"))
+	{
+		snprintf(f, sizeof(f), "subjects[%zu]", i++);
+		validate_subject(a, s, f, namespaced);
+	}
+}
+
+/* ---- policy: PodDisruptionBudget ---- */
+
+/* ValidatePodDisruptionBudgetSpec: field.Invalid(spec, spec, ...) prints the internal spec
+ * with %#v, pointers as addresses of the apiserver's heap; drover writes the same shape with
+ * placeholder addresses (Kubernetes' own differ on every request). */
+void api_validate_pdb(struct api_admit *a)
+{
+	const struct jv *spec = jv_get(a->obj, "spec");
+	const struct jv *min = jv_get(spec, "minAvailable"), *max = jv_get(spec, "maxUnavailable");
+	const struct jv *sel = jv_get(spec, "selector"), *pol;
+
+	if (!min || min->type == JV_NULL || !max || max->type == JV_NULL)
+		return;
+	pol = jv_get(spec, "unhealthyPodEvictionPolicy");
+	api_cause(a, "spec", K8S_REASON_INVALID,
+		  "Invalid value: policy.PodDisruptionBudgetSpec{MinAvailable:(*intstr.IntOrString)"
+		  "(0xc000010000), Selector:(*v1.LabelSelector)(%s), MaxUnavailable:"
+		  "(*intstr.IntOrString)(0xc000010040), UnhealthyPodEvictionPolicy:"
+		  "(*policy.UnhealthyPodEvictionPolicyType)(%s)}: minAvailable and maxUnavailable "
+		  "cannot be both set",
+		  sel && sel->type != JV_NULL ? "0xc000010020" : "nil",
+		  pol && pol->type != JV_NULL ? "0xc000010060" : "nil");
+}
+
+/* ---- autoscaling: HorizontalPodAutoscaler ---- */
+
+/* validateHorizontalPodAutoscalerSpec's replica bounds */
+void api_validate_hpa(struct api_admit *a)
+{
+	const struct jv *spec = jv_get(a->obj, "spec");
+	int64_t min = 0, max = 0;
+	bool has_min = jv_path_int(spec, "minReplicas", &min) == 0;
+	bool has_max = jv_path_int(spec, "maxReplicas", &max) == 0;
+
+	if (has_min && min < 1)
+		api_cause_invalid(a, "spec.minReplicas", jv_get(spec, "minReplicas"),
+				  "must be greater than or equal to 1");
+	if (has_max && max < 1)
+		api_cause_invalid(a, "spec.maxReplicas", jv_get(spec, "maxReplicas"),
+				  "must be greater than 0");
+	if (has_min && has_max && max < min)
+		api_cause_invalid(a, "spec.maxReplicas", jv_get(spec, "maxReplicas"),
+				  "must be greater than or equal to `minReplicas`");
+}

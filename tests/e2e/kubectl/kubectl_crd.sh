@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# kubectl_crd.sh: the real kubectl 1.32 and CustomResourceDefinitions (apiextensions.k8s.io/v1).
+# - kubectl apply of a CRD (client-side apply: GET, then POST with the last-applied
+#   annotation), `kubectl get crd` (short name, the default Table: NAME, CREATED AT) and
+#   `kubectl wait --for condition=established` (the server sets NamesAccepted and Established
+#   as apiextensions-apiserver's naming and establishing controllers do).
+# - its custom resources served once it is Established: kubectl apply (client-side and
+#   server-side) of a CronTab (defaulted and validated by its schema), get by plural and short
+#   name (the Table of its additionalPrinterColumns),
+#   `kubectl scale` through its scale subresource, `get all` (category all), api-resources;
+#   served no more once the CRD is deleted.
+# - kubectl apply of a kind no group serves (apiVersion v1, kind Foo): kubectl lists the CRDs
+#   to find one of that kind (cli-runtime resource/query_param_verifier.go, the
+#   CRDFinder of kubectl's cmd/util/crdfinder.go) and prints its own "no matches for kind"
+#   (before CRDs were served: the CRD list was a 404).
+# Every process it starts is stopped by PID and its temporary directory removed.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+SRC=${DROVER_SOURCE_DIR:-$HERE/../../..}
+BIN=${DROVER_BIN:-$SRC/build/userspace/cli}/drover
+K=$(command -v kubectl)
+[ -x "$K" ] || { echo "no kubectl" >&2; exit 1; }
+
+# shellcheck source=../../../scripts/lib/apiserver.sh
+source "$SRC/scripts/lib/apiserver.sh"
+e2e_begin "kubectl-crd"
+e2e_server_start "$BIN" --controllers namespace,serviceaccount --no-scheduler
+
+cat >"$WORK/crd.yaml" <<'EOF'
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: crontabs.stable.example.com
+spec:
+  group: stable.example.com
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              properties:
+                cronSpec:
+                  type: string
+                image:
+                  type: string
+                replicas:
+                  type: integer
+                  minimum: 1
+                  default: 1
+      subresources:
+        status: {}
+        scale:
+          specReplicasPath: .spec.replicas
+          statusReplicasPath: .status.replicas
+      additionalPrinterColumns:
+      - name: Spec
+        type: string
+        description: The cron spec defining the interval a CronJob is run
+        jsonPath: .spec.cronSpec
+      - name: Replicas
+        type: integer
+        jsonPath: .spec.replicas
+      - name: Age
+        type: date
+        jsonPath: .metadata.creationTimestamp
+  scope: Namespaced
+  names:
+    plural: crontabs
+    singular: crontab
+    kind: CronTab
+    shortNames:
+    - ct
+    categories:
+    - all
+EOF
+
+# ---- the CRD itself ----
+ok apply-crd k apply -f "$WORK/crd.yaml"
+has "customresourcedefinition.apiextensions.k8s.io/crontabs.stable.example.com created"
+ok wait-established k wait --for condition=established --timeout=20s crd/crontabs.stable.example.com
+has "condition met"
+ok get-crd k get crd
+matches "^NAME +CREATED AT$"
+matches "^crontabs.stable.example.com +[0-9]{4}-"
+ok reapply-crd k apply -f "$WORK/crd.yaml"
+has "customresourcedefinition.apiextensions.k8s.io/crontabs.stable.example.com unchanged"
+sed 's/storage: true/storage: false/' "$WORK/crd.yaml" >"$WORK/crd-bad.yaml"
+sed -i 's/crontabs.stable.example.com/other.stable.example.com/' "$WORK/crd-bad.yaml"
+bad apply-crd-invalid k apply -f "$WORK/crd-bad.yaml"
+has 'metadata.name: Invalid value: "other.stable.example.com": must be spec.names.plural+"."+spec.group'
+has 'spec.versions: Invalid value: "array": must have exactly one version marked as storage version'
+
+# ---- its custom resources ----
+cat >"$WORK/cr.yaml" <<'EOF'
+apiVersion: stable.example.com/v1
+kind: CronTab
+metadata:
+  name: my-new-cron-object
+spec:
+  cronSpec: "* * * * */5"
+  image: my-awesome-cron-image
+EOF
+ok apply-cr k apply -f "$WORK/cr.yaml"
+has "crontab.stable.example.com/my-new-cron-object created"
+ok get-crs k get crontabs
+matches "^NAME +SPEC +REPLICAS +AGE$"
+matches "^my-new-cron-object +\* \* \* \* \*/5 +1 +[0-9]+s$"
+sed 's/my-new-cron-object/bad-replicas/; s/image: .*/replicas: 0/' "$WORK/cr.yaml" >"$WORK/cr-bad.yaml"
+bad apply-cr-invalid k apply -f "$WORK/cr-bad.yaml"
+has 'spec.replicas: Invalid value: 0: spec.replicas in body should be greater than or equal to 1'
+# kubectl's --validate=strict (fieldValidation=Strict): a field the schema does not name
+sed 's/my-new-cron-object/typo/; s/  image:/  imagee:/' "$WORK/cr.yaml" >"$WORK/cr-typo.yaml"
+bad apply-cr-unknown-field k apply -f "$WORK/cr-typo.yaml"
+has 'CronTab in version "v1" cannot be handled as a CronTab: strict decoding error: unknown field "spec.imagee"'
+ok apply-cr-unknown-field-warn k apply --validate=warn -f "$WORK/cr-typo.yaml"
+has 'unknown field "spec.imagee"'
+has "crontab.stable.example.com/typo created"
+
+ok get-cr-short k get ct my-new-cron-object -o jsonpath='{.spec.image}'
+has "my-awesome-cron-image"
+sed -i 's/my-awesome-cron-image/other-image/' "$WORK/cr.yaml"
+ok reapply-cr k apply -f "$WORK/cr.yaml"
+has "crontab.stable.example.com/my-new-cron-object configured"
+ok apply-cr-server-side k apply --server-side --force-conflicts -f "$WORK/cr.yaml"
+has "crontab.stable.example.com/my-new-cron-object serverside-applied"
+# kubectl's discovery cache (~/.kube/cache) predates the CRD: a fresh one sees the category
+ok scale-cr k scale crontab/my-new-cron-object --replicas=3
+has "crontab.stable.example.com/my-new-cron-object scaled"
+ok get-cr-scaled k get ct my-new-cron-object -o jsonpath='{.spec.replicas}'
+has "3"
+ok get-all k get all --cache-dir "$WORK/cache-all"
+has "crontab.stable.example.com/my-new-cron-object"
+ok api-resources k api-resources --api-group=stable.example.com
+matches "^crontabs +ct +stable.example.com/v1 +true +CronTab$"
+ok delete-crd k delete crd crontabs.stable.example.com
+has 'customresourcedefinition.apiextensions.k8s.io "crontabs.stable.example.com" deleted'
+bad get-crs-gone k get crontabs
+has 'Unable to list "stable.example.com/v1, Resource=crontabs": the server could not find the requested resource'
+bad get-crs-gone-discovery k get crontabs --cache-dir "$WORK/cache-gone"
+has "the server doesn't have a resource type \"crontabs\""
+
+# ---- a kind nothing serves ----
+cat >"$WORK/foo.yaml" <<'EOF'
+apiVersion: v1
+kind: Foo
+metadata:
+  name: f
+EOF
+bad apply-unknown-kind k apply -f "$WORK/foo.yaml"
+has 'no matches for kind "Foo" in version "v1"'
+lacks "the server could not find the requested resource"
+
+e2e_end

@@ -893,7 +893,12 @@ const struct api_resource api_resources[] = {
 	{ .kind = &k8s_schema_kinds[20], .key = "flowschemas.flowcontrol.apiserver.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_50, .subresources = api_sub_50, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .strategy = &api_strategy_flowschemas, .table_order = "matching_precedence", .columns = api_col_50, .ncolumns = 6 },
 	{ .kind = &k8s_schema_kinds[40], .key = "prioritylevelconfigurations.flowcontrol.apiserver.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .field_selectors = api_fields_51, .subresources = api_sub_51, .nsubresources = 1, .flags = API_RES_STATUS | API_RES_GENERATION, .strategy = &api_strategy_prioritylevels, .columns = api_col_51, .ncolumns = 7 },
 	{ .kind = &k8s_schema_kinds[0], .key = "apiservices.apiregistration.k8s.io", .verbs = API_VERB_CREATE | API_VERB_DELETE | API_VERB_DELETECOLLECTION | API_VERB_GET | API_VERB_LIST | API_VERB_PATCH | API_VERB_UPDATE | API_VERB_WATCH, .categories = api_categories_52, .field_selectors = api_fields_52, .subresources = api_sub_52, .nsubresources = 1, .flags = API_RES_STATUS, .strategy = &api_strategy_apiservices, .columns = api_col_52, .ncolumns = 4 },
+	{ .kind = &k8s_schema_kinds[48], .key = "selfsubjectaccessreviews.authorization.k8s.io", .verbs = API_VERB_CREATE, .flags = 0 },
+	{ .kind = &k8s_schema_kinds[56], .key = "subjectaccessreviews.authorization.k8s.io", .verbs = API_VERB_CREATE, .flags = 0 },
+	{ .kind = &k8s_schema_kinds[29], .key = "localsubjectaccessreviews.authorization.k8s.io", .verbs = API_VERB_CREATE, .flags = 0 },
+	{ .kind = &k8s_schema_kinds[50], .key = "selfsubjectrulesreviews.authorization.k8s.io", .verbs = API_VERB_CREATE, .flags = 0 },
+	{ .kind = &k8s_schema_kinds[49], .key = "selfsubjectreviews.authentication.k8s.io", .verbs = API_VERB_CREATE, .flags = 0 },
 };
-const size_t api_nresources = 53;
+const size_t api_nresources = 58;
 
 /* clang-format on */

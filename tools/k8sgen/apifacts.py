@@ -869,4 +869,27 @@ RESOURCES += [
                         "Whether this service is available."),
                     AGE],
     },
+    # ---- rbac ----
+    # authorization.k8s.io/v1 and authentication.k8s.io/v1 SelfSubjectReview: created and
+    # answered, never stored (pkg/registry/authorization/*/rest.go: Create only)
+    {
+        "gvk": ("authorization.k8s.io", "v1", "SelfSubjectAccessReview"), "verbs": ["create"],
+        "columns": [],
+    },
+    {
+        "gvk": ("authorization.k8s.io", "v1", "SubjectAccessReview"), "verbs": ["create"],
+        "columns": [],
+    },
+    {
+        "gvk": ("authorization.k8s.io", "v1", "LocalSubjectAccessReview"), "verbs": ["create"],
+        "columns": [],
+    },
+    {
+        "gvk": ("authorization.k8s.io", "v1", "SelfSubjectRulesReview"), "verbs": ["create"],
+        "columns": [],
+    },
+    {
+        "gvk": ("authentication.k8s.io", "v1", "SelfSubjectReview"), "verbs": ["create"],
+        "columns": [],
+    },
 ]

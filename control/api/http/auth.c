@@ -9,15 +9,19 @@
  * usage-bootstrap-authentication "true", is user system:bootstrap:<id> in the groups
  * system:bootstrappers and its auth-extra-groups. Anything else is no bootstrap token (401).
  *
- * Authorization, for the two restricted identities only (every other authenticated identity
- * may do everything, as before: drover enforces no RBAC):
+ * The Impersonate-* headers are honoured first (rbac.c, as the impersonation filter runs
+ * between authentication and authorization); authorization is then kube-apiserver's
+ * --authorization-mode=Node,RBAC behind the privileged group authorizer
+ * (authorizerfactory.NewPrivilegedGroups: system:masters may do everything):
  *  - a node (user system:node:NAME in group system:nodes: Kubernetes' Node authorizer,
  *    plugin/pkg/auth/authorizer/node, with the static rules of bootstrappolicy.NodeRules()),
  *    then NodeRestriction admission (plugin/pkg/admission/noderestriction) on its writes;
  *  - a bootstrapper (group system:bootstrappers: the ClusterRoles kubeadm binds to it,
  *    system:node-bootstrapper and ...:certificatesigningrequests:nodeclient).
  * Both may read the discovery documents, version and health (system:discovery,
- * system:public-info-viewer). A denial is 403 with Kubernetes' messages.
+ * system:public-info-viewer). Every other identity, and a request the two above are refused,
+ * is RBAC's (rbac.c: the stored Roles and bindings, bootstrap_rbac.c's defaults). A denial is
+ * 403 with Kubernetes' messages.
  *
  * Simplifications (the graph of the Node authorizer is not kept): a node may get/list/watch
  * secrets, configmaps, pods in any namespace (Kubernetes limits secrets, configmaps and
@@ -36,6 +40,7 @@
 #include "api_http.h"
 #include "api_obj.h"
 #include "log.h"
+#include "rbac.h"
 
 #define COMP "auth"
 
@@ -178,10 +183,7 @@ bool api_bootstrap_authenticate(struct api_req *r)
 
 /* ---- authorization ---- */
 
-struct attrs {
-	const char *verb, *group, *resource, *sub, *ns, *name;
-	bool resource_req;
-};
+#define MASTERS "system:masters"
 
 static const char *verb_name(const struct api_req *r)
 {
@@ -255,7 +257,7 @@ static const struct rule bootstrap_rules[] = {
     {"create", "certificates.k8s.io", "certificatesigningrequests/nodeclient"},
 };
 
-static bool rules_allow(const struct rule *rules, size_t n, const struct attrs *a)
+static bool rules_allow(const struct rule *rules, size_t n, const struct api_authz *a)
 {
 	char res[128];
 
@@ -271,7 +273,7 @@ static bool rules_allow(const struct rule *rules, size_t n, const struct attrs *
 }
 
 /* The Node authorizer's authorizeLease: NULL (allowed) or the reason it is not. */
-static const char *authorize_lease(const char *node, const struct attrs *a)
+static const char *authorize_lease(const char *node, const struct api_authz *a)
 {
 	if (!in_list("get create update patch delete", a->verb))
 		return "can only get, create, update, patch, or delete a node lease";
@@ -284,46 +286,11 @@ static const char *authorize_lease(const char *node, const struct attrs *a)
 }
 
 /* 403 as responsewriters.Forbidden writes it (forbiddenMessage + reason). */
-static void forbid(struct api_req *r, const struct attrs *a, const char *reason)
+static void forbid(struct api_req *r, const struct api_authz *a, const char *reason)
 {
-	char msg[1024], q[128];
-	int n;
+	struct api_user u = {r->user, (const char(*)[128])r->groups, r->ngroups};
 
-	if (!a->resource_req) {
-		n = snprintf(msg, sizeof(msg), "User \"%s\" cannot %s path \"%s\"", r->user,
-			     a->verb, r->path);
-		if (reason)
-			snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", reason);
-		api_error(r, 403, "Forbidden", "forbidden: %s", msg);
-		return;
-	}
-	if (a->ns)
-		n = snprintf(msg, sizeof(msg),
-			     "User \"%s\" cannot %s resource \"%s%s%s\" in API group \"%s\" in the "
-			     "namespace \"%s\"",
-			     r->user, a->verb, a->resource, a->sub ? "/" : "", a->sub ? a->sub : "",
-			     a->group, a->ns);
-	else
-		n = snprintf(msg, sizeof(msg),
-			     "User \"%s\" cannot %s resource \"%s%s%s\" in API group \"%s\" at the "
-			     "cluster scope",
-			     r->user, a->verb, a->resource, a->sub ? "/" : "", a->sub ? a->sub : "",
-			     a->group);
-	if (reason && n > 0 && (size_t)n < sizeof(msg))
-		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", reason);
-	api_res_qualified(r->rt.res, q, sizeof(q));
-	{
-		struct api_result res = {0};
-
-		if (a->name)
-			api_fail_details(&res, 403, "Forbidden", r->rt.res, a->name,
-					 "%s \"%s\" is forbidden: %s", q, a->name, msg);
-		else
-			api_fail_details(&res, 403, "Forbidden", r->rt.res, "",
-					 "%s is forbidden: %s", q, msg);
-		api_reply_status(r, &res);
-		api_result_free(&res);
-	}
+	api_authz_forbid(r, &u, a, reason);
 }
 
 /* NodeRestriction's refusal: admission.NewForbidden (name: the object's). */
@@ -390,7 +357,8 @@ static struct jv *stored(struct api_req *r, const char *resource, const char *ns
 }
 
 /* NodeRestriction for pods: true to go on, false with the answer set. */
-static bool admit_pod(struct api_req *r, const char *node, const struct attrs *a, struct jv_doc *d)
+static bool admit_pod(struct api_req *r, const char *node, const struct api_authz *a,
+		      struct jv_doc *d)
 {
 	struct api_result out = {0};
 	const struct jv *pod;
@@ -453,7 +421,7 @@ static bool admit_pod(struct api_req *r, const char *node, const struct attrs *a
 }
 
 /* NodeRestriction on a write by node `node` (the authorizer allowed it). */
-static bool admit(struct api_req *r, const char *node, const struct attrs *a)
+static bool admit(struct api_req *r, const char *node, const struct api_authz *a)
 {
 	struct jv_doc *d;
 	const char *name = a->name;
@@ -498,23 +466,82 @@ static bool admit(struct api_req *r, const char *node, const struct attrs *a)
 	return ok;
 }
 
+static bool user_in(const struct api_user *u, const char *g)
+{
+	for (unsigned i = 0; i < u->ngroups; i++)
+		if (strcmp(u->groups[i], g) == 0)
+			return true;
+	return false;
+}
+
+/* The Node authorizer's decision for node (its NoOpinion is false): reason set when it has
+ * one (leases). */
+static bool node_allows(const char *node, const struct api_authz *a, char *reason, size_t size)
+{
+	const char *why;
+
+	if (!a->resource_req)
+		return false;
+	if (strcmp(a->group, "coordination.k8s.io") == 0 && strcmp(a->resource, "leases") == 0) {
+		why = authorize_lease(node, a);
+		if (why)
+			snprintf(reason, size, "%s", why);
+		return !why;
+	}
+	return rules_allow(node_rules, sizeof(node_rules) / sizeof(node_rules[0]), a);
+}
+
+static const char *node_of(const struct api_user *u)
+{
+	if (strncmp(u->name, NODE_PREFIX, strlen(NODE_PREFIX)) == 0 && user_in(u, NODES) &&
+	    u->name[strlen(NODE_PREFIX)])
+		return u->name + strlen(NODE_PREFIX);
+	return NULL;
+}
+
+bool api_authz_decide(struct api_server *s, const struct api_user *u, const struct api_authz *a,
+		      char *reason, size_t size)
+{
+	const char *node = node_of(u);
+	char why[512] = "";
+
+	reason[0] = 0;
+	if (user_in(u, MASTERS))
+		return true;
+	if (node && node_allows(node, a, why, sizeof(why)))
+		return true;
+	if (user_in(u, BOOTSTRAPPERS) && a->resource_req &&
+	    rules_allow(bootstrap_rules, sizeof(bootstrap_rules) / sizeof(bootstrap_rules[0]), a))
+		return true;
+	if (api_rbac_allows(s, u, a, reason, size))
+		return true;
+	/* the union authorizer's reasons, joined */
+	if (why[0] && reason[0]) {
+		char rb[512];
+
+		snprintf(rb, sizeof(rb), "%s", reason);
+		snprintf(reason, size, "%s, %s", why, rb);
+	} else if (why[0]) {
+		snprintf(reason, size, "%s", why);
+	}
+	return false;
+}
+
 bool api_authorize(struct api_req *r)
 {
-	struct attrs a = {.verb = verb_name(r), .group = "", .resource = ""};
-	const char *node = NULL;
-	const char *reason = NULL;
-	bool is_node, is_boot;
+	struct api_authz a = {.verb = verb_name(r), .group = "", .resource = "", .path = r->path};
+	struct api_user u;
+	const char *node;
+	char reason[600];
 
 	if (r->srv->cfg.insecure_loopback || !r->conn)
 		return true;
-	is_node = strncmp(r->user, NODE_PREFIX, strlen(NODE_PREFIX)) == 0;
-	is_boot = in_group(r, BOOTSTRAPPERS);
-	if (!is_node && !is_boot)
-		return true; /* everyone else: as before, no RBAC */
-	if (is_node && in_group(r, NODES) && r->user[strlen(NODE_PREFIX)])
-		node = r->user + strlen(NODE_PREFIX);
+	if (!api_impersonate(r))
+		return false;
+	u = (struct api_user){r->user, (const char(*)[128])r->groups, r->ngroups};
+	node = node_of(&u);
 	if (r->rt.type != ROUTE_RESOURCE) {
-		if (discovery_path(r))
+		if ((node || in_group(r, BOOTSTRAPPERS)) && discovery_path(r))
 			return true;
 		a.verb = r->method == API_M_GET || r->method == API_M_HEAD ? "get"
 			 : r->method == API_M_POST			   ? "post"
@@ -522,35 +549,20 @@ bool api_authorize(struct api_req *r)
 			 : r->method == API_M_PATCH			   ? "patch"
 			 : r->method == API_M_DELETE			   ? "delete"
 									   : "";
-		forbid(r, &a, NULL);
+	} else {
+		a.resource_req = true;
+		a.group = r->rt.res->kind->group;
+		a.resource = r->rt.res->kind->resource;
+		a.sub = r->rt.sub;
+		a.ns = r->rt.ns;
+		a.name = r->rt.name;
+	}
+	if (!api_authz_decide(r->srv, &u, &a, reason, sizeof(reason))) {
+		forbid(r, &a, reason);
 		return false;
 	}
-	a.resource_req = true;
-	a.group = r->rt.res->kind->group;
-	a.resource = r->rt.res->kind->resource;
-	a.sub = r->rt.sub;
-	a.ns = r->rt.ns;
-	a.name = r->rt.name;
-	if (node) {
-		if (strcmp(a.group, "coordination.k8s.io") == 0 &&
-		    strcmp(a.resource, "leases") == 0) {
-			reason = authorize_lease(node, &a);
-			if (reason) {
-				forbid(r, &a, reason);
-				return false;
-			}
-		} else if (!rules_allow(node_rules, sizeof(node_rules) / sizeof(node_rules[0]),
-					&a)) {
-			forbid(r, &a, NULL);
-			return false;
-		}
-		return admit(r, node, &a);
-	}
-	if (is_boot &&
-	    rules_allow(bootstrap_rules, sizeof(bootstrap_rules) / sizeof(bootstrap_rules[0]), &a))
-		return true;
-	forbid(r, &a, NULL);
-	return false;
+	/* NodeRestriction admission on a node's writes */
+	return node && a.resource_req ? admit(r, node, &a) : true;
 }
 
 /* ---- CertificateSigningRequests: who asked ---- */

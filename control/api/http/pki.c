@@ -242,7 +242,9 @@ bool api_authenticate(struct api_req *r)
 		return true;
 	}
 	if (token_ok(r->srv, r->authorization)) {
+		/* the admin's token: the admin certificate's identity (CN admin, O system:masters) */
 		snprintf(r->user, sizeof(r->user), "admin");
+		api_req_add_group(r, "system:masters", strlen("system:masters"));
 		return true;
 	}
 	if (api_bootstrap_authenticate(r))

@@ -17,6 +17,7 @@
 
 #include "api_codec.h"
 #include "api_http.h"
+#include "rbac.h"
 #include "api_patch.h"
 #include "api_selector.h"
 #include "api_table.h"
@@ -821,6 +822,10 @@ void api_serve_resource(struct api_req *r)
 	unsigned verb;
 	bool watch;
 
+	if (api_review_resource(c.res)) {
+		api_serve_review(r); /* created and answered, never stored (rbac.c) */
+		return;
+	}
 	c.stored = c.res->storage ? c.res->storage : c.res;
 	/* the field manager: the argument, else the user agent's program name */
 	if (fm && fm[0])

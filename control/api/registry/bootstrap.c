@@ -20,7 +20,7 @@
 #define COMP "bootstrap"
 
 /* Create body as an object of res in ns unless it exists. 0 or -EIO. */
-static int ensure(struct registry *reg, const struct api_resource *res, const char *ns,
+int reg_ensure(struct registry *reg, const struct api_resource *res, const char *ns,
 		  const char *body)
 {
 	struct jv_doc *d = jv_doc_new();
@@ -222,7 +222,7 @@ static int bootstrap_apf(struct registry *reg)
 		snprintf(body, sizeof(body),
 			 APF_META("PriorityLevelConfiguration", "%s") "\"spec\":%s}",
 			 apf_levels[i][0], apf_levels[i][1]);
-		err = ensure(reg, plc, NULL, body);
+		err = reg_ensure(reg, plc, NULL, body);
 	}
 	for (size_t i = 0; !err && i < sizeof(apf_flowschemas) / sizeof(apf_flowschemas[0]); i++) {
 		const struct apf_flowschema *fs = &apf_flowschemas[i];
@@ -237,7 +237,7 @@ static int bootstrap_apf(struct registry *reg)
 						 "\"name\":\"%s\"},\"matchingPrecedence\":%d,%s"
 						 "\"rules\":[{%s}]}}",
 		    fs->name, fs->level, fs->precedence, dm, fs->rule);
-		err = ensure(reg, fsr, NULL, body);
+		err = reg_ensure(reg, fsr, NULL, body);
 		if (!err)
 			err = flowschema_status(reg, fsr, fs);
 	}
@@ -368,7 +368,7 @@ static int bootstrap_apiservices(struct registry *reg)
 			 "kubernetes.io/automanaged\":\"onstart\"}},\"spec\":{\"group\":\"%s\","
 			 "\"version\":\"%s\",\"groupPriorityMinimum\":%d,\"versionPriority\":%d}}",
 			 k->version, k->group, k->group, k->version, p->group_min, p->version_prio);
-		err = ensure(reg, res, NULL, body);
+		err = reg_ensure(reg, res, NULL, body);
 	}
 	return err ? err : prune_apiservices(reg, res);
 }
@@ -389,7 +389,7 @@ int reg_bootstrap(struct registry *reg, uint16_t port)
 		    body, sizeof(body),
 		    "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"%s\"}}",
 		    namespaces[i]);
-		err = ensure(reg, nsres, NULL, body);
+		err = reg_ensure(reg, nsres, NULL, body);
 		if (err)
 			return err;
 	}
@@ -401,7 +401,7 @@ int reg_bootstrap(struct registry *reg, uint16_t port)
 			 "{\"apiVersion\":\"scheduling.k8s.io/v1\",\"kind\":\"PriorityClass\","
 			 "\"metadata\":{\"name\":\"%s\"},\"value\":%lld,\"description\":\"%s\"}",
 			 pc->name, (long long)pc->value, pc->description);
-		err = ensure(reg, pcres, NULL, body);
+		err = reg_ensure(reg, pcres, NULL, body);
 		if (err)
 			return err;
 	}
@@ -413,10 +413,12 @@ int reg_bootstrap(struct registry *reg, uint16_t port)
 		 "\"ClusterIP\",\"clusterIP\":\"%s\",\"ports\":[{\"name\":\"https\","
 		 "\"port\":443,\"protocol\":\"TCP\",\"targetPort\":%u}]}}",
 		 ip, port ? port : 6443);
-	err = ensure(reg, svc, "default", body);
+	err = reg_ensure(reg, svc, "default", body);
 	if (!err)
 		err = reconcile_port(reg, svc, port ? port : 6443);
 	if (!err)
 		err = bootstrap_apf(reg);
+	if (!err)
+		err = reg_bootstrap_rbac(reg);
 	return err ? err : bootstrap_apiservices(reg);
 }

@@ -100,4 +100,10 @@ int reg_quota_admit(struct reg_call *c, struct jv *obj, const struct jv *old);
 int reg_list_all(struct registry *reg, const struct api_resource *res, const char *ns, size_t limit,
 		 struct store_list *out);
 
+/* bootstrap.c: create body as an object of res in ns unless it exists. 0 or -EIO. */
+int reg_ensure(struct registry *reg, const struct api_resource *res, const char *ns,
+	       const char *body);
+/* bootstrap_rbac.c: the default ClusterRoles and ClusterRoleBindings. */
+int reg_bootstrap_rbac(struct registry *reg);
+
 #endif

@@ -40,6 +40,9 @@ T=$(cat "$OUT")
 [ "$(tr -cd . <"$OUT" | wc -c)" -eq 2 ] || fail "not a JWT: three dot-separated parts"
 ok token-api as "$T" get --raw /api
 has '"kind":"APIVersions"'
+bad token-get-forbidden as "$T" get serviceaccount default -o name
+has 'serviceaccounts "default" is forbidden: User "system:serviceaccount:default:default" cannot get resource "serviceaccounts" in API group "" in the namespace "default"'
+ok token-view-binding k create rolebinding default-view --clusterrole=view --serviceaccount=default:default
 ok token-get as "$T" get serviceaccount default -o name
 has "serviceaccount/default"
 bad token-forged as "${T%?}x" get --raw /api

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
+#include "x509.h"
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -67,6 +68,35 @@ void tsrv_start_cfg(struct tsrv *t, struct api_config *cfg)
 		cfg->threads = 2;
 	assert_int_equal(api_server_start(cfg, &t->s), 0);
 	snprintf(t->base, sizeof(t->base), "http://127.0.0.1:%u", api_server_port(t->s));
+}
+
+void tsrv_start_tls(struct tsrv *t)
+{
+	struct api_config cfg = {.listen = "127.0.0.1:0", .workers = 8, .threads = 2};
+
+	snprintf(t->dir, sizeof(t->dir), "/tmp/drover-api-test-XXXXXX");
+	assert_non_null(mkdtemp(t->dir));
+	live_dir(t->dir, true);
+	cfg.data_dir = t->dir;
+	assert_int_equal(api_server_start(&cfg, &t->s), 0);
+	snprintf(t->base, sizeof(t->base), "https://127.0.0.1:%u", api_server_port(t->s));
+	snprintf(t->ca, sizeof(t->ca), "%s/pki/ca.crt", t->dir);
+}
+
+void tsrv_client_cert(struct tsrv *t, const char *name, const char *cn, const char *org, char *crt,
+		      char *key)
+{
+	struct x509_pair ca = {0}, k = {0};
+	char cak[300];
+
+	snprintf(cak, sizeof(cak), "%s/pki/ca.key", t->dir);
+	snprintf(crt, 300, "%s/%s.crt", t->dir, name);
+	snprintf(key, 300, "%s/%s.key", t->dir, name);
+	assert_int_equal(x509_pair_load(&ca, t->ca, cak), 0);
+	assert_int_equal(x509_pair_make(&k, &ca, X509_CLIENT, cn, org, NULL, NULL), 0);
+	assert_int_equal(x509_pair_save(&k, crt, key, NULL, NULL), 0);
+	x509_pair_free(&k);
+	x509_pair_free(&ca);
 }
 
 void tsrv_start(struct tsrv *t)
@@ -187,6 +217,12 @@ void treq_headers(struct tsrv *t, const char *method, const char *path, const ch
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	if (t->ca[0])
+		curl_easy_setopt(c, CURLOPT_CAINFO, t->ca);
+	if (t->crt[0]) {
+		curl_easy_setopt(c, CURLOPT_SSLCERT, t->crt);
+		curl_easy_setopt(c, CURLOPT_SSLKEY, t->key);
+	}
 	snprintf(hdr, sizeof(hdr), "Content-Type: %s", ctype ? ctype : "application/json");
 	h = curl_slist_append(h, hdr);
 	if (accept) {

@@ -16,6 +16,9 @@ struct tsrv {
 	struct api_server *s;
 	char dir[256];
 	char base[64];
+	/* a TLS server (tsrv_start_tls): its CA file, and the client certificate and key the
+	 * requests present (empty: none) */
+	char ca[300], crt[300], key[300];
 };
 
 struct tresp {
@@ -32,6 +35,12 @@ struct tresp {
 void tsrv_start(struct tsrv *t);
 void tsrv_start_cfg(struct tsrv *t, struct api_config *cfg);
 void tsrv_stop(struct tsrv *t);
+/* Start a server over TLS with its own PKI (no insecure loopback); asserts on failure. */
+void tsrv_start_tls(struct tsrv *t);
+/* DIR/NAME.crt and .key: a client certificate CN=cn, O=org (may be NULL) signed by the
+ * server's CA (of a TLS server); the paths are written to crt and key (300 bytes each). */
+void tsrv_client_cert(struct tsrv *t, const char *name, const char *cn, const char *org, char *crt,
+		      char *key);
 /* cmocka group setup/teardown: one server for the whole group, in *state. */
 int tsrv_group_setup(void **state);
 int tsrv_group_teardown(void **state);

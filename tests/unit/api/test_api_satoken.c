@@ -448,7 +448,15 @@ static void test_authentication(void **state)
 	uid = uid_of(e, NS "/serviceaccounts/sa2");
 	assert_int_equal(token_request(e, "sa2", "{}", &tok, NULL), 201);
 	authenticates(e, tok);
-	/* the identity: a CSR's requester is the user and groups that made it */
+	/* the identity: a CSR's requester is the user and groups that made it (RBAC: the
+	 * service account may create CSRs through system:node-bootstrapper) */
+	expect(e, e->admin, "POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+	       "{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":"
+	       "\"ClusterRoleBinding\",\"metadata\":{\"name\":\"sa2-csr\"},\"roleRef\":{"
+	       "\"apiGroup\":\"rbac.authorization.k8s.io\",\"kind\":\"ClusterRole\",\"name\":"
+	       "\"system:node-bootstrapper\"},\"subjects\":[{\"kind\":\"ServiceAccount\","
+	       "\"name\":\"sa2\",\"namespace\":\"default\"}]}",
+	       201, NULL);
 	out = tkubelet_csr("x", "n1");
 	expect(e, tok, "POST", "/apis/certificates.k8s.io/v1/certificatesigningrequests", out, 201,
 	       "\"username\":\"system:serviceaccount:default:sa2\",\"groups\":["

@@ -535,13 +535,14 @@ static int hub_get(struct reg_hubs *hs, const struct api_resource *res, struct h
 			return -err;
 		hs->running = true;
 	}
-	hb = calloc(1, sizeof(*hb));
+	/* the array first: realloc frees the old one when it moves it */
 	hubs = realloc(hs->hubs, (hs->n + 1) * sizeof(*hubs));
-	if (!hb || !hubs) {
-		free(hb);
+	if (!hubs)
 		return -ENOMEM;
-	}
 	hs->hubs = hubs;
+	hb = calloc(1, sizeof(*hb));
+	if (!hb)
+		return -ENOMEM;
 	hb->res = res;
 	n = api_key(res, NULL, NULL, hb->prefix, sizeof(hb->prefix));
 	hb->prefix_len = n > 0 ? (size_t)n : 0;

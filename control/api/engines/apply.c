@@ -30,8 +30,12 @@ static bool atomic_field(const struct k8s_field *f, const struct k8s_value *t)
 static struct jv *merge_object(struct jv_doc *d, const struct jv *live, const struct jv *cfg,
 			       const struct k8s_value *t, int depth)
 {
-	struct jv *out = live && live->type == JV_OBJECT ? jv_copy(d, live) : jv_new(d, JV_OBJECT);
+	struct jv *out;
 
+	/* an item of a keyed list that is no object (a body no schema checked): taken as it is */
+	if (cfg->type != JV_OBJECT)
+		return jv_copy(d, cfg);
+	out = live && live->type == JV_OBJECT ? jv_copy(d, live) : jv_new(d, JV_OBJECT);
 	for (const struct jv *m = cfg->head; m && out; m = m->next) {
 		const struct k8s_field *f =
 		    t && t->kind == K8S_V_STRUCT ? k8s_field_findn(t->type, m->key, m->klen) : NULL;

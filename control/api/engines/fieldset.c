@@ -259,6 +259,10 @@ static const struct k8s_value *member_value(const struct k8s_value *t, const str
 static void add_members(struct fset *s, struct fnode *n, const struct jv *o,
 			const struct k8s_value *t, int depth)
 {
+	/* an item of a keyed list that is no object (a body the schema did not check: a custom
+	 * resource's, or a fuzzer's) has no members: only the item itself is owned */
+	if (!o || o->type != JV_OBJECT)
+		return;
 	for (const struct jv *m = o->head; m && !s->oom; m = m->next) {
 		const struct k8s_field *f;
 		const struct k8s_value *ft = member_value(t, m, &f);

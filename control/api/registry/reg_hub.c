@@ -745,6 +745,7 @@ static void *hub_thread(void *arg)
 				{.fd = hs->stopfd, .events = POLLIN}};
 	struct timespec ts;
 	uint64_t last_sweep = 0, now;
+	bool swept;
 	int more = 0;
 
 	pthread_setname_np(pthread_self(), "watch-hub");
@@ -760,9 +761,10 @@ static void *hub_thread(void *arg)
 			pthread_mutex_unlock(&hs->lock);
 			return NULL;
 		}
-		more = round_once(hs, now - last_sweep >= 1000);
-		if (now - last_sweep >= 1000)
+		swept = now - last_sweep >= 1000;
+		if (swept)
 			last_sweep = now;
+		more = round_once(hs, swept);
 		pthread_mutex_unlock(&hs->lock);
 	}
 }

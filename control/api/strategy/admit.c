@@ -72,6 +72,25 @@ struct jv *api_admit_stored(struct api_admit *a, const char *group, const char *
 	return arr;
 }
 
+struct jv *api_admit_stored_one(struct api_admit *a, const char *group, const char *version,
+				const char *resource, const char *ns, const char *name)
+{
+	const struct api_resource *res = api_resource_find(group, version, resource);
+	struct store_kv kv = {0};
+	struct jv *o;
+	char key[512];
+	int n;
+
+	if (!a->reg || !res || !name)
+		return NULL;
+	n = api_key(res, ns, name, key, sizeof(key));
+	if (n < 0 || store_get(a->reg->store, key, (size_t)n, 0, &kv) != 0)
+		return NULL;
+	o = api_load_object(a->d, kv.value, kv.value_len, kv.mod_rev);
+	store_kv_release(&kv);
+	return o;
+}
+
 void api_admit_prepare_create(struct api_admit *a)
 {
 	const struct api_strategy *st = api_strategy_of(a->res);

@@ -58,5 +58,9 @@ void api_cause_forbidden(struct api_admit *a, const char *field, const char *det
  * the store fails; NULL only when out of memory). */
 struct jv *api_admit_stored(struct api_admit *a, const char *group, const char *version,
 			    const char *resource, const char *ns);
+/* The stored object ns/name (ns NULL: cluster-scoped) of a resource, read into a->d, or NULL
+ * when there is none (or it cannot be read). */
+struct jv *api_admit_stored_one(struct api_admit *a, const char *group, const char *version,
+				const char *resource, const char *ns, const char *name);
 
 #endif

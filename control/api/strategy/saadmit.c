@@ -118,17 +118,14 @@ void api_admit_pod_service_account(struct api_admit *a, struct jv *spec)
 {
 	const char *ns = jv_path_str(a->obj, "metadata.namespace");
 	const char *name = jv_path_str(spec, "serviceAccountName");
-	const struct jv *sa = NULL, *list, *auto_pod, *auto_sa;
+	const struct jv *sa = NULL, *auto_pod, *auto_sa;
 	bool automount = true;
 
 	if (!a->reg || !a->reg->cfg.sa_admission || !spec || !ns || !name)
 		return;
 	if (jv_get(jv_path(a->obj, "metadata.annotations"), "kubernetes.io/config.mirror"))
 		return;
-	list = api_admit_stored(a, "", "v1", "serviceaccounts", ns);
-	for (size_t i = 0; list && i < jv_count(list); i++)
-		if (jv_is_str(jv_path(jv_at(list, i), "metadata.name"), name))
-			sa = jv_at(list, i);
+	sa = api_admit_stored_one(a, "", "v1", "serviceaccounts", ns, name);
 	if (!sa) {
 		snprintf(a->forbidden, sizeof(a->forbidden),
 			 "error looking up service account %s/%s: serviceaccount \"%s\" not found",

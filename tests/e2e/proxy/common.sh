@@ -180,9 +180,16 @@ kp_sync() {
 }
 
 # wait_lines FILE N: wait until FILE has at least N lines (a load client's output). The
-# machine may be loaded: the only limit is ctest's timeout for the whole test.
+# machine may be loaded: the only limit is ctest's timeout for the whole test. A file not
+# there yet has no lines: the client's shell may not have opened its output when this starts
+# (a failed `[` would end the loop at once: CI once went on with no client output).
 wait_lines() {
-	while [ "$(wc -l <"$1")" -lt "$2" ]; do sleep 0.1; done
+	local n
+	while :; do
+		n=$(wc -l <"$1" 2>/dev/null) || n=0
+		[ "${n:-0}" -ge "$2" ] && return 0
+		sleep 0.1
+	done
 }
 
 # wait_log PATTERN [COUNT]: wait until the proxy log has COUNT (default 1) matching lines.

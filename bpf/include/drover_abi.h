@@ -463,6 +463,128 @@ struct drv_udp_holder {
 	__u32 pad;
 };
 
+/* ---- telemetry (telemetry.bpf.c; read by the agent's /metrics and `drover flows`) ----
+ * Maps pinned beside the proxy's under <pin-root>, named DRV_MAP_TL_*. Series maps are hashes
+ * (not LRU: a full map must lose no existing series): an insert that fails counts in
+ * drv_tlctr1[DRV_TL_CTR_*_OVERFLOW] and the event is not counted anywhere else. Per-socket
+ * state lives in socket storage (freed with the socket). Flow and request events go to the
+ * ring buffer drv_tlev1; an event that does not fit counts in DRV_TL_CTR_EVENTS_LOST.
+ *
+ * Addresses are the pod side's, as the socket sees them: on the client side (reporter
+ * CLIENT) saddr is the local pod, daddr:dport the backend the socket is connected to (after
+ * the socket LB), rev_nat the service frontend the application asked for (0: none known,
+ * e.g. a connection straight to a pod); on the server side (reporter SERVER) saddr is the
+ * remote peer, daddr:dport the local pod's listening address. Only sockets whose pod side is
+ * a local endpoint of this node (drv_ep1) are counted, so several nodes on one machine count
+ * each connection once per side. */
+#define DRV_TL_SERIES_MAP_SIZE_DEFAULT 16384	    /* --telemetry-max-series */
+#define DRV_TL_RINGBUF_SIZE_DEFAULT    (256 * 1024) /* --telemetry-ringbuf-bytes */
+#define DRV_TL_HTTP_BUCKETS	       12
+
+#define DRV_MAP_TL_TCP	"drv_tltcp1"
+#define DRV_MAP_TL_HTTP "drv_tlhttp1"
+#define DRV_MAP_TL_CTR	"drv_tlctr1"
+#define DRV_MAP_TL_EV	"drv_tlev1"
+
+/* Upper bounds of the request duration histogram's buckets in microseconds (the last,
+ * +Inf, is implicit): le="0.0005", "0.001", … "5" in the exposition. */
+#define DRV_TL_HTTP_BUCKET_BOUNDS_US                                                         \
+	{                                                                                    \
+		500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, \
+		    5000000                                                                  \
+	}
+
+enum drv_tl_reporter {
+	DRV_TL_CLIENT = 1,
+	DRV_TL_SERVER = 2,
+};
+
+enum drv_tl_http_method {
+	DRV_TL_M_OTHER = 0,
+	DRV_TL_M_GET = 1,
+	DRV_TL_M_HEAD = 2,
+	DRV_TL_M_POST = 3,
+	DRV_TL_M_PUT = 4,
+	DRV_TL_M_DELETE = 5,
+	DRV_TL_M_PATCH = 6,
+	DRV_TL_M_OPTIONS = 7,
+	DRV_TL_M_CONNECT = 8,
+	DRV_TL_M_TRACE = 9,
+};
+
+/* One series key of both series maps. */
+struct drv_tl_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 dport;
+	__u16 rev_nat;
+	__u8 reporter; /* enum drv_tl_reporter */
+	__u8 method;   /* HTTP: enum drv_tl_http_method; TCP: 0 */
+	__u16 code;    /* HTTP: status code (0: connection ended before a response); TCP: 0 */
+};
+
+/* drv_tltcp1 (per-CPU hash): TCP connections of the series. Counts are added when a
+ * connection is established (opened) and when it ends (the rest, from the socket's own
+ * tcp_sock counters at close). */
+struct drv_tl_tcp {
+	__u64 opened;	      /* reached ESTABLISHED */
+	__u64 closed;	      /* ended after ESTABLISHED, without a reset */
+	__u64 refused;	      /* client: the SYN was answered by a reset */
+	__u64 reset;	      /* ended by a reset sent or received after ESTABLISHED */
+	__u64 bytes_sent;     /* client: towards the server (request direction) */
+	__u64 bytes_received; /* client: from the server */
+	__u64 packets_sent;   /* segments */
+	__u64 packets_received;
+	__u64 retransmits;     /* segments retransmitted (total_retrans) */
+	__u64 syn_retransmits; /* SYNs retransmitted before the connection was established */
+	__u64 srtt_us_sum;     /* smoothed RTT at close, summed over the closed connections */
+	__u64 srtt_samples;    /* closed connections that had an RTT sample */
+};
+
+/* drv_tlhttp1 (per-CPU hash): HTTP/1.x requests of the series, by method and code. Duration:
+ * from the request's first byte to the response's first byte as this side sees them
+ * (client: sent to received; server: received to sent). */
+struct drv_tl_http {
+	__u64 requests;
+	__u64 duration_us_sum;
+	__u64 buckets
+	    [DRV_TL_HTTP_BUCKETS]; /* not cumulative: bucket i counts bound[i-1] < d <= bound[i] */
+	__u64 over;		   /* d > the last bound (the +Inf bucket's own share) */
+};
+
+/* drv_tlctr1 (per-CPU array): telemetry's own counters. */
+enum drv_tl_ctr {
+	DRV_TL_CTR_TCP_OVERFLOW = 0,  /* a TCP series could not be added (map full) */
+	DRV_TL_CTR_HTTP_OVERFLOW = 1, /* an HTTP series could not be added (map full) */
+	DRV_TL_CTR_EVENTS_LOST = 2,   /* a ring buffer event did not fit */
+	DRV_TL_CTR_HTTP_UNPARSED = 3, /* a response with no request waiting, or past the queue */
+	DRV_TL_CTR_MAX = 8,
+};
+
+/* drv_tlev1 (ring buffer): one event per TCP connection state change and per HTTP request
+ * (after its response began), for `drover flows`. */
+enum drv_tl_event_type {
+	DRV_TL_EV_TCP_OPEN = 1,
+	DRV_TL_EV_TCP_CLOSE = 2,
+	DRV_TL_EV_TCP_REFUSED = 3,
+	DRV_TL_EV_TCP_RESET = 4,
+	DRV_TL_EV_HTTP = 5,
+};
+
+struct drv_tl_event {
+	__u64 ts_ns; /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) when it happened */
+	struct drv_tl_key key;
+	__be16 sport; /* the client's port */
+	__u8 type;    /* enum drv_tl_event_type */
+	__u8 pad;
+	__u32 pid;	 /* tgid of the task, in the host pid namespace (0: not in task context) */
+	__u64 cgroup_id; /* cgroup v2 id of the socket */
+	__u64 duration_us; /* HTTP: request to response; TCP close: connection lifetime */
+	__u64 bytes_sent;  /* TCP close: as in struct drv_tl_tcp */
+	__u64 bytes_received;
+	char path[64]; /* HTTP: the request target, NUL-terminated, truncated */
+};
+
 #ifndef __VMLINUX_H__
 _Static_assert(sizeof(struct drv_svc_key) == 12, "drv_svc_key layout");
 _Static_assert(sizeof(struct drv_svc_val) == 20, "drv_svc_val layout");
@@ -488,6 +610,10 @@ _Static_assert(sizeof(struct drv_svc_name) == 64, "drv_svc_name layout");
 _Static_assert(sizeof(struct drv_fe_pkts) == 72, "drv_fe_pkts layout");
 _Static_assert(sizeof(struct drv_attach) == 20, "drv_attach layout");
 _Static_assert(sizeof(struct drv_endpoint) == 20, "drv_endpoint layout");
+_Static_assert(sizeof(struct drv_tl_key) == 16, "drv_tl_key layout");
+_Static_assert(sizeof(struct drv_tl_tcp) == 96, "drv_tl_tcp layout");
+_Static_assert(sizeof(struct drv_tl_http) == 120, "drv_tl_http layout");
+_Static_assert(sizeof(struct drv_tl_event) == 128, "drv_tl_event layout");
 #endif
 
 #endif /* DROVER_ABI_H */

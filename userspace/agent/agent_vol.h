@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "agent_env.h"
 #include "k8s_jv.h"
@@ -30,6 +31,8 @@ struct vol_file {
 	unsigned char *data;
 	size_t len;
 	unsigned mode;
+	bool set_uid, set_gid; /* the writer chowns the file to uid / gid */
+	unsigned uid, gid;
 };
 
 struct vol_payload {
@@ -44,7 +47,19 @@ struct vol_src {
 	env_get_obj_fn get; /* ConfigMaps and Secrets (agent_env.h) */
 	void *arg;
 	const char *node_cpu, *node_memory; /* allocatable: a resourceFieldRef's default limit */
+	/* A projected serviceAccountToken source tp's token (malloc'd into *tok): 0, or -EINVAL
+	 * with the message in err, -ENOMEM. NULL: such a source is an error. */
+	int (*token)(void *arg, const struct jv *tp, char **tok, char *err, size_t errlen);
+	void *token_arg;
 };
+
+/* token_manager.go requiresRefresh, for a token whose TokenRequest asked for exp_s seconds
+ * and whose status.expirationTimestamp is exp (Unix seconds), at now, with jitter (the
+ * manager's random 0-10 s): refresh once 80 % of exp_s has passed (jitter early), once it is
+ * older than 24 h (jitter early), or when the clock is before its issue time (exp - exp_s). */
+#define VOL_TOKEN_MAX_TTL_S    (24 * 3600)
+#define VOL_TOKEN_MAX_JITTER_S 10
+bool vol_token_requires_refresh(int64_t now, int64_t exp, int64_t exp_s, int64_t jitter);
 
 /* Whether the volume (an item of spec.volumes) is one whose files the agent writes. */
 bool vol_is_projection(const struct jv *vol);

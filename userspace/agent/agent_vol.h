@@ -7,9 +7,11 @@
  * key->path and per-item mode over defaultMode, 0644 by default; optional sources skipped;
  * Secret data base64-decoded; downward API labels/annotations in fieldpath.FormatMap's
  * sorted `key="value"` lines, resourceFieldRef with its divisor and the node's allocatable
- * as the default limit), and the atomic writer that puts them in a directory the kubelet's
- * way (a `..<timestamp>` dir, `..data` pointing at it swapped by rename, a symlink per
- * top-level name), so a refresh never shows a half-written volume.
+ * as the default limit; a projected serviceAccountToken's token from the caller,
+ * agent_token.c, with defaultMode, or 0600 and the pod's FsUser / fsGroup), and the atomic
+ * writer that puts them in a directory the kubelet's way (a `..<timestamp>` dir, `..data`
+ * pointing at it swapped by rename, a symlink per top-level name), so a refresh never shows
+ * a half-written volume.
  *
  * The agent part (agent_vol.c): root/pods/<ns>_<name>_<uid>/volumes/kubernetes.io~<kind>/
  * <name> made before the containers start (emptyDir, medium Memory and secret/projected on

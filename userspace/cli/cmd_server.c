@@ -63,9 +63,11 @@ static void usage(FILE *out)
 	    "                          iss of ServiceAccount tokens and their default audience\n"
 	    "                          (default https://kubernetes.default.svc.cluster.local)\n"
 	    "  --enable-admission-plugins LIST\n"
-	    "                          optional admission plugins to run: ServiceAccount (pods\n"
-	    "                          need their service account and get the projected\n"
-	    "                          kube-api-access token volume; default: off)\n"
+	    "                          admission plugins to run besides the default ones\n"
+	    "  --disable-admission-plugins LIST\n"
+	    "                          default admission plugins not to run: ServiceAccount\n"
+	    "                          (on by default: pods need their service account and get\n"
+	    "                          the projected kube-api-access token volume)\n"
 	    "  --no-scheduler          do not run the scheduler\n"
 	    "  --log-level LEVEL       error, warn, info (default) or debug\n"
 	    "\ncontrollers:\n");
@@ -122,6 +124,27 @@ static int positive(const char *flag, const char *arg, double max, double *out)
 	return 0;
 }
 
+/* An --enable/--disable-admission-plugins list: *sa set when it names ServiceAccount (the
+ * only optional plugin here). 0, or -EINVAL after a line on stderr. */
+static int admission_plugins(const char *flag, const char *arg, bool *sa)
+{
+	for (const char *p = arg; *p;) {
+		size_t n = strcspn(p, ",");
+
+		if (n == strlen("ServiceAccount") && strncmp(p, "ServiceAccount", n) == 0) {
+			*sa = true;
+		} else if (n) {
+			fprintf(
+			    stderr,
+			    "drover server: --%s: unknown plugin %.*s (known: ServiceAccount)\n",
+			    flag, (int)n, p);
+			return -EINVAL;
+		}
+		p += n + (p[n] == ',');
+	}
+	return 0;
+}
+
 int cmd_server(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -145,6 +168,7 @@ int cmd_server(int argc, char **argv)
 	    {"node-cidr-mask-size", required_argument, NULL, 'M'},
 	    {"service-account-issuer", required_argument, NULL, 'I'},
 	    {"enable-admission-plugins", required_argument, NULL, 'A'},
+	    {"disable-admission-plugins", required_argument, NULL, 'X'},
 	    {"no-scheduler", no_argument, NULL, 'S'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -156,7 +180,7 @@ int cmd_server(int argc, char **argv)
 	struct kclient *kc = NULL, *kcs = NULL;
 	struct ctrl_manager *cm = NULL;
 	struct scheduler *sched = NULL;
-	bool run_sched = true, run_ctrl = true;
+	bool run_sched = true, run_ctrl = true, sa_on = false, sa_off = false;
 	char apiserver_ip[INET6_ADDRSTRLEN], ca_crt[4200], ca_key[4200];
 	int c, err;
 
@@ -218,22 +242,12 @@ int cmd_server(int argc, char **argv)
 			cfg.sa_issuer = optarg;
 			break;
 		case 'A':
-			for (const char *p = optarg; *p;) {
-				size_t n = strcspn(p, ",");
-
-				if (n == strlen("ServiceAccount") &&
-				    strncmp(p, "ServiceAccount", n) == 0) {
-					cfg.sa_admission = true;
-				} else if (n) {
-					fprintf(
-					    stderr,
-					    "drover server: --enable-admission-plugins: unknown "
-					    "plugin %.*s (known: ServiceAccount)\n",
-					    (int)n, p);
-					return 2;
-				}
-				p += n + (p[n] == ',');
-			}
+			if (admission_plugins("enable-admission-plugins", optarg, &sa_on))
+				return 2;
+			break;
+		case 'X':
+			if (admission_plugins("disable-admission-plugins", optarg, &sa_off))
+				return 2;
 			break;
 		case 'T': {
 			char *end;
@@ -315,6 +329,14 @@ int cmd_server(int argc, char **argv)
 			return 2;
 		}
 	}
+	/* kube-apiserver's default plugins include ServiceAccount (options.Validate: none may be
+	 * both enabled and disabled) */
+	if (sa_on && sa_off) {
+		fprintf(stderr, "drover server: ServiceAccount in enable-admission-plugins and "
+				"disable-admission-plugins overlapped\n");
+		return 2;
+	}
+	cfg.sa_admission = !sa_off;
 	if (cfg.insecure_loopback && !cfg.listen)
 		cfg.listen = "127.0.0.1:8080";
 	cli_catch_stop();

@@ -41,6 +41,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api_codec.h"
 #include "api_http.h"
 #include "api_obj.h"
 #include "log.h"
@@ -477,12 +478,25 @@ static bool admit_pod(struct api_req *r, const char *node, const struct api_auth
 static bool admit_token(struct api_req *r, const char *node, const struct api_authz *a,
 			struct jv_doc *d)
 {
-	const struct jv *ref = jv_path(body_obj(r, d), "spec.boundObjectRef");
-	const char *name = jv_path_str(ref, "name"), *uid = jv_path_str(ref, "uid");
+	const struct k8s_kind *tk = k8s_kind_find("authentication.k8s.io/v1", "TokenRequest");
+	struct api_body b = {.p = r->body.p,
+			     .len = r->body.len,
+			     .ctype = r->content_type,
+			     .max = r->srv->cfg.max_body};
 	struct api_result out = {0};
-	const struct jv *pod;
+	const struct jv *tr, *ref, *pod;
+	const char *name, *uid;
 	bool ok = false;
 
+	/* the body as the handler decodes it (JSON, YAML or protobuf: the kubelet's) */
+	tr = tk ? api_decode_as(&b, d, tk->type, K8S_FV_IGNORE, &out) : NULL;
+	api_result_free(&out);
+	if (!tr)
+		return true; /* the handler answers the bad body with its 400 */
+	ref = jv_path(tr, "spec.boundObjectRef");
+	name = jv_path_str(ref, "name");
+	uid = jv_path_str(ref, "uid");
+	out = (struct api_result){0};
 	if (!ref || !jv_is_str(jv_get(ref, "apiVersion"), "v1") ||
 	    !jv_is_str(jv_get(ref, "kind"), "Pod") || !name || !name[0]) {
 		admit_forbid(r, a->name, "node requested token not bound to a pod");

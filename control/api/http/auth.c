@@ -24,7 +24,7 @@
  * 403 with Kubernetes' messages.
  *
  * A node may create a TokenRequest only for a service account one of its pods runs as
- * (authorizeCreateToken over the graph, found by a scan of the namespace's pods), bound to
+ * (authorizeCreateToken over the graph, found among the node's pods of that namespace), bound to
  * such a pod by name and uid (NodeRestriction's admitServiceAccount).
  *
  * Simplifications (the graph of the Node authorizer is not kept): a node may get/list/watch
@@ -44,6 +44,7 @@
 #include "api_codec.h"
 #include "api_http.h"
 #include "api_obj.h"
+#include "api_selector.h"
 #include "log.h"
 #include "rbac.h"
 
@@ -287,9 +288,16 @@ static bool node_runs_sa(struct api_server *s, const char *node, const char *ns,
 	struct reg_list_opts o = {0};
 	struct reg_list l = {0};
 	struct api_result out = {0};
+	struct api_selector *sel = NULL;
+	char field[300], msg[256];
 	bool found = false;
 
-	if (res && rq.d && s->reg && ns && reg_list(s->reg, &rq, &o, &l, &out) == 0) {
+	/* the node's pods (the store's index by spec.nodeName), not the namespace's */
+	snprintf(field, sizeof(field), "spec.nodeName=%s", node);
+	if (res && api_selector_parse(NULL, field, res, &sel, msg, sizeof(msg)) != 0)
+		sel = NULL;
+	o.sel = sel;
+	if (res && sel && rq.d && s->reg && ns && reg_list(s->reg, &rq, &o, &l, &out) == 0) {
 		while (!found) {
 			struct jv_doc *d = jv_doc_new();
 			const struct store_kv *kv;
@@ -305,6 +313,7 @@ static bool node_runs_sa(struct api_server *s, const char *node, const char *ns,
 		reg_list_free(&l);
 	}
 	api_result_free(&out);
+	api_selector_free(sel);
 	jv_doc_free(rq.d);
 	return found;
 }

@@ -9,8 +9,9 @@
  * (first) or its service account says automountServiceAccountToken false (shouldAutomount),
  * the projected volume kube-api-access-XXXXX (TokenVolumeSource: a serviceAccountToken of
  * 3607 s, the kube-root-ca.crt ConfigMap's ca.crt, the downwardAPI namespace; defaultMode
- * 420) is added with a read-only mount at /var/run/secrets/kubernetes.io/serviceaccount in every init
- * container and container without a mount at that path (mountServiceAccountToken); a pod
+ * 420) is added with a read-only mount at /var/run/secrets/kubernetes.io/serviceaccount in
+ * every init container and container without a mount at that path
+ * (mountServiceAccountToken); a pod
  * without imagePullSecrets gets its service account's. Mirror pods are left alone.
  */
 #include <stdio.h>

@@ -585,6 +585,14 @@ struct drv_tl_event {
 	char path[64]; /* HTTP: the request target, NUL-terminated, truncated */
 };
 
+/* telemetry.bpf.c's own per-socket state (socket storage, layout private to it), pinned so
+ * that a restarted proxy's programs carry on with the connections in flight. */
+#define DRV_MAP_TL_SK "drv_tlsk1"
+
+/* Every telemetry map name, for uninstall. */
+#define DRV_MAP_TL_NAMES_ALL \
+	DRV_MAP_TL_TCP, DRV_MAP_TL_HTTP, DRV_MAP_TL_CTR, DRV_MAP_TL_EV, DRV_MAP_TL_SK
+
 #ifndef __VMLINUX_H__
 _Static_assert(sizeof(struct drv_svc_key) == 12, "drv_svc_key layout");
 _Static_assert(sizeof(struct drv_svc_val) == 20, "drv_svc_val layout");

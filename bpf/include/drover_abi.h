@@ -589,6 +589,10 @@ struct drv_tl_event {
  * that a restarted proxy's programs carry on with the connections in flight. */
 #define DRV_MAP_TL_SK "drv_tlsk1"
 
+/* drv_tlev1's reader: the programs wake it (epoll) only once the buffer is a quarter full,
+ * so that a busy node pays no wake-up per event; read it on a timer too (100 ms or so) to
+ * see a quiet node's events soon. */
+
 /* Every telemetry map name, for uninstall. */
 #define DRV_MAP_TL_NAMES_ALL \
 	DRV_MAP_TL_TCP, DRV_MAP_TL_HTTP, DRV_MAP_TL_CTR, DRV_MAP_TL_EV, DRV_MAP_TL_SK

@@ -6,7 +6,8 @@
 # must hold exactly that mix on the client side (with the service's rev-NAT id) and on the
 # server side, the late ones in the (25 ms, 50 ms] bucket; 16 connections opened and ended
 # each side; a connect to a port with no listener counts as refused. Then, with
-# --telemetry-max-series 2, a full map counts overflows and its existing series go on.
+# --telemetry-max-series 2, a full map counts overflows and its existing series go on; a
+# restart with --no-telemetry takes telemetry off the cgroup.
 source "$(dirname "$0")/common.sh"
 topo_init tl
 TOPO_LOG=/tmp/drover-tl-proxy.log
@@ -92,3 +93,10 @@ series http=2 tcp=2
 W
 diff -u "$m/want" "$m/got" >&2 || fail "full series map (want -, got +)"
 pass "full map: 4 HTTP overflows counted, the existing series kept counting"
+
+# --no-telemetry: a restart without telemetry takes the earlier run's programs off the cgroup.
+topo_proxy_stop -TERM
+topo_proxy --manifests "$m" --node node1 --no-telemetry
+grep -q "telemetry detached (3 links)" "$TOPO_LOG" || fail "--no-telemetry: the earlier links were not detached"
+expect_eq "$(bpftool cgroup show "$TOPO_CG" | grep -c drv_tl_ || true)" 0 "telemetry programs left on the cgroup"
+pass "--no-telemetry detached the earlier run's telemetry"

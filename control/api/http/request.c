@@ -26,7 +26,7 @@ bool api_arg_true(const struct api_req *r, const char *key)
 
 void api_warn(struct api_req *r, const char *fmt, ...)
 {
-	char msg[512];
+	char msg[4096]; /* PodSecurity's warnings name every violation */
 	va_list ap;
 
 	va_start(ap, fmt);

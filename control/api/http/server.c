@@ -570,6 +570,7 @@ int api_server_start(const struct api_config *cfg, struct api_server **out)
 					     .max_body = s->cfg.max_body,
 					     .default_toleration_s = s->cfg.default_toleration_s,
 					     .sa_admission = s->cfg.sa_admission,
+					     .no_pod_security = s->cfg.no_pod_security,
 					     .watch_queue_max = s->cfg.watch_queue_max};
 
 		err = registry_new(s->store, &rc, &s->reg);

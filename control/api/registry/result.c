@@ -31,7 +31,7 @@ bool api_result_failed(const struct api_result *r)
 
 void api_result_warn(struct api_result *r, const char *fmt, ...)
 {
-	char msg[512];
+	char msg[4096]; /* PodSecurity's warnings name every violation */
 	va_list ap;
 
 	va_start(ap, fmt);

@@ -437,7 +437,7 @@ struct selinux_scan {
 	int minor;
 };
 
-/* seLinuxOptions_1_0's allowed types; 1.31 adds container_engine_t (seLinuxOptions_1_31) */
+/* seLinuxOptions_1_0's allowed types; 1.31 adds container_engine_t (seLinuxOptions1_31) */
 static bool selinux_ok(struct selinux_scan *s, const struct jv *o)
 {
 	const char *t = jv_path_str(o, "type"), *u = jv_path_str(o, "user");
@@ -462,7 +462,7 @@ static bool selinux_ok(struct selinux_scan *s, const struct jv *o)
 	return valid;
 }
 
-/* check_seLinuxOptions.go seLinuxOptions_1_0 / seLinuxOptions_1_31 */
+/* check_seLinuxOptions.go seLinuxOptions_1_0 / seLinuxOptions1_31 */
 static void check_selinux(const struct psa_pod *p, struct psa_agg *g)
 {
 	struct selinux_scan s = {.minor = p->minor};
@@ -623,7 +623,7 @@ static bool sysctl_safe(const char *n, int minor)
 	return false;
 }
 
-/* check_sysctls.go sysctls_1_0 .. sysctls_1_32 */
+/* check_sysctls.go sysctls_1_0, _1_27, _1_29, sysctlsV1Dot32 */
 static void check_sysctls(const struct psa_pod *p, struct psa_agg *g)
 {
 	struct k8s_buf d = {0};

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "helpers.h"
+#include "k8s_buf.h"
 
 #define NSS "/api/v1/namespaces"
 
@@ -63,112 +64,113 @@ struct pcase {
 	const char *baseline, *restricted; /* the detail after violates..., NULL: allowed */
 };
 
-static const struct pcase cases[] =
-    {
-	{"plain pod: restricted's allowPrivilegeEscalation_1_8, capabilitiesRestricted_1_22, "
-	 "runAsNonRoot_1_0, seccompProfileRestricted_1_19",
-	 "", "\"containers\":[" C("c", "") "]", NULL, R4("c")},
-	{"compliant pod", "", POD_OK "\"containers\":[" C("c", SC_OK) "]", NULL, NULL},
-	{"hostNamespaces_1_0 and privileged_1_0 (a baseline check before the restricted ones)", "",
-	 "\"hostNetwork\":true,\"hostPID\":true,\"hostIPC\":true," POD_OK
-	 "\"containers\":[" C("c", ",\"securityContext\":{\"privileged\":true,\"capabilities\":{"
-				   "\"drop\":[\"ALL\"]}}") "]",
-	 "host namespaces (hostNetwork=true, hostPID=true, hostIPC=true), privileged (container "
-	 "\"c\" must not set securityContext.privileged=true)",
-	 "host namespaces (hostNetwork=true, hostPID=true, hostIPC=true), privileged (container "
-	 "\"c\" must not set securityContext.privileged=true), allowPrivilegeEscalation != false "
-	 "(container \"c\" must set securityContext.allowPrivilegeEscalation=false)"},
-	{"capabilitiesBaseline_1_0; capabilitiesRestricted_1_22 overrides it", "",
-	 POD_OK "\"containers\":[" C(
-	     "c",
-	     ",\"securityContext\":{\"allowPrivilegeEscalation\":false,"
-	     "\"capabilities\":{\"drop\":[\"ALL\"],\"add\":[\"SYS_TIME\","
-	     "\"NET_ADMIN\",\"NET_BIND_SERVICE\"]}}") "," C("d", ",\"securityContext\":{"
-								 "\"allowPrivilegeEscalation\":"
-								 "false,\"capabilities\":{"
-								 "\"drop\":[\"ALL\"],\"add\":["
-								 "\"KILL\"]}}") "]",
-	 "non-default capabilities (container \"c\" must not include \"NET_ADMIN\", \"SYS_TIME\" "
-	 "in "
-	 "securityContext.capabilities.add)",
-	 "unrestricted capabilities (containers \"c\", \"d\" must not include \"KILL\", "
-	 "\"NET_ADMIN\", \"SYS_TIME\" in securityContext.capabilities.add)"},
-	{"hostPathVolumes_1_0, hostPorts_1_0; restrictedVolumes_1_0 overrides hostPathVolumes", "",
-	 POD_OK
-	 "\"volumes\":[{\"name\":\"h\",\"hostPath\":{\"path\":\"/\"}},{\"name\":\"e\","
-	 "\"emptyDir\":{}},{\"name\":\"n\",\"nfs\":{\"server\":\"s\",\"path\":\"/\"}}],"
-	 "\"containers\":[" C("c", SC_OK ",\"ports\":[{\"containerPort\":8080,\"hostPort\":"
-					 "8080},{\"containerPort\":81,\"hostPort\":80}]") "]",
-	 "hostPath volumes (volume \"h\"), hostPort (container \"c\" uses hostPorts 80, 8080)",
-	 "hostPort (container \"c\" uses hostPorts 80, 8080), restricted volume types (volumes "
-	 "\"h\", \"n\" use restricted volume types \"hostPath\", \"nfs\")"},
-	{"appArmorProfile_1_0, seLinuxOptions_1_31, seccompProfileBaseline_1_19 / "
-	 "seccompProfileRestricted_1_19",
-	 "",
-	 "\"securityContext\":{\"runAsNonRoot\":true,\"seccompProfile\":{\"type\":\"Unconfined\"},"
-	 "\"seLinuxOptions\":{\"type\":\"spc_t\",\"user\":\"u\"}},\"containers\":[" C(
-	     "c", ",\"securityContext\":{\"allowPrivilegeEscalation\":false,\"capabilities\":{"
-		  "\"drop\":[\"ALL\"]},\"appArmorProfile\":{\"type\":\"Unconfined\"}}") "]",
-	 "forbidden AppArmor profile (container \"c\" must not set AppArmor profile type to "
-	 "\"Unconfined\"), seLinuxOptions (pod set forbidden securityContext.seLinuxOptions: type "
-	 "\"spc_t\"; user may not be set), seccompProfile (pod must not set "
-	 "securityContext.seccompProfile.type to \"Unconfined\")",
-	 "forbidden AppArmor profile (container \"c\" must not set AppArmor profile type to "
-	 "\"Unconfined\"), seLinuxOptions (pod set forbidden securityContext.seLinuxOptions: type "
-	 "\"spc_t\"; user may not be set), seccompProfile (pod must not set "
-	 "securityContext.seccompProfile.type to \"Unconfined\")"},
-	{"seLinuxOptions_1_31: container_engine_t allowed", "",
-	 "\"securityContext\":{\"runAsNonRoot\":true,\"seccompProfile\":{\"type\":"
-	 "\"RuntimeDefault\"},\"seLinuxOptions\":{\"type\":\"container_engine_t\"}},"
-	 "\"containers\":[" C("c", SC_OK) "]",
-	 NULL, NULL},
-	{"appArmorProfile_1_0 on the deprecated annotation",
-	 ",\"annotations\":{\"container.apparmor.security.beta.kubernetes.io/c\":\"unconfined\"}",
-	 POD_OK "\"containers\":[" C("c", SC_OK) "]",
-	 "forbidden AppArmor profile (annotation must not set AppArmor profile type to "
-	 "\"container.apparmor.security.beta.kubernetes.io/c=\"unconfined\"\")",
-	 "forbidden AppArmor profile (annotation must not set AppArmor profile type to "
-	 "\"container.apparmor.security.beta.kubernetes.io/c=\"unconfined\"\")"},
-	{"sysctls_1_32: only the safe set", "",
-	 "\"securityContext\":{\"runAsNonRoot\":true,\"seccompProfile\":{\"type\":"
-	 "\"RuntimeDefault\"},\"sysctls\":[{\"name\":\"kernel.msgmax\",\"value\":\"1\"},{\"name\":"
-	 "\"net.ipv4.tcp_keepalive_time\",\"value\":\"60\"},{\"name\":\"net.ipv4.tcp_rmem\","
-	 "\"value\":\"4096 87380 6291456\"}]},\"containers\":[" C("c", SC_OK) "]",
-	 "forbidden sysctls (kernel.msgmax)", "forbidden sysctls (kernel.msgmax)"},
-	{"runAsNonRoot_1_0 (explicit false) and runAsUser_1_23", "",
-	 "\"securityContext\":{\"runAsNonRoot\":true,\"runAsUser\":0,\"seccompProfile\":{\"type\":"
-	 "\"RuntimeDefault\"}},\"containers\":[" C(
-	     "c", ",\"securityContext\":{\"allowPrivilegeEscalation\":false,\"runAsNonRoot\":false,"
-		  "\"capabilities\":{\"drop\":[\"ALL\"]}}") "]",
-	 NULL,
-	 "runAsNonRoot != true (container \"c\" must not set securityContext.runAsNonRoot=false), "
-	 "runAsUser=0 (pod must not set runAsUser=0)"},
-	{"visitContainers: init containers too", "",
-	 POD_OK "\"initContainers\":[" C("i", "") "],\"containers\":[" C("c", SC_OK) "]", NULL,
-	 "allowPrivilegeEscalation != false (container \"i\" must set "
-	 "securityContext.allowPrivilegeEscalation=false), unrestricted capabilities (container "
-	 "\"i\" must set securityContext.capabilities.drop=[\"ALL\"])"},
-	{"windowsHostProcess_1_0; Windows pods pass the 1.25 restricted checks", "",
-	 "\"os\":{\"name\":\"windows\"},\"hostNetwork\":true,\"securityContext\":{\"runAsNonRoot\":"
-	 "true,\"windowsOptions\":{\"hostProcess\":true}},\"containers\":[" C("c", "") "]",
-	 "host namespaces (hostNetwork=true), hostProcess (pod must not set "
-	 "securityContext.windowsOptions.hostProcess=true)",
-	 "host namespaces (hostNetwork=true), hostProcess (pod must not set "
-	 "securityContext.windowsOptions.hostProcess=true)"},
-	{"seLinuxOptions1_31: check_seLinuxOptions_test.go's \"invalid pod and containers\"", "",
-	 "\"securityContext\":{\"runAsNonRoot\":true,\"seccompProfile\":{\"type\":"
-	 "\"RuntimeDefault\"},\"seLinuxOptions\":{\"type\":\"foo\",\"user\":\"bar\",\"role\":"
-	 "\"baz\"}},\"containers\":[" SEL("a", "\"type\":\"container_t\"") "," SEL("b", "\"type\":"
-											"\"containe"
-											"r_init_"
-											"t\"") "," SEL("c", "\"type\":\"container_kvm_t\"") "," SEL(
-	     "d",
-	     "\"type\":\"container_engine_t\"") "," SEL("e",
-							"\"type\":\"bar\"") "," SEL("f",
-										    "\"user\":"
-										    "\"bar\"") "," SEL("g",
-												       "\"role\":\"baz\"") "]",
-	 SEL_WANT, SEL_WANT},
+static const struct pcase cases[] = {
+    {"plain pod: restricted's allowPrivilegeEscalation_1_8, capabilitiesRestricted_1_22, "
+     "runAsNonRoot_1_0, seccompProfileRestricted_1_19",
+     "", "\"containers\":[" C("c", "") "]", NULL, R4("c")},
+    {"compliant pod", "", POD_OK "\"containers\":[" C("c", SC_OK) "]", NULL, NULL},
+    {"hostNamespaces_1_0 and privileged_1_0 (a baseline check before the restricted ones)", "",
+     "\"hostNetwork\":true,\"hostPID\":true,\"hostIPC\":true," POD_OK
+     "\"containers\":[" C("c", ",\"securityContext\":{\"privileged\":true,\"capabilities\":{"
+			       "\"drop\":[\"ALL\"]}}") "]",
+     "host namespaces (hostNetwork=true, hostPID=true, hostIPC=true), privileged (container "
+     "\"c\" must not set securityContext.privileged=true)",
+     "host namespaces (hostNetwork=true, hostPID=true, hostIPC=true), privileged (container "
+     "\"c\" must not set securityContext.privileged=true), allowPrivilegeEscalation != false "
+     "(container \"c\" must set securityContext.allowPrivilegeEscalation=false)"},
+    {"capabilitiesBaseline_1_0; capabilitiesRestricted_1_22 overrides it", "",
+     POD_OK "\"containers\":[" C(
+	 "c", ",\"securityContext\":{\"allowPrivilegeEscalation\":false,"
+	      "\"capabilities\":{\"drop\":[\"ALL\"],\"add\":[\"SYS_TIME\","
+	      "\"NET_ADMIN\",\"NET_BIND_SERVICE\"]}}") "," C("d", ",\"securityContext\":{"
+								  "\"allowPrivilegeEscalation\":"
+								  "false,\"capabilities\":{"
+								  "\"drop\":[\"ALL\"],\"add\":["
+								  "\"KILL\"]}}") "]",
+     "non-default capabilities (container \"c\" must not include \"NET_ADMIN\", \"SYS_TIME\" "
+     "in "
+     "securityContext.capabilities.add)",
+     "unrestricted capabilities (containers \"c\", \"d\" must not include \"KILL\", "
+     "\"NET_ADMIN\", \"SYS_TIME\" in securityContext.capabilities.add)"},
+    {"hostPathVolumes_1_0, hostPorts_1_0; restrictedVolumes_1_0 overrides hostPathVolumes", "",
+     POD_OK "\"volumes\":[{\"name\":\"h\",\"hostPath\":{\"path\":\"/\"}},{\"name\":\"e\","
+	    "\"emptyDir\":{}},{\"name\":\"n\",\"nfs\":{\"server\":\"s\",\"path\":\"/\"}}],"
+	    "\"containers\":[" C("c", SC_OK ",\"ports\":[{\"containerPort\":8080,\"hostPort\":"
+					    "8080},{\"containerPort\":81,\"hostPort\":80}]") "]",
+     "hostPath volumes (volume \"h\"), hostPort (container \"c\" uses hostPorts 80, 8080)",
+     "hostPort (container \"c\" uses hostPorts 80, 8080), restricted volume types (volumes "
+     "\"h\", \"n\" use restricted volume types \"hostPath\", \"nfs\")"},
+    {"appArmorProfile_1_0, seLinuxOptions_1_31, seccompProfileBaseline_1_19 / "
+     "seccompProfileRestricted_1_19",
+     "",
+     "\"securityContext\":{\"runAsNonRoot\":true,\"seccompProfile\":{\"type\":\"Unconfined\"},"
+     "\"seLinuxOptions\":{\"type\":\"spc_t\",\"user\":\"u\"}},\"containers\":[" C(
+	 "c", ",\"securityContext\":{\"allowPrivilegeEscalation\":false,\"capabilities\":{"
+	      "\"drop\":[\"ALL\"]},\"appArmorProfile\":{\"type\":\"Unconfined\"}}") "]",
+     "forbidden AppArmor profile (container \"c\" must not set AppArmor profile type to "
+     "\"Unconfined\"), seLinuxOptions (pod set forbidden securityContext.seLinuxOptions: type "
+     "\"spc_t\"; user may not be set), seccompProfile (pod must not set "
+     "securityContext.seccompProfile.type to \"Unconfined\")",
+     "forbidden AppArmor profile (container \"c\" must not set AppArmor profile type to "
+     "\"Unconfined\"), seLinuxOptions (pod set forbidden securityContext.seLinuxOptions: type "
+     "\"spc_t\"; user may not be set), seccompProfile (pod must not set "
+     "securityContext.seccompProfile.type to \"Unconfined\")"},
+    {"seLinuxOptions_1_31: container_engine_t allowed", "",
+     "\"securityContext\":{\"runAsNonRoot\":true,\"seccompProfile\":{\"type\":"
+     "\"RuntimeDefault\"},\"seLinuxOptions\":{\"type\":\"container_engine_t\"}},"
+     "\"containers\":[" C("c", SC_OK) "]",
+     NULL, NULL},
+    {"appArmorProfile_1_0 on the deprecated annotation",
+     ",\"annotations\":{\"container.apparmor.security.beta.kubernetes.io/c\":\"unconfined\"}",
+     POD_OK "\"containers\":[" C("c", SC_OK) "]",
+     "forbidden AppArmor profile (annotation must not set AppArmor profile type to "
+     "\"container.apparmor.security.beta.kubernetes.io/c=\"unconfined\"\")",
+     "forbidden AppArmor profile (annotation must not set AppArmor profile type to "
+     "\"container.apparmor.security.beta.kubernetes.io/c=\"unconfined\"\")"},
+    {"sysctls_1_32: only the safe set", "",
+     "\"securityContext\":{\"runAsNonRoot\":true,\"seccompProfile\":{\"type\":"
+     "\"RuntimeDefault\"},\"sysctls\":[{\"name\":\"kernel.msgmax\",\"value\":\"1\"},{\"name\":"
+     "\"net.ipv4.tcp_keepalive_time\",\"value\":\"60\"},{\"name\":\"net.ipv4.tcp_rmem\","
+     "\"value\":\"4096 87380 6291456\"}]},\"containers\":[" C("c", SC_OK) "]",
+     "forbidden sysctls (kernel.msgmax)", "forbidden sysctls (kernel.msgmax)"},
+    {"runAsNonRoot_1_0 (explicit false) and runAsUser_1_23", "",
+     "\"securityContext\":{\"runAsNonRoot\":true,\"runAsUser\":0,\"seccompProfile\":{\"type\":"
+     "\"RuntimeDefault\"}},\"containers\":[" C(
+	 "c", ",\"securityContext\":{\"allowPrivilegeEscalation\":false,\"runAsNonRoot\":false,"
+	      "\"capabilities\":{\"drop\":[\"ALL\"]}}") "]",
+     NULL,
+     "runAsNonRoot != true (container \"c\" must not set securityContext.runAsNonRoot=false), "
+     "runAsUser=0 (pod must not set runAsUser=0)"},
+    {"visitContainers: init containers too", "",
+     POD_OK "\"initContainers\":[" C("i", "") "],\"containers\":[" C("c", SC_OK) "]", NULL,
+     "allowPrivilegeEscalation != false (container \"i\" must set "
+     "securityContext.allowPrivilegeEscalation=false), unrestricted capabilities (container "
+     "\"i\" must set securityContext.capabilities.drop=[\"ALL\"])"},
+    {"windowsHostProcess_1_0; Windows pods pass the 1.25 restricted checks", "",
+     "\"os\":{\"name\":\"windows\"},\"hostNetwork\":true,\"securityContext\":{\"runAsNonRoot\":"
+     "true,\"windowsOptions\":{\"hostProcess\":true}},\"containers\":[" C("c", "") "]",
+     "host namespaces (hostNetwork=true), hostProcess (pod must not set "
+     "securityContext.windowsOptions.hostProcess=true)",
+     "host namespaces (hostNetwork=true), hostProcess (pod must not set "
+     "securityContext.windowsOptions.hostProcess=true)"},
+    {"seLinuxOptions1_31: check_seLinuxOptions_test.go's \"invalid pod and containers\"", "",
+     "\"securityContext\":{\"runAsNonRoot\":true,\"seccompProfile\":{\"type\":"
+     "\"RuntimeDefault\"},\"seLinuxOptions\":{\"type\":\"foo\",\"user\":\"bar\",\"role\":"
+     "\"baz\"}},\"containers\":[" SEL("a", "\"type\":\"container_t\"") "," SEL(
+	 "b",
+	 "\"type\":"
+	 "\"containe"
+	 "r_init_"
+	 "t\"") "," SEL("c",
+			"\"type\":\"container_kvm_t\"") "," SEL("d",
+								"\"type\":\"container_engine_"
+								"t\"") "," SEL("e",
+									       "\"type\":"
+									       "\"bar\"") "," SEL("f",
+												  "\"user\":"
+												  "\"bar\"") "," SEL("g",
+														     "\"role\":\"baz\"") "]",
+     SEL_WANT, SEL_WANT},
 };
 
 static void ns_create(struct tsrv *t, const char *name, const char *labels)
@@ -197,6 +199,7 @@ static int setup(void **state)
 		  "\"pod-security.kubernetes.io/enforce\":\"baseline\","
 		  "\"pod-security.kubernetes.io/enforce-version\":\"v1.28\"");
 	ns_create(t, "ps-w", "\"pod-security.kubernetes.io/warn\":\"baseline\"");
+	ns_create(t, "ps-wr", "\"pod-security.kubernetes.io/warn\":\"restricted\"");
 	return 0;
 }
 
@@ -347,6 +350,49 @@ static void set_enforce(struct tsrv *t, const char *ns, const char *level, struc
 	tcall(t, "PATCH", path, body, 200, NULL, r);
 }
 
+/* kube-apiserver's warning recorder: warnings of more than 4096 runes in all are each cut to
+ * 256 runes (filters/warning.go). A pod of 40 containers with long names makes one. */
+static void test_warning_truncated(void **state)
+{
+	struct tsrv *t = *state;
+	struct k8s_buf body = {0};
+	const char *h, *end;
+	char text[600];
+	size_t n = 0;
+	struct tresp r;
+
+	k8s_buf_puts(&body, "{\"metadata\":{\"name\":\"many\"},\"spec\":{\"containers\":[");
+	for (int i = 0; i < 40; i++)
+		k8s_buf_printf(
+		    &body,
+		    "%s{\"name\":\"container-with-a-rather-long-name-to-fill-headers-%02d\","
+		    "\"image\":\"x\"}",
+		    i ? "," : "", i);
+	k8s_buf_puts(&body, "]}}");
+	tpost(t, NSS "/ps-wr/pods?dryRun=All", body.p, 201, &r);
+	h = strstr(r.headers, "Warning: 299 - \"");
+	assert_non_null(h);
+	h += strlen("Warning: 299 - \"");
+	end = strstr(h, "\"\r\n");
+	assert_non_null(end);
+	for (; h < end && n + 1 < sizeof(text); h++) {
+		if (*h == '\\' && h + 1 < end)
+			h++; /* \" and \\ of the quoted string */
+		text[n++] = *h;
+	}
+	text[n] = 0;
+	assert_int_equal(n, 256);
+	assert_memory_equal(
+	    text,
+	    "would violate PodSecurity \"restricted:latest\": allowPrivilegeEscalation "
+	    "!= false (containers \"container-with-a-rather-long-name-to-fill-headers-00\"",
+	    strlen("would violate PodSecurity \"restricted:latest\": "
+		   "allowPrivilegeEscalation != false (containers \"container-with-a-"
+		   "rather-long-name-to-fill-headers-00\""));
+	tresp_free(&r);
+	k8s_buf_free(&body);
+}
+
 static void test_namespace_labels(void **state)
 {
 	struct tsrv *t = *state;
@@ -443,8 +489,11 @@ static void test_disabled(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_pod_table), cmocka_unit_test(test_versions),
-	    cmocka_unit_test(test_warn),      cmocka_unit_test(test_namespace_labels),
+	    cmocka_unit_test(test_pod_table),
+	    cmocka_unit_test(test_versions),
+	    cmocka_unit_test(test_warn),
+	    cmocka_unit_test(test_warning_truncated),
+	    cmocka_unit_test(test_namespace_labels),
 	    cmocka_unit_test(test_disabled),
 	};
 

@@ -36,7 +36,7 @@
 #define PSA_MAX_MINOR	32
 /* defaultNamespaceMaxPodsToCheck */
 #define PSA_NS_MAX_PODS 3000
-#define PSA_SET_MAX	64
+#define PSA_SET_MAX	256 /* names a message lists (containers, volumes, values) */
 
 #define PSA_LABEL_PREFIX "pod-security.kubernetes.io/"
 

@@ -29,10 +29,11 @@
 #include "common.h"
 #include "maps.h"
 
-#define TL_WIN	 256 /* bytes of a call looked at in one read */
+#define TL_WIN	 256 /* bytes of a segment looked at in one read */
 #define TL_QLEN	 4   /* requests waiting for their response, per socket */
 #define TL_STEPS 10  /* parser steps per segment (a step: a window, or a body skipped) */
 #define TL_PATH	 64
+#define TL_PEND	 16 /* bytes of a split start line kept for the next segment */
 
 #define EPIPE	   32
 #define ECONNRESET 104
@@ -59,6 +60,11 @@ struct tl_dir {
 	__u8 has_te;  /* the message has a Transfer-Encoding (chunked: length unknown) */
 	__u8 nobody;  /* the message has no body whatever its headers say (HEAD, 1xx, 204, 304) */
 	__u8 is_resp; /* the message is a response */
+	__u8 npend;   /* bytes in pend */
+	__u8 pad2[7];
+	/* the first bytes of a message start whose segment ended before it could be told (a
+	 * start line split over writes), right-aligned: pend[TL_PEND - npend .. TL_PEND) */
+	char pend[TL_PEND];
 };
 
 struct tl_req {
@@ -131,8 +137,10 @@ struct {
 } drv_tlev1 SEC(".maps");
 
 /* The window of a call being parsed (too big for the stack). */
+/* The segment's window goes at buf + TL_PEND, after a split start line's first bytes; words
+ * are read a word at a time, and the target's copy may read up to TL_WIN past its start. */
 struct tl_scratch {
-	char buf[TL_WIN] __attribute__((aligned(8))); /* read a word at a time */
+	char buf[TL_PEND + TL_WIN + TL_PEND] __attribute__((aligned(8)));
 };
 
 struct {
@@ -548,6 +556,20 @@ static __always_inline bool tl_on_start(struct tl_sock *s, struct tl_dir *d, boo
 	return true;
 }
 
+/* The n (< TL_PEND) bytes at b may begin a start line: a capital letter ("GET", "HTTP/1.1"),
+ * no line end. */
+static __always_inline bool tl_maybe_start(const char *b, __u32 n)
+{
+	bool ok = b[0] >= 'A' && b[0] <= 'Z';
+
+#pragma unroll
+	for (__u32 i = 1; i < TL_PEND; i++) {
+		if (i < n)
+			ok &= b[i] != '\r' && b[i] != '\n';
+	}
+	return ok;
+}
+
 /* One step of the parser of direction tx of socket s over the segment's payload bytes from
  * offset pos to end: a body passed over, or a window of TL_WIN bytes read (a message start and
  * its headers). Returns the offset reached, or end + 1 when the rest of the segment is to be
@@ -560,6 +582,7 @@ __attribute__((noinline)) int tl_step(struct __sk_buff *skb, struct tl_sock *s, 
 	struct tl_scratch *w = bpf_map_lookup_elem(&tl_scratch, &zero);
 	struct tl_scan sc = {};
 	struct tl_dir *d;
+	char *seg;
 	__u32 win;
 
 	if (!s || !w || pos >= n)
@@ -574,16 +597,37 @@ __attribute__((noinline)) int tl_step(struct __sk_buff *skb, struct tl_sock *s, 
 	win = n - pos;
 	if (win > TL_WIN)
 		win = TL_WIN;
+	seg = w->buf + TL_PEND;
 	/* 1 .. TL_WIN for the verifier, whatever clang kept of the bounds above */
-	if (win < 1 || bpf_skb_load_bytes(skb, pos, w->buf, tl_idx(win - 1) + 1)) {
+	if (win < 1 || bpf_skb_load_bytes(skb, pos, seg, tl_idx(win - 1) + 1)) {
 		d->state = TL_P_LOST;
+		d->npend = 0;
 		return n + 1;
 	}
 	if (d->state != TL_P_HDR) {
+		__u32 np = d->npend & (TL_PEND - 1), at;
 		struct tl_req req = {};
 		__u16 code = 0;
-		int kind = tl_msg_start(w->buf, win, &req, &code);
+		int kind;
 
+		/* a start line begun in the last segment: its first bytes go before this one's */
+		if (np)
+			__builtin_memcpy(w->buf, d->pend, TL_PEND);
+		d->npend = 0;
+		at = TL_PEND - np;
+		asm volatile("%0 &= 0x1f" : "+r"(at)); /* an offset the verifier can bound */
+		kind = tl_msg_start(w->buf + at, win + np, &req, &code);
+		if (!kind && !np && win == n - pos && win < TL_PEND && tl_maybe_start(seg, win)) {
+			/* too short to tell: kept for the next segment, the state as it was */
+			__u32 sz = win, dst;
+
+			asm volatile("%0 &= 0xf" : "+r"(sz));
+			dst = TL_PEND - sz;
+			asm volatile("%0 &= 0x1f" : "+r"(dst));
+			bpf_probe_read_kernel(d->pend + dst, sz, seg);
+			d->npend = win;
+			return n + 1;
+		}
 		if (!kind) {
 			/* a body of unknown length or junk: wait for a segment that begins with a
 			 * message; a boundary that sees no message is lost */
@@ -594,7 +638,7 @@ __attribute__((noinline)) int tl_step(struct __sk_buff *skb, struct tl_sock *s, 
 		if (!tl_on_start(s, d, tx, kind, &req, code, bpf_ktime_get_ns()))
 			return n + 1;
 	}
-	sc.buf = w->buf;
+	sc.buf = seg;
 	sc.d = d;
 	sc.n = win;
 	bpf_loop(TL_WIN / 8, tl_scan_word, &sc, 0);
@@ -674,6 +718,7 @@ static __always_inline void tl_segment(struct __sk_buff *skb, bool tx)
 		/* bytes missed (out of order, or before telemetry): out of step */
 		d->state = TL_P_LOST;
 		d->skip = 0;
+		d->npend = 0;
 		d->next_seq = seq + len;
 		return;
 	}

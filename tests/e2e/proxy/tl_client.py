@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """tl_client.py mix HOST PORT | ok HOST PORT N | missing HOST PORT N | refused HOST PORT
 
-mix: the telemetry test's known request mix against HOST:PORT (GET 200 x20, GET 404 x5,
-GET 503 x3 (35 ms late), POST 201 x1) over 16 connections: one keep-alive connection
+mix: the telemetry test's known request mix against HOST:PORT (GET 200 x21, GET 404 x5,
+GET 503 x3 (35 ms late), POST 201 x1) over 17 connections: one keep-alive connection
 (10 x 200, 2 x 404, the POST, its body in a write of its own), 13 new connections (8 x 200,
-2 x 404, 3 x 503), a request split over two writes (200), a pipelined pair in one write
-(200 + 404). Prints the status codes it got, sorted."""
+2 x 404, 3 x 503), a request split over two writes after its start line (200), one split
+inside its start line (200), a pipelined pair in one write (200 + 404). Prints the status
+codes it got, sorted."""
 import http.client
 import socket
 import sys
@@ -56,6 +57,16 @@ def mix(host, port):
     s.sendall(b"GET /ok HTTP/1.1\r\nHost: t\r\n")
     time.sleep(0.05)
     s.sendall(b"\r\n")
+    f = s.makefile("rb")
+    got.append(read_response(f))
+    f.close()
+    s.close()
+    # one request whose start line is split: "GET /o" then the rest (too short to tell, at
+    # first, what it begins)
+    s = socket.create_connection((host, port), timeout=10)
+    s.sendall(b"GET /o")
+    time.sleep(0.05)
+    s.sendall(b"k HTTP/1.1\r\nHost: t\r\n\r\n")
     f = s.makefile("rb")
     got.append(read_response(f))
     f.close()

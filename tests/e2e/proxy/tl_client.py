@@ -28,6 +28,19 @@ def read_response(f):
     return status
 
 
+def split(host, port, first, rest):
+    """One request in two writes 50 ms apart; its status."""
+    s = socket.create_connection((host, port), timeout=10)
+    s.sendall(first)
+    time.sleep(0.05)
+    s.sendall(rest)
+    f = s.makefile("rb")
+    status = read_response(f)
+    f.close()
+    s.close()
+    return status
+
+
 def mix(host, port):
     got = []
     c = http.client.HTTPConnection(host, port, timeout=10)
@@ -52,25 +65,10 @@ def mix(host, port):
         r.read()
         got.append(r.status)
         c.close()
-    # one request split over two writes
-    s = socket.create_connection((host, port), timeout=10)
-    s.sendall(b"GET /ok HTTP/1.1\r\nHost: t\r\n")
-    time.sleep(0.05)
-    s.sendall(b"\r\n")
-    f = s.makefile("rb")
-    got.append(read_response(f))
-    f.close()
-    s.close()
-    # one request whose start line is split: "GET /o" then the rest (too short to tell, at
-    # first, what it begins)
-    s = socket.create_connection((host, port), timeout=10)
-    s.sendall(b"GET /o")
-    time.sleep(0.05)
-    s.sendall(b"k HTTP/1.1\r\nHost: t\r\n\r\n")
-    f = s.makefile("rb")
-    got.append(read_response(f))
-    f.close()
-    s.close()
+    # one request split over two writes after its start line, and one inside it ("GET /o":
+    # too short to tell, at first, what it begins)
+    got.append(split(host, port, b"GET /ok HTTP/1.1\r\nHost: t\r\n", b"\r\n"))
+    got.append(split(host, port, b"GET /o", b"k HTTP/1.1\r\nHost: t\r\n\r\n"))
     # a pipelined pair in one write
     s = socket.create_connection((host, port), timeout=10)
     s.sendall(b"GET /ok HTTP/1.1\r\nHost: t\r\n\r\nGET /missing HTTP/1.1\r\nHost: t\r\n\r\n")

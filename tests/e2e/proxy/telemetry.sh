@@ -43,6 +43,15 @@ grep -q "telemetry attached" "$TOPO_LOG" || fail "telemetry not attached"
 register_pods
 topo_wait_listen b1 && topo_wait_listen b2 || fail "backends do not listen"
 
+# the ring buffer's events, read as the agent reads them
+TLEV=${DROVER_BUILD_DIR:-$here/../../../build}/tests/e2e/proxy/drover-tl-events
+mkfifo "$m/ev.in"
+"$TLEV" "$TOPO_PIN_ROOT/drv_tlev1" <"$m/ev.in" >"$m/events" &
+ev_pid=$!
+TOPO_PIDS+=("$ev_pid")
+exec 8>"$m/ev.in"
+wait_lines "$m/events" 1
+
 got=$(in_pod c1 python3 "$here/tl_client.py" mix 10.96.0.10 80) || fail "client: $got"
 expect_eq "$got" "$(printf '200 %.0s' {1..21})201 $(printf '404 %.0s' {1..5})503 503 503" "client's answers"
 got=$(in_pod c1 python3 "$here/tl_client.py" refused 10.244.1.11 9)
@@ -67,6 +76,30 @@ W
 sed -E 's/^(http [a-z]+ [A-Z]+ (200|404|201) .*buckets=).*/\1@/' "$m/got" | grep -v '^series' >"$m/got.cmp"
 diff -u "$m/want" "$m/got.cmp" >&2 || fail "telemetry maps differ from the mix (want -, got +)"
 pass "HTTP series exact on both sides (method, code, service), late ones in (25,50] ms; TCP opened/closed/refused exact"
+# events: one per request (method, code, target; the late ones 25-50 ms), per connection
+# opened and ended, and the refusal
+exec 8>&-
+wait "$ev_pid" || true
+awk '$1 == "http" { late = ($4 == 503) ? ($6 > 25000 && $6 <= 50000 ? " late" : " NOT-late") : ""
+		print $1, $2, $3, $4, $5 late; next }
+	$1 != "ready" { split($4, a, ":"); print $1, $2, a[2] }' "$m/events" | sort | uniq -c | sed 's/^ *//' >"$m/ev.got"
+sort >"$m/ev.want" <<'W'
+1 refused client 9
+17 close client 8080
+17 close server 8080
+17 open client 8080
+17 open server 8080
+1 http client POST 201 /form
+1 http server POST 201 /form
+21 http client GET 200 /ok
+21 http server GET 200 /ok
+3 http client GET 503 /slow late
+3 http server GET 503 /slow late
+5 http client GET 404 /missing
+5 http server GET 404 /missing
+W
+diff -u "$m/ev.want" <(sort "$m/ev.got") >&2 || fail "ring buffer events differ from the mix (want -, got +)"
+pass "one event per request (method, code, target, the late ones 25-50 ms), per connection opened and closed, and the refusal"
 awk '/^http/ { split($NF, a, "="); n = split(a[2], b, ","); s = 0; for (i = 1; i <= n; i++) { split(b[i], c, ":"); s += c[2] } sub("requests=", "", $6); if (s != $6) { print; bad = 1 } } END { exit bad }' \
 	<(python3 "$here/tl_maps.py" "$TOPO_PIN_ROOT" 10.244.1.5) || fail "a series' buckets do not sum to its requests"
 pass "every series' buckets sum to its requests"

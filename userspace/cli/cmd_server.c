@@ -66,8 +66,9 @@ static void usage(FILE *out)
 	    "                          admission plugins to run besides the default ones\n"
 	    "  --disable-admission-plugins LIST\n"
 	    "                          default admission plugins not to run: ServiceAccount\n"
-	    "                          (on by default: pods need their service account and get\n"
-	    "                          the projected kube-api-access token volume)\n"
+	    "                          (pods need their service account and get the projected\n"
+	    "                          kube-api-access token volume), PodSecurity (namespaces'\n"
+	    "                          pod-security.kubernetes.io labels enforced)\n"
 	    "  --no-scheduler          do not run the scheduler\n"
 	    "  --log-level LEVEL       error, warn, info (default) or debug\n"
 	    "\ncontrollers:\n");
@@ -124,21 +125,29 @@ static int positive(const char *flag, const char *arg, double max, double *out)
 	return 0;
 }
 
-/* An --enable/--disable-admission-plugins list: *sa set when it names ServiceAccount (the
- * only optional plugin here). 0, or -EINVAL after a line on stderr. */
-static int admission_plugins(const char *flag, const char *arg, bool *sa)
-{
-	for (const char *p = arg; *p;) {
-		size_t n = strcspn(p, ",");
+/* The admission plugins one may name (kube-apiserver's names), each on by default here as
+ * in kube-apiserver 1.32's default set. */
+static const char *const plugins[] = {"ServiceAccount", "PodSecurity"};
+#define N_PLUGINS (sizeof(plugins) / sizeof(plugins[0]))
 
-		if (n == strlen("ServiceAccount") && strncmp(p, "ServiceAccount", n) == 0) {
-			*sa = true;
+/* An --enable/--disable-admission-plugins list into *set (bit i: plugins[i]). 0, or -1 after
+ * a line on stderr. */
+static int admission_plugins(const char *flag, const char *list, unsigned *set)
+{
+	for (const char *p = list; *p;) {
+		size_t n = strcspn(p, ","), i;
+
+		for (i = 0; i < N_PLUGINS; i++)
+			if (n == strlen(plugins[i]) && strncmp(p, plugins[i], n) == 0)
+				break;
+		if (i < N_PLUGINS) {
+			*set |= 1u << i;
 		} else if (n) {
-			fprintf(
-			    stderr,
-			    "drover server: --%s: unknown plugin %.*s (known: ServiceAccount)\n",
-			    flag, (int)n, p);
-			return -EINVAL;
+			fprintf(stderr,
+				"drover server: --%s: unknown plugin %.*s (known: PodSecurity, "
+				"ServiceAccount)\n",
+				flag, (int)n, p);
+			return -1;
 		}
 		p += n + (p[n] == ',');
 	}
@@ -180,7 +189,8 @@ int cmd_server(int argc, char **argv)
 	struct kclient *kc = NULL, *kcs = NULL;
 	struct ctrl_manager *cm = NULL;
 	struct scheduler *sched = NULL;
-	bool run_sched = true, run_ctrl = true, sa_on = false, sa_off = false;
+	bool run_sched = true, run_ctrl = true;
+	unsigned plugins_on = 0, plugins_off = 0;
 	char apiserver_ip[INET6_ADDRSTRLEN], ca_crt[4200], ca_key[4200];
 	int c, err;
 
@@ -242,11 +252,11 @@ int cmd_server(int argc, char **argv)
 			cfg.sa_issuer = optarg;
 			break;
 		case 'A':
-			if (admission_plugins("enable-admission-plugins", optarg, &sa_on))
+			if (admission_plugins("enable-admission-plugins", optarg, &plugins_on))
 				return 2;
 			break;
 		case 'X':
-			if (admission_plugins("disable-admission-plugins", optarg, &sa_off))
+			if (admission_plugins("disable-admission-plugins", optarg, &plugins_off))
 				return 2;
 			break;
 		case 'T': {
@@ -329,14 +339,18 @@ int cmd_server(int argc, char **argv)
 			return 2;
 		}
 	}
-	/* kube-apiserver's default plugins include ServiceAccount (options.Validate: none may be
-	 * both enabled and disabled) */
-	if (sa_on && sa_off) {
-		fprintf(stderr, "drover server: ServiceAccount in enable-admission-plugins and "
-				"disable-admission-plugins overlapped\n");
-		return 2;
-	}
-	cfg.sa_admission = !sa_off;
+	/* kube-apiserver's default plugins include both (options.Validate: none may be both
+	 * enabled and disabled) */
+	for (size_t i = 0; i < N_PLUGINS; i++)
+		if (plugins_on & plugins_off & (1u << i)) {
+			fprintf(stderr,
+				"drover server: %s in enable-admission-plugins and "
+				"disable-admission-plugins overlapped\n",
+				plugins[i]);
+			return 2;
+		}
+	cfg.sa_admission = !(plugins_off & 1u);
+	cfg.no_pod_security = (plugins_off & 2u) != 0;
 	if (cfg.insecure_loopback && !cfg.listen)
 		cfg.listen = "127.0.0.1:8080";
 	cli_catch_stop();

@@ -26,6 +26,8 @@ int cmd_runtime(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
 int cmd_up(int argc, char **argv);
 int cmd_down(int argc, char **argv);
+int cmd_telemetry(int argc, char **argv);
+int cmd_flows(int argc, char **argv);
 
 /* ---- shared by the subcommands (cli_util.c) ---- */
 

@@ -70,13 +70,14 @@ void tl_pod_ident_of(const struct jv *pod, struct tl_pod_ident *out)
 bool tl_service_of(const char *entry, const char *domain, char *host, size_t hsize, char *ns,
 		   size_t nsize)
 {
-	const char *slash = strchr(entry, '/'), *colon;
+	/* "namespace/name" ends at the first ':' (":port/proto" has a '/' of its own) */
+	size_t end = strcspn(entry, ":");
+	const char *slash = memchr(entry, '/', end);
 	size_t nl;
 
 	if (!slash || slash == entry)
 		return false;
-	colon = strchr(slash + 1, ':');
-	nl = colon ? (size_t)(colon - slash - 1) : strlen(slash + 1);
+	nl = end - (size_t)(slash - entry) - 1;
 	if (!nl)
 		return false;
 	snprintf(ns, nsize, "%.*s", (int)(slash - entry), entry);

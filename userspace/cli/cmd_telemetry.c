@@ -79,11 +79,11 @@ static int serve(struct tl_exporter *e, const char *listen)
 		return 2;
 	}
 	sa.sin_port = htons((uint16_t)port);
-	d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-				 MHD_USE_ERROR_LOG,
-			     0, NULL, NULL, on_request, e, MHD_OPTION_SOCK_ADDR,
-			     (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT, 64u,
-			     MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+	d = MHD_start_daemon(
+	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
+	    NULL, NULL, on_request, e, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+	    MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+	    MHD_OPTION_EXTERNAL_LOGGER, log_debug_cb, (void *)"telemetry-http", MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "drover telemetry: cannot listen on %s\n", listen);
 		return 1;

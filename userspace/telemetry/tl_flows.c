@@ -310,25 +310,42 @@ struct follower {
 	size_t off;
 };
 
-/* Up to READ_BATCH events after the cursor, formatted; the count. */
-static size_t fill(struct follower *f)
+size_t tl_exporter_read(struct tl_exporter *e, uint64_t *cursor, struct drv_tl_event *out,
+			size_t max)
 {
-	struct tl_exporter *e = f->e;
-	struct drv_tl_event evs[READ_BATCH];
 	size_t n = 0;
 
 	pthread_mutex_lock(&e->mu);
-	if (e->head - f->cursor > e->cap) {
-		atomic_fetch_add(&e->lost, e->head - f->cursor - e->cap);
-		f->cursor = e->head - e->cap;
+	if (e->head - *cursor > e->cap) {
+		atomic_fetch_add(&e->lost, e->head - *cursor - e->cap);
+		*cursor = e->head - e->cap;
 	}
-	while (n < READ_BATCH && f->cursor < e->head)
-		evs[n++] = e->ring[f->cursor++ % e->cap];
+	while (n < max && *cursor < e->head)
+		out[n++] = e->ring[(*cursor)++ % e->cap];
 	pthread_mutex_unlock(&e->mu);
+	return n;
+}
+
+uint64_t tl_exporter_oldest(struct tl_exporter *e)
+{
+	uint64_t c;
+
+	pthread_mutex_lock(&e->mu);
+	c = e->head > e->cap ? e->head - e->cap : 0;
+	pthread_mutex_unlock(&e->mu);
+	return c;
+}
+
+/* Up to READ_BATCH events after the cursor, formatted; the count. */
+static size_t fill(struct follower *f)
+{
+	struct drv_tl_event evs[READ_BATCH];
+	size_t n = tl_exporter_read(f->e, &f->cursor, evs, READ_BATCH);
+
 	f->out.len = 0;
 	f->off = 0;
 	for (size_t i = 0; i < n; i++) {
-		tl_exporter_flow_json(e, &evs[i], &f->out);
+		tl_exporter_flow_json(f->e, &evs[i], &f->out);
 		k8s_buf_putc(&f->out, '\n');
 	}
 	return n;
@@ -397,9 +414,7 @@ enum MHD_Result tl_http_flows(struct tl_exporter *e, struct MHD_Connection *c, b
 	maps_open(e); /* drv_names1 for the service names */
 	f->e = e;
 	f->follow = follow;
-	pthread_mutex_lock(&e->mu);
-	f->cursor = e->head > e->cap ? e->head - e->cap : 0;
-	pthread_mutex_unlock(&e->mu);
+	f->cursor = tl_exporter_oldest(e);
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 	f->conn_fd = ci ? ci->connect_fd : -1;
 	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, flows_read, f,

@@ -41,6 +41,13 @@ void tl_exporter_free(struct tl_exporter *e);
 int tl_exporter_metrics(struct tl_exporter *e, struct k8s_buf *out);
 /* Add one event as the ring buffer would (tests; the ring thread). */
 void tl_exporter_push(struct tl_exporter *e, const struct drv_tl_event *ev);
+/* The events after *cursor (the count read so far; 0: from the first), up to max, into out;
+ * the count. A cursor the ring has gone past more than its size moves to the oldest event
+ * kept, and the events skipped count as lost. */
+size_t tl_exporter_read(struct tl_exporter *e, uint64_t *cursor, struct drv_tl_event *out,
+			size_t max);
+/* The cursor of the oldest event the ring holds. */
+uint64_t tl_exporter_oldest(struct tl_exporter *e);
 /* One event as a JSON object (no newline). */
 void tl_exporter_flow_json(struct tl_exporter *e, const struct drv_tl_event *ev,
 			   struct k8s_buf *out);

@@ -284,12 +284,53 @@ static void test_flow_json(void **state)
 	tl_exporter_free(e);
 }
 
+/* The ring keeps the newest events; a reader it went past loses the rest, counted in
+ * drover_lost_events_total{stage="agent"}. */
+static void test_ring(void **state)
+{
+	struct tl_exporter *e = tl_exporter_new(&(struct tl_exporter_config){.ring_events = 4});
+	struct drv_tl_event ev = {.type = DRV_TL_EV_TCP_OPEN}, out[8];
+	uint64_t cur = 0, late;
+	struct k8s_buf b = {0};
+
+	(void)state;
+	assert_non_null(e);
+	for (int i = 1; i <= 3; i++) {
+		ev.duration_us = (uint64_t)i;
+		tl_exporter_push(e, &ev);
+	}
+	assert_int_equal(tl_exporter_oldest(e), 0);
+	assert_int_equal(tl_exporter_read(e, &cur, out, 8), 3);
+	assert_int_equal(out[0].duration_us, 1);
+	assert_int_equal(out[2].duration_us, 3);
+	assert_int_equal(tl_exporter_read(e, &cur, out, 8), 0);
+	late = cur;
+	for (int i = 4; i <= 10; i++) {
+		ev.duration_us = (uint64_t)i;
+		tl_exporter_push(e, &ev);
+	}
+	/* a new reader starts at the oldest kept: 7..10 */
+	assert_int_equal(tl_exporter_oldest(e), 6);
+	/* the late reader (at 3) lost 4, 5 and 6 */
+	assert_int_equal(tl_exporter_read(e, &late, out, 2), 2);
+	assert_int_equal(out[0].duration_us, 7);
+	assert_int_equal(out[1].duration_us, 8);
+	assert_int_equal(tl_exporter_read(e, &late, out, 8), 2);
+	assert_int_equal(out[1].duration_us, 10);
+	assert_int_equal(tl_exporter_metrics(e, &b), 0);
+	if (!strstr(b.p, "\ndrover_lost_events_total{stage=\"agent\"} 3\n"))
+		fail_msg("no agent loss of 3 in:\n%s", b.p);
+	k8s_buf_free(&b);
+	tl_exporter_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_expo_golden),	 cmocka_unit_test(test_expo_float),
 	    cmocka_unit_test(test_workload),	 cmocka_unit_test(test_service_names),
 	    cmocka_unit_test(test_metrics_maps), cmocka_unit_test(test_flow_json),
+	    cmocka_unit_test(test_ring),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

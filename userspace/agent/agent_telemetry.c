@@ -8,20 +8,42 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent_int.h"
+#include "hmap.h"
 #include "informer.h"
 #include "tl_flows.h"
 
 #define IDX_POD_IP "podIP"
+#define CACHE_MAX  65536 /* addresses remembered (they come from traffic: bounded) */
+
+/* What an address resolved to, while the pod cache stays at one resourceVersion: a scrape
+ * asks for the same few addresses once per series, a pod's JSON is parsed once. */
+struct ident_entry {
+	int rc;
+	struct tl_pod_ident id;
+};
 
 struct agent_telemetry {
 	struct kc_informer *pods;
 	struct tl_exporter *ex;
+	pthread_mutex_t mu; /* the cache */
+	struct hmap *cache; /* addr (4 bytes) -> struct ident_entry */
+	uint64_t cache_rv;
 };
+
+static void cache_clear(struct agent_telemetry *t)
+{
+	for (struct hmap_entry *e = t->cache ? hmap_first(t->cache) : NULL; e;
+	     e = hmap_next(t->cache, e))
+		free(hmap_entry_val(e));
+	hmap_free(t->cache);
+	t->cache = hmap_new();
+}
 
 static void index_pod_ip(const struct jv *pod, void (*emit)(void *, const char *), void *ctx)
 {
@@ -34,9 +56,8 @@ static void index_pod_ip(const struct jv *pod, void (*emit)(void *, const char *
 			emit(ctx, jv_path_str(ip, "ip"));
 }
 
-static int pod_by_ip(void *arg, uint32_t addr, struct tl_pod_ident *out)
+static int lookup(struct agent_telemetry *t, uint32_t addr, struct tl_pod_ident *out)
 {
-	struct agent_telemetry *t = arg;
 	struct kc_obj **objs = NULL;
 	struct jv_doc *d;
 	struct jv *pod;
@@ -62,6 +83,36 @@ out:
 	return rc;
 }
 
+static int pod_by_ip(void *arg, uint32_t addr, struct tl_pod_ident *out)
+{
+	struct agent_telemetry *t = arg;
+	uint64_t rv = kc_informer_rv(t->pods);
+	struct ident_entry *e;
+	int rc;
+
+	pthread_mutex_lock(&t->mu);
+	if (!t->cache || rv != t->cache_rv || hmap_size(t->cache) >= CACHE_MAX) {
+		cache_clear(t);
+		t->cache_rv = rv;
+	}
+	e = t->cache ? hmap_get(t->cache, &addr, sizeof(addr)) : NULL;
+	if (!e && (e = malloc(sizeof(*e)))) {
+		e->rc = lookup(t, addr, &e->id);
+		if (!t->cache || hmap_put(t->cache, &addr, sizeof(addr), e, NULL)) {
+			*out = e->id; /* not kept: out of memory */
+			rc = e->rc;
+			free(e);
+			pthread_mutex_unlock(&t->mu);
+			return rc;
+		}
+	}
+	rc = e ? e->rc : lookup(t, addr, out);
+	if (e && !rc)
+		*out = e->id;
+	pthread_mutex_unlock(&t->mu);
+	return rc;
+}
+
 int agent_telemetry_start(struct agent *a)
 {
 	struct agent_telemetry *t = calloc(1, sizeof(*t));
@@ -69,6 +120,7 @@ int agent_telemetry_start(struct agent *a)
 
 	if (!t)
 		return -ENOMEM;
+	pthread_mutex_init(&t->mu, NULL);
 	a->tl = t;
 	t->pods = kc_informer_new(a->kc, &(struct kc_informer_opts){.kind = a->k_pod});
 	if (!t->pods)
@@ -105,6 +157,9 @@ void agent_telemetry_stop(struct agent *a)
 		return;
 	tl_exporter_free(t->ex);
 	kc_informer_free(t->pods);
+	cache_clear(t);
+	hmap_free(t->cache);
+	pthread_mutex_destroy(&t->mu);
 	free(t);
 	a->tl = NULL;
 }

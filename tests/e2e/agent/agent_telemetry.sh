@@ -8,6 +8,10 @@
 #  - kubectl get --raw /api/v1/nodes/NODE/proxy/metrics: a series whose destination is a pod
 #    labelled with the pod's namespace, name and workload (the agent's pod informer), its
 #    unknown source "unknown", the service from drv_names1; promtool check metrics on it;
+#  - a real Prometheus (Debian's) scraping the agent through the server as Prometheus'
+#    kubernetes_sd node role is usually set up (https to the API server, metrics_path
+#    /api/v1/nodes/NODE/proxy/metrics, the admin's client certificate) answers
+#    sum by (destination_pod) (drover_http_requests_total) with the pod's count;
 #  - RBAC: a user without nodes/proxy is refused (403), with a ClusterRole granting
 #    get nodes/proxy allowed; a node that does not exist: 404;
 #  - drover flows (through the server, every node): the events, oldest first, with the pod's
@@ -15,18 +19,19 @@
 #    written after it started.
 # Everything made is removed on exit, also on failure.
 set -uo pipefail
-for t in bpftool promtool; do
+for t in bpftool promtool prometheus curl; do
 	command -v $t >/dev/null || { echo "agent_telemetry.sh: no $t" >&2; exit 1; }
 done
 E2E_TAG=drvtl
 E2E_NET=198.19
 PIN=/sys/fs/bpf/drvtl-$$
-FOLLOW_PID=''
+FOLLOW_PID='' PROM_PID=''
 # shellcheck source=tests/e2e/agent/lib.sh
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 FEED=$(dirname "$BIN")/drover-tlfeed
 [ -x "$FEED" ] || { echo "no drover-tlfeed beside $BIN" >&2; exit 1; }
 cleanup_more() {
+	[ -z "$PROM_PID" ] || { kill -KILL "$PROM_PID" 2>/dev/null; wait "$PROM_PID" 2>/dev/null; }
 	[ -z "$FOLLOW_PID" ] || { kill -KILL "$FOLLOW_PID" 2>/dev/null; wait "$FOLLOW_PID" 2>/dev/null; }
 	rm -rf "$PIN"
 }
@@ -86,6 +91,36 @@ else
 	cat "$WORK/metrics" >&2
 fi
 
+# ---- Prometheus scraping the agent through the server ----
+SERVER_URL=$(k config view --raw -o 'jsonpath={.clusters[0].cluster.server}')
+k config view --raw -o 'jsonpath={.clusters[0].cluster.certificate-authority-data}' | base64 -d >"$WORK/ca.crt"
+k config view --raw -o 'jsonpath={.users[0].user.client-certificate-data}' | base64 -d >"$WORK/admin.crt"
+k config view --raw -o 'jsonpath={.users[0].user.client-key-data}' | base64 -d >"$WORK/admin.key"
+cat >"$WORK/prometheus.yml" <<YAML
+global: {scrape_interval: 250ms, scrape_timeout: 200ms}
+scrape_configs:
+  - job_name: drover-nodes
+    scheme: https
+    metrics_path: /api/v1/nodes/$NODENAME/proxy/metrics
+    tls_config: {ca_file: $WORK/ca.crt, cert_file: $WORK/admin.crt, key_file: $WORK/admin.key}
+    static_configs: [{targets: ['${SERVER_URL#https://}']}]
+YAML
+nsenter --net="/run/netns/$NODE" prometheus --config.file="$WORK/prometheus.yml" \
+	--storage.tsdb.path="$WORK/prom" --web.listen-address=127.0.0.1:9090 --log.level=warn \
+	>"$WORK/prometheus.log" 2>&1 &
+PROM_PID=$!
+promql() {
+	innode curl -sf --get "http://127.0.0.1:9090/api/v1/query" --data-urlencode "query=$1" |
+		python3 -c 'import json, sys; r = json.load(sys.stdin)["data"]["result"]
+print(" ".join("%s=%s" % (x["metric"].get("destination_pod", ""), x["value"][1]) for x in r))'
+}
+scraped() { [ "$(promql 'sum by (destination_pod) (drover_http_requests_total)')" = "web=$((3 * NCPU))" ]; }
+wait_for "Prometheus scrapes the agent through the server" scraped &&
+	ok "Prometheus: sum by (destination_pod) (drover_http_requests_total) = web=$((3 * NCPU))"
+kill -TERM "$PROM_PID" 2>/dev/null
+wait "$PROM_PID" 2>/dev/null
+PROM_PID=''
+
 # ---- RBAC: nodes/proxy ----
 if k --as alice get --raw "/api/v1/nodes/$NODENAME/proxy/metrics" >"$WORK/o" 2>"$WORK/e"; then
 	fail "alice read nodes/proxy without a role"
@@ -139,6 +174,9 @@ stopped() { ! kill -0 "$FOLLOW_PID" 2>/dev/null; }
 wait_for "flows --follow ends on SIGTERM" stopped && ok "flows --follow ends on SIGTERM"
 wait "$FOLLOW_PID" 2>/dev/null
 FOLLOW_PID=''
+
+# the pod goes with the agent's own teardown (the cleanup's kill would race its cgroup)
+k delete pod web --wait --timeout=60s >/dev/null || fail "delete web"
 
 [ "$FAILS" -eq 0 ] || { tail -20 "$WORK/agent.log" >&2; exit 1; }
 echo PASS

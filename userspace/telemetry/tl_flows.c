@@ -19,7 +19,7 @@
 #include "tl_expo.h"
 
 #define COMP	   "telemetry"
-#define POLL_MS	   200
+#define POLL_MS	   100
 #define FOLLOW_MS  500
 #define READ_BATCH 64
 
@@ -88,7 +88,10 @@ static void *ring_main(void *arg)
 			log_info(COMP, "reading flow events from %s/%s", e->pin_root,
 				 DRV_MAP_TL_EV);
 		}
-		if (ring_buffer__poll(rb, POLL_MS) < 0 && errno != EINTR) {
+		/* telemetry.bpf.c wakes its reader only once the buffer is a quarter full: a quiet
+		 * node's events are read on the timer (drover_abi.h, drv_tlev1's reader) */
+		if ((ring_buffer__poll(rb, POLL_MS) < 0 && errno != EINTR) ||
+		    ring_buffer__consume(rb) < 0) {
 			ring_buffer__free(rb);
 			rb = NULL;
 		}

@@ -50,5 +50,8 @@ struct kclient;
 /* A client from a kubeconfig (path NULL: $KUBECONFIG, ~/.kube/config) whose field manager
  * is manager; NULL after one line on stderr. */
 struct kclient *cli_client(const char *cmd, const char *path, const char *manager);
+/* The same with the kubeconfig's server replaced by server (NULL: the kubeconfig's). */
+struct kclient *cli_client_at(const char *cmd, const char *path, const char *server,
+			      const char *manager);
 
 #endif

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_flows: `drover flows [--follow] [--pod P] [--namespace N] [--service S] [--http]
- * [-o json] [--node NAME] [--kubeconfig F] [--url URL]`: TCP flows and HTTP requests, one
+ * [-o json] [--node NAME] [--kubeconfig F] [--server URL] [--url URL]`: TCP flows and HTTP requests, one
  * line each as `hubble observe` prints them, from every node's agent through the API server
  * (GET /api/v1/nodes/NODE/proxy/flows, one stream per node: RBAC's nodes/proxy), from one
  * node's (--node), or from an exporter reached directly (--url, `drover telemetry serve`).
@@ -53,6 +53,7 @@ static void usage(FILE *out)
 		"  --node NAME           this node's agent only (default: every node's)\n"
 		"  --kubeconfig FILE     the API server to ask (default $KUBECONFIG, "
 		"~/.kube/config)\n"
+		"  --server URL          the API server's address (default: the kubeconfig's)\n"
 		"  --url URL             an exporter to ask directly (drover telemetry serve)\n");
 }
 
@@ -308,10 +309,11 @@ int cmd_flows(int argc, char **argv)
 					     {"node", required_argument, NULL, 'N'},
 					     {"kubeconfig", required_argument, NULL, 'k'},
 					     {"url", required_argument, NULL, 'u'},
+					     {"server", required_argument, NULL, 'S'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	struct flows_opts o = {0};
-	const char *node = NULL, *kubeconfig = NULL, *url = NULL;
+	const char *node = NULL, *kubeconfig = NULL, *url = NULL, *server = NULL;
 	struct node_stream *ss = NULL;
 	struct k8s_buf keep = {0};
 	struct kclient *kc;
@@ -353,6 +355,9 @@ int cmd_flows(int argc, char **argv)
 		case 'u':
 			url = optarg;
 			break;
+		case 'S':
+			server = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -365,7 +370,7 @@ int cmd_flows(int argc, char **argv)
 		fprintf(stderr, "drover flows: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
-	kc = url ? url_client(url) : cli_client("flows", kubeconfig, "drover-flows");
+	kc = url ? url_client(url) : cli_client_at("flows", kubeconfig, server, "drover-flows");
 	if (!kc)
 		return 1;
 	cli_catch_stop();

@@ -15,7 +15,8 @@
 #  - RBAC: a user without nodes/proxy is refused (403), with a ClusterRole granting
 #    get nodes/proxy allowed; a node that does not exist: 404;
 #  - drover flows (through the server, every node): the events, oldest first, with the pod's
-#    name; --http, --pod, --namespace, --service filter; -o json; --follow prints an event
+#    name; --http, --pod, --namespace, --service filter; --server replaces the kubeconfig's
+#    address; -o json; --follow prints an event
 #    written after it started.
 # Everything made is removed on exit, also on failure.
 set -uo pipefail
@@ -152,6 +153,8 @@ if wait_for "drover flows shows the 3 events" three; then
 	grep -q "\[$NODENAME\]$" "$WORK/flows" && ok "flows: the node" || fail "no node: $(cat "$WORK/flows")"
 fi
 expect "flows --http" 1 "$(flows --http | wc -l)"
+expect "flows --server (the kubeconfig's)" 3 "$(flows --server "$SERVER_URL" | wc -l)"
+flows --server https://127.0.0.1:1 >/dev/null 2>&1 && fail "flows --server https://127.0.0.1:1 answered"
 expect "flows --pod web" 3 "$(flows --pod web | wc -l)"
 expect "flows --pod default/web" 3 "$(flows --pod default/web | wc -l)"
 expect "flows --pod other" 0 "$(flows --pod other | wc -l)"

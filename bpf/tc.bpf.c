@@ -163,11 +163,7 @@ static __always_inline __sum16 tc_l4_csum(struct __sk_buff *skb, __sum16 check, 
 	return check;
 }
 
-/* The bytes tc_xlate rewrites: IP header bytes 8..19 (TTL, protocol, checksum, addresses)
- * and the L4 header up to its checksum (TCP 18 bytes, UDP 8), each stored with one
- * bpf_skb_store_bytes. Helpers, not direct packet writes: a program that writes packets
- * directly makes the kernel un-clone every skb it sees before it runs, and the TCP segments
- * of local sockets are all clones. */
+/* IP header bytes 8..19 (TTL, protocol, checksum, addresses). */
 struct tc_ip_tail {
 	__u8 ttl;
 	__u8 protocol;
@@ -175,6 +171,51 @@ struct tc_ip_tail {
 	__be32 saddr;
 	__be32 daddr;
 };
+
+/* The bytes tc_xlate rewrites, as they lie in the packet: the MACs, the IP header's bytes
+ * 8..19 and the L4 header up to its checksum (TCP 18 bytes, UDP 8). Without IP options they
+ * are one run of bytes from offset 0, read with one bpf_skb_load_bytes and written back with
+ * one bpf_skb_store_bytes (each helper call costs ~25 ns here, more than the bytes; unchanged
+ * bytes are written back as they were); with options the L4 header is read and written on
+ * its own. Helpers, not direct packet writes: a program that writes packets directly makes
+ * the kernel un-clone every skb it sees before it runs, and the TCP segments of local
+ * sockets are all clones. pad puts the packet's 4-byte fields on 4-byte stack offsets. */
+struct tc_hdr {
+	__u8 pad[2];
+	__u8 l2[2 * ETH_ALEN];
+	__be16 eth_proto;
+	__u8 ip_head[8];
+	struct tc_ip_tail ip;
+	__u8 l4[20];
+} __attribute__((aligned(8)));
+
+#define TC_HDR_IP_END (ETH_HLEN + 20) /* packet offset where the L4 header starts, no options */
+#define TC_HDR_RUN    (TC_HDR_IP_END + 18) /* the longest run read: MACs to the TCP checksum */
+
+/* The packet's first len bytes (len <= TC_HDR_RUN) into h from h->l2 on. Read straight from
+ * the linear part when TC_HDR_RUN bytes are there (always, but for a packet the stack built
+ * in pieces or a minimal UDP one), with a few aligned stack writes (h's layout: packet offset
+ * k is h's k + 2); else with bpf_skb_load_bytes, a helper call that costs more than these
+ * reads. Direct reads, unlike direct writes, add no un-clone prologue to the program. */
+static __always_inline int tc_read_head(struct __sk_buff *skb, struct tc_hdr *h, __u32 len)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	__u8 *d = (__u8 *)h;
+
+	if (data + TC_HDR_RUN > data_end)
+		return bpf_skb_load_bytes(skb, 0, h->l2, len);
+	*(__u16 *)(d + 2) = *(__u16 *)data;
+	*(__u32 *)(d + 4) = *(__u32 *)(data + 2);
+	*(__u64 *)(d + 8) = *(__u64 *)(data + 6);
+	*(__u64 *)(d + 16) = *(__u64 *)(data + 14);
+	*(__u64 *)(d + 24) = *(__u64 *)(data + 22);
+	*(__u64 *)(d + 32) = *(__u64 *)(data + 30);
+	*(__u64 *)(d + 40) = *(__u64 *)(data + 38);
+	*(__u32 *)(d + 48) = *(__u32 *)(data + 46);
+	*(__u16 *)(d + 52) = *(__u16 *)(data + 50);
+	return 0;
+}
 
 static __always_inline int tc_icmp_reply(struct __sk_buff *skb, const struct drv_pkt *p,
 					 __be32 from, __u8 code, __u32 mtu);
@@ -189,10 +230,12 @@ static __always_inline int tc_xlate(struct __sk_buff *skb, const struct drv_pkt 
 				    bool *answered)
 {
 	bool udp = p->f.proto == DRV_PROTO_UDP;
-	__u32 l4len = udp ? 8 : 18;
+	bool l4_apart = ports && p->l4off != TC_HDR_IP_END; /* IP options */
+	__u32 l4len = udp ? 8 : 18, len = TC_HDR_IP_END;
 	__u64 addr_diff = 0, port_diff = 0;
-	struct tc_ip_tail iph;
-	__u8 l4[18];
+	struct tc_hdr h = {};
+	struct tc_ip_tail *iph = &h.ip;
+	__u8 *l4 = h.l4;
 	__be16 *l4ports = (__be16 *)l4;
 	__sum16 *l4check = (__sum16 *)(l4 + (udp ? 6 : 16));
 	__u8 l2[2 * ETH_ALEN];
@@ -214,19 +257,21 @@ static __always_inline int tc_xlate(struct __sk_buff *skb, const struct drv_pkt 
 		*answered = true;
 		return tc_icmp_reply(skb, p, from, ICMP_FRAG_NEEDED, too_big);
 	}
-	if (bpf_skb_load_bytes(skb, p->l3off + 8, &iph, sizeof(iph)) ||
-	    (ports && bpf_skb_load_bytes(skb, p->l4off, l4, l4len)))
+	if (ports && !l4_apart)
+		len += l4len;
+	if (tc_read_head(skb, &h, len) ||
+	    (l4_apart && bpf_skb_load_bytes(skb, p->l4off, l4, l4len)))
 		return -DRV_DROP_MALFORMED;
 
-	if ((x->flags & DRV_CT_F_SNAT) && x->saddr != iph.saddr) {
-		csum_diff4(&addr_diff, iph.saddr, x->saddr);
-		drv_csum_replace4(&iph.check, iph.saddr, x->saddr);
-		iph.saddr = x->saddr;
+	if ((x->flags & DRV_CT_F_SNAT) && x->saddr != iph->saddr) {
+		csum_diff4(&addr_diff, iph->saddr, x->saddr);
+		drv_csum_replace4(&iph->check, iph->saddr, x->saddr);
+		iph->saddr = x->saddr;
 	}
-	if ((x->flags & DRV_CT_F_DNAT) && x->daddr != iph.daddr) {
-		csum_diff4(&addr_diff, iph.daddr, x->daddr);
-		drv_csum_replace4(&iph.check, iph.daddr, x->daddr);
-		iph.daddr = x->daddr;
+	if ((x->flags & DRV_CT_F_DNAT) && x->daddr != iph->daddr) {
+		csum_diff4(&addr_diff, iph->daddr, x->daddr);
+		drv_csum_replace4(&iph->check, iph->daddr, x->daddr);
+		iph->daddr = x->daddr;
 	}
 	if (ports && (x->flags & DRV_CT_F_SNAT) && x->sport != l4ports[0]) {
 		port_diff += (__u16)~l4ports[0] + x->sport;
@@ -238,20 +283,24 @@ static __always_inline int tc_xlate(struct __sk_buff *skb, const struct drv_pkt 
 	}
 	if (ifindex) {
 		/* Forwarded by us, as the kernel's forward path would: TTL (one 16-bit word with
-		 * the protocol in the header checksum), then MACs. */
-		__u8 ow[2] = {iph.ttl, iph.protocol}, nw[2] = {iph.ttl - 1, iph.protocol};
+		 * the protocol in the header checksum), then MACs (bpf_redirect_neigh writes its
+		 * own). */
+		__u8 ow[2] = {iph->ttl, iph->protocol}, nw[2] = {iph->ttl - 1, iph->protocol};
 		__be16 o16, n16;
 
 		__builtin_memcpy(&o16, ow, 2);
 		__builtin_memcpy(&n16, nw, 2);
-		iph.ttl--;
-		drv_csum_replace2(&iph.check, o16, n16);
+		iph->ttl--;
+		drv_csum_replace2(&iph->check, o16, n16);
+		if (!neigh)
+			__builtin_memcpy(h.l2, l2, sizeof(l2));
 	}
 	if (ports && (addr_diff || port_diff))
 		*l4check = tc_l4_csum(skb, *l4check, udp, addr_diff, port_diff);
 
-	if (bpf_skb_store_bytes(skb, p->l3off + 8, &iph, sizeof(iph), 0) ||
-	    (ports && (addr_diff || port_diff) && bpf_skb_store_bytes(skb, p->l4off, l4, l4len, 0)))
+	if (bpf_skb_store_bytes(skb, 0, h.l2, len, 0) ||
+	    (l4_apart && (addr_diff || port_diff) &&
+	     bpf_skb_store_bytes(skb, p->l4off, l4, l4len, 0)))
 		return -DRV_DROP_CSUM;
 	if (!ifindex)
 		return TC_ACT_OK;
@@ -260,8 +309,6 @@ static __always_inline int tc_xlate(struct __sk_buff *skb, const struct drv_pkt 
 
 		return bpf_redirect_neigh(ifindex, &rn, sizeof(rn), 0);
 	}
-	if (bpf_skb_store_bytes(skb, 0, l2, sizeof(l2), 0))
-		return -DRV_DROP_CSUM;
 	if (*peer)
 		return bpf_redirect_peer(ifindex, 0);
 	return bpf_redirect(ifindex, 0);
@@ -273,7 +320,9 @@ static __always_inline int tc_xlate(struct __sk_buff *skb, const struct drv_pkt 
  * (a socket-LB flow's, on a node without drover-cni) costs one endpoint lookup here. */
 static __always_inline int tc_local_to(struct __sk_buff *skb, __be32 daddr, __u8 ttl, bool *peer)
 {
-	struct tc_ip_tail iph;
+	/* the MACs and the IP header up to its checksum: one load, one store (tc_hdr) */
+	const __u32 len = ETH_HLEN + 12;
+	struct tc_hdr h = {};
 	__u8 l2[2 * ETH_ALEN];
 	__u8 ow[2], nw[2];
 	__be16 o16, n16;
@@ -283,18 +332,18 @@ static __always_inline int tc_local_to(struct __sk_buff *skb, __be32 daddr, __u8
 	if (ttl <= 1)
 		return TC_ACT_OK;
 	ifindex = tc_endpoint(skb, daddr, l2);
-	if (!ifindex || bpf_skb_load_bytes(skb, ETH_HLEN + 8, &iph, 4))
+	if (!ifindex || tc_read_head(skb, &h, len))
 		return TC_ACT_OK;
-	ow[0] = iph.ttl;
-	ow[1] = iph.protocol;
-	nw[0] = iph.ttl - 1;
-	nw[1] = iph.protocol;
+	ow[0] = h.ip.ttl;
+	ow[1] = h.ip.protocol;
+	nw[0] = h.ip.ttl - 1;
+	nw[1] = h.ip.protocol;
 	__builtin_memcpy(&o16, ow, 2);
 	__builtin_memcpy(&n16, nw, 2);
-	iph.ttl--;
-	drv_csum_replace2(&iph.check, o16, n16);
-	if (bpf_skb_store_bytes(skb, ETH_HLEN + 8, &iph, 4, 0) ||
-	    bpf_skb_store_bytes(skb, 0, l2, sizeof(l2), 0))
+	h.ip.ttl--;
+	drv_csum_replace2(&h.ip.check, o16, n16);
+	__builtin_memcpy(h.l2, l2, sizeof(l2));
+	if (bpf_skb_store_bytes(skb, 0, h.l2, len, 0))
 		return -DRV_DROP_CSUM;
 	*peer = true;
 	return bpf_redirect_peer(ifindex, 0);

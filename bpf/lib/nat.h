@@ -367,7 +367,7 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 	struct drv_svc_val *svc;
 	struct drv_backend *be;
 	__u64 now;
-	__be32 snat_addr;
+	__be32 snat_addr = 0;
 	bool snat, external, internal, kept = false;
 	int reason = 0;
 	__u32 id;
@@ -461,9 +461,11 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 	 * the source (a martian it drops); kube-proxy masquerades it (KUBE-SEP's -s EP). */
 	if (be->addr == f->saddr)
 		snat = true;
-	snat_addr = drv_is_node_addr(f->daddr) ? f->daddr : drv_cfg.snat_addr;
-	if (snat && !snat_addr)
-		snat = false;
+	if (snat) { /* the node-address lookup only for a flow that is masqueraded */
+		snat_addr = drv_is_node_addr(f->daddr) ? f->daddr : drv_cfg.snat_addr;
+		if (!snat_addr)
+			snat = false;
+	}
 
 	fwd.nat_daddr = be->addr;
 	fwd.nat_dport = be->port;

@@ -73,6 +73,66 @@ static void test_tc_dnat_and_reply(void **state)
 	assert_true(pkt_csums_ok(&rout));
 }
 
+/* pkt_build's packet with 4 bytes of IP options (NOP, NOP, NOP, EOL) before its L4 header. */
+static void pkt_add_ip_options(struct pkt *p)
+{
+	struct iphdr *ip = pkt_ip(p);
+	uint8_t *l4 = pkt_l4(p);
+	size_t l4len = pkt_l4_len(p);
+
+	memmove(l4 + 4, l4, l4len);
+	memcpy(l4, "\x01\x01\x01\x00", 4);
+	ip->ihl = 6;
+	ip->tot_len = htons((uint16_t)(ntohs(ip->tot_len) + 4));
+	p->len += 4;
+	pkt_fill_csums(p);
+}
+
+/* With IP options the L4 header is not where tc_xlate's one-run read and write of the headers
+ * puts it: it is read and written on its own. Ports, addresses, TTL, MACs, the options and
+ * both checksums come out right, TCP and UDP, both ways. */
+static void test_tc_ip_options(void **state)
+{
+	static const uint8_t proto[2] = {IPPROTO_TCP, IPPROTO_UDP};
+	struct pkt in, out, reply, rout;
+	struct iphdr *ip;
+	int v, b;
+
+	(void)state;
+	for (int i = 0; i < 2; i++) {
+		uint8_t dp = proto[i] == IPPROTO_TCP ? DRV_PROTO_TCP : DRV_PROTO_UDP;
+
+		assert_int_equal(fe_program(VIP, 80, dp, DRV_SVC_F_CLUSTERIP, 3, 8080, 0), 0);
+		pkt_build(&in, proto[i], "10.244.1.5", 40100, VIP, 80, TCP_SYN, 24);
+		pkt_add_ip_options(&in);
+		v = run_tc(F.tc_pod, &in, &out, F.ifindex_pod);
+		assert_int_equal(v, 7 /* TC_ACT_REDIRECT */);
+		ip = pkt_ip(&out);
+		assert_int_equal(ip->ihl, 6);
+		assert_memory_equal((uint8_t *)ip + 20, "\x01\x01\x01\x00", 4);
+		b = backend_index(ip->daddr);
+		assert_true(b >= 0 && b < 3);
+		assert_int_equal(ntohs(((struct udphdr *)pkt_l4(&out))->dest), 8080);
+		assert_int_equal(ntohs(((struct udphdr *)pkt_l4(&out))->source), 40100);
+		assert_int_equal(ip->ttl, 63);
+		assert_int_equal(out.data[5], 0x10 + b);
+		assert_true(pkt_csums_ok(&out));
+		assert_memory_equal((uint8_t *)pkt_l4(&out) + pkt_l4_len(&out) - 24,
+				    (uint8_t *)pkt_l4(&in) + pkt_l4_len(&in) - 24, 24);
+
+		pkt_build(&reply, proto[i], "10.244.1.10", 8080, "10.244.1.5", 40100,
+			  TCP_SYN | TCP_ACK, 24);
+		pkt_ip(&reply)->saddr = ip->daddr;
+		pkt_add_ip_options(&reply);
+		v = run_tc(F.tc_pod, &reply, &rout, F.ifindex_pod);
+		assert_int_equal(v, 7);
+		assert_int_equal(pkt_ip(&rout)->saddr, ip4(VIP));
+		assert_int_equal(ntohs(((struct udphdr *)pkt_l4(&rout))->source), 80);
+		assert_int_equal(pkt_ip(&rout)->daddr, ip4("10.244.1.5"));
+		assert_true(pkt_csums_ok(&rout));
+	}
+}
+
 /* Every packet of one flow goes to the backend its first packet got. */
 static void test_tc_ct_reuse(void **state)
 {
@@ -1030,6 +1090,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_tc_dnat_and_reply),
+	    cmocka_unit_test(test_tc_ip_options),
 	    cmocka_unit_test(test_tc_ct_reuse),
 	    cmocka_unit_test(test_tc_spread),
 	    cmocka_unit_test(test_tc_udp),

@@ -690,7 +690,10 @@ static __always_inline void tl_segment(struct __sk_buff *skb, bool tx)
 	if (!sk)
 		return;
 	sk = bpf_sk_fullsock(sk);
-	if (!sk || sk->protocol != IPPROTO_TCP || sk->family != AF_INET)
+	/* IPv4 packets of an IPv4 socket, or of a dual-stack IPv6 one (a server listening on
+	 * [::] takes IPv4 connections as v4-mapped: src_ip4/dst_ip4 hold their addresses) */
+	if (!sk || sk->protocol != IPPROTO_TCP || skb->protocol != bpf_htons(ETH_P_IP) ||
+	    (sk->family != AF_INET && sk->family != AF_INET6))
 		return;
 	s = TL_SOCK_GET(skb, sk, true, sk->src_ip4, sk->dst_ip4, bpf_htons(sk->src_port),
 			sk->dst_port);
@@ -859,6 +862,14 @@ static __always_inline void tl_tcp_end(struct bpf_sock_ops *ctx, struct tl_sock 
 	}
 }
 
+/* An IPv6 socket's connection to or from an IPv4 address (::ffff:a.b.c.d): a dual-stack
+ * server's, e.g. one listening on [::]; its local_ip4/remote_ip4 hold the IPv4 addresses. */
+static __always_inline bool tl_v4mapped(const struct bpf_sock_ops *ctx)
+{
+	return ctx->remote_ip6[0] == 0 && ctx->remote_ip6[1] == 0 &&
+	       ctx->remote_ip6[2] == bpf_htonl(0xffff);
+}
+
 SEC("sockops")
 int drv_tl_sockops(struct bpf_sock_ops *ctx)
 {
@@ -869,7 +880,7 @@ int drv_tl_sockops(struct bpf_sock_ops *ctx)
 	if (op != BPF_SOCK_OPS_TCP_CONNECT_CB && op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB &&
 	    op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB && op != BPF_SOCK_OPS_STATE_CB)
 		return 1; /* the other callbacks (RTO, RWND_INIT, ...): first, and cheap */
-	if (!sk || ctx->family != AF_INET)
+	if (!sk || !(ctx->family == AF_INET || (ctx->family == AF_INET6 && tl_v4mapped(ctx))))
 		return 1;
 	s = TL_SOCK_GET(ctx, sk, op != BPF_SOCK_OPS_STATE_CB, ctx->local_ip4, ctx->remote_ip4,
 			bpf_htons((__u16)ctx->local_port), (__be16)(ctx->remote_port >> 16));

@@ -28,6 +28,7 @@
 #define TC_ACT_OK	  0
 #define TC_ACT_SHOT	  2
 #define AF_INET		  2
+#define AF_INET6	  10
 #define SOCK_STREAM	  1
 #define SOCK_DGRAM	  2
 #define ECONNREFUSED	  111

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Telemetry (telemetry.bpf.c) end to end: a client pod calls a service of 2 backends (a
-# python HTTP/1.1 server) with a known mix (tl_client.py: GET 200 x21, GET 404 x5, GET 503 x3
+# python HTTP/1.1 server, one of them on a dual-stack [::] socket) with a known mix (tl_client.py: GET 200 x21, GET 404 x5, GET 503 x3
 # 35 ms late, POST 201 x1 with a body that looks like a request; keep-alive and new
 # connections, a request split over two writes after its start line and one inside it, a
 # pipelined pair). The pinned series maps
@@ -17,11 +17,12 @@ topo_node
 topo_pod c1 5
 topo_pod b1 11
 topo_pod b2 12
-# the servers run in the proxy's cgroup, as pods do: telemetry is attached there
-for b in b1 b2; do
-	in_pod "$b" python3 "$here/tl_server.py" 8080 &
-	TOPO_PIDS+=($!)
-done
+# the servers run in the proxy's cgroup, as pods do: telemetry is attached there; b2 listens
+# on one dual-stack IPv6 socket ([::], its IPv4 connections v4-mapped) as many servers do
+in_pod b1 python3 "$here/tl_server.py" 8080 &
+TOPO_PIDS+=($!)
+in_pod b2 python3 "$here/tl_server.py" 8080 :: &
+TOPO_PIDS+=($!)
 e2e_tmp
 m=$E2E_TMP
 write_service "$m/web.yaml" web 10.96.0.10

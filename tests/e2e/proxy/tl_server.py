@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""tl_server.py PORT: the telemetry test's backend. HTTP/1.1 keep-alive; the path chooses the
+"""tl_server.py PORT [ADDR]: the telemetry test's backend, on 0.0.0.0 or ADDR ("::": one
+dual-stack IPv6 socket that takes IPv4 connections as v4-mapped, as many servers listen). HTTP/1.1 keep-alive; the path chooses the
 answer: /ok 200, /missing 404, /slow 503 after 35 ms, POST 201 (its body read by
 Content-Length). Headers and body go out in two writes, as many servers do."""
+import socket
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,5 +34,9 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
-ThreadingHTTPServer.daemon_threads = True
-ThreadingHTTPServer(("0.0.0.0", int(sys.argv[1])), Handler).serve_forever()
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    address_family = socket.AF_INET6 if ":" in (sys.argv[2:] or [""])[0] else socket.AF_INET
+
+
+Server(((sys.argv[2:] or ["0.0.0.0"])[0], int(sys.argv[1])), Handler).serve_forever()

@@ -585,6 +585,18 @@ struct drv_tl_event {
 	char path[64]; /* HTTP: the request target, NUL-terminated, truncated */
 };
 
+/* telemetry.bpf.c's own per-socket state (socket storage, layout private to it), pinned so
+ * that a restarted proxy's programs carry on with the connections in flight. */
+#define DRV_MAP_TL_SK "drv_tlsk1"
+
+/* drv_tlev1's reader: the programs wake it (epoll) only once the buffer is a quarter full,
+ * so that a busy node pays no wake-up per event; read it on a timer too (100 ms or so) to
+ * see a quiet node's events soon. */
+
+/* Every telemetry map name, for uninstall. */
+#define DRV_MAP_TL_NAMES_ALL \
+	DRV_MAP_TL_TCP, DRV_MAP_TL_HTTP, DRV_MAP_TL_CTR, DRV_MAP_TL_EV, DRV_MAP_TL_SK
+
 #ifndef __VMLINUX_H__
 _Static_assert(sizeof(struct drv_svc_key) == 12, "drv_svc_key layout");
 _Static_assert(sizeof(struct drv_svc_val) == 20, "drv_svc_val layout");

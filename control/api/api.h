@@ -43,6 +43,9 @@ struct api_config {
 	/* the ServiceAccount admission plugin: pods need their service account and get the
 	 * projected kube-api-access volume (off: pods are admitted as before) */
 	bool sa_admission;
+	/* --disable-admission-plugins PodSecurity: namespaces' pod-security.kubernetes.io labels
+	 * are not enforced (the plugin is on by default, as in kube-apiserver 1.32) */
+	bool no_pod_security;
 };
 
 #define API_SA_ISSUER "https://kubernetes.default.svc.cluster.local"

@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kubelet_objects.h"
 #include "log.h"
@@ -32,11 +33,14 @@ struct agent_config {
 	char *image_root;  /* --image-root */
 	char *cni_bin_dir; /* --cni-bin-dir, or NULL: the drover binary's dir, then /usr/lib/cni */
 	char *cni_conf;	   /* --cni-conf, or NULL: written from the podCIDR */
-	char *cgroup_parent; /* --cgroup-parent (default drover/NODE) */
-	char *node_ip;	     /* --node-ip, or NULL: the first global IPv4 address */
-	int port;	     /* --port: the kubelet endpoint (HTTPS), KUBELET_PORT by default */
-	char *pin_root;	     /* --pin-root: the proxy's bpffs pins (default the proxy's) */
-	bool no_proxy;	     /* --no-proxy: another proxy (kube-proxy) serves the node */
+	char *cgroup_parent;	/* --cgroup-parent (default drover/NODE) */
+	char *node_ip;		/* --node-ip, or NULL: the first global IPv4 address */
+	int port;		/* --port: the kubelet endpoint (HTTPS), KUBELET_PORT by default */
+	char *pin_root;		/* --pin-root: the proxy's bpffs pins (default the proxy's) */
+	bool no_proxy;		/* --no-proxy: another proxy (kube-proxy) serves the node */
+	bool no_telemetry;	/* --no-telemetry (the proxy's dp_opts.telemetry) */
+	uint32_t tl_max_series; /* --telemetry-max-series */
+	uint32_t tl_ringbuf_bytes; /* --telemetry-ringbuf-bytes */
 	struct kubelet_kv *labels; /* --labels k=v,... */
 	size_t nlabels;
 	enum log_level log_level;

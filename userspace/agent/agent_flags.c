@@ -50,6 +50,10 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err,
 		O_PORT,
 		O_PIN_ROOT,
 		O_NO_PROXY,
+		O_TL,
+		O_NO_TL,
+		O_TL_SERIES,
+		O_TL_RINGBUF,
 		O_BOOTSTRAP
 	};
 	static const struct option opts[] = {
@@ -66,6 +70,10 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err,
 	    {"port", required_argument, NULL, O_PORT},
 	    {"pin-root", required_argument, NULL, O_PIN_ROOT},
 	    {"no-proxy", no_argument, NULL, O_NO_PROXY},
+	    {"telemetry", no_argument, NULL, O_TL},
+	    {"no-telemetry", no_argument, NULL, O_NO_TL},
+	    {"telemetry-max-series", required_argument, NULL, O_TL_SERIES},
+	    {"telemetry-ringbuf-bytes", required_argument, NULL, O_TL_RINGBUF},
 	    {"bootstrap-kubeconfig", required_argument, NULL, O_BOOTSTRAP},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
@@ -74,6 +82,8 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err,
 
 	memset(c, 0, sizeof(*c));
 	c->log_level = LOG_INFO;
+	c->tl_max_series = DRV_TL_SERIES_MAP_SIZE_DEFAULT;
+	c->tl_ringbuf_bytes = DRV_TL_RINGBUF_SIZE_DEFAULT;
 	optind = 1;
 	opterr = 0;
 	while (!rc && (o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
@@ -152,6 +162,23 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err,
 			break;
 		case O_NO_PROXY:
 			c->no_proxy = true;
+			break;
+		case O_TL:
+		case O_NO_TL:
+			c->no_telemetry = o == O_NO_TL;
+			break;
+		case O_TL_SERIES:
+			if (dp_tl_parse_series(optarg, &c->tl_max_series))
+				rc = bad(err, errlen, "--telemetry-max-series %s: want 1-16777216",
+					 optarg);
+			break;
+		case O_TL_RINGBUF:
+			if (dp_tl_parse_ringbuf(optarg, &c->tl_ringbuf_bytes))
+				rc = bad(
+				    err, errlen,
+				    "--telemetry-ringbuf-bytes %s: want a power of two from the "
+				    "page size to 1 GiB",
+				    optarg);
 			break;
 		case O_BOOTSTRAP:
 			rc = set(&c->bootstrap_kubeconfig, optarg);

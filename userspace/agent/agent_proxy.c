@@ -132,6 +132,9 @@ int agent_proxy_start(struct agent *a)
 	proxy_config_defaults(&px->c);
 	px->c.node_name = cfg->node;
 	px->c.dp.pin_root = cfg->pin_root;
+	px->c.dp.telemetry = !cfg->no_telemetry;
+	px->c.dp.tl_max_series = cfg->tl_max_series;
+	px->c.dp.tl_ringbuf_bytes = cfg->tl_ringbuf_bytes;
 	if (inet_pton(AF_INET, a->node_ip, &ip) == 1) {
 		px->c.node_ips[0] = ip.s_addr;
 		px->c.nnode_ips = 1;

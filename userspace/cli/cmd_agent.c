@@ -31,6 +31,11 @@ static void usage(FILE *out)
 	    "                        (default /sys/fs/bpf/drover)\n"
 	    "  --no-proxy            no service proxy (another one, e.g. kube-proxy, serves\n"
 	    "                        the node)\n"
+	    "  --telemetry, --no-telemetry  count the pods' TCP connections and HTTP/1.x\n"
+	    "                        requests in the kernel (default on)\n"
+	    "  --telemetry-max-series N  series each telemetry map holds (default 16384)\n"
+	    "  --telemetry-ringbuf-bytes N  flow event ring buffer, a power of two of at\n"
+	    "                        least a page (default 262144)\n"
 	    "  --log-level LEVEL     error, warn, info (default) or debug\n");
 }
 

@@ -62,6 +62,14 @@ static void proxy_usage(FILE *out)
 	    "  --reconcile-interval S  attach pod devices that lack drv_tc_pod, forget gone\n"
 	    "                          ones, retry frontends that did not fit [10]\n"
 	    "  --no-fib-redirect       let the kernel route translated packets (no bpf_redirect)\n"
+	    "  --telemetry, --no-telemetry\n"
+	    "                          count the pods' TCP connections and HTTP/1.x requests\n"
+	    "                          in the kernel (maps drv_tl*; a kernel that cannot runs\n"
+	    "                          without, with a warning) [on]\n"
+	    "  --telemetry-max-series N  series (client, server, method, code) each of the TCP\n"
+	    "                          and HTTP maps hold; more count as overflows [16384]\n"
+	    "  --telemetry-ringbuf-bytes N  size of the flow event ring buffer, a power of two\n"
+	    "                          of at least a page [262144]\n"
 	    "  --ready-file PATH       write the PID there once the first sync is in the kernel\n"
 	    "  --log-level LEVEL       error|warn|info|debug [info]\n");
 }
@@ -126,6 +134,10 @@ int cmd_proxy(int argc, char **argv)
 		O_GC,
 		O_RECONCILE,
 		O_NO_FIB,
+		O_TL,
+		O_NO_TL,
+		O_TL_SERIES,
+		O_TL_RINGBUF,
 		O_READY,
 		O_LOG,
 		O_HELP,
@@ -153,6 +165,10 @@ int cmd_proxy(int argc, char **argv)
 	    {"gc-interval", required_argument, 0, O_GC},
 	    {"reconcile-interval", required_argument, 0, O_RECONCILE},
 	    {"no-fib-redirect", no_argument, 0, O_NO_FIB},
+	    {"telemetry", no_argument, 0, O_TL},
+	    {"no-telemetry", no_argument, 0, O_NO_TL},
+	    {"telemetry-max-series", required_argument, 0, O_TL_SERIES},
+	    {"telemetry-ringbuf-bytes", required_argument, 0, O_TL_RINGBUF},
 	    {"ready-file", required_argument, 0, O_READY},
 	    {"log-level", required_argument, 0, O_LOG},
 	    {"help", no_argument, 0, O_HELP},
@@ -292,6 +308,20 @@ int cmd_proxy(int argc, char **argv)
 			break;
 		case O_NO_FIB:
 			c.dp.cfg.enable_fib_redirect = 0;
+			break;
+		case O_TL:
+		case O_NO_TL:
+			c.dp.telemetry = o == O_TL;
+			break;
+		case O_TL_SERIES:
+			if (dp_tl_parse_series(optarg, &c.dp.tl_max_series))
+				return bad("--telemetry-max-series", optarg);
+			break;
+		case O_TL_RINGBUF:
+			if (dp_tl_parse_ringbuf(optarg, &c.dp.tl_ringbuf_bytes))
+				return bad(
+				    "--telemetry-ringbuf-bytes (a power of two, at least a page)",
+				    optarg);
 			break;
 		case O_READY:
 			c.ready_file = optarg;

@@ -65,11 +65,39 @@ static void usage(FILE *out)
 	    "  --enable-admission-plugins LIST\n"
 	    "                          optional admission plugins to run: ServiceAccount (pods\n"
 	    "                          need their service account and get the projected\n"
-	    "                          kube-api-access token volume; default: off)\n"
+	    "                          kube-api-access token volume; default: off),\n"
+	    "                          PodSecurity (on by default)\n"
+	    "  --disable-admission-plugins LIST\n"
+	    "                          admission plugins not to run: PodSecurity (namespaces'\n"
+	    "                          pod-security.kubernetes.io labels not enforced)\n"
 	    "  --no-scheduler          do not run the scheduler\n"
 	    "  --log-level LEVEL       error, warn, info (default) or debug\n"
 	    "\ncontrollers:\n");
 	ctrl_list(out);
+}
+
+/* --enable-admission-plugins / --disable-admission-plugins: the optional plugins by
+ * kube-apiserver's names (ServiceAccount: off by default here; PodSecurity: on). */
+static int admission_plugins(struct api_config *cfg, const char *list, bool enable)
+{
+	for (const char *p = list; *p;) {
+		size_t n = strcspn(p, ",");
+
+		if (n == strlen("ServiceAccount") && strncmp(p, "ServiceAccount", n) == 0) {
+			cfg->sa_admission = enable;
+		} else if (n == strlen("PodSecurity") && strncmp(p, "PodSecurity", n) == 0) {
+			cfg->no_pod_security = !enable;
+		} else if (n) {
+			fprintf(
+			    stderr,
+			    "drover server: --%s-admission-plugins: unknown plugin %.*s (known: "
+			    "PodSecurity, ServiceAccount)\n",
+			    enable ? "enable" : "disable", (int)n, p);
+			return -1;
+		}
+		p += n + (p[n] == ',');
+	}
+	return 0;
 }
 
 /* The address the server is reached at (kube-apiserver's --advertise-address default): the
@@ -145,6 +173,7 @@ int cmd_server(int argc, char **argv)
 	    {"node-cidr-mask-size", required_argument, NULL, 'M'},
 	    {"service-account-issuer", required_argument, NULL, 'I'},
 	    {"enable-admission-plugins", required_argument, NULL, 'A'},
+	    {"disable-admission-plugins", required_argument, NULL, 'X'},
 	    {"no-scheduler", no_argument, NULL, 'S'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -218,22 +247,9 @@ int cmd_server(int argc, char **argv)
 			cfg.sa_issuer = optarg;
 			break;
 		case 'A':
-			for (const char *p = optarg; *p;) {
-				size_t n = strcspn(p, ",");
-
-				if (n == strlen("ServiceAccount") &&
-				    strncmp(p, "ServiceAccount", n) == 0) {
-					cfg.sa_admission = true;
-				} else if (n) {
-					fprintf(
-					    stderr,
-					    "drover server: --enable-admission-plugins: unknown "
-					    "plugin %.*s (known: ServiceAccount)\n",
-					    (int)n, p);
-					return 2;
-				}
-				p += n + (p[n] == ',');
-			}
+		case 'X':
+			if (admission_plugins(&cfg, optarg, c == 'A') != 0)
+				return 2;
 			break;
 		case 'T': {
 			char *end;

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "cgroup.h"
 #include "dataplane.h"
+#include "dataplane_int.h"
 #include "fsutil.h"
 #include "lbmap.h"
 #include "log.h"
@@ -49,6 +50,9 @@ _Static_assert(sizeof(map_names) / sizeof(map_names[0]) == DP_MAP_COUNT,
 
 static int remove_map_pins(const char *pin_root, bool stale_only);
 
+/* telemetry.bpf.c's maps: pinned beside the others, removed by uninstall, never stale */
+static const char *const tl_map_names[] = {DRV_MAP_TL_NAMES_ALL};
+
 static const char *const cgroup_progs[] = {"drv_connect4", "drv_sendmsg4", "drv_recvmsg4",
 					   "drv_getpeer4"};
 
@@ -60,6 +64,7 @@ struct dataplane {
 	struct tc_bpf *tc;
 	struct xdp_bpf *xdp;
 	struct sockdestroy_bpf *sd;
+	struct telemetry_bpf *tl; /* NULL: telemetry off (asked, or the kernel cannot) */
 	int map_fd[DP_MAP_COUNT];
 	bool attach_full_logged; /* drv_attach1 refused a record (uninstall still finds it) */
 };
@@ -122,7 +127,7 @@ static bool dev_is_veth(const char *ifname)
 
 /* Before load: size every map, taking the size of an already pinned map (a restart with
  * other flags must not fail to reuse; the pinned size wins and a warning says so). */
-static int size_maps(struct dataplane *dp, struct bpf_object *obj)
+int dp_size_maps(const char *pin_root, const struct dp_opts *o, struct bpf_object *obj)
 {
 	struct bpf_map *map;
 
@@ -134,29 +139,33 @@ static int size_maps(struct dataplane *dp, struct bpf_object *obj)
 		int fd;
 
 		if (!strcmp(name, DRV_MAP_SVC))
-			want = dp->o.sizes.svc;
+			want = o->sizes.svc;
 		else if (!strcmp(name, DRV_MAP_BACKEND) || !strcmp(name, DRV_MAP_DRAIN))
-			want = dp->o.sizes.backend;
+			want = o->sizes.backend;
 		else if (!strcmp(name, DRV_MAP_REVNAT) || !strcmp(name, DRV_MAP_NAMES) ||
 			 !strcmp(name, DRV_MAP_PKTS))
-			want = dp->o.sizes.revnat;
+			want = o->sizes.revnat;
 		else if (!strcmp(name, DRV_MAP_CT))
-			want = dp->o.sizes.ct;
+			want = o->sizes.ct;
 		else if (!strcmp(name, DRV_MAP_AFFINITY))
-			want = dp->o.sizes.affinity;
+			want = o->sizes.affinity;
 		else if (!strcmp(name, DRV_MAP_SOCKRNAT) || !strcmp(name, DRV_MAP_SOCKUDP))
-			want = dp->o.sizes.sock_rnat;
+			want = o->sizes.sock_rnat;
 		else if (!strcmp(name, DRV_MAP_MAGLEV))
-			want = dp->o.sizes.maglev_outer;
+			want = o->sizes.maglev_outer;
 		else if (!strcmp(name, DRV_MAP_STATS))
-			want = dp->o.sizes.stats;
+			want = o->sizes.stats;
 		else if (!strcmp(name, DRV_MAP_ENDPOINT))
-			want = dp->o.sizes.endpoint;
+			want = o->sizes.endpoint;
 		else if (!strcmp(name, DRV_MAP_ATTACH))
-			want = dp->o.sizes.attach;
+			want = o->sizes.attach;
+		else if (!strcmp(name, DRV_MAP_TL_TCP) || !strcmp(name, DRV_MAP_TL_HTTP))
+			want = o->tl_max_series;
+		else if (!strcmp(name, DRV_MAP_TL_EV))
+			want = o->tl_ringbuf_bytes;
 		if (bpf_map__pin_path(map) == NULL)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dp->pin_root, name);
+		snprintf(path, sizeof(path), "%s/%s", pin_root, name);
 		fd = bpf_obj_get(path);
 		if (fd >= 0) {
 			struct bpf_map_info info;
@@ -191,7 +200,7 @@ static int size_maps(struct dataplane *dp, struct bpf_object *obj)
 			log_error(COMP, "open %s: %s", #type, strerror(errno));         \
 		} else {                                                                \
 			(dp)->field->rodata->drv_cfg = (dp)->o.cfg;                     \
-			__e = size_maps((dp), (dp)->field->obj);                        \
+			__e = dp_size_maps((dp)->pin_root, &(dp)->o, (dp)->field->obj); \
 			if (!__e && type##__load((dp)->field)) {                        \
 				__e = -errno;                                           \
 				log_error(COMP, "load %s: %s", #type, strerror(errno)); \
@@ -238,6 +247,9 @@ int dp_open(struct dataplane **out, const struct dp_opts *opts)
 		err = OPEN_SKEL(dp, sd, sockdestroy_bpf);
 	if (err)
 		goto fail;
+	/* telemetry is not worth the service proxy: a kernel that cannot load it runs without */
+	if (opts->telemetry)
+		dp->tl = dp_tl_open(dp->pin_root, &dp->o);
 	for (int i = 0; i < DP_MAP_COUNT; i++) {
 		struct bpf_map *m = bpf_object__find_map_by_name(dp->tc->obj, map_names[i]);
 
@@ -263,6 +275,7 @@ void dp_close(struct dataplane *dp)
 	tc_bpf__destroy(dp->tc);
 	xdp_bpf__destroy(dp->xdp);
 	sockdestroy_bpf__destroy(dp->sd);
+	dp_tl_close(dp->tl);
 	free(dp);
 }
 
@@ -303,14 +316,14 @@ void dp_lbmap_fds(const struct dataplane *dp, struct lbmap_fds *fds)
 
 /* ---------- cgroup links ---------- */
 
-static int attach_cgroup_prog(struct dataplane *dp, struct bpf_program *prog, int cg_fd,
-			      __u64 cg_id)
+int dp_attach_cgroup_prog(const char *pin_root, const char *cgroup, struct bpf_program *prog,
+			  int cg_fd, __u64 cg_id)
 {
 	char dir[320], path[400];
 	struct bpf_link *link;
 	int err;
 
-	snprintf(dir, sizeof(dir), "%s/links", dp->pin_root);
+	snprintf(dir, sizeof(dir), "%s/links", pin_root);
 	err = fs_mkdir_p(dir, 0700, NULL);
 	if (err)
 		return err;
@@ -336,7 +349,7 @@ static int attach_cgroup_prog(struct dataplane *dp, struct bpf_program *prog, in
 		}
 		/* Pinned to another cgroup: move it. */
 		log_info(COMP, "%s: pinned link is on another cgroup; re-attaching to %s",
-			 bpf_program__name(prog), dp->cgroup);
+			 bpf_program__name(prog), cgroup);
 		bpf_link__unpin(link);
 		bpf_link__detach(link);
 		bpf_link__destroy(link);
@@ -344,7 +357,7 @@ static int attach_cgroup_prog(struct dataplane *dp, struct bpf_program *prog, in
 	link = bpf_program__attach_cgroup(prog, cg_fd);
 	if (!link) {
 		err = -errno;
-		log_error(COMP, "attach %s to %s: %s", bpf_program__name(prog), dp->cgroup,
+		log_error(COMP, "attach %s to %s: %s", bpf_program__name(prog), cgroup,
 			  strerror(errno));
 		return err;
 	}
@@ -376,7 +389,8 @@ static int attach_cgroup(struct dataplane *dp)
 		struct bpf_program *p =
 		    bpf_object__find_program_by_name(dp->sock->obj, cgroup_progs[i]);
 
-		err = p ? attach_cgroup_prog(dp, p, cg_fd, st.st_ino) : -ENOENT;
+		err = p ? dp_attach_cgroup_prog(dp->pin_root, dp->cgroup, p, cg_fd, st.st_ino)
+			: -ENOENT;
 	}
 	close(cg_fd);
 	if (!err)
@@ -662,6 +676,17 @@ int dp_attach(struct dataplane *dp)
 			return err;
 		attach_xdp(dp, dp->o.node_devs[i]);
 	}
+	if (dp->tl && !dp->cgroup[0] && dp_cgroup2_root(dp->cgroup, sizeof(dp->cgroup))) {
+		log_warn(COMP, "telemetry off: no cgroup v2 hierarchy to attach to");
+		dp_tl_close(dp->tl);
+		dp->tl = NULL;
+	}
+	if (dp->tl && dp_tl_attach(dp->tl, dp->pin_root, dp->cgroup)) {
+		dp_tl_close(dp->tl);
+		dp->tl = NULL;
+	}
+	if (!dp->tl)
+		dp_tl_detach(dp->pin_root); /* --no-telemetry: an earlier run's links go */
 	/* Every attachment now runs this version's programs: maps of older layouts that they
 	 * used are unpinned (they go away with the last program holding them). */
 	remove_map_pins(dp->pin_root, true);
@@ -835,6 +860,8 @@ static int remove_map_pins(const char *pin_root, bool stale_only)
 			continue;
 		for (size_t i = 0; i < DP_MAP_COUNT && !cur; i++)
 			cur = strcmp(e->d_name, map_names[i]) == 0;
+		for (size_t i = 0; i < sizeof(tl_map_names) / sizeof(tl_map_names[0]) && !cur; i++)
+			cur = strcmp(e->d_name, tl_map_names[i]) == 0;
 		if (stale_only && cur)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", pin_root, e->d_name);

@@ -6,6 +6,8 @@
  *   cgroup/connect4, sendmsg4, recvmsg4, getpeername4 -> bpf_links pinned under
  *       <pin-root>/links/, so they outlive the proxy process (SIGKILL included); a restarted
  *       proxy swaps in its new programs with bpf_link__update_program(), never detaching.
+ *   telemetry (cgroup_skb ingress/egress, sockops) -> the socket LB's cgroup, links pinned
+ *       under <pin-root>/links/ as above.
  *   tc clsact ingress (drv_tc_node on node devices, drv_tc_pod on pod veths) and XDP
  *       (drv_xdp_lb on node devices) persist by themselves; they are replaced in place
  *       (BPF_TC_F_REPLACE, XDP_FLAGS_REPLACE). Where they were attached is recorded in the
@@ -48,9 +50,19 @@ struct dp_opts {
 	size_t nnode_devs;
 	struct drv_config cfg;
 	struct dp_map_sizes sizes;
+	/* telemetry.bpf.c (drover_abi.h's telemetry maps): loaded and attached when set; a kernel
+	 * that cannot (no fentry, no BTF) leaves it off with a warning, the proxy runs on */
+	bool telemetry;
+	uint32_t tl_max_series;	   /* entries of drv_tltcp1 and drv_tlhttp1 */
+	uint32_t tl_ringbuf_bytes; /* drv_tlev1: a power of two, at least a page */
 };
 
 struct dataplane;
+
+/* The telemetry flags' values (--telemetry-max-series: 1 .. 2^24;
+ * --telemetry-ringbuf-bytes: a power of two from the page size to 1 GiB). 0 or -EINVAL. */
+int dp_tl_parse_series(const char *arg, uint32_t *out);
+int dp_tl_parse_ringbuf(const char *arg, uint32_t *out);
 
 /* Open and load every object; pinned maps are reused, missing ones created and pinned. */
 int dp_open(struct dataplane **out, const struct dp_opts *opts);

@@ -73,6 +73,9 @@ void proxy_config_defaults(struct proxy_config *c)
 	c->dp.sizes.sock_rnat = DRV_SOCK_RNAT_MAP_SIZE_DEFAULT;
 	c->dp.sizes.maglev_outer = DRV_MAGLEV_OUTER_SIZE_DEFAULT;
 	c->dp.sizes.stats = DRV_STATS_MAP_SIZE_DEFAULT;
+	c->dp.telemetry = true;
+	c->dp.tl_max_series = DRV_TL_SERIES_MAP_SIZE_DEFAULT;
+	c->dp.tl_ringbuf_bytes = DRV_TL_RINGBUF_SIZE_DEFAULT;
 	c->maglev_max = DRV_MAGLEV_DEFAULT_TABLE;
 	c->gc_interval_s = 30;
 	c->reconcile_interval_s = 10;

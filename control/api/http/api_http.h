@@ -136,7 +136,7 @@ struct api_req {
 	char *out;
 	size_t out_len;
 	const char *ctype;
-	struct k8s_buf warnings; /* "Warning" header values, NUL-separated */
+	struct k8s_buf warnings; /* the warnings' texts, NUL-separated */
 	size_t nwarnings;
 	const char *etag, *last_modified; /* ETag and Last-Modified headers (static), or NULL */
 	bool vary_accept;		  /* a "Vary: Accept" header */
@@ -159,8 +159,17 @@ struct api_req {
 /* A query argument, or NULL. */
 const char *api_arg(const struct api_req *r, const char *key);
 bool api_arg_true(const struct api_req *r, const char *key);
-/* Add a "Warning: 299 - "<text>"" header to the response. */
+/* Add a "Warning: 299 - "<text>"" header to the response (a text already added is not
+ * added again). */
 void api_warn(struct api_req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The warnings' limits of kube-apiserver's recorder: past API_WARN_TOTAL_RUNES in all, every
+ * warning is cut to API_WARN_ITEM_RUNES. */
+#define API_WARN_TOTAL_RUNES 4096
+#define API_WARN_ITEM_RUNES  256
+/* Do r's warnings pass API_WARN_TOTAL_RUNES in all? */
+bool api_warnings_truncated(const struct api_req *r);
+/* The Warning header value of text: 299 - "<text>" (cut when truncate). */
+void api_warning_header(struct k8s_buf *b, const char *text, bool truncate);
 
 /* ---- reply.c: responses ---- */
 

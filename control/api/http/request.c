@@ -5,6 +5,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api_http.h"
@@ -24,18 +25,66 @@ bool api_arg_true(const struct api_req *r, const char *key)
 	return v && (strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
 }
 
+/* kube-apiserver's warning recorder (apiserver/pkg/endpoints/filters/warning.go): a text
+ * warned before is not repeated; the texts are kept whole here and cut when the headers are
+ * written (api_warning_header). */
 void api_warn(struct api_req *r, const char *fmt, ...)
 {
-	char msg[512];
+	char *msg = NULL;
+	size_t off = 0;
 	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = vasprintf(&msg, fmt, ap);
 	va_end(ap);
-	if (r->nwarnings >= 32)
+	if (n < 0)
 		return;
-	k8s_buf_puts(&r->warnings, "299 - ");
-	k8s_buf_json_string(&r->warnings, msg, strlen(msg));
+	for (size_t i = 0; i < r->nwarnings && r->warnings.p; i++) {
+		if (strcmp(r->warnings.p + off, msg) == 0)
+			goto out;
+		off += strlen(r->warnings.p + off) + 1;
+	}
+	if (r->nwarnings >= 32)
+		goto out;
+	k8s_buf_put(&r->warnings, msg, (size_t)n);
 	k8s_buf_putc(&r->warnings, 0);
 	r->nwarnings++;
+out:
+	free(msg);
+}
+
+/* UTF-8 runes of s (its bytes that do not continue a sequence) */
+static size_t runes(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
+bool api_warnings_truncated(const struct api_req *r)
+{
+	size_t total = 0, off = 0;
+
+	for (size_t i = 0; i < r->nwarnings && r->warnings.p; i++) {
+		total += runes(r->warnings.p + off);
+		off += strlen(r->warnings.p + off) + 1;
+	}
+	return total > API_WARN_TOTAL_RUNES;
+}
+
+void api_warning_header(struct k8s_buf *b, const char *text, bool truncate)
+{
+	size_t len = 0, n = 0;
+
+	/* cut on a rune boundary after API_WARN_ITEM_RUNES runes */
+	for (; text[len]; len++) {
+		if (((unsigned char)text[len] & 0xC0) != 0x80 && truncate &&
+		    n++ == API_WARN_ITEM_RUNES)
+			break;
+	}
+	k8s_buf_puts(b, "299 - ");
+	k8s_buf_json_string(b, text, len);
 }

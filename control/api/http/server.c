@@ -130,6 +130,7 @@ static enum MHD_Result queue_response(struct api_req *r)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
+	bool truncate = api_warnings_truncated(r);
 	size_t off = 0;
 
 	resp = MHD_create_response_from_buffer(r->out_len, r->out ? r->out : (char *)"",
@@ -150,7 +151,12 @@ static enum MHD_Result queue_response(struct api_req *r)
 	if (r->vary_accept)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept");
 	for (size_t i = 0; i < r->nwarnings && r->warnings.p; i++) {
-		MHD_add_response_header(resp, "Warning", r->warnings.p + off);
+		struct k8s_buf h = {0};
+
+		api_warning_header(&h, r->warnings.p + off, truncate);
+		if (h.p)
+			MHD_add_response_header(resp, "Warning", h.p);
+		k8s_buf_free(&h);
 		off += strlen(r->warnings.p + off) + 1;
 	}
 	if (r->close)
@@ -570,6 +576,7 @@ int api_server_start(const struct api_config *cfg, struct api_server **out)
 					     .max_body = s->cfg.max_body,
 					     .default_toleration_s = s->cfg.default_toleration_s,
 					     .sa_admission = s->cfg.sa_admission,
+					     .no_pod_security = s->cfg.no_pod_security,
 					     .watch_queue_max = s->cfg.watch_queue_max};
 
 		err = registry_new(s->store, &rc, &s->reg);

@@ -71,6 +71,12 @@ bool reg_reject_forbidden(struct reg_call *c, struct api_admit *a, const char *n
 	return true;
 }
 
+void reg_admit_warnings(struct reg_call *c, const struct api_admit *a)
+{
+	for (size_t i = 0; i < a->errs.nwarn; i++)
+		api_result_warn(c->out, "%s", a->errs.warnings[i]);
+}
+
 /* ---- create ---- */
 
 static void name_from_generate(struct reg_call *c, struct jv *md)
@@ -139,8 +145,10 @@ void reg_create_object(struct reg_call *c, struct jv *obj, const char *operation
 					       "Required value: name or generateName is required");
 			if (a.errs.n == 0)
 				api_admit_validate(&a);
+			api_admit_validating(&a);
 			if (a.errs.n == 0)
 				api_admit_allocate(&a);
+			reg_admit_warnings(c, &a);
 			if (reg_reject_forbidden(c, &a,
 						 generated && a.forbidden_mutating
 						     ? jv_path_str(md, "generateName")

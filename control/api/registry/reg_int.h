@@ -70,6 +70,8 @@ bool reg_reject_invalid(struct reg_call *c, struct api_admit *a, const char *nam
  * `<resource> "<name>" is forbidden: <why>`; true. */
 bool reg_reject_forbidden(struct reg_call *c, struct api_admit *a, const char *name);
 
+/* The warnings admission gave a (a->errs' warnings) as the result's Warning headers. */
+void reg_admit_warnings(struct reg_call *c, const struct api_admit *a);
 /* Namespace and name of a body against the call's: 0, or out set. */
 int reg_check_identity(struct reg_call *c, struct jv *obj, bool need_name);
 /* Create obj (decoded) as a new object: the create pipeline from metadata to result. */

@@ -51,6 +51,9 @@ struct registry_config {
 	int64_t default_toleration_s;
 	/* the ServiceAccount admission plugin on pod creates (strategy/saadmit.c) */
 	bool sa_admission;
+	/* the PodSecurity admission plugin off (strategy/podsecurity.c; on by default, as in
+	 * kube-apiserver) */
+	bool no_pod_security;
 	/* Events a watch may have queued and not taken; a watch further behind is ended (as
 	 * the store ends a store watch). 0: 10,000. */
 	size_t watch_queue_max;

@@ -31,17 +31,21 @@ bool api_result_failed(const struct api_result *r)
 
 void api_result_warn(struct api_result *r, const char *fmt, ...)
 {
-	char msg[512];
+	char *msg = NULL;
 	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = vasprintf(&msg, fmt, ap);
 	va_end(ap);
-	if (r->nwarnings >= API_MAX_WARNINGS)
+	if (n < 0)
 		return;
-	k8s_buf_puts(&r->warnings, msg);
-	k8s_buf_putc(&r->warnings, 0);
-	r->nwarnings++;
+	if (r->nwarnings < API_MAX_WARNINGS) {
+		k8s_buf_put(&r->warnings, msg, (size_t)n);
+		k8s_buf_putc(&r->warnings, 0);
+		r->nwarnings++;
+	}
+	free(msg);
 }
 
 /* Drop what a previous outcome left (warnings stay). */

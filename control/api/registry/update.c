@@ -172,8 +172,11 @@ int reg_replace(struct reg_call *c, struct jv *obj, struct jv *old, uint64_t rev
 	/* after defaulting: a manifest without its defaults changes no spec */
 	if (!c->sub || strcmp(c->sub, "scale") == 0)
 		bump_generation(c, n, old);
-	if (api_admit_validate(&a) == 0)
+	if (api_admit_validate(&a) == 0) {
+		api_admit_validating(&a);
 		api_admit_allocate(&a);
+	}
+	reg_admit_warnings(c, &a);
 	if (reg_reject_forbidden(c, &a, c->name)) {
 		api_admit_abort(&a);
 		err = -EPERM;

@@ -101,6 +101,14 @@ void api_admit_prepare_create(struct api_admit *a)
 		jv_del(a->obj, "status"); /* status is written through its subresource */
 }
 
+void api_admit_validating(struct api_admit *a)
+{
+	const struct api_strategy *st = api_strategy_of(a->res);
+
+	if (st->validate_admission && !a->errs.n && !a->forbidden[0])
+		st->validate_admission(a);
+}
+
 int api_admit_allocate(struct api_admit *a)
 {
 	const struct api_strategy *st = api_strategy_of(a->res);

@@ -31,7 +31,7 @@ struct api_admit {
 	bool dry_run;	      /* allocations are checked, not taken */
 	struct k8s_errors errs;
 	/* an admission plugin's refusal: 403 `<resource> "<name>" is forbidden: <this>` */
-	char forbidden[512];
+	char forbidden[4096];
 	/* the refusal is a mutating plugin's: it ran before a generated name existed, so it
 	 * names the object by its generateName (admission.NewForbidden's extractResourceName) */
 	bool forbidden_mutating;

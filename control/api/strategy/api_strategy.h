@@ -36,6 +36,10 @@ struct api_strategy {
 	void (*defaults)(struct api_admit *a);
 	/* The kind's validation (create and update; a->old set on update). */
 	void (*validate)(struct api_admit *a);
+	/* The validating admission plugins of the kind, after its validation passed (create
+	 * and update; a->sub set for a subresource): a refusal in a->forbidden, causes in
+	 * a->errs, warnings (Warning headers) with k8s_errors_warn(&a->errs). PodSecurity. */
+	void (*validate_admission)(struct api_admit *a);
 	/* Values the object takes from a shared range (a->errs on failure). */
 	int (*allocate)(struct api_admit *a);
 	/* What a deleted object held: its allocations, the custom resources of a CRD. */
@@ -123,6 +127,8 @@ void api_admit_defaults(struct api_admit *a);
 /* The schema (enums, required fields), object metadata, then the kind's rules: causes in
  * a->errs; 0 or -EINVAL. */
 int api_admit_validate(struct api_admit *a);
+/* The kind's validating admission plugins (validate_admission), when nothing refused yet. */
+void api_admit_validating(struct api_admit *a);
 /* Allocations: causes in a->errs on failure (what was taken is released). */
 int api_admit_allocate(struct api_admit *a);
 /* The write succeeded: free what the old object held and the new one no longer does. */

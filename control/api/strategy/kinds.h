@@ -74,6 +74,15 @@ void api_limitranger_mutate_pod(struct api_admit *a);
 void api_admit_pod_service_account(struct api_admit *a, struct jv *spec);
 void api_limitranger_validate(struct api_admit *a);
 
+/* podsecurity.c: the PodSecurity admission plugin (validating): a pod's enforce refusal in
+ * a->forbidden and warn warnings; a workload's pod template warned about; a namespace's
+ * labels validated and its pods checked against a new enforce level */
+void api_podsecurity_pod(struct api_admit *a);
+void api_podsecurity_namespace(struct api_admit *a);
+void api_podsecurity_workload(struct api_admit *a);    /* spec.template */
+void api_podsecurity_cronjob(struct api_admit *a);     /* spec.jobTemplate.spec.template */
+void api_podsecurity_podtemplate(struct api_admit *a); /* template */
+
 /* update_rules.c: what an update may change (Validate<Kind>Update), a->old set */
 void api_update_selector(struct api_admit *a);
 void api_update_configmap(struct api_admit *a);

@@ -53,6 +53,7 @@ const struct api_strategy api_strategy_pods = {
     .prepare_create = pod_prepare_create,
     .defaults = api_default_pod,
     .validate = pod_validate,
+    .validate_admission = api_podsecurity_pod,
     .delete_grace = pod_delete_grace,
 };
 
@@ -107,6 +108,7 @@ const struct api_strategy api_strategy_namespaces = {
     .name_rule = API_NAME_LABEL,
     .prepare_create = namespace_prepare_create,
     .defaults = api_default_namespace,
+    .validate_admission = api_podsecurity_namespace,
     .hold_delete = namespace_hold_delete,
 };
 
@@ -198,6 +200,7 @@ static void deployment_validate(struct api_admit *a)
 const struct api_strategy api_strategy_deployments = {
     .defaults = api_default_deployment,
     .validate = deployment_validate,
+    .validate_admission = api_podsecurity_workload,
     .annotations_bump_generation = true,
     .status_takes_annotations = true,
 };
@@ -205,16 +208,19 @@ const struct api_strategy api_strategy_deployments = {
 const struct api_strategy api_strategy_replicasets = {
     .defaults = api_default_replicaset,
     .validate = apps_validate,
+    .validate_admission = api_podsecurity_workload,
 };
 
 const struct api_strategy api_strategy_statefulsets = {
     .defaults = api_default_statefulset,
     .validate = statefulset_validate,
+    .validate_admission = api_podsecurity_workload,
 };
 
 const struct api_strategy api_strategy_daemonsets = {
     .defaults = api_default_daemonset,
     .validate = apps_validate,
+    .validate_admission = api_podsecurity_workload,
 };
 
 /* ---- core/v1 ReplicationControllers and PodTemplates ---- */
@@ -230,11 +236,13 @@ const struct api_strategy api_strategy_rcs = {
     .prepare_create = rc_prepare_create,
     .defaults = api_default_rc,
     .validate = api_validate_rc,
+    .validate_admission = api_podsecurity_workload,
 };
 
 const struct api_strategy api_strategy_podtemplates = {
     .defaults = api_default_podtemplate,
     .validate = api_validate_podtemplate,
+    .validate_admission = api_podsecurity_podtemplate,
 };
 
 /* ---- batch ---- */
@@ -249,11 +257,13 @@ static void job_validate(struct api_admit *a)
 const struct api_strategy api_strategy_jobs = {
     .defaults = api_default_job,
     .validate = job_validate,
+    .validate_admission = api_podsecurity_workload,
 };
 
 const struct api_strategy api_strategy_cronjobs = {
     .defaults = api_default_cronjob,
     .validate = api_validate_cronjob,
+    .validate_admission = api_podsecurity_cronjob,
 };
 
 /* ---- the rest ---- */

@@ -46,7 +46,8 @@ rm "$m/old.yaml" "$m/old-eps.yaml"
 write_slice "$m/web-eps.yaml" web 10.244.1.11 10.244.1.12
 topo_proxy --manifests "$m" --node node1 --device "$(topo_ext_dev)"
 grep -q "adopt: 5 frontends" "$TOPO_LOG" || fail "restart did not adopt the pinned state"
-expect_eq "$(grep -c 'new program swapped into the pinned link' "$TOPO_LOG")" 4 "cgroup links updated in place"
+expect_eq "$(grep -c 'drv_[a-z0-9]*4: new program swapped into the pinned link' "$TOPO_LOG")" 4 "cgroup links updated in place"
+expect_eq "$(grep -c 'drv_tl_[a-z]*: new program swapped into the pinned link' "$TOPO_LOG")" 3 "telemetry's cgroup links updated in place"
 after=$(link_info drv_connect4)
 [ "${before% *}" = "${after% *}" ] || fail "link id changed ($before -> $after): the link was re-created"
 [ "${before#* }" != "${after#* }" ] || fail "program id unchanged ($before -> $after)"

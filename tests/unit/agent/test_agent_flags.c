@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "drover_abi.h"
 
 static int parse(struct agent_config *c, char *err, const char *const *args)
 {
@@ -42,6 +43,9 @@ static void test_defaults(void **state)
 	assert_int_equal(c.port, 10250);
 	assert_string_equal(c.pin_root, "/sys/fs/bpf/drover"); /* the proxy's default */
 	assert_false(c.no_proxy);
+	assert_false(c.no_telemetry);
+	assert_int_equal(c.tl_max_series, DRV_TL_SERIES_MAP_SIZE_DEFAULT);
+	assert_int_equal(c.tl_ringbuf_bytes, DRV_TL_RINGBUF_SIZE_DEFAULT);
 	assert_int_equal(c.nlabels, 0);
 	agent_config_free(&c);
 }
@@ -50,18 +54,35 @@ static void test_all(void **state)
 {
 	struct agent_config c;
 	char err[256] = "";
-	const char *args[] = {"--kubeconfig",	 "k",
-			      "--node",		 "n",
-			      "--root",		 "/r",
-			      "--image-root",	 "/i",
-			      "--cni-bin-dir",	 "/b",
-			      "--cni-conf",	 "/c.conf",
-			      "--cgroup-parent", "x/y",
-			      "--node-ip",	 "10.1.2.3",
-			      "--labels",	 "a=1,example.com/b=",
-			      "--port",		 "10351",
-			      "--pin-root",	 "/sys/fs/bpf/n1",
-			      "--no-proxy",	 NULL};
+	const char *args[] = {"--kubeconfig",
+			      "k",
+			      "--node",
+			      "n",
+			      "--root",
+			      "/r",
+			      "--image-root",
+			      "/i",
+			      "--cni-bin-dir",
+			      "/b",
+			      "--cni-conf",
+			      "/c.conf",
+			      "--cgroup-parent",
+			      "x/y",
+			      "--node-ip",
+			      "10.1.2.3",
+			      "--labels",
+			      "a=1,example.com/b=",
+			      "--port",
+			      "10351",
+			      "--pin-root",
+			      "/sys/fs/bpf/n1",
+			      "--no-proxy",
+			      "--no-telemetry",
+			      "--telemetry-max-series",
+			      "2",
+			      "--telemetry-ringbuf-bytes",
+			      "8192",
+			      NULL};
 
 	(void)state;
 	assert_int_equal(parse(&c, err, args), 0);
@@ -74,6 +95,9 @@ static void test_all(void **state)
 	assert_int_equal(c.port, 10351);
 	assert_string_equal(c.pin_root, "/sys/fs/bpf/n1");
 	assert_true(c.no_proxy);
+	assert_true(c.no_telemetry);
+	assert_int_equal(c.tl_max_series, 2);
+	assert_int_equal(c.tl_ringbuf_bytes, 8192);
 	assert_int_equal(c.nlabels, 2);
 	assert_string_equal(c.labels[1].key, "example.com/b");
 	assert_string_equal(c.labels[1].value, "");
@@ -112,6 +136,14 @@ static void test_bad(void **state)
 	    {"--kubeconfig", "k", "--node", "n", "--pin-root", NULL},
 	    {"--kubeconfig", "k", "--node", "n", "--pin-root", LONG_PIN_ROOT, NULL},
 	    {"--kubeconfig", "k", "--node", "n", "--no-proxy=yes", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--telemetry-max-series", "0", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--telemetry-max-series", "16777217", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--telemetry-max-series", "-1", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--telemetry-ringbuf-bytes", "5000", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--telemetry-ringbuf-bytes", "1024", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--telemetry-ringbuf-bytes", "2147483648", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--telemetry-ringbuf-bytes", "8k", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--telemetry=no", NULL},
 	};
 
 	(void)state;

@@ -1,0 +1,901 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * telemetry.bpf.c: sidecar-free telemetry of the pods of this node (drover_abi.h's telemetry
+ * section is the contract with the agent's exporter). Every program is attached to the
+ * socket LB's cgroup (the pods' sockets) and keeps its per-socket state in socket storage.
+ *
+ * HTTP/1.x, both sides: cgroup_skb egress and ingress read each TCP segment's payload, put in
+ * order by sequence number (a retransmitted byte is passed over; a gap loses step until a
+ * segment begins with a message), through one streaming parser per direction: a message
+ * start ("METHOD /target" or "HTTP/1.x NNN"), its headers to the empty line (Content-Length,
+ * Transfer-Encoding), then its body skipped by length, so that keep-alive and pipelined
+ * messages (two in one segment) and messages split over several writes are counted once
+ * each. Requests wait in a small FIFO (method, target, first-byte time) for their responses.
+ * A body of unknown length (chunked, or a response read to the close) is passed over until a
+ * segment begins with a message start. gRPC (HTTP/2) and TLS never parse as HTTP/1.x: they
+ * are counted as TCP only.
+ *
+ * TCP: sockops (connect, established, then every state change of the socket): opened at
+ * ESTABLISHED, refused when a SYN_SENT socket closes with ECONNREFUSED, reset when an
+ * established connection is aborted (ESTABLISHED or CLOSE_WAIT straight to CLOSE: a reset
+ * sent or received) or ends with ECONNRESET/EPIPE, closed otherwise, with the socket's own
+ * counters at the end.
+ *
+ * The kernels drover runs on may lack kprobes and fentry (this machine's has neither):
+ * bench/telemetry/hooks.md has the hooks tried and their measured costs.
+ *
+ * Only sockets whose local address is a pod of this node (drv_ep1) are counted.
+ */
+#include "common.h"
+#include "maps.h"
+
+#define TL_WIN	 256 /* bytes of a segment looked at in one read */
+#define TL_QLEN	 4   /* requests waiting for their response, per socket */
+#define TL_STEPS 10  /* parser steps per segment (a step: a window, or a body skipped) */
+#define TL_PATH	 64
+#define TL_PEND	 16 /* bytes of a split start line kept for the next segment */
+
+#define EPIPE	   32
+#define ECONNRESET 104
+
+enum tl_pstate {
+	TL_P_START = 0, /* at a message boundary: the next byte begins a message */
+	TL_P_HDR = 1,	/* inside a message's start line or headers */
+	TL_P_ANY = 2,	/* body of unknown length: a call that begins with a message start */
+	TL_P_LOST = 3,	/* out of step (not HTTP/1.x, or more than we follow): as TL_P_ANY */
+};
+
+/* The parser of one direction of a socket's byte stream. */
+struct tl_dir {
+	__u64 skip;	/* body bytes still to pass over */
+	__u32 next_seq; /* sequence number of the next byte not seen yet */
+	__u8 seq_valid;
+	__u8 pad[3];
+	__u64 cl;     /* Content-Length of the message whose headers are read */
+	__u8 state;   /* enum tl_pstate */
+	__u8 llen;    /* bytes on the current header line (saturates) */
+	__u8 m_cl;    /* bytes of "content-length:" matched on this line; 0xff: no match */
+	__u8 m_te;    /* the same for "transfer-encoding:" */
+	__u8 has_cl;  /* the message has a Content-Length */
+	__u8 has_te;  /* the message has a Transfer-Encoding (chunked: length unknown) */
+	__u8 nobody;  /* the message has no body whatever its headers say (HEAD, 1xx, 204, 304) */
+	__u8 is_resp; /* the message is a response */
+	__u8 npend;   /* bytes in pend */
+	__u8 pad2[7];
+	/* the first bytes of a message start whose segment ended before it could be told (a
+	 * start line split over writes), right-aligned: pend[TL_PEND - npend .. TL_PEND) */
+	char pend[TL_PEND];
+};
+
+struct tl_req {
+	__u64 t_ns;
+	__u8 method;
+	__u8 pad[7];
+	char path[TL_PATH];
+};
+
+enum tl_flags {
+	TL_F_EST = 1 << 0,     /* counted as opened: its end is counted too */
+	TL_F_NOHTTP = 1 << 2,  /* upgraded (101) or both roles seen: no more parsing */
+	TL_F_ACTIVE = 1 << 3,  /* connect()ed (client side of TCP) */
+	TL_F_PASSIVE = 1 << 4, /* accept()ed */
+};
+
+/* Per-socket state (socket storage, freed with the socket). */
+struct tl_sock {
+	__be32 laddr, raddr;
+	__be16 lport, rport;
+	__u16 rev_nat; /* the service the client asked for (client side, socket LB) */
+	__u8 flags;    /* enum tl_flags */
+	__u8 role;     /* HTTP: enum drv_tl_reporter of this side, 0 until a message is seen */
+	__u8 qhead, qlen, qlost;
+	__u8 pad[3];
+	__u32 syn_retrans;
+	__u32 pid; /* 0: segments and state changes run outside the task's context */
+	__u64 cgroup_id;
+	__u64 est_ns;
+	struct tl_dir tx, rx;
+	struct tl_req q[TL_QLEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct tl_sock);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} drv_tlsk1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__type(key, struct drv_tl_key);
+	__type(value, struct drv_tl_tcp);
+	__uint(max_entries, DRV_TL_SERIES_MAP_SIZE_DEFAULT);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} drv_tltcp1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__type(key, struct drv_tl_key);
+	__type(value, struct drv_tl_http);
+	__uint(max_entries, DRV_TL_SERIES_MAP_SIZE_DEFAULT);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} drv_tlhttp1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, DRV_TL_CTR_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} drv_tlctr1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, DRV_TL_RINGBUF_SIZE_DEFAULT);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} drv_tlev1 SEC(".maps");
+
+/* The window of a call being parsed (too big for the stack). */
+/* The segment's window goes at buf + TL_PEND, after a split start line's first bytes; words
+ * are read a word at a time, and the target's copy may read up to TL_WIN past its start. */
+struct tl_scratch {
+	char buf[TL_PEND + TL_WIN + TL_PEND] __attribute__((aligned(8)));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct tl_scratch);
+	__uint(max_entries, 1);
+} tl_scratch SEC(".maps");
+
+static const __u64 tl_bounds_us[DRV_TL_HTTP_BUCKETS] = DRV_TL_HTTP_BUCKET_BOUNDS_US;
+/* header names, lower case (volatile: clang 14 puts plain
+ * constant strings in .rodata.str1.1 while their BTF says .rodata, which the kernel refuses) */
+const volatile char cl[16] = "content-length:";
+const volatile char te[19] = "transfer-encoding:";
+
+/* x & (TL_WIN - 1), kept in the program (clang drops a mask it finds redundant after a bounds
+ * check on another register, and the verifier then sees an unbounded index) */
+static __always_inline __u32 tl_idx(__u32 x)
+{
+	asm volatile("%0 &= 0xff" : "+r"(x));
+	return x;
+}
+
+static __always_inline void tl_ctr(__u32 which)
+{
+	__u64 *c = bpf_map_lookup_elem(&drv_tlctr1, &which);
+
+	if (c)
+		*c += 1;
+}
+
+/* A series' value, inserted (zero) when missing; NULL when the map is full (counted). */
+static __always_inline void *tl_series(void *map, const struct drv_tl_key *k, void *zero,
+				       __u32 overflow_ctr)
+{
+	void *v = bpf_map_lookup_elem(map, k);
+	long err;
+
+	if (v)
+		return v;
+	err = bpf_map_update_elem(map, k, zero, BPF_NOEXIST);
+	if (err && err != -17 /* EEXIST: another CPU added it */) {
+		tl_ctr(overflow_ctr);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(map, k);
+}
+
+/* The series key of a socket as the ABI wants it: saddr the client, daddr:dport the server. */
+static __always_inline void tl_key(const struct tl_sock *s, __u8 reporter, struct drv_tl_key *k)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->reporter = reporter;
+	if (reporter == DRV_TL_CLIENT) {
+		k->saddr = s->laddr;
+		k->daddr = s->raddr;
+		k->dport = s->rport;
+		k->rev_nat = s->rev_nat;
+	} else {
+		k->saddr = s->raddr;
+		k->daddr = s->laddr;
+		k->dport = s->lport;
+	}
+}
+
+static __always_inline __be16 tl_sport(const struct tl_sock *s, __u8 reporter)
+{
+	return reporter == DRV_TL_CLIENT ? s->lport : s->rport;
+}
+
+static __always_inline struct drv_tl_event *tl_event(const struct drv_tl_key *k, __u8 type,
+						     const struct tl_sock *s)
+{
+	struct drv_tl_event *e = bpf_ringbuf_reserve(&drv_tlev1, sizeof(*e), 0);
+
+	if (!e) {
+		tl_ctr(DRV_TL_CTR_EVENTS_LOST);
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_ns();
+	e->key = *k;
+	e->type = type;
+	e->sport = tl_sport(s, k->reporter);
+	e->pid = s->pid;
+	e->cgroup_id = s->cgroup_id;
+	return e;
+}
+
+/* Events wake the reader only once the ring buffer is a quarter full: a wake-up per event
+ * (irq_work, then the reader's scheduling) cost several times the rest of the programs
+ * together (bench/telemetry/hooks.md). The reader polls on a timer as well. */
+static __always_inline void tl_submit(struct drv_tl_event *e)
+{
+	__u64 avail = bpf_ringbuf_query(&drv_tlev1, BPF_RB_AVAIL_DATA);
+	__u64 size = bpf_ringbuf_query(&drv_tlev1, BPF_RB_RING_SIZE);
+
+	bpf_ringbuf_submit(e, avail >= size / 4 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
+/* ---------- per-socket state ---------- */
+
+static __always_inline bool tl_local(__be32 addr)
+{
+	return bpf_map_lookup_elem(&drv_ep1, &addr) != NULL;
+}
+
+/* The socket's state; created (when create) for an IPv4 TCP socket of a local pod. The
+ * addresses are the caller's (sockops and struct bpf_sock spell them differently); cookie_ctx
+ * is the program's context, for the socket cookie that names the socket LB's entry. */
+#define TL_SOCK_GET(ctx, sk, create, la, ra, lp, rp)                                               \
+	({                                                                                         \
+		struct tl_sock *__s = bpf_sk_storage_get(&drv_tlsk1, sk, NULL, 0);                 \
+		if (!__s && (create) && tl_local(la)) {                                            \
+			__s =                                                                      \
+			    bpf_sk_storage_get(&drv_tlsk1, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE); \
+			if (__s) {                                                                 \
+				struct drv_sock_rnat_key __rk = {.cookie =                         \
+								     bpf_get_socket_cookie(ctx),   \
+								 .addr = (ra),                     \
+								 .port = (rp)};                    \
+				struct drv_sock_rnat_val *__rv =                                   \
+				    bpf_map_lookup_elem(&drv_sknat5, &__rk);                       \
+				__s->laddr = (la);                                                 \
+				__s->raddr = (ra);                                                 \
+				__s->lport = (lp);                                                 \
+				__s->rport = (rp);                                                 \
+				__s->rev_nat = __rv ? __rv->rev_nat : 0;                           \
+			}                                                                          \
+		}                                                                                  \
+		__s;                                                                               \
+	})
+
+/* ---------- HTTP ---------- */
+
+static __always_inline void tl_http_count(struct tl_sock *s, __u8 method, __u16 code, __u64 t_ns,
+					  const char *path, __u64 now)
+{
+	struct drv_tl_http zero = {}, *v;
+	struct drv_tl_key k;
+	__u64 d = now > t_ns ? (now - t_ns) / 1000 : 0;
+	int i;
+
+	tl_key(s, s->role, &k);
+	k.method = method;
+	k.code = code;
+	v = tl_series(&drv_tlhttp1, &k, &zero, DRV_TL_CTR_HTTP_OVERFLOW);
+	if (v) {
+		v->requests++;
+		v->duration_us_sum += d;
+		for (i = 0; i < DRV_TL_HTTP_BUCKETS; i++) {
+			if (d <= tl_bounds_us[i])
+				break;
+		}
+		if (i < DRV_TL_HTTP_BUCKETS)
+			v->buckets[i]++;
+		else
+			v->over++;
+	}
+	{
+		struct drv_tl_event *e = tl_event(&k, DRV_TL_EV_HTTP, s);
+
+		if (e) {
+			e->duration_us = d;
+			__builtin_memcpy(e->path, path, TL_PATH);
+			tl_submit(e);
+		}
+	}
+}
+
+/* b begins with the n bytes of lit (a literal: the loop unrolls into constant compares; a
+ * memcmp call does not exist in BPF) */
+static __always_inline bool tl_eq(const char *b, const char *lit, int n)
+{
+	bool eq = true;
+
+#pragma unroll
+	for (int i = 0; i < 8; i++) {
+		if (i < n)
+			eq &= b[i] == lit[i];
+	}
+	return eq;
+}
+
+static __always_inline int tl_method(const char *b, __u8 *len)
+{
+#define M(str, id)                            \
+	if (tl_eq(b, str, sizeof(str) - 1)) { \
+		*len = sizeof(str) - 1;       \
+		return id;                    \
+	}
+	M("GET ", DRV_TL_M_GET)
+	M("POST ", DRV_TL_M_POST)
+	M("PUT ", DRV_TL_M_PUT)
+	M("HEAD ", DRV_TL_M_HEAD)
+	M("DELETE ", DRV_TL_M_DELETE)
+	M("PATCH ", DRV_TL_M_PATCH)
+	M("OPTIONS ", DRV_TL_M_OPTIONS)
+	M("CONNECT ", DRV_TL_M_CONNECT)
+	M("TRACE ", DRV_TL_M_TRACE)
+#undef M
+	return -1;
+}
+
+static __always_inline bool tl_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+struct tl_pathcopy {
+	const char *b;
+	struct tl_req *req;
+	__u32 n, from;
+};
+
+/* One byte of the request target (bpf_loop's callback): up to a space or the line's end. */
+static long tl_path_byte(__u32 i, void *arg)
+{
+	struct tl_pathcopy *pc = arg;
+	__u32 j = pc->from + i;
+	char c;
+
+	if (j >= pc->n || j >= TL_WIN || i >= TL_PATH - 1)
+		return 1;
+	c = pc->b[tl_idx(j)];
+	if (c == ' ' || c == '\r' || c == '\n')
+		return 1;
+	pc->req->path[tl_idx(i) & (TL_PATH - 1)] = c;
+	return 0;
+}
+
+/* A message begins at b[0] (n bytes readable): a request (its method, target into req) or a
+ * response (its status). 1: request, 2: response, 0: neither. */
+static __always_inline int tl_msg_start(const char *b, __u32 n, struct tl_req *req, __u16 *code)
+{
+	__u8 mlen = 0;
+	int m;
+
+	if (n >= 13 && tl_eq(b, "HTTP/1.", 7) && (b[7] == '0' || b[7] == '1') && b[8] == ' ' &&
+	    tl_digit(b[9]) && tl_digit(b[10]) && tl_digit(b[11]) &&
+	    (b[12] == ' ' || b[12] == '\r')) {
+		*code = (b[9] - '0') * 100 + (b[10] - '0') * 10 + (b[11] - '0');
+		return 2;
+	}
+	if (n < 10)
+		return 0;
+	m = tl_method(b, &mlen);
+	if (m < 0 || mlen > 8)
+		return 0;
+	/* origin-form, asterisk-form (OPTIONS *), absolute-form or an authority (CONNECT) */
+	if (b[mlen] == ' ' || b[mlen] == '\r' || b[mlen] == '\n')
+		return 0;
+	req->method = (__u8)m;
+	{
+		struct tl_pathcopy pc = {.b = b, .n = n, .from = mlen, .req = req};
+
+		bpf_loop(TL_PATH - 1, tl_path_byte, &pc, 0);
+	}
+	return 1;
+}
+
+struct tl_scan {
+	const char *buf;
+	struct tl_dir *d;
+	__u32 n;
+	__u32 end; /* index after the empty line, 0: not found */
+};
+
+/* One header byte: the empty line ends the headers; Content-Length's
+ * digits and a Transfer-Encoding are noted on the way. */
+static __always_inline long tl_scan_byte(struct tl_scan *sc, __u32 i)
+{
+	struct tl_dir *d = sc->d;
+	char c;
+
+	if (i >= sc->n || i >= TL_WIN)
+		return 1;
+	c = sc->buf[tl_idx(i)];
+	if (c == '\n') {
+		if (d->llen == 0) {
+			sc->end = i + 1;
+			return 1;
+		}
+		d->llen = 0;
+		d->m_cl = 0;
+		d->m_te = 0;
+		return 0;
+	}
+	if (c == '\r')
+		return 0;
+	if (d->llen < 255)
+		d->llen++;
+	if (d->m_cl == sizeof(cl) - 1) {
+		if (tl_digit(c))
+			d->cl = d->cl * 10 + (c - '0');
+		else if (c != ' ' && c != '\t')
+			d->m_cl = 0xff;
+		return 0;
+	}
+	if (c >= 'A' && c <= 'Z')
+		c += 'a' - 'A';
+	if (d->m_cl < sizeof(cl) - 1) {
+		if (c == cl[d->m_cl & 15]) {
+			d->m_cl++;
+			if (d->m_cl == sizeof(cl) - 1) {
+				d->has_cl = 1;
+				d->cl = 0;
+			}
+		} else {
+			d->m_cl = 0xff;
+		}
+	}
+	if (d->m_te < sizeof(te) - 1) {
+		if (c == te[d->m_te & 31]) {
+			d->m_te++;
+			if (d->m_te == sizeof(te) - 1)
+				d->has_te = 1;
+		} else {
+			d->m_te = 0xff;
+		}
+	}
+	return 0;
+}
+
+/* Eight header bytes (bpf_loop's callback). A word with no line feed, inside a line that is
+ * no header we look for, is passed over whole: most bytes of most headers. */
+static long tl_scan_word(__u32 i, void *arg)
+{
+	struct tl_scan *sc = arg;
+	struct tl_dir *d = sc->d;
+	__u32 off = i * 8;
+	__u64 w, x;
+
+	if (off >= sc->n || off >= TL_WIN)
+		return 1;
+	w = *(__u64 *)(sc->buf + (tl_idx(off) & ~7u));
+	x = w ^ 0x0a0a0a0a0a0a0a0aULL; /* a zero byte where w has '\n' */
+	if (!((x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL) && off + 8 <= sc->n &&
+	    d->llen && d->m_cl == 0xff && d->m_te == 0xff)
+		return 0;
+#pragma unroll
+	for (__u32 j = 0; j < 8; j++) {
+		if (tl_scan_byte(sc, off + j))
+			return 1;
+	}
+	return 0;
+}
+
+static __always_inline void tl_hdr_reset(struct tl_dir *d, bool is_resp, bool nobody)
+{
+	d->state = TL_P_HDR;
+	d->llen = 1; /* the start line is not the empty line */
+	d->m_cl = 0xff;
+	d->m_te = 0xff;
+	d->cl = 0;
+	d->has_cl = 0;
+	d->has_te = 0;
+	d->is_resp = is_resp;
+	d->nobody = nobody;
+}
+
+/* A message start seen at the beginning of a window of direction d (tx: sent). Returns
+ * false when the socket stops being parsed. */
+static __always_inline bool tl_on_start(struct tl_sock *s, struct tl_dir *d, bool tx, int kind,
+					struct tl_req *req, __u16 code, __u64 now)
+{
+	/* requests are sent by the client and received by the server */
+	__u8 role = (kind == 1) == tx ? DRV_TL_CLIENT : DRV_TL_SERVER;
+	bool nobody = false;
+
+	if (s->role && s->role != role) {
+		s->flags |= TL_F_NOHTTP;
+		return false;
+	}
+	s->role = role;
+	if (kind == 1) {
+		if (s->qlen >= TL_QLEN) {
+			s->qlost++;
+		} else {
+			__u32 slot = (s->qhead + s->qlen) & (TL_QLEN - 1);
+
+			req->t_ns = now;
+			s->q[slot] = *req;
+			s->qlen++;
+		}
+		tl_hdr_reset(d, false, false);
+		return true;
+	}
+	/* a response */
+	if (code >= 100 && code < 200 && code != 101) {
+		/* informational: the final response follows */
+		tl_hdr_reset(d, true, true);
+		return true;
+	}
+	if (s->qlen) {
+		__u32 slot = s->qhead & (TL_QLEN - 1);
+		struct tl_req *r = &s->q[slot];
+
+		nobody = r->method == DRV_TL_M_HEAD;
+		tl_http_count(s, r->method, code, r->t_ns, r->path, now);
+		s->qhead = (s->qhead + 1) & (TL_QLEN - 1);
+		s->qlen--;
+	} else {
+		if (s->qlost)
+			s->qlost--;
+		tl_ctr(DRV_TL_CTR_HTTP_UNPARSED);
+	}
+	if (code == 101) {
+		s->flags |= TL_F_NOHTTP; /* another protocol from here on */
+		return false;
+	}
+	tl_hdr_reset(d, true, nobody || code == 204 || code == 304);
+	return true;
+}
+
+/* The n (< TL_PEND) bytes at b may begin a start line: a capital letter ("GET", "HTTP/1.1"),
+ * no line end. */
+static __always_inline bool tl_maybe_start(const char *b, __u32 n)
+{
+	bool ok = b[0] >= 'A' && b[0] <= 'Z';
+
+#pragma unroll
+	for (__u32 i = 1; i < TL_PEND; i++) {
+		if (i < n)
+			ok &= b[i] != '\r' && b[i] != '\n';
+	}
+	return ok;
+}
+
+/* One step of the parser of direction tx of socket s over the segment's payload bytes from
+ * offset pos to end: a body passed over, or a window of TL_WIN bytes read (a message start and
+ * its headers). Returns the offset reached, or end + 1 when the rest of the segment is to be
+ * passed over. A global function: the verifier checks it once, not once per step. */
+__attribute__((noinline)) int tl_step(struct __sk_buff *skb, struct tl_sock *s, int tx, __u32 pos,
+				      __u32 end)
+{
+	__u32 n = end;
+	__u32 zero = 0;
+	struct tl_scratch *w = bpf_map_lookup_elem(&tl_scratch, &zero);
+	struct tl_scan sc = {};
+	struct tl_dir *d;
+	char *seg;
+	__u32 win;
+
+	if (!s || !w || pos >= n)
+		return n + 1;
+	d = tx ? &s->tx : &s->rx;
+	if (d->skip) {
+		__u32 adv = d->skip < n - pos ? (__u32)d->skip : n - pos;
+
+		d->skip -= adv;
+		return pos + adv;
+	}
+	win = n - pos;
+	if (win > TL_WIN)
+		win = TL_WIN;
+	seg = w->buf + TL_PEND;
+	/* 1 .. TL_WIN for the verifier, whatever clang kept of the bounds above */
+	if (win < 1 || bpf_skb_load_bytes(skb, pos, seg, tl_idx(win - 1) + 1)) {
+		d->state = TL_P_LOST;
+		d->npend = 0;
+		return n + 1;
+	}
+	if (d->state != TL_P_HDR) {
+		__u32 np = d->npend & (TL_PEND - 1), at;
+		struct tl_req req = {};
+		__u16 code = 0;
+		int kind;
+
+		/* a start line begun in the last segment: its first bytes go before this one's */
+		if (np)
+			__builtin_memcpy(w->buf, d->pend, TL_PEND);
+		d->npend = 0;
+		at = TL_PEND - np;
+		asm volatile("%0 &= 0x1f" : "+r"(at)); /* an offset the verifier can bound */
+		kind = tl_msg_start(w->buf + at, win + np, &req, &code);
+		if (!kind && !np && win == n - pos && win < TL_PEND && tl_maybe_start(seg, win)) {
+			/* too short to tell: kept for the next segment, the state as it was */
+			__u32 sz = win, dst;
+
+			asm volatile("%0 &= 0xf" : "+r"(sz));
+			dst = TL_PEND - sz;
+			asm volatile("%0 &= 0x1f" : "+r"(dst));
+			bpf_probe_read_kernel(d->pend + dst, sz, seg);
+			d->npend = win;
+			return n + 1;
+		}
+		if (!kind) {
+			/* a body of unknown length or junk: wait for a segment that begins with a
+			 * message; a boundary that sees no message is lost */
+			if (d->state == TL_P_START)
+				d->state = TL_P_LOST;
+			return n + 1;
+		}
+		if (!tl_on_start(s, d, tx, kind, &req, code, bpf_ktime_get_ns()))
+			return n + 1;
+	}
+	sc.buf = seg;
+	sc.d = d;
+	sc.n = win;
+	bpf_loop(TL_WIN / 8, tl_scan_word, &sc, 0);
+	if (!sc.end)
+		return pos + win; /* the headers go on */
+	if (d->nobody || (d->has_cl && !d->has_te)) {
+		d->skip = d->nobody ? 0 : d->cl;
+		d->state = TL_P_START;
+	} else if (d->has_te || d->is_resp) {
+		d->state = TL_P_ANY; /* chunked, or a response read to the close */
+	} else {
+		d->state = TL_P_START; /* a request without a body */
+	}
+	return pos + sc.end;
+}
+
+/* Parse the n payload bytes at offset off of the segment, of direction tx. */
+static __always_inline void tl_parse(struct __sk_buff *skb, struct tl_sock *s, bool tx, __u32 off,
+				     __u32 n)
+{
+	__u32 pos = off;
+
+	n += off;
+	for (int step = 0; step < TL_STEPS && pos < n; step++)
+		pos = (__u32)tl_step(skb, s, tx, pos, n);
+	if (pos < n) /* more than TL_STEPS: resynchronise later */
+		(tx ? &s->tx : &s->rx)->state = TL_P_LOST;
+}
+
+struct tl_tcphdr {
+	__be16 source, dest;
+	__be32 seq, ack_seq;
+	__u8 res1 : 4, doff : 4;
+	__u8 flags;
+	__be16 window, check, urg_ptr;
+};
+
+/* One TCP segment of a pod's socket, leaving (tx) or arriving. */
+static __always_inline void tl_segment(struct __sk_buff *skb, bool tx)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct tl_tcphdr th;
+	struct tl_sock *s;
+	struct tl_dir *d;
+	__u32 off, len, seq;
+	__u8 vihl;
+	__s32 delta;
+
+	if (!sk)
+		return;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk || sk->protocol != IPPROTO_TCP || sk->family != AF_INET)
+		return;
+	s = TL_SOCK_GET(skb, sk, true, sk->src_ip4, sk->dst_ip4, bpf_htons(sk->src_port),
+			sk->dst_port);
+	if (!s || (s->flags & TL_F_NOHTTP))
+		return;
+	if (bpf_skb_load_bytes(skb, 0, &vihl, 1))
+		return;
+	off = (vihl & 0xf) * 4;
+	if (bpf_skb_load_bytes(skb, off, &th, sizeof(th)))
+		return;
+	off += th.doff * 4;
+	if (skb->len <= off)
+		return; /* no payload */
+	len = skb->len - off;
+	seq = bpf_ntohl(th.seq);
+	d = tx ? &s->tx : &s->rx;
+	if (!s->cgroup_id)
+		s->cgroup_id = bpf_sk_cgroup_id(sk);
+	if (!d->seq_valid) {
+		d->seq_valid = 1;
+		d->next_seq = seq;
+	}
+	delta = (__s32)(seq - d->next_seq);
+	if (delta > 0) {
+		/* bytes missed (out of order, or before telemetry): out of step */
+		d->state = TL_P_LOST;
+		d->skip = 0;
+		d->npend = 0;
+		d->next_seq = seq + len;
+		return;
+	}
+	if ((__u32)-delta >= len)
+		return; /* all of it seen already (a retransmission) */
+	off += (__u32)-delta;
+	len -= (__u32)-delta;
+	d->next_seq = seq + (__u32)-delta + len;
+	tl_parse(skb, s, tx, off, len);
+}
+
+SEC("cgroup_skb/egress")
+int drv_tl_egress(struct __sk_buff *skb)
+{
+	tl_segment(skb, true);
+	return 1;
+}
+
+SEC("cgroup_skb/ingress")
+int drv_tl_ingress(struct __sk_buff *skb)
+{
+	tl_segment(skb, false);
+	return 1;
+}
+
+/* ---------- TCP ---------- */
+
+static __always_inline struct drv_tl_tcp *tl_tcp_series(const struct tl_sock *s, __u8 reporter,
+							struct drv_tl_key *k)
+{
+	struct drv_tl_tcp zero = {};
+
+	tl_key(s, reporter, k);
+	return tl_series(&drv_tltcp1, k, &zero, DRV_TL_CTR_TCP_OVERFLOW);
+}
+
+static __always_inline __u8 tl_tcp_reporter(const struct tl_sock *s)
+{
+	return (s->flags & TL_F_ACTIVE) ? DRV_TL_CLIENT : DRV_TL_SERVER;
+}
+
+/* The socket's pending error (sk_err), read through its BTF type. */
+static __always_inline int tl_sk_err(struct bpf_sock_ops *ctx)
+{
+	struct bpf_sock *sk = ctx->sk;
+	struct tcp_sock *tp;
+
+	if (!sk)
+		return 0;
+	tp = bpf_skc_to_tcp_sock(sk);
+	return tp ? tp->inet_conn.icsk_inet.sk.sk_err : 0;
+}
+
+static __always_inline void tl_tcp_open(struct bpf_sock_ops *ctx, struct tl_sock *s, bool active)
+{
+	struct drv_tl_event *e;
+	struct drv_tl_tcp *v;
+	struct drv_tl_key k;
+
+	if (s->flags & TL_F_EST)
+		return;
+	s->flags |= TL_F_EST | (active ? TL_F_ACTIVE : TL_F_PASSIVE);
+	s->est_ns = bpf_ktime_get_ns();
+	s->syn_retrans = ctx->total_retrans;
+	v = tl_tcp_series(s, tl_tcp_reporter(s), &k);
+	if (v)
+		v->opened++;
+	e = tl_event(&k, DRV_TL_EV_TCP_OPEN, s);
+	if (e)
+		tl_submit(e);
+}
+
+static __always_inline void tl_tcp_refused(struct tl_sock *s)
+{
+	struct drv_tl_event *e;
+	struct drv_tl_tcp *v;
+	struct drv_tl_key k;
+
+	v = tl_tcp_series(s, DRV_TL_CLIENT, &k);
+	if (v)
+		v->refused++;
+	e = tl_event(&k, DRV_TL_EV_TCP_REFUSED, s);
+	if (e)
+		tl_submit(e);
+}
+
+static __always_inline void tl_tcp_end(struct bpf_sock_ops *ctx, struct tl_sock *s, int oldstate)
+{
+	__u64 now = bpf_ktime_get_ns(), sent = ctx->bytes_acked, rcvd = ctx->bytes_received;
+	__u32 srtt = ctx->srtt_us >> 3;
+	int err = tl_sk_err(ctx);
+	struct drv_tl_event *e;
+	struct drv_tl_tcp *v;
+	struct drv_tl_key k;
+	bool rst;
+
+	s->flags &= ~TL_F_EST;
+	/* a graceful end passes through FIN_WAIT/CLOSING/LAST_ACK; straight from ESTABLISHED or
+	 * CLOSE_WAIT it is an abort: a reset sent (close with unread data, SO_LINGER 0) or
+	 * received */
+	rst = oldstate == BPF_TCP_ESTABLISHED || oldstate == BPF_TCP_CLOSE_WAIT ||
+	      err == ECONNRESET || err == EPIPE;
+	/* requests the connection ended before their response (code 0) */
+	if (s->role && !(s->flags & TL_F_NOHTTP)) {
+		for (int i = 0; i < TL_QLEN; i++) {
+			struct tl_req *r;
+
+			if (i >= s->qlen)
+				break;
+			r = &s->q[(s->qhead + i) & (TL_QLEN - 1)];
+			tl_http_count(s, r->method, 0, r->t_ns, r->path, now);
+		}
+		s->qlen = 0;
+	}
+	v = tl_tcp_series(s, tl_tcp_reporter(s), &k);
+	if (v) {
+		if (rst)
+			v->reset++;
+		else
+			v->closed++;
+		v->bytes_sent += sent;
+		v->bytes_received += rcvd;
+		v->packets_sent += ctx->segs_out;
+		v->packets_received += ctx->segs_in;
+		v->retransmits += ctx->total_retrans;
+		v->syn_retransmits += s->syn_retrans;
+		if (srtt) {
+			v->srtt_us_sum += srtt;
+			v->srtt_samples++;
+		}
+	}
+	e = tl_event(&k, rst ? DRV_TL_EV_TCP_RESET : DRV_TL_EV_TCP_CLOSE, s);
+	if (e) {
+		e->duration_us = (now - s->est_ns) / 1000;
+		e->bytes_sent = sent;
+		e->bytes_received = rcvd;
+		tl_submit(e);
+	}
+}
+
+SEC("sockops")
+int drv_tl_sockops(struct bpf_sock_ops *ctx)
+{
+	struct bpf_sock *sk = ctx->sk;
+	__u32 op = ctx->op;
+	struct tl_sock *s;
+
+	if (op != BPF_SOCK_OPS_TCP_CONNECT_CB && op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB &&
+	    op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB && op != BPF_SOCK_OPS_STATE_CB)
+		return 1; /* the other callbacks (RTO, RWND_INIT, ...): first, and cheap */
+	if (!sk || ctx->family != AF_INET)
+		return 1;
+	s = TL_SOCK_GET(ctx, sk, op != BPF_SOCK_OPS_STATE_CB, ctx->local_ip4, ctx->remote_ip4,
+			bpf_htons((__u16)ctx->local_port), (__be16)(ctx->remote_port >> 16));
+	if (!s)
+		return 1;
+	switch (op) {
+	case BPF_SOCK_OPS_TCP_CONNECT_CB:
+		s->flags |= TL_F_ACTIVE;
+		/* the state changes of this socket from now on: a refusal is one */
+		bpf_sock_ops_cb_flags_set(ctx,
+					  ctx->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
+		break;
+	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
+	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+		tl_tcp_open(ctx, s, op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB);
+		bpf_sock_ops_cb_flags_set(ctx,
+					  ctx->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
+		break;
+	case BPF_SOCK_OPS_STATE_CB:
+		if (ctx->args[1] != BPF_TCP_CLOSE)
+			break;
+		if (ctx->args[0] == BPF_TCP_SYN_SENT && tl_sk_err(ctx) == ECONNREFUSED)
+			tl_tcp_refused(s);
+		else if (s->flags & TL_F_EST)
+			tl_tcp_end(ctx, s, (int)ctx->args[0]);
+		break;
+	}
+	return 1;
+}

@@ -105,9 +105,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 if [ "$BUILD_ON" = 1 ]; then
 	# always (incrementally): the results name HEAD, so they must not come from an older binary
-	say "building drover, drover-httpd and drover-connlat in $BUILD"
+	say "building drover, drover-httpd, drover-connlat and drover-tl-events in $BUILD"
 	cmake -S "$TOP" -B "$BUILD" >/dev/null
-	cmake --build "$BUILD" -j"$(nproc)" --target drover drover-httpd drover-connlat >/dev/null
+	cmake --build "$BUILD" -j"$(nproc)" --target drover drover-httpd drover-connlat \
+		drover-tl-events >/dev/null
 fi
 topo_find_bins
 
@@ -128,13 +129,22 @@ if [ $TL_FLAGS = 0 ]; then
 	done
 	CONFIG_LIST=("${kept[@]}")
 fi
-# The exporter (`drover telemetry serve`: /metrics and /flows from the pinned maps, draining
-# the ring buffer) is the consumer of a node that runs drover proxy without an agent; with
-# telemetry on it runs and is scraped once a second, when this drover has it.
-TL_EXPORTER=1
-"$DROVER" telemetry --help 2>&1 | grep -q 'serve' || TL_EXPORTER=0
-[ $TL_FLAGS = 0 ] || [ $TL_EXPORTER = 1 ] ||
-	say "this drover has no 'drover telemetry serve': with telemetry on nothing reads the ring buffer"
+# With telemetry on, a consumer drains the ring buffer and reads the maps: the exporter
+# `drover telemetry serve` (/metrics and /flows from the pins, for a node that runs drover
+# proxy without an agent), scraped once a second; in a drover that has none yet, the
+# telemetry e2e test's ring buffer reader drover-tl-events stands in (it prints every event,
+# here to /dev/null).
+TL_EXPORTER=serve
+TL_EVENTS=$BUILD/tests/e2e/proxy/drover-tl-events
+"$DROVER" telemetry --help 2>&1 | grep -q 'serve' || TL_EXPORTER=tl-events
+if [ $TL_FLAGS = 1 ] && [ $TL_EXPORTER = tl-events ]; then
+	if [ -x "$TL_EVENTS" ]; then
+		say "this drover has no 'drover telemetry serve': drover-tl-events drains the ring buffer instead"
+	else
+		TL_EXPORTER=none
+		say "neither 'drover telemetry serve' nor $TL_EVENTS: nothing drains the ring buffer"
+	fi
+fi
 [ ${#CONFIG_LIST[@]} -gt 0 ] || { echo "bench telemetry: no configuration to run" >&2; exit 1; }
 
 WORK=$(mktemp -d /tmp/drover-bench-telemetry.XXXXXX)
@@ -236,8 +246,20 @@ sidecar_requests() {
 			$1 == "sidecar" && $2 == "FRONTEND" { print $c }'
 }
 
-# exporter_start: drover telemetry serve in the node namespace, on the proxy's pins.
+# exporter_start: the consumer of telemetry on (TL_EXPORTER: drover telemetry serve in the
+# node namespace, or drover-tl-events), on the proxy's pins.
 exporter_start() {
+	rec exporter_kind "$TL_EXPORTER"
+	if [ $TL_EXPORTER = tl-events ]; then
+		# it stops when its stdin ends: /dev/zero never does
+		"$TL_EVENTS" "$TOPO_PIN_ROOT/drv_tlev1" </dev/zero >/dev/null 2>"$TDIR/exporter.log" &
+		EXPORTER_PID=$!
+		TOPO_PIDS+=("$EXPORTER_PID")
+		sleep 0.2
+		kill -0 "$EXPORTER_PID" 2>/dev/null && return 0
+		say "  drover-tl-events did not start: $(tail -3 "$TDIR/exporter.log")"
+		return 1
+	fi
 	nsenter --net="/run/netns/$(topo_ns node)" "$DROVER" telemetry serve \
 		--pin-root "$TOPO_PIN_ROOT" --listen "$EXPORTER_ADDR" >"$TDIR/exporter.log" 2>&1 &
 	EXPORTER_PID=$!
@@ -283,7 +305,7 @@ setup() {
 	PROXY_PID=$(cat "/tmp/drover-$TOPO_TAG.ready")
 	register_ep c $CLI_OCTET && register_ep b1 11 || { say "  could not register the pods in drv_ep1"; return 1; }
 	if [ "$config" = sidecar ]; then sidecar_start || return 1; fi
-	if [ "$config" = on ] && [ $TL_EXPORTER = 1 ]; then exporter_start || return 1; fi
+	if [ "$config" = on ] && [ $TL_EXPORTER != none ]; then exporter_start || return 1; fi
 	# the processes measured, by name (a wrong PID would measure some shell)
 	local p
 	for p in server:$SERVER_PID proxy:$PROXY_PID sidecar:$SIDECAR_PID exporter:$EXPORTER_PID; do
@@ -332,7 +354,7 @@ wrk_run() {
 	done
 	c0=$(procs_cpu_ns)
 	rm -f "$TDIR/scrapes"
-	if [ -n "$EXPORTER_PID" ]; then
+	if [ -n "$EXPORTER_PID" ] && [ $TL_EXPORTER = serve ]; then
 		scraper &
 		scr=$!
 	fi
@@ -422,7 +444,7 @@ for trial in $(seq 1 "$TRIALS"); do
 		config=${CONFIG_LIST[$(((trial - 1 + k) % nc))]}
 		n=$((n + 1))
 		say "trial $trial/$TRIALS, configuration $config ($n/$total)"
-		sleep 1
+		[ "$QUICK" = 1 ] || sleep 1
 		run_one "$config" "$trial"
 	done
 done

@@ -35,6 +35,9 @@ LINKERD_P50_MS = 6.0     # added at the median, 2000 rps (Istio +17 ms in the sa
 GOAL_RPS_LOST_PCT = 3.0
 GOAL_P99_ADDED_US = 50.0
 GOAL_VCPU = ISTIO_124_VCPU / 20
+EXPORTER = {"serve": "drover telemetry serve",
+            "tl-events": "drover-tl-events (stand-in ring buffer reader)"}
+CONSUMER_KIND = {}  # config -> the exporter kind its trials ran
 
 
 def machine_info(path):
@@ -229,7 +232,7 @@ def consumer_name(summ, c, run):
     if c == "sidecar":
         return "HAProxy"
     if g(summ, c, run, "exporter_rss_mb"):
-        return "drover proxy + drover telemetry serve"
+        return "drover proxy + " + EXPORTER.get(CONSUMER_KIND.get(c), "exporter")
     return "drover proxy"
 
 
@@ -355,6 +358,9 @@ def main():
         machine = json.load(open(a.machine))
         machine.setdefault("loadavg_end", open("/proc/loadavg").read().split()[:3])
         trials = load_trials(a.raw)
+    for t in trials:
+        if t["metrics"].get("exporter_kind"):
+            CONSUMER_KIND[t["config"]] = t["metrics"]["exporter_kind"]
     summ, per = summarize(trials, machine.get("clk_tck") or 100)
     configs = [c for c in CONFIGS if c in summ]
     broken = sorted({(t["config"], t["trial"], t["broken"]) for t in trials if t["broken"]})
@@ -394,9 +400,11 @@ def main():
     md += ["", "Latency in µs as wrk reports it. Added latency and req/s lost: per-trial difference "
            "against (a) of the same trial. Consumer: the processes that hold and serve what is "
            "counted: drover's proxy (it loads the programs and owns the maps), with telemetry on "
-           "also the exporter `drover telemetry serve` when this drover has it (it reads the maps "
-           "and drains the ring buffer; scraped on /metrics once a second during the run, where "
-           "Prometheus would every 15 s); for (c) HAProxy. Their CPU is utime + stime from "
+           "also the exporter `drover telemetry serve` (it reads the maps and drains the ring "
+           "buffer; scraped on /metrics once a second during the run, where Prometheus would "
+           "every 15 s), or in a drover that has none, the telemetry e2e test's ring buffer "
+           "reader drover-tl-events in its place (it formats every event, to /dev/null); for "
+           "(c) HAProxy. Their CPU is utime + stime from "
            "/proc/PID/stat over the wrk run, divided by the run's length and by (req/s / 1000); "
            "RSS is VmRSS at the end of the run. The BPF programs themselves run in the client's and server's system "
            "calls and softirqs, charged to whichever task they interrupt: the column \"CPU µs "

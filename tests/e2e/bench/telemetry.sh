@@ -44,6 +44,10 @@ for t in d["trials"]:
     want = {"server": "drover-httpd", "proxy": "drover"}
     if t["config"] == "sidecar":
         want["sidecar"] = "haproxy"
+    if t["config"] == "on" and t["metrics"].get("exporter_kind") in ("serve", "tl-events"):
+        # the consumer draining the ring buffer (comm is cut to 15 characters)
+        want["exporter"] = {"serve": "drover", "tl-events": "drover-tl-event"}[
+            t["metrics"]["exporter_kind"]]
     for who, comm in want.items():
         if t["metrics"].get(who + "_comm") != comm:
             fail("%s trial %s measured %s as %r, not %s" % (t["config"], t["trial"], who,

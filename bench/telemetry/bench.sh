@@ -25,7 +25,9 @@
 # namespace, client pod, backend pod; both pods registered in drv_ep1 as drover-cni would,
 # and both inside the proxy's cgroup, as every pod of a node is), each trial starting with
 # the next configuration. In each: wrk keep-alive, then wrk with `Connection: close` (a new
-# connection per request), -t3 -c12 as scripts/bench.sh proxy.
+# connection per request), -t3 -c12 as scripts/bench.sh proxy (throughput, CPU); then both
+# again with one connection at a time, -t1 -c1 (latency with no queue; --quick: keep-alive
+# only).
 #
 # Per wrk run it records wrk's figures (wrk-report.lua of the proxy benchmark), the CPU
 # (utime + stime of /proc/PID/stat, and the schedstat run time) over the run of the proxy
@@ -54,7 +56,7 @@ while [ $# -gt 0 ]; do
 	--out) OUT=$2; shift ;;
 	--no-build) BUILD_ON=0 ;;
 	--no-install) INSTALL_ON=0 ;;
-	-h | --help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench telemetry: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -419,6 +421,10 @@ run_one() {
 	else
 		wrk_run wrk_keepalive
 		wrk_run wrk_close -H "Connection: close"
+		# latency with no queue: one request at a time (under the load above the 2 cores
+		# are saturated and p99 is the scheduler's)
+		WRK_THREADS=1 WRK_CONNS=1 wrk_run wrk_lat
+		[ "$QUICK" = 1 ] || WRK_THREADS=1 WRK_CONNS=1 wrk_run wrk_lat_close -H "Connection: close"
 	fi
 	if [ -n "$SIDECAR_PID" ]; then
 		rec sidecar_log_lines "$(wc -l <"$TDIR/haproxy.log")"

@@ -53,7 +53,7 @@ for t in d["trials"]:
             fail("%s trial %s measured %s as %r, not %s" % (t["config"], t["trial"], who,
                                                            t["metrics"].get(who + "_comm"), comm))
 for c in configs:
-    for run in ("wrk_keepalive", "wrk_close"):
+    for run in ("wrk_keepalive", "wrk_close", "wrk_lat"):
         s = d["summary"].get(c, {}).get(run)
         if not s:
             fail("no summary for %s %s" % (c, run))
@@ -64,7 +64,7 @@ for c in configs:
         if s["rps"]["median"] <= 0 or s["proxy_rss_mb"]["median"] <= 0:
             fail("%s %s: no requests or no proxy RSS" % (c, run))
         if c != "off":
-            for k in ("rps_lost_pct", "p99_added_us"):
+            for k in ("rps_lost_pct", "p50_added_us", "p99_added_us"):
                 if not s.get(k):
                     fail("%s %s: %s against off missing" % (c, run, k))
         t = d["per_trial"][c][run]["1"]
@@ -86,7 +86,7 @@ if "on" in configs and not d["events_lost_at_highest_rate"]:
     fail("no events-lost figure at the highest rate")
 
 md = open(out + "/telemetry.md").read()
-for want in ("| configuration | connections | req/s |", "(a) drover, telemetry off",
+for want in ("| configuration | connections | req/s |", "## Latency, one request at a time", "(a) drover, telemetry off",
              "(c) HAProxy 2.6 sidecar", "## Against published figures", "| 0.20 | 0.35 |",
              "+2.65 ms at p90", "+6 ms at p50", "## Goals (issue 13)", "≤ 3 %", "≤ 50 µs",
              "≤ 0.010", "vCPU per 1000 req/s"):

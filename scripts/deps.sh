@@ -18,6 +18,9 @@ PKGS=(
 	busybox-static
 	# benchmarks and baselines
 	iptables nftables ipvsadm wrk etcd-server
+	# telemetry: promtool checks /metrics, a Prometheus server scrapes it and answers PromQL
+	# (tests/e2e/telemetry)
+	prometheus
 	# CNI: the reference plugins (host-local for delegation tests, bridge + host-local as the
 	# cni bench baseline)
 	containernetworking-plugins

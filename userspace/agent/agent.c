@@ -417,6 +417,11 @@ int agent_run(const struct agent_config *cfg, bool (*stopping)(void))
 		log_error(AGENT_COMP, "no usable cgroup mounts: %s", strerror(-rc));
 		goto out;
 	}
+	rc = agent_telemetry_start(a);
+	if (rc) {
+		log_error(AGENT_COMP, "telemetry: %s", strerror(-rc));
+		goto out;
+	}
 	rc = agent_http_start(a);
 	if (rc)
 		goto out;
@@ -483,6 +488,7 @@ int agent_run(const struct agent_config *cfg, bool (*stopping)(void))
 	log_info(AGENT_COMP, "stopping: pods keep running, the Lease is no longer renewed");
 out:
 	agent_http_stop(a);
+	agent_telemetry_stop(a);
 	agent_pods_stop(a);
 	agent_proxy_stop(a); /* before the client its watches use */
 	agent_routes_stop(a);

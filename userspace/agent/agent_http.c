@@ -18,6 +18,7 @@
 #include "agent_http.h"
 #include "agent_pod.h"
 #include "fsutil.h"
+#include "tl_flows.h"
 #include "x509.h"
 
 #define COMP "kubelet-http"
@@ -207,9 +208,14 @@ fail:
 /* ---- requests ---- */
 
 /* Only the API server's kubelet client may call (the kubelet authorizes it by
- * SubjectAccessReview; the agent knows that one identity). */
+ * SubjectAccessReview; the agent knows that one identity). The subresource a refusal names
+ * is the kubelet's (pkg/kubelet/server/auth.go, GetRequestAttributes): /metrics is
+ * nodes/metrics, everything else here nodes/proxy. Others reach /metrics and /flows through
+ * the API server (nodes/proxy), which RBAC authorizes. */
 static enum MHD_Result authorize(struct ahttp_req *r, const char *url, bool *ok)
 {
+	const char *sub =
+	    !strncmp(url, "/metrics", 8) && (!url[8] || url[8] == '/') ? "metrics" : "proxy";
 	const union MHD_ConnectionInfo *ci =
 	    MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
 	char user[256];
@@ -225,8 +231,8 @@ static enum MHD_Result authorize(struct ahttp_req *r, const char *url, bool *ok)
 		log_info(COMP, "%s %s: refused for %s", r->method, url, user);
 		return ahttp_text(r->conn, 403,
 				  "Forbidden (user=%s, verb=%s, resource=nodes, "
-				  "subresource=proxy)\n",
-				  user, strcmp(r->method, "GET") ? "create" : "get");
+				  "subresource=%s)\n",
+				  user, strcmp(r->method, "GET") ? "create" : "get", sub);
 	}
 	*ok = true;
 	return MHD_YES;
@@ -289,6 +295,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (strcmp(method, "GET") && strcmp(method, "POST"))
 			return ahttp_text(conn, 405, "Method Not Allowed\n");
 		return agent_exec_serve(&r);
+	}
+	if (!strcmp(url, "/metrics") || !strcmp(url, "/flows")) {
+		struct tl_exporter *ex = agent_telemetry_exporter(a);
+
+		if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+			return ahttp_text(conn, 405, "Method Not Allowed\n");
+		if (!ex)
+			return ahttp_text(conn, 503, "telemetry is not running\n");
+		return url[1] == 'm' ? tl_http_metrics(ex, conn)
+				     : tl_http_flows(ex, conn, ahttp_arg_true(&r, "follow"));
 	}
 	if (!strncmp(url, "/portForward/", 13)) {
 		if (strcmp(method, "GET") && strcmp(method, "POST"))
@@ -374,7 +390,8 @@ int agent_http_start(struct agent *a)
 		log_error(COMP, "cannot listen on port %d", a->cfg->port);
 		return -EADDRINUSE;
 	}
-	log_info(COMP, "serving HTTPS on port %d (logs, exec, port-forward)", a->cfg->port);
+	log_info(COMP, "serving HTTPS on port %d (logs, exec, port-forward, metrics, flows)",
+		 a->cfg->port);
 	return 0;
 }
 
@@ -385,6 +402,7 @@ void agent_http_stop(struct agent *a)
 	if (!h)
 		return;
 	atomic_store(&h->stopping, true);
+	agent_telemetry_shutdown(a); /* /flows followers end */
 	/* exec sessions see it within a poll round (200 ms), kill their process and end */
 	for (int i = 0; i < 100 && atomic_load(&h->sessions) > 0; i++)
 		usleep(50 * 1000);

@@ -2,7 +2,8 @@
 /*
  * agent_http: the agent's kubelet endpoint (HTTPS on --port, 10250 by default), as the
  * kubelet's server serves the API server: /containerLogs (agent_logs.c), /exec (agent_exec.c;
- * /attach is refused with a 400 kubectl shows), /portForward (agent_portforward.c). agent_http.c owns the daemon (libmicrohttpd, a thread per connection, so a
+ * /attach is refused with a 400 kubectl shows), /portForward (agent_portforward.c), /metrics and
+ * /flows (the node's telemetry, agent_telemetry.c). agent_http.c owns the daemon (libmicrohttpd, a thread per connection, so a
  * follow or an exec never holds up another request, and none touches the pod sync), TLS
  * (a serving certificate the agent signs itself, as the kubelet does without
  * --tls-cert-file: kube-apiserver does not verify it by default), who may call (a client

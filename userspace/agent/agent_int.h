@@ -16,6 +16,8 @@ struct cg_layout;
 struct agent_http;
 struct agent_proxy;
 struct agent_routes;
+struct agent_telemetry;
+struct tl_exporter;
 
 struct agent {
 	const struct agent_config *cfg;
@@ -35,6 +37,7 @@ struct agent {
 	struct agent_http *http;
 	struct agent_proxy *px; /* NULL with --no-proxy */
 	struct agent_routes *routes;
+	struct agent_telemetry *tl; /* /metrics and /flows (agent_telemetry.c) */
 };
 
 /* Pod sync (agent_pods.c): start after the node has its podCIDR; stop leaves pods running. */
@@ -51,6 +54,13 @@ int agent_proxy_start(struct agent *a);
 int agent_proxy_state(struct agent *a);
 const char *agent_proxy_pin_root(const struct agent *a);
 void agent_proxy_stop(struct agent *a);
+/* Telemetry (agent_telemetry.c): the exporter of --pin-root's telemetry maps and flow events,
+ * and the pod cache that labels them. shutdown ends /flows followers (before the HTTP
+ * daemon stops); stop frees. exporter: NULL before start. */
+int agent_telemetry_start(struct agent *a);
+struct tl_exporter *agent_telemetry_exporter(struct agent *a);
+void agent_telemetry_shutdown(struct agent *a);
+void agent_telemetry_stop(struct agent *a);
 /* TLS bootstrap (agent_join.c): with --bootstrap-kubeconfig and no usable certificate in
  * --kubeconfig, get one through a CertificateSigningRequest and write --kubeconfig. 0 (also
  * when there is nothing to do) or -errno after a logged error. */

@@ -24,6 +24,8 @@ enum ctr_phase {
 	CTR_EXITED, /* terminated, not to be restarted (or pod ending) */
 };
 
+struct atoken;
+
 struct actr {
 	char name[64];
 	char image[IMAGE_REF_MAX]; /* normalised */
@@ -65,10 +67,11 @@ struct apod {
 	double kill_at; /* monotonic: SIGKILL then */
 	bool finished;	/* Succeeded/Failed: nothing runs any more */
 	char *last_patch;
-	double ms[5];	    /* start phases in ms, summed over its containers (bench/podstart) */
-	bool vol_ready;	    /* its volumes are set up (agent_vol.h) */
-	double vol_next;    /* monotonic: the next setup try (failed) or refresh (ready) */
-	double vol_backoff; /* seconds to the next try after a failed setup */
+	double ms[5];	       /* start phases in ms, summed over its containers (bench/podstart) */
+	bool vol_ready;	       /* its volumes are set up (agent_vol.h) */
+	double vol_next;       /* monotonic: the next setup try (failed) or refresh (ready) */
+	double vol_backoff;    /* seconds to the next try after a failed setup */
+	struct atoken *tokens; /* its projected service account tokens (agent_token.c) */
 };
 
 enum { AGENT_MS_NETNS, AGENT_MS_CNI, AGENT_MS_CGROUP, AGENT_MS_IMAGE, AGENT_MS_PROCESS };
@@ -106,6 +109,14 @@ int agent_pod_cgroup_purge(struct agent *a, const char *uid);
 int agent_rm_rf(const char *path);
 /* The cgroup of a container that exists already (an adopted one), or NULL. */
 struct cg *agent_ctr_cgroup_open(struct agent *a, const struct apod *p, const char *name);
+
+/* agent_token.c: the token of the pod's projected serviceAccountToken source tp, from its
+ * cache or a TokenRequest (malloc'd into *tok). 0, -EINVAL with the kubelet's message in err,
+ * -ENOMEM. */
+int agent_token_get(struct agent *a, struct apod *p, const struct jv *pod, const struct jv *tp,
+		    char **tok, char *err, size_t errlen);
+/* The pod's cached tokens dropped (NULL-safe). */
+void agent_tokens_free(struct apod *p);
 
 /* agent_init.c: what the kubelet decides from the containers' states alone. */
 #define AGENT_INIT_DONE	  (-1) /* every init container succeeded: the containers may start */

@@ -123,6 +123,7 @@ static void pod_free(struct apod *p)
 	}
 	free(p->c);
 	free(p->last_patch);
+	agent_tokens_free(p);
 	free(p);
 }
 

@@ -160,6 +160,19 @@ int vol_host_path_check(const char *path, const char *type, char *err, size_t er
 	return -EINVAL;
 }
 
+struct token_ctx {
+	struct agent *a;
+	struct apod *p;
+	const struct jv *pod;
+};
+
+static int token_of(void *arg, const struct jv *tp, char **tok, char *err, size_t errlen)
+{
+	struct token_ctx *c = arg;
+
+	return agent_token_get(c->a, c->p, c->pod, tp, tok, err, errlen);
+}
+
 static int setup_one(struct agent *a, struct apod *p, const struct jv *pod, const struct jv *vol,
 		     char *err, size_t errlen)
 {
@@ -177,6 +190,7 @@ static int setup_one(struct agent *a, struct apod *p, const struct jv *pod, cons
 		return -EINVAL;
 	}
 	struct vol_payload pl = {0};
+	struct token_ctx tc = {a, p, pod};
 	struct vol_src src = {
 	    .pod = pod,
 	    .ns = p->ns,
@@ -184,6 +198,8 @@ static int setup_one(struct agent *a, struct apod *p, const struct jv *pod, cons
 	    .arg = a,
 	    .node_cpu = a->cpu,
 	    .node_memory = a->memory,
+	    .token = token_of,
+	    .token_arg = &tc,
 	};
 
 	rc = vol_payload_build(vol, &src, &pl, err, errlen);

@@ -7,9 +7,11 @@
  * key->path and per-item mode over defaultMode, 0644 by default; optional sources skipped;
  * Secret data base64-decoded; downward API labels/annotations in fieldpath.FormatMap's
  * sorted `key="value"` lines, resourceFieldRef with its divisor and the node's allocatable
- * as the default limit), and the atomic writer that puts them in a directory the kubelet's
- * way (a `..<timestamp>` dir, `..data` pointing at it swapped by rename, a symlink per
- * top-level name), so a refresh never shows a half-written volume.
+ * as the default limit; a projected serviceAccountToken's token from the caller,
+ * agent_token.c, with defaultMode, or 0600 and the pod's FsUser / fsGroup), and the atomic
+ * writer that puts them in a directory the kubelet's way (a `..<timestamp>` dir, `..data`
+ * pointing at it swapped by rename, a symlink per top-level name), so a refresh never shows
+ * a half-written volume.
  *
  * The agent part (agent_vol.c): root/pods/<ns>_<name>_<uid>/volumes/kubernetes.io~<kind>/
  * <name> made before the containers start (emptyDir, medium Memory and secret/projected on
@@ -21,6 +23,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "agent_env.h"
 #include "k8s_jv.h"
@@ -30,6 +33,8 @@ struct vol_file {
 	unsigned char *data;
 	size_t len;
 	unsigned mode;
+	bool set_uid, set_gid; /* the writer chowns the file to uid / gid */
+	unsigned uid, gid;
 };
 
 struct vol_payload {
@@ -44,7 +49,19 @@ struct vol_src {
 	env_get_obj_fn get; /* ConfigMaps and Secrets (agent_env.h) */
 	void *arg;
 	const char *node_cpu, *node_memory; /* allocatable: a resourceFieldRef's default limit */
+	/* A projected serviceAccountToken source tp's token (malloc'd into *tok): 0, or -EINVAL
+	 * with the message in err, -ENOMEM. NULL: such a source is an error. */
+	int (*token)(void *arg, const struct jv *tp, char **tok, char *err, size_t errlen);
+	void *token_arg;
 };
+
+/* token_manager.go requiresRefresh, for a token whose TokenRequest asked for exp_s seconds
+ * and whose status.expirationTimestamp is exp (Unix seconds), at now, with jitter (the
+ * manager's random 0-10 s): refresh once 80 % of exp_s has passed (jitter early), once it is
+ * older than 24 h (jitter early), or when the clock is before its issue time (exp - exp_s). */
+#define VOL_TOKEN_MAX_TTL_S    (24 * 3600)
+#define VOL_TOKEN_MAX_JITTER_S 10
+bool vol_token_requires_refresh(int64_t now, int64_t exp, int64_t exp_s, int64_t jitter);
 
 /* Whether the volume (an item of spec.volumes) is one whose files the agent writes. */
 bool vol_is_projection(const struct jv *vol);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * agent_vol_payload: the files of configMap, secret, downwardAPI and projected volumes and
- * the kubelet's atomic writer (agent_vol.h). Pure but for the writer's file system calls.
+ * the kubelet's atomic writer (agent_vol.h). Pure but for the writer's file system calls
+ * (a projected serviceAccountToken's token comes from the caller's vol_src.token).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -57,6 +58,7 @@ static int put(struct vol_payload *p, const char *path, size_t plen, unsigned ch
 			p->f[i].data = data;
 			p->f[i].len = len;
 			p->f[i].mode = mode;
+			p->f[i].set_uid = p->f[i].set_gid = false;
 			return 0;
 		}
 	if (p->n == p->cap) {
@@ -71,7 +73,7 @@ static int put(struct vol_payload *p, const char *path, size_t plen, unsigned ch
 		p->f = nf;
 		p->cap = cap;
 	}
-	p->f[p->n++] = (struct vol_file){np, data, len, mode};
+	p->f[p->n++] = (struct vol_file){np, data, len, mode, false, false, 0, 0};
 	return 0;
 }
 
@@ -440,6 +442,83 @@ static int downward_payload(const struct jv *items, unsigned dflt_mode, const st
 	return 0;
 }
 
+bool vol_token_requires_refresh(int64_t now, int64_t exp, int64_t exp_s, int64_t jitter)
+{
+	int64_t iat = exp - exp_s;
+
+	if (now > iat + VOL_TOKEN_MAX_TTL_S - jitter)
+		return true;
+	/* within 20 % of the TTL (plus the jitter) of the expiration */
+	if (now > exp - exp_s * 20 / 100 - jitter)
+		return true;
+	return now < iat; /* the clock went back past its issue time */
+}
+
+/* volumeutil.FsUserFrom: the runAsUser every init container and container has set (its own
+ * over the pod's), when they all have one and it is the same. */
+static bool fs_user(const struct jv *pod, int64_t *uid)
+{
+	const struct jv *psc = jv_path(pod, "spec.securityContext");
+	bool any = false;
+
+	for (int pass = 0; pass < 2; pass++) {
+		const struct jv *list =
+		    jv_path(pod, pass ? "spec.containers" : "spec.initContainers");
+
+		for (const struct jv *c = jv_first(list); c; c = c->next) {
+			const struct jv *v = jv_path(c, "securityContext.runAsUser");
+			int64_t u;
+
+			if (!v || v->type == JV_NULL)
+				v = jv_get(psc, "runAsUser");
+			if (!v || jv_int(v, &u) || (any && u != *uid))
+				return false;
+			*uid = u;
+			any = true;
+		}
+	}
+	return any;
+}
+
+/* projected.go collectData's serviceAccountToken: the token at tp.path, mode defaultMode, or
+ * 0600 owned by the pod's FsUser when it has one or an fsGroup; with an fsGroup, the group
+ * and mode SetVolumeOwnership then gives it (fsGroup, 0600 | 0440: projected is read-only). */
+static int token_payload(const struct jv *tp, unsigned dm, const struct vol_src *src,
+			 struct vol_payload *out, char *err, size_t errlen)
+{
+	const char *path = jv_path_str(tp, "path");
+	int64_t uid = 0, gid = 0;
+	bool has_uid = fs_user(src->pod, &uid);
+	bool has_gid = !jv_path_int(src->pod, "spec.securityContext.fsGroup", &gid);
+	struct vol_file *f;
+	char *tok = NULL;
+	int rc;
+
+	if (!src->token) {
+		snprintf(err, errlen, "serviceAccountToken sources are not supported here");
+		return -EINVAL;
+	}
+	rc = src->token(src->token_arg, tp, &tok, err, errlen);
+	if (rc)
+		return rc;
+	rc = put(out, path ? path : "", path ? strlen(path) : 0, (unsigned char *)tok, strlen(tok),
+		 has_uid || has_gid ? 0600 : dm);
+	if (rc)
+		return rc;
+	for (f = out->f; strcmp(f->path, path ? path : ""); f++)
+		;
+	if (has_uid && uid >= 0) {
+		f->set_uid = true;
+		f->uid = (unsigned)uid;
+	}
+	if (has_gid && gid >= 0) {
+		f->set_gid = true;
+		f->gid = (unsigned)gid;
+		f->mode |= 0440;
+	}
+	return 0;
+}
+
 int vol_payload_build(const struct jv *vol, const struct vol_src *src, struct vol_payload *out,
 		      char *err, size_t errlen)
 {
@@ -456,7 +535,7 @@ int vol_payload_build(const struct jv *vol, const struct vol_src *src, struct vo
 		return 0;
 	dm = mode_of(s, "defaultMode", DEFAULT_MODE);
 	/* projected.go collectData: the sources in order, a later path over an earlier one
-	 * (serviceAccountToken and clusterTrustBundle sources are not written) */
+	 * (clusterTrustBundle sources are not written) */
 	for (const struct jv *p = jv_first(jv_get(s, "sources")); p; p = p->next) {
 		const struct jv *r;
 		int rc = 0;
@@ -467,6 +546,8 @@ int vol_payload_build(const struct jv *vol, const struct vol_src *src, struct vo
 			rc = ref_payload(r, true, dm, src, out, err, errlen);
 		else if ((r = jv_get(p, "downwardAPI")))
 			rc = downward_payload(jv_get(r, "items"), dm, src, out, err, errlen);
+		else if ((r = jv_get(p, "serviceAccountToken")))
+			rc = token_payload(r, dm, src, out, err, errlen);
 		if (rc)
 			return rc;
 	}
@@ -597,6 +678,11 @@ static int write_file(int dfd, const char *path, const struct vol_file *f)
 		}
 		off += (size_t)w;
 	}
+	/* atomic_writer.go writePayloadToDir: Lchown to the projection's FsUser */
+	if (!rc && (f->set_uid || f->set_gid) &&
+	    fchown(fd, f->set_uid ? (uid_t)f->uid : (uid_t)-1,
+		   f->set_gid ? (gid_t)f->gid : (gid_t)-1))
+		rc = -errno;
 	if (!rc && fchmod(fd, f->mode)) /* the mode as given, not under the umask */
 		rc = -errno;
 	close(fd);

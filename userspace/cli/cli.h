@@ -26,6 +26,8 @@ int cmd_runtime(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
 int cmd_up(int argc, char **argv);
 int cmd_down(int argc, char **argv);
+int cmd_telemetry(int argc, char **argv);
+int cmd_flows(int argc, char **argv);
 
 /* ---- shared by the subcommands (cli_util.c) ---- */
 
@@ -48,5 +50,8 @@ struct kclient;
 /* A client from a kubeconfig (path NULL: $KUBECONFIG, ~/.kube/config) whose field manager
  * is manager; NULL after one line on stderr. */
 struct kclient *cli_client(const char *cmd, const char *path, const char *manager);
+/* The same with the kubeconfig's server replaced by server (NULL: the kubeconfig's). */
+struct kclient *cli_client_at(const char *cmd, const char *path, const char *server,
+			      const char *manager);
 
 #endif

@@ -85,6 +85,12 @@ void cli_wait_stop(void)
 
 struct kclient *cli_client(const char *cmd, const char *path, const char *manager)
 {
+	return cli_client_at(cmd, path, NULL, manager);
+}
+
+struct kclient *cli_client_at(const char *cmd, const char *path, const char *server,
+			      const char *manager)
+{
 	struct kc_config cfg;
 	struct kclient *c;
 	char err[512];
@@ -93,7 +99,11 @@ struct kclient *cli_client(const char *cmd, const char *path, const char *manage
 		fprintf(stderr, "drover %s: %s\n", cmd, err);
 		return NULL;
 	}
-	c = kclient_http_new(&cfg);
+	if (server) { /* kubectl's --server: the kubeconfig's credentials, another address */
+		free(cfg.server);
+		cfg.server = strdup(server);
+	}
+	c = cfg.server ? kclient_http_new(&cfg) : NULL;
 	kc_config_free(&cfg);
 	if (!c) {
 		fprintf(stderr, "drover %s: client: %s\n", cmd, strerror(errno));

@@ -63,41 +63,16 @@ static void usage(FILE *out)
 	    "                          iss of ServiceAccount tokens and their default audience\n"
 	    "                          (default https://kubernetes.default.svc.cluster.local)\n"
 	    "  --enable-admission-plugins LIST\n"
-	    "                          optional admission plugins to run: ServiceAccount (pods\n"
-	    "                          need their service account and get the projected\n"
-	    "                          kube-api-access token volume; default: off),\n"
-	    "                          PodSecurity (on by default)\n"
+	    "                          admission plugins to run besides the default ones\n"
 	    "  --disable-admission-plugins LIST\n"
-	    "                          admission plugins not to run: PodSecurity (namespaces'\n"
-	    "                          pod-security.kubernetes.io labels not enforced)\n"
+	    "                          default admission plugins not to run: ServiceAccount\n"
+	    "                          (pods need their service account and get the projected\n"
+	    "                          kube-api-access token volume), PodSecurity (namespaces'\n"
+	    "                          pod-security.kubernetes.io labels enforced)\n"
 	    "  --no-scheduler          do not run the scheduler\n"
 	    "  --log-level LEVEL       error, warn, info (default) or debug\n"
 	    "\ncontrollers:\n");
 	ctrl_list(out);
-}
-
-/* --enable-admission-plugins / --disable-admission-plugins: the optional plugins by
- * kube-apiserver's names (ServiceAccount: off by default here; PodSecurity: on). */
-static int admission_plugins(struct api_config *cfg, const char *list, bool enable)
-{
-	for (const char *p = list; *p;) {
-		size_t n = strcspn(p, ",");
-
-		if (n == strlen("ServiceAccount") && strncmp(p, "ServiceAccount", n) == 0) {
-			cfg->sa_admission = enable;
-		} else if (n == strlen("PodSecurity") && strncmp(p, "PodSecurity", n) == 0) {
-			cfg->no_pod_security = !enable;
-		} else if (n) {
-			fprintf(
-			    stderr,
-			    "drover server: --%s-admission-plugins: unknown plugin %.*s (known: "
-			    "PodSecurity, ServiceAccount)\n",
-			    enable ? "enable" : "disable", (int)n, p);
-			return -1;
-		}
-		p += n + (p[n] == ',');
-	}
-	return 0;
 }
 
 /* The address the server is reached at (kube-apiserver's --advertise-address default): the
@@ -150,6 +125,35 @@ static int positive(const char *flag, const char *arg, double max, double *out)
 	return 0;
 }
 
+/* The admission plugins one may name (kube-apiserver's names), each on by default here as
+ * in kube-apiserver 1.32's default set. */
+static const char *const plugins[] = {"ServiceAccount", "PodSecurity"};
+#define N_PLUGINS (sizeof(plugins) / sizeof(plugins[0]))
+
+/* An --enable/--disable-admission-plugins list into *set (bit i: plugins[i]). 0, or -1 after
+ * a line on stderr. */
+static int admission_plugins(const char *flag, const char *list, unsigned *set)
+{
+	for (const char *p = list; *p;) {
+		size_t n = strcspn(p, ","), i;
+
+		for (i = 0; i < N_PLUGINS; i++)
+			if (n == strlen(plugins[i]) && strncmp(p, plugins[i], n) == 0)
+				break;
+		if (i < N_PLUGINS) {
+			*set |= 1u << i;
+		} else if (n) {
+			fprintf(stderr,
+				"drover server: --%s: unknown plugin %.*s (known: PodSecurity, "
+				"ServiceAccount)\n",
+				flag, (int)n, p);
+			return -1;
+		}
+		p += n + (p[n] == ',');
+	}
+	return 0;
+}
+
 int cmd_server(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -186,6 +190,7 @@ int cmd_server(int argc, char **argv)
 	struct ctrl_manager *cm = NULL;
 	struct scheduler *sched = NULL;
 	bool run_sched = true, run_ctrl = true;
+	unsigned plugins_on = 0, plugins_off = 0;
 	char apiserver_ip[INET6_ADDRSTRLEN], ca_crt[4200], ca_key[4200];
 	int c, err;
 
@@ -247,8 +252,11 @@ int cmd_server(int argc, char **argv)
 			cfg.sa_issuer = optarg;
 			break;
 		case 'A':
+			if (admission_plugins("enable-admission-plugins", optarg, &plugins_on))
+				return 2;
+			break;
 		case 'X':
-			if (admission_plugins(&cfg, optarg, c == 'A') != 0)
+			if (admission_plugins("disable-admission-plugins", optarg, &plugins_off))
 				return 2;
 			break;
 		case 'T': {
@@ -331,6 +339,18 @@ int cmd_server(int argc, char **argv)
 			return 2;
 		}
 	}
+	/* kube-apiserver's default plugins include both (options.Validate: none may be both
+	 * enabled and disabled) */
+	for (size_t i = 0; i < N_PLUGINS; i++)
+		if (plugins_on & plugins_off & (1u << i)) {
+			fprintf(stderr,
+				"drover server: %s in enable-admission-plugins and "
+				"disable-admission-plugins overlapped\n",
+				plugins[i]);
+			return 2;
+		}
+	cfg.sa_admission = !(plugins_off & 1u);
+	cfg.no_pod_security = (plugins_off & 2u) != 0;
 	if (cfg.insecure_loopback && !cfg.listen)
 		cfg.listen = "127.0.0.1:8080";
 	cli_catch_stop();

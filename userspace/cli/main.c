@@ -24,6 +24,12 @@ static const struct cli_command commands[] = {
 #ifdef HAVE_DROVER_AGENT
     {"agent", "the node agent: register a node, run its pods (kubelet's core)", cmd_agent},
 #endif
+#ifdef HAVE_DROVER_TELEMETRY
+    {"telemetry", "the node's telemetry maps as Prometheus text: metrics, serve", cmd_telemetry},
+#endif
+#ifdef HAVE_DROVER_KCLIENT
+    {"flows", "TCP flows and HTTP requests the nodes saw (like hubble observe)", cmd_flows},
+#endif
 #ifdef HAVE_DROVER_UP
     {"up", "a cluster in network namespaces on this machine (server, N agents)", cmd_up},
     {"down", "remove the cluster drover up made", cmd_down},

@@ -92,11 +92,12 @@ struct api_route {
 	enum api_route_type type;
 	const char *group, *version; /* ROUTE_GROUP*, ROUTE_OPENAPI_V3_GV, ROUTE_RESOURCE */
 	const struct api_resource *res;
-	const char *ns;	     /* ROUTE_RESOURCE: the namespace of the path, or NULL */
-	const char *name;    /* the object, or NULL for the collection */
-	const char *sub;     /* the subresource, or NULL */
-	const char *unknown; /* a resource the group version does not serve (404 message) */
-	bool watch_path;     /* the deprecated /watch/ prefix */
+	const char *ns;		/* ROUTE_RESOURCE: the namespace of the path, or NULL */
+	const char *name;	/* the object, or NULL for the collection */
+	const char *sub;	/* the subresource, or NULL */
+	const char *proxy_path; /* sub "proxy": the path after it ("metrics"), or NULL */
+	const char *unknown;	/* a resource the group version does not serve (404 message) */
+	bool watch_path;	/* the deprecated /watch/ prefix */
 	/* whose resources (custom ones too) the path may name */
 	struct registry *reg;
 };
@@ -208,12 +209,13 @@ void api_serve_resource(struct api_req *r);
 /* True if the request must run on a worker (it writes). */
 bool api_req_writes(const struct api_req *r);
 
-/* ---- nodeproxy.c: pods/log, exec, attach, portforward through the pod's agent ---- */
+/* ---- nodeproxy.c: pods/log, exec, attach, portforward through the pod's agent; nodes/proxy ---- */
 
 /* True if r is served by an agent (the connection to it blocks: a worker runs it). */
 bool api_req_proxies(const struct api_req *r);
 /* Serve pods/{name}/log|exec|attach|portforward: resolve the pod's node and its kubelet
- * endpoint, then stream the log or pass the upgraded connection through. */
+ * endpoint, then stream the log or pass the upgraded connection through; nodes/{name}/proxy/
+ * {path}: stream the agent's answer to GET /{path} (pod is then the Node). */
 void api_serve_node_proxy(struct api_req *r, const struct jv *pod);
 /* Queue the 101 of an upgraded request (REQ_UPGRADE). */
 enum MHD_Result api_node_proxy_queue(struct api_req *r);

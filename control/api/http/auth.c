@@ -23,6 +23,10 @@
  * is RBAC's (rbac.c: the stored Roles and bindings, bootstrap_rbac.c's defaults). A denial is
  * 403 with Kubernetes' messages.
  *
+ * A node may create a TokenRequest only for a service account one of its pods runs as
+ * (authorizeCreateToken over the graph, found among the node's pods of that namespace), bound to
+ * such a pod by name and uid (NodeRestriction's admitServiceAccount).
+ *
  * Simplifications (the graph of the Node authorizer is not kept): a node may get/list/watch
  * secrets, configmaps, pods in any namespace (Kubernetes limits secrets, configmaps and
  * PVCs to those of pods bound to the node, and pod lists to fieldSelector spec.nodeName);
@@ -37,8 +41,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "api_codec.h"
 #include "api_http.h"
 #include "api_obj.h"
+#include "api_selector.h"
 #include "log.h"
 #include "rbac.h"
 
@@ -228,7 +234,8 @@ struct rule {
 };
 
 /* bootstrappolicy.NodeRules() (Kubernetes 1.32), plus system:node-proxier's reads of
- * endpoints and EndpointSlices; leases are the authorizer's own (authorize_lease). */
+ * endpoints and EndpointSlices; leases and service accounts are the authorizer's own
+ * (authorize_lease, authorize_create_token: serviceaccounts/token never reaches the rule). */
 static const struct rule node_rules[] = {
     {"create", "authentication.k8s.io", "tokenreviews"},
     {"create", "authorization.k8s.io", "subjectaccessreviews localsubjectaccessreviews"},
@@ -270,6 +277,61 @@ static bool rules_allow(const struct rule *rules, size_t n, const struct api_aut
 		    in_list(rules[i].resources, res))
 			return true;
 	return false;
+}
+
+/* The Node authorizer's graph (graph_populator.go AddPod: serviceaccount -> pod -> node for
+ * every pod with a nodeName): some pod of ns bound to node runs as service account sa. */
+static bool node_runs_sa(struct api_server *s, const char *node, const char *ns, const char *sa)
+{
+	const struct api_resource *res = api_resource_find("", "v1", "pods");
+	struct reg_req rq = {.res = res, .ns = ns, .d = jv_doc_new()};
+	struct reg_list_opts o = {0};
+	struct reg_list l = {0};
+	struct api_result out = {0};
+	struct api_selector *sel = NULL;
+	char field[300], msg[256];
+	bool found = false;
+
+	/* the node's pods (the store's index by spec.nodeName), not the namespace's */
+	snprintf(field, sizeof(field), "spec.nodeName=%s", node);
+	if (res && api_selector_parse(NULL, field, res, &sel, msg, sizeof(msg)) != 0)
+		sel = NULL;
+	o.sel = sel;
+	if (res && sel && rq.d && s->reg && ns && reg_list(s->reg, &rq, &o, &l, &out) == 0) {
+		while (!found) {
+			struct jv_doc *d = jv_doc_new();
+			const struct store_kv *kv;
+			struct jv *pod = NULL;
+			int rc = d ? reg_list_next(&l, d, true, &kv, &pod) : -1;
+
+			found = rc > 0 && pod && jv_is_str(jv_path(pod, "spec.nodeName"), node) &&
+				jv_is_str(jv_path(pod, "spec.serviceAccountName"), sa);
+			jv_doc_free(d);
+			if (rc <= 0)
+				break;
+		}
+		reg_list_free(&l);
+	}
+	api_result_free(&out);
+	api_selector_free(sel);
+	jv_doc_free(rq.d);
+	return found;
+}
+
+/* The Node authorizer's authorizeCreateToken: NULL (allowed) or the reason it is not. */
+static const char *authorize_create_token(struct api_server *s, const char *node,
+					  const struct api_authz *a, char *buf, size_t size)
+{
+	if (strcmp(a->verb, "create") != 0 || !a->name || !a->name[0])
+		return "can only create tokens for individual service accounts";
+	if (!a->sub || strcmp(a->sub, "token") != 0)
+		return "can only create token subresource of serviceaccount";
+	if (!node_runs_sa(s, node, a->ns, a->name)) {
+		snprintf(buf, size, "no relationship found between node '%s' and this object",
+			 node);
+		return buf;
+	}
+	return NULL;
 }
 
 /* The Node authorizer's authorizeLease: NULL (allowed) or the reason it is not. */
@@ -420,6 +482,61 @@ static bool admit_pod(struct api_req *r, const char *node, const struct api_auth
 	return ok;
 }
 
+/* NodeRestriction's admitServiceAccount for a TokenRequest: true to go on, false with the
+ * answer set. A node's token must be bound to a pod (by name and uid) bound to the node. */
+static bool admit_token(struct api_req *r, const char *node, const struct api_authz *a,
+			struct jv_doc *d)
+{
+	const struct k8s_kind *tk = k8s_kind_find("authentication.k8s.io/v1", "TokenRequest");
+	struct api_body b = {.p = r->body.p,
+			     .len = r->body.len,
+			     .ctype = r->content_type,
+			     .max = r->srv->cfg.max_body};
+	struct api_result out = {0};
+	const struct jv *tr, *ref, *pod;
+	const char *name, *uid;
+	bool ok = false;
+
+	/* the body as the handler decodes it (JSON, YAML or protobuf: the kubelet's) */
+	tr = tk ? api_decode_as(&b, d, tk->type, K8S_FV_IGNORE, &out) : NULL;
+	api_result_free(&out);
+	if (!tr)
+		return true; /* the handler answers the bad body with its 400 */
+	ref = jv_path(tr, "spec.boundObjectRef");
+	name = jv_path_str(ref, "name");
+	uid = jv_path_str(ref, "uid");
+	out = (struct api_result){0};
+	if (!ref || !jv_is_str(jv_get(ref, "apiVersion"), "v1") ||
+	    !jv_is_str(jv_get(ref, "kind"), "Pod") || !name || !name[0]) {
+		admit_forbid(r, a->name, "node requested token not bound to a pod");
+		return false;
+	}
+	if (!uid || !uid[0]) {
+		admit_forbid(r, a->name, "node requested token with a pod binding without a uid");
+		return false;
+	}
+	pod = stored(r, "pods", a->ns, name, d, &out);
+	if (!pod) {
+		struct api_result nf = {0};
+
+		api_fail_not_found(&nf, api_resource_find("", "v1", "pods"), name);
+		api_reply_status(r, &nf);
+		api_result_free(&nf);
+	} else if (!jv_is_str(jv_path(pod, "metadata.uid"), uid)) {
+		admit_forbid(r, a->name,
+			     "the UID in the bound object reference (%s) does not match the UID in "
+			     "record. The object might have been deleted and then recreated",
+			     uid);
+	} else if (!jv_is_str(jv_path(pod, "spec.nodeName"), node)) {
+		admit_forbid(r, a->name,
+			     "node requested token bound to a pod scheduled on a different node");
+	} else {
+		ok = true;
+	}
+	api_result_free(&out);
+	return ok;
+}
+
 /* NodeRestriction on a write by node `node` (the authorizer allowed it). */
 static bool admit(struct api_req *r, const char *node, const struct api_authz *a)
 {
@@ -430,9 +547,11 @@ static bool admit(struct api_req *r, const char *node, const struct api_authz *a
 	bool pod_res = a->group[0] == 0 && strcmp(a->resource, "pods") == 0;
 	bool lease_res =
 	    strcmp(a->group, "coordination.k8s.io") == 0 && strcmp(a->resource, "leases") == 0;
+	bool token_res = a->group[0] == 0 && strcmp(a->resource, "serviceaccounts") == 0 &&
+			 strcmp(a->verb, "create") == 0 && a->sub && strcmp(a->sub, "token") == 0;
 
 	/* only these writes are NodeRestriction's: no body parsed for the others (events) */
-	if (in_list("get list watch", a->verb) || !(node_res || pod_res || lease_res))
+	if (in_list("get list watch", a->verb) || !(node_res || pod_res || lease_res || token_res))
 		return true;
 	d = jv_doc_new();
 	if (!d) {
@@ -449,6 +568,8 @@ static bool admit(struct api_req *r, const char *node, const struct api_authz *a
 		}
 	} else if (pod_res) {
 		ok = admit_pod(r, node, a, d);
+	} else if (token_res) {
+		ok = admit_token(r, node, a, d);
 	} else {
 		if (!a->ns || strcmp(a->ns, LEASE_NS) != 0) {
 			admit_forbid(r, name,
@@ -475,15 +596,23 @@ static bool user_in(const struct api_user *u, const char *g)
 }
 
 /* The Node authorizer's decision for node (its NoOpinion is false): reason set when it has
- * one (leases). */
-static bool node_allows(const char *node, const struct api_authz *a, char *reason, size_t size)
+ * one (leases, service accounts). */
+static bool node_allows(struct api_server *s, const char *node, const struct api_authz *a,
+			char *reason, size_t size)
 {
+	char buf[300];
 	const char *why;
 
 	if (!a->resource_req)
 		return false;
 	if (strcmp(a->group, "coordination.k8s.io") == 0 && strcmp(a->resource, "leases") == 0) {
 		why = authorize_lease(node, a);
+		if (why)
+			snprintf(reason, size, "%s", why);
+		return !why;
+	}
+	if (a->group[0] == 0 && strcmp(a->resource, "serviceaccounts") == 0) {
+		why = authorize_create_token(s, node, a, buf, sizeof(buf));
 		if (why)
 			snprintf(reason, size, "%s", why);
 		return !why;
@@ -508,7 +637,7 @@ bool api_authz_decide(struct api_server *s, const struct api_user *u, const stru
 	reason[0] = 0;
 	if (user_in(u, MASTERS))
 		return true;
-	if (node && node_allows(node, a, why, sizeof(why)))
+	if (node && node_allows(s, node, a, why, sizeof(why)))
 		return true;
 	if (user_in(u, BOOTSTRAPPERS) && a->resource_req &&
 	    rules_allow(bootstrap_rules, sizeof(bootstrap_rules) / sizeof(bootstrap_rules[0]), a))

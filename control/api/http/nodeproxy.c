@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * nodeproxy: pods/{name}/log, /exec, /attach and /portforward through the agent of the pod's
- * node, as kube-apiserver proxies them to the kubelet (pkg/registry/core/pod: LogLocation,
+ * node, and nodes/{name}/proxy/{path} (GET) to the node's agent, as kube-apiserver proxies them to the kubelet (pkg/registry/core/pod: LogLocation,
  * ExecLocation, ...): the pod, its container (the only one when none is named; else kube's
  * 400), its node, the Node's InternalIP and status.daemonEndpoints.kubeletEndpoint.Port; then
  * a TLS connection there with the server's kubelet client certificate (pki.c). The agent's
@@ -60,6 +60,7 @@ struct api_nproxy {
 	pthread_cond_t cond;
 	pthread_t pump;
 	bool pump_started, eof, suspended, gone;
+	char ctype[128]; /* nodes/proxy: the agent's Content-Type */
 	char *buf;
 	size_t len;
 };
@@ -68,8 +69,11 @@ bool api_req_proxies(const struct api_req *r)
 {
 	const char *s = r->rt.sub;
 
-	return r->rt.type == ROUTE_RESOURCE && s && r->rt.res &&
-	       strcmp(r->rt.res->kind->resource, "pods") == 0 &&
+	if (r->rt.type != ROUTE_RESOURCE || !s || !r->rt.res)
+		return false;
+	if (strcmp(r->rt.res->kind->resource, "nodes") == 0)
+		return strcmp(s, "proxy") == 0;
+	return strcmp(r->rt.res->kind->resource, "pods") == 0 &&
 	       (!strcmp(s, "log") || !strcmp(s, "exec") || !strcmp(s, "attach") ||
 		!strcmp(s, "portforward"));
 }
@@ -350,8 +354,10 @@ static void put_escaped(struct k8s_buf *b, const char *s)
 	}
 }
 
-/* The query kube-apiserver sends the kubelet: the arguments it knows, the container. */
-static void put_query(struct k8s_buf *b, const struct api_req *r, const char *ctr, bool log)
+/* The query kube-apiserver sends the kubelet: the arguments it knows, the container; every
+ * argument (all) for nodes/proxy, whose proxy passes the query on as it came. */
+static void put_query(struct k8s_buf *b, const struct api_req *r, const char *ctr, bool log,
+		      bool all)
 {
 	static const char *const log_args[] = {"follow",       "previous",  "timestamps",
 					       "sinceSeconds", "sinceTime", "tailLines",
@@ -365,7 +371,7 @@ static void put_query(struct k8s_buf *b, const struct api_req *r, const char *ct
 		bool known = false;
 
 		for (size_t k = 0; keys[k] && !known; k++)
-			known = strcmp(r->args[i].key, keys[k]) == 0;
+			known = all || strcmp(r->args[i].key, keys[k]) == 0;
 		if (!known)
 			continue;
 		k8s_buf_put(b, first ? "?" : "&", 1);
@@ -700,6 +706,105 @@ out:
 	return ok;
 }
 
+/* A new agent connection of r, registered for api_node_proxy_stop; NULL after an error
+ * answer. */
+static struct api_nproxy *np_new(struct api_req *r)
+{
+	struct api_nproxy *np = calloc(1, sizeof(*np));
+
+	if (!np) {
+		api_error(r, 500, "InternalError", "Internal error occurred: out of memory");
+		return NULL;
+	}
+	np->fd = -1;
+	np->srv = r->srv;
+	pthread_mutex_init(&np->mu, NULL);
+	pthread_cond_init(&np->cond, NULL);
+	r->np = np;
+	pthread_mutex_lock(&r->srv->np_lock);
+	np->next = r->srv->np_head;
+	if (np->next)
+		np->next->prev = np;
+	r->srv->np_head = np;
+	pthread_mutex_unlock(&r->srv->np_lock);
+	return np;
+}
+
+/* A 200's body streamed to the client as it comes (the pump); false after an error answer. */
+static bool np_stream(struct api_req *r, struct api_nproxy *np, const char *ctype)
+{
+	np->buf = malloc(LOG_BUF + 16384);
+	if (!np->buf) {
+		api_error(r, 500, "InternalError", "Internal error occurred: out of memory");
+		return false;
+	}
+	if (np->nextra)
+		memcpy(np->buf, np->extra, np->nextra);
+	np->len = np->nextra;
+	np->conn = r->conn;
+	if (pthread_create(&np->pump, NULL, pump_main, np) != 0) {
+		api_error(r, 500, "InternalError", "Internal error occurred: no thread");
+		return false;
+	}
+	np->pump_started = true;
+	r->stream_read = log_read;
+	r->stream_free = no_free;
+	r->stream_cls = np;
+	r->ctype = ctype;
+	r->state = REQ_STREAM;
+	return true;
+}
+
+/* nodes/{name}/proxy/{path}: GET {path} of the node's agent (kube-apiserver's node
+ * ProxyREST: the kubelet's /metrics, and drover's /flows), the query passed on as it came,
+ * the body streamed (a /flows?follow=true lasts) with the agent's Content-Type. */
+static void serve_node_path(struct api_req *r)
+{
+	const char *path = r->rt.proxy_path ? r->rt.proxy_path : "";
+	struct api_nproxy *np;
+	struct k8s_buf req = {0};
+	char ip[64], msg[512], *head = NULL;
+	int port = 0, code;
+
+	if (r->method != API_M_GET && r->method != API_M_HEAD) {
+		/* the kubelet's endpoints behind it that drover serves are all reads */
+		api_error(r, 405, "MethodNotAllowed",
+			  "the server does not allow this method on the requested resource");
+		return;
+	}
+	if (!node_endpoint(r, r->rt.name, ip, sizeof(ip), &port) || !(np = np_new(r)))
+		return;
+	k8s_buf_printf(&req, "GET /%s", path);
+	put_query(&req, r, NULL, false, true);
+	if (np_connect(r->srv, np, ip, port, msg, sizeof(msg)) != 0) {
+		k8s_buf_free(&req);
+		api_error(r, 503, "ServiceUnavailable", "error trying to reach service: %s", msg);
+		return;
+	}
+	k8s_buf_printf(&req, " HTTP/1.0\r\nHost: %s\r\nUser-Agent: drover-apiserver\r\n\r\n",
+		       np->target);
+	if (req.oom || np_write(np, req.p, req.len) != 0) {
+		k8s_buf_free(&req);
+		api_error(r, 503, "ServiceUnavailable", "error sending request to %s", np->target);
+		return;
+	}
+	k8s_buf_free(&req);
+	code = np_read_head(np, &head);
+	if (code < 0) {
+		api_error(r, 503, "ServiceUnavailable", "error reading from %s: %s", np->target,
+			  strerror(-code));
+		return;
+	}
+	if (code == 200) {
+		if (!hdr_find(head, "Content-Type", np->ctype, sizeof(np->ctype)))
+			snprintf(np->ctype, sizeof(np->ctype), "text/plain");
+		np_stream(r, np, np->ctype);
+	} else {
+		agent_error(r, np, head, code, "nodes/proxy");
+	}
+	free(head);
+}
+
 void api_serve_node_proxy(struct api_req *r, const struct jv *pod)
 {
 	const char *sub = r->rt.sub, *ctr = api_arg(r, "container"), *node;
@@ -710,6 +815,10 @@ void api_serve_node_proxy(struct api_req *r, const struct jv *pod)
 	char names[1024], ip[64], msg[512], *head = NULL;
 	int port = 0, code;
 
+	if (strcmp(r->rt.res->kind->resource, "nodes") == 0) {
+		serve_node_path(r); /* pod is the node */
+		return;
+	}
 	if (!pf && (!ctr || !ctr[0])) {
 		if (jv_count(jv_path(pod, "spec.containers")) == 1) {
 			ctr = jv_path_str(jv_first(jv_path(pod, "spec.containers")), "name");
@@ -738,22 +847,9 @@ void api_serve_node_proxy(struct api_req *r, const struct jv *pod)
 	}
 	if (!node_endpoint(r, node, ip, sizeof(ip), &port))
 		return;
-	np = calloc(1, sizeof(*np));
-	if (!np) {
-		api_error(r, 500, "InternalError", "Internal error occurred: out of memory");
+	np = np_new(r);
+	if (!np)
 		return;
-	}
-	np->fd = -1;
-	np->srv = r->srv;
-	pthread_mutex_init(&np->mu, NULL);
-	pthread_cond_init(&np->cond, NULL);
-	r->np = np;
-	pthread_mutex_lock(&r->srv->np_lock);
-	np->next = r->srv->np_head;
-	if (np->next)
-		np->next->prev = np;
-	r->srv->np_head = np;
-	pthread_mutex_unlock(&r->srv->np_lock);
 	/* the request line */
 	if (log)
 		k8s_buf_printf(&req, "GET /containerLogs/%s/%s/%s", r->rt.ns, r->rt.name, ctr);
@@ -763,7 +859,7 @@ void api_serve_node_proxy(struct api_req *r, const struct jv *pod)
 	else
 		k8s_buf_printf(&req, "%s /%s/%s/%s/%s", r->method == API_M_POST ? "POST" : "GET",
 			       sub, r->rt.ns, r->rt.name, ctr);
-	put_query(&req, r, log ? NULL : ctr, log);
+	put_query(&req, r, log ? NULL : ctr, log, false);
 	if (np_connect(r->srv, np, ip, port, msg, sizeof(msg)) != 0) {
 		k8s_buf_free(&req);
 		if (log)
@@ -808,28 +904,7 @@ void api_serve_node_proxy(struct api_req *r, const struct jv *pod)
 		return;
 	}
 	if (log && code == 200) {
-		np->buf = malloc(LOG_BUF + 16384);
-		if (!np->buf) {
-			free(head);
-			api_error(r, 500, "InternalError",
-				  "Internal error occurred: out of memory");
-			return;
-		}
-		if (np->nextra)
-			memcpy(np->buf, np->extra, np->nextra);
-		np->len = np->nextra;
-		np->conn = r->conn;
-		if (pthread_create(&np->pump, NULL, pump_main, np) != 0) {
-			free(head);
-			api_error(r, 500, "InternalError", "Internal error occurred: no thread");
-			return;
-		}
-		np->pump_started = true;
-		r->stream_read = log_read;
-		r->stream_free = no_free;
-		r->stream_cls = np;
-		r->ctype = "text/plain";
-		r->state = REQ_STREAM;
+		np_stream(r, np, "text/plain");
 	} else if (!log && code == 101) {
 		hdr_find(head, "Sec-WebSocket-Accept", np->accept, sizeof(np->accept));
 		hdr_find(head, "Sec-WebSocket-Protocol", np->protocol, sizeof(np->protocol));

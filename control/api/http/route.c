@@ -73,6 +73,14 @@ static void route_resource(struct api_route *rt, char **segs, size_t n)
 		}
 	} else {
 		res = reg_resource_find(rt->reg, rt->group, rt->version, segs[0]);
+		/* {resource}/{name}/proxy/{path:*}: the rest is the proxied path (nodes) */
+		if (res && n > 3 && strcmp(segs[2], "proxy") == 0 &&
+		    !api_resource_namespaced(res)) {
+			for (size_t i = 4; i < n; i++)
+				segs[i][-1] = '/'; /* split's NULs back to slashes */
+			rt->proxy_path = segs[3];
+			n = 3;
+		}
 		if (!res || n > 3) {
 			rt->unknown = res ? NULL : segs[0];
 			return;

@@ -2,20 +2,23 @@
 /*
  * saadmit: the ServiceAccount admission plugin of kube-apiserver 1.32
  * (plugin/pkg/admission/serviceaccount/admission.go, Admit) on a pod's create, when the
- * server enables it (registry_config.sa_admission): the pod's service account (defaulted to
- * "default" before) must exist, else 403 "error looking up service account NS/NAME:
- * serviceaccount \"NAME\" not found"; unless the pod (first) or its service account says
- * automountServiceAccountToken false (shouldAutomount), the projected volume
- * kube-api-access-XXXXX (TokenVolumeSource: a serviceAccountToken of 3607 s, the
- * kube-root-ca.crt ConfigMap's ca.crt, the downwardAPI namespace; defaultMode 420) is added
- * with a read-only mount at /var/run/secrets/kubernetes.io/serviceaccount in every init
- * container and container without a mount at that path (mountServiceAccountToken); a pod
+ * server enables it (registry_config.sa_admission; `drover server` does unless
+ * --disable-admission-plugins ServiceAccount): the pod's service account (defaulted to
+ * "default" before) must exist (the default one is waited for up to 2 s), else 403 "error
+ * looking up service account NS/NAME: serviceaccount \"NAME\" not found"; unless the pod
+ * (first) or its service account says automountServiceAccountToken false (shouldAutomount),
+ * the projected volume kube-api-access-XXXXX (TokenVolumeSource: a serviceAccountToken of
+ * 3607 s, the kube-root-ca.crt ConfigMap's ca.crt, the downwardAPI namespace; defaultMode
+ * 420) is added with a read-only mount at /var/run/secrets/kubernetes.io/serviceaccount in
+ * every init container and container without a mount at that path
+ * (mountServiceAccountToken); a pod
  * without imagePullSecrets gets its service account's. Mirror pods are left alone.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "api_strategy.h"
 #include "kinds.h"
@@ -114,6 +117,29 @@ static void mount_token(struct api_admit *a, struct jv *spec)
 	jv_push(vols, token_volume(a, name));
 }
 
+/* getServiceAccount: the stored account; "default", which the serviceaccount controller is
+ * about to make in a new namespace, is looked up 10 times, 100-200 ms apart. */
+static const struct jv *lookup_sa(struct api_admit *a, const char *ns, const char *name)
+{
+	int attempts = strcmp(name, "default") == 0 ? 10 : 1;
+	unsigned char r = 0;
+	struct timespec ts;
+
+	if (getrandom(&r, 1, 0) != 1)
+		r = 0;
+	ts = (struct timespec){0, (100 + r % 100) * 1000000L};
+	for (int i = 0; i < attempts; i++) {
+		const struct jv *sa;
+
+		if (i)
+			nanosleep(&ts, NULL);
+		sa = api_admit_stored_one(a, "", "v1", "serviceaccounts", ns, name);
+		if (sa)
+			return sa;
+	}
+	return NULL;
+}
+
 void api_admit_pod_service_account(struct api_admit *a, struct jv *spec)
 {
 	const char *ns = jv_path_str(a->obj, "metadata.namespace");
@@ -125,7 +151,7 @@ void api_admit_pod_service_account(struct api_admit *a, struct jv *spec)
 		return;
 	if (jv_get(jv_path(a->obj, "metadata.annotations"), "kubernetes.io/config.mirror"))
 		return;
-	sa = api_admit_stored_one(a, "", "v1", "serviceaccounts", ns, name);
+	sa = lookup_sa(a, ns, name);
 	if (!sa) {
 		snprintf(a->forbidden, sizeof(a->forbidden),
 			 "error looking up service account %s/%s: serviceaccount \"%s\" not found",

@@ -37,10 +37,6 @@ cleanup_more() {
 	[ -z "$FOLLOW_PID" ] || { kill -KILL "$FOLLOW_PID" 2>/dev/null; wait "$FOLLOW_PID" 2>/dev/null; }
 	for p in $PF_PIDS; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 }
-# expect DESC WANT GOT
-expect() {
-	if [ "$3" = "$2" ]; then ok "$1"; else fail "$1: want '$2', got '$3'"; fi
-}
 
 # the kubelet endpoint on the InternalIP the server dials; --no-proxy: the service proxy (and
 # its pins) is agent_proxy.sh's; by default it would pin under the machine-wide /sys/fs/bpf/drover

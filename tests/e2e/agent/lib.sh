@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # lib.sh: the node the agent e2e tests share, sourced after the caller sets E2E_TAG (a short
 # name: its namespaces, cgroups and work dir are "$E2E_TAG-$$..."). Sourcing defines the
-# names, fail/ok, innode, k (kubectl in the namespace), wait_for, jp, bad_flags, start_agent and a trap
+# names, fail/ok/expect, innode, k (kubectl in the namespace), wait_for, jp, bad_flags, start_agent and a trap
 # that removes everything made (processes by PID, pods' and the node's namespaces, the cgroup
 # subtree, mounts, the work dir) on exit, also on failure; node_up then makes the node: a
 # network namespace of the test's own (lo and one veth to the host with a /30 of $E2E_NET.0.0/16,
@@ -71,6 +71,10 @@ fail() {
 	echo "FAIL: $*" >&2
 }
 ok() { echo "ok: $*"; }
+# expect DESC WANT GOT
+expect() {
+	if [ "$3" = "$2" ]; then ok "$1"; else fail "$1: want '$2', got '$3'"; fi
+}
 innode() { nsenter --net="/run/netns/$NODE" "$@"; }
 k() { innode kubectl "$@"; }
 # wait_for DESC CMD...: poll CMD (its output in $OUT) until it succeeds, E2E_WAIT_S (90) s at most

@@ -28,6 +28,13 @@ check "scheduler with no such kubeconfig" expect 1 '^drover scheduler: kubeconfi
 printf 'apiVersion: v1\nkind: Config\nclusters: [\n' >"$WORK/broken"
 check "controller-manager with a malformed kubeconfig" expect 1 '^drover controller-manager: ' \
 	"$BIN" controller-manager --kubeconfig "$WORK/broken"
+check "server --disable-admission-plugins Nope" expect 2 \
+	'^drover server: --disable-admission-plugins: unknown plugin Nope' \
+	"$BIN" server --data-dir "$WORK/d" --disable-admission-plugins Nope
+check "server with ServiceAccount enabled and disabled" expect 2 \
+	'^drover server: ServiceAccount in enable-admission-plugins and disable-admission-plugins overlapped' \
+	"$BIN" server --data-dir "$WORK/d" --enable-admission-plugins ServiceAccount \
+	--disable-admission-plugins ServiceAccount
 check "sim --nodes -3" expect 2 '^drover sim: ' "$BIN" sim --nodes -3
 check "sim with no nodes asked" expect 2 '^drover sim: |^usage: ' "$BIN" sim
 check "controller-manager --controllers job,nosuch" expect 2 \

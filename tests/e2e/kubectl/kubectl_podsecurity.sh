@@ -19,7 +19,9 @@ K=$(command -v kubectl)
 # shellcheck source=../../../scripts/lib/apiserver.sh
 source "$SRC/scripts/lib/apiserver.sh"
 e2e_begin "kubectl-podsecurity"
-e2e_server_start "$BIN" --controllers namespace --no-scheduler
+# serviceaccount: the ServiceAccount admission plugin (on by default too) needs the default
+# account of each namespace before it admits a pod
+e2e_server_start "$BIN" --controllers namespace,serviceaccount --no-scheduler
 
 M=$WORK/m
 mkdir -p "$M"

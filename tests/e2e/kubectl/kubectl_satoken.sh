@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # kubectl_satoken.sh: ServiceAccount identity through the real kubectl 1.32 against `drover
 # server` (its serviceaccount controller, root CA publisher and the ServiceAccount admission
-# plugin on): `kubectl create token` (default, --duration refused below 10 minutes as
+# plugin, on by default): `kubectl create token` (default, --duration refused below 10 minutes as
 # ValidateTokenRequest, --bound-object-kind Pod), the token authenticating a kubeconfig that
 # has nothing else (and no longer once its pod is gone), a forged token refused, the
 # kube-root-ca.crt ConfigMap holding the server's CA, and pods admitted with the projected
-# kube-api-access volume or refused for a missing service account. Every process it starts
+# kube-api-access volume or refused for a missing service account; with
+# --disable-admission-plugins ServiceAccount neither (a second server). Every process it starts
 # is stopped by PID and its temporary directory removed, also when a check fails.
 set -uo pipefail
 
@@ -17,8 +18,9 @@ K=$(command -v kubectl)
 # shellcheck source=../../../scripts/lib/apiserver.sh
 source "$SRC/scripts/lib/apiserver.sh"
 e2e_begin "kubectl-satoken"
+# the ServiceAccount admission plugin is on by default, as kube-apiserver's
 e2e_server_start "$BIN" --controllers serviceaccount,root-ca-certificate-publisher-controller \
-	--no-scheduler --enable-admission-plugins ServiceAccount
+	--no-scheduler
 
 # a kubeconfig with the server and its CA only: the token is the whole identity
 printf 'apiVersion: v1\nkind: Config\n' >"$WORK/empty"
@@ -76,4 +78,13 @@ has 'pods "q" is forbidden: error looking up service account default/nosuch: ser
 
 kill "${PIDS[0]}" 2>/dev/null
 wait "${PIDS[0]}" 2>/dev/null
+
+# ---- --disable-admission-plugins ServiceAccount: pods as before (no account, no volume) ----
+api_server_start "$BIN" "$WORK/data2" "$WORK/server2.log" --controllers "" --no-scheduler \
+	--disable-admission-plugins ServiceAccount || exit 1
+PIDS+=("$API_PID")
+export KUBECONFIG=$WORK/data2/kubeconfig
+ok disabled-pod k run d --image=registry.k8s.io/pause:3.10 --restart=Never
+ok disabled-no-volume k get pod d -o 'jsonpath=[{.spec.volumes}]'
+matches '^\[\]$'
 e2e_end

@@ -2,7 +2,8 @@
 /* test_agent_vol: the files of configMap, secret, downwardAPI and projected volumes as the
  * kubelet's plugins make them (all keys or items, modes, optional, base64, the kubelet's
  * errors), fieldpath.FormatMap's lines, resourceFieldRef with divisors and the node's
- * allocatable, and the atomic writer's layout (..data, symlinks, refresh, no-op rewrite). */
+ * allocatable, serviceAccountToken sources (mode, owner) and the token manager's refresh rule,
+ * and the atomic writer's layout (..data, symlinks, refresh, no-op rewrite). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -48,18 +49,42 @@ static const char *POD =
     "\"spec\":{\"containers\":[{\"name\":\"c\",\"resources\":{\"limits\":{\"memory\":\"64Mi\"},"
     "\"requests\":{\"cpu\":\"250m\"}}}]}}";
 
-/* The payload of the volume JSON (over POD); returns vol_payload_build's code. */
-static int build(const char *vol_json, struct vol_payload *out, char *err)
+/* The token source fake: "tok-<audience>-<expirationSeconds>"; audience "fail" fails. */
+static int fake_token(void *arg, const struct jv *tp, char **tok, char *err, size_t errlen)
+{
+	const char *aud = jv_path_str(tp, "audience");
+	int64_t exp = 0;
+
+	(void)arg;
+	jv_path_int(tp, "expirationSeconds", &exp);
+	if (aud && !strcmp(aud, "fail")) {
+		snprintf(err, errlen, "failed to fetch token: no");
+		return -EINVAL;
+	}
+	*tok = malloc(64);
+	if (!*tok)
+		return -ENOMEM;
+	snprintf(*tok, 64, "tok-%s-%lld", aud ? aud : "", (long long)exp);
+	return 0;
+}
+
+/* The payload of the volume JSON over the pod JSON (NULL: POD), serviceAccountToken sources
+ * from token (may be NULL); returns vol_payload_build's code. */
+static int build_pod(const char *vol_json, const char *pod_json,
+		     int (*token)(void *, const struct jv *, char **, char *, size_t),
+		     struct vol_payload *out, char *err)
 {
 	struct jv_doc *d = jv_doc_new();
+	const char *pj = pod_json ? pod_json : POD;
 	struct jv *vol = jv_parse(d, vol_json, strlen(vol_json), NULL),
-		  *pod = jv_parse(d, POD, strlen(POD), NULL);
+		  *pod = jv_parse(d, pj, strlen(pj), NULL);
 	struct vol_src src = {
 	    .pod = pod,
 	    .ns = "team",
 	    .get = fake_get,
 	    .node_cpu = "3",
 	    .node_memory = "2Gi",
+	    .token = token,
 	};
 	int rc;
 
@@ -70,6 +95,11 @@ static int build(const char *vol_json, struct vol_payload *out, char *err)
 	rc = vol_payload_build(vol, &src, out, err, 256);
 	jv_doc_free(d);
 	return rc;
+}
+
+static int build(const char *vol_json, struct vol_payload *out, char *err)
+{
+	return build_pod(vol_json, NULL, fake_token, out, err);
 }
 
 /* The file at path must hold want with mode. */
@@ -237,7 +267,7 @@ static void test_projected(void **state)
 	char err[256];
 
 	(void)state;
-	/* sources in order, a later path over an earlier; serviceAccountToken not written */
+	/* sources in order, a later path over an earlier */
 	assert_int_equal(
 	    build("{\"projected\":{\"defaultMode\":292,\"sources\":["
 		  "{\"configMap\":{\"name\":\"cm\",\"items\":[{\"key\":\"a\",\"path\":\"x\"}]}},"
@@ -248,9 +278,10 @@ static void test_projected(void **state)
 		  "\"metadata.name\"}}]}}]}}",
 		  &p, err),
 	    0);
-	assert_int_equal(p.n, 3);
+	assert_int_equal(p.n, 4);
 	has(&p, "x", "hunter2", 7, 0444);
 	has(&p, "tok", "t0k", 3, 0400);
+	has(&p, "token", "tok--0", 6, 0444);
 	has(&p, "n", "web", 3, 0444);
 	vol_payload_free(&p);
 	assert_int_equal(
@@ -260,6 +291,107 @@ static void test_projected(void **state)
 	vol_payload_free(&p);
 }
 
+/* The file at path of p (failing the test when there is none). */
+static const struct vol_file *file_at(const struct vol_payload *p, const char *path)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (!strcmp(p->f[i].path, path))
+			return &p->f[i];
+	fail_msg("no file %s", path);
+	return NULL;
+}
+
+/* projected.go collectData's serviceAccountToken: the token at its path with defaultMode, or
+ * 0600 with the pod's FsUser (volumeutil.FsUserFrom: one runAsUser for every container) as
+ * owner / 0640 with its fsGroup as group (SetVolumeOwnership's read-only mask). */
+static void test_projected_token(void **state)
+{
+	static const char vol[] =
+	    "{\"projected\":{\"defaultMode\":420,\"sources\":["
+	    "{\"serviceAccountToken\":{\"expirationSeconds\":3607,\"path\":\"token\"}},"
+	    "{\"serviceAccountToken\":{\"audience\":\"vault\",\"expirationSeconds\":600,"
+	    "\"path\":\"dir/vault\"}},"
+	    "{\"downwardAPI\":{\"items\":[{\"path\":\"namespace\",\"fieldRef\":{"
+	    "\"fieldPath\":\"metadata.namespace\"}}]}}]}}";
+	static const char same_user[] =
+	    "{\"metadata\":{\"name\":\"p\",\"namespace\":\"team\"},\"spec\":{"
+	    "\"securityContext\":{\"runAsUser\":1000},\"initContainers\":[{\"name\":\"i\"}],"
+	    "\"containers\":[{\"name\":\"a\"},{\"name\":\"b\",\"securityContext\":{"
+	    "\"runAsUser\":1000}}]}}";
+	static const char two_users[] =
+	    "{\"metadata\":{\"name\":\"p\",\"namespace\":\"team\"},\"spec\":{"
+	    "\"securityContext\":{\"runAsUser\":1000,\"fsGroup\":2000},"
+	    "\"containers\":[{\"name\":\"a\"},{\"name\":\"b\",\"securityContext\":{"
+	    "\"runAsUser\":1001}}]}}";
+	struct vol_payload p;
+	const struct vol_file *f;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(build(vol, &p, err), 0);
+	has(&p, "token", "tok--3607", 9, 0644);
+	has(&p, "dir/vault", "tok-vault-600", 13, 0644);
+	has(&p, "namespace", "team", 4, 0644);
+	assert_false(file_at(&p, "token")->set_uid || file_at(&p, "token")->set_gid);
+	vol_payload_free(&p);
+
+	assert_int_equal(build_pod(vol, same_user, fake_token, &p, err), 0);
+	f = file_at(&p, "token");
+	assert_int_equal(f->mode, 0600);
+	assert_true(f->set_uid);
+	assert_int_equal(f->uid, 1000);
+	assert_false(f->set_gid);
+	has(&p, "namespace", "team", 4, 0644); /* the other sources keep defaultMode */
+	vol_payload_free(&p);
+
+	assert_int_equal(build_pod(vol, two_users, fake_token, &p, err), 0);
+	f = file_at(&p, "token");
+	assert_int_equal(f->mode, 0640);
+	assert_false(f->set_uid); /* two users: no FsUser */
+	assert_true(f->set_gid);
+	assert_int_equal(f->gid, 2000);
+	vol_payload_free(&p);
+
+	/* a token that cannot be had fails the volume with its message */
+	assert_int_equal(
+	    build("{\"projected\":{\"sources\":[{\"serviceAccountToken\":{\"audience\":\"fail\","
+		  "\"path\":\"t\"}}]}}",
+		  &p, err),
+	    -EINVAL);
+	assert_string_equal(err, "failed to fetch token: no");
+	vol_payload_free(&p);
+	assert_int_equal(build_pod(vol, NULL, NULL, &p, err), -EINVAL);
+	vol_payload_free(&p);
+}
+
+/* token_manager.go requiresRefresh: a token asked for exp_s seconds, issued at iat = exp -
+ * exp_s, is refreshed after 80 % of exp_s, after 24 h, and when the clock is before iat; the
+ * jitter moves both thresholds earlier. */
+static void test_token_refresh(void **state)
+{
+	const int64_t iat = 1000000;
+
+	(void)state;
+	/* 3607 s (the kubelet's kube-api-access token): 80 % is 2885.6 s, 20 % 721 s */
+	assert_false(vol_token_requires_refresh(iat, iat + 3607, 3607, 0));
+	assert_false(vol_token_requires_refresh(iat + 2886, iat + 3607, 3607, 0));
+	assert_true(vol_token_requires_refresh(iat + 2887, iat + 3607, 3607, 0));
+	assert_false(vol_token_requires_refresh(iat + 2876, iat + 3607, 3607, 10));
+	assert_true(vol_token_requires_refresh(iat + 2877, iat + 3607, 3607, 10));
+	/* 3600 s: the boundary is exp - 720, not after it */
+	assert_false(vol_token_requires_refresh(iat + 2880, iat + 3600, 3600, 0));
+	assert_true(vol_token_requires_refresh(iat + 2881, iat + 3600, 3600, 0));
+	/* 600 s, the shortest: after 480 s */
+	assert_false(vol_token_requires_refresh(iat + 480, iat + 600, 600, 0));
+	assert_true(vol_token_requires_refresh(iat + 481, iat + 600, 600, 0));
+	/* two days: 24 h comes first */
+	assert_false(vol_token_requires_refresh(iat + 86400, iat + 172800, 172800, 0));
+	assert_true(vol_token_requires_refresh(iat + 86401, iat + 172800, 172800, 0));
+	assert_true(vol_token_requires_refresh(iat + 86391, iat + 172800, 172800, 10));
+	/* the clock went back before it was issued */
+	assert_true(vol_token_requires_refresh(iat - 1, iat + 3607, 3607, 0));
+}
+
 static void put_file(struct vol_payload *p, const char *path, const char *data, unsigned mode)
 {
 	if (p->n == p->cap) {
@@ -267,8 +399,10 @@ static void put_file(struct vol_payload *p, const char *path, const char *data, 
 		p->f = realloc(p->f, p->cap * sizeof(*p->f));
 		assert_non_null(p->f);
 	}
-	p->f[p->n++] =
-	    (struct vol_file){strdup(path), (unsigned char *)strdup(data), strlen(data), mode};
+	p->f[p->n++] = (struct vol_file){.path = strdup(path),
+					 .data = (unsigned char *)strdup(data),
+					 .len = strlen(data),
+					 .mode = mode};
 }
 
 static void file_is(const char *dir, const char *rel, const char *want, unsigned mode)
@@ -462,6 +596,8 @@ int main(void)
 	    cmocka_unit_test(test_format_map),
 	    cmocka_unit_test(test_downward),
 	    cmocka_unit_test(test_projected),
+	    cmocka_unit_test(test_projected_token),
+	    cmocka_unit_test(test_token_refresh),
 	    cmocka_unit_test_setup_teardown(test_atomic_write, tmp_setup, tmp_teardown),
 	    cmocka_unit_test_setup_teardown(test_host_path, tmp_setup, tmp_teardown),
 	    cmocka_unit_test(test_sub_path_expr),

@@ -5,7 +5,9 @@
  * expiration, usage-bootstrap-authentication; 401 otherwise) and may then only create and
  * read CSRs (whose spec.username/groups become theirs); a client certificate
  * CN=system:node:n1, O=system:nodes (made here, signed with the server's CA) is held to the
- * Node authorizer and NodeRestriction, with Kubernetes' messages.
+ * Node authorizer and NodeRestriction, with Kubernetes' messages; among them its
+ * TokenRequests: only for the service account of one of its pods, bound to such a pod
+ * (authorizeCreateToken, admitServiceAccount).
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -266,11 +268,94 @@ static void test_node_identity(void **state)
 	       "\\\"configmaps\\\"");
 }
 
+/* Admin creates pod name on node running as sa; its uid into uid. */
+static void pod_on(struct env *e, const char *name, const char *node, const char *sa, char *uid,
+		   size_t size)
+{
+	char body[512], *out = NULL, *u;
+
+	snprintf(body, sizeof(body),
+		 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"%s\"},"
+		 "\"spec\":{\"nodeName\":\"%s\",\"serviceAccountName\":\"%s\","
+		 "\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}",
+		 name, node, sa);
+	assert_int_equal(
+	    call(e, e->admin_token, "POST", "/api/v1/namespaces/default/pods", NULL, body, &out),
+	    201);
+	u = strstr(out, "\"uid\":\"");
+	assert_non_null(u);
+	snprintf(uid, size, "%.*s", (int)strcspn(u + 7, "\""), u + 7);
+	free(out);
+}
+
+static void token_req(char *buf, size_t size, const char *pod, const char *uid)
+{
+	if (!pod)
+		snprintf(buf, size,
+			 "{\"apiVersion\":\"authentication.k8s.io/v1\","
+			 "\"kind\":\"TokenRequest\",\"spec\":{}}");
+	else
+		snprintf(buf, size,
+			 "{\"apiVersion\":\"authentication.k8s.io/v1\",\"kind\":\"TokenRequest\","
+			 "\"spec\":{\"boundObjectRef\":{\"apiVersion\":\"v1\",\"kind\":\"Pod\","
+			 "\"name\":\"%s\",\"uid\":\"%s\"}}}",
+			 pod, uid ? uid : "");
+}
+
+/* A node's TokenRequests: Node authorizer (authorizeCreateToken: a service account of one of
+ * its pods) then NodeRestriction (admitServiceAccount: bound to such a pod, by uid). */
+static void test_node_tokens(void **state)
+{
+	struct env *e = *state;
+	const char *robot = "/api/v1/namespaces/default/serviceaccounts/robot/token";
+	char uid1[64], uid3[64], body[512];
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(body, sizeof(body),
+			 "{\"apiVersion\":\"v1\",\"kind\":\"ServiceAccount\",\"metadata\":{"
+			 "\"name\":\"%s\"}}",
+			 i ? "robot2" : "robot");
+		expect(e, e->admin_token, "POST", "/api/v1/namespaces/default/serviceaccounts",
+		       body, 201, NULL);
+	}
+	pod_on(e, "p1", "n1", "robot", uid1, sizeof(uid1));
+	pod_on(e, "p2", "n2", "robot2", uid3, sizeof(uid3));
+	pod_on(e, "p3", "n2", "robot", uid3, sizeof(uid3));
+
+	token_req(body, sizeof(body), "p2", uid3);
+	expect(e, NULL, "POST", "/api/v1/namespaces/default/serviceaccounts/robot2/token", body,
+	       403,
+	       "serviceaccounts \\\"robot2\\\" is forbidden: User \\\"system:node:n1\\\" cannot "
+	       "create resource \\\"serviceaccounts/token\\\" in API group \\\"\\\" in the "
+	       "namespace \\\"default\\\": no relationship found between node 'n1' and this "
+	       "object");
+	expect(e, NULL, "GET", "/api/v1/namespaces/default/serviceaccounts/robot", NULL, 403,
+	       "can only create tokens for individual service accounts");
+	token_req(body, sizeof(body), NULL, NULL);
+	expect(e, NULL, "POST", robot, body, 403,
+	       "serviceaccounts \\\"robot\\\" is forbidden: node requested token not bound to a "
+	       "pod");
+	token_req(body, sizeof(body), "p1", NULL);
+	expect(e, NULL, "POST", robot, body, 403,
+	       "node requested token with a pod binding without a uid");
+	token_req(body, sizeof(body), "p1", "0000");
+	expect(e, NULL, "POST", robot, body, 403,
+	       "the UID in the bound object reference (0000) does not match the UID in record");
+	token_req(body, sizeof(body), "p3", uid3);
+	expect(e, NULL, "POST", robot, body, 403,
+	       "node requested token bound to a pod scheduled on a different node");
+	token_req(body, sizeof(body), "nopod", "0000");
+	expect(e, NULL, "POST", robot, body, 404, "pods \\\"nopod\\\" not found");
+	token_req(body, sizeof(body), "p1", uid1);
+	expect(e, NULL, "POST", robot, body, 201, "\"token\":\"ey");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_bootstrap_tokens),
 	    cmocka_unit_test(test_node_identity),
+	    cmocka_unit_test(test_node_tokens),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -240,6 +240,18 @@ int kc_get(struct kclient *c, const struct k8s_kind *k, const char *ns, const ch
 	return done(c, c->ops->get(c, k, k->cluster_scoped ? NULL : ns, name, NULL, out, st));
 }
 
+int kc_get_raw(struct kclient *c, const char *path, const struct kc_stream_cb *cb,
+	       struct kc_status *st)
+{
+	clear_out(NULL, st);
+	if (empty(path) || path[0] != '/' || !cb || !cb->data)
+		return bad_arg(c, st, "%s", "a path and a data callback are required");
+	if (!c->ops->get_raw)
+		return bad_arg(c, st, "%s", "this client serves no raw requests");
+	atomic_fetch_add(&c->requests, 1);
+	return done(c, c->ops->get_raw(c, path, cb, st));
+}
+
 int kc_list(struct kclient *c, const struct k8s_kind *k, const char *ns,
 	    const struct kc_list_opts *o, struct kc_list *out, struct kc_status *st)
 {

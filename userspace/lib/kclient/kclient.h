@@ -104,6 +104,18 @@ struct kc_write_opts {
 int kc_get(struct kclient *c, const struct k8s_kind *k, const char *ns, const char *name,
 	   struct kc_obj **out, struct kc_status *st);
 
+/* A GET of a path the API serves that is no object (kubectl get --raw): a node's proxied
+ * /metrics or /flows. The body of a 2xx answer is handed to data as it comes (a stream may
+ * last: data or stop returning true end it, and the call returns 0); another answer is the
+ * error its Status says. Transports without it: -EINVAL. */
+struct kc_stream_cb {
+	bool (*data)(void *arg, const char *p, size_t n); /* false: end the transfer */
+	bool (*stop)(void *arg);			  /* polled; may be NULL */
+	void *arg;
+};
+int kc_get_raw(struct kclient *c, const char *path, const struct kc_stream_cb *cb,
+	       struct kc_status *st);
+
 struct kc_list_opts {
 	const char *label_selector, *field_selector; /* NULL: none */
 	size_t limit;				     /* 0: everything in one page */

@@ -636,6 +636,99 @@ static void http_free(struct kclient *c)
 	free(h);
 }
 
+/* ---- kc_get_raw ---- */
+
+struct raw {
+	CURL *e;
+	const struct kc_stream_cb *cb;
+	long code;
+	struct k8s_buf err; /* a failure's body (its Status) */
+	bool ended;	    /* the callback ended it */
+};
+
+static size_t on_raw(char *p, size_t size, size_t n, void *ud)
+{
+	struct raw *r = ud;
+
+	if (!r->code)
+		curl_easy_getinfo(r->e, CURLINFO_RESPONSE_CODE, &r->code);
+	if (r->code < 200 || r->code > 299) {
+		if (r->err.len < 65536)
+			k8s_buf_put(&r->err, p, size * n);
+		return size * n;
+	}
+	if (!r->cb->data(r->cb->arg, p, size * n)) {
+		r->ended = true;
+		return 0;
+	}
+	return size * n;
+}
+
+static int on_raw_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	struct raw *r = ud;
+
+	(void)dt, (void)dn, (void)ut, (void)un;
+	if (r->cb->stop && r->cb->stop(r->cb->arg)) {
+		r->ended = true;
+		return 1;
+	}
+	return 0;
+}
+
+static int http_get_raw(struct kclient *c, const char *path, const struct kc_stream_cb *cb,
+			struct kc_status *st)
+{
+	struct kc_http *h = http_of(c);
+	struct raw r = {.cb = cb};
+	struct curl_slist *hdr = NULL;
+	struct k8s_buf url = {0};
+	char errbuf[CURL_ERROR_SIZE] = "";
+	CURLcode rc;
+	int err = 0;
+
+	k8s_buf_printf(&url, "%s%s", h->server, path);
+	r.e = url.oom ? NULL : pool_get(h);
+	if (!r.e || (h->auth && !add_hdr(&hdr, h->auth))) {
+		if (r.e)
+			pool_put(h, r.e);
+		k8s_buf_free(&url);
+		kc_status_set(st, 0, "", "out of memory");
+		return -ENOMEM;
+	}
+	curl_easy_setopt(r.e, CURLOPT_URL, url.p);
+	curl_easy_setopt(r.e, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(r.e, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(r.e, CURLOPT_WRITEFUNCTION, on_raw);
+	curl_easy_setopt(r.e, CURLOPT_WRITEDATA, &r);
+	curl_easy_setopt(r.e, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(r.e, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(r.e, CURLOPT_XFERINFOFUNCTION, on_raw_progress);
+	curl_easy_setopt(r.e, CURLOPT_XFERINFODATA, &r);
+	rc = curl_easy_perform(r.e);
+	if (rc != CURLE_OK && !r.ended) {
+		char what[600];
+
+		snprintf(what, sizeof(what), "GET %s", url.p);
+		err = kc_http_curl_error(rc, what, errbuf, st);
+	} else if (!r.ended) {
+		curl_easy_getinfo(r.e, CURLINFO_RESPONSE_CODE, &r.code);
+		if (r.code < 200 || r.code > 299)
+			err = kc_http_status_error(r.code, r.err.p ? r.err.p : "", r.err.len, st);
+	}
+	curl_easy_setopt(r.e, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(r.e, CURLOPT_HTTPHEADER, NULL);
+	/* a transfer ended mid-stream leaves its connection unusable: not pooled */
+	if (r.ended)
+		curl_easy_cleanup(r.e);
+	else
+		pool_put(h, r.e);
+	curl_slist_free_all(hdr);
+	k8s_buf_free(&r.err);
+	k8s_buf_free(&url);
+	return err;
+}
+
 static const struct kc_ops http_ops = {
     .name = "https",
     .get = http_get,
@@ -647,6 +740,7 @@ static const struct kc_ops http_ops = {
     .delcol = http_delcol,
     .watch = kc_http_watch,
     .watch_stop = kc_http_watch_stop,
+    .get_raw = http_get_raw,
     .free = http_free,
 };
 

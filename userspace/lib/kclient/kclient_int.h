@@ -43,6 +43,9 @@ struct kc_ops {
 		     const struct kc_watch_opts *o, const struct kc_watch_cb *cb, void *arg,
 		     struct kc_watch **out, struct kc_status *st);
 	void (*watch_stop)(struct kc_watch *w);
+	/* kc_get_raw; may be NULL */
+	int (*get_raw)(struct kclient *c, const char *path, const struct kc_stream_cb *cb,
+		       struct kc_status *st);
 	void (*free)(struct kclient *c);
 };
 

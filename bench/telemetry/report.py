@@ -252,6 +252,12 @@ def latency_table(summ, configs):
     return lines
 
 
+def run_label(run):
+    if run in dict(RUNS):
+        return dict(RUNS)[run] + " under load"
+    return dict(LAT)[run] + ", one at a time"
+
+
 def highest_rate_run(per):
     """(run, trial, figures) of configuration on's wrk run with the highest req/s."""
     best = None
@@ -289,12 +295,17 @@ def goals(summ, per, machine):
     best = highest_rate_run(per)
     if best:
         run, tr, d = best
-        out.append("- Events lost at the highest rate (%s, trial %d, %s req/s, %s requests): %s "
-                   "(drv_tlctr1[DRV_TL_CTR_EVENTS_LOST] over the run); most lost in any run: %s." % (
-                       dict(RUNS)[run], tr, fmt(d["rps"]), "{:,}".format(d["requests"]),
+        runs = [(x["events_lost"], r, tr2, x) for r, bt in per["on"].items()
+                for tr2, x in bt.items() if x["events_lost"] is not None]
+        most = max(runs, key=lambda y: y[0]) if runs else None
+        out.append("- Events lost at the highest rate (%s, trial %s, %s req/s, %s requests): %s "
+                   "(drv_tlctr1[DRV_TL_CTR_EVENTS_LOST] over the run)%s." % (
+                       run_label(run), tr, fmt(d["rps"]), "{:,}".format(d["requests"]),
                        fmt(d["events_lost"], 0),
-                       fmt(max((x["events_lost"] for r in per["on"].values() for x in r.values()
-                                if x["events_lost"] is not None), default=None), 0)))
+                       "" if not most else "; most lost in any run: %s (%s, trial %s, "
+                       "%s req/s, %s requests)" % (fmt(most[0], 0), run_label(most[1]),
+                                                   most[2], fmt(most[3]["rps"]),
+                                                   "{:,}".format(most[3]["requests"]))))
     return out
 
 
@@ -357,8 +368,8 @@ def plot(path, summ, configs, machine):
                     ("Istio 1.24 %.2f" % ISTIO_124_VCPU, ISTIO_124_VCPU, "#ff7f0e")]))
     whisker_panels_svg(path, "drover telemetry: cost per request (%s, %s)" % (
         machine["drover_commit"], machine["date"]), groups, panels,
-        note="bar: median over interleaved trials; whisker: min–max; consumer: drover proxy, "
-             "or HAProxy for the sidecar")
+        note="bar: median over interleaved trials; whisker: min–max; consumer: drover proxy "
+             "(with telemetry on, and its exporter), or HAProxy for the sidecar")
 
 
 def main():

@@ -15,8 +15,9 @@
 # Configurations, each with drover's proxy (socket LB and tc, defaults) serving the ClusterIP
 # 10.96.0.10:80 of one backend pod running drover-httpd:
 #   off      drover proxy --no-telemetry
-#   on       drover proxy --telemetry (the default): the kernel counts TCP and HTTP series and
-#            the proxy reads its ring buffer
+#   on       drover proxy --telemetry (the default): the kernel counts TCP and HTTP series;
+#            `drover telemetry serve` on the pins drains the ring buffer and serves /metrics,
+#            scraped once a second (a drover without it: drover-tl-events drains the buffer)
 #   sidecar  drover proxy --no-telemetry, and HAProxy (Debian's 2.6) in the backend pod's
 #            network namespace as an L7 sidecar counting requests (mode http, an access log
 #            line per request, stats): client -> ClusterIP -> pod:15001 (HAProxy) ->
@@ -30,10 +31,10 @@
 # only).
 #
 # Per wrk run it records wrk's figures (wrk-report.lua of the proxy benchmark), the CPU
-# (utime + stime of /proc/PID/stat, and the schedstat run time) over the run of the proxy
-# (the telemetry consumer) and of HAProxy, their RSS, the CPU of every process of the run
-# per request, and with telemetry on drv_tlctr1's counters (events lost) and the requests
-# drv_tlhttp1 counted. bench/telemetry/report.py writes the results. Everything the run
+# (utime + stime of /proc/PID/stat, and the schedstat run time) over the run of the proxy,
+# the exporter and HAProxy (the consumers of what is counted), their RSS, the CPU of every
+# process of the run per request, and with telemetry on drv_tlctr1's counters (events lost)
+# and the requests drv_tlhttp1 counted. bench/telemetry/report.py writes the results. Everything the run
 # creates is removed at exit, also on failure or Ctrl-C.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -56,7 +57,7 @@ while [ $# -gt 0 ]; do
 	--out) OUT=$2; shift ;;
 	--no-build) BUILD_ON=0 ;;
 	--no-install) INSTALL_ON=0 ;;
-	-h | --help) sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench telemetry: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift

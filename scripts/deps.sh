@@ -24,6 +24,8 @@ PKGS=(
 	# CNI: the reference plugins (host-local for delegation tests, bridge + host-local as the
 	# cni bench baseline)
 	containernetworking-plugins
+	# the telemetry bench's sidecar baseline (bench/telemetry: HAProxy 2.6 as an L7 sidecar)
+	haproxy
 	# the podstart bench baseline (podman run over crun, bench/podstart)
 	podman crun conmon
 )

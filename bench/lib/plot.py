@@ -98,3 +98,63 @@ def line_svg(path, title, series, xlabel, ylabel):
     s.append("</svg>")
     with open(path, "w") as fh:
         fh.write("\n".join(s))
+
+
+def whisker_panels_svg(path, title, groups, panels, note=""):
+    """Side-by-side panels of vertical bars, one bar per group (median, with a min-max whisker)
+    and optional horizontal reference lines. groups: [(name, color)]; panels: [(title, unit,
+    [{"median", "min", "max"} or None per group], [(label, value, color)])]."""
+    pw, ph, gap, top, left = 210, 240, 40, 50, 60
+    W = left + len(panels) * (pw + gap) + 20
+    H = top + ph + 60 + 16 * len(groups) + (20 if note else 0)
+    s = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" '
+         'font-size="11">' % (W, H),
+         '<rect width="100%" height="100%" fill="white"/>',
+         '<text x="10" y="20" font-size="14" font-weight="bold">%s</text>' % _esc(title)]
+    for p, (ptitle, unit, stats, refs) in enumerate(panels):
+        x0 = left + p * (pw + gap)
+        vals = [v for st in stats if st for v in (st["max"], st["median"])] + [v for _, v, _ in refs]
+        vmax = max(vals + [1e-9]) * 1.15
+
+        def Y(v):
+            return top + ph - v / vmax * ph
+
+        s.append('<text x="%.1f" y="%d" text-anchor="middle" font-weight="bold">%s</text>'
+                 % (x0 + pw / 2, top - 12, _esc(ptitle)))
+        s.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>' % (x0, top, x0, top + ph))
+        s.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>'
+                 % (x0, top + ph, x0 + pw, top + ph))
+        for k in range(5):
+            v = vmax * k / 4
+            lab = "{:,}".format(round(v)) if vmax >= 20 else "%.3g" % v
+            s.append('<text x="%d" y="%.1f" text-anchor="end" font-size="9">%s</text>'
+                     % (x0 - 3, Y(v) + 3, lab))
+        s.append('<text x="%d" y="%d" font-size="9" fill="#555">%s</text>' % (x0 + 3, top + 10, _esc(unit)))
+        bw = pw / max(len(groups), 1)
+        for g, ((_, color), st) in enumerate(zip(groups, stats)):
+            if not st:
+                continue
+            bx = x0 + g * bw + bw * 0.2
+            w = bw * 0.6
+            s.append('<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"/>'
+                     % (bx, Y(st["median"]), w, top + ph - Y(st["median"]), color))
+            cx = bx + w / 2
+            s.append('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="black"/>'
+                     % (cx, Y(st["min"]), cx, Y(st["max"])))
+            txt = "{:,}".format(round(st["median"])) if st["median"] >= 20 else "%.3g" % st["median"]
+            s.append('<text x="%.1f" y="%.1f" text-anchor="middle" font-size="9">%s</text>'
+                     % (cx, Y(st["max"]) - 4, txt))
+        for label, v, color in refs:
+            s.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="%s" stroke-dasharray="5,3"/>'
+                     % (x0, Y(v), x0 + pw, Y(v), color))
+            s.append('<text x="%d" y="%.1f" font-size="9" fill="%s">%s</text>'
+                     % (x0 + 4, Y(v) - 3, color, _esc(label)))
+    y = top + ph + 24
+    for j, (name, color) in enumerate(groups):
+        s.append('<rect x="%d" y="%d" width="12" height="12" fill="%s"/><text x="%d" y="%d">%s</text>'
+                 % (left, y + j * 16, color, left + 16, y + 10 + j * 16, _esc(name)))
+    if note:
+        s.append('<text x="%d" y="%d" fill="#555">%s</text>' % (left, y + 16 * len(groups) + 12, _esc(note)))
+    s.append("</svg>")
+    with open(path, "w") as fh:
+        fh.write("\n".join(s))

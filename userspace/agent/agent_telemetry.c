@@ -109,7 +109,7 @@ static void on_pod_delete(void *arg, const struct kc_obj *o, const struct jv *tr
 			size_t klen;
 			const void *k = hmap_entry_key(e, &klen);
 
-			if (now - g->at > GONE_KEEP_S || hmap_put(keep, k, klen, g, NULL))
+			if (now - g->at > GONE_KEEP_S || hmap_put(keep, k, klen, g, NULL) < 0)
 				free(g); /* expired, or no room: forgotten */
 		}
 		if (keep) {
@@ -127,7 +127,7 @@ static void on_pod_delete(void *arg, const struct kc_obj *o, const struct jv *tr
 			continue;
 		g->at = now;
 		g->id = id;
-		if (hmap_put(t->gone, &addr, sizeof(addr), g, (void **)&old))
+		if (hmap_put(t->gone, &addr, sizeof(addr), g, (void **)&old) < 0)
 			free(g);
 		free(old);
 	}

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hmap.h"
 #include "tl_expo.h"
 
 /* The labels of a series, in this order (HTTP series use all ten). */
@@ -54,7 +55,7 @@ struct rows {
 
 void tl_maps_init(struct tl_maps *m)
 {
-	m->tcp = m->http = m->ctr = m->stats = m->names = m->ev = -1;
+	m->tcp = m->http = m->ctr = m->stats = m->names = m->ev = m->svc = m->be = -1;
 }
 
 static int pin_open(int *fd, const char *root, const char *name)
@@ -77,12 +78,14 @@ int tl_maps_open(struct tl_maps *m, const char *pin_root)
 	       pin_open(&m->ctr, pin_root, DRV_MAP_TL_CTR) +
 	       pin_open(&m->stats, pin_root, DRV_MAP_STATS) +
 	       pin_open(&m->names, pin_root, DRV_MAP_NAMES) +
-	       pin_open(&m->ev, pin_root, DRV_MAP_TL_EV);
+	       pin_open(&m->ev, pin_root, DRV_MAP_TL_EV) +
+	       pin_open(&m->svc, pin_root, DRV_MAP_SVC) +
+	       pin_open(&m->be, pin_root, DRV_MAP_BACKEND);
 }
 
 void tl_maps_close(struct tl_maps *m)
 {
-	int *fds[] = {&m->tcp, &m->http, &m->ctr, &m->stats, &m->names, &m->ev};
+	int *fds[] = {&m->tcp, &m->http, &m->ctr, &m->stats, &m->names, &m->ev, &m->svc, &m->be};
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(*fds); i++) {
 		if (*fds[i] >= 0)
@@ -102,8 +105,91 @@ static void pod_labels(const struct tl_resolver *r, uint32_t addr, struct tl_pod
 	}
 }
 
+/* ---- the server side's service ----
+ * A server-side series has no frontend (the client's node chose the backend), as Istio's
+ * destination reporter has one: the service whose frontends list this pod's address:port
+ * as a backend (the proxy's drv_svc4 and drv_be4, read once per scrape). An endpoint of
+ * several services is left unknown; the frontends of one service port (ClusterIP, NodePort,
+ * external IPs) name the same service and count as one. */
+#define BE_AMBIGUOUS UINT32_MAX
+
+/* address (network order) and port (network order) as one key with no padding */
+static uint64_t be_key(uint32_t addr, uint16_t port)
+{
+	return (uint64_t)addr << 16 | port;
+}
+
+static bool same_service(const struct tl_maps *m, uint32_t a, uint32_t b)
+{
+	struct drv_svc_name na, nb;
+
+	if (a == b)
+		return true;
+	if (m->names < 0 || bpf_map_lookup_elem(m->names, &a, &na) ||
+	    bpf_map_lookup_elem(m->names, &b, &nb))
+		return false;
+	na.name[sizeof(na.name) - 1] = nb.name[sizeof(nb.name) - 1] = 0;
+	return !strcmp(na.name, nb.name);
+}
+
+/* address:port (network order) -> rev-NAT id + 1 (BE_AMBIGUOUS: several services); NULL when
+ * the maps are not there or memory ran out. */
+static struct hmap *be_index_new(const struct tl_maps *m)
+{
+	struct drv_svc_key key, next;
+	struct hmap *h;
+	bool have = false;
+
+	if (m->svc < 0 || m->be < 0 || !(h = hmap_new()))
+		return NULL;
+	while (bpf_map_get_next_key(m->svc, have ? &key : NULL, &next) == 0) {
+		struct drv_svc_key mk;
+		struct drv_svc_val sv, mv;
+		struct drv_backend be;
+		uint64_t bk;
+		uintptr_t cur, id;
+
+		key = next;
+		have = true;
+		if (!key.slot || bpf_map_lookup_elem(m->svc, &key, &sv) ||
+		    bpf_map_lookup_elem(m->be, &sv.backend_id, &be))
+			continue;
+		mk = key;
+		mk.slot = 0;
+		if (bpf_map_lookup_elem(m->svc, &mk, &mv) || !mv.rev_nat)
+			continue;
+		bk = be_key(be.addr, be.port);
+		cur = (uintptr_t)hmap_get(h, &bk, sizeof(bk));
+		id = (uintptr_t)mv.rev_nat + 1;
+		if (cur == id || cur == BE_AMBIGUOUS)
+			continue;
+		if (cur && !same_service(m, (uint32_t)(cur - 1), mv.rev_nat))
+			id = BE_AMBIGUOUS;
+		else if (cur)
+			continue;
+		if (hmap_put(h, &bk, sizeof(bk), (void *)id, NULL) < 0) {
+			hmap_free(h);
+			return NULL;
+		}
+	}
+	return h;
+}
+
+/* The rev-NAT id of the one service addr:port serves, or 0. */
+static uint32_t be_index_service(const struct hmap *h, uint32_t addr, uint16_t port)
+{
+	uint64_t bk = be_key(addr, port);
+	uintptr_t v;
+
+	if (!h)
+		return 0;
+	v = (uintptr_t)hmap_get(h, &bk, sizeof(bk));
+	return v && v != BE_AMBIGUOUS ? (uint32_t)(v - 1) : 0;
+}
+
 static int row_add(struct rows *rs, const struct tl_maps *m, const struct tl_resolver *r,
-		   const struct drv_tl_key *k, const uint64_t *val, size_t words)
+		   const struct hmap *beidx, const struct drv_tl_key *k, const uint64_t *val,
+		   size_t words)
 {
 	struct tl_pod_ident src, dst;
 	struct drv_svc_name nm;
@@ -116,6 +202,8 @@ static int row_add(struct rows *rs, const struct tl_maps *m, const struct tl_res
 
 	pod_labels(r, k->saddr, &src);
 	pod_labels(r, k->daddr, &dst);
+	if (!id && k->reporter == DRV_TL_SERVER)
+		id = be_index_service(beidx, k->daddr, k->dport);
 	if (id && m->names >= 0 && bpf_map_lookup_elem(m->names, &id, &nm) == 0) {
 		nm.name[sizeof(nm.name) - 1] = 0;
 		if (!tl_service_of(nm.name, r ? r->cluster_domain : NULL, svc, sizeof(svc), svc_ns,
@@ -205,8 +293,8 @@ static void rows_free(struct rows *rs)
 }
 
 /* Every key of a per-CPU series map, summed over CPUs, as rows. */
-static int read_series(const struct tl_maps *m, const struct tl_resolver *r, int fd, size_t words,
-		       struct rows *rs)
+static int read_series(const struct tl_maps *m, const struct tl_resolver *r,
+		       const struct hmap *beidx, int fd, size_t words, struct rows *rs)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct drv_tl_key key, next;
@@ -230,7 +318,7 @@ static int read_series(const struct tl_maps *m, const struct tl_resolver *r, int
 		for (int c = 0; c < ncpu; c++)
 			for (size_t w = 0; w < words; w++)
 				sum[w] += vals[(size_t)c * words + w];
-		err = row_add(rs, m, r, &key, sum, words);
+		err = row_add(rs, m, r, beidx, &key, sum, words);
 	}
 	free(vals);
 	if (!err)
@@ -415,11 +503,13 @@ int tl_metrics_write(const struct tl_maps *m, const struct tl_resolver *r, const
 		     struct k8s_buf *out)
 {
 	struct rows tcp = {.nlab = L_METHOD}, http = {.nlab = L_MAX};
+	struct hmap *beidx = be_index_new(m);
 	int err;
 
-	err = read_series(m, r, m->http, HTTP_W, &http);
+	err = read_series(m, r, beidx, m->http, HTTP_W, &http);
 	if (!err)
-		err = read_series(m, r, m->tcp, TCP_W, &tcp);
+		err = read_series(m, r, beidx, m->tcp, TCP_W, &tcp);
+	hmap_free(beidx);
 	if (!err) {
 		write_drops(out, m);
 		write_http(out, &http);

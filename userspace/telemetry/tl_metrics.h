@@ -42,6 +42,7 @@ struct tl_resolver {
 /* The pinned maps read (-1: not there, e.g. a dataplane without telemetry). */
 struct tl_maps {
 	int tcp, http, ctr, stats, names, ev;
+	int svc, be; /* the proxy's drv_svc4 and drv_be4: the server side's service */
 };
 
 /* Counts kept in userspace (the agent's event ring, tl_flows.h). */

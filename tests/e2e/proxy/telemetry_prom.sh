@@ -11,7 +11,8 @@
 #   drover_http_request_duration_seconds_bucket{code="503"}[1m]))) = 0.04975 (3 more in
 #   (25 ms, 50 ms]: 0.025 + 0.025 * 2.97 / 3);
 #   drover_tcp_connections_total{state="opened"} of the service = 34;
-#   destination_service = "web.default.svc.cluster.local" (drv_names1).
+#   destination_service = "web.default.svc.cluster.local" (drv_names1), on the server side
+#   too (the service whose backends the pods are: drv_svc4, drv_be4).
 source "$(dirname "$0")/common.sh"
 for t in prometheus promtool curl; do
 	command -v $t >/dev/null || fail "no $t (scripts/deps.sh installs Debian's prometheus)"
@@ -90,6 +91,9 @@ mix
 wait_promql 'sum by (code) (drover_http_requests_total{reporter="source"})' "200=42 201=2 404=10 503=6"
 wait_promql 'sum by (code) (drover_http_requests_total{reporter="destination"})' "200=42 201=2 404=10 503=6"
 wait_promql 'sum by (destination_service) (drover_http_requests_total{reporter="source"})' \
+	"web.default.svc.cluster.local=60"
+# the server side has no frontend: its service is the one whose backends the pods are
+wait_promql 'sum by (destination_service) (drover_http_requests_total{reporter="destination"})' \
 	"web.default.svc.cluster.local=60"
 wait_promql 'sum(drover_tcp_connections_total{reporter="source",state="opened",destination_service="web.default.svc.cluster.local"})' "=34"
 sleep 0.6 # scrapes of the second round's values

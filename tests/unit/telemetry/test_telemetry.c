@@ -242,6 +242,111 @@ static void test_metrics_maps(void **state)
 	tl_maps_close(&m);
 }
 
+/* A server-side series (no frontend: the client's node chose the backend) names the service
+ * whose frontends list its address:port as a backend; the frontends of one service port
+ * count as one; an endpoint of two services stays unknown. */
+static void server_series(int fd, int ncpu, const char *dst, uint16_t port)
+{
+	struct drv_tl_key k = {.saddr = inet_addr("10.0.0.1"),
+			       .daddr = inet_addr(dst),
+			       .dport = htons(port),
+			       .reporter = DRV_TL_SERVER,
+			       .method = DRV_TL_M_GET,
+			       .code = 200};
+	struct drv_tl_http *v = calloc((size_t)ncpu, sizeof(*v));
+
+	assert_non_null(v);
+	v[0].requests = 1;
+	assert_int_equal(bpf_map_update_elem(fd, &k, v, BPF_ANY), 0);
+	free(v);
+}
+
+static void frontend(int svc, int be, uint32_t vip, uint16_t rev_nat, uint32_t be_id,
+		     const char *be_addr, uint16_t be_port)
+{
+	struct drv_svc_key mk = {.addr = vip, .dport = htons(80), .proto = DRV_PROTO_TCP}, sk = mk;
+	struct drv_svc_val mv = {.count = 1, .rev_nat = rev_nat}, sv = {.backend_id = be_id};
+	struct drv_backend b = {
+	    .addr = inet_addr(be_addr), .port = htons(be_port), .proto = DRV_PROTO_TCP};
+
+	sk.slot = 1;
+	assert_int_equal(bpf_map_update_elem(svc, &mk, &mv, BPF_ANY), 0);
+	assert_int_equal(bpf_map_update_elem(svc, &sk, &sv, BPF_ANY), 0);
+	assert_int_equal(bpf_map_update_elem(be, &be_id, &b, BPF_ANY), 0);
+}
+
+static void test_server_side_service(void **state)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct tl_maps m;
+	struct tl_resolver r = {.pod_by_ip = pod_by_ip};
+	struct drv_svc_name web = {.name = "shop/web:http/TCP"}, db = {.name = "shop/db:sql/TCP"};
+	uint32_t ids[] = {3, 4, 5};
+	struct k8s_buf b = {0};
+
+	(void)state;
+	tl_maps_init(&m);
+	m.http = bpf_map_create(BPF_MAP_TYPE_PERCPU_HASH, "t_http", sizeof(struct drv_tl_key),
+				sizeof(struct drv_tl_http), 16, NULL);
+	m.names = bpf_map_create(BPF_MAP_TYPE_HASH, "t_names", 4, sizeof(web), 16, NULL);
+	m.svc = bpf_map_create(BPF_MAP_TYPE_HASH, "t_svc", sizeof(struct drv_svc_key),
+			       sizeof(struct drv_svc_val), 16, NULL);
+	m.be = bpf_map_create(BPF_MAP_TYPE_HASH, "t_be", 4, sizeof(struct drv_backend), 16, NULL);
+	if (m.http < 0 || m.names < 0 || m.svc < 0 || m.be < 0) {
+		tl_maps_close(&m);
+		skip(); /* not root */
+	}
+	/* web: a ClusterIP (id 3) and a NodePort (id 4) frontend of one port, backend
+	 * 10.0.0.2:8080; db (id 5) and web both list 10.0.0.3:8080 */
+	assert_int_equal(bpf_map_update_elem(m.names, &ids[0], &web, BPF_ANY), 0);
+	assert_int_equal(bpf_map_update_elem(m.names, &ids[1], &web, BPF_ANY), 0);
+	assert_int_equal(bpf_map_update_elem(m.names, &ids[2], &db, BPF_ANY), 0);
+	frontend(m.svc, m.be, inet_addr("10.96.0.10"), 3, 1, "10.0.0.2", 8080);
+	frontend(m.svc, m.be, 0, 4, 2, "10.0.0.2", 8080);
+	frontend(m.svc, m.be, inet_addr("10.96.0.11"), 5, 3, "10.0.0.3", 8080);
+	{
+		struct drv_svc_key sk = {.addr = inet_addr("10.96.0.10"),
+					 .dport = htons(80),
+					 .proto = DRV_PROTO_TCP,
+					 .slot = 2};
+		struct drv_svc_val sv = {.backend_id = 4};
+		struct drv_backend bb = {
+		    .addr = inet_addr("10.0.0.3"), .port = htons(8080), .proto = DRV_PROTO_TCP};
+		uint32_t bid = 4;
+
+		assert_int_equal(bpf_map_update_elem(m.svc, &sk, &sv, BPF_ANY), 0);
+		assert_int_equal(bpf_map_update_elem(m.be, &bid, &bb, BPF_ANY), 0);
+	}
+	server_series(m.http, ncpu, "10.0.0.2", 8080);
+	server_series(m.http, ncpu, "10.0.0.3", 8080);
+	server_series(m.http, ncpu, "10.0.0.2", 9090); /* a port no service names */
+	assert_int_equal(tl_metrics_write(&m, &r, NULL, &b), 0);
+	{
+		size_t n_web = 0, n_unknown = 0;
+
+		for (const char *p = b.p; (p = strstr(p, "\ndrover_http_requests_total{")); p++) {
+			const char *eol = strchr(p + 1, '\n');
+			const char *d = strstr(p, "destination_service=\"");
+
+			assert_non_null(d);
+			assert_true(!eol || d < eol);
+			const char *w = "destination_service=\"web.shop.svc.cluster.local\"";
+			const char *u = "destination_service=\"unknown\"";
+
+			if (!strncmp(d, w, strlen(w)))
+				n_web++;
+			else if (!strncmp(d, u, strlen(u)))
+				n_unknown++;
+		}
+		/* 10.0.0.2:8080 is web's; 10.0.0.3:8080 (two services) and 10.0.0.2:9090 unknown */
+		if (n_web != 1 || n_unknown != 2)
+			fail_msg("want 1 series of web and 2 unknown, got %zu and %zu", n_web,
+				 n_unknown);
+	}
+	k8s_buf_free(&b);
+	tl_maps_close(&m);
+}
+
 static void test_flow_json(void **state)
 {
 	struct tl_exporter *e = tl_exporter_new(&(struct tl_exporter_config){
@@ -329,8 +434,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_expo_golden),	 cmocka_unit_test(test_expo_float),
 	    cmocka_unit_test(test_workload),	 cmocka_unit_test(test_service_names),
-	    cmocka_unit_test(test_metrics_maps), cmocka_unit_test(test_flow_json),
-	    cmocka_unit_test(test_ring),
+	    cmocka_unit_test(test_metrics_maps), cmocka_unit_test(test_server_side_service),
+	    cmocka_unit_test(test_flow_json),	 cmocka_unit_test(test_ring),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -220,7 +220,9 @@ static __always_inline struct drv_tl_event *tl_event(const struct drv_tl_key *k,
 		tl_ctr(DRV_TL_CTR_EVENTS_LOST);
 		return NULL;
 	}
-	__builtin_memset(e, 0, sizeof(*e));
+	/* the path is the HTTP event's to fill */
+	__builtin_memset(e, 0,
+			 type == DRV_TL_EV_HTTP ? offsetof(struct drv_tl_event, path) : sizeof(*e));
 	e->ts_ns = bpf_ktime_get_ns();
 	e->key = *k;
 	e->type = type;
@@ -232,13 +234,16 @@ static __always_inline struct drv_tl_event *tl_event(const struct drv_tl_key *k,
 
 /* Events wake the reader only once the ring buffer is a quarter full: a wake-up per event
  * (irq_work, then the reader's scheduling) cost several times the rest of the programs
- * together (bench/telemetry/hooks.md). The reader polls on a timer as well. */
+ * together (bench/telemetry/hooks.md). The reader polls on a timer as well. A quarter of the
+ * ring's size is set by the loader (the map's size is a flag, or the pinned map's): one helper
+ * call per event instead of two. */
+const volatile __u64 tl_rb_quarter = DRV_TL_RINGBUF_SIZE_DEFAULT / 4;
+
 static __always_inline void tl_submit(struct drv_tl_event *e)
 {
 	__u64 avail = bpf_ringbuf_query(&drv_tlev1, BPF_RB_AVAIL_DATA);
-	__u64 size = bpf_ringbuf_query(&drv_tlev1, BPF_RB_RING_SIZE);
 
-	bpf_ringbuf_submit(e, avail >= size / 4 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	bpf_ringbuf_submit(e, avail >= tl_rb_quarter ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
 /* ---------- per-socket state ---------- */
@@ -250,20 +255,21 @@ static __always_inline bool tl_local(__be32 addr)
 
 /* The socket's state; created (when create) for an IPv4 TCP socket of a local pod. The
  * addresses are the caller's (sockops and struct bpf_sock spell them differently); cookie_ctx
- * is the program's context, for the socket cookie that names the socket LB's entry. */
-#define TL_SOCK_GET(ctx, sk, create, la, ra, lp, rp)                                               \
+ * is the program's context, for the socket cookie that names the socket LB's entry (looked up
+ * when rnat: an accept()ed socket has none). */
+#define TL_SOCK_GET(ctx, sk, create, rnat, la, ra, lp, rp)                                         \
 	({                                                                                         \
 		struct tl_sock *__s = bpf_sk_storage_get(&drv_tlsk1, sk, NULL, 0);                 \
 		if (!__s && (create) && tl_local(la)) {                                            \
 			__s =                                                                      \
 			    bpf_sk_storage_get(&drv_tlsk1, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE); \
 			if (__s) {                                                                 \
-				struct drv_sock_rnat_key __rk = {.cookie =                         \
-								     bpf_get_socket_cookie(ctx),   \
-								 .addr = (ra),                     \
-								 .port = (rp)};                    \
-				struct drv_sock_rnat_val *__rv =                                   \
-				    bpf_map_lookup_elem(&drv_sknat5, &__rk);                       \
+				struct drv_sock_rnat_key __rk = {.addr = (ra), .port = (rp)};      \
+				struct drv_sock_rnat_val *__rv = NULL;                             \
+				if (rnat) {                                                        \
+					__rk.cookie = bpf_get_socket_cookie(ctx);                  \
+					__rv = bpf_map_lookup_elem(&drv_sknat5, &__rk);            \
+				}                                                                  \
 				__s->laddr = (la);                                                 \
 				__s->raddr = (ra);                                                 \
 				__s->lport = (lp);                                                 \
@@ -676,9 +682,12 @@ struct tl_tcphdr {
 	__be16 window, check, urg_ptr;
 };
 
-/* One TCP segment of a pod's socket, leaving (tx) or arriving. */
+/* One TCP segment of a pod's socket, leaving (tx) or arriving. Its headers are read first:
+ * a segment with no payload (SYN, FIN, most of all pure ACKs) returns before any map or socket
+ * storage work. */
 static __always_inline void tl_segment(struct __sk_buff *skb, bool tx)
 {
+	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
 	struct bpf_sock *sk = skb->sk;
 	struct tl_tcphdr th;
 	struct tl_sock *s;
@@ -687,26 +696,30 @@ static __always_inline void tl_segment(struct __sk_buff *skb, bool tx)
 	__u8 vihl;
 	__s32 delta;
 
-	if (!sk)
+	if (!sk || skb->protocol != bpf_htons(ETH_P_IP))
 		return;
-	sk = bpf_sk_fullsock(sk);
-	/* IPv4 packets of an IPv4 socket, or of a dual-stack IPv6 one (a server listening on
-	 * [::] takes IPv4 connections as v4-mapped: src_ip4/dst_ip4 hold their addresses) */
-	if (!sk || sk->protocol != IPPROTO_TCP || skb->protocol != bpf_htons(ETH_P_IP) ||
-	    (sk->family != AF_INET && sk->family != AF_INET6))
-		return;
-	s = TL_SOCK_GET(skb, sk, true, sk->src_ip4, sk->dst_ip4, bpf_htons(sk->src_port),
-			sk->dst_port);
-	if (!s || (s->flags & TL_F_NOHTTP))
-		return;
-	if (bpf_skb_load_bytes(skb, 0, &vihl, 1))
+	/* the headers are in the linear part (TCP pulls them in before the filter runs) */
+	if (data + 1 <= data_end)
+		vihl = *(__u8 *)data;
+	else if (bpf_skb_load_bytes(skb, 0, &vihl, 1))
 		return;
 	off = (vihl & 0xf) * 4;
-	if (bpf_skb_load_bytes(skb, off, &th, sizeof(th)))
+	if (off <= 60 && data + off + sizeof(th) <= data_end)
+		__builtin_memcpy(&th, data + off, sizeof(th));
+	else if (bpf_skb_load_bytes(skb, off, &th, sizeof(th)))
 		return;
 	off += th.doff * 4;
 	if (skb->len <= off)
 		return; /* no payload */
+	sk = bpf_sk_fullsock(sk);
+	/* IPv4 packets of an IPv4 socket, or of a dual-stack IPv6 one (a server listening on
+	 * [::] takes IPv4 connections as v4-mapped: src_ip4/dst_ip4 hold their addresses) */
+	if (!sk || sk->protocol != IPPROTO_TCP || (sk->family != AF_INET && sk->family != AF_INET6))
+		return;
+	s = TL_SOCK_GET(skb, sk, true, true, sk->src_ip4, sk->dst_ip4, bpf_htons(sk->src_port),
+			sk->dst_port);
+	if (!s || (s->flags & TL_F_NOHTTP))
+		return;
 	len = skb->len - off;
 	seq = bpf_ntohl(th.seq);
 	d = tx ? &s->tx : &s->rx;
@@ -880,9 +893,13 @@ int drv_tl_sockops(struct bpf_sock_ops *ctx)
 	if (op != BPF_SOCK_OPS_TCP_CONNECT_CB && op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB &&
 	    op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB && op != BPF_SOCK_OPS_STATE_CB)
 		return 1; /* the other callbacks (RTO, RWND_INIT, ...): first, and cheap */
+	/* of the state changes only the end counts: the others return before the storage */
+	if (op == BPF_SOCK_OPS_STATE_CB && ctx->args[1] != BPF_TCP_CLOSE)
+		return 1;
 	if (!sk || !(ctx->family == AF_INET || (ctx->family == AF_INET6 && tl_v4mapped(ctx))))
 		return 1;
-	s = TL_SOCK_GET(ctx, sk, op != BPF_SOCK_OPS_STATE_CB, ctx->local_ip4, ctx->remote_ip4,
+	s = TL_SOCK_GET(ctx, sk, op != BPF_SOCK_OPS_STATE_CB,
+			op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB, ctx->local_ip4, ctx->remote_ip4,
 			bpf_htons((__u16)ctx->local_port), (__be16)(ctx->remote_port >> 16));
 	if (!s)
 		return 1;
@@ -900,8 +917,6 @@ int drv_tl_sockops(struct bpf_sock_ops *ctx)
 					  ctx->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
 		break;
 	case BPF_SOCK_OPS_STATE_CB:
-		if (ctx->args[1] != BPF_TCP_CLOSE)
-			break;
 		if (ctx->args[0] == BPF_TCP_SYN_SENT && tl_sk_err(ctx) == ECONNREFUSED)
 			tl_tcp_refused(s);
 		else if (s->flags & TL_F_EST)

@@ -211,8 +211,9 @@ static __always_inline __be16 tl_sport(const struct tl_sock *s, __u8 reporter)
 	return reporter == DRV_TL_CLIENT ? s->lport : s->rport;
 }
 
+/* An event at time now (the caller's clock read: one per run is enough) */
 static __always_inline struct drv_tl_event *tl_event(const struct drv_tl_key *k, __u8 type,
-						     const struct tl_sock *s)
+						     const struct tl_sock *s, __u64 now)
 {
 	struct drv_tl_event *e = bpf_ringbuf_reserve(&drv_tlev1, sizeof(*e), 0);
 
@@ -223,7 +224,7 @@ static __always_inline struct drv_tl_event *tl_event(const struct drv_tl_key *k,
 	/* the path is the HTTP event's to fill */
 	__builtin_memset(e, 0,
 			 type == DRV_TL_EV_HTTP ? offsetof(struct drv_tl_event, path) : sizeof(*e));
-	e->ts_ns = bpf_ktime_get_ns();
+	e->ts_ns = now;
 	e->key = *k;
 	e->type = type;
 	e->sport = tl_sport(s, k->reporter);
@@ -307,7 +308,7 @@ static __always_inline void tl_http_count(struct tl_sock *s, __u8 method, __u16 
 			v->over++;
 	}
 	{
-		struct drv_tl_event *e = tl_event(&k, DRV_TL_EV_HTTP, s);
+		struct drv_tl_event *e = tl_event(&k, DRV_TL_EV_HTTP, s, now);
 
 		if (e) {
 			e->duration_us = d;
@@ -471,26 +472,40 @@ static __always_inline long tl_scan_byte(struct tl_scan *sc, __u32 i)
 	return 0;
 }
 
-/* Eight header bytes (bpf_loop's callback). A word with no line feed, inside a line that is
- * no header we look for, is passed over whole: most bytes of most headers. */
+/* In a line that is no header we look for (most bytes of most headers): its bytes other than
+ * a line end can only lengthen it, and are passed over. */
+static __always_inline bool tl_passing(const struct tl_dir *d)
+{
+	return d->llen && d->m_cl == 0xff && d->m_te == 0xff;
+}
+
+/* Eight header bytes (bpf_loop's callback): a word with no line feed inside a line passed over
+ * is passed over whole; in the others, the bytes of such a line up to its line feed are. */
 static long tl_scan_word(__u32 i, void *arg)
 {
 	struct tl_scan *sc = arg;
 	struct tl_dir *d = sc->d;
 	__u32 off = i * 8;
-	__u64 w, x;
+	__u64 w, x, z;
+	bool pass;
 
 	if (off >= sc->n || off >= TL_WIN)
 		return 1;
 	w = *(__u64 *)(sc->buf + (tl_idx(off) & ~7u));
 	x = w ^ 0x0a0a0a0a0a0a0a0aULL; /* a zero byte where w has '\n' */
-	if (!((x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL) && off + 8 <= sc->n &&
-	    d->llen && d->m_cl == 0xff && d->m_te == 0xff)
+	/* 0x80 in each byte (little-endian) that is '\n': exact up to the first; above it a byte
+	 * may be flagged that is none, and is then looked at, as it would be anyway */
+	z = (x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL;
+	pass = tl_passing(d);
+	if (pass && !z && off + 8 <= sc->n)
 		return 0;
 #pragma unroll
 	for (__u32 j = 0; j < 8; j++) {
+		if (pass && !(z & (0x80ULL << (j * 8))))
+			continue;
 		if (tl_scan_byte(sc, off + j))
 			return 1;
+		pass = tl_passing(d);
 	}
 	return 0;
 }
@@ -802,7 +817,7 @@ static __always_inline void tl_tcp_open(struct bpf_sock_ops *ctx, struct tl_sock
 	v = tl_tcp_series(s, tl_tcp_reporter(s), &k);
 	if (v)
 		v->opened++;
-	e = tl_event(&k, DRV_TL_EV_TCP_OPEN, s);
+	e = tl_event(&k, DRV_TL_EV_TCP_OPEN, s, s->est_ns);
 	if (e)
 		tl_submit(e);
 }
@@ -816,7 +831,7 @@ static __always_inline void tl_tcp_refused(struct tl_sock *s)
 	v = tl_tcp_series(s, DRV_TL_CLIENT, &k);
 	if (v)
 		v->refused++;
-	e = tl_event(&k, DRV_TL_EV_TCP_REFUSED, s);
+	e = tl_event(&k, DRV_TL_EV_TCP_REFUSED, s, bpf_ktime_get_ns());
 	if (e)
 		tl_submit(e);
 }
@@ -866,7 +881,7 @@ static __always_inline void tl_tcp_end(struct bpf_sock_ops *ctx, struct tl_sock 
 			v->srtt_samples++;
 		}
 	}
-	e = tl_event(&k, rst ? DRV_TL_EV_TCP_RESET : DRV_TL_EV_TCP_CLOSE, s);
+	e = tl_event(&k, rst ? DRV_TL_EV_TCP_RESET : DRV_TL_EV_TCP_CLOSE, s, now);
 	if (e) {
 		e->duration_us = (now - s->est_ns) / 1000;
 		e->bytes_sent = sent;

@@ -5,10 +5,12 @@
  * socket LB's cgroup (the pods' sockets) and keeps its per-socket state in socket storage.
  *
  * HTTP/1.x, both sides: cgroup_skb egress and ingress read each TCP segment's payload, put in
- * order by sequence number (a retransmitted byte is passed over; a gap loses step until a
- * segment begins with a message), through one streaming parser per direction: a message
- * start ("METHOD /target" or "HTTP/1.x NNN"), its headers to the empty line (Content-Length,
- * Transfer-Encoding), then its body skipped by length, so that keep-alive and pipelined
+ * order by sequence number (a retransmitted byte is passed over; a segment that arrives ahead
+ * of a lost one is passed over until the lost one's retransmission has been read, then its
+ * bytes count as missed: inside a body skipped by length they cost nothing, elsewhere the
+ * parser loses step until a segment begins with a message), through one streaming parser per
+ * direction: a message start ("METHOD /target" or "HTTP/1.x NNN"), its headers to the empty
+ * line (Content-Length, Transfer-Encoding), then its body skipped by length, so that keep-alive and pipelined
  * messages (two in one segment) and messages split over several writes are counted once
  * each. Requests wait in a small FIFO (method, target, first-byte time) for their responses.
  * A body of unknown length (chunked, or a response read to the close) is passed over until a
@@ -45,12 +47,22 @@ enum tl_pstate {
 	TL_P_LOST = 3,	/* out of step (not HTTP/1.x, or more than we follow): as TL_P_ANY */
 };
 
+/* segments passed over waiting for one hole to fill (a safety: TCP fills every hole); then
+ * the bytes count as missed */
+#define TL_OOO_MAX	   32
+#define TL_OOO_LEN_UNKNOWN 0xffff /* more bytes seen ahead than ooo_len holds */
+
 /* The parser of one direction of a socket's byte stream. */
 struct tl_dir {
 	__u64 skip;	/* body bytes still to pass over */
 	__u32 next_seq; /* sequence number of the next byte not seen yet */
 	__u8 seq_valid;
-	__u8 pad[3];
+	/* incoming segments that arrived ahead of a lost one (a sender's own leave in order):
+	 * bytes [ooo_start, ooo_start + ooo_len) seen but not parsed; while next_seq is short
+	 * of ooo_start the hole waits for its retransmission, then those bytes are missed */
+	__u8 ooo;
+	__u8 ooo_n; /* segments passed over while waiting for the hole */
+	__u8 pad;
 	__u64 cl;     /* Content-Length of the message whose headers are read */
 	__u8 state;   /* enum tl_pstate */
 	__u8 llen;    /* bytes on the current header line (saturates) */
@@ -61,7 +73,9 @@ struct tl_dir {
 	__u8 nobody;  /* the message has no body whatever its headers say (HEAD, 1xx, 204, 304) */
 	__u8 is_resp; /* the message is a response */
 	__u8 npend;   /* bytes in pend */
-	__u8 pad2[7];
+	__u8 pad2;
+	__u16 ooo_len;
+	__u32 ooo_start;
 	/* the first bytes of a message start whose segment ended before it could be told (a
 	 * start line split over writes), right-aligned: pend[TL_PEND - npend .. TL_PEND) */
 	char pend[TL_PEND];
@@ -689,6 +703,22 @@ static __always_inline void tl_parse(struct __sk_buff *skb, struct tl_sock *s, b
 		(tx ? &s->tx : &s->rx)->state = TL_P_LOST;
 }
 
+/* n bytes of direction d will never be read (seen out of order, or missed): nothing lost inside
+ * a body skipped by length, otherwise the parser is out of step */
+static __always_inline void tl_missed(struct tl_dir *d, __u32 n)
+{
+	if (!n)
+		return;
+	if (d->state == TL_P_START && d->skip >= n && !d->npend) {
+		d->skip -= n;
+		return;
+	}
+	if (d->state != TL_P_ANY)
+		d->state = TL_P_LOST;
+	d->skip = 0;
+	d->npend = 0;
+}
+
 struct tl_tcphdr {
 	__be16 source, dest;
 	__be32 seq, ack_seq;
@@ -746,18 +776,50 @@ static __always_inline void tl_segment(struct __sk_buff *skb, bool tx)
 	}
 	delta = (__s32)(seq - d->next_seq);
 	if (delta > 0) {
-		/* bytes missed (out of order, or before telemetry): out of step */
-		d->state = TL_P_LOST;
-		d->skip = 0;
-		d->npend = 0;
-		d->next_seq = seq + len;
-		return;
+		__u32 end = d->ooo_start + d->ooo_len;
+		bool known = d->ooo_len != TL_OOO_LEN_UNKNOWN;
+
+		if (!d->ooo || ((__s32)(d->next_seq - d->ooo_start) < 0 && d->ooo_n < TL_OOO_MAX)) {
+			/* ahead of a lost segment: passed over until its retransmission is read */
+			if (!d->ooo) {
+				d->ooo = 1;
+				d->ooo_n = 0;
+				d->ooo_start = seq;
+				end = seq;
+			}
+			if ((__s32)(seq - d->ooo_start) < 0)
+				d->ooo_start = seq;
+			if ((__s32)(seq + len - end) > 0)
+				end = seq + len;
+			d->ooo_len = end - d->ooo_start < TL_OOO_LEN_UNKNOWN ? end - d->ooo_start
+									     : TL_OOO_LEN_UNKNOWN;
+			d->ooo_n++;
+			return;
+		}
+		if ((__s32)(d->next_seq - d->ooo_start) >= 0 && known && (__s32)(seq - end) > 0) {
+			/* past the bytes seen ahead (missed) there is a new hole: it waits */
+			tl_missed(d, end - d->next_seq);
+			d->next_seq = end;
+			d->ooo_start = seq;
+			d->ooo_len = len < TL_OOO_LEN_UNKNOWN ? len : TL_OOO_LEN_UNKNOWN;
+			d->ooo_n = 1;
+			return;
+		}
+		/* bytes seen ahead, or waited for too long: missed */
+		if (!known || (__s32)(seq + len - end) >= 0)
+			d->ooo = 0;
+		tl_missed(d, (__u32)delta);
+		d->next_seq = seq;
+		delta = 0;
 	}
 	if ((__u32)-delta >= len)
 		return; /* all of it seen already (a retransmission) */
 	off += (__u32)-delta;
 	len -= (__u32)-delta;
 	d->next_seq = seq + (__u32)-delta + len;
+	if (d->ooo && d->ooo_len != TL_OOO_LEN_UNKNOWN &&
+	    (__s32)(d->next_seq - (d->ooo_start + d->ooo_len)) >= 0)
+		d->ooo = 0; /* the retransmission covered the bytes seen ahead too */
 	tl_parse(skb, s, tx, off, len);
 }
 
@@ -814,6 +876,15 @@ static __always_inline void tl_tcp_open(struct bpf_sock_ops *ctx, struct tl_sock
 	s->flags |= TL_F_EST | (active ? TL_F_ACTIVE : TL_F_PASSIVE);
 	s->est_ns = bpf_ktime_get_ns();
 	s->syn_retrans = ctx->total_retrans;
+	/* the streams' first bytes: the first segment seen may be ahead of a lost one */
+	if (!s->rx.seq_valid) {
+		s->rx.seq_valid = 1;
+		s->rx.next_seq = ctx->rcv_nxt;
+	}
+	if (!s->tx.seq_valid) {
+		s->tx.seq_valid = 1;
+		s->tx.next_seq = ctx->snd_nxt;
+	}
 	v = tl_tcp_series(s, tl_tcp_reporter(s), &k);
 	if (v)
 		v->opened++;

@@ -6,7 +6,8 @@
 # drover agent per node joining with a bootstrap token); applies a Deployment of busybox httpd
 # pods behind a ClusterIP and a NodePort Service and shows the pods spread over the nodes;
 # a client pod requests the pods by pod IP across nodes and through the ClusterIP, and the
-# host requests the NodePort from outside the nodes; `drover bpf services`; then scales,
+# host requests the NodePort from outside the nodes; the requests' telemetry (`/metrics`
+# through the server, `drover flows`); `drover bpf services`; then scales,
 # rolls an update, deletes a pod and shows it replaced; `drover down`. Then, as a second
 # part, the eBPF service proxy alone on one simulated node fed from a manifest file
 # (MANIFESTS, or an embedded default): ClusterIP (socket LB), NodePort (XDP), UDP,
@@ -165,6 +166,13 @@ step "from a pod on node-1: 12 requests to the ClusterIP http://$CIP/"
 client_run client-cip node-1 "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do get $CIP 80; done" | tee "$work/cip.out" | count
 grep -q says "$work/cip.out" ||
 	note "no answer through the ClusterIP: see node-1's agent log, $cluster/logs/node-1.log"
+
+step "telemetry without sidecars: node-1's HTTP metrics through the server (kubectl get --raw /api/v1/nodes/node-1/proxy/metrics)"
+sleep 1 # the agent reads flow events at least every 100 ms; series are read at the scrape
+kubectl get --raw /api/v1/nodes/node-1/proxy/metrics | grep '^drover_http_requests_total' |
+	sed 's/source_namespace="[^"]*",//; s/destination_namespace="[^"]*",//' || note "no HTTP series on node-1"
+step "drover flows --http (the last requests, from every node's agent through the server)"
+"$DROVER" flows --http | tail -6 || note "drover flows failed"
 
 NODE2=$(kubectl get node node-2 -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}')
 step "from the host (outside the nodes): 12 requests to the NodePort http://$NODE2:30080/"

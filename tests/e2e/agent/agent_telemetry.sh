@@ -6,7 +6,8 @@
 # events written into drv_tlev1 by drover-tlfeed (a syscall program run once per event).
 # Checks:
 #  - kubectl get --raw /api/v1/nodes/NODE/proxy/metrics: a series whose destination is a pod
-#    labelled with the pod's namespace, name and workload (the agent's pod informer), its
+#    labelled with the pod's namespace, name and workload (the agent's pod informer; still so
+#    after the pod is deleted), its
 #    unknown source "unknown", the service from drv_names1; promtool check metrics on it;
 #  - a real Prometheus (Debian's) scraping the agent through the server as Prometheus'
 #    kubernetes_sd node role is usually set up (https to the API server, metrics_path
@@ -180,6 +181,11 @@ FOLLOW_PID=''
 
 # the pod goes with the agent's own teardown (the cleanup's kill would race its cgroup)
 k delete pod web --wait --timeout=60s >/dev/null || fail "delete web"
+# A deleted pod's address keeps its name (a short-lived client is often gone before the next
+# scrape): the series still names web, not "unknown".
+k get --raw "/api/v1/nodes/$NODENAME/proxy/metrics" >"$WORK/metrics" || fail "metrics after delete"
+grep -qxF "$WANT" "$WORK/metrics" && ok "a deleted pod's series keeps its name" ||
+	fail "after web was deleted: $(grep '^drover_http_requests_total' "$WORK/metrics")"
 
 [ "$FAILS" -eq 0 ] || { tail -20 "$WORK/agent.log" >&2; exit 1; }
 echo PASS

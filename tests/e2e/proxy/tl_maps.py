@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""tl_maps.py PIN_ROOT [SADDR]: telemetry's pinned maps (drover_abi.h's telemetry section),
+"""tl_maps.py PIN_ROOT [SADDR [retrans]]: telemetry's pinned maps (drover_abi.h's telemetry section),
 read with bpftool and summed over CPUs (and over backends), one line per series group:
 
   http REPORTER METHOD CODE svc|nosvc requests=N buckets=I:N,...   (I: bucket index)
@@ -7,7 +7,8 @@ read with bpftool and summed over CPUs (and over backends), one line per series 
   ctr tcp_overflow=.. http_overflow=.. events_lost=.. unparsed=..
   series http=N tcp=N
 
-Only series whose client (saddr) is SADDR, when given."""
+Only series whose client (saddr) is SADDR, when given. With retrans, each tcp line ends with
+retransmits=N syn_retransmits=N as well."""
 import ipaddress
 import json
 import struct
@@ -44,6 +45,7 @@ def key(entry):
 
 def main():
     pin, want = sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None
+    retrans = len(sys.argv) > 3 and sys.argv[3] == "retrans"
     lines = {}
     def add(mapname, nvals, group):
         n = 0
@@ -66,7 +68,8 @@ def main():
             print("http %s %s %d %s requests=%d buckets=%s" % (k[1], k[2], k[3], k[4], v[0], b))
         else:
             print("tcp %s %d %s opened=%d closed=%d refused=%d reset=%d sent>0=%s rcvd>0=%s"
-                  % (k[1], k[2], k[3], v[0], v[1], v[2], v[3], v[4] > 0, v[5] > 0))
+                  % (k[1], k[2], k[3], v[0], v[1], v[2], v[3], v[4] > 0, v[5] > 0),
+                  end=" retransmits=%d syn_retransmits=%d\n" % (v[8], v[9]) if retrans else "\n")
     ctr = [0] * 8
     for e in dump(pin + "/drv_tlctr1"):
         for c in e["values"]:

@@ -225,8 +225,9 @@ static __always_inline __be16 tl_sport(const struct tl_sock *s, __u8 reporter)
 	return reporter == DRV_TL_CLIENT ? s->lport : s->rport;
 }
 
+/* An event at time now (the caller's clock read: one per run is enough) */
 static __always_inline struct drv_tl_event *tl_event(const struct drv_tl_key *k, __u8 type,
-						     const struct tl_sock *s)
+						     const struct tl_sock *s, __u64 now)
 {
 	struct drv_tl_event *e = bpf_ringbuf_reserve(&drv_tlev1, sizeof(*e), 0);
 
@@ -234,8 +235,10 @@ static __always_inline struct drv_tl_event *tl_event(const struct drv_tl_key *k,
 		tl_ctr(DRV_TL_CTR_EVENTS_LOST);
 		return NULL;
 	}
-	__builtin_memset(e, 0, sizeof(*e));
-	e->ts_ns = bpf_ktime_get_ns();
+	/* the path is the HTTP event's to fill */
+	__builtin_memset(e, 0,
+			 type == DRV_TL_EV_HTTP ? offsetof(struct drv_tl_event, path) : sizeof(*e));
+	e->ts_ns = now;
 	e->key = *k;
 	e->type = type;
 	e->sport = tl_sport(s, k->reporter);
@@ -246,13 +249,16 @@ static __always_inline struct drv_tl_event *tl_event(const struct drv_tl_key *k,
 
 /* Events wake the reader only once the ring buffer is a quarter full: a wake-up per event
  * (irq_work, then the reader's scheduling) cost several times the rest of the programs
- * together (bench/telemetry/hooks.md). The reader polls on a timer as well. */
+ * together (bench/telemetry/hooks.md). The reader polls on a timer as well. A quarter of the
+ * ring's size is set by the loader (the map's size is a flag, or the pinned map's): one helper
+ * call per event instead of two. */
+const volatile __u64 tl_rb_quarter = DRV_TL_RINGBUF_SIZE_DEFAULT / 4;
+
 static __always_inline void tl_submit(struct drv_tl_event *e)
 {
 	__u64 avail = bpf_ringbuf_query(&drv_tlev1, BPF_RB_AVAIL_DATA);
-	__u64 size = bpf_ringbuf_query(&drv_tlev1, BPF_RB_RING_SIZE);
 
-	bpf_ringbuf_submit(e, avail >= size / 4 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	bpf_ringbuf_submit(e, avail >= tl_rb_quarter ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
 /* ---------- per-socket state ---------- */
@@ -264,20 +270,21 @@ static __always_inline bool tl_local(__be32 addr)
 
 /* The socket's state; created (when create) for an IPv4 TCP socket of a local pod. The
  * addresses are the caller's (sockops and struct bpf_sock spell them differently); cookie_ctx
- * is the program's context, for the socket cookie that names the socket LB's entry. */
-#define TL_SOCK_GET(ctx, sk, create, la, ra, lp, rp)                                               \
+ * is the program's context, for the socket cookie that names the socket LB's entry (looked up
+ * when rnat: an accept()ed socket has none). */
+#define TL_SOCK_GET(ctx, sk, create, rnat, la, ra, lp, rp)                                         \
 	({                                                                                         \
 		struct tl_sock *__s = bpf_sk_storage_get(&drv_tlsk1, sk, NULL, 0);                 \
 		if (!__s && (create) && tl_local(la)) {                                            \
 			__s =                                                                      \
 			    bpf_sk_storage_get(&drv_tlsk1, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE); \
 			if (__s) {                                                                 \
-				struct drv_sock_rnat_key __rk = {.cookie =                         \
-								     bpf_get_socket_cookie(ctx),   \
-								 .addr = (ra),                     \
-								 .port = (rp)};                    \
-				struct drv_sock_rnat_val *__rv =                                   \
-				    bpf_map_lookup_elem(&drv_sknat5, &__rk);                       \
+				struct drv_sock_rnat_key __rk = {.addr = (ra), .port = (rp)};      \
+				struct drv_sock_rnat_val *__rv = NULL;                             \
+				if (rnat) {                                                        \
+					__rk.cookie = bpf_get_socket_cookie(ctx);                  \
+					__rv = bpf_map_lookup_elem(&drv_sknat5, &__rk);            \
+				}                                                                  \
 				__s->laddr = (la);                                                 \
 				__s->raddr = (ra);                                                 \
 				__s->lport = (lp);                                                 \
@@ -315,7 +322,7 @@ static __always_inline void tl_http_count(struct tl_sock *s, __u8 method, __u16 
 			v->over++;
 	}
 	{
-		struct drv_tl_event *e = tl_event(&k, DRV_TL_EV_HTTP, s);
+		struct drv_tl_event *e = tl_event(&k, DRV_TL_EV_HTTP, s, now);
 
 		if (e) {
 			e->duration_us = d;
@@ -479,26 +486,40 @@ static __always_inline long tl_scan_byte(struct tl_scan *sc, __u32 i)
 	return 0;
 }
 
-/* Eight header bytes (bpf_loop's callback). A word with no line feed, inside a line that is
- * no header we look for, is passed over whole: most bytes of most headers. */
+/* In a line that is no header we look for (most bytes of most headers): its bytes other than
+ * a line end can only lengthen it, and are passed over. */
+static __always_inline bool tl_passing(const struct tl_dir *d)
+{
+	return d->llen && d->m_cl == 0xff && d->m_te == 0xff;
+}
+
+/* Eight header bytes (bpf_loop's callback): a word with no line feed inside a line passed over
+ * is passed over whole; in the others, the bytes of such a line up to its line feed are. */
 static long tl_scan_word(__u32 i, void *arg)
 {
 	struct tl_scan *sc = arg;
 	struct tl_dir *d = sc->d;
 	__u32 off = i * 8;
-	__u64 w, x;
+	__u64 w, x, z;
+	bool pass;
 
 	if (off >= sc->n || off >= TL_WIN)
 		return 1;
 	w = *(__u64 *)(sc->buf + (tl_idx(off) & ~7u));
 	x = w ^ 0x0a0a0a0a0a0a0a0aULL; /* a zero byte where w has '\n' */
-	if (!((x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL) && off + 8 <= sc->n &&
-	    d->llen && d->m_cl == 0xff && d->m_te == 0xff)
+	/* 0x80 in each byte (little-endian) that is '\n': exact up to the first; above it a byte
+	 * may be flagged that is none, and is then looked at, as it would be anyway */
+	z = (x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL;
+	pass = tl_passing(d);
+	if (pass && !z && off + 8 <= sc->n)
 		return 0;
 #pragma unroll
 	for (__u32 j = 0; j < 8; j++) {
+		if (pass && !(z & (0x80ULL << (j * 8))))
+			continue;
 		if (tl_scan_byte(sc, off + j))
 			return 1;
+		pass = tl_passing(d);
 	}
 	return 0;
 }
@@ -706,9 +727,12 @@ struct tl_tcphdr {
 	__be16 window, check, urg_ptr;
 };
 
-/* One TCP segment of a pod's socket, leaving (tx) or arriving. */
+/* One TCP segment of a pod's socket, leaving (tx) or arriving. Its headers are read first:
+ * a segment with no payload (SYN, FIN, most of all pure ACKs) returns before any map or socket
+ * storage work. */
 static __always_inline void tl_segment(struct __sk_buff *skb, bool tx)
 {
+	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
 	struct bpf_sock *sk = skb->sk;
 	struct tl_tcphdr th;
 	struct tl_sock *s;
@@ -717,26 +741,30 @@ static __always_inline void tl_segment(struct __sk_buff *skb, bool tx)
 	__u8 vihl;
 	__s32 delta;
 
-	if (!sk)
+	if (!sk || skb->protocol != bpf_htons(ETH_P_IP))
 		return;
-	sk = bpf_sk_fullsock(sk);
-	/* IPv4 packets of an IPv4 socket, or of a dual-stack IPv6 one (a server listening on
-	 * [::] takes IPv4 connections as v4-mapped: src_ip4/dst_ip4 hold their addresses) */
-	if (!sk || sk->protocol != IPPROTO_TCP || skb->protocol != bpf_htons(ETH_P_IP) ||
-	    (sk->family != AF_INET && sk->family != AF_INET6))
-		return;
-	s = TL_SOCK_GET(skb, sk, true, sk->src_ip4, sk->dst_ip4, bpf_htons(sk->src_port),
-			sk->dst_port);
-	if (!s || (s->flags & TL_F_NOHTTP))
-		return;
-	if (bpf_skb_load_bytes(skb, 0, &vihl, 1))
+	/* the headers are in the linear part (TCP pulls them in before the filter runs) */
+	if (data + 1 <= data_end)
+		vihl = *(__u8 *)data;
+	else if (bpf_skb_load_bytes(skb, 0, &vihl, 1))
 		return;
 	off = (vihl & 0xf) * 4;
-	if (bpf_skb_load_bytes(skb, off, &th, sizeof(th)))
+	if (off <= 60 && data + off + sizeof(th) <= data_end)
+		__builtin_memcpy(&th, data + off, sizeof(th));
+	else if (bpf_skb_load_bytes(skb, off, &th, sizeof(th)))
 		return;
 	off += th.doff * 4;
 	if (skb->len <= off)
 		return; /* no payload */
+	sk = bpf_sk_fullsock(sk);
+	/* IPv4 packets of an IPv4 socket, or of a dual-stack IPv6 one (a server listening on
+	 * [::] takes IPv4 connections as v4-mapped: src_ip4/dst_ip4 hold their addresses) */
+	if (!sk || sk->protocol != IPPROTO_TCP || (sk->family != AF_INET && sk->family != AF_INET6))
+		return;
+	s = TL_SOCK_GET(skb, sk, true, true, sk->src_ip4, sk->dst_ip4, bpf_htons(sk->src_port),
+			sk->dst_port);
+	if (!s || (s->flags & TL_F_NOHTTP))
+		return;
 	len = skb->len - off;
 	seq = bpf_ntohl(th.seq);
 	d = tx ? &s->tx : &s->rx;
@@ -860,7 +888,7 @@ static __always_inline void tl_tcp_open(struct bpf_sock_ops *ctx, struct tl_sock
 	v = tl_tcp_series(s, tl_tcp_reporter(s), &k);
 	if (v)
 		v->opened++;
-	e = tl_event(&k, DRV_TL_EV_TCP_OPEN, s);
+	e = tl_event(&k, DRV_TL_EV_TCP_OPEN, s, s->est_ns);
 	if (e)
 		tl_submit(e);
 }
@@ -874,7 +902,7 @@ static __always_inline void tl_tcp_refused(struct tl_sock *s)
 	v = tl_tcp_series(s, DRV_TL_CLIENT, &k);
 	if (v)
 		v->refused++;
-	e = tl_event(&k, DRV_TL_EV_TCP_REFUSED, s);
+	e = tl_event(&k, DRV_TL_EV_TCP_REFUSED, s, bpf_ktime_get_ns());
 	if (e)
 		tl_submit(e);
 }
@@ -924,7 +952,7 @@ static __always_inline void tl_tcp_end(struct bpf_sock_ops *ctx, struct tl_sock 
 			v->srtt_samples++;
 		}
 	}
-	e = tl_event(&k, rst ? DRV_TL_EV_TCP_RESET : DRV_TL_EV_TCP_CLOSE, s);
+	e = tl_event(&k, rst ? DRV_TL_EV_TCP_RESET : DRV_TL_EV_TCP_CLOSE, s, now);
 	if (e) {
 		e->duration_us = (now - s->est_ns) / 1000;
 		e->bytes_sent = sent;
@@ -951,9 +979,13 @@ int drv_tl_sockops(struct bpf_sock_ops *ctx)
 	if (op != BPF_SOCK_OPS_TCP_CONNECT_CB && op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB &&
 	    op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB && op != BPF_SOCK_OPS_STATE_CB)
 		return 1; /* the other callbacks (RTO, RWND_INIT, ...): first, and cheap */
+	/* of the state changes only the end counts: the others return before the storage */
+	if (op == BPF_SOCK_OPS_STATE_CB && ctx->args[1] != BPF_TCP_CLOSE)
+		return 1;
 	if (!sk || !(ctx->family == AF_INET || (ctx->family == AF_INET6 && tl_v4mapped(ctx))))
 		return 1;
-	s = TL_SOCK_GET(ctx, sk, op != BPF_SOCK_OPS_STATE_CB, ctx->local_ip4, ctx->remote_ip4,
+	s = TL_SOCK_GET(ctx, sk, op != BPF_SOCK_OPS_STATE_CB,
+			op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB, ctx->local_ip4, ctx->remote_ip4,
 			bpf_htons((__u16)ctx->local_port), (__be16)(ctx->remote_port >> 16));
 	if (!s)
 		return 1;
@@ -971,8 +1003,6 @@ int drv_tl_sockops(struct bpf_sock_ops *ctx)
 					  ctx->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
 		break;
 	case BPF_SOCK_OPS_STATE_CB:
-		if (ctx->args[1] != BPF_TCP_CLOSE)
-			break;
 		if (ctx->args[0] == BPF_TCP_SYN_SENT && tl_sk_err(ctx) == ECONNREFUSED)
 			tl_tcp_refused(s);
 		else if (s->flags & TL_F_EST)

@@ -71,6 +71,8 @@ struct telemetry_bpf *dp_tl_open(const char *pin_root, const struct dp_opts *o)
 	}
 	tl->rodata->drv_cfg = o->cfg;
 	err = dp_size_maps(pin_root, o, tl->obj);
+	/* the programs' wake-up threshold: a quarter of the ring as sized (flag or pin) */
+	tl->rodata->tl_rb_quarter = bpf_map__max_entries(tl->maps.drv_tlev1) / 4;
 	if (!err && telemetry_bpf__load(tl))
 		err = -errno;
 	if (err) {

@@ -339,7 +339,8 @@ static int np_read_head(struct api_nproxy *np, char **headp)
 
 /* ---- the request to the agent ---- */
 
-static void put_escaped(struct k8s_buf *b, const char *s)
+/* s percent-encoded but for the unreserved characters and those of keep ("/" for a path) */
+static void put_escaped_keep(struct k8s_buf *b, const char *s, const char *keep)
 {
 	static const char hex[] = "0123456789ABCDEF";
 
@@ -347,11 +348,16 @@ static void put_escaped(struct k8s_buf *b, const char *s)
 		unsigned char c = (unsigned char)*s;
 
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '_' || c == '.' || c == '~')
+		    c == '-' || c == '_' || c == '.' || c == '~' || (c && strchr(keep, c)))
 			k8s_buf_put(b, s, 1);
 		else
 			k8s_buf_printf(b, "%%%c%c", hex[c >> 4], hex[c & 15]);
 	}
+}
+
+static void put_escaped(struct k8s_buf *b, const char *s)
+{
+	put_escaped_keep(b, s, "");
 }
 
 /* The query kube-apiserver sends the kubelet: the arguments it knows, the container; every
@@ -774,7 +780,9 @@ static void serve_node_path(struct api_req *r)
 	}
 	if (!node_endpoint(r, r->rt.name, ip, sizeof(ip), &port) || !(np = np_new(r)))
 		return;
-	k8s_buf_printf(&req, "GET /%s", path);
+	/* the path as it was decoded, encoded again: no byte of it can end the request line */
+	k8s_buf_put(&req, "GET /", 5);
+	put_escaped_keep(&req, path, "/");
 	put_query(&req, r, NULL, false, true);
 	if (np_connect(r->srv, np, ip, port, msg, sizeof(msg)) != 0) {
 		k8s_buf_free(&req);

@@ -40,7 +40,7 @@ AGENT_FLAGS=(--labels "e2e=$E2E_TAG" --no-proxy)
 FAILS=0
 
 cleanup() {
-	local p f h
+	local p f h left
 	for p in $AGENT_PID $SERVER_PID; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 	# containers: whatever runs in our cgroup subtree
 	for h in /sys/fs/cgroup /sys/fs/cgroup/*/; do
@@ -57,8 +57,16 @@ cleanup() {
 	done
 	ip netns del "$NODE" 2>/dev/null
 	ip link del "$VH" 2>/dev/null
-	for h in /sys/fs/cgroup /sys/fs/cgroup/*/; do
-		[ -d "$h/$CGP" ] && find "$h/$CGP" -depth -type d -exec rmdir {} + 2>/dev/null
+	# a process killed above leaves its cgroup only once it has exited: retry for up to 5 s
+	for _ in $(seq 50); do
+		left=0
+		for h in /sys/fs/cgroup /sys/fs/cgroup/*/; do
+			[ -d "$h/$CGP" ] || continue
+			find "$h/$CGP" -depth -type d -exec rmdir {} + 2>/dev/null
+			[ -d "$h/$CGP" ] && left=1
+		done
+		[ $left = 0 ] && break
+		sleep 0.1
 	done
 	grep -F "$WORK" /proc/self/mountinfo | awk '{print $5}' | sort -r |
 		while read -r m; do umount -l "$m"; done

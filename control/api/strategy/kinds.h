@@ -49,7 +49,10 @@ void api_validate_podtemplate(struct api_admit *a);
 void api_validate_volumes(struct api_admit *a, const struct jv *spec, const char *path);
 void api_validate_container_spec(struct api_admit *a, const struct jv *spec, const struct jv *ct,
 				 const char *path);
-void api_validate_container_probes(struct api_admit *a, const struct jv *ct, const char *path);
+void api_validate_container_probes(struct api_admit *a, const struct jv *spec, const struct jv *ct,
+				   bool init, const char *path);
+void api_validate_container_ports(struct api_admit *a, const struct jv *ct, const char *path);
+void api_validate_port_num_or_name(struct api_admit *a, const char *field, const struct jv *v);
 
 /* validate_kinds.c: the other kinds' rules */
 void api_validate_deployment_strategy(struct api_admit *a);

@@ -182,6 +182,12 @@ static void validate_ingress_path(struct api_admit *a, const struct jv *p, const
 
 /* validateIngressRules: a host is a DNS name (not an IP), and each HTTP path is valid for
  * its pathType. */
+#define WILDCARD_DNS1123_SUBDOMAIN_MSG                                                            \
+	"a wildcard DNS-1123 subdomain must start with '*.', followed by a valid DNS subdomain, " \
+	"which must consist of lower case alphanumeric characters, '-' or '.' and end with an "   \
+	"alphanumeric character (e.g. '*.example.com', regex used for validation is "             \
+	"'\\*\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+
 void api_validate_ingress(struct api_admit *a)
 {
 	char f[512];
@@ -201,13 +207,21 @@ void api_validate_ingress(struct api_admit *a)
 			    inet_pton(AF_INET6, host->s, buf) == 1)
 				api_cause_invalid(a, f, host,
 						  "must be a DNS name, not an IP address");
-			/* a wildcard host is IsWildcardDNS1123Subdomain's: "*." and a subdomain */
-			if (!strncmp(host->s, "*.", 2))
-				why = api_dns1123_subdomain_error(host->s + 2);
-			else
+			/* a host with a '*' is IsWildcardDNS1123Subdomain's: "*." and a
+			 * subdomain, 253 characters at most */
+			if (!strchr(host->s, '*')) {
 				why = api_dns1123_subdomain_error(host->s);
-			if (why && !strchr(host->s, '*'))
-				api_cause_invalid(a, f, host, why);
+				if (why)
+					api_cause_invalid(a, f, host, why);
+			} else {
+				if (host->len > 253)
+					api_cause_invalid(a, f, host,
+							  "must be no more than 253 characters");
+				if (strncmp(host->s, "*.", 2) != 0 ||
+				    api_dns1123_subdomain_error_n(host->s + 2, host->len - 2))
+					api_cause_invalid(a, f, host,
+							  WILDCARD_DNS1123_SUBDOMAIN_MSG);
+			}
 		}
 		EACH(p, jv_path(rule, "http.paths"))
 		{

@@ -28,6 +28,12 @@
 #define DUPLICATE     "FieldValueDuplicate"
 #define TOO_LONG      "FieldValueTooLong"
 
+#define WILDCARD_MSG                                                                              \
+	"a wildcard DNS-1123 subdomain must start with '*.', followed by a valid DNS subdomain, " \
+	"which must consist of lower case alphanumeric characters, '-' or '.' and end with an "   \
+	"alphanumeric character (e.g. '*.example.com', regex used for validation is "             \
+	"'\\*\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+
 struct cause {
 	const char *field, *reason, *message;
 };
@@ -513,6 +519,16 @@ static void test_ingress_host_path(void **state)
 				       c[2],
 				       {"spec.rules[1].http.paths[0].path", INVALID,
 					"Invalid value: \"any\": must be an absolute path"}});
+	/* IsWildcardDNS1123Subdomain: '*' only as the whole first label */
+	refused(*state, "/apis/networking.k8s.io/v1/namespaces/default/ingresses",
+		"{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"Ingress\",\"metadata\":{"
+		"\"name\":\"wild\"},\"spec\":{\"rules\":[{\"host\":\"foo.*.example.com\"},{"
+		"\"host\":\"*.Example.com\"},{\"host\":\"*.example.com\"}]}}",
+		"Ingress.networking.k8s.io \"wild\"", 2,
+		(const struct cause[]){{"spec.rules[0].host", INVALID,
+					"Invalid value: \"foo.*.example.com\": " WILDCARD_MSG},
+				       {"spec.rules[1].host", INVALID,
+					"Invalid value: \"*.Example.com\": " WILDCARD_MSG}});
 }
 
 /* ---- rbac: ValidateRoleBinding, ValidateRoleBindingSubject ---- */
@@ -613,9 +629,10 @@ static void test_endpointslice(void **state)
 	     "Invalid value: \"localhost\": should be a domain with at least two segments "
 	     "separated by dots"},
 	};
-	const struct cause at[] = {{"addressType", NOT_SUPPORTED,
-				    "Unsupported value: \"IP\": supported values: \"FQDN\", \"IPv4\", "
-				    "\"IPv6\""}};
+	const struct cause at[] = {
+	    {"addressType", NOT_SUPPORTED,
+	     "Unsupported value: \"IP\": supported values: \"FQDN\", \"IPv4\", "
+	     "\"IPv6\""}};
 	const struct cause imm[] = {
 	    {"addressType", INVALID, "Invalid value: \"FQDN\": field is immutable"}};
 	struct tresp r;
@@ -638,11 +655,12 @@ static void test_endpointslice(void **state)
 		"\"name\":\"ip\"},\"addressType\":\"IP\",\"endpoints\":[]}",
 		"EndpointSlice.discovery.k8s.io \"ip\"", 1, at);
 	/* valid: a loopback backend too (drover's one divergence, see api_validate_endpointslice) */
-	treq(t, "POST", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices", NULL,
-	     "{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":\"EndpointSlice\",\"metadata\":{"
-	     "\"name\":\"ok\"},\"addressType\":\"IPv4\",\"endpoints\":[{\"addresses\":[\"10.1.2.3\","
-	     "\"127.0.0.1\"],\"hostname\":\"web-0\"}],\"ports\":[{\"name\":\"http\",\"port\":80}]}",
-	     NULL, &r);
+	treq(
+	    t, "POST", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices", NULL,
+	    "{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":\"EndpointSlice\",\"metadata\":{"
+	    "\"name\":\"ok\"},\"addressType\":\"IPv4\",\"endpoints\":[{\"addresses\":[\"10.1.2.3\","
+	    "\"127.0.0.1\"],\"hostname\":\"web-0\"}],\"ports\":[{\"name\":\"http\",\"port\":80}]}",
+	    NULL, &r);
 	assert_int_equal(r.code, 201);
 	tresp_free(&r);
 	treq(t, "PATCH", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/ok",

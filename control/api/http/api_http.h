@@ -140,6 +140,7 @@ struct api_req {
 	struct k8s_buf warnings; /* the warnings' texts, NUL-separated */
 	size_t nwarnings;
 	const char *etag, *last_modified; /* ETag and Last-Modified headers (static), or NULL */
+	char etag_own[136];		  /* an ETag made for this request (etag points here) */
 	bool vary_accept;		  /* a "Vary: Accept" header */
 	bool close;			  /* close the connection after the response */
 	bool http11;			  /* an HTTP/1.1 request: a stream goes out chunked */

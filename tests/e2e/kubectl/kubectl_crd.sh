@@ -7,8 +7,9 @@
 # - its custom resources served once it is Established: kubectl apply (client-side and
 #   server-side) of a CronTab (defaulted and validated by its schema), get by plural and short
 #   name (the Table of its additionalPrinterColumns),
-#   `kubectl scale` through its scale subresource, `get all` (category all), api-resources;
-#   served no more once the CRD is deleted.
+#   `kubectl scale` through its scale subresource, `get all` (category all), api-resources,
+#   `kubectl explain` (the group version's OpenAPI v3 document made from the CRD's schema);
+#   served no more once the CRD is deleted (nor its OpenAPI document).
 # - kubectl apply of a kind no group serves (apiVersion v1, kind Foo): kubectl lists the CRDs
 #   to find one of that kind (cli-runtime resource/query_param_verifier.go, the
 #   CRDFinder of kubectl's cmd/util/crdfinder.go) and prints its own "no matches for kind"
@@ -138,12 +139,30 @@ ok get-all k get all --cache-dir "$WORK/cache-all"
 has "crontab.stable.example.com/my-new-cron-object"
 ok api-resources k api-resources --api-group=stable.example.com
 matches "^crontabs +ct +stable.example.com/v1 +true +CronTab$"
+# kubectl explain reads the group version's OpenAPI v3 document, built from the CRD's schema
+# as apiextensions' openapi builder does (type meta and ObjectMeta added, the REST-friendly
+# schema name, its List)
+ok explain-cr k explain crontabs
+has "KIND:       CronTab"
+matches "^  metadata	<ObjectMeta>$"
+matches "^  spec	<Object>$"
+ok explain-cr-field k explain crontab.spec.replicas
+has "FIELD: replicas <integer>"
+ok openapi-v3-index k get --raw /openapi/v3
+has '"apis/stable.example.com/v1":{"serverRelativeURL":"/openapi/v3/apis/stable.example.com/v1?hash='
+ok openapi-v3-cr k get --raw /openapi/v3/apis/stable.example.com/v1
+has '"com.example.stable.v1.CronTabList":{"description":"CronTabList is a list of CronTab"'
+has '"x-kubernetes-group-version-kind":[{"group":"stable.example.com","kind":"CronTab","version":"v1"}]'
+has '"/apis/stable.example.com/v1/namespaces/{namespace}/crontabs/{name}":'
 ok delete-crd k delete crd crontabs.stable.example.com
 has 'customresourcedefinition.apiextensions.k8s.io "crontabs.stable.example.com" deleted'
 bad get-crs-gone k get crontabs
 has 'Unable to list "stable.example.com/v1, Resource=crontabs": the server could not find the requested resource'
 bad get-crs-gone-discovery k get crontabs --cache-dir "$WORK/cache-gone"
 has "the server doesn't have a resource type \"crontabs\""
+bad openapi-v3-cr-gone k get --raw /openapi/v3/apis/stable.example.com/v1
+ok openapi-v3-index-gone k get --raw /openapi/v3
+lacks "stable.example.com"
 
 # ---- a kind nothing serves ----
 cat >"$WORK/foo.yaml" <<'EOF'

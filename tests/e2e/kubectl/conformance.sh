@@ -10,6 +10,9 @@
 #   with a watch (field selector metadata.name) open from before the apply that must see
 #   ADDED, MODIFIED and DELETED of the object.
 # The create-only kinds (the access and token reviews) are created and answer with a status.
+# Then every manifest of conformance-invalid/ is refused with the message its "# expect:" line
+# gives (Kubernetes' wording, from pkg/apis/*/validation), and kubectl apply --prune with its
+# default allowlist removes what left the set.
 # pods/binding (the `bindings` resource) is the scheduler's: the control-plane e2e tests bind.
 set -uo pipefail
 
@@ -102,6 +105,30 @@ for r in "${CREATE[@]}"; do
 		}
 	done
 done
+# invalid manifests: refused with Kubernetes' message (each file's "# expect:" line), nothing
+# stored
+for f in "$HERE"/conformance-invalid/*.yaml; do
+	n=$(basename "$f" .yaml)
+	bad "invalid/$n" k apply -n conformance -f "$f"
+	has "$(sed -n 's/^# expect: //p' "$f")"
+done
+ok invalid-nothing-stored k get all,configmaps,ingresses,networkpolicies,rolebindings,resourcequotas,endpointslices,poddisruptionbudgets -n conformance -o name
+lacks "/"
+
+# kubectl apply --prune with kubectl's default allowlist: the object no longer in the set goes
+mkdir -p "$WORK/prune"
+for n in a b c; do
+	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: prune-%s\n  labels: {set: prune}\ndata: {k: v}\n' \
+		"$n" >"$WORK/prune/$n.yaml"
+done
+ok prune-apply k apply -n conformance --prune -l set=prune -f "$WORK/prune"
+rm "$WORK/prune/b.yaml"
+ok prune k apply -n conformance --prune -l set=prune -f "$WORK/prune"
+has "configmap/prune-b pruned"
+ok prune-left k get configmaps -n conformance -l set=prune -o name
+has "configmap/prune-a"
+lacks "configmap/prune-b"
+
 echo "[$E2E_NAME] $KINDS kinds"
 [ "$KINDS" -ge 55 ] || fail "only $KINDS kinds went through the suite"
 e2e_end

@@ -4,6 +4,7 @@
 #define DROVER_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #define DROVER_VERSION "0.1.0"
 
@@ -53,5 +54,8 @@ struct kclient *cli_client(const char *cmd, const char *path, const char *manage
 /* The same with the kubeconfig's server replaced by server (NULL: the kubeconfig's). */
 struct kclient *cli_client_at(const char *cmd, const char *path, const char *server,
 			      const char *manager);
+
+/* A Go duration made of h/m/s parts ("24h", "1h30m", "90s", "0"): seconds, or -1. */
+int64_t cli_duration(const char *s);
 
 #endif

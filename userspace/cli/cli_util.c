@@ -112,3 +112,40 @@ struct kclient *cli_client_at(const char *cmd, const char *path, const char *ser
 	kclient_set_field_manager(c, manager);
 	return c;
 }
+
+/* A Go duration made of h/m/s parts ("24h", "1h30m", "90s", "0"): seconds, or -1. */
+int64_t cli_duration(const char *s)
+{
+	int64_t total = 0;
+
+	if (strcmp(s, "0") == 0)
+		return 0;
+	if (!*s)
+		return -1;
+	while (*s) {
+		char *end;
+		unsigned long long v;
+
+		if (*s < '0' || *s > '9')
+			return -1;
+		errno = 0;
+		v = strtoull(s, &end, 10);
+		if (errno || v > 100000000ULL)
+			return -1;
+		switch (*end) {
+		case 'h':
+			total += (int64_t)v * 3600;
+			break;
+		case 'm':
+			total += (int64_t)v * 60;
+			break;
+		case 's':
+			total += (int64_t)v;
+			break;
+		default:
+			return -1;
+		}
+		s = end + 1;
+	}
+	return total;
+}

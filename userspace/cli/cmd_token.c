@@ -44,43 +44,6 @@ static void usage(FILE *out)
 	    "                     ~/.kube/config)\n");
 }
 
-/* A Go duration made of h/m/s parts ("24h", "1h30m", "90s", "0"): seconds, or -1. */
-static int64_t parse_duration(const char *s)
-{
-	int64_t total = 0;
-
-	if (strcmp(s, "0") == 0)
-		return 0;
-	if (!*s)
-		return -1;
-	while (*s) {
-		char *end;
-		unsigned long long v;
-
-		if (*s < '0' || *s > '9')
-			return -1;
-		errno = 0;
-		v = strtoull(s, &end, 10);
-		if (errno || v > 100000000ULL)
-			return -1;
-		switch (*end) {
-		case 'h':
-			total += (int64_t)v * 3600;
-			break;
-		case 'm':
-			total += (int64_t)v * 60;
-			break;
-		case 's':
-			total += (int64_t)v;
-			break;
-		default:
-			return -1;
-		}
-		s = end + 1;
-	}
-	return total;
-}
-
 static int random_chars(char *out, size_t n)
 {
 	static const char set[] = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -282,7 +245,7 @@ int cmd_token(int argc, char **argv)
 	while ((opt = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 't':
-			ttl = parse_duration(optarg);
+			ttl = cli_duration(optarg);
 			if (ttl < 0) {
 				fprintf(stderr,
 					"drover token: --ttl: \"%s\" is not a duration (24h, 90m, "

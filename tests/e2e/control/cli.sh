@@ -23,6 +23,15 @@ check "controller-manager --workers 5x" expect 2 '^drover controller-manager: --
 	"$BIN" controller-manager --workers 5x
 check "controller-manager --log-level loud" expect 2 'unknown log level loud' \
 	"$BIN" controller-manager --log-level loud
+check "controller-manager --leader-elect=maybe" expect 2 \
+	'^drover controller-manager: --leader-elect: want true or false, got "maybe"' \
+	"$BIN" controller-manager --leader-elect=maybe
+check "scheduler --leader-elect-renew-deadline 20s (past the lease)" expect 2 \
+	'^drover scheduler: --leader-elect-renew-deadline must be shorter than --leader-elect-lease-duration' \
+	"$BIN" scheduler --leader-elect-renew-deadline 20s
+check "controller-manager --leader-elect-retry-period soon" expect 2 \
+	'^drover controller-manager: --leader-elect-retry-period: want a duration' \
+	"$BIN" controller-manager --leader-elect-retry-period soon
 check "scheduler with no such kubeconfig" expect 1 '^drover scheduler: kubeconfig .*/nope' \
 	"$BIN" scheduler --kubeconfig "$WORK/nope"
 printf 'apiVersion: v1\nkind: Config\nclusters: [\n' >"$WORK/broken"

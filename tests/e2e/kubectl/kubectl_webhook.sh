@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# kubectl_webhook.sh: admission webhooks (MutatingAdmissionWebhook, ValidatingAdmissionWebhook
+# of kube-apiserver 1.32, k8s.io/apiserver/pkg/admission/plugin/webhook) called by `drover
+# server` over HTTPS, driven by the real kubectl 1.32. The webhook is webhook_server.py (python3
+# http.server + ssl) with a certificate for IP 127.0.0.1 from a CA made here with openssl; the
+# configurations carry that CA as caBundle. Checked: a mutating webhook's JSON patch applied
+# (a label added) and its warning printed by kubectl; a validating webhook's refusal with its
+# message and code (403 given, 400 when the webhook gives none: errors.ToStatusErr), of a
+# create and of a DELETE; namespaceSelector and objectSelector excluding objects; a rule that
+# does not match never calls its webhook (calls counted); failurePolicy Fail (500 `failed
+# calling webhook`) against Ignore with the webhook down; timeoutSeconds; dryRun refused for
+# dryRun sent to a NoneOnDryRun webhook. Every process it starts is stopped by PID and
+# its temporary directory removed, also when a check fails.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+SRC=${DROVER_SOURCE_DIR:-$HERE/../../..}
+BIN=${DROVER_BIN:-$SRC/build/userspace/cli}/drover
+K=$(command -v kubectl)
+
+# shellcheck source=../../../scripts/lib/apiserver.sh
+source "$SRC/scripts/lib/apiserver.sh"
+e2e_begin "kubectl-webhook"
+e2e_server_start "$BIN" --controllers namespace --no-scheduler
+
+# ---- the webhook server: a CA, a certificate for 127.0.0.1, python3's https server ----
+C=$WORK/certs
+mkdir -p "$C"
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=webhook-ca \
+	-keyout "$C/ca.key" -out "$C/ca.crt" >/dev/null 2>&1 || { echo "openssl CA failed" >&2; exit 1; }
+openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$C/srv.key" -out "$C/srv.csr" \
+	>/dev/null 2>&1 || { echo "openssl CSR failed" >&2; exit 1; }
+printf 'subjectAltName=IP:127.0.0.1\n' >"$C/ext"
+openssl x509 -req -in "$C/srv.csr" -CA "$C/ca.crt" -CAkey "$C/ca.key" -CAcreateserial -days 1 \
+	-extfile "$C/ext" -out "$C/srv.crt" >/dev/null 2>&1 || { echo "openssl sign failed" >&2; exit 1; }
+CA=$(base64 -w0 "$C/ca.crt")
+CALLS=$WORK/calls
+: >"$CALLS"
+python3 "$HERE/webhook_server.py" "$C/srv.crt" "$C/srv.key" "$WORK/port" "$CALLS" \
+	>"$WORK/webhook.log" 2>&1 &
+PIDS+=("$!")
+for _ in $(seq 200); do [ -s "$WORK/port" ] && break; sleep 0.05; done
+[ -s "$WORK/port" ] || { cat "$WORK/webhook.log" >&2; echo "webhook server did not start" >&2; exit 1; }
+P=$(cat "$WORK/port")
+W=https://127.0.0.1:$P
+
+# webhook NAME PATH FAILURE_POLICY SIDE_EFFECTS TIMEOUT OPERATIONS RESOURCE NS_LABEL [OBJ_SELECTOR_YAML] [URL]
+webhook() {
+	cat <<Y
+- name: $1
+  clientConfig:
+    url: ${10:-$W$2}
+    caBundle: $CA
+  rules:
+  - operations: [$6]
+    apiGroups: [""]
+    apiVersions: [v1]
+    resources: [$7]
+  failurePolicy: $3
+  sideEffects: $4
+  timeoutSeconds: $5
+  admissionReviewVersions: [v1]
+  namespaceSelector:
+    matchLabels: {$8: "on"}
+${9:-}
+Y
+}
+M=$WORK/m
+mkdir -p "$M"
+{
+	printf 'apiVersion: admissionregistration.k8s.io/v1\nkind: MutatingWebhookConfiguration\n'
+	printf 'metadata: {name: a-mutate}\nwebhooks:\n'
+	webhook mutate.example.com /mutate Fail None 10 CREATE configmaps webhook \
+		'  objectSelector: {matchExpressions: [{key: skip-webhook, operator: DoesNotExist}]}'
+} >"$M/mutating.yaml"
+{
+	printf 'apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\n'
+	printf 'metadata: {name: b-validate}\nwebhooks:\n'
+	webhook deny.example.com /deny Fail None 10 'CREATE, UPDATE, DELETE' configmaps webhook
+	webhook count.example.com /allow Fail None 10 CREATE secrets webhook
+	webhook se.example.com /dryrun Fail NoneOnDryRun 10 CREATE configmaps sidefx
+	webhook slow.example.com /slow Fail None 1 CREATE configmaps slow
+	webhook fail.example.com /x Fail None 10 CREATE configmaps down \
+		'  objectSelector: {matchLabels: {policy: fail}}' "https://127.0.0.1:1/x"
+	webhook ignore.example.com /x Ignore None 10 CREATE configmaps down \
+		'  objectSelector: {matchLabels: {policy: ignore}}' "https://127.0.0.1:1/x"
+} >"$M/validating.yaml"
+
+ok ns-wh k create namespace wh
+ok ns-wh-label k label namespace wh webhook=on
+ok ns-other k create namespace other
+for n in sidefx slow down; do
+	ok "ns-$n" k create namespace "$n"
+	ok "ns-$n-label" k label namespace "$n" "$n=on"
+done
+ok apply-mutating k apply -f "$M/mutating.yaml"
+ok apply-validating k apply -f "$M/validating.yaml"
+
+# ---- mutating: the patch adds a label; kubectl prints the webhook's warning ----
+ok mutate k create configmap c1 -n wh --from-literal=a=b
+has 'Warning: mutated by the test webhook'
+ok mutated-label k get configmap c1 -n wh -o 'jsonpath={.metadata.labels.mutated-by}'
+has 'webhook'
+
+# ---- validating: a refusal with the webhook's message and code ----
+bad deny-code k create configmap deny-code-1 -n wh -v=6
+has 'admission webhook "deny.example.com" denied the request: deny-code-* is refused'
+matches 'POST https://127\.0\.0\.1:[0-9]+/api/v1/namespaces/wh/configmaps\?fieldManager=kubectl-create&fieldValidation=Strict 403 Forbidden'
+cat >"$M/deny.yaml" <<'Y'
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: deny-code-2}
+Y
+bad deny-code-apply k apply -n wh -f "$M/deny.yaml"
+has "Error from server (Forbidden): error when creating \"$M/deny.yaml\": admission webhook \"deny.example.com\" denied the request: deny-code-* is refused"
+bad deny-400 k create configmap deny-1 -n wh -v=6
+has 'admission webhook "deny.example.com" denied the request: deny-* is refused'
+matches 'POST https://.*/configmaps\?.* 400 Bad Request'
+ok keep k create configmap keep-1 -n wh
+bad deny-delete k delete configmap keep-1 -n wh
+has 'admission webhook "deny.example.com" denied the request: keep-* stays'
+ok kept k get configmap keep-1 -n wh
+
+# ---- selectors: another namespace, and an object the objectSelector excludes ----
+ok other-ns k create configmap deny-2 -n other
+ok other-not-mutated k get configmap deny-2 -n other -o 'jsonpath={.metadata.labels}'
+lacks 'mutated-by'
+cat >"$M/skip.yaml" <<'Y'
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: skipped, labels: {skip-webhook: "yes"}}
+Y
+ok object-selector k apply -n wh -f "$M/skip.yaml"
+ok skipped-not-mutated k get configmap skipped -n wh -o 'jsonpath={.metadata.labels}'
+lacks 'mutated-by'
+
+# ---- a rule that does not match never calls its webhook; one that does, once ----
+CHECK=count-none
+CHECKS=$((CHECKS + 1))
+cp "$CALLS" "$OUT"
+lacks '/allow'
+ok secret k create secret generic s1 -n wh --from-literal=a=b
+CHECK=count-one
+CHECKS=$((CHECKS + 1))
+cp "$CALLS" "$OUT"
+[ "$(grep -c '^/allow CREATE s1$' "$CALLS")" -eq 1 ] || fail "count.example.com not called once for s1"
+
+# ---- dryRun: sent to a webhook whose sideEffects is NoneOnDryRun, as dryRun true and in the
+# options (this one refuses it); a real create passes. sideEffects Some and Unknown, which
+# callAttrMutatingHook/callHook refuse a dry run for, are v1beta1 values v1 validation
+# refuses, so no stored configuration can hold them ----
+bad dryrun k create configmap d1 -n sidefx --dry-run=server
+has 'admission webhook "se.example.com" denied the request: dry run seen'
+ok dryrun-wet k create configmap d1 -n sidefx
+
+# ---- timeoutSeconds: 1 s against a webhook that answers after 3 ----
+bad timeout k create configmap t1 -n slow
+has 'Internal error occurred: failed calling webhook "slow.example.com": failed to call webhook: Post "'"$W"'/slow?timeout=1s": context deadline exceeded'
+
+# ---- the webhook down: Fail refuses with 500, Ignore lets the write through ----
+cat >"$M/fail.yaml" <<'Y'
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: f1, labels: {policy: fail}}
+Y
+sed 's/f1/i1/; s/policy: fail/policy: ignore/' "$M/fail.yaml" >"$M/ignore.yaml"
+bad down-fail k apply -n down -f "$M/fail.yaml" -v=6
+has 'Internal error occurred: failed calling webhook "fail.example.com": failed to call webhook: Post "https://127.0.0.1:1/x?timeout=10s": dial tcp 127.0.0.1:1: connect: connection refused'
+matches 'POST https://.* 500 Internal Server Error'
+ok down-ignore k apply -n down -f "$M/ignore.yaml"
+has 'configmap/i1 created'
+
+e2e_end

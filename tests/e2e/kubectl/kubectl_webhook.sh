@@ -30,7 +30,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=webhook-ca \
 	-keyout "$C/ca.key" -out "$C/ca.crt" >/dev/null 2>&1 || { echo "openssl CA failed" >&2; exit 1; }
 openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$C/srv.key" -out "$C/srv.csr" \
 	>/dev/null 2>&1 || { echo "openssl CSR failed" >&2; exit 1; }
-printf 'subjectAltName=IP:127.0.0.1\n' >"$C/ext"
+printf 'subjectAltName=IP:127.0.0.1,DNS:hook.wh.svc\n' >"$C/ext"
 openssl x509 -req -in "$C/srv.csr" -CA "$C/ca.crt" -CAkey "$C/ca.key" -CAcreateserial -days 1 \
 	-extfile "$C/ext" -out "$C/srv.crt" >/dev/null 2>&1 || { echo "openssl sign failed" >&2; exit 1; }
 CA=$(base64 -w0 "$C/ca.crt")
@@ -71,7 +71,12 @@ mkdir -p "$M"
 	printf 'apiVersion: admissionregistration.k8s.io/v1\nkind: MutatingWebhookConfiguration\n'
 	printf 'metadata: {name: a-mutate}\nwebhooks:\n'
 	webhook mutate.example.com /mutate Fail None 10 CREATE configmaps webhook \
-		'  objectSelector: {matchExpressions: [{key: skip-webhook, operator: DoesNotExist}]}'
+		'  objectSelector: {matchExpressions: [{key: skip-webhook, operator: DoesNotExist}]}
+  reinvocationPolicy: IfNeeded'
+	printf -- '---\napiVersion: admissionregistration.k8s.io/v1\nkind: MutatingWebhookConfiguration\n'
+	printf 'metadata: {name: b-mutate}\nwebhooks:\n'
+	webhook second.example.com /mutate2 Fail None 10 CREATE configmaps webhook \
+		'  objectSelector: {matchLabels: {reinvoke: "yes"}}'
 } >"$M/mutating.yaml"
 {
 	printf 'apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\n'
@@ -84,12 +89,47 @@ mkdir -p "$M"
 		'  objectSelector: {matchLabels: {policy: fail}}' "https://127.0.0.1:1/x"
 	webhook ignore.example.com /x Ignore None 10 CREATE configmaps down \
 		'  objectSelector: {matchLabels: {policy: ignore}}' "https://127.0.0.1:1/x"
+	cat <<Y
+- name: svc.example.com
+  clientConfig:
+    service: {namespace: wh, name: hook, path: /deny}
+    caBundle: $CA
+  rules:
+  - {operations: [CREATE], apiGroups: [""], apiVersions: [v1], resources: [configmaps]}
+  sideEffects: None
+  admissionReviewVersions: [v1]
+  namespaceSelector: {matchLabels: {svc: "on"}}
+- name: ns.example.com
+  clientConfig:
+    url: $W/deny
+    caBundle: $CA
+  rules:
+  - {operations: [CREATE], apiGroups: [""], apiVersions: [v1], resources: [namespaces], scope: Cluster}
+  sideEffects: None
+  admissionReviewVersions: [v1]
+  namespaceSelector: {matchLabels: {ns-deny: "on"}}
+Y
 } >"$M/validating.yaml"
+# the service the svc.example.com webhook names: port 443 to the webhook's port on 127.0.0.1
+cat >"$M/service.yaml" <<Y
+apiVersion: v1
+kind: Service
+metadata: {name: hook, namespace: wh}
+spec:
+  ports: [{name: https, port: 443, targetPort: $P}]
+---
+apiVersion: v1
+kind: Endpoints
+metadata: {name: hook, namespace: wh}
+subsets:
+- addresses: [{ip: 127.0.0.1}]
+  ports: [{name: https, port: $P}]
+Y
 
 ok ns-wh k create namespace wh
 ok ns-wh-label k label namespace wh webhook=on
 ok ns-other k create namespace other
-for n in sidefx slow down; do
+for n in sidefx slow down svc; do
 	ok "ns-$n" k create namespace "$n"
 	ok "ns-$n-label" k label namespace "$n" "$n=on"
 done
@@ -157,6 +197,39 @@ ok dryrun-wet k create configmap d1 -n sidefx
 bad timeout k create configmap t1 -n slow
 has 'Internal error occurred: failed calling webhook "slow.example.com": failed to call webhook: Post "'"$W"'/slow?timeout=1s": context deadline exceeded'
 
+# ---- reinvocation: a later webhook's change runs the IfNeeded one again (once) ----
+cat >"$M/reinvoke.yaml" <<'Y'
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: r1, labels: {reinvoke: "yes"}}
+Y
+ok reinvoke k apply -n wh -f "$M/reinvoke.yaml"
+CHECK=reinvoked-once
+CHECKS=$((CHECKS + 1))
+cp "$CALLS" "$OUT"
+[ "$(grep -c '^/mutate CREATE r1$' "$CALLS")" -eq 2 ] || fail "mutate.example.com not called twice for r1"
+[ "$(grep -c '^/mutate CREATE c1$' "$CALLS")" -eq 1 ] || fail "mutate.example.com not called once for c1"
+ok reinvoke-labels k get configmap r1 -n wh -o 'jsonpath={.metadata.labels.second}/{.metadata.labels.mutated-by}'
+has 'yes/webhook'
+
+# ---- clientConfig.service: resolved to its Endpoints, verified as hook.wh.svc ----
+bad svc-none k create configmap deny-s0 -n svc
+has 'Internal error occurred: failed calling webhook "svc.example.com": failed to call webhook: Post "https://hook.wh.svc:443/deny?timeout=10s": service "hook" not found'
+ok service k apply -f "$M/service.yaml"
+bad svc-deny k create configmap deny-s1 -n svc
+has 'admission webhook "svc.example.com" denied the request: deny-* is refused'
+ok svc-allow k create configmap s1 -n svc
+
+# ---- a Namespace is matched by its own labels ----
+cat >"$M/ns.yaml" <<'Y'
+apiVersion: v1
+kind: Namespace
+metadata: {name: deny-ns, labels: {ns-deny: "on"}}
+Y
+bad ns-own-labels k apply -f "$M/ns.yaml"
+has 'admission webhook "ns.example.com" denied the request: deny-* is refused'
+ok ns-unlabelled k create namespace deny-ns
+
 # ---- the webhook down: Fail refuses with 500, Ignore lets the write through ----
 cat >"$M/fail.yaml" <<'Y'
 apiVersion: v1
@@ -169,5 +242,9 @@ has 'Internal error occurred: failed calling webhook "fail.example.com": failed 
 matches 'POST https://.* 500 Internal Server Error'
 ok down-ignore k apply -n down -f "$M/ignore.yaml"
 has 'configmap/i1 created'
+
+# ---- the configurations are read again when they change: a deleted one calls nothing ----
+ok delete-validating k delete validatingwebhookconfiguration b-validate
+ok deny-gone k create configmap deny-3 -n wh
 
 e2e_end

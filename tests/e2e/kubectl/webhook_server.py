@@ -6,6 +6,7 @@ Usage: webhook_server.py CERT KEY PORT_FILE LOG
 Serves AdmissionReview (admission.k8s.io/v1) on 127.0.0.1, on a free port it writes to
 PORT_FILE; every call appends "PATH OPERATION NAME" to LOG. Paths:
   /mutate  allowed, a JSON patch that adds the label mutated-by=webhook, and a warning
+  /mutate2 adds the label second=yes when it is not there
   /deny    refuses deny-code-* (code 403, reason Forbidden), deny-* (no code), and a DELETE
            of keep-*; allows anything else
   /dryrun  refuses a request with dryRun true (and dryRun [All] in its options)
@@ -43,6 +44,12 @@ class Handler(BaseHTTPRequestHandler):
             resp["patchType"] = "JSONPatch"
             resp["patch"] = base64.b64encode(json.dumps(patch).encode()).decode()
             resp["warnings"] = ["mutated by the test webhook"]
+        elif path == "/mutate2":
+            # a second mutation after /mutate's, which makes /mutate (IfNeeded) run again
+            if "second" not in (req["object"]["metadata"].get("labels") or {}):
+                patch = [{"op": "add", "path": "/metadata/labels/second", "value": "yes"}]
+                resp["patchType"] = "JSONPatch"
+                resp["patch"] = base64.b64encode(json.dumps(patch).encode()).decode()
         elif path == "/deny":
             if req["operation"] == "DELETE" and name.startswith("keep-"):
                 resp = {"uid": req["uid"], "allowed": False,

@@ -13,6 +13,7 @@
  * write keeps while it calls): their strategy bumps registry.webhook_gen on every write.
  * A webhook is called with no lock held, so a slow one holds only its own request.
  */
+#include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -186,6 +187,10 @@ static struct wh_snap *snap_get(struct registry *reg)
 
 int reg_webhooks_new(struct registry *reg)
 {
+	/* libcurl's global state, made here while one thread runs (curl_easy_init would make
+	 * it on first use, racing with other threads) */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return -ENOMEM;
 	reg->webhooks = calloc(1, sizeof(*reg->webhooks));
 	if (!reg->webhooks)
 		return -ENOMEM;
@@ -201,6 +206,7 @@ void reg_webhooks_free(struct registry *reg)
 	pthread_mutex_destroy(&reg->webhooks->lock);
 	free(reg->webhooks);
 	reg->webhooks = NULL;
+	curl_global_cleanup();
 }
 
 /* ---- which webhooks a request calls ---- */
@@ -245,19 +251,27 @@ static bool rule_matches(const struct jv *r, const struct wh_attr *a,
 }
 
 /* The version of the request's resource a webhook's rules match: the request's own, else
- * (matchPolicy Equivalent, the default) another version of it the server serves (generic/
- * webhook.go ShouldCallHook: the equivalent resources of the RESTMapper); NULL: no rule. */
+ * (matchPolicy Equivalent, the default) another version of it the server serves, the stored
+ * one first, then those served by conversion from it (generic/webhook.go ShouldCallHook: the
+ * equivalent resources of the RESTMapper); NULL: no rule. */
 static const struct api_resource *match_rules(const struct wh_hook *h, const struct wh_attr *a)
 {
-	const struct api_resource *cand[2] = {a->req, a->c->res};
+	const struct api_resource *st = a->c->res;
 	const char *policy = jv_path_str(h->w, "matchPolicy");
 
-	for (size_t k = 0; k < 2; k++) {
-		if (k == 1 && (a->req == a->c->res || (policy && strcmp(policy, "Exact") == 0)))
-			break;
+	EACH(r, jv_get(h->w, "rules"))
+	if (rule_matches(r, a, a->req))
+		return a->req;
+	if (policy && strcmp(policy, "Exact") == 0)
+		return NULL;
+	for (size_t i = 0; i <= api_nresources; i++) {
+		const struct api_resource *e = i == 0 ? st : &api_resources[i - 1];
+
+		if (e == a->req || (i > 0 && e->storage != st))
+			continue;
 		EACH(r, jv_get(h->w, "rules"))
-		if (rule_matches(r, a, cand[k]))
-			return cand[k];
+		if (rule_matches(r, a, e))
+			return e;
 	}
 	return NULL;
 }
@@ -368,11 +382,12 @@ static void attr_init(struct wh_attr *a, struct reg_call *c, const char *op, str
 		a->name = gen && gen[0] ? "" : jv_path_str(named, "metadata.name");
 	}
 	/* rules.go's namespaceResource: the request is about a Namespace itself, whose
-	 * admission namespace is its name (RequestInfo's Namespace for /namespaces/<name>) */
+	 * admission namespace is its name when the path names it (RequestInfo's Namespace for
+	 * /namespaces/<name>), none for a create (POST /namespaces) */
 	a->is_namespace = !c->res->kind->group[0] && c->res->kind->resource &&
 			  strcmp(c->res->kind->resource, "namespaces") == 0;
 	if (a->is_namespace)
-		a->ns = a->name;
+		a->ns = strcmp(op, "CREATE") != 0 ? a->name : NULL;
 }
 
 static void fail_ns_missing(struct wh_attr *a)

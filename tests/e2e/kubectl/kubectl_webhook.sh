@@ -89,7 +89,27 @@ mkdir -p "$M"
 		'  objectSelector: {matchLabels: {policy: fail}}' "https://127.0.0.1:1/x"
 	webhook ignore.example.com /x Ignore None 10 CREATE configmaps down \
 		'  objectSelector: {matchLabels: {policy: ignore}}' "https://127.0.0.1:1/x"
+	webhook slow2.example.com /slow Fail None 10 CREATE configmaps slow2
 	cat <<Y
+- name: hpa.example.com
+  clientConfig:
+    url: $W/deny
+    caBundle: $CA
+  rules:
+  - {operations: [CREATE], apiGroups: [autoscaling], apiVersions: [v2], resources: [horizontalpodautoscalers]}
+  sideEffects: None
+  admissionReviewVersions: [v1]
+  namespaceSelector: {matchLabels: {hpa: "on"}}
+- name: hpa-exact.example.com
+  clientConfig:
+    url: $W/allow
+    caBundle: $CA
+  rules:
+  - {operations: [CREATE], apiGroups: [autoscaling], apiVersions: [v1], resources: [horizontalpodautoscalers]}
+  matchPolicy: Exact
+  sideEffects: None
+  admissionReviewVersions: [v1]
+  namespaceSelector: {matchLabels: {hpa: "on"}}
 - name: svc.example.com
   clientConfig:
     service: {namespace: wh, name: hook, path: /deny}
@@ -129,7 +149,7 @@ Y
 ok ns-wh k create namespace wh
 ok ns-wh-label k label namespace wh webhook=on
 ok ns-other k create namespace other
-for n in sidefx slow down svc; do
+for n in sidefx slow slow2 down svc hpa; do
 	ok "ns-$n" k create namespace "$n"
 	ok "ns-$n-label" k label namespace "$n" "$n=on"
 done
@@ -229,6 +249,46 @@ Y
 bad ns-own-labels k apply -f "$M/ns.yaml"
 has 'admission webhook "ns.example.com" denied the request: deny-* is refused'
 ok ns-unlabelled k create namespace deny-ns
+
+# ---- matchPolicy: Equivalent (the default) calls a v2 rule's webhook for an autoscaling/v1
+# request with the object in v2 (requestKind v1); an Exact v1 rule's webhook gets a v1
+# request in v1 and is not called for a v2 one ----
+cat >"$M/hpa.yaml" <<'Y'
+apiVersion: autoscaling/v1
+kind: HorizontalPodAutoscaler
+metadata: {name: deny-h1}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  maxReplicas: 3
+Y
+sed 's/deny-h1/h2/' "$M/hpa.yaml" >"$M/hpa2.yaml"
+bad equivalent k apply -n hpa -f "$M/hpa.yaml"
+has 'admission webhook "hpa.example.com" denied the request: deny-* is refused'
+ok equivalent-allowed k apply -n hpa -f "$M/hpa2.yaml"
+CHECK=equivalent-versions
+CHECKS=$((CHECKS + 1))
+cp "$CALLS" "$OUT"
+has '# h2 kind=autoscaling/v2 requestKind=autoscaling/v1 object=autoscaling/v2'
+has '# h2 kind=autoscaling/v1 requestKind=autoscaling/v1 object=autoscaling/v1'
+sed 's/deny-h1/h3/; s|autoscaling/v1|autoscaling/v2|' "$M/hpa.yaml" >"$M/hpa3.yaml"
+ok exact-v2 k apply -n hpa -f "$M/hpa3.yaml"
+CHECK=exact-not-called
+CHECKS=$((CHECKS + 1))
+cp "$CALLS" "$OUT"
+has '# h3 kind=autoscaling/v2 requestKind=autoscaling/v2 object=autoscaling/v2'
+[ "$(grep -c '^/allow CREATE h3$' "$CALLS")" -eq 0 ] || fail "hpa-exact.example.com (Exact, v1) was called for v2"
+
+# ---- a webhook that answers in 3 s holds only its own write: another write, which calls
+# webhooks too, finishes first (no lock is held over a call) ----
+CHECK=slow-holds-only-its-write
+CHECKS=$((CHECKS + 1))
+k create configmap late -n slow2 >"$WORK/late.out" 2>&1 &
+LATE=$!
+PIDS+=("$LATE")
+for _ in $(seq 200); do grep -q '^/slow CREATE late$' "$CALLS" && break; sleep 0.05; done
+k create configmap meanwhile -n wh >"$OUT" 2>&1 || fail "the other write failed"
+kill -0 "$LATE" 2>/dev/null || fail "the slow write ended before the other one"
+wait "$LATE" || { cp "$WORK/late.out" "$OUT"; fail "the slow write failed"; }
 
 # ---- the webhook down: Fail refuses with 500, Ignore lets the write through ----
 cat >"$M/fail.yaml" <<'Y'

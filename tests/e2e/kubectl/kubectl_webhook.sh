@@ -248,6 +248,11 @@ metadata: {name: deny-ns, labels: {ns-deny: "on"}}
 Y
 bad ns-own-labels k apply -f "$M/ns.yaml"
 has 'admission webhook "ns.example.com" denied the request: deny-* is refused'
+# a Namespace's create names no namespace (POST /api/v1/namespaces)
+CHECK=ns-create-namespace
+CHECKS=$((CHECKS + 1))
+cp "$CALLS" "$OUT"
+matches '^# deny-ns kind=/v1 requestKind=/v1 object=v1 namespace=$'
 ok ns-unlabelled k create namespace deny-ns
 
 # ---- matchPolicy: Equivalent (the default) calls a v2 rule's webhook for an autoscaling/v1

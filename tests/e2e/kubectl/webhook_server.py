@@ -5,7 +5,7 @@ Usage: webhook_server.py CERT KEY PORT_FILE LOG
 
 Serves AdmissionReview (admission.k8s.io/v1) on 127.0.0.1, on a free port it writes to
 PORT_FILE; every call appends "PATH OPERATION NAME" to LOG, and a line "# NAME kind=...
-requestKind=... object=<apiVersion>" with the versions of the review. Paths:
+requestKind=... object=<apiVersion> namespace=NS" with the versions and namespace of the review. Paths:
   /mutate  allowed, a JSON patch that adds the label mutated-by=webhook, and a warning
   /mutate2 adds the label second=yes when it is not there
   /deny    refuses deny-code-* (code 403, reason Forbidden), deny-* (no code), and a DELETE
@@ -37,10 +37,10 @@ class Handler(BaseHTTPRequestHandler):
         with open(LOG, "a") as f:
             f.write("%s %s %s\n" % (path, req["operation"], name))
             # the versions: what the rules matched, what the client sent, the object's
-            f.write("# %s kind=%s/%s requestKind=%s/%s object=%s\n" % (
+            f.write("# %s kind=%s/%s requestKind=%s/%s object=%s namespace=%s\n" % (
                 name, req["kind"]["group"], req["kind"]["version"],
                 req["requestKind"]["group"], req["requestKind"]["version"],
-                obj.get("apiVersion")))
+                obj.get("apiVersion"), req.get("namespace", "")))
         resp = {"uid": req["uid"], "allowed": True}
         if path == "/mutate":
             patch = []

@@ -54,7 +54,7 @@ static void snap_free(struct wh_snap *s)
 static int cmp_hooks(const void *pa, const void *pb)
 {
 	const struct wh_hook *a = pa, *b = pb;
-	int r = strcmp(a->config, b->config);
+	int r = a->mutating != b->mutating ? (a->mutating ? -1 : 1) : strcmp(a->config, b->config);
 
 	if (r)
 		return r;
@@ -131,18 +131,8 @@ static struct wh_snap *snap_load(struct registry *reg, uint64_t gen)
 	}
 	/* mutating first, each kind by configuration name then webhook order
 	 * (generic/webhook.go: the sorted accessors of configuration/mutating_webhook_manager.go) */
-	qsort(s->hooks, s->n, sizeof(*s->hooks), cmp_hooks);
-	{
-		size_t m = 0;
-
-		for (size_t i = 0; i < s->n; i++)
-			if (s->hooks[i].mutating) {
-				struct wh_hook t = s->hooks[i];
-
-				memmove(&s->hooks[m + 1], &s->hooks[m], (i - m) * sizeof(t));
-				s->hooks[m++] = t;
-			}
-	}
+	if (s->n > 1)
+		qsort(s->hooks, s->n, sizeof(*s->hooks), cmp_hooks);
 	return s;
 }
 

@@ -110,6 +110,15 @@ mkdir -p "$M"
   sideEffects: None
   admissionReviewVersions: [v1]
   namespaceSelector: {matchLabels: {hpa: "on"}}
+- name: beta.example.com
+  clientConfig:
+    url: $W/allow
+    caBundle: $CA
+  rules:
+  - {operations: [CREATE], apiGroups: [""], apiVersions: [v1], resources: [configmaps]}
+  sideEffects: None
+  admissionReviewVersions: [v1beta1, v1]
+  namespaceSelector: {matchLabels: {beta: "on"}}
 - name: svc.example.com
   clientConfig:
     service: {namespace: wh, name: hook, path: /deny}
@@ -149,7 +158,7 @@ Y
 ok ns-wh k create namespace wh
 ok ns-wh-label k label namespace wh webhook=on
 ok ns-other k create namespace other
-for n in sidefx slow slow2 down svc hpa; do
+for n in sidefx slow slow2 down svc hpa beta; do
 	ok "ns-$n" k create namespace "$n"
 	ok "ns-$n-label" k label namespace "$n" "$n=on"
 done
@@ -176,6 +185,16 @@ has "Error from server (Forbidden): error when creating \"$M/deny.yaml\": admiss
 bad deny-400 k create configmap deny-1 -n wh -v=6
 has 'admission webhook "deny.example.com" denied the request: deny-* is refused'
 matches 'POST https://.*/configmaps\?.* 400 Bad Request'
+# an UPDATE: the webhook sees the old object beside the new one
+bad deny-update k label configmap c1 -n wh refuse=yes
+has 'admission webhook "deny.example.com" denied the request: label refuse added'
+ok update-allowed k label configmap c1 -n wh other=yes
+CHECK=review
+CHECKS=$((CHECKS + 1))
+cp "$CALLS" "$OUT"
+# kubectl's client certificate is the admin's: CN kubernetes-admin (the server's kubeconfig)
+matches '^# c1 kind=/v1 requestKind=/v1 object=v1 review=admission.k8s.io/v1 user=[^ ]+ namespace=wh$'
+lacks 'user= '
 ok keep k create configmap keep-1 -n wh
 bad deny-delete k delete configmap keep-1 -n wh
 has 'admission webhook "deny.example.com" denied the request: keep-* stays'
@@ -252,7 +271,7 @@ has 'admission webhook "ns.example.com" denied the request: deny-* is refused'
 CHECK=ns-create-namespace
 CHECKS=$((CHECKS + 1))
 cp "$CALLS" "$OUT"
-matches '^# deny-ns kind=/v1 requestKind=/v1 object=v1 namespace=$'
+matches '^# deny-ns kind=/v1 requestKind=/v1 object=v1 .* namespace=$'
 ok ns-unlabelled k create namespace deny-ns
 
 # ---- matchPolicy: Equivalent (the default) calls a v2 rule's webhook for an autoscaling/v1
@@ -294,6 +313,13 @@ for _ in $(seq 200); do grep -q '^/slow CREATE late$' "$CALLS" && break; sleep 0
 k create configmap meanwhile -n wh >"$OUT" 2>&1 || fail "the other write failed"
 kill -0 "$LATE" 2>/dev/null || fail "the slow write ended before the other one"
 wait "$LATE" || { cp "$WORK/late.out" "$OUT"; fail "the slow write failed"; }
+
+# ---- admissionReviewVersions: the first one the server speaks (v1beta1 listed first) ----
+ok beta k create configmap b1 -n beta
+CHECK=beta-review
+CHECKS=$((CHECKS + 1))
+cp "$CALLS" "$OUT"
+matches '^# b1 .* review=admission.k8s.io/v1beta1 '
 
 # ---- the webhook down: Fail refuses with 500, Ignore lets the write through ----
 cat >"$M/fail.yaml" <<'Y'

@@ -5,11 +5,12 @@ Usage: webhook_server.py CERT KEY PORT_FILE LOG
 
 Serves AdmissionReview (admission.k8s.io/v1) on 127.0.0.1, on a free port it writes to
 PORT_FILE; every call appends "PATH OPERATION NAME" to LOG, and a line "# NAME kind=...
-requestKind=... object=<apiVersion> namespace=NS" with the versions and namespace of the review. Paths:
+requestKind=... object=<apiVersion> review=<apiVersion> user=U namespace=NS" with the versions,
+user and namespace of the review. Paths:
   /mutate  allowed, a JSON patch that adds the label mutated-by=webhook, and a warning
   /mutate2 adds the label second=yes when it is not there
-  /deny    refuses deny-code-* (code 403, reason Forbidden), deny-* (no code), and a DELETE
-           of keep-*; allows anything else
+  /deny    refuses deny-code-* (code 403, reason Forbidden), deny-* (no code), a DELETE of
+           keep-*, an UPDATE that adds the label refuse or has no oldObject; allows anything else
   /dryrun  refuses a request with dryRun true (and dryRun [All] in its options)
   /slow    answers after 3 s (the test's timeoutSeconds is 1)
   /allow   allows
@@ -37,10 +38,12 @@ class Handler(BaseHTTPRequestHandler):
         with open(LOG, "a") as f:
             f.write("%s %s %s\n" % (path, req["operation"], name))
             # the versions: what the rules matched, what the client sent, the object's
-            f.write("# %s kind=%s/%s requestKind=%s/%s object=%s namespace=%s\n" % (
-                name, req["kind"]["group"], req["kind"]["version"],
-                req["requestKind"]["group"], req["requestKind"]["version"],
-                obj.get("apiVersion"), req.get("namespace", "")))
+            f.write("# %s kind=%s/%s requestKind=%s/%s object=%s review=%s user=%s "
+                    "namespace=%s\n" % (
+                        name, req["kind"]["group"], req["kind"]["version"],
+                        req["requestKind"]["group"], req["requestKind"]["version"],
+                        obj.get("apiVersion"), body.get("apiVersion"),
+                        req["userInfo"].get("username", ""), req.get("namespace", "")))
         resp = {"uid": req["uid"], "allowed": True}
         if path == "/mutate":
             patch = []
@@ -57,7 +60,15 @@ class Handler(BaseHTTPRequestHandler):
                 resp["patchType"] = "JSONPatch"
                 resp["patch"] = base64.b64encode(json.dumps(patch).encode()).decode()
         elif path == "/deny":
-            if req["operation"] == "DELETE" and name.startswith("keep-"):
+            labels = ((req.get("object") or {}).get("metadata") or {}).get("labels") or {}
+            old = ((req.get("oldObject") or {}).get("metadata") or {}).get("labels") or {}
+            if req["operation"] == "UPDATE" and not req.get("oldObject"):
+                resp = {"uid": req["uid"], "allowed": False,
+                        "status": {"message": "an UPDATE without oldObject"}}
+            elif req["operation"] == "UPDATE" and "refuse" in labels and "refuse" not in old:
+                resp = {"uid": req["uid"], "allowed": False,
+                        "status": {"message": "label refuse added"}}
+            elif req["operation"] == "DELETE" and name.startswith("keep-"):
                 resp = {"uid": req["uid"], "allowed": False,
                         "status": {"message": "keep-* stays"}}
             elif name.startswith("deny-code-"):

@@ -650,6 +650,22 @@ int reg_wh_call(struct wh_attr *a, const struct wh_hook *h, const struct api_res
 	*changed = false;
 	if (!name)
 		name = "";
+	if (jv_count(jv_get(h->w, "matchConditions"))) {
+		/* matchConditions are CEL expressions, and drover has no CEL evaluator: the
+		 * webhook is one whose conditions failed to evaluate (matching/matcher.go Match):
+		 * not called under failurePolicy Ignore, else the request is forbidden
+		 * (generic/webhook.go ShouldCallHook: apierrors.NewForbidden) */
+		char q[128];
+
+		if (ignore)
+			return 0;
+		api_fail_details(
+		    a->c->out, 403, "Forbidden", a->c->res, a->name,
+		    "%s \"%s\" is forbidden: matchConditions are not supported by this "
+		    "server (no CEL evaluator)",
+		    api_res_qualified(a->req, q, sizeof(q)), a->name ? a->name : "");
+		return -EPERM;
+	}
 	if (a->c->dry_run && se && strcmp(se, "None") != 0 && strcmp(se, "NoneOnDryRun") != 0) {
 		/* webhookerrors.NewDryRunUnsupportedErr, whatever the failurePolicy */
 		api_fail(a->c->out, 400, "BadRequest",
@@ -661,12 +677,6 @@ int reg_wh_call(struct wh_attr *a, const struct wh_hook *h, const struct api_res
 		timeout = timeout < 1 ? 1 : 30;
 	if (a->c->dry_run && !se) {
 		snprintf(why, sizeof(why), "Webhook SideEffects is nil");
-	} else if (jv_count(jv_get(h->w, "matchConditions"))) {
-		/* matchConditions are CEL expressions, and drover has no CEL evaluator: the
-		 * webhook is treated as one whose conditions failed to evaluate (matching/
-		 * matcher.go: an error goes by the failurePolicy) */
-		snprintf(why, sizeof(why),
-			 "matchConditions are not supported by this server (no CEL evaluator)");
 	} else if (!ver) {
 		snprintf(why, sizeof(why),
 			 "could not create admission objects: webhook does not accept known "

@@ -110,6 +110,27 @@ mkdir -p "$M"
   sideEffects: None
   admissionReviewVersions: [v1]
   namespaceSelector: {matchLabels: {hpa: "on"}}
+- name: cel.example.com
+  clientConfig:
+    url: $W/allow
+    caBundle: $CA
+  rules:
+  - {operations: [CREATE], apiGroups: [""], apiVersions: [v1], resources: [configmaps]}
+  sideEffects: None
+  admissionReviewVersions: [v1]
+  namespaceSelector: {matchLabels: {cel: "on"}}
+  matchConditions: [{name: always, expression: "true"}]
+- name: cel-ignore.example.com
+  clientConfig:
+    url: $W/allow
+    caBundle: $CA
+  rules:
+  - {operations: [CREATE], apiGroups: [""], apiVersions: [v1], resources: [configmaps]}
+  failurePolicy: Ignore
+  sideEffects: None
+  admissionReviewVersions: [v1]
+  namespaceSelector: {matchLabels: {cel2: "on"}}
+  matchConditions: [{name: always, expression: "true"}]
 - name: beta.example.com
   clientConfig:
     url: $W/allow
@@ -158,7 +179,7 @@ Y
 ok ns-wh k create namespace wh
 ok ns-wh-label k label namespace wh webhook=on
 ok ns-other k create namespace other
-for n in sidefx slow slow2 down svc hpa beta; do
+for n in sidefx slow slow2 down svc hpa beta cel cel2; do
 	ok "ns-$n" k create namespace "$n"
 	ok "ns-$n-label" k label namespace "$n" "$n=on"
 done
@@ -320,6 +341,22 @@ CHECK=beta-review
 CHECKS=$((CHECKS + 1))
 cp "$CALLS" "$OUT"
 matches '^# b1 .* review=admission.k8s.io/v1beta1 '
+
+# ---- matchConditions: CEL, which drover cannot evaluate: an evaluation error, which the
+# failurePolicy decides (Fail: 403, as ShouldCallHook's NewForbidden; Ignore: not called);
+# the webhook is not called ----
+bad cel k create configmap cel1 -n cel -v=6
+has 'configmaps "cel1" is forbidden: matchConditions are not supported by this server (no CEL evaluator)'
+matches 'POST https://.*/configmaps\?.* 403 Forbidden'
+CHECK=cel-not-called
+CHECKS=$((CHECKS + 1))
+cp "$CALLS" "$OUT"
+ok cel-ignore k create configmap cel2 -n cel2
+CHECK=cel-not-called
+CHECKS=$((CHECKS + 1))
+cp "$CALLS" "$OUT"
+lacks 'CREATE cel1'
+lacks 'CREATE cel2'
 
 # ---- the webhook down: Fail refuses with 500, Ignore lets the write through ----
 cat >"$M/fail.yaml" <<'Y'

@@ -347,10 +347,12 @@ wrk_run() {
 	local out s0 s1 wrk_ticks reqs
 	s0=$(server_cpu_ns)
 	# The subshell's reaped child (wrk: sh, ip netns exec and env exec into it) shows in
-	# its cutime + cstime (fields 16 and 17 of /proc/PID/stat, clock ticks).
+	# its cutime + cstime (fields 16 and 17 of /proc/PID/stat, clock ticks), read by a plain
+	# command of that subshell: inside a nested $(...) BASHPID names the nested one, which
+	# reaped nothing (wrk's CPU was counted as 0 before).
 	out=$(in_pod c env WRK_TARGETS="$targets" wrk -t"$WRK_THREADS" -c"$WRK_CONNS" \
 		-d"${WRK_SECS}s" --timeout 5s -s "$HERE/wrk-report.lua" "$@" "$url" 2>&1
-		echo "wrk-ticks $(awk '{print $16 + $17}' "/proc/$BASHPID/stat")") || true
+		awk '{print "wrk-ticks", $16 + $17}' "/proc/$BASHPID/stat") || true
 	s1=$(server_cpu_ns)
 	wrk_ticks=$(awk '/^wrk-ticks/ {print $2}' <<<"$out")
 	grep '^{' <<<"$out" | tail -1 >"$TDIR/$name.json" || true

@@ -48,5 +48,8 @@ const char *api_dns1123_subdomain_error(const char *s);
 /* The same for s[0..n), which need not be NUL-terminated. */
 const char *api_dns1123_subdomain_error_n(const char *s, size_t n);
 const char *api_dns1123_label_error(const char *s);
+/* IsValidPortName (an IANA_SVC_NAME): its messages in its order, into msgs; how many (0:
+ * valid). */
+size_t api_port_name_errors(const char *s, const char *msgs[5]);
 
 #endif

@@ -42,6 +42,30 @@ const char *api_dns1123_label_error(const char *s)
 	return label_ok(s, strlen(s)) ? NULL : DNS1123_LABEL_MSG;
 }
 
+size_t api_port_name_errors(const char *s, const char *msgs[5])
+{
+	size_t n = 0, len = strlen(s);
+	bool charset = len > 0, letter = false;
+
+	for (size_t i = 0; i < len; i++) {
+		charset &=
+		    (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-';
+		letter |= s[i] >= 'a' && s[i] <= 'z';
+	}
+	if (len > 15)
+		msgs[n++] = "must be no more than 15 characters";
+	if (!charset)
+		msgs[n++] =
+		    "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)";
+	if (!letter)
+		msgs[n++] = "must contain at least one letter (a-z)";
+	if (strstr(s, "--"))
+		msgs[n++] = "must not contain consecutive hyphens";
+	if (len && (s[0] == '-' || s[len - 1] == '-'))
+		msgs[n++] = "must not begin or end with a hyphen";
+	return n;
+}
+
 const char *api_dns1123_subdomain_error(const char *s)
 {
 	return api_dns1123_subdomain_error_n(s, strlen(s));

@@ -420,10 +420,12 @@ static void default_service(struct dctx *c, struct jv *svc)
 		dbool(c, spec, "allocateLoadBalancerNodePorts", true);
 	EACH(p, jv_get(spec, "ports"))
 	{
-		struct jv *port = jv_get(p, "port");
+		struct jv *port = jv_get(p, "port"), *tp = jv_get(p, "targetPort");
 
 		dstr(c, p, "protocol", "TCP");
-		if (port && !jv_get(p, "targetPort"))
+		/* SetDefaults_Service: an unset, 0 or "" targetPort is the port */
+		if (port && (!tp || tp->type == JV_NULL || jv_is_str(tp, "") ||
+			     (tp->type == JV_NUMBER && strcmp(tp->s, "0") == 0)))
 			jv_set(c->d, p, "targetPort", jv_copy(c->d, port));
 	}
 	if (strcmp(type, "ExternalName") != 0) {

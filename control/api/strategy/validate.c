@@ -110,7 +110,6 @@ static void validate_container(struct api_admit *a, const struct jv *spec, const
 {
 	char f[512];
 	const char *name = jv_path_str(ct, "name"), *image = jv_path_str(ct, "image");
-	size_t i = 0;
 
 	snprintf(f, sizeof(f), "%.400s.name", path);
 	if (name && name[0] && api_dns1123_label_error(name))
@@ -118,16 +117,7 @@ static void validate_container(struct api_admit *a, const struct jv *spec, const
 	snprintf(f, sizeof(f), "%.400s.image", path);
 	if (image_required && (!image || !image[0]))
 		api_cause_required(a, f, NULL);
-	EACH(p, jv_get(ct, "ports"))
-	{
-		int64_t port = 0;
-
-		snprintf(f, sizeof(f), "%.400s.ports[%zu].containerPort", path, i);
-		if (jv_path_int(p, "containerPort", &port) == 0 && (port < 1 || port > 65535))
-			api_cause_invalid(a, f, jv_get(p, "containerPort"),
-					  "must be between 1 and 65535, inclusive");
-		i++;
-	}
+	api_validate_container_ports(a, ct, path);
 	api_validate_container_spec(a, spec, ct, path);
 }
 
@@ -147,10 +137,21 @@ static void validate_containers(struct api_admit *a, const struct jv *spec, cons
 	{
 		const char *name = jv_path_str(ct, "name");
 		size_t j = 0;
+		bool dup = false;
 
 		snprintf(f, sizeof(f), "%s.%s[%zu]", path, key, i);
 		validate_container(a, spec, ct, f, true);
-		EACH(prev, arr)
+		/* an init container's name is also unique among the regular ones */
+		EACH(prev, strcmp(key, "containers") ? jv_get(spec, "containers") : NULL)
+		if (name && jv_is_str(jv_get(prev, "name"), name)) {
+			char nf[560];
+
+			snprintf(nf, sizeof(nf), "%s.name", f);
+			api_cause(a, nf, K8S_REASON_DUPLICATE, "Duplicate value: \"%s\"", name);
+			dup = true;
+			break;
+		}
+		EACH(prev, dup ? NULL : arr)
 		{
 			if (j++ >= i)
 				break;
@@ -163,9 +164,7 @@ static void validate_containers(struct api_admit *a, const struct jv *spec, cons
 				break;
 			}
 		}
-		/* lifecycle and probes: regular containers only */
-		if (strcmp(key, "containers") == 0)
-			api_validate_container_probes(a, ct, f);
+		api_validate_container_probes(a, spec, ct, strcmp(key, "containers") != 0, f);
 		i++;
 	}
 }
@@ -281,15 +280,12 @@ static void validate_service(struct api_admit *a)
 		const char *name = jv_path_str(p, "name");
 		size_t j = 0;
 
-		snprintf(f, sizeof(f), "spec.ports[%zu].port", i);
-		if (jv_path_int(p, "port", &port) != 0)
-			api_cause_required(a, f, NULL);
-		else if (port < 1 || port > 65535)
-			api_cause_invalid(a, f, jv_get(p, "port"),
-					  "must be between 1 and 65535, inclusive");
+		/* validateServicePort's order: name, port, protocol, targetPort */
 		snprintf(f, sizeof(f), "spec.ports[%zu].name", i);
 		if (jv_count(jv_get(spec, "ports")) > 1 && (!name || !name[0]))
 			api_cause_required(a, f, NULL);
+		else if (name && name[0] && api_dns1123_label_error(name))
+			api_cause_invalid(a, f, jv_get(p, "name"), api_dns1123_label_error(name));
 		EACH(q, jv_get(spec, "ports"))
 		{
 			if (j++ >= i)
@@ -300,6 +296,15 @@ static void validate_service(struct api_admit *a)
 				break;
 			}
 		}
+		snprintf(f, sizeof(f), "spec.ports[%zu].port", i);
+		if (jv_path_int(p, "port", &port) != 0)
+			api_cause_required(a, f, NULL);
+		else if (port < 1 || port > 65535)
+			api_cause_invalid(a, f, jv_get(p, "port"),
+					  "must be between 1 and 65535, inclusive");
+		snprintf(f, sizeof(f), "spec.ports[%zu].targetPort", i);
+		if (jv_get(p, "targetPort"))
+			api_validate_port_num_or_name(a, f, jv_get(p, "targetPort"));
 		if (jv_path_int(p, "nodePort", &port) == 0 && port && type &&
 		    strcmp(type, "NodePort") != 0 && strcmp(type, "LoadBalancer") != 0) {
 			snprintf(f, sizeof(f), "spec.ports[%zu].nodePort", i);
@@ -592,11 +597,31 @@ int api_admit_validate(struct api_admit *a)
 	struct k8s_validate_opts vo = {.validation = K8S_FV_STRICT};
 	const struct api_strategy *st = api_strategy_of(a->res);
 
+	size_t nschema, k = 0;
+
 	/* the schema: enums and +required fields, on the defaulted object */
 	if (k8s_jv_decode(a->obj, a->res->kind->type, &vo, &a->errs) == -ENOMEM)
 		return -ENOMEM;
+	nschema = a->errs.n;
 	validate_metadata(a);
 	if (st->validate)
 		st->validate(a);
+	/* a field the kind's own rules judged keeps their cause only (Kubernetes' wording and
+	 * order: e.g. a container port's protocol, with its supported values sorted) */
+	for (size_t i = 0; i < a->errs.n; i++) {
+		struct k8s_cause *c = &a->errs.causes[i];
+		bool judged = false;
+
+		for (size_t j = nschema; i < nschema && j < a->errs.n && !judged; j++)
+			judged = strcmp(a->errs.causes[j].field, c->field) == 0;
+		if (judged) {
+			free(c->field);
+			free(c->reason);
+			free(c->message);
+			continue;
+		}
+		a->errs.causes[k++] = *c;
+	}
+	a->errs.n = k;
 	return a->errs.n ? -EINVAL : 0;
 }

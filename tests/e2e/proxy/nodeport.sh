@@ -232,6 +232,15 @@ expect_eq "$(from 192.168.100.3 http://203.0.113.10/)" "" "LB IP from a source o
 got=$(from 192.168.100.3 http://192.168.100.1:30087/)
 case "$got" in backend-[12]) ;; *) fail "the NodePort of a source-ranged service from any source: '$got'" ;; esac
 expect_ge "$(stat_sum tc 'drop:source-range')" 1 "drop:source-range counter"
+# The same drops as the telemetry exporter serves them (issue 13's drover_drops_total{reason}):
+# source-range ones from just now, no-local-endpoint ones from check_nodeport's Local policy
+# without a local endpoint (this proxy is the tc one: its counters started with it).
+drops() { # REASON: drover_drops_total{reason=REASON} in `drover telemetry metrics`
+	"$DROVER" telemetry metrics --pin-root "$TOPO_PIN_ROOT" |
+		awk -v l="drover_drops_total{reason=\"$1\"}" '$1 == l {print $2}'
+}
+expect_eq "$(drops source_range)" "$(stat_sum tc 'drop:source-range')" "drover_drops_total{reason=\"source_range\"} against the dataplane's counter"
+expect_ge "$(drops no_local_endpoint)" 1 "drover_drops_total{reason=\"no_local_endpoint\"}"
 syncs=$(grep -c "proxy: sync:" "$TOPO_LOG")
 lb_svc 192.168.100.0/30
 wait_log "proxy: sync:" $((syncs + 1))

@@ -28,6 +28,12 @@
 #define DUPLICATE     "FieldValueDuplicate"
 #define TOO_LONG      "FieldValueTooLong"
 
+#define WILDCARD_MSG                                                                              \
+	"a wildcard DNS-1123 subdomain must start with '*.', followed by a valid DNS subdomain, " \
+	"which must consist of lower case alphanumeric characters, '-' or '.' and end with an "   \
+	"alphanumeric character (e.g. '*.example.com', regex used for validation is "             \
+	"'\\*\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+
 struct cause {
 	const char *field, *reason, *message;
 };
@@ -50,7 +56,9 @@ static void refused(struct tsrv *t, const char *coll, const char *body, const ch
 		fail_msg("POST %s: %ld, want 422: %s", coll, r.code, r.body);
 	assert_string_equal(tstr(r.json, "kind"), "Status");
 	assert_string_equal(tstr(r.json, "reason"), "Invalid");
-	assert_int_equal(jv_count(jv_path(r.json, "details.causes")), n);
+	if (jv_count(jv_path(r.json, "details.causes")) != n)
+		fail_msg("POST %s: %zu causes, want %zu: %s", coll,
+			 jv_count(jv_path(r.json, "details.causes")), n, r.body);
 	at = (size_t)snprintf(want, sizeof(want), "%s is invalid: %s", what, n > 1 ? "[" : "");
 	for (size_t i = 0; i < n; i++) {
 		snprintf(p, sizeof(p), "details.causes[%zu].field", i);
@@ -115,6 +123,141 @@ static void test_probe_two_handlers(void **state)
 		    "80}}",
 		    ""),
 		"Pod \"probe\"", 1, c);
+}
+
+/* validateLivenessProbe/validateReadinessProbe/validateProbe: negative fields, the
+ * successThreshold of a liveness probe, a readiness probe's terminationGracePeriodSeconds, an
+ * exec without a command, a bad port name in httpGet, a port out of range in tcpSocket */
+static void test_probe_fields(void **state)
+{
+	const struct cause c[] = {
+	    {"spec.containers[0].livenessProbe.exec.command", REQUIRED, "Required value"},
+	    {"spec.containers[0].livenessProbe.initialDelaySeconds", INVALID,
+	     "Invalid value: -1: must be greater than or equal to 0"},
+	    {"spec.containers[0].livenessProbe.successThreshold", INVALID,
+	     "Invalid value: 2: must be 1"},
+	    {"spec.containers[0].readinessProbe.httpGet.port", INVALID,
+	     "Invalid value: \"web_port\": must contain only alpha-numeric characters (a-z, "
+	     "0-9), and hyphens (-)"},
+	    {"spec.containers[0].readinessProbe.terminationGracePeriodSeconds", INVALID,
+	     "Invalid value: 5: must not be set for readinessProbes"},
+	    {"spec.containers[0].startupProbe.tcpSocket.port", INVALID,
+	     "Invalid value: 70000: must be between 1 and 65535, inclusive"},
+	};
+
+	refused(*state, NS "pods",
+		POD("pf",
+		    ",\"livenessProbe\":{\"exec\":{},\"initialDelaySeconds\":-1,"
+		    "\"successThreshold\":2},\"readinessProbe\":{\"httpGet\":{\"port\":"
+		    "\"web_port\"},\"terminationGracePeriodSeconds\":5},\"startupProbe\":{"
+		    "\"tcpSocket\":{\"port\":70000}}",
+		    ""),
+		"Pod \"pf\"", 6, c);
+}
+
+/* validateLifecycle -> validateHandler (sleep within terminationGracePeriodSeconds, the
+ * zero-sleep gate off in 1.32); a regular init container may have no lifecycle or probes;
+ * restartPolicy only on init containers, Always only; an init container's name is unique
+ * among the regular ones too */
+static void test_lifecycle_and_init(void **state)
+{
+	const struct cause c[] = {
+	    {"spec.containers[0].lifecycle.postStart", REQUIRED,
+	     "Required value: must specify a handler type"},
+	    {"spec.containers[0].lifecycle.preStop.sleep", INVALID,
+	     "Invalid value: 40: must be greater than 0 and less than "
+	     "terminationGracePeriodSeconds "
+	     "(30). Enable AllowPodLifecycleSleepActionZeroValue feature gate for zero sleep."},
+	};
+	const struct cause i[] = {
+	    {"spec.containers[0].restartPolicy", FORBIDDEN,
+	     "Forbidden: may not be set for non-init containers"},
+	    {"spec.initContainers[0].name", DUPLICATE, "Duplicate value: \"c\""},
+	    {"spec.initContainers[0].lifecycle", FORBIDDEN,
+	     "Forbidden: may not be set for init containers without restartPolicy=Always"},
+	    {"spec.initContainers[0].readinessProbe", FORBIDDEN,
+	     "Forbidden: may not be set for init containers without restartPolicy=Always"},
+	    {"spec.initContainers[1].restartPolicy", NOT_SUPPORTED,
+	     "Unsupported value: \"Never\": supported values: \"Always\""},
+	    {"spec.initContainers[2].livenessProbe.successThreshold", INVALID,
+	     "Invalid value: 3: must be 1"},
+	};
+
+	refused(*state, NS "pods",
+		POD("lc",
+		    ",\"lifecycle\":{\"postStart\":{},\"preStop\":{\"sleep\":{\"seconds\":40}}}",
+		    ""),
+		"Pod \"lc\"", 2, c);
+	refused(*state, NS "pods",
+		POD("ini", ",\"restartPolicy\":\"Always\"",
+		    ",\"initContainers\":[{\"name\":\"c\",\"image\":\"busybox\",\"lifecycle\":{"
+		    "\"preStop\":{\"exec\":{\"command\":[\"true\"]}}},\"readinessProbe\":{"
+		    "\"exec\":{\"command\":[\"true\"]}}},{\"name\":\"i1\",\"image\":\"busybox\","
+		    "\"restartPolicy\":\"Never\"},{\"name\":\"side\",\"image\":\"busybox\","
+		    "\"restartPolicy\":\"Always\",\"livenessProbe\":{\"exec\":{\"command\":["
+		    "\"true\"]},\"successThreshold\":3}}]"),
+		"Pod \"ini\"", 6, i);
+}
+
+/* validateContainerPorts (IsValidPortName, unique names, containerPort required, protocol)
+ * and ValidateVolumes' names (DNS-1123 label, unique; a mount of an invalid one not found) */
+static void test_container_ports_and_volume_names(void **state)
+{
+	const struct cause c[] = {
+	    {"spec.containers[0].ports[0].name", INVALID,
+	     "Invalid value: \"a-very-long-port-name\": must be no more than 15 characters"},
+	    {"spec.containers[0].ports[1].name", INVALID,
+	     "Invalid value: \"80\": must contain at least one letter (a-z)"},
+	    {"spec.containers[0].ports[1].containerPort", REQUIRED, "Required value"},
+	    {"spec.containers[0].ports[3].name", DUPLICATE, "Duplicate value: \"http\""},
+	    {"spec.containers[0].ports[3].protocol", NOT_SUPPORTED,
+	     "Unsupported value: \"ICMP\": supported values: \"SCTP\", \"TCP\", \"UDP\""},
+	};
+	const struct cause v[] = {
+	    {"spec.volumes[0].name", INVALID,
+	     "Invalid value: \"Data\": a lowercase RFC 1123 label must consist of lower case "
+	     "alphanumeric characters or '-', and must start and end with an alphanumeric "
+	     "character (e.g. 'my-name',  or '123-abc', regex used for validation is "
+	     "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')"},
+	    {"spec.volumes[2].name", DUPLICATE, "Duplicate value: \"d\""},
+	};
+
+	refused(*state, NS "pods",
+		POD("ports",
+		    ",\"ports\":[{\"name\":\"a-very-long-port-name\",\"containerPort\":80},{"
+		    "\"name\":\"80\"},{\"name\":\"http\",\"containerPort\":81},{\"name\":"
+		    "\"http\",\"containerPort\":82,\"protocol\":\"ICMP\"}]",
+		    ""),
+		"Pod \"ports\"", 5, c);
+	refused(*state, NS "pods",
+		POD("vols", "",
+		    ",\"volumes\":[{\"name\":\"Data\",\"emptyDir\":{}},{\"name\":\"d\","
+		    "\"emptyDir\":{}},{\"name\":\"d\",\"emptyDir\":{}}]"),
+		"Pod \"vols\"", 2, v);
+}
+
+/* validateServicePort: name a DNS-1123 label, then port, then targetPort (ValidatePortNumOrName) */
+static void test_service_port_names(void **state)
+{
+	const struct cause c[] = {
+	    {"spec.ports[0].name", INVALID,
+	     "Invalid value: \"Web\": a lowercase RFC 1123 label must consist of lower case "
+	     "alphanumeric characters or '-', and must start and end with an alphanumeric "
+	     "character (e.g. 'my-name',  or '123-abc', regex used for validation is "
+	     "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')"},
+	    {"spec.ports[1].targetPort", INVALID,
+	     "Invalid value: \"-metrics\": must not begin or end with a hyphen"},
+	    {"spec.ports[2].targetPort", INVALID,
+	     "Invalid value: 99999: must be between 1 and 65535, inclusive"},
+	};
+
+	refused(
+	    *state, NS "services",
+	    "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"sp\"},"
+	    "\"spec\":{\"selector\":{\"app\":\"x\"},\"ports\":[{\"name\":\"Web\",\"port\":80},"
+	    "{\"name\":\"m\",\"port\":81,\"targetPort\":\"-metrics\"},{\"name\":\"n\","
+	    "\"port\":82,\"targetPort\":99999},{\"name\":\"z\",\"port\":83,\"targetPort\":0}]}}",
+	    "Service \"sp\"", 3, c);
 }
 
 /* validateVolumeSource: emptyDir counted first, configMap refused */
@@ -376,6 +519,16 @@ static void test_ingress_host_path(void **state)
 				       c[2],
 				       {"spec.rules[1].http.paths[0].path", INVALID,
 					"Invalid value: \"any\": must be an absolute path"}});
+	/* IsWildcardDNS1123Subdomain: '*' only as the whole first label */
+	refused(*state, "/apis/networking.k8s.io/v1/namespaces/default/ingresses",
+		"{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"Ingress\",\"metadata\":{"
+		"\"name\":\"wild\"},\"spec\":{\"rules\":[{\"host\":\"foo.*.example.com\"},{"
+		"\"host\":\"*.Example.com\"},{\"host\":\"*.example.com\"}]}}",
+		"Ingress.networking.k8s.io \"wild\"", 2,
+		(const struct cause[]){{"spec.rules[0].host", INVALID,
+					"Invalid value: \"foo.*.example.com\": " WILDCARD_MSG},
+				       {"spec.rules[1].host", INVALID,
+					"Invalid value: \"*.Example.com\": " WILDCARD_MSG}});
 }
 
 /* ---- rbac: ValidateRoleBinding, ValidateRoleBindingSubject ---- */
@@ -445,11 +598,91 @@ static void test_hpa_min_max(void **state)
 		"HorizontalPodAutoscaler.autoscaling \"hpa\"", 1, c);
 }
 
+/* ValidateEndpointSlice: addresses by addressType (IsValidIPv4Address, then ValidateNonSpecialIP,
+ * IsFullyQualifiedDomainName), hostname, ports (names, duplicates, protocol), address type;
+ * the update keeps addressType */
+static void test_endpointslice(void **state)
+{
+	struct tsrv *t = *state;
+	const struct cause c[] = {
+	    {"endpoints[0].addresses[0]", INVALID,
+	     "Invalid value: \"10.0.0.300\": must be a valid IPv4 address"},
+	    {"endpoints[0].addresses[0]", INVALID,
+	     "Invalid value: \"10.0.0.300\": must be a valid IP address"},
+	    {"endpoints[0].addresses[1]", INVALID,
+	     "Invalid value: \"169.254.1.1\": may not be in the link-local range (169.254.0.0/16, "
+	     "fe80::/10)"},
+	    {"endpoints[0].addresses[2]", INVALID,
+	     "Invalid value: \"0.0.0.0\": may not be unspecified (0.0.0.0)"},
+	    {"endpoints[1].addresses", REQUIRED, "Required value: must contain at least 1 address"},
+	    {"endpoints[1].hostname", INVALID,
+	     "Invalid value: \"Web_1\": a lowercase RFC 1123 label must consist of lower case "
+	     "alphanumeric characters or '-', and must start and end with an alphanumeric "
+	     "character (e.g. 'my-name',  or '123-abc', regex used for validation is "
+	     "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')"},
+	    {"ports[1].name", DUPLICATE, "Duplicate value: \"http\""},
+	    {"ports[1].protocol", NOT_SUPPORTED,
+	     "Unsupported value: \"HTTP\": supported values: \"SCTP\", \"TCP\", \"UDP\""},
+	};
+	const struct cause fq[] = {
+	    {"endpoints[0].addresses[0]", INVALID,
+	     "Invalid value: \"localhost\": should be a domain with at least two segments "
+	     "separated by dots"},
+	};
+	const struct cause at[] = {
+	    {"addressType", NOT_SUPPORTED,
+	     "Unsupported value: \"IP\": supported values: \"FQDN\", \"IPv4\", "
+	     "\"IPv6\""}};
+	const struct cause imm[] = {
+	    {"addressType", INVALID, "Invalid value: \"FQDN\": field is immutable"}};
+	struct tresp r;
+
+	refused(t, "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
+		"{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":\"EndpointSlice\",\"metadata\":{"
+		"\"name\":\"es\"},\"addressType\":\"IPv4\",\"endpoints\":[{\"addresses\":["
+		"\"10.0.0.300\",\"169.254.1.1\",\"0.0.0.0\",\"10.0.0.1\"]},{\"addresses\":[],"
+		"\"hostname\":\"Web_1\"}],\"ports\":[{\"name\":\"http\",\"port\":80},{\"name\":"
+		"\"http\",\"port\":81,\"protocol\":\"HTTP\"}]}",
+		"EndpointSlice.discovery.k8s.io \"es\"", 8, c);
+	refused(t, "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
+		"{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":\"EndpointSlice\",\"metadata\":{"
+		"\"name\":\"fq\"},\"addressType\":\"FQDN\",\"endpoints\":[{\"addresses\":["
+		"\"localhost\"]}]}",
+		"EndpointSlice.discovery.k8s.io \"fq\"", 1, fq);
+	/* the deprecated "IP" type: kept on update only */
+	refused(t, "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
+		"{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":\"EndpointSlice\",\"metadata\":{"
+		"\"name\":\"ip\"},\"addressType\":\"IP\",\"endpoints\":[]}",
+		"EndpointSlice.discovery.k8s.io \"ip\"", 1, at);
+	/* valid: a loopback backend too (drover's one divergence, see api_validate_endpointslice) */
+	treq(
+	    t, "POST", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices", NULL,
+	    "{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":\"EndpointSlice\",\"metadata\":{"
+	    "\"name\":\"ok\"},\"addressType\":\"IPv4\",\"endpoints\":[{\"addresses\":[\"10.1.2.3\","
+	    "\"127.0.0.1\"],\"hostname\":\"web-0\"}],\"ports\":[{\"name\":\"http\",\"port\":80}]}",
+	    NULL, &r);
+	assert_int_equal(r.code, 201);
+	tresp_free(&r);
+	treq(t, "PATCH", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/ok",
+	     "application/merge-patch+json", "{\"addressType\":\"FQDN\",\"endpoints\":[]}", NULL,
+	     &r);
+	if (r.code != 422)
+		fail_msg("PATCH addressType: %ld: %s", r.code, r.body);
+	assert_int_equal(jv_count(jv_path(r.json, "details.causes")), 1);
+	assert_string_equal(tstr(r.json, "details.causes[0].field"), imm[0].field);
+	assert_string_equal(tstr(r.json, "details.causes[0].message"), imm[0].message);
+	tresp_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_requests_exceed_limits),
 	    cmocka_unit_test(test_probe_two_handlers),
+	    cmocka_unit_test(test_probe_fields),
+	    cmocka_unit_test(test_lifecycle_and_init),
+	    cmocka_unit_test(test_container_ports_and_volume_names),
+	    cmocka_unit_test(test_service_port_names),
 	    cmocka_unit_test(test_volume_two_sources),
 	    cmocka_unit_test(test_mount_undeclared_volume),
 	    cmocka_unit_test(test_env_names),
@@ -465,6 +698,7 @@ int main(void)
 	    cmocka_unit_test(test_rolebinding_kinds),
 	    cmocka_unit_test(test_pdb_min_and_max),
 	    cmocka_unit_test(test_hpa_min_max),
+	    cmocka_unit_test(test_endpointslice),
 	};
 
 	return cmocka_run_group_tests(tests, tsrv_group_setup, tsrv_group_teardown);

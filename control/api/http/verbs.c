@@ -838,7 +838,10 @@ void api_serve_resource(struct api_req *r)
 				.name = r->rt.name,
 				.sub = r->rt.sub,
 				.manager = c.manager,
-				.d = jv_doc_new()};
+				.d = jv_doc_new(),
+				.user = r->user,
+				.groups = (const char(*)[128])r->groups,
+				.ngroups = r->ngroups};
 	if (!c.rq.d) {
 		api_error(r, 500, "InternalError", "Internal error occurred: out of memory");
 		return;

@@ -140,6 +140,9 @@ void reg_create_object(struct reg_call *c, struct jv *obj, const char *operation
 		if (attempt == 0) {
 			api_admit_prepare_create(&a);
 			api_admit_defaults(&a);
+			/* MutatingAdmissionWebhook: after the built-in mutating plugins */
+			if (reg_webhooks_mutate(c, "CREATE", obj, NULL, NULL) != 0)
+				goto out;
 			if (!name || !name[0])
 				k8s_errors_add(&a.errs, "metadata.name", K8S_REASON_REQUIRED, 0, 0,
 					       "Required value: name or generateName is required");
@@ -158,6 +161,12 @@ void reg_create_object(struct reg_call *c, struct jv *obj, const char *operation
 			}
 			if (reg_reject_invalid(c, &a, name))
 				goto out;
+			/* ValidatingAdmissionWebhook: after validation and the built-in
+			 * validating plugins, before ResourceQuota as kube-apiserver orders them */
+			if (reg_webhooks_validate(c, "CREATE", obj, NULL, NULL) != 0) {
+				api_admit_abort(&a);
+				goto out;
+			}
 			/* the last admission step, as ResourceQuota is kube-apiserver's */
 			if (reg_quota_admit(c, obj, NULL) != 0) {
 				api_admit_abort(&a);

@@ -273,6 +273,10 @@ int reg_delete(struct registry *reg, const struct reg_req *rq, const struct reg_
 			api_fail_store(out, c.res, c.name, err);
 			return err;
 		}
+		/* the admission webhooks of a DELETE: the stored object as oldObject */
+		if (reg_webhooks_mutate(&c, "DELETE", NULL, obj, o) != 0 ||
+		    reg_webhooks_validate(&c, "DELETE", NULL, obj, o) != 0)
+			return -EPERM;
 		err = reg_delete_object(&c, c.key, obj, rev, o, true);
 		if (err != -STORE_ECONFLICT)
 			return err;
@@ -309,6 +313,12 @@ int reg_deletecollection(struct registry *reg, const struct reg_req *rq,
 			 (const char *)l.items[i].key);
 		c.name = jv_path_str(obj, "metadata.name");
 		rev = l.items[i].mod_rev;
+		/* each item's DELETE admission; a refusal ends the collection's delete */
+		if (reg_webhooks_mutate(&c, "DELETE", NULL, obj, o) != 0 ||
+		    reg_webhooks_validate(&c, "DELETE", NULL, obj, o) != 0) {
+			store_list_free(&l);
+			return -EPERM;
+		}
 		/* changed meanwhile: deleted as it is now, as a single delete retries */
 		for (int r = 0; r < REG_WRITE_RETRIES && obj; r++) {
 			if (reg_delete_object(&c, key, obj, rev, o, false) != -STORE_ECONFLICT ||

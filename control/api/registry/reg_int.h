@@ -32,6 +32,10 @@ int reg_crds_new(struct registry *reg);
 void reg_crds_free(struct registry *reg);
 int reg_crds_load(struct registry *reg);
 
+/* The admission webhooks' cache (reg_webhook.c): made with the registry. */
+int reg_webhooks_new(struct registry *reg);
+void reg_webhooks_free(struct registry *reg);
+
 /* Set up c for rq; -EINVAL with out set when the names do not make a key. */
 int reg_call_init(struct reg_call *c, struct registry *reg, const struct reg_req *rq,
 		  struct api_result *out);
@@ -97,6 +101,18 @@ int reg_delete_object(struct reg_call *c, const char *key, struct jv *obj, uint6
  * (quota.c): 0 (admitted; the namespace's quotas charged unless dry run), or an error with
  * c->out set (403 Forbidden when a quota refuses it). */
 int reg_quota_admit(struct reg_call *c, struct jv *obj, const struct jv *old);
+
+/* The admission webhooks of a write (reg_webhook.c), as kube-apiserver's MutatingAdmissionWebhook
+ * and ValidatingAdmissionWebhook plugins call them. op: "CREATE", "UPDATE" or "DELETE"; obj the
+ * new object in the stored version (NULL for a delete), old the stored one (NULL for a create);
+ * dopts a delete's options. Mutating: after the built-in mutating plugins, obj patched in place
+ * by the webhooks' JSON patches. Validating: after validation and the built-in validating
+ * plugins. 0 (admitted, warnings added to c->out), or -EPERM with c->out set (the webhook's
+ * refusal or the failure of a webhook whose failurePolicy is Fail). */
+int reg_webhooks_mutate(struct reg_call *c, const char *op, struct jv *obj, const struct jv *old,
+			const struct reg_delete_opts *dopts);
+int reg_webhooks_validate(struct reg_call *c, const char *op, const struct jv *obj,
+			  const struct jv *old, const struct reg_delete_opts *dopts);
 
 /* The objects of a collection: what api_list_all gives, over the registry's store. */
 int reg_list_all(struct registry *reg, const struct api_resource *res, const char *ns, size_t limit,

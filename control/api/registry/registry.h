@@ -86,6 +86,10 @@ struct registry {
 	size_t ncomps;
 	/* the custom resources its Established CRDs define (crd_table.c) */
 	struct reg_crds *crds;
+	/* the admission webhooks (reg_webhook.c): their configurations read once per change,
+	 * which webhook_gen counts (the configurations' strategy bumps it on every write) */
+	struct reg_webhooks *webhooks;
+	uint64_t webhook_gen; /* __atomic */
 };
 
 /* A registry over an open store (borrowed: it outlives the registry). 0 or -errno. Close every
@@ -148,6 +152,10 @@ struct reg_req {
 	enum k8s_field_validation fv; /* of decodes the call makes (patches) */
 	bool force;		      /* server-side apply: take conflicting fields */
 	struct jv_doc *d;	      /* where objects handed in live and results are built */
+	/* who asks, as admission webhooks' userInfo sees it (user NULL: the server itself) */
+	const char *user;
+	const char (*groups)[128];
+	unsigned ngroups;
 };
 
 /* The stored object: out->kv holds it as stored; out->obj is set as well when the request

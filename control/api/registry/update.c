@@ -144,6 +144,14 @@ static bool grace_pending(const struct jv *old)
 	return jv_path_int(old, "metadata.deletionGracePeriodSeconds", &g) == 0 && g > 0;
 }
 
+/* The admission webhooks see a write of the object or of its status, finalize or approval
+ * part (the whole object, as Kubernetes sends it); a write through scale has a Scale for its
+ * object, which this registry never builds as admission's: not sent to webhooks yet. */
+static bool webhooks_apply(const struct reg_call *c)
+{
+	return !c->sub || strcmp(c->sub, "scale") != 0;
+}
+
 int reg_replace(struct reg_call *c, struct jv *obj, struct jv *old, uint64_t rev,
 		uint64_t precondition, const char *operation)
 {
@@ -169,6 +177,10 @@ int reg_replace(struct reg_call *c, struct jv *obj, struct jv *old, uint64_t rev
 		goto oom;
 	a.obj = n;
 	api_admit_defaults(&a);
+	if (webhooks_apply(c) && reg_webhooks_mutate(c, "UPDATE", n, old, NULL) != 0) {
+		err = -EPERM;
+		goto out;
+	}
 	/* after defaulting: a manifest without its defaults changes no spec */
 	if (!c->sub || strcmp(c->sub, "scale") == 0)
 		bump_generation(c, n, old);
@@ -184,6 +196,11 @@ int reg_replace(struct reg_call *c, struct jv *obj, struct jv *old, uint64_t rev
 	}
 	if (reg_reject_invalid(c, &a, c->name)) {
 		err = -EINVAL;
+		goto out;
+	}
+	if (webhooks_apply(c) && reg_webhooks_validate(c, "UPDATE", n, old, NULL) != 0) {
+		api_admit_abort(&a);
+		err = -EPERM;
 		goto out;
 	}
 	/* the last admission step, as ResourceQuota is kube-apiserver's (before the no-op

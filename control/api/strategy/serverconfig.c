@@ -6,8 +6,9 @@
  * and apiregistration.k8s.io/v1 APIServices. Defaults as each group's v1 defaults.go sets
  * them, the validation of pkg/apis/admissionregistration/validation, pkg/apis/flowcontrol/
  * validation and kube-aggregator's pkg/apis/apiregistration/validation that a client meets,
- * with their wording. drover calls no webhook and enforces no policy or flow control yet:
- * these objects are stored and served.
+ * with their wording. The registry calls the admission webhooks (registry/reg_webhook.c);
+ * drover enforces no admission policy or flow control yet: those objects are stored and
+ * served.
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "api_obj.h"
 #include "api_selector.h"
 #include "api_strategy.h"
+#include "registry.h"
 
 #define EACH(it, arr)                                                                   \
 	for (struct jv *it = (arr) && (arr)->type == JV_ARRAY ? (arr)->head : NULL; it; \
@@ -295,14 +297,37 @@ static void validating_defaults(struct api_admit *a)
 	webhooks_defaults(a, false);
 }
 
+/* A configuration was written or deleted: the registry's webhook cache reads them again
+ * (registry/reg_webhook.c) before the next write's admission. */
+static void webhooks_changed(struct registry *reg)
+{
+	if (reg)
+		__atomic_add_fetch(&reg->webhook_gen, 1, __ATOMIC_RELEASE);
+}
+
+static void webhooks_committed(struct api_admit *a)
+{
+	webhooks_changed(a->reg);
+}
+
+static void webhooks_released(struct registry *reg, const struct jv *obj)
+{
+	(void)obj;
+	webhooks_changed(reg);
+}
+
 const struct api_strategy api_strategy_mutatingwebhooks = {
     .defaults = mutating_defaults,
     .validate = webhooks_validate,
+    .committed = webhooks_committed,
+    .release = webhooks_released,
 };
 
 const struct api_strategy api_strategy_validatingwebhooks = {
     .defaults = validating_defaults,
     .validate = webhooks_validate,
+    .committed = webhooks_committed,
+    .release = webhooks_released,
 };
 
 /* ---- ValidatingAdmissionPolicy and its Binding ---- */

@@ -1026,11 +1026,13 @@ int drv_tl_sockops(struct bpf_sock_ops *ctx)
 	if (!ctx->sk || !(ctx->family == AF_INET || (ctx->family == AF_INET6 && tl_v4mapped(ctx))))
 		return 1;
 	if (op != BPF_SOCK_OPS_STATE_CB) {
-		if (!tl_local(ctx->local_ip4))
-			return 1;
-		/* connect: only the state changes from now on (a refusal is one), no entry yet */
-		if (op != BPF_SOCK_OPS_TCP_CONNECT_CB)
+		/* connect: only the state changes from now on (a refusal is one), no entry yet, and
+		 * no drv_ep1 lookup (the cgroup holds the pods' sockets; the refusal looks) */
+		if (op != BPF_SOCK_OPS_TCP_CONNECT_CB) {
+			if (!tl_local(ctx->local_ip4))
+				return 1;
 			tl_tcp_open(ctx, op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB);
+		}
 		bpf_sock_ops_cb_flags_set(ctx,
 					  ctx->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
 		return 1;

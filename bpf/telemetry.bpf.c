@@ -2,7 +2,9 @@
 /*
  * telemetry.bpf.c: sidecar-free telemetry of the pods of this node (drover_abi.h's telemetry
  * section is the contract with the agent's exporter). Every program is attached to the
- * socket LB's cgroup (the pods' sockets) and keeps its per-socket state in socket storage.
+ * socket LB's cgroup (the pods' sockets) and keeps its per-socket state in drv_tlsk2, a hash
+ * by socket cookie: added when sockops sees the connection established, removed at its close
+ * (a connection that predates telemetry is not followed).
  *
  * HTTP/1.x, both sides: cgroup_skb egress and ingress read each TCP segment's payload, put in
  * order by sequence number (a retransmitted byte is passed over; a segment that arrives ahead

@@ -2,7 +2,9 @@
 /*
  * telemetry.bpf.c: sidecar-free telemetry of the pods of this node (drover_abi.h's telemetry
  * section is the contract with the agent's exporter). Every program is attached to the
- * socket LB's cgroup (the pods' sockets) and keeps its per-socket state in socket storage.
+ * socket LB's cgroup (the pods' sockets) and keeps its per-socket state in drv_tlsk2, a hash
+ * by socket cookie: added when sockops sees the connection established, removed at its close
+ * (a connection that predates telemetry is not followed).
  *
  * HTTP/1.x, both sides: cgroup_skb egress and ingress read each TCP segment's payload, put in
  * order by sequence number (a retransmitted byte is passed over; a segment that arrives ahead
@@ -35,7 +37,8 @@
 #define TL_QLEN	 4   /* requests waiting for their response, per socket */
 #define TL_STEPS 10  /* parser steps per segment (a step: a window, or a body skipped) */
 #define TL_PATH	 64
-#define TL_PEND	 16 /* bytes of a split start line kept for the next segment */
+#define TL_PEND	 16    /* bytes of a split start line kept for the next segment */
+#define TL_SOCKS 65536 /* sockets followed at once (drv_tlsk2) */
 
 #define EPIPE	   32
 #define ECONNRESET 104
@@ -112,13 +115,27 @@ struct tl_sock {
 	struct tl_req q[TL_QLEN];
 };
 
+/* Per-socket state, keyed by the socket cookie: added at ESTABLISHED (sockops), removed at
+ * the socket's CLOSE. Not socket storage: creating a socket's storage (an allocation and its
+ * memory-cgroup charge) cost 840-910 ns per socket, a third of sockops' cost per connection;
+ * an insert into this hash (no preallocation: bpf_mem_alloc's per-CPU caches) costs a fraction
+ * of it (bench/telemetry/hooks.md). */
 struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
+	__type(key, __u64);
 	__type(value, struct tl_sock);
+	__uint(max_entries, TL_SOCKS);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} drv_tlsk1 SEC(".maps");
+} drv_tlsk2 SEC(".maps");
+
+/* The state a socket's entry starts from (per CPU: filled, then copied in by the insert). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct tl_sock);
+	__uint(max_entries, 1);
+} tl_sockinit SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -268,32 +285,14 @@ static __always_inline bool tl_local(__be32 addr)
 	return bpf_map_lookup_elem(&drv_ep1, &addr) != NULL;
 }
 
-/* The socket's state; created (when create) for an IPv4 TCP socket of a local pod. The
- * addresses are the caller's (sockops and struct bpf_sock spell them differently); cookie_ctx
- * is the program's context, for the socket cookie that names the socket LB's entry (looked up
- * when rnat: an accept()ed socket has none). */
-#define TL_SOCK_GET(ctx, sk, create, rnat, la, ra, lp, rp)                                         \
-	({                                                                                         \
-		struct tl_sock *__s = bpf_sk_storage_get(&drv_tlsk1, sk, NULL, 0);                 \
-		if (!__s && (create) && tl_local(la)) {                                            \
-			__s =                                                                      \
-			    bpf_sk_storage_get(&drv_tlsk1, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE); \
-			if (__s) {                                                                 \
-				struct drv_sock_rnat_key __rk = {.addr = (ra), .port = (rp)};      \
-				struct drv_sock_rnat_val *__rv = NULL;                             \
-				if (rnat) {                                                        \
-					__rk.cookie = bpf_get_socket_cookie(ctx);                  \
-					__rv = bpf_map_lookup_elem(&drv_sknat5, &__rk);            \
-				}                                                                  \
-				__s->laddr = (la);                                                 \
-				__s->raddr = (ra);                                                 \
-				__s->lport = (lp);                                                 \
-				__s->rport = (rp);                                                 \
-				__s->rev_nat = __rv ? __rv->rev_nat : 0;                           \
-			}                                                                          \
-		}                                                                                  \
-		__s;                                                                               \
-	})
+/* The service a client socket asked for: the socket LB's entry for it (cookie, backend) */
+static __always_inline __u16 tl_rev_nat(__u64 cookie, __be32 raddr, __be16 rport)
+{
+	struct drv_sock_rnat_key rk = {.cookie = cookie, .addr = raddr, .port = rport};
+	struct drv_sock_rnat_val *rv = bpf_map_lookup_elem(&drv_sknat5, &rk);
+
+	return rv ? rv->rev_nat : 0;
+}
 
 /* ---------- HTTP ---------- */
 
@@ -332,26 +331,28 @@ static __always_inline void tl_http_count(struct tl_sock *s, __u8 method, __u16 
 	}
 }
 
-/* b begins with the n bytes of lit (a literal: the loop unrolls into constant compares; a
- * memcmp call does not exist in BPF) */
-static __always_inline bool tl_eq(const char *b, const char *lit, int n)
-{
-	bool eq = true;
+/* The first n (<= 8) bytes of literal lit as a little-endian word (clang folds it), and the
+ * mask of n bytes: a message start is told by one 8-byte load and a compare per candidate
+ * (a byte loop cost ~20 loads and branches per message). */
+#define TL_B(lit, n, i) ((n) > (i) ? (__u64)(__u8)(lit)[i] << (8 * (i)) : 0)
+#define TL_W8(lit, n)                                                                              \
+	(TL_B(lit, n, 0) | TL_B(lit, n, 1) | TL_B(lit, n, 2) | TL_B(lit, n, 3) | TL_B(lit, n, 4) | \
+	 TL_B(lit, n, 5) | TL_B(lit, n, 6) | TL_B(lit, n, 7))
+#define TL_MASK(n)    ((n) >= 8 ? ~0ULL : (1ULL << (8 * (n))) - 1)
+#define TL_IS(w, lit) (((w)&TL_MASK(sizeof(lit) - 1)) == TL_W8(lit, sizeof(lit) - 1))
 
-#pragma unroll
-	for (int i = 0; i < 8; i++) {
-		if (i < n)
-			eq &= b[i] == lit[i];
-	}
-	return eq;
+/* The 8 bytes at b (the scratch buffer: readable past the data, unaligned loads are fine) */
+static __always_inline __u64 tl_word(const char *b)
+{
+	return *(const __u64 *)b;
 }
 
-static __always_inline int tl_method(const char *b, __u8 *len)
+static __always_inline int tl_method(__u64 w, __u8 *len)
 {
-#define M(str, id)                            \
-	if (tl_eq(b, str, sizeof(str) - 1)) { \
-		*len = sizeof(str) - 1;       \
-		return id;                    \
+#define M(str, id)                      \
+	if (TL_IS(w, str)) {            \
+		*len = sizeof(str) - 1; \
+		return id;              \
 	}
 	M("GET ", DRV_TL_M_GET)
 	M("POST ", DRV_TL_M_POST)
@@ -397,10 +398,11 @@ static long tl_path_byte(__u32 i, void *arg)
  * response (its status). 1: request, 2: response, 0: neither. */
 static __always_inline int tl_msg_start(const char *b, __u32 n, struct tl_req *req, __u16 *code)
 {
+	__u64 w = tl_word(b);
 	__u8 mlen = 0;
 	int m;
 
-	if (n >= 13 && tl_eq(b, "HTTP/1.", 7) && (b[7] == '0' || b[7] == '1') && b[8] == ' ' &&
+	if (n >= 13 && TL_IS(w, "HTTP/1.") && (b[7] == '0' || b[7] == '1') && b[8] == ' ' &&
 	    tl_digit(b[9]) && tl_digit(b[10]) && tl_digit(b[11]) &&
 	    (b[12] == ' ' || b[12] == '\r')) {
 		*code = (b[9] - '0') * 100 + (b[10] - '0') * 10 + (b[11] - '0');
@@ -408,7 +410,7 @@ static __always_inline int tl_msg_start(const char *b, __u32 n, struct tl_req *r
 	}
 	if (n < 10)
 		return 0;
-	m = tl_method(b, &mlen);
+	m = tl_method(w, &mlen);
 	if (m < 0 || mlen > 8)
 		return 0;
 	/* origin-form, asterisk-form (OPTIONS *), absolute-form or an authority (CONNECT) */
@@ -697,10 +699,20 @@ static __always_inline void tl_parse(struct __sk_buff *skb, struct tl_sock *s, b
 	__u32 pos = off;
 
 	n += off;
-	for (int step = 0; step < TL_STEPS && pos < n; step++)
+	struct tl_dir *d = tx ? &s->tx : &s->rx;
+
+	for (int step = 0; step < TL_STEPS && pos < n; step++) {
+		if (d->skip) { /* a body passed over: no call */
+			__u32 adv = d->skip < n - pos ? (__u32)d->skip : n - pos;
+
+			d->skip -= adv;
+			pos += adv;
+			continue;
+		}
 		pos = (__u32)tl_step(skb, s, tx, pos, n);
+	}
 	if (pos < n) /* more than TL_STEPS: resynchronise later */
-		(tx ? &s->tx : &s->rx)->state = TL_P_LOST;
+		d->state = TL_P_LOST;
 }
 
 /* n bytes of direction d will never be read (seen out of order, or missed): nothing lost inside
@@ -738,6 +750,7 @@ static __always_inline void tl_segment(struct __sk_buff *skb, bool tx)
 	struct tl_sock *s;
 	struct tl_dir *d;
 	__u32 off, len, seq;
+	__u64 cookie;
 	__u8 vihl;
 	__s32 delta;
 
@@ -756,20 +769,19 @@ static __always_inline void tl_segment(struct __sk_buff *skb, bool tx)
 	off += th.doff * 4;
 	if (skb->len <= off)
 		return; /* no payload */
-	sk = bpf_sk_fullsock(sk);
-	/* IPv4 packets of an IPv4 socket, or of a dual-stack IPv6 one (a server listening on
-	 * [::] takes IPv4 connections as v4-mapped: src_ip4/dst_ip4 hold their addresses) */
-	if (!sk || sk->protocol != IPPROTO_TCP || (sk->family != AF_INET && sk->family != AF_INET6))
-		return;
-	s = TL_SOCK_GET(skb, sk, true, true, sk->src_ip4, sk->dst_ip4, bpf_htons(sk->src_port),
-			sk->dst_port);
+	/* only sockets sockops saw established (IPv4 TCP of a local pod) have an entry */
+	cookie = bpf_get_socket_cookie(skb);
+	s = bpf_map_lookup_elem(&drv_tlsk2, &cookie);
 	if (!s || (s->flags & TL_F_NOHTTP))
 		return;
 	len = skb->len - off;
 	seq = bpf_ntohl(th.seq);
 	d = tx ? &s->tx : &s->rx;
-	if (!s->cgroup_id)
-		s->cgroup_id = bpf_sk_cgroup_id(sk);
+	if (!s->cgroup_id) {
+		sk = bpf_sk_fullsock(sk);
+		if (sk)
+			s->cgroup_id = bpf_sk_cgroup_id(sk);
+	}
 	if (!d->seq_valid) {
 		d->seq_valid = 1;
 		d->next_seq = seq;
@@ -865,25 +877,53 @@ static __always_inline int tl_sk_err(struct bpf_sock_ops *ctx)
 	return tp ? tp->inet_conn.icsk_inet.sk.sk_err : 0;
 }
 
-static __always_inline void tl_tcp_open(struct bpf_sock_ops *ctx, struct tl_sock *s, bool active)
+/* The per-CPU template of a socket's entry, its key fields filled from the sockops context
+ * (an IPv4 socket, or a dual-stack IPv6 one's v4-mapped addresses). The template's other fields
+ * are never written: they stay zero. */
+static __always_inline struct tl_sock *tl_sock_init(struct bpf_sock_ops *ctx, __u64 cookie,
+						    bool active)
 {
+	__u32 zero = 0;
+	struct tl_sock *s = bpf_map_lookup_elem(&tl_sockinit, &zero);
+
+	if (!s)
+		return NULL;
+	s->laddr = ctx->local_ip4;
+	s->raddr = ctx->remote_ip4;
+	s->lport = bpf_htons((__u16)ctx->local_port);
+	s->rport = (__be16)(ctx->remote_port >> 16);
+	/* an accept()ed socket has no socket LB entry */
+	s->rev_nat = active ? tl_rev_nat(cookie, s->raddr, s->rport) : 0;
+	s->flags = active ? TL_F_ACTIVE : TL_F_PASSIVE;
+	return s;
+}
+
+/* A connection established: its entry added, counted as opened. */
+static __always_inline void tl_tcp_open(struct bpf_sock_ops *ctx, bool active)
+{
+	__u64 cookie = bpf_get_socket_cookie(ctx);
+	struct tl_sock *s = tl_sock_init(ctx, cookie, active);
 	struct drv_tl_event *e;
 	struct drv_tl_tcp *v;
 	struct drv_tl_key k;
+	long err;
 
-	if (s->flags & TL_F_EST)
+	if (!s)
 		return;
-	s->flags |= TL_F_EST | (active ? TL_F_ACTIVE : TL_F_PASSIVE);
+	s->flags |= TL_F_EST;
 	s->est_ns = bpf_ktime_get_ns();
 	s->syn_retrans = ctx->total_retrans;
 	/* the streams' first bytes: the first segment seen may be ahead of a lost one */
-	if (!s->rx.seq_valid) {
-		s->rx.seq_valid = 1;
-		s->rx.next_seq = ctx->rcv_nxt;
-	}
-	if (!s->tx.seq_valid) {
-		s->tx.seq_valid = 1;
-		s->tx.next_seq = ctx->snd_nxt;
+	s->rx.seq_valid = 1;
+	s->rx.next_seq = ctx->rcv_nxt;
+	s->tx.seq_valid = 1;
+	s->tx.next_seq = ctx->snd_nxt;
+	err = bpf_map_update_elem(&drv_tlsk2, &cookie, s, BPF_NOEXIST);
+	if (err) {
+		/* full: neither its opening nor its end is counted */
+		if (err != -17 /* EEXIST: counted already */)
+			tl_ctr(DRV_TL_CTR_SOCK_OVERFLOW);
+		return;
 	}
 	v = tl_tcp_series(s, tl_tcp_reporter(s), &k);
 	if (v)
@@ -893,12 +933,15 @@ static __always_inline void tl_tcp_open(struct bpf_sock_ops *ctx, struct tl_sock
 		tl_submit(e);
 }
 
-static __always_inline void tl_tcp_refused(struct tl_sock *s)
+static __always_inline void tl_tcp_refused(struct bpf_sock_ops *ctx)
 {
+	struct tl_sock *s = tl_sock_init(ctx, bpf_get_socket_cookie(ctx), true);
 	struct drv_tl_event *e;
 	struct drv_tl_tcp *v;
 	struct drv_tl_key k;
 
+	if (!s)
+		return;
 	v = tl_tcp_series(s, DRV_TL_CLIENT, &k);
 	if (v)
 		v->refused++;
@@ -972,42 +1015,39 @@ static __always_inline bool tl_v4mapped(const struct bpf_sock_ops *ctx)
 SEC("sockops")
 int drv_tl_sockops(struct bpf_sock_ops *ctx)
 {
-	struct bpf_sock *sk = ctx->sk;
 	__u32 op = ctx->op;
 	struct tl_sock *s;
+	__u64 cookie;
 
 	if (op != BPF_SOCK_OPS_TCP_CONNECT_CB && op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB &&
 	    op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB && op != BPF_SOCK_OPS_STATE_CB)
 		return 1; /* the other callbacks (RTO, RWND_INIT, ...): first, and cheap */
-	/* of the state changes only the end counts: the others return before the storage */
+	/* of the state changes only the end counts */
 	if (op == BPF_SOCK_OPS_STATE_CB && ctx->args[1] != BPF_TCP_CLOSE)
 		return 1;
-	if (!sk || !(ctx->family == AF_INET || (ctx->family == AF_INET6 && tl_v4mapped(ctx))))
+	if (!ctx->sk || !(ctx->family == AF_INET || (ctx->family == AF_INET6 && tl_v4mapped(ctx))))
 		return 1;
-	s = TL_SOCK_GET(ctx, sk, op != BPF_SOCK_OPS_STATE_CB,
-			op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB, ctx->local_ip4, ctx->remote_ip4,
-			bpf_htons((__u16)ctx->local_port), (__be16)(ctx->remote_port >> 16));
-	if (!s)
-		return 1;
-	switch (op) {
-	case BPF_SOCK_OPS_TCP_CONNECT_CB:
-		s->flags |= TL_F_ACTIVE;
-		/* the state changes of this socket from now on: a refusal is one */
+	if (op != BPF_SOCK_OPS_STATE_CB) {
+		/* connect: only the state changes from now on (a refusal is one), no entry yet, and
+		 * no drv_ep1 lookup (the cgroup holds the pods' sockets; the refusal looks) */
+		if (op != BPF_SOCK_OPS_TCP_CONNECT_CB) {
+			if (!tl_local(ctx->local_ip4))
+				return 1;
+			tl_tcp_open(ctx, op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB);
+		}
 		bpf_sock_ops_cb_flags_set(ctx,
 					  ctx->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
-		break;
-	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
-	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
-		tl_tcp_open(ctx, s, op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB);
-		bpf_sock_ops_cb_flags_set(ctx,
-					  ctx->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
-		break;
-	case BPF_SOCK_OPS_STATE_CB:
-		if (ctx->args[0] == BPF_TCP_SYN_SENT && tl_sk_err(ctx) == ECONNREFUSED)
-			tl_tcp_refused(s);
-		else if (s->flags & TL_F_EST)
-			tl_tcp_end(ctx, s, (int)ctx->args[0]);
-		break;
+		return 1;
+	}
+	/* the end */
+	cookie = bpf_get_socket_cookie(ctx);
+	s = bpf_map_lookup_elem(&drv_tlsk2, &cookie);
+	if (s) {
+		tl_tcp_end(ctx, s, (int)ctx->args[0]);
+		bpf_map_delete_elem(&drv_tlsk2, &cookie);
+	} else if (ctx->args[0] == BPF_TCP_SYN_SENT && tl_sk_err(ctx) == ECONNREFUSED &&
+		   tl_local(ctx->local_ip4)) {
+		tl_tcp_refused(ctx);
 	}
 	return 1;
 }

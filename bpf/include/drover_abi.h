@@ -467,7 +467,9 @@ struct drv_udp_holder {
  * Maps pinned beside the proxy's under <pin-root>, named DRV_MAP_TL_*. Series maps are hashes
  * (not LRU: a full map must lose no existing series): an insert that fails counts in
  * drv_tlctr1[DRV_TL_CTR_*_OVERFLOW] and the event is not counted anywhere else. Per-socket
- * state lives in socket storage (freed with the socket). Flow and request events go to the
+ * state lives in a hash by socket cookie (DRV_MAP_TL_SK: added when sockops sees the connection
+ * established, removed at its close; connections that predate telemetry are not counted; a
+ * full map counts in DRV_TL_CTR_SOCK_OVERFLOW). Flow and request events go to the
  * ring buffer drv_tlev1; an event that does not fit counts in DRV_TL_CTR_EVENTS_LOST.
  *
  * Addresses are the pod side's, as the socket sees them: on the client side (reporter
@@ -558,6 +560,7 @@ enum drv_tl_ctr {
 	DRV_TL_CTR_HTTP_OVERFLOW = 1, /* an HTTP series could not be added (map full) */
 	DRV_TL_CTR_EVENTS_LOST = 2,   /* a ring buffer event did not fit */
 	DRV_TL_CTR_HTTP_UNPARSED = 3, /* a response with no request waiting, or past the queue */
+	DRV_TL_CTR_SOCK_OVERFLOW = 4, /* a connection not followed: drv_tlsk2 was full */
 	DRV_TL_CTR_MAX = 8,
 };
 
@@ -585,17 +588,20 @@ struct drv_tl_event {
 	char path[64]; /* HTTP: the request target, NUL-terminated, truncated */
 };
 
-/* telemetry.bpf.c's own per-socket state (socket storage, layout private to it), pinned so
- * that a restarted proxy's programs carry on with the connections in flight. */
-#define DRV_MAP_TL_SK "drv_tlsk1"
+/* telemetry.bpf.c's own per-socket state (a hash by socket cookie, layout private to it), pinned
+ * so that a restarted proxy's programs carry on with the connections in flight. drv_tlsk1 was
+ * its socket storage before: still removed by uninstall. */
+#define DRV_MAP_TL_SK	  "drv_tlsk2"
+#define DRV_MAP_TL_SK_OLD "drv_tlsk1"
 
 /* drv_tlev1's reader: the programs wake it (epoll) only once the buffer is a quarter full,
  * so that a busy node pays no wake-up per event; read it on a timer too (100 ms or so) to
  * see a quiet node's events soon. */
 
 /* Every telemetry map name, for uninstall. */
-#define DRV_MAP_TL_NAMES_ALL \
-	DRV_MAP_TL_TCP, DRV_MAP_TL_HTTP, DRV_MAP_TL_CTR, DRV_MAP_TL_EV, DRV_MAP_TL_SK
+#define DRV_MAP_TL_NAMES_ALL                                                           \
+	DRV_MAP_TL_TCP, DRV_MAP_TL_HTTP, DRV_MAP_TL_CTR, DRV_MAP_TL_EV, DRV_MAP_TL_SK, \
+	    DRV_MAP_TL_SK_OLD
 
 #ifndef __VMLINUX_H__
 _Static_assert(sizeof(struct drv_svc_key) == 12, "drv_svc_key layout");

@@ -489,11 +489,14 @@ static void write_counters(struct k8s_buf *b, const struct tl_maps *m, const str
 	expo_u64(b, "drover_lost_events_total", &(struct expo_label){"stage", "kernel"}, 1,
 		 ctr[DRV_TL_CTR_EVENTS_LOST]);
 	expo_family(b, "drover_telemetry_series_overflow_total", "counter",
-		    "Connections or requests not counted because their series map was full.");
+		    "Connections or requests not counted because their map was full (the series "
+		    "maps, or " DRV_MAP_TL_SK ": connections not followed).");
 	expo_u64(b, "drover_telemetry_series_overflow_total",
 		 &(struct expo_label){"map", DRV_MAP_TL_HTTP}, 1, ctr[DRV_TL_CTR_HTTP_OVERFLOW]);
 	expo_u64(b, "drover_telemetry_series_overflow_total",
 		 &(struct expo_label){"map", DRV_MAP_TL_TCP}, 1, ctr[DRV_TL_CTR_TCP_OVERFLOW]);
+	expo_u64(b, "drover_telemetry_series_overflow_total",
+		 &(struct expo_label){"map", DRV_MAP_TL_SK}, 1, ctr[DRV_TL_CTR_SOCK_OVERFLOW]);
 	expo_family(b, "drover_http_unparsed_responses_total", "counter",
 		    "HTTP responses with no request waiting for them (not counted as requests).");
 	expo_u64(b, "drover_http_unparsed_responses_total", NULL, 0, ctr[DRV_TL_CTR_HTTP_UNPARSED]);

@@ -6,7 +6,8 @@
 # pipelined pair). The pinned series maps
 # must hold exactly that mix on the client side (with the service's rev-NAT id) and on the
 # server side, the late ones in the (25 ms, 50 ms] bucket; 17 connections opened and ended
-# each side; a connect to a port with no listener counts as refused. Then, with
+# each side, and no per-socket entry is left; a connect to a port with no listener counts as
+# refused. Then, with
 # --telemetry-max-series 2, a full map counts overflows and its existing series go on; a
 # restart with --no-telemetry takes telemetry off the cgroup.
 source "$(dirname "$0")/common.sh"
@@ -77,6 +78,11 @@ W
 sed -E 's/^(http [a-z]+ [A-Z]+ (200|404|201) .*buckets=).*/\1@/' "$m/got" | grep -v '^series' >"$m/got.cmp"
 diff -u "$m/want" "$m/got.cmp" >&2 || fail "telemetry maps differ from the mix (want -, got +)"
 pass "HTTP series exact on both sides (method, code, service), late ones in (25,50] ms; TCP opened/closed/refused exact"
+# the per-socket state: added at each connection's ESTABLISHED, removed at its close
+left=$(bpftool -j map dump pinned "$TOPO_PIN_ROOT/drv_tlsk2" | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))') ||
+	fail "dump drv_tlsk2"
+expect_eq "$left" 0 "drv_tlsk2 entries left after every connection ended"
+pass "no per-socket entry outlives its connection"
 # events: one per request (method, code, target; the late ones 25-50 ms), per connection
 # opened and ended, and the refusal
 exec 8>&-

@@ -13,6 +13,8 @@
 #  - without stdin: true: attach streams the output from the moment of attach on (not what
 #    was written before) and a request's stdin is not passed (containerd's CRI does not: no
 #    stdin to copy to); the session lasts past kubectl's stdin EOF.
+#  - after the agent is SIGKILLed and restarted (the container adopted), attach -i reaches the
+#    same stdin (the logger process holds it, not the agent).
 # Everything made is removed on exit, also on failure.
 set -uo pipefail
 command -v script >/dev/null || { echo "agent_attach.sh: no script" >&2; exit 1; }
@@ -129,6 +131,18 @@ esac
 # timeout's 124: kubectl's stdin EOF did not end the session (there is no stdin to end)
 expect "attach -i without stdin: the session outlives kubectl's stdin" 124 "$rc"
 grep -q ignored "$WORK/tick.out" && fail "attach tick: stdin reached a container without stdin"
+
+# ---- an agent restart: the logger kept the stdin open; the restarted agent attaches ----
+PID0=$(jp pod si '{.status.containerStatuses[0].containerID}')
+kill -KILL "$AGENT_PID"
+wait "$AGENT_PID" 2>/dev/null
+start_agent
+adopted() { grep -q "pod default/si: container c adopted" "$WORK/agent.log"; }
+wait_for "si adopted" adopted
+OUT=$( (echo three; sleep 1) | k attach -i si 2>/dev/null)
+expect "after an agent restart: attach -i reaches the same stdin" "got-three" "$OUT"
+expect "si: the same container, never restarted" "$PID0 0" \
+	"$(jp pod si '{.status.containerStatuses[0].containerID} {.status.containerStatuses[0].restartCount}')"
 
 grep -E 'attach|logger' "$WORK/agent.log" | grep -iE 'error|fail' && fail "errors in the agent log"
 echo "agent_attach.sh: checks took $(echo "$(date +%s.%N) - $T0" | bc) s"

@@ -9,7 +9,8 @@
 #    the output is in `kubectl logs` too.
 #  - two attach sessions at once: each one's input reaches the process, both see all output.
 #  - stdinOnce: the first session's end closes the container's stdin (its `read` sees EOF)
-#    and that session streams on until the container ends.
+#    and that session streams on until the container ends; a killed session (no close of
+#    its stdin sent) closes it too.
 #  - without stdin: true: attach streams the output from the moment of attach on (not what
 #    was written before) and a request's stdin is not passed (containerd's CRI does not: no
 #    stdin to copy to); the session lasts past kubectl's stdin EOF.
@@ -59,6 +60,19 @@ spec:
 ---
 apiVersion: v1
 kind: Pod
+metadata: {name: once2}
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: busybox
+    stdin: true
+    stdinOnce: true
+    command: ["sh", "-c", "while read l; do echo got-$l; done; echo stdin-eof"]
+---
+apiVersion: v1
+kind: Pod
 metadata: {name: tick}
 spec:
   terminationGracePeriodSeconds: 1
@@ -69,7 +83,7 @@ spec:
 YAML
 k apply -f "$WORK/pods.yaml" >/dev/null || fail "apply"
 running() { [ "$(jp pod "$1" '{.status.phase}')" = Running ]; }
-for p in si once tick; do wait_for "$p Running" running $p || exit 1; done
+for p in si once once2 tick; do wait_for "$p Running" running $p || exit 1; done
 
 # ---- run -i -t: a terminal, typed input, resize, exit ends it, --rm ----
 # script(1)'s terminal gets a size kubectl sends on attach; the input waits in that terminal
@@ -117,6 +131,22 @@ expect "stdinOnce: input, EOF after detach, the output to the container's end" \
 	"got-x stdin-eof bye rc=0" "$(echo "$OUT" | tr '\n' ' ')rc=$rc"
 succeeded() { [ "$(jp pod once '{.status.phase}')" = Succeeded ]; }
 wait_for "once Succeeded" succeeded && ok "stdinOnce: the container ended by itself"
+
+# a stdinOnce session that goes without closing its stdin (kubectl killed): EOF all the same
+# (its stdin a FIFO held open here; nsenter execs kubectl: $! is kubectl's PID)
+mkfifo "$WORK/in"
+nsenter --net="/run/netns/$NODE" kubectl attach -i once2 <"$WORK/in" >/dev/null 2>&1 &
+BG_PIDS=$!
+exec 4>"$WORK/in"
+echo y >&4
+got_y() { k logs once2 | grep -qx got-y; }
+wait_for "once2 read y" got_y
+kill -KILL "$BG_PIDS"
+wait "$BG_PIDS" 2>/dev/null
+BG_PIDS=''
+once2_eof() { k logs once2 | grep -qx stdin-eof; }
+wait_for "stdinOnce: a killed session's end closes stdin" once2_eof && ok "stdinOnce: a killed session's end is the container's EOF"
+exec 4>&-
 
 # ---- no stdin: true: output from the attach on, a request's stdin not passed ----
 sleep 1 # tick-0 .. tick-4 or so are written before the attach

@@ -88,6 +88,7 @@ for p in si once once2 tick; do wait_for "$p Running" running $p || exit 1; done
 # ---- run -i -t: a terminal, typed input, resize, exit ends it, --rm ----
 # script(1)'s terminal gets a size kubectl sends on attach; the input waits in that terminal
 # until kubectl reads it once attached
+# shellcheck disable=SC2016 # the $((...)) is for the container's shell
 (sleep 2; printf 'echo hello-$((6*7))\n'; sleep 0.5; printf 'stty size\n'; sleep 0.5; printf 'exit\n') |
 	innode timeout 40 script -qec "stty rows 31 cols 91; kubectl run -i -t rt --image=busybox --restart=Never --rm -- sh" /dev/null \
 		>"$WORK/run.out" 2>&1
@@ -150,7 +151,7 @@ exec 4>&-
 
 # ---- no stdin: true: output from the attach on, a request's stdin not passed ----
 sleep 1 # tick-0 .. tick-4 or so are written before the attach
-(echo ignored; sleep 3) | innode timeout 2 kubectl attach -i tick >"$WORK/tick.out" 2>"$WORK/tick.err"
+(echo ignored; sleep 0.3) | innode timeout 3 kubectl attach -i tick >"$WORK/tick.out" 2>"$WORK/tick.err"
 rc=$?
 FIRST=$(head -1 "$WORK/tick.out")
 case $FIRST in

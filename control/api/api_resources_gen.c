@@ -898,7 +898,8 @@ const struct api_resource api_resources[] = {
 	{ .kind = &k8s_schema_kinds[29], .key = "localsubjectaccessreviews.authorization.k8s.io", .verbs = API_VERB_CREATE, .flags = 0 },
 	{ .kind = &k8s_schema_kinds[50], .key = "selfsubjectrulesreviews.authorization.k8s.io", .verbs = API_VERB_CREATE, .flags = 0 },
 	{ .kind = &k8s_schema_kinds[49], .key = "selfsubjectreviews.authentication.k8s.io", .verbs = API_VERB_CREATE, .flags = 0 },
+	{ .kind = &k8s_schema_kinds[58], .key = "tokenreviews.authentication.k8s.io", .verbs = API_VERB_CREATE, .flags = 0 },
 };
-const size_t api_nresources = 58;
+const size_t api_nresources = 59;
 
 /* clang-format on */

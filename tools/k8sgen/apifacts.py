@@ -892,4 +892,10 @@ RESOURCES += [
         "gvk": ("authentication.k8s.io", "v1", "SelfSubjectReview"), "verbs": ["create"],
         "columns": [],
     },
+    # TokenReview: a bearer token authenticated and answered, never stored
+    # (pkg/registry/authentication/tokenreview/storage.go)
+    {
+        "gvk": ("authentication.k8s.io", "v1", "TokenReview"), "verbs": ["create"],
+        "columns": [],
+    },
 ]

@@ -268,7 +268,7 @@ struct jv *api_decode_as(const struct api_body *body, struct jv_doc *d, const st
 {
 	const struct k8s_kind *k = k8s_kind_of_type(type);
 
-	return decode_body(body, d, type, k ? k->kind : type->go, k ? k->api_version : "v1", fv, r);
+	return decode_body(body, d, type, k ? k->kind : type->go, k ? k->version : "v1", fv, r);
 }
 
 struct jv *api_decode_apply(const struct api_body *body, struct jv_doc *d,
@@ -282,9 +282,9 @@ struct jv *api_decode_apply(const struct api_body *body, struct jv_doc *d,
 	while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')
 		p++;
 	if (*p == '{')
-		o = decode_json(body, r, d, kind->type, kind->kind, kind->api_version, fv);
+		o = decode_json(body, r, d, kind->type, kind->kind, kind->version, fv);
 	else
-		o = decode_yaml(body, r, d, kind->type, kind->kind, kind->api_version, fv);
+		o = decode_yaml(body, r, d, kind->type, kind->kind, kind->version, fv);
 	if (!o)
 		return NULL;
 	if (!jv_path_str(o, "apiVersion") || !jv_path_str(o, "kind")) {
@@ -322,7 +322,7 @@ struct jv *api_decode_object(const struct api_body *body, struct jv_doc *d,
 			     const struct k8s_kind *kind, enum k8s_field_validation fv,
 			     struct api_result *r)
 {
-	struct jv *o = decode_body(body, d, kind->type, kind->kind, kind->api_version, fv, r);
+	struct jv *o = decode_body(body, d, kind->type, kind->kind, kind->version, fv, r);
 
 	return o && check_type_meta(r, d, o, kind) == 0 ? o : NULL;
 }
@@ -341,7 +341,7 @@ int api_decode_tree(struct jv_doc *d, struct jv *o, const struct k8s_kind *kind,
 	}
 	err = k8s_jv_decode(o, kind->type, &vo, &e);
 	if (err == -EINVAL)
-		decode_failed(r, kind->kind, kind->api_version, &e);
+		decode_failed(r, kind->kind, kind->version, &e);
 	else if (err)
 		api_fail_oom(r);
 	else

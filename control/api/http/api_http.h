@@ -140,6 +140,7 @@ struct api_req {
 	struct k8s_buf warnings; /* the warnings' texts, NUL-separated */
 	size_t nwarnings;
 	const char *etag, *last_modified; /* ETag and Last-Modified headers (static), or NULL */
+	char etag_own[136];		  /* an ETag made for this request (etag points here) */
 	bool vary_accept;		  /* a "Vary: Accept" header */
 	bool close;			  /* close the connection after the response */
 	bool http11;			  /* an HTTP/1.1 request: a stream goes out chunked */
@@ -264,6 +265,12 @@ void api_token_request(struct api_server *s, const char *ns, const char *sa, str
 /* A bearer ServiceAccount token of ours that holds: user system:serviceaccount:NS:NAME, groups
  * system:serviceaccounts and system:serviceaccounts:NS; false otherwise (401). */
 bool api_sa_authenticate(struct api_req *r);
+/* The same for a token meant for audience (a TokenReview's spec.audiences). */
+bool api_sa_authenticate_for(struct api_req *r, const char *audience);
+/* The bearer token authenticators alone (the admin token, bootstrap tokens, service account
+ * tokens for audience, NULL: the server's), on r->authorization: r->user and r->groups set;
+ * audience_out: the audience it was good for. A TokenReview's. */
+bool api_token_authenticate(struct api_req *r, const char *audience, const char **audience_out);
 /* Add a group to r (ignored past API_MAX_GROUPS). */
 void api_req_add_group(struct api_req *r, const char *g, size_t len);
 /* Authorization (and NodeRestriction admission) of an authenticated request: true if it

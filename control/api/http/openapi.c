@@ -12,6 +12,9 @@
  * not know, validates on the client with v2; kubectl explain reads v3, or v2 with
  * --output plaintext-openapiv2. Documents are built once and kept; each has an ETag (the
  * SHA-512 of its JSON, as kube-openapi's handler makes it) and If-None-Match gets a 304.
+ * The group versions of custom resources get v3 documents too, built per request from the
+ * CRDs served now (apiextensions' openapi builder: the version's schema with type meta and
+ * ObjectMeta, its List, their paths); /openapi/v2 holds the generated table's kinds only.
  */
 #include <gnutls/crypto.h>
 #include <pthread.h>
@@ -43,11 +46,12 @@ struct oa {
 /* one per group version of the resource table (at most one per resource) */
 static struct gvdoc *docs;
 static size_t ndocs;
-static char *index_json;
 static struct gvdoc v2doc;
 static uint8_t *v2pb;
 static size_t v2pb_len;
 static char last_modified[64];
+/* the generated table's resources, as put_paths takes them */
+static const struct api_resource **builtins;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void put_str(struct k8s_buf *b, const char *s)
@@ -362,18 +366,50 @@ static const struct k8s_type *list_type(const struct k8s_kind *k)
 	return l ? l->type : k->type;
 }
 
+static bool builtin(const struct api_resource *res)
+{
+	return res >= api_resources && res < api_resources + api_nresources;
+}
+
+/* The name of the schema of a resource's objects (list: of its List): the generated type's,
+ * or for a custom resource apiextensions' (util.ToRESTFriendlyName of group/version/kind:
+ * the group's labels reversed, "com.example.stable.v1.CronTab"). */
+static const char *schema_name(const struct api_resource *res, bool list, char *buf, size_t size)
+{
+	const struct k8s_kind *k = res->kind;
+	const char *g = k->group, *end = g + strlen(g);
+	size_t at = 0;
+
+	if (builtin(res))
+		return list ? list_type(k)->name : k->type->name;
+	while (end > g && at < size) {
+		const char *dot = end;
+
+		while (dot > g && dot[-1] != '.')
+			dot--;
+		at += (size_t)snprintf(buf + at, size - at, "%s%.*s", at ? "." : "",
+				       (int)(end - dot), dot);
+		end = dot > g ? dot - 1 : g;
+	}
+	if (at < size)
+		snprintf(buf + at, size - at, ".%s.%s", k->version,
+			 list && k->list_kind ? k->list_kind : k->kind);
+	return buf;
+}
+
 static void put_op(struct k8s_buf *b, const struct oa *o, const char *method, const char *action,
 		   const struct api_resource *res, const char *id, const char *const *params,
 		   bool *first)
 {
 	const struct k8s_kind *k = res->kind;
-	const char *out = strcmp(action, "list") == 0		    ? list_type(k)->name
+	char on[320], ln[320];
+	const char *obj = schema_name(res, false, on, sizeof(on));
+	const char *out = strcmp(action, "list") == 0 ? schema_name(res, true, ln, sizeof(ln))
 			  : strcmp(action, "deletecollection") == 0 ? META "Status"
-								    : k->type->name;
+								    : obj;
 	const char *body = strcmp(action, "patch") == 0 ? META "Patch"
-			   : strcmp(action, "post") == 0 || strcmp(action, "put") == 0
-			       ? k->type->name
-			       : NULL;
+			   : strcmp(action, "post") == 0 || strcmp(action, "put") == 0 ? obj
+										       : NULL;
 
 	k8s_buf_printf(b, "%s\"%s\":{\"operationId\":\"%s%s\",", *first ? "" : ",", method, id,
 		       k->kind);
@@ -401,8 +437,8 @@ static void put_op(struct k8s_buf *b, const struct oa *o, const char *method, co
 		       action, k->group, k->version, k->kind);
 }
 
-static void put_paths(struct k8s_buf *b, const struct oa *o, const char *group, const char *version,
-		      bool *firstpath)
+static void put_paths(struct k8s_buf *b, const struct oa *o, const struct api_resource *const *v,
+		      size_t n, const char *group, const char *version, bool *firstpath)
 {
 	static const char *const item_get[] = {"name", "namespace", "pretty", NULL};
 	static const char *const item_write[] = {
@@ -419,8 +455,8 @@ static void put_paths(struct k8s_buf *b, const struct oa *o, const char *group, 
 	static const char *const coll_create[] = {"namespace",	     "dryRun", "fieldManager",
 						  "fieldValidation", "pretty", NULL};
 
-	for (size_t i = 0; i < api_nresources; i++) {
-		const struct api_resource *res = &api_resources[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct api_resource *res = v[i];
 		const struct k8s_kind *k = res->kind;
 		char base[256];
 		bool first = true;
@@ -542,7 +578,7 @@ static void build_gv(struct gvdoc *g)
 		       "{\"openapi\":\"3.0.0\",\"info\":{\"title\":\"Kubernetes\",\"version\":"
 		       "\"%s\"},\"paths\":{",
 		       API_GIT_VERSION);
-	put_paths(&b, &v3, g->group, g->version, &first);
+	put_paths(&b, &v3, builtins, api_nresources, g->group, g->version, &first);
 	k8s_buf_puts(&b, "},\"components\":{\"schemas\":{");
 	put_schemas(&b, &v3, g->group, g->version);
 	k8s_buf_printf(&b, "},%s},\"security\":[{\"BearerToken\":[]}]}", security_v3);
@@ -563,7 +599,8 @@ static void build_v2(void)
 		       "\"%s\"},\"paths\":{",
 		       API_GIT_VERSION);
 	for (size_t i = 0; i < ndocs; i++)
-		put_paths(&b, &v2, docs[i].group, docs[i].version, &first);
+		put_paths(&b, &v2, builtins, api_nresources, docs[i].group, docs[i].version,
+			  &first);
 	k8s_buf_puts(&b, "},\"definitions\":{");
 	put_schemas(&b, &v2, NULL, NULL);
 	/* the body of every PATCH (apimachinery's Patch has no fields: openapi-gen's
@@ -580,14 +617,30 @@ static void build_v2(void)
 		v2pb = api_gnostic_v2(v2doc.json, v2doc.len, &v2pb_len);
 }
 
+static void put_index_entry(struct k8s_buf *b, const struct gvdoc *g, bool first)
+{
+	char path[300];
+
+	if (g->group[0])
+		snprintf(path, sizeof(path), "apis/%s/%s", g->group, g->version);
+	else
+		snprintf(path, sizeof(path), "api/%s", g->version);
+	k8s_buf_printf(b, "%s\"%s\":{\"serverRelativeURL\":\"/openapi/v3/%s?hash=%s\"}",
+		       first ? "{\"paths\":{" : ",", path, path, g->hash);
+}
+
 static void build(void)
 {
-	struct k8s_buf b = {0};
 	time_t now = time(NULL);
 	struct tm tm;
 
 	gmtime_r(&now, &tm);
 	strftime(last_modified, sizeof(last_modified), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	builtins = calloc(api_nresources ? api_nresources : 1, sizeof(*builtins));
+	for (size_t i = 0; builtins && i < api_nresources; i++)
+		builtins[i] = &api_resources[i];
+	if (!builtins)
+		return;
 	docs = calloc(api_nresources ? api_nresources : 1, sizeof(*docs));
 	for (size_t i = 0; docs && i < api_nresources; i++) {
 		const struct k8s_kind *k = api_resources[i].kind;
@@ -604,19 +657,176 @@ static void build(void)
 		ndocs++;
 	}
 	build_v2();
-	k8s_buf_puts(&b, "{\"paths\":{");
-	for (size_t i = 0; i < ndocs; i++) {
-		char path[128];
+}
 
-		if (docs[i].group[0])
-			snprintf(path, sizeof(path), "apis/%s/%s", docs[i].group, docs[i].version);
-		else
-			snprintf(path, sizeof(path), "api/%s", docs[i].version);
-		k8s_buf_printf(&b, "%s\"%s\":{\"serverRelativeURL\":\"/openapi/v3/%s?hash=%s\"}",
-			       i ? "," : "", path, path, docs[i].hash);
+/* ---- the custom resources' documents (apiextensions' openapi builder) ---- */
+
+/* TypeMeta's field doc (addTypeMetaProperties copies TypeMeta's properties) */
+static void put_type_meta(struct k8s_buf *b, const char *field)
+{
+	const struct k8s_type *t = k8s_type_find(META "TypeMeta");
+
+	put_str(b, field);
+	k8s_buf_puts(b, ":{\"type\":\"string\"");
+	for (size_t i = 0; t && i < t->nfields; i++)
+		if (t->fields[i].json && strcmp(t->fields[i].json, field) == 0)
+			put_description(b, k8s_field_doc(t, &t->fields[i]));
+	k8s_buf_putc(b, '}');
+}
+
+/* A custom resource's schema (buildKubeNative): its version's openAPIV3Schema with
+ * apiVersion, kind and metadata (ObjectMeta) set, or a bare object when it has none, and its
+ * group-version-kind; then its List's (buildListSchema). */
+static void put_cr_schemas(struct k8s_buf *b, const struct api_resource *res)
+{
+	const struct k8s_kind *k = res->kind;
+	const struct jv *schema = reg_crd_schema(res);
+	char on[320], ln[320];
+
+	put_str(b, schema_name(res, false, on, sizeof(on)));
+	k8s_buf_putc(b, ':');
+	if (!schema || schema->type != JV_OBJECT) {
+		k8s_buf_puts(b, "{\"type\":\"object\"");
+	} else {
+		k8s_buf_putc(b, '{');
+		/* every keyword as written but the properties, written after with the
+		 * type meta and metadata in */
+		for (const struct jv *m = schema->head; m; m = m->next) {
+			if (strcmp(m->key, "properties") == 0 || strcmp(m->key, "type") == 0)
+				continue;
+			put_str(b, m->key);
+			k8s_buf_putc(b, ':');
+			jv_write(b, m);
+			k8s_buf_putc(b, ',');
+		}
+		k8s_buf_puts(b, "\"type\":\"object\",\"properties\":{");
+		put_type_meta(b, "apiVersion");
+		k8s_buf_putc(b, ',');
+		put_type_meta(b, "kind");
+		k8s_buf_puts(
+		    b, ",\"metadata\":{\"allOf\":[{\"$ref\":\"#/components/schemas/" META
+		       "ObjectMeta\"}],\"description\":\"Standard object's metadata. More info: "
+		       "https://git.k8s.io/community/contributors/devel/sig-architecture/"
+		       "api-conventions.md#metadata\"}");
+		for (const struct jv *m = jv_first(jv_get(schema, "properties")); m; m = m->next) {
+			if (!strcmp(m->key, "apiVersion") || !strcmp(m->key, "kind") ||
+			    !strcmp(m->key, "metadata"))
+				continue;
+			k8s_buf_putc(b, ',');
+			put_str(b, m->key);
+			k8s_buf_putc(b, ':');
+			jv_write(b, m);
+		}
+		k8s_buf_putc(b, '}');
 	}
-	k8s_buf_puts(&b, "}}");
-	index_json = k8s_buf_take(&b, NULL);
+	k8s_buf_printf(b,
+		       ",\"x-kubernetes-group-version-kind\":[{\"group\":\"%s\",\"kind\":\"%s\","
+		       "\"version\":\"%s\"}]},",
+		       k->group, k->kind, k->version);
+	put_str(b, schema_name(res, true, ln, sizeof(ln)));
+	k8s_buf_printf(b,
+		       ":{\"description\":\"%s is a list of %s\",\"type\":\"object\",\"required\":["
+		       "\"items\"],\"properties\":{",
+		       k->list_kind ? k->list_kind : "", k->kind);
+	put_type_meta(b, "apiVersion");
+	k8s_buf_puts(b,
+		     ",\"items\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/");
+	k8s_buf_puts(b, on);
+	k8s_buf_printf(b,
+		       "\"},\"description\":\"List of %s. More info: https://git.k8s.io/"
+		       "community/contributors/devel/sig-architecture/api-conventions.md\"},",
+		       k->resource);
+	put_type_meta(b, "kind");
+	k8s_buf_puts(b, ",\"metadata\":{\"allOf\":[{\"$ref\":\"#/components/schemas/" META
+			"ListMeta\"}],\"description\":\"Standard list metadata. More info: "
+			"https://git.k8s.io/community/contributors/devel/sig-architecture/"
+			"api-conventions.md#types-kinds\"}}");
+	k8s_buf_printf(b,
+		       ",\"x-kubernetes-group-version-kind\":[{\"group\":\"%s\",\"kind\":\"%s\","
+		       "\"version\":\"%s\"}]}",
+		       k->group, k->list_kind ? k->list_kind : "", k->version);
+}
+
+/* The v3 document of a group version of custom resources (none: g->json NULL): their paths,
+ * their schemas and the meta types those reach. */
+static void build_cr_gv(struct registry *reg, struct gvdoc *g)
+{
+	static const struct oa v3 = {.v2 = false};
+	const struct api_resource **all = NULL, **v;
+	size_t n = reg_resources(reg, &all), nv = 0;
+	struct typeset *ts = calloc(1, sizeof(*ts));
+	struct k8s_buf b = {0};
+	bool first = true;
+
+	g->json = NULL;
+	v = calloc(n ? n : 1, sizeof(*v));
+	for (size_t i = 0; v && i < n; i++)
+		if (!builtin(all[i]) && strcmp(all[i]->kind->group, g->group) == 0 &&
+		    strcmp(all[i]->kind->version, g->version) == 0)
+			v[nv++] = all[i];
+	if (!v || !ts || !nv)
+		goto out;
+	k8s_buf_printf(&b, "{\"openapi\":\"3.0.0\",\"info\":{\"title\":\"Kubernetes CRD Swagger\","
+			   "\"version\":\"v0.1.0\"},\"paths\":{");
+	put_paths(&b, &v3, v, nv, g->group, g->version, &first);
+	k8s_buf_puts(&b, "},\"components\":{\"schemas\":{");
+	for (size_t i = 0; i < nv; i++) {
+		put_cr_schemas(&b, v[i]);
+		k8s_buf_putc(&b, ',');
+	}
+	reach_type(ts, k8s_type_find(META "ObjectMeta"));
+	reach_type(ts, k8s_type_find(META "ListMeta"));
+	reach_type(ts, k8s_type_find(META "Status"));
+	reach_type(ts, k8s_type_find(META "DeleteOptions"));
+	for (size_t i = 0; i < ts->n; i++) {
+		if (i)
+			k8s_buf_putc(&b, ',');
+		put_schema(&b, &v3, ts->t[i]);
+	}
+	k8s_buf_printf(&b, "},%s},\"security\":[{\"BearerToken\":[]}]}", security_v3);
+	g->json = k8s_buf_take(&b, &g->len);
+	doc_hash(g);
+out:
+	k8s_buf_free(&b);
+	free(ts);
+	free(v);
+	free(all);
+}
+
+/* The group versions only custom resources serve, each once: their documents built (free
+ * them with cr_docs_free). */
+static size_t cr_docs(struct registry *reg, struct gvdoc **out)
+{
+	const struct api_resource **all = NULL;
+	size_t n = reg_resources(reg, &all), nd = 0;
+	struct gvdoc *d = calloc(n ? n : 1, sizeof(*d));
+
+	for (size_t i = 0; d && i < n; i++) {
+		const struct k8s_kind *k = all[i]->kind;
+		bool seen = builtin(all[i]);
+
+		for (size_t j = 0; j < ndocs && !seen; j++)
+			seen = in_gv(k, docs[j].group, docs[j].version);
+		for (size_t j = 0; j < nd && !seen; j++)
+			seen = in_gv(k, d[j].group, d[j].version);
+		if (seen)
+			continue;
+		d[nd].group = k->group;
+		d[nd].version = k->version;
+		build_cr_gv(reg, &d[nd]);
+		if (d[nd].json)
+			nd++;
+	}
+	free(all);
+	*out = d;
+	return nd;
+}
+
+static void cr_docs_free(struct gvdoc *d, size_t n)
+{
+	for (size_t i = 0; d && i < n; i++)
+		free(d[i].json);
+	free(d);
 }
 
 /* ---- serving ---- */
@@ -745,6 +955,29 @@ static void serve_v2(struct api_req *r)
 	r->ctype = NULL;
 }
 
+/* /openapi/v3: every group version's document and its hash, the custom resources' too */
+static void serve_index(struct api_req *r)
+{
+	struct gvdoc *cr = NULL;
+	size_t ncr = cr_docs(r->srv->reg, &cr);
+	struct k8s_buf b = {0};
+	char *json;
+
+	for (size_t i = 0; i < ndocs; i++)
+		put_index_entry(&b, &docs[i], i == 0);
+	for (size_t i = 0; i < ncr; i++)
+		put_index_entry(&b, &cr[i], ndocs + i == 0);
+	k8s_buf_puts(&b, ndocs + ncr ? "}}" : "{\"paths\":{}}");
+	cr_docs_free(cr, ncr);
+	json = k8s_buf_take(&b, NULL);
+	if (!json) {
+		api_error(r, 500, "InternalError", "Internal error occurred: out of memory");
+		return;
+	}
+	api_reply_text(r, 200, "application/json", json);
+	free(json);
+}
+
 void api_serve_openapi(struct api_req *r)
 {
 	pthread_once(&once, build);
@@ -757,14 +990,27 @@ void api_serve_openapi(struct api_req *r)
 		serve_v2(r);
 		return;
 	}
-	if (r->rt.type == ROUTE_OPENAPI_V3 && index_json) {
-		api_reply_text(r, 200, "application/json", index_json);
+	if (r->rt.type == ROUTE_OPENAPI_V3) {
+		serve_index(r);
 		return;
 	}
 	for (size_t i = 0; r->rt.type == ROUTE_OPENAPI_V3_GV && i < ndocs; i++) {
 		if (strcmp(docs[i].group, r->rt.group) == 0 &&
 		    strcmp(docs[i].version, r->rt.version) == 0 && docs[i].json) {
 			reply_doc(r, &docs[i], docs[i].json, docs[i].len, "application/json");
+			return;
+		}
+	}
+	if (r->rt.type == ROUTE_OPENAPI_V3_GV) {
+		/* custom resources: built per request from the CRDs served now */
+		struct gvdoc g = {.group = r->rt.group, .version = r->rt.version};
+
+		build_cr_gv(r->srv->reg, &g);
+		if (g.json) {
+			reply_doc(r, &g, g.json, g.len, "application/json");
+			snprintf(r->etag_own, sizeof(r->etag_own), "%s", g.etag);
+			r->etag = r->etag_own;
+			free(g.json);
 			return;
 		}
 	}

@@ -531,7 +531,8 @@ bool api_review_resource(const struct api_resource *res)
 		 strcmp(n, "subjectaccessreviews") == 0 ||
 		 strcmp(n, "localsubjectaccessreviews") == 0 ||
 		 strcmp(n, "selfsubjectrulesreviews") == 0)) ||
-	       (strcmp(g, "authentication.k8s.io") == 0 && strcmp(n, "selfsubjectreviews") == 0);
+	       (strcmp(g, "authentication.k8s.io") == 0 &&
+		(strcmp(n, "selfsubjectreviews") == 0 || strcmp(n, "tokenreviews") == 0));
 }
 
 /* apierrors.NewInvalid(authorizationapi.Kind(kind), "", errs) with one error */
@@ -671,6 +672,47 @@ static bool lsar_namespace(struct api_req *r, struct jv_doc *d, struct jv *obj, 
 	return true;
 }
 
+/* A TokenReview's status (tokenreview/storage.go Create): spec.token through the bearer token
+ * authenticators, for each of spec.audiences in turn (none: the server's); the user with
+ * system:authenticated added, as the authenticator chain's group adder does. */
+static void token_review(struct api_req *r, struct jv_doc *d, struct jv *obj)
+{
+	const char *token = jv_path_str(obj, "spec.token"), *aud = NULL;
+	const struct jv *auds = jv_path(obj, "spec.audiences");
+	struct api_req *t = calloc(1, sizeof(*t));
+	struct jv *st = jv_obj_at(d, obj, "status"), *u, *a;
+	bool ok = false;
+
+	if (!t)
+		return;
+	t->srv = r->srv;
+	t->authorization = malloc(strlen(token) + 8);
+	if (t->authorization) {
+		sprintf(t->authorization, "Bearer %s", token);
+		if (!jv_count(auds))
+			ok = api_token_authenticate(t, NULL, &aud);
+		for (const struct jv *x = jv_first(auds); x && !ok; x = x->next)
+			if (x->type == JV_STRING) {
+				t->ngroups = 0;
+				ok = api_token_authenticate(t, x->s, &aud);
+			}
+	}
+	jv_set(d, st, "authenticated", jv_new_bool(d, ok));
+	if (ok) {
+		u = jv_obj_at(d, st, "user");
+		jv_set(d, u, "username", jv_new_strz(d, t->user));
+		jv_set(d, u, "groups", groups_of(d, t));
+		a = jv_new(d, JV_ARRAY);
+		jv_push(a, jv_new_strz(d, aud));
+		jv_set(d, st, "audiences", a);
+	} else {
+		jv_set(d, st, "error",
+		       jv_new_strz(d, "[invalid bearer token, token lookup failed]"));
+	}
+	free(t->authorization);
+	free(t);
+}
+
 void api_serve_review(struct api_req *r)
 {
 	const char *res = r->rt.res->kind->resource, *kind = r->rt.res->kind->kind;
@@ -710,7 +752,17 @@ void api_serve_review(struct api_req *r)
 		jv_set(d, meta, "creationTimestamp", jv_new(d, JV_NULL));
 	jv_set(d, obj, "apiVersion", jv_new_strz(d, r->rt.res->kind->api_version));
 	jv_set(d, obj, "kind", jv_new_strz(d, kind));
-	if (strcmp(res, "selfsubjectreviews") == 0) {
+	if (strcmp(res, "tokenreviews") == 0) {
+		const char *tok = jv_path_str(obj, "spec.token");
+
+		if (!tok || !tok[0]) {
+			api_error(r, 400, "BadRequest",
+				  "token is required for TokenReview in authentication");
+			jv_doc_free(d);
+			return;
+		}
+		token_review(r, d, obj);
+	} else if (strcmp(res, "selfsubjectreviews") == 0) {
 		struct jv *ui = jv_obj_at(d, jv_obj_at(d, obj, "status"), "userInfo");
 
 		jv_set(d, ui, "username", jv_new_strz(d, r->user));

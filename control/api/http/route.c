@@ -15,10 +15,10 @@ static bool group_version_served(struct api_route *rt, const char *group, const 
 	return reg_group_version_served(rt->reg, group, version);
 }
 
-/* The OpenAPI documents describe the generated table's resources only. */
-static bool openapi_served(const char *group, const char *version)
+/* The OpenAPI documents describe the generated table's resources and the custom ones. */
+static bool openapi_served(struct api_route *rt, const char *group, const char *version)
 {
-	return reg_group_version_served(NULL, group, version);
+	return reg_group_version_served(rt->reg, group, version);
 }
 
 #define MAX_SEGS 12
@@ -119,12 +119,12 @@ void api_route(struct api_req *r)
 		} else if (n == 2 && strcmp(segs[1], "v3") == 0) {
 			rt->type = ROUTE_OPENAPI_V3;
 		} else if (n == 4 && strcmp(segs[1], "v3") == 0 && strcmp(segs[2], "api") == 0 &&
-			   openapi_served("", segs[3])) {
+			   openapi_served(rt, "", segs[3])) {
 			rt->type = ROUTE_OPENAPI_V3_GV;
 			rt->group = "";
 			rt->version = segs[3];
 		} else if (n == 5 && strcmp(segs[1], "v3") == 0 && strcmp(segs[2], "apis") == 0 &&
-			   openapi_served(segs[3], segs[4])) {
+			   openapi_served(rt, segs[3], segs[4])) {
 			rt->type = ROUTE_OPENAPI_V3_GV;
 			rt->group = segs[3];
 			rt->version = segs[4];

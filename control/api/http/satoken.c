@@ -535,6 +535,11 @@ static bool aud_ok(const struct jv *aud, const char *want)
 
 bool api_sa_authenticate(struct api_req *r)
 {
+	return api_sa_authenticate_for(r, api_sa_issuer(r->srv));
+}
+
+bool api_sa_authenticate_for(struct api_req *r, const char *audience)
+{
 	struct api_server *s = r->srv;
 	const char *a = r->authorization, *sub, *ns, *name, *why = NULL;
 	struct jv_doc *d;
@@ -557,7 +562,7 @@ bool api_sa_authenticate(struct api_req *r)
 	name = jv_path_str(k, "serviceaccount.name");
 	if (!sig_ok)
 		why = "invalid signature";
-	else if (!aud_ok(jv_get(claims, "aud"), api_sa_issuer(s)))
+	else if (!aud_ok(jv_get(claims, "aud"), audience))
 		why = "token audiences is invalid for the target audiences";
 	else if (jv_int(jv_get(claims, "exp"), &exp) != 0 || now >= exp)
 		why = "service account token has expired";

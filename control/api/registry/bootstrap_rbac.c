@@ -10,7 +10,7 @@
  * Subset: cluster-admin, admin/edit/view and the system:aggregate-to-* roles they aggregate
  * (their rules abbreviated to the core, apps, batch, autoscaling, networking, policy and rbac
  * resources), system:discovery, system:basic-user, system:public-info-viewer, system:node,
- * system:node-proxier, system:node-bootstrapper, system:kube-scheduler,
+ * system:node-proxier, system:node-bootstrapper, system:auth-delegator, system:kube-scheduler,
  * system:kube-controller-manager (with the per-controller roles folded into it: drover's
  * controller-manager runs as one identity), and their bindings.
  *
@@ -168,6 +168,11 @@ static const char
 					      "\"events\"") "," R("\"list\",\"watch\"",
 								  "\"discovery.k8s.io\"",
 								  "\"endpointslices\"") "]"),
+		    /* apiserver auth delegation (kube-rbac-proxy, aggregated API servers) */
+		    CR(META("system:auth-delegator"),
+		       "\"rules\":[" R("\"create\"", "\"authentication.k8s.io\"",
+				       "\"tokenreviews\"") "," R("\"create\"", "\"authorization.k8s.io\"",
+								 "\"subjectaccessreviews\"") "]"),
 		    CR(META("system:node-bootstrapper"),
 		       "\"rules\":[" R("\"create\",\"get\",\"list\",\"watch\"",
 				       "\"certificates.k8s.io\"",

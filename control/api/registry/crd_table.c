@@ -26,6 +26,7 @@
 
 #include "api_codec.h"
 #include "log.h"
+#include "reg_hub.h"
 #include "reg_int.h"
 
 #define COMP "registry"
@@ -38,6 +39,7 @@ struct crd_entry {
 	char *spec_replicas, *status_replicas, *selector;
 	char *owner; /* the CRD's name */
 	bool served;
+	bool was_served;    /* before reg_crd_serve's current call */
 	char *strs[8];	    /* group, version, kind, api_version, plural, singular, list, key */
 	char **short_names; /* NULL-terminated */
 	char **categories;
@@ -534,14 +536,18 @@ int reg_crd_serve(struct registry *reg, const struct jv *crd, bool deleted)
 {
 	struct reg_crds *t = reg->crds;
 	const char *name = jv_path_str(crd, "metadata.name");
+	const struct api_resource *gone[64]; /* its entries served no more */
+	size_t ngone = 0;
 	int err = 0;
 
 	if (!t || !name)
 		return 0;
 	pthread_rwlock_wrlock(&t->lock);
-	for (struct crd_entry *e = t->head; e; e = e->next)
+	for (struct crd_entry *e = t->head; e; e = e->next) {
+		e->was_served = e->served;
 		if (strcmp(e->owner, name) == 0)
 			e->served = false;
+	}
 	if (!deleted && established(crd) && !jv_path(crd, "metadata.deletionTimestamp")) {
 		const struct jv *sv = NULL;
 		struct crd_entry *se = NULL, *e;
@@ -556,7 +562,15 @@ int reg_crd_serve(struct registry *reg, const struct jv *crd, bool deleted)
 			if (v != sv && is_true(jv_get(v, "served")))
 				err = define(t, crd, v, &se->res, &e);
 	}
+	/* the watches of what is served no more end, as apiextensions-apiserver's storage of a
+	 * changed or deleted CRD ends them (after the lock: entries live as long as the
+	 * registry) */
+	for (struct crd_entry *e = t->head; e; e = e->next)
+		if (e->was_served && !e->served && strcmp(e->owner, name) == 0 && ngone < 64)
+			gone[ngone++] = &e->res;
 	pthread_rwlock_unlock(&t->lock);
+	for (size_t i = 0; i < ngone; i++)
+		reg_hub_end_resource(reg, gone[i]);
 	if (err)
 		log_warn(COMP, "%s: cannot serve its resources: %s", name, strerror(-err));
 	return err;

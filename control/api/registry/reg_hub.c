@@ -408,20 +408,75 @@ static int hub_open(struct reg_hubs *hs, struct hub *hb, uint64_t from)
 	return store_watch_open(hs->reg->store, &wo, &hb->sw);
 }
 
+/* fn for every watcher of hb (only: those of that resource, stored or requested; NULL: all) */
 static void each_watcher(struct hub *hb, void (*fn)(struct reg_hubs *, struct reg_watch *, int),
-			 struct reg_hubs *hs, int err)
+			 struct reg_hubs *hs, int err, const struct api_resource *only)
 {
 	struct hmap *maps[] = {hb->byns, hb->bytrig};
 
+#define EACH_FN(w)                                                  \
+	do {                                                        \
+		if (!only || (w)->res == only || (w)->wire == only) \
+			fn(hs, (w), err);                           \
+	} while (0)
 	for (size_t i = 0; i < hb->all.n; i++)
-		fn(hs, hb->all.w[i], err);
+		EACH_FN(hb->all.w[i]);
 	for (size_t m = 0; m < 2; m++)
 		for (struct hmap_entry *e = hmap_first(maps[m]); e; e = hmap_next(maps[m], e)) {
 			struct bucket *b = hmap_entry_val(e);
 
 			for (size_t i = 0; i < b->n; i++)
-				fn(hs, b->w[i], err);
+				EACH_FN(b->w[i]);
 		}
+#undef EACH_FN
+}
+
+/* End w once the consumer has taken what is queued (no more is queued after this). */
+static void finish(struct reg_hubs *hs, struct reg_watch *w, int err)
+{
+	pthread_mutex_lock(&w->lock);
+	if (!w->err)
+		w->err = err;
+	pthread_mutex_unlock(&w->lock);
+	touch(hs, w);
+}
+
+/* A hub of res's objects (every version of a custom resource is stored under one key) has
+ * not passed on every event up to rev. */
+static bool hub_behind(struct reg_hubs *hs, const struct api_resource *res, uint64_t rev)
+{
+	bool behind = false;
+
+	pthread_mutex_lock(&hs->lock);
+	for (size_t k = 0; k < hs->n && !behind; k++)
+		behind = strcmp(hs->hubs[k]->res->key, res->key) == 0 && hs->hubs[k]->sw &&
+			 atomic_load(&hs->hubs[k]->dispatched) < rev;
+	pthread_mutex_unlock(&hs->lock);
+	return behind;
+}
+
+void reg_hub_end_resource(struct registry *reg, const struct api_resource *res)
+{
+	struct reg_hubs *hs = reg->hubs;
+	uint64_t rev = store_revision(reg->store);
+
+	if (!hs)
+		return;
+	/* the events written so far (a deleted CRD's objects' deletions) reach the watchers
+	 * first: up to 2 s for the hub thread to pass them on */
+	for (int i = 0; i < 200 && hub_behind(hs, res, rev); i++)
+		usleep(10000);
+	pthread_mutex_lock(&hs->lock);
+	for (size_t k = 0; k < hs->n; k++)
+		each_watcher(hs->hubs[k], finish, hs, -STORE_ECLOSED, res);
+	for (struct hmap_entry *e = hmap_first(hs->fallbacks); e; e = hmap_next(hs->fallbacks, e)) {
+		struct reg_watch *w = hmap_entry_val(e);
+
+		if (w->res == res || w->wire == res)
+			cancel(hs, w, -STORE_ECLOSED);
+	}
+	notify_touched(hs);
+	pthread_mutex_unlock(&hs->lock);
 }
 
 /* The hub's store watch ended (err): resume after the last event dispatched, or end the
@@ -437,7 +492,7 @@ static void hub_restart(struct reg_hubs *hs, struct hub *hb, int err)
 			 hb->res->key, last + 1);
 		return;
 	}
-	each_watcher(hb, cancel, hs, err == -STORE_ECLOSED ? err : -STORE_ESLOW);
+	each_watcher(hb, cancel, hs, err == -STORE_ECLOSED ? err : -STORE_ESLOW, NULL);
 	ring_clear(hb);
 	if (err == -STORE_ECLOSED)
 		return;

@@ -105,6 +105,9 @@ int reg_hub_prepare(struct registry *reg, const struct api_resource *res);
  * ring reaches back that far (the ring's events after it are queued at once), else to a store
  * watch of its own. 0, -STORE_ECOMPACTED (older than the store keeps), another -errno. */
 int reg_hub_join(struct reg_watch *w);
+/* End every watch of res (stored or requested as it): its custom resource is served no more
+ * (the consumers see -STORE_ECLOSED, as when the server stops). */
+void reg_hub_end_resource(struct registry *reg, const struct api_resource *res);
 /* Detach w from its source and its set. */
 void reg_hub_leave(struct reg_watch *w);
 /* The consumer's side of the queue: 1 (*h with a reference, *v), 0 (empty: no longer

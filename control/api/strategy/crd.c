@@ -411,8 +411,9 @@ static void crd_committed(struct api_admit *a)
  * customresourcecleanup finalizer's controller: finalizer/crd_finalizer.go). */
 static void crd_release(struct registry *reg, const struct jv *obj)
 {
-	reg_crd_serve(reg, obj, true);
+	/* the objects first: their watchers see them deleted before their watches end */
 	reg_crd_purge(reg, obj);
+	reg_crd_serve(reg, obj, true);
 }
 
 const struct api_strategy api_strategy_crds = {

@@ -7,11 +7,14 @@
  * x-kubernetes-preserve-unknown-fields; apiVersion, kind and metadata at the root stay), and
  * validation (pkg/apiserver/validation through kube-openapi's validate, its errors converted
  * by ConvertToFieldError): type (nullable honoured; x-kubernetes-int-or-string), required,
- * enum, minimum/maximum (exclusive too), minLength/maxLength, pattern, each with
+ * enum, minimum/maximum (exclusive too), multipleOf, minLength/maxLength, pattern, format
+ * (strfmt's ipv4, ipv6, cidr, uuid, date, date-time, byte; others not checked),
+ * minItems/maxItems, minProperties/maxProperties, x-kubernetes-list-type set, each with
  * kube-openapi's message ("<path> in body must be of type integer: \"string\"").
  * Patterns are ECMA-262 in Kubernetes (Go's regexp here); POSIX extended regexes read the
  * common ones the same.
  */
+#include <arpa/inet.h>
 #include <math.h>
 #include <regex.h>
 #include <stdio.h>
@@ -206,10 +209,19 @@ static void check_number(struct api_admit *a, const struct jv *v, const struct j
 			 const char *path)
 {
 	const struct jv *min = jv_get(s, "minimum"), *max = jv_get(s, "maximum");
+	const struct jv *mult = jv_get(s, "multipleOf");
 	double x = num(v);
 	char val[80];
 
 	value_text(v, val, sizeof(val));
+	if (mult && mult->type == JV_NUMBER && num(mult) > 0) {
+		double q = x / num(mult);
+
+		if (fabs(q - round(q)) > 1e-9)
+			api_cause(a, path, K8S_REASON_INVALID,
+				  "Invalid value: %s: %s in body should be a multiple of %.*s", val,
+				  path, (int)mult->len, mult->s);
+	}
 	if (min && min->type == JV_NUMBER) {
 		bool ex = is_true(jv_get(s, "exclusiveMinimum"));
 
@@ -236,6 +248,51 @@ static size_t runes(const struct jv *v)
 	for (size_t i = 0; i < v->len; i++)
 		n += ((unsigned char)v->s[i] & 0xc0) != 0x80;
 	return n;
+}
+
+/* strfmt's checks of the formats apiextensions supports (apiserver/validation/formats.go)
+ * that drover knows: true when v is of format f, or f is none of them. */
+static bool format_ok(const char *f, const char *v)
+{
+	unsigned char buf[16];
+	regex_t re;
+	const char *pat = NULL;
+	bool ok = true;
+
+	if (!strcmp(f, "ipv4"))
+		return inet_pton(AF_INET, v, buf) == 1;
+	if (!strcmp(f, "ipv6"))
+		return strchr(v, ':') && inet_pton(AF_INET6, v, buf) == 1;
+	if (!strcmp(f, "cidr")) {
+		char addr[64];
+		const char *slash = strchr(v, '/');
+		char *end;
+		long bits;
+		int af;
+
+		if (!slash || (size_t)(slash - v) >= sizeof(addr) || !slash[1])
+			return false;
+		snprintf(addr, sizeof(addr), "%.*s", (int)(slash - v), v);
+		af = strchr(addr, ':') ? AF_INET6 : AF_INET;
+		bits = strtol(slash + 1, &end, 10);
+		return inet_pton(af, addr, buf) == 1 && !*end && slash[1] >= '0' &&
+		       slash[1] <= '9' && bits >= 0 && bits <= (af == AF_INET ? 32 : 128);
+	}
+	if (!strcmp(f, "uuid") || !strcmp(f, "uuid3") || !strcmp(f, "uuid4") || !strcmp(f, "uuid5"))
+		pat = "^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?"
+		      "[0-9a-fA-F]{12}$";
+	else if (!strcmp(f, "date"))
+		pat = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$";
+	else if (!strcmp(f, "date-time") || !strcmp(f, "datetime"))
+		pat = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt ]([01][0-9]|2[0-3]):"
+		      "[0-5][0-9](:[0-5][0-9](\\.[0-9]+)?)?([Zz]|[+-][0-9]{2}:?[0-9]{2})?$";
+	else if (!strcmp(f, "byte"))
+		pat = "^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$";
+	if (pat && regcomp(&re, pat, REG_EXTENDED | REG_NOSUB) == 0) {
+		ok = regexec(&re, v, 0, NULL, 0) == 0;
+		regfree(&re);
+	}
+	return ok;
 }
 
 static void check_string(struct api_admit *a, const struct jv *v, const struct jv *s,
@@ -267,6 +324,50 @@ static void check_string(struct api_admit *a, const struct jv *v, const struct j
 		}
 		free(str);
 	}
+	if (jv_path_str(s, "format")) {
+		char *str = strndup(v->s, v->len);
+
+		if (str && !format_ok(jv_path_str(s, "format"), str))
+			api_cause(a, path, K8S_REASON_TYPE_INVALID,
+				  "Invalid value: %s: %s in body must be of type %s: %s", val, path,
+				  jv_path_str(s, "format"), val);
+		free(str);
+	}
+}
+
+/* The count limits of an array or an object: minItems/maxItems, minProperties/maxProperties
+ * (ConvertToFieldErrors: the max ones as field.TooMany, the min ones as kube-openapi words
+ * them). */
+static void check_counts(struct api_admit *a, const struct jv *v, const struct jv *s,
+			 const char *path)
+{
+	bool arr = v->type == JV_ARRAY;
+	int64_t lim;
+	size_t n = jv_count(v);
+
+	if (jv_path_int(s, arr ? "minItems" : "minProperties", &lim) == 0 && (int64_t)n < lim)
+		api_cause(a, path, K8S_REASON_INVALID,
+			  "Invalid value: %zu: %s in body should have at least %lld %s", n, path,
+			  (long long)lim, arr ? "items" : "properties");
+	if (jv_path_int(s, arr ? "maxItems" : "maxProperties", &lim) == 0 && (int64_t)n > lim)
+		api_cause(a, path, "FieldValueTooMany",
+			  "Too many: %zu: must have at most %lld items", n, (long long)lim);
+}
+
+/* x-kubernetes-list-type set: no scalar twice (field.Duplicate at the second's index) */
+static void check_set(struct api_admit *a, const struct jv *v, const char *path)
+{
+	size_t i = 0;
+	char cp[512], val[256];
+
+	for (const struct jv *it = v->head; it; it = it->next, i++)
+		for (const struct jv *p = v->head; p != it; p = p->next)
+			if (it->type != JV_OBJECT && it->type != JV_ARRAY && jv_equal(p, it)) {
+				snprintf(cp, sizeof(cp), "%s[%zu]", path, i);
+				value_text(it, val, sizeof(val));
+				api_cause(a, cp, K8S_REASON_DUPLICATE, "Duplicate value: %s", val);
+				break;
+			}
 }
 
 static void check(struct api_admit *a, const struct jv *v, const struct jv *s, const char *path,
@@ -300,7 +401,11 @@ static void check(struct api_admit *a, const struct jv *v, const struct jv *s, c
 		check_number(a, v, s, path);
 	else if (v->type == JV_STRING)
 		check_string(a, v, s, path);
-	else if (v->type == JV_ARRAY)
+	if (v->type == JV_ARRAY || v->type == JV_OBJECT)
+		check_counts(a, v, s, path);
+	if (v->type == JV_ARRAY && jv_is_str(jv_get(s, "x-kubernetes-list-type"), "set"))
+		check_set(a, v, path);
+	if (v->type == JV_ARRAY)
 		for (const struct jv *it = v->head; it; it = it->next, i++) {
 			snprintf(cp, sizeof(cp), "%s[%zu]", path, i);
 			check(a, it, jv_get(s, "items"), cp, false, depth + 1);

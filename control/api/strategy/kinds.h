@@ -52,6 +52,7 @@ void api_validate_container_spec(struct api_admit *a, const struct jv *spec, con
 void api_validate_container_probes(struct api_admit *a, const struct jv *spec, const struct jv *ct,
 				   bool init, const char *path);
 void api_validate_container_ports(struct api_admit *a, const struct jv *ct, const char *path);
+void api_validate_protocol(struct api_admit *a, const char *field, const struct jv *proto);
 void api_validate_port_num_or_name(struct api_admit *a, const char *field, const struct jv *v);
 
 /* validate_kinds.c: the other kinds' rules */
@@ -61,6 +62,7 @@ void api_validate_ingress(struct api_admit *a);
 void api_validate_resourcequota(struct api_admit *a);
 void api_validate_rolebinding(struct api_admit *a);
 void api_validate_pdb(struct api_admit *a);
+void api_validate_endpointslice(struct api_admit *a);
 void api_validate_hpa(struct api_admit *a);
 
 /* classes.c: admission of the default StorageClass (DefaultStorageClass) */

@@ -293,6 +293,7 @@ const struct api_strategy api_strategy_resourcequotas = {
 
 const struct api_strategy api_strategy_endpointslices = {
     .defaults = api_default_endpointslice,
+    .validate = api_validate_endpointslice,
 };
 
 const struct api_strategy api_strategy_rbac = {

@@ -182,6 +182,12 @@ static void validate_ingress_path(struct api_admit *a, const struct jv *p, const
 
 /* validateIngressRules: a host is a DNS name (not an IP), and each HTTP path is valid for
  * its pathType. */
+#define WILDCARD_DNS1123_SUBDOMAIN_MSG                                                            \
+	"a wildcard DNS-1123 subdomain must start with '*.', followed by a valid DNS subdomain, " \
+	"which must consist of lower case alphanumeric characters, '-' or '.' and end with an "   \
+	"alphanumeric character (e.g. '*.example.com', regex used for validation is "             \
+	"'\\*\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+
 void api_validate_ingress(struct api_admit *a)
 {
 	char f[512];
@@ -201,13 +207,21 @@ void api_validate_ingress(struct api_admit *a)
 			    inet_pton(AF_INET6, host->s, buf) == 1)
 				api_cause_invalid(a, f, host,
 						  "must be a DNS name, not an IP address");
-			/* a wildcard host is IsWildcardDNS1123Subdomain's: "*." and a subdomain */
-			if (!strncmp(host->s, "*.", 2))
-				why = api_dns1123_subdomain_error(host->s + 2);
-			else
+			/* a host with a '*' is IsWildcardDNS1123Subdomain's: "*." and a
+			 * subdomain, 253 characters at most */
+			if (!strchr(host->s, '*')) {
 				why = api_dns1123_subdomain_error(host->s);
-			if (why && !strchr(host->s, '*'))
-				api_cause_invalid(a, f, host, why);
+				if (why)
+					api_cause_invalid(a, f, host, why);
+			} else {
+				if (host->len > 253)
+					api_cause_invalid(a, f, host,
+							  "must be no more than 253 characters");
+				if (strncmp(host->s, "*.", 2) != 0 ||
+				    api_dns1123_subdomain_error_n(host->s + 2, host->len - 2))
+					api_cause_invalid(a, f, host,
+							  WILDCARD_DNS1123_SUBDOMAIN_MSG);
+			}
 		}
 		EACH(p, jv_path(rule, "http.paths"))
 		{
@@ -387,4 +401,185 @@ void api_validate_hpa(struct api_admit *a)
 	if (has_min && has_max && max < min)
 		api_cause_invalid(a, "spec.maxReplicas", jv_get(spec, "maxReplicas"),
 				  "must be greater than or equal to `minReplicas`");
+}
+
+/* ---- discovery.k8s.io EndpointSlice (pkg/apis/discovery/validation) ---- */
+
+/* field.TooMany */
+static void too_many(struct api_admit *a, const char *f, size_t n, size_t max)
+{
+	api_cause(a, f, "FieldValueTooMany", "Too many: %zu: must have at most %zu items", n, max);
+}
+
+/* ValidateNonSpecialIP's checks of an address that parsed, except its loopback one (see
+ * api_validate_endpointslice). */
+static void nonspecial_ip(struct api_admit *a, const char *f, const struct jv *v, int af,
+			  const unsigned char *ip)
+{
+	char why[160];
+	bool unspec = true;
+
+	for (int i = 0; i < (af == AF_INET ? 4 : 16); i++)
+		unspec &= ip[i] == 0;
+	if (unspec) {
+		snprintf(why, sizeof(why), "may not be unspecified (%.100s)", v->s);
+		api_cause_invalid(a, f, v, why);
+	}
+	if ((af == AF_INET && ip[0] == 169 && ip[1] == 254) ||
+	    (af == AF_INET6 && ip[0] == 0xfe && (ip[1] & 0xc0) == 0x80))
+		api_cause_invalid(a, f, v,
+				  "may not be in the link-local range (169.254.0.0/16, fe80::/10)");
+	if ((af == AF_INET && ip[0] == 224 && ip[1] == 0 && ip[2] == 0) ||
+	    (af == AF_INET6 && ip[0] == 0xff && (ip[1] & 0x0f) == 0x02))
+		api_cause_invalid(a, f, v,
+				  "may not be in the link-local multicast range (224.0.0.0/24, "
+				  "ff02::/10)");
+}
+
+/* IsFullyQualifiedDomainName */
+static void fqdn(struct api_admit *a, const char *f, const struct jv *v)
+{
+	char name[254], *save = NULL, *label;
+	const char *why;
+	size_t len = v->len;
+
+	if (!len) {
+		api_cause_required(a, f, NULL);
+		return;
+	}
+	if (v->s[len - 1] == '.')
+		len--;
+	if (len >= sizeof(name) || (why = api_dns1123_subdomain_error_n(v->s, len)) != NULL) {
+		api_cause(a, f, K8S_REASON_INVALID, "Invalid value: \"%.*s\": %s",
+			  (int)(len > 253 ? 253 : len), v->s,
+			  len >= sizeof(name) ? "must be no more than 253 characters" : why);
+		return;
+	}
+	memcpy(name, v->s, len);
+	name[len] = 0;
+	if (!strchr(name, '.')) {
+		api_cause(a, f, K8S_REASON_INVALID,
+			  "Invalid value: \"%s\": should be a domain with at least two segments "
+			  "separated by dots",
+			  name);
+		return;
+	}
+	for (label = strtok_r(name, ".", &save); label; label = strtok_r(NULL, ".", &save))
+		if ((why = api_dns1123_label_error(label)) != NULL) {
+			api_cause(a, f, K8S_REASON_INVALID, "Invalid value: \"%s\": %s", label,
+				  why);
+			return;
+		}
+}
+
+/* ValidateEndpointSlice (create) and ValidateEndpointSliceUpdate: the address type, every
+ * endpoint's addresses by that type (IsValidIPv4Address/IsValidIPv6Address then
+ * ValidateNonSpecialIP, IsFullyQualifiedDomainName) and hostname, the ports' names,
+ * protocols and appProtocols. One divergence: a loopback address is accepted (Kubernetes
+ * refuses 127.0.0.0/8 and ::1): drover's own API server advertises 127.0.0.1 in the
+ * "kubernetes" service's slice when it listens there, and a single-machine cluster's
+ * backends may be loopback addresses. */
+void api_validate_endpointslice(struct api_admit *a)
+{
+	const struct jv *at = jv_get(a->obj, "addressType");
+	const struct jv *eps = jv_get(a->obj, "endpoints");
+	const char *type = at && at->type == JV_STRING ? at->s : "";
+	size_t i = 0;
+	char f[160];
+
+	if (!type[0])
+		api_cause_required(a, "addressType", NULL);
+	else if (strcmp(type, "IPv4") && strcmp(type, "IPv6") && strcmp(type, "FQDN") &&
+		 !(a->old && strcmp(type, "IP") == 0))
+		api_cause(a, "addressType", K8S_REASON_NOT_SUPPORTED,
+			  "Unsupported value: \"%.100s\": supported values: %s", type,
+			  a->old ? "\"FQDN\", \"IP\", \"IPv4\", \"IPv6\""
+				 : "\"FQDN\", \"IPv4\", \"IPv6\"");
+	if (jv_count(eps) > 1000) {
+		too_many(a, "endpoints", jv_count(eps), 1000);
+		eps = NULL;
+	}
+	EACH(ep, eps)
+	{
+		const struct jv *addrs = jv_get(ep, "addresses"), *host = jv_get(ep, "hostname");
+		size_t j = 0;
+
+		snprintf(f, sizeof(f), "endpoints[%zu].addresses", i);
+		if (!jv_count(addrs))
+			api_cause_required(a, f, "must contain at least 1 address");
+		else if (jv_count(addrs) > 100)
+			too_many(a, f, jv_count(addrs), 100);
+		EACH(ad, addrs)
+		{
+			unsigned char ip[16];
+			int af = strcmp(type, "IPv6") == 0 ? AF_INET6 : AF_INET;
+			bool ok;
+
+			if (ad->type != JV_STRING)
+				continue;
+
+			snprintf(f, sizeof(f), "endpoints[%zu].addresses[%zu]", i, j++);
+			if (strcmp(type, "FQDN") == 0) {
+				fqdn(a, f, ad);
+				continue;
+			}
+			if (strcmp(type, "IPv4") && strcmp(type, "IPv6"))
+				continue; /* the deprecated "IP": IsValidIP, not checked here */
+			ok = inet_pton(af, ad->s, ip) == 1;
+			if (!ok) {
+				api_cause_invalid(a, f, ad,
+						  af == AF_INET ? "must be a valid IPv4 address"
+								: "must be a valid IPv6 address");
+				/* then ValidateNonSpecialIP, which parses either family */
+				af = af == AF_INET ? AF_INET6 : AF_INET;
+				if (inet_pton(af, ad->s, ip) != 1) {
+					api_cause_invalid(a, f, ad, "must be a valid IP address");
+					continue;
+				}
+			}
+			nonspecial_ip(a, f, ad, af, ip);
+		}
+		snprintf(f, sizeof(f), "endpoints[%zu].hostname", i);
+		if (host && host->type == JV_STRING && api_dns1123_label_error(host->s))
+			api_cause_invalid(a, f, host, api_dns1123_label_error(host->s));
+		i++;
+	}
+	i = 0;
+	if (jv_count(jv_get(a->obj, "ports")) > 100) {
+		too_many(a, "ports", jv_count(jv_get(a->obj, "ports")), 100);
+		return;
+	}
+	EACH(p, jv_get(a->obj, "ports"))
+	{
+		const struct jv *name = jv_get(p, "name"), *proto = jv_get(p, "protocol");
+		const struct jv *app = jv_get(p, "appProtocol");
+		const char *n = name && name->type == JV_STRING ? name->s : "";
+		const char *why;
+		size_t j = 0;
+		bool dup = false;
+
+		snprintf(f, sizeof(f), "ports[%zu].name", i);
+		if (n[0] && api_dns1123_label_error(n))
+			api_cause_invalid(a, f, name, api_dns1123_label_error(n));
+		EACH(q, jv_get(a->obj, "ports"))
+		{
+			const struct jv *qn = jv_get(q, "name");
+
+			if (j++ >= i)
+				break;
+			dup |= strcmp(qn && qn->type == JV_STRING ? qn->s : "", n) == 0;
+		}
+		if (dup)
+			api_cause(a, f, K8S_REASON_DUPLICATE, "Duplicate value: \"%.100s\"", n);
+		snprintf(f, sizeof(f), "ports[%zu].protocol", i);
+		api_validate_protocol(a, f, proto);
+		snprintf(f, sizeof(f), "ports[%zu].appProtocol", i);
+		if (app && app->type == JV_STRING &&
+		    (why = api_label_key_error(app->s, app->len)) != NULL)
+			api_cause_invalid(a, f, app, why);
+		i++;
+	}
+	if (a->old && jv_path_str(a->old, "addressType") &&
+	    strcmp(jv_path_str(a->old, "addressType"), type) != 0)
+		api_cause_invalid(a, "addressType", at, "field is immutable");
 }

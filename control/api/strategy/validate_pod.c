@@ -247,6 +247,18 @@ void api_validate_port_num_or_name(struct api_admit *a, const char *f, const str
 			  (long long)n);
 }
 
+/* A port's protocol: required, one of supportedPortProtocols (listed sorted). */
+void api_validate_protocol(struct api_admit *a, const char *f, const struct jv *proto)
+{
+	if (!proto || proto->type != JV_STRING || !proto->len)
+		api_cause_required(a, f, NULL);
+	else if (!jv_is_str(proto, "TCP") && !jv_is_str(proto, "UDP") && !jv_is_str(proto, "SCTP"))
+		api_cause(a, f, K8S_REASON_NOT_SUPPORTED,
+			  "Unsupported value: \"%.200s\": supported values: \"SCTP\", \"TCP\", "
+			  "\"UDP\"",
+			  proto->s);
+}
+
 /* validateContainerPorts: names unique IANA_SVC_NAMEs, containerPort required and in range,
  * hostPort in range, protocol one of TCP, UDP, SCTP. */
 void api_validate_container_ports(struct api_admit *a, const struct jv *ct, const char *path)
@@ -288,15 +300,7 @@ void api_validate_container_ports(struct api_admit *a, const struct jv *ct, cons
 			api_cause_invalid(a, f, jv_get(p, "hostPort"),
 					  "must be between 1 and 65535, inclusive");
 		snprintf(f, sizeof(f), "%.400s.ports[%zu].protocol", path, i);
-		if (!proto || proto->type != JV_STRING || !proto->len)
-			api_cause_required(a, f, NULL);
-		else if (!jv_is_str(proto, "TCP") && !jv_is_str(proto, "UDP") &&
-			 !jv_is_str(proto, "SCTP"))
-			api_cause(
-			    a, f, K8S_REASON_NOT_SUPPORTED,
-			    "Unsupported value: \"%.200s\": supported values: \"SCTP\", \"TCP\", "
-			    "\"UDP\"",
-			    proto->s);
+		api_validate_protocol(a, f, proto);
 		i++;
 	}
 }

@@ -7,8 +7,10 @@
 # - its custom resources served once it is Established: kubectl apply (client-side and
 #   server-side) of a CronTab (defaulted and validated by its schema), get by plural and short
 #   name (the Table of its additionalPrinterColumns),
-#   `kubectl scale` through its scale subresource, `get all` (category all), api-resources;
-#   served no more once the CRD is deleted.
+#   `kubectl scale` through its scale subresource, `get all` (category all), api-resources,
+#   `kubectl explain` (the group version's OpenAPI v3 document made from the CRD's schema);
+#   served no more once the CRD is deleted (nor its OpenAPI document), and a watch of them
+#   open then sees the objects deleted and ends.
 # - kubectl apply of a kind no group serves (apiVersion v1, kind Foo): kubectl lists the CRDs
 #   to find one of that kind (cli-runtime resource/query_param_verifier.go, the
 #   CRDFinder of kubectl's cmd/util/crdfinder.go) and prints its own "no matches for kind"
@@ -138,12 +140,49 @@ ok get-all k get all --cache-dir "$WORK/cache-all"
 has "crontab.stable.example.com/my-new-cron-object"
 ok api-resources k api-resources --api-group=stable.example.com
 matches "^crontabs +ct +stable.example.com/v1 +true +CronTab$"
+# kubectl explain reads the group version's OpenAPI v3 document, built from the CRD's schema
+# as apiextensions' openapi builder does (type meta and ObjectMeta added, the REST-friendly
+# schema name, its List)
+ok explain-cr k explain crontabs
+has "KIND:       CronTab"
+matches "^  metadata	<ObjectMeta>$"
+matches "^  spec	<Object>$"
+ok explain-cr-field k explain crontab.spec.replicas
+has "FIELD: replicas <integer>"
+ok openapi-v3-index k get --raw /openapi/v3
+has '"apis/stable.example.com/v1":{"serverRelativeURL":"/openapi/v3/apis/stable.example.com/v1?hash='
+ok openapi-v3-cr k get --raw /openapi/v3/apis/stable.example.com/v1
+has '"com.example.stable.v1.CronTabList":{"description":"CronTabList is a list of CronTab"'
+has '"x-kubernetes-group-version-kind":[{"group":"stable.example.com","kind":"CronTab","version":"v1"}]'
+has '"/apis/stable.example.com/v1/namespaces/{namespace}/crontabs/{name}":'
+# a watch of the custom resources, open when the CRD goes: it ends (apiextensions-apiserver
+# ends the watches of a CRD's storage; before, it stayed open for good)
+k get crontabs -w --output-watch-events >"$WORK/watch.out" 2>&1 &
+WATCH_PID=$!
+PIDS+=("$WATCH_PID")
+for _ in $(seq 50); do grep -q my-new-cron-object "$WORK/watch.out" && break; sleep 0.1; done
 ok delete-crd k delete crd crontabs.stable.example.com
 has 'customresourcedefinition.apiextensions.k8s.io "crontabs.stable.example.com" deleted'
+CHECK=watch-ended
+CHECKS=$((CHECKS + 1))
+for _ in $(seq 100); do kill -0 "$WATCH_PID" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$WATCH_PID" 2>/dev/null; then
+	FAILS=$((FAILS + 1))
+	echo "FAIL [$E2E_NAME] watch-ended: kubectl get -w still runs 10 s after the CRD went" >&2
+	kill "$WATCH_PID" 2>/dev/null
+fi
+wait "$WATCH_PID" 2>/dev/null
+grep -q "DELETED.*my-new-cron-object" "$WORK/watch.out" || {
+	FAILS=$((FAILS + 1))
+	echo "FAIL [$E2E_NAME] watch-ended: the watch did not see the CR's deletion first: $(cat "$WORK/watch.out")" >&2
+}
 bad get-crs-gone k get crontabs
 has 'Unable to list "stable.example.com/v1, Resource=crontabs": the server could not find the requested resource'
 bad get-crs-gone-discovery k get crontabs --cache-dir "$WORK/cache-gone"
 has "the server doesn't have a resource type \"crontabs\""
+bad openapi-v3-cr-gone k get --raw /openapi/v3/apis/stable.example.com/v1
+ok openapi-v3-index-gone k get --raw /openapi/v3
+lacks "stable.example.com"
 
 # ---- a kind nothing serves ----
 cat >"$WORK/foo.yaml" <<'EOF'

@@ -54,6 +54,36 @@ has "spec.expirationSeconds: Invalid value: 60: may not specify a duration less 
 bad token-no-sa k create token nosuch
 has 'serviceaccounts "nosuch" not found'
 
+# ---- TokenReview (authentication.k8s.io/v1, pkg/registry/authentication/tokenreview) ----
+review() { # TOKEN [AUDIENCES-JSON]: a TokenReview's JSON in $WORK/tr.json
+	printf '{"apiVersion":"authentication.k8s.io/v1","kind":"TokenReview","spec":{"token":"%s"%s}}' \
+		"$1" "${2:+,\"audiences\":$2}" >"$WORK/tr.json"
+}
+review "$T"
+ok tokenreview k create -f "$WORK/tr.json" -o 'jsonpath={.status.authenticated} {.status.user.username} {.status.user.groups} {.status.audiences}'
+has 'true system:serviceaccount:default:default ["system:serviceaccounts","system:serviceaccounts:default","system:authenticated"] ["https://kubernetes.default.svc.cluster.local"]'
+review "${T%?}x"
+ok tokenreview-forged k create -f "$WORK/tr.json" -o 'jsonpath={.status.authenticated}'
+has 'false'
+ok create-token-aud k create token default --audience vault
+TA=$(cat "$OUT")
+review "$TA"
+ok tokenreview-other-audience k create -f "$WORK/tr.json" -o 'jsonpath={.status.authenticated}'
+has 'false'
+review "$TA" '["nats","vault"]'
+ok tokenreview-audiences k create -f "$WORK/tr.json" -o 'jsonpath={.status.authenticated} {.status.audiences}'
+has 'true ["vault"]'
+review ""
+bad tokenreview-empty k create -f "$WORK/tr.json"
+has 'token is required for TokenReview in authentication'
+# a token reviewer needs create on tokenreviews (system:auth-delegator grants it)
+review "$T"
+bad tokenreview-forbidden as "$T" create -f "$WORK/tr.json"
+has 'tokenreviews.authentication.k8s.io is forbidden: User "system:serviceaccount:default:default" cannot create resource "tokenreviews" in API group "authentication.k8s.io" at the cluster scope'
+ok auth-delegator k create clusterrolebinding default-delegator --clusterrole=system:auth-delegator --serviceaccount=default:default
+ok tokenreview-delegated as "$T" create -f "$WORK/tr.json" -o 'jsonpath={.status.authenticated}'
+has 'true'
+
 # ---- the root CA publisher ----
 for _ in $(seq 100); do
 	k get configmap kube-root-ca.crt >/dev/null 2>&1 && break

@@ -435,7 +435,14 @@ static void test_cr_cluster_scoped(void **state)
 	"\"default\":1},\"version\":{\"type\":\"string\",\"pattern\":\"^[0-9]+\\\\.[0-9]+$\"},"   \
 	"\"name\":{\"type\":\"string\",\"minLength\":3,\"maxLength\":8},\"note\":{\"type\":"      \
 	"\"string\",\"nullable\":true},\"extra\":{\"type\":\"object\","                           \
-	"\"x-kubernetes-preserve-unknown-fields\":true}}}}}}}]}}"
+	"\"x-kubernetes-preserve-unknown-fields\":true},\"hosts\":{\"type\":\"array\","           \
+	"\"minItems\":1,"                                                                         \
+	"\"maxItems\":3,\"x-kubernetes-list-type\":\"set\",\"items\":{\"type\":\"string\","       \
+	"\"format\":"                                                                             \
+	"\"ipv4\"}},\"tags\":{\"type\":\"object\",\"maxProperties\":1,\"additionalProperties\":{" \
+	"\"type\":\"string\"}},\"step\":{\"type\":\"number\",\"multipleOf\":0.5},\"id\":{"        \
+	"\"type\":"                                                                               \
+	"\"string\",\"format\":\"uuid\"}}}}}}}]}}"
 #define DBS	   "/apis/example.com/v1/namespaces/default/dbs"
 #define DB_A	   "{\"apiVersion\":\"example.com/v1\",\"kind\":\"Db\",\"metadata\":{\"name\":"
 #define DB_INVALID "Db.example.com \"d\" is invalid: "
@@ -493,6 +500,39 @@ static void test_cr_schema(void **state)
 	texpect(t, "POST", DBS, DB_A "\"d\"},\"spec\":{\"engine\":\"mysql\",\"name\":\"ab\"}}", 422,
 		DB_INVALID "spec.name: Invalid value: \"ab\": spec.name in body should be at "
 			   "least 3 chars long");
+	/* minItems, maxItems (field.TooMany), list-type set, format, maxProperties, multipleOf */
+	texpect(t, "POST", DBS, DB_A "\"d\"},\"spec\":{\"engine\":\"mysql\",\"hosts\":[]}}", 422,
+		DB_INVALID
+		"spec.hosts: Invalid value: 0: spec.hosts in body should have at least 1 "
+		"items");
+	texpect(t, "POST", DBS,
+		DB_A "\"d\"},\"spec\":{\"engine\":\"mysql\",\"hosts\":[\"10.0.0.1\",\"10.0.0.2\","
+		     "\"10.0.0.3\",\"10.0.0.4\"]}}",
+		422, DB_INVALID "spec.hosts: Too many: 4: must have at most 3 items");
+	texpect(t, "POST", DBS,
+		DB_A
+		"\"d\"},\"spec\":{\"engine\":\"mysql\",\"hosts\":[\"10.0.0.1\",\"10.0.0.1\"]}}",
+		422, DB_INVALID "spec.hosts[1]: Duplicate value: \"10.0.0.1\"");
+	texpect(t, "POST", DBS,
+		DB_A "\"d\"},\"spec\":{\"engine\":\"mysql\",\"hosts\":[\"10.0.0.300\"]}}", 422,
+		DB_INVALID
+		"spec.hosts[0]: Invalid value: \"10.0.0.300\": spec.hosts[0] in body must "
+		"be of type ipv4: \"10.0.0.300\"");
+	texpect(t, "POST", DBS,
+		DB_A "\"d\"},\"spec\":{\"engine\":\"mysql\",\"tags\":{\"a\":\"1\",\"b\":\"2\"}}}",
+		422, DB_INVALID "spec.tags: Too many: 2: must have at most 1 items");
+	texpect(t, "POST", DBS, DB_A "\"d\"},\"spec\":{\"engine\":\"mysql\",\"step\":0.7}}", 422,
+		DB_INVALID "spec.step: Invalid value: 0.7: spec.step in body should be a multiple "
+			   "of 0.5");
+	texpect(t, "POST", DBS, DB_A "\"d\"},\"spec\":{\"engine\":\"mysql\",\"id\":\"nope\"}}", 422,
+		DB_INVALID
+		"spec.id: Invalid value: \"nope\": spec.id in body must be of type uuid: "
+		"\"nope\"");
+	texpect(t, "POST", DBS,
+		DB_A
+		"\"fmt\"},\"spec\":{\"engine\":\"mysql\",\"step\":1.5,\"hosts\":[\"10.0.0.1\"],"
+		"\"id\":\"0f8fad5b-d9cb-469f-a165-70867728950e\",\"tags\":{\"a\":\"1\"}}}",
+		201, NULL);
 	/* nullable: null refused where the schema does not allow it */
 	texpect(t, "POST", DBS, DB_A "\"d\"},\"spec\":{\"engine\":\"mysql\",\"name\":null}}", 422,
 		DB_INVALID "spec.name: Invalid value: \"null\": spec.name in body must be of type "

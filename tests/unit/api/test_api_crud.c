@@ -167,6 +167,14 @@ static void test_generate_name_and_decode(void **state)
 			    "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict "
 			    "decoding error: unknown field \"bogus\"");
 	tresp_free(&r);
+	/* transformDecodeError names the version alone, also for a kind of a named group */
+	treq(t, "POST", "/apis/apps/v1/namespaces/default/deployments?fieldValidation=Strict", NULL,
+	     "{\"metadata\":{\"name\":\"d1\"},\"bogus\":1}", NULL, &r);
+	assert_int_equal(r.code, 400);
+	assert_string_equal(tstr(r.json, "message"),
+			    "Deployment in version \"v1\" cannot be handled as a Deployment: strict "
+			    "decoding error: unknown field \"bogus\"");
+	tresp_free(&r);
 	treq(t, "POST", "/api/v1/namespaces/default/configmaps?fieldValidation=Warn", NULL,
 	     "{\"metadata\":{\"name\":\"s1\"},\"bogus\":1}", NULL, &r);
 	assert_int_equal(r.code, 201);

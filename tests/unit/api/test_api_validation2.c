@@ -28,6 +28,12 @@
 #define DUPLICATE     "FieldValueDuplicate"
 #define TOO_LONG      "FieldValueTooLong"
 
+#define WILDCARD_MSG                                                                              \
+	"a wildcard DNS-1123 subdomain must start with '*.', followed by a valid DNS subdomain, " \
+	"which must consist of lower case alphanumeric characters, '-' or '.' and end with an "   \
+	"alphanumeric character (e.g. '*.example.com', regex used for validation is "             \
+	"'\\*\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+
 struct cause {
 	const char *field, *reason, *message;
 };
@@ -513,6 +519,16 @@ static void test_ingress_host_path(void **state)
 				       c[2],
 				       {"spec.rules[1].http.paths[0].path", INVALID,
 					"Invalid value: \"any\": must be an absolute path"}});
+	/* IsWildcardDNS1123Subdomain: '*' only as the whole first label */
+	refused(*state, "/apis/networking.k8s.io/v1/namespaces/default/ingresses",
+		"{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"Ingress\",\"metadata\":{"
+		"\"name\":\"wild\"},\"spec\":{\"rules\":[{\"host\":\"foo.*.example.com\"},{"
+		"\"host\":\"*.Example.com\"},{\"host\":\"*.example.com\"}]}}",
+		"Ingress.networking.k8s.io \"wild\"", 2,
+		(const struct cause[]){{"spec.rules[0].host", INVALID,
+					"Invalid value: \"foo.*.example.com\": " WILDCARD_MSG},
+				       {"spec.rules[1].host", INVALID,
+					"Invalid value: \"*.Example.com\": " WILDCARD_MSG}});
 }
 
 /* ---- rbac: ValidateRoleBinding, ValidateRoleBindingSubject ---- */
@@ -582,6 +598,82 @@ static void test_hpa_min_max(void **state)
 		"HorizontalPodAutoscaler.autoscaling \"hpa\"", 1, c);
 }
 
+/* ValidateEndpointSlice: addresses by addressType (IsValidIPv4Address, then ValidateNonSpecialIP,
+ * IsFullyQualifiedDomainName), hostname, ports (names, duplicates, protocol), address type;
+ * the update keeps addressType */
+static void test_endpointslice(void **state)
+{
+	struct tsrv *t = *state;
+	const struct cause c[] = {
+	    {"endpoints[0].addresses[0]", INVALID,
+	     "Invalid value: \"10.0.0.300\": must be a valid IPv4 address"},
+	    {"endpoints[0].addresses[0]", INVALID,
+	     "Invalid value: \"10.0.0.300\": must be a valid IP address"},
+	    {"endpoints[0].addresses[1]", INVALID,
+	     "Invalid value: \"169.254.1.1\": may not be in the link-local range (169.254.0.0/16, "
+	     "fe80::/10)"},
+	    {"endpoints[0].addresses[2]", INVALID,
+	     "Invalid value: \"0.0.0.0\": may not be unspecified (0.0.0.0)"},
+	    {"endpoints[1].addresses", REQUIRED, "Required value: must contain at least 1 address"},
+	    {"endpoints[1].hostname", INVALID,
+	     "Invalid value: \"Web_1\": a lowercase RFC 1123 label must consist of lower case "
+	     "alphanumeric characters or '-', and must start and end with an alphanumeric "
+	     "character (e.g. 'my-name',  or '123-abc', regex used for validation is "
+	     "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')"},
+	    {"ports[1].name", DUPLICATE, "Duplicate value: \"http\""},
+	    {"ports[1].protocol", NOT_SUPPORTED,
+	     "Unsupported value: \"HTTP\": supported values: \"SCTP\", \"TCP\", \"UDP\""},
+	};
+	const struct cause fq[] = {
+	    {"endpoints[0].addresses[0]", INVALID,
+	     "Invalid value: \"localhost\": should be a domain with at least two segments "
+	     "separated by dots"},
+	};
+	const struct cause at[] = {
+	    {"addressType", NOT_SUPPORTED,
+	     "Unsupported value: \"IP\": supported values: \"FQDN\", \"IPv4\", "
+	     "\"IPv6\""}};
+	const struct cause imm[] = {
+	    {"addressType", INVALID, "Invalid value: \"FQDN\": field is immutable"}};
+	struct tresp r;
+
+	refused(t, "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
+		"{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":\"EndpointSlice\",\"metadata\":{"
+		"\"name\":\"es\"},\"addressType\":\"IPv4\",\"endpoints\":[{\"addresses\":["
+		"\"10.0.0.300\",\"169.254.1.1\",\"0.0.0.0\",\"10.0.0.1\"]},{\"addresses\":[],"
+		"\"hostname\":\"Web_1\"}],\"ports\":[{\"name\":\"http\",\"port\":80},{\"name\":"
+		"\"http\",\"port\":81,\"protocol\":\"HTTP\"}]}",
+		"EndpointSlice.discovery.k8s.io \"es\"", 8, c);
+	refused(t, "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
+		"{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":\"EndpointSlice\",\"metadata\":{"
+		"\"name\":\"fq\"},\"addressType\":\"FQDN\",\"endpoints\":[{\"addresses\":["
+		"\"localhost\"]}]}",
+		"EndpointSlice.discovery.k8s.io \"fq\"", 1, fq);
+	/* the deprecated "IP" type: kept on update only */
+	refused(t, "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
+		"{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":\"EndpointSlice\",\"metadata\":{"
+		"\"name\":\"ip\"},\"addressType\":\"IP\",\"endpoints\":[]}",
+		"EndpointSlice.discovery.k8s.io \"ip\"", 1, at);
+	/* valid: a loopback backend too (drover's one divergence, see api_validate_endpointslice) */
+	treq(
+	    t, "POST", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices", NULL,
+	    "{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":\"EndpointSlice\",\"metadata\":{"
+	    "\"name\":\"ok\"},\"addressType\":\"IPv4\",\"endpoints\":[{\"addresses\":[\"10.1.2.3\","
+	    "\"127.0.0.1\"],\"hostname\":\"web-0\"}],\"ports\":[{\"name\":\"http\",\"port\":80}]}",
+	    NULL, &r);
+	assert_int_equal(r.code, 201);
+	tresp_free(&r);
+	treq(t, "PATCH", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/ok",
+	     "application/merge-patch+json", "{\"addressType\":\"FQDN\",\"endpoints\":[]}", NULL,
+	     &r);
+	if (r.code != 422)
+		fail_msg("PATCH addressType: %ld: %s", r.code, r.body);
+	assert_int_equal(jv_count(jv_path(r.json, "details.causes")), 1);
+	assert_string_equal(tstr(r.json, "details.causes[0].field"), imm[0].field);
+	assert_string_equal(tstr(r.json, "details.causes[0].message"), imm[0].message);
+	tresp_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -606,6 +698,7 @@ int main(void)
 	    cmocka_unit_test(test_rolebinding_kinds),
 	    cmocka_unit_test(test_pdb_min_and_max),
 	    cmocka_unit_test(test_hpa_min_max),
+	    cmocka_unit_test(test_endpointslice),
 	};
 
 	return cmocka_run_group_tests(tests, tsrv_group_setup, tsrv_group_teardown);

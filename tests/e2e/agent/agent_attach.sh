@@ -3,7 +3,8 @@
 # agent's /attach, on lib.sh's node (as agent_logs.sh's). Checks:
 #  - run -i -t --rm (stdin, stdinOnce, tty) under script(1) with a scripted input: the typed
 #    command's output comes back, the terminal has kubectl's size (resize applied), `exit`
-#    ends the container, kubectl returns 0 and the pod is deleted.
+#    ends the container, kubectl returns 0 and the pod is deleted; attach -i -t to a running
+#    tty container, left by ending kubectl: the container runs on.
 #  - attach -i to a stdin: true container (no tty): piped input read by the process; the
 #    session ends with kubectl's stdin but the stdin stays open (no EOF, still Running);
 #    the output is in `kubectl logs` too.
@@ -73,6 +74,14 @@ spec:
 ---
 apiVersion: v1
 kind: Pod
+metadata: {name: tt}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: c, image: busybox, stdin: true, tty: true, command: ["sh"]}
+---
+apiVersion: v1
+kind: Pod
 metadata: {name: tick}
 spec:
   terminationGracePeriodSeconds: 1
@@ -83,7 +92,7 @@ spec:
 YAML
 k apply -f "$WORK/pods.yaml" >/dev/null || fail "apply"
 running() { [ "$(jp pod "$1" '{.status.phase}')" = Running ]; }
-for p in si once once2 tick; do wait_for "$p Running" running $p || exit 1; done
+for p in si once once2 tt tick; do wait_for "$p Running" running $p || exit 1; done
 
 # ---- run -i -t: a terminal, typed input, resize, exit ends it, --rm ----
 # script(1)'s terminal gets a size kubectl sends on attach; the input waits in that terminal
@@ -103,6 +112,17 @@ grep -q 'pod "rt" deleted' "$WORK/run.txt" && ok "run --rm: the pod deleted" ||
 	fail "run --rm: no deletion in: $(cat "$WORK/run.txt")"
 gone() { ! k get pod rt >/dev/null 2>&1; }
 wait_for "rt gone" gone && ok "rt is gone from the API"
+
+# ---- attach -i -t to a running tty container, left by ending kubectl (1.32 has no detach
+# keys; ctrl-c goes to the container in raw mode) ----
+# shellcheck disable=SC2016 # the $((...)) is for the container's shell
+(sleep 1; printf 'echo re-$((2+3))\n'; sleep 2.5) |
+	innode timeout 3 script -qec "kubectl attach -i -t tt" /dev/null >"$WORK/tt.out" 2>&1
+tr -d '\r' <"$WORK/tt.out" >"$WORK/tt.txt"
+grep -qx 're-5' "$WORK/tt.txt" && ok "attach -it: the typed command's output" ||
+	fail "attach -it: no re-5 in: $(cat "$WORK/tt.txt")"
+expect "attach -it: detached, the container runs on" "Running 0" \
+	"$(jp pod tt '{.status.phase} {.status.containerStatuses[0].restartCount}')"
 
 # ---- attach -i to a stdin container: piped input, the session ends, stdin stays open ----
 OUT=$( (echo one; sleep 1) | k attach -i si -c c 2>"$WORK/si.err")

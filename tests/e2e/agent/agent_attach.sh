@@ -121,6 +121,9 @@ wait_for "rt gone" gone && ok "rt is gone from the API"
 tr -d '\r' <"$WORK/tt.out" >"$WORK/tt.txt"
 grep -qx 're-5' "$WORK/tt.txt" && ok "attach -it: the typed command's output" ||
 	fail "attach -it: no re-5 in: $(cat "$WORK/tt.txt")"
+# a terminal's output is logged too, raw, as stdout (containerd's): the echo and the answer
+k logs tt | tr -d '\r' | grep -qx 're-5' && ok "logs tt: the terminal's output" ||
+	fail "logs tt: no re-5 in: $(k logs tt)"
 expect "attach -it: detached, the container runs on" "Running 0" \
 	"$(jp pod tt '{.status.phase} {.status.containerStatuses[0].restartCount}')"
 

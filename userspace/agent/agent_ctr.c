@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent_attach.h"
 #include "agent_env.h"
 #include "agent_pod.h"
 #include "agent_vol.h"
@@ -412,6 +413,8 @@ int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_
 	snprintf(c->cwd, sizeof(c->cwd), "%s", spec.cwd && spec.cwd[0] ? spec.cwd : "/");
 	spec.log_path = logp;
 	spec.exit_path = exitp; /* under a shim: adopted after an agent restart (agent_adopt.c) */
+	char attachp[PATH_MAX + 160];
+	agent_attach_spec(&spec, ctr, cdir, attachp, sizeof(attachp)); /* stdin, tty */
 	t2 = agent_mono_ms();
 	rc = rt_start(&spec, &c->proc);
 	p->ms[AGENT_MS_IMAGE] += t1 - t0; /* resolve, the run's dirs; the overlay is rt_start's */

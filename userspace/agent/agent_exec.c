@@ -10,7 +10,7 @@
  * carries the v4 Status: {"status":"Success"}, or for an exit code N
  * reason NonZeroExitCode with an ExitCode cause N (kubectl: "command terminated with exit
  * code N", and exits N); a command that cannot start is an InternalError Status. Then a close
- * frame. /attach answers 400 (drover's containers have no attachable stdin).
+ * frame. /attach shares the request and the session's frames: agent_attach.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,40 +29,13 @@
 
 #include "agent_http.h"
 #include "agent_pod.h"
+#include "agent_stream.h"
 #include "cgroup.h"
 #include "k8s_buf.h"
 #include "runtime.h"
 #include "websocket.h"
 
-#define COMP	  "exec"
-#define MAX_ARGV  256
-#define MAX_MSG	  (1 << 20) /* a client message (stdin) */
-#define STDIN_MAX (1 << 20) /* stdin bytes waiting for the process before we stop reading */
-#define CH_STDIN  0
-#define CH_STDOUT 1
-#define CH_STDERR 2
-#define CH_ERROR  3
-#define CH_RESIZE 4
-#define CH_CLOSE  255
-
-struct xsession {
-	struct agent *a;
-	MHD_socket sock;
-	int conn_fd; /* the caller's TCP socket (MHD's), watched for its end only */
-	struct MHD_UpgradeResponseHandle *urh;
-	char ns[256], pod[256], ctr[64];
-	char cg_rel[1024];
-	char cwd[512];
-	pid_t init;
-	char *argv[MAX_ARGV + 1];
-	bool in, out, err, tty, v5;
-	unsigned char *rbuf; /* bytes from the client, not yet a whole frame */
-	size_t rlen;
-	int cur_ch; /* the channel of a fragmented message */
-	char *stdin_buf;
-	size_t stdin_len;
-	bool stdin_close;
-};
+#define COMP "exec"
 
 static void session_free(struct xsession *x)
 {
@@ -77,7 +50,7 @@ static void session_free(struct xsession *x)
 
 /* ---- frames ---- */
 
-static int send_frame(struct xsession *x, unsigned opcode, int ch, const void *p, size_t n)
+int xs_send_frame(struct xsession *x, unsigned opcode, int ch, const void *p, size_t n)
 {
 	unsigned char h[WS_HEADER_MAX + 1];
 	size_t hl = ws_header(h, opcode, n + (ch >= 0), NULL);
@@ -90,16 +63,16 @@ static int send_frame(struct xsession *x, unsigned opcode, int ch, const void *p
 }
 
 /* The Status of the end on the error channel, as the kubelet's v4 error writer makes it. */
-static void send_status(struct xsession *x, int status, const char *failure)
+void xs_send_status(struct xsession *x, int status, const char *failure)
 {
 	struct k8s_buf b = {0};
 
 	if (failure) {
 		k8s_buf_printf(&b,
 			       "{\"metadata\":{},\"status\":\"Failure\",\"message\":\"error "
-			       "executing command in container: %s\",\"reason\":\"InternalError\","
+			       "%s container: %s\",\"reason\":\"InternalError\","
 			       "\"code\":500}",
-			       failure);
+			       x->attach ? "attaching to" : "executing command in", failure);
 	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		k8s_buf_printf(&b, "{\"metadata\":{},\"status\":\"Success\"}");
 	} else {
@@ -123,7 +96,7 @@ static void send_status(struct xsession *x, int status, const char *failure)
 			       code, code);
 	}
 	if (!b.oom)
-		send_frame(x, WS_BINARY, CH_ERROR, b.p, b.len);
+		xs_send_frame(x, WS_BINARY, CH_ERROR, b.p, b.len);
 	k8s_buf_free(&b);
 }
 
@@ -206,13 +179,13 @@ static int open_pty(pid_t init, int *master, int *slave)
 
 /* ---- client messages ---- */
 
-static void resize(int master, const unsigned char *p, size_t n)
+/* {"Width":W,"Height":H}: kept for the session to apply */
+static void resize(struct xsession *x, const unsigned char *p, size_t n)
 {
 	char buf[128];
 	const char *w, *h;
-	struct winsize ws = {0};
 
-	if (master < 0 || n >= sizeof(buf))
+	if (n >= sizeof(buf))
 		return;
 	memcpy(buf, p, n);
 	buf[n] = 0;
@@ -220,9 +193,9 @@ static void resize(int master, const unsigned char *p, size_t n)
 	h = strstr(buf, "\"Height\":");
 	if (!w || !h)
 		return;
-	ws.ws_col = (unsigned short)atoi(w + 8);
-	ws.ws_row = (unsigned short)atoi(h + 9);
-	ioctl(master, TIOCSWINSZ, &ws);
+	x->winsz = (struct winsize){.ws_col = (unsigned short)atoi(w + 8),
+				    .ws_row = (unsigned short)atoi(h + 9)};
+	x->winsz_new = true;
 }
 
 static int queue_stdin(struct xsession *x, const unsigned char *p, size_t n)
@@ -240,8 +213,7 @@ static int queue_stdin(struct xsession *x, const unsigned char *p, size_t n)
 	return 0;
 }
 
-/* Parse what the client sent; -1 when it closed or broke the protocol. */
-static int client_input(struct xsession *x, int master)
+static int client_input(struct xsession *x)
 {
 	size_t off = 0;
 	int rc = 0;
@@ -260,12 +232,12 @@ static int client_input(struct xsession *x, int master)
 		off += (size_t)n;
 		switch (f.opcode) {
 		case WS_PING:
-			send_frame(x, WS_PONG, -1, f.payload, f.len);
+			xs_send_frame(x, WS_PONG, -1, f.payload, f.len);
 			continue;
 		case WS_PONG:
 			continue;
 		case WS_CLOSE:
-			send_frame(x, WS_CLOSE, -1, f.payload, f.len >= 2 ? 2 : 0);
+			xs_send_frame(x, WS_CLOSE, -1, f.payload, f.len >= 2 ? 2 : 0);
 			return -1;
 		case WS_CONT:
 			ch = x->cur_ch;
@@ -283,13 +255,22 @@ static int client_input(struct xsession *x, int master)
 		if (ch == CH_STDIN)
 			rc = queue_stdin(x, p, len);
 		else if (ch == CH_RESIZE)
-			resize(master, p, len);
+			resize(x, p, len);
 		else if (ch == CH_CLOSE && x->v5 && len >= 1 && p[0] == CH_STDIN)
 			x->stdin_close = true;
 	}
 	memmove(x->rbuf, x->rbuf + off, x->rlen - off);
 	x->rlen -= off;
 	return rc;
+}
+
+int xs_client_read(struct xsession *x)
+{
+	ssize_t n = recv(x->sock, x->rbuf + x->rlen, MAX_MSG + 64 - x->rlen, 0);
+
+	if (n > 0)
+		x->rlen += (size_t)n;
+	return n <= 0 ? -1 : client_input(x);
 }
 
 /* ---- the session ---- */
@@ -340,8 +321,8 @@ static void run(struct xsession *x)
 
 		snprintf(msg, sizeof(msg), "exec: \\\"%s\\\": %s", x->argv[0],
 			 rc == -ENOENT ? "executable file not found in $PATH" : strerror(-rc));
-		send_status(x, 0, msg);
-		send_frame(x, WS_CLOSE, -1, "\x03\xe8", 2);
+		xs_send_status(x, 0, msg);
+		xs_send_frame(x, WS_CLOSE, -1, "\x03\xe8", 2);
 		goto out;
 	}
 	log_info(COMP, "pod %s/%s: container %s: exec %s (pid %d)", x->ns, x->pod, x->ctr,
@@ -385,17 +366,14 @@ static void run(struct xsession *x)
 			if (!exited)
 				kill(pid, SIGKILL); /* nobody reads it any more */
 		}
-		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-			ssize_t n = recv(x->sock, x->rbuf + x->rlen, MAX_MSG + 64 - x->rlen, 0);
-
-			if (n > 0)
-				x->rlen += (size_t)n;
-			if (n <= 0 || client_input(x, master) < 0) {
-				client_gone = true;
-				if (!exited)
-					kill(pid, SIGKILL); /* nobody reads it any more */
-			}
+		if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && xs_client_read(x) < 0) {
+			client_gone = true;
+			if (!exited)
+				kill(pid, SIGKILL); /* nobody reads it any more */
 		}
+		if (x->winsz_new && master >= 0)
+			ioctl(master, TIOCSWINSZ, &x->winsz);
+		x->winsz_new = false;
 		/* stdin: what the client sent, written as the process takes it */
 		if (x->stdin_len && in_p[1] >= 0) {
 			ssize_t w = write(in_p[1], x->stdin_buf, x->stdin_len);
@@ -421,7 +399,7 @@ static void run(struct xsession *x)
 				bool want = k == 1 ? x->out : x->err;
 
 				if (want && !client_gone &&
-				    send_frame(x, WS_BINARY, k, buf, (size_t)n) != 0) {
+				    xs_send_frame(x, WS_BINARY, k, buf, (size_t)n) != 0) {
 					client_gone = true;
 					if (!exited)
 						kill(pid, SIGKILL);
@@ -445,21 +423,21 @@ static void run(struct xsession *x)
 
 			while ((n = read(master, buf, sizeof(buf))) > 0)
 				if (x->out && !client_gone)
-					send_frame(x, WS_BINARY, CH_STDOUT, buf, (size_t)n);
+					xs_send_frame(x, WS_BINARY, CH_STDOUT, buf, (size_t)n);
 			close_fd(&master);
 			in_p[1] = -1;
 		}
 	}
 	if (!client_gone) {
-		send_status(x, status, NULL);
-		send_frame(x, WS_CLOSE, -1, "\x03\xe8", 2);
+		xs_send_status(x, status, NULL);
+		xs_send_frame(x, WS_CLOSE, -1, "\x03\xe8", 2);
 	}
 	log_info(COMP, "pod %s/%s: exec %s (pid %d) ended: %d", x->ns, x->pod, x->argv[0], (int)pid,
 		 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 	goto out;
 fail:
-	send_status(x, 0, "cannot set up the streams");
-	send_frame(x, WS_CLOSE, -1, "\x03\xe8", 2);
+	xs_send_status(x, 0, "cannot set up the streams");
+	xs_send_frame(x, WS_CLOSE, -1, "\x03\xe8", 2);
 out:
 	if (pid > 0 && !exited) {
 		kill(pid, SIGKILL);
@@ -489,7 +467,10 @@ static void *session_main(void *arg)
 
 	if (fl >= 0)
 		fcntl(x->sock, F_SETFL, fl & ~O_NONBLOCK);
-	run(x);
+	if (x->attach)
+		agent_attach_run(x);
+	else
+		run(x);
 	MHD_upgrade_action(x->urh, MHD_UPGRADE_ACTION_CLOSE);
 	ahttp_session_leave(x->a);
 	session_free(x);
@@ -574,10 +555,6 @@ enum MHD_Result agent_exec_serve(struct ahttp_req *r)
 	char accept[29];
 	enum MHD_Result ret;
 
-	if (strcmp(r->url_kind, "attach") == 0)
-		return ahttp_text(r->conn, 400,
-				  "attach is not served by drover: its containers' stdin is not "
-				  "kept open\n");
 	if (!upgrade || strcasecmp(upgrade, "websocket") != 0 || !key ||
 	    ws_accept_key(key, accept) != 0)
 		return ahttp_text(r->conn, 400,
@@ -607,9 +584,11 @@ enum MHD_Result agent_exec_serve(struct ahttp_req *r)
 	x->out = ahttp_arg_true(r, "stdout");
 	x->err = ahttp_arg_true(r, "stderr");
 	x->tty = ahttp_arg_true(r, "tty");
+	if (!strcmp(r->url_kind, "attach"))
+		agent_attach_prepare(x, &t);
 	if (x->tty)
 		x->err = false; /* a terminal has one output stream */
-	if (!x->argv[0]) {
+	if (!x->argv[0] && !x->attach) {
 		session_free(x);
 		return ahttp_text(r->conn, 400,
 				  "you must specify at least one command for the container\n");

@@ -192,9 +192,13 @@ int ahttp_resolve(struct ahttp_req *r, struct ahttp_target *t, enum MHD_Result *
 	snprintf(t->cg_rel, sizeof(t->cg_rel), "%s/pods/%s/%s", a->cfg->cgroup_parent, t->uid,
 		 r->ctr);
 	t->init = ahttp_ctr_init(a, t->cg_rel);
-	if (ctr)
+	if (ctr) {
 		ctr_cwd(a, ctr, t->cwd, sizeof(t->cwd));
-	else
+		t->stdin = jv_get(ctr, "stdin") && jv_get(ctr, "stdin")->type == JV_TRUE;
+		t->stdin_once =
+		    jv_get(ctr, "stdinOnce") && jv_get(ctr, "stdinOnce")->type == JV_TRUE;
+		t->tty = jv_get(ctr, "tty") && jv_get(ctr, "tty")->type == JV_TRUE;
+	} else
 		snprintf(t->cwd, sizeof(t->cwd), "/");
 	kc_obj_put(o);
 	jv_doc_free(d);

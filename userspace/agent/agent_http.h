@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * agent_http: the agent's kubelet endpoint (HTTPS on --port, 10250 by default), as the
- * kubelet's server serves the API server: /containerLogs (agent_logs.c), /exec (agent_exec.c;
- * /attach is refused with a 400 kubectl shows), /portForward (agent_portforward.c), /metrics and
+ * kubelet's server serves the API server: /containerLogs (agent_logs.c), /exec (agent_exec.c),
+ * /attach (agent_attach.c), /portForward (agent_portforward.c), /metrics and
  * /flows (the node's telemetry, agent_telemetry.c). agent_http.c owns the daemon (libmicrohttpd, a thread per connection, so a
  * follow or an exec never holds up another request, and none touches the pod sync), TLS
  * (a serving certificate the agent signs itself, as the kubelet does without
@@ -34,6 +34,7 @@ struct ahttp_target {
 	char cg_rel[1024];  /* its cgroup, relative */
 	pid_t init;	    /* its init while it runs (our pid namespace), else 0 */
 	char cwd[512];	    /* its working directory (workingDir, else the image's; "/") */
+	bool stdin, stdin_once, tty; /* its spec's */
 };
 
 /* Find the pod (the API's copy: its uid) and the container (init containers too; none when r->ctr is empty); on failure the kubelet's

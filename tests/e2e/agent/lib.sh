@@ -8,7 +8,8 @@
 # no default route out of the machine) running `drover server --cluster-cidr 10.244.0.0/16` on
 # its 127.0.0.1 and `drover agent` over a temp image root holding the busybox image
 # (scripts/lib/busybox-image.sh), and returns once the Node is Ready (exit 1 if it never is).
-# agent.sh, agent_logs.sh, agent_proxy.sh, agent_probes.sh and agent_env.sh all use it.
+# agent.sh, agent_logs.sh, agent_attach.sh, agent_proxy.sh, agent_probes.sh and agent_env.sh
+# all use it.
 # The caller may set, before sourcing: E2E_NET (default 198.18), E2E_LINK (the veths' prefix,
 # default $E2E_TAG), E2E_WAIT_S (wait_for's deadline, default 90); after sourcing and before
 # node_up: AGENT_FLAGS (the agent's flags past root, images and cgroup parent; default

@@ -8,6 +8,7 @@
 #ifndef DROVER_NODE_RT_INTERNAL_H
 #define DROVER_NODE_RT_INTERNAL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -85,5 +86,15 @@ struct rt_shim_args {
 int rt_shim_spawn(const struct rt_shim_args *a, struct rt_proc *out);
 /* rt_wait of a container started or adopted with a shim. */
 int rt_shim_wait(struct rt_proc *p, int timeout_ms, int *status);
+
+/* ---- runtime_logger.c ---- */
+struct rt_logger_io {
+	int out_r, err_r; /* the container's output; a terminal: out_r its master, err_r -1 */
+	int stdin_w;	  /* its stdin's writing end (a terminal: the master), -1: none */
+	int listen_fd;	  /* the attach socket, -1: none */
+	bool tty, stdin_once;
+};
+/* Fork the logger over the log at path (appended). The caller closes its copies of io's. */
+int rt_logger_start(const char *path, const struct rt_logger_io *io, pid_t *pid);
 
 #endif

@@ -22,15 +22,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cgroup.h"
-#include "crilog.h"
 #include "fsutil.h"
 #include "log.h"
 #include "rt_internal.h"
@@ -201,6 +202,9 @@ static __attribute__((noreturn)) void container_child(struct prep *p)
 	close(p->sync_r);
 	rt_reset_signals();
 	if (rt_child_stdio(p->stdio))
+		rt_child_fail(fd, ST_STDIO, 0, errno);
+	/* a terminal: the container's own session, with it as the controlling terminal */
+	if (s->tty && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) != 0))
 		rt_child_fail(fd, ST_STDIO, 0, errno);
 	if (p->netns_fd >= 0 && setns(p->netns_fd, CLONE_NEWNET) != 0)
 		rt_child_fail(fd, ST_NETNS, 0, errno);
@@ -414,82 +418,6 @@ static __attribute__((noreturn)) void container_child_v(void *p)
 	container_child(p);
 }
 
-/*
- * The logger is a process, not a thread of the caller: a container outlives an agent restart
- * (the agent adopts its pods), and its stdout/stderr pipes must stay drained while no agent
- * runs; a thread would die with the agent, and the container would block on a full pipe or
- * get SIGPIPE. Like conmon or containerd-shim, it holds only the pipes' read ends and the log
- * file, and exits once both streams reach EOF (every writer gone).
- */
-static __attribute__((noreturn)) void logger_main(int out_r, int err_r, int log_fd)
-{
-	static struct crilog_stream st[2];
-	static char buf[65536];
-	struct pollfd pfd[2];
-	int open_n = 2;
-
-	setsid();
-	rt_reset_signals();
-	/* The streams at 3 and 4, the log at 5, nothing else (moved above 5 first, so no
-	 * dup2 closes another of the three). */
-	out_r = fcntl(out_r, F_DUPFD, 6);
-	err_r = fcntl(err_r, F_DUPFD, 6);
-	log_fd = fcntl(log_fd, F_DUPFD, 6);
-	if (out_r < 0 || err_r < 0 || log_fd < 0 || dup2(out_r, 3) < 0 || dup2(err_r, 4) < 0 ||
-	    dup2(log_fd, 5) < 0)
-		_exit(1);
-	syscall(SYS_close_range, 6U, ~0U, 0U);
-	crilog_stream_init(&st[0], 5, "stdout", 0);
-	crilog_stream_init(&st[1], 5, "stderr", 0);
-	pfd[0] = (struct pollfd){3, POLLIN, 0};
-	pfd[1] = (struct pollfd){4, POLLIN, 0};
-	while (open_n > 0) {
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			_exit(1);
-		}
-		for (int i = 0; i < 2; i++) {
-			ssize_t n;
-
-			if (pfd[i].fd < 0 || !pfd[i].revents)
-				continue;
-			n = read(pfd[i].fd, buf, sizeof(buf));
-			if (n < 0 && (errno == EINTR || errno == EAGAIN))
-				continue;
-			if (n <= 0) {
-				crilog_end(&st[i]);
-				close(pfd[i].fd);
-				pfd[i].fd = -1;
-				open_n--;
-				continue;
-			}
-			/* A failed write (disk full) loses the record, never blocks the container. */
-			crilog_feed(&st[i], buf, (size_t)n);
-		}
-	}
-	_exit(0);
-}
-
-static int start_logger(const char *path, int out_r, int err_r, pid_t *pid)
-{
-	int log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-
-	if (log_fd < 0) {
-		int err = -errno;
-
-		log_error("runtime", "log %s: %s", path, strerror(errno));
-		return err;
-	}
-	*pid = fork();
-	if (*pid == 0)
-		logger_main(out_r, err_r, log_fd);
-	close(log_fd);
-	if (*pid < 0)
-		return -errno;
-	return 0;
-}
-
 static void report_failure(const struct report *r, const struct rt_spec *s)
 {
 	if (r->step == ST_BIND)
@@ -512,11 +440,47 @@ static void reap_failed(pid_t pid, pid_t shim, const struct rt_spec *spec)
 	unlink(spec->exit_path);
 }
 
+/*
+ * The logger's ends and the container's: output pipes (out[0]/err[0] the logger's), or a
+ * terminal (out[0] its master, out[1] the container's side, err unused; of the host's devpts:
+ * the container's own is mounted only later, in its mount namespace), the stdin pipe (in[1]
+ * the logger's) and the attach socket. 0 or -errno.
+ */
+static int logger_io(const struct rt_spec *s, int out[2], int err[2], int in[2], int *listen_fd)
+{
+	int rc, unlock = 0;
+
+	if (s->tty) {
+		out[0] = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (out[0] < 0)
+			return -errno;
+		if (ioctl(out[0], TIOCSPTLCK, &unlock) != 0 ||
+		    (out[1] = ioctl(out[0], TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
+			return -errno;
+		if (s->stdin_open && (in[1] = fcntl(out[0], F_DUPFD_CLOEXEC, 3)) < 0)
+			return -errno;
+	} else {
+		if ((rc = rt_pipe_hi(out)) || (rc = rt_pipe_hi(err)) ||
+		    (s->stdin_open && (rc = rt_pipe_hi(in))))
+			return rc;
+	}
+	if (s->attach_path) {
+		*listen_fd = rt_attach_listen(s->attach_path);
+		if (*listen_fd < 0) {
+			rc = *listen_fd;
+			*listen_fd = -1;
+			log_error("runtime", "attach socket %s: %s", s->attach_path, strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
 int rt_start(const struct rt_spec *spec, struct rt_proc *out)
 {
 	struct prep *p;
 	int sync_p[2] = {-1, -1}, rep[2] = {-1, -1}, outp[2] = {-1, -1}, errp[2] = {-1, -1};
-	int null_fd = -1, pidfd = -1, err;
+	int inp[2] = {-1, -1}, null_fd = -1, pidfd = -1, listen_fd = -1, err;
 	uint64_t flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
 	struct report fail;
 	pid_t pid, logger = 0, shim = 0;
@@ -546,15 +510,27 @@ int rt_start(const struct rt_spec *spec, struct rt_proc *out)
 		p->stdio[0] = null_fd;
 	}
 	if (spec->log_path) {
-		if ((err = rt_pipe_hi(outp)) || (err = rt_pipe_hi(errp)))
+		err = logger_io(spec, outp, errp, inp, &listen_fd);
+		if (err)
 			goto out;
-		err = start_logger(spec->log_path, outp[0], errp[0], &logger);
+		err = rt_logger_start(spec->log_path,
+				      &(struct rt_logger_io){outp[0], errp[0], inp[1], listen_fd,
+							     spec->tty, spec->stdin_once},
+				      &logger);
 		if (err)
 			goto out;
 		rt_close_fd(&outp[0]);
 		rt_close_fd(&errp[0]);
-		p->stdio[1] = outp[1];
-		p->stdio[2] = errp[1];
+		rt_close_fd(&inp[1]);
+		rt_close_fd(&listen_fd);
+		if (spec->tty) {
+			p->stdio[0] = p->stdio[1] = p->stdio[2] = outp[1]; /* the terminal */
+		} else {
+			p->stdio[1] = outp[1];
+			p->stdio[2] = errp[1];
+			if (inp[0] >= 0)
+				p->stdio[0] = inp[0];
+		}
 	}
 
 	if (spec->exit_path) {
@@ -591,6 +567,7 @@ int rt_start(const struct rt_spec *spec, struct rt_proc *out)
 	rt_close_fd(&rep[1]);
 	rt_close_fd(&outp[1]);
 	rt_close_fd(&errp[1]);
+	rt_close_fd(&inp[0]);
 	/* The cgroup is joined from here, where the host's cgroup mounts are in view, before
 	 * the child runs anything: all it forks later is accounted too. */
 	if (spec->cg && (err = cg_join(spec->cg, pid)) != 0) {
@@ -643,6 +620,9 @@ out:
 	rt_close_fd(&errp[0]);
 	rt_close_fd(&errp[1]);
 	rt_close_fd(&null_fd);
+	rt_close_fd(&inp[0]);
+	rt_close_fd(&inp[1]);
+	rt_close_fd(&listen_fd);
 	prep_free(p);
 	return err;
 }

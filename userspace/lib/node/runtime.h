@@ -57,7 +57,28 @@ struct rt_spec {
 	 * it and writes its wait status here: the status survives the caller, which may adopt
 	 * the container again later (rt_adopt). NULL: the container is the caller's child. */
 	const char *exit_path;
+	/* Attach (with log_path): the logger serves attach_path (RT_ATTACH_*; NULL: none).
+	 * stdin_open: the container's stdin is a pipe the logger keeps open (Kubernetes'
+	 * stdin); tty: its stdio is a terminal whose master the logger holds (its controlling
+	 * terminal; the output is one stream, logged as stdout); stdin_once: the stdin closes
+	 * once the first attached stdin ends (not with a terminal, as containerd). */
+	const char *attach_path;
+	bool stdin_open, stdin_once, tty;
 };
+
+/*
+ * The attach socket (SOCK_SEQPACKET): a client's messages start with what they are, HELLO
+ * first (one byte more: 1 if it attaches stdin), STDIN with bytes, RESIZE with a struct
+ * winsize, CLOSE when its stdin ended; the logger's start with 1 (stdout) or 2 (stderr), then
+ * the bytes, from the client's connection on. The path may be longer than sun_path allows.
+ * A connected (or listening) descriptor, or -errno.
+ */
+#define RT_ATTACH_HELLO	 'h'
+#define RT_ATTACH_STDIN	 'i'
+#define RT_ATTACH_RESIZE 'r'
+#define RT_ATTACH_CLOSE	 'c'
+int rt_attach_connect(const char *path);
+int rt_attach_listen(const char *path);
 
 /* Defaults: no log, caller's stdio, root user. */
 void rt_spec_init(struct rt_spec *s);

@@ -61,6 +61,7 @@ struct registry_config {
 
 struct reg_hubs;
 struct reg_crds;
+struct reg_cache;
 
 /* A control-plane component that runs beside the server, as ComponentStatus reports it
  * (strategy/componentstatus.c). */
@@ -86,6 +87,8 @@ struct registry {
 	size_t ncomps;
 	/* the custom resources its Established CRDs define (crd_table.c) */
 	struct reg_crds *crds;
+	/* what admission and the authorizer read on every request (reg_cache.c) */
+	struct reg_cache *cache;
 };
 
 /* A registry over an open store (borrowed: it outlives the registry). 0 or -errno. Close every
@@ -104,6 +107,22 @@ size_t registry_components(struct registry *reg, struct reg_component *out, size
  * Service from an earlier start on another port is corrected, as kube-apiserver's
  * kubernetesservice controller reconciles it). 0 or -EIO (logged). */
 int reg_bootstrap(struct registry *reg, uint16_t port);
+
+/* ---- the admission cache (reg_cache.c) ----
+ *
+ * The stored objects of a resource that admission plugins and the authorizer read on every
+ * request (PriorityClasses, LimitRanges, RBAC), parsed once per resource and namespace and
+ * thrown away when the store watch on the resource's keys has an event: a write
+ * acknowledged before a lookup is always in it (the store queues a write's event to its
+ * watches before it answers the writer), so lookups answer as a list of the store would. */
+struct reg_snap;
+/* The objects of res in ns (NULL: every namespace, or cluster scope) as a snapshot to hold
+ * while its items are read, or NULL (out of memory, the store failed). */
+struct reg_snap *reg_cache_get(struct registry *reg, const struct api_resource *res,
+			       const char *ns);
+/* The snapshot's objects: a JSON array, read-only, valid until reg_snap_put. */
+const struct jv *reg_snap_items(const struct reg_snap *s);
+void reg_snap_put(struct reg_snap *s); /* NULL-tolerant */
 
 /* ---- the served resources: the generated table and the custom ones (crd_table.c) ----
  *

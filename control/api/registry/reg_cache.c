@@ -23,6 +23,8 @@
 
 #define COMP "registry"
 
+/* Shared by every request that holds it: its trees are only read (a jv read allocates and
+ * writes nothing), never changed; the last reference frees it. */
 struct reg_snap {
 	atomic_uint refs;
 	struct jv_doc *d;

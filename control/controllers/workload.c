@@ -250,7 +250,7 @@ enum ctrl_claim ctrl_claim_decide(const struct jv *owner, const struct jv *selec
 	return CTRL_CLAIM_ADOPT;
 }
 
-static bool has_finalizer(const struct jv *obj, const char *f)
+bool ctrl_has_finalizer(const struct jv *obj, const char *f)
 {
 	for (const struct jv *x = jv_first(jv_path(obj, "metadata.finalizers")); x; x = x->next)
 		if (jv_is_str(x, f))
@@ -305,7 +305,7 @@ static int write_refs(struct kclient *kc, const struct k8s_kind *k, const struct
 	jv_del(md, "ownerReferences");
 	if (jv_count(keep))
 		jv_set(d, md, "ownerReferences", keep);
-	if (finalizer && !has_finalizer(o, finalizer) && add_finalizer(d, o, finalizer) != 0) {
+	if (finalizer && !ctrl_has_finalizer(o, finalizer) && add_finalizer(d, o, finalizer) != 0) {
 		jv_doc_free(d);
 		return -ENOMEM;
 	}
@@ -484,7 +484,7 @@ static struct jv **claim(struct ctrl_ctx *c, struct kc_informer *inf, const stru
 				break;
 			}
 			e = write_refs(c->kc, k, cand[i], owner, owner_kind, NULL, finalizer, &st);
-			if (e == 0 && finalizer && !has_finalizer(cand[i], finalizer))
+			if (e == 0 && finalizer && !ctrl_has_finalizer(cand[i], finalizer))
 				e = add_finalizer(d, cand[i], finalizer);
 			if (e == 0)
 				cand[(*n)++] = cand[i];

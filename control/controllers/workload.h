@@ -86,6 +86,8 @@ struct jv **ctrl_claim_fin(struct ctrl_ctx *c, struct kc_informer *inf, const st
 			   const struct jv *owner, const struct k8s_kind *owner_kind,
 			   bool (*keep)(const struct jv *owner, const struct jv *obj),
 			   const char *finalizer, struct jv_doc *d, size_t *n, int *err);
+/* obj's metadata.finalizers has f. */
+bool ctrl_has_finalizer(const struct jv *obj, const char *f);
 /* An orphan's would-be owners: queue "ns/name" of every object of owners (its namespace's)
  * whose non-empty spec.selector matches obj's labels, as kube's controllers do when an orphan
  * appears or its labels change. */

@@ -51,6 +51,8 @@ struct registry_config {
 	int64_t default_toleration_s;
 	/* the ServiceAccount admission plugin on pod creates (strategy/saadmit.c) */
 	bool sa_admission;
+	/* the StorageObjectInUseProtection admission plugin (strategy/storage.c) */
+	bool storage_protection;
 	/* the PodSecurity admission plugin off (strategy/podsecurity.c; on by default, as in
 	 * kube-apiserver) */
 	bool no_pod_security;

@@ -40,8 +40,8 @@
 
 static const char *host = "127.0.0.1";
 static int port;
-static char token[128];
-static int server_pid; /* --server-pid: its CPU time is read around the measured watch window */
+static char token[4096]; /* a ServiceAccount JWT is ~1 KiB */
+static int server_pid;	 /* --server-pid: its CPU time is read around the measured watch window */
 static char ns[64] = "bench";
 static gnutls_certificate_credentials_t cred;
 
@@ -265,7 +265,7 @@ static int read_chunked(struct conn *c)
 static int request(struct conn *c, const char *method, const char *path, const char *ctype,
 		   const char *body, size_t len, const char *accept, size_t *blen)
 {
-	char hdr[1024];
+	char hdr[5120];
 	int n = snprintf(hdr, sizeof(hdr),
 			 "%s %s HTTP/1.1\r\nHost: %s:%d\r\nAuthorization: Bearer %s\r\n"
 			 "Accept: %s\r\nUser-Agent: api_bench\r\n%s%s%sContent-Length: %zu\r\n\r\n",
@@ -876,7 +876,7 @@ static int run_watch(int watchers, double rate, double seconds, size_t pods)
 		conn_close(&c);
 	}
 	for (int i = 0; i < watchers; i++) {
-		char req[640], sel[64] = "";
+		char req[5120], sel[64] = "";
 		int n;
 
 		if (conn_open(&ws[i].c) != 0)

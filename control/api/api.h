@@ -43,6 +43,10 @@ struct api_config {
 	/* the ServiceAccount admission plugin: pods need their service account and get the
 	 * projected kube-api-access volume (off: pods are admitted as before) */
 	bool sa_admission;
+	/* the StorageObjectInUseProtection admission plugin: new PersistentVolumeClaims get the
+	 * kubernetes.io/pvc-protection finalizer, PersistentVolumes kubernetes.io/pv-protection
+	 * (the pvc-protection and pv-protection controllers remove them) */
+	bool storage_protection;
 	/* --disable-admission-plugins PodSecurity: namespaces' pod-security.kubernetes.io labels
 	 * are not enforced (the plugin is on by default, as in kube-apiserver 1.32) */
 	bool no_pod_security;

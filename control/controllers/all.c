@@ -7,9 +7,10 @@
 
 extern const struct ctrl_desc ctrl_serviceaccount, ctrl_namespace, ctrl_garbagecollector,
     ctrl_disruption, ctrl_resourcequota, ctrl_endpoints, ctrl_endpointslice, ctrl_nodelifecycle,
-    ctrl_tainteviction, ctrl_replicaset, ctrl_deployment, ctrl_job, ctrl_ttl_after_finished,
-    ctrl_daemonset, ctrl_statefulset, ctrl_cronjob, ctrl_csrapproving, ctrl_csrsigning,
-    ctrl_nodeipam, ctrl_root_ca_cert_publisher, ctrl_clusterrole_aggregation;
+    ctrl_tainteviction, ctrl_replicaset, ctrl_replicationcontroller, ctrl_deployment, ctrl_job,
+    ctrl_ttl_after_finished, ctrl_daemonset, ctrl_statefulset, ctrl_cronjob, ctrl_csrapproving,
+    ctrl_csrsigning, ctrl_nodeipam, ctrl_root_ca_cert_publisher, ctrl_clusterrole_aggregation,
+    ctrl_pvc_protection, ctrl_pv_protection;
 
 /* clang-format off */
 const struct ctrl_desc *const ctrl_all[] = {
@@ -24,6 +25,7 @@ const struct ctrl_desc *const ctrl_all[] = {
     &ctrl_nodelifecycle,
     &ctrl_tainteviction,
     &ctrl_replicaset,
+    &ctrl_replicationcontroller,
     &ctrl_deployment,
     &ctrl_job,
     &ctrl_ttl_after_finished,
@@ -34,6 +36,8 @@ const struct ctrl_desc *const ctrl_all[] = {
     &ctrl_csrsigning,
     &ctrl_nodeipam,
     &ctrl_clusterrole_aggregation,
+    &ctrl_pvc_protection,
+    &ctrl_pv_protection,
 };
 /* clang-format on */
 const size_t ctrl_nall = sizeof(ctrl_all) / sizeof(ctrl_all[0]);

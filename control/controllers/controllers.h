@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * controllers: drover's controller manager, kube-controller-manager's job inside `drover
- * server`: the controllers that drive actual state to desired state (ReplicaSet, Deployment,
- * DaemonSet, Job, CronJob, StatefulSet, EndpointSlice, node lifecycle, garbage collector,
- * namespace, ServiceAccount, PodDisruptionBudget, ResourceQuota), each a client of the API
- * through kclient only — list+watch through shared informers, writes through the API with
- * its admission and optimistic concurrency — so that the same code runs over the in-process
- * transport or over HTTPS against any server.
+ * server`: the controllers that drive actual state to desired state (ReplicaSet,
+ * ReplicationController, Deployment, DaemonSet, Job, CronJob, StatefulSet, EndpointSlice,
+ * node lifecycle, garbage collector, namespace, ServiceAccount, PodDisruptionBudget,
+ * ResourceQuota), each a client of the API through kclient only — list+watch through shared
+ * informers, writes through the API with its admission and optimistic concurrency — so that
+ * the same code runs over the in-process transport or over HTTPS against any server.
  */
 #ifndef DROVER_CONTROLLERS_H
 #define DROVER_CONTROLLERS_H

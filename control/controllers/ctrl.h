@@ -80,7 +80,7 @@ extern const struct k8s_kind *ctrl_k_pod, *ctrl_k_node, *ctrl_k_namespace, *ctrl
     *ctrl_k_event, *ctrl_k_replicaset, *ctrl_k_deployment, *ctrl_k_daemonset, *ctrl_k_statefulset,
     *ctrl_k_controllerrevision, *ctrl_k_job, *ctrl_k_cronjob, *ctrl_k_endpointslice,
     *ctrl_k_endpoints, *ctrl_k_lease, *ctrl_k_serviceaccount, *ctrl_k_pdb, *ctrl_k_resourcequota,
-    *ctrl_k_pvc;
+    *ctrl_k_pvc, *ctrl_k_replicationcontroller, *ctrl_k_pv;
 
 /* ---- discovery (discovery.c) ---- */
 

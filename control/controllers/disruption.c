@@ -31,7 +31,7 @@
 
 struct pdb_ctrl {
 	struct ctrl_ctx *c;
-	struct kc_informer *pdb, *pod, *rs, *dep, *sts;
+	struct kc_informer *pdb, *pod, *rs, *dep, *sts, *rc;
 	struct kc_queue *q;
 	struct kc_workers *w;
 };
@@ -143,6 +143,8 @@ static int controller_scale(struct pdb_ctrl *s, struct jv_doc *d, const char *ns
 		return -ENOENT;
 	if (!strcmp(kind, "ReplicaSet"))
 		inf = s->rs;
+	else if (!strcmp(kind, "ReplicationController")) /* getPodReplicationController */
+		inf = s->rc;
 	else if (!strcmp(kind, "StatefulSet"))
 		inf = s->sts;
 	o = inf ? kc_informer_get(inf, ns, name) : NULL;
@@ -472,7 +474,8 @@ static int pdb_init(struct ctrl_ctx *c, void **state)
 	s->rs = ctrl_informer(c, ctrl_k_replicaset);
 	s->dep = ctrl_informer(c, ctrl_k_deployment);
 	s->sts = ctrl_informer(c, ctrl_k_statefulset);
-	if (!s->q || !s->pdb || !s->pod || !s->rs || !s->dep || !s->sts)
+	s->rc = ctrl_informer(c, ctrl_k_replicationcontroller);
+	if (!s->q || !s->pdb || !s->pod || !s->rs || !s->dep || !s->sts || !s->rc)
 		return -ENOMEM;
 	ph.arg = pod.arg = s;
 	if (kc_informer_add_handlers(s->pdb, &ph) != 0 ||

@@ -10,6 +10,11 @@
  * minReadySeconds, observedGeneration, the ReplicaFailure condition) and Events
  * (SuccessfulCreate, SuccessfulDelete, FailedCreate, FailedDelete). Expectations keep a slow
  * pod watch from making it create or delete twice.
+ *
+ * The same code runs kube's ReplicationManager (pkg/controller/replication): as there, a
+ * ReplicationController is handled "as if it were an older API version of ReplicaSet" — its
+ * tree converted on the way in (a map selector becomes matchLabels) and back before it is
+ * written — with its own kind, queue and Events' component ("replication-controller").
  */
 #include <errno.h>
 #include <stdint.h>
@@ -24,8 +29,19 @@
 #define COMP	       "replicaset-controller"
 #define BURST_REPLICAS 500 /* kube's BurstReplicas */
 
+/* What tells the two controllers apart: kube's NewBaseController arguments (the owner's
+ * kind, the queue's name) and the conversion adapters of pkg/controller/replication. */
+struct rs_flavor {
+	const struct k8s_kind *const *kind; /* the owners' kind (set at load time) */
+	const char *queue;
+	/* the owner's tree as a ReplicaSet's, in place, and back (NULL: it is one); 0/-ENOMEM */
+	int (*to_rs)(struct jv_doc *d, struct jv *obj);
+	int (*from_rs)(struct jv_doc *d, struct jv *obj);
+};
+
 struct rs_ctrl {
 	struct ctrl_ctx *c;
+	const struct rs_flavor *f;
 	struct kc_informer *pods, *rss;
 	struct kc_queue *q;
 	struct kc_workers *w;
@@ -45,7 +61,7 @@ static bool resolve_ref(struct rs_ctrl *s, const char *ns, const struct jv *ref,
 			size_t size, int64_t *min_ready)
 {
 	struct jv_doc *d = jv_doc_new();
-	const struct jv *t = d ? ctrl_resolve_ref(s->rss, ns, ref, "ReplicaSet", d) : NULL;
+	const struct jv *t = d ? ctrl_resolve_ref(s->rss, ns, ref, (*s->f->kind)->kind, d) : NULL;
 
 	if (t) {
 		key_of(ns, jv_path_str(t, "metadata.name"), buf, size);
@@ -89,7 +105,7 @@ static void pod_add(void *arg, const struct kc_obj *o, const struct jv *pod)
 		kc_queue_add(s->q, key);
 		return;
 	}
-	ctrl_enqueue_selecting(s->rss, s->q, pod);
+	ctrl_enqueue_selecting_conv(s->rss, s->q, pod, s->f->to_rs);
 }
 
 static bool same_ref(const struct jv *a, const struct jv *b)
@@ -139,7 +155,7 @@ static void pod_update(void *arg, const struct kc_obj *oo, const struct jv *old,
 		return;
 	}
 	if (labels_changed || !same_ref(cref, oref))
-		ctrl_enqueue_selecting(s->rss, s->q, cur);
+		ctrl_enqueue_selecting_conv(s->rss, s->q, cur, s->f->to_rs);
 }
 
 static void pod_del(void *arg, const struct kc_obj *o, const struct jv *pod)
@@ -209,7 +225,7 @@ static int claim_pods(struct rs_sync *y)
 {
 	int err;
 
-	y->pods = ctrl_claim(y->s->c, y->s->pods, ctrl_k_pod, y->rs, ctrl_k_replicaset, pod_active,
+	y->pods = ctrl_claim(y->s->c, y->s->pods, ctrl_k_pod, y->rs, *y->s->f->kind, pod_active,
 			     y->d, &y->npods, &err);
 	return err;
 }
@@ -234,8 +250,8 @@ static int create_one(void *arg, int i)
 
 	(void)i;
 	snprintf(gen, sizeof(gen), "%s-", jv_path_str(y->rs, "metadata.name") ?: "");
-	pod = d ? ctrl_pod_from_template(d, jv_path(y->rs, "spec.template"), y->rs,
-					 ctrl_k_replicaset, gen)
+	pod = d ? ctrl_pod_from_template(d, jv_path(y->rs, "spec.template"), y->rs, *y->s->f->kind,
+					 gen)
 		: NULL;
 	if (!pod) {
 		jv_doc_free(d);
@@ -375,6 +391,17 @@ static void set_int(struct jv_doc *d, struct jv *o, const char *key, int64_t v, 
 		jv_set(d, o, key, jv_new_int(d, v));
 }
 
+/* The status write of owner (a converted tree: converted back first). */
+static int write_status(struct rs_sync *y, struct jv *owner, struct kc_status *kst)
+{
+	const struct rs_flavor *f = y->s->f;
+	struct jv *w = owner;
+
+	if (f->from_rs && (!(w = jv_copy(y->d, owner)) || f->from_rs(y->d, w) != 0))
+		return -ENOMEM;
+	return kc_update(y->s->c->kc, *f->kind, y->ns, "status", w, NULL, NULL, kst);
+}
+
 /* kube's calculateStatus + updateReplicaSetStatus. Returns the new status tree (in y->d). */
 static int update_status(struct rs_sync *y, int manage_err, struct jv **out_status)
 {
@@ -436,19 +463,20 @@ static int update_status(struct rs_sync *y, int manage_err, struct jv **out_stat
 		return 0;
 	set_int(d, st, "observedGeneration", gen, true);
 	jv_set(d, y->rs, "status", st);
-	err = kc_update(y->s->c->kc, ctrl_k_replicaset, y->ns, "status", y->rs, NULL, NULL, &kst);
+	err = write_status(y, y->rs, &kst);
 	if (err == -KC_ECONFLICT) {
 		/* as updateReplicaSetStatus does: one more try over a fresh copy (the cache
 		 * lags behind the status write of the previous sync) */
 		struct kc_obj *o = NULL;
 		struct jv *fresh;
 
-		if (kc_get(y->s->c->kc, ctrl_k_replicaset, y->ns,
-			   jv_path_str(y->rs, "metadata.name"), &o, &kst) == 0 &&
+		if (kc_get(y->s->c->kc, *y->s->f->kind, y->ns, jv_path_str(y->rs, "metadata.name"),
+			   &o, &kst) == 0 &&
 		    (fresh = kc_obj_parse(o, d)) != NULL) {
 			jv_set(d, fresh, "status", jv_copy(d, st));
-			err = kc_update(y->s->c->kc, ctrl_k_replicaset, y->ns, "status", fresh,
-					NULL, NULL, &kst);
+			/* as read: not converted */
+			err = kc_update(y->s->c->kc, *y->s->f->kind, y->ns, "status", fresh, NULL,
+					NULL, &kst);
 		}
 		kc_obj_put(o);
 	}
@@ -483,8 +511,10 @@ static int sync_rs(void *arg, const char *key)
 	/* before reading the pods: a creation observed after this still counts */
 	need_sync = ctrl_uexpect_satisfied(s->exp, key);
 	y.d = jv_doc_new();
-	y.rs = y.d ? ctrl_obj_tree(o, y.d, ctrl_k_replicaset) : NULL;
+	y.rs = y.d ? ctrl_obj_tree(o, y.d, *s->f->kind) : NULL;
 	kc_obj_put(o);
+	if (y.rs && s->f->to_rs && s->f->to_rs(y.d, y.rs) != 0)
+		y.rs = NULL;
 	if (!y.rs) {
 		err = -ENOMEM;
 		goto out;
@@ -519,7 +549,7 @@ out:
 
 /* ---- lifecycle ---- */
 
-static int rs_init(struct ctrl_ctx *c, void **state)
+static int rs_init_flavor(struct ctrl_ctx *c, void **state, const struct rs_flavor *f)
 {
 	struct rs_ctrl *s = calloc(1, sizeof(*s));
 	struct kc_handlers ph = {.add = pod_add, .update = pod_update, .del = pod_del};
@@ -529,14 +559,15 @@ static int rs_init(struct ctrl_ctx *c, void **state)
 	if (!s)
 		return -ENOMEM;
 	s->c = c;
-	s->q = kc_queue_new("replicaset");
+	s->f = f;
+	s->q = kc_queue_new(f->queue);
 	s->exp = ctrl_uexpect_new();
 	s->pods = ctrl_informer(c, ctrl_k_pod);
-	s->rss = ctrl_informer(c, ctrl_k_replicaset);
+	s->rss = ctrl_informer(c, *f->kind);
 	if (!s->q || !s->exp || !s->pods || !s->rss)
 		return -ENOMEM;
 	if (ctrl_claim_indexes(c, ctrl_k_pod) ||
-	    ctrl_informer_index(c, ctrl_k_replicaset, CTRL_IDX_OWNER, kc_index_owner_uid))
+	    ctrl_informer_index(c, *f->kind, CTRL_IDX_OWNER, kc_index_owner_uid))
 		return -ENOMEM;
 	ph.arg = rh.arg = s;
 	if (kc_informer_add_handlers(s->pods, &ph) || kc_informer_add_handlers(s->rss, &rh))
@@ -548,7 +579,7 @@ static int rs_run(void *state)
 {
 	struct rs_ctrl *s = state;
 
-	s->w = kc_workers_start(s->q, s->c->cfg->workers, sync_rs, s, "replicaset");
+	s->w = kc_workers_start(s->q, s->c->cfg->workers, sync_rs, s, s->f->queue);
 	return s->w ? 0 : -ENOMEM;
 }
 
@@ -563,10 +594,71 @@ static void rs_stop(void *state)
 	free(s);
 }
 
+static const struct rs_flavor rs_flavor = {.kind = &ctrl_k_replicaset, .queue = "replicaset"};
+
+static int rs_init(struct ctrl_ctx *c, void **state)
+{
+	return rs_init_flavor(c, state, &rs_flavor);
+}
+
 const struct ctrl_desc ctrl_replicaset = {
     .name = "replicaset",
     .component = "replicaset-controller",
     .init = rs_init,
+    .run = rs_run,
+    .stop = rs_stop,
+};
+
+/* ---- ReplicationControllers (pkg/controller/replication) ---- */
+
+/* Convert_v1_ReplicationControllerSpec_To_apps_ReplicaSetSpec: the map selector as a
+ * LabelSelector's matchLabels (metav1.Convert_Map_to_LabelSelector: an empty map, an empty
+ * selector — which selects every pod in claiming, none in finding an orphan's owners, as
+ * kube's). */
+static int rc_to_rs(struct jv_doc *d, struct jv *rc)
+{
+	struct jv *spec = jv_get(rc, "spec"), *sel = jv_get(spec, "selector"), *ls;
+
+	if (!sel || sel->type != JV_OBJECT)
+		return 0;
+	if (!(ls = jv_new(d, JV_OBJECT)))
+		return -ENOMEM;
+	if (jv_count(sel) && jv_set(d, ls, "matchLabels", jv_copy(d, sel)) != 0)
+		return -ENOMEM;
+	return jv_set(d, spec, "selector", ls);
+}
+
+/* ...and back (Convert_apps_ReplicaSetSpec_To_v1_ReplicationControllerSpec). */
+static int rc_from_rs(struct jv_doc *d, struct jv *rc)
+{
+	struct jv *spec = jv_get(rc, "spec"), *sel = jv_get(spec, "selector"), *m;
+
+	if (!sel || sel->type != JV_OBJECT)
+		return 0;
+	m = jv_get(sel, "matchLabels");
+	m = m ? jv_copy(d, m) : jv_new(d, JV_OBJECT);
+	if (!m)
+		return -ENOMEM;
+	return jv_set(d, spec, "selector", m);
+}
+
+static const struct rs_flavor rc_flavor = {
+    .kind = &ctrl_k_replicationcontroller,
+    .queue = "replicationmanager",
+    .to_rs = rc_to_rs,
+    .from_rs = rc_from_rs,
+};
+
+static int rc_init(struct ctrl_ctx *c, void **state)
+{
+	return rs_init_flavor(c, state, &rc_flavor);
+}
+
+/* kube-controller-manager's "replicationcontroller" (startReplicationController) */
+const struct ctrl_desc ctrl_replicationcontroller = {
+    .name = "replicationcontroller",
+    .component = "replication-controller",
+    .init = rc_init,
     .run = rs_run,
     .stop = rs_stop,
 };

@@ -19,7 +19,7 @@ const struct k8s_kind *ctrl_k_pod, *ctrl_k_node, *ctrl_k_namespace, *ctrl_k_serv
     *ctrl_k_replicaset, *ctrl_k_deployment, *ctrl_k_daemonset, *ctrl_k_statefulset,
     *ctrl_k_controllerrevision, *ctrl_k_job, *ctrl_k_cronjob, *ctrl_k_endpointslice,
     *ctrl_k_endpoints, *ctrl_k_lease, *ctrl_k_serviceaccount, *ctrl_k_pdb, *ctrl_k_resourcequota,
-    *ctrl_k_pvc;
+    *ctrl_k_pvc, *ctrl_k_replicationcontroller, *ctrl_k_pv;
 
 /* The kinds, looked up once (the schema tables are static data). */
 __attribute__((constructor)) static void ctrl_kinds_init(void)
@@ -33,6 +33,8 @@ __attribute__((constructor)) static void ctrl_kinds_init(void)
 	ctrl_k_serviceaccount = k8s_kind_find("v1", "ServiceAccount");
 	ctrl_k_resourcequota = k8s_kind_find("v1", "ResourceQuota");
 	ctrl_k_pvc = k8s_kind_find("v1", "PersistentVolumeClaim");
+	ctrl_k_replicationcontroller = k8s_kind_find("v1", "ReplicationController");
+	ctrl_k_pv = k8s_kind_find("v1", "PersistentVolume");
 	ctrl_k_replicaset = k8s_kind_find("apps/v1", "ReplicaSet");
 	ctrl_k_deployment = k8s_kind_find("apps/v1", "Deployment");
 	ctrl_k_daemonset = k8s_kind_find("apps/v1", "DaemonSet");

@@ -250,7 +250,7 @@ enum ctrl_claim ctrl_claim_decide(const struct jv *owner, const struct jv *selec
 	return CTRL_CLAIM_ADOPT;
 }
 
-static bool has_finalizer(const struct jv *obj, const char *f)
+bool ctrl_has_finalizer(const struct jv *obj, const char *f)
 {
 	for (const struct jv *x = jv_first(jv_path(obj, "metadata.finalizers")); x; x = x->next)
 		if (jv_is_str(x, f))
@@ -305,7 +305,7 @@ static int write_refs(struct kclient *kc, const struct k8s_kind *k, const struct
 	jv_del(md, "ownerReferences");
 	if (jv_count(keep))
 		jv_set(d, md, "ownerReferences", keep);
-	if (finalizer && !has_finalizer(o, finalizer) && add_finalizer(d, o, finalizer) != 0) {
+	if (finalizer && !ctrl_has_finalizer(o, finalizer) && add_finalizer(d, o, finalizer) != 0) {
 		jv_doc_free(d);
 		return -ENOMEM;
 	}
@@ -352,7 +352,9 @@ int ctrl_index_trees(struct kc_informer *inf, const char *index, const char *val
 	return err;
 }
 
-void ctrl_enqueue_selecting(struct kc_informer *owners, struct kc_queue *q, const struct jv *obj)
+void ctrl_enqueue_selecting_conv(struct kc_informer *owners, struct kc_queue *q,
+				 const struct jv *obj,
+				 int (*conv)(struct jv_doc *d, struct jv *owner))
 {
 	const char *ns = jv_path_str(obj, "metadata.namespace");
 	const struct jv *labels = jv_path(obj, "metadata.labels");
@@ -365,7 +367,11 @@ void ctrl_enqueue_selecting(struct kc_informer *owners, struct kc_queue *q, cons
 	for (size_t i = 0; i < n; i++) {
 		struct jv_doc *d = jv_doc_new();
 		struct jv *o = d ? kc_obj_parse(objs[i], d) : NULL;
-		const struct jv *sel = jv_path(o, "spec.selector");
+		const struct jv *sel;
+
+		if (o && conv && conv(d, o) != 0)
+			o = NULL;
+		sel = jv_path(o, "spec.selector");
 
 		/* an empty selector matches nothing here, as kube's GetPodReplicaSets */
 		if (o && jv_count(sel) && ctrl_selector_matches(sel, labels)) {
@@ -376,6 +382,11 @@ void ctrl_enqueue_selecting(struct kc_informer *owners, struct kc_queue *q, cons
 		jv_doc_free(d);
 	}
 	kc_objs_free(objs, n);
+}
+
+void ctrl_enqueue_selecting(struct kc_informer *owners, struct kc_queue *q, const struct jv *obj)
+{
+	ctrl_enqueue_selecting_conv(owners, q, obj, NULL);
 }
 
 int ctrl_claim_indexes(struct ctrl_ctx *c, const struct k8s_kind *k)
@@ -473,7 +484,7 @@ static struct jv **claim(struct ctrl_ctx *c, struct kc_informer *inf, const stru
 				break;
 			}
 			e = write_refs(c->kc, k, cand[i], owner, owner_kind, NULL, finalizer, &st);
-			if (e == 0 && finalizer && !has_finalizer(cand[i], finalizer))
+			if (e == 0 && finalizer && !ctrl_has_finalizer(cand[i], finalizer))
 				e = add_finalizer(d, cand[i], finalizer);
 			if (e == 0)
 				cand[(*n)++] = cand[i];

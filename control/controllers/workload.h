@@ -86,10 +86,17 @@ struct jv **ctrl_claim_fin(struct ctrl_ctx *c, struct kc_informer *inf, const st
 			   const struct jv *owner, const struct k8s_kind *owner_kind,
 			   bool (*keep)(const struct jv *owner, const struct jv *obj),
 			   const char *finalizer, struct jv_doc *d, size_t *n, int *err);
+/* obj's metadata.finalizers has f. */
+bool ctrl_has_finalizer(const struct jv *obj, const char *f);
 /* An orphan's would-be owners: queue "ns/name" of every object of owners (its namespace's)
  * whose non-empty spec.selector matches obj's labels, as kube's controllers do when an orphan
  * appears or its labels change. */
 void ctrl_enqueue_selecting(struct kc_informer *owners, struct kc_queue *q, const struct jv *obj);
+/* The same over owners whose trees conv (NULL: none) turns into ones with a LabelSelector at
+ * spec.selector first (ReplicationControllers' map selectors). */
+void ctrl_enqueue_selecting_conv(struct kc_informer *owners, struct kc_queue *q,
+				 const struct jv *obj,
+				 int (*conv)(struct jv_doc *d, struct jv *owner));
 /* The two indexes ctrl_claim reads, on the shared informer of kind k. */
 int ctrl_claim_indexes(struct ctrl_ctx *c, const struct k8s_kind *k);
 

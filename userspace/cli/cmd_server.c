@@ -68,7 +68,9 @@ static void usage(FILE *out)
 	    "                          default admission plugins not to run: ServiceAccount\n"
 	    "                          (pods need their service account and get the projected\n"
 	    "                          kube-api-access token volume), PodSecurity (namespaces'\n"
-	    "                          pod-security.kubernetes.io labels enforced)\n"
+	    "                          pod-security.kubernetes.io labels enforced),\n"
+	    "                          StorageObjectInUseProtection (the pvc-protection and\n"
+	    "                          pv-protection finalizers on new PVCs and PVs)\n"
 	    "  --no-scheduler          do not run the scheduler\n"
 	    "  --log-level LEVEL       error, warn, info (default) or debug\n"
 	    "\ncontrollers:\n");
@@ -127,7 +129,8 @@ static int positive(const char *flag, const char *arg, double max, double *out)
 
 /* The admission plugins one may name (kube-apiserver's names), each on by default here as
  * in kube-apiserver 1.32's default set. */
-static const char *const plugins[] = {"ServiceAccount", "PodSecurity"};
+static const char *const plugins[] = {"ServiceAccount", "PodSecurity",
+				      "StorageObjectInUseProtection"};
 #define N_PLUGINS (sizeof(plugins) / sizeof(plugins[0]))
 
 /* An --enable/--disable-admission-plugins list into *set (bit i: plugins[i]). 0, or -1 after
@@ -145,7 +148,7 @@ static int admission_plugins(const char *flag, const char *list, unsigned *set)
 		} else if (n) {
 			fprintf(stderr,
 				"drover server: --%s: unknown plugin %.*s (known: PodSecurity, "
-				"ServiceAccount)\n",
+				"ServiceAccount, StorageObjectInUseProtection)\n",
 				flag, (int)n, p);
 			return -1;
 		}
@@ -351,6 +354,7 @@ int cmd_server(int argc, char **argv)
 		}
 	cfg.sa_admission = !(plugins_off & 1u);
 	cfg.no_pod_security = (plugins_off & 2u) != 0;
+	cfg.storage_protection = !(plugins_off & 4u);
 	if (cfg.insecure_loopback && !cfg.listen)
 		cfg.listen = "127.0.0.1:8080";
 	cli_catch_stop();

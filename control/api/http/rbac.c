@@ -36,30 +36,18 @@
 
 typedef bool (*each_fn)(const struct jv *obj, void *arg); /* true: stop */
 
+/* The objects of an RBAC resource in ns (NULL: cluster scope) from the registry's
+ * admission cache, as kube's authorizer reads its informers' listers (but never stale: a
+ * binding acknowledged before the request is in it). */
 static void each(struct api_server *s, const char *resource, const char *ns, each_fn fn, void *arg)
 {
 	const struct api_resource *res = api_resource_find(RBAC_GROUP, "v1", resource);
-	struct reg_req rq = {.res = res, .ns = ns, .d = jv_doc_new()};
-	struct reg_list_opts o = {0};
-	struct reg_list l = {0};
-	struct api_result out = {0};
+	struct reg_snap *sn = res && s->reg ? reg_cache_get(s->reg, res, ns) : NULL;
 
-	if (res && rq.d && s->reg && reg_list(s->reg, &rq, &o, &l, &out) == 0) {
-		for (;;) {
-			struct jv_doc *d = jv_doc_new();
-			const struct store_kv *kv;
-			struct jv *obj = NULL;
-			int rc = d ? reg_list_next(&l, d, true, &kv, &obj) : -1;
-			bool stop = rc > 0 && obj && fn(obj, arg);
-
-			jv_doc_free(d);
-			if (rc <= 0 || stop)
-				break;
-		}
-		reg_list_free(&l);
-	}
-	api_result_free(&out);
-	jv_doc_free(rq.d);
+	for (const struct jv *o = sn ? jv_first(reg_snap_items(sn)) : NULL; o; o = o->next)
+		if (fn(o, arg))
+			break;
+	reg_snap_put(sn);
 }
 
 static bool str_in(const struct jv *arr, const char *s)
@@ -240,33 +228,40 @@ static void add_err(struct visit *v, const char *fmt, const char *a, const char 
 	k8s_buf_put(&v->errs, msg, strlen(msg));
 }
 
+struct find_role {
+	const char *name;
+	struct visit *v;
+	bool found, stop;
+};
+
+static bool role_named(const struct jv *role, void *arg)
+{
+	struct find_role *f = arg;
+
+	if (!jv_is_str(jv_path(role, "metadata.name"), f->name))
+		return false;
+	f->found = true;
+	f->stop = visit_rules(f->v, role, 0);
+	return true;
+}
+
 /* The role a binding refers to: true to stop */
 static bool visit_role_ref(struct visit *v, const struct jv *binding, const char *ns)
 {
 	const char *kind = jv_path_str(binding, "roleRef.kind");
 	const char *name = jv_path_str(binding, "roleRef.name");
 	bool cluster = kind && strcmp(kind, "ClusterRole") == 0;
-	const struct api_resource *res =
-	    api_resource_find(RBAC_GROUP, "v1", cluster ? "clusterroles" : "roles");
-	struct reg_req rq = {
-	    .res = res, .ns = cluster ? NULL : ns, .name = name, .d = jv_doc_new()};
-	struct api_result out = {0};
-	bool stop = false;
+	struct find_role f = {.name = name, .v = v};
 
-	if (!res || !name || !rq.d) {
-		jv_doc_free(rq.d);
+	if (!name)
 		return false;
-	}
-	if (reg_get(v->s->reg, &rq, true, &out) == 0 && !api_result_failed(&out) && out.obj)
-		stop = visit_rules(v, out.obj, 0);
-	else
+	each(v->s, cluster ? "clusterroles" : "roles", cluster ? NULL : ns, role_named, &f);
+	if (!f.found)
 		add_err(v,
 			cluster ? "clusterrole.rbac.authorization.k8s.io \"%s\" not found%s"
 				: "role.rbac.authorization.k8s.io \"%s\" not found%s",
 			name, "");
-	api_result_free(&out);
-	jv_doc_free(rq.d);
-	return stop;
+	return f.stop;
 }
 
 /* appliesToUser: the subject of the binding (namespace ns for RoleBindings) the user is */

@@ -577,6 +577,7 @@ int api_server_start(const struct api_config *cfg, struct api_server **out)
 					     .default_toleration_s = s->cfg.default_toleration_s,
 					     .sa_admission = s->cfg.sa_admission,
 					     .no_pod_security = s->cfg.no_pod_security,
+					     .storage_protection = s->cfg.storage_protection,
 					     .watch_queue_max = s->cfg.watch_queue_max};
 
 		err = registry_new(s->store, &rc, &s->reg);

@@ -28,6 +28,10 @@ struct reg_call {
 
 /* The run-time table of custom resources (crd_table.c): made with the registry, and filled
  * from the stored CRDs by reg_bootstrap. */
+/* The admission cache (reg_cache.c): made with the registry, freed (its watches closed)
+ * before the store closes. */
+int reg_cache_new(struct registry *reg);
+void reg_cache_free(struct registry *reg);
 int reg_crds_new(struct registry *reg);
 void reg_crds_free(struct registry *reg);
 int reg_crds_load(struct registry *reg);

@@ -129,6 +129,8 @@ int registry_new(struct store *store, const struct registry_config *cfg, struct 
 		err = reg_crds_new(reg);
 	if (!err)
 		err = reg_webhooks_new(reg);
+	if (!err)
+		err = reg_cache_new(reg);
 	if (err) {
 		registry_free(reg);
 		return err;
@@ -178,6 +180,7 @@ void registry_free(struct registry *reg)
 	reg_hubs_free(reg);
 	reg_crds_free(reg);
 	reg_webhooks_free(reg);
+	reg_cache_free(reg);
 	api_alloc_free(reg->alloc);
 	free(reg->service_cidr);
 	pthread_mutex_destroy(&reg->comp_lock);

@@ -51,6 +51,8 @@ struct registry_config {
 	int64_t default_toleration_s;
 	/* the ServiceAccount admission plugin on pod creates (strategy/saadmit.c) */
 	bool sa_admission;
+	/* the StorageObjectInUseProtection admission plugin (strategy/storage.c) */
+	bool storage_protection;
 	/* the PodSecurity admission plugin off (strategy/podsecurity.c; on by default, as in
 	 * kube-apiserver) */
 	bool no_pod_security;
@@ -61,6 +63,7 @@ struct registry_config {
 
 struct reg_hubs;
 struct reg_crds;
+struct reg_cache;
 
 /* A control-plane component that runs beside the server, as ComponentStatus reports it
  * (strategy/componentstatus.c). */
@@ -90,6 +93,8 @@ struct registry {
 	 * which webhook_gen counts (the configurations' strategy bumps it on every write) */
 	struct reg_webhooks *webhooks;
 	uint64_t webhook_gen; /* __atomic */
+	/* what admission and the authorizer read on every request (reg_cache.c) */
+	struct reg_cache *cache;
 };
 
 /* A registry over an open store (borrowed: it outlives the registry). 0 or -errno. Close every
@@ -108,6 +113,22 @@ size_t registry_components(struct registry *reg, struct reg_component *out, size
  * Service from an earlier start on another port is corrected, as kube-apiserver's
  * kubernetesservice controller reconciles it). 0 or -EIO (logged). */
 int reg_bootstrap(struct registry *reg, uint16_t port);
+
+/* ---- the admission cache (reg_cache.c) ----
+ *
+ * The stored objects of a resource that admission plugins and the authorizer read on every
+ * request (PriorityClasses, LimitRanges, RBAC), parsed once per resource and namespace and
+ * thrown away when the store watch on the resource's keys has an event: a write
+ * acknowledged before a lookup is always in it (the store queues a write's event to its
+ * watches before it answers the writer), so lookups answer as a list of the store would. */
+struct reg_snap;
+/* The objects of res in ns (NULL: every namespace, or cluster scope) as a snapshot to hold
+ * while its items are read, or NULL (out of memory, the store failed). */
+struct reg_snap *reg_cache_get(struct registry *reg, const struct api_resource *res,
+			       const char *ns);
+/* The snapshot's objects: a JSON array, read-only, valid until reg_snap_put. */
+const struct jv *reg_snap_items(const struct reg_snap *s);
+void reg_snap_put(struct reg_snap *s); /* NULL-tolerant */
 
 /* ---- the served resources: the generated table and the custom ones (crd_table.c) ----
  *

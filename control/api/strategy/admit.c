@@ -72,6 +72,20 @@ struct jv *api_admit_stored(struct api_admit *a, const char *group, const char *
 	return arr;
 }
 
+struct jv *api_admit_cached(struct api_admit *a, const char *group, const char *version,
+			    const char *resource, const char *ns)
+{
+	const struct api_resource *res = api_resource_find(group, version, resource);
+	struct reg_snap *s = a->reg && res ? reg_cache_get(a->reg, res, ns) : NULL;
+	struct jv *arr;
+
+	if (!s)
+		return api_admit_stored(a, group, version, resource, ns);
+	arr = jv_copy(a->d, reg_snap_items(s));
+	reg_snap_put(s);
+	return arr;
+}
+
 struct jv *api_admit_stored_one(struct api_admit *a, const char *group, const char *version,
 				const char *resource, const char *ns, const char *name)
 {

@@ -58,6 +58,10 @@ void api_cause_forbidden(struct api_admit *a, const char *field, const char *det
  * the store fails; NULL only when out of memory). */
 struct jv *api_admit_stored(struct api_admit *a, const char *group, const char *version,
 			    const char *resource, const char *ns);
+/* The same from the registry's admission cache (reg_cache_get), copied into a->d: for what
+ * is read on every write (PriorityClasses, LimitRanges), with the same answer as a list. */
+struct jv *api_admit_cached(struct api_admit *a, const char *group, const char *version,
+			    const char *resource, const char *ns);
 /* The stored object ns/name (ns NULL: cluster-scoped) of a resource, read into a->d, or NULL
  * when there is none (or it cannot be read). */
 struct jv *api_admit_stored_one(struct api_admit *a, const char *group, const char *version,

@@ -685,6 +685,7 @@ void api_default_pvc(struct api_admit *a)
 	dstr(&c, obj_at(&c, a->obj, "spec"), "volumeMode", "Filesystem");
 	dstr(&c, obj_at(&c, a->obj, "status"), "phase", "Pending");
 	api_admit_default_storage_class(a);
+	api_admit_storage_protection(a, "kubernetes.io/pvc-protection");
 }
 
 void api_default_deployment(struct api_admit *a)

@@ -65,6 +65,10 @@ void api_validate_pdb(struct api_admit *a);
 void api_validate_endpointslice(struct api_admit *a);
 void api_validate_hpa(struct api_admit *a);
 
+/* storage.c: the StorageObjectInUseProtection admission plugin (when the server runs it):
+ * a new object (no subresource) gets finalizer unless it has it */
+void api_admit_storage_protection(struct api_admit *a, const char *finalizer);
+
 /* classes.c: admission of the default StorageClass (DefaultStorageClass) */
 void api_admit_default_storage_class(struct api_admit *a);
 

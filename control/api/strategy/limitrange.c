@@ -343,7 +343,7 @@ static struct jv *namespace_limitranges(struct api_admit *a)
 {
 	const char *ns = jv_path_str(a->obj, "metadata.namespace");
 
-	return ns ? api_admit_stored(a, "", "v1", "limitranges", ns) : NULL;
+	return ns ? api_admit_cached(a, "", "v1", "limitranges", ns) : NULL;
 }
 
 /* runLimitFunc's first refusal, aggregated as utilerrors.NewAggregate prints it. */

@@ -46,7 +46,7 @@ static bool is_true(const struct jv *v)
 
 static struct jv *stored_classes(struct api_admit *a)
 {
-	return api_admit_stored(a, "scheduling.k8s.io", "v1", "priorityclasses", NULL);
+	return api_admit_cached(a, "scheduling.k8s.io", "v1", "priorityclasses", NULL);
 }
 
 /* getDefaultPriorityClass: of the globalDefault classes the one of lowest value (more than

@@ -14,6 +14,7 @@
 #include "api_obj.h"
 #include "api_selector.h"
 #include "api_strategy.h"
+#include "registry.h"
 
 /* ---- shared ---- */
 
@@ -81,6 +82,27 @@ static void pv_prepare_create(struct api_admit *a)
 
 /* SetDefaults_PersistentVolume (Retain, Filesystem, Pending) and of its hostPath source;
  * on a status write, persistentvolumeStatusStrategy.PrepareForUpdate's transition time. */
+/* plugin/pkg/admission/storage/storageobjectinuseprotection (admitPV, admitPVC): on
+ * create only, never for a subresource; the finalizer appended once */
+void api_admit_storage_protection(struct api_admit *a, const char *finalizer)
+{
+	struct jv *md, *fins;
+
+	if (a->old || a->sub || !a->reg || !a->reg->cfg.storage_protection)
+		return;
+	md = jv_obj_at(a->d, a->obj, "metadata");
+	fins = jv_get(md, "finalizers");
+	for (const struct jv *f = jv_first(fins); f; f = f->next)
+		if (jv_is_str(f, finalizer))
+			return;
+	if (!fins || fins->type != JV_ARRAY) {
+		jv_del(md, "finalizers");
+		fins = jv_new(a->d, JV_ARRAY);
+		jv_set(a->d, md, "finalizers", fins);
+	}
+	jv_push(fins, jv_new_strz(a->d, finalizer));
+}
+
 static void pv_defaults(struct api_admit *a)
 {
 	struct jv *spec = jv_obj_at(a->d, a->obj, "spec"), *hp = jv_get(spec, "hostPath");
@@ -104,6 +126,7 @@ static void pv_defaults(struct api_admit *a)
 		}
 	}
 	set_if_absent(a, jv_obj_at(a->d, a->obj, "status"), "phase", jv_new_strz(a->d, "Pending"));
+	api_admit_storage_protection(a, "kubernetes.io/pv-protection");
 }
 
 /* ValidatePersistentVolumeSpec (the parts users meet) and ValidatePersistentVolumeUpdate. */

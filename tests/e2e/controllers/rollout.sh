@@ -27,50 +27,10 @@ e2e_server_start "$BIN" --insecure-loopback --controllers '*,-nodelifecycle'
 
 # ---- the node and its kubelet stand-in ----
 
-k create -f - >/dev/null <<'EOF' || { echo "cannot create the node" >&2; exit 1; }
-apiVersion: v1
-kind: Node
-metadata:
-  name: n1
-  labels: {kubernetes.io/hostname: n1}
-status:
-  capacity: {cpu: "8", memory: 32Gi, pods: "110"}
-  allocatable: {cpu: "8", memory: 32Gi, pods: "110"}
-  conditions:
-  - {type: Ready, status: "True", reason: KubeletReady, message: kubelet is posting ready status}
-EOF
-
-kubelet_round() {
-	local now
-	now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-	curl -sf "$S/api/v1/pods?fieldSelector=spec.nodeName%3Dn1" |
-		jq -r '.items[] | [.metadata.namespace, .metadata.name,
-			(.metadata.deletionTimestamp // "-"),
-			([.status.conditions[]? | select(.type == "Ready") | .status][0] // "-"),
-			.spec.containers[0].name] | @tsv' |
-		while IFS=$'\t' read -r ns name del ready ctr; do
-			if [ "$del" != - ]; then
-				curl -sf -X DELETE \
-					"$S/api/v1/namespaces/$ns/pods/$name?gracePeriodSeconds=0" >/dev/null
-			elif [ "$ready" != True ]; then
-				curl -sf -X PATCH -H 'Content-Type: application/merge-patch+json' \
-					"$S/api/v1/namespaces/$ns/pods/$name/status" -d '{"status":{
-				"phase":"Running","podIP":"10.244.0.9","startTime":"'"$now"'",
-				"conditions":[{"type":"PodScheduled","status":"True"},
-				{"type":"Initialized","status":"True"},
-				{"type":"ContainersReady","status":"True"},
-				{"type":"Ready","status":"True","lastTransitionTime":"'"$now"'"}],
-				"containerStatuses":[{"name":"'"$ctr"'","ready":true,"started":true,
-				"restartCount":0,"image":"x","imageID":"",
-				"state":{"running":{"startedAt":"'"$now"'"}}}]}}' >/dev/null
-			fi
-		done
-}
-(while :; do
-	kubelet_round
-	sleep 0.2
-done) >/dev/null 2>&1 &
-PIDS+=($!)
+# shellcheck source=../../../scripts/lib/kubelet_standin.sh
+source "$SRC/scripts/lib/kubelet_standin.sh"
+standin_node n1
+standin_kubelet n1
 
 # ---- create, status, get ----
 

@@ -28,7 +28,8 @@ DIR=$HERE/conformance
 
 source "$SRC/scripts/lib/apiserver.sh"
 e2e_begin "conformance-$V"
-e2e_server_start "$BIN" --controllers namespace,serviceaccount,garbagecollector --no-scheduler
+e2e_server_start "$BIN" --controllers namespace,serviceaccount,garbagecollector,pvc-protection,pv-protection \
+	--no-scheduler
 
 ok namespace k create namespace conformance
 # a CertificateSigningRequest's request: a PEM CSR made now

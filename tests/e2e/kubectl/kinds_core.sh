@@ -17,8 +17,10 @@ K=$(command -v kubectl)
 # shellcheck source=../../../scripts/lib/apiserver.sh
 source "$SRC/scripts/lib/apiserver.sh"
 e2e_begin kinds-core
-# no controllers: a ReplicationController's pods are not made, its status stays as written
-e2e_server_start "$BIN" --controllers namespace --no-scheduler
+# no workload controllers: a ReplicationController's pods are not made, its status stays as
+# written; pv-protection lets the PersistentVolume go on delete (StorageObjectInUseProtection
+# gave it kubernetes.io/pv-protection, as kube-apiserver does)
+e2e_server_start "$BIN" --controllers namespace,pv-protection --no-scheduler
 
 # ---- discovery ----
 ok api-resources k api-resources
@@ -148,6 +150,9 @@ for o in persistentvolume/task-pv-volume podtemplate/web-template \
 	ingressclass.networking.k8s.io/external-lb runtimeclass.node.k8s.io/myclass; do
 	has "$o created"
 done
+# StorageObjectInUseProtection (plugin/pkg/admission/storage/storageobjectinuseprotection)
+ok pv-finalizer k get pv task-pv-volume -o jsonpath='{.metadata.finalizers}'
+has '["kubernetes.io/pv-protection"]'
 
 # ---- kubectl get: Kubernetes' columns ----
 ok get-pv k get pv

@@ -384,6 +384,54 @@ static void test_limitranger_defaults(void **state)
 	tresp_free(&r);
 }
 
+/* ---- the admission cache (registry/reg_cache.c) ----
+ *
+ * Priority and LimitRanger read the classes and ranges from a cache: every write to them
+ * takes effect on the very next pod, once the cache has been read (kube's listers are only
+ * eventually consistent; drover's are not). */
+static void test_cache_fresh(void **state)
+{
+	struct tsrv *t = *state;
+	struct tresp r;
+	struct jv *j;
+
+	/* read (cached) before the class exists, then after each change */
+	texpect(t, "POST", PODS, POD("a0", "\"priorityClassName\":\"late\","), 403,
+		"pods \"a0\" is forbidden: no PriorityClass with name late was found");
+	texpect(t, "POST", PCS, "{\"metadata\":{\"name\":\"late\"},\"value\":7}", 201, NULL);
+	j = tcall(t, "POST", PODS, POD("a1", "\"priorityClassName\":\"late\","), 201, NULL, &r);
+	assert_int_equal(int_at(j, "spec.priority"), 7);
+	tresp_free(&r);
+	texpect(t, "DELETE", PCS "/late", NULL, 200, NULL);
+	texpect(t, "POST", PODS, POD("a2", "\"priorityClassName\":\"late\","), 403,
+		"pods \"a2\" is forbidden: no PriorityClass with name late was found");
+	texpect(t, "POST", PCS,
+		"{\"metadata\":{\"name\":\"dflt\"},\"value\":9,\"globalDefault\":true}", 201, NULL);
+	j = tcall(t, "POST", PODS, POD("a3", ""), 201, NULL, &r);
+	assert_int_equal(int_at(j, "spec.priority"), 9);
+	tresp_free(&r);
+
+	/* LimitRanger: none, one, one changed, none again */
+	j = tcall(t, "POST", PODS, POD("l0", ""), 201, NULL, &r);
+	assert_null(jv_path(j, "spec.containers[0].resources.limits"));
+	tresp_free(&r);
+	texpect(t, "POST", LRS, DEFAULTS_LR, 201, NULL);
+	j = tcall(t, "POST", PODS, POD("l1", ""), 201, NULL, &r);
+	assert_string_equal(tstr(j, "spec.containers[0].resources.limits.cpu"), "500m");
+	tresp_free(&r);
+	texpect(t, "PATCH", LRS "/defaults",
+		"{\"spec\":{\"limits\":[{\"type\":\"Container\",\"default\":{\"cpu\":"
+		"\"700m\"}}]}}",
+		200, NULL);
+	j = tcall(t, "POST", PODS, POD("l2", ""), 201, NULL, &r);
+	assert_string_equal(tstr(j, "spec.containers[0].resources.limits.cpu"), "700m");
+	tresp_free(&r);
+	texpect(t, "DELETE", LRS "/defaults", NULL, 200, NULL);
+	j = tcall(t, "POST", PODS, POD("l3", ""), 201, NULL, &r);
+	assert_null(jv_path(j, "spec.containers[0].resources.limits"));
+	tresp_free(&r);
+}
+
 /* PodValidateLimitFunc: min, max, maxLimitRequestRatio per Container and per Pod */
 static void test_limitranger_limits(void **state)
 {
@@ -551,6 +599,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_limitranger_claims, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_discovery, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_default_tolerations_on_update, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cache_fresh, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

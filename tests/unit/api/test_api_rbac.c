@@ -173,6 +173,45 @@ static void test_user_verbs(void **state)
 	       "\\\"nope\\\" not found");
 }
 
+/* The authorizer reads roles and bindings from the registry's cache (reg_cache.c): each
+ * change takes effect on the next request (kube's authorizer is eventually consistent;
+ * drover's is not): a binding deleted, a role's rules changed, a missing role created. */
+static void test_cache_fresh(void **state)
+{
+	struct env *e = *state;
+
+	role(e, "default", "cm-reader",
+	     "{\"verbs\":[\"list\"],\"apiGroups\":[\"\"],\"resources\":[\"configmaps\"]}");
+	binding(e, "default", "carol-cm", "Role", "cm-reader",
+		"{\"kind\":\"User\",\"apiGroup\":\"rbac.authorization.k8s.io\",\"name\":"
+		"\"carol\"}");
+	expect(e, "carol", "GET", "/api/v1/namespaces/default/configmaps", NULL, 200, NULL);
+	expect(e, "carol", "GET", "/api/v1/namespaces/default/secrets", NULL, 403, NULL);
+	expect(e, NULL, "PUT", RBAC "/namespaces/default/roles/cm-reader",
+	       "{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"Role\","
+	       "\"metadata\":{\"name\":\"cm-reader\"},\"rules\":[{\"verbs\":[\"list\"],"
+	       "\"apiGroups\":[\"\"],\"resources\":"
+	       "[\"secrets\"]}]}",
+	       200, NULL);
+	expect(e, "carol", "GET", "/api/v1/namespaces/default/secrets", NULL, 200, NULL);
+	expect(e, "carol", "GET", "/api/v1/namespaces/default/configmaps", NULL, 403, NULL);
+	expect(e, NULL, "DELETE", RBAC "/namespaces/default/rolebindings/carol-cm", NULL, 200,
+	       NULL);
+	expect(e, "carol", "GET", "/api/v1/namespaces/default/secrets", NULL, 403, NULL);
+	/* a ClusterRoleBinding to a ClusterRole that does not exist yet, then does */
+	binding(e, NULL, "carol-nodes", "ClusterRole", "node-lister",
+		"{\"kind\":\"User\",\"apiGroup\":\"rbac.authorization.k8s.io\",\"name\":"
+		"\"carol\"}");
+	expect(e, "carol", "GET", "/api/v1/nodes", NULL, 403,
+	       "RBAC: clusterrole.rbac.authorization.k8s.io \\\"node-lister\\\" not found");
+	expect(e, NULL, "POST", RBAC "/clusterroles",
+	       "{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"ClusterRole\","
+	       "\"metadata\":{\"name\":\"node-lister\"},\"rules\":[{\"verbs\":[\"list\"],"
+	       "\"apiGroups\":[\"\"],\"resources\":[\"nodes\"]}]}",
+	       201, NULL);
+	expect(e, "carol", "GET", "/api/v1/nodes", NULL, 200, NULL);
+}
+
 /* Groups, service accounts, resourceNames, subresources, "*" and nonResourceURLs */
 static void test_subjects_and_rules(void **state)
 {
@@ -371,6 +410,7 @@ int main(void)
 	    cmocka_unit_test(test_user_verbs),	  cmocka_unit_test(test_subjects_and_rules),
 	    cmocka_unit_test(test_aggregation),	  cmocka_unit_test(test_reviews),
 	    cmocka_unit_test(test_impersonation), cmocka_unit_test(test_masters),
+	    cmocka_unit_test(test_cache_fresh),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

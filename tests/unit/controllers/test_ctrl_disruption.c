@@ -389,12 +389,33 @@ static void test_not_deleted(void **state)
 	cenv_stop(&e);
 }
 
+/* A ReplicationController's pods: its scale (kube's getPodReplicationController), its
+ * controller making them. */
+static void test_replicationcontroller(void **state)
+{
+	struct cenv e;
+
+	(void)state;
+	cenv_start(&e, "disruption,replicationcontroller", NULL, NULL);
+	kc_make_ns(e.k.c, NS);
+	cenv_node(&e, "n1", 8, 100, NULL);
+	cenv_create(&e, kind("v1", "ReplicationController"), NS,
+		    "{\"metadata\":{\"name\":\"rc\"},\"spec\":{\"replicas\":4,\"selector\":"
+		    "{\"app\":\"web\"},\"template\":{\"metadata\":{\"labels\":{\"app\":"
+		    "\"web\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"i\"}]}}}}");
+	assert_true(WAIT_UNTIL(cenv_count(&e, kind_pod(), NS, "app=web") == 4, KC_WAIT_MS));
+	cenv_pods_run_all(&e, NS, "app=web", "n1");
+	budget(&e, "b", "\"maxUnavailable\":\"50%\"");
+	assert_true(WAIT_UNTIL(status_is(&e, "b", 4, 2, 4, 2), KC_WAIT_MS));
+	cenv_stop(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_shapes),	cmocka_unit_test(test_controllers),
 	    cmocka_unit_test(test_eviction),	cmocka_unit_test(test_drain),
-	    cmocka_unit_test(test_not_deleted),
+	    cmocka_unit_test(test_not_deleted), cmocka_unit_test(test_replicationcontroller),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -109,7 +109,9 @@ static void run_once(struct aprobe *ap, const struct probe_spec *s, const struct
 {
 	r->o = O_UNKNOWN;
 	r->out[0] = r->err[0] = 0;
-	r->outlen = 0;
+	r->outlen = r->stderr_at = 0;
+	r->exit_code = -1;
+	r->http_code = 0;
 	switch (s->handler) {
 	case PROBE_H_EXEC:
 		probe_exec(s, t->pid, t->cg, t->cwd, r);
@@ -140,7 +142,7 @@ static void run_once(struct aprobe *ap, const struct probe_spec *s, const struct
 static bool prober_probe(struct aprobe *ap, const struct probe_spec *s, const struct target *t,
 			 enum probe_result *res)
 {
-	struct run *r = malloc(sizeof(*r));
+	struct run *r = calloc(1, sizeof(*r));
 	const char *kind = probe_kind_name(s->kind);
 	bool ok = true;
 

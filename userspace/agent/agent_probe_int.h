@@ -4,6 +4,7 @@
 #ifndef DROVER_AGENT_PROBE_INT_H
 #define DROVER_AGENT_PROBE_INT_H
 
+#include <stdatomic.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -26,12 +27,19 @@ enum outcome {
 	O_UNKNOWN,
 };
 
-/* What one handler run says: an outcome with its output, or an error (err[0] set). */
+/* What one handler run says: an outcome with its output, or an error (err[0] set). The
+ * lifecycle hooks (agent_hook.c) read more of it: the exec's exit status and where its stderr
+ * starts in out, the HTTP status (0: no response); cancel (theirs, NULL for probes) ends a run
+ * early: the exec is killed, the request dropped. */
 struct run {
 	enum outcome o;
 	char out[PROBE_MAX_OUTPUT + 1];
 	size_t outlen;
 	char err[1024];
+	int exit_code;	  /* exec: the command's exit status (-1: killed, not run) */
+	size_t stderr_at; /* exec: out[stderr_at ..] is its stderr */
+	long http_code;	  /* httpGet: the last response's status, 0 when none came */
+	const atomic_bool *cancel;
 };
 
 /* One run of a handler against host (the pod IP unless the probe names one) into *r. */

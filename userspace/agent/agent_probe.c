@@ -9,7 +9,8 @@
  * Each probe run follows prober.go: errors are retried up to three times, then reported as
  * "<Kind> probe errored and resulted in unknown state: ..." and the result is thrown away;
  * a failure is an Unhealthy event "<Kind> probe failed: <output>"; a redirect to another host
- * is a ProbeWarning and counts as success. The handlers are in agent_probe_handlers.c.
+ * is a ProbeWarning and counts as success. The handlers are in agent_probe_handlers.c, the
+ * gRPC one in agent_probe_grpc.c.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -128,7 +129,10 @@ static void run_once(struct aprobe *ap, const struct probe_spec *s, const struct
 			probe_tcp(s, s->host ? s->host : t->ip, r);
 		break;
 	case PROBE_H_GRPC:
-		snprintf(r->err, sizeof(r->err), "grpc probes are not supported by this node");
+		if (s->port_err[0])
+			snprintf(r->err, sizeof(r->err), "%s", s->port_err);
+		else
+			probe_grpc(s, t->ip, r);
 		break;
 	case PROBE_H_NONE:
 		snprintf(r->err, sizeof(r->err), "missing probe handler for %.200s_%.200s(%s):%s",

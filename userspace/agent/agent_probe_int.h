@@ -45,6 +45,16 @@ struct run {
 /* One run of a handler against host (the pod IP unless the probe names one) into *r. */
 void probe_tcp(const struct probe_spec *s, const char *host, struct run *r);
 void probe_http(const struct probe_spec *s, const char *host, struct run *r);
+/* grpc.health.v1.Health/Check over HTTP/2 cleartext with prior knowledge (pkg/probe/grpc):
+ * success when the call's grpc-status is 0 and the response's status SERVING. An error when
+ * libcurl has no HTTP/2. */
+void probe_grpc(const struct probe_spec *s, const char *host, struct run *r);
+/* The gRPC message of HealthCheckRequest{service} (5-byte length prefix, then the protobuf)
+ * into buf: its length, 0 when it does not fit. */
+size_t probe_grpc_request(const char *service, unsigned char *buf, size_t size);
+/* The ServingStatus of a gRPC message holding a HealthCheckResponse (0 UNKNOWN when the field
+ * is absent), or -1 when it is malformed. */
+int probe_grpc_status(const unsigned char *msg, size_t len);
 /* exec in the container whose init is target (its cgroup cg, working directory cwd). */
 void probe_exec(const struct probe_spec *s, pid_t target, const struct cg *cg, const char *cwd,
 		struct run *r);

@@ -1,6 +1,7 @@
 // grpc_health_server.js: a grpc.health.v1.Health server over HTTP/2 cleartext (prior
 // knowledge) for the gRPC probe's tests, on Node.js's built-in http2 module (no gRPC library).
-// Usage: node grpc_health_server.js HOST STATEFILE; prints the port it listens on, then
+// Usage: node grpc_health_server.js HOST STATEFILE [PORT]; prints the port it listens on (PORT,
+// default any), then
 // answers Check by STATEFILE's "service STATUS" lines, read at each call (STATUS: SERVING,
 // NOT_SERVING, UNKNOWN, SERVICE_UNKNOWN); a service not listed is NOT_FOUND "unknown service"
 // (as grpc-go's health server), the service "unimplemented" an UNIMPLEMENTED answer, any other
@@ -8,7 +9,7 @@
 'use strict';
 const http2 = require('http2');
 const fs = require('fs');
-const [host, stateFile] = process.argv.slice(2);
+const [host, stateFile, port] = process.argv.slice(2);
 const STATUS = { UNKNOWN: 0, SERVING: 1, NOT_SERVING: 2, SERVICE_UNKNOWN: 3 };
 
 function statuses() {
@@ -60,6 +61,6 @@ server.on('stream', (stream, headers) => {
     stream.end(Buffer.concat([frame, msg]));
   });
 });
-server.listen(0, host, () => {
+server.listen(Number(port || 0), host, () => {
   process.stdout.write(`${server.address().port}\n`);
 });

@@ -354,15 +354,16 @@ void aprobe_free(struct aprobe *ap)
 	ap->stop = true;
 	pthread_cond_broadcast(&ap->cv);
 	pthread_mutex_unlock(&ap->mu);
+	/* every worker joined before any is freed: one still running wakes the others
+	 * (wake_locked writes their trigger) */
+	for (int k = 0; k < PROBE_KINDS; k++)
+		if (ap->w[k] && ap->w[k]->thread_started)
+			pthread_join(ap->w[k]->thread, NULL);
 	for (int k = 0; k < PROBE_KINDS; k++) {
-		struct pworker *w = ap->w[k];
-
-		if (!w)
+		if (!ap->w[k])
 			continue;
-		if (w->thread_started)
-			pthread_join(w->thread, NULL);
-		probe_spec_free(&w->spec);
-		free(w);
+		probe_spec_free(&ap->w[k]->spec);
+		free(ap->w[k]);
 	}
 	pthread_cond_destroy(&ap->cv);
 	pthread_mutex_destroy(&ap->mu);

@@ -28,6 +28,8 @@ PKGS=(
 	haproxy
 	# the podstart bench baseline (podman run over crun, bench/podstart)
 	podman crun conmon
+	# the gRPC probe's test server (tests/unit/agent/grpc_health_server.js: Node.js's http2)
+	nodejs
 )
 
 # kubectl is no Debian package of a usable version (bookworm's kubernetes-client is 1.20): the

@@ -7,7 +7,8 @@
  * image store, status written back as the kubelet writes it (kubelet_objects.h).
  *
  * Files: agent_flags.c (the command line), agent.c (client, Node, Lease, main loop),
- * agent_pods.c (pod sync), agent_http.c, agent_logs.c, agent_exec.c (the kubelet endpoint:
+ * agent_pods.c (pod sync; agent_hook.c the lifecycle hooks, agent_kill.c a container's stop,
+ * agent_probe*.c the probes), agent_http.c, agent_logs.c, agent_exec.c (the kubelet endpoint:
  * logs and exec for the API server), agent_proxy.c (the eBPF service proxy on a thread of
  * its own).
  */

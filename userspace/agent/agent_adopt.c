@@ -59,7 +59,9 @@ static struct jv *ctr_json(struct jv_doc *d, const struct actr *c)
 	if (!o || set_str(d, o, "name", c->name) || set_str(d, o, "cid", c->cid) ||
 	    set_str(d, o, "imageID", c->image_id) || set_int(d, o, "restarts", c->restarts) ||
 	    set_str(d, o, "started", c->started) || set_str(d, o, "finished", c->finished) ||
-	    set_int(d, o, "phase", c->phase) || set_int(d, o, "exitCode", c->exit_code) ||
+	    /* a postStart hook is not run again (at least once, as the kubelet's) */
+	    set_int(d, o, "phase", c->phase == CTR_STARTING ? CTR_RUNNING : c->phase) ||
+	    set_int(d, o, "initDone", c->init_done) || set_int(d, o, "exitCode", c->exit_code) ||
 	    set_str(d, o, "reason", c->reason) || set_int(d, o, "hasLast", c->has_last) ||
 	    set_int(d, o, "lastExit", c->last_exit) ||
 	    set_str(d, o, "lastReason", c->last_reason) ||
@@ -160,6 +162,7 @@ static void adopt_ctr(struct agent *a, struct apod *p, struct actr *c, const str
 	c->exit_code = (int)num(r, "exitCode");
 	c->has_last = num(r, "hasLast") != 0;
 	c->last_exit = (int)num(r, "lastExit");
+	c->init_done = num(r, "initDone") != 0;
 	c->phase = phase == CTR_EXITED ? CTR_EXITED : CTR_WAITING;
 	/* a CrashLoopBackOff goes on where it was, not from the start */
 	c->backoff = (double)num(r, "backoffMs") / 1000.0;

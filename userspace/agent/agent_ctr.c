@@ -9,7 +9,7 @@
  * $(VAR) expanded in values, command and args; a missing source is
  * CreateContainerConfigError with the kubelet's message); workingDir over the image's; the
  * user, group and groups from securityContext over the image's User (agent_sec.c); an init
- * container (p->c[i] with i < p->n_init) from spec.initContainers, a sidecar refused;
+ * container (p->c[i] with i < p->n_init) from spec.initContainers (sidecars too);
  * cpu/memory limits and the cpu request in
  * the container's cgroup (<cgroup-parent>/pods/<uid>/<name>); a fresh overlay (upper/work) per
  * run, as a new container per restart; the volumeMounts bound in (agent_vol.h); logs under
@@ -281,9 +281,20 @@ int agent_pod_cgroup_purge(struct agent *a, const char *uid)
 	return rc;
 }
 
+const struct jv *agent_ctr_spec(const struct jv *pod, const struct apod *p, size_t i)
+{
+	/* p->c: the init containers first */
+	const struct jv *ctr =
+	    jv_first(jv_path(pod, i < p->n_init ? "spec.initContainers" : "spec.containers"));
+
+	for (size_t k = i < p->n_init ? 0 : p->n_init; ctr && k < i; k++)
+		ctr = ctr->next;
+	return ctr;
+}
+
 int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_t i)
 {
-	const struct jv *ctr = jv_first(jv_path(pod, "spec.containers"));
+	const struct jv *ctr;
 	struct actr *c = &p->c[i];
 	struct image_store *store = NULL;
 	struct image_info *img = NULL;
@@ -300,19 +311,9 @@ int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_
 	struct agent_ids ids;
 	int rc;
 
-	/* p->c: the init containers first */
-	if (i < p->n_init)
-		ctr = jv_first(jv_path(pod, "spec.initContainers"));
-	for (size_t k = i < p->n_init ? 0 : p->n_init; ctr && k < i; k++)
-		ctr = ctr->next;
+	ctr = agent_ctr_spec(pod, p, i);
 	if (!ctr)
 		return -EINVAL;
-	if (c->init && jv_is_str(jv_get(ctr, "restartPolicy"), "Always")) {
-		snprintf(
-		    c->message, sizeof(c->message),
-		    "restartable init containers (sidecars) are not supported by drover agent");
-		return -EINVAL;
-	}
 	double t0 = agent_mono_ms(), t1, t2;
 
 	store = image_store_open(a->cfg->image_root);

@@ -7,8 +7,9 @@
  * the pod phase (kubelet's getPhase), and the crash back-off (flowcontrol.Backoff as
  * kuberuntime's doBackOff uses it).
  *
- * Restartable init containers (sidecars: restartPolicy Always on an init container) are not
- * run: agent_ctr.c refuses them with CreateContainerConfigError.
+ * Restartable init containers (sidecars: restartPolicy Always on an init container) follow
+ * 1.32's computeInitContainerActions: the next init container starts once the sidecar is
+ * started (running, its startup probe passed); getPhase leaves terminated sidecars out.
  */
 #include <string.h>
 
@@ -22,9 +23,19 @@ int agent_init_next(const struct apod *p)
 	for (size_t i = 0; i < p->n_init; i++) {
 		const struct actr *c = &p->c[i];
 
+		if (c->sidecar) {
+			/* computeInitContainerActions: a restartable one is initialized once it
+			 * runs and started (its startup probe passed, if it has one); its later
+			 * restarts hold nothing up (agent_pods.c restarts it) */
+			if (c->init_done)
+				continue;
+			if (c->phase == CTR_WAITING)
+				return (int)i;
+			return AGENT_INIT_WAIT; /* starting, or running and not started yet */
+		}
 		if (c->phase == CTR_EXITED && c->exit_code == 0)
 			continue;
-		if (c->phase == CTR_RUNNING)
+		if (c->phase == CTR_RUNNING || c->phase == CTR_STARTING)
 			return AGENT_INIT_WAIT;
 		if (c->phase == CTR_EXITED)
 			return AGENT_INIT_FAILED;
@@ -33,45 +44,89 @@ int agent_init_next(const struct apod *p)
 	return AGENT_INIT_DONE;
 }
 
+/* The status the container reports: waiting (a starting one too: its postStart runs),
+ * running, terminated. */
+static enum ctr_phase shown(const struct actr *c)
+{
+	return c->phase == CTR_STARTING ? CTR_WAITING : c->phase;
+}
+
 const char *agent_pod_phase(const struct apod *p)
 {
-	size_t running = 0, waiting = 0, ok = 0, failed = 0;
+	size_t pending_init = 0, failed_init = 0, running = 0, waiting = 0, stopped = 0,
+	       succeeded = 0;
+	bool regular_started = false; /* HasAnyRegularContainerStarted */
 
-	/* an init container failed for good: the pod failed (getPhase's failedInitialization
-	 * with restartPolicy Never); one that failed and waits to run again keeps it Pending
-	 * through its containers' PodInitializing */
+	/* kubelet_pods.go getPhase (1.32), every status known (no "unknown") */
 	for (size_t i = 0; i < p->n_init; i++) {
 		const struct actr *c = &p->c[i];
+		bool started, ready;
 
-		if (c->phase == CTR_EXITED && c->exit_code != 0 &&
-		    !strcmp(p->restart_policy, "Never"))
-			return "Failed";
+		switch (shown(c)) {
+		case CTR_RUNNING:
+			if (!c->sidecar) {
+				pending_init++;
+				break;
+			}
+			aprobe_status(c->probe, &started, &ready);
+			if (!started)
+				pending_init++;
+			running++;
+			break;
+		case CTR_EXITED:
+			/* a terminated sidecar does not count */
+			if (!c->sidecar && c->exit_code != 0)
+				failed_init++;
+			break;
+		default: /* waiting */
+			if (c->has_last) {
+				if (!c->sidecar && c->last_exit != 0)
+					failed_init++;
+			} else {
+				pending_init++;
+				if (c->sidecar)
+					waiting++;
+			}
+			break;
+		}
 	}
 	for (size_t i = p->n_init; i < p->n; i++) {
 		const struct actr *c = &p->c[i];
 
-		if (c->phase == CTR_RUNNING)
+		switch (shown(c)) {
+		case CTR_RUNNING:
 			running++;
-		else if (c->phase == CTR_WAITING)
-			waiting++;
-		else if (c->exit_code == 0)
-			ok++;
-		else
-			failed++;
+			regular_started = true;
+			break;
+		case CTR_EXITED:
+			stopped++;
+			succeeded += c->exit_code == 0;
+			regular_started = true;
+			break;
+		default:
+			if (c->has_last)
+				stopped++;
+			else
+				waiting++;
+			break;
+		}
 	}
-	if (waiting || (!running && !ok && !failed))
-		return running || (ok + failed && strcmp(p->restart_policy, "Never")) ? "Running"
-										      : "Pending";
+	if (failed_init && !strcmp(p->restart_policy, "Never"))
+		return "Failed";
+	if ((pending_init && !regular_started) || waiting)
+		return "Pending";
 	if (running)
 		return "Running";
+	if (!stopped)
+		return "Pending";
 	/* every container terminated */
 	if (!strcmp(p->restart_policy, "Always"))
 		return "Running"; /* restarting */
-	if (!failed)
+	if (stopped == succeeded)
 		return "Succeeded";
-	if (!strcmp(p->restart_policy, "OnFailure"))
-		return "Running";
-	return "Failed";
+	if (!strcmp(p->restart_policy, "Never"))
+		return "Failed";
+	return "Running"; /* OnFailure: restarting */
 }
 
 double agent_crash_backoff(struct actr *c, double now)

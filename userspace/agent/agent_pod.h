@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "agent_hook.h"
 #include "agent_int.h"
 #include "agent_probe.h"
 #include "cgroup.h"
@@ -21,7 +22,17 @@
 enum ctr_phase {
 	CTR_WAITING = 0, /* not started yet, image missing, or in back-off */
 	CTR_RUNNING,
-	CTR_EXITED, /* terminated, not to be restarted (or pod ending) */
+	CTR_EXITED,   /* terminated, not to be restarted (or pod ending) */
+	CTR_STARTING, /* its process runs, its postStart hook too: not Running yet (waiting) */
+};
+
+/* How far the stop of a container has come (agent_kill.c, kuberuntime's killContainer). */
+enum ctr_stop {
+	STOP_NONE = 0,
+	STOP_PRESTOP, /* its preStop hook runs, until it ends or the grace period is spent */
+	STOP_TURN,    /* a sidecar at pod termination waits for the containers after it */
+	STOP_TERM,    /* SIGTERM sent, SIGKILL at kill_at */
+	STOP_KILLED,  /* SIGKILL sent */
 };
 
 struct atoken;
@@ -42,15 +53,22 @@ struct actr {
 	bool has_last;
 	int last_exit;
 	char last_reason[48], last_started[32], last_finished[32], last_cid[200];
-	double next_start;    /* monotonic: back-off until then */
-	double backoff;	      /* seconds of the next back-off; 0: none yet (image pulls too) */
-	double backoff_at;    /* monotonic: the exit the crash back-off last counted */
-	bool init;	      /* an init container (p->c[0 .. n_init-1]) */
-	bool image_failed;    /* ErrImagePull was reported once: ImagePullBackOff from then on */
-	char cwd[512];	      /* the working directory it runs in (exec probes run there too) */
-	struct aprobe *probe; /* its probes (agent_probe.h), NULL when it has none */
-	bool killing;	      /* a failed liveness/startup probe: SIGTERM sent */
-	double kill_at;	      /* monotonic: SIGKILL then */
+	double next_start;     /* monotonic: back-off until then */
+	double backoff;	       /* seconds of the next back-off; 0: none yet (image pulls too) */
+	double backoff_at;     /* monotonic: the exit the crash back-off last counted */
+	bool init;	       /* an init container (p->c[0 .. n_init-1]) */
+	bool image_failed;     /* ErrImagePull was reported once: ImagePullBackOff from then on */
+	char cwd[512];	       /* the working directory it runs in (exec probes run there too) */
+	struct aprobe *probe;  /* its probes (agent_probe.h), NULL when it has none */
+	bool sidecar;	       /* an init container with restartPolicy Always */
+	bool init_done;	       /* a sidecar that once ran and started: the next init may go */
+	struct ahook *hook;    /* its postStart or preStop hook while it runs (agent_hook.h) */
+	bool poststart_failed; /* killed for a failed postStart: message holds why */
+	enum ctr_stop stop;    /* its stop (liveness, startup, postStart, pod termination) */
+	bool ordered;	       /* a sidecar stopped with its pod: after the containers */
+	int64_t grace;	       /* seconds of its grace period left */
+	double step_at;	       /* monotonic: when the current stop step began */
+	double kill_at;	       /* monotonic: SIGKILL then (STOP_TERM) */
 };
 
 struct apod {
@@ -64,7 +82,9 @@ struct apod {
 	struct actr *c; /* the init containers first (n_init of them), then the containers */
 	size_t n, n_init;
 	bool deleting;
-	double kill_at; /* monotonic: SIGKILL then */
+	bool
+	    completing; /* its containers ended for good: its sidecars are stopped, not restarted */
+	double kill_at; /* monotonic: a deleting pod is torn down then at the latest */
 	bool finished;	/* Succeeded/Failed: nothing runs any more */
 	char *last_patch;
 	double ms[5];	       /* start phases in ms, summed over its containers (bench/podstart) */
@@ -98,6 +118,8 @@ void agent_pod_netns(const char *uid, char *buf, size_t size);
 /* Remove leftovers (netns files, CNI state) of pods not in the keep set (uid -> anything). */
 void agent_sandbox_gc(struct agent *a, bool (*keep)(void *arg, const char *uid), void *arg);
 
+/* agent_ctr.c: the spec of container i (p->c[i]: init containers first) in pod. */
+const struct jv *agent_ctr_spec(const struct jv *pod, const struct apod *p, size_t i);
 /* agent_ctr.c: start container i of pod as its spec says; -ENOENT when the image is not in
  * the store (c->reason/message set as the kubelet reports it), other -errno on failure. */
 int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_t i);
@@ -117,6 +139,26 @@ int agent_token_get(struct agent *a, struct apod *p, const struct jv *pod, const
 		    char **tok, char *err, size_t errlen);
 /* The pod's cached tokens dropped (NULL-safe). */
 void agent_tokens_free(struct apod *p);
+
+/* agent_kill.c: stopping container i of p as kuberuntime's killContainer: event Killing with
+ * msg ("Stopping container NAME" when NULL), its preStop hook (pod: the pod's jv with its
+ * spec; grace > 0) for up to grace seconds, for a sidecar stopped with its pod (ordered) the
+ * wait for the containers and the sidecars after it (the rest of the grace at most), then
+ * SIGTERM with what is left of grace (at least 2 s), SIGKILL at its end. Nothing when it does
+ * not run or is being stopped already. agent_ctr_stop_step moves every stop of p on (each
+ * pass); a stop ends with the container's exit (reaped). */
+struct kc_recorder;
+void agent_ctr_stop(struct kc_recorder *rec, struct apod *p, size_t i, const struct jv *pod,
+		    int64_t grace, const char *msg, bool ordered);
+void agent_ctr_stop_step(struct kc_recorder *rec, struct apod *p);
+/* Hook k of container c (its spec ctr) started against its process (agent_hook.h). */
+struct ahook *agent_ctr_hook(const struct apod *p, const struct actr *c, const struct jv *ctr,
+			     enum hook_kind k);
+/* setTerminationGracePeriod without a probe: metadata.deletionGracePeriodSeconds, else
+ * spec.terminationGracePeriodSeconds, else 2 (minimumGracePeriodInSeconds). */
+int64_t agent_pod_grace(const struct jv *pod);
+/* A hook or a stop of p is in progress (the sync loop then looks more often). */
+bool agent_pod_busy(const struct apod *p);
 
 /* agent_init.c: what the kubelet decides from the containers' states alone. */
 #define AGENT_INIT_DONE	  (-1) /* every init container succeeded: the containers may start */

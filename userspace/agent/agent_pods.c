@@ -29,7 +29,15 @@
  * unmounted and removed with the pod's sandbox (done, deleted, or gone while the agent was
  * away).
  *
- * Not yet: restartable init containers (sidecars).
+ * Lifecycle hooks (agent_hook.h): a postStart hook runs once the process started, the
+ * container is Running only once it returned (a failure kills it: FailedPostStartHook); every
+ * stop (pod deletion, liveness/startup failure, failed postStart) goes through agent_kill.c:
+ * preStop, then SIGTERM with what is left of the grace period, SIGKILL at its end.
+ *
+ * Sidecars (init containers with restartPolicy Always) start in order with the others, the
+ * next one once the sidecar started; they restart whenever they end, whatever restartPolicy
+ * says, until the pod ends: once its containers ended for good they are stopped (the last
+ * one first), and on deletion after the containers.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -52,6 +60,7 @@
 #define BACKOFF_BASE_S 10.0
 #define BACKOFF_MAX_S  300.0
 #define TICK_MS	       200
+#define BUSY_TICK_MS   20
 #define MIN_GRACE_S    2 /* kuberuntime minimumGracePeriodInSeconds */
 
 struct agent_pods {
@@ -62,6 +71,7 @@ struct agent_pods {
 	pthread_t thread;
 	bool thread_started;
 	atomic_bool stop;
+	bool busy; /* a hook or a container stop was in progress at the last pass */
 	struct apod **pods;
 	size_t n, cap;
 };
@@ -117,6 +127,7 @@ static void pod_free(struct apod *p)
 	if (!p)
 		return;
 	for (size_t i = 0; i < p->n; i++) {
+		ahook_free(p->c[i].hook);   /* before the cgroup its exec joins */
 		aprobe_free(p->c[i].probe); /* before the cgroup its exec probes join */
 		rt_proc_release(&p->c[i].proc);
 		cg_free(p->c[i].cg);
@@ -182,7 +193,9 @@ static struct apod *pod_new(struct agent_pods *ps, const char *key, const struct
 						sizeof(p->c[i].image));
 			p->c[i].proc.pidfd = -1;
 			p->c[i].init = i < n_init;
-			if (p->c[i].init)
+			p->c[i].sidecar =
+			    p->c[i].init && jv_is_str(jv_get(c, "restartPolicy"), "Always");
+			if (p->c[i].init && !p->c[i].sidecar)
 				continue; /* no probes: only sidecars may have them */
 			p->c[i].probe = aprobe_new(
 			    ps->rec,
@@ -208,13 +221,14 @@ static void state_of(const struct actr *c, struct kubelet_ctr_status *s, const c
 	s->restart_count = c->restarts;
 	if (c->cid[0])
 		s->container_id = c->cid;
+	s->sidecar = c->sidecar;
 	switch (c->phase) {
 	case CTR_RUNNING:
 		s->cur.state = KUBELET_CTR_RUNNING;
 		s->cur.started_at = c->started;
 		/* the prober manager's UpdatePodStatus: started, then ready */
 		aprobe_status(c->probe, &s->started, &s->ready);
-		if (c->init)
+		if (c->init && !c->sidecar)
 			s->ready = false; /* ready once it succeeded */
 		break;
 	case CTR_EXITED:
@@ -225,8 +239,9 @@ static void state_of(const struct actr *c, struct kubelet_ctr_status *s, const c
 		s->cur.finished_at = c->finished;
 		s->cur.container_id = c->cid;
 		/* an init container is ready once it succeeded */
-		s->ready = c->init && c->exit_code == 0;
+		s->ready = c->init && !c->sidecar && c->exit_code == 0;
 		break;
+	case CTR_STARTING: /* its postStart runs: not started yet (kubelet's pod worker waits) */
 	case CTR_WAITING:
 		s->cur.state = KUBELET_CTR_WAITING;
 		s->cur.reason = c->reason[0] ? c->reason : waiting;
@@ -296,20 +311,41 @@ out:
 static bool try_start(struct agent_pods *ps, struct apod *p, const struct jv *pod, size_t i)
 {
 	struct actr *c = &p->c[i];
+	char reason[sizeof(c->reason)], message[sizeof(c->message)];
 	int rc;
 
 	if (c->phase != CTR_WAITING || agent_mono_s() < c->next_start)
 		return false;
+	/* while its postStart runs, a container shows the waiting state it had (the kubelet's
+	 * status is the one made before the sync that starts it) */
+	memcpy(reason, c->reason, sizeof(reason));
+	memcpy(message, c->message, sizeof(message));
 	rc = agent_ctr_start(ps->a, p, pod, i);
 	if (!rc) {
-		c->phase = CTR_RUNNING;
+		const struct jv *spec = agent_ctr_spec(pod, p, i);
+
 		c->reason[0] = 0;
+		c->poststart_failed = false;
 		if (c->image_failed) /* the image back-off is not the crash back-off */
 			c->backoff = 0;
 		c->image_failed = false;
-		aprobe_run(c->probe, c->proc.pid, c->cg, p->ip, c->cwd);
 		log_info(AGENT_COMP, "pod %s: container %s started (pid %d)", p->key, c->name,
 			 (int)c->proc.pid);
+		/* startContainer's step 4: the postStart hook; the container is Running (and
+		 * probed) once it returned */
+		if (spec && ahook_defined(spec, HOOK_POST_START)) {
+			c->hook = agent_ctr_hook(p, c, spec, HOOK_POST_START);
+			if (c->hook) {
+				c->phase = CTR_STARTING;
+				memcpy(c->reason, reason, sizeof(reason));
+				memcpy(c->message, message, sizeof(message));
+				return true;
+			}
+			log_warn(AGENT_COMP, "pod %s: container %s: postStart hook: %s", p->key,
+				 c->name, strerror(errno));
+		}
+		c->phase = CTR_RUNNING;
+		aprobe_run(c->probe, c->proc.pid, c->cg, p->ip, c->cwd);
 		return true;
 	}
 	if (rc == -ENOENT) {
@@ -354,6 +390,11 @@ static void start_due(struct agent_pods *ps, struct apod *p, const struct jv *po
 	next = agent_init_next(p);
 	if (pod && next >= 0)
 		save |= try_start(ps, p, pod, (size_t)next);
+	/* sidecars that ran and ended run again, whatever the pod's restartPolicy, until the
+	 * pod ends (computeInitContainerActions) */
+	for (size_t k = 0; pod && !p->completing && k < p->n_init; k++)
+		if (p->c[k].sidecar && p->c[k].init_done && (int)k != next)
+			save |= try_start(ps, p, pod, k);
 	for (size_t k = p->n_init; pod && next == AGENT_INIT_DONE && k < p->n; k++)
 		save |= try_start(ps, p, pod, k);
 	if (save)
@@ -369,7 +410,11 @@ static void exited(struct agent_pods *ps, struct apod *p, struct actr *c, int st
 
 	(void)ps;
 	c->proc_live = false;
-	c->killing = false;
+	c->stop = STOP_NONE;
+	ahook_free(c->hook); /* a postStart or preStop still running ends with it */
+	c->hook = NULL;
+	if (c->phase == CTR_STARTING)
+		c->phase = CTR_RUNNING; /* it ran, it ended */
 	aprobe_exited(c->probe);
 	rt_proc_release(&c->proc);
 	c->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -378,9 +423,10 @@ static void exited(struct agent_pods *ps, struct apod *p, struct actr *c, int st
 	log_info(AGENT_COMP, "pod %s: container %s exited with %d", p->key, c->name, c->exit_code);
 	/* an init container that succeeded is done; one that failed runs again unless Never */
 	restart = !p->deleting &&
-		  (c->init ? c->exit_code != 0 && strcmp(p->restart_policy, "Never")
-			   : !strcmp(p->restart_policy, "Always") ||
-				 (!strcmp(p->restart_policy, "OnFailure") && c->exit_code != 0));
+		  (c->sidecar ? !p->completing
+		   : c->init  ? c->exit_code != 0 && strcmp(p->restart_policy, "Never")
+			      : !strcmp(p->restart_policy, "Always") ||
+				   (!strcmp(p->restart_policy, "OnFailure") && c->exit_code != 0));
 	if (!restart) {
 		c->phase = CTR_EXITED;
 		return;
@@ -396,7 +442,14 @@ static void exited(struct agent_pods *ps, struct apod *p, struct actr *c, int st
 	c->phase = CTR_WAITING;
 	wait = agent_crash_backoff(c, agent_mono_s());
 	c->next_start = agent_mono_s() + wait;
-	c->reason[0] = c->message[0] = 0;
+	c->reason[0] = 0;
+	if (c->poststart_failed && wait <= 0) {
+		/* the reason cache's: PostStartHookError with the handler's message */
+		snprintf(c->reason, sizeof(c->reason), "PostStartHookError");
+		c->next_start = agent_mono_s() + 1.0; /* reported, then restarted (next sync) */
+		return;
+	}
+	c->message[0] = 0;
 	if (wait <= 0)
 		return; /* restarted at once (this pass) */
 	snprintf(c->reason, sizeof(c->reason), "CrashLoopBackOff");
@@ -425,49 +478,106 @@ static void reap(struct agent_pods *ps, struct apod *p)
 }
 
 /* A running container whose liveness or startup probe failed is killed as kuberuntime does
- * (computePodActions, killContainer): event Killing, SIGTERM, SIGKILL to its cgroup after the
- * grace period (the probe's terminationGracePeriodSeconds over the pod's, at least 2 s). Its
- * exit is then reaped and restarted as restartPolicy says. */
+ * (computePodActions / computeInitContainerActions for a sidecar, killContainer: agent_kill.c)
+ * with the probe's terminationGracePeriodSeconds over the pod's (setTerminationGracePeriod).
+ * Its exit is then reaped and restarted as restartPolicy says. */
 static void probe_kills(struct agent_pods *ps, struct apod *p, const struct jv *pod)
 {
 	for (size_t i = 0; i < p->n; i++) {
 		struct actr *c = &p->c[i];
-		int64_t grace = -1, pg;
+		int64_t grace, pg, g;
 		int kind;
 		char msg[256];
 
-		if (c->phase != CTR_RUNNING || !c->proc_live)
+		if (c->phase != CTR_RUNNING || !c->proc_live || c->stop != STOP_NONE)
 			continue;
-		if (c->killing) {
-			if (agent_mono_s() >= c->kill_at) {
-				if (c->proc.pid > 0)
-					kill(c->proc.pid, SIGKILL);
-				if (c->cg)
-					cg_kill(c->cg, 0);
-			}
-			continue;
-		}
 		kind = aprobe_failed(c->probe, &pg);
 		if (kind < 0)
 			continue;
-		if (!pod || jv_path_int(pod, "spec.terminationGracePeriodSeconds", &grace))
-			grace = MIN_GRACE_S;
-		else if (pg >= 0)
+		grace = agent_pod_grace(pod);
+		if (pg >= 0 && jv_path_int(pod, "metadata.deletionGracePeriodSeconds", &g))
 			grace = pg;
-		if (grace < MIN_GRACE_S)
-			grace = MIN_GRACE_S;
-		snprintf(msg, sizeof(msg), "Container %s failed %s probe%s", c->name,
-			 kind == PROBE_LIVENESS ? "liveness" : "startup",
-			 strcmp(p->restart_policy, "Never") ? ", will be restarted" : "");
+		if (c->sidecar)
+			snprintf(msg, sizeof(msg), "Init container %s failed %s probe", c->name,
+				 kind == PROBE_LIVENESS ? "liveness" : "startup");
+		else
+			snprintf(msg, sizeof(msg), "Container %s failed %s probe%s", c->name,
+				 kind == PROBE_LIVENESS ? "liveness" : "startup",
+				 strcmp(p->restart_policy, "Never") ? ", will be restarted" : "");
 		log_info(AGENT_COMP, "pod %s: %s (grace %llds)", p->key, msg, (long long)grace);
+		agent_ctr_stop(ps->rec, p, i, pod, grace, msg, false);
+	}
+}
+
+/* A postStart hook that ended: the container is Running (and probed), or it failed and is
+ * killed (startContainer: event FailedPostStartHook "PostStartHook failed", killContainer
+ * with the message "FailedPostStartHook"), to be restarted as restartPolicy says with the
+ * waiting reason PostStartHookError. true when one became Running. */
+static bool poststart_done(struct agent_pods *ps, struct apod *p, const struct jv *pod)
+{
+	bool started = false;
+
+	for (size_t i = 0; i < p->n; i++) {
+		struct actr *c = &p->c[i];
+		bool ok;
+
+		if (c->phase != CTR_STARTING || c->stop != STOP_NONE ||
+		    !ahook_done(c->hook, &ok, c->message, sizeof(c->message)))
+			continue;
+		ahook_free(c->hook);
+		c->hook = NULL;
+		if (ok) {
+			c->phase = CTR_RUNNING;
+			c->reason[0] = c->message[0] = 0;
+			aprobe_run(c->probe, c->proc.pid, c->cg, p->ip, c->cwd);
+			log_info(AGENT_COMP, "pod %s: container %s: postStart hook done", p->key,
+				 c->name);
+			started = true;
+			continue;
+		}
+		log_warn(AGENT_COMP, "pod %s: container %s: %s", p->key, c->name, c->message);
+		/* the message stays out of the event (secrets) */
 		aprobe_event(ps->rec,
 			     &(struct aprobe_pod){.ns = p->ns, .name = p->name, .uid = p->uid},
-			     "Normal", "Killing", msg);
-		c->killing = true;
-		c->kill_at = agent_mono_s() + (double)grace;
-		if (c->proc.pid > 0)
-			kill(c->proc.pid, SIGTERM);
+			     "Warning", "FailedPostStartHook", "PostStartHook failed");
+		c->poststart_failed = true;
+		snprintf(c->reason, sizeof(c->reason), "PostStartHookError");
+		agent_ctr_stop(ps->rec, p, i, pod, agent_pod_grace(pod), "FailedPostStartHook",
+			       false);
 	}
+	return started;
+}
+
+/* Sidecars: one running and started is initialized (the next init container may go); once
+ * every container ended for good (restartPolicy not Always), the pod is done and its
+ * sidecars are stopped, after each other in reverse order (computePodActions' KillPod). */
+static void sidecars(struct agent_pods *ps, struct apod *p, const struct jv *pod)
+{
+	bool any = false, done = p->n > p->n_init;
+
+	for (size_t i = 0; i < p->n_init; i++) {
+		struct actr *c = &p->c[i];
+		bool started, ready;
+
+		if (!c->sidecar)
+			continue;
+		any = true;
+		if (!c->init_done && c->phase == CTR_RUNNING) {
+			aprobe_status(c->probe, &started, &ready);
+			c->init_done = started;
+		}
+	}
+	if (!any || p->completing || p->deleting)
+		return;
+	for (size_t i = p->n_init; i < p->n; i++)
+		done &= p->c[i].phase == CTR_EXITED;
+	if (!done)
+		return;
+	p->completing = true;
+	log_info(AGENT_COMP, "pod %s: its containers ended: stopping its sidecars", p->key);
+	for (size_t i = p->n_init; i-- > 0;)
+		if (p->c[i].sidecar)
+			agent_ctr_stop(ps->rec, p, i, pod, agent_pod_grace(pod), NULL, true);
 }
 
 /* ---- teardown ---- */
@@ -529,20 +639,23 @@ static void final_delete(struct agent_pods *ps, struct apod *p)
 	log_info(AGENT_COMP, "pod %s: deleted", p->key);
 }
 
-static void terminate(struct agent_pods *ps, struct apod *p, int64_t grace_s)
+static void terminate(struct agent_pods *ps, struct apod *p, const struct jv *pod, int64_t grace_s)
 {
 	if (p->deleting)
 		return;
 	p->deleting = true;
-	p->kill_at = agent_mono_s() + (double)(grace_s < 0 ? 30 : grace_s);
-	for (size_t i = 0; i < p->n; i++) {
+	if (grace_s < 0)
+		grace_s = 30;
+	/* each container's own SIGKILL comes after its preStop, its turn and the 2 s minimum;
+	 * this is the backstop (the seconds the steps truncate, a hung exit) */
+	p->kill_at = agent_mono_s() + (double)grace_s + 2 * MIN_GRACE_S + 1;
+	for (size_t i = 0; i < p->n; i++)
 		aprobe_deleting(p->c[i].probe);
-		if (p->c[i].proc_live)
-			if (p->c[i].proc.pid > 0) /* 0: adopted after it ended */
-				kill(p->c[i].proc.pid, SIGTERM);
-	}
+	/* killPodWithSyncResult: every container at once, a sidecar after the containers */
+	for (size_t i = 0; i < p->n; i++)
+		if (p->c[i].proc_live && p->c[i].proc.pid > 0) /* 0: adopted after it ended */
+			agent_ctr_stop(ps->rec, p, i, pod, grace_s, NULL, p->c[i].sidecar);
 	log_info(AGENT_COMP, "pod %s: terminating (grace %llds)", p->key, (long long)grace_s);
-	(void)ps;
 }
 
 /* A deleting pod: SIGKILL after the grace period; once nothing runs, tear down and delete. */
@@ -633,7 +746,7 @@ static void sync_key(struct agent_pods *ps, const char *key)
 
 		if (jv_path_int(pod, "metadata.deletionGracePeriodSeconds", &g))
 			jv_path_int(pod, "spec.terminationGracePeriodSeconds", &g);
-		terminate(ps, p, g);
+		terminate(ps, p, pod, g);
 	}
 out:
 	jv_doc_free(d);
@@ -643,6 +756,8 @@ out:
 /* One pass over every pod: reap, (re)start, delete, publish. */
 static void tick(struct agent_pods *ps)
 {
+	bool busy = false;
+
 	for (size_t i = 0; i < ps->n;) {
 		struct apod *p = ps->pods[i];
 		struct kc_obj *o;
@@ -652,6 +767,8 @@ static void tick(struct agent_pods *ps)
 
 		reap(ps, p);
 		if (p->deleting) {
+			agent_ctr_stop_step(ps->rec, p);
+			busy |= agent_pod_busy(p);
 			if (deleting_step(ps, p)) {
 				forget(ps, p);
 				continue;
@@ -669,9 +786,14 @@ static void tick(struct agent_pods *ps)
 		o = kc_informer_get(ps->inf, p->ns, p->name);
 		d = o ? jv_doc_new() : NULL;
 		pod = d ? kc_obj_parse(o, d) : NULL;
-		if (p->sandbox)
+		if (p->sandbox) {
+			fresh |= poststart_done(ps, p, pod);
+			sidecars(ps, p, pod);
 			start_due(ps, p, pod, fresh);
+		}
 		probe_kills(ps, p, pod);
+		agent_ctr_stop_step(ps->rec, p);
+		busy |= agent_pod_busy(p);
 		if (!p->finished) {
 			publish(ps, p, pod);
 			if (p->finished) {
@@ -685,6 +807,7 @@ static void tick(struct agent_pods *ps)
 		kc_obj_put(o);
 		i++;
 	}
+	ps->busy = busy;
 }
 
 static bool bound_here(void *arg, const char *uid)
@@ -720,7 +843,8 @@ static void *run(void *arg)
 	agent_vol_gc(ps->a, bound_here, ps);
 	while (!atomic_load(&ps->stop)) {
 		char *key = NULL;
-		double until = agent_mono_s() + TICK_MS / 1000.0;
+		/* a hook or a stop in progress: its next step is looked at sooner */
+		double until = agent_mono_s() + (ps->busy ? BUSY_TICK_MS : TICK_MS) / 1000.0;
 
 		while (!atomic_load(&ps->stop)) {
 			int left = (int)((until - agent_mono_s()) * 1000);

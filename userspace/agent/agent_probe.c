@@ -9,7 +9,8 @@
  * Each probe run follows prober.go: errors are retried up to three times, then reported as
  * "<Kind> probe errored and resulted in unknown state: ..." and the result is thrown away;
  * a failure is an Unhealthy event "<Kind> probe failed: <output>"; a redirect to another host
- * is a ProbeWarning and counts as success. The handlers are in agent_probe_handlers.c.
+ * is a ProbeWarning and counts as success. The handlers are in agent_probe_handlers.c, the
+ * gRPC one in agent_probe_grpc.c.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -109,7 +110,9 @@ static void run_once(struct aprobe *ap, const struct probe_spec *s, const struct
 {
 	r->o = O_UNKNOWN;
 	r->out[0] = r->err[0] = 0;
-	r->outlen = 0;
+	r->outlen = r->stderr_at = 0;
+	r->exit_code = -1;
+	r->http_code = 0;
 	switch (s->handler) {
 	case PROBE_H_EXEC:
 		probe_exec(s, t->pid, t->cg, t->cwd, r);
@@ -126,7 +129,10 @@ static void run_once(struct aprobe *ap, const struct probe_spec *s, const struct
 			probe_tcp(s, s->host ? s->host : t->ip, r);
 		break;
 	case PROBE_H_GRPC:
-		snprintf(r->err, sizeof(r->err), "grpc probes are not supported by this node");
+		if (s->port_err[0])
+			snprintf(r->err, sizeof(r->err), "%s", s->port_err);
+		else
+			probe_grpc(s, t->ip, r);
 		break;
 	case PROBE_H_NONE:
 		snprintf(r->err, sizeof(r->err), "missing probe handler for %.200s_%.200s(%s):%s",
@@ -140,7 +146,7 @@ static void run_once(struct aprobe *ap, const struct probe_spec *s, const struct
 static bool prober_probe(struct aprobe *ap, const struct probe_spec *s, const struct target *t,
 			 enum probe_result *res)
 {
-	struct run *r = malloc(sizeof(*r));
+	struct run *r = calloc(1, sizeof(*r));
 	const char *kind = probe_kind_name(s->kind);
 	bool ok = true;
 
@@ -348,15 +354,16 @@ void aprobe_free(struct aprobe *ap)
 	ap->stop = true;
 	pthread_cond_broadcast(&ap->cv);
 	pthread_mutex_unlock(&ap->mu);
+	/* every worker joined before any is freed: one still running wakes the others
+	 * (wake_locked writes their trigger) */
+	for (int k = 0; k < PROBE_KINDS; k++)
+		if (ap->w[k] && ap->w[k]->thread_started)
+			pthread_join(ap->w[k]->thread, NULL);
 	for (int k = 0; k < PROBE_KINDS; k++) {
-		struct pworker *w = ap->w[k];
-
-		if (!w)
+		if (!ap->w[k])
 			continue;
-		if (w->thread_started)
-			pthread_join(w->thread, NULL);
-		probe_spec_free(&w->spec);
-		free(w);
+		probe_spec_free(&ap->w[k]->spec);
+		free(ap->w[k]);
 	}
 	pthread_cond_destroy(&ap->cv);
 	pthread_mutex_destroy(&ap->mu);

@@ -73,9 +73,10 @@ struct probe_spec {
 	char *path;
 	struct probe_header *headers;
 	size_t nheaders;
-	int port;	    /* resolved; 0 when port_err says why not */
-	char port_err[160]; /* the kubelet's error text, reported as "errored" on every run */
-	char *grpc_service; /* NULL: none */
+	int port;		/* resolved; 0 when port_err says why not */
+	char port_err[160];	/* the kubelet's error text, reported as "errored" on every run */
+	char *grpc_service;	/* NULL: none */
+	const char *user_agent; /* NULL: kube-probe/1.32 (a static string, not freed) */
 };
 
 /* The probe of kind in container ctr (a spec.containers[] item), parsed into *s (zeroed
@@ -84,6 +85,10 @@ struct probe_spec {
  * failure is reported at each run, as the kubelet does. */
 int probe_spec_parse(const struct jv *ctr, enum probe_kind kind, struct probe_spec *s);
 void probe_spec_free(struct probe_spec *s);
+/* The handler of h (a probe's or a lifecycle hook's object: exec, httpGet, tcpSocket, grpc,
+ * the first set in that order) into s (its other fields kept). 0 (PROBE_H_NONE when none is
+ * set) or -ENOMEM. */
+int probe_handler_parse(const struct jv *h, const struct jv *ctr, struct probe_spec *s);
 
 /* probe.ResolveContainerPort: an int port, or a name looked up in ctr.ports[].name, else a
  * number in a string. 0 and *port, or -EINVAL with the kubelet's error text in err

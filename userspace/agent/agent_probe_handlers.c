@@ -142,6 +142,17 @@ static bool same_hostname(const char *a, const char *b)
 	return same;
 }
 
+static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	const atomic_bool *cancel = arg;
+
+	(void)dt;
+	(void)dn;
+	(void)ut;
+	(void)un;
+	return cancel && atomic_load(cancel); /* non-zero: curl aborts the transfer */
+}
+
 static struct curl_slist *http_headers(const struct probe_spec *s)
 {
 	struct curl_slist *l = NULL, *n;
@@ -167,8 +178,13 @@ static struct curl_slist *http_headers(const struct probe_spec *s)
 			goto oom;
 		l = n;
 	}
-	if (!ua && !(l = curl_slist_append(l, "User-Agent: " PROBE_UA)))
-		goto oom;
+	if (!ua) {
+		snprintf(line, sizeof(line), "User-Agent: %s",
+			 s->user_agent ? s->user_agent : PROBE_UA);
+		if (!(n = curl_slist_append(l, line)))
+			goto oom;
+		l = n;
+	}
 	if (!accept && !(l = curl_slist_append(l, "Accept: */*")))
 		goto oom;
 	/* the probe transport disables keep-alives */
@@ -222,6 +238,11 @@ void probe_http(const struct probe_spec *s, const char *host, struct run *r)
 		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 		curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+		if (r->cancel) {
+			curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+			curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)r->cancel);
+			curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+		}
 		rc = curl_easy_perform(c);
 		if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && b.truncated)) {
 			long oserr = 0;
@@ -247,6 +268,7 @@ void probe_http(const struct probe_spec *s, const char *host, struct run *r)
 			goto out;
 		}
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+		r->http_code = code;
 		if (code < 300 || code >= 400 ||
 		    curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &loc) != CURLE_OK || !loc)
 			break;
@@ -404,7 +426,7 @@ void probe_exec(const struct probe_spec *s, pid_t target, const struct cg *cg, c
 			reaped = true;
 		if (p[0].fd < 0 && p[1].fd < 0 && reaped)
 			break;
-		if (left <= 0) {
+		if (left <= 0 || (r->cancel && atomic_load(r->cancel))) {
 			timed_out = !reaped;
 			break;
 		}
@@ -461,8 +483,10 @@ void probe_exec(const struct probe_spec *s, pid_t target, const struct cg *cg, c
 		waitpid(pid, &status, 0);
 	if (elen > PROBE_MAX_OUTPUT - r->outlen)
 		elen = PROBE_MAX_OUTPUT - r->outlen;
+	r->stderr_at = r->outlen;
 	memcpy(r->out + r->outlen, ebuf, elen);
 	r->outlen += elen;
+	r->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	r->o = WIFEXITED(status) && WEXITSTATUS(status) == 0 ? O_SUCCESS : O_FAILURE;
 done:
 	if (r->outlen >= sizeof(r->out))

@@ -205,9 +205,8 @@ static int parse_http(const struct jv *h, const struct jv *ctr, struct probe_spe
 
 int probe_spec_parse(const struct jv *ctr, enum probe_kind kind, struct probe_spec *s)
 {
-	const struct jv *p = kind < PROBE_KINDS ? jv_get(ctr, kind_key[kind]) : NULL, *h;
+	const struct jv *p = kind < PROBE_KINDS ? jv_get(ctr, kind_key[kind]) : NULL;
 	int64_t g;
-	int rc = 0;
 
 	memset(s, 0, sizeof(*s));
 	s->kind = kind;
@@ -222,6 +221,14 @@ int probe_spec_parse(const struct jv *ctr, enum probe_kind kind, struct probe_sp
 		s->has_grace = true;
 		s->grace = g;
 	}
+	return probe_handler_parse(p, ctr, s);
+}
+
+int probe_handler_parse(const struct jv *p, const struct jv *ctr, struct probe_spec *s)
+{
+	const struct jv *h;
+	int rc = 0;
+
 	/* prober.go runProbe: the first handler set wins, in this order */
 	if ((h = jv_get(p, "exec")) && h->type == JV_OBJECT) {
 		size_t n = jv_count(jv_get(h, "command")), i = 0;

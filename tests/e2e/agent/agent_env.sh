@@ -18,7 +18,7 @@
 # Running; phase Pending and Initialized False with the incomplete ones meanwhile, the app
 # container waiting PodInitializing; `kubectl logs -c` of an init container); a failing one
 # with restartPolicy Never -> Init:Error and Failed; with OnFailure -> run again at once, then
-# Init:CrashLoopBackOff (back-off 10s at its second failure); a sidecar -> refused. securityContext: runAsUser
+# Init:CrashLoopBackOff (back-off 10s at its second failure); a sidecar runs. securityContext: runAsUser
 # (the container's over the pod's), runAsGroup, fsGroup and supplementalGroups in `id` (in
 # the container and in kubectl exec); runAsNonRoot on the root image ->
 # CreateContainerConfigError with the kubelet's message.
@@ -402,12 +402,15 @@ case $(jp pod initloop '{.status.initContainerStatuses[0].state.waiting.message}
 esac
 [ $FAILS -eq $F0 ] && ok "failing init container, OnFailure: restarted at once, then Init:CrashLoopBackOff (back-off 10s)"
 
-# restartable init containers (sidecars) are not run: refused with a clear message
+# a restartable init container (sidecar) runs, its container after it (agent_sidecar.sh has
+# the order, restarts and the end)
 F0=$FAILS
-wait_for "sidecar: Init:CreateContainerConfigError" status_col sidecar Init:CreateContainerConfigError
-[ "$(jp pod sidecar '{.status.initContainerStatuses[0].state.waiting.message}')" = "restartable init containers (sidecars) are not supported by drover agent" ] ||
-	fail "sidecar: message '$(jp pod sidecar '{.status.initContainerStatuses[0].state.waiting.message}')'"
-[ $FAILS -eq $F0 ] && ok "a sidecar (restartable init container) is refused: Init:CreateContainerConfigError"
+side_up() { [ -n "$(jp pod sidecar '{.status.initContainerStatuses[0].state.running.startedAt}')" ] &&
+	[ "$(jp pod sidecar '{.status.initContainerStatuses[0].started}')" = true ]; }
+wait_for "sidecar: running and started" side_up
+c_ran() { [ -n "$(jp pod sidecar '{.status.containerStatuses[0].state.running.startedAt}{.status.containerStatuses[0].lastState.terminated.finishedAt}')" ]; }
+wait_for "sidecar: its container ran after it" c_ran
+[ $FAILS -eq $F0 ] && ok "a sidecar (restartable init container) runs, its container after it"
 
 F0=$FAILS
 IDS="uid=1000 gid=3000 groups=2000,3000,4000"

@@ -17,6 +17,9 @@
 #    outliving timeoutSeconds: "command \"...\" timed out", not ready;
 #  - a port name that is not the container's: "errored and resulted in unknown state:
 #    strconv.Atoi: parsing \"nosuch\": invalid syntax", never ready, never killed.
+#  - grpc readiness (grpc.health.v1.Health over h2c): refused while nothing listens, then a
+#    Node.js http2 health server (tests/unit/agent/grpc_health_server.js) in the pod's network
+#    namespace answers SERVING (ready), NOT_SERVING (not ready, "service unhealthy ...").
 # Everything made (processes by PID, namespaces, cgroups under drvpr-$$, the work dir) is removed
 # on exit, also on failure.
 set -uo pipefail
@@ -142,11 +145,27 @@ spec:
       tcpSocket: {port: nosuch}
       periodSeconds: 1
       failureThreshold: 1
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: grpc}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: busybox
+    command: ["sleep", "100000"]
+    readinessProbe:
+      grpc: {port: 50051}
+      periodSeconds: 1
+      failureThreshold: 1
 YAML
+GRPC_PID=''
+cleanup_more() { [ -z "$GRPC_PID" ] || { kill -KILL "$GRPC_PID"; wait "$GRPC_PID"; } 2>/dev/null; }
 k apply -f "$WORK/pods.yaml" >/dev/null || { fail "apply"; exit 1; }
 
 running() { [ "$(jp pod "$1" '{.status.phase}')" = Running ] && [ -n "$(jp pod "$1" '{.status.podIP}')" ]; }
-for p in ready live startup tcp exec slow badport; do wait_for "$p Running" running "$p"; done
+for p in ready live startup tcp exec slow badport grpc; do wait_for "$p Running" running "$p"; done
 # the container's init as the agent started it (the last start: restarts log again)
 ctr_pid() { sed -n "s/.*pod default\/$1: container $2 started (pid \([0-9]*\)).*/\1/p" "$WORK/agent.log" | tail -1; }
 cstat() { jp pod "$1" "{.status.containerStatuses[0].$2}"; }
@@ -260,6 +279,22 @@ wait_for "badport: liveness errored event" has_event badport 'Liveness probe err
 is false cstat badport ready || fail "badport: ready"
 is 0 cstat badport restartCount || fail "badport: an errored liveness probe killed the container"
 [ $FAILS -eq $F0 ] && ok "unknown port name: errored as the kubelet reports it, not ready, not killed"
+
+# ---- grpc: refused, then SERVING (ready), then NOT_SERVING (not ready) ----
+F0=$FAILS
+GIP=$(jp pod grpc '{.status.podIP}')
+wait_for "grpc: refused while nothing listens" has_event grpc "Readiness probe failed: error: health rpc probe failed: rpc error: code = Unavailable desc = connection error: desc = \"transport: Error while dialing: dial tcp $GIP:50051: connect: connection refused\""
+is false cstat grpc ready || fail "grpc: ready while nothing listens"
+echo "- SERVING" >"$WORK/grpc.state"
+NODEJS=$(command -v node || command -v nodejs)
+nsenter --net="/run/netns/drv-$(jp pod grpc '{.metadata.uid}')" "$NODEJS" \
+	"$SRC/tests/unit/agent/grpc_health_server.js" 0.0.0.0 "$WORK/grpc.state" 50051 >"$WORK/grpc.log" 2>&1 &
+GRPC_PID=$!
+wait_for "grpc: ready once the server answers SERVING" is true cstat grpc ready
+echo "- NOT_SERVING" >"$WORK/grpc.state"
+wait_for "grpc: not ready on NOT_SERVING" is false cstat grpc ready
+wait_for "grpc: NOT_SERVING event" has_event grpc 'Readiness probe failed: service unhealthy (responded with "NOT_SERVING")'
+[ $FAILS -eq $F0 ] && ok "grpc readiness: refused -> not ready; SERVING -> ready; NOT_SERVING -> not ready"
 
 # ---- the end: delete everything, nothing left ----
 k delete pod --all --wait=false >/dev/null

@@ -93,6 +93,43 @@ static void test_init_next(void **state)
 	pod_free(p);
 }
 
+/* sidecars (restartable init containers): the next init container once the sidecar started;
+ * getPhase counts a running sidecar, leaves a terminated one out */
+static void test_sidecar(void **state)
+{
+	struct apod *p = pod(2, 1, "Never");
+
+	(void)state;
+	p->c[0].sidecar = true;
+	assert_int_equal(agent_init_next(p), 0);
+	set(&p->c[0], CTR_STARTING, 0); /* its postStart runs */
+	assert_int_equal(agent_init_next(p), AGENT_INIT_WAIT);
+	assert_string_equal(agent_pod_phase(p), "Pending");
+	set(&p->c[0], CTR_RUNNING, 0); /* running, not yet started (startup probe) */
+	assert_int_equal(agent_init_next(p), AGENT_INIT_WAIT);
+	p->c[0].init_done = true;
+	assert_int_equal(agent_init_next(p), 1);
+	assert_string_equal(agent_pod_phase(p), "Pending");
+	set(&p->c[1], CTR_EXITED, 0);
+	assert_int_equal(agent_init_next(p), AGENT_INIT_DONE);
+	set(&p->c[2], CTR_RUNNING, 0);
+	assert_string_equal(agent_pod_phase(p), "Running");
+	/* the sidecar restarting (back-off) does not hold anything up once initialized */
+	set(&p->c[0], CTR_WAITING, 0);
+	p->c[0].has_last = true;
+	assert_int_equal(agent_init_next(p), AGENT_INIT_DONE);
+	assert_string_equal(agent_pod_phase(p), "Running");
+	/* the container done, the sidecar still running: Running; once stopped: Succeeded */
+	set(&p->c[0], CTR_RUNNING, 0);
+	set(&p->c[2], CTR_EXITED, 0);
+	assert_string_equal(agent_pod_phase(p), "Running");
+	set(&p->c[0], CTR_EXITED, 143);
+	assert_string_equal(agent_pod_phase(p), "Succeeded");
+	set(&p->c[2], CTR_EXITED, 1);
+	assert_string_equal(agent_pod_phase(p), "Failed");
+	pod_free(p);
+}
+
 static void test_backoff(void **state)
 {
 	struct actr c = {0};
@@ -313,6 +350,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_init_next),
+	    cmocka_unit_test(test_sidecar),
 	    cmocka_unit_test(test_backoff),
 	    cmocka_unit_test(test_proc_ids),
 	    cmocka_unit_test_setup_teardown(test_sec, sec_setup, sec_teardown),

@@ -5,7 +5,10 @@
  * own on 127.0.0.1: TCP both ways, HTTP status codes, redirects (same host followed, another
  * host a warning that counts as success, 9 followed and the 10th refused), the request the kubelet
  * sends (User-Agent kube-probe/1.32, Accept, custom headers), startup gating readiness and
- * liveness, and a liveness failure reported for the kill. */
+ * liveness, and a liveness failure reported for the kill; the gRPC probe's framing and its
+ * calls against a grpc.health.v1.Health server on Node.js's http2 (grpc_health_server.js):
+ * SERVING, NOT_SERVING, an unknown service, UNIMPLEMENTED, nothing listening, and a readiness
+ * probe following the server's answer both ways. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +28,10 @@
 #include <unistd.h>
 
 #include "agent_probe.h"
+#include "agent_probe_int.h"
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 
 static struct jv *parse(struct jv_doc *d, const char *json)
 {
@@ -545,6 +552,164 @@ static void test_no_probes(void **state)
 	jv_doc_free(d);
 }
 
+/* ---- gRPC ---- */
+
+static void test_grpc_framing(void **state)
+{
+	unsigned char b[64];
+	static const unsigned char empty[] = {0, 0, 0, 0, 0};
+	static const unsigned char svc[] = {0, 0, 0, 0, 5, 0x0a, 3, 's', 'v', 'c'};
+	static const unsigned char serving[] = {0, 0, 0, 0, 2, 0x08, 1};
+	static const unsigned char unknown_field[] = {0, 0, 0, 0, 5, 0x12, 1, 'x', 0x08, 2};
+	static const unsigned char truncated[] = {0, 0, 0, 0, 2, 0x08};
+	static const unsigned char compressed[] = {1, 0, 0, 0, 0};
+
+	(void)state;
+	assert_int_equal(probe_grpc_request("", b, sizeof(b)), 5);
+	assert_memory_equal(b, empty, 5);
+	assert_int_equal(probe_grpc_request(NULL, b, sizeof(b)), 5);
+	assert_int_equal(probe_grpc_request("svc", b, sizeof(b)), sizeof(svc));
+	assert_memory_equal(b, svc, sizeof(svc));
+	assert_int_equal(probe_grpc_request("svc", b, 9), 0); /* does not fit */
+	assert_int_equal(probe_grpc_status(serving, sizeof(serving)), 1);
+	assert_int_equal(probe_grpc_status(empty, sizeof(empty)), 0); /* absent: UNKNOWN */
+	assert_int_equal(probe_grpc_status(unknown_field, sizeof(unknown_field)), 2);
+	assert_int_equal(probe_grpc_status(truncated, sizeof(truncated)), -1);
+	assert_int_equal(probe_grpc_status(compressed, sizeof(compressed)), -1);
+	assert_int_equal(probe_grpc_status(empty, 3), -1);
+}
+
+struct gsrv {
+	pid_t pid;
+	int port;
+	char state[64];
+};
+
+static void gsrv_state(struct gsrv *g, const char *lines)
+{
+	char tmp[80];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", g->state);
+	f = fopen(tmp, "w");
+	assert_non_null(f);
+	fputs(lines, f);
+	fclose(f);
+	assert_int_equal(rename(tmp, g->state), 0);
+}
+
+/* the Node.js server (scripts/deps.sh installs Debian's nodejs) */
+static void gsrv_start(struct gsrv *g)
+{
+	const char *node = access("/usr/bin/node", X_OK) ? "/usr/bin/nodejs" : "/usr/bin/node";
+	char js[4096], line[32];
+	int p[2];
+	FILE *f;
+
+	if (access(node, X_OK))
+		fail_msg(
+		    "no Node.js (node or nodejs in /usr/bin): scripts/deps.sh installs nodejs");
+	snprintf(js, sizeof(js), "%s/tests/unit/agent/grpc_health_server.js", DROVER_SOURCE_DIR);
+	snprintf(g->state, sizeof(g->state), "/tmp/test_agent_probe.%d.grpc", (int)getpid());
+	gsrv_state(g, "- SERVING\ndown NOT_SERVING\nflip SERVING\n");
+	assert_int_equal(pipe(p), 0);
+	g->pid = fork();
+	assert_true(g->pid >= 0);
+	if (g->pid == 0) {
+		/* gone with the test, also when a failed check leaves before gsrv_stop */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(p[1], 1);
+		close(p[0]);
+		close(p[1]);
+		execl(node, node, js, "127.0.0.1", g->state, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	f = fdopen(p[0], "r");
+	assert_non_null(f);
+	if (!fgets(line, sizeof(line), f))
+		fail_msg("the gRPC test server did not start (%s %s)", node, js);
+	fclose(f);
+	g->port = atoi(line);
+	assert_true(g->port > 0);
+}
+
+static void gsrv_stop(struct gsrv *g)
+{
+	if (g->pid > 0) {
+		kill(g->pid, SIGKILL);
+		waitpid(g->pid, NULL, 0);
+		g->pid = 0;
+	}
+	unlink(g->state);
+}
+
+/* one probe_grpc call for service; its outcome and text */
+static void grpc_case(int port, const char *service, enum outcome want, const char *text)
+{
+	struct probe_spec s = {.handler = PROBE_H_GRPC, .port = port, .timeout = 5};
+	struct run *r = calloc(1, sizeof(*r));
+
+	assert_non_null(r);
+	s.grpc_service = (char *)service;
+	probe_grpc(&s, "127.0.0.1", r);
+	if (r->err[0] || r->o != want || strcmp(r->out, text))
+		fail_msg("service '%s': outcome %d err '%s' out '%s', want %d '%s'", service, r->o,
+			 r->err, r->out, want, text);
+	free(r);
+}
+
+static void test_grpc_calls(void **state)
+{
+	struct gsrv g = {0};
+	char refused[256];
+	int port;
+
+	(void)state;
+	gsrv_start(&g);
+	port = g.port;
+	grpc_case(port, "", O_SUCCESS, "service healthy");
+	grpc_case(port, NULL, O_SUCCESS, "service healthy");
+	grpc_case(port, "down", O_FAILURE, "service unhealthy (responded with \"NOT_SERVING\")");
+	grpc_case(port, "nosuch", O_FAILURE,
+		  "error: health rpc probe failed: rpc error: code = NotFound desc = unknown "
+		  "service");
+	grpc_case(port, "unimplemented", O_FAILURE,
+		  "error: this server does not implement the grpc health protocol "
+		  "(grpc.health.v1.Health): unknown service grpc.health.v1.Health");
+	gsrv_stop(&g);
+	snprintf(refused, sizeof(refused),
+		 "error: health rpc probe failed: rpc error: code = Unavailable desc = connection "
+		 "error: desc = \"transport: Error while dialing: dial tcp 127.0.0.1:%d: connect: "
+		 "connection refused\"",
+		 port);
+	grpc_case(port, "", O_FAILURE, refused);
+}
+
+/* a readiness grpc probe through the prober follows the server's answer both ways */
+static void test_grpc_readiness(void **state)
+{
+	struct jv_doc *d = jv_doc_new();
+	struct gsrv g = {0};
+	struct aprobe *ap;
+
+	(void)state;
+	gsrv_start(&g);
+	ap = probe_for(d,
+		       "{\"name\":\"c\",\"readinessProbe\":{\"grpc\":{\"port\":%d,"
+		       "\"service\":\"flip\"},\"periodSeconds\":1,\"failureThreshold\":1}}",
+		       g.port);
+	assert_true(wait_ready(ap, true));
+	gsrv_state(&g, "- SERVING\nflip NOT_SERVING\n");
+	assert_true(wait_ready(ap, false));
+	gsrv_state(&g, "- SERVING\nflip SERVING\n");
+	assert_true(wait_ready(ap, true));
+	gsrv_stop(&g);
+	assert_true(wait_ready(ap, false));
+	aprobe_free(ap);
+	jv_doc_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -560,6 +725,9 @@ int main(void)
 	    cmocka_unit_test(test_http_codes_and_request),
 	    cmocka_unit_test(test_http_redirects),
 	    cmocka_unit_test(test_startup_gates_and_liveness),
+	    cmocka_unit_test(test_grpc_framing),
+	    cmocka_unit_test(test_grpc_calls),
+	    cmocka_unit_test(test_grpc_readiness),
 	};
 
 	aprobe_init_clock();

@@ -272,12 +272,55 @@ static void test_init(void **state)
 	jv_doc_free(d);
 }
 
+/* a sidecar: Initialized once it started (not once it succeeded); its readiness counts in
+ * ContainersReady, listed before the containers (GenerateContainersReadyCondition) */
+static void test_sidecar(void **state)
+{
+	struct kubelet_ctr_status c[1] = {running("a")}, ic[2] = {running("side"), running("i2")};
+	struct kubelet_pod_status s = {"Pending", "192.0.2.1", "10.244.0.5", NOW, true,
+				       c,	  1,	       ic,	     2};
+	struct jv_doc *d = jv_doc_new();
+	struct jv *p;
+
+	(void)state;
+	ic[0].sidecar = true;
+	ic[0].started = ic[0].ready = false; /* running, its startup probe not passed */
+	ic[1].ready = ic[1].started = false;
+	ic[1].cur = (struct kubelet_ctr_state_info){.state = KUBELET_CTR_WAITING,
+						    .reason = "PodInitializing"};
+	c[0].ready = c[0].started = false;
+	c[0].cur = ic[1].cur;
+	p = patch_of(d, &s);
+	assert_path(cond(p, "Initialized"), "message",
+		    "containers with incomplete status: [side i2]");
+	assert_path(cond(p, "ContainersReady"), "message",
+		    "containers with unready status: [side a]");
+	/* started, not ready: initialized as far as it goes, still unready */
+	ic[0].started = true;
+	p = patch_of(d, &s);
+	assert_path(cond(p, "Initialized"), "message", "containers with incomplete status: [i2]");
+	/* i2 done, a ready: only the sidecar keeps the pod unready */
+	ic[1].ready = true;
+	ic[1].cur = (struct kubelet_ctr_state_info){
+	    .state = KUBELET_CTR_TERMINATED, .exit_code = 0, .reason = "Completed"};
+	c[0] = running("a");
+	s.phase = "Running";
+	p = patch_of(d, &s);
+	assert_path(cond(p, "Initialized"), "status", "True");
+	assert_path(cond(p, "Ready"), "message", "containers with unready status: [side]");
+	ic[0].ready = true;
+	p = patch_of(d, &s);
+	assert_path(cond(p, "Ready"), "status", "True");
+	jv_doc_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_running),	  cmocka_unit_test(test_crashloop),
 	    cmocka_unit_test(test_pending_image), cmocka_unit_test(test_succeeded),
 	    cmocka_unit_test(test_failed),	  cmocka_unit_test(test_init),
+	    cmocka_unit_test(test_sidecar),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -719,7 +719,7 @@ static void put_ctr_statuses(struct bld *b, struct jv *st, const char *key,
 
 /* GeneratePodInitializedCondition: PodCompleted once Succeeded; True once a container started
  * (the pod was initialized before); else False while an init container is not terminated
- * with 0 (ready). */
+ * with 0 (ready), or a sidecar not started. */
 static void initialized(struct bld *b, struct jv *conds, const struct jv *old,
 			const struct kubelet_pod_status *s, const char *now)
 {
@@ -733,8 +733,9 @@ static void initialized(struct bld *b, struct jv *conds, const struct jv *old,
 	}
 	for (size_t i = 0; i < s->n_ctrs; i++)
 		started |= s->ctrs[i].cur.state != KUBELET_CTR_WAITING;
+	/* isInitContainerInitialized: a sidecar once started, another once it succeeded */
 	for (size_t i = 0; !started && i < s->n_init; i++)
-		if (!s->init_ctrs[i].ready)
+		if (s->init_ctrs[i].sidecar ? !s->init_ctrs[i].started : !s->init_ctrs[i].ready)
 			k8s_buf_printf(&inc, "%s%s", n_inc++ ? " " : "", s->init_ctrs[i].name);
 	if (n_inc) {
 		char msg[1200];
@@ -765,6 +766,11 @@ char *kubelet_pod_status_patch(const struct jv *pod, const struct kubelet_pod_st
 
 	if (!bld_init(b))
 		return NULL;
+	/* GenerateContainersReadyCondition: the sidecars, then the containers */
+	for (size_t i = 0; i < s->n_init; i++)
+		if (s->init_ctrs[i].sidecar && !s->init_ctrs[i].ready)
+			k8s_buf_printf(&unready, "%s%s", n_unready++ ? " " : "",
+				       s->init_ctrs[i].name);
 	for (size_t i = 0; i < s->n_ctrs; i++)
 		if (!s->ctrs[i].ready)
 			k8s_buf_printf(&unready, "%s%s", n_unready++ ? " " : "", s->ctrs[i].name);

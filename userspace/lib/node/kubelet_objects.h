@@ -135,6 +135,7 @@ struct kubelet_ctr_status {
 	bool has_last; /* lastState.terminated of the previous run */
 	struct kubelet_ctr_state_info last;
 	bool ready, started;
+	bool sidecar; /* an init container with restartPolicy Always */
 	int restart_count;
 };
 

@@ -140,7 +140,7 @@ scripts/lib/busybox-image.sh --out "$work/bb" --root "$work/images" --drover "$B
 	>"$work/image.log" 2>&1 || { cat "$work/image.log" >&2; exit 1; }
 
 nsenter --net="/run/netns/$NODE" "$BIN" server --data-dir "$work/data" --listen 127.0.0.1:0 \
-	--cluster-cidr 10.244.0.0/16 >"$work/server.log" 2>&1 &
+	--cluster-cidr 10.244.0.0/16 ${PODSTART_SERVER_ARGS:-} >"$work/server.log" 2>&1 &
 SERVER_PID=$!
 export KUBECONFIG=$work/data/kubeconfig HOME=$work/home
 mkdir -p "$HOME"

@@ -76,9 +76,6 @@ for r in "${CREATE[@]}"; do
 		-o 'jsonpath={.type} {.object.metadata.name}{"\n"}' >"$WORK/$r.watch" 2>&1 &
 	wpid=$!
 	PIDS+=("$wpid")
-	# the watch is open once its list answered (no header: nothing printed yet); give
-	# it a moment to be established on the server
-	sleep 0.3
 	ok "$r/apply" k apply "${ns[@]}" -f "$m"
 	has " created"
 	ok "$r/get" k get "$r" "${ns[@]}" "$name" -o yaml
@@ -86,6 +83,9 @@ for r in "${CREATE[@]}"; do
 	ok "$r/list" k get "$r" "${ns[@]}" -o name
 	has "/$name"
 	ok "$r/table" k get "$r" "${ns[@]}"
+	# the watch has the object (from its list when it started after the apply, else as an
+	# event): it watches from there on, so the patch and the delete reach it
+	for _ in $(seq 100); do grep -qE "^ADDED +$name( |$)" "$WORK/$r.watch" && break; sleep 0.1; done
 	ok "$r/patch" k patch "$r" "${ns[@]}" "$name" --type=merge \
 		-p '{"metadata":{"labels":{"conformance":"patched"}}}'
 	ok "$r/patched" k get "$r" "${ns[@]}" "$name" -o 'jsonpath={.metadata.labels.conformance}'

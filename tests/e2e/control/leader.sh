@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # leader.sh: --leader-elect (client-go's leader election over a Lease, kube-controller-manager's
 # and kube-scheduler's default): two `drover controller-manager`s against one server, with
-# short lease timings (3 s lease, 2 s renew deadline, 1 s retry). The first holds the Lease
+# short lease timings (6 s lease, 4 s renew deadline, 1 s retry). The first holds the Lease
 # kube-system/kube-controller-manager and alone runs the controllers: a ReplicaSet of 2 gets
 # 2 pods, not 4; the second waits. The leader killed (SIGKILL), the second takes the Lease
 # once it has not been renewed for its duration (leaseTransitions 1) and its controllers act
@@ -16,7 +16,7 @@ wait_until 30 test -s "$WORK/srv/kubeconfig" || { bad "server started"; finish; 
 export KUBECONFIG=$WORK/srv/kubeconfig
 wait_until 30 k get --raw /readyz || { bad "server ready"; finish; }
 
-LE=(--leader-elect-lease-duration 3s --leader-elect-renew-deadline 2s --leader-elect-retry-period 1s)
+LE=(--leader-elect-lease-duration 6s --leader-elect-renew-deadline 4s --leader-elect-retry-period 1s)
 holder() { k get lease -n kube-system "$1" -o jsonpath='{.spec.holderIdentity}' 2>/dev/null; }
 ident() { sed -n 's/.*attempting to acquire leader lease .* as //p' "$WORK/$1.log" | head -1; }
 

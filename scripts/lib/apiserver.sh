@@ -27,6 +27,16 @@
 #   k ARGS...               the kubectl under test, $K, with $K_FLAGS (if set) before ARGS
 #   e2e_end                 prints the count; returns 1 if a check failed
 
+# kubectl_of VERSION: the path of that kubectl (1.32 is the dispatcher on PATH, the others
+# kubectl.V beside its target), or exit 1 with one line.
+kubectl_of() {
+	local dispatch k
+	dispatch=$(command -v kubectl)
+	if [ "$1" = 1.32 ]; then k=$dispatch; else k=$(dirname "$(readlink -f "$dispatch")")/kubectl.$1; fi
+	[ -x "$k" ] || { echo "no kubectl $1 at $k" >&2; exit 1; }
+	echo "$k"
+}
+
 api_server_start() {
 	local bin=$1 dir=$2 log=$3
 	shift 3

@@ -20,13 +20,10 @@ V=${1:-1.32}
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=${DROVER_SOURCE_DIR:-$HERE/../../..}
 BIN=${DROVER_BIN:-$SRC/build/userspace/cli}/drover
-DISPATCH=$(command -v kubectl)
-KDIR=$(dirname "$(readlink -f "$DISPATCH")")
-if [ "$V" = 1.32 ]; then K=$DISPATCH; else K=$KDIR/kubectl.$V; fi
-[ -x "$K" ] || { echo "no kubectl $V at $K" >&2; exit 1; }
 DIR=$HERE/conformance
 
 source "$SRC/scripts/lib/apiserver.sh"
+K=$(kubectl_of "$V") || exit 1
 e2e_begin "conformance-$V"
 e2e_server_start "$BIN" --controllers namespace,serviceaccount,garbagecollector,pvc-protection,pv-protection \
 	--no-scheduler

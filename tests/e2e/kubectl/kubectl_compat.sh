@@ -11,13 +11,10 @@ V=${1:-1.32}
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=${DROVER_SOURCE_DIR:-$HERE/../../..}
 BIN=${DROVER_BIN:-$SRC/build/userspace/cli}/drover
-DISPATCH=$(command -v kubectl)
-KDIR=$(dirname "$(readlink -f "$DISPATCH")")
-if [ "$V" = 1.32 ]; then K=$DISPATCH; else K=$KDIR/kubectl.$V; fi
-[ -x "$K" ] || { echo "no kubectl $V at $K" >&2; exit 1; }
 
 # shellcheck source=../../../scripts/lib/apiserver.sh
 source "$SRC/scripts/lib/apiserver.sh"
+K=$(kubectl_of "$V") || exit 1
 e2e_begin "kubectl-$V"
 # no workload controllers and no scheduler: this suite checks what the API does with what
 # kubectl sends (a status written by hand stays), not what controllers make of it

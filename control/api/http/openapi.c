@@ -12,8 +12,8 @@
  * not know, validates on the client with v2; kubectl explain reads v3, or v2 with
  * --output plaintext-openapiv2. Documents are built once and kept; each has an ETag (the
  * SHA-512 of its JSON, as kube-openapi's handler makes it) and If-None-Match gets a 304.
- * The group versions of custom resources get v3 documents too, built per request from the
- * CRDs served now (apiextensions' openapi builder: the version's schema with type meta and
+ * The group versions of custom resources get v3 documents too, built from the CRDs served
+ * now once per change of them (apiextensions' openapi builder: the version's schema with type meta and
  * ObjectMeta, its List, their paths); /openapi/v2 holds the generated table's kinds only.
  */
 #include <gnutls/crypto.h>
@@ -956,19 +956,40 @@ static void serve_v2(struct api_req *r)
 }
 
 /* /openapi/v3: every group version's document and its hash, the custom resources' too */
+/* The custom resources' documents of one registry as its CRDs stand at one generation:
+ * built once, not per request (kubectl reads the index before every apply). */
+static struct {
+	pthread_mutex_t lock;
+	uint64_t gen;
+	struct gvdoc *docs;
+	size_t n;
+} crc = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Lock the cache, made current for reg's CRDs; the caller unlocks crc.lock. */
+static void cr_cache_lock(struct registry *reg)
+{
+	uint64_t gen = reg_crds_generation(reg);
+
+	pthread_mutex_lock(&crc.lock);
+	if (crc.docs && crc.gen == gen)
+		return;
+	cr_docs_free(crc.docs, crc.n);
+	crc.n = cr_docs(reg, &crc.docs);
+	crc.gen = gen;
+}
+
 static void serve_index(struct api_req *r)
 {
-	struct gvdoc *cr = NULL;
-	size_t ncr = cr_docs(r->srv->reg, &cr);
 	struct k8s_buf b = {0};
 	char *json;
 
 	for (size_t i = 0; i < ndocs; i++)
 		put_index_entry(&b, &docs[i], i == 0);
-	for (size_t i = 0; i < ncr; i++)
-		put_index_entry(&b, &cr[i], ndocs + i == 0);
-	k8s_buf_puts(&b, ndocs + ncr ? "}}" : "{\"paths\":{}}");
-	cr_docs_free(cr, ncr);
+	cr_cache_lock(r->srv->reg);
+	for (size_t i = 0; i < crc.n; i++)
+		put_index_entry(&b, &crc.docs[i], ndocs + i == 0);
+	k8s_buf_puts(&b, ndocs + crc.n ? "}}" : "{\"paths\":{}}");
+	pthread_mutex_unlock(&crc.lock);
 	json = k8s_buf_take(&b, NULL);
 	if (!json) {
 		api_error(r, 500, "InternalError", "Internal error occurred: out of memory");
@@ -1002,17 +1023,21 @@ void api_serve_openapi(struct api_req *r)
 		}
 	}
 	if (r->rt.type == ROUTE_OPENAPI_V3_GV) {
-		/* custom resources: built per request from the CRDs served now */
-		struct gvdoc g = {.group = r->rt.group, .version = r->rt.version};
+		/* custom resources: from the cache of the CRDs served now (copied out: the
+		 * cache may be rebuilt before the response is sent) */
+		cr_cache_lock(r->srv->reg);
+		for (size_t i = 0; i < crc.n; i++) {
+			const struct gvdoc *g = &crc.docs[i];
 
-		build_cr_gv(r->srv->reg, &g);
-		if (g.json) {
-			reply_doc(r, &g, g.json, g.len, "application/json");
-			snprintf(r->etag_own, sizeof(r->etag_own), "%s", g.etag);
+			if (strcmp(g->group, r->rt.group) || strcmp(g->version, r->rt.version))
+				continue;
+			reply_doc(r, g, g->json, g->len, "application/json");
+			snprintf(r->etag_own, sizeof(r->etag_own), "%s", g->etag);
 			r->etag = r->etag_own;
-			free(g.json);
+			pthread_mutex_unlock(&crc.lock);
 			return;
 		}
+		pthread_mutex_unlock(&crc.lock);
 	}
 	api_error(r, 404, "NotFound", "the server could not find the requested resource");
 }

@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +57,11 @@ struct crd_entry {
 struct reg_crds {
 	pthread_rwlock_t lock;
 	struct crd_entry *head, **tail;
+	_Atomic uint64_t gen; /* reg_crds_generation */
 };
+
+/* generations unique across registries (a freed registry's address may come back) */
+static _Atomic uint64_t next_gen;
 
 /* kubectl's default columns of a custom resource (TableConvertor without columns:
  * apiserver's tableconvertor.New with none: Name and Age) */
@@ -90,8 +95,14 @@ int reg_crds_new(struct registry *reg)
 		return -ENOMEM;
 	pthread_rwlock_init(&t->lock, NULL);
 	t->tail = &t->head;
+	t->gen = atomic_fetch_add(&next_gen, 1) + 1;
 	reg->crds = t;
 	return 0;
+}
+
+uint64_t reg_crds_generation(struct registry *reg)
+{
+	return reg && reg->crds ? atomic_load(&reg->crds->gen) : 0;
 }
 
 static void free_list(char **l)
@@ -569,6 +580,7 @@ int reg_crd_serve(struct registry *reg, const struct jv *crd, bool deleted)
 		if (e->was_served && !e->served && strcmp(e->owner, name) == 0 && ngone < 64)
 			gone[ngone++] = &e->res;
 	pthread_rwlock_unlock(&t->lock);
+	atomic_store(&t->gen, atomic_fetch_add(&next_gen, 1) + 1);
 	for (size_t i = 0; i < ngone; i++)
 		reg_hub_end_resource(reg, gone[i]);
 	if (err)

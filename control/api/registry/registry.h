@@ -149,6 +149,8 @@ int reg_crd_serve(struct registry *reg, const struct jv *crd, bool deleted);
 /* The openAPIV3Schema of a custom resource's version (NULL: none, or not a custom resource):
  * as long-lived as the resource. */
 const struct jv *reg_crd_schema(const struct api_resource *res);
+/* Changes whenever a CRD is served anew (written or deleted); unique across registries. */
+uint64_t reg_crds_generation(struct registry *reg);
 /* A custom resource's scale subresource: the paths (no leading dot) of its spec and status
  * replicas and of its label selector string (each NULL when the CRD names none); false for
  * a built-in resource. */

@@ -8,7 +8,10 @@
  * bound state comes back through the watch, and forgotten (back-off, retried) if its binding
  * fails. An unschedulable pod gets PodScheduled=False/Unschedulable with the core's message
  * (written only when it changed) and a FailedScheduling Event; the core parks it until a
- * cluster event may help.
+ * cluster event may help. When the core's DefaultPreemption chose victims for it, the worker
+ * preempts them first (DisruptionTarget condition, delete, Preempted Event), clears the
+ * nominations the preemptor displaced and writes its status.nominatedNodeName; a fourth
+ * informer feeds the core the PodDisruptionBudgets the choice honours.
  */
 #include <errno.h>
 #include <pthread.h>

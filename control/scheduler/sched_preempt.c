@@ -411,8 +411,8 @@ static bool resolvable(const struct sched_status *st)
 /* ---- messages ---- */
 
 struct hist {
-	const char *reason[2 * SCHED_MAX_REASONS + 2];
-	int count[2 * SCHED_MAX_REASONS + 2];
+	const char *reason[64]; /* distinct reasons (more are left out of the message) */
+	int count[64];
 	uint32_t n;
 };
 

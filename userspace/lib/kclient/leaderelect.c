@@ -35,7 +35,6 @@ struct kc_leader {
 	/* the record last seen and when it last changed (monotonic ms) */
 	char seen[512];
 	uint64_t seen_ms, renewed_ms;
-	int64_t seen_transitions;
 };
 
 static uint64_t mono_ms(void)
@@ -96,7 +95,6 @@ static void observe(struct kc_leader *l, const struct jv *spec)
 		snprintf(l->seen, sizeof(l->seen), "%s", rec);
 		l->seen_ms = mono_ms();
 	}
-	l->seen_transitions = t;
 }
 
 /* One round: 1 (we hold the Lease now), 0 (another does, or a conflict), -errno. */

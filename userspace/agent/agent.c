@@ -476,6 +476,11 @@ int agent_run(const struct agent_config *cfg, bool (*stopping)(void))
 				log_error(AGENT_COMP, "node routes: %s", strerror(-rc));
 				goto out;
 			}
+			rc = agent_svcenv_start(a);
+			if (rc) {
+				log_error(AGENT_COMP, "service informer: %s", strerror(-rc));
+				goto out;
+			}
 			rc = agent_pods_start(a);
 			if (rc) {
 				log_error(AGENT_COMP, "pod sync: %s", strerror(-rc));
@@ -492,6 +497,7 @@ out:
 	agent_pods_stop(a);
 	agent_proxy_stop(a); /* before the client its watches use */
 	agent_routes_stop(a);
+	agent_svcenv_stop(a);
 	kclient_free(a->kc);
 	cg_layout_free(a->cg_layout);
 	return rc;

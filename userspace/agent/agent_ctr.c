@@ -166,8 +166,18 @@ static int build_env(struct agent *a, struct apod *p, const struct jv *pod, cons
 		if (!(env[(*n)++] = strdup(*e)))
 			return -ENOMEM;
 	}
-	rc = env_build(ctr, p->ns, env_get_obj, env_field, &src, ctr_env,
-		       c ? c->message : (char[8]){0}, c ? sizeof(c->message) : 8);
+	{
+		const struct jv *links = jv_path(pod, "spec.enableServiceLinks");
+		struct env_list svc = {0};
+		char scratch[8];
+
+		rc = agent_service_env(a, p->ns, !links || links->type != JV_FALSE, &svc,
+				       c ? c->message : scratch, c ? sizeof(c->message) : 8);
+		if (!rc)
+			rc = env_build(ctr, p->ns, env_get_obj, env_field, &src, &svc, ctr_env,
+				       c ? c->message : scratch, c ? sizeof(c->message) : 8);
+		env_list_free(&svc);
+	}
 	if (rc)
 		return rc; /* -EINVAL: CreateContainerConfigError with the kubelet's message */
 	for (size_t k = 0; k < ctr_env->n; k++) {

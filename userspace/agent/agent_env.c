@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* agent_env: the kubelet's container environment and $(VAR) expansion (agent_env.h). */
+#include <ctype.h>
 #include <errno.h>
 #include <gnutls/gnutls.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +64,11 @@ void env_list_free(struct env_list *l)
 
 char *env_expand(const char *in, const struct env_list *ctx)
 {
+	return env_expand2(in, ctx, NULL);
+}
+
+char *env_expand2(const char *in, const struct env_list *ctx, const struct env_list *more)
+{
 	struct k8s_buf b = {0};
 	size_t len = strlen(in), checkpoint = 0;
 
@@ -78,6 +85,9 @@ char *env_expand(const char *in, const struct env_list *ctx)
 			size_t nl = (size_t)(close - rest - 1);
 			char *name = strndup(rest + 1, nl);
 			const char *v = name ? env_get(ctx, name) : NULL;
+
+			if (name && !v)
+				v = env_get(more, name);
 
 			if (!name) {
 				k8s_buf_free(&b);
@@ -241,7 +251,7 @@ static int key_ref(const struct jv *ref, bool secret, const char *ns, struct cac
 }
 
 int env_build(const struct jv *ctr, const char *ns, env_get_obj_fn get, env_field_fn field,
-	      void *arg, struct env_list *out, char *err, size_t errlen)
+	      void *arg, const struct env_list *svc, struct env_list *out, char *err, size_t errlen)
 {
 	struct cache c = {.d = jv_doc_new()};
 	int rc;
@@ -259,7 +269,7 @@ int env_build(const struct jv *ctr, const char *ns, env_get_obj_fn get, env_fiel
 			continue;
 		if (value && value[0]) {
 			/* expanded against what was declared before */
-			if (!(v = env_expand(value, out)))
+			if (!(v = env_expand2(value, out, svc)))
 				rc = -ENOMEM;
 		} else if (vf && (ref = jv_get(vf, "fieldRef"))) {
 			const char *path = jv_path_str(ref, "fieldPath"),
@@ -287,6 +297,123 @@ int env_build(const struct jv *ctr, const char *ns, env_get_obj_fn get, env_fiel
 			rc = env_set(out, name, v);
 		free(v);
 	}
+	/* then the services' variables the container did not declare itself */
+	for (size_t i = 0; !rc && svc && i < svc->n; i++)
+		if (!env_get(out, svc->v[i].name))
+			rc = env_set(out, svc->v[i].name, svc->v[i].value);
 	jv_doc_free(c.d);
+	return rc;
+}
+
+/* makeEnvVariableName: upper case, '-' as '_'. */
+static void env_var_name(char *dst, size_t cap, const char *s)
+{
+	size_t i = 0;
+
+	for (; s[i] && i + 1 < cap; i++)
+		dst[i] = s[i] == '-' ? '_' : (char)toupper((unsigned char)s[i]);
+	dst[i] = 0;
+}
+
+static int envf(struct env_list *out, const char *value, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int envf(struct env_list *out, const char *value, const char *fmt, ...)
+{
+	char name[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof(name), fmt, ap);
+	va_end(ap);
+	return env_set(out, name, value);
+}
+
+static void port_str(const struct jv *p, char *num, size_t cap)
+{
+	int64_t v = 0;
+
+	jv_path_int(p, "port", &v);
+	snprintf(num, cap, "%lld", (long long)v);
+}
+
+/* envvars.FromServices for one service with a cluster IP. */
+static int service_vars(const struct jv *svc, struct env_list *out)
+{
+	const char *ip = jv_path_str(svc, "spec.clusterIP");
+	const struct jv *port = jv_first(jv_path(svc, "spec.ports"));
+	char pre[300], pname[300], proto[16], lproto[16], hp[128], url[160], num[16];
+	int rc = 0, i = 0;
+
+	env_var_name(pre, sizeof(pre), jv_path_str(svc, "metadata.name"));
+	rc = envf(out, ip, "%s_SERVICE_HOST", pre);
+	if (!port)
+		return rc;
+	port_str(port, num, sizeof(num));
+	rc = rc ?: envf(out, num, "%s_SERVICE_PORT", pre);
+	for (const struct jv *p = port; !rc && p; p = p->next) {
+		const char *n = jv_path_str(p, "name");
+
+		if (!n || !n[0])
+			continue;
+		env_var_name(pname, sizeof(pname), n);
+		port_str(p, num, sizeof(num));
+		rc = envf(out, num, "%s_SERVICE_PORT_%s", pre, pname);
+	}
+	/* makeLinkVariables: Docker's link variables, the first port also as PREFIX_PORT */
+	for (const struct jv *p = port; !rc && p; p = p->next, i++) {
+		const char *pr = jv_path_str(p, "protocol");
+
+		snprintf(proto, sizeof(proto), "%s", pr && pr[0] ? pr : "TCP");
+		env_var_name(proto, sizeof(proto), proto);
+		for (size_t k = 0; k <= strlen(proto); k++)
+			lproto[k] = (char)tolower((unsigned char)proto[k]);
+		port_str(p, num, sizeof(num));
+		/* net.JoinHostPort: an IPv6 address in brackets */
+		snprintf(hp, sizeof(hp), strchr(ip, ':') ? "[%s]:%s" : "%s:%s", ip, num);
+		snprintf(url, sizeof(url), "%s://%s", lproto, hp);
+		if (i == 0)
+			rc = envf(out, url, "%s_PORT", pre);
+		rc = rc ?: envf(out, url, "%s_PORT_%s_%s", pre, num, proto);
+		rc = rc ?: envf(out, lproto, "%s_PORT_%s_%s_PROTO", pre, num, proto);
+		rc = rc ?: envf(out, num, "%s_PORT_%s_%s_PORT", pre, num, proto);
+		rc = rc ?: envf(out, ip, "%s_PORT_%s_%s_ADDR", pre, num, proto);
+	}
+	return rc;
+}
+
+int env_services(const struct jv *const *services, size_t n, const char *ns, bool links,
+		 struct env_list *out)
+{
+	/* kubelet_pods.go getServiceEnvVarMap: by name; default/kubernetes when no service of
+	 * that name was taken, the pod's namespace's (with links) over it */
+	const struct jv **pick = calloc(n ? n : 1, sizeof(*pick));
+	size_t m = 0;
+	int rc = 0;
+
+	if (!pick)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct jv *s = services[i];
+		const char *ip = jv_path_str(s, "spec.clusterIP"),
+			   *sns = jv_path_str(s, "metadata.namespace"),
+			   *name = jv_path_str(s, "metadata.name");
+		bool master = sns && name && !strcmp(sns, "default") && !strcmp(name, "kubernetes");
+		bool own = links && sns && ns && !strcmp(sns, ns);
+		size_t k;
+
+		if (!ip || !ip[0] || !strcmp(ip, "None") || !name || (!master && !own))
+			continue;
+		for (k = 0; k < m; k++)
+			if (!strcmp(jv_path_str(pick[k], "metadata.name"), name))
+				break;
+		if (k == m)
+			pick[m++] = s;
+		else if (own)
+			pick[k] = s; /* the pod's namespace's over the master service */
+	}
+	for (size_t k = 0; !rc && k < m; k++)
+		rc = service_vars(pick[k], out);
+	free(pick);
 	return rc;
 }

@@ -35,6 +35,8 @@ void env_list_free(struct env_list *l);
 
 /* expansion.Expand of in over ctx (NULL: nothing defined); malloc'd, NULL on ENOMEM. */
 char *env_expand(const char *in, const struct env_list *ctx);
+/* The same over ctx, then more for a name ctx lacks (the kubelet's MappingFuncFor). */
+char *env_expand2(const char *in, const struct env_list *ctx, const struct env_list *more);
 
 /* Where the ConfigMaps and Secrets come from: kind "ConfigMap" or "Secret"; 0 and *obj (a
  * tree in d), -ENOENT when it does not exist, other -errno with err set. */
@@ -51,7 +53,19 @@ typedef const char *(*env_field_fn)(void *arg, const char *path);
 int agent_api_obj(void *agent, const char *kind, const char *ns, const char *name, struct jv_doc *d,
 		  struct jv **obj, char *err, size_t errlen);
 
+/* svc (NULL: none): the services' variables (agent_svcenv.c); env values expand against
+ * what was declared before, then against svc, and svc's names the container does not declare
+ * are appended, as kubelet_pods.go's makeEnvironmentVariables does. */
 int env_build(const struct jv *ctr, const char *ns, env_get_obj_fn get, env_field_fn field,
-	      void *arg, struct env_list *out, char *err, size_t errlen);
+	      void *arg, const struct env_list *svc, struct env_list *out, char *err,
+	      size_t errlen);
+
+/* The services' variables of envvars.FromServices for a pod in namespace ns: every service of
+ * ns with a cluster IP when links (spec.enableServiceLinks), and default/kubernetes always
+ * (FOO_SERVICE_HOST, FOO_SERVICE_PORT, FOO_SERVICE_PORT_<NAME>, Docker link variables
+ * FOO_PORT, FOO_PORT_80_TCP, _PROTO, _PORT, _ADDR). services: the Service objects to draw
+ * from (any namespaces). Appended to out; 0 or -ENOMEM. */
+int env_services(const struct jv *const *services, size_t n, const char *ns, bool links,
+		 struct env_list *out);
 
 #endif

@@ -17,6 +17,7 @@ struct agent_http;
 struct agent_proxy;
 struct agent_routes;
 struct agent_telemetry;
+struct kc_informer;
 struct tl_exporter;
 
 struct agent {
@@ -37,7 +38,8 @@ struct agent {
 	struct agent_http *http;
 	struct agent_proxy *px; /* NULL with --no-proxy */
 	struct agent_routes *routes;
-	struct agent_telemetry *tl; /* /metrics and /flows (agent_telemetry.c) */
+	struct agent_telemetry *tl;  /* /metrics and /flows (agent_telemetry.c) */
+	struct kc_informer *svc_inf; /* every Service: the containers' service variables */
 };
 
 /* Pod sync (agent_pods.c): start after the node has its podCIDR; stop leaves pods running. */
@@ -69,5 +71,13 @@ int agent_join(const struct agent_config *cfg, bool (*stopping)(void));
 /* Routes to the other nodes' podCIDRs (agent_routes.c); stop leaves the routes in place. */
 int agent_routes_start(struct agent *a);
 void agent_routes_stop(struct agent *a);
+/* The services' environment variables (agent_svcenv.c): start/stop the Service informer;
+ * agent_service_env appends a pod's (namespace ns, spec.enableServiceLinks links) to out,
+ * -EINVAL with the kubelet's message in err before the services were listed once. */
+struct env_list;
+int agent_svcenv_start(struct agent *a);
+void agent_svcenv_stop(struct agent *a);
+int agent_service_env(struct agent *a, const char *ns, bool links, struct env_list *out, char *err,
+		      size_t errlen);
 
 #endif

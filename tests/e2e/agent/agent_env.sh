@@ -113,6 +113,48 @@ wait_for "badkey: CreateContainerConfigError" waiting badkey CreateContainerConf
 	fail "badkey: message '$(jp pod badkey '{.status.containerStatuses[0].state.waiting.message}')'"
 [ $FAILS -eq $F0 ] && ok "missing key: couldn't find key nokey in ConfigMap default/cfg"
 
+# ---- the services' variables (kubelet getServiceEnvVarMap): the namespace's services with a
+# cluster IP and default/kubernetes; none of the namespace's with enableServiceLinks false
+F0=$FAILS
+cat >"$WORK/svcenv.yaml" <<'YAML'
+apiVersion: v1
+kind: Service
+metadata: {name: web-api}
+spec:
+  clusterIP: 10.96.77.7
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: svcenv}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: c
+    image: busybox
+    command: ["sh", "-c", "echo \"H=$WEB_API_SERVICE_HOST P=$WEB_API_SERVICE_PORT_HTTP L=$WEB_API_PORT K=$KUBERNETES_SERVICE_HOST U=$URL\""]
+    env: [{name: URL, value: "http://$(WEB_API_SERVICE_HOST):$(WEB_API_SERVICE_PORT)"}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: nolinks}
+spec:
+  restartPolicy: Never
+  enableServiceLinks: false
+  containers:
+  - name: c
+    image: busybox
+    command: ["sh", "-c", "echo \"H=${WEB_API_SERVICE_HOST-unset} K=$KUBERNETES_SERVICE_HOST\""]
+YAML
+k apply -f "$WORK/svcenv.yaml" >/dev/null || fail "apply svcenv.yaml"
+wait_for "svcenv Succeeded" phase svcenv Succeeded
+wait_for "nolinks Succeeded" phase nolinks Succeeded
+KIP=$(k get svc kubernetes -o jsonpath='{.spec.clusterIP}')
+WANT="H=10.96.77.7 P=80 L=tcp://10.96.77.7:80 K=$KIP U=http://10.96.77.7:80"
+[ "$(logline svcenv)" = "$WANT" ] || fail "svcenv printed '$(logline svcenv)', want '$WANT'"
+[ "$(logline nolinks)" = "H=unset K=$KIP" ] || fail "nolinks printed '$(logline nolinks)', want 'H=unset K=$KIP'"
+[ $FAILS -eq $F0 ] && ok "service variables: $WANT; enableServiceLinks false: kubernetes' only"
+
 # ---- volumes: every kind in one pod, checked from inside its containers ----
 mkdir -p "$WORK/hostdir"
 echo from-host >"$WORK/hostdir/in"

@@ -93,7 +93,7 @@ static int build(const char *json, struct env_list *out, char *err)
 	assert_non_null(ctr);
 	memset(out, 0, sizeof(*out));
 	err[0] = 0;
-	rc = env_build(ctr, "team", fake_get, fake_field, NULL, out, err, 256);
+	rc = env_build(ctr, "team", fake_get, fake_field, NULL, NULL, out, err, 256);
 	jv_doc_free(d);
 	return rc;
 }
@@ -181,12 +181,113 @@ static void test_errors(void **state)
 	}
 }
 
+/* The services' variables (envvars.FromServices, kubelet_pods.go getServiceEnvVarMap, as
+ * envvars_test.go pins them): the pod's namespace's services with a cluster IP (links on),
+ * default/kubernetes always, headless and ExternalName services never; a container's own
+ * env wins over them and expands against them. */
+static const char *SVCS[] = {
+    "{\"metadata\":{\"name\":\"kubernetes\",\"namespace\":\"default\"},\"spec\":{\"clusterIP\":"
+    "\"10.96.0.1\",\"ports\":[{\"name\":\"https\",\"port\":443,\"protocol\":\"TCP\"}]}}",
+    "{\"metadata\":{\"name\":\"web-api\",\"namespace\":\"team\"},\"spec\":{\"clusterIP\":"
+    "\"10.96.5.5\",\"ports\":[{\"name\":\"http\",\"port\":80},{\"name\":\"dns-x\",\"port\":"
+    "9053,\"protocol\":\"UDP\"}]}}",
+    "{\"metadata\":{\"name\":\"v6\",\"namespace\":\"team\"},\"spec\":{\"clusterIP\":"
+    "\"fd00::5\",\"ports\":[{\"port\":8080,\"protocol\":\"TCP\"}]}}",
+    "{\"metadata\":{\"name\":\"headless\",\"namespace\":\"team\"},\"spec\":{\"clusterIP\":"
+    "\"None\",\"ports\":[{\"port\":80}]}}",
+    "{\"metadata\":{\"name\":\"ext\",\"namespace\":\"team\"},\"spec\":{\"type\":"
+    "\"ExternalName\",\"externalName\":\"example.org\"}}",
+    "{\"metadata\":{\"name\":\"elsewhere\",\"namespace\":\"other\"},\"spec\":{\"clusterIP\":"
+    "\"10.96.9.9\",\"ports\":[{\"port\":80}]}}",
+};
+
+static void services(bool links, const char *ns, struct env_list *out, struct jv_doc *d)
+{
+	const struct jv *v[sizeof(SVCS) / sizeof(SVCS[0])];
+
+	for (size_t i = 0; i < sizeof(SVCS) / sizeof(SVCS[0]); i++)
+		assert_non_null(v[i] = jv_parse(d, SVCS[i], strlen(SVCS[i]), NULL));
+	memset(out, 0, sizeof(*out));
+	assert_int_equal(env_services(v, sizeof(SVCS) / sizeof(SVCS[0]), ns, links, out), 0);
+}
+
+static void want(const struct env_list *e, const char *name, const char *value)
+{
+	const char *got = env_get(e, name);
+
+	if (!value && got)
+		fail_msg("%s=%s, want it unset", name, got);
+	if (value && (!got || strcmp(got, value)))
+		fail_msg("%s=%s, want %s", name, got ? got : "(unset)", value);
+}
+
+static void test_services(void **state)
+{
+	struct jv_doc *d = jv_doc_new();
+	struct env_list e, out;
+	struct jv *ctr;
+	char err[256];
+	const char *json;
+
+	(void)state;
+	services(true, "team", &e, d);
+	want(&e, "KUBERNETES_SERVICE_HOST", "10.96.0.1");
+	want(&e, "KUBERNETES_SERVICE_PORT", "443");
+	want(&e, "KUBERNETES_SERVICE_PORT_HTTPS", "443");
+	want(&e, "KUBERNETES_PORT", "tcp://10.96.0.1:443");
+	want(&e, "KUBERNETES_PORT_443_TCP", "tcp://10.96.0.1:443");
+	want(&e, "KUBERNETES_PORT_443_TCP_PROTO", "tcp");
+	want(&e, "KUBERNETES_PORT_443_TCP_PORT", "443");
+	want(&e, "KUBERNETES_PORT_443_TCP_ADDR", "10.96.0.1");
+	want(&e, "WEB_API_SERVICE_HOST", "10.96.5.5");
+	want(&e, "WEB_API_SERVICE_PORT", "80");
+	want(&e, "WEB_API_SERVICE_PORT_HTTP", "80");
+	want(&e, "WEB_API_SERVICE_PORT_DNS_X", "9053");
+	want(&e, "WEB_API_PORT", "tcp://10.96.5.5:80");
+	want(&e, "WEB_API_PORT_80_TCP", "tcp://10.96.5.5:80");
+	want(&e, "WEB_API_PORT_9053_UDP", "udp://10.96.5.5:9053");
+	want(&e, "WEB_API_PORT_9053_UDP_PROTO", "udp");
+	want(&e, "WEB_API_PORT_9053_UDP_PORT", "9053");
+	want(&e, "WEB_API_PORT_9053_UDP_ADDR", "10.96.5.5");
+	want(&e, "V6_PORT", "tcp://[fd00::5]:8080");
+	want(&e, "V6_SERVICE_PORT", "8080");
+	want(&e, "HEADLESS_SERVICE_HOST", NULL);
+	want(&e, "EXT_SERVICE_HOST", NULL);
+	want(&e, "ELSEWHERE_SERVICE_HOST", NULL);
+	/* HOST, PORT and the link variables' 5 for a one-port service; 1 more per named port
+	 * and 4 per further port: kubernetes 8, web-api 13, v6 7 */
+	assert_int_equal(e.n, 8 + 13 + 7);
+
+	/* a container's own value wins; $(VAR) expands against the services' */
+	json = "{\"env\":[{\"name\":\"WEB_API_SERVICE_PORT\",\"value\":\"8\"},"
+	       "{\"name\":\"URL\",\"value\":\"http://"
+	       "$(WEB_API_SERVICE_HOST):$(WEB_API_SERVICE_PORT)\"}]}";
+	ctr = jv_parse(d, json, strlen(json), NULL);
+	memset(&out, 0, sizeof(out));
+	assert_int_equal(env_build(ctr, "team", fake_get, fake_field, NULL, &e, &out, err, 256), 0);
+	want(&out, "WEB_API_SERVICE_PORT", "8");
+	want(&out, "URL", "http://10.96.5.5:8");
+	want(&out, "WEB_API_SERVICE_HOST", "10.96.5.5");
+	want(&out, "KUBERNETES_SERVICE_HOST", "10.96.0.1");
+	env_list_free(&out);
+	env_list_free(&e);
+
+	/* enableServiceLinks false: the master service only */
+	services(false, "team", &e, d);
+	want(&e, "KUBERNETES_SERVICE_HOST", "10.96.0.1");
+	want(&e, "WEB_API_SERVICE_HOST", NULL);
+	assert_int_equal(e.n, 8);
+	env_list_free(&e);
+	jv_doc_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_expand),
 	    cmocka_unit_test(test_sources),
 	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_services),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

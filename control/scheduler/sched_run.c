@@ -22,6 +22,7 @@
 #include "log.h"
 #include "recorder.h"
 #include "sched_run.h"
+#include "sched_volume.h"
 #include "workqueue.h"
 
 #define COMP "scheduler"
@@ -58,10 +59,13 @@ struct scheduler {
 static void pod_add(void *arg, const struct kc_obj *o, const struct jv *t)
 {
 	struct scheduler *s = arg;
+	struct jv_doc *d = jv_doc_new();
+	const struct jv *p = d ? sched_volume_pod(s->kc, d, t) : t;
 
 	(void)o;
-	if (sched_pod_upsert(s->core, t) == -ENOMEM)
+	if (sched_pod_upsert(s->core, p) == -ENOMEM)
 		log_warn(COMP, "pod %s: out of memory", jv_path_str(t, "metadata.name"));
+	jv_doc_free(d);
 }
 
 static void pod_update(void *arg, const struct kc_obj *old, const struct jv *old_t,
@@ -176,10 +180,16 @@ static struct jv *cached_pod(struct scheduler *s, struct sched_pod *p, struct jv
 static void do_bind(struct scheduler *s, struct job *j)
 {
 	struct kc_status st = {0};
-	struct jv_doc *d;
-	struct jv *t;
-	int err = kc_bind(s->kc, sched_pod_namespace(j->pod), sched_pod_name(j->pod),
-			  sched_pod_uid(j->pod), j->node, &st);
+	struct jv_doc *d = jv_doc_new();
+	struct jv *t = d ? cached_pod(s, j->pod, d) : NULL;
+	int err;
+
+	/* VolumeBinding's PreBind */
+	if (t)
+		sched_volume_prebind(s->kc, t, j->node);
+	jv_doc_free(d);
+	err = kc_bind(s->kc, sched_pod_namespace(j->pod), sched_pod_name(j->pod),
+		      sched_pod_uid(j->pod), j->node, &st);
 
 	sched_bind_done(s->core, j->pod, err);
 	if (err) {

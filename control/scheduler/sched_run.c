@@ -59,7 +59,10 @@ struct scheduler {
 static void pod_add(void *arg, const struct kc_obj *o, const struct jv *t)
 {
 	struct scheduler *s = arg;
-	struct jv_doc *d = jv_doc_new();
+	const char *node = jv_path_str(t, "spec.nodeName");
+	/* VolumeBinding's filter: only an unscheduled pod with volumes can need it */
+	bool vols = (!node || !node[0]) && jv_path(t, "spec.volumes");
+	struct jv_doc *d = vols ? jv_doc_new() : NULL;
 	const struct jv *p = d ? sched_volume_pod(s->kc, d, t) : t;
 
 	(void)o;

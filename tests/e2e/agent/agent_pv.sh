@@ -5,6 +5,8 @@
 #    WaitForFirstConsumer, Delete);
 #  - a static hostPath PersistentVolume and a claim of its class are bound by the
 #    persistentvolume-binder; a pod using the claim writes into the host directory;
+#  - a pod whose claim does not exist yet: FailedMount `persistentvolumeclaim "late" not
+#    found`, Pending, then Running once the claim is made and bound (the agent retries);
 #  - a StatefulSet of 2 busybox replicas with a volumeClaimTemplate of the default class: both
 #    claims get selected-node from the scheduler, are provisioned (ProvisioningSucceeded) and
 #    bound to PVs with node affinity to the node, each at <dir>/pvc-<uid>_<ns>_<claim>; each pod
@@ -66,6 +68,54 @@ expect "static volume Bound to the claim" "Bound static-claim" \
 wait_for "static pod wrote into the host directory" test -s "$WORK/static/hello"
 k delete pod static-user --wait=false >/dev/null
 
+# a pod (bound by hand: the scheduler would wait) whose claim is not there yet: FailedMount
+# with the kubelet's wording, Pending, retried until the claim is made and bound
+cat >"$WORK/late-pod.yaml" <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: late-user}
+spec:
+  nodeName: $NODENAME
+  terminationGracePeriodSeconds: 0
+  volumes: [{name: v, persistentVolumeClaim: {claimName: late}}]
+  containers:
+  - name: c
+    image: busybox
+    volumeMounts: [{name: v, mountPath: /data}]
+    command: ["sh", "-c", "touch /data/late; while true; do sleep 1; done"]
+YAML
+k apply -f "$WORK/late-pod.yaml" >/dev/null || fail "apply late-user"
+failed_mount() {
+	k get events --field-selector involvedObject.name=late-user,reason=FailedMount \
+		-o 'jsonpath={.items[*].message}' | grep -F 'persistentvolumeclaim "late" not found'
+}
+wait_for "FailedMount: claim not found" failed_mount
+expect "late-user waits" Pending "$(jp pod late-user '{.status.phase}')"
+mkdir -p "$WORK/late"
+cat >"$WORK/late.yaml" <<YAML
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: late-pv}
+spec:
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteOnce]
+  storageClassName: manual
+  hostPath: {path: $WORK/late, type: Directory}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: late}
+spec:
+  accessModes: [ReadWriteOnce]
+  storageClassName: manual
+  resources: {requests: {storage: 1Gi}}
+YAML
+k apply -f "$WORK/late.yaml" >/dev/null || fail "apply late claim"
+pod_running() { [ "$(jp pod "$1" '{.status.phase}')" = Running ]; }
+wait_for "late-user Running once its claim is bound" pod_running late-user
+wait_for "late-user wrote into its volume" test -e "$WORK/late/late"
+k delete pod late-user --wait=false >/dev/null
+
 # ---- a StatefulSet over the default class ----
 cat >"$WORK/sts.yaml" <<'YAML'
 apiVersion: apps/v1
@@ -92,7 +142,6 @@ spec:
       resources: {requests: {storage: 16Mi}}
 YAML
 k apply -f "$WORK/sts.yaml" >/dev/null || fail "apply statefulset"
-pod_running() { [ "$(jp pod "$1" '{.status.phase}')" = Running ]; }
 for i in 0 1; do
 	wait_for "claim data-web-$i bound" claim_bound "data-web-$i"
 	wait_for "pod web-$i Running" pod_running "web-$i" || k describe pod "web-$i" >&2

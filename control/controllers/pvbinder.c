@@ -44,6 +44,11 @@ struct pvb {
 
 /* ---- handlers ---- */
 
+static bool has_ann(const struct jv *obj, const char *ann)
+{
+	return jv_get(jv_path(obj, "metadata.annotations"), ann) != NULL;
+}
+
 static void queue_claim(struct pvb *s, const char *ns, const char *name)
 {
 	char key[600];
@@ -64,7 +69,8 @@ static void queue_volume(struct pvb *s, const char *name)
 	kc_queue_add(s->q, key);
 }
 
-/* Every claim still Pending: a volume became free (kube's periodic resync finds them). */
+/* Every claim not bound yet (also one naming a volume that was not there): a volume became
+ * free (kube's periodic resync finds them). */
 static void queue_pending_claims(struct pvb *s)
 {
 	struct kc_obj **objs = NULL;
@@ -76,7 +82,7 @@ static void queue_pending_claims(struct pvb *s)
 		struct jv_doc *d = jv_doc_new();
 		struct jv *cl = d ? kc_obj_parse(objs[i], d) : NULL;
 
-		if (cl && !jv_path_str(cl, "spec.volumeName"))
+		if (cl && !has_ann(cl, PV_ANN_BIND_COMPLETED))
 			queue_claim(s, jv_path_str(cl, "metadata.namespace"),
 				    jv_path_str(cl, "metadata.name"));
 		jv_doc_free(d);
@@ -146,11 +152,6 @@ static struct jv *cached(struct kc_informer *inf, const char *ns, const char *na
 
 	kc_obj_put(o);
 	return t;
-}
-
-static bool has_ann(const struct jv *obj, const char *ann)
-{
-	return jv_get(jv_path(obj, "metadata.annotations"), ann) != NULL;
 }
 
 static int set_ann(struct jv_doc *d, struct jv *obj, const char *ann, const char *val)

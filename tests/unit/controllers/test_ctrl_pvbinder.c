@@ -196,6 +196,12 @@ static void test_prebound(void **state)
 	pvc(&e, "named", "1Gi", RWO, NULL, ",\"volumeName\":\"pv-named\"");
 	WAIT_FIELD(kind_pvc(), NS, "named", "status.phase", "Bound");
 	WAIT_FIELD(kind_pv(), NULL, "pv-named", "spec.claimRef.name", "named");
+	/* a claim naming a volume that comes later */
+	pvc(&e, "early", "1Gi", RWO, NULL, ",\"volumeName\":\"pv-late\"");
+	WAIT_FIELD(kind_pvc(), NS, "early", "status.phase", "Pending");
+	pv(&e, "pv-late", "1Gi", RWO, "", NULL, "Retain", "", "");
+	WAIT_FIELD(kind_pvc(), NS, "early", "status.phase", "Bound");
+	WAIT_FIELD(kind_pv(), NULL, "pv-late", "spec.claimRef.name", "early");
 	assert_true(field_is(&e, kind_pv(), NULL, "pv-small", "status.phase", "Available"));
 	cenv_stop(&e);
 }

@@ -386,8 +386,18 @@ static int sync_unbound_claim(struct pvb *s, struct jv_doc *d, struct jv *claim)
 	vol = cached(s->pvs, NULL, vname, d);
 	if (!vol)
 		return set_phase(s, ctrl_k_pvc, d, claim, "Pending", NULL); /* not there yet */
-	if (!jv_path(vol, "spec.claimRef") || pv_bound_to_claim(vol, claim))
+	if (!jv_path(vol, "spec.claimRef")) {
+		const char *why = pv_check_satisfies(vol, claim);
+
+		if (why) {
+			kc_event(s->c->rec, claim, "Warning", "VolumeMismatch",
+				 "Cannot bind to requested volume \"%s\": %s", vname, why);
+			return set_phase(s, ctrl_k_pvc, d, claim, "Pending", NULL);
+		}
 		return bind(s, d, claim, vol);
+	}
+	if (pv_bound_to_claim(vol, claim))
+		return bind(s, d, claim, vol); /* finish the binding */
 	/* the volume is someone else's */
 	if (!has_ann(claim, PV_ANN_BOUND_BY_CTRL))
 		kc_event(s->c->rec, claim, "Warning", "FailedBinding",

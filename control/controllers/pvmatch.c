@@ -84,6 +84,23 @@ static bool mode_mismatch(const struct jv *pv, const struct jv *claim)
 	return strcmp(a ? a : "Filesystem", b ? b : "Filesystem") != 0;
 }
 
+const char *pv_check_satisfies(const struct jv *pv, const struct jv *claim)
+{
+	long long want = pv_claim_request(claim);
+
+	if (jv_path(pv, "metadata.deletionTimestamp"))
+		return "the volume is marked for deletion";
+	if (pv_capacity(pv) < (want < 0 ? 0 : want))
+		return "requested PV is too small";
+	if (strcmp(pv_class_of(pv), pv_class_of(claim)) != 0)
+		return "storageClassName does not match";
+	if (mode_mismatch(pv, claim))
+		return "incompatible volumeMode";
+	if (!pv_access_modes_contain(pv, claim))
+		return "incompatible accessMode";
+	return NULL;
+}
+
 int pv_find_best(const struct jv *claim, const struct jv *const *pvs, size_t n, bool delay_binding)
 {
 	const struct jv *sel = jv_path(claim, "spec.selector");

@@ -33,6 +33,10 @@ long long pv_capacity(const struct jv *pv);
 /* Every access mode of the claim is one of the volume's. */
 bool pv_access_modes_contain(const struct jv *pv, const struct jv *claim);
 
+/* checkVolumeSatisfyClaim (a claim that names the volume): NULL when the volume can take
+ * the claim, else kube's reason ("requested PV is too small", ...). */
+const char *pv_check_satisfies(const struct jv *pv, const struct jv *claim);
+
 /* findByClaim: the index among pvs[0..n) of the volume claim binds to, or -1. A volume
  * pre-bound to the claim (its claimRef) that is big enough wins outright; otherwise, with
  * delay_binding (WaitForFirstConsumer: the scheduler chooses), none; otherwise the

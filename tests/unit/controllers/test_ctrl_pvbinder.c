@@ -196,6 +196,13 @@ static void test_prebound(void **state)
 	pvc(&e, "named", "1Gi", RWO, NULL, ",\"volumeName\":\"pv-named\"");
 	WAIT_FIELD(kind_pvc(), NS, "named", "status.phase", "Bound");
 	WAIT_FIELD(kind_pv(), NULL, "pv-named", "spec.claimRef.name", "named");
+	/* a claim naming a volume too small for it */
+	pv(&e, "pv-tiny", "1Gi", RWO, "", NULL, "Retain", "", "");
+	pvc(&e, "big", "5Gi", RWO, NULL, ",\"volumeName\":\"pv-tiny\"");
+	WAIT_EVENT("VolumeMismatch", "big",
+		   "Cannot bind to requested volume \"pv-tiny\": requested PV is too small");
+	assert_true(field_is(&e, kind_pvc(), NS, "big", "status.phase", "Pending"));
+	assert_true(field_is(&e, kind_pv(), NULL, "pv-tiny", "spec.claimRef.name", ""));
 	/* a claim naming a volume that comes later */
 	pvc(&e, "early", "1Gi", RWO, NULL, ",\"volumeName\":\"pv-late\"");
 	WAIT_FIELD(kind_pvc(), NS, "early", "status.phase", "Pending");

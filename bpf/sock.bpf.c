@@ -39,7 +39,7 @@ static __always_inline bool udp_flow_backend(const struct drv_sock_udp_key *uk, 
 	struct drv_backend *be;
 	__u32 now = drv_now_s();
 
-	if (!uv || now - uv->last_used_s > drv_cfg.ct_other_timeout_s)
+	if (!uv || (uv->last_used_s < now && now - uv->last_used_s > drv_cfg.ct_other_timeout_s))
 		return false;
 	be = drv_lookup_backend(uv->backend_id);
 	if (!be || be->addr != uv->addr || be->port != uv->port) {

@@ -131,6 +131,7 @@ int drv_xdp_lb(struct xdp_md *ctx)
 	__u32 len = data_end - data;
 	int ret, v;
 	long rc;
+	__u32 mtu = 0;
 
 	ret = drv_parse(data, data_end, &p);
 	if (ret != DRV_PARSE_OK)
@@ -162,12 +163,11 @@ int drv_xdp_lb(struct xdp_md *ctx)
 	if (p.ttl <= 1)
 		return XDP_PASS; /* the stack sends time-exceeded */
 	if (drv_l2_cached(x.ct)) {
-		__u32 mtu = 0;
-
 		/* Too big for the cached egress device (the FIB checks it below): redirecting
 		 * would drop it there. tc answers with fragmentation-needed or lets the stack
-		 * fragment it. */
-		if (bpf_check_mtu(ctx, x.ct->ifindex, &mtu, 0, 0) != BPF_MTU_CHK_RET_SUCCESS)
+		 * fragment it. Within the MTU tc cached with the next hop: no helper call. */
+		if (p.len > x.ct->mtu &&
+		    bpf_check_mtu(ctx, x.ct->ifindex, &mtu, 0, 0) != BPF_MTU_CHK_RET_SUCCESS)
 			return XDP_PASS;
 		fib.ifindex = x.ct->ifindex;
 		__builtin_memcpy(fib.dmac, x.ct->dmac, ETH_ALEN);
@@ -182,7 +182,10 @@ int drv_xdp_lb(struct xdp_md *ctx)
 		rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
 		if (rc != BPF_FIB_LKUP_RET_SUCCESS)
 			return XDP_PASS; /* tc on this device translates it from conntrack */
-		drv_l2_store(x.ct, fib.ifindex, fib.dmac, fib.smac);
+		/* The device's MTU, so that the flow's later packets need no helper call (the
+		 * FIB checked this one against the route's). */
+		bpf_check_mtu(ctx, fib.ifindex, &mtu, 0, 0);
+		drv_l2_store(x.ct, fib.ifindex, fib.dmac, fib.smac, mtu, 0);
 	}
 	ret = xdp_rewrite(ctx, &p.f, &x, &fib);
 	if (ret < 0) {

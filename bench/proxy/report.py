@@ -179,7 +179,10 @@ def pkt_summary(pkt):
                 "p50_ns": stat([r.get("p50_ns") for r in rows]),
                 "p99_ns": stat([r.get("p99_ns") for r in rows]),
                 "net_ns": stat([r.get("net_ns") for r in rows]),
-                "retval": rows[0].get("retval"), "repeat": rows[0].get("repeat")}
+                "retval": rows[0].get("retval"), "repeat": rows[0].get("repeat"),
+                # runs that returned another verdict than the path's measured another path
+                # (pktbench's wrong_verdict; absent from runs before it counted them)
+                "wrong_verdict": sum(r.get("wrong_verdict") or 0 for r in rows)}
     return res
 
 
@@ -379,6 +382,10 @@ def pkt_table(ps, services):
             r = ps.get(s, {}).get(key)
             if not r:
                 cells.append("–")
+                continue
+            if r.get("wrong_verdict"):
+                cells.append("not this path: %s runs returned verdict %s" % (
+                    "{:,}".format(r["wrong_verdict"]), r["retval"]))
                 continue
             cells.append("%s (%s)" % (cell(r["p50_ns"], 0), fmt(r["net_ns"]["median"], 0)
                                       if r["net_ns"] else "–"))

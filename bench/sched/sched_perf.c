@@ -732,12 +732,14 @@ int main(int argc, char **argv)
 		    "\"streaming\":%s,\"seconds\":%.3f,\"pods_per_s\":%.1f,\"p50\":%.1f,"
 		    "\"p90\":%.1f,\"p99\":%.1f,\"windows\":%zu,\"k8s_threshold\":%.0f,"
 		    "\"cpu_s\":%.2f,\"rss_mib\":%.1f,\"decision_us\":%.1f,\"bind_conflicts\":"
-		    "%" PRIu64 ",\"bind_errors\":%" PRIu64 ",\"violations\":%d",
+		    "%" PRIu64 ",\"bind_errors\":%" PRIu64 ",\"violations\":%d,"
+		    "\"unschedulable_attempts\":%" PRIu64 ",\"preemptions\":%" PRIu64,
 		    w.name, w.nodes, w.init_pods, w.measure_pods, streaming ? "true" : "false",
 		    t_total, avg, p50, p90, p99, nwin, w.k8s_threshold, cpu, (double)rss / 1024.0,
 		    ss.core.attempts ? (double)ss.decision_ns_total / 1e3 / (double)ss.core.attempts
 				     : 0,
-		    ss.bind_conflicts, ss.bind_errors, bad);
+		    ss.bind_conflicts, ss.bind_errors, bad, ss.core.unschedulable_attempts,
+		    ss.core.preemptions);
 		printf(",\"series\":[");
 		for (size_t i = 0; i < nwin; i++)
 			printf("%s%.1f", i ? "," : "", windows[i]);

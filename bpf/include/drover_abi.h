@@ -52,7 +52,7 @@
 #define DRV_MAP_SVC	 "drv_svc4"
 #define DRV_MAP_BACKEND	 "drv_be4"
 #define DRV_MAP_REVNAT	 "drv_rnat4"
-#define DRV_MAP_CT	 "drv_ct5"
+#define DRV_MAP_CT	 "drv_ct6"
 #define DRV_MAP_AFFINITY "drv_aff4"
 #define DRV_MAP_SOCKRNAT "drv_sknat5"
 #define DRV_MAP_MAGLEV	 "drv_mag4"
@@ -256,6 +256,16 @@ struct drv_ct_val {
 	__u8 dmac[6];
 	__u8 smac[6];
 	__u32 l2_epoch; /* drv_epoch when the L2 answer was cached; a newer epoch re-resolves */
+	/* With DRV_CT_F_L2: the egress device's MTU when cached (a packet of the flow within it
+	 * needs no bpf_check_mtu; 0: always checked), and DRV_CT_L2_PEER when ifindex is a local
+	 * pod's host-side veth (drv_ep1), reached by bpf_redirect_peer (no MTU check, no FIB). */
+	__u16 mtu;
+	__u8 l2_flags;
+	__u8 pad2[5];
+};
+
+enum drv_ct_l2_flags {
+	DRV_CT_L2_PEER = 1 << 0,
 };
 
 /* ---- fragments of translated flows (drv_frag1, LRU) ----
@@ -609,7 +619,7 @@ _Static_assert(sizeof(struct drv_svc_val) == 20, "drv_svc_val layout");
 _Static_assert(sizeof(struct drv_backend) == 8, "drv_backend layout");
 _Static_assert(sizeof(struct drv_revnat) == 8, "drv_revnat layout");
 _Static_assert(sizeof(struct drv_ct_key) == 16, "drv_ct_key layout");
-_Static_assert(sizeof(struct drv_ct_val) == 64, "drv_ct_val layout");
+_Static_assert(sizeof(struct drv_ct_val) == 72, "drv_ct_val layout");
 _Static_assert(sizeof(struct drv_frag_key) == 12, "drv_frag_key layout");
 _Static_assert(sizeof(struct drv_frag_val) == 24, "drv_frag_val layout");
 _Static_assert(sizeof(struct drv_affinity_key) == 16, "drv_affinity_key layout");

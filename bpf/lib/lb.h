@@ -66,7 +66,7 @@ static __always_inline struct drv_backend *drv_lookup_backend(__u32 id)
 
 static __always_inline __u32 drv_now_s(void)
 {
-	return (__u32)(bpf_ktime_get_coarse_ns() / NSEC_PER_SEC);
+	return (__u32)(drv_now_coarse() / NSEC_PER_SEC);
 }
 
 /* The client's remembered choice, or NULL when there is none or it has idled out. */
@@ -74,10 +74,11 @@ static __always_inline struct drv_affinity_val *drv_affinity_get(const struct dr
 								 __u64 client, bool netns)
 {
 	struct drv_affinity_key key = {.client = client, .rev_nat = svc->rev_nat, .netns = netns};
-	struct drv_affinity_val *v;
+	struct drv_affinity_val *v = bpf_map_lookup_elem(&drv_aff4, &key);
+	__u32 now = drv_now_s();
 
-	v = bpf_map_lookup_elem(&drv_aff4, &key);
-	if (!v || drv_now_s() - v->last_used_s > svc->affinity_timeout)
+	/* a use on another CPU since now was read is no idle time */
+	if (!v || (v->last_used_s < now && now - v->last_used_s > svc->affinity_timeout))
 		return NULL;
 	return v;
 }

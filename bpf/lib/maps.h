@@ -40,7 +40,7 @@ struct {
 	__type(value, struct drv_ct_val);
 	__uint(max_entries, DRV_CT_MAP_SIZE_DEFAULT);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} drv_ct5 SEC(".maps");
+} drv_ct6 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -124,7 +124,7 @@ struct {
 } drv_nodeip4 SEC(".maps");
 
 /* The L2 cache epoch: userspace bumps entry 0 now and then (conntrack GC), and every cached
- * next hop in drv_ct5 older than it is looked up again, so a changed neighbour is followed
+ * next hop in drv_ct6 older than it is looked up again, so a changed neighbour is followed
  * within one GC period even inside a long flow. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -4,7 +4,7 @@
  * how the packet is rewritten. For one packet it answers: pass it, translate it (and to
  * what), or reject it (a frontend without backends).
  *
- * Connection tracking (drv_ct5, LRU): a new flow to a frontend creates two entries, the
+ * Connection tracking (drv_ct6, LRU): a new flow to a frontend creates two entries, the
  * reply entry first (so a reply can never beat its translation), then the forward one; one
  * lookup per packet finds either (see drover_abi.h).
  * Draining, as kube-proxy's conntrack: a TCP flow keeps its translation until it ends, also
@@ -57,15 +57,21 @@ static __always_inline bool drv_l2_cached(const struct drv_ct_val *ct)
 	return ct && (ct->flags & DRV_CT_F_L2) && ct->l2_epoch == drv_l2_epoch();
 }
 
-/* Remember a FIB answer for the rest of the flow (racing writers store the same answer). */
+/* Remember a next hop for the rest of the flow (racing writers store the same answer): a FIB
+ * answer with its device's MTU (0: unknown, checked per packet), or a local pod (l2_flags
+ * DRV_CT_L2_PEER). Until the epoch changes: the proxy's conntrack GC bumps it every period
+ * (a changed neighbour, route or MTU is followed within one), drover-cni on every pod ADD and
+ * DEL (drv_ep1 changed). */
 static __always_inline void drv_l2_store(struct drv_ct_val *ct, __u32 ifindex, const __u8 *dmac,
-					 const __u8 *smac)
+					 const __u8 *smac, __u32 mtu, __u8 l2_flags)
 {
 	if (!ct)
 		return;
 	ct->ifindex = ifindex;
 	__builtin_memcpy(ct->dmac, dmac, ETH_ALEN);
 	__builtin_memcpy(ct->smac, smac, ETH_ALEN);
+	ct->mtu = mtu <= 0xffff ? (__u16)mtu : 0;
+	ct->l2_flags = l2_flags;
 	ct->l2_epoch = drv_l2_epoch();
 	ct->flags |= DRV_CT_F_L2;
 }
@@ -84,9 +90,10 @@ static __always_inline __u64 drv_ct_timeout_ns(const struct drv_ct_val *ct, __u8
 	return (__u64)drv_cfg.ct_other_timeout_s * NSEC_PER_SEC;
 }
 
+/* A packet on another CPU since now was read (its clock read later) is no idle time. */
 static __always_inline bool drv_ct_alive(const struct drv_ct_val *ct, __u8 proto, __u64 now)
 {
-	return now - ct->last_seen_ns < drv_ct_timeout_ns(ct, proto);
+	return ct->last_seen_ns > now || now - ct->last_seen_ns < drv_ct_timeout_ns(ct, proto);
 }
 
 /* A flow's entry another flow may take over (its SNAT port): closed, or idle past its
@@ -130,7 +137,7 @@ drv_ct_peer(const struct drv_ct_val *ct, const struct drv_ct_key *k, struct drv_
 	struct drv_ct_val *p;
 
 	drv_ct_peer_key(pk, ct, k);
-	p = bpf_map_lookup_elem(&drv_ct5, pk);
+	p = bpf_map_lookup_elem(&drv_ct6, pk);
 	if (!p || p->dir == ct->dir)
 		return NULL;
 	drv_ct_peer_key(&back, p, pk);
@@ -147,7 +154,7 @@ static __always_inline void drv_ct_forget_peer(const struct drv_ct_val *ct,
 	struct drv_ct_key pk = {};
 
 	if (drv_ct_peer(ct, k, &pk))
-		bpf_map_delete_elem(&drv_ct5, &pk);
+		bpf_map_delete_elem(&drv_ct6, &pk);
 }
 
 /* A client reuses the tuple of its flow ct that has ended (a new SYN after a FIN/RST): the
@@ -171,7 +178,7 @@ static __always_inline bool drv_ct_retire_peer(const struct drv_ct_val *ct,
 		p->flags |= DRV_CT_F_SEEN_FIN | DRV_CT_F_CLOSED;
 		return true;
 	}
-	bpf_map_delete_elem(&drv_ct5, pk);
+	bpf_map_delete_elem(&drv_ct6, pk);
 	return false;
 }
 
@@ -288,9 +295,9 @@ static __always_inline __be16 drv_snat_reserve(struct drv_ct_key *rkey, struct d
 		__u32 port = min + bpf_get_prandom_u32() % span;
 
 		rkey->dport = bpf_htons(port);
-		old = bpf_map_lookup_elem(&drv_ct5, rkey);
+		old = bpf_map_lookup_elem(&drv_ct6, rkey);
 		if (!old) {
-			if (bpf_map_update_elem(&drv_ct5, rkey, rval, BPF_NOEXIST) == 0)
+			if (bpf_map_update_elem(&drv_ct6, rkey, rval, BPF_NOEXIST) == 0)
 				return rkey->dport;
 			continue; /* another CPU took it just now */
 		}
@@ -307,11 +314,11 @@ static __always_inline __be16 drv_snat_reserve(struct drv_ct_key *rkey, struct d
 	if (!reuse)
 		return 0;
 	rkey->dport = bpf_htons(reuse);
-	old = bpf_map_lookup_elem(&drv_ct5, rkey);
+	old = bpf_map_lookup_elem(&drv_ct6, rkey);
 	if (!old || !drv_ct_reusable(old, rkey->proto, now))
 		return 0; /* taken over by another CPU meanwhile */
 	drv_ct_forget_peer(old, rkey);
-	if (bpf_map_update_elem(&drv_ct5, rkey, rval, BPF_ANY) != 0)
+	if (bpf_map_update_elem(&drv_ct6, rkey, rval, BPF_ANY) != 0)
 		return 0;
 	return rkey->dport;
 }
@@ -361,13 +368,15 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 	    .dport = f->dport,
 	    .proto = f->proto,
 	};
-	struct drv_ct_val *ct = NULL, *stale = NULL, fwd = {}, rev = {};
+	struct drv_ct_val *ct = NULL, *stale = NULL, e = {};
 	struct drv_ct_key rkey = {}, old_rkey = {};
 	struct drv_svc_key skey;
 	struct drv_svc_val *svc;
 	struct drv_backend *be;
 	__u64 now;
 	__be32 snat_addr = 0;
+	__be16 nat_sport = 0;
+	__u8 fwd_flags;
 	bool snat, external, internal, kept = false;
 	int reason = 0;
 	__u32 id;
@@ -376,10 +385,10 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 	x->ct = NULL;
 	if (!f->frag) {
 		/* 1. A packet of a translated flow, either way? One lookup answers both. */
-		ct = bpf_map_lookup_elem(&drv_ct5, &key);
+		ct = bpf_map_lookup_elem(&drv_ct6, &key);
 		/* The coarse clock (a tick's resolution) is plenty for idle timeouts of seconds
 		 * and costs a fraction of a precise read. */
-		now = ct ? bpf_ktime_get_coarse_ns() : 0;
+		now = ct ? drv_now_coarse() : 0;
 		if (ct && drv_ct_alive(ct, f->proto, now)) {
 			if (ct->dir == DRV_CT_REPLY) {
 				drv_ct_touch(ct, f, now, len);
@@ -446,7 +455,7 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 			return -DRV_DROP_NO_LOCAL;
 		return DRV_V_REJECT;
 	}
-	now = bpf_ktime_get_coarse_ns();
+	now = drv_now_coarse();
 	id = drv_select_backend(&skey, svc, f->saddr, false,
 				drv_flow_hash(f->saddr, f->daddr, f->sport, f->dport, f->proto),
 				external, &be, &reason);
@@ -467,67 +476,73 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 			snat = false;
 	}
 
-	fwd.nat_daddr = be->addr;
-	fwd.nat_dport = be->port;
-	fwd.backend_id = id;
-	fwd.rev_nat = svc->rev_nat;
-	fwd.flags = DRV_CT_F_DNAT | (external ? DRV_CT_F_NODEPORT : 0) | created_by;
-	fwd.dir = DRV_CT_SVC;
-	fwd.last_seen_ns = now;
-
+	/* The reply entry first (its insert reserves the masquerade port), then the forward one,
+	 * built in the same buffer: the tc program's stack has no room for two entries. */
+	fwd_flags = DRV_CT_F_DNAT | (external ? DRV_CT_F_NODEPORT : 0) | created_by;
 	rkey.saddr = be->addr;
 	rkey.sport = be->port;
 	rkey.proto = f->proto;
-	rev.nat_saddr = f->daddr;
-	rev.nat_sport = f->dport;
-	rev.rev_nat = svc->rev_nat;
-	rev.backend_id = id;
-	rev.dir = DRV_CT_REPLY;
-	rev.last_seen_ns = now;
+	e.nat_saddr = f->daddr;
+	e.nat_sport = f->dport;
+	e.rev_nat = svc->rev_nat;
+	e.backend_id = id;
+	e.dir = DRV_CT_REPLY;
+	e.last_seen_ns = now;
 	/* A new flow on the tuple of an old one (a new SYN after its close, or its backend
 	 * gone): the old reply entry goes now, or is kept closed (drv_ct_retire_peer). */
 	if (ct && ct->dir == DRV_CT_SVC)
 		kept = drv_ct_retire_peer(ct, &key, &old_rkey);
 	if (snat) {
 		rkey.daddr = snat_addr;
-		rev.nat_daddr = f->saddr;
-		rev.nat_dport = f->sport;
-		rev.flags = DRV_CT_F_SNAT | DRV_CT_F_DNAT | created_by;
+		e.nat_daddr = f->saddr;
+		e.nat_dport = f->sport;
+		e.flags = DRV_CT_F_SNAT | DRV_CT_F_DNAT | created_by;
 		if (kept && old_rkey.saddr == rkey.saddr && old_rkey.sport == rkey.sport &&
 		    old_rkey.daddr == rkey.daddr &&
 		    bpf_ntohs(old_rkey.dport) >= drv_cfg.snat_port_min &&
 		    bpf_ntohs(old_rkey.dport) <= drv_cfg.snat_port_max) {
 			/* the same client tuple to the same backend: its old port */
 			rkey.dport = old_rkey.dport;
-			fwd.nat_sport =
-			    bpf_map_update_elem(&drv_ct5, &rkey, &rev, BPF_ANY) ? 0 : rkey.dport;
+			nat_sport =
+			    bpf_map_update_elem(&drv_ct6, &rkey, &e, BPF_ANY) ? 0 : rkey.dport;
 		} else {
-			fwd.nat_sport = drv_snat_reserve(&rkey, &rev);
+			nat_sport = drv_snat_reserve(&rkey, &e);
 		}
-		if (!fwd.nat_sport)
+		if (!nat_sport)
 			return -DRV_DROP_NAT_EXHAUSTED;
-		fwd.nat_saddr = snat_addr;
-		fwd.flags |= DRV_CT_F_SNAT;
+		fwd_flags |= DRV_CT_F_SNAT;
 	} else {
 		rkey.daddr = f->saddr;
 		rkey.dport = f->sport;
-		rev.flags = DRV_CT_F_SNAT | created_by;
-		if (bpf_map_update_elem(&drv_ct5, &rkey, &rev, BPF_ANY) != 0)
+		e.flags = DRV_CT_F_SNAT | created_by;
+		if (bpf_map_update_elem(&drv_ct6, &rkey, &e, BPF_ANY) != 0)
 			return -DRV_DROP_CT_FULL;
 	}
-	fwd.packets = 1;
-	fwd.bytes = len;
-	if (bpf_map_update_elem(&drv_ct5, &key, &fwd, BPF_ANY) != 0) {
-		bpf_map_delete_elem(&drv_ct5, &rkey);
+	__builtin_memset(&e, 0, sizeof(e));
+	e.nat_daddr = be->addr;
+	e.nat_dport = be->port;
+	e.backend_id = id;
+	e.rev_nat = svc->rev_nat;
+	e.flags = fwd_flags;
+	e.dir = DRV_CT_SVC;
+	e.last_seen_ns = now;
+	if (fwd_flags & DRV_CT_F_SNAT) {
+		e.nat_saddr = snat_addr;
+		e.nat_sport = nat_sport;
+	}
+	e.packets = 1;
+	e.bytes = len;
+	if (bpf_map_update_elem(&drv_ct6, &key, &e, BPF_ANY) != 0) {
+		bpf_map_delete_elem(&drv_ct6, &rkey);
 		return -DRV_DROP_CT_FULL;
 	}
-	x->saddr = fwd.nat_saddr;
-	x->daddr = fwd.nat_daddr;
-	x->sport = fwd.nat_sport;
-	x->dport = fwd.nat_dport;
-	x->flags = fwd.flags & (DRV_CT_F_SNAT | DRV_CT_F_DNAT);
+	x->saddr = e.nat_saddr;
+	x->daddr = e.nat_daddr;
+	x->sport = e.nat_sport;
+	x->dport = e.nat_dport;
+	x->flags = e.flags & (DRV_CT_F_SNAT | DRV_CT_F_DNAT);
 	/* The entry just written, so that the first packet's FIB answer is cached in it. */
-	x->ct = bpf_map_lookup_elem(&drv_ct5, &key);
+	x->ct = bpf_map_lookup_elem(&drv_ct6, &key);
 	return DRV_V_FWD;
 }
 

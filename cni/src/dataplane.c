@@ -28,6 +28,7 @@
 
 struct dp_fds {
 	int prog, ep, attach;
+	const char *root; /* the pin root they were opened from */
 };
 
 static void fds_close(struct dp_fds *f)
@@ -80,6 +81,7 @@ static int fds_open(struct cni *c, struct dp_fds *f, bool need_prog, bool want_m
 	int r = pin_root(c, &root);
 
 	f->prog = f->ep = f->attach = -1;
+	f->root = root;
 	if (r <= 0)
 		return r;
 	snprintf(path, sizeof(path), "%s/%s", root, DRV_MAP_ENDPOINT);
@@ -108,6 +110,27 @@ static int fds_open(struct cni *c, struct dp_fds *f, bool need_prog, bool want_m
 		return cni_fail(c, CNI_ERR_IO, "drover dataplane: open %s: %s", path, strerror(e));
 	}
 	return 1;
+}
+
+/* drv_ep1 changed: a new L2 epoch, so that flows whose conntrack entry cached this pod as
+ * their next hop (or the FIB's answer in its place) look it up again (nat.h, drv_l2_store).
+ * A racing bump may be lost to another's; the epoch still moved. Best effort: an old pin
+ * root without the map only keeps cached answers until the proxy's next GC bumps it. */
+static void epoch_bump(const char *root)
+{
+	char path[320];
+	__u32 zero = 0, e = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", root, DRV_MAP_EPOCH);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	if (bpf_map_lookup_elem(fd, &zero, &e) == 0) {
+		e++;
+		bpf_map_update_elem(fd, &zero, &e, BPF_ANY);
+	}
+	close(fd);
 }
 
 static void attach_forget(int attach_fd, int ifindex)
@@ -162,6 +185,8 @@ int cni_dp_add(struct cni *c, const struct cni_ep *ep)
 		cni_fail(c, CNI_ERR_IO, "register the pod in %s: %s", DRV_MAP_ENDPOINT,
 			 strerror(errno));
 		attach_forget(f.attach, ep->host_ifindex); /* the link goes with the failed ADD */
+	} else {
+		epoch_bump(f.root);
 	}
 out:
 	fds_close(&f);
@@ -197,6 +222,7 @@ int cni_dp_del(struct cni *c, int host_ifindex, uint32_t addr)
 	if (r <= 0)
 		return r; /* not configured or not pinned: nothing of ours left */
 	ep_delete(f.ep, addr ? htonl(addr) : 0, host_ifindex);
+	epoch_bump(f.root);
 	attach_forget(f.attach, host_ifindex);
 	fds_close(&f);
 	return 0;

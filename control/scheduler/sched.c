@@ -121,6 +121,7 @@ void sched_free(struct sched *s)
 		return;
 	sched_pool_free(s->pool);
 	sched_queue_free(s->queue);
+	sched_preempt_free(s);
 	if (s->cache.nodes)
 		sched_cache_destroy(&s->cache);
 	sched_cycle_free(&s->cy);
@@ -206,6 +207,7 @@ static int pod_gone(struct sched *s, const char *uid)
 
 	pthread_mutex_lock(&s->cache.mu);
 	rc = sched_cache_pod_delete(&s->cache, uid, &ev);
+	sched_nominee_gone(s, uid);
 	if (ev)
 		sched_queue_event(s->queue, ev, NULL);
 	pthread_mutex_unlock(&s->cache.mu);
@@ -227,18 +229,24 @@ int sched_pod_upsert(struct sched *s, const struct jv *pod)
 		sched_queue_delete(s->queue, p->uid);
 		pthread_mutex_lock(&s->cache.mu);
 		rc = sched_cache_pod_upsert(&s->cache, p, &ev);
+		sched_nominee_gone(s, p->uid);
 		if (ev)
 			sched_queue_event(s->queue, ev, p);
 		pthread_mutex_unlock(&s->cache.mu);
 	} else if (strcmp(p->sched_name, s->scheduler_name) != 0 || p->terminating) {
+		pthread_mutex_lock(&s->cache.mu);
+		sched_nominee_gone(s, p->uid);
+		pthread_mutex_unlock(&s->cache.mu);
 		sched_queue_delete(s->queue, p->uid);
 	} else {
 		bool assumed;
 
 		pthread_mutex_lock(&s->cache.mu);
 		assumed = sched_cache_is_assumed(&s->cache, p->uid);
+		if (!assumed && (s->nnominees || p->nominated_id))
+			rc = sched_nominee_seen(s, p);
 		pthread_mutex_unlock(&s->cache.mu);
-		if (!assumed)
+		if (!assumed && rc == 0)
 			rc = sched_queue_upsert(s->queue, p);
 	}
 	sched_pod_unref(p);
@@ -286,7 +294,14 @@ int sched_schedule(struct sched *s, struct sched_pod *p, struct sched_result *r)
 		if (rc < 0) {
 			r->scheduled = false;
 			r->node[0] = 0;
+		} else {
+			sched_nominee_gone(s, p->uid);
 		}
+	} else if (rc == 0) {
+		/* PostFilter: DefaultPreemption */
+		rc = sched_preempt(s, p, r);
+		if (rc == 0 && r->nominate && r->nominated_node[0])
+			atomic_fetch_add(&s->preemptions, 1);
 	}
 	pthread_mutex_unlock(&s->cache.mu);
 	r->decision_ns = sched_now(s) - t0;
@@ -330,6 +345,12 @@ void sched_bind_done(struct sched *s, struct sched_pod *p, int err)
 
 void sched_result_clear(struct sched_result *r)
 {
+	for (size_t i = 0; i < r->nvictims; i++)
+		sched_pod_unref(r->victims[i]);
+	for (size_t i = 0; i < r->ndenominate; i++)
+		sched_pod_unref(r->denominate[i]);
+	free(r->victims);
+	free(r->denominate);
 	free(r->message);
 	free(r->reasons);
 	memset(r, 0, sizeof(*r));
@@ -343,9 +364,12 @@ void sched_get_stats(struct sched *s, struct sched_stats *st)
 	st->pods = hmap_size(s->cache.pods);
 	st->assumed = s->cache.nassumed;
 	st->classes = sched_index_nclasses(s->cache.ix);
+	st->nominated = s->nnominees;
+	st->pdbs = s->npdbs;
 	pthread_mutex_unlock(&s->cache.mu);
 	sched_queue_stats(s->queue, st);
 	st->attempts = atomic_load(&s->attempts);
 	st->scheduled = atomic_load(&s->scheduled);
 	st->unschedulable_attempts = atomic_load(&s->unschedulable);
+	st->preemptions = atomic_load(&s->preemptions);
 }

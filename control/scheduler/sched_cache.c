@@ -30,7 +30,7 @@ struct sched_zone {
 	uint32_t n, cap;
 };
 
-static int grow(void **p, uint32_t *cap, uint32_t need, size_t elem)
+int sched_grow(void **p, uint32_t *cap, uint32_t need, size_t elem)
 {
 	uint32_t n = *cap ? *cap : 8;
 
@@ -112,7 +112,8 @@ static int zone_add(struct sched_cache *c, struct sched_node *n)
 		if (c->zones[z].key == n->spec->zone)
 			break;
 	if (z == c->nzones) {
-		if (grow((void **)&c->zones, &c->cazones, c->nzones + 1, sizeof(*c->zones)) < 0)
+		if (sched_grow((void **)&c->zones, &c->cazones, c->nzones + 1, sizeof(*c->zones)) <
+		    0)
 			return -ENOMEM;
 		memset(&c->zones[z], 0, sizeof(c->zones[z]));
 		c->zones[z].key = n->spec->zone;
@@ -120,7 +121,7 @@ static int zone_add(struct sched_cache *c, struct sched_node *n)
 	}
 	struct sched_zone *zn = &c->zones[z];
 
-	if (grow((void **)&zn->nodes, &zn->cap, zn->n + 1, sizeof(*zn->nodes)) < 0)
+	if (sched_grow((void **)&zn->nodes, &zn->cap, zn->n + 1, sizeof(*zn->nodes)) < 0)
 		return -ENOMEM;
 	zn->nodes[zn->n++] = n;
 	n->zone_idx = z;
@@ -156,7 +157,8 @@ int sched_cache_order(struct sched_cache *c, struct sched_node ***nodes, uint32_
 	if (c->order_dirty) {
 		uint32_t k = 0;
 
-		if (grow((void **)&c->order, &c->caorder, c->nlive + 1, sizeof(*c->order)) < 0)
+		if (sched_grow((void **)&c->order, &c->caorder, c->nlive + 1, sizeof(*c->order)) <
+		    0)
 			return -ENOMEM;
 		for (uint32_t i = 0; k < c->nlive; i++) {
 			bool any = false;
@@ -208,7 +210,7 @@ static void res_add(struct sched_res *r, const struct sched_res *d, int sign, ui
 }
 
 /* Requested scalars live in a fixed array per node (extended resources are few). */
-#define NODE_SCALARS 16
+#define NODE_SCALARS SCHED_NODE_SCALARS
 
 static int ports_add(struct sched_node *n, const struct sched_pod *p, int sign)
 {
@@ -222,8 +224,8 @@ static int ports_add(struct sched_node *n, const struct sched_pod *p, int sign)
 				break;
 		if (sign > 0) {
 			if (k == n->nports) {
-				if (grow((void **)&n->ports, &n->caports, n->nports + 1,
-					 sizeof(*n->ports)) < 0)
+				if (sched_grow((void **)&n->ports, &n->caports, n->nports + 1,
+					       sizeof(*n->ports)) < 0)
 					return -ENOMEM;
 				n->ports[k] = (struct sched_used_port){
 				    .ip = pt->ip, .port = pt->port, .proto = pt->proto};
@@ -241,7 +243,7 @@ static int node_add_pod(struct sched_node *n, struct cache_pod *cp)
 {
 	const struct sched_pod *p = cp->p;
 
-	if (grow((void **)&n->pods, &n->capods, n->npods + 1, sizeof(*n->pods)) < 0)
+	if (sched_grow((void **)&n->pods, &n->capods, n->npods + 1, sizeof(*n->pods)) < 0)
 		return -ENOMEM;
 	if (p->req.nscalar && !n->requested.scalar) {
 		n->requested.scalar = calloc(NODE_SCALARS, sizeof(struct sched_scalar));
@@ -270,6 +272,46 @@ static void node_del_pod(struct sched_node *n, struct cache_pod *cp)
 	ports_add(n, p, -1);
 }
 
+/* ---- what-if copies ---- */
+
+int sched_node_sim_init(struct sched_node_sim *sim, const struct sched_node *n)
+{
+	sim->n = *n;
+	sim->n.pods = NULL;
+	sim->n.capods = 0;
+	if (n->requested.nscalar)
+		memcpy(sim->scalar, n->requested.scalar,
+		       n->requested.nscalar * sizeof(struct sched_scalar));
+	sim->n.requested.scalar = sim->scalar;
+	sim->n.ports = NULL;
+	sim->n.caports = 0;
+	if (n->nports) {
+		sim->n.ports = malloc(n->nports * sizeof(*n->ports));
+		if (!sim->n.ports)
+			return -ENOMEM;
+		memcpy(sim->n.ports, n->ports, n->nports * sizeof(*n->ports));
+		sim->n.caports = n->nports;
+	}
+	return 0;
+}
+
+int sched_node_sim_pod(struct sched_node_sim *sim, const struct sched_pod *p, int sign)
+{
+	if (ports_add(&sim->n, p, sign) < 0)
+		return -ENOMEM;
+	res_add(&sim->n.requested, &p->req, sign, NODE_SCALARS);
+	sim->n.nz_cpu += sign * p->nz_cpu;
+	sim->n.nz_mem += sign * p->nz_mem;
+	sim->n.npods += (uint32_t)sign;
+	return 0;
+}
+
+void sched_node_sim_free(struct sched_node_sim *sim)
+{
+	free(sim->n.ports);
+	sim->n.ports = NULL;
+}
+
 /* ---- nodes ---- */
 
 static int new_slot(struct sched_cache *c, struct sched_node *n)
@@ -277,7 +319,8 @@ static int new_slot(struct sched_cache *c, struct sched_node *n)
 	if (c->nfree) {
 		n->slot = c->free_slots[--c->nfree];
 	} else {
-		if (grow((void **)&c->slots, &c->caslots, c->nslots + 1, sizeof(*c->slots)) < 0)
+		if (sched_grow((void **)&c->slots, &c->caslots, c->nslots + 1, sizeof(*c->slots)) <
+		    0)
 			return -ENOMEM;
 		n->slot = c->nslots++;
 	}
@@ -288,7 +331,7 @@ static int new_slot(struct sched_cache *c, struct sched_node *n)
 static void release_slot(struct sched_cache *c, uint32_t slot)
 {
 	c->slots[slot] = NULL;
-	if (grow((void **)&c->free_slots, &c->cafree, c->nfree + 1, sizeof(uint32_t)) == 0)
+	if (sched_grow((void **)&c->free_slots, &c->cafree, c->nfree + 1, sizeof(uint32_t)) == 0)
 		c->free_slots[c->nfree++] = slot;
 }
 

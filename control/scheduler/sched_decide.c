@@ -15,11 +15,10 @@
  *   Failure    the FitError message: "0/N nodes are available: " + "<count> <reason>"
  *              strings sorted as Go's sort.Strings sorts them (byte order, so "10 ..." comes
  *              before "2 ..."), joined by ", ", then ".".
- * drover has no preemption: kube-scheduler 1.32 would append its PostFilter's verdict
- * ("preemption: 0/N nodes are available: ... No preemption victims found for incoming pod." or
- * "... Preemption is not helpful for scheduling."); a scheduler without the DefaultPreemption
- * plugin appends nothing, and neither does drover, so no message claims a search that never
- * ran. ImageLocality (weight 1) is left out: drover's nodes report no images, where it scores
+ *   PostFilter DefaultPreemption (sched_preempt.c, run by sched_schedule after a failure)
+ *              appends its verdict (" preemption: 0/N nodes are available: ...") unless it
+ *              nominated a node. Filters count the room of pods nominated to a node first
+ *              (sched_filter_nominated). ImageLocality (weight 1) is left out: drover's nodes report no images, where it scores
  * every node 0 anyway; the volume plugins have no volumes to judge.
  */
 #include <errno.h>
@@ -107,7 +106,7 @@ uint32_t sched_nodes_to_find(int percentage, uint32_t nall)
 }
 
 /* xorshift64* */
-static uint64_t rnd(struct sched *s)
+uint64_t sched_rnd(struct sched *s)
 {
 	s->rng ^= s->rng >> 12;
 	s->rng ^= s->rng << 25;
@@ -234,8 +233,8 @@ static void filter_chunk(void *arg, uint32_t c)
 	uint32_t end = (c + 1) * PCHUNK < x->ncand ? (c + 1) * PCHUNK : x->ncand;
 
 	for (uint32_t i = c * PCHUNK; i < end; i++) {
-		x->ok[i] =
-		    sched_filter_all(x->s, x->cy, x->cand[(x->start + i) % x->ncand], &x->st[i]);
+		x->ok[i] = sched_filter_nominated(x->s, x->cy, x->cand[(x->start + i) % x->ncand],
+						  &x->st[i]);
 		if (x->ok[i] && atomic_fetch_add(&x->found, 1) + 1 >= x->tofind)
 			sched_pool_cancel(x->s->pool);
 	}
@@ -250,7 +249,7 @@ static int search(struct search *x)
 		for (uint32_t i = 0; i < x->ncand && x->nf < x->tofind; i++) {
 			struct sched_node *n = x->cand[(x->start + i) % x->ncand];
 
-			if (sched_filter_all(x->s, x->cy, n, &st)) {
+			if (sched_filter_nominated(x->s, x->cy, n, &st)) {
 				x->feasible[x->nf++] = n;
 				continue;
 			}
@@ -339,7 +338,7 @@ static int score(struct sched *s, struct sched_cycle *cy, struct sched_node **f,
 		if (tot[i] > tot[best]) {
 			best = i;
 			ties = 1;
-		} else if (tot[i] == tot[best] && rnd(s) % ++ties == 0) {
+		} else if (tot[i] == tot[best] && sched_rnd(s) % ++ties == 0) {
 			best = i;
 		}
 	}

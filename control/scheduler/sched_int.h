@@ -58,6 +58,9 @@ struct sched_labels {
 uint32_t sched_labels_get(const struct sched_labels *l, uint32_t key);
 bool sched_labels_equal(const struct sched_labels *a, const struct sched_labels *b);
 
+/* Grow *p (of *cap elements of elem bytes) to hold need, doubling from 8. -ENOMEM. */
+int sched_grow(void **p, uint32_t *cap, uint32_t need, size_t elem);
+
 /* A bump allocator: what a parsed pod or node owns, freed at once. */
 struct sched_arena {
 	struct sched_arena_blk *blk;
@@ -241,6 +244,11 @@ struct sched_pod {
 	const char *parse_error;  /* a term kube could not parse ("parsing pod: ...") */
 	char owner_tag;		  /* its controller: 'R'eplicaSet, 'S'tatefulSet, 'C' (RC), 0 */
 	const char *owner_name;
+	/* preemption (sched_preempt.c) */
+	bool preempt_never;    /* spec.preemptionPolicy Never */
+	bool preempted;	       /* DisruptionTarget=True, reason PreemptionByScheduler */
+	int64_t start_ns;      /* status.startTime (INT64_MAX when unset: GetPodStartTime's now) */
+	uint32_t nominated_id; /* status.nominatedNodeName (interned; 0 = none) */
 };
 
 /* A string map (labels, nodeSelector) into a sorted label set; the last duplicate wins. */
@@ -454,6 +462,19 @@ void sched_cache_expire(struct sched_cache *c, uint64_t now);
 /* The live nodes in node-tree order (rebuilt when nodes came or went). */
 int sched_cache_order(struct sched_cache *c, struct sched_node ***nodes, uint32_t *n);
 struct sched_node *sched_cache_node(struct sched_cache *c, const char *name);
+
+/* A what-if copy of a node (preemption's dry runs, nominated pods reserving room): its sums
+ * and host ports are the copy's own, its pods are only counted (npods; pods is NULL); the
+ * index-backed state (domains, class counts) is the node's. */
+#define SCHED_NODE_SCALARS 16
+struct sched_node_sim {
+	struct sched_node n;
+	struct sched_scalar scalar[SCHED_NODE_SCALARS];
+};
+int sched_node_sim_init(struct sched_node_sim *sim, const struct sched_node *n);
+/* Add (sign +1) or remove (-1) a pod's requests and ports. -ENOMEM. */
+int sched_node_sim_pod(struct sched_node_sim *sim, const struct sched_pod *p, int sign);
+void sched_node_sim_free(struct sched_node_sim *sim);
 
 /* ---- one decision's state (sched.c and the plugins) ---- */
 
@@ -675,12 +696,19 @@ struct sched {
 	struct hmap *reasons; /* dynamic reason text -> interned string (under cache.mu) */
 	struct sched_arena reason_arena;
 	/* figures */
-	_Atomic uint64_t attempts, scheduled, unschedulable;
+	_Atomic uint64_t attempts, scheduled, unschedulable, preemptions;
 	/* parallel filtering */
 	struct sched_pool *pool;
+	/* preemption (sched_preempt.c), under cache.mu: the nominator's pods and the PDBs */
+	struct sched_nominee *nominees;
+	uint32_t nnominees, canominees;
+	struct sched_pdb *pdbs;
+	uint32_t npdbs, capdbs;
 };
 
 uint64_t sched_now(const struct sched *s);
+/* The decision's random source (xorshift64*, seeded by the opts), under cache.mu. */
+uint64_t sched_rnd(struct sched *s);
 /* A reason string made once per distinct text ("node(s) had untolerated taint {k: v}"). */
 const char *sched_reason(struct sched *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -690,6 +718,23 @@ const char *sched_reason(struct sched *s, const char *fmt, ...)
  * ErrNoNodesAvailable: no FitError, no message of its own). */
 int sched_decide(struct sched *s, const struct sched_pod *p, struct sched_result *r,
 		 uint32_t *rejectors, struct sched_node **chosen);
+/* ---- preemption (sched_preempt.c), all under cache.mu ---- */
+
+/* RunFilterPluginsWithNominatedPods: the filters with the pods nominated to n of priority
+ * at least p's (p excepted) taking their room first. */
+bool sched_filter_nominated(struct sched *s, const struct sched_cycle *cy,
+			    const struct sched_node *n, struct sched_status *st);
+/* The nominator: p nominated to node (an interned id; 0 = none: removed); from_status: the
+ * nomination was read from the pod's status (so a status without one clears it). */
+int sched_nominate(struct sched *s, struct sched_pod *p, uint32_t node, bool from_status);
+/* An unassigned pod seen by the informer: its status' nomination, as kube's nominator. */
+int sched_nominee_seen(struct sched *s, struct sched_pod *p);
+void sched_nominee_gone(struct sched *s, const char *uid);
+void sched_preempt_free(struct sched *s);
+/* DefaultPreemption's PostFilter after sched_decide failed for p (s->cy still p's): on
+ * success r gets the nomination and the victims; the message gets what kube appends. */
+int sched_preempt(struct sched *s, struct sched_pod *p, struct sched_result *r);
+
 /* numFeasibleNodesToFind */
 uint32_t sched_nodes_to_find(int percentage, uint32_t nall);
 

@@ -47,6 +47,16 @@ const char *sched_pod_name(const struct sched_pod *p)
 	return p->name;
 }
 
+bool sched_pod_terminating(const struct sched_pod *p)
+{
+	return p->terminating;
+}
+
+const char *sched_pod_nominated(const struct sched *s, const struct sched_pod *p)
+{
+	return sched_intern_str(s->strings, p->nominated_id);
+}
+
 const char *sched_pod_uid(const struct sched_pod *p)
 {
 	return p->uid;
@@ -422,6 +432,29 @@ static const char *intern_str(struct sched *s, const char *v, uint32_t *id)
 	return *id == SCHED_NOID ? NULL : sched_intern_str(s->strings, *id);
 }
 
+/* What DefaultPreemption reads of a pod: its policy, its start time (MoreImportantPod), its
+ * nomination and whether the scheduler's preemption is terminating it
+ * (podTerminatingByPreemption). */
+static int parse_preemption(struct sched *s, struct sched_pod *p, const struct jv *pod)
+{
+	const char *pol = jv_path_str(pod, "spec.preemptionPolicy");
+	const char *st = jv_path_str(pod, "status.startTime");
+	const char *nnn = jv_path_str(pod, "status.nominatedNodeName");
+
+	p->preempt_never = pol && strcmp(pol, "Never") == 0;
+	if (!st || sched_parse_time(st, &p->start_ns) < 0)
+		p->start_ns = INT64_MAX;
+	if (nnn && *nnn && !intern_str(s, nnn, &p->nominated_id))
+		return -ENOMEM;
+	for (const struct jv *c = jv_first(jv_path(pod, "status.conditions")); c; c = c->next)
+		if (jv_is_str(jv_get(c, "type"), "DisruptionTarget")) {
+			p->preempted = jv_is_str(jv_get(c, "status"), "True") &&
+				       jv_is_str(jv_get(c, "reason"), "PreemptionByScheduler");
+			break;
+		}
+	return 0;
+}
+
 struct sched_pod *sched_pod_parse(struct sched *s, const struct jv *pod)
 {
 	struct sched_arena a = {0};
@@ -460,6 +493,8 @@ struct sched_pod *sched_pod_parse(struct sched *s, const struct jv *pod)
 			 jv_get(meta, "deletionTimestamp")->type != JV_NULL;
 	p->terminal = phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0);
 	p->gated = jv_count(jv_get(spec, "schedulingGates")) > 0;
+	if (parse_preemption(s, p, pod) < 0)
+		goto fail;
 	for (const struct jv *o = jv_first(jv_get(meta, "ownerReferences")); o; o = o->next) {
 		const char *oname = jv_path_str(o, "name");
 

@@ -8,7 +8,10 @@
  * bound state comes back through the watch, and forgotten (back-off, retried) if its binding
  * fails. An unschedulable pod gets PodScheduled=False/Unschedulable with the core's message
  * (written only when it changed) and a FailedScheduling Event; the core parks it until a
- * cluster event may help.
+ * cluster event may help. When the core's DefaultPreemption chose victims for it, the worker
+ * preempts them first (DisruptionTarget condition, delete, Preempted Event), clears the
+ * nominations the preemptor displaced and writes its status.nominatedNodeName; a fourth
+ * informer feeds the core the PodDisruptionBudgets the choice honours.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -34,15 +37,16 @@ struct job {
 	bool bind; /* bind to node; else write the unschedulable status */
 	char node[254];
 	char *message;
+	struct sched_result post; /* the PostFilter's nomination, victims, denominated pods */
 };
 
 struct scheduler {
 	struct kclient *kc;
 	struct scheduler_config cfg;
 	struct sched *core;
-	struct kc_informer *pods, *nodes, *nss;
+	struct kc_informer *pods, *nodes, *nss, *pdbs;
 	struct kc_recorder *rec;
-	const struct k8s_kind *k_pod, *k_node, *k_ns;
+	const struct k8s_kind *k_pod, *k_node, *k_ns, *k_pdb;
 	pthread_t loop;
 	bool loop_started;
 	pthread_t *workers;
@@ -51,7 +55,7 @@ struct scheduler {
 	pthread_cond_t cond;
 	struct job *head, *tail;
 	bool stop;
-	_Atomic uint64_t bound, conflicts, bind_errors, unsched_writes, decision_ns;
+	_Atomic uint64_t bound, conflicts, bind_errors, unsched_writes, decision_ns, preempted;
 };
 
 /* ---- informers -> core ---- */
@@ -139,6 +143,30 @@ static void ns_del(void *arg, const struct kc_obj *o, const struct jv *t)
 		sched_namespace_delete(s->core, name);
 }
 
+static void pdb_add(void *arg, const struct kc_obj *o, const struct jv *t)
+{
+	struct scheduler *s = arg;
+
+	(void)o;
+	sched_pdb_upsert(s->core, t);
+}
+
+static void pdb_update(void *arg, const struct kc_obj *old, const struct jv *old_t,
+		       const struct kc_obj *cur, const struct jv *cur_t)
+{
+	(void)old;
+	(void)old_t;
+	pdb_add(arg, cur, cur_t);
+}
+
+static void pdb_del(void *arg, const struct kc_obj *o, const struct jv *t)
+{
+	struct scheduler *s = arg;
+
+	(void)o;
+	sched_pdb_delete(s->core, t);
+}
+
 /* ---- the binding pool ---- */
 
 static void push(struct scheduler *s, struct job *j)
@@ -214,9 +242,86 @@ static void do_bind(struct scheduler *s, struct job *j)
 	jv_doc_free(d);
 }
 
+static void rfc3339_now(char *buf, size_t len)
+{
+	time_t tt = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Evaluator.PreemptPod (kube 1.32): the DisruptionTarget condition, then the deletion, then
+ * the Preempted Event on the victim; a victim already gone is skipped. The deletion carries
+ * the victim's uid as a precondition (kube's has none) so a pod recreated under the same name
+ * is never the one deleted. */
+static void preempt_victim(struct scheduler *s, struct job *j, struct sched_pod *v)
+{
+	struct kc_delete_opts del = KC_DELETE_OPTS_INIT;
+	struct k8s_buf b = {0};
+	struct jv_doc *d;
+	struct jv *t;
+	char now[32];
+	int err;
+
+	rfc3339_now(now, sizeof(now));
+	k8s_buf_printf(&b,
+		       "{\"status\":{\"conditions\":[{\"type\":\"DisruptionTarget\",\"status\":"
+		       "\"True\",\"lastProbeTime\":null,\"lastTransitionTime\":\"%s\",\"reason\":"
+		       "\"PreemptionByScheduler\",\"message\":",
+		       now);
+	k8s_buf_printf(&b, "\"%s: preempting to accommodate a higher priority pod\"}]}}",
+		       s->cfg.name);
+	err = b.oom ? -ENOMEM
+		    : kc_patch(s->kc, s->k_pod, sched_pod_namespace(v), sched_pod_name(v), "status",
+			       KC_PATCH_STRATEGIC, b.p, b.len, NULL, NULL, NULL);
+	k8s_buf_free(&b);
+	if (err) {
+		if (err != -ENOENT)
+			log_warn(COMP, "preempting %s/%s: status: %d", sched_pod_namespace(v),
+				 sched_pod_name(v), err);
+		return;
+	}
+	d = jv_doc_new();
+	t = d ? cached_pod(s, v, d) : NULL;
+	del.precondition_uid = sched_pod_uid(v);
+	err =
+	    kc_delete(s->kc, s->k_pod, sched_pod_namespace(v), sched_pod_name(v), &del, NULL, NULL);
+	if (err == 0) {
+		atomic_fetch_add(&s->preempted, 1);
+		if (t)
+			kc_event(s->rec, t, "Normal", "Preempted", "Preempted by pod %s on node %s",
+				 sched_pod_uid(j->pod), j->post.nominated_node);
+	} else if (err != -ENOENT) {
+		log_warn(COMP, "preempting %s/%s: delete: %d", sched_pod_namespace(v),
+			 sched_pod_name(v), err);
+	}
+	jv_doc_free(d);
+}
+
+/* prepareCandidate: the victims (those not terminating already), then the lower priority
+ * pods nominated to the node lose their nomination (clearNominatedNodeName). */
+static void prepare_candidate(struct scheduler *s, struct job *j)
+{
+	static const char clear[] = "{\"status\":{\"nominatedNodeName\":null}}";
+
+	for (size_t i = 0; i < j->post.nvictims; i++)
+		if (!sched_pod_terminating(j->post.victims[i]))
+			preempt_victim(s, j, j->post.victims[i]);
+	for (size_t i = 0; i < j->post.ndenominate; i++) {
+		struct sched_pod *p = j->post.denominate[i];
+
+		if (*sched_pod_nominated(s->core, p))
+			kc_patch(s->kc, s->k_pod, sched_pod_namespace(p), sched_pod_name(p),
+				 "status", KC_PATCH_MERGE, clear, sizeof(clear) - 1, NULL, NULL,
+				 NULL);
+	}
+}
+
 /* PodScheduled=False, reason Unschedulable, as kube-scheduler's handleSchedulingFailure
- * writes it (a strategic merge patch of the status: conditions merge by type), unless the
- * pod already says so; and the FailedScheduling Event. */
+ * writes it (a strategic merge patch of the status: conditions merge by type) with the
+ * PostFilter's nominatedNodeName, unless the pod already says so; and the FailedScheduling
+ * Event. A preemption's victims go first (the PostFilter runs before handleSchedulingFailure). */
 static void do_unschedulable(struct scheduler *s, struct job *j)
 {
 	struct jv_doc *d = jv_doc_new();
@@ -224,9 +329,10 @@ static void do_unschedulable(struct scheduler *s, struct job *j)
 	const struct jv *cond = NULL;
 	struct k8s_buf b = {0};
 	char now[32];
-	time_t tt = time(NULL);
-	struct tm tm;
+	const char *nnn = t ? jv_path_str(t, "status.nominatedNodeName") : NULL;
+	bool nnn_update = j->post.nominate && strcmp(nnn ? nnn : "", j->post.nominated_node) != 0;
 
+	prepare_candidate(s, j);
 	if (!t) {
 		jv_doc_free(d);
 		return; /* gone meanwhile */
@@ -237,13 +343,19 @@ static void do_unschedulable(struct scheduler *s, struct job *j)
 	kc_event(s->rec, t, "Warning", "FailedScheduling", "%s", j->message);
 	if (cond && jv_is_str(jv_get(cond, "status"), "False") &&
 	    jv_is_str(jv_get(cond, "reason"), "Unschedulable") &&
-	    jv_is_str(jv_get(cond, "message"), j->message)) {
+	    jv_is_str(jv_get(cond, "message"), j->message) && !nnn_update) {
 		jv_doc_free(d);
 		return;
 	}
-	gmtime_r(&tt, &tm);
-	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	k8s_buf_puts(&b, "{\"status\":{\"conditions\":[{\"type\":\"PodScheduled\",\"status\":"
+	rfc3339_now(now, sizeof(now));
+	k8s_buf_puts(&b, "{\"status\":{");
+	if (nnn_update) {
+		if (j->post.nominated_node[0])
+			k8s_buf_printf(&b, "\"nominatedNodeName\":\"%s\",", j->post.nominated_node);
+		else
+			k8s_buf_puts(&b, "\"nominatedNodeName\":null,");
+	}
+	k8s_buf_puts(&b, "\"conditions\":[{\"type\":\"PodScheduled\",\"status\":"
 			 "\"False\",\"lastProbeTime\":null,\"lastTransitionTime\":\"");
 	k8s_buf_puts(&b, now);
 	k8s_buf_puts(&b, "\",\"reason\":\"Unschedulable\",\"message\":");
@@ -256,6 +368,14 @@ static void do_unschedulable(struct scheduler *s, struct job *j)
 	jv_doc_free(d);
 }
 
+static void job_free(struct job *j)
+{
+	sched_pod_unref(j->pod);
+	sched_result_clear(&j->post);
+	free(j->message);
+	free(j);
+}
+
 static void *worker_main(void *arg)
 {
 	struct scheduler *s = arg;
@@ -266,9 +386,7 @@ static void *worker_main(void *arg)
 			do_bind(s, j);
 		else
 			do_unschedulable(s, j);
-		sched_pod_unref(j->pod);
-		free(j->message);
-		free(j);
+		job_free(j);
 	}
 	return NULL;
 }
@@ -305,10 +423,19 @@ static void *loop_main(void *arg)
 			snprintf(j->node, sizeof(j->node), "%s", r.node);
 		} else {
 			j->message = strdup(r.message ? r.message : "");
+			/* the PostFilter's outcome moves to the job */
+			j->post.nominate = r.nominate;
+			memcpy(j->post.nominated_node, r.nominated_node, sizeof(r.nominated_node));
+			j->post.victims = r.victims;
+			j->post.nvictims = r.nvictims;
+			j->post.denominate = r.denominate;
+			j->post.ndenominate = r.ndenominate;
+			r.victims = r.denominate = NULL;
+			r.nvictims = r.ndenominate = 0;
 			if (!j->message) {
 				sched_result_clear(&r);
-				sched_pod_unref(p);
-				free(j);
+				j->pod = p;
+				job_free(j);
 				continue;
 			}
 		}
@@ -353,6 +480,7 @@ int scheduler_start(struct kclient *kc, const struct scheduler_config *cfg, stru
 	s->k_pod = k8s_kind_find("v1", "Pod");
 	s->k_node = k8s_kind_find("v1", "Node");
 	s->k_ns = k8s_kind_find("v1", "Namespace");
+	s->k_pdb = k8s_kind_find("policy/v1", "PodDisruptionBudget");
 	so.scheduler_name = s->cfg.name;
 	so.percentage_of_nodes_to_score = s->cfg.percentage_of_nodes;
 	so.parallelism = s->cfg.parallelism;
@@ -367,13 +495,18 @@ int scheduler_start(struct kclient *kc, const struct scheduler_config *cfg, stru
 	s->nodes =
 	    informer(s, s->k_node, NULL, &(struct kc_handlers){node_add, node_update, node_del, s});
 	s->nss = informer(s, s->k_ns, NULL, &(struct kc_handlers){ns_add, ns_update, ns_del, s});
-	if (!s->pods || !s->nodes || !s->nss)
+	/* PodDisruptionBudgets for preemption */
+	s->pdbs =
+	    informer(s, s->k_pdb, NULL, &(struct kc_handlers){pdb_add, pdb_update, pdb_del, s});
+	if (!s->pods || !s->nodes || !s->nss || !s->pdbs)
 		goto fail;
 	/* nodes and namespaces first: a pod's decision needs them */
-	if ((err = kc_informer_start(s->nss)) || (err = kc_informer_start(s->nodes)))
+	if ((err = kc_informer_start(s->nss)) || (err = kc_informer_start(s->nodes)) ||
+	    (err = kc_informer_start(s->pdbs)))
 		goto fail;
 	kc_informer_wait_synced(s->nss, -1);
 	kc_informer_wait_synced(s->nodes, -1);
+	kc_informer_wait_synced(s->pdbs, -1);
 	if ((err = kc_informer_start(s->pods)))
 		goto fail;
 	kc_informer_wait_synced(s->pods, -1);
@@ -417,13 +550,12 @@ void scheduler_stop(struct scheduler *s)
 	/* jobs never run: their pods' references */
 	for (struct job *j = s->head, *n; j; j = n) {
 		n = j->next;
-		sched_pod_unref(j->pod);
-		free(j->message);
-		free(j);
+		job_free(j);
 	}
 	kc_informer_free(s->pods);
 	kc_informer_free(s->nodes);
 	kc_informer_free(s->nss);
+	kc_informer_free(s->pdbs);
 	kc_recorder_free(s->rec);
 	sched_free(s->core);
 	free(s->workers);
@@ -441,4 +573,5 @@ void scheduler_get_stats(struct scheduler *s, struct scheduler_stats *out)
 	out->bind_errors = atomic_load(&s->bind_errors);
 	out->unschedulable_writes = atomic_load(&s->unsched_writes);
 	out->decision_ns_total = atomic_load(&s->decision_ns);
+	out->preempted = atomic_load(&s->preempted);
 }

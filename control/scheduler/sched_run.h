@@ -33,6 +33,7 @@ struct scheduler_stats {
 	struct sched_stats core;
 	uint64_t bound, bind_conflicts, bind_errors, unschedulable_writes;
 	uint64_t decision_ns_total; /* time the loop spent deciding */
+	uint64_t preempted;	    /* victims deleted by preemption */
 };
 void scheduler_get_stats(struct scheduler *s, struct scheduler_stats *out);
 

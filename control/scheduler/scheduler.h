@@ -96,6 +96,11 @@ int sched_service_delete(struct sched *s, const struct jv *svc);
 int sched_controller_upsert(struct sched *s, const struct jv *obj);
 int sched_controller_delete(struct sched *s, const struct jv *obj);
 
+/* policy/v1 PodDisruptionBudgets: what preemption's victim choice honours (selector,
+ * status.disruptionsAllowed, status.disruptedPods), as kube-scheduler's PDB lister. */
+int sched_pdb_upsert(struct sched *s, const struct jv *pdb);
+int sched_pdb_delete(struct sched *s, const struct jv *pdb);
+
 /* ---- the scheduling loop ---- */
 
 /* The next pod to schedule (a reference for the caller), waiting up to timeout_ms (-1:
@@ -120,6 +125,17 @@ struct sched_result {
 	int nodes_evaluated;  /* nodes filtered */
 	int nodes_feasible;   /* of those, nodes that passed every filter */
 	uint64_t decision_ns; /* time spent deciding (clock of the opts) */
+	/* Failure: what the PostFilter (DefaultPreemption) decided. The caller, as
+	 * kube-scheduler's prepareCandidate and handleSchedulingFailure: preempts each victim
+	 * not terminating yet (DisruptionTarget condition, delete, a Preempted Event), clears
+	 * the nomination of each pod in denominate, then writes the pod's status with
+	 * nominatedNodeName when nominate is set ("" = clear it). */
+	bool nominate;
+	char nominated_node[254];
+	struct sched_pod **victims; /* references, most important first */
+	size_t nvictims;
+	struct sched_pod **denominate; /* lower priority pods nominated to that node */
+	size_t ndenominate;
 };
 
 /* Decide where p goes. 0 with r filled (r->scheduled tells the outcome), -EEXIST if p is in
@@ -136,6 +152,9 @@ void sched_pod_unref(struct sched_pod *p);
 const char *sched_pod_namespace(const struct sched_pod *p);
 const char *sched_pod_name(const struct sched_pod *p);
 const char *sched_pod_uid(const struct sched_pod *p);
+bool sched_pod_terminating(const struct sched_pod *p); /* metadata.deletionTimestamp set */
+/* status.nominatedNodeName as the informer last showed it ("" = none). */
+const char *sched_pod_nominated(const struct sched *s, const struct sched_pod *p);
 
 /* ---- figures ---- */
 
@@ -144,6 +163,8 @@ struct sched_stats {
 	size_t active, backoff, unschedulable, gated, in_flight;
 	uint64_t attempts, scheduled, unschedulable_attempts;
 	size_t classes; /* selector classes indexed (sched_index.c) */
+	size_t nominated, pdbs;
+	uint64_t preemptions; /* PostFilter runs that nominated a node */
 };
 void sched_get_stats(struct sched *s, struct sched_stats *st);
 

@@ -31,6 +31,8 @@
 #define FIXTURE_SNAT_MAX 52999
 
 struct fixture {
+	/* Masquerade port range for the next fixture_setup(); 0 = FIXTURE_SNAT_MIN/MAX. */
+	uint16_t snat_min, snat_max;
 	char pin_root[128];
 	struct dataplane *dp;
 	struct lbmap *lb;
@@ -101,8 +103,8 @@ static inline int fixture_setup(const struct dp_map_sizes *sizes)
 	dp_uninstall(F.pin_root);
 	o.pin_root = F.pin_root;
 	o.sock_lb = false;
-	o.cfg.snat_port_min = FIXTURE_SNAT_MIN;
-	o.cfg.snat_port_max = FIXTURE_SNAT_MAX;
+	o.cfg.snat_port_min = F.snat_min ? F.snat_min : FIXTURE_SNAT_MIN;
+	o.cfg.snat_port_max = F.snat_max ? F.snat_max : FIXTURE_SNAT_MAX;
 	o.cfg.ct_tcp_timeout_s = 21600;
 	o.cfg.ct_other_timeout_s = 60;
 	o.cfg.enable_fib_redirect = 1;

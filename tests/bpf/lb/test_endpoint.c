@@ -143,6 +143,60 @@ static void test_ep_service_backend(void **state)
 	assert_int_equal(stat_count(0, DRV_PATH_TC, DRV_STAT_REDIRECT_PEER), r0 + 1);
 }
 
+static void epoch_bump(void)
+{
+	uint32_t zero = 0, e = 0;
+	int fd = dp_map_fd(F.dp, DP_MAP_EPOCH);
+
+	assert_int_equal(bpf_map_lookup_elem(fd, &zero, &e), 0);
+	e++;
+	assert_int_equal(bpf_map_update_elem(fd, &zero, &e, BPF_ANY), 0);
+}
+
+/* A flow's local-pod next hop is cached in its conntrack entry (no drv_ep1 lookup per
+ * packet) until the L2 epoch changes: drover-cni bumps it on every ADD and DEL, so a pod
+ * gone from drv_ep1 is no longer redirected to once its DEL is done. */
+static void test_ep_cached_until_epoch(void **state)
+{
+	struct pkt in, out;
+	struct drv_ct_key k = {.saddr = ip4("10.244.1.5"),
+			       .daddr = ip4(VIP),
+			       .sport = htons(40200),
+			       .dport = htons(81),
+			       .proto = DRV_PROTO_TCP};
+	struct drv_ct_val v;
+	uint64_t r0;
+
+	(void)state;
+	ct_flush();
+	assert_int_equal(fe_program(VIP, 81, DRV_PROTO_TCP, DRV_SVC_F_CLUSTERIP, 1, 8080, 0), 0);
+	ep_add("10.244.1.10", F.ifindex_ext, 0);
+	pkt_build(&in, IPPROTO_TCP, "10.244.1.5", 40200, VIP, 81, TCP_SYN, 0);
+	assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), TC_ACT_REDIR_);
+	expect_peer(&out, 63);
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_CT), &k, &v), 0);
+	assert_true(v.flags & DRV_CT_F_L2);
+	assert_int_equal(v.l2_flags, DRV_CT_L2_PEER);
+	assert_int_equal(v.ifindex, F.ifindex_ext);
+
+	/* the cached answer, without drv_ep1 */
+	ep_del("10.244.1.10");
+	r0 = stat_count(0, DRV_PATH_TC, DRV_STAT_REDIRECT_PEER);
+	pkt_build(&in, IPPROTO_TCP, "10.244.1.5", 40200, VIP, 81, TCP_ACK, 10);
+	assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), TC_ACT_REDIR_);
+	expect_peer(&out, 63);
+	assert_int_equal(stat_count(0, DRV_PATH_TC, DRV_STAT_REDIRECT_PEER), r0 + 1);
+
+	/* a new epoch: the FIB's neighbour (02:00:00:00:01:10), cached as such */
+	epoch_bump();
+	assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), TC_ACT_REDIR_);
+	assert_int_equal(out.data[5], 0x10);
+	assert_int_equal(stat_count(0, DRV_PATH_TC, DRV_STAT_REDIRECT_PEER), r0 + 1);
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_CT), &k, &v), 0);
+	assert_int_equal(v.l2_flags, 0);
+	assert_int_not_equal(v.mtu, 0);
+}
+
 /* From a node device as well (traffic entering the node for a local pod). */
 static void test_ep_from_node(void **state)
 {
@@ -184,7 +238,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ep_pod_to_pod),      cmocka_unit_test(test_ep_icmp),
 	    cmocka_unit_test(test_ep_service_backend), cmocka_unit_test(test_ep_from_node),
-	    cmocka_unit_test(test_ep_not_redirected),
+	    cmocka_unit_test(test_ep_not_redirected),  cmocka_unit_test(test_ep_cached_until_epoch),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -177,6 +177,82 @@ static void test_tc_ct_reuse(void **state)
 	}
 }
 
+static uint64_t coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void ct_get(const char *saddr, uint16_t sport, const char *daddr, uint16_t dport,
+		   struct drv_ct_val *v)
+{
+	struct drv_ct_key k = {.saddr = ip4(saddr),
+			       .daddr = ip4(daddr),
+			       .sport = htons(sport),
+			       .dport = htons(dport),
+			       .proto = DRV_PROTO_TCP};
+
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_CT), &k, v), 0);
+}
+
+static void ct_put(const char *saddr, uint16_t sport, const char *daddr, uint16_t dport,
+		   const struct drv_ct_val *v)
+{
+	struct drv_ct_key k = {.saddr = ip4(saddr),
+			       .daddr = ip4(daddr),
+			       .sport = htons(sport),
+			       .dport = htons(dport),
+			       .proto = DRV_PROTO_TCP};
+
+	assert_int_equal(bpf_map_update_elem(dp_map_fd(F.dp, DP_MAP_CT), &k, v, BPF_EXIST), 0);
+}
+
+/* The datapath's clock (drv_now_coarse: the coarse reading kept per jiffy) is
+ * CLOCK_MONOTONIC_COARSE, which the proxy's conntrack GC compares entries with: a flow's
+ * last_seen_ns lies between the coarse clock read before and after its packets, within a
+ * tick either way. An entry seen "later" than a packet's clock read (another CPU's packet)
+ * is alive, not idle for 2^64 ns: the flow keeps its entry and its backend. The first
+ * packet's next hop is cached with its device's MTU. */
+static void test_tc_clock_and_cache(void **state)
+{
+	const uint64_t tick = 20 * 1000000ULL; /* HZ >= 100: a tick is at most 10 ms */
+	struct pkt in, out;
+	struct drv_ct_val v;
+	uint64_t before, after;
+	uint32_t first;
+
+	(void)state;
+	ct_flush();
+	assert_int_equal(fe_program(VIP, 80, DRV_PROTO_TCP, DRV_SVC_F_CLUSTERIP, 3, 8080, 0), 0);
+	for (int i = 0; i < 3; i++) {
+		before = coarse_ns();
+		pkt_build(&in, IPPROTO_TCP, "10.244.1.5", 40301, VIP, 80, i ? TCP_ACK : TCP_SYN,
+			  10);
+		assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), 7);
+		after = coarse_ns();
+		ct_get("10.244.1.5", 40301, VIP, 80, &v);
+		assert_true(v.last_seen_ns + tick >= before);
+		assert_true(v.last_seen_ns <= after + tick);
+		usleep(30000); /* the next packet in another tick */
+	}
+	first = v.nat_daddr;
+	assert_true(v.flags & DRV_CT_F_L2);
+	assert_int_equal(v.l2_flags, 0);
+	assert_int_equal(v.mtu, 1500); /* tpod's */
+
+	/* seen a second "after" this packet's clock read: alive, counted, same backend */
+	v.last_seen_ns = coarse_ns() + 1000000000ULL;
+	v.packets = 100;
+	ct_put("10.244.1.5", 40301, VIP, 80, &v);
+	pkt_build(&in, IPPROTO_TCP, "10.244.1.5", 40301, VIP, 80, TCP_ACK, 10);
+	assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), 7);
+	assert_int_equal(pkt_ip(&out)->daddr, first);
+	ct_get("10.244.1.5", 40301, VIP, 80, &v);
+	assert_int_equal(v.packets, 101);
+}
+
 /* New flows spread over the backends (random slot): each gets a fair share. */
 static void test_tc_spread(void **state)
 {
@@ -1092,6 +1168,7 @@ int main(void)
 	    cmocka_unit_test(test_tc_dnat_and_reply),
 	    cmocka_unit_test(test_tc_ip_options),
 	    cmocka_unit_test(test_tc_ct_reuse),
+	    cmocka_unit_test(test_tc_clock_and_cache),
 	    cmocka_unit_test(test_tc_spread),
 	    cmocka_unit_test(test_tc_udp),
 	    cmocka_unit_test(test_tc_no_backend_rejects),

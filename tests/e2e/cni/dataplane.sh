@@ -58,6 +58,8 @@ jget() { python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(eval(sys.
 
 # the pinned endpoint map and attachment record, as JSON lists of keys (bpftool)
 ep_count() { bpftool -j map dump pinned "$PIN/drv_ep1" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
+# the L2 epoch (drv_epoch1[0]): flows' cached next hops are good while it stays
+epoch() { bpftool -j map lookup pinned "$PIN/drv_epoch1" key 0 0 0 0 | python3 -c 'import json,sys; v=json.load(sys.stdin)["value"]; print(int.from_bytes(bytes(int(b, 16) for b in v), "little"))'; }
 att_has() { # att_has IFINDEX: 1 if drv_attach1 has that key
 	bpftool -j map dump pinned "$PIN/drv_attach1" | python3 -c '
 import json, sys
@@ -85,9 +87,12 @@ conf "$WORK/net.json" "$PIN"
 cni ADD ida a "$WORK/net.json"
 [ "$RC" = 0 ] || fail "ADD a: $OUT"
 RES_A=$OUT
+E0=$(epoch)
 cni ADD idb b "$WORK/net.json"
 [ "$RC" = 0 ] || fail "ADD b: $OUT"
 RES_B=$OUT
+[ "$(epoch)" -gt "$E0" ] || fail "ADD b did not bump drv_epoch1 ($E0 -> $(epoch))"
+pass "ADD bumped the L2 epoch ($E0 -> $(epoch)): cached next hops are looked up again"
 IP_A=$(jget "$RES_A" "r['ips'][0]['address'].split('/')[0]")
 IP_B=$(jget "$RES_B" "r['ips'][0]['address'].split('/')[0]")
 HOST_A=$(jget "$RES_A" "r['interfaces'][0]['name']")
@@ -235,8 +240,10 @@ pass "CHECK fails when detached: $(jget "$OUT" "r['msg']")"
 
 # ---- DEL: the entry and the record go; again is fine
 IFX_B=$(ifindex_of "$HOST_B")
+E0=$(epoch)
 cni DEL idb b "$WORK/net.json"
 [ "$RC" = 0 ] || fail "DEL b: $OUT"
+[ "$(epoch)" -gt "$E0" ] || fail "DEL b did not bump drv_epoch1 ($E0 -> $(epoch))"
 [ "$(ep_count)" = 1 ] || fail "after DEL b drv_ep1 has $(ep_count) entries, want 1"
 [ "$(att_has "$IFX_B")" = 0 ] || fail "after DEL b drv_attach1 still records $IFX_B"
 ip -n "$NODE" link show dev "$HOST_B" >/dev/null 2>&1 && fail "$HOST_B still exists after DEL"

@@ -32,7 +32,7 @@ check "1 pod Pending" wait_for 30 '[ "$(pods_phase default app=spread Pending)" 
 nodes=$(k get pods -l app=spread -o jsonpath='{range .items[*]}{.spec.nodeName}{"\n"}{end}' |
 	grep -v '^$' | sort | uniq -d | wc -l)
 check "no two on one node" test "$nodes" -eq 0
-want="0/5 nodes are available: 5 node(s) didn't match pod anti-affinity rules."
+want="0/5 nodes are available: 5 node(s) didn't match pod anti-affinity rules. preemption: 0/5 nodes are available: 5 No preemption victims found for incoming pod.."
 pending=$(k get pods -l app=spread --field-selector=status.phase=Pending -o name | head -1)
 msg=$(k get "$pending" -o jsonpath='{.status.conditions[?(@.type=="PodScheduled")].message}')
 check "PodScheduled message ($msg)" test "$msg" = "$want"

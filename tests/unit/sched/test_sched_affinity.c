@@ -344,14 +344,20 @@ static void test_deployment_of_six(void **state)
 	}
 	t_schedule(s, &r, "web-5", "\"app\":\"web\"", "100m", "128Mi", spec);
 	assert_false(r.scheduled);
-	assert_string_equal(
-	    r.message, "0/5 nodes are available: 5 node(s) didn't match pod anti-affinity rules.");
+	/* anti-affinity is Unschedulable, not Unresolvable: preemption tries every node, and
+	 * finds only pods of the same priority */
+	assert_string_equal(r.message,
+			    "0/5 nodes are available: 5 node(s) didn't match pod anti-affinity "
+			    "rules. preemption: 0/5 nodes are available: 5 No preemption victims "
+			    "found for incoming pod..");
 	sched_result_clear(&r);
 	/* a pod without the rule but matched by theirs: the symmetric reason */
 	t_schedule(s, &r, "web-6", "\"app\":\"web\"", "100m", "128Mi", "");
 	assert_false(r.scheduled);
-	assert_string_equal(r.message, "0/5 nodes are available: 5 node(s) didn't satisfy existing "
-				       "pods anti-affinity rules.");
+	assert_string_equal(r.message,
+			    "0/5 nodes are available: 5 node(s) didn't satisfy existing "
+			    "pods anti-affinity rules. preemption: 0/5 nodes are available: "
+			    "5 No preemption victims found for incoming pod..");
 	sched_result_clear(&r);
 	sched_free(s);
 }

@@ -37,7 +37,9 @@ static void test_assume_forget(void **state)
 	assert_int_equal(used_cpu(s, "n"), 3000);
 	assert_int_equal(sched_schedule(s, p2, &r), 0);
 	assert_false(r.scheduled);
-	assert_string_equal(r.message, "0/1 nodes are available: 1 Insufficient cpu.");
+	assert_string_equal(r.message, "0/1 nodes are available: 1 Insufficient cpu. preemption: "
+				       "0/1 nodes are available: 1 No preemption victims found for "
+				       "incoming pod..");
 	sched_result_clear(&r);
 	/* the bind failed: forgotten, room again */
 	sched_bind_done(s, p1, -EIO);

@@ -212,8 +212,12 @@ static void test_node_name_prefilter(void **state)
 	    "\":{\"nodeSelectorTerms\":[{\"matchFields\":[{\"key\":\"metadata.name\","
 	    "\"operator\":\"In\",\"values\":[\"n2\"]}]}]}}}");
 	assert_false(r.scheduled);
-	assert_string_equal(r.message, "0/4 nodes are available: 1 Insufficient cpu, 3 node(s) "
-				       "didn't satisfy plugin(s) [NodeAffinity].");
+	/* with DefaultPreemption's verdict (the node PreFilter left is the only candidate) */
+	assert_string_equal(r.message,
+			    "0/4 nodes are available: 1 Insufficient cpu, 3 node(s) "
+			    "didn't satisfy plugin(s) [NodeAffinity]. preemption: 0/4 "
+			    "nodes are available: 1 No preemption victims found for "
+			    "incoming pod, 3 Preemption is not helpful for scheduling..");
 	sched_result_clear(&r);
 	t_schedule(
 	    s, &r, "p", "", "", "",
@@ -231,7 +235,10 @@ static void test_node_name_prefilter(void **state)
 	    "\"operator\":\"In\",\"values\":[\"n1\"]},{\"key\":\"metadata.name\","
 	    "\"operator\":\"In\",\"values\":[\"n2\"]}]}]}}}");
 	assert_false(r.scheduled);
-	assert_string_equal(r.message, "0/4 nodes are available: pod affinity terms conflict.");
+	/* a PreFilter rejection leaves preemption no node */
+	assert_string_equal(r.message, "0/4 nodes are available: pod affinity terms conflict. "
+				       "preemption: 0/4 nodes are available: 4 Preemption is not "
+				       "helpful for scheduling..");
 	sched_result_clear(&r);
 	sched_free(s);
 }
@@ -397,7 +404,9 @@ static void test_message_mixed(void **state)
 		   "\"topologyKey\":\"kubernetes.io/hostname\"}]}}");
 	assert_false(r.scheduled);
 	assert_string_equal(r.message, "0/5 nodes are available: 2 node(s) didn't match pod "
-				       "anti-affinity rules, 3 Insufficient cpu.");
+				       "anti-affinity rules, 3 Insufficient cpu. preemption: 0/5 "
+				       "nodes are available: 5 No preemption victims found for "
+				       "incoming pod..");
 	assert_int_equal(r.nreasons, 2);
 	assert_int_equal(r.reasons[1].nodes, 3);
 	assert_string_equal(r.reasons[1].reason, "Insufficient cpu");
@@ -416,7 +425,8 @@ static void test_message_mixed(void **state)
 	assert_false(r.scheduled);
 	assert_string_equal(r.message, "0/15 nodes are available: 10 Insufficient memory, "
 				       "13 Insufficient cpu, 2 node(s) didn't match pod "
-				       "anti-affinity rules.");
+				       "anti-affinity rules. preemption: 0/15 nodes are available: "
+				       "15 No preemption victims found for incoming pod..");
 	sched_result_clear(&r);
 	sched_free(s);
 }

@@ -224,7 +224,9 @@ static void test_round_robin(void **state)
 	assert_false(r.scheduled);
 	assert_int_equal(r.nodes_evaluated, 200);
 	assert_int_equal(s->cache.next_start, 66);
-	assert_string_equal(r.message, "0/200 nodes are available: 200 Insufficient cpu.");
+	assert_string_equal(r.message, "0/200 nodes are available: 200 Insufficient cpu. "
+				       "preemption: 0/200 nodes are available: 200 No preemption "
+				       "victims found for incoming pod..");
 	sched_result_clear(&r);
 	sched_free(s);
 }

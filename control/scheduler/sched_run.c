@@ -215,10 +215,9 @@ static void do_bind(struct scheduler *s, struct job *j)
 	struct jv *t = d ? cached_pod(s, j->pod, d) : NULL;
 	int err;
 
-	/* VolumeBinding's PreBind */
+	/* VolumeBinding's PreBind; the tree serves the Scheduled Event too */
 	if (t)
 		sched_volume_prebind(s->kc, t, j->node);
-	jv_doc_free(d);
 	err = kc_bind(s->kc, sched_pod_namespace(j->pod), sched_pod_name(j->pod),
 		      sched_pod_uid(j->pod), j->node, &st);
 
@@ -231,11 +230,10 @@ static void do_bind(struct scheduler *s, struct job *j)
 		if (err != -ENOENT)
 			log_debug(COMP, "binding %s/%s to %s: %s", sched_pod_namespace(j->pod),
 				  sched_pod_name(j->pod), j->node, st.message);
+		jv_doc_free(d);
 		return;
 	}
 	atomic_fetch_add(&s->bound, 1);
-	d = jv_doc_new();
-	t = d ? cached_pod(s, j->pod, d) : NULL;
 	if (t)
 		kc_event(s->rec, t, "Normal", "Scheduled", "Successfully assigned %s/%s to %s",
 			 sched_pod_namespace(j->pod), sched_pod_name(j->pod), j->node);

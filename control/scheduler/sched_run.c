@@ -64,8 +64,8 @@ static void pod_add(void *arg, const struct kc_obj *o, const struct jv *t)
 {
 	struct scheduler *s = arg;
 	const char *node = jv_path_str(t, "spec.nodeName");
-	/* VolumeBinding's filter: only an unscheduled pod with volumes can need it */
-	bool vols = (!node || !node[0]) && jv_path(t, "spec.volumes");
+	/* VolumeBinding's filter: only an unscheduled pod with a claim can need it */
+	bool vols = (!node || !node[0]) && sched_volume_has_claims(t);
 	struct jv_doc *d = vols ? jv_doc_new() : NULL;
 	const struct jv *p = d ? sched_volume_pod(s->kc, d, t) : t;
 

@@ -72,6 +72,14 @@ static struct jv *and_terms(struct jv_doc *d, const struct jv *a, const struct j
 	return out;
 }
 
+bool sched_volume_has_claims(const struct jv *pod)
+{
+	for (const struct jv *v = jv_first(jv_path(pod, "spec.volumes")); v; v = v->next)
+		if (jv_get(v, "persistentVolumeClaim"))
+			return true;
+	return false;
+}
+
 struct jv *sched_volume_pod(struct kclient *kc, struct jv_doc *d, const struct jv *pod)
 {
 	const char *ns = jv_path_str(pod, "metadata.namespace"),

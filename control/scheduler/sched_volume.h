@@ -6,8 +6,12 @@
 #ifndef DROVER_SCHED_VOLUME_H
 #define DROVER_SCHED_VOLUME_H
 
+#include <stdbool.h>
+
 #include "kclient.h"
 
+/* Does the pod have a persistentVolumeClaim volume? */
+bool sched_volume_has_claims(const struct jv *pod);
 /* The pod as the core should filter it: an unscheduled pod's tree with the required node
  * affinity of each bound claim's volume ANDed into its own (a copy in d), or pod itself. */
 struct jv *sched_volume_pod(struct kclient *kc, struct jv_doc *d, const struct jv *pod);

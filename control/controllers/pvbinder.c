@@ -32,11 +32,12 @@
 
 #include "ctrl.h"
 #include "log.h"
+#include "nodematch.h"
 #include "pvmatch.h"
 
 struct pvb {
 	struct ctrl_ctx *c;
-	struct kc_informer *pvcs, *pvs, *classes;
+	struct kc_informer *pvcs, *pvs, *classes, *nodes;
 	const struct k8s_kind *k_class;
 	struct kc_queue *q;
 	struct kc_workers *w;
@@ -317,6 +318,34 @@ static int all_volumes(struct pvb *s, struct jv_doc *d, const struct jv ***out, 
 	return 0;
 }
 
+/* WaitForFirstConsumer with the node chosen: the volumes whose required node affinity
+ * admits that node (the scheduler's FindMatchingVolume with a node, which kube-scheduler's
+ * VolumeBinding runs before it names the node; here the binder does it once the node is
+ * named), kept at the front of vols; their count. *delay false: they may bind now. */
+static size_t on_node(struct pvb *s, struct jv_doc *d, const struct jv *claim,
+		      const struct jv **vols, size_t n, bool *delay)
+{
+	const char *name =
+	    jv_path_str(jv_get(jv_path(claim, "metadata.annotations"), PV_ANN_SELECTED_NODE), "");
+	struct jv *node = cached(s->nodes, NULL, name, d);
+	size_t k = 0;
+
+	if (!node)
+		return n; /* not known (yet): nothing binds early */
+	for (size_t i = 0; i < n; i++) {
+		const struct jv *terms =
+		    jv_path(vols[i], "spec.nodeAffinity.required.nodeSelectorTerms");
+		bool fits = !jv_count(terms);
+
+		for (const struct jv *t = jv_first(terms); t && !fits; t = t->next)
+			fits = ctrl_node_term_matches(t, node);
+		if (fits)
+			vols[k++] = vols[i];
+	}
+	*delay = false;
+	return k;
+}
+
 /* provisionClaim for a provisioner outside the controller: the claim is annotated with it
  * (setClaimProvisioner) and the provisioner does the rest. */
 static int provision(struct pvb *s, struct jv_doc *d, struct jv *claim, const struct jv *class)
@@ -365,6 +394,8 @@ static int sync_unbound_claim(struct pvb *s, struct jv_doc *d, struct jv *claim)
 		err = all_volumes(s, d, &vols, &n);
 		if (err)
 			return err;
+		if (delay && has_ann(claim, PV_ANN_SELECTED_NODE))
+			n = on_node(s, d, claim, vols, n, &delay);
 		i = pv_find_best(claim, vols, n, delay);
 		vol = i >= 0 ? (struct jv *)vols[i] : NULL;
 		free(vols);
@@ -601,7 +632,8 @@ static int pvb_init(struct ctrl_ctx *c, void **state)
 	s->pvcs = ctrl_informer(c, ctrl_k_pvc);
 	s->pvs = ctrl_informer(c, ctrl_k_pv);
 	s->classes = s->k_class ? ctrl_informer(c, s->k_class) : NULL;
-	if (!s->q || !s->pvcs || !s->pvs || !s->classes)
+	s->nodes = ctrl_informer(c, ctrl_k_node);
+	if (!s->q || !s->pvcs || !s->pvs || !s->classes || !s->nodes)
 		return -ENOMEM;
 	ch.arg = vh.arg = s;
 	if (kc_informer_add_handlers(s->pvcs, &ch) || kc_informer_add_handlers(s->pvs, &vh))

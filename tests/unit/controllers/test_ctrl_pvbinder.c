@@ -259,6 +259,43 @@ static void test_reclaim(void **state)
 	cenv_stop(&e);
 }
 
+/* WaitForFirstConsumer over volumes made by hand (a kubernetes.io/no-provisioner class): no
+ * binding until the node is chosen, then the volume whose node affinity admits that node. */
+static void test_wffc_static(void **state)
+{
+	static const char aff[] =
+	    ",\"nodeAffinity\":{\"required\":{\"nodeSelectorTerms\":[{\"matchExpressions\":[{"
+	    "\"key\":\"kubernetes.io/hostname\",\"operator\":\"In\",\"values\":[\"%s\"]}]}]}}";
+	char a1[256], a2[256];
+	struct cenv e;
+
+	(void)state;
+	cenv_start(&e, "persistentvolume-binder", NULL, NULL);
+	cenv_node(&e, "n1", 8, 110, "{\"kubernetes.io/hostname\":\"n1\"}");
+	cenv_node(&e, "n2", 8, 110, "{\"kubernetes.io/hostname\":\"n2\"}");
+	cenv_create(
+	    &e, k8s_kind_find("storage.k8s.io/v1", "StorageClass"), NULL,
+	    "{\"metadata\":{\"name\":\"local\"},\"provisioner\":"
+	    "\"kubernetes.io/no-provisioner\",\"volumeBindingMode\":\"WaitForFirstConsumer\"}");
+	snprintf(a1, sizeof(a1), aff, "n1");
+	snprintf(a2, sizeof(a2), aff, "n2");
+	/* the smaller one is on n1 */
+	pv(&e, "local-n1", "1Gi", RWO, "local", NULL, "Retain", a1, "");
+	pv(&e, "local-n2", "2Gi", RWO, "local", NULL, "Retain", a2, "");
+	WAIT_FIELD(kind_pv(), NULL, "local-n2", "status.phase", "Available");
+	pvc(&e, "wait", "1Gi", RWO, "local", "");
+	WAIT_EVENT("WaitForFirstConsumer", "wait",
+		   "waiting for first consumer to be created before binding");
+	assert_true(field_is(&e, kind_pvc(), NS, "wait", "spec.volumeName", ""));
+	cw_patch(
+	    &e, kind_pvc(), NS, "wait",
+	    "{\"metadata\":{\"annotations\":{\"volume.kubernetes.io/selected-node\":\"n2\"}}}");
+	WAIT_FIELD(kind_pvc(), NS, "wait", "spec.volumeName", "local-n2");
+	WAIT_FIELD(kind_pvc(), NS, "wait", "status.phase", "Bound");
+	assert_true(field_is(&e, kind_pv(), NULL, "local-n1", "status.phase", "Available"));
+	cenv_stop(&e);
+}
+
 static bool gone(struct cenv *e, const struct k8s_kind *k, const char *ns, const char *name)
 {
 	struct jv_doc *d = jv_doc_new();
@@ -330,9 +367,9 @@ static void test_local_path(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_smallest),   cmocka_unit_test(test_mismatch),
-	    cmocka_unit_test(test_prebound),   cmocka_unit_test(test_reclaim),
-	    cmocka_unit_test(test_local_path),
+	    cmocka_unit_test(test_smallest),	cmocka_unit_test(test_mismatch),
+	    cmocka_unit_test(test_prebound),	cmocka_unit_test(test_reclaim),
+	    cmocka_unit_test(test_wffc_static), cmocka_unit_test(test_local_path),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

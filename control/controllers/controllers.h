@@ -49,6 +49,10 @@ struct ctrl_config {
 	 * the prefix length of each node's part (--node-cidr-mask-size, 0: 24) */
 	const char *cluster_cidr;
 	unsigned node_cidr_mask;
+	/* the local-path provisioner (rancher.io/local-path, localpath.c): the directory its
+	 * volumes are made under on their node (k3s's --default-local-storage-path; NULL: the
+	 * provisioner is off) and the image of its helper pods (NULL: busybox:latest) */
+	const char *local_path_dir, *local_path_helper_image;
 	/* the component name Events carry as their source ("drover-controller-manager") */
 	const char *component;
 

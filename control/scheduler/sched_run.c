@@ -25,6 +25,7 @@
 #include "log.h"
 #include "recorder.h"
 #include "sched_run.h"
+#include "sched_volume.h"
 #include "workqueue.h"
 
 #define COMP "scheduler"
@@ -62,10 +63,16 @@ struct scheduler {
 static void pod_add(void *arg, const struct kc_obj *o, const struct jv *t)
 {
 	struct scheduler *s = arg;
+	const char *node = jv_path_str(t, "spec.nodeName");
+	/* VolumeBinding's filter: only an unscheduled pod with a claim can need it */
+	bool vols = (!node || !node[0]) && sched_volume_has_claims(t);
+	struct jv_doc *d = vols ? jv_doc_new() : NULL;
+	const struct jv *p = d ? sched_volume_pod(s->kc, d, t) : t;
 
 	(void)o;
-	if (sched_pod_upsert(s->core, t) == -ENOMEM)
+	if (sched_pod_upsert(s->core, p) == -ENOMEM)
 		log_warn(COMP, "pod %s: out of memory", jv_path_str(t, "metadata.name"));
+	jv_doc_free(d);
 }
 
 static void pod_update(void *arg, const struct kc_obj *old, const struct jv *old_t,
@@ -204,10 +211,15 @@ static struct jv *cached_pod(struct scheduler *s, struct sched_pod *p, struct jv
 static void do_bind(struct scheduler *s, struct job *j)
 {
 	struct kc_status st = {0};
-	struct jv_doc *d;
-	struct jv *t;
-	int err = kc_bind(s->kc, sched_pod_namespace(j->pod), sched_pod_name(j->pod),
-			  sched_pod_uid(j->pod), j->node, &st);
+	struct jv_doc *d = jv_doc_new();
+	struct jv *t = d ? cached_pod(s, j->pod, d) : NULL;
+	int err;
+
+	/* VolumeBinding's PreBind; the tree serves the Scheduled Event too */
+	if (t)
+		sched_volume_prebind(s->kc, t, j->node);
+	err = kc_bind(s->kc, sched_pod_namespace(j->pod), sched_pod_name(j->pod),
+		      sched_pod_uid(j->pod), j->node, &st);
 
 	sched_bind_done(s->core, j->pod, err);
 	if (err) {
@@ -218,11 +230,10 @@ static void do_bind(struct scheduler *s, struct job *j)
 		if (err != -ENOENT)
 			log_debug(COMP, "binding %s/%s to %s: %s", sched_pod_namespace(j->pod),
 				  sched_pod_name(j->pod), j->node, st.message);
+		jv_doc_free(d);
 		return;
 	}
 	atomic_fetch_add(&s->bound, 1);
-	d = jv_doc_new();
-	t = d ? cached_pod(s, j->pod, d) : NULL;
 	if (t)
 		kc_event(s->rec, t, "Normal", "Scheduled", "Successfully assigned %s/%s to %s",
 			 sched_pod_namespace(j->pod), sched_pod_name(j->pod), j->node);

@@ -35,6 +35,8 @@ static const char *plugin_of(const struct jv *vol)
 		return "downward-api";
 	if (jv_get(vol, "projected"))
 		return "projected";
+	if (jv_get(vol, "persistentVolumeClaim"))
+		return "local-volume"; /* the claim's volume, bound here */
 	return NULL;
 }
 
@@ -173,6 +175,142 @@ static int token_of(void *arg, const struct jv *tp, char **tok, char *err, size_
 	return agent_token_get(c->a, c->p, c->pod, tp, tok, err, errlen);
 }
 
+/* CheckNodeAffinity for the one key the agent knows its value of: a required term of the
+ * volume's node affinity on kubernetes.io/hostname must name this node (terms are ORed). */
+static bool pv_affinity_ok(const struct agent *a, const struct jv *pv)
+{
+	const struct jv *terms = jv_path(pv, "spec.nodeAffinity.required.nodeSelectorTerms");
+
+	if (!jv_count(terms))
+		return true;
+	for (const struct jv *t = jv_first(terms); t; t = t->next) {
+		bool ok = true;
+
+		for (const struct jv *e = jv_first(jv_get(t, "matchExpressions")); e; e = e->next) {
+			bool in = false;
+
+			if (!jv_is_str(jv_get(e, "key"), "kubernetes.io/hostname") ||
+			    !jv_is_str(jv_get(e, "operator"), "In"))
+				continue;
+			for (const struct jv *v = jv_first(jv_get(e, "values")); v; v = v->next)
+				in = in || jv_is_str(v, a->cfg->node);
+			ok = ok && in;
+		}
+		if (ok)
+			return true;
+	}
+	return false;
+}
+
+/* The same file (a bind mount of it is there already)? */
+static bool same_inode(const char *x, const char *y)
+{
+	struct stat a, b;
+
+	return !stat(x, &a) && !stat(y, &b) && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* A persistentVolumeClaim volume (kubelet's desired_state_of_world_populator
+ * getPVCExtractPV, then the PV's plugin): the claim, bound, its volume's hostPath or local
+ * path (made as DirectoryOrCreate; 0777 for one rancher.io/local-path provisioned, as k3s's
+ * setup helper), bind-mounted on the pod's volume directory. The claim not there or not
+ * bound yet is a FailedMount and a retry. */
+static int setup_claim(struct agent *a, struct apod *p, const struct jv *vol, const char *dir,
+		       char *err, size_t errlen)
+{
+	const char *cn = jv_path_str(vol, "persistentVolumeClaim.claimName"), *vn, *src, *type;
+	struct jv_doc *d = jv_doc_new();
+	struct jv *claim = NULL, *pv = NULL;
+	char e2[512] = "";
+	int rc;
+
+	if (!d)
+		return -ENOMEM;
+	cn = cn ? cn : "";
+	rc = agent_api_obj(a, "PersistentVolumeClaim", p->ns, cn, d, &claim, e2, sizeof(e2));
+	if (rc) {
+		if (rc == -ENOENT)
+			snprintf(e2, sizeof(e2), "persistentvolumeclaim \"%s\" not found", cn);
+		snprintf(err, errlen,
+			 "error processing PVC %s/%s: failed to fetch PVC from API server: %s",
+			 p->ns, cn, e2);
+		rc = rc == -ENOMEM ? rc : -EINVAL;
+		goto out;
+	}
+	vn = jv_path_str(claim, "spec.volumeName");
+	if (jv_path(claim, "metadata.deletionTimestamp")) {
+		snprintf(err, errlen, "error processing PVC %s/%s: PVC is being deleted", p->ns,
+			 cn);
+		rc = -EINVAL;
+		goto out;
+	}
+	if (!jv_is_str(jv_path(claim, "status.phase"), "Bound") || !vn || !vn[0]) {
+		snprintf(err, errlen,
+			 "error processing PVC %s/%s: PVC %s/%s has non-bound phase (\"%s\") or "
+			 "empty pvc.Spec.VolumeName (\"%s\")",
+			 p->ns, cn, p->ns, cn, jv_path_str(claim, "status.phase") ?: "",
+			 vn ? vn : "");
+		rc = -EINVAL;
+		goto out;
+	}
+	rc = agent_api_obj(a, "PersistentVolume", NULL, vn, d, &pv, e2, sizeof(e2));
+	if (rc) {
+		if (rc == -ENOENT)
+			snprintf(e2, sizeof(e2), "persistentvolume \"%s\" not found", vn);
+		snprintf(err, errlen,
+			 "error processing PVC %s/%s: failed to fetch PV %s from API server: %s",
+			 p->ns, cn, vn, e2);
+		rc = rc == -ENOMEM ? rc : -EINVAL;
+		goto out;
+	}
+	if (!jv_is_str(jv_path(pv, "spec.claimRef.uid"),
+		       jv_path_str(claim, "metadata.uid") ?: "")) {
+		snprintf(err, errlen,
+			 "error processing PVC %s/%s: the PV's claimRef does not point to the PVC",
+			 p->ns, cn);
+		rc = -EINVAL;
+		goto out;
+	}
+	if (!pv_affinity_ok(a, pv)) {
+		snprintf(err, errlen, "volume %s: no matching NodeSelectorTerms", vn);
+		rc = -EINVAL;
+		goto out;
+	}
+	src = jv_path_str(pv, "spec.hostPath.path");
+	type = jv_path_str(pv, "spec.hostPath.type");
+	if (!src) {
+		src = jv_path_str(pv, "spec.local.path");
+		type = "Directory";
+	}
+	if (!src || src[0] != '/') {
+		snprintf(err, errlen, "volume %s: only hostPath and local volumes are supported",
+			 vn);
+		rc = -EINVAL;
+		goto out;
+	}
+	if (jv_is_str(
+		jv_get(jv_path(pv, "metadata.annotations"), "pv.kubernetes.io/provisioned-by"),
+		"rancher.io/local-path")) {
+		rc = fs_mkdir_p(src, 0777, NULL);
+		if (!rc && chmod(src, 0777))
+			rc = -errno;
+		if (rc)
+			snprintf(err, errlen, "mkdir %s: %s", src, strerror(-rc));
+	} else {
+		rc = vol_host_path_check(src, type, err, errlen);
+	}
+	if (rc)
+		goto out;
+	rc = fs_mkdir_p(dir, 0750, NULL);
+	if (!rc && !same_inode(dir, src) && mount(src, dir, NULL, MS_BIND | MS_REC, NULL))
+		rc = -errno;
+	if (rc)
+		snprintf(err, errlen, "bind mount of %s: %s", src, strerror(-rc));
+out:
+	jv_doc_free(d);
+	return rc;
+}
+
 static int setup_one(struct agent *a, struct apod *p, const struct jv *pod, const struct jv *vol,
 		     char *err, size_t errlen)
 {
@@ -182,6 +320,8 @@ static int setup_one(struct agent *a, struct apod *p, const struct jv *pod, cons
 	vol_path(a, p, vol, dir, sizeof(dir));
 	if (jv_get(vol, "hostPath"))
 		return vol_host_path_check(dir, jv_path_str(vol, "hostPath.type"), err, errlen);
+	if (jv_get(vol, "persistentVolumeClaim"))
+		return setup_claim(a, p, vol, dir, err, errlen);
 	if (jv_get(vol, "emptyDir"))
 		return make_dir(dir, jv_is_str(jv_path(vol, "emptyDir.medium"), "Memory"),
 				jv_path_str(vol, "emptyDir.sizeLimit"));
@@ -478,6 +618,9 @@ int agent_vol_mounts(struct agent *a, const struct apod *p, const struct jv *pod
 		/* mustMountRO: configMap, secret, downwardAPI and projected are read-only */
 		m[*n].readonly = jv_get(vm, "readOnly") && jv_get(vm, "readOnly")->type == JV_TRUE;
 		m[*n].readonly |= vol_is_projection(vol);
+		/* a claim mounted readOnly in the pod's volume */
+		m[*n].readonly |= jv_path(vol, "persistentVolumeClaim.readOnly") &&
+				  jv_path(vol, "persistentVolumeClaim.readOnly")->type == JV_TRUE;
 		(*n)++;
 		if (!s || !m[*n - 1].dst) {
 			rc = -ENOMEM;
@@ -545,6 +688,11 @@ static int teardown_dir(const char *dir)
 		free(mps[n]);
 	}
 	free(mps);
+	/* a bind mount left (a claim's volume) would let the removal reach its data */
+	if (rc) {
+		log_warn(AGENT_COMP, "volumes %s stay: something under it is still mounted", dir);
+		return rc;
+	}
 	if (agent_rm_rf(dir))
 		rc = rc ? rc : -EIO;
 	if (!access(dir, F_OK)) {

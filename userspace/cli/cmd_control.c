@@ -294,6 +294,11 @@ static void cm_usage(FILE *out)
 		"                      with (none: it signs none)\n"
 		"  --root-ca-file F    the CA (PEM) published as ConfigMap kube-root-ca.crt in\n"
 		"                      every namespace (none: it is not published)\n"
+		"  --default-local-storage-path DIR\n"
+		"                      the local-path provisioner (rancher.io/local-path) makes\n"
+		"                      its volumes under DIR on their node (none: it is off)\n"
+		"  --local-path-helper-image IMAGE\n"
+		"                      image of its helper pods (default busybox:latest)\n"
 		"  --log-level LEVEL   error, warn, info (default) or debug\n" LEADER_USAGE
 		"\ncontrollers:\n",
 		"kube-controller-manager");
@@ -323,6 +328,17 @@ static int cm_flag(int opt, const char *arg, void *p)
 	case 'R':
 		cfg->root_ca_file = arg;
 		return 0;
+	case 'V':
+		if (arg[0] != '/') {
+			fprintf(stderr, "drover " CM ": --default-local-storage-path: want an "
+					"absolute path\n");
+			return -1;
+		}
+		cfg->local_path_dir = arg;
+		return 0;
+	case 'H':
+		cfg->local_path_helper_image = arg;
+		return 0;
 	}
 	return -1;
 }
@@ -337,6 +353,8 @@ int cmd_controller_manager(int argc, char **argv)
 	    {"cluster-signing-cert-file", required_argument, NULL, 'C'},
 	    {"cluster-signing-key-file", required_argument, NULL, 'K'},
 	    {"root-ca-file", required_argument, NULL, 'R'},
+	    {"default-local-storage-path", required_argument, NULL, 'V'},
+	    {"local-path-helper-image", required_argument, NULL, 'H'},
 	    {"log-level", required_argument, NULL, 'L'},
 	    LEADER_OPTS,
 	    {"help", no_argument, NULL, 'h'},

@@ -26,6 +26,9 @@
 
 #define CMD "server"
 
+/* k3s: /var/lib/rancher/k3s/storage */
+#define DEFAULT_LOCAL_PATH "/var/lib/drover/storage"
+
 static void usage(FILE *out)
 {
 	fprintf(
@@ -71,6 +74,14 @@ static void usage(FILE *out)
 	    "                          pod-security.kubernetes.io labels enforced),\n"
 	    "                          StorageObjectInUseProtection (the pvc-protection and\n"
 	    "                          pv-protection finalizers on new PVCs and PVs)\n"
+	    "  --default-local-storage-path DIR\n"
+	    "                          where the local-path provisioner (rancher.io/local-path)\n"
+	    "                          makes volumes on their node (default " DEFAULT_LOCAL_PATH
+	    ")\n"
+	    "  --local-path-helper-image IMAGE\n"
+	    "                          image of its helper pods (default busybox:latest)\n"
+	    "  --disable local-storage no local-path provisioner and no default StorageClass\n"
+	    "                          local-path (k3s's --disable local-storage)\n"
 	    "  --no-scheduler          do not run the scheduler\n"
 	    "  --log-level LEVEL       error, warn, info (default) or debug\n"
 	    "\ncontrollers:\n");
@@ -157,6 +168,29 @@ static int admission_plugins(const char *flag, const char *list, unsigned *set)
 	return 0;
 }
 
+/* k3s's local-storage manifest: the default StorageClass local-path of the rancher.io/local-path
+ * provisioner (WaitForFirstConsumer, Delete), made unless it exists (a restart, or an
+ * administrator's own). */
+static void default_storage_class(struct kclient *kc)
+{
+	static const char body[] =
+	    "{\"apiVersion\":\"storage.k8s.io/v1\",\"kind\":\"StorageClass\",\"metadata\":{"
+	    "\"name\":\"local-path\",\"annotations\":{"
+	    "\"storageclass.kubernetes.io/is-default-class\":\"true\"}},"
+	    "\"provisioner\":\"rancher.io/local-path\",\"volumeBindingMode\":"
+	    "\"WaitForFirstConsumer\",\"reclaimPolicy\":\"Delete\"}";
+	const struct k8s_kind *k = k8s_kind_find("storage.k8s.io/v1", "StorageClass");
+	struct jv_doc *d = jv_doc_new();
+	struct jv *t = d ? jv_parse(d, body, sizeof(body) - 1, NULL) : NULL;
+	struct kc_status st = {0};
+	int err = t && k ? kc_create(kc, k, NULL, t, NULL, NULL, &st) : -ENOMEM;
+
+	if (err && err != -EEXIST)
+		log_warn("api", "the default StorageClass local-path: %s",
+			 st.message[0] ? st.message : strerror(-err));
+	jv_doc_free(d);
+}
+
 int cmd_server(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -182,6 +216,9 @@ int cmd_server(int argc, char **argv)
 	    {"enable-admission-plugins", required_argument, NULL, 'A'},
 	    {"disable-admission-plugins", required_argument, NULL, 'X'},
 	    {"no-scheduler", no_argument, NULL, 'S'},
+	    {"default-local-storage-path", required_argument, NULL, 'V'},
+	    {"local-path-helper-image", required_argument, NULL, 'H'},
+	    {"disable", required_argument, NULL, 'D'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -193,6 +230,7 @@ int cmd_server(int argc, char **argv)
 	struct ctrl_manager *cm = NULL;
 	struct scheduler *sched = NULL;
 	bool run_sched = true, run_ctrl = true;
+	const char *local_path = DEFAULT_LOCAL_PATH;
 	unsigned plugins_on = 0, plugins_off = 0;
 	char apiserver_ip[INET6_ADDRSTRLEN], ca_crt[4200], ca_key[4200];
 	int c, err;
@@ -317,6 +355,28 @@ int cmd_server(int argc, char **argv)
 		case 'S':
 			run_sched = false;
 			break;
+		case 'V':
+			if (optarg[0] != '/') {
+				fprintf(stderr,
+					"drover server: --default-local-storage-path: want an "
+					"absolute path\n");
+				return 2;
+			}
+			local_path = optarg;
+			break;
+		case 'H':
+			cc.local_path_helper_image = optarg;
+			break;
+		case 'D':
+			if (strcmp(optarg, "local-storage") != 0) {
+				fprintf(stderr,
+					"drover server: --disable: unknown component %s (known: "
+					"local-storage)\n",
+					optarg);
+				return 2;
+			}
+			local_path = NULL;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -376,6 +436,9 @@ int cmd_server(int argc, char **argv)
 			goto fail;
 		}
 		kclient_set_field_manager(kc, "kube-controller-manager");
+		cc.local_path_dir = local_path;
+		if (local_path)
+			default_storage_class(kc);
 		/* csrsigning signs with the server's CA (none with --insecure-loopback) */
 		snprintf(ca_crt, sizeof(ca_crt), "%s/pki/ca.crt", cfg.data_dir);
 		snprintf(ca_key, sizeof(ca_key), "%s/pki/ca.key", cfg.data_dir);

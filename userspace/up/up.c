@@ -268,13 +268,23 @@ static pid_t spawn(struct up *u, const char *what, const char *log, int netns_fd
 
 static int start_server(struct up *u)
 {
-	char data[4096], listen[64], log[4096], addr[32];
-	char *argv[] = {"drover",   "server", "--data-dir",	data,
-			"--listen", listen,   "--cluster-cidr", (char *)u->c->cluster_cidr,
+	char data[4096], listen[64], log[4096], addr[32], storage[4096];
+	/* the local-path provisioner's volumes: under the cluster's dir, removed by down */
+	char *argv[] = {"drover",
+			"server",
+			"--data-dir",
+			data,
+			"--listen",
+			listen,
+			"--cluster-cidr",
+			(char *)u->c->cluster_cidr,
+			"--default-local-storage-path",
+			storage,
 			NULL};
 	pid_t pid;
 
 	snprintf(data, sizeof(data), "%s/server", u->c->dir);
+	snprintf(storage, sizeof(storage), "%s/storage", u->c->dir);
 	up_addr(u->id, 1, addr, sizeof(addr));
 	snprintf(listen, sizeof(listen), "%s:%d", addr, UP_SERVER_PORT);
 	snprintf(log, sizeof(log), "%s/logs/server.log", u->c->dir);

@@ -358,7 +358,8 @@ int up_teardown(const char *dir, const struct up_state *st, char *out, size_t ou
 {
 	struct tally t = {0};
 	char path[4096];
-	static const char *const made[] = {"server", "nodes", "kubeconfig", "bootstrap", "tmp"};
+	static const char *const made[] = {"server",	"nodes", "kubeconfig",
+					   "bootstrap", "tmp",	 "storage"};
 
 	/* processes first (agents before their containers could be restarted by them), then
 	 * what they held */

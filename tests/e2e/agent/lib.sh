@@ -12,7 +12,8 @@
 # all use it.
 # The caller may set, before sourcing: E2E_NET (default 198.18), E2E_LINK (the veths' prefix,
 # default $E2E_TAG), E2E_WAIT_S (wait_for's deadline, default 90); after sourcing and before
-# node_up: AGENT_FLAGS (the agent's flags past root, images and cgroup parent; default
+# node_up: SERVER_FLAGS (more flags of the server; default none), AGENT_FLAGS (the agent's
+# flags past root, images and cgroup parent; default
 # --labels e2e=$E2E_TAG --no-proxy: the proxy would pin under the machine-wide
 # /sys/fs/bpf/drover) and a function cleanup_more, which cleanup runs once the processes and
 # containers are killed, before the namespaces, links and cgroups go (its own processes, pins).
@@ -38,6 +39,7 @@ HOSTIP=${NET%.*}.$((${NET##*.} + 1))
 NODEIP=${NET%.*}.$((${NET##*.} + 2))
 SERVER_PID='' AGENT_PID=''
 AGENT_FLAGS=(--labels "e2e=$E2E_TAG" --no-proxy)
+SERVER_FLAGS=()
 FAILS=0
 
 cleanup() {
@@ -137,7 +139,7 @@ node_up() {
 		>"$WORK/image.log" 2>&1 || { cat "$WORK/image.log"; exit 1; }
 
 	nsenter --net="/run/netns/$NODE" "$BIN" server --data-dir "$WORK/data" --listen 127.0.0.1:0 \
-		--cluster-cidr 10.244.0.0/16 >"$WORK/server.log" 2>&1 &
+		--cluster-cidr 10.244.0.0/16 "${SERVER_FLAGS[@]}" >"$WORK/server.log" 2>&1 &
 	SERVER_PID=$!
 	export KUBECONFIG=$WORK/data/kubeconfig
 	export HOME=$WORK/home

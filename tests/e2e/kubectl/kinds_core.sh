@@ -19,8 +19,10 @@ source "$SRC/scripts/lib/apiserver.sh"
 e2e_begin kinds-core
 # no workload controllers: a ReplicationController's pods are not made, its status stays as
 # written; pv-protection lets the PersistentVolume go on delete (StorageObjectInUseProtection
-# gave it kubernetes.io/pv-protection, as kube-apiserver does)
-e2e_server_start "$BIN" --controllers namespace,pv-protection --no-scheduler
+# gave it kubernetes.io/pv-protection, as kube-apiserver does); no default StorageClass
+# local-path (the test makes its own default class and expects none left at the end)
+e2e_server_start "$BIN" --controllers namespace,pv-protection --no-scheduler \
+	--disable local-storage
 
 # ---- discovery ----
 ok api-resources k api-resources

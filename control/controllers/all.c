@@ -10,7 +10,7 @@ extern const struct ctrl_desc ctrl_serviceaccount, ctrl_namespace, ctrl_garbagec
     ctrl_tainteviction, ctrl_replicaset, ctrl_replicationcontroller, ctrl_deployment, ctrl_job,
     ctrl_ttl_after_finished, ctrl_daemonset, ctrl_statefulset, ctrl_cronjob, ctrl_csrapproving,
     ctrl_csrsigning, ctrl_nodeipam, ctrl_root_ca_cert_publisher, ctrl_clusterrole_aggregation,
-    ctrl_pvc_protection, ctrl_pv_protection, ctrl_pv_binder, ctrl_local_path;
+    ctrl_pvc_protection, ctrl_pv_protection, ctrl_pv_binder, ctrl_local_path, ctrl_kubedns;
 
 /* clang-format off */
 const struct ctrl_desc *const ctrl_all[] = {
@@ -40,6 +40,7 @@ const struct ctrl_desc *const ctrl_all[] = {
     &ctrl_pv_protection,
     &ctrl_pv_binder,
     &ctrl_local_path,
+    &ctrl_kubedns,
 };
 /* clang-format on */
 const size_t ctrl_nall = sizeof(ctrl_all) / sizeof(ctrl_all[0]);

@@ -49,6 +49,9 @@ struct ctrl_config {
 	 * the prefix length of each node's part (--node-cidr-mask-size, 0: 24) */
 	const char *cluster_cidr;
 	unsigned node_cidr_mask;
+	/* kubedns: keep the kube-dns Service's EndpointSlice listing every node's address,
+	 * where its agent answers DNS (false: k3s's --disable coredns) */
+	bool kube_dns_nodes;
 	/* the local-path provisioner (rancher.io/local-path, localpath.c): the directory its
 	 * volumes are made under on their node (k3s's --default-local-storage-path; NULL: the
 	 * provisioner is off) and the image of its helper pods (NULL: busybox:latest) */

@@ -481,6 +481,12 @@ int agent_run(const struct agent_config *cfg, bool (*stopping)(void))
 				log_error(AGENT_COMP, "service informer: %s", strerror(-rc));
 				goto out;
 			}
+			rc = agent_dns_start(a);
+			if (rc) {
+				log_error(AGENT_COMP, "cluster DNS on %s:53: %s", a->node_ip,
+					  strerror(-rc));
+				goto out;
+			}
 			rc = agent_pods_start(a);
 			if (rc) {
 				log_error(AGENT_COMP, "pod sync: %s", strerror(-rc));
@@ -497,6 +503,7 @@ out:
 	agent_pods_stop(a);
 	agent_proxy_stop(a); /* before the client its watches use */
 	agent_routes_stop(a);
+	agent_dns_stop(a);
 	agent_svcenv_stop(a);
 	kclient_free(a->kc);
 	cg_layout_free(a->cg_layout);

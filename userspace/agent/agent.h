@@ -22,8 +22,11 @@
 #include "kubelet_objects.h"
 #include "log.h"
 
-#define AGENT_ROOT	    "/var/lib/drover/agent"
-#define AGENT_LEASE_RENEW_S 10 /* kubelet: renewInterval = 0.25 * leaseDuration */
+#define AGENT_ROOT	     "/var/lib/drover/agent"
+#define AGENT_CLUSTER_DOMAIN "cluster.local"
+/* the kube-dns Service's address: the 10th of the server's service range (10.96.0.0/16) */
+#define AGENT_CLUSTER_DNS    "10.96.0.10"
+#define AGENT_LEASE_RENEW_S  10 /* kubelet: renewInterval = 0.25 * leaseDuration */
 
 struct agent_config {
 	char *kubeconfig; /* --kubeconfig (required) */
@@ -42,6 +45,10 @@ struct agent_config {
 	bool no_telemetry;	/* --no-telemetry (the proxy's dp_opts.telemetry) */
 	uint32_t tl_max_series; /* --telemetry-max-series */
 	uint32_t tl_ringbuf_bytes; /* --telemetry-ringbuf-bytes */
+	char *cluster_domain;	   /* --cluster-domain: the cluster DNS's zone (cluster.local) */
+	char *cluster_dns;	   /* --cluster-dns: the pods' nameserver (the kube-dns Service) */
+	bool no_dns;		   /* --no-dns: no cluster DNS on this node (pods' resolv.conf
+			       * still names --cluster-dns) */
 	struct kubelet_kv *labels; /* --labels k=v,... */
 	size_t nlabels;
 	enum log_level log_level;

@@ -302,6 +302,35 @@ const struct jv *agent_ctr_spec(const struct jv *pod, const struct apod *p, size
 	return ctr;
 }
 
+/* The pod's resolv.conf (agent_resolv.c), written into its directory and mounted at
+ * /etc/resolv.conf after the volumeMounts, unless one of them is already there (as
+ * containerd leaves a user's mount of it alone). */
+static int resolv_mount(struct agent *a, const struct jv *pod, const char *dir,
+			struct rt_mount **mounts, size_t *n, char *msg, size_t msglen)
+{
+	char path[PATH_MAX + 32];
+	struct rt_mount *m;
+
+	for (size_t k = 0; k < *n; k++)
+		if (!strcmp((*mounts)[k].dst, "/etc/resolv.conf"))
+			return 0;
+	snprintf(path, sizeof(path), "%s/resolv.conf", dir);
+	if (agent_resolv_write(a, pod, path, msg, msglen))
+		return -EIO;
+	m = realloc(*mounts, (*n + 1) * sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	*mounts = m;
+	m[*n] = (struct rt_mount){.src = strdup(path), .dst = strdup("/etc/resolv.conf")};
+	if (!m[*n].src || !m[*n].dst) {
+		free((char *)m[*n].src);
+		free((char *)m[*n].dst);
+		return -ENOMEM;
+	}
+	(*n)++;
+	return 0;
+}
+
 int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_t i)
 {
 	const struct jv *ctr;
@@ -381,8 +410,11 @@ int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_
 			      sizeof(c->message));
 	if (rc)
 		goto out;
-
 	agent_pod_dir(a, p, dir, sizeof(dir));
+	rc = resolv_mount(a, pod, dir, &mounts, &n_mounts, c->message, sizeof(c->message));
+	if (rc)
+		goto out;
+
 	snprintf(cdir, sizeof(cdir), "%s/%s", dir, c->name);
 	snprintf(rootfs, sizeof(rootfs), "%s/run/rootfs", cdir);
 	snprintf(upper, sizeof(upper), "%s/run/upper", cdir);

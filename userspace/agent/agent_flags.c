@@ -54,7 +54,10 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err,
 		O_NO_TL,
 		O_TL_SERIES,
 		O_TL_RINGBUF,
-		O_BOOTSTRAP
+		O_BOOTSTRAP,
+		O_CLUSTER_DOMAIN,
+		O_CLUSTER_DNS,
+		O_NO_DNS
 	};
 	static const struct option opts[] = {
 	    {"kubeconfig", required_argument, NULL, O_KUBECONFIG},
@@ -75,6 +78,9 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err,
 	    {"telemetry-max-series", required_argument, NULL, O_TL_SERIES},
 	    {"telemetry-ringbuf-bytes", required_argument, NULL, O_TL_RINGBUF},
 	    {"bootstrap-kubeconfig", required_argument, NULL, O_BOOTSTRAP},
+	    {"cluster-domain", required_argument, NULL, O_CLUSTER_DOMAIN},
+	    {"cluster-dns", required_argument, NULL, O_CLUSTER_DNS},
+	    {"no-dns", no_argument, NULL, O_NO_DNS},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -183,6 +189,28 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err,
 		case O_BOOTSTRAP:
 			rc = set(&c->bootstrap_kubeconfig, optarg);
 			break;
+		case O_CLUSTER_DOMAIN:
+			if (!kubelet_dns_subdomain(optarg) || strlen(optarg) > 200)
+				rc =
+				    bad(err, errlen,
+					"--cluster-domain %s: want a DNS subdomain (cluster.local)",
+					optarg);
+			else
+				rc = set(&c->cluster_domain, optarg);
+			break;
+		case O_CLUSTER_DNS: {
+			struct in_addr a;
+
+			if (inet_pton(AF_INET, optarg, &a) != 1)
+				rc = bad(err, errlen, "--cluster-dns %s: not an IPv4 address",
+					 optarg);
+			else
+				rc = set(&c->cluster_dns, optarg);
+			break;
+		}
+		case O_NO_DNS:
+			c->no_dns = true;
+			break;
 		case 'h':
 			return 1;
 		default:
@@ -200,6 +228,10 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err,
 		rc = set(&c->root, AGENT_ROOT);
 	if (!c->port)
 		c->port = KUBELET_PORT;
+	if (!rc && !c->cluster_domain)
+		rc = set(&c->cluster_domain, AGENT_CLUSTER_DOMAIN);
+	if (!rc && !c->cluster_dns)
+		rc = set(&c->cluster_dns, AGENT_CLUSTER_DNS);
 	if (!rc && !c->pin_root)
 		rc = set(&c->pin_root, DP_PIN_ROOT_DEFAULT);
 	if (!rc && !c->cgroup_parent) {
@@ -232,5 +264,7 @@ void agent_config_free(struct agent_config *c)
 	free(c->cgroup_parent);
 	free(c->node_ip);
 	free(c->pin_root);
+	free(c->cluster_domain);
+	free(c->cluster_dns);
 	memset(c, 0, sizeof(*c));
 }

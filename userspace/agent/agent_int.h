@@ -17,6 +17,7 @@ struct agent_http;
 struct agent_proxy;
 struct agent_routes;
 struct agent_telemetry;
+struct agent_dns;
 struct kc_informer;
 struct tl_exporter;
 
@@ -39,7 +40,8 @@ struct agent {
 	struct agent_proxy *px; /* NULL with --no-proxy */
 	struct agent_routes *routes;
 	struct agent_telemetry *tl;  /* /metrics and /flows (agent_telemetry.c) */
-	struct kc_informer *svc_inf; /* every Service: the containers' service variables */
+	struct kc_informer *svc_inf; /* every Service: the containers' service variables, DNS */
+	struct agent_dns *dns;	     /* the cluster DNS (agent_dns_srv.c); NULL with --no-dns */
 };
 
 /* Pod sync (agent_pods.c): start after the node has its podCIDR; stop leaves pods running. */
@@ -79,5 +81,18 @@ int agent_svcenv_start(struct agent *a);
 void agent_svcenv_stop(struct agent *a);
 int agent_service_env(struct agent *a, const char *ns, bool links, struct env_list *out, char *err,
 		      size_t errlen);
+
+/* The Service informer's index of cluster IPs ("10.96.0.10"): PTR records. */
+#define AGENT_SVC_IP_INDEX "clusterIP"
+
+/* The cluster DNS (agent_dns_srv.c) on the node's address, port 53, from svc_inf and an
+ * EndpointSlice informer of its own: start after agent_svcenv_start (0 at once with
+ * --no-dns); stop (NULL-tolerant) before agent_svcenv_stop. */
+int agent_dns_start(struct agent *a);
+void agent_dns_stop(struct agent *a);
+/* The pod's /etc/resolv.conf as the kubelet writes it for its dnsPolicy and dnsConfig
+ * (agent_resolv.c), into path. 0, or -errno with the reason in err. */
+int agent_resolv_write(const struct agent *a, const struct jv *pod, const char *path, char *err,
+		       size_t errlen);
 
 #endif

@@ -16,16 +16,27 @@
 #include "informer.h"
 #include "k8s.h"
 
+/* spec.clusterIP, for the cluster DNS's PTR records */
+static void index_cluster_ip(const struct jv *svc, void (*emit)(void *, const char *), void *ctx)
+{
+	const char *ip = jv_path_str(svc, "spec.clusterIP");
+
+	if (ip && ip[0] && strcmp(ip, "None"))
+		emit(ctx, ip);
+}
+
 int agent_svcenv_start(struct agent *a)
 {
 	const struct k8s_kind *k = k8s_kind_find("v1", "Service");
+	int rc;
 
 	if (!k)
 		return -ENOENT;
 	a->svc_inf = kc_informer_new(a->kc, &(struct kc_informer_opts){.kind = k});
 	if (!a->svc_inf)
 		return -ENOMEM;
-	return kc_informer_start(a->svc_inf);
+	rc = kc_informer_add_index(a->svc_inf, AGENT_SVC_IP_INDEX, index_cluster_ip);
+	return rc ? rc : kc_informer_start(a->svc_inf);
 }
 
 void agent_svcenv_stop(struct agent *a)

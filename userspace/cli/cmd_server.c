@@ -82,6 +82,8 @@ static void usage(FILE *out)
 	    "                          image of its helper pods (default busybox:latest)\n"
 	    "  --disable local-storage no local-path provisioner and no default StorageClass\n"
 	    "                          local-path (k3s's --disable local-storage)\n"
+	    "  --disable coredns       no kube-dns Service (the 10th address of the service\n"
+	    "                          range) and no EndpointSlice of the agents' cluster DNS\n"
 	    "  --no-scheduler          do not run the scheduler\n"
 	    "  --log-level LEVEL       error, warn, info (default) or debug\n"
 	    "\ncontrollers:\n");
@@ -191,6 +193,44 @@ static void default_storage_class(struct kclient *kc)
 	jv_doc_free(d);
 }
 
+/* k3s's coredns manifest's Service, kube-system/kube-dns on the 10th address of the service
+ * range (10.96.0.10: kubeadm's and the kubelet's --cluster-dns convention), without a
+ * selector: its endpoints are the nodes' agents (the kubedns controller). Made unless it
+ * exists. */
+static void kube_dns_service(struct kclient *kc, const char *service_cidr)
+{
+	const struct k8s_kind *k = k8s_kind_find("v1", "Service");
+	char body[1024], net[INET_ADDRSTRLEN], ip[INET_ADDRSTRLEN];
+	struct in_addr a;
+	struct jv_doc *d = jv_doc_new();
+	struct kc_status st = {0};
+	struct jv *t;
+	int err;
+
+	if (sscanf(service_cidr ? service_cidr : "10.96.0.0/16", "%15[0-9.]", net) != 1 ||
+	    inet_pton(AF_INET, net, &a) != 1) {
+		jv_doc_free(d);
+		return;
+	}
+	a.s_addr = htonl(ntohl(a.s_addr) + 10);
+	inet_ntop(AF_INET, &a, ip, sizeof(ip));
+	snprintf(body, sizeof(body),
+		 "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":"
+		 "\"kube-dns\",\"namespace\":\"kube-system\",\"labels\":{\"k8s-app\":"
+		 "\"kube-dns\",\"kubernetes.io/cluster-service\":\"true\","
+		 "\"kubernetes.io/name\":\"CoreDNS\"}},\"spec\":{\"type\":\"ClusterIP\","
+		 "\"clusterIP\":\"%s\",\"ports\":[{\"name\":\"dns\",\"port\":53,"
+		 "\"protocol\":\"UDP\",\"targetPort\":53},{\"name\":\"dns-tcp\",\"port\":53,"
+		 "\"protocol\":\"TCP\",\"targetPort\":53}]}}",
+		 ip);
+	t = d ? jv_parse(d, body, strlen(body), NULL) : NULL;
+	err = t && k ? kc_create(kc, k, "kube-system", t, NULL, NULL, &st) : -ENOMEM;
+	if (err && err != -EEXIST)
+		log_warn("api", "the kube-dns Service %s: %s", ip,
+			 st.message[0] ? st.message : strerror(-err));
+	jv_doc_free(d);
+}
+
 int cmd_server(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -229,7 +269,7 @@ int cmd_server(int argc, char **argv)
 	struct kclient *kc = NULL, *kcs = NULL;
 	struct ctrl_manager *cm = NULL;
 	struct scheduler *sched = NULL;
-	bool run_sched = true, run_ctrl = true;
+	bool run_sched = true, run_ctrl = true, cluster_dns = true;
 	const char *local_path = DEFAULT_LOCAL_PATH;
 	unsigned plugins_on = 0, plugins_off = 0;
 	char apiserver_ip[INET6_ADDRSTRLEN], ca_crt[4200], ca_key[4200];
@@ -368,10 +408,14 @@ int cmd_server(int argc, char **argv)
 			cc.local_path_helper_image = optarg;
 			break;
 		case 'D':
+			if (!strcmp(optarg, "coredns")) {
+				cluster_dns = false;
+				break;
+			}
 			if (strcmp(optarg, "local-storage") != 0) {
 				fprintf(stderr,
 					"drover server: --disable: unknown component %s (known: "
-					"local-storage)\n",
+					"local-storage, coredns)\n",
 					optarg);
 				return 2;
 			}
@@ -439,6 +483,9 @@ int cmd_server(int argc, char **argv)
 		cc.local_path_dir = local_path;
 		if (local_path)
 			default_storage_class(kc);
+		cc.kube_dns_nodes = cluster_dns;
+		if (cluster_dns)
+			kube_dns_service(kc, cfg.service_cidr);
 		/* csrsigning signs with the server's CA (none with --insecure-loopback) */
 		snprintf(ca_crt, sizeof(ca_crt), "%s/pki/ca.crt", cfg.data_dir);
 		snprintf(ca_key, sizeof(ca_key), "%s/pki/ca.key", cfg.data_dir);

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# agent_dns.sh: the cluster DNS end to end, on lib.sh's node with the agent's eBPF proxy (a pin
+# root of its own, as agent_proxy.sh): the server's kube-dns Service on 10.96.0.10 and its
+# EndpointSlice kube-dns-nodes with the node's address; a pod's /etc/resolv.conf as the
+# kubelet writes it (ClusterFirst: search path, nameserver 10.96.0.10, ndots:5; None: its
+# dnsConfig); from inside a busybox pod, through the proxy to the agent, `nslookup` of a
+# Service by its short name (search path) and full name, of a headless Service (its pods'
+# addresses) and of one of its pods by hostname, and a missing name failing; over TCP and UDP
+# from the node: the same answer, NXDOMAIN for a missing name (python3's socket, a query of
+# its own). Everything made is removed on exit, also on failure (lib.sh).
+set -uo pipefail
+command -v python3 >/dev/null || { echo "agent_dns.sh: no python3" >&2; exit 1; }
+[ "$(stat -fc %T /sys/fs/bpf 2>/dev/null)" = bpf_fs ] || { echo "agent_dns.sh: no bpffs" >&2; exit 1; }
+E2E_TAG=drvdns
+E2E_NET=198.19
+E2E_LINK=adn
+PIN=/sys/fs/bpf/drvdns-$$
+cleanup_more() {
+	if [ -d "$PIN" ]; then
+		if [ -e "/run/netns/$NODE" ]; then
+			nsenter --net="/run/netns/$NODE" "$BIN" proxy uninstall --pin-root "$PIN" >/dev/null 2>&1
+		else
+			"$BIN" proxy uninstall --pin-root "$PIN" >/dev/null 2>&1
+		fi
+		rm -rf "$PIN"
+	fi
+}
+# shellcheck source=tests/e2e/agent/lib.sh
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+
+AGENT_FLAGS=(--pin-root "$PIN")
+node_up
+ok "node $NODENAME Ready"
+
+# ---- the server's kube-dns Service and the agents' EndpointSlice ----
+expect "kube-dns Service" "10.96.0.10 dns:53/UDP dns-tcp:53/TCP" \
+	"$(k -n kube-system get svc kube-dns -o jsonpath='{.spec.clusterIP}{range .spec.ports[*]} {.name}:{.port}/{.protocol}{end}')"
+slice_has_node() {
+	[ "$(k -n kube-system get endpointslice kube-dns-nodes -o jsonpath='{.metadata.labels.kubernetes\.io/service-name} {.endpoints[*].addresses[0]} {.endpoints[*].conditions.ready}')" = "kube-dns $NODEIP true" ]
+}
+wait_for "EndpointSlice kube-dns-nodes with $NODEIP" slice_has_node && ok "kube-dns-nodes lists $NODEIP, ready"
+
+# ---- a Service, a headless one with two named pods, a client ----
+cat >"$WORK/dns.yaml" <<'YAML'
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: db}
+spec:
+  clusterIP: None
+  selector: {app: db}
+  ports: [{name: sql, port: 5432}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db-0, labels: {app: db}}
+spec:
+  hostname: db-0
+  subdomain: db
+  terminationGracePeriodSeconds: 1
+  containers: [{name: c, image: busybox, command: ["sleep", "100000"]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db-1, labels: {app: db}}
+spec:
+  hostname: db-1
+  subdomain: db
+  terminationGracePeriodSeconds: 1
+  containers: [{name: c, image: busybox, command: ["sleep", "100000"]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers: [{name: c, image: busybox, command: ["sleep", "100000"]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: custom}
+spec:
+  terminationGracePeriodSeconds: 1
+  dnsPolicy: None
+  dnsConfig:
+    nameservers: [192.0.2.1]
+    searches: [example.test]
+    options: [{name: ndots, value: "2"}]
+  containers: [{name: c, image: busybox, command: ["sleep", "100000"]}]
+YAML
+k apply -f "$WORK/dns.yaml" >/dev/null || fail "apply"
+CIP=$(jp svc web '{.spec.clusterIP}')
+ready() { [ "$(jp pod "$1" '{.status.conditions[?(@.type=="Ready")].status}')" = True ]; }
+for p in db-0 db-1 client custom; do wait_for "$p Ready" ready "$p"; done
+DB0=$(jp pod db-0 '{.status.podIP}')
+DB1=$(jp pod db-1 '{.status.podIP}')
+
+# ---- resolv.conf ----
+# the node's own search domains may follow the cluster's (the kubelet appends them)
+RC=$(k exec client -- cat /etc/resolv.conf)
+expect "ClusterFirst resolv.conf" \
+	"search default.svc.cluster.local svc.cluster.local cluster.local|nameserver 10.96.0.10|options ndots:5" \
+	"$(echo "$RC" | sed 's/^\(search default.svc.cluster.local svc.cluster.local cluster.local\).*/\1/' | paste -sd'|')"
+expect "dnsPolicy None resolv.conf" "search example.test|nameserver 192.0.2.1|options ndots:2" \
+	"$(k exec custom -- cat /etc/resolv.conf | paste -sd'|')"
+
+cat >"$WORK/q.py" <<'PY'
+import socket, struct, sys
+ip, name, tcp = sys.argv[1], sys.argv[2], sys.argv[3] == "tcp"
+q = struct.pack(">HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0)
+q += b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0\0\1\0\1"
+if tcp:
+    s = socket.create_connection((ip, 53), timeout=5)
+    s.sendall(struct.pack(">H", len(q)) + q)
+    n = struct.unpack(">H", s.recv(2))[0]
+    a = b""
+    while len(a) < n:
+        a += s.recv(n - len(a))
+else:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(5)
+    s.sendto(q, (ip, 53))
+    a = s.recv(4096)
+rcode, an = a[3] & 15, struct.unpack(">H", a[6:8])[0]
+ips = [socket.inet_ntoa(a[i + 12:i + 16]) for i in range(len(q), len(a) - 15)
+       if a[i:i + 2] == b"\xc0\x0c" and a[i + 2:i + 4] == b"\0\1"]
+print(hex(struct.unpack(">H", a[:2])[0]), rcode, an, *ips)
+PY
+
+# ---- from the pod, through 10.96.0.10 (the proxy) to the agent ----
+# addresses NAME: the addresses busybox nslookup gives for NAME (after "Name:"), sorted
+addresses() {
+	k exec client -- nslookup -type=a "$1" 2>/dev/null |
+		awk '/^Name:/ { n = 1; next } n && /^Address/ { print $NF }' | sort | paste -sd' '
+}
+has_addresses() { [ "$(addresses "$1")" = "$2" ]; }
+wait_for "web (search path) -> $CIP" has_addresses web "$CIP" && ok "nslookup web -> $CIP"
+expect "web.default.svc.cluster.local" "$CIP" "$(addresses web.default.svc.cluster.local)"
+expect "headless db -> its pods" "$(printf '%s\n' "$DB0" "$DB1" | sort | paste -sd' ')" "$(addresses db)"
+# (busybox's nslookup applies the search path only to names without a dot)
+expect "db-1.db.default.svc.cluster.local (a pod by hostname)" "$DB1" \
+	"$(addresses db-1.db.default.svc.cluster.local)"
+if k exec client -- nslookup -type=a nope.default.svc.cluster.local >"$WORK/nx" 2>&1; then
+	fail "nslookup of a missing name succeeded: $(cat "$WORK/nx")"
+elif grep -q NXDOMAIN "$WORK/nx"; then
+	ok "nslookup nope.default.svc.cluster.local: NXDOMAIN"
+else
+	fail "nslookup of a missing name: $(cat "$WORK/nx")"
+fi
+
+# ---- over UDP and TCP at the node's address ----
+for proto in udp tcp; do
+	expect "$proto web.default.svc.cluster.local at $NODEIP:53" "0x4242 0 1 $CIP" \
+		"$(innode python3 "$WORK/q.py" "$NODEIP" web.default.svc.cluster.local $proto 2>&1)"
+	expect "$proto missing name: NXDOMAIN" "0x4242 3 0" \
+		"$(innode python3 "$WORK/q.py" "$NODEIP" nope.default.svc.cluster.local $proto 2>&1)"
+done
+
+[ $FAILS -eq 0 ] && echo "PASS agent_dns" || { echo "$FAILS failure(s)"; tail -20 "$WORK/agent.log" >&2; exit 1; }

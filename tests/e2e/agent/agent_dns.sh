@@ -14,16 +14,10 @@ command -v python3 >/dev/null || { echo "agent_dns.sh: no python3" >&2; exit 1; 
 E2E_TAG=drvdns
 E2E_NET=198.19
 E2E_LINK=adn
+E2E_WAIT_S=30
 PIN=/sys/fs/bpf/drvdns-$$
 cleanup_more() {
-	if [ -d "$PIN" ]; then
-		if [ -e "/run/netns/$NODE" ]; then
-			nsenter --net="/run/netns/$NODE" "$BIN" proxy uninstall --pin-root "$PIN" >/dev/null 2>&1
-		else
-			"$BIN" proxy uninstall --pin-root "$PIN" >/dev/null 2>&1
-		fi
-		rm -rf "$PIN"
-	fi
+	proxy_uninstall "$PIN"
 }
 # shellcheck source=tests/e2e/agent/lib.sh
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
@@ -136,17 +130,18 @@ PY
 # ---- from the pod, through 10.96.0.10 (the proxy) to the agent ----
 # addresses NAME: the addresses busybox nslookup gives for NAME (after "Name:"), sorted
 addresses() {
-	k exec client -- nslookup -type=a "$1" 2>/dev/null |
+	innode timeout 5 kubectl exec client -- nslookup -type=a "$1" 2>/dev/null |
 		awk '/^Name:/ { n = 1; next } n && /^Address/ { print $NF }' | sort | paste -sd' '
 }
 has_addresses() { [ "$(addresses "$1")" = "$2" ]; }
-wait_for "web (search path) -> $CIP" has_addresses web "$CIP" && ok "nslookup web -> $CIP"
+# a few tries (the informers may lag the pods a moment); each nslookup is bounded by timeout
+E2E_WAIT_S=2 wait_for "web (search path) -> $CIP" has_addresses web "$CIP" && ok "nslookup web -> $CIP"
 expect "web.default.svc.cluster.local" "$CIP" "$(addresses web.default.svc.cluster.local)"
 expect "headless db -> its pods" "$(printf '%s\n' "$DB0" "$DB1" | sort | paste -sd' ')" "$(addresses db)"
 # (busybox's nslookup applies the search path only to names without a dot)
 expect "db-1.db.default.svc.cluster.local (a pod by hostname)" "$DB1" \
 	"$(addresses db-1.db.default.svc.cluster.local)"
-if k exec client -- nslookup -type=a nope.default.svc.cluster.local >"$WORK/nx" 2>&1; then
+if innode timeout 5 kubectl exec client -- nslookup -type=a nope.default.svc.cluster.local >"$WORK/nx" 2>&1; then
 	fail "nslookup of a missing name succeeded: $(cat "$WORK/nx")"
 elif grep -q NXDOMAIN "$WORK/nx"; then
 	ok "nslookup nope.default.svc.cluster.local: NXDOMAIN"

@@ -37,14 +37,7 @@ WATCH_PID=''
 # the pins themselves
 cleanup_more() {
 	[ -z "$WATCH_PID" ] || { kill -KILL "$WATCH_PID" 2>/dev/null; wait "$WATCH_PID" 2>/dev/null; }
-	if [ -d "$PIN" ]; then
-		if [ -e "/run/netns/$NODE" ]; then
-			nsenter --net="/run/netns/$NODE" "$BIN" proxy uninstall --pin-root "$PIN" >/dev/null 2>&1
-		else
-			"$BIN" proxy uninstall --pin-root "$PIN" >/dev/null 2>&1
-		fi
-		rm -rf "$PIN"
-	fi
+	proxy_uninstall "$PIN"
 }
 # shellcheck source=tests/e2e/agent/lib.sh
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"

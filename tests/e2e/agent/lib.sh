@@ -86,6 +86,17 @@ ok() { echo "ok: $*"; }
 expect() {
 	if [ "$3" = "$2" ]; then ok "$1"; else fail "$1: want '$2', got '$3'"; fi
 }
+# proxy_uninstall PIN: the dataplane of an agent's proxy pinned under PIN (links, tc/XDP, as
+# the pins record them), then the pins; for a test's cleanup_more
+proxy_uninstall() {
+	[ -d "$1" ] || return 0
+	if [ -e "/run/netns/$NODE" ]; then
+		nsenter --net="/run/netns/$NODE" "$BIN" proxy uninstall --pin-root "$1" >/dev/null 2>&1
+	else
+		"$BIN" proxy uninstall --pin-root "$1" >/dev/null 2>&1
+	fi
+	rm -rf "$1"
+}
 innode() { nsenter --net="/run/netns/$NODE" "$@"; }
 k() { innode kubectl "$@"; }
 # wait_for DESC CMD...: poll CMD (its output in $OUT) until it succeeds, E2E_WAIT_S (90) s at most

@@ -481,11 +481,13 @@ int agent_run(const struct agent_config *cfg, bool (*stopping)(void))
 				log_error(AGENT_COMP, "service informer: %s", strerror(-rc));
 				goto out;
 			}
+			/* a node without its DNS still runs pods (another agent's answers
+			 * through the kube-dns Service): a warning, not the end */
 			rc = agent_dns_start(a);
 			if (rc) {
-				log_error(AGENT_COMP, "cluster DNS on %s:53: %s", a->node_ip,
-					  strerror(-rc));
-				goto out;
+				log_warn(AGENT_COMP, "cluster DNS on %s:53: %s: not served here",
+					 a->node_ip, strerror(-rc));
+				agent_dns_stop(a);
 			}
 			rc = agent_pods_start(a);
 			if (rc) {

@@ -47,6 +47,26 @@ static void test_defaults(void **state)
 	assert_int_equal(c.tl_max_series, DRV_TL_SERIES_MAP_SIZE_DEFAULT);
 	assert_int_equal(c.tl_ringbuf_bytes, DRV_TL_RINGBUF_SIZE_DEFAULT);
 	assert_int_equal(c.nlabels, 0);
+	assert_string_equal(c.cluster_domain, "cluster.local");
+	assert_string_equal(c.cluster_dns, "10.96.0.10");
+	assert_false(c.no_dns);
+	agent_config_free(&c);
+}
+
+/* The cluster DNS's flags (the kubelet's --cluster-domain and --cluster-dns). */
+static void test_dns(void **state)
+{
+	struct agent_config c;
+	char err[256] = "";
+	const char *args[] = {"--kubeconfig",	  "k",	      "--node",	       "n",
+			      "--cluster-domain", "corp.lan", "--cluster-dns", "10.0.0.10",
+			      "--no-dns",	  NULL};
+
+	(void)state;
+	assert_int_equal(parse(&c, err, args), 0);
+	assert_string_equal(c.cluster_domain, "corp.lan");
+	assert_string_equal(c.cluster_dns, "10.0.0.10");
+	assert_true(c.no_dns);
 	agent_config_free(&c);
 }
 
@@ -144,6 +164,10 @@ static void test_bad(void **state)
 	    {"--kubeconfig", "k", "--node", "n", "--telemetry-ringbuf-bytes", "2147483648", NULL},
 	    {"--kubeconfig", "k", "--node", "n", "--telemetry-ringbuf-bytes", "8k", NULL},
 	    {"--kubeconfig", "k", "--node", "n", "--telemetry=no", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--cluster-domain", "Bad_Domain", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--cluster-domain", "", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--cluster-dns", "10.96.0", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--cluster-dns", "fd00::a", NULL},
 	};
 
 	(void)state;
@@ -163,6 +187,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_dns),
 	    cmocka_unit_test(test_all),
 	    cmocka_unit_test(test_bad),
 	};

@@ -10,7 +10,8 @@
  * agent_pods.c (pod sync; agent_hook.c the lifecycle hooks, agent_kill.c a container's stop,
  * agent_probe*.c the probes), agent_http.c, agent_logs.c, agent_exec.c (the kubelet endpoint:
  * logs and exec for the API server), agent_proxy.c (the eBPF service proxy on a thread of
- * its own).
+ * its own), agent_dns.c and agent_dns_srv.c (the cluster DNS on the node's address),
+ * agent_resolv.c (the pods' /etc/resolv.conf).
  */
 #ifndef DROVER_AGENT_H
 #define DROVER_AGENT_H

@@ -476,6 +476,14 @@ static int logger_io(const struct rt_spec *s, int out[2], int err[2], int in[2],
 	return 0;
 }
 
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 int rt_start(const struct rt_spec *spec, struct rt_proc *out)
 {
 	struct prep *p;
@@ -487,6 +495,9 @@ int rt_start(const struct rt_spec *spec, struct rt_proc *out)
 	char *exit_tmp = NULL;
 	int shim_null = -1;
 
+	double t[6]; /* the steps' times, logged at debug level */
+
+	t[0] = now_ms();
 	memset(out, 0, sizeof(*out));
 	out->pidfd = out->shim_pidfd = -1;
 	p = prep_new(spec, &err);
@@ -509,6 +520,7 @@ int rt_start(const struct rt_spec *spec, struct rt_proc *out)
 		}
 		p->stdio[0] = null_fd;
 	}
+	t[1] = now_ms();
 	if (spec->log_path) {
 		err = logger_io(spec, outp, errp, inp, &listen_fd);
 		if (err)
@@ -533,6 +545,7 @@ int rt_start(const struct rt_spec *spec, struct rt_proc *out)
 		}
 	}
 
+	t[2] = now_ms();
 	if (spec->exit_path) {
 		struct rt_shim_args sh = {flags, container_child_v, p, spec->exit_path, NULL, -1};
 
@@ -563,6 +576,7 @@ int rt_start(const struct rt_spec *spec, struct rt_proc *out)
 			container_child(p);
 	}
 
+	t[3] = now_ms();
 	rt_close_fd(&sync_p[0]);
 	rt_close_fd(&rep[1]);
 	rt_close_fd(&outp[1]);
@@ -582,7 +596,13 @@ int rt_start(const struct rt_spec *spec, struct rt_proc *out)
 		goto out;
 	}
 	rt_close_fd(&sync_p[1]);
+	t[4] = now_ms();
 	err = rt_read_reports(rep[0], &fail, NULL);
+	t[5] = now_ms();
+	log_debug("runtime",
+		  "start: prepare %.2f ms, logger %.2f ms, clone (shim, container) %.2f ms, cgroup "
+		  "join %.2f ms, the child's setup to exec %.2f ms",
+		  t[1] - t[0], t[2] - t[1], t[3] - t[2], t[4] - t[3], t[5] - t[4]);
 	if (err) {
 		report_failure(&fail, spec);
 		reap_failed(pid, shim, spec);

@@ -272,7 +272,9 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 python3 bench/podstart/noise.py >"$work/noise-after.json"
 
 ab=()
-[ -z "$base" ] || ab=(--base "${bas[@]}" --base-bin "$base")
+# the base build's commit, when it was built inside a git work tree
+[ -z "$base" ] || ab=(--base "${bas[@]}" --base-bin "$base (commit $(git -C "$(dirname "$BASE_BIN")" \
+	rev-parse --short HEAD 2>/dev/null || echo unknown))")
 python3 bench/podstart/report.py --drover "${drv[@]}" "${ab[@]}" --agent-log "$work"/drover*-agent.log \
 	"${pm[@]}" --noise "$work/noise-before.json" "$work/noise-after.json" --out "$top/bench/results" --name "$name" \
 	--command "scripts/bench.sh podstart${args:+ $args}" --load "$load_before" "$load_after" \

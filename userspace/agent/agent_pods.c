@@ -975,9 +975,9 @@ int agent_pods_start(struct agent *a)
 					 });
 	if (!ps->q || !ps->inf || !ps->rec || !ps->starting || !ps->startq)
 		return rc;
-	ps->starters =
-	    kc_workers_start(ps->startq, a->cfg->start_workers ? a->cfg->start_workers : 1, starter,
-			     ps, "agent-pod-start");
+	ps->starters = kc_workers_start(
+	    ps->startq, a->cfg->start_workers ? a->cfg->start_workers : AGENT_START_WORKERS,
+	    starter, ps, "agent-pod-start");
 	if (!ps->starters)
 		return -errno ? -errno : -ENOMEM;
 	rc = kc_informer_add_handlers(ps->inf, &(struct kc_handlers){

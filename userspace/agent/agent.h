@@ -22,8 +22,12 @@
 #include "kubelet_objects.h"
 #include "log.h"
 
-#define AGENT_ROOT	    "/var/lib/drover/agent"
-#define AGENT_LEASE_RENEW_S 10 /* kubelet: renewInterval = 0.25 * leaseDuration */
+#define AGENT_ROOT		"/var/lib/drover/agent"
+#define AGENT_LEASE_RENEW_S	10 /* kubelet: renewInterval = 0.25 * leaseDuration */
+/* New pods start on a few threads of their own (agent_pods.c): one per core of a small
+ * node keeps both busy while a start waits on its CNI plugin or the API server. */
+#define AGENT_START_WORKERS	2
+#define AGENT_START_WORKERS_MAX 64
 
 struct agent_config {
 	char *kubeconfig; /* --kubeconfig (required) */
@@ -42,6 +46,7 @@ struct agent_config {
 	bool no_telemetry;	/* --no-telemetry (the proxy's dp_opts.telemetry) */
 	uint32_t tl_max_series; /* --telemetry-max-series */
 	uint32_t tl_ringbuf_bytes; /* --telemetry-ringbuf-bytes */
+	unsigned start_workers;	   /* --pod-start-workers: new pods started side by side */
 	struct kubelet_kv *labels; /* --labels k=v,... */
 	size_t nlabels;
 	enum log_level log_level;

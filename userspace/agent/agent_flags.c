@@ -54,7 +54,8 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err,
 		O_NO_TL,
 		O_TL_SERIES,
 		O_TL_RINGBUF,
-		O_BOOTSTRAP
+		O_BOOTSTRAP,
+		O_START_WORKERS
 	};
 	static const struct option opts[] = {
 	    {"kubeconfig", required_argument, NULL, O_KUBECONFIG},
@@ -75,6 +76,7 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err,
 	    {"telemetry-max-series", required_argument, NULL, O_TL_SERIES},
 	    {"telemetry-ringbuf-bytes", required_argument, NULL, O_TL_RINGBUF},
 	    {"bootstrap-kubeconfig", required_argument, NULL, O_BOOTSTRAP},
+	    {"pod-start-workers", required_argument, NULL, O_START_WORKERS},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -84,6 +86,7 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err,
 	c->log_level = LOG_INFO;
 	c->tl_max_series = DRV_TL_SERIES_MAP_SIZE_DEFAULT;
 	c->tl_ringbuf_bytes = DRV_TL_RINGBUF_SIZE_DEFAULT;
+	c->start_workers = AGENT_START_WORKERS;
 	optind = 1;
 	opterr = 0;
 	while (!rc && (o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
@@ -183,6 +186,17 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err,
 		case O_BOOTSTRAP:
 			rc = set(&c->bootstrap_kubeconfig, optarg);
 			break;
+		case O_START_WORKERS: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (!optarg[0] || *end || v < 1 || v > AGENT_START_WORKERS_MAX)
+				rc = bad(err, errlen, "--pod-start-workers %s: want 1-%d", optarg,
+					 AGENT_START_WORKERS_MAX);
+			else
+				c->start_workers = (unsigned)v;
+			break;
+		}
 		case 'h':
 			return 1;
 		default:

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cel_int.h"
+#include "k8s_buf.h"
 
 enum tok {
 	T_EOF,
@@ -44,17 +45,22 @@ static void fail(struct parser *ps, const char *at, const char *fmt, ...)
 
 static void fail(struct parser *ps, const char *at, const char *fmt, ...)
 {
+	const char *ls = ps->src, *le;
 	int line = 1, col = 0;
+	struct k8s_buf b = {0};
 	char msg[256];
 	va_list ap;
 
 	if (ps->failed)
 		return;
 	ps->failed = true;
-	for (const char *s = ps->src; s < at && s < ps->end; s++) {
+	if (at > ps->end)
+		at = ps->end;
+	for (const char *s = ps->src; s < at; s++) {
 		if (*s == '\n') {
 			line++;
 			col = 0;
+			ls = s + 1;
 		} else if (((unsigned char)*s & 0xc0) != 0x80) {
 			col++;
 		}
@@ -62,7 +68,17 @@ static void fail(struct parser *ps, const char *at, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(ps->err, ps->errlen, "ERROR: <input>:%d:%d: %s", line, col + 1, msg);
+	/* cel-go's Error.ToDisplayString: the message, the line, a caret under the column */
+	k8s_buf_printf(&b, "ERROR: <input>:%d:%d: %s\n | ", line, col + 1, msg);
+	for (le = ls; le < ps->end && *le != '\n'; le++)
+		k8s_buf_putc(&b, *le == '\t' ? ' ' : *le);
+	k8s_buf_puts(&b, "\n | ");
+	for (const char *s = ls; s < at; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			k8s_buf_puts(&b, (unsigned char)*s >= 0x80 ? "\xef\xbc\x8e" : ".");
+	k8s_buf_puts(&b, at < ps->end && (unsigned char)*at >= 0x80 ? "\xef\xbc\xbe" : "^");
+	snprintf(ps->err, ps->errlen, "%s", b.p ? b.p : msg);
+	k8s_buf_free(&b);
 }
 
 static bool is_ident_start(char ch)
@@ -677,8 +693,11 @@ static struct cel_node *primary(struct parser *ps)
 	default:
 		break;
 	}
+	/* ANTLR's words for a missing operand, as cel-go reports them */
 	token_text(ps, t, sizeof(t));
-	fail(ps, at, "Syntax error: %s input '%s'", ps->tok == T_EOF ? "mismatched" : "extraneous",
+	fail(ps, at,
+	     "Syntax error: mismatched input '%s' expecting {'[', '{', '(', '.', '-', '!', "
+	     "'true', 'false', 'null', NUM_FLOAT, NUM_INT, NUM_UINT, STRING, BYTES, IDENTIFIER}",
 	     t);
 	return NULL;
 }

@@ -24,18 +24,6 @@
 #define CTS  "/apis/stable.example.com/v1/namespaces/default/crontabs"
 #define BAD  "CronTab.stable.example.com \"c\" is invalid: "
 
-/* JSON written with ` for " (the rules' CEL strings use '), into a static buffer */
-static const char *q(const char *s)
-{
-	static char buf[8192];
-	size_t i;
-
-	for (i = 0; s[i] && i + 1 < sizeof(buf); i++)
-		buf[i] = s[i] == '`' ? '"' : s[i];
-	buf[i] = 0;
-	return buf;
-}
-
 /* The documentation's CronTab with rules at several nodes of its schema. */
 static const char crontab_crd[] =
     "{`metadata`:{`name`:`crontabs.stable.example.com`},`spec`:{`group`:`stable.example.com`,"
@@ -71,57 +59,57 @@ static void test_rules(void **state)
 {
 	struct tsrv *t = *state;
 
-	texpect(t, "POST", CRDS, q(crontab_crd), 201, NULL);
+	texpect(t, "POST", CRDS, tq(crontab_crd), 201, NULL);
 	/* self.minReplicas <= self.replicas, with its message */
-	texpect(t, "POST", CTS, q(CT("{`replicas`:1,`minReplicas`:2,`maxReplicas`:5}")), 422,
+	texpect(t, "POST", CTS, tq(CT("{`replicas`:1,`minReplicas`:2,`maxReplicas`:5}")), 422,
 		BAD "spec: Invalid value: \"object\": replicas should be greater than or equal "
 		    "to minReplicas.");
 	/* both rules of the node fail: both reported, in the rules' order */
-	texpect(t, "POST", CTS, q(CT("{`replicas`:9,`minReplicas`:10,`maxReplicas`:5}")), 422,
+	texpect(t, "POST", CTS, tq(CT("{`replicas`:9,`minReplicas`:10,`maxReplicas`:5}")), 422,
 		BAD "[spec: Invalid value: \"object\": replicas should be greater than or equal "
 		    "to minReplicas., spec: Invalid value: \"object\": replicas should be smaller "
 		    "than or equal to maxReplicas.]");
 	/* a runtime error: no such key, named with the rule's message (ruleErrorString) */
-	texpect(t, "POST", CTS, q(CT("{`replicas`:1,`maxReplicas`:5}")), 422,
+	texpect(t, "POST", CTS, tq(CT("{`replicas`:1,`maxReplicas`:5}")), 422,
 		BAD "spec: Invalid value: \"object\": no such key: minReplicas evaluating rule: "
 		    "replicas should be greater than or equal to minReplicas.");
 #define OK_SPEC "`replicas`:2,`minReplicas`:1,`maxReplicas`:5"
 	/* no message: "failed rule: <rule>", the value the schema's type */
-	texpect(t, "POST", CTS, q(CT("{" OK_SPEC ",`tags`:[`ab`,`b`]}")), 422,
+	texpect(t, "POST", CTS, tq(CT("{" OK_SPEC ",`tags`:[`ab`,`b`]}")), 422,
 		BAD "spec.tags: Invalid value: \"array\": failed rule: self.all(x, "
 		    "x.startsWith('a'))");
 	/* has(), reason FieldValueRequired and fieldPath */
-	texpect(t, "POST", CTS, q(CT("{" OK_SPEC ",`limits`:{}}")), 422,
+	texpect(t, "POST", CTS, tq(CT("{" OK_SPEC ",`limits`:{}}")), 422,
 		BAD "spec.limits.cpu: Required value: cpu is required");
 	/* messageExpression */
-	texpect(t, "POST", CTS, q(CT("{" OK_SPEC ",`name`:`toolong`}")), 422,
+	texpect(t, "POST", CTS, tq(CT("{" OK_SPEC ",`name`:`toolong`}")), 422,
 		BAD "spec.name: Invalid value: \"string\": name toolong is longer than 5");
 	/* reason FieldValueForbidden */
-	texpect(t, "POST", CTS, q(CT("{" OK_SPEC ",`mode`:`bad`}")), 422,
+	texpect(t, "POST", CTS, tq(CT("{" OK_SPEC ",`mode`:`bad`}")), 422,
 		BAD "spec.mode: Forbidden: bad mode");
 	/* || absorbs an error when another side is true; a double by the schema's type */
-	texpect(t, "POST", CTS, q(CT("{" OK_SPEC ",`ratio`:0}")), 201, NULL);
+	texpect(t, "POST", CTS, tq(CT("{" OK_SPEC ",`ratio`:0}")), 201, NULL);
 	texpect(t, "DELETE", CTS "/c", NULL, 200, NULL);
-	texpect(t, "POST", CTS, q(CT("{" OK_SPEC ",`ratio`:-1}")), 422,
+	texpect(t, "POST", CTS, tq(CT("{" OK_SPEC ",`ratio`:-1}")), 422,
 		BAD "spec.ratio: Invalid value: \"number\": division by zero evaluating rule: "
 		    "self / 0.0 > 1.0 || self == 0.0 || 1 / 0 == 1");
 	/* hasBlockingErr: a type error keeps the rules from running */
-	texpect(t, "POST", CTS, q(CT("{`replicas`:`x`,`minReplicas`:9,`maxReplicas`:5}")), 422,
+	texpect(t, "POST", CTS, tq(CT("{`replicas`:`x`,`minReplicas`:9,`maxReplicas`:5}")), 422,
 		BAD "[spec.replicas: Invalid value: \"string\": spec.replicas in body must be of "
 		    "type integer: \"string\", <nil>: Invalid value: \"null\": some validation "
 		    "rules were not checked because the object was invalid; correct the existing "
 		    "errors to complete validation]");
 	/* all rules pass */
 	texpect(t, "POST", CTS,
-		q(CT("{" OK_SPEC ",`cronSpec`:`* * * * */5`,`tags`:[`a`,`ab`],`limits`:{`cpu`:"
-		     "`1`},`name`:`short`,`mode`:`good`}")),
+		tq(CT("{" OK_SPEC ",`cronSpec`:`* * * * */5`,`tags`:[`a`,`ab`],`limits`:{`cpu`:"
+		      "`1`},`name`:`short`,`mode`:`good`}")),
 		201, NULL);
 	/* the transition rule self == oldSelf on update only */
-	texpect(t, "PATCH", CTS "/c", q("{`spec`:{`cronSpec`:`* * * * */6`}}"), 422,
+	texpect(t, "PATCH", CTS "/c", tq("{`spec`:{`cronSpec`:`* * * * */6`}}"), 422,
 		BAD "spec.cronSpec: Invalid value: \"string\": Value is immutable");
-	texpect(t, "PATCH", CTS "/c", q("{`spec`:{`replicas`:3}}"), 200, NULL);
+	texpect(t, "PATCH", CTS "/c", tq("{`spec`:{`replicas`:3}}"), 200, NULL);
 	/* updates run the other rules too */
-	texpect(t, "PATCH", CTS "/c", q("{`spec`:{`replicas`:6}}"), 422,
+	texpect(t, "PATCH", CTS "/c", tq("{`spec`:{`replicas`:6}}"), 422,
 		BAD "spec: Invalid value: \"object\": replicas should be smaller than or equal "
 		    "to maxReplicas.");
 }
@@ -134,12 +122,12 @@ static void test_compile_error(void **state)
 	struct tresp r;
 
 	tcall(t, "POST", CRDS,
-	      q("{`metadata`:{`name`:`crontabs.stable.example.com`},`spec`:{`group`:"
-		"`stable.example.com`,`scope`:`Namespaced`,`names`:{`plural`:`crontabs`,`kind`:"
-		"`CronTab`},`versions`:[{`name`:`v1`,`served`:true,`storage`:true,`schema`:{"
-		"`openAPIV3Schema`:{`type`:`object`,`properties`:{`spec`:{`type`:`object`,"
-		"`x-kubernetes-validations`:[{`rule`:`self.replicas <`},{`rule`:`nope > 1`,"
-		"`messageExpression`:`'a' +`}]}}}}}]}}"),
+	      tq("{`metadata`:{`name`:`crontabs.stable.example.com`},`spec`:{`group`:"
+		 "`stable.example.com`,`scope`:`Namespaced`,`names`:{`plural`:`crontabs`,`kind`:"
+		 "`CronTab`},`versions`:[{`name`:`v1`,`served`:true,`storage`:true,`schema`:{"
+		 "`openAPIV3Schema`:{`type`:`object`,`properties`:{`spec`:{`type`:`object`,"
+		 "`x-kubernetes-validations`:[{`rule`:`self.replicas <`},{`rule`:`nope > 1`,"
+		 "`messageExpression`:`'a' +`}]}}}}}]}}"),
 	      422,
 	      "CustomResourceDefinition.apiextensions.k8s.io \"crontabs.stable.example.com\" is "
 	      "invalid: [spec.validation.openAPIV3Schema.properties[spec].x-kubernetes-"
@@ -172,26 +160,27 @@ static void test_cost(void **state)
 	struct tsrv *t = *state;
 
 	texpect(t, "POST", CRDS,
-		q("{`metadata`:{`name`:`crontabs.stable.example.com`},`spec`:{`group`:"
-		  "`stable.example.com`,`scope`:`Namespaced`,`names`:{`plural`:`crontabs`,`kind`:"
-		  "`CronTab`},`versions`:[{`name`:`v1`,`served`:true,`storage`:true,`schema`:{"
-		  "`openAPIV3Schema`:{`type`:`object`,`properties`:{`spec`:{`type`:`object`,"
-		  "`properties`:{`l`:{`type`:`array`,`items`:{`type`:`integer`}}},"
-		  "`x-kubernetes-validations`:[{`rule`:`self.l.all(a, self.l.all(b, self.l.all(c, "
-		  "a + b + c >= 0)))`}]}}}}}]}}"),
+		tq("{`metadata`:{`name`:`crontabs.stable.example.com`},`spec`:{`group`:"
+		   "`stable.example.com`,`scope`:`Namespaced`,`names`:{`plural`:`crontabs`,`kind`:"
+		   "`CronTab`},`versions`:[{`name`:`v1`,`served`:true,`storage`:true,`schema`:{"
+		   "`openAPIV3Schema`:{`type`:`object`,`properties`:{`spec`:{`type`:`object`,"
+		   "`properties`:{`l`:{`type`:`array`,`items`:{`type`:`integer`}}},"
+		   "`x-kubernetes-validations`:[{`rule`:`self.l.all(a, self.l.all(b, self.l.all(c, "
+		   "a + b + c >= 0)))`}]}}}}}]}}"),
 		201, NULL);
-	texpect(t, "POST", CTS, q(CT("{`l`:[1,2,3]}")), 201, NULL);
-	texpect(t, "POST", CTS "?dryRun=All",
-		q("{`apiVersion`:`stable.example.com/v1`,`kind`:`CronTab`,`metadata`:{`name`:"
-		  "`c`},`spec`:{`l`:[" /* 120 items: 1.7 million turns */
-		  "1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0,"
-		  "1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0,"
-		  "1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0"
-		  "]}}"),
-		422,
-		BAD "spec: Invalid value: \"object\": 'operation cancelled: actual cost limit "
-		    "exceeded': no further validation rules will be run due to call cost exceeds "
-		    "limit for rule: self.l.all(a, self.l.all(b, self.l.all(c, a + b + c >= 0)))");
+	texpect(t, "POST", CTS, tq(CT("{`l`:[1,2,3]}")), 201, NULL);
+	texpect(
+	    t, "POST", CTS "?dryRun=All",
+	    tq("{`apiVersion`:`stable.example.com/v1`,`kind`:`CronTab`,`metadata`:{`name`:"
+	       "`c`},`spec`:{`l`:[" /* 120 items: 1.7 million turns */
+	       "1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0,"
+	       "1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0,"
+	       "1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0"
+	       "]}}"),
+	    422,
+	    BAD "spec: Invalid value: \"object\": 'operation cancelled: actual cost limit "
+		"exceeded': no further validation rules will be run due to call cost exceeds "
+		"limit for rule: self.l.all(a, self.l.all(b, self.l.all(c, a + b + c >= 0)))");
 }
 
 /* Ratcheting (CRDValidationRatcheting, on in 1.32; validateExpressions' addErr): a rule
@@ -208,22 +197,22 @@ static void test_ratchet(void **state)
 	struct tresp r;
 
 	texpect(t, "POST", CRDS,
-		q("{`metadata`:{`name`:`crontabs.stable.example.com`},`spec`:{`group`:"
-		  "`stable.example.com`,`scope`:`Namespaced`,`names`:{`plural`:`crontabs`,`kind`:"
-		  "`CronTab`},`versions`:" MODE_VERSION("") "}}"),
+		tq("{`metadata`:{`name`:`crontabs.stable.example.com`},`spec`:{`group`:"
+		   "`stable.example.com`,`scope`:`Namespaced`,`names`:{`plural`:`crontabs`,`kind`:"
+		   "`CronTab`},`versions`:" MODE_VERSION("") "}}"),
 		201, NULL);
-	texpect(t, "POST", CTS, q(CT("{`replicas`:1,`mode`:`bad`}")), 201, NULL);
+	texpect(t, "POST", CTS, tq(CT("{`replicas`:1,`mode`:`bad`}")), 201, NULL);
 	texpect(t, "PATCH", CRDS "/crontabs.stable.example.com",
-		q("{`spec`:{`versions`:" MODE_VERSION(
+		tq("{`spec`:{`versions`:" MODE_VERSION(
 		    ",`x-kubernetes-validations`:[{`rule`:`self.startsWith('good')`,`reason`:"
 		    "`FieldValueForbidden`,`message`:`must start with good`}]") "}}"),
 		200, NULL);
-	tcall(t, "PATCH", CTS "/c", q("{`spec`:{`replicas`:2}}"), 200, NULL, &r);
+	tcall(t, "PATCH", CTS "/c", tq("{`spec`:{`replicas`:2}}"), 200, NULL, &r);
 	assert_non_null(strstr(r.headers, "spec.mode: Forbidden: must start with good"));
 	tresp_free(&r);
-	texpect(t, "PATCH", CTS "/c", q("{`spec`:{`mode`:`bad2`}}"), 422,
+	texpect(t, "PATCH", CTS "/c", tq("{`spec`:{`mode`:`bad2`}}"), 422,
 		BAD "spec.mode: Forbidden: must start with good");
-	texpect(t, "PATCH", CTS "/c", q("{`spec`:{`mode`:`good`}}"), 200, NULL);
+	texpect(t, "PATCH", CTS "/c", tq("{`spec`:{`mode`:`good`}}"), 200, NULL);
 }
 
 int main(void)

@@ -52,6 +52,11 @@ struct cel_binding {
 	const struct jv *value;
 	const struct jv *schema;
 	bool optional;
+	/* or a map of expressions computed when read (a ValidatingAdmissionPolicy's
+	 * variables: variables.<name>), compiled with the same variables */
+	const char *const *lazy_names;
+	struct cel_program *const *lazy_progs;
+	size_t nlazy;
 };
 
 enum cel_result_type {

@@ -48,8 +48,10 @@ static struct cel_val ident(struct cel_ctx *c, const struct cel_node *n)
 	for (size_t i = 0; i < c->nvars; i++) {
 		const struct cel_binding *b = &c->vars[i];
 
-		if (strlen(b->name) != n->nlen || memcmp(b->name, n->name, n->nlen))
+		if (!b->name || strlen(b->name) != n->nlen || memcmp(b->name, n->name, n->nlen))
 			continue;
+		if (b->lazy_names)
+			return (struct cel_val){.t = CT_LAZY, .lazy = b};
 		if (b->optional) {
 			struct cel_val o = {.t = CT_OPTIONAL};
 
@@ -111,12 +113,40 @@ static struct cel_val index_val(struct cel_ctx *c, struct cel_val *a, struct cel
 	return no_overload(c);
 }
 
+/* variables.<name>: its expression computed in this evaluation (a variable may read
+ * earlier ones; a cycle ends at the nesting bound) */
+static struct cel_val lazy_member(struct cel_ctx *c, const struct cel_binding *b,
+				  const struct cel_node *n, bool test)
+{
+	struct cel_scope *scope = c->scope;
+	struct cel_val v;
+
+	for (size_t i = 0; i < b->nlazy; i++) {
+		if (strlen(b->lazy_names[i]) != n->nlen ||
+		    memcmp(b->lazy_names[i], n->name, n->nlen))
+			continue;
+		if (test)
+			return cel_bool(true);
+		if (c->lazy_depth >= 16)
+			return cel_err(c, "variables nested too deep: %s", b->lazy_names[i]);
+		c->lazy_depth++;
+		c->scope = NULL; /* the expression sees the bindings, not the loop's variables */
+		v = eval(c, b->lazy_progs[i]->root);
+		c->scope = scope;
+		c->lazy_depth--;
+		return v;
+	}
+	return test ? cel_bool(false) : cel_err(c, "no such key: %.*s", (int)n->nlen, n->name);
+}
+
 static struct cel_val select_val(struct cel_ctx *c, const struct cel_node *n, bool test)
 {
 	struct cel_val a = eval(c, n->a), out, k;
 
 	if (is_err(&a))
 		return a;
+	if (a.t == CT_LAZY)
+		return lazy_member(c, a.lazy, n, test);
 	if (a.t == CT_OPTIONAL && !test) {
 		/* cel-go's optional field selection is ?.; a plain select of an optional errors */
 		return no_overload(c);

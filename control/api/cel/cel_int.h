@@ -41,6 +41,7 @@ enum cel_t {
 	CT_TIMESTAMP,
 	CT_OPTIONAL,
 	CT_ERROR, /* s: the message */
+	CT_LAZY,  /* lazy: a binding's map of expressions */
 };
 
 struct cel_val;
@@ -73,6 +74,7 @@ struct cel_val {
 		struct cel_list *l;
 		struct cel_map *m;
 		struct cel_val *opt; /* CT_OPTIONAL: NULL when empty */
+		const struct cel_binding *lazy;
 		struct {
 			int64_t sec; /* seconds (since the epoch for a timestamp) */
 			int32_t nsec;
@@ -162,6 +164,7 @@ struct cel_ctx {
 	size_t nvars;
 	int64_t cost, limit;
 	bool cancelled;
+	int lazy_depth; /* lazy expressions being computed, one inside another */
 	struct cel_scope *scope;
 };
 

@@ -154,6 +154,7 @@ const char *cel_type_name(const struct cel_val *v)
 	    [CT_TIMESTAMP] = "google.protobuf.Timestamp",
 	    [CT_OPTIONAL] = "optional_type",
 	    [CT_ERROR] = "error",
+	    [CT_LAZY] = "map",
 	};
 
 	return v->t < sizeof(names) / sizeof(names[0]) ? names[v->t] : "dyn";
@@ -555,6 +556,9 @@ void cel_print_val(struct cel_ctx *c, struct k8s_buf *b, const struct cel_val *v
 		break;
 	case CT_TYPE:
 		k8s_buf_put(b, v->s.s, v->s.len);
+		break;
+	case CT_LAZY:
+		k8s_buf_puts(b, "{...}");
 		break;
 	case CT_ERROR:
 		k8s_buf_puts(b, "error: ");

@@ -10,7 +10,8 @@
  * paramKind, by name or selector, parameterNotFoundAction); a failing validation denies the
  * write (validationActions Deny: 422 Invalid by default, or the validation's reason) or
  * warns (Warn); an evaluation error counts as failurePolicy says (Fail, the default, or
- * Ignore). Not done: variables, auditAnnotations and Audit, namespaceObject, authorizer.
+ * Ignore); variables as variables.<name>, computed when read. Not done: auditAnnotations and
+ * Audit, namespaceObject, authorizer.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,7 +30,7 @@ static const char *const vap_vars[] = {"object",	  "oldObject", "request",   "pa
 struct vap_ctx {
 	struct wh_attr *a;
 	const struct jv *policy, *binding;
-	struct cel_binding vars[5];
+	struct cel_binding vars[6];
 	int64_t budget;
 	bool denied;
 };
@@ -94,6 +95,52 @@ static bool fail_closed(const struct vap_ctx *v)
 	return !fp || strcmp(fp, "Ignore") != 0;
 }
 
+/* spec.variables compiled into the "variables" binding; -1 when one does not compile (the
+ * failurePolicy's error) */
+static int compile_variables(struct vap_ctx *v, struct jv_doc *d)
+{
+	const struct jv *vars = jv_path(v->policy, "spec.variables");
+	size_t n = jv_count(vars), i = 0;
+	const char **names = n ? jv_alloc(d, n * sizeof(*names)) : NULL;
+	struct cel_program **progs = n ? calloc(n, sizeof(*progs)) : NULL;
+	char err[512], msg[1024];
+
+	v->vars[5] = (struct cel_binding){
+	    .name = "variables", .lazy_names = names, .lazy_progs = progs, .nlazy = 0};
+	if (!n)
+		return 0;
+	if (!names || !progs) {
+		free(progs);
+		v->vars[5].lazy_progs = NULL;
+		return -1;
+	}
+	for (const struct jv *x = jv_first(vars); x; x = x->next, i++) {
+		const char *e = jv_path_str(x, "expression"), *name = jv_path_str(x, "name");
+
+		names[i] = name ? name : "";
+		progs[i] = cel_compile(e ? e : "", vap_vars, NVARS, err, sizeof(err));
+		v->vars[5].nlazy = i + 1;
+		if (!progs[i]) {
+			if (fail_closed(v)) {
+				snprintf(msg, sizeof(msg), "variable '%s' failed to compile: %s",
+					 names[i], err);
+				decide(v, NULL, msg);
+			}
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void free_variables(struct vap_ctx *v)
+{
+	struct cel_program **progs = (struct cel_program **)v->vars[5].lazy_progs;
+
+	for (size_t i = 0; progs && i < v->vars[5].nlazy; i++)
+		cel_program_free(progs[i]);
+	free(progs);
+}
+
 /* expr evaluated: 1 true, 0 false, -1 an error (err filled); a string result into str */
 static int eval(struct vap_ctx *v, const char *expr, char *err, size_t errlen, char *str,
 		size_t slen)
@@ -104,7 +151,7 @@ static int eval(struct vap_ctx *v, const char *expr, char *err, size_t errlen, c
 
 	if (!p)
 		return -1;
-	if (cel_eval(p, v->vars, 5, v->budget < CEL_PER_CALL_LIMIT ? v->budget : 0, &r) != 0) {
+	if (cel_eval(p, v->vars, 6, v->budget < CEL_PER_CALL_LIMIT ? v->budget : 0, &r) != 0) {
 		snprintf(err, errlen, "out of memory");
 		cel_program_free(p);
 		return -1;
@@ -364,7 +411,9 @@ int reg_vap_validate(struct reg_call *c, const char *op, const struct jv *obj, c
 		v.vars[2] = (struct cel_binding){.name = "request", .value = req};
 		v.vars[3] = (struct cel_binding){.name = "params", .value = null};
 		v.vars[4] = (struct cel_binding){.name = "namespaceObject", .value = null};
-		run_binding(&v);
+		if (compile_variables(&v, c->d) == 0)
+			run_binding(&v);
+		free_variables(&v);
 		if (v.denied)
 			err = -EPERM;
 	}

@@ -125,6 +125,31 @@ static void test_params(void **state)
 		"'max-b' denied request: at most 1 keys");
 }
 
+/* variables: computed when read, one from another, in messageExpression too */
+static void test_variables(void **state)
+{
+	struct tsrv *t = *state;
+
+	texpect(t, "POST", VAPS,
+		tq(POLICY("v", "`variables`:[{`name`:`n`,`expression`:`size(object.data)`},"
+			       "{`name`:`tooMany`,`expression`:`variables.n > 2`},{`name`:`loop`,"
+			       "`expression`:`variables.loop`}],`validations`:[{`expression`:"
+			       "`!variables.tooMany`,`messageExpression`:`'has ' + "
+			       "string(variables.n) + ' keys'`},{`expression`:`size(object.data) "
+			       "< 2 || variables.loop`}]")),
+		201, NULL);
+	texpect(t, "POST", VAPBS, tq(BINDING("vb", "v", "`Deny`", "")), 201, NULL);
+	texpect(t, "POST", CMS, tq(CM("c", "{`a`:`1`}")), 201, NULL);
+	texpect(t, "POST", CMS, tq(CM("d", "{`a`:`1`,`b`:`2`,`c`:`3`}")), 422,
+		"configmaps \"d\" is forbidden: ValidatingAdmissionPolicy 'v' with binding 'vb' "
+		"denied request: has 3 keys");
+	/* a variable that reads itself ends in an error, not a crash */
+	texpect(t, "POST", CMS, tq(CM("e", "{`a`:`1`,`b`:`2`}")), 422,
+		"configmaps \"e\" is forbidden: ValidatingAdmissionPolicy 'v' with binding 'vb' "
+		"denied request: expression 'size(object.data) < 2 || variables.loop' resulted in "
+		"error: variables nested too deep: loop");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -132,6 +157,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_failure_policy, tsrv_group_setup,
 					    tsrv_group_teardown),
 	    cmocka_unit_test_setup_teardown(test_params, tsrv_group_setup, tsrv_group_teardown),
+	    cmocka_unit_test_setup_teardown(test_variables, tsrv_group_setup, tsrv_group_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -382,6 +382,32 @@ int cel_compare(const struct cel_val *a, const struct cel_val *b)
 	}
 }
 
+/* x-kubernetes-list-type set or map: Kubernetes' list values compare these regardless of
+ * order (apiserver/pkg/cel/common/values.go: unstructuredSetList, unstructuredMapList) */
+static bool unordered_list(const struct cel_val *l)
+{
+	const char *t = jv_path_str(l->j.sch, "x-kubernetes-list-type");
+
+	return t && (!strcmp(t, "set") || !strcmp(t, "map"));
+}
+
+/* the same items in any order (each of a found in b, as many as b has) */
+static bool jv_same_items(struct cel_ctx *c, const struct cel_val *a, const struct cel_val *b)
+{
+	if (jv_count(a->j.v) != jv_count(b->j.v))
+		return false;
+	cel_charge(c, (int64_t)(jv_count(a->j.v) * jv_count(b->j.v)) / 10);
+	for (const struct jv *x = a->j.v->head; x; x = x->next) {
+		bool found = false;
+
+		for (const struct jv *y = b->j.v->head; y && !found; y = y->next)
+			found = jv_equal(x, y);
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
 bool cel_equal(struct cel_ctx *c, const struct cel_val *a, const struct cel_val *b)
 {
 	size_t n;
@@ -400,7 +426,8 @@ bool cel_equal(struct cel_ctx *c, const struct cel_val *a, const struct cel_val 
 		if (n != cel_size(b))
 			return false;
 		if (a->jv && b->jv)
-			return jv_equal(a->j.v, b->j.v);
+			return unordered_list(a) || unordered_list(b) ? jv_same_items(c, a, b)
+								      : jv_equal(a->j.v, b->j.v);
 		for (size_t i = 0; i < n; i++) {
 			struct cel_val x = cel_list_at(c, a, i), y = cel_list_at(c, b, i);
 

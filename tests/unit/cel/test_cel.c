@@ -310,12 +310,15 @@ static void test_self(void **state)
 	static const char obj[] =
 	    "{\"replicas\":3,\"minReplicas\":1,\"maxReplicas\":5,\"ratio\":2,"
 	    "\"name\":\"ab\",\"tags\":[\"a\",\"ab\"],\"labels\":{\"x\":\"1\"},"
-	    "\"x-y\":true,\"items\":[{\"n\":1},{\"n\":2}]}";
+	    "\"x-y\":true,\"items\":[{\"n\":1},{\"n\":2}],\"set\":[1,2],\"set2\":[2,1],"
+	    "\"list\":[1,2],\"list2\":[2,1]}";
 	static const char sch[] =
 	    "{\"type\":\"object\",\"properties\":{\"replicas\":{\"type\":\"integer\"},"
 	    "\"ratio\":{\"type\":\"number\"},\"name\":{\"type\":\"string\"},"
 	    "\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
-	    "\"labels\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\"}}}}";
+	    "\"labels\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\"}},"
+	    "\"set\":{\"type\":\"array\",\"x-kubernetes-list-type\":\"set\"},"
+	    "\"set2\":{\"type\":\"array\",\"x-kubernetes-list-type\":\"set\"}}}";
 	static const struct ev t[] = {
 	    {"self.minReplicas <= self.replicas && self.replicas <= self.maxReplicas", "true"},
 	    {"self.replicas", "3"},
@@ -336,6 +339,9 @@ static void test_self(void **state)
 	    {"self.tags == ['a', 'ab']", "true"},
 	    {"self.name.size() > 5 ? 'long' : 'short'", "\"short\""},
 	    {"oldSelf", "error: no such attribute: oldSelf"},
+	    /* x-kubernetes-list-type set: equal in any order; plain lists are ordered */
+	    {"self.set == self.set2", "true"},
+	    {"self.list == self.list2", "false"},
 	};
 
 	(void)state;

@@ -150,6 +150,26 @@ static void test_variables(void **state)
 		"error: variables nested too deep: loop");
 }
 
+/* validateValidatingAdmissionPolicy: the expressions compile (params only with a
+ * paramKind) */
+static void test_policy_compile(void **state)
+{
+	struct tsrv *t = *state;
+
+	texpect(t, "POST", VAPS,
+		tq(POLICY("bad", "`validations`:[{`expression`:`object.x +`},{`expression`:"
+				 "`params.y`}]")),
+		422,
+		"ValidatingAdmissionPolicy.admissionregistration.k8s.io \"bad\" is invalid: "
+		"[spec.validations[0].expression: Invalid value: \"object.x +\": compilation "
+		"failed: ERROR: <input>:1:11: Syntax error: mismatched input '<EOF>' expecting "
+		"{'[', '{', '(', '.', '-', '!', 'true', 'false', 'null', NUM_FLOAT, NUM_INT, "
+		"NUM_UINT, STRING, BYTES, IDENTIFIER}\n | object.x +\n | ..........^, "
+		"spec.validations[1].expression: Invalid value: \"params.y\": compilation failed: "
+		"ERROR: <input>:1:1: undeclared reference to 'params' (in container '')\n | "
+		"params.y\n | ^]");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -158,6 +178,8 @@ int main(void)
 					    tsrv_group_teardown),
 	    cmocka_unit_test_setup_teardown(test_params, tsrv_group_setup, tsrv_group_teardown),
 	    cmocka_unit_test_setup_teardown(test_variables, tsrv_group_setup, tsrv_group_teardown),
+	    cmocka_unit_test_setup_teardown(test_policy_compile, tsrv_group_setup,
+					    tsrv_group_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

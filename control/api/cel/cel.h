@@ -41,6 +41,11 @@ struct cel_program;
 struct cel_program *cel_compile(const char *src, const char *const *vars, size_t nvars, char *err,
 				size_t errlen);
 void cel_program_free(struct cel_program *p);
+/* cel-go's checker on the field selections of self and oldSelf against their structural
+ * schema (root: the resource's root, with apiVersion, kind and metadata.name/generateName):
+ * 0, or -1 with err filled ("ERROR: <input>:1:5: undefined field 'x'"). */
+int cel_check_schema(const struct cel_program *p, const struct jv *schema, bool root, char *err,
+		     size_t errlen);
 /* Whether the expression references the variable name (as a transition rule uses oldSelf). */
 bool cel_program_uses(const struct cel_program *p, const char *name);
 

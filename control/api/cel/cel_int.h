@@ -146,6 +146,10 @@ struct cel_program {
 	size_t nvars;
 };
 
+/* cel-go's display of an error at byte off of src: "ERROR: <input>:L:C: msg", the line, a
+ * caret under the column */
+void cel_error_display(const char *src, size_t len, size_t off, const char *msg, char *out,
+		       size_t outlen);
 /* cel_parse.c: the tree of src in p->ar; 0, or -EINVAL with err filled. */
 int cel_parse(struct cel_program *p, const char *src, size_t len, char *err, size_t errlen);
 
@@ -196,6 +200,8 @@ struct cel_val cel_map_key(const struct cel_val *m, const struct jv *member, siz
 /* m[key] (escaped: also try Kubernetes' unescaped property name); false when absent */
 bool cel_map_get(struct cel_ctx *c, const struct cel_val *m, const struct cel_val *key,
 		 bool escaped, struct cel_val *out);
+/* Kubernetes' escaped property name (foo__dash__bar) unescaped into out: its length */
+size_t cel_unescape_name(const char *s, size_t len, char *out, size_t olen);
 struct k8s_buf;
 void cel_print_val(struct cel_ctx *c, struct k8s_buf *b, const struct cel_val *v, int depth);
 

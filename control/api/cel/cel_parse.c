@@ -43,20 +43,14 @@ struct parser {
 static void fail(struct parser *ps, const char *at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void fail(struct parser *ps, const char *at, const char *fmt, ...)
+void cel_error_display(const char *src, size_t len, size_t off, const char *msg, char *out,
+		       size_t outlen)
 {
-	const char *ls = ps->src, *le;
+	const char *ls = src, *le, *at = src + (off < len ? off : len), *end = src + len;
 	int line = 1, col = 0;
 	struct k8s_buf b = {0};
-	char msg[256];
-	va_list ap;
 
-	if (ps->failed)
-		return;
-	ps->failed = true;
-	if (at > ps->end)
-		at = ps->end;
-	for (const char *s = ps->src; s < at; s++) {
+	for (const char *s = src; s < at; s++) {
 		if (*s == '\n') {
 			line++;
 			col = 0;
@@ -65,20 +59,33 @@ static void fail(struct parser *ps, const char *at, const char *fmt, ...)
 			col++;
 		}
 	}
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	/* cel-go's Error.ToDisplayString: the message, the line, a caret under the column */
 	k8s_buf_printf(&b, "ERROR: <input>:%d:%d: %s\n | ", line, col + 1, msg);
-	for (le = ls; le < ps->end && *le != '\n'; le++)
+	for (le = ls; le < end && *le != '\n'; le++)
 		k8s_buf_putc(&b, *le == '\t' ? ' ' : *le);
 	k8s_buf_puts(&b, "\n | ");
 	for (const char *s = ls; s < at; s++)
 		if (((unsigned char)*s & 0xc0) != 0x80)
 			k8s_buf_puts(&b, (unsigned char)*s >= 0x80 ? "\xef\xbc\x8e" : ".");
-	k8s_buf_puts(&b, at < ps->end && (unsigned char)*at >= 0x80 ? "\xef\xbc\xbe" : "^");
-	snprintf(ps->err, ps->errlen, "%s", b.p ? b.p : msg);
+	k8s_buf_puts(&b, at < end && (unsigned char)*at >= 0x80 ? "\xef\xbc\xbe" : "^");
+	snprintf(out, outlen, "%s", b.p ? b.p : msg);
 	k8s_buf_free(&b);
+}
+
+static void fail(struct parser *ps, const char *at, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	if (ps->failed)
+		return;
+	ps->failed = true;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cel_error_display(ps->src, (size_t)(ps->end - ps->src),
+			  at > ps->end ? (size_t)(ps->end - ps->src) : (size_t)(at - ps->src), msg,
+			  ps->err, ps->errlen);
 }
 
 static bool is_ident_start(char ch)

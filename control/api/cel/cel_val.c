@@ -251,7 +251,7 @@ struct cel_val cel_map_key(const struct cel_val *m, const struct jv *member, siz
 /* Kubernetes' escaping of property names that are no CEL identifiers
  * (apiserver/pkg/cel/escaping.go: __dash__, __dot__, __slash__, __underscores__,
  * __{keyword}__). */
-static size_t unescape_name(const char *s, size_t len, char *out, size_t olen)
+size_t cel_unescape_name(const char *s, size_t len, char *out, size_t olen)
 {
 	static const struct {
 		const char *esc, *to;
@@ -304,7 +304,7 @@ bool cel_map_get(struct cel_ctx *c, const struct cel_val *m, const struct cel_va
 		v = jv_getn(m->j.v, key->s.s, key->s.len);
 		if (!v && escaped && memmem(key->s.s, key->s.len, "__", 2)) {
 			char buf[256];
-			size_t n = unescape_name(key->s.s, key->s.len, buf, sizeof(buf));
+			size_t n = cel_unescape_name(key->s.s, key->s.len, buf, sizeof(buf));
 
 			v = jv_getn(m->j.v, buf, n);
 			if (v) {

@@ -439,6 +439,10 @@ static void check_rules(struct api_admit *a, const struct jv *s, struct k8s_buf 
 			continue;
 		}
 		p = cel_compile(src, cel_vars, 2, err, sizeof(err));
+		if (p && cel_check_schema(p, s, depth == 0, err, sizeof(err)) != 0) {
+			cel_program_free(p);
+			p = NULL;
+		}
 		if (!p) {
 			struct k8s_buf v = {0};
 

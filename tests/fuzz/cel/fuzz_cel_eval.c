@@ -2,7 +2,8 @@
 /*
  * fuzz_cel_eval: the CEL parser and evaluator (cel.h). The input is an expression, optionally
  * followed by "\n\n" and a JSON value bound to self. Hostile input must neither crash nor
- * hang: the evaluation runs under a small cost limit.
+ * hang: the evaluation runs under a small cost limit; the schema checker walks the JSON as a
+ * schema.
  * Properties (a violation aborts): an evaluation is deterministic (twice, the same printed
  * result and cost), never passes the cost limit by more than one step's charge, and a value
  * printed by cel_eval_print is a CEL literal that compiles and evaluates to a value printed
@@ -67,6 +68,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		b[1].value = b[0].value;
 	}
 	p = cel_compile(src, vars, 2, err, sizeof(err));
+	/* the JSON doubles as a schema for the checker: any tree must be safe to walk */
+	if (p)
+		cel_check_schema(p, b[0].value, true, err, sizeof(err));
 	if (p && cel_eval_print(p, b, 2, LIMIT, &r1) == 0) {
 		if (cel_eval_print(p, b, 2, LIMIT, &r2) == 0) {
 			if (r1.cost != r2.cost || strcmp(r1.text, r2.text)) {

@@ -152,6 +152,22 @@ static void test_compile_error(void **state)
 	      "IDENTIFIER}\n | 'a' +\n | .....^]",
 	      &r);
 	tresp_free(&r);
+	/* cel-go's checker: a field the schema does not have */
+	texpect(t, "POST", CRDS,
+		tq("{`metadata`:{`name`:`crontabs.stable.example.com`},`spec`:{`group`:"
+		   "`stable.example.com`,`scope`:`Namespaced`,`names`:{`plural`:`crontabs`,`kind`:"
+		   "`CronTab`},`versions`:[{`name`:`v1`,`served`:true,`storage`:true,`schema`:{"
+		   "`openAPIV3Schema`:{`type`:`object`,`properties`:{`spec`:{`type`:`object`,"
+		   "`properties`:{`replicas`:{`type`:`integer`}},`x-kubernetes-validations`:[{"
+		   "`rule`:`self.replicaz > 1`}]}}}}}]}}"),
+		422,
+		"CustomResourceDefinition.apiextensions.k8s.io \"crontabs.stable.example.com\" is "
+		"invalid: spec.validation.openAPIV3Schema.properties[spec].x-kubernetes-"
+		"validations[0].rule: Invalid value: apiextensions.ValidationRule{Rule:\"self."
+		"replicaz > 1\", Message:\"\", MessageExpression:\"\", Reason:(*apiextensions."
+		"FieldValueErrorReason)(nil), FieldPath:\"\", OptionalOldSelf:(*bool)(nil)}: "
+		"compilation failed: ERROR: <input>:1:5: undefined field 'replicaz'\n | "
+		"self.replicaz > 1\n | ....^");
 }
 
 /* A rule that would run long stops at the per-call cost limit with Kubernetes' message. */

@@ -397,6 +397,56 @@ static void test_compile_errors(void **state)
 	}
 }
 
+/* cel_check_schema: field selections checked against the structural schema as cel-go's
+ * checker does with Kubernetes' SchemaDeclType */
+static void test_check_schema(void **state)
+{
+	static const char sch[] =
+	    "{\"type\":\"object\",\"properties\":{\"spec\":{\"type\":\"object\","
+	    "\"properties\":{\"replicas\":{\"type\":\"integer\"},\"x-y\":{\"type\":"
+	    "\"string\"},\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+	    "\"properties\":{\"n\":{\"type\":\"integer\"}}}},\"labels\":{\"type\":"
+	    "\"object\",\"additionalProperties\":{\"type\":\"string\"}},\"any\":{\"type\":"
+	    "\"object\",\"x-kubernetes-preserve-unknown-fields\":true}}}}}";
+	static const struct ev t[] = {
+	    {"self.spec.replicas > 1", NULL},
+	    {"self.spec.replicaz > 1", "ERROR: <input>:1:10: undefined field 'replicaz'\n | "
+				       "self.spec.replicaz > 1\n | .........^"},
+	    {"has(self.spec.nope)", "ERROR: <input>:1:14: undefined field 'nope'"},
+	    {"self.spec.x__dash__y == 'a'", NULL},
+	    {"self.spec.items.all(i, i.n > 0)", NULL},
+	    {"self.spec.items.all(i, i.m > 0)", "ERROR: <input>:1:25: undefined field 'm'"},
+	    {"self.spec.items[0].n == self.spec.labels.whatever.size()", NULL},
+	    {"self.spec.any.what.ever", NULL},
+	    {"self.metadata.name.startsWith('a') && self.kind == 'X' && self.apiVersion != ''",
+	     NULL},
+	    {"self.metadata.labels", "ERROR: <input>:1:14: undefined field 'labels'"},
+	    {"[1].all(self, self.x)", NULL}, /* self shadowed by the loop variable */
+	};
+	struct jv_doc *d = jv_doc_new();
+	struct jv *schema = jv_parse(d, sch, sizeof(sch) - 1, NULL);
+	char err[512];
+	int failed = 0;
+
+	(void)state;
+	assert_non_null(schema);
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct cel_program *p = cel_compile(t[i].expr, vars, 2, err, sizeof(err));
+		int rc;
+
+		assert_non_null(p);
+		rc = cel_check_schema(p, schema, true, err, sizeof(err));
+		if (t[i].want ? rc == 0 || strncmp(err, t[i].want, strlen(t[i].want)) : rc != 0) {
+			fprintf(stderr, "%s\n  want %s\n  got  %s\n", t[i].expr,
+				t[i].want ? t[i].want : "(ok)", rc ? err : "(ok)");
+			failed++;
+		}
+		cel_program_free(p);
+	}
+	jv_doc_free(d);
+	assert_int_equal(failed, 0);
+}
+
 /* a bound optional (optionalOldSelf) */
 static void test_optional(void **state)
 {
@@ -507,7 +557,8 @@ int main(void)
 	    cmocka_unit_test(test_comparison), cmocka_unit_test(test_logic),
 	    cmocka_unit_test(test_strings),    cmocka_unit_test(test_lists_maps),
 	    cmocka_unit_test(test_self),       cmocka_unit_test(test_compile_errors),
-	    cmocka_unit_test(test_optional),   cmocka_unit_test(test_hostile),
+	    cmocka_unit_test(test_optional),   cmocka_unit_test(test_check_schema),
+	    cmocka_unit_test(test_hostile),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -205,6 +205,9 @@ size_t cel_unescape_name(const char *s, size_t len, char *out, size_t olen);
 struct k8s_buf;
 void cel_print_val(struct cel_ctx *c, struct k8s_buf *b, const struct cel_val *v, int depth);
 
+/* cel_re.c: s.matches(re) */
+struct cel_val cel_matches(struct cel_ctx *c, const struct cel_val *s, const struct cel_val *re);
+
 /* cel_lib.c: the function name(recv?, args) over evaluated arguments */
 struct cel_val cel_call(struct cel_ctx *c, const struct cel_node *n, struct cel_val *recv,
 			struct cel_val *args, size_t nargs);

@@ -6,15 +6,12 @@
  * Kubernetes enables (charAt, indexOf, lastIndexOf, lowerAscii, upperAscii, replace, split,
  * substring, trim, join; indexes in code points), Kubernetes' list library
  * (k8s.io/apiserver/pkg/cel/library/lists.go: isSorted, sum, min, max, indexOf, lastIndexOf)
- * and the optional values' hasValue, value and orValue (optionalOldSelf).
- *
- * matches: RE2 in cel-go, POSIX extended regular expressions here, with RE2's \d \w \s (and
- * their negations) translated; RE2's non-greedy and (?flags) forms are refused as invalid.
+ * and the optional values' hasValue, value and orValue (optionalOldSelf). matches is
+ * cel_re.c's.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,190 +288,6 @@ static struct cel_val parse_timestamp(struct cel_ctx *c, const struct cel_val *v
 	return r;
 bad:
 	return cel_err(c, "type conversion error from 'string' to 'google.protobuf.Timestamp'");
-}
-
-/* ---- regular expressions ---- */
-
-/* RE2 to POSIX ERE: the Perl classes RE2 has and ERE lacks; NULL when the pattern uses a
- * form ERE cannot say (non-greedy repetition, flags, \b, \A, \z, \pN). */
-static char *re2_to_ere(struct cel_ctx *c, const char *s, size_t len)
-{
-	char *out = cel_alloc(&c->ar, len * 12 + 1), *o = out;
-	bool in_class = false;
-
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < len; i++) {
-		char ch = s[i];
-
-		if (ch == 0)
-			return NULL;
-		if (ch == '\\' && i + 1 < len) {
-			const char *rep = NULL;
-			char e = s[++i];
-
-			switch (e) {
-			case 'd':
-				rep = in_class ? "0-9" : "[0-9]";
-				break;
-			case 'D':
-				rep = in_class ? NULL : "[^0-9]";
-				break;
-			case 'w':
-				rep = in_class ? "A-Za-z0-9_" : "[A-Za-z0-9_]";
-				break;
-			case 'W':
-				rep = in_class ? NULL : "[^A-Za-z0-9_]";
-				break;
-			case 's':
-				rep = in_class ? "\t\n\f\r " : "[\t\n\f\r ]";
-				break;
-			case 'S':
-				rep = in_class ? NULL : "[^\t\n\f\r ]";
-				break;
-			case 'n':
-				rep = "\n";
-				break;
-			case 't':
-				rep = "\t";
-				break;
-			case 'r':
-				rep = "\r";
-				break;
-			case 'f':
-				rep = "\f";
-				break;
-			case 'v':
-				rep = "\v";
-				break;
-			default:
-				if (isalnum((unsigned char)e))
-					return NULL; /* \b \A \z \pN \x.. and the rest */
-				if (in_class) {
-					/* a bracket expression takes its characters literally */
-					*o++ = e;
-				} else {
-					*o++ = '\\';
-					*o++ = e;
-				}
-				continue;
-			}
-			if (!rep)
-				return NULL;
-			o += sprintf(o, "%s", rep);
-			continue;
-		}
-		if (!in_class && ch == '[') {
-			in_class = true;
-			*o++ = ch;
-			if (i + 1 < len && s[i + 1] == '^')
-				*o++ = s[++i];
-			if (i + 1 < len && s[i + 1] == ']')
-				*o++ = s[++i];
-			continue;
-		}
-		if (in_class && ch == ']')
-			in_class = false;
-		if (!in_class && (ch == '?' || ch == '*' || ch == '+' || ch == '}') &&
-		    i + 1 < len && s[i + 1] == '?')
-			return NULL; /* non-greedy */
-		if (!in_class && ch == '(' && i + 1 < len && s[i + 1] == '?')
-			return NULL; /* flags, non-capturing groups */
-		*o++ = ch;
-	}
-	*o = 0;
-	return out;
-}
-
-/* The size of the automaton glibc builds for the pattern, estimated: bounded repetitions
- * are expanded (a{1000}{1000} is a million states, and exponential when nested), so their
- * product is bounded as RE2 bounds it (counts up to 1000, a program of limited size). */
-static bool re_size_ok(const char *s)
-{
-	double cur[CEL_MAX_DEPTH + 1], last[CEL_MAX_DEPTH + 1];
-	bool quant = false, q;
-	int d = 0;
-
-	cur[0] = last[0] = 0;
-	for (; *s; s++, quant = q) {
-		/* RE2 refuses a repetition of a repetition ("bad repetition operator: +*") */
-		q = *s == '*' || *s == '+' || *s == '?' || *s == '{';
-		if (q && quant)
-			return false;
-		if (*s == '\\' && s[1]) {
-			s++;
-			cur[d] += 1;
-			last[d] = 1;
-		} else if (*s == '[') {
-			for (s++; *s && (*s != ']' || s[-1] == '['); s++)
-				;
-			if (!*s)
-				return true; /* regcomp refuses it */
-			cur[d] += 1;
-			last[d] = 1;
-		} else if (*s == '(') {
-			if (d == CEL_MAX_DEPTH)
-				return false;
-			d++;
-			cur[d] = last[d] = 0;
-		} else if (*s == ')' && d > 0) {
-			double g = cur[d] + 1;
-
-			d--;
-			cur[d] += g;
-			last[d] = g;
-		} else if (*s == '{') {
-			char *end;
-			long n = strtol(s + 1, &end, 10), m = n;
-
-			if (*end == ',')
-				m = isdigit((unsigned char)end[1]) ? strtol(end + 1, &end, 10)
-								   : n + 1;
-			if (n > 1000 || m > 1000 || n < 0 || m < 0)
-				return false;
-			cur[d] += last[d] * (double)(m > 1 ? m - 1 : 0);
-			last[d] *= (double)(m > 1 ? m : 1);
-			while (*s && *s != '}')
-				s++;
-			if (!*s)
-				return true; /* regcomp refuses it */
-		} else {
-			cur[d] += 1;
-			last[d] = 1;
-		}
-		if (cur[d] > 20000)
-			return false;
-	}
-	return true;
-}
-
-static struct cel_val matches(struct cel_ctx *c, const struct cel_val *s, const struct cel_val *re)
-{
-	char *pat, *str;
-	regex_t rx;
-	int rc;
-
-	if (!charge_len(c, s->s.len + re->s.len))
-		return cel_cancelled(c);
-	pat = re2_to_ere(c, re->s.s, re->s.len);
-	if (pat && !re_size_ok(pat))
-		return cel_err(c, "error parsing regexp: expression too large");
-	if (!pat)
-		return cel_err(
-		    c, "error parsing regexp: unsupported in drover's POSIX regexps: `%.*s`",
-		    (int)(re->s.len > 100 ? 100 : re->s.len), re->s.s);
-	if (regcomp(&rx, pat, REG_EXTENDED | REG_NOSUB) != 0)
-		return cel_err(c, "error parsing regexp: `%.*s`",
-			       (int)(re->s.len > 100 ? 100 : re->s.len), re->s.s);
-	str = cel_alloc(&c->ar, s->s.len + 1);
-	if (!str) {
-		regfree(&rx);
-		return cel_err(c, "out of memory");
-	}
-	memcpy(str, s->s.s, s->s.len);
-	rc = regexec(&rx, str, 0, NULL, 0);
-	regfree(&rx);
-	return cel_bool(rc == 0);
 }
 
 /* ---- strings (cel-go ext/strings.go) ---- */
@@ -872,7 +685,7 @@ static struct cel_val string_method(struct cel_ctx *c, const struct cel_node *n,
 	if (s->t != CT_STRING)
 		return no_overload(c, n);
 	if (NAME_IS(n, "matches") && na == 1 && a[0].t == CT_STRING)
-		return matches(c, s, &a[0]);
+		return cel_matches(c, s, &a[0]);
 	if (NAME_IS(n, "lowerAscii") && na == 0)
 		return charge_len(c, s->s.len) ? ascii_case(c, s, false) : cel_cancelled(c);
 	if (NAME_IS(n, "upperAscii") && na == 0)
@@ -911,7 +724,7 @@ struct cel_val cel_call(struct cel_ctx *c, const struct cel_node *n, struct cel_
 {
 	if (!recv) {
 		if (NAME_IS(n, "matches") && nargs == 2 && all_t(args, 2, CT_STRING))
-			return matches(c, &args[0], &args[1]);
+			return cel_matches(c, &args[0], &args[1]);
 		return global(c, n, args, nargs);
 	}
 	switch (recv->t) {

@@ -56,10 +56,9 @@ static struct cel_val ident(struct cel_ctx *c, const struct cel_node *n)
 			struct cel_val o = {.t = CT_OPTIONAL};
 
 			if (b->value) {
-				o.opt = cel_alloc(&c->ar, sizeof(*o.opt));
-				if (!o.opt)
-					return cel_err(c, "out of memory");
-				*o.opt = cel_jv_val(c, b->value, b->schema);
+				struct cel_val v = cel_jv_val(c, b->value, b->schema);
+
+				return cel_optional(c, &v);
 			}
 			return o;
 		}
@@ -113,6 +112,19 @@ static struct cel_val index_val(struct cel_ctx *c, struct cel_val *a, struct cel
 	return no_overload(c);
 }
 
+struct cel_val cel_optional(struct cel_ctx *c, const struct cel_val *v)
+{
+	struct cel_val o = {.t = CT_OPTIONAL};
+
+	if (!v)
+		return o;
+	o.opt = cel_alloc(&c->ar, sizeof(*o.opt));
+	if (!o.opt)
+		return cel_err(c, "out of memory");
+	*o.opt = *v;
+	return o;
+}
+
 /* variables.<name>: its expression computed in this evaluation (a variable may read
  * earlier ones; a cycle ends at the nesting bound) */
 static struct cel_val lazy_member(struct cel_ctx *c, const struct cel_binding *b,
@@ -147,9 +159,16 @@ static struct cel_val select_val(struct cel_ctx *c, const struct cel_node *n, bo
 		return a;
 	if (a.t == CT_LAZY)
 		return lazy_member(c, a.lazy, n, test);
-	if (a.t == CT_OPTIONAL && !test) {
-		/* cel-go's optional field selection is ?.; a plain select of an optional errors */
-		return no_overload(c);
+	/* a.?b, and a selection on an optional (optional chaining): an optional */
+	if ((n->op || a.t == CT_OPTIONAL) && !test) {
+		if (a.t == CT_OPTIONAL && !a.opt)
+			return a;
+		if (a.t == CT_OPTIONAL)
+			a = *a.opt;
+		if (a.t != CT_MAP)
+			return no_overload(c);
+		k = cel_str(c, n->name, n->nlen, false);
+		return cel_optional(c, cel_map_get(c, &a, &k, true, &out) ? &out : NULL);
 	}
 	if (a.t != CT_MAP)
 		return test ? cel_err(c, "invalid type for field selection.") : no_overload(c);
@@ -543,6 +562,17 @@ static struct cel_val eval(struct cel_ctx *c, const struct cel_node *n)
 	case N_INDEX:
 		if (!eval2(c, n, &a, &b))
 			return is_err(&a) ? a : b;
+		if (n->op || a.t == CT_OPTIONAL) {
+			/* a[?k], and an index of an optional: an optional, none when absent */
+			if (a.t == CT_OPTIONAL && !a.opt)
+				return a;
+			if (a.t == CT_OPTIONAL)
+				a = *a.opt;
+			b = index_val(c, &a, &b);
+			if (is_err(&b) && strncmp(b.s.s, "no such overload", 16))
+				return cel_optional(c, NULL);
+			return is_err(&b) ? b : cel_optional(c, &b);
+		}
 		return index_val(c, &a, &b);
 	case N_CALL: {
 		struct cel_val recv, *args;

@@ -205,6 +205,8 @@ size_t cel_unescape_name(const char *s, size_t len, char *out, size_t olen);
 struct k8s_buf;
 void cel_print_val(struct cel_ctx *c, struct k8s_buf *b, const struct cel_val *v, int depth);
 
+/* optional.of(*v), or optional.none() for NULL */
+struct cel_val cel_optional(struct cel_ctx *c, const struct cel_val *v);
 /* cel_re.c: s.matches(re) */
 struct cel_val cel_matches(struct cel_ctx *c, const struct cel_val *s, const struct cel_val *re);
 

@@ -719,10 +719,43 @@ static struct cel_val string_method(struct cel_ctx *c, const struct cel_node *n,
 	return no_overload(c, n);
 }
 
+/* the type's zero value (optional.ofNonZeroValue) */
+static bool zero_value(const struct cel_val *v)
+{
+	switch (v->t) {
+	case CT_NULL:
+		return true;
+	case CT_BOOL:
+		return !v->b;
+	case CT_INT:
+		return v->i == 0;
+	case CT_UINT:
+		return v->u == 0;
+	case CT_DOUBLE:
+		return v->d == 0;
+	case CT_STRING:
+	case CT_BYTES:
+		return v->s.len == 0;
+	case CT_LIST:
+	case CT_MAP:
+		return cel_size(v) == 0;
+	case CT_OPTIONAL:
+		return !v->opt;
+	default:
+		return false;
+	}
+}
+
 struct cel_val cel_call(struct cel_ctx *c, const struct cel_node *n, struct cel_val *recv,
 			struct cel_val *args, size_t nargs)
 {
 	if (!recv) {
+		if (NAME_IS(n, "optional.none") && nargs == 0)
+			return cel_optional(c, NULL);
+		if (NAME_IS(n, "optional.of") && nargs == 1)
+			return cel_optional(c, &args[0]);
+		if (NAME_IS(n, "optional.ofNonZeroValue") && nargs == 1)
+			return cel_optional(c, zero_value(&args[0]) ? NULL : &args[0]);
 		if (NAME_IS(n, "matches") && nargs == 2 && all_t(args, 2, CT_STRING))
 			return cel_matches(c, &args[0], &args[1]);
 		return global(c, n, args, nargs);
@@ -754,6 +787,8 @@ struct cel_val cel_call(struct cel_ctx *c, const struct cel_node *n, struct cel_
 			return recv->opt ? *recv->opt : cel_err(c, "optional.none() dereference");
 		if (NAME_IS(n, "orValue") && nargs == 1)
 			return recv->opt ? *recv->opt : args[0];
+		if (NAME_IS(n, "or") && nargs == 1 && args[0].t == CT_OPTIONAL)
+			return recv->opt ? *recv : args[0];
 		return no_overload(c, n);
 	default:
 		return no_overload(c, n);

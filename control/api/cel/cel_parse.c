@@ -126,6 +126,19 @@ static struct cel_node *call(struct parser *ps, struct cel_node *recv, const cha
 
 	if (!n)
 		return NULL;
+	/* optional.of(x), optional.none(), optional.ofNonZeroValue(x): functions of a namespace */
+	if (recv && recv->kind == N_IDENT && recv->nlen == 8 &&
+	    !memcmp(recv->name, "optional", 8)) {
+		static const char *const fns[] = {"optional.of", "optional.none",
+						  "optional.ofNonZeroValue"};
+
+		for (size_t i = 0; i < 3; i++)
+			if (strlen(fns[i]) == nlen + 9 && !memcmp(fns[i] + 9, name, nlen)) {
+				n->a = NULL;
+				n->name = fns[i];
+				n->nlen = strlen(fns[i]);
+			}
+	}
 	cel_lex_next(ps); /* ( */
 	if (!expr_list(ps, ")", &n->args, &n->nargs, false))
 		return NULL;
@@ -314,9 +327,14 @@ static struct cel_node *member(struct parser *ps)
 		if (cel_lex_is(ps, ".")) {
 			const char *name;
 			size_t nlen;
+			bool opt;
 			char t[64];
 
 			cel_lex_next(ps);
+			/* a.?b: the optional field selection (cel-go's OptionalTypes) */
+			opt = cel_lex_is(ps, "?");
+			if (opt)
+				cel_lex_next(ps);
 			if (ps->tok != T_IDENT) {
 				cel_lex_token_text(ps, t, sizeof(t));
 				cel_lex_fail(ps, ps->ts,
@@ -327,17 +345,24 @@ static struct cel_node *member(struct parser *ps)
 			name = ps->ts;
 			nlen = ps->tlen;
 			cel_lex_next(ps);
-			if (cel_lex_is(ps, "(")) {
+			if (cel_lex_is(ps, "(") && !opt) {
 				n = call(ps, n, name, nlen, at);
 				continue;
 			}
 			n = finish(ps, named(ps, N_SELECT, at, n, name, nlen));
+			if (n)
+				n->op = opt;
 		} else if (cel_lex_is(ps, "[")) {
 			struct cel_node *x = node(ps, N_INDEX, at);
 
 			cel_lex_next(ps);
 			if (!x)
 				return NULL;
+			/* a[?k]: the optional index */
+			if (cel_lex_is(ps, "?")) {
+				x->op = 1;
+				cel_lex_next(ps);
+			}
 			x->a = n;
 			x->b = expr(ps);
 			cel_lex_expect(ps, "]");

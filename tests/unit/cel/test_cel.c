@@ -297,6 +297,19 @@ static void test_lists_maps(void **state)
 	    {"[1, 2, 1].lastIndexOf(1)", "2"},
 	    {"[1, 2].indexOf(5)", "-1"},
 	    {"has({'a': 1}.a)", "true"},
+	    /* optionals (cel-go's OptionalTypes, on in Kubernetes' base environment) */
+	    {"{'a': 1}.?a", "optional.of(1)"},
+	    {"{'a': 1}.?b", "optional.none()"},
+	    {"{'a': 1}.?b.orValue(5)", "5"},
+	    {"{'a': {'b': 2}}.?a.b", "optional.of(2)"},
+	    {"{'a': {'b': 2}}.?x.b.orValue(0)", "0"},
+	    {"[1, 2][?5].hasValue()", "false"},
+	    {"[1, 2][?1]", "optional.of(2)"},
+	    {"{'k': 1}[?'k'].value()", "1"},
+	    {"optional.of(1).value()", "1"},
+	    {"optional.none().or(optional.of(2))", "optional.of(2)"},
+	    {"optional.ofNonZeroValue('')", "optional.none()"},
+	    {"optional.none().value()", "error: optional.none() dereference"},
 	    {"has({'a': 1}.b)", "false"},
 	};
 
@@ -333,6 +346,7 @@ static void test_self(void **state)
 	    {"self.labels['x']", "\"1\""},
 	    {"'x' in self.labels", "true"},
 	    {"self.x__dash__y", "true"},
+	    {"self.?missing.orValue('d') + self.?name.orValue('d')", "\"dab\""},
 	    {"self.items.map(i, i.n).sum()", "3"},
 	    {"self.items[1].n", "2"},
 	    {"size(self.tags)", "2"},

@@ -40,8 +40,9 @@ enum cel_t {
 	CT_DURATION,
 	CT_TIMESTAMP,
 	CT_OPTIONAL,
-	CT_ERROR, /* s: the message */
-	CT_LAZY,  /* lazy: a binding's map of expressions */
+	CT_ERROR,    /* s: the message */
+	CT_LAZY,     /* lazy: a binding's map of expressions */
+	CT_QUANTITY, /* i: the value in thousandths (Kubernetes' quantity library) */
 };
 
 struct cel_val;

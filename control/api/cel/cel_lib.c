@@ -6,8 +6,9 @@
  * Kubernetes enables (charAt, indexOf, lastIndexOf, lowerAscii, upperAscii, replace, split,
  * substring, trim, join; indexes in code points), Kubernetes' list library
  * (k8s.io/apiserver/pkg/cel/library/lists.go: isSorted, sum, min, max, indexOf, lastIndexOf)
- * and the optional values' hasValue, value and orValue (optionalOldSelf). matches is
- * cel_re.c's.
+ * Kubernetes' quantity library (quantity, isQuantity and the methods; values kept in
+ * thousandths: a quantity finer than 1m is rounded up), and the optional values'
+ * functions (optionalOldSelf, a.?b). matches is cel_re.c's.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include <time.h>
 
 #include "cel_int.h"
+#include "k8s.h"
 
 #define NAME_IS(n, s) ((n)->nlen == sizeof(s) - 1 && !memcmp((n)->name, s, sizeof(s) - 1))
 
@@ -719,6 +721,67 @@ static struct cel_val string_method(struct cel_ctx *c, const struct cel_node *n,
 	return no_overload(c, n);
 }
 
+/* ---- quantities (k8s.io/apiserver/pkg/cel/library/quantity.go), in thousandths ---- */
+
+static struct cel_val to_quantity(struct cel_ctx *c, const struct cel_val *s, bool test)
+{
+	struct cel_val q = {.t = CT_QUANTITY};
+	int64_t milli;
+
+	if (k8s_quantity_parse(s->s.s, s->s.len, NULL, &milli) != 0 ||
+	    memchr(s->s.s, ' ', s->s.len)) {
+		if (test)
+			return cel_bool(false);
+		return cel_err(c, "quantities must match the regular expression "
+				  "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'");
+	}
+	if (test)
+		return cel_bool(true);
+	q.i = milli;
+	return q;
+}
+
+static struct cel_val quantity_method(struct cel_ctx *c, const struct cel_node *n,
+				      const struct cel_val *q, struct cel_val *a, size_t na)
+{
+	struct cel_val r = {.t = CT_QUANTITY};
+	int64_t other = 0;
+
+	if (na == 1 && a[0].t == CT_QUANTITY)
+		other = a[0].i;
+	else if (na == 1 && a[0].t == CT_INT && __builtin_mul_overflow(a[0].i, 1000, &other))
+		return cel_err(c, "integer overflow");
+	else if (na == 1 && a[0].t != CT_INT)
+		return no_overload(c, n);
+	if (na == 0 && NAME_IS(n, "isInteger"))
+		return cel_bool(q->i % 1000 == 0);
+	if (na == 0 && NAME_IS(n, "asInteger"))
+		return q->i % 1000 == 0 ? cel_int(q->i / 1000)
+					: cel_err(c, "cannot convert value to integer");
+	if (na == 0 && NAME_IS(n, "asApproximateFloat")) {
+		struct cel_val d = {.t = CT_DOUBLE, .d = (double)q->i / 1000.0};
+
+		return d;
+	}
+	if (na == 0 && NAME_IS(n, "sign"))
+		return cel_int(q->i > 0 ? 1 : q->i < 0 ? -1 : 0);
+	if (na == 1 && (NAME_IS(n, "add") || NAME_IS(n, "sub"))) {
+		if (NAME_IS(n, "add") ? __builtin_add_overflow(q->i, other, &r.i)
+				      : __builtin_sub_overflow(q->i, other, &r.i))
+			return cel_err(c, "integer overflow");
+		return r;
+	}
+	if (na == 1 && a[0].t == CT_QUANTITY) {
+		if (NAME_IS(n, "isLessThan"))
+			return cel_bool(q->i < other);
+		if (NAME_IS(n, "isGreaterThan"))
+			return cel_bool(q->i > other);
+		if (NAME_IS(n, "compareTo"))
+			return cel_int(q->i < other ? -1 : q->i > other);
+	}
+	return no_overload(c, n);
+}
+
 /* the type's zero value (optional.ofNonZeroValue) */
 static bool zero_value(const struct cel_val *v)
 {
@@ -756,6 +819,9 @@ struct cel_val cel_call(struct cel_ctx *c, const struct cel_node *n, struct cel_
 			return cel_optional(c, &args[0]);
 		if (NAME_IS(n, "optional.ofNonZeroValue") && nargs == 1)
 			return cel_optional(c, zero_value(&args[0]) ? NULL : &args[0]);
+		if ((NAME_IS(n, "quantity") || NAME_IS(n, "isQuantity")) && nargs == 1 &&
+		    args[0].t == CT_STRING)
+			return to_quantity(c, &args[0], NAME_IS(n, "isQuantity"));
 		if (NAME_IS(n, "matches") && nargs == 2 && all_t(args, 2, CT_STRING))
 			return cel_matches(c, &args[0], &args[1]);
 		return global(c, n, args, nargs);
@@ -780,6 +846,8 @@ struct cel_val cel_call(struct cel_ctx *c, const struct cel_node *n, struct cel_
 		if (NAME_IS(n, "size") && nargs == 0)
 			return size_of(c, n, recv);
 		return no_overload(c, n);
+	case CT_QUANTITY:
+		return quantity_method(c, n, recv, args, nargs);
 	case CT_OPTIONAL:
 		if (NAME_IS(n, "hasValue") && nargs == 0)
 			return cel_bool(recv->opt != NULL);

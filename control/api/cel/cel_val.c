@@ -155,6 +155,7 @@ const char *cel_type_name(const struct cel_val *v)
 	    [CT_OPTIONAL] = "optional_type",
 	    [CT_ERROR] = "error",
 	    [CT_LAZY] = "map",
+	    [CT_QUANTITY] = "kubernetes.Quantity",
 	};
 
 	return v->t < sizeof(names) / sizeof(names[0]) ? names[v->t] : "dyn";
@@ -372,6 +373,8 @@ int cel_compare(const struct cel_val *a, const struct cel_val *b)
 	case CT_STRING:
 	case CT_BYTES:
 		return cmp_bytes(a->s.s, a->s.len, b->s.s, b->s.len);
+	case CT_QUANTITY:
+		return a->i < b->i ? -1 : a->i > b->i;
 	case CT_DURATION:
 	case CT_TIMESTAMP:
 		if (a->tm.sec != b->tm.sec)
@@ -586,6 +589,12 @@ void cel_print_val(struct cel_ctx *c, struct k8s_buf *b, const struct cel_val *v
 		break;
 	case CT_LAZY:
 		k8s_buf_puts(b, "{...}");
+		break;
+	case CT_QUANTITY:
+		if (v->i % 1000 == 0)
+			k8s_buf_printf(b, "quantity(\"%lld\")", (long long)(v->i / 1000));
+		else
+			k8s_buf_printf(b, "quantity(\"%lldm\")", (long long)v->i);
 		break;
 	case CT_ERROR:
 		k8s_buf_puts(b, "error: ");

@@ -297,6 +297,17 @@ static void test_lists_maps(void **state)
 	    {"[1, 2, 1].lastIndexOf(1)", "2"},
 	    {"[1, 2].indexOf(5)", "-1"},
 	    {"has({'a': 1}.a)", "true"},
+	    /* Kubernetes' quantity library */
+	    {"quantity('1Gi').isGreaterThan(quantity('1000Mi'))", "true"},
+	    {"quantity('500m').add(quantity('0.5')) == quantity('1')", "true"},
+	    {"quantity('1.5').isInteger() || quantity('2k').asInteger() == 2000", "true"},
+	    {"quantity('100m').compareTo(quantity('0.1'))", "0"},
+	    {"quantity('1.5').asApproximateFloat()", "1.5"},
+	    {"quantity('2').sub(3).sign()", "-1"},
+	    {"isQuantity('1Ki') && !isQuantity('1 K')", "true"},
+	    {"quantity('x')", "error: quantities must match the regular expression "
+			      "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"},
+	    {"quantity('1.5').asInteger()", "error: cannot convert value to integer"},
 	    /* optionals (cel-go's OptionalTypes, on in Kubernetes' base environment) */
 	    {"{'a': 1}.?a", "optional.of(1)"},
 	    {"{'a': 1}.?b", "optional.none()"},

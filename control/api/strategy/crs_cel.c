@@ -25,11 +25,43 @@
 
 static const char *const cel_vars[] = {"self", "oldSelf"};
 
+#define PROGRAM_CACHE 64
+
 struct celv {
 	struct api_admit *a;
 	int64_t budget; /* what is left of RuntimeCELCostBudget */
 	bool stop;	/* no further validation rules will be run */
+	/* the rules compiled in this validation: the items of a list share their schema's */
+	const struct jv *rule[PROGRAM_CACHE];
+	struct cel_program *prog[PROGRAM_CACHE];
+	size_t nprog;
 };
+
+/* rule r compiled (cached; NULL with err filled when it does not compile) */
+static struct cel_program *compiled(struct celv *cv, const struct jv *r, const char *src, char *err,
+				    size_t errlen)
+{
+	struct cel_program *p;
+
+	for (size_t i = 0; i < cv->nprog; i++)
+		if (cv->rule[i] == r)
+			return cv->prog[i];
+	p = cel_compile(src, cel_vars, 2, err, errlen);
+	if (p && cv->nprog < PROGRAM_CACHE) {
+		cv->rule[cv->nprog] = r;
+		cv->prog[cv->nprog++] = p;
+	}
+	return p;
+}
+
+/* a program compiled() returned, done with: freed unless the cache holds it */
+static void release(struct celv *cv, struct cel_program *p)
+{
+	for (size_t i = 0; i < cv->nprog; i++)
+		if (cv->prog[i] == p)
+			return;
+	cel_program_free(p);
+}
 
 static bool is_true(const struct jv *v)
 {
@@ -199,7 +231,7 @@ static void run_rules(struct celv *cv, const struct jv *v, const struct jv *old,
 
 		if (!src || !src[0])
 			continue;
-		p = cel_compile(src, cel_vars, 2, err, sizeof(err));
+		p = compiled(cv, r, src, err, sizeof(err));
 		if (!p) {
 			snprintf(detail, sizeof(detail), "rule compile error: %s", err);
 			invalid(cv, field, type, detail);
@@ -207,17 +239,17 @@ static void run_rules(struct celv *cv, const struct jv *v, const struct jv *old,
 		}
 		uses_old = cel_program_uses(p, "oldSelf");
 		if (uses_old && !old && !optional) {
-			cel_program_free(p); /* a transition rule needs an old value */
+			release(cv, p); /* a transition rule needs an old value */
 			continue;
 		}
 		if (cel_eval(p, b, 2, cv->budget < CEL_PER_CALL_LIMIT ? cv->budget : 0, &res)) {
-			cel_program_free(p);
+			release(cv, p);
 			api_cause(cv->a, field, K8S_REASON_INVALID,
 				  "Internal error: out of memory");
 			cv->stop = true;
 			return;
 		}
-		cel_program_free(p);
+		release(cv, p);
 		rule_error_string(r, msg, sizeof(msg));
 		if (res.cost_exceeded || res.cost > cv->budget) {
 			if (res.cost > cv->budget)
@@ -380,6 +412,8 @@ void api_crs_cel_validate(struct api_admit *a, const struct jv *schema)
 	}
 	walk(&cv, a->obj, a->old, schema, &path, a->old && jv_equal(a->obj, a->old), 0);
 	k8s_buf_free(&path);
+	for (size_t i = 0; i < cv.nprog; i++)
+		cel_program_free(cv.prog[i]);
 }
 
 /* Go's %q of s (what %#v prints for a string field) */

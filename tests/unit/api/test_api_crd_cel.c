@@ -231,6 +231,42 @@ static void test_ratchet(void **state)
 	texpect(t, "PATCH", CTS "/c", tq("{`spec`:{`mode`:`good`}}"), 200, NULL);
 }
 
+/* Transition rules on list items: an item of an x-kubernetes-list-type map list has its old
+ * self by its keys (validateArray's makeMapList), in any order; an item of another list has
+ * none, so the rule is not evaluated (validateExpressions: UsesOldSelf without an old value). */
+static void test_map_list(void **state)
+{
+	struct tsrv *t = *state;
+
+#define PORT_ITEMS                                                                        \
+	"`items`:{`type`:`object`,`properties`:{`name`:{`type`:`string`},`port`:{`type`:" \
+	"`integer`}},`x-kubernetes-validations`:[{`rule`:`self.port == oldSelf.port`,"    \
+	"`message`:`port is immutable`}]}"
+	texpect(t, "POST", CRDS,
+		tq("{`metadata`:{`name`:`crontabs.stable.example.com`},`spec`:{`group`:"
+		   "`stable.example.com`,`scope`:`Namespaced`,`names`:{`plural`:`crontabs`,`kind`:"
+		   "`CronTab`},`versions`:[{`name`:`v1`,`served`:true,`storage`:true,`schema`:{"
+		   "`openAPIV3Schema`:{`type`:`object`,`properties`:{`spec`:{`type`:`object`,"
+		   "`properties`:{`ports`:{`type`:`array`,`x-kubernetes-list-type`:`map`,"
+		   "`x-kubernetes-list-map-keys`:[`name`]," PORT_ITEMS
+		   "},`plain`:{`type`:`array`," PORT_ITEMS "}}}}}}}]}}"),
+		201, NULL);
+	texpect(t, "POST", CTS,
+		tq(CT("{`ports`:[{`name`:`a`,`port`:1},{`name`:`b`,`port`:2}],`plain`:[{`name`:"
+		      "`a`,`port`:1}]}")),
+		201, NULL);
+	/* reordered: each item meets its own old self */
+	texpect(t, "PATCH", CTS "/c",
+		tq("{`spec`:{`ports`:[{`name`:`b`,`port`:2},{`name`:`a`,`port`:1},{`name`:`c`,"
+		   "`port`:3}]}}"),
+		200, NULL);
+	texpect(t, "PATCH", CTS "/c",
+		tq("{`spec`:{`ports`:[{`name`:`b`,`port`:2},{`name`:`a`,`port`:5}]}}"), 422,
+		BAD "spec.ports[1]: Invalid value: \"object\": port is immutable");
+	/* a plain list's items have no old self */
+	texpect(t, "PATCH", CTS "/c", tq("{`spec`:{`plain`:[{`name`:`a`,`port`:9}]}}"), 200, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -239,6 +275,7 @@ int main(void)
 					    tsrv_group_teardown),
 	    cmocka_unit_test_setup_teardown(test_cost, tsrv_group_setup, tsrv_group_teardown),
 	    cmocka_unit_test_setup_teardown(test_ratchet, tsrv_group_setup, tsrv_group_teardown),
+	    cmocka_unit_test_setup_teardown(test_map_list, tsrv_group_setup, tsrv_group_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,8 +10,8 @@
  * paramKind, by name or selector, parameterNotFoundAction); a failing validation denies the
  * write (validationActions Deny: 422 Invalid by default, or the validation's reason) or
  * warns (Warn); an evaluation error counts as failurePolicy says (Fail, the default, or
- * Ignore); variables as variables.<name>, computed when read. Not done: auditAnnotations and
- * Audit, namespaceObject, authorizer.
+ * Ignore); variables as variables.<name>, computed when read; namespaceObject. Not done:
+ * auditAnnotations and Audit, authorizer.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -263,6 +263,26 @@ static struct jv *request_of(struct wh_attr *a, struct jv_doc *d)
 	return q;
 }
 
+/* namespaceObject: the request's namespace as stored (null for cluster-scoped requests) */
+static const struct jv *namespace_object(struct wh_attr *a, const struct jv *null)
+{
+	if (!a->ns || !a->ns[0] || a->is_namespace)
+		return null;
+	if (!a->ns_obj) {
+		struct reg_req rq = {
+		    .res = api_resource_find("", "v1", "namespaces"), .name = a->ns, .d = a->c->d};
+		struct reg_call nc;
+		struct api_result scratch = {0};
+		uint64_t rev;
+
+		if (reg_call_init(&nc, a->c->reg, &rq, &scratch) != 0 ||
+		    reg_load(&nc, nc.key, &a->ns_obj, &rev) != 0)
+			a->ns_obj = NULL;
+		api_result_free(&scratch);
+	}
+	return a->ns_obj ? a->ns_obj : null;
+}
+
 /* the resource of a paramKind (apiVersion, kind), custom resources included */
 static const struct api_resource *param_resource(struct registry *reg, const struct jv *pk)
 {
@@ -410,7 +430,8 @@ int reg_vap_validate(struct reg_call *c, const char *op, const struct jv *obj, c
 		v.vars[1] = (struct cel_binding){.name = "oldObject", .value = old ? old : null};
 		v.vars[2] = (struct cel_binding){.name = "request", .value = req};
 		v.vars[3] = (struct cel_binding){.name = "params", .value = null};
-		v.vars[4] = (struct cel_binding){.name = "namespaceObject", .value = null};
+		v.vars[4] = (struct cel_binding){.name = "namespaceObject",
+						 .value = namespace_object(&a, null)};
 		if (compile_variables(&v, c->d) == 0)
 			run_binding(&v);
 		free_variables(&v);

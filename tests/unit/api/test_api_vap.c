@@ -140,6 +140,14 @@ static void test_variables(void **state)
 		201, NULL);
 	texpect(t, "POST", VAPBS, tq(BINDING("vb", "v", "`Deny`", "")), 201, NULL);
 	texpect(t, "POST", CMS, tq(CM("c", "{`a`:`1`}")), 201, NULL);
+	/* namespaceObject: the request's namespace */
+	texpect(t, "POST", VAPS,
+		tq(POLICY("ns", "`validations`:[{`expression`:`namespaceObject.metadata.name == "
+				"object.metadata.namespace && request.namespace == 'default' && "
+				"request.operation == 'CREATE' && oldObject == null`}]")),
+		201, NULL);
+	texpect(t, "POST", VAPBS, tq(BINDING("nsb", "ns", "`Deny`", "")), 201, NULL);
+	texpect(t, "POST", CMS, tq(CM("n", "{`a`:`1`}")), 201, NULL);
 	texpect(t, "POST", CMS, tq(CM("d", "{`a`:`1`,`b`:`2`,`c`:`3`}")), 422,
 		"configmaps \"d\" is forbidden: ValidatingAdmissionPolicy 'v' with binding 'vb' "
 		"denied request: has 3 keys");

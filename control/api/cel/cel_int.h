@@ -208,6 +208,14 @@ void cel_print_val(struct cel_ctx *c, struct k8s_buf *b, const struct cel_val *v
 
 /* optional.of(*v), or optional.none() for NULL */
 struct cel_val cel_optional(struct cel_ctx *c, const struct cel_val *v);
+/* cel_lib.c: size(v) */
+struct cel_val cel_size_of(struct cel_ctx *c, const struct cel_node *n, const struct cel_val *v);
+/* cel_strings.c: the code points of s; the string (or bytes) method n of s */
+size_t cel_utf8_len(const char *s, size_t len);
+struct cel_val cel_string_method(struct cel_ctx *c, const struct cel_node *n, struct cel_val *s,
+				 struct cel_val *a, size_t na);
+/* l.join(sep?) (sep NULL: none) */
+struct cel_val cel_join(struct cel_ctx *c, const struct cel_val *l, const struct cel_val *sep);
 /* cel_re.c: s.matches(re) */
 struct cel_val cel_matches(struct cel_ctx *c, const struct cel_val *s, const struct cel_val *re);
 

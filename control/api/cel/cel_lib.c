@@ -2,9 +2,8 @@
 /*
  * cel_lib: CEL's functions — the standard definitions (cel-spec langdef.md "Standard
  * Definitions": size, contains, startsWith, endsWith, matches, the conversions int, uint,
- * double, string, bytes, bool, type, dyn, duration, timestamp), cel-go's ext strings that
- * Kubernetes enables (charAt, indexOf, lastIndexOf, lowerAscii, upperAscii, replace, split,
- * substring, trim, join; indexes in code points), Kubernetes' list library
+ * double, string, bytes, bool, type, dyn, duration, timestamp; the string functions are
+ * cel_strings.c's), Kubernetes' list library
  * (k8s.io/apiserver/pkg/cel/library/lists.go: isSorted, sum, min, max, indexOf, lastIndexOf)
  * Kubernetes' quantity library (quantity, isQuantity and the methods; values kept in
  * thousandths: a quantity finer than 1m is rounded up), and the optional values'
@@ -20,6 +19,7 @@
 
 #include "cel_int.h"
 #include "k8s.h"
+#include "k8s_buf.h"
 
 #define NAME_IS(n, s) ((n)->nlen == sizeof(s) - 1 && !memcmp((n)->name, s, sizeof(s) - 1))
 
@@ -31,31 +31,6 @@ static struct cel_val no_overload(struct cel_ctx *c, const struct cel_node *n)
 static bool charge_len(struct cel_ctx *c, size_t len)
 {
 	return cel_charge(c, (int64_t)(len / 10) + 1);
-}
-
-/* ---- UTF-8 ---- */
-
-static size_t utf8_len(const char *s, size_t len)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < len; i++)
-		n += ((unsigned char)s[i] & 0xc0) != 0x80;
-	return n;
-}
-
-/* the byte offset of code point i (len for i == number of code points) */
-static size_t utf8_off(const char *s, size_t len, size_t i)
-{
-	size_t b = 0;
-
-	while (i > 0 && b < len) {
-		b++;
-		while (b < len && ((unsigned char)s[b] & 0xc0) == 0x80)
-			b++;
-		i--;
-	}
-	return b;
 }
 
 /* ---- conversions ---- */
@@ -292,222 +267,6 @@ bad:
 	return cel_err(c, "type conversion error from 'string' to 'google.protobuf.Timestamp'");
 }
 
-/* ---- strings (cel-go ext/strings.go) ---- */
-
-static const char *find(const char *h, size_t hl, const char *n, size_t nl, size_t from)
-{
-	if (nl == 0)
-		return from <= hl ? h + from : NULL;
-	for (size_t i = from; i + nl <= hl; i++)
-		if (h[i] == n[0] && !memcmp(h + i, n, nl))
-			return h + i;
-	return NULL;
-}
-
-static struct cel_val index_of(struct cel_ctx *c, const struct cel_val *s,
-			       const struct cel_val *sub, const struct cel_val *off, bool last)
-{
-	size_t runes = utf8_len(s->s.s, s->s.len), from;
-	int64_t start = last ? (int64_t)runes : 0;
-	const char *hit = NULL;
-
-	if (!charge_len(c, s->s.len))
-		return cel_cancelled(c);
-	if (off) {
-		if (off->t != CT_INT)
-			return cel_err(c, "no such overload");
-		start = off->i;
-		if (start < 0 || (uint64_t)start > runes)
-			return cel_err(c, "index out of range: %lld", (long long)start);
-	}
-	from = utf8_off(s->s.s, s->s.len, (size_t)start);
-	if (!last) {
-		hit = find(s->s.s, s->s.len, sub->s.s, sub->s.len, from);
-	} else {
-		/* the last occurrence starting at or before the offset */
-		for (size_t i = 0; i + sub->s.len <= s->s.len && i <= from; i++)
-			if (!memcmp(s->s.s + i, sub->s.s, sub->s.len))
-				hit = s->s.s + i;
-	}
-	return cel_int(hit ? (int64_t)utf8_len(s->s.s, (size_t)(hit - s->s.s)) : -1);
-}
-
-static struct cel_val ascii_case(struct cel_ctx *c, const struct cel_val *s, bool upper)
-{
-	struct cel_val r = cel_str(c, s->s.s, s->s.len, true);
-	char *p = (char *)r.s.s;
-
-	if (r.t == CT_ERROR)
-		return r;
-	for (size_t i = 0; i < r.s.len; i++)
-		if (upper ? (p[i] >= 'a' && p[i] <= 'z') : (p[i] >= 'A' && p[i] <= 'Z'))
-			p[i] = (char)(p[i] ^ 0x20);
-	return r;
-}
-
-static bool is_space_at(const char *s, size_t len, size_t i, size_t *n)
-{
-	unsigned char ch = (unsigned char)s[i];
-
-	*n = 1;
-	if (ch == ' ' || (ch >= '\t' && ch <= '\r'))
-		return true;
-	if (ch == 0xc2 && i + 1 < len &&
-	    ((unsigned char)s[i + 1] == 0x85 || (unsigned char)s[i + 1] == 0xa0)) {
-		*n = 2;
-		return true;
-	}
-	return false;
-}
-
-static struct cel_val trim(struct cel_ctx *c, const struct cel_val *s)
-{
-	size_t a = 0, b = s->s.len, n;
-
-	while (a < b && is_space_at(s->s.s, s->s.len, a, &n))
-		a += n;
-	while (b > a && (s->s.s[b - 1] == ' ' || (s->s.s[b - 1] >= '\t' && s->s.s[b - 1] <= '\r')))
-		b--;
-	(void)c;
-	return cel_str(c, s->s.s + a, b - a, false);
-}
-
-static struct cel_val split(struct cel_ctx *c, const struct cel_val *s, const struct cel_val *sep,
-			    int64_t limit)
-{
-	size_t cap = 0, pos = 0;
-	struct cel_val l;
-
-	if (!charge_len(c, s->s.len))
-		return cel_cancelled(c);
-	if (limit == 0)
-		return cel_new_list(c, 0);
-	cap = sep->s.len ? s->s.len / sep->s.len + 1 : s->s.len + 1;
-	if (limit > 0 && (uint64_t)limit < cap)
-		cap = (size_t)limit;
-	l = cel_new_list(c, cap);
-	if (l.t == CT_ERROR)
-		return l;
-	if (!sep->s.len) {
-		/* strings.Split with "": the code points */
-		while (pos < s->s.len && l.l->n < cap) {
-			size_t end = (limit > 0 && l.l->n + 1 == cap)
-					 ? s->s.len
-					 : utf8_off(s->s.s + pos, s->s.len - pos, 1) + pos;
-
-			l.l->items[l.l->n++] = cel_str(c, s->s.s + pos, end - pos, false);
-			pos = end;
-		}
-		return l;
-	}
-	for (;;) {
-		const char *hit = (limit > 0 && l.l->n + 1 == cap)
-				      ? NULL
-				      : find(s->s.s, s->s.len, sep->s.s, sep->s.len, pos);
-
-		if (!hit) {
-			l.l->items[l.l->n++] = cel_str(c, s->s.s + pos, s->s.len - pos, false);
-			return l;
-		}
-		l.l->items[l.l->n++] =
-		    cel_str(c, s->s.s + pos, (size_t)(hit - s->s.s) - pos, false);
-		pos = (size_t)(hit - s->s.s) + sep->s.len;
-	}
-}
-
-static struct cel_val replace(struct cel_ctx *c, const struct cel_val *s,
-			      const struct cel_val *from, const struct cel_val *to, int64_t limit)
-{
-	size_t pos = 0, n = 0, cap, o = 0;
-	char *out;
-
-	/* the worst case: a replacement at every position of s */
-	cap = s->s.len + (s->s.len + 1) * to->s.len + 1;
-	if (!charge_len(c, cap))
-		return cel_cancelled(c);
-	out = cel_alloc(&c->ar, cap);
-	if (!out)
-		return cel_err(c, "out of memory");
-	while (limit < 0 || n < (uint64_t)limit) {
-		const char *hit = find(s->s.s, s->s.len, from->s.s, from->s.len, pos);
-
-		if (!hit)
-			break;
-		memcpy(out + o, s->s.s + pos, (size_t)(hit - s->s.s) - pos);
-		o += (size_t)(hit - s->s.s) - pos;
-		memcpy(out + o, to->s.s, to->s.len);
-		o += to->s.len;
-		n++;
-		if (!from->s.len) {
-			/* an empty match: after each code point */
-			size_t adv = (size_t)(hit - s->s.s) < s->s.len
-					 ? utf8_off(hit, s->s.len - (size_t)(hit - s->s.s), 1)
-					 : 0;
-
-			memcpy(out + o, hit, adv);
-			o += adv;
-			pos = (size_t)(hit - s->s.s) + adv;
-			if (!adv)
-				break;
-		} else {
-			pos = (size_t)(hit - s->s.s) + from->s.len;
-		}
-	}
-	if (pos < s->s.len) {
-		memcpy(out + o, s->s.s + pos, s->s.len - pos);
-		o += s->s.len - pos;
-	}
-	return cel_str(c, out, o, false);
-}
-
-static struct cel_val substring(struct cel_ctx *c, const struct cel_val *s, int64_t start,
-				const int64_t *end)
-{
-	size_t runes = utf8_len(s->s.s, s->s.len), a, b;
-	int64_t e = end ? *end : (int64_t)runes;
-
-	if (start < 0 || (uint64_t)start > runes)
-		return cel_err(c, "index out of range: %lld", (long long)start);
-	if (e < 0 || (uint64_t)e > runes)
-		return cel_err(c, "index out of range: %lld", (long long)e);
-	if (start > e)
-		return cel_err(c, "invalid substring range. start: %lld, end: %lld",
-			       (long long)start, (long long)e);
-	a = utf8_off(s->s.s, s->s.len, (size_t)start);
-	b = utf8_off(s->s.s, s->s.len, (size_t)e);
-	return cel_str(c, s->s.s + a, b - a, false);
-}
-
-static struct cel_val join(struct cel_ctx *c, const struct cel_val *l, const struct cel_val *sep)
-{
-	size_t n = cel_size(l), total = 0, o = 0;
-	char *out;
-
-	for (size_t i = 0; i < n; i++) {
-		struct cel_val x = cel_list_at(c, l, i);
-
-		if (x.t != CT_STRING)
-			return cel_err(c, "join: list element %zu is not a string", i);
-		total += x.s.len + (sep ? sep->s.len : 0);
-	}
-	if (!charge_len(c, total))
-		return cel_cancelled(c);
-	out = cel_alloc(&c->ar, total + 1);
-	if (!out)
-		return cel_err(c, "out of memory");
-	for (size_t i = 0; i < n; i++) {
-		struct cel_val x = cel_list_at(c, l, i);
-
-		if (i && sep) {
-			memcpy(out + o, sep->s.s, sep->s.len);
-			o += sep->s.len;
-		}
-		memcpy(out + o, x.s.s, x.s.len);
-		o += x.s.len;
-	}
-	return cel_str(c, out, o, false);
-}
-
 /* ---- lists (k8s.io/apiserver/pkg/cel/library/lists.go) ---- */
 
 static struct cel_val list_fold(struct cel_ctx *c, const struct cel_node *fn,
@@ -601,13 +360,13 @@ static bool all_t(const struct cel_val *args, size_t n, int t)
 	return true;
 }
 
-static struct cel_val size_of(struct cel_ctx *c, const struct cel_node *n, const struct cel_val *v)
+struct cel_val cel_size_of(struct cel_ctx *c, const struct cel_node *n, const struct cel_val *v)
 {
 	switch (v->t) {
 	case CT_STRING:
 		if (!charge_len(c, v->s.len))
 			return cel_cancelled(c);
-		return cel_int((int64_t)utf8_len(v->s.s, v->s.len));
+		return cel_int((int64_t)cel_utf8_len(v->s.s, v->s.len));
 	case CT_BYTES:
 		return cel_int((int64_t)v->s.len);
 	case CT_LIST:
@@ -624,7 +383,7 @@ static struct cel_val global(struct cel_ctx *c, const struct cel_node *n, struct
 	if (na != 1)
 		return no_overload(c, n);
 	if (NAME_IS(n, "size"))
-		return size_of(c, n, a);
+		return cel_size_of(c, n, a);
 	if (NAME_IS(n, "int"))
 		return to_int(c, a);
 	if (NAME_IS(n, "uint"))
@@ -663,61 +422,6 @@ static struct cel_val global(struct cel_ctx *c, const struct cel_node *n, struct
 		}
 		return a->t == CT_STRING ? parse_timestamp(c, a) : no_overload(c, n);
 	}
-	return no_overload(c, n);
-}
-
-static struct cel_val string_method(struct cel_ctx *c, const struct cel_node *n, struct cel_val *s,
-				    struct cel_val *a, size_t na)
-{
-	if (NAME_IS(n, "size") && na == 0)
-		return size_of(c, n, s);
-	if ((NAME_IS(n, "contains") || NAME_IS(n, "startsWith") || NAME_IS(n, "endsWith")) &&
-	    na == 1 && a[0].t == s->t) {
-		size_t l = a[0].s.len;
-
-		if (!charge_len(c, s->s.len))
-			return cel_cancelled(c);
-		if (NAME_IS(n, "contains"))
-			return cel_bool(find(s->s.s, s->s.len, a[0].s.s, l, 0) != NULL);
-		if (l > s->s.len)
-			return cel_bool(false);
-		return cel_bool(!memcmp(NAME_IS(n, "startsWith") ? s->s.s : s->s.s + s->s.len - l,
-					a[0].s.s, l));
-	}
-	if (s->t != CT_STRING)
-		return no_overload(c, n);
-	if (NAME_IS(n, "matches") && na == 1 && a[0].t == CT_STRING)
-		return cel_matches(c, s, &a[0]);
-	if (NAME_IS(n, "lowerAscii") && na == 0)
-		return charge_len(c, s->s.len) ? ascii_case(c, s, false) : cel_cancelled(c);
-	if (NAME_IS(n, "upperAscii") && na == 0)
-		return charge_len(c, s->s.len) ? ascii_case(c, s, true) : cel_cancelled(c);
-	if (NAME_IS(n, "trim") && na == 0)
-		return charge_len(c, s->s.len) ? trim(c, s) : cel_cancelled(c);
-	if (NAME_IS(n, "split") && (na == 1 || (na == 2 && a[1].t == CT_INT)) &&
-	    a[0].t == CT_STRING)
-		return split(c, s, &a[0], na == 2 ? a[1].i : -1);
-	if (NAME_IS(n, "replace") && (na == 2 || (na == 3 && a[2].t == CT_INT)) &&
-	    all_t(a, 2, CT_STRING))
-		return replace(c, s, &a[0], &a[1], na == 3 ? a[2].i : -1);
-	if (NAME_IS(n, "substring") && (na == 1 || na == 2) && all_t(a, na, CT_INT)) {
-		if (!charge_len(c, s->s.len))
-			return cel_cancelled(c);
-		return substring(c, s, a[0].i, na == 2 ? &a[1].i : NULL);
-	}
-	if (NAME_IS(n, "charAt") && na == 1 && a[0].t == CT_INT) {
-		size_t runes = utf8_len(s->s.s, s->s.len), o;
-
-		if (!charge_len(c, s->s.len))
-			return cel_cancelled(c);
-		if (a[0].i < 0 || (uint64_t)a[0].i > runes)
-			return cel_err(c, "index out of range: %lld", (long long)a[0].i);
-		o = utf8_off(s->s.s, s->s.len, (size_t)a[0].i);
-		return cel_str(c, s->s.s + o, utf8_off(s->s.s + o, s->s.len - o, 1), false);
-	}
-	if ((NAME_IS(n, "indexOf") || NAME_IS(n, "lastIndexOf")) && (na == 1 || na == 2) &&
-	    a[0].t == CT_STRING)
-		return index_of(c, s, &a[0], na == 2 ? &a[1] : NULL, NAME_IS(n, "lastIndexOf"));
 	return no_overload(c, n);
 }
 
@@ -829,10 +533,10 @@ struct cel_val cel_call(struct cel_ctx *c, const struct cel_node *n, struct cel_
 	switch (recv->t) {
 	case CT_STRING:
 	case CT_BYTES:
-		return string_method(c, n, recv, args, nargs);
+		return cel_string_method(c, n, recv, args, nargs);
 	case CT_LIST:
 		if (NAME_IS(n, "size") && nargs == 0)
-			return size_of(c, n, recv);
+			return cel_size_of(c, n, recv);
 		if ((NAME_IS(n, "isSorted") || NAME_IS(n, "sum") || NAME_IS(n, "min") ||
 		     NAME_IS(n, "max")) &&
 		    nargs == 0)
@@ -840,11 +544,11 @@ struct cel_val cel_call(struct cel_ctx *c, const struct cel_node *n, struct cel_
 		if ((NAME_IS(n, "indexOf") || NAME_IS(n, "lastIndexOf")) && nargs == 1)
 			return list_index(c, recv, &args[0], NAME_IS(n, "lastIndexOf"));
 		if (NAME_IS(n, "join") && nargs <= 1 && (nargs == 0 || args[0].t == CT_STRING))
-			return join(c, recv, nargs ? &args[0] : NULL);
+			return cel_join(c, recv, nargs ? &args[0] : NULL);
 		return no_overload(c, n);
 	case CT_MAP:
 		if (NAME_IS(n, "size") && nargs == 0)
-			return size_of(c, n, recv);
+			return cel_size_of(c, n, recv);
 		return no_overload(c, n);
 	case CT_QUANTITY:
 		return quantity_method(c, n, recv, args, nargs);

@@ -113,7 +113,7 @@ static char *re2_to_ere(struct cel_ctx *c, const char *s, size_t len)
 /* The size of the automaton glibc builds for the pattern, estimated: bounded repetitions
  * are expanded (a{1000}{1000} is a million states, and exponential when nested), so their
  * product is bounded as RE2 bounds it (counts up to 1000, a program of limited size). */
-static bool re_size_ok(const char *s)
+static bool re_size_ok(const char *s, const char **nested)
 {
 	double cur[CEL_MAX_DEPTH + 1], last[CEL_MAX_DEPTH + 1];
 	bool quant = false, q;
@@ -121,19 +121,36 @@ static bool re_size_ok(const char *s)
 
 	cur[0] = last[0] = 0;
 	for (; *s; s++, quant = q) {
-		/* RE2 refuses a repetition of a repetition ("bad repetition operator: +*") */
+		/* RE2 refuses a repetition of a repetition ("invalid nested repetition operator") */
 		q = *s == '*' || *s == '+' || *s == '?' || *s == '{';
-		if (q && quant)
+		if (q && quant) {
+			*nested = s;
 			return false;
+		}
 		if (*s == '\\' && s[1]) {
 			s++;
 			cur[d] += 1;
 			last[d] = 1;
 		} else if (*s == '[') {
-			for (s++; *s && (*s != ']' || s[-1] == '['); s++)
-				;
+			/* a bracket expression: ] first is a member, [:class:] [=e=] [.c.] nest */
+			s++;
+			if (*s == '^')
+				s++;
+			if (*s == ']')
+				s++;
+			while (*s && *s != ']') {
+				if (*s == '[' && (s[1] == ':' || s[1] == '=' || s[1] == '.')) {
+					const char *e = s + 2;
+
+					while (*e && !(e[0] == s[1] && e[1] == ']'))
+						e++;
+					s = *e ? e + 2 : s + 1;
+					continue;
+				}
+				s++;
+			}
 			if (!*s)
-				return true; /* regcomp refuses it */
+				return false; /* unterminated: refused */
 			cur[d] += 1;
 			last[d] = 1;
 		} else if (*s == '(') {
@@ -174,6 +191,7 @@ static bool re_size_ok(const char *s)
 
 struct cel_val cel_matches(struct cel_ctx *c, const struct cel_val *s, const struct cel_val *re)
 {
+	const char *nested = NULL;
 	char *pat, *str;
 	regex_t rx;
 	int rc;
@@ -181,8 +199,15 @@ struct cel_val cel_matches(struct cel_ctx *c, const struct cel_val *s, const str
 	if (!charge_len(c, s->s.len + re->s.len))
 		return cel_cancelled(c);
 	pat = re2_to_ere(c, re->s.s, re->s.len);
-	if (pat && !re_size_ok(pat))
+	if (pat && !re_size_ok(pat, &nested)) {
+		/* Go's regexp/syntax words */
+		if (nested)
+			return cel_err(c,
+				       "error parsing regexp: invalid nested repetition operator: "
+				       "`%c%c`",
+				       nested[-1], nested[0]);
 		return cel_err(c, "error parsing regexp: expression too large");
+	}
 	if (!pat)
 		return cel_err(
 		    c, "error parsing regexp: unsupported in drover's POSIX regexps: `%.*s`",

@@ -216,6 +216,12 @@ static void test_strings(void **state)
 	    {"matches('abc', 'z')", "false"},
 	    {"'abc'.matches('a(?i)')",
 	     "error: error parsing regexp: unsupported in drover's POSIX regexps: `a(?i)`"},
+	    {"'a]'.matches('^[]a]+$') && 'b:'.matches('^[[:alpha:]:]+$')", "true"},
+	    /* found by fuzz_cel_eval: a bracket expression hid a repetition of repetitions */
+	    {"'c'.matches('-a[]^e=[[]1++')",
+	     "error: error parsing regexp: invalid nested repetition operator: `++`"},
+	    {"'c'.matches('(((a{1000}){1000}){1000})')",
+	     "error: error parsing regexp: expression too large"},
 	    {"'AbC'.lowerAscii()", "\"abc\""},
 	    {"'AbCé'.upperAscii()", "\"ABCé\""},
 	    {"'  a b \\n'.trim()", "\"a b\""},

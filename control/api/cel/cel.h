@@ -50,7 +50,9 @@ int cel_check_schema(const struct cel_program *p, const struct jv *schema, bool 
 bool cel_program_uses(const struct cel_program *p, const char *name);
 
 /* A variable's value: a JSON node read with its structural schema (schema may be NULL: then
- * numbers with a fraction or exponent are doubles, others ints). optional: the variable is a
+ * numbers with a fraction or exponent are doubles, others ints), its objects without
+ * duplicate keys (as the API server's decoders hand them over: a map's members are read as
+ * they are). optional: the variable is a
  * CEL optional (optionalOldSelf), empty when value is NULL. */
 struct cel_binding {
 	const char *name;

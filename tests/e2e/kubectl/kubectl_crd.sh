@@ -49,6 +49,10 @@ spec:
               properties:
                 cronSpec:
                   type: string
+                  description: The cron spec defining the interval a CronJob is run
+                port:
+                  x-kubernetes-int-or-string: true
+                  description: The port the job listens on
                 image:
                   type: string
                 replicas:
@@ -81,6 +85,11 @@ spec:
     categories:
     - all
 EOF
+
+# kubectl's HTTP cache (~/.kube/http-cache) holds /openapi/v2 from before the CRD: only a new
+# ETag makes it fetch the document with the CRD in
+ok explain-v2-before-crd k explain pods --output plaintext-openapiv2
+has "KIND:     Pod"
 
 # ---- the CRD itself ----
 ok apply-crd k apply -f "$WORK/crd.yaml"
@@ -149,6 +158,17 @@ matches "^  metadata	<ObjectMeta>$"
 matches "^  spec	<Object>$"
 ok explain-cr-field k explain crontab.spec.replicas
 has "FIELD: replicas <integer>"
+# forced to /openapi/v2 (gnostic's protobuf), where kube-apiserver merges every served custom
+# resource version (apiextensions' openapi controller; before: "couldn't find resource")
+ok explain-cr-v2 k explain crontab.spec --output plaintext-openapiv2
+has "RESOURCE: spec <Object>"
+matches "^   cronSpec	<string>$"
+has "The cron spec defining the interval a CronJob is run"
+has "The port the job listens on"
+ok openapi-v2-cr k get --raw /openapi/v2
+has '"com.example.stable.v1.CronTab":{'
+has '"x-kubernetes-group-version-kind":[{"group":"stable.example.com","kind":"CronTab","version":"v1"}]'
+has '"/apis/stable.example.com/v1/namespaces/{namespace}/crontabs/{name}":'
 ok openapi-v3-index k get --raw /openapi/v3
 has '"apis/stable.example.com/v1":{"serverRelativeURL":"/openapi/v3/apis/stable.example.com/v1?hash='
 ok openapi-v3-cr k get --raw /openapi/v3/apis/stable.example.com/v1
@@ -181,6 +201,9 @@ has 'Unable to list "stable.example.com/v1, Resource=crontabs": the server could
 bad get-crs-gone-discovery k get crontabs --cache-dir "$WORK/cache-gone"
 has "the server doesn't have a resource type \"crontabs\""
 bad openapi-v3-cr-gone k get --raw /openapi/v3/apis/stable.example.com/v1
+bad explain-cr-v2-gone k explain crontab.spec --output plaintext-openapiv2
+ok openapi-v2-gone k get --raw /openapi/v2
+lacks "com.example.stable.v1.CronTab"
 ok openapi-v3-index-gone k get --raw /openapi/v3
 lacks "stable.example.com"
 

@@ -1,14 +1,19 @@
 """Writes bench/results/NAME.{json,md}, NAME-latency.svg and NAME-phases.svg from run.py's and
-podman.py's raw samples and the agent's log (its per-pod start phases)."""
+podman.py's raw samples and the agent's log (its per-pod start phases and, where the agent
+logs it, the timeline of each start: seen, waited for a starter, cgroup purge, sandbox,
+volumes, containers, status). run.py's files are passes (bench.sh --base: one per build and
+pass); pods are pooled over a build's passes, and each pass's p50 / p99 gives the min-max."""
 import argparse, datetime, json, os, platform, re, sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from plot import bar_svg  # noqa: E402
 
 ap = argparse.ArgumentParser()
-ap.add_argument("--drover", required=True)
-ap.add_argument("--agent-log", required=True)
-ap.add_argument("--podman", required=True)
+ap.add_argument("--drover", nargs="+", required=True)
+ap.add_argument("--base", nargs="+")  # the baseline build's passes (bench.sh --base)
+ap.add_argument("--base-bin")
+ap.add_argument("--agent-log", nargs="+", required=True)
+ap.add_argument("--podman")
 ap.add_argument("--out", required=True)
 ap.add_argument("--name", required=True)
 ap.add_argument("--command", required=True)
@@ -21,15 +26,32 @@ GOAL_N, GOAL_P50, GOAL_P99, GOAL_X = 10, 50.0, 200.0, 5.0
 SLO_P99, CONTAINERD = 5000.0, 1500.0
 PHASES = ["netns", "cni", "cgroup", "image", "process"]
 
-drv = json.load(open(a.drover))
-pm = json.load(open(a.podman))
+
+
+def passes(files):
+    out = [json.load(open(f)) for f in files]
+    return {"plan": out[0]["plan"], "passes": out,
+            "rounds": [r for p in out for r in p["rounds"]]}
+
+
+drv = passes(a.drover)
+base = passes(a.base) if a.base else None
+pm = json.load(open(a.podman)) if a.podman else None
 line_re = re.compile(r"pod [^/\s]+/(\S+): container \S+ start phases: netns ([\d.]+) ms, "
                      r"cni ([\d.]+) ms, cgroup ([\d.]+) ms, image ([\d.]+) ms, process ([\d.]+) ms")
-phases = {}
-for line in open(a.agent_log, errors="replace"):
-    m = line_re.search(line)
-    if m:
-        phases.setdefault(m.group(1), [float(x) for x in m.groups()[1:]])
+START = ["seen", "wait", "purge", "sandbox", "volumes", "containers", "status"]
+start_re = re.compile(r"pod [^/\s]+/(\S+): start: seen at ([\d.]+) ms, waited ([-\d.]+) ms for a "
+                      r"starter, cgroup purge ([\d.]+) ms, sandbox ([\d.]+) ms, volumes ([\d.]+) "
+                      r"ms, containers ([\d.]+) ms, status ([\d.]+) ms")
+phases, starts = {}, {}
+for f in a.agent_log:
+    for line in open(f, errors="replace"):
+        m = line_re.search(line)
+        if m:
+            phases.setdefault(m.group(1), [float(x) for x in m.groups()[1:]])
+        m = start_re.search(line)
+        if m:
+            starts.setdefault(m.group(1), dict(zip(START, (float(x) for x in m.groups()[1:]))))
 
 
 def pct(v, p):
@@ -59,19 +81,43 @@ res = {"command": a.command, "commit": a.commit,
        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
        "machine": {"cpus": os.cpu_count(), "mem_gib": round(mem, 1), "kernel": platform.release(),
                    "load_before": a.load[0], "load_after": a.load[1]},
-       "plan": drv["plan"], "baseline": {"podman": pm["podman"], "runtime": pm["runtime"]},
+       "plan": drv["plan"], "passes": len(drv["passes"]),
+       "baseline": {"podman": pm["podman"], "runtime": pm["runtime"]} if pm else None,
+       "base_build": a.base_bin,
        "goals": {"at_pods": GOAL_N, "p50_ms": GOAL_P50, "p99_ms": GOAL_P99,
                  "x_faster_than_podman": GOAL_X},
        "anchors": {"kubernetes_slo_p99_ms": SLO_P99, "containerd_cni_ms": CONTAINERD},
        "counts": {}}
-dc, pc = by_count(drv), by_count(pm)
+
+
+def per_pass(raw, n, key):
+    """Each pass's p50 and p99 of key at n pods: [min, max] of each."""
+    p50, p99 = [], []
+    for ps in raw["passes"]:
+        v = [p[key] for r in ps["rounds"] if r["n"] == n for p in r["pods"].values()]
+        if v:
+            p50.append(pct(v, 50))
+            p99.append(pct(v, 99))
+    return {"passes": len(p50), "p50_min_max_ms": [round(min(p50), 2), round(max(p50), 2)],
+            "p99_min_max_ms": [round(min(p99), 2), round(max(p99), 2)]}
+
+
+def build(raw, n, pods):
+    return {"running": stats([p["running_ms"] for _, p in pods]),
+            "ready": stats([p["ready_ms"] for _, p in pods]),
+            "create_to_ready": stats([p["create_to_ready_ms"] for _, p in pods]),
+            "running_per_pass": per_pass(raw, n, "running_ms"),
+            "ready_per_pass": per_pass(raw, n, "ready_ms")}
+
+
+dc, pc = by_count(drv), by_count(pm) if pm else {}
+bc = by_count(base) if base else {}
 missing = 0
 for n in sorted(dc):
     pods = dc[n]
-    e = {"drover": {"running": stats([p["running_ms"] for _, p in pods]),
-                    "ready": stats([p["ready_ms"] for _, p in pods]),
-                    "create_to_ready": stats([p["create_to_ready_ms"] for _, p in pods]),
-                    "phases": {}}}
+    e = {"drover": dict(build(drv, n, pods), phases={}, start={})}
+    if n in bc:
+        e["base"] = build(base, n, bc[n])
     ph = [phases[name] for name, _ in pods if name in phases]
     missing += len(pods) - len(ph)
     for i, k in enumerate(PHASES):
@@ -80,6 +126,16 @@ for n in sorted(dc):
     # another), the status PATCH and the watch back to the client
     other = [p["running_ms"] - sum(phases[name]) for name, p in pods if name in phases]
     e["drover"]["phases"]["queue_status_watch"] = stats(other) if other else None
+    # the agent's start timeline against the client's clock: delivery = bind (the client's
+    # ADDED) to the sync thread's first look; back = the status PATCH done to the client's
+    # Running event (the watch back, and retries when the first status was not Running)
+    st = [(starts[name], p) for name, p in pods if name in starts and "bind_mono_ms" in p]
+    if st:
+        e["drover"]["start"]["delivery"] = stats([s["seen"] - p["bind_mono_ms"] for s, p in st])
+        for k in START[1:]:
+            e["drover"]["start"][k] = stats([s[k] for s, _ in st])
+        e["drover"]["start"]["back"] = stats([p["running_mono_ms"] - s["seen"] -
+                                              sum(s[k] for k in START[1:]) for s, p in st])
     if n in pc:
         e["podman_crun"] = {"running": stats([p["running_ms"] for _, p in pc[n]]),
                             "failed_runs": sum(len(r.get("failed", [])) for r in pm["rounds"]
@@ -93,7 +149,8 @@ if g:
     r = g["drover"]["ready"]
     res["goals"]["met_p50"] = r["p50_ms"] <= GOAL_P50
     res["goals"]["met_p99"] = r["p99_ms"] <= GOAL_P99
-    res["goals"]["met_x"] = g.get("x_faster_p50", 0) >= GOAL_X
+    if pm:
+        res["goals"]["met_x"] = g.get("x_faster_p50", 0) >= GOAL_X
 res["agent_log_lines_missing"] = missing
 if a.noise:
     res["machine"]["spawn"] = {when: {k: stats(v) for k, v in json.load(open(f)).items()}
@@ -114,37 +171,63 @@ if a.noise:
                % (sp["before"]["true"]["p50_ms"], sp["after"]["true"]["p50_ms"],
                   sp["before"]["unshare"]["p50_ms"], sp["after"]["unshare"]["p50_ms"]))
 md += ["",
-      "N pods at once (%s: pods at once x rounds) on one node. **drover**: `drover server` and one "
-      "`drover agent` in a network namespace of the benchmark's own; the pods (busybox `sleep`, "
-      "limits 64Mi/100m) are created already bound (spec.nodeName) from up to 16 parallel "
-      "connections; one client-side watch stamps every event with a monotonic clock: bind = the "
-      "pod's ADDED event, Running = the first event with phase Running, Ready = the first with "
-      "Ready=True (the API's timestamps have 1 s resolution). **podman + crun** (%s, %s): the "
-      "same busybox image (the same OCI layout, `podman load`ed), N `podman run -d` spawned at "
-      "once with a CNI bridge + host-local network and the same limits; time from each spawn to "
-      "its exit (it returns once crun has started the container; all checked running)."
-      % (", ".join("%d x %d" % (n, r) for n, r in res["plan"]), pm["podman"], pm["runtime"]), "",
-      "| pods at once | drover bind->Running p50 / p99 | drover bind->Ready p50 / p99 | "
-      "podman+crun run->running p50 / p99 | podman / drover (p50, p99) |",
-      "|---:|---:|---:|---:|---:|"]
+       "N pods at once (%s: pods at once x rounds) on one node. **drover**: `drover server` and "
+       "one `drover agent` in a network namespace of the benchmark's own; the pods (busybox "
+       "`sleep`, limits 64Mi/100m) are created already bound (spec.nodeName) from up to 16 "
+       "parallel connections; one client-side watch stamps every event with a monotonic clock: "
+       "bind = the pod's ADDED event, Running = the first event with phase Running, Ready = the "
+       "first with Ready=True (the API's timestamps have 1 s resolution)."
+       % ", ".join("%d x %d" % (n, r) for n, r in res["plan"])]
+if base:
+    md[-1] += (" **base**: the same with another build's server and agent (`%s`): %d passes, "
+               "each a fresh server and agent of each build running the plan once, interleaved "
+               "(the order alternating); figures pooled over the passes, and the min-max of "
+               "each pass's p50 and p99." % (a.base_bin, len(base["passes"])))
+if pm:
+    md[-1] += (" **podman + crun** (%s, %s): the same busybox image (the same OCI layout, "
+               "`podman load`ed), N `podman run -d` spawned at once with a CNI bridge + "
+               "host-local network and the same limits; time from each spawn to its exit (it "
+               "returns once crun has started the container; all checked running)."
+               % (pm["podman"], pm["runtime"]))
+
+
+def pp(e):
+    return "%.1f / %.1f ms" % (e["p50_ms"], e["p99_ms"])
+
+
+def rng(e):
+    return "%.1f-%.1f / %.1f-%.1f ms" % (tuple(e["p50_min_max_ms"]) + tuple(e["p99_min_max_ms"]))
+
+
+head = ["pods at once", "drover bind->Running p50 / p99", "drover bind->Ready p50 / p99"]
+if base:
+    head += ["base bind->Running p50 / p99", "base bind->Ready p50 / p99",
+             "drover Ready per pass p50 / p99 (min-max)",
+             "base Ready per pass p50 / p99 (min-max)"]
+if pm:
+    head += ["podman+crun run->running p50 / p99", "podman / drover (p50, p99)"]
+md += ["", "| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
 for n, e in C.items():
     d = e["drover"]
-    b = e.get("podman_crun", {}).get("running")
-    md.append("| %s | %.1f / %.1f ms | %.1f / %.1f ms | %s | %s |" % (
-        n, d["running"]["p50_ms"], d["running"]["p99_ms"], d["ready"]["p50_ms"],
-        d["ready"]["p99_ms"], "%.1f / %.1f ms" % (b["p50_ms"], b["p99_ms"]) if b else "-",
-        "%.1fx, %.1fx" % (e["x_faster_p50"], e["x_faster_p99"]) if b else "-"))
+    row = [n, pp(d["running"]), pp(d["ready"])]
+    if base:
+        b = e.get("base")
+        row += [pp(b["running"]), pp(b["ready"]), rng(d["ready_per_pass"]),
+                rng(b["ready_per_pass"])] if b else ["-"] * 4
+    if pm:
+        b = e.get("podman_crun", {}).get("running")
+        row += [pp(b) if b else "-",
+                "%.1fx, %.1fx" % (e["x_faster_p50"], e["x_faster_p99"]) if b else "-"]
+    md.append("| " + " | ".join(row) + " |")
 md += ["", "drover's start split (the agent's log, per pod, p50 / p99 in ms): netns = the network "
        "namespace made and bound; cni = the plugin's ADD (drover-cni, spawned as a runtime does); "
        "cgroup = the container's cgroups made and limited (v1 here); image = resolve in the image "
        "store and the run's directories; process = drover's runtime: clone into new namespaces, "
        "the overlay root mounted, pivot_root, exec (and the log pipe). The rest of bind->Running "
-       "is the informer's delivery, waiting in the agent's sync queue (new pods start one after "
-       "another: a pod waits for the starts before it), the status PATCH and the watch event "
-       "back (below 0 when the agent saw the pod before the benchmark's watch did). Starting "
-       "pods side by side (one thread each, batches of 4 or 16) was tried and measured slower "
-       "here, interleaved with serial starts: the phases stretch as they contend for the same "
-       "2 CPUs and kernel locks (rtnl, namespace and mount setup).", "",
+       "is the informer's delivery, the wait for a starter thread (--pod-start-workers of them "
+       "start new pods side by side), the volumes (the projected ServiceAccount token's "
+       "TokenRequest), the status PATCH and the watch event back (below 0 when the agent saw "
+       "the pod before the benchmark's watch did).", "",
        "| pods at once | netns | cni | cgroup | image | process | rest (queue, status, watch) |",
        "|---:|---:|---:|---:|---:|---:|---:|"]
 for n, e in C.items():
@@ -152,13 +235,29 @@ for n, e in C.items():
     md.append("| %s | %s |" % (n, " | ".join(
         "%.1f / %.1f" % (ph[k]["p50_ms"], ph[k]["p99_ms"]) if ph[k] else "-"
         for k in PHASES + ["queue_status_watch"])))
+TL = ["delivery", "wait", "purge", "sandbox", "volumes", "containers", "status", "back"]
+if any(e["drover"]["start"] for e in C.values()):
+    md += ["", "Each start's timeline (the agent's clock joined with the client's, both "
+           "CLOCK_MONOTONIC; p50 / p99 in ms): delivery = the client's ADDED to the agent's "
+           "sync thread seeing the pod; wait = for a starter thread; purge = an earlier run's "
+           "cgroups; sandbox = netns + CNI ADD; volumes = set up (the projected ServiceAccount "
+           "token: a TokenRequest); containers = started (cgroup, image, process); status = the "
+           "PATCH; back = the PATCH's watch event to the client.", "",
+           "| pods at once | " + " | ".join(TL) + " |", "|" + "---:|" * (len(TL) + 1)]
+    for n, e in C.items():
+        st = e["drover"]["start"]
+        md.append("| %s | %s |" % (n, " | ".join(
+            "%.1f / %.1f" % (st[k]["p50_ms"], st[k]["p99_ms"]) if st.get(k) else "-"
+            for k in TL)))
 if g:
     md += ["", "Goals (issue 10), at %d pods: bind->Ready p50 %.1f ms (goal <= %.0f ms: %s), p99 "
-           "%.1f ms (goal <= %.0f ms: %s); podman+crun / drover at p50 %.1fx (goal >= %.0fx: %s)."
+           "%.1f ms (goal <= %.0f ms: %s)"
            % (GOAL_N, g["drover"]["ready"]["p50_ms"], GOAL_P50,
               "met" if res["goals"]["met_p50"] else "not met", g["drover"]["ready"]["p99_ms"],
-              GOAL_P99, "met" if res["goals"]["met_p99"] else "not met",
-              g.get("x_faster_p50", 0), GOAL_X, "met" if res["goals"]["met_x"] else "not met")]
+              GOAL_P99, "met" if res["goals"]["met_p99"] else "not met")]
+    md[-1] += ("; podman+crun / drover at p50 %.1fx (goal >= %.0fx: %s)."
+               % (g.get("x_faster_p50", 0), GOAL_X, "met" if res["goals"]["met_x"] else "not met")
+               if pm else ".")
 worst = max(e["drover"]["ready"]["p99_ms"] for e in C.values())
 md += ["", "Anchors: Kubernetes' pod startup SLO, p99 <= 5 s with pre-pulled images (drover's worst "
        "bind->Ready p99 here: %.1f ms); containerd + CNI ~1.5 s per pod; podman run with a CNI "
@@ -172,19 +271,24 @@ if missing:
 md += ["", "Plots: `%s-latency.svg` (log scale), `%s-phases.svg`." % (a.name, a.name)]
 open(os.path.join(a.out, a.name + ".md"), "w").write("\n".join(md) + "\n")
 
-labels, s_run, s_ready, s_pm, goals = [], [], [], [], []
+labels, s_run, s_ready, s_base, s_pm, goals = [], [], [], [], [], []
 for n, e in C.items():
     for q in ("p50", "p99"):
         labels.append("%s pod%s, %s" % (n, "" if n == "1" else "s", q))
         s_run.append(e["drover"]["running"][q + "_ms"])
         s_ready.append(e["drover"]["ready"][q + "_ms"])
+        s_base.append(e.get("base", {}).get("ready", {}).get(q + "_ms", 0))
         s_pm.append(e.get("podman_crun", {}).get("running", {}).get(q + "_ms", 0))
         goals.append((GOAL_P50 if q == "p50" else GOAL_P99) if n == str(GOAL_N) else 0)
+series = [("drover bind->Running", "#2b7bba", s_run), ("drover bind->Ready", "#6baed6", s_ready)]
+if base:
+    series.append(("base bind->Ready", "#fd8d3c", s_base))
+if pm:
+    series.append(("podman+crun run -d", "#999999", s_pm))
 bar_svg(os.path.join(a.out, a.name + "-latency.svg"),
-        "Pod start: bind to Running/Ready (drover) vs podman run -d (podman+crun)", labels,
-        [("drover bind->Running", "#2b7bba", s_run), ("drover bind->Ready", "#6baed6", s_ready),
-         ("podman+crun run -d", "#999999", s_pm)], "ms", log=True,
-        marks=[("goal at 10 pods", "#d62728", goals)])
+        "Pod start: bind to Running/Ready (drover)%s%s" % (" vs base" if base else "",
+                                                           " vs podman run -d" if pm else ""),
+        labels, series, "ms", log=True, marks=[("goal at 10 pods", "#d62728", goals)])
 colors = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#999999"]
 labels, series = [], [(k, c, []) for k, c in zip(PHASES + ["queue_status_watch"], colors)]
 for n, e in C.items():

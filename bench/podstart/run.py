@@ -1,7 +1,8 @@
 """Drover side of the pod start benchmark. Talks to the API server as a client (TLS with the
 kubeconfig's client certificate): for each round, N pods already bound to the node
 (spec.nodeName) are created at once from N parallel connections (at most 16); one watch on the
-namespace stamps every event with a monotonic local clock. Per pod: bind = its ADDED event
+namespace stamps every event with a monotonic local clock. Pods are named
+[PREFIX]ps-N-ROUND-I. Per pod: bind = its ADDED event
 (the pod exists, bound), running = the first event with status.phase Running, ready = the
 first with condition Ready=True (Kubernetes' status timestamps have 1 s resolution: unused).
 Between rounds every pod is deleted (gracePeriodSeconds=0) and the agent's sandboxes are waited
@@ -16,6 +17,7 @@ ap.add_argument("--plan", required=True)  # "N:ROUNDS,..."
 ap.add_argument("--sandboxes", required=True)  # the agent's root/sandboxes
 ap.add_argument("--image", default="busybox:latest")
 ap.add_argument("--ns", default="default")
+ap.add_argument("--prefix", default="")  # of the pods' names (a pass of bench.sh --base)
 a = ap.parse_args()
 
 now = time.monotonic
@@ -160,7 +162,7 @@ pool = ThreadPoolExecutor(max_workers=16)
 seq = 0
 for n, rounds in plan:
     for rd in range(rounds):
-        names = ["ps-%d-%d-%d" % (n, rd, i) for i in range(n)]
+        names = ["%sps-%d-%d-%d" % (a.prefix, n, rd, i) for i in range(n)]
         seq += 1
         created = dict(pool.map(create, names))
         with ev_cond:
@@ -179,7 +181,9 @@ for n, rounds in plan:
                "pods": {x: {"bind_ms": (p["bind"] - t0) * 1e3,
                             "running_ms": (p["running"] - p["bind"]) * 1e3,
                             "ready_ms": (p["ready"] - p["bind"]) * 1e3,
-                            "create_to_ready_ms": (p["ready"] - p["create"]) * 1e3}
+                            "create_to_ready_ms": (p["ready"] - p["create"]) * 1e3,
+                            # CLOCK_MONOTONIC, as the agent's log: the two joined
+                            "bind_mono_ms": p["bind"] * 1e3, "running_mono_ms": p["running"] * 1e3}
                         for x, p in pods.items()}}
         out["rounds"].append(res)
         r = sorted(v["running_ms"] for v in res["pods"].values())

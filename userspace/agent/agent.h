@@ -23,11 +23,15 @@
 #include "kubelet_objects.h"
 #include "log.h"
 
-#define AGENT_ROOT	     "/var/lib/drover/agent"
-#define AGENT_CLUSTER_DOMAIN "cluster.local"
+#define AGENT_ROOT		"/var/lib/drover/agent"
+#define AGENT_LEASE_RENEW_S	10 /* kubelet: renewInterval = 0.25 * leaseDuration */
+#define AGENT_CLUSTER_DOMAIN	"cluster.local"
 /* the kube-dns Service's address: the 10th of the server's service range (10.96.0.0/16) */
-#define AGENT_CLUSTER_DNS    "10.96.0.10"
-#define AGENT_LEASE_RENEW_S  10 /* kubelet: renewInterval = 0.25 * leaseDuration */
+#define AGENT_CLUSTER_DNS	"10.96.0.10"
+/* New pods start on a few threads of their own (agent_pods.c): one per core of a small
+ * node keeps both busy while a start waits on its CNI plugin or the API server. */
+#define AGENT_START_WORKERS	2
+#define AGENT_START_WORKERS_MAX 64
 
 struct agent_config {
 	char *kubeconfig; /* --kubeconfig (required) */
@@ -50,6 +54,7 @@ struct agent_config {
 	char *cluster_dns;	   /* --cluster-dns: the pods' nameserver (the kube-dns Service) */
 	bool no_dns;		   /* --no-dns: no cluster DNS on this node (pods' resolv.conf
 			       * still names --cluster-dns) */
+	unsigned start_workers;	   /* --pod-start-workers: new pods started side by side */
 	struct kubelet_kv *labels; /* --labels k=v,... */
 	size_t nlabels;
 	enum log_level log_level;

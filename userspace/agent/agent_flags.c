@@ -57,7 +57,8 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err,
 		O_BOOTSTRAP,
 		O_CLUSTER_DOMAIN,
 		O_CLUSTER_DNS,
-		O_NO_DNS
+		O_NO_DNS,
+		O_START_WORKERS
 	};
 	static const struct option opts[] = {
 	    {"kubeconfig", required_argument, NULL, O_KUBECONFIG},
@@ -81,6 +82,7 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err,
 	    {"cluster-domain", required_argument, NULL, O_CLUSTER_DOMAIN},
 	    {"cluster-dns", required_argument, NULL, O_CLUSTER_DNS},
 	    {"no-dns", no_argument, NULL, O_NO_DNS},
+	    {"pod-start-workers", required_argument, NULL, O_START_WORKERS},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -90,6 +92,7 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err,
 	c->log_level = LOG_INFO;
 	c->tl_max_series = DRV_TL_SERIES_MAP_SIZE_DEFAULT;
 	c->tl_ringbuf_bytes = DRV_TL_RINGBUF_SIZE_DEFAULT;
+	c->start_workers = AGENT_START_WORKERS;
 	optind = 1;
 	opterr = 0;
 	while (!rc && (o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
@@ -211,6 +214,17 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err,
 		case O_NO_DNS:
 			c->no_dns = true;
 			break;
+		case O_START_WORKERS: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (!optarg[0] || *end || v < 1 || v > AGENT_START_WORKERS_MAX)
+				rc = bad(err, errlen, "--pod-start-workers %s: want 1-%d", optarg,
+					 AGENT_START_WORKERS_MAX);
+			else
+				c->start_workers = (unsigned)v;
+			break;
+		}
 		case 'h':
 			return 1;
 		default:

@@ -88,6 +88,7 @@ struct apod {
 	bool finished;	/* Succeeded/Failed: nothing runs any more */
 	char *last_patch;
 	double ms[5];	       /* start phases in ms, summed over its containers (bench/podstart) */
+	double seen_ms;	       /* monotonic ms: when the sync thread first saw it */
 	bool vol_ready;	       /* its volumes are set up (agent_vol.h) */
 	double vol_next;       /* monotonic: the next setup try (failed) or refresh (ready) */
 	double vol_backoff;    /* seconds to the next try after a failed setup */

@@ -40,7 +40,9 @@ static void usage(FILE *out)
 	    "  --telemetry-max-series N  series each telemetry map holds (default 16384)\n"
 	    "  --telemetry-ringbuf-bytes N  flow event ring buffer, a power of two of at\n"
 	    "                        least a page (default 262144)\n"
-	    "  --log-level LEVEL     error, warn, info (default) or debug\n");
+	    "  --pod-start-workers N  new pods started side by side (1-%d, default %d)\n"
+	    "  --log-level LEVEL     error, warn, info (default) or debug\n",
+	    AGENT_START_WORKERS_MAX, AGENT_START_WORKERS);
 }
 
 int cmd_agent(int argc, char **argv)

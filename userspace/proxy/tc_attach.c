@@ -36,11 +36,24 @@ int tca_attach(int ifindex, int prog_fd)
 	return bpf_tc_attach(&hook, &opts);
 }
 
+static int count_filters(int fd, int ifindex, uint32_t parent, uint32_t seq);
+
 int tca_query(int ifindex, uint32_t *prog_id)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, q, .handle = DRV_TC_HANDLE, .priority = DRV_TC_PRIORITY);
-	int err = bpf_tc_query(&hook, &q);
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), n, err;
+
+	/* no clsact or no ingress filter: nothing of ours, asked quietly first (libbpf logs the
+	 * kernel's "Parent Qdisc doesn't exists" as a warning for a device without clsact, such
+	 * as every new pod veth the proxy checks) */
+	if (fd < 0)
+		return -errno;
+	n = count_filters(fd, ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS), 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 ? n : -ENOENT;
+	err = bpf_tc_query(&hook, &q);
 
 	if (!err)
 		*prog_id = q.prog_id;

@@ -202,6 +202,14 @@ void api_serve_version(struct api_req *r);
 
 void api_serve_openapi(struct api_req *r);
 
+/* ---- openapi_crdv2.c ---- */
+
+/* A custom resource version's openAPIV3Schema as kube-apiserver's /openapi/v2 has it, written
+ * to b. root_props (NULL: "") is written first among the root's properties (the type meta and
+ * metadata), the schema's own apiVersion, kind and metadata left out; the root object is left
+ * open for the caller to add to and close. */
+void api_openapi_crd_schema_v2(struct k8s_buf *b, const struct jv *schema, const char *root_props);
+
 /* ---- verbs.c: resource requests ---- */
 
 /* Serve a resource request (any verb): decode it into a registry call, encode the result;

@@ -14,7 +14,11 @@
  * SHA-512 of its JSON, as kube-openapi's handler makes it) and If-None-Match gets a 304.
  * The group versions of custom resources get v3 documents too, built from the CRDs served
  * now once per change of them (apiextensions' openapi builder: the version's schema with type meta and
- * ObjectMeta, its List, their paths); /openapi/v2 holds the generated table's kinds only.
+ * ObjectMeta, its List, their paths); /openapi/v2 merges every served custom resource version
+ * into the built-in document (apiextensions' openapi controller: BuildOpenAPIV2, the schema
+ * converted to Swagger 2.0 by openapi_crdv2.c, MergeSpecs), rebuilt when the CRDs change and
+ * its protobuf when first asked for. Like kube-apiserver's (routes.OpenAPI.InstallV2 and the
+ * controller both call handler.PruneDefaults), the v2 definitions carry no defaults.
  */
 #include <gnutls/crypto.h>
 #include <pthread.h>
@@ -47,8 +51,9 @@ struct oa {
 static struct gvdoc *docs;
 static size_t ndocs;
 static struct gvdoc v2doc;
-static uint8_t *v2pb;
-static size_t v2pb_len;
+/* where the built-in v2 document's paths and definitions end (their closing braces): the
+ * custom resources' go in there */
+static size_t v2_paths_end, v2_defs_end;
 static char last_modified[64];
 /* the generated table's resources, as put_paths takes them */
 static const struct api_resource **builtins;
@@ -180,7 +185,7 @@ static void put_field(struct k8s_buf *b, const struct oa *o, const struct k8s_ty
 {
 	put_value(b, o, f->value);
 	put_description(b, k8s_field_doc(t, f));
-	if (f->default_json)
+	if (f->default_json && !o->v2)
 		k8s_buf_printf(b, ",\"default\":%s", f->default_json);
 	if (f->patch_strategy) {
 		k8s_buf_puts(b, ",\"x-kubernetes-patch-strategy\":");
@@ -414,10 +419,12 @@ static void put_op(struct k8s_buf *b, const struct oa *o, const char *method, co
 	k8s_buf_printf(b, "%s\"%s\":{\"operationId\":\"%s%s\",", *first ? "" : ",", method, id,
 		       k->kind);
 	*first = false;
+	/* a custom resource has no protobuf (apiextensions' buildRoute: JSON and YAML) */
 	if (o->v2)
-		k8s_buf_puts(b, "\"consumes\":[\"*/*\"],\"produces\":[\"application/json\","
-				"\"application/yaml\",\"application/vnd.kubernetes.protobuf\"],"
-				"\"schemes\":[\"https\"],");
+		k8s_buf_printf(b,
+			       "\"consumes\":[\"*/*\"],\"produces\":[\"application/json\","
+			       "\"application/yaml\"%s],\"schemes\":[\"https\"],",
+			       builtin(res) ? ",\"application/vnd.kubernetes.protobuf\"" : "");
 	put_params(b, o, params, body);
 	if (o->v2)
 		k8s_buf_printf(b,
@@ -601,6 +608,7 @@ static void build_v2(void)
 	for (size_t i = 0; i < ndocs; i++)
 		put_paths(&b, &v2, builtins, api_nresources, docs[i].group, docs[i].version,
 			  &first);
+	v2_paths_end = b.len;
 	k8s_buf_puts(&b, "},\"definitions\":{");
 	put_schemas(&b, &v2, NULL, NULL);
 	/* the body of every PATCH (apimachinery's Patch has no fields: openapi-gen's
@@ -608,13 +616,12 @@ static void build_v2(void)
 	k8s_buf_puts(&b, ",\"" META "Patch\":{\"description\":\"Patch is provided to give a "
 			 "concrete name and type to the Kubernetes PATCH request body.\","
 			 "\"type\":\"object\"}");
+	v2_defs_end = b.len;
 	k8s_buf_puts(&b, "},\"securityDefinitions\":{\"BearerToken\":{\"description\":\"Bearer "
 			 "Token authentication\",\"type\":\"apiKey\",\"name\":\"authorization\","
 			 "\"in\":\"header\"}},\"security\":[{\"BearerToken\":[]}]}");
 	v2doc.json = k8s_buf_take(&b, &v2doc.len);
 	doc_hash(&v2doc);
-	if (v2doc.json)
-		v2pb = api_gnostic_v2(v2doc.json, v2doc.len, &v2pb_len);
 }
 
 static void put_index_entry(struct k8s_buf *b, const struct gvdoc *g, bool first)
@@ -674,19 +681,54 @@ static void put_type_meta(struct k8s_buf *b, const char *field)
 	k8s_buf_putc(b, '}');
 }
 
+/* A reference with a description beside it: v3 wraps it in allOf, v2 writes them together. */
+static void put_ref_doc(struct k8s_buf *b, const struct oa *o, const char *type, const char *doc)
+{
+	k8s_buf_printf(b,
+		       o->v2 ? "{\"$ref\":\"#/definitions/%s\",\"description\":"
+			     : "{\"allOf\":[{\"$ref\":\"#/components/schemas/%s\"}],"
+			       "\"description\":",
+		       type);
+	put_str(b, doc);
+	k8s_buf_putc(b, '}');
+}
+
+#define METADATA_DOC                                                                              \
+	"Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/" \
+	"sig-architecture/api-conventions.md#metadata"
+
 /* A custom resource's schema (buildKubeNative): its version's openAPIV3Schema with
- * apiVersion, kind and metadata (ObjectMeta) set, or a bare object when it has none, and its
- * group-version-kind; then its List's (buildListSchema). */
-static void put_cr_schemas(struct k8s_buf *b, const struct api_resource *res)
+ * apiVersion, kind and metadata (ObjectMeta) set, or a bare object when it has none (v2: nor
+ * when it preserves unknown fields at its root), and its group-version-kind; then its List's
+ * (buildListSchema). v2 converts the schema as BuildOpenAPIV2 does (openapi_crdv2.c). */
+static void put_cr_schemas(struct k8s_buf *b, const struct oa *o, const struct api_resource *res)
 {
 	const struct k8s_kind *k = res->kind;
-	const struct jv *schema = reg_crd_schema(res);
+	const struct jv *schema = reg_crd_schema(res), *pres;
 	char on[320], ln[320];
 
 	put_str(b, schema_name(res, false, on, sizeof(on)));
 	k8s_buf_putc(b, ':');
-	if (!schema || schema->type != JV_OBJECT) {
+	if (!schema || schema->type != JV_OBJECT ||
+	    (o->v2 && (pres = jv_get(schema, "x-kubernetes-preserve-unknown-fields")) &&
+	     pres->type == JV_TRUE)) {
 		k8s_buf_puts(b, "{\"type\":\"object\"");
+	} else if (o->v2) {
+		struct k8s_buf tm = {0};
+		char *props;
+
+		put_type_meta(&tm, "apiVersion");
+		k8s_buf_putc(&tm, ',');
+		put_type_meta(&tm, "kind");
+		k8s_buf_puts(&tm, ",\"metadata\":");
+		put_ref_doc(&tm, o, META "ObjectMeta", METADATA_DOC);
+		props = k8s_buf_take(&tm, NULL);
+		if (!props) {
+			b->oom = true;
+			return;
+		}
+		api_openapi_crd_schema_v2(b, schema, props);
+		free(props);
 	} else {
 		k8s_buf_putc(b, '{');
 		/* every keyword as written but the properties, written after with the
@@ -703,11 +745,8 @@ static void put_cr_schemas(struct k8s_buf *b, const struct api_resource *res)
 		put_type_meta(b, "apiVersion");
 		k8s_buf_putc(b, ',');
 		put_type_meta(b, "kind");
-		k8s_buf_puts(
-		    b, ",\"metadata\":{\"allOf\":[{\"$ref\":\"#/components/schemas/" META
-		       "ObjectMeta\"}],\"description\":\"Standard object's metadata. More info: "
-		       "https://git.k8s.io/community/contributors/devel/sig-architecture/"
-		       "api-conventions.md#metadata\"}");
+		k8s_buf_puts(b, ",\"metadata\":");
+		put_ref_doc(b, o, META "ObjectMeta", METADATA_DOC);
 		for (const struct jv *m = jv_first(jv_get(schema, "properties")); m; m = m->next) {
 			if (!strcmp(m->key, "apiVersion") || !strcmp(m->key, "kind") ||
 			    !strcmp(m->key, "metadata"))
@@ -729,20 +768,19 @@ static void put_cr_schemas(struct k8s_buf *b, const struct api_resource *res)
 		       "\"items\"],\"properties\":{",
 		       k->list_kind ? k->list_kind : "", k->kind);
 	put_type_meta(b, "apiVersion");
-	k8s_buf_puts(b,
-		     ",\"items\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/");
-	k8s_buf_puts(b, on);
+	k8s_buf_printf(b, ",\"items\":{\"type\":\"array\",\"items\":{\"$ref\":\"%s%s\"},",
+		       o->v2 ? "#/definitions/" : "#/components/schemas/", on);
 	k8s_buf_printf(b,
-		       "\"},\"description\":\"List of %s. More info: https://git.k8s.io/"
+		       "\"description\":\"List of %s. More info: https://git.k8s.io/"
 		       "community/contributors/devel/sig-architecture/api-conventions.md\"},",
 		       k->resource);
 	put_type_meta(b, "kind");
-	k8s_buf_puts(b, ",\"metadata\":{\"allOf\":[{\"$ref\":\"#/components/schemas/" META
-			"ListMeta\"}],\"description\":\"Standard list metadata. More info: "
-			"https://git.k8s.io/community/contributors/devel/sig-architecture/"
-			"api-conventions.md#types-kinds\"}}");
+	k8s_buf_puts(b, ",\"metadata\":");
+	put_ref_doc(b, o, META "ListMeta",
+		    "Standard list metadata. More info: https://git.k8s.io/community/contributors/"
+		    "devel/sig-architecture/api-conventions.md#types-kinds");
 	k8s_buf_printf(b,
-		       ",\"x-kubernetes-group-version-kind\":[{\"group\":\"%s\",\"kind\":\"%s\","
+		       "},\"x-kubernetes-group-version-kind\":[{\"group\":\"%s\",\"kind\":\"%s\","
 		       "\"version\":\"%s\"}]}",
 		       k->group, k->list_kind ? k->list_kind : "", k->version);
 }
@@ -771,7 +809,7 @@ static void build_cr_gv(struct registry *reg, struct gvdoc *g)
 	put_paths(&b, &v3, v, nv, g->group, g->version, &first);
 	k8s_buf_puts(&b, "},\"components\":{\"schemas\":{");
 	for (size_t i = 0; i < nv; i++) {
-		put_cr_schemas(&b, v[i]);
+		put_cr_schemas(&b, &v3, v[i]);
 		k8s_buf_putc(&b, ',');
 	}
 	reach_type(ts, k8s_type_find(META "ObjectMeta"));
@@ -928,31 +966,117 @@ static enum v2_format v2_negotiate(const char *accept)
 	return best;
 }
 
+/* The v2 document as the CRDs stand at one generation: the built-in one with every served
+ * custom resource version's paths and definitions merged in (doc.json NULL: none is served,
+ * the built-in one is it); its protobuf made when first asked for. */
+static struct {
+	pthread_mutex_t lock;
+	bool built;
+	uint64_t gen;
+	struct gvdoc doc;
+	uint8_t *pb;
+	size_t pb_len;
+} v2c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* The built-in v2 document with reg's custom resources in (MergeSpecs: their paths after the
+ * built-in paths, their definitions after the built-in definitions), in out->json; NULL when
+ * none is served. False when out of memory. */
+static bool build_v2_crs(struct registry *reg, struct gvdoc *out)
+{
+	static const struct oa v2 = {.v2 = true};
+	const struct api_resource **all = NULL, **v;
+	size_t n = reg_resources(reg, &all), nv = 0;
+	struct k8s_buf b = {0};
+	bool first = false, ok = false;
+
+	out->json = NULL;
+	v = calloc(n ? n : 1, sizeof(*v));
+	for (size_t i = 0; v && i < n; i++)
+		if (!builtin(all[i]))
+			v[nv++] = all[i];
+	if (!v || !v2doc.json)
+		goto out;
+	ok = true;
+	if (!nv)
+		goto out;
+	k8s_buf_put(&b, v2doc.json, v2_paths_end);
+	for (size_t i = 0; i < nv; i++)
+		put_paths(&b, &v2, &v[i], 1, v[i]->kind->group, v[i]->kind->version, &first);
+	k8s_buf_put(&b, v2doc.json + v2_paths_end, v2_defs_end - v2_paths_end);
+	for (size_t i = 0; i < nv; i++) {
+		k8s_buf_putc(&b, ',');
+		put_cr_schemas(&b, &v2, v[i]);
+	}
+	k8s_buf_put(&b, v2doc.json + v2_defs_end, v2doc.len - v2_defs_end);
+	out->json = k8s_buf_take(&b, &out->len);
+	ok = out->json != NULL;
+	doc_hash(out);
+out:
+	k8s_buf_free(&b);
+	free(v);
+	free(all);
+	return ok;
+}
+
+/* Lock the v2 cache, made current for reg's CRDs (rebuilt only when they changed); the
+ * caller unlocks v2c.lock. The document to serve, or NULL (out of memory). */
+static const struct gvdoc *v2_cache_lock(struct registry *reg)
+{
+	uint64_t gen = reg_crds_generation(reg);
+
+	pthread_mutex_lock(&v2c.lock);
+	if (!v2c.built || v2c.gen != gen) {
+		free(v2c.doc.json);
+		free(v2c.pb);
+		memset(&v2c.doc, 0, sizeof(v2c.doc));
+		v2c.pb = NULL;
+		v2c.pb_len = 0;
+		v2c.built = build_v2_crs(reg, &v2c.doc);
+		v2c.gen = gen;
+		if (!v2c.built)
+			return NULL;
+	}
+	return v2c.doc.json ? &v2c.doc : &v2doc;
+}
+
 static void serve_v2(struct api_req *r)
 {
+	const struct gvdoc *g;
+
 	r->vary_accept = true;
-	if (!v2doc.json) {
+	g = v2doc.json ? v2_cache_lock(r->srv->reg) : NULL;
+	if (!g) {
+		if (v2doc.json)
+			pthread_mutex_unlock(&v2c.lock);
 		api_error(r, 503, "ServiceUnavailable", "the OpenAPI document is not available");
 		return;
 	}
 	switch (v2_negotiate(r->accept)) {
 	case V2_JSON:
-		reply_doc(r, &v2doc, v2doc.json, v2doc.len, "application/json");
-		return;
+		reply_doc(r, g, g->json, g->len, "application/json");
+		break;
 	case V2_PB:
-		if (v2pb) {
-			reply_doc(r, &v2doc, v2pb, v2pb_len,
+		if (!v2c.pb)
+			v2c.pb = api_gnostic_v2(g->json, g->len, &v2c.pb_len);
+		if (v2c.pb) {
+			reply_doc(r, g, v2c.pb, v2c.pb_len,
 				  "application/com.github.proto-openapi.spec.v2.v1.0+protobuf");
-			return;
+			break;
 		}
+		pthread_mutex_unlock(&v2c.lock);
 		api_error(r, 503, "ServiceUnavailable", "the OpenAPI document is not available");
 		return;
 	case V2_NONE:
-		break;
+		pthread_mutex_unlock(&v2c.lock);
+		/* kube-openapi writes a bare 406 */
+		api_reply_json(r, 406, NULL, 0);
+		r->ctype = NULL;
+		return;
 	}
-	/* kube-openapi writes a bare 406 */
-	api_reply_json(r, 406, NULL, 0);
-	r->ctype = NULL;
+	/* the cache may be rebuilt before the response is sent */
+	snprintf(r->etag_own, sizeof(r->etag_own), "%s", g->etag);
+	r->etag = r->etag_own;
+	pthread_mutex_unlock(&v2c.lock);
 }
 
 /* /openapi/v3: every group version's document and its hash, the custom resources' too */

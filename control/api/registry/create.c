@@ -163,7 +163,8 @@ void reg_create_object(struct reg_call *c, struct jv *obj, const char *operation
 				goto out;
 			/* ValidatingAdmissionWebhook: after validation and the built-in
 			 * validating plugins, before ResourceQuota as kube-apiserver orders them */
-			if (reg_webhooks_validate(c, "CREATE", obj, NULL, NULL) != 0) {
+			if (reg_vap_validate(c, "CREATE", obj, NULL) != 0 ||
+			    reg_webhooks_validate(c, "CREATE", obj, NULL, NULL) != 0) {
 				api_admit_abort(&a);
 				goto out;
 			}

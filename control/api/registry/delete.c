@@ -275,6 +275,7 @@ int reg_delete(struct registry *reg, const struct reg_req *rq, const struct reg_
 		}
 		/* the admission webhooks of a DELETE: the stored object as oldObject */
 		if (reg_webhooks_mutate(&c, "DELETE", NULL, obj, o) != 0 ||
+		    reg_vap_validate(&c, "DELETE", NULL, obj) != 0 ||
 		    reg_webhooks_validate(&c, "DELETE", NULL, obj, o) != 0)
 			return -EPERM;
 		err = reg_delete_object(&c, c.key, obj, rev, o, true);
@@ -315,6 +316,7 @@ int reg_deletecollection(struct registry *reg, const struct reg_req *rq,
 		rev = l.items[i].mod_rev;
 		/* each item's DELETE admission; a refusal ends the collection's delete */
 		if (reg_webhooks_mutate(&c, "DELETE", NULL, obj, o) != 0 ||
+		    reg_vap_validate(&c, "DELETE", NULL, obj) != 0 ||
 		    reg_webhooks_validate(&c, "DELETE", NULL, obj, o) != 0) {
 			store_list_free(&l);
 			return -EPERM;

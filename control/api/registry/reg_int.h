@@ -115,6 +115,11 @@ int reg_quota_admit(struct reg_call *c, struct jv *obj, const struct jv *old);
  * refusal or the failure of a webhook whose failurePolicy is Fail). */
 int reg_webhooks_mutate(struct reg_call *c, const char *op, struct jv *obj, const struct jv *old,
 			const struct reg_delete_opts *dopts);
+/* The ValidatingAdmissionPolicy plugin (reg_vap.c): the bindings' policies that match the
+ * write evaluated over obj/old. 0 (admitted; Warn actions' warnings added to c->out), or
+ * -EPERM with c->out set. */
+int reg_vap_validate(struct reg_call *c, const char *op, const struct jv *obj,
+		     const struct jv *old);
 int reg_webhooks_validate(struct reg_call *c, const char *op, const struct jv *obj,
 			  const struct jv *old, const struct reg_delete_opts *dopts);
 

@@ -244,12 +244,13 @@ static bool rule_matches(const struct jv *r, const struct wh_attr *a,
  * (matchPolicy Equivalent, the default) another version of it the server serves, the stored
  * one first, then those served by conversion from it (generic/webhook.go ShouldCallHook: the
  * equivalent resources of the RESTMapper); NULL: no rule. */
-static const struct api_resource *match_rules(const struct wh_hook *h, const struct wh_attr *a)
+static const struct api_resource *match_rules(const struct jv *m, const char *rules,
+					      const struct wh_attr *a)
 {
 	const struct api_resource *st = a->c->res;
-	const char *policy = jv_path_str(h->w, "matchPolicy");
+	const char *policy = jv_path_str(m, "matchPolicy");
 
-	EACH(r, jv_get(h->w, "rules"))
+	EACH(r, jv_get(m, rules))
 	if (rule_matches(r, a, a->req))
 		return a->req;
 	if (policy && strcmp(policy, "Exact") == 0)
@@ -259,7 +260,7 @@ static const struct api_resource *match_rules(const struct wh_hook *h, const str
 
 		if (e == a->req || (i > 0 && e->storage != st))
 			continue;
-		EACH(r, jv_get(h->w, "rules"))
+		EACH(r, jv_get(m, rules))
 		if (rule_matches(r, a, e))
 			return e;
 	}
@@ -283,9 +284,9 @@ static bool labels_match(const struct jv *sel, const struct jv *obj)
 /* predicates/namespace/matcher.go MatchNamespaceSelector: a cluster-scoped object other than
  * a Namespace always matches; a Namespace's create or update is matched by its own labels,
  * anything else by its namespace's as stored. 0, or -ENOENT when the namespace is not there. */
-static int ns_matches(struct wh_attr *a, const struct wh_hook *h, bool *match)
+static int ns_matches(struct wh_attr *a, const struct jv *m, bool *match)
 {
-	const struct jv *sel = jv_get(h->w, "namespaceSelector");
+	const struct jv *sel = jv_get(m, "namespaceSelector");
 
 	*match = true;
 	if ((!a->ns || !a->ns[0]) && !a->is_namespace)
@@ -315,9 +316,9 @@ static int ns_matches(struct wh_attr *a, const struct wh_hook *h, bool *match)
 }
 
 /* predicates/object/matcher.go MatchObjectSelector: the new or the old object's labels. */
-static bool object_matches(const struct wh_attr *a, const struct wh_hook *h)
+static bool object_matches(const struct wh_attr *a, const struct jv *m)
 {
-	const struct jv *sel = jv_get(h->w, "objectSelector");
+	const struct jv *sel = jv_get(m, "objectSelector");
 
 	if (selector_empty(sel))
 		return true;
@@ -326,32 +327,38 @@ static bool object_matches(const struct wh_attr *a, const struct wh_hook *h)
 
 /* Kubernetes never calls webhooks for its admission configuration itself
  * (rules.IsExemptAdmissionConfigurationResource), so a broken webhook cannot lock it out. */
-static bool exempt(const struct wh_attr *a)
+bool reg_wh_exempt(const struct wh_attr *a)
 {
 	return strcmp(a->c->res->kind->group, "admissionregistration.k8s.io") == 0;
 }
 
 /* The resource a hook is called for (NULL: not called); -ENOENT: the namespace is missing
  * (404 as MatchNamespaceSelector answers). */
-static int should_call(struct wh_attr *a, const struct wh_hook *h, const struct api_resource **res)
+int reg_wh_match(struct wh_attr *a, const struct jv *m, const char *rules,
+		 const struct api_resource **res)
 {
-	bool m;
+	bool ok;
 
-	*res = match_rules(h, a);
+	*res = match_rules(m, rules, a);
 	if (!*res)
 		return 0;
-	if (ns_matches(a, h, &m) != 0) {
+	if (ns_matches(a, m, &ok) != 0) {
 		*res = NULL;
 		return -ENOENT;
 	}
-	if (!m || !object_matches(a, h))
+	if (!ok || !object_matches(a, m))
 		*res = NULL;
 	return 0;
 }
 
+static int should_call(struct wh_attr *a, const struct wh_hook *h, const struct api_resource **res)
+{
+	return reg_wh_match(a, h->w, "rules", res);
+}
+
 /* ---- dispatch ---- */
 
-static void attr_init(struct wh_attr *a, struct reg_call *c, const char *op, struct jv *obj,
+void reg_wh_attr_init(struct wh_attr *a, struct reg_call *c, const char *op, struct jv *obj,
 		      const struct jv *old, const struct reg_delete_opts *dopts)
 {
 	const struct jv *named = obj ? obj : old;
@@ -380,7 +387,7 @@ static void attr_init(struct wh_attr *a, struct reg_call *c, const char *op, str
 		a->ns = strcmp(op, "CREATE") != 0 ? a->name : NULL;
 }
 
-static void fail_ns_missing(struct wh_attr *a)
+void reg_wh_fail_ns_missing(struct wh_attr *a)
 {
 	api_fail_details(a->c->out, 404, "NotFound", api_resource_find("", "v1", "namespaces"),
 			 a->ns, "namespaces \"%s\" not found", a->ns);
@@ -398,8 +405,8 @@ int reg_webhooks_mutate(struct reg_call *c, const char *op, struct jv *obj, cons
 
 	if (!c->reg->webhooks)
 		return 0;
-	attr_init(&a, c, op, obj, old, dopts);
-	if (exempt(&a))
+	reg_wh_attr_init(&a, c, op, obj, old, dopts);
+	if (reg_wh_exempt(&a))
 		return 0;
 	s = snap_get(c->reg);
 	if (!s || !s->nmutating)
@@ -422,7 +429,7 @@ int reg_webhooks_mutate(struct reg_call *c, const char *op, struct jv *obj, cons
 			if (round == 1 && !reinvoke[i])
 				continue;
 			if (should_call(&a, h, &res) != 0) {
-				fail_ns_missing(&a);
+				reg_wh_fail_ns_missing(&a);
 				err = -EPERM;
 				break;
 			}
@@ -458,8 +465,8 @@ int reg_webhooks_validate(struct reg_call *c, const char *op, const struct jv *o
 
 	if (!c->reg->webhooks)
 		return 0;
-	attr_init(&a, c, op, (struct jv *)obj, old, dopts);
-	if (exempt(&a))
+	reg_wh_attr_init(&a, c, op, (struct jv *)obj, old, dopts);
+	if (reg_wh_exempt(&a))
 		return 0;
 	s = snap_get(c->reg);
 	if (!s)
@@ -469,7 +476,7 @@ int reg_webhooks_validate(struct reg_call *c, const char *op, const struct jv *o
 		const struct api_resource *res;
 
 		if (should_call(&a, &s->hooks[i], &res) != 0) {
-			fail_ns_missing(&a);
+			reg_wh_fail_ns_missing(&a);
 			err = -EPERM;
 		} else if (res) {
 			err = reg_wh_call(&a, &s->hooks[i], res, 0, NULL);

@@ -43,6 +43,19 @@ struct wh_attr {
 	struct jv *ns_obj;		/* the namespace as stored, once read */
 };
 
+/* The attributes of a write (a generated name is none yet; a Namespace's own namespace). */
+void reg_wh_attr_init(struct wh_attr *a, struct reg_call *c, const char *op, struct jv *obj,
+		      const struct jv *old, const struct reg_delete_opts *dopts);
+/* rules.IsExemptAdmissionConfigurationResource: admission's own configuration */
+bool reg_wh_exempt(const struct wh_attr *a);
+/* Whether the write matches m's rules (m's member named rules: a webhook's "rules", a
+ * policy's "resourceRules"), matchPolicy, namespaceSelector and objectSelector: *res the
+ * version matched, NULL when not; -ENOENT when the namespace is missing. */
+int reg_wh_match(struct wh_attr *a, const struct jv *m, const char *rules,
+		 const struct api_resource **res);
+/* 404: the write's namespace is not there (MatchNamespaceSelector's answer) */
+void reg_wh_fail_ns_missing(struct wh_attr *a);
+
 /* A memfd holding the webhook's clientConfig.caBundle decoded, or -1 (none, or it cannot be
  * decoded: the call then fails verification against the system's roots). */
 int reg_wh_ca_fd(const struct jv *w);

@@ -198,7 +198,9 @@ int reg_replace(struct reg_call *c, struct jv *obj, struct jv *old, uint64_t rev
 		err = -EINVAL;
 		goto out;
 	}
-	if (webhooks_apply(c) && reg_webhooks_validate(c, "UPDATE", n, old, NULL) != 0) {
+	/* ValidatingAdmissionPolicy, then ValidatingAdmissionWebhook (the plugins' order) */
+	if (webhooks_apply(c) && (reg_vap_validate(c, "UPDATE", n, old) != 0 ||
+				  reg_webhooks_validate(c, "UPDATE", n, old, NULL) != 0)) {
 		api_admit_abort(&a);
 		err = -EPERM;
 		goto out;

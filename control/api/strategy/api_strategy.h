@@ -100,6 +100,14 @@ extern const struct api_strategy api_strategy_ingresses, api_strategy_pdbs,
  * under x-kubernetes-preserve-unknown-fields; apiVersion, kind and metadata are the
  * object's), each passed to fn (may be NULL) with its path, and removed when remove is set
  * (crs.c). */
+/* The schema's x-kubernetes-validations rules (CEL) over a->obj (and a->old on update), as
+ * apiextensions-apiserver's cel.Validator runs them after schema validation; nothing runs
+ * when schema validation already found a blocking error (crs_cel.c). */
+void api_crs_cel_validate(struct api_admit *a, const struct jv *schema);
+/* The compile errors of the rules (and messageExpressions) of a CRD version's schema at
+ * path ("spec.versions[0].schema.openAPIV3Schema"), as ValidateCustomResourceDefinition
+ * reports them (crs_cel.c). */
+void api_crd_cel_check(struct api_admit *a, const struct jv *schema, const char *path);
 void api_crs_unknown_fields(struct jv *obj, const struct jv *schema, bool remove,
 			    void (*fn)(void *arg, const char *path), void *arg);
 

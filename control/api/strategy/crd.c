@@ -379,7 +379,10 @@ static void crd_validate(struct api_admit *a)
 {
 	const struct jv *spec = jv_get(a->obj, "spec");
 	const char *name = jv_path_str(a->obj, "metadata.name");
+	const struct jv *vs;
 	char want[600];
+	bool same;
+	size_t i;
 
 	if (a->sub)
 		return;
@@ -389,6 +392,25 @@ static void crd_validate(struct api_admit *a)
 		api_cause_invalid(a, "metadata.name", jv_path(a->obj, "metadata.name"),
 				  "must be spec.names.plural+\".\"+spec.group");
 	spec_rules(a, spec);
+	/* validateCustomResourceDefinitionValidation: the rules compile. The internal version
+	 * holds the versions' schema once, at spec.validation, when every version has the same
+	 * (Convert_v1_CustomResourceDefinitionSpec_To_apiextensions_...), and the errors name
+	 * that path. */
+	vs = jv_get(spec, "versions");
+	same = jv_first(vs) != NULL;
+	for (const struct jv *v = jv_first(vs); v; v = v->next)
+		same = same && jv_equal(jv_path(v, "schema.openAPIV3Schema"),
+					jv_path(vs->head, "schema.openAPIV3Schema"));
+	i = 0;
+	for (const struct jv *v = jv_first(vs); v && !same; v = v->next, i++) {
+		char path[96];
+
+		snprintf(path, sizeof(path), "spec.versions[%zu].schema.openAPIV3Schema", i);
+		api_crd_cel_check(a, jv_path(v, "schema.openAPIV3Schema"), path);
+	}
+	if (same)
+		api_crd_cel_check(a, jv_path(vs->head, "schema.openAPIV3Schema"),
+				  "spec.validation.openAPIV3Schema");
 	if (!a->old)
 		return;
 	/* ValidateCustomResourceDefinitionSpecUpdate */

@@ -445,8 +445,10 @@ static void cr_validate(struct api_admit *a)
 {
 	const struct jv *s = reg_crd_schema(a->res);
 
-	if (s)
-		check(a, a->obj, s, "", true, 0);
+	if (!s)
+		return;
+	check(a, a->obj, s, "", true, 0);
+	api_crs_cel_validate(a, s);
 }
 
 const struct api_strategy api_strategy_crs = {

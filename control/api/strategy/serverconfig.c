@@ -6,9 +6,10 @@
  * and apiregistration.k8s.io/v1 APIServices. Defaults as each group's v1 defaults.go sets
  * them, the validation of pkg/apis/admissionregistration/validation, pkg/apis/flowcontrol/
  * validation and kube-aggregator's pkg/apis/apiregistration/validation that a client meets,
- * with their wording. The registry calls the admission webhooks (registry/reg_webhook.c);
- * drover enforces no admission policy or flow control yet: those objects are stored and
- * served.
+ * with their wording, the policies' CEL expressions compiled (control/api/cel). The
+ * registry calls the admission webhooks (registry/reg_webhook.c) and evaluates the
+ * policies (registry/reg_vap.c); drover enforces no flow control yet: those objects are
+ * stored and served.
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "api_obj.h"
 #include "api_selector.h"
 #include "api_strategy.h"
+#include "cel.h"
 #include "registry.h"
 
 #define EACH(it, arr)                                                                   \
@@ -360,14 +362,48 @@ static void binding_defaults(struct api_admit *a)
 	match_resources_defaults(a, jv_path(a->obj, "spec.matchResources"));
 }
 
-/* validateValidatingAdmissionPolicySpec: what must be there (the CEL expressions are not
- * compiled) */
+/* validateValidatingAdmissionPolicyExpression: the member key of each item of list at path
+ * compiles, with the variables the policy declares (params only with a paramKind) */
+static void compile_each(struct api_admit *a, const struct jv *list, const char *path,
+			 const char *key, bool params)
+{
+	static const char *const with[] = {"object",	"oldObject",  "request", "namespaceObject",
+					   "variables", "authorizer", "params"};
+	char err[1024], f[256], why[1100];
+	size_t i = 0;
+
+	EACH(x, (struct jv *)list)
+	{
+		const char *e = jv_path_str(x, key);
+		struct cel_program *p;
+
+		if (e && e[0]) {
+			p = cel_compile(e, with, params ? 7 : 6, err, sizeof(err));
+			if (!p) {
+				snprintf(f, sizeof(f), "%s[%zu].%s", path, i, key);
+				snprintf(why, sizeof(why), "compilation failed: %s", err);
+				api_cause_invalid(a, f, jv_get(x, key), why);
+			}
+			cel_program_free(p);
+		}
+		i++;
+	}
+}
+
+/* validateValidatingAdmissionPolicySpec: what must be there, and the expressions compile */
 static void policy_validate(struct api_admit *a)
 {
 	const struct jv *spec = jv_get(a->obj, "spec");
+	bool params = jv_get(spec, "paramKind") != NULL;
 
 	if (a->sub)
 		return; /* status: written by the policy's type checker */
+	compile_each(a, jv_get(spec, "validations"), "spec.validations", "expression", params);
+	compile_each(a, jv_get(spec, "validations"), "spec.validations", "messageExpression",
+		     params);
+	compile_each(a, jv_get(spec, "matchConditions"), "spec.matchConditions", "expression",
+		     params);
+	compile_each(a, jv_get(spec, "variables"), "spec.variables", "expression", params);
 	if (!jv_get(spec, "matchConstraints"))
 		api_cause_required(a, "spec.matchConstraints", NULL);
 	if (!jv_count(jv_get(spec, "validations")) && !jv_count(jv_get(spec, "auditAnnotations")))

@@ -143,6 +143,25 @@ wait_for "noimg: ErrImagePull/ImagePullBackOff" pullerr &&
 	ok "missing image: $(jp pod noimg '{.status.containerStatuses[0].state.waiting.reason}')"
 [ "$(jp pod noimg '{.status.phase}')" = Pending ] || fail "noimg phase not Pending"
 
+# ---- the kubelet's Events of these pods, in its words (kuberuntime_container.go
+# startContainer, image_manager.go, doBackOff): reason and message of each
+evs() { k get events --field-selector "involvedObject.name=$1" -o jsonpath='{range .items[*]}{.reason}: {.message}{"\n"}{end}'; }
+has_ev() { local e; e=$(evs "$1") && grep -qxF -- "$2" <<<"$e"; }
+F0=$FAILS
+for want in 'Pulled: Container image "busybox" already present on machine' \
+	'Created: Created container c' 'Started: Started container c'; do
+	wait_for "client's Event '$want'" has_ev client "$want"
+done
+UID_CRASH=$(jp pod crash '{.metadata.uid}')
+wait_for "crash's BackOff Event" has_ev crash "BackOff: Back-off restarting failed container c in pod crash_default($UID_CRASH)"
+for want in 'Pulling: Pulling image "example.com/nosuch:1"' 'Failed: Error: ErrImagePull'; do
+	wait_for "noimg's Event '$want'" has_ev noimg "$want"
+done
+EVS=$(evs noimg)
+grep -q '^Failed: Failed to pull image "example.com/nosuch:1": ' <<<"$EVS" ||
+	fail "noimg: no 'Failed to pull image' Event: $EVS"
+[ $FAILS -eq $F0 ] && ok "the kubelet's Events: Pulled, Created, Started; BackOff of a crash loop; Pulling and Failed of a missing image"
+
 # ---- step 3: deletion ----
 PID=$(sed -n "s/.*pod default\/web: container httpd started (pid \([0-9]*\)).*/\1/p" "$WORK/agent.log" | tail -1)
 [ -n "$PID" ] && kill -0 "$PID" || fail "web's process ($PID) not found"

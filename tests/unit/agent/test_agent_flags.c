@@ -46,6 +46,7 @@ static void test_defaults(void **state)
 	assert_false(c.no_telemetry);
 	assert_int_equal(c.tl_max_series, DRV_TL_SERIES_MAP_SIZE_DEFAULT);
 	assert_int_equal(c.tl_ringbuf_bytes, DRV_TL_RINGBUF_SIZE_DEFAULT);
+	assert_int_equal(c.start_workers, AGENT_START_WORKERS);
 	assert_int_equal(c.nlabels, 0);
 	assert_string_equal(c.cluster_domain, "cluster.local");
 	assert_string_equal(c.cluster_dns, "10.96.0.10");
@@ -102,6 +103,8 @@ static void test_all(void **state)
 			      "2",
 			      "--telemetry-ringbuf-bytes",
 			      "8192",
+			      "--pod-start-workers",
+			      "64",
 			      NULL};
 
 	(void)state;
@@ -118,6 +121,7 @@ static void test_all(void **state)
 	assert_true(c.no_telemetry);
 	assert_int_equal(c.tl_max_series, 2);
 	assert_int_equal(c.tl_ringbuf_bytes, 8192);
+	assert_int_equal(c.start_workers, 64);
 	assert_int_equal(c.nlabels, 2);
 	assert_string_equal(c.labels[1].key, "example.com/b");
 	assert_string_equal(c.labels[1].value, "");
@@ -168,6 +172,10 @@ static void test_bad(void **state)
 	    {"--kubeconfig", "k", "--node", "n", "--cluster-domain", "", NULL},
 	    {"--kubeconfig", "k", "--node", "n", "--cluster-dns", "10.96.0", NULL},
 	    {"--kubeconfig", "k", "--node", "n", "--cluster-dns", "fd00::a", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--pod-start-workers", "0", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--pod-start-workers", "65", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--pod-start-workers", "2x", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--pod-start-workers", "", NULL},
 	};
 
 	(void)state;

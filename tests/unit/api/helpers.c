@@ -157,6 +157,17 @@ void texpect(struct tsrv *t, const char *method, const char *path, const char *b
 	tresp_free(&r);
 }
 
+const char *tq(const char *s)
+{
+	static char buf[8192];
+	size_t i;
+
+	for (i = 0; s[i] && i + 1 < sizeof(buf); i++)
+		buf[i] = s[i] == '`' ? '"' : s[i];
+	buf[i] = 0;
+	return buf;
+}
+
 const char *tstr(const struct jv *v, const char *path)
 {
 	const char *s = jv_path_str(v, path);

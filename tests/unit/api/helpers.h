@@ -67,6 +67,10 @@ struct jv *tcall(struct tsrv *t, const char *method, const char *path, const cha
 void texpect(struct tsrv *t, const char *method, const char *path, const char *body, long code,
 	     const char *want);
 
+/* JSON written with ` for " (so that CEL's 'strings' and JSON nest without escapes), in a
+ * static buffer (one at a time). */
+const char *tq(const char *s);
+
 /* The string at path in v, or "(null)" (for assert_string_equal). */
 const char *tstr(const struct jv *v, const char *path);
 

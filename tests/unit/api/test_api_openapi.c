@@ -408,6 +408,214 @@ static void test_etag(void **state)
 	free(etag_v3);
 }
 
+/* ---- custom resources in /openapi/v2 ---- */
+
+#define CRDS	"/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+#define CT_DEF	"com.example.stable.v1.CronTab"
+#define CT_ITEM "/apis/stable.example.com/v1/namespaces/{namespace}/crontabs/{name}"
+/* A CronTab whose schema has what Swagger 2.0 cannot say: nullable, int-or-string, anyOf,
+ * preserve-unknown-fields, an embedded resource, a default (` for "). */
+#define CT_CRD                                                                                 \
+	"{`metadata`:{`name`:`crontabs.stable.example.com`},`spec`:{`group`:"                  \
+	"`stable.example.com`,`scope`:`Namespaced`,`names`:{`plural`:`crontabs`,`kind`:"       \
+	"`CronTab`},`versions`:[{`name`:`v1`,`served`:true,`storage`:true,`schema`:{"          \
+	"`openAPIV3Schema`:{`type`:`object`,`description`:`CronTab runs a job on a schedule`," \
+	"`properties`:{`spec`:{`type`:`object`,`description`:`What the CronTab runs`,"         \
+	"`required`:[`cronSpec`,`note`],`properties`:{"                                        \
+	"`cronSpec`:{`type`:`string`,`description`:`The cron spec`,`maxLength`:20},"           \
+	"`replicas`:{`type`:`integer`,`minimum`:1,`default`:1},"                               \
+	"`port`:{`x-kubernetes-int-or-string`:true,`description`:`A port`},"                   \
+	"`note`:{`type`:`string`,`nullable`:true},"                                            \
+	"`mode`:{`type`:`string`,`anyOf`:[{`enum`:[`a`]},{`enum`:[`b`]}]},"                    \
+	"`extra`:{`type`:`object`,`x-kubernetes-preserve-unknown-fields`:true,"                \
+	"`properties`:{`x`:{`type`:`string`}}},"                                               \
+	"`template`:{`type`:`object`,`x-kubernetes-embedded-resource`:true,`properties`:{"     \
+	"`spec`:{`type`:`object`,`x-kubernetes-preserve-unknown-fields`:true}}},"              \
+	"`tags`:{`type`:`array`,`items`:{`type`:`string`},`x-kubernetes-list-type`:`set`}"     \
+	"}}}}}}]}}"
+
+/* No schema of v carries a default (handler.PruneDefaults); a property named "default" is
+ * no default. */
+static void no_defaults(const struct jv *v, bool props)
+{
+	for (const struct jv *c = jv_first(v); c; c = c->next) {
+		if (!props && c->key && strcmp(c->key, "default") == 0)
+			fail_msg("a default in /openapi/v2: %s", jv_to_json(v, NULL));
+		no_defaults(c, !props && c->key && strcmp(c->key, "properties") == 0);
+	}
+}
+
+/* The number at path as its JSON text, or "(null)". */
+static const char *num(const struct jv *v, const char *path)
+{
+	const struct jv *n = jv_path(v, path);
+
+	return n && n->type == JV_NUMBER ? n->s : "(null)";
+}
+
+/* GET /openapi/v2 (JSON): its tree, and its ETag in *etag (malloc'd). */
+static const struct jv *v2_get(struct tsrv *t, struct tresp *r, char **etag)
+{
+	const struct jv *doc = tget(t, "/openapi/v2", 200, r);
+
+	*etag = etag_of(r);
+	assert_non_null(*etag);
+	return doc;
+}
+
+/* Every served custom resource version in the v2 document (apiextensions' openapi
+ * controller: BuildOpenAPIV2 merged into the static spec), its schema converted as
+ * ToStructuralOpenAPIV2 converts it, in JSON and protobuf; the ETag moves with the CRDs. */
+static void test_v2_custom_resources(void **state)
+{
+	struct tsrv *t = *state;
+	struct tresp r, rp;
+	const struct jv *doc, *ct, *spec, *p, *x;
+	char *etag0, *etag1, *etag2, *etag3, *etag_pb, hdr[200];
+	const char *hs[2] = {hdr, NULL};
+	struct pbv pdoc, defs, schema, v, props;
+	bool found = false;
+
+	doc = v2_get(t, &r, &etag0);
+	assert_null(jv_get(jv_get(doc, "definitions"), CT_DEF));
+	no_defaults(jv_get(doc, "definitions"), false);
+	tresp_free(&r);
+	texpect(t, "POST", CRDS, tq(CT_CRD), 201, NULL);
+
+	doc = v2_get(t, &r, &etag1);
+	assert_string_not_equal(etag0, etag1);
+	ct = def(doc, CT_DEF);
+	assert_string_equal(tstr(ct, "type"), "object");
+	assert_string_equal(tstr(ct, "description"), "CronTab runs a job on a schedule");
+	assert_string_equal(tstr(ct, "x-kubernetes-group-version-kind.0.group"),
+			    "stable.example.com");
+	assert_string_equal(tstr(ct, "x-kubernetes-group-version-kind.0.version"), "v1");
+	assert_string_equal(tstr(ct, "x-kubernetes-group-version-kind.0.kind"), "CronTab");
+	/* buildKubeNative: type meta and ObjectMeta, referenced the v2 way */
+	assert_string_equal(tstr(ct, "properties.metadata.$ref"),
+			    "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta");
+	assert_null(jv_path(ct, "properties.metadata.allOf"));
+	assert_string_equal(tstr(ct, "properties.apiVersion.type"), "string");
+	assert_non_null(strstr(tstr(ct, "properties.kind.description"), "Kind is a string value"));
+	spec = jv_path(ct, "properties.spec");
+	assert_string_equal(tstr(spec, "description"), "What the CronTab runs");
+	assert_string_equal(tstr(spec, "properties.cronSpec.description"), "The cron spec");
+	assert_string_equal(num(spec, "properties.cronSpec.maxLength"), "20");
+	/* the default pruned, the minimum kept */
+	assert_null(jv_path(spec, "properties.replicas.default"));
+	assert_string_equal(num(spec, "properties.replicas.minimum"), "1");
+	/* int-or-string: the unfolded anyOf dropped, no type, the extension kept */
+	assert_null(jv_path(spec, "properties.port.anyOf"));
+	assert_null(jv_path(spec, "properties.port.type"));
+	assert_int_equal(jv_path(spec, "properties.port.x-kubernetes-int-or-string")->type,
+			 JV_TRUE);
+	assert_string_equal(tstr(spec, "properties.port.description"), "A port");
+	/* nullable: no type, no nullable, and not required any more */
+	assert_non_null(jv_path(spec, "properties.note"));
+	assert_null(jv_path(spec, "properties.note.type"));
+	assert_null(jv_path(spec, "properties.note.nullable"));
+	assert_int_equal(jv_count(jv_get(spec, "required")), 1);
+	assert_string_equal(tstr(spec, "required.0"), "cronSpec");
+	/* anyOf dropped, the type kept */
+	assert_null(jv_path(spec, "properties.mode.anyOf"));
+	assert_string_equal(tstr(spec, "properties.mode.type"), "string");
+	/* preserve-unknown-fields: no properties, no object type */
+	assert_null(jv_path(spec, "properties.extra.properties"));
+	assert_null(jv_path(spec, "properties.extra.type"));
+	assert_int_equal(
+	    jv_path(spec, "properties.extra.x-kubernetes-preserve-unknown-fields")->type, JV_TRUE);
+	/* an embedded resource: type meta and metadata added, kind and apiVersion required */
+	x = jv_path(spec, "properties.template");
+	assert_string_equal(tstr(x, "properties.metadata.$ref"),
+			    "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta");
+	assert_string_equal(tstr(x, "properties.kind.type"), "string");
+	assert_true(has_str(jv_get(x, "required"), "kind"));
+	assert_true(has_str(jv_get(x, "required"), "apiVersion"));
+	assert_null(jv_path(x, "properties.spec.type"));
+	assert_string_equal(tstr(spec, "properties.tags.items.type"), "string");
+	assert_string_equal(tstr(spec, "properties.tags.x-kubernetes-list-type"), "set");
+	/* its List */
+	x = def(doc, CT_DEF "List");
+	assert_string_equal(tstr(x, "properties.items.items.$ref"), "#/definitions/" CT_DEF);
+	assert_string_equal(tstr(x, "properties.metadata.$ref"),
+			    "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta");
+	assert_string_equal(tstr(x, "x-kubernetes-group-version-kind.0.kind"), "CronTabList");
+	/* the paths, with their parameters, gvk and references */
+	p = jv_get(jv_get(doc, "paths"),
+		   "/apis/stable.example.com/v1/namespaces/{namespace}/crontabs");
+	assert_non_null(p);
+	assert_string_equal(tstr(p, "get.x-kubernetes-action"), "list");
+	assert_string_equal(tstr(jv_get(jv_path(p, "get.responses"), "200"), "schema.$ref"),
+			    "#/definitions/" CT_DEF "List");
+	p = jv_get(jv_get(doc, "paths"), CT_ITEM);
+	assert_non_null(p);
+	assert_string_equal(tstr(p, "patch.x-kubernetes-group-version-kind.kind"), "CronTab");
+	assert_false(has_str(jv_path(p, "get.produces"), "application/vnd.kubernetes.protobuf"));
+	for (const struct jv *c = jv_first(jv_path(p, "put.parameters")); c; c = c->next)
+		if (jv_is_str(jv_get(c, "in"), "body"))
+			found = jv_is_str(jv_path(c, "schema.$ref"), "#/definitions/" CT_DEF);
+	assert_true(found);
+	refs_resolve(doc, doc);
+	no_defaults(jv_get(doc, "definitions"), false);
+	/* the v3 document keeps what v3 can say */
+	tresp_free(&r);
+	doc = tget(t, "/openapi/v3/apis/stable.example.com/v1", 200, &r);
+	assert_non_null(jv_path(jv_get(jv_path(doc, "components.schemas"), CT_DEF),
+				"properties.spec.properties.note.nullable"));
+	tresp_free(&r);
+
+	/* the protobuf: decodes, the same definitions, CronTab's with its description and gvk */
+	treq(t, "GET", "/openapi/v2", NULL, NULL, V2_PB, &rp);
+	assert_int_equal(rp.code, 200);
+	etag_pb = etag_of(&rp);
+	assert_string_equal(etag_pb, etag1);
+	pdoc = (struct pbv){(const uint8_t *)rp.body, rp.len};
+	assert_true(pb_get(pdoc, 9, 0, &defs));
+	doc = tget(t, "/openapi/v2", 200, &r);
+	assert_int_equal(pb_count(defs, 1), jv_count(jv_get(doc, "definitions")));
+	assert_true(pb_named(defs, 1, CT_DEF, &schema));
+	assert_true(pb_get(schema, 4, 0, &v) && pb_is(v, "CronTab runs a job on a schedule"));
+	assert_true(pb_named(schema, 31, "x-kubernetes-group-version-kind", &v));
+	assert_true(pb_get(schema, 25, 0, &props) && pb_named(props, 1, "spec", &v));
+	assert_true(pb_get(v, 25, 0, &props) && pb_named(props, 1, "cronSpec", &v));
+	assert_true(pb_get(v, 4, 0, &v) && pb_is(v, "The cron spec"));
+	assert_true(pb_get(pdoc, 8, 0, &v) && pb_named(v, 2, CT_ITEM, &v));
+	tresp_free(&r);
+	tresp_free(&rp);
+
+	/* unchanged: a 304, JSON and protobuf */
+	snprintf(hdr, sizeof(hdr), "If-None-Match: %s", etag1);
+	treq_headers(t, "GET", "/openapi/v2", NULL, NULL, NULL, hs, &r);
+	assert_int_equal(r.code, 304);
+	tresp_free(&r);
+	treq_headers(t, "GET", "/openapi/v2", NULL, NULL, V2_PB, hs, &r);
+	assert_int_equal(r.code, 304);
+	tresp_free(&r);
+	/* the CRD changes: a new document, the old ETag gets it whole */
+	texpect(t, "PATCH", CRDS "/crontabs.stable.example.com",
+		tq("{`spec`:{`versions`:[{`name`:`v1`,`served`:true,`storage`:true,`schema`:{"
+		   "`openAPIV3Schema`:{`type`:`object`,`description`:`CronTab, changed`}}}]}}"),
+		200, NULL);
+	treq_headers(t, "GET", "/openapi/v2", NULL, NULL, NULL, hs, &r);
+	assert_int_equal(r.code, 200);
+	assert_string_equal(tstr(def(r.json, CT_DEF), "description"), "CronTab, changed");
+	etag2 = etag_of(&r);
+	assert_string_not_equal(etag2, etag1);
+	tresp_free(&r);
+	/* the CRD goes: so does its definition, and the document is the built-in one again */
+	texpect(t, "DELETE", CRDS "/crontabs.stable.example.com", NULL, 200, NULL);
+	doc = v2_get(t, &r, &etag3);
+	assert_null(jv_get(jv_get(doc, "definitions"), CT_DEF));
+	assert_null(jv_get(jv_get(doc, "paths"), CT_ITEM));
+	assert_string_equal(etag3, etag0);
+	tresp_free(&r);
+	free(etag0);
+	free(etag1);
+	free(etag2);
+	free(etag3);
+	free(etag_pb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -415,6 +623,7 @@ int main(void)
 	    cmocka_unit_test(test_v3_docs),
 	    cmocka_unit_test(test_v2_protobuf),
 	    cmocka_unit_test(test_etag),
+	    cmocka_unit_test(test_v2_custom_resources),
 	};
 
 	return cmocka_run_group_tests(tests, tsrv_group_setup, tsrv_group_teardown);

@@ -195,7 +195,9 @@ static void test_replica_failure(void **state)
 	assert_string_equal(jv_path_str(c, "status"), "True");
 	assert_string_equal(jv_path_str(c, "reason"), "FailedCreate");
 	assert_non_null(strstr(jv_path_str(c, "message"), "serviceaccount \"missing\" not found"));
-	assert_true(cw_event(&e, NS, "FailedCreate", "fail", "Error creating:") > 0);
+	/* the Event goes out on the recorder's thread: it may follow the status write */
+	assert_true(WAIT_UNTIL(cw_event(&e, NS, "FailedCreate", "fail", "Error creating:") > 0,
+			       KC_WAIT_MS));
 	assert_int_equal(cenv_count(&e, kind_pod(), NS, "app=fail"), 0);
 
 	cenv_create(&e, k8s_kind_find("v1", "ServiceAccount"), NS,

@@ -196,10 +196,6 @@ static __attribute__((noreturn)) void container_child(struct prep *p)
 	int fd = p->report_w, rootfd = -1, err;
 	char c;
 
-	/* The parent writes one byte once the process is in its cgroup. */
-	if (read(p->sync_r, &c, 1) != 1)
-		_exit(127);
-	close(p->sync_r);
 	rt_reset_signals();
 	if (rt_child_stdio(p->stdio))
 		rt_child_fail(fd, ST_STDIO, 0, errno);
@@ -262,6 +258,13 @@ static __attribute__((noreturn)) void container_child(struct prep *p)
 		rt_child_fail(fd, ST_UID, 0, errno);
 	if (chdir(p->cwd) != 0)
 		rt_child_fail(fd, ST_CWD, 0, errno);
+	/* The setup above ran while the parent moved this process into its cgroups (on cgroup
+	 * v1 each start's first cgroup.procs write waits for an RCU grace period: ~10 ms); the
+	 * parent writes one byte once it is in them, and only then the program runs: all it
+	 * runs and forks is accounted. */
+	if (read(p->sync_r, &c, 1) != 1)
+		_exit(127);
+	close(p->sync_r);
 	/* Nothing of the caller's but stdio reaches the program; fd keeps reporting until
 	 * the exec closes it. */
 	syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
@@ -476,6 +479,14 @@ static int logger_io(const struct rt_spec *s, int out[2], int err[2], int in[2],
 	return 0;
 }
 
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 int rt_start(const struct rt_spec *spec, struct rt_proc *out)
 {
 	struct prep *p;
@@ -485,8 +496,11 @@ int rt_start(const struct rt_spec *spec, struct rt_proc *out)
 	struct report fail;
 	pid_t pid, logger = 0, shim = 0;
 	char *exit_tmp = NULL;
-	int shim_null = -1;
+	int shim_null = -1, failed;
 
+	double t[6]; /* the steps' times, logged at debug level */
+
+	t[0] = now_ms();
 	memset(out, 0, sizeof(*out));
 	out->pidfd = out->shim_pidfd = -1;
 	p = prep_new(spec, &err);
@@ -509,6 +523,7 @@ int rt_start(const struct rt_spec *spec, struct rt_proc *out)
 		}
 		p->stdio[0] = null_fd;
 	}
+	t[1] = now_ms();
 	if (spec->log_path) {
 		err = logger_io(spec, outp, errp, inp, &listen_fd);
 		if (err)
@@ -533,6 +548,7 @@ int rt_start(const struct rt_spec *spec, struct rt_proc *out)
 		}
 	}
 
+	t[2] = now_ms();
 	if (spec->exit_path) {
 		struct rt_shim_args sh = {flags, container_child_v, p, spec->exit_path, NULL, -1};
 
@@ -563,26 +579,42 @@ int rt_start(const struct rt_spec *spec, struct rt_proc *out)
 			container_child(p);
 	}
 
-	rt_close_fd(&sync_p[0]);
+	t[3] = now_ms();
 	rt_close_fd(&rep[1]);
 	rt_close_fd(&outp[1]);
 	rt_close_fd(&errp[1]);
 	rt_close_fd(&inp[0]);
-	/* The cgroup is joined from here, where the host's cgroup mounts are in view, before
-	 * the child runs anything: all it forks later is accounted too. */
+	/* The cgroup is joined from here, where the host's cgroup mounts are in view, while
+	 * the child sets its root up, before it runs the program (container_child): all the
+	 * program forks is accounted too. */
 	if (spec->cg && (err = cg_join(spec->cg, pid)) != 0) {
 		kill(pid, SIGKILL);
+		/* a child whose setup failed first: its report says why */
+		failed = rt_read_reports(rep[0], &fail, NULL);
+		if (failed) {
+			report_failure(&fail, spec);
+			err = failed;
+		}
 		reap_failed(pid, shim, spec);
 		goto out;
 	}
+	/* the read end stays open here until then: a child that failed and ended leaves no
+	 * EPIPE (its report is read next) */
 	if (write(sync_p[1], "g", 1) != 1) {
 		err = -errno;
 		kill(pid, SIGKILL);
 		reap_failed(pid, shim, spec);
 		goto out;
 	}
+	rt_close_fd(&sync_p[0]);
 	rt_close_fd(&sync_p[1]);
+	t[4] = now_ms();
 	err = rt_read_reports(rep[0], &fail, NULL);
+	t[5] = now_ms();
+	log_debug("runtime",
+		  "start: prepare %.2f ms, logger %.2f ms, clone (shim, container) %.2f ms, cgroup "
+		  "join %.2f ms (the child's setup meanwhile), the rest to exec %.2f ms",
+		  t[1] - t[0], t[2] - t[1], t[3] - t[2], t[4] - t[3], t[5] - t[4]);
 	if (err) {
 		report_failure(&fail, spec);
 		reap_failed(pid, shim, spec);

@@ -63,8 +63,11 @@ k debug web --image=busybox -c own -- sh -c 'ps' >/dev/null 2>&1 || fail "debug 
 own_done() { eph_state own | grep -q '"terminated"'; }
 wait_for "own terminated" own_done
 LOGS=$(k logs web -c own 2>&1)
-echo "$LOGS" | grep -q 'sleep 3600' && fail "own: sees the target's processes: $LOGS" ||
-	ok "own: its own pid namespace (no sleep 3600 in its ps)"
+if echo "$LOGS" | grep -q 'sleep 3600' || ! echo "$LOGS" | grep -q '^ *1 .*ps$'; then
+	fail "own: not a pid namespace of its own (its ps as pid 1, no sleep 3600): $LOGS"
+else
+	ok "own: its own pid namespace (its ps is pid 1, no sleep 3600)"
+fi
 
 # ---- the same name again ----
 # kubectl 1.32 sends no error of its own: its two-way patch lists dbg twice (the old one with
@@ -96,7 +99,11 @@ wait_for "it terminated after exit" it_done && ok "debug -it: exit ended it"
 k debug web --image=busybox -c long -- sleep 3600 >/dev/null 2>&1 || fail "debug long"
 long_running() { eph_state long | grep -q '"running"'; }
 wait_for "long running" long_running
-LPID=$(pgrep -f 'sleep 3600' | tr '\n' ' ')
+LPID=''
+for p in $(pgrep -x -f 'sleep 3600'); do # this node's (its cgroup parent): others' run too
+	grep -q "/$CGP/" "/proc/$p/cgroup" 2>/dev/null && LPID="$LPID $p"
+done
+[ "$(echo "$LPID" | wc -w)" -eq 2 ] || fail "long: not the two sleep 3600 (c, long): $LPID"
 k delete pod web --wait=true >/dev/null 2>&1 || fail "delete web"
 left=''
 for p in $LPID; do kill -0 "$p" 2>/dev/null && left="$left $p"; done

@@ -74,7 +74,7 @@ static void test_ephemeral(void **state)
 		  "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\","
 		  "\"labels\":{\"a\":\"b\"}},\"spec\":{\"containers\":[{\"name\":\"c\","
 		  "\"image\":\"busybox\"}],\"initContainers\":[{\"name\":\"i\",\"image\":"
-		  "\"busybox\"}]}}",
+		  "\"busybox\"}],\"volumes\":[{\"name\":\"v\",\"emptyDir\":{}}]}}",
 		  201, &r);
 	tresp_free(&r);
 	(void)j;
@@ -162,10 +162,16 @@ static void test_ephemeral(void **state)
 	}
 	refused(t, EC, SMP,
 		tq("{`spec`:{`ephemeralContainers`:[{`name`:`d2`,`image`:`busybox`,"
-		   "`volumeMounts`:[{`name`:`v`,`mountPath`:`/v`,`subPath`:`x`}]}],"
-		   "`volumes`:[{`name`:`v`,`emptyDir`:{}}]}}"),
+		   "`volumeMounts`:[{`name`:`v`,`mountPath`:`/v`,`subPath`:`x`}]}]}}"),
+		"spec.ephemeralContainers[1].volumeMounts[0].subPath", "FieldValueForbidden",
+		"Forbidden: cannot be set for an Ephemeral Container");
+	/* the pod's volumes are the old pod's: one the patch adds is not there */
+	refused(t, EC, SMP,
+		tq("{`spec`:{`ephemeralContainers`:[{`name`:`d2`,`image`:`busybox`,"
+		   "`volumeMounts`:[{`name`:`w`,`mountPath`:`/w`}]}],"
+		   "`volumes`:[{`name`:`w`,`emptyDir`:{}}]}}"),
 		"spec.ephemeralContainers[1].volumeMounts[0].name", "FieldValueNotFound",
-		"Not found: \"v\"");
+		"Not found: \"w\"");
 	/* a second one with another name is fine; the first stays */
 	ok_patch(t, EC, SMP, ec_patch("d2", ""), &r);
 	assert_int_equal(jv_count(jv_path(r.json, "spec.ephemeralContainers")), 2);

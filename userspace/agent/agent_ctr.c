@@ -293,7 +293,15 @@ int agent_pod_cgroup_purge(struct agent *a, const char *uid)
 
 const struct jv *agent_ctr_spec(const struct jv *pod, const struct apod *p, size_t i)
 {
-	/* p->c: the init containers first */
+	/* p->c: the init containers first, the ephemeral containers last (found by name: their
+	 * list only grows, but a spec read is the informer's of the moment) */
+	if (i >= p->n - p->n_eph) {
+		for (const struct jv *e = jv_first(jv_path(pod, "spec.ephemeralContainers")); e;
+		     e = e->next)
+			if (jv_is_str(jv_get(e, "name"), p->c[i].name))
+				return e;
+		return NULL;
+	}
 	const struct jv *ctr =
 	    jv_first(jv_path(pod, i < p->n_init ? "spec.initContainers" : "spec.containers"));
 
@@ -442,6 +450,16 @@ int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_
 	spec.work = work;
 	spec.hostname = p->name;
 	spec.netns = p->netns;
+	/* an ephemeral container with a target shares its pid namespace (the CRI's
+	 * NamespaceMode TARGET); without one it has its own, as every container here */
+	char pidns[64];
+	const char *target = c->ephemeral ? jv_path_str(ctr, "targetContainerName") : NULL;
+
+	for (size_t k = 0; target && k < p->n - p->n_eph; k++)
+		if (!strcmp(p->c[k].name, target) && p->c[k].proc_live && p->c[k].proc.pid > 0) {
+			snprintf(pidns, sizeof(pidns), "/proc/%d/ns/pid", (int)p->c[k].proc.pid);
+			spec.pidns = pidns;
+		}
 	spec.cg = c->cg;
 	spec.mounts = mounts;
 	spec.n_mounts = n_mounts;

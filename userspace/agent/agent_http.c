@@ -173,8 +173,10 @@ int ahttp_resolve(struct ahttp_req *r, struct ahttp_target *t, enum MHD_Result *
 	}
 	/* port-forward names no container */
 	found = !r->ctr[0];
-	for (int l = 0; l < 2 && !found; l++)
-		for (ctr = jv_first(jv_path(pod, l ? "spec.initContainers" : "spec.containers"));
+	for (int l = 0; l < 3 && !found; l++)
+		for (ctr = jv_first(jv_path(pod, l == 2	  ? "spec.ephemeralContainers"
+						 : l == 1 ? "spec.initContainers"
+							  : "spec.containers"));
 		     ctr && !found; ctr = found ? ctr : ctr->next)
 			found = jv_is_str(jv_get(ctr, "name"), r->ctr);
 	if (!found) {

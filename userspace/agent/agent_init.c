@@ -90,7 +90,7 @@ const char *agent_pod_phase(const struct apod *p)
 			break;
 		}
 	}
-	for (size_t i = p->n_init; i < p->n; i++) {
+	for (size_t i = p->n_init; i < p->n - p->n_eph; i++) {
 		const struct actr *c = &p->c[i];
 
 		switch (shown(c)) {

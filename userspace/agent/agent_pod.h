@@ -53,16 +53,17 @@ struct actr {
 	bool has_last;
 	int last_exit;
 	char last_reason[48], last_started[32], last_finished[32], last_cid[200];
-	double next_start;     /* monotonic: back-off until then */
-	double backoff;	       /* seconds of the next back-off; 0: none yet (image pulls too) */
-	double backoff_at;     /* monotonic: the exit the crash back-off last counted */
-	bool init;	       /* an init container (p->c[0 .. n_init-1]) */
-	bool image_failed;     /* ErrImagePull was reported once: ImagePullBackOff from then on */
-	char cwd[512];	       /* the working directory it runs in (exec probes run there too) */
-	struct aprobe *probe;  /* its probes (agent_probe.h), NULL when it has none */
-	bool sidecar;	       /* an init container with restartPolicy Always */
-	bool init_done;	       /* a sidecar that once ran and started: the next init may go */
-	struct ahook *hook;    /* its postStart or preStop hook while it runs (agent_hook.h) */
+	double next_start;    /* monotonic: back-off until then */
+	double backoff;	      /* seconds of the next back-off; 0: none yet (image pulls too) */
+	double backoff_at;    /* monotonic: the exit the crash back-off last counted */
+	bool init;	      /* an init container (p->c[0 .. n_init-1]) */
+	bool ephemeral;	      /* an ephemeral container (the last n_eph of p->c): never restarted */
+	bool image_failed;    /* ErrImagePull was reported once: ImagePullBackOff from then on */
+	char cwd[512];	      /* the working directory it runs in (exec probes run there too) */
+	struct aprobe *probe; /* its probes (agent_probe.h), NULL when it has none */
+	bool sidecar;	      /* an init container with restartPolicy Always */
+	bool init_done;	      /* a sidecar that once ran and started: the next init may go */
+	struct ahook *hook;   /* its postStart or preStop hook while it runs (agent_hook.h) */
 	bool poststart_failed; /* killed for a failed postStart: message holds why */
 	enum ctr_stop stop;    /* its stop (liveness, startup, postStart, pod termination) */
 	bool ordered;	       /* a sidecar stopped with its pod: after the containers */
@@ -79,8 +80,10 @@ struct apod {
 	bool sandbox; /* netns made and CNI ADD done */
 	char restart_policy[16];
 	char start_time[32];
-	struct actr *c; /* the init containers first (n_init of them), then the containers */
-	size_t n, n_init;
+	/* the init containers first (n_init of them), the containers, then the ephemeral
+	 * containers (n_eph, added as the pod gains them: agent_pods.c) */
+	struct actr *c;
+	size_t n, n_init, n_eph;
 	bool deleting;
 	bool
 	    completing; /* its containers ended for good: its sidecars are stopped, not restarted */

@@ -158,6 +158,46 @@ static void forget(struct agent_pods *ps, struct apod *p)
 	pod_free(p);
 }
 
+/* c, the ephemeral container e of p (kubelet: never restarted, no probes, no hooks). */
+static void eph_fill(struct actr *c, const struct jv *e)
+{
+	const char *cn = jv_path_str(e, "name"), *img = jv_path_str(e, "image");
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->name, sizeof(c->name), "%s", cn ? cn : "");
+	kubelet_image_normalize(img ? img : "", c->image, sizeof(c->image));
+	c->proc.pidfd = -1;
+	c->ephemeral = true;
+}
+
+/* The ephemeral containers the pod gained (the ephemeralcontainers subresource only adds
+ * them) appended to p->c, waiting to start. -ENOMEM. */
+static int eph_sync(struct apod *p, const struct jv *pod)
+{
+	const struct jv *list = jv_path(pod, "spec.ephemeralContainers");
+	size_t want = jv_count(list), i = 0;
+	struct actr *nc;
+
+	if (!pod || want <= p->n_eph)
+		return 0;
+	nc = realloc(p->c, (p->n - p->n_eph + want) * sizeof(*nc));
+	if (!nc)
+		return -ENOMEM;
+	p->c = nc;
+	for (const struct jv *e = jv_first(list); e; e = e->next, i++) {
+		bool known = false;
+
+		for (size_t k = p->n - p->n_eph; k < p->n; k++)
+			known |= jv_is_str(jv_get(e, "name"), p->c[k].name);
+		if (known)
+			continue;
+		eph_fill(&p->c[p->n], e);
+		p->n++;
+		p->n_eph++;
+	}
+	return 0;
+}
+
 static struct apod *pod_new(struct agent_pods *ps, const char *key, const struct jv *pod)
 {
 	const char *ns = jv_path_str(pod, "metadata.namespace"),
@@ -215,6 +255,10 @@ static struct apod *pod_new(struct agent_pods *ps, const char *key, const struct
 				log_warn(AGENT_COMP, "pod %s: container %s: probes: %s", key,
 					 p->c[i].name, strerror(errno));
 		}
+	if (eph_sync(p, pod)) {
+		pod_free(p);
+		return NULL;
+	}
 	ps->pods[ps->n++] = p;
 	return p;
 }
@@ -285,6 +329,12 @@ static void publish(struct agent_pods *ps, struct apod *p, const struct jv *pod)
 		goto out;
 	for (size_t i = 0; i < p->n; i++)
 		state_of(&p->c[i], &cs[i], p->n_init ? "PodInitializing" : "ContainerCreating");
+	/* an ephemeral container is never ready, and waits as ContainerCreating */
+	for (size_t i = p->n - p->n_eph; i < p->n; i++) {
+		cs[i].ready = false;
+		if (p->c[i].phase == CTR_WAITING && !p->c[i].reason[0])
+			cs[i].cur.reason = "ContainerCreating";
+	}
 	st = (struct kubelet_pod_status){
 	    .phase = agent_pod_phase(p),
 	    .host_ip = a->node_ip,
@@ -292,9 +342,11 @@ static void publish(struct agent_pods *ps, struct apod *p, const struct jv *pod)
 	    .start_time = p->start_time,
 	    .sandbox_ready = p->sandbox,
 	    .ctrs = cs + p->n_init,
-	    .n_ctrs = p->n - p->n_init,
+	    .n_ctrs = p->n - p->n_init - p->n_eph,
 	    .init_ctrs = cs,
 	    .n_init = p->n_init,
+	    .eph_ctrs = cs + p->n - p->n_eph,
+	    .n_eph = p->n_eph,
 	};
 	patch = kubelet_pod_status_patch(pod, &st, now_str(now), &len);
 	if (!patch || (p->last_patch && !strcmp(patch, p->last_patch)))
@@ -481,7 +533,7 @@ static void exited(struct agent_pods *ps, struct apod *p, struct actr *c, int st
 	snprintf(c->finished, sizeof(c->finished), "%s", now_str(now));
 	log_info(AGENT_COMP, "pod %s: container %s exited with %d", p->key, c->name, c->exit_code);
 	/* an init container that succeeded is done; one that failed runs again unless Never */
-	restart = !p->deleting &&
+	restart = !p->deleting && !c->ephemeral &&
 		  (c->sidecar ? !p->completing
 		   : c->init  ? c->exit_code != 0 && strcmp(p->restart_policy, "Never")
 			      : !strcmp(p->restart_policy, "Always") ||
@@ -927,6 +979,8 @@ static void tick(struct agent_pods *ps)
 		o = kc_informer_get(ps->inf, p->ns, p->name);
 		d = o ? jv_doc_new() : NULL;
 		pod = d ? kc_obj_parse(o, d) : NULL;
+		if (eph_sync(p, pod))
+			log_warn(AGENT_COMP, "pod %s: ephemeral containers: out of memory", p->key);
 		if (p->sandbox) {
 			fresh |= poststart_done(ps, p, pod);
 			sidecars(ps, p, pod);

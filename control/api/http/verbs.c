@@ -806,7 +806,7 @@ static void serve_subresource(struct vctx *c, unsigned verb)
 	else if (strcmp(s, "eviction") == 0)
 		op_eviction(c);
 	else if (strcmp(s, "status") == 0 || strcmp(s, "finalize") == 0 ||
-		 strcmp(s, "approval") == 0)
+		 strcmp(s, "approval") == 0 || strcmp(s, "ephemeralcontainers") == 0)
 		verb == API_VERB_GET	  ? op_get(c)
 		: verb == API_VERB_UPDATE ? op_update(c)
 					  : op_patch(c);

@@ -89,6 +89,20 @@ static struct jv *merge_scope(struct reg_call *c, struct jv *obj, struct jv *old
 			jv_del(st, "conditions");
 		return n;
 	}
+	if (c->sub && strcmp(c->sub, "ephemeralcontainers") == 0) {
+		/* podEphemeralContainersStrategy.PrepareForUpdate (dropNonEphemeralContainerUpdates):
+		 * the old pod with the request's spec.ephemeralContainers */
+		struct jv *n = jv_copy(c->d, old), *ec = jv_path(obj, "spec.ephemeralContainers");
+		struct jv *spec = n ? jv_obj_at(c->d, n, "spec") : NULL;
+
+		if (!spec)
+			return NULL;
+		if (ec && ec->type != JV_NULL)
+			jv_set(c->d, spec, "ephemeralContainers", jv_copy(c->d, ec));
+		else
+			jv_del(spec, "ephemeralContainers");
+		return n;
+	}
 	if (c->sub && strcmp(c->sub, "finalize") == 0) {
 		struct jv *n = jv_copy(c->d, old), *f = jv_path(obj, "spec.finalizers");
 		struct jv *spec = n ? jv_obj_at(c->d, n, "spec") : NULL;
@@ -182,7 +196,7 @@ int reg_replace(struct reg_call *c, struct jv *obj, struct jv *old, uint64_t rev
 		goto out;
 	}
 	/* after defaulting: a manifest without its defaults changes no spec */
-	if (!c->sub || strcmp(c->sub, "scale") == 0)
+	if (!c->sub || strcmp(c->sub, "scale") == 0 || strcmp(c->sub, "ephemeralcontainers") == 0)
 		bump_generation(c, n, old);
 	if (api_admit_validate(&a) == 0) {
 		api_admit_validating(&a);

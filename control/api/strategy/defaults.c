@@ -239,6 +239,9 @@ static void default_pod_spec(struct dctx *c, struct jv *spec)
 	default_container(c, ct);
 	EACH(ct, jv_get(spec, "initContainers"))
 	default_container(c, ct);
+	/* SetDefaults_EphemeralContainer: a container's defaults */
+	EACH(ct, jv_get(spec, "ephemeralContainers"))
+	default_container(c, ct);
 	EACH(v, jv_get(spec, "volumes"))
 	default_volume(c, v);
 }

@@ -97,6 +97,7 @@ void api_update_selector(struct api_admit *a);
 void api_update_configmap(struct api_admit *a);
 void api_update_secret(struct api_admit *a);
 void api_update_pod(struct api_admit *a);
+void api_update_pod_ephemeral(struct api_admit *a);
 void api_update_job(struct api_admit *a);
 void api_update_statefulset(struct api_admit *a);
 void api_update_pvc(struct api_admit *a);

@@ -47,6 +47,9 @@ static void pod_validate(struct api_admit *a)
 	api_validate_pod(a);
 	if (a->old && !a->sub)
 		api_update_pod(a);
+	/* podEphemeralContainersStrategy.ValidateUpdate */
+	if (a->old && a->sub && strcmp(a->sub, "ephemeralcontainers") == 0)
+		api_update_pod_ephemeral(a);
 }
 
 const struct api_strategy api_strategy_pods = {

@@ -450,6 +450,39 @@ void api_update_pod(struct api_admit *a)
 			  "be set to 1 if it was previously negative)");
 }
 
+/* ValidatePodEphemeralContainersUpdate's part 2 (1.32): each existing ephemeral container is
+ * still there, unchanged (found by name: a patch does not keep the order). Kubernetes appends
+ * a go-cmp diff of the two to "may not be changed\n": drover sends the sentence without it. A
+ * static pod has none at all. */
+void api_update_pod_ephemeral(struct api_admit *a)
+{
+	const char *f = "spec.ephemeralContainers";
+
+	if (jv_get(jv_path(a->old, "metadata.annotations"), "kubernetes.io/config.mirror")) {
+		api_cause_forbidden(a, "", "static pods do not support ephemeral containers");
+		return;
+	}
+	EACH(oc, jv_path(a->old, "spec.ephemeralContainers"))
+	{
+		const char *name = jv_path_str(oc, "name");
+		const struct jv *nc = NULL;
+
+		EACH(c, jv_path(a->obj, "spec.ephemeralContainers"))
+		if (!nc && name && jv_is_str(jv_get(c, "name"), name))
+			nc = c;
+		if (!nc)
+			api_cause(
+			    a, f, FORBIDDEN,
+			    "Forbidden: existing ephemeral containers \"%s\" may not be removed\n",
+			    name ? name : "");
+		else if (!sem_equal(oc, nc) || !sem_equal(nc, oc))
+			api_cause(
+			    a, f, FORBIDDEN,
+			    "Forbidden: existing ephemeral containers \"%s\" may not be changed\n",
+			    name ? name : "");
+	}
+}
+
 /* ---- Jobs ---- */
 
 /* validateCompletions (ElasticIndexedJob is GA in 1.31): an Indexed job's completions may

@@ -169,6 +169,84 @@ static void validate_containers(struct api_admit *a, const struct jv *spec, cons
 	}
 }
 
+static bool names_container(const struct jv *spec, const char *name)
+{
+	EACH(ct, jv_get(spec, "containers"))
+	if (jv_is_str(jv_get(ct, "name"), name))
+		return true;
+	EACH(ct, jv_get(spec, "initContainers"))
+	if (jv_is_str(jv_get(ct, "name"), name))
+		return true;
+	return false;
+}
+
+/* validateEphemeralContainers (1.32): a container's rules (validateContainerCommon), a name
+ * unique among all the pod's containers, a targetContainerName naming a container or init
+ * container, none of the fields outside allowedEphemeralContainerFields (validateFieldAllowList
+ * in the struct's order: set means not Go's zero value) and no subPath mounts. */
+static void validate_ephemeral_containers(struct api_admit *a, const struct jv *spec,
+					  const char *path)
+{
+	static const char *const denied[] = {"ports",	      "resources",	"resizePolicy",
+					     "livenessProbe", "readinessProbe", "startupProbe",
+					     "lifecycle",     "restartPolicy"};
+	const struct jv *arr = jv_get(spec, "ephemeralContainers");
+	char f[512], nf[600];
+	size_t i = 0;
+
+	EACH(ec, arr)
+	{
+		const char *name = jv_path_str(ec, "name");
+		const char *target = jv_path_str(ec, "targetContainerName");
+		bool dup = name && names_container(spec, name);
+		size_t j = 0, m = 0;
+
+		snprintf(f, sizeof(f), "%s.ephemeralContainers[%zu]", path, i);
+		validate_container(a, spec, ec, f, true);
+		EACH(prev, dup ? NULL : arr)
+		{
+			if (j++ >= i)
+				break;
+			dup = name && jv_is_str(jv_get(prev, "name"), name);
+			if (dup)
+				break;
+		}
+		snprintf(nf, sizeof(nf), "%s.name", f);
+		if (dup)
+			api_cause(a, nf, K8S_REASON_DUPLICATE, "Duplicate value: \"%s\"", name);
+		snprintf(nf, sizeof(nf), "%s.targetContainerName", f);
+		if (target && target[0] && !names_container(spec, target))
+			api_cause(a, nf, "FieldValueNotFound", "Not found: \"%s\"", target);
+		for (size_t k = 0; k < sizeof(denied) / sizeof(denied[0]); k++) {
+			const struct jv *v = jv_get(ec, denied[k]);
+
+			if (!v || v->type == JV_NULL ||
+			    ((v->type == JV_OBJECT || v->type == JV_ARRAY ||
+			      v->type == JV_STRING) &&
+			     v->len == 0))
+				continue;
+			snprintf(nf, sizeof(nf), "%s.%s", f, denied[k]);
+			api_cause_forbidden(a, nf, "cannot be set for an Ephemeral Container");
+		}
+		EACH(vm, jv_get(ec, "volumeMounts"))
+		{
+			static const char *const sub[] = {"subPath", "subPathExpr"};
+
+			for (size_t k = 0; k < 2; k++) {
+				const char *sp = jv_path_str(vm, sub[k]);
+
+				if (!sp || !sp[0])
+					continue;
+				snprintf(nf, sizeof(nf), "%s.volumeMounts[%zu].%s", f, m, sub[k]);
+				api_cause_forbidden(a, nf,
+						    "cannot be set for an Ephemeral Container");
+			}
+			m++;
+		}
+		i++;
+	}
+}
+
 static void validate_pod_spec(struct api_admit *a, const struct jv *spec, const char *path)
 {
 	if (!spec)
@@ -176,6 +254,7 @@ static void validate_pod_spec(struct api_admit *a, const struct jv *spec, const 
 	api_validate_volumes(a, spec, path);
 	validate_containers(a, spec, path, "containers", true);
 	validate_containers(a, spec, path, "initContainers", false);
+	validate_ephemeral_containers(a, spec, path);
 }
 
 static void validate_template(struct api_admit *a, const struct jv *spec, const char *path,
@@ -407,8 +486,13 @@ static void validate_secret(struct api_admit *a)
 
 void api_validate_pod(struct api_admit *a)
 {
-	if (!a->sub)
+	/* ValidatePodEphemeralContainersUpdate validates the whole pod (validatePodMetadataAndSpec)
+	 * as ValidatePod does */
+	if (!a->sub || strcmp(a->sub, "ephemeralcontainers") == 0)
 		validate_pod_spec(a, jv_get(a->obj, "spec"), "spec");
+	/* ValidatePodCreate */
+	if (!a->old && !a->sub && jv_count(jv_path(a->obj, "spec.ephemeralContainers")))
+		api_cause_forbidden(a, "spec.ephemeralContainers", "cannot be set on create");
 	/* the validating admission of a pod that passed its validation */
 	api_limitranger_validate(a);
 }

@@ -78,8 +78,8 @@ static struct kubelet_ctr_status running(const char *name)
 static void test_running(void **state)
 {
 	struct kubelet_ctr_status c[2] = {running("a"), running("b")};
-	struct kubelet_pod_status s = {"Running", "192.0.2.1", "10.244.0.5", NOW, true,
-				       c,	  2,	       NULL,	     0};
+	struct kubelet_pod_status s = {"Running", "192.0.2.1", "10.244.0.5", NOW, true, c, 2,
+				       NULL,	  0,	       NULL,	     0};
 	struct jv_doc *d = jv_doc_new();
 	struct jv *p = patch_of(d, &s);
 	int64_t rc = -1;
@@ -112,8 +112,8 @@ static void test_running(void **state)
 static void test_crashloop(void **state)
 {
 	struct kubelet_ctr_status c[2] = {running("a"), running("b")};
-	struct kubelet_pod_status s = {"Running", "192.0.2.1", "10.244.0.5", NOW, true,
-				       c,	  2,	       NULL,	     0};
+	struct kubelet_pod_status s = {"Running", "192.0.2.1", "10.244.0.5", NOW, true, c, 2,
+				       NULL,	  0,	       NULL,	     0};
 	struct jv_doc *d = jv_doc_new();
 	struct jv *p;
 	int64_t v = -1;
@@ -155,7 +155,8 @@ static void test_pending_image(void **state)
 	    .image = "example.com/nosuch:1",
 	    .cur = {.state = KUBELET_CTR_WAITING, .reason = "ErrImagePull", .message = "m"},
 	}};
-	struct kubelet_pod_status s = {"Pending", "192.0.2.1", NULL, NOW, false, c, 1, NULL, 0};
+	struct kubelet_pod_status s = {"Pending", "192.0.2.1", NULL, NOW,  false, c,
+				       1,	  NULL,	       0,    NULL, 0};
 	struct jv_doc *d = jv_doc_new();
 	struct jv *p = patch_of(d, &s);
 
@@ -172,8 +173,8 @@ static void test_pending_image(void **state)
 static void test_succeeded(void **state)
 {
 	struct kubelet_ctr_status c[1] = {running("a")};
-	struct kubelet_pod_status s = {"Succeeded", "192.0.2.1", "10.244.0.5", NOW, true,
-				       c,	    1,		 NULL,	       0};
+	struct kubelet_pod_status s = {"Succeeded", "192.0.2.1", "10.244.0.5", NOW, true, c, 1,
+				       NULL,	    0,		 NULL,	       0};
 	struct jv_doc *d = jv_doc_new();
 	struct jv *p;
 
@@ -196,8 +197,8 @@ static void test_succeeded(void **state)
 static void test_failed(void **state)
 {
 	struct kubelet_ctr_status c[1] = {running("a")};
-	struct kubelet_pod_status s = {"Failed", "192.0.2.1", "10.244.0.5", NOW, true,
-				       c,	 1,	      NULL,	    0};
+	struct kubelet_pod_status s = {"Failed", "192.0.2.1", "10.244.0.5", NOW, true, c, 1,
+				       NULL,	 0,	      NULL,	    0};
 	struct jv_doc *d = jv_doc_new();
 	struct jv *p;
 
@@ -219,8 +220,8 @@ static void test_failed(void **state)
 static void test_init(void **state)
 {
 	struct kubelet_ctr_status c[1] = {running("a")}, ic[2] = {running("i1"), running("i2")};
-	struct kubelet_pod_status s = {"Pending", "192.0.2.1", "10.244.0.5", NOW, true,
-				       c,	  1,	       ic,	     2};
+	struct kubelet_pod_status s = {"Pending", "192.0.2.1", "10.244.0.5", NOW, true, c, 1,
+				       ic,	  2,	       NULL,	     0};
 	struct jv_doc *d = jv_doc_new();
 	struct jv *p;
 	int64_t rc = -1;
@@ -277,8 +278,8 @@ static void test_init(void **state)
 static void test_sidecar(void **state)
 {
 	struct kubelet_ctr_status c[1] = {running("a")}, ic[2] = {running("side"), running("i2")};
-	struct kubelet_pod_status s = {"Pending", "192.0.2.1", "10.244.0.5", NOW, true,
-				       c,	  1,	       ic,	     2};
+	struct kubelet_pod_status s = {"Pending", "192.0.2.1", "10.244.0.5", NOW, true, c, 1,
+				       ic,	  2,	       NULL,	     0};
 	struct jv_doc *d = jv_doc_new();
 	struct jv *p;
 

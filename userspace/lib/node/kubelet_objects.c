@@ -828,5 +828,7 @@ char *kubelet_pod_status_patch(const struct jv *pod, const struct kubelet_pod_st
 	if (s->n_init)
 		put_ctr_statuses(b, st, "initContainerStatuses", s->init_ctrs, s->n_init);
 	put_ctr_statuses(b, st, "containerStatuses", s->ctrs, s->n_ctrs);
+	if (s->n_eph)
+		put_ctr_statuses(b, st, "ephemeralContainerStatuses", s->eph_ctrs, s->n_eph);
 	return finish(b, o, len);
 }

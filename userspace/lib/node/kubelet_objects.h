@@ -149,6 +149,8 @@ struct kubelet_pod_status {
 	size_t n_ctrs;
 	const struct kubelet_ctr_status *init_ctrs; /* initContainerStatuses, spec order */
 	size_t n_init;
+	const struct kubelet_ctr_status *eph_ctrs; /* ephemeralContainerStatuses, spec order */
+	size_t n_eph;
 };
 
 /* The pods/status strategic merge patch of a real pod's state, with the kubelet's conditions in

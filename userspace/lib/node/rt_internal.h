@@ -80,6 +80,7 @@ struct rt_shim_args {
 	const char *exit_path;
 	const char *exit_tmp; /* exit_path + ".tmp", prepared */
 	int null_fd;	      /* /dev/null, for the shim's stdio */
+	int pidns_fd;	      /* a pid namespace the container joins, -1: none */
 };
 /* Clone the shim, which clones the container and reaps it: out gets pid, pidfd, shim,
  * shim_pidfd and shim_start. 0 or -errno (logged). */

@@ -550,17 +550,33 @@ int rt_start(const struct rt_spec *spec, struct rt_proc *out)
 
 	t[2] = now_ms();
 	if (spec->exit_path) {
-		struct rt_shim_args sh = {flags, container_child_v, p, spec->exit_path, NULL, -1};
+		struct rt_shim_args sh = {flags, container_child_v, p, spec->exit_path, NULL, -1,
+					  -1};
+
+		if (spec->pidns) {
+			sh.pidns_fd = open(spec->pidns, O_RDONLY | O_CLOEXEC);
+			if (sh.pidns_fd < 0) {
+				err = -errno;
+				log_error("runtime", "pid namespace %s: %s", spec->pidns,
+					  strerror(errno));
+				goto out;
+			}
+			sh.flags &= ~(uint64_t)CLONE_NEWPID;
+		}
 
 		shim_null = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (shim_null < 0 || asprintf(&exit_tmp, "%s.tmp", spec->exit_path) < 0) {
 			err = shim_null < 0 ? -errno : -ENOMEM;
 			exit_tmp = NULL;
+			if (sh.pidns_fd >= 0)
+				close(sh.pidns_fd);
 			goto out;
 		}
 		sh.exit_tmp = exit_tmp;
 		sh.null_fd = shim_null;
 		err = rt_shim_spawn(&sh, out);
+		if (sh.pidns_fd >= 0)
+			close(sh.pidns_fd);
 		if (err)
 			goto out;
 		pid = out->pid;
@@ -568,6 +584,9 @@ int rt_start(const struct rt_spec *spec, struct rt_proc *out)
 		shim = out->shim;
 		out->pid = 0;
 		out->pidfd = -1;
+	} else if (spec->pidns) {
+		err = -ENOTSUP; /* the caller's own children would move: only a shim joins one */
+		goto out;
 	} else {
 		pid = rt_raw_clone(flags, &pidfd);
 		if (pid < 0) {

@@ -37,7 +37,10 @@ struct rt_spec {
 
 	const char *hostname; /* NULL: the kernel's default in a new uts ns */
 	const char *netns;    /* a network namespace to join (/run/netns/X), or NULL: new */
-	const struct cg *cg;  /* joined before the process runs anything; NULL: none */
+	/* a pid namespace to join (/proc/PID/ns/pid: an ephemeral container's target), or NULL:
+	 * new. Only under a shim (exit_path): the shim joins it before it clones the container. */
+	const char *pidns;
+	const struct cg *cg; /* joined before the process runs anything; NULL: none */
 	const struct rt_mount *mounts;
 	size_t n_mounts;
 

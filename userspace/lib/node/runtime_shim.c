@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -58,6 +59,13 @@ static __attribute__((noreturn)) void shim_main(const struct rt_shim_args *a, in
 	/* its own session: a signal to the caller's process group (^C) is not the shim's */
 	setsid();
 	rt_reset_signals();
+	/* setns of a pid namespace moves the children to come, not the shim */
+	if (a->pidns_fd >= 0 && setns(a->pidns_fd, CLONE_NEWPID) != 0) {
+		msg = -errno;
+		if (write(pid_w, &msg, sizeof(msg)) != sizeof(msg))
+			_exit(127);
+		_exit(127);
+	}
 	pid = rt_raw_clone(a->flags, NULL);
 	if (pid == 0)
 		a->child(a->arg);

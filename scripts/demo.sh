@@ -5,7 +5,8 @@
 # `drover up --nodes 3` (a fabric bridge, three node network namespaces, drover server, one
 # drover agent per node joining with a bootstrap token); applies a Deployment of busybox httpd
 # pods behind a ClusterIP and a NodePort Service and shows the pods spread over the nodes;
-# a client pod requests the pods by pod IP across nodes and through the ClusterIP, and the
+# a client pod requests the pods by pod IP across nodes, finds the Service by cluster DNS and
+# requests it through the ClusterIP, and the
 # host requests the NodePort from outside the nodes; the requests' telemetry (`/metrics`
 # through the server, `drover flows`); `drover bpf services`; then scales,
 # rolls an update, deletes a pod and shows it replaced; `drover down`. Then, as a second
@@ -161,6 +162,11 @@ count() { sort | uniq -c | sed 's/^ */   /'; }
 
 step "from a pod on node-1: each web pod by its pod IP (across nodes, by the nodes' routes)"
 client_run client-ips node-1 "for ip in $PODIPS; do get \$ip 8080; done"
+
+step "from a pod on node-1: cluster DNS (kube-dns 10.96.0.10, answered by the agents) finds web"
+client_run client-dns node-1 "for n in web web.default.svc.cluster.local; do nslookup -type=a \$n | grep -E '^(Name|Address)'; done" |
+	tee "$work/dns.out"
+grep -q "$CIP" "$work/dns.out" || note "web did not resolve to $CIP: see $cluster/logs/node-1.log"
 
 step "from a pod on node-1: 12 requests to the ClusterIP http://$CIP/"
 client_run client-cip node-1 "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do get $CIP 80; done" | tee "$work/cip.out" | count

@@ -268,19 +268,7 @@ static const struct jv *namespace_object(struct wh_attr *a, const struct jv *nul
 {
 	if (!a->ns || !a->ns[0] || a->is_namespace)
 		return null;
-	if (!a->ns_obj) {
-		struct reg_req rq = {
-		    .res = api_resource_find("", "v1", "namespaces"), .name = a->ns, .d = a->c->d};
-		struct reg_call nc;
-		struct api_result scratch = {0};
-		uint64_t rev;
-
-		if (reg_call_init(&nc, a->c->reg, &rq, &scratch) != 0 ||
-		    reg_load(&nc, nc.key, &a->ns_obj, &rev) != 0)
-			a->ns_obj = NULL;
-		api_result_free(&scratch);
-	}
-	return a->ns_obj ? a->ns_obj : null;
+	return reg_wh_namespace(a) ? a->ns_obj : null;
 }
 
 /* the resource of a paramKind (apiVersion, kind), custom resources included */

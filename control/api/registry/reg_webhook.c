@@ -297,20 +297,8 @@ static int ns_matches(struct wh_attr *a, const struct jv *m, bool *match)
 		*match = labels_match(sel, a->obj);
 		return 0;
 	}
-	if (!a->ns_obj) {
-		struct reg_req rq = {
-		    .res = api_resource_find("", "v1", "namespaces"), .name = a->ns, .d = a->c->d};
-		struct reg_call nc;
-		struct api_result scratch = {0};
-		uint64_t rev;
-
-		if (reg_call_init(&nc, a->c->reg, &rq, &scratch) != 0 ||
-		    reg_load(&nc, nc.key, &a->ns_obj, &rev) != 0)
-			a->ns_obj = NULL;
-		api_result_free(&scratch);
-		if (!a->ns_obj)
-			return -ENOENT;
-	}
+	if (!reg_wh_namespace(a))
+		return -ENOENT;
 	*match = labels_match(sel, a->ns_obj);
 	return 0;
 }
@@ -357,6 +345,23 @@ static int should_call(struct wh_attr *a, const struct wh_hook *h, const struct 
 }
 
 /* ---- dispatch ---- */
+
+const struct jv *reg_wh_namespace(struct wh_attr *a)
+{
+	if (!a->ns_obj) {
+		struct reg_req rq = {
+		    .res = api_resource_find("", "v1", "namespaces"), .name = a->ns, .d = a->c->d};
+		struct reg_call nc;
+		struct api_result scratch = {0};
+		uint64_t rev;
+
+		if (reg_call_init(&nc, a->c->reg, &rq, &scratch) != 0 ||
+		    reg_load(&nc, nc.key, &a->ns_obj, &rev) != 0)
+			a->ns_obj = NULL;
+		api_result_free(&scratch);
+	}
+	return a->ns_obj;
+}
 
 void reg_wh_attr_init(struct wh_attr *a, struct reg_call *c, const char *op, struct jv *obj,
 		      const struct jv *old, const struct reg_delete_opts *dopts)

@@ -46,6 +46,8 @@ struct wh_attr {
 /* The attributes of a write (a generated name is none yet; a Namespace's own namespace). */
 void reg_wh_attr_init(struct wh_attr *a, struct reg_call *c, const char *op, struct jv *obj,
 		      const struct jv *old, const struct reg_delete_opts *dopts);
+/* The write's namespace as stored, read once into a->ns_obj; NULL when it is missing. */
+const struct jv *reg_wh_namespace(struct wh_attr *a);
 /* rules.IsExemptAdmissionConfigurationResource: admission's own configuration */
 bool reg_wh_exempt(const struct wh_attr *a);
 /* Whether the write matches m's rules (m's member named rules: a webhook's "rules", a

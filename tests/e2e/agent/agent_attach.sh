@@ -91,7 +91,6 @@ spec:
     command: ["sh", "-c", "i=0; while true; do echo tick-$i; i=$((i+1)); sleep 0.2; done"]
 YAML
 k apply -f "$WORK/pods.yaml" >/dev/null || fail "apply"
-running() { [ "$(jp pod "$1" '{.status.phase}')" = Running ]; }
 for p in si once once2 tt tick; do wait_for "$p Running" running $p || exit 1; done
 
 # ---- run -i -t: a terminal, typed input, resize, exit ends it, --rm ----

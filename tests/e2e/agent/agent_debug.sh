@@ -34,7 +34,6 @@ spec:
   - {name: c, image: busybox, command: ["sh", "-c", "exec sleep 3600"]}
 YAML
 k apply -f "$WORK/pod.yaml" >/dev/null || fail "apply"
-running() { [ "$(jp pod "$1" '{.status.phase}')" = Running ]; }
 wait_for "web Running" running web || exit 1
 
 # ---- --target: the target's processes; status; logs ----

@@ -87,7 +87,6 @@ spec:
 YAML
 k apply -f "$WORK/env.yaml" >/dev/null || { fail "apply"; exit 1; }
 
-phase() { [ "$(jp pod "$1" '{.status.phase}')" = "$2" ]; }
 waiting() { [ "$(jp pod "$1" '{.status.containerStatuses[0].state.waiting.reason}')" = "$2" ]; }
 logline() { cat "$WORK"/root/pods/default_"$1"_*/c/0.log 2>/dev/null | sed -n 's/^[^ ]* stdout [FP] //p'; }
 

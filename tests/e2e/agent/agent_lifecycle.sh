@@ -153,7 +153,6 @@ has_event() { events "$1" | grep -qxF -- "$2"; }
 in_log() { grep -qF -- "$1" "$WORK/agent.log"; }
 is() { [ "$("${@:2}")" = "$1" ]; }
 exists() { [ -e "$1" ]; }
-running() { [ "$(jp pod "$1" '{.status.phase}')" = Running ]; }
 started() { [ -n "$(ctr_pid "$1" c)" ]; }
 
 # ---- postStart failing: killed, PostStartHookError, restarted ----

@@ -93,7 +93,6 @@ spec:
   - {name: c, image: busybox, command: ["sh", "-c", "echo run-$(cat /proc/sys/kernel/random/uuid); sleep 1; exit 1"]}
 YAML
 k apply -f "$WORK/pods.yaml" >/dev/null || fail "apply"
-running() { [ "$(jp pod "$1" '{.status.phase}')" = Running ]; }
 wait_for "lg Running" running lg || exit 1
 wait_for "two Running" running two || exit 1
 

@@ -177,7 +177,6 @@ spec:
   - {name: c, image: busybox, command: ["sleep", "100000"]}
 YAML
 k apply -f "$WORK/client.yaml" >/dev/null
-running() { [ "$(jp pod "$1" '{.status.phase}')" = Running ]; }
 wait_for "client Running" running client
 CNS=/run/netns/drv-$(jp pod client '{.metadata.uid}')
 [ -e "$CNS" ] || fail "no netns $CNS"

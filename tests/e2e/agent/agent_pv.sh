@@ -111,8 +111,7 @@ spec:
   resources: {requests: {storage: 1Gi}}
 YAML
 k apply -f "$WORK/late.yaml" >/dev/null || fail "apply late claim"
-pod_running() { [ "$(jp pod "$1" '{.status.phase}')" = Running ]; }
-wait_for "late-user Running once its claim is bound" pod_running late-user
+wait_for "late-user Running once its claim is bound" running late-user
 wait_for "late-user wrote into its volume" test -e "$WORK/late/late"
 k delete pod late-user --wait=false >/dev/null
 
@@ -144,7 +143,7 @@ YAML
 k apply -f "$WORK/sts.yaml" >/dev/null || fail "apply statefulset"
 for i in 0 1; do
 	wait_for "claim data-web-$i bound" claim_bound "data-web-$i"
-	wait_for "pod web-$i Running" pod_running "web-$i" || k describe pod "web-$i" >&2
+	wait_for "pod web-$i Running" running "web-$i" || k describe pod "web-$i" >&2
 done
 for i in 0 1; do
 	c=data-web-$i
@@ -170,7 +169,7 @@ old=$(jp pod web-0 '{.metadata.uid}')
 k delete pod web-0 --wait=false >/dev/null
 new_web0() {
 	local u
-	u=$(jp pod web-0 '{.metadata.uid}') && [ -n "$u" ] && [ "$u" != "$old" ] && pod_running web-0
+	u=$(jp pod web-0 '{.metadata.uid}') && [ -n "$u" ] && [ "$u" != "$old" ] && running web-0
 }
 wait_for "web-0 recreated and Running" new_web0
 starts() { [ "$(k exec web-0 -- cat /data/starts 2>/dev/null | wc -l)" = 2 ]; }

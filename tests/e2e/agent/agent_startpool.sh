@@ -65,8 +65,6 @@ release() {
 	timeout 10 sh -c 'echo go >"$0"' "$GATES/gate-$1" || fail "$1: its gate never opened"
 	rm -f "$GATES/entered-$1"
 }
-phase() { jp pod "$1" '{.status.phase}'; }
-running() { [ "$(phase "$1")" = Running ]; }
 gone() { ! k get pod "$1" >/dev/null 2>&1; }
 # left UID: what the agent made for the pod with this uid and still has (nothing: empty)
 left() {
@@ -91,10 +89,10 @@ pod slow | k apply -f - >/dev/null || fail "create slow"
 wait_for "slow's CNI ADD held at its gate" held slow
 pod fast | k apply -f - >/dev/null || fail "create fast"
 wait_for "fast Running while slow's start is held" running fast
-if running fast && held slow && [ "$(phase slow)" = Pending ]; then
+if running fast && held slow && phase slow Pending; then
 	ok "fast Running while slow is still held in its CNI ADD (Pending)"
 else
-	fail "slow was not held while fast started (phase $(phase slow))"
+	fail "slow was not held while fast started (phase $(jp pod slow '{.status.phase}'))"
 fi
 # updated while its start is held
 k label pod slow started=late >/dev/null || fail "label slow"

@@ -111,6 +111,9 @@ wait_for() {
 	return 1
 }
 jp() { k get "$1" "$2" -o "jsonpath=$3"; }
+# phase POD PHASE: the pod's status.phase is PHASE; running POD: it is Running
+phase() { [ "$(jp pod "$1" '{.status.phase}')" = "$2" ]; }
+running() { phase "$1" Running; }
 # bad_flags ARGS...: each ARGS (one case: the flags as words) makes `drover agent` exit 2 with
 # one line on stderr
 bad_flags() {

@@ -10,6 +10,7 @@
  * sync loop's passes (agent_pods.c), never waited for.
  */
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -51,9 +52,16 @@ bool agent_pod_busy(const struct apod *p)
 	return false;
 }
 
-static void event(struct kc_recorder *rec, const struct apod *p, const char *type,
-		  const char *reason, const char *msg)
+/* An Event about pod p in the kubelet's words (printf-style message). */
+void agent_pod_event(struct kc_recorder *rec, const struct apod *p, const char *type,
+		     const char *reason, const char *fmt, ...)
 {
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
 	aprobe_event(rec, &(struct aprobe_pod){.ns = p->ns, .name = p->name, .uid = p->uid}, type,
 		     reason, msg);
 }
@@ -96,7 +104,7 @@ void agent_ctr_stop(struct kc_recorder *rec, struct apod *p, size_t i, const str
 		snprintf(m, sizeof(m), "Stopping container %s", c->name);
 		msg = m;
 	}
-	event(rec, p, "Normal", "Killing", msg);
+	agent_pod_event(rec, p, "Normal", "Killing", "%s", msg);
 	/* a postStart hook still running is abandoned (the pod worker's sync is cancelled) */
 	ahook_free(c->hook);
 	c->hook = NULL;
@@ -155,7 +163,8 @@ void agent_ctr_stop_step(struct kc_recorder *rec, struct apod *p)
 				log_warn(AGENT_COMP, "pod %s: container %s: %s", p->key, c->name,
 					 msg);
 				/* the message stays out of the event (secrets) */
-				event(rec, p, "Warning", "FailedPreStopHook", "PreStopHook failed");
+				agent_pod_event(rec, p, "Warning", "FailedPreStopHook",
+						"PreStopHook failed");
 			}
 			ahook_free(c->hook);
 			c->hook = NULL;

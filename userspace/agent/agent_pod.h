@@ -152,6 +152,10 @@ void agent_tokens_free(struct apod *p);
  * not run or is being stopped already. agent_ctr_stop_step moves every stop of p on (each
  * pass); a stop ends with the container's exit (reaped). */
 struct kc_recorder;
+/* An Event about pod p from the kubelet (agent_kill.c): a printf-style message. */
+void agent_pod_event(struct kc_recorder *rec, const struct apod *p, const char *type,
+		     const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 void agent_ctr_stop(struct kc_recorder *rec, struct apod *p, size_t i, const struct jv *pod,
 		    int64_t grace, const char *msg, bool ordered);
 void agent_ctr_stop_step(struct kc_recorder *rec, struct apod *p);

@@ -45,7 +45,6 @@
  * one first), and on deletion after the containers.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -370,25 +369,6 @@ out:
 
 /* ---- containers ---- */
 
-/* The kubelet's event about container c of p (kuberuntime_container.go startContainer,
- * image_manager.go EnsureImageExists, doBackOff), in its words. */
-static void ctr_event(struct agent_pods *ps, const struct apod *p, const char *type,
-		      const char *reason, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static void ctr_event(struct agent_pods *ps, const struct apod *p, const char *type,
-		      const char *reason, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	aprobe_event(ps->rec, &(struct aprobe_pod){.ns = p->ns, .name = p->name, .uid = p->uid},
-		     type, reason, msg);
-}
-
 /* The image as the pod spec names it (the kubelet's events quote container.Image). */
 static const char *spec_image(const struct jv *pod, const struct apod *p, size_t i,
 			      const struct actr *c)
@@ -416,11 +396,11 @@ static bool try_start(struct agent_pods *ps, struct apod *p, const struct jv *po
 		const struct jv *spec = agent_ctr_spec(pod, p, i);
 
 		/* no registry: an image in the local store is "present" whatever the policy */
-		ctr_event(ps, p, "Normal", "Pulled",
-			  "Container image \"%s\" already present on machine",
-			  spec_image(pod, p, i, c));
-		ctr_event(ps, p, "Normal", "Created", "Created container %s", c->name);
-		ctr_event(ps, p, "Normal", "Started", "Started container %s", c->name);
+		agent_pod_event(ps->rec, p, "Normal", "Pulled",
+				"Container image \"%s\" already present on machine",
+				spec_image(pod, p, i, c));
+		agent_pod_event(ps->rec, p, "Normal", "Created", "Created container %s", c->name);
+		agent_pod_event(ps->rec, p, "Normal", "Started", "Started container %s", c->name);
 
 		c->reason[0] = 0;
 		c->poststart_failed = false;
@@ -454,25 +434,26 @@ static bool try_start(struct agent_pods *ps, struct apod *p, const struct jv *po
 		if (c->image_failed) {
 			snprintf(c->message, sizeof(c->message), "Back-off pulling image \"%s\"",
 				 c->image);
-			ctr_event(ps, p, "Normal", "BackOff", "Back-off pulling image \"%s\"",
-				  spec_image(pod, p, i, c));
+			agent_pod_event(ps->rec, p, "Normal", "BackOff",
+					"Back-off pulling image \"%s\"", spec_image(pod, p, i, c));
 		} else {
 			/* the pull's error: agent_ctr_start's message past its own prefix */
 			const char *why = strstr(c->message, "\": ");
 
-			ctr_event(ps, p, "Normal", "Pulling", "Pulling image \"%s\"",
-				  spec_image(pod, p, i, c));
-			ctr_event(ps, p, "Warning", "Failed", "Failed to pull image \"%s\": %s",
-				  spec_image(pod, p, i, c), why ? why + 3 : c->message);
+			agent_pod_event(ps->rec, p, "Normal", "Pulling", "Pulling image \"%s\"",
+					spec_image(pod, p, i, c));
+			agent_pod_event(ps->rec, p, "Warning", "Failed",
+					"Failed to pull image \"%s\": %s", spec_image(pod, p, i, c),
+					why ? why + 3 : c->message);
 		}
-		ctr_event(ps, p, "Warning", "Failed", "Error: %s", c->reason);
+		agent_pod_event(ps->rec, p, "Warning", "Failed", "Error: %s", c->reason);
 		c->image_failed = true;
 	} else {
 		snprintf(c->reason, sizeof(c->reason), "%s",
 			 rc == -EINVAL ? "CreateContainerConfigError" : "CreateContainerError");
 		log_warn(AGENT_COMP, "pod %s: container %s: %s", p->key, c->name, c->message);
-		ctr_event(ps, p, "Warning", "Failed", "Error: %s",
-			  c->message[0] ? c->message : c->reason);
+		agent_pod_event(ps->rec, p, "Warning", "Failed", "Error: %s",
+				c->message[0] ? c->message : c->reason);
 		if (rc == -EINVAL) {
 			/* a sync error, not a crash: the pod worker retries it after its flat
 			 * backOffPeriod (10 s), so a ConfigMap made later is picked up soon */
@@ -567,9 +548,9 @@ static void exited(struct agent_pods *ps, struct apod *p, struct actr *c, int st
 	snprintf(c->message, sizeof(c->message),
 		 "back-off %.0fs restarting failed container=%s pod=%s_%s(%s)", wait, c->name,
 		 p->name, p->ns, p->uid);
-	ctr_event(ps, p, "Warning", "BackOff",
-		  "Back-off restarting failed container %s in pod %s_%s(%s)", c->name, p->name,
-		  p->ns, p->uid);
+	agent_pod_event(ps->rec, p, "Warning", "BackOff",
+			"Back-off restarting failed container %s in pod %s_%s(%s)", c->name,
+			p->name, p->ns, p->uid);
 }
 
 /* The containers that ended, and the state file once for them (what exited() decided); not
@@ -651,9 +632,8 @@ static bool poststart_done(struct agent_pods *ps, struct apod *p, const struct j
 		}
 		log_warn(AGENT_COMP, "pod %s: container %s: %s", p->key, c->name, c->message);
 		/* the message stays out of the event (secrets) */
-		aprobe_event(ps->rec,
-			     &(struct aprobe_pod){.ns = p->ns, .name = p->name, .uid = p->uid},
-			     "Warning", "FailedPostStartHook", "PostStartHook failed");
+		agent_pod_event(ps->rec, p, "Warning", "FailedPostStartHook",
+				"PostStartHook failed");
 		c->poststart_failed = true;
 		snprintf(c->reason, sizeof(c->reason), "PostStartHookError");
 		agent_ctr_stop(ps->rec, p, i, pod, agent_pod_grace(pod), "FailedPostStartHook",

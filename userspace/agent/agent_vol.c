@@ -404,8 +404,7 @@ bool agent_vol_ready(struct agent *a, struct kc_recorder *rec, struct apod *p, c
 		return true;
 	}
 	log_warn(AGENT_COMP, "pod %s: %s", p->key, msg);
-	aprobe_event(rec, &(struct aprobe_pod){.ns = p->ns, .name = p->name, .uid = p->uid},
-		     "Warning", "FailedMount", msg);
+	agent_pod_event(rec, p, "Warning", "FailedMount", "%s", msg);
 	if (p->vol_ready) { /* a refresh failed: what is mounted stays */
 		p->vol_next = agent_mono_s() + VOL_REFRESH_S;
 		return true;

@@ -28,7 +28,12 @@
  * The kernels drover runs on may lack kprobes and fentry (this machine's has neither):
  * bench/telemetry/hooks.md has the hooks tried and their measured costs.
  *
- * Only sockets whose local address is a pod of this node (drv_ep1) are counted.
+ * Only sockets whose local address is a pod of this node (drv_ep1) are counted. When both ends
+ * of a connection are (a client pod calling a service whose backend runs on its node), the
+ * same bytes leave one socket and arrive at the other: the server's socket parses them once
+ * and counts the request once for both sides (reporter DRV_TL_BOTH; enum tl_mirror), and the
+ * client's socket returns after its lookup. That halves the parsing of node-local traffic
+ * (bench/telemetry/hooks.md, "Third round").
  */
 #include "common.h"
 #include "maps.h"
@@ -98,7 +103,22 @@ enum tl_flags {
 	TL_F_PASSIVE = 1 << 4, /* accept()ed */
 };
 
-/* Per-socket state (socket storage, freed with the socket). */
+/* Who parses a connection's HTTP when both its ends are pods of this node (the same bytes
+ * leave one socket and arrive at the other: parsed once, at the server's socket, which counts
+ * the client's series too). A client socket connected to a local pod starts PENDING and offers
+ * itself in tl_pair; the server's socket, established next, claims it (PENDING -> BY_PEER) and
+ * counts for both (FOR_PEER). A client socket whose first segment comes before the claim
+ * takes it back (PENDING -> SELF), and both then parse for themselves: compare-and-exchange
+ * on either side, so that each request is counted once per side whichever runs first. */
+enum tl_mirror {
+	TL_MIR_SELF = 0,     /* parses its own streams (every socket whose peer is not local) */
+	TL_MIR_PENDING = 1,  /* client, peer local: waiting for the server's socket to claim it */
+	TL_MIR_BY_PEER = 2,  /* client: its HTTP series are counted by the server's socket */
+	TL_MIR_FOR_PEER = 3, /* server: counts the client socket's HTTP series as well */
+};
+
+/* Per-socket state (an entry of drv_tlsk2). Its layout is that of the pinned map: a field
+ * added where padding was, so that a restarted proxy reads the entries in flight. */
 struct tl_sock {
 	__be32 laddr, raddr;
 	__be16 lport, rport;
@@ -106,9 +126,11 @@ struct tl_sock {
 	__u8 flags;    /* enum tl_flags */
 	__u8 role;     /* HTTP: enum drv_tl_reporter of this side, 0 until a message is seen */
 	__u8 qhead, qlen, qlost;
-	__u8 pad[3];
+	__u8 pad;
+	__u16 peer_rev_nat; /* FOR_PEER: the client socket's rev_nat */
+	__u16 pad2;
 	__u32 syn_retrans;
-	__u32 pid; /* 0: segments and state changes run outside the task's context */
+	__u32 mirror; /* enum tl_mirror (a word: compare-and-exchange) */
 	__u64 cgroup_id;
 	__u64 est_ns;
 	struct tl_dir tx, rx;
@@ -128,6 +150,22 @@ struct {
 	__uint(max_entries, TL_SOCKS);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } drv_tlsk2 SEC(".maps");
+
+/* A client socket of a local pod connected to a local pod, waiting for the server's socket to
+ * claim it (enum tl_mirror): its connection's 4-tuple (as the client sees it) to its cookie.
+ * Taken out by the claim; an offer nobody claims (the server's socket is not in the cgroup,
+ * or the connection was refused) ages out of the LRU, its client parsing for itself. */
+struct tl_pair_key {
+	__be32 caddr, saddr;
+	__be16 cport, sport;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct tl_pair_key);
+	__type(value, __u64);
+	__uint(max_entries, 16384);
+} tl_pair SEC(".maps");
 
 /* The state a socket's entry starts from (per CPU: filled, then copied in by the insert). */
 struct {
@@ -237,8 +275,30 @@ static __always_inline void tl_key(const struct tl_sock *s, __u8 reporter, struc
 	}
 }
 
+/* The key of a request counted once for both ends (FOR_PEER: reporter DRV_TL_BOTH): the HTTP
+ * client's, whichever end s is (the server's is the same with reporter SERVER, rev_nat 0). */
+static __always_inline void tl_key_both(const struct tl_sock *s, struct drv_tl_key *k)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->reporter = DRV_TL_BOTH;
+	if (s->role == DRV_TL_SERVER) {
+		k->saddr = s->raddr;
+		k->daddr = s->laddr;
+		k->dport = s->lport;
+		k->rev_nat = s->peer_rev_nat;
+	} else {
+		k->saddr = s->laddr;
+		k->daddr = s->raddr;
+		k->dport = s->rport;
+		k->rev_nat = s->rev_nat;
+	}
+}
+
+/* The client's port of the connection of s, for a key made by tl_key or tl_key_both */
 static __always_inline __be16 tl_sport(const struct tl_sock *s, __u8 reporter)
 {
+	if (reporter == DRV_TL_BOTH)
+		reporter = s->role;
 	return reporter == DRV_TL_CLIENT ? s->lport : s->rport;
 }
 
@@ -259,7 +319,7 @@ static __always_inline struct drv_tl_event *tl_event(const struct drv_tl_key *k,
 	e->key = *k;
 	e->type = type;
 	e->sport = tl_sport(s, k->reporter);
-	e->pid = s->pid;
+	/* pid stays 0: segments and state changes run outside the task's context */
 	e->cgroup_id = s->cgroup_id;
 	return e;
 }
@@ -296,6 +356,10 @@ static __always_inline __u16 tl_rev_nat(__u64 cookie, __be32 raddr, __be16 rport
 
 /* ---------- HTTP ---------- */
 
+/* A request answered (code) or ended unanswered (0): counted for s's side, or once for both
+ * ends when s counts for its peer (both ends pods of this node: one series update and one
+ * event stand for the two sides', with the duration s saw; the two ends' clocks differ by the
+ * time the bytes take between two local sockets). */
 static __always_inline void tl_http_count(struct tl_sock *s, __u8 method, __u16 code, __u64 t_ns,
 					  const char *path, __u64 now)
 {
@@ -304,7 +368,10 @@ static __always_inline void tl_http_count(struct tl_sock *s, __u8 method, __u16 
 	__u64 d = now > t_ns ? (now - t_ns) / 1000 : 0;
 	int i;
 
-	tl_key(s, s->role, &k);
+	if (s->mirror == TL_MIR_FOR_PEER)
+		tl_key_both(s, &k);
+	else
+		tl_key(s, s->role, &k);
 	k.method = method;
 	k.code = code;
 	v = tl_series(&drv_tlhttp1, &k, &zero, DRV_TL_CTR_HTTP_OVERFLOW);
@@ -774,6 +841,11 @@ static __always_inline void tl_segment(struct __sk_buff *skb, bool tx)
 	s = bpf_map_lookup_elem(&drv_tlsk2, &cookie);
 	if (!s || (s->flags & TL_F_NOHTTP))
 		return;
+	if (s->mirror == TL_MIR_BY_PEER)
+		return; /* the server's socket, on this node, counts it */
+	if (s->mirror == TL_MIR_PENDING &&
+	    __sync_val_compare_and_swap(&s->mirror, TL_MIR_PENDING, TL_MIR_SELF) == TL_MIR_BY_PEER)
+		return; /* claimed meanwhile */
 	len = skb->len - off;
 	seq = bpf_ntohl(th.seq);
 	d = tx ? &s->tx : &s->rx;
@@ -895,14 +967,50 @@ static __always_inline struct tl_sock *tl_sock_init(struct bpf_sock_ops *ctx, __
 	/* an accept()ed socket has no socket LB entry */
 	s->rev_nat = active ? tl_rev_nat(cookie, s->raddr, s->rport) : 0;
 	s->flags = active ? TL_F_ACTIVE : TL_F_PASSIVE;
+	s->mirror = TL_MIR_SELF;
+	s->peer_rev_nat = 0;
 	return s;
+}
+
+/* The connection's 4-tuple as its client socket (the active one) sees it */
+static __always_inline void tl_pair_key(const struct tl_sock *s, bool active,
+					struct tl_pair_key *pk)
+{
+	pk->caddr = active ? s->laddr : s->raddr;
+	pk->saddr = active ? s->raddr : s->laddr;
+	pk->cport = active ? s->lport : s->rport;
+	pk->sport = active ? s->rport : s->lport;
+}
+
+/* An accept()ed socket (template s, not inserted yet) whose client socket, a pod of this node,
+ * offered itself: claimed, s counts for both. Returns the client's entry when claimed. */
+static __always_inline struct tl_sock *tl_pair_claim(struct tl_sock *s)
+{
+	struct tl_pair_key pk;
+	struct tl_sock *c;
+	__u64 *cookie;
+
+	tl_pair_key(s, false, &pk);
+	cookie = bpf_map_lookup_elem(&tl_pair, &pk);
+	if (!cookie)
+		return NULL;
+	c = bpf_map_lookup_elem(&drv_tlsk2, cookie);
+	bpf_map_delete_elem(&tl_pair, &pk);
+	if (!c || c->raddr != s->laddr || c->rport != s->lport)
+		return NULL;
+	if (__sync_val_compare_and_swap(&c->mirror, TL_MIR_PENDING, TL_MIR_BY_PEER) !=
+	    TL_MIR_PENDING)
+		return NULL; /* its first segment came first: each parses for itself */
+	s->mirror = TL_MIR_FOR_PEER;
+	s->peer_rev_nat = c->rev_nat;
+	return c;
 }
 
 /* A connection established: its entry added, counted as opened. */
 static __always_inline void tl_tcp_open(struct bpf_sock_ops *ctx, bool active)
 {
 	__u64 cookie = bpf_get_socket_cookie(ctx);
-	struct tl_sock *s = tl_sock_init(ctx, cookie, active);
+	struct tl_sock *s = tl_sock_init(ctx, cookie, active), *client = NULL;
 	struct drv_tl_event *e;
 	struct drv_tl_tcp *v;
 	struct drv_tl_key k;
@@ -918,12 +1026,27 @@ static __always_inline void tl_tcp_open(struct bpf_sock_ops *ctx, bool active)
 	s->rx.next_seq = ctx->rcv_nxt;
 	s->tx.seq_valid = 1;
 	s->tx.next_seq = ctx->snd_nxt;
+	/* both ends pods of this node: the server's socket parses for both (enum tl_mirror) */
+	if (active && tl_local(s->raddr))
+		s->mirror = TL_MIR_PENDING;
+	else if (!active)
+		client = tl_pair_claim(s);
 	err = bpf_map_update_elem(&drv_tlsk2, &cookie, s, BPF_NOEXIST);
 	if (err) {
 		/* full: neither its opening nor its end is counted */
 		if (err != -17 /* EEXIST: counted already */)
 			tl_ctr(DRV_TL_CTR_SOCK_OVERFLOW);
+		if (client) /* claimed for nothing: the client counts its own */
+			client->mirror = TL_MIR_SELF;
 		return;
+	}
+	if (s->mirror == TL_MIR_PENDING) {
+		struct tl_pair_key pk;
+
+		tl_pair_key(s, true, &pk);
+		bpf_map_update_elem(&tl_pair, &pk, &cookie, BPF_ANY);
+	} else if (s->mirror == TL_MIR_FOR_PEER) {
+		tl_ctr(DRV_TL_CTR_PAIRED);
 	}
 	v = tl_tcp_series(s, tl_tcp_reporter(s), &k);
 	if (v)

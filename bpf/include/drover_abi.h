@@ -509,6 +509,11 @@ struct drv_udp_holder {
 enum drv_tl_reporter {
 	DRV_TL_CLIENT = 1,
 	DRV_TL_SERVER = 2,
+	/* HTTP only: a connection between two pods of this node, parsed once (by the server's
+	 * socket) and counted once for both sides: the key is the client side's; the server
+	 * side's is the same with reporter SERVER and rev_nat 0 (drv_tl_key_sides). A series or
+	 * an event with this reporter stands for one of each side. */
+	DRV_TL_BOTH = 3,
 };
 
 enum drv_tl_http_method {
@@ -534,6 +539,22 @@ struct drv_tl_key {
 	__u8 method;   /* HTTP: enum drv_tl_http_method; TCP: 0 */
 	__u16 code;    /* HTTP: status code (0: connection ended before a response); TCP: 0 */
 };
+
+#ifndef __VMLINUX_H__
+/* The keys a series or event key stands for: itself, or for DRV_TL_BOTH the client side's and
+ * the server side's. Returns how many (1 or 2) were written to out. */
+static inline int drv_tl_key_sides(const struct drv_tl_key *k, struct drv_tl_key out[2])
+{
+	out[0] = *k;
+	if (k->reporter != DRV_TL_BOTH)
+		return 1;
+	out[0].reporter = DRV_TL_CLIENT;
+	out[1] = *k;
+	out[1].reporter = DRV_TL_SERVER;
+	out[1].rev_nat = 0;
+	return 2;
+}
+#endif
 
 /* drv_tltcp1 (per-CPU hash): TCP connections of the series. Counts are added when a
  * connection is established (opened) and when it ends (the rest, from the socket's own
@@ -571,6 +592,9 @@ enum drv_tl_ctr {
 	DRV_TL_CTR_EVENTS_LOST = 2,   /* a ring buffer event did not fit */
 	DRV_TL_CTR_HTTP_UNPARSED = 3, /* a response with no request waiting, or past the queue */
 	DRV_TL_CTR_SOCK_OVERFLOW = 4, /* a connection not followed: drv_tlsk2 was full */
+	/* a connection between two pods of this node whose HTTP both ends' series count from
+	 * one parse, the server socket's (telemetry.bpf.c, enum tl_mirror) */
+	DRV_TL_CTR_PAIRED = 5,
 	DRV_TL_CTR_MAX = 8,
 };
 

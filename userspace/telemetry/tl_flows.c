@@ -49,9 +49,16 @@ static void maps_open(struct tl_exporter *e)
 
 void tl_exporter_push(struct tl_exporter *e, const struct drv_tl_event *ev)
 {
+	struct drv_tl_key sides[2];
+	/* a request counted once for both ends of a connection on this node: one event each */
+	int n = drv_tl_key_sides(&ev->key, sides);
+
 	pthread_mutex_lock(&e->mu);
-	e->ring[e->head % e->cap] = *ev;
-	e->head++;
+	for (int i = 0; i < n; i++) {
+		e->ring[e->head % e->cap] = *ev;
+		e->ring[e->head % e->cap].key = sides[i];
+		e->head++;
+	}
 	pthread_cond_broadcast(&e->cond);
 	pthread_mutex_unlock(&e->mu);
 }

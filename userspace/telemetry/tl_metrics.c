@@ -314,11 +314,16 @@ static int read_series(const struct tl_maps *m, const struct tl_resolver *r,
 		have = true;
 		if (bpf_map_lookup_elem(fd, &key, vals))
 			continue; /* deleted meanwhile */
+		struct drv_tl_key sides[2];
+		int n = drv_tl_key_sides(&key, sides);
+
 		memset(sum, 0, sizeof(sum));
 		for (int c = 0; c < ncpu; c++)
 			for (size_t w = 0; w < words; w++)
 				sum[w] += vals[(size_t)c * words + w];
-		err = row_add(rs, m, r, beidx, &key, sum, words);
+		/* a series counted once for both ends of a connection on this node is two */
+		for (int i = 0; i < n && !err; i++)
+			err = row_add(rs, m, r, beidx, &sides[i], sum, words);
 	}
 	free(vals);
 	if (!err)

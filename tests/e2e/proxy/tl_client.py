@@ -96,7 +96,7 @@ def main():
     what, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     if what == "mix":
         got = mix(host, port)
-    elif what in ("ok", "missing"):
+    elif what in ("ok", "missing", "slow"):
         got = simple(host, port, "/" + what, int(sys.argv[4]))
     else:
         try:

@@ -21,15 +21,11 @@ static const char *const methods[] = {"OTHER",	"GET",	 "HEAD",    "POST",    "PU
 				      "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"};
 static const char *const types[] = {"?", "open", "close", "refused", "reset", "http"};
 
-static int print_event(void *ctx, void *data, size_t len)
+static void print_one(const struct drv_tl_event *e)
 {
-	const struct drv_tl_event *e = data;
 	char s[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN];
 	const char *rep = e->key.reporter == DRV_TL_CLIENT ? "client" : "server";
 
-	(void)ctx;
-	if (len < sizeof(*e) || e->type > DRV_TL_EV_HTTP)
-		return 0;
 	inet_ntop(AF_INET, &e->key.saddr, s, sizeof(s));
 	inet_ntop(AF_INET, &e->key.daddr, d, sizeof(d));
 	if (e->type == DRV_TL_EV_HTTP)
@@ -40,6 +36,26 @@ static int print_event(void *ctx, void *data, size_t len)
 	else
 		printf("%s %s %s %s:%u %u\n", types[e->type], rep, s, d, ntohs(e->key.dport),
 		       ntohs(e->sport));
+}
+
+static int print_event(void *ctx, void *data, size_t len)
+{
+	struct drv_tl_event e;
+	struct drv_tl_key sides[2];
+	int n;
+
+	(void)ctx;
+	if (len < sizeof(e))
+		return 0;
+	memcpy(&e, data, sizeof(e));
+	if (e.type > DRV_TL_EV_HTTP)
+		return 0;
+	/* an event of both ends of a connection on this node (DRV_TL_BOTH) is one of each */
+	n = drv_tl_key_sides(&e.key, sides);
+	for (int i = 0; i < n; i++) {
+		e.key = sides[i];
+		print_one(&e);
+	}
 	return 0;
 }
 

@@ -5,7 +5,8 @@ read with bpftool and summed over CPUs (and over backends), one line per series 
   http REPORTER METHOD CODE svc|nosvc requests=N buckets=I:N,...   (I: bucket index)
   tcp REPORTER DPORT svc|nosvc opened=.. closed=.. refused=.. reset=.. sent>0 rcvd>0
   ctr tcp_overflow=.. http_overflow=.. events_lost=.. unparsed=..
-  series http=N tcp=N
+  series http=N tcp=N   (map entries)
+  paired N     (connections whose HTTP the server's socket counted for both ends)
 
 Only series whose client (saddr) is SADDR, when given. With retrans, each tcp line ends with
 retransmits=N syn_retransmits=N as well."""
@@ -37,10 +38,15 @@ def per_cpu_sum(entry, n):
     return tot
 
 
-def key(entry):
+def keys(entry):
+    """The series keys an entry stands for: one, or for reporter 3 (DRV_TL_BOTH: a connection
+    between two pods of this node, counted once) the client's and the server's (rev_nat 0)."""
     saddr, daddr, dport, rnat, rep, method, code = struct.unpack("<4s4s2sHBBH", raw(entry["key"]))
-    return (str(ipaddress.IPv4Address(saddr)), str(ipaddress.IPv4Address(daddr)),
-            struct.unpack(">H", dport)[0], rnat, REPORTERS.get(rep, str(rep)), METHODS[method], code)
+    k = (str(ipaddress.IPv4Address(saddr)), str(ipaddress.IPv4Address(daddr)),
+         struct.unpack(">H", dport)[0])
+    if rep == 3:
+        return [k + (rnat, "client", METHODS[method], code), k + (0, "server", METHODS[method], code)]
+    return [k + (rnat, REPORTERS.get(rep, str(rep)), METHODS[method], code)]
 
 
 def main():
@@ -50,12 +56,12 @@ def main():
     def add(mapname, nvals, group):
         n = 0
         for e in dump(pin + "/" + mapname):
-            k = key(e)
             n += 1
-            if not want or k[0] == want:
-                acc = lines.setdefault(group(*k), [0] * nvals)
-                for i, x in enumerate(per_cpu_sum(e, nvals)):
-                    acc[i] += x
+            for k in keys(e):
+                if not want or k[0] == want:
+                    acc = lines.setdefault(group(*k), [0] * nvals)
+                    for i, x in enumerate(per_cpu_sum(e, nvals)):
+                        acc[i] += x
         return n
 
     svc = lambda rnat: "svc" if rnat else "nosvc"
@@ -76,6 +82,7 @@ def main():
             ctr[struct.unpack("<I", raw(e["key"]))[0]] += struct.unpack("<Q", raw(c["value"]))[0]
     print("ctr tcp_overflow=%d http_overflow=%d events_lost=%d unparsed=%d" % tuple(ctr[:4]))
     print("series http=%d tcp=%d" % (nhttp, ntcp))
+    print("paired %d" % ctr[5])
 
 
 main()

@@ -164,13 +164,14 @@ static int pod_by_ip(void *arg, uint32_t addr, struct tl_pod_ident *out)
 	return -ENOENT;
 }
 
-static void put_http(int fd, int ncpu, const char *src, const char *dst, uint64_t requests)
+static void put_http_as(int fd, int ncpu, const char *src, const char *dst, uint64_t requests,
+			uint8_t reporter)
 {
 	struct drv_tl_key k = {.saddr = inet_addr(src),
 			       .daddr = inet_addr(dst),
 			       .dport = htons(80),
-			       .rev_nat = 3,
-			       .reporter = DRV_TL_CLIENT,
+			       .rev_nat = reporter == DRV_TL_SERVER ? 0 : 3,
+			       .reporter = reporter,
 			       .method = DRV_TL_M_GET,
 			       .code = 404};
 	struct drv_tl_http *v = calloc((size_t)ncpu, sizeof(*v));
@@ -184,13 +185,35 @@ static void put_http(int fd, int ncpu, const char *src, const char *dst, uint64_
 	free(v);
 }
 
+static void put_http(int fd, int ncpu, const char *src, const char *dst, uint64_t requests)
+{
+	put_http_as(fd, ncpu, src, dst, requests, DRV_TL_CLIENT);
+}
+
+/* An HTTP series map and a service name map holding frontend 3 = shop/web; false when they
+ * cannot be made (not root) */
+static bool http_maps(struct tl_maps *m)
+{
+	struct drv_svc_name nm = {.name = "shop/web:http/TCP"};
+	uint32_t id = 3;
+
+	tl_maps_init(m);
+	m->http = bpf_map_create(BPF_MAP_TYPE_PERCPU_HASH, "t_http", sizeof(struct drv_tl_key),
+				 sizeof(struct drv_tl_http), 16, NULL);
+	m->names = bpf_map_create(BPF_MAP_TYPE_HASH, "t_names", 4, sizeof(nm), 16, NULL);
+	if (m->http < 0 || m->names < 0) {
+		tl_maps_close(m);
+		return false;
+	}
+	assert_int_equal(bpf_map_update_elem(m->names, &id, &nm, BPF_ANY), 0);
+	return true;
+}
+
 static void test_metrics_maps(void **state)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct tl_maps m;
 	struct tl_resolver r = {.pod_by_ip = pod_by_ip};
-	struct drv_svc_name nm = {.name = "shop/web:http/TCP"};
-	uint32_t id = 3;
 	struct k8s_buf b = {0};
 	const char *lab_known =
 	    "reporter=\"source\",source_workload=\"client\",source_namespace=\"team\","
@@ -205,15 +228,8 @@ static void test_metrics_maps(void **state)
 	char want[1024];
 
 	(void)state;
-	tl_maps_init(&m);
-	m.http = bpf_map_create(BPF_MAP_TYPE_PERCPU_HASH, "t_http", sizeof(struct drv_tl_key),
-				sizeof(struct drv_tl_http), 16, NULL);
-	m.names = bpf_map_create(BPF_MAP_TYPE_HASH, "t_names", 4, sizeof(nm), 16, NULL);
-	if (m.http < 0 || m.names < 0) {
-		tl_maps_close(&m);
+	if (!http_maps(&m))
 		skip(); /* not root */
-	}
-	assert_int_equal(bpf_map_update_elem(m.names, &id, &nm, BPF_ANY), 0);
 	put_http(m.http, ncpu, "10.0.0.1", "10.0.0.2", 7);
 	/* two clients no pod owns: one series of "unknown" with their sum */
 	put_http(m.http, ncpu, "192.0.2.1", "10.0.0.2", 5);
@@ -238,6 +254,44 @@ static void test_metrics_maps(void **state)
 			n++;
 		assert_int_equal(n, 2);
 	}
+	k8s_buf_free(&b);
+	tl_maps_close(&m);
+}
+
+/* A series of both ends of a connection between two pods of this node (DRV_TL_BOTH, counted
+ * once by the server's socket) is a source series with the client's service and a destination
+ * series (summed with a plain destination series of the same labels). */
+static void test_metrics_both(void **state)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct tl_maps m;
+	struct tl_resolver r = {.pod_by_ip = pod_by_ip};
+	struct k8s_buf b = {0};
+	const char *pods = "source_workload=\"client\",source_namespace=\"team\","
+			   "source_pod=\"client-5f-abc\",destination_service=";
+	const char *dst = "destination_namespace=\"shop\",destination_workload=\"web\","
+			  "destination_pod=\"web-0\",method=\"GET\",code=\"404\"";
+	char want[1024];
+
+	(void)state;
+	if (!http_maps(&m))
+		skip(); /* not root */
+	put_http_as(m.http, ncpu, "10.0.0.1", "10.0.0.2", 4, DRV_TL_BOTH);
+	put_http_as(m.http, ncpu, "10.0.0.1", "10.0.0.2", 2, DRV_TL_SERVER);
+	assert_int_equal(tl_metrics_write(&m, &r, NULL, &b), 0);
+	snprintf(
+	    want, sizeof(want),
+	    "\ndrover_http_requests_total{reporter=\"source\",%s\"web.shop.svc.cluster.local\",%s} "
+	    "4\n",
+	    pods, dst);
+	if (!strstr(b.p, want))
+		fail_msg("no line %s in:\n%s", want, b.p);
+	/* the destination side has no frontend id (no service map here: unknown) */
+	snprintf(want, sizeof(want),
+		 "\ndrover_http_requests_total{reporter=\"destination\",%s\"unknown\",%s} 6\n",
+		 pods, dst);
+	if (!strstr(b.p, want))
+		fail_msg("no line %s in:\n%s", want, b.p);
 	k8s_buf_free(&b);
 	tl_maps_close(&m);
 }
@@ -429,13 +483,46 @@ static void test_ring(void **state)
 	tl_exporter_free(e);
 }
 
+/* An event of both ends of a connection on this node (DRV_TL_BOTH) is kept as the client's
+ * (with its service) and the server's (rev_nat 0), in that order. */
+static void test_ring_both(void **state)
+{
+	struct tl_exporter *e = tl_exporter_new(&(struct tl_exporter_config){.ring_events = 4});
+	struct drv_tl_event ev = {.type = DRV_TL_EV_HTTP,
+				  .key = {.saddr = 1,
+					  .daddr = 2,
+					  .rev_nat = 7,
+					  .reporter = DRV_TL_BOTH},
+				  .duration_us = 5},
+			    out[4];
+	uint64_t cur = 0;
+
+	(void)state;
+	assert_non_null(e);
+	tl_exporter_push(e, &ev);
+	assert_int_equal(tl_exporter_read(e, &cur, out, 4), 2);
+	assert_int_equal(out[0].key.reporter, DRV_TL_CLIENT);
+	assert_int_equal(out[0].key.rev_nat, 7);
+	assert_int_equal(out[1].key.reporter, DRV_TL_SERVER);
+	assert_int_equal(out[1].key.rev_nat, 0);
+	assert_int_equal(out[1].key.saddr, 1);
+	assert_int_equal(out[1].duration_us, 5);
+	tl_exporter_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_expo_golden),	 cmocka_unit_test(test_expo_float),
-	    cmocka_unit_test(test_workload),	 cmocka_unit_test(test_service_names),
-	    cmocka_unit_test(test_metrics_maps), cmocka_unit_test(test_server_side_service),
-	    cmocka_unit_test(test_flow_json),	 cmocka_unit_test(test_ring),
+	    cmocka_unit_test(test_expo_golden),
+	    cmocka_unit_test(test_expo_float),
+	    cmocka_unit_test(test_workload),
+	    cmocka_unit_test(test_service_names),
+	    cmocka_unit_test(test_metrics_maps),
+	    cmocka_unit_test(test_metrics_both),
+	    cmocka_unit_test(test_server_side_service),
+	    cmocka_unit_test(test_flow_json),
+	    cmocka_unit_test(test_ring),
+	    cmocka_unit_test(test_ring_both),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -170,7 +170,8 @@ void api_warn(struct api_req *r, const char *fmt, ...) __attribute__((format(pri
 #define API_WARN_ITEM_RUNES  256
 /* Do r's warnings pass API_WARN_TOTAL_RUNES in all? */
 bool api_warnings_truncated(const struct api_req *r);
-/* The Warning header value of text: 299 - "<text>" (cut when truncate). */
+/* The Warning header value of text: 299 - "text" (cut when truncate), quoted as
+ * apimachinery's NewWarningHeader does: only " and \ escaped. */
 void api_warning_header(struct k8s_buf *b, const char *text, bool truncate);
 
 /* ---- reply.c: responses ---- */

@@ -25,9 +25,40 @@ bool api_arg_true(const struct api_req *r, const char *key)
 	return v && (strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
 }
 
+/* Can text be a warning? apimachinery's NewWarningHeader refuses (and the recorder then drops
+ * the warning) text that is empty, not valid UTF-8 or holds a control character
+ * (unicode.IsControl: U+0000-U+001F, U+007F-U+009F). */
+static bool warning_text_ok(const unsigned char *s)
+{
+	if (!*s)
+		return false;
+	while (*s) {
+		unsigned cp = *s, need = 0, min = 0;
+
+		if (cp >= 0xF0 && cp <= 0xF4)
+			need = 3, cp &= 0x07, min = 0x10000;
+		else if (cp >= 0xE0 && cp <= 0xEF)
+			need = 2, cp &= 0x0F, min = 0x800;
+		else if (cp >= 0xC2 && cp <= 0xDF)
+			need = 1, cp &= 0x1F, min = 0x80;
+		else if (cp >= 0x80)
+			return false;
+		s++;
+		for (unsigned i = 0; i < need; i++, s++) {
+			if ((*s & 0xC0) != 0x80)
+				return false;
+			cp = cp << 6 | (*s & 0x3F);
+		}
+		if ((need && cp < min) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) ||
+		    cp < 0x20 || (cp >= 0x7F && cp <= 0x9F))
+			return false;
+	}
+	return true;
+}
+
 /* kube-apiserver's warning recorder (apiserver/pkg/endpoints/filters/warning.go): a text
- * warned before is not repeated; the texts are kept whole here and cut when the headers are
- * written (api_warning_header). */
+ * warned before is not repeated, one NewWarningHeader refuses is dropped; the texts are kept
+ * whole here and cut when the headers are written (api_warning_header). */
 void api_warn(struct api_req *r, const char *fmt, ...)
 {
 	char *msg = NULL;
@@ -40,6 +71,8 @@ void api_warn(struct api_req *r, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return;
+	if (!warning_text_ok((const unsigned char *)msg))
+		goto out;
 	for (size_t i = 0; i < r->nwarnings && r->warnings.p; i++) {
 		if (strcmp(r->warnings.p + off, msg) == 0)
 			goto out;
@@ -85,6 +118,13 @@ void api_warning_header(struct k8s_buf *b, const char *text, bool truncate)
 		    n++ == API_WARN_ITEM_RUNES)
 			break;
 	}
-	k8s_buf_puts(b, "299 - ");
-	k8s_buf_json_string(b, text, len);
+	/* NewWarningHeader's makeQuotedString: the text as is between quotes, only " and \
+	 * escaped (RFC 7234's quoted-string), never JSON's \u003c */
+	k8s_buf_puts(b, "299 - \"");
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] == '"' || text[i] == '\\')
+			k8s_buf_putc(b, '\\');
+		k8s_buf_putc(b, text[i]);
+	}
+	k8s_buf_putc(b, '"');
 }

@@ -130,7 +130,8 @@ int reg_list_all(struct registry *reg, const struct api_resource *res, const cha
 /* bootstrap.c: create body as an object of res in ns unless it exists. 0 or -EIO. */
 int reg_ensure(struct registry *reg, const struct api_resource *res, const char *ns,
 	       const char *body);
-/* bootstrap_rbac.c: the default ClusterRoles and ClusterRoleBindings. */
+/* bootstrap_rbac.c: kube-apiserver 1.32's default RBAC policy (bootstrap_rbac.yaml): its
+ * ClusterRoles, ClusterRoleBindings, Roles and RoleBindings. 0, -EINVAL or -EIO. */
 int reg_bootstrap_rbac(struct registry *reg);
 
 #endif

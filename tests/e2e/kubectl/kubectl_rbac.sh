@@ -5,7 +5,8 @@
 # (SelfSubjectRulesReview), `auth whoami` (SelfSubjectReview); alice with her own client
 # certificate (made here with openssl against the cluster CA in the data directory) may not
 # impersonate; the bootstrap ClusterRoles and bindings are there, admin filled by the
-# clusterrole-aggregation controller. Every process it starts is
+# clusterrole-aggregation controller; the whole 1.32 default policy by count and the
+# controllers' service accounts through `auth can-i`. Every process it starts is
 # stopped by PID and its temporary directory removed, also when a check fails.
 set -uo pipefail
 
@@ -33,6 +34,31 @@ for _ in $(seq 100); do
 done
 ok aggregated k get clusterrole admin -o jsonpath='{.rules[*].resources}'
 has 'rolebindings' && has 'pods/log' && has 'secrets'
+# 1.32's whole default policy (bootstrap_rbac.yaml): the policy.go and controller_policy.go
+# roles and bindings, the namespace_policy.go ones in kube-system and kube-public
+ok clusterroles-n k get clusterroles -l kubernetes.io/bootstrapping=rbac-defaults -o name
+[ "$(grep -c . "$OUT")" -eq 64 ] || fail "$(grep -c . "$OUT") default ClusterRoles, 1.32 makes 64"
+ok crbs-n k get clusterrolebindings -l kubernetes.io/bootstrapping=rbac-defaults -o name
+[ "$(grep -c . "$OUT")" -eq 45 ] || fail "$(grep -c . "$OUT") default ClusterRoleBindings, 1.32 makes 45"
+ok roles-n k get roles -A -o name
+[ "$(grep -c . "$OUT")" -eq 7 ] || fail "$(grep -c . "$OUT") default Roles, 1.32 makes 7"
+ok rbs-n k get rolebindings -n kube-public -o name
+has 'rolebinding.rbac.authorization.k8s.io/system:controller:bootstrap-signer'
+# through the authorizer: the controllers' service accounts (kubectl auth can-i --as)
+DC=system:serviceaccount:kube-system:deployment-controller
+GC=system:serviceaccount:kube-system:generic-garbage-collector
+ok dc-create-rs k auth can-i --as=$DC create replicasets -n x
+has yes
+ok dc-deploy-status k auth can-i --as=$DC update deployments/status -n x
+run dc-delete-nodes k auth can-i --as=$DC delete nodes
+[ "$RC" -ne 0 ] || fail "deployment-controller may delete nodes"
+has no
+ok gc-delete-any k auth can-i --as=$GC delete '*.*' -A
+has yes
+ok gc-delete-nodes k auth can-i --as=$GC delete nodes
+run gc-create k auth can-i --as=$GC create configmaps -n x
+[ "$RC" -ne 0 ] || fail "generic-garbage-collector may create"
+ok dns-list k auth can-i --as=system:serviceaccount:kube-system:kube-dns list endpoints -A
 
 # ---- the admin impersonating alice ----
 bad as-alice-refused k --as alice get pods

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_http.h"
 #include "helpers.h"
 
 static void test_version_discovery(void **state)
@@ -171,15 +172,24 @@ static void test_generate_name_and_decode(void **state)
 	treq(t, "POST", "/apis/apps/v1/namespaces/default/deployments?fieldValidation=Strict", NULL,
 	     "{\"metadata\":{\"name\":\"d1\"},\"bogus\":1}", NULL, &r);
 	assert_int_equal(r.code, 400);
-	assert_string_equal(tstr(r.json, "message"),
-			    "Deployment in version \"v1\" cannot be handled as a Deployment: strict "
-			    "decoding error: unknown field \"bogus\"");
+	assert_string_equal(
+	    tstr(r.json, "message"),
+	    "Deployment in version \"v1\" cannot be handled as a Deployment: strict "
+	    "decoding error: unknown field \"bogus\"");
 	tresp_free(&r);
 	treq(t, "POST", "/api/v1/namespaces/default/configmaps?fieldValidation=Warn", NULL,
 	     "{\"metadata\":{\"name\":\"s1\"},\"bogus\":1}", NULL, &r);
 	assert_int_equal(r.code, 201);
 	assert_non_null(strstr(r.headers, "Warning: 299 - \"unknown field \\\"bogus\\\"\""));
 	assert_null(jv_get(r.json, "bogus"));
+	tresp_free(&r);
+	/* the header quotes the text as NewWarningHeader does: as is, only " and \ escaped
+	 * (not JSON's \u003c \u0026) */
+	treq(t, "POST", "/api/v1/namespaces/default/configmaps?fieldValidation=Warn", NULL,
+	     "{\"metadata\":{\"name\":\"s2\"},\"<b>&c\":1}", NULL, &r);
+	assert_int_equal(r.code, 201);
+	if (!strstr(r.headers, "Warning: 299 - \"unknown field \\\"<b>&c\\\"\"\r\n"))
+		fail_msg("Warning header not as kube's:\n%s", r.headers);
 	tresp_free(&r);
 	treq(t, "POST", "/api/v1/namespaces/default/configmaps", NULL, "{\"metadata\":", NULL, &r);
 	assert_int_equal(r.code, 400);
@@ -952,11 +962,33 @@ static void test_list_stream_big_items(void **state)
 	free(v);
 }
 
+/* The warning recorder drops a text apimachinery's NewWarningHeader refuses (invalid UTF-8,
+ * a control character, empty); the header quotes the rest as makeQuotedString does */
+static void test_warning_texts(void **state)
+{
+	struct api_req r = {0};
+	struct k8s_buf h = {0};
+
+	api_warn(&r, "%s", "tab\there");
+	api_warn(&r, "%s", "bad \xff byte");
+	api_warn(&r, "%s", "C1 \xc2\x85 control");
+	api_warn(&r, "%s", "");
+	assert_int_equal(r.nwarnings, 0);
+	api_warn(&r, "%s", "caf\xc3\xa9 <ok> & \"q\" \\");
+	api_warn(&r, "%s", "caf\xc3\xa9 <ok> & \"q\" \\");
+	assert_int_equal(r.nwarnings, 1);
+	api_warning_header(&h, r.warnings.p, false);
+	assert_string_equal(h.p, "299 - \"caf\xc3\xa9 <ok> & \\\"q\\\" \\\\\"");
+	k8s_buf_free(&h);
+	k8s_buf_free(&r.warnings);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_version_discovery),
 	    cmocka_unit_test(test_create_get_conflict),
+	    cmocka_unit_test(test_warning_texts),
 	    cmocka_unit_test(test_generate_name_and_decode),
 	    cmocka_unit_test(test_validation),
 	    cmocka_unit_test(test_list_select_page_table),

@@ -274,7 +274,7 @@ static void test_versions(void **state)
 		   "net.ipv4.tcp_rmem)");
 }
 
-/* The Warning header of a message: 299 - "<message as a JSON string>" */
+/* The Warning header of a message: 299 - "<message, only \" and \\ escaped>" */
 static void assert_warning(const struct tresp *r, const char *msg)
 {
 	char want[4096];

@@ -22,6 +22,7 @@
 
 #include "api_codec.h"
 #include "api_obj.h"
+#include "api_rbac_rules.h"
 #include "log.h"
 #include "rbac.h"
 
@@ -50,14 +51,6 @@ static void each(struct api_server *s, const char *resource, const char *ns, eac
 	reg_snap_put(sn);
 }
 
-static bool str_in(const struct jv *arr, const char *s)
-{
-	for (const struct jv *v = jv_first(arr); v; v = v->next)
-		if (jv_is_str(v, s))
-			return true;
-	return false;
-}
-
 static bool has_group(const struct api_user *u, const char *g)
 {
 	if (strcmp(g, AUTHENTICATED) == 0)
@@ -74,7 +67,7 @@ static bool verb_matches(const struct jv *rule, const char *verb)
 {
 	const struct jv *verbs = jv_get(rule, "verbs");
 
-	return str_in(verbs, "*") || str_in(verbs, verb);
+	return api_rbac_has(verbs, "*") || api_rbac_has(verbs, verb);
 }
 
 /* ResourceMatches: "*", "res", "res/sub", or "* /sub" for any resource's sub */
@@ -117,11 +110,12 @@ static bool rule_allows(const struct jv *rule, const struct api_authz *a)
 		return false;
 	if (!a->resource_req)
 		return url_matches(rule, a->path ? a->path : "");
-	if (!str_in(jv_get(rule, "apiGroups"), "*") && !str_in(jv_get(rule, "apiGroups"), a->group))
+	if (!api_rbac_has(jv_get(rule, "apiGroups"), "*") &&
+	    !api_rbac_has(jv_get(rule, "apiGroups"), a->group))
 		return false;
 	if (!resource_matches(rule, a))
 		return false;
-	return jv_count(names) == 0 || (a->name && str_in(names, a->name));
+	return jv_count(names) == 0 || (a->name && api_rbac_has(names, a->name));
 }
 
 /* ---- the visitor (validation.VisitRulesFor) ---- */
@@ -168,7 +162,8 @@ static bool selector_matches(const struct jv *sel, const struct jv *labels)
 	for (const struct jv *e = jv_first(jv_get(sel, "matchExpressions")); e; e = e->next) {
 		const char *key = jv_path_str(e, "key"), *op = jv_path_str(e, "operator");
 		const struct jv *have = key ? jv_get(labels, key) : NULL;
-		bool in = have && have->type == JV_STRING && str_in(jv_get(e, "values"), have->s);
+		bool in =
+		    have && have->type == JV_STRING && api_rbac_has(jv_get(e, "values"), have->s);
 
 		if (!op || (strcmp(op, "In") == 0 && !in) || (strcmp(op, "NotIn") == 0 && in) ||
 		    (strcmp(op, "Exists") == 0 && !have) ||

@@ -88,11 +88,17 @@ static bool merge_map(struct rec *c, const char *key)
 /* next = a copy of have with want's labels and annotations it lacks */
 static void start_from_have(struct rec *c)
 {
+	bool annotations, labels;
+
 	/* a key, not a path: it holds dots */
 	c->protect =
 	    jv_is_str(jv_get(jv_path(c->have, "metadata.annotations"), AUTOUPDATE), "false");
 	c->next = jv_copy(c->d, c->have);
-	if (merge_map(c, "annotations") | merge_map(c, "labels"))
+	if (!c->next)
+		return;
+	annotations = merge_map(c, "annotations");
+	labels = merge_map(c, "labels");
+	if (annotations || labels)
 		c->op = REC_UPDATE;
 }
 
@@ -249,6 +255,15 @@ static int rec_compute(struct rec *c, struct api_result *out)
 	return jv_get(c->want, "roleRef") ? reconcile_binding(c) : reconcile_role(c);
 }
 
+static int rec_create(struct rec *c, struct api_result *out)
+{
+	c->rq.name = NULL;
+	if (reg_create(c->reg, &c->rq, c->next, out) == 0)
+		return 0;
+	/* made meanwhile: run again */
+	return out->code == 409 ? -EAGAIN : -EIO;
+}
+
 /* The write c->op says. 0 done, -EAGAIN to run again (the object came, went or changed
  * meanwhile), or another error (out set). */
 static int rec_write(struct rec *c, struct api_result *out)
@@ -259,17 +274,15 @@ static int rec_write(struct rec *c, struct api_result *out)
 	case REC_NONE:
 		return 0;
 	case REC_RECREATE:
+		/* the uid read is the delete's precondition: another object of that name is
+		 * not deleted */
 		dopts.uid = jv_path_str(c->have, "metadata.uid");
 		if (reg_delete(c->reg, &c->rq, &dopts, out) != 0 && out->code != 404)
 			return out->code == 409 ? -EAGAIN : -EIO;
 		api_result_free(out);
-		*out = (struct api_result){0};
-		/* fallthrough */
+		return rec_create(c, out);
 	case REC_CREATE:
-		c->rq.name = NULL;
-		if (reg_create(c->reg, &c->rq, c->next, out) == 0)
-			return 0;
-		return out->code == 409 ? -EAGAIN : -EIO;
+		return rec_create(c, out);
 	case REC_UPDATE:
 		/* the resourceVersion read is the update's precondition */
 		if (reg_update(c->reg, &c->rq, c->next, out) == 0)

@@ -131,6 +131,9 @@ struct visit {
 	/* RulesFor: every rule, copied */
 	struct jv_doc *d;
 	struct jv *rules;
+	/* a missing role worded as the registry's Get words it (the RBAC storages' rule
+	 * resolver reads through it), not as the authorizer's listers do */
+	bool registry_words;
 };
 
 /* a rule of the role being visited: true to stop */
@@ -252,10 +255,10 @@ static bool visit_role_ref(struct visit *v, const struct jv *binding, const char
 		return false;
 	each(v->s, cluster ? "clusterroles" : "roles", cluster ? NULL : ns, role_named, &f);
 	if (!f.found)
-		add_err(v,
-			cluster ? "clusterrole.rbac.authorization.k8s.io \"%s\" not found%s"
-				: "role.rbac.authorization.k8s.io \"%s\" not found%s",
-			name, "");
+		add_err(v, "%s.rbac.authorization.k8s.io \"%s\" not found",
+			cluster ? (v->registry_words ? "clusterroles" : "clusterrole")
+				: (v->registry_words ? "roles" : "role"),
+			name);
 	return f.stop;
 }
 
@@ -354,6 +357,58 @@ bool api_rbac_allows(struct api_server *s, const struct api_user *u, const struc
 	}
 	k8s_buf_free(&v.errs);
 	return v.allowed;
+}
+
+/* ---- what the RBAC storages' escalation check asks (registry.h: struct reg_authz) ---- */
+
+static struct api_user user_of(const struct reg_req *rq)
+{
+	return (struct api_user){rq->user, rq->groups, rq->ngroups};
+}
+
+static bool authz_allows(void *arg, const struct reg_req *rq, const char *verb, const char *group,
+			 const char *resource, const char *ns, const char *name)
+{
+	struct api_user u = user_of(rq);
+	struct api_authz a = {.verb = verb,
+			      .group = group ? group : "",
+			      .resource = resource,
+			      .ns = ns,
+			      .name = name && name[0] ? name : NULL,
+			      .resource_req = true};
+	char reason[600];
+
+	return api_authz_decide(arg, &u, &a, reason, sizeof(reason));
+}
+
+static unsigned authz_rules_for(void *arg, const struct reg_req *rq, const char *ns,
+				struct jv_doc *d, struct jv *out, struct k8s_buf *errs)
+{
+	struct api_user u = user_of(rq);
+	struct visit v = {.s = arg, .u = &u, .d = d, .rules = out, .registry_words = true};
+
+	visit_all(&v, ns);
+	k8s_buf_put(errs, v.errs.p, v.errs.len);
+	k8s_buf_free(&v.errs);
+	return v.nerrs;
+}
+
+static bool authz_role_rules(void *arg, bool cluster, const char *ns, const char *name,
+			     struct jv_doc *d, struct jv *out)
+{
+	struct visit v = {.s = arg, .d = d, .rules = out};
+	struct find_role f = {.name = name, .v = &v};
+
+	each(arg, cluster ? "clusterroles" : "roles", cluster ? NULL : ns, role_named, &f);
+	return f.found;
+}
+
+void api_rbac_attach(struct api_server *s)
+{
+	s->reg->authz = (struct reg_authz){.allows = authz_allows,
+					   .rules_for = authz_rules_for,
+					   .role_rules = authz_role_rules,
+					   .arg = s};
 }
 
 /* ---- the 403 ---- */

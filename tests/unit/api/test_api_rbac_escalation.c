@@ -76,6 +76,7 @@ static void test_role_escalation(void **state)
 {
 	struct env *e = *state;
 
+	e->ctype = NULL; /* as an earlier test that failed may have left it */
 	grant(
 	    e, "dave",
 	    RBAC_RULE("\"create\",\"update\",\"patch\"", "roles") "," RULE("\"get\"", "", "pods"));
@@ -163,6 +164,7 @@ static void test_clusterrole_escalation(void **state)
 {
 	struct env *e = *state;
 
+	e->ctype = NULL; /* as an earlier test that failed may have left it */
 	/* erin: create clusterroles (cluster-wide), get pods in esc only */
 	expect(e, NULL, "POST", RBAC "/clusterroles",
 	       CR_BODY("cr-writer", ",\"rules\":[" RBAC_RULE("\"create\"", "clusterroles") "," RULE(
@@ -197,6 +199,7 @@ static void test_binding_escalation(void **state)
 	struct env *e = *state;
 	char *out = NULL;
 
+	e->ctype = NULL; /* as an earlier test that failed may have left it */
 	role(e, "esc", "pod-getter", RULE("\"get\"", "", "pods"));
 	role(e, "esc", "pod-deleter", RULE("\"delete\"", "", "pods"));
 	grant(e, "frank",

@@ -388,7 +388,8 @@ static unsigned authz_rules_for(void *arg, const struct reg_req *rq, const char 
 	struct visit v = {.s = arg, .u = &u, .d = d, .rules = out, .registry_words = true};
 
 	visit_all(&v, ns);
-	k8s_buf_put(errs, v.errs.p, v.errs.len);
+	if (v.errs.len)
+		k8s_buf_put(errs, v.errs.p, v.errs.len);
 	k8s_buf_free(&v.errs);
 	return v.nerrs;
 }

@@ -19,8 +19,9 @@
 #include "kinds.h"
 #include "registry.h"
 
-#define MASTERS	      "system:masters"
-#define AUTHENTICATED "system:authenticated"
+#define MASTERS		"system:masters"
+#define AUTHENTICATED	"system:authenticated"
+#define UNAUTHENTICATED "system:unauthenticated"
 
 /* EscalationAllowed: the privileged group (the server's loopback identity is in it) */
 static bool escalation_allowed(const struct reg_req *rq)
@@ -210,7 +211,8 @@ static int describe_missing(struct k8s_buf *b, const struct jv *rules)
 	return err;
 }
 
-/* user.GetGroups() as the authenticator left them: system:authenticated added last */
+/* user.GetGroups() as the authenticators left them: system:authenticated added last (unless
+ * the user is system:unauthenticated: an impersonated one) */
 static void user_groups(struct k8s_buf *b, const struct reg_req *rq)
 {
 	bool auth = false;
@@ -220,7 +222,9 @@ static void user_groups(struct k8s_buf *b, const struct reg_req *rq)
 		if (i)
 			k8s_buf_putc(b, ' ');
 		go_quote(b, rq->groups[i]);
-		auth |= strcmp(rq->groups[i], AUTHENTICATED) == 0;
+		if (strcmp(rq->groups[i], AUTHENTICATED) == 0 ||
+		    strcmp(rq->groups[i], UNAUTHENTICATED) == 0)
+			auth = true;
 	}
 	if (!auth)
 		k8s_buf_printf(b, "%s\"" AUTHENTICATED "\"", rq->ngroups ? " " : "");

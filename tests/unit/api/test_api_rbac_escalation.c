@@ -151,6 +151,14 @@ static void test_role_escalation(void **state)
 	       NULL);
 	expect(e, "dave", "PUT", ROLES "/reader",
 	       ROLE_BODY("reader", RULE("\"get\",\"delete\"", "", "pods")), 200, NULL);
+	/* the errors met resolving his rules (a binding to a missing role), as the registry
+	 * words them, after the list */
+	grant(e, "gina", RBAC_RULE("\"create\"", "roles"));
+	binding(e, "esc", "gina-nope", "Role", "nope", USER("gina"));
+	expect(e, "gina", "POST", ROLES, ROLE_BODY("g", RULE("\"get\"", "", "pods")), 403,
+	       HELD("gina", AUTHD) "{APIGroups:[\\\"\\\"], Resources:[\\\"pods\\\"], "
+				   "Verbs:[\\\"get\\\"]}; resolution errors: "
+				   "[roles.rbac.authorization.k8s.io \\\"nope\\\" not found]\"");
 	/* system:masters: anything */
 	expect(e, NULL, "POST", ROLES, ROLE_BODY("all", RULE("\"*\"", "*", "*")), 201, NULL);
 }

@@ -22,6 +22,7 @@
 
 #include "api_codec.h"
 #include "api_obj.h"
+#include "api_rbac_rules.h"
 #include "log.h"
 #include "rbac.h"
 
@@ -50,14 +51,6 @@ static void each(struct api_server *s, const char *resource, const char *ns, eac
 	reg_snap_put(sn);
 }
 
-static bool str_in(const struct jv *arr, const char *s)
-{
-	for (const struct jv *v = jv_first(arr); v; v = v->next)
-		if (jv_is_str(v, s))
-			return true;
-	return false;
-}
-
 static bool has_group(const struct api_user *u, const char *g)
 {
 	if (strcmp(g, AUTHENTICATED) == 0)
@@ -74,7 +67,7 @@ static bool verb_matches(const struct jv *rule, const char *verb)
 {
 	const struct jv *verbs = jv_get(rule, "verbs");
 
-	return str_in(verbs, "*") || str_in(verbs, verb);
+	return api_rbac_has(verbs, "*") || api_rbac_has(verbs, verb);
 }
 
 /* ResourceMatches: "*", "res", "res/sub", or "* /sub" for any resource's sub */
@@ -117,11 +110,12 @@ static bool rule_allows(const struct jv *rule, const struct api_authz *a)
 		return false;
 	if (!a->resource_req)
 		return url_matches(rule, a->path ? a->path : "");
-	if (!str_in(jv_get(rule, "apiGroups"), "*") && !str_in(jv_get(rule, "apiGroups"), a->group))
+	if (!api_rbac_has(jv_get(rule, "apiGroups"), "*") &&
+	    !api_rbac_has(jv_get(rule, "apiGroups"), a->group))
 		return false;
 	if (!resource_matches(rule, a))
 		return false;
-	return jv_count(names) == 0 || (a->name && str_in(names, a->name));
+	return jv_count(names) == 0 || (a->name && api_rbac_has(names, a->name));
 }
 
 /* ---- the visitor (validation.VisitRulesFor) ---- */
@@ -137,6 +131,9 @@ struct visit {
 	/* RulesFor: every rule, copied */
 	struct jv_doc *d;
 	struct jv *rules;
+	/* a missing role worded as the registry's Get words it (the RBAC storages' rule
+	 * resolver reads through it), not as the authorizer's listers do */
+	bool registry_words;
 };
 
 /* a rule of the role being visited: true to stop */
@@ -168,7 +165,8 @@ static bool selector_matches(const struct jv *sel, const struct jv *labels)
 	for (const struct jv *e = jv_first(jv_get(sel, "matchExpressions")); e; e = e->next) {
 		const char *key = jv_path_str(e, "key"), *op = jv_path_str(e, "operator");
 		const struct jv *have = key ? jv_get(labels, key) : NULL;
-		bool in = have && have->type == JV_STRING && str_in(jv_get(e, "values"), have->s);
+		bool in =
+		    have && have->type == JV_STRING && api_rbac_has(jv_get(e, "values"), have->s);
 
 		if (!op || (strcmp(op, "In") == 0 && !in) || (strcmp(op, "NotIn") == 0 && in) ||
 		    (strcmp(op, "Exists") == 0 && !have) ||
@@ -257,10 +255,10 @@ static bool visit_role_ref(struct visit *v, const struct jv *binding, const char
 		return false;
 	each(v->s, cluster ? "clusterroles" : "roles", cluster ? NULL : ns, role_named, &f);
 	if (!f.found)
-		add_err(v,
-			cluster ? "clusterrole.rbac.authorization.k8s.io \"%s\" not found%s"
-				: "role.rbac.authorization.k8s.io \"%s\" not found%s",
-			name, "");
+		add_err(v, "%s.rbac.authorization.k8s.io \"%s\" not found",
+			cluster ? (v->registry_words ? "clusterroles" : "clusterrole")
+				: (v->registry_words ? "roles" : "role"),
+			name);
 	return f.stop;
 }
 
@@ -359,6 +357,59 @@ bool api_rbac_allows(struct api_server *s, const struct api_user *u, const struc
 	}
 	k8s_buf_free(&v.errs);
 	return v.allowed;
+}
+
+/* ---- what the RBAC storages' escalation check asks (registry.h: struct reg_authz) ---- */
+
+static struct api_user user_of(const struct reg_req *rq)
+{
+	return (struct api_user){rq->user, rq->groups, rq->ngroups};
+}
+
+static bool authz_allows(void *arg, const struct reg_req *rq, const char *verb, const char *group,
+			 const char *resource, const char *ns, const char *name)
+{
+	struct api_user u = user_of(rq);
+	struct api_authz a = {.verb = verb,
+			      .group = group ? group : "",
+			      .resource = resource,
+			      .ns = ns,
+			      .name = name && name[0] ? name : NULL,
+			      .resource_req = true};
+	char reason[600];
+
+	return api_authz_decide(arg, &u, &a, reason, sizeof(reason));
+}
+
+static unsigned authz_rules_for(void *arg, const struct reg_req *rq, const char *ns,
+				struct jv_doc *d, struct jv *out, struct k8s_buf *errs)
+{
+	struct api_user u = user_of(rq);
+	struct visit v = {.s = arg, .u = &u, .d = d, .rules = out, .registry_words = true};
+
+	visit_all(&v, ns);
+	if (v.errs.len)
+		k8s_buf_put(errs, v.errs.p, v.errs.len);
+	k8s_buf_free(&v.errs);
+	return v.nerrs;
+}
+
+static bool authz_role_rules(void *arg, bool cluster, const char *ns, const char *name,
+			     struct jv_doc *d, struct jv *out)
+{
+	struct visit v = {.s = arg, .d = d, .rules = out};
+	struct find_role f = {.name = name, .v = &v};
+
+	each(arg, cluster ? "clusterroles" : "roles", cluster ? NULL : ns, role_named, &f);
+	return f.found;
+}
+
+void api_rbac_attach(struct api_server *s)
+{
+	s->reg->authz = (struct reg_authz){.allows = authz_allows,
+					   .rules_for = authz_rules_for,
+					   .role_rules = authz_role_rules,
+					   .arg = s};
 }
 
 /* ---- the 403 ---- */

@@ -31,6 +31,10 @@ struct api_user {
 bool api_rbac_allows(struct api_server *s, const struct api_user *u, const struct api_authz *a,
 		     char *reason, size_t size);
 
+/* Hand the server's registry the authorizer and the RBAC rule resolver (struct reg_authz),
+ * which the RBAC kinds' escalation check asks. */
+void api_rbac_attach(struct api_server *s);
+
 /* The union authorizer: system:masters (NewPrivilegedGroups), Node, RBAC (auth.c). */
 bool api_authz_decide(struct api_server *s, const struct api_user *u, const struct api_authz *a,
 		      char *reason, size_t size);

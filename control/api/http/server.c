@@ -20,6 +20,7 @@
 #include "api_http.h"
 #include "api_watch.h"
 #include "log.h"
+#include "rbac.h"
 
 #define COMP "api"
 
@@ -582,6 +583,9 @@ int api_server_start(const struct api_config *cfg, struct api_server **out)
 
 		err = registry_new(s->store, &rc, &s->reg);
 	}
+	/* RBAC writes are checked for escalation where requests are authorized */
+	if (!err && !s->cfg.insecure_loopback)
+		api_rbac_attach(s);
 	if (!err && !s->cfg.insecure_loopback)
 		err = api_pki_setup(s);
 	/* the service-account key: made lazily by the first TokenRequest of a plain-HTTP

@@ -102,7 +102,9 @@ void reg_create_object(struct reg_call *c, struct jv *obj, const char *operation
 			      .res = c->res,
 			      .wire = c->wire,
 			      .obj = obj,
-			      .dry_run = c->dry_run};
+			      .dry_run = c->dry_run,
+			      .rq = c->rq,
+			      .out = c->out};
 	struct jv *md;
 	const char *name;
 	char uid[40], now[32];
@@ -142,6 +144,10 @@ void reg_create_object(struct reg_call *c, struct jv *obj, const char *operation
 			api_admit_defaults(&a);
 			/* MutatingAdmissionWebhook: after the built-in mutating plugins */
 			if (reg_webhooks_mutate(c, "CREATE", obj, NULL, NULL) != 0)
+				goto out;
+			/* the RBAC kinds' escalation check, which kube's policybased storages
+			 * make before the generic create */
+			if (api_admit_authorize(&a) != 0)
 				goto out;
 			if (!name || !name[0])
 				k8s_errors_add(&a.errs, "metadata.name", K8S_REASON_REQUIRED, 0, 0,

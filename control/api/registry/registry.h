@@ -64,6 +64,30 @@ struct registry_config {
 struct reg_hubs;
 struct reg_crds;
 struct reg_cache;
+struct reg_req;
+
+/* The authorizer and the RBAC rule resolver of the server the registry serves, which the
+ * RBAC kinds' escalation check asks (kube-apiserver hands its RBAC storage the same two:
+ * pkg/registry/rbac/rest/storage_rbac.go). Set by the server before it serves; all NULL
+ * for a server that authorizes no one (plain HTTP on loopback), which checks nothing. */
+struct reg_authz {
+	/* authorizer.Authorize: may rq's user do verb on group/resource name (NULL: none) in ns
+	 * (NULL: cluster scope)? */
+	bool (*allows)(void *arg, const struct reg_req *rq, const char *verb, const char *group,
+		       const char *resource, const char *ns, const char *name);
+	/* RulesFor(user, ns): the rules RBAC grants rq's user there (ns NULL: the cluster-wide
+	 * ones only), appended to out (an array of d); the errors met resolving them counted
+	 * and joined with ", " in errs (as the registry words them: `roles.rbac.authorization
+	 * .k8s.io "x" not found`). Returns how many errors. */
+	unsigned (*rules_for)(void *arg, const struct reg_req *rq, const char *ns, struct jv_doc *d,
+			      struct jv *out, struct k8s_buf *errs);
+	/* GetRoleReferenceRules: the rules of the Role ns/name, or of the ClusterRole name
+	 * (cluster set; an aggregated one's: those of the roles it selects), appended to out;
+	 * false when there is no such role. */
+	bool (*role_rules)(void *arg, bool cluster, const char *ns, const char *name,
+			   struct jv_doc *d, struct jv *out);
+	void *arg;
+};
 
 /* A control-plane component that runs beside the server, as ComponentStatus reports it
  * (strategy/componentstatus.c). */
@@ -95,6 +119,7 @@ struct registry {
 	uint64_t webhook_gen; /* __atomic */
 	/* what admission and the authorizer read on every request (reg_cache.c) */
 	struct reg_cache *cache;
+	struct reg_authz authz;
 };
 
 /* A registry over an open store (borrowed: it outlives the registry). 0 or -errno. Close every

@@ -188,16 +188,23 @@ void api_fail_details(struct api_result *r, unsigned code, const char *reason,
 		      const struct api_resource *res, const char *name, const char *fmt, ...)
 {
 	struct k8s_buf d = {0};
-	char msg[2048];
+	char *msg = NULL;
 	va_list ap;
+	int n;
 
+	/* of any length: an RBAC escalation's lists every rule missing */
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = vasprintf(&msg, fmt, ap);
 	va_end(ap);
+	if (n < 0) {
+		api_fail_oom(r);
+		return;
+	}
 	details_of(&d, res, name, res ? res->kind->resource : NULL);
 	k8s_buf_putc(&d, '}');
 	set_status(r, code, reason, msg, d.p);
 	k8s_buf_free(&d);
+	free(msg);
 }
 
 void api_fail_not_found(struct api_result *r, const struct api_resource *res, const char *name)

@@ -175,7 +175,9 @@ int reg_replace(struct reg_call *c, struct jv *obj, struct jv *old, uint64_t rev
 			      .wire = c->wire,
 			      .old = old,
 			      .sub = c->sub,
-			      .dry_run = c->dry_run};
+			      .dry_run = c->dry_run,
+			      .rq = c->rq,
+			      .out = c->out};
 	struct jv *n;
 	char *json = NULL;
 	size_t len;
@@ -192,6 +194,12 @@ int reg_replace(struct reg_call *c, struct jv *obj, struct jv *old, uint64_t rev
 	a.obj = n;
 	api_admit_defaults(&a);
 	if (webhooks_apply(c) && reg_webhooks_mutate(c, "UPDATE", n, old, NULL) != 0) {
+		err = -EPERM;
+		goto out;
+	}
+	/* the RBAC kinds' escalation check (their policybased storages wrap the update's
+	 * object: after the patch and the mutating admission, before validation) */
+	if (api_admit_authorize(&a) != 0) {
 		err = -EPERM;
 		goto out;
 	}

@@ -105,6 +105,17 @@ struct jv *api_admit_stored_one(struct api_admit *a, const char *group, const ch
 	return o;
 }
 
+int api_admit_authorize(struct api_admit *a)
+{
+	const struct api_strategy *st = api_strategy_of(a->res);
+
+	if (!st->authorize_write || a->sub || !a->rq || !a->rq->user || !a->out || !a->reg ||
+	    !a->reg->authz.allows)
+		return 0;
+	st->authorize_write(a);
+	return a->out->code >= 300 ? -EPERM : 0; /* nothing set yet is no refusal */
+}
+
 void api_admit_prepare_create(struct api_admit *a)
 {
 	const struct api_strategy *st = api_strategy_of(a->res);

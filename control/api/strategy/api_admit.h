@@ -15,6 +15,8 @@
 #include "k8s_jv.h"
 
 struct registry;
+struct reg_req;
+struct api_result;
 
 #define API_ADMIT_MAX_ALLOC 16
 
@@ -29,6 +31,11 @@ struct api_admit {
 	const struct jv *old; /* the stored object for an update, else NULL */
 	const char *sub;      /* subresource of the write, or NULL */
 	bool dry_run;	      /* allocations are checked, not taken */
+	/* the request (who asks: rq->user, NULL for the server's own writes) and its result,
+	 * for a hook that answers with a Status of its own (authorize_write); NULL outside a
+	 * registry call */
+	const struct reg_req *rq;
+	struct api_result *out;
 	struct k8s_errors errs;
 	/* an admission plugin's refusal: 403 `<resource> "<name>" is forbidden: <this>` */
 	char forbidden[4096];

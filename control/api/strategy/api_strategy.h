@@ -34,6 +34,13 @@ struct api_strategy {
 	/* Defaults after the schema's (create and update; a->old set on update), and on create
 	 * the admission plugins of the kind. */
 	void (*defaults)(struct api_admit *a);
+	/* What only some users may write, beyond the authorizer's check of the verb (RBAC's
+	 * escalation prevention: pkg/registry/rbac/{role,clusterrole,rolebinding,
+	 * clusterrolebinding}/policybased/storage.go): create and update of the object (not a
+	 * subresource) by a user (a->rq->user set; the server's own writes are not checked),
+	 * after the mutating admission and before validation, as those storages wrap the
+	 * generic one. A refusal is set in a->out. */
+	void (*authorize_write)(struct api_admit *a);
 	/* The kind's validation (create and update; a->old set on update). */
 	void (*validate)(struct api_admit *a);
 	/* The validating admission plugins of the kind, after its validation passed (create
@@ -132,6 +139,8 @@ extern const size_t api_nsystem_priority_classes;
 void api_admit_prepare_create(struct api_admit *a);
 /* Schema defaults, then the kind's. */
 void api_admit_defaults(struct api_admit *a);
+/* The kind's authorize_write for a user's write: 0, or -EPERM with a->out set. */
+int api_admit_authorize(struct api_admit *a);
 /* The schema (enums, required fields), object metadata, then the kind's rules: causes in
  * a->errs; 0 or -EINVAL. */
 int api_admit_validate(struct api_admit *a);

@@ -102,6 +102,10 @@ void api_update_job(struct api_admit *a);
 void api_update_statefulset(struct api_admit *a);
 void api_update_pvc(struct api_admit *a);
 void api_update_rolebinding(struct api_admit *a);
+
+/* rbac_escalation.c: the RBAC storages' escalation prevention (authorize_write) */
+void api_rbac_authorize_role(struct api_admit *a);
+void api_rbac_authorize_binding(struct api_admit *a);
 /* events.c: Events of core/v1 and events.k8s.io/v1 (pkg/apis/core/validation/events.go) */
 void api_validate_event(struct api_admit *a);
 

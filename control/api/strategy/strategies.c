@@ -301,6 +301,7 @@ const struct api_strategy api_strategy_endpointslices = {
 
 const struct api_strategy api_strategy_rbac = {
     .name_rule = API_NAME_PATH,
+    .authorize_write = api_rbac_authorize_role,
 };
 
 /* ValidateRoleBindingUpdate: the binding's validation, then the update rule */
@@ -314,5 +315,6 @@ static void rbac_binding_validate(struct api_admit *a)
 const struct api_strategy api_strategy_rbac_bindings = {
     .name_rule = API_NAME_PATH,
     .defaults = api_default_rbac,
+    .authorize_write = api_rbac_authorize_binding,
     .validate = rbac_binding_validate,
 };

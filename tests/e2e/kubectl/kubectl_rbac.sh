@@ -6,8 +6,10 @@
 # certificate (made here with openssl against the cluster CA in the data directory) may not
 # impersonate; the bootstrap ClusterRoles and bindings are there, admin filled by the
 # clusterrole-aggregation controller; the whole 1.32 default policy by count and the
-# controllers' service accounts through `auth can-i`. Every process it starts is
-# stopped by PID and its temporary directory removed, also when a check fails.
+# controllers' service accounts through `auth can-i`; a user who may write roles and bindings
+# grants and binds only what he holds until allowed escalate and bind (Kubernetes' message).
+# Every process it starts is stopped by PID and its temporary directory removed, also when a
+# check fails.
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -104,6 +106,33 @@ bad alice-as-bob k "${KA[@]}" --as bob get pods
 has 'Error from server (Forbidden): users "bob" is forbidden: User "alice" cannot impersonate resource "users" in API group "" at the cluster scope'
 run alice-can-i-impersonate k "${KA[@]}" auth can-i impersonate users
 has no
+
+# ---- escalation prevention (pkg/registry/rbac/*/policybased/storage.go) ----
+# carol may write roles and rolebindings and holds view: she grants and binds no more
+ok carol-writer k create role rbac-writer --verb=create,update,patch \
+	--resource=roles.rbac.authorization.k8s.io,rolebindings.rbac.authorization.k8s.io
+ok carol-writer-rb k create rolebinding carol-writer --role=rbac-writer --user=carol
+ok carol-view k create rolebinding carol-view --clusterrole=view --user=carol
+ok carol-reader k --as carol create role reader --verb=get,list --resource=pods
+bad carol-deleter k --as carol create role deleter --verb=get,delete,deletecollection --resource=pods,secrets
+has 'Error from server (Forbidden): roles.rbac.authorization.k8s.io "deleter" is forbidden: user "carol" (groups=["system:authenticated"]) is attempting to grant RBAC permissions not currently held:'
+has '{APIGroups:[""], Resources:["pods"], Verbs:["delete" "deletecollection"]}'
+has '{APIGroups:[""], Resources:["secrets"], Verbs:["get" "delete" "deletecollection"]}'
+bad carol-bind-admin k --as carol create rolebinding dan-admin --clusterrole=admin --user=dan
+has 'error: failed to create rolebinding: rolebindings.rbac.authorization.k8s.io "dan-admin" is forbidden: user "carol" (groups=["system:authenticated"]) is attempting to grant RBAC permissions not currently held:'
+ok carol-bind-view k --as carol create rolebinding dan-view --clusterrole=view --user=dan
+run carol-can-i-escalate k auth can-i escalate roles --as carol
+has no
+# escalate on roles, bind on clusterroles/admin
+ok carol-escalate k create role rbac-escalate --verb=escalate --resource=roles.rbac.authorization.k8s.io
+ok carol-escalate-rb k create rolebinding carol-escalate --role=rbac-escalate --user=carol
+ok carol-bind k create role rbac-bind --verb=bind --resource=clusterroles.rbac.authorization.k8s.io \
+	--resource-name=admin
+ok carol-bind-rb k create rolebinding carol-bind --role=rbac-bind --user=carol
+ok carol-can-i-escalate2 k auth can-i escalate roles --as carol
+has yes
+ok carol-deleter2 k --as carol create role deleter --verb=get,delete,deletecollection --resource=pods,secrets
+ok carol-bind-admin2 k --as carol create rolebinding dan-admin --clusterrole=admin --user=dan
 
 kill "${PIDS[0]}" 2>/dev/null
 wait "${PIDS[0]}" 2>/dev/null

@@ -54,11 +54,9 @@ static void live_dir(const char *dir, bool add)
 		}
 }
 
-void tsrv_start_cfg(struct tsrv *t, struct api_config *cfg)
+/* Start a plain-HTTP server over t->dir */
+static void start_in_dir(struct tsrv *t, struct api_config *cfg)
 {
-	snprintf(t->dir, sizeof(t->dir), "/tmp/drover-api-test-XXXXXX");
-	assert_non_null(mkdtemp(t->dir));
-	live_dir(t->dir, true);
 	cfg->data_dir = t->dir;
 	cfg->listen = "127.0.0.1:0";
 	cfg->insecure_loopback = true;
@@ -68,6 +66,28 @@ void tsrv_start_cfg(struct tsrv *t, struct api_config *cfg)
 		cfg->threads = 2;
 	assert_int_equal(api_server_start(cfg, &t->s), 0);
 	snprintf(t->base, sizeof(t->base), "http://127.0.0.1:%u", api_server_port(t->s));
+}
+
+void tsrv_start_cfg(struct tsrv *t, struct api_config *cfg)
+{
+	snprintf(t->dir, sizeof(t->dir), "/tmp/drover-api-test-XXXXXX");
+	assert_non_null(mkdtemp(t->dir));
+	live_dir(t->dir, true);
+	start_in_dir(t, cfg);
+}
+
+void tsrv_restart_cfg(struct tsrv *t, struct api_config *cfg)
+{
+	api_server_stop(t->s);
+	t->s = NULL;
+	start_in_dir(t, cfg);
+}
+
+void tsrv_restart(struct tsrv *t)
+{
+	struct api_config cfg = {0};
+
+	tsrv_restart_cfg(t, &cfg);
 }
 
 void tsrv_start_tls(struct tsrv *t)

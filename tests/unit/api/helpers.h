@@ -35,6 +35,10 @@ struct tresp {
 void tsrv_start(struct tsrv *t);
 void tsrv_start_cfg(struct tsrv *t, struct api_config *cfg);
 void tsrv_stop(struct tsrv *t);
+/* Stop t's server and start a new one (plain HTTP) over the same data directory, as a
+ * restart of the server does; cfg's data_dir, listen and insecure_loopback are set here. */
+void tsrv_restart(struct tsrv *t);
+void tsrv_restart_cfg(struct tsrv *t, struct api_config *cfg);
 /* Start a server over TLS with its own PKI (no insecure loopback); asserts on failure. */
 void tsrv_start_tls(struct tsrv *t);
 /* DIR/NAME.crt and .key: a client certificate CN=cn, O=org (may be NULL) signed by the

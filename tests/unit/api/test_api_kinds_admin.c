@@ -818,7 +818,6 @@ static void test_discovery(void **state)
  * the server made for a group/version it no longer serves goes, one a user made stays. */
 static void test_restart_reconciles(void **state)
 {
-	struct api_config cfg = {0};
 	struct tsrv t;
 	struct tresp r;
 
@@ -846,14 +845,7 @@ static void test_restart_reconciles(void **state)
 		del(&t, *p);
 	}
 	/* the same data directory, a new server */
-	api_server_stop(t.s);
-	cfg.data_dir = t.dir;
-	cfg.listen = "127.0.0.1:0";
-	cfg.insecure_loopback = true;
-	cfg.workers = 8;
-	cfg.threads = 2;
-	assert_int_equal(api_server_start(&cfg, &t.s), 0);
-	snprintf(t.base, sizeof(t.base), "http://127.0.0.1:%u", api_server_port(t.s));
+	tsrv_restart(&t);
 	tget(&t, APISVC "/v1.gone.example.com", 404, &r);
 	tresp_free(&r);
 	tget(&t, APISVC "/v1.kept.example.com", 200, &r);

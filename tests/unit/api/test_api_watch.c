@@ -730,19 +730,12 @@ static void test_compaction(void **state)
 	 * hour): still 410 for the read and for a watch from there; a list's resourceVersion
 	 * and a watch from it work */
 	{
-		struct api_config again = {.compact_interval_s = 3600,
-					   .data_dir = t2.dir,
-					   .listen = "127.0.0.1:0",
-					   .insecure_loopback = true,
-					   .workers = 8,
-					   .threads = 2};
+		struct api_config again = {.compact_interval_s = 3600};
 		struct wstream w;
 		char wpath[256];
 		unsigned long long rv1;
 
-		api_server_stop(t2.s);
-		assert_int_equal(api_server_start(&again, &t2.s), 0);
-		snprintf(t2.base, sizeof(t2.base), "http://127.0.0.1:%u", api_server_port(t2.s));
+		tsrv_restart_cfg(&t2, &again);
 		treq(&t2, "GET", path, NULL, NULL, NULL, &r);
 		assert_int_equal(r.code, 410);
 		assert_string_equal(tstr(r.json, "reason"), "Expired");

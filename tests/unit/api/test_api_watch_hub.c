@@ -694,17 +694,7 @@ static void test_kubelet_list(void **state)
 	assert_int_equal(r.code, 200);
 	tresp_free(&r);
 	assert_string_equal(list_names(&t, N1, buf, sizeof(buf), NULL), "a,b");
-	{
-		struct api_config again = {.data_dir = t.dir,
-					   .listen = "127.0.0.1:0",
-					   .insecure_loopback = true,
-					   .workers = 8,
-					   .threads = 2};
-
-		api_server_stop(t.s);
-		assert_int_equal(api_server_start(&again, &t.s), 0);
-		snprintf(t.base, sizeof(t.base), "http://127.0.0.1:%u", api_server_port(t.s));
-	}
+	tsrv_restart(&t);
 	assert_string_equal(list_names(&t, N1, buf, sizeof(buf), &visited), "a,b");
 	assert_int_equal(visited, 2);
 	assert_string_equal(

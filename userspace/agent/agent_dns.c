@@ -8,9 +8,11 @@
  *
  * Names served, relative to the cluster domain D (specification 2.3, 2.4):
  *   <svc>.<ns>.svc.D             A: the cluster IP, or each ready endpoint (headless);
- *                                CNAME: the external name (ExternalName)
+ *                                CNAME: the external name (ExternalName); SRV: every port
+ *                                (CoreDNS's; the specification has SRV only at the next)
  *   <host>.<svc>.<ns>.svc.D      A: the endpoint of a headless Service with that hostname
- *                                (or the dashed address: 10-0-0-1, as CoreDNS names them)
+ *                                (or the dashed address: 10-0-0-1, as CoreDNS names them);
+ *                                SRV: every port at that endpoint
  *   _<port>._<proto>.<svc>.<ns>.svc.D  SRV of a named port (targets in the additional section)
  *   <ns>.svc.D, svc.D, D         exist without records (NODATA); D also has SOA and NS
  *   dns-version.D                TXT: the specification's version
@@ -275,14 +277,72 @@ static const char *ep_label(const struct dns_ep *e, char *buf, size_t size)
 	return buf;
 }
 
+static bool port_match(const struct dns_port *p, const char *port, const char *proto)
+{
+	return !port || (p->name[0] && !strcmp(p->name, port) && !strcmp(p->proto, proto));
+}
+
+/* The SRV records of s's ports that match port and proto (NULL: every port, named or not)
+ * at its endpoints named host (NULL: all; headless), or at its own name (cluster IP): one
+ * per port and target, weights 100/n (CoreDNS's backend_lookup); each target's address in
+ * the additional section once. */
+static void srv_records(struct resp *r, const struct dns_svc *s, const char *port,
+			const char *proto, const char *host, const char *svcname, const char *ns)
+{
+	char target[DNS_NAME_MAX + 1], buf[20];
+	size_t np = 0, nt = 0, targets = s->headless ? s->n_eps : 1;
+	uint16_t w;
+
+	for (size_t i = 0; i < s->n_ports; i++)
+		np += port_match(&s->ports[i], port, proto);
+	for (size_t t = 0; t < targets; t++)
+		nt +=
+		    !s->headless || !host || !strcmp(ep_label(&s->eps[t], buf, sizeof(buf)), host);
+	if (!np || !nt)
+		return;
+	w = (uint16_t)(SRV_WEIGHT / (np * nt) ? SRV_WEIGHT / (np * nt) : 1);
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t t = 0; t < targets; t++) {
+			const char *label =
+			    s->headless ? ep_label(&s->eps[t], buf, sizeof(buf)) : NULL;
+
+			if (label && host && strcmp(label, host))
+				continue;
+			if (label)
+				snprintf(target, sizeof(target), "%s.%s.%s.svc.%s", label, svcname,
+					 ns, r->z->domain);
+			else
+				snprintf(target, sizeof(target), "%s.%s.svc.%s", svcname, ns,
+					 r->z->domain);
+			if (pass == 1) {
+				rr_a(r, target, s->headless ? s->eps[t].ip : s->cluster_ip);
+				r->ar++;
+				continue;
+			}
+			for (size_t i = 0; i < s->n_ports; i++) {
+				if (!port_match(&s->ports[i], port, proto))
+					continue;
+				rr_srv(r, w, s->ports[i].port, target);
+				r->an++;
+			}
+		}
+	}
+}
+
 /* <svc>.<ns>.svc.D */
-static enum found svc_name(struct resp *r, const struct dns_svc *s, uint16_t qtype)
+static enum found svc_name(struct resp *r, const struct dns_svc *s, const char *svcname,
+			   const char *ns, uint16_t qtype)
 {
 	if (s->external_name[0]) {
 		/* the CNAME answers every type; its target is outside our data */
 		rr_name(r, NULL, DNS_T_CNAME, s->external_name);
 		r->an++;
 		return NAME_RECORDS;
+	}
+	if (qtype == DNS_T_SRV) {
+		/* every port (CoreDNS: a port and protocol left out match any) */
+		srv_records(r, s, NULL, NULL, NULL, svcname, ns);
+		return r->an ? NAME_RECORDS : NAME_EMPTY;
 	}
 	if (!wants(qtype, DNS_T_A))
 		return NAME_EMPTY;
@@ -297,7 +357,8 @@ static enum found svc_name(struct resp *r, const struct dns_svc *s, uint16_t qty
 }
 
 /* <host>.<svc>.<ns>.svc.D */
-static enum found ep_name(struct resp *r, const struct dns_svc *s, const char *host, uint16_t qtype)
+static enum found ep_name(struct resp *r, const struct dns_svc *s, const char *host,
+			  const char *svcname, const char *ns, uint16_t qtype)
 {
 	char buf[20];
 	bool any = false;
@@ -313,6 +374,8 @@ static enum found ep_name(struct resp *r, const struct dns_svc *s, const char *h
 			r->an++;
 		}
 	}
+	if (any && qtype == DNS_T_SRV)
+		srv_records(r, s, NULL, NULL, host, svcname, ns);
 	return !any ? NAME_NONE : r->an ? NAME_RECORDS : NAME_EMPTY;
 }
 
@@ -321,38 +384,16 @@ static enum found ep_name(struct resp *r, const struct dns_svc *s, const char *h
 static enum found srv_name(struct resp *r, const struct dns_svc *s, const char *port,
 			   const char *proto, const char *svcname, const char *ns, uint16_t qtype)
 {
-	const struct dns_port *p = NULL;
-	char target[DNS_NAME_MAX + 1], buf[20];
-	size_t n;
+	bool any = false;
 
-	for (size_t i = 0; i < s->n_ports && !p; i++)
-		if (s->ports[i].name[0] && !strcmp(s->ports[i].name, port) &&
-		    !strcmp(s->ports[i].proto, proto))
-			p = &s->ports[i];
-	if (!p || s->external_name[0])
+	for (size_t i = 0; i < s->n_ports && !any; i++)
+		any = port_match(&s->ports[i], port, proto);
+	if (!any || s->external_name[0])
 		return NAME_NONE;
 	if (!wants(qtype, DNS_T_SRV))
 		return NAME_EMPTY;
-	if (!s->headless) {
-		snprintf(target, sizeof(target), "%s.%s.svc.%s", svcname, ns, r->z->domain);
-		rr_srv(r, SRV_WEIGHT, p->port, target);
-		r->an++;
-		rr_a(r, target, s->cluster_ip);
-		r->ar++;
-		return NAME_RECORDS;
-	}
-	n = s->n_eps;
-	for (size_t i = 0; i < n; i++, r->an++) {
-		snprintf(target, sizeof(target), "%s.%s.%s.svc.%s",
-			 ep_label(&s->eps[i], buf, sizeof(buf)), svcname, ns, r->z->domain);
-		rr_srv(r, (uint16_t)(SRV_WEIGHT / n ? SRV_WEIGHT / n : 1), p->port, target);
-	}
-	for (size_t i = 0; i < n; i++, r->ar++) {
-		snprintf(target, sizeof(target), "%s.%s.%s.svc.%s",
-			 ep_label(&s->eps[i], buf, sizeof(buf)), svcname, ns, r->z->domain);
-		rr_a(r, target, s->eps[i].ip);
-	}
-	return n ? NAME_RECORDS : NAME_EMPTY;
+	srv_records(r, s, port, proto, NULL, svcname, ns);
+	return r->an ? NAME_RECORDS : NAME_EMPTY;
 }
 
 /* A dotted quad's dashed form (10-244-0-5) into *ip (network order): four decimal numbers
@@ -443,9 +484,9 @@ static enum found zone_name(struct resp *r, char (*rel)[DNS_LABEL_MAX + 1], size
 	/* the Service is the third label from the right of the relative name */
 	if (src->service(src->arg, rel[k - 2], rel[k - 3], s) == 0) {
 		if (k == 3)
-			f = svc_name(r, s, qtype);
+			f = svc_name(r, s, rel[0], rel[1], qtype);
 		else if (k == 4)
-			f = ep_name(r, s, rel[0], qtype);
+			f = ep_name(r, s, rel[0], rel[1], rel[2], qtype);
 		else if (rel[0][0] == '_' && rel[1][0] == '_')
 			f = srv_name(r, s, rel[0] + 1, rel[1] + 1, rel[2], rel[3], qtype);
 	}

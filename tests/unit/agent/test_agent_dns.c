@@ -209,6 +209,25 @@ static void test_srv(void **state)
 	assert_negative(ask("_http._udp.web.default.svc.cluster.local", DNS_T_SRV), DNS_R_NXDOMAIN);
 	assert_negative(ask("_nope._tcp.web.default.svc.cluster.local", DNS_T_SRV), DNS_R_NXDOMAIN);
 	assert_negative(ask("_http._tcp.web.default.svc.cluster.local", DNS_T_A), DNS_R_NOERROR);
+	/* SRV of a Service's own name: every port, named or not (CoreDNS), the address once */
+	a = ask("web.default.svc.cluster.local", DNS_T_SRV);
+	assert_int_equal(a->an, 2);
+	assert_rr(a, 0, DNS_T_SRV, "0 50 80 web.default.svc.cluster.local");
+	assert_rr(a, 1, DNS_T_SRV, "0 50 8080 web.default.svc.cluster.local");
+	assert_int_equal(a->ar, 1);
+	assert_rr(a, 2, DNS_T_A, "10.96.0.20");
+	a = ask("db.default.svc.cluster.local", DNS_T_SRV);
+	assert_int_equal(a->an, 3);
+	assert_rr(a, 1, DNS_T_SRV, "0 33 3306 db-1.db.default.svc.cluster.local");
+	assert_int_equal(a->ar, 3);
+	/* ... and of an endpoint's name: its ports */
+	a = ask("db-1.db.default.svc.cluster.local", DNS_T_SRV);
+	assert_int_equal(a->an, 1);
+	assert_rr(a, 0, DNS_T_SRV, "0 100 3306 db-1.db.default.svc.cluster.local");
+	assert_int_equal(a->ar, 1);
+	assert_rr(a, 1, DNS_T_A, "10.244.0.6");
+	assert_negative(ask("empty.default.svc.cluster.local", DNS_T_SRV), DNS_R_NOERROR);
+	assert_rr(ask("ext.default.svc.cluster.local", DNS_T_SRV), 0, DNS_T_CNAME, "example.com");
 }
 
 static void test_external_name(void **state)

@@ -54,6 +54,10 @@ struct agent_config {
 	char *cluster_dns;	   /* --cluster-dns: the pods' nameserver (the kube-dns Service) */
 	bool no_dns;		   /* --no-dns: no cluster DNS on this node (pods' resolv.conf
 			       * still names --cluster-dns) */
+	/* --dns-upstream ADDR[:PORT] (repeatable) or none: where the cluster DNS forwards
+	 * other names; none given: the node's /etc/resolv.conf */
+	char **dns_upstreams;
+	size_t n_dns_upstreams;
 	unsigned start_workers;	   /* --pod-start-workers: new pods started side by side */
 	struct kubelet_kv *labels; /* --labels k=v,... */
 	size_t nlabels;

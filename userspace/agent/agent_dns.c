@@ -8,15 +8,21 @@
  *
  * Names served, relative to the cluster domain D (specification 2.3, 2.4):
  *   <svc>.<ns>.svc.D             A: the cluster IP, or each ready endpoint (headless);
- *                                CNAME: the external name (ExternalName)
+ *                                CNAME: the external name (ExternalName); SRV: every port
+ *                                (CoreDNS's; the specification has SRV only at the next)
  *   <host>.<svc>.<ns>.svc.D      A: the endpoint of a headless Service with that hostname
- *                                (or the dashed address: 10-0-0-1, as CoreDNS names them)
+ *                                (or the dashed address: 10-0-0-1, as CoreDNS names them);
+ *                                SRV: every port at that endpoint
  *   _<port>._<proto>.<svc>.<ns>.svc.D  SRV of a named port (targets in the additional section)
  *   <ns>.svc.D, svc.D, D         exist without records (NODATA); D also has SOA and NS
  *   dns-version.D                TXT: the specification's version
- *   <d>.<c>.<b>.<a>.in-addr.arpa PTR of a Service's cluster IP
+ *   <a>-<b>-<c>-<d>.<ns>.pod.D   A: a.b.c.d (CoreDNS's "pods insecure": not checked against
+ *                                the pods); <ns>.pod.D, pod.D exist without records
+ *   <d>.<c>.<b>.<a>.in-addr.arpa PTR of a Service's cluster IP, else of each ready endpoint
+ *                                with that address (<host or dashed>.<svc>.<ns>.svc.D)
  * Other names in D: NXDOMAIN with D's SOA; existing names asked another type: NODATA (SOA
- * too); names outside D: REFUSED (there is no upstream to recurse to).
+ * too). Names outside D and reverse names we have no record for: DNS_FORWARD when the zone
+ * forwards (CoreDNS's "fallthrough in-addr.arpa ip6.arpa" then "forward ."), else REFUSED.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -271,14 +277,72 @@ static const char *ep_label(const struct dns_ep *e, char *buf, size_t size)
 	return buf;
 }
 
+static bool port_match(const struct dns_port *p, const char *port, const char *proto)
+{
+	return !port || (p->name[0] && !strcmp(p->name, port) && !strcmp(p->proto, proto));
+}
+
+/* The SRV records of s's ports that match port and proto (NULL: every port, named or not)
+ * at its endpoints named host (NULL: all; headless), or at its own name (cluster IP): one
+ * per port and target, weights 100/n (CoreDNS's backend_lookup); each target's address in
+ * the additional section once. */
+static void srv_records(struct resp *r, const struct dns_svc *s, const char *port,
+			const char *proto, const char *host, const char *svcname, const char *ns)
+{
+	char target[DNS_NAME_MAX + 1], buf[20];
+	size_t np = 0, nt = 0, targets = s->headless ? s->n_eps : 1;
+	uint16_t w;
+
+	for (size_t i = 0; i < s->n_ports; i++)
+		np += port_match(&s->ports[i], port, proto);
+	for (size_t t = 0; t < targets; t++)
+		nt +=
+		    !s->headless || !host || !strcmp(ep_label(&s->eps[t], buf, sizeof(buf)), host);
+	if (!np || !nt)
+		return;
+	w = (uint16_t)(SRV_WEIGHT / (np * nt) ? SRV_WEIGHT / (np * nt) : 1);
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t t = 0; t < targets; t++) {
+			const char *label =
+			    s->headless ? ep_label(&s->eps[t], buf, sizeof(buf)) : NULL;
+
+			if (label && host && strcmp(label, host))
+				continue;
+			if (label)
+				snprintf(target, sizeof(target), "%s.%s.%s.svc.%s", label, svcname,
+					 ns, r->z->domain);
+			else
+				snprintf(target, sizeof(target), "%s.%s.svc.%s", svcname, ns,
+					 r->z->domain);
+			if (pass == 1) {
+				rr_a(r, target, s->headless ? s->eps[t].ip : s->cluster_ip);
+				r->ar++;
+				continue;
+			}
+			for (size_t i = 0; i < s->n_ports; i++) {
+				if (!port_match(&s->ports[i], port, proto))
+					continue;
+				rr_srv(r, w, s->ports[i].port, target);
+				r->an++;
+			}
+		}
+	}
+}
+
 /* <svc>.<ns>.svc.D */
-static enum found svc_name(struct resp *r, const struct dns_svc *s, uint16_t qtype)
+static enum found svc_name(struct resp *r, const struct dns_svc *s, const char *svcname,
+			   const char *ns, uint16_t qtype)
 {
 	if (s->external_name[0]) {
 		/* the CNAME answers every type; its target is outside our data */
 		rr_name(r, NULL, DNS_T_CNAME, s->external_name);
 		r->an++;
 		return NAME_RECORDS;
+	}
+	if (qtype == DNS_T_SRV) {
+		/* every port (CoreDNS: a port and protocol left out match any) */
+		srv_records(r, s, NULL, NULL, NULL, svcname, ns);
+		return r->an ? NAME_RECORDS : NAME_EMPTY;
 	}
 	if (!wants(qtype, DNS_T_A))
 		return NAME_EMPTY;
@@ -293,7 +357,8 @@ static enum found svc_name(struct resp *r, const struct dns_svc *s, uint16_t qty
 }
 
 /* <host>.<svc>.<ns>.svc.D */
-static enum found ep_name(struct resp *r, const struct dns_svc *s, const char *host, uint16_t qtype)
+static enum found ep_name(struct resp *r, const struct dns_svc *s, const char *host,
+			  const char *svcname, const char *ns, uint16_t qtype)
 {
 	char buf[20];
 	bool any = false;
@@ -309,6 +374,8 @@ static enum found ep_name(struct resp *r, const struct dns_svc *s, const char *h
 			r->an++;
 		}
 	}
+	if (any && qtype == DNS_T_SRV)
+		srv_records(r, s, NULL, NULL, host, svcname, ns);
 	return !any ? NAME_NONE : r->an ? NAME_RECORDS : NAME_EMPTY;
 }
 
@@ -317,38 +384,55 @@ static enum found ep_name(struct resp *r, const struct dns_svc *s, const char *h
 static enum found srv_name(struct resp *r, const struct dns_svc *s, const char *port,
 			   const char *proto, const char *svcname, const char *ns, uint16_t qtype)
 {
-	const struct dns_port *p = NULL;
-	char target[DNS_NAME_MAX + 1], buf[20];
-	size_t n;
+	bool any = false;
 
-	for (size_t i = 0; i < s->n_ports && !p; i++)
-		if (s->ports[i].name[0] && !strcmp(s->ports[i].name, port) &&
-		    !strcmp(s->ports[i].proto, proto))
-			p = &s->ports[i];
-	if (!p || s->external_name[0])
+	for (size_t i = 0; i < s->n_ports && !any; i++)
+		any = port_match(&s->ports[i], port, proto);
+	if (!any || s->external_name[0])
 		return NAME_NONE;
 	if (!wants(qtype, DNS_T_SRV))
 		return NAME_EMPTY;
-	if (!s->headless) {
-		snprintf(target, sizeof(target), "%s.%s.svc.%s", svcname, ns, r->z->domain);
-		rr_srv(r, SRV_WEIGHT, p->port, target);
-		r->an++;
-		rr_a(r, target, s->cluster_ip);
-		r->ar++;
-		return NAME_RECORDS;
+	srv_records(r, s, port, proto, NULL, svcname, ns);
+	return r->an ? NAME_RECORDS : NAME_EMPTY;
+}
+
+/* A dotted quad's dashed form (10-244-0-5) into *ip (network order): four decimal numbers
+ * up to 255 without leading zeros (Go's net.ParseIP, which CoreDNS's findPods uses). */
+static bool undash(const char *s, uint32_t *ip)
+{
+	uint8_t b[4];
+
+	for (int i = 0; i < 4; i++) {
+		unsigned v = 0;
+		size_t n = 0;
+
+		for (; s[n] >= '0' && s[n] <= '9' && n < 4; n++)
+			v = v * 10 + (unsigned)(s[n] - '0');
+		if (n == 0 || n > 3 || v > 255 || (n > 1 && s[0] == '0') ||
+		    s[n] != (i < 3 ? '-' : 0))
+			return false;
+		b[i] = (uint8_t)v;
+		s += n + 1;
 	}
-	n = s->n_eps;
-	for (size_t i = 0; i < n; i++, r->an++) {
-		snprintf(target, sizeof(target), "%s.%s.%s.svc.%s",
-			 ep_label(&s->eps[i], buf, sizeof(buf)), svcname, ns, r->z->domain);
-		rr_srv(r, (uint16_t)(SRV_WEIGHT / n ? SRV_WEIGHT / n : 1), p->port, target);
-	}
-	for (size_t i = 0; i < n; i++, r->ar++) {
-		snprintf(target, sizeof(target), "%s.%s.%s.svc.%s",
-			 ep_label(&s->eps[i], buf, sizeof(buf)), svcname, ns, r->z->domain);
-		rr_a(r, target, s->eps[i].ip);
-	}
-	return n ? NAME_RECORDS : NAME_EMPTY;
+	memcpy(ip, b, 4);
+	return true;
+}
+
+/* <a>-<b>-<c>-<d>.<ns>.pod.D (rel[k - 1] is "pod"): the address the name spells. CoreDNS
+ * checks the namespace exists; the agent watches no Namespaces, so any answers. */
+static enum found pod_name(struct resp *r, char (*rel)[DNS_LABEL_MAX + 1], size_t k, uint16_t qtype)
+{
+	uint32_t ip;
+
+	if (k < 3)
+		return NAME_EMPTY; /* pod.D, <ns>.pod.D */
+	if (k > 3 || !undash(rel[0], &ip))
+		return NAME_NONE;
+	if (!wants(qtype, DNS_T_A))
+		return NAME_EMPTY;
+	rr_a(r, NULL, ip);
+	r->an++;
+	return NAME_RECORDS;
 }
 
 /* A name relative to the cluster domain: rel[0..k-1], leftmost first. */
@@ -385,6 +469,8 @@ static enum found zone_name(struct resp *r, char (*rel)[DNS_LABEL_MAX + 1], size
 		r->an++;
 		return NAME_RECORDS;
 	}
+	if (!strcmp(rel[k - 1], "pod"))
+		return pod_name(r, rel, k, qtype);
 	if (strcmp(rel[k - 1], "svc") || k > 5)
 		return NAME_NONE;
 	if (k == 1)
@@ -398,9 +484,9 @@ static enum found zone_name(struct resp *r, char (*rel)[DNS_LABEL_MAX + 1], size
 	/* the Service is the third label from the right of the relative name */
 	if (src->service(src->arg, rel[k - 2], rel[k - 3], s) == 0) {
 		if (k == 3)
-			f = svc_name(r, s, qtype);
+			f = svc_name(r, s, rel[0], rel[1], qtype);
 		else if (k == 4)
-			f = ep_name(r, s, rel[0], qtype);
+			f = ep_name(r, s, rel[0], rel[1], rel[2], qtype);
 		else if (rel[0][0] == '_' && rel[1][0] == '_')
 			f = srv_name(r, s, rel[0] + 1, rel[1] + 1, rel[2], rel[3], qtype);
 	}
@@ -408,15 +494,18 @@ static enum found zone_name(struct resp *r, char (*rel)[DNS_LABEL_MAX + 1], size
 	return f;
 }
 
-/* <d>.<c>.<b>.<a>.in-addr.arpa: the Service of a cluster IP. -1: not a name of ours. */
+/* <d>.<c>.<b>.<a>.in-addr.arpa: the Service of a cluster IP, else the endpoints with that
+ * address (CoreDNS's serviceRecordForIP). -1: no record of ours (the name falls through). */
 static int reverse_name(struct resp *r, const struct dname *q, uint16_t qtype)
 {
+	const struct dns_source *src = &r->z->src;
 	char ns[DNS_LABEL_MAX + 1], name[DNS_LABEL_MAX + 1], target[DNS_NAME_MAX + 1];
+	struct dns_ep_ref refs[DNS_MAX_EPS];
+	size_t n = 0;
 	uint8_t b[4];
 	uint32_t ip;
 
-	if (!r->z->src.service_by_ip || q->n != 6 || strcmp(q->lab[4], "in-addr") ||
-	    strcmp(q->lab[5], "arpa"))
+	if (q->n != 6 || strcmp(q->lab[4], "in-addr") || strcmp(q->lab[5], "arpa"))
 		return -1;
 	for (int i = 0; i < 4; i++) {
 		char *end;
@@ -427,12 +516,25 @@ static int reverse_name(struct resp *r, const struct dname *q, uint16_t qtype)
 		b[i] = (uint8_t)v;
 	}
 	memcpy(&ip, b, 4);
-	if (r->z->src.service_by_ip(r->z->src.arg, ip, ns, name) != 0)
+	if (src->service_by_ip && src->service_by_ip(src->arg, ip, ns, name) == 0) {
+		if (wants(qtype, DNS_T_PTR)) {
+			snprintf(target, sizeof(target), "%s.%s.svc.%s", name, ns, r->z->domain);
+			rr_name(r, NULL, DNS_T_PTR, target);
+			r->an++;
+		}
+		return 0;
+	}
+	if (src->endpoints_by_ip)
+		n = src->endpoints_by_ip(src->arg, ip, refs, DNS_MAX_EPS);
+	if (!n)
 		return -1;
-	if (wants(qtype, DNS_T_PTR)) {
-		snprintf(target, sizeof(target), "%s.%s.svc.%s", name, ns, r->z->domain);
+	for (size_t i = 0; i < n && i < DNS_MAX_EPS && wants(qtype, DNS_T_PTR); i++, r->an++) {
+		char buf[20];
+
+		snprintf(target, sizeof(target), "%s.%s.%s.svc.%s",
+			 refs[i].label[0] ? refs[i].label : (dashed(ip, buf, sizeof(buf)), buf),
+			 refs[i].svc, refs[i].ns, r->z->domain);
 		rr_name(r, NULL, DNS_T_PTR, target);
-		r->an++;
 	}
 	return 0;
 }
@@ -521,58 +623,117 @@ static void put_opt(struct resp *r)
 	r->ar++;
 }
 
-size_t dns_respond(const struct dns_zone *z, const uint8_t *q, size_t qlen, bool tcp, uint8_t *out,
-		   size_t cap)
-{
-	struct dname *qn;
-	struct resp r = {.w = {.p = out, .cap = cap}, .z = z};
-	uint16_t flags, qtype, qclass, udp, rcode = DNS_R_NOERROR, counts[3];
-	size_t off = HDR_LEN, q_end, limit, k;
-	bool aa = false, tc = false;
+/* A query's question, and the UDP answer size it takes. */
+struct query {
+	struct dname qn;
+	uint16_t flags, qtype, qclass;
+	uint16_t udp; /* the EDNS0 payload size offered, 0 without OPT */
+	size_t end;   /* past the question */
+};
 
-	if (qlen < HDR_LEN || cap < DNS_UDP_MIN)
-		return 0;
-	flags = rd16(q + 2);
-	if (flags & FLAG_QR)
-		return 0; /* a response: answering it could loop between two servers */
-	if (OPCODE(flags) != 0)
-		return answer_rcode(q, out, DNS_R_NOTIMP);
+/* Read the query q into *x: DNS_R_NOERROR, or the rcode to answer (FORMERR, NOTIMP) with
+ * answer_rcode, or -1: not to be answered (shorter than a header, or a response). */
+static int query_read(const uint8_t *q, size_t qlen, struct query *x)
+{
+	uint16_t counts[3];
+	size_t off = HDR_LEN;
+
+	if (qlen < HDR_LEN)
+		return -1;
+	x->flags = rd16(q + 2);
+	if (x->flags & FLAG_QR)
+		return -1; /* a response: answering it could loop between two servers */
+	if (OPCODE(x->flags) != 0)
+		return DNS_R_NOTIMP;
 	if (rd16(q + 4) != 1)
-		return answer_rcode(q, out, DNS_R_FORMERR);
-	qn = malloc(sizeof(*qn));
-	if (!qn)
-		return answer_rcode(q, out, DNS_R_SERVFAIL);
-	if (name_read(q, qlen, &off, qn) || qlen - off < 4) {
-		free(qn);
-		return answer_rcode(q, out, DNS_R_FORMERR);
-	}
-	qtype = rd16(q + off);
-	qclass = rd16(q + off + 2);
+		return DNS_R_FORMERR;
+	if (name_read(q, qlen, &off, &x->qn) || qlen - off < 4)
+		return DNS_R_FORMERR;
+	x->qtype = rd16(q + off);
+	x->qclass = rd16(q + off + 2);
 	off += 4;
+	x->end = off;
 	counts[0] = rd16(q + 6);
 	counts[1] = rd16(q + 8);
 	counts[2] = rd16(q + 10);
-	if (read_additional(q, qlen, off, counts, &udp)) {
-		free(qn);
-		return answer_rcode(q, out, DNS_R_FORMERR);
-	}
-	limit = tcp ? cap : udp > DNS_UDP_MAX ? DNS_UDP_MAX : udp ? udp : DNS_UDP_MIN;
-	if (limit > cap)
-		limit = cap;
+	if (read_additional(q, qlen, off, counts, &x->udp))
+		return DNS_R_FORMERR;
+	return DNS_R_NOERROR;
+}
 
-	/* the header (flags and counts filled at the end) and the question, uncompressed */
-	put(&r.w, q, 2);
-	put(&r.w, (uint8_t[10]){0}, 10);
-	for (size_t i = 0; i < qn->n; i++) {
+/* The most a UDP answer to x may hold (cap: the buffer). */
+static size_t udp_limit(const struct query *x, bool tcp, size_t cap)
+{
+	size_t limit = tcp		      ? cap
+		       : x->udp > DNS_UDP_MAX ? DNS_UDP_MAX
+		       : x->udp		      ? x->udp
+					      : DNS_UDP_MIN;
+
+	return limit > cap ? cap : limit;
+}
+
+/* The header (flags and counts filled by finish) and the question, uncompressed. */
+static size_t put_question(struct resp *r, const uint8_t *q, const struct query *x)
+{
+	put(&r->w, q, 2);
+	put(&r->w, (uint8_t[10]){0}, 10);
+	for (size_t i = 0; i < x->qn.n; i++) {
 		/* in lower case: resolvers match the question case-insensitively (glibc's
 		 * res_queriesmatch, ns_samename) */
-		put(&r.w, &qn->len[i], 1);
-		put(&r.w, qn->lab[i], qn->len[i]);
+		put(&r->w, &x->qn.len[i], 1);
+		put(&r->w, x->qn.lab[i], x->qn.len[i]);
 	}
-	put(&r.w, "", 1);
-	put16(&r.w, qtype);
-	put16(&r.w, qclass);
-	q_end = r.w.len;
+	put(&r->w, "", 1);
+	put16(&r->w, x->qtype);
+	put16(&r->w, x->qclass);
+	return r->w.len;
+}
+
+/* The header's flags and counts. */
+static void finish(struct resp *r, uint16_t flags)
+{
+	uint8_t *out = r->w.p;
+
+	out[2] = (uint8_t)(flags >> 8);
+	out[3] = (uint8_t)flags;
+	out[4] = 0;
+	out[5] = 1;
+	out[6] = (uint8_t)(r->an >> 8);
+	out[7] = (uint8_t)r->an;
+	out[8] = (uint8_t)(r->ns >> 8);
+	out[9] = (uint8_t)r->ns;
+	out[10] = (uint8_t)(r->ar >> 8);
+	out[11] = (uint8_t)r->ar;
+}
+
+size_t dns_respond(const struct dns_zone *z, const uint8_t *q, size_t qlen, bool tcp, uint8_t *out,
+		   size_t cap)
+{
+	struct query *x;
+	struct dname *qn;
+	struct resp r = {.w = {.p = out, .cap = cap}, .z = z};
+	uint16_t flags, qtype, qclass, udp, rcode = DNS_R_NOERROR;
+	size_t q_end, limit, k;
+	bool aa = false, tc = false, fwd = false;
+	int rc;
+
+	if (qlen < HDR_LEN || cap < DNS_UDP_MIN)
+		return 0;
+	x = malloc(sizeof(*x));
+	if (!x)
+		return answer_rcode(q, out, DNS_R_SERVFAIL);
+	rc = query_read(q, qlen, x);
+	if (rc) {
+		free(x);
+		return rc < 0 ? 0 : answer_rcode(q, out, (uint16_t)rc);
+	}
+	qn = &x->qn;
+	flags = x->flags;
+	qtype = x->qtype;
+	qclass = x->qclass;
+	udp = x->udp;
+	limit = udp_limit(x, tcp, cap);
+	q_end = put_question(&r, q, x);
 
 	if (qclass != CLASS_IN && qclass != CLASS_ANY) {
 		rcode = DNS_R_REFUSED;
@@ -588,10 +749,14 @@ size_t dns_respond(const struct dns_zone *z, const uint8_t *q, size_t qlen, bool
 		}
 	} else if (reverse_name(&r, qn, qtype) == 0) {
 		aa = true;
+	} else if (z->forward) {
+		fwd = true;
 	} else {
 		rcode = DNS_R_REFUSED;
 	}
-	free(qn);
+	free(x);
+	if (fwd)
+		return DNS_FORWARD;
 	if (udp)
 		put_opt(&r);
 	if (r.w.full || r.w.len > limit) {
@@ -603,17 +768,74 @@ size_t dns_respond(const struct dns_zone *z, const uint8_t *q, size_t qlen, bool
 		if (udp)
 			put_opt(&r);
 	}
-	flags = (uint16_t)(FLAG_QR | (aa ? FLAG_AA : 0) | (tc ? FLAG_TC : 0) | (flags & FLAG_RD) |
-			   rcode);
-	out[2] = (uint8_t)(flags >> 8);
-	out[3] = (uint8_t)flags;
-	out[4] = 0;
-	out[5] = 1;
-	out[6] = (uint8_t)(r.an >> 8);
-	out[7] = (uint8_t)r.an;
-	out[8] = (uint8_t)(r.ns >> 8);
-	out[9] = (uint8_t)r.ns;
-	out[10] = (uint8_t)(r.ar >> 8);
-	out[11] = (uint8_t)r.ar;
+	finish(&r, (uint16_t)(FLAG_QR | (aa ? FLAG_AA : 0) | (tc ? FLAG_TC : 0) |
+			      (flags & FLAG_RD) | rcode));
 	return r.w.len;
+}
+
+/* ---- forwarded queries (agent_dns_fwd.c) ---- */
+
+size_t dns_answer_rcode(const uint8_t *q, size_t qlen, uint16_t rcode, uint8_t *out, size_t cap)
+{
+	struct resp r = {.w = {.p = out, .cap = cap}};
+	struct query *x = malloc(sizeof(*x));
+	size_t len = 0;
+
+	if (x && query_read(q, qlen, x) == DNS_R_NOERROR) {
+		put_question(&r, q, x);
+		if (!r.w.full) {
+			finish(&r, (uint16_t)(FLAG_QR | (x->flags & FLAG_RD) | rcode));
+			len = r.w.len;
+		}
+	}
+	free(x);
+	return len;
+}
+
+bool dns_reply_matches(const uint8_t *q, size_t qlen, const uint8_t *r, size_t rlen)
+{
+	struct query *x = malloc(sizeof(*x));
+	struct dname *rn = malloc(sizeof(*rn));
+	size_t off = HDR_LEN;
+	bool ok = false;
+
+	if (x && rn && query_read(q, qlen, x) == DNS_R_NOERROR && rlen >= HDR_LEN &&
+	    !memcmp(q, r, 2) && (rd16(r + 2) & FLAG_QR) && rd16(r + 4) == 1 &&
+	    !name_read(r, rlen, &off, rn) && rlen - off >= 4 && rn->n == x->qn.n &&
+	    rd16(r + off) == x->qtype && rd16(r + off + 2) == x->qclass) {
+		ok = true;
+		for (size_t i = 0; i < rn->n && ok; i++) /* both in lower case */
+			ok = rn->len[i] == x->qn.len[i] &&
+			     !memcmp(rn->lab[i], x->qn.lab[i], rn->len[i]);
+	}
+	free(x);
+	free(rn);
+	return ok;
+}
+
+size_t dns_reply_fit(const uint8_t *q, size_t qlen, bool tcp, const uint8_t *r, size_t rlen,
+		     uint8_t *out, size_t cap)
+{
+	struct query *x = malloc(sizeof(*x));
+	struct resp w = {.w = {.p = out, .cap = cap}};
+	size_t len = 0;
+
+	if (!x || query_read(q, qlen, x) != DNS_R_NOERROR || rlen < HDR_LEN) {
+		free(x);
+		return 0;
+	}
+	if (rlen <= udp_limit(x, tcp, cap)) {
+		memcpy(out, r, rlen);
+		memcpy(out, q, 2); /* the client's ID */
+		len = rlen;
+	} else {
+		/* cut to the question, TC set: the client asks again over TCP */
+		put_question(&w, q, x);
+		if (!w.w.full) {
+			finish(&w, (uint16_t)(rd16(r + 2) | FLAG_TC));
+			len = w.w.len;
+		}
+	}
+	free(x);
+	return len;
 }

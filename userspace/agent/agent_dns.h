@@ -68,6 +68,13 @@ struct dns_svc {
 	size_t n_eps;
 };
 
+/* An endpoint address's name (PTR): <label>.<svc>.<ns>.svc.<domain>. */
+struct dns_ep_ref {
+	char ns[DNS_LABEL_MAX + 1];
+	char svc[DNS_LABEL_MAX + 1];
+	char label[DNS_LABEL_MAX + 1]; /* its hostname; "": the dashed address (10-244-0-5) */
+};
+
 /* Where the records come from. Names are lower case. */
 struct dns_source {
 	/* The Service ns/name into *out: 0, or -ENOENT. name NULL: whether the namespace has
@@ -76,13 +83,23 @@ struct dns_source {
 	/* The Service whose cluster IP is ip (network order): 0 with ns and name filled (each
 	 * DNS_LABEL_MAX + 1 bytes), or -ENOENT. NULL: no PTR records. */
 	int (*service_by_ip)(void *arg, uint32_t ip, char *ns, char *name);
+	/* The ready endpoints whose address is ip (network order), of any Service (CoreDNS's
+	 * serviceRecordForIP): how many were written into out (at most max). NULL: none. */
+	size_t (*endpoints_by_ip)(void *arg, uint32_t ip, struct dns_ep_ref *out, size_t max);
 	void *arg;
 };
 
 struct dns_zone {
 	const char *domain; /* the cluster domain, lower case, no trailing dot: "cluster.local" */
 	struct dns_source src;
+	/* Names that are not ours (outside the domain; reverse names of no Service or endpoint,
+	 * CoreDNS's "fallthrough in-addr.arpa ip6.arpa") are for the upstream resolvers:
+	 * dns_respond returns DNS_FORWARD for them. false: answered REFUSED. */
+	bool forward;
 };
+
+/* dns_respond's "ask upstream" (nothing written): see dns_zone.forward. */
+#define DNS_FORWARD ((size_t)-1)
 
 /* Answer the query q (qlen bytes) into out (cap bytes, at least DNS_UDP_MIN). tcp: no size
  * limit but cap (the caller adds the length prefix); UDP: 512 bytes, or the EDNS0 payload
@@ -91,5 +108,17 @@ struct dns_zone {
  * response rather than a query). A malformed query is answered FORMERR. */
 size_t dns_respond(const struct dns_zone *z, const uint8_t *q, size_t qlen, bool tcp, uint8_t *out,
 		   size_t cap);
+
+/* For a query dns_respond returned DNS_FORWARD for (well-formed, one question):
+ * dns_reply_matches: whether r (rlen bytes) is a response to q (q's ID, QR set, the same
+ * question, names compared case-insensitively), so a stray or forged datagram is ignored. */
+bool dns_reply_matches(const uint8_t *q, size_t qlen, const uint8_t *r, size_t rlen);
+/* The upstream's reply r (it matches q but for its ID) made the client's answer into out
+ * (cap bytes): the client's ID; over UDP cut to the question with TC when longer than the
+ * client takes (512, or its EDNS0 payload size). Its length, 0 when r or q is malformed. */
+size_t dns_reply_fit(const uint8_t *q, size_t qlen, bool tcp, const uint8_t *r, size_t rlen,
+		     uint8_t *out, size_t cap);
+/* The answer with rcode (SERVFAIL: no upstream answered; REFUSED) and q's question. */
+size_t dns_answer_rcode(const uint8_t *q, size_t qlen, uint16_t rcode, uint8_t *out, size_t cap);
 
 #endif

@@ -9,6 +9,11 @@
  * Pods reach it through the kube-dns Service the server makes (10.96.0.10): its
  * EndpointSlice lists every node's address (the server's kubedns controller), so the
  * node's eBPF proxy sends a pod's query to one of the agents.
+ *
+ * Names that are not the cluster's go to the upstream resolvers (agent_dns_fwd.h): a UDP
+ * query on a thread of its own (at most DNS_FWD_INFLIGHT at once; beyond, REFUSED as
+ * CoreDNS's max_concurrent), so a slow upstream holds up no other query; a TCP one on its
+ * connection's thread.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,7 +30,9 @@
 #include <unistd.h>
 
 #include "agent_dns.h"
+#include "agent_dns_fwd.h"
 #include "agent_int.h"
+#include "agent_resolv.h"
 #include "informer.h"
 #include "k8s.h"
 #include "k8s_jv.h"
@@ -34,6 +41,9 @@
 #define DNS_TCP_CONNS	  32 /* connections served at once; more wait in the backlog */
 #define DNS_TCP_TIMEOUT_S 5  /* a connection idle this long is closed (RFC 7766: seconds) */
 #define SVC_NAME_LABEL	  "kubernetes.io/service-name"
+#define DNS_FWD_INFLIGHT  256	      /* forwarded UDP queries at once */
+#define DNS_FWD_STACK	  (256 << 10) /* a forwarding thread's stack */
+#define ADDR_INDEX	  "addresses" /* EndpointSlices by endpoint address: PTR records */
 
 struct agent_dns {
 	struct agent *a;
@@ -44,6 +54,8 @@ struct agent_dns {
 	bool running;
 	atomic_bool stop;
 	atomic_int conns;
+	struct dns_fwd fwd;
+	atomic_int fwds; /* forwarding threads running */
 };
 
 /* ---- the records, from the informers ---- */
@@ -65,6 +77,20 @@ static void port_fill(struct dns_port *p, const struct jv *v)
 	lower_copy(p->proto, sizeof(p->proto), jv_path_str(v, "protocol") ?: "TCP");
 	jv_path_int(v, "port", &port);
 	p->port = (uint16_t)port;
+}
+
+/* A ready endpoint with an IPv4 address (an IPv4 slice's) into *e. */
+static bool ep_read(const struct jv *v, struct dns_ep *e)
+{
+	const struct jv *ready = jv_path(v, "conditions.ready");
+	const struct jv *a0 = jv_first(jv_get(v, "addresses"));
+	const char *ip = a0 && a0->type == JV_STRING ? a0->s : NULL;
+
+	/* a nil ready is ready (discovery/v1 EndpointConditions) */
+	if ((ready && ready->type == JV_FALSE) || !ip || inet_pton(AF_INET, ip, &e->ip) != 1)
+		return false;
+	lower_copy(e->hostname, sizeof(e->hostname), jv_path_str(v, "hostname"));
+	return true;
 }
 
 /* A headless Service's ready endpoints and ports, from its EndpointSlices. */
@@ -89,19 +115,9 @@ static void slices_fill(struct agent_dns *dns, const char *ns, const char *name,
 		     v = v->next)
 			port_fill(&s->ports[s->n_ports++], v);
 		for (v = jv_first(jv_get(es, "endpoints")); v && s->n_eps < DNS_MAX_EPS;
-		     v = v->next) {
-			const struct jv *ready = jv_path(v, "conditions.ready");
-			const struct jv *a0 = jv_first(jv_get(v, "addresses"));
-			const char *ip = a0 && a0->type == JV_STRING ? a0->s : NULL;
-			struct dns_ep *e = &s->eps[s->n_eps];
-
-			/* a nil ready is ready (discovery/v1 EndpointConditions) */
-			if ((ready && ready->type == JV_FALSE) || !ip ||
-			    inet_pton(AF_INET, ip, &e->ip) != 1)
-				continue;
-			lower_copy(e->hostname, sizeof(e->hostname), jv_path_str(v, "hostname"));
-			s->n_eps++;
-		}
+		     v = v->next)
+			if (ep_read(v, &s->eps[s->n_eps]))
+				s->n_eps++;
 	}
 	kc_objs_free(objs, n);
 }
@@ -176,6 +192,54 @@ static int dns_service_by_ip(void *arg, uint32_t ip, char *ns, char *name)
 	return rc;
 }
 
+/* Each endpoint's address, for PTR records. */
+static void index_addresses(const struct jv *es, void (*emit)(void *, const char *), void *ctx)
+{
+	for (const struct jv *v = jv_first(jv_get(es, "endpoints")); v; v = v->next) {
+		const struct jv *a0 = jv_first(jv_get(v, "addresses"));
+
+		if (a0 && a0->type == JV_STRING)
+			emit(ctx, a0->s);
+	}
+}
+
+static size_t dns_endpoints_by_ip(void *arg, uint32_t ip, struct dns_ep_ref *out, size_t max)
+{
+	struct agent_dns *dns = arg;
+	struct kc_obj **objs = NULL;
+	char text[INET_ADDRSTRLEN];
+	struct jv_doc *d;
+	size_t n = 0, found = 0;
+
+	inet_ntop(AF_INET, &ip, text, sizeof(text));
+	if (kc_informer_list(dns->eps, ADDR_INDEX, text, &objs, &n))
+		return 0;
+	d = jv_doc_new();
+	for (size_t i = 0; d && i < n && found < max; i++) {
+		const struct jv *es = kc_obj_parse(objs[i], d), *v;
+		/* (jv_get: the label's key has dots, which jv_path would split at) */
+		const struct jv *svc = jv_get(jv_path(es, "metadata.labels"), SVC_NAME_LABEL);
+		const char *ns = jv_path_str(es, "metadata.namespace");
+
+		if (!es || !svc || svc->type != JV_STRING || !ns ||
+		    !jv_is_str(jv_get(es, "addressType"), "IPv4"))
+			continue;
+		for (v = jv_first(jv_get(es, "endpoints")); v && found < max; v = v->next) {
+			struct dns_ep e;
+
+			if (!ep_read(v, &e) || e.ip != ip)
+				continue;
+			lower_copy(out[found].ns, sizeof(out[found].ns), ns);
+			lower_copy(out[found].svc, sizeof(out[found].svc), svc->s);
+			snprintf(out[found].label, sizeof(out[found].label), "%s", e.hostname);
+			found++;
+		}
+	}
+	jv_doc_free(d);
+	kc_objs_free(objs, n);
+	return found;
+}
+
 /* ---- the sockets ---- */
 
 static int listen_on(const char *ip, int type)
@@ -199,6 +263,62 @@ static int listen_on(const char *ip, int type)
 	return fd;
 }
 
+struct fwd_job {
+	struct agent_dns *dns;
+	struct sockaddr_storage from;
+	socklen_t flen;
+	size_t qlen;
+	uint8_t q[];
+};
+
+static void *forward_job(void *arg)
+{
+	struct fwd_job *j = arg;
+	uint8_t *out = malloc(DNS_UDP_MAX);
+	size_t len = out ? dns_forward(&j->dns->fwd, j->q, j->qlen, false, out, DNS_UDP_MAX) : 0;
+
+	if (len && !atomic_load(&j->dns->stop))
+		sendto(j->dns->udp, out, len, MSG_DONTWAIT, (struct sockaddr *)&j->from, j->flen);
+	free(out);
+	atomic_fetch_sub(&j->dns->fwds, 1);
+	free(j);
+	return NULL;
+}
+
+/* A UDP query for the upstreams, on a thread of its own: 0 (answered there), or the length
+ * of the answer to send now in out (REFUSED over the limit, SERVFAIL without a thread). */
+static size_t forward_udp(struct agent_dns *dns, const uint8_t *q, size_t qlen,
+			  const struct sockaddr_storage *from, socklen_t flen, uint8_t *out)
+{
+	struct fwd_job *j;
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc;
+
+	if (atomic_fetch_add(&dns->fwds, 1) >= DNS_FWD_INFLIGHT) {
+		atomic_fetch_sub(&dns->fwds, 1);
+		return dns_answer_rcode(q, qlen, DNS_R_REFUSED, out, DNS_UDP_MAX);
+	}
+	j = malloc(sizeof(*j) + qlen);
+	if (!j) {
+		atomic_fetch_sub(&dns->fwds, 1);
+		return dns_answer_rcode(q, qlen, DNS_R_SERVFAIL, out, DNS_UDP_MAX);
+	}
+	*j = (struct fwd_job){.dns = dns, .from = *from, .flen = flen, .qlen = qlen};
+	memcpy(j->q, q, qlen);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, DNS_FWD_STACK);
+	rc = pthread_create(&t, &attr, forward_job, j);
+	pthread_attr_destroy(&attr);
+	if (rc) {
+		atomic_fetch_sub(&dns->fwds, 1);
+		free(j);
+		return dns_answer_rcode(q, qlen, DNS_R_SERVFAIL, out, DNS_UDP_MAX);
+	}
+	return 0;
+}
+
 static void serve_udp(struct agent_dns *dns)
 {
 	uint8_t q[DNS_UDP_MAX], out[DNS_UDP_MAX];
@@ -210,6 +330,8 @@ static void serve_udp(struct agent_dns *dns)
 	if (n <= 0)
 		return;
 	len = dns_respond(&dns->zone, q, (size_t)n, false, out, sizeof(out));
+	if (len == DNS_FORWARD)
+		len = forward_udp(dns, q, (size_t)n, &from, flen, out);
 	if (len)
 		sendto(dns->udp, out, len, MSG_DONTWAIT, (struct sockaddr *)&from, flen);
 }
@@ -245,6 +367,8 @@ static void *serve_tcp(void *arg)
 		if (!read_full(c->fd, q, qlen))
 			break;
 		len = dns_respond(&c->dns->zone, q, qlen, true, out + 2, UINT16_MAX);
+		if (len == DNS_FORWARD)
+			len = dns_forward(&c->dns->fwd, q, qlen, true, out + 2, UINT16_MAX);
 		if (!len)
 			break;
 		out[0] = (uint8_t)(len >> 8);
@@ -308,6 +432,45 @@ static void *dns_loop(void *arg)
 	return NULL;
 }
 
+/* The upstreams: --dns-upstream, or the node's resolv.conf; never the agent itself. */
+static int fwd_setup(struct agent *a, struct dns_fwd *f)
+{
+	const struct agent_config *c = a->cfg;
+	char *conf = c->n_dns_upstreams ? NULL : resolv_host_read(), err[256] = "", list[256] = "";
+	uint32_t self[2];
+	size_t n_self = 0, off = 0;
+	int rc;
+
+	if (inet_pton(AF_INET, a->node_ip, &self[n_self]) == 1)
+		n_self++;
+	if (c->cluster_dns && inet_pton(AF_INET, c->cluster_dns, &self[n_self]) == 1)
+		n_self++;
+	rc = dns_fwd_config(f, (const char *const *)c->dns_upstreams, c->n_dns_upstreams, conf,
+			    self, n_self, err, sizeof(err));
+	free(conf);
+	if (rc) {
+		log_error(AGENT_COMP, "cluster DNS: %s", err);
+		return rc;
+	}
+	for (size_t i = 0; i < f->n && off < sizeof(list); i++) {
+		char ip[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &f->up[i].sin_addr, ip, sizeof(ip));
+		off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s:%u", i ? " " : "", ip,
+					ntohs(f->up[i].sin_port));
+	}
+	if (f->skipped)
+		log_warn(AGENT_COMP,
+			 "cluster DNS: %zu upstream(s) skipped: the agent's own address (%s or %s)",
+			 f->skipped, a->node_ip, c->cluster_dns);
+	if (f->n)
+		log_info(AGENT_COMP, "cluster DNS: other names forwarded to %s", list);
+	else
+		log_info(AGENT_COMP, "cluster DNS: no upstream%s: other names are REFUSED",
+			 c->n_dns_upstreams ? " (--dns-upstream none)" : " in /etc/resolv.conf");
+	return 0;
+}
+
 int agent_dns_start(struct agent *a)
 {
 	const struct k8s_kind *k = k8s_kind_find("discovery.k8s.io/v1", "EndpointSlice");
@@ -324,13 +487,20 @@ int agent_dns_start(struct agent *a)
 	a->dns = dns;
 	dns->a = a;
 	dns->udp = dns->tcp = -1;
-	dns->zone = (struct dns_zone){
-	    .domain = a->cfg->cluster_domain,
-	    .src = {.service = dns_service, .service_by_ip = dns_service_by_ip, .arg = dns}};
+	if ((rc = fwd_setup(a, &dns->fwd)))
+		return rc;
+	dns->fwd.stop = &dns->stop;
+	dns->zone = (struct dns_zone){.domain = a->cfg->cluster_domain,
+				      .src = {.service = dns_service,
+					      .service_by_ip = dns_service_by_ip,
+					      .endpoints_by_ip = dns_endpoints_by_ip,
+					      .arg = dns},
+				      .forward = dns->fwd.n > 0};
 	dns->eps = kc_informer_new(a->kc, &(struct kc_informer_opts){.kind = k});
 	if (!dns->eps)
 		return -ENOMEM;
 	if ((rc = kc_informer_add_index(dns->eps, "labels", kc_index_labels)) ||
+	    (rc = kc_informer_add_index(dns->eps, ADDR_INDEX, index_addresses)) ||
 	    (rc = kc_informer_start(dns->eps)))
 		return rc;
 	dns->udp = listen_on(a->node_ip, SOCK_DGRAM);
@@ -359,7 +529,7 @@ void agent_dns_stop(struct agent *a)
 		pthread_join(dns->thread, NULL);
 	/* connection threads see stop at their next message or time out; they do not touch
 	 * the informers after their answer, and the sockets close here */
-	while (atomic_load(&dns->conns) > 0)
+	while (atomic_load(&dns->conns) > 0 || atomic_load(&dns->fwds) > 0)
 		usleep(10000);
 	if (dns->udp >= 0)
 		close(dns->udp);

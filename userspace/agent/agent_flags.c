@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "agent_dns_fwd.h"
 #include "dataplane.h"
 
 static int bad(char *err, size_t errlen, const char *fmt, ...)
@@ -58,6 +59,7 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err,
 		O_CLUSTER_DOMAIN,
 		O_CLUSTER_DNS,
 		O_NO_DNS,
+		O_DNS_UPSTREAM,
 		O_START_WORKERS
 	};
 	static const struct option opts[] = {
@@ -82,6 +84,7 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err,
 	    {"cluster-domain", required_argument, NULL, O_CLUSTER_DOMAIN},
 	    {"cluster-dns", required_argument, NULL, O_CLUSTER_DNS},
 	    {"no-dns", no_argument, NULL, O_NO_DNS},
+	    {"dns-upstream", required_argument, NULL, O_DNS_UPSTREAM},
 	    {"pod-start-workers", required_argument, NULL, O_START_WORKERS},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
@@ -214,6 +217,31 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err,
 		case O_NO_DNS:
 			c->no_dns = true;
 			break;
+		case O_DNS_UPSTREAM: {
+			struct sockaddr_in sa;
+			char **v;
+
+			if (strcmp(optarg, "none") && dns_fwd_parse(optarg, &sa)) {
+				rc = bad(err, errlen, "--dns-upstream %s: want IPv4[:PORT] or none",
+					 optarg);
+				break;
+			}
+			if (c->n_dns_upstreams >= DNS_FWD_MAX) {
+				rc = bad(err, errlen, "--dns-upstream: at most %d", DNS_FWD_MAX);
+				break;
+			}
+			v = realloc(c->dns_upstreams, (c->n_dns_upstreams + 1) * sizeof(*v));
+			if (!v) {
+				rc = -ENOMEM;
+				break;
+			}
+			c->dns_upstreams = v;
+			v[c->n_dns_upstreams] = NULL;
+			rc = set(&v[c->n_dns_upstreams], optarg);
+			if (!rc)
+				c->n_dns_upstreams++;
+			break;
+		}
 		case O_START_WORKERS: {
 			char *end;
 			long v = strtol(optarg, &end, 10);
@@ -232,6 +260,9 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c, char *err,
 				 argv[optind - 1] ? argv[optind - 1] : "");
 		}
 	}
+	for (size_t i = 0; !rc && c->n_dns_upstreams > 1 && i < c->n_dns_upstreams; i++)
+		if (!strcmp(c->dns_upstreams[i], "none"))
+			rc = bad(err, errlen, "--dns-upstream none: not with other upstreams");
 	if (!rc && optind < argc)
 		rc = bad(err, errlen, "unexpected argument %s", argv[optind]);
 	if (!rc && !c->kubeconfig)
@@ -280,5 +311,8 @@ void agent_config_free(struct agent_config *c)
 	free(c->pin_root);
 	free(c->cluster_domain);
 	free(c->cluster_dns);
+	for (size_t i = 0; i < c->n_dns_upstreams; i++)
+		free(c->dns_upstreams[i]);
+	free(c->dns_upstreams);
 	memset(c, 0, sizeof(*c));
 }

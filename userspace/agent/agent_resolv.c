@@ -16,7 +16,7 @@
 #include "k8s_jv.h"
 
 #define HOST_RESOLV_CONF "/etc/resolv.conf"
-#define ITEM_MAX	 256
+#define ITEM_MAX	 RESOLV_ITEM_MAX
 #define ITEMS_MAX	 64
 
 /* A list of words without duplicates (omitDuplicates keeps the first). */
@@ -185,8 +185,21 @@ int resolv_build(const struct resolv_in *in, char *out, size_t size)
 	return rc;
 }
 
-/* The node's resolv.conf (at most 64 KiB), malloc'd; NULL when there is none. */
-static char *host_read(void)
+size_t resolv_nameservers(const char *text, char (*out)[RESOLV_ITEM_MAX], size_t max)
+{
+	struct dns_conf *c = calloc(1, sizeof(*c));
+	size_t n = 0;
+
+	if (!c)
+		return 0;
+	host_parse(text, c);
+	for (; n < c->servers.n && n < max; n++)
+		memcpy(out[n], c->servers.w[n], RESOLV_ITEM_MAX);
+	free(c);
+	return n;
+}
+
+char *resolv_host_read(void)
 {
 	FILE *f = fopen(HOST_RESOLV_CONF, "re");
 	char *buf = f ? malloc(65536) : NULL;
@@ -228,7 +241,7 @@ static int write_atomic(const char *path, const char *text)
 int agent_resolv_write(const struct agent *a, const struct jv *pod, const char *path, char *err,
 		       size_t errlen)
 {
-	char *host = host_read(), text[8192];
+	char *host = resolv_host_read(), text[8192];
 	struct resolv_in in = {
 	    .pod = pod,
 	    .ns = jv_path_str(pod, "metadata.namespace") ?: "default",

@@ -12,8 +12,9 @@
 
 struct jv;
 
-#define RESOLV_MAX_NAMESERVERS 3  /* validation.MaxDNSNameservers */
-#define RESOLV_MAX_SEARCHES    32 /* validation.MaxDNSSearchPaths */
+#define RESOLV_MAX_NAMESERVERS 3   /* validation.MaxDNSNameservers */
+#define RESOLV_MAX_SEARCHES    32  /* validation.MaxDNSSearchPaths */
+#define RESOLV_ITEM_MAX	       256 /* a word of the file, with its NUL */
 
 struct resolv_in {
 	const struct jv *pod;	    /* spec.dnsPolicy, spec.hostNetwork, spec.dnsConfig */
@@ -25,5 +26,11 @@ struct resolv_in {
 
 /* The file's text into out (NUL-terminated). 0, or -ENOSPC. */
 int resolv_build(const struct resolv_in *in, char *out, size_t size);
+
+/* The nameservers of a resolv.conf text (NULL: none), in order, without duplicates: at most
+ * max into out; how many. */
+size_t resolv_nameservers(const char *text, char (*out)[RESOLV_ITEM_MAX], size_t max);
+/* The node's /etc/resolv.conf (at most 64 KiB), malloc'd; NULL when there is none. */
+char *resolv_host_read(void);
 
 #endif

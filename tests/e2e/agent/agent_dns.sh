@@ -7,7 +7,12 @@
 # Service by its short name (search path) and full name, of a headless Service (its pods'
 # addresses) and of one of its pods by hostname, and a missing name failing; over TCP and UDP
 # from the node: the same answer, NXDOMAIN for a missing name (python3's socket, a query of
-# its own). Everything made is removed on exit, also on failure (lib.sh).
+# its own). From the pod, a pod's dashed name and a headless endpoint's PTR. Forwarding: two
+# fake upstreams in the node's namespace (127.0.0.1 and 127.0.0.2, port 5353, --dns-upstream;
+# a third flag names the agent itself and is skipped) answer ext.example and drop
+# slow.example: ext.example from the pod and over TCP; while slow.example waits on both
+# upstreams (then SERVFAIL), a cluster name and ext.example are answered (the server is not
+# held up). Everything made is removed on exit, also on failure (lib.sh).
 set -uo pipefail
 command -v python3 >/dev/null || { echo "agent_dns.sh: no python3" >&2; exit 1; }
 [ "$(stat -fc %T /sys/fs/bpf 2>/dev/null)" = bpf_fs ] || { echo "agent_dns.sh: no bpffs" >&2; exit 1; }
@@ -16,13 +21,16 @@ E2E_NET=198.19
 E2E_LINK=adn
 E2E_WAIT_S=30
 PIN=/sys/fs/bpf/drvdns-$$
+UP_PID=''
 cleanup_more() {
+	[ -n "$UP_PID" ] && kill -KILL "$UP_PID" 2>/dev/null
 	proxy_uninstall "$PIN"
 }
 # shellcheck source=tests/e2e/agent/lib.sh
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 
-AGENT_FLAGS=(--pin-root "$PIN")
+AGENT_FLAGS=(--pin-root "$PIN" --dns-upstream 127.0.0.1:5353 --dns-upstream 127.0.0.2:5353
+	--dns-upstream "$NODEIP")
 node_up
 ok "node $NODENAME Ready"
 
@@ -110,7 +118,7 @@ ip, name, tcp = sys.argv[1], sys.argv[2], sys.argv[3] == "tcp"
 q = struct.pack(">HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0)
 q += b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0\0\1\0\1"
 if tcp:
-    s = socket.create_connection((ip, 53), timeout=5)
+    s = socket.create_connection((ip, 53), timeout=8)
     s.sendall(struct.pack(">H", len(q)) + q)
     n = struct.unpack(">H", s.recv(2))[0]
     a = b""
@@ -118,7 +126,7 @@ if tcp:
         a += s.recv(n - len(a))
 else:
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(5)
+    s.settimeout(8)
     s.sendto(q, (ip, 53))
     a = s.recv(4096)
 rcode, an = a[3] & 15, struct.unpack(">H", a[6:8])[0]
@@ -149,6 +157,14 @@ else
 	fail "nslookup of a missing name: $(cat "$WORK/nx")"
 fi
 
+# ---- a pod's dashed name, an endpoint's PTR ----
+expect "pod name of db-0" "$DB0" "$(addresses "${DB0//./-}.default.pod.cluster.local")"
+if innode timeout 5 kubectl exec client -- nslookup "$DB1" 2>&1 | grep -q "name = db-1.db.default.svc.cluster.local"; then
+	ok "PTR of $DB1: db-1.db.default.svc.cluster.local"
+else
+	fail "PTR of $DB1: $(innode timeout 5 kubectl exec client -- nslookup "$DB1" 2>&1)"
+fi
+
 # ---- over UDP and TCP at the node's address ----
 for proto in udp tcp; do
 	expect "$proto web.default.svc.cluster.local at $NODEIP:53" "0x4242 0 1 $CIP" \
@@ -156,5 +172,72 @@ for proto in udp tcp; do
 	expect "$proto missing name: NXDOMAIN" "0x4242 3 0" \
 		"$(innode python3 "$WORK/q.py" "$NODEIP" nope.default.svc.cluster.local $proto 2>&1)"
 done
+
+# ---- forwarding ----
+# the fake upstreams: ext.example is 192.0.2.7, slow.example is dropped (each one logged)
+cat >"$WORK/up.py" <<'PY'
+import select, socket, sys
+socks = []
+for ip in ("127.0.0.1", "127.0.0.2"):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((ip, 5353))
+    socks.append(s)
+t = socket.socket()
+t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+t.bind(("127.0.0.1", 5353))
+t.listen(8)
+def name(q):
+    o, labels = 12, []
+    while q[o]:
+        labels.append(q[o + 1:o + 1 + q[o]].decode())
+        o += 1 + q[o]
+    return ".".join(labels), o + 5
+def reply(q):
+    n, end = name(q)
+    print(n, flush=True)
+    if n == "slow.example":
+        return None
+    return (q[:2] + b"\x81\x80\0\1\0\1\0\0\0\0" + q[12:end] +
+            b"\xc0\x0c\0\1\0\1\0\0\0\x1e\0\4" + bytes([192, 0, 2, 7]))
+print("up", flush=True)
+while True:
+    for r in select.select(socks + [t], [], [])[0]:
+        if r is t:
+            c, _ = t.accept()
+            c.settimeout(2)
+            q = c.recv(2 + 65535)[2:]
+            a = reply(q)
+            if a:
+                c.sendall(len(a).to_bytes(2, "big") + a)
+            c.close()
+        else:
+            q, peer = r.recvfrom(4096)
+            a = reply(q)
+            if a:
+                r.sendto(a, peer)
+PY
+innode python3 "$WORK/up.py" >"$WORK/up.log" 2>&1 &
+UP_PID=$!
+up_ready() { grep -q "^up" "$WORK/up.log"; }
+wait_for "fake upstreams" up_ready
+expect "upstreams in the agent's log (itself skipped)" \
+	"1 upstream(s) skipped|other names forwarded to 127.0.0.1:5353 127.0.0.2:5353" \
+	"$(grep -o "1 upstream(s) skipped\|other names forwarded to .*" "$WORK/agent.log" | paste -sd'|')"
+expect "ext.example from the pod (forwarded)" "192.0.2.7" "$(addresses ext.example)"
+expect "tcp ext.example (forwarded)" "0x4242 0 1 192.0.2.7" \
+	"$(innode python3 "$WORK/q.py" "$NODEIP" ext.example tcp 2>&1)"
+# slow.example waits 2 s on each upstream; meanwhile other queries are answered
+innode python3 "$WORK/q.py" "$NODEIP" slow.example udp >"$WORK/slow" 2>&1 &
+SLOW_PID=$!
+slow_asked() { grep -q "^slow.example" "$WORK/up.log"; }
+wait_for "slow.example reached an upstream" slow_asked
+expect "udp web while slow.example waits" "0x4242 0 1 $CIP" \
+	"$(innode python3 "$WORK/q.py" "$NODEIP" web.default.svc.cluster.local udp 2>&1)"
+expect "udp ext.example while slow.example waits" "0x4242 0 1 192.0.2.7" \
+	"$(innode python3 "$WORK/q.py" "$NODEIP" ext.example udp 2>&1)"
+[ -s "$WORK/slow" ] && fail "slow.example answered before the others: $(cat "$WORK/slow")"
+wait "$SLOW_PID"
+expect "slow.example: SERVFAIL once both upstreams let it go" "0x4242 2 0" "$(cat "$WORK/slow")"
+expect "slow.example asked of both upstreams" 2 "$(grep -c '^slow.example' "$WORK/up.log")"
 
 [ $FAILS -eq 0 ] && echo "PASS agent_dns" || { echo "$FAILS failure(s)"; tail -20 "$WORK/agent.log" >&2; exit 1; }

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The cluster DNS's core (agent_dns.h) over a fixed set of Services: each record type of the
- * Kubernetes DNS specification, NXDOMAIN and NODATA with the SOA, names in any case,
+ * Kubernetes DNS specification and of CoreDNS's default Corefile (pods insecure, PTR of
+ * cluster IPs and endpoints), NXDOMAIN and NODATA with the SOA, names in any case,
  * compressed questions, EDNS0, truncation; malformed queries (short header, bad label
- * lengths, pointer loops, forward pointers, overlong names) answered FORMERR or dropped.
+ * lengths, pointer loops, forward pointers, overlong names) answered FORMERR or dropped;
+ * which names a forwarding zone hands upstream (DNS_FORWARD), and the helpers that turn an
+ * upstream's reply into the client's answer.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,6 +20,7 @@
 #include <cmocka.h>
 
 #include "agent_dns.h"
+#include "dns_testlib.h"
 
 /* ---- the Services ---- */
 
@@ -76,133 +80,40 @@ static int fake_by_ip(void *arg, uint32_t ip, char *ns, char *name)
 	return 0;
 }
 
-static const struct dns_zone zone = {
-    .domain = "cluster.local",
-    .src = {.service = fake_service, .service_by_ip = fake_by_ip},
-};
-
-/* ---- queries ---- */
-
-#define ID 0x1234
-
-/* A query for name (dotted) and type; edns: an OPT record offering that payload size. */
-static size_t mkq(uint8_t *q, const char *name, uint16_t type, uint16_t edns)
+/* db's endpoints (10.244.0.6 is also an endpoint of web, as if it backed both) */
+static size_t fake_eps_by_ip(void *arg, uint32_t ip, struct dns_ep_ref *out, size_t max)
 {
-	size_t n = 12;
+	size_t n = 0;
 
-	memset(q, 0, 12);
-	q[0] = ID >> 8;
-	q[1] = ID & 0xff;
-	q[2] = 0x01; /* RD */
-	q[5] = 1;
-	while (*name) {
-		const char *dot = strchr(name, '.');
-		size_t l = dot ? (size_t)(dot - name) : strlen(name);
-
-		q[n++] = (uint8_t)l;
-		memcpy(q + n, name, l);
-		n += l;
-		name += l + (dot ? 1 : 0);
-	}
-	q[n++] = 0;
-	q[n++] = (uint8_t)(type >> 8);
-	q[n++] = (uint8_t)type;
-	q[n++] = 0;
-	q[n++] = 1;
-	if (edns) {
-		q[11] = 1;
-		q[n++] = 0;
-		q[n++] = 0;
-		q[n++] = DNS_T_OPT;
-		q[n++] = (uint8_t)(edns >> 8);
-		q[n++] = (uint8_t)edns;
-		memset(q + n, 0, 6);
-		n += 6;
+	(void)arg;
+	if (max < 2)
+		return 0;
+	if (ip == ip4("10.244.0.6")) {
+		out[n++] = (struct dns_ep_ref){"default", "db", "db-1"};
+		out[n++] = (struct dns_ep_ref){"default", "web", ""};
+	} else if (ip == ip4("10.244.0.7")) {
+		out[n++] = (struct dns_ep_ref){"default", "db", ""};
+	} else if (ip == ip4("10.96.0.20")) {
+		out[n++] = (struct dns_ep_ref){"default", "shadow", ""}; /* the cluster IP wins */
 	}
 	return n;
 }
 
-/* ---- answers ---- */
-
-struct rr {
-	char name[256];
-	uint16_t type;
-	char data[320]; /* A: dotted quad; names: dotted; SRV: "prio weight port target" */
+static const struct dns_zone zone = {
+    .domain = "cluster.local",
+    .src = {.service = fake_service,
+	    .service_by_ip = fake_by_ip,
+	    .endpoints_by_ip = fake_eps_by_ip},
 };
 
-struct ans {
-	uint16_t id, flags, qd, an, ns, ar;
-	struct rr rr[256];
-	size_t n;
+/* the same, forwarding what is not ours */
+static const struct dns_zone fwd_zone = {
+    .domain = "cluster.local",
+    .src = {.service = fake_service,
+	    .service_by_ip = fake_by_ip,
+	    .endpoints_by_ip = fake_eps_by_ip},
+    .forward = true,
 };
-
-static uint16_t g16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-/* The test's own name reader (trusted input: the answers under test). */
-static size_t rname(const uint8_t *m, size_t off, char *out)
-{
-	size_t end = 0, o = 0;
-	int hops = 0;
-
-	out[0] = 0;
-	while (m[off]) {
-		if ((m[off] & 0xc0) == 0xc0) {
-			if (!end)
-				end = off + 2;
-			off = (size_t)(m[off] & 0x3f) << 8 | m[off + 1];
-			assert_true(++hops < 20);
-			continue;
-		}
-		o += (size_t)sprintf(out + o, "%s%.*s", o ? "." : "", m[off], m + off + 1);
-		off += 1 + m[off];
-	}
-	return end ? end : off + 1;
-}
-
-static struct ans *parse(const uint8_t *m, size_t len)
-{
-	static struct ans a;
-	size_t off = 12;
-	char tmp[256];
-
-	memset(&a, 0, sizeof(a));
-	assert_true(len >= 12);
-	a.id = g16(m);
-	a.flags = g16(m + 2);
-	a.qd = g16(m + 4);
-	a.an = g16(m + 6);
-	a.ns = g16(m + 8);
-	a.ar = g16(m + 10);
-	for (unsigned i = 0; i < a.qd; i++)
-		off = rname(m, off, tmp) + 4;
-	for (unsigned i = 0; i < (unsigned)a.an + a.ns + a.ar; i++) {
-		struct rr *r = &a.rr[a.n++];
-		uint16_t rdlen;
-
-		off = rname(m, off, r->name);
-		r->type = g16(m + off);
-		rdlen = g16(m + off + 8);
-		off += 10;
-		assert_true(off + rdlen <= len);
-		if (r->type == DNS_T_A)
-			inet_ntop(AF_INET, m + off, r->data, sizeof(r->data));
-		else if (r->type == DNS_T_CNAME || r->type == DNS_T_PTR || r->type == DNS_T_NS ||
-			 r->type == DNS_T_SOA)
-			rname(m, off, r->data);
-		else if (r->type == DNS_T_SRV) {
-			rname(m, off + 6, tmp);
-			snprintf(r->data, sizeof(r->data), "%u %u %u %s", g16(m + off),
-				 g16(m + off + 2), g16(m + off + 4), tmp);
-		} else if (r->type == DNS_T_TXT)
-			snprintf(r->data, sizeof(r->data), "%.*s", m[off], m + off + 1);
-		off += rdlen;
-	}
-	assert_int_equal(off, len);
-	return &a;
-}
 
 static struct ans *ask_opt(const char *name, uint16_t type, uint16_t edns, bool tcp)
 {
@@ -224,15 +135,6 @@ static struct ans *ask_opt(const char *name, uint16_t type, uint16_t edns, bool 
 static struct ans *ask(const char *name, uint16_t type)
 {
 	return ask_opt(name, type, 0, false);
-}
-
-#define RCODE(a) ((a)->flags & 0xf)
-
-static void assert_rr(const struct ans *a, size_t i, uint16_t type, const char *data)
-{
-	assert_true(i < a->n);
-	assert_int_equal(a->rr[i].type, type);
-	assert_string_equal(a->rr[i].data, data);
 }
 
 /* NXDOMAIN or NODATA: no answer, the zone's SOA in the authority section */
@@ -307,6 +209,25 @@ static void test_srv(void **state)
 	assert_negative(ask("_http._udp.web.default.svc.cluster.local", DNS_T_SRV), DNS_R_NXDOMAIN);
 	assert_negative(ask("_nope._tcp.web.default.svc.cluster.local", DNS_T_SRV), DNS_R_NXDOMAIN);
 	assert_negative(ask("_http._tcp.web.default.svc.cluster.local", DNS_T_A), DNS_R_NOERROR);
+	/* SRV of a Service's own name: every port, named or not (CoreDNS), the address once */
+	a = ask("web.default.svc.cluster.local", DNS_T_SRV);
+	assert_int_equal(a->an, 2);
+	assert_rr(a, 0, DNS_T_SRV, "0 50 80 web.default.svc.cluster.local");
+	assert_rr(a, 1, DNS_T_SRV, "0 50 8080 web.default.svc.cluster.local");
+	assert_int_equal(a->ar, 1);
+	assert_rr(a, 2, DNS_T_A, "10.96.0.20");
+	a = ask("db.default.svc.cluster.local", DNS_T_SRV);
+	assert_int_equal(a->an, 3);
+	assert_rr(a, 1, DNS_T_SRV, "0 33 3306 db-1.db.default.svc.cluster.local");
+	assert_int_equal(a->ar, 3);
+	/* ... and of an endpoint's name: its ports */
+	a = ask("db-1.db.default.svc.cluster.local", DNS_T_SRV);
+	assert_int_equal(a->an, 1);
+	assert_rr(a, 0, DNS_T_SRV, "0 100 3306 db-1.db.default.svc.cluster.local");
+	assert_int_equal(a->ar, 1);
+	assert_rr(a, 1, DNS_T_A, "10.244.0.6");
+	assert_negative(ask("empty.default.svc.cluster.local", DNS_T_SRV), DNS_R_NOERROR);
+	assert_rr(ask("ext.default.svc.cluster.local", DNS_T_SRV), 0, DNS_T_CNAME, "example.com");
 }
 
 static void test_external_name(void **state)
@@ -325,9 +246,207 @@ static void test_ptr(void **state)
 
 	(void)state;
 	assert_int_equal(RCODE(a), DNS_R_NOERROR);
+	assert_int_equal(a->an, 1); /* the Service only, not the endpoint that has its address */
 	assert_rr(a, 0, DNS_T_PTR, "web.default.svc.cluster.local");
 	assert_int_equal(RCODE(ask("21.0.96.10.in-addr.arpa", DNS_T_PTR)), DNS_R_REFUSED);
 	assert_int_equal(RCODE(ask("300.0.96.10.in-addr.arpa", DNS_T_PTR)), DNS_R_REFUSED);
+	/* endpoints (CoreDNS's serviceRecordForIP): by hostname, else dashed; one per Service */
+	a = ask("6.0.244.10.in-addr.arpa", DNS_T_PTR);
+	assert_int_equal(RCODE(a), DNS_R_NOERROR);
+	assert_true(a->flags & 0x0400);
+	assert_int_equal(a->an, 2);
+	assert_rr(a, 0, DNS_T_PTR, "db-1.db.default.svc.cluster.local");
+	assert_rr(a, 1, DNS_T_PTR, "10-244-0-6.web.default.svc.cluster.local");
+	a = ask("7.0.244.10.in-addr.arpa", DNS_T_PTR);
+	assert_int_equal(a->an, 1);
+	assert_rr(a, 0, DNS_T_PTR, "10-244-0-7.db.default.svc.cluster.local");
+	/* the name exists: another type has no records */
+	a = ask("7.0.244.10.in-addr.arpa", DNS_T_A);
+	assert_int_equal(RCODE(a), DNS_R_NOERROR);
+	assert_int_equal(a->an, 0);
+	/* an address of no endpoint */
+	assert_int_equal(RCODE(ask("8.0.244.10.in-addr.arpa", DNS_T_PTR)), DNS_R_REFUSED);
+}
+
+/* pods insecure: <a-b-c-d>.<ns>.pod.D is the address it spells (CoreDNS findPods) */
+static void test_pod(void **state)
+{
+	static const char *const not_ips[] = {
+	    "10-244-1.default.pod.cluster.local",    "10-244-1-5-6.default.pod.cluster.local",
+	    "010-244-1-5.default.pod.cluster.local", "10-256-1-5.default.pod.cluster.local",
+	    "10-244-1-5a.default.pod.cluster.local", "10--244-1.default.pod.cluster.local",
+	    "1000-1-1-1.default.pod.cluster.local",  "x.10-244-1-5.default.pod.cluster.local",
+	};
+	struct ans *a = ask("10-244-1-5.default.pod.cluster.local", DNS_T_A);
+
+	(void)state;
+	assert_int_equal(RCODE(a), DNS_R_NOERROR);
+	assert_true(a->flags & 0x0400);
+	assert_int_equal(a->an, 1);
+	assert_string_equal(a->rr[0].name, "10-244-1-5.default.pod.cluster.local");
+	assert_rr(a, 0, DNS_T_A, "10.244.1.5");
+	a = ask("0-0-0-0.kube-system.pod.cluster.local", DNS_T_ANY);
+	assert_rr(a, 0, DNS_T_A, "0.0.0.0");
+	a = ask("255-255-255-255.any.pod.cluster.local", DNS_T_A);
+	assert_rr(a, 0, DNS_T_A, "255.255.255.255");
+	/* the name exists: AAAA and other types are NODATA */
+	assert_negative(ask("10-244-1-5.default.pod.cluster.local", DNS_T_AAAA), DNS_R_NOERROR);
+	assert_negative(ask("10-244-1-5.default.pod.cluster.local", DNS_T_TXT), DNS_R_NOERROR);
+	/* the namespace and pod.D exist without records */
+	assert_negative(ask("default.pod.cluster.local", DNS_T_A), DNS_R_NOERROR);
+	assert_negative(ask("pod.cluster.local", DNS_T_A), DNS_R_NOERROR);
+	/* not an address: too few or many parts, leading zeros, over 255, not digits */
+	for (size_t i = 0; i < sizeof(not_ips) / sizeof(not_ips[0]); i++)
+		assert_negative(ask(not_ips[i], DNS_T_A), DNS_R_NXDOMAIN);
+}
+
+/* Names that exist asked a type they have no record of: NOERROR, no answer, the SOA;
+ * names that do not: NXDOMAIN, the SOA (CoreDNS's kubernetes plugin). */
+static void test_other_types(void **state)
+{
+	static const uint16_t types[] = {DNS_T_AAAA, DNS_T_TXT,	  15 /* MX */,
+					 DNS_T_NS,   DNS_T_CNAME, DNS_T_PTR};
+	static const char *const exist[] = {
+	    "web.default.svc.cluster.local",	 "db.default.svc.cluster.local",
+	    "db-0.db.default.svc.cluster.local", "10-244-0-7.db.default.svc.cluster.local",
+	    "default.svc.cluster.local",	 "svc.cluster.local",
+	    "empty.default.svc.cluster.local",	 "_http._tcp.web.default.svc.cluster.local",
+	};
+
+	(void)state;
+	for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+		for (size_t i = 0; i < sizeof(exist) / sizeof(exist[0]); i++)
+			assert_negative(ask(exist[i], types[t]), DNS_R_NOERROR);
+		assert_negative(ask("nope.default.svc.cluster.local", types[t]), DNS_R_NXDOMAIN);
+		assert_negative(ask("x.cluster.local", types[t]), DNS_R_NXDOMAIN);
+	}
+	assert_negative(ask("dns-version.cluster.local", DNS_T_AAAA), DNS_R_NOERROR);
+	/* the apex has SOA and NS only */
+	assert_negative(ask("cluster.local", DNS_T_A), DNS_R_NOERROR);
+	assert_negative(ask("cluster.local", DNS_T_AAAA), DNS_R_NOERROR);
+	/* an ExternalName's CNAME answers every type */
+	assert_rr(ask("ext.default.svc.cluster.local", DNS_T_AAAA), 0, DNS_T_CNAME, "example.com");
+	assert_rr(ask("ext.default.svc.cluster.local", DNS_T_TXT), 0, DNS_T_CNAME, "example.com");
+}
+
+/* A forwarding zone answers its own names and hands the rest upstream. */
+static void test_forward_verdict(void **state)
+{
+	static const char *const theirs[] = {
+	    "example.com",
+	    "web.default.svc.xcluster.local",
+	    "21.0.96.10.in-addr.arpa", /* no Service, no endpoint: falls through */
+	    "0.96.10.in-addr.arpa",
+	    "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa",
+	    "com",
+	};
+	uint8_t q[512], out[4096];
+	size_t qlen;
+	struct ans *a;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(theirs) / sizeof(theirs[0]); i++) {
+		qlen = mkq(q, theirs[i], DNS_T_A, 0);
+		assert_int_equal(dns_respond(&fwd_zone, q, qlen, false, out, sizeof(out)),
+				 DNS_FORWARD);
+		assert_int_equal(dns_respond(&fwd_zone, q, qlen, true, out, sizeof(out)),
+				 DNS_FORWARD);
+		/* the same without forwarding: REFUSED */
+		a = parse(out, dns_respond(&zone, q, qlen, false, out, sizeof(out)));
+		assert_int_equal(RCODE(a), DNS_R_REFUSED);
+	}
+	/* ours: answered, also when they do not exist (no fallthrough for the domain) */
+	qlen = mkq(q, "web.default.svc.cluster.local", DNS_T_A, 0);
+	a = parse(out, dns_respond(&fwd_zone, q, qlen, false, out, sizeof(out)));
+	assert_rr(a, 0, DNS_T_A, "10.96.0.20");
+	qlen = mkq(q, "nope.default.svc.cluster.local", DNS_T_A, 0);
+	assert_negative(parse(out, dns_respond(&fwd_zone, q, qlen, false, out, sizeof(out))),
+			DNS_R_NXDOMAIN);
+	qlen = mkq(q, "20.0.96.10.in-addr.arpa", DNS_T_PTR, 0);
+	a = parse(out, dns_respond(&fwd_zone, q, qlen, false, out, sizeof(out)));
+	assert_rr(a, 0, DNS_T_PTR, "web.default.svc.cluster.local");
+	/* malformed queries are answered here, never forwarded */
+	qlen = mkq(q, "example.com", DNS_T_A, 0);
+	assert_int_equal(dns_respond(&fwd_zone, q, qlen - 1, false, out, sizeof(out)), 12);
+	q[5] = 2;
+	assert_int_equal(dns_respond(&fwd_zone, q, qlen, false, out, sizeof(out)), 12);
+}
+
+/* An upstream reply: the same question and ID, QR set; the client's ID put back; cut to
+ * what the client takes over UDP. */
+static void test_reply_helpers(void **state)
+{
+	uint8_t q[512], r[4096], out[4096];
+	size_t qlen, rlen, n;
+	struct ans *a;
+
+	(void)state;
+	qlen = mkq(q, "Example.COM", DNS_T_A, 0);
+	/* a reply as an upstream writes it: the question in its own case, 40 A records */
+	rlen = mkq(r, "example.com", DNS_T_A, 0);
+	r[2] = 0x81;
+	r[3] = 0x80; /* QR RD RA */
+	for (int i = 0; i < 40; i++) {
+		static const uint8_t rr[] = {0xc0, 0x0c, 0, 1, 0,   1, 0, 0,
+					     0,	   60,	 0, 4, 192, 0, 2, 0};
+
+		memcpy(r + rlen, rr, sizeof(rr));
+		r[rlen + 15] = (uint8_t)i;
+		rlen += sizeof(rr);
+	}
+	r[7] = 40;
+	assert_true(rlen > 512);
+	assert_true(dns_reply_matches(q, qlen, r, rlen));
+	/* another ID, no QR, another name, type or class, two questions, short: not ours */
+	r[1] ^= 1;
+	assert_false(dns_reply_matches(q, qlen, r, rlen));
+	r[1] ^= 1;
+	r[2] &= 0x7f;
+	assert_false(dns_reply_matches(q, qlen, r, rlen));
+	r[2] |= 0x80;
+	r[13] = 'x';
+	assert_false(dns_reply_matches(q, qlen, r, rlen));
+	r[13] = 'e';
+	r[26] = DNS_T_AAAA;
+	assert_false(dns_reply_matches(q, qlen, r, rlen));
+	r[26] = DNS_T_A;
+	r[28] = 3;
+	assert_false(dns_reply_matches(q, qlen, r, rlen));
+	r[28] = 1;
+	r[5] = 2;
+	assert_false(dns_reply_matches(q, qlen, r, rlen));
+	r[5] = 1;
+	assert_false(dns_reply_matches(q, qlen, r, 20));
+	assert_true(dns_reply_matches(q, qlen, r, rlen));
+
+	/* the client's ID: whole over TCP and with EDNS0 room, else cut with TC */
+	r[0] = 0x77;
+	n = dns_reply_fit(q, qlen, true, r, rlen, out, sizeof(out));
+	assert_int_equal(n, rlen);
+	a = parse(out, n);
+	assert_int_equal(a->id, ID);
+	assert_int_equal(a->an, 40);
+	assert_false(a->flags & 0x0200);
+	n = dns_reply_fit(q, qlen, false, r, rlen, out, sizeof(out));
+	a = parse(out, n);
+	assert_int_equal(a->id, ID);
+	assert_true(a->flags & 0x0200);
+	assert_true(a->flags & 0x0080); /* the upstream's flags kept */
+	assert_int_equal(a->qd, 1);
+	assert_int_equal(a->an + a->ns + a->ar, 0);
+	qlen = mkq(q, "example.com", DNS_T_A, 1232);
+	n = dns_reply_fit(q, qlen, false, r, rlen, out, sizeof(out));
+	assert_int_equal(n, rlen);
+	assert_int_equal(parse(out, n)->an, 40);
+
+	/* SERVFAIL with the question */
+	n = dns_answer_rcode(q, qlen, DNS_R_SERVFAIL, out, sizeof(out));
+	a = parse(out, n);
+	assert_int_equal(a->id, ID);
+	assert_int_equal(RCODE(a), DNS_R_SERVFAIL);
+	assert_int_equal(a->qd, 1);
+	assert_true(a->flags & 0x0100);
+	assert_int_equal(dns_answer_rcode(q, 5, DNS_R_SERVFAIL, out, sizeof(out)), 0);
 }
 
 static void test_zone_names(void **state)
@@ -562,6 +681,10 @@ int main(void)
 	    cmocka_unit_test(test_srv),
 	    cmocka_unit_test(test_external_name),
 	    cmocka_unit_test(test_ptr),
+	    cmocka_unit_test(test_pod),
+	    cmocka_unit_test(test_other_types),
+	    cmocka_unit_test(test_forward_verdict),
+	    cmocka_unit_test(test_reply_helpers),
 	    cmocka_unit_test(test_zone_names),
 	    cmocka_unit_test(test_nxdomain_nodata),
 	    cmocka_unit_test(test_outside),

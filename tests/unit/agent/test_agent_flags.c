@@ -68,7 +68,32 @@ static void test_dns(void **state)
 	assert_string_equal(c.cluster_domain, "corp.lan");
 	assert_string_equal(c.cluster_dns, "10.0.0.10");
 	assert_true(c.no_dns);
+	assert_int_equal(c.n_dns_upstreams, 0); /* the node's resolv.conf */
 	agent_config_free(&c);
+	/* --dns-upstream: repeatable, in order; none alone */
+	{
+		const char *up[] = {"--kubeconfig",
+				    "k",
+				    "--node",
+				    "n",
+				    "--dns-upstream",
+				    "1.1.1.1",
+				    "--dns-upstream",
+				    "127.0.0.2:5353",
+				    NULL};
+		const char *none[] = {"--kubeconfig",	"k",	"--node", "n",
+				      "--dns-upstream", "none", NULL};
+
+		assert_int_equal(parse(&c, err, up), 0);
+		assert_int_equal(c.n_dns_upstreams, 2);
+		assert_string_equal(c.dns_upstreams[0], "1.1.1.1");
+		assert_string_equal(c.dns_upstreams[1], "127.0.0.2:5353");
+		agent_config_free(&c);
+		assert_int_equal(parse(&c, err, none), 0);
+		assert_int_equal(c.n_dns_upstreams, 1);
+		assert_string_equal(c.dns_upstreams[0], "none");
+		agent_config_free(&c);
+	}
 }
 
 static void test_all(void **state)
@@ -137,7 +162,7 @@ static void test_all(void **state)
 
 static void test_bad(void **state)
 {
-	static const char *const bad[][8] = {
+	static const char *const bad[][10] = {
 	    {NULL},
 	    {"--node", "n", NULL},
 	    {"--kubeconfig", "k", NULL},
@@ -176,6 +201,12 @@ static void test_bad(void **state)
 	    {"--kubeconfig", "k", "--node", "n", "--pod-start-workers", "65", NULL},
 	    {"--kubeconfig", "k", "--node", "n", "--pod-start-workers", "2x", NULL},
 	    {"--kubeconfig", "k", "--node", "n", "--pod-start-workers", "", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--dns-upstream", "8.8.8", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--dns-upstream", "8.8.8.8:0", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--dns-upstream", "fd00::1", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--dns-upstream", "", NULL},
+	    {"--kubeconfig", "k", "--node", "n", "--dns-upstream", "none", "--dns-upstream",
+	     "1.1.1.1", NULL},
 	};
 
 	(void)state;

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
@@ -223,12 +224,31 @@ out:
 	return rc;
 }
 
-int agent_sandbox_up(struct agent *a, struct apod *p)
+/* The CNI ADD's thread (agent_sandbox_begin): the plugin run, its time, its output kept. */
+static void *cni_add(void *arg)
 {
-	struct jv_doc *d;
-	struct jv *r;
-	char *out = NULL;
-	const char *addr = NULL;
+	struct apod *p = arg;
+	double t0 = agent_mono_ms();
+
+	p->net_rc = cni_run(p->net_agent, p, "ADD", &p->net_out);
+	p->ms[AGENT_MS_CNI] = agent_mono_ms() - t0;
+	return NULL;
+}
+
+/* p->net_err: a failed ADD's error object's msg (the CNI spec's), in containerd's words. */
+static void net_error(struct apod *p, const char *out, int rc)
+{
+	struct jv_doc *d = out ? jv_doc_new() : NULL;
+	const struct jv *e = d ? jv_parse(d, out, strlen(out), NULL) : NULL;
+	const char *msg = jv_path_str(e, "msg");
+
+	snprintf(p->net_err, sizeof(p->net_err), "failed to setup network for sandbox \"%s\": %s",
+		 p->uid, msg ? msg : strerror(-rc));
+	jv_doc_free(d);
+}
+
+int agent_sandbox_begin(struct agent *a, struct apod *p)
+{
 	int rc;
 
 	netns_path(p->uid, p->netns, sizeof(p->netns));
@@ -246,12 +266,40 @@ int agent_sandbox_up(struct agent *a, struct apod *p)
 	if (rc) {
 		log_error(AGENT_COMP, "pod %s: network namespace %s: %s", p->key, p->netns,
 			  strerror(-rc));
+		snprintf(p->net_err, sizeof(p->net_err), "network namespace: %s", strerror(-rc));
 		return rc;
 	}
-	p->ms[AGENT_MS_CNI] = -agent_mono_ms();
-	rc = cni_run(a, p, "ADD", &out);
-	p->ms[AGENT_MS_CNI] += agent_mono_ms();
+	p->net_agent = a;
+	p->net_out = NULL;
+	p->net_pending = true;
+	if (pthread_create(&p->net_thread, NULL, cni_add, p)) {
+		/* no thread for it: the ADD now, joined at once */
+		p->net_pending = false;
+		cni_add(p);
+	}
+	return 0;
+}
+
+int agent_sandbox_wait(struct agent *a, struct apod *p)
+{
+	struct jv_doc *d;
+	struct jv *r;
+	char *out;
+	const char *addr = NULL;
+	int rc;
+
+	if (p->net_pending) {
+		pthread_join(p->net_thread, NULL);
+		p->net_pending = false;
+	} else if (!p->net_agent) {
+		return p->sandbox ? 0 : -ENETDOWN;
+	}
+	p->net_agent = NULL;
+	out = p->net_out;
+	p->net_out = NULL;
+	rc = p->net_rc;
 	if (rc) {
+		net_error(p, out, rc);
 		free(out);
 		/* best effort, as the kubelet tears a failed sandbox down */
 		agent_sandbox_down(a, p);
@@ -272,12 +320,20 @@ int agent_sandbox_up(struct agent *a, struct apod *p)
 		log_error(AGENT_COMP, "pod %s: the CNI result has no IPv4 address: %s", p->key,
 			  out);
 		rc = -EIO;
+		net_error(p, "{\"msg\": \"the CNI result has no IPv4 address\"}", rc);
 	}
 	jv_doc_free(d);
 	free(out);
 	if (rc)
 		agent_sandbox_down(a, p);
 	return rc;
+}
+
+int agent_sandbox_up(struct agent *a, struct apod *p)
+{
+	int rc = agent_sandbox_begin(a, p);
+
+	return rc ? rc : agent_sandbox_wait(a, p);
 }
 
 int agent_sandbox_down(struct agent *a, struct apod *p)

@@ -9,6 +9,7 @@
 #define DROVER_AGENT_POD_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <time.h>
 
@@ -78,6 +79,14 @@ struct apod {
 	char netns[PATH_MAX];
 	char ip[64];
 	bool sandbox; /* netns made and CNI ADD done */
+	/* a CNI ADD under way on a thread of its own (agent_sandbox_begin) while the pod's
+	 * volumes and containers are set up: only its starter joins it (agent_sandbox_wait) */
+	bool net_pending;
+	struct agent *net_agent; /* set from begin to wait: an ADD's result to take */
+	pthread_t net_thread;
+	int net_rc;	   /* the ADD's result, once joined */
+	char *net_out;	   /* the plugin's output */
+	char net_err[512]; /* why the sandbox failed (its FailedCreatePodSandBox event) */
 	char restart_policy[16];
 	char start_time[32];
 	/* the init containers first (n_init of them), the containers, then the ephemeral
@@ -116,6 +125,12 @@ static inline double agent_mono_ms(void)
 
 /* agent_net.c: the pod's network namespace and its CNI ADD / DEL. 0 or -errno (logged). */
 int agent_sandbox_up(struct agent *a, struct apod *p);
+/* agent_sandbox_up in two halves: begin makes the namespace and starts the CNI ADD on a
+ * thread (p->net_pending); wait joins it and takes the result (p->ip, p->sandbox; a failed
+ * ADD is torn down as agent_sandbox_up's is). wait without an ADD under way: 0 when the
+ * sandbox is up, else -ENETDOWN. Whoever calls begin calls wait. */
+int agent_sandbox_begin(struct agent *a, struct apod *p);
+int agent_sandbox_wait(struct agent *a, struct apod *p);
 int agent_sandbox_down(struct agent *a, struct apod *p);
 /* The path of the network namespace of the pod with this uid (whether it exists or not). */
 void agent_pod_netns(const char *uid, char *buf, size_t size);

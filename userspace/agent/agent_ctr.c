@@ -506,6 +506,11 @@ int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_
 		spec.ready = net_ready;
 		spec.ready_arg = &nr;
 	}
+	rc = agent_sandbox_netns(p); /* made meanwhile too: the process joins it */
+	if (rc) {
+		rc = -ENETDOWN;
+		goto out;
+	}
 	t2 = agent_mono_ms();
 	rc = rt_start(&spec, &c->proc);
 	p->ms[AGENT_MS_IMAGE] += t1 - t0; /* resolve, the run's dirs; the overlay is rt_start's */

@@ -811,9 +811,10 @@ static void start_pod(struct agent_pods *ps, struct apod *p)
 	t[0] = agent_mono_ms();
 	agent_pod_cgroup_purge(ps->a, p->uid);
 	t[1] = agent_mono_ms();
-	/* the CNI ADD runs on a thread of its own while the volumes (a ServiceAccount token's
-	 * TokenRequest) and the containers are set up: a container's program runs once it is
-	 * done (agent_ctr.c's rt_spec.ready) */
+	/* the sandbox (netns, CNI ADD) is made on a thread of its own while the volumes (a
+	 * ServiceAccount token's TokenRequest) and the containers are set up: a container
+	 * joins the netns once it is made and runs its program once the ADD is done
+	 * (agent_ctr.c's rt_spec.ready) */
 	if (agent_sandbox_begin(ps->a, p)) {
 		sandbox_failed(ps, p);
 		goto out; /* retried by the sync thread's passes */
@@ -844,11 +845,12 @@ static void start_pod(struct agent_pods *ps, struct apod *p)
 	 * same CLOCK_MONOTONIC); the sandbox's CNI ADD overlaps the volumes and containers */
 	log_info(AGENT_COMP,
 		 "pod %s: start: seen at %.3f ms, waited %.2f ms for a starter, cgroup purge "
-		 "%.2f ms, sandbox %.2f ms (netns; its CNI ADD %.2f ms alongside, waited "
-		 "%.2f ms after the containers), volumes %.2f ms, containers %.2f ms, status "
-		 "%.2f ms",
+		 "%.2f ms, sandbox %.2f ms (its netns %.2f ms and CNI ADD %.2f ms alongside, "
+		 "waited %.2f ms after the containers), volumes %.2f ms, containers %.2f ms, "
+		 "status %.2f ms",
 		 p->key, p->seen_ms, t[0] - p->seen_ms, t[1] - t[0], t[2] - t[1],
-		 p->ms[AGENT_MS_CNI], t[5] - t[4], t[3] - t[2], t[4] - t[3], t[6] - t[5]);
+		 p->ms[AGENT_MS_NETNS], p->ms[AGENT_MS_CNI], t[5] - t[4], t[3] - t[2], t[4] - t[3],
+		 t[6] - t[5]);
 out:
 	jv_doc_free(d);
 	kc_obj_put(o);

@@ -3,8 +3,8 @@
 # name: its namespaces, cgroups and work dir are "$E2E_TAG-$$..."). Sourcing defines the
 # names, fail/ok/expect, innode, k (kubectl in the namespace), wait_for, jp, phase/running,
 # pod_left/none_left/none_left_node (what a pod or the node still has), bad_flags, start_agent
-# and a trap that removes everything made (processes by PID, pods' and the node's namespaces, the cgroup
-# subtree, mounts, the work dir) on exit, also on failure; node_up then makes the node: a
+# and a trap that removes everything made (processes by PID, pods' and the node's namespaces,
+# the cgroup subtree, mounts, the work dir) on exit, also on failure; node_up then makes the node: a
 # network namespace of the test's own (lo and one veth to the host with a /30 of $E2E_NET.0.0/16,
 # no default route out of the machine) running `drover server --cluster-cidr 10.244.0.0/16` on
 # its 127.0.0.1 and `drover agent` over a temp image root holding the busybox image

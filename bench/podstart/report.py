@@ -240,7 +240,10 @@ md += ["", "drover's start split (the agent's log, per pod, p50 / p99 in ms): ne
        "is the informer's delivery, the wait for a starter thread (--pod-start-workers of them "
        "start new pods side by side), the volumes (the projected ServiceAccount token's "
        "TokenRequest), the status PATCH and the watch event back (below 0 when the agent saw "
-       "the pod before the benchmark's watch did).", "",
+       "the pod before the benchmark's watch did). Where the agent makes the sandbox on a "
+       "thread alongside the volumes and containers (netns_alongside in the timeline below), "
+       "netns and cni overlap the rest, which is then bind->Running less all five (lower than "
+       "what follows them in time; a process' wait for its network is cni's, not its own).", "",
        "| pods at once | netns | cni | cgroup | image | process | rest (queue, status, watch) |",
        "|---:|---:|---:|---:|---:|---:|---:|"]
 for n, e in C.items():

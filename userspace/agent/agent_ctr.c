@@ -83,7 +83,7 @@ static int push_strv(char **argv, size_t *n, char **v)
 }
 
 /* The value of a fieldRef the downward API allows in env. */
-static const char *field_ref(const struct agent *a, const struct apod *p, const struct jv *pod,
+static const char *field_ref(struct agent *a, struct apod *p, const struct jv *pod,
 			     const char *path)
 {
 	if (!strcmp(path, "metadata.name"))
@@ -96,8 +96,11 @@ static const char *field_ref(const struct agent *a, const struct apod *p, const 
 		return a->cfg->node;
 	if (!strcmp(path, "spec.serviceAccountName"))
 		return jv_path_str(pod, "spec.serviceAccountName");
-	if (!strcmp(path, "status.podIP"))
+	if (!strcmp(path, "status.podIP")) {
+		/* the one value of a container's set-up that waits for its CNI ADD */
+		agent_sandbox_wait(a, p);
 		return p->ip;
+	}
 	if (!strcmp(path, "status.hostIP"))
 		return a->node_ip;
 	return NULL;
@@ -105,7 +108,7 @@ static const char *field_ref(const struct agent *a, const struct apod *p, const 
 
 struct env_src {
 	struct agent *a;
-	const struct apod *p;
+	struct apod *p;
 	const struct jv *pod;
 };
 
@@ -339,6 +342,23 @@ static int resolv_mount(struct agent *a, const struct jv *pod, const char *dir,
 	return 0;
 }
 
+struct net_ready {
+	struct agent *a;
+	struct apod *p;
+	double waited_ms;
+};
+
+/* rt_spec.ready: the pod's network, or -ENETDOWN (its CNI ADD failed). */
+static int net_ready(void *arg)
+{
+	struct net_ready *nr = arg;
+	double t0 = agent_mono_ms();
+	int rc = agent_sandbox_wait(nr->a, nr->p);
+
+	nr->waited_ms = agent_mono_ms() - t0;
+	return rc ? -ENETDOWN : 0;
+}
+
 int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_t i)
 {
 	const struct jv *ctr;
@@ -361,6 +381,8 @@ int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_
 	ctr = agent_ctr_spec(pod, p, i);
 	if (!ctr)
 		return -EINVAL;
+	if (!p->sandbox && !p->net_agent)
+		return -ENETDOWN; /* its CNI ADD failed: nothing runs before it is retried */
 	double t0 = agent_mono_ms(), t1, t2;
 
 	store = image_store_open(a->cfg->image_root);
@@ -476,11 +498,25 @@ int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_
 	spec.exit_path = exitp; /* under a shim: adopted after an agent restart (agent_adopt.c) */
 	char attachp[PATH_MAX + 160];
 	agent_attach_spec(&spec, ctr, cdir, attachp, sizeof(attachp)); /* stdin, tty */
+	/* the pod's CNI ADD may still run (agent_pods.c's start_pod): the process is set up
+	 * meanwhile, and runs its program once the pod's interface and address are there */
+	struct net_ready nr = {a, p, 0};
+
+	if (p->net_pending || !p->sandbox) {
+		spec.ready = net_ready;
+		spec.ready_arg = &nr;
+	}
+	rc = agent_sandbox_netns(p); /* made meanwhile too: the process joins it */
+	if (rc) {
+		rc = -ENETDOWN;
+		goto out;
+	}
 	t2 = agent_mono_ms();
 	rc = rt_start(&spec, &c->proc);
 	p->ms[AGENT_MS_IMAGE] += t1 - t0; /* resolve, the run's dirs; the overlay is rt_start's */
 	p->ms[AGENT_MS_CGROUP] += t2 - t1;
-	p->ms[AGENT_MS_PROCESS] += agent_mono_ms() - t2;
+	/* the process' own time: its wait for the network is the CNI ADD's (timed there) */
+	p->ms[AGENT_MS_PROCESS] += agent_mono_ms() - t2 - nr.waited_ms;
 	if (rc) {
 		snprintf(c->message, sizeof(c->message), "failed to start container \"%s\": %s",
 			 c->name, strerror(-rc));

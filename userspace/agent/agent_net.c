@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
@@ -223,14 +224,54 @@ out:
 	return rc;
 }
 
-int agent_sandbox_up(struct agent *a, struct apod *p)
+/* The CNI ADD's thread (agent_sandbox_begin): the plugin run, its time, its output kept. */
+/* p->net_err: a failed ADD's error object's msg (the CNI spec's), in containerd's words. */
+static void net_error(struct apod *p, const char *out, int rc)
 {
-	struct jv_doc *d;
-	struct jv *r;
-	char *out = NULL;
-	const char *addr = NULL;
-	int rc;
+	struct jv_doc *d = out ? jv_doc_new() : NULL;
+	const struct jv *e = d ? jv_parse(d, out, strlen(out), NULL) : NULL;
+	const char *msg = jv_path_str(e, "msg");
 
+	snprintf(p->net_err, sizeof(p->net_err), "failed to setup network for sandbox \"%s\": %s",
+		 p->uid, msg ? msg : strerror(-rc));
+	jv_doc_free(d);
+}
+
+/* The sandbox's thread (agent_sandbox_begin): the namespace (p->netns_rc, told to
+ * agent_sandbox_netns), then the plugin's ADD, its output kept for agent_sandbox_wait. */
+static void *sandbox_make(void *arg)
+{
+	struct apod *p = arg;
+	double t0 = agent_mono_ms();
+	int rc = record(p->net_agent, p->uid, true);
+
+	if (!rc)
+		rc = netns_make(p->netns);
+	p->ms[AGENT_MS_NETNS] = agent_mono_ms() - t0;
+	if (rc) {
+		log_error(AGENT_COMP, "pod %s: network namespace %s: %s", p->key, p->netns,
+			  strerror(-rc));
+		snprintf(p->net_err, sizeof(p->net_err), "network namespace: %s", strerror(-rc));
+	}
+	pthread_mutex_lock(&p->net_mu);
+	p->netns_rc = rc;
+	p->netns_done = true;
+	pthread_cond_broadcast(&p->net_cv);
+	pthread_mutex_unlock(&p->net_mu);
+	if (rc) {
+		p->net_rc = rc;
+		return NULL;
+	}
+	t0 = agent_mono_ms();
+	p->net_rc = cni_run(p->net_agent, p, "ADD", &p->net_out);
+	p->ms[AGENT_MS_CNI] = agent_mono_ms() - t0;
+	if (p->net_rc)
+		net_error(p, p->net_out, p->net_rc);
+	return NULL;
+}
+
+int agent_sandbox_begin(struct agent *a, struct apod *p)
+{
 	netns_path(p->uid, p->netns, sizeof(p->netns));
 	if (access(p->netns, F_OK) == 0) {
 		/* a sandbox of an earlier run (the agent restarted): made again from scratch */
@@ -238,19 +279,54 @@ int agent_sandbox_up(struct agent *a, struct apod *p)
 		agent_sandbox_down(a, p);
 	}
 	memset(p->ms, 0, sizeof(p->ms));
-	p->ms[AGENT_MS_NETNS] = -agent_mono_ms();
-	rc = record(a, p->uid, true);
-	if (!rc)
-		rc = netns_make(p->netns);
-	p->ms[AGENT_MS_NETNS] += agent_mono_ms();
-	if (rc) {
-		log_error(AGENT_COMP, "pod %s: network namespace %s: %s", p->key, p->netns,
-			  strerror(-rc));
-		return rc;
+	p->net_agent = a;
+	p->net_out = NULL;
+	p->netns_done = false;
+	pthread_mutex_init(&p->net_mu, NULL);
+	pthread_cond_init(&p->net_cv, NULL);
+	p->net_pending = true;
+	if (pthread_create(&p->net_thread, NULL, sandbox_make, p)) {
+		/* no thread for it: made now, joined at once */
+		p->net_pending = false;
+		sandbox_make(p);
 	}
-	p->ms[AGENT_MS_CNI] = -agent_mono_ms();
-	rc = cni_run(a, p, "ADD", &out);
-	p->ms[AGENT_MS_CNI] += agent_mono_ms();
+	return 0;
+}
+
+int agent_sandbox_netns(struct apod *p)
+{
+	int rc;
+
+	if (!p->net_agent)
+		return p->sandbox ? 0 : -ENETDOWN;
+	pthread_mutex_lock(&p->net_mu);
+	while (!p->netns_done)
+		pthread_cond_wait(&p->net_cv, &p->net_mu);
+	rc = p->netns_rc;
+	pthread_mutex_unlock(&p->net_mu);
+	return rc;
+}
+
+int agent_sandbox_wait(struct agent *a, struct apod *p)
+{
+	struct jv_doc *d;
+	struct jv *r;
+	char *out;
+	const char *addr = NULL;
+	int rc;
+
+	if (p->net_pending) {
+		pthread_join(p->net_thread, NULL);
+		p->net_pending = false;
+	} else if (!p->net_agent) {
+		return p->sandbox ? 0 : -ENETDOWN;
+	}
+	p->net_agent = NULL;
+	pthread_cond_destroy(&p->net_cv);
+	pthread_mutex_destroy(&p->net_mu);
+	out = p->net_out;
+	p->net_out = NULL;
+	rc = p->net_rc;
 	if (rc) {
 		free(out);
 		/* best effort, as the kubelet tears a failed sandbox down */
@@ -272,12 +348,20 @@ int agent_sandbox_up(struct agent *a, struct apod *p)
 		log_error(AGENT_COMP, "pod %s: the CNI result has no IPv4 address: %s", p->key,
 			  out);
 		rc = -EIO;
+		net_error(p, "{\"msg\": \"the CNI result has no IPv4 address\"}", rc);
 	}
 	jv_doc_free(d);
 	free(out);
 	if (rc)
 		agent_sandbox_down(a, p);
 	return rc;
+}
+
+int agent_sandbox_up(struct agent *a, struct apod *p)
+{
+	int rc = agent_sandbox_begin(a, p);
+
+	return rc ? rc : agent_sandbox_wait(a, p);
 }
 
 int agent_sandbox_down(struct agent *a, struct apod *p)

@@ -9,6 +9,7 @@
 #define DROVER_AGENT_POD_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <time.h>
 
@@ -78,6 +79,18 @@ struct apod {
 	char netns[PATH_MAX];
 	char ip[64];
 	bool sandbox; /* netns made and CNI ADD done */
+	/* a CNI ADD under way on a thread of its own (agent_sandbox_begin) while the pod's
+	 * volumes and containers are set up: only its starter joins it (agent_sandbox_wait) */
+	bool net_pending;
+	struct agent *net_agent; /* set from begin to wait: an ADD's result to take */
+	pthread_t net_thread;
+	pthread_mutex_t net_mu; /* guards netns_done, netns_rc (the thread tells the starter) */
+	pthread_cond_t net_cv;
+	bool netns_done; /* the namespace is made (or failed: netns_rc) */
+	int netns_rc;
+	int net_rc;	   /* the ADD's result, once joined */
+	char *net_out;	   /* the plugin's output */
+	char net_err[512]; /* why the sandbox failed (its FailedCreatePodSandBox event) */
 	char restart_policy[16];
 	char start_time[32];
 	/* the init containers first (n_init of them), the containers, then the ephemeral
@@ -116,6 +129,14 @@ static inline double agent_mono_ms(void)
 
 /* agent_net.c: the pod's network namespace and its CNI ADD / DEL. 0 or -errno (logged). */
 int agent_sandbox_up(struct agent *a, struct apod *p);
+/* agent_sandbox_up in two halves: begin starts a thread (p->net_pending) that makes the
+ * namespace, then runs the CNI ADD; wait joins it and takes the result (p->ip, p->sandbox; a
+ * failed sandbox is torn down as agent_sandbox_up's is). wait without a sandbox under way: 0
+ * when it is up, else -ENETDOWN. Whoever calls begin calls wait. netns: once the namespace is
+ * made (what a container joins), 0 or -errno; whoever calls begin calls it (or wait). */
+int agent_sandbox_begin(struct agent *a, struct apod *p);
+int agent_sandbox_netns(struct apod *p);
+int agent_sandbox_wait(struct agent *a, struct apod *p);
 int agent_sandbox_down(struct agent *a, struct apod *p);
 /* The path of the network namespace of the pod with this uid (whether it exists or not). */
 void agent_pod_netns(const char *uid, char *buf, size_t size);

@@ -66,22 +66,6 @@ release() {
 	rm -f "$GATES/entered-$1"
 }
 gone() { ! k get pod "$1" >/dev/null 2>&1; }
-# left UID: what the agent made for the pod with this uid and still has (nothing: empty)
-left() {
-	local h
-	[ -e "$WORK/root/sandboxes/$1" ] && echo "sandbox record"
-	[ -e "/run/netns/drv-$1" ] && echo "netns"
-	for h in /sys/fs/cgroup/*/; do
-		[ -d "$h/$CGP/pods/$1" ] && echo "cgroup $h$CGP/pods/$1"
-	done
-	return 0
-}
-none_left() { # UID: true when nothing is left (what is, on stdout)
-	local l
-	l=$(left "$1")
-	echo "$l"
-	[ -z "$l" ]
-}
 
 # ---- a slow start holds up no other ----
 gate slow
@@ -132,20 +116,6 @@ wait_for "nothing left of force" none_left "$uid"
 
 # every start done, every pod gone: the node has no sandbox or pod cgroup left (a start that
 # ran on after the sync thread had forgotten its pod would leave what it made)
-node_left() {
-	local f h
-	for f in "$WORK"/root/sandboxes/*; do [ -e "$f" ] && echo "sandbox record ${f##*/}"; done
-	for h in /sys/fs/cgroup/*/; do
-		[ -d "$h/$CGP/pods" ] && find "$h/$CGP/pods" -mindepth 1 -maxdepth 1 -type d
-	done
-	return 0
-}
-none_left_node() {
-	local l
-	l=$(k get pods -o name 2>&1; node_left)
-	echo "$l"
-	[ -z "$l" ]
-}
 k delete pod slow fast after --wait=false >/dev/null 2>&1
 wait_for "every pod gone, nothing left on the node" none_left_node
 [ "$FAILS" -eq 0 ] || { tail -30 "$WORK/agent.log" >&2; exit 1; }

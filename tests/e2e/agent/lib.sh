@@ -1,9 +1,10 @@
 # shellcheck shell=bash
 # lib.sh: the node the agent e2e tests share, sourced after the caller sets E2E_TAG (a short
 # name: its namespaces, cgroups and work dir are "$E2E_TAG-$$..."). Sourcing defines the
-# names, fail/ok/expect, innode, k (kubectl in the namespace), wait_for, jp, bad_flags, start_agent and a trap
-# that removes everything made (processes by PID, pods' and the node's namespaces, the cgroup
-# subtree, mounts, the work dir) on exit, also on failure; node_up then makes the node: a
+# names, fail/ok/expect, innode, k (kubectl in the namespace), wait_for, jp, phase/running,
+# pod_left/none_left/none_left_node (what a pod or the node still has), bad_flags, start_agent
+# and a trap that removes everything made (processes by PID, pods' and the node's namespaces,
+# the cgroup subtree, mounts, the work dir) on exit, also on failure; node_up then makes the node: a
 # network namespace of the test's own (lo and one veth to the host with a /30 of $E2E_NET.0.0/16,
 # no default route out of the machine) running `drover server --cluster-cidr 10.244.0.0/16` on
 # its 127.0.0.1 and `drover agent` over a temp image root holding the busybox image
@@ -114,6 +115,39 @@ jp() { k get "$1" "$2" -o "jsonpath=$3"; }
 # phase POD PHASE: the pod's status.phase is PHASE; running POD: it is Running
 phase() { [ "$(jp pod "$1" '{.status.phase}')" = "$2" ]; }
 running() { phase "$1" Running; }
+# pod_left UID: what the agent made for the pod with this uid and still has, a line each (its
+# sandbox record, netns, cgroups; nothing: empty); none_left UID: true when nothing is (what
+# is, on stdout). none_left_node: no pod in the API and no sandbox record or pod cgroup left
+# on the node (what is, on stdout)
+pod_left() {
+	local h
+	[ -e "$WORK/root/sandboxes/$1" ] && echo "sandbox record"
+	[ -e "/run/netns/drv-$1" ] && echo "netns"
+	for h in /sys/fs/cgroup/*/; do
+		[ -d "$h/$CGP/pods/$1" ] && echo "cgroup $h$CGP/pods/$1"
+	done
+	return 0
+}
+none_left() {
+	local l
+	l=$(pod_left "$1")
+	echo "$l"
+	[ -z "$l" ]
+}
+node_left() {
+	local f h
+	for f in "$WORK"/root/sandboxes/*; do [ -e "$f" ] && echo "sandbox record ${f##*/}"; done
+	for h in /sys/fs/cgroup/*/; do
+		[ -d "$h/$CGP/pods" ] && find "$h/$CGP/pods" -mindepth 1 -maxdepth 1 -type d
+	done
+	return 0
+}
+none_left_node() {
+	local l
+	l=$(k get pods -o name 2>&1; node_left)
+	echo "$l"
+	[ -z "$l" ]
+}
 # bad_flags ARGS...: each ARGS (one case: the flags as words) makes `drover agent` exit 2 with
 # one line on stderr
 bad_flags() {

@@ -5,8 +5,13 @@
  * waited for, its exit code read from the shim), ended while no one watched (the code still
  * there), stopped after adoption (SIGTERM ignored by a shell as PID 1, then SIGKILL); a
  * record whose shim is gone or whose pid is another process is refused; a start that fails
- * leaves no status file and no process. The containers run static busybox over a temp root.
- * Needs root (namespaces, mounts); skipped without it or without /bin/busybox.
+ * leaves no status file and no process. rt_spec.ready (a start held before the exec until
+ * what the program needs is made, as the agent holds a pod's containers for its CNI ADD):
+ * the program runs once it returned 0; an error from it kills and reaps the container before
+ * its program ran, and rt_start returns it; while held, the container keeps none of the
+ * caller's descriptors open (a pipe's EOF comes: another thread's plugin must not hang on
+ * it). The containers run static busybox over a temp root. Needs root (namespaces, mounts);
+ * skipped without it or without /bin/busybox.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -18,6 +23,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -301,12 +307,104 @@ static void test_failed_start(void **state)
 	assert_int_equal(errno, ECHILD);
 }
 
+/* ---- rt_spec.ready ---- */
+
+static char *const mark_ran[] = {"/bin/sh", "-c", "touch /ran", NULL};
+
+struct held {
+	int pipe_r, pipe_w; /* a pipe of the caller's (close-on-exec), made before the start */
+	int ret;	    /* what ready returns */
+	int calls;
+	bool ran; /* /ran existed while held */
+	bool eof; /* the pipe's EOF came while held, its writer closed here */
+};
+
+static bool ran(void)
+{
+	char p[PATH_MAX + 8];
+
+	snprintf(p, sizeof(p), "%s/ran", root);
+	return access(p, F_OK) == 0;
+}
+
+static int held_ready(void *arg)
+{
+	struct held *h = arg;
+	struct pollfd pfd = {.fd = h->pipe_r, .events = POLLIN};
+	char c;
+
+	h->calls++;
+	h->ran = ran();
+	close(h->pipe_w);
+	/* a hang detector, not a threshold: the EOF comes at once unless a copy of the
+	 * writing end is held open (by the container, waiting for its exec) */
+	h->eof = poll(&pfd, 1, 10000) == 1 && read(h->pipe_r, &c, 1) == 0;
+	return h->ret;
+}
+
+static void start_held(struct held *h, const char *exit_name, int want)
+{
+	char ex[PATH_MAX], p[PATH_MAX + 8];
+	int fds[2], st = -1;
+	struct rt_proc proc;
+	struct rt_spec s;
+
+	snprintf(p, sizeof(p), "%s/ran", root);
+	unlink(p);
+	path_of(ex, sizeof(ex), exit_name);
+	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+	h->pipe_r = fds[0];
+	h->pipe_w = fds[1];
+	rt_spec_init(&s);
+	s.rootfs = root;
+	s.argv = mark_ran;
+	s.exit_path = ex;
+	s.ready = held_ready;
+	s.ready_arg = h;
+	assert_int_equal(rt_start(&s, &proc), want);
+	close(h->pipe_r);
+	assert_int_equal(h->calls, 1);
+	assert_false(h->ran);
+	assert_true(h->eof);
+	if (want) {
+		assert_false(ran());
+		assert_int_equal(access(ex, F_OK), -1);
+		assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+		assert_int_equal(errno, ECHILD);
+		return;
+	}
+	remember(proc.pid);
+	assert_int_equal(rt_wait(&proc, 10000, &st), 0);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_true(ran());
+	rt_proc_release(&proc);
+}
+
+/* held until ready returned 0, then run; the caller's pipe reached its EOF meanwhile */
+static void test_ready_held(void **state)
+{
+	struct held h = {.ret = 0};
+
+	(void)state;
+	start_held(&h, "held.exit", 0);
+}
+
+/* ready refused: the container is gone before its program ran, rt_start returns the error */
+static void test_ready_refused(void **state)
+{
+	struct held h = {.ret = -ENETDOWN};
+
+	(void)state;
+	start_held(&h, "refused.exit", -ENETDOWN);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_own),		  cmocka_unit_test(test_adopt_running),
 	    cmocka_unit_test(test_adopt_ended),	  cmocka_unit_test(test_adopt_stop),
 	    cmocka_unit_test(test_adopt_refused), cmocka_unit_test(test_failed_start),
+	    cmocka_unit_test(test_ready_held),	  cmocka_unit_test(test_ready_refused),
 	};
 
 	if (geteuid() != 0 || access("/bin/busybox", X_OK) != 0) {

@@ -51,6 +51,8 @@ __attribute__((noreturn)) void rt_child_fail(int fd, int step, int index, int er
 /* Default dispositions and an empty mask: what the caller ignored (SIGPIPE) or blocked
  * must not reach the program. */
 void rt_reset_signals(void);
+/* Close every descriptor above stdio but a and b (both >= 3). */
+void rt_child_keep_fds(int a, int b);
 /* dup2 of fds[i] onto i where fds[i] >= 0; 0 or -errno. */
 int rt_child_stdio(const int fds[3]);
 /* execve over the candidates (rt_exec_candidates) as execvp would; returns -errno. */

@@ -204,6 +204,11 @@ static __attribute__((noreturn)) void container_child(struct prep *p)
 		rt_child_fail(fd, ST_STDIO, 0, errno);
 	if (p->netns_fd >= 0 && setns(p->netns_fd, CLONE_NEWNET) != 0)
 		rt_child_fail(fd, ST_NETNS, 0, errno);
+	/* Nothing of the caller's stays open past here but the two pipes: the start may be
+	 * held before the exec (spec->ready) and the copies of another thread's pipes this
+	 * process got at the clone (a CNI plugin's stdin and stdout, close-on-exec) must not
+	 * keep their EOF from coming meanwhile. */
+	rt_child_keep_fds(p->report_w, p->sync_r);
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
 		rt_child_fail(fd, ST_PRIVATE, 0, errno);
 	/* The overlay (or the bind of the root) lives in this mount namespace only: it goes away
@@ -498,7 +503,7 @@ int rt_start(const struct rt_spec *spec, struct rt_proc *out)
 	char *exit_tmp = NULL;
 	int shim_null = -1, failed;
 
-	double t[6]; /* the steps' times, logged at debug level */
+	double t[7]; /* the steps' times, logged at debug level */
 
 	t[0] = now_ms();
 	memset(out, 0, sizeof(*out));
@@ -617,6 +622,12 @@ int rt_start(const struct rt_spec *spec, struct rt_proc *out)
 		reap_failed(pid, shim, spec);
 		goto out;
 	}
+	t[4] = now_ms();
+	if (spec->ready && (err = spec->ready(spec->ready_arg)) != 0) {
+		kill(pid, SIGKILL);
+		reap_failed(pid, shim, spec);
+		goto out;
+	}
 	/* the read end stays open here until then: a child that failed and ended leaves no
 	 * EPIPE (its report is read next) */
 	if (write(sync_p[1], "g", 1) != 1) {
@@ -627,13 +638,14 @@ int rt_start(const struct rt_spec *spec, struct rt_proc *out)
 	}
 	rt_close_fd(&sync_p[0]);
 	rt_close_fd(&sync_p[1]);
-	t[4] = now_ms();
-	err = rt_read_reports(rep[0], &fail, NULL);
 	t[5] = now_ms();
+	err = rt_read_reports(rep[0], &fail, NULL);
+	t[6] = now_ms();
 	log_debug("runtime",
 		  "start: prepare %.2f ms, logger %.2f ms, clone (shim, container) %.2f ms, cgroup "
-		  "join %.2f ms (the child's setup meanwhile), the rest to exec %.2f ms",
-		  t[1] - t[0], t[2] - t[1], t[3] - t[2], t[4] - t[3], t[5] - t[4]);
+		  "join %.2f ms (the child's setup meanwhile), held for ready %.2f ms, the rest to "
+		  "exec %.2f ms",
+		  t[1] - t[0], t[2] - t[1], t[3] - t[2], t[4] - t[3], t[5] - t[4], t[6] - t[5]);
 	if (err) {
 		report_failure(&fail, spec);
 		reap_failed(pid, shim, spec);

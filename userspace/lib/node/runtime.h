@@ -67,6 +67,12 @@ struct rt_spec {
 	 * once the first attached stdin ends (not with a terminal, as containerd). */
 	const char *attach_path;
 	bool stdin_open, stdin_once, tty;
+	/* When set, called (in the caller, on rt_start's thread) once the process is set up
+	 * and in its cgroup, before it runs the program: what the program needs that is made
+	 * meanwhile (the pod's network, by a CNI ADD) is awaited here. Nonzero (-errno) aborts
+	 * the start: the process is killed and reaped and rt_start returns it (unlogged). */
+	int (*ready)(void *arg);
+	void *ready_arg;
 };
 
 /*

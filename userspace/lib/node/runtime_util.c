@@ -62,6 +62,17 @@ void rt_reset_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+void rt_child_keep_fds(int a, int b)
+{
+	unsigned lo = (unsigned)(a < b ? a : b), hi = (unsigned)(a < b ? b : a);
+
+	if (lo > 3)
+		syscall(SYS_close_range, 3U, lo - 1, 0U);
+	if (hi > lo + 1)
+		syscall(SYS_close_range, lo + 1, hi - 1, 0U);
+	syscall(SYS_close_range, hi + 1, ~0U, 0U);
+}
+
 int rt_child_stdio(const int fds[3])
 {
 	for (int i = 0; i < 3; i++) {

@@ -24,6 +24,9 @@ PIN=/sys/fs/bpf/drvdns-$$
 UP_PID=''
 cleanup_more() {
 	[ -n "$UP_PID" ] && kill -KILL "$UP_PID" 2>/dev/null
+	# $! is the backgrounded shell function's subshell, not always the python it runs (which
+	# outlived the test, holding whatever it inherited, e.g. the e2e lock): by its own path
+	[ -n "${WORK:-}" ] && pkill -KILL -f "$WORK/(up|q)\.py" 2>/dev/null
 	proxy_uninstall "$PIN"
 }
 # shellcheck source=tests/e2e/agent/lib.sh

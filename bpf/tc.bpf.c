@@ -11,7 +11,9 @@
  * Rewrites adjust the checksums incrementally (csum.h; for CHECKSUM_PARTIAL packets from local
  * sockets only the pseudo-header part) and store the headers with bpf_skb_store_bytes. Translated packets are sent on with bpf_fib_lookup + bpf_redirect (or
  * bpf_redirect_neigh when the neighbour is not resolved yet); where the FIB has no answer
- * the kernel's own routing takes the packet (TC_ACT_OK).
+ * the kernel's own routing takes the packet (TC_ACT_OK). The answer is remembered in the
+ * flow's conntrack entry, and for a backend's next new flows in drv_nh1 (drover_abi.h), both
+ * until the L2 epoch changes.
  *
  * A translated packet too big for its egress device or route (bpf_check_mtu, the FIB's MTU)
  * is not redirected to be dropped there: with DF it is answered with ICMP
@@ -66,7 +68,9 @@ static __always_inline __u32 tc_fits(struct __sk_buff *skb, __u32 ifindex, __u32
 	return 0;
 }
 
-/* Where a translated packet goes: the flow's cached next hop, or a FIB lookup (then cached).
+/* Where a translated packet goes: the flow's cached next hop; for a flow towards a backend
+ * without one (its first packet, or a new epoch), its backend's (drv_nh1) as the flow's
+ * earlier siblings found it; else the endpoint map, then a FIB lookup (cached in both).
  * Returns the egress ifindex with l2 = destination then source MAC; 0 when the kernel
  * should route the packet itself (local destination, no route, MTU exceeded, TTL expiring,
  * or forwarding switched off); *neigh set when the neighbour is unresolved (the kernel
@@ -78,62 +82,120 @@ static __always_inline __u32 tc_next_hop(struct __sk_buff *skb, const struct drv
 					 __be32 *nh, bool *peer, __u32 *too_big)
 {
 	struct drv_ct_val *ct = x->ct;
-	struct bpf_fib_lookup fib = {};
+	struct bpf_fib_lookup *fib;
+	struct drv_scratch *scr;
+	const __u8 *dmac, *smac;
 	long rc;
-	__u32 ep_if, mtu;
+	__u32 ep_if, mtu, epoch;
+	__u8 l2_flags;
+	__be32 daddr = (x->flags & DRV_CT_F_DNAT) ? x->daddr : p->f.daddr;
+	struct drv_scratch *s = drv_scratch_get();
+	__u8 state;
+	bool remember;
 
 	*neigh = false;
 	*peer = false;
 	*too_big = 0;
+	if (!s)
+		return 0; /* never: entry 0 of an array */
+	/* What drv_lb_decide found for a new flow (for this packet only) */
+	state = s->nh_state;
+	s->nh_state = DRV_NH_NONE;
+	/* a new flow's first packet that found no next hop in drv_nh1: remember this one */
+	remember = state != DRV_NH_NONE;
 	if (p->ttl <= 1)
 		return 0;
+	/* The flow's next hop as its first packet found it: no endpoint lookup, no FIB.
+	 * ~60 ns of an established flow's ~220 (pktbench). */
 	if (drv_l2_cached(ct)) {
-		/* The flow's next hop as its first packet found it: no endpoint lookup, and no
-		 * MTU helper for a packet within the device's MTU (a GSO packet is checked per
-		 * segment by the helper). ~60 ns of an established flow's ~220 (pktbench). */
-		__builtin_memcpy(l2, ct->dmac, ETH_ALEN);
-		__builtin_memcpy(l2 + ETH_ALEN, ct->smac, ETH_ALEN);
-		if (ct->l2_flags & DRV_CT_L2_PEER) {
-			*peer = true;
-			return ct->ifindex;
-		}
-		if (!skb->gso_size && p->len <= ct->mtu)
-			return ct->ifindex;
-		return tc_fits(skb, ct->ifindex, too_big, &mtu);
+		ep_if = ct->ifindex;
+		dmac = ct->dmac;
+		smac = ct->smac;
+		mtu = ct->mtu;
+		l2_flags = ct->l2_flags;
+		goto known;
 	}
-	ep_if = tc_endpoint(skb, (x->flags & DRV_CT_F_DNAT) ? x->daddr : p->f.daddr, l2);
+	/* A new flow's from drv_nh1, already in its entry (x->ct not read back). When it is no
+	 * good for this packet (an older epoch, or too long for its MTU), resolved below, into
+	 * the entry read back now (its key: the packet's tuple, as it arrived). */
+	if (state == DRV_NH_HIT) {
+		if (drv_nh_valid(&s->hop, skb->gso_size ? ~0U : p->len)) {
+			ep_if = s->hop.ifindex;
+			dmac = s->hop.dmac;
+			smac = s->hop.smac;
+			mtu = s->hop.mtu;
+			l2_flags = s->hop.l2_flags;
+			goto known;
+		}
+		s->ct_key.saddr = p->f.saddr;
+		s->ct_key.daddr = p->f.daddr;
+		s->ct_key.sport = p->f.sport;
+		s->ct_key.dport = p->f.dport;
+		s->ct_key.proto = p->f.proto;
+		__builtin_memset(s->ct_key.pad, 0, sizeof(s->ct_key.pad));
+		ct = bpf_map_lookup_elem(&drv_ct6, &s->ct_key);
+	}
+	/* Read before resolving: a bump meanwhile leaves what is stored stale, and so marked. */
+	epoch = drv_l2_epoch();
+	ep_if = tc_endpoint(skb, daddr, l2);
 	if (ep_if) {
 		*peer = true;
 		drv_l2_store(ct, ep_if, l2, l2 + ETH_ALEN, 0, DRV_CT_L2_PEER);
+		if (remember)
+			drv_nh_store(daddr, skb->ingress_ifindex, epoch, ep_if, l2, l2 + ETH_ALEN,
+				     0, DRV_CT_L2_PEER);
 		return ep_if;
 	}
 	if (!drv_cfg.enable_fib_redirect)
 		return 0;
-	fib.family = AF_INET;
-	fib.l4_protocol = p->f.proto;
+	scr = drv_scratch_get();
+	if (!scr)
+		return 0;
+	fib = &scr->fib; /* off the stack */
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->family = AF_INET;
+	fib->l4_protocol = p->f.proto;
 	/* The IP length makes the FIB check the route's MTU; a GSO packet (GRO) carries the
 	 * sum of its segments there, so it is checked per segment by tc_fits instead. */
-	fib.tot_len = skb->gso_size ? 0 : p->len;
-	fib.ifindex = skb->ingress_ifindex;
-	fib.ipv4_src = (x->flags & DRV_CT_F_SNAT) ? x->saddr : p->f.saddr;
-	fib.ipv4_dst = (x->flags & DRV_CT_F_DNAT) ? x->daddr : p->f.daddr;
-	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+	fib->tot_len = skb->gso_size ? 0 : p->len;
+	fib->ifindex = skb->ingress_ifindex;
+	fib->ipv4_src = (x->flags & DRV_CT_F_SNAT) ? x->saddr : p->f.saddr;
+	fib->ipv4_dst = daddr;
+	rc = bpf_fib_lookup(skb, fib, sizeof(*fib), 0);
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
 		*neigh = true;
-		*nh = fib.ipv4_dst;
-		return tc_fits(skb, fib.ifindex, too_big, &mtu);
+		*nh = fib->ipv4_dst;
+		return tc_fits(skb, fib->ifindex, too_big, &mtu);
 	}
 	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED) {
-		*too_big = fib.mtu_result;
+		*too_big = fib->mtu_result;
 		return 0;
 	}
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
 		return 0;
-	__builtin_memcpy(l2, fib.dmac, ETH_ALEN);
-	__builtin_memcpy(l2 + ETH_ALEN, fib.smac, ETH_ALEN);
-	ep_if = tc_fits(skb, fib.ifindex, too_big, &mtu);
-	drv_l2_store(ct, fib.ifindex, fib.dmac, fib.smac, mtu, 0);
+	__builtin_memcpy(l2, fib->dmac, ETH_ALEN);
+	__builtin_memcpy(l2 + ETH_ALEN, fib->smac, ETH_ALEN);
+	ep_if = tc_fits(skb, fib->ifindex, too_big, &mtu);
+	drv_l2_store(ct, fib->ifindex, fib->dmac, fib->smac, mtu, 0);
+	/* For the backend's next flows: the smaller of the route's MTU (the FIB's answer to a
+	 * packet with its length, not GSO) and the device's, so that a first packet the cache
+	 * lets through passed both checks. */
+	if (remember && ep_if && mtu && !skb->gso_size)
+		drv_nh_store(daddr, skb->ingress_ifindex, epoch, fib->ifindex, fib->dmac, fib->smac,
+			     fib->mtu_result && fib->mtu_result < mtu ? fib->mtu_result : mtu, 0);
 	return ep_if;
+known:
+	/* No MTU helper for a packet within the cached MTU (a GSO packet is checked per segment
+	 * by the helper). */
+	__builtin_memcpy(l2, dmac, ETH_ALEN);
+	__builtin_memcpy(l2 + ETH_ALEN, smac, ETH_ALEN);
+	if (l2_flags & DRV_CT_L2_PEER) {
+		*peer = true;
+		return ep_if;
+	}
+	if (!skb->gso_size && p->len <= mtu)
+		return ep_if;
+	return tc_fits(skb, ep_if, too_big, &mtu);
 }
 
 /* Add the change of one 32-bit field to a ones'-complement difference. */
@@ -405,23 +467,27 @@ static __always_inline int tc_icmp_reply(struct __sk_buff *skb, const struct drv
 					 __be32 from, __u8 code, __u32 mtu)
 {
 	int fail = code == ICMP_FRAG_NEEDED ? -DRV_DROP_TOO_BIG : -DRV_DROP_NO_BACKEND;
-	struct drv_icmp_reply r;
+	struct drv_scratch *scr = drv_scratch_get();
+	struct drv_icmp_reply *r;
 	struct ethhdr eth;
 	__u8 mac[ETH_ALEN];
 
+	if (!scr)
+		return fail;
+	r = &scr->icmp; /* off the stack: the translation path has none to spare */
 	if (p->l4off != ETH_HLEN + sizeof(struct iphdr))
 		return fail; /* IP options: just drop */
 	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)) ||
-	    bpf_skb_load_bytes(skb, p->l3off, r.quote, DRV_ICMP_QUOTE))
+	    bpf_skb_load_bytes(skb, p->l3off, r->quote, DRV_ICMP_QUOTE))
 		return -DRV_DROP_MALFORMED;
 	if (bpf_skb_change_tail(skb, DRV_ICMP_PKT_LEN, 0))
 		return fail;
-	drv_icmp_build(&r, from, p->f.saddr, code, mtu > 0xffff ? 0xffff : mtu);
+	drv_icmp_build(r, from, p->f.saddr, code, mtu > 0xffff ? 0xffff : mtu);
 	__builtin_memcpy(mac, eth.h_dest, ETH_ALEN);
 	__builtin_memcpy(eth.h_dest, eth.h_source, ETH_ALEN);
 	__builtin_memcpy(eth.h_source, mac, ETH_ALEN);
 	if (bpf_skb_store_bytes(skb, 0, &eth, sizeof(eth), 0) ||
-	    bpf_skb_store_bytes(skb, ETH_HLEN, &r, sizeof(r), 0))
+	    bpf_skb_store_bytes(skb, ETH_HLEN, r, sizeof(*r), 0))
 		return fail;
 	/* Back out of the device the packet came in on, towards the sender. */
 	return bpf_redirect(skb->ifindex, 0);
@@ -675,6 +741,7 @@ static __always_inline int tc_handle(struct __sk_buff *skb, bool from_node)
 			return ret;
 	}
 
+	x.nh_iif = skb->ingress_ifindex;
 	v = drv_lb_decide(&p.f, from_node, skb->len, &x, 0);
 	switch (v) {
 	case DRV_V_PASS:

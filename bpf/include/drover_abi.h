@@ -42,6 +42,7 @@
 #define DRV_ENDPOINT_MAP_SIZE_DEFAULT  16384 /* local pods of one node */
 #define DRV_SRCRANGE_MAP_SIZE_DEFAULT  16384 /* loadBalancerSourceRanges x LB frontends */
 #define DRV_FRAG_MAP_SIZE_DEFAULT      8192  /* datagrams being fragmented at one time */
+#define DRV_NEXTHOP_MAP_SIZE_DEFAULT   16384 /* (destination, ingress device) next hops */
 #define DRV_NODEIP_MAP_SIZE	       64
 #define DRV_MAX_BACKENDS_PER_SVC       65535
 #define DRV_MAGLEV_MAX_TABLE	       131071 /* largest table size accepted (prime) */
@@ -67,13 +68,14 @@
 #define DRV_MAP_SRCRANGE "drv_srcr1"
 #define DRV_MAP_FRAG	 "drv_frag1"
 #define DRV_MAP_DRAIN	 "drv_drain1"
+#define DRV_MAP_NEXTHOP	 "drv_nh1"
 
 /* Every map name above, for inspection and uninstall. */
 #define DRV_MAP_NAMES_ALL                                                                   \
 	DRV_MAP_SVC, DRV_MAP_BACKEND, DRV_MAP_REVNAT, DRV_MAP_CT, DRV_MAP_AFFINITY,         \
 	    DRV_MAP_SOCKRNAT, DRV_MAP_MAGLEV, DRV_MAP_NODEIP, DRV_MAP_STATS, DRV_MAP_NAMES, \
 	    DRV_MAP_ATTACH, DRV_MAP_EPOCH, DRV_MAP_PKTS, DRV_MAP_ENDPOINT, DRV_MAP_SOCKUDP, \
-	    DRV_MAP_SRCRANGE, DRV_MAP_FRAG, DRV_MAP_DRAIN
+	    DRV_MAP_SRCRANGE, DRV_MAP_FRAG, DRV_MAP_DRAIN, DRV_MAP_NEXTHOP
 
 /* The programs the proxy pins for other attachers (drover-cni): <pin-root>/progs/<name>.
  * A restarted proxy replaces the pins with its new programs. */
@@ -266,6 +268,32 @@ struct drv_ct_val {
 
 enum drv_ct_l2_flags {
 	DRV_CT_L2_PEER = 1 << 0,
+};
+
+/* ---- next hops by destination (drv_nh1, LRU) ----
+ * The next hop the tc program resolved (FIB + device MTU, or a local pod of drv_ep1) for a
+ * translated packet to daddr that entered through device iif, for the new flows that follow:
+ * their first packet copies it into its forward entry before the insert and skips the
+ * endpoint lookup, bpf_fib_lookup and bpf_check_mtu. Good while epoch is the current
+ * drv_epoch1 (bumped by drover-cni on every pod ADD/DEL, and by the proxy on link, route and
+ * rule changes and every conntrack GC period) and the packet fits mtu. The FIB answer is
+ * taken as the destination's, whatever the flow's source: drover's nodes route by
+ * destination (no source policy rules). */
+struct drv_nh_key {
+	__be32 daddr; /* the packet's destination after translation */
+	__u32 iif;    /* skb->ingress_ifindex (forwarding and the hairpin check depend on it) */
+};
+
+struct drv_nh_val {
+	__u32 ifindex; /* egress device */
+	__u8 dmac[6];
+	__u8 smac[6];
+	__u32 epoch; /* drv_epoch1 when resolved */
+	/* the smaller of the route's MTU and the device's (a bigger first packet is resolved
+	 * anew, so that the FIB answers it); unused with DRV_CT_L2_PEER */
+	__u16 mtu;
+	__u8 l2_flags; /* enum drv_ct_l2_flags */
+	__u8 pad;
 };
 
 /* ---- fragments of translated flows (drv_frag1, LRU) ----
@@ -644,6 +672,8 @@ _Static_assert(sizeof(struct drv_backend) == 8, "drv_backend layout");
 _Static_assert(sizeof(struct drv_revnat) == 8, "drv_revnat layout");
 _Static_assert(sizeof(struct drv_ct_key) == 16, "drv_ct_key layout");
 _Static_assert(sizeof(struct drv_ct_val) == 72, "drv_ct_val layout");
+_Static_assert(sizeof(struct drv_nh_key) == 8, "drv_nh_key layout");
+_Static_assert(sizeof(struct drv_nh_val) == 24, "drv_nh_val layout");
 _Static_assert(sizeof(struct drv_frag_key) == 12, "drv_frag_key layout");
 _Static_assert(sizeof(struct drv_frag_val) == 24, "drv_frag_val layout");
 _Static_assert(sizeof(struct drv_affinity_key) == 16, "drv_affinity_key layout");

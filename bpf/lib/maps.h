@@ -9,6 +9,7 @@
 #define DRV_BPF_MAPS_H
 
 #include "common.h"
+#include "icmp.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -123,9 +124,10 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } drv_nodeip4 SEC(".maps");
 
-/* The L2 cache epoch: userspace bumps entry 0 now and then (conntrack GC), and every cached
- * next hop in drv_ct6 older than it is looked up again, so a changed neighbour is followed
- * within one GC period even inside a long flow. */
+/* The L2 cache epoch: userspace bumps entry 0 now and then (the proxy at every conntrack GC
+ * and on link, route and rule events, drover-cni on every pod ADD and DEL), and every cached
+ * next hop in drv_ct6 and drv_nh1 older than it is looked up again, so a changed neighbour is
+ * followed within one GC period even inside a long flow. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
@@ -133,6 +135,47 @@ struct {
 	__uint(max_entries, 1);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } drv_epoch1 SEC(".maps");
+
+/* Next hops by (destination, ingress device) for new flows (drover_abi.h's drv_nh_key):
+ * written by the tc program when a new flow's first packet resolved one, valid for one L2
+ * epoch. LRU: destinations come from traffic. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct drv_nh_key);
+	__type(value, struct drv_nh_val);
+	__uint(max_entries, DRV_NEXTHOP_MAP_SIZE_DEFAULT);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} drv_nh1 SEC(".maps");
+
+/* Room off the stack (the tc program's 512 bytes are all used), and state handed from
+ * drv_lb_decide to the tc program's next-hop choice for the packet at hand: kept here, not on
+ * the stack, because the verifier does not track a map's contents, so that the paths through
+ * the rest of the program do not multiply by it. One per CPU, private to each object (not
+ * pinned); programs do not nest on a CPU. */
+struct drv_scratch {
+	struct bpf_fib_lookup fib;
+	struct drv_icmp_reply icmp;
+	struct drv_nh_key nh_key;
+	struct drv_nh_val nh; /* an entry being written to drv_nh1 */
+	struct drv_ct_key ct_key;
+	struct drv_nh_val hop; /* nh_state DRV_NH_HIT: the new flow's next hop */
+	__u8 nh_state;	       /* enum drv_nh_state, for the packet at hand (read once) */
+	__u8 pad[7];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct drv_scratch);
+	__uint(max_entries, 1);
+} drv_scratch SEC(".maps");
+
+static __always_inline struct drv_scratch *drv_scratch_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&drv_scratch, &zero);
+}
 
 /* Where this proxy attached tc/XDP programs (ifindex -> what), so that a restarted proxy and
  * `drover proxy uninstall` know what is theirs without a state file. Userspace only. */

@@ -42,6 +42,17 @@ struct drv_xlate {
 	__u8 flags; /* DRV_CT_F_SNAT | DRV_CT_F_DNAT */
 	__u8 pad;
 	struct drv_ct_val *ct; /* the flow's entry: its L2 cache is read and filled by callers */
+	/* In, for drv_lb_decide: the ingress device, for a new flow's next hop from drv_nh1
+	 * (0: not wanted) */
+	__u32 nh_iif;
+};
+
+/* How drv_lb_decide found a new flow's next hop (drv_nh1), when its caller asks (nh_iif), in
+ * drv_scratch's nh_state for the caller's next-hop choice to read (and reset) at once. */
+enum drv_nh_state {
+	DRV_NH_NONE = 0, /* not asked (XDP), or not a new flow */
+	DRV_NH_HIT = 1,	 /* drv_scratch's hop, and the flow's entry was written with it */
+	DRV_NH_MISS = 2, /* none valid: the caller resolves it and remembers it (drv_nh_store) */
 };
 
 static __always_inline __u32 drv_l2_epoch(void)
@@ -60,8 +71,8 @@ static __always_inline bool drv_l2_cached(const struct drv_ct_val *ct)
 /* Remember a next hop for the rest of the flow (racing writers store the same answer): a FIB
  * answer with its device's MTU (0: unknown, checked per packet), or a local pod (l2_flags
  * DRV_CT_L2_PEER). Until the epoch changes: the proxy's conntrack GC bumps it every period
- * (a changed neighbour, route or MTU is followed within one), drover-cni on every pod ADD and
- * DEL (drv_ep1 changed). */
+ * (a changed neighbour is followed within one), the proxy on link, route and rule events,
+ * drover-cni on every pod ADD and DEL (drv_ep1 changed). */
 static __always_inline void drv_l2_store(struct drv_ct_val *ct, __u32 ifindex, const __u8 *dmac,
 					 const __u8 *smac, __u32 mtu, __u8 l2_flags)
 {
@@ -74,6 +85,48 @@ static __always_inline void drv_l2_store(struct drv_ct_val *ct, __u32 ifindex, c
 	ct->l2_flags = l2_flags;
 	ct->l2_epoch = drv_l2_epoch();
 	ct->flags |= DRV_CT_F_L2;
+}
+
+/* The next hop remembered for translated packets to daddr that entered through iif
+ * (drv_nh1), whatever its epoch and MTU: the caller checks those (drv_nh_valid) where a
+ * branch costs the verifier less. */
+static __always_inline struct drv_nh_val *drv_nh_get(__be32 daddr, __u32 iif)
+{
+	struct drv_scratch *s = drv_scratch_get();
+
+	if (!s)
+		return NULL;
+	s->nh_key.daddr = daddr;
+	s->nh_key.iif = iif;
+	return bpf_map_lookup_elem(&drv_nh1, &s->nh_key);
+}
+
+/* nh is good for a packet of len bytes (IP; ~0 for GSO: never) now. */
+static __always_inline bool drv_nh_valid(const struct drv_nh_val *nh, __u32 len)
+{
+	return nh->epoch == drv_l2_epoch() && ((nh->l2_flags & DRV_CT_L2_PEER) || len <= nh->mtu);
+}
+
+/* Remember a next hop resolved for daddr from iif, as of epoch (read before resolving: a bump
+ * during the lookup leaves the answer stale, and the entry says so). */
+static __always_inline void drv_nh_store(__be32 daddr, __u32 iif, __u32 epoch, __u32 ifindex,
+					 const __u8 *dmac, const __u8 *smac, __u32 mtu,
+					 __u8 l2_flags)
+{
+	struct drv_scratch *s = drv_scratch_get();
+
+	if (!s)
+		return;
+	s->nh_key.daddr = daddr;
+	s->nh_key.iif = iif;
+	s->nh.ifindex = ifindex;
+	__builtin_memcpy(s->nh.dmac, dmac, ETH_ALEN);
+	__builtin_memcpy(s->nh.smac, smac, ETH_ALEN);
+	s->nh.epoch = epoch;
+	s->nh.mtu = mtu <= 0xffff ? (__u16)mtu : 0;
+	s->nh.l2_flags = l2_flags;
+	s->nh.pad = 0;
+	bpf_map_update_elem(&drv_nh1, &s->nh_key, &s->nh, BPF_ANY);
 }
 
 /* Ports tried per new masqueraded flow, each at random in the range: at 90 % of the range in
@@ -369,6 +422,7 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 	    .proto = f->proto,
 	};
 	struct drv_ct_val *ct = NULL, *stale = NULL, e = {};
+	struct drv_scratch *scratch;
 	struct drv_ct_key rkey = {}, old_rkey = {};
 	struct drv_svc_key skey;
 	struct drv_svc_val *svc;
@@ -532,6 +586,25 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 	}
 	e.packets = 1;
 	e.bytes = len;
+	/* The next hop of the backend's earlier new flows (drv_nh1), written with the entry: no
+	 * endpoint lookup, FIB lookup, MTU check or re-read of the entry for this packet. Its
+	 * epoch and MTU are checked by the caller (a stale one in the entry is a miss there
+	 * too); no branch more here, where the verifier walks every masquerade probe's path. */
+	if (x->nh_iif) {
+		struct drv_nh_val *nh = drv_nh_get(be->addr, x->nh_iif);
+
+		scratch = drv_scratch_get();
+		if (nh && scratch) {
+			__builtin_memcpy(&scratch->hop, nh, sizeof(scratch->hop));
+			e.ifindex = scratch->hop.ifindex;
+			__builtin_memcpy(e.dmac, scratch->hop.dmac, ETH_ALEN);
+			__builtin_memcpy(e.smac, scratch->hop.smac, ETH_ALEN);
+			e.mtu = scratch->hop.mtu;
+			e.l2_flags = scratch->hop.l2_flags;
+			e.l2_epoch = scratch->hop.epoch;
+			e.flags |= DRV_CT_F_L2;
+		}
+	}
 	if (bpf_map_update_elem(&drv_ct6, &key, &e, BPF_ANY) != 0) {
 		bpf_map_delete_elem(&drv_ct6, &rkey);
 		return -DRV_DROP_CT_FULL;
@@ -541,8 +614,13 @@ static __always_inline int drv_lb_decide(const struct drv_flow *f, bool from_nod
 	x->sport = e.nat_sport;
 	x->dport = e.nat_dport;
 	x->flags = e.flags & (DRV_CT_F_SNAT | DRV_CT_F_DNAT);
+	/* For the caller's next-hop choice, this packet only (set once the flow exists) */
+	scratch = x->nh_iif ? drv_scratch_get() : NULL;
+	if (scratch)
+		scratch->nh_state = (e.flags & DRV_CT_F_L2) ? DRV_NH_HIT : DRV_NH_MISS;
 	/* The entry just written, so that the first packet's FIB answer is cached in it. */
-	x->ct = bpf_map_lookup_elem(&drv_ct6, &key);
+	if (!(e.flags & DRV_CT_F_L2))
+		x->ct = bpf_map_lookup_elem(&drv_ct6, &key);
 	return DRV_V_FWD;
 }
 

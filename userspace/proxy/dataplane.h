@@ -101,6 +101,7 @@ enum dp_map {
 	DP_MAP_SRCRANGE,
 	DP_MAP_FRAG,
 	DP_MAP_DRAIN,
+	DP_MAP_NEXTHOP,
 	DP_MAP_COUNT,
 };
 int dp_map_fd(const struct dataplane *dp, enum dp_map which);

@@ -341,13 +341,15 @@ static void reconcile_pod_devs(struct proxy *p)
 			 pruned > 0 ? pruned : 0);
 }
 
-/* Link events (new pod devices) when the tc path runs; IPv4 address events when the node's
- * addresses are not fixed by --node-ip. -1 when neither is wanted. */
+/* Link events (new pod devices) when the tc path runs, with route and rule events (its
+ * remembered next hops, see l2_epoch_bump); IPv4 address events when the node's addresses
+ * are not fixed by --node-ip. -1 when neither is wanted. */
 static int netlink_open(bool links, bool addrs)
 {
-	struct sockaddr_nl sa = {.nl_family = AF_NETLINK,
-				 .nl_groups =
-				     (links ? RTMGRP_LINK : 0) | (addrs ? RTMGRP_IPV4_IFADDR : 0)};
+	struct sockaddr_nl sa = {
+	    .nl_family = AF_NETLINK,
+	    .nl_groups = (links ? RTMGRP_LINK | RTMGRP_IPV4_ROUTE | RTMGRP_IPV4_RULE : 0) |
+			 (addrs ? RTMGRP_IPV4_IFADDR : 0)};
 	int fd;
 
 	if (!sa.nl_groups)
@@ -362,13 +364,25 @@ static int netlink_open(bool links, bool addrs)
 	return fd;
 }
 
+/* A new L2 epoch: the next hops the datapath remembered, per flow (drv_ct6) and per backend
+ * for new flows (drv_nh1), are looked up again (nat.h, drv_l2_store, drv_nh_valid). */
+static void l2_epoch_bump(struct proxy *p)
+{
+	__u32 zero = 0, epoch = 0;
+	int efd = dp_map_fd(p->dp, DP_MAP_EPOCH);
+
+	bpf_map_lookup_elem(efd, &zero, &epoch);
+	epoch++;
+	bpf_map_update_elem(efd, &zero, &epoch, BPF_ANY);
+}
+
 /* Events are hints: a link event attaches (or forgets) at once, and an overrun socket
  * (ENOBUFS: events were dropped, as when hundreds of veths appear at once) makes a full
  * reconcile now instead of waiting for the timer. */
 static void netlink_dispatch(struct proxy *p)
 {
 	char buf[16384];
-	bool addrs = false, lost = false;
+	bool addrs = false, lost = false, hops = false;
 	ssize_t n;
 
 	while ((n = recv(p->nl_fd, buf, sizeof(buf), 0)) > 0 || (n < 0 && errno == ENOBUFS)) {
@@ -383,6 +397,12 @@ static void netlink_dispatch(struct proxy *p)
 
 			if (h->nlmsg_type == RTM_NEWADDR || h->nlmsg_type == RTM_DELADDR)
 				addrs = true;
+			/* a device (its MTU, its state), a route or a rule changed: what a
+			 * remembered next hop was resolved from */
+			if (h->nlmsg_type == RTM_NEWLINK || h->nlmsg_type == RTM_DELLINK ||
+			    h->nlmsg_type == RTM_NEWROUTE || h->nlmsg_type == RTM_DELROUTE ||
+			    h->nlmsg_type == RTM_NEWRULE || h->nlmsg_type == RTM_DELRULE)
+				hops = true;
 			if (h->nlmsg_type != RTM_NEWLINK && h->nlmsg_type != RTM_DELLINK)
 				continue;
 			ifi = NLMSG_DATA(h);
@@ -402,6 +422,8 @@ static void netlink_dispatch(struct proxy *p)
 	}
 	if (addrs || lost)
 		set_node_ips(p);
+	if (hops || lost)
+		l2_epoch_bump(p);
 }
 
 /* ---------- conntrack GC ---------- */
@@ -468,14 +490,7 @@ static void ct_gc(struct proxy *p)
 	p->gc_removed += ndead;
 	log_debug(COMP, "conntrack GC: %zu entries scanned, %llu removed so far", scanned,
 		  (unsigned long long)p->gc_removed);
-	{
-		__u32 zero = 0, epoch = 0;
-		int efd = dp_map_fd(p->dp, DP_MAP_EPOCH);
-
-		bpf_map_lookup_elem(efd, &zero, &epoch);
-		epoch++;
-		bpf_map_update_elem(efd, &zero, &epoch, BPF_ANY);
-	}
+	l2_epoch_bump(p);
 }
 
 /* ---------- sync ---------- */

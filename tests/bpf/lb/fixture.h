@@ -223,6 +223,20 @@ static inline uint64_t stat_count(uint16_t rev_nat, uint8_t path, uint8_t kind)
 }
 #endif
 
+/* A new L2 epoch, as the proxy and drover-cni make one: every remembered next hop (of flows,
+ * drv_ct6, and of backends' new flows, drv_nh1) is looked up again. Returns the new epoch. */
+static inline uint32_t epoch_bump(void)
+{
+	uint32_t zero = 0, e = 0;
+	int fd = dp_map_fd(F.dp, DP_MAP_EPOCH);
+
+	if (bpf_map_lookup_elem(fd, &zero, &e) == 0) {
+		e++;
+		bpf_map_update_elem(fd, &zero, &e, BPF_ANY);
+	}
+	return e;
+}
+
 static inline void ct_flush(void)
 {
 	int fd = dp_map_fd(F.dp, DP_MAP_CT);

@@ -34,7 +34,9 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Register addr as a local pod behind the host-side device ifindex. */
+/* Register addr as a local pod behind the host-side device ifindex, as drover-cni does: the
+ * entry, then a new L2 epoch (remembered next hops, of flows and of backends' new flows, are
+ * looked up again). */
 static void ep_add(const char *addr, int ifindex, uint32_t flags)
 {
 	struct drv_endpoint ep = {.ifindex = (uint32_t)ifindex, .flags = flags};
@@ -44,13 +46,22 @@ static void ep_add(const char *addr, int ifindex, uint32_t flags)
 	memcpy(ep.host_mac, HOST_MAC, 6);
 	assert_int_equal(bpf_map_update_elem(dp_map_fd(F.dp, DP_MAP_ENDPOINT), &key, &ep, BPF_ANY),
 			 0);
+	epoch_bump();
 }
 
-static void ep_del(const char *addr)
+/* The entry gone, its DEL not done yet (no new epoch). */
+static void ep_del_raw(const char *addr)
 {
 	uint32_t key = ip4(addr);
 
 	bpf_map_delete_elem(dp_map_fd(F.dp, DP_MAP_ENDPOINT), &key);
+}
+
+/* ... and its DEL done. */
+static void ep_del(const char *addr)
+{
+	ep_del_raw(addr);
+	epoch_bump();
 }
 
 static void expect_peer(struct pkt *out, uint8_t ttl)
@@ -143,16 +154,6 @@ static void test_ep_service_backend(void **state)
 	assert_int_equal(stat_count(0, DRV_PATH_TC, DRV_STAT_REDIRECT_PEER), r0 + 1);
 }
 
-static void epoch_bump(void)
-{
-	uint32_t zero = 0, e = 0;
-	int fd = dp_map_fd(F.dp, DP_MAP_EPOCH);
-
-	assert_int_equal(bpf_map_lookup_elem(fd, &zero, &e), 0);
-	e++;
-	assert_int_equal(bpf_map_update_elem(fd, &zero, &e, BPF_ANY), 0);
-}
-
 /* A flow's local-pod next hop is cached in its conntrack entry (no drv_ep1 lookup per
  * packet) until the L2 epoch changes: drover-cni bumps it on every ADD and DEL, so a pod
  * gone from drv_ep1 is no longer redirected to once its DEL is done. */
@@ -180,7 +181,7 @@ static void test_ep_cached_until_epoch(void **state)
 	assert_int_equal(v.ifindex, F.ifindex_ext);
 
 	/* the cached answer, without drv_ep1 */
-	ep_del("10.244.1.10");
+	ep_del_raw("10.244.1.10");
 	r0 = stat_count(0, DRV_PATH_TC, DRV_STAT_REDIRECT_PEER);
 	pkt_build(&in, IPPROTO_TCP, "10.244.1.5", 40200, VIP, 81, TCP_ACK, 10);
 	assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), TC_ACT_REDIR_);
@@ -195,6 +196,52 @@ static void test_ep_cached_until_epoch(void **state)
 	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_CT), &k, &v), 0);
 	assert_int_equal(v.l2_flags, 0);
 	assert_int_not_equal(v.mtu, 0);
+}
+
+/* A new flow to a backend takes the next hop its earlier new flows found (drv_nh1), without
+ * the endpoint map or the FIB, for as long as the L2 epoch lasts: a pod's DEL (its new epoch)
+ * sends the backend's next new flow by the FIB. */
+static void test_ep_backend_hop_until_epoch(void **state)
+{
+	struct drv_nh_key nk = {.daddr = ip4("10.244.1.10"), .iif = (uint32_t)F.ifindex_pod};
+	struct drv_nh_val nv;
+	struct pkt in, out;
+	uint64_t r0;
+
+	(void)state;
+	ct_flush();
+	assert_int_equal(fe_program(VIP, 82, DRV_PROTO_TCP, DRV_SVC_F_CLUSTERIP, 1, 8080, 0), 0);
+	ep_add("10.244.1.10", F.ifindex_ext, 0);
+	pkt_build(&in, IPPROTO_TCP, "10.244.1.5", 40300, VIP, 82, TCP_SYN, 0);
+	assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), TC_ACT_REDIR_);
+	expect_peer(&out, 63);
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_NEXTHOP), &nk, &nv), 0);
+	assert_int_equal(nv.l2_flags, DRV_CT_L2_PEER);
+	assert_int_equal(nv.ifindex, F.ifindex_ext);
+
+	/* gone from drv_ep1 but its DEL not done (same epoch): still the pod, from drv_nh1 */
+	ep_del_raw("10.244.1.10");
+	r0 = stat_count(0, DRV_PATH_TC, DRV_STAT_REDIRECT_PEER);
+	pkt_build(&in, IPPROTO_TCP, "10.244.1.5", 40301, VIP, 82, TCP_SYN, 0);
+	assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), TC_ACT_REDIR_);
+	expect_peer(&out, 63);
+	assert_int_equal(stat_count(0, DRV_PATH_TC, DRV_STAT_REDIRECT_PEER), r0 + 1);
+
+	/* the DEL's new epoch: the next new flow goes by the FIB's neighbour, and that is
+	 * what the backend's flows take from now on */
+	epoch_bump();
+	pkt_build(&in, IPPROTO_TCP, "10.244.1.5", 40302, VIP, 82, TCP_SYN, 0);
+	assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), TC_ACT_REDIR_);
+	assert_int_equal(out.data[5], 0x10);
+	assert_int_equal(pkt_ip(&out)->ttl, 63);
+	assert_int_equal(stat_count(0, DRV_PATH_TC, DRV_STAT_REDIRECT_PEER), r0 + 1);
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_NEXTHOP), &nk, &nv), 0);
+	assert_int_equal(nv.l2_flags, 0);
+	assert_int_equal(nv.ifindex, F.ifindex_pod);
+	pkt_build(&in, IPPROTO_TCP, "10.244.1.5", 40303, VIP, 82, TCP_SYN, 0);
+	assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), TC_ACT_REDIR_);
+	assert_int_equal(out.data[5], 0x10);
+	assert_int_equal(stat_count(0, DRV_PATH_TC, DRV_STAT_REDIRECT_PEER), r0 + 1);
 }
 
 /* From a node device as well (traffic entering the node for a local pod). */
@@ -236,9 +283,13 @@ static void test_ep_not_redirected(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ep_pod_to_pod),      cmocka_unit_test(test_ep_icmp),
-	    cmocka_unit_test(test_ep_service_backend), cmocka_unit_test(test_ep_from_node),
-	    cmocka_unit_test(test_ep_not_redirected),  cmocka_unit_test(test_ep_cached_until_epoch),
+	    cmocka_unit_test(test_ep_pod_to_pod),
+	    cmocka_unit_test(test_ep_icmp),
+	    cmocka_unit_test(test_ep_service_backend),
+	    cmocka_unit_test(test_ep_from_node),
+	    cmocka_unit_test(test_ep_not_redirected),
+	    cmocka_unit_test(test_ep_cached_until_epoch),
+	    cmocka_unit_test(test_ep_backend_hop_until_epoch),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -291,6 +291,41 @@ static void test_frag_needed_on_small_mtu(void **state)
 	assert_memory_equal(icmp_checked(&out), pkt_ip(&in), 28);
 }
 
+/* A route whose MTU is smaller than its device's (200 on tpod's 1500): a new flow's first
+ * packet too big for the route is answered from the route's MTU also when the backend's next
+ * hop is remembered from an earlier new flow (drv_nh1 keeps the smaller of the two MTUs, and
+ * a first packet over it is resolved by the FIB). */
+static void test_frag_needed_route_mtu_new_flows(void **state)
+{
+	struct pkt in, out;
+
+	(void)state;
+	ct_flush();
+	assert_int_equal(fe_program(VIP, 8126, DRV_PROTO_TCP, DRV_SVC_F_CLUSTERIP, 1, 8080, 0), 0);
+	assert_int_equal(sh("ip route add 10.244.1.10/32 dev tpod mtu lock 200"), 0);
+	epoch_bump(); /* the proxy's, on the route change */
+	pkt_build(&in, IPPROTO_TCP, "10.244.1.5", 46400, VIP, 8126, TCP_SYN, 0);
+	assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), 7);
+	assert_int_equal(pkt_ip(&out)->daddr, ip4("10.244.1.10"));
+
+	/* the next new flow's first packet: 220 bytes with DF */
+	pkt_build(&in, IPPROTO_TCP, "10.244.1.5", 46401, VIP, 8126, TCP_SYN, 180);
+	pkt_ip(&in)->frag_off = htons(0x4000);
+	pkt_fill_csums(&in);
+	assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), 7);
+	check_frag_needed(&in, &out, 200);
+
+	/* within the route's MTU: sent on as remembered */
+	pkt_build(&in, IPPROTO_TCP, "10.244.1.5", 46402, VIP, 8126, TCP_SYN, 120);
+	pkt_ip(&in)->frag_off = htons(0x4000);
+	pkt_fill_csums(&in);
+	assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), 7);
+	assert_int_equal(pkt_ip(&out)->daddr, ip4("10.244.1.10"));
+	assert_true(pkt_csums_ok(&out));
+	assert_int_equal(sh("ip route del 10.244.1.10/32 dev tpod"), 0);
+	epoch_bump();
+}
+
 /* A fragmented UDP reply: every fragment leaves with the service address (the first
  * translated by its ports, the later ones by the first's IP id), and the datagram they
  * reassemble to has a valid checksum. For a ClusterIP client pod and for a masqueraded
@@ -404,6 +439,7 @@ int main(void)
 	    cmocka_unit_test(test_icmp_frag_needed_from_backend),
 	    cmocka_unit_test(test_icmp_port_unreach_udp),
 	    cmocka_unit_test(test_frag_needed_on_small_mtu),
+	    cmocka_unit_test(test_frag_needed_route_mtu_new_flows),
 	    cmocka_unit_test(test_tc_fragmented_udp_reply),
 	};
 

@@ -253,6 +253,72 @@ static void test_tc_clock_and_cache(void **state)
 	assert_int_equal(v.packets, 101);
 }
 
+/* A new flow to a backend is sent where the backend's earlier new flows went (drv_nh1: no
+ * FIB lookup, no MTU helper), its entry written with that next hop, for as long as the L2
+ * epoch lasts: a changed neighbour reaches the backend's next new flow once the epoch moves
+ * (the proxy bumps it every GC period and on link, route and rule changes). */
+static void test_tc_backend_hop_until_epoch(void **state)
+{
+	struct drv_nh_key nk = {.daddr = ip4("10.244.1.10"), .iif = (uint32_t)F.ifindex_pod};
+	struct drv_nh_val nv;
+	struct drv_ct_val v;
+	struct pkt in, out;
+	uint32_t epoch;
+
+	(void)state;
+	ct_flush();
+	assert_int_equal(fe_program(VIP, 83, DRV_PROTO_TCP, DRV_SVC_F_CLUSTERIP, 1, 8080, 0), 0);
+	epoch = epoch_bump();
+	pkt_build(&in, IPPROTO_TCP, "10.244.1.5", 40400, VIP, 83, TCP_SYN, 0);
+	assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), 7);
+	assert_int_equal(out.data[5], 0x10);
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_NEXTHOP), &nk, &nv), 0);
+	assert_int_equal(nv.ifindex, F.ifindex_pod);
+	assert_int_equal(nv.dmac[5], 0x10);
+	assert_int_equal(nv.epoch, epoch);
+	assert_int_equal(nv.mtu, 1500);
+	assert_int_equal(nv.l2_flags, 0);
+
+	/* the neighbour changes; within the epoch a new flow still gets the remembered one,
+	 * whole (TTL, checksums), and its entry holds it */
+	assert_int_equal(sh("ip neigh replace 10.244.1.10 lladdr 02:00:00:00:01:99 dev tpod nud "
+			    "permanent"),
+			 0);
+	pkt_build(&in, IPPROTO_TCP, "10.244.1.5", 40401, VIP, 83, TCP_SYN, 0);
+	assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), 7);
+	assert_int_equal(out.data[5], 0x10);
+	assert_memory_equal(out.data + 6, nv.smac, 6);
+	assert_int_equal(pkt_ip(&out)->daddr, ip4("10.244.1.10"));
+	assert_int_equal(pkt_ip(&out)->ttl, 63);
+	assert_true(pkt_csums_ok(&out));
+	ct_get("10.244.1.5", 40401, VIP, 83, &v);
+	assert_true(v.flags & DRV_CT_F_L2);
+	assert_int_equal(v.dmac[5], 0x10);
+	assert_int_equal(v.l2_epoch, epoch);
+	assert_int_equal(v.mtu, 1500);
+
+	/* a new epoch: the backend's next new flow gets the new neighbour, and the flows after
+	 * it too (remembered anew); the older flows follow on their next packet */
+	epoch = epoch_bump();
+	pkt_build(&in, IPPROTO_TCP, "10.244.1.5", 40402, VIP, 83, TCP_SYN, 0);
+	assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), 7);
+	assert_int_equal(out.data[5], 0x99);
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(F.dp, DP_MAP_NEXTHOP), &nk, &nv), 0);
+	assert_int_equal(nv.dmac[5], 0x99);
+	assert_int_equal(nv.epoch, epoch);
+	pkt_build(&in, IPPROTO_TCP, "10.244.1.5", 40403, VIP, 83, TCP_SYN, 0);
+	assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), 7);
+	assert_int_equal(out.data[5], 0x99);
+	pkt_build(&in, IPPROTO_TCP, "10.244.1.5", 40401, VIP, 83, TCP_ACK, 10);
+	assert_int_equal(run_tc(F.tc_pod, &in, &out, F.ifindex_pod), 7);
+	assert_int_equal(out.data[5], 0x99);
+
+	assert_int_equal(sh("ip neigh replace 10.244.1.10 lladdr 02:00:00:00:01:10 dev tpod nud "
+			    "permanent"),
+			 0);
+	epoch_bump();
+}
+
 /* New flows spread over the backends (random slot): each gets a fair share. */
 static void test_tc_spread(void **state)
 {
@@ -1169,6 +1235,7 @@ int main(void)
 	    cmocka_unit_test(test_tc_ip_options),
 	    cmocka_unit_test(test_tc_ct_reuse),
 	    cmocka_unit_test(test_tc_clock_and_cache),
+	    cmocka_unit_test(test_tc_backend_hop_until_epoch),
 	    cmocka_unit_test(test_tc_spread),
 	    cmocka_unit_test(test_tc_udp),
 	    cmocka_unit_test(test_tc_no_backend_rejects),

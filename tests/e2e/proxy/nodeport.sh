@@ -257,7 +257,20 @@ pass "loadBalancerSourceRanges: the LB IP serves 192.168.100.2/32 only (192.168.
 NODEPORT=30088 UDP_NODEPORT=30089 write_service "$m/up.yaml" up 10.96.0.18 "type: NodePort"
 write_slice "$m/up-eps.yaml" up 10.244.1.13
 kill "$TOPO_BACKEND_PID_b3"
+# The L2 epoch (drv_epoch1): the proxy moves it on link events, so that the next hops the
+# datapath remembered (per flow, and per backend for new flows: drv_nh1) are resolved again
+# with the new MTU, not at the next conntrack GC (30 s here).
+l2_epoch() {
+	in_node bpftool -j map lookup pinned "$TOPO_PIN_ROOT/drv_epoch1" key 0 0 0 0 |
+		python3 -c 'import json, sys
+d = json.load(sys.stdin)
+f = d.get("formatted")
+print(f["value"] if f else int.from_bytes(bytes(int(b, 16) for b in d["value"]), "little"))'
+}
+ep0=$(l2_epoch)
 in_node ip link set "$(topo_pod_prefix)b3" mtu 1280
+for _ in $(seq 1 30); do [ "$(l2_epoch)" -gt "$ep0" ] && break; sleep 0.1; done
+expect_ge "$(l2_epoch)" $((ep0 + 1)) "L2 epoch after the MTU change"
 in_pod_nolb b3 ip link set eth0 mtu 1280
 in_pod_nolb b3 ip route change 192.168.0.0/16 via 10.244.1.1 dev eth0 advmss 1460
 in_pod_nolb b3 python3 -c '

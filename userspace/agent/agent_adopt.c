@@ -174,6 +174,8 @@ static void adopt_ctr(struct agent *a, struct apod *p, struct actr *c, const str
 	if (phase != CTR_RUNNING || pid <= 0)
 		return; /* waiting (back-off restarts from scratch) or ended for good */
 	c->cg = agent_ctr_cgroup_open(a, p, c->name);
+	if (c->cg)
+		c->oom_base = cg_oom_kills(c->cg); /* one while the agent was away is not seen */
 	rc = exit_path ? rt_adopt(&c->proc, pid, shim, start, exit_path) : -EINVAL;
 	if (rc == 0) {
 		/* running, or its status waits in the shim's file: reap() takes it */

@@ -464,6 +464,7 @@ int agent_ctr_start(struct agent *a, struct apod *p, const struct jv *pod, size_
 		snprintf(c->message, sizeof(c->message), "cgroup: %s", strerror(-rc));
 		goto out;
 	}
+	c->oom_base = cg_oom_kills(c->cg); /* an OOM kill after it: OOMKilled */
 	rt_spec_init(&spec);
 	spec.rootfs = rootfs;
 	spec.lowers = (const char *const *)img->layers;

@@ -555,6 +555,13 @@ enum MHD_Result agent_exec_serve(struct ahttp_req *r)
 	char accept[29];
 	enum MHD_Result ret;
 
+	if (ahttp_resolve(r, &t, &ret))
+		return ret;
+	/* a container that does not run is the kubelet's GetExec/GetAttach error (findContainer
+	 * finds none: 500 through streaming.WriteError), whatever the protocol: kubectl 1.32
+	 * retries a refused WebSocket upgrade over SPDY and shows that second answer */
+	if (!t.init)
+		return ahttp_text(r->conn, 500, "container not found (\"%s\")\n", r->ctr);
 	if (!upgrade || strcasecmp(upgrade, "websocket") != 0 || !key ||
 	    ws_accept_key(key, accept) != 0)
 		return ahttp_text(r->conn, 400,
@@ -565,8 +572,6 @@ enum MHD_Result agent_exec_serve(struct ahttp_req *r)
 		    r->conn, 400,
 		    "unable to upgrade: no supported protocol in "
 		    "Sec-WebSocket-Protocol (v5.channel.k8s.io, v4.channel.k8s.io)\n");
-	if (ahttp_resolve(r, &t, &ret))
-		return ret;
 	x = calloc(1, sizeof(*x));
 	if (!x)
 		return MHD_NO;
@@ -597,11 +602,6 @@ enum MHD_Result agent_exec_serve(struct ahttp_req *r)
 		session_free(x);
 		return ahttp_text(r->conn, 400,
 				  "you must specify at least 1 of stdin, stdout, stderr\n");
-	}
-	if (!x->init) {
-		session_free(x);
-		return ahttp_text(r->conn, 400, "container \"%s\" in pod \"%s\" is not running\n",
-				  r->ctr, r->pod);
 	}
 	resp = MHD_create_response_for_upgrade(on_upgraded, x);
 	if (!resp) {

@@ -194,6 +194,20 @@ int ahttp_resolve(struct ahttp_req *r, struct ahttp_target *t, enum MHD_Result *
 	snprintf(t->cg_rel, sizeof(t->cg_rel), "%s/pods/%s/%s", a->cfg->cgroup_parent, t->uid,
 		 r->ctr);
 	t->init = ahttp_ctr_init(a, t->cg_rel);
+	/* the reason it waits, as the status the agent reported says (the kubelet reads its
+	 * status manager's copy: validateContainerLogStatus) */
+	for (int l = 0; l < 3 && r->ctr[0] && !t->waiting[0]; l++)
+		for (const struct jv *cs =
+			 jv_first(jv_path(pod, l == 2	? "status.ephemeralContainerStatuses"
+					       : l == 1 ? "status.initContainerStatuses"
+							: "status.containerStatuses"));
+		     cs; cs = cs->next)
+			if (jv_is_str(jv_get(cs, "name"), r->ctr)) {
+				const char *w = jv_path_str(cs, "state.waiting.reason");
+
+				snprintf(t->waiting, sizeof(t->waiting), "%s", w ? w : "");
+				break;
+			}
 	if (ctr) {
 		ctr_cwd(a, ctr, t->cwd, sizeof(t->cwd));
 		t->stdin = jv_get(ctr, "stdin") && jv_get(ctr, "stdin")->type == JV_TRUE;

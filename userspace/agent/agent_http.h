@@ -35,6 +35,7 @@ struct ahttp_target {
 	pid_t init;	    /* its init while it runs (our pid namespace), else 0 */
 	char cwd[512];	    /* its working directory (workingDir, else the image's; "/") */
 	bool stdin, stdin_once, tty; /* its spec's */
+	char waiting[64]; /* its status's state.waiting.reason in the API's copy, or "" */
 };
 
 /* Find the pod (the API's copy: its uid) and the container (init containers too; none when r->ctr is empty); on failure the kubelet's

@@ -148,3 +148,10 @@ double agent_crash_backoff(struct actr *c, double now)
 	c->backoff_at = now + wait;
 	return wait;
 }
+
+const char *agent_exit_reason(int exit_code, uint64_t oom_base, uint64_t oom_now)
+{
+	if (oom_now > oom_base)
+		return "OOMKilled"; /* containerd's oomExitReason, set by its TaskOOM event */
+	return exit_code == 0 ? "Completed" : "Error";
+}

@@ -399,11 +399,17 @@ enum MHD_Result agent_logs_serve(struct ahttp_req *r)
 					  r->ctr, r->pod);
 		}
 	} else if (run < 0) {
+		/* validateContainerLogStatus: the most common pending failures said in words */
+		const char *w = !strcmp(t.waiting, "ErrImagePull") ? "image can't be pulled"
+				: !strcmp(t.waiting, "ImagePullBackOff")
+				    ? "trying and failing to pull image"
+				: t.waiting[0] ? t.waiting
+					       : "ContainerCreating";
+
 		free(s);
 		return ahttp_text(r->conn, 400,
-				  "container \"%s\" in pod \"%s\" is waiting to start: "
-				  "ContainerCreating\n",
-				  r->ctr, r->pod);
+				  "container \"%s\" in pod \"%s\" is waiting to start: %s\n",
+				  r->ctr, r->pod, w);
 	} else {
 		/* follow only the run that is current */
 		s->follow = ahttp_arg_true(r, "follow");

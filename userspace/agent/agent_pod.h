@@ -47,6 +47,7 @@ struct actr {
 	struct rt_proc proc;
 	bool proc_live; /* proc holds a process not yet reaped */
 	struct cg *cg;
+	uint64_t oom_base; /* the cgroup's OOM kills when this run began (cg_oom_kills) */
 	int restarts;
 	char started[32], finished[32];
 	int exit_code;
@@ -202,6 +203,10 @@ const char *agent_pod_phase(const struct apod *p);
  * after more than 600 s (twice the 300 s maximum) since the last counted exit at once, then
  * 10 s doubling to 300 s. Updates c->backoff and c->backoff_at. */
 double agent_crash_backoff(struct actr *c, double now);
+/* The reason of a container that ended with exit_code, its cgroup having counted oom_base OOM
+ * kills when it started and oom_now at its end: containerd's CRI status reason (an OOM event
+ * during the run: "OOMKilled", whatever the code; else "Completed" for 0, "Error"). */
+const char *agent_exit_reason(int exit_code, uint64_t oom_base, uint64_t oom_now);
 
 /* agent_sec.c: the user a container runs as (securityContext over the image's User). */
 struct agent_ids {

@@ -519,7 +519,8 @@ static void exited(struct agent_pods *ps, struct apod *p, struct actr *c, int st
 	aprobe_exited(c->probe);
 	rt_proc_release(&c->proc);
 	c->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	snprintf(c->reason, sizeof(c->reason), "%s", c->exit_code == 0 ? "Completed" : "Error");
+	snprintf(c->reason, sizeof(c->reason), "%s",
+		 agent_exit_reason(c->exit_code, c->oom_base, c->cg ? cg_oom_kills(c->cg) : 0));
 	snprintf(c->finished, sizeof(c->finished), "%s", now_str(now));
 	log_info(AGENT_COMP, "pod %s: container %s exited with %d", p->key, c->name, c->exit_code);
 	/* an init container that succeeded is done; one that failed runs again unless Never */

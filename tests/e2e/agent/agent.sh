@@ -8,7 +8,7 @@
 # Ready with a podCIDR, capacity and its Lease; an httpd pod Running with a podIP from the
 # CIDR, env from fieldRef, answering wget from the node; a second pod reaching the first by
 # IP; exit 1 with restartPolicy Always -> restartCount >= 1 and CrashLoopBackOff; a missing
-# image -> ErrImagePull/ImagePullBackOff; delete -> Terminating, then gone, and its process,
+# image -> ErrImagePull/ImagePullBackOff (and logs of it in the kubelet's words); delete -> Terminating, then gone, and its process,
 # netns, cgroup and CNI address gone (each checked); SIGKILL of the agent, restart -> the node
 # and pods come back; a SIGKILLed and restarted agent adopts a running pod (same process, IP
 # and restartCount, still answering; deleted later like any other) and reports the real exit
@@ -142,6 +142,14 @@ pullerr() {
 wait_for "noimg: ErrImagePull/ImagePullBackOff" pullerr &&
 	ok "missing image: $(jp pod noimg '{.status.containerStatuses[0].state.waiting.reason}')"
 [ "$(jp pod noimg '{.status.phase}')" = Pending ] || fail "noimg phase not Pending"
+# logs of it: the kubelet's words for the reason it waits (validateContainerLogStatus)
+OUT=$(k logs noimg 2>&1)
+case "$OUT" in
+*'"c" in pod "noimg" is waiting to start: '"trying and failing to pull image"* | \
+	*'"c" in pod "noimg" is waiting to start: '"image can't be pulled"*)
+	ok "logs of noimg: ${OUT#*: }" ;;
+*) fail "logs of noimg: $OUT" ;;
+esac
 
 # ---- the kubelet's Events of these pods, in its words (kuberuntime_container.go
 # startContainer, image_manager.go, doBackOff): reason and message of each

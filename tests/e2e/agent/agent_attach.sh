@@ -15,6 +15,8 @@
 #  - without stdin: true: attach streams the output from the moment of attach on (not what
 #    was written before) and a request's stdin is not passed (containerd's CRI does not: no
 #    stdin to copy to); the session lasts past kubectl's stdin EOF.
+#  - exec and attach to a container that ended in a Running pod: kubelet's `container not
+#    found ("d")` (kubectl shows the answer to its SPDY retry of the refused WebSocket).
 #  - after the agent is SIGKILLed and restarted (the container adopted), attach -i reaches the
 #    same stdin (the logger process holds it, not the agent).
 # Everything made is removed on exit, also on failure.
@@ -89,6 +91,16 @@ spec:
   - name: c
     image: busybox
     command: ["sh", "-c", "i=0; while true; do echo tick-$i; i=$((i+1)); sleep 0.2; done"]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: half}
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: c, image: busybox, command: ["sleep", "3600"]}
+  - {name: d, image: busybox, command: ["true"]}
 YAML
 k apply -f "$WORK/pods.yaml" >/dev/null || fail "apply"
 for p in si once once2 tt tick; do wait_for "$p Running" running $p || exit 1; done
@@ -184,6 +196,18 @@ esac
 # timeout's 124: kubectl's stdin EOF did not end the session (there is no stdin to end)
 expect "attach -i without stdin: the session outlives kubectl's stdin" 124 "$rc"
 grep -q ignored "$WORK/tick.out" && fail "attach tick: stdin reached a container without stdin"
+
+# ---- a container that ended, in a Running pod: kubelet's answer, over either protocol ----
+d_ended() { [ "$(jp pod half '{.status.containerStatuses[?(@.name=="d")].state.terminated.reason}')" = Completed ]; }
+wait_for "half: d Completed" d_ended
+for verb in "exec half -c d -- true" "attach half -c d"; do
+	# shellcheck disable=SC2086 # the words are the arguments
+	OUT=$(k $verb </dev/null 2>&1)
+	case "$OUT" in
+	*'container not found ("d")'*) ok "$verb: container not found (\"d\")" ;;
+	*) fail "$verb: $OUT" ;;
+	esac
+done
 
 # ---- an agent restart: the logger kept the stdin open; the restarted agent attaches ----
 PID0=$(jp pod si '{.status.containerStatuses[0].containerID}')

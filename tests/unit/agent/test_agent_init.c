@@ -159,6 +159,19 @@ static void test_backoff(void **state)
 	assert_true(agent_crash_backoff(&c, t) == 20);
 }
 
+/* An OOM kill counted in the container's cgroup during its run makes it OOMKilled (exit 137
+ * as the kernel's SIGKILL gives, or whatever its shell made of a killed child); one counted
+ * before the run does not. */
+static void test_exit_reason(void **state)
+{
+	(void)state;
+	assert_string_equal(agent_exit_reason(137, 0, 1), "OOMKilled");
+	assert_string_equal(agent_exit_reason(1, 2, 3), "OOMKilled");
+	assert_string_equal(agent_exit_reason(137, 3, 3), "Error");
+	assert_string_equal(agent_exit_reason(2, 0, 0), "Error");
+	assert_string_equal(agent_exit_reason(0, 1, 1), "Completed");
+}
+
 /* ---- securityContext ---- */
 
 static char layer[2][64];
@@ -352,6 +365,7 @@ int main(void)
 	    cmocka_unit_test(test_init_next),
 	    cmocka_unit_test(test_sidecar),
 	    cmocka_unit_test(test_backoff),
+	    cmocka_unit_test(test_exit_reason),
 	    cmocka_unit_test(test_proc_ids),
 	    cmocka_unit_test_setup_teardown(test_sec, sec_setup, sec_teardown),
 	};

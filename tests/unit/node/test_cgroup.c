@@ -303,6 +303,12 @@ static void test_v1_limits_and_usage(void **state)
 	assert_int_equal(cg_read_usage(cg, &u), 0);
 	assert_int_equal(u.memory_bytes, 1234);
 	assert_int_equal(u.cpu_usec, 5000);
+	/* OOM kills: v1's memory.oom_control counter (none: 0) */
+	assert_int_equal(cg_oom_kills(cg), 0);
+	snprintf(path, sizeof(path), "%s/root/memory/drover/n1/pods/u1/c1/memory.oom_control",
+		 fx->dir);
+	put(path, "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
+	assert_int_equal(cg_oom_kills(cg), 2);
 	cg_free(cg);
 	cg_layout_free(l);
 }
@@ -367,6 +373,10 @@ static void test_v2_limits_and_usage(void **state)
 	assert_int_equal(cg_read_usage(cg, &u), 0);
 	assert_int_equal(u.memory_bytes, 4096);
 	assert_int_equal(u.cpu_usec, 42);
+	/* OOM kills: v2's memory.events counter, not oom or oom_group_kill */
+	snprintf(path, sizeof(path), "%s/memory.events", base);
+	put(path, "low 0\nhigh 0\nmax 9\noom 4\noom_kill 3\noom_group_kill 0\n");
+	assert_int_equal(cg_oom_kills(cg), 3);
 	cg_free(cg);
 
 	/* Without a pids controller, a pids limit is refused rather than silently dropped. */

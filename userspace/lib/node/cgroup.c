@@ -696,3 +696,18 @@ int cg_read_usage(const struct cg *cg, struct cg_usage *u)
 	}
 	return err;
 }
+
+/* The kernel's count of OOM kills inside the cgroup: v2 memory.events "oom_kill", v1
+ * memory.oom_control "oom_kill" (4.13+). containerd reports a container that exited after
+ * one as OOMKilled (its CRI status reason); the agent compares the count before and after a
+ * run. 0 when there is no memory controller or no such counter. */
+uint64_t cg_oom_kills(const struct cg *cg)
+{
+	const char *mem = cg_ctrl_dir(cg, CG_MEMORY);
+	uint64_t n = 0;
+
+	if (mem &&
+	    read_u64(mem, cg->v2 ? "memory.events" : "memory.oom_control", "oom_kill", &n) < 0)
+		n = 0;
+	return n;
+}

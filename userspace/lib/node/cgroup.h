@@ -104,5 +104,8 @@ int cg_nprocs(const struct cg *cg);
 /* rmdir in every hierarchy, retrying EBUSY until timeout_ms; a missing directory is fine. */
 int cg_remove(const struct cg *cg, int timeout_ms);
 int cg_read_usage(const struct cg *cg, struct cg_usage *u);
+/* OOM kills the kernel counted inside (memory.events / memory.oom_control "oom_kill"); 0 when
+ * unknown. */
+uint64_t cg_oom_kills(const struct cg *cg);
 
 #endif

@@ -110,6 +110,30 @@ static void validate_ip_block(struct api_admit *a, const struct jv *ipb, const c
 	}
 }
 
+/* validateNetworkPolicyPort's numeric checks: port a valid port number; endPort not below
+ * port (the value reported is port's) and itself a valid port number. (The protocol enum is
+ * the schema's.) */
+static void validate_netpol_port(struct api_admit *a, const struct jv *np, const char *path)
+{
+	static const char range[] = "must be between 1 and 65535, inclusive";
+	const struct jv *port = jv_get(np, "port");
+	int64_t p = 0, e = 0;
+	char f[512];
+
+	if (!port || port->type == JV_STRING || jv_path_int(np, "port", &p) != 0)
+		return;
+	snprintf(f, sizeof(f), "%.400s.port", path);
+	if (p < 1 || p > 65535)
+		api_cause_invalid(a, f, port, range);
+	if (jv_path_int(np, "endPort", &e) != 0)
+		return;
+	snprintf(f, sizeof(f), "%.400s.endPort", path);
+	if (e < p)
+		api_cause_invalid(a, f, port, "must be greater than or equal to `port`");
+	if (e < 1 || e > 65535)
+		api_cause_invalid(a, f, jv_get(np, "endPort"), range);
+}
+
 /* ValidateNetworkPolicySpec's peers: ingress[i].from[j] and egress[i].to[j] */
 void api_validate_networkpolicy(struct api_admit *a)
 {
@@ -122,6 +146,14 @@ void api_validate_networkpolicy(struct api_admit *a)
 		EACH(rule, jv_get(jv_get(a->obj, "spec"), dirs[d][0]))
 		{
 			size_t j = 0;
+
+			EACH(port, jv_get(rule, "ports"))
+			{
+				snprintf(f, sizeof(f), "spec.%s[%zu].ports[%zu]", dirs[d][0], i,
+					 j++);
+				validate_netpol_port(a, port, f);
+			}
+			j = 0;
 
 			EACH(peer, jv_get(rule, dirs[d][1]))
 			{
@@ -177,6 +209,13 @@ static void validate_ingress_path(struct api_admit *a, const struct jv *p, const
 	} else if (!strcmp(type, "ImplementationSpecific")) {
 		if (s[0] && s[0] != '/')
 			api_cause_invalid(a, f, pv, "must be an absolute path");
+	} else {
+		/* validateIngressHTTPIngressPath's default: supportedPathTypes, sorted */
+		snprintf(f, sizeof(f), "%.400s.pathType", path);
+		api_cause(a, f, K8S_REASON_NOT_SUPPORTED,
+			  "Unsupported value: \"%s\": supported values: \"Exact\", "
+			  "\"ImplementationSpecific\", \"Prefix\"",
+			  type);
 	}
 }
 
@@ -384,6 +423,50 @@ void api_validate_pdb(struct api_admit *a)
 
 /* ---- autoscaling: HorizontalPodAutoscaler ---- */
 
+/* validateScalingRules and validateScalingPolicy (pkg/apis/autoscaling/validation): the
+ * stabilization window within [0, MaxStabilizationWindowSeconds], each policy's value and
+ * period above zero, the period at most MaxPeriodSeconds. (The policy type and selectPolicy
+ * enums are the schema's.) */
+#define HPA_MAX_PERIOD_SECONDS		     1800
+#define HPA_MAX_STABILIZATION_WINDOW_SECONDS 3600
+
+static void validate_hpa_rules(struct api_admit *a, const struct jv *rules, const char *path)
+{
+	const struct jv *w = jv_get(rules, "stabilizationWindowSeconds");
+	int64_t v = 0;
+	char f[256], why[64];
+	size_t i = 0;
+
+	if (!rules || rules->type != JV_OBJECT)
+		return;
+	snprintf(f, sizeof(f), "%s.stabilizationWindowSeconds", path);
+	if (jv_path_int(rules, "stabilizationWindowSeconds", &v) == 0 && v < 0)
+		api_cause_invalid(a, f, w, "must be greater than or equal to zero");
+	if (jv_path_int(rules, "stabilizationWindowSeconds", &v) == 0 &&
+	    v > HPA_MAX_STABILIZATION_WINDOW_SECONDS) {
+		snprintf(why, sizeof(why), "must be less than or equal to %d",
+			 HPA_MAX_STABILIZATION_WINDOW_SECONDS);
+		api_cause_invalid(a, f, w, why);
+	}
+	EACH(p, jv_get(rules, "policies"))
+	{
+		snprintf(f, sizeof(f), "%s.policies[%zu].value", path, i);
+		if (jv_path_int(p, "value", &v) == 0 && v <= 0)
+			api_cause_invalid(a, f, jv_get(p, "value"), "must be greater than zero");
+		snprintf(f, sizeof(f), "%s.policies[%zu].periodSeconds", path, i++);
+		if (jv_path_int(p, "periodSeconds", &v) != 0)
+			continue;
+		if (v <= 0)
+			api_cause_invalid(a, f, jv_get(p, "periodSeconds"),
+					  "must be greater than zero");
+		if (v > HPA_MAX_PERIOD_SECONDS) {
+			snprintf(why, sizeof(why), "must be less than or equal to %d",
+				 HPA_MAX_PERIOD_SECONDS);
+			api_cause_invalid(a, f, jv_get(p, "periodSeconds"), why);
+		}
+	}
+}
+
 /* validateHorizontalPodAutoscalerSpec's replica bounds */
 void api_validate_hpa(struct api_admit *a)
 {
@@ -401,6 +484,8 @@ void api_validate_hpa(struct api_admit *a)
 	if (has_min && has_max && max < min)
 		api_cause_invalid(a, "spec.maxReplicas", jv_get(spec, "maxReplicas"),
 				  "must be greater than or equal to `minReplicas`");
+	validate_hpa_rules(a, jv_path(spec, "behavior.scaleUp"), "spec.behavior.scaleUp");
+	validate_hpa_rules(a, jv_path(spec, "behavior.scaleDown"), "spec.behavior.scaleDown");
 }
 
 /* ---- discovery.k8s.io EndpointSlice (pkg/apis/discovery/validation) ---- */

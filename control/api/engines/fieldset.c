@@ -445,7 +445,11 @@ static void diff_value(struct fset *s, struct fnode *n, const struct jv *a, cons
 			free(name);
 			if (!c)
 				return;
-			c->member = true;
+			/* structured-merge-diff's compare: an item only one side has is Added or
+			 * Removed itself; an item both have that differs is not, only its leaves
+			 * are Modified (so a conflict names .containers[name="x"].image alone) */
+			if (!other)
+				c->member = true;
 			if (set)
 				continue;
 			if (!other)

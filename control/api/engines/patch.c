@@ -265,12 +265,10 @@ struct jv *api_json_patch(struct jv_doc *d, const struct jv *obj, const struct j
 				continue;
 			}
 			if (put(d, doc, &p, v, strcmp(name, "replace") == 0) != 0) {
-				snprintf(
-				    msg, msglen,
-				    "the server rejected our request due to an error in our "
-				    "request: %s operation does not apply: doc is missing path: "
-				    "\"%s\": missing value",
-				    name, path);
+				snprintf(msg, msglen,
+					 "%s operation does not apply: doc is missing path: "
+					 "\"%s\": missing value",
+					 name, path);
 				return NULL;
 			}
 			continue;
@@ -278,8 +276,7 @@ struct jv *api_json_patch(struct jv_doc *d, const struct jv *obj, const struct j
 		if (strcmp(name, "remove") == 0) {
 			if (p.n == 0 || !take(doc, &p)) {
 				snprintf(msg, msglen,
-					 "the server rejected our request due to an error in our "
-					 "request: remove operation does not apply: doc is missing "
+					 "remove operation does not apply: doc is missing "
 					 "path: "
 					 "\"%s\": missing value",
 					 path);
@@ -297,12 +294,10 @@ struct jv *api_json_patch(struct jv_doc *d, const struct jv *obj, const struct j
 			}
 			v = move ? take(doc, &f) : jv_copy(d, walk(doc, &f, f.n));
 			if (!v || p.n == 0 || put(d, doc, &p, v, false) != 0) {
-				snprintf(
-				    msg, msglen,
-				    "the server rejected our request due to an error in our "
-				    "request: %s operation does not apply: doc is missing from "
-				    "path: \"%s\"",
-				    name, from);
+				snprintf(msg, msglen,
+					 "%s operation does not apply: doc is missing from "
+					 "path: \"%s\"",
+					 name, from);
 				return NULL;
 			}
 			continue;

@@ -68,6 +68,9 @@ void api_fail_invalid(struct api_result *r, const struct api_resource *res, cons
 void api_fail_store(struct api_result *r, const struct api_resource *res, const char *name,
 		    int err);
 void api_fail_oom(struct api_result *r);
+/* A JSON patch that does not apply: patch.go's applyJSPatch answers
+ * NewGenericServerResponse(422, ...), whose message drops the json-patch library's text. */
+void api_fail_json_patch(struct api_result *r);
 /* A complete Status body someone else built (apply's conflicts). Takes b's memory. */
 void api_fail_status(struct api_result *r, unsigned code, const char *reason, struct k8s_buf *b);
 /* A Status of success ({"status":"Success","code":code}). */

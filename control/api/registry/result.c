@@ -114,6 +114,12 @@ void api_fail_oom(struct api_result *r)
 	api_fail(r, 500, "InternalError", "Internal error occurred: out of memory");
 }
 
+void api_fail_json_patch(struct api_result *r)
+{
+	api_fail(r, 422, "Invalid",
+		 "the server rejected our request due to an error in our request");
+}
+
 void api_fail_status(struct api_result *r, unsigned code, const char *reason, struct k8s_buf *b)
 {
 	struct jv_doc *d;

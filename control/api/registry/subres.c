@@ -148,6 +148,10 @@ int reg_scale(struct registry *reg, const struct reg_req *rq, enum reg_scale_op 
 			else
 				scale = api_strategic_patch(c->d, scale_of(c, obj), patch,
 							    scale_kind()->type, msg, sizeof(msg));
+			if (!scale && t == API_PATCH_JSON) {
+				api_fail_json_patch(c->out);
+				return -EINVAL;
+			}
 			if (!scale) {
 				api_fail(c->out, 422, "Invalid", "%s",
 					 msg[0] ? msg : "patch failed");

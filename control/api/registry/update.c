@@ -405,9 +405,10 @@ int reg_patch(struct registry *reg, const struct reg_req *rq, enum api_patch_typ
 			n = api_strategic_patch(c->d, base, patch, reg_wire_kind(c)->type, msg,
 						sizeof(msg));
 		if (!n) {
-			if (msg[0])
-				api_fail(c->out, t == API_PATCH_JSON ? 422 : 400,
-					 t == API_PATCH_JSON ? "Invalid" : "BadRequest", "%s", msg);
+			if (msg[0] && t == API_PATCH_JSON)
+				api_fail_json_patch(c->out);
+			else if (msg[0])
+				api_fail(c->out, 400, "BadRequest", "%s", msg);
 			else
 				api_fail_oom(c->out);
 			return -EINVAL;

@@ -107,8 +107,21 @@ static bool namespace_hold_delete(struct jv_doc *d, struct jv *obj)
 	return jv_count(jv_path(obj, "spec.finalizers")) > 0;
 }
 
+/* The NamespaceLifecycle admission plugin's immortal namespaces (its Register:
+ * default, kube-system, kube-public; kube-node-lease is not one): a DELETE is Forbidden. */
+static const char *namespace_forbid_delete(const char *name)
+{
+	static const char *const immortal[] = {"default", "kube-system", "kube-public"};
+
+	for (size_t i = 0; name && i < sizeof(immortal) / sizeof(immortal[0]); i++)
+		if (strcmp(name, immortal[i]) == 0)
+			return "this namespace may not be deleted";
+	return NULL;
+}
+
 const struct api_strategy api_strategy_namespaces = {
     .name_rule = API_NAME_LABEL,
+    .forbid_delete = namespace_forbid_delete,
     .prepare_create = namespace_prepare_create,
     .defaults = api_default_namespace,
     .validate_admission = api_podsecurity_namespace,

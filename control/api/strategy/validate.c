@@ -339,6 +339,26 @@ static void validate_service_duplicate_ports(struct api_admit *a, const struct j
 	}
 }
 
+/* ValidateService's ServiceTypeExternalName case: the name (a CNAME, which may end with the
+ * dot of a fully qualified name) is required and an RFC 1123 subdomain once that dot is
+ * trimmed; the value reported is the trimmed one. */
+static void validate_external_name(struct api_admit *a, const struct jv *spec)
+{
+	const char *name = jv_path_str(spec, "externalName");
+	size_t n = name ? strlen(name) : 0;
+	const char *why;
+
+	if (n && name[n - 1] == '.')
+		n--;
+	if (!n) {
+		api_cause_required(a, "spec.externalName", NULL);
+		return;
+	}
+	why = api_dns1123_subdomain_error_n(name, n);
+	if (why)
+		api_cause_invalid(a, "spec.externalName", jv_new_str(a->d, name, n), why);
+}
+
 static void validate_service(struct api_admit *a)
 {
 	const struct jv *spec = jv_get(a->obj, "spec");
@@ -351,8 +371,8 @@ static void validate_service(struct api_admit *a)
 
 	if (!external && !headless && !jv_count(jv_get(spec, "ports")))
 		api_cause_required(a, "spec.ports", NULL);
-	if (external && !jv_path_str(spec, "externalName"))
-		api_cause_required(a, "spec.externalName", NULL);
+	if (external)
+		validate_external_name(a, spec);
 	EACH(p, jv_get(spec, "ports"))
 	{
 		int64_t port = 0;

@@ -21,16 +21,105 @@
 	for (struct jv *it = (arr) && (arr)->type == JV_ARRAY ? (arr)->head : NULL; it; \
 	     it = it->next)
 
+/* ---- apps: IntOrString percentages (pkg/apis/apps/validation) ---- */
+
+#define PERCENT_MSG                                                                              \
+	"a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%', " \
+	" or '93%', regex used for validation is '[0-9]+%')"
+
+/* IsValidPercent: [0-9]+% and nothing else; its number into *pct. */
+static bool valid_percent(const struct jv *v, long *pct)
+{
+	size_t n = v->len, i;
+
+	if (n < 2 || v->s[n - 1] != '%')
+		return false;
+	for (i = 0; i + 1 < n; i++)
+		if (v->s[i] < '0' || v->s[i] > '9')
+			return false;
+	*pct = strtol(v->s, NULL, 10);
+	return true;
+}
+
+/* How field.Invalid prints an intstr.IntOrString value (%#v: it has no value String()). */
+static void intstr_invalid(struct api_admit *a, const char *f, const struct jv *v, const char *why)
+{
+	if (v->type == JV_STRING)
+		api_cause(
+		    a, f, K8S_REASON_INVALID,
+		    "Invalid value: intstr.IntOrString{Type:1, IntVal:0, StrVal:\"%.*s\"}: %s",
+		    (int)v->len, v->s, why);
+	else
+		api_cause(a, f, K8S_REASON_INVALID,
+			  "Invalid value: intstr.IntOrString{Type:0, IntVal:%.*s, StrVal:\"\"}: %s",
+			  (int)v->len, v->s, why);
+}
+
+/* ValidatePositiveIntOrPercent, then IsNotMoreThan100Percent when max100 */
+static void validate_int_or_percent(struct api_admit *a, const char *f, const struct jv *v,
+				    bool max100)
+{
+	long pct = 0;
+	int64_t i = 0;
+
+	if (!v || v->type == JV_NULL)
+		return;
+	if (v->type == JV_STRING) {
+		if (!valid_percent(v, &pct))
+			intstr_invalid(a, f, v, PERCENT_MSG);
+		else if (max100 && pct > 100)
+			intstr_invalid(a, f, v, "must not be greater than 100%");
+	} else if (jv_int(v, &i) == 0 && i < 0) {
+		api_cause_invalid(a, f, v, "must be greater than or equal to 0");
+	}
+}
+
+/* getIntOrPercentValue: a percentage's number, else IntValue(): an int's value, a string's
+ * strconv.Atoi (0 when it is no integer) */
+static long int_or_percent_value(const struct jv *v)
+{
+	long pct = 0;
+	int64_t i = 0;
+	char buf[32], *end;
+
+	if (v && v->type == JV_STRING) {
+		if (valid_percent(v, &pct))
+			return pct;
+		if (!v->len || v->len >= sizeof(buf))
+			return 0;
+		memcpy(buf, v->s, v->len);
+		buf[v->len] = 0;
+		pct = strtol(buf, &end, 10);
+		return *end ? 0 : pct;
+	}
+	return v && jv_int(v, &i) == 0 ? (long)i : 0;
+}
+
 /* ---- apps: ValidateDeploymentStrategy ---- */
 
 void api_validate_deployment_strategy(struct api_admit *a)
 {
 	const struct jv *st = jv_path(a->obj, "spec.strategy");
 	const struct jv *ru = jv_get(st, "rollingUpdate");
+	const struct jv *mu = jv_get(ru, "maxUnavailable"), *ms = jv_get(ru, "maxSurge");
+	static const char f_mu[] = "spec.strategy.rollingUpdate.maxUnavailable";
 
 	if (jv_is_str(jv_get(st, "type"), "Recreate") && ru && ru->type != JV_NULL)
 		api_cause_forbidden(a, "spec.strategy.rollingUpdate",
 				    "may not be specified when strategy `type` is 'Recreate'");
+	if (!jv_is_str(jv_get(st, "type"), "RollingUpdate") || !ru || ru->type != JV_OBJECT)
+		return;
+	/* ValidateRollingUpdateDeployment */
+	validate_int_or_percent(a, f_mu, mu, false);
+	validate_int_or_percent(a, "spec.strategy.rollingUpdate.maxSurge", ms, false);
+	if (int_or_percent_value(mu) == 0 && int_or_percent_value(ms) == 0) {
+		static const struct jv zero = {.type = JV_NUMBER, .s = "0", .len = 1};
+
+		intstr_invalid(a, f_mu, mu && mu->type != JV_NULL ? mu : &zero,
+			       "may not be 0 when `maxSurge` is 0");
+	}
+	if (mu && mu->type == JV_STRING && int_or_percent_value(mu) > 100)
+		intstr_invalid(a, f_mu, mu, "must not be greater than 100%");
 }
 
 /* ---- networking: NetworkPolicy ---- */
@@ -110,6 +199,30 @@ static void validate_ip_block(struct api_admit *a, const struct jv *ipb, const c
 	}
 }
 
+/* validateNetworkPolicyPort's numeric checks: port a valid port number; endPort not below
+ * port (the value reported is port's) and itself a valid port number. (The protocol enum is
+ * the schema's.) */
+static void validate_netpol_port(struct api_admit *a, const struct jv *np, const char *path)
+{
+	static const char range[] = "must be between 1 and 65535, inclusive";
+	const struct jv *port = jv_get(np, "port");
+	int64_t p = 0, e = 0;
+	char f[512];
+
+	if (!port || port->type == JV_STRING || jv_path_int(np, "port", &p) != 0)
+		return;
+	snprintf(f, sizeof(f), "%.400s.port", path);
+	if (p < 1 || p > 65535)
+		api_cause_invalid(a, f, port, range);
+	if (jv_path_int(np, "endPort", &e) != 0)
+		return;
+	snprintf(f, sizeof(f), "%.400s.endPort", path);
+	if (e < p)
+		api_cause_invalid(a, f, port, "must be greater than or equal to `port`");
+	if (e < 1 || e > 65535)
+		api_cause_invalid(a, f, jv_get(np, "endPort"), range);
+}
+
 /* ValidateNetworkPolicySpec's peers: ingress[i].from[j] and egress[i].to[j] */
 void api_validate_networkpolicy(struct api_admit *a)
 {
@@ -122,6 +235,14 @@ void api_validate_networkpolicy(struct api_admit *a)
 		EACH(rule, jv_get(jv_get(a->obj, "spec"), dirs[d][0]))
 		{
 			size_t j = 0;
+
+			EACH(port, jv_get(rule, "ports"))
+			{
+				snprintf(f, sizeof(f), "spec.%s[%zu].ports[%zu]", dirs[d][0], i,
+					 j++);
+				validate_netpol_port(a, port, f);
+			}
+			j = 0;
 
 			EACH(peer, jv_get(rule, dirs[d][1]))
 			{
@@ -177,6 +298,13 @@ static void validate_ingress_path(struct api_admit *a, const struct jv *p, const
 	} else if (!strcmp(type, "ImplementationSpecific")) {
 		if (s[0] && s[0] != '/')
 			api_cause_invalid(a, f, pv, "must be an absolute path");
+	} else {
+		/* validateIngressHTTPIngressPath's default: supportedPathTypes, sorted */
+		snprintf(f, sizeof(f), "%.400s.pathType", path);
+		api_cause(a, f, K8S_REASON_NOT_SUPPORTED,
+			  "Unsupported value: \"%s\": supported values: \"Exact\", "
+			  "\"ImplementationSpecific\", \"Prefix\"",
+			  type);
 	}
 }
 
@@ -370,7 +498,7 @@ void api_validate_pdb(struct api_admit *a)
 	const struct jv *sel = jv_get(spec, "selector"), *pol;
 
 	if (!min || min->type == JV_NULL || !max || max->type == JV_NULL)
-		return;
+		goto values;
 	pol = jv_get(spec, "unhealthyPodEvictionPolicy");
 	api_cause(a, "spec", K8S_REASON_INVALID,
 		  "Invalid value: policy.PodDisruptionBudgetSpec{MinAvailable:(*intstr.IntOrString)"
@@ -380,9 +508,56 @@ void api_validate_pdb(struct api_admit *a)
 		  "cannot be both set",
 		  sel && sel->type != JV_NULL ? "0xc000010020" : "nil",
 		  pol && pol->type != JV_NULL ? "0xc000010060" : "nil");
+values:
+	validate_int_or_percent(a, "spec.minAvailable", min, true);
+	validate_int_or_percent(a, "spec.maxUnavailable", max, true);
 }
 
 /* ---- autoscaling: HorizontalPodAutoscaler ---- */
+
+/* validateScalingRules and validateScalingPolicy (pkg/apis/autoscaling/validation): the
+ * stabilization window within [0, MaxStabilizationWindowSeconds], each policy's value and
+ * period above zero, the period at most MaxPeriodSeconds. (The policy type and selectPolicy
+ * enums are the schema's.) */
+#define HPA_MAX_PERIOD_SECONDS		     1800
+#define HPA_MAX_STABILIZATION_WINDOW_SECONDS 3600
+
+static void validate_hpa_rules(struct api_admit *a, const struct jv *rules, const char *path)
+{
+	const struct jv *w = jv_get(rules, "stabilizationWindowSeconds");
+	int64_t v = 0;
+	char f[256], why[64];
+	size_t i = 0;
+
+	if (!rules || rules->type != JV_OBJECT)
+		return;
+	snprintf(f, sizeof(f), "%s.stabilizationWindowSeconds", path);
+	if (jv_path_int(rules, "stabilizationWindowSeconds", &v) == 0 && v < 0)
+		api_cause_invalid(a, f, w, "must be greater than or equal to zero");
+	if (jv_path_int(rules, "stabilizationWindowSeconds", &v) == 0 &&
+	    v > HPA_MAX_STABILIZATION_WINDOW_SECONDS) {
+		snprintf(why, sizeof(why), "must be less than or equal to %d",
+			 HPA_MAX_STABILIZATION_WINDOW_SECONDS);
+		api_cause_invalid(a, f, w, why);
+	}
+	EACH(p, jv_get(rules, "policies"))
+	{
+		snprintf(f, sizeof(f), "%s.policies[%zu].value", path, i);
+		if (jv_path_int(p, "value", &v) == 0 && v <= 0)
+			api_cause_invalid(a, f, jv_get(p, "value"), "must be greater than zero");
+		snprintf(f, sizeof(f), "%s.policies[%zu].periodSeconds", path, i++);
+		if (jv_path_int(p, "periodSeconds", &v) != 0)
+			continue;
+		if (v <= 0)
+			api_cause_invalid(a, f, jv_get(p, "periodSeconds"),
+					  "must be greater than zero");
+		if (v > HPA_MAX_PERIOD_SECONDS) {
+			snprintf(why, sizeof(why), "must be less than or equal to %d",
+				 HPA_MAX_PERIOD_SECONDS);
+			api_cause_invalid(a, f, jv_get(p, "periodSeconds"), why);
+		}
+	}
+}
 
 /* validateHorizontalPodAutoscalerSpec's replica bounds */
 void api_validate_hpa(struct api_admit *a)
@@ -401,6 +576,8 @@ void api_validate_hpa(struct api_admit *a)
 	if (has_min && has_max && max < min)
 		api_cause_invalid(a, "spec.maxReplicas", jv_get(spec, "maxReplicas"),
 				  "must be greater than or equal to `minReplicas`");
+	validate_hpa_rules(a, jv_path(spec, "behavior.scaleUp"), "spec.behavior.scaleUp");
+	validate_hpa_rules(a, jv_path(spec, "behavior.scaleDown"), "spec.behavior.scaleDown");
 }
 
 /* ---- discovery.k8s.io EndpointSlice (pkg/apis/discovery/validation) ---- */

@@ -95,6 +95,31 @@ static void test_system_classes(void **state)
 	texpect(t, "DELETE", PCS "/tmp", NULL, 200, NULL);
 }
 
+/* ---- NamespaceLifecycle ---- */
+
+/* lifecycle.Admit: a DELETE of an immortal namespace (default, kube-system, kube-public) is
+ * NewForbidden(..., "this namespace may not be deleted"); kube-node-lease is not immortal. */
+static void test_immortal_namespaces(void **state)
+{
+	static const char *const immortal[] = {"default", "kube-system", "kube-public"};
+	struct tsrv *t = *state;
+	struct tresp r;
+	char path[96], msg[128];
+
+	for (size_t i = 0; i < sizeof(immortal) / sizeof(immortal[0]); i++) {
+		snprintf(path, sizeof(path), "/api/v1/namespaces/%s", immortal[i]);
+		snprintf(msg, sizeof(msg),
+			 "namespaces \"%s\" is forbidden: this namespace may not be deleted",
+			 immortal[i]);
+		texpect(t, "DELETE", path, NULL, 403, msg);
+	}
+	treq(t, "DELETE", "/api/v1/namespaces/kube-node-lease", NULL, NULL, NULL, &r);
+	assert_int_not_equal(r.code, 403);
+	tresp_free(&r);
+	texpect(t, "POST", "/api/v1/namespaces", "{\"metadata\":{\"name\":\"mortal\"}}", 201, NULL);
+	texpect(t, "DELETE", "/api/v1/namespaces/mortal", NULL, 200, NULL);
+}
+
 /* ValidatePriorityClass and ValidatePriorityClassUpdate */
 static void test_class_validation(void **state)
 {
@@ -587,6 +612,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_system_classes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_immortal_namespaces, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_class_validation, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_one_global_default, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pod_priority, setup, teardown),

@@ -168,6 +168,46 @@ static void test_apply_yaml_conflicts_many(void **state)
 	tresp_free(&r);
 }
 
+/* An item of a keyed list both sides have, changed: structured-merge-diff's compare marks
+ * only its changed leaves Modified (compare() adds a node itself only when one side lacks it),
+ * so the conflict names .containers[name="c"].image and not the item as well; the creator's
+ * Update entry owns the item itself (".") only from the create, which added it. */
+static void test_apply_conflict_list_item(void **state)
+{
+	struct tsrv *t = *state;
+	struct tresp r;
+	char *img;
+
+	tpost(t, "/apis/apps/v1/namespaces/default/deployments?fieldManager=creator",
+	      dep("li", 1, NULL), 201, &r);
+	tresp_free(&r);
+	img = strdup(dep("li", 2, NULL));
+	assert_non_null(img);
+	memcpy(strstr(img, "\"nginx\""), "\"nginy\"", 7);
+	treq(t, "PATCH", DEPLOY "li?fieldManager=alice", APPLY, img, NULL, &r);
+	free(img);
+	assert_int_equal(r.code, 409);
+	assert_string_equal(tstr(r.json, "message"),
+			    "Apply failed with 2 conflicts: conflicts with \"creator\" using "
+			    "apps/v1:\n- .spec.replicas\n- "
+			    ".spec.template.spec.containers[name=\"c\"].image");
+	tresp_free(&r);
+	/* an Update that changes the item: its manager gets the leaf, not the item */
+	treq(t, "PATCH", DEPLOY "li?fieldManager=editor", "application/strategic-merge-patch+json",
+	     "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"c\","
+	     "\"image\":\"nginz\"}]}}}}",
+	     NULL, &r);
+	assert_int_equal(r.code, 200);
+	assert_non_null(
+	    jv_path(entry(r.json, "editor"),
+		    "fieldsV1[f:spec][f:template][f:spec][f:containers][k:{\"name\":\"c\"}]"
+		    "[f:image]"));
+	assert_null(
+	    jv_path(entry(r.json, "editor"),
+		    "fieldsV1[f:spec][f:template][f:spec][f:containers][k:{\"name\":\"c\"}][.]"));
+	tresp_free(&r);
+}
+
 /* An empty keyed list applied owns no path (structured-merge-diff records none): its
  * fieldsV1 "{}" would read back as a leaf the manager owns, so the same apply again removed
  * the list and a later apply with items lost them. (Pod validation refuses an empty
@@ -208,6 +248,7 @@ int main(void)
 	    cmocka_unit_test(test_update_managers),
 	    cmocka_unit_test(test_apply_lifecycle),
 	    cmocka_unit_test(test_apply_yaml_conflicts_many),
+	    cmocka_unit_test(test_apply_conflict_list_item),
 	    cmocka_unit_test(test_apply_empty_list),
 	};
 

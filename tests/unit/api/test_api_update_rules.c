@@ -462,6 +462,49 @@ static void test_role_binding(void **state)
 		"Kind:\"Role\", Name:\"view\"}: cannot change roleRef");
 }
 
+/* ---- a JSON patch that does not apply ---- */
+
+/* patch.go's applyJSPatch: patchObj.Apply's error becomes NewGenericServerResponse(422, ...),
+ * reason Invalid, whose message is the generic one without the json-patch library's text:
+ * kubectl prints "The request is invalid: the server rejected our request due to an error in
+ * our request". */
+static void json_patch_refused(struct tsrv *t, const char *path, const char *patch)
+{
+	struct tresp r;
+
+	treq(t, "PATCH", path, JSONP, patch, NULL, &r);
+	if (r.code != 422)
+		fail_msg("PATCH %s %s: %ld, want 422: %s", path, patch, r.code, r.body);
+	assert_string_equal(tstr(r.json, "reason"), "Invalid");
+	assert_string_equal(tstr(r.json, "message"),
+			    "the server rejected our request due to an error in our request");
+	tresp_free(&r);
+}
+
+/* A path that is not there (replace, remove), a test that fails; the same through the scale
+ * subresource. */
+static void test_json_patch_not_applying(void **state)
+{
+	struct tsrv *t = *state;
+
+	ok_create(t, NS "configmaps",
+		  "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"
+		  "\"jp\"},\"data\":{\"a\":\"b\"}}");
+	json_patch_refused(t, NS "configmaps/jp",
+			   "[{\"op\":\"replace\",\"path\":\"/spec/nosuch/x\",\"value\":1}]");
+	json_patch_refused(t, NS "configmaps/jp",
+			   "[{\"op\":\"remove\",\"path\":\"/metadata/labels/nosuch\"}]");
+	json_patch_refused(t, NS "configmaps/jp",
+			   "[{\"op\":\"test\",\"path\":\"/data/a\",\"value\":\"c\"}]");
+	ok_create(t, "/apis/apps/v1/namespaces/default/replicasets",
+		  "{\"apiVersion\":\"apps/v1\",\"kind\":\"ReplicaSet\",\"metadata\":{"
+		  "\"name\":\"jp\"},\"spec\":{\"replicas\":1,\"selector\":{\"matchLabels\":{"
+		  "\"a\":\"b\"}},\"template\":{\"metadata\":{\"labels\":{\"a\":\"b\"}},"
+		  "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"x\"}]}}}}");
+	json_patch_refused(t, "/apis/apps/v1/namespaces/default/replicasets/jp/scale",
+			   "[{\"op\":\"test\",\"path\":\"/spec/replicas\",\"value\":5}]");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -477,6 +520,7 @@ int main(void)
 	    cmocka_unit_test(test_statefulset),
 	    cmocka_unit_test(test_pvc),
 	    cmocka_unit_test(test_role_binding),
+	    cmocka_unit_test(test_json_patch_not_applying),
 	};
 
 	return cmocka_run_group_tests(tests, tsrv_group_setup, tsrv_group_teardown);

@@ -24,9 +24,6 @@ PIN=/sys/fs/bpf/drvdns-$$
 UP_PID=''
 cleanup_more() {
 	[ -n "$UP_PID" ] && kill -KILL "$UP_PID" 2>/dev/null
-	# $! is the backgrounded shell function's subshell, not always the python it runs (which
-	# outlived the test, holding whatever it inherited, e.g. the e2e lock): by its own path
-	[ -n "${WORK:-}" ] && pkill -KILL -f "$WORK/(up|q)\.py" 2>/dev/null
 	proxy_uninstall "$PIN"
 }
 # shellcheck source=tests/e2e/agent/lib.sh
@@ -219,7 +216,10 @@ while True:
             if a:
                 r.sendto(a, peer)
 PY
-innode python3 "$WORK/up.py" >"$WORK/up.log" 2>&1 &
+# nsenter itself, not the innode function: a backgrounded function's $! is its subshell, and
+# the python it ran outlived the test (holding what it inherited, e.g. the e2e lock); nsenter
+# execs the program, so $! is the fake upstream's own pid
+nsenter --net="/run/netns/$NODE" python3 "$WORK/up.py" >"$WORK/up.log" 2>&1 &
 UP_PID=$!
 up_ready() { grep -q "^up" "$WORK/up.log"; }
 wait_for "fake upstreams" up_ready
@@ -230,7 +230,7 @@ expect "ext.example from the pod (forwarded)" "192.0.2.7" "$(addresses ext.examp
 expect "tcp ext.example (forwarded)" "0x4242 0 1 192.0.2.7" \
 	"$(innode python3 "$WORK/q.py" "$NODEIP" ext.example tcp 2>&1)"
 # slow.example waits 2 s on each upstream; meanwhile other queries are answered
-innode python3 "$WORK/q.py" "$NODEIP" slow.example udp >"$WORK/slow" 2>&1 &
+nsenter --net="/run/netns/$NODE" python3 "$WORK/q.py" "$NODEIP" slow.example udp >"$WORK/slow" 2>&1 &
 SLOW_PID=$!
 slow_asked() { grep -q "^slow.example" "$WORK/up.log"; }
 wait_for "slow.example reached an upstream" slow_asked

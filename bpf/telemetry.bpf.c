@@ -279,19 +279,12 @@ static __always_inline void tl_key(const struct tl_sock *s, __u8 reporter, struc
  * client's, whichever end s is (the server's is the same with reporter SERVER, rev_nat 0). */
 static __always_inline void tl_key_both(const struct tl_sock *s, struct drv_tl_key *k)
 {
-	__builtin_memset(k, 0, sizeof(*k));
-	k->reporter = DRV_TL_BOTH;
-	if (s->role == DRV_TL_SERVER) {
-		k->saddr = s->raddr;
-		k->daddr = s->laddr;
-		k->dport = s->lport;
+	/* a server's key names the client as saddr already: only the client's service is its
+	 * peer's */
+	tl_key(s, s->role, k);
+	if (s->role == DRV_TL_SERVER)
 		k->rev_nat = s->peer_rev_nat;
-	} else {
-		k->saddr = s->laddr;
-		k->daddr = s->raddr;
-		k->dport = s->rport;
-		k->rev_nat = s->rev_nat;
-	}
+	k->reporter = DRV_TL_BOTH;
 }
 
 /* The client's port of the connection of s, for a key made by tl_key or tl_key_both */
